@@ -1,0 +1,50 @@
+/*
+ * domain.h - domain-name normalisation and public-suffix rules.
+ *
+ * Design: every name that enters the peer (operator input, the mesh, query
+ * input) goes through domain_normalise(), so the store only ever holds one
+ * spelling of a name. Steps, in order, each with its own error code so the
+ * caller can say which rule failed:
+ *   1. length cap on raw input; reject empty, '*' wildcards, IP literals;
+ *   2. strip exactly one trailing dot;
+ *   3. IDNA2008 U-label -> A-label with libidn2 (IDN2_NONTRANSITIONAL |
+ *      IDN2_NFC_INPUT; never IDN2_USE_STD3_ASCII_RULES, which silently deletes
+ *      characters - see FIELD-NOTES); lower-case;
+ *   4. RFC 1035 limits checked afterwards by hand: labels 1..63 octets, total
+ *      at most 253; only letters, digits, '-' and '_';
+ *   5. refuse a name that is itself a public suffix (libpsl, Debian's
+ *      publicsuffix data, ICANN and private sections): flagging a whole suffix
+ *      is never proportionate.
+ *
+ * Thread safety: domain_init() once before threads start; afterwards every
+ * function is safe to call concurrently (the psl context is read-only).
+ */
+#ifndef AMESH_DOMAIN_H
+#define AMESH_DOMAIN_H
+
+#include "model.h"
+
+#define DOMAIN_INPUT_MAX 1024 /* raw input octets accepted before conversion */
+#define DOMAIN_LABELS_MAX 127
+
+/* Loads the public suffix list (psl_latest: newer of built-in and system
+ * data). Returns 0, or AM_EIO with detail in err. Idempotent. */
+int domain_init(char *err, size_t errlen);
+void domain_fini(void);
+
+/* Normalises `in` into `out` (AM_DOMAIN_MAX+1 bytes). On failure returns the
+ * rule's am_err code, out is "", and err (if not NULL) holds one line quoting
+ * the input, e.g. "`a..b': domain has an empty label". */
+int domain_normalise(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, size_t errlen);
+
+/* True if an already-normalised name is a public suffix (PSL_TYPE_ANY; an
+ * unknown single label counts as a suffix under the default rule). */
+bool domain_is_public_suffix(const char *normalised);
+
+/* The names a query for `normalised` must look up: the name itself, then
+ * each parent, longest first, stopping before the first public suffix.
+ * Stores pointers into `normalised` in out[0..max-1]; returns the count
+ * (0 when the name itself is a public suffix). */
+size_t domain_match_candidates(const char *normalised, const char **out, size_t max);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * store.h - indicator state, change log and expiry index in LMDB.
+ *
+ * Databases in one LMDB environment (data directory):
+ *   state   domain '\0' origin[32] category[1] -> record
+ *           Domain first, so a query for a name and its parents is one short
+ *           cursor range per candidate name.
+ *   log     seq (u64 big-endian) -> state key. The local change log holds
+ *           exactly one entry per state key, at the seq of its latest change
+ *           (the older entry is deleted when a key changes), so a sync can ask
+ *           for "everything after N" as one range scan, and the log never grows
+ *           beyond the state.
+ *   expiry  expires_at (u64 BE) || state key -> empty. The sweep walks it in
+ *           order and stops at the first entry still in the future.
+ *   meta    "epoch": 16 random bytes made when the store is created (a
+ *           rebuilt store gets a new epoch, so sync cursors restart);
+ *           "seq": last local seq; "version": last own version issued;
+ *           "tombstones": count of withdrawn records.
+ *
+ * Last-writer-wins: an update replaces the record for its key iff its
+ * (version, id) is greater - version numerically, then id bytewise. That is a
+ * total order on updates, so any set of updates applied in any order yields
+ * the same state. A withdrawal is an update with withdrawn set; it is kept as
+ * a tombstone until its expires_at (the expiry of what it withdrew), so an
+ * older copy arriving late cannot resurrect the indicator.
+ *
+ * The store trusts its caller to have verified the signature and normalised
+ * the domain; it only orders, keeps and expires.
+ *
+ * Threads: one struct store is shared by all threads. LMDB serialises
+ * writers; read transactions are short and end before each call returns.
+ * The environment is opened with MDB_NOTLS (NNG runs callbacks on a pool of
+ * threads). Never use a store across fork().
+ *
+ * Durability: every store_apply / store_sweep / store_next_version commits
+ * durably (fsync) before returning 0; batch updates into one store_apply
+ * call to amortise the sync (~370 us a commit here).
+ */
+#ifndef AMESH_STORE_H
+#define AMESH_STORE_H
+
+#include "model.h"
+
+#define STORE_EPOCH_BYTES 16
+
+struct store;
+
+/* One stored record as a read-only view. Every pointer is valid only during
+ * the callback that receives it (it points into LMDB's map); copy what you
+ * keep. */
+struct store_rec {
+	struct am_indicator ind;
+	uint8_t id[AM_ID_BYTES];
+	uint64_t seq;         /* local change-log sequence of this version */
+	uint64_t received_at; /* when this peer stored this version */
+	const uint8_t *env;   /* the signed envelope exactly as received */
+	size_t env_len;
+};
+
+/* Iteration callback: return 0 to continue; any other value stops the
+ * iteration and is returned by the iterating function. */
+typedef int (*store_rec_fn)(void *arg, const struct store_rec *rec);
+
+/* Opens (creating if needed) the store in directory `dir` (created 0700 if
+ * missing). map_size in bytes. Returns 0 or an am_err with detail in err. */
+int store_open(struct store **out, const char *dir, uint64_t map_size, char *err, size_t errlen);
+/* Accepts NULL. */
+void store_close(struct store *s);
+
+struct store_update {
+	const struct am_indicator *ind; /* decoded body, domain normalised */
+	const uint8_t *id;              /* AM_ID_BYTES */
+	const uint8_t *env;             /* signed envelope to keep verbatim */
+	size_t env_len;                 /* <= AM_ENVELOPE_MAX */
+};
+
+/* Applies n updates in one durable transaction. For each i, results[i] is
+ * 1 if the update changed state (seqs[i] = its new local seq), 0 if an equal
+ * or greater (version, id) is already stored (seqs[i] = 0), or a negative
+ * am_err for that item alone (AM_EEXPIRED when expires_at <= now,
+ * AM_ETOOBIG for an oversized envelope). seqs may be NULL.
+ * Returns 0, or a negative am_err for the whole transaction, in which case
+ * nothing was applied (AM_EMAPFULL when the map is full). */
+int store_apply(struct store *s, const struct store_update *u, size_t n, uint64_t now,
+                int *results, uint64_t *seqs);
+
+/* Calls fn once with the record for (origin, domain, category), live,
+ * withdrawn or expired. Returns fn's value, or AM_ENOTFOUND. */
+int store_get(struct store *s, const uint8_t origin[AM_KEY_BYTES], const char *domain,
+              enum am_category cat, store_rec_fn fn, void *arg);
+
+/* Calls fn for every live record (not withdrawn, expires_at > now) on
+ * `name` or on any parent of it that is not a public suffix
+ * (domain_match_candidates), name first then parents. Returns 0 or fn's
+ * non-zero value or an am_err. */
+int store_query(struct store *s, const char *name, uint64_t now, store_rec_fn fn, void *arg);
+
+/* Calls fn for every live record in key order, filtered by category
+ * (AM_CAT_NONE = any) and by origin key prefix (origin_len 0 = any; 8 bytes
+ * matches a key id, 32 a whole key). */
+int store_list(struct store *s, uint64_t now, enum am_category cat,
+               const uint8_t *origin, size_t origin_len, store_rec_fn fn, void *arg);
+
+/* Calls fn for up to max change-log entries with seq > after, in seq order,
+ * including tombstones (a sync must carry withdrawals). Returns 0, fn's
+ * non-zero value, or an am_err. */
+int store_changes(struct store *s, uint64_t after, size_t max, store_rec_fn fn, void *arg);
+
+/* Removes up to max records whose expires_at <= now (live or tombstone),
+ * with their log and expiry entries, in one durable transaction. *removed
+ * (may be NULL) gets the count. */
+int store_sweep(struct store *s, uint64_t now, size_t max, size_t *removed);
+
+/* Issues this peer's next own version: max(last + 1, floor), persisted
+ * durably before return so versions never repeat after a crash. Callers pass
+ * the wall clock in microseconds as floor, so a rebuilt store still issues
+ * versions above the ones it issued before. */
+int store_next_version(struct store *s, uint64_t floor, uint64_t *version);
+
+struct store_stats {
+	uint64_t records;    /* all records, tombstones and unswept expired included */
+	uint64_t tombstones;
+	uint64_t last_seq;
+	uint64_t bytes;      /* pages in use x page size */
+	uint8_t epoch[STORE_EPOCH_BYTES];
+};
+int store_stats(struct store *s, struct store_stats *st);
+
+#endif
