@@ -1,2 +1,385 @@
-/* placeholder: not yet written */
-typedef int placeholder_unused_t;
+/* domain.c - domain-name normalisation (IDNA2008, RFC 1035) and public-suffix rules. */
+#include "domain.h"
+
+#include <arpa/inet.h>
+#include <idn2.h>
+#include <libpsl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest stretch of escaped input an error message quotes. */
+#define QUOTE_MAX 96
+
+/*
+ * The psl context is loaded on first use (or by domain_init) and read-only
+ * afterwards. A mutex plus an atomic pointer rather than pthread_once so that
+ * domain_fini() followed by another use loads the list again (tests do that).
+ */
+static pthread_mutex_t psl_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(psl_ctx_t *) psl_ctx;
+static bool psl_owned; /* false for psl_builtin(), which must not be freed */
+
+static const psl_ctx_t *get_psl(void)
+{
+	psl_ctx_t *p = atomic_load_explicit(&psl_ctx, memory_order_acquire);
+	if (p)
+		return p;
+	pthread_mutex_lock(&psl_lock);
+	p = atomic_load_explicit(&psl_ctx, memory_order_relaxed);
+	if (!p) {
+		/* psl_latest: the newer of the built-in list and Debian's
+		 * publicsuffix package, so a stale libpsl build is not fatal. */
+		p = psl_latest(NULL);
+		psl_owned = p != NULL;
+		if (!p)
+			p = (psl_ctx_t *)psl_builtin();
+		atomic_store_explicit(&psl_ctx, p, memory_order_release);
+	}
+	pthread_mutex_unlock(&psl_lock);
+	return p;
+}
+
+int domain_init(char *err, size_t errlen)
+{
+	if (get_psl())
+		return 0;
+	if (err && errlen)
+		snprintf(err, errlen, "cannot load the public suffix list (psl_latest and psl_builtin failed): %s",
+			 am_strerror(AM_EIO));
+	return AM_EIO;
+}
+
+void domain_fini(void)
+{
+	pthread_mutex_lock(&psl_lock);
+	psl_ctx_t *p = atomic_exchange_explicit(&psl_ctx, NULL, memory_order_acq_rel);
+	if (psl_owned)
+		psl_free(p);
+	psl_owned = false;
+	pthread_mutex_unlock(&psl_lock);
+}
+
+/* Own character classes: <ctype.h> answers depend on the locale. */
+static bool is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_hex(unsigned char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static bool is_ldh_(unsigned char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+}
+
+static unsigned char ascii_lower(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/*
+ * One line quoting `in': printable ASCII as is, everything else (controls,
+ * newlines, every non-ASCII byte) as \xHH, backslash and quote escaped, so
+ * the input cannot forge or break a log line. Long input ends in "...".
+ */
+static void quote(const char *in, char *q, size_t qcap)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t o = 0;
+	const unsigned char *s = (const unsigned char *)in;
+
+	for (; *s; s++) {
+		if (o + 4 + 3 + 1 > qcap || o >= QUOTE_MAX) {
+			memcpy(q + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (*s >= 0x20 && *s < 0x7f && *s != '\\' && *s != '\'' && *s != '`') {
+			q[o++] = (char)*s;
+		} else if (*s == '\\') {
+			q[o++] = '\\';
+			q[o++] = '\\';
+		} else {
+			q[o++] = '\\';
+			q[o++] = 'x';
+			q[o++] = digits[*s >> 4];
+			q[o++] = digits[*s & 15];
+		}
+	}
+	q[o] = '\0';
+}
+
+static int refuse(int rc, const char *in, const char *detail, char *err, size_t errlen)
+{
+	char q[QUOTE_MAX + 8];
+
+	if (!err || !errlen)
+		return rc;
+	if (!in) {
+		snprintf(err, errlen, "no domain given: %s", am_strerror(rc));
+		return rc;
+	}
+	quote(in, q, sizeof q);
+	if (detail)
+		snprintf(err, errlen, "`%s': %s: %s", q, am_strerror(rc), detail);
+	else
+		snprintf(err, errlen, "`%s': %s", q, am_strerror(rc));
+	return rc;
+}
+
+/* An IPv6 literal, bare or in brackets, with an optional %zone. */
+static bool is_ipv6_literal(const char *s, size_t n)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	struct in6_addr a;
+
+	if (!memchr(s, ':', n))
+		return false;
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		s++;
+		n -= 2;
+	}
+	const char *pct = memchr(s, '%', n);
+	if (pct)
+		n = (size_t)(pct - s);
+	if (n == 0 || n >= sizeof buf)
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return inet_pton(AF_INET6, buf, &a) == 1;
+}
+
+/*
+ * WHATWG URL's "ends in a number": a host whose last label is decimal or
+ * 0x-hex is parsed as IPv4 by browsers (and inet_aton takes "127.1" or
+ * "0x7f.1"), and no TLD is numeric, so such a name is an address, never a
+ * domain. This covers dotted quads and their short and hex spellings.
+ */
+static bool ends_in_number(const char *s, size_t n)
+{
+	size_t i = n;
+
+	while (i > 0 && s[i - 1] != '.')
+		i--;
+	const char *last = s + i;
+	size_t len = n - i;
+	if (len == 0)
+		return false;
+	if (len >= 2 && last[0] == '0' && (last[1] == 'x' || last[1] == 'X')) {
+		for (size_t k = 2; k < len; k++)
+			if (!is_hex((unsigned char)last[k]))
+				return false;
+		return true;
+	}
+	for (size_t k = 0; k < len; k++)
+		if (!is_digit((unsigned char)last[k]))
+			return false;
+	return true;
+}
+
+static bool is_alabel_prefix(const char *s, size_t n)
+{
+	return n >= 4 && ascii_lower((unsigned char)s[0]) == 'x' && ascii_lower((unsigned char)s[1]) == 'n' &&
+	       s[2] == '-' && s[3] == '-';
+}
+
+static int idn_error(int rc)
+{
+	switch (rc) {
+	case IDN2_MALLOC:
+		return AM_ENOMEM;
+	case IDN2_HYPHEN_STARTEND:
+		/* Same code as an ASCII label with a leading or trailing hyphen. */
+		return AM_EDOMAIN_CHAR;
+	case IDN2_PUNYCODE_BIG_OUTPUT:
+	case IDN2_TOO_BIG_LABEL:
+		return AM_ELABEL_LONG;
+	case IDN2_TOO_BIG_DOMAIN:
+		return AM_EDOMAIN_LONG;
+	default:
+		return AM_EDOMAIN_IDN;
+	}
+}
+
+/*
+ * Converts one raw label and appends it to buf. Pure-ASCII labels that are
+ * not A-labels are only lower-cased: IDNA2008 does not apply to them (RFC
+ * 5890 NR-LDH labels), while libidn2 would apply UTS#46 CheckHyphens and
+ * refuse real hosts such as "r3---sn-4g5e6nzz.googlevideo.com". U-labels and
+ * "xn--" labels go through libidn2, which validates and lower-cases them.
+ * libidn2 checks bidi per label only, so per-label calls lose nothing.
+ */
+static int convert_label(const char *s, size_t n, char *buf, size_t cap, size_t *len, int *idn_rc)
+{
+	bool ascii = true;
+	char *tmp = NULL, *a = NULL;
+	const char *src = s;
+	size_t an = n;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			ascii = false;
+	if (!ascii || is_alabel_prefix(s, n)) {
+		if ((tmp = malloc(n + 1)) == NULL) {
+			rc = AM_ENOMEM;
+			goto fail;
+		}
+		memcpy(tmp, s, n);
+		tmp[n] = '\0';
+		int r = idn2_to_ascii_8z(tmp, &a, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+		if (r != IDN2_OK) {
+			*idn_rc = r;
+			rc = idn_error(r);
+			goto fail;
+		}
+		src = a;
+		an = strlen(a);
+	}
+	/* Anything this long fails the 253-octet rule anyway. */
+	if (*len + an + 1 >= cap) {
+		rc = AM_EDOMAIN_LONG;
+		goto fail;
+	}
+	for (size_t i = 0; i < an; i++)
+		buf[(*len)++] = (char)ascii_lower((unsigned char)src[i]);
+	buf[*len] = '\0';
+fail:
+	idn2_free(a);
+	free(tmp);
+	return rc;
+}
+
+/*
+ * RFC 1035 limits and our character set on the converted name. Needed even
+ * for U-labels: UTS#46 maps e.g. U+FF0A to '*', U+00A0 to ' ', U+3002 to '.'
+ * and fullwidth digits to ASCII ones.
+ *
+ * Hyphen rule: a label may not start or end with '-' (RFC 952/1123 host
+ * names; libidn2 refuses it for U-labels too), reported as AM_EDOMAIN_CHAR
+ * whatever the label's script. "--" in positions 3-4 is allowed in ASCII
+ * labels (see convert_label).
+ */
+static int check_converted(const char *s, size_t n)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && s[i] != '.')
+			continue;
+		size_t len = i - start;
+		if (len == 0)
+			return AM_ELABEL_EMPTY;
+		if (len > AM_LABEL_MAX)
+			return AM_ELABEL_LONG;
+		for (size_t k = start; k < i; k++) {
+			if (s[k] == '*')
+				return AM_EDOMAIN_WILDCARD;
+			if (!is_ldh_((unsigned char)s[k]))
+				return AM_EDOMAIN_CHAR;
+		}
+		if (s[start] == '-' || s[i - 1] == '-')
+			return AM_EDOMAIN_CHAR;
+		start = i + 1;
+	}
+	if (n > AM_DOMAIN_MAX)
+		return AM_EDOMAIN_LONG;
+	if (ends_in_number(s, n))
+		return AM_EDOMAIN_IP;
+	return 0;
+}
+
+int domain_normalise(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, size_t errlen)
+{
+	char buf[2 * DOMAIN_INPUT_MAX];
+	size_t n, len = 0;
+	int rc, idn_rc = 0;
+
+	if (out)
+		out[0] = '\0';
+	if (!in || !out)
+		return refuse(AM_EINVAL, in, NULL, err, errlen);
+	if (!get_psl())
+		return refuse(AM_EIO, in, "public suffix list unavailable", err, errlen);
+
+	/* Step 1, on the raw bytes: size, emptiness, wildcards, addresses. */
+	n = strnlen(in, DOMAIN_INPUT_MAX + 1);
+	if (n > DOMAIN_INPUT_MAX)
+		return refuse(AM_ETOOBIG, in, NULL, err, errlen);
+	if (n == 0)
+		return refuse(AM_EDOMAIN_EMPTY, in, NULL, err, errlen);
+	if (memchr(in, '*', n))
+		return refuse(AM_EDOMAIN_WILDCARD, in, NULL, err, errlen);
+	if (is_ipv6_literal(in, n))
+		return refuse(AM_EDOMAIN_IP, in, NULL, err, errlen);
+	/* Whitespace and controls are refused, never trimmed: a name pasted with
+	 * junk around it is a caller bug worth seeing. Non-ASCII is libidn2's. */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c < 0x80 && c != '.' && !is_ldh_(c))
+			return refuse(AM_EDOMAIN_CHAR, in, NULL, err, errlen);
+	}
+
+	/* Step 2: the root's dot, once; "a.com.." keeps an empty label. */
+	if (in[n - 1] == '.')
+		n--;
+	if (n == 0)
+		return refuse(AM_EDOMAIN_EMPTY, in, NULL, err, errlen);
+	if (ends_in_number(in, n))
+		return refuse(AM_EDOMAIN_IP, in, NULL, err, errlen);
+
+	/* Step 3: label by label to A-labels, lower-cased. */
+	for (size_t start = 0, i = 0; i <= n; i++) {
+		if (i < n && in[i] != '.')
+			continue;
+		if (i == start)
+			return refuse(AM_ELABEL_EMPTY, in, NULL, err, errlen);
+		if (start > 0)
+			buf[len++] = '.';
+		rc = convert_label(in + start, i - start, buf, sizeof buf, &len, &idn_rc);
+		if (rc != 0)
+			return refuse(rc, in, idn_rc ? idn2_strerror(idn_rc) : NULL, err, errlen);
+		start = i + 1;
+	}
+
+	/* Steps 4 and 5: limits after conversion, then the suffix rule. */
+	if ((rc = check_converted(buf, len)) != 0)
+		return refuse(rc, in, NULL, err, errlen);
+	if (domain_is_public_suffix(buf))
+		return refuse(AM_EPUBLIC_SUFFIX, in, NULL, err, errlen);
+	memcpy(out, buf, len + 1);
+	return 0;
+}
+
+/* Fails closed: without a list, or for "", everything counts as a suffix,
+ * so nothing is accepted or matched by accident. */
+bool domain_is_public_suffix(const char *normalised)
+{
+	const psl_ctx_t *psl = get_psl();
+
+	if (!psl || !normalised || !*normalised)
+		return true;
+	return psl_is_public_suffix2(psl, normalised, PSL_TYPE_ANY) != 0;
+}
+
+size_t domain_match_candidates(const char *normalised, const char **out, size_t max)
+{
+	size_t n = 0;
+	const char *p = normalised;
+
+	if (!normalised || !out)
+		return 0;
+	while (n < max && !domain_is_public_suffix(p)) {
+		out[n++] = p;
+		if ((p = strchr(p, '.')) == NULL)
+			break;
+		p++;
+	}
+	return n;
+}

@@ -1,2 +1,468 @@
-/* placeholder: fails until written */
-int main(void) { return 1; }
+/* test_domain.c - unit tests for domain normalisation and public-suffix rules. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "domain.h"
+
+/* Expected values were measured with libidn2 2.3.3 and libpsl 0.21.2 on
+ * Debian 12's publicsuffix data; see FIELD-NOTES, "Domain names". */
+struct row {
+	const char *in;
+	int rc;
+	const char *out; /* NULL when rc != 0 */
+};
+
+static const struct row rows[] = {
+	/* plain names, case, the root's dot */
+	{"example.com", 0, "example.com"},
+	{"EXAMPLE.COM", 0, "example.com"},
+	{"ExAmPlE.CoM", 0, "example.com"},
+	{"example.com.", 0, "example.com"},
+	{"www.example.com", 0, "www.example.com"},
+	{"a.b.c.d.e.f.example.org", 0, "a.b.c.d.e.f.example.org"},
+	{"a-b.example.com", 0, "a-b.example.com"},
+	{"1.com", 0, "1.com"},
+	{"123.example.com", 0, "123.example.com"},
+	/* "--" in positions 3-4 is legal in an ASCII label (real CDN hosts) */
+	{"r3---sn-4g5e6nzz.googlevideo.com", 0, "r3---sn-4g5e6nzz.googlevideo.com"},
+	/* underscore is allowed (DNS, not host-name, rules) */
+	{"_dmarc.example.com", 0, "_dmarc.example.com"},
+	{"a_b.example.com", 0, "a_b.example.com"},
+	/* IDN: U-label to A-label, any case, already-punycode input */
+	{"münchen.de", 0, "xn--mnchen-3ya.de"},
+	{"MÜNCHEN.DE", 0, "xn--mnchen-3ya.de"},
+	{"MünChen.De", 0, "xn--mnchen-3ya.de"},
+	{"xn--mnchen-3ya.de", 0, "xn--mnchen-3ya.de"},
+	{"XN--MNCHEN-3YA.DE", 0, "xn--mnchen-3ya.de"},
+	{"xn--mnchen-3ya.de.", 0, "xn--mnchen-3ya.de"},
+	{"faß.de", 0, "xn--fa-hia.de"}, /* non-transitional: ß is kept */
+	{"Faß.de", 0, "xn--fa-hia.de"},
+	{"пример.рф", 0, "xn--e1afmkfd.xn--p1ai"},
+	{"a.рф", 0, "a.xn--p1ai"},
+	{"例え.jp", 0, "xn--r8jz45g.jp"},
+	{"1a.مثال", 0, "1a.xn--mgbh0fb"},
+	{"xn--80ak6aa92e.com", 0, "xn--80ak6aa92e.com"},
+	/* UTS#46 mapping: fullwidth letters fold, soft hyphen is dropped */
+	{"ｅｘａｍｐｌｅ.com", 0, "example.com"},
+	{"a\xc2\xad" "b.com", 0, "ab.com"},
+	/* names under suffixes, including private ones and exceptions */
+	{"foo.github.io", 0, "foo.github.io"},
+	{"x.blogspot.com", 0, "x.blogspot.com"},
+	{"www.bbc.co.uk", 0, "www.bbc.co.uk"},
+	{"evil.co.uk", 0, "evil.co.uk"},
+	{"localhost.example", 0, "localhost.example"},
+	{"foo.kids", 0, "foo.kids"},
+	{"www.ck", 0, "www.ck"}, /* "!www.ck" exception to "*.ck" */
+
+	/* empty names and labels */
+	{"", AM_EDOMAIN_EMPTY, NULL},
+	{".", AM_EDOMAIN_EMPTY, NULL},
+	{"..", AM_ELABEL_EMPTY, NULL},
+	{"a..b", AM_ELABEL_EMPTY, NULL},
+	{".a.com", AM_ELABEL_EMPTY, NULL},
+	{"a.com..", AM_ELABEL_EMPTY, NULL},
+	{"a.com\xe3\x80\x82", AM_ELABEL_EMPTY, NULL}, /* U+3002 maps to a second dot */
+	{"\xc2\xad.com", AM_ELABEL_EMPTY, NULL},      /* label of only a soft hyphen */
+	/* wildcards, also the fullwidth asterisk UTS#46 maps to '*' */
+	{"*.example.com", AM_EDOMAIN_WILDCARD, NULL},
+	{"a*.example.com", AM_EDOMAIN_WILDCARD, NULL},
+	{"example.*", AM_EDOMAIN_WILDCARD, NULL},
+	{"\xef\xbc\x8a.example.com", AM_EDOMAIN_WILDCARD, NULL},
+	/* addresses */
+	{"192.0.2.1", AM_EDOMAIN_IP, NULL},
+	{"192.0.2.1.", AM_EDOMAIN_IP, NULL},
+	{"127.1", AM_EDOMAIN_IP, NULL},
+	{"0x7f.0.0.1", AM_EDOMAIN_IP, NULL},
+	{"1.2.3.4.5", AM_EDOMAIN_IP, NULL},
+	{"example.0x1f", AM_EDOMAIN_IP, NULL},
+	{"１９２．０．２．１", AM_EDOMAIN_IP, NULL},
+	{"::1", AM_EDOMAIN_IP, NULL},
+	{"[::1]", AM_EDOMAIN_IP, NULL},
+	{"2001:db8::1", AM_EDOMAIN_IP, NULL},
+	{"[2001:db8::1]", AM_EDOMAIN_IP, NULL},
+	{"fe80::1%eth0", AM_EDOMAIN_IP, NULL},
+	{"::ffff:192.0.2.1", AM_EDOMAIN_IP, NULL},
+	/* characters: whitespace is refused, never trimmed */
+	{"ex ample.com", AM_EDOMAIN_CHAR, NULL},
+	{" example.com", AM_EDOMAIN_CHAR, NULL},
+	{"example.com ", AM_EDOMAIN_CHAR, NULL},
+	{"example.com\n", AM_EDOMAIN_CHAR, NULL},
+	{"a\tb.com", AM_EDOMAIN_CHAR, NULL},
+	{"a\xc2\xa0" "b.com", AM_EDOMAIN_CHAR, NULL}, /* NBSP maps to a space */
+	{"a$b.com", AM_EDOMAIN_CHAR, NULL},
+	{"a\xef\xbc\x84" "b.com", AM_EDOMAIN_CHAR, NULL}, /* fullwidth '$' */
+	{"a/b.com", AM_EDOMAIN_CHAR, NULL},
+	{"user@example.com", AM_EDOMAIN_CHAR, NULL},
+	{"example.com:443", AM_EDOMAIN_CHAR, NULL},
+	{"http://example.com", AM_EDOMAIN_CHAR, NULL},
+	{"a\x7f.com", AM_EDOMAIN_CHAR, NULL},
+	/* hyphen rule: no leading or trailing '-', whatever the script */
+	{"-a.example.com", AM_EDOMAIN_CHAR, NULL},
+	{"a-.example.com", AM_EDOMAIN_CHAR, NULL},
+	{"-münchen.de", AM_EDOMAIN_CHAR, NULL},
+	{"münchen-.de", AM_EDOMAIN_CHAR, NULL},
+	/* IDNA2008 refusals */
+	{"😀.com", AM_EDOMAIN_IDN, NULL},
+	{"a😀b.com", AM_EDOMAIN_IDN, NULL},
+	{"xn--ls8h.la", AM_EDOMAIN_IDN, NULL}, /* an emoji as an A-label */
+	{"xn--zz.de", AM_EDOMAIN_IDN, NULL},   /* bad punycode */
+	{"xn--a.de", AM_EDOMAIN_IDN, NULL},
+	{"xn--abc-.com", AM_EDOMAIN_IDN, NULL},
+	{"mü--nchen.de", AM_EDOMAIN_IDN, NULL}, /* "--" at 3-4 in a U-label */
+	{"a\xe2\x80\x8d" "b.com", AM_EDOMAIN_IDN, NULL}, /* ZWJ, CONTEXTJ */
+	{"\xcc\x81" "a.com", AM_EDOMAIN_IDN, NULL},      /* leading combining mark */
+	{"a\xe2\x80\xae" "b.com", AM_EDOMAIN_IDN, NULL}, /* RLO override */
+	/* bytes that are not UTF-8 */
+	{"a\xff" "b.com", AM_EDOMAIN_IDN, NULL},
+	{"caf\xe9.com", AM_EDOMAIN_IDN, NULL}, /* Latin-1 */
+	{"\xc0\xaf.com", AM_EDOMAIN_IDN, NULL}, /* overlong '/' */
+	/* public suffixes: ICANN, private, wildcard rule, default rule */
+	{"com", AM_EPUBLIC_SUFFIX, NULL},
+	{"COM", AM_EPUBLIC_SUFFIX, NULL},
+	{"com.", AM_EPUBLIC_SUFFIX, NULL},
+	{"co.uk", AM_EPUBLIC_SUFFIX, NULL},
+	{"CO.UK.", AM_EPUBLIC_SUFFIX, NULL},
+	{"blogspot.com", AM_EPUBLIC_SUFFIX, NULL},
+	{"github.io", AM_EPUBLIC_SUFFIX, NULL},
+	{"s3.amazonaws.com", AM_EPUBLIC_SUFFIX, NULL},
+	{"asia", AM_EPUBLIC_SUFFIX, NULL}, /* explicit ICANN rules */
+	{"kids", AM_EPUBLIC_SUFFIX, NULL},
+	{"foo", AM_EPUBLIC_SUFFIX, NULL},
+	{"localhost", AM_EPUBLIC_SUFFIX, NULL}, /* default rule only */
+	{"example", AM_EPUBLIC_SUFFIX, NULL},
+	{"xn--p1ai", AM_EPUBLIC_SUFFIX, NULL},
+	{"рф", AM_EPUBLIC_SUFFIX, NULL},
+	{"a.ck", AM_EPUBLIC_SUFFIX, NULL}, /* "*.ck" */
+	{"foo.kawasaki.jp", AM_EPUBLIC_SUFFIX, NULL},
+};
+
+/* Runs first, so the list is loaded lazily, without domain_init(). */
+static void test_works_without_init(void **state)
+{
+	char out[AM_DOMAIN_MAX + 1];
+	(void)state;
+	assert_int_equal(domain_normalise("Example.COM", out, NULL, 0), 0);
+	assert_string_equal(out, "example.com");
+	assert_int_equal(domain_normalise("co.uk", out, NULL, 0), AM_EPUBLIC_SUFFIX);
+}
+
+static void test_init_is_idempotent_and_survives_fini(void **state)
+{
+	char out[AM_DOMAIN_MAX + 1], err[AM_ERRLEN] = "";
+	(void)state;
+	assert_int_equal(domain_init(err, sizeof err), 0);
+	assert_int_equal(domain_init(err, sizeof err), 0);
+	domain_fini();
+	domain_fini();
+	/* after fini the next call loads the list again */
+	assert_true(domain_is_public_suffix("com"));
+	assert_int_equal(domain_normalise("github.io", out, NULL, 0), AM_EPUBLIC_SUFFIX);
+	assert_int_equal(domain_init(err, sizeof err), 0);
+	assert_string_equal(err, "");
+}
+
+static void test_table(void **state)
+{
+	(void)state;
+	assert_true(sizeof rows / sizeof rows[0] >= 60);
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		char out[AM_DOMAIN_MAX + 1], err[AM_ERRLEN] = "";
+		int rc = domain_normalise(rows[i].in, out, err, sizeof err);
+		if (rc != rows[i].rc)
+			fail_msg("row %zu `%s': got %d (%s), want %d (%s); err: %s", i, rows[i].in, rc,
+				 am_strerror(rc), rows[i].rc, am_strerror(rows[i].rc), err);
+		if (rows[i].out) {
+			assert_string_equal(out, rows[i].out);
+		} else {
+			assert_string_equal(out, "");
+			assert_non_null(strstr(err, am_strerror(rows[i].rc)));
+		}
+	}
+}
+
+/* Every accepted output is a fixed point: normalising it changes nothing. */
+static void test_normalise_is_idempotent(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		char out[AM_DOMAIN_MAX + 1];
+		if (!rows[i].out)
+			continue;
+		assert_int_equal(domain_normalise(rows[i].out, out, NULL, 0), 0);
+		assert_string_equal(out, rows[i].out);
+	}
+}
+
+/* "xxx...x.com" with a first label of `len' letters. */
+static void label_of(char *buf, size_t len, const char *tail)
+{
+	memset(buf, 'x', len);
+	strcpy(buf + len, tail);
+}
+
+static void test_label_63_ok_64_rejected(void **state)
+{
+	char in[128], out[AM_DOMAIN_MAX + 1];
+	(void)state;
+	label_of(in, 63, ".com");
+	assert_int_equal(domain_normalise(in, out, NULL, 0), 0);
+	assert_string_equal(out, in);
+	label_of(in, 64, ".com");
+	assert_int_equal(domain_normalise(in, out, NULL, 0), AM_ELABEL_LONG);
+	assert_string_equal(out, "");
+}
+
+/* Four labels of 63, 63, 63 and `last' octets: 192 + last octets in all. */
+static void build_long(char *buf, size_t last)
+{
+	size_t o = 0;
+	for (int l = 0; l < 3; l++) {
+		memset(buf + o, 'a' + l, 63);
+		o += 63;
+		buf[o++] = '.';
+	}
+	memset(buf + o, 'x', last - 3);
+	o += last - 3;
+	strcpy(buf + o, ".de");
+}
+
+static void test_total_253_ok_254_rejected(void **state)
+{
+	char in[300], out[AM_DOMAIN_MAX + 1];
+	(void)state;
+	build_long(in, 61);
+	assert_int_equal(strlen(in), 253);
+	assert_int_equal(domain_normalise(in, out, NULL, 0), 0);
+	assert_string_equal(out, in);
+	/* the root's dot does not count */
+	strcat(in, ".");
+	assert_int_equal(domain_normalise(in, out, NULL, 0), 0);
+	assert_int_equal(strlen(out), 253);
+
+	build_long(in, 62);
+	assert_int_equal(strlen(in), 254);
+	assert_int_equal(domain_normalise(in, out, NULL, 0), AM_EDOMAIN_LONG);
+	assert_string_equal(out, "");
+}
+
+/* Limits apply to the A-label form: short U-labels can grow past them. */
+static void test_limits_checked_after_conversion(void **state)
+{
+	char in[512], out[AM_DOMAIN_MAX + 1];
+	size_t o = 0;
+	(void)state;
+
+	/* "ü" + 70 letters: a 72-octet U-label, A-label over 63 */
+	strcpy(in, "\xc3\xbc");
+	label_of(in + 2, 70, ".de");
+	assert_int_equal(domain_normalise(in, out, NULL, 0), AM_ELABEL_LONG);
+
+	/* "ü" + 55 letters is 57 octets raw and exactly 63 as an A-label */
+	strcpy(in, "\xc3\xbc");
+	label_of(in + 2, 55, ".de");
+	assert_int_equal(domain_normalise(in, out, NULL, 0), 0);
+	assert_int_equal(strlen(out), 63 + 3);
+
+	/* four such labels: 234 octets raw, 258 converted */
+	for (int l = 0; l < 4; l++) {
+		strcpy(in + o, "\xc3\xbc");
+		memset(in + o + 2, 'a' + l, 55);
+		o += 57;
+		in[o++] = '.';
+	}
+	strcpy(in + o, "de");
+	assert_true(strlen(in) <= AM_DOMAIN_MAX);
+	assert_int_equal(domain_normalise(in, out, NULL, 0), AM_EDOMAIN_LONG);
+}
+
+static void test_raw_input_cap(void **state)
+{
+	char in[DOMAIN_INPUT_MAX + 2], out[AM_DOMAIN_MAX + 1];
+	(void)state;
+	memset(in, 'a', sizeof in - 1);
+	in[sizeof in - 1] = '\0';
+	assert_int_equal(strlen(in), DOMAIN_INPUT_MAX + 1);
+	assert_int_equal(domain_normalise(in, out, NULL, 0), AM_ETOOBIG);
+	/* at the cap the input is read, and fails a later rule instead */
+	in[DOMAIN_INPUT_MAX] = '\0';
+	assert_int_equal(domain_normalise(in, out, NULL, 0), AM_ELABEL_LONG);
+}
+
+static void test_err_quotes_input(void **state)
+{
+	char out[AM_DOMAIN_MAX + 1], err[AM_ERRLEN];
+	(void)state;
+	assert_int_equal(domain_normalise("a..b", out, err, sizeof err), AM_ELABEL_EMPTY);
+	assert_string_equal(err, "`a..b': domain has an empty label");
+	assert_int_equal(domain_normalise("co.uk", out, err, sizeof err), AM_EPUBLIC_SUFFIX);
+	assert_string_equal(err, "`co.uk': domain is a public suffix; flagging a whole suffix is never proportionate");
+	assert_int_equal(domain_normalise("", out, err, sizeof err), AM_EDOMAIN_EMPTY);
+	assert_string_equal(err, "`': domain is empty");
+}
+
+/* A newline or a quote in the input must not forge a second log line or
+ * end the quotation early; non-ASCII is shown as bytes. */
+static void test_err_escapes_input(void **state)
+{
+	char out[AM_DOMAIN_MAX + 1], err[AM_ERRLEN];
+	(void)state;
+	assert_int_equal(domain_normalise("a\nERROR fake': x\\", out, err, sizeof err), AM_EDOMAIN_CHAR);
+	assert_string_equal(err, "`a\\x0aERROR fake\\x27: x\\\\': "
+				 "domain has a character other than letters, digits, '-' or '_'");
+	assert_int_equal(domain_normalise("a\xff" "b.com", out, err, sizeof err), AM_EDOMAIN_IDN);
+	assert_true(strncmp(err, "`a\\xffb.com': not a valid internationalised domain name (IDNA2008): ",
+			    strlen("`a\\xffb.com': not a valid internationalised domain name (IDNA2008): ")) == 0);
+	for (const char *p = err; *p; p++)
+		assert_true((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
+}
+
+static void test_err_truncates_long_input(void **state)
+{
+	char in[DOMAIN_INPUT_MAX + 100], out[AM_DOMAIN_MAX + 1], err[AM_ERRLEN];
+	(void)state;
+	memset(in, 'q', sizeof in - 1);
+	in[sizeof in - 1] = '\0';
+	assert_int_equal(domain_normalise(in, out, err, sizeof err), AM_ETOOBIG);
+	assert_true(strlen(err) < 200);
+	assert_non_null(strstr(err, "qqq...': input exceeds its size limit"));
+	assert_int_equal(err[0], '`');
+
+	/* a small caller buffer truncates, never overflows */
+	char tiny[8];
+	assert_int_equal(domain_normalise("a..b", out, tiny, sizeof tiny), AM_ELABEL_EMPTY);
+	assert_string_equal(tiny, "`a..b':");
+}
+
+static void test_failure_clears_out_and_null_args(void **state)
+{
+	char out[AM_DOMAIN_MAX + 1] = "stale.example", err[AM_ERRLEN];
+	(void)state;
+	assert_int_equal(domain_normalise("*.example.com", out, NULL, 0), AM_EDOMAIN_WILDCARD);
+	assert_string_equal(out, "");
+	strcpy(out, "stale.example");
+	assert_int_equal(domain_normalise(NULL, out, err, sizeof err), AM_EINVAL);
+	assert_string_equal(out, "");
+	assert_null(strchr(err, '\n'));
+	assert_int_equal(domain_normalise("example.com", NULL, err, sizeof err), AM_EINVAL);
+}
+
+static void test_is_public_suffix(void **state)
+{
+	(void)state;
+	assert_true(domain_is_public_suffix("com"));
+	assert_true(domain_is_public_suffix("co.uk"));
+	assert_true(domain_is_public_suffix("blogspot.com"));
+	assert_true(domain_is_public_suffix("github.io"));
+	assert_true(domain_is_public_suffix("localhost"));
+	assert_true(domain_is_public_suffix("xn--p1ai"));
+	assert_true(domain_is_public_suffix("b.ck"));
+	/* fails closed on what no caller should ask about */
+	assert_true(domain_is_public_suffix(""));
+	assert_true(domain_is_public_suffix(NULL));
+	assert_false(domain_is_public_suffix("example.com"));
+	assert_false(domain_is_public_suffix("foo.github.io"));
+	assert_false(domain_is_public_suffix("evil.co.uk"));
+	assert_false(domain_is_public_suffix("www.ck"));
+}
+
+static void assert_candidates(const char *name, const char *const *want, size_t nwant)
+{
+	const char *got[16];
+	size_t n = domain_match_candidates(name, got, 16);
+	assert_int_equal(n, nwant);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(got[i], want[i]);
+		/* pointers into the caller's string, not copies */
+		assert_ptr_equal(got[i], name + strlen(name) - strlen(want[i]));
+	}
+}
+
+static void test_match_candidates(void **state)
+{
+	(void)state;
+	static const char *const evil[] = {"a.b.evil.example", "b.evil.example", "evil.example"};
+	assert_candidates("a.b.evil.example", evil, 3);
+	static const char *const couk[] = {"x.evil.co.uk", "evil.co.uk"};
+	assert_candidates("x.evil.co.uk", couk, 2);
+	static const char *const gh[] = {"a.foo.github.io", "foo.github.io"};
+	assert_candidates("a.foo.github.io", gh, 2);
+	static const char *const ck[] = {"x.www.ck", "www.ck"};
+	assert_candidates("x.www.ck", ck, 2);
+	static const char *const wild[] = {"x.y.ck"};
+	assert_candidates("x.y.ck", wild, 1);
+	assert_candidates("com", NULL, 0);
+	assert_candidates("co.uk", NULL, 0);
+	assert_candidates("github.io", NULL, 0);
+}
+
+static void test_match_candidates_respects_max(void **state)
+{
+	const char *got[2] = {NULL, NULL};
+	(void)state;
+	assert_int_equal(domain_match_candidates("a.b.evil.example", got, 2), 2);
+	assert_string_equal(got[0], "a.b.evil.example");
+	assert_string_equal(got[1], "b.evil.example");
+	assert_int_equal(domain_match_candidates("a.b.evil.example", got, 0), 0);
+	assert_int_equal(domain_match_candidates(NULL, got, 2), 0);
+}
+
+/* Threads race for the lazy load after fini; all must see the same list. */
+static void *normalise_many(void *arg)
+{
+	char out[AM_DOMAIN_MAX + 1];
+	long bad = 0;
+	(void)arg;
+	for (int i = 0; i < 300; i++) {
+		if (domain_normalise("München.DE", out, NULL, 0) != 0 || strcmp(out, "xn--mnchen-3ya.de") != 0)
+			bad++;
+		if (domain_normalise("github.io", out, NULL, 0) != AM_EPUBLIC_SUFFIX)
+			bad++;
+	}
+	return (void *)bad;
+}
+
+static void test_concurrent_first_use(void **state)
+{
+	pthread_t t[4];
+	(void)state;
+	domain_fini();
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, normalise_many, NULL), 0);
+	for (int i = 0; i < 4; i++) {
+		void *bad;
+		assert_int_equal(pthread_join(t[i], &bad), 0);
+		assert_null(bad);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_works_without_init),
+		cmocka_unit_test(test_init_is_idempotent_and_survives_fini),
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_normalise_is_idempotent),
+		cmocka_unit_test(test_label_63_ok_64_rejected),
+		cmocka_unit_test(test_total_253_ok_254_rejected),
+		cmocka_unit_test(test_limits_checked_after_conversion),
+		cmocka_unit_test(test_raw_input_cap),
+		cmocka_unit_test(test_err_quotes_input),
+		cmocka_unit_test(test_err_escapes_input),
+		cmocka_unit_test(test_err_truncates_long_input),
+		cmocka_unit_test(test_failure_clears_out_and_null_args),
+		cmocka_unit_test(test_is_public_suffix),
+		cmocka_unit_test(test_match_candidates),
+		cmocka_unit_test(test_match_candidates_respects_max),
+		cmocka_unit_test(test_concurrent_first_use),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	domain_fini();
+	return rc;
+}

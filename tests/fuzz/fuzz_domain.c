@@ -1,4 +1,132 @@
+/* fuzz_domain.c - fuzz target for domain_normalise() and domain_match_candidates(). */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain.h"
 #include "fuzz.h"
-/* placeholder */
-int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }
-size_t fuzz_seed(size_t i, uint8_t *b, size_t c) { (void)i; (void)b; (void)c; return 0; }
+
+static bool valid_output(const char *s)
+{
+	size_t n = strlen(s), label = 0;
+
+	if (n == 0 || n > AM_DOMAIN_MAX)
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		char c = s[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > AM_LABEL_MAX || s[i - 1] == '-' || s[i - label] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+		label++;
+	}
+	return true;
+}
+
+/* An error message is one line of printable ASCII, starting with the quote. */
+static bool valid_err(const char *err)
+{
+	if (err[0] != '`')
+		return false;
+	for (const char *p = err; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			return false;
+	return true;
+}
+
+static void check_candidates(const char *name, bool normalised)
+{
+	const char *c[DOMAIN_LABELS_MAX + 1];
+	size_t n = domain_match_candidates(name, c, DOMAIN_LABELS_MAX + 1);
+	size_t len = strlen(name);
+
+	if (normalised && (n == 0 || c[0] != name))
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		size_t cl = strlen(c[i]);
+		/* each a suffix of the name at a label boundary, shorter each time */
+		if (c[i] < name || c[i] + cl != name + len)
+			abort();
+		if (c[i] != name && c[i][-1] != '.')
+			abort();
+		if (i > 0 && c[i] <= c[i - 1])
+			abort();
+		if (domain_is_public_suffix(c[i]))
+			abort();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char in[DOMAIN_INPUT_MAX + 16], out[AM_DOMAIN_MAX + 1], again[AM_DOMAIN_MAX + 1], err[AM_ERRLEN];
+
+	/* Keep inputs just over the cap so AM_ETOOBIG is reached too. */
+	if (size > sizeof in - 1)
+		size = sizeof in - 1;
+	memcpy(in, data, size);
+	in[size] = '\0';
+
+	memset(out, 'Z', sizeof out);
+	err[0] = '\0';
+	int rc = domain_normalise(in, out, err, sizeof err);
+	if (rc != 0) {
+		if (rc < AM_ERR_MIN || out[0] != '\0' || !valid_err(err))
+			abort();
+		check_candidates(in, false);
+		return 0;
+	}
+	if (!valid_output(out) || domain_is_public_suffix(out))
+		abort();
+	if (domain_normalise(out, again, NULL, 0) != 0 || strcmp(out, again) != 0)
+		abort();
+	check_candidates(out, true);
+	return 0;
+}
+
+size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
+{
+	static const char *const seeds[] = {
+		"example.com",
+		"WWW.Example.COM.",
+		"a.b.evil.example",
+		"x.evil.co.uk",
+		"foo.github.io",
+		"_dmarc.example.com",
+		"münchen.de",
+		"xn--mnchen-3ya.de",
+		"пример.рф",
+		"例え.jp",
+		"r3---sn-4g5e6nzz.googlevideo.com",
+		"*.example.com",
+		"192.0.2.1",
+		"[2001:db8::1]",
+		"a..b",
+		"co.uk",
+	};
+	size_t nfixed = sizeof seeds / sizeof seeds[0], n;
+
+	/* Then names at the length limits, so mutants cross them: a 63-octet
+	 * label, a 253-octet name, and input at DOMAIN_INPUT_MAX. */
+	if (i >= nfixed) {
+		static const size_t lens[] = {63 + 3, AM_DOMAIN_MAX, DOMAIN_INPUT_MAX};
+		if (i - nfixed >= sizeof lens / sizeof lens[0])
+			return 0;
+		n = lens[i - nfixed] < cap ? lens[i - nfixed] : cap;
+		memset(buf, 'a', n);
+		/* labels of 63 with a ".de" tail: "aaa...a.aaa...a.de" */
+		for (size_t k = 63; k + 1 < n; k += 64)
+			buf[k] = '.';
+		if (n >= 3)
+			memcpy(buf + n - 3, ".de", 3);
+		return n;
+	}
+	n = strlen(seeds[i]);
+	if (n > cap)
+		n = cap;
+	memcpy(buf, seeds[i], n);
+	return n;
+}
