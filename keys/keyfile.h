@@ -28,6 +28,7 @@
 #define KEYFILE_COMMENT_MAX 128
 #define KEYFILE_LINE_MAX 512    /* longest public-key line accepted */
 #define KEYFILE_SECRET_MAX 4096 /* largest secret key file accepted */
+#define KEYFILE_PASSPHRASE_MAX 1024 /* longest passphrase accepted, bytes */
 
 struct keyfile_secret {
 	uint8_t sk[crypto_sign_SECRETKEYBYTES]; /* seed || public key */
@@ -72,5 +73,17 @@ void keyfile_fingerprint(const uint8_t pk[AM_KEY_BYTES], char *out, size_t outle
  * keyfile_passphrase_free. NULL on failure with err filled. */
 char *keyfile_read_passphrase(int fd, const char *prompt, bool confirm, char *err, size_t errlen);
 void keyfile_passphrase_free(char *p);
+
+/* Parses and decrypts the text of a secret key file held in memory (the
+ * part of keyfile_load_secret after the file checks; also the fuzz entry
+ * point). Errors as keyfile_load_secret, without a file name: AM_EKEY for
+ * a malformed file, an unsupported algorithm or KDF, Argon2id limits above
+ * 64 passes or 1 GiB (so a crafted file cannot stall or exhaust the
+ * loader), or an unencrypted key whose tag fails; AM_EPASSPHRASE for a
+ * missing or wrong passphrase (or a corrupted encrypted key); AM_ETOOBIG
+ * over KEYFILE_SECRET_MAX. With passphrase NULL Argon2 never runs. *out as
+ * keyfile_load_secret: sodium_malloc'd, NULL on failure. */
+int keyfile_parse_secret(const uint8_t *buf, size_t len, const char *passphrase,
+                         struct keyfile_secret **out, char *err, size_t errlen);
 
 #endif
