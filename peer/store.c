@@ -1,2 +1,901 @@
-/* placeholder: not yet written */
-typedef int placeholder_unused_t;
+/* store.c - indicator state, change log and expiry index in LMDB (see store.h). */
+#include "store.h"
+
+#include "domain.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/*
+ * Record value in the state database. Every integer is little-endian and
+ * written byte by byte (never a struct memcpy: padding and host byte order
+ * would leak into the file). The header carries every decoded field a query,
+ * a sync or a sweep needs, so nothing here ever parses protobuf.
+ *
+ *   off  len  field
+ *     0    1  record format, REC_FORMAT (a future layout bumps it)
+ *     1    1  withdrawn: 0 or 1
+ *     2    1  confidence
+ *     3    1  tlp
+ *     4    4  hop_limit
+ *     8    8  version
+ *    16    8  issued_at
+ *    24    8  expires_at
+ *    32    8  seq (local change-log sequence of this version)
+ *    40    8  received_at
+ *    48   32  id
+ *    80    4  env_len
+ *    84    .  envelope, exactly env_len bytes
+ *
+ * Origin, domain and category are not repeated: they are the key.
+ * A value shorter than the header, with an unknown format, an out-of-range
+ * enum or an env_len that disagrees with its length is reported as AM_ESTORE
+ * and never interpreted.
+ */
+#define REC_FORMAT 1
+#define REC_OFF_FORMAT 0
+#define REC_OFF_WITHDRAWN 1
+#define REC_OFF_CONFIDENCE 2
+#define REC_OFF_TLP 3
+#define REC_OFF_HOP_LIMIT 4
+#define REC_OFF_VERSION 8
+#define REC_OFF_ISSUED 16
+#define REC_OFF_EXPIRES 24
+#define REC_OFF_SEQ 32
+#define REC_OFF_RECEIVED 40
+#define REC_OFF_ID 48
+#define REC_OFF_ENV_LEN 80
+#define REC_HDR 84
+#define REC_MAX (REC_HDR + AM_ENVELOPE_MAX)
+
+/* State key: domain '\0' origin[32] category[1]. 287 bytes at most, well
+ * under LMDB's default 511-byte key limit even with the 8-byte expiry prefix. */
+#define KEY_TAIL (1 + AM_KEY_BYTES + 1)
+#define STATE_KEY_MAX (AM_DOMAIN_MAX + KEY_TAIL)
+#define EXPIRY_KEY_MAX (8 + STATE_KEY_MAX)
+
+#define META_EPOCH "epoch"
+#define META_SEQ "seq"
+#define META_VERSION "version"
+#define META_TOMBSTONES "tombstones"
+
+struct store {
+	MDB_env *env;
+	MDB_dbi state, log, expiry, meta;
+	/* Read once at open and never written afterwards, so threads may read
+	 * it without a transaction. */
+	uint8_t epoch[STORE_EPOCH_BYTES];
+};
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	uint32_t v = 0;
+	for (int i = 3; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* Big-endian where the bytes are a key: LMDB compares keys with memcmp, so
+ * only big-endian integers sort numerically. */
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* The one place LMDB codes become am_err codes. MDB_MAP_FULL is a normal
+ * runtime condition the caller acts on; everything else is a storage fault. */
+static int map_err(int rc)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_MAP_FULL:
+		return AM_EMAPFULL;
+	case MDB_NOTFOUND:
+		return AM_ENOTFOUND;
+	case ENOMEM:
+		return AM_ENOMEM;
+	default:
+		return AM_ESTORE;
+	}
+}
+
+/* Builds the state key into key (STATE_KEY_MAX bytes). The caller normalised
+ * the domain; we only refuse what would make the key ambiguous or oversized. */
+static int state_key(uint8_t *key, size_t *len, const char *domain,
+                     const uint8_t origin[AM_KEY_BYTES], enum am_category cat)
+{
+	size_t dlen = strnlen(domain, AM_DOMAIN_MAX + 1);
+
+	if (dlen == 0 || dlen > AM_DOMAIN_MAX)
+		return AM_EINVAL;
+	if (cat <= AM_CAT_NONE || cat >= AM_CAT_COUNT)
+		return AM_ECATEGORY;
+	memcpy(key, domain, dlen);
+	key[dlen] = 0;
+	memcpy(key + dlen + 1, origin, AM_KEY_BYTES);
+	key[dlen + 1 + AM_KEY_BYTES] = (uint8_t)cat;
+	*len = dlen + KEY_TAIL;
+	return 0;
+}
+
+/* Decodes a state key and value into rec. rec->env points into v, so it is
+ * valid only as long as v is (until the transaction ends or writes). */
+static int decode_rec(const MDB_val *k, const MDB_val *v, struct store_rec *rec)
+{
+	const uint8_t *kp = k->mv_data, *vp = v->mv_data;
+	size_t dlen;
+	uint32_t env_len;
+
+	memset(rec, 0, sizeof(*rec));
+	if (k->mv_size < 1 + KEY_TAIL || k->mv_size > STATE_KEY_MAX)
+		return AM_ESTORE;
+	dlen = k->mv_size - KEY_TAIL;
+	if (kp[dlen] != 0 || memchr(kp, 0, dlen) != NULL)
+		return AM_ESTORE;
+	memcpy(rec->ind.domain, kp, dlen);
+	rec->ind.domain[dlen] = '\0';
+	memcpy(rec->ind.origin, kp + dlen + 1, AM_KEY_BYTES);
+	if (kp[dlen + 1 + AM_KEY_BYTES] <= AM_CAT_NONE || kp[dlen + 1 + AM_KEY_BYTES] >= AM_CAT_COUNT)
+		return AM_ESTORE;
+	rec->ind.category = (enum am_category)kp[dlen + 1 + AM_KEY_BYTES];
+
+	if (v->mv_size < REC_HDR || vp[REC_OFF_FORMAT] != REC_FORMAT)
+		return AM_ESTORE;
+	env_len = get_le32(vp + REC_OFF_ENV_LEN);
+	if (env_len > AM_ENVELOPE_MAX || v->mv_size != REC_HDR + (size_t)env_len)
+		return AM_ESTORE;
+	if (vp[REC_OFF_WITHDRAWN] > 1 || vp[REC_OFF_TLP] >= AM_TLP_COUNT)
+		return AM_ESTORE;
+	rec->ind.withdrawn = vp[REC_OFF_WITHDRAWN] == 1;
+	rec->ind.confidence = vp[REC_OFF_CONFIDENCE];
+	rec->ind.tlp = (enum am_tlp)vp[REC_OFF_TLP];
+	rec->ind.hop_limit = get_le32(vp + REC_OFF_HOP_LIMIT);
+	rec->ind.version = get_le64(vp + REC_OFF_VERSION);
+	rec->ind.issued_at = get_le64(vp + REC_OFF_ISSUED);
+	rec->ind.expires_at = get_le64(vp + REC_OFF_EXPIRES);
+	rec->seq = get_le64(vp + REC_OFF_SEQ);
+	rec->received_at = get_le64(vp + REC_OFF_RECEIVED);
+	memcpy(rec->id, vp + REC_OFF_ID, AM_ID_BYTES);
+	rec->env = vp + REC_HDR;
+	rec->env_len = env_len;
+	return 0;
+}
+
+/* Writes the record value for u into buf (REC_MAX bytes); returns its length. */
+static size_t encode_rec(uint8_t *buf, const struct store_update *u, uint64_t seq, uint64_t now)
+{
+	const struct am_indicator *ind = u->ind;
+
+	buf[REC_OFF_FORMAT] = REC_FORMAT;
+	buf[REC_OFF_WITHDRAWN] = ind->withdrawn ? 1 : 0;
+	buf[REC_OFF_CONFIDENCE] = ind->confidence;
+	buf[REC_OFF_TLP] = (uint8_t)ind->tlp;
+	put_le32(buf + REC_OFF_HOP_LIMIT, ind->hop_limit);
+	put_le64(buf + REC_OFF_VERSION, ind->version);
+	put_le64(buf + REC_OFF_ISSUED, ind->issued_at);
+	put_le64(buf + REC_OFF_EXPIRES, ind->expires_at);
+	put_le64(buf + REC_OFF_SEQ, seq);
+	put_le64(buf + REC_OFF_RECEIVED, now);
+	memcpy(buf + REC_OFF_ID, u->id, AM_ID_BYTES);
+	put_le32(buf + REC_OFF_ENV_LEN, (uint32_t)u->env_len);
+	if (u->env_len > 0)
+		memcpy(buf + REC_HDR, u->env, u->env_len);
+	return REC_HDR + u->env_len;
+}
+
+static void expiry_key(uint8_t *out, size_t *len, uint64_t expires_at, const void *key, size_t klen)
+{
+	put_be64(out, expires_at);
+	memcpy(out + 8, key, klen);
+	*len = 8 + klen;
+}
+
+/* A meta counter: 8 bytes little-endian; absent reads as 0. */
+static int meta_get_u64(MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t *out)
+{
+	MDB_val k = { strlen(name), (void *)name }, v;
+	int rc = mdb_get(txn, meta, &k, &v);
+
+	*out = 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return map_err(rc);
+	if (v.mv_size != 8)
+		return AM_ESTORE;
+	*out = get_le64(v.mv_data);
+	return 0;
+}
+
+/* Returns an MDB code, not an am_err: callers in write paths map once. */
+static int meta_put_u64(MDB_txn *txn, MDB_dbi meta, const char *name, uint64_t val)
+{
+	uint8_t buf[8];
+	MDB_val k = { strlen(name), (void *)name }, v = { sizeof(buf), buf };
+
+	put_le64(buf, val);
+	return mdb_put(txn, meta, &k, &v, 0);
+}
+
+/* Deletes an index entry. An entry that is already missing is the state we
+ * want anyway, so MDB_NOTFOUND is not an error here. */
+static int del_index(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
+{
+	MDB_val k = { klen, (void *)key };
+	int rc = mdb_del(txn, dbi, &k, NULL);
+
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int store_open(struct store **out, const char *dir, uint64_t map_size, char *err, size_t errlen)
+{
+	struct store *s = NULL;
+	MDB_txn *txn = NULL;
+	MDB_val k = { sizeof(META_EPOCH) - 1, META_EPOCH }, v;
+	const char *what = "";
+	int rc, ret;
+
+	*out = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+	if (dir == NULL || dir[0] == '\0' || map_size == 0 || map_size > SIZE_MAX) {
+		if (err)
+			snprintf(err, errlen, "store: need a data directory and a map size above zero");
+		return AM_EINVAL;
+	}
+	if (sodium_init() < 0) {
+		if (err)
+			snprintf(err, errlen, "store: libsodium failed to initialise");
+		return AM_EIO;
+	}
+	/* Only the daemon's user may read the indicators, TLP:RED included. */
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		if (err)
+			snprintf(err, errlen, "store: cannot create `%s': %s", dir, strerror(errno));
+		return AM_EIO;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		if (err)
+			snprintf(err, errlen, "store: `%s': out of memory", dir);
+		ret = AM_ENOMEM;
+		goto fail;
+	}
+	what = "mdb_env_create";
+	if ((rc = mdb_env_create(&s->env)) != 0)
+		goto fail_mdb;
+	what = "mdb_env_set_mapsize";
+	if ((rc = mdb_env_set_mapsize(s->env, (size_t)map_size)) != 0)
+		goto fail_mdb;
+	what = "mdb_env_set_maxdbs";
+	if ((rc = mdb_env_set_maxdbs(s->env, 8)) != 0)
+		goto fail_mdb;
+	/* MDB_NOTLS: read transactions begin and end on whichever NNG worker
+	 * thread runs the call, so reader slots must not be tied to threads. */
+	what = "mdb_env_open";
+	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)) != 0)
+		goto fail_mdb;
+
+	/* One write transaction creates the databases and the epoch, so a store
+	 * is either fully initialised or not at all. */
+	what = "mdb_txn_begin";
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		goto fail_mdb;
+	what = "mdb_dbi_open";
+	if ((rc = mdb_dbi_open(txn, "state", MDB_CREATE, &s->state)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "log", MDB_CREATE, &s->log)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "expiry", MDB_CREATE, &s->expiry)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0)
+		goto fail_mdb;
+	what = "reading the epoch";
+	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		randombytes_buf(s->epoch, sizeof(s->epoch));
+		v.mv_size = sizeof(s->epoch);
+		v.mv_data = s->epoch;
+		what = "writing the epoch";
+		if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+			goto fail_mdb;
+	} else if (rc != 0) {
+		goto fail_mdb;
+	} else if (v.mv_size != STORE_EPOCH_BYTES) {
+		if (err)
+			snprintf(err, errlen, "store: `%s': epoch is %zu bytes, expected %d",
+			         dir, v.mv_size, STORE_EPOCH_BYTES);
+		ret = AM_ESTORE;
+		goto fail;
+	} else {
+		memcpy(s->epoch, v.mv_data, sizeof(s->epoch));
+	}
+	what = "mdb_txn_commit";
+	rc = mdb_txn_commit(txn);
+	txn = NULL; /* commit frees the transaction even when it fails */
+	if (rc != 0)
+		goto fail_mdb;
+	*out = s;
+	return 0;
+
+fail_mdb:
+	ret = map_err(rc);
+	if (err)
+		snprintf(err, errlen, "store: `%s': %s: %s", dir, what, mdb_strerror(rc));
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	store_close(s);
+	return ret;
+}
+
+void store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	/* Closing the environment also closes its database handles. */
+	if (s->env)
+		mdb_env_close(s->env);
+	free(s);
+}
+
+/* Counters carried through one write transaction and written back once. */
+struct counters {
+	uint64_t seq;
+	uint64_t tombstones;
+};
+
+/* Checks what the store itself relies on; everything else is the caller's
+ * job (store.h). Returns 0 or the item's am_err. */
+static int check_update(const struct store_update *u, uint64_t now)
+{
+	if (u->ind == NULL || u->id == NULL || (u->env == NULL && u->env_len > 0))
+		return AM_EINVAL;
+	if (u->ind->expires_at <= now)
+		return AM_EEXPIRED;
+	if (u->env_len > AM_ENVELOPE_MAX)
+		return AM_ETOOBIG;
+	if (u->ind->tlp < 0 || u->ind->tlp >= AM_TLP_COUNT)
+		return AM_ETLP;
+	return 0;
+}
+
+/* Orders two updates of one key: version numerically, then id bytewise. */
+static int lww_cmp(uint64_t va, const uint8_t *ida, uint64_t vb, const uint8_t *idb)
+{
+	if (va != vb)
+		return va < vb ? -1 : 1;
+	return memcmp(ida, idb, AM_ID_BYTES);
+}
+
+/* Applies one update inside txn. *result gets 1, 0 or the item's am_err.
+ * Returns 0, or an MDB code that dooms the whole transaction. */
+static int apply_one(struct store *s, MDB_txn *txn, const struct store_update *u, uint64_t now,
+                     struct counters *c, int *result, uint64_t *seq)
+{
+	uint8_t key[STATE_KEY_MAX], xkey[EXPIRY_KEY_MAX], seqkey[8], rec[REC_MAX];
+	size_t klen, xlen;
+	struct store_rec old;
+	bool was_withdrawn = false;
+	MDB_val k, v;
+	int rc;
+
+	*seq = 0;
+	if ((*result = check_update(u, now)) != 0)
+		return 0;
+	if ((*result = state_key(key, &klen, u->ind->domain, u->ind->origin, u->ind->category)) != 0)
+		return 0;
+	k.mv_size = klen;
+	k.mv_data = key;
+	rc = mdb_get(txn, s->state, &k, &v);
+	if (rc == 0) {
+		/* A record we cannot read cannot be ordered against; refuse this
+		 * item rather than guess, and let the rest of the batch through. */
+		if (decode_rec(&k, &v, &old) != 0) {
+			*result = AM_ESTORE;
+			return 0;
+		}
+		if (lww_cmp(u->ind->version, u->id, old.ind.version, old.id) <= 0) {
+			*result = 0;
+			return 0;
+		}
+		/* old.env points into the map and dies with the first write
+		 * below; only the copied header fields are used from here on. */
+		was_withdrawn = old.ind.withdrawn;
+		put_be64(seqkey, old.seq);
+		if ((rc = del_index(txn, s->log, seqkey, sizeof(seqkey))) != 0)
+			return rc;
+		expiry_key(xkey, &xlen, old.ind.expires_at, key, klen);
+		if ((rc = del_index(txn, s->expiry, xkey, xlen)) != 0)
+			return rc;
+	} else if (rc != MDB_NOTFOUND) {
+		return rc;
+	}
+
+	c->seq++;
+	v.mv_data = rec;
+	v.mv_size = encode_rec(rec, u, c->seq, now);
+	if ((rc = mdb_put(txn, s->state, &k, &v, 0)) != 0)
+		return rc;
+	put_be64(seqkey, c->seq);
+	k.mv_size = sizeof(seqkey);
+	k.mv_data = seqkey;
+	v.mv_size = klen;
+	v.mv_data = key;
+	if ((rc = mdb_put(txn, s->log, &k, &v, 0)) != 0)
+		return rc;
+	expiry_key(xkey, &xlen, u->ind->expires_at, key, klen);
+	k.mv_size = xlen;
+	k.mv_data = xkey;
+	v.mv_size = 0;
+	v.mv_data = NULL;
+	if ((rc = mdb_put(txn, s->expiry, &k, &v, 0)) != 0)
+		return rc;
+	if (u->ind->withdrawn && !was_withdrawn)
+		c->tombstones++;
+	else if (!u->ind->withdrawn && was_withdrawn && c->tombstones > 0)
+		c->tombstones--;
+	*result = 1;
+	*seq = c->seq;
+	return 0;
+}
+
+int store_apply(struct store *s, const struct store_update *u, size_t n, uint64_t now,
+                int *results, uint64_t *seqs)
+{
+	MDB_txn *txn = NULL;
+	struct counters c, start;
+	uint64_t seq;
+	int rc, ret;
+
+	if (n == 0)
+		return 0;
+	if (s == NULL || u == NULL || results == NULL)
+		return AM_EINVAL;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		return map_err(rc);
+	if ((ret = meta_get_u64(txn, s->meta, META_SEQ, &c.seq)) != 0 ||
+	    (ret = meta_get_u64(txn, s->meta, META_TOMBSTONES, &c.tombstones)) != 0)
+		goto fail;
+	start = c;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = apply_one(s, txn, &u[i], now, &c, &results[i], &seq)) != 0)
+			goto fail_mdb;
+		if (seqs)
+			seqs[i] = seq;
+	}
+	if (c.seq != start.seq && (rc = meta_put_u64(txn, s->meta, META_SEQ, c.seq)) != 0)
+		goto fail_mdb;
+	if (c.tombstones != start.tombstones &&
+	    (rc = meta_put_u64(txn, s->meta, META_TOMBSTONES, c.tombstones)) != 0)
+		goto fail_mdb;
+	/* Without MDB_NOSYNC the commit fsyncs: durable when it returns. */
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0)
+		goto fail_mdb;
+	return 0;
+
+fail_mdb:
+	ret = map_err(rc);
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	/* Nothing was applied: do not leave results that claim otherwise. */
+	for (size_t i = 0; i < n; i++) {
+		results[i] = ret;
+		if (seqs)
+			seqs[i] = 0;
+	}
+	return ret;
+}
+
+static int begin_read(struct store *s, MDB_txn **txn)
+{
+	return map_err(mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn));
+}
+
+/* Views passed to callbacks point into the map; they are valid only until
+ * the read transaction below is aborted, i.e. only inside the callback. */
+int store_get(struct store *s, const uint8_t origin[AM_KEY_BYTES], const char *domain,
+              enum am_category cat, store_rec_fn fn, void *arg)
+{
+	uint8_t key[STATE_KEY_MAX];
+	size_t klen;
+	struct store_rec rec;
+	MDB_txn *txn = NULL;
+	MDB_val k, v;
+	int rc, ret;
+
+	if (s == NULL || origin == NULL || domain == NULL || fn == NULL)
+		return AM_EINVAL;
+	if ((ret = state_key(key, &klen, domain, origin, cat)) != 0)
+		return ret == AM_ECATEGORY ? AM_EINVAL : ret;
+	if ((ret = begin_read(s, &txn)) != 0)
+		return ret;
+	k.mv_size = klen;
+	k.mv_data = key;
+	if ((rc = mdb_get(txn, s->state, &k, &v)) != 0)
+		ret = map_err(rc);
+	else if ((ret = decode_rec(&k, &v, &rec)) == 0)
+		ret = fn(arg, &rec);
+	mdb_txn_abort(txn);
+	return ret;
+}
+
+/* Walks every record whose domain is exactly `domain` (len bytes). */
+static int query_one(MDB_cursor *cur, const char *domain, size_t len, uint64_t now,
+                     store_rec_fn fn, void *arg)
+{
+	uint8_t prefix[AM_DOMAIN_MAX + 1];
+	struct store_rec rec;
+	MDB_val k, v;
+	int rc, ret;
+
+	memcpy(prefix, domain, len);
+	prefix[len] = 0;
+	k.mv_size = len + 1;
+	k.mv_data = prefix;
+	/* The '\0' after the domain is what keeps "evil.example" from matching
+	 * "evil.example.net": no name contains a NUL. */
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < len + 1 || memcmp(k.mv_data, prefix, len + 1) != 0)
+			return 0;
+		if ((ret = decode_rec(&k, &v, &rec)) != 0)
+			return ret;
+		if (rec.ind.withdrawn || rec.ind.expires_at <= now)
+			continue;
+		if ((ret = fn(arg, &rec)) != 0)
+			return ret;
+	}
+	return rc == MDB_NOTFOUND ? 0 : map_err(rc);
+}
+
+int store_query(struct store *s, const char *name, uint64_t now, store_rec_fn fn, void *arg)
+{
+	const char *cand[DOMAIN_LABELS_MAX];
+	size_t ncand, len;
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	int rc, ret;
+
+	if (s == NULL || name == NULL || fn == NULL)
+		return AM_EINVAL;
+	len = strnlen(name, AM_DOMAIN_MAX + 1);
+	if (len == 0 || len > AM_DOMAIN_MAX)
+		return AM_EINVAL;
+	/* Name first, then parents, stopping before the public suffix. */
+	ncand = domain_match_candidates(name, cand, DOMAIN_LABELS_MAX);
+	if (ncand == 0)
+		return 0;
+	if ((ret = begin_read(s, &txn)) != 0)
+		return ret;
+	if ((rc = mdb_cursor_open(txn, s->state, &cur)) != 0) {
+		ret = map_err(rc);
+		goto done;
+	}
+	for (size_t i = 0; i < ncand; i++)
+		if ((ret = query_one(cur, cand[i], strlen(cand[i]), now, fn, arg)) != 0)
+			break;
+	mdb_cursor_close(cur);
+done:
+	mdb_txn_abort(txn);
+	return ret;
+}
+
+/* O(records): a full scan. Fine for the operator's list command, not for a
+ * hot path. */
+/* An 8-byte filter is a key id (a hash of the key, as operators see it),
+ * 32 bytes a whole key; anything else matches nothing. */
+static bool origin_matches(const struct store_rec *rec, const uint8_t *origin, size_t origin_len)
+{
+	uint8_t id[AM_KEYID_BYTES];
+
+	if (origin_len == 0)
+		return true;
+	if (origin_len == AM_KEY_BYTES)
+		return memcmp(rec->ind.origin, origin, AM_KEY_BYTES) == 0;
+	if (origin_len == AM_KEYID_BYTES) {
+		am_keyid(rec->ind.origin, id);
+		return memcmp(id, origin, AM_KEYID_BYTES) == 0;
+	}
+	return false;
+}
+
+int store_list(struct store *s, uint64_t now, enum am_category cat,
+               const uint8_t *origin, size_t origin_len, store_rec_fn fn, void *arg)
+{
+	struct store_rec rec;
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int rc, ret;
+
+	if (s == NULL || fn == NULL || origin_len > AM_KEY_BYTES || (origin == NULL && origin_len > 0) ||
+	    cat < AM_CAT_NONE || cat >= AM_CAT_COUNT)
+		return AM_EINVAL;
+	if ((ret = begin_read(s, &txn)) != 0)
+		return ret;
+	if ((rc = mdb_cursor_open(txn, s->state, &cur)) != 0)
+		goto done;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if ((ret = decode_rec(&k, &v, &rec)) != 0)
+			break;
+		if (rec.ind.withdrawn || rec.ind.expires_at <= now)
+			continue;
+		if (cat != AM_CAT_NONE && rec.ind.category != cat)
+			continue;
+		if (!origin_matches(&rec, origin, origin_len))
+			continue;
+		if ((ret = fn(arg, &rec)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+done:
+	if (ret == 0 && rc != MDB_NOTFOUND)
+		ret = map_err(rc);
+	mdb_txn_abort(txn);
+	return ret;
+}
+
+int store_changes(struct store *s, uint64_t after, size_t max, store_rec_fn fn, void *arg)
+{
+	uint8_t seqkey[8];
+	struct store_rec rec;
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v, sk, sv;
+	size_t count = 0;
+	int rc, ret;
+
+	if (s == NULL || fn == NULL)
+		return AM_EINVAL;
+	if (after == UINT64_MAX || max == 0)
+		return 0;
+	if ((ret = begin_read(s, &txn)) != 0)
+		return ret;
+	if ((rc = mdb_cursor_open(txn, s->log, &cur)) != 0)
+		goto done;
+	put_be64(seqkey, after + 1);
+	k.mv_size = sizeof(seqkey);
+	k.mv_data = seqkey;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && count < max;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != 8) {
+			ret = AM_ESTORE;
+			break;
+		}
+		sk = v;
+		/* Every log entry names a live state key (store.h); a dangling
+		 * one means the store is damaged, so say so. */
+		if ((rc = mdb_get(txn, s->state, &sk, &sv)) != 0) {
+			ret = rc == MDB_NOTFOUND ? AM_ESTORE : map_err(rc);
+			break;
+		}
+		if ((ret = decode_rec(&sk, &sv, &rec)) != 0)
+			break;
+		if (rec.seq != get_be64(k.mv_data)) {
+			ret = AM_ESTORE;
+			break;
+		}
+		count++;
+		if ((ret = fn(arg, &rec)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+done:
+	if (ret == 0 && rc != 0 && rc != MDB_NOTFOUND)
+		ret = map_err(rc);
+	mdb_txn_abort(txn);
+	return ret;
+}
+
+/* Removes the record named by one expiry entry, if it really expires then.
+ * *gone is set when a record (not just a stray index entry) was removed. */
+static int sweep_one(struct store *s, MDB_txn *txn, const MDB_val *xk, uint64_t expires_at,
+                     uint64_t *tombstones, bool *gone)
+{
+	uint8_t key[STATE_KEY_MAX], xkey[EXPIRY_KEY_MAX], seqkey[8];
+	size_t klen = xk->mv_size - 8, xlen = xk->mv_size;
+	struct store_rec rec;
+	MDB_val k = { klen, key }, v;
+	int rc;
+
+	*gone = false;
+	/* Copy the keys out: they point into pages the deletes below rewrite. */
+	memcpy(xkey, xk->mv_data, xlen);
+	memcpy(key, xkey + 8, klen);
+	rc = mdb_get(txn, s->state, &k, &v);
+	if (rc == 0) {
+		if (decode_rec(&k, &v, &rec) != 0)
+			return AM_ESTORE;
+		/* An entry whose record has since moved to another expiry is a
+		 * stray; drop only the entry. */
+		if (rec.ind.expires_at == expires_at) {
+			put_be64(seqkey, rec.seq);
+			if ((rc = del_index(txn, s->log, seqkey, sizeof(seqkey))) != 0)
+				return map_err(rc);
+			if ((rc = mdb_del(txn, s->state, &k, NULL)) != 0)
+				return map_err(rc);
+			if (rec.ind.withdrawn && *tombstones > 0)
+				(*tombstones)--;
+			*gone = true;
+		}
+	} else if (rc != MDB_NOTFOUND) {
+		return map_err(rc);
+	}
+	return map_err(del_index(txn, s->expiry, xkey, xlen));
+}
+
+int store_sweep(struct store *s, uint64_t now, size_t max, size_t *removed)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	uint64_t tombstones, start, expires_at;
+	size_t count = 0;
+	bool gone;
+	int rc, ret;
+
+	if (removed)
+		*removed = 0;
+	if (s == NULL)
+		return AM_EINVAL;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		return map_err(rc);
+	if ((ret = meta_get_u64(txn, s->meta, META_TOMBSTONES, &tombstones)) != 0)
+		goto fail;
+	start = tombstones;
+	if ((rc = mdb_cursor_open(txn, s->expiry, &cur)) != 0) {
+		ret = map_err(rc);
+		goto fail;
+	}
+	/* Re-seek the first entry after every delete instead of trusting the
+	 * cursor across writes: O(log n) each, and obviously correct. */
+	while (count < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+		if (k.mv_size < 8 + 1 + KEY_TAIL || k.mv_size > EXPIRY_KEY_MAX) {
+			ret = AM_ESTORE;
+			goto fail;
+		}
+		if ((expires_at = get_be64(k.mv_data)) > now)
+			break;
+		if ((ret = sweep_one(s, txn, &k, expires_at, &tombstones, &gone)) != 0)
+			goto fail;
+		if (gone)
+			count++;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		ret = map_err(rc);
+		goto fail;
+	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+	if (tombstones != start && (rc = meta_put_u64(txn, s->meta, META_TOMBSTONES, tombstones)) != 0) {
+		ret = map_err(rc);
+		goto fail;
+	}
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0) {
+		ret = map_err(rc);
+		goto fail;
+	}
+	if (removed)
+		*removed = count;
+	return 0;
+
+fail:
+	if (cur)
+		mdb_cursor_close(cur);
+	if (txn)
+		mdb_txn_abort(txn);
+	return ret;
+}
+
+int store_next_version(struct store *s, uint64_t floor, uint64_t *version)
+{
+	MDB_txn *txn = NULL;
+	uint64_t last, next;
+	int rc, ret;
+
+	if (version)
+		*version = 0;
+	if (s == NULL || version == NULL)
+		return AM_EINVAL;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		return map_err(rc);
+	if ((ret = meta_get_u64(txn, s->meta, META_VERSION, &last)) != 0)
+		goto fail;
+	/* Versions must never repeat; at the end of the space, refuse. */
+	if (last == UINT64_MAX) {
+		ret = AM_ESTORE;
+		goto fail;
+	}
+	next = last + 1 > floor ? last + 1 : floor;
+	if ((rc = meta_put_u64(txn, s->meta, META_VERSION, next)) != 0) {
+		ret = map_err(rc);
+		goto fail;
+	}
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0) {
+		ret = map_err(rc);
+		goto fail;
+	}
+	*version = next;
+	return 0;
+
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	return ret;
+}
+
+int store_stats(struct store *s, struct store_stats *st)
+{
+	MDB_txn *txn = NULL;
+	MDB_envinfo info;
+	MDB_stat ms;
+	int rc, ret;
+
+	if (st)
+		memset(st, 0, sizeof(*st));
+	if (s == NULL || st == NULL)
+		return AM_EINVAL;
+	if ((ret = begin_read(s, &txn)) != 0)
+		return ret;
+	if ((rc = mdb_stat(txn, s->state, &ms)) != 0) {
+		ret = map_err(rc);
+		goto done;
+	}
+	st->records = ms.ms_entries;
+	if ((ret = meta_get_u64(txn, s->meta, META_TOMBSTONES, &st->tombstones)) != 0 ||
+	    (ret = meta_get_u64(txn, s->meta, META_SEQ, &st->last_seq)) != 0)
+		goto done;
+	/* Pages in use: the file's high-water mark, freed pages included (LMDB
+	 * reuses them but never shrinks the file). */
+	if ((rc = mdb_env_info(s->env, &info)) != 0 || (rc = mdb_env_stat(s->env, &ms)) != 0) {
+		ret = map_err(rc);
+		goto done;
+	}
+	st->bytes = ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+	memcpy(st->epoch, s->epoch, sizeof(st->epoch));
+done:
+	mdb_txn_abort(txn);
+	if (ret != 0)
+		memset(st, 0, sizeof(*st));
+	return ret;
+}

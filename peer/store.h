@@ -96,8 +96,8 @@ int store_get(struct store *s, const uint8_t origin[AM_KEY_BYTES], const char *d
 int store_query(struct store *s, const char *name, uint64_t now, store_rec_fn fn, void *arg);
 
 /* Calls fn for every live record in key order, filtered by category
- * (AM_CAT_NONE = any) and by origin key prefix (origin_len 0 = any; 8 bytes
- * matches a key id, 32 a whole key). */
+ * (AM_CAT_NONE = any) and by origin (origin_len 0 = any; 8 bytes is a key
+ * id as am_keyid computes it, 32 a whole key; other lengths match nothing). */
 int store_list(struct store *s, uint64_t now, enum am_category cat,
                const uint8_t *origin, size_t origin_len, store_rec_fn fn, void *arg);
 
