@@ -1,2 +1,747 @@
-/* placeholder: not yet written */
-typedef int placeholder_unused_t;
+/* wire.c - protobuf-c encode/decode with size caps and a memory budget. */
+#include "wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "amesh.pb-c.h"
+#include "control.pb-c.h"
+
+/*
+ * A protobuf-c allocator with a budget. Each block carries its size in a
+ * header so free can give the budget back. The budget is a small multiple of
+ * the input length plus an allowance for the most elements an honest message
+ * of that type may carry: per-element overhead (array slot, struct, block
+ * header) is what a hostile message of millions of empty repeated fields
+ * inflates, and it then fails on the budget instead of taking the memory.
+ */
+struct budget {
+	size_t left;
+	bool exhausted;
+};
+
+union block_hdr {
+	size_t size;
+	max_align_t align_; /* keep the payload aligned for any type */
+};
+
+static void *budget_alloc(void *data, size_t size)
+{
+	struct budget *b = data;
+	size_t total = size + sizeof(union block_hdr);
+	if (total < size || total > b->left) {
+		b->exhausted = true;
+		return NULL;
+	}
+	union block_hdr *h = malloc(total);
+	if (!h)
+		return NULL;
+	h->size = total;
+	b->left -= total;
+	return h + 1;
+}
+
+static void budget_free(void *data, void *ptr)
+{
+	struct budget *b = data;
+	if (!ptr)
+		return;
+	union block_hdr *h = (union block_hdr *)ptr - 1;
+	b->left += h->size;
+	free(h);
+}
+
+#define BUDGET_FACTOR 4
+#define BUDGET_SLACK (64u << 10)
+#define BUDGET_NONE 0
+#define BUDGET_REQUEST ((size_t)AM_QUERY_NAMES_MAX * 64)
+#define BUDGET_RESPONSE ((size_t)AM_LIST_MAX * 512)
+
+static void budget_init(struct budget *b, ProtobufCAllocator *a, size_t input_len,
+                        size_t elements_allowance)
+{
+	b->left = input_len * BUDGET_FACTOR + elements_allowance + BUDGET_SLACK;
+	b->exhausted = false;
+	a->alloc = budget_alloc;
+	a->free = budget_free;
+	a->allocator_data = b;
+}
+
+/* --- body --- */
+
+int wire_body_pack(const struct am_indicator *ind, uint8_t *buf, size_t cap, size_t *len)
+{
+	Amesh__V1__IndicatorBody m = AMESH__V1__INDICATOR_BODY__INIT;
+	size_t dlen = strnlen(ind->domain, sizeof ind->domain);
+
+	if (dlen == 0 || dlen > AM_DOMAIN_MAX)
+		return AM_EINVAL;
+	m.format = AM_BODY_FORMAT;
+	m.origin.data = (uint8_t *)ind->origin;
+	m.origin.len = AM_KEY_BYTES;
+	m.domain.data = (uint8_t *)ind->domain;
+	m.domain.len = dlen;
+	m.category = (Amesh__V1__Category)ind->category;
+	m.confidence = ind->confidence;
+	m.issued_at = ind->issued_at;
+	m.expires_at = ind->expires_at;
+	m.version = ind->version;
+	m.withdrawn = ind->withdrawn;
+	m.tlp = (Amesh__V1__Tlp)ind->tlp;
+	m.hop_limit = ind->hop_limit;
+
+	size_t need = amesh__v1__indicator_body__get_packed_size(&m);
+	if (need > cap || need > AM_BODY_MAX)
+		return AM_ETOOBIG;
+	*len = amesh__v1__indicator_body__pack(&m, buf);
+	return 0;
+}
+
+int wire_body_unpack(const uint8_t *buf, size_t len, struct am_indicator *ind)
+{
+	ProtobufCAllocator a;
+	struct budget b;
+	Amesh__V1__IndicatorBody *m;
+	int rv = AM_EDECODE;
+
+	memset(ind, 0, sizeof *ind);
+	if (len > AM_BODY_MAX)
+		return AM_ETOOBIG;
+	budget_init(&b, &a, len, BUDGET_NONE);
+	if ((m = amesh__v1__indicator_body__unpack(&a, len, buf)) == NULL)
+		return AM_EDECODE;
+	if (m->format != AM_BODY_FORMAT) {
+		rv = AM_EFORMAT;
+		goto done;
+	}
+	if (m->origin.len != AM_KEY_BYTES)
+		goto done;
+	if (m->domain.len == 0 || m->domain.len > AM_DOMAIN_MAX ||
+	    memchr(m->domain.data, '\0', m->domain.len) != NULL)
+		goto done;
+	/* enums arrive as raw integers: range-check before the casts */
+	if ((int)m->category <= 0 || (int)m->category >= AM_CAT_COUNT ||
+	    (int)m->tlp <= 0 || (int)m->tlp >= AM_TLP_COUNT || m->confidence > 100)
+		goto done;
+	memcpy(ind->origin, m->origin.data, AM_KEY_BYTES);
+	memcpy(ind->domain, m->domain.data, m->domain.len);
+	ind->domain[m->domain.len] = '\0';
+	ind->category = (enum am_category)m->category;
+	ind->confidence = (uint8_t)m->confidence;
+	ind->issued_at = m->issued_at;
+	ind->expires_at = m->expires_at;
+	ind->version = m->version;
+	ind->withdrawn = m->withdrawn;
+	ind->tlp = (enum am_tlp)m->tlp;
+	ind->hop_limit = m->hop_limit;
+	rv = 0;
+done:
+	amesh__v1__indicator_body__free_unpacked(m, &a);
+	if (rv != 0)
+		memset(ind, 0, sizeof *ind);
+	return rv;
+}
+
+/* --- envelope --- */
+
+int wire_envelope_pack(const struct wire_envelope *e, uint8_t *buf, size_t cap, size_t *len)
+{
+	Amesh__V1__Envelope m = AMESH__V1__ENVELOPE__INIT;
+
+	if (e->body_len == 0 || e->body_len > AM_BODY_MAX)
+		return AM_EINVAL;
+	m.body.data = (uint8_t *)e->body;
+	m.body.len = e->body_len;
+	m.signature.data = (uint8_t *)e->signature;
+	m.signature.len = AM_SIG_BYTES;
+	m.signer.data = (uint8_t *)e->signer;
+	m.signer.len = AM_KEY_BYTES;
+	size_t need = amesh__v1__envelope__get_packed_size(&m);
+	if (need > cap || need > AM_ENVELOPE_MAX)
+		return AM_ETOOBIG;
+	*len = amesh__v1__envelope__pack(&m, buf);
+	return 0;
+}
+
+int wire_envelope_unpack(const uint8_t *buf, size_t len, struct wire_envelope *e)
+{
+	ProtobufCAllocator a;
+	struct budget b;
+	Amesh__V1__Envelope *m;
+	int rv = AM_EDECODE;
+
+	memset(e, 0, sizeof *e);
+	if (len > AM_ENVELOPE_MAX)
+		return AM_ETOOBIG;
+	budget_init(&b, &a, len, BUDGET_NONE);
+	if ((m = amesh__v1__envelope__unpack(&a, len, buf)) == NULL)
+		return AM_EDECODE;
+	if (m->body.len == 0 || m->body.len > AM_BODY_MAX ||
+	    m->signature.len != AM_SIG_BYTES || m->signer.len != AM_KEY_BYTES)
+		goto done;
+	memcpy(e->body, m->body.data, m->body.len);
+	e->body_len = m->body.len;
+	memcpy(e->signature, m->signature.data, AM_SIG_BYTES);
+	memcpy(e->signer, m->signer.data, AM_KEY_BYTES);
+	rv = 0;
+done:
+	amesh__v1__envelope__free_unpacked(m, &a);
+	return rv;
+}
+
+/* --- control: requests --- */
+
+static int pack_alloc(size_t need, uint8_t **out)
+{
+	if (need > AM_CONTROL_MSG_MAX)
+		return AM_ETOOBIG;
+	if ((*out = malloc(need ? need : 1)) == NULL)
+		return AM_ENOMEM;
+	return 0;
+}
+
+int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
+{
+	Amesh__V1__Request m = AMESH__V1__REQUEST__INIT;
+	Amesh__V1__SubmitRequest sub = AMESH__V1__SUBMIT_REQUEST__INIT;
+	Amesh__V1__WithdrawRequest wd = AMESH__V1__WITHDRAW_REQUEST__INIT;
+	Amesh__V1__QueryRequest q = AMESH__V1__QUERY_REQUEST__INIT;
+	Amesh__V1__ListRequest l = AMESH__V1__LIST_REQUEST__INIT;
+	Amesh__V1__StatusRequest st = AMESH__V1__STATUS_REQUEST__INIT;
+	ProtobufCBinaryData *names = NULL;
+	int rv;
+
+	*out = NULL;
+	m.protocol = r->protocol;
+	switch (r->op) {
+	case WIRE_OP_SUBMIT:
+		sub.domain.data = (uint8_t *)r->domain;
+		sub.domain.len = strlen(r->domain);
+		sub.category = (Amesh__V1__Category)r->category;
+		sub.confidence = r->confidence;
+		sub.expires_at = r->expires_at;
+		sub.tlp = (Amesh__V1__Tlp)r->tlp;
+		m.op_case = AMESH__V1__REQUEST__OP_SUBMIT;
+		m.submit = &sub;
+		break;
+	case WIRE_OP_WITHDRAW:
+		wd.domain.data = (uint8_t *)r->domain;
+		wd.domain.len = strlen(r->domain);
+		wd.category = (Amesh__V1__Category)r->category;
+		m.op_case = AMESH__V1__REQUEST__OP_WITHDRAW;
+		m.withdraw = &wd;
+		break;
+	case WIRE_OP_QUERY:
+		if (r->n_names > AM_QUERY_NAMES_MAX)
+			return AM_ETOOBIG;
+		if (r->n_names && (names = calloc(r->n_names, sizeof *names)) == NULL)
+			return AM_ENOMEM;
+		for (size_t i = 0; i < r->n_names; i++) {
+			names[i].data = (uint8_t *)r->names[i];
+			names[i].len = strlen(r->names[i]);
+		}
+		q.n_names = r->n_names;
+		q.names = names;
+		m.op_case = AMESH__V1__REQUEST__OP_QUERY;
+		m.query = &q;
+		break;
+	case WIRE_OP_LIST:
+		l.category = (Amesh__V1__Category)r->category;
+		l.origin.data = (uint8_t *)r->origin;
+		l.origin.len = r->origin_len;
+		l.limit = r->limit;
+		m.op_case = AMESH__V1__REQUEST__OP_LIST;
+		m.list = &l;
+		break;
+	case WIRE_OP_STATUS:
+		m.op_case = AMESH__V1__REQUEST__OP_STATUS;
+		m.status = &st;
+		break;
+	default:
+		return AM_EINVAL;
+	}
+	size_t need = amesh__v1__request__get_packed_size(&m);
+	if ((rv = pack_alloc(need, out)) != 0)
+		goto fail;
+	*len = amesh__v1__request__pack(&m, *out);
+fail:
+	free(names);
+	return rv;
+}
+
+/* Copies a bytes field into a C string of capacity cap (incl. NUL),
+ * refusing embedded NULs and over-long values. */
+static int copy_name(const ProtobufCBinaryData *d, char *dst, size_t cap)
+{
+	if (d->len >= cap || (d->len && memchr(d->data, '\0', d->len)))
+		return AM_EDECODE;
+	memcpy(dst, d->data, d->len);
+	dst[d->len] = '\0';
+	return 0;
+}
+
+static bool category_ok(int c, bool allow_none)
+{
+	return (allow_none ? c >= 0 : c > 0) && c < AM_CAT_COUNT;
+}
+
+int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
+                        char *err, size_t errlen)
+{
+	ProtobufCAllocator a;
+	struct budget b;
+	Amesh__V1__Request *m = NULL;
+	int rv = AM_EDECODE;
+
+	memset(r, 0, sizeof *r);
+	err[0] = '\0';
+	if (len > AM_CONTROL_MSG_MAX) {
+		snprintf(err, errlen, "request of %zu bytes exceeds the %u-byte limit",
+		         len, AM_CONTROL_MSG_MAX);
+		return AM_ETOOBIG;
+	}
+	budget_init(&b, &a, len, BUDGET_REQUEST);
+	if ((m = amesh__v1__request__unpack(&a, len, buf)) == NULL) {
+		snprintf(err, errlen, "malformed request%s",
+		         b.exhausted ? " (memory budget exceeded)" : "");
+		return AM_EDECODE;
+	}
+	r->protocol = m->protocol;
+	if (m->protocol != AM_CONTROL_PROTOCOL) {
+		snprintf(err, errlen, "control protocol %u not supported (this daemon speaks %u)",
+		         m->protocol, AM_CONTROL_PROTOCOL);
+		rv = AM_EPROTO;
+		goto fail;
+	}
+	switch (m->op_case) {
+	case AMESH__V1__REQUEST__OP_SUBMIT:
+		r->op = WIRE_OP_SUBMIT;
+		if (copy_name(&m->submit->domain, r->domain, sizeof r->domain) != 0) {
+			snprintf(err, errlen, "domain is over %d bytes or contains NUL", WIRE_NAME_MAX);
+			goto fail;
+		}
+		if (!category_ok((int)m->submit->category, false)) {
+			snprintf(err, errlen, "%s", am_strerror(AM_ECATEGORY));
+			rv = AM_ECATEGORY;
+			goto fail;
+		}
+		if ((int)m->submit->tlp < 0 || (int)m->submit->tlp >= AM_TLP_COUNT) {
+			snprintf(err, errlen, "%s", am_strerror(AM_ETLP));
+			rv = AM_ETLP;
+			goto fail;
+		}
+		r->category = (enum am_category)m->submit->category;
+		r->confidence = m->submit->confidence;
+		r->expires_at = m->submit->expires_at;
+		r->tlp = (enum am_tlp)m->submit->tlp;
+		break;
+	case AMESH__V1__REQUEST__OP_WITHDRAW:
+		r->op = WIRE_OP_WITHDRAW;
+		if (copy_name(&m->withdraw->domain, r->domain, sizeof r->domain) != 0) {
+			snprintf(err, errlen, "domain is over %d bytes or contains NUL", WIRE_NAME_MAX);
+			goto fail;
+		}
+		if (!category_ok((int)m->withdraw->category, false)) {
+			snprintf(err, errlen, "%s", am_strerror(AM_ECATEGORY));
+			rv = AM_ECATEGORY;
+			goto fail;
+		}
+		r->category = (enum am_category)m->withdraw->category;
+		break;
+	case AMESH__V1__REQUEST__OP_QUERY:
+		r->op = WIRE_OP_QUERY;
+		if (m->query->n_names > AM_QUERY_NAMES_MAX) {
+			snprintf(err, errlen, "%zu names in one query; the limit is %d",
+			         m->query->n_names, AM_QUERY_NAMES_MAX);
+			rv = AM_ETOOBIG;
+			goto fail;
+		}
+		if (m->query->n_names &&
+		    (r->names = calloc(m->query->n_names, sizeof *r->names)) == NULL) {
+			rv = AM_ENOMEM;
+			goto fail;
+		}
+		for (size_t i = 0; i < m->query->n_names; i++) {
+			const ProtobufCBinaryData *d = &m->query->names[i];
+			if (d->len > WIRE_NAME_MAX || memchr(d->data, '\0', d->len)) {
+				snprintf(err, errlen, "name %zu is over %d bytes or contains NUL",
+				         i + 1, WIRE_NAME_MAX);
+				goto fail;
+			}
+			if ((r->names[i] = malloc(d->len + 1)) == NULL) {
+				rv = AM_ENOMEM;
+				goto fail;
+			}
+			r->n_names = i + 1;
+			memcpy(r->names[i], d->data, d->len);
+			r->names[i][d->len] = '\0';
+		}
+		break;
+	case AMESH__V1__REQUEST__OP_LIST:
+		r->op = WIRE_OP_LIST;
+		if (!category_ok((int)m->list->category, true)) {
+			snprintf(err, errlen, "%s", am_strerror(AM_ECATEGORY));
+			rv = AM_ECATEGORY;
+			goto fail;
+		}
+		r->category = (enum am_category)m->list->category;
+		if (m->list->origin.len != 0 && m->list->origin.len != AM_KEYID_BYTES &&
+		    m->list->origin.len != AM_KEY_BYTES) {
+			snprintf(err, errlen, "origin filter must be a key id or a whole key");
+			rv = AM_EORIGIN;
+			goto fail;
+		}
+		memcpy(r->origin, m->list->origin.data, m->list->origin.len);
+		r->origin_len = m->list->origin.len;
+		r->limit = m->list->limit;
+		break;
+	case AMESH__V1__REQUEST__OP_STATUS:
+		r->op = WIRE_OP_STATUS;
+		break;
+	default:
+		snprintf(err, errlen, "request names no operation this daemon knows");
+		goto fail;
+	}
+	amesh__v1__request__free_unpacked(m, &a);
+	return 0;
+fail:
+	amesh__v1__request__free_unpacked(m, &a);
+	wire_request_clear(r);
+	return rv;
+}
+
+void wire_request_clear(struct wire_request *r)
+{
+	for (size_t i = 0; i < r->n_names; i++)
+		free(r->names[i]);
+	free(r->names);
+	memset(r, 0, sizeof *r);
+}
+
+/* --- control: responses --- */
+
+/* Fills a protobuf Signal whose byte fields point into s (no copies). */
+static void signal_to_pb(const struct wire_signal *s, Amesh__V1__Signal *p)
+{
+	amesh__v1__signal__init(p);
+	p->id.data = (uint8_t *)s->id;
+	p->id.len = AM_ID_BYTES;
+	p->domain.data = (uint8_t *)s->ind.domain;
+	p->domain.len = strlen(s->ind.domain);
+	p->category = (Amesh__V1__Category)s->ind.category;
+	p->confidence = s->ind.confidence;
+	p->issued_at = s->ind.issued_at;
+	p->expires_at = s->ind.expires_at;
+	p->origin.data = (uint8_t *)s->ind.origin;
+	p->origin.len = AM_KEY_BYTES;
+	p->version = s->ind.version;
+	p->tlp = (Amesh__V1__Tlp)s->ind.tlp;
+	p->withdrawn = s->ind.withdrawn;
+	p->hop_limit = s->ind.hop_limit;
+}
+
+static int signal_from_pb(const Amesh__V1__Signal *p, struct wire_signal *s)
+{
+	memset(s, 0, sizeof *s);
+	if (p->id.len != AM_ID_BYTES || p->origin.len != AM_KEY_BYTES ||
+	    copy_name(&p->domain, s->ind.domain, sizeof s->ind.domain) != 0 ||
+	    (int)p->category < 0 || (int)p->category >= AM_CAT_COUNT ||
+	    (int)p->tlp < 0 || (int)p->tlp >= AM_TLP_COUNT || p->confidence > 100)
+		return AM_EDECODE;
+	memcpy(s->id, p->id.data, AM_ID_BYTES);
+	memcpy(s->ind.origin, p->origin.data, AM_KEY_BYTES);
+	s->ind.category = (enum am_category)p->category;
+	s->ind.confidence = (uint8_t)p->confidence;
+	s->ind.issued_at = p->issued_at;
+	s->ind.expires_at = p->expires_at;
+	s->ind.version = p->version;
+	s->ind.tlp = (enum am_tlp)p->tlp;
+	s->ind.withdrawn = p->withdrawn;
+	s->ind.hop_limit = p->hop_limit;
+	return 0;
+}
+
+/* Flat arrays of pointers to flat arrays of messages: protobuf-c wants
+ * Signal** so we allocate the structs and the pointer tables side by side. */
+struct sig_table {
+	Amesh__V1__Signal *msgs;
+	Amesh__V1__Signal **ptrs;
+};
+
+static int sig_table_fill(struct sig_table *t, const struct wire_signal *s, size_t n)
+{
+	t->msgs = NULL;
+	t->ptrs = NULL;
+	if (n == 0)
+		return 0;
+	t->msgs = calloc(n, sizeof *t->msgs);
+	t->ptrs = calloc(n, sizeof *t->ptrs);
+	if (!t->msgs || !t->ptrs)
+		return AM_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		signal_to_pb(&s[i], &t->msgs[i]);
+		t->ptrs[i] = &t->msgs[i];
+	}
+	return 0;
+}
+
+static void sig_table_free(struct sig_table *t)
+{
+	free(t->msgs);
+	free(t->ptrs);
+}
+
+int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len)
+{
+	Amesh__V1__Response m = AMESH__V1__RESPONSE__INIT;
+	Amesh__V1__SubmitResult sub = AMESH__V1__SUBMIT_RESULT__INIT;
+	Amesh__V1__Signal subsig;
+	Amesh__V1__QueryResult q = AMESH__V1__QUERY_RESULT__INIT;
+	Amesh__V1__ListResult l = AMESH__V1__LIST_RESULT__INIT;
+	Amesh__V1__StatusResult st = AMESH__V1__STATUS_RESULT__INIT;
+	Amesh__V1__NameResult *nrs = NULL, **nrp = NULL;
+	struct sig_table *tables = NULL, list_table = {0};
+	size_t ntables = 0;
+	int rv = 0;
+
+	*out = NULL;
+	m.protocol = r->protocol;
+	m.status = r->status;
+	m.error = (char *)r->error;
+	if (r->status != 0)
+		goto pack;
+	switch (r->op) {
+	case WIRE_OP_SUBMIT:
+	case WIRE_OP_WITHDRAW:
+		signal_to_pb(&r->submitted, &subsig);
+		sub.signal = &subsig;
+		sub.changed = r->changed;
+		m.result_case = AMESH__V1__RESPONSE__RESULT_SUBMIT;
+		m.submit = &sub;
+		break;
+	case WIRE_OP_QUERY:
+		if (r->n_results) {
+			nrs = calloc(r->n_results, sizeof *nrs);
+			nrp = calloc(r->n_results, sizeof *nrp);
+			tables = calloc(r->n_results, sizeof *tables);
+			if (!nrs || !nrp || !tables) {
+				rv = AM_ENOMEM;
+				goto fail;
+			}
+		}
+		for (size_t i = 0; i < r->n_results; i++) {
+			const struct wire_name_result *nr = &r->results[i];
+			amesh__v1__name_result__init(&nrs[i]);
+			nrs[i].name.data = (uint8_t *)nr->name;
+			nrs[i].name.len = strlen(nr->name);
+			nrs[i].normalised.data = (uint8_t *)nr->normalised;
+			nrs[i].normalised.len = strlen(nr->normalised);
+			nrs[i].error = (char *)nr->error;
+			ntables = i + 1;
+			if ((rv = sig_table_fill(&tables[i], nr->signals, nr->n_signals)) != 0)
+				goto fail;
+			nrs[i].n_signals = nr->n_signals;
+			nrs[i].signals = tables[i].ptrs;
+			nrp[i] = &nrs[i];
+		}
+		q.n_results = r->n_results;
+		q.results = nrp;
+		m.result_case = AMESH__V1__RESPONSE__RESULT_QUERY;
+		m.query = &q;
+		break;
+	case WIRE_OP_LIST:
+		if ((rv = sig_table_fill(&list_table, r->signals, r->n_signals)) != 0)
+			goto fail;
+		l.n_signals = r->n_signals;
+		l.signals = list_table.ptrs;
+		l.truncated = r->truncated;
+		m.result_case = AMESH__V1__RESPONSE__RESULT_LIST;
+		m.list = &l;
+		break;
+	case WIRE_OP_STATUS:
+		st.name = (char *)r->status_info.name;
+		st.public_key.data = (uint8_t *)r->status_info.public_key;
+		st.public_key.len = AM_KEY_BYTES;
+		st.live = r->status_info.live;
+		st.tombstones = r->status_info.tombstones;
+		st.last_seq = r->status_info.last_seq;
+		st.store_bytes = r->status_info.store_bytes;
+		st.uptime = r->status_info.uptime;
+		st.started_at = r->status_info.started_at;
+		st.epoch.data = (uint8_t *)r->status_info.epoch;
+		st.epoch.len = sizeof r->status_info.epoch;
+		m.result_case = AMESH__V1__RESPONSE__RESULT_STATUS_RESULT;
+		m.status_result = &st;
+		break;
+	default:
+		break;
+	}
+pack:;
+	size_t need = amesh__v1__response__get_packed_size(&m);
+	if ((rv = pack_alloc(need, out)) != 0)
+		goto fail;
+	*len = amesh__v1__response__pack(&m, *out);
+fail:
+	for (size_t i = 0; i < ntables; i++)
+		sig_table_free(&tables[i]);
+	free(tables);
+	free(nrs);
+	free(nrp);
+	sig_table_free(&list_table);
+	return rv;
+}
+
+int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r,
+                         char *err, size_t errlen)
+{
+	ProtobufCAllocator a;
+	struct budget b;
+	Amesh__V1__Response *m;
+	int rv = AM_EDECODE;
+
+	memset(r, 0, sizeof *r);
+	err[0] = '\0';
+	if (len > AM_CONTROL_MSG_MAX) {
+		snprintf(err, errlen, "response of %zu bytes exceeds the limit", len);
+		return AM_ETOOBIG;
+	}
+	budget_init(&b, &a, len, BUDGET_RESPONSE);
+	if ((m = amesh__v1__response__unpack(&a, len, buf)) == NULL) {
+		snprintf(err, errlen, "malformed response from the daemon");
+		return AM_EDECODE;
+	}
+	r->protocol = m->protocol;
+	if (m->protocol != AM_CONTROL_PROTOCOL) {
+		snprintf(err, errlen, "daemon speaks control protocol %u, this client %u",
+		         m->protocol, AM_CONTROL_PROTOCOL);
+		rv = AM_EPROTO;
+		goto fail;
+	}
+	r->status = m->status;
+	snprintf(r->error, sizeof r->error, "%s", m->error ? m->error : "");
+	switch (m->result_case) {
+	case AMESH__V1__RESPONSE__RESULT_SUBMIT:
+		r->op = WIRE_OP_SUBMIT;
+		if (!m->submit->signal || signal_from_pb(m->submit->signal, &r->submitted) != 0)
+			goto bad;
+		r->changed = m->submit->changed;
+		break;
+	case AMESH__V1__RESPONSE__RESULT_QUERY:
+		r->op = WIRE_OP_QUERY;
+		for (size_t i = 0; i < m->query->n_results; i++) {
+			const Amesh__V1__NameResult *p = m->query->results[i];
+			struct wire_name_result *nr;
+			char name[WIRE_NAME_MAX + 1];
+			if (copy_name(&p->name, name, sizeof name) != 0)
+				goto bad;
+			if ((rv = wire_response_push_result(r, name, &nr)) != 0)
+				goto fail;
+			rv = AM_EDECODE;
+			if (copy_name(&p->normalised, nr->normalised, sizeof nr->normalised) != 0)
+				goto bad;
+			snprintf(nr->error, sizeof nr->error, "%s", p->error ? p->error : "");
+			for (size_t j = 0; j < p->n_signals; j++) {
+				struct wire_signal s;
+				if (signal_from_pb(p->signals[j], &s) != 0)
+					goto bad;
+				if ((rv = wire_result_push_signal(nr, &s)) != 0)
+					goto fail;
+			}
+		}
+		break;
+	case AMESH__V1__RESPONSE__RESULT_LIST:
+		r->op = WIRE_OP_LIST;
+		r->truncated = m->list->truncated;
+		for (size_t j = 0; j < m->list->n_signals; j++) {
+			struct wire_signal s;
+			if (signal_from_pb(m->list->signals[j], &s) != 0)
+				goto bad;
+			if ((rv = wire_response_push_signal(r, &s)) != 0)
+				goto fail;
+		}
+		break;
+	case AMESH__V1__RESPONSE__RESULT_STATUS_RESULT: {
+		const Amesh__V1__StatusResult *st = m->status_result;
+		r->op = WIRE_OP_STATUS;
+		if (st->public_key.len != AM_KEY_BYTES || st->epoch.len != sizeof r->status_info.epoch)
+			goto bad;
+		snprintf(r->status_info.name, sizeof r->status_info.name, "%s", st->name ? st->name : "");
+		memcpy(r->status_info.public_key, st->public_key.data, AM_KEY_BYTES);
+		memcpy(r->status_info.epoch, st->epoch.data, st->epoch.len);
+		r->status_info.live = st->live;
+		r->status_info.tombstones = st->tombstones;
+		r->status_info.last_seq = st->last_seq;
+		r->status_info.store_bytes = st->store_bytes;
+		r->status_info.uptime = st->uptime;
+		r->status_info.started_at = st->started_at;
+		break;
+	}
+	default:
+		break;
+	}
+	amesh__v1__response__free_unpacked(m, &a);
+	return 0;
+bad:
+	rv = AM_EDECODE;
+	snprintf(err, errlen, "malformed result in the daemon's response");
+fail:
+	amesh__v1__response__free_unpacked(m, &a);
+	wire_response_clear(r);
+	return rv;
+}
+
+void wire_response_clear(struct wire_response *r)
+{
+	for (size_t i = 0; i < r->n_results; i++) {
+		free(r->results[i].name);
+		free(r->results[i].signals);
+	}
+	free(r->results);
+	free(r->signals);
+	memset(r, 0, sizeof *r);
+}
+
+/* Doubles *cap as needed; elements are zeroed. */
+static int grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 8;
+	void *p = realloc(*arr, ncap * elem);
+	if (!p)
+		return AM_ENOMEM;
+	memset((char *)p + *cap * elem, 0, (ncap - *cap) * elem);
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+int wire_response_push_result(struct wire_response *r, const char *name,
+                              struct wire_name_result **out)
+{
+	char *copy;
+	if (grow((void **)&r->results, &r->cap_results, r->n_results, sizeof *r->results) != 0)
+		return AM_ENOMEM;
+	if ((copy = strdup(name)) == NULL)
+		return AM_ENOMEM;
+	*out = &r->results[r->n_results++];
+	(*out)->name = copy;
+	return 0;
+}
+
+int wire_result_push_signal(struct wire_name_result *nr, const struct wire_signal *s)
+{
+	if (grow((void **)&nr->signals, &nr->cap_signals, nr->n_signals, sizeof *nr->signals) != 0)
+		return AM_ENOMEM;
+	nr->signals[nr->n_signals++] = *s;
+	return 0;
+}
+
+int wire_response_push_signal(struct wire_response *r, const struct wire_signal *s)
+{
+	if (grow((void **)&r->signals, &r->cap_signals, r->n_signals, sizeof *r->signals) != 0)
+		return AM_ENOMEM;
+	r->signals[r->n_signals++] = *s;
+	return 0;
+}

@@ -1,0 +1,41 @@
+/*
+ * indicator.h - signing, verifying and identifying indicators.
+ *
+ * Provenance rests here. The origin signs
+ *     "AMESH-INDICATOR-V1" || body
+ * where body is the exact serialized IndicatorBody. Receivers verify those
+ * exact bytes with the envelope's signer key *before* unpacking the body,
+ * then require body.origin == signer; nobody ever re-serializes a body, so
+ * the signature survives any number of relays. The id is BLAKE2b-256 of the
+ * canonically packed envelope, so every peer names an indicator the same way
+ * and can skip ones it already holds before paying for a verify.
+ */
+#ifndef AMESH_INDICATOR_H
+#define AMESH_INDICATOR_H
+
+#include "model.h"
+#include "wire.h"
+
+/* Serialises and signs ind with the secret key sk (64 bytes, libsodium
+ * layout), writing the packed envelope into env (cap >= AM_ENVELOPE_MAX is
+ * always enough) and its id. ind->origin must be sk's public key
+ * (AM_EORIGIN otherwise). ind must pass am_indicator_check. */
+int indicator_sign(const struct am_indicator *ind, const uint8_t sk[64],
+                   uint8_t *env, size_t cap, size_t *env_len, uint8_t id[AM_ID_BYTES]);
+
+/* Computes the id of a packed envelope without verifying it (cheap: used
+ * to drop duplicates before verifying). Re-packs canonically, so an
+ * envelope with reordered or unknown fields gets the canonical id. */
+int indicator_id(const uint8_t *env, size_t env_len, uint8_t id[AM_ID_BYTES]);
+
+/* Parses an envelope, verifies the signature over the exact body bytes,
+ * then unpacks the body and checks body.origin == signer and
+ * am_indicator_check. On success fills ind and id (id may be NULL). The
+ * domain is not normalised: callers pass ind->domain to domain_normalise
+ * and must reject a body whose domain is not already in normal form.
+ * Errors: AM_ETOOBIG, AM_EDECODE, AM_ESIG, AM_EORIGIN, AM_EFORMAT, or the
+ * am_indicator_check code. */
+int indicator_open(const uint8_t *env, size_t env_len, struct am_indicator *ind,
+                   uint8_t id[AM_ID_BYTES]);
+
+#endif

@@ -1,0 +1,135 @@
+/*
+ * wire.h - conversion between protobuf bytes and the plain C model.
+ *
+ * Design: the only module that includes *.pb-c.h. Every unpack is bounded
+ * three ways: the input length is checked against a cap before protobuf-c
+ * sees it (protobuf-c has no limit of its own), unpacking runs on an
+ * allocator with a memory budget (many tiny repeated fields cost little on
+ * the wire and much in memory), and every field is range-checked before it
+ * is copied into the model. Domains travel as `bytes` and come out
+ * NUL-terminated with embedded NULs refused.
+ */
+#ifndef AMESH_WIRE_H
+#define AMESH_WIRE_H
+
+#include "model.h"
+
+/* --- Indicator body and envelope (network) --- */
+
+/* Serialises ind into buf. Returns 0, or AM_ETOOBIG if cap is too small
+ * or the result would exceed AM_BODY_MAX. */
+int wire_body_pack(const struct am_indicator *ind, uint8_t *buf, size_t cap, size_t *len);
+/* Parses a body (len <= AM_BODY_MAX) into ind. Structural checks only:
+ * format, origin length, domain length and no NUL, enum ranges fit. The
+ * domain is NOT normalised here; callers run domain_normalise on it. */
+int wire_body_unpack(const uint8_t *buf, size_t len, struct am_indicator *ind);
+
+struct wire_envelope {
+	uint8_t body[AM_BODY_MAX];
+	size_t body_len;
+	uint8_t signature[AM_SIG_BYTES];
+	uint8_t signer[AM_KEY_BYTES];
+};
+/* Packs (body, signature, signer) canonically: fields in tag order, no
+ * unknown fields - so the same envelope always packs to the same bytes, and
+ * the indicator id (a hash of these bytes) survives relays. */
+int wire_envelope_pack(const struct wire_envelope *e, uint8_t *buf, size_t cap, size_t *len);
+/* Parses an envelope (len <= AM_ENVELOPE_MAX). Signature and signer must be
+ * exactly 64 and 32 bytes, body at most AM_BODY_MAX. */
+int wire_envelope_unpack(const uint8_t *buf, size_t len, struct wire_envelope *e);
+
+/* --- Control protocol (operator socket) --- */
+
+enum wire_op {
+	WIRE_OP_NONE = 0,
+	WIRE_OP_SUBMIT,
+	WIRE_OP_WITHDRAW,
+	WIRE_OP_QUERY,
+	WIRE_OP_LIST,
+	WIRE_OP_STATUS,
+};
+
+#define WIRE_NAME_MAX 1024 /* one name as typed, before normalisation */
+
+struct wire_request {
+	uint32_t protocol;
+	enum wire_op op;
+	/* submit, withdraw */
+	char domain[WIRE_NAME_MAX + 1];
+	enum am_category category;
+	uint32_t confidence;
+	uint64_t expires_at;
+	enum am_tlp tlp;
+	/* query: names[i] is NUL-terminated; the array and strings are owned by
+	 * the request and freed by wire_request_clear */
+	char **names;
+	size_t n_names;
+	/* list */
+	uint8_t origin[AM_KEY_BYTES];
+	size_t origin_len; /* 0, AM_KEYID_BYTES or AM_KEY_BYTES */
+	uint32_t limit;
+};
+
+/* One signal as reported to the operator. */
+struct wire_signal {
+	uint8_t id[AM_ID_BYTES];
+	struct am_indicator ind;
+};
+
+struct wire_name_result {
+	char *name;                        /* as asked, owned */
+	char normalised[AM_DOMAIN_MAX + 1]; /* "" when rejected */
+	char error[AM_ERRLEN];             /* "" unless rejected */
+	struct wire_signal *signals;       /* owned */
+	size_t n_signals, cap_signals;
+};
+
+struct wire_status {
+	char name[64];
+	uint8_t public_key[AM_KEY_BYTES];
+	uint64_t live, tombstones, last_seq, store_bytes, uptime, started_at;
+	uint8_t epoch[16];
+};
+
+struct wire_response {
+	uint32_t protocol;
+	int32_t status;         /* 0 or an am_err */
+	char error[AM_ERRLEN];  /* one line: what and why */
+	enum wire_op op;        /* which result below is set */
+	/* submit */
+	struct wire_signal submitted;
+	bool changed;
+	/* query */
+	struct wire_name_result *results;
+	size_t n_results, cap_results;
+	/* list */
+	struct wire_signal *signals;
+	size_t n_signals, cap_signals;
+	bool truncated;
+	/* status */
+	struct wire_status status_info;
+};
+
+/* Packs into a malloc'd buffer (*out, owned by the caller, free()). Fails
+ * with AM_ETOOBIG above AM_CONTROL_MSG_MAX. */
+int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len);
+/* Parses a request of at most AM_CONTROL_MSG_MAX bytes and at most
+ * AM_QUERY_NAMES_MAX names into *r (cleared first). On failure *r is empty
+ * and err says why. A protocol mismatch is AM_EPROTO. */
+int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
+                        char *err, size_t errlen);
+void wire_request_clear(struct wire_request *r);
+
+int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len);
+int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r,
+                         char *err, size_t errlen);
+void wire_response_clear(struct wire_response *r);
+
+/* Growable arrays in a response; return 0 or AM_ENOMEM. The new element is
+ * zeroed; *out points at it (valid until the next push on that array). */
+int wire_response_push_result(struct wire_response *r, const char *name,
+                              struct wire_name_result **out);
+int wire_result_push_signal(struct wire_name_result *nr, const struct wire_signal *s);
+int wire_response_push_signal(struct wire_response *r, const struct wire_signal *s);
+
+#endif
