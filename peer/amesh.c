@@ -1,1 +1,710 @@
-int main(void) { return 1; }
+/* amesh.c - the operator's command-line tool: one table of subcommands. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "config.h"
+#include "domain.h"
+#include "keycmd.h"
+#include "keyfile.h"
+#include "timefmt.h"
+#include "wire.h"
+
+#define EXIT_MATCH 0
+#define EXIT_NOMATCH 1
+#define EXIT_ERR 2
+#define DEFAULT_SOCKET "/run/amesh/amesh.sock"
+#define QUERY_BATCH 1000
+
+/* Global options, set before the subcommand. */
+static const char *opt_socket;
+static const char *opt_config;
+static bool opt_json;
+static const char *cmd_name = "amesh";
+
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static int usage(FILE *f);
+
+/* One line on stderr: "amesh submit: what and why". */
+static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void errorf(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "amesh %s: ", cmd_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "amesh %s: ", cmd_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see `amesh %s --help')\n", cmd_name);
+	exit(EXIT_ERR);
+}
+
+/* --- output helpers --- */
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			fprintf(f, "\\u%04x", *p); /* bytes, not code points: names are ASCII once valid */
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+/* Printable copy of untrusted text for terminal output. */
+static const char *printable(const char *s, char *buf, size_t cap)
+{
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p && o + 5 < cap; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", *p);
+		else
+			buf[o++] = (char)*p;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+static void print_signal_json(FILE *f, const struct wire_signal *s)
+{
+	char idhex[2 * AM_ID_BYTES + 1], keyhex[2 * AM_KEY_BYTES + 1], keyid[17];
+	char issued[TIMEFMT_LEN], expires[TIMEFMT_LEN];
+
+	am_hex(s->id, AM_ID_BYTES, idhex);
+	am_hex(s->ind.origin, AM_KEY_BYTES, keyhex);
+	am_keyid_hex(s->ind.origin, keyid);
+	timefmt_rfc3339(s->ind.issued_at, issued);
+	timefmt_rfc3339(s->ind.expires_at, expires);
+	fprintf(f, "{\"id\":\"%s\",\"domain\":", idhex);
+	json_str(f, s->ind.domain);
+	fprintf(f, ",\"category\":\"%s\",\"confidence\":%u,\"tlp\":\"%s\",\"issued_at\":\"%s\","
+	           "\"expires_at\":\"%s\",\"origin\":\"%s\",\"origin_key_id\":\"%s\","
+	           "\"version\":%llu,\"withdrawn\":%s}",
+	        am_category_name(s->ind.category), s->ind.confidence, am_tlp_name(s->ind.tlp), issued,
+	        expires, keyhex, keyid, (unsigned long long)s->ind.version,
+	        s->ind.withdrawn ? "true" : "false");
+}
+
+static void print_signal_text(FILE *f, const struct wire_signal *s, const char *indent)
+{
+	char idhex[2 * AM_ID_BYTES + 1], keyid[17], expires[TIMEFMT_LEN];
+
+	am_hex(s->id, AM_ID_BYTES, idhex);
+	am_keyid_hex(s->ind.origin, keyid);
+	timefmt_rfc3339(s->ind.expires_at, expires);
+	fprintf(f, "%s%s  %s  confidence=%u  tlp=%s  expires=%s  origin=%s  id=%.16s\n", indent,
+	        s->ind.domain, am_category_name(s->ind.category), s->ind.confidence,
+	        am_tlp_name(s->ind.tlp), expires, keyid, idhex);
+}
+
+/* --- connecting --- */
+
+static int resolve_socket(char *out, size_t cap)
+{
+	const char *env = getenv("AMESH_SOCKET");
+	if (opt_socket) {
+		snprintf(out, cap, "%s", opt_socket);
+	} else if (env && *env) {
+		snprintf(out, cap, "%s", env);
+	} else if (opt_config) {
+		struct config cfg;
+		if (config_load(&cfg, opt_config, NULL, NULL) != 0) {
+			errorf("cannot use config %s (check it with `ameshd -c %s --check')", opt_config,
+			       opt_config);
+			return EXIT_ERR;
+		}
+		snprintf(out, cap, "%s", cfg.control);
+	} else {
+		snprintf(out, cap, "%s", DEFAULT_SOCKET);
+	}
+	return 0;
+}
+
+/* Connects, sends, checks the response status. Returns 0 or EXIT_ERR after
+ * printing one line. */
+static int call(struct client **cl, struct wire_request *req, struct wire_response *resp)
+{
+	char path[PATH_MAX], err[AM_ERRLEN];
+
+	if (!*cl) {
+		if (resolve_socket(path, sizeof path) != 0)
+			return EXIT_ERR;
+		if (client_open(cl, path, err, sizeof err) != 0) {
+			errorf("%s", err);
+			return EXIT_ERR;
+		}
+	}
+	if (client_call(*cl, req, resp, err, sizeof err) != 0) {
+		errorf("%s", err);
+		return EXIT_ERR;
+	}
+	if (resp->status != 0) {
+		errorf("%s", resp->error[0] ? resp->error : am_strerror(resp->status));
+		wire_response_clear(resp);
+		return EXIT_ERR;
+	}
+	return 0;
+}
+
+static enum am_category parse_category(const char *s)
+{
+	enum am_category c;
+	if (am_category_parse(s, &c) != 0)
+		die_usage("unknown category `%s' (expected phishing, malware, botnet, pharming or spam)", s);
+	return c;
+}
+
+/* --- subcommands --- */
+
+static int cmd_submit(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"category", required_argument, NULL, 'C'}, {"confidence", required_argument, NULL, 'n'},
+		{"expires", required_argument, NULL, 'e'},  {"ttl", required_argument, NULL, 't'},
+		{"tlp", required_argument, NULL, 'l'},      {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct wire_request req = {.op = WIRE_OP_SUBMIT};
+	struct wire_response resp;
+	struct client *cl = NULL;
+	bool have_conf = false;
+	uint64_t expires = 0, ttl = 0;
+	int c, rv;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C': req.category = parse_category(optarg); break;
+		case 'n': {
+			char *end;
+			errno = 0;
+			long v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || errno || v < 0 || v > 100)
+				die_usage("confidence `%s' must be an integer from 0 to 100", optarg);
+			req.confidence = (uint32_t)v;
+			have_conf = true;
+			break;
+		}
+		case 'e':
+			if (timefmt_parse_rfc3339(optarg, &expires) != 0)
+				die_usage("--expires `%s' is not an RFC 3339 time such as 2026-12-01T00:00:00Z", optarg);
+			break;
+		case 't':
+			if (timefmt_parse_duration(optarg, &ttl) != 0 || ttl == 0)
+				die_usage("--ttl `%s' is not a duration such as 90s, 12h, 7d or 2w", optarg);
+			break;
+		case 'l':
+			if (am_tlp_parse(optarg, &req.tlp) != 0)
+				die_usage("unknown sharing level `%s' (expected clear, green, amber, amber+strict or red)", optarg);
+			break;
+		case 'h': return usage(stdout), 0;
+		default: die_usage("bad option");
+		}
+	}
+	if (optind + 1 != argc)
+		die_usage("expected exactly one DOMAIN");
+	if (req.category == AM_CAT_NONE)
+		die_usage("--category is mandatory");
+	if (!have_conf)
+		die_usage("--confidence is mandatory");
+	if ((expires != 0) == (ttl != 0))
+		die_usage("give exactly one of --expires and --ttl: an indicator must expire");
+	if (strlen(argv[optind]) > WIRE_NAME_MAX)
+		die_usage("domain is longer than %d bytes", WIRE_NAME_MAX);
+	snprintf(req.domain, sizeof req.domain, "%s", argv[optind]);
+	req.expires_at = expires ? expires : timefmt_now() + ttl;
+
+	if ((rv = call(&cl, &req, &resp)) != 0)
+		goto out;
+	if (opt_json) {
+		printf("{\"changed\":%s,\"signal\":", resp.changed ? "true" : "false");
+		print_signal_json(stdout, &resp.submitted);
+		printf("}\n");
+	} else {
+		char idhex[2 * AM_ID_BYTES + 1];
+		am_hex(resp.submitted.id, AM_ID_BYTES, idhex);
+		printf("%s %s %s\n", resp.changed ? "stored" : "unchanged", resp.submitted.ind.domain,
+		       am_category_name(resp.submitted.ind.category));
+		printf("id %s\n", idhex);
+	}
+	wire_response_clear(&resp);
+out:
+	client_close(cl);
+	return rv;
+}
+
+static int cmd_withdraw(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"category", required_argument, NULL, 'C'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct wire_request req = {.op = WIRE_OP_WITHDRAW};
+	struct wire_response resp;
+	struct client *cl = NULL;
+	int c, rv;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C': req.category = parse_category(optarg); break;
+		case 'h': return usage(stdout), 0;
+		default: die_usage("bad option");
+		}
+	}
+	if (optind + 1 != argc)
+		die_usage("expected exactly one DOMAIN");
+	if (req.category == AM_CAT_NONE)
+		die_usage("--category is mandatory");
+	if (strlen(argv[optind]) > WIRE_NAME_MAX)
+		die_usage("domain is longer than %d bytes", WIRE_NAME_MAX);
+	snprintf(req.domain, sizeof req.domain, "%s", argv[optind]);
+	if ((rv = call(&cl, &req, &resp)) != 0)
+		goto out;
+	if (opt_json) {
+		printf("{\"withdrawn\":true,\"signal\":");
+		print_signal_json(stdout, &resp.submitted);
+		printf("}\n");
+	} else {
+		char idhex[2 * AM_ID_BYTES + 1];
+		am_hex(resp.submitted.id, AM_ID_BYTES, idhex);
+		printf("withdrawn %s %s\nid %s\n", resp.submitted.ind.domain,
+		       am_category_name(resp.submitted.ind.category), idhex);
+	}
+	wire_response_clear(&resp);
+out:
+	client_close(cl);
+	return rv;
+}
+
+struct query_tally {
+	size_t matched, rejected;
+};
+
+static void print_results(const struct wire_response *resp, struct query_tally *t)
+{
+	char buf[WIRE_NAME_MAX * 4 + 8];
+	for (size_t i = 0; i < resp->n_results; i++) {
+		const struct wire_name_result *nr = &resp->results[i];
+		if (nr->error[0]) {
+			t->rejected++;
+			fprintf(stderr, "amesh query: %s\n", printable(nr->error, buf, sizeof buf));
+		} else if (nr->n_signals) {
+			t->matched++;
+		}
+		if (opt_json) {
+			printf("{\"name\":");
+			json_str(stdout, nr->name);
+			printf(",\"normalised\":");
+			json_str(stdout, nr->normalised);
+			if (nr->error[0]) {
+				printf(",\"error\":");
+				json_str(stdout, nr->error);
+			}
+			printf(",\"signals\":[");
+			for (size_t j = 0; j < nr->n_signals; j++) {
+				if (j)
+					putchar(',');
+				print_signal_json(stdout, &nr->signals[j]);
+			}
+			printf("]}\n");
+		} else if (!nr->error[0]) {
+			printf("%s: %zu signal%s\n", nr->normalised, nr->n_signals,
+			       nr->n_signals == 1 ? "" : "s");
+			for (size_t j = 0; j < nr->n_signals; j++)
+				print_signal_text(stdout, &nr->signals[j], "  ");
+		}
+	}
+}
+
+/* Sends the names gathered so far and prints their results. */
+static int query_batch(struct client **cl, struct wire_request *req, struct query_tally *t)
+{
+	struct wire_response resp;
+	int rv;
+
+	if (req->n_names == 0)
+		return 0;
+	if ((rv = call(cl, req, &resp)) != 0)
+		return rv;
+	print_results(&resp, t);
+	wire_response_clear(&resp);
+	for (size_t i = 0; i < req->n_names; i++)
+		free(req->names[i]);
+	req->n_names = 0;
+	return 0;
+}
+
+static int cmd_query(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct wire_request req = {.op = WIRE_OP_QUERY};
+	struct client *cl = NULL;
+	struct query_tally t = {0, 0};
+	bool from_stdin = false;
+	char *line = NULL;
+	size_t cap = 0;
+	int c, rv = 0;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h': return usage(stdout), 0;
+		default: die_usage("bad option");
+		}
+	}
+	if (optind == argc)
+		die_usage("expected one or more names, or `-' to read them from stdin");
+	if ((req.names = calloc(QUERY_BATCH, sizeof *req.names)) == NULL) {
+		errorf("out of memory");
+		return EXIT_ERR;
+	}
+	for (int i = optind; i < argc && rv == 0; i++) {
+		if (strcmp(argv[i], "-") == 0) {
+			from_stdin = true;
+			continue;
+		}
+		if ((req.names[req.n_names++] = strdup(argv[i])) == NULL)
+			rv = EXIT_ERR;
+		if (req.n_names == QUERY_BATCH)
+			rv = query_batch(&cl, &req, &t);
+	}
+	/* stdin: one name per line, sent in batches as they are read, so results
+	 * stream out while a large file is still being read */
+	ssize_t n;
+	while (rv == 0 && from_stdin && (n = getline(&line, &cap, stdin)) != -1) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (n == 0 || line[0] == '#')
+			continue;
+		if ((size_t)n > WIRE_NAME_MAX) {
+			fprintf(stderr, "amesh query: a line of %zd bytes is not a domain name; skipped\n", n);
+			t.rejected++;
+			continue;
+		}
+		if ((req.names[req.n_names++] = strdup(line)) == NULL)
+			rv = EXIT_ERR;
+		else if (req.n_names == QUERY_BATCH)
+			rv = query_batch(&cl, &req, &t);
+	}
+	if (rv == 0)
+		rv = query_batch(&cl, &req, &t);
+	for (size_t i = 0; i < req.n_names; i++)
+		free(req.names[i]);
+	free(req.names);
+	free(line);
+	client_close(cl);
+	if (rv != 0)
+		return rv;
+	if (t.matched)
+		return EXIT_MATCH;
+	return t.rejected ? EXIT_ERR : EXIT_NOMATCH;
+}
+
+static int parse_origin(const char *s, struct wire_request *req)
+{
+	uint8_t pk[AM_KEY_BYTES];
+	size_t len = strlen(s), bin_len;
+
+	/* a 16-hex-digit key id, 64 hex digits, or a public-key line */
+	if ((len == 2 * AM_KEYID_BYTES || len == 2 * AM_KEY_BYTES) &&
+	    sodium_hex2bin(req->origin, sizeof req->origin, s, len, NULL, &bin_len, NULL) == 0 &&
+	    bin_len == len / 2) {
+		req->origin_len = bin_len;
+		return 0;
+	}
+	if (keyfile_parse_public(s, pk, NULL, 0, NULL, 0) == 0) {
+		memcpy(req->origin, pk, AM_KEY_BYTES);
+		req->origin_len = AM_KEY_BYTES;
+		return 0;
+	}
+	return -1;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"category", required_argument, NULL, 'C'}, {"origin", required_argument, NULL, 'o'},
+		{"limit", required_argument, NULL, 'n'},    {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct wire_request req = {.op = WIRE_OP_LIST};
+	struct wire_response resp;
+	struct client *cl = NULL;
+	int c, rv;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C': req.category = parse_category(optarg); break;
+		case 'o':
+			if (parse_origin(optarg, &req) != 0)
+				die_usage("--origin `%s' is not a key id (16 hex digits), a key (64) or a public-key line", optarg);
+			break;
+		case 'n': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || v < 1 || v > AM_LIST_MAX)
+				die_usage("--limit `%s' must be from 1 to %d", optarg, AM_LIST_MAX);
+			req.limit = (uint32_t)v;
+			break;
+		}
+		case 'h': return usage(stdout), 0;
+		default: die_usage("bad option");
+		}
+	}
+	if (optind != argc)
+		die_usage("unexpected argument `%s'", argv[optind]);
+	if ((rv = call(&cl, &req, &resp)) != 0)
+		goto out;
+	for (size_t i = 0; i < resp.n_signals; i++) {
+		if (opt_json) {
+			print_signal_json(stdout, &resp.signals[i]);
+			putchar('\n');
+		} else {
+			print_signal_text(stdout, &resp.signals[i], "");
+		}
+	}
+	if (resp.truncated)
+		fprintf(stderr, "amesh list: output stopped at %zu signals; raise --limit (up to %d)\n",
+		        resp.n_signals, AM_LIST_MAX);
+	wire_response_clear(&resp);
+out:
+	client_close(cl);
+	return rv;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	struct wire_request req = {.op = WIRE_OP_STATUS};
+	struct wire_response resp;
+	struct client *cl = NULL;
+	char keyid[17], publine[KEYFILE_LINE_MAX], epoch[33], up[TIMEFMT_LEN], started[TIMEFMT_LEN];
+	int rv;
+
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return usage(stdout), 0;
+	if (argc != 1)
+		die_usage("unexpected argument `%s'", argv[1]);
+	if ((rv = call(&cl, &req, &resp)) != 0)
+		goto out;
+	const struct wire_status *s = &resp.status_info;
+	am_keyid_hex(s->public_key, keyid);
+	am_hex(s->epoch, sizeof s->epoch, epoch);
+	keyfile_public_line(s->public_key, s->name, publine, sizeof publine);
+	timefmt_duration(s->uptime, up);
+	timefmt_rfc3339(s->started_at, started);
+	if (opt_json) {
+		printf("{\"name\":");
+		json_str(stdout, s->name);
+		printf(",\"key_id\":\"%s\",\"public_key\":", keyid);
+		json_str(stdout, publine);
+		printf(",\"live\":%llu,\"tombstones\":%llu,\"last_seq\":%llu,\"store_bytes\":%llu,"
+		       "\"started_at\":\"%s\",\"uptime\":%llu,\"epoch\":\"%s\"}\n",
+		       (unsigned long long)s->live, (unsigned long long)s->tombstones,
+		       (unsigned long long)s->last_seq, (unsigned long long)s->store_bytes, started,
+		       (unsigned long long)s->uptime, epoch);
+	} else {
+		printf("peer        %s\nkey id      %s\npublic key  %s\nindicators  %llu live, %llu withdrawn (tombstones)\n"
+		       "change log  seq %llu\nstore       %llu KiB\nepoch       %s\nstarted     %s (up %s)\n",
+		       s->name, keyid, publine, (unsigned long long)s->live,
+		       (unsigned long long)s->tombstones, (unsigned long long)s->last_seq,
+		       (unsigned long long)(s->store_bytes / 1024), epoch, started, up);
+	}
+	wire_response_clear(&resp);
+out:
+	client_close(cl);
+	return rv;
+}
+
+static int cmd_init(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"name", required_argument, NULL, 'N'}, {"listen", required_argument, NULL, 'L'},
+		{"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+	};
+	const char *name = NULL, *listen = NULL, *dir;
+	char path[PATH_MAX], err[AM_ERRLEN], publine[KEYFILE_LINE_MAX];
+	uint8_t pk[AM_KEY_BYTES];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'N': name = optarg; break;
+		case 'L': listen = optarg; break;
+		case 'h': return usage(stdout), 0;
+		default: die_usage("bad option");
+		}
+	}
+	if (optind + 1 != argc)
+		die_usage("expected exactly one DIR");
+	if (!name)
+		die_usage("--name is mandatory");
+	dir = argv[optind];
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		errorf("cannot create %s: %s", dir, strerror(errno));
+		return EXIT_ERR;
+	}
+	snprintf(path, sizeof path, "%s/amesh.conf", dir);
+	if (access(path, F_OK) == 0) {
+		errorf("%s already holds a peer (%s exists); refusing to overwrite", dir, path);
+		return EXIT_ERR;
+	}
+	snprintf(path, sizeof path, "%s/amesh.key", dir);
+	if (keyfile_generate(path, name, NULL, pk, err, sizeof err) != 0) {
+		errorf("%s", err);
+		return EXIT_ERR;
+	}
+	snprintf(path, sizeof path, "%s/amesh.conf", dir);
+	if (config_write_default(path, name, listen, err, sizeof err) != 0) {
+		errorf("%s", err);
+		return EXIT_ERR;
+	}
+	snprintf(path, sizeof path, "%s/data", dir);
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		errorf("cannot create %s: %s", path, strerror(errno));
+		return EXIT_ERR;
+	}
+	snprintf(path, sizeof path, "%s/run", dir);
+	if (mkdir(path, 0750) != 0 && errno != EEXIST) {
+		errorf("cannot create %s: %s", path, strerror(errno));
+		return EXIT_ERR;
+	}
+	keyfile_public_line(pk, name, publine, sizeof publine);
+	/* the config loader validates what init wrote, e.g. a socket path too long */
+	struct config cfg;
+	snprintf(path, sizeof path, "%s/amesh.conf", dir);
+	if (config_load(&cfg, path, NULL, NULL) != 0) {
+		errorf("the new config %s does not validate; run `ameshd -c %s --check'", path, path);
+		return EXIT_ERR;
+	}
+	if (opt_json) {
+		printf("{\"dir\":");
+		json_str(stdout, dir);
+		printf(",\"config\":");
+		json_str(stdout, cfg.path);
+		printf(",\"socket\":");
+		json_str(stdout, cfg.control);
+		printf(",\"public_key\":");
+		json_str(stdout, publine);
+		printf("}\n");
+	} else {
+		printf("created peer `%s' in %s\n  config  %s\n  key     %s (0600)\n  public  %s\n"
+		       "start it with: ameshd -c %s\n",
+		       name, dir, cfg.path, cfg.key_file, publine, cfg.path);
+	}
+	return 0;
+}
+
+static int cmd_keys(int argc, char **argv)
+{
+	return keycmd_main(argc, argv, opt_json);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return usage(stdout), 0;
+}
+
+static const struct subcommand {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *args;
+	const char *help;
+} subcommands[] = {
+	{"init", cmd_init, "DIR --name NAME [--listen URL]", "create a new peer: identity, config, data directory"},
+	{"submit", cmd_submit, "DOMAIN --category C --confidence N (--expires RFC3339 | --ttl 7d) [--tlp LEVEL]",
+	 "sign an indicator with this peer's key and store it"},
+	{"withdraw", cmd_withdraw, "DOMAIN --category C", "withdraw this peer's own indicator (signed)"},
+	{"query", cmd_query, "DOMAIN... | -", "live signals on each name or a parent; `-' reads names from stdin"},
+	{"list", cmd_list, "[--category C] [--origin KEYID] [--limit N]", "list live signals"},
+	{"status", cmd_status, "", "identity, counts, store size, uptime"},
+	{"keys", cmd_keys, "generate|public|fingerprint ...", "identity key files (`amesh keys --help')"},
+	{"help", cmd_help, "", "this text"},
+};
+
+static int usage(FILE *f)
+{
+	fprintf(f, "usage: amesh [-s SOCKET | -c CONFIG] [--json] COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
+		fprintf(f, "  %-9s %s\n  %-9s   %s\n", subcommands[i].name, subcommands[i].args, "",
+		        subcommands[i].help);
+	fprintf(f, "\noptions:\n"
+	           "  -s SOCKET   control socket of the peer (also AMESH_SOCKET; default %s)\n"
+	           "  -c CONFIG   take the socket from this peer's config file\n"
+	           "  --json      machine-readable output (one JSON object per line)\n"
+	           "\nexit status: 0 success (query: something matched), 1 query matched nothing,\n"
+	           "2 usage or runtime error (one line on stderr says what and why)\n",
+	        DEFAULT_SOCKET);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
+			opt_socket = argv[++i];
+		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			opt_config = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			opt_json = true;
+		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return usage(stdout), 0;
+		else {
+			fprintf(stderr, "amesh: unknown option `%s'\n", argv[i]);
+			usage(stderr);
+			return EXIT_ERR;
+		}
+	}
+	if (i == argc) {
+		usage(stderr);
+		return EXIT_ERR;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "amesh: libsodium failed to initialise\n");
+		return EXIT_ERR;
+	}
+	/* --json may also follow the subcommand, as scripts tend to write it */
+	for (int j = i + 1; j < argc; j++)
+		if (strcmp(argv[j], "--json") == 0) {
+			opt_json = true;
+			memmove(&argv[j], &argv[j + 1], (size_t)(argc - j) * sizeof *argv);
+			argc--;
+			j--;
+		}
+	for (size_t k = 0; k < sizeof subcommands / sizeof *subcommands; k++) {
+		if (strcmp(argv[i], subcommands[k].name) == 0) {
+			cmd_name = subcommands[k].name;
+			optind = 1;
+			return subcommands[k].fn(argc - i, argv + i);
+		}
+	}
+	fprintf(stderr, "amesh: unknown command `%s'\n", argv[i]);
+	usage(stderr);
+	return EXIT_ERR;
+}

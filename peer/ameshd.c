@@ -1,1 +1,195 @@
-int main(void) { return 1; }
+/* ameshd.c - the Abuse Mesh peer daemon: wires config, key, store and sockets. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "control.h"
+#include "domain.h"
+#include "keyfile.h"
+#include "log.h"
+#include "store.h"
+#include "timefmt.h"
+
+#define SWEEP_BATCH 10000
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: ameshd -c CONFIG [--check] [--passphrase | --passphrase-fd N] [-v]\n"
+	        "\n"
+	        "  -c, --config FILE     peer configuration (made by `amesh init')\n"
+	        "      --check           validate the configuration and exit (0 valid, 1 not)\n"
+	        "      --passphrase      prompt on the terminal for the key's passphrase\n"
+	        "      --passphrase-fd N read the passphrase from file descriptor N\n"
+	        "  -v, --verbose         log debug messages\n"
+	        "  -h, --help            this text\n");
+}
+
+static void print_diag(void *arg, const char *path, unsigned line, const char *msg)
+{
+	unsigned *count = arg;
+	(*count)++;
+	if (line)
+		fprintf(stderr, "%s:%u: %s\n", path, line, msg);
+	else
+		fprintf(stderr, "%s: %s\n", path, msg);
+}
+
+/* Runs the sweep once; the store removes expired records durably. */
+static void sweep(struct store *s)
+{
+	size_t removed = 0;
+	int rv = store_sweep(s, timefmt_now(), SWEEP_BATCH, &removed);
+	if (rv != 0)
+		log_error("sweep failed: %s", am_strerror(rv));
+	else if (removed)
+		log_info("sweep removed %zu expired record%s", removed, removed == 1 ? "" : "s");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check", no_argument, NULL, 'C'},
+		{"passphrase", no_argument, NULL, 'p'},
+		{"passphrase-fd", required_argument, NULL, 'P'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *config_path = NULL;
+	bool check_only = false, ask_pass = false;
+	int pass_fd = -1, c, status = 1;
+	struct config cfg;
+	struct keyfile_secret *key = NULL;
+	struct store *store = NULL;
+	struct control *ctl = NULL;
+	char *pass = NULL;
+	char err[AM_ERRLEN];
+	unsigned problems = 0;
+	sigset_t sigs;
+
+	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config_path = optarg; break;
+		case 'C': check_only = true; break;
+		case 'p': ask_pass = true; break;
+		case 'P': {
+			char *end;
+			long fd = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || fd < 0 || fd > 65535) {
+				fprintf(stderr, "ameshd: --passphrase-fd: bad descriptor `%s'\n", optarg);
+				return 2;
+			}
+			pass_fd = (int)fd;
+			break;
+		}
+		case 'v': log_set_level(LOG_DEBUG); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!config_path || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "ameshd: libsodium failed to initialise\n");
+		return 1;
+	}
+	if (config_load(&cfg, config_path, print_diag, &problems) != 0) {
+		if (problems == 0)
+			fprintf(stderr, "ameshd: cannot read %s\n", config_path);
+		fprintf(stderr, "ameshd: %s: configuration has %u problem%s\n", config_path,
+		        problems, problems == 1 ? "" : "s");
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: configuration is valid (peer `%s')\n", cfg.path, cfg.name);
+		return 0;
+	}
+	if (domain_init(err, sizeof err) != 0) {
+		fprintf(stderr, "ameshd: %s\n", err);
+		return 1;
+	}
+	if (ask_pass || pass_fd >= 0) {
+		pass = keyfile_read_passphrase(ask_pass ? -1 : pass_fd, "Passphrase for the peer key: ",
+		                               false, err, sizeof err);
+		if (!pass) {
+			fprintf(stderr, "ameshd: %s\n", err);
+			goto out;
+		}
+	}
+	if (keyfile_load_secret(cfg.key_file, pass, &key, err, sizeof err) != 0) {
+		fprintf(stderr, "ameshd: %s\n", err);
+		goto out;
+	}
+	keyfile_passphrase_free(pass);
+	pass = NULL;
+	if (store_open(&store, cfg.data_dir, cfg.map_size, err, sizeof err) != 0) {
+		fprintf(stderr, "ameshd: %s\n", err);
+		goto out;
+	}
+	/* Block the signals we wait for before NNG starts its threads, so they
+	 * all inherit the mask and only sigtimedwait below ever sees them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct control_env env = {
+		.store = store, .cfg = &cfg, .key = key, .started_at = timefmt_now(),
+	};
+	if (control_open(&ctl, &env, cfg.control, err, sizeof err) != 0) {
+		fprintf(stderr, "ameshd: %s\n", err);
+		goto out;
+	}
+	char keyid[2 * AM_KEYID_BYTES + 1];
+	am_keyid_hex(key->pk, keyid);
+	log_info("ameshd %s started: key %s, control %s, store %s", cfg.name, keyid, cfg.control,
+	         cfg.data_dir);
+	sweep(store);
+
+	for (;;) {
+		struct timespec ts = {.tv_sec = (time_t)cfg.sweep_interval};
+		int sig = sigtimedwait(&sigs, NULL, &ts);
+		if (sig < 0) {
+			if (errno == EAGAIN)
+				sweep(store);
+			continue;
+		}
+		if (sig == SIGHUP) {
+			/* Re-validate so an operator learns of a broken edit now, not at
+			 * the next restart; applying a changed config lands with the mesh. */
+			struct config fresh;
+			unsigned n = 0;
+			if (config_load(&fresh, config_path, print_diag, &n) != 0)
+				log_error("SIGHUP: %s has %u problem%s; keeping the running configuration",
+				          config_path, n, n == 1 ? "" : "s");
+			else
+				log_info("SIGHUP: %s is valid; nothing in it can change at run time yet",
+				         config_path);
+			continue;
+		}
+		log_info("signal %d: shutting down", sig);
+		break;
+	}
+	status = 0;
+out:
+	control_close(ctl);
+	store_close(store);
+	keyfile_secret_free(key);
+	keyfile_passphrase_free(pass);
+	domain_fini();
+	return status;
+}

@@ -1,2 +1,90 @@
-/* placeholder: not yet written */
-typedef int placeholder_unused_t;
+/* client.c - synchronous req0 client for the control socket. */
+#include "client.h"
+
+#include <limits.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct client {
+	nng_socket sock;
+	char path[PATH_MAX];
+};
+
+int client_open(struct client **out, const char *path, char *err, size_t errlen)
+{
+	struct client *c;
+	char url[PATH_MAX + 8];
+	int rv;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return AM_ENOMEM;
+	snprintf(c->path, sizeof c->path, "%s", path);
+	snprintf(url, sizeof url, "ipc://%s", path);
+	if ((rv = nng_req0_open(&c->sock)) != 0 ||
+	    (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, AM_CONTROL_MSG_MAX)) != 0 ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, CLIENT_TIMEOUT_MS)) != 0 ||
+	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, CLIENT_TIMEOUT_MS)) != 0) {
+		snprintf(err, errlen, "cannot create client socket: %s", nng_strerror(rv));
+		goto fail;
+	}
+	/* flags 0: a synchronous dial fails now if nobody listens */
+	if ((rv = nng_dial(c->sock, url, NULL, 0)) != 0) {
+		const char *hint = (rv == NNG_ENOENT || rv == NNG_ECONNREFUSED)
+		                       ? " (is ameshd running? pick the peer with -s SOCKET, -c CONFIG or AMESH_SOCKET)"
+		                       : "";
+		snprintf(err, errlen, "cannot connect to ameshd at %s: %s%s", path, nng_strerror(rv), hint);
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	client_close(c);
+	return AM_ECONNECT;
+}
+
+void client_close(struct client *c)
+{
+	if (!c)
+		return;
+	nng_close(c->sock);
+	free(c);
+}
+
+int client_call(struct client *c, struct wire_request *req, struct wire_response *resp,
+                char *err, size_t errlen)
+{
+	uint8_t *buf = NULL;
+	size_t len;
+	nng_msg *msg = NULL;
+	int rv;
+
+	memset(resp, 0, sizeof *resp);
+	req->protocol = AM_CONTROL_PROTOCOL;
+	if ((rv = wire_request_pack(req, &buf, &len)) != 0) {
+		snprintf(err, errlen, "cannot encode request: %s", am_strerror(rv));
+		return rv;
+	}
+	if ((rv = nng_msg_alloc(&msg, len)) != 0) {
+		free(buf);
+		snprintf(err, errlen, "out of memory");
+		return AM_ENOMEM;
+	}
+	memcpy(nng_msg_body(msg), buf, len);
+	free(buf);
+	if ((rv = nng_sendmsg(c->sock, msg, 0)) != 0) {
+		nng_msg_free(msg);
+		snprintf(err, errlen, "cannot send to ameshd at %s: %s", c->path, nng_strerror(rv));
+		return AM_ECONNECT;
+	}
+	if ((rv = nng_recvmsg(c->sock, &msg, 0)) != 0) {
+		snprintf(err, errlen, "no answer from ameshd at %s: %s", c->path, nng_strerror(rv));
+		return AM_ECONNECT;
+	}
+	rv = wire_response_unpack(nng_msg_body(msg), nng_msg_len(msg), resp, err, errlen);
+	nng_msg_free(msg);
+	return rv;
+}

@@ -1,2 +1,452 @@
-/* placeholder: not yet written */
-typedef int placeholder_unused_t;
+/* control.c - request handlers and the ipc server for the operator socket. */
+#include "control.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/transport/ipc/ipc.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "domain.h"
+#include "indicator.h"
+#include "log.h"
+#include "timefmt.h"
+#include "wire.h"
+
+#define CONTROL_WORKERS 4
+#define LIST_DEFAULT 1000
+/* A name can match at most a few records per parent; this caps what one
+ * name contributes so a single query cannot build an unbounded response. */
+#define SIGNALS_PER_NAME_MAX 1024
+
+static void fail_with(struct wire_response *resp, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fail_with(struct wire_response *resp, int code, const char *fmt, ...)
+{
+	va_list ap;
+	resp->status = code;
+	va_start(ap, fmt);
+	vsnprintf(resp->error, sizeof resp->error, fmt, ap);
+	va_end(ap);
+}
+
+static uint64_t now_usec(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
+
+/* Signs ind with our key and applies it to the store in one durable commit.
+ * Fills the response's submitted signal. */
+static void sign_and_store(const struct control_env *env, struct am_indicator *ind,
+                           struct wire_response *resp)
+{
+	uint8_t envbuf[AM_ENVELOPE_MAX], id[AM_ID_BYTES];
+	size_t env_len;
+	uint64_t seq;
+	int rv, result;
+
+	if ((rv = store_next_version(env->store, now_usec(), &ind->version)) != 0) {
+		fail_with(resp, rv, "cannot issue a version: %s", am_strerror(rv));
+		return;
+	}
+	if ((rv = indicator_sign(ind, env->key->sk, envbuf, sizeof envbuf, &env_len, id)) != 0) {
+		fail_with(resp, rv, "cannot sign: %s", am_strerror(rv));
+		return;
+	}
+	struct store_update u = {.ind = ind, .id = id, .env = envbuf, .env_len = env_len};
+	if ((rv = store_apply(env->store, &u, 1, timefmt_now(), &result, &seq)) != 0) {
+		fail_with(resp, rv, "cannot store: %s", am_strerror(rv));
+		return;
+	}
+	if (result < 0) {
+		fail_with(resp, result, "not stored: %s", am_strerror(result));
+		return;
+	}
+	resp->changed = result == 1;
+	resp->submitted.ind = *ind;
+	memcpy(resp->submitted.id, id, AM_ID_BYTES);
+	char idhex[2 * AM_ID_BYTES + 1];
+	am_hex(id, AM_ID_BYTES, idhex);
+	log_info("%s %s/%s confidence=%u tlp=%s version=%llu id=%s seq=%llu",
+	         ind->withdrawn ? "withdrew" : "originated", ind->domain,
+	         am_category_name(ind->category), ind->confidence, am_tlp_name(ind->tlp),
+	         (unsigned long long)ind->version, idhex, (unsigned long long)seq);
+}
+
+static void do_submit(const struct control_env *env, const struct wire_request *req,
+                      struct wire_response *resp)
+{
+	struct am_indicator ind;
+	char err[AM_ERRLEN];
+	uint64_t now = timefmt_now();
+	int rv;
+
+	memset(&ind, 0, sizeof ind);
+	if ((rv = domain_normalise(req->domain, ind.domain, err, sizeof err)) != 0) {
+		fail_with(resp, rv, "%s", err);
+		return;
+	}
+	if (req->confidence > 100) {
+		fail_with(resp, AM_ECONFIDENCE, "confidence %u: %s", req->confidence,
+		          am_strerror(AM_ECONFIDENCE));
+		return;
+	}
+	if (req->expires_at <= now) {
+		fail_with(resp, AM_EEXPIRED, "expiry %llu: %s",
+		          (unsigned long long)req->expires_at, am_strerror(AM_EEXPIRED));
+		return;
+	}
+	if (req->expires_at - now > env->cfg->max_lifetime) {
+		char lim[TIMEFMT_LEN];
+		timefmt_duration(env->cfg->max_lifetime, lim);
+		fail_with(resp, AM_ELIFETIME, "expiry is more than %s away (max_lifetime)", lim);
+		return;
+	}
+	memcpy(ind.origin, env->key->pk, AM_KEY_BYTES);
+	ind.category = req->category;
+	ind.confidence = (uint8_t)req->confidence;
+	ind.issued_at = now;
+	ind.expires_at = req->expires_at;
+	ind.tlp = req->tlp != AM_TLP_NONE ? req->tlp : env->cfg->default_tlp;
+	sign_and_store(env, &ind, resp);
+}
+
+/* store_get callback: copies the record's indicator out. */
+static int copy_indicator(void *arg, const struct store_rec *rec)
+{
+	*(struct am_indicator *)arg = rec->ind;
+	return 1;
+}
+
+static void do_withdraw(const struct control_env *env, const struct wire_request *req,
+                        struct wire_response *resp)
+{
+	struct am_indicator old, ind;
+	char domain[AM_DOMAIN_MAX + 1], err[AM_ERRLEN];
+	int rv;
+
+	if ((rv = domain_normalise(req->domain, domain, err, sizeof err)) != 0) {
+		fail_with(resp, rv, "%s", err);
+		return;
+	}
+	rv = store_get(env->store, env->key->pk, domain, req->category, copy_indicator, &old);
+	if (rv != 1 || old.withdrawn || old.expires_at <= timefmt_now()) {
+		fail_with(resp, AM_ENOTFOUND, "%s/%s: this peer has no live indicator to withdraw",
+		          domain, am_category_name(req->category));
+		return;
+	}
+	/* The tombstone lives as long as what it withdraws: long enough that no
+	 * late copy of the old version can resurrect it. */
+	ind = old;
+	ind.withdrawn = true;
+	ind.issued_at = timefmt_now();
+	if (ind.issued_at >= ind.expires_at)
+		ind.issued_at = ind.expires_at - 1;
+	sign_and_store(env, &ind, resp);
+}
+
+struct query_ctx {
+	struct wire_name_result *nr;
+	int rv;
+};
+
+static int collect_query(void *arg, const struct store_rec *rec)
+{
+	struct query_ctx *q = arg;
+	struct wire_signal s;
+
+	if (q->nr->n_signals >= SIGNALS_PER_NAME_MAX)
+		return 1;
+	memcpy(s.id, rec->id, AM_ID_BYTES);
+	s.ind = rec->ind;
+	if ((q->rv = wire_result_push_signal(q->nr, &s)) != 0)
+		return 1;
+	return 0;
+}
+
+static void do_query(const struct control_env *env, const struct wire_request *req,
+                     struct wire_response *resp)
+{
+	uint64_t now = timefmt_now();
+	int rv;
+
+	for (size_t i = 0; i < req->n_names; i++) {
+		struct wire_name_result *nr;
+		if ((rv = wire_response_push_result(resp, req->names[i], &nr)) != 0) {
+			fail_with(resp, rv, "%s", am_strerror(rv));
+			return;
+		}
+		if (domain_normalise(req->names[i], nr->normalised, nr->error, sizeof nr->error) != 0)
+			continue;
+		struct query_ctx q = {.nr = nr, .rv = 0};
+		rv = store_query(env->store, nr->normalised, now, collect_query, &q);
+		if (q.rv != 0 || rv < 0) {
+			rv = q.rv ? q.rv : rv;
+			fail_with(resp, rv, "query failed: %s", am_strerror(rv));
+			return;
+		}
+	}
+}
+
+struct list_ctx {
+	struct wire_response *resp;
+	size_t limit;
+	int rv;
+};
+
+static int collect_list(void *arg, const struct store_rec *rec)
+{
+	struct list_ctx *l = arg;
+	struct wire_signal s;
+
+	if (l->resp->n_signals >= l->limit) {
+		l->resp->truncated = true;
+		return 1;
+	}
+	memcpy(s.id, rec->id, AM_ID_BYTES);
+	s.ind = rec->ind;
+	if ((l->rv = wire_response_push_signal(l->resp, &s)) != 0)
+		return 1;
+	return 0;
+}
+
+static void do_list(const struct control_env *env, const struct wire_request *req,
+                    struct wire_response *resp)
+{
+	struct list_ctx l = {.resp = resp, .limit = req->limit ? req->limit : LIST_DEFAULT};
+	int rv;
+
+	if (l.limit > AM_LIST_MAX)
+		l.limit = AM_LIST_MAX;
+	rv = store_list(env->store, timefmt_now(), req->category, req->origin, req->origin_len,
+	                collect_list, &l);
+	if (l.rv != 0 || rv < 0) {
+		rv = l.rv ? l.rv : rv;
+		fail_with(resp, rv, "list failed: %s", am_strerror(rv));
+	}
+}
+
+static void do_status(const struct control_env *env, const struct wire_request *req,
+                      struct wire_response *resp)
+{
+	struct store_stats st;
+	struct wire_status *s = &resp->status_info;
+	uint64_t now = timefmt_now();
+	int rv;
+
+	(void)req;
+	if ((rv = store_stats(env->store, &st)) != 0) {
+		fail_with(resp, rv, "cannot read store statistics: %s", am_strerror(rv));
+		return;
+	}
+	snprintf(s->name, sizeof s->name, "%s", env->cfg->name);
+	memcpy(s->public_key, env->key->pk, AM_KEY_BYTES);
+	s->live = st.records - st.tombstones;
+	s->tombstones = st.tombstones;
+	s->last_seq = st.last_seq;
+	s->store_bytes = st.bytes;
+	s->started_at = env->started_at;
+	s->uptime = now > env->started_at ? now - env->started_at : 0;
+	memcpy(s->epoch, st.epoch, sizeof s->epoch);
+}
+
+typedef void (*handler_fn)(const struct control_env *, const struct wire_request *,
+                           struct wire_response *);
+
+static const handler_fn handlers[] = {
+	[WIRE_OP_SUBMIT] = do_submit,
+	[WIRE_OP_WITHDRAW] = do_withdraw,
+	[WIRE_OP_QUERY] = do_query,
+	[WIRE_OP_LIST] = do_list,
+	[WIRE_OP_STATUS] = do_status,
+};
+
+int control_handle(const struct control_env *env, const uint8_t *req_buf, size_t req_len,
+                   uint8_t **out, size_t *out_len)
+{
+	struct wire_request req;
+	struct wire_response resp;
+	int rv;
+
+	memset(&resp, 0, sizeof resp);
+	resp.protocol = AM_CONTROL_PROTOCOL;
+	rv = wire_request_unpack(req_buf, req_len, &req, resp.error, sizeof resp.error);
+	if (rv != 0) {
+		resp.status = rv;
+	} else {
+		resp.op = req.op;
+		handlers[req.op](env, &req, &resp);
+	}
+	rv = wire_response_pack(&resp, out, out_len);
+	if (rv == AM_ETOOBIG) {
+		/* the answer does not fit: say so instead of dropping the request */
+		wire_response_clear(&resp);
+		resp.protocol = AM_CONTROL_PROTOCOL;
+		fail_with(&resp, AM_ETOOBIG, "response exceeds %u bytes; ask for fewer names or use --limit",
+		          AM_CONTROL_MSG_MAX);
+		rv = wire_response_pack(&resp, out, out_len);
+	}
+	wire_request_clear(&req);
+	wire_response_clear(&resp);
+	return rv;
+}
+
+/* --- the ipc server --- */
+
+enum worker_state { W_INIT, W_RECV, W_SEND };
+
+struct worker {
+	enum worker_state state;
+	nng_aio *aio;
+	nng_ctx ctx;
+	struct control *c;
+};
+
+struct control {
+	nng_socket sock;
+	struct worker workers[CONTROL_WORKERS];
+	const struct control_env *env;
+	char path[PATH_MAX];
+};
+
+static void worker_cb(void *arg)
+{
+	struct worker *w = arg;
+	nng_msg *msg, *reply;
+	uint8_t *out = NULL;
+	size_t out_len;
+	int rv;
+
+	switch (w->state) {
+	case W_INIT:
+		break;
+	case W_RECV:
+		if ((rv = nng_aio_result(w->aio)) != 0) {
+			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+				return;
+			break; /* transient: just receive again */
+		}
+		msg = nng_aio_get_msg(w->aio);
+		rv = control_handle(w->c->env, nng_msg_body(msg), nng_msg_len(msg), &out, &out_len);
+		nng_msg_free(msg);
+		if (rv != 0 || nng_msg_alloc(&reply, out_len) != 0) {
+			free(out);
+			log_error("control: out of memory answering a request");
+			break;
+		}
+		memcpy(nng_msg_body(reply), out, out_len);
+		free(out);
+		nng_aio_set_msg(w->aio, reply);
+		w->state = W_SEND;
+		nng_ctx_send(w->ctx, w->aio);
+		return;
+	case W_SEND:
+		if ((rv = nng_aio_result(w->aio)) != 0) {
+			nng_msg_free(nng_aio_get_msg(w->aio));
+			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+				return;
+		}
+		break;
+	}
+	w->state = W_RECV;
+	nng_ctx_recv(w->ctx, w->aio);
+}
+
+/* The socket's directory must exist and be closed to others: the socket's
+ * own mode is only half the protection on some systems. */
+static int prepare_dir(const char *sock_path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	snprintf(dir, sizeof dir, "%s", sock_path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir) {
+		snprintf(err, errlen, "control socket `%s' must be an absolute path in a directory", sock_path);
+		return AM_ECONFIG;
+	}
+	*slash = '\0';
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create socket directory `%s': %s", dir, strerror(errno));
+		return AM_EIO;
+	}
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "socket directory `%s' is not a directory", dir);
+		return AM_EIO;
+	}
+	if (st.st_mode & 0007) {
+		snprintf(err, errlen, "socket directory `%s' is accessible to others (mode %04o); "
+		         "fix with: chmod o-rwx %s", dir, st.st_mode & 07777, dir);
+		return AM_EPERM;
+	}
+	return 0;
+}
+
+int control_open(struct control **out, const struct control_env *env,
+                 const char *socket_path, char *err, size_t errlen)
+{
+	struct control *c;
+	nng_listener l;
+	char url[PATH_MAX + 8];
+	int rv;
+
+	*out = NULL;
+	if ((rv = prepare_dir(socket_path, err, errlen)) != 0)
+		return rv;
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return AM_ENOMEM;
+	c->env = env;
+	snprintf(c->path, sizeof c->path, "%s", socket_path);
+	if ((rv = nng_rep0_open(&c->sock)) != 0)
+		goto nng_fail;
+	/* before any listener starts: NNG's default is unlimited */
+	if ((rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, AM_CONTROL_MSG_MAX)) != 0)
+		goto nng_fail;
+	for (int i = 0; i < CONTROL_WORKERS; i++) {
+		struct worker *w = &c->workers[i];
+		w->c = c;
+		w->state = W_INIT;
+		if ((rv = nng_aio_alloc(&w->aio, worker_cb, w)) != 0 ||
+		    (rv = nng_ctx_open(&w->ctx, c->sock)) != 0)
+			goto nng_fail;
+	}
+	snprintf(url, sizeof url, "ipc://%s", socket_path);
+	if ((rv = nng_listener_create(&l, c->sock, url)) != 0 ||
+	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0660)) != 0 ||
+	    (rv = nng_listener_start(l, 0)) != 0)
+		goto nng_fail;
+	for (int i = 0; i < CONTROL_WORKERS; i++)
+		worker_cb(&c->workers[i]);
+	*out = c;
+	return 0;
+nng_fail:
+	snprintf(err, errlen, "control socket `%s': %s", socket_path, nng_strerror(rv));
+	control_close(c);
+	return AM_EIO;
+}
+
+void control_close(struct control *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < CONTROL_WORKERS; i++)
+		if (c->workers[i].aio)
+			nng_aio_stop(c->workers[i].aio);
+	nng_close(c->sock);
+	for (int i = 0; i < CONTROL_WORKERS; i++)
+		if (c->workers[i].aio)
+			nng_aio_free(c->workers[i].aio);
+	unlink(c->path);
+	free(c);
+}

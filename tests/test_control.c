@@ -1,2 +1,317 @@
-/* placeholder: fails until written */
-int main(void) { return 1; }
+/* test_control.c - control handlers on a real store, and the ipc server. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "control.h"
+#include "domain.h"
+#include "timefmt.h"
+#include "wire.h"
+
+struct fixture {
+	char dir[64];
+	struct store *store;
+	struct config cfg;
+	struct keyfile_secret key;
+	struct control_env env;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	char err[AM_ERRLEN], data[128];
+
+	if (!f || sodium_init() < 0 || domain_init(err, sizeof err) != 0)
+		return -1;
+	strcpy(f->dir, "/tmp/amesh-test-control.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(data, sizeof data, "%s/data", f->dir);
+	if (store_open(&f->store, data, 64u << 20, err, sizeof err) != 0)
+		return -1;
+	strcpy(f->cfg.name, "test-peer");
+	f->cfg.max_lifetime = 90 * 86400;
+	f->cfg.default_tlp = AM_TLP_GREEN;
+	crypto_sign_keypair(f->key.pk, f->key.sk);
+	f->env = (struct control_env){.store = f->store, .cfg = &f->cfg, .key = &f->key,
+	                              .started_at = timefmt_now()};
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+	store_close(f->store);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* Runs one request through control_handle and decodes the response. */
+static void roundtrip(struct fixture *f, struct wire_request *req, struct wire_response *resp)
+{
+	uint8_t *in, *out;
+	size_t in_len, out_len;
+	char err[AM_ERRLEN];
+
+	req->protocol = AM_CONTROL_PROTOCOL;
+	assert_int_equal(wire_request_pack(req, &in, &in_len), 0);
+	assert_int_equal(control_handle(&f->env, in, in_len, &out, &out_len), 0);
+	free(in);
+	assert_int_equal(wire_response_unpack(out, out_len, resp, err, sizeof err), 0);
+	free(out);
+}
+
+static int submit(struct fixture *f, const char *domain, enum am_category cat, uint32_t conf,
+                  uint64_t ttl, struct wire_response *resp)
+{
+	struct wire_request req = {.op = WIRE_OP_SUBMIT, .category = cat, .confidence = conf,
+	                           .expires_at = timefmt_now() + ttl};
+	snprintf(req.domain, sizeof req.domain, "%s", domain);
+	roundtrip(f, &req, resp);
+	return resp->status;
+}
+
+static size_t query_count(struct fixture *f, const char *name)
+{
+	struct wire_response resp;
+	char *names[] = {(char *)name};
+	struct wire_request req = {.op = WIRE_OP_QUERY, .names = names, .n_names = 1};
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.status, 0);
+	assert_int_equal(resp.n_results, 1);
+	size_t n = resp.results[0].n_signals;
+	wire_response_clear(&resp);
+	return n;
+}
+
+static uint64_t last_seq(struct fixture *f)
+{
+	struct store_stats st;
+	assert_int_equal(store_stats(f->store, &st), 0);
+	return st.last_seq;
+}
+
+static void test_submit_normalises_signs_and_stores(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+
+	assert_int_equal(submit(f, "Phish.EXAMPLE.com.", AM_CAT_PHISHING, 70, 86400, &resp), 0);
+	assert_true(resp.changed);
+	assert_string_equal(resp.submitted.ind.domain, "phish.example.com");
+	assert_memory_equal(resp.submitted.ind.origin, f->key.pk, AM_KEY_BYTES);
+	assert_int_equal(resp.submitted.ind.tlp, AM_TLP_GREEN); /* the configured default */
+	wire_response_clear(&resp);
+	assert_int_equal(query_count(f, "login.phish.example.com"), 1);
+	assert_int_equal(query_count(f, "example.com"), 0);
+}
+
+static void test_rejected_submissions_leave_store_unchanged(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+	uint64_t before = last_seq(f);
+
+	assert_int_equal(submit(f, "co.uk", AM_CAT_SPAM, 10, 3600, &resp), AM_EPUBLIC_SUFFIX);
+	assert_non_null(strstr(resp.error, "co.uk"));
+	wire_response_clear(&resp);
+	assert_int_equal(submit(f, "a..b.com", AM_CAT_SPAM, 10, 3600, &resp), AM_ELABEL_EMPTY);
+	wire_response_clear(&resp);
+	assert_int_equal(submit(f, "ok.example.com", AM_CAT_SPAM, 101, 3600, &resp), AM_ECONFIDENCE);
+	wire_response_clear(&resp);
+	assert_int_equal(submit(f, "ok.example.com", AM_CAT_SPAM, 10, 91 * 86400, &resp), AM_ELIFETIME);
+	wire_response_clear(&resp);
+	struct wire_request req = {.op = WIRE_OP_SUBMIT, .category = AM_CAT_SPAM, .confidence = 1,
+	                           .expires_at = timefmt_now() - 1};
+	strcpy(req.domain, "ok.example.com");
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.status, AM_EEXPIRED);
+	wire_response_clear(&resp);
+	assert_int_equal(last_seq(f), before);
+}
+
+static void test_withdraw_keeps_tombstone_until_original_expiry(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+	uint64_t expires;
+
+	assert_int_equal(submit(f, "wrong.example.org", AM_CAT_MALWARE, 90, 7 * 86400, &resp), 0);
+	expires = resp.submitted.ind.expires_at;
+	uint64_t version = resp.submitted.ind.version;
+	wire_response_clear(&resp);
+
+	struct wire_request req = {.op = WIRE_OP_WITHDRAW, .category = AM_CAT_MALWARE};
+	strcpy(req.domain, "WRONG.example.org");
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.status, 0);
+	assert_true(resp.submitted.ind.withdrawn);
+	assert_int_equal(resp.submitted.ind.expires_at, expires);
+	assert_true(resp.submitted.ind.version > version);
+	wire_response_clear(&resp);
+	assert_int_equal(query_count(f, "wrong.example.org"), 0);
+
+	/* a second withdrawal, or one for a category never submitted, is an error */
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.status, AM_ENOTFOUND);
+	wire_response_clear(&resp);
+	req.category = AM_CAT_SPAM;
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.status, AM_ENOTFOUND);
+	wire_response_clear(&resp);
+}
+
+static void test_query_reports_rejected_names_per_name(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+	char *names[] = {"com", "fine.example.net", "192.0.2.7"};
+	struct wire_request req = {.op = WIRE_OP_QUERY, .names = names, .n_names = 3};
+
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.status, 0);
+	assert_int_equal(resp.n_results, 3);
+	assert_non_null(strstr(resp.results[0].error, "public suffix"));
+	assert_string_equal(resp.results[1].error, "");
+	assert_string_equal(resp.results[1].normalised, "fine.example.net");
+	assert_non_null(strstr(resp.results[2].error, "IP address"));
+	wire_response_clear(&resp);
+}
+
+static void test_list_filters_by_category_and_key_id(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+
+	assert_int_equal(submit(f, "l1.example.com", AM_CAT_BOTNET, 10, 3600, &resp), 0);
+	wire_response_clear(&resp);
+	assert_int_equal(submit(f, "l2.example.com", AM_CAT_PHARMING, 10, 3600, &resp), 0);
+	wire_response_clear(&resp);
+
+	struct wire_request req = {.op = WIRE_OP_LIST, .category = AM_CAT_BOTNET};
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.n_signals, 1);
+	assert_string_equal(resp.signals[0].ind.domain, "l1.example.com");
+	wire_response_clear(&resp);
+
+	/* every live signal here is ours: filtering by our key id keeps all */
+	req = (struct wire_request){.op = WIRE_OP_LIST};
+	roundtrip(f, &req, &resp);
+	size_t all = resp.n_signals;
+	assert_true(all >= 2);
+	wire_response_clear(&resp);
+	req = (struct wire_request){.op = WIRE_OP_LIST, .origin_len = AM_KEYID_BYTES};
+	am_keyid(f->key.pk, req.origin);
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.n_signals, all);
+	wire_response_clear(&resp);
+
+	req.origin[0] ^= 1; /* another origin's key id: nothing */
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.n_signals, 0);
+	wire_response_clear(&resp);
+
+	req = (struct wire_request){.op = WIRE_OP_LIST, .limit = 1};
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.n_signals, 1);
+	assert_true(resp.truncated);
+	wire_response_clear(&resp);
+}
+
+static void test_status_reports_identity_and_counts(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+	struct wire_request req = {.op = WIRE_OP_STATUS};
+
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.status, 0);
+	assert_string_equal(resp.status_info.name, "test-peer");
+	assert_memory_equal(resp.status_info.public_key, f->key.pk, AM_KEY_BYTES);
+	wire_response_clear(&resp);
+}
+
+static void test_bad_requests_get_error_responses(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+	uint8_t *in, *out;
+	size_t in_len, out_len;
+	char err[AM_ERRLEN];
+	static const uint8_t junk[] = {0x0a, 0xff, 0xff, 0xff};
+
+	assert_int_equal(control_handle(&f->env, junk, sizeof junk, &out, &out_len), 0);
+	assert_int_equal(wire_response_unpack(out, out_len, &resp, err, sizeof err), 0);
+	assert_int_equal(resp.status, AM_EDECODE);
+	free(out);
+
+	struct wire_request req = {.protocol = 99, .op = WIRE_OP_STATUS};
+	assert_int_equal(wire_request_pack(&req, &in, &in_len), 0);
+	assert_int_equal(control_handle(&f->env, in, in_len, &out, &out_len), 0);
+	free(in);
+	assert_int_equal(wire_response_unpack(out, out_len, &resp, err, sizeof err), 0);
+	assert_int_equal(resp.status, AM_EPROTO);
+	free(out);
+}
+
+static void test_ipc_server_round_trip_and_permissions(void **state)
+{
+	struct fixture *f = *state;
+	struct control *ctl;
+	struct client *cl;
+	struct wire_response resp;
+	struct wire_request req = {.op = WIRE_OP_STATUS};
+	char sock[128], err[AM_ERRLEN];
+	struct stat st;
+
+	snprintf(sock, sizeof sock, "%s/run/amesh.sock", f->dir);
+	assert_int_equal(control_open(&ctl, &f->env, sock, err, sizeof err), 0);
+	assert_int_equal(stat(sock, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0660);
+	assert_int_equal(client_open(&cl, sock, err, sizeof err), 0);
+	assert_int_equal(client_call(cl, &req, &resp, err, sizeof err), 0);
+	assert_int_equal(resp.status, 0);
+	assert_string_equal(resp.status_info.name, "test-peer");
+	wire_response_clear(&resp);
+	client_close(cl);
+	control_close(ctl);
+	/* after close the socket is gone and a client says so at once */
+	assert_int_equal(client_open(&cl, sock, err, sizeof err), AM_ECONNECT);
+	assert_non_null(strstr(err, sock));
+
+	/* a socket directory others can enter is refused */
+	char dir[128];
+	snprintf(dir, sizeof dir, "%s/run", f->dir);
+	chmod(dir, 0755);
+	assert_int_equal(control_open(&ctl, &f->env, sock, err, sizeof err), AM_EPERM);
+	assert_non_null(strstr(err, "chmod"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_submit_normalises_signs_and_stores),
+		cmocka_unit_test(test_rejected_submissions_leave_store_unchanged),
+		cmocka_unit_test(test_withdraw_keeps_tombstone_until_original_expiry),
+		cmocka_unit_test(test_query_reports_rejected_names_per_name),
+		cmocka_unit_test(test_list_filters_by_category_and_key_id),
+		cmocka_unit_test(test_status_reports_identity_and_counts),
+		cmocka_unit_test(test_bad_requests_get_error_responses),
+		cmocka_unit_test(test_ipc_server_round_trip_and_permissions),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,2 +1,96 @@
 #!/usr/bin/env bash
-exit 1
+# skeleton.sh - one real peer, driven through the real amesh binary:
+# submit, query, withdraw, kill -9, restart, and every acknowledged
+# indicator is still there. Plus the operator-facing error paths.
+set -uo pipefail
+AMESHD=$1 AMESH=$2
+. "$(dirname "$0")/lib.sh"
+
+P=$T_ROOT/apnic
+S=$P/run/amesh.sock
+am() { "$AMESH" -s "$S" "$@"; }
+
+expect_exit 0 "init creates a peer" "$AMESH" init "$P" --name apnic
+check "secret key is mode 0600" test "$(stat -c %a "$P/amesh.key")" = 600
+check "data dir is private" test "$(stat -c %a "$P/data")" = 700
+expect_exit 2 "init refuses to overwrite a peer" "$AMESH" init "$P" --name other
+expect_exit 0 "the written config validates" "$AMESHD" -c "$P/amesh.conf" --check
+
+# the CLI without a daemon: one line, exit 2
+expect_exit 2 "no daemon: clear error" am status
+check "no daemon: says so in one line" test "$(printf '%s\n' "$T_ERR" | wc -l)" -eq 1
+check "no daemon: names the socket" grep -q "$S" <<<"$T_ERR"
+
+start_peer "$P" || exit 1
+check "socket is 0660" test "$(stat -c %a "$S")" = 660
+check "socket directory is closed to others" test "$(( 0$(stat -c %a "$P/run") & 07 ))" -eq 0
+
+# submit a batch and remember every acknowledged id
+: >"$T_ROOT/acked"
+for i in $(seq 1 40); do
+	cat=$( case $((i % 5)) in 0) echo phishing;; 1) echo malware;; 2) echo botnet;; 3) echo pharming;; 4) echo spam;; esac )
+	if out=$(am --json submit "host$i.Example-$i.ORG." --category "$cat" --confidence $((i * 2)) --ttl 7d); then
+		id=$(sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' <<<"$out")
+		echo "host$i.example-$i.org $id" >>"$T_ROOT/acked"
+	fi
+done
+check "40 submissions acknowledged" test "$(wc -l <"$T_ROOT/acked")" -eq 40
+expect_exit 0 "submit prints normalised domain and id" am submit "MÜNCHEN-test.de" --category spam --confidence 10 --ttl 1d
+check "IDN submitted in A-label form" grep -q '^stored xn--mnchen-test-thb.de spam' <<<"$T_OUT"
+check "submit prints a 64-hex id" grep -Eq '^id [0-9a-f]{64}$' <<<"$T_OUT"
+
+expect_exit 0 "query matches a parent domain" am query deep.sub.host7.example-7.org
+check "parent match reports the stored name" grep -q 'host7.example-7.org  botnet' <<<"$T_OUT"
+expect_exit 1 "query with no match exits 1" am query clean.example.net
+expect_exit 0 "query - reads stdin" am query - < <(printf 'clean.example.net\nhost3.example-3.org\n')
+expect_exit 2 "query of a public suffix is an error" am query co.uk
+
+# withdraw one, and it stays withdrawn across the crash
+expect_exit 0 "withdraw own indicator" am withdraw host5.example-5.org --category phishing
+expect_exit 1 "withdrawn indicator no longer matches" am query host5.example-5.org
+expect_exit 2 "withdrawing again is a clear error" am withdraw host5.example-5.org --category phishing
+
+# operator errors: each one line, exit 2, nothing stored
+before=$(am --json status | sed -n 's/.*"last_seq":\([0-9]*\).*/\1/p')
+expect_exit 2 "unknown category" am submit bad.example.com --category scam --confidence 5 --ttl 1d
+check "unknown category error names it" grep -q "scam" <<<"$T_ERR"
+expect_exit 2 "confidence over 100" am submit bad.example.com --category spam --confidence 101 --ttl 1d
+expect_exit 2 "expiry is mandatory" am submit bad.example.com --category spam --confidence 5
+expect_exit 2 "expiry in the past" am submit bad.example.com --category spam --confidence 5 --expires 2001-01-01T00:00:00Z
+expect_exit 2 "expiry beyond max lifetime" am submit bad.example.com --category spam --confidence 5 --ttl 365d
+expect_exit 2 "public suffix refused" am submit blogspot.com --category spam --confidence 5 --ttl 1d
+check "public suffix error says which rule" grep -q "public suffix" <<<"$T_ERR"
+expect_exit 2 "IP address refused" am submit 192.0.2.1 --category spam --confidence 5 --ttl 1d
+expect_exit 2 "wildcard refused" am submit '*.evil.example.com' --category spam --confidence 5 --ttl 1d
+after=$(am --json status | sed -n 's/.*"last_seq":\([0-9]*\).*/\1/p')
+check "rejected submissions changed nothing" test "$before" = "$after"
+
+# crash: kill -9 and restart; every acknowledged indicator must still be there
+pid=$(cat "$P/pid"); kill -9 "$pid"; wait "$pid" 2>/dev/null
+sleep 0.2
+start_peer "$P" || exit 1
+missing=0
+while read -r dom id; do
+	[ "$dom" = host5.example-5.org ] && continue
+	out=$(am --json query "$dom") || true
+	grep -q "\"id\":\"$id\"" <<<"$out" || { missing=$((missing + 1)); echo "missing after kill -9: $dom $id"; }
+done <"$T_ROOT/acked"
+check "every acknowledged indicator survived kill -9" test "$missing" -eq 0
+expect_exit 1 "withdrawal survived kill -9" am query host5.example-5.org
+expect_exit 0 "list after restart" am --json list --limit 100
+check "list shows 40 live signals" test "$(wc -l <<<"$T_OUT")" -eq 40
+
+# a secret key others can read stops the daemon from starting
+Q=$T_ROOT/cert
+"$AMESH" init "$Q" --name cert >/dev/null
+chmod 0644 "$Q/amesh.key"
+expect_exit 1 "world-readable secret key refused" "$AMESHD" -c "$Q/amesh.conf"
+check "refusal says how to fix it" grep -q "chmod 600" <<<"$T_ERR"
+
+# a broken config is reported with line numbers
+printf '[peer]\nname = x\nmax_lifetime = 90days\nbogus = 1\n' >"$T_ROOT/bad.conf"
+expect_exit 1 "--check rejects a bad config" "$AMESHD" -c "$T_ROOT/bad.conf" --check
+check "--check gives the line of the bad duration" grep -q "bad.conf:3:" <<<"$T_ERR"
+check "--check gives the line of the unknown option" grep -q "bad.conf:4:" <<<"$T_ERR"
+
+finish

@@ -1,0 +1,31 @@
+/*
+ * client.h - talking to a running ameshd over its control socket.
+ *
+ * One req0 socket per client, dialled synchronously so "daemon not running"
+ * is reported at once instead of after a retry loop. Responses are capped
+ * at AM_CONTROL_MSG_MAX by NNG_OPT_RECVMAXSZ and a receive timeout stops a
+ * wedged daemon from hanging scripts forever.
+ */
+#ifndef AMESH_CLIENT_H
+#define AMESH_CLIENT_H
+
+#include "wire.h"
+
+#define CLIENT_TIMEOUT_MS 60000
+
+struct client;
+
+/* Connects to the socket at path (a file path, not a URL). On failure err
+ * says what and why in one line, e.g. "cannot connect to ameshd at
+ * /x/run/amesh.sock: no such file (is the daemon running?)". */
+int client_open(struct client **out, const char *path, char *err, size_t errlen);
+void client_close(struct client *c);
+
+/* Sends req (protocol set here) and waits for the response, which the
+ * caller clears with wire_response_clear. Returns 0 when a response arrived
+ * - its status may still be an error - or a transport/decoding error with
+ * err filled. */
+int client_call(struct client *c, struct wire_request *req, struct wire_response *resp,
+                char *err, size_t errlen);
+
+#endif

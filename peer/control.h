@@ -1,0 +1,48 @@
+/*
+ * control.h - the operator's control socket: NNG rep0 over ipc://.
+ *
+ * Design: control_handle() turns one request's bytes into one response's
+ * bytes and knows nothing about sockets, so tests and the fuzzer drive it
+ * directly; control_open() puts it behind an NNG rep0 socket with a few
+ * contexts served by aio callbacks (blocking receives are several times
+ * slower in NNG 1.5, see FIELD-NOTES). Each command is a do_<cmd> handler
+ * (Unbound's remote.c layout).
+ *
+ * Safety: the socket lives in a directory that is not world-accessible and
+ * the socket itself is 0660 (NNG_OPT_IPC_PERMISSIONS ignores the umask).
+ * Requests over AM_CONTROL_MSG_MAX are dropped by NNG before we see them
+ * (NNG_OPT_RECVMAXSZ) and every request carries the control protocol
+ * version, checked before anything else.
+ */
+#ifndef AMESH_CONTROL_H
+#define AMESH_CONTROL_H
+
+#include "config.h"
+#include "keyfile.h"
+#include "model.h"
+#include "store.h"
+
+/* What handlers work with. Borrowed: must outlive the control server. */
+struct control_env {
+	struct store *store;
+	const struct config *cfg;
+	const struct keyfile_secret *key; /* this peer's identity */
+	uint64_t started_at;              /* Unix seconds */
+};
+
+/* Handles one request. Always produces a response (errors are encoded in
+ * it) unless memory runs out. *resp is malloc'd; the caller frees it.
+ * Returns 0 or AM_ENOMEM. */
+int control_handle(const struct control_env *env, const uint8_t *req, size_t req_len,
+                   uint8_t **resp, size_t *resp_len);
+
+struct control;
+
+/* Creates the socket directory if needed (0750), refuses one that others
+ * can enter, listens on ipc://socket_path and starts serving. */
+int control_open(struct control **out, const struct control_env *env,
+                 const char *socket_path, char *err, size_t errlen);
+/* Stops serving, waits for in-flight requests, removes the socket. NULL ok. */
+void control_close(struct control *c);
+
+#endif
