@@ -39,6 +39,10 @@ static const char *const err_names[] = {
 	[-AM_ETIME] = "cannot parse time or duration",
 	[-AM_ECONNECT] = "cannot reach the daemon",
 	[-AM_EFORMAT] = "unsupported indicator format",
+	[-AM_EREPLAY] = "replayed message",
+	[-AM_EHANDSHAKE] = "handshake failed",
+	[-AM_EUNTRUSTED] = "key is not trusted (not pinned, or revoked)",
+	[-AM_EPOLICY] = "refused by sharing policy",
 };
 
 const char *am_strerror(int err)

@@ -74,7 +74,11 @@ enum am_err {
 	AM_ETIME = -31,         /* unparseable time or duration */
 	AM_ECONNECT = -32,      /* daemon not reachable */
 	AM_EFORMAT = -33,       /* unsupported body format */
-	AM_ERR_MIN = -33
+	AM_EREPLAY = -34,       /* message or handshake seen before */
+	AM_EHANDSHAKE = -35,    /* handshake failed (bad signature, stale, wrong peer) */
+	AM_EUNTRUSTED = -36,    /* key not in the trust store, or revoked */
+	AM_EPOLICY = -37,       /* refused by a sharing policy */
+	AM_ERR_MIN = -37
 };
 
 const char *am_strerror(int err);

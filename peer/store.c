@@ -29,8 +29,12 @@
  *    32    8  seq (local change-log sequence of this version)
  *    40    8  received_at
  *    48   32  id
- *    80    4  env_len
- *    84    .  envelope, exactly env_len bytes
+ *    80    4  hops (links crossed to reach this peer; 0 = our own)
+ *    84    1  local confidence (the signed value, capped by import policy)
+ *    85    1  from_len
+ *    86   64  from: the neighbour it came from, zero-padded ("" = local)
+ *   150    4  env_len
+ *   154    .  envelope, exactly env_len bytes
  *
  * Origin, domain and category are not repeated: they are the key.
  * A value shorter than the header, with an unknown format, an out-of-range
@@ -49,8 +53,13 @@
 #define REC_OFF_SEQ 32
 #define REC_OFF_RECEIVED 40
 #define REC_OFF_ID 48
-#define REC_OFF_ENV_LEN 80
-#define REC_HDR 84
+#define REC_OFF_HOPS 80
+#define REC_OFF_LOCAL_CONF 84
+#define REC_OFF_FROM_LEN 85
+#define REC_OFF_FROM 86
+#define REC_FROM_MAX 63
+#define REC_OFF_ENV_LEN 150
+#define REC_HDR 154
 #define REC_MAX (REC_HDR + AM_ENVELOPE_MAX)
 
 /* State key: domain '\0' origin[32] category[1]. 287 bytes at most, well
@@ -66,7 +75,7 @@
 
 struct store {
 	MDB_env *env;
-	MDB_dbi state, log, expiry, meta;
+	MDB_dbi state, log, expiry, meta, cursors;
 	/* Read once at open and never written afterwards, so threads may read
 	 * it without a transaction. */
 	uint8_t epoch[STORE_EPOCH_BYTES];
@@ -191,6 +200,12 @@ static int decode_rec(const MDB_val *k, const MDB_val *v, struct store_rec *rec)
 	rec->seq = get_le64(vp + REC_OFF_SEQ);
 	rec->received_at = get_le64(vp + REC_OFF_RECEIVED);
 	memcpy(rec->id, vp + REC_OFF_ID, AM_ID_BYTES);
+	rec->hops = get_le32(vp + REC_OFF_HOPS);
+	rec->local_confidence = vp[REC_OFF_LOCAL_CONF];
+	if (vp[REC_OFF_FROM_LEN] > REC_FROM_MAX || rec->local_confidence > 100)
+		return AM_ESTORE;
+	memcpy(rec->from, vp + REC_OFF_FROM, vp[REC_OFF_FROM_LEN]);
+	rec->from[vp[REC_OFF_FROM_LEN]] = '\0';
 	rec->env = vp + REC_HDR;
 	rec->env_len = env_len;
 	return 0;
@@ -212,6 +227,13 @@ static size_t encode_rec(uint8_t *buf, const struct store_update *u, uint64_t se
 	put_le64(buf + REC_OFF_SEQ, seq);
 	put_le64(buf + REC_OFF_RECEIVED, now);
 	memcpy(buf + REC_OFF_ID, u->id, AM_ID_BYTES);
+	put_le32(buf + REC_OFF_HOPS, u->hops);
+	buf[REC_OFF_LOCAL_CONF] = u->capped && u->cap < ind->confidence ? u->cap : ind->confidence;
+	size_t flen = u->from ? strnlen(u->from, REC_FROM_MAX) : 0;
+	buf[REC_OFF_FROM_LEN] = (uint8_t)flen;
+	memset(buf + REC_OFF_FROM, 0, REC_FROM_MAX + 1);
+	if (flen)
+		memcpy(buf + REC_OFF_FROM, u->from, flen);
 	put_le32(buf + REC_OFF_ENV_LEN, (uint32_t)u->env_len);
 	if (u->env_len > 0)
 		memcpy(buf + REC_HDR, u->env, u->env_len);
@@ -319,7 +341,8 @@ int store_open(struct store **out, const char *dir, uint64_t map_size, char *err
 	if ((rc = mdb_dbi_open(txn, "state", MDB_CREATE, &s->state)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "log", MDB_CREATE, &s->log)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "expiry", MDB_CREATE, &s->expiry)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0)
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "cursors", MDB_CREATE, &s->cursors)) != 0)
 		goto fail_mdb;
 	what = "reading the epoch";
 	rc = mdb_get(txn, s->meta, &k, &v);
@@ -897,5 +920,145 @@ done:
 	mdb_txn_abort(txn);
 	if (ret != 0)
 		memset(st, 0, sizeof(*st));
+	return ret;
+}
+
+/* --- sync cursors --- */
+
+#define CURSOR_BYTES (STORE_EPOCH_BYTES + 32 + 8)
+#define CURSOR_NAME_MAX 63
+
+int store_cursor_get(struct store *s, const char *name, struct store_cursor *c)
+{
+	MDB_txn *txn;
+	MDB_val k = {strnlen(name, CURSOR_NAME_MAX + 1), (void *)name}, v;
+	int rc, ret = 0;
+
+	memset(c, 0, sizeof *c);
+	if (k.mv_size == 0 || k.mv_size > CURSOR_NAME_MAX)
+		return AM_EINVAL;
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return map_err(rc);
+	rc = mdb_get(txn, s->cursors, &k, &v);
+	if (rc == 0 && v.mv_size == CURSOR_BYTES) {
+		const uint8_t *p = v.mv_data;
+		memcpy(c->epoch, p, STORE_EPOCH_BYTES);
+		memcpy(c->policy, p + STORE_EPOCH_BYTES, 32);
+		c->seq = get_le64(p + STORE_EPOCH_BYTES + 32);
+	} else if (rc == 0) {
+		ret = AM_ESTORE;
+	} else if (rc != MDB_NOTFOUND) {
+		ret = map_err(rc);
+	}
+	mdb_txn_abort(txn);
+	return ret;
+}
+
+int store_cursor_put(struct store *s, const char *name, const struct store_cursor *c)
+{
+	MDB_txn *txn;
+	uint8_t buf[CURSOR_BYTES];
+	MDB_val k = {strnlen(name, CURSOR_NAME_MAX + 1), (void *)name}, v = {sizeof buf, buf};
+	int rc;
+
+	if (k.mv_size == 0 || k.mv_size > CURSOR_NAME_MAX)
+		return AM_EINVAL;
+	memcpy(buf, c->epoch, STORE_EPOCH_BYTES);
+	memcpy(buf + STORE_EPOCH_BYTES, c->policy, 32);
+	put_le64(buf + STORE_EPOCH_BYTES + 32, c->seq);
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		return map_err(rc);
+	if ((rc = mdb_put(txn, s->cursors, &k, &v, 0)) != 0) {
+		mdb_txn_abort(txn);
+		return map_err(rc);
+	}
+	return map_err(mdb_txn_commit(txn));
+}
+
+/* --- per-origin digests --- */
+
+struct origin_digest {
+	uint8_t origin[AM_KEY_BYTES];
+	uint64_t count;
+	crypto_generichash_state h;
+};
+
+static int cmp_origin(const void *a, const void *b)
+{
+	return memcmp(((const struct origin_digest *)a)->origin,
+	              ((const struct origin_digest *)b)->origin, AM_KEY_BYTES);
+}
+
+int store_digests(struct store *s, uint64_t now, store_digest_fn fn, void *arg)
+{
+	struct origin_digest *d = NULL;
+	size_t n = 0, cap = 0;
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	struct store_rec rec;
+	int rc, ret = 0;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return map_err(rc);
+	if ((rc = mdb_cursor_open(txn, s->state, &cur)) != 0) {
+		ret = map_err(rc);
+		goto done;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if ((ret = decode_rec(&k, &v, &rec)) != 0)
+			goto done;
+		if (rec.ind.expires_at <= now)
+			continue;
+		/* origins are few; a linear scan beats a hash table here */
+		size_t i;
+		for (i = 0; i < n; i++)
+			if (memcmp(d[i].origin, rec.ind.origin, AM_KEY_BYTES) == 0)
+				break;
+		if (i == n) {
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 16;
+				void *p = realloc(d, ncap * sizeof *d);
+				if (!p) {
+					ret = AM_ENOMEM;
+					goto done;
+				}
+				d = p;
+				cap = ncap;
+			}
+			memcpy(d[n].origin, rec.ind.origin, AM_KEY_BYTES);
+			d[n].count = 0;
+			crypto_generichash_init(&d[n].h, NULL, 0, 32);
+			n++;
+		}
+		uint8_t ver[8];
+		put_be64(ver, rec.ind.version);
+		crypto_generichash_update(&d[i].h, k.mv_data, k.mv_size);
+		crypto_generichash_update(&d[i].h, ver, sizeof ver);
+		crypto_generichash_update(&d[i].h, rec.id, AM_ID_BYTES);
+		d[i].count++;
+	}
+	if (rc != MDB_NOTFOUND && rc != 0) {
+		ret = map_err(rc);
+		goto done;
+	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+	mdb_txn_abort(txn);
+	txn = NULL;
+	if (n)
+		qsort(d, n, sizeof *d, cmp_origin);
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		uint8_t out[32];
+		crypto_generichash_final(&d[i].h, out, sizeof out);
+		ret = fn(arg, d[i].origin, d[i].count, out);
+	}
+done:
+	if (cur)
+		mdb_cursor_close(cur);
+	if (txn)
+		mdb_txn_abort(txn);
+	free(d);
 	return ret;
 }

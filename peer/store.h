@@ -53,6 +53,9 @@ struct store_rec {
 	uint8_t id[AM_ID_BYTES];
 	uint64_t seq;         /* local change-log sequence of this version */
 	uint64_t received_at; /* when this peer stored this version */
+	uint32_t hops;        /* links crossed to reach this peer (0 = our own) */
+	uint8_t local_confidence; /* signed confidence, capped by import policy */
+	char from[64];        /* neighbour it came from; "" = originated here */
 	const uint8_t *env;   /* the signed envelope exactly as received */
 	size_t env_len;
 };
@@ -72,6 +75,10 @@ struct store_update {
 	const uint8_t *id;              /* AM_ID_BYTES */
 	const uint8_t *env;             /* signed envelope to keep verbatim */
 	size_t env_len;                 /* <= AM_ENVELOPE_MAX */
+	uint32_t hops;                  /* 0 for our own */
+	const char *from;               /* neighbour name, NULL = local; <= 63 bytes kept */
+	bool capped;                    /* import policy caps the local confidence */
+	uint8_t cap;
 };
 
 /* Applies n updates in one durable transaction. For each i, results[i] is
@@ -125,5 +132,31 @@ struct store_stats {
 	uint8_t epoch[STORE_EPOCH_BYTES];
 };
 int store_stats(struct store *s, struct store_stats *st);
+
+/*
+ * Sync cursors: how much of a neighbour's change log this peer holds, as
+ * (their epoch, the hash of their export policy toward us, seq). Kept in
+ * their own database, keyed by neighbour name; a missing cursor reads as
+ * all zeros (start from the beginning).
+ */
+struct store_cursor {
+	uint8_t epoch[STORE_EPOCH_BYTES];
+	uint8_t policy[32];
+	uint64_t seq;
+};
+int store_cursor_get(struct store *s, const char *name, struct store_cursor *c);
+/* Durable. */
+int store_cursor_put(struct store *s, const char *name, const struct store_cursor *c);
+
+/*
+ * Per-origin digest, to check that peers converged: for each origin, the
+ * count and a BLAKE2b-256 over (key, version, id) of every record with
+ * expires_at > now - live and tombstones - in key order per origin.
+ * Calls fn(arg, origin, count, digest) once per origin, sorted by origin.
+ * O(records): meant for operators and tests, not hot paths.
+ */
+typedef int (*store_digest_fn)(void *arg, const uint8_t origin[AM_KEY_BYTES], uint64_t count,
+                               const uint8_t digest[32]);
+int store_digests(struct store *s, uint64_t now, store_digest_fn fn, void *arg);
 
 #endif

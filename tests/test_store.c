@@ -135,7 +135,7 @@ static void upd_init(struct upd *x, const char *domain, uint8_t origin, enum am_
 
 static struct store_update as_update(const struct upd *x)
 {
-	struct store_update u = { &x->ind, x->id, x->env, x->env_len };
+	struct store_update u = {.ind = &x->ind, .id = x->id, .env = x->env, .env_len = x->env_len};
 	return u;
 }
 
@@ -1224,6 +1224,125 @@ static void test_corrupt_record_not_trusted(void **state)
 	got_free(&g);
 }
 
+static void test_mesh_metadata_round_trips(void **state)
+{
+	struct fx *f = *state;
+	struct upd x;
+	struct store_update u;
+	struct got g = { 0 };
+	int res;
+
+	upd_init(&x, "relayed.example", 0x33, AM_CAT_SPAM, 4, false, NOW + HOUR, "r");
+	x.ind.confidence = 90;
+	u = as_update(&x);
+	u.hops = 2;
+	u.from = "apnic";
+	u.capped = true;
+	u.cap = 60;
+	assert_int_equal(store_apply(f->s, &u, 1, NOW, &res, NULL), 0);
+	assert_int_equal(res, 1);
+	fx_reopen(f, MAP_SMALL);
+	assert_int_equal(store_get(f->s, x.ind.origin, x.ind.domain, x.ind.category, collect, &g), 0);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.r[0].rec.hops, 2);
+	assert_string_equal(g.r[0].rec.from, "apnic");
+	assert_int_equal(g.r[0].rec.local_confidence, 60);
+	assert_int_equal(g.r[0].rec.ind.confidence, 90); /* the signed value is untouched */
+	got_free(&g);
+
+	/* uncapped: local confidence is the signed one; no sender means local */
+	upd_init(&x, "own.example", 0x33, AM_CAT_SPAM, 1, false, NOW + HOUR, "o");
+	x.ind.confidence = 42;
+	assert_int_equal(apply1(f->s, &x, NOW, NULL), 1);
+	memset(&g, 0, sizeof g);
+	assert_int_equal(store_get(f->s, x.ind.origin, x.ind.domain, x.ind.category, collect, &g), 0);
+	assert_int_equal(g.r[0].rec.local_confidence, 42);
+	assert_string_equal(g.r[0].rec.from, "");
+	assert_int_equal(g.r[0].rec.hops, 0);
+	got_free(&g);
+}
+
+static void test_cursor_persists_and_defaults_to_zero(void **state)
+{
+	struct fx *f = *state;
+	struct store_cursor c, back;
+
+	assert_int_equal(store_cursor_get(f->s, "cert-au", &back), 0);
+	assert_int_equal(back.seq, 0);
+	memset(&c, 0, sizeof c);
+	memset(c.epoch, 0xe1, sizeof c.epoch);
+	memset(c.policy, 0x9a, sizeof c.policy);
+	c.seq = 12345;
+	assert_int_equal(store_cursor_put(f->s, "cert-au", &c), 0);
+	fx_reopen(f, MAP_SMALL);
+	assert_int_equal(store_cursor_get(f->s, "cert-au", &back), 0);
+	assert_memory_equal(&c, &back, sizeof c);
+	assert_int_equal(store_cursor_get(f->s, "other", &back), 0);
+	assert_int_equal(back.seq, 0);
+	assert_int_equal(store_cursor_put(f->s, "", &c), AM_EINVAL);
+}
+
+struct digests {
+	size_t n;
+	uint8_t origin[8][AM_KEY_BYTES];
+	uint64_t count[8];
+	uint8_t d[8][32];
+};
+
+static int keep_digest(void *arg, const uint8_t origin[AM_KEY_BYTES], uint64_t count,
+                       const uint8_t digest[32])
+{
+	struct digests *ds = arg;
+	assert_true(ds->n < 8);
+	memcpy(ds->origin[ds->n], origin, AM_KEY_BYTES);
+	ds->count[ds->n] = count;
+	memcpy(ds->d[ds->n], digest, 32);
+	ds->n++;
+	return 0;
+}
+
+static void test_digests_agree_for_same_state_any_order(void **state)
+{
+	struct fx *f = *state;
+	struct upd x[4];
+	struct digests a = { 0 }, b = { 0 };
+	char dir2[128];
+	char err[AM_ERRLEN];
+	struct store *s2;
+
+	upd_init(&x[0], "a.example", 0x11, AM_CAT_PHISHING, 1, false, NOW + HOUR, "0");
+	upd_init(&x[1], "a.example", 0x11, AM_CAT_PHISHING, 2, true, NOW + HOUR, "1");
+	upd_init(&x[2], "b.example", 0x22, AM_CAT_MALWARE, 1, false, NOW + HOUR, "2");
+	upd_init(&x[3], "c.example", 0x11, AM_CAT_SPAM, 1, false, NOW + HOUR, "3");
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(apply1(f->s, &x[i], NOW, NULL), 1);
+	snprintf(dir2, sizeof dir2, "%s/db2", f->root);
+	assert_int_equal(store_open(&s2, dir2, MAP_SMALL, err, sizeof err), 0);
+	for (int i = 3; i >= 0; i--)
+		apply1(s2, &x[i], NOW, NULL);
+	assert_int_equal(store_digests(f->s, NOW, keep_digest, &a), 0);
+	assert_int_equal(store_digests(s2, NOW, keep_digest, &b), 0);
+	assert_int_equal(a.n, 2);
+	assert_memory_equal(&a, &b, sizeof a);
+	assert_int_equal(a.count[0] + a.count[1], 3); /* the tombstone counts */
+
+	/* one more update on one side: that origin's digest differs, the other's not */
+	struct upd y;
+	upd_init(&y, "d.example", 0x22, AM_CAT_BOTNET, 1, false, NOW + HOUR, "4");
+	apply1(s2, &y, NOW, NULL);
+	memset(&b, 0, sizeof b);
+	assert_int_equal(store_digests(s2, NOW, keep_digest, &b), 0);
+	int differ = 0;
+	for (int i = 0; i < 2; i++)
+		differ += memcmp(a.d[i], b.d[i], 32) != 0;
+	assert_int_equal(differ, 1);
+	/* expired records drop out of the digest */
+	memset(&b, 0, sizeof b);
+	assert_int_equal(store_digests(s2, NOW + HOUR, keep_digest, &b), 0);
+	assert_int_equal(b.n, 0);
+	store_close(s2);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1252,6 +1371,9 @@ int main(void)
 		T(test_stats_counts),
 		T(test_map_full_keeps_earlier_data),
 		T(test_corrupt_record_not_trusted),
+		T(test_mesh_metadata_round_trips),
+		T(test_cursor_persists_and_defaults_to_zero),
+		T(test_digests_agree_for_same_state_any_order),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

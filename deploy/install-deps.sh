@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# install-deps.sh - installs the Debian 12 packages Abuse Mesh builds and
+# tests with, only those missing. Idempotent; says clearly when it cannot.
+set -euo pipefail
+
+PACKAGES=(
+	build-essential cmake pkg-config     # toolchain
+	libsodium-dev                        # signatures, key exchange, AEAD, Argon2id
+	libnng-dev                           # transport: ipc control socket, tcp mesh
+	libprotobuf-c-dev protobuf-c-compiler # every wire and control message
+	liblmdb-dev                          # storage
+	libidn2-dev libpsl-dev publicsuffix  # IDNA2008 names, public suffix list
+	libinih-dev                          # config files
+	libcmocka-dev                        # unit tests
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	[[ $p == \#* ]] && continue
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+		SUDO=sudo
+	else
+		echo "install-deps: missing packages: ${missing[*]}" >&2
+		echo "install-deps: not root and no passwordless sudo; run as root: apt-get install ${missing[*]}" >&2
+		exit 1
+	fi
+else
+	SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+if ! $SUDO apt-get update -qq >&2 || ! $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; then
+	echo "install-deps: apt-get failed (no network or no Debian mirror?); needed: ${missing[*]}" >&2
+	exit 1
+fi
