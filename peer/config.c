@@ -1,2 +1,789 @@
-/* placeholder: not yet written */
-typedef int placeholder_unused_t;
+/* config.c - the peer's INI configuration: defaults, parsing, checks, the commented template. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "timefmt.h"
+
+/*
+ * Facts about Debian's inih 55 (built with its INI_RUNTIME_OPTIONS patch)
+ * that shape this file:
+ * - The line buffer is ini_max_line bytes (default 200), a runtime global.
+ *   A longer line is handed over in pieces, each parsed as a line of its
+ *   own: values are cut silently and line numbers drift. We raise the
+ *   global to fit CONFIG_LINE_MAX, and our reader still measures every
+ *   line against the buffer size inih actually passes, reporting and
+ *   blanking lines that do not fit rather than letting inih split them.
+ * - The handler gets no line number (INI_HANDLER_LINENO is 0), so our
+ *   reader hands out exactly one source line per call and counts them.
+ * - ini_parse_stream returns only the first syntax error (a line without
+ *   '=' or ':', a '[' without ']'). To report them all, parse_all() re-runs
+ *   the parse with each error found so far blanked; blanking a bad line
+ *   cannot change inih's state, since inih ignored it too.
+ * - An indented line after a key is taken as a continuation of that key's
+ *   value (Python configparser style), which would turn an indented
+ *   option into a confusing duplicate. The reader strips leading blanks,
+ *   so indentation is allowed and continuation lines cannot happen.
+ * - Section names are cut to 49 bytes (MAX_SECTION 50 inside inih).
+ */
+#define INIH_LINE_BUF (CONFIG_LINE_MAX + 3) /* line + "\r\n" + NUL, per ini.h */
+#define DIAG_MAX 50                         /* then one "too many" notice */
+#define MSG_MAX 512
+#define QUOTE_MAX 80                        /* bytes of input quoted in a message */
+
+/* sockaddr_un.sun_path, less the NUL: NNG's ipc:// transport binds there. */
+#define CONTROL_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+
+#define MAX_LIFETIME_MIN 3600u
+#define MAX_LIFETIME_MAX (365u * 86400)
+#define SWEEP_MIN 1u
+#define SWEEP_MAX 86400u
+#define MAP_SIZE_MIN (1ull << 20)
+#define MAP_SIZE_MAX (1ull << 40)
+
+/* Quotes untrusted text for a message: `text', control and non-ASCII bytes
+ * as \xNN so a config file cannot write escape sequences to a terminal or
+ * a log, and long text cut with "...". */
+static const char *quote(char *out, size_t outlen, const char *s)
+{
+	size_t o = 0;
+
+	out[o++] = '`';
+	for (size_t i = 0; s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (i == QUOTE_MAX || o + 8 >= outlen) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c < 0x20 || c >= 0x7f || c == '\\')
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o++] = '\'';
+	out[o] = '\0';
+	return out;
+}
+#define QUOTE_LEN (QUOTE_MAX * 4 + 8)
+
+/* Joins dir and a relative path; an absolute path is taken as it is.
+ * Returns -1 when the result does not fit PATH_MAX. */
+static int resolve(char out[PATH_MAX], const char *dir, const char *path)
+{
+	int n;
+
+	if (path[0] == '/')
+		n = snprintf(out, PATH_MAX, "%s", path);
+	else if (strcmp(dir, "/") == 0)
+		n = snprintf(out, PATH_MAX, "/%s", path);
+	else
+		n = snprintf(out, PATH_MAX, "%s/%s", dir, path);
+	return n < 0 || n >= PATH_MAX ? -1 : 0;
+}
+
+/* Option setters: 0, or -1 with the reason (quoting the value) in why. */
+typedef int (*set_fn)(struct config *cfg, const char *value, char *why, size_t whylen);
+
+static int set_name(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN];
+	size_t n = strlen(v);
+
+	if (n == 0 || n >= CONFIG_NAME_MAX) {
+		snprintf(why, whylen, "%s must be 1 to %d characters", quote(q, sizeof q, v),
+		         CONFIG_NAME_MAX - 1);
+		return -1;
+	}
+	/* The name appears in logs, metrics labels and other peers' views, so
+	 * it stays inside a set no consumer needs to escape. */
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)v[i]) && v[i] != '-' && v[i] != '_' && v[i] != '.') {
+			snprintf(why, whylen, "%s may only hold letters, digits, '-', '_' and '.'",
+			         quote(q, sizeof q, v));
+			return -1;
+		}
+	memcpy(cfg->name, v, n + 1);
+	return 0;
+}
+
+static int set_path(char out[PATH_MAX], const char *dir, const char *v, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN];
+
+	if (v[0] == '\0') {
+		snprintf(why, whylen, "a path is required");
+		return -1;
+	}
+	if (resolve(out, dir, v) != 0) {
+		snprintf(why, whylen, "%s is longer than %d bytes once resolved", quote(q, sizeof q, v),
+		         PATH_MAX - 1);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_key(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	return set_path(cfg->key_file, cfg->dir, v, why, whylen);
+}
+
+static int set_trust(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	return set_path(cfg->trust_file, cfg->dir, v, why, whylen);
+}
+
+static int set_data_dir(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	return set_path(cfg->data_dir, cfg->dir, v, why, whylen);
+}
+
+/* The sun_path limit is checked after the whole file, in check_all(): the
+ * resolved length depends on where the config file lives, and the default
+ * must pass the same test as a value from the file. */
+static int set_control(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	return set_path(cfg->control, cfg->dir, v, why, whylen);
+}
+
+/* tcp://HOST:PORT, HOST possibly empty ("all addresses", as NNG reads it)
+ * or a bracketed IPv6 address. NNG would refuse a bad URL only at start-up,
+ * long after `ameshd --check` said the file was fine. */
+static int set_listen(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	static const char prefix[] = "tcp://";
+	char q[QUOTE_LEN];
+	const char *host, *colon, *p;
+	unsigned long port = 0;
+
+	if (v[0] == '\0') {
+		cfg->listen[0] = '\0';
+		return 0;
+	}
+	if (strlen(v) >= sizeof cfg->listen) {
+		snprintf(why, whylen, "%s is longer than %zu bytes", quote(q, sizeof q, v),
+		         sizeof cfg->listen - 1);
+		return -1;
+	}
+	if (strncmp(v, prefix, sizeof prefix - 1) != 0)
+		goto bad;
+	host = v + sizeof prefix - 1;
+	for (p = host; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			goto bad;
+	colon = strrchr(host, ':');
+	if (colon == NULL || colon[1] == '\0')
+		goto bad;
+	if (host[0] == '[' && (colon == host || colon[-1] != ']'))
+		goto bad;
+	for (p = colon + 1; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || p - colon > 5)
+			goto bad;
+		port = port * 10 + (unsigned long)(*p - '0');
+	}
+	if (port == 0 || port > 65535)
+		goto bad;
+	memcpy(cfg->listen, v, strlen(v) + 1);
+	return 0;
+bad:
+	snprintf(why, whylen, "%s is not tcp://HOST:PORT (port 1 to 65535)", quote(q, sizeof q, v));
+	return -1;
+}
+
+static int set_duration(uint64_t *out, const char *v, uint64_t min, uint64_t max,
+                        char *why, size_t whylen)
+{
+	char q[QUOTE_LEN], lo[TIMEFMT_LEN], hi[TIMEFMT_LEN];
+	uint64_t secs;
+
+	if (timefmt_parse_duration(v, &secs) != 0) {
+		snprintf(why, whylen, "cannot parse duration %s (expected a number and a unit: "
+		         "s, m, h, d or w, as in 90d or 1d12h)", quote(q, sizeof q, v));
+		return -1;
+	}
+	if (secs < min || secs > max) {
+		timefmt_duration(min, lo);
+		timefmt_duration(max, hi);
+		snprintf(why, whylen, "%s is out of range (%s to %s)", quote(q, sizeof q, v), lo, hi);
+		return -1;
+	}
+	*out = secs;
+	return 0;
+}
+
+static int set_max_lifetime(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	return set_duration(&cfg->max_lifetime, v, MAX_LIFETIME_MIN, MAX_LIFETIME_MAX, why, whylen);
+}
+
+static int set_sweep_interval(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	return set_duration(&cfg->sweep_interval, v, SWEEP_MIN, SWEEP_MAX, why, whylen);
+}
+
+static int set_map_size(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN];
+	uint64_t bytes;
+
+	if (timefmt_parse_size(v, &bytes) != 0) {
+		snprintf(why, whylen, "cannot parse size %s (expected bytes with an optional "
+		         "K, M, G or T suffix, as in 1G)", quote(q, sizeof q, v));
+		return -1;
+	}
+	if (bytes < MAP_SIZE_MIN || bytes > MAP_SIZE_MAX) {
+		snprintf(why, whylen, "%s is out of range (1M to 1T)", quote(q, sizeof q, v));
+		return -1;
+	}
+	cfg->map_size = bytes;
+	return 0;
+}
+
+static int set_default_tlp(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN];
+
+	if (am_tlp_parse(v, &cfg->default_tlp) != 0) {
+		snprintf(why, whylen, "%s: %s", quote(q, sizeof q, v), am_strerror(AM_ETLP));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Every option is one row: where it lives, its default (parsed by the same
+ * setter as file input, so a default can never be invalid unnoticed), and
+ * the text config_write_default() puts above it, which is the operator's
+ * manual for the file. def NULL = required; example = what a commented-out
+ * line shows when the default is empty.
+ *
+ * Sections are matched by section_known(); a future [neighbour NAME]
+ * section adds its rows here and a pattern match there.
+ */
+static const struct option {
+	const char *section;
+	const char *key;
+	const char *def;
+	const char *example;
+	set_fn set;
+	const char *doc;
+} options[] = {
+	{ "peer", "name", NULL, NULL, set_name,
+	  "This peer's name: 1 to 63 letters, digits, '-', '_' or '.'. It appears\n"
+	  "in logs and in what other peers see. Required." },
+	{ "peer", "key", "amesh.key", NULL, set_key,
+	  "This peer's secret signing key (made by `amesh init' or\n"
+	  "`amesh keys generate'); its public half is the same name plus .pub.\n"
+	  "Relative paths here and below resolve against the directory holding\n"
+	  "this file." },
+	{ "peer", "trust", "trust.conf", NULL, set_trust,
+	  "The trust store: the neighbours and origins this peer trusts, each by\n"
+	  "name and pinned key. Managed with `amesh' commands; it must exist." },
+	{ "peer", "data_dir", "data", NULL, set_data_dir,
+	  "Directory of the indicator store (an LMDB environment)." },
+	{ "peer", "control", "run/amesh.sock", NULL, set_control,
+	  "Control socket used by the `amesh' command. Its directory should not be\n"
+	  "world-accessible. The resolved path must fit in 107 bytes (the limit of\n"
+	  "a Unix socket address), so keep the peer directory short or use an\n"
+	  "absolute path." },
+	{ "peer", "listen", "", "tcp://0.0.0.0:7000", set_listen,
+	  "Where to accept connections from other peers, as tcp://HOST:PORT\n"
+	  "(tcp://[::]:PORT for IPv6; an empty HOST means every address). Left\n"
+	  "out, this peer does not listen and only reaches out to others." },
+	{ "peer", "max_lifetime", "90d", NULL, set_max_lifetime,
+	  "Longest lifetime accepted for an indicator: one expiring further in the\n"
+	  "future is refused. Durations take a unit: s, m, h, d, w, combinable as\n"
+	  "in 1d12h. From 1h to 365d." },
+	{ "peer", "sweep_interval", "60s", NULL, set_sweep_interval,
+	  "How often expired indicators are removed from the store. From 1s to 1d." },
+	{ "peer", "map_size", "1G", NULL, set_map_size,
+	  "Largest size the store may grow to: bytes with an optional K, M, G or T\n"
+	  "suffix (powers of 1024). Disk space is used only as data arrives; raise\n"
+	  "this when the daemon reports that the store is full. From 1M to 1T." },
+	{ "peer", "default_tlp", "green", NULL, set_default_tlp,
+	  "Sharing level (TLP 2.0) given to reports that do not name one: clear,\n"
+	  "green, amber, amber+strict or red." },
+};
+#define OPTION_COUNT (sizeof options / sizeof options[0])
+
+static bool section_known(const char *section)
+{
+	for (size_t i = 0; i < OPTION_COUNT; i++)
+		if (strcmp(options[i].section, section) == 0)
+			return true;
+	return false;
+}
+
+/* Parse state shared by the reader and the handler. */
+struct load {
+	struct config *cfg;
+	const char *path;             /* for messages */
+	const char *buf;
+	size_t len, pos;
+	unsigned line;                /* the line the reader handed out last */
+	bool discovering;             /* a pass that only looks for syntax errors */
+	unsigned bad[DIAG_MAX];       /* syntax error lines found so far, ascending */
+	size_t nbad, bad_next;
+	unsigned set_on[OPTION_COUNT];/* line each option was set on, 0 = not set */
+	char unknown_section[64];     /* last unknown section reported */
+	unsigned errors;
+	config_diag_fn diag;
+	void *arg;
+};
+
+__attribute__((format(printf, 3, 4)))
+static void report(struct load *ld, unsigned line, const char *fmt, ...)
+{
+	char msg[MSG_MAX];
+	va_list ap;
+
+	ld->errors++;
+	if (ld->diag == NULL || ld->errors > DIAG_MAX + 1)
+		return;
+	if (ld->errors == DIAG_MAX + 1) {
+		ld->diag(ld->arg, ld->path, 0, "too many errors; not reporting the rest");
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	ld->diag(ld->arg, ld->path, line, msg);
+}
+
+/* Hands inih one source line per call (an fgets stand-in over the buffer),
+ * so inih's line count and ours agree. Lines inih would mangle (too long,
+ * holding a NUL) or has already refused are handed over blank, and
+ * reported on the final pass. */
+static char *reader(char *str, int num, void *stream)
+{
+	struct load *ld = stream;
+	const char *start, *nl;
+	size_t n, limit;
+	char q[QUOTE_LEN], text[QUOTE_MAX + 2];
+
+	if (ld->pos >= ld->len || num < 2)
+		return NULL;
+	start = ld->buf + ld->pos;
+	nl = memchr(start, '\n', ld->len - ld->pos);
+	n = nl ? (size_t)(nl - start) : ld->len - ld->pos;
+	ld->pos += n + (nl != NULL);
+	ld->line++;
+
+	/* A CRLF file's '\r' is not part of the line (inih strips it anyway). */
+	if (n > 0 && start[n - 1] == '\r')
+		n--;
+	/* inih's buffer must also hold our '\n' and the NUL. */
+	limit = (size_t)num - 2 < CONFIG_LINE_MAX ? (size_t)num - 2 : CONFIG_LINE_MAX;
+	if (n > limit) {
+		if (!ld->discovering)
+			report(ld, ld->line, "line is longer than %zu bytes", limit);
+		goto blank;
+	}
+	if (memchr(start, '\0', n) != NULL) {
+		if (!ld->discovering)
+			report(ld, ld->line, "line holds a NUL byte (not a text file?)");
+		goto blank;
+	}
+	while (n > 0 && isspace((unsigned char)*start)) {
+		start++;
+		n--;
+	}
+	if (ld->bad_next < ld->nbad && ld->bad[ld->bad_next] == ld->line) {
+		ld->bad_next++;
+		if (!ld->discovering) {
+			/* one byte more than quote() shows, so it adds "..." */
+			size_t t = n < QUOTE_MAX + 1 ? n : QUOTE_MAX + 1;
+			memcpy(text, start, t);
+			text[t] = '\0';
+			if (n > 0 && start[0] == '[')
+				report(ld, ld->line, "section header %s has no closing `]'",
+				       quote(q, sizeof q, text));
+			else
+				report(ld, ld->line, "expected `option = value', got %s",
+				       quote(q, sizeof q, text));
+		}
+		goto blank;
+	}
+	memcpy(str, start, n);
+	str[n] = '\n';
+	str[n + 1] = '\0';
+	return str;
+blank:
+	str[0] = '\n';
+	str[1] = '\0';
+	return str;
+}
+
+static int handler(void *user, const char *section, const char *key, const char *value)
+{
+	struct load *ld = user;
+	char q[QUOTE_LEN], why[MSG_MAX / 2], bracketed[64];
+	size_t i;
+
+	/* Returning 1 always: errors are ours to report, and a 0 would make
+	 * inih's return value point at this line instead of a syntax error. */
+	if (ld->discovering)
+		return 1;
+	if (section[0] == '\0') {
+		report(ld, ld->line, "option %s comes before any [section]",
+		       quote(q, sizeof q, key));
+		return 1;
+	}
+	if (!section_known(section)) {
+		/* Once per unknown section, not once per option in it. */
+		if (strcmp(ld->unknown_section, section) != 0) {
+			snprintf(ld->unknown_section, sizeof ld->unknown_section, "%s", section);
+			snprintf(bracketed, sizeof bracketed, "[%s]", section);
+			report(ld, ld->line, "unknown section %s", quote(q, sizeof q, bracketed));
+		}
+		return 1;
+	}
+	ld->unknown_section[0] = '\0';
+	for (i = 0; i < OPTION_COUNT; i++)
+		if (strcmp(options[i].section, section) == 0 && strcmp(options[i].key, key) == 0)
+			break;
+	if (i == OPTION_COUNT) {
+		report(ld, ld->line, "unknown option %s in [%s]", quote(q, sizeof q, key), section);
+		return 1;
+	}
+	if (ld->set_on[i] != 0) {
+		report(ld, ld->line, "%s is set twice (first on line %u)", key, ld->set_on[i]);
+		return 1;
+	}
+	ld->set_on[i] = ld->line;
+	if (options[i].set(ld->cfg, value, why, sizeof why) != 0)
+		report(ld, ld->line, "%s: %s", key, why);
+	return 1;
+}
+
+/* Runs inih until every syntax error is known (each pass finds the next
+ * one), then once more for real with those lines blanked and reported in
+ * line order alongside everything else. */
+static void parse_all(struct load *ld)
+{
+	int rv;
+
+	/* Debian's inih reads this global for its line buffer; see the top. */
+	if (ini_max_line < INIH_LINE_BUF)
+		ini_max_line = INIH_LINE_BUF;
+
+	ld->discovering = true;
+	for (;;) {
+		ld->pos = 0;
+		ld->line = 0;
+		ld->bad_next = 0;
+		rv = ini_parse_stream(reader, ld, handler, ld);
+		if (rv <= 0 || ld->nbad == DIAG_MAX ||
+		    (ld->nbad > 0 && (unsigned)rv <= ld->bad[ld->nbad - 1]))
+			break;
+		ld->bad[ld->nbad++] = (unsigned)rv;
+	}
+	if (rv < 0) {
+		report(ld, 0, "out of memory while parsing");
+		return;
+	}
+	ld->discovering = false;
+	ld->pos = 0;
+	ld->line = 0;
+	ld->bad_next = 0;
+	if (ini_parse_stream(reader, ld, handler, ld) > 0) {
+		/* Syntax errors past the discovery cap: say so rather than stop
+		 * quietly at DIAG_MAX. */
+		if (ld->errors < DIAG_MAX)
+			ld->errors = DIAG_MAX;
+		report(ld, 0, "too many errors");
+	}
+}
+
+/* Checks that span options or need the whole file read first. */
+static void check_all(struct load *ld)
+{
+	struct config *cfg = ld->cfg;
+	char q[QUOTE_LEN];
+
+	for (size_t i = 0; i < OPTION_COUNT; i++)
+		if (options[i].def == NULL && ld->set_on[i] == 0)
+			report(ld, 0, "[%s] %s is required", options[i].section, options[i].key);
+	if (strlen(cfg->control) > CONTROL_PATH_MAX) {
+		unsigned line = 0;
+		for (size_t i = 0; i < OPTION_COUNT; i++)
+			if (options[i].set == set_control)
+				line = ld->set_on[i];
+		report(ld, line, "control: socket path %s is %zu bytes, over the %zu a Unix "
+		       "socket address holds; use a shorter or absolute path",
+		       quote(q, sizeof q, cfg->control), strlen(cfg->control), CONTROL_PATH_MAX);
+	}
+}
+
+int config_load_buffer(struct config *cfg, const char *path_for_messages, const char *dir,
+                       const char *buf, size_t len, config_diag_fn diag, void *arg)
+{
+	struct load ld;
+	char why[MSG_MAX / 2];
+
+	memset(cfg, 0, sizeof *cfg);
+	snprintf(cfg->path, sizeof cfg->path, "%s", path_for_messages);
+	snprintf(cfg->dir, sizeof cfg->dir, "%s", dir);
+	memset(&ld, 0, sizeof ld);
+	ld.cfg = cfg;
+	ld.path = path_for_messages;
+	ld.buf = buf;
+	ld.len = len;
+	ld.diag = diag;
+	ld.arg = arg;
+
+	/* Only a peer directory too deep for PATH_MAX makes a default fail. */
+	for (size_t i = 0; i < OPTION_COUNT; i++)
+		if (options[i].def != NULL && options[i].set(cfg, options[i].def, why, sizeof why) != 0)
+			report(&ld, 0, "default %s: %s", options[i].key, why);
+	if (len > CONFIG_FILE_MAX) {
+		report(&ld, 0, "file is larger than %u bytes; refusing to parse it", CONFIG_FILE_MAX);
+		return AM_ECONFIG;
+	}
+	parse_all(&ld);
+	check_all(&ld);
+	return ld.errors ? AM_ECONFIG : 0;
+}
+
+/* Reads at most max + 1 bytes, so the caller can tell "too big" apart. */
+static int read_file(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
+{
+	size_t cap = CONFIG_FILE_MAX + 1, len = 0;
+	char *buf = NULL;
+	int fd = -1, rv = AM_EIO;
+
+	*out = NULL;
+	/* The config: read-only, not followed into a terminal's control. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open: %s", strerror(errno));
+		goto fail;
+	}
+	buf = malloc(cap);
+	if (buf == NULL) {
+		rv = AM_ENOMEM;
+		snprintf(err, errlen, "%s", am_strerror(rv));
+		goto fail;
+	}
+	while (len < cap) {
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "cannot read: %s", strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	*out = buf;
+	*outlen = len;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rv;
+}
+
+/* Fills cfg with defaults only, for the paths where no file was parsed. */
+static void defaults_only(struct config *cfg, const char *path, const char *dir)
+{
+	config_load_buffer(cfg, path, dir, "", 0, NULL, NULL);
+}
+
+int config_load(struct config *cfg, const char *path, config_diag_fn diag, void *arg)
+{
+	char copy[PATH_MAX], dir[PATH_MAX], base[PATH_MAX], err[AM_ERRLEN];
+	char *buf = NULL;
+	size_t len = 0;
+	int rv;
+
+	if (strlen(path) >= sizeof copy) {
+		snprintf(err, sizeof err, "path is longer than %d bytes", PATH_MAX - 1);
+		rv = AM_EIO;
+		goto fail_early;
+	}
+	/* dirname and basename may modify their argument: each gets a copy. */
+	memcpy(copy, path, strlen(path) + 1);
+	if (realpath(dirname(copy), dir) == NULL) {
+		snprintf(err, sizeof err, "cannot resolve its directory: %s", strerror(errno));
+		rv = AM_EIO;
+		goto fail_early;
+	}
+	memcpy(copy, path, strlen(path) + 1);
+	snprintf(base, sizeof base, "%s", basename(copy));
+
+	rv = read_file(path, &buf, &len, err, sizeof err);
+	if (rv != 0) {
+		defaults_only(cfg, path, dir);
+		goto fail;
+	}
+	rv = config_load_buffer(cfg, path, dir, buf, len, diag, arg);
+	free(buf);
+	if (resolve(cfg->path, dir, base) != 0) {
+		/* dir and base each fit; together they may not. */
+		if (diag)
+			diag(arg, path, 0, "absolute path of the file is too long");
+		rv = AM_ECONFIG;
+	}
+	return rv;
+fail_early:
+	defaults_only(cfg, path, "");
+fail:
+	if (diag)
+		diag(arg, path, 0, err);
+	return rv;
+}
+
+/* Writes all of buf, retrying short writes. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Appends to a growing text; on allocation failure the text is dropped and
+ * *text stays NULL, which the caller checks once at the end. */
+__attribute__((format(printf, 3, 4)))
+static void append(char **text, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	char *more;
+	int n;
+
+	if (*text == NULL)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	more = n < 0 ? NULL : realloc(*text, *len + (size_t)n + 1);
+	if (more == NULL) {
+		free(*text);
+		*text = NULL;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(more + *len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	*text = more;
+	*len += (size_t)n;
+}
+
+/* The template, generated from the option table so the manual in the file
+ * can never disagree with the parser about names or defaults. */
+static char *template_text(const char *name, const char *listen, size_t *len)
+{
+	const char *section = "";
+	char *text = calloc(1, 1);
+
+	*len = 0;
+	append(&text, len,
+	       "# Abuse Mesh peer configuration.\n"
+	       "#\n"
+	       "# Lines are `option = value'. Lines starting with '#' or ';' are\n"
+	       "# comments, and so is the rest of a line after \" ;\" (a space and a\n"
+	       "# semicolon). A commented-out option shows its default: remove the\n"
+	       "# '#' to change it. Check the file with `ameshd --check' after editing.\n");
+	for (size_t i = 0; i < OPTION_COUNT; i++) {
+		const struct option *o = &options[i];
+		const char *value = NULL, *p;
+
+		if (strcmp(o->section, section) != 0) {
+			section = o->section;
+			append(&text, len, "\n[%s]\n", section);
+		}
+		append(&text, len, "\n");
+		for (p = o->doc; *p != '\0';) {
+			size_t n = strcspn(p, "\n");
+			append(&text, len, "# %.*s\n", (int)n, p);
+			p += n + (p[n] == '\n');
+		}
+		if (o->set == set_name)
+			value = name;
+		else if (o->set == set_listen && listen != NULL && listen[0] != '\0')
+			value = listen;
+		if (value != NULL)
+			append(&text, len, "%s = %s\n", o->key, value);
+		else
+			append(&text, len, "# %s = %s\n", o->key,
+			       o->def[0] != '\0' ? o->def : o->example);
+	}
+	return text;
+}
+
+int config_write_default(const char *path, const char *name, const char *listen,
+                         char *err, size_t errlen)
+{
+	struct config scratch;
+	char why[MSG_MAX / 2], *text = NULL;
+	size_t len;
+	int fd = -1, rv;
+
+	/* Refuse to write a file that would not load. */
+	memset(&scratch, 0, sizeof scratch);
+	if (set_name(&scratch, name != NULL ? name : "", why, sizeof why) != 0) {
+		snprintf(err, errlen, "name: %s", why);
+		return AM_EINVAL;
+	}
+	if (listen != NULL && set_listen(&scratch, listen, why, sizeof why) != 0) {
+		snprintf(err, errlen, "listen: %s", why);
+		return AM_EINVAL;
+	}
+	text = template_text(name, listen, &len);
+	if (text == NULL) {
+		snprintf(err, errlen, "%s", am_strerror(AM_ENOMEM));
+		return AM_ENOMEM;
+	}
+	/* The new config: never overwrite an operator's file, never follow a
+	 * planted symlink; 0640 since it names paths but holds no secret. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		rv = errno == EEXIST ? AM_EEXIST : AM_EIO;
+		snprintf(err, errlen, "%s: %s", path,
+		         rv == AM_EEXIST ? "already exists; not overwriting it" : strerror(errno));
+		goto fail;
+	}
+	if (write_all(fd, text, len) != 0 || fsync(fd) != 0) {
+		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+		goto fail_unlink;
+	}
+	rv = close(fd);
+	fd = -1;
+	if (rv != 0) {
+		snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+		goto fail_unlink;
+	}
+	free(text);
+	return 0;
+fail_unlink:
+	/* A half-written config would fail to load later, far from the cause. */
+	unlink(path);
+	rv = AM_EIO;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	return rv;
+}

@@ -1,2 +1,692 @@
-/* placeholder: fails until written */
-int main(void) { return 1; }
+/* test_config.c - config_load and config_write_default against real files in a temp dir. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+#define DIAGS_MAX 128
+
+/* Every diagnostic config_load reports, in order. */
+struct diags {
+	unsigned n;
+	struct {
+		unsigned line;
+		char path[PATH_MAX];
+		char msg[1024];
+	} d[DIAGS_MAX];
+};
+
+struct fixture {
+	char dir[64];        /* as made by mkdtemp */
+	char real[PATH_MAX]; /* its realpath, what cfg->dir must be */
+	char path[PATH_MAX]; /* dir/amesh.conf */
+	struct diags diags;
+	struct config cfg;
+};
+
+static void collect(void *arg, const char *path, unsigned line, const char *msg)
+{
+	struct diags *d = arg;
+
+	assert_non_null(msg);
+	assert_true(strlen(msg) > 0);
+	if (d->n == DIAGS_MAX)
+		fail_msg("more than %d diagnostics", DIAGS_MAX);
+	d->d[d->n].line = line;
+	snprintf(d->d[d->n].path, sizeof d->d[d->n].path, "%s", path);
+	snprintf(d->d[d->n].msg, sizeof d->d[d->n].msg, "%s", msg);
+	d->n++;
+}
+
+static void dump(const struct diags *d)
+{
+	for (unsigned i = 0; i < d->n; i++)
+		print_message("  diag %s:%u: %s\n", d->d[i].path, d->d[i].line, d->d[i].msg);
+}
+
+/* Asserts a diagnostic on `line' whose message contains every given
+ * fragment (NULL-terminated list). */
+static void expect_diag(const struct diags *d, unsigned line, ...)
+{
+	for (unsigned i = 0; i < d->n; i++) {
+		va_list ap;
+		const char *frag;
+		int all = d->d[i].line == line;
+
+		va_start(ap, line);
+		while (all && (frag = va_arg(ap, const char *)) != NULL)
+			all = strstr(d->d[i].msg, frag) != NULL;
+		va_end(ap);
+		if (all)
+			return;
+	}
+	dump(d);
+	fail_msg("no matching diagnostic on line %u", line);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof f->dir, "/tmp/amesh-test-config-XXXXXX");
+	if (mkdtemp(f->dir) == NULL || realpath(f->dir, f->real) == NULL) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof f->path, "%s/amesh.conf", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static void write_text(const char *path, const char *text, size_t len)
+{
+	/* A test input file, replaced whole each time. */
+	FILE *fp = fopen(path, "wb");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(text, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void write_str(const char *path, const char *text)
+{
+	write_text(path, text, strlen(text));
+}
+
+/* Writes text to the fixture's amesh.conf and loads it. */
+static int load_text(struct fixture *f, const char *text)
+{
+	write_str(f->path, text);
+	memset(&f->diags, 0, sizeof f->diags);
+	return config_load(&f->cfg, f->path, collect, &f->diags);
+}
+
+static void assert_in_dir(const struct fixture *f, const char *got, const char *rel)
+{
+	char want[PATH_MAX * 2];
+
+	snprintf(want, sizeof want, "%s/%s", f->real, rel);
+	assert_string_equal(got, want);
+}
+
+static void test_minimal_file_gets_defaults(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_text(f, "[peer]\nname = alpha\n"), 0);
+	assert_int_equal(f->diags.n, 0);
+	assert_string_equal(f->cfg.name, "alpha");
+	assert_string_equal(f->cfg.dir, f->real);
+	assert_in_dir(f, f->cfg.path, "amesh.conf");
+	assert_in_dir(f, f->cfg.key_file, "amesh.key");
+	assert_in_dir(f, f->cfg.trust_file, "trust.conf");
+	assert_in_dir(f, f->cfg.data_dir, "data");
+	assert_in_dir(f, f->cfg.control, "run/amesh.sock");
+	assert_string_equal(f->cfg.listen, "");
+	assert_int_equal(f->cfg.max_lifetime, 90ull * 86400);
+	assert_int_equal(f->cfg.sweep_interval, 60);
+	assert_int_equal(f->cfg.map_size, 1ull << 30);
+	assert_int_equal(f->cfg.default_tlp, AM_TLP_GREEN);
+}
+
+static void test_every_option_is_parsed(void **state)
+{
+	struct fixture *f = *state;
+
+	/* comments of both kinds, inline comments, indentation, ':' and a
+	 * CRLF line, absolute and relative paths */
+	assert_int_equal(load_text(f,
+		"; a comment\n"
+		"# another\n"
+		"[peer]\n"
+		"  name = peer-1.example_x ; inline comment\n"
+		"\tkey = /etc/amesh/secret.key\n"
+		"trust = ../shared/trust.conf\n"
+		"data_dir = store/db\r\n"
+		"control: /run/amesh/ctl.sock\n"
+		"listen = tcp://[::1]:7000\n"
+		"max_lifetime = 1w2d\n"
+		"sweep_interval = 5m30s\n"
+		"map_size = 64M\n"
+		"default_tlp = amber+strict\n"), 0);
+	assert_int_equal(f->diags.n, 0);
+	assert_string_equal(f->cfg.name, "peer-1.example_x");
+	assert_string_equal(f->cfg.key_file, "/etc/amesh/secret.key");
+	assert_in_dir(f, f->cfg.trust_file, "../shared/trust.conf");
+	assert_in_dir(f, f->cfg.data_dir, "store/db");
+	assert_string_equal(f->cfg.control, "/run/amesh/ctl.sock");
+	assert_string_equal(f->cfg.listen, "tcp://[::1]:7000");
+	assert_int_equal(f->cfg.max_lifetime, 9ull * 86400);
+	assert_int_equal(f->cfg.sweep_interval, 330);
+	assert_int_equal(f->cfg.map_size, 64ull << 20);
+	assert_int_equal(f->cfg.default_tlp, AM_TLP_AMBER_STRICT);
+}
+
+static void test_relative_file_path_resolves_absolute(void **state)
+{
+	struct fixture *f = *state;
+	char cwd[PATH_MAX];
+	int rv;
+
+	write_str(f->path, "[peer]\nname=a\n");
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	assert_int_equal(chdir(f->dir), 0);
+	rv = config_load(&f->cfg, "amesh.conf", NULL, NULL);
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_equal(rv, 0);
+	assert_string_equal(f->cfg.dir, f->real);
+	assert_in_dir(f, f->cfg.path, "amesh.conf");
+	assert_in_dir(f, f->cfg.key_file, "amesh.key");
+}
+
+static void test_unknown_option_names_line_and_section(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_text(f, "[peer]\nname = a\nfoo = 1\n"), AM_ECONFIG);
+	assert_int_equal(f->diags.n, 1);
+	assert_string_equal(f->diags.d[0].path, f->path);
+	expect_diag(&f->diags, 3, "unknown option `foo' in [peer]", NULL);
+}
+
+static void test_unknown_section_reported_once(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_text(f, "[peer]\nname = a\n[peeer]\nkey = x\ndata_dir = y\n"),
+	                 AM_ECONFIG);
+	assert_int_equal(f->diags.n, 1);
+	expect_diag(&f->diags, 4, "unknown section `[peeer]'", NULL);
+}
+
+static void test_option_before_any_section(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_text(f, "name = a\n[peer]\nname = a\n"), AM_ECONFIG);
+	assert_int_equal(f->diags.n, 1);
+	expect_diag(&f->diags, 1, "`name'", "before any [section]", NULL);
+}
+
+static void test_duplicate_option(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_text(f, "[peer]\nname = a\n\nname = b\n"), AM_ECONFIG);
+	assert_int_equal(f->diags.n, 1);
+	expect_diag(&f->diags, 4, "name", "twice", "line 2", NULL);
+	assert_string_equal(f->cfg.name, "a"); /* the first one stands */
+}
+
+static void test_missing_name(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_text(f, "[peer]\nkey = k\n"), AM_ECONFIG);
+	assert_int_equal(f->diags.n, 1);
+	expect_diag(&f->diags, 0, "name", "required", NULL);
+	/* an empty file is the same problem */
+	assert_int_equal(load_text(f, ""), AM_ECONFIG);
+	expect_diag(&f->diags, 0, "name", "required", NULL);
+}
+
+/* One bad value at line 3; the diagnostic names the option and quotes the
+ * value. Invalid names must not also say "required". */
+static void test_value_errors_quote_input(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *frag1, *frag2;
+	} t[] = {
+		{ "name = bad name!", "name: `bad name!'", "letters" },
+		{ "name = " "0123456789012345678901234567890123456789012345678901234567890123",
+		  "name: `0123", "1 to 63" },
+		{ "name =", "name: `'", "1 to 63" },
+		{ "key =", "key: ", "required" },
+		{ "trust =", "trust: ", "required" },
+		{ "data_dir = ", "data_dir: ", "required" },
+		{ "max_lifetime = 90days", "max_lifetime: cannot parse duration `90days'", "unit" },
+		{ "max_lifetime = 90", "cannot parse duration `90'", "unit" },
+		{ "max_lifetime = 30m", "max_lifetime: `30m' is out of range", "1h to 365d" },
+		{ "max_lifetime = 366d", "max_lifetime: `366d'", "out of range" },
+		{ "sweep_interval = 0s", "sweep_interval: `0s'", "1s to 1d" },
+		{ "sweep_interval = 2d", "sweep_interval: `2d'", "out of range" },
+		{ "map_size = 512K", "map_size: `512K'", "1M to 1T" },
+		{ "map_size = 2T", "map_size: `2T'", "out of range" },
+		{ "map_size = 1GB", "map_size: cannot parse size `1GB'", "suffix" },
+		{ "map_size = 0", "map_size: `0'", "out of range" },
+		{ "default_tlp = purple", "default_tlp: `purple'", "amber+strict" },
+		{ "default_tlp = GREEN", "default_tlp: `GREEN'", "sharing level" },
+		{ "listen = udp://0.0.0.0:7000", "listen: `udp://0.0.0.0:7000'", "tcp://HOST:PORT" },
+		{ "listen = tcp://host", "listen: `tcp://host'", "tcp://HOST:PORT" },
+		{ "listen = tcp://host:0", "`tcp://host:0'", "port" },
+		{ "listen = tcp://host:65536", "`tcp://host:65536'", "port" },
+		{ "listen = tcp://host:70x", "`tcp://host:70x'", "port" },
+		{ "listen = tcp://[::1:7000", "`tcp://[::1:7000'", "tcp://HOST:PORT" },
+		{ "listen = tcp://a b:7000", "`tcp://a b:7000'", "tcp://HOST:PORT" },
+		{ "name = a\x1b[2Jb", "`a\\x1b[2Jb'", "letters" }, /* no raw escapes */
+	};
+	struct fixture *f = *state;
+	char text[512];
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		/* A valid name on line 2 unless the case is about the name. */
+		snprintf(text, sizeof text, "[peer]\n%s\n%s\n",
+		         strncmp(t[i].line, "name", 4) == 0 ? "; no name here" : "name = ok",
+		         t[i].line);
+		if (load_text(f, text) != AM_ECONFIG || f->diags.n != 1) {
+			dump(&f->diags);
+			fail_msg("case `%s': want exactly one diagnostic", t[i].line);
+		}
+		expect_diag(&f->diags, 3, t[i].frag1, t[i].frag2, NULL);
+	}
+}
+
+static void test_good_listen_forms(void **state)
+{
+	static const char *const t[] = {
+		"tcp://0.0.0.0:7000", "tcp://:7000", "tcp://*:1", "tcp://peer.example:65535",
+		"tcp://[::]:7000", "tcp://[2001:db8::1]:443",
+	};
+	struct fixture *f = *state;
+	char text[256];
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		snprintf(text, sizeof text, "[peer]\nname = a\nlisten = %s\n", t[i]);
+		if (load_text(f, text) != 0) {
+			dump(&f->diags);
+			fail_msg("`%s' refused", t[i]);
+		}
+		assert_string_equal(f->cfg.listen, t[i]);
+	}
+}
+
+static void test_syntax_errors_all_reported_in_line_order(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_text(f,
+		"[peer]\n"                 /* 1 */
+		"name = a\n"               /* 2 */
+		"this is not an option\n"  /* 3 */
+		"[broken\n"                /* 4 */
+		"also bad\n"               /* 5 */
+		"max_lifetime = 1x\n"      /* 6 */
+		"bogus = 1\n"              /* 7 */
+		"\n"                       /* 8 */
+		"last bad line"),          /* 9, no newline at the end */
+		AM_ECONFIG);
+	assert_int_equal(f->diags.n, 6);
+	expect_diag(&f->diags, 3, "expected `option = value'", "`this is not an option'", NULL);
+	expect_diag(&f->diags, 4, "section header `[broken'", "]", NULL);
+	expect_diag(&f->diags, 5, "`also bad'", NULL);
+	expect_diag(&f->diags, 6, "max_lifetime", "`1x'", NULL);
+	expect_diag(&f->diags, 7, "unknown option `bogus'", NULL);
+	expect_diag(&f->diags, 9, "`last bad line'", NULL);
+	for (unsigned i = 1; i < f->diags.n; i++)
+		assert_true(f->diags.d[i - 1].line < f->diags.d[i].line);
+	/* a bad section header leaves the previous section in force */
+	assert_int_equal(f->cfg.max_lifetime, 90ull * 86400);
+	assert_string_equal(f->cfg.name, "a");
+}
+
+static void test_indented_line_is_not_a_continuation(void **state)
+{
+	struct fixture *f = *state;
+
+	/* inih would read the indented line as more of name's value */
+	assert_int_equal(load_text(f, "[peer]\nname = a\n    key = k\n"), 0);
+	assert_in_dir(f, f->cfg.key_file, "k");
+	assert_int_equal(load_text(f, "[peer]\nname = a\n    more words\n"), AM_ECONFIG);
+	expect_diag(&f->diags, 3, "expected `option = value'", NULL);
+}
+
+static void test_many_errors_are_capped(void **state)
+{
+	struct fixture *f = *state;
+	size_t cap = 300 * 16 + 64, len = 0;
+	char *text = malloc(cap);
+
+	assert_non_null(text);
+	len += (size_t)snprintf(text + len, cap - len, "[peer]\nname = a\n");
+	for (int i = 0; i < 300; i++)
+		len += (size_t)snprintf(text + len, cap - len, "%s\n", i % 2 ? "junk" : "x = 1");
+	assert_int_equal(load_text(f, text), AM_ECONFIG);
+	free(text);
+	/* 50 reported, then one notice; the first ones are lines 3, 4, ... */
+	assert_int_equal(f->diags.n, 51);
+	assert_int_equal(f->diags.d[0].line, 3);
+	assert_int_equal(f->diags.d[1].line, 4);
+	assert_int_equal(f->diags.d[49].line, 52);
+	expect_diag(&f->diags, 0, "too many errors", NULL);
+}
+
+static void test_missing_file_is_eio(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof path, "%s/nope.conf", f->dir);
+	memset(&f->diags, 0, sizeof f->diags);
+	assert_int_equal(config_load(&f->cfg, path, collect, &f->diags), AM_EIO);
+	expect_diag(&f->diags, 0, "cannot open", NULL);
+	/* cfg still fully written, with defaults */
+	assert_int_equal(f->cfg.map_size, 1ull << 30);
+	assert_string_equal(f->cfg.name, "");
+
+	snprintf(path, sizeof path, "%s/no-such-dir/amesh.conf", f->dir);
+	assert_int_equal(config_load(&f->cfg, path, NULL, NULL), AM_EIO);
+	/* a directory is not a config file */
+	assert_int_equal(config_load(&f->cfg, f->dir, NULL, NULL), AM_EIO);
+}
+
+/* A file of exactly `size' bytes: a valid config padded with comments. */
+static char *padded_config(size_t size)
+{
+	static const char head[] = "[peer]\nname = big\n";
+	char *text = malloc(size + 1);
+
+	assert_non_null(text);
+	memcpy(text, head, sizeof head - 1);
+	for (size_t i = sizeof head - 1; i < size; i += 100) {
+		size_t n = size - i < 100 ? size - i : 100;
+		memset(text + i, '#', n);
+		text[i + n - 1] = '\n';
+	}
+	text[size] = '\0';
+	return text;
+}
+
+static void test_file_size_limit(void **state)
+{
+	struct fixture *f = *state;
+	char *text;
+
+	text = padded_config(CONFIG_FILE_MAX);
+	assert_int_equal(load_text(f, text), 0);
+	assert_string_equal(f->cfg.name, "big");
+	free(text);
+
+	text = padded_config(CONFIG_FILE_MAX + 1);
+	assert_int_equal(load_text(f, text), AM_ECONFIG);
+	free(text);
+	assert_int_equal(f->diags.n, 1);
+	expect_diag(&f->diags, 0, "larger than", NULL);
+}
+
+static void test_long_lines(void **state)
+{
+	struct fixture *f = *state;
+	size_t cap = 3 * CONFIG_LINE_MAX + 200, len = 0;
+	char *text = malloc(cap), want[PATH_MAX * 2];
+	char *value = malloc(CONFIG_LINE_MAX);
+
+	assert_non_null(text);
+	assert_non_null(value);
+	/* "data_dir = " plus 989 bytes: exactly CONFIG_LINE_MAX, accepted whole
+	 * (inih's own buffer would have cut it at 199) */
+	memset(value, 'd', CONFIG_LINE_MAX - 11);
+	value[CONFIG_LINE_MAX - 11] = '\0';
+	len += (size_t)snprintf(text + len, cap - len, "[peer]\nname = a\ndata_dir = %s\n", value);
+	/* line 4: one byte too long, even as a comment */
+	text[len++] = '#';
+	memset(text + len, 'c', CONFIG_LINE_MAX);
+	len += CONFIG_LINE_MAX;
+	text[len++] = '\n';
+	/* line 5: an error whose number must not have drifted */
+	len += (size_t)snprintf(text + len, cap - len, "bogus = 1\n");
+	write_text(f->path, text, len);
+	memset(&f->diags, 0, sizeof f->diags);
+	assert_int_equal(config_load(&f->cfg, f->path, collect, &f->diags), AM_ECONFIG);
+	assert_int_equal(f->diags.n, 2);
+	expect_diag(&f->diags, 4, "longer than 1000", NULL);
+	expect_diag(&f->diags, 5, "unknown option `bogus'", NULL);
+	snprintf(want, sizeof want, "%s/%s", f->real, value);
+	assert_string_equal(f->cfg.data_dir, want);
+	free(text);
+	free(value);
+}
+
+static void test_nul_byte_is_reported(void **state)
+{
+	static const char text[] = "[peer]\nname = a\nkey = k\0ey\n";
+	struct fixture *f = *state;
+
+	write_text(f->path, text, sizeof text - 1);
+	memset(&f->diags, 0, sizeof f->diags);
+	assert_int_equal(config_load(&f->cfg, f->path, collect, &f->diags), AM_ECONFIG);
+	assert_int_equal(f->diags.n, 1);
+	expect_diag(&f->diags, 3, "NUL", NULL);
+}
+
+static void test_control_path_must_fit_sun_path(void **state)
+{
+	struct fixture *f = *state;
+	char deep[PATH_MAX], path[PATH_MAX + 16], long_name[101];
+
+	/* a peer directory so deep that the default socket path cannot bind */
+	memset(long_name, 'p', 100);
+	long_name[100] = '\0';
+	snprintf(deep, sizeof deep, "%s/%s", f->dir, long_name);
+	assert_int_equal(mkdir(deep, 0700), 0);
+	snprintf(path, sizeof path, "%s/amesh.conf", deep);
+
+	write_str(path, "[peer]\nname = a\n");
+	memset(&f->diags, 0, sizeof f->diags);
+	assert_int_equal(config_load(&f->cfg, path, collect, &f->diags), AM_ECONFIG);
+	assert_int_equal(f->diags.n, 1);
+	expect_diag(&f->diags, 0, "control", "107", NULL);
+
+	/* set in the file, the error points at the line */
+	write_str(path, "[peer]\nname = a\ncontrol = sock\n");
+	memset(&f->diags, 0, sizeof f->diags);
+	assert_int_equal(config_load(&f->cfg, path, collect, &f->diags), AM_ECONFIG);
+	expect_diag(&f->diags, 3, "control", "107", NULL);
+
+	/* an absolute short path is the way out */
+	write_str(path, "[peer]\nname = a\ncontrol = /tmp/a.sock\n");
+	assert_int_equal(config_load(&f->cfg, path, NULL, NULL), 0);
+	assert_string_equal(f->cfg.control, "/tmp/a.sock");
+}
+
+static void test_load_buffer_directly(void **state)
+{
+	static const char text[] = "[peer]\nname = a\nfoo = 1";
+	struct fixture *f = *state;
+
+	memset(&f->diags, 0, sizeof f->diags);
+	/* not NUL-terminated as far as the parser may look */
+	assert_int_equal(config_load_buffer(&f->cfg, "mem.conf", "/", text, sizeof text - 1,
+	                                    collect, &f->diags), AM_ECONFIG);
+	expect_diag(&f->diags, 3, "unknown option `foo'", NULL);
+	assert_string_equal(f->diags.d[0].path, "mem.conf");
+	assert_string_equal(f->cfg.path, "mem.conf");
+	assert_string_equal(f->cfg.key_file, "/amesh.key");
+	/* and the same bad file with no diag callback */
+	assert_int_equal(config_load_buffer(&f->cfg, "mem.conf", "/", text, sizeof text - 1,
+	                                    NULL, NULL), AM_ECONFIG);
+}
+
+static char *slurp(const char *path)
+{
+	struct stat st;
+	char *text;
+	/* The file config_write_default just made. */
+	FILE *fp = fopen(path, "rb");
+
+	assert_non_null(fp);
+	assert_int_equal(fstat(fileno(fp), &st), 0);
+	text = calloc(1, (size_t)st.st_size + 1);
+	assert_non_null(text);
+	assert_int_equal(fread(text, 1, (size_t)st.st_size, fp), (size_t)st.st_size);
+	fclose(fp);
+	return text;
+}
+
+static void test_write_default_loads_with_name_and_listen(void **state)
+{
+	static const char *const keys[] = {
+		"name", "key", "trust", "data_dir", "control", "listen",
+		"max_lifetime", "sweep_interval", "map_size", "default_tlp",
+	};
+	struct fixture *f = *state;
+	char err[AM_ERRLEN], *text, line[64];
+	struct stat st;
+	mode_t old = umask(022);
+
+	assert_int_equal(config_write_default(f->path, "alpha", "tcp://127.0.0.1:7001",
+	                                      err, sizeof err), 0);
+	umask(old);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+
+	memset(&f->diags, 0, sizeof f->diags);
+	assert_int_equal(config_load(&f->cfg, f->path, collect, &f->diags), 0);
+	assert_int_equal(f->diags.n, 0);
+	assert_string_equal(f->cfg.name, "alpha");
+	assert_string_equal(f->cfg.listen, "tcp://127.0.0.1:7001");
+	/* every other option keeps its default */
+	assert_in_dir(f, f->cfg.key_file, "amesh.key");
+	assert_in_dir(f, f->cfg.control, "run/amesh.sock");
+	assert_int_equal(f->cfg.max_lifetime, 90ull * 86400);
+	assert_int_equal(f->cfg.sweep_interval, 60);
+	assert_int_equal(f->cfg.map_size, 1ull << 30);
+	assert_int_equal(f->cfg.default_tlp, AM_TLP_GREEN);
+
+	/* every option is in the file, set or shown with its default */
+	text = slurp(f->path);
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		snprintf(line, sizeof line, "\n%s = ", keys[i]);
+		char commented[80];
+		snprintf(commented, sizeof commented, "\n# %s = ", keys[i]);
+		if (strstr(text, line) == NULL && strstr(text, commented) == NULL)
+			fail_msg("option %s is not in the template", keys[i]);
+	}
+	assert_non_null(strstr(text, "\n# max_lifetime = 90d\n"));
+	assert_non_null(strstr(text, "\n# map_size = 1G\n"));
+	assert_non_null(strstr(text, "\nname = alpha\n"));
+	free(text);
+}
+
+static void test_write_default_without_listen(void **state)
+{
+	struct fixture *f = *state;
+	char err[AM_ERRLEN], *text;
+
+	assert_int_equal(config_write_default(f->path, "beta", NULL, err, sizeof err), 0);
+	assert_int_equal(config_load(&f->cfg, f->path, NULL, NULL), 0);
+	assert_string_equal(f->cfg.name, "beta");
+	assert_string_equal(f->cfg.listen, "");
+	text = slurp(f->path);
+	assert_non_null(strstr(text, "\n# listen = tcp://"));
+	free(text);
+
+	/* "" is the same as NULL */
+	snprintf(f->path, sizeof f->path, "%s/second.conf", f->dir);
+	assert_int_equal(config_write_default(f->path, "gamma", "", err, sizeof err), 0);
+	assert_int_equal(config_load(&f->cfg, f->path, NULL, NULL), 0);
+	assert_string_equal(f->cfg.listen, "");
+}
+
+static void test_write_default_refuses_overwrite(void **state)
+{
+	struct fixture *f = *state;
+	char err[AM_ERRLEN], link[PATH_MAX + 16], *text;
+
+	write_text(f->path, "mine\n", 5);
+	err[0] = '\0';
+	assert_int_equal(config_write_default(f->path, "alpha", NULL, err, sizeof err), AM_EEXIST);
+	assert_non_null(strstr(err, "exists"));
+	text = slurp(f->path);
+	assert_string_equal(text, "mine\n");
+	free(text);
+
+	/* nor through a dangling symlink planted where the file should go */
+	snprintf(link, sizeof link, "%s/link.conf", f->dir);
+	assert_int_equal(symlink("/tmp/amesh-test-config-should-not-exist", link), 0);
+	assert_int_equal(config_write_default(link, "alpha", NULL, err, sizeof err), AM_EEXIST);
+	assert_int_equal(access("/tmp/amesh-test-config-should-not-exist", F_OK), -1);
+}
+
+static void test_write_default_refuses_bad_values(void **state)
+{
+	struct fixture *f = *state;
+	char err[AM_ERRLEN];
+
+	assert_int_equal(config_write_default(f->path, "bad name", NULL, err, sizeof err), AM_EINVAL);
+	assert_non_null(strstr(err, "`bad name'"));
+	assert_int_equal(config_write_default(f->path, NULL, NULL, err, sizeof err), AM_EINVAL);
+	assert_int_equal(config_write_default(f->path, "a", "udp://x:1", err, sizeof err), AM_EINVAL);
+	assert_non_null(strstr(err, "listen"));
+	/* nothing was created */
+	assert_int_equal(access(f->path, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+	/* a directory that does not exist is an I/O error */
+	assert_int_equal(config_write_default("/nonexistent-amesh-dir/amesh.conf", "a", NULL, err,
+	                                      sizeof err), AM_EIO);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_minimal_file_gets_defaults),
+		T(test_every_option_is_parsed),
+		T(test_relative_file_path_resolves_absolute),
+		T(test_unknown_option_names_line_and_section),
+		T(test_unknown_section_reported_once),
+		T(test_option_before_any_section),
+		T(test_duplicate_option),
+		T(test_missing_name),
+		T(test_value_errors_quote_input),
+		T(test_good_listen_forms),
+		T(test_syntax_errors_all_reported_in_line_order),
+		T(test_indented_line_is_not_a_continuation),
+		T(test_many_errors_are_capped),
+		T(test_missing_file_is_eio),
+		T(test_file_size_limit),
+		T(test_long_lines),
+		T(test_nul_byte_is_reported),
+		T(test_control_path_must_fit_sun_path),
+		T(test_load_buffer_directly),
+		T(test_write_default_loads_with_name_and_listen),
+		T(test_write_default_without_listen),
+		T(test_write_default_refuses_overwrite),
+		T(test_write_default_refuses_bad_values),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
