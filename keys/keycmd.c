@@ -1,4 +1,4 @@
-/* keycmd.c - `amesh keys generate|public|fingerprint`, dispatched from a table. */
+/* keycmd.c - `amesh keys`: key files and the trust store, dispatched from a table. */
 #include "keycmd.h"
 
 #include <errno.h>
@@ -11,12 +11,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../peer/config.h"
+#include "../peer/timefmt.h"
 #include "keyfile.h"
+#include "trust.h"
 
 #define EXIT_USAGE 2
 
 struct subcommand;
-typedef int (*subcommand_fn)(const struct subcommand *cmd, int argc, char **argv, bool json);
+/* config is the -c CONFIG given to amesh, or NULL; only the trust store
+ * commands need it (to find which peer's store to change). */
+typedef int (*subcommand_fn)(const struct subcommand *cmd, int argc, char **argv, bool json,
+                             const char *config);
 
 struct subcommand {
 	const char *name;
@@ -30,20 +36,35 @@ enum {
 	OPT_OUTPUT = 1 << 0,
 	OPT_COMMENT = 1 << 1,
 	OPT_PASSPHRASE = 1 << 2,
+	OPT_NAME = 1 << 3,
+	OPT_AS = 1 << 4,
+	OPT_NOTE = 1 << 5,
+	OPT_FORCE = 1 << 6,
+	OPT_REASON = 1 << 7,
 };
 
 struct args {
 	const char *output;
 	const char *comment;
+	const char *name;  /* --name */
+	const char *as;    /* --as ROLE */
+	const char *note;  /* --note */
+	const char *reason; /* --reason */
 	const char *file;  /* the one positional argument, if any */
+	bool force;        /* --force */
 	bool ask;          /* --passphrase: prompt on the terminal */
 	int pass_fd;       /* --passphrase-fd N, or -1 */
 	bool help;
 };
 
-static int generate_main(const struct subcommand *cmd, int argc, char **argv, bool json);
-static int public_main(const struct subcommand *cmd, int argc, char **argv, bool json);
-static int fingerprint_main(const struct subcommand *cmd, int argc, char **argv, bool json);
+static int generate_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config);
+static int public_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config);
+static int fingerprint_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config);
+static int trust_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config);
+static int list_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config);
+static int show_entry_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config);
+static int distrust_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config);
+static int revoke_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config);
 
 static const struct subcommand subcommands[] = {
 	{"generate", generate_main, "-o FILE [--comment TEXT] [--passphrase | --passphrase-fd N]",
@@ -52,6 +73,13 @@ static const struct subcommand subcommands[] = {
 	 "print the public-key line of a secret key or .pub file"},
 	{"fingerprint", fingerprint_main, "FILE [--passphrase | --passphrase-fd N]",
 	 "print the short fingerprint to compare by voice"},
+	{"trust", trust_main, "PUBKEY --name NAME [--as neighbour|origin] [--note TEXT] [--force]",
+	 "trust a public-key line or .pub file as NAME (--force: a revoked key)"},
+	{"list", list_main, "", "list the trust store: name, role, key id, fingerprint, status"},
+	{"show", show_entry_main, "NAME", "show one trust store entry in full"},
+	{"distrust", distrust_main, "NAME", "remove NAME from the trust store"},
+	{"revoke", revoke_main, "NAME --reason TEXT",
+	 "mark NAME's key revoked; it stays listed so it cannot be trusted again by accident"},
 };
 
 #define NSUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
@@ -64,6 +92,8 @@ static void usage(FILE *f)
 		        subcommands[i].help);
 	fprintf(f, "\nThe passphrase is read from the terminal (--passphrase) or the first line\n"
 	           "of file descriptor N (--passphrase-fd N), never from the command line.\n"
+	           "trust, list, show, distrust and revoke work on the trust store of the peer\n"
+	           "named by `amesh -c CONFIG keys ...'.\n"
 	           "Run `amesh keys <command> --help' for one command.\n");
 }
 
@@ -141,7 +171,18 @@ static int parse_args(const struct subcommand *cmd, int argc, char **argv, unsig
 			slot = &a->output;
 		else if ((allowed & OPT_COMMENT) && match_value(arg, "--comment", &v))
 			slot = &a->comment;
-		else if ((allowed & OPT_PASSPHRASE) && match_value(arg, "--passphrase-fd", &v)) {
+		else if ((allowed & OPT_NAME) && match_value(arg, "--name", &v))
+			slot = &a->name;
+		else if ((allowed & OPT_AS) && match_value(arg, "--as", &v))
+			slot = &a->as;
+		else if ((allowed & OPT_NOTE) && match_value(arg, "--note", &v))
+			slot = &a->note;
+		else if ((allowed & OPT_REASON) && match_value(arg, "--reason", &v))
+			slot = &a->reason;
+		else if ((allowed & OPT_FORCE) && strcmp(arg, "--force") == 0) {
+			a->force = true;
+			continue;
+		} else if ((allowed & OPT_PASSPHRASE) && match_value(arg, "--passphrase-fd", &v)) {
 			char *end;
 			long fd;
 			if (v == NULL && (v = argv[++i]) == NULL)
@@ -222,13 +263,14 @@ static int print_key(const struct subcommand *cmd, const uint8_t pk[AM_KEY_BYTES
 	return 0;
 }
 
-static int generate_main(const struct subcommand *cmd, int argc, char **argv, bool json)
+static int generate_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config)
 {
 	char err[AM_ERRLEN], pubpath[PATH_MAX], *pass = NULL;
 	uint8_t pk[AM_KEY_BYTES];
 	struct args a;
 	int rv;
 
+	(void)config;
 	if ((rv = parse_args(cmd, argc, argv, OPT_OUTPUT | OPT_COMMENT | OPT_PASSPHRASE, &a)) != 0)
 		return rv;
 	if (a.help) {
@@ -364,17 +406,381 @@ static int show_main(const struct subcommand *cmd, int argc, char **argv, bool j
 	return print_key(cmd, pk, comment, source, NULL, fingerprint_only, json);
 }
 
-static int public_main(const struct subcommand *cmd, int argc, char **argv, bool json)
+static int public_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config)
 {
+	(void)config;
 	return show_main(cmd, argc, argv, json, false);
 }
 
-static int fingerprint_main(const struct subcommand *cmd, int argc, char **argv, bool json)
+static int fingerprint_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config)
 {
+	(void)config;
 	return show_main(cmd, argc, argv, json, true);
 }
 
-int keycmd_main(int argc, char **argv, bool json)
+/* ---- the trust store: trust, list, show, distrust, revoke ---- */
+
+/* Keeps the first problem config_load reports, for a one-line error. */
+static void first_diag(void *arg, const char *path, unsigned line, const char *msg)
+{
+	char *first = arg;
+
+	if (first[0] != '\0')
+		return;
+	if (line != 0)
+		snprintf(first, AM_ERRLEN, "%s:%u: %s", path, line, msg);
+	else
+		snprintf(first, AM_ERRLEN, "%s: %s", path, msg);
+}
+
+/* Finds the trust store of the peer whose config is given with -c. */
+static int store_path(const struct subcommand *cmd, const char *config, char path[PATH_MAX])
+{
+	char why[AM_ERRLEN] = "";
+	struct config cfg;
+	int n;
+
+	if (config == NULL)
+		return fail(cmd, "which peer? give -c CONFIG");
+	if (config_load(&cfg, config, first_diag, why) != 0) {
+		config_free(&cfg);
+		return fail(cmd, "cannot use config %s", why[0] ? why : config);
+	}
+	/* A config parser without the `trust' option leaves trust_file empty;
+	 * its default is trust.conf beside the config. */
+	if (cfg.trust_file[0] != '\0')
+		n = snprintf(path, PATH_MAX, "%s", cfg.trust_file);
+	else
+		n = snprintf(path, PATH_MAX, "%s/trust.conf", cfg.dir);
+	config_free(&cfg);
+	if (n < 0 || n >= PATH_MAX)
+		return fail(cmd, "the trust store path beside %s is too long", config);
+	return 0;
+}
+
+static int load_store(const struct subcommand *cmd, const char *config, char path[PATH_MAX], struct trust *t)
+{
+	char err[AM_ERRLEN];
+	int rv;
+
+	if ((rv = store_path(cmd, config, path)) != 0)
+		return rv;
+	if (trust_load(t, path, err, sizeof err) != 0)
+		return fail(cmd, "%s", err);
+	return 0;
+}
+
+static int save_store(const struct subcommand *cmd, const char *path, const struct trust *t)
+{
+	char err[AM_ERRLEN];
+
+	if (trust_save(t, path, err, sizeof err) != 0)
+		return fail(cmd, "%s", err);
+	return 0;
+}
+
+/* The positional NAME of show, distrust and revoke, or the usage error. */
+static int need_name(const struct subcommand *cmd, const struct args *a)
+{
+	if (a->file != NULL)
+		return 0;
+	fail(cmd, "missing NAME (see `amesh -c CONFIG keys list')");
+	cmd_usage(cmd, stderr);
+	return EXIT_USAGE;
+}
+
+static int flush_stdout(const struct subcommand *cmd)
+{
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return fail(cmd, "cannot write to standard output: %s", strerror(errno));
+	return 0;
+}
+
+/* One entry as a JSON object on one line; action NULL for list and show. */
+static void entry_json(const struct trust_entry *e, const char *action)
+{
+	char line[KEYFILE_LINE_MAX + 1], fp[20], id[2 * AM_KEYID_BYTES + 1], when[TIMEFMT_LEN];
+
+	if (keyfile_public_line(e->pk, e->comment, line, sizeof line) != 0)
+		line[0] = '\0';
+	keyfile_fingerprint(e->pk, fp, sizeof fp);
+	am_keyid_hex(e->pk, id);
+	printf("{");
+	if (action != NULL)
+		printf("\"action\":\"%s\",", action);
+	printf("\"name\":");
+	json_string(stdout, e->name);
+	printf(",\"role\":\"%s\",\"key_id\":\"%s\",\"fingerprint\":\"%s\",\"public_key\":",
+	       trust_role_name(e->role), id, fp);
+	json_string(stdout, line);
+	printf(",\"comment\":");
+	json_string(stdout, e->comment);
+	printf(",\"note\":");
+	json_string(stdout, e->note);
+	if (e->added != 0) {
+		timefmt_rfc3339(e->added, when);
+		printf(",\"added\":\"%s\"", when);
+	} else {
+		printf(",\"added\":null");
+	}
+	printf(",\"revoked\":%s", e->revoked ? "true" : "false");
+	if (e->revoked != 0) {
+		timefmt_rfc3339(e->revoked, when);
+		printf(",\"revoked_at\":\"%s\",\"revoke_reason\":", when);
+		json_string(stdout, e->revoke_reason);
+	}
+	printf("}\n");
+}
+
+/* The "what changed" line every trust store command ends with. */
+static void entry_changed(const struct trust_entry *e, const char *action, const char *detail, bool json)
+{
+	char fp[20], id[2 * AM_KEYID_BYTES + 1];
+
+	if (json) {
+		entry_json(e, action);
+		return;
+	}
+	keyfile_fingerprint(e->pk, fp, sizeof fp);
+	am_keyid_hex(e->pk, id);
+	printf("%s %s (%s) key %s fingerprint %s%s\n", action, e->name, trust_role_name(e->role), id, fp,
+	       detail ? detail : "");
+}
+
+/* PUBKEY: a public-key line given whole, or a .pub file to read it from. */
+static int read_pubkey(const struct subcommand *cmd, const char *arg, uint8_t pk[AM_KEY_BYTES],
+                       char comment[KEYFILE_COMMENT_MAX])
+{
+	char err[AM_ERRLEN];
+
+	if (strncmp(arg, "amesh-ed25519 ", strlen("amesh-ed25519 ")) == 0) {
+		if (keyfile_parse_public(arg, pk, comment, KEYFILE_COMMENT_MAX, err, sizeof err) != 0)
+			return fail(cmd, "%s", err);
+	} else if (keyfile_load_public(arg, pk, comment, KEYFILE_COMMENT_MAX, err, sizeof err) != 0) {
+		return fail(cmd, "%s", err);
+	}
+	return 0;
+}
+
+static int trust_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config)
+{
+	char path[PATH_MAX], comment[KEYFILE_COMMENT_MAX], err[AM_ERRLEN], detail[TRUST_NAME_MAX + 32] = "";
+	enum trust_role role = TRUST_NEIGHBOUR;
+	const struct trust_entry *old;
+	struct trust t = {0};
+	uint8_t pk[AM_KEY_BYTES];
+	struct args a;
+	int rv;
+
+	if ((rv = parse_args(cmd, argc, argv, OPT_NAME | OPT_AS | OPT_NOTE | OPT_FORCE, &a)) != 0)
+		return rv;
+	if (a.help) {
+		cmd_usage(cmd, stdout);
+		return 0;
+	}
+	if (a.file == NULL || a.name == NULL) {
+		fail(cmd, a.file == NULL ? "missing PUBKEY (a public-key line in one argument, or a .pub file)"
+		                         : "missing --name NAME (what policies will call this party)");
+		cmd_usage(cmd, stderr);
+		return EXIT_USAGE;
+	}
+	if (a.as != NULL && trust_role_parse(a.as, &role) != 0)
+		return usage_fail(cmd, "--as takes neighbour or origin, not", a.as);
+	if ((rv = read_pubkey(cmd, a.file, pk, comment)) != 0)
+		return rv;
+	if ((rv = load_store(cmd, config, path, &t)) != 0)
+		return rv;
+	/* Said before trust_add replaces it: which revoked entry --force undid. */
+	if ((old = trust_by_key(&t, pk)) != NULL && old->revoked != 0 && a.force)
+		snprintf(detail, sizeof detail, " (replaces revoked entry %s)", old->name);
+	if (trust_add(&t, a.name, pk, comment, role, a.note, timefmt_now(), a.force, err, sizeof err) != 0) {
+		rv = fail(cmd, "%s", err);
+		goto done;
+	}
+	if ((rv = save_store(cmd, path, &t)) != 0)
+		goto done;
+	entry_changed(trust_by_name(&t, a.name), "trusted", detail, json);
+	rv = flush_stdout(cmd);
+done:
+	trust_free(&t);
+	return rv;
+}
+
+static int list_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config)
+{
+	char path[PATH_MAX], fp[20], id[2 * AM_KEYID_BYTES + 1];
+	struct trust t = {0};
+	struct args a;
+	int rv, width = 4;
+
+	if ((rv = parse_args(cmd, argc, argv, 0, &a)) != 0)
+		return rv;
+	if (a.help) {
+		cmd_usage(cmd, stdout);
+		return 0;
+	}
+	if (a.file != NULL)
+		return usage_fail(cmd, "unexpected argument", a.file);
+	if ((rv = load_store(cmd, config, path, &t)) != 0)
+		return rv;
+	for (size_t i = 0; i < t.n; i++)
+		if ((int)strlen(t.entries[i].name) > width)
+			width = (int)strlen(t.entries[i].name);
+	for (size_t i = 0; i < t.n; i++) {
+		const struct trust_entry *e = &t.entries[i];
+		if (json) {
+			entry_json(e, NULL);
+			continue;
+		}
+		keyfile_fingerprint(e->pk, fp, sizeof fp);
+		am_keyid_hex(e->pk, id);
+		printf("%-*s  %-9s  %s  %s  %s\n", width, e->name, trust_role_name(e->role), id, fp,
+		       e->revoked ? "revoked" : "trusted");
+	}
+	rv = flush_stdout(cmd);
+	trust_free(&t);
+	return rv;
+}
+
+static int show_entry_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config)
+{
+	char path[PATH_MAX], line[KEYFILE_LINE_MAX + 1], fp[20], id[2 * AM_KEYID_BYTES + 1], when[TIMEFMT_LEN];
+	const struct trust_entry *e;
+	struct trust t = {0};
+	struct args a;
+	int rv;
+
+	if ((rv = parse_args(cmd, argc, argv, 0, &a)) != 0)
+		return rv;
+	if (a.help) {
+		cmd_usage(cmd, stdout);
+		return 0;
+	}
+	if ((rv = need_name(cmd, &a)) != 0)
+		return rv;
+	if ((rv = load_store(cmd, config, path, &t)) != 0)
+		return rv;
+	if ((e = trust_by_name(&t, a.file)) == NULL) {
+		rv = fail(cmd, "no entry named `%s' in %s", a.file, path);
+		goto done;
+	}
+	if (json) {
+		entry_json(e, NULL);
+	} else {
+		if (keyfile_public_line(e->pk, e->comment, line, sizeof line) != 0)
+			line[0] = '\0';
+		keyfile_fingerprint(e->pk, fp, sizeof fp);
+		am_keyid_hex(e->pk, id);
+		printf("name         %s\nrole         %s\nkey          %s\nkey id       %s\nfingerprint  %s\n",
+		       e->name, trust_role_name(e->role), line, id, fp);
+		printf("note         %s\n", e->note[0] ? e->note : "(none)");
+		timefmt_rfc3339(e->added, when);
+		printf("added        %s\n", e->added ? when : "(unknown)");
+		if (e->revoked != 0) {
+			timefmt_rfc3339(e->revoked, when);
+			printf("status       revoked %s\nreason       %s\n", when,
+			       e->revoke_reason[0] ? e->revoke_reason : "(none given)");
+		} else {
+			printf("status       trusted\n");
+		}
+	}
+	rv = flush_stdout(cmd);
+done:
+	trust_free(&t);
+	return rv;
+}
+
+static int distrust_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config)
+{
+	char path[PATH_MAX];
+	const struct trust_entry *e;
+	struct trust_entry gone;
+	struct trust t = {0};
+	struct args a;
+	int rv;
+
+	if ((rv = parse_args(cmd, argc, argv, 0, &a)) != 0)
+		return rv;
+	if (a.help) {
+		cmd_usage(cmd, stdout);
+		return 0;
+	}
+	if ((rv = need_name(cmd, &a)) != 0)
+		return rv;
+	if ((rv = load_store(cmd, config, path, &t)) != 0)
+		return rv;
+	if ((e = trust_by_name(&t, a.file)) == NULL) {
+		rv = fail(cmd, "no entry named `%s' in %s", a.file, path);
+		goto done;
+	}
+	gone = *e; /* a copy: trust_remove moves the entries */
+	if ((rv = trust_remove(&t, a.file)) != 0) {
+		rv = fail(cmd, "%s", am_strerror(rv));
+		goto done;
+	}
+	if ((rv = save_store(cmd, path, &t)) != 0)
+		goto done;
+	/* A revoked entry was what stopped its key being trusted again
+	 * without --force; say that it is gone. */
+	entry_changed(&gone, "distrusted", gone.revoked ? " (was revoked; the key can now be trusted again)" : "",
+	              json);
+	rv = flush_stdout(cmd);
+done:
+	trust_free(&t);
+	return rv;
+}
+
+static int revoke_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config)
+{
+	char path[PATH_MAX], why[AM_ERRLEN], when[TIMEFMT_LEN], detail[TRUST_NOTE_MAX + 8];
+	const struct trust_entry *e;
+	struct trust t = {0};
+	struct args a;
+	int rv;
+
+	if ((rv = parse_args(cmd, argc, argv, OPT_REASON, &a)) != 0)
+		return rv;
+	if (a.help) {
+		cmd_usage(cmd, stdout);
+		return 0;
+	}
+	if ((rv = need_name(cmd, &a)) != 0)
+		return rv;
+	/* Mandatory: whoever later finds the entry needs to know why. */
+	if (a.reason == NULL || a.reason[0] == '\0') {
+		fail(cmd, "missing --reason TEXT (why the key is revoked, e.g. \"key leaked\")");
+		cmd_usage(cmd, stderr);
+		return EXIT_USAGE;
+	}
+	if (trust_check_text(a.reason, TRUST_NOTE_MAX, why, sizeof why) != 0)
+		return fail(cmd, "--reason %s", why);
+	if ((rv = load_store(cmd, config, path, &t)) != 0)
+		return rv;
+	if ((e = trust_by_name(&t, a.file)) == NULL) {
+		rv = fail(cmd, "no entry named `%s' in %s", a.file, path);
+		goto done;
+	}
+	if (e->revoked != 0) {
+		timefmt_rfc3339(e->revoked, when);
+		rv = fail(cmd, "%s is already revoked, since %s (%s)", e->name, when,
+		          e->revoke_reason[0] ? e->revoke_reason : "no reason given");
+		goto done;
+	}
+	if ((rv = trust_revoke(&t, a.file, a.reason, timefmt_now())) != 0) {
+		rv = fail(cmd, "%s", am_strerror(rv));
+		goto done;
+	}
+	if ((rv = save_store(cmd, path, &t)) != 0)
+		goto done;
+	snprintf(detail, sizeof detail, ": %s", a.reason);
+	entry_changed(trust_by_name(&t, a.file), "revoked", detail, json);
+	rv = flush_stdout(cmd);
+done:
+	trust_free(&t);
+	return rv;
+}
+
+int keycmd_main(int argc, char **argv, bool json, const char *config)
 {
 	if (argc < 2) {
 		usage(stderr);
@@ -386,7 +792,7 @@ int keycmd_main(int argc, char **argv, bool json)
 	}
 	for (size_t i = 0; i < NSUBCOMMANDS; i++)
 		if (strcmp(argv[1], subcommands[i].name) == 0)
-			return subcommands[i].fn(&subcommands[i], argc - 1, argv + 1, json);
+			return subcommands[i].fn(&subcommands[i], argc - 1, argv + 1, json, config);
 	fprintf(stderr, "amesh keys: unknown command `%s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

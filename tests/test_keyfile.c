@@ -151,7 +151,7 @@ static int run_keycmd(char *out, size_t outlen, char *errout, size_t errlen, int
 	saved_err = dup(2);
 	dup2(fileno(o), 1);
 	dup2(fileno(e), 2);
-	rv = keycmd_main(argc, argv, json != 0);
+	rv = keycmd_main(argc, argv, json != 0, NULL);
 	fflush(stdout);
 	fflush(stderr);
 	dup2(saved_out, 1);
