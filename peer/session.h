@@ -1,0 +1,108 @@
+/*
+ * session.h - mutually authenticated, encrypted links between neighbours.
+ *
+ * NNG's TLS cannot pin raw Ed25519 keys (FIELD-NOTES), so links carry their
+ * own handshake, SIGMA-style, in one req/rep round trip:
+ *
+ *   I -> R  Hello   {version, I, R, e_i, timestamp, sig_I}
+ *           sig_I = Ed25519(I, "AMESH-HS1" || BLAKE2b-256(Hello packed with sig empty))
+ *   R -> I  Welcome {e_r, session, sig_R}
+ *           sig_R = Ed25519(R, "AMESH-HS2" || BLAKE2b-256(Hello bytes) || e_r || session)
+ *   k = BLAKE2b-512(key = X25519(e_i, e_r),
+ *                   "AMESH-KX-V1" || BLAKE2b-256(Hello bytes) || BLAKE2b-256(Welcome bytes))
+ *   k[0..32) seals I->R, k[32..64) seals R->I.
+ *
+ * Both long-term identities are bound into the transcript; the ephemeral
+ * X25519 keys give forward secrecy (they are wiped after the key
+ * derivation). R refuses a Hello whose initiator is not pinned (trust
+ * callback), whose responder field is not R, whose timestamp is more than
+ * SESSION_SKEW seconds off, or that it has already seen (replay cache) -
+ * and says nothing else. I refuses a Welcome not signed by the R it meant.
+ *
+ * After the handshake each message is a Sealed frame: XChaCha20-Poly1305-
+ * IETF with nonce = per-direction counter (little-endian, zero-padded) and
+ * AD = session || counter. The receiver keeps a sliding window of
+ * SESSION_WINDOW counters (WireGuard's bitmap): reordering within the
+ * window is fine, a repeat or anything older is AM_EREPLAY. NNG's req
+ * re-sends a request on reconnect; such a duplicate is refused as a replay
+ * and the requester simply sends a fresh request (requests are idempotent).
+ *
+ * Frames are protobuf (proto/mesh.proto, Frame); wire_mesh.c converts them.
+ * Key material lives in sodium_malloc memory and is wiped on free.
+ * A struct session is not thread-safe: one owner at a time.
+ */
+#ifndef AMESH_SESSION_H
+#define AMESH_SESSION_H
+
+#include "model.h"
+
+#define SESSION_ID_BYTES 16
+#define SESSION_SKEW 120          /* seconds of clock difference tolerated */
+#define SESSION_WINDOW 1024       /* replay window, in messages */
+#define SESSION_FRAME_MAX (8u << 20) /* largest frame accepted on a link */
+#define SESSION_VERSION 1
+
+struct session;
+struct session_pending; /* an initiator's handshake in progress */
+struct session_replay;  /* responder's cache of recently seen Hellos */
+
+/* Initiator, step 1: makes a Hello frame for responder peer_pk. *frame is
+ * malloc'd (caller frees). *pending holds the ephemeral secret until
+ * step 2 or session_pending_free. */
+int session_hello(const uint8_t my_sk[64], const uint8_t peer_pk[AM_KEY_BYTES], uint64_t now,
+                  struct session_pending **pending, uint8_t **frame, size_t *len);
+/* Initiator, step 2: checks the Welcome (or Refused) frame and derives the
+ * session. Frees pending in every case. Errors: AM_EHANDSHAKE (with the
+ * responder's refusal text in err if it sent one), AM_EDECODE. */
+int session_finish(struct session_pending *pending, const uint8_t *frame, size_t len,
+                   struct session **out, char *err, size_t errlen);
+void session_pending_free(struct session_pending *p);
+
+/* Responder: decides whether an initiator's key may connect. Return 0 to
+ * accept; anything else refuses. */
+typedef int (*session_trust_fn)(void *arg, const uint8_t initiator[AM_KEY_BYTES]);
+
+/* The cache is safe to share between threads calling session_accept (a
+ * mutex inside); it holds at most 4096 Hellos, oldest evicted first (see
+ * session.c for the trade-off). Returns 0 or AM_ENOMEM. */
+int session_replay_new(struct session_replay **out);
+void session_replay_free(struct session_replay *r);
+
+/* Responder: handles a Hello frame. On success *out is the new session,
+ * peer_pk the authenticated initiator, and *reply a Welcome frame. On
+ * failure (AM_EUNTRUSTED, AM_EHANDSHAKE, AM_EREPLAY, AM_EDECODE) *reply is a
+ * Refused frame saying only "refused" - no detail leaks to an unauthenticated
+ * peer - and err holds the detail for the log. *reply is malloc'd. */
+int session_accept(const uint8_t my_sk[64], struct session_replay *replay, uint64_t now,
+                   session_trust_fn trust, void *arg, const uint8_t *hello, size_t len,
+                   struct session **out, uint8_t peer_pk[AM_KEY_BYTES], uint8_t **reply,
+                   size_t *reply_len, char *err, size_t errlen);
+
+enum session_kind { SESSION_KIND_HELLO = 1, SESSION_KIND_WELCOME, SESSION_KIND_SEALED, SESSION_KIND_REFUSED };
+/* Peeks at a frame: its kind, and for a Sealed frame the session id (so a
+ * server can find the session). Cheap, bounded by SESSION_FRAME_MAX.
+ * (Detail: session_id may be NULL and is zeroed for other kinds; the peek
+ * is the same unpack session_open does, so it costs one copy of the box.
+ * Errors: AM_ETOOBIG, AM_EDECODE, AM_ENOMEM.) */
+int session_frame_kind(const uint8_t *frame, size_t len, enum session_kind *kind,
+                       uint8_t session_id[SESSION_ID_BYTES]);
+
+/* Seals plaintext into a Sealed frame (malloc'd). AM_ETOOBIG when the frame
+ * would exceed SESSION_FRAME_MAX (a plaintext up to SESSION_FRAME_MAX - 80
+ * bytes always fits). */
+int session_seal(struct session *s, const uint8_t *pt, size_t len, uint8_t **frame, size_t *flen);
+/* Opens a Sealed frame into malloc'd plaintext. AM_EREPLAY for a counter
+ * already seen or behind the window; AM_ESIG when authentication fails;
+ * the window only advances on success. (Also: AM_ESIG for a frame of
+ * another session, AM_EDECODE for a malformed frame, one that is not
+ * Sealed, or counter 0; AM_ETOOBIG over SESSION_FRAME_MAX.) */
+int session_open(struct session *s, const uint8_t *frame, size_t flen, uint8_t **pt, size_t *plen);
+/* A Refused frame with a fixed text, for servers that cannot find a session. */
+int session_refused_frame(const char *text, uint8_t **frame, size_t *len);
+
+void session_id(const struct session *s, uint8_t id[SESSION_ID_BYTES]);
+void session_peer(const struct session *s, uint8_t pk[AM_KEY_BYTES]);
+/* Wipes keys and frees; NULL ok. */
+void session_free(struct session *s);
+
+#endif
