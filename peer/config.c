@@ -35,9 +35,16 @@
  *   value (Python configparser style), which would turn an indented
  *   option into a confusing duplicate. The reader strips leading blanks,
  *   so indentation is allowed and continuation lines cannot happen.
- * - Section names are cut to 49 bytes (MAX_SECTION 50 inside inih).
+ * - Section names are cut to 49 bytes (MAX_SECTION 50 inside inih), and
+ *   the handler hears of a section only through its options. A neighbour
+ *   section is an object of its own (an empty one still declares a
+ *   neighbour), and its name must not be cut silently, so the reader
+ *   mirrors inih's reading of "[...]" lines (track_section) and the
+ *   handler checks that both agree on every option.
  */
 #define INIH_LINE_BUF (CONFIG_LINE_MAX + 3) /* line + "\r\n" + NUL, per ini.h */
+#define INIH_SECTION_MAX 49                 /* bytes of a section name inih keeps */
+#define NEIGHBOUR_PREFIX "neighbour"
 #define DIAG_MAX 50                         /* then one "too many" notice */
 #define MSG_MAX 512
 #define QUOTE_MAX 80                        /* bytes of input quoted in a message */
@@ -51,6 +58,7 @@
 #define SWEEP_MAX 86400u
 #define MAP_SIZE_MIN (1ull << 20)
 #define MAP_SIZE_MAX (1ull << 40)
+#define QUOTA_MAX 1000000000ull
 
 /* Quotes untrusted text for a message: `text', control and non-ASCII bytes
  * as \xNN so a config file cannot write escape sequences to a terminal or
@@ -158,22 +166,18 @@ static int set_control(struct config *cfg, const char *v, char *why, size_t whyl
 }
 
 /* tcp://HOST:PORT, HOST possibly empty ("all addresses", as NNG reads it)
- * or a bracketed IPv6 address. NNG would refuse a bad URL only at start-up,
- * long after `ameshd --check` said the file was fine. */
-static int set_listen(struct config *cfg, const char *v, char *why, size_t whylen)
+ * or a bracketed IPv6 address; `dial' (an address to connect to) also
+ * refuses an empty or "*" HOST. NNG would refuse a bad URL only at
+ * start-up, long after `ameshd --check` said the file was fine. */
+static int check_tcp_url(const char *v, size_t cap, bool dial, char *why, size_t whylen)
 {
 	static const char prefix[] = "tcp://";
 	char q[QUOTE_LEN];
 	const char *host, *colon, *p;
 	unsigned long port = 0;
 
-	if (v[0] == '\0') {
-		cfg->listen[0] = '\0';
-		return 0;
-	}
-	if (strlen(v) >= sizeof cfg->listen) {
-		snprintf(why, whylen, "%s is longer than %zu bytes", quote(q, sizeof q, v),
-		         sizeof cfg->listen - 1);
+	if (strlen(v) >= cap) {
+		snprintf(why, whylen, "%s is longer than %zu bytes", quote(q, sizeof q, v), cap - 1);
 		return -1;
 	}
 	if (strncmp(v, prefix, sizeof prefix - 1) != 0)
@@ -187,6 +191,9 @@ static int set_listen(struct config *cfg, const char *v, char *why, size_t whyle
 		goto bad;
 	if (host[0] == '[' && (colon == host || colon[-1] != ']'))
 		goto bad;
+	if (dial && (colon == host || (colon == host + 1 && host[0] == '*') ||
+	             (colon == host + 2 && host[0] == '[')))
+		goto bad;
 	for (p = colon + 1; *p != '\0'; p++) {
 		if (*p < '0' || *p > '9' || p - colon > 5)
 			goto bad;
@@ -194,11 +201,23 @@ static int set_listen(struct config *cfg, const char *v, char *why, size_t whyle
 	}
 	if (port == 0 || port > 65535)
 		goto bad;
-	memcpy(cfg->listen, v, strlen(v) + 1);
 	return 0;
 bad:
-	snprintf(why, whylen, "%s is not tcp://HOST:PORT (port 1 to 65535)", quote(q, sizeof q, v));
+	snprintf(why, whylen, "%s is not tcp://HOST:PORT (%sport 1 to 65535)", quote(q, sizeof q, v),
+	         dial ? "a host to connect to, " : "");
 	return -1;
+}
+
+static int set_listen(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	if (v[0] == '\0') {
+		cfg->listen[0] = '\0';
+		return 0;
+	}
+	if (check_tcp_url(v, sizeof cfg->listen, false, why, whylen) != 0)
+		return -1;
+	memcpy(cfg->listen, v, strlen(v) + 1);
+	return 0;
 }
 
 static int set_duration(uint64_t *out, const char *v, uint64_t min, uint64_t max,
@@ -261,6 +280,135 @@ static int set_default_tlp(struct config *cfg, const char *v, char *why, size_t 
 	return 0;
 }
 
+/* Neighbour option setters: same contract, on one [neighbour NAME]. */
+typedef int (*nb_set_fn)(struct config_neighbour *nb, const char *value, char *why, size_t whylen);
+
+static int set_endpoint(struct config_neighbour *nb, const char *v, char *why, size_t whylen)
+{
+	if (v[0] == '\0') {
+		nb->endpoint[0] = '\0';
+		return 0;
+	}
+	if (check_tcp_url(v, sizeof nb->endpoint, true, why, whylen) != 0)
+		return -1;
+	memcpy(nb->endpoint, v, strlen(v) + 1);
+	return 0;
+}
+
+/* 0..max, decimal digits only: "50%" or "-1" are mistakes worth seeing. */
+static int parse_number(const char *v, uint64_t min, uint64_t max, uint64_t *out, char *why,
+                        size_t whylen)
+{
+	char q[QUOTE_LEN];
+	uint64_t n = 0;
+
+	if (v[0] == '\0')
+		goto bad;
+	for (const char *p = v; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || n > max)
+			goto bad;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	if (n < min || n > max)
+		goto bad;
+	*out = n;
+	return 0;
+bad:
+	snprintf(why, whylen, "%s is not a number from %llu to %llu", quote(q, sizeof q, v),
+	         (unsigned long long)min, (unsigned long long)max);
+	return -1;
+}
+
+static int set_percent(uint8_t *out, const char *v, char *why, size_t whylen)
+{
+	uint64_t n;
+
+	if (parse_number(v, 0, 100, &n, why, whylen) != 0)
+		return -1;
+	*out = (uint8_t)n;
+	return 0;
+}
+
+/* policy.c's messages already quote the value; only the status differs. */
+static int policy_status(int rv)
+{
+	return rv == 0 ? 0 : -1;
+}
+
+static int set_export_categories(struct config_neighbour *nb, const char *v, char *why, size_t whylen)
+{
+	if (policy_parse_categories(v, &nb->exp.categories, why, whylen) != 0)
+		return -1;
+	/* the key's presence is what turns the export on (policy.h) */
+	nb->exp.configured = true;
+	return 0;
+}
+
+static int set_export_min_confidence(struct config_neighbour *nb, const char *v, char *why, size_t whylen)
+{
+	return set_percent(&nb->exp.min_confidence, v, why, whylen);
+}
+
+static int set_export_origins(struct config_neighbour *nb, const char *v, char *why, size_t whylen)
+{
+	return policy_status(policy_parse_origins(v, false, &nb->exp.origins, &nb->exp.origin_list,
+	                                          why, whylen));
+}
+
+static int set_export_domains(struct config_neighbour *nb, const char *v, char *why, size_t whylen)
+{
+	return policy_status(policy_parse_suffixes(v, &nb->exp, why, whylen));
+}
+
+static int set_export_max_tlp(struct config_neighbour *nb, const char *v, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN];
+	enum am_tlp t;
+
+	if (am_tlp_parse(v, &t) != 0) {
+		snprintf(why, whylen, "%s: expected clear, green, amber or amber+strict",
+		         quote(q, sizeof q, v));
+		return -1;
+	}
+	/* Allowing it would read as a promise the TLP rules never keep. */
+	if (t == AM_TLP_RED) {
+		snprintf(why, whylen, "%s: red never leaves its origin; the highest level a "
+		         "neighbour can get is amber+strict", quote(q, sizeof q, v));
+		return -1;
+	}
+	nb->exp.max_tlp = t;
+	return 0;
+}
+
+static int set_import_categories(struct config_neighbour *nb, const char *v, char *why, size_t whylen)
+{
+	if (policy_parse_categories(v, &nb->imp.categories, why, whylen) != 0)
+		return -1;
+	nb->imp.configured = true;
+	return 0;
+}
+
+static int set_import_min_confidence(struct config_neighbour *nb, const char *v, char *why, size_t whylen)
+{
+	return set_percent(&nb->imp.min_confidence, v, why, whylen);
+}
+
+static int set_import_confidence_cap(struct config_neighbour *nb, const char *v, char *why, size_t whylen)
+{
+	return set_percent(&nb->imp.confidence_cap, v, why, whylen);
+}
+
+static int set_import_origins(struct config_neighbour *nb, const char *v, char *why, size_t whylen)
+{
+	return policy_status(policy_parse_origins(v, true, &nb->imp.origins, &nb->imp.origin_list,
+	                                          why, whylen));
+}
+
+static int set_import_quota(struct config_neighbour *nb, const char *v, char *why, size_t whylen)
+{
+	return parse_number(v, 1, QUOTA_MAX, &nb->imp.quota, why, whylen);
+}
+
 /*
  * Every option is one row: where it lives, its default (parsed by the same
  * setter as file input, so a default can never be invalid unnoticed), and
@@ -268,8 +416,9 @@ static int set_default_tlp(struct config *cfg, const char *v, char *why, size_t 
  * manual for the file. def NULL = required; example = what a commented-out
  * line shows when the default is empty.
  *
- * Sections are matched by section_known(); a future [neighbour NAME]
- * section adds its rows here and a pattern match there.
+ * Sections are matched by section_known(), except [neighbour NAME]: its
+ * rows (section "neighbour", setter nset) apply to the neighbour the
+ * current section declared, and a def of "" means "left unset".
  */
 static const struct option {
 	const char *section;
@@ -278,44 +427,105 @@ static const struct option {
 	const char *example;
 	set_fn set;
 	const char *doc;
+	nb_set_fn nset;
 } options[] = {
-	{ "peer", "name", NULL, NULL, set_name,
-	  "This peer's name: 1 to 63 letters, digits, '-', '_' or '.'. It appears\n"
-	  "in logs and in what other peers see. Required." },
-	{ "peer", "key", "amesh.key", NULL, set_key,
-	  "This peer's secret signing key (made by `amesh init' or\n"
-	  "`amesh keys generate'); its public half is the same name plus .pub.\n"
-	  "Relative paths here and below resolve against the directory holding\n"
-	  "this file." },
-	{ "peer", "trust", "trust.conf", NULL, set_trust,
-	  "The trust store: the neighbours and origins this peer trusts, each by\n"
-	  "name and pinned key. Managed with `amesh' commands; it must exist." },
-	{ "peer", "data_dir", "data", NULL, set_data_dir,
-	  "Directory of the indicator store (an LMDB environment)." },
-	{ "peer", "control", "run/amesh.sock", NULL, set_control,
-	  "Control socket used by the `amesh' command. Its directory should not be\n"
-	  "world-accessible. The resolved path must fit in 107 bytes (the limit of\n"
-	  "a Unix socket address), so keep the peer directory short or use an\n"
-	  "absolute path." },
-	{ "peer", "listen", "", "tcp://0.0.0.0:7000", set_listen,
-	  "Where to accept connections from other peers, as tcp://HOST:PORT\n"
-	  "(tcp://[::]:PORT for IPv6; an empty HOST means every address). Left\n"
-	  "out, this peer does not listen and only reaches out to others." },
-	{ "peer", "max_lifetime", "90d", NULL, set_max_lifetime,
-	  "Longest lifetime accepted for an indicator: one expiring further in the\n"
-	  "future is refused. Durations take a unit: s, m, h, d, w, combinable as\n"
-	  "in 1d12h. From 1h to 365d." },
-	{ "peer", "sweep_interval", "60s", NULL, set_sweep_interval,
-	  "How often expired indicators are removed from the store. From 1s to 1d." },
-	{ "peer", "map_size", "1G", NULL, set_map_size,
-	  "Largest size the store may grow to: bytes with an optional K, M, G or T\n"
-	  "suffix (powers of 1024). Disk space is used only as data arrives; raise\n"
-	  "this when the daemon reports that the store is full. From 1M to 1T." },
-	{ "peer", "default_tlp", "green", NULL, set_default_tlp,
-	  "Sharing level (TLP 2.0) given to reports that do not name one: clear,\n"
-	  "green, amber, amber+strict or red." },
+#define PEER(key, def, example, fn, doc) { "peer", key, def, example, fn, doc, NULL }
+	PEER("name", NULL, NULL, set_name,
+	     "This peer's name: 1 to 63 letters, digits, '-', '_' or '.'. It appears\n"
+	     "in logs and in what other peers see. Required."),
+	PEER("key", "amesh.key", NULL, set_key,
+	     "This peer's secret signing key (made by `amesh init' or\n"
+	     "`amesh keys generate'); its public half is the same name plus .pub.\n"
+	     "Relative paths here and below resolve against the directory holding\n"
+	     "this file."),
+	PEER("trust", "trust.conf", NULL, set_trust,
+	     "The trust store: the neighbours and origins this peer trusts, each by\n"
+	     "name and pinned key. Managed with `amesh' commands; it must exist."),
+	PEER("data_dir", "data", NULL, set_data_dir,
+	     "Directory of the indicator store (an LMDB environment)."),
+	PEER("control", "run/amesh.sock", NULL, set_control,
+	     "Control socket used by the `amesh' command. Its directory should not be\n"
+	     "world-accessible. The resolved path must fit in 107 bytes (the limit of\n"
+	     "a Unix socket address), so keep the peer directory short or use an\n"
+	     "absolute path."),
+	PEER("listen", "", "tcp://0.0.0.0:7000", set_listen,
+	     "Where to accept connections from other peers, as tcp://HOST:PORT\n"
+	     "(tcp://[::]:PORT for IPv6; an empty HOST means every address). Left\n"
+	     "out, this peer does not listen and only reaches out to others."),
+	PEER("max_lifetime", "90d", NULL, set_max_lifetime,
+	     "Longest lifetime accepted for an indicator: one expiring further in the\n"
+	     "future is refused. Durations take a unit: s, m, h, d, w, combinable as\n"
+	     "in 1d12h. From 1h to 365d."),
+	PEER("sweep_interval", "60s", NULL, set_sweep_interval,
+	     "How often expired indicators are removed from the store. From 1s to 1d."),
+	PEER("map_size", "1G", NULL, set_map_size,
+	     "Largest size the store may grow to: bytes with an optional K, M, G or T\n"
+	     "suffix (powers of 1024). Disk space is used only as data arrives; raise\n"
+	     "this when the daemon reports that the store is full. From 1M to 1T."),
+	PEER("default_tlp", "green", NULL, set_default_tlp,
+	     "Sharing level (TLP 2.0) given to reports that do not name one: clear,\n"
+	     "green, amber, amber+strict or red."),
+#define NB(key, def, example, fn, doc) { NEIGHBOUR_PREFIX, key, def, example, NULL, doc, fn }
+	NB("endpoint", "", "tcp://peer-b.example:7000", set_endpoint,
+	   "Where to reach this neighbour, as tcp://HOST:PORT. Left out, this peer\n"
+	   "does not dial it: the neighbour connects to this peer's listen address."),
+	NB("export.categories", "", "phishing, malware", set_export_categories,
+	   "What this peer sends the neighbour: categories (phishing, malware,\n"
+	   "botnet, pharming, spam) separated by commas, or all, or none. Left out,\n"
+	   "nothing is sent, whatever the other export options say."),
+	NB("export.min_confidence", "0", NULL, set_export_min_confidence,
+	   "Send only indicators of at least this confidence, 0 to 100."),
+	NB("export.origins", "own", NULL, set_export_origins,
+	   "Whose indicators to send: own (this peer's reports), all (this peer's\n"
+	   "and every origin it trusts) or names of origins in the trust store,\n"
+	   "separated by commas; a list sends only the origins it names."),
+	NB("export.domains", "", "asia, example.org", set_export_domains,
+	   "Send only names equal to or under these suffixes (\"asia\" takes x.asia,\n"
+	   "not xasia). Left out, names under any suffix are sent."),
+	NB("export.max_tlp", "green", NULL, set_export_max_tlp,
+	   "Highest sharing level (TLP) sent: clear, green, amber or amber+strict.\n"
+	   "Whatever this says, red never leaves its origin and amber goes only from\n"
+	   "its origin to direct neighbours, never further."),
+	NB("import.categories", "", "all", set_import_categories,
+	   "What this peer accepts from the neighbour, as in export.categories. Left\n"
+	   "out, nothing is accepted, whatever the other import options say."),
+	NB("import.min_confidence", "0", NULL, set_import_min_confidence,
+	   "Accept only indicators signed with at least this confidence, 0 to 100."),
+	NB("import.confidence_cap", "100", NULL, set_import_confidence_cap,
+	   "Record accepted indicators with at most this confidence, 0 to 100. The\n"
+	   "cap is local: the signed indicator is relayed unchanged."),
+	NB("import.origins", "all", NULL, set_import_origins,
+	   "Whose indicators to accept: all (every origin this peer trusts),\n"
+	   "neighbour (the neighbour's own reports) or names of origins in the trust\n"
+	   "store, separated by commas."),
+	NB("import.quota", "100000", NULL, set_import_quota,
+	   "At most this many indicators of one origin are accepted via this\n"
+	   "neighbour, 1 to 1000000000."),
+#undef NB
+#undef PEER
 };
+
+/* Above the neighbour rows in the template: the section as a whole. */
+static const char neighbour_doc[] =
+	"Neighbours: one [neighbour NAME] section per peer this one exchanges\n"
+	"indicators with. NAME (1 to 39 letters, digits, '-', '_' or '.') is the\n"
+	"neighbour's name in the trust store, which pins its key; it must differ\n"
+	"from this peer's name. Policies fail closed: a neighbour without\n"
+	"export.categories is sent nothing, one without import.categories has\n"
+	"nothing accepted. An example, all commented out: remove the '#' from\n"
+	"the header and from the options to set.";
+static const char neighbour_example[] = "peer-b";
 #define OPTION_COUNT (sizeof options / sizeof options[0])
+
+/* "[neighbour ...]" and a bare "[neighbour]": the name is checked when
+ * the header is read (open_neighbour). */
+static bool is_neighbour_section(const char *section)
+{
+	size_t n = sizeof NEIGHBOUR_PREFIX - 1;
+
+	return strncmp(section, NEIGHBOUR_PREFIX, n) == 0 &&
+	       (section[n] == '\0' || section[n] == ' ' || section[n] == '\t');
+}
 
 static bool section_known(const char *section)
 {
@@ -337,6 +547,9 @@ struct load {
 	size_t nbad, bad_next;
 	unsigned set_on[OPTION_COUNT];/* line each option was set on, 0 = not set */
 	char unknown_section[64];     /* last unknown section reported */
+	char section[INIH_SECTION_MAX + 1]; /* the section as inih sees it (track_section) */
+	long nb_cur;                  /* its neighbour in cfg->neighbours, -1 = none */
+	size_t nb_cap;                /* allocated entries of cfg->neighbours */
 	unsigned errors;
 	config_diag_fn diag;
 	void *arg;
@@ -359,6 +572,132 @@ static void report(struct load *ld, unsigned line, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	ld->diag(ld->arg, ld->path, line, msg);
+}
+
+static bool valid_neighbour_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+	       c == '_' || c == '.';
+}
+
+/* Applies the neighbour rows' defaults through their own setters. */
+static void neighbour_defaults(struct load *ld, struct config_neighbour *nb)
+{
+	char why[MSG_MAX / 2];
+
+	for (size_t i = 0; i < OPTION_COUNT; i++)
+		if (options[i].nset != NULL && options[i].def[0] != '\0' &&
+		    options[i].nset(nb, options[i].def, why, sizeof why) != 0)
+			report(ld, nb->line, "default %s: %s", options[i].key, why);
+}
+
+/* A "[neighbour ...]" header on the current line: declares the neighbour,
+ * or reports why not (its options are then ignored without more noise).
+ * `name' is the whole text between the brackets, not inih's cut copy. */
+static void open_neighbour(struct load *ld, const char *text, size_t len)
+{
+	struct config *cfg = ld->cfg;
+	struct config_neighbour *nb;
+	char q[QUOTE_LEN], shown[QUOTE_MAX + 2];
+	const char *name = text + sizeof NEIGHBOUR_PREFIX - 1;
+	size_t n = len - (sizeof NEIGHBOUR_PREFIX - 1), t;
+
+	ld->nb_cur = -1;
+	/* inih keeps blanks inside brackets; a name never has any */
+	while (n > 0 && (*name == ' ' || *name == '\t')) {
+		name++;
+		n--;
+	}
+	while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+		n--;
+	t = n < QUOTE_MAX + 1 ? n : QUOTE_MAX + 1;
+	memcpy(shown, name, t);
+	shown[t] = '\0';
+	if (n == 0) {
+		report(ld, ld->line, "[neighbour] needs the neighbour's name, as in [neighbour %s]",
+		       neighbour_example);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!valid_neighbour_char(name[i])) {
+			report(ld, ld->line, "neighbour name %s may only hold letters, digits, '-', '_' "
+			       "and '.'", quote(q, sizeof q, shown));
+			return;
+		}
+	if (n > CONFIG_NEIGHBOUR_NAME_MAX) {
+		report(ld, ld->line, "neighbour name %s is %zu characters; at most %d fit in a "
+		       "section header", quote(q, sizeof q, shown), n, CONFIG_NEIGHBOUR_NAME_MAX);
+		return;
+	}
+	for (size_t i = 0; i < cfg->n_neighbours; i++)
+		if (strlen(cfg->neighbours[i].name) == n && memcmp(cfg->neighbours[i].name, name, n) == 0) {
+			report(ld, ld->line, "neighbour %s is declared twice (first on line %u)",
+			       quote(q, sizeof q, shown), cfg->neighbours[i].line);
+			return;
+		}
+	if (cfg->n_neighbours == CONFIG_NEIGHBOURS_MAX) {
+		report(ld, ld->line, "more than %d neighbours", CONFIG_NEIGHBOURS_MAX);
+		return;
+	}
+	if (cfg->n_neighbours == ld->nb_cap) {
+		size_t cap = ld->nb_cap ? 2 * ld->nb_cap : 4;
+		void *grown = realloc(cfg->neighbours, cap * sizeof *cfg->neighbours);
+		if (grown == NULL) {
+			report(ld, ld->line, "out of memory");
+			return;
+		}
+		cfg->neighbours = grown;
+		ld->nb_cap = cap;
+	}
+	nb = &cfg->neighbours[cfg->n_neighbours];
+	memset(nb, 0, sizeof *nb);
+	memcpy(nb->name, name, n);
+	nb->line = ld->line;
+	ld->nb_cur = (long)cfg->n_neighbours++;
+	neighbour_defaults(ld, nb);
+	/* "set twice" is per neighbour */
+	for (size_t i = 0; i < OPTION_COUNT; i++)
+		if (options[i].nset != NULL)
+			ld->set_on[i] = 0;
+}
+
+/*
+ * inih's reading of a line that starts with '[' (find_chars_or_comment in
+ * ini.c): the section name runs to the first ']', and the line is no
+ * header at all if a ';' after a blank (an inline comment) comes first.
+ * inih then keeps the first INIH_SECTION_MAX bytes as the section. The
+ * UTF-8 BOM inih skips on line 1 is skipped here too.
+ */
+static void track_section(struct load *ld, const char *s, size_t n)
+{
+	bool was_space = false;
+	size_t end;
+
+	if (ld->line == 1 && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+		s += 3;
+		n -= 3;
+		while (n > 0 && isspace((unsigned char)*s)) {
+			s++;
+			n--;
+		}
+	}
+	if (n == 0 || s[0] != '[')
+		return;
+	for (end = 1; end < n && s[end] != ']'; end++) {
+		if (was_space && s[end] == ';')
+			return;
+		was_space = isspace((unsigned char)s[end]);
+	}
+	if (end == n)
+		return;
+	s++;
+	end--;
+	n = end < INIH_SECTION_MAX ? end : INIH_SECTION_MAX;
+	memcpy(ld->section, s, n);
+	ld->section[n] = '\0';
+	ld->nb_cur = -1;
+	if (is_neighbour_section(ld->section))
+		open_neighbour(ld, s, end);
 }
 
 /* Hands inih one source line per call (an fgets stand-in over the buffer),
@@ -415,6 +754,8 @@ static char *reader(char *str, int num, void *stream)
 		}
 		goto blank;
 	}
+	if (!ld->discovering)
+		track_section(ld, start, n);
 	memcpy(str, start, n);
 	str[n] = '\n';
 	str[n + 1] = '\0';
@@ -423,6 +764,36 @@ blank:
 	str[0] = '\n';
 	str[1] = '\0';
 	return str;
+}
+
+/* An option inside [neighbour NAME]. */
+static int neighbour_option(struct load *ld, const char *key, const char *value)
+{
+	struct config_neighbour *nb;
+	char q[QUOTE_LEN], why[MSG_MAX / 2];
+	size_t i;
+
+	ld->unknown_section[0] = '\0';
+	/* a refused header was reported once; its options add nothing */
+	if (ld->nb_cur < 0)
+		return 1;
+	nb = &ld->cfg->neighbours[ld->nb_cur];
+	for (i = 0; i < OPTION_COUNT; i++)
+		if (options[i].nset != NULL && strcmp(options[i].key, key) == 0)
+			break;
+	if (i == OPTION_COUNT) {
+		report(ld, ld->line, "unknown option %s in [neighbour %s]", quote(q, sizeof q, key),
+		       nb->name);
+		return 1;
+	}
+	if (ld->set_on[i] != 0) {
+		report(ld, ld->line, "%s is set twice (first on line %u)", key, ld->set_on[i]);
+		return 1;
+	}
+	ld->set_on[i] = ld->line;
+	if (options[i].nset(nb, value, why, sizeof why) != 0)
+		report(ld, ld->line, "%s: %s", key, why);
+	return 1;
 }
 
 static int handler(void *user, const char *section, const char *key, const char *value)
@@ -435,17 +806,27 @@ static int handler(void *user, const char *section, const char *key, const char 
 	 * inih's return value point at this line instead of a syntax error. */
 	if (ld->discovering)
 		return 1;
+	/* Never expected; if the mirror in track_section ever drifts from
+	 * inih, say so rather than file an option under the wrong neighbour. */
+	if (strcmp(section, ld->section) != 0) {
+		report(ld, ld->line, "internal error: cannot tell which section option %s is in",
+		       quote(q, sizeof q, key));
+		return 1;
+	}
 	if (section[0] == '\0') {
 		report(ld, ld->line, "option %s comes before any [section]",
 		       quote(q, sizeof q, key));
 		return 1;
 	}
+	if (is_neighbour_section(section))
+		return neighbour_option(ld, key, value);
 	if (!section_known(section)) {
 		/* Once per unknown section, not once per option in it. */
 		if (strcmp(ld->unknown_section, section) != 0) {
 			snprintf(ld->unknown_section, sizeof ld->unknown_section, "%s", section);
 			snprintf(bracketed, sizeof bracketed, "[%s]", section);
-			report(ld, ld->line, "unknown section %s", quote(q, sizeof q, bracketed));
+			report(ld, ld->line, "unknown section %s%s", quote(q, sizeof q, bracketed),
+			       strncmp(section, "neighbor", 8) == 0 ? " (spelt [neighbour NAME])" : "");
 		}
 		return 1;
 	}
@@ -497,6 +878,8 @@ static void parse_all(struct load *ld)
 	ld->pos = 0;
 	ld->line = 0;
 	ld->bad_next = 0;
+	ld->section[0] = '\0';
+	ld->nb_cur = -1;
 	if (ini_parse_stream(reader, ld, handler, ld) > 0) {
 		/* Syntax errors past the discovery cap: say so rather than stop
 		 * quietly at DIAG_MAX. */
@@ -524,6 +907,11 @@ static void check_all(struct load *ld)
 		       "socket address holds; use a shorter or absolute path",
 		       quote(q, sizeof q, cfg->control), strlen(cfg->control), CONTROL_PATH_MAX);
 	}
+	/* Here, not at the header: [peer] may come after the neighbours. */
+	for (size_t i = 0; i < cfg->n_neighbours; i++)
+		if (cfg->name[0] != '\0' && strcmp(cfg->neighbours[i].name, cfg->name) == 0)
+			report(ld, cfg->neighbours[i].line, "neighbour %s has this peer's own name",
+			       quote(q, sizeof q, cfg->name));
 }
 
 int config_load_buffer(struct config *cfg, const char *path_for_messages, const char *dir,
@@ -543,9 +931,12 @@ int config_load_buffer(struct config *cfg, const char *path_for_messages, const 
 	ld.diag = diag;
 	ld.arg = arg;
 
+	ld.nb_cur = -1;
+
 	/* Only a peer directory too deep for PATH_MAX makes a default fail. */
 	for (size_t i = 0; i < OPTION_COUNT; i++)
-		if (options[i].def != NULL && options[i].set(cfg, options[i].def, why, sizeof why) != 0)
+		if (options[i].set != NULL && options[i].def != NULL &&
+		    options[i].set(cfg, options[i].def, why, sizeof why) != 0)
 			report(&ld, 0, "default %s: %s", options[i].key, why);
 	if (len > CONFIG_FILE_MAX) {
 		report(&ld, 0, "file is larger than %u bytes; refusing to parse it", CONFIG_FILE_MAX);
@@ -553,7 +944,25 @@ int config_load_buffer(struct config *cfg, const char *path_for_messages, const 
 	}
 	parse_all(&ld);
 	check_all(&ld);
-	return ld.errors ? AM_ECONFIG : 0;
+	if (ld.errors == 0)
+		return 0;
+	/* A refused file leaves nothing to free, so a caller that gives up
+	 * on the error cannot leak. */
+	config_free(cfg);
+	return AM_ECONFIG;
+}
+
+void config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < cfg->n_neighbours; i++) {
+		policy_export_free(&cfg->neighbours[i].exp);
+		policy_import_free(&cfg->neighbours[i].imp);
+	}
+	free(cfg->neighbours);
+	cfg->neighbours = NULL;
+	cfg->n_neighbours = 0;
 }
 
 /* Reads at most max + 1 bytes, so the caller can tell "too big" apart. */
@@ -638,6 +1047,7 @@ int config_load(struct config *cfg, const char *path, config_diag_fn diag, void 
 		/* dir and base each fit; together they may not. */
 		if (diag)
 			diag(arg, path, 0, "absolute path of the file is too long");
+		config_free(cfg);
 		rv = AM_ECONFIG;
 	}
 	return rv;
@@ -691,6 +1101,16 @@ static void append(char **text, size_t *len, const char *fmt, ...)
 	*len += (size_t)n;
 }
 
+/* Each line of doc as a "# " comment. */
+static void append_comment(char **text, size_t *len, const char *doc)
+{
+	for (const char *p = doc; *p != '\0';) {
+		size_t n = strcspn(p, "\n");
+		append(text, len, "# %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
 /* The template, generated from the option table so the manual in the file
  * can never disagree with the parser about names or defaults. */
 static char *template_text(const char *name, const char *listen, size_t *len)
@@ -708,18 +1128,21 @@ static char *template_text(const char *name, const char *listen, size_t *len)
 	       "# '#' to change it. Check the file with `ameshd --check' after editing.\n");
 	for (size_t i = 0; i < OPTION_COUNT; i++) {
 		const struct option *o = &options[i];
-		const char *value = NULL, *p;
+		const char *value = NULL;
 
 		if (strcmp(o->section, section) != 0) {
 			section = o->section;
-			append(&text, len, "\n[%s]\n", section);
+			if (o->nset != NULL) {
+				/* no neighbour is known yet: a commented-out example */
+				append(&text, len, "\n");
+				append_comment(&text, len, neighbour_doc);
+				append(&text, len, "\n# [%s %s]\n", section, neighbour_example);
+			} else {
+				append(&text, len, "\n[%s]\n", section);
+			}
 		}
 		append(&text, len, "\n");
-		for (p = o->doc; *p != '\0';) {
-			size_t n = strcspn(p, "\n");
-			append(&text, len, "# %.*s\n", (int)n, p);
-			p += n + (p[n] == '\n');
-		}
+		append_comment(&text, len, o->doc);
 		if (o->set == set_name)
 			value = name;
 		else if (o->set == set_listen && listen != NULL && listen[0] != '\0')

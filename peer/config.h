@@ -7,6 +7,19 @@
  * Every error names the file and line and quotes the offending input:
  *   amesh.conf:7: max_lifetime: cannot parse duration `90days'
  * The parser reports all errors it finds, not only the first.
+ *
+ * Neighbours are sections of their own, `[neighbour NAME]`, each holding the
+ * link's endpoint and its export and import policies (policy.h documents
+ * every key). NAME is the neighbour's name in the trust store; keys and
+ * origins are resolved later, by the mesh, so this parser needs no trust
+ * store and `ameshd --check' works on a config alone.
+ *
+ * Ownership: config_load and config_load_buffer allocate the neighbour
+ * table (and the lists inside its policies); config_free releases it.
+ * Callers call config_free after every config_load, successful or not (on
+ * failure the table is already empty, so that call is free, but it keeps
+ * every path alike). A struct config must not be copied by value while it
+ * owns neighbours: two copies would free the same table.
  */
 #ifndef AMESH_CONFIG_H
 #define AMESH_CONFIG_H
@@ -14,10 +27,24 @@
 #include <limits.h>
 
 #include "model.h"
+#include "policy.h"
 
 #define CONFIG_NAME_MAX 64
+/* inih cuts section names to 49 bytes; "neighbour " takes 10 of them. */
+#define CONFIG_NEIGHBOUR_NAME_MAX 39
+#define CONFIG_NEIGHBOURS_MAX 256
 #define CONFIG_FILE_MAX (1u << 20) /* refuse config files over 1 MiB */
 #define CONFIG_LINE_MAX 1000
+
+/* One [neighbour NAME] section. Policies hold names, not keys:
+ * policy_resolve_* fills the keys from the trust store. */
+struct config_neighbour {
+	char name[CONFIG_NAME_MAX];  /* 1..CONFIG_NEIGHBOUR_NAME_MAX of [A-Za-z0-9._-] */
+	char endpoint[256];          /* tcp://HOST:PORT to dial, "" = they dial us */
+	struct policy_export exp;    /* configured only if export.categories is set */
+	struct policy_import imp;    /* configured only if import.categories is set */
+	unsigned line;               /* of the section header, for messages */
+};
 
 struct config {
 	char path[PATH_MAX];       /* the config file, absolute */
@@ -32,6 +59,8 @@ struct config {
 	uint64_t sweep_interval;   /* [peer] sweep_interval, default 60s */
 	uint64_t map_size;         /* [peer] map_size, default 1G */
 	enum am_tlp default_tlp;   /* [peer] default_tlp, default green */
+	struct config_neighbour *neighbours; /* owned; in file order; config_free */
+	size_t n_neighbours;       /* at most CONFIG_NEIGHBOURS_MAX */
 };
 
 /* Called once per problem found; line is 0 for whole-file problems. */
@@ -40,7 +69,10 @@ typedef void (*config_diag_fn)(void *arg, const char *path, unsigned line, const
 /* Fills cfg with defaults, then the file. Returns 0, or AM_ECONFIG after
  * reporting every problem through diag (which may be NULL), or AM_EIO when
  * the file cannot be read (the reason goes through diag too, at line 0).
- * cfg is fully written in every case. */
+ * cfg is fully written in every case, and whatever it held before is
+ * overwritten, not freed: pass a fresh struct or one config_free'd. On
+ * failure cfg owns no memory (no neighbours); on success the caller owns
+ * the neighbour table and releases it with config_free. */
 int config_load(struct config *cfg, const char *path, config_diag_fn diag, void *arg);
 
 /* config_load's parser over bytes already in memory (the fuzzer's entry
@@ -49,9 +81,14 @@ int config_load(struct config *cfg, const char *path, config_diag_fn diag, void 
  * path_for_messages is what diag is given and what cfg->path is set to;
  * dir (absolute) is what relative paths resolve against and goes to
  * cfg->dir. Nothing is kept: all are borrowed for the call only. Returns 0
- * or AM_ECONFIG after reporting every problem; cfg is fully written. */
+ * or AM_ECONFIG after reporting every problem; cfg is fully written, with
+ * the same ownership rules as config_load. */
 int config_load_buffer(struct config *cfg, const char *path_for_messages, const char *dir,
                        const char *buf, size_t len, config_diag_fn diag, void *arg);
+
+/* Releases what config_load left in cfg (the neighbour table) and empties
+ * it. Safe on NULL, on a zeroed struct and on one already freed. */
+void config_free(struct config *cfg);
 
 /* Writes a new, fully commented config documenting every option, for
  * `amesh init`. Created exclusively; returns AM_EEXIST if path exists. */

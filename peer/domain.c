@@ -295,9 +295,13 @@ static int check_converted(const char *s, size_t n)
 	return 0;
 }
 
-int domain_normalise(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, size_t errlen)
+/* Both public normalisers: `suffix' strips one leading dot as well and skips
+ * the public-suffix rule (step 5), everything else is shared so a suffix in
+ * a policy and a name in the store can never be spelled differently. */
+static int normalise(const char *in, char out[AM_DOMAIN_MAX + 1], bool suffix, char *err, size_t errlen)
 {
 	char buf[2 * DOMAIN_INPUT_MAX];
+	const char *raw = in; /* what messages quote, leading dot included */
 	size_t n, len = 0;
 	int rc, idn_rc = 0;
 
@@ -305,7 +309,7 @@ int domain_normalise(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, siz
 		out[0] = '\0';
 	if (!in || !out)
 		return refuse(AM_EINVAL, in, NULL, err, errlen);
-	if (!get_psl())
+	if (!suffix && !get_psl())
 		return refuse(AM_EIO, in, "public suffix list unavailable", err, errlen);
 
 	/* Step 1, on the raw bytes: size, emptiness, wildcards, addresses. */
@@ -326,35 +330,50 @@ int domain_normalise(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, siz
 			return refuse(AM_EDOMAIN_CHAR, in, NULL, err, errlen);
 	}
 
-	/* Step 2: the root's dot, once; "a.com.." keeps an empty label. */
-	if (in[n - 1] == '.')
+	/* Step 2: the root's dot, once; "a.com.." keeps an empty label. A
+	 * suffix may also be written ".asia", as in "anything under .asia". */
+	if (suffix && in[0] == '.') {
+		in++;
+		n--;
+	}
+	if (n > 0 && in[n - 1] == '.')
 		n--;
 	if (n == 0)
-		return refuse(AM_EDOMAIN_EMPTY, in, NULL, err, errlen);
+		return refuse(AM_EDOMAIN_EMPTY, raw, NULL, err, errlen);
 	if (ends_in_number(in, n))
-		return refuse(AM_EDOMAIN_IP, in, NULL, err, errlen);
+		return refuse(AM_EDOMAIN_IP, raw, NULL, err, errlen);
 
 	/* Step 3: label by label to A-labels, lower-cased. */
 	for (size_t start = 0, i = 0; i <= n; i++) {
 		if (i < n && in[i] != '.')
 			continue;
 		if (i == start)
-			return refuse(AM_ELABEL_EMPTY, in, NULL, err, errlen);
+			return refuse(AM_ELABEL_EMPTY, raw, NULL, err, errlen);
 		if (start > 0)
 			buf[len++] = '.';
 		rc = convert_label(in + start, i - start, buf, sizeof buf, &len, &idn_rc);
 		if (rc != 0)
-			return refuse(rc, in, idn_rc ? idn2_strerror(idn_rc) : NULL, err, errlen);
+			return refuse(rc, raw, idn_rc ? idn2_strerror(idn_rc) : NULL, err, errlen);
 		start = i + 1;
 	}
 
 	/* Steps 4 and 5: limits after conversion, then the suffix rule. */
 	if ((rc = check_converted(buf, len)) != 0)
-		return refuse(rc, in, NULL, err, errlen);
-	if (domain_is_public_suffix(buf))
-		return refuse(AM_EPUBLIC_SUFFIX, in, NULL, err, errlen);
+		return refuse(rc, raw, NULL, err, errlen);
+	if (!suffix && domain_is_public_suffix(buf))
+		return refuse(AM_EPUBLIC_SUFFIX, raw, NULL, err, errlen);
 	memcpy(out, buf, len + 1);
 	return 0;
+}
+
+int domain_normalise(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, size_t errlen)
+{
+	return normalise(in, out, false, err, errlen);
+}
+
+int domain_normalise_suffix(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, size_t errlen)
+{
+	return normalise(in, out, true, err, errlen);
 }
 
 /* Fails closed: without a list, or for "", everything counts as a suffix,

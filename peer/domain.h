@@ -37,6 +37,13 @@ void domain_fini(void);
  * the input, e.g. "`a..b': domain has an empty label". */
 int domain_normalise(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, size_t errlen);
 
+/* The same rules for a suffix a policy is scoped to (export.domains):
+ * one leading dot is also stripped (".asia" = "asia"), and step 5 is
+ * skipped, since "asia" or "co.uk" are exactly what an operator names
+ * there. Returns as domain_normalise, never AM_EPUBLIC_SUFFIX, and does not
+ * need the public suffix list. */
+int domain_normalise_suffix(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, size_t errlen);
+
 /* True if an already-normalised name is a public suffix (PSL_TYPE_ANY; an
  * unknown single label counts as a suffix under the default rule). */
 bool domain_is_public_suffix(const char *normalised);

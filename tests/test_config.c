@@ -105,6 +105,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	config_free(&f->cfg);
 	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
 	return 0;
@@ -125,11 +126,13 @@ static void write_str(const char *path, const char *text)
 	write_text(path, text, strlen(text));
 }
 
-/* Writes text to the fixture's amesh.conf and loads it. */
+/* Writes text to the fixture's amesh.conf and loads it (after releasing
+ * what the previous load left, as every caller must). */
 static int load_text(struct fixture *f, const char *text)
 {
 	write_str(f->path, text);
 	memset(&f->diags, 0, sizeof f->diags);
+	config_free(&f->cfg);
 	return config_load(&f->cfg, f->path, collect, &f->diags);
 }
 
@@ -658,6 +661,420 @@ static void test_write_default_refuses_bad_values(void **state)
 	                                      sizeof err), AM_EIO);
 }
 
+
+/* --- [neighbour NAME] sections --- */
+
+static const struct config_neighbour *neighbour(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_neighbours; i++)
+		if (strcmp(cfg->neighbours[i].name, name) == 0)
+			return &cfg->neighbours[i];
+	fail_msg("no neighbour %s", name);
+	return NULL;
+}
+
+static void test_three_neighbours(void **state)
+{
+	struct fixture *f = *state;
+	const struct config_neighbour *nb;
+
+	assert_int_equal(load_text(f,
+		"[neighbour beta]\n"                                    /* 1 */
+		"endpoint = tcp://beta.example:7001\n"                  /* 2 */
+		"export.categories = phishing, malware\n"               /* 3 */
+		"export.min_confidence = 60\n"                          /* 4 */
+		"export.origins = all\n"                                /* 5 */
+		"export.domains = .Asia, kids\n"                        /* 6 */
+		"export.max_tlp = amber+strict\n"                       /* 7 */
+		"import.categories = all\n"                             /* 8 */
+		"import.min_confidence = 30\n"                          /* 9 */
+		"import.confidence_cap = 70\n"                          /* 10 */
+		"import.origins = neighbour\n"                          /* 11 */
+		"import.quota = 500\n"                                  /* 12 */
+		"\n"                                                    /* 13 */
+		"[peer]\n"                                              /* 14 */
+		"name = alpha\n"                                        /* 15 */
+		"  [neighbour gamma.example_2]   ; listen-only, empty\n" /* 16 */
+		"[neighbour delta]\n"                                   /* 17 */
+		"import.categories = none\n"                            /* 18 */
+		"import.origins = alice, bob\n"                         /* 19 */
+		"export.origins: carol\n"),                             /* 20 */
+		0);
+	assert_int_equal(f->diags.n, 0);
+	assert_string_equal(f->cfg.name, "alpha");
+	assert_int_equal(f->cfg.n_neighbours, 3);
+	/* file order */
+	assert_string_equal(f->cfg.neighbours[0].name, "beta");
+	assert_string_equal(f->cfg.neighbours[1].name, "gamma.example_2");
+	assert_string_equal(f->cfg.neighbours[2].name, "delta");
+
+	nb = neighbour(&f->cfg, "beta");
+	assert_int_equal(nb->line, 1);
+	assert_string_equal(nb->endpoint, "tcp://beta.example:7001");
+	assert_true(nb->exp.configured);
+	assert_int_equal(nb->exp.categories, (1u << AM_CAT_PHISHING) | (1u << AM_CAT_MALWARE));
+	assert_int_equal(nb->exp.min_confidence, 60);
+	assert_int_equal(nb->exp.origins, POLICY_ORIGINS_ALL);
+	assert_int_equal(nb->exp.n_suffixes, 2);
+	assert_string_equal(nb->exp.suffixes[0], "asia");
+	assert_string_equal(nb->exp.suffixes[1], "kids");
+	assert_int_equal(nb->exp.max_tlp, AM_TLP_AMBER_STRICT);
+	assert_true(nb->imp.configured);
+	assert_int_equal(nb->imp.categories, 0x3e);
+	assert_int_equal(nb->imp.min_confidence, 30);
+	assert_int_equal(nb->imp.confidence_cap, 70);
+	assert_int_equal(nb->imp.origins, POLICY_ORIGINS_NEIGHBOUR);
+	assert_int_equal(nb->imp.quota, 500);
+
+	/* an empty section still declares a neighbour, with every default:
+	 * nothing sent, nothing accepted */
+	nb = neighbour(&f->cfg, "gamma.example_2");
+	assert_int_equal(nb->line, 16);
+	assert_string_equal(nb->endpoint, "");
+	assert_false(nb->exp.configured);
+	assert_int_equal(nb->exp.min_confidence, 0);
+	assert_int_equal(nb->exp.origins, POLICY_ORIGINS_OWN);
+	assert_int_equal(nb->exp.n_suffixes, 0);
+	assert_int_equal(nb->exp.max_tlp, AM_TLP_GREEN);
+	assert_false(nb->imp.configured);
+	assert_int_equal(nb->imp.min_confidence, 0);
+	assert_int_equal(nb->imp.confidence_cap, 100);
+	assert_int_equal(nb->imp.origins, POLICY_ORIGINS_ALL);
+	assert_int_equal(nb->imp.quota, 100000);
+
+	nb = neighbour(&f->cfg, "delta");
+	assert_false(nb->exp.configured); /* origins alone do not turn it on */
+	assert_int_equal(nb->exp.origins, POLICY_ORIGINS_LIST);
+	assert_int_equal(nb->exp.origin_list.n, 1);
+	assert_string_equal(nb->exp.origin_list.names[0], "carol");
+	assert_true(nb->imp.configured); /* "none" is configured, and empty */
+	assert_int_equal(nb->imp.categories, 0);
+	assert_int_equal(nb->imp.origins, POLICY_ORIGINS_LIST);
+	assert_int_equal(nb->imp.origin_list.n, 2);
+	assert_string_equal(nb->imp.origin_list.names[1], "bob");
+	assert_int_equal(nb->imp.origin_list.n_keys, 0); /* the mesh resolves */
+}
+
+/* One bad value on line 3 inside [neighbour b]: exactly one diagnostic,
+ * naming the option and quoting the value. */
+static void test_neighbour_value_errors_quote_input(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *frag1, *frag2;
+	} t[] = {
+		{ "endpoint = udp://b:7000", "endpoint: `udp://b:7000'", "tcp://HOST:PORT" },
+		{ "endpoint = tcp://:7000", "endpoint: `tcp://:7000'", "host to connect to" },
+		{ "endpoint = tcp://*:7000", "`tcp://*:7000'", "host to connect to" },
+		{ "endpoint = tcp://b:0", "`tcp://b:0'", "port 1 to 65535" },
+		{ "endpoint = tcp://b", "`tcp://b'", "tcp://HOST:PORT" },
+		{ "export.categories = phishing, purple", "export.categories: `purple'", "not a category" },
+		{ "export.categories = ", "export.categories: `'", "expected categories" },
+		{ "export.categories = all, spam", "export.categories:", "stand alone" },
+		{ "export.min_confidence = 101", "export.min_confidence: `101'", "0 to 100" },
+		{ "export.min_confidence = 50%", "`50%'", "0 to 100" },
+		{ "export.min_confidence = -1", "`-1'", "0 to 100" },
+		{ "export.min_confidence =", "`'", "0 to 100" },
+		{ "export.origins = neighbour", "export.origins: `neighbour'", "import.origins" },
+		{ "export.origins = own, alice", "export.origins:", "stand alone" },
+		{ "export.origins = al!ce", "export.origins: `al!ce'", "not an origin name" },
+		{ "export.domains = asia, a..b", "export.domains: `a..b'", "empty label" },
+		{ "export.domains = *.asia", "export.domains: `*.asia'", "wildcard" },
+		{ "export.max_tlp = red", "export.max_tlp: `red'", "never leaves" },
+		{ "export.max_tlp = purple", "export.max_tlp: `purple'", "amber+strict" },
+		{ "import.categories = phish", "import.categories: `phish'", "not a category" },
+		{ "import.min_confidence = 1000", "import.min_confidence: `1000'", "0 to 100" },
+		{ "import.confidence_cap = 200", "import.confidence_cap: `200'", "0 to 100" },
+		{ "import.origins = own", "import.origins: `own'", "export.origins" },
+		{ "import.quota = 0", "import.quota: `0'", "1 to 1000000000" },
+		{ "import.quota = 1000000001", "`1000000001'", "1 to 1000000000" },
+		{ "import.quota = 99999999999999999999999", "`99999999999999999999999'", "1 to" },
+		{ "import.quota = 1e6", "`1e6'", "1 to 1000000000" },
+		{ "import.origins = a\x1b[2Jb", "`a\\x1b[2Jb'", "not an origin name" },
+		{ "export.domains = x\x1b[2J", "`x\\x1b[2J'", "character" },
+		{ "bogus = 1", "unknown option `bogus' in [neighbour b]", "" },
+		{ "name = b", "unknown option `name' in [neighbour b]", "" },
+	};
+	struct fixture *f = *state;
+	char text[512];
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		snprintf(text, sizeof text, "[peer]\nname = a\n[neighbour b]\n%s\n", t[i].line);
+		/* the bad line is line 4 of this text */
+		if (load_text(f, text) != AM_ECONFIG || f->diags.n != 1) {
+			dump(&f->diags);
+			fail_msg("case `%s': want exactly one diagnostic", t[i].line);
+		}
+		expect_diag(&f->diags, 4, t[i].frag1, t[i].frag2, NULL);
+		/* a refused file owns nothing */
+		assert_null(f->cfg.neighbours);
+		assert_int_equal(f->cfg.n_neighbours, 0);
+	}
+}
+
+static void test_neighbour_good_values(void **state)
+{
+	static const struct {
+		const char *line;
+	} t[] = {
+		{ "endpoint = tcp://[2001:db8::1]:7000" },
+		{ "endpoint = tcp://10.0.0.1:1" },
+		{ "endpoint =" },
+		{ "export.max_tlp = clear" },
+		{ "export.max_tlp = amber" },
+		{ "export.max_tlp = amber_strict" },
+		{ "import.quota = 1" },
+		{ "import.quota = 1000000000" },
+		{ "export.min_confidence = 100" },
+		{ "import.confidence_cap = 0" },
+		{ "export.domains = co.uk example.org" },
+	};
+	struct fixture *f = *state;
+	char text[512];
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		snprintf(text, sizeof text, "[peer]\nname = a\n[neighbour b]\n%s\n", t[i].line);
+		if (load_text(f, text) != 0) {
+			dump(&f->diags);
+			fail_msg("`%s' refused", t[i].line);
+		}
+		assert_int_equal(f->cfg.n_neighbours, 1);
+	}
+}
+
+static void test_neighbour_header_errors(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_text(f,
+		"[peer]\n"                                               /* 1 */
+		"name = alpha\n"                                         /* 2 */
+		"[neighbour]\n"                                          /* 3 */
+		"export.categories = all\n"                              /* 4: ignored */
+		"[neighbour bad name!]\n"                                /* 5 */
+		"[neighbour bravo]\n"                                    /* 6 */
+		"export.categories = all\n"                              /* 7 */
+		"export.categories = none\n"                             /* 8 */
+		"[neighbour charlie]\n"                                  /* 9 */
+		"export.categories = all\n"                              /* 10: per neighbour */
+		"[neighbour bravo]\n"                                    /* 11 */
+		"bogus = 1\n"                                            /* 12: ignored */
+		"[neighbour alpha]\n"                                    /* 13 */
+		"[neighbour 0123456789012345678901234567890123456789]\n" /* 14: 40 */
+		"[neighbor delta]\n"                                     /* 15 */
+		"x = 1\n"                                                /* 16 */
+		"[neighbour caf\xc3\xa9]\n"),                            /* 17 */
+		AM_ECONFIG);
+	expect_diag(&f->diags, 3, "[neighbour] needs the neighbour's name", "[neighbour peer-b]", NULL);
+	expect_diag(&f->diags, 5, "neighbour name `bad name!'", "letters", NULL);
+	expect_diag(&f->diags, 8, "export.categories is set twice (first on line 7)", NULL);
+	expect_diag(&f->diags, 11, "neighbour `bravo' is declared twice (first on line 6)", NULL);
+	expect_diag(&f->diags, 13, "neighbour `alpha' has this peer's own name", NULL);
+	expect_diag(&f->diags, 14, "`0123456789012345678901234567890123456789'", "40 characters",
+	            "at most 39", NULL);
+	expect_diag(&f->diags, 16, "unknown section `[neighbor delta]'", "[neighbour NAME]", NULL);
+	expect_diag(&f->diags, 17, "neighbour name `caf\\xc3\\xa9'", NULL);
+	assert_int_equal(f->diags.n, 8);
+	assert_int_equal(f->cfg.n_neighbours, 0);
+	assert_null(f->cfg.neighbours);
+}
+
+/* inih keeps 49 bytes of a section name: a 39-character name is the
+ * longest that survives whole, and a longer one must never be taken for
+ * its 39-character prefix. */
+static void test_neighbour_name_length(void **state)
+{
+	static const char name39[] = "n23456789012345678901234567890123456789";
+	struct fixture *f = *state;
+	char text[512];
+
+	assert_int_equal(strlen(name39), CONFIG_NEIGHBOUR_NAME_MAX);
+	snprintf(text, sizeof text, "[peer]\nname = a\n[neighbour %s]\nimport.quota = 5\n", name39);
+	assert_int_equal(load_text(f, text), 0);
+	assert_int_equal(f->cfg.n_neighbours, 1);
+	assert_string_equal(f->cfg.neighbours[0].name, name39);
+	assert_int_equal(f->cfg.neighbours[0].imp.quota, 5);
+
+	snprintf(text, sizeof text, "[peer]\nname = a\n[neighbour %s]\n[neighbour %sX]\nimport.quota = 5\n",
+	         name39, name39);
+	assert_int_equal(load_text(f, text), AM_ECONFIG);
+	assert_int_equal(f->diags.n, 1);
+	expect_diag(&f->diags, 4, "40 characters", NULL);
+}
+
+static void test_neighbour_sections_in_inih_corners(void **state)
+{
+	struct fixture *f = *state;
+
+	/* a BOM before the first header, blanks inside the brackets, an
+	 * inline comment after it, CRLF */
+	assert_int_equal(load_text(f,
+		"\xef\xbb\xbf[neighbour one]\r\n"
+		"import.quota = 7\r\n"
+		"[neighbour  two ] ; the second\n"
+		"import.quota = 8\n"
+		"[peer]\n"
+		"name = a\n"), 0);
+	assert_int_equal(f->cfg.n_neighbours, 2);
+	assert_string_equal(neighbour(&f->cfg, "one")->name, "one");
+	assert_int_equal(neighbour(&f->cfg, "one")->imp.quota, 7);
+	assert_int_equal(neighbour(&f->cfg, "two")->imp.quota, 8);
+
+	/* a ';' after a blank inside the brackets makes it no header at all:
+	 * inih keeps the previous section, and so must we */
+	assert_int_equal(load_text(f,
+		"[peer]\n"
+		"name = a\n"
+		"[neighbour x ; y]\n"
+		"listen = tcp://:7000\n"), AM_ECONFIG);
+	assert_int_equal(f->diags.n, 1);
+	expect_diag(&f->diags, 3, "section header", NULL);
+}
+
+static void test_too_many_neighbours(void **state)
+{
+	struct fixture *f = *state;
+	size_t cap = (CONFIG_NEIGHBOURS_MAX + 1) * 32 + 64, len = 0;
+	char *text = malloc(cap);
+
+	assert_non_null(text);
+	len += (size_t)snprintf(text + len, cap - len, "[peer]\nname = a\n");
+	for (int i = 0; i < CONFIG_NEIGHBOURS_MAX; i++)
+		len += (size_t)snprintf(text + len, cap - len, "[neighbour n%d]\n", i);
+	assert_int_equal(load_text(f, text), 0);
+	assert_int_equal(f->cfg.n_neighbours, CONFIG_NEIGHBOURS_MAX);
+	assert_string_equal(f->cfg.neighbours[CONFIG_NEIGHBOURS_MAX - 1].name, "n255");
+
+	len += (size_t)snprintf(text + len, cap - len, "[neighbour one-too-many]\n");
+	assert_int_equal(load_text(f, text), AM_ECONFIG);
+	free(text);
+	assert_int_equal(f->diags.n, 1);
+	expect_diag(&f->diags, 2 + CONFIG_NEIGHBOURS_MAX + 1, "more than 256 neighbours", NULL);
+}
+
+static void test_config_free(void **state)
+{
+	struct fixture *f = *state;
+	struct config zero;
+
+	assert_int_equal(load_text(f,
+		"[peer]\nname = a\n[neighbour b]\nexport.categories = all\nexport.origins = x, y\n"
+		"export.domains = asia\n[neighbour c]\nimport.categories = spam\nimport.origins = z\n"), 0);
+	assert_int_equal(f->cfg.n_neighbours, 2);
+	config_free(&f->cfg);
+	assert_null(f->cfg.neighbours);
+	assert_int_equal(f->cfg.n_neighbours, 0);
+	assert_string_equal(f->cfg.name, "a"); /* the rest stays */
+	config_free(&f->cfg);                   /* twice is harmless */
+	config_free(NULL);
+	memset(&zero, 0, sizeof zero);
+	config_free(&zero);
+
+	/* a fresh, uninitialised struct is fine for config_load */
+	struct config *fresh = malloc(sizeof *fresh);
+	assert_non_null(fresh);
+	memset(fresh, 0x5a, sizeof *fresh);
+	assert_int_equal(config_load(fresh, f->path, NULL, NULL), 0);
+	assert_int_equal(fresh->n_neighbours, 2);
+	config_free(fresh);
+	/* failures too, and the same struct again after config_free */
+	memset(fresh, 0x5a, sizeof *fresh);
+	write_str(f->path, "[peer]\nname = a\n[neighbour b]\nexport.categories = all\nbad\n");
+	assert_int_equal(config_load(fresh, f->path, NULL, NULL), AM_ECONFIG);
+	assert_null(fresh->neighbours);
+	config_free(fresh);
+	free(fresh);
+}
+
+/* An option line the template shows commented out: "# key = value". */
+static bool is_commented_option(const char *line)
+{
+	const char *p = line + 2;
+
+	if (strncmp(line, "# ", 2) != 0)
+		return false;
+	while ((*p >= 'a' && *p <= 'z') || *p == '.' || *p == '_')
+		p++;
+	return p > line + 2 && strncmp(p, " = ", 3) == 0;
+}
+
+/* Uncomments the template's example neighbour: its header and every
+ * option line after it; the prose stays commented. */
+static char *uncomment_neighbour(const char *text)
+{
+	char *out = calloc(1, strlen(text) + 1);
+	size_t o = 0;
+	bool in_example = false;
+
+	assert_non_null(out);
+	for (const char *src = text; *src;) {
+		const char *nl = strchr(src, '\n');
+		size_t n = nl ? (size_t)(nl - src) + 1 : strlen(src);
+		if (strncmp(src, "# [neighbour ", 13) == 0)
+			in_example = true;
+		if (in_example && (strncmp(src, "# [", 3) == 0 || is_commented_option(src))) {
+			src += 2;
+			n -= 2;
+		}
+		memcpy(out + o, src, n);
+		o += n;
+		src += n;
+	}
+	return out;
+}
+
+static void test_template_documents_neighbours(void **state)
+{
+	static const char *const keys[] = {
+		"endpoint", "export.categories", "export.min_confidence", "export.origins",
+		"export.domains", "export.max_tlp", "import.categories", "import.min_confidence",
+		"import.confidence_cap", "import.origins", "import.quota",
+	};
+	struct fixture *f = *state;
+	char err[AM_ERRLEN], line[80], *text, *edited;
+	const struct config_neighbour *nb;
+
+	assert_int_equal(config_write_default(f->path, "alpha", NULL, err, sizeof err), 0);
+	memset(&f->diags, 0, sizeof f->diags);
+	config_free(&f->cfg);
+	assert_int_equal(config_load(&f->cfg, f->path, collect, &f->diags), 0);
+	assert_int_equal(f->cfg.n_neighbours, 0); /* all commented out */
+
+	text = slurp(f->path);
+	assert_non_null(strstr(text, "\n# [neighbour peer-b]\n"));
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		snprintf(line, sizeof line, "\n# %s = ", keys[i]);
+		if (strstr(text, line) == NULL)
+			fail_msg("neighbour option %s is not in the template", keys[i]);
+	}
+	/* the template stays a seed the fuzz driver takes whole */
+	assert_true(strlen(text) < 8192);
+
+	/* uncommented, the example is a working neighbour */
+	edited = uncomment_neighbour(text);
+	write_str(f->path, edited);
+	memset(&f->diags, 0, sizeof f->diags);
+	config_free(&f->cfg);
+	if (config_load(&f->cfg, f->path, collect, &f->diags) != 0) {
+		dump(&f->diags);
+		fail_msg("uncommented template refused");
+	}
+	assert_int_equal(f->cfg.n_neighbours, 1);
+	nb = &f->cfg.neighbours[0];
+	assert_string_equal(nb->name, "peer-b");
+	assert_string_equal(nb->endpoint, "tcp://peer-b.example:7000");
+	assert_true(nb->exp.configured);
+	assert_int_equal(nb->exp.categories, (1u << AM_CAT_PHISHING) | (1u << AM_CAT_MALWARE));
+	assert_int_equal(nb->exp.origins, POLICY_ORIGINS_OWN);
+	assert_int_equal(nb->exp.n_suffixes, 2);
+	assert_int_equal(nb->exp.max_tlp, AM_TLP_GREEN);
+	assert_true(nb->imp.configured);
+	assert_int_equal(nb->imp.confidence_cap, 100);
+	assert_int_equal(nb->imp.quota, 100000);
+	free(edited);
+	free(text);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -685,6 +1102,15 @@ int main(void)
 		T(test_write_default_without_listen),
 		T(test_write_default_refuses_overwrite),
 		T(test_write_default_refuses_bad_values),
+		T(test_three_neighbours),
+		T(test_neighbour_value_errors_quote_input),
+		T(test_neighbour_good_values),
+		T(test_neighbour_header_errors),
+		T(test_neighbour_name_length),
+		T(test_neighbour_sections_in_inih_corners),
+		T(test_too_many_neighbours),
+		T(test_config_free),
+		T(test_template_documents_neighbours),
 	};
 #undef T
 

@@ -442,6 +442,88 @@ static void test_concurrent_first_use(void **state)
 	}
 }
 
+/* Suffixes for policies: the same rules, one leading dot more, and public
+ * suffixes welcome. */
+static void test_suffix_table(void **state)
+{
+	static const struct row t[] = {
+		{"asia", 0, "asia"},
+		{"kids", 0, "kids"},
+		{".asia", 0, "asia"},
+		{"ASIA.", 0, "asia"},
+		{".Asia.", 0, "asia"},
+		{"co.uk", 0, "co.uk"},
+		{".co.uk", 0, "co.uk"},
+		{"github.io", 0, "github.io"},
+		{"localhost", 0, "localhost"},
+		{"рф", 0, "xn--p1ai"},
+		{".РФ", 0, "xn--p1ai"},
+		{"example.org", 0, "example.org"},
+		{"", AM_EDOMAIN_EMPTY, NULL},
+		{".", AM_EDOMAIN_EMPTY, NULL},
+		{"..", AM_EDOMAIN_EMPTY, NULL},
+		{"..asia", AM_ELABEL_EMPTY, NULL}, /* only one leading dot goes */
+		{"asia..", AM_ELABEL_EMPTY, NULL},
+		{"a..b", AM_ELABEL_EMPTY, NULL},
+		{"*.asia", AM_EDOMAIN_WILDCARD, NULL},
+		{"*", AM_EDOMAIN_WILDCARD, NULL},
+		{"192.0.2.1", AM_EDOMAIN_IP, NULL},
+		{"123", AM_EDOMAIN_IP, NULL},
+		{".0x1f", AM_EDOMAIN_IP, NULL},
+		{"::1", AM_EDOMAIN_IP, NULL},
+		{"as ia", AM_EDOMAIN_CHAR, NULL},
+		{"-asia", AM_EDOMAIN_CHAR, NULL},
+		{"xn--zz", AM_EDOMAIN_IDN, NULL},
+		{"😀", AM_EDOMAIN_IDN, NULL},
+	};
+	char out[AM_DOMAIN_MAX + 1];
+	(void)state;
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		int rc = domain_normalise_suffix(t[i].in, out, NULL, 0);
+		if (rc != t[i].rc)
+			fail_msg("suffix `%s': rc %d (%s), want %d", t[i].in, rc, am_strerror(rc), t[i].rc);
+		if (rc == 0)
+			assert_string_equal(out, t[i].out);
+		else
+			assert_string_equal(out, "");
+	}
+}
+
+/* A name the store accepts is spelled the same as a suffix, so a policy's
+ * "example.org" matches the store's "example.org" byte for byte. */
+static void test_suffix_agrees_with_names(void **state)
+{
+	char a[AM_DOMAIN_MAX + 1], b[AM_DOMAIN_MAX + 1];
+	(void)state;
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		if (rows[i].rc != 0)
+			continue;
+		assert_int_equal(domain_normalise(rows[i].in, a, NULL, 0), 0);
+		assert_int_equal(domain_normalise_suffix(rows[i].in, b, NULL, 0), 0);
+		assert_string_equal(a, b);
+	}
+	/* and the only rule it skips is the public-suffix one */
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		int rc = domain_normalise_suffix(rows[i].in, b, NULL, 0);
+		if (rows[i].rc == AM_EPUBLIC_SUFFIX)
+			assert_int_equal(rc, 0);
+		else if (rows[i].rc != 0 && rows[i].in[0] != '.')
+			assert_int_equal(rc, rows[i].rc);
+	}
+}
+
+static void test_suffix_err_quotes_raw_input(void **state)
+{
+	char out[AM_DOMAIN_MAX + 1], err[AM_ERRLEN];
+	(void)state;
+	assert_int_equal(domain_normalise_suffix(".a..b", out, err, sizeof err), AM_ELABEL_EMPTY);
+	assert_string_equal(err, "`.a..b': domain has an empty label");
+	assert_int_equal(domain_normalise_suffix(".", out, err, sizeof err), AM_EDOMAIN_EMPTY);
+	assert_string_equal(err, "`.': domain is empty");
+	assert_int_equal(domain_normalise_suffix(NULL, out, err, sizeof err), AM_EINVAL);
+	assert_int_equal(domain_normalise_suffix("asia", NULL, err, sizeof err), AM_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -461,6 +543,9 @@ int main(void)
 		cmocka_unit_test(test_match_candidates),
 		cmocka_unit_test(test_match_candidates_respects_max),
 		cmocka_unit_test(test_concurrent_first_use),
+		cmocka_unit_test(test_suffix_table),
+		cmocka_unit_test(test_suffix_agrees_with_names),
+		cmocka_unit_test(test_suffix_err_quotes_raw_input),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	domain_fini();
