@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# demo.sh - the README's main command: build Abuse Mesh, start one peer in a
-# temporary directory, submit indicators, query them, withdraw one, and show
-# what the operator sees at each step. Installs what it needs.
+# demo.sh - the README's main command: builds Abuse Mesh and starts a small
+# local mesh of three operators on loopback - a registry (.Asia), an RIR
+# (APNIC) and a national CERT behind a firewall - with the policies of
+# deploy/example/. Submits indicators, shows who received what and what
+# policy held back, withdraws one and shows the withdrawal arriving.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/install-deps.sh
@@ -11,27 +13,70 @@ cmake --build build -j "$(nproc 2>/dev/null || echo 2)" --target ameshd amesh >/
 AMESH=$PWD/build/amesh
 AMESHD=$PWD/build/ameshd
 DEMO=$(mktemp -d /tmp/amesh-demo.XXXXXX)
-trap 'kill "$PID" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$DEMO"' EXIT
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$DEMO"' EXIT
+BASE=$((17400 + $$ % 500 * 3))
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
-run() { step "$*"; "$@" || echo "(exit status $?)"; }
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '\033[2m$ %s\033[0m\n' "${*#$PWD/build/}"; "$@" || echo "(exit status $?)"; }
+am() { local p=$1; shift; "$AMESH" -s "$DEMO/$p/run/amesh.sock" "$@"; }
 
-run "$AMESH" init "$DEMO/apnic" --name apnic
-"$AMESHD" -c "$DEMO/apnic/amesh.conf" 2>"$DEMO/ameshd.log" &
-PID=$!
-export AMESH_SOCKET=$DEMO/apnic/run/amesh.sock
-for _ in $(seq 1 100); do "$AMESH" status >/dev/null 2>&1 && break; sleep 0.05; done
+say "Three operators create their peers"
+"$AMESH" init "$DEMO/dotasia" --name dotasia --listen "tcp://127.0.0.1:$BASE" >/dev/null
+"$AMESH" init "$DEMO/apnic" --name apnic --listen "tcp://127.0.0.1:$((BASE + 1))" >/dev/null
+"$AMESH" init "$DEMO/cert-xx" --name cert-xx >/dev/null
+for p in dotasia apnic cert-xx; do echo "$p: $(cat "$DEMO/$p/amesh.key.pub")"; done
 
-run "$AMESH" submit Login.Bank-Secure.Example. --category phishing --confidence 85 --ttl 7d --tlp green
-run "$AMESH" submit c2.botnet.example.net --category botnet --confidence 70 --ttl 2d
-run "$AMESH" submit münchen-pharma.example.org --category pharming --confidence 40 --ttl 1d
-step "a public suffix is never flagged:"
-run "$AMESH" submit co.uk --category spam --confidence 10 --ttl 1d
-run "$AMESH" query www.login.bank-secure.example c2.botnet.example.net clean.example.com
-run "$AMESH" --json query shop.MÜNCHEN-pharma.example.org
-run "$AMESH" withdraw c2.botnet.example.net --category botnet
-run "$AMESH" query c2.botnet.example.net
-run "$AMESH" list
-run "$AMESH" status
-step "daemon log:"
-cat "$DEMO/ameshd.log"
+say "They pin each other's keys (after checking fingerprints by phone)"
+pin() { "$AMESH" -c "$DEMO/$1/amesh.conf" keys trust "$DEMO/$2/amesh.key.pub" --name "$2" --as "$3"; }
+pin dotasia apnic neighbour; pin apnic dotasia neighbour
+pin apnic cert-xx neighbour; pin cert-xx apnic neighbour
+pin cert-xx dotasia origin; pin dotasia cert-xx origin
+
+say "Each appends its neighbour policies (deploy/example/*.conf, local ports)"
+for p in dotasia apnic cert-xx; do
+	sed -n '/^\[neighbour/,$p' "deploy/example/$p.conf" |
+		sed "s|tcp://mesh.apnic.example:7400|tcp://127.0.0.1:$((BASE + 1))|" >>"$DEMO/$p/amesh.conf"
+	run "$AMESHD" -c "$DEMO/$p/amesh.conf" --check
+done
+for p in dotasia apnic cert-xx; do
+	"$AMESHD" -c "$DEMO/$p/amesh.conf" 2>"$DEMO/$p.log" &
+	PIDS+=($!)
+done
+for p in dotasia apnic cert-xx; do
+	for _ in $(seq 1 100); do am "$p" status >/dev/null 2>&1 && break; sleep 0.05; done
+done
+sleep 1
+
+say ".Asia reports three names; the CERT reports one"
+run am dotasia submit Login.Secure-Bank.ASIA. --category phishing --confidence 90 --ttl 7d --tlp green
+run am dotasia submit dropper.kids --category malware --confidence 85 --ttl 7d --tlp amber
+run am dotasia submit cheap-meds.asia --category pharming --confidence 30 --ttl 7d
+run am cert-xx submit c2.evil-example.net --category malware --confidence 95 --ttl 2d
+sleep 2
+
+say "Who holds what"
+for p in dotasia apnic cert-xx; do
+	printf '\033[1m%s\033[0m\n' "$p"
+	am "$p" list | sed 's/^/  /'
+done
+cat <<'TXT'
+  - login.secure-bank.asia (green) went .Asia -> APNIC -> CERT: relayed, signature intact.
+  - dropper.kids is amber: APNIC (direct neighbour) has it, the CERT does not.
+  - cheap-meds.asia (confidence 30) stayed home: .Asia exports only >= 50.
+  - the CERT's c2.evil-example.net reached APNIC but not .Asia: APNIC sends
+    .Asia only names under asia/kids.
+TXT
+
+say "The CERT's resolver asks about a subdomain: the parent matches"
+run am cert-xx query www.login.secure-bank.asia mail.example.org
+
+say "What APNIC's policies did, per neighbour"
+run am apnic peers
+
+say ".Asia withdraws its phishing indicator (recourse)"
+run am dotasia withdraw login.secure-bank.asia --category phishing
+sleep 1
+run am cert-xx query www.login.secure-bank.asia
+say "The audit of the withdrawal: the CERT's view of its link to APNIC"
+run am cert-xx peers

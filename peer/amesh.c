@@ -16,6 +16,7 @@
 #include "keycmd.h"
 #include "keyfile.h"
 #include "timefmt.h"
+#include "trust.h"
 #include "wire.h"
 
 #define EXIT_MATCH 0
@@ -130,11 +131,13 @@ static int resolve_socket(char *out, size_t cap)
 	} else if (opt_config) {
 		struct config cfg;
 		if (config_load(&cfg, opt_config, NULL, NULL) != 0) {
+			config_free(&cfg);
 			errorf("cannot use config %s (check it with `ameshd -c %s --check')", opt_config,
 			       opt_config);
 			return EXIT_ERR;
 		}
 		snprintf(out, cap, "%s", cfg.control);
+		config_free(&cfg);
 	} else {
 		snprintf(out, cap, "%s", DEFAULT_SOCKET);
 	}
@@ -518,6 +521,15 @@ static int cmd_status(int argc, char **argv)
 	if (opt_json) {
 		printf("{\"name\":");
 		json_str(stdout, s->name);
+		printf(",\"digests\":[");
+		for (size_t i = 0; i < s->n_digests; i++) {
+			char ok[17], dg[65];
+			am_keyid_hex(s->digests[i].origin, ok);
+			am_hex(s->digests[i].digest, 32, dg);
+			printf("%s{\"origin_key_id\":\"%s\",\"count\":%llu,\"digest\":\"%s\"}", i ? "," : "", ok,
+			       (unsigned long long)s->digests[i].count, dg);
+		}
+		printf("]");
 		printf(",\"key_id\":\"%s\",\"public_key\":", keyid);
 		json_str(stdout, publine);
 		printf(",\"live\":%llu,\"tombstones\":%llu,\"last_seq\":%llu,\"store_bytes\":%llu,"
@@ -525,13 +537,99 @@ static int cmd_status(int argc, char **argv)
 		       (unsigned long long)s->live, (unsigned long long)s->tombstones,
 		       (unsigned long long)s->last_seq, (unsigned long long)s->store_bytes, started,
 		       (unsigned long long)s->uptime, epoch);
+		/* the digests ride on the same line so `status --json` stays one object */
 	} else {
 		printf("peer        %s\nkey id      %s\npublic key  %s\nindicators  %llu live, %llu withdrawn (tombstones)\n"
 		       "change log  seq %llu\nstore       %llu KiB\nepoch       %s\nstarted     %s (up %s)\n",
 		       s->name, keyid, publine, (unsigned long long)s->live,
 		       (unsigned long long)s->tombstones, (unsigned long long)s->last_seq,
 		       (unsigned long long)(s->store_bytes / 1024), epoch, started, up);
+		for (size_t i = 0; i < s->n_digests; i++) {
+			char ok[17], dg[65];
+			am_keyid_hex(s->digests[i].origin, ok);
+			am_hex(s->digests[i].digest, 32, dg);
+			printf("%s%s  %llu records  digest %.16s\n", i ? "            " : "digests     ", ok,
+			       (unsigned long long)s->digests[i].count, dg);
+		}
 	}
+	wire_response_clear(&resp);
+out:
+	client_close(cl);
+	return rv;
+}
+
+static void print_reasons(const struct wire_reason *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("%s%s=%llu", i ? " " : "", r[i].reason, (unsigned long long)r[i].count);
+	if (n == 0)
+		printf("none");
+}
+
+static void json_reasons(const struct wire_reason *r, size_t n)
+{
+	putchar('{');
+	for (size_t i = 0; i < n; i++)
+		printf("%s\"%s\":%llu", i ? "," : "", r[i].reason, (unsigned long long)r[i].count);
+	putchar('}');
+}
+
+static int cmd_peers(int argc, char **argv)
+{
+	struct wire_request req = {.op = WIRE_OP_PEERS};
+	struct wire_response resp;
+	struct client *cl = NULL;
+	uint64_t now = timefmt_now();
+	int rv;
+
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return usage(stdout), 0;
+	if (argc != 1)
+		die_usage("unexpected argument `%s'", argv[1]);
+	if ((rv = call(&cl, &req, &resp)) != 0)
+		goto out;
+	for (size_t i = 0; i < resp.n_peers; i++) {
+		const struct wire_peer *p = &resp.peers[i];
+		char keyid[17], last[TIMEFMT_LEN], ago[TIMEFMT_LEN];
+		am_keyid_hex(p->public_key, keyid);
+		timefmt_rfc3339(p->last_sync, last);
+		timefmt_duration(p->last_sync && now > p->last_sync ? now - p->last_sync : 0, ago);
+		if (opt_json) {
+			printf("{\"name\":");
+			json_str(stdout, p->name);
+			printf(",\"key_id\":\"%s\",\"endpoint\":", keyid);
+			json_str(stdout, p->endpoint);
+			printf(",\"state\":\"%s\",\"last_sync\":%s%s%s,\"lag\":%llu,\"in_accepted\":%llu,"
+			       "\"in_duplicate\":%llu,\"out_sent\":%llu,\"handshakes\":%llu,"
+			       "\"handshake_failures\":%llu,\"rejects\":",
+			       p->state, p->last_sync ? "\"" : "", p->last_sync ? last : "null",
+			       p->last_sync ? "\"" : "", (unsigned long long)p->lag,
+			       (unsigned long long)p->in_accepted, (unsigned long long)p->in_duplicate,
+			       (unsigned long long)p->out_sent, (unsigned long long)p->handshakes,
+			       (unsigned long long)p->handshake_failures);
+			json_reasons(p->rejects, p->n_rejects);
+			printf(",\"held\":");
+			json_reasons(p->held, p->n_held);
+			printf("}\n");
+		} else {
+			printf("%s  %s  %s  key %s\n", p->name, p->state,
+			       p->endpoint[0] ? p->endpoint : "(dials us)", keyid);
+			printf("  last sync %s  lag %llu  in %llu (+%llu duplicates)  out %llu  handshakes %llu ok, %llu failed\n",
+			       p->last_sync ? ago : "never", (unsigned long long)p->lag,
+			       (unsigned long long)p->in_accepted, (unsigned long long)p->in_duplicate,
+			       (unsigned long long)p->out_sent, (unsigned long long)p->handshakes,
+			       (unsigned long long)p->handshake_failures);
+			printf("  rejected from them: ");
+			print_reasons(p->rejects, p->n_rejects);
+			printf("\n  held back from them: ");
+			print_reasons(p->held, p->n_held);
+			printf("\n");
+		}
+	}
+	if (!opt_json && resp.unknown_handshakes)
+		printf("handshakes refused from unknown keys: %llu\n", (unsigned long long)resp.unknown_handshakes);
+	if (!opt_json && resp.n_peers == 0)
+		printf("no neighbours configured\n");
 	wire_response_clear(&resp);
 out:
 	client_close(cl);
@@ -581,6 +679,11 @@ static int cmd_init(int argc, char **argv)
 		errorf("%s", err);
 		return EXIT_ERR;
 	}
+	snprintf(path, sizeof path, "%s/trust.conf", dir);
+	if (trust_create(path, err, sizeof err) != 0) {
+		errorf("%s", err);
+		return EXIT_ERR;
+	}
 	snprintf(path, sizeof path, "%s/data", dir);
 	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
 		errorf("cannot create %s: %s", path, strerror(errno));
@@ -596,6 +699,7 @@ static int cmd_init(int argc, char **argv)
 	struct config cfg;
 	snprintf(path, sizeof path, "%s/amesh.conf", dir);
 	if (config_load(&cfg, path, NULL, NULL) != 0) {
+		config_free(&cfg);
 		errorf("the new config %s does not validate; run `ameshd -c %s --check'", path, path);
 		return EXIT_ERR;
 	}
@@ -611,15 +715,17 @@ static int cmd_init(int argc, char **argv)
 		printf("}\n");
 	} else {
 		printf("created peer `%s' in %s\n  config  %s\n  key     %s (0600)\n  public  %s\n"
+		       "  trust   %s (empty: add neighbours with `amesh -c %s keys trust')\n"
 		       "start it with: ameshd -c %s\n",
-		       name, dir, cfg.path, cfg.key_file, publine, cfg.path);
+		       name, dir, cfg.path, cfg.key_file, publine, cfg.trust_file, cfg.path, cfg.path);
 	}
+	config_free(&cfg);
 	return 0;
 }
 
 static int cmd_keys(int argc, char **argv)
 {
-	return keycmd_main(argc, argv, opt_json);
+	return keycmd_main(argc, argv, opt_json, opt_config);
 }
 
 static int cmd_help(int argc, char **argv)
@@ -641,7 +747,8 @@ static const struct subcommand {
 	{"withdraw", cmd_withdraw, "DOMAIN --category C", "withdraw this peer's own indicator (signed)"},
 	{"query", cmd_query, "DOMAIN... | -", "live signals on each name or a parent; `-' reads names from stdin"},
 	{"list", cmd_list, "[--category C] [--origin KEYID] [--limit N]", "list live signals"},
-	{"status", cmd_status, "", "identity, counts, store size, uptime"},
+	{"status", cmd_status, "", "identity, counts, store size, uptime, per-origin digests"},
+	{"peers", cmd_peers, "", "neighbours: link state, last sync, lag, in/out, rejects and held back by reason"},
 	{"keys", cmd_keys, "generate|public|fingerprint ...", "identity key files (`amesh keys --help')"},
 	{"help", cmd_help, "", "this text"},
 };

@@ -15,8 +15,10 @@
 #include "domain.h"
 #include "keyfile.h"
 #include "log.h"
+#include "mesh.h"
 #include "store.h"
 #include "timefmt.h"
+#include "trust.h"
 
 #define SWEEP_BATCH 10000
 
@@ -54,6 +56,40 @@ static void sweep(struct store *s)
 		log_info("sweep removed %zu expired record%s", removed, removed == 1 ? "" : "s");
 }
 
+/* SIGHUP: re-read config and trust store; apply neighbours and policies
+ * without dropping links that did not change. A broken edit is reported
+ * and the running configuration stays. Peer identity, store and sockets
+ * need a restart (they are not reloaded). */
+static void reload(const char *path, struct mesh *mesh)
+{
+	struct config fresh;
+	struct trust t = {0};
+	char err[AM_ERRLEN];
+	unsigned n = 0;
+
+	if (config_load(&fresh, path, print_diag, &n) != 0) {
+		log_error("SIGHUP: %s has %u problem%s; keeping the running configuration", path, n,
+		          n == 1 ? "" : "s");
+		goto out;
+	}
+	if (trust_load(&t, fresh.trust_file, err, sizeof err) != 0) {
+		log_error("SIGHUP: %s; keeping the running configuration", err);
+		goto out;
+	}
+	if (!mesh) {
+		log_info("SIGHUP: %s is valid; this peer started without a mesh, restart to add one", path);
+		goto out;
+	}
+	if (mesh_reload(mesh, &fresh, &t, err, sizeof err) != 0)
+		log_error("SIGHUP: %s; keeping the running configuration", err);
+	else
+		log_info("SIGHUP: reloaded %s: %zu neighbour%s, %zu trusted key%s", path, fresh.n_neighbours,
+		         fresh.n_neighbours == 1 ? "" : "s", t.n, t.n == 1 ? "" : "s");
+out:
+	trust_free(&t);
+	config_free(&fresh);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -72,6 +108,8 @@ int main(int argc, char **argv)
 	struct keyfile_secret *key = NULL;
 	struct store *store = NULL;
 	struct control *ctl = NULL;
+	struct mesh *mesh = NULL;
+	struct trust trust = {0};
 	char *pass = NULL;
 	char err[AM_ERRLEN];
 	unsigned problems = 0;
@@ -110,15 +148,38 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ameshd: cannot read %s\n", config_path);
 		fprintf(stderr, "ameshd: %s: configuration has %u problem%s\n", config_path,
 		        problems, problems == 1 ? "" : "s");
+		config_free(&cfg);
+		return 1;
+	}
+	/* Fail closed: an unreadable or malformed trust store stops the peer;
+	 * it never means "trust nobody" or "trust everybody" silently. */
+	if (trust_load(&trust, cfg.trust_file, err, sizeof err) != 0) {
+		fprintf(stderr, "ameshd: %s\n", err);
+		config_free(&cfg);
 		return 1;
 	}
 	if (check_only) {
-		printf("%s: configuration is valid (peer `%s')\n", cfg.path, cfg.name);
-		return 0;
+		int bad = 0;
+		for (size_t i = 0; i < cfg.n_neighbours; i++) {
+			const struct config_neighbour *n = &cfg.neighbours[i];
+			const struct trust_entry *e = trust_by_name(&trust, n->name);
+			if (!e || e->revoked) {
+				fprintf(stderr, "%s:%u: neighbour `%s' has no %s key in %s\n", cfg.path, n->line,
+				        n->name, e ? "unrevoked" : "trusted", cfg.trust_file);
+				bad = 1;
+			}
+		}
+		if (!bad)
+			printf("%s: configuration is valid (peer `%s', %zu neighbour%s, %zu trusted key%s)\n",
+			       cfg.path, cfg.name, cfg.n_neighbours, cfg.n_neighbours == 1 ? "" : "s", trust.n,
+			       trust.n == 1 ? "" : "s");
+		trust_free(&trust);
+		config_free(&cfg);
+		return bad;
 	}
 	if (domain_init(err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);
-		return 1;
+		goto out;
 	}
 	if (ask_pass || pass_fd >= 0) {
 		pass = keyfile_read_passphrase(ask_pass ? -1 : pass_fd, "Passphrase for the peer key: ",
@@ -147,8 +208,15 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (cfg.listen[0] || cfg.n_neighbours) {
+		struct mesh_env menv = {.store = store, .key = key};
+		if (mesh_open(&mesh, &menv, &cfg, &trust, err, sizeof err) != 0) {
+			fprintf(stderr, "ameshd: %s\n", err);
+			goto out;
+		}
+	}
 	struct control_env env = {
-		.store = store, .cfg = &cfg, .key = key, .started_at = timefmt_now(),
+		.store = store, .cfg = &cfg, .key = key, .started_at = timefmt_now(), .mesh = mesh,
 	};
 	if (control_open(&ctl, &env, cfg.control, err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);
@@ -156,8 +224,9 @@ int main(int argc, char **argv)
 	}
 	char keyid[2 * AM_KEYID_BYTES + 1];
 	am_keyid_hex(key->pk, keyid);
-	log_info("ameshd %s started: key %s, control %s, store %s", cfg.name, keyid, cfg.control,
-	         cfg.data_dir);
+	log_info("ameshd %s started: key %s, control %s, store %s, %zu neighbour%s%s%s", cfg.name, keyid,
+	         cfg.control, cfg.data_dir, cfg.n_neighbours, cfg.n_neighbours == 1 ? "" : "s",
+	         cfg.listen[0] ? ", listening on " : "", cfg.listen);
 	sweep(store);
 
 	for (;;) {
@@ -169,16 +238,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (sig == SIGHUP) {
-			/* Re-validate so an operator learns of a broken edit now, not at
-			 * the next restart; applying a changed config lands with the mesh. */
-			struct config fresh;
-			unsigned n = 0;
-			if (config_load(&fresh, config_path, print_diag, &n) != 0)
-				log_error("SIGHUP: %s has %u problem%s; keeping the running configuration",
-				          config_path, n, n == 1 ? "" : "s");
-			else
-				log_info("SIGHUP: %s is valid; nothing in it can change at run time yet",
-				         config_path);
+			reload(config_path, mesh);
 			continue;
 		}
 		log_info("signal %d: shutting down", sig);
@@ -187,6 +247,9 @@ int main(int argc, char **argv)
 	status = 0;
 out:
 	control_close(ctl);
+	mesh_close(mesh);
+	trust_free(&trust);
+	config_free(&cfg);
 	store_close(store);
 	keyfile_secret_free(key);
 	keyfile_passphrase_free(pass);

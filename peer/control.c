@@ -74,6 +74,8 @@ static void sign_and_store(const struct control_env *env, struct am_indicator *i
 		return;
 	}
 	resp->changed = result == 1;
+	if (resp->changed)
+		mesh_notify(env->mesh); /* neighbours' long-polls get it now */
 	resp->submitted.ind = *ind;
 	memcpy(resp->submitted.id, id, AM_ID_BYTES);
 	char idhex[2 * AM_ID_BYTES + 1];
@@ -237,6 +239,34 @@ static void do_list(const struct control_env *env, const struct wire_request *re
 	}
 }
 
+struct digest_ctx {
+	struct wire_status *s;
+	size_t cap;
+};
+
+static int keep_digest(void *arg, const uint8_t origin[AM_KEY_BYTES], uint64_t count,
+                       const uint8_t digest[32])
+{
+	struct digest_ctx *d = arg;
+	struct wire_status *s = d->s;
+
+	if (s->n_digests >= WIRE_DIGESTS_MAX)
+		return 1;
+	if (s->n_digests == d->cap) {
+		size_t ncap = d->cap ? d->cap * 2 : 16;
+		void *p = realloc(s->digests, ncap * sizeof *s->digests);
+		if (!p)
+			return AM_ENOMEM;
+		s->digests = p;
+		d->cap = ncap;
+	}
+	memcpy(s->digests[s->n_digests].origin, origin, AM_KEY_BYTES);
+	s->digests[s->n_digests].count = count;
+	memcpy(s->digests[s->n_digests].digest, digest, 32);
+	s->n_digests++;
+	return 0;
+}
+
 static void do_status(const struct control_env *env, const struct wire_request *req,
                       struct wire_response *resp)
 {
@@ -259,6 +289,61 @@ static void do_status(const struct control_env *env, const struct wire_request *
 	s->started_at = env->started_at;
 	s->uptime = now > env->started_at ? now - env->started_at : 0;
 	memcpy(s->epoch, st.epoch, sizeof s->epoch);
+	struct digest_ctx d = {.s = s};
+	if ((rv = store_digests(env->store, now, keep_digest, &d)) < 0)
+		fail_with(resp, rv, "cannot compute store digests: %s", am_strerror(rv));
+}
+
+static void do_peers(const struct control_env *env, const struct wire_request *req,
+                     struct wire_response *resp)
+{
+	struct mesh_peer_info *p;
+	size_t n;
+	int rv;
+
+	(void)req;
+	if (!env->mesh)
+		return; /* no neighbours configured: an empty answer, not an error */
+	if ((rv = mesh_peers(env->mesh, &p, &n)) != 0) {
+		fail_with(resp, rv, "%s", am_strerror(rv));
+		return;
+	}
+	if (n > WIRE_PEERS_MAX)
+		n = WIRE_PEERS_MAX;
+	if (n && (resp->peers = calloc(n, sizeof *resp->peers)) == NULL) {
+		free(p);
+		fail_with(resp, AM_ENOMEM, "%s", am_strerror(AM_ENOMEM));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct wire_peer *w = &resp->peers[i];
+		snprintf(w->name, sizeof w->name, "%s", p[i].name);
+		memcpy(w->public_key, p[i].pk, AM_KEY_BYTES);
+		snprintf(w->endpoint, sizeof w->endpoint, "%s", p[i].endpoint);
+		snprintf(w->state, sizeof w->state, "%s", mesh_link_state_name(p[i].state));
+		w->last_sync = p[i].last_sync;
+		w->lag = p[i].lag;
+		w->in_accepted = p[i].in_accepted;
+		w->in_duplicate = p[i].in_duplicate;
+		w->out_sent = p[i].out_sent;
+		w->handshakes = p[i].handshakes;
+		w->handshake_failures = p[i].handshake_failures;
+		for (int r = 1; r < MESH_R_COUNT && w->n_rejects < WIRE_REASONS_MAX; r++)
+			if (p[i].rejects[r]) {
+				snprintf(w->rejects[w->n_rejects].reason, sizeof w->rejects[0].reason, "%s",
+				         mesh_reject_name(r));
+				w->rejects[w->n_rejects++].count = p[i].rejects[r];
+			}
+		for (int r = 1; r < POLICY_REASON_COUNT && w->n_held < WIRE_REASONS_MAX; r++)
+			if (p[i].held[r]) {
+				snprintf(w->held[w->n_held].reason, sizeof w->held[0].reason, "%s",
+				         policy_reason_name((enum policy_reason)r));
+				w->held[w->n_held++].count = p[i].held[r];
+			}
+	}
+	resp->n_peers = n;
+	resp->unknown_handshakes = mesh_unknown_handshakes(env->mesh);
+	free(p);
 }
 
 typedef void (*handler_fn)(const struct control_env *, const struct wire_request *,
@@ -270,6 +355,7 @@ static const handler_fn handlers[] = {
 	[WIRE_OP_QUERY] = do_query,
 	[WIRE_OP_LIST] = do_list,
 	[WIRE_OP_STATUS] = do_status,
+	[WIRE_OP_PEERS] = do_peers,
 };
 
 int control_handle(const struct control_env *env, const uint8_t *req_buf, size_t req_len,

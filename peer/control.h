@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "keyfile.h"
+#include "mesh.h"
 #include "model.h"
 #include "store.h"
 
@@ -28,6 +29,7 @@ struct control_env {
 	const struct config *cfg;
 	const struct keyfile_secret *key; /* this peer's identity */
 	uint64_t started_at;              /* Unix seconds */
+	struct mesh *mesh;                /* NULL when the peer has no mesh */
 };
 
 /* Handles one request. Always produces a response (errors are encoded in

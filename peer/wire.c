@@ -209,6 +209,7 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 	Amesh__V1__QueryRequest q = AMESH__V1__QUERY_REQUEST__INIT;
 	Amesh__V1__ListRequest l = AMESH__V1__LIST_REQUEST__INIT;
 	Amesh__V1__StatusRequest st = AMESH__V1__STATUS_REQUEST__INIT;
+	Amesh__V1__PeersRequest pr = AMESH__V1__PEERS_REQUEST__INIT;
 	ProtobufCBinaryData *names = NULL;
 	int rv;
 
@@ -257,6 +258,10 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 	case WIRE_OP_STATUS:
 		m.op_case = AMESH__V1__REQUEST__OP_STATUS;
 		m.status = &st;
+		break;
+	case WIRE_OP_PEERS:
+		m.op_case = AMESH__V1__REQUEST__OP_PEERS;
+		m.peers = &pr;
 		break;
 	default:
 		return AM_EINVAL;
@@ -399,6 +404,9 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 	case AMESH__V1__REQUEST__OP_STATUS:
 		r->op = WIRE_OP_STATUS;
 		break;
+	case AMESH__V1__REQUEST__OP_PEERS:
+		r->op = WIRE_OP_PEERS;
+		break;
 	default:
 		snprintf(err, errlen, "request names no operation this daemon knows");
 		goto fail;
@@ -492,6 +500,103 @@ static void sig_table_free(struct sig_table *t)
 	free(t->ptrs);
 }
 
+/* Protobuf views of status digests and peers; every array is allocated here
+ * and freed by extras_free, the byte fields point into the response. */
+struct extras {
+	Amesh__V1__OriginDigest *dg;
+	Amesh__V1__OriginDigest **dgp;
+	Amesh__V1__PeerInfo *pi;
+	Amesh__V1__PeerInfo **pip;
+	Amesh__V1__ReasonCount *rc;
+	Amesh__V1__ReasonCount **rcp;
+};
+
+static void extras_free(struct extras *x)
+{
+	free(x->dg);
+	free(x->dgp);
+	free(x->pi);
+	free(x->pip);
+	free(x->rc);
+	free(x->rcp);
+}
+
+static int digests_to_pb(const struct wire_status *st, struct extras *x, Amesh__V1__StatusResult *p)
+{
+	if (st->n_digests == 0)
+		return 0;
+	x->dg = calloc(st->n_digests, sizeof *x->dg);
+	x->dgp = calloc(st->n_digests, sizeof *x->dgp);
+	if (!x->dg || !x->dgp)
+		return AM_ENOMEM;
+	for (size_t i = 0; i < st->n_digests; i++) {
+		amesh__v1__origin_digest__init(&x->dg[i]);
+		x->dg[i].origin.data = (uint8_t *)st->digests[i].origin;
+		x->dg[i].origin.len = AM_KEY_BYTES;
+		x->dg[i].count = st->digests[i].count;
+		x->dg[i].digest.data = (uint8_t *)st->digests[i].digest;
+		x->dg[i].digest.len = 32;
+		x->dgp[i] = &x->dg[i];
+	}
+	p->n_digests = st->n_digests;
+	p->digests = x->dgp;
+	return 0;
+}
+
+static int peers_to_pb(const struct wire_response *r, struct extras *x, Amesh__V1__PeersResult *p)
+{
+	size_t nrc = 0, k = 0;
+
+	p->unknown_handshakes = r->unknown_handshakes;
+	if (r->n_peers == 0)
+		return 0;
+	for (size_t i = 0; i < r->n_peers; i++)
+		nrc += r->peers[i].n_rejects + r->peers[i].n_held;
+	x->pi = calloc(r->n_peers, sizeof *x->pi);
+	x->pip = calloc(r->n_peers, sizeof *x->pip);
+	x->rc = calloc(nrc ? nrc : 1, sizeof *x->rc);
+	x->rcp = calloc(nrc ? nrc : 1, sizeof *x->rcp);
+	if (!x->pi || !x->pip || !x->rc || !x->rcp)
+		return AM_ENOMEM;
+	for (size_t i = 0; i < r->n_peers; i++) {
+		const struct wire_peer *w = &r->peers[i];
+		Amesh__V1__PeerInfo *q = &x->pi[i];
+		amesh__v1__peer_info__init(q);
+		q->name = (char *)w->name;
+		q->public_key.data = (uint8_t *)w->public_key;
+		q->public_key.len = AM_KEY_BYTES;
+		q->endpoint = (char *)w->endpoint;
+		q->state = (char *)w->state;
+		q->last_sync = w->last_sync;
+		q->lag = w->lag;
+		q->in_accepted = w->in_accepted;
+		q->in_duplicate = w->in_duplicate;
+		q->out_sent = w->out_sent;
+		q->handshakes = w->handshakes;
+		q->handshake_failures = w->handshake_failures;
+		q->rejects = &x->rcp[k];
+		q->n_rejects = w->n_rejects;
+		for (size_t j = 0; j < w->n_rejects; j++, k++) {
+			amesh__v1__reason_count__init(&x->rc[k]);
+			x->rc[k].reason = (char *)w->rejects[j].reason;
+			x->rc[k].count = w->rejects[j].count;
+			x->rcp[k] = &x->rc[k];
+		}
+		q->held = &x->rcp[k];
+		q->n_held = w->n_held;
+		for (size_t j = 0; j < w->n_held; j++, k++) {
+			amesh__v1__reason_count__init(&x->rc[k]);
+			x->rc[k].reason = (char *)w->held[j].reason;
+			x->rc[k].count = w->held[j].count;
+			x->rcp[k] = &x->rc[k];
+		}
+		x->pip[i] = q;
+	}
+	p->n_peers = r->n_peers;
+	p->peers = x->pip;
+	return 0;
+}
+
 int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len)
 {
 	Amesh__V1__Response m = AMESH__V1__RESPONSE__INIT;
@@ -500,6 +605,8 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 	Amesh__V1__QueryResult q = AMESH__V1__QUERY_RESULT__INIT;
 	Amesh__V1__ListResult l = AMESH__V1__LIST_RESULT__INIT;
 	Amesh__V1__StatusResult st = AMESH__V1__STATUS_RESULT__INIT;
+	Amesh__V1__PeersResult pr = AMESH__V1__PEERS_RESULT__INIT;
+	struct extras x = {0};
 	Amesh__V1__NameResult *nrs = NULL, **nrp = NULL;
 	struct sig_table *tables = NULL, list_table = {0};
 	size_t ntables = 0;
@@ -571,8 +678,16 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 		st.started_at = r->status_info.started_at;
 		st.epoch.data = (uint8_t *)r->status_info.epoch;
 		st.epoch.len = sizeof r->status_info.epoch;
+		if ((rv = digests_to_pb(&r->status_info, &x, &st)) != 0)
+			goto fail;
 		m.result_case = AMESH__V1__RESPONSE__RESULT_STATUS_RESULT;
 		m.status_result = &st;
+		break;
+	case WIRE_OP_PEERS:
+		if ((rv = peers_to_pb(r, &x, &pr)) != 0)
+			goto fail;
+		m.result_case = AMESH__V1__RESPONSE__RESULT_PEERS;
+		m.peers = &pr;
 		break;
 	default:
 		break;
@@ -589,7 +704,25 @@ fail:
 	free(nrs);
 	free(nrp);
 	sig_table_free(&list_table);
+	extras_free(&x);
 	return rv;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+static int reasons_from_pb(Amesh__V1__ReasonCount **rc, size_t n, struct wire_reason *out, size_t *n_out)
+{
+	if (n > WIRE_REASONS_MAX)
+		return AM_EDECODE;
+	for (size_t i = 0; i < n; i++) {
+		copy_str(out[i].reason, sizeof out[i].reason, rc[i]->reason);
+		out[i].count = rc[i]->count;
+	}
+	*n_out = n;
+	return 0;
 }
 
 int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r,
@@ -675,6 +808,54 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 		r->status_info.store_bytes = st->store_bytes;
 		r->status_info.uptime = st->uptime;
 		r->status_info.started_at = st->started_at;
+		if (st->n_digests > WIRE_DIGESTS_MAX)
+			goto bad;
+		if (st->n_digests &&
+		    (r->status_info.digests = calloc(st->n_digests, sizeof *r->status_info.digests)) == NULL) {
+			rv = AM_ENOMEM;
+			goto fail;
+		}
+		for (size_t i = 0; i < st->n_digests; i++) {
+			const Amesh__V1__OriginDigest *d = st->digests[i];
+			if (d->origin.len != AM_KEY_BYTES || d->digest.len != 32)
+				goto bad;
+			memcpy(r->status_info.digests[i].origin, d->origin.data, AM_KEY_BYTES);
+			memcpy(r->status_info.digests[i].digest, d->digest.data, 32);
+			r->status_info.digests[i].count = d->count;
+			r->status_info.n_digests = i + 1;
+		}
+		break;
+	}
+	case AMESH__V1__RESPONSE__RESULT_PEERS: {
+		const Amesh__V1__PeersResult *pr = m->peers;
+		r->op = WIRE_OP_PEERS;
+		r->unknown_handshakes = pr->unknown_handshakes;
+		if (pr->n_peers > WIRE_PEERS_MAX)
+			goto bad;
+		if (pr->n_peers && (r->peers = calloc(pr->n_peers, sizeof *r->peers)) == NULL) {
+			rv = AM_ENOMEM;
+			goto fail;
+		}
+		for (size_t i = 0; i < pr->n_peers; i++) {
+			const Amesh__V1__PeerInfo *q = pr->peers[i];
+			struct wire_peer *w = &r->peers[i];
+			if (q->public_key.len != AM_KEY_BYTES ||
+			    reasons_from_pb(q->rejects, q->n_rejects, w->rejects, &w->n_rejects) != 0 ||
+			    reasons_from_pb(q->held, q->n_held, w->held, &w->n_held) != 0)
+				goto bad;
+			copy_str(w->name, sizeof w->name, q->name);
+			memcpy(w->public_key, q->public_key.data, AM_KEY_BYTES);
+			copy_str(w->endpoint, sizeof w->endpoint, q->endpoint);
+			copy_str(w->state, sizeof w->state, q->state);
+			w->last_sync = q->last_sync;
+			w->lag = q->lag;
+			w->in_accepted = q->in_accepted;
+			w->in_duplicate = q->in_duplicate;
+			w->out_sent = q->out_sent;
+			w->handshakes = q->handshakes;
+			w->handshake_failures = q->handshake_failures;
+			r->n_peers = i + 1;
+		}
 		break;
 	}
 	default:
@@ -699,6 +880,8 @@ void wire_response_clear(struct wire_response *r)
 	}
 	free(r->results);
 	free(r->signals);
+	free(r->status_info.digests);
+	free(r->peers);
 	memset(r, 0, sizeof *r);
 }
 

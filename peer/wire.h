@@ -47,6 +47,7 @@ enum wire_op {
 	WIRE_OP_QUERY,
 	WIRE_OP_LIST,
 	WIRE_OP_STATUS,
+	WIRE_OP_PEERS,
 };
 
 #define WIRE_NAME_MAX 1024 /* one name as typed, before normalisation */
@@ -84,11 +85,40 @@ struct wire_name_result {
 	size_t n_signals, cap_signals;
 };
 
+#define WIRE_DIGESTS_MAX 4096
+#define WIRE_REASONS_MAX 32
+#define WIRE_PEERS_MAX 1024
+
+struct wire_digest {
+	uint8_t origin[AM_KEY_BYTES];
+	uint64_t count;
+	uint8_t digest[32];
+};
+
 struct wire_status {
 	char name[64];
 	uint8_t public_key[AM_KEY_BYTES];
 	uint64_t live, tombstones, last_seq, store_bytes, uptime, started_at;
 	uint8_t epoch[16];
+	struct wire_digest *digests; /* owned */
+	size_t n_digests;
+};
+
+struct wire_reason {
+	char reason[32];
+	uint64_t count;
+};
+
+struct wire_peer {
+	char name[64];
+	uint8_t public_key[AM_KEY_BYTES];
+	char endpoint[256];
+	char state[16];
+	uint64_t last_sync, lag, in_accepted, in_duplicate, out_sent, handshakes, handshake_failures;
+	struct wire_reason rejects[WIRE_REASONS_MAX];
+	size_t n_rejects;
+	struct wire_reason held[WIRE_REASONS_MAX];
+	size_t n_held;
 };
 
 struct wire_response {
@@ -108,6 +138,10 @@ struct wire_response {
 	bool truncated;
 	/* status */
 	struct wire_status status_info;
+	/* peers */
+	struct wire_peer *peers; /* owned */
+	size_t n_peers;
+	uint64_t unknown_handshakes;
 };
 
 /* Packs into a malloc'd buffer (*out, owned by the caller, free()). Fails

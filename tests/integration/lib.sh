@@ -8,7 +8,7 @@ T_ROOT=$(mktemp -d /tmp/amesh-it.XXXXXX)
 
 cleanup() {
 	for pid in "${T_PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-	wait 2>/dev/null || true
+	for pid in "${T_PIDS[@]}"; do wait_gone "$pid"; done
 	if [ "$T_FAILS" -eq 0 ]; then rm -rf "$T_ROOT"; else echo "kept $T_ROOT for inspection"; fi
 }
 trap cleanup EXIT
@@ -28,11 +28,15 @@ expect_exit() {
 	if [ "$got" -eq "$want" ]; then pass "$d (exit $got)"; else fail "$d: exit $got, wanted $want; stderr: $T_ERR"; fi
 }
 
+# wait_gone PID: waits (up to 10 s) for a disowned process to exit
+wait_gone() { for _ in $(seq 1 200); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done; }
+
 # start_peer DIR: starts ameshd on DIR/amesh.conf, waits for its socket
 start_peer() {
 	local dir=$1
 	"$AMESHD" -c "$dir/amesh.conf" >>"$dir/ameshd.log" 2>&1 &
 	local pid=$!
+	disown "$pid" # no job-control chatter when tests kill it
 	T_PIDS+=("$pid")
 	echo "$pid" >"$dir/pid"
 	for _ in $(seq 1 100); do
@@ -47,3 +51,50 @@ finish() {
 	echo "$T_PASSES passed, $T_FAILS failed"
 	[ "$T_FAILS" -eq 0 ]
 }
+
+# --- mesh helpers ---
+# Ports from the pid so parallel ctest runs do not collide.
+T_PORT_BASE=$((20000 + ($$ % 4000) * 10))
+port_of() { echo $((T_PORT_BASE + $1)); }
+
+# mk_peer NAME INDEX: a peer listening on 127.0.0.1:port_of(INDEX)
+mk_peer() { "$AMESH" init "$T_ROOT/$1" --name "$1" --listen "tcp://127.0.0.1:$(port_of "$2")" >/dev/null; }
+# trust A B [ROLE]: A pins B's key under the name B
+trust() { "$AMESH" -c "$T_ROOT/$1/amesh.conf" keys trust "$T_ROOT/$2/amesh.key.pub" --name "$2" --as "${3:-neighbour}" >/dev/null; }
+# neighbour A B [ENDPOINT]: appends [neighbour B] to A's config; policy lines on stdin
+neighbour() {
+	local a=$1 b=$2 ep=${3:-}
+	{ echo; echo "[neighbour $b]"; [ -n "$ep" ] && echo "endpoint = $ep"; cat; } >>"$T_ROOT/$a/amesh.conf"
+}
+OPEN_POLICY='export.categories = all
+export.origins = all
+import.categories = all'
+# link A B: A dials B, both trust each other, open policies both ways
+link() {
+	trust "$1" "$2"; trust "$2" "$1"
+	neighbour "$1" "$2" "tcp://127.0.0.1:$(port_of "$3")" <<<"$OPEN_POLICY"
+	neighbour "$2" "$1" <<<"$OPEN_POLICY"
+}
+start() { start_peer "$T_ROOT/$1"; }
+stop() { local pid; pid=$(cat "$T_ROOT/$1/pid"); kill "${2:--TERM}" "$pid" 2>/dev/null; wait_gone "$pid"; }
+amp() { local p=$1; shift; "$AMESH" -s "$T_ROOT/$p/run/amesh.sock" "$@"; }
+# has PEER NAME: PEER holds a live signal on NAME
+has() { amp "$1" query "$2" >/dev/null 2>&1; }
+# wait_until SECONDS CMD...: polls every 50 ms
+wait_until() { local t=$1; shift; local i; for i in $(seq 1 $((t * 20))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
+not() { ! "$@"; }
+# settle PEER...: waits until every listed peer's change log stops moving
+settle() {
+	local prev="" cur p
+	for _ in $(seq 1 60); do
+		cur=""
+		for p in "$@"; do cur="$cur $(amp "$p" --json status | sed -n 's/.*"last_seq":\([0-9]*\).*/\1/p')"; done
+		[ "$cur" = "$prev" ] && return 0
+		prev=$cur; sleep 0.5
+	done
+}
+# reject_count PEER NEIGHBOUR REASON: from `amesh peers --json`
+reject_count() {
+	amp "$1" --json peers | grep "\"name\":\"$2\"" | sed -n "s/.*\"rejects\":{[^}]*\"$3\":\([0-9]*\).*/\1/p" | head -1
+}
+digests() { amp "$1" --json status | sed -n 's/.*"digests":\(\[[^]]*\]\).*/\1/p'; }

@@ -66,7 +66,7 @@ after=$(am --json status | sed -n 's/.*"last_seq":\([0-9]*\).*/\1/p')
 check "rejected submissions changed nothing" test "$before" = "$after"
 
 # crash: kill -9 and restart; every acknowledged indicator must still be there
-pid=$(cat "$P/pid"); kill -9 "$pid"; wait "$pid" 2>/dev/null
+pid=$(cat "$P/pid"); kill -9 "$pid"; wait_gone "$pid"
 sleep 0.2
 start_peer "$P" || exit 1
 missing=0

@@ -1,0 +1,97 @@
+/*
+ * mesh.h - links to neighbours: handshakes, pull/push sync, ingest, export.
+ *
+ * Topology: each neighbour section may name an endpoint, which this peer
+ * dials; otherwise the neighbour dials us (listen-only). Over one NNG req/rep
+ * link both directions flow, so a peer that can only dial out still sends
+ * and receives:
+ *   - the dialer's *puller* long-polls the listener: "your changes after N"
+ *     (N is the dialer's persisted cursor of the listener's log);
+ *   - the dialer's *pusher* sends its own changes, from the position the
+ *     listener acknowledged (the listener persists that cursor).
+ * Either way the receiver owns the cursor, tied to the sender's store epoch
+ * and the hash of the sender's export policy: a rebuilt store or a changed
+ * policy restarts from 0 (duplicates are harmless under last-writer-wins).
+ *
+ * Ingest, for every received envelope: duplicate check by key and id
+ * (cheap) before the signature check (the ingest ceiling), signature,
+ * origin trusted, domain in normal form, expiry, import policy (TLP rules
+ * included), then last-writer-wins in one batched commit. Only a change that
+ * altered local state enters the local change log - which is what relays it
+ * onward and what stops loops.
+ *
+ * Export, per neighbour: the neighbour's export policy and the origin's TLP
+ * (policy.h); never back to the neighbour it came from or to its own
+ * origin. Every refusal is counted by reason.
+ *
+ * Threads: a pool of server workers (long-polls park a worker), and two
+ * threads per dialled neighbour. mesh_notify() wakes long-polls and pushers
+ * when the store changed, so a new indicator reaches a connected neighbour
+ * in milliseconds.
+ */
+#ifndef AMESH_MESH_H
+#define AMESH_MESH_H
+
+#include "config.h"
+#include "keyfile.h"
+#include "policy.h"
+#include "store.h"
+#include "trust.h"
+
+#define MESH_LONGPOLL_MS 3000      /* < NNG_OPT_REQ_RESENDTIME (60 s) */
+#define MESH_SCAN_MAX 4096         /* log entries examined per request */
+
+/* Reasons an incoming indicator is refused: the policy reasons, then these. */
+enum mesh_reject {
+	MESH_R_DECODE = POLICY_REASON_COUNT,
+	MESH_R_SIGNATURE,
+	MESH_R_UNTRUSTED_ORIGIN,
+	MESH_R_DOMAIN,
+	MESH_R_EXPIRED,
+	MESH_R_COUNT
+};
+const char *mesh_reject_name(int reason);
+
+enum mesh_link_state { MESH_DOWN = 0, MESH_CONNECTING, MESH_UP, MESH_REFUSED };
+const char *mesh_link_state_name(enum mesh_link_state s);
+
+struct mesh_peer_info {
+	char name[CONFIG_NAME_MAX];
+	uint8_t pk[AM_KEY_BYTES];
+	char endpoint[256];           /* "" = they dial us */
+	enum mesh_link_state state;
+	uint64_t last_sync;           /* Unix seconds of the last exchange, 0 = never */
+	uint64_t lag;                 /* their head seq minus our cursor (pull side) */
+	uint64_t in_accepted, in_duplicate, out_sent;
+	uint64_t rejects[MESH_R_COUNT];   /* received and refused, by reason */
+	uint64_t held[POLICY_REASON_COUNT]; /* not sent to them, by reason */
+	uint64_t handshakes, handshake_failures;
+};
+
+struct mesh;
+
+/* Borrowed; must outlive the mesh. The mesh keeps its own copies of the
+ * neighbour table and trust store (replaced by mesh_reload). */
+struct mesh_env {
+	struct store *store;
+	const struct keyfile_secret *key;
+};
+
+/* Starts the listener (if cfg->listen) and a link per neighbour with an
+ * endpoint. Policies are resolved against trust; an unknown name is an
+ * error. */
+int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config *cfg,
+              const struct trust *trust, char *err, size_t errlen);
+/* Applies a new neighbour table and trust store without dropping links that
+ * still exist; a changed export policy restarts that neighbour's sync. */
+int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *trust,
+                char *err, size_t errlen);
+/* The local store changed: wake long-polls and pushers. */
+void mesh_notify(struct mesh *m);
+/* Snapshot of every neighbour's state; *out malloc'd (caller frees). */
+int mesh_peers(struct mesh *m, struct mesh_peer_info **out, size_t *n);
+/* Handshakes refused because the key was unknown (no neighbour to count them on). */
+uint64_t mesh_unknown_handshakes(struct mesh *m);
+void mesh_close(struct mesh *m);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * wire_sync.h - protobuf conversion for sync messages (proto/mesh.proto:
+ * SyncRequest, SyncResponse, Batch, Item). Same rules as wire.h: input
+ * capped, budgeted allocator, every field length checked; envelopes inside
+ * a batch are copied out as opaque bytes and verified later by the ingest
+ * path, never here.
+ */
+#ifndef AMESH_WIRE_SYNC_H
+#define AMESH_WIRE_SYNC_H
+
+#include "model.h"
+
+#define SYNC_BATCH_MAX 512           /* items in one batch */
+#define SYNC_MSG_MAX (2u << 20)      /* one sync message, plaintext */
+
+struct wire_item {
+	uint8_t env[AM_ENVELOPE_MAX];
+	size_t env_len;
+	uint32_t hops;
+};
+
+struct wire_batch {
+	bool present;
+	uint8_t epoch[16];
+	uint8_t policy[32];
+	uint64_t after, upto, head;
+	bool more;
+	struct wire_item *items; /* owned; n <= SYNC_BATCH_MAX */
+	size_t n;
+};
+
+struct wire_sync_request {
+	bool pull;
+	uint64_t after;
+	uint8_t epoch[16];
+	uint8_t policy[32];
+	uint32_t wait_ms;
+	struct wire_batch push;
+};
+
+struct wire_sync_response {
+	struct wire_batch batch;
+	uint64_t push_acked;
+	uint8_t push_epoch[16];
+	uint8_t push_policy[32];
+};
+
+/* Pack into malloc'd buffers (caller frees); AM_ETOOBIG over SYNC_MSG_MAX. */
+int wire_sync_request_pack(const struct wire_sync_request *r, uint8_t **out, size_t *len);
+int wire_sync_response_pack(const struct wire_sync_response *r, uint8_t **out, size_t *len);
+/* Unpack; on failure the struct is empty. Clear with the _clear functions. */
+int wire_sync_request_unpack(const uint8_t *buf, size_t len, struct wire_sync_request *r);
+int wire_sync_response_unpack(const uint8_t *buf, size_t len, struct wire_sync_response *r);
+void wire_sync_request_clear(struct wire_sync_request *r);
+void wire_sync_response_clear(struct wire_sync_response *r);
+/* Appends an item (copying env); AM_ETOOBIG when the batch is full. */
+int wire_batch_push(struct wire_batch *b, const uint8_t *env, size_t env_len, uint32_t hops);
+void wire_batch_clear(struct wire_batch *b);
+
+#endif

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# mesh_attacks.sh - a pinned but malicious neighbour (mallory, played by
+# testpeer) sends forged, tampered and foreign indicators and replays a
+# handshake; an unpinned key knocks. Every attempt is refused and counted,
+# and the honest link a -> b keeps working.
+set -uo pipefail
+AMESHD=$1 AMESH=$2 TESTPEER=$3
+. "$(dirname "$0")/lib.sh"
+
+mk_peer a 1; mk_peer b 2
+link a b 2
+"$AMESH" keys generate -o "$T_ROOT/mallory.key" >/dev/null
+"$AMESH" keys generate -o "$T_ROOT/stranger.key" >/dev/null
+"$AMESH" -c "$T_ROOT/b/amesh.conf" keys trust "$T_ROOT/mallory.key.pub" --name mallory >/dev/null
+neighbour b mallory <<<"$OPEN_POLICY"
+start a || exit 1; start b || exit 1
+B="tcp://127.0.0.1:$(port_of 2)"
+BPUB=$T_ROOT/b/amesh.key.pub
+tp() { "$TESTPEER" "$T_ROOT/mallory.key" "$BPUB" "$B" "$@"; }
+
+expect_exit 0 "mallory's forged signature is delivered to the wire" tp forged forged.example.com
+expect_exit 0 "mallory's tampered body is delivered to the wire" tp tampered tampered.example.com
+expect_exit 0 "mallory relays an indicator from an unknown origin" tp foreign foreign.example.com "$T_ROOT/stranger.key"
+sleep 0.5
+check "forged: not stored" not has b forged.example.com
+check "tampered: not stored" not has b tampered.example.com
+check "unknown origin: not stored" not has b foreign.example.com
+check "forged and tampered counted as signature rejects" test "$(reject_count b mallory signature)" = 2
+check "unknown origin counted" test "$(reject_count b mallory untrusted_origin)" = 1
+
+expect_exit 0 "a replayed handshake is refused" tp replay-hello
+expect_exit 3 "an unpinned key cannot handshake" "$TESTPEER" "$T_ROOT/stranger.key" "$BPUB" "$B" hello
+check "b logged the unpinned attempt" grep -q "refused handshake from 127.0.0.1" "$T_ROOT/b/ameshd.log"
+
+# mallory's own, correctly signed indicator is fine: mallory is pinned
+expect_exit 0 "an honest push from mallory" tp honest mallory-own.example.com
+check "honest push stored" wait_until 5 has b mallory-own.example.com
+
+# the honest link was never disturbed
+amp a submit still-fine.example.com --category botnet --confidence 70 --ttl 1d >/dev/null
+check "a -> b still delivers after the attacks" wait_until 5 has b still-fine.example.com
+check "b's link to a is up" grep -q '"name":"a".*"state":"up"' <<<"$(amp b --json peers)"
+check "nothing from a was rejected" test -z "$(amp b --json peers | grep '"name":"a"' | grep -o '"rejects":{[^}]*[1-9]')"
+finish

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# mesh_policy.sh - the policy-leak suite, modelled on leak reports from
+# other sharing platforms: nothing may reach a neighbour that a policy or
+# the origin's sharing level keeps from it, directly or through a relay.
+#
+#   a (origin) dials b, d, e;  c dials b.
+#   a->b: phishing only, confidence >= 50, own, up to amber+strict
+#   a->d: no export policy at all (must receive nothing)
+#   a->e: everything, but only names under .asia
+#   b->c: everything, all origins, up to amber+strict (amber must still
+#         never be relayed: that rule is the origin's, not b's)
+set -uo pipefail
+AMESHD=$1 AMESH=$2 TESTPEER=$3
+. "$(dirname "$0")/lib.sh"
+
+for p in a b c d e; do :; done
+mk_peer a 1; mk_peer b 2; mk_peer c 3; mk_peer d 4; mk_peer e 5
+trust a b; trust b a; trust a d; trust d a; trust a e; trust e a; trust b c; trust c b
+trust c a origin
+neighbour a b "tcp://127.0.0.1:$(port_of 2)" <<'P'
+export.categories = phishing
+export.min_confidence = 50
+export.origins = own
+export.max_tlp = amber+strict
+import.categories = all
+P
+neighbour a d "tcp://127.0.0.1:$(port_of 4)" <<'P'
+import.categories = all
+P
+neighbour a e "tcp://127.0.0.1:$(port_of 5)" <<'P'
+export.categories = all
+export.domains = asia
+import.categories = all
+P
+neighbour b a <<<"$OPEN_POLICY"
+neighbour d a <<<"$OPEN_POLICY"
+neighbour e a <<<"$OPEN_POLICY"
+neighbour b c <<'P'
+export.categories = all
+export.origins = all
+export.max_tlp = amber+strict
+import.categories = all
+P
+neighbour c b "tcp://127.0.0.1:$(port_of 2)" <<<"$OPEN_POLICY"
+for p in a b c d e; do start "$p" || exit 1; done
+check "a's links are up" wait_until 10 sh -c "[ \$('$AMESH' -s '$T_ROOT/a/run/amesh.sock' --json peers | grep -c '\"state\":\"up\"') -eq 3 ]"
+
+sub() { amp a submit "$@" >/dev/null || fail "submit $*"; }
+sub ok.example.com --category phishing --confidence 80 --ttl 1d --tlp green
+sub mal.example.com --category malware --confidence 90 --ttl 1d --tlp green
+sub low.example.com --category phishing --confidence 30 --ttl 1d --tlp green
+sub amber.example.com --category phishing --confidence 80 --ttl 1d --tlp amber
+sub strict.example.com --category phishing --confidence 80 --ttl 1d --tlp amber+strict
+sub red.example.com --category phishing --confidence 80 --ttl 1d --tlp red
+sub shop.asia --category spam --confidence 10 --ttl 1d --tlp clear
+sub marker.example.com --category phishing --confidence 99 --ttl 1d --tlp green
+check "b gets the allowed indicator" wait_until 10 has b marker.example.com
+check "c gets it through b" wait_until 10 has c marker.example.com
+check "e gets the .asia name" wait_until 10 has e shop.asia
+settle a b c d e
+
+check "empty policy: d receives nothing at all" test "$(amp d --json list | wc -l)" -eq 0
+check "category filter: b has no malware" not has b mal.example.com
+check "category filter not bypassed by relay: c has no malware" not has c mal.example.com
+check "confidence filter: b lacks the low-confidence one" not has b low.example.com
+check "confidence filter not bypassed: c lacks it too" not has c low.example.com
+check "amber reaches the origin's direct neighbour b" has b amber.example.com
+check "amber is never relayed: c lacks it" not has c amber.example.com
+check "amber+strict reaches b" has b strict.example.com
+check "amber+strict is never relayed" not has c strict.example.com
+check "red never leaves the origin (b)" not has b red.example.com
+check "red never leaves the origin (e)" not has e red.example.com
+check "scope: e gets only .asia" not has e ok.example.com
+check "e has exactly one indicator" test "$(amp e --json list | wc -l)" -eq 1
+
+held=$(amp a --json peers)
+check "a counts what it held back from d (not configured)" grep -q '"name":"d".*"held":{[^}]*"not_configured":[1-9]' <<<"$held"
+check "a counts the category it held back from b" grep -q '"name":"b".*"held":{[^}]*"category":[1-9]' <<<"$held"
+check "a counts the red it held back" grep -q '"name":"b".*"held":{[^}]*"tlp_red":[1-9]' <<<"$held"
+check "b counts amber it would not relay to c" grep -q '"name":"c".*"held":{[^}]*"tlp_amber":[1-9]' <<<"$(amp b --json peers)"
+
+# narrowing a policy stops further sharing at once (SIGHUP, no restart)
+sed -i 's/^export.categories = phishing$/export.categories = malware/' "$T_ROOT/a/amesh.conf"
+kill -HUP "$(cat "$T_ROOT/a/pid")"
+sleep 1
+sub after-narrow.example.com --category phishing --confidence 90 --ttl 1d
+sub mal2.example.com --category malware --confidence 90 --ttl 1d
+check "after narrowing, malware flows to b" wait_until 10 has b mal2.example.com
+settle a b
+check "after narrowing, phishing no longer flows to b" not has b after-narrow.example.com
+check "the link to b survived the reload" grep -q '"name":"b".*"state":"up"' <<<"$(amp a --json peers)"
+
+# a key that is not pinned gets nothing, not even a count
+"$AMESH" keys generate -o "$T_ROOT/stranger.key" >/dev/null
+expect_exit 3 "unpinned key: handshake refused" "$TESTPEER" "$T_ROOT/stranger.key" "$T_ROOT/a/amesh.key.pub" "tcp://127.0.0.1:$(port_of 1)" pull
+check "unpinned key: no data in the answer" not grep -q pulled <<<"$T_OUT"
+check "unpinned key: the refusal carries no detail" grep -q "refused: peer refused the handshake: refused$" <<<"$T_OUT"
+check "a counts the unknown handshake" grep -q "unknown keys: [1-9]" <<<"$(amp a peers)"
+check "a logged the attempt with its address" grep -q "refused handshake from 127.0.0.1:" "$T_ROOT/a/ameshd.log"
+finish

@@ -1,0 +1,216 @@
+/*
+ * testpeer.c - a scripted neighbour for integration tests: it speaks the
+ * real link protocol (session.h, wire_sync.h) to a real ameshd, and can
+ * misbehave on purpose (forged signatures, tampered bodies, unknown
+ * origins, replayed handshakes) so tests can check what the daemon refuses.
+ *
+ *   testpeer KEY PEER_PUB ENDPOINT MODE [DOMAIN [ORIGIN_KEY]]
+ *   modes: hello | pull | replay-hello | honest | forged | tampered | foreign
+ * Prints one line of result; exit 0 when the step did what the mode means
+ * (e.g. "refused" for a refused handshake is printed and exits 3).
+ */
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "indicator.h"
+#include "keyfile.h"
+#include "session.h"
+#include "timefmt.h"
+#include "wire_sync.h"
+
+#define EXIT_REFUSED 3
+
+static nng_socket sock;
+
+static int call(const uint8_t *out, size_t len, uint8_t **in, size_t *in_len)
+{
+	void *buf;
+	size_t sz;
+	int rv;
+
+	if ((rv = nng_send(sock, (void *)out, len, 0)) != 0)
+		return rv;
+	if ((rv = nng_recv(sock, &buf, &sz, NNG_FLAG_ALLOC)) != 0)
+		return rv;
+	*in = malloc(sz);
+	memcpy(*in, buf, sz);
+	*in_len = sz;
+	nng_free(buf, sz);
+	return 0;
+}
+
+/* Handshake; returns the session or NULL (prints why). hello_out keeps the
+ * Hello bytes for the replay test. */
+static struct session *handshake(const struct keyfile_secret *me, const uint8_t peer[32],
+                                 uint8_t **hello_out, size_t *hello_len)
+{
+	struct session_pending *p;
+	struct session *s = NULL;
+	uint8_t *hello, *reply;
+	size_t len, reply_len;
+	char err[AM_ERRLEN];
+
+	if (session_hello(me->sk, peer, timefmt_now(), &p, &hello, &len) != 0)
+		return NULL;
+	if (call(hello, len, &reply, &reply_len) != 0) {
+		printf("no answer\n");
+		exit(2);
+	}
+	if (session_finish(p, reply, reply_len, &s, err, sizeof err) != 0)
+		printf("refused: %s\n", err);
+	free(reply);
+	if (hello_out) {
+		*hello_out = hello;
+		*hello_len = len;
+	} else {
+		free(hello);
+	}
+	return s;
+}
+
+static int sync_call(struct session *s, const struct wire_sync_request *req, struct wire_sync_response *resp)
+{
+	uint8_t *plain, *frame, *reply, *pt;
+	size_t plain_len, frame_len, reply_len, pt_len;
+	int rv;
+
+	if ((rv = wire_sync_request_pack(req, &plain, &plain_len)) != 0 ||
+	    (rv = session_seal(s, plain, plain_len, &frame, &frame_len)) != 0)
+		return rv;
+	free(plain);
+	rv = call(frame, frame_len, &reply, &reply_len);
+	free(frame);
+	if (rv != 0)
+		return AM_ECONNECT;
+	rv = session_open(s, reply, reply_len, &pt, &pt_len);
+	free(reply);
+	if (rv != 0)
+		return rv;
+	rv = wire_sync_response_unpack(pt, pt_len, resp);
+	free(pt);
+	return rv;
+}
+
+/* Builds a signed indicator for domain by signer, then damages it per mode. */
+static int make_envelope(const char *mode, const struct keyfile_secret *signer, const char *domain,
+                         uint8_t *env, size_t *env_len)
+{
+	struct am_indicator ind;
+	uint8_t id[AM_ID_BYTES];
+	struct wire_envelope e;
+	uint64_t now = timefmt_now();
+
+	memset(&ind, 0, sizeof ind);
+	memcpy(ind.origin, signer->pk, AM_KEY_BYTES);
+	snprintf(ind.domain, sizeof ind.domain, "%s", domain);
+	ind.category = AM_CAT_PHISHING;
+	ind.confidence = 60;
+	ind.issued_at = now;
+	ind.expires_at = now + 86400;
+	ind.version = now * 1000000;
+	ind.tlp = AM_TLP_GREEN;
+	if (indicator_sign(&ind, signer->sk, env, AM_ENVELOPE_MAX, env_len, id) != 0)
+		return -1;
+	if (strcmp(mode, "forged") == 0 || strcmp(mode, "tampered") == 0) {
+		if (wire_envelope_unpack(env, *env_len, &e) != 0)
+			return -1;
+		if (strcmp(mode, "forged") == 0) {
+			e.signature[5] ^= 0x40;
+		} else {
+			ind.confidence = 100; /* a relay "upgrading" the claim */
+			if (wire_body_pack(&ind, e.body, sizeof e.body, &e.body_len) != 0)
+				return -1;
+		}
+		return wire_envelope_pack(&e, env, AM_ENVELOPE_MAX, env_len);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct keyfile_secret *me = NULL, *origin = NULL;
+	uint8_t peer[32];
+	char err[AM_ERRLEN];
+	struct session *s;
+
+	if (argc < 5) {
+		fprintf(stderr, "usage: testpeer KEY PEER_PUB ENDPOINT MODE [DOMAIN [ORIGIN_KEY]]\n");
+		return 2;
+	}
+	const char *mode = argv[4];
+	if (sodium_init() < 0 || keyfile_load_secret(argv[1], NULL, &me, err, sizeof err) != 0 ||
+	    keyfile_load_public(argv[2], peer, NULL, 0, err, sizeof err) != 0) {
+		fprintf(stderr, "testpeer: %s\n", err);
+		return 2;
+	}
+	if (nng_req0_open(&sock) != 0 || nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, 10000) != 0 ||
+	    nng_dial(sock, argv[3], NULL, 0) != 0) {
+		printf("cannot dial %s\n", argv[3]);
+		return 2;
+	}
+	if (strcmp(mode, "replay-hello") == 0) {
+		uint8_t *hello, *reply;
+		size_t hello_len, reply_len;
+		struct session *first = handshake(me, peer, &hello, &hello_len);
+		if (!first)
+			return EXIT_REFUSED;
+		/* the same Hello again: a replay the responder must refuse */
+		if (call(hello, hello_len, &reply, &reply_len) != 0)
+			return 2;
+		enum session_kind kind;
+		uint8_t sid[SESSION_ID_BYTES];
+		session_frame_kind(reply, reply_len, &kind, sid);
+		printf("%s\n", kind == SESSION_KIND_REFUSED ? "replay refused" : "replay ACCEPTED");
+		return kind == SESSION_KIND_REFUSED ? 0 : 1;
+	}
+	if ((s = handshake(me, peer, NULL, NULL)) == NULL)
+		return EXIT_REFUSED;
+	if (strcmp(mode, "hello") == 0) {
+		printf("welcomed\n");
+		return 0;
+	}
+	struct wire_sync_request req;
+	struct wire_sync_response resp;
+	memset(&req, 0, sizeof req);
+	if (strcmp(mode, "pull") == 0) {
+		req.pull = true;
+		if (sync_call(s, &req, &resp) != 0)
+			return 1;
+		printf("pulled %zu\n", resp.batch.n);
+		return 0;
+	}
+	if (argc < 6)
+		return 2;
+	if (strcmp(mode, "foreign") == 0) {
+		if (argc < 7 || keyfile_load_secret(argv[6], NULL, &origin, err, sizeof err) != 0) {
+			fprintf(stderr, "testpeer: foreign needs ORIGIN_KEY: %s\n", err);
+			return 2;
+		}
+	}
+	uint8_t env[AM_ENVELOPE_MAX];
+	size_t env_len;
+	if (make_envelope(mode, origin ? origin : me, argv[5], env, &env_len) != 0)
+		return 2;
+	/* a push from position 0 under a fresh "epoch": always accepted as a restart */
+	struct wire_batch *b = &req.push;
+	b->present = true;
+	randombytes_buf(b->epoch, sizeof b->epoch);
+	b->after = 0;
+	b->upto = 1;
+	b->head = 1;
+	wire_batch_push(b, env, env_len, 0);
+	int rv = sync_call(s, &req, &resp);
+	printf("pushed %s: %s, acked %llu\n", mode, rv == 0 ? "delivered" : am_strerror(rv),
+	       (unsigned long long)resp.push_acked);
+	wire_sync_request_clear(&req);
+	wire_sync_response_clear(&resp);
+	session_free(s);
+	keyfile_secret_free(me);
+	keyfile_secret_free(origin);
+	nng_close(sock);
+	return rv == 0 ? 0 : 1;
+}
