@@ -281,7 +281,8 @@ static int copy_name(const ProtobufCBinaryData *d, char *dst, size_t cap)
 {
 	if (d->len >= cap || (d->len && memchr(d->data, '\0', d->len)))
 		return AM_EDECODE;
-	memcpy(dst, d->data, d->len);
+	if (d->len) /* protobuf-c leaves data NULL for empty bytes: memcpy(NULL) is UB */
+		memcpy(dst, d->data, d->len);
 	dst[d->len] = '\0';
 	return 0;
 }
@@ -397,7 +398,8 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 			rv = AM_EORIGIN;
 			goto fail;
 		}
-		memcpy(r->origin, m->list->origin.data, m->list->origin.len);
+		if (m->list->origin.len)
+			memcpy(r->origin, m->list->origin.data, m->list->origin.len);
 		r->origin_len = m->list->origin.len;
 		r->limit = m->list->limit;
 		break;

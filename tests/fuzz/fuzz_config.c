@@ -39,6 +39,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	                strlen(cfg.control) >= sizeof(((struct sockaddr_un *)0)->sun_path) ||
 	                cfg.max_lifetime == 0 || cfg.sweep_interval == 0 || cfg.map_size == 0))
 		abort();
+	/* neighbours are owned by the config: free them or every mutant leaks */
+	for (size_t i = 0; rv == 0 && i < cfg.n_neighbours; i++)
+		if (cfg.neighbours[i].name[0] == '\0')
+			abort();
+	config_free(&cfg);
 	return 0;
 }
 
@@ -73,6 +78,15 @@ static size_t template_seed(uint8_t *buf, size_t cap)
 }
 
 static const char *const seeds[] = {
+	/* neighbour sections: the mesh's policies */
+	"[peer]\nname = a\nlisten = tcp://127.0.0.1:7400\n\n[neighbour apnic]\n"
+	"endpoint = tcp://10.0.0.1:7400\nexport.categories = phishing, malware\n"
+	"export.min_confidence = 50\nexport.origins = own\nexport.domains = asia, kids\n"
+	"export.max_tlp = amber\nimport.categories = all\nimport.confidence_cap = 80\n"
+	"import.origins = neighbour\nimport.quota = 1000\n\n[neighbour cert-xx]\n"
+	"export.categories = none\nimport.categories = spam\nimport.origins = apnic, cert-xx\n",
+	"[neighbour b]\nexport.categories = all\n[neighbour b]\n[peer]\nname = b\n",
+
 	/* every option, in the forms people write */
 	"; peer\n[peer]\nname = p1\nkey = /etc/amesh/amesh.key\ndata_dir = data\n"
 	"control = run/amesh.sock\nlisten = tcp://[::]:7000\nmax_lifetime = 1d12h\n"
