@@ -370,7 +370,7 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 		}
 		for (size_t i = 0; i < m->query->n_names; i++) {
 			const ProtobufCBinaryData *d = &m->query->names[i];
-			if (d->len > WIRE_NAME_MAX || memchr(d->data, '\0', d->len)) {
+			if (d->len > WIRE_NAME_MAX || (d->len && memchr(d->data, '\0', d->len))) {
 				snprintf(err, errlen, "name %zu is over %d bytes or contains NUL",
 				         i + 1, WIRE_NAME_MAX);
 				goto fail;
@@ -380,7 +380,8 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 				goto fail;
 			}
 			r->n_names = i + 1;
-			memcpy(r->names[i], d->data, d->len);
+			if (d->len)
+				memcpy(r->names[i], d->data, d->len);
 			r->names[i][d->len] = '\0';
 		}
 		break;

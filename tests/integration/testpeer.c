@@ -161,16 +161,27 @@ int main(int argc, char **argv)
 		/* the same Hello again: a replay the responder must refuse */
 		if (call(hello, hello_len, &reply, &reply_len) != 0)
 			return 2;
-		enum session_kind kind;
+		enum session_kind kind = 0;
 		uint8_t sid[SESSION_ID_BYTES];
 		session_frame_kind(reply, reply_len, &kind, sid);
 		printf("%s\n", kind == SESSION_KIND_REFUSED ? "replay refused" : "replay ACCEPTED");
+		free(hello);
+		free(reply);
+		session_free(first);
+		keyfile_secret_free(me);
+		nng_close(sock);
 		return kind == SESSION_KIND_REFUSED ? 0 : 1;
 	}
-	if ((s = handshake(me, peer, NULL, NULL)) == NULL)
+	if ((s = handshake(me, peer, NULL, NULL)) == NULL) {
+		keyfile_secret_free(me);
+		nng_close(sock);
 		return EXIT_REFUSED;
+	}
 	if (strcmp(mode, "hello") == 0) {
 		printf("welcomed\n");
+		session_free(s);
+		keyfile_secret_free(me);
+		nng_close(sock);
 		return 0;
 	}
 	struct wire_sync_request req;
@@ -178,10 +189,14 @@ int main(int argc, char **argv)
 	memset(&req, 0, sizeof req);
 	if (strcmp(mode, "pull") == 0) {
 		req.pull = true;
-		if (sync_call(s, &req, &resp) != 0)
-			return 1;
-		printf("pulled %zu\n", resp.batch.n);
-		return 0;
+		int prv = sync_call(s, &req, &resp);
+		if (prv == 0)
+			printf("pulled %zu\n", resp.batch.n);
+		wire_sync_response_clear(&resp);
+		session_free(s);
+		keyfile_secret_free(me);
+		nng_close(sock);
+		return prv == 0 ? 0 : 1;
 	}
 	if (argc < 6)
 		return 2;
