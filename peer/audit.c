@@ -1,0 +1,2 @@
+/* placeholder: not yet written */
+typedef int placeholder_unused_t;

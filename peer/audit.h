@@ -1,0 +1,81 @@
+/*
+ * audit.h - the append-only, hash-chained audit trail (transparency and due
+ * process): every decision this peer takes about an indicator or a key.
+ *
+ * One record per line in a text file (audit.log in the data directory):
+ *
+ *   <seq> <time RFC3339> <event> <domain|-> <category|-> <origin keyid|-> <neighbour|-> <rule|-> <detail> <hash>
+ *
+ * fields separated by single spaces, detail percent-encoded so it has no
+ * spaces or newlines; hash = hex BLAKE2b-256(previous hash || the line up to
+ * and including the space before the hash). The first record chains from 32
+ * zero bytes, or from the `anchor` of a pruned file (see retention). Any
+ * edit, insertion, deletion or reordering breaks the chain at that line,
+ * which audit_verify reports.
+ *
+ * Events: received, accepted, rejected, relayed, originated, withdrawn,
+ * expired, trust_added, trust_removed, trust_revoked, key_rotated,
+ * rotation_pending, allowlisted.
+ *
+ * Retention: records older than the retention period are pruned by
+ * rewriting the file (atomically) starting with an anchor record that
+ * carries the hash of the last pruned record, so the rest still verifies.
+ *
+ * Threads: audit_append is thread-safe (one mutex; lines are written with
+ * one write(2) each, the file opened O_APPEND). Appends are buffered by the
+ * OS, fsynced every audit_flush or when asked: an audit record may be lost
+ * in a crash, never corrupted - the chain verifies up to the last full line.
+ */
+#ifndef AMESH_AUDIT_H
+#define AMESH_AUDIT_H
+
+#include "model.h"
+
+#define AUDIT_LINE_MAX 2048
+#define AUDIT_DETAIL_MAX 512
+
+struct audit;
+
+struct audit_event {
+	const char *event;        /* one of the names above */
+	const char *domain;       /* NULL = "-" */
+	enum am_category category;/* AM_CAT_NONE = "-" */
+	const uint8_t *origin;    /* 32 bytes or NULL */
+	const char *neighbour;    /* NULL = "-" */
+	const char *rule;         /* the rule that decided, NULL = "-" */
+	const char *detail;       /* free text, encoded on write; NULL = "" */
+};
+
+/* Opens (creating, 0600) path; reads its last record to continue the chain
+ * (a torn last line from a crash is cut off and reported in err as a
+ * warning, rv 0). */
+int audit_open(struct audit **out, const char *path, char *err, size_t errlen);
+void audit_close(struct audit *a);
+int audit_append(struct audit *a, uint64_t now, const struct audit_event *e);
+int audit_flush(struct audit *a);
+
+/* Verifies the whole chain of the file at path. Returns 0 and *records, or
+ * AM_EDECODE with *bad_line (1-based) and err saying what is wrong there. */
+int audit_verify(const char *path, uint64_t *records, uint64_t *bad_line, char *err, size_t errlen);
+
+/* Reads records in order, calling fn with each parsed record (fields
+ * decoded); filter by domain (exact or, with parents, any parent; NULL =
+ * all) and by time (since, 0 = all). */
+struct audit_record {
+	uint64_t seq, time;
+	char event[32];
+	char domain[AM_DOMAIN_MAX + 1];
+	enum am_category category;
+	char origin[17];
+	char neighbour[64];
+	char rule[64];
+	char detail[AUDIT_DETAIL_MAX + 1];
+};
+typedef int (*audit_fn)(void *arg, const struct audit_record *r);
+int audit_read(const char *path, const char *domain, uint64_t since, audit_fn fn, void *arg,
+               char *err, size_t errlen);
+
+/* Prunes records older than now - retention (see above). */
+int audit_prune(struct audit *a, uint64_t now, uint64_t retention, char *err, size_t errlen);
+
+#endif
