@@ -88,3 +88,43 @@ int client_call(struct client *c, struct wire_request *req, struct wire_response
 	nng_msg_free(msg);
 	return rv;
 }
+
+/* Connects, sends one request, checks the status. */
+static int one_shot(const char *path, struct wire_request *req, char *err, size_t errlen)
+{
+	struct client *c;
+	struct wire_response resp;
+	int rv;
+
+	if ((rv = client_open(&c, path, err, errlen)) != 0)
+		return rv;
+	rv = client_call(c, req, &resp, err, errlen);
+	client_close(c);
+	if (rv != 0)
+		return rv;
+	if (resp.status != 0) {
+		snprintf(err, errlen, "%s", resp.error[0] ? resp.error : am_strerror(resp.status));
+		rv = resp.status;
+	}
+	wire_response_clear(&resp);
+	return rv;
+}
+
+int client_reload_trust(const char *path, const char *what, char *err, size_t errlen)
+{
+	struct wire_request req = {.op = WIRE_OP_RELOAD_TRUST};
+	snprintf(req.domain, sizeof req.domain, "%s", what ? what : "");
+	return one_shot(path, &req, err, errlen);
+}
+
+int client_publish(const char *path, const uint8_t *env, size_t len, char *err, size_t errlen)
+{
+	struct wire_request req = {.op = WIRE_OP_PUBLISH};
+	if (len == 0 || len > sizeof req.envelope) {
+		snprintf(err, errlen, "statement of %zu bytes is too large", len);
+		return AM_ETOOBIG;
+	}
+	memcpy(req.envelope, env, len);
+	req.envelope_len = len;
+	return one_shot(path, &req, err, errlen);
+}

@@ -28,4 +28,10 @@ void client_close(struct client *c);
 int client_call(struct client *c, struct wire_request *req, struct wire_response *resp,
                 char *err, size_t errlen);
 
+/* Convenience for tools: one request to the daemon at socket path.
+ * Returns 0, AM_ECONNECT when no daemon answers there (err says so), or the
+ * daemon's error status with its message in err. */
+int client_reload_trust(const char *path, const char *what, char *err, size_t errlen);
+int client_publish(const char *path, const uint8_t *env, size_t len, char *err, size_t errlen);
+
 #endif

@@ -210,6 +210,8 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 	Amesh__V1__ListRequest l = AMESH__V1__LIST_REQUEST__INIT;
 	Amesh__V1__StatusRequest st = AMESH__V1__STATUS_REQUEST__INIT;
 	Amesh__V1__PeersRequest pr = AMESH__V1__PEERS_REQUEST__INIT;
+	Amesh__V1__ReloadTrustRequest rt = AMESH__V1__RELOAD_TRUST_REQUEST__INIT;
+	Amesh__V1__PublishRequest pu = AMESH__V1__PUBLISH_REQUEST__INIT;
 	ProtobufCBinaryData *names = NULL;
 	int rv;
 
@@ -262,6 +264,20 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 	case WIRE_OP_PEERS:
 		m.op_case = AMESH__V1__REQUEST__OP_PEERS;
 		m.peers = &pr;
+		break;
+	case WIRE_OP_RELOAD_TRUST:
+		rt.what.data = (uint8_t *)r->domain;
+		rt.what.len = strlen(r->domain);
+		m.op_case = AMESH__V1__REQUEST__OP_RELOAD_TRUST;
+		m.reload_trust = &rt;
+		break;
+	case WIRE_OP_PUBLISH:
+		if (r->envelope_len == 0 || r->envelope_len > sizeof r->envelope)
+			return AM_EINVAL;
+		pu.envelope.data = (uint8_t *)r->envelope;
+		pu.envelope.len = r->envelope_len;
+		m.op_case = AMESH__V1__REQUEST__OP_PUBLISH;
+		m.publish = &pu;
 		break;
 	default:
 		return AM_EINVAL;
@@ -409,6 +425,24 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 		break;
 	case AMESH__V1__REQUEST__OP_PEERS:
 		r->op = WIRE_OP_PEERS;
+		break;
+	case AMESH__V1__REQUEST__OP_RELOAD_TRUST:
+		r->op = WIRE_OP_RELOAD_TRUST;
+		if (copy_name(&m->reload_trust->what, r->domain, sizeof r->domain) != 0) {
+			snprintf(err, errlen, "reload reason is over %d bytes or contains NUL", WIRE_NAME_MAX);
+			goto fail;
+		}
+		break;
+	case AMESH__V1__REQUEST__OP_PUBLISH:
+		r->op = WIRE_OP_PUBLISH;
+		if (m->publish->envelope.len == 0 || m->publish->envelope.len > sizeof r->envelope) {
+			snprintf(err, errlen, "statement of %zu bytes: must be 1..%zu", m->publish->envelope.len,
+			         sizeof r->envelope);
+			rv = AM_ETOOBIG;
+			goto fail;
+		}
+		memcpy(r->envelope, m->publish->envelope.data, m->publish->envelope.len);
+		r->envelope_len = m->publish->envelope.len;
 		break;
 	default:
 		snprintf(err, errlen, "request names no operation this daemon knows");

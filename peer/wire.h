@@ -48,6 +48,8 @@ enum wire_op {
 	WIRE_OP_LIST,
 	WIRE_OP_STATUS,
 	WIRE_OP_PEERS,
+	WIRE_OP_RELOAD_TRUST,
+	WIRE_OP_PUBLISH,
 };
 
 #define WIRE_NAME_MAX 1024 /* one name as typed, before normalisation */
@@ -65,6 +67,10 @@ struct wire_request {
 	 * the request and freed by wire_request_clear */
 	char **names;
 	size_t n_names;
+	/* reload_trust: what changed (in domain's buffer: one line) */
+	/* publish */
+	uint8_t envelope[AM_ENVELOPE_MAX];
+	size_t envelope_len;
 	/* list */
 	uint8_t origin[AM_KEY_BYTES];
 	size_t origin_len; /* 0, AM_KEYID_BYTES or AM_KEY_BYTES */
