@@ -60,6 +60,8 @@ static void sweep(struct store *s)
  * without dropping links that did not change. A broken edit is reported
  * and the running configuration stays. Peer identity, store and sockets
  * need a restart (they are not reloaded). */
+static char running_listen[256];
+
 static void reload(const char *path, struct mesh *mesh)
 {
 	struct config fresh;
@@ -76,10 +78,8 @@ static void reload(const char *path, struct mesh *mesh)
 		log_error("SIGHUP: %s; keeping the running configuration", err);
 		goto out;
 	}
-	if (!mesh) {
-		log_info("SIGHUP: %s is valid; this peer started without a mesh, restart to add one", path);
-		goto out;
-	}
+	if (strcmp(fresh.listen, running_listen) != 0)
+		log_warn("SIGHUP: `listen' changed; the listener changes at the next restart");
 	if (mesh_reload(mesh, &fresh, &t, err, sizeof err) != 0)
 		log_error("SIGHUP: %s; keeping the running configuration", err);
 	else
@@ -208,12 +208,12 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (cfg.listen[0] || cfg.n_neighbours) {
-		struct mesh_env menv = {.store = store, .key = key};
-		if (mesh_open(&mesh, &menv, &cfg, &trust, err, sizeof err) != 0) {
-			fprintf(stderr, "ameshd: %s\n", err);
-			goto out;
-		}
+	/* Always a mesh, even with no neighbours: it holds the trust store in
+	 * force, which queries consult (revoked origins are not answered). */
+	struct mesh_env menv = {.store = store, .key = key};
+	if (mesh_open(&mesh, &menv, &cfg, &trust, err, sizeof err) != 0) {
+		fprintf(stderr, "ameshd: %s\n", err);
+		goto out;
 	}
 	struct control_env env = {
 		.store = store, .cfg = &cfg, .key = key, .started_at = timefmt_now(), .mesh = mesh,
@@ -224,6 +224,7 @@ int main(int argc, char **argv)
 	}
 	char keyid[2 * AM_KEYID_BYTES + 1];
 	am_keyid_hex(key->pk, keyid);
+	snprintf(running_listen, sizeof running_listen, "%s", cfg.listen);
 	log_info("ameshd %s started: key %s, control %s, store %s, %zu neighbour%s%s%s", cfg.name, keyid,
 	         cfg.control, cfg.data_dir, cfg.n_neighbours, cfg.n_neighbours == 1 ? "" : "s",
 	         cfg.listen[0] ? ", listening on " : "", cfg.listen);

@@ -160,6 +160,7 @@ static void do_withdraw(const struct control_env *env, const struct wire_request
 
 struct query_ctx {
 	struct wire_name_result *nr;
+	struct mesh *mesh;
 	int rv;
 };
 
@@ -168,6 +169,10 @@ static int collect_query(void *arg, const struct store_rec *rec)
 	struct query_ctx *q = arg;
 	struct wire_signal s;
 
+	/* a revoked origin's indicators stay stored (for the record) but are
+	 * no longer answered */
+	if (!mesh_origin_ok(q->mesh, rec->ind.origin))
+		return 0;
 	if (q->nr->n_signals >= SIGNALS_PER_NAME_MAX)
 		return 1;
 	memcpy(s.id, rec->id, AM_ID_BYTES);
@@ -191,7 +196,7 @@ static void do_query(const struct control_env *env, const struct wire_request *r
 		}
 		if (domain_normalise(req->names[i], nr->normalised, nr->error, sizeof nr->error) != 0)
 			continue;
-		struct query_ctx q = {.nr = nr, .rv = 0};
+		struct query_ctx q = {.nr = nr, .mesh = env->mesh, .rv = 0};
 		rv = store_query(env->store, nr->normalised, now, collect_query, &q);
 		if (q.rv != 0 || rv < 0) {
 			rv = q.rv ? q.rv : rv;
@@ -203,6 +208,7 @@ static void do_query(const struct control_env *env, const struct wire_request *r
 
 struct list_ctx {
 	struct wire_response *resp;
+	struct mesh *mesh;
 	size_t limit;
 	int rv;
 };
@@ -212,6 +218,8 @@ static int collect_list(void *arg, const struct store_rec *rec)
 	struct list_ctx *l = arg;
 	struct wire_signal s;
 
+	if (!mesh_origin_ok(l->mesh, rec->ind.origin))
+		return 0;
 	if (l->resp->n_signals >= l->limit) {
 		l->resp->truncated = true;
 		return 1;
@@ -226,7 +234,7 @@ static int collect_list(void *arg, const struct store_rec *rec)
 static void do_list(const struct control_env *env, const struct wire_request *req,
                     struct wire_response *resp)
 {
-	struct list_ctx l = {.resp = resp, .limit = req->limit ? req->limit : LIST_DEFAULT};
+	struct list_ctx l = {.resp = resp, .mesh = env->mesh, .limit = req->limit ? req->limit : LIST_DEFAULT};
 	int rv;
 
 	if (l.limit > AM_LIST_MAX)
@@ -346,6 +354,38 @@ static void do_peers(const struct control_env *env, const struct wire_request *r
 	free(p);
 }
 
+/* The trust store changed on disk: re-read it and apply it now. A store
+ * that no longer parses is refused and the running one stays in force
+ * (start-up would refuse it too: fail closed, but never fail open). */
+static void do_reload_trust(const struct control_env *env, const struct wire_request *req,
+                            struct wire_response *resp)
+{
+	struct trust t = {0};
+	char err[AM_ERRLEN];
+	int rv;
+
+	if ((rv = trust_load(&t, env->cfg->trust_file, err, sizeof err)) != 0) {
+		fail_with(resp, rv, "%s; the running trust store stays in force", err);
+		return;
+	}
+	if (env->mesh && (rv = mesh_set_trust(env->mesh, &t, err, sizeof err)) != 0) {
+		fail_with(resp, rv, "%s; the running trust store stays in force", err);
+		trust_free(&t);
+		return;
+	}
+	log_info("trust store reloaded (%zu key%s): %s", t.n, t.n == 1 ? "" : "s",
+	         req->domain[0] ? req->domain : "no reason given");
+	trust_free(&t);
+}
+
+static void do_publish(const struct control_env *env, const struct wire_request *req,
+                       struct wire_response *resp)
+{
+	(void)env;
+	(void)req;
+	fail_with(resp, AM_EINVAL, "this daemon cannot publish key statements yet");
+}
+
 typedef void (*handler_fn)(const struct control_env *, const struct wire_request *,
                            struct wire_response *);
 
@@ -356,6 +396,8 @@ static const handler_fn handlers[] = {
 	[WIRE_OP_LIST] = do_list,
 	[WIRE_OP_STATUS] = do_status,
 	[WIRE_OP_PEERS] = do_peers,
+	[WIRE_OP_RELOAD_TRUST] = do_reload_trust,
+	[WIRE_OP_PUBLISH] = do_publish,
 };
 
 int control_handle(const struct control_env *env, const uint8_t *req_buf, size_t req_len,
@@ -370,6 +412,9 @@ int control_handle(const struct control_env *env, const uint8_t *req_buf, size_t
 	rv = wire_request_unpack(req_buf, req_len, &req, resp.error, sizeof resp.error);
 	if (rv != 0) {
 		resp.status = rv;
+	} else if ((size_t)req.op >= sizeof handlers / sizeof *handlers || !handlers[req.op]) {
+		resp.status = AM_EPROTO;
+		snprintf(resp.error, sizeof resp.error, "operation %d is not served here", (int)req.op);
 	} else {
 		resp.op = req.op;
 		handlers[req.op](env, &req, &resp);

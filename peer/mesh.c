@@ -102,6 +102,10 @@ struct mesh {
 
 	struct nb **nbs;
 	size_t n_nbs;
+	/* the neighbour sections in force, so a trust change can be applied
+	 * without the config (mesh_set_trust) */
+	struct config_neighbour *ncfg;
+	size_t n_ncfg;
 	struct trust trust;
 	uint64_t unknown_handshakes;
 
@@ -1122,6 +1126,42 @@ static void link_stop(struct link *l)
 
 /* --- lifecycle --- */
 
+static void ncfg_free(struct config_neighbour *n, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		policy_export_free(&n[i].exp);
+		policy_import_free(&n[i].imp);
+	}
+	free(n);
+}
+
+/* Deep copy of the neighbour sections. */
+static int ncfg_copy(const struct config *cfg, struct config_neighbour **out, size_t *n)
+{
+	struct config_neighbour *c = NULL;
+
+	*out = NULL;
+	*n = 0;
+	if (cfg->n_neighbours == 0)
+		return 0;
+	if ((c = calloc(cfg->n_neighbours, sizeof *c)) == NULL)
+		return AM_ENOMEM;
+	for (size_t i = 0; i < cfg->n_neighbours; i++) {
+		const struct config_neighbour *src = &cfg->neighbours[i];
+		memcpy(c[i].name, src->name, sizeof c[i].name);
+		memcpy(c[i].endpoint, src->endpoint, sizeof c[i].endpoint);
+		c[i].line = src->line;
+		if (policy_export_copy(&c[i].exp, &src->exp) != 0 ||
+		    policy_import_copy(&c[i].imp, &src->imp) != 0) {
+			ncfg_free(c, i + 1);
+			return AM_ENOMEM;
+		}
+	}
+	*out = c;
+	*n = cfg->n_neighbours;
+	return 0;
+}
+
 static struct nb *nb_new(void)
 {
 	struct nb *nb = calloc(1, sizeof *nb);
@@ -1206,7 +1246,7 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 		goto fail;
 	}
 	memcpy(m->epoch, st.epoch, sizeof m->epoch);
-	if ((rv = trust_copy(&m->trust, trust)) != 0)
+	if ((rv = trust_copy(&m->trust, trust)) != 0 || (rv = ncfg_copy(cfg, &m->ncfg, &m->n_ncfg)) != 0)
 		goto fail;
 	if (cfg->n_neighbours && (m->nbs = calloc(cfg->n_neighbours, sizeof *m->nbs)) == NULL) {
 		rv = AM_ENOMEM;
@@ -1247,8 +1287,14 @@ int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *tr
 	struct trust fresh;
 	int rv;
 
+	struct config_neighbour *nc;
+	size_t n_nc;
 	if ((rv = trust_copy(&fresh, trust)) != 0)
 		return rv;
+	if ((rv = ncfg_copy(cfg, &nc, &n_nc)) != 0) {
+		trust_free(&fresh);
+		return rv;
+	}
 	/* Check every neighbour against the new trust store before touching
 	 * anything, so a bad reload leaves the running mesh as it was. */
 	for (size_t i = 0; i < cfg->n_neighbours; i++) {
@@ -1259,23 +1305,31 @@ int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *tr
 		policy_import_free(&probe.imp);
 		if (rv != 0) {
 			trust_free(&fresh);
+			ncfg_free(nc, n_nc);
 			return rv;
 		}
 	}
 	if ((stop = calloc(m->n_nbs + 1, sizeof *stop)) == NULL) {
 		trust_free(&fresh);
+		ncfg_free(nc, n_nc);
 		return AM_ENOMEM;
 	}
 	struct nb **grown = realloc(m->nbs, (m->n_nbs + cfg->n_neighbours + 1) * sizeof *grown);
 	if (!grown) {
 		free(stop);
 		trust_free(&fresh);
+		ncfg_free(nc, n_nc);
 		return AM_ENOMEM;
 	}
 	m->nbs = grown;
 	pthread_mutex_lock(&m->lock);
 	trust_free(&m->trust);
 	m->trust = fresh;
+	/* cfg may be our own table (mesh_set_trust): free the old one after use */
+	struct config_neighbour *old_nc = m->ncfg;
+	size_t old_n_nc = m->n_ncfg;
+	m->ncfg = nc;
+	m->n_ncfg = n_nc;
 	for (size_t i = 0; i < m->n_nbs; i++) {
 		struct nb *nb = m->nbs[i];
 		const struct config_neighbour *cn = NULL;
@@ -1314,6 +1368,7 @@ int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *tr
 	pthread_cond_broadcast(&m->changed);
 	pthread_mutex_unlock(&m->lock);
 	(void)before;
+	ncfg_free(old_nc, old_n_nc);
 	for (size_t i = 0; i < n_stop; i++)
 		link_stop(stop[i]);
 	free(stop);
@@ -1323,6 +1378,34 @@ int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *tr
 			log_error("mesh: %s", err);
 	}
 	return 0;
+}
+
+int mesh_set_trust(struct mesh *m, const struct trust *trust, char *err, size_t errlen)
+{
+	/* a config carrying only our own neighbour table; mesh_reload copies it
+	 * before it frees the old one */
+	struct config *cfg = calloc(1, sizeof *cfg);
+	int rv;
+
+	if (!cfg)
+		return AM_ENOMEM;
+	cfg->neighbours = m->ncfg;
+	cfg->n_neighbours = m->n_ncfg;
+	rv = mesh_reload(m, cfg, trust, err, errlen);
+	free(cfg);
+	return rv;
+}
+
+bool mesh_origin_ok(struct mesh *m, const uint8_t pk[AM_KEY_BYTES])
+{
+	if (!m)
+		return true;
+	if (memcmp(pk, m->key->pk, AM_KEY_BYTES) == 0)
+		return true;
+	pthread_mutex_lock(&m->lock);
+	bool ok = trust_is_trusted(&m->trust, pk);
+	pthread_mutex_unlock(&m->lock);
+	return ok;
 }
 
 int mesh_peers(struct mesh *m, struct mesh_peer_info **out, size_t *n)
@@ -1399,6 +1482,7 @@ void mesh_close(struct mesh *m)
 	for (size_t i = 0; i < m->n_nbs; i++)
 		nb_free(m->nbs[i]);
 	free(m->nbs);
+	ncfg_free(m->ncfg, m->n_ncfg);
 	trust_free(&m->trust);
 	pthread_cond_destroy(&m->changed);
 	pthread_mutex_destroy(&m->sessions_lock);

@@ -86,6 +86,13 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
  * still exist; a changed export policy restarts that neighbour's sync. */
 int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *trust,
                 char *err, size_t errlen);
+/* Replaces the trust store only (an operator ran `amesh keys ...`): links
+ * to revoked neighbours drop at once, revoked origins are no longer relayed
+ * or shown. Same checks as mesh_reload. */
+int mesh_set_trust(struct mesh *m, const struct trust *trust, char *err, size_t errlen);
+/* May indicators of this origin be shown and relayed? Our own key, or a
+ * key of a trust-store entry that is not revoked. */
+bool mesh_origin_ok(struct mesh *m, const uint8_t pk[AM_KEY_BYTES]);
 /* The local store changed: wake long-polls and pushers. */
 void mesh_notify(struct mesh *m);
 /* Snapshot of every neighbour's state; *out malloc'd (caller frees). */
