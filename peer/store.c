@@ -152,7 +152,9 @@ static int state_key(uint8_t *key, size_t *len, const char *domain,
 
 	if (dlen == 0 || dlen > AM_DOMAIN_MAX)
 		return AM_EINVAL;
-	if (cat <= AM_CAT_NONE || cat >= AM_CAT_COUNT)
+	/* category NONE is reserved for key statements, under '@' names that
+	 * no normalised domain can take */
+	if (cat < AM_CAT_NONE || cat >= AM_CAT_COUNT || (cat == AM_CAT_NONE) != (domain[0] == '@'))
 		return AM_ECATEGORY;
 	memcpy(key, domain, dlen);
 	key[dlen] = 0;
@@ -179,7 +181,8 @@ static int decode_rec(const MDB_val *k, const MDB_val *v, struct store_rec *rec)
 	memcpy(rec->ind.domain, kp, dlen);
 	rec->ind.domain[dlen] = '\0';
 	memcpy(rec->ind.origin, kp + dlen + 1, AM_KEY_BYTES);
-	if (kp[dlen + 1 + AM_KEY_BYTES] <= AM_CAT_NONE || kp[dlen + 1 + AM_KEY_BYTES] >= AM_CAT_COUNT)
+	if (kp[dlen + 1 + AM_KEY_BYTES] >= AM_CAT_COUNT ||
+	    (kp[dlen + 1 + AM_KEY_BYTES] == AM_CAT_NONE) != (kp[0] == '@'))
 		return AM_ESTORE;
 	rec->ind.category = (enum am_category)kp[dlen + 1 + AM_KEY_BYTES];
 
@@ -678,6 +681,8 @@ int store_list(struct store *s, uint64_t now, enum am_category cat,
 		if ((ret = decode_rec(&k, &v, &rec)) != 0)
 			break;
 		if (rec.ind.withdrawn || rec.ind.expires_at <= now)
+			continue;
+		if (rec.ind.category == AM_CAT_NONE) /* key statements are not signals */
 			continue;
 		if (cat != AM_CAT_NONE && rec.ind.category != cat)
 			continue;

@@ -27,6 +27,12 @@
  * The store trusts its caller to have verified the signature and normalised
  * the domain; it only orders, keeps and expires.
  *
+ * Key statements (keys/statement.h) ride the same change log, so they are
+ * relayed, cursored and converged like indicators: their records use the
+ * category AM_CAT_NONE under a name starting with '@' ("@revoke",
+ * "@rotate"), which no normalised domain can take, with the statement's
+ * key as origin. store_list skips them; store_query never reaches them.
+ *
  * Threads: one struct store is shared by all threads. LMDB serialises
  * writers; read transactions are short and end before each call returns.
  * The environment is opened with MDB_NOTLS (NNG runs callbacks on a pool of

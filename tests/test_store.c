@@ -1343,6 +1343,33 @@ static void test_digests_agree_for_same_state_any_order(void **state)
 	store_close(s2);
 }
 
+static void test_statement_records_ride_the_log_but_are_not_signals(void **state)
+{
+	struct fx *f = *state;
+	struct upd st, bad;
+	struct got g = { 0 };
+	size_t n = 0;
+
+	upd_init(&st, "@revoke", 0x44, AM_CAT_NONE, 7, false, NOW + HOUR, "stmt");
+	assert_int_equal(apply1(f->s, &st, NOW, NULL), 1);
+	/* in the change log (so it is relayed), retrievable by key */
+	assert_int_equal(store_changes(f->s, 0, 100, collect, &g), 0);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.r[0].rec.ind.domain, "@revoke");
+	got_free(&g);
+	assert_int_equal(store_get(f->s, st.ind.origin, "@revoke", AM_CAT_NONE, count_cb, &n), 0);
+	assert_int_equal(n, 1);
+	/* never listed as a signal */
+	n = 0;
+	assert_int_equal(store_list(f->s, NOW, AM_CAT_NONE, NULL, 0, count_cb, &n), 0);
+	assert_int_equal(n, 0);
+	/* the reserved category only under '@' names, and '@' names only with it */
+	upd_init(&bad, "@revoke", 0x44, AM_CAT_SPAM, 8, false, NOW + HOUR, "x");
+	assert_int_equal(apply1(f->s, &bad, NOW, NULL), AM_ECATEGORY);
+	upd_init(&bad, "plain.example", 0x44, AM_CAT_NONE, 8, false, NOW + HOUR, "y");
+	assert_int_equal(apply1(f->s, &bad, NOW, NULL), AM_ECATEGORY);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1374,6 +1401,7 @@ int main(void)
 		T(test_mesh_metadata_round_trips),
 		T(test_cursor_persists_and_defaults_to_zero),
 		T(test_digests_agree_for_same_state_any_order),
+		T(test_statement_records_ride_the_log_but_are_not_signals),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
