@@ -1,0 +1,276 @@
+/*
+ * bench.c - Abuse Mesh's speed figures, measured in one run so ratios are
+ * meaningful on a noisy machine (a benchmark prints figures; no test ever
+ * fails on timing).
+ *
+ *   amesh-bench [AMESH_BINARY]
+ *
+ * 1. raw Ed25519 verifies/s                        (the ingest ceiling)
+ * 2. ingest: open + normalise + LWW apply, batches of 512, durable commits
+ *    -> ratio to (1)
+ * 3. raw lookups/s: store_query on normalised names (LMDB + parents)
+ * 4. names/s through the control socket (control_handle behind NNG ipc,
+ *    batches of 1000 names, several requests in flight) -> ratio to (3)
+ * 5. names/s through the real CLI, `amesh query -` fed 100k names on stdin
+ *    (if the binary is given) -> ratio to (3)
+ */
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "domain.h"
+#include "indicator.h"
+#include "store.h"
+#include "timefmt.h"
+#include "wire.h"
+
+#define N_VERIFY 20000
+#define N_INGEST 20000
+#define N_STORED 20000
+#define N_NAMES 100000
+#define BATCH 1000
+#define IN_FLIGHT 4
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int count_cb(void *arg, const struct store_rec *rec)
+{
+	(void)rec;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench: %s\n", what);
+	exit(1);
+}
+
+/* Names to look up: 10% are subdomains of stored indicators. */
+static char **make_names(size_t n)
+{
+	char **names = calloc(n, sizeof *names);
+	for (size_t i = 0; i < n; i++) {
+		char buf[128];
+		if (i % 10 == 0)
+			snprintf(buf, sizeof buf, "www.host%zu.bench-%zu.example", i % N_STORED, i % N_STORED);
+		else
+			snprintf(buf, sizeof buf, "clean%zu.resolver-log.example.net", i);
+		names[i] = strdup(buf);
+	}
+	return names;
+}
+
+int main(int argc, char **argv)
+{
+	char dir[] = "/tmp/amesh-bench.XXXXXX", err[AM_ERRLEN], path[256];
+	uint8_t pk[32], sk[64];
+	struct store *st;
+	double t0, t1;
+
+	if (sodium_init() < 0 || !mkdtemp(dir) || domain_init(err, sizeof err) != 0)
+		die("setup");
+	crypto_sign_keypair(pk, sk);
+	printf("Abuse Mesh benchmark (%ld cores online)\n\n", sysconf(_SC_NPROCESSORS_ONLN));
+
+	/* 1. raw verify */
+	uint8_t msg[150], sig[64];
+	randombytes_buf(msg, sizeof msg);
+	crypto_sign_detached(sig, NULL, msg, sizeof msg, sk);
+	t0 = now_s();
+	for (int i = 0; i < N_VERIFY; i++)
+		if (crypto_sign_verify_detached(sig, msg, sizeof msg, pk) != 0)
+			die("verify");
+	double verify_rate = N_VERIFY / (now_s() - t0);
+	printf("%-52s %10.0f /s\n", "raw Ed25519 verify (1 core)", verify_rate);
+
+	/* 2. ingest pipeline */
+	static uint8_t envs[N_INGEST][AM_ENVELOPE_MAX];
+	static size_t lens[N_INGEST];
+	uint64_t now = timefmt_now();
+	for (int i = 0; i < N_INGEST; i++) {
+		struct am_indicator ind;
+		uint8_t id[32];
+		memset(&ind, 0, sizeof ind);
+		memcpy(ind.origin, pk, 32);
+		snprintf(ind.domain, sizeof ind.domain, "host%d.bench-%d.example", i, i);
+		ind.category = (enum am_category)(1 + i % 5);
+		ind.confidence = (uint8_t)(i % 101);
+		ind.issued_at = now;
+		ind.expires_at = now + 86400;
+		ind.version = 1 + (uint64_t)i;
+		ind.tlp = AM_TLP_GREEN;
+		if (indicator_sign(&ind, sk, envs[i], AM_ENVELOPE_MAX, &lens[i], id) != 0)
+			die("sign");
+	}
+	snprintf(path, sizeof path, "%s/store", dir);
+	if (store_open(&st, path, 1ull << 30, err, sizeof err) != 0)
+		die(err);
+	static struct am_indicator inds[512];
+	static uint8_t ids[512][32];
+	struct store_update ups[512];
+	int res[512];
+	t0 = now_s();
+	for (int i = 0; i < N_INGEST; i += 512) {
+		int n = N_INGEST - i < 512 ? N_INGEST - i : 512;
+		for (int j = 0; j < n; j++) {
+			char norm[AM_DOMAIN_MAX + 1];
+			if (indicator_open(envs[i + j], lens[i + j], &inds[j], ids[j]) != 0 ||
+			    domain_normalise(inds[j].domain, norm, NULL, 0) != 0)
+				die("open");
+			ups[j] = (struct store_update){.ind = &inds[j], .id = ids[j], .env = envs[i + j],
+			                               .env_len = lens[i + j], .hops = 1, .from = "bench"};
+		}
+		if (store_apply(st, ups, (size_t)n, now, res, NULL) != 0)
+			die("apply");
+	}
+	double ingest_rate = N_INGEST / (now_s() - t0);
+	printf("%-52s %10.0f /s  (%.2f x raw verify)\n", "ingest: verify + normalise + LWW, durable batches", ingest_rate,
+	       ingest_rate / verify_rate);
+
+	/* 3. raw lookups */
+	char **names = make_names(N_NAMES);
+	char (*norm)[AM_DOMAIN_MAX + 1] = calloc(N_NAMES, sizeof *norm);
+	for (size_t i = 0; i < N_NAMES; i++)
+		if (domain_normalise(names[i], norm[i], NULL, 0) != 0)
+			die("normalise");
+	size_t hits = 0;
+	t0 = now_s();
+	for (size_t i = 0; i < N_NAMES; i++) {
+		size_t found = 0;
+		if (store_query(st, norm[i], now, count_cb, &found) < 0)
+			die("query");
+		hits += found > 0;
+	}
+	double lookup_rate = N_NAMES / (now_s() - t0);
+	printf("%-52s %10.0f /s  (%zu of %d names matched)\n", "raw lookup: store_query incl. parents (1 thread)",
+	       lookup_rate, hits, N_NAMES);
+
+	/* 4. through the control socket */
+	struct config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	snprintf(cfg.name, sizeof cfg.name, "bench");
+	cfg.max_lifetime = 90 * 86400;
+	cfg.default_tlp = AM_TLP_GREEN;
+	struct keyfile_secret key;
+	memcpy(key.pk, pk, 32);
+	memcpy(key.sk, sk, 64);
+	struct control_env env = {.store = st, .cfg = &cfg, .key = &key, .started_at = now};
+	struct control *ctl;
+	char sock[300];
+	snprintf(sock, sizeof sock, "%s/run/amesh.sock", dir);
+	if (control_open(&ctl, &env, sock, err, sizeof err) != 0)
+		die(err);
+	nng_socket req;
+	char url[320];
+	snprintf(url, sizeof url, "ipc://%s", sock);
+	if (nng_req0_open(&req) != 0 || nng_dial(req, url, NULL, 0) != 0)
+		die("dial");
+	nng_ctx ctxs[IN_FLIGHT];
+	nng_aio *aios[IN_FLIGHT];
+	for (int k = 0; k < IN_FLIGHT; k++)
+		if (nng_ctx_open(&ctxs[k], req) != 0 || nng_aio_alloc(&aios[k], NULL, NULL) != 0)
+			die("ctx");
+	size_t sent = 0, answered = 0, matched = 0;
+	t0 = now_s();
+	while (answered < N_NAMES) {
+		int k;
+		size_t base[IN_FLIGHT], cnt[IN_FLIGHT];
+		int used = 0;
+		for (k = 0; k < IN_FLIGHT && sent < N_NAMES; k++, used++) {
+			struct wire_request r = {.protocol = AM_CONTROL_PROTOCOL, .op = WIRE_OP_QUERY};
+			uint8_t *buf;
+			size_t len;
+			base[k] = sent;
+			cnt[k] = N_NAMES - sent < BATCH ? N_NAMES - sent : BATCH;
+			r.names = &names[sent];
+			r.n_names = cnt[k];
+			sent += cnt[k];
+			if (wire_request_pack(&r, &buf, &len) != 0)
+				die("pack");
+			nng_msg *m;
+			nng_msg_alloc(&m, len);
+			memcpy(nng_msg_body(m), buf, len);
+			free(buf);
+			nng_aio_set_msg(aios[k], m);
+			nng_ctx_send(ctxs[k], aios[k]);
+		}
+		for (k = 0; k < used; k++) {
+			nng_aio_wait(aios[k]);
+			if (nng_aio_result(aios[k]) != 0)
+				die("send");
+			nng_ctx_recv(ctxs[k], aios[k]);
+		}
+		for (k = 0; k < used; k++) {
+			nng_aio_wait(aios[k]);
+			if (nng_aio_result(aios[k]) != 0)
+				die("recv");
+			nng_msg *m = nng_aio_get_msg(aios[k]);
+			struct wire_response resp;
+			if (wire_response_unpack(nng_msg_body(m), nng_msg_len(m), &resp, err, sizeof err) != 0 ||
+			    resp.status != 0 || resp.n_results != cnt[k])
+				die("response");
+			for (size_t j = 0; j < resp.n_results; j++)
+				matched += resp.results[j].n_signals > 0;
+			wire_response_clear(&resp);
+			nng_msg_free(m);
+			answered += cnt[k];
+			(void)base;
+		}
+	}
+	t1 = now_s();
+	double socket_rate = N_NAMES / (t1 - t0);
+	printf("%-52s %10.0f /s  (%.2f x raw lookup; %zu of %d names matched)\n",
+	       "socket: batches of 1000, 4 in flight", socket_rate, socket_rate / lookup_rate, matched, N_NAMES);
+	for (int k = 0; k < IN_FLIGHT; k++)
+		nng_aio_free(aios[k]);
+	nng_close(req);
+
+	/* 5. through the real CLI */
+	if (argc > 1) {
+		char file[300], cmd[1024];
+		snprintf(file, sizeof file, "%s/names.txt", dir);
+		FILE *f = fopen(file, "w");
+		for (size_t i = 0; i < N_NAMES; i++)
+			fprintf(f, "%s\n", names[i]);
+		fclose(f);
+		snprintf(cmd, sizeof cmd, "%s -s %s --json query - < %s | grep -c '\"signals\":\\[{' > %s/cli.out",
+		         argv[1], sock, file, dir);
+		t0 = now_s();
+		int rc = system(cmd);
+		t1 = now_s();
+		char out[300];
+		snprintf(out, sizeof out, "%s/cli.out", dir);
+		f = fopen(out, "r");
+		size_t cli_matched = 0;
+		if (f && fscanf(f, "%zu", &cli_matched) != 1)
+			cli_matched = 0;
+		if (f)
+			fclose(f);
+		printf("%-52s %10.0f /s  (%.2f x raw lookup; %zu matched, exit %d)\n",
+		       "CLI: amesh --json query - (100k names on stdin)", N_NAMES / (t1 - t0),
+		       N_NAMES / (t1 - t0) / lookup_rate, cli_matched, WEXITSTATUS(rc));
+	}
+	control_close(ctl);
+	store_close(st);
+	for (size_t i = 0; i < N_NAMES; i++)
+		free(names[i]);
+	free(names);
+	free(norm);
+	snprintf(path, sizeof path, "rm -rf %s", dir);
+	if (system(path) != 0)
+		return 1;
+	return 0;
+}
