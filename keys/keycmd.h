@@ -12,7 +12,23 @@
  *   show NAME          every field of one entry
  *   distrust NAME      remove the entry
  *   revoke NAME --reason TEXT   keep the entry, marked revoked
- * Each change is saved atomically and reported in one line on stdout.
+ *   pending            rotations offered by trusted parties, not yet approved
+ *   approve NAME       NAME's pending key becomes current, the old one retired
+ * Each change runs under the store's lock (trust_lock), is saved
+ * atomically and reported in one line on stdout; then a running ameshd is
+ * told to reload (client_reload_trust) so it applies the change at once.
+ * With no daemon listening the saved file is the whole job; a daemon that
+ * refuses is an error (exit 2), but the saved change stands.
+ * And on this peer's own key (the config's key file):
+ *   rotate [--passphrase | --passphrase-fd N]
+ *                      new key in KEY, the old one kept as KEY.retired-T,
+ *                      a rotation statement signed by both in KEY.rotation
+ *                      (its id in KEY.chain, for the next one), published
+ *                      when ameshd runs
+ *   revoke --self --reason TEXT [--passphrase | --passphrase-fd N]
+ *                      a signed revocation of this peer's key, published,
+ *                      or saved in KEY.revocation when ameshd is down
+ *   publish FILE       send a saved statement to the running ameshd
  * Exit status: 0 ok, 2 usage or runtime error (one line on stderr).
  */
 #ifndef AMESH_KEYCMD_H

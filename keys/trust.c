@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -192,6 +193,56 @@ static int grow(struct trust *t)
 
 /* ---- lookups: linear, since a store holds tens of parties, not millions ---- */
 
+/* The key slots of an entry, for the rule that a key appears once in a
+ * store: the current key, the pending key, then the retired keys. */
+#define SLOT_KEY 0u
+#define SLOT_PENDING 1u
+#define SLOT_RETIRED 2u /* + index, oldest first */
+#define SLOTS (SLOT_RETIRED + TRUST_RETIRED_MAX)
+
+/* The key in slot, or NULL when the slot is unused. */
+static const uint8_t *slot_key(const struct trust_entry *e, unsigned slot)
+{
+	if (slot == SLOT_KEY)
+		return e->pk;
+	if (slot == SLOT_PENDING)
+		return e->has_pending ? e->pending_pk : NULL;
+	return slot - SLOT_RETIRED < e->n_retired ? e->retired[slot - SLOT_RETIRED].pk : NULL;
+}
+
+/* "key", "pending key", "retired key 2" (1-based, oldest first). */
+static const char *slot_label(unsigned slot, char *out, size_t outlen)
+{
+	if (slot == SLOT_KEY)
+		snprintf(out, outlen, "key");
+	else if (slot == SLOT_PENDING)
+		snprintf(out, outlen, "pending key");
+	else
+		snprintf(out, outlen, "retired key %u", slot - SLOT_RETIRED + 1);
+	return out;
+}
+
+/* The entry holding pk in any slot, and which (slot may be NULL); -1. */
+static ssize_t index_by_any_key(const struct trust *t, const uint8_t pk[AM_KEY_BYTES], unsigned *slot)
+{
+	const uint8_t *k;
+
+	for (size_t i = 0; i < t->n; i++)
+		for (unsigned s = 0; s < SLOTS; s++) {
+			if ((k = slot_key(&t->entries[i], s)) == NULL) {
+				if (s >= SLOT_RETIRED)
+					break; /* retired keys are packed */
+				continue;
+			}
+			if (memcmp(k, pk, AM_KEY_BYTES) == 0) {
+				if (slot != NULL)
+					*slot = s;
+				return (ssize_t)i;
+			}
+		}
+	return -1;
+}
+
 static ssize_t index_by_name(const struct trust *t, const char *name)
 {
 	for (size_t i = 0; i < t->n; i++)
@@ -226,6 +277,27 @@ bool trust_is_trusted(const struct trust *t, const uint8_t pk[AM_KEY_BYTES])
 	return e != NULL && e->revoked == 0;
 }
 
+const struct trust_entry *trust_by_any_key(const struct trust *t, const uint8_t pk[AM_KEY_BYTES])
+{
+	ssize_t i = index_by_any_key(t, pk, NULL);
+	return i < 0 ? NULL : &t->entries[i];
+}
+
+bool trust_accepts_new(const struct trust *t, const uint8_t pk[AM_KEY_BYTES])
+{
+	unsigned slot;
+	ssize_t i = index_by_any_key(t, pk, &slot);
+
+	return i >= 0 && t->entries[i].revoked == 0 && (slot == SLOT_KEY || slot == SLOT_PENDING);
+}
+
+const struct trust_entry *trust_attributable(const struct trust *t, const uint8_t pk[AM_KEY_BYTES])
+{
+	ssize_t i = index_by_any_key(t, pk, NULL);
+
+	return i >= 0 && t->entries[i].revoked == 0 ? &t->entries[i] : NULL;
+}
+
 static int cmp_name(const void *a, const void *b)
 {
 	const struct trust_entry *x = *(const struct trust_entry *const *)a, *y = *(const struct trust_entry *const *)b;
@@ -233,24 +305,45 @@ static int cmp_name(const void *a, const void *b)
 	return c ? c : (x > y) - (x < y);
 }
 
-static int cmp_key(const void *a, const void *b)
+/* One key of one entry, for finding repeats across all slots. */
+struct keyref {
+	const uint8_t *pk;  /* NULL: none */
+	size_t entry;
+	unsigned slot;
+	uint64_t order;     /* its line in the file, or its position in the store */
+};
+
+static int cmp_ref(const void *a, const void *b)
 {
-	const struct trust_entry *x = *(const struct trust_entry *const *)a, *y = *(const struct trust_entry *const *)b;
+	const struct keyref *x = a, *y = b;
 	int c = memcmp(x->pk, y->pk, AM_KEY_BYTES);
-	return c ? c : (x > y) - (x < y);
+	return c ? c : (x->order > y->order) - (x->order < y->order);
 }
 
-/* Finds the first entry (in order) repeating an earlier entry's name, and
- * the first repeating an earlier key: indices, or SIZE_MAX. Sorted views
- * make it O(n log n) where comparing each entry with all before it would
- * be 50 million comparisons at the cap. 0 or AM_ENOMEM. */
-static int find_duplicates(const struct trust *t, size_t *dup_name, size_t *dup_key)
+/* Lines of one entry's section header and keys, while loading. */
+struct entry_lines {
+	unsigned section;
+	unsigned key[SLOTS]; /* by slot; 0 = unused */
+};
+
+/* Finds the first entry (in order) repeating an earlier entry's name
+ * (index, or SIZE_MAX), and the first key repeating an earlier one, in
+ * any slot of any entry (*dup, and the earlier *first; dup->pk NULL when
+ * none). "First" is by file line when lines are given, else by position
+ * (entry, then slot). Sorted views make it O(n log n) where comparing
+ * each key with all before it would be billions of comparisons at the
+ * cap. 0 or AM_ENOMEM. */
+static int find_duplicates(const struct trust *t, const struct entry_lines *lines, size_t *dup_name,
+                           struct keyref *dup, struct keyref *first)
 {
 	const struct trust_entry **v;
-	size_t i, k;
+	struct keyref *refs;
+	size_t i, k, n = 0, run;
 
-	*dup_name = *dup_key = SIZE_MAX;
-	if (t->n < 2)
+	*dup_name = SIZE_MAX;
+	memset(dup, 0, sizeof *dup);
+	memset(first, 0, sizeof *first);
+	if (t->n == 0)
 		return 0;
 	if ((v = malloc(t->n * sizeof *v)) == NULL)
 		return AM_ENOMEM;
@@ -262,11 +355,35 @@ static int find_duplicates(const struct trust *t, size_t *dup_name, size_t *dup_
 	for (i = 1; i < t->n; i++)
 		if (strcmp(v[i - 1]->name, v[i]->name) == 0 && (k = (size_t)(v[i] - t->entries)) < *dup_name)
 			*dup_name = k;
-	qsort(v, t->n, sizeof *v, cmp_key);
-	for (i = 1; i < t->n; i++)
-		if (memcmp(v[i - 1]->pk, v[i]->pk, AM_KEY_BYTES) == 0 && (k = (size_t)(v[i] - t->entries)) < *dup_key)
-			*dup_key = k;
 	free(v);
+
+	if ((refs = malloc(t->n * SLOTS * sizeof *refs)) == NULL)
+		return AM_ENOMEM;
+	for (i = 0; i < t->n; i++)
+		for (unsigned s = 0; s < SLOTS; s++) {
+			const uint8_t *pk = slot_key(&t->entries[i], s);
+			if (pk == NULL)
+				continue;
+			refs[n].pk = pk;
+			refs[n].entry = i;
+			refs[n].slot = s;
+			refs[n].order = lines ? lines[i].key[s] : (uint64_t)i * SLOTS + s;
+			n++;
+		}
+	/* Same idea: in a run of equal keys the first (by order) is the
+	 * original, and the earliest repeat of any run is reported. */
+	qsort(refs, n, sizeof *refs, cmp_ref);
+	for (i = 1, run = 0; i < n; i++) {
+		if (memcmp(refs[run].pk, refs[i].pk, AM_KEY_BYTES) != 0) {
+			run = i;
+			continue;
+		}
+		if (dup->pk == NULL || refs[i].order < dup->order) {
+			*dup = refs[i];
+			*first = refs[run];
+		}
+	}
+	free(refs);
 	return 0;
 }
 
@@ -276,9 +393,10 @@ int trust_add(struct trust *t, const char *name, const uint8_t pk[AM_KEY_BYTES],
               const char *comment, enum trust_role role, const char *note, uint64_t now,
               bool force, char *err, size_t errlen)
 {
-	char q[QUOTE_LEN], why[AM_ERRLEN], when[TIMEFMT_LEN];
+	char q[QUOTE_LEN], why[AM_ERRLEN], when[TIMEFMT_LEN], label[32];
 	struct trust_entry *e;
 	ssize_t by_key, by_name, slot = -1;
+	unsigned kslot = SLOT_KEY;
 	int rv;
 
 	if (comment == NULL)
@@ -302,17 +420,26 @@ int trust_add(struct trust *t, const char *name, const uint8_t pk[AM_KEY_BYTES],
 		seterr(err, errlen, "key comment %s", why);
 		return rv;
 	}
-	by_key = index_by_key(t, pk);
+	by_key = index_by_any_key(t, pk, &kslot);
 	if (by_key >= 0) {
 		e = &t->entries[by_key];
 		if (e->revoked == 0) {
-			seterr(err, errlen, "this key is already trusted as %s", e->name);
+			if (kslot == SLOT_KEY)
+				seterr(err, errlen, "this key is already trusted as %s", e->name);
+			else if (kslot == SLOT_PENDING)
+				seterr(err, errlen, "this key is the pending key of %s (offered in a rotation; "
+				       "`amesh keys approve %s' makes it current)", e->name, e->name);
+			else
+				seterr(err, errlen, "this key is the %s of %s (a key it had before a rotation)",
+				       slot_label(kslot, label, sizeof label), e->name);
 			return AM_EEXIST;
 		}
 		if (!force) {
 			timefmt_rfc3339(e->revoked, when);
-			seterr(err, errlen, "this key was revoked as %s on %s (%s); give --force to trust it again",
-			       e->name, when, e->revoke_reason[0] ? e->revoke_reason : "no reason given");
+			seterr(err, errlen, "this key was revoked as %s%s%s on %s (%s); give --force to trust it again",
+			       kslot == SLOT_KEY ? "" : slot_label(kslot, label, sizeof label),
+			       kslot == SLOT_KEY ? "" : " of ", e->name, when,
+			       e->revoke_reason[0] ? e->revoke_reason : "no reason given");
 			return AM_EPERM;
 		}
 		slot = by_key;
@@ -375,9 +502,138 @@ int trust_revoke(struct trust *t, const char *name, const char *reason, uint64_t
 	return 0;
 }
 
+/* Makes old_pk (the current key) retired at now and new_pk current. */
+static void promote(struct trust_entry *e, const uint8_t new_pk[AM_KEY_BYTES], const char *comment, uint64_t now)
+{
+	struct trust_retired *r;
+	char copy[TRUST_COMMENT_MAX];
+
+	/* comment may point into e (the pending comment), which is cleared. */
+	snprintf(copy, sizeof copy, "%s", comment);
+	if (e->n_retired >= TRUST_RETIRED_MAX) {
+		/* The oldest goes: what it signed is no longer attributable.
+		 * Eight rotations back is years of history at any sane pace. */
+		memmove(&e->retired[0], &e->retired[1], (TRUST_RETIRED_MAX - 1) * sizeof e->retired[0]);
+		e->n_retired = TRUST_RETIRED_MAX - 1;
+	}
+	r = &e->retired[e->n_retired++];
+	memset(r, 0, sizeof *r);
+	memcpy(r->pk, e->pk, AM_KEY_BYTES);
+	memcpy(r->comment, e->comment, sizeof r->comment);
+	r->retired = now;
+	memcpy(e->pk, new_pk, AM_KEY_BYTES);
+	memset(e->comment, 0, sizeof e->comment);
+	memcpy(e->comment, copy, strlen(copy) + 1);
+	e->has_pending = false;
+	memset(e->pending_pk, 0, sizeof e->pending_pk);
+	memset(e->pending_comment, 0, sizeof e->pending_comment);
+	e->pending_since = 0;
+}
+
+int trust_rotation_offer(struct trust *t, const uint8_t old_pk[AM_KEY_BYTES],
+                         const uint8_t new_pk[AM_KEY_BYTES], uint64_t now, bool apply_now,
+                         const char **name_out)
+{
+	struct trust_entry *e;
+	ssize_t i = index_by_key(t, old_pk), j;
+	unsigned slot;
+
+	if (name_out != NULL)
+		*name_out = i < 0 ? NULL : t->entries[i].name;
+	if (i < 0)
+		return AM_ENOTFOUND;
+	e = &t->entries[i];
+	if (e->revoked != 0)
+		return AM_EPERM;
+	if ((j = index_by_any_key(t, new_pk, &slot)) >= 0) {
+		/* A revoked key stays dead, whoever offers it. */
+		if (t->entries[j].revoked != 0)
+			return AM_EPERM;
+		if (j != i || slot != SLOT_PENDING)
+			return AM_EEXIST;
+		/* The key already pending: the same offer again. */
+		if (apply_now)
+			promote(e, new_pk, e->pending_comment, now);
+		return 0;
+	}
+	if (apply_now) {
+		promote(e, new_pk, "", now);
+		return 0;
+	}
+	e->has_pending = true;
+	memcpy(e->pending_pk, new_pk, AM_KEY_BYTES);
+	memset(e->pending_comment, 0, sizeof e->pending_comment);
+	e->pending_since = now;
+	return 0;
+}
+
+int trust_approve(struct trust *t, const char *name, uint64_t now)
+{
+	ssize_t i = index_by_name(t, name);
+	struct trust_entry *e;
+
+	if (i < 0 || !t->entries[i].has_pending)
+		return AM_ENOTFOUND;
+	e = &t->entries[i];
+	if (e->revoked != 0)
+		return AM_EPERM;
+	promote(e, e->pending_pk, e->pending_comment, now);
+	return 0;
+}
+
+/* Makes network text storable as a revoke reason (see trust_revoke_key). */
+static void storable_reason(const char *in, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	for (; *in == ' ' || *in == '\t'; in++)
+		;
+	for (; *in != '\0' && n + 1 < outlen; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (c < 0x20 || c == 0x7f || (c == ';' && (n == 0 || is_blank(out[n - 1]))))
+			c = '?';
+		out[n++] = (char)c;
+	}
+	/* Cut: never inside a UTF-8 sequence. */
+	if (*in != '\0') {
+		size_t start = n;
+		while (start > 0 && ((unsigned char)out[start - 1] & 0xc0) == 0x80)
+			start--;
+		if (start > 0) {
+			unsigned char lead = (unsigned char)out[start - 1];
+			size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+			if (n - (start - 1) < need)
+				n = start - 1;
+		}
+	}
+	while (n > 0 && is_blank(out[n - 1]))
+		n--;
+	out[n] = '\0';
+}
+
+int trust_revoke_key(struct trust *t, const uint8_t pk[AM_KEY_BYTES], const char *reason, uint64_t now,
+                     const char **name_out)
+{
+	struct trust_entry *e;
+	ssize_t i = index_by_any_key(t, pk, NULL);
+
+	if (name_out != NULL)
+		*name_out = i < 0 ? NULL : t->entries[i].name;
+	if (i < 0)
+		return AM_ENOTFOUND;
+	e = &t->entries[i];
+	if (e->revoked != 0)
+		return AM_EEXIST;
+	if (now == 0)
+		return AM_EINVAL;
+	storable_reason(reason ? reason : "", e->revoke_reason, sizeof e->revoke_reason);
+	e->revoked = now;
+	return 0;
+}
+
 /* ---- parsing ---- */
 
-enum field { F_KEY, F_ROLE, F_NOTE, F_ADDED, F_REVOKED, F_REASON, F_COUNT };
+enum field { F_KEY, F_ROLE, F_NOTE, F_ADDED, F_REVOKED, F_REASON, F_PENDING, F_PENDING_SINCE, F_RETIRED, F_COUNT };
 
 /* Field setters: 0, or an am_err with the reason (quoting v) in why. */
 typedef int (*set_fn)(struct trust_entry *e, const char *v, char *why, size_t whylen);
@@ -452,6 +708,66 @@ static int set_revoked(struct trust_entry *e, const char *v, char *why, size_t w
 	return 0;
 }
 
+static int set_pending(struct trust_entry *e, const char *v, char *why, size_t whylen)
+{
+	int rv;
+
+	if ((rv = keyfile_parse_public(v, e->pending_pk, e->pending_comment, sizeof e->pending_comment, why,
+	                               whylen)) != 0)
+		return rv;
+	e->has_pending = true;
+	return 0;
+}
+
+static int set_pending_since(struct trust_entry *e, const char *v, char *why, size_t whylen)
+{
+	return set_time(&e->pending_since, v, why, whylen);
+}
+
+/* `amesh-ed25519 <base64> [comment] @ TIME': split at the last " @ ",
+ * since a time never holds one and a comment may. */
+static int set_retired(struct trust_entry *e, const char *v, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN], keyline[KEYFILE_LINE_MAX + 2], reason[AM_ERRLEN];
+	struct trust_retired r;
+	const char *at = NULL;
+	size_t n;
+	int rv;
+
+	for (const char *p = strstr(v, " @ "); p != NULL; p = strstr(p + 1, " @ "))
+		at = p;
+	if (at == NULL) {
+		seterr(why, whylen, "%s has no ` @ TIME' after the key (expected `amesh-ed25519 <base64> "
+		       "[comment] @ 2026-11-23T10:00:00Z')", quotes(q, sizeof q, v));
+		return AM_EDECODE;
+	}
+	/* The handler counts: a ninth retired key never gets here. */
+	if (e->n_retired >= TRUST_RETIRED_MAX) {
+		seterr(why, whylen, "more than %d retired keys", TRUST_RETIRED_MAX);
+		return AM_EDECODE;
+	}
+	memset(&r, 0, sizeof r);
+	n = (size_t)(at - v);
+	if (n >= sizeof keyline) {
+		seterr(why, whylen, "public key line is longer than %d bytes", KEYFILE_LINE_MAX);
+		return AM_ETOOBIG;
+	}
+	memcpy(keyline, v, n);
+	keyline[n] = '\0';
+	if ((rv = keyfile_parse_public(keyline, r.pk, r.comment, sizeof r.comment, why, whylen)) != 0)
+		return rv;
+	/* The comment sits before " @ ", so inih's trimming does not guard
+	 * its end: refuse what would not be written back the same. */
+	if (check_text(r.comment, sizeof r.comment, true, reason, sizeof reason) != 0) {
+		seterr(why, whylen, "key comment %s", reason);
+		return AM_EDECODE;
+	}
+	if ((rv = set_time(&r.retired, at + 3, why, whylen)) != 0)
+		return rv;
+	e->retired[e->n_retired++] = r;
+	return 0;
+}
+
 static const struct field_def {
 	const char *key;
 	set_fn set;
@@ -462,6 +778,9 @@ static const struct field_def {
 	[F_ADDED] = { "added", set_added },
 	[F_REVOKED] = { "revoked", set_revoked },
 	[F_REASON] = { "revoke_reason", set_reason },
+	[F_PENDING] = { "pending", set_pending },
+	[F_PENDING_SINCE] = { "pending_since", set_pending_since },
+	[F_RETIRED] = { "retired", set_retired }, /* may repeat */
 };
 
 /* Parse state shared by the reader and the handler. */
@@ -471,8 +790,7 @@ struct load {
 	const char *buf;
 	size_t len, pos;
 	unsigned line;            /* the line the reader handed out last */
-	unsigned *section_line;   /* per entry: its [name] line (owned) */
-	unsigned *key_line;       /* per entry: its key line (owned) */
+	struct entry_lines *lines; /* per entry: its header and key lines (owned) */
 	unsigned seen[F_COUNT];   /* current entry: line each field was set on */
 	bool in_section;
 	int rv;                   /* first error found, 0 = none */
@@ -512,14 +830,20 @@ static void end_entry(struct load *ld)
 	e = &ld->t->entries[ld->t->n - 1];
 	snprintf(b, sizeof b, "[%s]", e->name);
 	if (ld->seen[F_KEY] == 0)
-		fail_at(ld, ld->section_line[ld->t->n - 1], AM_EDECODE, "%s has no `key = amesh-ed25519 ...' line",
+		fail_at(ld, ld->lines[ld->t->n - 1].section, AM_EDECODE, "%s has no `key = amesh-ed25519 ...' line",
 		        quotes(q, sizeof q, b));
 	else if (ld->seen[F_ROLE] == 0)
-		fail_at(ld, ld->section_line[ld->t->n - 1], AM_EDECODE, "%s has no `role = neighbour' "
+		fail_at(ld, ld->lines[ld->t->n - 1].section, AM_EDECODE, "%s has no `role = neighbour' "
 		        "or `role = origin' line", quotes(q, sizeof q, b));
 	else if (ld->seen[F_REASON] != 0 && ld->seen[F_REVOKED] == 0)
 		fail_at(ld, ld->seen[F_REASON], AM_EDECODE, "%s has a revoke_reason but no `revoked = TIME' line",
 		        quotes(q, sizeof q, b));
+	else if (ld->seen[F_PENDING] != 0 && ld->seen[F_PENDING_SINCE] == 0)
+		fail_at(ld, ld->seen[F_PENDING], AM_EDECODE, "%s has a pending key but no `pending_since = TIME' "
+		        "line", quotes(q, sizeof q, b));
+	else if (ld->seen[F_PENDING_SINCE] != 0 && ld->seen[F_PENDING] == 0)
+		fail_at(ld, ld->seen[F_PENDING_SINCE], AM_EDECODE, "%s has a pending_since but no "
+		        "`pending = amesh-ed25519 ...' line", quotes(q, sizeof q, b));
 }
 
 /* A `[name]' line: checked here, since inih would cut or ignore most of
@@ -529,7 +853,7 @@ static void begin_entry(struct load *ld, const char *s, size_t n)
 	const char *close = memchr(s, ']', n);
 	char q[QUOTE_LEN];
 	struct trust_entry *e;
-	unsigned *lines;
+	struct entry_lines *lines;
 	size_t name_len;
 	int rv;
 
@@ -563,19 +887,16 @@ static void begin_entry(struct load *ld, const char *s, size_t n)
 			fail_at(ld, ld->line, rv, "%s", am_strerror(rv));
 		return;
 	}
-	/* The line arrays follow the entries' capacity. */
-	if ((lines = realloc(ld->section_line, ld->t->cap * sizeof *lines)) == NULL)
+	/* The line array follows the entries' capacity. */
+	if ((lines = realloc(ld->lines, ld->t->cap * sizeof *lines)) == NULL)
 		goto nomem;
-	ld->section_line = lines;
-	if ((lines = realloc(ld->key_line, ld->t->cap * sizeof *lines)) == NULL)
-		goto nomem;
-	ld->key_line = lines;
+	ld->lines = lines;
 	e = &ld->t->entries[ld->t->n];
 	memset(e, 0, sizeof *e);
 	memcpy(e->name, s + 1, name_len);
 	e->name[name_len] = '\0';
-	ld->section_line[ld->t->n] = ld->line;
-	ld->key_line[ld->t->n] = 0;
+	memset(&ld->lines[ld->t->n], 0, sizeof ld->lines[ld->t->n]);
+	ld->lines[ld->t->n].section = ld->line;
 	ld->t->n++;
 	memset(ld->seen, 0, sizeof ld->seen);
 	ld->in_section = true;
@@ -656,21 +977,33 @@ static int handler(void *user, const char *section, const char *key, const char 
 		if (strcmp(fields[i].key, key) == 0)
 			break;
 	if (i == F_COUNT) {
-		fail_at(ld, ld->line, AM_EDECODE, "unknown key %s in [%s] (expected key, role, note, added, "
-		        "revoked or revoke_reason)", quotes(q, sizeof q, key), e->name);
+		fail_at(ld, ld->line, AM_EDECODE, "unknown key %s in [%s] (expected key, pending, pending_since, "
+		        "retired, role, note, added, revoked or revoke_reason)", quotes(q, sizeof q, key), e->name);
 		return 1;
 	}
-	if (ld->seen[i] != 0) {
+	if (i == F_RETIRED && e->n_retired >= TRUST_RETIRED_MAX) {
+		fail_at(ld, ld->line, AM_EDECODE, "[%s] has more than %d retired keys (first on line %u)", e->name,
+		        TRUST_RETIRED_MAX, ld->seen[i]);
+		return 1;
+	}
+	if (ld->seen[i] != 0 && i != F_RETIRED) {
 		fail_at(ld, ld->line, AM_EDECODE, "%s is set twice in [%s] (first on line %u)", key, e->name,
 		        ld->seen[i]);
 		return 1;
 	}
-	ld->seen[i] = ld->line;
+	if (ld->seen[i] == 0)
+		ld->seen[i] = ld->line;
+	if ((rv = fields[i].set(e, value, why, sizeof why)) != 0) {
+		/* Key lines keep their own codes (AM_EKEY, AM_ETOOBIG). */
+		fail_at(ld, ld->line, rv == AM_ETOOBIG || rv == AM_EKEY ? rv : AM_EDECODE, "%s: %s", key, why);
+		return 1;
+	}
 	if (i == F_KEY)
-		ld->key_line[ld->t->n - 1] = ld->line;
-	if ((rv = fields[i].set(e, value, why, sizeof why)) != 0)
-		fail_at(ld, ld->line, rv == AM_ETOOBIG ? AM_ETOOBIG : i == F_KEY ? AM_EKEY : AM_EDECODE, "%s: %s",
-		        key, why);
+		ld->lines[ld->t->n - 1].key[SLOT_KEY] = ld->line;
+	else if (i == F_PENDING)
+		ld->lines[ld->t->n - 1].key[SLOT_PENDING] = ld->line;
+	else if (i == F_RETIRED)
+		ld->lines[ld->t->n - 1].key[SLOT_RETIRED + e->n_retired - 1] = ld->line;
 	return 1;
 }
 
@@ -699,27 +1032,28 @@ static void line_text(const char *buf, size_t len, unsigned n, const char **s, s
 static void check_duplicates(struct load *ld)
 {
 	const struct trust *t = ld->t;
-	char q[QUOTE_LEN], b[TRUST_NAME_MAX + 2], line[KEYFILE_LINE_MAX + 1];
-	size_t dup_name, dup_key, first;
+	char q[QUOTE_LEN], b[TRUST_NAME_MAX + 2], line[KEYFILE_LINE_MAX + 1], l1[32], l2[32];
+	struct keyref dup, first_key;
+	size_t dup_name, first;
 
-	if (find_duplicates(t, &dup_name, &dup_key) != 0) {
+	if (find_duplicates(t, ld->lines, &dup_name, &dup, &first_key) != 0) {
 		fail_at(ld, 0, AM_ENOMEM, "%s", am_strerror(AM_ENOMEM));
 		return;
 	}
-	/* Lines grow with the index, so comparing lines picks the earlier. */
-	if (dup_name != SIZE_MAX &&
-	    (dup_key == SIZE_MAX || ld->section_line[dup_name] <= ld->key_line[dup_key])) {
+	/* A repeated section starts before any of its keys, so on the same
+	 * line count the name comes first. */
+	if (dup_name != SIZE_MAX && (dup.pk == NULL || ld->lines[dup_name].section <= dup.order)) {
 		first = (size_t)index_by_name(t, t->entries[dup_name].name);
 		snprintf(b, sizeof b, "[%s]", t->entries[dup_name].name);
-		fail_at(ld, ld->section_line[dup_name], AM_EDECODE, "section %s appears twice (first on line %u)",
-		        quotes(q, sizeof q, b), ld->section_line[first]);
-	} else if (dup_key != SIZE_MAX) {
-		first = (size_t)index_by_key(t, t->entries[dup_key].pk);
-		if (keyfile_public_line(t->entries[dup_key].pk, NULL, line, sizeof line) != 0)
+		fail_at(ld, ld->lines[dup_name].section, AM_EDECODE, "section %s appears twice (first on line %u)",
+		        quotes(q, sizeof q, b), ld->lines[first].section);
+	} else if (dup.pk != NULL) {
+		if (keyfile_public_line(dup.pk, NULL, line, sizeof line) != 0)
 			line[0] = '\0';
-		fail_at(ld, ld->key_line[dup_key], AM_EDECODE, "key %s of [%s] is already the key of [%s] (line %u)",
-		        quotes(q, sizeof q, line), t->entries[dup_key].name, t->entries[first].name,
-		        ld->key_line[first]);
+		fail_at(ld, (unsigned)dup.order, AM_EDECODE, "%s %s of [%s] is already the %s of [%s] (line %u)",
+		        slot_label(dup.slot, l1, sizeof l1), quotes(q, sizeof q, line), t->entries[dup.entry].name,
+		        slot_label(first_key.slot, l2, sizeof l2), t->entries[first_key.entry].name,
+		        (unsigned)first_key.order);
 	}
 }
 
@@ -765,8 +1099,7 @@ int trust_load_buffer(struct trust *t, const char *path_for_messages, const char
 		end_entry(&ld);
 	if (ld.rv == 0)
 		check_duplicates(&ld);
-	free(ld.section_line);
-	free(ld.key_line);
+	free(ld.lines);
 	if (ld.rv != 0) {
 		/* Fail closed: no half-loaded store. */
 		trust_free(t);
@@ -913,6 +1246,19 @@ static int check_entry(const struct trust_entry *e, size_t i, char *err, size_t 
 	else if (e->revoke_reason[0] != '\0' && e->revoked == 0) {
 		seterr(err, errlen, "[%s]: a revoke reason without a revocation time", e->name);
 		return AM_EINVAL;
+	} else if (e->has_pending && (memchr(e->pending_comment, '\0', sizeof e->pending_comment) == NULL ||
+	                              (rv = check_text(e->pending_comment, sizeof e->pending_comment, true, why,
+	                                               sizeof why)) != 0)) {
+		what = "pending key comment";
+	} else if (e->n_retired > TRUST_RETIRED_MAX) {
+		seterr(err, errlen, "[%s]: more than %d retired keys", e->name, TRUST_RETIRED_MAX);
+		return AM_EINVAL;
+	} else {
+		for (size_t k = 0; k < e->n_retired && what == NULL; k++)
+			if (memchr(e->retired[k].comment, '\0', sizeof e->retired[k].comment) == NULL ||
+			    (rv = check_text(e->retired[k].comment, sizeof e->retired[k].comment, true, why,
+			                     sizeof why)) != 0)
+				what = "retired key comment";
 	}
 	if (what != NULL) {
 		if (rv == 0)
@@ -932,9 +1278,10 @@ static bool time_ok(uint64_t t)
 
 int trust_format(const struct trust *t, char **text, size_t *len, char *err, size_t errlen)
 {
-	char line[KEYFILE_LINE_MAX + 1], when[TIMEFMT_LEN];
+	char line[KEYFILE_LINE_MAX + 1], when[TIMEFMT_LEN], l1[32], l2[32];
+	struct keyref dup, first;
 	char *out = NULL;
-	size_t n = 0, dup_name, dup_key;
+	size_t n = 0, dup_name;
 	int rv;
 
 	*text = NULL;
@@ -946,21 +1293,35 @@ int trust_format(const struct trust *t, char **text, size_t *len, char *err, siz
 
 		if ((rv = check_entry(e, i, err, errlen)) != 0)
 			return rv;
-		if (!time_ok(e->added) || !time_ok(e->revoked)) {
+		bool times_ok = time_ok(e->added) && time_ok(e->revoked) &&
+		                (!e->has_pending || time_ok(e->pending_since));
+
+		if ((rv = check_entry(e, i, err, errlen)) != 0)
+			return rv;
+		for (size_t k = 0; k < e->n_retired; k++)
+			times_ok = times_ok && time_ok(e->retired[k].retired);
+		if (!times_ok) {
 			seterr(err, errlen, "[%s]: a time beyond the year 9999", e->name);
 			return AM_EINVAL;
 		}
 	}
-	if (find_duplicates(t, &dup_name, &dup_key) != 0)
+	if (find_duplicates(t, NULL, &dup_name, &dup, &first) != 0)
 		goto nomem;
-	/* trust_add never makes these; a file holding them would not load. */
+	/* trust_add and the rotations never make these; a file holding them
+	 * would not load. */
 	if (dup_name != SIZE_MAX) {
 		seterr(err, errlen, "[%s]: the name appears twice", t->entries[dup_name].name);
 		return AM_EINVAL;
 	}
-	if (dup_key != SIZE_MAX) {
-		seterr(err, errlen, "[%s]: the same key as [%s]", t->entries[dup_key].name,
-		       t->entries[index_by_key(t, t->entries[dup_key].pk)].name);
+	if (dup.pk != NULL && dup.slot == SLOT_KEY && first.slot == SLOT_KEY) {
+		seterr(err, errlen, "[%s]: the same key as [%s]", t->entries[dup.entry].name,
+		       t->entries[first.entry].name);
+		return AM_EINVAL;
+	}
+	if (dup.pk != NULL) {
+		seterr(err, errlen, "[%s]: its %s is also the %s of [%s]", t->entries[dup.entry].name,
+		       slot_label(dup.slot, l1, sizeof l1), slot_label(first.slot, l2, sizeof l2),
+		       t->entries[first.entry].name);
 		return AM_EINVAL;
 	}
 	if ((out = calloc(1, 1)) == NULL)
@@ -973,7 +1334,25 @@ int trust_format(const struct trust *t, char **text, size_t *len, char *err, siz
 			seterr(err, errlen, "[%s]: cannot format the key: %s", e->name, am_strerror(rv));
 			goto fail;
 		}
-		append(&out, &n, "\n[%s]\nkey = %s\nrole = %s\n", e->name, line, trust_role_name(e->role));
+		append(&out, &n, "\n[%s]\nkey = %s\n", e->name, line);
+		if (e->has_pending) {
+			if ((rv = keyfile_public_line(e->pending_pk, e->pending_comment, line, sizeof line)) != 0) {
+				seterr(err, errlen, "[%s]: cannot format the pending key: %s", e->name, am_strerror(rv));
+				goto fail;
+			}
+			timefmt_rfc3339(e->pending_since, when);
+			append(&out, &n, "pending = %s\npending_since = %s\n", line, when);
+		}
+		for (size_t k = 0; k < e->n_retired; k++) {
+			if ((rv = keyfile_public_line(e->retired[k].pk, e->retired[k].comment, line, sizeof line)) != 0) {
+				seterr(err, errlen, "[%s]: cannot format retired key %zu: %s", e->name, k + 1,
+				       am_strerror(rv));
+				goto fail;
+			}
+			timefmt_rfc3339(e->retired[k].retired, when);
+			append(&out, &n, "retired = %s @ %s\n", line, when);
+		}
+		append(&out, &n, "role = %s\n", trust_role_name(e->role));
 		if (e->note[0] != '\0')
 			append(&out, &n, "note = %s\n", e->note);
 		if (e->added != 0) {
@@ -1112,4 +1491,220 @@ int trust_create(const char *path, char *err, size_t errlen)
 		return rv;
 	}
 	return sync_dir(path, err, errlen);
+}
+
+/* ---- the lock ---- */
+
+int trust_lock(const char *trust_path, int *fd, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct stat st, store;
+	bool created = true;
+	int lfd;
+
+	*fd = -1;
+	if (snprintf(path, sizeof path, "%s.lock", trust_path) >= (int)sizeof path) {
+		seterr(err, errlen, "%s: path too long", trust_path);
+		return AM_EINVAL;
+	}
+	/* Read-only is enough for flock, and lets a daemon lock a file root
+	 * created. O_NOFOLLOW: no planted link; O_NONBLOCK: a FIFO in its
+	 * place must not hang us (fstat then refuses it). */
+	lfd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0640);
+	if (lfd < 0 && errno == EEXIST) {
+		created = false;
+		lfd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	}
+	if (lfd < 0) {
+		seterr(err, errlen, "cannot open the lock %s: %s", path, strerror(errno));
+		return AM_EIO;
+	}
+	if (fstat(lfd, &st) != 0) {
+		seterr(err, errlen, "cannot use the lock %s: %s", path, strerror(errno));
+		close(lfd);
+		return AM_EIO;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		seterr(err, errlen, "cannot use the lock %s: not a regular file", path);
+		close(lfd);
+		return AM_EIO;
+	}
+	/* As trust_save: root must not leave a lock the daemon cannot open,
+	 * and the umask must not narrow the mode. */
+	if (created && ((geteuid() == 0 && stat(trust_path, &store) == 0 &&
+	                 fchown(lfd, store.st_uid, store.st_gid) != 0) ||
+	                fchmod(lfd, 0640) != 0)) {
+		seterr(err, errlen, "cannot set up the lock %s: %s", path, strerror(errno));
+		close(lfd);
+		unlink(path);
+		return AM_EIO;
+	}
+	while (flock(lfd, LOCK_EX) != 0) {
+		if (errno == EINTR)
+			continue;
+		seterr(err, errlen, "cannot lock %s: %s", path, strerror(errno));
+		close(lfd);
+		return AM_EIO;
+	}
+	*fd = lfd;
+	return 0;
+}
+
+void trust_unlock(int fd)
+{
+	if (fd < 0)
+		return;
+	/* close alone would release it; said out loud for the reader. */
+	flock(fd, LOCK_UN);
+	close(fd);
+}
+
+/* ---- describing a change ---- */
+
+/* A line growing in a fixed buffer; once full it ends in "..." and stays. */
+struct line {
+	char *out;
+	size_t cap, len;
+	bool full;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void say(struct line *l, const char *fmt, ...)
+{
+	const char *sep = l->len > 0 ? "; " : "";
+	char item[AM_ERRLEN + 2 * TRUST_NOTE_MAX];
+	va_list ap;
+	size_t n;
+
+	if (l->full)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(item, sizeof item, fmt, ap);
+	va_end(ap);
+	n = strlen(sep) + strlen(item);
+	if (l->len + n < l->cap) {
+		snprintf(l->out + l->len, l->cap - l->len, "%s%s", sep, item);
+		l->len += n;
+		return;
+	}
+	/* Room for "..." is made by cutting what is there. */
+	l->full = true;
+	if (l->cap < 4) {
+		l->out[0] = '\0';
+		l->len = 0;
+		return;
+	}
+	snprintf(l->out + l->len, l->cap - l->len, "%s%s", sep, item);
+	l->len = l->cap - 4;
+	memcpy(l->out + l->len, "...", 4);
+	l->len += 3;
+}
+
+static int cmp_entry_name(const void *a, const void *b)
+{
+	const struct trust_entry *x = *(const struct trust_entry *const *)a, *y = *(const struct trust_entry *const *)b;
+	return strcmp(x->name, y->name);
+}
+
+/* Entries sorted by name, for bsearch; NULL (AM_ENOMEM) only if t->n > 0. */
+static const struct trust_entry **by_name_view(const struct trust *t)
+{
+	const struct trust_entry **v;
+
+	if (t->n == 0)
+		return NULL;
+	if ((v = malloc(t->n * sizeof *v)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < t->n; i++)
+		v[i] = &t->entries[i];
+	qsort(v, t->n, sizeof *v, cmp_entry_name);
+	return v;
+}
+
+static const struct trust_entry *find_in_view(const struct trust_entry **v, size_t n, const struct trust_entry *like)
+{
+	const struct trust_entry **hit;
+
+	if (n == 0)
+		return NULL;
+	hit = bsearch(&like, v, n, sizeof *v, cmp_entry_name);
+	return hit ? *hit : NULL;
+}
+
+static bool was_retired_by(const struct trust_entry *after, const uint8_t pk[AM_KEY_BYTES])
+{
+	for (size_t k = 0; k < after->n_retired && k < TRUST_RETIRED_MAX; k++)
+		if (memcmp(after->retired[k].pk, pk, AM_KEY_BYTES) == 0)
+			return true;
+	return false;
+}
+
+/* What happened to one entry present in both stores. */
+static void describe_entry(struct line *l, const struct trust_entry *b, const struct trust_entry *a)
+{
+	char id[2 * AM_KEYID_BYTES + 1];
+	bool said = false;
+
+	if (b->revoked == 0 && a->revoked != 0) {
+		if (a->revoke_reason[0] != '\0')
+			say(l, "revoked %s: %s", a->name, a->revoke_reason);
+		else
+			say(l, "revoked %s", a->name);
+		said = true;
+	} else if (b->revoked != 0 && a->revoked == 0) {
+		say(l, "re-trusted %s (%s)", a->name, trust_role_name(a->role));
+		said = true;
+	}
+	if (memcmp(b->pk, a->pk, AM_KEY_BYTES) != 0) {
+		am_keyid_hex(a->pk, id);
+		if (was_retired_by(a, b->pk))
+			say(l, "rotated %s to key %s", a->name, id);
+		else
+			say(l, "new key for %s: %s", a->name, id);
+		said = true;
+	}
+	if (a->has_pending && (!b->has_pending || memcmp(b->pending_pk, a->pending_pk, AM_KEY_BYTES) != 0)) {
+		am_keyid_hex(a->pending_pk, id);
+		say(l, "pending rotation for %s to key %s", a->name, id);
+		said = true;
+	} else if (b->has_pending && !a->has_pending && memcmp(a->pk, b->pending_pk, AM_KEY_BYTES) != 0) {
+		say(l, "cancelled the pending rotation of %s", a->name);
+		said = true;
+	}
+	if (!said && (b->role != a->role || strcmp(b->note, a->note) != 0 || strcmp(b->comment, a->comment) != 0 ||
+	              b->added != a->added || b->revoked != a->revoked ||
+	              strcmp(b->revoke_reason, a->revoke_reason) != 0 || b->n_retired != a->n_retired ||
+	              (a->has_pending && b->pending_since != a->pending_since)))
+		say(l, "changed %s", a->name);
+}
+
+int trust_describe_changes(const struct trust *before, const struct trust *after, char *out, size_t outlen)
+{
+	const struct trust_entry **vb = NULL, **va = NULL, *b;
+	struct line l = {out, outlen, 0, false};
+	int rv = 0;
+
+	if (outlen == 0)
+		return AM_EINVAL;
+	out[0] = '\0';
+	if ((before->n > 0 && (vb = by_name_view(before)) == NULL) ||
+	    (after->n > 0 && (va = by_name_view(after)) == NULL)) {
+		rv = AM_ENOMEM;
+		goto done;
+	}
+	for (size_t i = 0; i < after->n; i++) {
+		const struct trust_entry *a = &after->entries[i];
+		if ((b = find_in_view(vb, before->n, a)) == NULL)
+			say(&l, "added %s (%s%s)", a->name, trust_role_name(a->role), a->revoked ? ", revoked" : "");
+		else
+			describe_entry(&l, b, a);
+	}
+	for (size_t i = 0; i < before->n; i++)
+		if (find_in_view(va, after->n, &before->entries[i]) == NULL)
+			say(&l, "removed %s", before->entries[i].name);
+	rv = l.full ? AM_ETOOBIG : 0;
+done:
+	free(vb);
+	free(va);
+	return rv;
 }

@@ -12,10 +12,42 @@
 
 static bool entry_equal(const struct trust_entry *a, const struct trust_entry *b)
 {
-	return strcmp(a->name, b->name) == 0 && memcmp(a->pk, b->pk, AM_KEY_BYTES) == 0 &&
-	       strcmp(a->comment, b->comment) == 0 && a->role == b->role && strcmp(a->note, b->note) == 0 &&
-	       a->added == b->added && a->revoked == b->revoked &&
-	       strcmp(a->revoke_reason, b->revoke_reason) == 0;
+	if (strcmp(a->name, b->name) != 0 || memcmp(a->pk, b->pk, AM_KEY_BYTES) != 0 ||
+	    strcmp(a->comment, b->comment) != 0 || a->role != b->role || strcmp(a->note, b->note) != 0 ||
+	    a->added != b->added || a->revoked != b->revoked || strcmp(a->revoke_reason, b->revoke_reason) != 0 ||
+	    a->has_pending != b->has_pending || a->n_retired != b->n_retired)
+		return false;
+	if (a->has_pending && (memcmp(a->pending_pk, b->pending_pk, AM_KEY_BYTES) != 0 ||
+	                       strcmp(a->pending_comment, b->pending_comment) != 0 ||
+	                       a->pending_since != b->pending_since))
+		return false;
+	for (size_t k = 0; k < a->n_retired; k++)
+		if (memcmp(a->retired[k].pk, b->retired[k].pk, AM_KEY_BYTES) != 0 ||
+		    strcmp(a->retired[k].comment, b->retired[k].comment) != 0 ||
+		    a->retired[k].retired != b->retired[k].retired)
+			return false;
+	return true;
+}
+
+/* Every key of e - current, pending, retired - leads back to e alone, and
+ * the rotation lookups agree with its state. */
+static bool keys_consistent(const struct trust *t, const struct trust_entry *e)
+{
+	bool live = e->revoked == 0;
+
+	if (e->n_retired > TRUST_RETIRED_MAX || trust_by_any_key(t, e->pk) != e ||
+	    trust_accepts_new(t, e->pk) != live || trust_attributable(t, e->pk) != (live ? e : NULL))
+		return false;
+	if (e->has_pending && (trust_by_any_key(t, e->pending_pk) != e || trust_by_key(t, e->pending_pk) != NULL ||
+	                       trust_accepts_new(t, e->pending_pk) != live ||
+	                       trust_attributable(t, e->pending_pk) != (live ? e : NULL)))
+		return false;
+	for (size_t k = 0; k < e->n_retired; k++)
+		if (trust_by_any_key(t, e->retired[k].pk) != e || trust_by_key(t, e->retired[k].pk) != NULL ||
+		    trust_accepts_new(t, e->retired[k].pk) ||
+		    trust_attributable(t, e->retired[k].pk) != (live ? e : NULL))
+			return false;
+	return true;
 }
 
 /* A refusal names a line that exists and leaves nothing loaded. */
@@ -42,7 +74,7 @@ static void check_refusal(const struct trust *t, int rv, const char *err, const 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct trust t = {0}, back = {0};
-	char err[AM_ERRLEN], *text = NULL, *again = NULL;
+	char err[AM_ERRLEN], *text = NULL, *again = NULL, what[256];
 	size_t len, len2;
 	int rv;
 
@@ -63,9 +95,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		/* Names and keys are unique; revoked means not trusted. */
 		if (trust_by_name(&t, e->name) != e || trust_by_key(&t, e->pk) != e ||
-		    trust_is_trusted(&t, e->pk) != (e->revoked == 0))
+		    trust_is_trusted(&t, e->pk) != (e->revoked == 0) || !keys_consistent(&t, e))
 			abort();
 	}
+	/* A round trip is no change. */
+	if (trust_describe_changes(&t, &back, what, sizeof what) != 0 || what[0] != '\0')
+		abort();
 	free(text);
 	free(again);
 	trust_free(&t);
@@ -117,6 +152,34 @@ static size_t store_seed(uint8_t *buf, size_t cap)
 	return len;
 }
 
+/* A valid store using the rotation fields: a pending key, retired keys
+ * (one with a comment holding " @ "), a revoked entry with history. */
+static size_t rotated_seed(uint8_t *buf, size_t cap)
+{
+	struct trust t = {0};
+	uint8_t pk[7][AM_KEY_BYTES];
+	char line[KEYFILE_LINE_MAX + 1], err[AM_ERRLEN], *text = NULL;
+	size_t len = 0;
+
+	for (int i = 0; i < 7; i++)
+		keyline(pk[i], line, sizeof line);
+	if (trust_add(&t, "apnic", pk[0], "apnic @ 2026", TRUST_NEIGHBOUR, NULL, 1795428000, false, err,
+	              sizeof err) != 0 ||
+	    trust_add(&t, "ripe.ncc", pk[1], NULL, TRUST_ORIGIN, "n", 1795428060, false, err, sizeof err) != 0 ||
+	    trust_rotation_offer(&t, pk[0], pk[2], 1795429000, true, NULL) != 0 ||
+	    trust_rotation_offer(&t, pk[2], pk[3], 1795430000, true, NULL) != 0 ||
+	    trust_rotation_offer(&t, pk[3], pk[4], 1795431000, false, NULL) != 0 ||
+	    trust_rotation_offer(&t, pk[1], pk[5], 1795432000, true, NULL) != 0 ||
+	    trust_rotation_offer(&t, pk[5], pk[6], 1795433000, false, NULL) != 0 ||
+	    trust_revoke_key(&t, pk[1], "old key; leaked", 1795434000, NULL) != 0 ||
+	    trust_format(&t, &text, &len, err, sizeof err) != 0)
+		abort();
+	len = copy_seed(text, len, buf, cap);
+	free(text);
+	trust_free(&t);
+	return len;
+}
+
 /* Hand-edited and broken files; @1 and @2 become real key lines. */
 static const char *const templates[] = {
 	"\xef\xbb\xbf; edited by hand\r\n[apnic] ; APNIC\r\n  key = @1 apnic-2026\r\n"
@@ -132,6 +195,10 @@ static const char *const templates[] = {
 	"[a b]\nkey = @1\n",
 	"key = @1\n[a\nnot ini\n",
 	"[a]\nkey = @1\nrole = origin\nrevoke_reason = lost\nadded = 1970-01-01T00:00:00Z\n",
+	"[a]\nretired = @2 x @ y @ 2026-01-01T00:00:00+01:00\nkey = @1\npending_since = 2026-11-23T10:00:00Z\n"
+	"role = origin\n",
+	"[a]\nkey = @1\nrole = origin\npending = @2\npending_since = 1970-01-01T00:00:00Z\n"
+	"[b]\nkey = @2\nrole = origin\nretired = @1 @ 2026-11-23T10:00:00Z\n",
 };
 
 static size_t template_seed(const char *tpl, uint8_t *buf, size_t cap)
@@ -161,7 +228,9 @@ size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 		abort();
 	if (i == 0)
 		return store_seed(buf, cap);
-	if (i - 1 < sizeof templates / sizeof templates[0])
-		return template_seed(templates[i - 1], buf, cap);
+	if (i == 1)
+		return rotated_seed(buf, cap);
+	if (i - 2 < sizeof templates / sizeof templates[0])
+		return template_seed(templates[i - 2], buf, cap);
 	return 0;
 }
