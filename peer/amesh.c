@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -636,6 +637,79 @@ out:
 	return rv;
 }
 
+static volatile sig_atomic_t watch_stop;
+
+static void on_watch_signal(int sig)
+{
+	(void)sig;
+	watch_stop = 1;
+}
+
+static int cmd_watch(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"category", required_argument, NULL, 'C'},
+		{"min-confidence", required_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct wire_request req = {.op = WIRE_OP_WATCH, .after = UINT64_MAX};
+	struct client *cl = NULL;
+	int c, rv = 0;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C': req.category = parse_category(optarg); break;
+		case 'n': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || v < 0 || v > 100)
+				die_usage("--min-confidence `%s' must be an integer from 0 to 100", optarg);
+			req.confidence = (uint32_t)v;
+			break;
+		}
+		case 'h': return usage(stdout), 0;
+		default: die_usage("bad option");
+		}
+	}
+	if (optind != argc)
+		die_usage("unexpected argument `%s'", argv[optind]);
+	signal(SIGINT, on_watch_signal);
+	signal(SIGTERM, on_watch_signal);
+	signal(SIGPIPE, on_watch_signal);
+	/* every line goes out at once: other tools follow this stream */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (!watch_stop) {
+		struct wire_response resp;
+		if ((rv = call(&cl, &req, &resp)) != 0)
+			break;
+		for (size_t i = 0; i < resp.n_events && !watch_stop; i++) {
+			const struct wire_watch_event *e = &resp.events[i];
+			char at[TIMEFMT_LEN];
+			timefmt_rfc3339(e->at, at);
+			if (opt_json) {
+				printf("{\"seq\":%llu,\"event\":\"%s\",\"at\":\"%s\",\"from\":",
+				       (unsigned long long)e->seq, e->type, at);
+				json_str(stdout, e->from);
+				printf(",\"signal\":");
+				print_signal_json(stdout, &e->signal);
+				printf("}\n");
+			} else {
+				printf("%s %-9s %s%s%s ", at, e->type, e->from[0] ? "from " : "", e->from,
+				       e->from[0] ? " " : "");
+				print_signal_text(stdout, &e->signal, "");
+			}
+		}
+		req.after = resp.head;
+		req.wait_ms = 20000;
+		wire_response_clear(&resp);
+		if (ferror(stdout))
+			break;
+	}
+	client_close(cl);
+	return rv;
+}
+
 static int cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -748,6 +822,8 @@ static const struct subcommand {
 	{"query", cmd_query, "DOMAIN... | -", "live signals on each name or a parent; `-' reads names from stdin"},
 	{"list", cmd_list, "[--category C] [--origin KEYID] [--limit N]", "list live signals"},
 	{"status", cmd_status, "", "identity, counts, store size, uptime, per-origin digests"},
+	{"watch", cmd_watch, "[--category C] [--min-confidence N]",
+	 "stream every change (new, updated, withdrawn, expired) as it is applied"},
 	{"peers", cmd_peers, "", "neighbours: link state, last sync, lag, in/out, rejects and held back by reason"},
 	{"keys", cmd_keys, "generate|public|fingerprint ...", "identity key files (`amesh keys --help')"},
 	{"help", cmd_help, "", "this text"},

@@ -45,11 +45,18 @@ static void print_diag(void *arg, const char *path, unsigned line, const char *m
 		fprintf(stderr, "%s: %s\n", path, msg);
 }
 
-/* Runs the sweep once; the store removes expired records durably. */
-static void sweep(struct store *s)
+static int expired_cb(void *arg, const struct store_rec *rec)
+{
+	events_push(arg, EVENT_EXPIRED, &rec->ind, rec->id, NULL, timefmt_now());
+	return 0;
+}
+
+/* Runs the sweep once; the store removes expired records durably, and each
+ * removal goes to the live feed. */
+static void sweep(struct store *s, struct events *ev)
 {
 	size_t removed = 0;
-	int rv = store_sweep(s, timefmt_now(), SWEEP_BATCH, &removed);
+	int rv = store_sweep_report(s, timefmt_now(), SWEEP_BATCH, &removed, ev ? expired_cb : NULL, ev);
 	if (rv != 0)
 		log_error("sweep failed: %s", am_strerror(rv));
 	else if (removed)
@@ -109,6 +116,7 @@ int main(int argc, char **argv)
 	struct store *store = NULL;
 	struct control *ctl = NULL;
 	struct mesh *mesh = NULL;
+	struct events *events = NULL;
 	struct trust trust = {0};
 	char *pass = NULL;
 	char err[AM_ERRLEN];
@@ -210,13 +218,18 @@ int main(int argc, char **argv)
 
 	/* Always a mesh, even with no neighbours: it holds the trust store in
 	 * force, which queries consult (revoked origins are not answered). */
-	struct mesh_env menv = {.store = store, .key = key};
+	if (events_new(&events, cfg.watch_buffer) != 0) {
+		fprintf(stderr, "ameshd: out of memory for the live feed\n");
+		goto out;
+	}
+	struct mesh_env menv = {.store = store, .key = key, .events = events, .trust_path = cfg.trust_file};
 	if (mesh_open(&mesh, &menv, &cfg, &trust, err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);
 		goto out;
 	}
 	struct control_env env = {
 		.store = store, .cfg = &cfg, .key = key, .started_at = timefmt_now(), .mesh = mesh,
+		.events = events,
 	};
 	if (control_open(&ctl, &env, cfg.control, err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);
@@ -228,14 +241,14 @@ int main(int argc, char **argv)
 	log_info("ameshd %s started: key %s, control %s, store %s, %zu neighbour%s%s%s", cfg.name, keyid,
 	         cfg.control, cfg.data_dir, cfg.n_neighbours, cfg.n_neighbours == 1 ? "" : "s",
 	         cfg.listen[0] ? ", listening on " : "", cfg.listen);
-	sweep(store);
+	sweep(store, events);
 
 	for (;;) {
 		struct timespec ts = {.tv_sec = (time_t)cfg.sweep_interval};
 		int sig = sigtimedwait(&sigs, NULL, &ts);
 		if (sig < 0) {
 			if (errno == EAGAIN)
-				sweep(store);
+				sweep(store, events);
 			continue;
 		}
 		if (sig == SIGHUP) {
@@ -249,6 +262,7 @@ int main(int argc, char **argv)
 out:
 	control_close(ctl);
 	mesh_close(mesh);
+	events_free(events);
 	trust_free(&trust);
 	config_free(&cfg);
 	store_close(store);

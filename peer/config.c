@@ -329,6 +329,114 @@ static int set_percent(uint8_t *out, const char *v, char *why, size_t whylen)
 	return 0;
 }
 
+static int set_watch_buffer(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	return parse_number(v, 16, 10000000, &cfg->watch_buffer, why, whylen);
+}
+
+static int set_allowlist(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	char buf[CONFIG_LINE_MAX + 1], q[QUOTE_LEN], *save = NULL;
+
+	cfg->n_allowlist = 0;
+	snprintf(buf, sizeof buf, "%s", v);
+	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (cfg->n_allowlist == sizeof cfg->allowlist / sizeof cfg->allowlist[0]) {
+			snprintf(why, whylen, "%s: at most 8 allowlist files", quote(q, sizeof q, v));
+			return -1;
+		}
+		if (set_path(cfg->allowlist[cfg->n_allowlist], cfg->dir, tok, why, whylen) != 0)
+			return -1;
+		cfg->n_allowlist++;
+	}
+	return 0;
+}
+
+static int set_audit_retention(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	return set_duration(&cfg->audit_retention, v, 86400, 3650ull * 86400, why, whylen);
+}
+
+static int set_verdict_decay(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN];
+	if (strcmp(v, "yes") == 0 || strcmp(v, "no") == 0) {
+		cfg->verdict_decay = v[0] == 'y';
+		return 0;
+	}
+	snprintf(why, whylen, "%s: expected yes or no", quote(q, sizeof q, v));
+	return -1;
+}
+
+static int set_warn_threshold(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	return set_percent(&cfg->warn_threshold, v, why, whylen);
+}
+
+static int set_block_threshold(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	return set_percent(&cfg->block_threshold, v, why, whylen);
+}
+
+/* A weight is a decimal from 0 to 1 with at most three decimals: enough to
+ * say how much one origin is trusted, and no locale-dependent strtod. */
+static int parse_weight(const char *v, double *out, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN];
+	unsigned whole = 0, frac = 0, digits = 0;
+	const char *p = v;
+
+	if (*p < '0' || *p > '9')
+		goto bad;
+	whole = (unsigned)(*p++ - '0');
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9' && digits < 3; p++, digits++)
+			frac = frac * 10 + (unsigned)(*p - '0');
+		if (digits == 0)
+			goto bad;
+	}
+	if (*p != '\0' || whole > 1 || (whole == 1 && frac != 0))
+		goto bad;
+	while (digits++ < 3)
+		frac *= 10;
+	*out = whole + frac / 1000.0;
+	return 0;
+bad:
+	snprintf(why, whylen, "%s is not a weight from 0 to 1 (e.g. 0.8)", quote(q, sizeof q, v));
+	return -1;
+}
+
+static int set_default_weight(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	return parse_weight(v, &cfg->default_weight, why, whylen);
+}
+
+static int set_origin_weights(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	char buf[CONFIG_LINE_MAX + 1], q[QUOTE_LEN], *save = NULL;
+
+	cfg->n_weights = 0;
+	snprintf(buf, sizeof buf, "%s", v);
+	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		char *colon = strchr(tok, ':');
+		if (!colon || colon == tok || colon - tok >= CONFIG_NAME_MAX) {
+			snprintf(why, whylen, "%s: expected NAME:WEIGHT, e.g. apnic:0.9", quote(q, sizeof q, tok));
+			return -1;
+		}
+		if (cfg->n_weights == sizeof cfg->weights / sizeof cfg->weights[0]) {
+			snprintf(why, whylen, "at most 64 origin weights");
+			return -1;
+		}
+		*colon = '\0';
+		struct config_weight *w = &cfg->weights[cfg->n_weights];
+		snprintf(w->name, sizeof w->name, "%s", tok);
+		if (parse_weight(colon + 1, &w->weight, why, whylen) != 0)
+			return -1;
+		cfg->n_weights++;
+	}
+	return 0;
+}
+
 /* policy.c's messages already quote the value; only the status differs. */
 static int policy_status(int rv)
 {
@@ -404,6 +512,17 @@ static int set_import_origins(struct config_neighbour *nb, const char *v, char *
 	                                          why, whylen));
 }
 
+static int set_rotation(struct config_neighbour *nb, const char *v, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN];
+	if (strcmp(v, "hold") == 0 || strcmp(v, "auto") == 0) {
+		nb->rotation_auto = v[0] == 'a';
+		return 0;
+	}
+	snprintf(why, whylen, "%s: expected hold or auto", quote(q, sizeof q, v));
+	return -1;
+}
+
 static int set_import_quota(struct config_neighbour *nb, const char *v, char *why, size_t whylen)
 {
 	return parse_number(v, 1, QUOTA_MAX, &nb->imp.quota, why, whylen);
@@ -465,6 +584,27 @@ static const struct option {
 	PEER("default_tlp", "green", NULL, set_default_tlp,
 	     "Sharing level (TLP 2.0) given to reports that do not name one: clear,\n"
 	     "green, amber, amber+strict or red."),
+	PEER("watch_buffer", "65536", NULL, set_watch_buffer,
+	     "Changes kept for `amesh watch', 16 to 10000000. A watcher that falls\n"
+	     "further behind is dropped with a message instead of slowing the peer."),
+	PEER("allowlist", "", "allowlist.txt, google-domains.json", set_allowlist,
+	     "Names never flagged here (own infrastructure, big platforms): up to 8\n"
+	     "files, one name per line or MISP warninglist JSON. Signals on them are\n"
+	     "still stored and relayed; the verdict says \"allowlisted\" and why."),
+	PEER("audit_retention", "90d", NULL, set_audit_retention,
+	     "How long the audit trail keeps its records, 1d to 3650d."),
+	PEER("verdict_decay", "no", NULL, set_verdict_decay,
+	     "yes: a signal's weight in the verdict falls linearly toward its expiry."),
+	PEER("warn_threshold", "50", NULL, set_warn_threshold,
+	     "Verdict score (0 to 100) from which a category is reported as warn."),
+	PEER("block_threshold", "80", NULL, set_block_threshold,
+	     "Verdict score (0 to 100) from which a category is reported as block."),
+	PEER("default_weight", "1.0", NULL, set_default_weight,
+	     "Trust in an origin's confidence, 0 to 1, where origin_weights says\n"
+	     "nothing. This peer's own reports always weigh 1."),
+	PEER("origin_weights", "", "apnic:0.9, cert-xx:0.7", set_origin_weights,
+	     "Per-origin trust weights, NAME:WEIGHT separated by commas; names are\n"
+	     "trust-store names."),
 #define NB(key, def, example, fn, doc) { NEIGHBOUR_PREFIX, key, def, example, NULL, doc, fn }
 	NB("endpoint", "", "tcp://peer-b.example:7000", set_endpoint,
 	   "Where to reach this neighbour, as tcp://HOST:PORT. Left out, this peer\n"
@@ -501,6 +641,10 @@ static const struct option {
 	NB("import.quota", "100000", NULL, set_import_quota,
 	   "At most this many indicators of one origin are accepted via this\n"
 	   "neighbour, 1 to 1000000000."),
+	NB("rotation", "hold", NULL, set_rotation,
+	   "When this neighbour's key announces its successor (a rotation signed by\n"
+	   "both keys): hold it for an admin (`amesh keys pending', `approve') or\n"
+	   "auto-accept it. Until accepted, both keys are trusted."),
 #undef NB
 #undef PEER
 };

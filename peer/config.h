@@ -43,6 +43,7 @@ struct config_neighbour {
 	char endpoint[256];          /* tcp://HOST:PORT to dial, "" = they dial us */
 	struct policy_export exp;    /* configured only if export.categories is set */
 	struct policy_import imp;    /* configured only if import.categories is set */
+	bool rotation_auto;          /* rotation = auto: accept its key rotations at once */
 	unsigned line;               /* of the section header, for messages */
 };
 
@@ -58,6 +59,19 @@ struct config {
 	uint64_t max_lifetime;     /* [peer] max_lifetime, default 90d */
 	uint64_t sweep_interval;   /* [peer] sweep_interval, default 60s */
 	uint64_t map_size;         /* [peer] map_size, default 1G */
+	uint64_t watch_buffer;     /* [peer] watch_buffer: live-feed events kept, default 65536 */
+	char allowlist[8][PATH_MAX]; /* [peer] allowlist: up to 8 files, comma separated */
+	size_t n_allowlist;
+	uint64_t audit_retention;  /* [peer] audit_retention, default 90d */
+	bool verdict_decay;        /* [peer] verdict_decay, default no */
+	uint8_t warn_threshold;    /* [peer] warn_threshold, default 50 */
+	uint8_t block_threshold;   /* [peer] block_threshold, default 80 */
+	double default_weight;     /* [peer] default_weight: trust in an origin, default 1.0 */
+	struct config_weight {
+		char name[CONFIG_NAME_MAX];
+		double weight;
+	} weights[64];             /* [peer] origin_weights = NAME:W, NAME:W */
+	size_t n_weights;
 	enum am_tlp default_tlp;   /* [peer] default_tlp, default green */
 	struct config_neighbour *neighbours; /* owned; in file order; config_free */
 	size_t n_neighbours;       /* at most CONFIG_NEIGHBOURS_MAX */

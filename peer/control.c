@@ -48,14 +48,22 @@ static uint64_t now_usec(void)
 
 /* Signs ind with our key and applies it to the store in one durable commit.
  * Fills the response's submitted signal. */
+static int exists_cb(void *arg, const struct store_rec *rec)
+{
+	*(bool *)arg = !rec->ind.withdrawn;
+	return 1;
+}
+
 static void sign_and_store(const struct control_env *env, struct am_indicator *ind,
                            struct wire_response *resp)
 {
 	uint8_t envbuf[AM_ENVELOPE_MAX], id[AM_ID_BYTES];
 	size_t env_len;
 	uint64_t seq;
+	bool existed = false;
 	int rv, result;
 
+	store_get(env->store, ind->origin, ind->domain, ind->category, exists_cb, &existed);
 	if ((rv = store_next_version(env->store, now_usec(), &ind->version)) != 0) {
 		fail_with(resp, rv, "cannot issue a version: %s", am_strerror(rv));
 		return;
@@ -74,8 +82,12 @@ static void sign_and_store(const struct control_env *env, struct am_indicator *i
 		return;
 	}
 	resp->changed = result == 1;
-	if (resp->changed)
+	if (resp->changed) {
 		mesh_notify(env->mesh); /* neighbours' long-polls get it now */
+		events_push(env->events,
+		            ind->withdrawn ? EVENT_WITHDRAWN : existed ? EVENT_UPDATED : EVENT_NEW, ind, id,
+		            NULL, timefmt_now());
+	}
 	resp->submitted.ind = *ind;
 	memcpy(resp->submitted.id, id, AM_ID_BYTES);
 	char idhex[2 * AM_ID_BYTES + 1];
@@ -354,6 +366,58 @@ static void do_peers(const struct control_env *env, const struct wire_request *r
 	free(p);
 }
 
+#define WATCH_WAIT_MAX 25000 /* ms; below NNG's 60 s req resend time */
+
+static void do_watch(const struct control_env *env, const struct wire_request *req,
+                     struct wire_response *resp)
+{
+	struct event *ev;
+	uint64_t head, after = req->after;
+	unsigned wait = req->wait_ms > WATCH_WAIT_MAX ? WATCH_WAIT_MAX : req->wait_ms;
+	int n;
+
+	if (!env->events) {
+		fail_with(resp, AM_EINVAL, "this daemon has no live feed");
+		return;
+	}
+	if ((ev = calloc(WIRE_WATCH_MAX, sizeof *ev)) == NULL ||
+	    (resp->events = calloc(WIRE_WATCH_MAX, sizeof *resp->events)) == NULL) {
+		free(ev);
+		fail_with(resp, AM_ENOMEM, "%s", am_strerror(AM_ENOMEM));
+		return;
+	}
+	/* filtered-out events still advance the watcher, so keep reading until
+	 * something matches or the wait is over */
+	for (;;) {
+		n = events_wait(env->events, after, ev, WIRE_WATCH_MAX, wait, &head);
+		if (n < 0) {
+			fail_with(resp, n, "watcher fell more than the live feed's capacity behind (at event %llu, "
+			          "feed at %llu) and was dropped; restart the watch to resume from now",
+			          (unsigned long long)after, (unsigned long long)head);
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			const struct event *e = &ev[i];
+			if ((req->category && e->ind.category != req->category) || e->ind.confidence < req->confidence)
+				continue;
+			struct wire_watch_event *w = &resp->events[resp->n_events++];
+			w->seq = e->seq;
+			w->at = e->at;
+			snprintf(w->type, sizeof w->type, "%s", events_type_name(e->type));
+			w->signal.ind = e->ind;
+			memcpy(w->signal.id, e->id, AM_ID_BYTES);
+			snprintf(w->from, sizeof w->from, "%s", e->from);
+		}
+		resp->head = head;
+		if (n > 0)
+			after = ev[n - 1].seq;
+		if (resp->n_events || n == 0 || after == UINT64_MAX)
+			break;
+		resp->head = after;
+	}
+	free(ev);
+}
+
 /* The trust store changed on disk: re-read it and apply it now. A store
  * that no longer parses is refused and the running one stays in force
  * (start-up would refuse it too: fail closed, but never fail open). */
@@ -381,9 +445,15 @@ static void do_reload_trust(const struct control_env *env, const struct wire_req
 static void do_publish(const struct control_env *env, const struct wire_request *req,
                        struct wire_response *resp)
 {
-	(void)env;
-	(void)req;
-	fail_with(resp, AM_EINVAL, "this daemon cannot publish key statements yet");
+	char err[AM_ERRLEN];
+	int rv;
+
+	if (!env->mesh) {
+		fail_with(resp, AM_EINVAL, "this daemon has no mesh to publish to");
+		return;
+	}
+	if ((rv = mesh_publish(env->mesh, req->envelope, req->envelope_len, err, sizeof err)) != 0)
+		fail_with(resp, rv, "%s", err);
 }
 
 typedef void (*handler_fn)(const struct control_env *, const struct wire_request *,
@@ -398,6 +468,7 @@ static const handler_fn handlers[] = {
 	[WIRE_OP_PEERS] = do_peers,
 	[WIRE_OP_RELOAD_TRUST] = do_reload_trust,
 	[WIRE_OP_PUBLISH] = do_publish,
+	[WIRE_OP_WATCH] = do_watch,
 };
 
 int control_handle(const struct control_env *env, const uint8_t *req_buf, size_t req_len,

@@ -18,6 +18,7 @@
 #define AMESH_CONTROL_H
 
 #include "config.h"
+#include "events.h"
 #include "keyfile.h"
 #include "mesh.h"
 #include "model.h"
@@ -30,6 +31,7 @@ struct control_env {
 	const struct keyfile_secret *key; /* this peer's identity */
 	uint64_t started_at;              /* Unix seconds */
 	struct mesh *mesh;                /* NULL when the peer has no mesh */
+	struct events *events;            /* live feed for watchers; NULL = none */
 };
 
 /* Handles one request. Always produces a response (errors are encoded in

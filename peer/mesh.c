@@ -16,6 +16,7 @@
 #include "indicator.h"
 #include "log.h"
 #include "session.h"
+#include "statement.h"
 #include "timefmt.h"
 #include "wire.h"
 #include "wire_sync.h"
@@ -90,9 +91,26 @@ struct worker {
 	nng_aio *aio;
 };
 
+/* A key statement accepted into the store, waiting to be applied to the
+ * trust store by the trust worker. */
+struct stmt_job {
+	struct statement st;
+	char from[CONFIG_NAME_MAX];
+};
+
 struct mesh {
 	struct store *store;
 	const struct keyfile_secret *key;
+	struct events *events;
+	char trust_path[PATH_MAX];
+
+	/* Key statements are applied off the link threads: applying one may
+	 * drop a link, and a link thread cannot join itself. */
+	pthread_t trust_worker;
+	bool trust_worker_started;
+	pthread_cond_t jobs_cond;
+	struct stmt_job *jobs;
+	size_t n_jobs, cap_jobs;
 	uint8_t epoch[STORE_EPOCH_BYTES];
 
 	pthread_mutex_t lock;
@@ -289,10 +307,20 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	/* an origin we no longer trust is not relayed (our own always is) */
 	if (memcmp(rec->ind.origin, c->m->key->pk, AM_KEY_BYTES) != 0) {
 		pthread_mutex_lock(&c->m->lock);
-		bool ok = trust_is_trusted(&c->m->trust, rec->ind.origin);
+		bool ok = trust_attributable(&c->m->trust, rec->ind.origin) != NULL;
 		pthread_mutex_unlock(&c->m->lock);
 		if (!ok)
 			return 0;
+	}
+	/* Key statements are public safety information about keys this peer
+	 * trusts: every neighbour gets them, whatever the indicator policy. */
+	if (rec->ind.category == AM_CAT_NONE) {
+		if (wire_batch_push(c->batch, rec->env, rec->env_len, rec->hops) != 0) {
+			c->full = true;
+			return 1;
+		}
+		c->sent++;
+		return 0;
 	}
 	/* A withdrawal carries the fields of what it withdraws, so the same
 	 * check sends it exactly where the original could go. */
@@ -369,11 +397,13 @@ struct dup_ctx {
 	const uint8_t *id;
 	uint64_t version;
 	bool dup;
+	bool live; /* a live (not withdrawn) version is stored */
 };
 
 static int dup_cb(void *arg, const struct store_rec *rec)
 {
 	struct dup_ctx *d = arg;
+	d->live = !rec->ind.withdrawn;
 	/* already hold this one, or something newer: nothing to verify */
 	d->dup = rec->ind.version > d->version ||
 	         (rec->ind.version == d->version && memcmp(rec->id, d->id, AM_ID_BYTES) >= 0);
@@ -383,23 +413,64 @@ static int dup_cb(void *arg, const struct store_rec *rec)
 /* Cheap pre-check before paying for a signature verify (FIELD-NOTES: the
  * verify is the ingest ceiling). Unverified fields are only used to find
  * the stored record; nothing is trusted from them. */
-static bool already_have(struct mesh *m, const uint8_t *env, size_t len, const uint8_t id[AM_ID_BYTES])
+static bool already_have(struct mesh *m, const uint8_t *env, size_t len, const uint8_t id[AM_ID_BYTES],
+                         bool *live)
 {
 	struct wire_envelope e;
 	struct am_indicator ind;
 	struct dup_ctx d = {.id = id};
 
+	*live = false;
 	if (wire_envelope_unpack(env, len, &e) != 0 || wire_body_unpack(e.body, e.body_len, &ind) != 0)
 		return false;
 	d.version = ind.version;
-	return store_get(m->store, ind.origin, ind.domain, ind.category, dup_cb, &d) == 1 && d.dup;
+	bool found = store_get(m->store, ind.origin, ind.domain, ind.category, dup_cb, &d) == 1;
+	*live = found && d.live;
+	return found && d.dup;
 }
 
 struct pending {
 	struct am_indicator ind;
 	uint8_t id[AM_ID_BYTES];
 	const struct wire_item *item;
+	bool existed; /* a live older version was stored: an update, not new */
+	bool is_stmt;
+	struct statement st;
 };
+
+/* The store record standing for a key statement (store.h: '@' names). */
+static void statement_record(const struct statement *st, struct am_indicator *ind)
+{
+	memset(ind, 0, sizeof *ind);
+	memcpy(ind->origin, st->key, AM_KEY_BYTES);
+	snprintf(ind->domain, sizeof ind->domain, "%s", st->kind == STATEMENT_REVOKE ? "@revoke" : "@rotate");
+	ind->category = AM_CAT_NONE;
+	ind->issued_at = st->issued_at;
+	ind->expires_at = st->issued_at + STATEMENT_LIFETIME;
+	ind->version = st->issued_at;
+	ind->tlp = AM_TLP_CLEAR;
+}
+
+static void enqueue_statement(struct mesh *m, const struct statement *st, const char *from)
+{
+	pthread_mutex_lock(&m->lock);
+	if (m->n_jobs == m->cap_jobs) {
+		size_t ncap = m->cap_jobs ? m->cap_jobs * 2 : 8;
+		void *p = realloc(m->jobs, ncap * sizeof *m->jobs);
+		if (!p) {
+			pthread_mutex_unlock(&m->lock);
+			log_error("mesh: out of memory queueing a key statement");
+			return;
+		}
+		m->jobs = p;
+		m->cap_jobs = ncap;
+	}
+	m->jobs[m->n_jobs].st = *st;
+	snprintf(m->jobs[m->n_jobs].from, sizeof m->jobs[0].from, "%s", from ? from : "");
+	m->n_jobs++;
+	pthread_cond_broadcast(&m->jobs_cond);
+	pthread_mutex_unlock(&m->lock);
+}
 
 /* Applies a batch from nb if it continues nb's cursor; updates the cursor.
  * Caller holds nothing. */
@@ -445,11 +516,40 @@ static void ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 		struct pending *q = &p[np];
 		char norm[AM_DOMAIN_MAX + 1];
 
+		q->is_stmt = statement_is(it->env, it->env_len);
+		if (q->is_stmt) {
+			rv = statement_open(it->env, it->env_len, &q->st, q->id);
+			if (rv != 0) {
+				rejects[rv == AM_ESIG || rv == AM_EORIGIN ? MESH_R_SIGNATURE : MESH_R_DECODE]++;
+				continue;
+			}
+			/* only statements about keys this peer knows: others are no
+			 * business of ours, and relaying them would be noise */
+			pthread_mutex_lock(&m->lock);
+			bool known = memcmp(q->st.key, m->key->pk, AM_KEY_BYTES) == 0 ||
+			             trust_by_key(&m->trust, q->st.key) != NULL ||
+			             trust_attributable(&m->trust, q->st.key) != NULL;
+			pthread_mutex_unlock(&m->lock);
+			if (!known) {
+				rejects[MESH_R_UNTRUSTED_ORIGIN]++;
+				continue;
+			}
+			statement_record(&q->st, &q->ind);
+			if (q->ind.expires_at <= now) {
+				rejects[MESH_R_EXPIRED]++;
+				continue;
+			}
+			u[np] = (struct store_update){.ind = &q->ind, .id = q->id, .env = it->env,
+			                              .env_len = it->env_len, .hops = it->hops + 1, .from = nb->name};
+			q->item = it;
+			np++;
+			continue;
+		}
 		if (indicator_id(it->env, it->env_len, q->id) != 0) {
 			rejects[MESH_R_DECODE]++;
 			continue;
 		}
-		if (already_have(m, it->env, it->env_len, q->id)) {
+		if (already_have(m, it->env, it->env_len, q->id, &q->existed)) {
 			dups++;
 			continue;
 		}
@@ -460,7 +560,7 @@ static void ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 		}
 		pthread_mutex_lock(&m->lock);
 		trusted_origin = memcmp(q->ind.origin, m->key->pk, AM_KEY_BYTES) == 0 ||
-		                 trust_is_trusted(&m->trust, q->ind.origin);
+		                 trust_accepts_new(&m->trust, q->ind.origin);
 		pthread_mutex_unlock(&m->lock);
 		if (!trusted_origin) {
 			rejects[MESH_R_UNTRUSTED_ORIGIN]++;
@@ -500,8 +600,14 @@ static void ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 			goto out; /* cursor stays: the batch comes again */
 		}
 		for (size_t i = 0; i < np; i++) {
-			if (res[i] == 1) {
+			if (res[i] == 1 && p[i].is_stmt) {
 				accepted++;
+				enqueue_statement(m, &p[i].st, nb->name);
+			} else if (res[i] == 1) {
+				accepted++;
+				events_push(m->events,
+				            p[i].ind.withdrawn ? EVENT_WITHDRAWN : p[i].existed ? EVENT_UPDATED : EVENT_NEW,
+				            &p[i].ind, p[i].id, nb->name, now);
 				if (!p[i].ind.withdrawn) {
 					uint64_t *cnt = origin_counter(nb, p[i].ind.origin);
 					if (cnt)
@@ -544,14 +650,147 @@ out:
 	free(res);
 }
 
+/* --- key statements: applied to the trust store off the link threads --- */
+
+/* Applies one statement to the trust store on disk and in force. The file
+ * is the source of truth (the CLI edits it too), so: lock, load, change,
+ * save, unlock, then swap it in. */
+static void apply_statement(struct mesh *m, const struct stmt_job *job)
+{
+	struct trust before = {0}, t = {0};
+	char err[AM_ERRLEN], what[512] = "", keyid[17];
+	const char *name = NULL;
+	int fd = -1, rv;
+	uint64_t now = timefmt_now();
+
+	am_keyid_hex(job->st.key, keyid);
+	if (memcmp(job->st.key, m->key->pk, AM_KEY_BYTES) == 0) {
+		log_warn("mesh: a %s statement about this peer's own key %s came back from %s",
+		         statement_kind_name(job->st.kind), keyid, job->from);
+		return;
+	}
+	if ((rv = trust_lock(m->trust_path, &fd, err, sizeof err)) != 0 ||
+	    (rv = trust_load(&t, m->trust_path, err, sizeof err)) != 0 ||
+	    (rv = trust_load(&before, m->trust_path, err, sizeof err)) != 0) {
+		log_error("mesh: cannot apply a %s of key %s: %s", statement_kind_name(job->st.kind), keyid, err);
+		goto out;
+	}
+	if (job->st.kind == STATEMENT_REVOKE) {
+		rv = trust_revoke_key(&t, job->st.key, job->st.reason, now, &name);
+	} else {
+		bool automatic = false;
+		const struct trust_entry *e = trust_by_key(&t, job->st.key);
+		pthread_mutex_lock(&m->lock);
+		for (size_t i = 0; e && i < m->n_ncfg; i++)
+			if (strcmp(m->ncfg[i].name, e->name) == 0)
+				automatic = m->ncfg[i].rotation_auto;
+		pthread_mutex_unlock(&m->lock);
+		rv = trust_rotation_offer(&t, job->st.key, job->st.new_key, now, automatic, &name);
+	}
+	if (rv != 0) {
+		log_info("mesh: %s of key %s (via %s) changes nothing here: %s",
+		         statement_kind_name(job->st.kind), keyid, job->from, am_strerror(rv));
+		goto out;
+	}
+	trust_describe_changes(&before, &t, what, sizeof what);
+	if ((rv = trust_save(&t, m->trust_path, err, sizeof err)) != 0) {
+		log_error("mesh: cannot save the trust store after a key statement: %s", err);
+		goto out;
+	}
+	trust_unlock(fd);
+	fd = -1;
+	if ((rv = mesh_set_trust(m, &t, err, sizeof err)) != 0)
+		log_error("mesh: trust store saved but not applied: %s", err);
+	log_warn("mesh: key statement from %s's key %s (via %s): %s", name ? name : "?", keyid, job->from,
+	         what[0] ? what : "no change");
+out:
+	trust_unlock(fd);
+	trust_free(&t);
+	trust_free(&before);
+}
+
+static void *trust_worker_main(void *arg)
+{
+	struct mesh *m = arg;
+
+	pthread_mutex_lock(&m->lock);
+	while (m->running) {
+		if (m->n_jobs == 0) {
+			pthread_cond_wait(&m->jobs_cond, &m->lock);
+			continue;
+		}
+		struct stmt_job job = m->jobs[0];
+		memmove(m->jobs, m->jobs + 1, (m->n_jobs - 1) * sizeof *m->jobs);
+		m->n_jobs--;
+		pthread_mutex_unlock(&m->lock);
+		apply_statement(m, &job);
+		pthread_mutex_lock(&m->lock);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+int mesh_publish(struct mesh *m, const uint8_t *env, size_t len, char *err, size_t errlen)
+{
+	struct statement st;
+	struct am_indicator ind;
+	uint8_t id[AM_ID_BYTES];
+	int rv, res;
+
+	if ((rv = statement_open(env, len, &st, id)) != 0) {
+		snprintf(err, errlen, "not a valid key statement: %s", am_strerror(rv));
+		return rv;
+	}
+	if (memcmp(st.key, m->key->pk, AM_KEY_BYTES) != 0) {
+		char k[17], own[17];
+		am_keyid_hex(st.key, k);
+		am_keyid_hex(m->key->pk, own);
+		snprintf(err, errlen, "the statement is about key %s; this peer publishes only statements "
+		         "about its own key %s", k, own);
+		return AM_EORIGIN;
+	}
+	statement_record(&st, &ind);
+	struct store_update u = {.ind = &ind, .id = id, .env = env, .env_len = len};
+	if ((rv = store_apply(m->store, &u, 1, timefmt_now(), &res, NULL)) != 0 || res < 0) {
+		rv = rv ? rv : res;
+		snprintf(err, errlen, "cannot keep the statement: %s", am_strerror(rv));
+		return rv;
+	}
+	char k[17];
+	am_keyid_hex(st.key, k);
+	if (st.kind == STATEMENT_REVOKE)
+		log_warn("published the revocation of this peer's own key %s (%s): neighbours stop trusting it",
+		         k, st.reason);
+	else {
+		char nk[17];
+		am_keyid_hex(st.new_key, nk);
+		log_warn("published the rotation of this peer's key %s to %s", k, nk);
+	}
+	bump_gen(m);
+	return 0;
+}
+
 /* --- server side (we listen, they dial) --- */
+
+/* The neighbour a key may speak for: its current key, or during a
+ * rotation's overlap its pending one. Caller holds m->lock. */
+static struct nb *nb_for_key(struct mesh *m, const uint8_t pk[AM_KEY_BYTES])
+{
+	struct nb *nb = nb_by_key(m, pk);
+	if (nb)
+		return trust_is_trusted(&m->trust, pk) ? nb : NULL;
+	const struct trust_entry *e = trust_attributable(&m->trust, pk);
+	if (!e || !trust_accepts_new(&m->trust, pk))
+		return NULL;
+	nb = nb_by_name(m, e->name);
+	return nb && !nb->removed ? nb : NULL;
+}
 
 static int srv_trust(void *arg, const uint8_t pk[AM_KEY_BYTES])
 {
 	struct mesh *m = arg;
 	pthread_mutex_lock(&m->lock);
-	struct nb *nb = nb_by_key(m, pk);
-	bool ok = nb && trust_is_trusted(&m->trust, pk);
+	bool ok = nb_for_key(m, pk) != NULL;
 	pthread_mutex_unlock(&m->lock);
 	return ok ? 0 : -1;
 }
@@ -687,7 +926,7 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 		                    out, out_len, err, sizeof err);
 		pipe_addr(msg, addr, sizeof addr);
 		pthread_mutex_lock(&m->lock);
-		struct nb *nb = rv == 0 || rv != AM_EUNTRUSTED ? nb_by_key(m, peer) : NULL;
+		struct nb *nb = rv == 0 || rv != AM_EUNTRUSTED ? nb_for_key(m, peer) : NULL;
 		if (rv == 0 && nb) {
 			nb->handshakes++;
 			nb->state = MESH_UP;
@@ -1151,6 +1390,7 @@ static int ncfg_copy(const struct config *cfg, struct config_neighbour **out, si
 		memcpy(c[i].name, src->name, sizeof c[i].name);
 		memcpy(c[i].endpoint, src->endpoint, sizeof c[i].endpoint);
 		c[i].line = src->line;
+		c[i].rotation_auto = src->rotation_auto;
 		if (policy_export_copy(&c[i].exp, &src->exp) != 0 ||
 		    policy_import_copy(&c[i].imp, &src->imp) != 0) {
 			ncfg_free(c, i + 1);
@@ -1235,7 +1475,10 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 		return AM_ENOMEM;
 	m->store = env->store;
 	m->key = env->key;
+	m->events = env->events;
+	snprintf(m->trust_path, sizeof m->trust_path, "%s", env->trust_path ? env->trust_path : "");
 	m->running = true;
+	pthread_cond_init(&m->jobs_cond, NULL);
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->sessions_lock, NULL);
 	pthread_cond_init(&m->changed, NULL);
@@ -1266,6 +1509,8 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 			goto fail;
 		}
 	}
+	if (m->trust_path[0] && pthread_create(&m->trust_worker, NULL, trust_worker_main, m) == 0)
+		m->trust_worker_started = true;
 	if (cfg->listen[0] && (rv = start_listener(m, cfg->listen, m->n_nbs, err, errlen)) != 0)
 		goto fail;
 	for (size_t i = 0; i < m->n_nbs; i++)
@@ -1403,7 +1648,7 @@ bool mesh_origin_ok(struct mesh *m, const uint8_t pk[AM_KEY_BYTES])
 	if (memcmp(pk, m->key->pk, AM_KEY_BYTES) == 0)
 		return true;
 	pthread_mutex_lock(&m->lock);
-	bool ok = trust_is_trusted(&m->trust, pk);
+	bool ok = trust_attributable(&m->trust, pk) != NULL;
 	pthread_mutex_unlock(&m->lock);
 	return ok;
 }
@@ -1460,7 +1705,10 @@ void mesh_close(struct mesh *m)
 	pthread_mutex_lock(&m->lock);
 	m->running = false;
 	pthread_cond_broadcast(&m->changed);
+	pthread_cond_broadcast(&m->jobs_cond);
 	pthread_mutex_unlock(&m->lock);
+	if (m->trust_worker_started)
+		pthread_join(m->trust_worker, NULL);
 	for (size_t i = 0; i < m->n_nbs; i++) {
 		link_stop(m->nbs[i]->link);
 		m->nbs[i]->link = NULL;
@@ -1484,6 +1732,8 @@ void mesh_close(struct mesh *m)
 	free(m->nbs);
 	ncfg_free(m->ncfg, m->n_ncfg);
 	trust_free(&m->trust);
+	free(m->jobs);
+	pthread_cond_destroy(&m->jobs_cond);
 	pthread_cond_destroy(&m->changed);
 	pthread_mutex_destroy(&m->sessions_lock);
 	pthread_mutex_destroy(&m->lock);

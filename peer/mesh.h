@@ -33,6 +33,7 @@
 #define AMESH_MESH_H
 
 #include "config.h"
+#include "events.h"
 #include "keyfile.h"
 #include "policy.h"
 #include "store.h"
@@ -75,6 +76,8 @@ struct mesh;
 struct mesh_env {
 	struct store *store;
 	const struct keyfile_secret *key;
+	struct events *events; /* accepted changes go to the live feed; may be NULL */
+	const char *trust_path; /* the trust store file, updated by key statements */
 };
 
 /* Starts the listener (if cfg->listen) and a link per neighbour with an
@@ -93,6 +96,10 @@ int mesh_set_trust(struct mesh *m, const struct trust *trust, char *err, size_t 
 /* May indicators of this origin be shown and relayed? Our own key, or a
  * key of a trust-store entry that is not revoked. */
 bool mesh_origin_ok(struct mesh *m, const uint8_t pk[AM_KEY_BYTES]);
+/* Keeps and relays a key statement about this peer's own key (a
+ * self-revocation or a rotation made by `amesh keys`). Refuses statements
+ * about other keys: those arrive through the mesh, signed by their keys. */
+int mesh_publish(struct mesh *m, const uint8_t *env, size_t len, char *err, size_t errlen);
 /* The local store changed: wake long-polls and pushers. */
 void mesh_notify(struct mesh *m);
 /* Snapshot of every neighbour's state; *out malloc'd (caller frees). */

@@ -43,6 +43,7 @@ static const char *const err_names[] = {
 	[-AM_EHANDSHAKE] = "handshake failed",
 	[-AM_EUNTRUSTED] = "key is not trusted (not pinned, or revoked)",
 	[-AM_EPOLICY] = "refused by sharing policy",
+	[-AM_EOVERRUN] = "fell behind the live feed and was dropped",
 };
 
 const char *am_strerror(int err)

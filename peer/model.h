@@ -78,7 +78,8 @@ enum am_err {
 	AM_EHANDSHAKE = -35,    /* handshake failed (bad signature, stale, wrong peer) */
 	AM_EUNTRUSTED = -36,    /* key not in the trust store, or revoked */
 	AM_EPOLICY = -37,       /* refused by a sharing policy */
-	AM_ERR_MIN = -37
+	AM_EOVERRUN = -38,      /* a watcher fell behind the live feed */
+	AM_ERR_MIN = -38
 };
 
 const char *am_strerror(int err);

@@ -790,11 +790,18 @@ static int sweep_one(struct store *s, MDB_txn *txn, const MDB_val *xk, uint64_t 
 
 int store_sweep(struct store *s, uint64_t now, size_t max, size_t *removed)
 {
+	return store_sweep_report(s, now, max, removed, NULL, NULL);
+}
+
+int store_sweep_report(struct store *s, uint64_t now, size_t max, size_t *removed,
+                       store_rec_fn fn, void *arg)
+{
 	MDB_txn *txn = NULL;
 	MDB_cursor *cur = NULL;
 	MDB_val k, v;
 	uint64_t tombstones, start, expires_at;
-	size_t count = 0;
+	size_t count = 0, n_gone = 0;
+	struct store_rec *gone_recs = NULL;
 	bool gone;
 	int rc, ret;
 
@@ -802,6 +809,10 @@ int store_sweep(struct store *s, uint64_t now, size_t max, size_t *removed)
 		*removed = 0;
 	if (s == NULL)
 		return AM_EINVAL;
+	/* what the sweep removes is reported only after the commit, so a
+	 * reader never hears of a removal that did not happen */
+	if (fn && max && (gone_recs = calloc(max < 100000 ? max : 100000, sizeof *gone_recs)) == NULL)
+		return AM_ENOMEM;
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
 		return map_err(rc);
 	if ((ret = meta_get_u64(txn, s->meta, META_TOMBSTONES, &tombstones)) != 0)
@@ -820,6 +831,14 @@ int store_sweep(struct store *s, uint64_t now, size_t max, size_t *removed)
 		}
 		if ((expires_at = get_be64(k.mv_data)) > now)
 			break;
+		if (gone_recs && n_gone < (max < 100000 ? max : 100000)) {
+			MDB_val sk = {k.mv_size - 8, (uint8_t *)k.mv_data + 8}, sv;
+			if (mdb_get(txn, s->state, &sk, &sv) == 0 && decode_rec(&sk, &sv, &gone_recs[n_gone]) == 0) {
+				gone_recs[n_gone].env = NULL; /* the view dies with the delete */
+				gone_recs[n_gone].env_len = 0;
+				n_gone++;
+			}
+		}
 		if ((ret = sweep_one(s, txn, &k, expires_at, &tombstones, &gone)) != 0)
 			goto fail;
 		if (gone)
@@ -843,9 +862,13 @@ int store_sweep(struct store *s, uint64_t now, size_t max, size_t *removed)
 	}
 	if (removed)
 		*removed = count;
+	for (size_t i = 0; i < n_gone; i++)
+		fn(arg, &gone_recs[i]);
+	free(gone_recs);
 	return 0;
 
 fail:
+	free(gone_recs);
 	if (cur)
 		mdb_cursor_close(cur);
 	if (txn)

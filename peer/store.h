@@ -123,6 +123,10 @@ int store_changes(struct store *s, uint64_t after, size_t max, store_rec_fn fn, 
  * with their log and expiry entries, in one durable transaction. *removed
  * (may be NULL) gets the count. */
 int store_sweep(struct store *s, uint64_t now, size_t max, size_t *removed);
+/* The same, then calls fn (after the commit) with each removed record; the
+ * records' env is NULL. fn's return value is ignored. */
+int store_sweep_report(struct store *s, uint64_t now, size_t max, size_t *removed,
+                       store_rec_fn fn, void *arg);
 
 /* Issues this peer's next own version: max(last + 1, floor), persisted
  * durably before return so versions never repeat after a crash. Callers pass

@@ -212,6 +212,7 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 	Amesh__V1__PeersRequest pr = AMESH__V1__PEERS_REQUEST__INIT;
 	Amesh__V1__ReloadTrustRequest rt = AMESH__V1__RELOAD_TRUST_REQUEST__INIT;
 	Amesh__V1__PublishRequest pu = AMESH__V1__PUBLISH_REQUEST__INIT;
+	Amesh__V1__WatchRequest wa = AMESH__V1__WATCH_REQUEST__INIT;
 	ProtobufCBinaryData *names = NULL;
 	int rv;
 
@@ -278,6 +279,14 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 		pu.envelope.len = r->envelope_len;
 		m.op_case = AMESH__V1__REQUEST__OP_PUBLISH;
 		m.publish = &pu;
+		break;
+	case WIRE_OP_WATCH:
+		wa.after = r->after;
+		wa.wait_ms = r->wait_ms;
+		wa.category = (Amesh__V1__Category)r->category;
+		wa.min_confidence = r->confidence;
+		m.op_case = AMESH__V1__REQUEST__OP_WATCH;
+		m.watch = &wa;
 		break;
 	default:
 		return AM_EINVAL;
@@ -443,6 +452,18 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 		}
 		memcpy(r->envelope, m->publish->envelope.data, m->publish->envelope.len);
 		r->envelope_len = m->publish->envelope.len;
+		break;
+	case AMESH__V1__REQUEST__OP_WATCH:
+		r->op = WIRE_OP_WATCH;
+		if (!category_ok((int)m->watch->category, true) || m->watch->min_confidence > 100) {
+			snprintf(err, errlen, "watch filter out of range");
+			rv = AM_EINVAL;
+			goto fail;
+		}
+		r->after = m->watch->after;
+		r->wait_ms = m->watch->wait_ms;
+		r->category = (enum am_category)m->watch->category;
+		r->confidence = m->watch->min_confidence;
 		break;
 	default:
 		snprintf(err, errlen, "request names no operation this daemon knows");
@@ -643,6 +664,9 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 	Amesh__V1__ListResult l = AMESH__V1__LIST_RESULT__INIT;
 	Amesh__V1__StatusResult st = AMESH__V1__STATUS_RESULT__INIT;
 	Amesh__V1__PeersResult pr = AMESH__V1__PEERS_RESULT__INIT;
+	Amesh__V1__WatchResult wr = AMESH__V1__WATCH_RESULT__INIT;
+	Amesh__V1__WatchEvent *wev = NULL, **wevp = NULL;
+	Amesh__V1__Signal *wsig = NULL;
 	struct extras x = {0};
 	Amesh__V1__NameResult *nrs = NULL, **nrp = NULL;
 	struct sig_table *tables = NULL, list_table = {0};
@@ -726,6 +750,32 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 		m.result_case = AMESH__V1__RESPONSE__RESULT_PEERS;
 		m.peers = &pr;
 		break;
+	case WIRE_OP_WATCH:
+		if (r->n_events) {
+			wev = calloc(r->n_events, sizeof *wev);
+			wevp = calloc(r->n_events, sizeof *wevp);
+			wsig = calloc(r->n_events, sizeof *wsig);
+			if (!wev || !wevp || !wsig) {
+				rv = AM_ENOMEM;
+				goto fail;
+			}
+		}
+		for (size_t i = 0; i < r->n_events; i++) {
+			amesh__v1__watch_event__init(&wev[i]);
+			wev[i].seq = r->events[i].seq;
+			wev[i].at = r->events[i].at;
+			wev[i].type = (char *)r->events[i].type;
+			wev[i].from = (char *)r->events[i].from;
+			signal_to_pb(&r->events[i].signal, &wsig[i]);
+			wev[i].signal = &wsig[i];
+			wevp[i] = &wev[i];
+		}
+		wr.n_events = r->n_events;
+		wr.events = wevp;
+		wr.head = r->head;
+		m.result_case = AMESH__V1__RESPONSE__RESULT_WATCH;
+		m.watch = &wr;
+		break;
 	default:
 		break;
 	}
@@ -742,6 +792,9 @@ fail:
 	free(nrp);
 	sig_table_free(&list_table);
 	extras_free(&x);
+	free(wev);
+	free(wevp);
+	free(wsig);
 	return rv;
 }
 
@@ -863,6 +916,28 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 		}
 		break;
 	}
+	case AMESH__V1__RESPONSE__RESULT_WATCH: {
+		const Amesh__V1__WatchResult *w = m->watch;
+		r->op = WIRE_OP_WATCH;
+		r->head = w->head;
+		if (w->n_events > WIRE_WATCH_MAX)
+			goto bad;
+		if (w->n_events && (r->events = calloc(w->n_events, sizeof *r->events)) == NULL) {
+			rv = AM_ENOMEM;
+			goto fail;
+		}
+		for (size_t i = 0; i < w->n_events; i++) {
+			const Amesh__V1__WatchEvent *e = w->events[i];
+			if (!e->signal || signal_from_pb(e->signal, &r->events[i].signal) != 0)
+				goto bad;
+			r->events[i].seq = e->seq;
+			r->events[i].at = e->at;
+			copy_str(r->events[i].type, sizeof r->events[i].type, e->type);
+			copy_str(r->events[i].from, sizeof r->events[i].from, e->from);
+			r->n_events = i + 1;
+		}
+		break;
+	}
 	case AMESH__V1__RESPONSE__RESULT_PEERS: {
 		const Amesh__V1__PeersResult *pr = m->peers;
 		r->op = WIRE_OP_PEERS;
@@ -919,6 +994,7 @@ void wire_response_clear(struct wire_response *r)
 	free(r->signals);
 	free(r->status_info.digests);
 	free(r->peers);
+	free(r->events);
 	memset(r, 0, sizeof *r);
 }
 

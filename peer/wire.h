@@ -50,6 +50,7 @@ enum wire_op {
 	WIRE_OP_PEERS,
 	WIRE_OP_RELOAD_TRUST,
 	WIRE_OP_PUBLISH,
+	WIRE_OP_WATCH,
 };
 
 #define WIRE_NAME_MAX 1024 /* one name as typed, before normalisation */
@@ -71,6 +72,9 @@ struct wire_request {
 	/* publish */
 	uint8_t envelope[AM_ENVELOPE_MAX];
 	size_t envelope_len;
+	/* watch (category and confidence above are its filters) */
+	uint64_t after;
+	uint32_t wait_ms;
 	/* list */
 	uint8_t origin[AM_KEY_BYTES];
 	size_t origin_len; /* 0, AM_KEYID_BYTES or AM_KEY_BYTES */
@@ -127,6 +131,15 @@ struct wire_peer {
 	size_t n_held;
 };
 
+#define WIRE_WATCH_MAX 1000 /* events in one watch answer */
+
+struct wire_watch_event {
+	uint64_t seq, at;
+	char type[16];
+	struct wire_signal signal;
+	char from[64];
+};
+
 struct wire_response {
 	uint32_t protocol;
 	int32_t status;         /* 0 or an am_err */
@@ -148,6 +161,10 @@ struct wire_response {
 	struct wire_peer *peers; /* owned */
 	size_t n_peers;
 	uint64_t unknown_handshakes;
+	/* watch */
+	struct wire_watch_event *events; /* owned */
+	size_t n_events;
+	uint64_t head;
 };
 
 /* Packs into a malloc'd buffer (*out, owned by the caller, free()). Fails

@@ -1,0 +1,103 @@
+/* events.c - a bounded ring of applied changes for live watchers. */
+#include "events.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct events {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct event *ring;
+	size_t cap;
+	uint64_t head; /* seq of the newest event, 0 = none yet */
+};
+
+int events_new(struct events **out, size_t capacity)
+{
+	struct events *e;
+
+	*out = NULL;
+	if (capacity == 0)
+		return AM_EINVAL;
+	if ((e = calloc(1, sizeof *e)) == NULL || (e->ring = calloc(capacity, sizeof *e->ring)) == NULL) {
+		free(e);
+		return AM_ENOMEM;
+	}
+	e->cap = capacity;
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->cond, NULL);
+	*out = e;
+	return 0;
+}
+
+void events_free(struct events *e)
+{
+	if (!e)
+		return;
+	pthread_cond_destroy(&e->cond);
+	pthread_mutex_destroy(&e->lock);
+	free(e->ring);
+	free(e);
+}
+
+void events_push(struct events *e, enum event_type type, const struct am_indicator *ind,
+                 const uint8_t id[AM_ID_BYTES], const char *from, uint64_t at)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&e->lock);
+	struct event *ev = &e->ring[e->head % e->cap];
+	ev->seq = ++e->head;
+	ev->type = type;
+	ev->at = at;
+	ev->ind = *ind;
+	memcpy(ev->id, id, AM_ID_BYTES);
+	snprintf(ev->from, sizeof ev->from, "%s", from ? from : "");
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+}
+
+int events_wait(struct events *e, uint64_t after, struct event *out, size_t max, unsigned wait_ms,
+                uint64_t *head)
+{
+	struct timespec ts;
+	size_t n = 0;
+
+	pthread_mutex_lock(&e->lock);
+	if (after == UINT64_MAX) {
+		*head = e->head;
+		pthread_mutex_unlock(&e->lock);
+		return 0;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += wait_ms / 1000;
+	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	while (e->head <= after && wait_ms)
+		if (pthread_cond_timedwait(&e->cond, &e->lock, &ts) == ETIMEDOUT)
+			break;
+	/* the oldest event still in the ring is head - cap + 1 */
+	if (e->head > e->cap && after + 1 < e->head - e->cap + 1) {
+		*head = e->head;
+		pthread_mutex_unlock(&e->lock);
+		return AM_EOVERRUN;
+	}
+	for (uint64_t s = after + 1; s <= e->head && n < max; s++)
+		out[n++] = e->ring[(s - 1) % e->cap];
+	*head = e->head;
+	pthread_mutex_unlock(&e->lock);
+	return (int)n;
+}
+
+const char *events_type_name(enum event_type t)
+{
+	static const char *const names[] = {"?", "new", "updated", "withdrawn", "expired"};
+	return (t >= EVENT_NEW && t <= EVENT_EXPIRED) ? names[t] : "?";
+}

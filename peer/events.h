@@ -1,0 +1,44 @@
+/*
+ * events.h - the live change feed behind `amesh watch`: a bounded ring of
+ * the changes this peer applied, in order.
+ *
+ * Producers (local submit/withdraw, mesh ingest, the expiry sweep) never
+ * block and never allocate: the ring overwrites its oldest event. Watchers
+ * long-poll for "events after N". A watcher so slow that its next event was
+ * already overwritten gets AM_EOVERRUN and is dropped with a message - it
+ * can never back up ingest, which is the point of pulling rather than
+ * pushing to watchers.
+ */
+#ifndef AMESH_EVENTS_H
+#define AMESH_EVENTS_H
+
+#include "model.h"
+
+enum event_type { EVENT_NEW = 1, EVENT_UPDATED, EVENT_WITHDRAWN, EVENT_EXPIRED };
+
+struct event {
+	uint64_t seq;               /* 1, 2, ... in the order applied */
+	enum event_type type;
+	uint64_t at;                /* Unix seconds */
+	struct am_indicator ind;
+	uint8_t id[AM_ID_BYTES];
+	char from[64];              /* neighbour, "" = local or the sweep */
+};
+
+struct events;
+
+int events_new(struct events **out, size_t capacity);
+void events_free(struct events *e);
+/* Appends (thread-safe, O(1), never blocks on watchers). NULL e is a no-op,
+ * so code paths without a feed need no checks. */
+void events_push(struct events *e, enum event_type type, const struct am_indicator *ind,
+                 const uint8_t id[AM_ID_BYTES], const char *from, uint64_t at);
+/* Copies up to max events with seq > after into out, waiting up to wait_ms
+ * for the first. after == UINT64_MAX means "from now": returns 0 events
+ * and the current head. Returns the count (>= 0), or AM_EOVERRUN when event
+ * after + 1 is no longer in the ring. *head gets the newest seq. */
+int events_wait(struct events *e, uint64_t after, struct event *out, size_t max, unsigned wait_ms,
+                uint64_t *head);
+const char *events_type_name(enum event_type t);
+
+#endif
