@@ -1328,10 +1328,10 @@ static int rotation_paths(const char *key, uint64_t now, struct rotation_files *
  *   5. KEY.rotation.tmp and KEY.chain.tmp are renamed into place.
  * A failure in 1-4 removes what this run made and leaves the old key in
  * use; after 4 the rotation stands and a failed step 5 says which .tmp
- * file holds the statement. Only a crash between the two renames of 4 can
- * leave KEY.pub newer than KEY: `amesh keys public KEY.new' is then gone
- * and `amesh keys rotate' refuses to run until it is sorted out by hand
- * (KEY.retired-T holds the old key). Runs under the trust store lock, so
+ * file holds the statement. Only a crash (not an error) between the two
+ * renames of 4 leaves KEY.pub newer than KEY, with KEY.new beside it; the
+ * next rotate refuses both (KEY.pub must match KEY, KEY.new must not
+ * exist) and says how to sort it out. Runs under the trust store lock, so
  * two rotations of one peer cannot interleave.
  */
 static int rotate_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config)
@@ -1369,6 +1369,13 @@ static int rotate_main(const struct subcommand *cmd, int argc, char **argv, bool
 	if ((rv = read_chain(cmd, f.chain, previous, &has_previous)) != 0)
 		goto done;
 	have_pub = lstat(f.pub, &st) == 0;
+	if (have_pub && (keyfile_load_public(f.pub, new_pk, NULL, 0, err, sizeof err) != 0 ||
+	                 memcmp(new_pk, old->pk, AM_KEY_BYTES) != 0)) {
+		rv = fail(cmd, "%s does not hold the public key of %s (an interrupted rotation?); the secret key is "
+		               "what counts: remove %s, recreate it with `amesh keys public %s > %s', and run rotate "
+		               "again", f.pub, f.key, f.pub, f.key, f.pub);
+		goto done;
+	}
 
 	/* 1 */
 	rotated_comment(old->comment, now, comment);

@@ -1614,7 +1614,16 @@ static void test_keycmd_rotate(void **state)
 	assert_string_equal(text, hex);
 	free(text);
 
+	/* A .pub that is not KEY's (a crash mid-rename) stops it too. */
+	snprintf(path, sizeof path, "%s.pub", key);
+	write_file(path, f->line[0], strlen(f->line[0]));
+	assert_int_equal(run_keycmd(f->config, out, sizeof out, errout, sizeof errout, 0, "keys", "rotate", NULL), 2);
+	assert_true(contains(errout, "does not hold the public key of"));
+	assert_int_equal(keyfile_public_line(st.new_key, NULL, line, sizeof line), 0);
+	write_file(path, line, strlen(line));
+
 	/* A damaged chain file stops the next rotation (fail closed). */
+	snprintf(path, sizeof path, "%s.chain", key);
 	write_file(path, "not hex\n", 8);
 	assert_int_equal(run_keycmd(f->config, out, sizeof out, errout, sizeof errout, 0, "keys", "rotate", NULL), 2);
 	assert_true(contains(errout, "expected the 64 hex digits"));
