@@ -17,6 +17,7 @@
 #include "keycmd.h"
 #include "keyfile.h"
 #include "timefmt.h"
+#include "report.h"
 #include "trust.h"
 #include "wire.h"
 
@@ -102,10 +103,10 @@ static void print_signal_json(FILE *f, const struct wire_signal *s)
 	json_str(f, s->ind.domain);
 	fprintf(f, ",\"category\":\"%s\",\"confidence\":%u,\"tlp\":\"%s\",\"issued_at\":\"%s\","
 	           "\"expires_at\":\"%s\",\"origin\":\"%s\",\"origin_key_id\":\"%s\","
-	           "\"version\":%llu,\"withdrawn\":%s}",
+	           "\"version\":%llu,\"withdrawn\":%s,\"local_confidence\":%u}",
 	        am_category_name(s->ind.category), s->ind.confidence, am_tlp_name(s->ind.tlp), issued,
 	        expires, keyhex, keyid, (unsigned long long)s->ind.version,
-	        s->ind.withdrawn ? "true" : "false");
+	        s->ind.withdrawn ? "true" : "false", s->local_confidence);
 }
 
 static void print_signal_text(FILE *f, const struct wire_signal *s, const char *indent)
@@ -115,8 +116,13 @@ static void print_signal_text(FILE *f, const struct wire_signal *s, const char *
 	am_hex(s->id, AM_ID_BYTES, idhex);
 	am_keyid_hex(s->ind.origin, keyid);
 	timefmt_rfc3339(s->ind.expires_at, expires);
-	fprintf(f, "%s%s  %s  confidence=%u  tlp=%s  expires=%s  origin=%s  id=%.16s\n", indent,
-	        s->ind.domain, am_category_name(s->ind.category), s->ind.confidence,
+	char conf[32];
+	if (s->local_confidence != s->ind.confidence)
+		snprintf(conf, sizeof conf, "%u (%u here)", s->ind.confidence, s->local_confidence);
+	else
+		snprintf(conf, sizeof conf, "%u", s->ind.confidence);
+	fprintf(f, "%s%s  %s  confidence=%s  tlp=%s  expires=%s  origin=%s  id=%.16s\n", indent,
+	        s->ind.domain, am_category_name(s->ind.category), conf,
 	        am_tlp_name(s->ind.tlp), expires, keyid, idhex);
 }
 
@@ -331,10 +337,45 @@ static void print_results(const struct wire_response *resp, struct query_tally *
 					putchar(',');
 				print_signal_json(stdout, &nr->signals[j]);
 			}
+			printf("],\"verdicts\":[");
+			for (size_t j = 0; j < nr->n_verdicts; j++) {
+				const struct wire_verdict *v = &nr->verdicts[j];
+				printf("%s{\"category\":\"%s\",\"score\":%.1f,\"level\":\"%s\"", j ? "," : "",
+				       am_category_name(v->category), v->score, v->level);
+				if (v->reason[0]) {
+					printf(",\"reason\":");
+					json_str(stdout, v->reason);
+				}
+				printf(",\"contributions\":[");
+				for (size_t k = 0; k < v->n_contrib; k++) {
+					char ok[17];
+					am_keyid_hex(v->contrib[k].origin, ok);
+					printf("%s{\"origin_key_id\":\"%s\",\"domain\":", k ? "," : "", ok);
+					json_str(stdout, v->contrib[k].domain);
+					printf(",\"confidence\":%u,\"weight\":%.3f,\"decay\":%.3f,\"p\":%.4f}",
+					       v->contrib[k].confidence, v->contrib[k].weight, v->contrib[k].decay,
+					       v->contrib[k].p);
+				}
+				printf("]}");
+			}
 			printf("]}\n");
 		} else if (!nr->error[0]) {
 			printf("%s: %zu signal%s\n", nr->normalised, nr->n_signals,
 			       nr->n_signals == 1 ? "" : "s");
+			for (size_t j = 0; j < nr->n_verdicts; j++) {
+				const struct wire_verdict *v = &nr->verdicts[j];
+				printf("  verdict %-9s %-11s score %5.1f", am_category_name(v->category), v->level, v->score);
+				if (v->reason[0])
+					printf("  (%s)", v->reason);
+				printf("\n");
+				for (size_t k = 0; k < v->n_contrib; k++) {
+					char ok[17];
+					am_keyid_hex(v->contrib[k].origin, ok);
+					printf("    from %s on %s: confidence %u x weight %.2f x decay %.2f = %.1f%%\n", ok,
+					       v->contrib[k].domain, v->contrib[k].confidence, v->contrib[k].weight,
+					       v->contrib[k].decay, 100 * v->contrib[k].p);
+				}
+			}
 			for (size_t j = 0; j < nr->n_signals; j++)
 				print_signal_text(stdout, &nr->signals[j], "  ");
 		}
@@ -710,6 +751,168 @@ static int cmd_watch(int argc, char **argv)
 	return rv;
 }
 
+/* One audit record, in words a compliance officer can read. */
+static void print_audit_text(const struct audit_record *r)
+{
+	char at[TIMEFMT_LEN], what[AM_DOMAIN_MAX * 4 + 64], dom[AM_DOMAIN_MAX * 4 + 8], nb[256], det[AUDIT_DETAIL_MAX * 4 + 8];
+	const char *cat = r->category ? am_category_name(r->category) : "";
+
+	timefmt_rfc3339(r->time, at);
+	printable(r->domain, dom, sizeof dom);
+	printable(r->neighbour, nb, sizeof nb);
+	printable(r->detail, det, sizeof det);
+	snprintf(what, sizeof what, "%s%s%s", cat, cat[0] && dom[0] ? " on " : "", dom);
+	if (strcmp(r->event, "originated") == 0)
+		printf("%s  this peer reported %s\n", at, what);
+	else if (strcmp(r->event, "accepted") == 0)
+		printf("%s  received %s from %s (origin %s): accepted\n", at, what, nb, r->origin);
+	else if (strcmp(r->event, "rejected") == 0)
+		printf("%s  received %s from %s (origin %s): rejected by rule `%s'\n", at, what[0] ? what : "an indicator",
+		       nb, r->origin[0] ? r->origin : "unknown", r->rule);
+	else if (strcmp(r->event, "relayed") == 0)
+		printf("%s  shared %s (origin %s) with %s%s\n", at, what, r->origin, nb,
+		       det[0] ? " (a withdrawal)" : "");
+	else if (strcmp(r->event, "withdrawn") == 0)
+		printf("%s  %s withdrawn by its origin %s%s%s\n", at, what, r->origin, nb[0] ? ", received from " : "", nb);
+	else if (strcmp(r->event, "expired") == 0)
+		printf("%s  %s expired and was removed\n", at, what);
+	else
+		printf("%s  %s%s%s%s%s\n", at, r->event, what[0] ? " " : "", what, det[0] ? ": " : "", det);
+	if (strcmp(r->event, "originated") == 0 && det[0])
+		printf("%*s  note: %s\n", (int)strlen(at), "", det);
+}
+
+static int cmd_audit(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"verify", no_argument, NULL, 'v'}, {"since", required_argument, NULL, 's'},
+		{"limit", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct wire_request req = {.op = WIRE_OP_AUDIT};
+	struct wire_response resp;
+	struct client *cl = NULL;
+	int c, rv;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'v': req.verify = true; break;
+		case 's':
+			if (timefmt_parse_rfc3339(optarg, &req.after) != 0)
+				die_usage("--since `%s' is not an RFC 3339 time such as 2026-11-01T00:00:00Z", optarg);
+			break;
+		case 'n': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || v < 1 || v > WIRE_AUDIT_MAX)
+				die_usage("--limit `%s' must be from 1 to %d", optarg, WIRE_AUDIT_MAX);
+			req.limit = (uint32_t)v;
+			break;
+		}
+		case 'h': return usage(stdout), 0;
+		default: die_usage("bad option");
+		}
+	}
+	if (req.verify ? optind != argc : optind + 1 < argc)
+		die_usage("expected %s", req.verify ? "no DOMAIN with --verify" : "at most one DOMAIN");
+	if (optind < argc)
+		snprintf(req.domain, sizeof req.domain, "%s", argv[optind]);
+	if ((rv = call(&cl, &req, &resp)) != 0)
+		goto out;
+	if (req.verify) {
+		if (opt_json)
+			printf("{\"path\":\"%s\",\"records\":%llu,\"ok\":%s,\"bad_line\":%llu,\"problem\":",
+			       resp.audit_path, (unsigned long long)resp.audit_verified,
+			       resp.audit_bad_line ? "false" : "true", (unsigned long long)resp.audit_bad_line);
+		if (opt_json) {
+			json_str(stdout, resp.audit_problem);
+			printf("}\n");
+		} else if (resp.audit_bad_line || resp.audit_problem[0])
+			fprintf(stderr, "amesh audit: %s: chain broken: %s\n", resp.audit_path, resp.audit_problem);
+		else
+			printf("%s: %llu records, hash chain intact\n", resp.audit_path,
+			       (unsigned long long)resp.audit_verified);
+		rv = resp.audit_bad_line || resp.audit_problem[0] ? EXIT_ERR : 0;
+	} else {
+		for (size_t i = 0; i < resp.n_audit; i++) {
+			const struct audit_record *r = &resp.audit[i];
+			if (opt_json) {
+				char at[TIMEFMT_LEN];
+				timefmt_rfc3339(r->time, at);
+				printf("{\"seq\":%llu,\"time\":\"%s\",\"event\":\"%s\",\"domain\":",
+				       (unsigned long long)r->seq, at, r->event);
+				json_str(stdout, r->domain);
+				printf(",\"category\":\"%s\",\"origin_key_id\":\"%s\",\"neighbour\":",
+				       r->category ? am_category_name(r->category) : "", r->origin);
+				json_str(stdout, r->neighbour);
+				printf(",\"rule\":");
+				json_str(stdout, r->rule);
+				printf(",\"detail\":");
+				json_str(stdout, r->detail);
+				printf("}\n");
+			} else {
+				print_audit_text(r);
+			}
+		}
+		if (resp.audit_truncated)
+			fprintf(stderr, "amesh audit: showing the newest %zu records; use --since or --limit\n", resp.n_audit);
+		if (!opt_json && resp.n_audit == 0)
+			printf("no records%s%s\n", req.domain[0] ? " for " : "", req.domain);
+		rv = resp.n_audit ? 0 : EXIT_NOMATCH;
+	}
+	wire_response_clear(&resp);
+out:
+	client_close(cl);
+	return rv;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"since", required_argument, NULL, 's'}, {"format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+	};
+	struct wire_request req = {.op = WIRE_OP_REPORT};
+	struct wire_response resp;
+	struct client *cl = NULL;
+	enum report_format fmt = opt_json ? REPORT_JSON : REPORT_TEXT;
+	int c, rv;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': {
+			uint64_t d;
+			if (timefmt_parse_rfc3339(optarg, &req.after) == 0)
+				break;
+			/* a duration reads as "that long ago": --since 7d */
+			if (timefmt_parse_duration(optarg, &d) == 0 && d < timefmt_now()) {
+				req.after = timefmt_now() - d;
+				break;
+			}
+			die_usage("--since `%s' is neither an RFC 3339 time nor a duration such as 7d", optarg);
+		}
+		case 'f':
+			if (report_format_parse(optarg, &fmt) != 0)
+				die_usage("--format `%s': expected text, json or csv", optarg);
+			break;
+		case 'h': return usage(stdout), 0;
+		default: die_usage("bad option");
+		}
+	}
+	if (optind != argc)
+		die_usage("unexpected argument `%s'", argv[optind]);
+	if ((rv = call(&cl, &req, &resp)) != 0)
+		goto out;
+	if (report_write(&resp.report, fmt, stdout) != 0) {
+		errorf("cannot write the report");
+		rv = EXIT_ERR;
+	}
+	wire_response_clear(&resp);
+out:
+	client_close(cl);
+	return rv;
+}
+
 static int cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -824,8 +1027,13 @@ static const struct subcommand {
 	{"status", cmd_status, "", "identity, counts, store size, uptime, per-origin digests"},
 	{"watch", cmd_watch, "[--category C] [--min-confidence N]",
 	 "stream every change (new, updated, withdrawn, expired) as it is applied"},
+	{"audit", cmd_audit, "[DOMAIN] [--since RFC3339] [--limit N] | --verify",
+	 "what this peer decided about a name (and its family), in order; or check the hash chain"},
+	{"report", cmd_report, "[--since DATE|7d] [--format text|json|csv]",
+	 "transparency report: live counts, new, withdrawn, expired, rejects, volumes per neighbour"},
 	{"peers", cmd_peers, "", "neighbours: link state, last sync, lag, in/out, rejects and held back by reason"},
-	{"keys", cmd_keys, "generate|public|fingerprint ...", "identity key files (`amesh keys --help')"},
+	{"keys", cmd_keys, "generate|public|fingerprint|trust|list|show|distrust|revoke|pending|approve|rotate|publish ...",
+	 "identity and trust-store keys (`amesh keys --help')"},
 	{"help", cmd_help, "", "this text"},
 };
 

@@ -12,6 +12,8 @@
 
 #include "config.h"
 #include "control.h"
+#include "allowlist.h"
+#include "audit.h"
 #include "domain.h"
 #include "keyfile.h"
 #include "log.h"
@@ -45,18 +47,65 @@ static void print_diag(void *arg, const char *path, unsigned line, const char *m
 		fprintf(stderr, "%s: %s\n", path, msg);
 }
 
+struct sweep_ctx {
+	struct events *ev;
+	struct audit *audit;
+};
+
 static int expired_cb(void *arg, const struct store_rec *rec)
 {
-	events_push(arg, EVENT_EXPIRED, &rec->ind, rec->id, NULL, timefmt_now());
+	struct sweep_ctx *c = arg;
+	if (rec->ind.category == AM_CAT_NONE)
+		return 0; /* an old key statement: not an indicator event */
+	events_push(c->ev, EVENT_EXPIRED, &rec->ind, rec->id, NULL, timefmt_now());
+	if (c->audit) {
+		struct audit_event e = {.event = "expired", .domain = rec->ind.domain, .category = rec->ind.category,
+		                        .origin = rec->ind.origin, .rule = "expiry",
+		                        .detail = rec->ind.withdrawn ? "withdrawal record removed" : NULL};
+		audit_append(c->audit, timefmt_now(), &e);
+	}
+	return 0;
+}
+
+/* Loads every configured allowlist file into one allowlist; NULL on error
+ * (reported) or when none is configured. */
+static int load_allowlist(const struct config *cfg, struct allowlist **out)
+{
+	struct allowlist *a = NULL;
+	char err[AM_ERRLEN];
+
+	*out = NULL;
+	if (cfg->n_allowlist == 0)
+		return 0;
+	if (allowlist_new(&a) != 0)
+		return AM_ENOMEM;
+	for (size_t i = 0; i < cfg->n_allowlist; i++) {
+		int rv = allowlist_load_file(a, cfg->allowlist[i], err, sizeof err);
+		if (rv != 0) {
+			log_error("allowlist: %s", err);
+			allowlist_free(a);
+			return rv;
+		}
+	}
+	log_info("allowlist: %zu names from %zu file%s", allowlist_count(a), cfg->n_allowlist,
+	         cfg->n_allowlist == 1 ? "" : "s");
+	*out = a;
 	return 0;
 }
 
 /* Runs the sweep once; the store removes expired records durably, and each
- * removal goes to the live feed. */
-static void sweep(struct store *s, struct events *ev)
+ * removal goes to the live feed and the audit trail. */
+static void sweep(struct store *s, struct events *ev, struct audit *audit, uint64_t retention)
 {
 	size_t removed = 0;
-	int rv = store_sweep_report(s, timefmt_now(), SWEEP_BATCH, &removed, ev ? expired_cb : NULL, ev);
+	struct sweep_ctx c = {.ev = ev, .audit = audit};
+	char err[AM_ERRLEN];
+	int rv = store_sweep_report(s, timefmt_now(), SWEEP_BATCH, &removed, expired_cb, &c);
+	if (audit) {
+		audit_flush(audit);
+		if (audit_prune(audit, timefmt_now(), retention, err, sizeof err) != 0)
+			log_error("audit: cannot prune: %s", err);
+	}
 	if (rv != 0)
 		log_error("sweep failed: %s", am_strerror(rv));
 	else if (removed)
@@ -69,7 +118,7 @@ static void sweep(struct store *s, struct events *ev)
  * need a restart (they are not reloaded). */
 static char running_listen[256];
 
-static void reload(const char *path, struct mesh *mesh)
+static void reload(const char *path, struct mesh *mesh, struct control_allow *allow)
 {
 	struct config fresh;
 	struct trust t = {0};
@@ -87,6 +136,12 @@ static void reload(const char *path, struct mesh *mesh)
 	}
 	if (strcmp(fresh.listen, running_listen) != 0)
 		log_warn("SIGHUP: `listen' changed; the listener changes at the next restart");
+	struct allowlist *al = NULL;
+	if (load_allowlist(&fresh, &al) != 0) {
+		log_error("SIGHUP: allowlist not reloaded; keeping the running configuration");
+		goto out;
+	}
+	control_allow_set(allow, al);
 	if (mesh_reload(mesh, &fresh, &t, err, sizeof err) != 0)
 		log_error("SIGHUP: %s; keeping the running configuration", err);
 	else
@@ -117,10 +172,15 @@ int main(int argc, char **argv)
 	struct control *ctl = NULL;
 	struct mesh *mesh = NULL;
 	struct events *events = NULL;
+	struct audit *audit = NULL;
+	struct control_allow *allow = NULL;
+	struct allowlist *al = NULL;
+	char audit_path[PATH_MAX + 16];
 	struct trust trust = {0};
 	char *pass = NULL;
 	char err[AM_ERRLEN];
 	unsigned problems = 0;
+	int rv;
 	sigset_t sigs;
 
 	while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
@@ -218,18 +278,36 @@ int main(int argc, char **argv)
 
 	/* Always a mesh, even with no neighbours: it holds the trust store in
 	 * force, which queries consult (revoked origins are not answered). */
+	snprintf(audit_path, sizeof audit_path, "%s/audit.log", cfg.data_dir);
+	err[0] = '\0';
+	if ((rv = audit_open(&audit, audit_path, err, sizeof err)) != 0) {
+		fprintf(stderr, "ameshd: audit trail %s: %s\n", audit_path, err);
+		if (rv == AM_EDECODE)
+			fprintf(stderr, "ameshd: the trail was altered or damaged; keep it for investigation, "
+			        "move it aside (mv %s %s.broken) and start again to begin a new trail\n",
+			        audit_path, audit_path);
+		goto out;
+	}
+	if (err[0])
+		log_warn("audit: %s", err);
+	if (load_allowlist(&cfg, &al) != 0 || control_allow_new(&allow) != 0) {
+		fprintf(stderr, "ameshd: cannot load the allowlist (see above)\n");
+		goto out;
+	}
+	control_allow_set(allow, al);
 	if (events_new(&events, cfg.watch_buffer) != 0) {
 		fprintf(stderr, "ameshd: out of memory for the live feed\n");
 		goto out;
 	}
-	struct mesh_env menv = {.store = store, .key = key, .events = events, .trust_path = cfg.trust_file};
+	struct mesh_env menv = {.store = store, .key = key, .events = events, .trust_path = cfg.trust_file,
+	                        .audit = audit};
 	if (mesh_open(&mesh, &menv, &cfg, &trust, err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);
 		goto out;
 	}
 	struct control_env env = {
 		.store = store, .cfg = &cfg, .key = key, .started_at = timefmt_now(), .mesh = mesh,
-		.events = events,
+		.events = events, .audit = audit, .audit_path = audit_path, .allow = allow,
 	};
 	if (control_open(&ctl, &env, cfg.control, err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);
@@ -241,18 +319,18 @@ int main(int argc, char **argv)
 	log_info("ameshd %s started: key %s, control %s, store %s, %zu neighbour%s%s%s", cfg.name, keyid,
 	         cfg.control, cfg.data_dir, cfg.n_neighbours, cfg.n_neighbours == 1 ? "" : "s",
 	         cfg.listen[0] ? ", listening on " : "", cfg.listen);
-	sweep(store, events);
+	sweep(store, events, audit, cfg.audit_retention);
 
 	for (;;) {
 		struct timespec ts = {.tv_sec = (time_t)cfg.sweep_interval};
 		int sig = sigtimedwait(&sigs, NULL, &ts);
 		if (sig < 0) {
 			if (errno == EAGAIN)
-				sweep(store, events);
+				sweep(store, events, audit, cfg.audit_retention);
 			continue;
 		}
 		if (sig == SIGHUP) {
-			reload(config_path, mesh);
+			reload(config_path, mesh, allow);
 			continue;
 		}
 		log_info("signal %d: shutting down", sig);
@@ -263,6 +341,8 @@ out:
 	control_close(ctl);
 	mesh_close(mesh);
 	events_free(events);
+	control_allow_free(allow);
+	audit_close(audit);
 	trust_free(&trust);
 	config_free(&cfg);
 	store_close(store);

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <nng/nng.h>
+#include <pthread.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/transport/ipc/ipc.h>
 #include <sodium.h>
@@ -18,7 +19,9 @@
 #include "domain.h"
 #include "indicator.h"
 #include "log.h"
+#include "report.h"
 #include "timefmt.h"
+#include "verdict.h"
 #include "wire.h"
 
 #define CONTROL_WORKERS 4
@@ -37,6 +40,67 @@ static void fail_with(struct wire_response *resp, int code, const char *fmt, ...
 	va_start(ap, fmt);
 	vsnprintf(resp->error, sizeof resp->error, fmt, ap);
 	va_end(ap);
+}
+
+struct control_allow {
+	pthread_mutex_t lock;
+	struct allowlist *a;
+};
+
+int control_allow_new(struct control_allow **out)
+{
+	if ((*out = calloc(1, sizeof **out)) == NULL)
+		return AM_ENOMEM;
+	pthread_mutex_init(&(*out)->lock, NULL);
+	return 0;
+}
+
+void control_allow_set(struct control_allow *ca, struct allowlist *a)
+{
+	pthread_mutex_lock(&ca->lock);
+	struct allowlist *old = ca->a;
+	ca->a = a;
+	pthread_mutex_unlock(&ca->lock);
+	allowlist_free(old);
+}
+
+void control_allow_free(struct control_allow *ca)
+{
+	if (!ca)
+		return;
+	allowlist_free(ca->a);
+	pthread_mutex_destroy(&ca->lock);
+	free(ca);
+}
+
+/* Copies the matching allowlist entry and source into out ("" = none). */
+static bool allow_match(struct control_allow *ca, const char *name, char *out, size_t outlen)
+{
+	const char *entry, *source;
+	bool hit = false;
+
+	out[0] = '\0';
+	if (!ca)
+		return false;
+	pthread_mutex_lock(&ca->lock);
+	if (ca->a && allowlist_match(ca->a, name, &entry, &source)) {
+		snprintf(out, outlen, "allowlisted by `%s' in %s", entry, source);
+		hit = true;
+	}
+	pthread_mutex_unlock(&ca->lock);
+	return hit;
+}
+
+static void audit_local(const struct control_env *env, const char *event, const struct am_indicator *ind,
+                        const char *detail)
+{
+	if (!env->audit)
+		return;
+	struct audit_event e = {.event = event, .domain = ind->domain, .category = ind->category,
+	                        .origin = ind->origin, .detail = detail};
+	int rv = audit_append(env->audit, timefmt_now(), &e);
+	if (rv != 0)
+		log_error("audit: cannot record `%s': %s", event, am_strerror(rv));
 }
 
 static uint64_t now_usec(void)
@@ -83,6 +147,10 @@ static void sign_and_store(const struct control_env *env, struct am_indicator *i
 	}
 	resp->changed = result == 1;
 	if (resp->changed) {
+		char why[300] = "";
+		allow_match(env->allow, ind->domain, why, sizeof why);
+		audit_local(env, ind->withdrawn ? "withdrawn" : "originated", ind,
+		            ind->withdrawn ? "withdrawn by this peer" : why[0] ? why : NULL);
 		mesh_notify(env->mesh); /* neighbours' long-polls get it now */
 		events_push(env->events,
 		            ind->withdrawn ? EVENT_WITHDRAWN : existed ? EVENT_UPDATED : EVENT_NEW, ind, id,
@@ -189,9 +257,78 @@ static int collect_query(void *arg, const struct store_rec *rec)
 		return 1;
 	memcpy(s.id, rec->id, AM_ID_BYTES);
 	s.ind = rec->ind;
+	s.local_confidence = rec->local_confidence;
 	if ((q->rv = wire_result_push_signal(q->nr, &s)) != 0)
 		return 1;
 	return 0;
+}
+
+/* How much this peer trusts an origin's confidence: its own reports 1,
+ * origin_weights by trust-store name, else default_weight. */
+static double origin_weight(const struct control_env *env, const uint8_t pk[AM_KEY_BYTES])
+{
+	char name[64];
+
+	if (memcmp(pk, env->key->pk, AM_KEY_BYTES) == 0)
+		return 1.0;
+	if (mesh_origin_name(env->mesh, pk, name, sizeof name))
+		for (size_t i = 0; i < env->cfg->n_weights; i++)
+			if (strcmp(env->cfg->weights[i].name, name) == 0)
+				return env->cfg->weights[i].weight;
+	return env->cfg->default_weight;
+}
+
+/* Labels between a name and the parent a signal is on: 0 = the name. */
+static unsigned depth_of(const char *name, const char *on)
+{
+	unsigned d = 0;
+	size_t n = strlen(name), o = strlen(on);
+	for (size_t i = 0; n > o && i < n - o; i++)
+		d += name[i] == '.';
+	return d;
+}
+
+static void add_verdicts(const struct control_env *env, struct wire_name_result *nr, uint64_t now)
+{
+	struct verdict_input in[256];
+	struct verdict out[AM_CAT_COUNT];
+	size_t n = 0, n_out = 0;
+	char reason[300];
+	bool allowed = allow_match(env->allow, nr->normalised, reason, sizeof reason);
+	struct verdict_opts o = {.decay = env->cfg->verdict_decay,
+	                         .warn_threshold = env->cfg->warn_threshold,
+	                         .block_threshold = env->cfg->block_threshold};
+
+	for (size_t i = 0; i < nr->n_signals && n < sizeof in / sizeof in[0]; i++) {
+		const struct wire_signal *s = &nr->signals[i];
+		in[n] = (struct verdict_input){
+			.domain = s->ind.domain, .depth = depth_of(nr->normalised, s->ind.domain),
+			.category = s->ind.category, .confidence = s->local_confidence,
+			.issued_at = s->ind.issued_at, .expires_at = s->ind.expires_at,
+			.weight = origin_weight(env, s->ind.origin),
+		};
+		memcpy(in[n].origin, s->ind.origin, AM_KEY_BYTES);
+		n++;
+	}
+	verdict_combine(in, n, &o, now, out, &n_out);
+	for (size_t i = 0; i < n_out; i++) {
+		struct wire_verdict *v = &nr->verdicts[nr->n_verdicts++];
+		v->category = out[i].category;
+		v->score = out[i].score;
+		snprintf(v->level, sizeof v->level, "%s",
+		         verdict_level_name(allowed ? VERDICT_ALLOWLISTED : out[i].level));
+		if (allowed)
+			snprintf(v->reason, sizeof v->reason, "%s", reason);
+		for (size_t k = 0; k < out[i].n_contrib && k < WIRE_CONTRIB_MAX; k++) {
+			memcpy(v->contrib[k].origin, out[i].contrib[k].origin, AM_KEY_BYTES);
+			snprintf(v->contrib[k].domain, sizeof v->contrib[k].domain, "%s", out[i].contrib[k].domain);
+			v->contrib[k].p = out[i].contrib[k].p;
+			v->contrib[k].weight = out[i].contrib[k].weight;
+			v->contrib[k].decay = out[i].contrib[k].decay;
+			v->contrib[k].confidence = out[i].contrib[k].confidence;
+			v->n_contrib = k + 1;
+		}
+	}
 }
 
 static void do_query(const struct control_env *env, const struct wire_request *req,
@@ -215,6 +352,7 @@ static void do_query(const struct control_env *env, const struct wire_request *r
 			fail_with(resp, rv, "query failed: %s", am_strerror(rv));
 			return;
 		}
+		add_verdicts(env, nr, now);
 	}
 }
 
@@ -238,6 +376,7 @@ static int collect_list(void *arg, const struct store_rec *rec)
 	}
 	memcpy(s.id, rec->id, AM_ID_BYTES);
 	s.ind = rec->ind;
+	s.local_confidence = rec->local_confidence;
 	if ((l->rv = wire_response_push_signal(l->resp, &s)) != 0)
 		return 1;
 	return 0;
@@ -418,6 +557,78 @@ static void do_watch(const struct control_env *env, const struct wire_request *r
 	free(ev);
 }
 
+struct audit_ctx {
+	struct wire_response *resp;
+	size_t limit;
+};
+
+static int keep_audit(void *arg, const struct audit_record *r)
+{
+	struct audit_ctx *a = arg;
+	if (a->resp->n_audit >= a->limit) {
+		/* keep the newest: drop the oldest kept one */
+		memmove(a->resp->audit, a->resp->audit + 1, (a->limit - 1) * sizeof *a->resp->audit);
+		a->resp->n_audit--;
+		a->resp->audit_truncated = true;
+	}
+	a->resp->audit[a->resp->n_audit++] = *r;
+	return 0;
+}
+
+static void do_audit(const struct control_env *env, const struct wire_request *req,
+                     struct wire_response *resp)
+{
+	char err[AM_ERRLEN], name[AM_DOMAIN_MAX + 1] = "";
+	int rv;
+
+	if (!env->audit_path) {
+		fail_with(resp, AM_EINVAL, "this daemon keeps no audit trail");
+		return;
+	}
+	snprintf(resp->audit_path, sizeof resp->audit_path, "%s", env->audit_path);
+	if (req->verify) {
+		if (env->audit)
+			audit_flush(env->audit);
+		rv = audit_verify(env->audit_path, &resp->audit_verified, &resp->audit_bad_line, err, sizeof err);
+		if (rv != 0)
+			snprintf(resp->audit_problem, sizeof resp->audit_problem, "%s", err);
+		return;
+	}
+	/* an operator may ask about a name as typed (IDN, case); a name that is
+	 * itself a public suffix is fine here: its family is what they want */
+	if (req->domain[0] && domain_normalise_suffix(req->domain, name, err, sizeof err) != 0) {
+		fail_with(resp, AM_EINVAL, "%s", err);
+		return;
+	}
+	size_t limit = req->limit && req->limit < WIRE_AUDIT_MAX ? req->limit : WIRE_AUDIT_MAX;
+	if ((resp->audit = calloc(limit, sizeof *resp->audit)) == NULL) {
+		fail_with(resp, AM_ENOMEM, "%s", am_strerror(AM_ENOMEM));
+		return;
+	}
+	struct audit_ctx a = {.resp = resp, .limit = limit};
+	if ((rv = audit_read(env->audit_path, name[0] ? name : NULL, req->after, keep_audit, &a, err, sizeof err)) < 0)
+		fail_with(resp, rv, "%s", err);
+}
+
+static bool report_name(void *arg, const uint8_t origin[AM_KEY_BYTES], char *out, size_t outlen)
+{
+	return mesh_origin_name(arg, origin, out, outlen);
+}
+
+static void do_report(const struct control_env *env, const struct wire_request *req,
+                      struct wire_response *resp)
+{
+	char err[AM_ERRLEN];
+	int rv;
+
+	if (env->audit)
+		audit_flush(env->audit);
+	rv = report_build(&resp->report, env->store, env->audit_path, req->after, timefmt_now(), report_name,
+	                  env->mesh, err, sizeof err);
+	if (rv != 0)
+		fail_with(resp, rv, "%s", err);
+}
+
 /* The trust store changed on disk: re-read it and apply it now. A store
  * that no longer parses is refused and the running one stays in force
  * (start-up would refuse it too: fail closed, but never fail open). */
@@ -432,13 +643,24 @@ static void do_reload_trust(const struct control_env *env, const struct wire_req
 		fail_with(resp, rv, "%s; the running trust store stays in force", err);
 		return;
 	}
+	char what[512];
+	mesh_trust_describe(env->mesh, &t, what, sizeof what);
 	if (env->mesh && (rv = mesh_set_trust(env->mesh, &t, err, sizeof err)) != 0) {
 		fail_with(resp, rv, "%s; the running trust store stays in force", err);
 		trust_free(&t);
 		return;
 	}
 	log_info("trust store reloaded (%zu key%s): %s", t.n, t.n == 1 ? "" : "s",
-	         req->domain[0] ? req->domain : "no reason given");
+	         what[0] ? what : req->domain[0] ? req->domain : "no change");
+	if (env->audit && what[0]) {
+		const char *ev = strstr(what, "revoked") ? "trust_revoked"
+		                 : strstr(what, "removed") ? "trust_removed"
+		                 : strstr(what, "pending") ? "rotation_pending"
+		                 : strstr(what, "rotated") || strstr(what, "new key") ? "key_rotated"
+		                 : "trust_added";
+		struct audit_event e = {.event = ev, .rule = "operator", .detail = what};
+		audit_append(env->audit, timefmt_now(), &e);
+	}
 	trust_free(&t);
 }
 
@@ -469,6 +691,8 @@ static const handler_fn handlers[] = {
 	[WIRE_OP_RELOAD_TRUST] = do_reload_trust,
 	[WIRE_OP_PUBLISH] = do_publish,
 	[WIRE_OP_WATCH] = do_watch,
+	[WIRE_OP_AUDIT] = do_audit,
+	[WIRE_OP_REPORT] = do_report,
 };
 
 int control_handle(const struct control_env *env, const uint8_t *req_buf, size_t req_len,

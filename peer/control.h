@@ -17,6 +17,8 @@
 #ifndef AMESH_CONTROL_H
 #define AMESH_CONTROL_H
 
+#include "allowlist.h"
+#include "audit.h"
 #include "config.h"
 #include "events.h"
 #include "keyfile.h"
@@ -32,7 +34,17 @@ struct control_env {
 	uint64_t started_at;              /* Unix seconds */
 	struct mesh *mesh;                /* NULL when the peer has no mesh */
 	struct events *events;            /* live feed for watchers; NULL = none */
+	struct audit *audit;              /* the audit trail; NULL = none */
+	const char *audit_path;           /* for reading it back (amesh audit, report) */
+	struct control_allow *allow;      /* allowlist in force; NULL = none */
 };
+
+/* The allowlist in force, swappable on SIGHUP while queries run. */
+struct control_allow;
+int control_allow_new(struct control_allow **out);
+/* Replaces the allowlist (takes ownership of a; NULL = none) and frees the old one. */
+void control_allow_set(struct control_allow *ca, struct allowlist *a);
+void control_allow_free(struct control_allow *ca);
 
 /* Handles one request. Always produces a response (errors are encoded in
  * it) unless memory runs out. *resp is malloc'd; the caller frees it.

@@ -102,6 +102,7 @@ struct mesh {
 	struct store *store;
 	const struct keyfile_secret *key;
 	struct events *events;
+	struct audit *audit;
 	char trust_path[PATH_MAX];
 
 	/* Key statements are applied off the link threads: applying one may
@@ -195,19 +196,31 @@ static bool lookup_trusted(void *arg, const char *name, uint8_t pk[AM_KEY_BYTES]
 	return true;
 }
 
-/* Fills nb's key and resolved policies from the config entry and trust. */
+/* Fills nb's key and resolved policies from the config entry and trust.
+ * strict (start-up): a neighbour missing from the trust store is an error
+ * the operator must fix. Not strict (a running peer whose admin just
+ * distrusted it): the neighbour is retired and its link drops - failing
+ * closed, where refusing the change would keep trusting it. */
 static int nb_configure(struct nb *nb, const struct config_neighbour *cn, const struct trust *t,
-                        char *err, size_t errlen)
+                        bool strict, char *err, size_t errlen)
 {
 	const struct trust_entry *e = trust_by_name(t, cn->name);
 	struct policy_export exp;
 	struct policy_import imp;
 	int rv;
 
-	if (!e) {
+	if (!e && strict) {
 		snprintf(err, errlen, "neighbour `%s' is not in the trust store (amesh keys trust PUBKEY --name %s)",
 		         cn->name, cn->name);
 		return AM_EUNTRUSTED;
+	}
+	if (!e) {
+		snprintf(nb->name, sizeof nb->name, "%s", cn->name);
+		snprintf(nb->endpoint, sizeof nb->endpoint, "%s", cn->endpoint);
+		if (!nb->removed)
+			log_warn("mesh: neighbour %s is no longer in the trust store: its link is dropped", cn->name);
+		nb->removed = true;
+		return 0;
 	}
 	memset(&exp, 0, sizeof exp);
 	memset(&imp, 0, sizeof imp);
@@ -234,6 +247,25 @@ fail:
 }
 
 /* --- helpers shared by both sides --- */
+
+void mesh_audit(struct mesh *m, const char *event, const struct am_indicator *ind, const char *neighbour,
+                const char *rule, const char *detail)
+{
+	if (!m || !m->audit)
+		return;
+	struct audit_event e = {
+		.event = event,
+		.domain = ind && ind->domain[0] && ind->domain[0] != '@' ? ind->domain : NULL,
+		.category = ind ? ind->category : AM_CAT_NONE,
+		.origin = ind ? ind->origin : NULL,
+		.neighbour = neighbour && neighbour[0] ? neighbour : NULL,
+		.rule = rule,
+		.detail = detail,
+	};
+	int rv = audit_append(m->audit, timefmt_now(), &e);
+	if (rv != 0)
+		log_error("audit: cannot record `%s': %s", event, am_strerror(rv));
+}
 
 static void bump_gen(struct mesh *m)
 {
@@ -334,6 +366,8 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 		return 1;
 	}
 	c->sent++;
+	mesh_audit(c->m, "relayed", &rec->ind, c->nb->name, NULL,
+	           rec->ind.withdrawn ? "withdrawal" : NULL);
 	return 0;
 }
 
@@ -429,6 +463,14 @@ static bool already_have(struct mesh *m, const uint8_t *env, size_t len, const u
 	return found && d.dup;
 }
 
+/* Counts a refused item and records it, with what could be read of it. */
+static void reject_item(struct mesh *m, struct nb *nb, uint64_t *rejects, int reason,
+                        const struct am_indicator *ind)
+{
+	rejects[reason]++;
+	mesh_audit(m, "rejected", ind && ind->domain[0] ? ind : NULL, nb->name, mesh_reject_name(reason), NULL);
+}
+
 struct pending {
 	struct am_indicator ind;
 	uint8_t id[AM_ID_BYTES];
@@ -520,7 +562,7 @@ static void ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 		if (q->is_stmt) {
 			rv = statement_open(it->env, it->env_len, &q->st, q->id);
 			if (rv != 0) {
-				rejects[rv == AM_ESIG || rv == AM_EORIGIN ? MESH_R_SIGNATURE : MESH_R_DECODE]++;
+				reject_item(m, nb, rejects, rv == AM_ESIG || rv == AM_EORIGIN ? MESH_R_SIGNATURE : MESH_R_DECODE, NULL);
 				continue;
 			}
 			/* only statements about keys this peer knows: others are no
@@ -530,13 +572,13 @@ static void ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 			             trust_by_key(&m->trust, q->st.key) != NULL ||
 			             trust_attributable(&m->trust, q->st.key) != NULL;
 			pthread_mutex_unlock(&m->lock);
+			statement_record(&q->st, &q->ind);
 			if (!known) {
-				rejects[MESH_R_UNTRUSTED_ORIGIN]++;
+				reject_item(m, nb, rejects, MESH_R_UNTRUSTED_ORIGIN, &q->ind);
 				continue;
 			}
-			statement_record(&q->st, &q->ind);
 			if (q->ind.expires_at <= now) {
-				rejects[MESH_R_EXPIRED]++;
+				reject_item(m, nb, rejects, MESH_R_EXPIRED, &q->ind);
 				continue;
 			}
 			u[np] = (struct store_update){.ind = &q->ind, .id = q->id, .env = it->env,
@@ -546,7 +588,7 @@ static void ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 			continue;
 		}
 		if (indicator_id(it->env, it->env_len, q->id) != 0) {
-			rejects[MESH_R_DECODE]++;
+			reject_item(m, nb, rejects, MESH_R_DECODE, NULL);
 			continue;
 		}
 		if (already_have(m, it->env, it->env_len, q->id, &q->existed)) {
@@ -555,7 +597,13 @@ static void ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 		}
 		rv = indicator_open(it->env, it->env_len, &q->ind, NULL);
 		if (rv != 0) {
-			rejects[rv == AM_ESIG || rv == AM_EORIGIN ? MESH_R_SIGNATURE : MESH_R_DECODE]++;
+			/* the body is untrusted here: record the domain it claims only if it parses */
+			struct wire_envelope we;
+			struct am_indicator claimed;
+			bool parsed = wire_envelope_unpack(it->env, it->env_len, &we) == 0 &&
+			              wire_body_unpack(we.body, we.body_len, &claimed) == 0;
+			reject_item(m, nb, rejects, rv == AM_ESIG || rv == AM_EORIGIN ? MESH_R_SIGNATURE : MESH_R_DECODE,
+			            parsed ? &claimed : NULL);
 			continue;
 		}
 		pthread_mutex_lock(&m->lock);
@@ -563,15 +611,15 @@ static void ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 		                 trust_accepts_new(&m->trust, q->ind.origin);
 		pthread_mutex_unlock(&m->lock);
 		if (!trusted_origin) {
-			rejects[MESH_R_UNTRUSTED_ORIGIN]++;
+			reject_item(m, nb, rejects, MESH_R_UNTRUSTED_ORIGIN, &q->ind);
 			continue;
 		}
 		if (domain_normalise(q->ind.domain, norm, NULL, 0) != 0 || strcmp(norm, q->ind.domain) != 0) {
-			rejects[MESH_R_DOMAIN]++;
+			reject_item(m, nb, rejects, MESH_R_DOMAIN, &q->ind);
 			continue;
 		}
 		if (q->ind.expires_at <= now) {
-			rejects[MESH_R_EXPIRED]++;
+			reject_item(m, nb, rejects, MESH_R_EXPIRED, &q->ind);
 			continue;
 		}
 		uint32_t hops = it->hops + 1;
@@ -579,7 +627,7 @@ static void ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 			uint64_t *cnt = origin_counter(nb, q->ind.origin);
 			enum policy_reason r = policy_import_check(&imp, &q->ind, hops, nb->pk, cnt ? *cnt : UINT64_MAX);
 			if (r != POLICY_OK) {
-				rejects[r]++;
+				reject_item(m, nb, rejects, r, &q->ind);
 				continue;
 			}
 		}
@@ -605,6 +653,8 @@ static void ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 				enqueue_statement(m, &p[i].st, nb->name);
 			} else if (res[i] == 1) {
 				accepted++;
+				mesh_audit(m, p[i].ind.withdrawn ? "withdrawn" : "accepted", &p[i].ind, nb->name, NULL,
+				           p[i].ind.withdrawn ? "withdrawal by its origin, received" : NULL);
 				events_push(m->events,
 				            p[i].ind.withdrawn ? EVENT_WITHDRAWN : p[i].existed ? EVENT_UPDATED : EVENT_NEW,
 				            &p[i].ind, p[i].id, nb->name, now);
@@ -616,7 +666,7 @@ static void ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 			} else if (res[i] == 0) {
 				dups++;
 			} else {
-				rejects[MESH_R_DECODE]++;
+				reject_item(m, nb, rejects, MESH_R_DECODE, &p[i].ind);
 			}
 		}
 	}
@@ -703,6 +753,14 @@ static void apply_statement(struct mesh *m, const struct stmt_job *job)
 		log_error("mesh: trust store saved but not applied: %s", err);
 	log_warn("mesh: key statement from %s's key %s (via %s): %s", name ? name : "?", keyid, job->from,
 	         what[0] ? what : "no change");
+	{
+		struct am_indicator who;
+		memset(&who, 0, sizeof who);
+		memcpy(who.origin, job->st.key, AM_KEY_BYTES);
+		const char *ev = job->st.kind == STATEMENT_REVOKE ? "trust_revoked"
+		                 : strstr(what, "pending") ? "rotation_pending" : "key_rotated";
+		mesh_audit(m, ev, &who, job->from, "key_statement", what);
+	}
 out:
 	trust_unlock(fd);
 	trust_free(&t);
@@ -1476,6 +1534,7 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 	m->store = env->store;
 	m->key = env->key;
 	m->events = env->events;
+	m->audit = env->audit;
 	snprintf(m->trust_path, sizeof m->trust_path, "%s", env->trust_path ? env->trust_path : "");
 	m->running = true;
 	pthread_cond_init(&m->jobs_cond, NULL);
@@ -1502,7 +1561,7 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 			goto fail;
 		}
 		m->nbs[m->n_nbs++] = nb;
-		if ((rv = nb_configure(nb, &cfg->neighbours[i], &m->trust, err, errlen)) != 0)
+		if ((rv = nb_configure(nb, &cfg->neighbours[i], &m->trust, true, err, errlen)) != 0)
 			goto fail;
 		if ((rv = store_cursor_get(m->store, nb->name, &nb->cursor)) != 0) {
 			snprintf(err, errlen, "mesh: cannot read the cursor of %s: %s", nb->name, am_strerror(rv));
@@ -1545,7 +1604,7 @@ int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *tr
 	for (size_t i = 0; i < cfg->n_neighbours; i++) {
 		struct nb probe;
 		memset(&probe, 0, sizeof probe);
-		rv = nb_configure(&probe, &cfg->neighbours[i], &fresh, err, errlen);
+		rv = nb_configure(&probe, &cfg->neighbours[i], &fresh, false, err, errlen);
 		policy_export_free(&probe.exp);
 		policy_import_free(&probe.imp);
 		if (rv != 0) {
@@ -1588,7 +1647,7 @@ int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *tr
 		if (!cn) {
 			nb->removed = true;
 		} else {
-			nb_configure(nb, cn, &m->trust, err, errlen);
+			nb_configure(nb, cn, &m->trust, false, err, errlen);
 		}
 		/* a link whose peer, key or endpoint changed is rebuilt */
 		if (nb->link && (nb->removed || strcmp(old_endpoint, nb->endpoint) != 0 ||
@@ -1605,7 +1664,7 @@ int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *tr
 		struct nb *nb = nb_new();
 		if (!nb)
 			break;
-		nb_configure(nb, &cfg->neighbours[j], &m->trust, err, errlen);
+		nb_configure(nb, &cfg->neighbours[j], &m->trust, false, err, errlen);
 		store_cursor_get(m->store, nb->name, &nb->cursor);
 		m->nbs[m->n_nbs++] = nb;
 	}
@@ -1651,6 +1710,32 @@ bool mesh_origin_ok(struct mesh *m, const uint8_t pk[AM_KEY_BYTES])
 	bool ok = trust_attributable(&m->trust, pk) != NULL;
 	pthread_mutex_unlock(&m->lock);
 	return ok;
+}
+
+bool mesh_origin_name(struct mesh *m, const uint8_t pk[AM_KEY_BYTES], char *out, size_t outlen)
+{
+	if (!m)
+		return false;
+	if (memcmp(pk, m->key->pk, AM_KEY_BYTES) == 0) {
+		snprintf(out, outlen, "self");
+		return true;
+	}
+	pthread_mutex_lock(&m->lock);
+	const struct trust_entry *e = trust_attributable(&m->trust, pk);
+	if (e)
+		snprintf(out, outlen, "%s", e->name);
+	pthread_mutex_unlock(&m->lock);
+	return e != NULL;
+}
+
+void mesh_trust_describe(struct mesh *m, const struct trust *t, char *out, size_t outlen)
+{
+	out[0] = '\0';
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	trust_describe_changes(&m->trust, t, out, outlen);
+	pthread_mutex_unlock(&m->lock);
 }
 
 int mesh_peers(struct mesh *m, struct mesh_peer_info **out, size_t *n)

@@ -32,6 +32,7 @@
 #ifndef AMESH_MESH_H
 #define AMESH_MESH_H
 
+#include "audit.h"
 #include "config.h"
 #include "events.h"
 #include "keyfile.h"
@@ -78,6 +79,7 @@ struct mesh_env {
 	const struct keyfile_secret *key;
 	struct events *events; /* accepted changes go to the live feed; may be NULL */
 	const char *trust_path; /* the trust store file, updated by key statements */
+	struct audit *audit;    /* every decision about an indicator or key; may be NULL */
 };
 
 /* Starts the listener (if cfg->listen) and a link per neighbour with an
@@ -96,6 +98,13 @@ int mesh_set_trust(struct mesh *m, const struct trust *trust, char *err, size_t 
 /* May indicators of this origin be shown and relayed? Our own key, or a
  * key of a trust-store entry that is not revoked. */
 bool mesh_origin_ok(struct mesh *m, const uint8_t pk[AM_KEY_BYTES]);
+/* The trust-store name of an origin ("self" for this peer); false if none. */
+bool mesh_origin_name(struct mesh *m, const uint8_t pk[AM_KEY_BYTES], char *out, size_t outlen);
+/* One line describing how t differs from the trust store in force. */
+void mesh_trust_describe(struct mesh *m, const struct trust *t, char *out, size_t outlen);
+/* Records a decision in the audit trail (no-op without one). */
+void mesh_audit(struct mesh *m, const char *event, const struct am_indicator *ind, const char *neighbour,
+                const char *rule, const char *detail);
 /* Keeps and relays a key statement about this peer's own key (a
  * self-revocation or a rotation made by `amesh keys`). Refuses statements
  * about other keys: those arrive through the mesh, signed by their keys. */

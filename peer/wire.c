@@ -213,6 +213,8 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 	Amesh__V1__ReloadTrustRequest rt = AMESH__V1__RELOAD_TRUST_REQUEST__INIT;
 	Amesh__V1__PublishRequest pu = AMESH__V1__PUBLISH_REQUEST__INIT;
 	Amesh__V1__WatchRequest wa = AMESH__V1__WATCH_REQUEST__INIT;
+	Amesh__V1__AuditRequest au = AMESH__V1__AUDIT_REQUEST__INIT;
+	Amesh__V1__ReportRequest rq = AMESH__V1__REPORT_REQUEST__INIT;
 	ProtobufCBinaryData *names = NULL;
 	int rv;
 
@@ -287,6 +289,20 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 		wa.min_confidence = r->confidence;
 		m.op_case = AMESH__V1__REQUEST__OP_WATCH;
 		m.watch = &wa;
+		break;
+	case WIRE_OP_AUDIT:
+		au.domain.data = (uint8_t *)r->domain;
+		au.domain.len = strlen(r->domain);
+		au.since = r->after;
+		au.verify = r->verify;
+		au.limit = r->limit;
+		m.op_case = AMESH__V1__REQUEST__OP_AUDIT;
+		m.audit = &au;
+		break;
+	case WIRE_OP_REPORT:
+		rq.since = r->after;
+		m.op_case = AMESH__V1__REQUEST__OP_REPORT;
+		m.report = &rq;
 		break;
 	default:
 		return AM_EINVAL;
@@ -465,6 +481,20 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 		r->category = (enum am_category)m->watch->category;
 		r->confidence = m->watch->min_confidence;
 		break;
+	case AMESH__V1__REQUEST__OP_AUDIT:
+		r->op = WIRE_OP_AUDIT;
+		if (copy_name(&m->audit->domain, r->domain, sizeof r->domain) != 0) {
+			snprintf(err, errlen, "audit name is over %d bytes or contains NUL", WIRE_NAME_MAX);
+			goto fail;
+		}
+		r->after = m->audit->since;
+		r->verify = m->audit->verify;
+		r->limit = m->audit->limit;
+		break;
+	case AMESH__V1__REQUEST__OP_REPORT:
+		r->op = WIRE_OP_REPORT;
+		r->after = m->report->since;
+		break;
 	default:
 		snprintf(err, errlen, "request names no operation this daemon knows");
 		goto fail;
@@ -505,6 +535,7 @@ static void signal_to_pb(const struct wire_signal *s, Amesh__V1__Signal *p)
 	p->tlp = (Amesh__V1__Tlp)s->ind.tlp;
 	p->withdrawn = s->ind.withdrawn;
 	p->hop_limit = s->ind.hop_limit;
+	p->local_confidence = s->local_confidence;
 }
 
 static int signal_from_pb(const Amesh__V1__Signal *p, struct wire_signal *s)
@@ -525,6 +556,7 @@ static int signal_from_pb(const Amesh__V1__Signal *p, struct wire_signal *s)
 	s->ind.tlp = (enum am_tlp)p->tlp;
 	s->ind.withdrawn = p->withdrawn;
 	s->ind.hop_limit = p->hop_limit;
+	s->local_confidence = p->local_confidence > 100 ? 100 : (uint8_t)p->local_confidence;
 	return 0;
 }
 
@@ -561,6 +593,16 @@ static void sig_table_free(struct sig_table *t)
 /* Protobuf views of status digests and peers; every array is allocated here
  * and freed by extras_free, the byte fields point into the response. */
 struct extras {
+	Amesh__V1__Verdict *vd;
+	Amesh__V1__Verdict **vdp;
+	Amesh__V1__Contribution *ct;
+	Amesh__V1__Contribution **ctp;
+	Amesh__V1__AuditRecord *ar;
+	Amesh__V1__AuditRecord **arp;
+	Amesh__V1__ReportSection *rs;
+	Amesh__V1__ReportSection **rsp;
+	Amesh__V1__ReportRow *rr;
+	Amesh__V1__ReportRow **rrp;
 	Amesh__V1__OriginDigest *dg;
 	Amesh__V1__OriginDigest **dgp;
 	Amesh__V1__PeerInfo *pi;
@@ -571,6 +613,16 @@ struct extras {
 
 static void extras_free(struct extras *x)
 {
+	free(x->vd);
+	free(x->vdp);
+	free(x->ct);
+	free(x->ctp);
+	free(x->ar);
+	free(x->arp);
+	free(x->rs);
+	free(x->rsp);
+	free(x->rr);
+	free(x->rrp);
 	free(x->dg);
 	free(x->dgp);
 	free(x->pi);
@@ -655,6 +707,134 @@ static int peers_to_pb(const struct wire_response *r, struct extras *x, Amesh__V
 	return 0;
 }
 
+/* Verdicts of every name result, in one allocation each for the messages
+ * and their pointer tables. */
+static int verdicts_to_pb(const struct wire_response *r, Amesh__V1__NameResult *nrs, struct extras *x)
+{
+	size_t nv = 0, nc = 0, kv = 0, kc = 0;
+
+	for (size_t i = 0; i < r->n_results; i++) {
+		nv += r->results[i].n_verdicts;
+		for (size_t j = 0; j < r->results[i].n_verdicts; j++)
+			nc += r->results[i].verdicts[j].n_contrib;
+	}
+	if (nv == 0)
+		return 0;
+	x->vd = calloc(nv, sizeof *x->vd);
+	x->vdp = calloc(nv, sizeof *x->vdp);
+	x->ct = calloc(nc ? nc : 1, sizeof *x->ct);
+	x->ctp = calloc(nc ? nc : 1, sizeof *x->ctp);
+	if (!x->vd || !x->vdp || !x->ct || !x->ctp)
+		return AM_ENOMEM;
+	for (size_t i = 0; i < r->n_results; i++) {
+		const struct wire_name_result *nr = &r->results[i];
+		nrs[i].verdicts = &x->vdp[kv];
+		nrs[i].n_verdicts = nr->n_verdicts;
+		for (size_t j = 0; j < nr->n_verdicts; j++, kv++) {
+			const struct wire_verdict *v = &nr->verdicts[j];
+			Amesh__V1__Verdict *pv = &x->vd[kv];
+			amesh__v1__verdict__init(pv);
+			pv->category = (Amesh__V1__Category)v->category;
+			pv->score = v->score;
+			pv->level = (char *)v->level;
+			pv->reason = (char *)v->reason;
+			pv->contributions = &x->ctp[kc];
+			pv->n_contributions = v->n_contrib;
+			for (size_t k = 0; k < v->n_contrib; k++, kc++) {
+				Amesh__V1__Contribution *c = &x->ct[kc];
+				amesh__v1__contribution__init(c);
+				c->origin.data = (uint8_t *)v->contrib[k].origin;
+				c->origin.len = AM_KEY_BYTES;
+				c->domain.data = (uint8_t *)v->contrib[k].domain;
+				c->domain.len = strlen(v->contrib[k].domain);
+				c->p = v->contrib[k].p;
+				c->weight = v->contrib[k].weight;
+				c->decay = v->contrib[k].decay;
+				c->confidence = v->contrib[k].confidence;
+				x->ctp[kc] = c;
+			}
+			x->vdp[kv] = pv;
+		}
+	}
+	return 0;
+}
+
+static void bytes_str(ProtobufCBinaryData *b, const char *s)
+{
+	b->data = (uint8_t *)s;
+	b->len = strlen(s);
+}
+
+static int audit_to_pb(const struct wire_response *r, struct extras *x, Amesh__V1__AuditResult *p)
+{
+	p->truncated = r->audit_truncated;
+	p->verified = r->audit_verified;
+	p->bad_line = r->audit_bad_line;
+	p->problem = (char *)r->audit_problem;
+	p->path = (char *)r->audit_path;
+	if (r->n_audit == 0)
+		return 0;
+	x->ar = calloc(r->n_audit, sizeof *x->ar);
+	x->arp = calloc(r->n_audit, sizeof *x->arp);
+	if (!x->ar || !x->arp)
+		return AM_ENOMEM;
+	for (size_t i = 0; i < r->n_audit; i++) {
+		const struct audit_record *a = &r->audit[i];
+		Amesh__V1__AuditRecord *q = &x->ar[i];
+		amesh__v1__audit_record__init(q);
+		q->seq = a->seq;
+		q->time = a->time;
+		q->event = (char *)a->event;
+		bytes_str(&q->domain, a->domain);
+		q->category = (char *)(a->category ? am_category_name(a->category) : "");
+		q->origin = (char *)a->origin;
+		bytes_str(&q->neighbour, a->neighbour);
+		q->rule = (char *)a->rule;
+		bytes_str(&q->detail, a->detail);
+		x->arp[i] = q;
+	}
+	p->n_records = r->n_audit;
+	p->records = x->arp;
+	return 0;
+}
+
+static int report_to_pb(const struct report *rep, struct extras *x, Amesh__V1__ReportResult *p)
+{
+	size_t nrows = 0, k = 0;
+
+	p->since = rep->since;
+	p->until = rep->until;
+	p->median_withdraw_seconds = rep->median_withdraw_secs;
+	p->withdraw_pairs = rep->withdraw_pairs;
+	if (rep->n_sections == 0)
+		return 0;
+	for (size_t i = 0; i < rep->n_sections; i++)
+		nrows += rep->sections[i].n;
+	x->rs = calloc(rep->n_sections, sizeof *x->rs);
+	x->rsp = calloc(rep->n_sections, sizeof *x->rsp);
+	x->rr = calloc(nrows ? nrows : 1, sizeof *x->rr);
+	x->rrp = calloc(nrows ? nrows : 1, sizeof *x->rrp);
+	if (!x->rs || !x->rsp || !x->rr || !x->rrp)
+		return AM_ENOMEM;
+	for (size_t i = 0; i < rep->n_sections; i++) {
+		const struct report_section *sec = &rep->sections[i];
+		amesh__v1__report_section__init(&x->rs[i]);
+		x->rs[i].name = (char *)sec->name;
+		x->rs[i].rows = &x->rrp[k];
+		x->rs[i].n_rows = sec->n;
+		for (size_t j = 0; j < sec->n; j++, k++) {
+			amesh__v1__report_row__init(&x->rr[k]);
+			bytes_str(&x->rr[k].key, sec->rows[j].key);
+			x->rr[k].value = sec->rows[j].value;
+			x->rrp[k] = &x->rr[k];
+		}
+		x->rsp[i] = &x->rs[i];
+	}
+	p->n_sections = rep->n_sections;
+	p->sections = x->rsp;
+	return 0;
+}
+
 int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len)
 {
 	Amesh__V1__Response m = AMESH__V1__RESPONSE__INIT;
@@ -665,6 +845,8 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 	Amesh__V1__StatusResult st = AMESH__V1__STATUS_RESULT__INIT;
 	Amesh__V1__PeersResult pr = AMESH__V1__PEERS_RESULT__INIT;
 	Amesh__V1__WatchResult wr = AMESH__V1__WATCH_RESULT__INIT;
+	Amesh__V1__AuditResult aur = AMESH__V1__AUDIT_RESULT__INIT;
+	Amesh__V1__ReportResult rpr = AMESH__V1__REPORT_RESULT__INIT;
 	Amesh__V1__WatchEvent *wev = NULL, **wevp = NULL;
 	Amesh__V1__Signal *wsig = NULL;
 	struct extras x = {0};
@@ -713,6 +895,8 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 			nrs[i].signals = tables[i].ptrs;
 			nrp[i] = &nrs[i];
 		}
+		if ((rv = verdicts_to_pb(r, nrs, &x)) != 0)
+			goto fail;
 		q.n_results = r->n_results;
 		q.results = nrp;
 		m.result_case = AMESH__V1__RESPONSE__RESULT_QUERY;
@@ -775,6 +959,18 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 		wr.head = r->head;
 		m.result_case = AMESH__V1__RESPONSE__RESULT_WATCH;
 		m.watch = &wr;
+		break;
+	case WIRE_OP_AUDIT:
+		if ((rv = audit_to_pb(r, &x, &aur)) != 0)
+			goto fail;
+		m.result_case = AMESH__V1__RESPONSE__RESULT_AUDIT;
+		m.audit = &aur;
+		break;
+	case WIRE_OP_REPORT:
+		if ((rv = report_to_pb(&r->report, &x, &rpr)) != 0)
+			goto fail;
+		m.result_case = AMESH__V1__RESPONSE__RESULT_REPORT;
+		m.report = &rpr;
 		break;
 	default:
 		break;
@@ -871,6 +1067,32 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 				if ((rv = wire_result_push_signal(nr, &s)) != 0)
 					goto fail;
 			}
+			if (p->n_verdicts > AM_CAT_COUNT)
+				goto bad;
+			for (size_t j = 0; j < p->n_verdicts; j++) {
+				const Amesh__V1__Verdict *pv = p->verdicts[j];
+				struct wire_verdict *v = &nr->verdicts[j];
+				if ((int)pv->category < 0 || (int)pv->category >= AM_CAT_COUNT ||
+				    pv->n_contributions > WIRE_CONTRIB_MAX)
+					goto bad;
+				v->category = (enum am_category)pv->category;
+				v->score = pv->score;
+				copy_str(v->level, sizeof v->level, pv->level);
+				copy_str(v->reason, sizeof v->reason, pv->reason);
+				for (size_t k = 0; k < pv->n_contributions; k++) {
+					const Amesh__V1__Contribution *c = pv->contributions[k];
+					if (c->origin.len != AM_KEY_BYTES ||
+					    copy_name(&c->domain, v->contrib[k].domain, sizeof v->contrib[k].domain) != 0)
+						goto bad;
+					memcpy(v->contrib[k].origin, c->origin.data, AM_KEY_BYTES);
+					v->contrib[k].p = c->p;
+					v->contrib[k].weight = c->weight;
+					v->contrib[k].decay = c->decay;
+					v->contrib[k].confidence = c->confidence > 100 ? 100 : (uint8_t)c->confidence;
+				}
+				v->n_contrib = pv->n_contributions;
+				nr->n_verdicts = j + 1;
+			}
 		}
 		break;
 	case AMESH__V1__RESPONSE__RESULT_LIST:
@@ -938,6 +1160,66 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 		}
 		break;
 	}
+	case AMESH__V1__RESPONSE__RESULT_AUDIT: {
+		const Amesh__V1__AuditResult *au = m->audit;
+		r->op = WIRE_OP_AUDIT;
+		r->audit_truncated = au->truncated;
+		r->audit_verified = au->verified;
+		r->audit_bad_line = au->bad_line;
+		copy_str(r->audit_problem, sizeof r->audit_problem, au->problem);
+		copy_str(r->audit_path, sizeof r->audit_path, au->path);
+		if (au->n_records > WIRE_AUDIT_MAX)
+			goto bad;
+		if (au->n_records && (r->audit = calloc(au->n_records, sizeof *r->audit)) == NULL) {
+			rv = AM_ENOMEM;
+			goto fail;
+		}
+		for (size_t i = 0; i < au->n_records; i++) {
+			const Amesh__V1__AuditRecord *q = au->records[i];
+			struct audit_record *o = &r->audit[i];
+			enum am_category cat = AM_CAT_NONE;
+			if (copy_name(&q->domain, o->domain, sizeof o->domain) != 0 ||
+			    copy_name(&q->neighbour, o->neighbour, sizeof o->neighbour) != 0 ||
+			    copy_name(&q->detail, o->detail, sizeof o->detail) != 0)
+				goto bad;
+			if (q->category && q->category[0])
+				am_category_parse(q->category, &cat);
+			o->seq = q->seq;
+			o->time = q->time;
+			o->category = cat;
+			copy_str(o->event, sizeof o->event, q->event);
+			copy_str(o->origin, sizeof o->origin, q->origin);
+			copy_str(o->rule, sizeof o->rule, q->rule);
+			r->n_audit = i + 1;
+		}
+		break;
+	}
+	case AMESH__V1__RESPONSE__RESULT_REPORT: {
+		const Amesh__V1__ReportResult *q = m->report;
+		r->op = WIRE_OP_REPORT;
+		r->report.since = q->since;
+		r->report.until = q->until;
+		r->report.median_withdraw_secs = q->median_withdraw_seconds;
+		r->report.withdraw_pairs = q->withdraw_pairs;
+		if (q->n_sections > REPORT_SECTIONS_MAX)
+			goto bad;
+		for (size_t i = 0; i < q->n_sections; i++) {
+			const Amesh__V1__ReportSection *sec = q->sections[i];
+			if (!sec->name || strlen(sec->name) >= sizeof r->report.sections[0].name ||
+			    sec->n_rows > REPORT_ROWS_MAX + 1)
+				goto bad;
+			for (size_t j = 0; j < sec->n_rows; j++) {
+				char key[REPORT_KEY_MAX];
+				if (copy_name(&sec->rows[j]->key, key, sizeof key) != 0)
+					goto bad;
+				if ((rv = report_add(&r->report, sec->name, key, sec->rows[j]->value)) != 0)
+					goto fail;
+			}
+			if (sec->n_rows == 0 && (rv = report_add(&r->report, sec->name, NULL, 0)) != 0)
+				goto fail;
+		}
+		break;
+	}
 	case AMESH__V1__RESPONSE__RESULT_PEERS: {
 		const Amesh__V1__PeersResult *pr = m->peers;
 		r->op = WIRE_OP_PEERS;
@@ -995,6 +1277,8 @@ void wire_response_clear(struct wire_response *r)
 	free(r->status_info.digests);
 	free(r->peers);
 	free(r->events);
+	free(r->audit);
+	report_free(&r->report);
 	memset(r, 0, sizeof *r);
 }
 

@@ -12,7 +12,9 @@
 #ifndef AMESH_WIRE_H
 #define AMESH_WIRE_H
 
+#include "audit.h"
 #include "model.h"
+#include "report.h"
 
 /* --- Indicator body and envelope (network) --- */
 
@@ -51,6 +53,8 @@ enum wire_op {
 	WIRE_OP_RELOAD_TRUST,
 	WIRE_OP_PUBLISH,
 	WIRE_OP_WATCH,
+	WIRE_OP_AUDIT,
+	WIRE_OP_REPORT,
 };
 
 #define WIRE_NAME_MAX 1024 /* one name as typed, before normalisation */
@@ -75,6 +79,8 @@ struct wire_request {
 	/* watch (category and confidence above are its filters) */
 	uint64_t after;
 	uint32_t wait_ms;
+	/* audit (domain above; after = since), report (after = since) */
+	bool verify;
 	/* list */
 	uint8_t origin[AM_KEY_BYTES];
 	size_t origin_len; /* 0, AM_KEYID_BYTES or AM_KEY_BYTES */
@@ -85,6 +91,23 @@ struct wire_request {
 struct wire_signal {
 	uint8_t id[AM_ID_BYTES];
 	struct am_indicator ind;
+	uint8_t local_confidence; /* after this peer's import cap */
+};
+
+#define WIRE_CONTRIB_MAX 16
+
+struct wire_verdict {
+	enum am_category category;
+	double score;
+	char level[16];
+	char reason[256];
+	struct wire_contrib {
+		uint8_t origin[AM_KEY_BYTES];
+		char domain[AM_DOMAIN_MAX + 1];
+		double p, weight, decay;
+		uint8_t confidence;
+	} contrib[WIRE_CONTRIB_MAX];
+	size_t n_contrib;
 };
 
 struct wire_name_result {
@@ -93,6 +116,8 @@ struct wire_name_result {
 	char error[AM_ERRLEN];             /* "" unless rejected */
 	struct wire_signal *signals;       /* owned */
 	size_t n_signals, cap_signals;
+	struct wire_verdict verdicts[AM_CAT_COUNT];
+	size_t n_verdicts;
 };
 
 #define WIRE_DIGESTS_MAX 4096
@@ -165,7 +190,18 @@ struct wire_response {
 	struct wire_watch_event *events; /* owned */
 	size_t n_events;
 	uint64_t head;
+	/* audit */
+	struct audit_record *audit; /* owned */
+	size_t n_audit;
+	bool audit_truncated;
+	uint64_t audit_verified, audit_bad_line;
+	char audit_problem[AM_ERRLEN];
+	char audit_path[256];
+	/* report (owned rows; wire_response_clear frees them) */
+	struct report report;
 };
+
+#define WIRE_AUDIT_MAX 10000 /* records in one audit answer */
 
 /* Packs into a malloc'd buffer (*out, owned by the caller, free()). Fails
  * with AM_ETOOBIG above AM_CONTROL_MSG_MAX. */

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# operator.sh - the operator's interface on real daemons: verdicts combining
+# weighted origins, allowlists (plain and MISP warninglist), a 100k-name bulk
+# query with exactly the expected matches, the live watch (in order; a
+# stalled watcher is dropped without hurting ingest), the audit trail (and a
+# one-byte edit detected), and the transparency report's numbers.
+set -uo pipefail
+AMESHD=$1 AMESH=$2
+. "$(dirname "$0")/lib.sh"
+
+mk_peer a 1; mk_peer b 2
+link b a 1
+cat >"$T_ROOT/a/allow.txt" <<'L'
+# our own infrastructure
+ns1.operator.example
+L
+cat >"$T_ROOT/a/google.json" <<'J'
+{"description": "known google domains", "list": ["google.com", "googlevideo.com"],
+ "matching_attributes": ["hostname", "domain"], "name": "List of known google domains",
+ "type": "hostname", "version": 20260101}
+J
+sed -i "s|^\[peer\]|[peer]\nallowlist = allow.txt, google.json\norigin_weights = b:0.5\nwatch_buffer = 64|" "$T_ROOT/a/amesh.conf"
+check "a's config with allowlists and weights validates" "$AMESHD" -c "$T_ROOT/a/amesh.conf" --check
+start a || exit 1; start b || exit 1
+
+# --- verdicts: a's own 80 (weight 1) and b's 60 (weight 0.5) ---
+amp a submit evil.example.com --category phishing --confidence 80 --ttl 1d >/dev/null
+amp b submit evil.example.com --category phishing --confidence 60 --ttl 1d >/dev/null
+amp b submit www.evil.example.com --category phishing --confidence 90 --ttl 1d >/dev/null
+check "b's reports reach a" wait_until 10 sh -c "[ \$('$AMESH' -s '$T_ROOT/a/run/amesh.sock' --json query www.evil.example.com | grep -o '\"origin_key_id\"' | wc -l) -ge 4 ]"
+out=$(amp a --json query www.evil.example.com)
+# b counts once, on the most specific name (90 x 0.5 = 0.45): 1 - 0.2 x 0.55 = 0.89
+check "verdict combines a (80) and b (90 x 0.5) to 89" grep -q '"category":"phishing","score":89.0,"level":"block"' <<<"$out"
+check "b counts once, on the most specific name" test "$(grep -o '"contributions":\[[^]]*\]' <<<"$out" | grep -o '"p":' | wc -l)" -eq 2
+check "the contributions explain the weight" grep -q '"weight":0.500' <<<"$out"
+out=$(amp a query evil.example.com)
+# b's 90 is on a child name, so here: 1 - 0.2 x (1 - 0.6 x 0.5) = 0.86
+check "text verdict names level and score" grep -q "verdict phishing  block .*score  86.0" <<<"$out"
+
+# --- allowlist: still stored, verdict says why ---
+amp b submit mail.google.com --category phishing --confidence 95 --ttl 1d >/dev/null
+amp a submit ns1.operator.example --category malware --confidence 99 --ttl 1d >/dev/null
+check "the allowlisted name still arrives (stored and relayed)" wait_until 10 has a mail.google.com
+out=$(amp a --json query mail.google.com)
+check "warninglist entry makes the verdict allowlisted" grep -q '"level":"allowlisted","reason":"allowlisted by `google.com'"'"' in List of known google domains"' <<<"$out"
+check "plain allowlist works for subdomains" grep -q '"level":"allowlisted"' <<<"$(amp a --json query www.ns1.operator.example)"
+
+# --- bulk: 100k names, exactly the expected matches ---
+for i in $(seq 1 50); do echo "host$i.bulk.example"; done | while read -r d; do
+	amp a submit "$d" --category spam --confidence 40 --ttl 1d >/dev/null
+done
+awk 'BEGIN { for (i = 1; i <= 100000; i++) {
+	if (i % 2000 == 0) printf "x%d.host%d.bulk.example\n", i, i / 2000;
+	else printf "clean%d.resolver.example.net\n", i } }' >"$T_ROOT/names.txt"
+"$AMESH" -s "$T_ROOT/a/run/amesh.sock" --json query - <"$T_ROOT/names.txt" >"$T_ROOT/bulk.out"
+check "bulk query answers every one of 100000 names" test "$(wc -l <"$T_ROOT/bulk.out")" -eq 100000
+check "exactly the 50 expected names match" test "$(grep -c '"signals":\[{' "$T_ROOT/bulk.out")" -eq 50
+check "and they are the right ones" test "$(grep '"signals":\[{' "$T_ROOT/bulk.out" | grep -c '"name":"x[0-9]*000.host[0-9]*.bulk.example"')" -eq 50
+
+# --- watch: every change, in order ---
+"$AMESH" -s "$T_ROOT/a/run/amesh.sock" --json watch >"$T_ROOT/watch.out" 2>"$T_ROOT/watch.err" &
+W=$!; disown $W
+sleep 0.5
+for i in 1 2 3 4 5; do amp a submit "w$i.watch.example" --category botnet --confidence 50 --ttl 1d >/dev/null; done
+amp a submit w1.watch.example --category botnet --confidence 70 --ttl 1d >/dev/null
+amp a withdraw w2.watch.example --category botnet >/dev/null
+check "watch saw all 7 changes" wait_until 5 sh -c "[ \$(wc -l <'$T_ROOT/watch.out') -ge 7 ]"
+check "in order: new x5, updated, withdrawn" test "$(grep -o '"event":"[a-z]*"' "$T_ROOT/watch.out" | cut -d'"' -f4 | head -7 | tr '\n' ' ')" = "new new new new new updated withdrawn "
+check "with increasing sequence numbers" test "$(grep -o '"seq":[0-9]*' "$T_ROOT/watch.out" | cut -d: -f2 | sort -n -c 2>&1 && echo ok)" = ok
+kill $W
+
+# --- a stalled watcher is dropped; ingest does not wait for it ---
+"$AMESH" -s "$T_ROOT/a/run/amesh.sock" --json watch >"$T_ROOT/stall.out" 2>"$T_ROOT/stall.err" &
+S=$!; disown $S
+sleep 0.3
+kill -STOP $S
+ok=0
+for i in $(seq 1 100); do amp a submit "s$i.stall.example" --category spam --confidence 10 --ttl 1d >/dev/null && ok=$((ok + 1)); done
+check "all 100 submissions completed while the watcher was stalled" test "$ok" -eq 100
+kill -CONT $S
+check "the stalled watcher is dropped with a message" wait_until 30 grep -q "fell .*behind" "$T_ROOT/stall.err"
+check "and exits" wait_until 5 not kill -0 $S
+
+# --- transparency report ---
+out=$(amp a report --format json)
+check "report: live phishing count" grep -q '"phishing":4' <<<"$out"
+check "report: withdrawn in period" grep -Eq '"withdrawn":[1-9]' <<<"$out"
+check "report: per-neighbour volume in from b" grep -Eq '"neighbour_in":\{"b":[1-9]' <<<"$out"
+check "report: csv has a header (RFC 4180: CRLF)" test "$(amp a report --format csv | head -1 | tr -d '\r')" = "section,key,value"
+check "report: text has a title" grep -q "transparency report" <<<"$(amp a report)"
+# --- audit trail ---
+out=$(amp a audit www.evil.example.com)
+check "audit shows a's own report" grep -q "this peer reported phishing on evil.example.com" <<<"$out"
+check "audit shows what came from b" grep -q "received phishing on www.evil.example.com from b .*: accepted" <<<"$out"
+check "audit shows what was shared with b" grep -q "shared phishing on evil.example.com .* with b" <<<"$out"
+expect_exit 0 "audit chain verifies" amp a audit --verify
+check "verify reports the records" grep -q "hash chain intact" <<<"$T_OUT"
+cp "$T_ROOT/a/data/audit.log" "$T_ROOT/audit.bak"
+# flip one byte in the middle of line 3 (the daemon keeps appending at the end)
+off=$(head -2 "$T_ROOT/a/data/audit.log" | wc -c); off=$((off + 10))
+printf 'X' | dd of="$T_ROOT/a/data/audit.log" bs=1 seek="$off" conv=notrunc 2>/dev/null
+expect_exit 2 "a one-byte edit is detected" amp a audit --verify
+check "the error names the line" grep -q "line 3" <<<"$T_ERR"
+stop a
+expect_exit 1 "ameshd refuses to continue an altered trail" "$AMESHD" -c "$T_ROOT/a/amesh.conf"
+check "and says how to go on" grep -q "move it aside" <<<"$T_ERR"
+
+finish
