@@ -78,5 +78,7 @@ say ".Asia withdraws its phishing indicator (recourse)"
 run am dotasia withdraw login.secure-bank.asia --category phishing
 sleep 1
 run am cert-xx query www.login.secure-bank.asia
-say "The audit of the withdrawal: the CERT's view of its link to APNIC"
+say "The CERT's link to APNIC, and its audit trail for that name"
 run am cert-xx peers
+run am cert-xx audit login.secure-bank.asia
+run am cert-xx audit --verify

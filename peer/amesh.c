@@ -193,7 +193,7 @@ static int cmd_submit(int argc, char **argv)
 		{"category", required_argument, NULL, 'C'}, {"confidence", required_argument, NULL, 'n'},
 		{"expires", required_argument, NULL, 'e'},  {"ttl", required_argument, NULL, 't'},
 		{"tlp", required_argument, NULL, 'l'},      {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"hop-limit", required_argument, NULL, 'H'}, {NULL, 0, NULL, 0},
 	};
 	struct wire_request req = {.op = WIRE_OP_SUBMIT};
 	struct wire_response resp;
@@ -223,6 +223,14 @@ static int cmd_submit(int argc, char **argv)
 			if (timefmt_parse_duration(optarg, &ttl) != 0 || ttl == 0)
 				die_usage("--ttl `%s' is not a duration such as 90s, 12h, 7d or 2w", optarg);
 			break;
+		case 'H': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || v < 1 || v > 255)
+				die_usage("--hop-limit `%s' must be from 1 to 255 (links it may cross)", optarg);
+			req.hop_limit = (uint32_t)v;
+			break;
+		}
 		case 'l':
 			if (am_tlp_parse(optarg, &req.tlp) != 0)
 				die_usage("unknown sharing level `%s' (expected clear, green, amber, amber+strict or red)", optarg);
@@ -1019,7 +1027,7 @@ static const struct subcommand {
 	const char *help;
 } subcommands[] = {
 	{"init", cmd_init, "DIR --name NAME [--listen URL]", "create a new peer: identity, config, data directory"},
-	{"submit", cmd_submit, "DOMAIN --category C --confidence N (--expires RFC3339 | --ttl 7d) [--tlp LEVEL]",
+	{"submit", cmd_submit, "DOMAIN --category C --confidence N (--expires RFC3339 | --ttl 7d) [--tlp LEVEL] [--hop-limit N]",
 	 "sign an indicator with this peer's key and store it"},
 	{"withdraw", cmd_withdraw, "DOMAIN --category C", "withdraw this peer's own indicator (signed)"},
 	{"query", cmd_query, "DOMAIN... | -", "live signals on each name or a parent; `-' reads names from stdin"},

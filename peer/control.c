@@ -201,6 +201,7 @@ static void do_submit(const struct control_env *env, const struct wire_request *
 	ind.issued_at = now;
 	ind.expires_at = req->expires_at;
 	ind.tlp = req->tlp != AM_TLP_NONE ? req->tlp : env->cfg->default_tlp;
+	ind.hop_limit = req->hop_limit;
 	sign_and_store(env, &ind, resp);
 }
 

@@ -228,6 +228,7 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 		sub.confidence = r->confidence;
 		sub.expires_at = r->expires_at;
 		sub.tlp = (Amesh__V1__Tlp)r->tlp;
+		sub.hop_limit = r->hop_limit;
 		m.op_case = AMESH__V1__REQUEST__OP_SUBMIT;
 		m.submit = &sub;
 		break;
@@ -382,6 +383,12 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 		r->confidence = m->submit->confidence;
 		r->expires_at = m->submit->expires_at;
 		r->tlp = (enum am_tlp)m->submit->tlp;
+		if (m->submit->hop_limit > 255) {
+			snprintf(err, errlen, "hop limit %u: at most 255", m->submit->hop_limit);
+			rv = AM_EINVAL;
+			goto fail;
+		}
+		r->hop_limit = m->submit->hop_limit;
 		break;
 	case AMESH__V1__REQUEST__OP_WITHDRAW:
 		r->op = WIRE_OP_WITHDRAW;

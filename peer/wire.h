@@ -68,6 +68,7 @@ struct wire_request {
 	uint32_t confidence;
 	uint64_t expires_at;
 	enum am_tlp tlp;
+	uint32_t hop_limit;
 	/* query: names[i] is NUL-terminated; the array and strings are owned by
 	 * the request and freed by wire_request_clear */
 	char **names;

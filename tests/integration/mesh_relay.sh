@@ -54,4 +54,11 @@ stop c
 start c || exit 1
 amp a submit after-restart.example.net --category botnet --confidence 90 --ttl 1d >/dev/null
 check "restarted c receives new indicators" wait_until 15 has c after-restart.example.net
+# the origin's signed hop limit is honoured by the relay
+amp a submit one-hop.example.com --category phishing --confidence 80 --ttl 1d --hop-limit 1 >/dev/null
+check "hop limit 1: b (one link away) receives it" wait_until 5 has b one-hop.example.com
+settle a b c
+check "hop limit 1: b does not relay it to c" not has c one-hop.example.com
+check "b counts the hop limit it honoured" grep -q '"name":"c".*"held":{[^}]*"hops":[1-9]' <<<"$(amp b --json peers)"
+
 finish
