@@ -294,7 +294,7 @@ static void add_verdicts(const struct control_env *env, struct wire_name_result 
 	struct verdict_input in[256];
 	struct verdict out[AM_CAT_COUNT];
 	size_t n = 0, n_out = 0;
-	char reason[300];
+	char reason[sizeof nr->verdicts[0].reason];
 	bool allowed = allow_match(env->allow, nr->normalised, reason, sizeof reason);
 	struct verdict_opts o = {.decay = env->cfg->verdict_decay,
 	                         .warn_threshold = env->cfg->warn_threshold,

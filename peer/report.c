@@ -31,12 +31,18 @@
  *   - keys are remembered as a keyed 64-bit SipHash, not as text: two keys
  *     collide with odds around n^2 / 2^65 (1e-8 at the cap), and the random
  *     key per report stops anyone crafting domains that collide.
- * An originated/accepted record whose detail starts with "withdr" carries a
- * withdrawal, not a live indicator: it opens nothing and is not counted as
- * new (its "withdrawn" record counts it). Records on names starting with
- * '@' are key statements riding the mesh, not indicators: they count in the
- * neighbour and reject sections (traffic) but not in the period section.
- * Every "expired" record of an indicator counts, as written by the sweep.
+ * A record whose detail starts with "withdr" is about a withdrawal, not a
+ * live indicator: an "expired" one is the sweep removing a tombstone (the
+ * indicator ended when it was withdrawn, and counted then), and an
+ * originated/accepted one (the daemon writes "withdrawn" for those, but a
+ * trail may hold them) opens nothing and is not new. Records without a
+ * domain, or on names starting with '@', are key statements riding the
+ * mesh: they count as traffic (neighbour and reject sections), never in the
+ * period section.
+ *
+ * Traffic: neighbour_in counts what each neighbour sent that this peer
+ * took - "accepted" and received "withdrawn" (one with a neighbour) - as
+ * neighbour_out counts every "relayed", withdrawals included.
  *
  * Rows: sorted by value descending, then key bytewise; when a section has
  * more than REPORT_ROWS_MAX keys, the first REPORT_ROWS_MAX - 1 are kept and
@@ -468,9 +474,11 @@ static int period_one(void *arg, const struct audit_record *rec)
 				p->new++;
 		}
 	} else if (strcmp(e, "withdrawn") == 0 || strcmp(e, "expired") == 0) {
-		if (!indicator)
-			return 0;
 		bool withdrawn = e[0] == 'w';
+		if (withdrawn && in && rec->neighbour[0] && (rv = tally_add(&p->in, rec->neighbour, 1)) != 0)
+			return rv;
+		if (!indicator || (!withdrawn && strncasecmp(rec->detail, "withdr", 6) == 0))
+			return 0;
 		if (in && withdrawn)
 			p->withdrawn++;
 		else if (in)

@@ -7,65 +7,21 @@
 
 #include "amesh.pb-c.h"
 #include "control.pb-c.h"
+#include "wire_budget.h"
 
-/*
- * A protobuf-c allocator with a budget. Each block carries its size in a
- * header so free can give the budget back. The budget is a small multiple of
- * the input length plus an allowance for the most elements an honest message
- * of that type may carry: per-element overhead (array slot, struct, block
- * header) is what a hostile message of millions of empty repeated fields
- * inflates, and it then fails on the budget instead of taking the memory.
- */
-struct budget {
-	size_t left;
-	bool exhausted;
-};
-
-union block_hdr {
-	size_t size;
-	max_align_t align_; /* keep the payload aligned for any type */
-};
-
-static void *budget_alloc(void *data, size_t size)
-{
-	struct budget *b = data;
-	size_t total = size + sizeof(union block_hdr);
-	if (total < size || total > b->left) {
-		b->exhausted = true;
-		return NULL;
-	}
-	union block_hdr *h = malloc(total);
-	if (!h)
-		return NULL;
-	h->size = total;
-	b->left -= total;
-	return h + 1;
-}
-
-static void budget_free(void *data, void *ptr)
-{
-	struct budget *b = data;
-	if (!ptr)
-		return;
-	union block_hdr *h = (union block_hdr *)ptr - 1;
-	b->left += h->size;
-	free(h);
-}
-
+/* Unpacks run on wire_budget's allocator; the limit per message type is
+ * input x BUDGET_FACTOR plus an allowance for the most elements an honest
+ * message of that type carries (per-element overhead is what a hostile
+ * message of millions of empty repeated fields inflates). */
 #define BUDGET_FACTOR 4
-#define BUDGET_SLACK (64u << 10)
 #define BUDGET_NONE 0
 #define BUDGET_REQUEST ((size_t)AM_QUERY_NAMES_MAX * 64)
 #define BUDGET_RESPONSE ((size_t)AM_LIST_MAX * 512)
 
-static void budget_init(struct budget *b, ProtobufCAllocator *a, size_t input_len,
+static void budget_init(struct wire_budget *b, ProtobufCAllocator *a, size_t input_len,
                         size_t elements_allowance)
 {
-	b->left = input_len * BUDGET_FACTOR + elements_allowance + BUDGET_SLACK;
-	b->exhausted = false;
-	a->alloc = budget_alloc;
-	a->free = budget_free;
-	a->allocator_data = b;
+	wire_budget_init(b, a, input_len * BUDGET_FACTOR + elements_allowance + WIRE_BUDGET_SLACK);
 }
 
 /* --- body --- */
@@ -101,7 +57,7 @@ int wire_body_pack(const struct am_indicator *ind, uint8_t *buf, size_t cap, siz
 int wire_body_unpack(const uint8_t *buf, size_t len, struct am_indicator *ind)
 {
 	ProtobufCAllocator a;
-	struct budget b;
+	struct wire_budget b;
 	Amesh__V1__IndicatorBody *m;
 	int rv = AM_EDECODE;
 
@@ -167,7 +123,7 @@ int wire_envelope_pack(const struct wire_envelope *e, uint8_t *buf, size_t cap, 
 int wire_envelope_unpack(const uint8_t *buf, size_t len, struct wire_envelope *e)
 {
 	ProtobufCAllocator a;
-	struct budget b;
+	struct wire_budget b;
 	Amesh__V1__Envelope *m;
 	int rv = AM_EDECODE;
 
@@ -338,7 +294,7 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
                         char *err, size_t errlen)
 {
 	ProtobufCAllocator a;
-	struct budget b;
+	struct wire_budget b;
 	Amesh__V1__Request *m = NULL;
 	int rv = AM_EDECODE;
 
@@ -1022,7 +978,7 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
                          char *err, size_t errlen)
 {
 	ProtobufCAllocator a;
-	struct budget b;
+	struct wire_budget b;
 	Amesh__V1__Response *m;
 	int rv = AM_EDECODE;
 

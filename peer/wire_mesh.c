@@ -5,54 +5,19 @@
 #include <string.h>
 
 #include "mesh.pb-c.h"
+#include "wire_budget.h"
 
 /*
- * A protobuf-c allocator with a budget, as in wire.c (whose copy is static
- * there). A Frame has no repeated fields, so an honest one needs its byte
+ * Unpacked on wire_budget's allocator. A Frame has no repeated fields, so an honest one needs its byte
  * fields (at most the input length) plus a few structs. The budget is that
  * plus slack; what it stops is protobuf-c's scan table, which costs about
  * 32 bytes per field on the wire: millions of two-byte unknown fields would
  * otherwise take sixteen times the input in memory.
  */
-struct budget {
-	size_t left;
-};
-
-union block_hdr {
-	size_t size;
-	max_align_t align_; /* keep the payload aligned for any type */
-};
-
-#define BUDGET_SLACK (64u << 10)
-
-static void *budget_alloc(void *data, size_t size)
-{
-	struct budget *b = data;
-	size_t total = size + sizeof(union block_hdr);
-	if (total < size || total > b->left)
-		return NULL;
-	union block_hdr *h = malloc(total);
-	if (!h)
-		return NULL;
-	h->size = total;
-	b->left -= total;
-	return h + 1;
-}
-
-static void budget_free(void *data, void *ptr)
-{
-	struct budget *b = data;
-	if (!ptr)
-		return;
-	union block_hdr *h = (union block_hdr *)ptr - 1;
-	b->left += h->size;
-	free(h);
-}
-
 /* What a frame keeps alive after unpacking: the message and the allocator
  * that must free it (the allocator points at the budget beside it). */
 struct unpacked {
-	struct budget budget;
+	struct wire_budget budget;
 	ProtobufCAllocator alloc;
 	Amesh__V1__Frame *msg;
 };
@@ -208,10 +173,7 @@ int wire_frame_unpack(const uint8_t *buf, size_t len, struct wire_frame *f)
 		return AM_ETOOBIG;
 	if ((u = malloc(sizeof *u)) == NULL)
 		return AM_ENOMEM;
-	u->budget.left = len + BUDGET_SLACK;
-	u->alloc.alloc = budget_alloc;
-	u->alloc.free = budget_free;
-	u->alloc.allocator_data = &u->budget;
+	wire_budget_init(&u->budget, &u->alloc, len + WIRE_BUDGET_SLACK);
 	if ((u->msg = amesh__v1__frame__unpack(&u->alloc, len, buf)) == NULL)
 		goto fail;
 	if (has_unknown(&u->msg->base))

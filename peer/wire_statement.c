@@ -5,50 +5,15 @@
 #include <string.h>
 
 #include "amesh.pb-c.h"
+#include "wire_budget.h"
 
-/* Budgeted allocator, as in wire.c and wire_sync.c. A statement has no
+/* Unpacked on wire_budget's allocator. A statement has no
  * repeated fields, so the budget only has to cover the copies of at most
  * STATEMENT_MAX input bytes plus a handful of structs - and any unknown
  * fields a hostile envelope packs in, which is what the budget stops. */
-struct budget {
-	size_t left;
-};
-
-union block_hdr {
-	size_t size;
-	max_align_t align_; /* keep the payload aligned for any type */
-};
-
-static void *budget_alloc(void *data, size_t size)
+static void budget_init(struct wire_budget *b, ProtobufCAllocator *a, size_t len)
 {
-	struct budget *b = data;
-	size_t total = size + sizeof(union block_hdr);
-	if (total < size || total > b->left)
-		return NULL;
-	union block_hdr *h = malloc(total);
-	if (!h)
-		return NULL;
-	h->size = total;
-	b->left -= total;
-	return h + 1;
-}
-
-static void budget_free(void *data, void *ptr)
-{
-	struct budget *b = data;
-	if (!ptr)
-		return;
-	union block_hdr *h = (union block_hdr *)ptr - 1;
-	b->left += h->size;
-	free(h);
-}
-
-static void budget_init(struct budget *b, ProtobufCAllocator *a, size_t len)
-{
-	b->left = 4 * len + (16u << 10);
-	a->alloc = budget_alloc;
-	a->free = budget_free;
-	a->allocator_data = b;
+	wire_budget_init(b, a, 4 * len + (16u << 10));
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -111,7 +76,7 @@ int wire_statement_body_pack(const struct statement *st, uint8_t *buf, size_t ca
 int wire_statement_body_unpack(const uint8_t *buf, size_t len, struct statement *st)
 {
 	ProtobufCAllocator a;
-	struct budget b;
+	struct wire_budget b;
 	Amesh__V1__StatementBody *m;
 	int rv = AM_EDECODE;
 
@@ -195,7 +160,7 @@ int wire_statement_envelope_unpack(const uint8_t *buf, size_t len,
                                    struct wire_statement_envelope *e)
 {
 	ProtobufCAllocator a;
-	struct budget b;
+	struct wire_budget b;
 	Amesh__V1__StatementEnvelope *m;
 	int rv = AM_EDECODE;
 

@@ -5,48 +5,13 @@
 #include <string.h>
 
 #include "mesh.pb-c.h"
+#include "wire_budget.h"
 
-/* Budgeted allocator, as in wire.c: a batch may carry SYNC_BATCH_MAX items,
- * each costing an Item struct, its pointer and its envelope copy. */
-struct budget {
-	size_t left;
-};
-
-union block_hdr {
-	size_t size;
-	max_align_t align_;
-};
-
-static void *budget_alloc(void *data, size_t size)
+/* A batch may carry SYNC_BATCH_MAX items, each costing an Item struct,
+ * its pointer and its envelope copy. */
+static void budget_init(struct wire_budget *b, ProtobufCAllocator *a, size_t len)
 {
-	struct budget *b = data;
-	size_t total = size + sizeof(union block_hdr);
-	if (total < size || total > b->left)
-		return NULL;
-	union block_hdr *h = malloc(total);
-	if (!h)
-		return NULL;
-	h->size = total;
-	b->left -= total;
-	return h + 1;
-}
-
-static void budget_free(void *data, void *ptr)
-{
-	struct budget *b = data;
-	if (!ptr)
-		return;
-	union block_hdr *h = (union block_hdr *)ptr - 1;
-	b->left += h->size;
-	free(h);
-}
-
-static void budget_init(struct budget *b, ProtobufCAllocator *a, size_t len)
-{
-	b->left = 2 * len + (size_t)SYNC_BATCH_MAX * 2 * 128 + (64u << 10);
-	a->alloc = budget_alloc;
-	a->free = budget_free;
-	a->allocator_data = b;
+	wire_budget_init(b, a, 2 * len + (size_t)SYNC_BATCH_MAX * 2 * 128 + WIRE_BUDGET_SLACK);
 }
 
 int wire_batch_push(struct wire_batch *b, const uint8_t *env, size_t env_len, uint32_t hops)
@@ -203,7 +168,7 @@ done:
 int wire_sync_request_unpack(const uint8_t *buf, size_t len, struct wire_sync_request *r)
 {
 	ProtobufCAllocator a;
-	struct budget b;
+	struct wire_budget b;
 	Amesh__V1__SyncRequest *m;
 	int rv = AM_EDECODE;
 
@@ -231,7 +196,7 @@ done:
 int wire_sync_response_unpack(const uint8_t *buf, size_t len, struct wire_sync_response *r)
 {
 	ProtobufCAllocator a;
-	struct budget b;
+	struct wire_budget b;
 	Amesh__V1__SyncResponse *m;
 	int rv = AM_EDECODE;
 
