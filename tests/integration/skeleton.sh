@@ -87,6 +87,22 @@ chmod 0644 "$Q/amesh.key"
 expect_exit 1 "world-readable secret key refused" "$AMESHD" -c "$Q/amesh.conf"
 check "refusal says how to fix it" grep -q "chmod 600" <<<"$T_ERR"
 
+# a passphrase-protected key: refused without it, wrong one refused, and an
+# unattended start reads it from a descriptor (never from argv)
+L=$T_ROOT/locked
+"$AMESH" init "$L" --name locked >/dev/null
+rm -f "$L/amesh.key" "$L/amesh.key.pub"
+expect_exit 0 "generate a passphrase-protected key" "$AMESH" keys generate -o "$L/amesh.key" --passphrase-fd 3 3<<<"correct horse"
+check "the secret file is sealed with Argon2id (kdf tag Ar)" test "$(sed -n 2p "$L/amesh.key" | base64 -d 2>/dev/null | head -c 4 | tail -c 2)" = Ar
+check "an unprotected key carries the no-kdf tag" test "$(sed -n 2p "$P/amesh.key" | base64 -d 2>/dev/null | head -c 4 | tail -c 2)" = -- 
+expect_exit 1 "no passphrase given: ameshd refuses" "$AMESHD" -c "$L/amesh.conf"
+check "and says the key is passphrase-protected" grep -qi "passphrase" <<<"$T_ERR"
+expect_exit 1 "wrong passphrase: ameshd refuses" "$AMESHD" -c "$L/amesh.conf" --passphrase-fd 3 3<<<"wrong horse"
+"$AMESHD" -c "$L/amesh.conf" --passphrase-fd 3 3<<<"correct horse" >>"$L/ameshd.log" 2>&1 &
+lp=$!; disown $lp; T_PIDS+=("$lp")
+check "right passphrase from a descriptor: the peer starts" wait_until 10 "$AMESH" -s "$L/run/amesh.sock" status
+expect_exit 0 "and signs with the unlocked key" "$AMESH" -s "$L/run/amesh.sock" submit locked.example.com --category spam --confidence 5 --ttl 1d
+
 # a broken config is reported with line numbers
 printf '[peer]\nname = x\nmax_lifetime = 90days\nbogus = 1\n' >"$T_ROOT/bad.conf"
 expect_exit 1 "--check rejects a bad config" "$AMESHD" -c "$T_ROOT/bad.conf" --check
