@@ -390,21 +390,83 @@ static void print_results(const struct wire_response *resp, struct query_tally *
 	}
 }
 
-/* Sends the names gathered so far and prints their results. */
-static int query_batch(struct client **cl, struct wire_request *req, struct query_tally *t)
+/* Bulk lookups keep CLIENT_SLOTS batches in flight: the daemon answers one
+ * while this process prints the previous, and results still come out in
+ * the order the names went in. */
+struct pipeline {
+	struct client *cl;
+	struct wire_request req[CLIENT_SLOTS];
+	bool busy[CLIENT_SLOTS];
+	int next;     /* slot to fill */
+	int oldest;   /* slot to print next */
+	struct query_tally t;
+};
+
+static int pipeline_drain_one(struct pipeline *p)
 {
 	struct wire_response resp;
+	char err[AM_ERRLEN];
+	int k = p->oldest, rv;
+
+	if (!p->busy[k])
+		return 0;
+	p->busy[k] = false;
+	p->oldest = (k + 1) % CLIENT_SLOTS;
+	if ((rv = client_recv(p->cl, k, &resp, err, sizeof err)) != 0) {
+		errorf("%s", err);
+		return EXIT_ERR;
+	}
+	if (resp.status != 0) {
+		errorf("%s", resp.error[0] ? resp.error : am_strerror(resp.status));
+		wire_response_clear(&resp);
+		return EXIT_ERR;
+	}
+	print_results(&resp, &p->t);
+	wire_response_clear(&resp);
+	return 0;
+}
+
+/* Sends the batch being filled, making room by printing the oldest one. */
+static int pipeline_send(struct pipeline *p)
+{
+	struct wire_request *r = &p->req[p->next];
+	char path[PATH_MAX], err[AM_ERRLEN];
 	int rv;
 
-	if (req->n_names == 0)
+	if (r->n_names == 0)
 		return 0;
-	if ((rv = call(cl, req, &resp)) != 0)
-		return rv;
-	print_results(&resp, t);
-	wire_response_clear(&resp);
-	for (size_t i = 0; i < req->n_names; i++)
-		free(req->names[i]);
-	req->n_names = 0;
+	if (!p->cl) {
+		if (resolve_socket(path, sizeof path) != 0)
+			return EXIT_ERR;
+		if (client_open(&p->cl, path, err, sizeof err) != 0) {
+			errorf("%s", err);
+			return EXIT_ERR;
+		}
+	}
+	if ((rv = client_send(p->cl, p->next, r, err, sizeof err)) != 0) {
+		errorf("%s", err);
+		return EXIT_ERR;
+	}
+	p->busy[p->next] = true;
+	for (size_t i = 0; i < r->n_names; i++)
+		free(r->names[i]);
+	r->n_names = 0;
+	p->next = (p->next + 1) % CLIENT_SLOTS;
+	/* the slot to fill next must be free: print what it carried */
+	if (p->busy[p->next])
+		return pipeline_drain_one(p);
+	return 0;
+}
+
+static int pipeline_add(struct pipeline *p, const char *name)
+{
+	struct wire_request *r = &p->req[p->next];
+	if ((r->names[r->n_names] = strdup(name)) == NULL) {
+		errorf("out of memory");
+		return EXIT_ERR;
+	}
+	if (++r->n_names == QUERY_BATCH)
+		return pipeline_send(p);
 	return 0;
 }
 
@@ -414,9 +476,7 @@ static int cmd_query(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct wire_request req = {.op = WIRE_OP_QUERY};
-	struct client *cl = NULL;
-	struct query_tally t = {0, 0};
+	struct pipeline p;
 	bool from_stdin = false;
 	char *line = NULL;
 	size_t cap = 0;
@@ -430,19 +490,19 @@ static int cmd_query(int argc, char **argv)
 	}
 	if (optind == argc)
 		die_usage("expected one or more names, or `-' to read them from stdin");
-	if ((req.names = calloc(QUERY_BATCH, sizeof *req.names)) == NULL) {
-		errorf("out of memory");
-		return EXIT_ERR;
+	memset(&p, 0, sizeof p);
+	for (int k = 0; k < CLIENT_SLOTS; k++) {
+		p.req[k].op = WIRE_OP_QUERY;
+		if ((p.req[k].names = calloc(QUERY_BATCH, sizeof *p.req[k].names)) == NULL) {
+			errorf("out of memory");
+			return EXIT_ERR;
+		}
 	}
 	for (int i = optind; i < argc && rv == 0; i++) {
-		if (strcmp(argv[i], "-") == 0) {
+		if (strcmp(argv[i], "-") == 0)
 			from_stdin = true;
-			continue;
-		}
-		if ((req.names[req.n_names++] = strdup(argv[i])) == NULL)
-			rv = EXIT_ERR;
-		if (req.n_names == QUERY_BATCH)
-			rv = query_batch(&cl, &req, &t);
+		else
+			rv = pipeline_add(&p, argv[i]);
 	}
 	/* stdin: one name per line, sent in batches as they are read, so results
 	 * stream out while a large file is still being read */
@@ -454,26 +514,27 @@ static int cmd_query(int argc, char **argv)
 			continue;
 		if ((size_t)n > WIRE_NAME_MAX) {
 			fprintf(stderr, "amesh query: a line of %zd bytes is not a domain name; skipped\n", n);
-			t.rejected++;
+			p.t.rejected++;
 			continue;
 		}
-		if ((req.names[req.n_names++] = strdup(line)) == NULL)
-			rv = EXIT_ERR;
-		else if (req.n_names == QUERY_BATCH)
-			rv = query_batch(&cl, &req, &t);
+		rv = pipeline_add(&p, line);
 	}
 	if (rv == 0)
-		rv = query_batch(&cl, &req, &t);
-	for (size_t i = 0; i < req.n_names; i++)
-		free(req.names[i]);
-	free(req.names);
+		rv = pipeline_send(&p);
+	for (int k = 0; k < CLIENT_SLOTS && rv == 0; k++)
+		rv = pipeline_drain_one(&p);
+	for (int k = 0; k < CLIENT_SLOTS; k++) {
+		for (size_t i = 0; i < p.req[k].n_names; i++)
+			free(p.req[k].names[i]);
+		free(p.req[k].names);
+	}
 	free(line);
-	client_close(cl);
+	client_close(p.cl);
 	if (rv != 0)
 		return rv;
-	if (t.matched)
+	if (p.t.matched)
 		return EXIT_MATCH;
-	return t.rejected ? EXIT_ERR : EXIT_NOMATCH;
+	return p.t.rejected ? EXIT_ERR : EXIT_NOMATCH;
 }
 
 static int parse_origin(const char *s, struct wire_request *req)

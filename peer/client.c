@@ -2,6 +2,7 @@
 #include "client.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <stdio.h>
@@ -11,6 +12,11 @@
 struct client {
 	nng_socket sock;
 	char path[PATH_MAX];
+	struct {
+		bool open;
+		nng_ctx ctx;
+		nng_aio *aio;
+	} slot[CLIENT_SLOTS];
 };
 
 int client_open(struct client **out, const char *path, char *err, size_t errlen)
@@ -50,8 +56,78 @@ void client_close(struct client *c)
 {
 	if (!c)
 		return;
+	for (int i = 0; i < CLIENT_SLOTS; i++)
+		if (c->slot[i].open)
+			nng_aio_stop(c->slot[i].aio);
 	nng_close(c->sock);
+	for (int i = 0; i < CLIENT_SLOTS; i++)
+		if (c->slot[i].open)
+			nng_aio_free(c->slot[i].aio);
 	free(c);
+}
+
+int client_send(struct client *c, int slot, struct wire_request *req, char *err, size_t errlen)
+{
+	uint8_t *buf = NULL;
+	size_t len;
+	nng_msg *msg;
+	int rv;
+
+	if (slot < 0 || slot >= CLIENT_SLOTS)
+		return AM_EINVAL;
+	if (!c->slot[slot].open) {
+		if ((rv = nng_ctx_open(&c->slot[slot].ctx, c->sock)) != 0 ||
+		    (rv = nng_aio_alloc(&c->slot[slot].aio, NULL, NULL)) != 0) {
+			snprintf(err, errlen, "cannot open a request context: %s", nng_strerror(rv));
+			return AM_ECONNECT;
+		}
+		c->slot[slot].open = true;
+	}
+	req->protocol = AM_CONTROL_PROTOCOL;
+	if ((rv = wire_request_pack(req, &buf, &len)) != 0) {
+		snprintf(err, errlen, "cannot encode request: %s", am_strerror(rv));
+		return rv;
+	}
+	if (nng_msg_alloc(&msg, len) != 0) {
+		free(buf);
+		snprintf(err, errlen, "out of memory");
+		return AM_ENOMEM;
+	}
+	memcpy(nng_msg_body(msg), buf, len);
+	free(buf);
+	nng_aio *aio = c->slot[slot].aio;
+	nng_aio_set_msg(aio, msg);
+	nng_aio_set_timeout(aio, CLIENT_TIMEOUT_MS);
+	nng_ctx_send(c->slot[slot].ctx, aio);
+	nng_aio_wait(aio);
+	if ((rv = nng_aio_result(aio)) != 0) {
+		nng_msg_free(nng_aio_get_msg(aio));
+		snprintf(err, errlen, "cannot send to ameshd at %s: %s", c->path, nng_strerror(rv));
+		return AM_ECONNECT;
+	}
+	return 0;
+}
+
+int client_recv(struct client *c, int slot, struct wire_response *resp, char *err, size_t errlen)
+{
+	nng_msg *msg;
+	int rv;
+
+	memset(resp, 0, sizeof *resp);
+	if (slot < 0 || slot >= CLIENT_SLOTS || !c->slot[slot].open)
+		return AM_EINVAL;
+	nng_aio *aio = c->slot[slot].aio;
+	nng_aio_set_timeout(aio, CLIENT_TIMEOUT_MS);
+	nng_ctx_recv(c->slot[slot].ctx, aio);
+	nng_aio_wait(aio);
+	if ((rv = nng_aio_result(aio)) != 0) {
+		snprintf(err, errlen, "no answer from ameshd at %s: %s", c->path, nng_strerror(rv));
+		return AM_ECONNECT;
+	}
+	msg = nng_aio_get_msg(aio);
+	rv = wire_response_unpack(nng_msg_body(msg), nng_msg_len(msg), resp, err, errlen);
+	nng_msg_free(msg);
+	return rv;
 }
 
 int client_call(struct client *c, struct wire_request *req, struct wire_response *resp,

@@ -28,6 +28,13 @@ void client_close(struct client *c);
 int client_call(struct client *c, struct wire_request *req, struct wire_response *resp,
                 char *err, size_t errlen);
 
+/* Pipelining for bulk work: requests in flight on separate NNG contexts,
+ * so the daemon answers one while the caller prints the last. For each
+ * slot, client_send then client_recv; slots are independent. */
+#define CLIENT_SLOTS 2
+int client_send(struct client *c, int slot, struct wire_request *req, char *err, size_t errlen);
+int client_recv(struct client *c, int slot, struct wire_response *resp, char *err, size_t errlen);
+
 /* Convenience for tools: one request to the daemon at socket path.
  * Returns 0, AM_ECONNECT when no daemon answers there (err says so), or the
  * daemon's error status with its message in err. */

@@ -295,6 +295,9 @@ static void add_verdicts(const struct control_env *env, struct wire_name_result 
 	struct verdict out[AM_CAT_COUNT];
 	size_t n = 0, n_out = 0;
 	char reason[sizeof nr->verdicts[0].reason];
+
+	if (nr->n_signals == 0)
+		return; /* nothing to combine: the common case in a bulk lookup */
 	bool allowed = allow_match(env->allow, nr->normalised, reason, sizeof reason);
 	struct verdict_opts o = {.decay = env->cfg->verdict_decay,
 	                         .warn_threshold = env->cfg->warn_threshold,
@@ -312,6 +315,8 @@ static void add_verdicts(const struct control_env *env, struct wire_name_result 
 		n++;
 	}
 	verdict_combine(in, n, &o, now, out, &n_out);
+	if (n_out == 0 || (nr->verdicts = calloc(n_out, sizeof *nr->verdicts)) == NULL)
+		return;
 	for (size_t i = 0; i < n_out; i++) {
 		struct wire_verdict *v = &nr->verdicts[nr->n_verdicts++];
 		v->category = out[i].category;

@@ -1011,6 +1011,16 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 		break;
 	case AMESH__V1__RESPONSE__RESULT_QUERY:
 		r->op = WIRE_OP_QUERY;
+		/* the counts are known: allocate once instead of growing (growing
+		 * zero-filled arrays was the hot spot of bulk lookups) */
+		if (m->query->n_results > AM_QUERY_NAMES_MAX)
+			goto bad;
+		if (m->query->n_results &&
+		    (r->results = calloc(m->query->n_results, sizeof *r->results)) == NULL) {
+			rv = AM_ENOMEM;
+			goto fail;
+		}
+		r->cap_results = m->query->n_results;
 		for (size_t i = 0; i < m->query->n_results; i++) {
 			const Amesh__V1__NameResult *p = m->query->results[i];
 			struct wire_name_result *nr;
@@ -1023,6 +1033,11 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 			if (copy_name(&p->normalised, nr->normalised, sizeof nr->normalised) != 0)
 				goto bad;
 			snprintf(nr->error, sizeof nr->error, "%s", p->error ? p->error : "");
+			if (p->n_signals && (nr->signals = calloc(p->n_signals, sizeof *nr->signals)) == NULL) {
+				rv = AM_ENOMEM;
+				goto fail;
+			}
+			nr->cap_signals = p->n_signals;
 			for (size_t j = 0; j < p->n_signals; j++) {
 				struct wire_signal s;
 				if (signal_from_pb(p->signals[j], &s) != 0)
@@ -1032,6 +1047,10 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 			}
 			if (p->n_verdicts > AM_CAT_COUNT)
 				goto bad;
+			if (p->n_verdicts && (nr->verdicts = calloc(p->n_verdicts, sizeof *nr->verdicts)) == NULL) {
+				rv = AM_ENOMEM;
+				goto fail;
+			}
 			for (size_t j = 0; j < p->n_verdicts; j++) {
 				const Amesh__V1__Verdict *pv = p->verdicts[j];
 				struct wire_verdict *v = &nr->verdicts[j];
@@ -1234,6 +1253,7 @@ void wire_response_clear(struct wire_response *r)
 	for (size_t i = 0; i < r->n_results; i++) {
 		free(r->results[i].name);
 		free(r->results[i].signals);
+		free(r->results[i].verdicts);
 	}
 	free(r->results);
 	free(r->signals);

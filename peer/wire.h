@@ -117,7 +117,9 @@ struct wire_name_result {
 	char error[AM_ERRLEN];             /* "" unless rejected */
 	struct wire_signal *signals;       /* owned */
 	size_t n_signals, cap_signals;
-	struct wire_verdict verdicts[AM_CAT_COUNT];
+	/* owned; allocated (AM_CAT_COUNT entries) only for a name that matched:
+	 * most names in a bulk lookup match nothing and must stay cheap */
+	struct wire_verdict *verdicts;
 	size_t n_verdicts;
 };
 
