@@ -811,7 +811,7 @@ static int cmd_watch(int argc, char **argv)
 			}
 		}
 		req.after = resp.head;
-		req.wait_ms = 20000;
+		req.wait_ms = 5000;
 		wire_response_clear(&resp);
 		if (ferror(stdout))
 			break;

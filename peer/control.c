@@ -24,7 +24,9 @@
 #include "verdict.h"
 #include "wire.h"
 
-#define CONTROL_WORKERS 4
+#define CONTROL_WORKERS 12
+/* Watchers each park a worker in a long-poll; the rest stay for queries. */
+#define WATCHERS_MAX (CONTROL_WORKERS - 4)
 #define LIST_DEFAULT 1000
 /* A name can match at most a few records per parent; this caps what one
  * name contributes so a single query cannot build an unbounded response. */
@@ -511,7 +513,7 @@ static void do_peers(const struct control_env *env, const struct wire_request *r
 	free(p);
 }
 
-#define WATCH_WAIT_MAX 25000 /* ms; below NNG's 60 s req resend time */
+#define WATCH_WAIT_MAX 5000 /* ms: short, so a vanished watcher frees its worker soon */
 
 static void do_watch(const struct control_env *env, const struct wire_request *req,
                      struct wire_response *resp)
@@ -521,13 +523,21 @@ static void do_watch(const struct control_env *env, const struct wire_request *r
 	unsigned wait = req->wait_ms > WATCH_WAIT_MAX ? WATCH_WAIT_MAX : req->wait_ms;
 	int n;
 
+	static int watchers;
 	if (!env->events) {
 		fail_with(resp, AM_EINVAL, "this daemon has no live feed");
+		return;
+	}
+	if (__atomic_add_fetch(&watchers, 1, __ATOMIC_SEQ_CST) > WATCHERS_MAX) {
+		__atomic_sub_fetch(&watchers, 1, __ATOMIC_SEQ_CST);
+		fail_with(resp, AM_ETOOBIG, "%d watchers already follow this peer; the rest of the "
+		          "socket is kept for queries", WATCHERS_MAX);
 		return;
 	}
 	if ((ev = calloc(WIRE_WATCH_MAX, sizeof *ev)) == NULL ||
 	    (resp->events = calloc(WIRE_WATCH_MAX, sizeof *resp->events)) == NULL) {
 		free(ev);
+		__atomic_sub_fetch(&watchers, 1, __ATOMIC_SEQ_CST);
 		fail_with(resp, AM_ENOMEM, "%s", am_strerror(AM_ENOMEM));
 		return;
 	}
@@ -561,6 +571,7 @@ static void do_watch(const struct control_env *env, const struct wire_request *r
 		resp->head = after;
 	}
 	free(ev);
+	__atomic_sub_fetch(&watchers, 1, __ATOMIC_SEQ_CST);
 }
 
 struct audit_ctx {
@@ -736,13 +747,16 @@ int control_handle(const struct control_env *env, const uint8_t *req_buf, size_t
 
 /* --- the ipc server --- */
 
-enum worker_state { W_INIT, W_RECV, W_SEND };
-
+/* Requests are served by our own threads, each blocking on its own NNG
+ * context - never inside NNG's aio callbacks, which run on NNG's small
+ * internal task queue: a watcher's long-poll parked there would stall NNG
+ * itself, the mesh's sockets included. */
 struct worker {
-	enum worker_state state;
+	pthread_t thread;
 	nng_aio *aio;
 	nng_ctx ctx;
 	struct control *c;
+	bool started;
 };
 
 struct control {
@@ -752,47 +766,42 @@ struct control {
 	char path[PATH_MAX];
 };
 
-static void worker_cb(void *arg)
+static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	nng_msg *msg, *reply;
-	uint8_t *out = NULL;
+	uint8_t *out;
 	size_t out_len;
 	int rv;
 
-	switch (w->state) {
-	case W_INIT:
-		break;
-	case W_RECV:
+	for (;;) {
+		nng_ctx_recv(w->ctx, w->aio);
+		nng_aio_wait(w->aio);
 		if ((rv = nng_aio_result(w->aio)) != 0) {
 			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
-				return;
-			break; /* transient: just receive again */
+				return NULL;
+			continue; /* transient: receive again */
 		}
 		msg = nng_aio_get_msg(w->aio);
+		out = NULL;
 		rv = control_handle(w->c->env, nng_msg_body(msg), nng_msg_len(msg), &out, &out_len);
 		nng_msg_free(msg);
 		if (rv != 0 || nng_msg_alloc(&reply, out_len) != 0) {
 			free(out);
 			log_error("control: out of memory answering a request");
-			break;
+			continue;
 		}
 		memcpy(nng_msg_body(reply), out, out_len);
 		free(out);
 		nng_aio_set_msg(w->aio, reply);
-		w->state = W_SEND;
 		nng_ctx_send(w->ctx, w->aio);
-		return;
-	case W_SEND:
+		nng_aio_wait(w->aio);
 		if ((rv = nng_aio_result(w->aio)) != 0) {
 			nng_msg_free(nng_aio_get_msg(w->aio));
 			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
-				return;
+				return NULL;
 		}
-		break;
 	}
-	w->state = W_RECV;
-	nng_ctx_recv(w->ctx, w->aio);
 }
 
 /* The socket's directory must exist and be closed to others: the socket's
@@ -848,8 +857,7 @@ int control_open(struct control **out, const struct control_env *env,
 	for (int i = 0; i < CONTROL_WORKERS; i++) {
 		struct worker *w = &c->workers[i];
 		w->c = c;
-		w->state = W_INIT;
-		if ((rv = nng_aio_alloc(&w->aio, worker_cb, w)) != 0 ||
+		if ((rv = nng_aio_alloc(&w->aio, NULL, NULL)) != 0 ||
 		    (rv = nng_ctx_open(&w->ctx, c->sock)) != 0)
 			goto nng_fail;
 	}
@@ -859,7 +867,8 @@ int control_open(struct control **out, const struct control_env *env,
 	    (rv = nng_listener_start(l, 0)) != 0)
 		goto nng_fail;
 	for (int i = 0; i < CONTROL_WORKERS; i++)
-		worker_cb(&c->workers[i]);
+		c->workers[i].started = pthread_create(&c->workers[i].thread, NULL, worker_main,
+		                                       &c->workers[i]) == 0;
 	*out = c;
 	return 0;
 nng_fail:
@@ -872,10 +881,11 @@ void control_close(struct control *c)
 {
 	if (!c)
 		return;
-	for (int i = 0; i < CONTROL_WORKERS; i++)
-		if (c->workers[i].aio)
-			nng_aio_stop(c->workers[i].aio);
+	/* closing the socket ends every worker's wait with NNG_ECLOSED */
 	nng_close(c->sock);
+	for (int i = 0; i < CONTROL_WORKERS; i++)
+		if (c->workers[i].started)
+			pthread_join(c->workers[i].thread, NULL);
 	for (int i = 0; i < CONTROL_WORKERS; i++)
 		if (c->workers[i].aio)
 			nng_aio_free(c->workers[i].aio);

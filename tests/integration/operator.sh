@@ -69,6 +69,19 @@ check "in order: new x5, updated, withdrawn" test "$(grep -o '"event":"[a-z]*"' 
 check "with increasing sequence numbers" test "$(grep -o '"seq":[0-9]*' "$T_ROOT/watch.out" | cut -d: -f2 | sort -n -c 2>&1 && echo ok)" = ok
 kill $W
 
+# --- watchers cannot take the whole socket: the ninth is refused ---
+WS=()
+for i in $(seq 1 8); do
+	"$AMESH" -s "$T_ROOT/a/run/amesh.sock" watch >/dev/null 2>&1 &
+	WS+=($!); disown $!
+done
+sleep 1
+expect_exit 2 "a ninth concurrent watcher is refused" "$AMESH" -s "$T_ROOT/a/run/amesh.sock" watch
+check "with a reason" grep -q "watchers already follow" <<<"$T_ERR"
+expect_exit 0 "queries are still answered with eight watchers parked" amp a query evil.example.com
+kill "${WS[@]}" 2>/dev/null
+sleep 6 # a vanished watcher's slot frees when its long-poll (5 s) ends
+
 # --- a stalled watcher is dropped; ingest does not wait for it ---
 "$AMESH" -s "$T_ROOT/a/run/amesh.sock" --json watch >"$T_ROOT/stall.out" 2>"$T_ROOT/stall.err" &
 S=$!; disown $S
