@@ -336,16 +336,11 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	if ((rec->from[0] && strcmp(rec->from, c->nb->name) == 0) ||
 	    memcmp(rec->ind.origin, c->nb->pk, AM_KEY_BYTES) == 0)
 		return 0;
-	/* an origin we no longer trust is not relayed (our own always is) */
-	if (memcmp(rec->ind.origin, c->m->key->pk, AM_KEY_BYTES) != 0) {
-		pthread_mutex_lock(&c->m->lock);
-		bool ok = trust_attributable(&c->m->trust, rec->ind.origin) != NULL;
-		pthread_mutex_unlock(&c->m->lock);
-		if (!ok)
-			return 0;
-	}
-	/* Key statements are public safety information about keys this peer
-	 * trusts: every neighbour gets them, whatever the indicator policy. */
+	/* Key statements are public safety information: every neighbour gets
+	 * them, whatever the indicator policy - and before the trust check
+	 * below, because a revocation makes its own key untrusted here and must
+	 * still travel on. Only statements about keys this peer knew when they
+	 * arrived were stored. */
 	if (rec->ind.category == AM_CAT_NONE) {
 		if (wire_batch_push(c->batch, rec->env, rec->env_len, rec->hops) != 0) {
 			c->full = true;
@@ -353,6 +348,14 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 		}
 		c->sent++;
 		return 0;
+	}
+	/* an origin we no longer trust is not relayed (our own always is) */
+	if (memcmp(rec->ind.origin, c->m->key->pk, AM_KEY_BYTES) != 0) {
+		pthread_mutex_lock(&c->m->lock);
+		bool ok = trust_attributable(&c->m->trust, rec->ind.origin) != NULL;
+		pthread_mutex_unlock(&c->m->lock);
+		if (!ok)
+			return 0;
 	}
 	/* A withdrawal carries the fields of what it withdraws, so the same
 	 * check sends it exactly where the original could go. */
@@ -569,8 +572,7 @@ static void ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 			 * business of ours, and relaying them would be noise */
 			pthread_mutex_lock(&m->lock);
 			bool known = memcmp(q->st.key, m->key->pk, AM_KEY_BYTES) == 0 ||
-			             trust_by_key(&m->trust, q->st.key) != NULL ||
-			             trust_attributable(&m->trust, q->st.key) != NULL;
+			             trust_by_any_key(&m->trust, q->st.key) != NULL;
 			pthread_mutex_unlock(&m->lock);
 			statement_record(&q->st, &q->ind);
 			if (!known) {
@@ -1657,7 +1659,6 @@ int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *tr
 			nb->state = MESH_DOWN;
 		}
 	}
-	size_t before = m->n_nbs;
 	for (size_t j = 0; j < cfg->n_neighbours; j++) {
 		if (nb_by_name(m, cfg->neighbours[j].name))
 			continue;
@@ -1671,7 +1672,6 @@ int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *tr
 	m->gen++; /* a policy may have changed: parked long-polls re-check */
 	pthread_cond_broadcast(&m->changed);
 	pthread_mutex_unlock(&m->lock);
-	(void)before;
 	ncfg_free(old_nc, old_n_nc);
 	for (size_t i = 0; i < n_stop; i++)
 		link_stop(stop[i]);
