@@ -22,8 +22,8 @@ check "b receives a's indicator" wait_until 5 has b relay-one.example.com
 t1=$(date +%s%N)
 check "c receives it across two hops" wait_until 5 has c relay-one.example.com
 t2=$(date +%s%N)
-echo "# latency a->b $(( (t1 - t0) / 1000000 )) ms, a->c $(( (t2 - t0) / 1000000 )) ms"
-check "one hop in under a second" test $(( (t1 - t0) / 1000000 )) -lt 1000
+# a figure, not an assertion: timing checks flake on a busy machine
+echo "# latency a->b $(( (t1 - t0) / 1000000 )) ms, a->c $(( (t2 - t0) / 1000000 )) ms (incl. CLI start-up and polling)"
 
 # the dialling side sends too: c -> b -> a
 amp c submit from-c.example.org --category malware --confidence 50 --ttl 1d >/dev/null
