@@ -18,6 +18,7 @@
 
 #include "../peer/timefmt.h"
 #include "keyfile.h"
+#include "../peer/text.h"
 
 /*
  * How Debian's inih 55 is made strict enough to be the parser of a file
@@ -57,29 +58,10 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Quotes n bytes of untrusted text as `text': control, non-ASCII and
- * backslash bytes as \xNN so a file cannot put escape sequences on a
- * terminal or a second line in a log; long text is cut with "...". */
+/* Quotes n bytes of untrusted text for a message (peer/text.h). */
 static const char *quote(char *out, size_t outlen, const char *s, size_t n)
 {
-	size_t o = 0;
-
-	out[o++] = '`';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (i == QUOTE_MAX || o + 8 >= outlen) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c < 0x20 || c >= 0x7f || c == '\\')
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-		else
-			out[o++] = (char)c;
-	}
-	out[o++] = '\'';
-	out[o] = '\0';
-	return out;
+	return text_quote(out, outlen, s, n, QUOTE_MAX);
 }
 
 static const char *quotes(char *out, size_t outlen, const char *s)
@@ -1191,32 +1173,6 @@ int trust_load(struct trust *t, const char *path, char *err, size_t errlen)
 
 /* ---- formatting and saving ---- */
 
-/* Appends to a growing text; on failure *text is freed and set to NULL,
- * which the caller checks once at the end. */
-__attribute__((format(printf, 3, 4)))
-static void append(char **text, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	char *more;
-	int n;
-
-	if (*text == NULL)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	more = n < 0 ? NULL : realloc(*text, *len + (size_t)n + 1);
-	if (more == NULL) {
-		free(*text);
-		*text = NULL;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(more + *len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	*text = more;
-	*len += (size_t)n;
-}
 
 /* Refuses an entry the file could not hold unchanged; err names it. */
 static int check_entry(const struct trust_entry *e, size_t i, char *err, size_t errlen)
@@ -1326,7 +1282,7 @@ int trust_format(const struct trust *t, char **text, size_t *len, char *err, siz
 	}
 	if ((out = calloc(1, 1)) == NULL)
 		goto nomem;
-	append(&out, &n, HEADER);
+	text_append(&out, &n, HEADER);
 	for (size_t i = 0; i < t->n; i++) {
 		const struct trust_entry *e = &t->entries[i];
 
@@ -1334,14 +1290,14 @@ int trust_format(const struct trust *t, char **text, size_t *len, char *err, siz
 			seterr(err, errlen, "[%s]: cannot format the key: %s", e->name, am_strerror(rv));
 			goto fail;
 		}
-		append(&out, &n, "\n[%s]\nkey = %s\n", e->name, line);
+		text_append(&out, &n, "\n[%s]\nkey = %s\n", e->name, line);
 		if (e->has_pending) {
 			if ((rv = keyfile_public_line(e->pending_pk, e->pending_comment, line, sizeof line)) != 0) {
 				seterr(err, errlen, "[%s]: cannot format the pending key: %s", e->name, am_strerror(rv));
 				goto fail;
 			}
 			timefmt_rfc3339(e->pending_since, when);
-			append(&out, &n, "pending = %s\npending_since = %s\n", line, when);
+			text_append(&out, &n, "pending = %s\npending_since = %s\n", line, when);
 		}
 		for (size_t k = 0; k < e->n_retired; k++) {
 			if ((rv = keyfile_public_line(e->retired[k].pk, e->retired[k].comment, line, sizeof line)) != 0) {
@@ -1350,20 +1306,20 @@ int trust_format(const struct trust *t, char **text, size_t *len, char *err, siz
 				goto fail;
 			}
 			timefmt_rfc3339(e->retired[k].retired, when);
-			append(&out, &n, "retired = %s @ %s\n", line, when);
+			text_append(&out, &n, "retired = %s @ %s\n", line, when);
 		}
-		append(&out, &n, "role = %s\n", trust_role_name(e->role));
+		text_append(&out, &n, "role = %s\n", trust_role_name(e->role));
 		if (e->note[0] != '\0')
-			append(&out, &n, "note = %s\n", e->note);
+			text_append(&out, &n, "note = %s\n", e->note);
 		if (e->added != 0) {
 			timefmt_rfc3339(e->added, when);
-			append(&out, &n, "added = %s\n", when);
+			text_append(&out, &n, "added = %s\n", when);
 		}
 		if (e->revoked != 0) {
 			timefmt_rfc3339(e->revoked, when);
-			append(&out, &n, "revoked = %s\n", when);
+			text_append(&out, &n, "revoked = %s\n", when);
 			if (e->revoke_reason[0] != '\0')
-				append(&out, &n, "revoke_reason = %s\n", e->revoke_reason);
+				text_append(&out, &n, "revoke_reason = %s\n", e->revoke_reason);
 		}
 	}
 	if (out == NULL)

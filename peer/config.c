@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "timefmt.h"
+#include "text.h"
 
 /*
  * Facts about Debian's inih 55 (built with its INI_RUNTIME_OPTIONS patch)
@@ -60,29 +61,10 @@
 #define MAP_SIZE_MAX (1ull << 40)
 #define QUOTA_MAX 1000000000ull
 
-/* Quotes untrusted text for a message: `text', control and non-ASCII bytes
- * as \xNN so a config file cannot write escape sequences to a terminal or
- * a log, and long text cut with "...". */
+/* Quotes NUL-terminated untrusted text for a message (text.h). */
 static const char *quote(char *out, size_t outlen, const char *s)
 {
-	size_t o = 0;
-
-	out[o++] = '`';
-	for (size_t i = 0; s[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (i == QUOTE_MAX || o + 8 >= outlen) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c < 0x20 || c >= 0x7f || c == '\\')
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-		else
-			out[o++] = (char)c;
-	}
-	out[o++] = '\'';
-	out[o] = '\0';
-	return out;
+	return text_quote(out, outlen, s, strlen(s), QUOTE_MAX);
 }
 #define QUOTE_LEN (QUOTE_MAX * 4 + 8)
 
@@ -1218,39 +1200,13 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* Appends to a growing text; on allocation failure the text is dropped and
- * *text stays NULL, which the caller checks once at the end. */
-__attribute__((format(printf, 3, 4)))
-static void append(char **text, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	char *more;
-	int n;
-
-	if (*text == NULL)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	more = n < 0 ? NULL : realloc(*text, *len + (size_t)n + 1);
-	if (more == NULL) {
-		free(*text);
-		*text = NULL;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(more + *len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	*text = more;
-	*len += (size_t)n;
-}
 
 /* Each line of doc as a "# " comment. */
 static void append_comment(char **text, size_t *len, const char *doc)
 {
 	for (const char *p = doc; *p != '\0';) {
 		size_t n = strcspn(p, "\n");
-		append(text, len, "# %.*s\n", (int)n, p);
+		text_append(text, len, "# %.*s\n", (int)n, p);
 		p += n + (p[n] == '\n');
 	}
 }
@@ -1263,7 +1219,7 @@ static char *template_text(const char *name, const char *listen, size_t *len)
 	char *text = calloc(1, 1);
 
 	*len = 0;
-	append(&text, len,
+	text_append(&text, len,
 	       "# Abuse Mesh peer configuration.\n"
 	       "#\n"
 	       "# Lines are `option = value'. Lines starting with '#' or ';' are\n"
@@ -1278,23 +1234,23 @@ static char *template_text(const char *name, const char *listen, size_t *len)
 			section = o->section;
 			if (o->nset != NULL) {
 				/* no neighbour is known yet: a commented-out example */
-				append(&text, len, "\n");
+				text_append(&text, len, "\n");
 				append_comment(&text, len, neighbour_doc);
-				append(&text, len, "\n# [%s %s]\n", section, neighbour_example);
+				text_append(&text, len, "\n# [%s %s]\n", section, neighbour_example);
 			} else {
-				append(&text, len, "\n[%s]\n", section);
+				text_append(&text, len, "\n[%s]\n", section);
 			}
 		}
-		append(&text, len, "\n");
+		text_append(&text, len, "\n");
 		append_comment(&text, len, o->doc);
 		if (o->set == set_name)
 			value = name;
 		else if (o->set == set_listen && listen != NULL && listen[0] != '\0')
 			value = listen;
 		if (value != NULL)
-			append(&text, len, "%s = %s\n", o->key, value);
+			text_append(&text, len, "%s = %s\n", o->key, value);
 		else
-			append(&text, len, "# %s = %s\n", o->key,
+			text_append(&text, len, "# %s = %s\n", o->key,
 			       o->def[0] != '\0' ? o->def : o->example);
 	}
 	return text;

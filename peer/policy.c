@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "domain.h"
+#include "text.h"
 
 #define QUOTE_MAX 80 /* bytes of input quoted in a message */
 #define QUOTE_LEN (QUOTE_MAX * 4 + 8)
@@ -365,28 +366,10 @@ void policy_export_hash(const struct policy_export *p, uint8_t out[32])
 
 /* --- parsers --- */
 
-/* Quotes untrusted text for a message, as config.c does: `text', with
- * control and non-ASCII bytes as \xNN and long text cut with "...". */
+/* Quotes n bytes of untrusted text for a message (text.h). */
 static const char *quote(char *out, size_t outlen, const char *s, size_t n)
 {
-	size_t o = 0;
-
-	out[o++] = '`';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (i == QUOTE_MAX || o + 8 >= outlen) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c < 0x20 || c >= 0x7f || c == '\\')
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-		else
-			out[o++] = (char)c;
-	}
-	out[o++] = '\'';
-	out[o] = '\0';
-	return out;
+	return text_quote(out, outlen, s, n, QUOTE_MAX);
 }
 
 __attribute__((format(printf, 3, 4)))

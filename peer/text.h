@@ -1,0 +1,28 @@
+/*
+ * text.h - small text helpers shared by every module that reports on
+ * untrusted input (config, trust store, policies).
+ *
+ * Error messages quote the offending input (wireguard-tools style) but
+ * that input may come from a file or the network: text_quote escapes
+ * control, non-ASCII and backslash bytes as \xNN, so a hostile value can
+ * neither put escape sequences on a terminal nor start a second line in a
+ * log, and cuts long values with "...".
+ */
+#ifndef AMESH_TEXT_H
+#define AMESH_TEXT_H
+
+#include <stddef.h>
+
+/* Room text_quote needs for a quote of at most max input bytes. */
+#define TEXT_QUOTE_LEN(max) ((max) * 4 + 8)
+
+/* Writes `s' (n bytes, at most max of them) into out and returns out.
+ * outlen should be at least TEXT_QUOTE_LEN(max). */
+const char *text_quote(char *out, size_t outlen, const char *s, size_t n, size_t max);
+
+/* Appends printf-formatted text to a growing malloc'd buffer. On failure
+ * *text is freed and set to NULL, which the caller checks once at the end
+ * (so a sequence of appends needs no error handling between them). */
+void text_append(char **text, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif
