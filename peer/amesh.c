@@ -177,6 +177,17 @@ static int call(struct client **cl, struct wire_request *req, struct wire_respon
 	return 0;
 }
 
+/* An integer option in [min, max], or a usage error that says what it is. */
+static uint32_t int_option(const char *opt, const char *v, long min, long max, const char *what)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (*v == '\0' || *end || errno || n < min || n > max)
+		die_usage("%s `%s' must be %s", opt, v, what);
+	return (uint32_t)n;
+}
+
 static enum am_category parse_category(const char *s)
 {
 	enum am_category c;
@@ -205,16 +216,10 @@ static int cmd_submit(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'C': req.category = parse_category(optarg); break;
-		case 'n': {
-			char *end;
-			errno = 0;
-			long v = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end || errno || v < 0 || v > 100)
-				die_usage("confidence `%s' must be an integer from 0 to 100", optarg);
-			req.confidence = (uint32_t)v;
+		case 'n':
+			req.confidence = int_option("--confidence", optarg, 0, 100, "an integer from 0 to 100");
 			have_conf = true;
 			break;
-		}
 		case 'e':
 			if (timefmt_parse_rfc3339(optarg, &expires) != 0)
 				die_usage("--expires `%s' is not an RFC 3339 time such as 2026-12-01T00:00:00Z", optarg);
@@ -223,14 +228,9 @@ static int cmd_submit(int argc, char **argv)
 			if (timefmt_parse_duration(optarg, &ttl) != 0 || ttl == 0)
 				die_usage("--ttl `%s' is not a duration such as 90s, 12h, 7d or 2w", optarg);
 			break;
-		case 'H': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end || v < 1 || v > 255)
-				die_usage("--hop-limit `%s' must be from 1 to 255 (links it may cross)", optarg);
-			req.hop_limit = (uint32_t)v;
+		case 'H':
+			req.hop_limit = int_option("--hop-limit", optarg, 1, 255, "from 1 to 255 (links it may cross)");
 			break;
-		}
 		case 'l':
 			if (am_tlp_parse(optarg, &req.tlp) != 0)
 				die_usage("unknown sharing level `%s' (expected clear, green, amber, amber+strict or red)", optarg);
@@ -576,14 +576,9 @@ static int cmd_list(int argc, char **argv)
 			if (parse_origin(optarg, &req) != 0)
 				die_usage("--origin `%s' is not a key id (16 hex digits), a key (64) or a public-key line", optarg);
 			break;
-		case 'n': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end || v < 1 || v > AM_LIST_MAX)
-				die_usage("--limit `%s' must be from 1 to %d", optarg, AM_LIST_MAX);
-			req.limit = (uint32_t)v;
+		case 'n':
+			req.limit = int_option("--limit", optarg, 1, AM_LIST_MAX, "from 1 to 10000");
 			break;
-		}
 		case 'h': return usage(stdout), 0;
 		default: die_usage("bad option");
 		}
@@ -770,14 +765,9 @@ static int cmd_watch(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'C': req.category = parse_category(optarg); break;
-		case 'n': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end || v < 0 || v > 100)
-				die_usage("--min-confidence `%s' must be an integer from 0 to 100", optarg);
-			req.confidence = (uint32_t)v;
+		case 'n':
+			req.confidence = int_option("--min-confidence", optarg, 0, 100, "an integer from 0 to 100");
 			break;
-		}
 		case 'h': return usage(stdout), 0;
 		default: die_usage("bad option");
 		}
@@ -870,14 +860,9 @@ static int cmd_audit(int argc, char **argv)
 			if (timefmt_parse_rfc3339(optarg, &req.after) != 0)
 				die_usage("--since `%s' is not an RFC 3339 time such as 2026-11-01T00:00:00Z", optarg);
 			break;
-		case 'n': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end || v < 1 || v > WIRE_AUDIT_MAX)
-				die_usage("--limit `%s' must be from 1 to %d", optarg, WIRE_AUDIT_MAX);
-			req.limit = (uint32_t)v;
+		case 'n':
+			req.limit = int_option("--limit", optarg, 1, WIRE_AUDIT_MAX, "from 1 to 10000");
 			break;
-		}
 		case 'h': return usage(stdout), 0;
 		default: die_usage("bad option");
 		}
