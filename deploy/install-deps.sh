@@ -11,6 +11,7 @@ PACKAGES=(
 	liblmdb-dev                          # storage
 	libidn2-dev libpsl-dev publicsuffix  # IDNA2008 names, public suffix list
 	libinih-dev                          # config files
+	libjansson-dev                       # JSON: warninglists, STIX and MISP feeds, --json output
 	libcmocka-dev                        # unit tests
 )
 

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "domain.h"
 #include "keycmd.h"
+#include "jsonout.h"
 #include "keyfile.h"
 #include "timefmt.h"
 #include "report.h"
@@ -61,20 +62,6 @@ static void die_usage(const char *fmt, ...)
 
 /* --- output helpers --- */
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
-			fprintf(f, "\\u%04x", *p); /* bytes, not code points: names are ASCII once valid */
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
 /* Printable copy of untrusted text for terminal output. */
 static const char *printable(const char *s, char *buf, size_t cap)
 {
@@ -89,24 +76,14 @@ static const char *printable(const char *s, char *buf, size_t cap)
 	return buf;
 }
 
-static void print_signal_json(FILE *f, const struct wire_signal *s)
+/* One JSON object on its own line; a failure to build or write it is an
+ * error the command reports (exit 2), never a silently short answer. */
+static int print_json(json_t *obj)
 {
-	char idhex[2 * AM_ID_BYTES + 1], keyhex[2 * AM_KEY_BYTES + 1], keyid[17];
-	char issued[TIMEFMT_LEN], expires[TIMEFMT_LEN];
-
-	am_hex(s->id, AM_ID_BYTES, idhex);
-	am_hex(s->ind.origin, AM_KEY_BYTES, keyhex);
-	am_keyid_hex(s->ind.origin, keyid);
-	timefmt_rfc3339(s->ind.issued_at, issued);
-	timefmt_rfc3339(s->ind.expires_at, expires);
-	fprintf(f, "{\"id\":\"%s\",\"domain\":", idhex);
-	json_str(f, s->ind.domain);
-	fprintf(f, ",\"category\":\"%s\",\"confidence\":%u,\"tlp\":\"%s\",\"issued_at\":\"%s\","
-	           "\"expires_at\":\"%s\",\"origin\":\"%s\",\"origin_key_id\":\"%s\","
-	           "\"version\":%llu,\"withdrawn\":%s,\"local_confidence\":%u}",
-	        am_category_name(s->ind.category), s->ind.confidence, am_tlp_name(s->ind.tlp), issued,
-	        expires, keyhex, keyid, (unsigned long long)s->ind.version,
-	        s->ind.withdrawn ? "true" : "false", s->local_confidence);
+	int rv = jsonout_print(stdout, obj);
+	if (rv != 0)
+		errorf("cannot write JSON output: %s", am_strerror(rv));
+	return rv ? EXIT_ERR : 0;
 }
 
 static void print_signal_text(FILE *f, const struct wire_signal *s, const char *indent)
@@ -255,9 +232,8 @@ static int cmd_submit(int argc, char **argv)
 	if ((rv = call(&cl, &req, &resp)) != 0)
 		goto out;
 	if (opt_json) {
-		printf("{\"changed\":%s,\"signal\":", resp.changed ? "true" : "false");
-		print_signal_json(stdout, &resp.submitted);
-		printf("}\n");
+		rv = print_json(json_pack("{s:b, s:o}", "changed", (int)resp.changed, "signal",
+		                          jsonout_signal(&resp.submitted)));
 	} else {
 		char idhex[2 * AM_ID_BYTES + 1];
 		am_hex(resp.submitted.id, AM_ID_BYTES, idhex);
@@ -300,9 +276,7 @@ static int cmd_withdraw(int argc, char **argv)
 	if ((rv = call(&cl, &req, &resp)) != 0)
 		goto out;
 	if (opt_json) {
-		printf("{\"withdrawn\":true,\"signal\":");
-		print_signal_json(stdout, &resp.submitted);
-		printf("}\n");
+		rv = print_json(json_pack("{s:b, s:o}", "withdrawn", 1, "signal", jsonout_signal(&resp.submitted)));
 	} else {
 		char idhex[2 * AM_ID_BYTES + 1];
 		am_hex(resp.submitted.id, AM_ID_BYTES, idhex);
@@ -317,6 +291,7 @@ out:
 
 struct query_tally {
 	size_t matched, rejected;
+	bool failed; /* output could not be written */
 };
 
 static void print_results(const struct wire_response *resp, struct query_tally *t)
@@ -331,42 +306,8 @@ static void print_results(const struct wire_response *resp, struct query_tally *
 			t->matched++;
 		}
 		if (opt_json) {
-			printf("{\"name\":");
-			json_str(stdout, nr->name);
-			printf(",\"normalised\":");
-			json_str(stdout, nr->normalised);
-			if (nr->error[0]) {
-				printf(",\"error\":");
-				json_str(stdout, nr->error);
-			}
-			printf(",\"signals\":[");
-			for (size_t j = 0; j < nr->n_signals; j++) {
-				if (j)
-					putchar(',');
-				print_signal_json(stdout, &nr->signals[j]);
-			}
-			printf("],\"verdicts\":[");
-			for (size_t j = 0; j < nr->n_verdicts; j++) {
-				const struct wire_verdict *v = &nr->verdicts[j];
-				printf("%s{\"category\":\"%s\",\"score\":%.1f,\"level\":\"%s\"", j ? "," : "",
-				       am_category_name(v->category), v->score, v->level);
-				if (v->reason[0]) {
-					printf(",\"reason\":");
-					json_str(stdout, v->reason);
-				}
-				printf(",\"contributions\":[");
-				for (size_t k = 0; k < v->n_contrib; k++) {
-					char ok[17];
-					am_keyid_hex(v->contrib[k].origin, ok);
-					printf("%s{\"origin_key_id\":\"%s\",\"domain\":", k ? "," : "", ok);
-					json_str(stdout, v->contrib[k].domain);
-					printf(",\"confidence\":%u,\"weight\":%.3f,\"decay\":%.3f,\"p\":%.4f}",
-					       v->contrib[k].confidence, v->contrib[k].weight, v->contrib[k].decay,
-					       v->contrib[k].p);
-				}
-				printf("]}");
-			}
-			printf("]}\n");
+			if (print_json(jsonout_name_result(nr)) != 0)
+				t->failed = true;
 		} else if (!nr->error[0]) {
 			printf("%s: %zu signal%s\n", nr->normalised, nr->n_signals,
 			       nr->n_signals == 1 ? "" : "s");
@@ -532,6 +473,8 @@ static int cmd_query(int argc, char **argv)
 	client_close(p.cl);
 	if (rv != 0)
 		return rv;
+	if (p.t.failed)
+		return EXIT_ERR;
 	if (p.t.matched)
 		return EXIT_MATCH;
 	return p.t.rejected ? EXIT_ERR : EXIT_NOMATCH;
@@ -589,8 +532,8 @@ static int cmd_list(int argc, char **argv)
 		goto out;
 	for (size_t i = 0; i < resp.n_signals; i++) {
 		if (opt_json) {
-			print_signal_json(stdout, &resp.signals[i]);
-			putchar('\n');
+			if ((rv = print_json(jsonout_signal(&resp.signals[i]))) != 0)
+				break;
 		} else {
 			print_signal_text(stdout, &resp.signals[i], "");
 		}
@@ -625,25 +568,7 @@ static int cmd_status(int argc, char **argv)
 	timefmt_duration(s->uptime, up);
 	timefmt_rfc3339(s->started_at, started);
 	if (opt_json) {
-		printf("{\"name\":");
-		json_str(stdout, s->name);
-		printf(",\"digests\":[");
-		for (size_t i = 0; i < s->n_digests; i++) {
-			char ok[17], dg[65];
-			am_keyid_hex(s->digests[i].origin, ok);
-			am_hex(s->digests[i].digest, 32, dg);
-			printf("%s{\"origin_key_id\":\"%s\",\"count\":%llu,\"digest\":\"%s\"}", i ? "," : "", ok,
-			       (unsigned long long)s->digests[i].count, dg);
-		}
-		printf("]");
-		printf(",\"key_id\":\"%s\",\"public_key\":", keyid);
-		json_str(stdout, publine);
-		printf(",\"live\":%llu,\"tombstones\":%llu,\"last_seq\":%llu,\"store_bytes\":%llu,"
-		       "\"started_at\":\"%s\",\"uptime\":%llu,\"epoch\":\"%s\"}\n",
-		       (unsigned long long)s->live, (unsigned long long)s->tombstones,
-		       (unsigned long long)s->last_seq, (unsigned long long)s->store_bytes, started,
-		       (unsigned long long)s->uptime, epoch);
-		/* the digests ride on the same line so `status --json` stays one object */
+		rv = print_json(jsonout_status(s, publine));
 	} else {
 		printf("peer        %s\nkey id      %s\npublic key  %s\nindicators  %llu live, %llu withdrawn (tombstones)\n"
 		       "change log  seq %llu\nstore       %llu KiB\nepoch       %s\nstarted     %s (up %s)\n",
@@ -672,14 +597,6 @@ static void print_reasons(const struct wire_reason *r, size_t n)
 		printf("none");
 }
 
-static void json_reasons(const struct wire_reason *r, size_t n)
-{
-	putchar('{');
-	for (size_t i = 0; i < n; i++)
-		printf("%s\"%s\":%llu", i ? "," : "", r[i].reason, (unsigned long long)r[i].count);
-	putchar('}');
-}
-
 static int cmd_peers(int argc, char **argv)
 {
 	struct wire_request req = {.op = WIRE_OP_PEERS};
@@ -701,22 +618,8 @@ static int cmd_peers(int argc, char **argv)
 		timefmt_rfc3339(p->last_sync, last);
 		timefmt_duration(p->last_sync && now > p->last_sync ? now - p->last_sync : 0, ago);
 		if (opt_json) {
-			printf("{\"name\":");
-			json_str(stdout, p->name);
-			printf(",\"key_id\":\"%s\",\"endpoint\":", keyid);
-			json_str(stdout, p->endpoint);
-			printf(",\"state\":\"%s\",\"last_sync\":%s%s%s,\"lag\":%llu,\"in_accepted\":%llu,"
-			       "\"in_duplicate\":%llu,\"out_sent\":%llu,\"handshakes\":%llu,"
-			       "\"handshake_failures\":%llu,\"rejects\":",
-			       p->state, p->last_sync ? "\"" : "", p->last_sync ? last : "null",
-			       p->last_sync ? "\"" : "", (unsigned long long)p->lag,
-			       (unsigned long long)p->in_accepted, (unsigned long long)p->in_duplicate,
-			       (unsigned long long)p->out_sent, (unsigned long long)p->handshakes,
-			       (unsigned long long)p->handshake_failures);
-			json_reasons(p->rejects, p->n_rejects);
-			printf(",\"held\":");
-			json_reasons(p->held, p->n_held);
-			printf("}\n");
+			if ((rv = print_json(jsonout_peer(p))) != 0)
+				break;
 		} else {
 			printf("%s  %s  %s  key %s\n", p->name, p->state,
 			       p->endpoint[0] ? p->endpoint : "(dials us)", keyid);
@@ -788,12 +691,8 @@ static int cmd_watch(int argc, char **argv)
 			char at[TIMEFMT_LEN];
 			timefmt_rfc3339(e->at, at);
 			if (opt_json) {
-				printf("{\"seq\":%llu,\"event\":\"%s\",\"at\":\"%s\",\"from\":",
-				       (unsigned long long)e->seq, e->type, at);
-				json_str(stdout, e->from);
-				printf(",\"signal\":");
-				print_signal_json(stdout, &e->signal);
-				printf("}\n");
+				if ((rv = print_json(jsonout_watch_event(e))) != 0)
+					watch_stop = 1;
 			} else {
 				printf("%s %-9s %s%s%s ", at, e->type, e->from[0] ? "from " : "", e->from,
 				       e->from[0] ? " " : "");
@@ -874,13 +773,13 @@ static int cmd_audit(int argc, char **argv)
 	if ((rv = call(&cl, &req, &resp)) != 0)
 		goto out;
 	if (req.verify) {
-		if (opt_json)
-			printf("{\"path\":\"%s\",\"records\":%llu,\"ok\":%s,\"bad_line\":%llu,\"problem\":",
-			       resp.audit_path, (unsigned long long)resp.audit_verified,
-			       resp.audit_bad_line ? "false" : "true", (unsigned long long)resp.audit_bad_line);
 		if (opt_json) {
-			json_str(stdout, resp.audit_problem);
-			printf("}\n");
+			if (print_json(json_pack("{s:o, s:I, s:b, s:I, s:o}", "path", jsonout_string(resp.audit_path),
+			                         "records", (json_int_t)resp.audit_verified, "ok",
+			                         !(resp.audit_bad_line || resp.audit_problem[0]), "bad_line",
+			                         (json_int_t)resp.audit_bad_line,
+			                         "problem", jsonout_string(resp.audit_problem))) != 0)
+				resp.audit_bad_line = resp.audit_bad_line ? resp.audit_bad_line : 1;
 		} else if (resp.audit_bad_line || resp.audit_problem[0])
 			fprintf(stderr, "amesh audit: %s: chain broken: %s\n", resp.audit_path, resp.audit_problem);
 		else
@@ -891,19 +790,8 @@ static int cmd_audit(int argc, char **argv)
 		for (size_t i = 0; i < resp.n_audit; i++) {
 			const struct audit_record *r = &resp.audit[i];
 			if (opt_json) {
-				char at[TIMEFMT_LEN];
-				timefmt_rfc3339(r->time, at);
-				printf("{\"seq\":%llu,\"time\":\"%s\",\"event\":\"%s\",\"domain\":",
-				       (unsigned long long)r->seq, at, r->event);
-				json_str(stdout, r->domain);
-				printf(",\"category\":\"%s\",\"origin_key_id\":\"%s\",\"neighbour\":",
-				       r->category ? am_category_name(r->category) : "", r->origin);
-				json_str(stdout, r->neighbour);
-				printf(",\"rule\":");
-				json_str(stdout, r->rule);
-				printf(",\"detail\":");
-				json_str(stdout, r->detail);
-				printf("}\n");
+				if ((rv = print_json(jsonout_audit_record(r))) != 0)
+					break;
 			} else {
 				print_audit_text(r);
 			}
@@ -1035,15 +923,12 @@ static int cmd_init(int argc, char **argv)
 		return EXIT_ERR;
 	}
 	if (opt_json) {
-		printf("{\"dir\":");
-		json_str(stdout, dir);
-		printf(",\"config\":");
-		json_str(stdout, cfg.path);
-		printf(",\"socket\":");
-		json_str(stdout, cfg.control);
-		printf(",\"public_key\":");
-		json_str(stdout, publine);
-		printf("}\n");
+		if (print_json(json_pack("{s:o, s:o, s:o, s:o}", "dir", jsonout_string(dir), "config",
+		                         jsonout_string(cfg.path), "socket", jsonout_string(cfg.control),
+		                         "public_key", jsonout_string(publine))) != 0) {
+			config_free(&cfg);
+			return EXIT_ERR;
+		}
 	} else {
 		printf("created peer `%s' in %s\n  config  %s\n  key     %s (0600)\n  public  %s\n"
 		       "  trust   %s (empty: add neighbours with `amesh -c %s keys trust')\n"

@@ -159,6 +159,8 @@ static void sign_and_store(const struct control_env *env, struct am_indicator *i
 		            NULL, timefmt_now());
 	}
 	resp->submitted.ind = *ind;
+	/* no import cap applies to this peer's own reports */
+	resp->submitted.local_confidence = ind->confidence;
 	memcpy(resp->submitted.id, id, AM_ID_BYTES);
 	char idhex[2 * AM_ID_BYTES + 1];
 	am_hex(id, AM_ID_BYTES, idhex);

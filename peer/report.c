@@ -53,12 +53,13 @@
  *
  * Output: keys come from the network (TLDs, neighbour names, rules), so the
  * text form shows every byte outside printable ASCII as \xNN (no terminal
- * escapes reach the operator's screen), JSON escapes control characters and
- * non-ASCII bytes as \u00XX, and CSV quotes per RFC 4180 (CRLF line ends).
+ * escapes reach the operator's screen), JSON is written by jansson (UTF-8
+ * as UTF-8, an invalid byte as U+FFFD), and CSV quotes per RFC 4180 (CRLF line ends).
  */
 #include "report.h"
 
 #include "audit.h"
+#include "jsonout.h"
 #include "timefmt.h"
 
 #include <errno.h>
@@ -692,48 +693,41 @@ static void write_text(const struct report *r, FILE *out)
 	}
 }
 
-static void write_json_string(FILE *out, const char *s)
+/* Built with jansson (jsonout.h): keys come from the store and the audit
+ * trail and are not trusted to be UTF-8; jsonout_string keeps them valid. */
+static int write_json(const struct report *r, FILE *out)
 {
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			/* bytes, not code points: a key need not be valid UTF-8 */
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
+	json_t *o, *secs;
 
-static void write_json(const struct report *r, FILE *out)
-{
-	fprintf(out, "{\"since\":%" PRIu64 ",\"until\":%" PRIu64 ",\"median_withdraw_seconds\":", r->since,
-	        r->until);
 	/* null rather than -1: a dashboard must not average a sentinel */
-	if (r->median_withdraw_secs >= 0)
-		fprintf(out, "%" PRId64, r->median_withdraw_secs);
-	else
-		fputs("null", out);
-	fprintf(out, ",\"withdraw_pairs\":%" PRIu64 ",\"sections\":{", r->withdraw_pairs);
+	o = json_pack("{s:I, s:I, s:o, s:I, s:o}", "since", (json_int_t)r->since, "until", (json_int_t)r->until,
+	              "median_withdraw_seconds",
+	              r->median_withdraw_secs >= 0 ? json_integer(r->median_withdraw_secs) : json_null(),
+	              "withdraw_pairs", (json_int_t)r->withdraw_pairs, "sections", secs = json_object());
+	if (!o)
+		return AM_ENOMEM;
 	for (size_t i = 0; i < r->n_sections && i < REPORT_SECTIONS_MAX; i++) {
 		const struct report_section *s = &r->sections[i];
+		json_t *sec = json_object(), *name = jsonout_string(s->name);
 
-		if (i)
-			fputc(',', out);
-		write_json_string(out, s->name);
-		fputs(":{", out);
-		for (size_t j = 0; j < s->n; j++) {
-			if (j)
-				fputc(',', out);
-			write_json_string(out, s->rows[j].key);
-			fprintf(out, ":%" PRIu64, s->rows[j].value);
+		if (!sec || !name || json_object_set_new(secs, json_string_value(name), sec) != 0) {
+			json_decref(name);
+			goto fail;
 		}
-		fputc('}', out);
+		json_decref(name);
+		for (size_t j = 0; j < s->n; j++) {
+			json_t *key = jsonout_string(s->rows[j].key);
+			int bad = !key || json_object_set_new(sec, json_string_value(key),
+			                                      json_integer((json_int_t)s->rows[j].value)) != 0;
+			json_decref(key);
+			if (bad)
+				goto fail;
+		}
 	}
-	fputs("}}\n", out);
+	return jsonout_print(out, o);
+fail:
+	json_decref(o);
+	return AM_ENOMEM;
 }
 
 /* RFC 4180: a field with a comma, a quote or a line break is quoted, with
@@ -783,7 +777,8 @@ int report_write(const struct report *r, enum report_format fmt, FILE *out)
 		write_text(r, out);
 		break;
 	case REPORT_JSON:
-		write_json(r, out);
+		if (write_json(r, out) != 0)
+			return AM_EIO;
 		break;
 	case REPORT_CSV:
 		write_csv(r, out);

@@ -592,7 +592,7 @@ static void test_write_json(void **state)
 	char *s = write_to_string(&r, REPORT_JSON);
 	assert_string_equal(s, "{\"since\":1700000000,\"until\":1700086400,\"median_withdraw_seconds\":5400,"
 	                       "\"withdraw_pairs\":3,\"sections\":{\"live_by_category\":{\"phishing\":2},"
-	                       "\"neighbour_in\":{\"a,\\\"b\":12,\"t\\u0001\\u00c3\\u00a9\\\\\":1},"
+	                       "\"neighbour_in\":{\"a,\\\"b\":12,\"t\\u0001\xc3\xa9\\\\\":1},"
 	                       "\"period\":{}}}\n");
 	free(s);
 	/* no withdrawal: null, not a -1 a dashboard would average */

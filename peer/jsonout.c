@@ -1,0 +1,237 @@
+/* jsonout.c - the operator tools' JSON objects, built and printed with jansson. */
+#include "jsonout.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "timefmt.h"
+
+/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if ((p[0] & 0xe0) == 0xc0)
+		len = 2, cp = p[0] & 0x1f;
+	else if ((p[0] & 0xf0) == 0xe0)
+		len = 3, cp = p[0] & 0x0f;
+	else if ((p[0] & 0xf8) == 0xf0)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	/* overlong forms, surrogates and values past U+10FFFF are not UTF-8 */
+	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+json_t *jsonout_string(const char *s)
+{
+	size_t n = strlen(s), o = 0;
+	json_t *j;
+	char *fixed;
+
+	if ((j = json_stringn(s, n)) != NULL)
+		return j;
+	/* invalid UTF-8: each bad byte becomes U+FFFD (3 bytes) */
+	if ((fixed = malloc(n * 3 + 1)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq((const unsigned char *)s + i, n - i);
+		if (k == 0) {
+			memcpy(fixed + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		} else {
+			memcpy(fixed + o, s + i, k);
+			o += k;
+			i += k;
+		}
+	}
+	j = json_stringn(fixed, o);
+	free(fixed);
+	return j;
+}
+
+json_t *jsonout_time(uint64_t unix_secs)
+{
+	char t[TIMEFMT_LEN];
+	timefmt_rfc3339(unix_secs, t);
+	return json_string(t);
+}
+
+/* Fixed decimals, as the text output shows them: 0.5, 89.0, 0.4500. */
+static json_t *real_rounded(double v, int decimals)
+{
+	double m = pow(10, decimals);
+	return json_real(round(v * m) / m);
+}
+
+json_t *jsonout_signal(const struct wire_signal *s)
+{
+	char idhex[2 * AM_ID_BYTES + 1], keyhex[2 * AM_KEY_BYTES + 1], keyid[2 * AM_KEYID_BYTES + 1];
+
+	am_hex(s->id, AM_ID_BYTES, idhex);
+	am_hex(s->ind.origin, AM_KEY_BYTES, keyhex);
+	am_keyid_hex(s->ind.origin, keyid);
+	return json_pack("{s:s, s:o, s:s, s:i, s:s, s:o, s:o, s:s, s:s, s:I, s:b, s:i}",
+	                 "id", idhex, "domain", jsonout_string(s->ind.domain),
+	                 "category", am_category_name(s->ind.category), "confidence", (int)s->ind.confidence,
+	                 "tlp", am_tlp_name(s->ind.tlp), "issued_at", jsonout_time(s->ind.issued_at),
+	                 "expires_at", jsonout_time(s->ind.expires_at), "origin", keyhex,
+	                 "origin_key_id", keyid, "version", (json_int_t)s->ind.version,
+	                 "withdrawn", (int)s->ind.withdrawn, "local_confidence", (int)s->local_confidence);
+}
+
+static json_t *verdict(const struct wire_verdict *v)
+{
+	json_t *contrib = json_array(), *o;
+
+	for (size_t k = 0; contrib && k < v->n_contrib; k++) {
+		char ok[2 * AM_KEYID_BYTES + 1];
+		am_keyid_hex(v->contrib[k].origin, ok);
+		if (json_array_append_new(contrib, json_pack("{s:s, s:o, s:i, s:o, s:o, s:o}", "origin_key_id", ok,
+		                                             "domain", jsonout_string(v->contrib[k].domain),
+		                                             "confidence", (int)v->contrib[k].confidence,
+		                                             "weight", real_rounded(v->contrib[k].weight, 3),
+		                                             "decay", real_rounded(v->contrib[k].decay, 3),
+		                                             "p", real_rounded(v->contrib[k].p, 4))) != 0) {
+			json_decref(contrib);
+			return NULL;
+		}
+	}
+	if (!contrib)
+		return NULL;
+	o = json_pack("{s:s, s:o, s:s}", "category", am_category_name(v->category), "score",
+	              real_rounded(v->score, 1), "level", v->level);
+	if (o && v->reason[0] && json_object_set_new(o, "reason", jsonout_string(v->reason)) != 0)
+		goto fail;
+	if (!o || json_object_set_new(o, "contributions", contrib) != 0) {
+		contrib = NULL; /* set_new consumed it */
+		goto fail;
+	}
+	return o;
+fail:
+	json_decref(contrib);
+	json_decref(o);
+	return NULL;
+}
+
+json_t *jsonout_name_result(const struct wire_name_result *nr)
+{
+	json_t *o, *sig, *ver;
+
+	o = json_pack("{s:o, s:o}", "name", jsonout_string(nr->name), "normalised", jsonout_string(nr->normalised));
+	if (!o)
+		return NULL;
+	if (nr->error[0] && json_object_set_new(o, "error", jsonout_string(nr->error)) != 0)
+		goto fail;
+	if (json_object_set_new(o, "signals", sig = json_array()) != 0 ||
+	    json_object_set_new(o, "verdicts", ver = json_array()) != 0)
+		goto fail;
+	for (size_t j = 0; j < nr->n_signals; j++)
+		if (json_array_append_new(sig, jsonout_signal(&nr->signals[j])) != 0)
+			goto fail;
+	for (size_t j = 0; j < nr->n_verdicts; j++)
+		if (json_array_append_new(ver, verdict(&nr->verdicts[j])) != 0)
+			goto fail;
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
+json_t *jsonout_status(const struct wire_status *s, const char *public_key_line)
+{
+	char keyid[2 * AM_KEYID_BYTES + 1], epoch[2 * sizeof s->epoch + 1];
+	json_t *dig = json_array();
+
+	for (size_t i = 0; dig && i < s->n_digests; i++) {
+		char ok[2 * AM_KEYID_BYTES + 1], dg[65];
+		am_keyid_hex(s->digests[i].origin, ok);
+		am_hex(s->digests[i].digest, 32, dg);
+		if (json_array_append_new(dig, json_pack("{s:s, s:I, s:s}", "origin_key_id", ok, "count",
+		                                         (json_int_t)s->digests[i].count, "digest", dg)) != 0) {
+			json_decref(dig);
+			return NULL;
+		}
+	}
+	am_keyid_hex(s->public_key, keyid);
+	am_hex(s->epoch, sizeof s->epoch, epoch);
+	/* the digests ride in the same object so `status --json` stays one line */
+	return json_pack("{s:o, s:o, s:s, s:o, s:I, s:I, s:I, s:I, s:o, s:I, s:s}", "name", jsonout_string(s->name),
+	                 "digests", dig, "key_id", keyid, "public_key", jsonout_string(public_key_line),
+	                 "live", (json_int_t)s->live, "tombstones", (json_int_t)s->tombstones,
+	                 "last_seq", (json_int_t)s->last_seq, "store_bytes", (json_int_t)s->store_bytes,
+	                 "started_at", jsonout_time(s->started_at), "uptime", (json_int_t)s->uptime,
+	                 "epoch", epoch);
+}
+
+static json_t *reasons(const struct wire_reason *r, size_t n)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < n; i++)
+		if (json_object_set_new(o, r[i].reason, json_integer((json_int_t)r[i].count)) != 0) {
+			json_decref(o);
+			return NULL;
+		}
+	return o;
+}
+
+json_t *jsonout_peer(const struct wire_peer *p)
+{
+	char keyid[2 * AM_KEYID_BYTES + 1];
+
+	am_keyid_hex(p->public_key, keyid);
+	return json_pack("{s:o, s:s, s:o, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+	                 "name", jsonout_string(p->name), "key_id", keyid, "endpoint", jsonout_string(p->endpoint),
+	                 "state", p->state, "last_sync", p->last_sync ? jsonout_time(p->last_sync) : json_null(),
+	                 "lag", (json_int_t)p->lag, "in_accepted", (json_int_t)p->in_accepted,
+	                 "in_duplicate", (json_int_t)p->in_duplicate, "out_sent", (json_int_t)p->out_sent,
+	                 "handshakes", (json_int_t)p->handshakes,
+	                 "handshake_failures", (json_int_t)p->handshake_failures,
+	                 "rejects", reasons(p->rejects, p->n_rejects), "held", reasons(p->held, p->n_held));
+}
+
+json_t *jsonout_watch_event(const struct wire_watch_event *e)
+{
+	return json_pack("{s:I, s:s, s:o, s:o, s:o}", "seq", (json_int_t)e->seq, "event", e->type,
+	                 "at", jsonout_time(e->at), "from", jsonout_string(e->from),
+	                 "signal", jsonout_signal(&e->signal));
+}
+
+json_t *jsonout_audit_record(const struct audit_record *r)
+{
+	return json_pack("{s:I, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o}", "seq", (json_int_t)r->seq,
+	                 "time", jsonout_time(r->time), "event", jsonout_string(r->event),
+	                 "domain", jsonout_string(r->domain),
+	                 "category", r->category ? am_category_name(r->category) : "",
+	                 "origin_key_id", jsonout_string(r->origin), "neighbour", jsonout_string(r->neighbour),
+	                 "rule", jsonout_string(r->rule), "detail", jsonout_string(r->detail));
+}
+
+int jsonout_print(FILE *f, json_t *obj)
+{
+	int rv = 0;
+
+	if (!obj)
+		return AM_ENOMEM;
+	/* ten significant digits: 0.45 stays 0.45, not 0.45000000000000001 */
+	if (json_dumpf(obj, f, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) != 0 ||
+	    fputc('\n', f) == EOF)
+		rv = AM_EIO;
+	json_decref(obj);
+	return rv;
+}

@@ -1,0 +1,46 @@
+/*
+ * jsonout.h - every JSON object the operator tools print, built with
+ * jansson in one place (Suricata's EVE output is the model: modules hand
+ * over plain structs, this file turns them into JSON and writes them).
+ *
+ * Design: each jsonout_X returns a new json_t (a reference the caller owns
+ * and usually passes straight to jsonout_print, which consumes it), or NULL
+ * when out of memory. Field names and order are the stable interface the
+ * README documents; objects keep insertion order (JSON_PRESERVE_ORDER) and
+ * are printed compact, one per line, UTF-8 as UTF-8 (never bytes escaped as
+ * code points).
+ *
+ * Strings from untrusted input (a name as typed, a neighbour's text) need
+ * not be valid UTF-8: jsonout_string replaces each invalid byte with U+FFFD
+ * instead of failing, so one bad name never loses a whole answer.
+ */
+#ifndef AMESH_JSONOUT_H
+#define AMESH_JSONOUT_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "audit.h"
+#include "wire.h"
+
+/* A JSON string for s (NUL-terminated); invalid UTF-8 bytes become U+FFFD.
+ * NULL only when out of memory. */
+json_t *jsonout_string(const char *s);
+
+/* RFC 3339 UTC time with seconds ("2026-11-23T18:00:00Z") as a string. */
+json_t *jsonout_time(uint64_t unix_secs);
+
+json_t *jsonout_signal(const struct wire_signal *s);
+/* {"name","normalised","error"?,"signals":[...],"verdicts":[...]} */
+json_t *jsonout_name_result(const struct wire_name_result *nr);
+json_t *jsonout_status(const struct wire_status *s, const char *public_key_line);
+json_t *jsonout_peer(const struct wire_peer *p);
+json_t *jsonout_watch_event(const struct wire_watch_event *e);
+json_t *jsonout_audit_record(const struct audit_record *r);
+
+/* Writes obj compact on one line followed by '\n' and drops the reference
+ * (obj may be NULL: then nothing is written and AM_ENOMEM returned).
+ * Returns 0, AM_ENOMEM (an object could not be built) or AM_EIO. */
+int jsonout_print(FILE *f, json_t *obj);
+
+#endif
