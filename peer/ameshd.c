@@ -67,28 +67,76 @@ static int expired_cb(void *arg, const struct store_rec *rec)
 	return 0;
 }
 
-/* Loads every configured allowlist file into one allowlist; NULL on error
- * (reported) or when none is configured. */
-static int load_allowlist(const struct config *cfg, struct allowlist **out)
+/* Bad entries named one by one per file, then counted: a list with
+ * thousands of them should not flood the log. */
+#define ALLOWLIST_SKIPS_SHOWN 20
+
+struct skip_report {
+	bool check; /* ameshd --check: plain lines on stderr, else the log */
+	size_t shown;
+};
+
+static void on_skip(void *arg, const char *label, const char *where, const char *why)
+{
+	struct skip_report *r = arg;
+
+	if (r->shown++ >= ALLOWLIST_SKIPS_SHOWN)
+		return;
+	if (r->check)
+		fprintf(stderr, "%s: %s: skipped: %s\n", label, where, why);
+	else
+		log_warn("allowlist: %s: %s: skipped: %s", label, where, why);
+}
+
+/* Loads every configured allowlist file into one allowlist; NULL when none
+ * is configured. A file that cannot be read or parsed, or a list of a type
+ * that is not names, is an error (reported; the caller refuses to start or
+ * to reload); bad entries are skipped, named (up to a cap per file) and
+ * counted. The daemon and --check share this, so --check says exactly what
+ * the daemon will do with the lists. */
+static int load_allowlist(const struct config *cfg, bool check, struct allowlist **out, size_t *skipped_out)
 {
 	struct allowlist *a = NULL;
 	char err[AM_ERRLEN];
+	size_t skipped = 0;
 
 	*out = NULL;
+	if (skipped_out)
+		*skipped_out = 0;
 	if (cfg->n_allowlist == 0)
 		return 0;
 	if (allowlist_new(&a) != 0)
 		return AM_ENOMEM;
 	for (size_t i = 0; i < cfg->n_allowlist; i++) {
-		int rv = allowlist_load_file(a, cfg->allowlist[i], err, sizeof err);
+		struct skip_report r = {.check = check};
+		struct allowlist_load_stats st;
+		int rv = allowlist_load_file(a, cfg->allowlist[i], on_skip, &r, &st, err, sizeof err);
 		if (rv != 0) {
-			log_error("allowlist: %s", err);
+			if (check)
+				fprintf(stderr, "%s\n", err);
+			else
+				log_error("allowlist: %s", err);
 			allowlist_free(a);
 			return rv;
 		}
+		if (st.skipped > ALLOWLIST_SKIPS_SHOWN) {
+			if (check)
+				fprintf(stderr, "%s: ... and %zu more bad entries skipped\n", cfg->allowlist[i],
+				        st.skipped - ALLOWLIST_SKIPS_SHOWN);
+			else
+				log_warn("allowlist: %s: ... and %zu more bad entries skipped", cfg->allowlist[i],
+				         st.skipped - ALLOWLIST_SKIPS_SHOWN);
+		}
+		if (!check)
+			log_info("allowlist: %s: %zu entries, %zu bad entr%s skipped", cfg->allowlist[i], st.entries,
+			         st.skipped, st.skipped == 1 ? "y" : "ies");
+		skipped += st.skipped;
 	}
-	log_info("allowlist: %zu names from %zu file%s", allowlist_count(a), cfg->n_allowlist,
-	         cfg->n_allowlist == 1 ? "" : "s");
+	if (!check)
+		log_info("allowlist: %zu names from %zu file%s, %zu bad entr%s skipped", allowlist_count(a),
+		         cfg->n_allowlist, cfg->n_allowlist == 1 ? "" : "s", skipped, skipped == 1 ? "y" : "ies");
+	if (skipped_out)
+		*skipped_out = skipped;
 	*out = a;
 	return 0;
 }
@@ -137,7 +185,7 @@ static void reload(const char *path, struct mesh *mesh, struct control_allow *al
 	if (strcmp(fresh.listen, running_listen) != 0)
 		log_warn("SIGHUP: `listen' changed; the listener changes at the next restart");
 	struct allowlist *al = NULL;
-	if (load_allowlist(&fresh, &al) != 0) {
+	if (load_allowlist(&fresh, false, &al, NULL) != 0) {
 		log_error("SIGHUP: allowlist not reloaded; keeping the running configuration");
 		goto out;
 	}
@@ -237,10 +285,17 @@ int main(int argc, char **argv)
 				bad = 1;
 			}
 		}
+		/* the lists are loaded exactly as the daemon will load them */
+		size_t skipped = 0;
+		if (load_allowlist(&cfg, true, &al, &skipped) != 0)
+			bad = 1;
 		if (!bad)
-			printf("%s: configuration is valid (peer `%s', %zu neighbour%s, %zu trusted key%s)\n",
+			printf("%s: configuration is valid (peer `%s', %zu neighbour%s, %zu trusted key%s, "
+			       "%zu allowlisted name%s from %zu file%s, %zu bad entr%s skipped)\n",
 			       cfg.path, cfg.name, cfg.n_neighbours, cfg.n_neighbours == 1 ? "" : "s", trust.n,
-			       trust.n == 1 ? "" : "s");
+			       trust.n == 1 ? "" : "s", allowlist_count(al), allowlist_count(al) == 1 ? "" : "s",
+			       cfg.n_allowlist, cfg.n_allowlist == 1 ? "" : "s", skipped, skipped == 1 ? "y" : "ies");
+		allowlist_free(al);
 		trust_free(&trust);
 		config_free(&cfg);
 		return bad;
@@ -290,7 +345,7 @@ int main(int argc, char **argv)
 	}
 	if (err[0])
 		log_warn("audit: %s", err);
-	if (load_allowlist(&cfg, &al) != 0 || control_allow_new(&allow) != 0) {
+	if (load_allowlist(&cfg, false, &al, NULL) != 0 || control_allow_new(&allow) != 0) {
 		fprintf(stderr, "ameshd: cannot load the allowlist (see above)\n");
 		goto out;
 	}

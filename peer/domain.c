@@ -133,6 +133,32 @@ static int refuse(int rc, const char *in, const char *detail, char *err, size_t 
 	return rc;
 }
 
+/* "`in': why" - for rules whose own words say more than am_strerror. */
+static int refuse_why(int rc, const char *in, const char *why, char *err, size_t errlen)
+{
+	char q[QUOTE_MAX + 8];
+
+	if (!why || !why[0])
+		return refuse(rc, in, NULL, err, errlen);
+	if (err && errlen) {
+		quote(in, q, sizeof q);
+		snprintf(err, errlen, "`%s': %s", q, why);
+	}
+	return rc;
+}
+
+/* Names the character a host name may not hold. */
+static int bad_char(unsigned char c, char *why, size_t whylen)
+{
+	if (c == ' ')
+		snprintf(why, whylen, "a space is not allowed in a host name (letters, digits, '-', '_')");
+	else if (c >= 0x21 && c < 0x7f && c != '`' && c != '\'' && c != '\\')
+		snprintf(why, whylen, "character `%c' is not allowed in a host name (letters, digits, '-', '_')", c);
+	else
+		snprintf(why, whylen, "control character 0x%02x is not allowed in a host name (letters, digits, '-', '_')", c);
+	return AM_EDOMAIN_CHAR;
+}
+
 /* An IPv6 literal, bare or in brackets, with an optional %zone. */
 static bool is_ipv6_literal(const char *s, size_t n)
 {
@@ -266,7 +292,7 @@ fail:
  * whatever the label's script. "--" in positions 3-4 is allowed in ASCII
  * labels (see convert_label).
  */
-static int check_converted(const char *s, size_t n)
+static int check_converted(const char *s, size_t n, char *why, size_t whylen)
 {
 	size_t start = 0;
 
@@ -282,10 +308,17 @@ static int check_converted(const char *s, size_t n)
 			if (s[k] == '*')
 				return AM_EDOMAIN_WILDCARD;
 			if (!is_ldh_((unsigned char)s[k]))
-				return AM_EDOMAIN_CHAR;
+				return bad_char((unsigned char)s[k], why, whylen);
 		}
-		if (s[start] == '-' || s[i - 1] == '-')
+		if (s[start] == '-' || s[i - 1] == '-') {
+			char q[QUOTE_MAX + 8];
+			char label[AM_LABEL_MAX + 1];
+			memcpy(label, s + start, len);
+			label[len] = '\0';
+			quote(label, q, sizeof q);
+			snprintf(why, whylen, "label `%s' has a %s hyphen", q, s[start] == '-' ? "leading" : "trailing");
 			return AM_EDOMAIN_CHAR;
+		}
 		start = i + 1;
 	}
 	if (n > AM_DOMAIN_MAX)
@@ -326,8 +359,10 @@ static int normalise(const char *in, char out[AM_DOMAIN_MAX + 1], bool suffix, c
 	 * junk around it is a caller bug worth seeing. Non-ASCII is libidn2's. */
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)in[i];
-		if (c < 0x80 && c != '.' && !is_ldh_(c))
-			return refuse(AM_EDOMAIN_CHAR, in, NULL, err, errlen);
+		if (c < 0x80 && c != '.' && !is_ldh_(c)) {
+			char why[128];
+			return refuse_why(bad_char(c, why, sizeof why), in, why, err, errlen);
+		}
 	}
 
 	/* Step 2: the root's dot, once; "a.com.." keeps an empty label. A
@@ -358,8 +393,9 @@ static int normalise(const char *in, char out[AM_DOMAIN_MAX + 1], bool suffix, c
 	}
 
 	/* Steps 4 and 5: limits after conversion, then the suffix rule. */
-	if ((rc = check_converted(buf, len)) != 0)
-		return refuse(rc, raw, NULL, err, errlen);
+	char why[160] = "";
+	if ((rc = check_converted(buf, len, why, sizeof why)) != 0)
+		return refuse_why(rc, raw, why, err, errlen);
 	if (!suffix && domain_is_public_suffix(buf))
 		return refuse(AM_EPUBLIC_SUFFIX, raw, NULL, err, errlen);
 	memcpy(out, buf, len + 1);

@@ -182,7 +182,11 @@ static void test_table(void **state)
 			assert_string_equal(out, rows[i].out);
 		} else {
 			assert_string_equal(out, "");
-			assert_non_null(strstr(err, am_strerror(rows[i].rc)));
+			/* a bad character or hyphen is named in its own words */
+			if (rows[i].rc == AM_EDOMAIN_CHAR)
+				assert_true(strstr(err, "not allowed in a host name") || strstr(err, "hyphen"));
+			else
+				assert_non_null(strstr(err, am_strerror(rows[i].rc)));
 		}
 	}
 }
@@ -315,7 +319,7 @@ static void test_err_escapes_input(void **state)
 	(void)state;
 	assert_int_equal(domain_normalise("a\nERROR fake': x\\", out, err, sizeof err), AM_EDOMAIN_CHAR);
 	assert_string_equal(err, "`a\\x0aERROR fake\\x27: x\\\\': "
-				 "domain has a character other than letters, digits, '-' or '_'");
+				 "control character 0x0a is not allowed in a host name (letters, digits, '-', '_')");
 	assert_int_equal(domain_normalise("a\xff" "b.com", out, err, sizeof err), AM_EDOMAIN_IDN);
 	assert_true(strncmp(err, "`a\\xffb.com': not a valid internationalised domain name (IDNA2008): ",
 			    strlen("`a\\xffb.com': not a valid internationalised domain name (IDNA2008): ")) == 0);

@@ -1,4 +1,4 @@
-/* fuzz_allowlist.c - fuzz target for allowlist_load_buffer() (plain lists and MISP warninglists) and allowlist_match(). */
+/* fuzz_allowlist.c - fuzz target for allowlist_load_buffer() (plain lists and MISP warninglists via jansson) and allowlist_covers(). */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +19,16 @@ static bool valid_err(const char *err)
 	return true;
 }
 
+static size_t skips_seen;
+
+static void on_skip(void *arg, const char *label, const char *where, const char *why)
+{
+	(void)arg;
+	if (!valid_err(label) || !valid_err(where) || !valid_err(why))
+		abort();
+	skips_seen++;
+}
+
 /* e is name itself or one of its parents, at a label boundary. */
 static bool is_self_or_parent(const char *name, const char *e)
 {
@@ -29,25 +39,40 @@ static bool is_self_or_parent(const char *name, const char *e)
 	return k == n || name[n - k - 1] == '.';
 }
 
-/* A name that matched: its entry must cover it, match itself (as the most
- * specific entry, with the same source) and cover a child of itself. */
-static void check_match(const struct allowlist *a, const char *name)
+static bool is_parent(const char *name, const char *e)
 {
-	const char *e = NULL, *s = NULL, *e2 = NULL, *s2 = NULL;
+	return is_self_or_parent(name, e) && strcmp(name, e) != 0;
+}
+
+/* Coverage rules: what covers a name is the name or a parent; a parent
+ * that covers it covers a child too; what covers the names below a name
+ * covers a child of it; a public suffix is never covered from above. */
+static void check_covers(const struct allowlist *a, const char *name)
+{
+	struct allowlist_coverage cov, cc;
 	char child[AM_DOMAIN_MAX + 8];
 
-	if (!allowlist_match(a, name, &e, &s))
+	bool hit = allowlist_covers(a, name, &cov);
+	if (hit != (cov.name_entry != NULL) || !cov.name_entry != !cov.name_source ||
+	    !cov.below_entry != !cov.below_source)
+		abort();
+	if (cov.name_entry && !is_self_or_parent(name, cov.name_entry))
+		abort();
+	if (cov.below_entry && !is_self_or_parent(name, cov.below_entry))
+		abort();
+	if (cov.name_entry && is_parent(name, cov.name_entry) && domain_is_public_suffix(cov.name_entry))
+		abort();
+	if (cov.below_entry && domain_is_public_suffix(cov.below_entry))
+		abort();
+	if (strlen(name) + 2 > AM_DOMAIN_MAX)
 		return;
-	if (!e || !s || !is_self_or_parent(name, e))
+	memcpy(child, "x.", 2);
+	memcpy(child + 2, name, strlen(name) + 1);
+	allowlist_covers(a, child, &cc);
+	if (cov.below_entry && !cc.name_entry)
 		abort();
-	if (!allowlist_match(a, e, &e2, &s2) || e2 != e || s2 != s)
+	if (cov.name_entry && is_parent(name, cov.name_entry) && !cc.name_entry)
 		abort();
-	if (strlen(e) + 2 <= AM_DOMAIN_MAX) {
-		memcpy(child, "x.", 2);
-		memcpy(child + 2, e, strlen(e) + 1);
-		if (!allowlist_match(a, child, &e2, &s2) || e2 != e)
-			abort();
-	}
 }
 
 /* Every token of the input that normalises is looked up: covers JSON
@@ -67,8 +92,8 @@ static void check_tokens(const struct allowlist *a, const char *buf, size_t len)
 			continue;
 		memcpy(tok, buf + b, i - b);
 		tok[i - b] = '\0';
-		if (domain_normalise_suffix(tok, name, NULL, 0) == 0)
-			check_match(a, name);
+		if (domain_normalise_suffix(tok[0] == '.' ? tok + 1 : tok, name, NULL, 0) == 0)
+			check_covers(a, name);
 	}
 }
 
@@ -77,13 +102,14 @@ static bool blank(char c)
 	return c == ' ' || c == '\t' || c == '\r';
 }
 
-/* After a successful plain load, each line's name (comment cut, trimmed,
- * "*." or "." dropped) must be an entry in its own right. An independent,
+/* After a plain load, every non-comment line was either kept or skipped,
+ * and each kept line's name is covered as its form says. An independent,
  * simpler reading of the format than allowlist.c's. */
-static void check_plain_lines(const struct allowlist *a, const char *buf, size_t len)
+static void check_plain_lines(const struct allowlist *a, const char *buf, size_t len,
+                              const struct allowlist_load_stats *st)
 {
 	char text[DOMAIN_INPUT_MAX + 1], name[AM_DOMAIN_MAX + 1];
-	size_t pos = 0;
+	size_t pos = 0, lines = 0;
 
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
 		pos = 3;
@@ -103,22 +129,34 @@ static void check_plain_lines(const struct allowlist *a, const char *buf, size_t
 			e--;
 		if (b == e)
 			continue;
-		/* a load that succeeded had no such line */
+		lines++;
 		if (e - b > DOMAIN_INPUT_MAX || memchr(buf + b, '\0', e - b))
-			abort();
+			continue;
 		memcpy(text, buf + b, e - b);
 		text[e - b] = '\0';
 		const char *t = text;
+		bool below = false;
 		if (t[0] == '*' && t[1] == '.')
-			t += 2;
+			t += 2, below = true;
 		else if (t[0] == '.')
-			t++;
+			t++, below = true;
+		if (below && (t[0] == '.' || t[0] == '\0'))
+			continue;
 		if (domain_normalise_suffix(t, name, NULL, 0) != 0)
+			continue;
+		struct allowlist_coverage cov;
+		allowlist_covers(a, name, &cov);
+		bool ps = domain_is_public_suffix(name);
+		if (ps && below)
+			continue; /* skipped: covers nothing */
+		/* a bare line covers the name; a dotted one the names below */
+		if (!below && !cov.name_entry)
 			abort();
-		const char *entry = NULL;
-		if (!allowlist_match(a, name, &entry, NULL) || strcmp(entry, name) != 0)
+		if (!ps && !cov.below_entry)
 			abort();
 	}
+	if (st->entries + st->skipped != lines)
+		abort();
 }
 
 static bool looks_json(const char *buf, size_t len)
@@ -134,23 +172,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *buf = (const char *)data;
 	struct allowlist *a = NULL;
+	struct allowlist_load_stats st, st2;
 	char err[AM_ERRLEN];
 
 	if (allowlist_new(&a) != 0)
 		abort();
 	err[0] = '\0';
-	int rc = allowlist_load_buffer(a, "fuzz.list", buf, size, err, sizeof err);
+	skips_seen = 0;
+	int rc = allowlist_load_buffer(a, "fuzz.list", buf, size, on_skip, NULL, &st, err, sizeof err);
 	if (rc != 0) {
-		/* all or nothing, and a message that says what */
+		/* nothing added, and a message that says what */
 		if (rc < AM_ERR_MIN || allowlist_count(a) != 0 || !valid_err(err))
 			abort();
 	} else {
+		if (st.skipped != skips_seen || allowlist_count(a) > st.entries)
+			abort();
 		if (!looks_json(buf, size))
-			check_plain_lines(a, buf, size);
+			check_plain_lines(a, buf, size, &st);
 		check_tokens(a, buf, size);
 		/* a second load of the same input adds nothing new */
 		size_t n = allowlist_count(a);
-		if (allowlist_load_buffer(a, "again", buf, size, err, sizeof err) != 0 || allowlist_count(a) != n)
+		if (allowlist_load_buffer(a, "again", buf, size, NULL, NULL, &st2, err, sizeof err) != 0 ||
+		    allowlist_count(a) != n || st2.entries != st.entries || st2.skipped != st.skipped)
 			abort();
 	}
 	allowlist_free(a);
@@ -189,7 +232,11 @@ size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 
 		"\xef\xbb\xbf{\"type\":\"hostname\",\"list\":[],\"d\":[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]}",
 
-		"a.example\nexa..mple.com\n",
+		"a.example\nexa..mple.com\n-lead.example\ngithub.io\n.github.io\n*.pages.dev\ncorona helden\n",
+
+		"{\"name\":\"tlds\",\"type\":\"string\",\"list\":[\"COM\",\"example.org\",\".sub.example\",7]}",
+
+		"{\"name\":\"x\",\"type\":\"regex\",\"list\":[\"^a\"]}",
 	};
 
 	if (i >= sizeof seeds / sizeof seeds[0])
