@@ -18,6 +18,7 @@
 #include "keyfile.h"
 #include "log.h"
 #include "mesh.h"
+#include "metrics.h"
 #include "store.h"
 #include "timefmt.h"
 #include "trust.h"
@@ -164,7 +165,7 @@ static void sweep(struct store *s, struct events *ev, struct audit *audit, uint6
  * without dropping links that did not change. A broken edit is reported
  * and the running configuration stays. Peer identity, store and sockets
  * need a restart (they are not reloaded). */
-static char running_listen[256];
+static char running_listen[256], running_metrics[64];
 
 static void reload(const char *path, struct mesh *mesh, struct control_allow *allow)
 {
@@ -184,6 +185,8 @@ static void reload(const char *path, struct mesh *mesh, struct control_allow *al
 	}
 	if (strcmp(fresh.listen, running_listen) != 0)
 		log_warn("SIGHUP: `listen' changed; the listener changes at the next restart");
+	if (strcmp(fresh.metrics_listen, running_metrics) != 0)
+		log_warn("SIGHUP: `metrics_listen' changed; the metrics endpoint changes at the next restart");
 	struct allowlist *al = NULL;
 	if (load_allowlist(&fresh, false, &al, NULL) != 0) {
 		log_error("SIGHUP: allowlist not reloaded; keeping the running configuration");
@@ -223,6 +226,7 @@ int main(int argc, char **argv)
 	struct audit *audit = NULL;
 	struct control_allow *allow = NULL;
 	struct allowlist *al = NULL;
+	struct metrics *metrics = NULL;
 	char audit_path[PATH_MAX + 16];
 	struct trust trust = {0};
 	char *pass = NULL;
@@ -360,9 +364,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ameshd: %s\n", err);
 		goto out;
 	}
+	uint64_t started_at = timefmt_now();
+	struct metrics_env mxenv = {.store = store, .mesh = mesh, .cfg = &cfg, .started_at = started_at};
+	if (metrics_new(&metrics, &mxenv) != 0) {
+		fprintf(stderr, "ameshd: out of memory for metrics\n");
+		goto out;
+	}
+	/* A configured endpoint that cannot listen stops the peer: silently
+	 * scraping nothing (or another peer's port) would be worse. */
+	if (cfg.metrics_listen[0] && metrics_serve(metrics, cfg.metrics_listen, err, sizeof err) != 0) {
+		fprintf(stderr, "ameshd: %s\n", err);
+		goto out;
+	}
 	struct control_env env = {
-		.store = store, .cfg = &cfg, .key = key, .started_at = timefmt_now(), .mesh = mesh,
+		.store = store, .cfg = &cfg, .key = key, .started_at = started_at, .mesh = mesh,
 		.events = events, .audit = audit, .audit_path = audit_path, .allow = allow,
+		.metrics = metrics,
 	};
 	if (control_open(&ctl, &env, cfg.control, err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);
@@ -371,9 +388,11 @@ int main(int argc, char **argv)
 	char keyid[2 * AM_KEYID_BYTES + 1];
 	am_keyid_hex(key->pk, keyid);
 	snprintf(running_listen, sizeof running_listen, "%s", cfg.listen);
-	log_info("ameshd %s started: key %s, control %s, store %s, %zu neighbour%s%s%s", cfg.name, keyid,
+	snprintf(running_metrics, sizeof running_metrics, "%s", cfg.metrics_listen);
+	log_info("ameshd %s started: key %s, control %s, store %s, %zu neighbour%s%s%s%s%s", cfg.name, keyid,
 	         cfg.control, cfg.data_dir, cfg.n_neighbours, cfg.n_neighbours == 1 ? "" : "s",
-	         cfg.listen[0] ? ", listening on " : "", cfg.listen);
+	         cfg.listen[0] ? ", listening on " : "", cfg.listen,
+	         cfg.metrics_listen[0] ? ", metrics on " : "", cfg.metrics_listen);
 	sweep(store, events, audit, cfg.audit_retention);
 
 	for (;;) {
@@ -394,6 +413,7 @@ int main(int argc, char **argv)
 	status = 0;
 out:
 	control_close(ctl);
+	metrics_free(metrics); /* its responder reads the mesh and the store */
 	mesh_close(mesh);
 	events_free(events);
 	control_allow_free(allow);

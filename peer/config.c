@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "metrics_http.h"
 #include "timefmt.h"
 #include "text.h"
 
@@ -199,6 +200,29 @@ static int set_listen(struct config *cfg, const char *v, char *why, size_t whyle
 	if (check_tcp_url(v, sizeof cfg->listen, false, why, whylen) != 0)
 		return -1;
 	memcpy(cfg->listen, v, strlen(v) + 1);
+	return 0;
+}
+
+/* The metrics responder's own syntax (metrics_http.h): HOST:PORT with a
+ * numeric HOST, or a bare PORT meaning loopback. */
+static int set_metrics_listen(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (v[0] == '\0') {
+		cfg->metrics_listen[0] = '\0';
+		return 0;
+	}
+	if (strlen(v) >= sizeof cfg->metrics_listen) {
+		char q[QUOTE_LEN];
+		snprintf(why, whylen, "%s is longer than %zu bytes", quote(q, sizeof q, v),
+		         sizeof cfg->metrics_listen - 1);
+		return -1;
+	}
+	if (metrics_http_addr_parse(v, &ss, &len, why, whylen) != 0)
+		return -1;
+	memcpy(cfg->metrics_listen, v, strlen(v) + 1);
 	return 0;
 }
 
@@ -553,6 +577,12 @@ static const struct option {
 	     "Where to accept connections from other peers, as tcp://HOST:PORT\n"
 	     "(tcp://[::]:PORT for IPv6; an empty HOST means every address). Left\n"
 	     "out, this peer does not listen and only reaches out to others."),
+	PEER("metrics_listen", "", "127.0.0.1:9464", set_metrics_listen,
+	     "Where to serve Prometheus metrics (GET /metrics, text format), as\n"
+	     "HOST:PORT with a numeric address, [IPV6]:PORT, or a bare PORT, which\n"
+	     "means 127.0.0.1. Left out, no metrics are served. The page names\n"
+	     "neighbours, origins and counts, never domains; keep it on loopback or\n"
+	     "behind a firewall all the same. Changing it needs a restart."),
 	PEER("max_lifetime", "90d", NULL, set_max_lifetime,
 	     "Longest lifetime accepted for an indicator: one expiring further in the\n"
 	     "future is refused. Durations take a unit: s, m, h, d, w, combinable as\n"

@@ -56,6 +56,7 @@ struct config {
 	char data_dir[PATH_MAX];   /* [peer] data_dir, default "data" */
 	char control[PATH_MAX];    /* [peer] control socket file, default "run/amesh.sock" */
 	char listen[256];          /* [peer] listen URL for the mesh, "" = none */
+	char metrics_listen[64];   /* [peer] metrics_listen: HOST:PORT of GET /metrics, "" = none */
 	uint64_t max_lifetime;     /* [peer] max_lifetime, default 90d */
 	uint64_t sweep_interval;   /* [peer] sweep_interval, default 60s */
 	uint64_t map_size;         /* [peer] map_size, default 1G */

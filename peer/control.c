@@ -18,7 +18,9 @@
 
 #include "domain.h"
 #include "indicator.h"
+#include "hist.h"
 #include "log.h"
+#include "metrics.h"
 #include "report.h"
 #include "timefmt.h"
 #include "verdict.h"
@@ -719,6 +721,7 @@ int control_handle(const struct control_env *env, const uint8_t *req_buf, size_t
 {
 	struct wire_request req;
 	struct wire_response resp;
+	double t0 = hist_now();
 	int rv;
 
 	memset(&resp, 0, sizeof resp);
@@ -733,6 +736,7 @@ int control_handle(const struct control_env *env, const uint8_t *req_buf, size_t
 		resp.op = req.op;
 		handlers[req.op](env, &req, &resp);
 	}
+	metrics_control_done(env->metrics, resp.op, resp.status, hist_now() - t0);
 	rv = wire_response_pack(&resp, out, out_len);
 	if (rv == AM_ETOOBIG) {
 		/* the answer does not fit: say so instead of dropping the request */

@@ -26,6 +26,8 @@
 #include "model.h"
 #include "store.h"
 
+struct metrics;
+
 /* What handlers work with. Borrowed: must outlive the control server. */
 struct control_env {
 	struct store *store;
@@ -37,6 +39,7 @@ struct control_env {
 	struct audit *audit;              /* the audit trail; NULL = none */
 	const char *audit_path;           /* for reading it back (amesh audit, report) */
 	struct control_allow *allow;      /* allowlist in force; NULL = none */
+	struct metrics *metrics;          /* counts requests and their latency; NULL = none */
 };
 
 /* The allowlist in force, swappable on SIGHUP while queries run. */
