@@ -4,12 +4,17 @@
  *
  * It feeds each seed, then N mutants: bit flips, byte sets to boundary
  * values, truncations, duplications and splices of seeds, from a fixed PRNG
- * seed so a failure reproduces. Usage: fuzz_X [iterations] [file...]
- * (files are fed as extra inputs, e.g. a crash reproducer).
+ * seed so a failure reproduces. Usage: fuzz_X [iterations] [file|dir...]
+ * (files, and every file in a directory, are fed as extra inputs first:
+ * ctest passes tests/fuzz/corpus/<target>/, so every crash libFuzzer ever
+ * found is replayed on every run). `fuzz_X --write-seeds DIR' writes the
+ * built-in seeds as files instead (seeds.c).
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fuzz.h"
 
@@ -83,6 +88,8 @@ static size_t mutate(uint8_t *buf, size_t len, size_t cap, uint8_t **seeds, size
 	return len;
 }
 
+static long fed;
+
 static void feed_file(const char *path)
 {
 	static uint8_t buf[1 << 20];
@@ -93,18 +100,58 @@ static void feed_file(const char *path)
 	}
 	size_t n = fread(buf, 1, sizeof buf, f);
 	fclose(f);
-	LLVMFuzzerTestOneInput(buf, n);
+	/* a private copy of exactly n bytes, so ASan sees over-reads */
+	uint8_t *in = malloc(n ? n : 1);
+	if (!in)
+		exit(2);
+	memcpy(in, buf, n);
+	LLVMFuzzerTestOneInput(in, n);
+	free(in);
+	fed++;
+}
+
+/* A file, or every regular file in a directory (not recursive). */
+static void feed_path(const char *path)
+{
+	struct stat st;
+	struct dirent *d;
+	char sub[4096];
+	DIR *dir;
+
+	if (stat(path, &st) != 0) {
+		perror(path);
+		exit(2);
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		feed_file(path);
+		return;
+	}
+	if ((dir = opendir(path)) == NULL) {
+		perror(path);
+		exit(2);
+	}
+	while ((d = readdir(dir)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof sub, "%s/%s", path, d->d_name);
+		if (stat(sub, &st) == 0 && S_ISREG(st.st_mode))
+			feed_file(sub);
+	}
+	closedir(dir);
 }
 
 int main(int argc, char **argv)
 {
-	long iterations = argc > 1 ? strtol(argv[1], NULL, 10) : 10000;
+	long iterations;
 	uint8_t *seeds[SEEDS_MAX];
 	size_t lens[SEEDS_MAX], nseeds = 0;
 	static uint8_t buf[INPUT_MAX];
 
+	if (argc == 3 && strcmp(argv[1], "--write-seeds") == 0)
+		return fuzz_write_seeds(argv[2]);
+	iterations = argc > 1 ? strtol(argv[1], NULL, 10) : 10000;
 	for (int i = 2; i < argc; i++)
-		feed_file(argv[i]);
+		feed_path(argv[i]);
 	for (size_t i = 0; nseeds < SEEDS_MAX; i++) {
 		size_t n = fuzz_seed(i, buf, sizeof buf);
 		if (n == 0)
@@ -135,6 +182,6 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < nseeds; i++)
 		free(seeds[i]);
-	printf("fuzz: %zu seeds, %ld mutants, no crash\n", nseeds, iterations);
+	printf("fuzz: %ld corpus files, %zu seeds, %ld mutants, no crash\n", fed, nseeds, iterations);
 	return 0;
 }

@@ -14,5 +14,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap);
+/* seeds.c: every fuzz_seed as DIR/seed-NN; 0 or 2 (message on stderr). */
+int fuzz_write_seeds(const char *dir);
 
 #endif

@@ -225,8 +225,9 @@ size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 		"  \"version\": 20240101\n"
 		"}\n",
 
-		"{\"type\":\"string\",\"name\":\"Esc \\u00e9\",\"x\":[1,-2.5e+3,true,false,null,{\"a\":{}}],"
-		"\"list\":[\"m\\u00fcnchen.de\",\"\\ud840\\udc00.jp\",\"a\\/b.example\",\"*.w.example\"]}",
+		/* parenthesised: one seed in two literals (clang's -Wstring-concatenation) */
+		("{\"type\":\"string\",\"name\":\"Esc \\u00e9\",\"x\":[1,-2.5e+3,true,false,null,{\"a\":{}}],"
+		 "\"list\":[\"m\\u00fcnchen.de\",\"\\ud840\\udc00.jp\",\"a\\/b.example\",\"*.w.example\"]}"),
 
 		"{\"name\":\"resolvers\",\"type\":\"cidr\",\"list\":[\"8.8.8.8/32\"]}",
 
