@@ -1497,7 +1497,7 @@ static int start_listener(struct mesh *m, const char *url, size_t n_nbs, char *e
 {
 	int rv;
 
-	if ((rv = session_replay_new(&m->replay)) != 0)
+	if ((rv = session_replay_new(&m->replay, timefmt_now())) != 0)
 		return rv;
 	if ((rv = nng_rep0_open(&m->srv)) != 0 ||
 	    (rv = nng_socket_set_size(m->srv, NNG_OPT_RECVMAXSZ, SESSION_FRAME_MAX)) != 0)

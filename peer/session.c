@@ -9,14 +9,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ratelimit.h"
 #include "wire_mesh.h"
 
-/* Domain separation for the three things the handshake signs or hashes. */
-#define CTX_HELLO "AMESH-HS1"
-#define CTX_WELCOME "AMESH-HS2"
-#define CTX_KX "AMESH-KX-V1"
-#define CTX_HS_LEN 9
-#define CTX_KX_LEN 11
+/*
+ * Domain separation for the three things the handshake signs or hashes.
+ * Each is written as its length (one byte) then its name (ctx_put), so no
+ * context || message can ever read as another context || message, and each
+ * name carries the link version: a V1 signature cannot pass as a V2 one.
+ */
+#define CTX_HELLO "AMESH-LINK-HELLO-V2"
+#define CTX_WELCOME "AMESH-LINK-WELCOME-V2"
+#define CTX_KX "AMESH-LINK-KX-V2"
+/* bytes a context takes once written: the length byte plus the name,
+ * which is exactly sizeof the literal (its NUL's place) */
+#define CTX_HELLO_LEN sizeof(CTX_HELLO)
+#define CTX_WELCOME_LEN sizeof(CTX_WELCOME)
+#define CTX_KX_LEN sizeof(CTX_KX)
+_Static_assert(sizeof(CTX_WELCOME) < 256 && sizeof(CTX_HELLO) < 256 && sizeof(CTX_KX) < 256,
+               "a context's length fits its length byte");
 
 #define HASH_BYTES 32 /* BLAKE2b-256 */
 #define AEAD_KEY_BYTES crypto_aead_xchacha20poly1305_ietf_KEYBYTES
@@ -101,6 +112,15 @@ static const char *kind_name(enum wire_frame_kind k)
 	}
 }
 
+/* Writes a context as length || name; returns the bytes written. */
+static size_t ctx_put(uint8_t *p, const char *name, size_t n)
+{
+	p[0] = (uint8_t)n;
+	memcpy(p + 1, name, n);
+	return n + 1;
+}
+#define CTX_PUT(p, c) ctx_put((p), (c), sizeof(c) - 1)
+
 static void put_le64(uint8_t *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)
@@ -135,21 +155,20 @@ static int welcome_digest(const struct wire_welcome *w, uint8_t out[HASH_BYTES])
 	return 0;
 }
 
-#define HELLO_SIGNED_BYTES (CTX_HS_LEN + HASH_BYTES)
-#define WELCOME_SIGNED_BYTES (CTX_HS_LEN + HASH_BYTES + WIRE_X25519_BYTES + SESSION_ID_BYTES)
+#define HELLO_SIGNED_BYTES (CTX_HELLO_LEN + HASH_BYTES)
+#define WELCOME_SIGNED_BYTES (CTX_WELCOME_LEN + HASH_BYTES + WIRE_X25519_BYTES + SESSION_ID_BYTES)
 
 static void hello_signed(uint8_t msg[HELLO_SIGNED_BYTES], const uint8_t unsigned_hash[HASH_BYTES])
 {
-	memcpy(msg, CTX_HELLO, CTX_HS_LEN);
-	memcpy(msg + CTX_HS_LEN, unsigned_hash, HASH_BYTES);
+	size_t n = CTX_PUT(msg, CTX_HELLO);
+	memcpy(msg + n, unsigned_hash, HASH_BYTES);
 }
 
 static void welcome_signed(uint8_t msg[WELCOME_SIGNED_BYTES], const uint8_t hello_hash[HASH_BYTES],
                            const struct wire_welcome *w)
 {
 	uint8_t *p = msg;
-	memcpy(p, CTX_WELCOME, CTX_HS_LEN);
-	p += CTX_HS_LEN;
+	p += CTX_PUT(p, CTX_WELCOME);
 	memcpy(p, hello_hash, HASH_BYTES);
 	p += HASH_BYTES;
 	memcpy(p, w->ephemeral, WIRE_X25519_BYTES);
@@ -173,7 +192,7 @@ static int derive(const uint8_t shared[32], const uint8_t hello_hash[HASH_BYTES]
 		free(s);
 		return AM_ENOMEM;
 	}
-	memcpy(msg, CTX_KX, CTX_KX_LEN);
+	CTX_PUT(msg, CTX_KX);
 	memcpy(msg + CTX_KX_LEN, hello_hash, HASH_BYTES);
 	memcpy(msg + CTX_KX_LEN + HASH_BYTES, welcome_hash, HASH_BYTES);
 	crypto_generichash(s->keys, 2 * AEAD_KEY_BYTES, msg, sizeof msg, shared, 32);
@@ -315,11 +334,22 @@ void session_pending_free(struct session_pending *p)
  * handshakes while full, would let one misbehaving trusted peer lock every
  * other peer out; and a replayed Hello is worth little to an attacker - it
  * cannot derive the keys without the initiator's ephemeral secret - beyond
- * making us set up a session nobody can use.
+ * making us set up a session nobody can use. So that no single key can
+ * churn the ring (issue 8, item 12), each key's authentic Hellos are rate
+ * limited (SESSION_HS_BURST, then one per SESSION_HS_INTERVAL seconds): one
+ * key holds at most 30 + 240 / 2 = 150 entries, and it takes 27 keys at
+ * full rate to evict anything early.
+ *
+ * The cache lives in memory, so a restart would forget it and accept again
+ * a Hello captured in the SESSION_SKEW seconds before: `started' refuses
+ * every Hello stamped before this cache was made (issue 8, item 13). An
+ * honest initiator whose clock is d seconds behind is refused (and told
+ * why) for d seconds after our start.
  */
 #define REPLAY_CAP 4096u
 #define REPLAY_BUCKETS 4096u /* power of two */
 #define REPLAY_NIL UINT32_MAX
+#define REPLAY_KEYS 1024u    /* initiator keys rate-limited at once */
 
 struct replay_entry {
 	uint8_t key[HASH_BYTES];
@@ -330,24 +360,33 @@ struct replay_entry {
 
 struct session_replay {
 	pthread_mutex_t lock;
+	uint64_t started;            /* Hellos stamped earlier are refused */
+	struct ratelimit *per_key;   /* authentic Hellos per initiator key */
 	uint32_t bucket[REPLAY_BUCKETS];
 	uint32_t oldest; /* ring slot written next: the oldest entry once full */
 	struct replay_entry e[REPLAY_CAP];
 };
 
-int session_replay_new(struct session_replay **out)
+int session_replay_new(struct session_replay **out, uint64_t started)
 {
 	struct session_replay *r;
+	int rv;
 
 	*out = NULL;
 	if (sodium_init() < 0)
 		return AM_EIO;
 	if ((r = calloc(1, sizeof *r)) == NULL)
 		return AM_ENOMEM;
+	if ((rv = ratelimit_new(&r->per_key, REPLAY_KEYS, SESSION_HS_BURST, SESSION_HS_INTERVAL)) != 0) {
+		free(r);
+		return rv;
+	}
 	if (pthread_mutex_init(&r->lock, NULL) != 0) {
+		ratelimit_free(r->per_key);
 		free(r);
 		return AM_ENOMEM;
 	}
+	r->started = started;
 	for (size_t i = 0; i < REPLAY_BUCKETS; i++)
 		r->bucket[i] = REPLAY_NIL;
 	*out = r;
@@ -359,6 +398,7 @@ void session_replay_free(struct session_replay *r)
 	if (!r)
 		return;
 	pthread_mutex_destroy(&r->lock);
+	ratelimit_free(r->per_key);
 	free(r);
 }
 
@@ -381,6 +421,26 @@ static void replay_unlink(struct session_replay *r, uint32_t slot)
 		*link = r->e[slot].next;
 }
 
+static bool replay_find(struct session_replay *r, const uint8_t key[HASH_BYTES], uint64_t now)
+{
+	for (uint32_t i = r->bucket[bucket_of(key)]; i != REPLAY_NIL; i = r->e[i].next)
+		if (r->e[i].expires >= now && memcmp(r->e[i].key, key, HASH_BYTES) == 0)
+			return true;
+	return false;
+}
+
+/* Whether key is recorded and unexpired, without recording it: the cheap
+ * look before paying for a signature check. */
+static bool replay_seen(struct session_replay *r, const uint8_t key[HASH_BYTES], uint64_t now)
+{
+	bool seen;
+
+	pthread_mutex_lock(&r->lock);
+	seen = replay_find(r, key, now);
+	pthread_mutex_unlock(&r->lock);
+	return seen;
+}
+
 /* AM_EREPLAY if key was recorded and has not expired at now; otherwise
  * records it until expires. One lock around both, so two threads handed the
  * same Hello cannot both get 0. */
@@ -391,11 +451,9 @@ static int replay_check_insert(struct session_replay *r, const uint8_t key[HASH_
 	int rv = 0;
 
 	pthread_mutex_lock(&r->lock);
-	for (uint32_t i = r->bucket[b]; i != REPLAY_NIL; i = r->e[i].next) {
-		if (r->e[i].expires >= now && memcmp(r->e[i].key, key, HASH_BYTES) == 0) {
-			rv = AM_EREPLAY;
-			goto done;
-		}
+	if (replay_find(r, key, now)) {
+		rv = AM_EREPLAY;
+		goto done;
 	}
 	slot = r->oldest;
 	if (r->e[slot].used)
@@ -414,11 +472,14 @@ done:
 /* --- responder --- */
 
 /* The responder's checks, cheapest first, so junk costs no signature
- * verification. Fills *s on success; err gets the detail. */
+ * verification. Fills *s on success; err gets the detail. A refusal that
+ * only an authentic Hello can earn (clock skew, before our start, too many
+ * handshakes) also fills told: the initiator proved who it is, so it may
+ * learn why - everything else gets the fixed "refused". */
 static int accept_hello(const uint8_t my_sk[64], struct session_replay *replay, uint64_t now,
                         session_trust_fn trust, void *arg, const uint8_t *hello, size_t len,
                         struct session **s, uint8_t **reply, size_t *reply_len,
-                        char *err, size_t errlen)
+                        char *err, size_t errlen, char *told, size_t toldlen)
 {
 	struct wire_frame f, w;
 	uint8_t me[AM_KEY_BYTES], e_secret[32], shared[32];
@@ -426,7 +487,8 @@ static int accept_hello(const uint8_t my_sk[64], struct session_replay *replay, 
 	uint8_t hmsg[HELLO_SIGNED_BYTES], wmsg[WELCOME_SIGNED_BYTES];
 	char idhex[2 * AM_KEYID_BYTES + 1], mehex[2 * AM_KEYID_BYTES + 1];
 	const struct wire_hello *h = &f.hello;
-	uint64_t off;
+	uint64_t off, retry = 0;
+	bool skewed;
 	int rv;
 
 	memset(&w, 0, sizeof w);
@@ -461,12 +523,7 @@ static int accept_hello(const uint8_t my_sk[64], struct session_replay *replay, 
 		goto fail;
 	}
 	off = now > h->timestamp ? now - h->timestamp : h->timestamp - now;
-	if (off > SESSION_SKEW) {
-		seterr(err, errlen, "hello from key %s has timestamp %" PRIu64 ", %" PRIu64
-		       " s %s this peer's clock (limit %d s)", idhex, h->timestamp, off,
-		       now > h->timestamp ? "behind" : "ahead of", SESSION_SKEW);
-		goto fail;
-	}
+	skewed = off > SESSION_SKEW;
 	/* before the signature: refusing a stranger costs a lookup, not a
 	 * verification - which also means the key is only claimed here */
 	if (trust(arg, h->initiator) != 0) {
@@ -484,10 +541,44 @@ static int accept_hello(const uint8_t my_sk[64], struct session_replay *replay, 
 	 */
 	if ((rv = hello_digest(h, false, hash)) != 0)
 		goto fail;
+	/* a replay costs a lookup, not a verification (the cache only holds
+	 * Hellos whose signature verified, so a hit is a true repeat) */
+	if (replay_seen(replay, hash, now)) {
+		seterr(err, errlen, "replayed hello from key %s (signature not checked)", idhex);
+		rv = AM_EREPLAY;
+		goto fail;
+	}
 	hello_signed(hmsg, hash);
 	if (crypto_sign_verify_detached(h->sig, hmsg, sizeof hmsg, h->initiator) != 0) {
 		seterr(err, errlen, "hello signature by key %s does not verify", idhex);
 		rv = AM_EHANDSHAKE;
+		goto fail;
+	}
+	/* authentic from here on: refusals may say why */
+	rv = AM_EHANDSHAKE;
+	if (skewed) {
+		seterr(err, errlen, "hello from key %s has timestamp %" PRIu64 ", %" PRIu64
+		       " s %s this peer's clock (limit %d s)", idhex, h->timestamp, off,
+		       now > h->timestamp ? "behind" : "ahead of", SESSION_SKEW);
+		seterr(told, toldlen, "clock skew: your hello's timestamp is %" PRIu64 " s %s this "
+		       "peer's clock (limit %d s); check NTP on both sides", off,
+		       now > h->timestamp ? "behind" : "ahead of", SESSION_SKEW);
+		goto fail;
+	}
+	if (h->timestamp < replay->started) {
+		seterr(err, errlen, "hello from key %s is stamped %" PRIu64 ", before this peer "
+		       "started at %" PRIu64 " (a replay from before a restart, or a clock behind)",
+		       idhex, h->timestamp, replay->started);
+		seterr(told, toldlen, "your hello is stamped %" PRIu64 " s before this peer "
+		       "started; send a fresh one (is your clock behind?)",
+		       replay->started - h->timestamp);
+		goto fail;
+	}
+	if (!ratelimit_take(replay->per_key, h->initiator, AM_KEY_BYTES, now, &retry)) {
+		seterr(err, errlen, "hello from key %s: more than %d handshakes, then one per %d s",
+		       idhex, SESSION_HS_BURST, SESSION_HS_INTERVAL);
+		seterr(told, toldlen, "too many handshakes from your key; retry in %" PRIu64 " s",
+		       retry);
 		goto fail;
 	}
 	/* the timestamp check above bounds how long the entry must last */
@@ -533,6 +624,7 @@ int session_accept(const uint8_t my_sk[64], struct session_replay *replay, uint6
                    struct session **out, uint8_t peer_pk[AM_KEY_BYTES], uint8_t **reply,
                    size_t *reply_len, char *err, size_t errlen)
 {
+	char told[WIRE_REFUSED_MAX + 1] = "";
 	int rv;
 
 	*out = NULL;
@@ -541,7 +633,7 @@ int session_accept(const uint8_t my_sk[64], struct session_replay *replay, uint6
 	memset(peer_pk, 0, AM_KEY_BYTES);
 	seterr(err, errlen, "%s", "");
 	rv = accept_hello(my_sk, replay, now, trust, arg, hello, len, out, reply, reply_len,
-	                  err, errlen);
+	                  err, errlen, told, sizeof told);
 	if (rv == 0) {
 		session_peer(*out, peer_pk);
 		return 0;
@@ -549,8 +641,9 @@ int session_accept(const uint8_t my_sk[64], struct session_replay *replay, uint6
 	if (err && errlen && err[0] == '\0')
 		seterr(err, errlen, "hello refused: %s", am_strerror(rv));
 	/* the detail stays in err; an unauthenticated peer learns nothing from
-	 * which check failed. If even this allocation fails, *reply stays NULL. */
-	(void)session_refused_frame(REFUSED_TEXT, reply, reply_len);
+	 * which check failed (told is only set once the signature verified).
+	 * If even this allocation fails, *reply stays NULL. */
+	(void)session_refused_frame(told[0] ? told : REFUSED_TEXT, reply, reply_len);
 	return rv;
 }
 
@@ -634,8 +727,9 @@ int session_seal(struct session *s, const uint8_t *pt, size_t len, uint8_t **fra
 	/* the frame adds the tag and some framing: refuse before allocating */
 	if (len > SESSION_FRAME_MAX - AEAD_TAG_BYTES)
 		return AM_ETOOBIG;
-	/* 2^64 messages will not happen; if they did, the nonce would repeat */
-	if (s->sent == UINT64_MAX)
+	/* the counters run out (long after 2^63 messages): a new handshake,
+	 * never a repeated nonce */
+	if (s->sent >= SESSION_COUNTER_MAX)
 		return AM_EINVAL;
 	if ((box = malloc(len + AEAD_TAG_BYTES)) == NULL)
 		return AM_ENOMEM;
@@ -670,15 +764,20 @@ static int window_check(const struct session *s, uint64_t c)
 }
 
 /* Records c as opened; moving the top of the window forgets the counters
- * that fall out of it, so their bits can be reused. */
+ * that fall out of it, so their bits can be reused. The loop runs over the
+ * distance (< SESSION_WINDOW steps), never up to c itself: `i <= c' with
+ * c = 2^64 - 1 never ends (issue 8, item 10). */
 static void window_mark(struct session *s, uint64_t c)
 {
 	if (c > s->highest) {
-		if (c - s->highest >= SESSION_WINDOW) {
+		uint64_t d = c - s->highest;
+		if (d >= SESSION_WINDOW) {
 			memset(s->seen, 0, sizeof s->seen);
 		} else {
-			for (uint64_t i = s->highest + 1; i <= c; i++)
+			for (uint64_t k = 1; k <= d; k++) {
+				uint64_t i = s->highest + k;
 				s->seen[(i % SESSION_WINDOW) / 64] &= ~(1ull << (i % 64));
+			}
 		}
 		s->highest = c;
 	}
@@ -699,7 +798,7 @@ int session_open(struct session *s, const uint8_t *frame, size_t flen, uint8_t *
 		return rv;
 	rv = AM_EDECODE;
 	if (f.kind != WIRE_FRAME_SEALED || f.sealed.box_len < AEAD_TAG_BYTES ||
-	    f.sealed.counter == 0)
+	    f.sealed.counter == 0 || f.sealed.counter > SESSION_COUNTER_MAX)
 		goto fail;
 	/* another session's frame cannot authenticate here (the id is in the
 	 * AD): say so without spending a decryption */
@@ -730,6 +829,14 @@ fail:
 	free(out);
 	wire_frame_clear(&f);
 	return rv;
+}
+
+int session_skip(struct session *s, uint64_t sent)
+{
+	if (sent < s->sent || sent > SESSION_COUNTER_MAX)
+		return AM_EINVAL;
+	s->sent = sent;
+	return 0;
 }
 
 void session_id(const struct session *s, uint8_t id[SESSION_ID_BYTES])

@@ -4,28 +4,46 @@
  * NNG's TLS cannot pin raw Ed25519 keys (FIELD-NOTES), so links carry their
  * own handshake, SIGMA-style, in one req/rep round trip:
  *
- *   I -> R  Hello   {version, I, R, e_i, timestamp, sig_I}
- *           sig_I = Ed25519(I, "AMESH-HS1" || BLAKE2b-256(Hello packed with sig empty))
+ *   I -> R  Hello   {version 2, I, R, e_i, timestamp, sig_I}
+ *           sig_I = Ed25519(I, C("AMESH-LINK-HELLO-V2") || BLAKE2b-256(Hello packed with sig empty))
  *   R -> I  Welcome {e_r, session, sig_R}
- *           sig_R = Ed25519(R, "AMESH-HS2" || BLAKE2b-256(Hello bytes) || e_r || session)
+ *           sig_R = Ed25519(R, C("AMESH-LINK-WELCOME-V2") || BLAKE2b-256(Hello bytes) || e_r || session)
  *   k = BLAKE2b-512(key = X25519(e_i, e_r),
- *                   "AMESH-KX-V1" || BLAKE2b-256(Hello bytes) || BLAKE2b-256(Welcome bytes))
+ *                   C("AMESH-LINK-KX-V2") || BLAKE2b-256(Hello bytes) || BLAKE2b-256(Welcome bytes))
  *   k[0..32) seals I->R, k[32..64) seals R->I.
+ *   C(name) = one length byte || name: no context can read as a prefix of another.
  *
  * Both long-term identities are bound into the transcript; the ephemeral
  * X25519 keys give forward secrecy (they are wiped after the key
- * derivation). R refuses a Hello whose initiator is not pinned (trust
- * callback), whose responder field is not R, whose timestamp is more than
- * SESSION_SKEW seconds off, or that it has already seen (replay cache) -
- * and says nothing else. I refuses a Welcome not signed by the R it meant.
+ * derivation). R refuses, with the fixed text "refused" and nothing else, a
+ * Hello whose initiator is not pinned (trust callback; checked before the
+ * signature), whose responder field is not R, that it has already seen
+ * (replay cache; looked up before the signature), or whose signature fails.
+ * A Hello whose signature verified may learn why it was refused: its
+ * timestamp is more than SESSION_SKEW seconds off, it is stamped before
+ * the responder started (so a Hello captured before a restart cannot be
+ * replayed after it), or its key exceeded SESSION_HS_BURST handshakes, then
+ * one per SESSION_HS_INTERVAL seconds. I refuses a Welcome not signed by
+ * the R it meant.
+ *
+ * What an observer of the wire learns (the handshake does not hide
+ * identities, unlike SIGMA-I or Noise XX): both public keys travel in clear
+ * in the Hello, so who talks to whom, when, and how much. The time R takes
+ * to refuse tells whether the claimed initiator key is pinned (a lookup, or
+ * a lookup and a 40 us signature check). Nothing about the content: frames
+ * are sealed, and the session id is random.
  *
  * After the handshake each message is a Sealed frame: XChaCha20-Poly1305-
  * IETF with nonce = per-direction counter (little-endian, zero-padded) and
  * AD = session || counter. The receiver keeps a sliding window of
  * SESSION_WINDOW counters (WireGuard's bitmap): reordering within the
- * window is fine, a repeat or anything older is AM_EREPLAY. NNG's req
- * re-sends a request on reconnect; such a duplicate is refused as a replay
- * and the requester simply sends a fresh request (requests are idempotent).
+ * window is fine, a repeat or anything older is AM_EREPLAY. Counter
+ * 2^64 - 1 is never used (SESSION_COUNTER_MAX). NNG's req re-sends a
+ * request on reconnect; such a duplicate is refused as a replay and the
+ * requester sends the request once more, freshly sealed, on the same
+ * session before it falls back to a new handshake (requests are
+ * idempotent; mesh.c). A session lives at most SESSION_MAX_AGE seconds on
+ * both sides; the initiator starts a new one after SESSION_REKEY_AGE.
  *
  * Frames are protobuf (proto/mesh.proto, Frame); wire_mesh.c converts them.
  * Key material lives in sodium_malloc memory and is wiped on free.
@@ -40,7 +58,12 @@
 #define SESSION_SKEW 120          /* seconds of clock difference tolerated */
 #define SESSION_WINDOW 1024       /* replay window, in messages */
 #define SESSION_FRAME_MAX (8u << 20) /* largest frame accepted on a link */
-#define SESSION_VERSION 1
+#define SESSION_VERSION 2
+#define SESSION_COUNTER_MAX (UINT64_MAX - 1) /* the last counter is never used */
+#define SESSION_HS_BURST 30       /* authentic handshakes per key at once ... */
+#define SESSION_HS_INTERVAL 2     /* ... then one per this many seconds */
+#define SESSION_REKEY_AGE 3600    /* seconds: the initiator handshakes again */
+#define SESSION_MAX_AGE (SESSION_REKEY_AGE + 300) /* seconds: either side drops it */
 
 struct session;
 struct session_pending; /* an initiator's handshake in progress */
@@ -64,15 +87,19 @@ typedef int (*session_trust_fn)(void *arg, const uint8_t initiator[AM_KEY_BYTES]
 
 /* The cache is safe to share between threads calling session_accept (a
  * mutex inside); it holds at most 4096 Hellos, oldest evicted first (see
- * session.c for the trade-off). Returns 0 or AM_ENOMEM. */
-int session_replay_new(struct session_replay **out);
+ * session.c for the trade-off), and rate-limits each initiator key.
+ * started: Unix seconds the responder started; Hellos stamped earlier are
+ * refused. Returns 0, AM_EIO or AM_ENOMEM. */
+int session_replay_new(struct session_replay **out, uint64_t started);
 void session_replay_free(struct session_replay *r);
 
 /* Responder: handles a Hello frame. On success *out is the new session,
  * peer_pk the authenticated initiator, and *reply a Welcome frame. On
  * failure (AM_EUNTRUSTED, AM_EHANDSHAKE, AM_EREPLAY, AM_EDECODE) *reply is a
  * Refused frame saying only "refused" - no detail leaks to an unauthenticated
- * peer - and err holds the detail for the log. *reply is malloc'd. */
+ * peer - unless the Hello's signature verified and the refusal is about its
+ * time or rate (see above), which the initiator is told; err holds the
+ * detail for the log. *reply is malloc'd. */
 int session_accept(const uint8_t my_sk[64], struct session_replay *replay, uint64_t now,
                    session_trust_fn trust, void *arg, const uint8_t *hello, size_t len,
                    struct session **out, uint8_t peer_pk[AM_KEY_BYTES], uint8_t **reply,
@@ -97,6 +124,11 @@ int session_seal(struct session *s, const uint8_t *pt, size_t len, uint8_t **fra
  * another session, AM_EDECODE for a malformed frame, one that is not
  * Sealed, or counter 0; AM_ETOOBIG over SESSION_FRAME_MAX.) */
 int session_open(struct session *s, const uint8_t *frame, size_t flen, uint8_t **pt, size_t *plen);
+/* Moves the send counter forward to sent (the next frame carries sent + 1).
+ * Never back, never past SESSION_COUNTER_MAX (AM_EINVAL), so a nonce is
+ * never reused. For tests and the scripted malicious neighbour (testpeer),
+ * which must send what a hostile peer would. */
+int session_skip(struct session *s, uint64_t sent);
 /* A Refused frame with a fixed text, for servers that cannot find a session. */
 int session_refused_frame(const char *text, uint8_t **frame, size_t *len);
 

@@ -37,11 +37,15 @@ static int trust_one(void *arg, const uint8_t initiator[AM_KEY_BYTES])
 	return memcmp(arg, initiator, AM_KEY_BYTES) == 0 ? 0 : -1;
 }
 
+/* R started an hour before NOW (so the restart rule stays out of the way
+ * unless a test means it). */
+#define STARTED (NOW - 3600)
+
 /* A fixture for one test: R's replay cache. */
 static int setup(void **state)
 {
 	struct session_replay *r;
-	if (session_replay_new(&r) != 0)
+	if (session_replay_new(&r, STARTED) != 0)
 		return -1;
 	*state = r;
 	return 0;
@@ -248,12 +252,34 @@ static void test_stale_timestamp_is_refused(void **state)
 	size_t hlen, rlen;
 
 	for (size_t k = 0; k < sizeof offsets / sizeof *offsets; k++) {
+		struct session *si;
+		char why[AM_ERRLEN];
 		assert_int_equal(session_hello(I.sk, R.pk, (uint64_t)((int64_t)NOW + offsets[k]), &p,
 		                               &hello, &hlen), 0);
 		assert_int_equal(accept_as(&R, *state, NOW, hello, hlen, &s, &reply, &rlen),
 		                 AM_EHANDSHAKE);
 		assert_null(s);
 		assert_non_null(strstr(err, "timestamp"));
+		/* the Hello is authentic, so the initiator is told why (item 9) */
+		assert_int_equal(session_finish(p, reply, rlen, &si, why, sizeof why), AM_EHANDSHAKE);
+		assert_null(si);
+		assert_non_null(strstr(why, "clock skew"));
+		assert_non_null(strstr(why, offsets[k] < 0 ? "behind" : "ahead of"));
+		free(hello);
+		free(reply);
+	}
+	/* a skewed Hello whose signature fails learns nothing */
+	{
+		struct wire_frame f;
+		assert_int_equal(session_hello(I.sk, R.pk, NOW + 500, &p, &hello, &hlen), 0);
+		assert_int_equal(wire_frame_unpack(hello, hlen, &f), 0);
+		f.hello.sig[0] ^= 1;
+		free(hello);
+		assert_int_equal(wire_frame_pack(&f, &hello, &hlen), 0);
+		wire_frame_clear(&f);
+		assert_int_equal(accept_as(&R, *state, NOW, hello, hlen, &s, &reply, &rlen),
+		                 AM_EHANDSHAKE);
+		assert_non_null(strstr(err, "does not verify"));
 		expect_refused_reply(reply, rlen);
 		session_pending_free(p);
 		free(hello);
@@ -343,21 +369,72 @@ static void test_concurrent_replays_accept_once(void **state)
 	free(hello);
 }
 
-static void test_replay_cache_is_bounded(void **state)
+static int trust_all(void *arg, const uint8_t initiator[AM_KEY_BYTES])
 {
-	/* 4096 entries (session.c): the oldest is forgotten at 4097 */
-	enum { CAP = 4096 };
-	struct session_pending *p;
-	struct session *s;
-	uint8_t *first, *hello, *reply;
-	size_t flen, hlen, rlen;
+	(void)arg;
+	(void)initiator;
+	return 0;
+}
 
-	assert_int_equal(session_hello(I.sk, R.pk, NOW, &p, &first, &flen), 0);
+/* A Hello to R from the k-th of many keys, all trusted by trust_all. */
+static void hello_from_many(int k, uint8_t **hello, size_t *hlen)
+{
+	struct session_pending *p;
+	struct ident id;
+	uint8_t seed[32] = {0};
+	memcpy(seed, &k, sizeof k);
+	seed[31] = 0xa5;
+	crypto_sign_seed_keypair(id.pk, id.sk, seed);
+	assert_int_equal(session_hello(id.sk, R.pk, NOW, &p, hello, hlen), 0);
 	session_pending_free(p);
-	assert_int_equal(accept_as(&R, *state, NOW, first, flen, &s, &reply, &rlen), 0);
+}
+
+static int accept_any(struct session_replay *replay, const uint8_t *hello, size_t hlen)
+{
+	struct session *s;
+	uint8_t *reply, peer[AM_KEY_BYTES];
+	size_t rlen;
+	int rv = session_accept(R.sk, replay, NOW, trust_all, NULL, hello, hlen, &s, peer, &reply,
+	                        &rlen, err, sizeof err);
 	session_free(s);
 	free(reply);
+	return rv;
+}
+
+static void test_replay_cache_is_bounded(void **state)
+{
+	/* 4096 entries (session.c): the oldest is forgotten at 4097. One key
+	 * cannot get there (next test), so it takes 4096 keys. */
+	enum { CAP = 4096 };
+	uint8_t *first, *hello;
+	size_t flen, hlen;
+
+	hello_from_many(0, &first, &flen);
+	assert_int_equal(accept_any(*state, first, flen), 0);
 	for (int k = 1; k < CAP; k++) {
+		hello_from_many(k, &hello, &hlen);
+		assert_int_equal(accept_any(*state, hello, hlen), 0);
+		free(hello);
+	}
+	assert_int_equal(accept_any(*state, first, flen), AM_EREPLAY);
+	hello_from_many(CAP, &hello, &hlen);
+	assert_int_equal(accept_any(*state, hello, hlen), 0);
+	free(hello);
+	/* the documented trade-off: memory stays bounded, the oldest goes */
+	assert_int_equal(accept_any(*state, first, flen), 0);
+	free(first);
+}
+
+static void test_one_key_is_rate_limited_and_told(void **state)
+{
+	struct session_pending *p;
+	struct session *s, *si;
+	uint8_t *hello, *reply;
+	size_t hlen, rlen;
+	char why[AM_ERRLEN];
+	int k;
+
+	for (k = 0; k < SESSION_HS_BURST; k++) {
 		assert_int_equal(session_hello(I.sk, R.pk, NOW, &p, &hello, &hlen), 0);
 		session_pending_free(p);
 		assert_int_equal(accept_as(&R, *state, NOW, hello, hlen, &s, &reply, &rlen), 0);
@@ -365,21 +442,78 @@ static void test_replay_cache_is_bounded(void **state)
 		free(reply);
 		free(hello);
 	}
-	/* full, but nothing evicted yet */
-	assert_int_equal(accept_as(&R, *state, NOW, first, flen, &s, &reply, &rlen), AM_EREPLAY);
-	free(reply);
+	/* one more at once: refused, and (authentic) told when to retry */
 	assert_int_equal(session_hello(I.sk, R.pk, NOW, &p, &hello, &hlen), 0);
-	session_pending_free(p);
-	assert_int_equal(accept_as(&R, *state, NOW, hello, hlen, &s, &reply, &rlen), 0);
-	session_free(s);
+	assert_int_equal(accept_as(&R, *state, NOW, hello, hlen, &s, &reply, &rlen), AM_EHANDSHAKE);
+	assert_non_null(strstr(err, "handshakes"));
+	assert_int_equal(session_finish(p, reply, rlen, &si, why, sizeof why), AM_EHANDSHAKE);
+	assert_non_null(strstr(why, "too many handshakes"));
 	free(reply);
 	free(hello);
-	/* the documented trade-off: memory stays bounded, the oldest goes */
-	assert_int_equal(accept_as(&R, *state, NOW, first, flen, &s, &reply, &rlen), 0);
-	session_free(s);
-	free(reply);
-	free(first);
+	/* another key is not affected */
+	hello_from_many(7, &hello, &hlen);
+	assert_int_equal(accept_any(*state, hello, hlen), 0);
+	free(hello);
+	/* and after SESSION_HS_INTERVAL seconds, I gets one more (only one) */
+	for (k = 0; k < 2; k++) {
+		assert_int_equal(session_hello(I.sk, R.pk, NOW + SESSION_HS_INTERVAL, &p, &hello, &hlen), 0);
+		session_pending_free(p);
+		assert_int_equal(accept_as(&R, *state, NOW + SESSION_HS_INTERVAL, hello, hlen, &s, &reply,
+		                           &rlen), k == 0 ? 0 : AM_EHANDSHAKE);
+		session_free(s);
+		free(reply);
+		free(hello);
+	}
 }
+
+/* Issue 8, item 13: a Hello captured before a restart and replayed after it
+ * (within its timestamp window) finds an empty replay cache - the start
+ * time refuses it instead. */
+static void test_hello_from_before_restart_is_refused(void **state)
+{
+	struct session_replay *after;
+	struct session_pending *p;
+	struct session *s, *si;
+	uint8_t *hello, *welcome, *reply;
+	size_t hlen, wlen, rlen;
+	char why[AM_ERRLEN];
+
+	assert_int_equal(session_hello(I.sk, R.pk, NOW - 30, &p, &hello, &hlen), 0);
+	assert_int_equal(accept_as(&R, *state, NOW - 30, hello, hlen, &s, &welcome, &wlen), 0);
+	session_free(s);
+	/* R restarts at NOW: a new cache, started NOW */
+	assert_int_equal(session_replay_new(&after, NOW), 0);
+	assert_int_equal(accept_as(&R, after, NOW, hello, hlen, &s, &reply, &rlen), AM_EHANDSHAKE);
+	assert_null(s);
+	assert_non_null(strstr(err, "before this peer started"));
+	free(reply);
+	/* control: the old cache would have called it a replay */
+	assert_int_equal(accept_as(&R, *state, NOW, hello, hlen, &s, &reply, &rlen), AM_EREPLAY);
+	free(reply);
+	/* the honest initiator learns why, and a fresh Hello is accepted */
+	assert_int_equal(accept_as(&R, after, NOW, hello, hlen, &s, &reply, &rlen), AM_EHANDSHAKE);
+	assert_int_equal(session_finish(p, reply, rlen, &si, why, sizeof why), AM_EHANDSHAKE);
+	assert_non_null(strstr(why, "before this peer started"));
+	free(reply);
+	free(hello);
+	free(welcome);
+	assert_int_equal(session_hello(I.sk, R.pk, NOW, &p, &hello, &hlen), 0);
+	assert_int_equal(accept_as(&R, after, NOW, hello, hlen, &s, &welcome, &wlen), 0);
+	assert_int_equal(session_finish(p, welcome, wlen, &si, why, sizeof why), 0);
+	round_trip(si, s, (const uint8_t *)"fresh", 5);
+	session_free(s);
+	session_free(si);
+	free(hello);
+	free(welcome);
+	session_replay_free(after);
+}
+
+/* The contexts as session.h writes them: a length byte, then the name -
+ * spelled out here so a change in session.c that breaks the spec fails. */
+#define CTX_H "\x13" "AMESH-LINK-HELLO-V2"
+#define CTX_H_LEN 20
+#define CTX_W "\x15" "AMESH-LINK-WELCOME-V2"
+#define CTX_W_LEN 22
 
 /* BLAKE2b-256 of the Hello inside a Hello frame, as the transcript uses it. */
 static void hello_hash_of(const uint8_t *frame, size_t len, uint8_t hash[32])
@@ -401,7 +535,7 @@ static void forge_welcome(const uint8_t *hello, size_t hlen, const struct ident 
                           const uint8_t *eph, uint8_t **out, size_t *olen)
 {
 	struct wire_frame w;
-	uint8_t e_secret[32], msg[9 + 32 + 32 + SESSION_ID_BYTES];
+	uint8_t e_secret[32], msg[CTX_W_LEN + 32 + 32 + SESSION_ID_BYTES];
 
 	memset(&w, 0, sizeof w);
 	w.kind = WIRE_FRAME_WELCOME;
@@ -410,10 +544,10 @@ static void forge_welcome(const uint8_t *hello, size_t hlen, const struct ident 
 	if (eph)
 		memcpy(w.welcome.ephemeral, eph, 32);
 	randombytes_buf(w.welcome.session, SESSION_ID_BYTES);
-	memcpy(msg, "AMESH-HS2", 9);
-	hello_hash_of(hello, hlen, msg + 9);
-	memcpy(msg + 9 + 32, w.welcome.ephemeral, 32);
-	memcpy(msg + 9 + 64, w.welcome.session, SESSION_ID_BYTES);
+	memcpy(msg, CTX_W, CTX_W_LEN);
+	hello_hash_of(hello, hlen, msg + CTX_W_LEN);
+	memcpy(msg + CTX_W_LEN + 32, w.welcome.ephemeral, 32);
+	memcpy(msg + CTX_W_LEN + 64, w.welcome.session, SESSION_ID_BYTES);
 	crypto_sign_detached(w.welcome.sig, NULL, msg, sizeof msg, signer->sk);
 	assert_int_equal(wire_frame_pack(&w, out, olen), 0);
 }
@@ -424,7 +558,7 @@ static void forge_hello(uint32_t version, uint64_t ts, const uint8_t *eph, uint8
                         size_t *olen)
 {
 	struct wire_frame h;
-	uint8_t e_secret[32], buf[WIRE_HELLO_MAX], msg[9 + 32];
+	uint8_t e_secret[32], buf[WIRE_HELLO_MAX], msg[CTX_H_LEN + 32];
 	size_t n;
 
 	memset(&h, 0, sizeof h);
@@ -438,15 +572,15 @@ static void forge_hello(uint32_t version, uint64_t ts, const uint8_t *eph, uint8
 		memcpy(h.hello.ephemeral, eph, 32);
 	h.hello.timestamp = ts;
 	assert_int_equal(wire_hello_pack(&h.hello, false, buf, sizeof buf, &n), 0);
-	memcpy(msg, "AMESH-HS1", 9);
-	crypto_generichash(msg + 9, 32, buf, n, NULL, 0);
+	memcpy(msg, CTX_H, CTX_H_LEN);
+	crypto_generichash(msg + CTX_H_LEN, 32, buf, n, NULL, 0);
 	crypto_sign_detached(h.hello.sig, NULL, msg, sizeof msg, I.sk);
 	assert_int_equal(wire_frame_pack(&h, out, olen), 0);
 }
 
 static void test_other_link_version_is_refused(void **state)
 {
-	static const uint32_t versions[] = {0, 2, 0xffffffffu};
+	static const uint32_t versions[] = {0, 1, 3, 0xffffffffu};
 	struct session *s;
 	uint8_t *hello, *reply;
 	size_t hlen, rlen;
@@ -461,7 +595,7 @@ static void test_other_link_version_is_refused(void **state)
 		free(hello);
 		free(reply);
 	}
-	/* control: the same construction at version 1 is accepted */
+	/* control: the same construction at this version (2) is accepted */
 	forge_hello(SESSION_VERSION, NOW, NULL, &hello, &hlen);
 	assert_int_equal(accept_as(&R, *state, NOW, hello, hlen, &s, &reply, &rlen), 0);
 	session_free(s);
@@ -894,6 +1028,50 @@ static void test_window_advances_across_large_jump(void **state)
 	session_free(sr);
 }
 
+/* Issue 8, item 10: the window update looped `i <= c', which never ends at
+ * c = 2^64 - 1 - a pinned neighbour (or a malicious listener, to a dialer)
+ * could park a worker holding the session lock. The last counter is now
+ * refused on open and never sealed; the top of the counter space works. */
+static void last_counters_one_way(struct session *from, struct session *to)
+{
+	uint8_t *a, *b, *c, *forged;
+	size_t alen, blen, clen, flen;
+	struct wire_frame f;
+
+	assert_int_equal(session_skip(from, 5), 0);
+	assert_int_equal(session_skip(from, 4), AM_EINVAL); /* never back */
+	assert_int_equal(session_skip(from, UINT64_MAX), AM_EINVAL);
+	assert_int_equal(session_skip(from, SESSION_COUNTER_MAX - 2), 0);
+	assert_int_equal(session_seal(from, (const uint8_t *)"a", 1, &a, &alen), 0);
+	assert_int_equal(session_seal(from, (const uint8_t *)"b", 1, &b, &blen), 0);
+	/* the counters are spent: a new handshake, never a repeated nonce */
+	assert_int_equal(session_seal(from, (const uint8_t *)"c", 1, &c, &clen), AM_EINVAL);
+	/* a jump to the top, then one step inside it, then a replay */
+	assert_int_equal(open_frame(to, a, alen), 0);
+	assert_int_equal(open_frame(to, b, blen), 0);
+	assert_int_equal(open_frame(to, a, alen), AM_EREPLAY);
+	/* counter 2^64 - 1 is refused before any decryption */
+	assert_int_equal(wire_frame_unpack(b, blen, &f), 0);
+	f.sealed.counter = UINT64_MAX;
+	assert_int_equal(wire_frame_pack(&f, &forged, &flen), 0);
+	wire_frame_clear(&f);
+	assert_int_equal(open_frame(to, forged, flen), AM_EDECODE);
+	free(forged);
+	free(a);
+	free(b);
+}
+
+static void test_last_counter_is_refused_both_ways(void **state)
+{
+	struct session *si, *sr;
+
+	handshake(*state, &si, &sr);
+	last_counters_one_way(si, sr); /* dialer -> listener */
+	last_counters_one_way(sr, si); /* listener -> dialer */
+	session_free(si);
+	session_free(sr);
+}
+
 static void test_window_forgets_counters_that_slide_out(void **state)
 {
 	enum { N = 1100 };
@@ -1048,6 +1226,8 @@ int main(void)
 		T(test_replayed_hello_is_refused),
 		T(test_concurrent_replays_accept_once),
 		T(test_replay_cache_is_bounded),
+		T(test_one_key_is_rate_limited_and_told),
+		T(test_hello_from_before_restart_is_refused),
 		T(test_other_link_version_is_refused),
 		T(test_low_order_ephemeral_is_refused),
 		T(test_welcome_signed_by_wrong_key_fails),
@@ -1065,6 +1245,7 @@ int main(void)
 		T(test_counter_behind_window_is_refused),
 		T(test_window_advances_across_large_jump),
 		T(test_window_forgets_counters_that_slide_out),
+		T(test_last_counter_is_refused_both_ways),
 		T(test_frame_for_another_session_is_refused),
 		T(test_two_handshakes_give_different_keys),
 		T(test_wire_frame_field_lengths_are_checked),

@@ -96,7 +96,7 @@ static void make_link(struct session **rx, struct session **tx)
 	char err[AM_ERRLEN];
 
 	/* its own cache: the same Hello comes back every LINK_EVERY inputs */
-	check(session_replay_new(&own) == 0);
+	check(session_replay_new(&own, 0) == 0);
 	rng_reset(SEED_LINK);
 	check(session_hello(i_sk, r_pk, NOW, &p, &hello, &hlen) == 0);
 	check(session_accept(r_sk, own, NOW, trust_i, NULL, hello, hlen, rx, peer, &welcome, &wlen,
@@ -129,7 +129,7 @@ static void hello_and_welcome(const uint8_t *sk, const uint8_t *peer_pk, uint64_
 	size_t hlen, rlen;
 	char err[AM_ERRLEN];
 
-	check(session_replay_new(&own) == 0);
+	check(session_replay_new(&own, 0) == 0);
 	rng_reset(seed);
 	check(session_hello(sk, peer_pk, NOW, &p, &hello, &hlen) == 0);
 	(void)session_accept(r_sk, own, NOW, trust_i, NULL, hello, hlen, &s, peer, &reply, &rlen,
@@ -163,7 +163,7 @@ static void init_once(void)
 	crypto_sign_seed_keypair(r_pk, r_sk, seed);
 	memset(seed, 'x', sizeof seed);
 	crypto_sign_seed_keypair(x_pk, x_sk, seed);
-	check(session_replay_new(&replay) == 0);
+	check(session_replay_new(&replay, 0) == 0);
 	check(session_refused_frame("refused", &refused, &refused_len) == 0);
 
 	/* handshake seeds: the Hello and Welcome of SEED_PENDING's handshake
@@ -204,7 +204,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	inputs++;
 	if (inputs % REPLAY_EVERY == 0) {
 		session_replay_free(replay);
-		check(session_replay_new(&replay) == 0);
+		check(session_replay_new(&replay, 0) == 0);
 	}
 	if (inputs % LINK_EVERY == 0) {
 		session_free(link_rx);
