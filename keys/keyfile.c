@@ -196,6 +196,14 @@ int keyfile_parse_public(const char *line, uint8_t pk[AM_KEY_BYTES], char *comme
 		seterr(err, errlen, "key id does not match the key (mistyped or truncated?)");
 		return AM_EKEY;
 	}
+	/* A key of small or mixed order, or not canonically encoded, is one
+	 * that libraries verify differently (about 1 signature in 8 for mixed
+	 * order): never pin one, never rotate to one. */
+	if (crypto_core_ed25519_is_valid_point(bin + 2 + AM_KEYID_BYTES) != 1) {
+		seterr(err, errlen, "key is not a valid Ed25519 public key (small or mixed order, or "
+		       "not canonical): `%s'", quote(b64, b64len, q, sizeof q));
+		return AM_EKEY;
+	}
 	if (rest < end)
 		rest++; /* the space before the comment */
 	clen = (size_t)(end - rest);

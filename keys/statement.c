@@ -6,9 +6,10 @@
 
 #include "wire_statement.h"
 
-#define CTX_REVOKE "AMESH-REVOKE-V1"
-#define CTX_ROTATE "AMESH-ROTATE-V1"
-#define CTX_MAX 15
+/* length byte, then the name (model.h): 0x0f = 15 = strlen of each name */
+#define CTX_REVOKE "\x0f" "AMESH-REVOKE-V1"
+#define CTX_ROTATE "\x0f" "AMESH-ROTATE-V1"
+#define CTX_MAX 16
 _Static_assert(sizeof CTX_REVOKE - 1 == CTX_MAX && sizeof CTX_ROTATE - 1 == CTX_MAX,
                "contexts share one buffer size");
 
@@ -91,8 +92,10 @@ static int statement_check(const struct statement *st)
 		return 0;
 	case STATEMENT_ROTATE:
 		/* a rotation to the same key would be a no-op that resets the chain */
+		/* and never to a key of small or mixed order (keyfile.c) */
 		if (rlen != 0 || sodium_memcmp(st->new_key, zero, AM_KEY_BYTES) == 0 ||
-		    memcmp(st->new_key, st->key, AM_KEY_BYTES) == 0)
+		    memcmp(st->new_key, st->key, AM_KEY_BYTES) == 0 ||
+		    crypto_core_ed25519_is_valid_point(st->new_key) != 1)
 			return AM_EINVAL;
 		if (st->not_before < st->issued_at || st->not_before - st->issued_at > ROTATE_LEAD_MAX)
 			return AM_EINVAL;

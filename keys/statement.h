@@ -9,7 +9,8 @@
  *               signed by the old key AND by the new key
  *
  * Both signatures cover the exact serialized StatementBody bytes with a
- * context prefix per kind ("AMESH-REVOKE-V1", "AMESH-ROTATE-V1"), so no
+ * context prefix per kind (0x0f "AMESH-REVOKE-V1", 0x0f "AMESH-ROTATE-V1":
+ * a length byte, then the name), so no
  * indicator signature can ever pass as a statement or the reverse.
  * `previous` is the BLAKE2b-256 of the previous rotation statement of this
  * identity (zeros for the first), so an identity's rotations form a chain a

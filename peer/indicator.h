@@ -2,7 +2,7 @@
  * indicator.h - signing, verifying and identifying indicators.
  *
  * Provenance rests here. The origin signs
- *     "AMESH-INDICATOR-V1" || body
+ *     0x12 "AMESH-INDICATOR-V1" || body      (length-prefixed context)
  * where body is the exact serialized IndicatorBody. Receivers verify those
  * exact bytes with the envelope's signer key *before* unpacking the body,
  * then require body.origin == signer; nobody ever re-serializes a body, so

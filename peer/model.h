@@ -36,8 +36,11 @@
 #define AM_BODY_FORMAT 1
 #define AM_CONTROL_PROTOCOL 1
 /* Domain separation: a key that signs indicators may later sign rotation or
- * revocation statements; a prefix per statement type stops cross-use. */
-#define AM_SIGN_CONTEXT_INDICATOR "AMESH-INDICATOR-V1"
+ * revocation statements; a prefix per statement type stops cross-use. Every
+ * context in the project is written as one length byte and then its name
+ * (here 0x12 = 18 = strlen("AMESH-INDICATOR-V1")), so no context || message
+ * can read as another context || message; test_indicator checks the byte. */
+#define AM_SIGN_CONTEXT_INDICATOR "\x12" "AMESH-INDICATOR-V1"
 
 enum am_err {
 	AM_OK = 0,

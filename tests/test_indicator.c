@@ -134,6 +134,28 @@ static void test_signature_without_context_is_rejected(void **state)
 	assert_int_equal(indicator_open(env, len, &out, NULL), AM_ESIG);
 }
 
+/* Issue 8, item 14: the context is a length byte then its name, and a
+ * signature under the bare (unprefixed) name does not verify. */
+static void test_context_is_length_prefixed(void **state)
+{
+	static const char name[] = "AMESH-INDICATOR-V1";
+	struct wire_envelope e;
+	uint8_t env[AM_ENVELOPE_MAX], id[32], msg[AM_BODY_MAX + 32];
+	struct am_indicator out;
+	size_t len;
+	(void)state;
+
+	assert_int_equal((uint8_t)AM_SIGN_CONTEXT_INDICATOR[0], strlen(AM_SIGN_CONTEXT_INDICATOR) - 1);
+	assert_string_equal(AM_SIGN_CONTEXT_INDICATOR + 1, name);
+	sign_sample(env, &len, id);
+	assert_int_equal(wire_envelope_unpack(env, len, &e), 0);
+	memcpy(msg, name, strlen(name));
+	memcpy(msg + strlen(name), e.body, e.body_len);
+	crypto_sign_detached(e.signature, NULL, msg, strlen(name) + e.body_len, sk);
+	assert_int_equal(wire_envelope_pack(&e, env, sizeof env, &len), 0);
+	assert_int_equal(indicator_open(env, len, &out, NULL), AM_ESIG);
+}
+
 static void test_sign_refuses_foreign_origin_and_bad_fields(void **state)
 {
 	uint8_t env[AM_ENVELOPE_MAX], id[32];
@@ -208,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_id_is_stable_and_distinct),
 		cmocka_unit_test(test_id_ignores_unknown_trailing_field),
 		cmocka_unit_test(test_oversized_and_empty_input),
+		cmocka_unit_test(test_context_is_length_prefixed),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

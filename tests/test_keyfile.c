@@ -206,6 +206,26 @@ static void test_generate_load_round_trip(void **state)
 	assert_false(keyfile_is_encrypted(f->key));
 }
 
+/* Issue 8, item 14: keys of small order (here the identity point, y = 1,
+ * and an all-zero encoding) or not canonically encoded are never accepted
+ * as public keys, so they can never be pinned or rotated to. */
+static void test_public_refuses_small_order_keys(void **state)
+{
+	uint8_t bad[3][AM_KEY_BYTES] = {{1}, {0}, {0}}, out[AM_KEY_BYTES];
+	char line[KEYFILE_LINE_MAX + 1], err[AM_ERRLEN];
+	(void)state;
+
+	/* y = p (non-canonical encoding of y = 0) */
+	memset(bad[2], 0xff, sizeof bad[2]);
+	bad[2][0] = 0xed;
+	bad[2][31] = 0x7f;
+	for (size_t k = 0; k < 3; k++) {
+		assert_int_equal(keyfile_public_line(bad[k], "x", line, sizeof line), 0);
+		assert_int_equal(keyfile_parse_public(line, out, NULL, 0, err, sizeof err), AM_EKEY);
+		assert_non_null(strstr(err, "not a valid Ed25519 public key"));
+	}
+}
+
 static void test_two_keys_differ(void **state)
 {
 	struct fixture *f = *state;
@@ -815,6 +835,7 @@ int main(void)
 		cmocka_unit_test(test_public_line_round_trip),
 		cmocka_unit_test(test_public_line_formatting_limits),
 		cmocka_unit_test(test_public_rejects),
+		cmocka_unit_test(test_public_refuses_small_order_keys),
 		cmocka_unit_test_setup_teardown(test_load_public_names_file, setup, teardown),
 		cmocka_unit_test(test_fingerprint_format),
 		cmocka_unit_test_setup_teardown(test_secret_rejects, setup, teardown),

@@ -166,7 +166,7 @@ static void test_rotation_without_cosignature_is_rejected(void **state)
 
 	/* nor does the old key alone make a rotation, signed in the right context */
 	assert_int_equal(wire_statement_envelope_unpack(env, len, &e), 0);
-	len = seal_raw(e.body, e.body_len, "AMESH-ROTATE-V1", sk, pk, NULL, env);
+	len = seal_raw(e.body, e.body_len, "\x0f" "AMESH-ROTATE-V1", sk, pk, NULL, env);
 	assert_int_equal(statement_open(env, len, &st, NULL), AM_ESIG);
 }
 
@@ -180,7 +180,7 @@ static void test_rotation_cosigned_by_third_key_is_rejected(void **state)
 
 	make_rotate(env, &len, id);
 	assert_int_equal(wire_statement_envelope_unpack(env, len, &e), 0);
-	len = seal_raw(e.body, e.body_len, "AMESH-ROTATE-V1", sk, pk, sk3, env);
+	len = seal_raw(e.body, e.body_len, "\x0f" "AMESH-ROTATE-V1", sk, pk, sk3, env);
 	assert_int_equal(statement_open(env, len, &st, NULL), AM_ESIG);
 }
 
@@ -199,7 +199,7 @@ static void test_rotation_with_swapped_keys_is_rejected(void **state)
 	size_t blen = e.body_len;
 	uint8_t body[WIRE_STATEMENT_BODY_MAX];
 	memcpy(body, e.body, blen);
-	len = seal_raw(body, blen, "AMESH-ROTATE-V1", sk2, pk2, sk, env);
+	len = seal_raw(body, blen, "\x0f" "AMESH-ROTATE-V1", sk2, pk2, sk, env);
 	assert_int_equal(statement_open(env, len, &st, NULL), AM_EORIGIN);
 
 	/* the two signatures exchanged in place */
@@ -286,11 +286,11 @@ static void test_contexts_are_separate(void **state)
 
 	/* kind and context must agree: a revoke body under the rotate context
 	 * (cosigned) and a rotate body under the revoke context */
-	len = seal_raw(body, blen, "AMESH-ROTATE-V1", sk, pk, sk2, env);
+	len = seal_raw(body, blen, "\x0f" "AMESH-ROTATE-V1", sk, pk, sk2, env);
 	assert_int_equal(statement_open(env, len, &st, NULL), AM_EINVAL);
 	make_rotate(env, &len, id);
 	assert_int_equal(wire_statement_envelope_unpack(env, len, &e), 0);
-	len = seal_raw(e.body, e.body_len, "AMESH-REVOKE-V1", sk, pk, NULL, env);
+	len = seal_raw(e.body, e.body_len, "\x0f" "AMESH-REVOKE-V1", sk, pk, NULL, env);
 	assert_int_equal(statement_open(env, len, &st, NULL), AM_EINVAL);
 }
 
@@ -336,13 +336,13 @@ static void test_signed_bad_fields_are_refused_on_open(void **state)
 	in.issued_at = NOW;
 	strcpy(in.reason, "esc \x1b]0;owned\x07");
 	assert_int_equal(wire_statement_body_pack(&in, body, sizeof body, &blen), 0);
-	len = seal_raw(body, blen, "AMESH-REVOKE-V1", sk, pk, NULL, env);
+	len = seal_raw(body, blen, "\x0f" "AMESH-REVOKE-V1", sk, pk, NULL, env);
 	assert_int_equal(statement_open(env, len, &out, NULL), AM_EINVAL);
 
 	in.reason[0] = '\0';
 	memcpy(in.new_key, pk2, 32); /* a revocation naming a successor */
 	assert_int_equal(wire_statement_body_pack(&in, body, sizeof body, &blen), 0);
-	len = seal_raw(body, blen, "AMESH-REVOKE-V1", sk, pk, NULL, env);
+	len = seal_raw(body, blen, "\x0f" "AMESH-REVOKE-V1", sk, pk, NULL, env);
 	assert_int_equal(statement_open(env, len, &out, NULL), AM_EINVAL);
 
 	memset(&in, 0, sizeof in);
@@ -351,24 +351,24 @@ static void test_signed_bad_fields_are_refused_on_open(void **state)
 	memcpy(in.new_key, pk, 32); /* rotation to itself */
 	in.issued_at = in.not_before = NOW;
 	assert_int_equal(wire_statement_body_pack(&in, body, sizeof body, &blen), 0);
-	len = seal_raw(body, blen, "AMESH-ROTATE-V1", sk, pk, sk, env);
+	len = seal_raw(body, blen, "\x0f" "AMESH-ROTATE-V1", sk, pk, sk, env);
 	assert_int_equal(statement_open(env, len, &out, NULL), AM_EINVAL);
 
 	memcpy(in.new_key, pk2, 32);
 	in.not_before = NOW - 1; /* hand-over before it was issued */
 	assert_int_equal(wire_statement_body_pack(&in, body, sizeof body, &blen), 0);
-	len = seal_raw(body, blen, "AMESH-ROTATE-V1", sk, pk, sk2, env);
+	len = seal_raw(body, blen, "\x0f" "AMESH-ROTATE-V1", sk, pk, sk2, env);
 	assert_int_equal(statement_open(env, len, &out, NULL), AM_EINVAL);
 
 	in.not_before = NOW;
 	assert_int_equal(wire_statement_body_pack(&in, body, sizeof body, &blen), 0);
-	len = seal_raw(body, blen, "AMESH-ROTATE-V1", sk, pk, sk2, env);
+	len = seal_raw(body, blen, "\x0f" "AMESH-ROTATE-V1", sk, pk, sk2, env);
 	assert_int_equal(statement_open(env, len, &out, NULL), 0);
 
 	/* a body about someone else's key, signed by us */
 	memcpy(in.key, pk3, 32);
 	assert_int_equal(wire_statement_body_pack(&in, body, sizeof body, &blen), 0);
-	len = seal_raw(body, blen, "AMESH-ROTATE-V1", sk, pk, sk2, env);
+	len = seal_raw(body, blen, "\x0f" "AMESH-ROTATE-V1", sk, pk, sk2, env);
 	assert_int_equal(statement_open(env, len, &out, NULL), AM_EORIGIN);
 }
 
@@ -417,7 +417,7 @@ static void test_wire_is_strict(void **state)
 	assert_int_equal(body[1], WIRE_STATEMENT_FORMAT);
 	body[1] = 2;
 	assert_int_equal(wire_statement_body_unpack(body, blen, &st), AM_EFORMAT);
-	len = seal_raw(body, blen, "AMESH-ROTATE-V1", sk, pk, sk2, env);
+	len = seal_raw(body, blen, "\x0f" "AMESH-ROTATE-V1", sk, pk, sk2, env);
 	assert_int_equal(statement_open(env, len, &st, NULL), AM_EFORMAT);
 	body[1] = WIRE_STATEMENT_FORMAT;
 
