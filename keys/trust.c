@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../peer/config.h"
 #include "../peer/timefmt.h"
 #include "keyfile.h"
 #include "../peer/text.h"
@@ -36,7 +37,8 @@
  *   and still refuse a line that would not fit rather than let inih split
  *   it.
  * - Values lose leading and trailing blanks and everything from a `;'
- *   after a blank (an inline comment). trust_check_text refuses such text
+ *   (inih) or a `#' (our reader, config_strip_comment, as in amesh.conf)
+ *   after a blank: an inline comment. trust_check_text refuses such text
  *   at add time, so what we write is what we read back.
  */
 #define TRUST_LINE_MAX 1000
@@ -103,9 +105,9 @@ static int check_text(const char *s, size_t max, bool leading_ok, char *why, siz
 			seterr(why, whylen, "%s holds a control character", quotes(q, sizeof q, s));
 			return AM_EINVAL;
 		}
-		if (c == ';' && (i == 0 || is_blank(s[i - 1]))) {
-			seterr(why, whylen, "%s has a `;' at the start or after a blank, which the file "
-			       "would read as the start of a comment", quotes(q, sizeof q, s));
+		if ((c == ';' || c == '#') && (i == 0 || is_blank(s[i - 1]))) {
+			seterr(why, whylen, "%s has a `%c' at the start or after a blank, which the file "
+			       "would read as the start of a comment", quotes(q, sizeof q, s), c);
 			return AM_EINVAL;
 		}
 	}
@@ -925,6 +927,7 @@ static char *reader(char *str, int num, void *stream)
 		start++;
 		n--;
 	}
+	n = config_strip_comment(start, n);
 	if (n > 0 && start[0] == '[') {
 		begin_entry(ld, start, n);
 		if (ld->rv != 0)

@@ -855,6 +855,41 @@ out:
 	return rv;
 }
 
+/* mkdir -p: the parents (0755, less the umask) then dir itself (0750).
+ * `amesh init /srv/amesh/apnic' must not need a separate mkdir (issue 8,
+ * item 9). An existing directory is fine; an existing file is not. */
+static int make_dirs(const char *dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	size_t n = strlen(dir);
+	struct stat st;
+
+	if (n == 0 || n >= sizeof path) {
+		snprintf(err, errlen, "directory name `%s' is empty or too long", dir);
+		return -1;
+	}
+	memcpy(path, dir, n + 1);
+	for (size_t k = 1; k <= n; k++) {
+		if (path[k] != '/' && path[k] != '\0')
+			continue;
+		if (path[k - 1] == '/')
+			continue; /* `a//b' */
+		char saved = path[k];
+		path[k] = '\0';
+		if (mkdir(path, saved ? 0755 : 0750) != 0 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "cannot create %s: %s exists and is not a directory", dir,
+			         path);
+			return -1;
+		}
+		path[k] = saved;
+	}
+	return 0;
+}
+
 static int cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -879,8 +914,8 @@ static int cmd_init(int argc, char **argv)
 	if (!name)
 		die_usage("--name is mandatory");
 	dir = argv[optind];
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-		errorf("cannot create %s: %s", dir, strerror(errno));
+	if (make_dirs(dir, err, sizeof err) != 0) {
+		errorf("%s", err);
 		return EXIT_ERR;
 	}
 	snprintf(path, sizeof path, "%s/amesh.conf", dir);
@@ -992,6 +1027,58 @@ static int usage(FILE *f)
 	return 0;
 }
 
+/* Removes n words at argv[j] (argv stays NULL-terminated). */
+static int drop_words(int argc, char **argv, int j, int n)
+{
+	memmove(&argv[j], &argv[j + n], (size_t)(argc - j - n + 1) * sizeof *argv);
+	return argc - n;
+}
+
+/*
+ * The global options may also follow the subcommand (`amesh keys list -c
+ * CONF', `amesh status --json'), as people and scripts write them (issue 8,
+ * item 9). They are taken out before the subcommand parses its own. The
+ * word after an option of a subcommand that takes a value is that value,
+ * never a global option (`--note -c' is a note), and `--' ends options.
+ * Returns the new argc.
+ */
+static int global_options_after(int argc, char **argv, int cmd)
+{
+	/* every option of every subcommand (here and in keycmd.c) that takes
+	 * its value as the next word */
+	static const char *const with_value[] = {
+		"--category", "--confidence", "--expires", "--ttl", "--tlp", "--hop-limit",
+		"--origin", "--limit", "--min-confidence", "--since", "--format", "--name",
+		"--listen", "-o", "--output", "--comment", "--as", "--note", "--reason",
+		"--passphrase-fd",
+	};
+
+	for (int j = cmd + 1; j < argc;) {
+		if (strcmp(argv[j], "--") == 0)
+			break;
+		if (strcmp(argv[j], "--json") == 0) {
+			opt_json = true;
+			argc = drop_words(argc, argv, j, 1);
+			continue;
+		}
+		if ((strcmp(argv[j], "-s") == 0 || strcmp(argv[j], "-c") == 0) && j + 1 < argc) {
+			if (argv[j][1] == 's')
+				opt_socket = argv[j + 1];
+			else
+				opt_config = argv[j + 1];
+			argc = drop_words(argc, argv, j, 2);
+			continue;
+		}
+		for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
+			if (strcmp(argv[j], with_value[k]) == 0) {
+				j++; /* its value */
+				break;
+			}
+		j++;
+	}
+	return argc;
+}
+
 int main(int argc, char **argv)
 {
 	int i = 1;
@@ -1019,14 +1106,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "amesh: libsodium failed to initialise\n");
 		return EXIT_ERR;
 	}
-	/* --json may also follow the subcommand, as scripts tend to write it */
-	for (int j = i + 1; j < argc; j++)
-		if (strcmp(argv[j], "--json") == 0) {
-			opt_json = true;
-			memmove(&argv[j], &argv[j + 1], (size_t)(argc - j) * sizeof *argv);
-			argc--;
-			j--;
-		}
+	argc = global_options_after(argc, argv, i);
 	for (size_t k = 0; k < sizeof subcommands / sizeof *subcommands; k++) {
 		if (strcmp(argv[i], subcommands[k].name) == 0) {
 			cmd_name = subcommands[k].name;

@@ -856,6 +856,26 @@ static void track_section(struct load *ld, const char *s, size_t n)
 		open_neighbour(ld, s, end);
 }
 
+/*
+ * An inline comment: `#' at the start or after a blank runs to the end of
+ * the line, as in wg-quick and most INI readers, so the README's
+ * `endpoint = tcp://host:7400   # we dial' pastes as it reads (issue 8,
+ * item 9). inih itself only knows `;' after a blank. Returns the length of
+ * what is left, trailing blanks dropped. A `#' inside a value (`a#b') stays.
+ */
+size_t config_strip_comment(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '#' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t')) {
+			n = i;
+			break;
+		}
+	}
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	return n;
+}
+
 /* Hands inih one source line per call (an fgets stand-in over the buffer),
  * so inih's line count and ours agree. Lines inih would mangle (too long,
  * holding a NUL) or has already refused are handed over blank, and
@@ -894,6 +914,7 @@ static char *reader(char *str, int num, void *stream)
 		start++;
 		n--;
 	}
+	n = config_strip_comment(start, n);
 	if (ld->bad_next < ld->nbad && ld->bad[ld->bad_next] == ld->line) {
 		ld->bad_next++;
 		if (!ld->discovering) {
@@ -1253,9 +1274,10 @@ static char *template_text(const char *name, const char *listen, size_t *len)
 	       "# Abuse Mesh peer configuration.\n"
 	       "#\n"
 	       "# Lines are `option = value'. Lines starting with '#' or ';' are\n"
-	       "# comments, and so is the rest of a line after \" ;\" (a space and a\n"
-	       "# semicolon). A commented-out option shows its default: remove the\n"
-	       "# '#' to change it. Check the file with `ameshd --check' after editing.\n");
+	       "# comments, and so is the rest of a line after a blank and '#' or ';'\n"
+	       "# (`endpoint = tcp://host:7400   # we dial'). A commented-out option\n"
+	       "# shows its default: remove the '#' to change it. Check the file with\n"
+	       "# `ameshd --check' after editing.\n");
 	for (size_t i = 0; i < OPTION_COUNT; i++) {
 		const struct option *o = &options[i];
 		const char *value = NULL;

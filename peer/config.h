@@ -105,6 +105,11 @@ int config_load_buffer(struct config *cfg, const char *path_for_messages, const 
  * it. Safe on NULL, on a zeroed struct and on one already freed. */
 void config_free(struct config *cfg);
 
+/* The length of the n bytes at s without their inline comment: a `#' at
+ * the start or after a blank (space or tab) ends the line, and trailing
+ * blanks go too. The config and the trust store read lines through it. */
+size_t config_strip_comment(const char *s, size_t n);
+
 /* Writes a new, fully commented config documenting every option, for
  * `amesh init`. Created exclusively; returns AM_EEXIST if path exists. */
 int config_write_default(const char *path, const char *name, const char *listen,

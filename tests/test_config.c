@@ -673,6 +673,75 @@ static const struct config_neighbour *neighbour(const struct config *cfg, const 
 	return NULL;
 }
 
+/* Issue 8, item 9: the README's own examples, pasted with their `#'
+ * comments, must read as they look; `#' inside a value stays. */
+static void test_hash_comments_after_blanks(void **state)
+{
+	struct fixture *f = *state;
+	const struct config_neighbour *nb;
+
+	assert_int_equal(load_text(f,
+		"[peer]   # who we are\n"
+		"name = dotasia               # letters, digits, - _ .\n"
+		"key = keys/a#b.key\n"
+		"data_dir = data              # LMDB store\n"
+		"listen = tcp://0.0.0.0:7400\t# a tab before the comment\n"
+		"max_lifetime = 90d           # longest expiry accepted\n"
+		"sweep_interval = 60s#not a comment: no blank before\n"
+		"default_tlp = green # ; both kinds\n"
+		"[neighbour apnic]                 # in dotasia's amesh.conf\n"
+		"endpoint = tcp://mesh.apnic.example:7400   # we dial; omit when they dial us\n"
+		"export.categories = all           # missing = share nothing (fail closed)\n"
+		"export.min_confidence = 50\n"
+		"export.origins = own              # own | all | NAME, NAME...\n"
+		"export.domains = asia, kids       # suffixes; missing = any name\n"
+		"export.max_tlp = amber            # clear|green|amber|amber+strict\n"
+		"import.categories = all           # missing = accept nothing (fail closed)\n"
+		"import.min_confidence = 40\n"
+		"import.confidence_cap = 80        # local cap; the signed value is never changed\n"
+		"import.origins = all              # all | neighbour | NAME, NAME...\n"
+		"import.quota = 50000              # indicators per origin via this neighbour\n"),
+		AM_ECONFIG);
+	/* the one error: `60s#not...' is a value, and not a duration */
+	assert_int_equal(f->diags.n, 1);
+	expect_diag(&f->diags, 7, "sweep_interval", NULL);
+	assert_int_equal(load_text(f,
+		"[peer]   # who we are\n"
+		"name = dotasia               # letters, digits, - _ .\n"
+		"key = keys/a#b.key\n"
+		"listen = tcp://0.0.0.0:7400\t# a tab before the comment\n"
+		"max_lifetime = 90d           # longest expiry accepted\n"
+		"default_tlp = amber # ; both kinds\n"
+		"[neighbour apnic]                 # in dotasia's amesh.conf\n"
+		"endpoint = tcp://mesh.apnic.example:7400   # we dial; omit when they dial us\n"
+		"export.categories = all           # missing = share nothing (fail closed)\n"
+		"export.domains = asia, kids       # suffixes; missing = any name\n"
+		"export.max_tlp = amber            # clear|green|amber|amber+strict\n"
+		"import.categories = all           # missing = accept nothing (fail closed)\n"
+		"import.confidence_cap = 80        # local cap; the signed value is never changed\n"
+		"import.quota = 50000              # indicators per origin via this neighbour\n"),
+		0);
+	assert_int_equal(f->diags.n, 0);
+	assert_string_equal(f->cfg.name, "dotasia");
+	assert_in_dir(f, f->cfg.key_file, "keys/a#b.key");
+	assert_string_equal(f->cfg.listen, "tcp://0.0.0.0:7400");
+	assert_int_equal(f->cfg.max_lifetime, 90ull * 86400);
+	assert_int_equal(f->cfg.default_tlp, AM_TLP_AMBER);
+	assert_int_equal(f->cfg.n_neighbours, 1);
+	nb = neighbour(&f->cfg, "apnic");
+	assert_string_equal(nb->endpoint, "tcp://mesh.apnic.example:7400");
+	assert_int_equal(nb->exp.n_suffixes, 2);
+	assert_string_equal(nb->exp.suffixes[1], "kids");
+	assert_int_equal(nb->exp.max_tlp, AM_TLP_AMBER);
+	assert_int_equal(nb->imp.confidence_cap, 80);
+	assert_int_equal(nb->imp.quota, 50000);
+	/* the shared helper, on its own */
+	assert_int_equal(config_strip_comment("a = b # c", 9), 5);
+	assert_int_equal(config_strip_comment("# all", 5), 0);
+	assert_int_equal(config_strip_comment("a#b  ", 5), 3);
+	assert_int_equal(config_strip_comment("x\t#", 3), 1);
+}
+
 static void test_three_neighbours(void **state)
 {
 	struct fixture *f = *state;
@@ -1103,6 +1172,7 @@ int main(void)
 		T(test_write_default_refuses_overwrite),
 		T(test_write_default_refuses_bad_values),
 		T(test_three_neighbours),
+		T(test_hash_comments_after_blanks),
 		T(test_neighbour_value_errors_quote_input),
 		T(test_neighbour_good_values),
 		T(test_neighbour_header_errors),

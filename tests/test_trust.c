@@ -400,6 +400,38 @@ static void test_parse_errors_name_line_and_input(void **state)
 	}
 }
 
+/* Issue 8, item 9: `#' after a blank is a comment in trust.conf as in
+ * amesh.conf; text that would read back cut is refused when added. */
+static void test_hash_comments_and_text_that_would_be_cut(void **state)
+{
+	struct fixture *f = *state;
+	struct trust t = {0};
+	char err[AM_ERRLEN], text[2048];
+
+	snprintf(text, sizeof text,
+	         "[apnic]    # our RIR\n"
+	         "key = %s   # read back by phone\n"
+	         "role = neighbour\t# dials us\n"
+	         "note = call#2 stays\n",
+	         f->line[0]);
+	assert_int_equal(trust_load_buffer(&t, "trust.conf", text, strlen(text), err, sizeof err), 0);
+	assert_int_equal(t.n, 1);
+	assert_string_equal(t.entries[0].name, "apnic");
+	assert_int_equal(t.entries[0].role, TRUST_NEIGHBOUR);
+	assert_string_equal(t.entries[0].note, "call#2 stays");
+	assert_string_equal(t.entries[0].comment, "");
+	trust_free(&t);
+	memset(&t, 0, sizeof t);
+	assert_int_equal(trust_add(&t, "x", f->pk[1], NULL, TRUST_ORIGIN, "ops #2", T0, false, err,
+	                           sizeof err), AM_EINVAL);
+	assert_true(contains(err, "`#' at the start or after a blank"));
+	assert_int_equal(trust_add(&t, "x", f->pk[1], "#1 key", TRUST_ORIGIN, NULL, T0, false, err,
+	                           sizeof err), AM_EINVAL);
+	assert_int_equal(trust_add(&t, "x", f->pk[1], "key#1", TRUST_ORIGIN, "ops#2", T0, false, err,
+	                           sizeof err), 0);
+	trust_free(&t);
+}
+
 static void test_parse_refuses_long_lines_and_nul(void **state)
 {
 	struct fixture *f = *state;
@@ -437,8 +469,10 @@ static void test_entry_cap(void **state)
 	(void)f;
 	assert_non_null(text);
 	for (unsigned i = 0; i <= TRUST_ENTRIES_MAX; i++) {
-		memset(pk, 0, sizeof pk);
-		memcpy(pk, &i, sizeof i);
+		/* real keys: a made-up 32 bytes is rarely a valid point */
+		uint8_t seed[32] = {0}, sk[64];
+		memcpy(seed, &i, sizeof i);
+		crypto_sign_seed_keypair(pk, sk, seed);
 		assert_int_equal(keyfile_public_line(pk, NULL, line, sizeof line), 0);
 		len += (size_t)snprintf(text + len, cap - len, "[p%u]\nkey = %s\nrole = origin\n", i, line);
 	}
@@ -1749,6 +1783,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_store_and_create, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse_errors_name_line_and_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse_refuses_long_lines_and_nul, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hash_comments_and_text_that_would_be_cut, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_entry_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file_fails_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_paths_fail_closed, setup, teardown),

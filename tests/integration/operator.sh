@@ -45,6 +45,31 @@ out=$(amp a --json query mail.google.com)
 check "warninglist entry makes the verdict allowlisted" grep -q '"level":"allowlisted","reason":"allowlisted by `google.com'"'"' in List of known google domains"' <<<"$out"
 check "plain allowlist works for subdomains" grep -q '"level":"allowlisted"' <<<"$(amp a --json query www.ns1.operator.example)"
 
+# --- paper cuts (issue 8, item 9) ---
+expect_exit 0 "init makes the missing parent directories" "$AMESH" init "$T_ROOT/new/deep/peer" --name deep
+check "... and the peer it makes validates" "$AMESHD" -c "$T_ROOT/new/deep/peer/amesh.conf" --check
+expect_exit 0 "-c after the subcommand: keys list -c CONF" "$AMESH" keys list -c "$T_ROOT/a/amesh.conf"
+check "... lists a's neighbour b" grep -q "b" <<<"$T_OUT"
+expect_exit 0 "-s and --json after the subcommand: status -s SOCK --json" "$AMESH" status -s "$T_ROOT/a/run/amesh.sock" --json
+check "... answers in JSON" grep -q '"name":"a"' <<<"$T_OUT"
+expect_exit 0 "-c after a query's names" "$AMESH" query evil.example.com -c "$T_ROOT/a/amesh.conf"
+check "... finds the name" grep -q "evil.example.com" <<<"$T_OUT"
+expect_exit 2 "a word after an option taking a value is that value, not -c" "$AMESH" -s "$T_ROOT/a/run/amesh.sock" list --category -c "$T_ROOT/a/amesh.conf"
+check "... and says which category it did not know" grep -q "unknown category \`-c'" <<<"$T_ERR"
+# the README's neighbour example, pasted with its comments (apnic trusted
+# first, so that --check has nothing else to say)
+"$AMESH" keys generate -o "$T_ROOT/apnic.key" >/dev/null
+"$AMESH" keys trust "$T_ROOT/apnic.key.pub" --name apnic --as neighbour -c "$T_ROOT/b/amesh.conf" >/dev/null
+cp "$T_ROOT/b/amesh.conf" "$T_ROOT/b.conf.bak"
+cat >>"$T_ROOT/b/amesh.conf" <<'C'
+[neighbour apnic]                 # in dotasia's amesh.conf
+endpoint = tcp://mesh.apnic.example:7400   # we dial; omit when they dial us
+export.categories = all           # missing = share nothing (fail closed)
+export.max_tlp = amber            # clear|green|amber|amber+strict
+C
+expect_exit 0 "a pasted config with inline # comments validates" "$AMESHD" -c "$T_ROOT/b/amesh.conf" --check
+cp "$T_ROOT/b.conf.bak" "$T_ROOT/b/amesh.conf"
+
 # --- bulk: 100k names, exactly the expected matches ---
 for i in $(seq 1 50); do echo "host$i.bulk.example"; done | while read -r d; do
 	amp a submit "$d" --category spam --confidence 40 --ttl 1d >/dev/null
