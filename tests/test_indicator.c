@@ -146,7 +146,7 @@ static void test_context_is_length_prefixed(void **state)
 	(void)state;
 
 	assert_int_equal((uint8_t)AM_SIGN_CONTEXT_INDICATOR[0], strlen(AM_SIGN_CONTEXT_INDICATOR) - 1);
-	assert_string_equal(AM_SIGN_CONTEXT_INDICATOR + 1, name);
+	assert_string_equal(&AM_SIGN_CONTEXT_INDICATOR[1], name);
 	sign_sample(env, &len, id);
 	assert_int_equal(wire_envelope_unpack(env, len, &e), 0);
 	memcpy(msg, name, strlen(name));
