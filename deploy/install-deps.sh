@@ -13,6 +13,8 @@ PACKAGES=(
 	libinih-dev                          # config files
 	libjansson-dev                       # JSON: warninglists, STIX and MISP feeds, --json output
 	libcmocka-dev                        # unit tests
+	prometheus                           # promtool: the metrics tests validate /metrics with it
+	systemd                              # systemd-analyze: the tests verify deploy/systemd/ameshd@.service
 )
 
 missing=()
