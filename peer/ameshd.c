@@ -13,6 +13,7 @@
 #include "config.h"
 #include "control.h"
 #include "allowlist.h"
+#include "apply.h"
 #include "audit.h"
 #include "domain.h"
 #include "keyfile.h"
@@ -46,26 +47,6 @@ static void print_diag(void *arg, const char *path, unsigned line, const char *m
 		fprintf(stderr, "%s:%u: %s\n", path, line, msg);
 	else
 		fprintf(stderr, "%s: %s\n", path, msg);
-}
-
-struct sweep_ctx {
-	struct events *ev;
-	struct audit *audit;
-};
-
-static int expired_cb(void *arg, const struct store_rec *rec)
-{
-	struct sweep_ctx *c = arg;
-	if (rec->ind.category == AM_CAT_NONE)
-		return 0; /* an old key statement: not an indicator event */
-	events_push(c->ev, EVENT_EXPIRED, &rec->ind, rec->id, NULL, timefmt_now());
-	if (c->audit) {
-		struct audit_event e = {.event = "expired", .domain = rec->ind.domain, .category = rec->ind.category,
-		                        .origin = rec->ind.origin, .rule = "expiry",
-		                        .detail = rec->ind.withdrawn ? "withdrawal record removed" : NULL};
-		audit_append(c->audit, timefmt_now(), &e);
-	}
-	return 0;
 }
 
 /* Bad entries named one by one per file, then counted: a list with
@@ -142,14 +123,14 @@ static int load_allowlist(const struct config *cfg, bool check, struct allowlist
 	return 0;
 }
 
-/* Runs the sweep once; the store removes expired records durably, and each
- * removal goes to the live feed and the audit trail. */
-static void sweep(struct store *s, struct events *ev, struct audit *audit, uint64_t retention)
+/* Runs the sweep once through the apply path: the store removes expired
+ * records durably, and the subscribers (live feed, audit trail) hear of
+ * each removal. */
+static void sweep(struct apply *ap, struct audit *audit, uint64_t retention)
 {
 	size_t removed = 0;
-	struct sweep_ctx c = {.ev = ev, .audit = audit};
 	char err[AM_ERRLEN];
-	int rv = store_sweep_report(s, timefmt_now(), SWEEP_BATCH, &removed, expired_cb, &c);
+	int rv = apply_sweep(ap, timefmt_now(), SWEEP_BATCH, &removed);
 	if (audit) {
 		audit_flush(audit);
 		if (audit_prune(audit, timefmt_now(), retention, err, sizeof err) != 0)
@@ -224,6 +205,7 @@ int main(int argc, char **argv)
 	struct mesh *mesh = NULL;
 	struct events *events = NULL;
 	struct audit *audit = NULL;
+	struct apply *ap = NULL;
 	struct control_allow *allow = NULL;
 	struct allowlist *al = NULL;
 	struct metrics *metrics = NULL;
@@ -358,7 +340,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ameshd: out of memory for the live feed\n");
 		goto out;
 	}
-	struct mesh_env menv = {.store = store, .key = key, .events = events, .trust_path = cfg.trust_file,
+	/* Every change enters through the apply path; its consumers subscribe
+	 * here (the relay subscribes itself in mesh_open). */
+	if (apply_open(&ap, store) != 0 || apply_subscribe_audit(ap, audit) != 0 ||
+	    apply_subscribe_events(ap, events) != 0) {
+		fprintf(stderr, "ameshd: cannot set up the apply path\n");
+		goto out;
+	}
+	struct mesh_env menv = {.store = store, .key = key, .apply = ap, .trust_path = cfg.trust_file,
 	                        .audit = audit};
 	if (mesh_open(&mesh, &menv, &cfg, &trust, err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);
@@ -378,7 +367,7 @@ int main(int argc, char **argv)
 	}
 	struct control_env env = {
 		.store = store, .cfg = &cfg, .key = key, .started_at = started_at, .mesh = mesh,
-		.events = events, .audit = audit, .audit_path = audit_path, .allow = allow,
+		.events = events, .audit = audit, .audit_path = audit_path, .allow = allow, .apply = ap,
 		.metrics = metrics,
 	};
 	if (control_open(&ctl, &env, cfg.control, err, sizeof err) != 0) {
@@ -393,14 +382,14 @@ int main(int argc, char **argv)
 	         cfg.control, cfg.data_dir, cfg.n_neighbours, cfg.n_neighbours == 1 ? "" : "s",
 	         cfg.listen[0] ? ", listening on " : "", cfg.listen,
 	         cfg.metrics_listen[0] ? ", metrics on " : "", cfg.metrics_listen);
-	sweep(store, events, audit, cfg.audit_retention);
+	sweep(ap, audit, cfg.audit_retention);
 
 	for (;;) {
 		struct timespec ts = {.tv_sec = (time_t)cfg.sweep_interval};
 		int sig = sigtimedwait(&sigs, NULL, &ts);
 		if (sig < 0) {
 			if (errno == EAGAIN)
-				sweep(store, events, audit, cfg.audit_retention);
+				sweep(ap, audit, cfg.audit_retention);
 			continue;
 		}
 		if (sig == SIGHUP) {
@@ -415,6 +404,7 @@ out:
 	control_close(ctl);
 	metrics_free(metrics); /* its responder reads the mesh and the store */
 	mesh_close(mesh);
+	apply_close(ap);
 	events_free(events);
 	control_allow_free(allow);
 	audit_close(audit);

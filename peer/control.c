@@ -95,18 +95,6 @@ static bool allow_match(struct control_allow *ca, const char *name, char *out, s
 	return hit;
 }
 
-static void audit_local(const struct control_env *env, const char *event, const struct am_indicator *ind,
-                        const char *detail)
-{
-	if (!env->audit)
-		return;
-	struct audit_event e = {.event = event, .domain = ind->domain, .category = ind->category,
-	                        .origin = ind->origin, .detail = detail};
-	int rv = audit_append(env->audit, timefmt_now(), &e);
-	if (rv != 0)
-		log_error("audit: cannot record `%s': %s", event, am_strerror(rv));
-}
-
 static uint64_t now_usec(void)
 {
 	struct timeval tv;
@@ -114,24 +102,21 @@ static uint64_t now_usec(void)
 	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
 }
 
-/* Signs ind with our key and applies it to the store in one durable commit.
- * Fills the response's submitted signal. */
-static int exists_cb(void *arg, const struct store_rec *rec)
-{
-	*(bool *)arg = !rec->ind.withdrawn;
-	return 1;
-}
-
+/* Signs ind with our key and applies it through the apply path (which
+ * tells the audit trail, the watch feed and the relay) in one durable
+ * commit. Fills the response's submitted signal. */
 static void sign_and_store(const struct control_env *env, struct am_indicator *ind,
                            struct wire_response *resp)
 {
 	uint8_t envbuf[AM_ENVELOPE_MAX], id[AM_ID_BYTES];
 	size_t env_len;
 	uint64_t seq;
-	bool existed = false;
 	int rv, result;
 
-	store_get(env->store, ind->origin, ind->domain, ind->category, exists_cb, &existed);
+	if (!env->apply) {
+		fail_with(resp, AM_EINVAL, "this daemon takes no submissions (no apply path)");
+		return;
+	}
 	if ((rv = store_next_version(env->store, now_usec(), &ind->version)) != 0) {
 		fail_with(resp, rv, "cannot issue a version: %s", am_strerror(rv));
 		return;
@@ -141,7 +126,11 @@ static void sign_and_store(const struct control_env *env, struct am_indicator *i
 		return;
 	}
 	struct store_update u = {.ind = ind, .id = id, .env = envbuf, .env_len = env_len};
-	if ((rv = store_apply(env->store, &u, 1, timefmt_now(), &result, &seq)) != 0) {
+	char why[300] = "";
+	if (!ind->withdrawn)
+		allow_match(env->allow, ind->domain, why, sizeof why);
+	const char *note = why[0] ? why : NULL;
+	if ((rv = apply_updates(env->apply, APPLY_LOCAL, &u, 1, timefmt_now(), &note, &result, &seq)) != 0) {
 		fail_with(resp, rv, "cannot store: %s", am_strerror(rv));
 		return;
 	}
@@ -150,16 +139,6 @@ static void sign_and_store(const struct control_env *env, struct am_indicator *i
 		return;
 	}
 	resp->changed = result == 1;
-	if (resp->changed) {
-		char why[300] = "";
-		allow_match(env->allow, ind->domain, why, sizeof why);
-		audit_local(env, ind->withdrawn ? "withdrawn" : "originated", ind,
-		            ind->withdrawn ? "withdrawn by this peer" : why[0] ? why : NULL);
-		mesh_notify(env->mesh); /* neighbours' long-polls get it now */
-		events_push(env->events,
-		            ind->withdrawn ? EVENT_WITHDRAWN : existed ? EVENT_UPDATED : EVENT_NEW, ind, id,
-		            NULL, timefmt_now());
-	}
 	resp->submitted.ind = *ind;
 	/* no import cap applies to this peer's own reports */
 	resp->submitted.local_confidence = ind->confidence;
@@ -666,22 +645,23 @@ static void do_reload_trust(const struct control_env *env, const struct wire_req
 	}
 	char what[512];
 	mesh_trust_describe(env->mesh, &t, what, sizeof what);
-	if (env->mesh && (rv = mesh_set_trust(env->mesh, &t, err, sizeof err)) != 0) {
+	const char *ev = !what[0] ? NULL
+	                 : strstr(what, "revoked") ? "trust_revoked"
+	                 : strstr(what, "removed") ? "trust_removed"
+	                 : strstr(what, "pending") ? "rotation_pending"
+	                 : strstr(what, "rotated") || strstr(what, "new key") ? "key_rotated"
+	                 : "trust_added";
+	struct apply_trust_note why = {
+		.cause = ev && strcmp(ev, "trust_revoked") == 0 ? APPLY_REVOCATION : APPLY_TRUST,
+		.audit_event = ev, .rule = "operator", .detail = what,
+	};
+	if (env->mesh && (rv = mesh_set_trust(env->mesh, &t, &why, err, sizeof err)) != 0) {
 		fail_with(resp, rv, "%s; the running trust store stays in force", err);
 		trust_free(&t);
 		return;
 	}
 	log_info("trust store reloaded (%zu key%s): %s", t.n, t.n == 1 ? "" : "s",
 	         what[0] ? what : req->domain[0] ? req->domain : "no change");
-	if (env->audit && what[0]) {
-		const char *ev = strstr(what, "revoked") ? "trust_revoked"
-		                 : strstr(what, "removed") ? "trust_removed"
-		                 : strstr(what, "pending") ? "rotation_pending"
-		                 : strstr(what, "rotated") || strstr(what, "new key") ? "key_rotated"
-		                 : "trust_added";
-		struct audit_event e = {.event = ev, .rule = "operator", .detail = what};
-		audit_append(env->audit, timefmt_now(), &e);
-	}
 	trust_free(&t);
 }
 

@@ -18,6 +18,7 @@
 #define AMESH_CONTROL_H
 
 #include "allowlist.h"
+#include "apply.h"
 #include "audit.h"
 #include "config.h"
 #include "events.h"
@@ -40,6 +41,7 @@ struct control_env {
 	const char *audit_path;           /* for reading it back (amesh audit, report) */
 	struct control_allow *allow;      /* allowlist in force; NULL = none */
 	struct metrics *metrics;          /* counts requests and their latency; NULL = none */
+	struct apply *apply;              /* the one way in for changes (apply.h); NULL = read-only */
 };
 
 /* The allowlist in force, swappable on SIGHUP while queries run. */

@@ -101,7 +101,8 @@ struct stmt_job {
 struct mesh {
 	struct store *store;
 	const struct keyfile_secret *key;
-	struct events *events;
+	struct apply *apply;
+	bool subscribed;
 	struct audit *audit;
 	char trust_path[PATH_MAX];
 
@@ -114,6 +115,10 @@ struct mesh {
 	size_t n_jobs, cap_jobs;
 	uint8_t epoch[STORE_EPOCH_BYTES];
 
+	/* Serialises trust-store swaps with their notices on the apply path,
+	 * so subscribers hear trust changes in the order they took effect.
+	 * Taken before lock, never while holding it. */
+	pthread_mutex_t reload_lock;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
 	uint64_t gen;
@@ -281,6 +286,20 @@ void mesh_notify(struct mesh *m)
 		bump_gen(m);
 }
 
+/* The relay's subscription to the apply path: a change that entered the
+ * change log (not a sweep's removal, which nobody needs sent) wakes the
+ * long-polls and pushers, once per commit. */
+static void relay_commit(void *arg, const struct apply_commit *c)
+{
+	if (c->changes && (c->cause == APPLY_LOCAL || c->cause == APPLY_MESH))
+		bump_gen(arg);
+}
+
+static struct apply_subscriber relay_subscriber(struct mesh *m)
+{
+	return (struct apply_subscriber){.name = "relay", .commit = relay_commit, .arg = m};
+}
+
 /* Waits until the store generation moves past gen or ms elapse. */
 static void wait_change(struct mesh *m, uint64_t gen, unsigned ms)
 {
@@ -434,13 +453,11 @@ struct dup_ctx {
 	const uint8_t *id;
 	uint64_t version;
 	bool dup;
-	bool live; /* a live (not withdrawn) version is stored */
 };
 
 static int dup_cb(void *arg, const struct store_rec *rec)
 {
 	struct dup_ctx *d = arg;
-	d->live = !rec->ind.withdrawn;
 	/* already hold this one, or something newer: nothing to verify */
 	d->dup = rec->ind.version > d->version ||
 	         (rec->ind.version == d->version && memcmp(rec->id, d->id, AM_ID_BYTES) >= 0);
@@ -450,20 +467,16 @@ static int dup_cb(void *arg, const struct store_rec *rec)
 /* Cheap pre-check before paying for a signature verify (FIELD-NOTES: the
  * verify is the ingest ceiling). Unverified fields are only used to find
  * the stored record; nothing is trusted from them. */
-static bool already_have(struct mesh *m, const uint8_t *env, size_t len, const uint8_t id[AM_ID_BYTES],
-                         bool *live)
+static bool already_have(struct mesh *m, const uint8_t *env, size_t len, const uint8_t id[AM_ID_BYTES])
 {
 	struct wire_envelope e;
 	struct am_indicator ind;
 	struct dup_ctx d = {.id = id};
 
-	*live = false;
 	if (wire_envelope_unpack(env, len, &e) != 0 || wire_body_unpack(e.body, e.body_len, &ind) != 0)
 		return false;
 	d.version = ind.version;
-	bool found = store_get(m->store, ind.origin, ind.domain, ind.category, dup_cb, &d) == 1;
-	*live = found && d.live;
-	return found && d.dup;
+	return store_get(m->store, ind.origin, ind.domain, ind.category, dup_cb, &d) == 1 && d.dup;
 }
 
 /* Counts a refused item and records it, with what could be read of it. */
@@ -478,7 +491,6 @@ struct pending {
 	struct am_indicator ind;
 	uint8_t id[AM_ID_BYTES];
 	const struct wire_item *item;
-	bool existed; /* a live older version was stored: an update, not new */
 	bool is_stmt;
 	struct statement st;
 };
@@ -593,7 +605,7 @@ static void ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 			reject_item(m, nb, rejects, MESH_R_DECODE, NULL);
 			continue;
 		}
-		if (already_have(m, it->env, it->env_len, q->id, &q->existed)) {
+		if (already_have(m, it->env, it->env_len, q->id)) {
 			dups++;
 			continue;
 		}
@@ -644,7 +656,7 @@ static void ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 		np++;
 	}
 	if (np) {
-		rv = store_apply(m->store, u, np, now, res, NULL);
+		rv = apply_updates(m->apply, APPLY_MESH, u, np, now, NULL, res, NULL);
 		if (rv != 0) {
 			log_error("mesh: cannot store %zu indicators from %s: %s", np, nb->name, am_strerror(rv));
 			goto out; /* cursor stays: the batch comes again */
@@ -654,12 +666,8 @@ static void ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 				accepted++;
 				enqueue_statement(m, &p[i].st, nb->name);
 			} else if (res[i] == 1) {
+				/* the apply path told the audit trail, the watch feed and the relay */
 				accepted++;
-				mesh_audit(m, p[i].ind.withdrawn ? "withdrawn" : "accepted", &p[i].ind, nb->name, NULL,
-				           p[i].ind.withdrawn ? "withdrawal by its origin, received" : NULL);
-				events_push(m->events,
-				            p[i].ind.withdrawn ? EVENT_WITHDRAWN : p[i].existed ? EVENT_UPDATED : EVENT_NEW,
-				            &p[i].ind, p[i].id, nb->name, now);
 				if (!p[i].ind.withdrawn) {
 					uint64_t *cnt = origin_counter(nb, p[i].ind.origin);
 					if (cnt)
@@ -690,10 +698,8 @@ static void ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 		if (rejects[i])
 			log_info("mesh: rejected %llu from %s: %s", (unsigned long long)rejects[i], nb->name,
 			         mesh_reject_name(i));
-	if (accepted) {
+	if (accepted)
 		log_info("mesh: accepted %llu from %s", (unsigned long long)accepted, nb->name);
-		bump_gen(m); /* relay onward: wake our own long-polls and pushers */
-	}
 out:
 	pthread_mutex_unlock(&nb->ingest_lock);
 	policy_import_free(&imp);
@@ -751,18 +757,16 @@ static void apply_statement(struct mesh *m, const struct stmt_job *job)
 	}
 	trust_unlock(fd);
 	fd = -1;
-	if ((rv = mesh_set_trust(m, &t, err, sizeof err)) != 0)
+	struct apply_trust_note why = {
+		.cause = job->st.kind == STATEMENT_REVOKE ? APPLY_REVOCATION : APPLY_TRUST,
+		.audit_event = job->st.kind == STATEMENT_REVOKE ? "trust_revoked"
+		               : strstr(what, "pending") ? "rotation_pending" : "key_rotated",
+		.key = job->st.key, .from = job->from, .rule = "key_statement", .detail = what,
+	};
+	if ((rv = mesh_set_trust(m, &t, &why, err, sizeof err)) != 0)
 		log_error("mesh: trust store saved but not applied: %s", err);
 	log_warn("mesh: key statement from %s's key %s (via %s): %s", name ? name : "?", keyid, job->from,
 	         what[0] ? what : "no change");
-	{
-		struct am_indicator who;
-		memset(&who, 0, sizeof who);
-		memcpy(who.origin, job->st.key, AM_KEY_BYTES);
-		const char *ev = job->st.kind == STATEMENT_REVOKE ? "trust_revoked"
-		                 : strstr(what, "pending") ? "rotation_pending" : "key_rotated";
-		mesh_audit(m, ev, &who, job->from, "key_statement", what);
-	}
 out:
 	trust_unlock(fd);
 	trust_free(&t);
@@ -811,7 +815,7 @@ int mesh_publish(struct mesh *m, const uint8_t *env, size_t len, char *err, size
 	}
 	statement_record(&st, &ind);
 	struct store_update u = {.ind = &ind, .id = id, .env = env, .env_len = len};
-	if ((rv = store_apply(m->store, &u, 1, timefmt_now(), &res, NULL)) != 0 || res < 0) {
+	if ((rv = apply_updates(m->apply, APPLY_LOCAL, &u, 1, timefmt_now(), NULL, &res, NULL)) != 0 || res < 0) {
 		rv = rv ? rv : res;
 		snprintf(err, errlen, "cannot keep the statement: %s", am_strerror(rv));
 		return rv;
@@ -826,7 +830,8 @@ int mesh_publish(struct mesh *m, const uint8_t *env, size_t len, char *err, size
 		am_keyid_hex(st.new_key, nk);
 		log_warn("published the rotation of this peer's key %s to %s", k, nk);
 	}
-	bump_gen(m);
+	if (res == 0)
+		bump_gen(m); /* already held: nudge the relay anyway, as before */
 	return 0;
 }
 
@@ -1535,11 +1540,12 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 		return AM_ENOMEM;
 	m->store = env->store;
 	m->key = env->key;
-	m->events = env->events;
+	m->apply = env->apply;
 	m->audit = env->audit;
 	snprintf(m->trust_path, sizeof m->trust_path, "%s", env->trust_path ? env->trust_path : "");
 	m->running = true;
 	pthread_cond_init(&m->jobs_cond, NULL);
+	pthread_mutex_init(&m->reload_lock, NULL);
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->sessions_lock, NULL);
 	pthread_cond_init(&m->changed, NULL);
@@ -1570,6 +1576,14 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 			goto fail;
 		}
 	}
+	if (m->apply) {
+		struct apply_subscriber sub = relay_subscriber(m);
+		if ((rv = apply_subscribe(m->apply, &sub)) != 0) {
+			snprintf(err, errlen, "mesh: cannot subscribe to the apply path: %s", am_strerror(rv));
+			goto fail;
+		}
+		m->subscribed = true;
+	}
 	if (m->trust_path[0] && pthread_create(&m->trust_worker, NULL, trust_worker_main, m) == 0)
 		m->trust_worker_started = true;
 	if (cfg->listen[0] && (rv = start_listener(m, cfg->listen, m->n_nbs, err, errlen)) != 0)
@@ -1585,12 +1599,14 @@ fail:
 	return rv;
 }
 
-int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *trust, char *err,
-                size_t errlen)
+/* mesh_reload and mesh_set_trust: swaps in cfg's neighbours and trust,
+ * then tells the apply path (why) how the trust store in force changed. */
+static int reload_locked(struct mesh *m, const struct config *cfg, const struct trust *trust,
+                         const struct apply_trust_note *why, char *err, size_t errlen)
 {
 	struct link **stop = NULL;
 	size_t n_stop = 0;
-	struct trust fresh;
+	struct trust fresh, told, old_trust;
 	int rv;
 
 	struct config_neighbour *nc;
@@ -1628,8 +1644,15 @@ int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *tr
 		return AM_ENOMEM;
 	}
 	m->nbs = grown;
+	/* a copy of what goes in force, to tell the apply path after unlocking */
+	if ((rv = trust_copy(&told, &fresh)) != 0) {
+		free(stop);
+		trust_free(&fresh);
+		ncfg_free(nc, n_nc);
+		return rv;
+	}
 	pthread_mutex_lock(&m->lock);
-	trust_free(&m->trust);
+	old_trust = m->trust;
 	m->trust = fresh;
 	/* cfg may be our own table (mesh_set_trust): free the old one after use */
 	struct config_neighbour *old_nc = m->ncfg;
@@ -1673,6 +1696,10 @@ int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *tr
 	pthread_cond_broadcast(&m->changed);
 	pthread_mutex_unlock(&m->lock);
 	ncfg_free(old_nc, old_n_nc);
+	if (m->apply)
+		apply_trust(m->apply, why, m->key->pk, &old_trust, &told, timefmt_now());
+	trust_free(&old_trust);
+	trust_free(&told);
 	for (size_t i = 0; i < n_stop; i++)
 		link_stop(stop[i]);
 	free(stop);
@@ -1684,8 +1711,20 @@ int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *tr
 	return 0;
 }
 
-int mesh_set_trust(struct mesh *m, const struct trust *trust, char *err, size_t errlen)
+int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *trust, char *err,
+                size_t errlen)
 {
+	static const struct apply_trust_note sighup = {.cause = APPLY_TRUST};
+	pthread_mutex_lock(&m->reload_lock);
+	int rv = reload_locked(m, cfg, trust, &sighup, err, errlen);
+	pthread_mutex_unlock(&m->reload_lock);
+	return rv;
+}
+
+int mesh_set_trust(struct mesh *m, const struct trust *trust, const struct apply_trust_note *why,
+                   char *err, size_t errlen)
+{
+	static const struct apply_trust_note operator = {.cause = APPLY_TRUST};
 	/* a config carrying only our own neighbour table; mesh_reload copies it
 	 * before it frees the old one */
 	struct config *cfg = calloc(1, sizeof *cfg);
@@ -1693,9 +1732,11 @@ int mesh_set_trust(struct mesh *m, const struct trust *trust, char *err, size_t 
 
 	if (!cfg)
 		return AM_ENOMEM;
+	pthread_mutex_lock(&m->reload_lock);
 	cfg->neighbours = m->ncfg;
 	cfg->n_neighbours = m->n_ncfg;
-	rv = mesh_reload(m, cfg, trust, err, errlen);
+	rv = reload_locked(m, cfg, trust, why ? why : &operator, err, errlen);
+	pthread_mutex_unlock(&m->reload_lock);
 	free(cfg);
 	return rv;
 }
@@ -1794,6 +1835,10 @@ void mesh_close(struct mesh *m)
 	pthread_mutex_unlock(&m->lock);
 	if (m->trust_worker_started)
 		pthread_join(m->trust_worker, NULL);
+	if (m->subscribed) {
+		struct apply_subscriber sub = relay_subscriber(m);
+		apply_unsubscribe(m->apply, &sub);
+	}
 	for (size_t i = 0; i < m->n_nbs; i++) {
 		link_stop(m->nbs[i]->link);
 		m->nbs[i]->link = NULL;
@@ -1822,5 +1867,6 @@ void mesh_close(struct mesh *m)
 	pthread_cond_destroy(&m->changed);
 	pthread_mutex_destroy(&m->sessions_lock);
 	pthread_mutex_destroy(&m->lock);
+	pthread_mutex_destroy(&m->reload_lock);
 	free(m);
 }

@@ -32,6 +32,7 @@
 #ifndef AMESH_MESH_H
 #define AMESH_MESH_H
 
+#include "apply.h"
 #include "audit.h"
 #include "config.h"
 #include "events.h"
@@ -77,7 +78,9 @@ struct mesh;
 struct mesh_env {
 	struct store *store;
 	const struct keyfile_secret *key;
-	struct events *events; /* accepted changes go to the live feed; may be NULL */
+	struct apply *apply;    /* the one way in for changes (apply.h); the mesh
+	                         * stores through it and subscribes to it to wake
+	                         * its relay */
 	const char *trust_path; /* the trust store file, updated by key statements */
 	struct audit *audit;    /* every decision about an indicator or key; may be NULL */
 };
@@ -91,10 +94,13 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
  * still exist; a changed export policy restarts that neighbour's sync. */
 int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *trust,
                 char *err, size_t errlen);
-/* Replaces the trust store only (an operator ran `amesh keys ...`): links
- * to revoked neighbours drop at once, revoked origins are no longer relayed
- * or shown. Same checks as mesh_reload. */
-int mesh_set_trust(struct mesh *m, const struct trust *trust, char *err, size_t errlen);
+/* Replaces the trust store only (an operator ran `amesh keys ...`, or a
+ * key statement arrived): links to revoked neighbours drop at once, revoked
+ * origins are no longer relayed or shown. Same checks as mesh_reload. why
+ * (NULL = an unaudited APPLY_TRUST) goes to the apply path with the change
+ * (apply_trust): the audit record and the origins whose liveness changed. */
+int mesh_set_trust(struct mesh *m, const struct trust *trust, const struct apply_trust_note *why,
+                   char *err, size_t errlen);
 /* May indicators of this origin be shown and relayed? Our own key, or a
  * key of a trust-store entry that is not revoked. */
 bool mesh_origin_ok(struct mesh *m, const uint8_t pk[AM_KEY_BYTES]);

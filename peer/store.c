@@ -428,7 +428,7 @@ static int lww_cmp(uint64_t va, const uint8_t *ida, uint64_t vb, const uint8_t *
 /* Applies one update inside txn. *result gets 1, 0 or the item's am_err.
  * Returns 0, or an MDB code that dooms the whole transaction. */
 static int apply_one(struct store *s, MDB_txn *txn, const struct store_update *u, uint64_t now,
-                     struct counters *c, int *result, uint64_t *seq)
+                     struct counters *c, int *result, uint64_t *seq, struct store_prior *prior)
 {
 	uint8_t key[STATE_KEY_MAX], xkey[EXPIRY_KEY_MAX], seqkey[8], rec[REC_MAX];
 	size_t klen, xlen;
@@ -451,6 +451,13 @@ static int apply_one(struct store *s, MDB_txn *txn, const struct store_update *u
 		if (decode_rec(&k, &v, &old) != 0) {
 			*result = AM_ESTORE;
 			return 0;
+		}
+		if (prior) {
+			prior->existed = true;
+			prior->live = !old.ind.withdrawn && old.ind.expires_at > now;
+			prior->confidence = old.ind.confidence;
+			prior->local_confidence = old.local_confidence;
+			prior->version = old.ind.version;
 		}
 		if (lww_cmp(u->ind->version, u->id, old.ind.version, old.id) <= 0) {
 			*result = 0;
@@ -500,6 +507,12 @@ static int apply_one(struct store *s, MDB_txn *txn, const struct store_update *u
 int store_apply(struct store *s, const struct store_update *u, size_t n, uint64_t now,
                 int *results, uint64_t *seqs)
 {
+	return store_apply_prior(s, u, n, now, results, seqs, NULL);
+}
+
+int store_apply_prior(struct store *s, const struct store_update *u, size_t n, uint64_t now,
+                      int *results, uint64_t *seqs, struct store_prior *priors)
+{
 	MDB_txn *txn = NULL;
 	struct counters c, start;
 	uint64_t seq;
@@ -515,8 +528,10 @@ int store_apply(struct store *s, const struct store_update *u, size_t n, uint64_
 	    (ret = meta_get_u64(txn, s->meta, META_TOMBSTONES, &c.tombstones)) != 0)
 		goto fail;
 	start = c;
+	if (priors)
+		memset(priors, 0, n * sizeof *priors);
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = apply_one(s, txn, &u[i], now, &c, &results[i], &seq)) != 0)
+		if ((rc = apply_one(s, txn, &u[i], now, &c, &results[i], &seq, priors ? &priors[i] : NULL)) != 0)
 			goto fail_mdb;
 		if (seqs)
 			seqs[i] = seq;
@@ -543,6 +558,8 @@ fail:
 		results[i] = ret;
 		if (seqs)
 			seqs[i] = 0;
+		if (priors)
+			memset(&priors[i], 0, sizeof priors[i]);
 	}
 	return ret;
 }

@@ -97,6 +97,22 @@ struct store_update {
 int store_apply(struct store *s, const struct store_update *u, size_t n, uint64_t now,
                 int *results, uint64_t *seqs);
 
+/* What a key held when store_apply_prior looked at it, inside the same
+ * transaction as the write, so no concurrent writer can slip between the
+ * "before" and the "after" (apply.h builds its before/after notices on it). */
+struct store_prior {
+	bool existed;             /* a record (live, withdrawn or expired) was stored */
+	bool live;                /* it was not withdrawn and expires_at > now */
+	uint8_t confidence;       /* as signed */
+	uint8_t local_confidence; /* after the import cap */
+	uint64_t version;
+};
+/* store_apply, also filling priors[i] (may be NULL) for every item: all
+ * zero when nothing was stored for the key, when the item was refused
+ * before the lookup, or when the whole transaction failed. */
+int store_apply_prior(struct store *s, const struct store_update *u, size_t n, uint64_t now,
+                      int *results, uint64_t *seqs, struct store_prior *priors);
+
 /* Calls fn once with the record for (origin, domain, category), live,
  * withdrawn or expired. Returns fn's value, or AM_ENOTFOUND. */
 int store_get(struct store *s, const uint8_t origin[AM_KEY_BYTES], const char *domain,

@@ -20,6 +20,7 @@
 struct fixture {
 	char dir[64];
 	struct store *store;
+	struct apply *apply;
 	struct config cfg;
 	struct keyfile_secret key;
 	struct control_env env;
@@ -42,8 +43,10 @@ static int setup(void **state)
 	f->cfg.max_lifetime = 90 * 86400;
 	f->cfg.default_tlp = AM_TLP_GREEN;
 	crypto_sign_keypair(f->key.pk, f->key.sk);
+	if (apply_open(&f->apply, f->store) != 0)
+		return -1;
 	f->env = (struct control_env){.store = f->store, .cfg = &f->cfg, .key = &f->key,
-	                              .started_at = timefmt_now()};
+	                              .started_at = timefmt_now(), .apply = f->apply};
 	*state = f;
 	return 0;
 }
@@ -52,6 +55,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	char cmd[128];
+	apply_close(f->apply);
 	store_close(f->store);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
 	if (system(cmd) != 0)

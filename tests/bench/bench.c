@@ -167,7 +167,10 @@ int main(int argc, char **argv)
 	struct keyfile_secret key;
 	memcpy(key.pk, pk, 32);
 	memcpy(key.sk, sk, 64);
-	struct control_env env = {.store = st, .cfg = &cfg, .key = &key, .started_at = now};
+	struct apply *ap = NULL;
+	if (apply_open(&ap, st) != 0)
+		return 1;
+	struct control_env env = {.store = st, .cfg = &cfg, .key = &key, .started_at = now, .apply = ap};
 	struct control *ctl;
 	char sock[300];
 	snprintf(sock, sizeof sock, "%s/run/amesh.sock", dir);
@@ -264,6 +267,7 @@ int main(int argc, char **argv)
 		       N_NAMES / (t1 - t0) / lookup_rate, cli_matched, WEXITSTATUS(rc));
 	}
 	control_close(ctl);
+	apply_close(ap);
 	store_close(st);
 	for (size_t i = 0; i < N_NAMES; i++)
 		free(names[i]);

@@ -1,0 +1,364 @@
+/* apply.c - the one apply path: store write, then every subscriber, in commit order. */
+#include "apply.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct apply {
+	struct store *store;
+	/* Held across the store write and the notices (apply.h, Threading):
+	 * LMDB serialises writers anyway, so this costs no concurrency and
+	 * makes notification order equal commit order. */
+	pthread_mutex_t lock;
+	/* subs is changed under lock too, so a notice never sees it torn. */
+	struct apply_subscriber subs[APPLY_SUBSCRIBERS_MAX];
+	size_t n_subs;
+};
+
+const char *apply_cause_name(enum apply_cause c)
+{
+	switch (c) {
+	case APPLY_LOCAL: return "local";
+	case APPLY_MESH: return "mesh";
+	case APPLY_SWEEP: return "sweep";
+	case APPLY_REVOCATION: return "revocation";
+	case APPLY_TRUST: return "trust";
+	}
+	return "?";
+}
+
+int apply_open(struct apply **out, struct store *store)
+{
+	struct apply *a;
+
+	*out = NULL;
+	if (!store)
+		return AM_EINVAL;
+	if ((a = calloc(1, sizeof *a)) == NULL)
+		return AM_ENOMEM;
+	a->store = store;
+	pthread_mutex_init(&a->lock, NULL);
+	*out = a;
+	return 0;
+}
+
+void apply_close(struct apply *a)
+{
+	if (!a)
+		return;
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}
+
+int apply_subscribe(struct apply *a, const struct apply_subscriber *s)
+{
+	int rv = 0;
+
+	if (!a || !s)
+		return AM_EINVAL;
+	pthread_mutex_lock(&a->lock);
+	if (a->n_subs >= APPLY_SUBSCRIBERS_MAX)
+		rv = AM_ETOOBIG;
+	else
+		a->subs[a->n_subs++] = *s;
+	pthread_mutex_unlock(&a->lock);
+	return rv;
+}
+
+int apply_unsubscribe(struct apply *a, const struct apply_subscriber *s)
+{
+	int rv = AM_ENOTFOUND;
+
+	if (!a || !s)
+		return AM_EINVAL;
+	pthread_mutex_lock(&a->lock);
+	for (size_t i = 0; i < a->n_subs; i++) {
+		const struct apply_subscriber *x = &a->subs[i];
+		if (x->change == s->change && x->trust == s->trust && x->origin == s->origin &&
+		    x->commit == s->commit && x->arg == s->arg) {
+			memmove(&a->subs[i], &a->subs[i + 1], (a->n_subs - i - 1) * sizeof *a->subs);
+			a->n_subs--;
+			rv = 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+	return rv;
+}
+
+/* --- telling the subscribers; caller holds a->lock --- */
+
+static void tell_change(struct apply *a, const struct apply_change *c)
+{
+	for (size_t i = 0; i < a->n_subs; i++)
+		if (a->subs[i].change)
+			a->subs[i].change(a->subs[i].arg, c);
+}
+
+static void tell_trust(struct apply *a, const struct apply_trust_note *t)
+{
+	for (size_t i = 0; i < a->n_subs; i++)
+		if (a->subs[i].trust)
+			a->subs[i].trust(a->subs[i].arg, t);
+}
+
+static void tell_origin(struct apply *a, const struct apply_origin *o)
+{
+	for (size_t i = 0; i < a->n_subs; i++)
+		if (a->subs[i].origin)
+			a->subs[i].origin(a->subs[i].arg, o);
+}
+
+static void tell_commit(struct apply *a, const struct apply_commit *c)
+{
+	for (size_t i = 0; i < a->n_subs; i++)
+		if (a->subs[i].commit)
+			a->subs[i].commit(a->subs[i].arg, c);
+}
+
+/* --- entry calls --- */
+
+int apply_updates(struct apply *a, enum apply_cause cause, const struct store_update *u, size_t n,
+                  uint64_t now, const char *const *notes, int *results, uint64_t *seqs)
+{
+	struct store_prior *prior = NULL;
+	uint64_t *own_seqs = NULL;
+	int rv;
+
+	if (!a || (cause != APPLY_LOCAL && cause != APPLY_MESH) || (n && (!u || !results)))
+		return AM_EINVAL;
+	if (n == 0)
+		return 0;
+	prior = calloc(n, sizeof *prior);
+	if (!seqs)
+		seqs = own_seqs = calloc(n, sizeof *own_seqs);
+	if (!prior || !seqs) {
+		rv = AM_ENOMEM;
+		goto out;
+	}
+	pthread_mutex_lock(&a->lock);
+	rv = store_apply_prior(a->store, u, n, now, results, seqs, prior);
+	if (rv == 0) {
+		struct apply_commit sum = {.cause = cause, .at = now};
+		for (size_t i = 0; i < n; i++) {
+			if (results[i] != 1)
+				continue;
+			const struct am_indicator *ind = u[i].ind;
+			uint8_t local = u[i].capped && u[i].cap < ind->confidence ? u[i].cap : ind->confidence;
+			struct apply_change c = {
+				.cause = cause,
+				.kind = ind->withdrawn ? EVENT_WITHDRAWN : prior[i].live ? EVENT_UPDATED : EVENT_NEW,
+				.ind = ind,
+				.id = u[i].id,
+				.seq = seqs[i],
+				.from = u[i].from ? u[i].from : "",
+				.at = now,
+				.was_live = prior[i].live,
+				.before_confidence = prior[i].live ? prior[i].local_confidence : 0,
+				.is_live = !ind->withdrawn,
+				.confidence = ind->withdrawn ? 0 : local,
+				.note = notes ? notes[i] : NULL,
+			};
+			tell_change(a, &c);
+			sum.changes++;
+		}
+		if (sum.changes)
+			tell_commit(a, &sum);
+	}
+	pthread_mutex_unlock(&a->lock);
+out:
+	free(prior);
+	free(own_seqs);
+	return rv;
+}
+
+struct sweep_ctx {
+	struct apply *a;
+	uint64_t now;
+	size_t changes;
+};
+
+static int swept_cb(void *arg, const struct store_rec *rec)
+{
+	struct sweep_ctx *s = arg;
+	bool live = !rec->ind.withdrawn;
+	struct apply_change c = {
+		.cause = APPLY_SWEEP,
+		.kind = EVENT_EXPIRED,
+		.ind = &rec->ind,
+		.id = rec->id,
+		.from = "",
+		.at = s->now,
+		/* it was live until its expiry passed; consumers held it until now */
+		.was_live = live,
+		.before_confidence = live ? rec->local_confidence : 0,
+	};
+	tell_change(s->a, &c);
+	s->changes++;
+	return 0;
+}
+
+int apply_sweep(struct apply *a, uint64_t now, size_t max, size_t *removed)
+{
+	struct sweep_ctx s = {.a = a, .now = now};
+	int rv;
+
+	if (!a)
+		return AM_EINVAL;
+	pthread_mutex_lock(&a->lock);
+	rv = store_sweep_report(a->store, now, max, removed, swept_cb, &s);
+	if (s.changes) {
+		struct apply_commit sum = {.cause = APPLY_SWEEP, .changes = s.changes, .at = now};
+		tell_commit(a, &sum);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return rv;
+}
+
+/* Tells of key pk if its attributability differs between before and after. */
+static void origin_diff(struct apply *a, enum apply_cause cause, const uint8_t self[AM_KEY_BYTES],
+                        const uint8_t pk[AM_KEY_BYTES], const struct trust *before,
+                        const struct trust *after, uint64_t now, size_t *count)
+{
+	if (memcmp(pk, self, AM_KEY_BYTES) == 0)
+		return;
+	const struct trust_entry *was = trust_attributable(before, pk);
+	const struct trust_entry *is = trust_attributable(after, pk);
+	if ((was != NULL) == (is != NULL))
+		return;
+	struct apply_origin o = {.cause = cause, .origin = pk, .name = is ? is->name : was->name,
+	                         .was_live = was != NULL, .is_live = is != NULL, .at = now};
+	tell_origin(a, &o);
+	(*count)++;
+}
+
+/* Every key of every entry of t (current, pending, retired). */
+static void origin_diffs_of(struct apply *a, enum apply_cause cause, const uint8_t self[AM_KEY_BYTES],
+                            const struct trust *t, const struct trust *before, const struct trust *after,
+                            bool skip_known_to_before, uint64_t now, size_t *count)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const struct trust_entry *e = &t->entries[i];
+		const uint8_t *keys[2 + TRUST_RETIRED_MAX];
+		size_t nk = 0;
+		keys[nk++] = e->pk;
+		if (e->has_pending)
+			keys[nk++] = e->pending_pk;
+		for (size_t r = 0; r < e->n_retired && r < TRUST_RETIRED_MAX; r++)
+			keys[nk++] = e->retired[r].pk;
+		for (size_t k = 0; k < nk; k++) {
+			/* a key in both stores is told once, from the walk of before */
+			if (skip_known_to_before && trust_by_any_key(before, keys[k]))
+				continue;
+			origin_diff(a, cause, self, keys[k], before, after, now, count);
+		}
+	}
+}
+
+int apply_trust(struct apply *a, const struct apply_trust_note *why, const uint8_t self[AM_KEY_BYTES],
+                const struct trust *before, const struct trust *after, uint64_t now)
+{
+	static const struct trust empty;
+	size_t origins = 0;
+
+	if (!a || !why || !self)
+		return AM_EINVAL;
+	if (!before)
+		before = &empty;
+	if (!after)
+		after = &empty;
+	struct apply_trust_note t = *why;
+	t.at = now;
+	pthread_mutex_lock(&a->lock);
+	tell_trust(a, &t);
+	origin_diffs_of(a, why->cause, self, before, before, after, false, now, &origins);
+	origin_diffs_of(a, why->cause, self, after, before, after, true, now, &origins);
+	struct apply_commit sum = {.cause = why->cause, .origins = origins, .at = now};
+	tell_commit(a, &sum);
+	pthread_mutex_unlock(&a->lock);
+	return 0;
+}
+
+/* --- the standard consumers --- */
+
+static bool is_statement(const struct am_indicator *ind)
+{
+	return ind->category == AM_CAT_NONE;
+}
+
+static void audit_change(void *arg, const struct apply_change *c)
+{
+	struct audit *audit = arg;
+	const char *event, *rule = NULL, *detail = c->note;
+
+	if (is_statement(c->ind))
+		return; /* key statements are audited when applied to the trust store */
+	if (c->cause == APPLY_SWEEP) {
+		event = "expired";
+		rule = "expiry";
+		if (!detail && c->ind->withdrawn)
+			detail = "withdrawal record removed";
+	} else if (c->kind == EVENT_WITHDRAWN) {
+		event = "withdrawn";
+		if (!detail)
+			detail = c->cause == APPLY_LOCAL ? "withdrawn by this peer" : "withdrawal by its origin, received";
+	} else {
+		event = c->cause == APPLY_LOCAL ? "originated" : "accepted";
+	}
+	struct audit_event e = {
+		.event = event,
+		.domain = c->ind->domain,
+		.category = c->ind->category,
+		.origin = c->ind->origin,
+		.neighbour = c->from[0] ? c->from : NULL,
+		.rule = rule,
+		.detail = detail,
+	};
+	int rv = audit_append(audit, c->at, &e);
+	if (rv != 0)
+		log_error("audit: cannot record `%s': %s", event, am_strerror(rv));
+}
+
+static void audit_trust(void *arg, const struct apply_trust_note *t)
+{
+	struct audit *audit = arg;
+
+	if (!t->audit_event)
+		return;
+	struct audit_event e = {
+		.event = t->audit_event,
+		.origin = t->key,
+		.neighbour = t->from && t->from[0] ? t->from : NULL,
+		.rule = t->rule,
+		.detail = t->detail,
+	};
+	int rv = audit_append(audit, t->at, &e);
+	if (rv != 0)
+		log_error("audit: cannot record `%s': %s", t->audit_event, am_strerror(rv));
+}
+
+int apply_subscribe_audit(struct apply *a, struct audit *audit)
+{
+	if (!audit)
+		return AM_EINVAL;
+	struct apply_subscriber s = {.name = "audit", .change = audit_change, .trust = audit_trust, .arg = audit};
+	return apply_subscribe(a, &s);
+}
+
+static void events_change(void *arg, const struct apply_change *c)
+{
+	if (is_statement(c->ind))
+		return;
+	events_push(arg, c->kind, c->ind, c->id, c->from, c->at);
+}
+
+int apply_subscribe_events(struct apply *a, struct events *events)
+{
+	if (!events)
+		return AM_EINVAL;
+	struct apply_subscriber s = {.name = "watch", .change = events_change, .arg = events};
+	return apply_subscribe(a, &s);
+}
