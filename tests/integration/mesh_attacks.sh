@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # mesh_attacks.sh - a pinned but malicious neighbour (mallory, played by
 # testpeer) sends forged, tampered and foreign indicators and replays a
-# handshake; an unpinned key knocks. Every attempt is refused and counted,
+# handshake; an unpinned key knocks; mallory sends the last counters, a
+# skewed clock and a handshake flood. Every attempt is refused and counted,
 # and the honest link a -> b keeps working.
 set -uo pipefail
 AMESHD=$1 AMESH=$2 TESTPEER=$3
@@ -35,6 +36,20 @@ check "b logged the unpinned attempt" grep -q "refused handshake from 127.0.0.1"
 # mallory's own, correctly signed indicator is fine: mallory is pinned
 expect_exit 0 "an honest push from mallory" tp honest mallory-own.example.com
 check "honest push stored" wait_until 5 has b mallory-own.example.com
+
+# issue 8, item 10: the last counters. 2^64 - 1 once parked a worker in an
+# endless loop holding the session lock, and with it every other worker
+expect_exit 0 "counter 2^64-2 is served, 2^64-1 refused" tp counter-max
+check "... it says so" grep -q "counter 2^64-1: refused" <<<"$T_OUT"
+# item 9: a pinned neighbour with a bad clock is told why, once its
+# signature verified; a stranger with the same clock is told nothing
+expect_exit 3 "a pinned neighbour 300 s ahead is refused" tp skew 300
+check "... and told it is clock skew" grep -q "refused: .*clock skew: .*300 s ahead" <<<"$T_OUT"
+expect_exit 3 "a stranger 300 s ahead is refused" "$TESTPEER" "$T_ROOT/stranger.key" "$BPUB" "$B" skew 300
+check "... and told nothing" grep -q "refused: peer refused the handshake: refused$" <<<"$T_OUT"
+# item 12: one key's handshake flood is limited (and told), others unharmed
+expect_exit 0 "a flood of 60 handshakes from mallory is rate limited" tp hs-flood 60
+check "... most told to slow down" grep -q "told too many handshakes" <<<"$T_OUT"
 
 # the honest link was never disturbed
 amp a submit still-fine.example.com --category botnet --confidence 70 --ttl 1d >/dev/null

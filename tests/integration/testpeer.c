@@ -6,8 +6,13 @@
  *
  *   testpeer KEY PEER_PUB ENDPOINT MODE [DOMAIN [ORIGIN_KEY]]
  *   modes: hello | pull | replay-hello | honest | forged | tampered | foreign
+ *          | skew SECONDS | hs-flood N | counter-max
  * Prints one line of result; exit 0 when the step did what the mode means
  * (e.g. "refused" for a refused handshake is printed and exits 3).
+ * skew: a Hello stamped SECONDS off (prints the refusal it is told);
+ * hs-flood: N handshakes at once (exit 0 once the key is rate limited);
+ * counter-max: pulls with the last usable counters, then sends 2^64 - 1
+ * (exit 0 when the listener answered the first and refused the last).
  */
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -20,11 +25,13 @@
 #include "keyfile.h"
 #include "session.h"
 #include "timefmt.h"
+#include "wire_mesh.h"
 #include "wire_sync.h"
 
 #define EXIT_REFUSED 3
 
 static nng_socket sock;
+static int64_t hello_offset; /* seconds added to the Hello's timestamp */
 
 static int call(const uint8_t *out, size_t len, uint8_t **in, size_t *in_len)
 {
@@ -54,7 +61,8 @@ static struct session *handshake(const struct keyfile_secret *me, const uint8_t 
 	size_t len, reply_len;
 	char err[AM_ERRLEN];
 
-	if (session_hello(me->sk, peer, timefmt_now(), &p, &hello, &len) != 0)
+	if (session_hello(me->sk, peer, (uint64_t)((int64_t)timefmt_now() + hello_offset), &p, &hello,
+	                  &len) != 0)
 		return NULL;
 	if (call(hello, len, &reply, &reply_len) != 0) {
 		printf("no answer\n");
@@ -151,6 +159,89 @@ int main(int argc, char **argv)
 	    nng_dial(sock, argv[3], NULL, 0) != 0) {
 		printf("cannot dial %s\n", argv[3]);
 		return 2;
+	}
+	if (strcmp(mode, "skew") == 0) {
+		if (argc < 6)
+			return 2;
+		hello_offset = strtoll(argv[5], NULL, 10);
+		s = handshake(me, peer, NULL, NULL); /* prints "refused: <what it was told>" */
+		session_free(s);
+		keyfile_secret_free(me);
+		nng_close(sock);
+		return s ? 0 : EXIT_REFUSED;
+	}
+	if (strcmp(mode, "hs-flood") == 0) {
+		long n = argc > 5 ? strtol(argv[5], NULL, 10) : 100, ok = 0, limited = 0;
+		for (long k = 0; k < n; k++) {
+			struct session_pending *p;
+			uint8_t *hello, *reply;
+			size_t len, reply_len;
+			char why[AM_ERRLEN];
+			if (session_hello(me->sk, peer, timefmt_now(), &p, &hello, &len) != 0 ||
+			    call(hello, len, &reply, &reply_len) != 0)
+				return 2;
+			if (session_finish(p, reply, reply_len, &s, why, sizeof why) == 0)
+				ok++;
+			else if (strstr(why, "too many handshakes") != NULL)
+				limited++;
+			session_free(s);
+			free(hello);
+			free(reply);
+		}
+		printf("%ld welcomed, %ld told too many handshakes, of %ld\n", ok, limited, n);
+		keyfile_secret_free(me);
+		nng_close(sock);
+		return limited > 0 && ok + limited == n ? 0 : 1;
+	}
+	if (strcmp(mode, "counter-max") == 0) {
+		struct wire_sync_request rq;
+		struct wire_sync_response rs;
+		uint8_t *plain, *frame, *reply;
+		size_t plain_len, frame_len, reply_len;
+		int first, second = -1;
+		enum session_kind kind = 0;
+		struct wire_frame f;
+		if ((s = handshake(me, peer, NULL, NULL)) == NULL)
+			return EXIT_REFUSED;
+		memset(&rq, 0, sizeof rq);
+		rq.pull = true;
+		/* the last counter the protocol allows, answered as usual */
+		if (session_skip(s, SESSION_COUNTER_MAX - 1) != 0)
+			return 2;
+		first = sync_call(s, &rq, &rs);
+		wire_sync_response_clear(&rs);
+		/* then 2^64 - 1, which once hung the listener's window loop: the
+		 * frame above re-labelled (it cannot authenticate, and must not
+		 * even be tried) */
+		if (wire_sync_request_pack(&rq, &plain, &plain_len) != 0)
+			return 2;
+		free(plain);
+		if (session_seal(s, (const uint8_t *)"x", 1, &frame, &frame_len) == 0)
+			return 2; /* the sealer must refuse to go past the last counter */
+		if (session_skip(s, SESSION_COUNTER_MAX) != 0)
+			return 2;
+		/* build a Sealed frame by hand with the counter 2^64 - 1 */
+		memset(&f, 0, sizeof f);
+		f.kind = WIRE_FRAME_SEALED;
+		session_id(s, f.sealed.session);
+		f.sealed.counter = UINT64_MAX;
+		uint8_t box[64] = {0};
+		f.sealed.box = box;
+		f.sealed.box_len = sizeof box;
+		if (wire_frame_pack(&f, &frame, &frame_len) != 0)
+			return 2;
+		if (call(frame, frame_len, &reply, &reply_len) == 0) {
+			session_frame_kind(reply, reply_len, &kind, NULL);
+			second = kind == SESSION_KIND_REFUSED ? 0 : 1;
+			free(reply);
+		}
+		free(frame);
+		printf("counter 2^64-2: %s; counter 2^64-1: %s\n", first == 0 ? "answered" : am_strerror(first),
+		       second == 0 ? "refused" : second < 0 ? "no answer" : "ACCEPTED");
+		session_free(s);
+		keyfile_secret_free(me);
+		nng_close(sock);
+		return first == 0 && second == 0 ? 0 : 1;
 	}
 	if (strcmp(mode, "replay-hello") == 0) {
 		uint8_t *hello, *reply;
