@@ -685,6 +685,22 @@ int session_frame_kind(const uint8_t *frame, size_t len, enum session_kind *kind
 	return rv;
 }
 
+bool session_refusal(const uint8_t *frame, size_t len, char *text, size_t cap)
+{
+	struct wire_frame f;
+	bool refused;
+
+	if (cap)
+		text[0] = '\0';
+	if (wire_frame_unpack(frame, len, &f) != 0)
+		return false;
+	refused = f.kind == WIRE_FRAME_REFUSED;
+	if (refused && cap)
+		snprintf(text, cap, "%s", f.refused);
+	wire_frame_clear(&f);
+	return refused;
+}
+
 int session_refused_frame(const char *text, uint8_t **frame, size_t *len)
 {
 	struct wire_frame f;

@@ -129,6 +129,9 @@ int session_open(struct session *s, const uint8_t *frame, size_t flen, uint8_t *
  * never reused. For tests and the scripted malicious neighbour (testpeer),
  * which must send what a hostile peer would. */
 int session_skip(struct session *s, uint64_t sent);
+/* Whether frame is a Refused frame; if so its text (untrusted, at most
+ * WIRE_REFUSED_MAX bytes, NUL-terminated and cut to cap) goes to text. */
+bool session_refusal(const uint8_t *frame, size_t len, char *text, size_t cap);
 /* A Refused frame with a fixed text, for servers that cannot find a session. */
 int session_refused_frame(const char *text, uint8_t **frame, size_t *len);
 
