@@ -16,6 +16,11 @@ PACKAGES=(
 	prometheus                           # promtool: the metrics tests validate /metrics with it
 	systemd                              # systemd-analyze: the tests verify deploy/systemd/ameshd@.service
 )
+# --fuzz: also what tests/fuzz/run.sh needs (libFuzzer ships with clang's
+# runtime), kept out of the default set: the suite itself does not need it.
+if [ "${1:-}" = --fuzz ]; then
+	PACKAGES+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

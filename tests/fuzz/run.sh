@@ -28,10 +28,7 @@ fi
 secs=$1; shift
 build=${AMESH_FUZZ_BUILD:-$src/build-fuzz}
 
-if ! command -v clang >/dev/null; then
-	echo "run.sh: clang is not installed (deploy/install-deps.sh installs it)" >&2
-	exit 2
-fi
+bash "$src/deploy/install-deps.sh" --fuzz || exit 2
 if [ ! -f "$build/CMakeCache.txt" ]; then
 	cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang -DAMESH_LIBFUZZER=ON \
 		-DAMESH_SANITIZE=address,undefined >/dev/null || exit 2
