@@ -15,6 +15,8 @@ PACKAGES=(
 	libcmocka-dev                        # unit tests
 	prometheus                           # promtool: the metrics tests validate /metrics with it
 	systemd                              # systemd-analyze: the tests verify deploy/systemd/ameshd@.service
+	libldns-dev                          # DNS messages and TSIG for the RPZ server
+	unbound bind9 bind9-dnsutils         # real resolvers in the RPZ tests; named-checkzone, dig
 )
 # --fuzz: also what tests/fuzz/run.sh needs (libFuzzer ships with clang's
 # runtime), kept out of the default set: the suite itself does not need it.

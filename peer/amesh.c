@@ -808,6 +808,150 @@ out:
 	return rv;
 }
 
+static void time_or_never(uint64_t t, char out[TIMEFMT_LEN])
+{
+	if (t == 0)
+		snprintf(out, TIMEFMT_LEN, "never");
+	else
+		timefmt_rfc3339(t, out);
+}
+
+/* amesh rpz: each zone, then each secondary. */
+static int cmd_rpz(int argc, char **argv)
+{
+	struct wire_request req = {.op = WIRE_OP_RPZ};
+	struct wire_response resp;
+	struct client *cl = NULL;
+	int rv;
+
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return usage(stdout), 0;
+	if (argc != 1)
+		die_usage("unexpected argument `%s'", argv[1]);
+	if ((rv = call(&cl, &req, &resp)) != 0)
+		goto out;
+	for (size_t i = 0; i < resp.n_rpz_zones; i++) {
+		const struct wire_rpz_zone *z = &resp.rpz_zones[i];
+		if (opt_json) {
+			printf("{\"name\":");
+			json_str(stdout, z->name);
+			printf(",\"zone\":");
+			json_str(stdout, z->zone);
+			printf(",\"serial\":%u,\"rules\":%llu,\"journal\":%llu,\"secondaries\":[", z->serial,
+			       (unsigned long long)z->rules, (unsigned long long)z->journal);
+		} else {
+			printf("zone %s (%s): serial %u, %llu rules, journal %llu entr%s\n", z->name, z->zone,
+			       z->serial, (unsigned long long)z->rules, (unsigned long long)z->journal,
+			       z->journal == 1 ? "y" : "ies");
+		}
+		bool first = true;
+		for (size_t k = 0; k < resp.n_rpz_secs; k++) {
+			const struct wire_rpz_secondary *w = &resp.rpz_secs[k];
+			char soa[TIMEFMT_LEN], xfr[TIMEFMT_LEN], sent[TIMEFMT_LEN], ans[TIMEFMT_LEN];
+			if (strcmp(w->zone, z->zone) != 0)
+				continue;
+			time_or_never(w->last_soa, soa);
+			time_or_never(w->last_xfr, xfr);
+			time_or_never(w->notify_sent, sent);
+			time_or_never(w->notify_answered, ans);
+			if (opt_json) {
+				printf("%s{\"address\":", first ? "" : ",");
+				json_str(stdout, w->address);
+				printf(",\"last_soa\":\"%s\",\"last_transfer\":\"%s\",\"transfer\":", soa, xfr);
+				json_str(stdout, w->xfr_kind);
+				printf(",\"transfer_bytes\":%llu,\"transfer_serial\":%u,\"axfrs\":%llu,"
+				       "\"ixfrs\":%llu,\"refused\":%llu,\"notify_sent\":\"%s\","
+				       "\"notify_answered\":\"%s\",\"notify_serial\":%u,\"notify_rcode\":%d,"
+				       "\"notify_pending\":%s}",
+				       (unsigned long long)w->xfr_bytes, w->xfr_serial, (unsigned long long)w->axfrs,
+				       (unsigned long long)w->ixfrs, (unsigned long long)w->refused, sent, ans,
+				       w->notify_serial, w->notify_rcode, w->notify_pending ? "true" : "false");
+			} else {
+				printf("  secondary %s\n    last SOA query  %s\n    last transfer   %s %s, %llu bytes, "
+				       "serial %u (%llu AXFR, %llu IXFR, %llu refused)\n    last notify     serial %u "
+				       "sent %s, answered %s%s\n",
+				       w->address, soa, w->xfr_kind[0] ? w->xfr_kind : "none", xfr,
+				       (unsigned long long)w->xfr_bytes, w->xfr_serial, (unsigned long long)w->axfrs,
+				       (unsigned long long)w->ixfrs, (unsigned long long)w->refused, w->notify_serial,
+				       sent, ans, w->notify_pending ? " (pending, retrying)" : "");
+			}
+			first = false;
+		}
+		if (opt_json)
+			printf("]}\n");
+	}
+	if (resp.n_rpz_zones == 0 && !opt_json)
+		printf("no [rpz] zones configured\n");
+	wire_response_clear(&resp);
+out:
+	client_close(cl);
+	return rv;
+}
+
+/* amesh export rpz --zone NAME [-o FILE]: the zone as a master file. */
+static int cmd_export(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"zone", required_argument, NULL, 'z'}, {"output", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+	};
+	struct wire_request req = {.op = WIRE_OP_RPZ, .rpz_export = true};
+	struct wire_response resp;
+	struct client *cl = NULL;
+	const char *zone = NULL, *path = NULL;
+	char tmp[PATH_MAX];
+	FILE *f = stdout;
+	int c, rv = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "z:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'z': zone = optarg; break;
+		case 'o': path = optarg; break;
+		case 'h': return usage(stdout), 0;
+		default: die_usage("export: unknown option");
+		}
+	}
+	if (optind >= argc || strcmp(argv[optind], "rpz") != 0 || optind + 1 != argc)
+		die_usage("export: expected `export rpz --zone NAME [-o FILE]'");
+	if (zone == NULL)
+		die_usage("export rpz: --zone NAME is required (the [rpz NAME] section)");
+	if (strlen(zone) >= sizeof req.domain)
+		die_usage("export rpz: --zone is too long");
+	snprintf(req.domain, sizeof req.domain, "%s", zone);
+	if (path != NULL) {
+		/* written beside the target and renamed: a reader never sees half a zone */
+		if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+			die_usage("export rpz: -o path is too long");
+		if ((f = fopen(tmp, "w")) == NULL) {
+			errorf("%s: %s", tmp, strerror(errno));
+			return EXIT_ERR;
+		}
+	}
+	do {
+		if ((rv = call(&cl, &req, &resp)) != 0)
+			break;
+		if (fwrite(resp.rpz_text, 1, resp.rpz_text_len, f) != resp.rpz_text_len)
+			rv = EXIT_ERR;
+		snprintf(req.rpz_after, sizeof req.rpz_after, "%s", resp.rpz_next);
+		wire_response_clear(&resp);
+	} while (rv == 0 && req.rpz_after[0] != '\0');
+	if (path != NULL) {
+		if (fclose(f) != 0 && rv == 0)
+			rv = EXIT_ERR;
+		if (rv == 0 && rename(tmp, path) != 0) {
+			errorf("%s: %s", path, strerror(errno));
+			rv = EXIT_ERR;
+		}
+		if (rv != 0)
+			unlink(tmp);
+	} else if (fflush(stdout) != 0) {
+		rv = EXIT_ERR;
+	}
+	client_close(cl);
+	return rv;
+}
+
 static int cmd_report(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1005,6 +1149,8 @@ static const struct subcommand {
 	 "what this peer decided about a name (and its family), in order; or check the hash chain"},
 	{"report", cmd_report, "[--since DATE|7d] [--format text|json|csv]",
 	 "transparency report: live counts, new, withdrawn, expired, rejects, volumes per neighbour"},
+	{"rpz", cmd_rpz, "", "response policy zones: serial, rules, journal; per secondary the last SOA query, transfer, notify"},
+	{"export", cmd_export, "rpz --zone NAME [-o FILE]", "a response policy zone as a master file (named-checkzone loads it)"},
 	{"peers", cmd_peers, "", "neighbours: link state, last sync, lag, in/out, rejects and held back by reason"},
 	{"keys", cmd_keys, "generate|public|fingerprint|trust|list|show|distrust|revoke|pending|approve|rotate|publish ...",
 	 "identity and trust-store keys (`amesh keys --help')"},

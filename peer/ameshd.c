@@ -20,6 +20,9 @@
 #include "log.h"
 #include "mesh.h"
 #include "metrics.h"
+#include "dns.h"
+#include "rpz.h"
+#include "rpz_feed.h"
 #include "store.h"
 #include "timefmt.h"
 #include "trust.h"
@@ -148,7 +151,8 @@ static void sweep(struct apply *ap, struct audit *audit, uint64_t retention)
  * need a restart (they are not reloaded). */
 static char running_listen[256], running_metrics[64];
 
-static void reload(const char *path, struct mesh *mesh, struct control_allow *allow)
+static void reload(const char *path, struct mesh *mesh, struct control_allow *allow,
+                   struct dns *dns, struct rpz_feed *feed)
 {
 	struct config fresh;
 	struct trust t = {0};
@@ -174,6 +178,11 @@ static void reload(const char *path, struct mesh *mesh, struct control_allow *al
 		goto out;
 	}
 	control_allow_set(allow, al);
+	/* zones: new settings served at once, then rebuilt from live state
+	 * (dns_listen itself changes at the next restart) */
+	if (dns != NULL)
+		dns_set_zones(dns, fresh.rpz, fresh.n_rpz);
+	rpz_feed_set_config(feed, &fresh);
 	if (mesh_reload(mesh, &fresh, &t, err, sizeof err) != 0)
 		log_error("SIGHUP: %s; keeping the running configuration", err);
 	else
@@ -209,7 +218,10 @@ int main(int argc, char **argv)
 	struct control_allow *allow = NULL;
 	struct allowlist *al = NULL;
 	struct metrics *metrics = NULL;
-	char audit_path[PATH_MAX + 16];
+	struct rpz *rpz = NULL;
+	struct dns *dns = NULL;
+	struct rpz_feed *feed = NULL;
+	char audit_path[PATH_MAX + 16], rpz_path[PATH_MAX + 16];
 	struct trust trust = {0};
 	char *pass = NULL;
 	char err[AM_ERRLEN];
@@ -353,6 +365,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ameshd: %s\n", err);
 		goto out;
 	}
+	/* Response policy zones: their own LMDB environment beside the store,
+	 * so a rebuilt store keeps the serials and the journal. */
+	if (cfg.n_rpz > 0) {
+		snprintf(rpz_path, sizeof rpz_path, "%s/rpz", cfg.data_dir);
+		if (rpz_open(&rpz, rpz_path, cfg.map_size, err, sizeof err) != 0) {
+			fprintf(stderr, "ameshd: %s\n", err);
+			goto out;
+		}
+		if (cfg.n_dns_listen > 0 && dns_open(&dns, &cfg, rpz, err, sizeof err) != 0) {
+			fprintf(stderr, "ameshd: %s\n", err);
+			goto out;
+		}
+		struct rpz_feed_env fenv = {.store = store, .rpz = rpz, .dns = dns, .events = events,
+		                            .mesh = mesh, .own_pk = key->pk, .allow = allow};
+		if (rpz_feed_open(&feed, &fenv, &cfg) != 0) {
+			fprintf(stderr, "ameshd: cannot start the zone feed\n");
+			goto out;
+		}
+	}
 	uint64_t started_at = timefmt_now();
 	struct metrics_env mxenv = {.store = store, .mesh = mesh, .cfg = &cfg, .started_at = started_at};
 	if (metrics_new(&metrics, &mxenv) != 0) {
@@ -368,7 +399,7 @@ int main(int argc, char **argv)
 	struct control_env env = {
 		.store = store, .cfg = &cfg, .key = key, .started_at = started_at, .mesh = mesh,
 		.events = events, .audit = audit, .audit_path = audit_path, .allow = allow, .apply = ap,
-		.metrics = metrics,
+		.metrics = metrics, .rpz = rpz, .dns = dns, .rpz_feed = feed,
 	};
 	if (control_open(&ctl, &env, cfg.control, err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);
@@ -393,7 +424,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (sig == SIGHUP) {
-			reload(config_path, mesh, allow);
+			reload(config_path, mesh, allow, dns, feed);
 			continue;
 		}
 		log_info("signal %d: shutting down", sig);
@@ -403,6 +434,9 @@ int main(int argc, char **argv)
 out:
 	control_close(ctl);
 	metrics_free(metrics); /* its responder reads the mesh and the store */
+	rpz_feed_close(feed);
+	dns_close(dns);
+	rpz_close(rpz);
 	mesh_close(mesh);
 	apply_close(ap);
 	events_free(events);

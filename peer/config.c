@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "metrics_http.h"
+#include "config_rpz.h"
+#include <sodium.h>
 #include "timefmt.h"
 #include "text.h"
 
@@ -284,6 +286,11 @@ static int set_default_tlp(struct config *cfg, const char *v, char *why, size_t 
 		return -1;
 	}
 	return 0;
+}
+
+static int set_dns_listen(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	return config_dns_listen_set(cfg, v, why, whylen);
 }
 
 /* Neighbour option setters: same contract, on one [neighbour NAME]. */
@@ -617,6 +624,10 @@ static const struct option {
 	PEER("origin_weights", "", "apnic:0.9, cert-xx:0.7", set_origin_weights,
 	     "Per-origin trust weights, NAME:WEIGHT separated by commas; names are\n"
 	     "trust-store names."),
+	PEER("dns_listen", "", "127.0.0.1:5353, [::1]:5353", set_dns_listen,
+	     "Where to serve the [rpz] zones to resolvers: ADDRESS:PORT or\n"
+	     "[IPV6]:PORT, separated by commas, each over UDP and TCP (SOA queries,\n"
+	     "AXFR, IXFR). Left out, there is no DNS service."),
 #define NB(key, def, example, fn, doc) { NEIGHBOUR_PREFIX, key, def, example, NULL, doc, fn }
 	NB("endpoint", "", "tcp://peer-b.example:7000", set_endpoint,
 	   "Where to reach this neighbour, as tcp://HOST:PORT. Left out, this peer\n"
@@ -705,6 +716,8 @@ struct load {
 	char unknown_section[64];     /* last unknown section reported */
 	char section[INIH_SECTION_MAX + 1]; /* the section as inih sees it (track_section) */
 	long nb_cur;                  /* its neighbour in cfg->neighbours, -1 = none */
+	long rpz_cur;                 /* its zone in cfg->rpz, -1 = none */
+	unsigned rpz_set_on[CONFIG_RPZ_MAX][CONFIG_RPZ_OPTIONS];
 	size_t nb_cap;                /* allocated entries of cfg->neighbours */
 	unsigned errors;
 	config_diag_fn diag;
@@ -817,6 +830,105 @@ static void open_neighbour(struct load *ld, const char *text, size_t len)
 			ld->set_on[i] = 0;
 }
 
+/* "[rpz ...]" and a bare "[rpz]"; config_rpz.c knows what the options mean. */
+static bool is_rpz_section(const char *section)
+{
+	return strncmp(section, "rpz", 3) == 0 &&
+	       (section[3] == '\0' || section[3] == ' ' || section[3] == '\t');
+}
+
+/* A "[rpz ...]" header on the current line: declares the zone or says why not. */
+static void open_rpz(struct load *ld, const char *text, size_t len)
+{
+	struct config *cfg = ld->cfg;
+	char q[QUOTE_LEN], shown[QUOTE_MAX + 2];
+	const char *name = text + 3;
+	size_t n = len - 3, t;
+
+	while (n > 0 && (*name == ' ' || *name == '\t')) {
+		name++;
+		n--;
+	}
+	while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+		n--;
+	t = n < QUOTE_MAX + 1 ? n : QUOTE_MAX + 1;
+	memcpy(shown, name, t);
+	shown[t] = '\0';
+	if (!config_rpz_name_ok(name, n)) {
+		report(ld, ld->line, "[rpz %s]: the zone's name must be 1 to %d letters, digits, '-', "
+		       "'_' or '.'", quote(q, sizeof q, shown), CONFIG_RPZ_NAME_MAX);
+		return;
+	}
+	for (size_t i = 0; i < cfg->n_rpz; i++)
+		if (strlen(cfg->rpz[i].name) == n && memcmp(cfg->rpz[i].name, name, n) == 0) {
+			report(ld, ld->line, "[rpz %s] is declared twice (first on line %u)",
+			       quote(q, sizeof q, shown), cfg->rpz[i].line);
+			return;
+		}
+	if (cfg->n_rpz == CONFIG_RPZ_MAX) {
+		report(ld, ld->line, "more than %d [rpz] zones", CONFIG_RPZ_MAX);
+		return;
+	}
+	if (cfg->rpz == NULL && (cfg->rpz = calloc(CONFIG_RPZ_MAX, sizeof *cfg->rpz)) == NULL) {
+		report(ld, ld->line, "out of memory");
+		return;
+	}
+	struct config_rpz *z = &cfg->rpz[cfg->n_rpz];
+	memset(z, 0, sizeof *z);
+	memcpy(z->name, name, n);
+	z->line = ld->line;
+	config_rpz_defaults(z);
+	memset(ld->rpz_set_on[cfg->n_rpz], 0, sizeof ld->rpz_set_on[0]);
+	ld->rpz_cur = (long)cfg->n_rpz++;
+}
+
+/* An option inside [rpz NAME]. */
+static int rpz_option(struct load *ld, const char *key, const char *value)
+{
+	char q[QUOTE_LEN], why[MSG_MAX / 2];
+	int i;
+
+	ld->unknown_section[0] = '\0';
+	if (ld->rpz_cur < 0)
+		return 1; /* a refused header was reported once */
+	struct config_rpz *z = &ld->cfg->rpz[ld->rpz_cur];
+	unsigned *set_on = ld->rpz_set_on[ld->rpz_cur];
+	if ((i = config_rpz_option_index(key)) < 0) {
+		report(ld, ld->line, "unknown option %s in [rpz %s]", quote(q, sizeof q, key), z->name);
+		return 1;
+	}
+	if (set_on[i] != 0) {
+		report(ld, ld->line, "%s is set twice (first on line %u)", key, set_on[i]);
+		return 1;
+	}
+	set_on[i] = ld->line;
+	if (config_rpz_set(z, i, value, why, sizeof why) != 0)
+		report(ld, ld->line, "%s: %s", key, why);
+	return 1;
+}
+
+static void rpz_problem(void *arg, unsigned line, const char *msg)
+{
+	report(arg, line, "%s", msg);
+}
+
+/* Per zone: required options; across zones: one origin, one zone. */
+static void check_rpz(struct load *ld)
+{
+	struct config *cfg = ld->cfg;
+
+	for (size_t i = 0; i < cfg->n_rpz; i++) {
+		config_rpz_check(&cfg->rpz[i], ld->rpz_set_on[i], rpz_problem, ld);
+		for (size_t j = 0; j < i; j++)
+			if (cfg->rpz[i].zone[0] != '\0' && strcmp(cfg->rpz[i].zone, cfg->rpz[j].zone) == 0)
+				report(ld, cfg->rpz[i].line, "[rpz %s] serves zone %s, as [rpz %s] does (line %u)",
+				       cfg->rpz[i].name, cfg->rpz[i].zone, cfg->rpz[j].name, cfg->rpz[j].line);
+	}
+	if (cfg->n_rpz > 0 && cfg->n_dns_listen == 0)
+		report(ld, cfg->rpz[0].line, "[rpz %s] needs dns_listen in [peer] to be served",
+		       cfg->rpz[0].name);
+}
+
 /*
  * inih's reading of a line that starts with '[' (find_chars_or_comment in
  * ini.c): the section name runs to the first ']', and the line is no
@@ -852,8 +964,11 @@ static void track_section(struct load *ld, const char *s, size_t n)
 	memcpy(ld->section, s, n);
 	ld->section[n] = '\0';
 	ld->nb_cur = -1;
+	ld->rpz_cur = -1;
 	if (is_neighbour_section(ld->section))
 		open_neighbour(ld, s, end);
+	else if (is_rpz_section(ld->section))
+		open_rpz(ld, s, end);
 }
 
 /*
@@ -997,6 +1112,8 @@ static int handler(void *user, const char *section, const char *key, const char 
 	}
 	if (is_neighbour_section(section))
 		return neighbour_option(ld, key, value);
+	if (is_rpz_section(section))
+		return rpz_option(ld, key, value);
 	if (!section_known(section)) {
 		/* Once per unknown section, not once per option in it. */
 		if (strcmp(ld->unknown_section, section) != 0) {
@@ -1057,6 +1174,7 @@ static void parse_all(struct load *ld)
 	ld->bad_next = 0;
 	ld->section[0] = '\0';
 	ld->nb_cur = -1;
+	ld->rpz_cur = -1;
 	if (ini_parse_stream(reader, ld, handler, ld) > 0) {
 		/* Syntax errors past the discovery cap: say so rather than stop
 		 * quietly at DIAG_MAX. */
@@ -1089,6 +1207,7 @@ static void check_all(struct load *ld)
 		if (cfg->name[0] != '\0' && strcmp(cfg->neighbours[i].name, cfg->name) == 0)
 			report(ld, cfg->neighbours[i].line, "neighbour %s has this peer's own name",
 			       quote(q, sizeof q, cfg->name));
+	check_rpz(ld);
 }
 
 int config_load_buffer(struct config *cfg, const char *path_for_messages, const char *dir,
@@ -1109,6 +1228,7 @@ int config_load_buffer(struct config *cfg, const char *path_for_messages, const 
 	ld.arg = arg;
 
 	ld.nb_cur = -1;
+	ld.rpz_cur = -1;
 
 	/* Only a peer directory too deep for PATH_MAX makes a default fail. */
 	for (size_t i = 0; i < OPTION_COUNT; i++)
@@ -1140,6 +1260,11 @@ void config_free(struct config *cfg)
 	free(cfg->neighbours);
 	cfg->neighbours = NULL;
 	cfg->n_neighbours = 0;
+	if (cfg->rpz != NULL)
+		sodium_memzero(cfg->rpz, CONFIG_RPZ_MAX * sizeof *cfg->rpz); /* TSIG secrets */
+	free(cfg->rpz);
+	cfg->rpz = NULL;
+	cfg->n_rpz = 0;
 }
 
 /* Reads at most max + 1 bytes, so the caller can tell "too big" apart. */
@@ -1305,6 +1430,7 @@ static char *template_text(const char *name, const char *listen, size_t *len)
 			text_append(&text, len, "# %s = %s\n", o->key,
 			       o->def[0] != '\0' ? o->def : o->example);
 	}
+	config_rpz_template(&text, len);
 	return text;
 }
 

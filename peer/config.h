@@ -25,6 +25,7 @@
 #define AMESH_CONFIG_H
 
 #include <limits.h>
+#include <sys/socket.h>
 
 #include "model.h"
 #include "policy.h"
@@ -45,6 +46,57 @@ struct config_neighbour {
 	struct policy_import imp;    /* configured only if import.categories is set */
 	bool rotation_auto;          /* rotation = auto: accept its key rotations at once */
 	unsigned line;               /* of the section header, for messages */
+};
+
+/* An address with a port (dns_listen, notify targets). */
+struct config_addr {
+	struct sockaddr_storage sa;
+	socklen_t len;
+	char text[64];             /* as written, for messages and status */
+};
+
+/* An address prefix (allow_transfer): 10.0.0.0/8, ::1 (= /128). */
+struct config_prefix {
+	int family;                /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	unsigned bits;
+};
+
+#define CONFIG_DNS_LISTEN_MAX 8
+#define CONFIG_RPZ_MAX 16
+/* inih keeps 49 bytes of a section name; "rpz " takes 4 of them. */
+#define CONFIG_RPZ_NAME_MAX 45
+#define CONFIG_RPZ_ADDRS_MAX 32
+#define CONFIG_TSIG_SECRET_MAX 64
+
+enum config_rpz_action {
+	CONFIG_RPZ_NXDOMAIN = 0,   /* CNAME . */
+	CONFIG_RPZ_NODATA,         /* CNAME *. */
+	CONFIG_RPZ_PASSTHRU,       /* CNAME rpz-passthru. */
+	CONFIG_RPZ_CNAME,          /* CNAME TARGET. (walled garden) */
+};
+
+/* One [rpz NAME] section: a response policy zone served over AXFR/IXFR
+ * (config_rpz.c documents every key). */
+struct config_rpz {
+	char name[CONFIG_RPZ_NAME_MAX + 1]; /* the section's NAME: [A-Za-z0-9._-] */
+	char zone[AM_DOMAIN_MAX + 1];       /* origin: lower case, no trailing dot */
+	uint32_t categories;                /* bit (1 << category); required */
+	uint8_t min_score;                  /* 0..100, default 50 */
+	enum config_rpz_action action;      /* default nxdomain */
+	char cname_target[AM_DOMAIN_MAX + 1]; /* CONFIG_RPZ_CNAME: absolute, no trailing dot */
+	bool allowlisted_omit;              /* allowlisted = omit (default passthru) */
+	struct config_prefix allow_transfer[CONFIG_RPZ_ADDRS_MAX];
+	size_t n_allow_transfer;            /* default 127.0.0.1, ::1 */
+	struct config_addr notify[CONFIG_RPZ_ADDRS_MAX];
+	size_t n_notify;
+	/* tsig = KEYNAME hmac-sha256 BASE64: a secret; config_free wipes it */
+	char tsig_name[AM_DOMAIN_MAX + 1];  /* "" = no TSIG; lower case, no trailing dot */
+	uint8_t tsig_secret[CONFIG_TSIG_SECRET_MAX];
+	size_t tsig_len;
+	char tsig_secret_b64[CONFIG_TSIG_SECRET_MAX * 2]; /* as written (ldns takes base64) */
+	uint32_t ttl, refresh, retry, expire, minimum; /* seconds */
+	unsigned line;                      /* of the section header */
 };
 
 struct config {
@@ -76,6 +128,10 @@ struct config {
 	enum am_tlp default_tlp;   /* [peer] default_tlp, default green */
 	struct config_neighbour *neighbours; /* owned; in file order; config_free */
 	size_t n_neighbours;       /* at most CONFIG_NEIGHBOURS_MAX */
+	struct config_addr dns_listen[CONFIG_DNS_LISTEN_MAX]; /* [peer] dns_listen, UDP and TCP */
+	size_t n_dns_listen;       /* 0 = no DNS service */
+	struct config_rpz *rpz;    /* owned; [rpz NAME] sections in file order; config_free */
+	size_t n_rpz;              /* at most CONFIG_RPZ_MAX */
 };
 
 /* Called once per problem found; line is 0 for whole-file problems. */
@@ -109,6 +165,15 @@ void config_free(struct config *cfg);
  * the start or after a blank (space or tab) ends the line, and trailing
  * blanks go too. The config and the trust store read lines through it. */
 size_t config_strip_comment(const char *s, size_t n);
+/* HOST:PORT or [IPV6]:PORT (numeric addresses only; PORT may be left out
+ * when default_port is not 0). 0, or -1 with the reason in why. */
+int config_addr_parse(const char *s, uint16_t default_port, struct config_addr *out, char *why,
+                      size_t whylen);
+/* ADDRESS or ADDRESS/BITS. 0, or -1 with the reason in why. */
+int config_prefix_parse(const char *s, struct config_prefix *out, char *why, size_t whylen);
+/* Whether sa (AF_INET, AF_INET6; an IPv4-mapped IPv6 address counts as
+ * IPv4) lies inside p. */
+bool config_prefix_match(const struct config_prefix *p, const struct sockaddr *sa);
 
 /* Writes a new, fully commented config documenting every option, for
  * `amesh init`. Created exclusively; returns AM_EEXIST if path exists. */

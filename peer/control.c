@@ -22,6 +22,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "report.h"
+#include "rpz_feed.h"
+#include "rpz_status.h"
 #include "timefmt.h"
 #include "verdict.h"
 #include "wire.h"
@@ -75,6 +77,24 @@ void control_allow_free(struct control_allow *ca)
 	allowlist_free(ca->a);
 	pthread_mutex_destroy(&ca->lock);
 	free(ca);
+}
+
+bool control_allow_covers(struct control_allow *ca, const char *name, bool *subdomains)
+{
+	const char *entry, *source;
+	bool hit = false;
+
+	*subdomains = false;
+	if (!ca)
+		return false;
+	pthread_mutex_lock(&ca->lock);
+	if (ca->a && allowlist_match(ca->a, name, &entry, &source)) {
+		hit = true;
+		/* every entry of today's allowlist covers its subdomains */
+		*subdomains = true;
+	}
+	pthread_mutex_unlock(&ca->lock);
+	return hit;
 }
 
 /* Copies the matching allowlist entry and source into out ("" = none). */
@@ -663,6 +683,16 @@ static void do_reload_trust(const struct control_env *env, const struct wire_req
 	log_info("trust store reloaded (%zu key%s): %s", t.n, t.n == 1 ? "" : "s",
 	         what[0] ? what : req->domain[0] ? req->domain : "no change");
 	trust_free(&t);
+	rpz_feed_kick(env->rpz_feed); /* revoked origins leave the zones */
+}
+
+static void do_rpz(const struct control_env *env, const struct wire_request *req,
+                   struct wire_response *resp)
+{
+	char err[AM_ERRLEN];
+	int rv = rpz_status_answer(env->rpz, env->dns, env->cfg, req, resp, err, sizeof err);
+	if (rv != 0)
+		fail_with(resp, rv, "%s", err);
 }
 
 static void do_publish(const struct control_env *env, const struct wire_request *req,
@@ -694,6 +724,7 @@ static const handler_fn handlers[] = {
 	[WIRE_OP_WATCH] = do_watch,
 	[WIRE_OP_AUDIT] = do_audit,
 	[WIRE_OP_REPORT] = do_report,
+	[WIRE_OP_RPZ] = do_rpz,
 };
 
 int control_handle(const struct control_env *env, const uint8_t *req_buf, size_t req_len,

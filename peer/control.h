@@ -28,6 +28,9 @@
 #include "store.h"
 
 struct metrics;
+struct rpz;
+struct dns;
+struct rpz_feed;
 
 /* What handlers work with. Borrowed: must outlive the control server. */
 struct control_env {
@@ -42,6 +45,9 @@ struct control_env {
 	struct control_allow *allow;      /* allowlist in force; NULL = none */
 	struct metrics *metrics;          /* counts requests and their latency; NULL = none */
 	struct apply *apply;              /* the one way in for changes (apply.h); NULL = read-only */
+	struct rpz *rpz;                  /* response policy zones; NULL = none */
+	struct dns *dns;                  /* their DNS server; NULL = none */
+	struct rpz_feed *rpz_feed;        /* told of trust changes; NULL = none */
 };
 
 /* The allowlist in force, swappable on SIGHUP while queries run. */
@@ -50,6 +56,9 @@ int control_allow_new(struct control_allow **out);
 /* Replaces the allowlist (takes ownership of a; NULL = none) and frees the old one. */
 void control_allow_set(struct control_allow *ca, struct allowlist *a);
 void control_allow_free(struct control_allow *ca);
+/* Whether the allowlist in force covers name (normalised); *subdomains
+ * says whether the matching entry also covers every name below it. */
+bool control_allow_covers(struct control_allow *ca, const char *name, bool *subdomains);
 
 /* Handles one request. Always produces a response (errors are encoded in
  * it) unless memory runs out. *resp is malloc'd; the caller frees it.

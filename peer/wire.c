@@ -171,6 +171,7 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 	Amesh__V1__WatchRequest wa = AMESH__V1__WATCH_REQUEST__INIT;
 	Amesh__V1__AuditRequest au = AMESH__V1__AUDIT_REQUEST__INIT;
 	Amesh__V1__ReportRequest rq = AMESH__V1__REPORT_REQUEST__INIT;
+	Amesh__V1__RpzRequest rz = AMESH__V1__RPZ_REQUEST__INIT;
 	ProtobufCBinaryData *names = NULL;
 	int rv;
 
@@ -260,6 +261,15 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 		rq.since = r->after;
 		m.op_case = AMESH__V1__REQUEST__OP_REPORT;
 		m.report = &rq;
+		break;
+	case WIRE_OP_RPZ:
+		rz.zone.data = (uint8_t *)r->domain;
+		rz.zone.len = strlen(r->domain);
+		rz.export = r->rpz_export;
+		rz.after.data = (uint8_t *)r->rpz_after;
+		rz.after.len = strlen(r->rpz_after);
+		m.op_case = AMESH__V1__REQUEST__OP_RPZ;
+		m.rpz = &rz;
 		break;
 	default:
 		return AM_EINVAL;
@@ -457,6 +467,15 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 	case AMESH__V1__REQUEST__OP_REPORT:
 		r->op = WIRE_OP_REPORT;
 		r->after = m->report->since;
+		break;
+	case AMESH__V1__REQUEST__OP_RPZ:
+		r->op = WIRE_OP_RPZ;
+		if (copy_name(&m->rpz->zone, r->domain, sizeof r->domain) != 0 ||
+		    copy_name(&m->rpz->after, r->rpz_after, sizeof r->rpz_after) != 0) {
+			snprintf(err, errlen, "rpz zone or position is too long or contains NUL");
+			goto fail;
+		}
+		r->rpz_export = m->rpz->export;
 		break;
 	default:
 		snprintf(err, errlen, "request names no operation this daemon knows");
@@ -798,8 +817,76 @@ static int report_to_pb(const struct report *rep, struct extras *x, Amesh__V1__R
 	return 0;
 }
 
+/* Protobuf views of the rpz status; arrays freed by the caller. */
+struct rpz_pb {
+	Amesh__V1__RpzZone *z;
+	Amesh__V1__RpzZone **zp;
+	Amesh__V1__RpzSecondary *s;
+	Amesh__V1__RpzSecondary **sp;
+};
+
+static int rpz_to_pb(const struct wire_response *r, struct rpz_pb *x, Amesh__V1__RpzResult *p)
+{
+	if (r->n_rpz_zones) {
+		x->z = calloc(r->n_rpz_zones, sizeof *x->z);
+		x->zp = calloc(r->n_rpz_zones, sizeof *x->zp);
+		if (!x->z || !x->zp)
+			return AM_ENOMEM;
+	}
+	for (size_t i = 0; i < r->n_rpz_zones; i++) {
+		const struct wire_rpz_zone *w = &r->rpz_zones[i];
+		amesh__v1__rpz_zone__init(&x->z[i]);
+		x->z[i].name = (char *)w->name;
+		x->z[i].zone = (char *)w->zone;
+		x->z[i].serial = w->serial;
+		x->z[i].rules = w->rules;
+		x->z[i].journal = w->journal;
+		x->zp[i] = &x->z[i];
+	}
+	if (r->n_rpz_secs) {
+		x->s = calloc(r->n_rpz_secs, sizeof *x->s);
+		x->sp = calloc(r->n_rpz_secs, sizeof *x->sp);
+		if (!x->s || !x->sp)
+			return AM_ENOMEM;
+	}
+	for (size_t i = 0; i < r->n_rpz_secs; i++) {
+		const struct wire_rpz_secondary *w = &r->rpz_secs[i];
+		Amesh__V1__RpzSecondary *q = &x->s[i];
+		amesh__v1__rpz_secondary__init(q);
+		q->zone = (char *)w->zone;
+		q->address = (char *)w->address;
+		q->last_soa = w->last_soa;
+		q->last_xfr = w->last_xfr;
+		q->xfr_kind = (char *)w->xfr_kind;
+		q->xfr_bytes = w->xfr_bytes;
+		q->xfr_serial = w->xfr_serial;
+		q->axfrs = w->axfrs;
+		q->ixfrs = w->ixfrs;
+		q->refused = w->refused;
+		q->notify_sent = w->notify_sent;
+		q->notify_answered = w->notify_answered;
+		q->notify_serial = w->notify_serial;
+		q->notify_rcode = w->notify_rcode;
+		q->notify_pending = w->notify_pending;
+		x->sp[i] = q;
+	}
+	p->n_zones = r->n_rpz_zones;
+	p->zones = x->zp;
+	p->n_secondaries = r->n_rpz_secs;
+	p->secondaries = x->sp;
+	if (r->rpz_text) {
+		p->text.data = (uint8_t *)r->rpz_text;
+		p->text.len = r->rpz_text_len;
+	}
+	p->next.data = (uint8_t *)r->rpz_next;
+	p->next.len = strlen(r->rpz_next);
+	return 0;
+}
+
 int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len)
 {
+	Amesh__V1__RpzResult rzr = AMESH__V1__RPZ_RESULT__INIT;
+	struct rpz_pb rzx = {0};
 	Amesh__V1__Response m = AMESH__V1__RESPONSE__INIT;
 	Amesh__V1__SubmitResult sub = AMESH__V1__SUBMIT_RESULT__INIT;
 	Amesh__V1__Signal subsig;
@@ -935,6 +1022,12 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 		m.result_case = AMESH__V1__RESPONSE__RESULT_REPORT;
 		m.report = &rpr;
 		break;
+	case WIRE_OP_RPZ:
+		if ((rv = rpz_to_pb(r, &rzx, &rzr)) != 0)
+			goto fail;
+		m.result_case = AMESH__V1__RESPONSE__RESULT_RPZ;
+		m.rpz = &rzr;
+		break;
 	default:
 		break;
 	}
@@ -954,6 +1047,10 @@ fail:
 	free(wev);
 	free(wevp);
 	free(wsig);
+	free(rzx.z);
+	free(rzx.zp);
+	free(rzx.s);
+	free(rzx.sp);
 	return rv;
 }
 
@@ -1176,6 +1273,57 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 		}
 		break;
 	}
+	case AMESH__V1__RESPONSE__RESULT_RPZ: {
+		const Amesh__V1__RpzResult *q = m->rpz;
+		r->op = WIRE_OP_RPZ;
+		if (q->n_zones > WIRE_RPZ_ZONES_MAX || q->n_secondaries > WIRE_RPZ_SECONDARIES_MAX ||
+		    q->text.len > WIRE_RPZ_TEXT_MAX ||
+		    copy_name(&q->next, r->rpz_next, sizeof r->rpz_next) != 0) {
+			snprintf(err, errlen, "rpz answer over its limits");
+			rv = AM_ETOOBIG;
+			goto fail;
+		}
+		if ((q->n_zones && (r->rpz_zones = calloc(q->n_zones, sizeof *r->rpz_zones)) == NULL) ||
+		    (q->n_secondaries && (r->rpz_secs = calloc(q->n_secondaries, sizeof *r->rpz_secs)) == NULL) ||
+		    (r->rpz_text = malloc(q->text.len + 1)) == NULL) {
+			rv = AM_ENOMEM;
+			goto fail;
+		}
+		if (q->text.len)
+			memcpy(r->rpz_text, q->text.data, q->text.len);
+		r->rpz_text[q->text.len] = '\0';
+		r->rpz_text_len = q->text.len;
+		for (size_t i = 0; i < q->n_zones; i++) {
+			struct wire_rpz_zone *w = &r->rpz_zones[i];
+			copy_str(w->name, sizeof w->name, q->zones[i]->name);
+			copy_str(w->zone, sizeof w->zone, q->zones[i]->zone);
+			w->serial = q->zones[i]->serial;
+			w->rules = q->zones[i]->rules;
+			w->journal = q->zones[i]->journal;
+		}
+		r->n_rpz_zones = q->n_zones;
+		for (size_t i = 0; i < q->n_secondaries; i++) {
+			const Amesh__V1__RpzSecondary *p = q->secondaries[i];
+			struct wire_rpz_secondary *w = &r->rpz_secs[i];
+			copy_str(w->zone, sizeof w->zone, p->zone);
+			copy_str(w->address, sizeof w->address, p->address);
+			copy_str(w->xfr_kind, sizeof w->xfr_kind, p->xfr_kind);
+			w->last_soa = p->last_soa;
+			w->last_xfr = p->last_xfr;
+			w->xfr_bytes = p->xfr_bytes;
+			w->xfr_serial = p->xfr_serial;
+			w->axfrs = p->axfrs;
+			w->ixfrs = p->ixfrs;
+			w->refused = p->refused;
+			w->notify_sent = p->notify_sent;
+			w->notify_answered = p->notify_answered;
+			w->notify_serial = p->notify_serial;
+			w->notify_rcode = p->notify_rcode;
+			w->notify_pending = p->notify_pending;
+		}
+		r->n_rpz_secs = q->n_secondaries;
+		break;
+	}
 	case AMESH__V1__RESPONSE__RESULT_REPORT: {
 		const Amesh__V1__ReportResult *q = m->report;
 		r->op = WIRE_OP_REPORT;
@@ -1262,6 +1410,9 @@ void wire_response_clear(struct wire_response *r)
 	free(r->events);
 	free(r->audit);
 	report_free(&r->report);
+	free(r->rpz_zones);
+	free(r->rpz_secs);
+	free(r->rpz_text);
 	memset(r, 0, sizeof *r);
 }
 

@@ -55,6 +55,7 @@ enum wire_op {
 	WIRE_OP_WATCH,
 	WIRE_OP_AUDIT,
 	WIRE_OP_REPORT,
+	WIRE_OP_RPZ,
 };
 
 #define WIRE_NAME_MAX 1024 /* one name as typed, before normalisation */
@@ -86,6 +87,9 @@ struct wire_request {
 	uint8_t origin[AM_KEY_BYTES];
 	size_t origin_len; /* 0, AM_KEYID_BYTES or AM_KEY_BYTES */
 	uint32_t limit;
+	/* rpz: the zone's section name in domain ("" = status of all) */
+	bool rpz_export;
+	char rpz_after[AM_DOMAIN_MAX + 1];
 };
 
 /* One signal as reported to the operator. */
@@ -168,6 +172,30 @@ struct wire_watch_event {
 	char from[64];
 };
 
+#define WIRE_RPZ_ZONES_MAX 64
+#define WIRE_RPZ_SECONDARIES_MAX 1024
+#define WIRE_RPZ_TEXT_MAX (3u << 20) /* one export page */
+
+struct wire_rpz_zone {
+	char name[64];
+	char zone[AM_DOMAIN_MAX + 1];
+	uint32_t serial;
+	uint64_t rules, journal;
+};
+
+struct wire_rpz_secondary {
+	char zone[AM_DOMAIN_MAX + 1];
+	char address[64];
+	uint64_t last_soa, last_xfr;
+	char xfr_kind[8];
+	uint64_t xfr_bytes;
+	uint32_t xfr_serial;
+	uint64_t axfrs, ixfrs, refused, notify_sent, notify_answered;
+	uint32_t notify_serial;
+	int32_t notify_rcode;
+	bool notify_pending;
+};
+
 struct wire_response {
 	uint32_t protocol;
 	int32_t status;         /* 0 or an am_err */
@@ -202,6 +230,14 @@ struct wire_response {
 	char audit_path[256];
 	/* report (owned rows; wire_response_clear frees them) */
 	struct report report;
+	/* rpz (owned arrays and text) */
+	struct wire_rpz_zone *rpz_zones;
+	size_t n_rpz_zones;
+	struct wire_rpz_secondary *rpz_secs;
+	size_t n_rpz_secs;
+	char *rpz_text;          /* NUL-terminated */
+	size_t rpz_text_len;
+	char rpz_next[AM_DOMAIN_MAX + 1];
 };
 
 #define WIRE_AUDIT_MAX 10000 /* records in one audit answer */

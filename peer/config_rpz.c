@@ -1,0 +1,540 @@
+/* config_rpz.c - what dns_listen and the [rpz NAME] options mean: parsing, defaults, checks, template. */
+#include "config_rpz.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "policy.h"
+#include "text.h"
+
+#define QUOTE_MAX 80
+#define QUOTE_LEN TEXT_QUOTE_LEN(QUOTE_MAX)
+
+static const char *quote(char *out, size_t outlen, const char *s)
+{
+	return text_quote(out, outlen, s, strlen(s), QUOTE_MAX);
+}
+
+int config_addr_parse(const char *s, uint16_t default_port, struct config_addr *out, char *why,
+                      size_t whylen)
+{
+	char q[QUOTE_LEN], host[64];
+	const char *port = NULL;
+	unsigned long p = default_port;
+	size_t n = strlen(s);
+
+	memset(out, 0, sizeof *out);
+	if (n == 0 || n >= sizeof out->text)
+		goto bad;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || (size_t)(close - s - 1) >= sizeof host)
+			goto bad;
+		memcpy(host, s + 1, (size_t)(close - s - 1));
+		host[close - s - 1] = '\0';
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1] != '\0')
+			goto bad;
+	} else {
+		const char *colon = strchr(s, ':');
+		/* two colons and no brackets: a bare IPv6 address, no port */
+		if (colon != NULL && strchr(colon + 1, ':') != NULL)
+			colon = NULL;
+		n = colon ? (size_t)(colon - s) : n;
+		if (n >= sizeof host)
+			goto bad;
+		memcpy(host, s, n);
+		host[n] = '\0';
+		if (colon)
+			port = colon + 1;
+	}
+	if (port != NULL) {
+		p = 0;
+		if (*port == '\0')
+			goto bad;
+		for (const char *c = port; *c; c++) {
+			if (*c < '0' || *c > '9' || c - port >= 5)
+				goto bad;
+			p = p * 10 + (unsigned long)(*c - '0');
+		}
+	}
+	if (p == 0 || p > 65535)
+		goto bad;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&out->sa;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->sa;
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)p);
+		out->len = sizeof *v4;
+	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)p);
+		out->len = sizeof *v6;
+	} else {
+		goto bad;
+	}
+	memcpy(out->text, s, strlen(s) + 1);
+	return 0;
+bad:
+	snprintf(why, whylen, "%s is not ADDRESS:PORT or [IPV6]:PORT (a numeric address%s, port 1 to "
+	         "65535)", quote(q, sizeof q, s), default_port ? "; the port may be left out" : "");
+	return -1;
+}
+
+int config_prefix_parse(const char *s, struct config_prefix *out, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN], host[64];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long bits = 0;
+
+	memset(out, 0, sizeof *out);
+	if (n == 0 || n >= sizeof host)
+		goto bad;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET, host, out->addr) == 1)
+		out->family = AF_INET;
+	else if (inet_pton(AF_INET6, host, out->addr) == 1)
+		out->family = AF_INET6;
+	else
+		goto bad;
+	unsigned max = out->family == AF_INET ? 32 : 128;
+	if (slash == NULL) {
+		out->bits = max;
+		return 0;
+	}
+	if (slash[1] == '\0')
+		goto bad;
+	for (const char *c = slash + 1; *c; c++) {
+		if (*c < '0' || *c > '9' || c - slash > 3)
+			goto bad;
+		bits = bits * 10 + (unsigned long)(*c - '0');
+	}
+	if (bits > max)
+		goto bad;
+	out->bits = (unsigned)bits;
+	return 0;
+bad:
+	snprintf(why, whylen, "%s is not an address or a prefix (192.0.2.0/24, 2001:db8::/32)",
+	         quote(q, sizeof q, s));
+	return -1;
+}
+
+bool config_prefix_match(const struct config_prefix *p, const struct sockaddr *sa)
+{
+	const uint8_t *a;
+	int family = sa->sa_family;
+
+	if (family == AF_INET) {
+		a = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+	} else if (family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		a = a6->s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			a += 12;
+			family = AF_INET;
+		}
+	} else {
+		return false;
+	}
+	if (family != p->family)
+		return false;
+	unsigned full = p->bits / 8, rest = p->bits % 8;
+	if (memcmp(a, p->addr, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (a[full] & mask) == (p->addr[full] & mask);
+}
+
+/* A host name as the DNS has it, for the zone origin, a CNAME target and a
+ * TSIG key name: letters, digits, '-' and '_', labels 1..63, lower-cased,
+ * one trailing dot stripped; room for the longest owner is checked by the
+ * zone builder, which skips names that would not fit. */
+static int dns_name(const char *v, char out[AM_DOMAIN_MAX + 1], const char *what, char *why,
+                    size_t whylen)
+{
+	char q[QUOTE_LEN];
+	size_t n = strlen(v), label = 0;
+
+	if (n > 0 && v[n - 1] == '.')
+		n--;
+	if (n == 0 || n > AM_DOMAIN_MAX)
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		char c = v[i];
+		if (c == '.') {
+			if (label == 0)
+				goto bad;
+			label = 0;
+		} else if (isalnum((unsigned char)c) || c == '-' || c == '_') {
+			if (++label > AM_LABEL_MAX)
+				goto bad;
+		} else {
+			goto bad;
+		}
+		out[i] = (char)tolower((unsigned char)c);
+	}
+	if (label == 0)
+		goto bad;
+	out[n] = '\0';
+	return 0;
+bad:
+	snprintf(why, whylen, "%s is not a %s (labels of 1 to 63 letters, digits, '-' or '_', "
+	         "at most 253 characters)", quote(q, sizeof q, v), what);
+	return -1;
+}
+
+typedef int (*rpz_set_fn)(struct config_rpz *z, const char *v, char *why, size_t whylen);
+
+static int set_zone(struct config_rpz *z, const char *v, char *why, size_t whylen)
+{
+	return dns_name(v, z->zone, "zone name", why, whylen);
+}
+
+static int set_categories(struct config_rpz *z, const char *v, char *why, size_t whylen)
+{
+	return policy_parse_categories(v, &z->categories, why, whylen) == 0 ? 0 : -1;
+}
+
+static int set_min_score(struct config_rpz *z, const char *v, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN];
+	unsigned n = 0;
+
+	if (v[0] == '\0' || strlen(v) > 3)
+		goto bad;
+	for (const char *c = v; *c; c++) {
+		if (*c < '0' || *c > '9')
+			goto bad;
+		n = n * 10 + (unsigned)(*c - '0');
+	}
+	if (n > 100)
+		goto bad;
+	z->min_score = (uint8_t)n;
+	return 0;
+bad:
+	snprintf(why, whylen, "%s is not a score from 0 to 100", quote(q, sizeof q, v));
+	return -1;
+}
+
+static int set_action(struct config_rpz *z, const char *v, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN];
+
+	z->cname_target[0] = '\0';
+	if (strcmp(v, "nxdomain") == 0)
+		z->action = CONFIG_RPZ_NXDOMAIN;
+	else if (strcmp(v, "nodata") == 0)
+		z->action = CONFIG_RPZ_NODATA;
+	else if (strcmp(v, "passthru") == 0)
+		z->action = CONFIG_RPZ_PASSTHRU;
+	else if (strncmp(v, "cname", 5) == 0 && (v[5] == ' ' || v[5] == '\t')) {
+		const char *t = v + 6;
+		while (*t == ' ' || *t == '\t')
+			t++;
+		if (dns_name(t, z->cname_target, "CNAME target", why, whylen) != 0)
+			return -1;
+		z->action = CONFIG_RPZ_CNAME;
+	} else {
+		snprintf(why, whylen, "%s: expected nxdomain, nodata, passthru or cname TARGET",
+		         quote(q, sizeof q, v));
+		return -1;
+	}
+	return 0;
+}
+
+static int set_allowlisted(struct config_rpz *z, const char *v, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN];
+
+	if (strcmp(v, "passthru") != 0 && strcmp(v, "omit") != 0) {
+		snprintf(why, whylen, "%s: expected passthru or omit", quote(q, sizeof q, v));
+		return -1;
+	}
+	z->allowlisted_omit = v[0] == 'o';
+	return 0;
+}
+
+/* Splits a list on commas and blanks into buf; calls one(tok) per item. */
+#define FOR_EACH_ITEM(v, tok, body)                                                   \
+	do {                                                                          \
+		char buf_[1024], *save_ = NULL;                                       \
+		snprintf(buf_, sizeof buf_, "%s", (v));                               \
+		for (char *tok = strtok_r(buf_, ", \t", &save_); tok;                 \
+		     tok = strtok_r(NULL, ", \t", &save_)) {                          \
+			body                                                          \
+		}                                                                     \
+	} while (0)
+
+static int set_allow_transfer(struct config_rpz *z, const char *v, char *why, size_t whylen)
+{
+	int rv = 0;
+
+	z->n_allow_transfer = 0;
+	FOR_EACH_ITEM(v, tok, {
+		if (rv != 0)
+			break;
+		if (z->n_allow_transfer == CONFIG_RPZ_ADDRS_MAX) {
+			snprintf(why, whylen, "at most %d addresses or prefixes", CONFIG_RPZ_ADDRS_MAX);
+			rv = -1;
+		} else {
+			rv = config_prefix_parse(tok, &z->allow_transfer[z->n_allow_transfer++], why, whylen);
+		}
+	});
+	return rv;
+}
+
+static int set_notify(struct config_rpz *z, const char *v, char *why, size_t whylen)
+{
+	int rv = 0;
+
+	z->n_notify = 0;
+	FOR_EACH_ITEM(v, tok, {
+		if (rv != 0)
+			break;
+		if (z->n_notify == CONFIG_RPZ_ADDRS_MAX) {
+			snprintf(why, whylen, "at most %d notify targets", CONFIG_RPZ_ADDRS_MAX);
+			rv = -1;
+		} else {
+			rv = config_addr_parse(tok, 53, &z->notify[z->n_notify++], why, whylen);
+		}
+	});
+	return rv;
+}
+
+static int set_tsig(struct config_rpz *z, const char *v, char *why, size_t whylen)
+{
+	char buf[512], *save = NULL, q[QUOTE_LEN];
+	char *name, *alg, *secret, *extra;
+	size_t len;
+
+	sodium_memzero(z->tsig_secret, sizeof z->tsig_secret);
+	sodium_memzero(z->tsig_secret_b64, sizeof z->tsig_secret_b64);
+	z->tsig_name[0] = '\0';
+	z->tsig_len = 0;
+	if (v[0] == '\0')
+		return 0;
+	snprintf(buf, sizeof buf, "%s", v);
+	name = strtok_r(buf, " \t", &save);
+	alg = strtok_r(NULL, " \t", &save);
+	secret = strtok_r(NULL, " \t", &save);
+	extra = strtok_r(NULL, " \t", &save);
+	if (name == NULL || alg == NULL || secret == NULL || extra != NULL) {
+		/* never quote the value: it holds the secret */
+		snprintf(why, whylen, "expected KEYNAME hmac-sha256 BASE64SECRET");
+		goto fail;
+	}
+	if (dns_name(name, z->tsig_name, "key name", why, whylen) != 0)
+		goto fail;
+	if (strcmp(alg, "hmac-sha256") != 0) {
+		/* ldns 1.8.3 misspells hmac-sha384 in its algorithm table */
+		snprintf(why, whylen, "algorithm %s: only hmac-sha256 is supported",
+		         quote(q, sizeof q, alg));
+		goto fail;
+	}
+	if (strlen(secret) >= sizeof z->tsig_secret_b64 ||
+	    sodium_base642bin(z->tsig_secret, sizeof z->tsig_secret, secret, strlen(secret), NULL, &len,
+	                      NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    len < 16) {
+		snprintf(why, whylen, "the secret is not base64 of 16 to %d bytes", CONFIG_TSIG_SECRET_MAX);
+		goto fail;
+	}
+	z->tsig_len = len;
+	memcpy(z->tsig_secret_b64, secret, strlen(secret) + 1);
+	sodium_memzero(buf, sizeof buf);
+	return 0;
+fail:
+	sodium_memzero(buf, sizeof buf);
+	sodium_memzero(z->tsig_secret, sizeof z->tsig_secret);
+	z->tsig_name[0] = '\0';
+	z->tsig_len = 0;
+	return -1;
+}
+
+static int set_seconds(uint32_t *out, const char *v, uint32_t min, uint32_t max, char *why,
+                       size_t whylen)
+{
+	char q[QUOTE_LEN];
+	uint64_t n = 0;
+
+	if (v[0] == '\0')
+		goto bad;
+	for (const char *c = v; *c; c++) {
+		if (*c < '0' || *c > '9' || n > max)
+			goto bad;
+		n = n * 10 + (uint64_t)(*c - '0');
+	}
+	if (n < min || n > max)
+		goto bad;
+	*out = (uint32_t)n;
+	return 0;
+bad:
+	snprintf(why, whylen, "%s is not a number of seconds from %u to %u", quote(q, sizeof q, v),
+	         min, max);
+	return -1;
+}
+
+static int set_ttl(struct config_rpz *z, const char *v, char *why, size_t whylen)
+{
+	return set_seconds(&z->ttl, v, 0, 86400, why, whylen);
+}
+static int set_refresh(struct config_rpz *z, const char *v, char *why, size_t whylen)
+{
+	return set_seconds(&z->refresh, v, 1, 86400, why, whylen);
+}
+static int set_retry(struct config_rpz *z, const char *v, char *why, size_t whylen)
+{
+	return set_seconds(&z->retry, v, 1, 86400, why, whylen);
+}
+static int set_expire(struct config_rpz *z, const char *v, char *why, size_t whylen)
+{
+	return set_seconds(&z->expire, v, 60, 30 * 86400, why, whylen);
+}
+static int set_minimum(struct config_rpz *z, const char *v, char *why, size_t whylen)
+{
+	return set_seconds(&z->minimum, v, 0, 86400, why, whylen);
+}
+
+static const struct rpz_option {
+	const char *key;
+	const char *def; /* NULL = required */
+	const char *example;
+	rpz_set_fn set;
+	const char *doc;
+} options[CONFIG_RPZ_OPTIONS] = {
+	{"zone", NULL, "rpz.abuse.example", set_zone,
+	 "The zone's origin. Rules are NAME.ZONE and *.NAME.ZONE. Required."},
+	{"categories", NULL, "phishing, malware", set_categories,
+	 "Categories whose verdicts enter this zone (or all). Required."},
+	{"min_score", "50", NULL, set_min_score,
+	 "Combined verdict score (0 to 100, see `amesh query') a name needs to\n"
+	 "enter the zone."},
+	{"action", "nxdomain", NULL, set_action,
+	 "What resolvers answer for a listed name and its subdomains: nxdomain,\n"
+	 "nodata, passthru or cname TARGET (a walled garden)."},
+	{"allowlisted", "passthru", NULL, set_allowlisted,
+	 "A name that would enter the zone but is allowlisted here: passthru\n"
+	 "(an explicit CNAME rpz-passthru. rule, so a blocked parent cannot\n"
+	 "catch it) or omit (left out: a blocked parent's *. rule still covers it)."},
+	{"allow_transfer", "127.0.0.1, ::1", NULL, set_allow_transfer,
+	 "Addresses or prefixes that may ask for the SOA and transfer the zone;\n"
+	 "everyone else gets REFUSED. Enforced even with tsig (Unbound cannot\n"
+	 "sign its requests)."},
+	{"notify", "", "127.0.0.1:5300, [::1]:5300", set_notify,
+	 "Secondaries told (DNS NOTIFY over UDP) of every new serial; retried\n"
+	 "until answered. ADDRESS[:PORT], port 53 by default."},
+	{"tsig", "", "amesh-xfr hmac-sha256 BASE64SECRET", set_tsig,
+	 "KEYNAME hmac-sha256 BASE64SECRET: when set, every SOA query and transfer\n"
+	 "must be signed with this key. Keep this file 0600 when it holds a key."},
+	{"ttl", "300", NULL, set_ttl, "TTL of the rules, seconds."},
+	{"refresh", "300", NULL, set_refresh, "SOA refresh, seconds."},
+	{"retry", "60", NULL, set_retry, "SOA retry, seconds."},
+	{"expire", "259200", NULL, set_expire, "SOA expire, seconds (3 days)."},
+	{"minimum", "60", NULL, set_minimum, "SOA minimum (negative caching TTL), seconds."},
+};
+
+int config_rpz_option_index(const char *key)
+{
+	for (int i = 0; i < CONFIG_RPZ_OPTIONS; i++)
+		if (strcmp(options[i].key, key) == 0)
+			return i;
+	return -1;
+}
+
+const char *config_rpz_option_key(int idx)
+{
+	return idx >= 0 && idx < CONFIG_RPZ_OPTIONS ? options[idx].key : "?";
+}
+
+int config_rpz_set(struct config_rpz *z, int idx, const char *value, char *why, size_t whylen)
+{
+	if (idx < 0 || idx >= CONFIG_RPZ_OPTIONS)
+		return -1;
+	return options[idx].set(z, value, why, whylen);
+}
+
+void config_rpz_defaults(struct config_rpz *z)
+{
+	char why[256];
+
+	for (int i = 0; i < CONFIG_RPZ_OPTIONS; i++)
+		if (options[i].def != NULL)
+			options[i].set(z, options[i].def, why, sizeof why);
+}
+
+void config_rpz_check(const struct config_rpz *z, const unsigned set_on[CONFIG_RPZ_OPTIONS],
+                      void (*problem)(void *arg, unsigned line, const char *msg), void *arg)
+{
+	char msg[256];
+
+	for (int i = 0; i < CONFIG_RPZ_OPTIONS; i++)
+		if (options[i].def == NULL && set_on[i] == 0) {
+			snprintf(msg, sizeof msg, "[rpz %s] %s is required", z->name, options[i].key);
+			problem(arg, z->line, msg);
+		}
+	if (set_on[1] != 0 && z->categories == 0) {
+		snprintf(msg, sizeof msg, "[rpz %s] categories: none would make an empty zone", z->name);
+		problem(arg, set_on[1], msg);
+	}
+}
+
+bool config_rpz_name_ok(const char *name, size_t n)
+{
+	if (n == 0 || n > CONFIG_RPZ_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '-' && name[i] != '_' && name[i] != '.')
+			return false;
+	return true;
+}
+
+int config_dns_listen_set(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	int rv = 0;
+
+	cfg->n_dns_listen = 0;
+	FOR_EACH_ITEM(v, tok, {
+		if (rv != 0)
+			break;
+		if (cfg->n_dns_listen == CONFIG_DNS_LISTEN_MAX) {
+			snprintf(why, whylen, "at most %d addresses", CONFIG_DNS_LISTEN_MAX);
+			rv = -1;
+		} else {
+			rv = config_addr_parse(tok, 0, &cfg->dns_listen[cfg->n_dns_listen++], why, whylen);
+		}
+	});
+	if (rv != 0)
+		cfg->n_dns_listen = 0;
+	return rv;
+}
+
+void config_rpz_template(char **text, size_t *len)
+{
+	text_append(text, len,
+	            "\n# Response policy zones: one [rpz NAME] section per zone served on\n"
+	            "# dns_listen to resolvers (Unbound, BIND, Knot Resolver, PowerDNS) over\n"
+	            "# AXFR/IXFR with NOTIFY. NAME (1 to %d letters, digits, '-', '_' or '.')\n"
+	            "# is what `amesh rpz' and `amesh export rpz --zone NAME' call it. An\n"
+	            "# example, all commented out:\n"
+	            "\n# [rpz abuse]\n",
+	            CONFIG_RPZ_NAME_MAX);
+	for (int i = 0; i < CONFIG_RPZ_OPTIONS; i++) {
+		const char *p = options[i].doc;
+		text_append(text, len, "\n");
+		while (*p) {
+			size_t n = strcspn(p, "\n");
+			text_append(text, len, "# %.*s\n", (int)n, p);
+			p += n + (p[n] == '\n');
+		}
+		text_append(text, len, "# %s = %s\n", options[i].key,
+		            options[i].def && options[i].def[0] ? options[i].def : options[i].example);
+	}
+}

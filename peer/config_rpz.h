@@ -1,0 +1,36 @@
+/*
+ * config_rpz.h - the DNS side of the configuration: [peer] dns_listen and
+ * the [rpz NAME] sections (one response policy zone each).
+ *
+ * Kept apart from config.c so that the INI machinery (line tracking, every
+ * error reported, inih's quirks) stays in one place and this file holds
+ * only what the DNS options mean. config.c calls these hooks: a row table
+ * of options with setters, defaults, whole-section checks and the
+ * template text. Setters follow config.c's contract: 0, or -1 with the
+ * reason (quoting the value) in why.
+ */
+#ifndef AMESH_CONFIG_RPZ_H
+#define AMESH_CONFIG_RPZ_H
+
+#include "config.h"
+
+#define CONFIG_RPZ_OPTIONS 13
+
+/* Index of key in the [rpz] option table, or -1. */
+int config_rpz_option_index(const char *key);
+const char *config_rpz_option_key(int idx);
+int config_rpz_set(struct config_rpz *z, int idx, const char *value, char *why, size_t whylen);
+/* Every default, through the setters. */
+void config_rpz_defaults(struct config_rpz *z);
+/* After the file: required options missing (set_on[i] == 0) and
+ * combinations; calls problem(arg, line, msg) per problem. */
+void config_rpz_check(const struct config_rpz *z, const unsigned set_on[CONFIG_RPZ_OPTIONS],
+                      void (*problem)(void *arg, unsigned line, const char *msg), void *arg);
+/* Valid section NAME: 1..CONFIG_RPZ_NAME_MAX of [A-Za-z0-9._-]. */
+bool config_rpz_name_ok(const char *name, size_t n);
+/* [peer] dns_listen = ADDR:PORT, [ADDR]:PORT ... ("" = none). */
+int config_dns_listen_set(struct config *cfg, const char *v, char *why, size_t whylen);
+/* The commented-out [rpz NAME] example for the template. */
+void config_rpz_template(char **text, size_t *len);
+
+#endif

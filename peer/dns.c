@@ -1,0 +1,831 @@
+/* dns.c - the RPZ primary's sockets: SOA, AXFR and IXFR answers, NOTIFY with retries. */
+#include "dns.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dnsmsg.h"
+#include "log.h"
+#include "timefmt.h"
+
+#define NOTIFY_FIRST_RETRY_MS 1000
+#define NOTIFY_MAX_RETRY_MS 60000
+
+struct target {
+	char zone[AM_DOMAIN_MAX + 1];
+	struct config_addr addr;
+	uint32_t serial;        /* to announce */
+	bool pending;
+	uint16_t id;            /* of the NOTIFY in flight */
+	uint64_t due_ms;        /* next send */
+	unsigned backoff_ms;
+};
+
+struct dns {
+	struct rpz *rpz;
+	int udp[CONFIG_DNS_LISTEN_MAX], tcp[CONFIG_DNS_LISTEN_MAX];
+	size_t n_listen;
+	int wake[2];            /* pipe: wakes the serving thread to stop */
+	pthread_t serve_thread, notify_thread;
+	bool serve_started, notify_started;
+
+	pthread_mutex_t lock;   /* everything below */
+	pthread_cond_t cond;
+	bool stopping;
+	struct config_rpz *zones;
+	size_t n_zones;
+	struct dns_secondary sec[DNS_SECONDARIES_MAX];
+	size_t n_sec;
+	struct target *targets;
+	size_t n_targets;
+	unsigned conns;          /* TCP connection threads alive */
+	int conn_fd[DNS_TCP_MAX];
+	uint64_t last_accept_log;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void addr_text(const struct sockaddr *sa, char out[64])
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof host);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof host);
+	snprintf(out, 64, "%s", host);
+}
+
+/* The statistics row of (zone, address); the caller holds the lock. A
+ * full table reuses its oldest row rather than refusing to count. */
+static struct dns_secondary *sec_row(struct dns *d, const char *zone, const char *address)
+{
+	size_t oldest = 0;
+	for (size_t i = 0; i < d->n_sec; i++) {
+		if (strcmp(d->sec[i].zone, zone) == 0 && strcmp(d->sec[i].address, address) == 0)
+			return &d->sec[i];
+		uint64_t a = d->sec[i].last_soa > d->sec[i].last_xfr ? d->sec[i].last_soa : d->sec[i].last_xfr;
+		uint64_t b = d->sec[oldest].last_soa > d->sec[oldest].last_xfr ? d->sec[oldest].last_soa
+		                                                                  : d->sec[oldest].last_xfr;
+		if (a < b)
+			oldest = i;
+	}
+	size_t i = d->n_sec < DNS_SECONDARIES_MAX ? d->n_sec++ : oldest;
+	memset(&d->sec[i], 0, sizeof d->sec[i]);
+	snprintf(d->sec[i].zone, sizeof d->sec[i].zone, "%s", zone);
+	snprintf(d->sec[i].address, sizeof d->sec[i].address, "%s", address);
+	d->sec[i].notify_rcode = -1;
+	return &d->sec[i];
+}
+
+/* --- answering --- */
+
+/* Where answer messages go: one datagram, or length-prefixed on TCP. */
+struct sink {
+	int fd;
+	bool tcp;
+	const struct sockaddr *to;
+	socklen_t tolen;
+	uint64_t bytes;
+	/* TSIG state across the messages of one answer */
+	const struct config_rpz *zone;
+	bool sign;
+	uint8_t mac[DNSMSG_MAC_MAX];
+	size_t mac_len;
+	unsigned sent;
+};
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int emit(struct sink *s, struct dnsmsg_out *o)
+{
+	if (s->sign) {
+		uint8_t mac[DNSMSG_MAC_MAX];
+		size_t mac_len;
+		if (dnsmsg_tsig_sign(o, s->zone->tsig_name, s->zone->tsig_secret_b64, s->mac, s->mac_len,
+		                     s->sent > 0, timefmt_now(), mac, &mac_len) != 0)
+			return -1;
+		memcpy(s->mac, mac, mac_len);
+		s->mac_len = mac_len;
+	}
+	s->sent++;
+	s->bytes += o->len;
+	if (!s->tcp)
+		return sendto(s->fd, o->buf, o->len, 0, s->to, s->tolen) < 0 ? -1 : 0;
+	uint8_t len[2] = {(uint8_t)(o->len >> 8), (uint8_t)o->len};
+	if (write_all(s->fd, len, 2) != 0 || write_all(s->fd, o->buf, o->len) != 0)
+		return -1;
+	return 0;
+}
+
+/* Adds a record, sending the message first when it is full. */
+struct xfr {
+	struct sink *s;
+	struct dnsmsg_out *o;
+	const struct config_rpz *z;
+	uint32_t serial;
+	int rv;
+};
+
+static int flush_if_full(struct xfr *x, int added)
+{
+	if (added == 0)
+		return 0;
+	if (x->o->ancount == 0)
+		return -1; /* one record that fits no message: cannot happen with our names */
+	if (emit(x->s, x->o) != 0)
+		return -1;
+	dnsmsg_reset(x->o);
+	return 1;
+}
+
+static int x_cname(void *arg, const char *owner, const char *target)
+{
+	struct xfr *x = arg;
+	int r;
+	while ((r = dnsmsg_add_cname(x->o, owner, x->z->ttl, target)) != 0)
+		if ((r = flush_if_full(x, -1)) < 0)
+			return x->rv = -1;
+	return 0;
+}
+
+static int x_soa(struct xfr *x, uint32_t serial)
+{
+	const struct config_rpz *z = x->z;
+	while (dnsmsg_add_soa(x->o, z->ttl, serial, z->refresh, z->retry, z->expire, z->minimum) != 0)
+		if (flush_if_full(x, -1) < 0)
+			return x->rv = -1;
+	return 0;
+}
+
+static int x_ns(struct xfr *x)
+{
+	while (dnsmsg_add_ns(x->o, x->z->ttl, "localhost.") != 0)
+		if (flush_if_full(x, -1) < 0)
+			return x->rv = -1;
+	return 0;
+}
+
+static int x_step(void *arg, uint32_t from, uint32_t to)
+{
+	struct xfr *x = arg;
+	/* the "from" SOA opens the removals; the "to" SOA (written by x_diff
+	 * at the first addition, or here, or at the end) opens the additions */
+	if (x->rv == 1 && x_soa(x, x->serial) != 0)
+		return -1;
+	x->serial = to;
+	if (x_soa(x, from) != 0)
+		return -1;
+	x->rv = 1; /* removals open */
+	return 0;
+}
+
+static int x_diff(void *arg, bool removed, const char *owner, const char *target)
+{
+	struct xfr *x = arg;
+	if (!removed && x->rv == 1) {
+		if (x_soa(x, x->serial) != 0)
+			return -1;
+		x->rv = 2;
+	}
+	(void)removed;
+	return x_cname(x, owner, target);
+}
+
+/* Writes the whole zone: SOA, NS, every rule, SOA (AXFR, or IXFR's
+ * full-zone form). */
+static int send_full(struct xfr *x, struct rpz_snap *snap)
+{
+	if (x_soa(x, x->serial) != 0 || x_ns(x) != 0)
+		return -1;
+	if (rpz_snap_walk(snap, x_cname, x) != 0 || x->rv < 0)
+		return -1;
+	if (x_soa(x, x->serial) != 0)
+		return -1;
+	return emit(x->s, x->o);
+}
+
+/* IXFR from the journal (RFC 1995 section 4): SOA(new), then per step
+ * SOA(from) removals SOA(to) additions, then SOA(new). AM_ENOTFOUND when
+ * the journal cannot bridge the client's serial. */
+static int send_ixfr(struct xfr *x, struct rpz_snap *snap, uint32_t from)
+{
+	uint32_t cur = rpz_snap_serial(snap);
+	int rv;
+
+	if (x_soa(x, cur) != 0)
+		return -1;
+	x->rv = 0;
+	rv = rpz_snap_journal(snap, from, x_step, x_diff, x);
+	if (rv == AM_ENOTFOUND)
+		return AM_ENOTFOUND;
+	if (rv != 0 || x->rv < 0)
+		return -1;
+	/* a last step with removals only still needs its "to" SOA */
+	if (x->rv == 1 && x_soa(x, x->serial) != 0)
+		return -1;
+	if (x_soa(x, cur) != 0)
+		return -1;
+	return emit(x->s, x->o);
+}
+
+static const struct config_rpz *find_zone(struct dns *d, const char *name, struct config_rpz *copy)
+{
+	const struct config_rpz *found = NULL;
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < d->n_zones; i++)
+		if (strcmp(d->zones[i].zone, name) == 0) {
+			*copy = d->zones[i];
+			found = copy;
+			break;
+		}
+	pthread_mutex_unlock(&d->lock);
+	return found;
+}
+
+static bool allowed(const struct config_rpz *z, const struct sockaddr *from)
+{
+	for (size_t i = 0; i < z->n_allow_transfer; i++)
+		if (config_prefix_match(&z->allow_transfer[i], from))
+			return true;
+	return false;
+}
+
+static void reply_rcode(struct sink *s, const struct dnsmsg *q, const uint8_t *req, unsigned rcode)
+{
+	struct dnsmsg_out o;
+	dnsmsg_begin(&o, q, req, rcode);
+	o.buf[2] &= (uint8_t)~0x04; /* not authoritative for what we refuse */
+	s->sign = false;
+	emit(s, &o);
+}
+
+/* Answers one request: everything a primary does with a query. */
+static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s,
+                   const struct sockaddr *from)
+{
+	static __thread struct dnsmsg_out o;
+	static __thread struct config_rpz z;
+	struct dnsmsg q;
+	struct rpz_snap *snap = NULL;
+	char err[AM_ERRLEN], who[64];
+	uint64_t now = timefmt_now();
+
+	if (dnsmsg_parse(req, len, &q, err, sizeof err) != 0) {
+		/* FORMERR needs a question to echo; without one, silence */
+		return;
+	}
+	addr_text(from, who);
+	if (q.qr)
+		return; /* an answer sent to our listener: ignore */
+	if (q.opcode != DNS_OPCODE_QUERY) {
+		reply_rcode(s, &q, req, DNS_RCODE_NOTIMP);
+		return;
+	}
+	if (q.qclass != DNS_CLASS_IN || find_zone(d, q.qname, &z) == NULL) {
+		reply_rcode(s, &q, req, DNS_RCODE_REFUSED);
+		return;
+	}
+	bool xfr = q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR;
+	if (!allowed(&z, from)) {
+		pthread_mutex_lock(&d->lock);
+		sec_row(d, z.zone, who)->refused++;
+		pthread_mutex_unlock(&d->lock);
+		reply_rcode(s, &q, req, DNS_RCODE_REFUSED);
+		return;
+	}
+	s->zone = &z;
+	s->sign = false;
+	if (z.tsig_name[0] != '\0' && (xfr || q.has_tsig)) {
+		if (!q.has_tsig) {
+			pthread_mutex_lock(&d->lock);
+			sec_row(d, z.zone, who)->refused++;
+			pthread_mutex_unlock(&d->lock);
+			reply_rcode(s, &q, req, DNS_RCODE_REFUSED);
+			return;
+		}
+		int t = dnsmsg_tsig_verify(req, len, &q, z.tsig_name, z.tsig_secret_b64, now);
+		if (t != 0) {
+			log_warn("dns: %s from %s for %s: TSIG %s", q.qtype == DNS_TYPE_SOA ? "SOA" : "transfer",
+			         who, z.zone, t == DNS_TSIG_BADKEY ? "BADKEY" : t == DNS_TSIG_BADSIG ? "BADSIG" : "BADTIME");
+			dnsmsg_begin(&o, &q, req, DNS_RCODE_NOTAUTH);
+			dnsmsg_tsig_error(&o, &q, (unsigned)t, now);
+			emit(s, &o);
+			return;
+		}
+		s->sign = true;
+		memcpy(s->mac, q.tsig_mac, q.tsig_mac_len);
+		s->mac_len = q.tsig_mac_len;
+	}
+	int rv = rpz_snap_begin(d->rpz, z.zone, &snap);
+	if (rv != 0) {
+		reply_rcode(s, &q, req, DNS_RCODE_SERVFAIL);
+		return;
+	}
+	uint32_t serial = rpz_snap_serial(snap);
+	struct xfr x = {.s = s, .o = &o, .z = &z, .serial = serial};
+	dnsmsg_begin(&o, &q, req, DNS_RCODE_NOERROR);
+	const char *kind = NULL;
+	if (q.qtype == DNS_TYPE_SOA || (q.qtype == DNS_TYPE_IXFR && !s->tcp)) {
+		/* IXFR over UDP: the current SOA alone says "use TCP" (RFC 1995 2) */
+		x_soa(&x, serial);
+		emit(s, &o);
+		pthread_mutex_lock(&d->lock);
+		sec_row(d, z.zone, who)->last_soa = now;
+		pthread_mutex_unlock(&d->lock);
+	} else if (q.qtype == DNS_TYPE_AXFR && s->tcp) {
+		kind = "AXFR";
+		rv = send_full(&x, snap);
+	} else if (q.qtype == DNS_TYPE_IXFR && s->tcp) {
+		kind = "IXFR";
+		if (!q.has_serial) {
+			rpz_snap_end(snap);
+			reply_rcode(s, &q, req, DNS_RCODE_FORMERR);
+			return;
+		}
+		if (!rpz_serial_gt(serial, q.serial)) {
+			/* up to date (or ahead, after a rebuilt store): one SOA */
+			x_soa(&x, serial);
+			rv = emit(s, &o);
+		} else if ((rv = send_ixfr(&x, snap, q.serial)) == AM_ENOTFOUND) {
+			/* older than the journal: the whole zone, in IXFR form */
+			dnsmsg_reset(&o);
+			x.rv = 0;
+			rv = send_full(&x, snap);
+			kind = "IXFR(full)";
+		}
+	} else if (q.qtype == DNS_TYPE_AXFR) {
+		dnsmsg_reset(&o);
+		o.buf[3] = DNS_RCODE_NOTIMP; /* no AXFR over UDP */
+		emit(s, &o);
+	} else {
+		/* other types at the apex: no data */
+		emit(s, &o);
+	}
+	rpz_snap_end(snap);
+	if (kind != NULL) {
+		log_info("dns: %s of %s serial %u to %s: %llu bytes%s", kind, z.zone, serial, who,
+		         (unsigned long long)s->bytes, rv != 0 ? " (interrupted)" : "");
+		pthread_mutex_lock(&d->lock);
+		struct dns_secondary *row = sec_row(d, z.zone, who);
+		row->last_xfr = now;
+		snprintf(row->xfr_kind, sizeof row->xfr_kind, "%s", kind[0] == 'A' ? "AXFR" : "IXFR");
+		row->xfr_bytes = s->bytes;
+		row->xfr_serial = serial;
+		if (kind[0] == 'A' || kind[4] == '(')
+			row->axfrs++;
+		else
+			row->ixfrs++;
+		pthread_mutex_unlock(&d->lock);
+	}
+}
+
+/* --- TCP connections --- */
+
+struct conn {
+	struct dns *d;
+	int fd;
+	int slot;
+	struct sockaddr_storage from;
+};
+
+static int read_full(int fd, uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = recv(fd, p, n, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static void *conn_main(void *arg)
+{
+	struct conn *c = arg;
+	struct dns *d = c->d;
+	uint8_t *req = malloc(DNSMSG_QUERY_MAX);
+
+	for (int served = 0; req != NULL && served < 100; served++) {
+		uint8_t lenbuf[2];
+		if (read_full(c->fd, lenbuf, 2) != 0)
+			break;
+		size_t len = (size_t)lenbuf[0] << 8 | lenbuf[1];
+		if (len > DNSMSG_QUERY_MAX || len < 12)
+			break; /* no query is that long: drop the connection unread */
+		if (read_full(c->fd, req, len) != 0)
+			break;
+		struct sink s = {.fd = c->fd, .tcp = true};
+		answer(d, req, len, &s, (struct sockaddr *)&c->from);
+	}
+	free(req);
+	pthread_mutex_lock(&d->lock);
+	close(c->fd);
+	d->conn_fd[c->slot] = -1;
+	d->conns--;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	free(c);
+	return NULL;
+}
+
+static void accept_one(struct dns *d, int lfd)
+{
+	struct sockaddr_storage from;
+	socklen_t fl = sizeof from;
+	int fd = accept4(lfd, (struct sockaddr *)&from, &fl, SOCK_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			uint64_t t = now_ms();
+			if (t - d->last_accept_log > 1000) {
+				d->last_accept_log = t;
+				log_warn("dns: accept: %s; pausing %d ms", strerror(errno), DNS_ACCEPT_PAUSE_MS);
+			}
+			poll(NULL, 0, DNS_ACCEPT_PAUSE_MS);
+		}
+		/* ECONNABORTED, EINTR, EAGAIN, EPROTO...: the next one */
+		return;
+	}
+	struct timeval rt = {DNS_TCP_IDLE_MS / 1000, 0}, st = {DNS_TCP_SEND_MS / 1000, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rt, sizeof rt);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &st, sizeof st);
+	pthread_mutex_lock(&d->lock);
+	int slot = -1;
+	for (int i = 0; i < DNS_TCP_MAX && !d->stopping; i++)
+		if (d->conn_fd[i] < 0) {
+			slot = i;
+			break;
+		}
+	struct conn *c = slot >= 0 ? calloc(1, sizeof *c) : NULL;
+	pthread_t t;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (c != NULL) {
+		*c = (struct conn){.d = d, .fd = fd, .slot = slot, .from = from};
+		d->conn_fd[slot] = fd;
+		d->conns++;
+		if (pthread_create(&t, &attr, conn_main, c) != 0) {
+			d->conn_fd[slot] = -1;
+			d->conns--;
+			free(c);
+			c = NULL;
+		}
+	}
+	pthread_attr_destroy(&attr);
+	pthread_mutex_unlock(&d->lock);
+	if (c == NULL)
+		close(fd); /* over DNS_TCP_MAX: the client retries later */
+}
+
+static void *serve_main(void *arg)
+{
+	struct dns *d = arg;
+	struct pollfd p[2 * CONFIG_DNS_LISTEN_MAX + 1];
+	uint8_t req[DNSMSG_QUERY_MAX + 1];
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->n_listen; i++) {
+		p[n++] = (struct pollfd){.fd = d->udp[i], .events = POLLIN};
+		p[n++] = (struct pollfd){.fd = d->tcp[i], .events = POLLIN};
+	}
+	p[n++] = (struct pollfd){.fd = d->wake[0], .events = POLLIN};
+	for (;;) {
+		if (poll(p, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("dns: poll: %s", strerror(errno));
+			poll(NULL, 0, 100);
+			continue;
+		}
+		if (p[n - 1].revents)
+			break;
+		for (size_t i = 0; i + 1 < n; i++) {
+			if (!(p[i].revents & POLLIN))
+				continue;
+			if (i % 2 == 1) {
+				accept_one(d, p[i].fd);
+				continue;
+			}
+			struct sockaddr_storage from;
+			socklen_t fl = sizeof from;
+			ssize_t r = recvfrom(p[i].fd, req, sizeof req, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+			if (r <= 0 || (size_t)r > DNSMSG_QUERY_MAX)
+				continue; /* a datagram over the cap is dropped unread */
+			struct sink s = {.fd = p[i].fd, .to = (struct sockaddr *)&from, .tolen = fl};
+			answer(d, req, (size_t)r, &s, (struct sockaddr *)&from);
+		}
+	}
+	return NULL;
+}
+
+/* --- NOTIFY --- */
+
+static void notify_send(struct dns *d, int fd4, int fd6, struct target *t, uint64_t now)
+{
+	uint8_t buf[512];
+	int fd = t->addr.sa.ss_family == AF_INET ? fd4 : fd6;
+	char who[64];
+
+	randombytes_buf(&t->id, sizeof t->id);
+	int len = dnsmsg_notify(buf, sizeof buf, t->id, t->zone, t->serial);
+	if (len > 0 && fd >= 0)
+		sendto(fd, buf, (size_t)len, 0, (struct sockaddr *)&t->addr.sa, t->addr.len);
+	t->due_ms = now_ms() + t->backoff_ms;
+	t->backoff_ms = t->backoff_ms * 2 > NOTIFY_MAX_RETRY_MS ? NOTIFY_MAX_RETRY_MS : t->backoff_ms * 2;
+	addr_text((struct sockaddr *)&t->addr.sa, who);
+	struct dns_secondary *row = sec_row(d, t->zone, who);
+	row->notify_sent = now;
+	row->notify_serial = t->serial;
+	row->notify_pending = true;
+}
+
+static void notify_answer(struct dns *d, int fd)
+{
+	uint8_t buf[DNSMSG_QUERY_MAX + 1];
+	struct sockaddr_storage from;
+	socklen_t fl = sizeof from;
+	struct dnsmsg m;
+	char err[AM_ERRLEN], who[64], want[64];
+
+	ssize_t r = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+	if (r <= 0 || (size_t)r > DNSMSG_QUERY_MAX)
+		return;
+	if (dnsmsg_parse(buf, (size_t)r, &m, err, sizeof err) != 0 || !m.qr ||
+	    m.opcode != DNS_OPCODE_NOTIFY)
+		return;
+	addr_text((struct sockaddr *)&from, who);
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < d->n_targets; i++) {
+		struct target *t = &d->targets[i];
+		addr_text((struct sockaddr *)&t->addr.sa, want);
+		/* the answer must come from the target, with our id, for the zone */
+		if (!t->pending || t->id != m.id || strcmp(want, who) != 0 || strcmp(t->zone, m.qname) != 0)
+			continue;
+		t->pending = false;
+		struct dns_secondary *row = sec_row(d, t->zone, who);
+		row->notify_answered = timefmt_now();
+		row->notify_rcode = (int)m.rcode;
+		row->notify_pending = false;
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void *notify_main(void *arg)
+{
+	struct dns *d = arg;
+	int fd4 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	pthread_mutex_lock(&d->lock);
+	while (!d->stopping) {
+		uint64_t t = now_ms(), next = t + 1000;
+		for (size_t i = 0; i < d->n_targets; i++) {
+			struct target *tg = &d->targets[i];
+			if (!tg->pending)
+				continue;
+			if (tg->due_ms <= t)
+				notify_send(d, fd4, fd6, tg, timefmt_now());
+			if (tg->due_ms < next)
+				next = tg->due_ms;
+		}
+		pthread_mutex_unlock(&d->lock);
+		struct pollfd p[2] = {{.fd = fd4, .events = POLLIN}, {.fd = fd6, .events = POLLIN}};
+		/* short polls, so a new serial is sent within a few ms */
+		int wait = next > t ? (int)(next - t) : 0;
+		if (wait > 5)
+			wait = 5;
+		if (poll(p, 2, wait) > 0) {
+			if (p[0].revents & POLLIN)
+				notify_answer(d, fd4);
+			if (p[1].revents & POLLIN)
+				notify_answer(d, fd6);
+		}
+		pthread_mutex_lock(&d->lock);
+		bool any = false;
+		for (size_t i = 0; i < d->n_targets; i++)
+			any |= d->targets[i].pending;
+		if (!any && !d->stopping) {
+			/* nothing in flight: sleep until a change or a second passes */
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&d->cond, &d->lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (fd4 >= 0)
+		close(fd4);
+	if (fd6 >= 0)
+		close(fd6);
+	return NULL;
+}
+
+void dns_zone_changed(struct dns *d, const char *zone, uint32_t serial)
+{
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < d->n_targets; i++) {
+		struct target *t = &d->targets[i];
+		if (strcmp(t->zone, zone) != 0)
+			continue;
+		/* a newer serial replaces the pending one: coalesced */
+		t->serial = serial;
+		t->pending = true;
+		t->due_ms = 0;
+		t->backoff_ms = NOTIFY_FIRST_RETRY_MS;
+	}
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+void dns_set_zones(struct dns *d, const struct config_rpz *zones, size_t n)
+{
+	struct config_rpz *copy = n ? calloc(n, sizeof *copy) : NULL;
+	size_t nt = 0;
+
+	for (size_t i = 0; i < n; i++)
+		nt += zones[i].n_notify;
+	struct target *targets = nt ? calloc(nt, sizeof *targets) : NULL;
+	if ((n && copy == NULL) || (nt && targets == NULL)) {
+		log_error("dns: out of memory; keeping the zones served");
+		free(copy);
+		free(targets);
+		return;
+	}
+	if (n)
+		memcpy(copy, zones, n * sizeof *copy);
+	nt = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < zones[i].n_notify; k++) {
+			snprintf(targets[nt].zone, sizeof targets[nt].zone, "%s", zones[i].zone);
+			targets[nt].addr = zones[i].notify[k];
+			nt++;
+		}
+	pthread_mutex_lock(&d->lock);
+	struct config_rpz *old = d->zones;
+	size_t old_n = d->n_zones;
+	free(d->targets);
+	d->zones = copy;
+	d->n_zones = n;
+	d->targets = targets;
+	d->n_targets = nt;
+	pthread_mutex_unlock(&d->lock);
+	if (old)
+		sodium_memzero(old, old_n * sizeof *old);
+	free(old);
+}
+
+static int bind_one(const struct config_addr *a, int type, char *err, size_t errlen)
+{
+	int one = 1;
+	int fd = socket(a->sa.ss_family, type | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		goto fail;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (a->sa.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	if (bind(fd, (const struct sockaddr *)&a->sa, a->len) != 0)
+		goto fail;
+	if (type == SOCK_STREAM && listen(fd, 128) != 0)
+		goto fail;
+	return fd;
+fail:
+	snprintf(err, errlen, "dns_listen %s (%s): %s", a->text, type == SOCK_STREAM ? "TCP" : "UDP",
+	         strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+int dns_open(struct dns **out, const struct config *cfg, struct rpz *r, char *err, size_t errlen)
+{
+	struct dns *d = calloc(1, sizeof *d);
+
+	*out = NULL;
+	if (d == NULL)
+		return AM_ENOMEM;
+	d->rpz = r;
+	d->wake[0] = d->wake[1] = -1;
+	for (int i = 0; i < DNS_TCP_MAX; i++)
+		d->conn_fd[i] = -1;
+	for (size_t i = 0; i < CONFIG_DNS_LISTEN_MAX; i++)
+		d->udp[i] = d->tcp[i] = -1;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	for (size_t i = 0; i < cfg->n_dns_listen; i++) {
+		if ((d->udp[i] = bind_one(&cfg->dns_listen[i], SOCK_DGRAM, err, errlen)) < 0 ||
+		    (d->tcp[i] = bind_one(&cfg->dns_listen[i], SOCK_STREAM, err, errlen)) < 0) {
+			d->n_listen = i + 1;
+			goto fail;
+		}
+		d->n_listen = i + 1;
+	}
+	if (pipe2(d->wake, O_CLOEXEC) != 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	dns_set_zones(d, cfg->rpz, cfg->n_rpz);
+	if (pthread_create(&d->serve_thread, NULL, serve_main, d) != 0)
+		goto fail_thread;
+	d->serve_started = true;
+	if (pthread_create(&d->notify_thread, NULL, notify_main, d) != 0)
+		goto fail_thread;
+	d->notify_started = true;
+	*out = d;
+	return 0;
+fail_thread:
+	snprintf(err, errlen, "cannot start the DNS threads");
+fail:
+	dns_close(d);
+	return AM_EIO;
+}
+
+void dns_close(struct dns *d)
+{
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->stopping = true;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	if (d->serve_started) {
+		if (write(d->wake[1], "x", 1) < 0)
+			log_error("dns: cannot wake the server: %s", strerror(errno));
+		pthread_join(d->serve_thread, NULL);
+	}
+	if (d->notify_started)
+		pthread_join(d->notify_thread, NULL);
+	/* connections in flight: cut them and wait for their threads */
+	pthread_mutex_lock(&d->lock);
+	for (int i = 0; i < DNS_TCP_MAX; i++)
+		if (d->conn_fd[i] >= 0)
+			shutdown(d->conn_fd[i], SHUT_RDWR);
+	while (d->conns > 0)
+		pthread_cond_wait(&d->cond, &d->lock);
+	pthread_mutex_unlock(&d->lock);
+	for (size_t i = 0; i < d->n_listen; i++) {
+		if (d->udp[i] >= 0)
+			close(d->udp[i]);
+		if (d->tcp[i] >= 0)
+			close(d->tcp[i]);
+	}
+	if (d->wake[0] >= 0)
+		close(d->wake[0]);
+	if (d->wake[1] >= 0)
+		close(d->wake[1]);
+	if (d->zones)
+		sodium_memzero(d->zones, d->n_zones * sizeof *d->zones);
+	free(d->zones);
+	free(d->targets);
+	pthread_mutex_destroy(&d->lock);
+	pthread_cond_destroy(&d->cond);
+	free(d);
+}
+
+size_t dns_secondaries(struct dns *d, struct dns_secondary *out, size_t max)
+{
+	size_t n;
+
+	if (d == NULL)
+		return 0;
+	pthread_mutex_lock(&d->lock);
+	n = d->n_sec < max ? d->n_sec : max;
+	memcpy(out, d->sec, n * sizeof *out);
+	pthread_mutex_unlock(&d->lock);
+	return n;
+}

@@ -1,0 +1,73 @@
+/*
+ * dns.h - the RPZ primary on dns_listen: SOA over UDP and TCP, AXFR and
+ * IXFR (RFC 1995) over TCP, NOTIFY (RFC 1996) to every secondary.
+ *
+ * Design: plain sockets, one thread polling every UDP socket and TCP
+ * listener, one thread per TCP connection (at most DNS_TCP_MAX at once;
+ * more are closed at accept), one thread sending NOTIFYs. Answers come from
+ * rpz.h snapshots: a transfer is read from one LMDB read transaction,
+ * never from a zone built at request time.
+ *
+ * Survival: accept() failing with ECONNABORTED, EINTR or EAGAIN is
+ * retried at once; with EMFILE, ENFILE, ENOBUFS or ENOMEM the listeners
+ * pause for DNS_ACCEPT_PAUSE_MS (logged once a second at most) instead of
+ * spinning. Every message read is capped (DNSMSG_QUERY_MAX) before it is
+ * parsed; a TCP client gets DNS_TCP_IDLE_MS to send each query and
+ * DNS_TCP_SEND_MS for each write, then is dropped.
+ *
+ * Access: a query for a zone from an address outside its allow_transfer
+ * gets REFUSED; with tsig set, AXFR and IXFR must be signed with the key
+ * (NOTAUTH with BADKEY, BADSIG or BADTIME otherwise; unsigned: REFUSED).
+ * SOA queries need only the address (the serial is no secret, and Unbound
+ * cannot sign).
+ *
+ * NOTIFY: after each new serial, every notify target of the zone is sent
+ * one, retried (1 s, doubling to 60 s) until it answers; a newer serial
+ * replaces a pending one, so a burst of changes sends few notifies.
+ */
+#ifndef AMESH_DNS_H
+#define AMESH_DNS_H
+
+#include "config.h"
+#include "rpz.h"
+
+#define DNS_TCP_MAX 64
+#define DNS_TCP_IDLE_MS 10000
+#define DNS_TCP_SEND_MS 30000
+#define DNS_ACCEPT_PAUSE_MS 100
+#define DNS_SECONDARIES_MAX 256
+
+struct dns;
+
+/* Binds every cfg->dns_listen address (UDP and TCP) and starts serving
+ * cfg's zones from r (borrowed; must outlive the server). */
+int dns_open(struct dns **out, const struct config *cfg, struct rpz *r, char *err, size_t errlen);
+/* Stops the threads, closes every socket. NULL ok. */
+void dns_close(struct dns *d);
+/* Replaces the zones served (a reload); copies them. */
+void dns_set_zones(struct dns *d, const struct config_rpz *zones, size_t n);
+/* A zone has a new serial: notify its secondaries. */
+void dns_zone_changed(struct dns *d, const char *zone, uint32_t serial);
+
+/* What `amesh rpz' shows of one secondary (by address). Times are Unix
+ * seconds, 0 = never. */
+struct dns_secondary {
+	char zone[AM_DOMAIN_MAX + 1];
+	char address[64];
+	uint64_t last_soa;         /* last SOA query */
+	uint64_t last_xfr;         /* last transfer */
+	char xfr_kind[8];          /* AXFR, IXFR, "" */
+	uint64_t xfr_bytes;
+	uint32_t xfr_serial;
+	uint64_t axfrs, ixfrs;     /* transfers served */
+	uint64_t refused;
+	uint64_t notify_sent;      /* last NOTIFY sent */
+	uint64_t notify_answered;  /* last answer to one */
+	uint32_t notify_serial;    /* serial of the last NOTIFY */
+	int notify_rcode;          /* of the last answer, -1 = none yet */
+	bool notify_pending;
+};
+/* Copies up to max rows into out; returns the count. */
+size_t dns_secondaries(struct dns *d, struct dns_secondary *out, size_t max);
+
+#endif

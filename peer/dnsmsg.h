@@ -1,0 +1,96 @@
+/*
+ * dnsmsg.h - the DNS messages an RPZ primary reads and writes: queries
+ * (SOA, AXFR, IXFR per RFC 1995), NOTIFY (RFC 1996) and its answers,
+ * transfer responses, and TSIG (RFC 8945, hmac-sha256 only).
+ *
+ * Parsing goes through ldns (Debian's libldns, ldns_wire2pkt) after a size
+ * cap; only what a primary needs comes out, copied into a plain struct.
+ * Answers are written directly in wire format - a zone transfer of a
+ * million rules is two million records, and building an ldns_rr for each
+ * would dominate the transfer - with every owner compressed to a pointer
+ * at the question's name (the zone apex). TSIG signing and verification
+ * use ldns, with the checks ldns 1.8.3 leaves out done here: key name,
+ * algorithm and the time window (FIELD-NOTES).
+ */
+#ifndef AMESH_DNSMSG_H
+#define AMESH_DNSMSG_H
+
+#include "model.h"
+
+#define DNSMSG_QUERY_MAX 4096   /* bytes: a longer query is dropped unread */
+#define DNSMSG_OUT_MAX 16384    /* bytes of one answer message we write */
+#define DNSMSG_TSIG_FUDGE 300
+#define DNSMSG_MAC_MAX 64
+
+enum {
+	DNS_TYPE_NS = 2, DNS_TYPE_CNAME = 5, DNS_TYPE_SOA = 6, DNS_TYPE_TSIG = 250,
+	DNS_TYPE_IXFR = 251, DNS_TYPE_AXFR = 252, DNS_CLASS_IN = 1, DNS_CLASS_ANY = 255,
+	DNS_OPCODE_QUERY = 0, DNS_OPCODE_NOTIFY = 4,
+	DNS_RCODE_NOERROR = 0, DNS_RCODE_FORMERR = 1, DNS_RCODE_SERVFAIL = 2,
+	DNS_RCODE_NOTIMP = 4, DNS_RCODE_REFUSED = 5, DNS_RCODE_NOTAUTH = 9,
+	DNS_TSIG_BADSIG = 16, DNS_TSIG_BADKEY = 17, DNS_TSIG_BADTIME = 18,
+};
+
+struct dnsmsg {
+	uint16_t id;
+	unsigned opcode, rcode;
+	bool qr;
+	char qname[AM_DOMAIN_MAX + 1]; /* lower case, no trailing dot; "" = the root */
+	uint16_t qtype, qclass;
+	size_t question_end;            /* offset just past the question in the input */
+	bool has_serial;                /* IXFR: the client's SOA (authority section) */
+	uint32_t serial;
+	bool has_tsig;
+	char tsig_name[AM_DOMAIN_MAX + 1];
+	char tsig_alg[AM_DOMAIN_MAX + 1];
+	uint64_t tsig_time;
+	uint16_t tsig_fudge;
+	uint8_t tsig_mac[DNSMSG_MAC_MAX];
+	size_t tsig_mac_len;
+};
+
+/* Parses a message of at most DNSMSG_QUERY_MAX bytes with exactly one
+ * question. Returns 0, AM_ETOOBIG, or AM_EDECODE with the reason in err. */
+int dnsmsg_parse(const uint8_t *buf, size_t len, struct dnsmsg *m, char *err, size_t errlen);
+
+/* TSIG check of a parsed request: 0 = valid, else DNS_TSIG_BADKEY (no
+ * TSIG with this key name and hmac-sha256), DNS_TSIG_BADSIG (MAC wrong)
+ * or DNS_TSIG_BADTIME (MAC right, time outside the fudge). */
+int dnsmsg_tsig_verify(const uint8_t *buf, size_t len, const struct dnsmsg *m, const char *key_name,
+                       const char *secret_b64, uint64_t now);
+
+/* An answer being written. */
+struct dnsmsg_out {
+	uint8_t buf[DNSMSG_OUT_MAX + 512]; /* room for a TSIG record after the cap */
+	size_t len;
+	unsigned ancount;
+	size_t base; /* length after header and question */
+};
+
+/* Header (QR, AA, id and opcode of q) and q's question, copied from the
+ * request bytes. */
+void dnsmsg_begin(struct dnsmsg_out *o, const struct dnsmsg *q, const uint8_t *req, unsigned rcode);
+/* Drops the answers written so far (the next message of a transfer). */
+void dnsmsg_reset(struct dnsmsg_out *o);
+/* Records, owners relative to the question's name ("" = the apex),
+ * targets absolute. 0, or -1 when the message is full (o unchanged). */
+int dnsmsg_add_soa(struct dnsmsg_out *o, uint32_t ttl, uint32_t serial, uint32_t refresh,
+                   uint32_t retry, uint32_t expire, uint32_t minimum);
+int dnsmsg_add_ns(struct dnsmsg_out *o, uint32_t ttl, const char *target);
+int dnsmsg_add_cname(struct dnsmsg_out *o, const char *owner, uint32_t ttl, const char *target);
+
+/* Signs o (RFC 8945): the first message of an answer with prev = the
+ * request's MAC, later ones with prev = the last message's MAC and
+ * timers_only. mac gets this message's MAC. 0 or AM_EINVAL. */
+int dnsmsg_tsig_sign(struct dnsmsg_out *o, const char *key_name, const char *secret_b64,
+                     const uint8_t *prev, size_t prev_len, bool timers_only, uint64_t now,
+                     uint8_t mac[DNSMSG_MAC_MAX], size_t *mac_len);
+/* Appends an unsigned TSIG record carrying error (BADKEY, BADSIG,
+ * BADTIME) for the request q, as RFC 8945 5.3.2 answers them. */
+void dnsmsg_tsig_error(struct dnsmsg_out *o, const struct dnsmsg *q, unsigned error, uint64_t now);
+
+/* A NOTIFY for zone with its SOA serial in the answer section. Returns the
+ * length or -1. */
+int dnsmsg_notify(uint8_t *buf, size_t cap, uint16_t id, const char *zone, uint32_t serial);
+
+#endif

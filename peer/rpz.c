@@ -1,0 +1,840 @@
+/* rpz.c - response policy zones from live state: judging names, the rule set, the IXFR journal. */
+#include "rpz.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "text.h"
+#include "verdict.h"
+
+#define KEY_MAX (AM_DOMAIN_MAX + 1 + AM_DOMAIN_MAX + 8)
+#define JOURNAL_HEAD 20 /* from(4) time(8) n_removed(4) n_added(4) */
+#define SIGNALS_MAX 256
+
+struct rpz {
+	MDB_env *env;
+	MDB_dbi rules, journal, meta;
+};
+
+struct rpz_snap {
+	struct rpz *r;
+	MDB_txn *txn;
+	char zone[AM_DOMAIN_MAX + 1];
+	uint32_t serial;
+	uint64_t rules;
+};
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+bool rpz_serial_gt(uint32_t a, uint32_t b)
+{
+	return a != b && (uint32_t)(a - b) < 0x80000000u;
+}
+
+static int mdb_err(int rc, const char *what, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "rpz store: %s: %s", what, mdb_strerror(rc));
+	return rc == MDB_MAP_FULL ? AM_EMAPFULL : AM_ESTORE;
+}
+
+int rpz_open(struct rpz **out, const char *dir, uint64_t map_size, char *err, size_t errlen)
+{
+	struct rpz *r;
+	MDB_txn *txn = NULL;
+	const char *what = "mdb_env_create";
+	int rc;
+
+	*out = NULL;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: cannot create: %s", dir, strerror(errno));
+		return AM_EIO;
+	}
+	if ((r = calloc(1, sizeof *r)) == NULL)
+		return AM_ENOMEM;
+	if ((rc = mdb_env_create(&r->env)) != 0)
+		goto fail;
+	what = "mdb_env_set_mapsize";
+	if ((rc = mdb_env_set_mapsize(r->env, (size_t)map_size)) != 0)
+		goto fail;
+	what = "mdb_env_set_maxdbs";
+	if ((rc = mdb_env_set_maxdbs(r->env, 4)) != 0)
+		goto fail;
+	what = "mdb_env_open";
+	if ((rc = mdb_env_open(r->env, dir, MDB_NOTLS, 0600)) != 0)
+		goto fail;
+	what = "create databases";
+	if ((rc = mdb_txn_begin(r->env, NULL, 0, &txn)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "rules", MDB_CREATE, &r->rules)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "journal", MDB_CREATE, &r->journal)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &r->meta)) != 0)
+		goto fail;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0)
+		goto fail;
+	*out = r;
+	return 0;
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	snprintf(err, errlen, "%s: %s: %s", dir, what, mdb_strerror(rc));
+	if (r->env)
+		mdb_env_close(r->env);
+	free(r);
+	return AM_ESTORE;
+}
+
+void rpz_close(struct rpz *r)
+{
+	if (r == NULL)
+		return;
+	mdb_env_close(r->env);
+	free(r);
+}
+
+/* "www.evil.example" <-> "example.evil.www": the same bytes, labels reversed. */
+static void reverse_labels(const char *in, char *out)
+{
+	size_t n = strlen(in), o = 0, end = n;
+
+	for (size_t i = n; i-- > 0;) {
+		if (in[i] == '.' || i == 0) {
+			size_t start = in[i] == '.' ? i + 1 : 0;
+			memcpy(out + o, in + start, end - start);
+			o += end - start;
+			if (start > 0)
+				out[o++] = '.';
+			end = i;
+		}
+	}
+	out[o] = '\0';
+}
+
+static size_t rule_key(uint8_t *key, const char *zone, const char *name)
+{
+	size_t z = strlen(zone);
+	memcpy(key, zone, z);
+	key[z] = '\0';
+	reverse_labels(name, (char *)key + z + 1);
+	return z + 1 + strlen((char *)key + z + 1);
+}
+
+/* --- judging one name --- */
+
+struct collect {
+	const struct rpz_judge *j;
+	struct verdict_input in[SIGNALS_MAX];
+	size_t n;
+	const char *name;
+};
+
+static unsigned depth_of(const char *name, const char *on)
+{
+	unsigned d = 0;
+	size_t n = strlen(name), o = strlen(on);
+	for (size_t i = 0; n > o && i < n - o; i++)
+		d += name[i] == '.';
+	return d;
+}
+
+static int collect_signal(void *arg, const struct store_rec *rec)
+{
+	struct collect *c = arg;
+
+	if (c->n == SIGNALS_MAX)
+		return 1;
+	if (c->j->origin_ok && !c->j->origin_ok(c->j->arg, rec->ind.origin))
+		return 0;
+	struct verdict_input *v = &c->in[c->n++];
+	/* rec's pointers die with the callback; the domain is only read by
+	 * verdict_combine for its report, which we do not keep */
+	memcpy(v->origin, rec->ind.origin, AM_KEY_BYTES);
+	v->domain = "";
+	v->depth = depth_of(c->name, rec->ind.domain);
+	v->category = rec->ind.category;
+	v->confidence = rec->local_confidence;
+	v->issued_at = rec->ind.issued_at;
+	v->expires_at = rec->ind.expires_at;
+	v->weight = c->j->weight ? c->j->weight(c->j->arg, rec->ind.origin) : 1.0;
+	return 0;
+}
+
+static const char *action_target(const struct config_rpz *z, char buf[RPZ_TARGET_MAX])
+{
+	switch (z->action) {
+	case CONFIG_RPZ_NODATA:
+		return "*.";
+	case CONFIG_RPZ_PASSTHRU:
+		return "rpz-passthru.";
+	case CONFIG_RPZ_CNAME:
+		snprintf(buf, RPZ_TARGET_MAX, "%s.", z->cname_target);
+		return buf;
+	case CONFIG_RPZ_NXDOMAIN:
+	default:
+		return ".";
+	}
+}
+
+/* The rule for one name as its stored value (TARGET_NAME '\0' TARGET_WILD
+ * '\0'), or 0 = no rule. Returns the value's length, or a negative am_err. */
+static int judge(const struct config_rpz *z, const struct rpz_judge *j, const char *name,
+                 uint64_t now, char *val, size_t cap)
+{
+	static __thread struct collect c;
+	struct verdict out[AM_CAT_COUNT];
+	struct verdict_opts o = {.decay = j->decay, .warn_threshold = 50, .block_threshold = 80};
+	char tbuf[RPZ_TARGET_MAX];
+	size_t n_out = 0;
+	bool listed = false;
+	int rv;
+
+	c.j = j;
+	c.n = 0;
+	c.name = name;
+	if ((rv = store_query(j->store, name, now, collect_signal, &c)) < 0)
+		return rv;
+	/* a rule applies to the name it is on: signals only on parents make
+	 * the parent's rule, whose *. twin already covers this name */
+	bool own = false;
+	for (size_t i = 0; i < c.n; i++)
+		own |= c.in[i].depth == 0;
+	if (!own)
+		return 0;
+	verdict_combine(c.in, c.n, &o, now, out, &n_out);
+	for (size_t i = 0; i < n_out; i++)
+		if ((z->categories & (1u << out[i].category)) && out[i].score + 1e-9 >= z->min_score)
+			listed = true;
+	if (!listed)
+		return 0;
+	unsigned allow = j->allowed ? j->allowed(j->arg, name) : 0;
+	const char *t1, *t2;
+	if (allow != 0) {
+		if (z->allowlisted_omit)
+			return 0;
+		t1 = "rpz-passthru.";
+		t2 = (allow & RPZ_ALLOW_SUBS) ? "rpz-passthru." : "";
+	} else {
+		t1 = t2 = action_target(z, tbuf);
+	}
+	int len = snprintf(val, cap, "%s%c%s", t1, '\0', t2);
+	return len < 0 || (size_t)len + 1 >= cap ? AM_ETOOBIG : len + 1;
+}
+
+/* --- a growing list of journal records --- */
+
+struct rrbuf {
+	uint8_t *p;
+	size_t len, cap;
+	uint64_t n;
+};
+
+static int rr_add(struct rrbuf *b, const char *owner, const char *target)
+{
+	size_t o = strlen(owner) + 1, t = strlen(target) + 1;
+	if (b->len + o + t > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		while (cap < b->len + o + t)
+			cap *= 2;
+		uint8_t *grown = realloc(b->p, cap);
+		if (grown == NULL)
+			return AM_ENOMEM;
+		b->p = grown;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, owner, o);
+	memcpy(b->p + b->len + o, target, t);
+	b->len += o + t;
+	b->n++;
+	return 0;
+}
+
+struct diff {
+	struct rrbuf removed, added;
+	int64_t rules_delta;
+};
+
+/* Records what changes between an old and a new value of one name's rule. */
+static int diff_rule(struct diff *d, const char *name, const char *oldv, size_t oldlen,
+                     const char *newv, size_t newlen)
+{
+	const char *o1 = oldlen ? oldv : "", *o2 = oldlen ? oldv + strlen(oldv) + 1 : "";
+	const char *n1 = newlen ? newv : "", *n2 = newlen ? newv + strlen(newv) + 1 : "";
+	char wild[AM_DOMAIN_MAX + 3];
+	int rv = 0;
+
+	snprintf(wild, sizeof wild, "*.%s", name);
+	if (strcmp(o1, n1) != 0) {
+		if (o1[0] && (rv = rr_add(&d->removed, name, o1)) != 0)
+			return rv;
+		if (n1[0] && (rv = rr_add(&d->added, name, n1)) != 0)
+			return rv;
+	}
+	if (strcmp(o2, n2) != 0) {
+		if (o2[0] && (rv = rr_add(&d->removed, wild, o2)) != 0)
+			return rv;
+		if (n2[0] && (rv = rr_add(&d->added, wild, n2)) != 0)
+			return rv;
+	}
+	d->rules_delta += (newlen > 0) - (oldlen > 0);
+	return 0;
+}
+
+/* --- candidates --- */
+
+struct names {
+	char **v;
+	size_t n, cap;
+	char last[AM_DOMAIN_MAX + 1];
+};
+
+static int names_push(struct names *ns, const char *name)
+{
+	if (ns->n == ns->cap) {
+		size_t cap = ns->cap ? ns->cap * 2 : 256;
+		char **grown = realloc(ns->v, cap * sizeof *grown);
+		if (grown == NULL)
+			return AM_ENOMEM;
+		ns->v = grown;
+		ns->cap = cap;
+	}
+	if ((ns->v[ns->n] = strdup(name)) == NULL)
+		return AM_ENOMEM;
+	ns->n++;
+	return 0;
+}
+
+static void names_free(struct names *ns)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+}
+
+static int collect_domain(void *arg, const struct store_rec *rec)
+{
+	struct names *ns = arg;
+
+	/* store_list walks in key order, domain first: one entry per name */
+	if (strcmp(ns->last, rec->ind.domain) == 0)
+		return 0;
+	snprintf(ns->last, sizeof ns->last, "%s", rec->ind.domain);
+	return names_push(ns, rec->ind.domain) != 0 ? AM_ENOMEM : 0;
+}
+
+/* sort by reversed name, the rule table's order */
+static int cmp_rev(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* --- meta --- */
+
+struct meta {
+	uint32_t serial;
+	uint64_t rules, updated;
+	bool found;
+};
+
+static int meta_get(struct rpz *r, MDB_txn *txn, const char *zone, struct meta *m)
+{
+	MDB_val k = {strlen(zone), (void *)zone}, v;
+	int rc = mdb_get(txn, r->meta, &k, &v);
+
+	memset(m, 0, sizeof *m);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (v.mv_size < 20)
+		return MDB_CORRUPTED;
+	m->serial = get32(v.mv_data);
+	m->rules = get64((uint8_t *)v.mv_data + 4);
+	m->updated = get64((uint8_t *)v.mv_data + 12);
+	m->found = true;
+	return 0;
+}
+
+static int meta_put(struct rpz *r, MDB_txn *txn, const char *zone, const struct meta *m)
+{
+	uint8_t buf[20];
+	put32(buf, m->serial);
+	put64(buf + 4, m->rules);
+	put64(buf + 12, m->updated);
+	MDB_val k = {strlen(zone), (void *)zone}, v = {sizeof buf, buf};
+	return mdb_put(txn, r->meta, &k, &v, 0);
+}
+
+/* Removes every journal entry of the zone (a diff too large to keep:
+ * older serials then get the whole zone), or only entries older than
+ * `before' and beyond the count cap. */
+static int journal_prune(struct rpz *r, MDB_txn *txn, const char *zone, bool all, uint64_t before)
+{
+	MDB_cursor *cur;
+	uint8_t key[AM_DOMAIN_MAX + 6];
+	size_t zl = strlen(zone);
+	MDB_val k, v;
+	uint64_t count = 0;
+	int rc;
+
+	memcpy(key, zone, zl + 1);
+	if ((rc = mdb_cursor_open(txn, r->journal, &cur)) != 0)
+		return rc;
+	/* count first, so the cap can drop the oldest */
+	k.mv_data = key;
+	k.mv_size = zl + 1;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && k.mv_size == zl + 5 && memcmp(k.mv_data, key, zl + 1) == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		count++;
+	k.mv_data = key;
+	k.mv_size = zl + 1;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && k.mv_size == zl + 5 && memcmp(k.mv_data, key, zl + 1) == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		bool old = v.mv_size >= JOURNAL_HEAD && get64((uint8_t *)v.mv_data + 4) < before;
+		if (!all && !old && count <= RPZ_JOURNAL_ENTRIES_MAX)
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		count--;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Applies one name's new rule to the table and the diff. */
+static int apply_rule(struct rpz *r, MDB_txn *txn, const char *zone, const char *name,
+                      const char *newv, int newlen, struct diff *d)
+{
+	uint8_t key[KEY_MAX];
+	MDB_val k = {rule_key(key, zone, name), key}, v;
+	int rc = mdb_get(txn, r->rules, &k, &v);
+	size_t oldlen = 0;
+	char old[2 * RPZ_TARGET_MAX + 2];
+
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if (rc == 0) {
+		if (v.mv_size > sizeof old)
+			return MDB_CORRUPTED;
+		oldlen = v.mv_size;
+		memcpy(old, v.mv_data, oldlen);
+		if (oldlen > 0)
+			old[oldlen - 1] = '\0';
+	}
+	if (oldlen == (size_t)newlen && (newlen == 0 || memcmp(old, newv, oldlen) == 0))
+		return 0;
+	if ((rc = diff_rule(d, name, old, oldlen, newv, (size_t)newlen)) != 0)
+		return rc;
+	if (newlen == 0)
+		return mdb_del(txn, r->rules, &k, NULL);
+	v.mv_size = (size_t)newlen;
+	v.mv_data = (void *)newv;
+	return mdb_put(txn, r->rules, &k, &v, 0);
+}
+
+/* Listed names of the zone at or below name (name itself excluded), by
+ * reversed-key range, pushed onto ns. */
+static int listed_below(struct rpz *r, MDB_txn *txn, const char *zone, const char *name,
+                        struct names *ns, bool every)
+{
+	uint8_t key[KEY_MAX];
+	size_t zl = strlen(zone), len;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	char rev[AM_DOMAIN_MAX + 2], fwd[AM_DOMAIN_MAX + 1];
+	int rc;
+
+	if (every) {
+		memcpy(key, zone, zl + 1);
+		len = zl + 1;
+	} else {
+		len = rule_key(key, zone, name);
+		key[len++] = '.'; /* descendants only: "example.evil." */
+	}
+	if ((rc = mdb_cursor_open(txn, r->rules, &cur)) != 0)
+		return rc;
+	k.mv_data = key;
+	k.mv_size = len;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && k.mv_size >= len && memcmp(k.mv_data, key, len) == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		size_t n = k.mv_size - zl - 1;
+		if (n > AM_DOMAIN_MAX)
+			continue;
+		memcpy(rev, (char *)k.mv_data + zl + 1, n);
+		rev[n] = '\0';
+		reverse_labels(rev, fwd);
+		if ((rc = names_push(ns, fwd)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge *j,
+               const char *const *names, size_t n_names, uint64_t now, struct rpz_result *res,
+               char *err, size_t errlen)
+{
+	struct names cand = {0};
+	struct diff d = {0};
+	struct meta m;
+	MDB_txn *txn = NULL;
+	char val[2 * RPZ_TARGET_MAX + 2];
+	const char *what = "begin";
+	int rc = 0, rv = 0;
+	size_t zl = strlen(z->zone);
+
+	memset(res, 0, sizeof *res);
+	/* Candidates: names with live signals (full) or the names given. */
+	if (names == NULL) {
+		rv = store_list(j->store, now, AM_CAT_NONE, NULL, 0, collect_domain, &cand);
+		if (rv < 0) {
+			snprintf(err, errlen, "rpz %s: cannot read the store: %s", z->name, am_strerror(rv));
+			goto out;
+		}
+	} else {
+		for (size_t i = 0; i < n_names; i++)
+			if ((rv = names_push(&cand, names[i])) != 0)
+				goto out;
+	}
+	if ((rc = mdb_txn_begin(r->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	what = "read";
+	/* Names listed now that may change with them: below each given name
+	 * (their verdicts include the parent's signals), or, on a full
+	 * rebuild, every listed name (it may have lost all its signals). */
+	size_t given = cand.n;
+	if (names == NULL) {
+		if ((rc = listed_below(r, txn, z->zone, NULL, &cand, true)) != 0)
+			goto fail;
+	} else {
+		for (size_t i = 0; i < given; i++)
+			if ((rc = listed_below(r, txn, z->zone, cand.v[i], &cand, false)) != 0)
+				goto fail;
+	}
+	qsort(cand.v, cand.n, sizeof *cand.v, cmp_rev);
+	what = "write";
+	for (size_t i = 0; i < cand.n; i++) {
+		if (i > 0 && strcmp(cand.v[i], cand.v[i - 1]) == 0)
+			continue;
+		/* "*." + name + "." + zone must stay a name: never cut, skip */
+		if (strlen(cand.v[i]) + 3 + zl > AM_DOMAIN_MAX) {
+			res->skipped++;
+			continue;
+		}
+		int len = judge(z, j, cand.v[i], now, val, sizeof val);
+		if (len < 0) {
+			rv = len;
+			snprintf(err, errlen, "rpz %s: cannot judge %s: %s", z->name, cand.v[i],
+			         am_strerror(rv));
+			goto out;
+		}
+		if ((rc = apply_rule(r, txn, z->zone, cand.v[i], val, len, &d)) != 0) {
+			if (rc < 0) { /* an am_err from the diff buffers */
+				rv = rc;
+				snprintf(err, errlen, "rpz %s: %s", z->name, am_strerror(rv));
+				goto out;
+			}
+			goto fail;
+		}
+	}
+	what = "meta";
+	if ((rc = meta_get(r, txn, z->zone, &m)) != 0)
+		goto fail;
+	bool changed = d.removed.n + d.added.n > 0;
+	if (!m.found || changed) {
+		uint32_t from = m.serial;
+		uint32_t next = (uint32_t)now;
+		if (m.found && !rpz_serial_gt(next, m.serial))
+			next = m.serial + 1;
+		m.serial = next;
+		m.rules = (uint64_t)((int64_t)m.rules + d.rules_delta);
+		m.updated = now;
+		if ((rc = meta_put(r, txn, z->zone, &m)) != 0)
+			goto fail;
+		what = "journal";
+		if (changed && m.found && d.removed.n + d.added.n <= RPZ_DIFF_MAX) {
+			uint8_t key[AM_DOMAIN_MAX + 6];
+			memcpy(key, z->zone, zl + 1);
+			put32(key + zl + 1, m.serial);
+			MDB_val k = {zl + 5, key}, v = {JOURNAL_HEAD + d.removed.len + d.added.len, NULL};
+			if ((rc = mdb_put(txn, r->journal, &k, &v, MDB_RESERVE)) != 0)
+				goto fail;
+			uint8_t *p = v.mv_data;
+			put32(p, from);
+			put64(p + 4, now);
+			put32(p + 12, (uint32_t)d.removed.n);
+			put32(p + 16, (uint32_t)d.added.n);
+			if (d.removed.len)
+				memcpy(p + JOURNAL_HEAD, d.removed.p, d.removed.len);
+			if (d.added.len)
+				memcpy(p + JOURNAL_HEAD + d.removed.len, d.added.p, d.added.len);
+			rc = journal_prune(r, txn, z->zone, false, now > RPZ_JOURNAL_KEEP ? now - RPZ_JOURNAL_KEEP : 0);
+		} else if (changed) {
+			/* unbridgeable from before: every older serial gets the whole zone */
+			rc = journal_prune(r, txn, z->zone, true, 0);
+		}
+		if (rc != 0)
+			goto fail;
+	}
+	what = "commit";
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0)
+		goto fail;
+	res->serial = m.serial;
+	res->changed = changed || !m.found;
+	res->rules = m.rules;
+	res->removed = d.removed.n;
+	res->added = d.added.n;
+	goto out;
+fail:
+	rv = mdb_err(rc, what, err, errlen);
+out:
+	if (txn)
+		mdb_txn_abort(txn);
+	names_free(&cand);
+	free(d.removed.p);
+	free(d.added.p);
+	return rv;
+}
+
+/* --- reading --- */
+
+int rpz_snap_begin(struct rpz *r, const char *zone, struct rpz_snap **out)
+{
+	struct rpz_snap *s;
+	struct meta m;
+	int rc;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof *s)) == NULL)
+		return AM_ENOMEM;
+	s->r = r;
+	snprintf(s->zone, sizeof s->zone, "%s", zone);
+	if ((rc = mdb_txn_begin(r->env, NULL, MDB_RDONLY, &s->txn)) != 0) {
+		free(s);
+		return AM_ESTORE;
+	}
+	if ((rc = meta_get(r, s->txn, zone, &m)) != 0 || !m.found) {
+		rpz_snap_end(s);
+		return rc != 0 ? AM_ESTORE : AM_ENOTFOUND;
+	}
+	s->serial = m.serial;
+	s->rules = m.rules;
+	*out = s;
+	return 0;
+}
+
+void rpz_snap_end(struct rpz_snap *s)
+{
+	if (s == NULL)
+		return;
+	if (s->txn)
+		mdb_txn_abort(s->txn);
+	free(s);
+}
+
+uint32_t rpz_snap_serial(const struct rpz_snap *s)
+{
+	return s->serial;
+}
+
+uint64_t rpz_snap_rules(const struct rpz_snap *s)
+{
+	return s->rules;
+}
+
+uint64_t rpz_snap_journal_depth(struct rpz_snap *s)
+{
+	MDB_cursor *cur;
+	uint8_t key[AM_DOMAIN_MAX + 2];
+	size_t zl = strlen(s->zone);
+	MDB_val k, v;
+	uint64_t n = 0;
+	int rc;
+
+	if (mdb_cursor_open(s->txn, s->r->journal, &cur) != 0)
+		return 0;
+	memcpy(key, s->zone, zl + 1);
+	k.mv_data = key;
+	k.mv_size = zl + 1;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && k.mv_size == zl + 5 && memcmp(k.mv_data, key, zl + 1) == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		n++;
+	mdb_cursor_close(cur);
+	return n;
+}
+
+static int walk_from(struct rpz_snap *s, const char *after, size_t max_names, rpz_rr_fn fn,
+                     void *arg, char *next)
+{
+	uint8_t key[KEY_MAX];
+	size_t zl = strlen(s->zone), len, names = 0;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	char rev[AM_DOMAIN_MAX + 1], name[AM_DOMAIN_MAX + 1], wild[AM_DOMAIN_MAX + 3];
+	int rc, rv = 0;
+
+	if (next)
+		next[0] = '\0';
+	if (after != NULL && after[0] != '\0')
+		len = rule_key(key, s->zone, after);
+	else {
+		memcpy(key, s->zone, zl + 1);
+		len = zl + 1;
+	}
+	if ((rc = mdb_cursor_open(s->txn, s->r->rules, &cur)) != 0)
+		return AM_ESTORE;
+	k.mv_data = key;
+	k.mv_size = len;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && after != NULL && after[0] != '\0' && k.mv_size == len &&
+	    memcmp(k.mv_data, key, len) == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	for (; rc == 0 && k.mv_size > zl + 1 && memcmp(k.mv_data, s->zone, zl + 1) == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		size_t n = k.mv_size - zl - 1;
+		const char *val = v.mv_data;
+		if (n > AM_DOMAIN_MAX || v.mv_size < 2 || val[v.mv_size - 1] != '\0')
+			continue;
+		if (max_names && names == max_names)
+			break;
+		memcpy(rev, (char *)k.mv_data + zl + 1, n);
+		rev[n] = '\0';
+		reverse_labels(rev, name);
+		const char *t2 = val + strlen(val) + 1;
+		if ((rv = fn(arg, name, val)) != 0)
+			break;
+		if (t2 < val + v.mv_size && t2[0] != '\0') {
+			snprintf(wild, sizeof wild, "*.%s", name);
+			if ((rv = fn(arg, wild, t2)) != 0)
+				break;
+		}
+		names++;
+		if (next)
+			memcpy(next, name, strlen(name) + 1);
+	}
+	/* a page that ended at the table's end is the last one */
+	if (next && rc != 0 && rv == 0)
+		next[0] = '\0';
+	mdb_cursor_close(cur);
+	return rv;
+}
+
+int rpz_snap_walk(struct rpz_snap *s, rpz_rr_fn fn, void *arg)
+{
+	return walk_from(s, NULL, 0, fn, arg, NULL);
+}
+
+int rpz_snap_walk_page(struct rpz_snap *s, const char *after, size_t max_names, rpz_rr_fn fn,
+                       void *arg, char next[AM_DOMAIN_MAX + 1])
+{
+	return walk_from(s, after, max_names, fn, arg, next);
+}
+
+/* One pass over the entries bridging `from' to the current serial; with
+ * check set, only verifies the chain. */
+static int journal_pass(struct rpz_snap *s, uint32_t from, bool check, rpz_step_fn step,
+                        rpz_diff_fn rr, void *arg)
+{
+	uint8_t key[AM_DOMAIN_MAX + 6];
+	size_t zl = strlen(s->zone);
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint32_t at = from;
+	int rc, rv = 0;
+
+	memcpy(key, s->zone, zl + 1);
+	put32(key + zl + 1, from + 1);
+	if (mdb_cursor_open(s->txn, s->r->journal, &cur) != 0)
+		return AM_ESTORE;
+	k.mv_data = key;
+	k.mv_size = zl + 5;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	     rc == 0 && k.mv_size == zl + 5 && memcmp(k.mv_data, key, zl + 1) == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const uint8_t *p = v.mv_data, *end = p + v.mv_size;
+		if (v.mv_size < JOURNAL_HEAD || get32(p) != at) {
+			rv = AM_ENOTFOUND;
+			break;
+		}
+		uint32_t to = get32((uint8_t *)k.mv_data + zl + 1);
+		uint64_t nrem = get32(p + 12), nadd = get32(p + 16);
+		if (!check && (rv = step(arg, at, to)) != 0)
+			break;
+		p += JOURNAL_HEAD;
+		for (uint64_t i = 0; i < nrem + nadd; i++) {
+			const char *owner = (const char *)p;
+			const uint8_t *z1 = memchr(p, '\0', (size_t)(end - p));
+			if (z1 == NULL)
+				goto corrupt;
+			const char *target = (const char *)z1 + 1;
+			const uint8_t *z2 = memchr(z1 + 1, '\0', (size_t)(end - z1 - 1));
+			if (z2 == NULL)
+				goto corrupt;
+			p = z2 + 1;
+			if (!check && (rv = rr(arg, i < nrem, owner, target)) != 0)
+				goto out;
+		}
+		at = to;
+	}
+	if (rv == 0 && at != s->serial)
+		rv = AM_ENOTFOUND;
+	goto out;
+corrupt:
+	rv = AM_ESTORE;
+out:
+	mdb_cursor_close(cur);
+	return rv;
+}
+
+int rpz_snap_journal(struct rpz_snap *s, uint32_t from, rpz_step_fn step, rpz_diff_fn rr, void *arg)
+{
+	int rv;
+
+	if (from == s->serial)
+		return 0;
+	if ((rv = journal_pass(s, from, true, NULL, NULL, NULL)) != 0)
+		return rv;
+	return journal_pass(s, from, false, step, rr, arg);
+}
+
+void rpz_zone_header(const struct config_rpz *z, uint32_t serial, char **text, size_t *len)
+{
+	text_append(text, len,
+	            "; response policy zone `%s' from Abuse Mesh\n"
+	            "$ORIGIN %s.\n"
+	            "$TTL %u\n"
+	            "@ SOA localhost. hostmaster.localhost. %u %u %u %u %u\n"
+	            "@ NS localhost.\n",
+	            z->name, z->zone, z->ttl, serial, z->refresh, z->retry, z->expire, z->minimum);
+}

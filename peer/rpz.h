@@ -1,0 +1,125 @@
+/*
+ * rpz.h - response policy zones built from live state, with a journal of
+ * rule-set differences for IXFR (RFC 1995).
+ *
+ * Design (NSD's difffile.c, Knot's journal): the zone is a *rule set*, one
+ * rule per listed name, kept in its own LMDB environment (DATA_DIR/rpz):
+ *
+ *   rules    ZONE '\0' REVNAME -> TARGET_NAME '\0' TARGET_WILD
+ *            REVNAME is the name with its labels reversed ("example.evil"
+ *            for evil.example) so a name's descendants are one key range.
+ *            TARGET_NAME is the CNAME of NAME.ZONE and TARGET_WILD that of
+ *            *.NAME.ZONE, both absolute ("." nxdomain, "*." nodata,
+ *            "rpz-passthru.", "garden.example."); TARGET_WILD may be empty
+ *            (a passthru for an allowlist entry that covers the name only).
+ *   journal  ZONE '\0' SERIAL_TO (u32 BE) -> SERIAL_FROM (u32 BE) || time
+ *            (u64 BE) || n_removed (u32 BE) || n_added (u32 BE) || records,
+ *            each OWNER '\0' TARGET '\0' with OWNER relative to ZONE.
+ *   meta     ZONE -> serial (u32 BE) || rules (u64 BE) || updated (u64 BE)
+ *
+ * rpz_update judges names (verdict per category, min_score, allowlist),
+ * compares the outcome with the stored rule set and, when anything
+ * differs, writes the new rules, one journal entry (the difference: per
+ * owner, so a name that left and came back in one update cancels out)
+ * and the next serial max(last + 1, now) in one durable transaction. An
+ * IXFR answer is read from the journal; the live zone is never diffed at
+ * request time, and a secondary is never told to delete a record it does
+ * not hold or add one it has (Unbound drops such a transfer and falls back
+ * to AXFR). A serial older than the journal gets the whole zone.
+ *
+ * Owners are built only as NAME.ZONE and *.NAME.ZONE from a normalised
+ * name; a name too long for that is skipped and counted, never cut, so no
+ * out-of-zone owner can exist (one makes Unbound reject the whole zone).
+ *
+ * Threads: one struct rpz is shared; LMDB serialises writers, and a
+ * snapshot is one read transaction (MDB_NOTLS), consistent for a whole
+ * AXFR or IXFR answer however long it takes to send.
+ */
+#ifndef AMESH_RPZ_H
+#define AMESH_RPZ_H
+
+#include "config.h"
+#include "model.h"
+#include "store.h"
+
+#define RPZ_JOURNAL_KEEP (2 * 86400)     /* seconds of journal kept: a day, and some */
+#define RPZ_JOURNAL_ENTRIES_MAX 200000   /* per zone; the oldest go first */
+#define RPZ_DIFF_MAX 500000              /* records in one journal entry; beyond, clear the journal */
+#define RPZ_TARGET_MAX (AM_DOMAIN_MAX + 2)
+
+/* allowed() results */
+#define RPZ_ALLOW_NAME 1u /* the allowlist covers the name itself */
+#define RPZ_ALLOW_SUBS 2u /* ... and its subdomains */
+
+/* How a name is judged. Everything is borrowed for the call. */
+struct rpz_judge {
+	struct store *store;
+	bool decay;                            /* [peer] verdict_decay */
+	/* whether an origin's signals count (revoked or distrusted: no) */
+	bool (*origin_ok)(void *arg, const uint8_t pk[AM_KEY_BYTES]);
+	/* trust weight of an origin, 0..1 */
+	double (*weight)(void *arg, const uint8_t pk[AM_KEY_BYTES]);
+	/* RPZ_ALLOW_* bits for a normalised name, 0 = not allowlisted */
+	unsigned (*allowed)(void *arg, const char *name);
+	void *arg;
+};
+
+struct rpz;
+
+int rpz_open(struct rpz **out, const char *dir, uint64_t map_size, char *err, size_t errlen);
+void rpz_close(struct rpz *r);
+
+struct rpz_result {
+	uint32_t serial;      /* serial after the update */
+	bool changed;         /* a new serial was published */
+	uint64_t rules;       /* names in the zone */
+	uint64_t removed, added; /* records in this update's journal entry */
+	uint64_t skipped;     /* names too long to be owners in this zone */
+};
+
+/* Judges names and publishes the difference. names == NULL: every name
+ * with a live signal (a full rebuild: start-up, reload, trust changes);
+ * else the given normalised names and every listed name below them.
+ * Creates the zone's state (serial = now) on first use. Returns 0 or an
+ * am_err with the detail in err. */
+int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge *j,
+               const char *const *names, size_t n_names, uint64_t now, struct rpz_result *res,
+               char *err, size_t errlen);
+
+/* A consistent read view of one zone. */
+struct rpz_snap;
+/* AM_ENOTFOUND when the zone has no state yet. */
+int rpz_snap_begin(struct rpz *r, const char *zone, struct rpz_snap **out);
+void rpz_snap_end(struct rpz_snap *s);
+uint32_t rpz_snap_serial(const struct rpz_snap *s);
+uint64_t rpz_snap_rules(const struct rpz_snap *s);
+/* Journal entries held for the zone. */
+uint64_t rpz_snap_journal_depth(struct rpz_snap *s);
+
+/* One record: owner relative to the zone, CNAME target absolute. Return
+ * non-zero to stop. */
+typedef int (*rpz_rr_fn)(void *arg, const char *owner, const char *target);
+/* Every record of the zone, apex excluded. Returns 0 or fn's value. */
+int rpz_snap_walk(struct rpz_snap *s, rpz_rr_fn fn, void *arg);
+/* Every record of names sorting after `after' (a name, "" = the start),
+ * at most max_names names; *next gets the last name given ("" = done). */
+int rpz_snap_walk_page(struct rpz_snap *s, const char *after, size_t max_names, rpz_rr_fn fn,
+                       void *arg, char next[AM_DOMAIN_MAX + 1]);
+
+/* The changes from serial `from' to the current one, as RFC 1995 lays
+ * them out: step(from_i, to_i) then rr(removed = true ...) then
+ * rr(removed = false ...), for each journal entry in order. Returns
+ * AM_ENOTFOUND (nothing called) when the journal cannot bridge `from' to
+ * the current serial, 0 when it did, or a callback's non-zero value. */
+typedef int (*rpz_step_fn)(void *arg, uint32_t from, uint32_t to);
+typedef int (*rpz_diff_fn)(void *arg, bool removed, const char *owner, const char *target);
+int rpz_snap_journal(struct rpz_snap *s, uint32_t from, rpz_step_fn step, rpz_diff_fn rr, void *arg);
+
+/* Whether a is newer than b in serial arithmetic (RFC 1982). */
+bool rpz_serial_gt(uint32_t a, uint32_t b);
+
+/* The zone as a master file ($ORIGIN, relative owners), for `amesh export
+ * rpz' and named-checkzone. Appends to a text_append buffer. */
+void rpz_zone_header(const struct config_rpz *z, uint32_t serial, char **text, size_t *len);
+
+#endif

@@ -1,0 +1,101 @@
+/* rpz_status.c - zone status and zone export pages for the control socket. */
+#include "rpz_status.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+
+struct page {
+	char *text;
+	size_t len;
+	size_t zl;
+};
+
+/* One record as a master-file line, owner relative to $ORIGIN. */
+static int page_rr(void *arg, const char *owner, const char *target)
+{
+	struct page *p = arg;
+	text_append(&p->text, &p->len, "%s CNAME %s\n", owner, target);
+	return p->text == NULL ? AM_ENOMEM : 0;
+}
+
+static const struct config_rpz *zone_named(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_rpz; i++)
+		if (strcmp(cfg->rpz[i].name, name) == 0)
+			return &cfg->rpz[i];
+	return NULL;
+}
+
+int rpz_status_answer(struct rpz *r, struct dns *d, const struct config *cfg,
+                      const struct wire_request *req, struct wire_response *resp, char *err,
+                      size_t errlen)
+{
+	struct rpz_snap *snap = NULL;
+	int rv;
+
+	resp->op = WIRE_OP_RPZ;
+	if (req->domain[0] != '\0') {
+		const struct config_rpz *z = zone_named(cfg, req->domain);
+		if (z == NULL || r == NULL) {
+			snprintf(err, errlen, "no [rpz %s] in %s", req->domain, cfg->path);
+			return AM_ENOTFOUND;
+		}
+		if ((rv = rpz_snap_begin(r, z->zone, &snap)) != 0) {
+			snprintf(err, errlen, "zone %s has not been built yet", z->zone);
+			return rv;
+		}
+		struct page p = {.text = calloc(1, 1)};
+		if (req->rpz_after[0] == '\0')
+			rpz_zone_header(z, rpz_snap_serial(snap), &p.text, &p.len);
+		rv = rpz_snap_walk_page(snap, req->rpz_after, RPZ_EXPORT_PAGE, page_rr, &p, resp->rpz_next);
+		rpz_snap_end(snap);
+		if (rv != 0 || p.text == NULL) {
+			free(p.text);
+			snprintf(err, errlen, "cannot read zone %s", z->zone);
+			return rv != 0 ? rv : AM_ENOMEM;
+		}
+		resp->rpz_text = p.text;
+		resp->rpz_text_len = p.len;
+		return 0;
+	}
+	if (cfg->n_rpz && (resp->rpz_zones = calloc(cfg->n_rpz, sizeof *resp->rpz_zones)) == NULL)
+		return AM_ENOMEM;
+	for (size_t i = 0; i < cfg->n_rpz; i++) {
+		struct wire_rpz_zone *w = &resp->rpz_zones[resp->n_rpz_zones++];
+		snprintf(w->name, sizeof w->name, "%s", cfg->rpz[i].name);
+		snprintf(w->zone, sizeof w->zone, "%s", cfg->rpz[i].zone);
+		if (r != NULL && rpz_snap_begin(r, cfg->rpz[i].zone, &snap) == 0) {
+			w->serial = rpz_snap_serial(snap);
+			w->rules = rpz_snap_rules(snap);
+			w->journal = rpz_snap_journal_depth(snap);
+			rpz_snap_end(snap);
+		}
+	}
+	static __thread struct dns_secondary sec[DNS_SECONDARIES_MAX];
+	size_t n = dns_secondaries(d, sec, DNS_SECONDARIES_MAX);
+	if (n && (resp->rpz_secs = calloc(n, sizeof *resp->rpz_secs)) == NULL)
+		return AM_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct wire_rpz_secondary *w = &resp->rpz_secs[i];
+		snprintf(w->zone, sizeof w->zone, "%s", sec[i].zone);
+		snprintf(w->address, sizeof w->address, "%s", sec[i].address);
+		snprintf(w->xfr_kind, sizeof w->xfr_kind, "%s", sec[i].xfr_kind);
+		w->last_soa = sec[i].last_soa;
+		w->last_xfr = sec[i].last_xfr;
+		w->xfr_bytes = sec[i].xfr_bytes;
+		w->xfr_serial = sec[i].xfr_serial;
+		w->axfrs = sec[i].axfrs;
+		w->ixfrs = sec[i].ixfrs;
+		w->refused = sec[i].refused;
+		w->notify_sent = sec[i].notify_sent;
+		w->notify_answered = sec[i].notify_answered;
+		w->notify_serial = sec[i].notify_serial;
+		w->notify_rcode = sec[i].notify_rcode;
+		w->notify_pending = sec[i].notify_pending;
+	}
+	resp->n_rpz_secs = n;
+	return 0;
+}
