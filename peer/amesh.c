@@ -833,18 +833,13 @@ static int cmd_rpz(int argc, char **argv)
 	for (size_t i = 0; i < resp.n_rpz_zones; i++) {
 		const struct wire_rpz_zone *z = &resp.rpz_zones[i];
 		if (opt_json) {
-			printf("{\"name\":");
-			json_str(stdout, z->name);
-			printf(",\"zone\":");
-			json_str(stdout, z->zone);
-			printf(",\"serial\":%u,\"rules\":%llu,\"journal\":%llu,\"secondaries\":[", z->serial,
-			       (unsigned long long)z->rules, (unsigned long long)z->journal);
-		} else {
-			printf("zone %s (%s): serial %u, %llu rules, journal %llu entr%s\n", z->name, z->zone,
-			       z->serial, (unsigned long long)z->rules, (unsigned long long)z->journal,
-			       z->journal == 1 ? "y" : "ies");
+			if ((rv = print_json(jsonout_rpz_zone(z, resp.rpz_secs, resp.n_rpz_secs))) != 0)
+				break;
+			continue;
 		}
-		bool first = true;
+		printf("zone %s (%s): serial %u, %llu rules, journal %llu entr%s\n", z->name, z->zone,
+		       z->serial, (unsigned long long)z->rules, (unsigned long long)z->journal,
+		       z->journal == 1 ? "y" : "ies");
 		for (size_t k = 0; k < resp.n_rpz_secs; k++) {
 			const struct wire_rpz_secondary *w = &resp.rpz_secs[k];
 			char soa[TIMEFMT_LEN], xfr[TIMEFMT_LEN], sent[TIMEFMT_LEN], ans[TIMEFMT_LEN];
@@ -854,31 +849,14 @@ static int cmd_rpz(int argc, char **argv)
 			time_or_never(w->last_xfr, xfr);
 			time_or_never(w->notify_sent, sent);
 			time_or_never(w->notify_answered, ans);
-			if (opt_json) {
-				printf("%s{\"address\":", first ? "" : ",");
-				json_str(stdout, w->address);
-				printf(",\"last_soa\":\"%s\",\"last_transfer\":\"%s\",\"transfer\":", soa, xfr);
-				json_str(stdout, w->xfr_kind);
-				printf(",\"transfer_bytes\":%llu,\"transfer_serial\":%u,\"axfrs\":%llu,"
-				       "\"ixfrs\":%llu,\"refused\":%llu,\"notify_sent\":\"%s\","
-				       "\"notify_answered\":\"%s\",\"notify_serial\":%u,\"notify_rcode\":%d,"
-				       "\"notify_pending\":%s}",
-				       (unsigned long long)w->xfr_bytes, w->xfr_serial, (unsigned long long)w->axfrs,
-				       (unsigned long long)w->ixfrs, (unsigned long long)w->refused, sent, ans,
-				       w->notify_serial, w->notify_rcode, w->notify_pending ? "true" : "false");
-			} else {
-				printf("  secondary %s\n    last SOA query  %s\n    last transfer   %s %s, %llu bytes, "
-				       "serial %u (%llu AXFR, %llu IXFR, %llu refused)\n    last notify     serial %u "
-				       "sent %s, answered %s%s\n",
-				       w->address, soa, w->xfr_kind[0] ? w->xfr_kind : "none", xfr,
-				       (unsigned long long)w->xfr_bytes, w->xfr_serial, (unsigned long long)w->axfrs,
-				       (unsigned long long)w->ixfrs, (unsigned long long)w->refused, w->notify_serial,
-				       sent, ans, w->notify_pending ? " (pending, retrying)" : "");
-			}
-			first = false;
+			printf("  secondary %s\n    last SOA query  %s\n    last transfer   %s %s, %llu bytes, "
+			       "serial %u (%llu AXFR, %llu IXFR, %llu refused)\n    last notify     serial %u "
+			       "sent %s, answered %s%s\n",
+			       w->address, soa, w->xfr_kind[0] ? w->xfr_kind : "none", xfr,
+			       (unsigned long long)w->xfr_bytes, w->xfr_serial, (unsigned long long)w->axfrs,
+			       (unsigned long long)w->ixfrs, (unsigned long long)w->refused, w->notify_serial,
+			       sent, ans, w->notify_pending ? " (pending, retrying)" : "");
 		}
-		if (opt_json)
-			printf("]}\n");
 	}
 	if (resp.n_rpz_zones == 0 && !opt_json)
 		printf("no [rpz] zones configured\n");

@@ -79,22 +79,22 @@ void control_allow_free(struct control_allow *ca)
 	free(ca);
 }
 
-bool control_allow_covers(struct control_allow *ca, const char *name, bool *subdomains)
+unsigned control_allow_covers(struct control_allow *ca, const char *name)
 {
-	const char *entry, *source;
-	bool hit = false;
+	struct allowlist_coverage cov;
+	unsigned bits = 0;
 
-	*subdomains = false;
 	if (!ca)
-		return false;
+		return 0;
 	pthread_mutex_lock(&ca->lock);
-	if (ca->a && allowlist_match(ca->a, name, &entry, &source)) {
-		hit = true;
-		/* every entry of today's allowlist covers its subdomains */
-		*subdomains = true;
+	if (ca->a) {
+		if (allowlist_covers(ca->a, name, &cov))
+			bits |= CONTROL_ALLOW_NAME;
+		if (cov.below_entry != NULL)
+			bits |= CONTROL_ALLOW_BELOW;
 	}
 	pthread_mutex_unlock(&ca->lock);
-	return hit;
+	return bits;
 }
 
 /* Copies the matching allowlist entry and source into out ("" = none). */

@@ -56,9 +56,12 @@ int control_allow_new(struct control_allow **out);
 /* Replaces the allowlist (takes ownership of a; NULL = none) and frees the old one. */
 void control_allow_set(struct control_allow *ca, struct allowlist *a);
 void control_allow_free(struct control_allow *ca);
-/* Whether the allowlist in force covers name (normalised); *subdomains
- * says whether the matching entry also covers every name below it. */
-bool control_allow_covers(struct control_allow *ca, const char *name, bool *subdomains);
+/* What the allowlist in force covers of a normalised name (allowlist.h's
+ * coverage): CONTROL_ALLOW_NAME for the name itself, CONTROL_ALLOW_BELOW
+ * for every name below it; 0 = neither. */
+#define CONTROL_ALLOW_NAME 1u
+#define CONTROL_ALLOW_BELOW 2u
+unsigned control_allow_covers(struct control_allow *ca, const char *name);
 
 /* Handles one request. Always produces a response (errors are encoded in
  * it) unless memory runs out. *resp is malloc'd; the caller frees it.

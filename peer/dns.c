@@ -557,16 +557,15 @@ static void notify_send(struct dns *d, int fd4, int fd6, struct target *t, uint6
 {
 	uint8_t buf[512];
 	int fd = t->addr.sa.ss_family == AF_INET ? fd4 : fd6;
-	char who[64];
-
 	randombytes_buf(&t->id, sizeof t->id);
 	int len = dnsmsg_notify(buf, sizeof buf, t->id, t->zone, t->serial);
 	if (len > 0 && fd >= 0)
 		sendto(fd, buf, (size_t)len, 0, (struct sockaddr *)&t->addr.sa, t->addr.len);
 	t->due_ms = now_ms() + t->backoff_ms;
 	t->backoff_ms = t->backoff_ms * 2 > NOTIFY_MAX_RETRY_MS ? NOTIFY_MAX_RETRY_MS : t->backoff_ms * 2;
-	addr_text((struct sockaddr *)&t->addr.sa, who);
-	struct dns_secondary *row = sec_row(d, t->zone, who);
+	/* notify rows are per target, address and port: two resolvers on one
+	 * address are two secondaries */
+	struct dns_secondary *row = sec_row(d, t->zone, t->addr.text);
 	row->notify_sent = now;
 	row->notify_serial = t->serial;
 	row->notify_pending = true;
@@ -595,7 +594,7 @@ static void notify_answer(struct dns *d, int fd)
 		if (!t->pending || t->id != m.id || strcmp(want, who) != 0 || strcmp(t->zone, m.qname) != 0)
 			continue;
 		t->pending = false;
-		struct dns_secondary *row = sec_row(d, t->zone, who);
+		struct dns_secondary *row = sec_row(d, t->zone, t->addr.text);
 		row->notify_answered = timefmt_now();
 		row->notify_rcode = (int)m.rcode;
 		row->notify_pending = false;

@@ -190,6 +190,39 @@ static json_t *reasons(const struct wire_reason *r, size_t n)
 	return o;
 }
 
+static json_t *time_or_null(uint64_t t)
+{
+	return t ? jsonout_time(t) : json_null();
+}
+
+json_t *jsonout_rpz_zone(const struct wire_rpz_zone *z, const struct wire_rpz_secondary *secs, size_t n)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; list != NULL && i < n; i++) {
+		const struct wire_rpz_secondary *w = &secs[i];
+		if (strcmp(w->zone, z->zone) != 0)
+			continue;
+		json_array_append_new(
+			list,
+			json_pack("{s:o, s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:o, s:b}",
+			          "address", jsonout_string(w->address), "last_soa", time_or_null(w->last_soa),
+			          "last_transfer", time_or_null(w->last_xfr), "transfer", w->xfr_kind,
+			          "transfer_bytes", (json_int_t)w->xfr_bytes,
+			          "transfer_serial", (json_int_t)w->xfr_serial, "axfrs", (json_int_t)w->axfrs,
+			          "ixfrs", (json_int_t)w->ixfrs, "refused", (json_int_t)w->refused,
+			          "notify_sent", time_or_null(w->notify_sent),
+			          "notify_answered", time_or_null(w->notify_answered),
+			          "notify_serial", (json_int_t)w->notify_serial,
+			          "notify_rcode", w->notify_rcode < 0 ? json_null() : json_integer(w->notify_rcode),
+			          "notify_pending", w->notify_pending));
+	}
+	return json_pack("{s:o, s:o, s:I, s:I, s:I, s:o}", "name", jsonout_string(z->name), "zone",
+	                 jsonout_string(z->zone), "serial", (json_int_t)z->serial, "rules",
+	                 (json_int_t)z->rules, "journal", (json_int_t)z->journal, "secondaries",
+	                 list ? list : json_null());
+}
+
 json_t *jsonout_peer(const struct wire_peer *p)
 {
 	char keyid[2 * AM_KEYID_BYTES + 1];

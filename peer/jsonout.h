@@ -35,6 +35,8 @@ json_t *jsonout_signal(const struct wire_signal *s);
 json_t *jsonout_name_result(const struct wire_name_result *nr);
 json_t *jsonout_status(const struct wire_status *s, const char *public_key_line);
 json_t *jsonout_peer(const struct wire_peer *p);
+/* One zone of `amesh rpz' with its secondaries (those of secs[0..n) for it). */
+json_t *jsonout_rpz_zone(const struct wire_rpz_zone *z, const struct wire_rpz_secondary *secs, size_t n);
 json_t *jsonout_watch_event(const struct wire_watch_event *e);
 json_t *jsonout_audit_record(const struct audit_record *r);
 

@@ -232,16 +232,14 @@ static int judge(const struct config_rpz *z, const struct rpz_judge *j, const ch
 			listed = true;
 	if (!listed)
 		return 0;
+	/* allowlisted: the name and its subdomains are two facts (an entry may
+	 * cover the name only, or only the names below it) */
 	unsigned allow = j->allowed ? j->allowed(j->arg, name) : 0;
-	const char *t1, *t2;
-	if (allow != 0) {
-		if (z->allowlisted_omit)
-			return 0;
-		t1 = "rpz-passthru.";
-		t2 = (allow & RPZ_ALLOW_SUBS) ? "rpz-passthru." : "";
-	} else {
-		t1 = t2 = action_target(z, tbuf);
-	}
+	const char *pass = z->allowlisted_omit ? "" : "rpz-passthru.";
+	const char *t1 = (allow & RPZ_ALLOW_NAME) ? pass : action_target(z, tbuf);
+	const char *t2 = (allow & RPZ_ALLOW_SUBS) ? pass : action_target(z, tbuf);
+	if (t1[0] == '\0' && t2[0] == '\0')
+		return 0;
 	int len = snprintf(val, cap, "%s%c%s", t1, '\0', t2);
 	return len < 0 || (size_t)len + 1 >= cap ? AM_ETOOBIG : len + 1;
 }
@@ -732,7 +730,7 @@ static int walk_from(struct rpz_snap *s, const char *after, size_t max_names, rp
 		rev[n] = '\0';
 		reverse_labels(rev, name);
 		const char *t2 = val + strlen(val) + 1;
-		if ((rv = fn(arg, name, val)) != 0)
+		if (val[0] != '\0' && (rv = fn(arg, name, val)) != 0)
 			break;
 		if (t2 < val + v.mv_size && t2[0] != '\0') {
 			snprintf(wild, sizeof wild, "*.%s", name);

@@ -50,11 +50,10 @@ static double judge_weight(void *arg, const uint8_t pk[AM_KEY_BYTES])
 static unsigned judge_allowed(void *arg, const char *name)
 {
 	struct rpz_feed *f = arg;
-	bool subs = false;
+	unsigned bits = control_allow_covers(f->env.allow, name);
 
-	if (f->env.allow == NULL || !control_allow_covers(f->env.allow, name, &subs))
-		return 0;
-	return RPZ_ALLOW_NAME | (subs ? RPZ_ALLOW_SUBS : 0);
+	return ((bits & CONTROL_ALLOW_NAME) ? RPZ_ALLOW_NAME : 0) |
+	       ((bits & CONTROL_ALLOW_BELOW) ? RPZ_ALLOW_SUBS : 0);
 }
 
 /* Updates every zone for names (NULL = all); notifies on new serials. */

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# rpz_resolvers.sh - the peer as an RPZ primary for real Unbound 1.17 and
+# BIND 9.18 resolvers on loopback, over a fake root: submissions become
+# NXDOMAIN at both, withdrawals undo it, allowlisted names pass through,
+# an indicator from two hops away arrives, a restart keeps them on IXFR,
+# and transfers are refused outside allow_transfer or without the key.
+set -uo pipefail
+AMESHD=$1 AMESH=$2
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/resolvers.sh"
+
+DNS=$(port_of 5) ROOT=$(port_of 6) UB=$(port_of 7) BIND=$(port_of 8)
+ZONE=rpz.amesh.test ZONE2=signed.amesh.test KEY=amesh-xfr
+SECRET=$(head -c 32 /dev/urandom | base64)
+
+mk_peer a 1; mk_peer b 2; mk_peer c 3
+link a b 2; link c b 2
+trust a c origin; trust c a origin
+echo "ok.blocked-parent.org" >"$T_ROOT/a/allow.txt"
+sed -i "s|^# allowlist = .*|allowlist = allow.txt|; s|^# dns_listen = .*|dns_listen = 127.0.0.1:$DNS|" "$T_ROOT/a/amesh.conf"
+cat >>"$T_ROOT/a/amesh.conf" <<CONF
+
+[rpz abuse]
+zone = $ZONE
+categories = phishing, malware
+min_score = 50
+allow_transfer = 127.0.0.1
+notify = 127.0.0.1:$UB, 127.0.0.1:$BIND
+
+[rpz signed]
+zone = $ZONE2
+categories = botnet
+allow_transfer = 127.0.0.1
+notify = 127.0.0.1:$BIND
+tsig = $KEY hmac-sha256 $SECRET
+CONF
+for p in a b c; do check "--check $p" "$AMESHD" -c "$T_ROOT/$p/amesh.conf" --check; done
+start a || exit 1; start b || exit 1; start c || exit 1
+start_root "$T_ROOT/root" "$ROOT" || exit 1
+start_unbound "$T_ROOT/unbound" "$UB" "$ROOT" "$DNS" "$ZONE" || exit 1
+start_bind "$T_ROOT/bind" "$BIND" "$ROOT" "$DNS" "$ZONE" "$ZONE2" "$KEY" "$SECRET" || exit 1
+
+ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+both() { answers "$UB" "$1" "$2" && answers "$BIND" "$1" "$2"; }
+# the zone reached both (an empty zone still has a serial)
+check "unbound resolves through the fake root" wait_until 10 answers "$UB" evil.example.com 192.0.2.1
+check "bind resolves through the fake root" wait_until 10 answers "$BIND" evil.example.com 192.0.2.1
+# both resolvers are 127.0.0.1: transfers add up in one row
+xfrs() { amp a --json rpz | head -1 | sed -n 's/.*"axfrs":\([0-9]*\),"ixfrs":\([0-9]*\).*/\1 \2/p' | awk '{ print $1 + $2 }'; }
+two_xfrs() { [ "$(xfrs)" -ge 2 ] 2>/dev/null; }
+check "both secondaries transferred the zone" wait_until 10 two_xfrs
+
+t=$(date +%s%N)
+amp a submit evil.example.com --category phishing --confidence 90 --ttl 1d >/dev/null
+check "submit -> NXDOMAIN at unbound and bind" wait_until 10 both evil.example.com NXDOMAIN
+echo "# submit -> NXDOMAIN at both resolvers: $(ms "$t") ms"
+check "a subdomain too (the *. rule)" both www.evil.example.com NXDOMAIN
+check "the parent is untouched" both example.com 192.0.2.1
+amp a submit weak.example.com --category phishing --confidence 30 --ttl 1d >/dev/null
+amp a submit spam-only.example.com --category spam --confidence 90 --ttl 1d >/dev/null
+sleep 0.5
+check "below min_score: not listed" both weak.example.com 192.0.2.1
+check "a category outside the zone: not listed" both spam-only.example.com 192.0.2.1
+
+t=$(date +%s%N)
+amp a withdraw evil.example.com --category phishing >/dev/null
+check "withdraw -> answers again at both" wait_until 10 both evil.example.com 192.0.2.1
+echo "# withdraw -> answer at both resolvers: $(ms "$t") ms"
+check "the subdomain answers again" both www.evil.example.com 192.0.2.1
+
+# two hops: c -> b -> a -> resolvers; the allowlist at a makes a passthru
+t=$(date +%s%N)
+amp c submit blocked-parent.org --category malware --confidence 95 --ttl 1d >/dev/null
+amp c submit ok.blocked-parent.org --category malware --confidence 95 --ttl 1d >/dev/null
+check "an indicator from two hops away -> NXDOMAIN" wait_until 10 both x.blocked-parent.org NXDOMAIN
+echo "# submit at c -> NXDOMAIN at a's resolvers: $(ms "$t") ms"
+check "allowlisted here -> passthru despite the blocked parent" wait_until 5 both ok.blocked-parent.org 192.0.2.1
+check "... and its subdomains (the entry covers them)" both www.ok.blocked-parent.org 192.0.2.1
+amp a export rpz --zone abuse -o "$T_ROOT/abuse.zone"
+check "export names the passthru" grep -qx "ok.blocked-parent.org CNAME rpz-passthru." "$T_ROOT/abuse.zone"
+check "named-checkzone loads the export with no warning" sh -c \
+	"named-checkzone $ZONE '$T_ROOT/abuse.zone' >'$T_ROOT/checkzone.out' 2>&1 && [ \$(wc -l <'$T_ROOT/checkzone.out') -eq 2 ]"
+cat "$T_ROOT/checkzone.out"
+
+# TSIG: the signed zone (botnet only) reaches BIND, which has the key
+amp a submit bot.example.net --category botnet --confidence 90 --ttl 1d >/dev/null
+check "bind transferred the signed zone with the key" wait_until 10 answers "$BIND" bot.example.net NXDOMAIN
+check "unbound has no key and no signed zone" answers "$UB" bot.example.net 192.0.2.1
+check "AXFR without the key -> REFUSED" sh -c "dig @127.0.0.1 -p $DNS $ZONE2 AXFR | grep -q 'Transfer failed'"
+out=$(dig @127.0.0.1 -p "$DNS" -y "hmac-sha256:$KEY:$(head -c 32 /dev/urandom | base64)" "$ZONE2" AXFR 2>&1)
+check "AXFR with a wrong key -> refused (BADSIG)" grep -qi "BADSIG\|tsig verify failure\|NOTAUTH" <<<"$out"
+out=$(dig @127.0.0.1 -p "$DNS" -y "hmac-sha256:other-key:$SECRET" "$ZONE2" AXFR 2>&1)
+check "AXFR under another key name -> refused (BADKEY)" grep -qi "BADKEY\|tsig verify failure\|NOTAUTH" <<<"$out"
+out=$(dig @127.0.0.1 -p "$DNS" -y "hmac-sha256:$KEY:$SECRET" "$ZONE2" AXFR 2>&1)
+check "AXFR with the key -> the zone, signed" grep -q "^bot.example.net.$ZONE2" <<<"$out"
+check "outside allow_transfer -> REFUSED (SOA)" sh -c "dig -b 127.0.0.2 @127.0.0.1 -p $DNS $ZONE SOA | grep -q 'status: REFUSED'"
+check "outside allow_transfer -> refused (AXFR)" sh -c "dig -b 127.0.0.2 @127.0.0.1 -p $DNS $ZONE AXFR | grep -q 'Transfer failed'"
+
+# restart: the serial keeps growing and the secondaries stay on IXFR
+serial() { amp a --json rpz | head -1 | sed -n 's/.*"serial":\([0-9]*\).*/\1/p'; }
+s1=$(serial)
+stop a; start a || exit 1
+t=$(date +%s%N)
+amp a submit after-restart.example.com --category phishing --confidence 90 --ttl 1d >/dev/null
+check "after a restart -> NXDOMAIN at both" wait_until 10 both after-restart.example.com NXDOMAIN
+echo "# after restart: submit -> NXDOMAIN at both: $(ms "$t") ms"
+s2=$(serial)
+check "serial increased across the restart ($s1 -> $s2)" [ "$s2" -gt "$s1" ]
+status=$(amp a --json rpz | head -1)
+echo "# $status"
+check "no AXFR since the restart (IXFR only)" not grep -q '"axfrs":[1-9]' <<<"$status"
+check "IXFRs served since the restart" grep -q '"ixfrs":[1-9]' <<<"$status"
+check "both notify targets answered" [ "$(grep -o '"notify_rcode":0' <<<"$status" | wc -l)" -eq 2 ]
+
+finish
