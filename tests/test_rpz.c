@@ -1,0 +1,428 @@
+/* test_rpz.c - unit tests for rpz.c: rules from verdicts, allowlist passthru, serials, the IXFR journal. */
+#include "domain.h"
+#include "rpz.h"
+#include "store.h"
+
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#define MAP (64ull << 20)
+
+struct fx {
+	char root[64], sdir[96], rdir[96];
+	struct store *s;
+	struct rpz *r;
+	struct config_rpz z;
+	struct rpz_judge j;
+	uint64_t now;
+	uint64_t version;
+	const char *allowed_name, *allowed_below; /* what the fake allowlist covers */
+	uint8_t revoked;                          /* origin byte whose signals do not count */
+};
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static bool origin_ok(void *arg, const uint8_t pk[AM_KEY_BYTES])
+{
+	struct fx *f = arg;
+	return f->revoked == 0 || pk[0] != f->revoked;
+}
+
+static double weight(void *arg, const uint8_t pk[AM_KEY_BYTES])
+{
+	(void)arg;
+	return pk[0] == 9 ? 0.5 : 1.0;
+}
+
+static unsigned allowed(void *arg, const char *name)
+{
+	struct fx *f = arg;
+	unsigned bits = 0;
+	if (f->allowed_name && strcmp(name, f->allowed_name) == 0)
+		bits |= RPZ_ALLOW_NAME;
+	if (f->allowed_below && strcmp(name, f->allowed_below) == 0)
+		bits |= RPZ_ALLOW_SUBS;
+	return bits;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	char err[AM_ERRLEN];
+
+	assert_non_null(f);
+	snprintf(f->root, sizeof f->root, "/tmp/test_rpz.XXXXXX");
+	assert_non_null(mkdtemp(f->root));
+	snprintf(f->sdir, sizeof f->sdir, "%s/db", f->root);
+	snprintf(f->rdir, sizeof f->rdir, "%s/rpz", f->root);
+	assert_int_equal(store_open(&f->s, f->sdir, MAP, err, sizeof err), 0);
+	assert_int_equal(rpz_open(&f->r, f->rdir, MAP, err, sizeof err), 0);
+	snprintf(f->z.name, sizeof f->z.name, "abuse");
+	snprintf(f->z.zone, sizeof f->z.zone, "rpz.test");
+	f->z.categories = 1u << AM_CAT_PHISHING | 1u << AM_CAT_MALWARE;
+	f->z.min_score = 50;
+	f->z.ttl = 300;
+	f->j = (struct rpz_judge){.store = f->s, .origin_ok = origin_ok, .weight = weight,
+	                          .allowed = allowed, .arg = f};
+	f->now = (uint64_t)time(NULL);
+	f->version = 1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	rpz_close(f->r);
+	store_close(f->s);
+	nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* Stores one signal (fake envelope: the store trusts its caller). */
+static void put(struct fx *f, const char *domain, uint8_t origin, enum am_category cat,
+                uint8_t confidence, bool withdrawn)
+{
+	struct am_indicator ind = {0};
+	uint8_t env[64], id[AM_ID_BYTES];
+	int result;
+
+	memset(ind.origin, origin, AM_KEY_BYTES);
+	snprintf(ind.domain, sizeof ind.domain, "%s", domain);
+	ind.category = cat;
+	ind.confidence = confidence;
+	ind.issued_at = f->now - 10;
+	ind.expires_at = f->now + 86400;
+	ind.version = f->version++;
+	ind.withdrawn = withdrawn;
+	ind.tlp = AM_TLP_GREEN;
+	snprintf((char *)env, sizeof env, "%s/%d/%llu", domain, cat, (unsigned long long)ind.version);
+	crypto_generichash(id, sizeof id, env, sizeof env, NULL, 0);
+	struct store_update u = {.ind = &ind, .id = id, .env = env, .env_len = sizeof env};
+	assert_int_equal(store_apply(f->s, &u, 1, f->now, &result, NULL), 0);
+	assert_int_equal(result, 1);
+}
+
+static struct rpz_result update(struct fx *f, const char *const *names, size_t n)
+{
+	struct rpz_result res;
+	char err[AM_ERRLEN];
+	int rv = rpz_update(f->r, &f->z, &f->j, names, n, f->now, &res, err, sizeof err);
+	if (rv != 0)
+		fail_msg("rpz_update: %s", err);
+	return res;
+}
+
+/* The zone as "owner target;" text, in table order. */
+struct text {
+	char buf[8192];
+	size_t len;
+};
+
+static int add_rr(void *arg, const char *owner, const char *target)
+{
+	struct text *t = arg;
+	t->len += (size_t)snprintf(t->buf + t->len, sizeof t->buf - t->len, "%s %s;", owner, target);
+	return 0;
+}
+
+static const char *zone_text(struct fx *f, struct text *t)
+{
+	struct rpz_snap *s;
+	t->len = 0;
+	t->buf[0] = '\0';
+	assert_int_equal(rpz_snap_begin(f->r, f->z.zone, &s), 0);
+	assert_int_equal(rpz_snap_walk(s, add_rr, t), 0);
+	rpz_snap_end(s);
+	return t->buf;
+}
+
+static uint32_t serial(struct fx *f)
+{
+	struct rpz_snap *s;
+	assert_int_equal(rpz_snap_begin(f->r, f->z.zone, &s), 0);
+	uint32_t v = rpz_snap_serial(s);
+	rpz_snap_end(s);
+	return v;
+}
+
+static void test_listed_name_gets_name_and_wildcard_rules(void **state)
+{
+	struct fx *f = *state;
+	struct text t;
+
+	put(f, "evil.example.com", 1, AM_CAT_PHISHING, 90, false);
+	struct rpz_result res = update(f, NULL, 0);
+	assert_true(res.changed);
+	assert_int_equal(res.rules, 1);
+	assert_int_equal(res.added, 2);
+	assert_string_equal(zone_text(f, &t), "evil.example.com .;*.evil.example.com .;");
+}
+
+static void test_score_and_category_decide(void **state)
+{
+	struct fx *f = *state;
+	struct text t;
+
+	put(f, "weak.example.com", 1, AM_CAT_PHISHING, 49, false);
+	put(f, "spam.example.com", 1, AM_CAT_SPAM, 99, false);
+	/* two origins: 0.4 and 0.5 x 0.4 = 0.2 -> 1 - 0.6 x 0.8 = 52 */
+	put(f, "two.example.com", 1, AM_CAT_MALWARE, 40, false);
+	put(f, "two.example.com", 9, AM_CAT_MALWARE, 40, false);
+	update(f, NULL, 0);
+	assert_string_equal(zone_text(f, &t), "two.example.com .;*.two.example.com .;");
+}
+
+static void test_actions(void **state)
+{
+	struct fx *f = *state;
+	struct text t;
+
+	put(f, "a.example.com", 1, AM_CAT_PHISHING, 90, false);
+	f->z.action = CONFIG_RPZ_NODATA;
+	update(f, NULL, 0);
+	assert_string_equal(zone_text(f, &t), "a.example.com *.;*.a.example.com *.;");
+	f->z.action = CONFIG_RPZ_CNAME;
+	snprintf(f->z.cname_target, sizeof f->z.cname_target, "garden.example.net");
+	struct rpz_result res = update(f, NULL, 0);
+	/* a changed action replaces both records: two out, two in */
+	assert_int_equal(res.removed, 2);
+	assert_int_equal(res.added, 2);
+	assert_string_equal(zone_text(f, &t),
+	                    "a.example.com garden.example.net.;*.a.example.com garden.example.net.;");
+}
+
+static void test_withdrawn_and_revoked_leave(void **state)
+{
+	struct fx *f = *state;
+	struct text t;
+	const char *names[] = {"w.example.com"};
+
+	put(f, "w.example.com", 1, AM_CAT_PHISHING, 90, false);
+	put(f, "r.example.com", 2, AM_CAT_PHISHING, 90, false);
+	update(f, NULL, 0);
+	put(f, "w.example.com", 1, AM_CAT_PHISHING, 90, true);
+	struct rpz_result res = update(f, names, 1);
+	assert_true(res.changed);
+	assert_int_equal(res.removed, 2);
+	assert_string_equal(zone_text(f, &t), "r.example.com .;*.r.example.com .;");
+	f->revoked = 2;
+	update(f, NULL, 0);
+	assert_string_equal(zone_text(f, &t), "");
+}
+
+static void test_allowlisted_passthru_or_omit(void **state)
+{
+	struct fx *f = *state;
+	struct text t;
+
+	put(f, "ok.example.com", 1, AM_CAT_PHISHING, 90, false);
+	put(f, "half.example.com", 1, AM_CAT_PHISHING, 90, false);
+	f->allowed_name = "half.example.com"; /* the name only (a MISP string) */
+	f->allowed_below = "ok.example.com";
+	put(f, "ok2.example.com", 1, AM_CAT_PHISHING, 90, false);
+	update(f, NULL, 0);
+	/* ok.example.com: only below is covered here; half: only the name */
+	assert_string_equal(zone_text(f, &t),
+	                    "half.example.com rpz-passthru.;*.half.example.com .;"
+	                    "ok.example.com .;*.ok.example.com rpz-passthru.;"
+	                    "ok2.example.com .;*.ok2.example.com .;");
+	f->z.allowlisted_omit = true;
+	update(f, NULL, 0);
+	assert_string_equal(zone_text(f, &t),
+	                    "*.half.example.com .;ok.example.com .;"
+	                    "ok2.example.com .;*.ok2.example.com .;");
+}
+
+static void test_parent_signal_rejudges_listed_children(void **state)
+{
+	struct fx *f = *state;
+	struct text t;
+	const char *names[] = {"p.example.com"};
+
+	/* the child alone is at 40; the parent's origin adds 0.4 -> 64 */
+	put(f, "c.p.example.com", 1, AM_CAT_PHISHING, 40, false);
+	put(f, "c.p.example.com", 2, AM_CAT_PHISHING, 20, false);
+	update(f, NULL, 0);
+	assert_string_equal(zone_text(f, &t), "c.p.example.com .;*.c.p.example.com .;");
+	/* withdrawing origin 2's child signal (not the name given) and a new
+	 * parent signal: the listed child below the given name is re-judged */
+	put(f, "p.example.com", 3, AM_CAT_PHISHING, 30, false);
+	put(f, "c.p.example.com", 1, AM_CAT_PHISHING, 10, false);
+	update(f, names, 1);
+	assert_string_equal(zone_text(f, &t), "");
+}
+
+static void test_serial_grows_and_never_decreases(void **state)
+{
+	struct fx *f = *state;
+
+	update(f, NULL, 0);
+	uint32_t s0 = serial(f);
+	assert_int_equal(s0, (uint32_t)f->now);
+	put(f, "s.example.com", 1, AM_CAT_PHISHING, 90, false);
+	f->now -= 1000; /* the clock went back */
+	struct rpz_result res = update(f, NULL, 0);
+	assert_int_equal(res.serial, s0 + 1);
+	/* no change: no new serial */
+	res = update(f, NULL, 0);
+	assert_false(res.changed);
+	assert_int_equal(res.serial, s0 + 1);
+	/* a reopened environment keeps it */
+	char err[AM_ERRLEN];
+	rpz_close(f->r);
+	assert_int_equal(rpz_open(&f->r, f->rdir, MAP, err, sizeof err), 0);
+	assert_int_equal(serial(f), s0 + 1);
+}
+
+static void test_leave_and_return_cancels_out(void **state)
+{
+	struct fx *f = *state;
+	const char *names[] = {"lr.example.com"};
+
+	put(f, "lr.example.com", 1, AM_CAT_PHISHING, 90, false);
+	update(f, NULL, 0);
+	uint32_t s0 = serial(f);
+	put(f, "lr.example.com", 1, AM_CAT_PHISHING, 90, true);
+	put(f, "lr.example.com", 1, AM_CAT_PHISHING, 95, false);
+	struct rpz_result res = update(f, names, 1);
+	assert_false(res.changed);
+	assert_int_equal(serial(f), s0);
+}
+
+struct journal {
+	char buf[4096];
+	size_t len;
+};
+
+static int j_step(void *arg, uint32_t from, uint32_t to)
+{
+	struct journal *j = arg;
+	j->len += (size_t)snprintf(j->buf + j->len, sizeof j->buf - j->len, "[%u>%u]", from, to);
+	return 0;
+}
+
+static int j_rr(void *arg, bool removed, const char *owner, const char *target)
+{
+	struct journal *j = arg;
+	j->len += (size_t)snprintf(j->buf + j->len, sizeof j->buf - j->len, "%c%s %s;",
+	                           removed ? '-' : '+', owner, target);
+	return 0;
+}
+
+static void test_journal_bridges_serials(void **state)
+{
+	struct fx *f = *state;
+	struct journal j = {0};
+	struct rpz_snap *s;
+	const char *n1[] = {"j1.example.com"}, *n2[] = {"j2.example.com"};
+
+	update(f, NULL, 0);
+	uint32_t s0 = serial(f);
+	put(f, "j1.example.com", 1, AM_CAT_PHISHING, 90, false);
+	update(f, n1, 1);
+	put(f, "j2.example.com", 1, AM_CAT_PHISHING, 90, false);
+	put(f, "j1.example.com", 1, AM_CAT_PHISHING, 90, true);
+	update(f, n2, 1);
+	update(f, n1, 1);
+	uint32_t s3 = serial(f);
+	assert_int_equal(s3, s0 + 3);
+	assert_int_equal(rpz_snap_begin(f->r, f->z.zone, &s), 0);
+	assert_int_equal(rpz_snap_journal_depth(s), 3);
+	assert_int_equal(rpz_snap_journal(s, s0, j_step, j_rr, &j), 0);
+	char want[1024];
+	snprintf(want, sizeof want,
+	         "[%u>%u]+j1.example.com .;+*.j1.example.com .;"
+	         "[%u>%u]+j2.example.com .;+*.j2.example.com .;"
+	         "[%u>%u]-j1.example.com .;-*.j1.example.com .;",
+	         s0, s0 + 1, s0 + 1, s0 + 2, s0 + 2, s0 + 3);
+	assert_string_equal(j.buf, want);
+	/* the current serial needs nothing; an unknown one cannot be bridged */
+	j.len = 0;
+	assert_int_equal(rpz_snap_journal(s, s3, j_step, j_rr, &j), 0);
+	assert_int_equal(j.len, 0);
+	assert_int_equal(rpz_snap_journal(s, s0 - 5, j_step, j_rr, &j), AM_ENOTFOUND);
+	assert_int_equal(j.len, 0);
+	rpz_snap_end(s);
+}
+
+static void test_names_too_long_for_the_zone_are_skipped(void **state)
+{
+	struct fx *f = *state;
+	char longname[AM_DOMAIN_MAX + 1];
+	struct text t;
+
+	/* 61 + 1 + 61 + 1 + 61 + 1 + 11 = 197: fits alone, not under a 60-byte zone */
+	snprintf(longname, sizeof longname, "%061d.%061d.%061d.example.com", 1, 2, 3);
+	put(f, longname, 1, AM_CAT_PHISHING, 90, false);
+	snprintf(f->z.zone, sizeof f->z.zone, "%s", "a-rather-long-response-policy-zone-name-for-the-test.example");
+	struct rpz_result res = update(f, NULL, 0);
+	assert_int_equal(res.skipped, 1);
+	assert_string_equal(zone_text(f, &t), "");
+}
+
+static void test_export_pages_cover_every_name_once(void **state)
+{
+	struct fx *f = *state;
+	struct rpz_snap *s;
+	struct text t = {0};
+	char after[AM_DOMAIN_MAX + 1] = "", next[AM_DOMAIN_MAX + 1];
+	int pages = 0;
+
+	for (int i = 0; i < 7; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "p%d.example.com", i);
+		put(f, name, 1, AM_CAT_PHISHING, 90, false);
+	}
+	update(f, NULL, 0);
+	assert_int_equal(rpz_snap_begin(f->r, f->z.zone, &s), 0);
+	do {
+		assert_int_equal(rpz_snap_walk_page(s, after, 3, add_rr, &t, next), 0);
+		memcpy(after, next, sizeof after);
+		pages++;
+	} while (after[0] != '\0' && pages < 10);
+	rpz_snap_end(s);
+	assert_int_equal(pages, 3);
+	int count = 0;
+	for (const char *p = t.buf; (p = strchr(p, ';')) != NULL; p++)
+		count++;
+	assert_int_equal(count, 14);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_listed_name_gets_name_and_wildcard_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_score_and_category_decide, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_actions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_withdrawn_and_revoked_leave, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allowlisted_passthru_or_omit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parent_signal_rejudges_listed_children, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_serial_grows_and_never_decreases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leave_and_return_cancels_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_bridges_serials, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names_too_long_for_the_zone_are_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_export_pages_cover_every_name_once, setup, teardown),
+	};
+	char err[AM_ERRLEN];
+	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)
+		return 1;
+	int rv = cmocka_run_group_tests(tests, NULL, NULL);
+	domain_fini();
+	return rv;
+}
