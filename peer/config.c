@@ -924,9 +924,6 @@ static void check_rpz(struct load *ld)
 				report(ld, cfg->rpz[i].line, "[rpz %s] serves zone %s, as [rpz %s] does (line %u)",
 				       cfg->rpz[i].name, cfg->rpz[i].zone, cfg->rpz[j].name, cfg->rpz[j].line);
 	}
-	if (cfg->n_rpz > 0 && cfg->n_dns_listen == 0)
-		report(ld, cfg->rpz[0].line, "[rpz %s] needs dns_listen in [peer] to be served",
-		       cfg->rpz[0].name);
 }
 
 /*

@@ -410,35 +410,27 @@ static const struct rpz_option {
 	rpz_set_fn set;
 	const char *doc;
 } options[CONFIG_RPZ_OPTIONS] = {
-	{"zone", NULL, "rpz.abuse.example", set_zone,
-	 "The zone's origin. Rules are NAME.ZONE and *.NAME.ZONE. Required."},
+	{"zone", NULL, "rpz.abuse.example", set_zone, "The zone's origin. Required."},
 	{"categories", NULL, "phishing, malware", set_categories,
-	 "Categories whose verdicts enter this zone (or all). Required."},
-	{"min_score", "50", NULL, set_min_score,
-	 "Combined verdict score (0 to 100, see `amesh query') a name needs to\n"
-	 "enter the zone."},
+	 "Categories whose verdicts enter the zone, or all. Required."},
+	{"min_score", "50", NULL, set_min_score, "Verdict score (0 to 100) needed to enter."},
 	{"action", "nxdomain", NULL, set_action,
-	 "What resolvers answer for a listed name and its subdomains: nxdomain,\n"
-	 "nodata, passthru or cname TARGET (a walled garden)."},
+	 "nxdomain, nodata, passthru or cname TARGET (a walled garden)."},
 	{"allowlisted", "passthru", NULL, set_allowlisted,
-	 "A name that would enter the zone but is allowlisted here: passthru\n"
-	 "(an explicit CNAME rpz-passthru. rule, so a blocked parent cannot\n"
-	 "catch it) or omit (left out: a blocked parent's *. rule still covers it)."},
+	 "An allowlisted name that would enter: passthru (a rule a blocked\n"
+	 "parent cannot override) or omit (a blocked parent's *. rule covers it)."},
 	{"allow_transfer", "127.0.0.1, ::1", NULL, set_allow_transfer,
-	 "Addresses or prefixes that may ask for the SOA and transfer the zone;\n"
-	 "everyone else gets REFUSED. Enforced even with tsig (Unbound cannot\n"
-	 "sign its requests)."},
+	 "Addresses or prefixes allowed SOA queries and transfers; others: REFUSED."},
 	{"notify", "", "127.0.0.1:5300, [::1]:5300", set_notify,
-	 "Secondaries told (DNS NOTIFY over UDP) of every new serial; retried\n"
-	 "until answered. ADDRESS[:PORT], port 53 by default."},
-	{"tsig", "", "amesh-xfr hmac-sha256 BASE64SECRET", set_tsig,
-	 "KEYNAME hmac-sha256 BASE64SECRET: when set, every SOA query and transfer\n"
-	 "must be signed with this key. Keep this file 0600 when it holds a key."},
-	{"ttl", "300", NULL, set_ttl, "TTL of the rules, seconds."},
-	{"refresh", "300", NULL, set_refresh, "SOA refresh, seconds."},
-	{"retry", "60", NULL, set_retry, "SOA retry, seconds."},
-	{"expire", "259200", NULL, set_expire, "SOA expire, seconds (3 days)."},
-	{"minimum", "60", NULL, set_minimum, "SOA minimum (negative caching TTL), seconds."},
+	 "Secondaries sent a NOTIFY on each new serial, until they answer."},
+	{"tsig", "", "", set_tsig,
+	 "KEYNAME hmac-sha256 BASE64SECRET: every transfer must be signed with\n"
+	 "this key (Unbound cannot sign). Keep this file 0600 then."},
+	{"ttl", "300", NULL, set_ttl, "Seconds: TTL of the rules, then the SOA timers."},
+	{"refresh", "300", NULL, set_refresh, NULL},
+	{"retry", "60", NULL, set_retry, NULL},
+	{"expire", "259200", NULL, set_expire, NULL},
+	{"minimum", "60", NULL, set_minimum, NULL},
 };
 
 int config_rpz_option_index(const char *key)
@@ -519,22 +511,18 @@ int config_dns_listen_set(struct config *cfg, const char *v, char *why, size_t w
 void config_rpz_template(char **text, size_t *len)
 {
 	text_append(text, len,
-	            "\n# Response policy zones: one [rpz NAME] section per zone served on\n"
-	            "# dns_listen to resolvers (Unbound, BIND, Knot Resolver, PowerDNS) over\n"
-	            "# AXFR/IXFR with NOTIFY. NAME (1 to %d letters, digits, '-', '_' or '.')\n"
-	            "# is what `amesh rpz' and `amesh export rpz --zone NAME' call it. An\n"
-	            "# example, all commented out:\n"
-	            "\n# [rpz abuse]\n",
-	            CONFIG_RPZ_NAME_MAX);
+	            "\n# Response policy zones for resolvers, one [rpz NAME] section each,\n"
+	            "# served on dns_listen (AXFR, IXFR, NOTIFY). An example:\n"
+	            "\n# [rpz abuse]\n");
 	for (int i = 0; i < CONFIG_RPZ_OPTIONS; i++) {
-		const char *p = options[i].doc;
-		text_append(text, len, "\n");
+		const char *p = options[i].doc ? options[i].doc : "";
 		while (*p) {
 			size_t n = strcspn(p, "\n");
 			text_append(text, len, "# %.*s\n", (int)n, p);
 			p += n + (p[n] == '\n');
 		}
 		text_append(text, len, "# %s = %s\n", options[i].key,
-		            options[i].def && options[i].def[0] ? options[i].def : options[i].example);
+		            options[i].def && options[i].def[0] ? options[i].def
+		            : options[i].example ? options[i].example : "");
 	}
 }

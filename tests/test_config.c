@@ -524,6 +524,75 @@ static void test_control_path_must_fit_sun_path(void **state)
 	assert_string_equal(f->cfg.control, "/tmp/a.sock");
 }
 
+static void test_rpz_section_parsed_with_defaults(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_text(f, "[peer]\nname = a\ndns_listen = 127.0.0.1:5353, [::1]:5353\n"
+	                              "[rpz abuse]\nzone = RPZ.Abuse.Example.\ncategories = phishing, malware\n"
+	                              "action = cname garden.example.net\nnotify = 127.0.0.1:5300, [::1]\n"
+	                              "allow_transfer = 10.0.0.0/8, ::1\n"
+	                              "tsig = amesh-xfr hmac-sha256 c2VjcmV0c2VjcmV0c2VjcmV0MTIzNA==\n"),
+	                 0);
+	assert_int_equal(f->cfg.n_dns_listen, 2);
+	assert_int_equal(f->cfg.n_rpz, 1);
+	const struct config_rpz *z = &f->cfg.rpz[0];
+	assert_string_equal(z->name, "abuse");
+	assert_string_equal(z->zone, "rpz.abuse.example");
+	assert_int_equal(z->categories, 1u << AM_CAT_PHISHING | 1u << AM_CAT_MALWARE);
+	assert_int_equal(z->min_score, 50);
+	assert_int_equal(z->action, CONFIG_RPZ_CNAME);
+	assert_string_equal(z->cname_target, "garden.example.net");
+	assert_int_equal(z->n_notify, 2);
+	assert_string_equal(z->notify[1].text, "[::1]");
+	assert_int_equal(z->n_allow_transfer, 2);
+	assert_int_equal(z->allow_transfer[0].bits, 8);
+	assert_string_equal(z->tsig_name, "amesh-xfr");
+	assert_int_equal(z->tsig_len, 22);
+	assert_int_equal(z->ttl, 300);
+	assert_int_equal(z->refresh, 300);
+	assert_int_equal(z->retry, 60);
+	assert_int_equal(z->expire, 259200);
+	assert_int_equal(z->minimum, 60);
+	assert_false(z->allowlisted_omit);
+}
+
+static void test_rpz_errors_name_their_lines(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_text(f, "[peer]\nname = a\n"
+	                              "[rpz abuse]\nzone = a..b\naction = drop\nnotify = 1.2.3.4:70000\n"
+	                              "tsig = k hmac-sha384 AAAA\nmin_score = 101\nallow_transfer = 10.0.0.0/33\n"
+	                              "bogus = 1\n"
+	                              "[rpz abuse]\n[rpz two]\nzone = x.example\ncategories = all\n"
+	                              "[rpz three]\nzone = x.example\ncategories = none\n"),
+	                 AM_ECONFIG);
+	expect_diag(&f->diags, 4, "zone", "`a..b'", NULL);
+	expect_diag(&f->diags, 5, "action", "`drop'", NULL);
+	expect_diag(&f->diags, 6, "notify", "`1.2.3.4:70000'", NULL);
+	expect_diag(&f->diags, 7, "only hmac-sha256", NULL);
+	expect_diag(&f->diags, 8, "min_score", "`101'", NULL);
+	expect_diag(&f->diags, 9, "allow_transfer", "`10.0.0.0/33'", NULL);
+	expect_diag(&f->diags, 10, "unknown option `bogus' in [rpz abuse]", NULL);
+	expect_diag(&f->diags, 11, "declared twice", NULL);
+	expect_diag(&f->diags, 3, "[rpz abuse] categories is required", NULL);
+	expect_diag(&f->diags, 15, "serves zone x.example", NULL);
+	expect_diag(&f->diags, 17, "none would make an empty zone", NULL);
+}
+
+static void test_rpz_tsig_secret_never_quoted(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_text(f, "[peer]\nname = a\ndns_listen = 127.0.0.1:53\n[rpz z]\nzone = z.example\n"
+	                              "categories = all\ntsig = k hmac-sha256 TOPSECRET!!\n"),
+	                 AM_ECONFIG);
+	for (unsigned i = 0; i < f->diags.n; i++)
+		assert_null(strstr(f->diags.d[i].msg, "TOPSECRET"));
+	expect_diag(&f->diags, 7, "not base64", NULL);
+}
+
 static void test_load_buffer_directly(void **state)
 {
 	static const char text[] = "[peer]\nname = a\nfoo = 1";
@@ -1167,6 +1236,9 @@ int main(void)
 		T(test_nul_byte_is_reported),
 		T(test_control_path_must_fit_sun_path),
 		T(test_load_buffer_directly),
+		T(test_rpz_section_parsed_with_defaults),
+		T(test_rpz_errors_name_their_lines),
+		T(test_rpz_tsig_secret_never_quoted),
 		T(test_write_default_loads_with_name_and_listen),
 		T(test_write_default_without_listen),
 		T(test_write_default_refuses_overwrite),

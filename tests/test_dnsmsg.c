@@ -1,0 +1,223 @@
+/* test_dnsmsg.c - unit tests for dnsmsg.c: query parsing with caps, answers, NOTIFY, TSIG checks. */
+#include "dnsmsg.h"
+
+#include <ldns/ldns.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#define SECRET "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTIzNDU2Nzg="
+#define OTHER "b3RoZXJvdGhlcm90aGVyb3RoZXJvdGhlcjEyMzQ1Njc="
+
+/* A query made by ldns, the way a secondary would send it. */
+static size_t make_query(uint8_t *out, size_t cap, const char *zone, ldns_rr_type type,
+                         const char *soa_serial, const char *key, const char *secret, uint16_t fudge)
+{
+	ldns_pkt *p = NULL;
+	uint8_t *wire = NULL;
+	size_t len = 0;
+
+	assert_int_equal(ldns_pkt_query_new_frm_str(&p, zone, type, LDNS_RR_CLASS_IN, 0), LDNS_STATUS_OK);
+	ldns_pkt_set_id(p, 4242);
+	if (soa_serial != NULL) {
+		char text[256];
+		ldns_rr *rr = NULL;
+		snprintf(text, sizeof text, "%s 0 IN SOA a. b. %s 1 1 1 1", zone, soa_serial);
+		assert_int_equal(ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL), LDNS_STATUS_OK);
+		ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, rr);
+	}
+	if (key != NULL)
+		assert_int_equal(ldns_pkt_tsig_sign(p, key, secret, fudge, "hmac-sha256.", NULL), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt2wire(&wire, p, &len), LDNS_STATUS_OK);
+	assert_true(len <= cap);
+	memcpy(out, wire, len);
+	free(wire);
+	ldns_pkt_free(p);
+	return len;
+}
+
+static void test_parses_soa_and_ixfr_queries(void **state)
+{
+	uint8_t buf[512];
+	struct dnsmsg m;
+	char err[AM_ERRLEN];
+	(void)state;
+
+	size_t n = make_query(buf, sizeof buf, "RPZ.Example.", LDNS_RR_TYPE_SOA, NULL, NULL, NULL, 0);
+	assert_int_equal(dnsmsg_parse(buf, n, &m, err, sizeof err), 0);
+	assert_string_equal(m.qname, "rpz.example");
+	assert_int_equal(m.qtype, DNS_TYPE_SOA);
+	assert_int_equal(m.id, 4242);
+	assert_false(m.has_serial);
+	n = make_query(buf, sizeof buf, "rpz.example.", LDNS_RR_TYPE_IXFR, "1796000000", NULL, NULL, 0);
+	assert_int_equal(dnsmsg_parse(buf, n, &m, err, sizeof err), 0);
+	assert_int_equal(m.qtype, DNS_TYPE_IXFR);
+	assert_true(m.has_serial);
+	assert_int_equal(m.serial, 1796000000u);
+}
+
+static void test_refuses_what_a_primary_never_needs(void **state)
+{
+	uint8_t buf[DNSMSG_QUERY_MAX + 16];
+	struct dnsmsg m;
+	char err[AM_ERRLEN];
+	(void)state;
+
+	memset(buf, 0, sizeof buf);
+	assert_int_equal(dnsmsg_parse(buf, DNSMSG_QUERY_MAX + 1, &m, err, sizeof err), AM_ETOOBIG);
+	assert_int_equal(dnsmsg_parse(buf, 11, &m, err, sizeof err), AM_EDECODE);
+	size_t n = make_query(buf, sizeof buf, "rpz.example.", LDNS_RR_TYPE_SOA, NULL, NULL, NULL, 0);
+	buf[5] = 2; /* two questions */
+	assert_int_equal(dnsmsg_parse(buf, n, &m, err, sizeof err), AM_EDECODE);
+	assert_non_null(strstr(err, "2 questions"));
+	buf[5] = 1;
+	assert_int_equal(dnsmsg_parse(buf, n - 1, &m, err, sizeof err), AM_EDECODE);
+	/* a compressed question name: our answers point at it, so refuse */
+	static const uint8_t ptr[] = {0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 6, 0, 1};
+	assert_int_equal(dnsmsg_parse(ptr, sizeof ptr, &m, err, sizeof err), AM_EDECODE);
+}
+
+static void test_answer_parses_back(void **state)
+{
+	static struct dnsmsg_out o;
+	uint8_t buf[512];
+	struct dnsmsg m;
+	char err[AM_ERRLEN];
+	ldns_pkt *p = NULL;
+	(void)state;
+
+	size_t n = make_query(buf, sizeof buf, "rpz.example.", LDNS_RR_TYPE_AXFR, NULL, NULL, NULL, 0);
+	assert_int_equal(dnsmsg_parse(buf, n, &m, err, sizeof err), 0);
+	dnsmsg_begin(&o, &m, buf, DNS_RCODE_NOERROR);
+	assert_int_equal(dnsmsg_add_soa(&o, 300, 7, 300, 60, 259200, 60), 0);
+	assert_int_equal(dnsmsg_add_ns(&o, 300, "localhost."), 0);
+	assert_int_equal(dnsmsg_add_cname(&o, "evil.example.com", 300, "."), 0);
+	assert_int_equal(dnsmsg_add_cname(&o, "*.evil.example.com", 300, "rpz-passthru."), 0);
+	assert_int_equal(ldns_wire2pkt(&p, o.buf, o.len), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt_id(p), 4242);
+	assert_true(ldns_pkt_aa(p));
+	ldns_rr_list *an = ldns_pkt_answer(p);
+	assert_int_equal(ldns_rr_list_rr_count(an), 4);
+	char *s = ldns_rr2str(ldns_rr_list_rr(an, 3));
+	assert_non_null(strstr(s, "*.evil.example.com.rpz.example."));
+	assert_non_null(strstr(s, "rpz-passthru."));
+	free(s);
+	s = ldns_rr2str(ldns_rr_list_rr(an, 0));
+	assert_non_null(strstr(s, " 7 300 60 259200 60"));
+	free(s);
+	ldns_pkt_free(p);
+	/* a full message refuses the record and stays intact */
+	size_t before;
+	do {
+		before = o.len;
+	} while (dnsmsg_add_cname(&o, "filler.example.com", 300, ".") == 0);
+	assert_int_equal(o.len, before);
+	assert_true(o.len <= DNSMSG_OUT_MAX);
+	dnsmsg_reset(&o);
+	assert_int_equal(o.ancount, 0);
+	assert_int_equal(o.len, m.question_end);
+}
+
+static void test_notify_parses_back(void **state)
+{
+	uint8_t buf[512];
+	struct dnsmsg m;
+	char err[AM_ERRLEN];
+	(void)state;
+
+	int n = dnsmsg_notify(buf, sizeof buf, 99, "rpz.example", 1796000001u);
+	assert_true(n > 0);
+	assert_int_equal(dnsmsg_parse(buf, (size_t)n, &m, err, sizeof err), 0);
+	assert_int_equal(m.opcode, DNS_OPCODE_NOTIFY);
+	assert_string_equal(m.qname, "rpz.example");
+	assert_int_equal(m.qtype, DNS_TYPE_SOA);
+	assert_int_equal(dnsmsg_notify(buf, 20, 99, "rpz.example", 1), -1);
+}
+
+static void test_tsig_checks_key_name_algorithm_mac_and_time(void **state)
+{
+	uint8_t buf[512];
+	struct dnsmsg m;
+	char err[AM_ERRLEN];
+	uint64_t now = (uint64_t)time(NULL);
+	(void)state;
+
+	size_t n = make_query(buf, sizeof buf, "rpz.example.", LDNS_RR_TYPE_AXFR, NULL, "amesh-xfr.",
+	                      SECRET, 300);
+	assert_int_equal(dnsmsg_parse(buf, n, &m, err, sizeof err), 0);
+	assert_true(m.has_tsig);
+	assert_string_equal(m.tsig_name, "amesh-xfr");
+	assert_string_equal(m.tsig_alg, "hmac-sha256");
+	assert_int_equal(dnsmsg_tsig_verify(buf, n, &m, "amesh-xfr", SECRET, now), 0);
+	assert_int_equal(dnsmsg_tsig_verify(buf, n, &m, "amesh-xfr", OTHER, now), DNS_TSIG_BADSIG);
+	assert_int_equal(dnsmsg_tsig_verify(buf, n, &m, "other-key", SECRET, now), DNS_TSIG_BADKEY);
+	assert_int_equal(dnsmsg_tsig_verify(buf, n, &m, "amesh-xfr", SECRET, now + 301), DNS_TSIG_BADTIME);
+	assert_int_equal(dnsmsg_tsig_verify(buf, n, &m, "amesh-xfr", SECRET, now - 400), DNS_TSIG_BADTIME);
+	/* a flipped byte in the question breaks the MAC */
+	buf[14] ^= 1;
+	assert_int_equal(dnsmsg_parse(buf, n, &m, err, sizeof err), 0);
+	assert_int_equal(dnsmsg_tsig_verify(buf, n, &m, "amesh-xfr", SECRET, now), DNS_TSIG_BADSIG);
+	/* unsigned */
+	n = make_query(buf, sizeof buf, "rpz.example.", LDNS_RR_TYPE_AXFR, NULL, NULL, NULL, 0);
+	assert_int_equal(dnsmsg_parse(buf, n, &m, err, sizeof err), 0);
+	assert_int_equal(dnsmsg_tsig_verify(buf, n, &m, "amesh-xfr", SECRET, now), DNS_TSIG_BADKEY);
+}
+
+static void test_signed_answer_verifies_and_errors_are_unsigned(void **state)
+{
+	static struct dnsmsg_out o;
+	uint8_t buf[512], mac[DNSMSG_MAC_MAX];
+	size_t mac_len;
+	struct dnsmsg m, a;
+	char err[AM_ERRLEN];
+	ldns_pkt *p = NULL;
+	uint64_t now = (uint64_t)time(NULL);
+	(void)state;
+
+	size_t n = make_query(buf, sizeof buf, "rpz.example.", LDNS_RR_TYPE_AXFR, NULL, "amesh-xfr.",
+	                      SECRET, 300);
+	assert_int_equal(dnsmsg_parse(buf, n, &m, err, sizeof err), 0);
+	dnsmsg_begin(&o, &m, buf, DNS_RCODE_NOERROR);
+	assert_int_equal(dnsmsg_add_soa(&o, 300, 7, 300, 60, 259200, 60), 0);
+	assert_int_equal(dnsmsg_tsig_sign(&o, "amesh-xfr", SECRET, m.tsig_mac, m.tsig_mac_len, false, now,
+	                                  mac, &mac_len), 0);
+	assert_int_equal(mac_len, 32);
+	/* the answer verifies against the request's MAC, as a secondary checks it */
+	ldns_rdf *req_mac = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_INT16_DATA, 2 + m.tsig_mac_len,
+	                                          (uint8_t[2 + DNSMSG_MAC_MAX]){0, 32});
+	memcpy(ldns_rdf_data(req_mac) + 2, m.tsig_mac, m.tsig_mac_len);
+	assert_int_equal(ldns_wire2pkt(&p, o.buf, o.len), LDNS_STATUS_OK);
+	assert_true(ldns_pkt_tsig_verify(p, o.buf, o.len, "amesh-xfr.", SECRET, req_mac));
+	ldns_pkt_free(p);
+	ldns_rdf_deep_free(req_mac);
+	/* an error: NOTAUTH, TSIG error BADSIG, no MAC */
+	dnsmsg_begin(&o, &m, buf, DNS_RCODE_NOERROR);
+	dnsmsg_tsig_error(&o, &m, DNS_TSIG_BADSIG, now);
+	assert_int_equal(o.buf[3] & 0xf, DNS_RCODE_NOTAUTH);
+	assert_int_equal(ldns_wire2pkt(&p, o.buf, o.len), LDNS_STATUS_OK);
+	ldns_rr *t = ldns_pkt_tsig(p);
+	assert_non_null(t);
+	assert_int_equal(ldns_rdf2native_int16(ldns_rr_rdf(t, 5)), DNS_TSIG_BADSIG);
+	assert_int_equal(ldns_rdf_size(ldns_rr_rdf(t, 3)), 2);
+	ldns_pkt_free(p);
+	(void)a;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parses_soa_and_ixfr_queries),
+		cmocka_unit_test(test_refuses_what_a_primary_never_needs),
+		cmocka_unit_test(test_answer_parses_back),
+		cmocka_unit_test(test_notify_parses_back),
+		cmocka_unit_test(test_tsig_checks_key_name_algorithm_mac_and_time),
+		cmocka_unit_test(test_signed_answer_verifies_and_errors_are_unsigned),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
