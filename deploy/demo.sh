@@ -3,7 +3,10 @@
 # local mesh of three operators on loopback - a registry (.Asia), an RIR
 # (APNIC) and a national CERT behind a firewall - with the policies of
 # deploy/example/. Submits indicators, shows who received what and what
-# policy held back, withdraws one and shows the withdrawal arriving.
+# policy held back, withdraws one and shows the withdrawal arriving. Ends
+# at a resolver: the CERT's Unbound takes the CERT peer's response policy
+# zone and answers NXDOMAIN for a name .Asia reported, then answers again
+# after .Asia withdraws it, with the time each took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/install-deps.sh
@@ -32,6 +35,21 @@ pin() { "$AMESH" -c "$DEMO/$1/amesh.conf" keys trust "$DEMO/$2/amesh.key.pub" --
 pin dotasia apnic neighbour; pin apnic dotasia neighbour
 pin apnic cert-xx neighbour; pin cert-xx apnic neighbour
 pin cert-xx dotasia origin; pin dotasia cert-xx origin
+
+# The CERT also serves a response policy zone to its own resolver (an
+# Unbound on loopback, below), with a fake root so nothing leaves the box.
+DNS=$((BASE + 2)) ROOTP=$((BASE + 3)) UBP=$((BASE + 4))
+sed -i "s|^# dns_listen = .*|dns_listen = 127.0.0.1:$DNS|" "$DEMO/cert-xx/amesh.conf"
+cat >>"$DEMO/cert-xx/amesh.conf" <<CONF
+
+[rpz abuse]
+zone = rpz.cert-xx.example
+categories = phishing, malware
+min_score = 50
+action = nxdomain
+allow_transfer = 127.0.0.1
+notify = 127.0.0.1:$UBP
+CONF
 
 say "Each appends its neighbour policies (deploy/example/*.conf, local ports)"
 for p in dotasia apnic cert-xx; do
@@ -82,3 +100,40 @@ say "The CERT's link to APNIC, and its audit trail for that name"
 run am cert-xx peers
 run am cert-xx audit login.secure-bank.asia
 run am cert-xx audit --verify
+
+say "The CERT's resolver: Unbound takes the CERT peer's RPZ (AXFR/IXFR + NOTIFY)"
+render() { local in=$1 out=$2 kv; shift 2; cp "tests/resolvers/$in" "$out"; for kv in "$@"; do sed -i "s|@${kv%%=*}@|${kv#*=}|g" "$out"; done; }
+mkdir -p "$DEMO/root" "$DEMO/unbound"
+render named-auth.conf.in "$DEMO/root/named.conf" DIR="$DEMO/root" PORT="$ROOTP" SRC="$PWD/tests/resolvers"
+render unbound.conf.in "$DEMO/unbound/unbound.conf" DIR="$DEMO/unbound" PORT="$UBP" AUTH="$ROOTP" \
+	PRIMARY="$DNS" ZONE=rpz.cert-xx.example
+named -g -c "$DEMO/root/named.conf" >"$DEMO/root.log" 2>&1 &
+PIDS+=($!)
+unbound -d -c "$DEMO/unbound/unbound.conf" >"$DEMO/unbound.log" 2>&1 &
+PIDS+=($!)
+answer() {
+	local out; out=$(dig +time=1 +tries=1 @127.0.0.1 -p "$UBP" "$1" A 2>&1)
+	if grep -q "status: NXDOMAIN" <<<"$out"; then echo NXDOMAIN; else grep -v '^;' <<<"$out" | awk '$4 == "A" { print $5; exit }'; fi
+}
+wait_answer() { for _ in $(seq 1 500); do [ "$(answer "$1")" = "$2" ] && return 0; sleep 0.02; done; return 1; }
+ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+NAME=pay.secure-bank.asia
+wait_answer "$NAME" 192.0.2.1 || echo "(the resolver did not come up; see $DEMO/unbound.log)"
+for _ in $(seq 1 100); do am cert-xx --json rpz | grep -q '"transfer":"[AI]XFR"' && break; sleep 0.05; done
+printf '$ dig @127.0.0.1 -p %s %s   -> %s (before)\n' "$UBP" "$NAME" "$(answer "$NAME")"
+t=$(date +%s%N)
+run am dotasia submit "$NAME" --category phishing --confidence 90 --ttl 7d --tlp green
+if wait_answer "$NAME" NXDOMAIN; then
+	printf '\033[1m.Asia submit -> APNIC -> CERT peer -> RPZ IXFR -> Unbound NXDOMAIN: %s ms\033[0m\n' "$(ms "$t")"
+else
+	echo "(Unbound did not answer NXDOMAIN within 10 s)"
+fi
+printf '$ dig @127.0.0.1 -p %s www.%s   -> %s (the *. rule)\n' "$UBP" "$NAME" "$(answer "www.$NAME")"
+t=$(date +%s%N)
+run am dotasia withdraw "$NAME" --category phishing
+if wait_answer "$NAME" 192.0.2.1; then
+	printf '\033[1m.Asia withdraw -> ... -> Unbound answers again: %s ms\033[0m\n' "$(ms "$t")"
+else
+	echo "(Unbound did not answer again within 10 s)"
+fi
+run am cert-xx rpz

@@ -537,7 +537,8 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 			if ((rc = listed_below(r, txn, z->zone, cand.v[i], &cand, false)) != 0)
 				goto fail;
 	}
-	qsort(cand.v, cand.n, sizeof *cand.v, cmp_rev);
+	if (cand.n > 1)
+		qsort(cand.v, cand.n, sizeof *cand.v, cmp_rev);
 	what = "write";
 	for (size_t i = 0; i < cand.n; i++) {
 		if (i > 0 && strcmp(cand.v[i], cand.v[i - 1]) == 0)

@@ -80,9 +80,13 @@ int rpz_status_answer(struct rpz *r, struct dns *d, const struct config *cfg,
 		return AM_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		struct wire_rpz_secondary *w = &resp->rpz_secs[i];
-		snprintf(w->zone, sizeof w->zone, "%s", sec[i].zone);
-		snprintf(w->address, sizeof w->address, "%s", sec[i].address);
-		snprintf(w->xfr_kind, sizeof w->xfr_kind, "%s", sec[i].xfr_kind);
+		/* same sizes, NUL-terminated by dns.c */
+		_Static_assert(sizeof w->zone == sizeof sec[i].zone, "zone");
+		_Static_assert(sizeof w->address == sizeof sec[i].address, "address");
+		_Static_assert(sizeof w->xfr_kind == sizeof sec[i].xfr_kind, "kind");
+		memcpy(w->zone, sec[i].zone, sizeof w->zone);
+		memcpy(w->address, sec[i].address, sizeof w->address);
+		memcpy(w->xfr_kind, sec[i].xfr_kind, sizeof w->xfr_kind);
 		w->last_soa = sec[i].last_soa;
 		w->last_xfr = sec[i].last_xfr;
 		w->xfr_bytes = sec[i].xfr_bytes;

@@ -1,0 +1,415 @@
+/* test_dns.c - the RPZ server through real sockets: SOA over UDP, AXFR, IXFR from the journal,
+ * REFUSED outside allow_transfer, NOTIFY retried until answered, and one change in a zone of
+ * 100,000 rules carried alone by IXFR. */
+#include "dns.h"
+#include "dnsmsg.h"
+#include "domain.h"
+#include "rpz.h"
+#include "store.h"
+
+#include <arpa/inet.h>
+#include <ftw.h>
+#include <ldns/ldns.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#define MAP (1ull << 30)
+#define BIG 100000
+
+struct fx {
+	char root[64], sdir[96], rdir[96];
+	struct store *s;
+	struct rpz *r;
+	struct dns *d;
+	struct config cfg;
+	struct config_rpz z;
+	struct rpz_judge j;
+	uint16_t port, notify_port;
+	int notify_fd;
+	uint64_t now, version;
+};
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+/* A UDP socket on a free loopback port, playing a secondary's NOTIFY listener. */
+static int udp_bound(uint16_t *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t l = sizeof a;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	char err[AM_ERRLEN], text[64];
+
+	assert_non_null(f);
+	snprintf(f->root, sizeof f->root, "/tmp/test_dns.XXXXXX");
+	assert_non_null(mkdtemp(f->root));
+	snprintf(f->sdir, sizeof f->sdir, "%s/db", f->root);
+	snprintf(f->rdir, sizeof f->rdir, "%s/rpz", f->root);
+	assert_int_equal(store_open(&f->s, f->sdir, MAP, err, sizeof err), 0);
+	assert_int_equal(rpz_open(&f->r, f->rdir, MAP, err, sizeof err), 0);
+	f->notify_fd = udp_bound(&f->notify_port);
+	/* the server's own port: from the pid, as the integration tests do */
+	f->port = (uint16_t)(30000 + getpid() % 20000);
+	snprintf(f->z.name, sizeof f->z.name, "abuse");
+	snprintf(f->z.zone, sizeof f->z.zone, "rpz.test");
+	f->z.categories = 1u << AM_CAT_PHISHING;
+	f->z.min_score = 50;
+	f->z.ttl = 300;
+	f->z.refresh = 300;
+	f->z.retry = 60;
+	f->z.expire = 259200;
+	f->z.minimum = 60;
+	assert_int_equal(config_prefix_parse("127.0.0.1", &f->z.allow_transfer[0], err, sizeof err), 0);
+	f->z.n_allow_transfer = 1;
+	snprintf(text, sizeof text, "127.0.0.1:%u", f->notify_port);
+	assert_int_equal(config_addr_parse(text, 0, &f->z.notify[0], err, sizeof err), 0);
+	f->z.n_notify = 1;
+	snprintf(text, sizeof text, "127.0.0.1:%u", f->port);
+	assert_int_equal(config_addr_parse(text, 0, &f->cfg.dns_listen[0], err, sizeof err), 0);
+	f->cfg.n_dns_listen = 1;
+	f->cfg.rpz = &f->z;
+	f->cfg.n_rpz = 1;
+	f->j = (struct rpz_judge){.store = f->s};
+	f->now = (uint64_t)time(NULL);
+	f->version = 1;
+	if (dns_open(&f->d, &f->cfg, f->r, err, sizeof err) != 0)
+		fail_msg("dns_open: %s", err);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	dns_close(f->d);
+	close(f->notify_fd);
+	rpz_close(f->r);
+	store_close(f->s);
+	nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* Stores n phishing signals at 90, from name index `first', in batches. */
+static void put_many(struct fx *f, size_t first, size_t n, bool withdrawn)
+{
+	enum { BATCH = 2000 };
+	static struct am_indicator ind[BATCH];
+	static struct store_update u[BATCH];
+	static uint8_t env[BATCH][32], id[BATCH][AM_ID_BYTES];
+	static int results[BATCH];
+
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < BATCH ? n - done : BATCH;
+		for (size_t i = 0; i < k; i++) {
+			memset(&ind[i], 0, sizeof ind[i]);
+			memset(ind[i].origin, 1, AM_KEY_BYTES);
+			snprintf(ind[i].domain, sizeof ind[i].domain, "n%zu.example.com", first + done + i);
+			ind[i].category = AM_CAT_PHISHING;
+			ind[i].confidence = 90;
+			ind[i].issued_at = f->now - 10;
+			ind[i].expires_at = f->now + 86400;
+			ind[i].version = f->version++;
+			ind[i].withdrawn = withdrawn;
+			ind[i].tlp = AM_TLP_GREEN;
+			snprintf((char *)env[i], sizeof env[i], "%zu/%llu", first + done + i,
+			         (unsigned long long)ind[i].version);
+			crypto_generichash(id[i], AM_ID_BYTES, env[i], sizeof env[i], NULL, 0);
+			u[i] = (struct store_update){.ind = &ind[i], .id = id[i], .env = env[i], .env_len = sizeof env[i]};
+		}
+		assert_int_equal(store_apply(f->s, u, k, f->now, results, NULL), 0);
+		done += k;
+	}
+}
+
+static struct rpz_result update(struct fx *f, const char *const *names, size_t n)
+{
+	struct rpz_result res;
+	char err[AM_ERRLEN];
+	if (rpz_update(f->r, &f->z, &f->j, names, n, f->now, &res, err, sizeof err) != 0)
+		fail_msg("rpz_update: %s", err);
+	if (res.changed)
+		dns_zone_changed(f->d, f->z.zone, res.serial);
+	return res;
+}
+
+/* A query as bytes (ldns), with the client's serial for IXFR. */
+static size_t query(uint8_t *out, ldns_rr_type type, uint32_t serial)
+{
+	ldns_pkt *p = NULL;
+	uint8_t *wire = NULL;
+	size_t len = 0;
+	assert_int_equal(ldns_pkt_query_new_frm_str(&p, "rpz.test.", type, LDNS_RR_CLASS_IN, 0), LDNS_STATUS_OK);
+	if (type == LDNS_RR_TYPE_IXFR) {
+		char text[128];
+		ldns_rr *rr = NULL;
+		snprintf(text, sizeof text, "rpz.test. 0 IN SOA a. b. %u 1 1 1 1", serial);
+		assert_int_equal(ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL), LDNS_STATUS_OK);
+		ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, rr);
+	}
+	assert_int_equal(ldns_pkt2wire(&wire, p, &len), LDNS_STATUS_OK);
+	memcpy(out, wire, len);
+	free(wire);
+	ldns_pkt_free(p);
+	return len;
+}
+
+/* What came back from a transfer. */
+struct xfr {
+	unsigned rcode;
+	size_t messages, bytes, soas, cnames;
+	char first_cnames[512];
+	uint32_t last_serial;
+};
+
+static int connect_tcp(uint16_t port, const char *from)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	if (from) {
+		struct sockaddr_in b = {.sin_family = AF_INET};
+		inet_pton(AF_INET, from, &b.sin_addr);
+		assert_int_equal(bind(fd, (struct sockaddr *)&b, sizeof b), 0);
+	}
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	return fd;
+}
+
+static int read_full(int fd, uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = recv(fd, p, n, 0);
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Sends a query over TCP and reads messages until the transfer is whole:
+ * AXFR and IXFR end with the second (or, for IXFR, a closing) SOA equal
+ * to the first; a one-SOA answer is complete at once. */
+static struct xfr transfer(uint16_t port, ldns_rr_type type, uint32_t serial, const char *from)
+{
+	static uint8_t msg[65536];
+	uint8_t q[512], len2[2];
+	struct xfr x = {0};
+	uint32_t first = 0;
+	size_t ql = query(q, type, serial);
+	int fd = connect_tcp(port, from);
+
+	len2[0] = (uint8_t)(ql >> 8);
+	len2[1] = (uint8_t)ql;
+	assert_int_equal(send(fd, len2, 2, 0), 2);
+	assert_int_equal(send(fd, q, ql, 0), (ssize_t)ql);
+	for (bool done = false; !done;) {
+		if (read_full(fd, len2, 2) != 0)
+			break;
+		size_t n = (size_t)len2[0] << 8 | len2[1];
+		assert_int_equal(read_full(fd, msg, n), 0);
+		x.messages++;
+		x.bytes += n;
+		ldns_pkt *p = NULL;
+		assert_int_equal(ldns_wire2pkt(&p, msg, n), LDNS_STATUS_OK);
+		x.rcode = ldns_pkt_get_rcode(p);
+		ldns_rr_list *an = ldns_pkt_answer(p);
+		if (ldns_rr_list_rr_count(an) == 0)
+			done = true;
+		for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+			ldns_rr *rr = ldns_rr_list_rr(an, i);
+			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) {
+				uint32_t s = ldns_rdf2native_int32(ldns_rr_rdf(rr, 2));
+				x.soas++;
+				x.last_serial = s;
+				if (x.soas == 1)
+					first = s;
+				else if (s == first && i + 1 == ldns_rr_list_rr_count(an))
+					done = true;
+			} else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME) {
+				if (x.cnames++ < 4) {
+					char *t = ldns_rr2str(rr);
+					strncat(x.first_cnames, t, sizeof x.first_cnames - strlen(x.first_cnames) - 1);
+					free(t);
+				}
+			}
+		}
+		/* a lone SOA (up to date, or IXFR over UDP) is a whole answer */
+		if (x.soas == 1 && x.messages == 1 && ldns_rr_list_rr_count(an) == 1)
+			done = true;
+		ldns_pkt_free(p);
+	}
+	close(fd);
+	return x;
+}
+
+static uint32_t udp_soa(uint16_t port, unsigned *rcode)
+{
+	uint8_t q[512], a[4096];
+	size_t ql = query(q, LDNS_RR_TYPE_SOA, 0);
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+	assert_int_equal(sendto(fd, q, ql, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)ql);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 5000), 1);
+	ssize_t n = recv(fd, a, sizeof a, 0);
+	close(fd);
+	ldns_pkt *pkt = NULL;
+	assert_int_equal(ldns_wire2pkt(&pkt, a, (size_t)n), LDNS_STATUS_OK);
+	*rcode = ldns_pkt_get_rcode(pkt);
+	uint32_t serial = 0;
+	if (ldns_rr_list_rr_count(ldns_pkt_answer(pkt)) == 1)
+		serial = ldns_rdf2native_int32(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(pkt), 0), 2));
+	ldns_pkt_free(pkt);
+	return serial;
+}
+
+static void test_soa_axfr_ixfr(void **state)
+{
+	struct fx *f = *state;
+	unsigned rcode;
+	const char *names[] = {"n5.example.com"};
+
+	put_many(f, 0, 5, false);
+	struct rpz_result r0 = update(f, NULL, 0);
+	assert_int_equal(udp_soa(f->port, &rcode), r0.serial);
+	assert_int_equal(rcode, 0);
+	struct xfr a = transfer(f->port, LDNS_RR_TYPE_AXFR, 0, NULL);
+	assert_int_equal(a.rcode, 0);
+	assert_int_equal(a.soas, 2);
+	assert_int_equal(a.cnames, 10);
+	put_many(f, 5, 1, false);
+	struct rpz_result r1 = update(f, names, 1);
+	assert_int_equal(r1.serial, r0.serial + 1);
+	struct xfr i = transfer(f->port, LDNS_RR_TYPE_IXFR, r0.serial, NULL);
+	/* SOA new, SOA old, SOA new (additions), the two records, SOA new */
+	assert_int_equal(i.soas, 4);
+	assert_int_equal(i.cnames, 2);
+	assert_non_null(strstr(i.first_cnames, "n5.example.com.rpz.test."));
+	/* up to date: one SOA */
+	struct xfr u = transfer(f->port, LDNS_RR_TYPE_IXFR, r1.serial, NULL);
+	assert_int_equal(u.soas, 1);
+	assert_int_equal(u.cnames, 0);
+	/* older than the journal: the whole zone, in IXFR form */
+	struct xfr o = transfer(f->port, LDNS_RR_TYPE_IXFR, r0.serial - 1000, NULL);
+	assert_int_equal(o.soas, 2);
+	assert_int_equal(o.cnames, 12);
+}
+
+static void test_outside_allow_transfer_is_refused(void **state)
+{
+	struct fx *f = *state;
+
+	update(f, NULL, 0);
+	struct xfr a = transfer(f->port, LDNS_RR_TYPE_AXFR, 0, "127.0.0.2");
+	assert_int_equal(a.rcode, LDNS_RCODE_REFUSED);
+	assert_int_equal(a.soas, 0);
+}
+
+static void test_notify_is_retried_until_answered(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[512];
+	struct dnsmsg m;
+	char err[AM_ERRLEN];
+	struct sockaddr_in from;
+	socklen_t fl;
+	struct pollfd p = {.fd = f->notify_fd, .events = POLLIN};
+
+	struct rpz_result r = update(f, NULL, 0);
+	/* first NOTIFY at once; unanswered, again about a second later */
+	assert_int_equal(poll(&p, 1, 3000), 1);
+	fl = sizeof from;
+	ssize_t n = recvfrom(f->notify_fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+	assert_int_equal(dnsmsg_parse(buf, (size_t)n, &m, err, sizeof err), 0);
+	assert_int_equal(m.opcode, DNS_OPCODE_NOTIFY);
+	assert_string_equal(m.qname, "rpz.test");
+	assert_int_equal(poll(&p, 1, 3000), 1);
+	fl = sizeof from;
+	n = recvfrom(f->notify_fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+	assert_int_equal(dnsmsg_parse(buf, (size_t)n, &m, err, sizeof err), 0);
+	/* answer it: no more */
+	buf[2] |= 0x80;
+	assert_int_equal(sendto(f->notify_fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl), n);
+	usleep(100000);
+	struct dns_secondary sec[4];
+	size_t k = dns_secondaries(f->d, sec, 4);
+	assert_int_equal(k, 1);
+	assert_int_equal(sec[0].notify_serial, r.serial);
+	assert_int_equal(sec[0].notify_rcode, 0);
+	assert_false(sec[0].notify_pending);
+	assert_int_equal(poll(&p, 1, 2500), 0);
+}
+
+static void test_one_change_in_100k_rules(void **state)
+{
+	struct fx *f = *state;
+	const char *names[] = {"n100000.example.com"};
+	struct timespec t0, t1, t2;
+
+	put_many(f, 0, BIG, false);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct rpz_result r0 = update(f, NULL, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(r0.rules, BIG);
+	put_many(f, BIG, 1, false);
+	struct rpz_result r1 = update(f, names, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	assert_int_equal(r1.added, 2);
+	struct xfr i = transfer(f->port, LDNS_RR_TYPE_IXFR, r0.serial, NULL);
+	assert_int_equal(i.rcode, 0);
+	assert_int_equal(i.soas, 4);
+	assert_int_equal(i.cnames, 2);
+	assert_int_equal(i.last_serial, r1.serial);
+	struct xfr a = transfer(f->port, LDNS_RR_TYPE_AXFR, 0, NULL);
+	assert_int_equal(a.cnames, 2 * (BIG + 1));
+	print_message("# %d rules: full build %.2f s, one change %.1f ms; IXFR of it %zu bytes in %zu "
+	              "message(s), AXFR %zu bytes in %zu messages (%.0fx)\n",
+	              BIG, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
+	              ((t2.tv_sec - t1.tv_sec) * 1e9 + (t2.tv_nsec - t1.tv_nsec)) / 1e6, i.bytes, i.messages,
+	              a.bytes, a.messages, (double)a.bytes / (double)i.bytes);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_soa_axfr_ixfr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outside_allow_transfer_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_is_retried_until_answered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_change_in_100k_rules, setup, teardown),
+	};
+	char err[AM_ERRLEN];
+	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)
+		return 1;
+	int rv = cmocka_run_group_tests(tests, NULL, NULL);
+	domain_fini();
+	return rv;
+}
