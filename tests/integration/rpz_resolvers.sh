@@ -35,10 +35,12 @@ notify = 127.0.0.1:$BIND
 tsig = $KEY hmac-sha256 $SECRET
 CONF
 for p in a b c; do check "--check $p" "$AMESHD" -c "$T_ROOT/$p/amesh.conf" --check; done
-start a || exit 1; start b || exit 1; start c || exit 1
-start_root "$T_ROOT/root" "$ROOT" || exit 1
-start_unbound "$T_ROOT/unbound" "$UB" "$ROOT" "$DNS" "$ZONE" || exit 1
-start_bind "$T_ROOT/bind" "$BIND" "$ROOT" "$DNS" "$ZONE" "$ZONE2" "$KEY" "$SECRET" || exit 1
+# a setup failure keeps the directory and says which server did not start
+setup() { "$@" || { fail "setup: $*"; finish; exit 1; }; }
+setup start a; setup start b; setup start c
+setup start_root "$T_ROOT/root" "$ROOT"
+setup start_unbound "$T_ROOT/unbound" "$UB" "$ROOT" "$DNS" "$ZONE"
+setup start_bind "$T_ROOT/bind" "$BIND" "$ROOT" "$DNS" "$ZONE" "$ZONE2" "$KEY" "$SECRET"
 
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 both() { answers "$UB" "$1" "$2" && answers "$BIND" "$1" "$2"; }
@@ -99,7 +101,7 @@ check "outside allow_transfer -> refused (AXFR)" sh -c "dig -b 127.0.0.2 @127.0.
 # restart: the serial keeps growing and the secondaries stay on IXFR
 serial() { amp a --json rpz | head -1 | sed -n 's/.*"serial":\([0-9]*\).*/\1/p'; }
 s1=$(serial)
-stop a; start a || exit 1
+stop a; setup start a
 t=$(date +%s%N)
 amp a submit after-restart.example.com --category phishing --confidence 90 --ttl 1d >/dev/null
 check "after a restart -> NXDOMAIN at both" wait_until 10 both after-restart.example.com NXDOMAIN
