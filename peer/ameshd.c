@@ -377,7 +377,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ameshd: %s\n", err);
 			goto out;
 		}
-		struct rpz_feed_env fenv = {.store = store, .rpz = rpz, .dns = dns, .events = events,
+		struct rpz_feed_env fenv = {.store = store, .rpz = rpz, .dns = dns, .apply = ap,
 		                            .mesh = mesh, .own_pk = key->pk, .allow = allow};
 		if (rpz_feed_open(&feed, &fenv, &cfg) != 0) {
 			fprintf(stderr, "ameshd: cannot start the zone feed\n");
@@ -399,7 +399,7 @@ int main(int argc, char **argv)
 	struct control_env env = {
 		.store = store, .cfg = &cfg, .key = key, .started_at = started_at, .mesh = mesh,
 		.events = events, .audit = audit, .audit_path = audit_path, .allow = allow, .apply = ap,
-		.metrics = metrics, .rpz = rpz, .dns = dns, .rpz_feed = feed,
+		.metrics = metrics, .rpz = rpz, .dns = dns,
 	};
 	if (control_open(&ctl, &env, cfg.control, err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);

@@ -22,7 +22,6 @@
 #include "log.h"
 #include "metrics.h"
 #include "report.h"
-#include "rpz_feed.h"
 #include "rpz_status.h"
 #include "timefmt.h"
 #include "verdict.h"
@@ -683,7 +682,6 @@ static void do_reload_trust(const struct control_env *env, const struct wire_req
 	log_info("trust store reloaded (%zu key%s): %s", t.n, t.n == 1 ? "" : "s",
 	         what[0] ? what : req->domain[0] ? req->domain : "no change");
 	trust_free(&t);
-	rpz_feed_kick(env->rpz_feed); /* revoked origins leave the zones */
 }
 
 static void do_rpz(const struct control_env *env, const struct wire_request *req,

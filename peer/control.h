@@ -30,7 +30,6 @@
 struct metrics;
 struct rpz;
 struct dns;
-struct rpz_feed;
 
 /* What handlers work with. Borrowed: must outlive the control server. */
 struct control_env {
@@ -47,7 +46,6 @@ struct control_env {
 	struct apply *apply;              /* the one way in for changes (apply.h); NULL = read-only */
 	struct rpz *rpz;                  /* response policy zones; NULL = none */
 	struct dns *dns;                  /* their DNS server; NULL = none */
-	struct rpz_feed *rpz_feed;        /* told of trust changes; NULL = none */
 };
 
 /* The allowlist in force, swappable on SIGHUP while queries run. */

@@ -12,10 +12,14 @@
 struct rpz_feed {
 	struct rpz_feed_env env;
 	pthread_t thread;
-	bool started;
+	bool started, subscribed;
+	struct apply_subscriber sub;
 
 	pthread_mutex_t lock; /* below */
+	pthread_cond_t wake;
 	bool stopping, full;
+	char **pending;       /* names changed since the last update, owned */
+	size_t n_pending, cap_pending;
 	struct config_rpz *zones;
 	size_t n_zones;
 	struct config_weight weights[64];
@@ -92,51 +96,98 @@ static void update_all(struct rpz_feed *f, const char *const *names, size_t n)
 	free(zones);
 }
 
+/* --- the apply subscriber: notes, never blocks --- */
+
+static void on_change(void *arg, const struct apply_change *c)
+{
+	struct rpz_feed *f = arg;
+
+	if (c->ind->category == AM_CAT_NONE)
+		return; /* a key statement, not a name */
+	pthread_mutex_lock(&f->lock);
+	if (!f->full) {
+		if (f->n_pending == RPZ_FEED_PENDING_MAX) {
+			f->full = true; /* cheaper than a list that long */
+		} else {
+			if (f->n_pending == f->cap_pending) {
+				size_t cap = f->cap_pending ? 2 * f->cap_pending : 64;
+				char **grown = realloc(f->pending, cap * sizeof *grown);
+				if (grown == NULL)
+					f->full = true;
+				else {
+					f->pending = grown;
+					f->cap_pending = cap;
+				}
+			}
+			if (!f->full && (f->pending[f->n_pending] = strdup(c->ind->domain)) != NULL)
+				f->n_pending++;
+			else
+				f->full = true;
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* Revocations and trust changes: which origins count changed. */
+static void on_origin(void *arg, const struct apply_origin *o)
+{
+	struct rpz_feed *f = arg;
+	(void)o;
+	pthread_mutex_lock(&f->lock);
+	f->full = true;
+	pthread_mutex_unlock(&f->lock);
+}
+
+static void on_commit(void *arg, const struct apply_commit *c)
+{
+	struct rpz_feed *f = arg;
+	(void)c;
+	pthread_mutex_lock(&f->lock);
+	pthread_cond_signal(&f->wake);
+	pthread_mutex_unlock(&f->lock);
+}
+
+static void free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void *feed_main(void *arg)
 {
 	struct rpz_feed *f = arg;
-	static struct event ev[RPZ_FEED_BATCH];
-	const char *names[RPZ_FEED_BATCH];
-	uint64_t after = UINT64_MAX, head = 0, last_full = 0;
+	uint64_t last_full = 0;
 
-	/* "from now" first, then the full rebuild: nothing falls between */
-	events_wait(f->env.events, UINT64_MAX, ev, 0, 0, &head);
-	after = head;
+	pthread_mutex_lock(&f->lock);
+	f->full = true; /* start-up: whatever happened while we were down */
 	for (;;) {
-		pthread_mutex_lock(&f->lock);
-		bool stop = f->stopping, full = f->full;
+		while (!f->stopping && !f->full && f->n_pending == 0 &&
+		       timefmt_now() - last_full < RPZ_FEED_FULL_EVERY) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&f->wake, &f->lock, &ts);
+		}
+		if (f->stopping)
+			break;
+		bool full = f->full || timefmt_now() - last_full >= RPZ_FEED_FULL_EVERY;
+		char **names = f->pending;
+		size_t n = f->n_pending;
+		f->pending = NULL;
+		f->n_pending = f->cap_pending = 0;
 		f->full = false;
 		pthread_mutex_unlock(&f->lock);
-		if (stop)
-			break;
-		uint64_t now = timefmt_now();
-		if (full || now - last_full >= RPZ_FEED_FULL_EVERY) {
-			last_full = now;
+		if (full) {
+			last_full = timefmt_now();
 			update_all(f, NULL, 0);
-			continue;
+		} else {
+			update_all(f, (const char *const *)names, n);
 		}
-		int n = events_wait(f->env.events, after, ev, RPZ_FEED_BATCH, 500, &head);
-		if (n == AM_EOVERRUN) {
-			after = head;
-			pthread_mutex_lock(&f->lock);
-			f->full = true;
-			pthread_mutex_unlock(&f->lock);
-			continue;
-		}
-		if (n <= 0)
-			continue;
-		size_t k = 0;
-		for (int i = 0; i < n; i++) {
-			bool dup = false;
-			for (size_t m = 0; m < k && !dup; m++)
-				dup = strcmp(names[m], ev[i].ind.domain) == 0;
-			if (!dup && ev[i].ind.category != AM_CAT_NONE)
-				names[k++] = ev[i].ind.domain;
-		}
-		after = ev[n - 1].seq;
-		if (k > 0)
-			update_all(f, names, k);
+		free_names(names, n);
+		pthread_mutex_lock(&f->lock);
 	}
+	pthread_mutex_unlock(&f->lock);
 	return NULL;
 }
 
@@ -159,6 +210,7 @@ void rpz_feed_set_config(struct rpz_feed *f, const struct config *cfg)
 	f->default_weight = cfg->default_weight;
 	f->decay = cfg->verdict_decay;
 	f->full = true;
+	pthread_cond_signal(&f->wake);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -168,6 +220,7 @@ void rpz_feed_kick(struct rpz_feed *f)
 		return;
 	pthread_mutex_lock(&f->lock);
 	f->full = true;
+	pthread_cond_signal(&f->wake);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -180,7 +233,18 @@ int rpz_feed_open(struct rpz_feed **out, const struct rpz_feed_env *env, const s
 		return AM_ENOMEM;
 	f->env = *env;
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->wake, NULL);
 	rpz_feed_set_config(f, cfg);
+	f->sub = (struct apply_subscriber){.name = "rpz", .change = on_change, .origin = on_origin,
+	                                   .commit = on_commit, .arg = f};
+	if (env->apply != NULL) {
+		int rv = apply_subscribe(env->apply, &f->sub);
+		if (rv != 0) {
+			rpz_feed_close(f);
+			return rv;
+		}
+		f->subscribed = true;
+	}
 	if (pthread_create(&f->thread, NULL, feed_main, f) != 0) {
 		rpz_feed_close(f);
 		return AM_ENOMEM;
@@ -194,12 +258,17 @@ void rpz_feed_close(struct rpz_feed *f)
 {
 	if (f == NULL)
 		return;
+	if (f->subscribed)
+		apply_unsubscribe(f->env.apply, &f->sub);
 	pthread_mutex_lock(&f->lock);
 	f->stopping = true;
+	pthread_cond_signal(&f->wake);
 	pthread_mutex_unlock(&f->lock);
 	if (f->started)
 		pthread_join(f->thread, NULL);
+	free_names(f->pending, f->n_pending);
 	free(f->zones);
+	pthread_cond_destroy(&f->wake);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }

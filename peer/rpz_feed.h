@@ -1,37 +1,41 @@
 /*
  * rpz_feed.h - keeps the response policy zones in step with live state.
  *
- * One thread follows every applied change (the live feed, events.h, which
- * local submissions, mesh batches and the sweep all write) and, for each
+ * A subscriber of the apply path (apply.h): every change - local
+ * submissions, mesh batches, the sweep - hands its name to the feed, and
+ * every trust change (a revocation, a key added or removed) asks for a
+ * full rebuild. The subscriber only notes these under a short lock (apply
+ * subscribers must not block); one thread of the feed then, for each
  * zone, re-judges the names that changed and the listed names below them
- * (rpz_update), then tells the DNS server of a new serial so NOTIFYs go
+ * (rpz_update) and tells the DNS server of a new serial so NOTIFYs go
  * out. Changes that arrive while an update runs are taken together by the
  * next one: a burst makes few serials and few NOTIFYs.
  *
- * A full rebuild (every name) runs at start-up, after a config reload or a
- * trust change (rpz_feed_kick: revoked origins leave the zone), when the
- * feed overran, and every RPZ_FEED_FULL_EVERY seconds (verdict decay moves
- * scores without any event).
+ * A full rebuild (every name) runs at start-up (a crash after a commit
+ * may have lost a notice, never a change), after a config reload, on a
+ * trust change, when more than RPZ_FEED_PENDING_MAX names wait, and every
+ * RPZ_FEED_FULL_EVERY seconds (verdict decay moves scores without any
+ * change).
  */
 #ifndef AMESH_RPZ_FEED_H
 #define AMESH_RPZ_FEED_H
 
+#include "apply.h"
 #include "config.h"
 #include "control.h"
 #include "dns.h"
-#include "events.h"
 #include "mesh.h"
 #include "rpz.h"
 #include "store.h"
 
 #define RPZ_FEED_FULL_EVERY 600
-#define RPZ_FEED_BATCH 1024
+#define RPZ_FEED_PENDING_MAX 100000
 
 struct rpz_feed_env {
 	struct store *store;
 	struct rpz *rpz;
 	struct dns *dns;               /* may be NULL (export only) */
-	struct events *events;
+	struct apply *apply;           /* subscribed to by rpz_feed_open */
 	struct mesh *mesh;             /* may be NULL: every origin counts */
 	const uint8_t *own_pk;         /* AM_KEY_BYTES; weighs 1 */
 	struct control_allow *allow;   /* may be NULL */
@@ -39,13 +43,14 @@ struct rpz_feed_env {
 
 struct rpz_feed;
 
-/* Starts following; the first full rebuild runs on the feed's thread. */
+/* Subscribes to env->apply and starts the thread; the first full rebuild
+ * runs on it. */
 int rpz_feed_open(struct rpz_feed **out, const struct rpz_feed_env *env, const struct config *cfg);
 /* New zones, weights and decay (SIGHUP); a full rebuild follows. */
 void rpz_feed_set_config(struct rpz_feed *f, const struct config *cfg);
-/* A full rebuild soon (trust changes, allowlist reloads). */
+/* A full rebuild soon (an allowlist reload). */
 void rpz_feed_kick(struct rpz_feed *f);
-/* Stops the thread. NULL ok. */
+/* Unsubscribes and stops the thread. NULL ok. */
 void rpz_feed_close(struct rpz_feed *f);
 
 #endif

@@ -17,7 +17,7 @@ mk_peer a 1; mk_peer b 2; mk_peer c 3
 link a b 2; link c b 2
 trust a c origin; trust c a origin
 echo "ok.blocked-parent.org" >"$T_ROOT/a/allow.txt"
-sed -i "s|^# allowlist = .*|allowlist = allow.txt|; s|^# dns_listen = .*|dns_listen = 127.0.0.1:$DNS|" "$T_ROOT/a/amesh.conf"
+sed -i "s|^# allowlist = .*|allowlist = allow.txt|; s|^# dns_listen = .*|dns_listen = 127.0.0.1:$DNS|; s|^# sweep_interval = .*|sweep_interval = 1s|" "$T_ROOT/a/amesh.conf"
 cat >>"$T_ROOT/a/amesh.conf" <<CONF
 
 [rpz abuse]
@@ -97,6 +97,15 @@ out=$(dig @127.0.0.1 -p "$DNS" -y "hmac-sha256:$KEY:$SECRET" "$ZONE2" AXFR 2>&1)
 check "AXFR with the key -> the zone, signed" grep -q "^bot.example.net.$ZONE2" <<<"$out"
 check "outside allow_transfer -> REFUSED (SOA)" sh -c "dig -b 127.0.0.2 @127.0.0.1 -p $DNS $ZONE SOA | grep -q 'status: REFUSED'"
 check "outside allow_transfer -> refused (AXFR)" sh -c "dig -b 127.0.0.2 @127.0.0.1 -p $DNS $ZONE AXFR | grep -q 'Transfer failed'"
+
+# the sweep and a revocation change the zone through the same apply path
+t=$(date +%s%N)
+amp a submit short-lived.example.com --category phishing --confidence 90 --ttl 3s >/dev/null
+check "a short-lived indicator -> NXDOMAIN" wait_until 10 both short-lived.example.com NXDOMAIN
+check "expired and swept -> answers again" wait_until 15 both short-lived.example.com 192.0.2.1
+echo "# submit with ttl 3s -> expired, swept, answered again: $(ms "$t") ms (sweep_interval 1s)"
+"$AMESH" -c "$T_ROOT/a/amesh.conf" keys revoke c --reason "test: origin compromised" >/dev/null
+check "origin c revoked at a -> its names leave a's zone" wait_until 10 both x.blocked-parent.org 192.0.2.1
 
 # restart: the serial keeps growing and the secondaries stay on IXFR
 serial() { amp a --json rpz | head -1 | sed -n 's/.*"serial":\([0-9]*\).*/\1/p'; }
