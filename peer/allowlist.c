@@ -744,21 +744,24 @@ int allowlist_add(struct allowlist *a, const char *name, const char *source, cha
 
 bool allowlist_covers(const struct allowlist *a, const char *name, struct allowlist_coverage *cov)
 {
-	/* every label boundary of a name of at most 253 octets */
+	/* every label boundary of a name of at most 253 octets (a query form
+	 * with escapes is longer, but has no more labels) */
 	size_t at[AM_DOMAIN_MAX + 1], k = 0, n;
 	uint64_t hs[AM_DOMAIN_MAX + 1], h = FNV_BASIS;
 
 	*cov = (struct allowlist_coverage){NULL, NULL, NULL, NULL};
 	if (!a || !name || a->count == 0)
 		return false;
-	n = strnlen(name, AM_DOMAIN_MAX + 1);
-	if (n == 0 || n > AM_DOMAIN_MAX)
+	n = strnlen(name, AM_QNAME_MAX + 1);
+	if (n == 0 || n > AM_QNAME_MAX)
 		return false;
 	/* One backward pass hashes every parent (see hash_name); at[k-1] is
 	 * the name itself, at[0] its last label. */
 	for (size_t i = n; i-- > 0;) {
 		h = fnv_step(h, (unsigned char)name[i]);
 		if (i == 0 || name[i - 1] == '.') {
+			if (k == AM_DOMAIN_MAX + 1)
+				return false; /* more labels than a DNS name can have */
 			at[k] = i;
 			hs[k++] = mix(h);
 		}

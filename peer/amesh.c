@@ -290,7 +290,7 @@ out:
 }
 
 struct query_tally {
-	size_t matched, rejected;
+	size_t names, matched, rejected;
 	bool failed; /* output could not be written */
 };
 
@@ -299,6 +299,7 @@ static void print_results(const struct wire_response *resp, struct query_tally *
 	char buf[WIRE_NAME_MAX * 4 + 8];
 	for (size_t i = 0; i < resp->n_results; i++) {
 		const struct wire_name_result *nr = &resp->results[i];
+		t->names++;
 		if (nr->error[0]) {
 			t->rejected++;
 			fprintf(stderr, "amesh query: %s\n", printable(nr->error, buf, sizeof buf));
@@ -423,10 +424,24 @@ static int cmd_query(int argc, char **argv)
 	size_t cap = 0;
 	int c, rv = 0;
 
+	/* a name may start with '-' ("-cdn.evil.example" is a real DNS name):
+	 * `--' ends the options, and the message for an unknown option says so */
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h': return usage(stdout), 0;
-		default: die_usage("bad option");
+		default: {
+			/* getopt may be inside a cluster ("-cdn..."): name the word */
+			const char *bad = "-";
+			for (int i = 1; i < argc; i++)
+				if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--") != 0 &&
+				    strcmp(argv[i], "--help") != 0 && strcmp(argv[i], "-h") != 0) {
+					bad = argv[i];
+					break;
+				}
+			die_usage("unknown option `%s'; a name that starts with '-' goes after `--', as in "
+			          "`amesh query -- %s'", bad, bad);
+		}
 		}
 	}
 	if (optind == argc)
@@ -456,6 +471,7 @@ static int cmd_query(int argc, char **argv)
 		if ((size_t)n > WIRE_NAME_MAX) {
 			fprintf(stderr, "amesh query: a line of %zd bytes is not a domain name; skipped\n", n);
 			p.t.rejected++;
+			p.t.names++;
 			continue;
 		}
 		rv = pipeline_add(&p, line);
@@ -475,9 +491,12 @@ static int cmd_query(int argc, char **argv)
 		return rv;
 	if (p.t.failed)
 		return EXIT_ERR;
+	/* 0: any name matched; 1: none did (a public suffix or a single label
+	 * simply matches nothing); 2: only when every name was refused - a
+	 * resolver's batch with one odd name in it is not an error */
 	if (p.t.matched)
 		return EXIT_MATCH;
-	return p.t.rejected ? EXIT_ERR : EXIT_NOMATCH;
+	return p.t.names > 0 && p.t.rejected == p.t.names ? EXIT_ERR : EXIT_NOMATCH;
 }
 
 static int parse_origin(const char *s, struct wire_request *req)
@@ -1118,7 +1137,12 @@ static const struct subcommand {
 	{"submit", cmd_submit, "DOMAIN --category C --confidence N (--expires RFC3339 | --ttl 7d) [--tlp LEVEL] [--hop-limit N]",
 	 "sign an indicator with this peer's key and store it"},
 	{"withdraw", cmd_withdraw, "DOMAIN --category C", "withdraw this peer's own indicator (signed)"},
-	{"query", cmd_query, "DOMAIN... | -", "live signals on each name or a parent; `-' reads names from stdin"},
+	{"query", cmd_query, "[--] DOMAIN... | -",
+	 "live signals on each name or a parent; `-' reads names from stdin; `--' ends options\n"
+	 "              (a name may start with '-': amesh query -- -cdn.example.com). Any name a\n"
+	 "              resolver can see is looked up (escapes such as My\\032Printer too); a public\n"
+	 "              suffix or a single label matches nothing. Exit 0 if any name matched, 1 if\n"
+	 "              none did, 2 if every name was refused or on a usage error"},
 	{"list", cmd_list, "[--category C] [--origin KEYID] [--limit N]", "list live signals"},
 	{"status", cmd_status, "", "identity, counts, store size, uptime, per-origin digests"},
 	{"watch", cmd_watch, "[--category C] [--min-confidence N]",

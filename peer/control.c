@@ -353,7 +353,8 @@ static void do_query(const struct control_env *env, const struct wire_request *r
 			fail_with(resp, rv, "%s", am_strerror(rv));
 			return;
 		}
-		if (domain_normalise(req->names[i], nr->normalised, nr->error, sizeof nr->error) != 0)
+		/* any name a resolver can see; only submissions are strict */
+		if (domain_normalise_query(req->names[i], nr->normalised, nr->error, sizeof nr->error) != 0)
 			continue;
 		struct query_ctx q = {.nr = nr, .mesh = env->mesh, .rv = 0};
 		rv = store_query(env->store, nr->normalised, now, collect_query, &q);

@@ -1,14 +1,17 @@
-/* domain.c - domain-name normalisation (IDNA2008, RFC 1035) and public-suffix rules. */
+/* domain.c - domain-name normalisation (IDNA2008, UTS #46, RFC 1035), query forms and public-suffix rules. */
 #include "domain.h"
 
 #include <arpa/inet.h>
 #include <idn2.h>
 #include <libpsl.h>
+#include <unicode/uidna.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "punycode.h"
 
 /* Longest stretch of escaped input an error message quotes. */
 #define QUOTE_MAX 96
@@ -42,6 +45,30 @@ static const psl_ctx_t *get_psl(void)
 	return p;
 }
 
+/* ICU's UTS #46 processor, opened on first use; immutable and documented
+ * as safe for concurrent use once open. */
+static _Atomic(UIDNA *) uts46;
+
+static const UIDNA *get_uts46(void)
+{
+	UIDNA *u = atomic_load_explicit(&uts46, memory_order_acquire);
+	if (u)
+		return u;
+	pthread_mutex_lock(&psl_lock);
+	u = atomic_load_explicit(&uts46, memory_order_relaxed);
+	if (!u) {
+		UErrorCode e = U_ZERO_ERROR;
+		/* what browsers do (WHATWG URL): nontransitional, bidi and
+		 * CONTEXTJ checked, STD3 rules off (our own rules follow) */
+		u = uidna_openUTS46(UIDNA_NONTRANSITIONAL_TO_ASCII | UIDNA_CHECK_BIDI | UIDNA_CHECK_CONTEXTJ, &e);
+		if (U_FAILURE(e))
+			u = NULL;
+		atomic_store_explicit(&uts46, u, memory_order_release);
+	}
+	pthread_mutex_unlock(&psl_lock);
+	return u;
+}
+
 int domain_init(char *err, size_t errlen)
 {
 	if (get_psl())
@@ -59,6 +86,9 @@ void domain_fini(void)
 	if (psl_owned)
 		psl_free(p);
 	psl_owned = false;
+	UIDNA *u = atomic_exchange_explicit(&uts46, NULL, memory_order_acq_rel);
+	if (u)
+		uidna_close(u);
 	pthread_mutex_unlock(&psl_lock);
 }
 
@@ -152,10 +182,12 @@ static int bad_char(unsigned char c, char *why, size_t whylen)
 {
 	if (c == ' ')
 		snprintf(why, whylen, "a space is not allowed in a host name (letters, digits, '-', '_')");
-	else if (c >= 0x21 && c < 0x7f && c != '`' && c != '\'' && c != '\\')
+	else if (c < 0x20 || c == 0x7f)
+		snprintf(why, whylen, "control character 0x%02x is not allowed in a host name (letters, digits, '-', '_')", c);
+	else if (c < 0x7f && c != '`' && c != '\'' && c != '\\')
 		snprintf(why, whylen, "character `%c' is not allowed in a host name (letters, digits, '-', '_')", c);
 	else
-		snprintf(why, whylen, "control character 0x%02x is not allowed in a host name (letters, digits, '-', '_')", c);
+		snprintf(why, whylen, "character 0x%02x is not allowed in a host name (letters, digits, '-', '_')", c);
 	return AM_EDOMAIN_CHAR;
 }
 
@@ -234,17 +266,81 @@ static int idn_error(int rc)
 }
 
 /*
+ * The A-label rule for what IDNA2008 refuses (issue 9): an "xn--" label the
+ * DNS can serve is accepted when it is well-formed Punycode - it decodes to
+ * at least one non-ASCII code point, none of them a control or surrogate,
+ * and encoding the result gives back exactly this label (so one name has
+ * one spelling) - even when its code points are not IDNA2008-valid. Real
+ * phishing uses emoji names such as "xn--57h.ws"; refusing them would leave
+ * them unflaggable while they resolve. `lower' is the label, lower-cased.
+ */
+static bool wellformed_alabel(const char *lower, size_t n)
+{
+	uint32_t cp[AM_LABEL_MAX];
+	size_t ncp = sizeof cp / sizeof cp[0], elen;
+	char again[AM_LABEL_MAX + 1];
+	bool non_ascii = false;
+
+	if (n < 5 || n > AM_LABEL_MAX || !is_alabel_prefix(lower, n))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_ldh_((unsigned char)lower[i]) || lower[i] == '_')
+			return false;
+	if (lower[n - 1] == '-')
+		return false;
+	if (punycode_decode(lower + 4, n - 4, cp, &ncp) != PUNYCODE_OK || ncp == 0)
+		return false;
+	for (size_t i = 0; i < ncp; i++) {
+		if (cp[i] < 0x20 || (cp[i] >= 0x7f && cp[i] < 0xa0))
+			return false;
+		non_ascii |= cp[i] >= 0x80;
+	}
+	if (!non_ascii)
+		return false;
+	if (punycode_encode(cp, ncp, again, sizeof again, &elen) != PUNYCODE_OK)
+		return false;
+	return elen == n - 4 && memcmp(again, lower + 4, elen) == 0;
+}
+
+/*
+ * UTS #46 for a U-label IDNA2008 refused: what browsers resolve (ICU is the
+ * implementation Chromium uses). "--" in positions 3-4 is allowed, as
+ * WHATWG URL does with CheckHyphens off; a leading or trailing hyphen stays
+ * refused (as for every label here). Returns a
+ * malloc'd A-label or NULL.
+ */
+static char *uts46_to_ascii(const char *label, size_t n)
+{
+	const UIDNA *u = get_uts46();
+	UIDNAInfo info = UIDNA_INFO_INITIALIZER;
+	UErrorCode e = U_ZERO_ERROR;
+	char out[4 * AM_LABEL_MAX + 8];
+	const uint32_t ignored = UIDNA_ERROR_HYPHEN_3_4;
+
+	if (!u || n > INT32_MAX)
+		return NULL;
+	int32_t len = uidna_labelToASCII_UTF8(u, label, (int32_t)n, out, (int32_t)sizeof out - 1, &info, &e);
+	if (U_FAILURE(e) || (info.errors & ~ignored) != 0 || len <= 0 || (size_t)len >= sizeof out)
+		return NULL;
+	out[len] = '\0';
+	return strdup(out);
+}
+
+/*
  * Converts one raw label and appends it to buf. Pure-ASCII labels that are
  * not A-labels are only lower-cased: IDNA2008 does not apply to them (RFC
  * 5890 NR-LDH labels), while libidn2 would apply UTS#46 CheckHyphens and
  * refuse real hosts such as "r3---sn-4g5e6nzz.googlevideo.com". U-labels and
- * "xn--" labels go through libidn2, which validates and lower-cases them.
- * libidn2 checks bidi per label only, so per-label calls lose nothing.
+ * "xn--" labels go through libidn2 (IDNA2008), which validates and
+ * lower-cases them; what it refuses gets a second chance: an "xn--" label
+ * by the A-label rule above, a U-label by UTS #46 (to its A-label, as
+ * browsers map it). libidn2 checks bidi per label only, so per-label calls
+ * lose nothing.
  */
 static int convert_label(const char *s, size_t n, char *buf, size_t cap, size_t *len, int *idn_rc)
 {
 	bool ascii = true;
-	char *tmp = NULL, *a = NULL;
+	char *tmp = NULL, *a = NULL, *u = NULL;
 	const char *src = s;
 	size_t an = n;
 	int rc = 0;
@@ -260,13 +356,26 @@ static int convert_label(const char *s, size_t n, char *buf, size_t cap, size_t 
 		memcpy(tmp, s, n);
 		tmp[n] = '\0';
 		int r = idn2_to_ascii_8z(tmp, &a, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
-		if (r != IDN2_OK) {
+		if (r == IDN2_OK) {
+			src = a;
+			an = strlen(a);
+		} else if (ascii) {
+			for (size_t i = 0; i < n; i++)
+				tmp[i] = (char)ascii_lower((unsigned char)tmp[i]);
+			if (!wellformed_alabel(tmp, n)) {
+				*idn_rc = r;
+				rc = r == IDN2_TOO_BIG_LABEL || r == IDN2_TOO_BIG_DOMAIN ? idn_error(r) : AM_EDOMAIN_IDN;
+				goto fail;
+			}
+			src = tmp;
+		} else if (r != IDN2_MALLOC && r != IDN2_HYPHEN_STARTEND && (u = uts46_to_ascii(tmp, n)) != NULL) {
+			src = u;
+			an = strlen(u);
+		} else {
 			*idn_rc = r;
 			rc = idn_error(r);
 			goto fail;
 		}
-		src = a;
-		an = strlen(a);
 	}
 	/* Anything this long fails the 253-octet rule anyway. */
 	if (*len + an + 1 >= cap) {
@@ -278,6 +387,7 @@ static int convert_label(const char *s, size_t n, char *buf, size_t cap, size_t 
 	buf[*len] = '\0';
 fail:
 	idn2_free(a);
+	free(u);
 	free(tmp);
 	return rc;
 }
@@ -426,15 +536,165 @@ bool domain_is_public_suffix(const char *normalised)
 size_t domain_match_candidates(const char *normalised, const char **out, size_t max)
 {
 	size_t n = 0;
-	const char *p = normalised;
 
 	if (!normalised || !out)
 		return 0;
-	while (n < max && !domain_is_public_suffix(p)) {
-		out[n++] = p;
-		if ((p = strchr(p, '.')) == NULL)
-			break;
-		p++;
+	for (const char *p = normalised; p && n < max;) {
+		/* nothing stored holds a backslash (an escaped label) or is
+		 * longer than 253 octets (a converted query name can be) */
+		if (!strchr(p, '\\') && strlen(p) <= AM_DOMAIN_MAX) {
+			if (domain_is_public_suffix(p))
+				break;
+			out[n++] = p;
+		}
+		if ((p = strchr(p, '.')) != NULL)
+			p++;
 	}
 	return n;
+}
+
+/* One label of a query name, as octets. */
+struct qlabel {
+	unsigned char o[AM_LABEL_MAX];
+	size_t n;
+};
+
+/* Parses presentation format into labels. Returns 0 or an am_err with why. */
+static int parse_presentation(const char *in, size_t n, struct qlabel *labels, size_t *nlabels, char *why,
+                              size_t whylen)
+{
+	size_t k = 0, total = 0;
+
+	*nlabels = 0;
+	for (size_t i = 0; i < n;) {
+		struct qlabel *l = &labels[k];
+		l->n = 0;
+		while (i < n && in[i] != '.') {
+			unsigned char c = (unsigned char)in[i++];
+			if (c == '\\') {
+				if (i >= n) {
+					snprintf(why, whylen, "a backslash ends the name (escapes are \\DDD or \\X)");
+					return AM_EDOMAIN_CHAR;
+				}
+				if (is_digit((unsigned char)in[i])) {
+					if (i + 3 > n || !is_digit((unsigned char)in[i + 1]) || !is_digit((unsigned char)in[i + 2])) {
+						snprintf(why, whylen, "a \\DDD escape needs three decimal digits");
+						return AM_EDOMAIN_CHAR;
+					}
+					unsigned v = (unsigned)(in[i] - '0') * 100 + (unsigned)(in[i + 1] - '0') * 10 +
+					             (unsigned)(in[i + 2] - '0');
+					if (v > 255) {
+						snprintf(why, whylen, "escape \\%.3s is above 255", in + i);
+						return AM_EDOMAIN_CHAR;
+					}
+					c = (unsigned char)v;
+					i += 3;
+				} else {
+					c = (unsigned char)in[i++];
+				}
+			}
+			if (l->n == AM_LABEL_MAX)
+				return AM_ELABEL_LONG;
+			l->o[l->n++] = c;
+		}
+		if (l->n == 0)
+			return AM_ELABEL_EMPTY;
+		total += l->n + (k ? 1 : 0);
+		if (total > AM_DOMAIN_MAX)
+			return AM_EDOMAIN_LONG;
+		k++;
+		if (i < n)
+			i++; /* the dot; a final one is the root's */
+		if (i < n && k == DOMAIN_LABELS_MAX + 1)
+			return AM_EDOMAIN_LONG;
+	}
+	*nlabels = k;
+	return 0;
+}
+
+/* Appends one label in query form; false if out would overflow. */
+static bool render_label(const struct qlabel *l, char *out, size_t cap, size_t *len)
+{
+	unsigned char low[AM_LABEL_MAX];
+	char conv[2 * DOMAIN_INPUT_MAX];
+	bool plain = true, idn = false;
+	size_t clen = 0;
+	int idn_rc = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		low[i] = ascii_lower(l->o[i]);
+		if (low[i] >= 0x80)
+			idn = true;
+		else if (!is_ldh_(low[i]))
+			plain = idn = false;
+		if (!plain && !idn)
+			break;
+	}
+	for (size_t i = 0; i < l->n; i++)
+		low[i] = ascii_lower(l->o[i]);
+	if (plain && !idn) {
+		if (*len + l->n >= cap)
+			return false;
+		memcpy(out + *len, low, l->n);
+		*len += l->n;
+		return true;
+	}
+	/* non-ASCII and nothing else odd: the submission's conversion, when
+	 * it gives a label a stored name could hold */
+	if (idn && convert_label((const char *)low, l->n, conv, sizeof conv, &clen, &idn_rc) == 0 && clen > 0 &&
+	    clen <= AM_LABEL_MAX && !memchr(conv, '.', clen)) {
+		bool ok = true;
+		for (size_t i = 0; i < clen; i++)
+			ok &= is_ldh_((unsigned char)conv[i]);
+		if (ok) {
+			if (*len + clen >= cap)
+				return false;
+			memcpy(out + *len, conv, clen);
+			*len += clen;
+			return true;
+		}
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		if (*len + 4 >= cap)
+			return false;
+		if (is_ldh_(low[i]))
+			out[(*len)++] = (char)low[i];
+		else
+			*len += (size_t)snprintf(out + *len, cap - *len, "\\%03u", low[i]);
+	}
+	return true;
+}
+
+int domain_normalise_query(const char *in, char out[AM_QNAME_MAX + 1], char *err, size_t errlen)
+{
+	struct qlabel labels[DOMAIN_LABELS_MAX + 1];
+	char why[128] = "";
+	size_t n, nlabels, len = 0;
+	int rc;
+
+	if (out)
+		out[0] = '\0';
+	if (!in || !out)
+		return refuse(AM_EINVAL, in, NULL, err, errlen);
+	n = strnlen(in, DOMAIN_INPUT_MAX + 1);
+	if (n > DOMAIN_INPUT_MAX)
+		return refuse(AM_ETOOBIG, in, NULL, err, errlen);
+	if (n == 0)
+		return refuse(AM_EDOMAIN_EMPTY, in, NULL, err, errlen);
+	if (n == 1 && in[0] == '.') {
+		memcpy(out, ".", 2);
+		return 0;
+	}
+	if ((rc = parse_presentation(in, n, labels, &nlabels, why, sizeof why)) != 0)
+		return refuse_why(rc, in, why, err, errlen);
+	for (size_t k = 0; k < nlabels; k++) {
+		if (k)
+			out[len++] = '.';
+		if (!render_label(&labels[k], out, AM_QNAME_MAX + 1, &len)) {
+			out[0] = '\0';
+			return refuse(AM_EDOMAIN_LONG, in, NULL, err, errlen);
+		}
+	}
+	out[len] = '\0';
+	return 0;
 }

@@ -16,6 +16,18 @@
  *      publicsuffix data, ICANN and private sections): flagging a whole suffix
  *      is never proportionate.
  *
+ * Step 3 in full: libidn2 (IDNA2008) first; what it refuses gets a second
+ * chance: an "xn--" label that is well-formed Punycode is kept as it is
+ * (emoji names such as "xn--57h.ws" exist in the DNS though IDNA2008
+ * disallows their code points), and a U-label that UTS #46 accepts (ICU, as
+ * browsers do) becomes its A-label. See README "Names".
+ *
+ * Queries are different (domain_normalise_query): a lookup must never fail
+ * on a name a resolver can see, or an attacker picks a label under its own
+ * flagged domain ("-cdn.evil.example") that makes the lookup of its parent
+ * fail. So queries take any DNS-question name and only submissions enforce
+ * the strict rules.
+ *
  * Thread safety: domain_init() once before threads start; afterwards every
  * function is safe to call concurrently (the psl context is read-only).
  */
@@ -44,14 +56,32 @@ int domain_normalise(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, siz
  * need the public suffix list. */
 int domain_normalise_suffix(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, size_t errlen);
 
+/* The query form of any name that can appear in a DNS question, in
+ * presentation format: labels of any octets (escapes "\DDD" and "\X" as in
+ * RFC 1035 master files, e.g. "My\032Printer"), at most 63 octets each and
+ * 253 in all, one trailing dot allowed. Each label is lower-cased; a label
+ * with non-ASCII octets is converted as a submission would be (so
+ * "www.bücher.example" finds "xn--bcher-kva.example") when it can be; every
+ * other octet that is not a letter, digit, '-' or '_' is written "\DDD".
+ * Such a label can never match a stored name, but its parents are looked up
+ * as usual (domain_match_candidates). "." (the root) gives ".". Refused only
+ * what no DNS question can hold: empty input, an empty label ("a..b"), a
+ * label over 63 or a name over 253 octets, a broken escape - with AM_E* and
+ * err as domain_normalise. out has AM_QNAME_MAX + 1 bytes. Needs no public
+ * suffix list: a suffix or a single label is a fine query that matches
+ * nothing. */
+int domain_normalise_query(const char *in, char out[AM_QNAME_MAX + 1], char *err, size_t errlen);
+
 /* True if an already-normalised name is a public suffix (PSL_TYPE_ANY; an
  * unknown single label counts as a suffix under the default rule). */
 bool domain_is_public_suffix(const char *normalised);
 
-/* The names a query for `normalised` must look up: the name itself, then
- * each parent, longest first, stopping before the first public suffix.
- * Stores pointers into `normalised` in out[0..max-1]; returns the count
- * (0 when the name itself is a public suffix). */
+/* The names a query for `normalised` (domain_normalise or query form) must
+ * look up: the name itself, then each parent, longest first, stopping
+ * before the first public suffix. Names holding an escaped label (which no
+ * stored name can equal) are passed over, so "a\032b.evil.example" gives
+ * "evil.example". Stores pointers into `normalised` in out[0..max-1];
+ * returns the count (0 when the name itself is a public suffix). */
 size_t domain_match_candidates(const char *normalised, const char **out, size_t max);
 
 #endif

@@ -25,6 +25,9 @@
 #define AM_KEYID_BYTES 8   /* short key id: first 8 bytes of BLAKE2b-256(pk) */
 #define AM_DOMAIN_MAX 253  /* RFC 1035 presentation length, no trailing dot */
 #define AM_LABEL_MAX 63
+/* A query name in domain.h's query form: at most 253 octets, each octet
+ * that is not a letter, digit, '-' or '_' written as \DDD. */
+#define AM_QNAME_MAX (4 * AM_DOMAIN_MAX)
 
 /* Hard caps on untrusted sizes (network, socket, files). */
 #define AM_BODY_MAX 1024             /* a signed indicator body */

@@ -636,8 +636,10 @@ int store_query(struct store *s, const char *name, uint64_t now, store_rec_fn fn
 
 	if (s == NULL || name == NULL || fn == NULL)
 		return AM_EINVAL;
-	len = strnlen(name, AM_DOMAIN_MAX + 1);
-	if (len == 0 || len > AM_DOMAIN_MAX)
+	/* a query form (domain_normalise_query) may be longer than a stored
+	 * name: its escaped labels are skipped by domain_match_candidates */
+	len = strnlen(name, AM_QNAME_MAX + 1);
+	if (len == 0 || len > AM_QNAME_MAX)
 		return AM_EINVAL;
 	/* Name first, then parents, stopping before the public suffix. */
 	ncand = domain_match_candidates(name, cand, DOMAIN_LABELS_MAX);

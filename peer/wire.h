@@ -117,7 +117,7 @@ struct wire_verdict {
 
 struct wire_name_result {
 	char *name;                        /* as asked, owned */
-	char normalised[AM_DOMAIN_MAX + 1]; /* "" when rejected */
+	char normalised[AM_QNAME_MAX + 1];  /* query form (domain.h); "" when rejected */
 	char error[AM_ERRLEN];             /* "" unless rejected */
 	struct wire_signal *signals;       /* owned */
 	size_t n_signals, cap_signals;

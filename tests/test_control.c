@@ -183,16 +183,24 @@ static void test_query_reports_rejected_names_per_name(void **state)
 {
 	struct fixture *f = *state;
 	struct wire_response resp;
-	char *names[] = {"com", "fine.example.net", "192.0.2.7"};
-	struct wire_request req = {.op = WIRE_OP_QUERY, .names = names, .n_names = 3};
+	/* issue 9: a query takes any name a DNS question can hold; a public
+	 * suffix, an address or an odd label simply matches nothing, and only
+	 * what no question can hold (an empty label) is refused, per name */
+	char *names[] = {"com", "fine.example.net", "192.0.2.7", "a..b", "My\\032Printer.example.net"};
+	struct wire_request req = {.op = WIRE_OP_QUERY, .names = names, .n_names = 5};
 
 	roundtrip(f, &req, &resp);
 	assert_int_equal(resp.status, 0);
-	assert_int_equal(resp.n_results, 3);
-	assert_non_null(strstr(resp.results[0].error, "public suffix"));
+	assert_int_equal(resp.n_results, 5);
+	assert_string_equal(resp.results[0].error, "");
+	assert_string_equal(resp.results[0].normalised, "com");
+	assert_int_equal(resp.results[0].n_signals, 0);
 	assert_string_equal(resp.results[1].error, "");
 	assert_string_equal(resp.results[1].normalised, "fine.example.net");
-	assert_non_null(strstr(resp.results[2].error, "IP address"));
+	assert_string_equal(resp.results[2].error, "");
+	assert_non_null(strstr(resp.results[3].error, "empty label"));
+	assert_string_equal(resp.results[3].normalised, "");
+	assert_string_equal(resp.results[4].normalised, "my\\032printer.example.net");
 	wire_response_clear(&resp);
 }
 

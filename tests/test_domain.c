@@ -108,14 +108,30 @@ static const struct row rows[] = {
 	{"a-.example.com", AM_EDOMAIN_CHAR, NULL},
 	{"-münchen.de", AM_EDOMAIN_CHAR, NULL},
 	{"münchen-.de", AM_EDOMAIN_CHAR, NULL},
-	/* IDNA2008 refusals */
-	{"😀.com", AM_EDOMAIN_IDN, NULL},
-	{"a😀b.com", AM_EDOMAIN_IDN, NULL},
-	{"xn--ls8h.la", AM_EDOMAIN_IDN, NULL}, /* an emoji as an A-label */
-	{"xn--zz.de", AM_EDOMAIN_IDN, NULL},   /* bad punycode */
-	{"xn--a.de", AM_EDOMAIN_IDN, NULL},
-	{"xn--abc-.com", AM_EDOMAIN_IDN, NULL},
-	{"mü--nchen.de", AM_EDOMAIN_IDN, NULL}, /* "--" at 3-4 in a U-label */
+	/* IDNA2008 refusals that UTS #46 accepts: mapped to the A-label a
+	 * browser resolves (issue 9) */
+	{"😀.com", 0, "xn--e28h.com"},
+	{"a😀b.com", 0, "xn--ab-no82a.com"},
+	{"i❤.ws", 0, "xn--i-7iq.ws"},
+	{"☃.com", 0, "xn--n3h.com"},
+	{"mü--nchen.de", 0, "xn--m--nchen-65a.de"}, /* "--" at 3-4: CheckHyphens off, as browsers */
+	/* well-formed Punycode A-labels IDNA2008 disallows: kept (emoji phishing) */
+	{"xn--ls8h.la", 0, "xn--ls8h.la"},
+	{"xn--57h.ws", 0, "xn--57h.ws"},
+	{"XN--57H.WS", 0, "xn--57h.ws"},
+	{"xn--238h.to", 0, "xn--238h.to"},
+	{"www.xn--57h.ws.", 0, "www.xn--57h.ws"},
+	/* mixed scripts are IDNA2008-valid (registries police them, not us) */
+	{"p\xd0\xb0ypal.com", 0, "xn--pypal-4ve.com"}, /* Cyrillic a */
+	{"g\xce\xbfogle.com", 0, "xn--gogle-rce.com"}, /* Greek omicron */
+	/* A-labels that are not well-formed Punycode */
+	{"xn--zz.de", AM_EDOMAIN_IDN, NULL},
+	{"xn--a.de", AM_EDOMAIN_IDN, NULL},     /* decodes to a C1 control */
+	{"xn--abc-.com", AM_EDOMAIN_IDN, NULL}, /* decodes to ASCII only */
+	{"xn--.com", AM_EDOMAIN_IDN, NULL},
+	{"xn--57H-.ws", AM_EDOMAIN_IDN, NULL},
+	{"xn--ls8h9.la", AM_EDOMAIN_IDN, NULL},
+	/* refused by UTS #46 too */
 	{"a\xe2\x80\x8d" "b.com", AM_EDOMAIN_IDN, NULL}, /* ZWJ, CONTEXTJ */
 	{"\xcc\x81" "a.com", AM_EDOMAIN_IDN, NULL},      /* leading combining mark */
 	{"a\xe2\x80\xae" "b.com", AM_EDOMAIN_IDN, NULL}, /* RLO override */
@@ -478,7 +494,8 @@ static void test_suffix_table(void **state)
 		{"as ia", AM_EDOMAIN_CHAR, NULL},
 		{"-asia", AM_EDOMAIN_CHAR, NULL},
 		{"xn--zz", AM_EDOMAIN_IDN, NULL},
-		{"😀", AM_EDOMAIN_IDN, NULL},
+		{"😀", 0, "xn--e28h"},
+		{"\xe2\x80\x8d", AM_EDOMAIN_IDN, NULL},
 	};
 	char out[AM_DOMAIN_MAX + 1];
 	(void)state;
@@ -528,6 +545,157 @@ static void test_suffix_err_quotes_raw_input(void **state)
 	assert_int_equal(domain_normalise_suffix("asia", NULL, err, sizeof err), AM_EINVAL);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* Queries: any name a resolver can see (issue 9)                        */
+
+static const struct row qrows[] = {
+	/* what submissions refuse, a lookup takes */
+	{"-cdn.evil-parent.com", 0, "-cdn.evil-parent.com"},
+	{"cdn-.evil-parent.com", 0, "cdn-.evil-parent.com"},
+	{"My\\032Printer.local.example", 0, "my\\032printer.local.example"},
+	{"a b.example", 0, "a\\032b.example"},
+	{"*.example.com", 0, "\\042.example.com"},
+	{"x\\.y.example", 0, "x\\046y.example"},
+	{"\\065BC.example", 0, "abc.example"},  /* an escaped letter is a letter */
+	{"\\-a.example", 0, "-a.example"},
+	{"_sip._tcp.example.com", 0, "_sip._tcp.example.com"},
+	{"WWW.Example.COM.", 0, "www.example.com"},
+	{"192.0.2.1", 0, "192.0.2.1"},
+	{"caf\xe9.example", 0, "caf\\233.example"}, /* Latin-1: bytes, escaped */
+	/* suffixes and single labels are fine queries (they match nothing) */
+	{"github.io", 0, "github.io"},
+	{"co.uk", 0, "co.uk"},
+	{"wpad", 0, "wpad"},
+	{"COM.", 0, "com"},
+	{".", 0, "."},
+	/* U-labels as a submission converts them, emoji A-labels as they are */
+	{"www.bücher-login.de", 0, "www.xn--bcher-login-thb.de"},
+	{"😀.com", 0, "xn--e28h.com"},
+	{"XN--57H.ws", 0, "xn--57h.ws"},
+	{"xn--zz.de", 0, "xn--zz.de"}, /* not Punycode: looked up as it is */
+	{"mü nchen.de", 0, "m\\195\\188\\032nchen.de"},
+	/* only what no DNS question can hold is refused */
+	{"", AM_EDOMAIN_EMPTY, NULL},
+	{"a..b", AM_ELABEL_EMPTY, NULL},
+	{".a.example", AM_ELABEL_EMPTY, NULL},
+	{"a.example..", AM_ELABEL_EMPTY, NULL},
+	{"..", AM_ELABEL_EMPTY, NULL},
+	{"a\\", AM_EDOMAIN_CHAR, NULL},
+	{"a\\25.example", AM_EDOMAIN_CHAR, NULL},
+	{"\\256.example", AM_EDOMAIN_CHAR, NULL},
+};
+
+static void test_query_table(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof qrows / sizeof qrows[0]; i++) {
+		char out[AM_QNAME_MAX + 1], err[AM_ERRLEN] = "";
+		int rc = domain_normalise_query(qrows[i].in, out, err, sizeof err);
+		if (rc != qrows[i].rc)
+			fail_msg("row %zu `%s': got %d (%s), want %d; err: %s", i, qrows[i].in, rc, am_strerror(rc),
+			         qrows[i].rc, err);
+		if (qrows[i].out) {
+			assert_string_equal(out, qrows[i].out);
+			/* the query form is a fixed point */
+			char again[AM_QNAME_MAX + 1];
+			assert_int_equal(domain_normalise_query(out, again, NULL, 0), 0);
+			assert_string_equal(again, out);
+		} else {
+			assert_string_equal(out, "");
+			assert_true(err[0] == '`');
+		}
+	}
+}
+
+/* Every name a submission accepts, a query spells the same way. */
+static void test_query_agrees_with_names(void **state)
+{
+	char a[AM_DOMAIN_MAX + 1], b[AM_QNAME_MAX + 1];
+	(void)state;
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		if (rows[i].rc != 0)
+			continue;
+		assert_int_equal(domain_normalise(rows[i].in, a, NULL, 0), 0);
+		assert_int_equal(domain_normalise_query(rows[i].in, b, NULL, 0), 0);
+		assert_string_equal(a, b);
+	}
+}
+
+static void test_query_label_63_64_total_253_254(void **state)
+{
+	char in[600], out[AM_QNAME_MAX + 1];
+	(void)state;
+	/* 63 octets, also written with escapes; 64 refused */
+	memset(in, 'a', 63);
+	strcpy(in + 63, ".example");
+	assert_int_equal(domain_normalise_query(in, out, NULL, 0), 0);
+	memset(in, 0, sizeof in);
+	for (int i = 0; i < 63; i++)
+		strcat(in, "\\032");
+	strcat(in, ".example");
+	assert_int_equal(domain_normalise_query(in, out, NULL, 0), 0);
+	assert_int_equal(strlen(out), 63 * 4 + 8);
+	strcat(in, "x"); /* still one 63-octet label: fine */
+	memset(in, 'a', 64);
+	strcpy(in + 64, ".example");
+	assert_int_equal(domain_normalise_query(in, out, NULL, 0), AM_ELABEL_LONG);
+	memset(in, 0, sizeof in);
+	for (int i = 0; i < 64; i++)
+		strcat(in, "\\032");
+	assert_int_equal(domain_normalise_query(in, out, NULL, 0), AM_ELABEL_LONG);
+
+	/* 253 octets in all (63+1+63+1+63+1+61), also with a final dot; 254 refused */
+	memset(in, 0, sizeof in);
+	for (int l = 0; l < 3; l++) {
+		memset(in + strlen(in), 'b', 63);
+		strcat(in, ".");
+	}
+	memset(in + strlen(in), 'c', 61);
+	assert_int_equal(strlen(in), 253);
+	assert_int_equal(domain_normalise_query(in, out, NULL, 0), 0);
+	strcat(in, ".");
+	assert_int_equal(domain_normalise_query(in, out, NULL, 0), 0);
+	in[253] = 'c';
+	in[254] = '\0';
+	assert_int_equal(domain_normalise_query(in, out, NULL, 0), AM_EDOMAIN_LONG);
+	/* 253 octets of escapes: the longest query form */
+	memset(in, 0, sizeof in);
+	char q[AM_QNAME_MAX * 2];
+	q[0] = '\0';
+	for (int l = 0; l < 4; l++) {
+		for (int i = 0; i < (l < 3 ? 63 : 61); i++)
+			strcat(q, "\\032");
+		if (l < 3)
+			strcat(q, ".");
+	}
+	assert_int_equal(domain_normalise_query(q, out, NULL, 0), 0);
+	assert_int_equal(strlen(out), 253 * 4 - 3 * 3);
+}
+
+static void test_query_candidates_skip_escaped_labels(void **state)
+{
+	const char *c[DOMAIN_LABELS_MAX];
+	char out[AM_QNAME_MAX + 1];
+	(void)state;
+	assert_int_equal(domain_normalise_query("My\\032Printer.evil-parent.com", out, NULL, 0), 0);
+	assert_int_equal(domain_match_candidates(out, c, DOMAIN_LABELS_MAX), 1);
+	assert_string_equal(c[0], "evil-parent.com");
+	assert_int_equal(domain_normalise_query("a.b\\.c.d.evil.co.uk", out, NULL, 0), 0);
+	assert_int_equal(domain_match_candidates(out, c, DOMAIN_LABELS_MAX), 2);
+	assert_string_equal(c[0], "d.evil.co.uk");
+	assert_string_equal(c[1], "evil.co.uk");
+	/* a leading hyphen is no escape: the name itself is a candidate */
+	assert_int_equal(domain_normalise_query("-cdn.evil-parent.com", out, NULL, 0), 0);
+	assert_int_equal(domain_match_candidates(out, c, DOMAIN_LABELS_MAX), 2);
+	assert_string_equal(c[1], "evil-parent.com");
+	/* suffixes, single labels and the root: nothing to look up */
+	assert_int_equal(domain_match_candidates("github.io", c, DOMAIN_LABELS_MAX), 0);
+	assert_int_equal(domain_match_candidates("wpad", c, DOMAIN_LABELS_MAX), 0);
+	assert_int_equal(domain_match_candidates(".", c, DOMAIN_LABELS_MAX), 0);
+	assert_int_equal(domain_match_candidates("a\\032b", c, DOMAIN_LABELS_MAX), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -550,6 +718,10 @@ int main(void)
 		cmocka_unit_test(test_suffix_table),
 		cmocka_unit_test(test_suffix_agrees_with_names),
 		cmocka_unit_test(test_suffix_err_quotes_raw_input),
+		cmocka_unit_test(test_query_table),
+		cmocka_unit_test(test_query_agrees_with_names),
+		cmocka_unit_test(test_query_label_63_64_total_253_254),
+		cmocka_unit_test(test_query_candidates_skip_escaped_labels),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	domain_fini();

@@ -60,6 +60,40 @@ static void check_candidates(const char *name, bool normalised)
 	}
 }
 
+/* The query form (issue 9): refused only for what no DNS question holds;
+ * otherwise printable, a fixed point, agreeing with a strict success, and
+ * its candidates are plain names at label boundaries. */
+static void check_query(const char *in, int strict_rc, const char *strict_out)
+{
+	char q[AM_QNAME_MAX + 1], again[AM_QNAME_MAX + 1], err[AM_ERRLEN] = "";
+	const char *c[DOMAIN_LABELS_MAX];
+
+	int rc = domain_normalise_query(in, q, err, sizeof err);
+	if (rc != 0) {
+		if (rc < AM_ERR_MIN || q[0] != '\0' || !valid_err(err) || strict_rc == 0)
+			abort();
+		if (rc != AM_EDOMAIN_EMPTY && rc != AM_ELABEL_EMPTY && rc != AM_ELABEL_LONG &&
+		    rc != AM_EDOMAIN_LONG && rc != AM_EDOMAIN_CHAR && rc != AM_ETOOBIG)
+			abort();
+		return;
+	}
+	if (strlen(q) > AM_QNAME_MAX)
+		abort();
+	for (const char *p = q; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || (*p >= 'A' && *p <= 'Z'))
+			abort();
+	if (strict_rc == 0 && strcmp(q, strict_out) != 0)
+		abort();
+	if (domain_normalise_query(q, again, NULL, 0) != 0 || strcmp(q, again) != 0)
+		abort();
+	size_t n = domain_match_candidates(q, c, DOMAIN_LABELS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		size_t off = (size_t)(c[i] - q);
+		if (strchr(c[i], '\\') || strlen(c[i]) > AM_DOMAIN_MAX || (off && q[off - 1] != '.'))
+			abort();
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char in[DOMAIN_INPUT_MAX + 16], out[AM_DOMAIN_MAX + 1], again[AM_DOMAIN_MAX + 1], err[AM_ERRLEN];
@@ -73,6 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(out, 'Z', sizeof out);
 	err[0] = '\0';
 	int rc = domain_normalise(in, out, err, sizeof err);
+	check_query(in, rc, out);
 	if (rc != 0) {
 		if (rc < AM_ERR_MIN || out[0] != '\0' || !valid_err(err))
 			abort();
@@ -106,6 +141,12 @@ size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 		"[2001:db8::1]",
 		"a..b",
 		"co.uk",
+		"xn--57h.ws",
+		"😀.com",
+		"My\\032Printer.evil.example",
+		"-cdn.evil-parent.com",
+		"x\\.y.example.",
+		"p\xd0\xb0ypal.com",
 	};
 	size_t nfixed = sizeof seeds / sizeof seeds[0], n;
 

@@ -43,7 +43,8 @@ expect_exit 0 "query matches a parent domain" am query deep.sub.host7.example-7.
 check "parent match reports the stored name" grep -q 'host7.example-7.org  botnet' <<<"$T_OUT"
 expect_exit 1 "query with no match exits 1" am query clean.example.net
 expect_exit 0 "query - reads stdin" am query - < <(printf 'clean.example.net\nhost3.example-3.org\n')
-expect_exit 2 "query of a public suffix is an error" am query co.uk
+expect_exit 1 "query of a public suffix matches nothing (issue 9)" am query co.uk
+check "... and says nothing on stderr" test -z "$T_ERR"
 
 # withdraw one, and it stays withdrawn across the crash
 expect_exit 0 "withdraw own indicator" am withdraw host5.example-5.org --category phishing

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# names.sh - names as the DNS has them (issue 9) on a real daemon through
+# the real CLI: a lookup never fails on a name a resolver can see and always
+# finds a flagged parent ("-cdn.evil-parent.com" after flagging
+# evil-parent.com), `--' ends options, public suffixes and single labels
+# match nothing without a word on stderr, batch exit statuses 0/1/2, and
+# emoji names are flaggable (well-formed A-labels, U-labels via UTS #46).
+set -uo pipefail
+AMESHD=$1 AMESH=$2
+. "$(dirname "$0")/lib.sh"
+
+"$AMESH" init "$T_ROOT/p" --name p >/dev/null
+start_peer "$T_ROOT/p" || exit 1
+am() { "$AMESH" -s "$T_ROOT/p/run/amesh.sock" "$@"; }
+
+expect_exit 0 "submit evil-parent.com" am submit evil-parent.com --category phishing --confidence 80 --ttl 1d
+
+# --- the bypass: labels under a flagged name are the attacker's to choose ---
+expect_exit 0 "a leading-hyphen label finds its flagged parent" am query -- -cdn.evil-parent.com
+check "... and names the parent's signal" grep -q "evil-parent.com  phishing" <<<"$T_OUT"
+expect_exit 0 "an escaped label (My\\032Printer) finds its parent" am query 'My\032Printer.evil-parent.com'
+check "... in lower case query form" grep -q '^my\\032printer.evil-parent.com: 1 signal' <<<"$T_OUT"
+expect_exit 0 "a label with a space finds its parent" am query 'corona helden.evil-parent.com'
+expect_exit 0 "a trailing hyphen, underscore and '*' label too" am query 'x-._y.*.evil-parent.com'
+expect_exit 0 "upper case and the root's dot" am query 'CDN.EVIL-PARENT.COM.'
+long=$(printf 'a%.0s' $(seq 1 63))
+expect_exit 0 "a 63-octet label under the parent" am query "$long.evil-parent.com"
+expect_exit 2 "a 64-octet label is no DNS name" am query "${long}a.evil-parent.com"
+check "... and the message says which rule" grep -q "longer than 63" <<<"$T_ERR"
+
+# --- `--' ends options, and the CLI says so ---
+expect_exit 2 "a name read as an option is a usage error" am query -cdn.evil-parent.com
+check "... whose message points at \`--'" grep -q "amesh query -- -cdn.evil-parent.com" <<<"$T_ERR"
+expect_exit 0 "--help documents \`--'" am --help
+check "... in the query line" grep -q "\`--' ends options" <<<"$T_OUT"
+expect_exit 0 "--json after \`--' is a name, not an option" am query -- evil-parent.com --json
+check "... so the output stays text" grep -q "^evil-parent.com: 1 signal" <<<"$T_OUT"
+
+# --- proportionate: suffixes and single labels match nothing, quietly ---
+for n in github.io co.uk com wpad localhost .; do
+	expect_exit 1 "query $n matches nothing" am query "$n"
+	check "... without a word on stderr" test -z "$T_ERR"
+done
+expect_exit 2 "a submission of a suffix is still refused" am submit github.io --category phishing --confidence 50 --ttl 1d
+check "... as disproportionate" grep -q "proportionate" <<<"$T_ERR"
+expect_exit 2 "a submission with a leading hyphen is refused" am submit --category phishing --confidence 50 --ttl 1d -- -cdn.evil-parent.com
+check "... saying leading hyphen" grep -q "leading hyphen" <<<"$T_ERR"
+
+# --- batches: 0 if any matched, 1 if none, 2 only if every name was refused ---
+batch="$T_ROOT/batch.txt"
+{ for i in $(seq 1 3000); do echo "host$i.clean.example"; done; echo github.io; echo 'a..b'; echo wpad; } >"$batch"
+expect_exit 1 "a resolver batch with a suffix and a broken name, no match" am query - <"$batch"
+check "... the broken name is reported per name" grep -q "a..b" <<<"$T_ERR"
+check "... and nothing is said about github.io" not grep -q "github.io" <<<"$T_ERR"
+echo "www.evil-parent.com" >>"$batch"
+expect_exit 0 "the same batch with one flagged name" am query - <"$batch"
+check "... whose answer is there" grep -q "^www.evil-parent.com: 1 signal" <<<"$T_OUT"
+printf 'a..b\n.x\n' >"$T_ROOT/bad.txt"
+expect_exit 2 "a batch of only refused names" am query - <"$T_ROOT/bad.txt"
+expect_exit 1 "arguments: a suffix and a clean name" am query co.uk clean.example
+expect_exit 0 "arguments: a refused name and a match" am query 'a..b' evil-parent.com
+out=$(am --json query - <"$T_ROOT/bad.txt" 2>/dev/null)
+check "--json keeps per-name errors in the output" test "$(grep -c '"error"' <<<"$out")" -eq 2
+
+# --- emoji names: real phishing, valid in the DNS ---
+expect_exit 0 "an emoji A-label IDNA2008 refuses is flaggable" am submit XN--57H.ws --category phishing --confidence 70 --ttl 1d
+check "... kept as its A-label" grep -q "stored xn--57h.ws phishing" <<<"$T_OUT"
+expect_exit 0 "another (xn--238h.to)" am submit xn--238h.to --category phishing --confidence 70 --ttl 1d
+expect_exit 0 "an emoji U-label maps to its A-label, as browsers do" am submit '😀.com' --category malware --confidence 70 --ttl 1d
+check "... xn--e28h.com" grep -q "stored xn--e28h.com malware" <<<"$T_OUT"
+expect_exit 0 "a query by the U-label finds it" am query 'www.😀.com'
+expect_exit 2 "malformed Punycode is still refused" am submit xn--zz.de --category phishing --confidence 70 --ttl 1d
+expect_exit 0 "a U-label query finds a U-label submission" am submit 'bücher-login.de' --category phishing --confidence 60 --ttl 1d
+expect_exit 0 "... www.BÜCHER-login.de" am query 'www.BÜCHER-login.de'
+out=$(am --json query 'www.bücher-login.de')
+check "--json echoes the name as typed (UTF-8)" grep -q '"name":"www.bücher-login.de"' <<<"$out"
+
+finish
