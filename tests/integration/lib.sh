@@ -54,7 +54,11 @@ finish() {
 
 # --- mesh helpers ---
 # Ports from the pid so parallel ctest runs do not collide.
-T_PORT_BASE=$((20000 + ($$ % 4000) * 10))
+# Below Linux's ephemeral range (32768-60999 by default): a port in it can
+# be taken at any moment as the local end of some outgoing connection (a
+# dialer's reconnect, another test's), and ameshd then fails with "Address
+# in use" - seen under parallel ctest. 20000-32759 leaves 1276 slots of 10.
+T_PORT_BASE=$((20000 + ($$ % 1276) * 10))
 port_of() { echo $((T_PORT_BASE + $1)); }
 
 # mk_peer NAME INDEX: a peer listening on 127.0.0.1:port_of(INDEX)
