@@ -24,6 +24,12 @@
  * (policy.h); never back to the neighbour it came from or to its own
  * origin. Every refusal is counted by reason.
  *
+ * Files, one concept each (mesh_impl.h holds what they share): mesh.c
+ * (lifecycle, neighbour table, reload and trust), mesh_link.c (the
+ * dialling side: puller and pusher), mesh_server.c (the serving side:
+ * listener, workers, sessions), mesh_ingest.c (what we accept, through the
+ * apply path, and key statements), mesh_export.c (what we send).
+ *
  * Threads: a pool of server workers (long-polls park a worker), and two
  * threads per dialled neighbour. mesh_notify() wakes long-polls and pushers
  * when the store changed, so a new indicator reaches a connected neighbour

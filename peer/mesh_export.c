@@ -1,0 +1,113 @@
+/* mesh_export.c - what this peer sends a neighbour, under its export policy. */
+#include "mesh_export.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mesh_impl.h"
+
+/* --- export: what this peer sends a neighbour --- */
+
+struct collect_ctx {
+	struct mesh *m;
+	const struct nb *nb;            /* name and key only; policy is the copy below */
+	const struct policy_export *exp;
+	struct wire_batch *batch;
+	uint64_t upto;
+	size_t examined;
+	bool full;
+	uint64_t held[POLICY_REASON_COUNT];
+	uint64_t sent;
+};
+
+static int collect_cb(void *arg, const struct store_rec *rec)
+{
+	struct collect_ctx *c = arg;
+	enum policy_reason r;
+
+	if (c->batch->n >= SYNC_BATCH_MAX) {
+		c->full = true;
+		return 1;
+	}
+	c->examined++;
+	c->upto = rec->seq;
+	/* never back to where it came from, nor to its own origin */
+	if ((rec->from[0] && strcmp(rec->from, c->nb->name) == 0) ||
+	    memcmp(rec->ind.origin, c->nb->pk, AM_KEY_BYTES) == 0)
+		return 0;
+	/* Key statements are public safety information: every neighbour gets
+	 * them, whatever the indicator policy - and before the trust check
+	 * below, because a revocation makes its own key untrusted here and must
+	 * still travel on. Only statements about keys this peer knew when they
+	 * arrived were stored. */
+	if (rec->ind.category == AM_CAT_NONE) {
+		if (wire_batch_push(c->batch, rec->env, rec->env_len, rec->hops) != 0) {
+			c->full = true;
+			return 1;
+		}
+		c->sent++;
+		return 0;
+	}
+	/* an origin we no longer trust is not relayed (our own always is) */
+	if (memcmp(rec->ind.origin, c->m->key->pk, AM_KEY_BYTES) != 0) {
+		pthread_mutex_lock(&c->m->lock);
+		bool ok = trust_attributable(&c->m->trust, rec->ind.origin) != NULL;
+		pthread_mutex_unlock(&c->m->lock);
+		if (!ok)
+			return 0;
+	}
+	/* A withdrawal carries the fields of what it withdraws, so the same
+	 * check sends it exactly where the original could go. */
+	r = policy_export_check(c->exp, &rec->ind, rec->hops, c->m->key->pk);
+	if (r != POLICY_OK) {
+		c->held[r]++;
+		return 0;
+	}
+	if (wire_batch_push(c->batch, rec->env, rec->env_len, rec->hops) != 0) {
+		c->full = true;
+		return 1;
+	}
+	c->sent++;
+	mesh_audit(c->m, "relayed", &rec->ind, c->nb->name, NULL,
+	           rec->ind.withdrawn ? "withdrawal" : NULL);
+	return 0;
+}
+
+/* Appends to batch this peer's exportable changes after `from`, for nb
+ * under policy exp. Sets *upto to the last seq examined and *more when the
+ * scan stopped early. */
+int mesh_export_collect(struct mesh *m, struct nb *nb, const struct policy_export *exp, uint64_t from,
+                   struct wire_batch *batch, uint64_t *upto, bool *more)
+{
+	struct collect_ctx c = {.m = m, .nb = nb, .exp = exp, .batch = batch, .upto = from};
+	struct store_stats st;
+	int rv;
+
+	rv = store_changes(m->store, from, MESH_SCAN_MAX, collect_cb, &c);
+	if (rv < 0)
+		return rv;
+	if (store_stats(m->store, &st) == 0)
+		batch->head = st.last_seq;
+	*upto = c.upto;
+	*more = c.full || c.examined == MESH_SCAN_MAX || batch->head > c.upto;
+	pthread_mutex_lock(&m->lock);
+	for (int i = 0; i < POLICY_REASON_COUNT; i++)
+		nb->held[i] += c.held[i];
+	nb->out_sent += c.sent;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+/* Copies nb's export policy and its hash under the lock, so a reload can
+ * replace the original meanwhile. */
+int mesh_export_snapshot(struct mesh *m, struct nb *nb, struct policy_export *exp, uint8_t hash[32])
+{
+	int rv;
+	memset(exp, 0, sizeof *exp);
+	pthread_mutex_lock(&m->lock);
+	rv = policy_export_copy(exp, &nb->exp);
+	memcpy(hash, nb->exp_hash, 32);
+	pthread_mutex_unlock(&m->lock);
+	return rv;
+}

@@ -1,0 +1,33 @@
+/*
+ * mesh_export.h - what this peer sends a neighbour: its change log after a
+ * position, filtered by the neighbour's export policy (policy.h) and the
+ * origin's TLP, never back to the neighbour it came from or to its own
+ * origin, never an origin this peer no longer trusts. Key statements go to
+ * every neighbour whatever the policy (public safety information). Every
+ * refusal is counted by reason on the neighbour (`held`); every item sent is
+ * audited as "relayed".
+ *
+ * Used by both link directions: the server answering a pull (mesh_server.c)
+ * and the pusher sending ours (mesh_link.c).
+ *
+ * Threads: any; takes m->lock briefly. Internal to the mesh (mesh_impl.h).
+ */
+#ifndef AMESH_MESH_EXPORT_H
+#define AMESH_MESH_EXPORT_H
+
+#include "mesh_impl.h"
+#include "wire_sync.h"
+
+/* Appends to batch this peer's exportable changes after `from` for nb
+ * under policy exp (examining at most MESH_SCAN_MAX log entries). Sets
+ * *upto to the last seq examined and *more when the scan stopped early;
+ * batch->head gets the store's last seq. Returns 0 or an am_err. */
+int mesh_export_collect(struct mesh *m, struct nb *nb, const struct policy_export *exp, uint64_t from,
+                        struct wire_batch *batch, uint64_t *upto, bool *more);
+
+/* Copies nb's export policy and its hash under m->lock, so a reload may
+ * replace the original meanwhile. *exp is the caller's to free
+ * (policy_export_free). Returns 0 or AM_ENOMEM. */
+int mesh_export_snapshot(struct mesh *m, struct nb *nb, struct policy_export *exp, uint8_t hash[32]);
+
+#endif

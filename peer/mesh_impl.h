@@ -1,0 +1,167 @@
+/*
+ * mesh_impl.h - what the mesh's own files share and nobody else sees: the
+ * neighbour table, the link and server state, and the helpers every side
+ * uses. Include only from mesh*.c (NNG's nni_ vs nng_ split: mesh.h is the
+ * interface, this is the inside).
+ *
+ * The mesh in files:
+ *   mesh.c         lifecycle, neighbour table, reload and trust, the change
+ *                  generation that wakes long-polls and pushers, queries;
+ *   mesh_link.c    the dialling side: per neighbour we dial, a puller and a
+ *                  pusher on one req socket and one session;
+ *   mesh_server.c  the serving side: the listener, its workers, sessions;
+ *   mesh_ingest.c  what we accept (batches, key statements) - through the
+ *                  apply path;
+ *   mesh_export.c  what we send a neighbour under its export policy.
+ *
+ * Locks, in the order they may nest: nb->ingest_lock, then apply's lock
+ * (apply.h), then m->lock; m->reload_lock is taken before m->lock and never
+ * while holding it; m->sessions_lock before a session's lock; link->lock
+ * before m->lock.
+ */
+#ifndef AMESH_MESH_IMPL_H
+#define AMESH_MESH_IMPL_H
+
+#include <nng/nng.h>
+#include <pthread.h>
+
+#include "mesh.h"
+#include "session.h"
+#include "statement.h"
+
+#define SERVER_WORKERS_MIN 4
+#define SESSIONS_MAX 256
+#define CALL_SLACK_MS 10000        /* beyond the long-poll, before a call is dead */
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 30000
+#define ORIGIN_COUNTS_MAX 4096
+
+struct origin_count {
+	uint8_t origin[AM_KEY_BYTES];
+	uint64_t count;
+};
+
+struct link;
+
+/* One configured neighbour. Never freed before mesh_close, so threads may
+ * keep pointers across reloads; `removed` retires it. Policy fields and
+ * stats are guarded by mesh->lock; cursor and counts by ingest_lock. */
+struct nb {
+	char name[CONFIG_NAME_MAX];
+	uint8_t pk[AM_KEY_BYTES];
+	bool removed;
+	char endpoint[256];
+	struct policy_export exp;
+	uint8_t exp_hash[32];
+	struct policy_import imp;
+
+	pthread_mutex_t ingest_lock;
+	struct store_cursor cursor;
+	struct origin_count *counts;
+	size_t n_counts;
+
+	struct link *link; /* NULL when they dial us */
+
+	enum mesh_link_state state;
+	uint64_t last_sync, lag, in_accepted, in_duplicate, out_sent;
+	uint64_t rejects[MESH_R_COUNT];
+	uint64_t held[POLICY_REASON_COUNT];
+	uint64_t handshakes, handshake_failures;
+};
+
+/* Our side of a link we dial: one req socket, two contexts (puller, pusher)
+ * sharing one session. lock guards sess and sess_gen. */
+struct link {
+	struct mesh *m;
+	struct nb *nb;
+	nng_socket sock;
+	pthread_mutex_t lock;
+	struct session *sess;
+	uint64_t sess_gen;
+	pthread_t puller, pusher;
+	bool threads;
+	volatile bool stop;
+};
+
+struct srv_session {
+	uint8_t id[SESSION_ID_BYTES];
+	struct session *s;
+	struct nb *nb;
+	uint64_t last_used;
+	pthread_mutex_t lock;
+	bool used;
+};
+
+struct worker {
+	struct mesh *m;
+	pthread_t thread;
+	nng_ctx ctx;
+	nng_aio *aio;
+};
+
+/* A key statement accepted into the store, waiting to be applied to the
+ * trust store by the trust worker. */
+struct stmt_job {
+	struct statement st;
+	char from[CONFIG_NAME_MAX];
+};
+
+struct mesh {
+	struct store *store;
+	const struct keyfile_secret *key;
+	struct apply *apply;
+	bool subscribed;
+	struct audit *audit;
+	char trust_path[PATH_MAX];
+
+	/* Key statements are applied off the link threads: applying one may
+	 * drop a link, and a link thread cannot join itself. */
+	pthread_t trust_worker;
+	bool trust_worker_started;
+	pthread_cond_t jobs_cond;
+	struct stmt_job *jobs;
+	size_t n_jobs, cap_jobs;
+	uint8_t epoch[STORE_EPOCH_BYTES];
+
+	/* Serialises trust-store swaps with their notices on the apply path,
+	 * so subscribers hear trust changes in the order they took effect.
+	 * Taken before lock, never while holding it. */
+	pthread_mutex_t reload_lock;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	uint64_t gen;
+	volatile bool running;
+
+	struct nb **nbs;
+	size_t n_nbs;
+	/* the neighbour sections in force, so a trust change can be applied
+	 * without the config (mesh_set_trust) */
+	struct config_neighbour *ncfg;
+	size_t n_ncfg;
+	struct trust trust;
+	uint64_t unknown_handshakes;
+
+	bool listening;
+	nng_socket srv;
+	struct worker *workers;
+	size_t n_workers;
+	struct session_replay *replay;
+	struct srv_session sessions[SESSIONS_MAX];
+	pthread_mutex_t sessions_lock;
+};
+
+/* --- in mesh.c, used by every side --- */
+
+/* Neighbour by current key (not removed) or by name (even removed). Caller
+ * holds m->lock. */
+struct nb *mesh_nb_by_key(struct mesh *m, const uint8_t pk[AM_KEY_BYTES]);
+struct nb *mesh_nb_by_name(struct mesh *m, const char *name);
+/* The store generation: bumped when there is something new to send (or a
+ * policy changed), waking long-polls and pushers waiting in
+ * mesh_wait_change. */
+void mesh_bump_gen(struct mesh *m);
+uint64_t mesh_current_gen(struct mesh *m);
+/* Waits until the generation moves past gen, ms elapse or the mesh stops. */
+void mesh_wait_change(struct mesh *m, uint64_t gen, unsigned ms);
+
+#endif

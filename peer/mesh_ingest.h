@@ -1,0 +1,36 @@
+/*
+ * mesh_ingest.h - what this peer accepts from a neighbour.
+ *
+ * For every received envelope: duplicate check by key and id (cheap)
+ * before the signature check (the ingest ceiling), signature, origin
+ * trusted, domain in normal form, expiry, import policy (TLP rules
+ * included); what passes goes through the apply path (apply.h,
+ * APPLY_MESH) in one batched commit, which tells the audit trail, the watch
+ * feed and the relay. The neighbour's cursor moves only after that commit.
+ * Every refusal is counted on the neighbour by reason and audited.
+ *
+ * Key statements (revocations, rotations) about keys this peer knows are
+ * stored the same way, then applied to the trust store by one worker
+ * thread (applying one may drop a link, and a link thread cannot join
+ * itself): the trust file is locked, changed, saved, and swapped in with
+ * mesh_set_trust, which tells the apply path (APPLY_REVOCATION /
+ * APPLY_TRUST).
+ *
+ * Internal to the mesh (mesh_impl.h).
+ */
+#ifndef AMESH_MESH_INGEST_H
+#define AMESH_MESH_INGEST_H
+
+#include "mesh_impl.h"
+#include "wire_sync.h"
+
+/* Applies a batch from nb if it continues nb's cursor (else leaves the
+ * cursor for the sender to see and rewind); updates the cursor and the
+ * counters. Any thread; caller holds no mesh lock. */
+void mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b);
+
+/* The trust worker's thread function (arg: the mesh): applies queued key
+ * statements until m->running is false and jobs_cond is signalled. */
+void *mesh_ingest_statements_main(void *arg);
+
+#endif

@@ -1,0 +1,348 @@
+/* mesh_link.c - the dialling side: a puller and a pusher per neighbour we dial. */
+#include "mesh_link.h"
+
+#include <errno.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "mesh_export.h"
+#include "mesh_impl.h"
+#include "mesh_ingest.h"
+#include "timefmt.h"
+#include "wire_sync.h"
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+
+/* --- dialer side (we dial them) --- */
+
+/* One request/response on ctx; *reply is malloc'd plaintext bytes of the
+ * reply frame. */
+static int ctx_call(nng_ctx ctx, nng_aio *aio, const uint8_t *buf, size_t len, int timeout_ms,
+                    uint8_t **reply, size_t *reply_len)
+{
+	nng_msg *msg;
+	int rv;
+
+	*reply = NULL;
+	if ((rv = nng_msg_alloc(&msg, len)) != 0)
+		return rv;
+	memcpy(nng_msg_body(msg), buf, len);
+	nng_aio_set_msg(aio, msg);
+	nng_aio_set_timeout(aio, timeout_ms);
+	nng_ctx_send(ctx, aio);
+	nng_aio_wait(aio);
+	if ((rv = nng_aio_result(aio)) != 0) {
+		nng_msg_free(nng_aio_get_msg(aio));
+		return rv;
+	}
+	nng_ctx_recv(ctx, aio);
+	nng_aio_wait(aio);
+	if ((rv = nng_aio_result(aio)) != 0)
+		return rv;
+	msg = nng_aio_get_msg(aio);
+	*reply_len = nng_msg_len(msg);
+	if ((*reply = malloc(*reply_len ? *reply_len : 1)) == NULL) {
+		nng_msg_free(msg);
+		return NNG_ENOMEM;
+	}
+	memcpy(*reply, nng_msg_body(msg), *reply_len);
+	nng_msg_free(msg);
+	return 0;
+}
+
+static void set_state(struct mesh *m, struct nb *nb, enum mesh_link_state s)
+{
+	pthread_mutex_lock(&m->lock);
+	nb->state = s;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Makes sure the link has a session, running the handshake if not.
+ * Returns 0 with *gen set, or an error after which the caller backs off. */
+static int ensure_session(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t *gen)
+{
+	struct mesh *m = l->m;
+	struct session_pending *pend = NULL;
+	uint8_t *hello = NULL, *reply = NULL;
+	size_t hello_len, reply_len;
+	char err[AM_ERRLEN];
+	int rv;
+
+	pthread_mutex_lock(&l->lock);
+	if (l->sess) {
+		*gen = l->sess_gen;
+		pthread_mutex_unlock(&l->lock);
+		return 0;
+	}
+	set_state(m, l->nb, MESH_CONNECTING);
+	rv = session_hello(m->key->sk, l->nb->pk, timefmt_now(), &pend, &hello, &hello_len);
+	if (rv != 0)
+		goto out;
+	rv = ctx_call(ctx, aio, hello, hello_len, 5000, &reply, &reply_len);
+	if (rv != 0) {
+		session_pending_free(pend);
+		rv = AM_ECONNECT;
+		goto out;
+	}
+	rv = session_finish(pend, reply, reply_len, &l->sess, err, sizeof err);
+	pthread_mutex_lock(&m->lock);
+	if (rv == 0) {
+		l->nb->handshakes++;
+		l->nb->state = MESH_UP;
+	} else {
+		l->nb->handshake_failures++;
+		l->nb->state = MESH_REFUSED;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (rv != 0) {
+		log_warn("mesh: handshake with %s (%s) failed: %s", l->nb->name, l->nb->endpoint, err);
+		goto out;
+	}
+	log_info("mesh: linked to %s at %s", l->nb->name, l->nb->endpoint);
+	*gen = ++l->sess_gen;
+out:
+	pthread_mutex_unlock(&l->lock);
+	free(hello);
+	free(reply);
+	return rv;
+}
+
+/* Drops the session if it is still the one the caller used. */
+static void drop_session(struct link *l, uint64_t gen)
+{
+	pthread_mutex_lock(&l->lock);
+	if (l->sess && l->sess_gen == gen) {
+		session_free(l->sess);
+		l->sess = NULL;
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Seals req, calls, opens and decodes the response. */
+static int sync_call(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t gen,
+                     const struct wire_sync_request *req, struct wire_sync_response *resp)
+{
+	uint8_t *plain = NULL, *frame = NULL, *reply = NULL, *pt = NULL;
+	size_t plain_len, frame_len, reply_len, pt_len;
+	int rv;
+
+	memset(resp, 0, sizeof *resp);
+	if ((rv = wire_sync_request_pack(req, &plain, &plain_len)) != 0)
+		return rv;
+	pthread_mutex_lock(&l->lock);
+	rv = (l->sess && l->sess_gen == gen) ? session_seal(l->sess, plain, plain_len, &frame, &frame_len)
+	                                     : AM_EHANDSHAKE;
+	pthread_mutex_unlock(&l->lock);
+	free(plain);
+	if (rv != 0)
+		return rv;
+	rv = ctx_call(ctx, aio, frame, frame_len, (int)req->wait_ms + CALL_SLACK_MS, &reply, &reply_len);
+	free(frame);
+	if (rv != 0)
+		return AM_ECONNECT;
+	pthread_mutex_lock(&l->lock);
+	rv = (l->sess && l->sess_gen == gen) ? session_open(l->sess, reply, reply_len, &pt, &pt_len)
+	                                     : AM_EHANDSHAKE;
+	pthread_mutex_unlock(&l->lock);
+	free(reply);
+	if (rv != 0)
+		return rv; /* a refusal ("unknown session", "replay") lands here too */
+	rv = wire_sync_response_unpack(pt, pt_len, resp);
+	free(pt);
+	return rv;
+}
+
+static unsigned backoff_next(unsigned ms)
+{
+	ms = ms ? ms * 2 : BACKOFF_MIN_MS;
+	return ms > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ms;
+}
+
+/* Long-polls the neighbour for its changes and ingests them. */
+static void *puller_main(void *arg)
+{
+	struct link *l = arg;
+	struct mesh *m = l->m;
+	nng_ctx ctx;
+	nng_aio *aio;
+	unsigned backoff = 0;
+
+	if (nng_ctx_open(&ctx, l->sock) != 0 || nng_aio_alloc(&aio, NULL, NULL) != 0)
+		return NULL;
+	while (!l->stop && m->running) {
+		uint64_t gen;
+		struct wire_sync_request req;
+		struct wire_sync_response resp;
+
+		if (ensure_session(l, ctx, aio, &gen) != 0) {
+			sleep_ms(backoff = backoff_next(backoff));
+			continue;
+		}
+		memset(&req, 0, sizeof req);
+		pthread_mutex_lock(&l->nb->ingest_lock);
+		req.after = l->nb->cursor.seq;
+		memcpy(req.epoch, l->nb->cursor.epoch, sizeof req.epoch);
+		memcpy(req.policy, l->nb->cursor.policy, sizeof req.policy);
+		pthread_mutex_unlock(&l->nb->ingest_lock);
+		req.pull = true;
+		req.wait_ms = MESH_LONGPOLL_MS;
+		int rv = sync_call(l, ctx, aio, gen, &req, &resp);
+		if (rv != 0) {
+			if (l->stop || !m->running)
+				break;
+			drop_session(l, gen);
+			set_state(m, l->nb, MESH_DOWN);
+			sleep_ms(backoff = backoff_next(backoff));
+			continue;
+		}
+		backoff = 0;
+		if (resp.batch.present)
+			mesh_ingest(m, l->nb, &resp.batch);
+		wire_sync_response_clear(&resp);
+	}
+	nng_aio_free(aio);
+	nng_ctx_close(ctx);
+	return NULL;
+}
+
+/* Sends this peer's changes to the neighbour from the position it acknowledged. */
+static void *pusher_main(void *arg)
+{
+	struct link *l = arg;
+	struct mesh *m = l->m;
+	nng_ctx ctx;
+	nng_aio *aio;
+	unsigned backoff = 0;
+	bool known = false;
+	uint64_t acked = 0, acked_gen = 0;
+	uint8_t acked_epoch[STORE_EPOCH_BYTES], acked_policy[32];
+
+	if (nng_ctx_open(&ctx, l->sock) != 0 || nng_aio_alloc(&aio, NULL, NULL) != 0)
+		return NULL;
+	while (!l->stop && m->running) {
+		uint64_t gen, store_gen = mesh_current_gen(m);
+		struct wire_sync_request req;
+		struct wire_sync_response resp;
+		struct policy_export exp;
+		uint8_t hash[32];
+
+		if (ensure_session(l, ctx, aio, &gen) != 0) {
+			sleep_ms(backoff = backoff_next(backoff));
+			continue;
+		}
+		if (gen != acked_gen)
+			known = false; /* a new session: ask where they are */
+		memset(&req, 0, sizeof req);
+		if (mesh_export_snapshot(m, l->nb, &exp, hash) != 0) {
+			sleep_ms(1000);
+			continue;
+		}
+		uint64_t from = acked;
+		if (!known || memcmp(acked_epoch, m->epoch, sizeof acked_epoch) != 0 ||
+		    memcmp(acked_policy, hash, 32) != 0)
+			from = 0;
+		bool more = false;
+		uint64_t upto = from;
+		if (known) {
+			struct wire_batch *b = &req.push;
+			b->present = true;
+			memcpy(b->epoch, m->epoch, sizeof b->epoch);
+			memcpy(b->policy, hash, sizeof hash);
+			b->after = from;
+			if (mesh_export_collect(m, l->nb, &exp, from, b, &upto, &more) != 0)
+				upto = from;
+			b->upto = upto;
+			b->more = more;
+			if (b->n == 0 && upto == acked && from == acked) {
+				/* nothing new: wait for the store to change */
+				policy_export_free(&exp);
+				wire_batch_clear(b);
+				mesh_wait_change(m, store_gen, MESH_LONGPOLL_MS);
+				continue;
+			}
+		}
+		policy_export_free(&exp);
+		int rv = sync_call(l, ctx, aio, gen, &req, &resp);
+		wire_sync_request_clear(&req);
+		if (rv != 0) {
+			if (l->stop || !m->running)
+				break;
+			drop_session(l, gen);
+			known = false;
+			sleep_ms(backoff = backoff_next(backoff));
+			continue;
+		}
+		backoff = 0;
+		known = true;
+		acked_gen = gen;
+		acked = resp.push_acked;
+		memcpy(acked_epoch, resp.push_epoch, sizeof acked_epoch);
+		memcpy(acked_policy, resp.push_policy, sizeof acked_policy);
+		wire_sync_response_clear(&resp);
+	}
+	nng_aio_free(aio);
+	nng_ctx_close(ctx);
+	return NULL;
+}
+
+int mesh_link_start(struct mesh *m, struct nb *nb, char *err, size_t errlen)
+{
+	struct link *l = calloc(1, sizeof *l);
+	int rv;
+
+	if (!l)
+		return AM_ENOMEM;
+	l->m = m;
+	l->nb = nb;
+	pthread_mutex_init(&l->lock, NULL);
+	if ((rv = nng_req0_open(&l->sock)) != 0 ||
+	    (rv = nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, SESSION_FRAME_MAX)) != 0 ||
+	    (rv = nng_socket_set_ms(l->sock, NNG_OPT_RECONNMINT, 100)) != 0 ||
+	    (rv = nng_socket_set_ms(l->sock, NNG_OPT_RECONNMAXT, 10000)) != 0 ||
+	    (rv = nng_dial(l->sock, nb->endpoint, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		snprintf(err, errlen, "neighbour %s: cannot dial `%s': %s", nb->name, nb->endpoint,
+		         nng_strerror(rv));
+		nng_close(l->sock);
+		pthread_mutex_destroy(&l->lock);
+		free(l);
+		return AM_ECONFIG;
+	}
+	nb->link = l;
+	if (pthread_create(&l->puller, NULL, puller_main, l) == 0) {
+		if (pthread_create(&l->pusher, NULL, pusher_main, l) == 0)
+			l->threads = true;
+		else {
+			l->stop = true;
+			nng_close(l->sock);
+			pthread_join(l->puller, NULL);
+		}
+	}
+	return 0;
+}
+
+/* Stops and frees a link. Caller must not hold m->lock (threads take it). */
+void mesh_link_stop(struct link *l)
+{
+	if (!l)
+		return;
+	l->stop = true;
+	mesh_bump_gen(l->m); /* wake a pusher waiting for changes */
+	nng_close(l->sock);
+	if (l->threads) {
+		pthread_join(l->puller, NULL);
+		pthread_join(l->pusher, NULL);
+	}
+	session_free(l->sess);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}

@@ -1,0 +1,335 @@
+/* mesh_server.c - the serving side: the listener, its workers and the sessions of neighbours that dial us. */
+#include "mesh_server.h"
+
+#include <arpa/inet.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "mesh_export.h"
+#include "mesh_impl.h"
+#include "mesh_ingest.h"
+#include "timefmt.h"
+#include "wire_sync.h"
+
+/* --- server side (we listen, they dial) --- */
+
+/* The neighbour a key may speak for: its current key, or during a
+ * rotation's overlap its pending one. Caller holds m->lock. */
+static struct nb *nb_for_key(struct mesh *m, const uint8_t pk[AM_KEY_BYTES])
+{
+	struct nb *nb = mesh_nb_by_key(m, pk);
+	if (nb)
+		return trust_is_trusted(&m->trust, pk) ? nb : NULL;
+	const struct trust_entry *e = trust_attributable(&m->trust, pk);
+	if (!e || !trust_accepts_new(&m->trust, pk))
+		return NULL;
+	nb = mesh_nb_by_name(m, e->name);
+	return nb && !nb->removed ? nb : NULL;
+}
+
+static int srv_trust(void *arg, const uint8_t pk[AM_KEY_BYTES])
+{
+	struct mesh *m = arg;
+	pthread_mutex_lock(&m->lock);
+	bool ok = nb_for_key(m, pk) != NULL;
+	pthread_mutex_unlock(&m->lock);
+	return ok ? 0 : -1;
+}
+
+static void pipe_addr(nng_msg *msg, char *out, size_t len)
+{
+	nng_pipe p = nng_msg_get_pipe(msg);
+	nng_sockaddr sa;
+	snprintf(out, len, "?");
+	if (nng_pipe_id(p) < 0 || nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) != 0)
+		return;
+	if (sa.s_family == NNG_AF_INET) {
+		char ip[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &sa.s_in.sa_addr, ip, sizeof ip);
+		snprintf(out, len, "%s:%u", ip, ntohs(sa.s_in.sa_port));
+	} else if (sa.s_family == NNG_AF_INET6) {
+		char ip[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, sa.s_in6.sa_addr, ip, sizeof ip);
+		snprintf(out, len, "[%s]:%u", ip, ntohs(sa.s_in6.sa_port));
+	}
+}
+
+static struct srv_session *session_find(struct mesh *m, const uint8_t id[SESSION_ID_BYTES])
+{
+	for (int i = 0; i < SESSIONS_MAX; i++)
+		if (m->sessions[i].used && memcmp(m->sessions[i].id, id, SESSION_ID_BYTES) == 0)
+			return &m->sessions[i];
+	return NULL;
+}
+
+/* Keeps a new session, evicting the least recently used when full. */
+static void session_keep(struct mesh *m, struct session *s, struct nb *nb)
+{
+	struct srv_session *slot = NULL;
+	pthread_mutex_lock(&m->sessions_lock);
+	for (int i = 0; i < SESSIONS_MAX && !slot; i++)
+		if (!m->sessions[i].used)
+			slot = &m->sessions[i];
+	if (!slot) {
+		slot = &m->sessions[0];
+		for (int i = 1; i < SESSIONS_MAX; i++)
+			if (m->sessions[i].last_used < slot->last_used)
+				slot = &m->sessions[i];
+		pthread_mutex_lock(&slot->lock);
+		session_free(slot->s);
+		pthread_mutex_unlock(&slot->lock);
+	}
+	pthread_mutex_lock(&slot->lock);
+	slot->s = s;
+	slot->nb = nb;
+	slot->used = true;
+	slot->last_used = timefmt_now();
+	session_id(s, slot->id);
+	pthread_mutex_unlock(&slot->lock);
+	pthread_mutex_unlock(&m->sessions_lock);
+}
+
+/* Serves a pull: this peer's changes for nb after the requester's cursor,
+ * holding the answer up to wait_ms when there is nothing yet. */
+static void serve_pull(struct mesh *m, struct nb *nb, const struct wire_sync_request *req,
+                       struct wire_batch *batch)
+{
+	struct policy_export exp;
+	uint8_t hash[32];
+	uint64_t from, upto;
+	bool more = false;
+	unsigned wait = req->wait_ms > MESH_LONGPOLL_MS ? MESH_LONGPOLL_MS : req->wait_ms;
+	uint64_t deadline_ms;
+	struct timespec ts;
+
+	if (mesh_export_snapshot(m, nb, &exp, hash) != 0)
+		return;
+	batch->present = true;
+	memcpy(batch->epoch, m->epoch, sizeof batch->epoch);
+	memcpy(batch->policy, hash, sizeof hash);
+	from = (memcmp(req->epoch, m->epoch, sizeof m->epoch) == 0 && memcmp(req->policy, hash, 32) == 0)
+	           ? req->after : 0;
+	batch->after = from;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	deadline_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + wait;
+	for (;;) {
+		uint64_t gen = mesh_current_gen(m);
+		if (mesh_export_collect(m, nb, &exp, from, batch, &upto, &more) != 0)
+			break;
+		from = upto;
+		if (batch->n || more || !m->running)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+		if (now_ms >= deadline_ms)
+			break;
+		mesh_wait_change(m, gen, (unsigned)(deadline_ms - now_ms));
+	}
+	batch->upto = from;
+	batch->more = more;
+	policy_export_free(&exp);
+}
+
+/* Handles one authenticated sync request from nb. */
+static void serve_sync(struct mesh *m, struct nb *nb, const struct wire_sync_request *req,
+                       struct wire_sync_response *resp)
+{
+	if (req->push.present)
+		mesh_ingest(m, nb, &req->push);
+	pthread_mutex_lock(&nb->ingest_lock);
+	resp->push_acked = nb->cursor.seq;
+	memcpy(resp->push_epoch, nb->cursor.epoch, sizeof resp->push_epoch);
+	memcpy(resp->push_policy, nb->cursor.policy, sizeof resp->push_policy);
+	pthread_mutex_unlock(&nb->ingest_lock);
+	if (req->pull)
+		serve_pull(m, nb, req, &resp->batch);
+	pthread_mutex_lock(&m->lock);
+	nb->last_sync = timefmt_now();
+	nb->state = MESH_UP;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Turns one frame into one reply frame (malloc'd). */
+static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *msg, uint8_t **out,
+                       size_t *out_len)
+{
+	enum session_kind kind;
+	uint8_t sid[SESSION_ID_BYTES], peer[AM_KEY_BYTES];
+	char err[AM_ERRLEN], addr[64];
+	struct session *s = NULL;
+	int rv;
+
+	memset(peer, 0, sizeof peer);
+	if (session_frame_kind(buf, len, &kind, sid) != 0)
+		return session_refused_frame("bad frame", out, out_len);
+	if (kind == SESSION_KIND_HELLO) {
+		rv = session_accept(m->key->sk, m->replay, timefmt_now(), srv_trust, m, buf, len, &s, peer,
+		                    out, out_len, err, sizeof err);
+		pipe_addr(msg, addr, sizeof addr);
+		pthread_mutex_lock(&m->lock);
+		struct nb *nb = rv == 0 || rv != AM_EUNTRUSTED ? nb_for_key(m, peer) : NULL;
+		if (rv == 0 && nb) {
+			nb->handshakes++;
+			nb->state = MESH_UP;
+		} else if (nb) {
+			nb->handshake_failures++;
+		} else {
+			m->unknown_handshakes++;
+		}
+		pthread_mutex_unlock(&m->lock);
+		if (rv != 0) {
+			log_warn("mesh: refused handshake from %s: %s", addr, err);
+			return 0;
+		}
+		if (!nb) { /* removed between the trust check and now */
+			session_free(s);
+			free(*out);
+			return session_refused_frame("refused", out, out_len);
+		}
+		log_info("mesh: %s connected from %s", nb->name, addr);
+		session_keep(m, s, nb);
+		return 0;
+	}
+	if (kind != SESSION_KIND_SEALED)
+		return session_refused_frame("bad frame", out, out_len);
+
+	pthread_mutex_lock(&m->sessions_lock);
+	struct srv_session *ss = session_find(m, sid);
+	if (ss)
+		pthread_mutex_lock(&ss->lock);
+	pthread_mutex_unlock(&m->sessions_lock);
+	if (!ss)
+		return session_refused_frame("unknown session", out, out_len);
+	uint8_t *pt = NULL;
+	size_t pt_len;
+	struct nb *nb = ss->nb;
+	rv = session_open(ss->s, buf, len, &pt, &pt_len);
+	ss->last_used = timefmt_now();
+	pthread_mutex_unlock(&ss->lock);
+	if (rv != 0) {
+		pthread_mutex_lock(&m->lock);
+		nb->handshake_failures++;
+		pthread_mutex_unlock(&m->lock);
+		return session_refused_frame(rv == AM_EREPLAY ? "replay" : "refused", out, out_len);
+	}
+	struct wire_sync_request req;
+	struct wire_sync_response resp;
+	memset(&resp, 0, sizeof resp);
+	rv = wire_sync_request_unpack(pt, pt_len, &req);
+	free(pt);
+	if (rv != 0)
+		return session_refused_frame("bad request", out, out_len);
+	pthread_mutex_lock(&m->lock);
+	bool gone = nb->removed;
+	pthread_mutex_unlock(&m->lock);
+	if (!gone)
+		serve_sync(m, nb, &req, &resp);
+	wire_sync_request_clear(&req);
+	uint8_t *plain;
+	size_t plain_len;
+	if (gone || (rv = wire_sync_response_pack(&resp, &plain, &plain_len)) != 0) {
+		wire_sync_response_clear(&resp);
+		return session_refused_frame("refused", out, out_len);
+	}
+	wire_sync_response_clear(&resp);
+	pthread_mutex_lock(&m->sessions_lock);
+	ss = session_find(m, sid); /* may have been evicted while we served */
+	if (ss)
+		pthread_mutex_lock(&ss->lock);
+	pthread_mutex_unlock(&m->sessions_lock);
+	if (!ss) {
+		free(plain);
+		return session_refused_frame("unknown session", out, out_len);
+	}
+	rv = session_seal(ss->s, plain, plain_len, out, out_len);
+	pthread_mutex_unlock(&ss->lock);
+	free(plain);
+	return rv;
+}
+
+static void *server_worker(void *arg)
+{
+	struct worker *w = arg;
+	struct mesh *m = w->m;
+
+	while (m->running) {
+		nng_ctx_recv(w->ctx, w->aio);
+		nng_aio_wait(w->aio);
+		int rv = nng_aio_result(w->aio);
+		if (rv == NNG_ECLOSED)
+			break;
+		if (rv != 0)
+			continue;
+		nng_msg *msg = nng_aio_get_msg(w->aio), *reply;
+		uint8_t *out = NULL;
+		size_t out_len = 0;
+		rv = serve_frame(m, nng_msg_body(msg), nng_msg_len(msg), msg, &out, &out_len);
+		nng_msg_free(msg);
+		if (rv != 0 || !out || nng_msg_alloc(&reply, out_len) != 0) {
+			free(out);
+			continue; /* no answer: the requester times out and retries */
+		}
+		memcpy(nng_msg_body(reply), out, out_len);
+		free(out);
+		nng_aio_set_msg(w->aio, reply);
+		nng_ctx_send(w->ctx, w->aio);
+		nng_aio_wait(w->aio);
+		if (nng_aio_result(w->aio) != 0)
+			nng_msg_free(nng_aio_get_msg(w->aio));
+	}
+	return NULL;
+}
+
+
+int mesh_server_start(struct mesh *m, const char *url, size_t n_nbs, char *err, size_t errlen)
+{
+	int rv;
+
+	if ((rv = session_replay_new(&m->replay, timefmt_now())) != 0)
+		return rv;
+	if ((rv = nng_rep0_open(&m->srv)) != 0 ||
+	    (rv = nng_socket_set_size(m->srv, NNG_OPT_RECVMAXSZ, SESSION_FRAME_MAX)) != 0)
+		goto nng_fail;
+	/* every dialling neighbour may park one long-poll and one push */
+	m->n_workers = SERVER_WORKERS_MIN + 2 * n_nbs;
+	if ((m->workers = calloc(m->n_workers, sizeof *m->workers)) == NULL)
+		return AM_ENOMEM;
+	for (size_t i = 0; i < m->n_workers; i++) {
+		m->workers[i].m = m;
+		if ((rv = nng_ctx_open(&m->workers[i].ctx, m->srv)) != 0 ||
+		    (rv = nng_aio_alloc(&m->workers[i].aio, NULL, NULL)) != 0)
+			goto nng_fail;
+	}
+	if ((rv = nng_listen(m->srv, url, NULL, 0)) != 0)
+		goto nng_fail;
+	m->listening = true;
+	for (size_t i = 0; i < m->n_workers; i++)
+		pthread_create(&m->workers[i].thread, NULL, server_worker, &m->workers[i]);
+	return 0;
+nng_fail:
+	snprintf(err, errlen, "mesh: cannot listen on `%s': %s", url, nng_strerror(rv));
+	return AM_EIO;
+}
+
+
+void mesh_server_stop(struct mesh *m)
+{
+	if (m->listening || m->workers)
+		nng_close(m->srv);
+	for (size_t i = 0; m->workers && i < m->n_workers; i++) {
+		if (m->listening)
+			pthread_join(m->workers[i].thread, NULL);
+		if (m->workers[i].aio)
+			nng_aio_free(m->workers[i].aio);
+	}
+	free(m->workers);
+	for (int i = 0; i < SESSIONS_MAX; i++) {
+		session_free(m->sessions[i].s);
+		pthread_mutex_destroy(&m->sessions[i].lock);
+	}
+	session_replay_free(m->replay);
+}

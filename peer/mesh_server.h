@@ -1,0 +1,31 @@
+/*
+ * mesh_server.h - the serving side: neighbours that dial us.
+ *
+ * One NNG rep0 socket on `listen`, a pool of worker threads each with its
+ * own context (a long-poll parks a worker, so there are
+ * SERVER_WORKERS_MIN + 2 per neighbour), and a table of SESSIONS_MAX
+ * sessions found by the id in each sealed frame (least recently used
+ * evicted). A Hello from a key of a neighbour (or its pending key during a
+ * rotation's overlap) opens a session; a sealed request carries an optional
+ * push (ingested, mesh_ingest.h) and an optional pull (answered from the
+ * change log under the neighbour's export policy, mesh_export.h, held up to
+ * MESH_LONGPOLL_MS when there is nothing yet).
+ *
+ * Internal to the mesh (mesh_impl.h).
+ */
+#ifndef AMESH_MESH_SERVER_H
+#define AMESH_MESH_SERVER_H
+
+#include "mesh_impl.h"
+
+/* Listens on url and starts the workers, sized for n_nbs neighbours.
+ * Returns 0, or an am_err with err saying what failed (the caller then runs
+ * mesh_server_stop). */
+int mesh_server_start(struct mesh *m, const char *url, size_t n_nbs, char *err, size_t errlen);
+
+/* Closes the socket, joins the workers, frees the sessions and the replay
+ * cache. Called once by mesh_close whether or not the server started;
+ * m->running is already false. */
+void mesh_server_stop(struct mesh *m);
+
+#endif
