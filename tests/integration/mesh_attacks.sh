@@ -47,6 +47,14 @@ expect_exit 3 "a pinned neighbour 300 s ahead is refused" tp skew 300
 check "... and told it is clock skew" grep -q "refused: .*clock skew: .*300 s ahead" <<<"$T_OUT"
 expect_exit 3 "a stranger 300 s ahead is refused" "$TESTPEER" "$T_ROOT/stranger.key" "$BPUB" "$B" skew 300
 check "... and told nothing" grep -q "refused: peer refused the handshake: refused$" <<<"$T_OUT"
+# item 13: a Hello captured on the wire, replayed after b restarts (inside
+# its 120 s window, when b's replay cache is empty) is refused
+expect_exit 0 "mallory's handshake, captured" tp hello-save "$T_ROOT/captured.hello"
+expect_exit 3 "the captured Hello replayed at once is refused" tp hello-send "$T_ROOT/captured.hello"
+stop b; sleep 1.1; start b || exit 1
+expect_exit 3 "the captured Hello replayed after b restarted is refused" tp hello-send "$T_ROOT/captured.hello"
+check "... b says it predates its start" grep -q "before this peer started" "$T_ROOT/b/ameshd.log"
+
 # item 12: one key's handshake flood is limited (and told), others unharmed
 expect_exit 0 "a flood of 60 handshakes from mallory is rate limited" tp hs-flood 60
 check "... most told to slow down" grep -q "told too many handshakes" <<<"$T_OUT"

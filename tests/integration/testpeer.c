@@ -6,13 +6,16 @@
  *
  *   testpeer KEY PEER_PUB ENDPOINT MODE [DOMAIN [ORIGIN_KEY]]
  *   modes: hello | pull | replay-hello | honest | forged | tampered | foreign
- *          | skew SECONDS | hs-flood N | counter-max
+ *          | skew SECONDS | hs-flood N | counter-max | hello-save FILE | hello-send FILE
  * Prints one line of result; exit 0 when the step did what the mode means
  * (e.g. "refused" for a refused handshake is printed and exits 3).
  * skew: a Hello stamped SECONDS off (prints the refusal it is told);
  * hs-flood: N handshakes at once (exit 0 once the key is rate limited);
  * counter-max: pulls with the last usable counters, then sends 2^64 - 1
  * (exit 0 when the listener answered the first and refused the last).
+ * hello-save: a welcomed handshake whose Hello bytes go to FILE (what an
+ * eavesdropper captures); hello-send: sends FILE's bytes as they are
+ * (exit 0 if welcomed, 3 if refused).
  */
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -242,6 +245,38 @@ int main(int argc, char **argv)
 		keyfile_secret_free(me);
 		nng_close(sock);
 		return first == 0 && second == 0 ? 0 : 1;
+	}
+	if (strcmp(mode, "hello-save") == 0 || strcmp(mode, "hello-send") == 0) {
+		uint8_t *hello = NULL, *reply;
+		size_t hello_len = 0, reply_len;
+		enum session_kind kind = 0;
+		FILE *f;
+		if (argc < 6)
+			return 2;
+		if (strcmp(mode, "hello-save") == 0) {
+			if ((s = handshake(me, peer, &hello, &hello_len)) == NULL)
+				return EXIT_REFUSED;
+			session_free(s);
+			if ((f = fopen(argv[5], "wb")) == NULL || fwrite(hello, 1, hello_len, f) != hello_len)
+				return 2;
+			fclose(f);
+			printf("welcomed; hello saved\n");
+			free(hello);
+			return 0;
+		}
+		static uint8_t buf[4096];
+		if ((f = fopen(argv[5], "rb")) == NULL)
+			return 2;
+		hello_len = fread(buf, 1, sizeof buf, f);
+		fclose(f);
+		if (call(buf, hello_len, &reply, &reply_len) != 0)
+			return 2;
+		session_frame_kind(reply, reply_len, &kind, NULL);
+		printf("%s\n", kind == SESSION_KIND_WELCOME ? "welcomed" : "refused");
+		free(reply);
+		keyfile_secret_free(me);
+		nng_close(sock);
+		return kind == SESSION_KIND_WELCOME ? 0 : EXIT_REFUSED;
 	}
 	if (strcmp(mode, "replay-hello") == 0) {
 		uint8_t *hello, *reply;
