@@ -38,13 +38,14 @@ static int page(void *arg, char **text, size_t *len)
 	return *text ? 0 : -1;
 }
 
-/* Ports from the pid, as the integration tests do; the next one if taken. */
+/* Ports from the pid, as the integration tests do, below theirs and below
+ * the ephemeral range; the next one if taken. */
 static struct metrics_http *start(void)
 {
 	struct metrics_http *h = NULL;
 	char addr[32], err[AM_ERRLEN];
 	for (int i = 0; i < 20; i++) {
-		snprintf(addr, sizeof addr, "127.0.0.1:%d", 40000 + (getpid() % 5000) * 4 + i);
+		snprintf(addr, sizeof addr, "127.0.0.1:%d", 10000 + (getpid() % 2400) * 4 + i);
 		if (metrics_http_open(&h, addr, page, NULL, err, sizeof err) == 0)
 			return h;
 	}
