@@ -13,6 +13,7 @@ PACKAGES=(
 	libicu-dev                           # UTS #46 for U-labels IDNA2008 refuses (as browsers map them)
 	libinih-dev                          # config files
 	libjansson-dev                       # JSON: warninglists, STIX and MISP feeds, --json output
+	nettle-dev                           # MD5 for MISP feeds' hashes.csv (the format's own choice)
 	libcmocka-dev                        # unit tests
 	prometheus                           # promtool: the metrics tests validate /metrics with it
 	systemd                              # systemd-analyze: the tests verify deploy/systemd/ameshd@.service

@@ -14,6 +14,7 @@
 #include "client.h"
 #include "config.h"
 #include "domain.h"
+#include "feedcmd.h"
 #include "keycmd.h"
 #include "jsonout.h"
 #include "keyfile.h"
@@ -175,6 +176,35 @@ static enum am_category parse_category(const char *s)
 
 /* --- subcommands --- */
 
+/* The feed commands (feeds/feedcmd.h) get the resolved socket; argv is
+ * parsed again from the start by them. */
+static int feeds_cmd(int (*fn)(int, char **, const struct feedcmd_env *), int argc, char **argv)
+{
+	char path[PATH_MAX];
+	if (resolve_socket(path, sizeof path) != 0)
+		return EXIT_ERR;
+	struct feedcmd_env env = {.json = opt_json, .socket = path};
+	optind = 1;
+	return fn(argc, argv, &env);
+}
+
+static int cmd_import(int argc, char **argv)
+{
+	return feeds_cmd(feedcmd_import, argc, argv);
+}
+
+static int cmd_export_rpz(int argc, char **argv);
+
+/* export FORMAT: rpz is a zone this daemon serves (rpz helper), the rest
+ * are feed formats (feeds/feedcmd.c). */
+static int cmd_export(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "rpz") == 0)
+			return cmd_export_rpz(argc, argv);
+	return feeds_cmd(feedcmd_export, argc, argv);
+}
+
 static int cmd_submit(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -216,8 +246,10 @@ static int cmd_submit(int argc, char **argv)
 		default: die_usage("bad option");
 		}
 	}
+	if (optind + 1 == argc && strcmp(argv[optind], "-") == 0)
+		return feeds_cmd(feedcmd_submit_stdin, argc, argv);
 	if (optind + 1 != argc)
-		die_usage("expected exactly one DOMAIN");
+		die_usage("expected exactly one DOMAIN, or `-' to read names from stdin");
 	if (req.category == AM_CAT_NONE)
 		die_usage("--category is mandatory");
 	if (!have_conf)
@@ -886,7 +918,7 @@ out:
 }
 
 /* amesh export rpz --zone NAME [-o FILE]: the zone as a master file. */
-static int cmd_export(int argc, char **argv)
+static int cmd_export_rpz(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"zone", required_argument, NULL, 'z'}, {"output", required_argument, NULL, 'o'},
@@ -1134,8 +1166,14 @@ static const struct subcommand {
 	const char *help;
 } subcommands[] = {
 	{"init", cmd_init, "DIR --name NAME [--listen URL]", "create a new peer: identity, config, data directory"},
-	{"submit", cmd_submit, "DOMAIN --category C --confidence N (--expires RFC3339 | --ttl 7d) [--tlp LEVEL] [--hop-limit N]",
+	{"submit", cmd_submit, "DOMAIN|- --category C --confidence N (--expires RFC3339 | --ttl 7d) [--tlp LEVEL] [--hop-limit N]",
 	 "sign an indicator with this peer's key and store it"},
+	{"import", cmd_import, "FILE... [--format auto|plain|hosts|urls|adblock|rpz|csv|stix|misp] [--category C] "
+	 "[--confidence N] [--ttl D | --expires T] [--tlp L] [--dry-run]",
+	 "submit every name in feed files (batched); report each line skipped and why"},
+	{"export", cmd_export, "stix|csv|misp|hosts [-o PATH] [--category C] [--origin NAME] [--min-score N] [--since T]"
+	 " | rpz --zone NAME [-o FILE]",
+	 "the live signals in a format MISP, OpenCTI, a SIEM or a blocker reads; or a response policy zone as a master file"},
 	{"withdraw", cmd_withdraw, "DOMAIN --category C", "withdraw this peer's own indicator (signed)"},
 	{"query", cmd_query, "[--] DOMAIN... | -",
 	 "live signals on each name or a parent; `-' reads names from stdin; `--' ends options\n"
@@ -1152,7 +1190,6 @@ static const struct subcommand {
 	{"report", cmd_report, "[--since DATE|7d] [--format text|json|csv]",
 	 "transparency report: live counts, new, withdrawn, expired, rejects, volumes per neighbour"},
 	{"rpz", cmd_rpz, "", "response policy zones: serial, rules, journal; per secondary the last SOA query, transfer, notify"},
-	{"export", cmd_export, "rpz --zone NAME [-o FILE]", "a response policy zone as a master file (named-checkzone loads it)"},
 	{"peers", cmd_peers, "", "neighbours: link state, last sync, lag, in/out, rejects and held back by reason"},
 	{"keys", cmd_keys, "generate|public|fingerprint|trust|list|show|distrust|revoke|pending|approve|rotate|publish ...",
 	 "identity and trust-store keys (`amesh keys --help')"},

@@ -121,8 +121,43 @@ static void tell_commit(struct apply *a, const struct apply_commit *c)
 
 /* --- entry calls --- */
 
-int apply_updates(struct apply *a, enum apply_cause cause, const struct store_update *u, size_t n,
-                  uint64_t now, const char *const *notes, int *results, uint64_t *seqs)
+/* Tells the subscribers about every update of a committed batch that
+ * changed state. Called with a->lock held. */
+static void tell_updates(struct apply *a, enum apply_cause cause, const struct store_update *u, size_t n,
+                         uint64_t now, const char *const *notes, const int *results, const uint64_t *seqs,
+                         const struct store_prior *prior)
+{
+	struct apply_commit sum = {.cause = cause, .at = now};
+	for (size_t i = 0; i < n; i++) {
+		if (results[i] != 1)
+			continue;
+		const struct am_indicator *ind = u[i].ind;
+		uint8_t local = u[i].capped && u[i].cap < ind->confidence ? u[i].cap : ind->confidence;
+		struct apply_change c = {
+			.cause = cause,
+			.kind = ind->withdrawn ? EVENT_WITHDRAWN : prior[i].live ? EVENT_UPDATED : EVENT_NEW,
+			.ind = ind,
+			.id = u[i].id,
+			.seq = seqs[i],
+			.from = u[i].from ? u[i].from : "",
+			.at = now,
+			.was_live = prior[i].live,
+			.before_confidence = prior[i].live ? prior[i].local_confidence : 0,
+			.is_live = !ind->withdrawn,
+			.confidence = ind->withdrawn ? 0 : local,
+			.note = notes ? notes[i] : NULL,
+		};
+		tell_change(a, &c);
+		sum.changes++;
+	}
+	if (sum.changes)
+		tell_commit(a, &sum);
+}
+
+/* apply_updates and apply_own: own == NULL for the former. */
+static int apply_batch(struct apply *a, enum apply_cause cause, const struct store_update *u,
+                       struct am_indicator *const *own, size_t n, uint64_t floor, store_seal_fn seal, void *arg,
+                       uint64_t now, const char *const *notes, int *results, uint64_t *seqs)
 {
 	struct store_prior *prior = NULL;
 	uint64_t *own_seqs = NULL;
@@ -140,39 +175,30 @@ int apply_updates(struct apply *a, enum apply_cause cause, const struct store_up
 		goto out;
 	}
 	pthread_mutex_lock(&a->lock);
-	rv = store_apply_prior(a->store, u, n, now, results, seqs, prior);
-	if (rv == 0) {
-		struct apply_commit sum = {.cause = cause, .at = now};
-		for (size_t i = 0; i < n; i++) {
-			if (results[i] != 1)
-				continue;
-			const struct am_indicator *ind = u[i].ind;
-			uint8_t local = u[i].capped && u[i].cap < ind->confidence ? u[i].cap : ind->confidence;
-			struct apply_change c = {
-				.cause = cause,
-				.kind = ind->withdrawn ? EVENT_WITHDRAWN : prior[i].live ? EVENT_UPDATED : EVENT_NEW,
-				.ind = ind,
-				.id = u[i].id,
-				.seq = seqs[i],
-				.from = u[i].from ? u[i].from : "",
-				.at = now,
-				.was_live = prior[i].live,
-				.before_confidence = prior[i].live ? prior[i].local_confidence : 0,
-				.is_live = !ind->withdrawn,
-				.confidence = ind->withdrawn ? 0 : local,
-				.note = notes ? notes[i] : NULL,
-			};
-			tell_change(a, &c);
-			sum.changes++;
-		}
-		if (sum.changes)
-			tell_commit(a, &sum);
-	}
+	rv = own ? store_apply_own(a->store, u, own, n, floor, seal, arg, now, results, seqs, prior)
+	         : store_apply_prior(a->store, u, n, now, results, seqs, prior);
+	if (rv == 0)
+		tell_updates(a, cause, u, n, now, notes, results, seqs, prior);
 	pthread_mutex_unlock(&a->lock);
 out:
 	free(prior);
 	free(own_seqs);
 	return rv;
+}
+
+int apply_updates(struct apply *a, enum apply_cause cause, const struct store_update *u, size_t n,
+                  uint64_t now, const char *const *notes, int *results, uint64_t *seqs)
+{
+	return apply_batch(a, cause, u, NULL, n, 0, NULL, NULL, now, notes, results, seqs);
+}
+
+int apply_own(struct apply *a, const struct store_update *u, struct am_indicator *const *inds, size_t n,
+              uint64_t floor, store_seal_fn seal, void *arg, uint64_t now, const char *const *notes, int *results,
+              uint64_t *seqs)
+{
+	if (n && (!inds || !seal))
+		return AM_EINVAL;
+	return apply_batch(a, APPLY_LOCAL, u, inds, n, floor, seal, arg, now, notes, results, seqs);
 }
 
 struct sweep_ctx {

@@ -6,9 +6,10 @@
  * Where a change enters (the only callers of the store's write functions
  * for indicators and key statements):
  *
+ *   apply_own      this peer's own indicators, versioned and signed inside
+ *                  the commit: control.c (submit, withdraw, submit_batch);
  *   apply_updates  records, with their cause:
- *                    APPLY_LOCAL  control.c sign_and_store (submit, withdraw)
- *                                 and mesh_publish (our own key statements);
+ *                    APPLY_LOCAL  mesh_publish (our own key statements);
  *                    APPLY_MESH   mesh ingest of a neighbour's batch;
  *   apply_sweep    the expiry sweep (ameshd.c), APPLY_SWEEP;
  *   apply_trust    the trust store in force changed (mesh_reload, called by
@@ -164,6 +165,14 @@ int apply_unsubscribe(struct apply *a, const struct apply_subscriber *s);
  * update's words for the audit trail. */
 int apply_updates(struct apply *a, enum apply_cause cause, const struct store_update *u, size_t n,
                   uint64_t now, const char *const *notes, int *results, uint64_t *seqs);
+
+/* This peer's own submissions (APPLY_LOCAL), versioned and signed inside
+ * the one durable transaction that stores them (store_apply_own: the
+ * version counter commits with the records), then told to the subscribers
+ * as apply_updates does. A batch of a thousand submissions is one commit. */
+int apply_own(struct apply *a, const struct store_update *u, struct am_indicator *const *inds, size_t n,
+              uint64_t floor, store_seal_fn seal, void *arg, uint64_t now, const char *const *notes, int *results,
+              uint64_t *seqs);
 
 /* Removes up to max expired records (store_sweep) and tells the
  * subscribers about each. *removed (may be NULL) gets the count. */

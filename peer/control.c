@@ -124,11 +124,38 @@ static uint64_t now_usec(void)
 /* Signs ind with our key and applies it through the apply path (which
  * tells the audit trail, the watch feed and the relay) in one durable
  * commit. Fills the response's submitted signal. */
+/* Signing inside the store's write transaction (store_apply_own): the
+ * version is issued, the indicator signed and stored in one durable commit. */
+struct seal_job {
+	const struct control_env *env;
+	struct am_indicator **inds;
+	struct store_update *u;
+	uint8_t (*env_buf)[AM_ENVELOPE_MAX];
+	uint8_t (*ids)[AM_ID_BYTES];
+};
+
+static int seal_one(void *arg, size_t i)
+{
+	struct seal_job *j = arg;
+	size_t len;
+	int rv = indicator_sign(j->inds[i], j->env->key->sk, j->env_buf[i], AM_ENVELOPE_MAX, &len, j->ids[i]);
+	if (rv == 0) {
+		j->u[i] = (struct store_update){.ind = j->inds[i], .id = j->ids[i], .env = j->env_buf[i], .env_len = len};
+	}
+	return rv;
+}
+
+/* Signs ind with our key and applies it through the apply path (which
+ * tells the audit trail, the watch feed and the relay) in one durable
+ * commit, the version counter included. Fills the response's submitted
+ * signal. */
 static void sign_and_store(const struct control_env *env, struct am_indicator *ind,
                            struct wire_response *resp)
 {
-	uint8_t envbuf[AM_ENVELOPE_MAX], id[AM_ID_BYTES];
-	size_t env_len;
+	uint8_t envbuf[1][AM_ENVELOPE_MAX], id[1][AM_ID_BYTES];
+	struct store_update u[1];
+	struct am_indicator *inds[1] = {ind};
+	struct seal_job job = {.env = env, .inds = inds, .u = u, .env_buf = envbuf, .ids = id};
 	uint64_t seq;
 	int rv, result;
 
@@ -136,21 +163,15 @@ static void sign_and_store(const struct control_env *env, struct am_indicator *i
 		fail_with(resp, AM_EINVAL, "this daemon takes no submissions (no apply path)");
 		return;
 	}
-	if ((rv = store_next_version(env->store, now_usec(), &ind->version)) != 0) {
-		fail_with(resp, rv, "cannot issue a version: %s", am_strerror(rv));
-		return;
-	}
-	if ((rv = indicator_sign(ind, env->key->sk, envbuf, sizeof envbuf, &env_len, id)) != 0) {
-		fail_with(resp, rv, "cannot sign: %s", am_strerror(rv));
-		return;
-	}
-	struct store_update u = {.ind = ind, .id = id, .env = envbuf, .env_len = env_len};
 	char why[300] = "";
 	if (!ind->withdrawn)
 		allow_match(env->allow, ind->domain, why, sizeof why);
 	const char *note = why[0] ? why : NULL;
-	if ((rv = apply_updates(env->apply, APPLY_LOCAL, &u, 1, timefmt_now(), &note, &result, &seq)) != 0) {
-		fail_with(resp, rv, "cannot store: %s", am_strerror(rv));
+	memset(u, 0, sizeof u);
+	u[0].ind = ind; /* for a failure before sealing */
+	if ((rv = apply_own(env->apply, u, inds, 1, now_usec(), seal_one, &job, timefmt_now(), &note, &result, &seq)) !=
+	    0) {
+		fail_with(resp, rv, "cannot sign and store: %s", am_strerror(rv));
 		return;
 	}
 	if (result < 0) {
@@ -161,9 +182,9 @@ static void sign_and_store(const struct control_env *env, struct am_indicator *i
 	resp->submitted.ind = *ind;
 	/* no import cap applies to this peer's own reports */
 	resp->submitted.local_confidence = ind->confidence;
-	memcpy(resp->submitted.id, id, AM_ID_BYTES);
+	memcpy(resp->submitted.id, id[0], AM_ID_BYTES);
 	char idhex[2 * AM_ID_BYTES + 1];
-	am_hex(id, AM_ID_BYTES, idhex);
+	am_hex(id[0], AM_ID_BYTES, idhex);
 	log_info("%s %s/%s confidence=%u tlp=%s version=%llu id=%s seq=%llu",
 	         ind->withdrawn ? "withdrew" : "originated", ind->domain,
 	         am_category_name(ind->category), ind->confidence, am_tlp_name(ind->tlp),
@@ -207,6 +228,158 @@ static void do_submit(const struct control_env *env, const struct wire_request *
 	ind.tlp = req->tlp != AM_TLP_NONE ? req->tlp : env->cfg->default_tlp;
 	ind.hop_limit = req->hop_limit;
 	sign_and_store(env, &ind, resp);
+}
+
+/* --- batches: many submissions, one durable commit --- */
+
+struct own_rec {
+	bool found;
+	struct am_indicator ind;
+	uint8_t id[AM_ID_BYTES];
+};
+
+static int copy_own(void *arg, const struct store_rec *rec)
+{
+	struct own_rec *o = arg;
+	o->found = true;
+	o->ind = rec->ind;
+	memcpy(o->id, rec->id, AM_ID_BYTES);
+	return 1;
+}
+
+/* Idempotence: an import run again must not issue new versions (each one
+ * would be relayed through the mesh). A request says nothing new when this
+ * peer already holds a live indicator for the name and category with the
+ * same confidence, TLP and hop limit, expiring no later than asked and by
+ * less than a tenth of the asked lifetime earlier - `--ttl 7d' run again
+ * within 16.8 hours changes nothing, a day later it extends the expiry. */
+static bool says_nothing_new(const struct own_rec *o, const struct am_indicator *ind, uint64_t now)
+{
+	if (!o->found || o->ind.withdrawn || o->ind.expires_at <= now)
+		return false;
+	if (o->ind.confidence != ind->confidence || o->ind.tlp != ind->tlp || o->ind.hop_limit != ind->hop_limit)
+		return false;
+	uint64_t slack = (ind->expires_at - now) / 10;
+	return o->ind.expires_at <= ind->expires_at && ind->expires_at - o->ind.expires_at <= slack;
+}
+
+/* Checks one item as do_submit does; fills ind. Returns 0 or the am_err
+ * with ir->error saying why. */
+static int batch_item(const struct control_env *env, const struct wire_submit_item *it, uint64_t now,
+                      struct am_indicator *ind, struct wire_item_result *ir)
+{
+	int rv;
+
+	memset(ind, 0, sizeof *ind);
+	if ((rv = domain_normalise(it->domain, ind->domain, ir->error, sizeof ir->error)) != 0)
+		return rv;
+	if (it->category <= AM_CAT_NONE || it->category >= AM_CAT_COUNT) {
+		snprintf(ir->error, sizeof ir->error, "%s", am_strerror(AM_ECATEGORY));
+		return AM_ECATEGORY;
+	}
+	if (it->confidence > 100) {
+		snprintf(ir->error, sizeof ir->error, "confidence %u: %s", it->confidence, am_strerror(AM_ECONFIDENCE));
+		return AM_ECONFIDENCE;
+	}
+	if (it->expires_at <= now) {
+		snprintf(ir->error, sizeof ir->error, "expiry %llu: %s", (unsigned long long)it->expires_at,
+		         am_strerror(AM_EEXPIRED));
+		return AM_EEXPIRED;
+	}
+	if (it->expires_at - now > env->cfg->max_lifetime) {
+		char lim[TIMEFMT_LEN];
+		timefmt_duration(env->cfg->max_lifetime, lim);
+		snprintf(ir->error, sizeof ir->error, "expiry is more than %s away (max_lifetime)", lim);
+		return AM_ELIFETIME;
+	}
+	memcpy(ind->origin, env->key->pk, AM_KEY_BYTES);
+	ind->category = it->category;
+	ind->confidence = (uint8_t)it->confidence;
+	ind->issued_at = now;
+	ind->expires_at = it->expires_at;
+	ind->tlp = it->tlp != AM_TLP_NONE ? it->tlp : env->cfg->default_tlp;
+	ind->hop_limit = it->hop_limit;
+	return 0;
+}
+
+static void do_submit_batch(const struct control_env *env, const struct wire_request *req,
+                            struct wire_response *resp)
+{
+	struct am_indicator *inds_mem = NULL, **inds = NULL;
+	struct store_update *u = NULL;
+	uint8_t (*envs)[AM_ENVELOPE_MAX] = NULL, (*ids)[AM_ID_BYTES] = NULL;
+	size_t *item = NULL;
+	char (*why)[300] = NULL;
+	const char **notes = NULL;
+	int *results = NULL;
+	uint64_t now = timefmt_now();
+	size_t n = 0, k = req->n_items;
+	int rv;
+
+	if (k == 0)
+		return;
+	if (!env->apply) {
+		fail_with(resp, AM_EINVAL, "this daemon takes no submissions (no apply path)");
+		return;
+	}
+	if ((resp->item_results = calloc(k, sizeof *resp->item_results)) == NULL ||
+	    (inds_mem = calloc(k, sizeof *inds_mem)) == NULL || (inds = calloc(k, sizeof *inds)) == NULL ||
+	    (u = calloc(k, sizeof *u)) == NULL || (envs = calloc(k, sizeof *envs)) == NULL ||
+	    (ids = calloc(k, sizeof *ids)) == NULL || (item = calloc(k, sizeof *item)) == NULL ||
+	    (why = calloc(k, sizeof *why)) == NULL || (notes = calloc(k, sizeof *notes)) == NULL ||
+	    (results = calloc(k, sizeof *results)) == NULL) {
+		fail_with(resp, AM_ENOMEM, "%s", am_strerror(AM_ENOMEM));
+		goto out;
+	}
+	resp->n_item_results = k;
+	for (size_t i = 0; i < k; i++) {
+		struct wire_item_result *ir = &resp->item_results[i];
+		struct am_indicator *ind = &inds_mem[n];
+		struct own_rec o = {.found = false};
+		if ((ir->status = batch_item(env, &req->items[i], now, ind, ir)) != 0)
+			continue;
+		snprintf(ir->domain, sizeof ir->domain, "%s", ind->domain);
+		store_get(env->store, env->key->pk, ind->domain, ind->category, copy_own, &o);
+		if (says_nothing_new(&o, ind, now)) {
+			memcpy(ir->id, o.id, AM_ID_BYTES);
+			ir->has_id = true;
+			continue;
+		}
+		allow_match(env->allow, ind->domain, why[n], sizeof why[n]);
+		notes[n] = why[n][0] ? why[n] : NULL;
+		inds[n] = ind;
+		u[n].ind = ind;
+		item[n++] = i;
+	}
+	if (n == 0)
+		goto out;
+	struct seal_job job = {.env = env, .inds = inds, .u = u, .env_buf = envs, .ids = ids};
+	if ((rv = apply_own(env->apply, u, inds, n, now_usec(), seal_one, &job, now, notes, results, NULL)) != 0) {
+		fail_with(resp, rv, "cannot sign and store the batch: %s", am_strerror(rv));
+		goto out;
+	}
+	for (size_t j = 0; j < n; j++) {
+		struct wire_item_result *ir = &resp->item_results[item[j]];
+		if (results[j] < 0) {
+			ir->status = results[j];
+			snprintf(ir->error, sizeof ir->error, "not stored: %s", am_strerror(results[j]));
+			continue;
+		}
+		memcpy(ir->id, ids[j], AM_ID_BYTES);
+		ir->has_id = true;
+		ir->changed = results[j] == 1;
+	}
+	log_info("batch of %zu: %zu signed and stored in one commit", k, n);
+out:
+	free(inds_mem);
+	free(inds);
+	free(u);
+	free(envs);
+	free(ids);
+	free(item);
+	free(why);
+	free(notes);
+	free(results);
 }
 
 /* store_get callback: copies the record's indicator out. */
@@ -708,6 +881,108 @@ static void do_publish(const struct control_env *env, const struct wire_request 
 		fail_with(resp, rv, "%s", err);
 }
 
+/* --- export: every signal, paged by the change log --- */
+
+#define EXPORT_SCAN_MAX 20000 /* log entries one answer reads, matching or not */
+
+struct export_ctx {
+	const struct control_env *env;
+	const struct wire_request *req;
+	struct wire_response *resp;
+	const uint8_t *origin;  /* whole key to match, or NULL */
+	size_t limit;
+	uint64_t now, last_seq;
+	int rv;
+};
+
+static int collect_export(void *arg, const struct store_rec *rec)
+{
+	struct export_ctx *x = arg;
+	const struct wire_request *req = x->req;
+	struct wire_signal s;
+	bool own = memcmp(rec->ind.origin, x->env->key->pk, AM_KEY_BYTES) == 0;
+
+	if (x->resp->n_signals >= x->limit)
+		return 1; /* this one is for the next page */
+	x->last_seq = rec->seq;
+	if (rec->ind.category == AM_CAT_NONE || rec->ind.expires_at <= x->now) /* key statements, expired */
+		return 0;
+	if ((rec->ind.withdrawn && !req->withdrawn) || (req->category && rec->ind.category != req->category) ||
+	    rec->ind.issued_at < req->since || !mesh_origin_ok(x->env->mesh, rec->ind.origin))
+		return 0;
+	if (x->origin && memcmp(rec->ind.origin, x->origin, AM_KEY_BYTES) != 0)
+		return 0;
+	if (req->origin_len == AM_KEYID_BYTES) {
+		uint8_t kid[AM_KEYID_BYTES];
+		am_keyid(rec->ind.origin, kid);
+		if (memcmp(kid, req->origin, AM_KEYID_BYTES) != 0)
+			return 0;
+	}
+	memset(&s, 0, sizeof s);
+	if (own)
+		snprintf(s.origin_name, sizeof s.origin_name, "%s", x->env->cfg->name);
+	else
+		mesh_origin_name(x->env->mesh, rec->ind.origin, s.origin_name, sizeof s.origin_name);
+	if (req->origin_name[0] && !x->origin && strcmp(s.origin_name, req->origin_name) != 0)
+		return 0;
+	memcpy(s.id, rec->id, AM_ID_BYTES);
+	s.ind = rec->ind;
+	s.local_confidence = rec->local_confidence;
+	if ((x->rv = wire_response_push_signal(x->resp, &s)) != 0)
+		return 1;
+	return 0;
+}
+
+/* The verdict score of s's category on s's own name, 0..100. */
+static double score_of(const struct control_env *env, const struct wire_signal *s, uint64_t now)
+{
+	struct wire_name_result nr;
+	double score = 0;
+
+	memset(&nr, 0, sizeof nr);
+	snprintf(nr.normalised, sizeof nr.normalised, "%s", s->ind.domain);
+	struct query_ctx q = {.nr = &nr, .mesh = env->mesh, .rv = 0};
+	if (store_query(env->store, nr.normalised, now, collect_query, &q) >= 0 && q.rv == 0) {
+		add_verdicts(env, &nr, now);
+		for (size_t i = 0; i < nr.n_verdicts; i++)
+			if (nr.verdicts[i].category == s->ind.category)
+				score = nr.verdicts[i].score;
+	}
+	free(nr.signals);
+	free(nr.verdicts);
+	return score;
+}
+
+static void do_export(const struct control_env *env, const struct wire_request *req,
+                      struct wire_response *resp)
+{
+	struct export_ctx x = {.env = env, .req = req, .resp = resp, .now = timefmt_now(), .last_seq = req->after};
+	int rv;
+
+	x.limit = req->limit && req->limit < WIRE_EXPORT_MAX ? req->limit : WIRE_EXPORT_MAX;
+	if (req->origin_len == AM_KEY_BYTES)
+		x.origin = req->origin;
+	else if (req->origin_name[0] && (strcmp(req->origin_name, env->cfg->name) == 0 ||
+	                                 strcmp(req->origin_name, "self") == 0))
+		x.origin = env->key->pk;
+	rv = store_changes(env->store, req->after, EXPORT_SCAN_MAX, collect_export, &x);
+	if (x.rv != 0 || rv < 0) {
+		fail_with(resp, x.rv ? x.rv : rv, "export failed: %s", am_strerror(x.rv ? x.rv : rv));
+		return;
+	}
+	/* more: the page filled, or the scan stopped at its budget */
+	struct store_stats st;
+	resp->next = x.last_seq;
+	resp->more = store_stats(env->store, &st) == 0 && st.last_seq > x.last_seq;
+	if (req->min_score) {
+		size_t k = 0;
+		for (size_t i = 0; i < resp->n_signals; i++)
+			if (score_of(env, &resp->signals[i], x.now) >= req->min_score)
+				resp->signals[k++] = resp->signals[i];
+		resp->n_signals = k;
+	}
+}
+
 typedef void (*handler_fn)(const struct control_env *, const struct wire_request *,
                            struct wire_response *);
 
@@ -724,6 +999,8 @@ static const handler_fn handlers[] = {
 	[WIRE_OP_AUDIT] = do_audit,
 	[WIRE_OP_REPORT] = do_report,
 	[WIRE_OP_RPZ] = do_rpz,
+	[WIRE_OP_EXPORT] = do_export,
+	[WIRE_OP_SUBMIT_BATCH] = do_submit_batch,
 };
 
 int control_handle(const struct control_env *env, const uint8_t *req_buf, size_t req_len,

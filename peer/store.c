@@ -510,12 +510,15 @@ int store_apply(struct store *s, const struct store_update *u, size_t n, uint64_
 	return store_apply_prior(s, u, n, now, results, seqs, NULL);
 }
 
-int store_apply_prior(struct store *s, const struct store_update *u, size_t n, uint64_t now,
-                      int *results, uint64_t *seqs, struct store_prior *priors)
+/* One write transaction: optionally numbers and seals the caller's own
+ * updates first (store_apply_own), then applies every update. */
+static int apply_txn(struct store *s, const struct store_update *u, size_t n, uint64_t now, int *results,
+                     uint64_t *seqs, struct store_prior *priors, struct am_indicator *const *own, uint64_t floor,
+                     store_seal_fn seal, void *arg)
 {
 	MDB_txn *txn = NULL;
 	struct counters c, start;
-	uint64_t seq;
+	uint64_t seq, version = 0;
 	int rc, ret;
 
 	if (n == 0)
@@ -530,6 +533,24 @@ int store_apply_prior(struct store *s, const struct store_update *u, size_t n, u
 	start = c;
 	if (priors)
 		memset(priors, 0, n * sizeof *priors);
+	if (seal) {
+		/* versions as store_next_version issues them, persisted in this
+		 * same transaction: never repeated, even across a crash */
+		if ((ret = meta_get_u64(txn, s->meta, META_VERSION, &version)) != 0)
+			goto fail;
+		for (size_t i = 0; i < n; i++) {
+			if (version == UINT64_MAX) {
+				ret = AM_ESTORE;
+				goto fail;
+			}
+			version = version + 1 > floor ? version + 1 : floor;
+			own[i]->version = version;
+			if ((ret = seal(arg, i)) != 0)
+				goto fail;
+		}
+		if ((rc = meta_put_u64(txn, s->meta, META_VERSION, version)) != 0)
+			goto fail_mdb;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if ((rc = apply_one(s, txn, &u[i], now, &c, &results[i], &seq, priors ? &priors[i] : NULL)) != 0)
 			goto fail_mdb;
@@ -562,6 +583,21 @@ fail:
 			memset(&priors[i], 0, sizeof priors[i]);
 	}
 	return ret;
+}
+
+int store_apply_prior(struct store *s, const struct store_update *u, size_t n, uint64_t now,
+                      int *results, uint64_t *seqs, struct store_prior *priors)
+{
+	return apply_txn(s, u, n, now, results, seqs, priors, NULL, 0, NULL, NULL);
+}
+
+int store_apply_own(struct store *s, const struct store_update *u, struct am_indicator *const *inds, size_t n,
+                    uint64_t floor, store_seal_fn seal, void *arg, uint64_t now, int *results, uint64_t *seqs,
+                    struct store_prior *priors)
+{
+	if (n && (inds == NULL || seal == NULL))
+		return AM_EINVAL;
+	return apply_txn(s, u, n, now, results, seqs, priors, inds, floor, seal, arg);
 }
 
 static int begin_read(struct store *s, MDB_txn **txn)

@@ -113,6 +113,21 @@ struct store_prior {
 int store_apply_prior(struct store *s, const struct store_update *u, size_t n, uint64_t now,
                       int *results, uint64_t *seqs, struct store_prior *priors);
 
+/* This peer's own updates, numbered inside the transaction that stores
+ * them, so that a batch of submissions is one durable commit with the
+ * version counter in it (not one commit for versions and one for records).
+ * Before anything is stored, for each i in order: inds[i]->version =
+ * max(last + 1, floor) as store_next_version issues it, then seal(arg, i)
+ * signs inds[i] and fills what u[i] points to (id, env, env_len) - u[i].ind
+ * is inds[i]. seal runs with the write transaction open: it must not call
+ * the store. A non-zero return from seal aborts everything and is
+ * returned. Otherwise as store_apply_prior. The counter is persisted with
+ * the records, so versions never repeat even after a crash. */
+typedef int (*store_seal_fn)(void *arg, size_t i);
+int store_apply_own(struct store *s, const struct store_update *u, struct am_indicator *const *inds, size_t n,
+                    uint64_t floor, store_seal_fn seal, void *arg, uint64_t now, int *results, uint64_t *seqs,
+                    struct store_prior *priors);
+
 /* Calls fn once with the record for (origin, domain, category), live,
  * withdrawn or expired. Returns fn's value, or AM_ENOTFOUND. */
 int store_get(struct store *s, const uint8_t origin[AM_KEY_BYTES], const char *domain,

@@ -172,6 +172,9 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 	Amesh__V1__AuditRequest au = AMESH__V1__AUDIT_REQUEST__INIT;
 	Amesh__V1__ReportRequest rq = AMESH__V1__REPORT_REQUEST__INIT;
 	Amesh__V1__RpzRequest rz = AMESH__V1__RPZ_REQUEST__INIT;
+	Amesh__V1__SubmitBatchRequest sb = AMESH__V1__SUBMIT_BATCH_REQUEST__INIT;
+	Amesh__V1__ExportRequest ex = AMESH__V1__EXPORT_REQUEST__INIT;
+	Amesh__V1__SubmitRequest *items = NULL, **itemp = NULL;
 	ProtobufCBinaryData *names = NULL;
 	int rv;
 
@@ -271,6 +274,44 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 		m.op_case = AMESH__V1__REQUEST__OP_RPZ;
 		m.rpz = &rz;
 		break;
+	case WIRE_OP_SUBMIT_BATCH:
+		if (r->n_items > WIRE_BATCH_MAX)
+			return AM_ETOOBIG;
+		if (r->n_items && ((items = calloc(r->n_items, sizeof *items)) == NULL ||
+		                   (itemp = calloc(r->n_items, sizeof *itemp)) == NULL)) {
+			free(items);
+			return AM_ENOMEM;
+		}
+		for (size_t i = 0; i < r->n_items; i++) {
+			const struct wire_submit_item *it = &r->items[i];
+			amesh__v1__submit_request__init(&items[i]);
+			items[i].domain.data = (uint8_t *)it->domain;
+			items[i].domain.len = strlen(it->domain);
+			items[i].category = (Amesh__V1__Category)it->category;
+			items[i].confidence = it->confidence;
+			items[i].expires_at = it->expires_at;
+			items[i].tlp = (Amesh__V1__Tlp)it->tlp;
+			items[i].hop_limit = it->hop_limit;
+			itemp[i] = &items[i];
+		}
+		sb.n_items = r->n_items;
+		sb.items = itemp;
+		m.op_case = AMESH__V1__REQUEST__OP_SUBMIT_BATCH;
+		m.submit_batch = &sb;
+		break;
+	case WIRE_OP_EXPORT:
+		ex.category = (Amesh__V1__Category)r->category;
+		ex.origin.data = (uint8_t *)r->origin;
+		ex.origin.len = r->origin_len;
+		ex.origin_name = (char *)r->origin_name;
+		ex.after = r->after;
+		ex.limit = r->limit;
+		ex.since = r->since;
+		ex.min_score = r->min_score;
+		ex.withdrawn = r->withdrawn;
+		m.op_case = AMESH__V1__REQUEST__OP_EXPORT;
+		m.export = &ex;
+		break;
 	default:
 		return AM_EINVAL;
 	}
@@ -280,6 +321,8 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 	*len = amesh__v1__request__pack(&m, *out);
 fail:
 	free(names);
+	free(items);
+	free(itemp);
 	return rv;
 }
 
@@ -477,6 +520,72 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 		}
 		r->rpz_export = m->rpz->export;
 		break;
+	case AMESH__V1__REQUEST__OP_SUBMIT_BATCH:
+		r->op = WIRE_OP_SUBMIT_BATCH;
+		if (m->submit_batch->n_items > WIRE_BATCH_MAX) {
+			snprintf(err, errlen, "%zu submissions in one batch; the limit is %d",
+			         m->submit_batch->n_items, WIRE_BATCH_MAX);
+			rv = AM_ETOOBIG;
+			goto fail;
+		}
+		if (m->submit_batch->n_items &&
+		    (r->items = calloc(m->submit_batch->n_items, sizeof *r->items)) == NULL) {
+			rv = AM_ENOMEM;
+			goto fail;
+		}
+		for (size_t i = 0; i < m->submit_batch->n_items; i++) {
+			const Amesh__V1__SubmitRequest *p = m->submit_batch->items[i];
+			struct wire_submit_item *it = &r->items[i];
+			if (copy_name(&p->domain, it->domain, sizeof it->domain) != 0) {
+				snprintf(err, errlen, "item %zu: domain is over %zu bytes or contains NUL", i + 1,
+				         sizeof it->domain - 1);
+				goto fail;
+			}
+			/* an item's own range errors are answered per item by the
+			 * daemon; only what cannot be represented fails the batch */
+			if (!category_ok((int)p->category, true) || (int)p->tlp < 0 || (int)p->tlp >= AM_TLP_COUNT ||
+			    p->hop_limit > 255) {
+				snprintf(err, errlen, "item %zu: category, sharing level or hop limit out of range", i + 1);
+				rv = AM_EINVAL;
+				goto fail;
+			}
+			it->category = (enum am_category)p->category;
+			it->confidence = p->confidence;
+			it->expires_at = p->expires_at;
+			it->tlp = (enum am_tlp)p->tlp;
+			it->hop_limit = p->hop_limit;
+			r->n_items = i + 1;
+		}
+		break;
+	case AMESH__V1__REQUEST__OP_EXPORT: {
+		const Amesh__V1__ExportRequest *p = m->export;
+		r->op = WIRE_OP_EXPORT;
+		if (!category_ok((int)p->category, true) || p->min_score > 100) {
+			snprintf(err, errlen, "export filter out of range");
+			rv = AM_EINVAL;
+			goto fail;
+		}
+		if (p->origin.len != 0 && p->origin.len != AM_KEYID_BYTES && p->origin.len != AM_KEY_BYTES) {
+			snprintf(err, errlen, "origin filter must be a key id or a whole key");
+			rv = AM_EORIGIN;
+			goto fail;
+		}
+		if (p->origin_name && strlen(p->origin_name) >= sizeof r->origin_name) {
+			snprintf(err, errlen, "origin name is over %zu bytes", sizeof r->origin_name - 1);
+			goto fail;
+		}
+		r->category = (enum am_category)p->category;
+		if (p->origin.len)
+			memcpy(r->origin, p->origin.data, p->origin.len);
+		r->origin_len = p->origin.len;
+		snprintf(r->origin_name, sizeof r->origin_name, "%s", p->origin_name ? p->origin_name : "");
+		r->after = p->after;
+		r->limit = p->limit;
+		r->since = p->since;
+		r->min_score = p->min_score;
+		r->withdrawn = p->withdrawn;
+		break;
+	}
 	default:
 		snprintf(err, errlen, "request names no operation this daemon knows");
 		goto fail;
@@ -494,6 +603,7 @@ void wire_request_clear(struct wire_request *r)
 	for (size_t i = 0; i < r->n_names; i++)
 		free(r->names[i]);
 	free(r->names);
+	free(r->items);
 	memset(r, 0, sizeof *r);
 }
 
@@ -897,6 +1007,10 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 	Amesh__V1__WatchResult wr = AMESH__V1__WATCH_RESULT__INIT;
 	Amesh__V1__AuditResult aur = AMESH__V1__AUDIT_RESULT__INIT;
 	Amesh__V1__ReportResult rpr = AMESH__V1__REPORT_RESULT__INIT;
+	Amesh__V1__SubmitBatchResult sbr = AMESH__V1__SUBMIT_BATCH_RESULT__INIT;
+	Amesh__V1__ExportResult exr = AMESH__V1__EXPORT_RESULT__INIT;
+	Amesh__V1__BatchItemResult *bir = NULL, **birp = NULL;
+	char **onames = NULL;
 	Amesh__V1__WatchEvent *wev = NULL, **wevp = NULL;
 	Amesh__V1__Signal *wsig = NULL;
 	struct extras x = {0};
@@ -1028,6 +1142,47 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 		m.result_case = AMESH__V1__RESPONSE__RESULT_RPZ;
 		m.rpz = &rzr;
 		break;
+	case WIRE_OP_SUBMIT_BATCH:
+		if (r->n_item_results && ((bir = calloc(r->n_item_results, sizeof *bir)) == NULL ||
+		                          (birp = calloc(r->n_item_results, sizeof *birp)) == NULL)) {
+			rv = AM_ENOMEM;
+			goto fail;
+		}
+		for (size_t i = 0; i < r->n_item_results; i++) {
+			const struct wire_item_result *ir = &r->item_results[i];
+			amesh__v1__batch_item_result__init(&bir[i]);
+			bir[i].status = ir->status;
+			bir[i].error = (char *)ir->error;
+			bir[i].changed = ir->changed;
+			bir[i].domain.data = (uint8_t *)ir->domain;
+			bir[i].domain.len = strlen(ir->domain);
+			bir[i].id.data = (uint8_t *)ir->id;
+			bir[i].id.len = ir->has_id ? AM_ID_BYTES : 0;
+			birp[i] = &bir[i];
+		}
+		sbr.n_results = r->n_item_results;
+		sbr.results = birp;
+		m.result_case = AMESH__V1__RESPONSE__RESULT_SUBMIT_BATCH;
+		m.submit_batch = &sbr;
+		break;
+	case WIRE_OP_EXPORT:
+		if ((rv = sig_table_fill(&list_table, r->signals, r->n_signals)) != 0)
+			goto fail;
+		if (r->n_signals && (onames = calloc(r->n_signals, sizeof *onames)) == NULL) {
+			rv = AM_ENOMEM;
+			goto fail;
+		}
+		for (size_t i = 0; i < r->n_signals; i++)
+			onames[i] = (char *)r->signals[i].origin_name;
+		exr.n_signals = r->n_signals;
+		exr.signals = list_table.ptrs;
+		exr.n_origin_names = r->n_signals;
+		exr.origin_names = onames;
+		exr.next = r->next;
+		exr.more = r->more;
+		m.result_case = AMESH__V1__RESPONSE__RESULT_EXPORT;
+		m.export = &exr;
+		break;
 	default:
 		break;
 	}
@@ -1051,6 +1206,9 @@ fail:
 	free(rzx.zp);
 	free(rzx.s);
 	free(rzx.sp);
+	free(bir);
+	free(birp);
+	free(onames);
 	return rv;
 }
 
@@ -1350,6 +1508,49 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 		}
 		break;
 	}
+	case AMESH__V1__RESPONSE__RESULT_SUBMIT_BATCH: {
+		const Amesh__V1__SubmitBatchResult *q = m->submit_batch;
+		r->op = WIRE_OP_SUBMIT_BATCH;
+		if (q->n_results > WIRE_BATCH_MAX)
+			goto bad;
+		if (q->n_results && (r->item_results = calloc(q->n_results, sizeof *r->item_results)) == NULL) {
+			rv = AM_ENOMEM;
+			goto fail;
+		}
+		for (size_t i = 0; i < q->n_results; i++) {
+			const Amesh__V1__BatchItemResult *p = q->results[i];
+			struct wire_item_result *ir = &r->item_results[i];
+			if ((p->id.len != 0 && p->id.len != AM_ID_BYTES) ||
+			    copy_name(&p->domain, ir->domain, sizeof ir->domain) != 0)
+				goto bad;
+			ir->status = p->status;
+			copy_str(ir->error, sizeof ir->error, p->error);
+			ir->changed = p->changed;
+			ir->has_id = p->id.len == AM_ID_BYTES;
+			if (ir->has_id)
+				memcpy(ir->id, p->id.data, AM_ID_BYTES);
+			r->n_item_results = i + 1;
+		}
+		break;
+	}
+	case AMESH__V1__RESPONSE__RESULT_EXPORT: {
+		const Amesh__V1__ExportResult *q = m->export;
+		r->op = WIRE_OP_EXPORT;
+		if (q->n_signals > WIRE_EXPORT_MAX || (q->n_origin_names && q->n_origin_names != q->n_signals))
+			goto bad;
+		r->next = q->next;
+		r->more = q->more;
+		for (size_t j = 0; j < q->n_signals; j++) {
+			struct wire_signal sg;
+			if (signal_from_pb(q->signals[j], &sg) != 0)
+				goto bad;
+			if (q->n_origin_names)
+				copy_str(sg.origin_name, sizeof sg.origin_name, q->origin_names[j]);
+			if ((rv = wire_response_push_signal(r, &sg)) != 0)
+				goto fail;
+		}
+		break;
+	}
 	case AMESH__V1__RESPONSE__RESULT_PEERS: {
 		const Amesh__V1__PeersResult *pr = m->peers;
 		r->op = WIRE_OP_PEERS;
@@ -1409,6 +1610,7 @@ void wire_response_clear(struct wire_response *r)
 	free(r->peers);
 	free(r->events);
 	free(r->audit);
+	free(r->item_results);
 	report_free(&r->report);
 	free(r->rpz_zones);
 	free(r->rpz_secs);

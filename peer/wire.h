@@ -56,9 +56,33 @@ enum wire_op {
 	WIRE_OP_AUDIT,
 	WIRE_OP_REPORT,
 	WIRE_OP_RPZ,
+	WIRE_OP_SUBMIT_BATCH,
+	WIRE_OP_EXPORT,
 };
 
 #define WIRE_NAME_MAX 1024 /* one name as typed, before normalisation */
+#define WIRE_BATCH_MAX 1000 /* submissions in one submit_batch request */
+#define WIRE_EXPORT_MAX 5000 /* signals in one export answer */
+
+/* One submission of a batch (the fields of a single submit). */
+struct wire_submit_item {
+	char domain[AM_DOMAIN_MAX * 4 + 1]; /* as given; the daemon normalises */
+	enum am_category category;
+	uint32_t confidence;
+	uint64_t expires_at;
+	enum am_tlp tlp;
+	uint32_t hop_limit;
+};
+
+/* What became of one item of a batch. */
+struct wire_item_result {
+	int32_t status;                 /* 0 or the am_err refusing it */
+	char error[AM_ERRLEN];
+	bool changed;
+	char domain[AM_DOMAIN_MAX + 1]; /* normalised ("" when refused) */
+	uint8_t id[AM_ID_BYTES];
+	bool has_id;
+};
 
 struct wire_request {
 	uint32_t protocol;
@@ -90,6 +114,14 @@ struct wire_request {
 	/* rpz: the zone's section name in domain ("" = status of all) */
 	bool rpz_export;
 	char rpz_after[AM_DOMAIN_MAX + 1];
+	/* submit_batch: owned, freed by wire_request_clear */
+	struct wire_submit_item *items;
+	size_t n_items;
+	/* export (category, origin, limit and after above) */
+	char origin_name[64];
+	uint64_t since;
+	uint32_t min_score;
+	bool withdrawn;
 };
 
 /* One signal as reported to the operator. */
@@ -97,6 +129,7 @@ struct wire_signal {
 	uint8_t id[AM_ID_BYTES];
 	struct am_indicator ind;
 	uint8_t local_confidence; /* after this peer's import cap */
+	char origin_name[64];     /* export only: the origin's trust-store name, or "" */
 };
 
 #define WIRE_CONTRIB_MAX 16
@@ -238,6 +271,12 @@ struct wire_response {
 	char *rpz_text;          /* NUL-terminated */
 	size_t rpz_text_len;
 	char rpz_next[AM_DOMAIN_MAX + 1];
+	/* submit_batch: one per item, in order (owned) */
+	struct wire_item_result *item_results;
+	size_t n_item_results;
+	/* export: signals above (with origin_name), and where to continue */
+	uint64_t next;
+	bool more;
 };
 
 #define WIRE_AUDIT_MAX 10000 /* records in one audit answer */

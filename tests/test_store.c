@@ -1088,6 +1088,79 @@ static void test_next_version_monotonic_persisted_floor(void **state)
 	assert_int_equal(v, 1003);
 }
 
+/* store_apply_own: numbers in the write transaction, seals, stores. */
+struct own_job {
+	struct upd *x;
+	struct store_update *u;
+	size_t fail_at; /* SIZE_MAX: never */
+	size_t sealed;
+};
+
+static int seal_cb(void *arg, size_t i)
+{
+	struct own_job *j = arg;
+	struct upd *x = &j->x[i];
+	if (i == j->fail_at)
+		return AM_EINVAL;
+	/* the "signature" covers the version just issued */
+	x->env_len = (size_t)snprintf((char *)x->env, sizeof x->env, "own|%s|%llu", x->ind.domain,
+	                              (unsigned long long)x->ind.version);
+	crypto_generichash(x->id, sizeof x->id, x->env, x->env_len, NULL, 0);
+	j->u[i] = as_update(x);
+	j->sealed++;
+	return 0;
+}
+
+static void test_apply_own_versions_in_the_same_commit(void **state)
+{
+	struct fx *f = *state;
+	struct upd x[3];
+	struct store_update u[3];
+	struct am_indicator *inds[3];
+	int results[3];
+	uint64_t v;
+	struct own_job j = {.x = x, .u = u, .fail_at = SIZE_MAX};
+
+	for (int i = 0; i < 3; i++) {
+		char d[32];
+		snprintf(d, sizeof d, "own%d.example.com", i);
+		upd_init(&x[i], d, 1, AM_CAT_PHISHING, 0, false, NOW + 3600, "own");
+		inds[i] = &x[i].ind;
+		u[i] = as_update(&x[i]);
+	}
+	assert_int_equal(store_next_version(f->s, 0, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(store_apply_own(f->s, u, inds, 3, 500, seal_cb, &j, NOW, results, NULL, NULL), 0);
+	assert_int_equal(j.sealed, 3);
+	/* max(last + 1, floor), then consecutive */
+	assert_int_equal(x[0].ind.version, 500);
+	assert_int_equal(x[1].ind.version, 501);
+	assert_int_equal(x[2].ind.version, 502);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(results[i], 1);
+	struct got g = {0};
+	get_one(f->s, &x[2], &g);
+	assert_int_equal(g.r[0].rec.ind.version, 502);
+	got_free(&g);
+	/* the counter was persisted with the records */
+	fx_reopen(f, MAP_SMALL);
+	assert_int_equal(store_next_version(f->s, 0, &v), 0);
+	assert_int_equal(v, 503);
+	/* a seal failure aborts everything: no record, no version used */
+	j.fail_at = 1;
+	j.sealed = 0;
+	for (int i = 0; i < 3; i++) {
+		snprintf(x[i].ind.domain, sizeof x[i].ind.domain, "again%d.example.com", i);
+		u[i] = as_update(&x[i]);
+	}
+	assert_int_equal(store_apply_own(f->s, u, inds, 3, 0, seal_cb, &j, NOW, results, NULL, NULL), AM_EINVAL);
+	assert_int_equal(results[0], AM_EINVAL);
+	assert_int_equal(store_get(f->s, x[0].ind.origin, "again0.example.com", AM_CAT_PHISHING, count_cb, &g.n),
+	                 AM_ENOTFOUND);
+	assert_int_equal(store_next_version(f->s, 0, &v), 0);
+	assert_int_equal(v, 504);
+}
+
 static void test_stats_counts(void **state)
 {
 	struct fx *f = *state;
@@ -1395,6 +1468,7 @@ int main(void)
 		T(test_changes_after_n),
 		T(test_sweep_removes_expired_and_keeps_live),
 		T(test_next_version_monotonic_persisted_floor),
+		T(test_apply_own_versions_in_the_same_commit),
 		T(test_stats_counts),
 		T(test_map_full_keeps_earlier_data),
 		T(test_corrupt_record_not_trusted),

@@ -1,0 +1,285 @@
+/* feed.c - feed formats and skip reasons by name, format detection, the line reader the parsers share. */
+#include "feed.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain.h"
+#include "feed_adblock.h"
+#include "feed_csv.h"
+#include "feed_hosts.h"
+#include "feed_misp.h"
+#include "feed_plain.h"
+#include "feed_rpz.h"
+#include "feed_stix.h"
+#include "feed_urls.h"
+
+static const char *const format_names[FEED_FORMAT_COUNT] = {
+	[FEED_AUTO] = "auto",       [FEED_PLAIN] = "plain", [FEED_HOSTS] = "hosts",
+	[FEED_URLS] = "urls",       [FEED_ADBLOCK] = "adblock", [FEED_RPZ] = "rpz",
+	[FEED_CSV] = "csv",         [FEED_STIX] = "stix",   [FEED_MISP] = "misp",
+};
+
+int feed_format_parse(const char *s, enum feed_format *out)
+{
+	for (int i = 0; i < FEED_FORMAT_COUNT; i++)
+		if (strcmp(s, format_names[i]) == 0) {
+			*out = (enum feed_format)i;
+			return 0;
+		}
+	return AM_EINVAL;
+}
+
+const char *feed_format_name(enum feed_format f)
+{
+	return (unsigned)f < FEED_FORMAT_COUNT ? format_names[f] : "?";
+}
+
+static const char *const skip_names[FEED_SKIP_COUNT] = {
+	[FEED_SKIP_NONE] = "none",
+	[FEED_SKIP_IP_ADDRESS] = "ip_address",
+	[FEED_SKIP_PUBLIC_SUFFIX] = "public_suffix",
+	[FEED_SKIP_URL_ON_SHARED_HOST] = "url_on_shared_host",
+	[FEED_SKIP_BAD_NAME] = "bad_name",
+	[FEED_SKIP_UNSUPPORTED] = "unsupported_pattern",
+	[FEED_SKIP_MALFORMED] = "malformed",
+	[FEED_SKIP_BAD_CSV_ROW] = "bad_csv_row",
+	[FEED_SKIP_BAD_VALUE] = "bad_value",
+	[FEED_SKIP_NOT_A_DOMAIN] = "not_a_domain",
+	[FEED_SKIP_LOCAL_NAME] = "local_name",
+	[FEED_SKIP_DUPLICATE] = "duplicate",
+	[FEED_SKIP_REVOKED] = "revoked",
+	[FEED_SKIP_EXPIRED] = "expired",
+	[FEED_SKIP_NOT_TO_IDS] = "not_to_ids",
+	[FEED_SKIP_NO_CATEGORY] = "no_category",
+	[FEED_SKIP_NO_CONFIDENCE] = "no_confidence",
+	[FEED_SKIP_NO_EXPIRY] = "no_expiry",
+	[FEED_SKIP_LINE_TOO_LONG] = "line_too_long",
+	[FEED_SKIP_REFUSED] = "refused",
+};
+
+const char *feed_skip_name(enum feed_skip r)
+{
+	return (unsigned)r < FEED_SKIP_COUNT ? skip_names[r] : "?";
+}
+
+int feed_lines(const char *buf, size_t len, const struct feed_sink *sink, feed_line_fn fn, void *arg)
+{
+	size_t line = 0, pos = 0;
+	int rv;
+
+	/* a UTF-8 byte-order mark is not part of the first line */
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		pos = 3;
+	while (pos < len) {
+		const char *s = buf + pos, *nl = memchr(s, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - s) : len - pos;
+		pos += n + (nl != NULL);
+		line++;
+		if (n && s[n - 1] == '\r')
+			n--;
+		if (n > FEED_LINE_MAX) {
+			sink->skip(sink->arg, line, FEED_SKIP_LINE_TOO_LONG, s, n, NULL);
+			continue;
+		}
+		if (memchr(s, '\0', n)) {
+			sink->skip(sink->arg, line, FEED_SKIP_MALFORMED, s, n, "NUL byte in the line");
+			continue;
+		}
+		if ((rv = fn(arg, line, s, n)) != 0)
+			return rv;
+	}
+	return 0;
+}
+
+void feed_trim(const char **s, size_t *n)
+{
+	while (*n && (**s == ' ' || **s == '\t')) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
+		(*n)--;
+}
+
+int feed_emit(const struct feed_sink *sink, const struct feed_entry *tmpl, const char *name, size_t n)
+{
+	char copy[DOMAIN_INPUT_MAX + 1];
+	struct feed_entry e = *tmpl;
+
+	if (n > DOMAIN_INPUT_MAX) {
+		sink->skip(sink->arg, tmpl->line, FEED_SKIP_BAD_NAME, name, n, "longer than any domain name");
+		return 0;
+	}
+	memcpy(copy, name, n);
+	copy[n] = '\0';
+	e.name = copy;
+	if (!e.input) {
+		e.input = name;
+		e.input_len = n;
+	}
+	return sink->entry(sink->arg, &e);
+}
+
+bool feed_is_ip(const char *s, size_t n)
+{
+	char tmp[64];
+	unsigned char addr[16];
+
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		s++;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof tmp)
+		return false;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	/* a zone index (fe80::1%eth0) is still an address */
+	char *pct = strchr(tmp, '%');
+	if (pct)
+		*pct = '\0';
+	return inet_pton(AF_INET, tmp, addr) == 1 || inet_pton(AF_INET6, tmp, addr) == 1;
+}
+
+/* --- detection --- */
+
+enum { V_PLAIN, V_HOSTS, V_URLS, V_ADBLOCK, V_RPZ, V_COUNT };
+
+static bool has_token(const char *s, size_t n, const char *tok)
+{
+	size_t t = strlen(tok);
+	for (size_t i = 0; i + t <= n; i++) {
+		if ((i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t') && strncasecmp(s + i, tok, t) == 0 &&
+		    (i + t == n || s[i + t] == ' ' || s[i + t] == '\t'))
+			return true;
+	}
+	return false;
+}
+
+static int classify(const char *s, size_t n)
+{
+	feed_trim(&s, &n);
+	if (n == 0)
+		return -1;
+	if (s[0] == '!' || (s[0] == '[' && n > 8 && strncasecmp(s, "[adblock", 8) == 0))
+		return V_ADBLOCK;
+	if (s[0] == ';' || s[0] == '$')
+		return V_RPZ;
+	if (s[0] == '#')
+		return -1;
+	if ((n > 2 && (memcmp(s, "||", 2) == 0 || memcmp(s, "@@", 2) == 0)) || memmem(s, n, "##", 2))
+		return V_ADBLOCK;
+	if (has_token(s, n, "CNAME") || has_token(s, n, "SOA") || has_token(s, n, "NS"))
+		return V_RPZ;
+	if (memmem(s, n, "://", 3))
+		return V_URLS;
+	size_t t = 0;
+	while (t < n && s[t] != ' ' && s[t] != '\t')
+		t++;
+	if (t < n && feed_is_ip(s, t))
+		return V_HOSTS;
+	return V_PLAIN;
+}
+
+enum feed_format feed_detect(const char *buf, size_t len)
+{
+	static const enum feed_format map[V_COUNT] = {FEED_PLAIN, FEED_HOSTS, FEED_URLS, FEED_ADBLOCK, FEED_RPZ};
+	size_t votes[V_COUNT] = {0}, seen = 0, pos = 0, head = len < 65536 ? len : 65536;
+
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		pos = 3;
+	while (pos < len && (buf[pos] == ' ' || buf[pos] == '\t' || buf[pos] == '\r' || buf[pos] == '\n'))
+		pos++;
+	/* JSON: `{', or `[' opening an array of values - not `[Adblock Plus 2.0]' */
+	size_t q = pos + 1;
+	while (q < len && (buf[q] == ' ' || buf[q] == '\t' || buf[q] == '\r' || buf[q] == '\n'))
+		q++;
+	if (pos < len && (buf[pos] == '{' || (buf[pos] == '[' && (q >= len || buf[q] == '{' || buf[q] == '"' || buf[q] == ']')))) {
+		/* MISP events and manifests name their parts; STIX has its own words */
+		if (memmem(buf, head, "\"Event\"", 7) || memmem(buf, head, "\"Orgc\"", 6))
+			return FEED_MISP;
+		return FEED_STIX;
+	}
+	if (feed_csv_sniff(buf, len))
+		return FEED_CSV;
+	while (pos < len && seen < 200) {
+		const char *s = buf + pos, *nl = memchr(s, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - s) : len - pos;
+		pos += n + (nl != NULL);
+		if (n > FEED_LINE_MAX)
+			continue;
+		int v = classify(s, n);
+		if (v >= 0) {
+			votes[v]++;
+			seen++;
+		}
+	}
+	int best = V_PLAIN;
+	for (int v = 1; v < V_COUNT; v++)
+		if (votes[v] > votes[best])
+			best = v;
+	return map[best];
+}
+
+int feed_parse(enum feed_format fmt, const char *buf, size_t len, const struct feed_sink *sink,
+               char *err, size_t errlen)
+{
+	if (len > FEED_INPUT_MAX) {
+		snprintf(err, errlen, "%zu bytes: larger than the %u-byte limit for one feed file", len,
+		         FEED_INPUT_MAX);
+		return AM_ETOOBIG;
+	}
+	if (fmt == FEED_AUTO)
+		fmt = feed_detect(buf, len);
+	switch (fmt) {
+	case FEED_PLAIN: return feed_plain_parse(buf, len, sink);
+	case FEED_HOSTS: return feed_hosts_parse(buf, len, sink);
+	case FEED_URLS: return feed_urls_parse(buf, len, sink);
+	case FEED_ADBLOCK: return feed_adblock_parse(buf, len, sink);
+	case FEED_RPZ: return feed_rpz_parse(buf, len, sink);
+	case FEED_CSV: return feed_csv_parse(buf, len, sink);
+	case FEED_STIX: return feed_stix_parse(buf, len, sink, err, errlen);
+	case FEED_MISP: return feed_misp_parse(buf, len, sink, err, errlen);
+	default:
+		snprintf(err, errlen, "unknown feed format %d", (int)fmt);
+		return AM_EINVAL;
+	}
+}
+
+bool feed_json_depth_ok(const char *buf, size_t len, int max)
+{
+	int depth = 0;
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == '{' || c == '[') {
+			if (++depth > max)
+				return false;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+	}
+	return true;
+}
+
+size_t feed_line_at(const char *buf, size_t off, size_t *from_off, size_t *from_line)
+{
+	if (off < *from_off) {
+		*from_off = 0;
+		*from_line = 1;
+	}
+	for (size_t i = *from_off; i < off; i++)
+		*from_line += buf[i] == '\n';
+	*from_off = off;
+	return *from_line;
+}

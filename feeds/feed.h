@@ -1,0 +1,144 @@
+/*
+ * feed.h - what every feed parser produces: the names a published feed
+ * flags, and every line it could not use, with the reason.
+ *
+ * Design: one parser per format (feed_plain, feed_hosts, feed_urls,
+ * feed_adblock, feed_rpz, feed_csv, feed_stix, feed_misp), each turning the
+ * bytes of one file into calls on a struct feed_sink: entry() for a name
+ * the feed flags (raw, as written there: the importer normalises it with
+ * the submission rules of domain.h), skip() for a line it could not use
+ * (file line, reason, the input to quote). Parsers never normalise, never
+ * print and never talk to the daemon; importer.h does the rest. They read
+ * untrusted bytes with explicit caps: FEED_INPUT_MAX for a whole file,
+ * FEED_LINE_MAX for a line (longer lines are skipped as line_too_long) and
+ * FEED_JSON_DEPTH for JSON nesting; each has a fuzz target.
+ *
+ * feed_detect() recognises a format from the content (JSON shape, a CSV
+ * header, zone-file records, adblock syntax, hosts lines, URLs) and
+ * feed_parse() dispatches. Ownership: every pointer a sink receives is
+ * borrowed for the duration of the call.
+ */
+#ifndef AMESH_FEED_H
+#define AMESH_FEED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+#define FEED_INPUT_MAX (256u << 20) /* one feed file */
+#define FEED_LINE_MAX 8192          /* one line of a line-based feed */
+#define FEED_JSON_DEPTH 64          /* jansson's own recursion limit is 2048 */
+#define FEED_QUOTE_MAX 120          /* input bytes quoted in a skip report */
+
+enum feed_format {
+	FEED_AUTO = 0,
+	FEED_PLAIN,
+	FEED_HOSTS,
+	FEED_URLS,
+	FEED_ADBLOCK,
+	FEED_RPZ,
+	FEED_CSV,
+	FEED_STIX,
+	FEED_MISP,
+	FEED_FORMAT_COUNT
+};
+/* "auto", "plain", ... Parse returns 0 or AM_EINVAL. */
+int feed_format_parse(const char *s, enum feed_format *out);
+const char *feed_format_name(enum feed_format f);
+
+/* Why a line was not turned into an indicator. Names are stable (they are
+ * the summary's keys and the JSON report's "reason"). */
+enum feed_skip {
+	FEED_SKIP_NONE = 0,
+	FEED_SKIP_IP_ADDRESS,        /* an IPv4/IPv6 literal, not a name */
+	FEED_SKIP_PUBLIC_SUFFIX,     /* the name is itself a public suffix */
+	FEED_SKIP_URL_ON_SHARED_HOST,/* a URL on a public suffix or a shared platform */
+	FEED_SKIP_BAD_NAME,          /* a domain rule refused it (label, character, IDNA) */
+	FEED_SKIP_UNSUPPORTED,       /* a rule or pattern that is not "this name" */
+	FEED_SKIP_MALFORMED,         /* not a line of this format at all */
+	FEED_SKIP_BAD_CSV_ROW,       /* wrong field count or broken quoting */
+	FEED_SKIP_BAD_VALUE,         /* a per-row category, confidence or time unreadable */
+	FEED_SKIP_NOT_A_DOMAIN,      /* the row's indicator is a hash, an IP:port... */
+	FEED_SKIP_LOCAL_NAME,        /* localhost and friends at the top of hosts files */
+	FEED_SKIP_DUPLICATE,         /* the same name and category earlier in the file */
+	FEED_SKIP_REVOKED,           /* STIX revoked / MISP deleted */
+	FEED_SKIP_EXPIRED,           /* its own expiry is already past */
+	FEED_SKIP_NOT_TO_IDS,        /* MISP attribute not meant for detection */
+	FEED_SKIP_NO_CATEGORY,       /* neither the row nor the command line gives one */
+	FEED_SKIP_NO_CONFIDENCE,
+	FEED_SKIP_NO_EXPIRY,
+	FEED_SKIP_LINE_TOO_LONG,
+	FEED_SKIP_REFUSED,           /* the daemon refused it (its message says why) */
+	FEED_SKIP_COUNT
+};
+const char *feed_skip_name(enum feed_skip r);
+
+/* One flagged name as the feed wrote it. */
+struct feed_entry {
+	size_t line;                /* 1-based line of the file; 0 = unknown */
+	const char *name;           /* NUL-terminated, as in the file (not normalised) */
+	bool from_url;              /* taken from a URL: the shared-host rule applies */
+	enum am_category category;  /* AM_CAT_NONE: the command line's */
+	int confidence;             /* -1: the command line's */
+	uint64_t expires_at;        /* 0: the command line's (Unix seconds) */
+	enum am_tlp tlp;            /* AM_TLP_NONE: the command line's */
+	bool twin;                  /* RPZ "*.name": a repeat of name is folded, not a duplicate */
+	const char *input;          /* the line or value to quote if it is refused */
+	size_t input_len;
+};
+
+struct feed_sink {
+	/* Returns 0 to go on, non-zero to stop parsing (feed_parse returns it). */
+	int (*entry)(void *arg, const struct feed_entry *e);
+	/* input: the bytes to quote (not NUL-terminated), detail: extra words or NULL. */
+	void (*skip)(void *arg, size_t line, enum feed_skip reason, const char *input, size_t len,
+	             const char *detail);
+	/* May be NULL. A parser that reads several files (a MISP feed
+	 * directory) names the one the following lines come from. */
+	void (*file)(void *arg, const char *path);
+	void *arg;
+};
+
+/* Guesses the format of buf. Never FEED_AUTO; FEED_PLAIN when unsure. */
+enum feed_format feed_detect(const char *buf, size_t len);
+
+/* Parses buf (len <= FEED_INPUT_MAX) as fmt (FEED_AUTO: feed_detect).
+ * Returns 0, the first non-zero value an entry() returned, or an am_err
+ * when the file as a whole is unusable (AM_ETOOBIG, AM_EDECODE for JSON
+ * that does not parse), with err saying what and where. FEED_MISP here is
+ * one event JSON or a manifest (feed_misp_dir reads a feed directory). */
+int feed_parse(enum feed_format fmt, const char *buf, size_t len, const struct feed_sink *sink,
+               char *err, size_t errlen);
+
+/* --- helpers the parsers share --- */
+
+/* Calls fn for each line (CR LF or LF ends; the end is stripped) with its
+ * 1-based number; lines over FEED_LINE_MAX or holding a NUL are skipped
+ * through the sink (line_too_long, malformed) and not passed on. Stops when
+ * fn returns non-zero and returns that. */
+typedef int (*feed_line_fn)(void *arg, size_t line, const char *s, size_t n);
+int feed_lines(const char *buf, size_t len, const struct feed_sink *sink, feed_line_fn fn, void *arg);
+
+/* Trims ASCII spaces and tabs from both ends of [*s, *s + *n). */
+void feed_trim(const char **s, size_t *n);
+
+/* Emits an entry for the n bytes at name (copied and NUL-terminated here;
+ * names over DOMAIN_INPUT_MAX are skipped as bad_name). Other fields from
+ * tmpl. Returns what entry() returned. */
+int feed_emit(const struct feed_sink *sink, const struct feed_entry *tmpl, const char *name, size_t n);
+
+/* True if s (n bytes) is an IPv4 or IPv6 literal (brackets allowed). */
+bool feed_is_ip(const char *s, size_t n);
+
+/* True if JSON text nests no deeper than max arrays/objects (strings are
+ * skipped): checked before jansson recurses into it. */
+bool feed_json_depth_ok(const char *buf, size_t len, int max);
+
+/* 1-based line of offset off in buf, counting on from a previous answer
+ * (*from_off, *from_line; start both at 0 and 1) so that increasing offsets
+ * cost O(file) in total. */
+size_t feed_line_at(const char *buf, size_t off, size_t *from_off, size_t *from_line);
+
+#endif

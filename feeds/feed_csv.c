@@ -1,0 +1,385 @@
+/* feed_csv.c - CSV feeds: columns by header name in, RFC 4180 out. */
+#include "feed_csv.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "feed_urls.h"
+#include "timefmt.h"
+
+#define RECORD_MAX (4 * FEED_LINE_MAX)
+
+enum col { COL_NAME, COL_URL, COL_IOC, COL_TYPE, COL_CATEGORY, COL_THREAT, COL_CONFIDENCE, COL_EXPIRES, COL_COUNT };
+
+static const struct {
+	const char *name;
+	enum col col;
+} known[] = {
+	{"domain", COL_NAME},           {"hostname", COL_NAME},   {"host", COL_NAME},
+	{"fqdn", COL_NAME},             {"name", COL_NAME},       {"url", COL_URL},
+	{"ioc_value", COL_IOC},         {"ioc", COL_IOC},         {"indicator", COL_IOC},
+	{"value", COL_IOC},             {"ioc_type", COL_TYPE},   {"type", COL_TYPE},
+	{"indicator_type", COL_TYPE},   {"category", COL_CATEGORY}, {"threat_type", COL_THREAT},
+	{"threat", COL_THREAT},         {"confidence", COL_CONFIDENCE}, {"confidence_level", COL_CONFIDENCE},
+	{"expires", COL_EXPIRES},       {"expires_at", COL_EXPIRES}, {"valid_until", COL_EXPIRES},
+};
+
+struct record {
+	char *buf;                       /* unescaped field text, NUL-separated */
+	size_t used;
+	size_t off[FEED_CSV_FIELDS_MAX];
+	size_t n;
+	size_t first_line_len;           /* bytes of the first line, to quote */
+};
+
+/* Parses one record at *pos (may span lines inside quotes). Returns 0, or
+ * -1 with *why set; *pos and *line move past the record either way. */
+static int parse_record(const char *s, size_t len, size_t *pos, size_t *line, struct record *r, const char **why)
+{
+	size_t i = *pos;
+	int rv = 0;
+
+	r->used = 0;
+	r->n = 0;
+	{
+		const char *nl = memchr(s + i, '\n', len - i);
+		r->first_line_len = (nl ? (size_t)(nl - s) : len) - i;
+		if (r->first_line_len && s[i + r->first_line_len - 1] == '\r')
+			r->first_line_len--;
+	}
+	for (;;) {
+		while (i < len && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		if (r->n == FEED_CSV_FIELDS_MAX) {
+			*why = "more fields than this reader takes";
+			rv = -1;
+			goto resync;
+		}
+		r->off[r->n++] = r->used;
+		if (i < len && s[i] == '"') {
+			i++;
+			for (;;) {
+				if (i >= len) {
+					*why = "a quoted field never closed";
+					rv = -1;
+					goto out;
+				}
+				if (s[i] == '"') {
+					if (i + 1 < len && s[i + 1] == '"') {
+						r->buf[r->used++] = '"';
+						i += 2;
+						continue;
+					}
+					i++;
+					break;
+				}
+				if (s[i] == '\n')
+					(*line)++;
+				if (r->used + 2 >= RECORD_MAX) {
+					*why = "a record longer than this reader takes";
+					rv = -1;
+					goto resync;
+				}
+				r->buf[r->used++] = s[i++];
+			}
+			while (i < len && (s[i] == ' ' || s[i] == '\t'))
+				i++;
+			if (i < len && s[i] != ',' && s[i] != '\r' && s[i] != '\n') {
+				*why = "text after a closing quote";
+				rv = -1;
+				goto resync;
+			}
+		} else {
+			while (i < len && s[i] != ',' && s[i] != '\r' && s[i] != '\n') {
+				if (r->used + 2 >= RECORD_MAX) {
+					*why = "a record longer than this reader takes";
+					rv = -1;
+					goto resync;
+				}
+				r->buf[r->used++] = s[i++];
+			}
+		}
+		r->buf[r->used++] = '\0';
+		if (i < len && s[i] == ',') {
+			i++;
+			continue;
+		}
+		break;
+	}
+resync:
+	/* to the end of the (current) line */
+	while (i < len && s[i] != '\n')
+		i++;
+out:
+	if (i < len && s[i] == '\n') {
+		i++;
+		(*line)++;
+	}
+	*pos = i;
+	return rv;
+}
+
+static const char *field(const struct record *r, size_t k)
+{
+	return r->buf + r->off[k];
+}
+
+/* Maps header fields to columns; returns true if a value column is there. */
+static bool map_header(const struct record *r, int cols[COL_COUNT])
+{
+	for (int c = 0; c < COL_COUNT; c++)
+		cols[c] = -1;
+	for (size_t k = 0; k < r->n; k++) {
+		const char *f = field(r, k);
+		while (*f == ' ' || *f == '#')
+			f++;
+		size_t fl = strlen(f);
+		while (fl && f[fl - 1] == ' ')
+			fl--;
+		for (size_t j = 0; j < sizeof known / sizeof *known; j++)
+			if (strlen(known[j].name) == fl && strncasecmp(f, known[j].name, fl) == 0 && cols[known[j].col] < 0)
+				cols[known[j].col] = (int)k;
+	}
+	return cols[COL_NAME] >= 0 || cols[COL_URL] >= 0 || cols[COL_IOC] >= 0;
+}
+
+/* Trimmed value of column c, "" when absent, empty or `None'. */
+static const char *value(const struct record *r, const int cols[COL_COUNT], enum col c, char *tmp, size_t cap)
+{
+	if (cols[c] < 0 || (size_t)cols[c] >= r->n)
+		return "";
+	const char *f = field(r, (size_t)cols[c]);
+	size_t n = strlen(f);
+	feed_trim(&f, &n);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(tmp, f, n);
+	tmp[n] = '\0';
+	return strcmp(tmp, "None") == 0 ? "" : tmp;
+}
+
+static enum am_category category_of(const char *s)
+{
+	enum am_category c;
+	if (am_category_parse(s, &c) == 0)
+		return c;
+	if (strcasecmp(s, "botnet_cc") == 0)
+		return AM_CAT_BOTNET;
+	if (strcasecmp(s, "payload_delivery") == 0 || strcasecmp(s, "malware_download") == 0)
+		return AM_CAT_MALWARE;
+	return AM_CAT_NONE;
+}
+
+/* RFC 3339, or the same without a zone (then UTC): "2026-12-01 10:00:00". */
+static int parse_time(const char *s, uint64_t *out)
+{
+	char tmp[64];
+	if (timefmt_parse_rfc3339(s, out) == 0)
+		return 0;
+	if (strlen(s) + 2 > sizeof tmp)
+		return -1;
+	snprintf(tmp, sizeof tmp, "%sZ", s);
+	return timefmt_parse_rfc3339(tmp, out) == 0 ? 0 : -1;
+}
+
+static int data_row(const struct feed_sink *sink, const struct record *r, const int cols[COL_COUNT],
+                    size_t header_n, size_t line, const char *input, size_t input_len)
+{
+	char v[FEED_LINE_MAX], tv[64], cv[64], host[FEED_HOST_MAX + 1];
+	struct feed_entry e = {.line = line, .confidence = -1, .input = input, .input_len = input_len};
+	bool url = false;
+
+	if (r->n != header_n) {
+		char why[96];
+		snprintf(why, sizeof why, "%zu field%s where the header has %zu", r->n, r->n == 1 ? "" : "s", header_n);
+		sink->skip(sink->arg, line, FEED_SKIP_BAD_CSV_ROW, input, input_len, why);
+		return 0;
+	}
+	/* the name, by the best column there is */
+	if (cols[COL_NAME] >= 0 && *value(r, cols, COL_NAME, v, sizeof v)) {
+		/* a name column */
+	} else if (cols[COL_URL] >= 0 && *value(r, cols, COL_URL, v, sizeof v)) {
+		url = true;
+	} else if (cols[COL_IOC] >= 0 && *value(r, cols, COL_IOC, v, sizeof v)) {
+		const char *type = value(r, cols, COL_TYPE, tv, sizeof tv);
+		if (strcasecmp(type, "url") == 0)
+			url = true;
+		else if (*type && strcasecmp(type, "domain") != 0 && strcasecmp(type, "hostname") != 0 &&
+		         strcasecmp(type, "fqdn") != 0) {
+			char why[96];
+			snprintf(why, sizeof why, "an indicator of type `%.40s'", type);
+			sink->skip(sink->arg, line, FEED_SKIP_NOT_A_DOMAIN, input, input_len, why);
+			return 0;
+		}
+	} else {
+		sink->skip(sink->arg, line, FEED_SKIP_BAD_CSV_ROW, input, input_len, "the value column is empty");
+		return 0;
+	}
+	const char *cat = value(r, cols, COL_CATEGORY, cv, sizeof cv);
+	if (!*cat)
+		cat = value(r, cols, COL_THREAT, cv, sizeof cv);
+	e.category = *cat ? category_of(cat) : AM_CAT_NONE;
+	const char *conf = value(r, cols, COL_CONFIDENCE, cv, sizeof cv);
+	if (*conf) {
+		char *end;
+		long c = strtol(conf, &end, 10);
+		if (*end || c < 0 || c > 100 || !isdigit((unsigned char)conf[0])) {
+			sink->skip(sink->arg, line, FEED_SKIP_BAD_VALUE, input, input_len,
+			           "confidence is not an integer from 0 to 100");
+			return 0;
+		}
+		e.confidence = (int)c;
+	}
+	const char *exp = value(r, cols, COL_EXPIRES, tv, sizeof tv);
+	if (*exp && parse_time(exp, &e.expires_at) != 0) {
+		sink->skip(sink->arg, line, FEED_SKIP_BAD_VALUE, input, input_len, "the expiry is not an RFC 3339 time");
+		return 0;
+	}
+	if (url) {
+		bool path;
+		const char *why;
+		if (feed_url_host(v, strlen(v), host, &path, &why) != 0) {
+			sink->skip(sink->arg, line, FEED_SKIP_MALFORMED, input, input_len, why);
+			return 0;
+		}
+		e.from_url = true;
+		return feed_emit(sink, &e, host, strlen(host));
+	}
+	return feed_emit(sink, &e, v, strlen(v));
+}
+
+struct csv_state {
+	struct record rec;
+	int cols[COL_COUNT];
+	size_t header_n;
+	bool have_header;
+};
+
+/* Reads the buffer; with sink NULL only looks for a header (sniffing). */
+static int run(const char *s, size_t len, const struct feed_sink *sink, bool *found)
+{
+	struct csv_state st = {.have_header = false};
+	size_t pos = 0, line = 1, data_rows = 0;
+	int rv = 0;
+
+	if ((st.rec.buf = malloc(RECORD_MAX)) == NULL)
+		return AM_ENOMEM;
+	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		pos = 3;
+	while (pos < len && rv == 0) {
+		size_t start = pos, start_line = line, k = pos;
+		const char *why;
+		const char *nl = memchr(s + pos, '\n', len - pos);
+		size_t ll = (nl ? (size_t)(nl - s) : len) - pos;
+		while (k < len && (s[k] == ' ' || s[k] == '\t'))
+			k++;
+		if (k >= len || s[k] == '\n' || s[k] == '\r' || s[k] == '#') {
+			bool comment = k < len && s[k] == '#';
+			pos = nl ? (size_t)(nl - s) + 1 : len;
+			line++;
+			if (comment && data_rows == 0 && ll <= FEED_LINE_MAX) {
+				/* a header in a comment: parse what follows the `#' */
+				size_t p2 = k + 1, l2 = 0;
+				struct record save = st.rec;
+				int cols[COL_COUNT];
+				if (parse_record(s, (size_t)(nl ? (size_t)(nl - s) : len), &p2, &l2, &st.rec, &why) == 0 &&
+				    st.rec.n >= 2 && map_header(&st.rec, cols)) {
+					memcpy(st.cols, cols, sizeof cols);
+					st.header_n = st.rec.n;
+					st.have_header = true;
+				}
+				(void)save;
+			}
+			continue;
+		}
+		if (ll > RECORD_MAX) {
+			if (sink)
+				sink->skip(sink->arg, start_line, FEED_SKIP_LINE_TOO_LONG, s + start, ll, NULL);
+			pos = nl ? (size_t)(nl - s) + 1 : len;
+			line++;
+			continue;
+		}
+		int bad = parse_record(s, len, &pos, &line, &st.rec, &why);
+		if (!st.have_header) {
+			int cols[COL_COUNT];
+			if (!bad && map_header(&st.rec, cols)) {
+				memcpy(st.cols, cols, sizeof cols);
+				st.header_n = st.rec.n;
+				st.have_header = true;
+				continue;
+			}
+			if (!sink)
+				break;
+			sink->skip(sink->arg, start_line, FEED_SKIP_BAD_CSV_ROW, s + start, st.rec.first_line_len,
+			           "no header row before it names a domain, hostname, url or ioc_value column");
+			continue;
+		}
+		if (!sink)
+			break;
+		data_rows++;
+		if (bad) {
+			sink->skip(sink->arg, start_line, FEED_SKIP_BAD_CSV_ROW, s + start, st.rec.first_line_len, why);
+			continue;
+		}
+		rv = data_row(sink, &st.rec, st.cols, st.header_n, start_line, s + start, st.rec.first_line_len);
+	}
+	if (found)
+		*found = st.have_header;
+	free(st.rec.buf);
+	return rv;
+}
+
+int feed_csv_parse(const char *buf, size_t len, const struct feed_sink *sink)
+{
+	return run(buf, len, sink, NULL);
+}
+
+bool feed_csv_sniff(const char *buf, size_t len)
+{
+	bool found = false;
+	/* the header is near the top: look at the first 64 KiB only */
+	size_t n = len < 65536 ? len : 65536;
+	const char *comma = memchr(buf, ',', n);
+	if (!comma)
+		return false;
+	if (run(buf, n, NULL, &found) != 0)
+		return false;
+	return found;
+}
+
+void feed_csv_field(FILE *out, const char *s)
+{
+	if (strpbrk(s, ",\"\r\n") == NULL) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', out);
+		fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+int feed_csv_write(FILE *out, const struct feed_export *x)
+{
+	fputs(FEED_CSV_HEADER "\r\n", out);
+	for (size_t i = 0; i < x->n; i++) {
+		const struct feed_signal *s = &x->items[i];
+		char first[TIMEFMT_LEN], exp[TIMEFMT_LEN], origin[2 * AM_KEY_BYTES + 1], id[2 * AM_ID_BYTES + 1];
+		if (s->ind.withdrawn)
+			continue;
+		timefmt_rfc3339(s->ind.issued_at, first);
+		timefmt_rfc3339(s->ind.expires_at, exp);
+		am_hex(s->ind.origin, AM_KEY_BYTES, origin);
+		am_hex(s->id, AM_ID_BYTES, id);
+		feed_csv_field(out, s->ind.domain);
+		fprintf(out, ",true,%s,%u,%s,%s,%s,%s\r\n", am_category_name(s->ind.category), s->ind.confidence,
+		        first, exp, origin, id);
+	}
+	return fflush(out) != 0 || ferror(out) ? AM_EIO : 0;
+}

@@ -1,0 +1,52 @@
+/*
+ * feed_export.h - what the export writers (feed_stix, feed_csv, feed_misp,
+ * feed_hosts) are given, and the helpers they share: stable identifiers
+ * and timestamps.
+ *
+ * Signals come from the daemon (`amesh export` pages through them) as plain
+ * structs; live ones and, for formats that can say "withdrawn" (STIX), the
+ * tombstones. Identifiers are derived, never random, so that exporting
+ * again, or exporting a newer version or a withdrawal of the same
+ * indicator, names the same object: a consumer (MISP, OpenCTI) updates it
+ * instead of piling up copies.
+ */
+#ifndef AMESH_FEED_EXPORT_H
+#define AMESH_FEED_EXPORT_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+struct feed_signal {
+	struct am_indicator ind;
+	uint8_t id[AM_ID_BYTES];  /* the signal id (BLAKE2b of its envelope) */
+	char origin_name[64];     /* trust-store name, or "" */
+};
+
+struct feed_export {
+	const struct feed_signal *items; /* sorted with feed_export_sort */
+	size_t n;
+	uint64_t now;                    /* Unix seconds */
+	const char *producer;            /* this peer's name */
+	const uint8_t *producer_key;     /* AM_KEY_BYTES */
+};
+
+/* Sorts by domain, then category, then origin: output is stable. */
+void feed_export_sort(struct feed_signal *items, size_t n);
+
+#define FEED_UUID_LEN 37
+
+/* A UUID (RFC 4122 layout, version 4 bits and variant set) from
+ * BLAKE2b-256("amesh-uuid-v1" || kind || parts...): stable across exports.
+ * Version 4 rather than 5 because it is not a SHA-1 name hash; consumers
+ * only require the RFC 4122 form. n parts of (ptr, len). */
+void feed_export_uuid(const char *kind, const void *const *parts, const size_t *lens, size_t n,
+                      char out[FEED_UUID_LEN]);
+/* The STIX/MISP object of (origin, domain, category): same for every version. */
+void feed_export_indicator_uuid(const struct am_indicator *ind, char out[FEED_UUID_LEN]);
+
+#define FEED_TIME_LEN 32
+/* "2026-11-23T18:00:00.000Z": milliseconds, UTC (STIX 2.1 timestamps). */
+void feed_export_time_ms(uint64_t unix_secs, char out[FEED_TIME_LEN]);
+
+#endif

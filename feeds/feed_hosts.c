@@ -1,0 +1,88 @@
+/* feed_hosts.c - hosts files in and out. */
+#include "feed_hosts.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "timefmt.h"
+
+static bool local_name(const char *s, size_t n)
+{
+	static const char *const names[] = {
+		"localhost", "localhost.localdomain", "local", "broadcasthost", "ip6-localhost",
+		"ip6-loopback", "ip6-localnet", "ip6-mcastprefix", "ip6-allnodes", "ip6-allrouters",
+		"ip6-allhosts", "localhost4", "localhost6", "localhost4.localdomain4",
+		"localhost6.localdomain6",
+	};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (strlen(names[i]) == n && strncasecmp(s, names[i], n) == 0)
+			return true;
+	return false;
+}
+
+static int hosts_line(void *arg, size_t line, const char *s, size_t n)
+{
+	const struct feed_sink *sink = arg;
+	struct feed_entry e = {.line = line, .confidence = -1};
+	const char *line_s = s;
+	size_t line_n = n, i = 0, words = 0;
+	int rv;
+
+	feed_trim(&s, &n);
+	if (n == 0 || s[0] == '#')
+		return 0;
+	while (i < n) {
+		while (i < n && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		if (i == n || s[i] == '#')
+			break;
+		size_t start = i;
+		while (i < n && s[i] != ' ' && s[i] != '\t')
+			i++;
+		const char *w = s + start;
+		size_t wn = i - start;
+		if (words++ == 0) {
+			if (!feed_is_ip(w, wn)) {
+				sink->skip(sink->arg, line, FEED_SKIP_MALFORMED, line_s, line_n,
+				           "a hosts line starts with an address");
+				return 0;
+			}
+			continue;
+		}
+		e.input = w;
+		e.input_len = wn;
+		if (local_name(w, wn)) {
+			sink->skip(sink->arg, line, FEED_SKIP_LOCAL_NAME, w, wn, NULL);
+			continue;
+		}
+		if ((rv = feed_emit(sink, &e, w, wn)) != 0)
+			return rv;
+	}
+	if (words == 1)
+		sink->skip(sink->arg, line, FEED_SKIP_MALFORMED, line_s, line_n, "an address without a name");
+	return 0;
+}
+
+int feed_hosts_parse(const char *buf, size_t len, const struct feed_sink *sink)
+{
+	return feed_lines(buf, len, sink, hosts_line, (void *)sink);
+}
+
+int feed_hosts_write(FILE *out, const struct feed_export *x)
+{
+	char now[TIMEFMT_LEN];
+	const char *last = "";
+
+	timefmt_rfc3339(x->now, now);
+	/* a hosts file cannot say "and its subdomains": the header says so */
+	fprintf(out, "# Abuse Mesh blocklist from %s, %s\n# each line blocks that exact name only\n", x->producer, now);
+	/* items come sorted by name: print each name once whatever its categories */
+	for (size_t i = 0; i < x->n; i++) {
+		const struct feed_signal *s = &x->items[i];
+		if (s->ind.withdrawn || strcmp(s->ind.domain, last) == 0)
+			continue;
+		fprintf(out, "0.0.0.0 %s\n", s->ind.domain);
+		last = s->ind.domain;
+	}
+	return fflush(out) != 0 || ferror(out) ? AM_EIO : 0;
+}

@@ -1,0 +1,26 @@
+/*
+ * feed_hosts.h - hosts files: `ADDRESS NAME [NAME...]' per line, `#'
+ * comments anywhere after whitespace. The address is any IPv4/IPv6 literal
+ * (0.0.0.0 and 127.0.0.1 in blocklists); each name on the line is one
+ * entry. The housekeeping names such files start with (localhost,
+ * broadcasthost, ip6-localhost...) are skipped as local_name; a line whose
+ * first word is not an address is malformed.
+ *
+ * Writing: feed_hosts_write prints `0.0.0.0 NAME' for every live signal, for
+ * the simplest blockers (pi-hole, /etc/hosts), with a comment header.
+ */
+#ifndef AMESH_FEED_HOSTS_H
+#define AMESH_FEED_HOSTS_H
+
+#include <stdio.h>
+
+#include "feed.h"
+#include "feed_export.h"
+
+int feed_hosts_parse(const char *buf, size_t len, const struct feed_sink *sink);
+
+/* Writes the live (not withdrawn) signals of x, each name once. Returns 0
+ * or AM_EIO. */
+int feed_hosts_write(FILE *out, const struct feed_export *x);
+
+#endif

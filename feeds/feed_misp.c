@@ -1,0 +1,490 @@
+/* feed_misp.c - MISP events and feed directories in, a MISP feed directory out. */
+#include "feed_misp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <nettle/md5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "feed_urls.h"
+#include "jsonout.h"
+#include "timefmt.h"
+
+int feed_read_file(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	size_t cap = 1 << 16, n = 0;
+	char *buf = NULL;
+	int rv = 0;
+
+	*out = NULL;
+	if (!f) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return AM_EIO;
+	}
+	for (;;) {
+		if (n + 1 >= cap || !buf) {
+			if (buf)
+				cap *= 2;
+			char *nb = realloc(buf, cap + 1);
+			if (!nb) {
+				rv = AM_ENOMEM;
+				snprintf(err, errlen, "%s: out of memory", path);
+				goto out;
+			}
+			buf = nb;
+		}
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (n > max) {
+			snprintf(err, errlen, "%s: larger than the %zu-byte limit for one feed file", path, max);
+			rv = AM_ETOOBIG;
+			goto out;
+		}
+		if (got == 0) {
+			if (ferror(f)) {
+				snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+				rv = AM_EIO;
+			}
+			break;
+		}
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	buf = NULL;
+out:
+	free(buf);
+	if (f != stdin)
+		fclose(f);
+	return rv;
+}
+
+/* --- reading --- */
+
+struct tags {
+	enum am_category category;
+	int confidence;
+	uint64_t expires_at;
+	enum am_tlp tlp;
+};
+
+static void read_tags(json_t *list, struct tags *t)
+{
+	size_t i;
+	json_t *tag;
+	json_array_foreach(list, i, tag) {
+		const char *n = json_string_value(json_object_get(tag, "name"));
+		char v[64];
+		if (!n)
+			continue;
+		if (strncasecmp(n, "tlp:", 4) == 0) {
+			const char *l = n + 4;
+			enum am_tlp x;
+			if (strcasecmp(l, "white") == 0)
+				t->tlp = AM_TLP_CLEAR;
+			else if (am_tlp_parse(l, &x) == 0)
+				t->tlp = x;
+			continue;
+		}
+		/* amesh:KEY="VALUE" */
+		if (strncmp(n, "amesh:", 6) != 0)
+			continue;
+		const char *eq = strchr(n, '=');
+		if (!eq || eq[1] != '"' || strlen(eq + 2) < 1 || strlen(eq + 2) >= sizeof v)
+			continue;
+		snprintf(v, sizeof v, "%s", eq + 2);
+		size_t vl = strlen(v);
+		if (vl && v[vl - 1] == '"')
+			v[vl - 1] = '\0';
+		size_t kl = (size_t)(eq - n) - 6;
+		if (kl == 8 && strncmp(n + 6, "category", 8) == 0) {
+			enum am_category c;
+			if (am_category_parse(v, &c) == 0)
+				t->category = c;
+		} else if (kl == 10 && strncmp(n + 6, "confidence", 10) == 0) {
+			char *end;
+			long c = strtol(v, &end, 10);
+			if (!*end && c >= 0 && c <= 100 && v[0])
+				t->confidence = (int)c;
+		} else if (kl == 7 && strncmp(n + 6, "expires", 7) == 0) {
+			uint64_t e;
+			if (timefmt_parse_rfc3339(v, &e) == 0)
+				t->expires_at = e;
+		}
+	}
+}
+
+struct ctx {
+	const char *buf;
+	size_t len, scan_off, scan_line, last_off;
+	const struct feed_sink *sink;
+};
+
+static size_t line_of(struct ctx *c, const char *uuid)
+{
+	char needle[96];
+	int n = snprintf(needle, sizeof needle, "\"%s\"", uuid ? uuid : "");
+	const char *hit = NULL;
+
+	if (!uuid || n <= 2 || (size_t)n >= sizeof needle)
+		return 0;
+	if (c->last_off < c->len)
+		hit = memmem(c->buf + c->last_off, c->len - c->last_off, needle, (size_t)n);
+	if (!hit)
+		hit = memmem(c->buf, c->len, needle, (size_t)n);
+	if (!hit)
+		return 0;
+	c->last_off = (size_t)(hit - c->buf);
+	return feed_line_at(c->buf, c->last_off, &c->scan_off, &c->scan_line);
+}
+
+static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags)
+{
+	const char *type = json_string_value(json_object_get(a, "type"));
+	const char *value = json_string_value(json_object_get(a, "value"));
+	json_t *to_ids = json_object_get(a, "to_ids");
+	size_t line = line_of(c, json_string_value(json_object_get(a, "uuid")));
+	struct tags t = *event_tags;
+	struct feed_entry e = {.line = line};
+	char host[FEED_HOST_MAX + 1];
+
+	if (!type || !value) {
+		c->sink->skip(c->sink->arg, line, FEED_SKIP_MALFORMED, "Attribute", 9, "without a type or a value");
+		return 0;
+	}
+	size_t vl = strlen(value);
+	if (strcmp(type, "domain") != 0 && strcmp(type, "hostname") != 0 && strcmp(type, "domain|ip") != 0 &&
+	    strcmp(type, "url") != 0) {
+		char why[80];
+		snprintf(why, sizeof why, "an attribute of type `%.40s'", type);
+		c->sink->skip(c->sink->arg, line, FEED_SKIP_NOT_A_DOMAIN, value, vl, why);
+		return 0;
+	}
+	if (json_is_true(json_object_get(a, "deleted"))) {
+		c->sink->skip(c->sink->arg, line, FEED_SKIP_REVOKED, value, vl, "deleted");
+		return 0;
+	}
+	/* MISP writes booleans, some exports "0"/"1" */
+	if (json_is_false(to_ids) || (json_is_string(to_ids) && strcmp(json_string_value(to_ids), "0") == 0)) {
+		c->sink->skip(c->sink->arg, line, FEED_SKIP_NOT_TO_IDS, value, vl, NULL);
+		return 0;
+	}
+	read_tags(json_object_get(a, "Tag"), &t);
+	e.category = t.category;
+	e.confidence = t.confidence;
+	e.expires_at = t.expires_at;
+	e.tlp = t.tlp;
+	e.input = value;
+	e.input_len = vl;
+	if (strcmp(type, "url") == 0) {
+		bool path;
+		const char *why;
+		if (feed_url_host(value, vl, host, &path, &why) != 0) {
+			c->sink->skip(c->sink->arg, line, FEED_SKIP_MALFORMED, value, vl, why);
+			return 0;
+		}
+		e.from_url = true;
+		return feed_emit(c->sink, &e, host, strlen(host));
+	}
+	const char *bar = strchr(value, '|');
+	return feed_emit(c->sink, &e, value, bar ? (size_t)(bar - value) : vl);
+}
+
+static int event(struct ctx *c, json_t *ev)
+{
+	struct tags t = {.confidence = -1};
+	size_t i, k;
+	json_t *a, *obj;
+	int rv;
+
+	read_tags(json_object_get(ev, "Tag"), &t);
+	json_array_foreach(json_object_get(ev, "Attribute"), i, a)
+		if (json_is_object(a) && (rv = attribute(c, a, &t)) != 0)
+			return rv;
+	json_array_foreach(json_object_get(ev, "Object"), i, obj)
+		json_array_foreach(json_object_get(obj, "Attribute"), k, a)
+			if (json_is_object(a) && (rv = attribute(c, a, &t)) != 0)
+				return rv;
+	return 0;
+}
+
+static int load(const char *buf, size_t len, json_t **root, char *err, size_t errlen)
+{
+	json_error_t je;
+	if (!feed_json_depth_ok(buf, len, FEED_JSON_DEPTH)) {
+		snprintf(err, errlen, "JSON nested deeper than %d levels", FEED_JSON_DEPTH);
+		return AM_EDECODE;
+	}
+	if ((*root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		snprintf(err, errlen, "line %d, column %d: %s", je.line, je.column, je.text);
+		return AM_EDECODE;
+	}
+	return 0;
+}
+
+int feed_misp_parse(const char *buf, size_t len, const struct feed_sink *sink, char *err, size_t errlen)
+{
+	struct ctx c = {.buf = buf, .len = len, .scan_line = 1, .sink = sink};
+	json_t *root, *list, *x;
+	size_t i;
+	int rv;
+
+	if ((rv = load(buf, len, &root, err, errlen)) != 0)
+		return rv;
+	if (json_is_object(json_object_get(root, "Event"))) {
+		rv = event(&c, json_object_get(root, "Event"));
+		goto out;
+	}
+	list = json_is_array(root) ? root : json_object_get(root, "response");
+	if (json_is_array(list)) {
+		json_array_foreach(list, i, x) {
+			json_t *ev = json_object_get(x, "Event");
+			if (json_is_object(ev) && (rv = event(&c, ev)) != 0)
+				break;
+		}
+		goto out;
+	}
+	if (json_is_object(root) && json_object_size(root) > 0) {
+		const char *key;
+		json_t *v;
+		json_object_foreach(root, key, v) {
+			(void)key;
+			if (json_is_object(v) && json_object_get(v, "info")) {
+				snprintf(err, errlen, "a MISP feed manifest: import the feed's directory instead");
+				rv = AM_EDECODE;
+				goto out;
+			}
+			break;
+		}
+	}
+	snprintf(err, errlen, "not a MISP event (no top-level `Event')");
+	rv = AM_EDECODE;
+out:
+	json_decref(root);
+	return rv;
+}
+
+static bool uuid_ok(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]))
+			return false;
+	}
+	return true;
+}
+
+int feed_misp_dir(const char *dir, const struct feed_sink *sink, char *err, size_t errlen)
+{
+	char path[4096];
+	char *buf = NULL;
+	size_t len, n = 0;
+	json_t *man = NULL, *v;
+	const char *key;
+	int rv;
+
+	snprintf(path, sizeof path, "%s/manifest.json", dir);
+	if ((rv = feed_read_file(path, FEED_INPUT_MAX, &buf, &len, err, errlen)) != 0)
+		return rv;
+	if ((rv = load(buf, len, &man, err, errlen)) != 0) {
+		char inner[AM_ERRLEN];
+		snprintf(inner, sizeof inner, "%s", err);
+		snprintf(err, errlen, "%s: %s", path, inner);
+		goto out;
+	}
+	if (!json_is_object(man)) {
+		snprintf(err, errlen, "%s: not a MISP manifest (an object of event uuids)", path);
+		rv = AM_EDECODE;
+		goto out;
+	}
+	json_object_foreach(man, key, v) {
+		(void)v;
+		if (++n > FEED_MISP_EVENTS_MAX) {
+			snprintf(err, errlen, "%s: more than %d events", path, FEED_MISP_EVENTS_MAX);
+			rv = AM_ETOOBIG;
+			goto out;
+		}
+		if (!uuid_ok(key)) {
+			if (sink->file)
+				sink->file(sink->arg, path);
+			sink->skip(sink->arg, 0, FEED_SKIP_MALFORMED, key, strlen(key), "not an event uuid");
+			continue;
+		}
+		char *ev = NULL;
+		size_t evlen;
+		char epath[4096];
+		snprintf(epath, sizeof epath, "%s/%s.json", dir, key);
+		if (sink->file)
+			sink->file(sink->arg, epath);
+		if ((rv = feed_read_file(epath, FEED_INPUT_MAX, &ev, &evlen, err, errlen)) != 0)
+			goto out;
+		rv = feed_misp_parse(ev, evlen, sink, err, errlen);
+		free(ev);
+		if (rv != 0) {
+			char inner[AM_ERRLEN];
+			snprintf(inner, sizeof inner, "%s", err);
+			snprintf(err, errlen, "%s: %s", epath, inner);
+			goto out;
+		}
+	}
+out:
+	json_decref(man);
+	free(buf);
+	return rv;
+}
+
+/* --- writing --- */
+
+static int write_json_file(const char *path, json_t *o, size_t flags, char *err, size_t errlen)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	/* written aside and renamed: a MISP instance fetching the feed never
+	 * reads half a file */
+	if (json_dump_file(o, tmp, flags) != 0 || rename(tmp, path) != 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return AM_EIO;
+	}
+	return 0;
+}
+
+static void event_uuid(const uint8_t origin[AM_KEY_BYTES], const char *day, char out[FEED_UUID_LEN])
+{
+	const void *parts[] = {origin, day};
+	size_t lens[] = {AM_KEY_BYTES, strlen(day)};
+	feed_export_uuid("misp-event", parts, lens, 2, out);
+}
+
+static void org_uuid(const uint8_t origin[AM_KEY_BYTES], char out[FEED_UUID_LEN])
+{
+	const void *parts[] = {origin};
+	size_t lens[] = {AM_KEY_BYTES};
+	feed_export_uuid("misp-org", parts, lens, 1, out);
+}
+
+/* A tag {"name": PREFIX VALUE SUFFIX}. */
+static json_t *tag(const char *prefix, const char *v, const char *suffix)
+{
+	char name[160];
+	snprintf(name, sizeof name, "%s%s%s", prefix, v, suffix);
+	return json_pack("{s:s}", "name", name);
+}
+
+static json_t *attribute_json(const struct feed_signal *s)
+{
+	char uuid[FEED_UUID_LEN], ts[24], conf[8], exp[TIMEFMT_LEN], comment[160];
+	const char *tlp = s->ind.tlp > AM_TLP_NONE && s->ind.tlp < AM_TLP_COUNT ? am_tlp_name(s->ind.tlp) : "green";
+
+	feed_export_indicator_uuid(&s->ind, uuid);
+	snprintf(ts, sizeof ts, "%llu", (unsigned long long)s->ind.issued_at);
+	snprintf(conf, sizeof conf, "%u", s->ind.confidence);
+	timefmt_rfc3339(s->ind.expires_at, exp);
+	snprintf(comment, sizeof comment, "%s, confidence %u, expires %s", am_category_name(s->ind.category),
+	         s->ind.confidence, exp);
+	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:s, s:s, s:b, s:[o, o, o, o]}", "uuid", uuid, "type", "domain",
+	                 "category", "Network activity", "to_ids", 1, "value", jsonout_string(s->ind.domain),
+	                 "timestamp", ts, "comment", comment, "deleted", 0, "Tag", tag("tlp:", tlp, ""),
+	                 tag("amesh:category=\"", am_category_name(s->ind.category), "\""),
+	                 tag("amesh:confidence=\"", conf, "\""), tag("amesh:expires=\"", exp, "\""));
+}
+
+int feed_misp_write(const char *dir, const struct feed_export *x, char *err, size_t errlen)
+{
+	json_t *manifest = json_object(), *events = json_object();
+	char path[4200];
+	FILE *hashes = NULL;
+	int rv = AM_ENOMEM;
+
+	if (!manifest || !events)
+		goto out;
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		rv = AM_EIO;
+		goto out;
+	}
+	snprintf(path, sizeof path, "%s/hashes.csv", dir);
+	if ((hashes = fopen(path, "w")) == NULL) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		rv = AM_EIO;
+		goto out;
+	}
+	/* group: one event per (origin, UTC day of issue) */
+	for (size_t i = 0; i < x->n; i++) {
+		const struct feed_signal *s = &x->items[i];
+		char day[TIMEFMT_LEN], uuid[FEED_UUID_LEN], org[FEED_UUID_LEN], keyid[2 * AM_KEYID_BYTES + 1];
+		json_t *ev;
+		if (s->ind.withdrawn)
+			continue;
+		timefmt_rfc3339(s->ind.issued_at, day);
+		day[10] = '\0';
+		event_uuid(s->ind.origin, day, uuid);
+		if ((ev = json_object_get(events, uuid)) == NULL) {
+			char info[200], ts[24];
+			am_keyid_hex(s->ind.origin, keyid);
+			org_uuid(s->ind.origin, org);
+			snprintf(info, sizeof info, "Abuse Mesh signals from %s (key %s), %s",
+			         s->origin_name[0] ? s->origin_name : "an origin", keyid, day);
+			snprintf(ts, sizeof ts, "%llu", (unsigned long long)x->now);
+			ev = json_pack("{s:s, s:o, s:s, s:s, s:s, s:b, s:s, s:s, s:{s:o, s:s}, s:[], s:[]}", "uuid", uuid,
+			               "info", jsonout_string(info), "date", day, "timestamp", ts, "publish_timestamp", ts,
+			               "published", 1, "analysis", "2", "threat_level_id", "2", "Orgc", "name",
+			               jsonout_string(s->origin_name[0] ? s->origin_name : keyid), "uuid", org, "Tag",
+			               "Attribute");
+			if (!ev || json_object_set_new(events, uuid, ev) != 0)
+				goto out;
+			json_t *m = json_pack("{s:O, s:O, s:s, s:s, s:s, s:s, s:[]}", "info", json_object_get(ev, "info"),
+			                      "Orgc", json_object_get(ev, "Orgc"), "date", day, "timestamp", ts,
+			                      "analysis", "2", "threat_level_id", "2", "Tag");
+			if (!m || json_object_set_new(manifest, uuid, m) != 0)
+				goto out;
+		}
+		if (json_array_append_new(json_object_get(ev, "Attribute"), attribute_json(s)) != 0)
+			goto out;
+		/* hashes.csv: MD5 of the value, the event (MISP's feed cache) */
+		struct md5_ctx md;
+		uint8_t d[MD5_DIGEST_SIZE];
+		char hex[2 * MD5_DIGEST_SIZE + 1];
+		md5_init(&md);
+		md5_update(&md, strlen(s->ind.domain), (const uint8_t *)s->ind.domain);
+		md5_digest(&md, sizeof d, d);
+		am_hex(d, sizeof d, hex);
+		fprintf(hashes, "%s,%s\n", hex, uuid);
+	}
+	const char *uuid;
+	json_t *ev;
+	json_object_foreach(events, uuid, ev) {
+		json_t *wrap = json_pack("{s:O}", "Event", ev);
+		snprintf(path, sizeof path, "%s/%s.json", dir, uuid);
+		rv = wrap ? write_json_file(path, wrap, JSON_INDENT(1) | JSON_PRESERVE_ORDER, err, errlen) : AM_ENOMEM;
+		json_decref(wrap);
+		if (rv != 0)
+			goto out;
+	}
+	snprintf(path, sizeof path, "%s/manifest.json", dir);
+	if ((rv = write_json_file(path, manifest, JSON_INDENT(1) | JSON_PRESERVE_ORDER, err, errlen)) != 0)
+		goto out;
+	if (fflush(hashes) != 0 || ferror(hashes)) {
+		snprintf(err, errlen, "cannot write %s/hashes.csv: %s", dir, strerror(errno));
+		rv = AM_EIO;
+		goto out;
+	}
+	rv = 0;
+out:
+	if (rv == AM_ENOMEM)
+		snprintf(err, errlen, "out of memory building the MISP feed");
+	if (hashes)
+		fclose(hashes);
+	json_decref(manifest);
+	json_decref(events);
+	return rv;
+}

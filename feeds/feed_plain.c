@@ -1,0 +1,31 @@
+/* feed_plain.c - one name per line. */
+#include "feed_plain.h"
+
+#include <string.h>
+
+static int plain_line(void *arg, size_t line, const char *s, size_t n)
+{
+	const struct feed_sink *sink = arg;
+	const char *hash;
+	struct feed_entry e = {.line = line, .confidence = -1, .input = s, .input_len = n};
+
+	feed_trim(&s, &n);
+	if (n == 0 || s[0] == '#')
+		return 0;
+	/* a trailing comment needs a space before it: `#' is no name character anyway */
+	if ((hash = memchr(s, '#', n)) != NULL) {
+		n = (size_t)(hash - s);
+		feed_trim(&s, &n);
+	}
+	if (memchr(s, ' ', n) || memchr(s, '\t', n)) {
+		sink->skip(sink->arg, line, FEED_SKIP_MALFORMED, e.input, e.input_len,
+		           "several words where a plain list has one name");
+		return 0;
+	}
+	return feed_emit(sink, &e, s, n);
+}
+
+int feed_plain_parse(const char *buf, size_t len, const struct feed_sink *sink)
+{
+	return feed_lines(buf, len, sink, plain_line, (void *)sink);
+}

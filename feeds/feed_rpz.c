@@ -1,0 +1,239 @@
+/* feed_rpz.c - the names of RPZ block rules. */
+#include "feed_rpz.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "domain.h"
+
+#define TOKENS_MAX 24
+#define NAME_MAX_RPZ 1024
+
+struct rpz {
+	const struct feed_sink *sink;
+	char origin[NAME_MAX_RPZ + 1]; /* without the trailing dot; "" = unknown */
+	char owner[NAME_MAX_RPZ + 1];  /* last owner, for lines that start with a blank */
+	/* a record continued in parentheses */
+	bool open;
+	size_t rec_line;
+	const char *rec_input;
+	size_t rec_input_len;
+	const char *tok[TOKENS_MAX];
+	size_t tlen[TOKENS_MAX];
+	size_t ntok;
+	bool owner_inherited;
+};
+
+static bool tok_is(const char *t, size_t n, const char *word)
+{
+	return strlen(word) == n && strncasecmp(t, word, n) == 0;
+}
+
+static bool is_ttl(const char *t, size_t n)
+{
+	if (n == 0 || !isdigit((unsigned char)t[0]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)t[i]) && !strchr("smhdwSMHDW", t[i]))
+			return false;
+	return true;
+}
+
+static bool is_class(const char *t, size_t n)
+{
+	return tok_is(t, n, "IN") || tok_is(t, n, "CH") || tok_is(t, n, "HS") || tok_is(t, n, "CS");
+}
+
+static void skip(struct rpz *z, const char *why)
+{
+	z->sink->skip(z->sink->arg, z->rec_line, FEED_SKIP_UNSUPPORTED, z->rec_input, z->rec_input_len, why);
+}
+
+static bool ends_with_label(const char *name, const char *label)
+{
+	size_t n = strlen(name), l = strlen(label);
+	return n >= l && strcasecmp(name + n - l, label) == 0 && (n == l || name[n - l - 1] == '.');
+}
+
+/* The complete record in z->tok: decide. */
+static int record(struct rpz *z)
+{
+	size_t i = 0;
+	char owner[NAME_MAX_RPZ + 1];
+
+	if (z->ntok == 0)
+		return 0;
+	if (z->owner_inherited) {
+		snprintf(owner, sizeof owner, "%s", z->owner);
+	} else {
+		if (z->tlen[0] > NAME_MAX_RPZ) {
+			z->sink->skip(z->sink->arg, z->rec_line, FEED_SKIP_BAD_NAME, z->rec_input, z->rec_input_len,
+			              "an owner longer than any domain name");
+			return 0;
+		}
+		memcpy(owner, z->tok[0], z->tlen[0]);
+		owner[z->tlen[0]] = '\0';
+		snprintf(z->owner, sizeof z->owner, "%s", owner);
+		i = 1;
+	}
+	for (int k = 0; k < 2 && i < z->ntok && (is_ttl(z->tok[i], z->tlen[i]) || is_class(z->tok[i], z->tlen[i])); k++)
+		i++;
+	if (i >= z->ntok) {
+		z->sink->skip(z->sink->arg, z->rec_line, FEED_SKIP_MALFORMED, z->rec_input, z->rec_input_len,
+		              "a record without a type");
+		return 0;
+	}
+	const char *type = z->tok[i];
+	size_t type_n = z->tlen[i++];
+	if (tok_is(type, type_n, "SOA")) {
+		/* the SOA owner is the zone when no $ORIGIN said so */
+		size_t on = strlen(owner);
+		if (!z->origin[0] && on > 1 && owner[on - 1] == '.') {
+			owner[on - 1] = '\0';
+			snprintf(z->origin, sizeof z->origin, "%s", owner);
+		}
+		return 0;
+	}
+	if (tok_is(type, type_n, "NS"))
+		return 0;
+	if (!tok_is(type, type_n, "CNAME")) {
+		skip(z, "local data (a record other than CNAME) is not a block rule");
+		return 0;
+	}
+	if (i + 1 != z->ntok) {
+		z->sink->skip(z->sink->arg, z->rec_line, FEED_SKIP_MALFORMED, z->rec_input, z->rec_input_len,
+		              "a CNAME takes exactly one target");
+		return 0;
+	}
+	const char *t = z->tok[i];
+	size_t tn = z->tlen[i];
+	if (tok_is(t, tn, "rpz-passthru.") || tok_is(t, tn, "rpz-passthru")) {
+		skip(z, "rpz-passthru is an exception, not a block");
+		return 0;
+	}
+	if (!(tok_is(t, tn, ".") || tok_is(t, tn, "*.") || tok_is(t, tn, "rpz-drop.") || tok_is(t, tn, "rpz-drop"))) {
+		skip(z, "a CNAME to another name is a redirect (local data), not a block");
+		return 0;
+	}
+	/* the owner, relative to the zone */
+	size_t on = strlen(owner);
+	if (strcmp(owner, "@") == 0) {
+		skip(z, "a rule on the zone apex");
+		return 0;
+	}
+	if (on && owner[on - 1] == '.') {
+		size_t ol = strlen(z->origin);
+		owner[--on] = '\0';
+		if (!z->origin[0] || on <= ol + 1 || strcasecmp(owner + on - ol, z->origin) != 0 || owner[on - ol - 1] != '.') {
+			skip(z, "an absolute owner outside the zone (RPZ owners are relative)");
+			return 0;
+		}
+		owner[on - ol - 1] = '\0';
+	}
+	static const char *const triggers[] = {"rpz-ip", "rpz-nsdname", "rpz-nsip", "rpz-client-ip"};
+	for (size_t k = 0; k < sizeof triggers / sizeof *triggers; k++)
+		if (ends_with_label(owner, triggers[k])) {
+			skip(z, "a trigger on addresses or name servers, not on a name");
+			return 0;
+		}
+	struct feed_entry e = {.line = z->rec_line, .confidence = -1, .input = z->rec_input,
+	                       .input_len = z->rec_input_len};
+	const char *name = owner;
+	if (strcmp(owner, "*") == 0) {
+		skip(z, "a wildcard for the whole zone");
+		return 0;
+	}
+	if (strncmp(owner, "*.", 2) == 0) {
+		name += 2;
+		e.twin = true;
+	}
+	return feed_emit(z->sink, &e, name, strlen(name));
+}
+
+static int rpz_line(void *arg, size_t line, const char *s, size_t n)
+{
+	struct rpz *z = arg;
+	size_t i = 0;
+	bool quoted = false;
+	int rv;
+
+	if (!z->open) {
+		z->ntok = 0;
+		z->rec_line = line;
+		z->rec_input = s;
+		z->rec_input_len = n;
+		z->owner_inherited = n > 0 && (s[0] == ' ' || s[0] == '\t');
+		/* directives */
+		const char *t = s;
+		size_t tn = n;
+		feed_trim(&t, &tn);
+		if (tn == 0 || t[0] == ';')
+			return 0;
+		if (t[0] == '$') {
+			size_t w = 0;
+			while (w < tn && t[w] != ' ' && t[w] != '\t')
+				w++;
+			if (tok_is(t, w, "$ORIGIN")) {
+				const char *o = t + w;
+				size_t on = tn - w;
+				feed_trim(&o, &on);
+				const char *sc = memchr(o, ';', on);
+				if (sc) {
+					on = (size_t)(sc - o);
+					feed_trim(&o, &on);
+				}
+				if (on == 0 || on > NAME_MAX_RPZ || o[on - 1] != '.') {
+					z->sink->skip(z->sink->arg, line, FEED_SKIP_MALFORMED, s, n,
+					              "$ORIGIN needs an absolute name (ending in `.')");
+					return 0;
+				}
+				memcpy(z->origin, o, on - 1);
+				z->origin[on - 1] = '\0';
+			} else if (!tok_is(t, w, "$TTL")) {
+				z->sink->skip(z->sink->arg, line, FEED_SKIP_UNSUPPORTED, s, n,
+				              "only $ORIGIN and $TTL are read");
+			}
+			return 0;
+		}
+	}
+	while (i < n) {
+		while (i < n && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		if (i == n || s[i] == ';')
+			break;
+		if (s[i] == '(' || s[i] == ')') {
+			z->open = s[i] == '(';
+			i++;
+			continue;
+		}
+		size_t start = i;
+		while (i < n && (quoted || (s[i] != ' ' && s[i] != '\t' && s[i] != '(' && s[i] != ')' && s[i] != ';'))) {
+			if (s[i] == '"')
+				quoted = !quoted;
+			else if (s[i] == '\\' && i + 1 < n)
+				i++;
+			i++;
+		}
+		if (z->ntok < TOKENS_MAX) {
+			z->tok[z->ntok] = s + start;
+			z->tlen[z->ntok++] = i - start;
+		}
+	}
+	if (z->open)
+		return 0;
+	rv = record(z);
+	z->ntok = 0;
+	return rv;
+}
+
+int feed_rpz_parse(const char *buf, size_t len, const struct feed_sink *sink)
+{
+	struct rpz z = {.sink = sink};
+	int rv = feed_lines(buf, len, sink, rpz_line, &z);
+	if (rv == 0 && z.open)
+		sink->skip(sink->arg, z.rec_line, FEED_SKIP_MALFORMED, z.rec_input, z.rec_input_len,
+		           "a `(' never closed");
+	return rv;
+}

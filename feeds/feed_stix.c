@@ -1,0 +1,367 @@
+/* feed_stix.c - STIX 2.1: domain-name indicators in, a bundle of indicators out. */
+#include "feed_stix.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jsonout.h"
+#include "timefmt.h"
+
+/* OASIS cti-stix-common-objects, extension-definition-specifications/tlp-2.0 */
+#define TLP2_EXTENSION "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
+static const struct {
+	const char *id, *name, *level;
+} tlp2[AM_TLP_COUNT] = {
+	[AM_TLP_CLEAR] = {"marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487", "TLP:CLEAR", "clear"},
+	[AM_TLP_GREEN] = {"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb", "TLP:GREEN", "green"},
+	[AM_TLP_AMBER] = {"marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421", "TLP:AMBER", "amber"},
+	[AM_TLP_AMBER_STRICT] = {"marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003", "TLP:AMBER+STRICT",
+	                         "amber+strict"},
+	[AM_TLP_RED] = {"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1", "TLP:RED", "red"},
+};
+/* STIX 2.1 specification, section 7.2.1.4 (TLP 1.0 markings), still common */
+static const struct {
+	const char *id;
+	enum am_tlp tlp;
+} tlp1[] = {
+	{"marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9", AM_TLP_CLEAR},
+	{"marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da", AM_TLP_GREEN},
+	{"marking-definition--f88d31f6-486f-44da-b317-01333bde0b82", AM_TLP_AMBER},
+	{"marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed", AM_TLP_RED},
+};
+
+const char *feed_stix_tlp_id(enum am_tlp t)
+{
+	return t > AM_TLP_NONE && t < AM_TLP_COUNT ? tlp2[t].id : NULL;
+}
+
+static enum am_tlp tlp_of_ref(const char *ref)
+{
+	for (int t = 1; t < AM_TLP_COUNT; t++)
+		if (strcmp(ref, tlp2[t].id) == 0)
+			return (enum am_tlp)t;
+	for (size_t i = 0; i < sizeof tlp1 / sizeof *tlp1; i++)
+		if (strcmp(ref, tlp1[i].id) == 0)
+			return tlp1[i].tlp;
+	return AM_TLP_NONE;
+}
+
+/* `[domain-name:value = 'x']' -> x (unescaped into out). Returns 0 or -1. */
+static int domain_pattern(const char *p, char *out, size_t cap)
+{
+	static const char prefix[] = "domain-name:value";
+	size_t o = 0;
+
+	while (*p == ' ')
+		p++;
+	if (*p++ != '[')
+		return -1;
+	while (*p == ' ')
+		p++;
+	if (strncmp(p, prefix, sizeof prefix - 1) != 0)
+		return -1;
+	p += sizeof prefix - 1;
+	while (*p == ' ')
+		p++;
+	if (*p++ != '=')
+		return -1;
+	while (*p == ' ')
+		p++;
+	if (*p++ != '\'')
+		return -1;
+	for (;; p++) {
+		if (*p == '\0')
+			return -1;
+		if (*p == '\'')
+			break;
+		if (*p == '\\') {
+			p++;
+			if (*p != '\'' && *p != '\\')
+				return -1;
+		}
+		if (o + 1 >= cap)
+			return -1;
+		out[o++] = *p;
+	}
+	out[o] = '\0';
+	p++;
+	while (*p == ' ')
+		p++;
+	if (*p++ != ']')
+		return -1;
+	while (*p == ' ')
+		p++;
+	return *p == '\0' && o > 0 ? 0 : -1;
+}
+
+struct ctx {
+	const char *buf;
+	size_t len, scan_off, scan_line, last_off;
+	const struct feed_sink *sink;
+};
+
+/* The line of the object's id in the text: searched onward from the last
+ * one found (objects come in file order), then from the start. */
+static size_t line_of(struct ctx *c, const char *id)
+{
+	char needle[160];
+	int n = snprintf(needle, sizeof needle, "\"%s\"", id ? id : "");
+	const char *hit = NULL;
+
+	if (!id || n <= 2 || (size_t)n >= sizeof needle)
+		return 0;
+	if (c->last_off < c->len)
+		hit = memmem(c->buf + c->last_off, c->len - c->last_off, needle, (size_t)n);
+	if (!hit)
+		hit = memmem(c->buf, c->len, needle, (size_t)n);
+	if (!hit)
+		return 0;
+	c->last_off = (size_t)(hit - c->buf);
+	return feed_line_at(c->buf, c->last_off, &c->scan_off, &c->scan_line);
+}
+
+static void skip_obj(struct ctx *c, size_t line, enum feed_skip why, const char *input, const char *detail)
+{
+	c->sink->skip(c->sink->arg, line, why, input, strlen(input), detail);
+}
+
+static int indicator(struct ctx *c, json_t *o)
+{
+	const char *id = json_string_value(json_object_get(o, "id"));
+	const char *pattern = json_string_value(json_object_get(o, "pattern"));
+	const char *ptype = json_string_value(json_object_get(o, "pattern_type"));
+	json_t *v;
+	char name[1025];
+	size_t line = line_of(c, id);
+	struct feed_entry e = {.line = line, .confidence = -1};
+	const char *input = pattern ? pattern : id ? id : "indicator";
+
+	if (json_is_true(json_object_get(o, "revoked"))) {
+		skip_obj(c, line, FEED_SKIP_REVOKED, input, NULL);
+		return 0;
+	}
+	if (!pattern || (ptype && strcmp(ptype, "stix") != 0) || domain_pattern(pattern, name, sizeof name) != 0) {
+		skip_obj(c, line, FEED_SKIP_UNSUPPORTED, input,
+		         ptype && strcmp(ptype, "stix") != 0 ? "a pattern in another language than STIX"
+		                                               : "only [domain-name:value = '...'] names one domain");
+		return 0;
+	}
+	if ((v = json_object_get(o, "valid_until")) != NULL) {
+		if (!json_is_string(v) || timefmt_parse_rfc3339(json_string_value(v), &e.expires_at) != 0) {
+			skip_obj(c, line, FEED_SKIP_BAD_VALUE, input, "valid_until is not a STIX timestamp");
+			return 0;
+		}
+	}
+	if ((v = json_object_get(o, "confidence")) != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 100) {
+			skip_obj(c, line, FEED_SKIP_BAD_VALUE, input, "confidence is not an integer from 0 to 100");
+			return 0;
+		}
+		e.confidence = (int)json_integer_value(v);
+	}
+	size_t i;
+	json_t *x;
+	json_array_foreach(json_object_get(o, "labels"), i, x) {
+		enum am_category cat;
+		if (json_is_string(x) && am_category_parse(json_string_value(x), &cat) == 0) {
+			e.category = cat;
+			break;
+		}
+	}
+	json_array_foreach(json_object_get(o, "object_marking_refs"), i, x) {
+		enum am_tlp t = json_is_string(x) ? tlp_of_ref(json_string_value(x)) : AM_TLP_NONE;
+		if (t > e.tlp)
+			e.tlp = t; /* the most restrictive marking wins */
+	}
+	e.input = pattern;
+	e.input_len = strlen(pattern);
+	return feed_emit(c->sink, &e, name, strlen(name));
+}
+
+int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, char *err, size_t errlen)
+{
+	struct ctx c = {.buf = buf, .len = len, .scan_line = 1, .sink = sink};
+	json_error_t je;
+	json_t *root, *objs, *o;
+	size_t i;
+	int rv = 0;
+
+	if (!feed_json_depth_ok(buf, len, FEED_JSON_DEPTH)) {
+		snprintf(err, errlen, "JSON nested deeper than %d levels", FEED_JSON_DEPTH);
+		return AM_EDECODE;
+	}
+	if ((root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		snprintf(err, errlen, "line %d, column %d: %s", je.line, je.column, je.text);
+		return AM_EDECODE;
+	}
+	const char *type = json_string_value(json_object_get(root, "type"));
+	if (json_is_array(root))
+		objs = root;
+	else if (type && strcmp(type, "bundle") == 0)
+		objs = json_object_get(root, "objects");
+	else
+		objs = NULL;
+	if (objs && !json_is_array(objs)) {
+		snprintf(err, errlen, "a bundle whose `objects' is not an array");
+		rv = AM_EDECODE;
+		goto out;
+	}
+	if (!objs) {
+		if (!type || strcmp(type, "indicator") != 0) {
+			snprintf(err, errlen, "neither a STIX bundle nor an indicator (top-level type `%.40s')",
+			         type ? type : "none");
+			rv = AM_EDECODE;
+			goto out;
+		}
+		rv = indicator(&c, root);
+		goto out;
+	}
+	json_array_foreach(objs, i, o) {
+		const char *t = json_string_value(json_object_get(o, "type"));
+		if (!json_is_object(o)) {
+			char where[48];
+			snprintf(where, sizeof where, "objects[%zu]", i);
+			skip_obj(&c, 0, FEED_SKIP_MALFORMED, where, "not a JSON object");
+			continue;
+		}
+		if (t && strcmp(t, "indicator") == 0 && (rv = indicator(&c, o)) != 0)
+			break;
+	}
+out:
+	json_decref(root);
+	return rv;
+}
+
+/* --- writing --- */
+
+static json_t *marking(enum am_tlp t)
+{
+	/* as OASIS publishes them: the same bytes of meaning in every bundle */
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:{s:s, s:s}}}", "type", "marking-definition", "spec_version",
+	                 "2.1", "id", tlp2[t].id, "created", "2022-10-01T00:00:00.000Z", "name", tlp2[t].name,
+	                 "extensions", TLP2_EXTENSION, "extension_type", "property-extension", "tlp_2_0",
+	                 tlp2[t].level);
+}
+
+static void identity_id(const uint8_t origin[AM_KEY_BYTES], char out[64])
+{
+	char uuid[FEED_UUID_LEN];
+	const void *parts[] = {origin};
+	size_t lens[] = {AM_KEY_BYTES};
+	feed_export_uuid("identity", parts, lens, 1, uuid);
+	snprintf(out, 64, "identity--%s", uuid);
+}
+
+static json_t *identity(const struct feed_signal *s, const char *created)
+{
+	char id[64], keyid[2 * AM_KEYID_BYTES + 1], name[128];
+	identity_id(s->ind.origin, id);
+	am_keyid_hex(s->ind.origin, keyid);
+	if (s->origin_name[0])
+		snprintf(name, sizeof name, "%s (amesh key %s)", s->origin_name, keyid);
+	else
+		snprintf(name, sizeof name, "amesh key %s", keyid);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "type", "identity", "spec_version", "2.1", "id", id,
+	                 "created", created, "modified", created, "name", jsonout_string(name), "identity_class",
+	                 "organization");
+}
+
+static json_t *stix_indicator(const struct feed_signal *s)
+{
+	char uuid[FEED_UUID_LEN], id[64], by[64], t_issued[FEED_TIME_LEN], t_exp[FEED_TIME_LEN];
+	char pattern[2 * AM_DOMAIN_MAX + 64], name[AM_DOMAIN_MAX + 32], origin[2 * AM_KEY_BYTES + 1],
+		sig[2 * AM_ID_BYTES + 1];
+	json_t *o;
+
+	feed_export_indicator_uuid(&s->ind, uuid);
+	snprintf(id, sizeof id, "indicator--%s", uuid);
+	identity_id(s->ind.origin, by);
+	feed_export_time_ms(s->ind.issued_at, t_issued);
+	feed_export_time_ms(s->ind.expires_at, t_exp);
+	/* normalised names hold no quote or backslash; the pattern grammar
+	 * would need them escaped */
+	snprintf(pattern, sizeof pattern, "[domain-name:value = '%s']", s->ind.domain);
+	snprintf(name, sizeof name, "%s: %s", am_category_name(s->ind.category), s->ind.domain);
+	am_hex(s->ind.origin, AM_KEY_BYTES, origin);
+	am_hex(s->id, AM_ID_BYTES, sig);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:[s], s:s, s:s, s:s, s:s, s:s, s:i, s:[s]}",
+	              "type", "indicator", "spec_version", "2.1", "id", id, "created_by_ref", by, "created", t_issued,
+	              "modified", t_issued, "name", jsonout_string(name), "indicator_types", "malicious-activity",
+	              "pattern", pattern, "pattern_type", "stix", "pattern_version", "2.1", "valid_from", t_issued,
+	              "valid_until", t_exp, "confidence", (int)s->ind.confidence, "labels",
+	              am_category_name(s->ind.category));
+	if (!o)
+		return NULL;
+	if (s->ind.withdrawn && json_object_set_new(o, "revoked", json_true()) != 0)
+		goto fail;
+	if (s->ind.tlp > AM_TLP_NONE && s->ind.tlp < AM_TLP_COUNT &&
+	    json_object_set_new(o, "object_marking_refs", json_pack("[s]", tlp2[s->ind.tlp].id)) != 0)
+		goto fail;
+	if (json_object_set_new(o, "external_references",
+	                        json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s}]", "source_name", "amesh-origin",
+	                                  "external_id", origin, "description",
+	                                  "Ed25519 key of the peer that signed this indicator", "source_name",
+	                                  "amesh-signal", "external_id", sig, "description",
+	                                  "id of the signed version exported")) != 0)
+		goto fail;
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
+int feed_stix_write(FILE *out, const struct feed_export *x)
+{
+	char uuid[FEED_UUID_LEN], bid[64], now[FEED_TIME_LEN];
+	bool used[AM_TLP_COUNT] = {false};
+	json_t *root, *objs;
+	uint64_t n = x->n;
+	const void *parts[] = {x->producer_key, &x->now, &n};
+	size_t lens[] = {AM_KEY_BYTES, sizeof x->now, sizeof n};
+
+	feed_export_uuid("bundle", parts, lens, 3, uuid);
+	snprintf(bid, sizeof bid, "bundle--%s", uuid);
+	feed_export_time_ms(x->now, now);
+	root = json_pack("{s:s, s:s, s:[]}", "type", "bundle", "id", bid, "objects");
+	json_t *seen_origins = json_object();
+	if (!root || !seen_origins) {
+		json_decref(root);
+		json_decref(seen_origins);
+		return AM_ENOMEM;
+	}
+	objs = json_object_get(root, "objects");
+	for (size_t i = 0; i < x->n; i++)
+		if (x->items[i].ind.tlp > AM_TLP_NONE && x->items[i].ind.tlp < AM_TLP_COUNT)
+			used[x->items[i].ind.tlp] = true;
+	for (int t = 1; t < AM_TLP_COUNT; t++)
+		if (used[t] && json_array_append_new(objs, marking((enum am_tlp)t)) != 0)
+			goto fail;
+	/* one identity per origin, in order of first appearance (a hash of
+	 * the keys seen) */
+	for (size_t i = 0; i < x->n; i++) {
+		char key[2 * AM_KEY_BYTES + 1];
+		am_hex(x->items[i].ind.origin, AM_KEY_BYTES, key);
+		if (json_object_get(seen_origins, key) != NULL)
+			continue;
+		if (json_object_set_new(seen_origins, key, json_true()) != 0 ||
+		    json_array_append_new(objs, identity(&x->items[i], now)) != 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < x->n; i++)
+		if (json_array_append_new(objs, stix_indicator(&x->items[i])) != 0)
+			goto fail;
+	if (json_dumpf(root, out, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', out) == EOF ||
+	    fflush(out) != 0) {
+		json_decref(root);
+		json_decref(seen_origins);
+		return AM_EIO;
+	}
+	json_decref(root);
+	json_decref(seen_origins);
+	return 0;
+fail:
+	json_decref(root);
+	json_decref(seen_origins);
+	return AM_ENOMEM;
+}

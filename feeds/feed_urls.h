@@ -1,0 +1,27 @@
+/*
+ * feed_urls.h - URL lists: one URL per line, `#' comments; the entry is the
+ * URL's host (from_url set, so the importer applies the shared-host rule:
+ * a URL on github.com says nothing about github.com). Lines without a
+ * scheme are read as `host[/path]'. Defanged hosts (`evil[.]example',
+ * `hxxp://') are refanged, as threat-intel lists publish them.
+ *
+ * feed_url_host is shared with the CSV and MISP parsers (URLhaus `url'
+ * columns, MISP `url' attributes).
+ */
+#ifndef AMESH_FEED_URLS_H
+#define AMESH_FEED_URLS_H
+
+#include "feed.h"
+
+#define FEED_HOST_MAX 1024
+
+/* The host of a URL (or `host[:port][/path]') in s[0..n), refanged, without
+ * userinfo, port or IPv6 brackets' contents changed (an IPv6 host keeps its
+ * brackets, so feed_is_ip sees it). Writes it NUL-terminated to host
+ * (FEED_HOST_MAX + 1 bytes). Returns 0, or -1 when there is no host; *why
+ * then says what is wrong. *had_path is true when anything followed the host. */
+int feed_url_host(const char *s, size_t n, char host[FEED_HOST_MAX + 1], bool *had_path, const char **why);
+
+int feed_urls_parse(const char *buf, size_t len, const struct feed_sink *sink);
+
+#endif

@@ -1,0 +1,558 @@
+/* feedcmd.c - import, submit - and export: the CLI side of feeds. */
+#include "feedcmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "client.h"
+#include "domain.h"
+#include "feed_csv.h"
+#include "feed_hosts.h"
+#include "feed_misp.h"
+#include "feed_stix.h"
+#include "importer.h"
+#include "jsonout.h"
+#include "keyfile.h"
+#include "timefmt.h"
+
+#define EXIT_ERR 2
+
+static const char *cmd = "import";
+
+static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void errorf(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "amesh %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "amesh %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see `amesh help')\n");
+	exit(EXIT_ERR);
+}
+
+static long int_opt(const char *opt, const char *v, long min, long max)
+{
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (*v == '\0' || *end || errno || n < min || n > max)
+		usage_error("%s `%s' must be an integer from %ld to %ld", opt, v, min, max);
+	return n;
+}
+
+/* --- the batch pipeline --- */
+
+struct slot {
+	struct wire_request req;
+	struct importer_item *meta; /* what each item came from, for refusals */
+	bool busy;
+};
+
+struct run {
+	const struct feedcmd_env *env;
+	struct importer *im;
+	struct client *cl;
+	struct slot slots[CLIENT_SLOTS];
+	int next, oldest;
+	bool dry_run;
+	uint32_t hop_limit;
+	size_t submitted, stored, unchanged, refused;
+	int failed; /* EXIT_ERR once the daemon or the output failed */
+};
+
+static void on_skip(void *arg, const struct importer_skip *s)
+{
+	struct run *r = arg;
+	if (r->env->json) {
+		if (jsonout_print(stdout, json_pack("{s:s, s:o, s:I, s:s, s:o, s:o}", "event", "skipped", "file",
+		                                    jsonout_string(s->file), "line", (json_int_t)s->line, "reason",
+		                                    feed_skip_name(s->reason), "input", jsonout_string(s->quoted),
+		                                    "detail", s->detail ? jsonout_string(s->detail) : json_null())) != 0)
+			r->failed = EXIT_ERR;
+		return;
+	}
+	if (s->line)
+		fprintf(stderr, "%s:%zu: %s: %s%s%s%s\n", s->file, s->line, feed_skip_name(s->reason), s->quoted,
+		        s->detail ? " (" : "", s->detail ? s->detail : "", s->detail ? ")" : "");
+	else
+		fprintf(stderr, "%s: %s: %s%s%s%s\n", s->file, feed_skip_name(s->reason), s->quoted,
+		        s->detail ? " (" : "", s->detail ? s->detail : "", s->detail ? ")" : "");
+}
+
+static int drain(struct run *r)
+{
+	struct slot *sl = &r->slots[r->oldest];
+	struct wire_response resp;
+	char err[AM_ERRLEN];
+	int rv;
+
+	if (!sl->busy)
+		return 0;
+	sl->busy = false;
+	r->oldest = (r->oldest + 1) % CLIENT_SLOTS;
+	if ((rv = client_recv(r->cl, (int)(sl - r->slots), &resp, err, sizeof err)) != 0) {
+		errorf("%s", err);
+		return EXIT_ERR;
+	}
+	if (resp.status != 0) {
+		errorf("%s", resp.error[0] ? resp.error : am_strerror(resp.status));
+		wire_response_clear(&resp);
+		return EXIT_ERR;
+	}
+	if (resp.n_item_results != sl->req.n_items) {
+		errorf("the daemon answered %zu results for %zu submissions", resp.n_item_results, sl->req.n_items);
+		wire_response_clear(&resp);
+		return EXIT_ERR;
+	}
+	for (size_t i = 0; i < resp.n_item_results; i++) {
+		const struct wire_item_result *ir = &resp.item_results[i];
+		if (ir->status != 0) {
+			r->refused++;
+			importer_refused(r->im, &sl->meta[i], ir->error[0] ? ir->error : am_strerror(ir->status));
+		} else if (ir->changed) {
+			r->stored++;
+		} else {
+			r->unchanged++;
+		}
+	}
+	sl->req.n_items = 0;
+	wire_response_clear(&resp);
+	return 0;
+}
+
+static int send_batch(struct run *r)
+{
+	struct slot *sl = &r->slots[r->next];
+	char err[AM_ERRLEN];
+	int rv;
+
+	if (sl->req.n_items == 0)
+		return 0;
+	if (!r->cl && client_open(&r->cl, r->env->socket, err, sizeof err) != 0) {
+		errorf("%s", err);
+		return EXIT_ERR;
+	}
+	if ((rv = client_send(r->cl, r->next, &sl->req, err, sizeof err)) != 0) {
+		errorf("%s", err);
+		return EXIT_ERR;
+	}
+	sl->busy = true;
+	r->next = (r->next + 1) % CLIENT_SLOTS;
+	/* the slot to fill next must be free: take in what it carried */
+	if (r->slots[r->next].busy)
+		return drain(r);
+	return 0;
+}
+
+static int on_item(void *arg, const struct importer_item *it)
+{
+	struct run *r = arg;
+	struct slot *sl = &r->slots[r->next];
+
+	r->submitted++;
+	if (r->dry_run)
+		return 0;
+	struct wire_submit_item *w = &sl->req.items[sl->req.n_items];
+	memset(w, 0, sizeof *w);
+	snprintf(w->domain, sizeof w->domain, "%s", it->domain);
+	w->category = it->category;
+	w->confidence = it->confidence;
+	w->expires_at = it->expires_at;
+	w->tlp = it->tlp;
+	w->hop_limit = r->hop_limit;
+	sl->meta[sl->req.n_items] = *it;
+	if (++sl->req.n_items == WIRE_BATCH_MAX)
+		return send_batch(r);
+	return 0;
+}
+
+static void print_summary(struct run *r, char **files, int nfiles)
+{
+	const size_t *sk = importer_skipped(r->im);
+	size_t skipped = 0;
+
+	for (int i = 1; i < FEED_SKIP_COUNT; i++)
+		skipped += sk[i];
+	if (r->env->json) {
+		json_t *by = json_object(), *fl = json_array();
+		for (int i = 1; i < FEED_SKIP_COUNT; i++)
+			if (sk[i] && by)
+				json_object_set_new(by, feed_skip_name((enum feed_skip)i), json_integer((json_int_t)sk[i]));
+		for (int i = 0; i < nfiles && fl; i++)
+			json_array_append_new(fl, jsonout_string(files[i]));
+		if (jsonout_print(stdout, json_pack("{s:s, s:o, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:o}", "event",
+		                                    "summary", "files", fl, "format",
+		                                    feed_format_name(importer_last_format(r->im)), "dry_run",
+		                                    (int)r->dry_run, "submitted", (json_int_t)r->submitted,
+		                                    "stored", (json_int_t)r->stored, "unchanged",
+		                                    (json_int_t)r->unchanged, "refused", (json_int_t)r->refused,
+		                                    "skipped", (json_int_t)(skipped - sk[FEED_SKIP_REFUSED]),
+		                                    "skipped_by_reason", by)) != 0)
+			r->failed = EXIT_ERR;
+		return;
+	}
+	if (r->dry_run)
+		printf("dry run: %zu name%s would be submitted; nothing was sent\n", r->submitted,
+		       r->submitted == 1 ? "" : "s");
+	else
+		printf("%zu name%s submitted: %zu stored, %zu unchanged (already held), %zu refused by the daemon\n",
+		       r->submitted, r->submitted == 1 ? "" : "s", r->stored, r->unchanged, r->refused);
+	printf("%zu line%s skipped", skipped, skipped == 1 ? "" : "s");
+	const char *sep = ": ";
+	for (int i = 1; i < FEED_SKIP_COUNT; i++)
+		if (sk[i]) {
+			printf("%s%s %zu", sep, feed_skip_name((enum feed_skip)i), sk[i]);
+			sep = ", ";
+		}
+	printf("\n");
+}
+
+struct import_opts {
+	enum feed_format format;
+	struct importer_opts o;
+	const char *shared_path;
+	bool dry_run;
+	uint32_t hop_limit;
+};
+
+static int run_import(char **files, int nfiles, struct import_opts *io, const struct feedcmd_env *env)
+{
+	struct run r = {.env = env, .dry_run = io->dry_run, .hop_limit = io->hop_limit};
+	struct shared_hosts *sh = NULL;
+	char err[AM_ERRLEN];
+	int rv = 0;
+
+	if (domain_init(err, sizeof err) != 0) {
+		errorf("%s", err);
+		return EXIT_ERR;
+	}
+	if (shared_hosts_load(&sh, io->shared_path, err, sizeof err) != 0) {
+		errorf("%s", err);
+		return EXIT_ERR;
+	}
+	io->o.shared = sh;
+	io->o.now = timefmt_now();
+	for (int k = 0; k < CLIENT_SLOTS; k++) {
+		r.slots[k].req.op = WIRE_OP_SUBMIT_BATCH;
+		if ((r.slots[k].req.items = calloc(WIRE_BATCH_MAX, sizeof *r.slots[k].req.items)) == NULL ||
+		    (r.slots[k].meta = calloc(WIRE_BATCH_MAX, sizeof *r.slots[k].meta)) == NULL) {
+			errorf("out of memory");
+			rv = EXIT_ERR;
+			goto out;
+		}
+	}
+	if (importer_new(&r.im, &io->o, on_item, on_skip, &r) != 0) {
+		errorf("out of memory");
+		rv = EXIT_ERR;
+		goto out;
+	}
+	for (int i = 0; i < nfiles && rv == 0; i++) {
+		int frv = importer_file(r.im, files[i], io->format, err, sizeof err);
+		if (frv == EXIT_ERR) {
+			rv = EXIT_ERR; /* the pipeline said why */
+		} else if (frv != 0) {
+			errorf("%s", err);
+			rv = EXIT_ERR;
+		}
+	}
+	if (rv == 0)
+		rv = send_batch(&r);
+	for (int k = 0; k < CLIENT_SLOTS && rv == 0; k++)
+		rv = drain(&r);
+	if (rv == 0) {
+		print_summary(&r, files, nfiles);
+		rv = r.failed;
+	}
+out:
+	for (int k = 0; k < CLIENT_SLOTS; k++) {
+		free(r.slots[k].meta);
+		r.slots[k].req.n_items = 0;
+		wire_request_clear(&r.slots[k].req);
+	}
+	importer_free(r.im);
+	shared_hosts_free(sh);
+	client_close(r.cl);
+	return rv;
+}
+
+/* Options shared by import and submit -. Returns the option index reached. */
+static void parse_submit_opts(int argc, char **argv, struct import_opts *io, bool import)
+{
+	static const struct option opts[] = {
+		{"category", required_argument, NULL, 'C'},   {"confidence", required_argument, NULL, 'n'},
+		{"expires", required_argument, NULL, 'e'},    {"ttl", required_argument, NULL, 't'},
+		{"tlp", required_argument, NULL, 'l'},        {"hop-limit", required_argument, NULL, 'H'},
+		{"format", required_argument, NULL, 'f'},     {"dry-run", no_argument, NULL, 'd'},
+		{"shared-hosts", required_argument, NULL, 's'}, {"list-shared-hosts", no_argument, NULL, 'L'},
+		{"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+	};
+	uint64_t ttl = 0, expires = 0;
+	int c;
+
+	memset(io, 0, sizeof *io);
+	io->o.confidence = -1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			if (am_category_parse(optarg, &io->o.category) != 0)
+				usage_error("unknown category `%s' (expected phishing, malware, botnet, pharming or spam)", optarg);
+			break;
+		case 'n': io->o.confidence = (int)int_opt("--confidence", optarg, 0, 100); break;
+		case 'e':
+			if (timefmt_parse_rfc3339(optarg, &expires) != 0)
+				usage_error("--expires `%s' is not an RFC 3339 time such as 2026-12-01T00:00:00Z", optarg);
+			break;
+		case 't':
+			if (timefmt_parse_duration(optarg, &ttl) != 0 || ttl == 0)
+				usage_error("--ttl `%s' is not a duration such as 90s, 12h, 7d or 2w", optarg);
+			break;
+		case 'l':
+			if (am_tlp_parse(optarg, &io->o.tlp) != 0)
+				usage_error("unknown sharing level `%s' (expected clear, green, amber, amber+strict or red)", optarg);
+			break;
+		case 'H': io->hop_limit = (uint32_t)int_opt("--hop-limit", optarg, 1, 255); break;
+		case 'f':
+			if (!import || feed_format_parse(optarg, &io->format) != 0)
+				usage_error("--format `%s': expected auto, plain, hosts, urls, adblock, rpz, csv, stix or misp", optarg);
+			break;
+		case 'd': io->dry_run = true; break;
+		case 's': io->shared_path = optarg; break;
+		case 'L':
+			for (size_t i = 0; shared_hosts_default[i]; i++)
+				printf("%s\n", shared_hosts_default[i]);
+			exit(0);
+		case 'h':
+			printf("usage: amesh import FILE... [--format auto|plain|hosts|urls|adblock|rpz|csv|stix|misp]\n"
+			       "         [--category C] [--confidence N] [--ttl D | --expires T] [--tlp L] [--hop-limit N]\n"
+			       "         [--shared-hosts FILE | --list-shared-hosts] [--dry-run] [--json]\n"
+			       "       amesh submit - --category C --confidence N (--ttl D | --expires T) [...]\n"
+			       "A category, confidence or expiry in the file wins over the option; `-' reads stdin;\n"
+			       "a directory is read as a MISP feed.\n");
+			exit(0);
+		default: usage_error("bad option");
+		}
+	}
+	if (ttl && expires)
+		usage_error("give at most one of --expires and --ttl");
+	io->o.expires_at = expires ? expires : ttl ? timefmt_now() + ttl : 0;
+}
+
+int feedcmd_import(int argc, char **argv, const struct feedcmd_env *env)
+{
+	struct import_opts io;
+
+	cmd = "import";
+	parse_submit_opts(argc, argv, &io, true);
+	if (optind == argc)
+		usage_error("expected one or more FILEs (`-' reads stdin)");
+	return run_import(argv + optind, argc - optind, &io, env);
+}
+
+int feedcmd_submit_stdin(int argc, char **argv, const struct feedcmd_env *env)
+{
+	struct import_opts io;
+	char *dash[] = {(char *)"-"};
+
+	cmd = "submit";
+	parse_submit_opts(argc, argv, &io, false);
+	if (optind + 1 != argc || strcmp(argv[optind], "-") != 0)
+		usage_error("expected `-' (names on stdin)");
+	if (io.o.category == AM_CAT_NONE)
+		usage_error("--category is mandatory");
+	if (io.o.confidence < 0)
+		usage_error("--confidence is mandatory");
+	if (io.o.expires_at == 0)
+		usage_error("give exactly one of --expires and --ttl: an indicator must expire");
+	io.format = FEED_PLAIN;
+	return run_import(dash, 1, &io, env);
+}
+
+/* --- export --- */
+
+static int collect(const struct feedcmd_env *env, struct wire_request *req, struct feed_signal **out, size_t *n,
+                   char *producer, size_t plen, uint8_t producer_key[AM_KEY_BYTES])
+{
+	struct client *cl = NULL;
+	struct wire_request st = {.op = WIRE_OP_STATUS};
+	struct wire_response resp;
+	char err[AM_ERRLEN];
+	size_t cap = 0;
+	int rv = EXIT_ERR;
+
+	*out = NULL;
+	*n = 0;
+	if (client_open(&cl, env->socket, err, sizeof err) != 0) {
+		errorf("%s", err);
+		return EXIT_ERR;
+	}
+	if (client_call(cl, &st, &resp, err, sizeof err) != 0 || resp.status != 0) {
+		errorf("%s", resp.status ? resp.error : err);
+		goto out;
+	}
+	snprintf(producer, plen, "%s", resp.status_info.name);
+	memcpy(producer_key, resp.status_info.public_key, AM_KEY_BYTES);
+	wire_response_clear(&resp);
+	for (;;) {
+		if (client_call(cl, req, &resp, err, sizeof err) != 0) {
+			errorf("%s", err);
+			goto out;
+		}
+		if (resp.status != 0) {
+			errorf("%s", resp.error[0] ? resp.error : am_strerror(resp.status));
+			wire_response_clear(&resp);
+			goto out;
+		}
+		if (*n + resp.n_signals > cap) {
+			size_t ncap = (*n + resp.n_signals) * 2;
+			struct feed_signal *p = realloc(*out, ncap * sizeof *p);
+			if (!p) {
+				errorf("out of memory");
+				wire_response_clear(&resp);
+				goto out;
+			}
+			*out = p;
+			cap = ncap;
+		}
+		for (size_t i = 0; i < resp.n_signals; i++) {
+			struct feed_signal *f = &(*out)[(*n)++];
+			memset(f, 0, sizeof *f);
+			f->ind = resp.signals[i].ind;
+			memcpy(f->id, resp.signals[i].id, AM_ID_BYTES);
+			snprintf(f->origin_name, sizeof f->origin_name, "%s", resp.signals[i].origin_name);
+		}
+		bool more = resp.more && resp.next > req->after;
+		req->after = resp.next;
+		wire_response_clear(&resp);
+		if (!more)
+			break;
+	}
+	rv = 0;
+out:
+	client_close(cl);
+	return rv;
+}
+
+static int parse_origin(const char *s, struct wire_request *req)
+{
+	size_t len = strlen(s), bin_len;
+	uint8_t pk[AM_KEY_BYTES];
+
+	if ((len == 2 * AM_KEYID_BYTES || len == 2 * AM_KEY_BYTES) &&
+	    sodium_hex2bin(req->origin, sizeof req->origin, s, len, NULL, &bin_len, NULL) == 0 && bin_len == len / 2) {
+		req->origin_len = bin_len;
+		return 0;
+	}
+	if (keyfile_parse_public(s, pk, NULL, 0, NULL, 0) == 0) {
+		memcpy(req->origin, pk, AM_KEY_BYTES);
+		req->origin_len = AM_KEY_BYTES;
+		return 0;
+	}
+	if (len == 0 || len >= sizeof req->origin_name)
+		return -1;
+	snprintf(req->origin_name, sizeof req->origin_name, "%s", s);
+	return 0;
+}
+
+int feedcmd_export(int argc, char **argv, const struct feedcmd_env *env)
+{
+	static const struct option opts[] = {
+		{"output", required_argument, NULL, 'o'},    {"category", required_argument, NULL, 'C'},
+		{"origin", required_argument, NULL, 'O'},    {"min-score", required_argument, NULL, 'm'},
+		{"since", required_argument, NULL, 's'},     {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct wire_request req = {.op = WIRE_OP_EXPORT, .limit = WIRE_EXPORT_MAX};
+	const char *output = NULL, *fmt;
+	struct feed_signal *items = NULL;
+	char producer[64], err[AM_ERRLEN];
+	uint8_t pk[AM_KEY_BYTES];
+	size_t n;
+	int c, rv;
+
+	cmd = "export";
+	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': output = optarg; break;
+		case 'C':
+			if (am_category_parse(optarg, &req.category) != 0)
+				usage_error("unknown category `%s'", optarg);
+			break;
+		case 'O':
+			if (parse_origin(optarg, &req) != 0)
+				usage_error("--origin `%s' is not a name, a key id (16 hex digits) or a key", optarg);
+			break;
+		case 'm': req.min_score = (uint32_t)int_opt("--min-score", optarg, 0, 100); break;
+		case 's': {
+			uint64_t d;
+			if (timefmt_parse_rfc3339(optarg, &req.since) == 0)
+				break;
+			if (timefmt_parse_duration(optarg, &d) == 0 && d < timefmt_now()) {
+				req.since = timefmt_now() - d;
+				break;
+			}
+			usage_error("--since `%s' is neither an RFC 3339 time nor a duration such as 7d", optarg);
+		}
+		case 'h':
+			printf("usage: amesh export stix|csv|misp|hosts [-o PATH] [--category C] [--origin NAME|KEYID]\n"
+			       "                    [--min-score N] [--since T|7d]\n"
+			       "misp writes a feed directory (-o DIR is required); the others a file (default stdout).\n");
+			return 0;
+		default: usage_error("bad option");
+		}
+	}
+	if (optind + 1 != argc)
+		usage_error("expected one FORMAT: stix, csv, misp or hosts");
+	fmt = argv[optind];
+	bool stix = strcmp(fmt, "stix") == 0, csv = strcmp(fmt, "csv") == 0, misp = strcmp(fmt, "misp") == 0,
+	     hosts = strcmp(fmt, "hosts") == 0;
+	if (!stix && !csv && !misp && !hosts)
+		usage_error("unknown export format `%s': expected stix, csv, misp or hosts", fmt);
+	if (misp && !output)
+		usage_error("a MISP feed is a directory: give it with -o DIR");
+	req.withdrawn = stix; /* only STIX can say "revoked" */
+	if ((rv = collect(env, &req, &items, &n, producer, sizeof producer, pk)) != 0)
+		return rv;
+	feed_export_sort(items, n);
+	struct feed_export x = {.items = items, .n = n, .now = timefmt_now(), .producer = producer, .producer_key = pk};
+	if (misp) {
+		if ((rv = feed_misp_write(output, &x, err, sizeof err)) != 0)
+			errorf("%s", err);
+	} else {
+		FILE *f = stdout;
+		if (output && strcmp(output, "-") != 0 && (f = fopen(output, "w")) == NULL) {
+			errorf("cannot write %s: %s", output, strerror(errno));
+			free(items);
+			return EXIT_ERR;
+		}
+		rv = stix ? feed_stix_write(f, &x) : csv ? feed_csv_write(f, &x) : feed_hosts_write(f, &x);
+		if (rv != 0)
+			errorf("cannot write %s: %s", output ? output : "stdout", am_strerror(rv));
+		if (f != stdout && fclose(f) != 0 && rv == 0) {
+			errorf("cannot write %s: %s", output, strerror(errno));
+			rv = AM_EIO;
+		}
+	}
+	free(items);
+	if (rv == 0 && output && !env->json)
+		fprintf(stderr, "amesh export: %zu signal%s written to %s\n", n, n == 1 ? "" : "s", output);
+	return rv ? EXIT_ERR : 0;
+}

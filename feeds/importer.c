@@ -1,0 +1,216 @@
+/* importer.c - feed entries through the submission rules to items, and the account of every skip. */
+#include "importer.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "domain.h"
+#include "feed_misp.h"
+
+struct importer {
+	struct importer_opts o;
+	importer_item_fn item;
+	importer_skip_fn skip;
+	void *arg;
+	const char *file;   /* being read (a MISP directory's current event file) */
+	char **files;       /* every name file has pointed to: items keep pointing at them */
+	size_t n_files;
+	json_t *seen;       /* "name category" -> line (negative: an RPZ twin) */
+	size_t counts[FEED_SKIP_COUNT];
+	size_t items;
+	enum feed_format last;
+};
+
+int importer_new(struct importer **out, const struct importer_opts *o, importer_item_fn item,
+                 importer_skip_fn skip, void *arg)
+{
+	struct importer *im = calloc(1, sizeof *im);
+	if (!im)
+		return AM_ENOMEM;
+	im->o = *o;
+	im->item = item;
+	im->skip = skip;
+	im->arg = arg;
+	*out = im;
+	return 0;
+}
+
+void importer_free(struct importer *im)
+{
+	if (!im)
+		return;
+	json_decref(im->seen);
+	for (size_t i = 0; i < im->n_files; i++)
+		free(im->files[i]);
+	free(im->files);
+	free(im);
+}
+
+static void report(struct importer *im, size_t line, enum feed_skip reason, const char *input, size_t len,
+                   const char *detail)
+{
+	char q[IMPORTER_QUOTE_LEN];
+	struct importer_skip s = {.file = im->file, .line = line, .reason = reason,
+	                          .quoted = text_quote(q, sizeof q, input, len, FEED_QUOTE_MAX), .detail = detail};
+	if ((unsigned)reason < FEED_SKIP_COUNT)
+		im->counts[reason]++;
+	im->skip(im->arg, &s);
+}
+
+static void sink_skip(void *arg, size_t line, enum feed_skip reason, const char *input, size_t len,
+                      const char *detail)
+{
+	report(arg, line, reason, input, len, detail);
+}
+
+static void sink_file(void *arg, const char *path)
+{
+	struct importer *im = arg;
+	char **nf = realloc(im->files, (im->n_files + 1) * sizeof *nf);
+	char *copy = strdup(path);
+
+	/* duplicates are per file */
+	json_object_clear(im->seen);
+	if (!nf || !copy) {
+		free(copy);
+		if (nf)
+			im->files = nf;
+		im->file = "(out of memory)";
+		return;
+	}
+	im->files = nf;
+	im->files[im->n_files++] = copy;
+	im->file = copy;
+}
+
+static int sink_entry(void *arg, const struct feed_entry *e)
+{
+	struct importer *im = arg;
+	struct importer_item it;
+	char err[AM_ERRLEN], key[AM_DOMAIN_MAX + 8];
+	const char *which;
+	int rv;
+
+	memset(&it, 0, sizeof it);
+	rv = domain_normalise(e->name, it.domain, err, sizeof err);
+	if (rv == AM_EDOMAIN_IP) {
+		report(im, e->line, FEED_SKIP_IP_ADDRESS, e->input, e->input_len, NULL);
+		return 0;
+	}
+	if (rv == AM_EPUBLIC_SUFFIX) {
+		report(im, e->line, e->from_url ? FEED_SKIP_URL_ON_SHARED_HOST : FEED_SKIP_PUBLIC_SUFFIX, e->input,
+		       e->input_len, e->from_url ? "the URL's host is a public suffix: it names a platform's users, not one site"
+		                                 : "a public suffix is never flagged whole");
+		return 0;
+	}
+	if (rv != 0) {
+		report(im, e->line, FEED_SKIP_BAD_NAME, e->input, e->input_len, err);
+		return 0;
+	}
+	if (e->from_url && shared_hosts_match(im->o.shared, it.domain, &which)) {
+		char why[AM_DOMAIN_MAX + 64];
+		snprintf(why, sizeof why, "`%s' is a shared platform (--shared-hosts)", which);
+		report(im, e->line, FEED_SKIP_URL_ON_SHARED_HOST, e->input, e->input_len, why);
+		return 0;
+	}
+	it.category = e->category ? e->category : im->o.category;
+	if (it.category == AM_CAT_NONE) {
+		report(im, e->line, FEED_SKIP_NO_CATEGORY, e->input, e->input_len,
+		       "the file gives no category for it and --category was not given");
+		return 0;
+	}
+	int conf = e->confidence >= 0 ? e->confidence : im->o.confidence;
+	if (conf < 0) {
+		report(im, e->line, FEED_SKIP_NO_CONFIDENCE, e->input, e->input_len,
+		       "the file gives no confidence for it and --confidence was not given");
+		return 0;
+	}
+	it.confidence = (uint8_t)conf;
+	it.expires_at = e->expires_at ? e->expires_at : im->o.expires_at;
+	if (it.expires_at == 0) {
+		report(im, e->line, FEED_SKIP_NO_EXPIRY, e->input, e->input_len,
+		       "the file gives no expiry for it and neither --ttl nor --expires was given");
+		return 0;
+	}
+	if (it.expires_at <= im->o.now) {
+		report(im, e->line, FEED_SKIP_EXPIRED, e->input, e->input_len, "its own expiry is already past");
+		return 0;
+	}
+	it.tlp = e->tlp ? e->tlp : im->o.tlp;
+	snprintf(key, sizeof key, "%s %d", it.domain, (int)it.category);
+	json_t *prev = json_object_get(im->seen, key);
+	if (prev) {
+		json_int_t pl = json_integer_value(prev);
+		if (pl < 0 || e->twin) /* name and its `*.' twin: one flag */
+			return 0;
+		char why[64];
+		snprintf(why, sizeof why, "the same name and category as line %lld", (long long)pl);
+		report(im, e->line, FEED_SKIP_DUPLICATE, e->input, e->input_len, why);
+		return 0;
+	}
+	if (json_object_set_new(im->seen, key, json_integer(e->twin ? -(json_int_t)e->line : (json_int_t)e->line)) != 0)
+		return AM_ENOMEM;
+	it.file = im->file;
+	it.line = e->line;
+	text_quote(it.input, sizeof it.input, e->input, e->input_len, FEED_QUOTE_MAX);
+	im->items++;
+	return im->item(im->arg, &it);
+}
+
+int importer_file(struct importer *im, const char *path, enum feed_format fmt, char *err, size_t errlen)
+{
+	struct feed_sink sink = {.entry = sink_entry, .skip = sink_skip, .file = sink_file, .arg = im};
+	struct stat st;
+	char *buf = NULL;
+	size_t len;
+	int rv;
+
+	if (!im->seen && (im->seen = json_object()) == NULL)
+		return AM_ENOMEM;
+	sink_file(im, path);
+	if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (fmt != FEED_AUTO && fmt != FEED_MISP) {
+			snprintf(err, errlen, "%s is a directory: only a MISP feed (--format misp) is read from one", path);
+			return AM_EINVAL;
+		}
+		im->last = FEED_MISP;
+		return feed_misp_dir(path, &sink, err, errlen);
+	}
+	if ((rv = feed_read_file(path, FEED_INPUT_MAX, &buf, &len, err, errlen)) != 0)
+		return rv;
+	im->last = fmt == FEED_AUTO ? feed_detect(buf, len) : fmt;
+	rv = feed_parse(im->last, buf, len, &sink, err, errlen);
+	if (rv < 0 && rv >= AM_ERR_MIN) {
+		char inner[AM_ERRLEN];
+		snprintf(inner, sizeof inner, "%s", err);
+		snprintf(err, errlen, "%s (read as %s): %s", path, feed_format_name(im->last), inner);
+	}
+	free(buf);
+	return rv;
+}
+
+void importer_refused(struct importer *im, const struct importer_item *it, const char *why)
+{
+	struct importer_skip s = {.file = it->file, .line = it->line, .reason = FEED_SKIP_REFUSED,
+	                          .quoted = it->input, .detail = why};
+	im->counts[FEED_SKIP_REFUSED]++;
+	im->skip(im->arg, &s);
+}
+
+const size_t *importer_skipped(const struct importer *im)
+{
+	return im->counts;
+}
+
+size_t importer_items(const struct importer *im)
+{
+	return im->items;
+}
+
+enum feed_format importer_last_format(const struct importer *im)
+{
+	return im->last;
+}

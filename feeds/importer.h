@@ -1,0 +1,86 @@
+/*
+ * importer.h - from feed files to submissions: the rules every imported
+ * name passes, and the account of every line that did not.
+ *
+ * For each entry a parser (feed.h) produces, in order:
+ *   1. the submission rules of domain.h (domain_normalise): an IP literal is
+ *      skipped as ip_address, a public suffix as public_suffix - or, for a
+ *      URL's host, as url_on_shared_host - any other refusal as bad_name
+ *      with the rule's own words;
+ *   2. a URL's host on the shared-host list (shared_hosts.h):
+ *      url_on_shared_host;
+ *   3. category, confidence, expiry and TLP from the entry, else from the
+ *      command line (struct importer_opts), else no_category /
+ *      no_confidence / no_expiry; an expiry already past: expired;
+ *   4. the same (name, category) earlier in the same file: duplicate (an
+ *      RPZ `*.name' twin of a name is folded silently).
+ * What passes goes to the item callback (the CLI batches it to the
+ * daemon); what does not goes to the report callback with the file, line,
+ * reason, the input quoted (text_quote: safe on a terminal) and details,
+ * and is counted by reason.
+ *
+ * Ownership: pointers passed to callbacks are borrowed for the call.
+ */
+#ifndef AMESH_IMPORTER_H
+#define AMESH_IMPORTER_H
+
+#include "feed.h"
+#include "shared_hosts.h"
+#include "text.h"
+
+#define IMPORTER_QUOTE_LEN TEXT_QUOTE_LEN(FEED_QUOTE_MAX)
+
+struct importer_opts {
+	enum am_category category; /* AM_CAT_NONE: none given */
+	int confidence;            /* -1: none given */
+	uint64_t expires_at;       /* 0: none given */
+	enum am_tlp tlp;           /* AM_TLP_NONE: the daemon's default */
+	uint64_t now;
+	const struct shared_hosts *shared; /* borrowed */
+};
+
+struct importer_item {
+	char domain[AM_DOMAIN_MAX + 1]; /* normalised */
+	enum am_category category;
+	uint8_t confidence;
+	uint64_t expires_at;
+	enum am_tlp tlp;
+	const char *file;               /* as given on the command line */
+	size_t line;
+	char input[IMPORTER_QUOTE_LEN]; /* quoted, for a later refusal report */
+};
+
+/* A skipped line: quoted is the input made safe to print. */
+struct importer_skip {
+	const char *file;
+	size_t line;
+	enum feed_skip reason;
+	const char *quoted;
+	const char *detail; /* may be NULL */
+};
+
+typedef int (*importer_item_fn)(void *arg, const struct importer_item *it);
+typedef void (*importer_skip_fn)(void *arg, const struct importer_skip *s);
+
+struct importer;
+
+int importer_new(struct importer **out, const struct importer_opts *o, importer_item_fn item,
+                 importer_skip_fn skip, void *arg);
+void importer_free(struct importer *im);
+
+/* Reads path ("-" = stdin; a directory = a MISP feed) as fmt and feeds
+ * every entry through the rules above. Returns 0, what an item callback
+ * returned, or an am_err for the file as a whole, with err saying what. */
+int importer_file(struct importer *im, const char *path, enum feed_format fmt, char *err, size_t errlen);
+
+/* Counts a skip the caller found later (the daemon refused an item) and
+ * reports it through the skip callback. */
+void importer_refused(struct importer *im, const struct importer_item *it, const char *why);
+
+/* Lines skipped, by reason (FEED_SKIP_COUNT entries), items passed on, and
+ * the format each file was read as (the last file's). */
+const size_t *importer_skipped(const struct importer *im);
+size_t importer_items(const struct importer *im);
+enum feed_format importer_last_format(const struct importer *im);
+
+#endif

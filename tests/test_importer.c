@@ -1,0 +1,419 @@
+/* test_importer.c - every import format from its fixture (tests/fixtures/feeds), through the submission rules. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "domain.h"
+#include "importer.h"
+#include "timefmt.h"
+
+#ifndef FIXTURES
+#error FIXTURES must name tests/fixtures/feeds
+#endif
+
+#define NOW 1795000000ull /* 2026-11-19 */
+
+/* What the importer said, one line per item or skip: "7 ok evil.example phishing 80"
+ * or "9 skip ip_address `192.0.2.1'". */
+struct out {
+	char text[16384];
+	size_t len;
+};
+
+static void add(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(o->text + o->len, sizeof o->text - o->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->len += (size_t)n;
+	assert_true(o->len < sizeof o->text);
+}
+
+static int on_item(void *arg, const struct importer_item *it)
+{
+	add(arg, "%zu ok %s %s %u%s\n", it->line, it->domain, am_category_name(it->category), it->confidence,
+	    it->tlp ? am_tlp_name(it->tlp) : "");
+	return 0;
+}
+
+static void on_skip(void *arg, const struct importer_skip *s)
+{
+	add(arg, "%zu skip %s %s\n", s->line, feed_skip_name(s->reason), s->quoted);
+}
+
+static struct shared_hosts *shared;
+
+static const char *run(const char *file, enum feed_format fmt, struct importer_opts *o, struct out *out)
+{
+	struct importer *im;
+	char path[512], err[AM_ERRLEN];
+
+	memset(out, 0, sizeof *out);
+	o->now = NOW;
+	o->shared = shared;
+	snprintf(path, sizeof path, "%s/%s", FIXTURES, file);
+	assert_int_equal(importer_new(&im, o, on_item, on_skip, out), 0);
+	int rv = importer_file(im, path, fmt, err, sizeof err);
+	if (rv != 0)
+		fail_msg("%s: %s", file, err);
+	if (getenv("IMPORTER_DUMP"))
+		printf("--- %s (%s)\n%s", file, feed_format_name(importer_last_format(im)), out->text);
+	importer_free(im);
+	return out->text;
+}
+
+static struct importer_opts defaults(void)
+{
+	return (struct importer_opts){.category = AM_CAT_PHISHING, .confidence = 80, .expires_at = NOW + 86400};
+}
+
+/* Every expected line is present, in order. */
+static void expect(const char *got, const char *const *want)
+{
+	const char *p = got;
+	for (size_t i = 0; want[i]; i++) {
+		const char *hit = strstr(p, want[i]);
+		if (!hit)
+			fail_msg("missing (or out of order) `%s' in:\n%s", want[i], got);
+		p = hit + strlen(want[i]);
+	}
+}
+
+static size_t count(const char *got, const char *word)
+{
+	size_t n = 0;
+	for (const char *p = got; (p = strstr(p, word)) != NULL; p += strlen(word))
+		n++;
+	return n;
+}
+
+static void test_plain(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("plain.txt", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"4 ok login-paypa1.example.com phishing 80\n",
+		"5 ok secure-bank.example.net phishing 80\n",
+		"6 skip ip_address `192.0.2.44'\n",
+		"7 skip public_suffix `co.uk'\n",
+		"8 ok victim.pages.dev phishing 80\n",
+		"9 skip bad_name `bad..dots.example'\n",
+		"10 skip malformed `two words.example'\n",
+		"12 skip duplicate `login-paypa1.example.com'\n",
+		"13 ok xn--mnchen-login-",
+		"14 skip bad_name `*.wild.example'\n",
+		"15 skip bad_name `-leading-hyphen.example'\n",
+		NULL,
+	};
+	expect(got, want);
+}
+
+static void test_hosts(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("hosts.txt", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"2 skip local_name `localhost'\n",
+		"3 skip local_name `localhost.localdomain'\n",
+		"4 skip local_name `broadcasthost'\n",
+		"5 skip local_name `localhost'\n",
+		"5 skip local_name `ip6-localhost'\n",
+		"5 skip local_name `ip6-loopback'\n",
+		"6 skip ip_address `0.0.0.0'\n",
+		"7 ok ads.tracker.example phishing 80\n",
+		"8 ok malware-cdn.example.org phishing 80\n",
+		"8 ok malware-cdn2.example.org phishing 80\n",
+		"9 ok tab-separated.example phishing 80\n",
+		"10 skip malformed `ads.tracker-without-ip.example'\n",
+		"11 skip malformed `0.0.0.0'\n",
+		"12 skip public_suffix `github.io'\n",
+		"13 skip duplicate `ads.tracker.example'\n",
+		NULL,
+	};
+	expect(got, want);
+}
+
+static void test_urls(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("urls.txt", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"2 ok malware-drop.example phishing 80\n",
+		"3 ok phish.example.net phishing 80\n",
+		"4 ok defanged.example phishing 80\n",
+		"5 skip url_on_shared_host `https://drive.google.com/file/d/1AbCdEf/view'\n",
+		"6 skip url_on_shared_host `https://raw.githubusercontent.com/",
+		"7 ok victim-user.github.io phishing 80\n",
+		"8 skip url_on_shared_host `https://blogspot.com/x'\n",
+		"9 skip ip_address `http://198.51.100.7/bin.sh'\n",
+		"10 skip ip_address `http://[2001:db8::1]/a'\n",
+		"11 skip malformed `https://'\n",
+		"12 skip malformed `http://bad host.example/'\n",
+		"13 ok not-a-url.example phishing 80\n",
+		"14 skip duplicate `http://malware-drop.example/other-path'\n",
+		NULL,
+	};
+	expect(got, want);
+}
+
+static void test_adblock(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("adblock.txt", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"4 ok ads.example.com phishing 80\n",
+		"5 ok tracker.example.net phishing 80\n",
+		"6 ok popup.example phishing 80\n",
+		"7 ok cdn.example.org phishing 80\n",
+		"8 skip unsupported_pattern `@@||allowed.example^'\n",
+		"9 skip unsupported_pattern `example.com##.ad-banner'\n",
+		"10 skip unsupported_pattern `||example.com/ads/*'\n",
+		"11 skip unsupported_pattern `||*.wild.example^'\n",
+		"12 skip unsupported_pattern `/banner[0-9]+/'\n",
+		"13 skip ip_address `||192.0.2.10^'\n",
+		"14 skip unsupported_pattern `||'\n",
+		"15 ok noscope.example phishing 80\n",
+		"16 skip unsupported_pattern `|http://exact.example/'\n",
+		NULL,
+	};
+	expect(got, want);
+}
+
+static void test_rpz(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("rpz.zone", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"8 ok evil.example phishing 80\n",
+		"10 ok nodata.example phishing 80\n",
+		"11 ok dropped.example phishing 80\n",
+		"12 skip unsupported_pattern `passthru.example",
+		"13 skip unsupported_pattern `redirect.example",
+		"14 skip unsupported_pattern `localdata.example",
+		"15 skip unsupported_pattern `32.1.2.0.192.rpz-ip",
+		"16 skip unsupported_pattern `ns.bad.rpz-nsdname",
+		"17 ok absolute.example phishing 80\n",
+		"18 skip unsupported_pattern `outside.example.",
+		"19 ok only-wild.example phishing 80\n",
+		"20 skip public_suffix `co.uk",
+		"21 skip unsupported_pattern `$INCLUDE other.zone'\n",
+		NULL,
+	};
+	expect(got, want);
+	/* the `*.' twin folds into its name: no second item, no duplicate */
+	assert_int_equal(count(got, " evil.example "), 1);
+	assert_int_equal(count(got, "duplicate"), 0);
+	assert_int_equal(count(got, "ns.test.example"), 0); /* SOA and NS read past */
+}
+
+static void test_threatfox_csv(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("threatfox.csv", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		/* the file's own threat type and confidence_level win */
+		"6 ok c2.botnet.example botnet 75\n",
+		"7 skip not_a_domain `\"2026-11-29 10:01:00\", \"1002\", \"198.51.100.9:443\"",
+		"8 ok payload.example malware 50\n",
+		"9 skip not_a_domain",
+		"10 skip bad_csv_row `\"2026-11-29 10:04:00\", \"1005\", \"broken.example\"",
+		"11 skip bad_csv_row",
+		"12 skip bad_value",
+		"13 ok none-conf.example botnet 80\n",
+		"14 skip duplicate",
+		NULL,
+	};
+	expect(got, want);
+}
+
+static void test_urlhaus_csv(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	opt.category = AM_CAT_NONE; /* the threat column gives it */
+	(void)state;
+	const char *got = run("urlhaus.csv", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"6 ok malware-site.example malware 80\n",
+		"7 skip url_on_shared_host",
+		"8 skip ip_address",
+		"9 skip bad_name",  /* a line break inside the quoted URL */
+		"11 skip bad_csv_row",
+		NULL,
+	};
+	expect(got, want);
+}
+
+static void test_stix(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	opt.category = AM_CAT_NONE;
+	(void)state;
+	const char *got = run("stix.json", FEED_AUTO, &opt, &o);
+	/* no label names a category and none was given */
+	opt.category = AM_CAT_NONE;
+	static const char *const want[] = {
+		/* the line of each indicator's id */
+		"17 ok stix-phish.example phishing 85amber\n",
+		"31 skip unsupported_pattern `[url:value",
+		"41 skip revoked",
+		"52 skip unsupported_pattern `[domain-name:value = 'a.example' OR",
+		"62 skip expired",
+		"74 skip unsupported_pattern `[domain-name:value = 'stix-sigma.example']'\n",
+		"84 skip bad_value",
+		"95 skip bad_name `[domain-name:value = 'it\\x5c's.example']'\n",
+		NULL,
+	};
+	expect(got, want);
+}
+
+static void test_misp_event(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	opt.category = AM_CAT_NONE;
+	(void)state;
+	const char *got = run("misp-event.json", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"8 ok misp-phish.example phishing 80green\n",
+		"10 skip not_to_ids `context-only.example'\n",
+		"12 skip not_a_domain `192.0.2.99'\n",
+		"14 skip url_on_shared_host `https://docs.google.com/",
+		"16 ok pair.example malware 40green\n",
+		"19 skip revoked `deleted.example'\n",
+		"21 skip public_suffix `duckdns.org'\n",
+		"26 ok in-object.example phishing 80green\n",
+		NULL,
+	};
+	expect(got, want);
+}
+
+static void test_misp_feed_directory(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("misp-feed", FEED_AUTO, &opt, &o);
+	/* the hostile `../../etc/passwd' entry is refused, never opened */
+	static const char *const want[] = {"8 ok misp-phish.example", "0 skip malformed `../../etc/passwd'\n", NULL};
+	expect(got, want);
+}
+
+static void test_explicit_format_overrides_detection(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	/* a hosts file read as plain: every line but one is "several words" */
+	const char *got = run("hosts.txt", FEED_PLAIN, &opt, &o);
+	assert_int_equal(count(got, " ok "), 1);
+	assert_true(count(got, "skip malformed") >= 8);
+}
+
+static void test_missing_defaults_are_reported(void **state)
+{
+	struct out o;
+	struct importer_opts opt = {.confidence = -1};
+	(void)state;
+	const char *got = run("plain.txt", FEED_PLAIN, &opt, &o);
+	static const char *const want[] = {"4 skip no_category `login-paypa1.example.com'\n", NULL};
+	expect(got, want);
+	opt = (struct importer_opts){.category = AM_CAT_SPAM, .confidence = -1};
+	got = run("plain.txt", FEED_PLAIN, &opt, &o);
+	static const char *const want2[] = {"4 skip no_confidence", NULL};
+	expect(got, want2);
+	opt = (struct importer_opts){.category = AM_CAT_SPAM, .confidence = 5};
+	got = run("plain.txt", FEED_PLAIN, &opt, &o);
+	static const char *const want3[] = {"4 skip no_expiry", NULL};
+	expect(got, want3);
+}
+
+static void test_shared_hosts_file_replaces_the_list(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	struct shared_hosts *mine;
+	char path[512], err[AM_ERRLEN];
+	(void)state;
+	snprintf(path, sizeof path, "%s/../../../build-shared-hosts.tmp", FIXTURES);
+	snprintf(path, sizeof path, "/tmp/amesh-shared-%d.txt", (int)getpid());
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("# only this one\nMalware-Drop.Example\n", f);
+	fclose(f);
+	assert_int_equal(shared_hosts_load(&mine, path, err, sizeof err), 0);
+	struct shared_hosts *saved = shared;
+	shared = mine;
+	const char *got = run("urls.txt", FEED_URLS, &opt, &o);
+	shared = saved;
+	static const char *const want[] = {"2 skip url_on_shared_host `http://malware-drop.example/payload.exe'\n",
+	                                   "5 ok drive.google.com", NULL};
+	expect(got, want);
+	shared_hosts_free(mine);
+	/* a bad line names itself */
+	f = fopen(path, "w");
+	fputs("ok.example\nbad..name\n", f);
+	fclose(f);
+	assert_int_not_equal(shared_hosts_load(&mine, path, err, sizeof err), 0);
+	assert_non_null(strstr(err, ":2: "));
+	unlink(path);
+}
+
+static int setup(void **state)
+{
+	char err[AM_ERRLEN];
+	(void)state;
+	assert_int_equal(domain_init(err, sizeof err), 0);
+	return shared_hosts_load(&shared, NULL, err, sizeof err);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	shared_hosts_free(shared);
+	domain_fini();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plain),
+		cmocka_unit_test(test_hosts),
+		cmocka_unit_test(test_urls),
+		cmocka_unit_test(test_adblock),
+		cmocka_unit_test(test_rpz),
+		cmocka_unit_test(test_threatfox_csv),
+		cmocka_unit_test(test_urlhaus_csv),
+		cmocka_unit_test(test_stix),
+		cmocka_unit_test(test_misp_event),
+		cmocka_unit_test(test_misp_feed_directory),
+		cmocka_unit_test(test_explicit_format_overrides_detection),
+		cmocka_unit_test(test_missing_defaults_are_reported),
+		cmocka_unit_test(test_shared_hosts_file_replaces_the_list),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
