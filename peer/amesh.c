@@ -1050,11 +1050,11 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
 		char saved = path[k];
 		path[k] = '\0';
 		if (mkdir(path, saved ? 0755 : 0750) != 0 && errno != EEXIST) {
-			snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+			snprintf(err, errlen, "cannot create %.180s: %s", path, strerror(errno));
 			return -1;
 		}
 		if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-			snprintf(err, errlen, "cannot create %s: %s exists and is not a directory", dir,
+			snprintf(err, errlen, "cannot create %.100s: %.100s exists and is not a directory", dir,
 			         path);
 			return -1;
 		}
