@@ -282,6 +282,11 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 	m->running = true;
 	pthread_cond_init(&m->jobs_cond, NULL);
 	pthread_mutex_init(&m->reload_lock, NULL);
+	pthread_rwlockattr_t rwa;
+	pthread_rwlockattr_init(&rwa);
+	pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&m->policy_rw, &rwa);
+	pthread_rwlockattr_destroy(&rwa);
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->sessions_lock, NULL);
 	pthread_cond_init(&m->changed, NULL);
@@ -387,6 +392,9 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 		ncfg_free(nc, n_nc);
 		return rv;
 	}
+	/* in force for every batch built from here on, and only once every
+	 * batch built under the old one has been sent (policy_rw) */
+	pthread_rwlock_wrlock(&m->policy_rw);
 	pthread_mutex_lock(&m->lock);
 	old_trust = m->trust;
 	m->trust = fresh;
@@ -431,6 +439,7 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 	m->gen++; /* a policy may have changed: parked long-polls re-check */
 	pthread_cond_broadcast(&m->changed);
 	pthread_mutex_unlock(&m->lock);
+	pthread_rwlock_unlock(&m->policy_rw);
 	ncfg_free(old_nc, old_n_nc);
 	if (m->apply)
 		apply_trust(m->apply, why, m->key->pk, &old_trust, &told, timefmt_now());
@@ -591,5 +600,6 @@ void mesh_close(struct mesh *m)
 	pthread_mutex_destroy(&m->sessions_lock);
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->reload_lock);
+	pthread_rwlock_destroy(&m->policy_rw);
 	free(m);
 }

@@ -30,6 +30,7 @@
 #include "statement.h"
 
 #define SERVER_WORKERS_MIN 4
+#define MESH_SEND_TIMEOUT_MS 5000  /* a send that holds policy_rw gives up after this */
 #define SESSIONS_MAX 256
 #define CALL_SLACK_MS 10000        /* beyond the long-poll, before a call is dead */
 #define BACKOFF_MIN_MS 100
@@ -127,6 +128,15 @@ struct mesh {
 	 * so subscribers hear trust changes in the order they took effect.
 	 * Taken before lock, never while holding it. */
 	pthread_mutex_t reload_lock;
+	/* The export policies and trust in force (issue 8, item 5): whoever
+	 * builds an export batch read-holds it from taking the policy until
+	 * the batch is sent (both link directions); a reload write-holds it
+	 * to swap policies or trust. So when mesh_reload returns - and the
+	 * daemon says "reloaded" - every batch built under the old policy has
+	 * left and every later one uses the new. Writer-preferring, so a stream
+	 * of batches cannot starve a reload; every send it covers is bounded by
+	 * MESH_SEND_TIMEOUT_MS. Taken before lock (and before sessions_lock). */
+	pthread_rwlock_t policy_rw;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
 	uint64_t gen;

@@ -26,25 +26,34 @@ static void sleep_ms(unsigned ms)
 /* --- dialer side (we dial them) --- */
 
 /* One request/response on ctx; *reply is malloc'd plaintext bytes of the
- * reply frame. */
+ * reply frame. after_send (may be NULL), read-held by the caller, is
+ * released once the request has been sent or has failed, on every path. */
 static int ctx_call(nng_ctx ctx, nng_aio *aio, const uint8_t *buf, size_t len, int timeout_ms,
-                    uint8_t **reply, size_t *reply_len)
+                    pthread_rwlock_t *after_send, uint8_t **reply, size_t *reply_len)
 {
 	nng_msg *msg;
 	int rv;
 
 	*reply = NULL;
-	if ((rv = nng_msg_alloc(&msg, len)) != 0)
+	if ((rv = nng_msg_alloc(&msg, len)) != 0) {
+		if (after_send)
+			pthread_rwlock_unlock(after_send);
 		return rv;
+	}
 	memcpy(nng_msg_body(msg), buf, len);
 	nng_aio_set_msg(aio, msg);
-	nng_aio_set_timeout(aio, timeout_ms);
+	/* a send that holds the export policy (after_send) is bounded tighter:
+	 * a reload waits for it */
+	nng_aio_set_timeout(aio, after_send && timeout_ms > MESH_SEND_TIMEOUT_MS ? MESH_SEND_TIMEOUT_MS : timeout_ms);
 	nng_ctx_send(ctx, aio);
 	nng_aio_wait(aio);
+	if (after_send)
+		pthread_rwlock_unlock(after_send);
 	if ((rv = nng_aio_result(aio)) != 0) {
 		nng_msg_free(nng_aio_get_msg(aio));
 		return rv;
 	}
+	nng_aio_set_timeout(aio, timeout_ms);
 	nng_ctx_recv(ctx, aio);
 	nng_aio_wait(aio);
 	if ((rv = nng_aio_result(aio)) != 0)
@@ -88,7 +97,7 @@ static int ensure_session(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t *g
 	rv = session_hello(m->key->sk, l->nb->pk, timefmt_now(), &pend, &hello, &hello_len);
 	if (rv != 0)
 		goto out;
-	rv = ctx_call(ctx, aio, hello, hello_len, 5000, &reply, &reply_len);
+	rv = ctx_call(ctx, aio, hello, hello_len, 5000, NULL, &reply, &reply_len);
 	if (rv != 0) {
 		session_pending_free(pend);
 		rv = AM_ECONNECT;
@@ -130,7 +139,8 @@ static void drop_session(struct link *l, uint64_t gen)
 
 /* Seals req, calls, opens and decodes the response. */
 static int sync_call(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t gen,
-                     const struct wire_sync_request *req, struct wire_sync_response *resp)
+                     const struct wire_sync_request *req, pthread_rwlock_t *after_send,
+                     struct wire_sync_response *resp)
 {
 	uint8_t *plain = NULL, *frame = NULL, *reply = NULL, *pt = NULL;
 	size_t plain_len, frame_len, reply_len, pt_len;
@@ -138,15 +148,16 @@ static int sync_call(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t gen,
 
 	memset(resp, 0, sizeof *resp);
 	if ((rv = wire_sync_request_pack(req, &plain, &plain_len)) != 0)
-		return rv;
+		goto unsent;
 	pthread_mutex_lock(&l->lock);
 	rv = (l->sess && l->sess_gen == gen) ? session_seal(l->sess, plain, plain_len, &frame, &frame_len)
 	                                     : AM_EHANDSHAKE;
 	pthread_mutex_unlock(&l->lock);
 	free(plain);
 	if (rv != 0)
-		return rv;
-	rv = ctx_call(ctx, aio, frame, frame_len, (int)req->wait_ms + CALL_SLACK_MS, &reply, &reply_len);
+		goto unsent;
+	rv = ctx_call(ctx, aio, frame, frame_len, (int)req->wait_ms + CALL_SLACK_MS, after_send, &reply,
+	              &reply_len);
 	free(frame);
 	if (rv != 0)
 		return AM_ECONNECT;
@@ -159,6 +170,10 @@ static int sync_call(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t gen,
 		return rv; /* a refusal ("unknown session", "replay") lands here too */
 	rv = wire_sync_response_unpack(pt, pt_len, resp);
 	free(pt);
+	return rv;
+unsent:
+	if (after_send)
+		pthread_rwlock_unlock(after_send);
 	return rv;
 }
 
@@ -196,7 +211,7 @@ static void *puller_main(void *arg)
 		pthread_mutex_unlock(&l->nb->ingest_lock);
 		req.pull = true;
 		req.wait_ms = MESH_LONGPOLL_MS;
-		int rv = sync_call(l, ctx, aio, gen, &req, &resp);
+		int rv = sync_call(l, ctx, aio, gen, &req, NULL, &resp);
 		if (rv != 0) {
 			if (l->stop || !m->running)
 				break;
@@ -243,7 +258,11 @@ static void *pusher_main(void *arg)
 		if (gen != acked_gen)
 			known = false; /* a new session: ask where they are */
 		memset(&req, 0, sizeof req);
+		/* held from taking the policy until the push has been sent, so a
+		 * reload cannot take effect in between (mesh_impl.h, policy_rw) */
+		pthread_rwlock_rdlock(&m->policy_rw);
 		if (mesh_export_snapshot(m, l->nb, &exp, hash) != 0) {
+			pthread_rwlock_unlock(&m->policy_rw);
 			sleep_ms(1000);
 			continue;
 		}
@@ -267,12 +286,13 @@ static void *pusher_main(void *arg)
 				/* nothing new: wait for the store to change */
 				policy_export_free(&exp);
 				wire_batch_clear(b);
+				pthread_rwlock_unlock(&m->policy_rw);
 				mesh_wait_change(m, store_gen, MESH_LONGPOLL_MS);
 				continue;
 			}
 		}
 		policy_export_free(&exp);
-		int rv = sync_call(l, ctx, aio, gen, &req, &resp);
+		int rv = sync_call(l, ctx, aio, gen, &req, &m->policy_rw, &resp);
 		wire_sync_request_clear(&req);
 		if (rv != 0) {
 			if (l->stop || !m->running)

@@ -95,30 +95,46 @@ static void session_keep(struct mesh *m, struct session *s, struct nb *nb)
 
 /* Serves a pull: this peer's changes for nb after the requester's cursor,
  * holding the answer up to wait_ms when there is nothing yet. */
+/* Holds the answer up to wait_ms when there is nothing yet. Each pass
+ * takes the export policy in force at that moment (issue 8: a long-poll
+ * that began under a wider policy must not answer under it), and the last
+ * pass returns with m->policy_rw read-held (*policy_held), so no reload
+ * can take effect between building the batch and sending it: the caller
+ * releases it once the reply is sent (server_worker). */
 static void serve_pull(struct mesh *m, struct nb *nb, const struct wire_sync_request *req,
-                       struct wire_batch *batch)
+                       struct wire_batch *batch, bool *policy_held)
 {
 	struct policy_export exp;
 	uint8_t hash[32];
-	uint64_t from, upto;
-	bool more = false;
+	uint64_t from = 0, upto;
+	bool more = false, first = true;
 	unsigned wait = req->wait_ms > MESH_LONGPOLL_MS ? MESH_LONGPOLL_MS : req->wait_ms;
 	uint64_t deadline_ms;
 	struct timespec ts;
 
-	if (mesh_export_snapshot(m, nb, &exp, hash) != 0)
-		return;
 	batch->present = true;
 	memcpy(batch->epoch, m->epoch, sizeof batch->epoch);
-	memcpy(batch->policy, hash, sizeof hash);
-	from = (memcmp(req->epoch, m->epoch, sizeof m->epoch) == 0 && memcmp(req->policy, hash, 32) == 0)
-	           ? req->after : 0;
-	batch->after = from;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	deadline_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + wait;
 	for (;;) {
+		pthread_rwlock_rdlock(&m->policy_rw);
+		if (mesh_export_snapshot(m, nb, &exp, hash) != 0) {
+			pthread_rwlock_unlock(&m->policy_rw);
+			batch->present = false;
+			return;
+		}
+		if (first || memcmp(batch->policy, hash, 32) != 0) {
+			/* a changed policy restarts the requester's cursor (mesh.h) */
+			memcpy(batch->policy, hash, sizeof hash);
+			from = (memcmp(req->epoch, m->epoch, sizeof m->epoch) == 0 && memcmp(req->policy, hash, 32) == 0)
+			           ? req->after : 0;
+			batch->after = from;
+			first = false;
+		}
 		uint64_t gen = mesh_current_gen(m);
-		if (mesh_export_collect(m, nb, &exp, from, batch, &upto, &more) != 0)
+		int rv = mesh_export_collect(m, nb, &exp, from, batch, &upto, &more);
+		policy_export_free(&exp);
+		if (rv != 0)
 			break;
 		from = upto;
 		if (batch->n || more || !m->running)
@@ -127,16 +143,17 @@ static void serve_pull(struct mesh *m, struct nb *nb, const struct wire_sync_req
 		uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 		if (now_ms >= deadline_ms)
 			break;
+		pthread_rwlock_unlock(&m->policy_rw); /* never held while parked */
 		mesh_wait_change(m, gen, (unsigned)(deadline_ms - now_ms));
 	}
+	*policy_held = true;
 	batch->upto = from;
 	batch->more = more;
-	policy_export_free(&exp);
 }
 
 /* Handles one authenticated sync request from nb. */
 static void serve_sync(struct mesh *m, struct nb *nb, const struct wire_sync_request *req,
-                       struct wire_sync_response *resp)
+                       struct wire_sync_response *resp, bool *policy_held)
 {
 	if (req->push.present)
 		mesh_ingest(m, nb, &req->push);
@@ -146,16 +163,18 @@ static void serve_sync(struct mesh *m, struct nb *nb, const struct wire_sync_req
 	memcpy(resp->push_policy, nb->cursor.policy, sizeof resp->push_policy);
 	pthread_mutex_unlock(&nb->ingest_lock);
 	if (req->pull)
-		serve_pull(m, nb, req, &resp->batch);
+		serve_pull(m, nb, req, &resp->batch, policy_held);
 	pthread_mutex_lock(&m->lock);
 	nb->last_sync = timefmt_now();
 	nb->state = MESH_UP;
 	pthread_mutex_unlock(&m->lock);
 }
 
-/* Turns one frame into one reply frame (malloc'd). */
-static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *msg, uint8_t **out,
-                       size_t *out_len)
+/* Turns one frame into one reply frame (malloc'd). *policy_held is set
+ * when an export batch was built (serve_pull): the caller then releases
+ * m->policy_rw once the reply has gone, or is dropped. */
+static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *msg, bool *policy_held,
+                       uint8_t **out, size_t *out_len)
 {
 	enum session_kind kind;
 	uint8_t sid[SESSION_ID_BYTES], peer[AM_KEY_BYTES];
@@ -227,7 +246,7 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 	bool gone = nb->removed;
 	pthread_mutex_unlock(&m->lock);
 	if (!gone)
-		serve_sync(m, nb, &req, &resp);
+		serve_sync(m, nb, &req, &resp, policy_held);
 	wire_sync_request_clear(&req);
 	uint8_t *plain;
 	size_t plain_len;
@@ -257,6 +276,7 @@ static void *server_worker(void *arg)
 	struct mesh *m = w->m;
 
 	while (m->running) {
+		nng_aio_set_timeout(w->aio, NNG_DURATION_INFINITE);
 		nng_ctx_recv(w->ctx, w->aio);
 		nng_aio_wait(w->aio);
 		int rv = nng_aio_result(w->aio);
@@ -267,17 +287,24 @@ static void *server_worker(void *arg)
 		nng_msg *msg = nng_aio_get_msg(w->aio), *reply;
 		uint8_t *out = NULL;
 		size_t out_len = 0;
-		rv = serve_frame(m, nng_msg_body(msg), nng_msg_len(msg), msg, &out, &out_len);
+		bool policy_held = false;
+		rv = serve_frame(m, nng_msg_body(msg), nng_msg_len(msg), msg, &policy_held, &out, &out_len);
 		nng_msg_free(msg);
 		if (rv != 0 || !out || nng_msg_alloc(&reply, out_len) != 0) {
 			free(out);
+			if (policy_held)
+				pthread_rwlock_unlock(&m->policy_rw);
 			continue; /* no answer: the requester times out and retries */
 		}
 		memcpy(nng_msg_body(reply), out, out_len);
 		free(out);
 		nng_aio_set_msg(w->aio, reply);
+		/* bounded: a reload waits for this send while policy_held */
+		nng_aio_set_timeout(w->aio, MESH_SEND_TIMEOUT_MS);
 		nng_ctx_send(w->ctx, w->aio);
 		nng_aio_wait(w->aio);
+		if (policy_held)
+			pthread_rwlock_unlock(&m->policy_rw);
 		if (nng_aio_result(w->aio) != 0)
 			nng_msg_free(nng_aio_get_msg(w->aio));
 	}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# mesh_reload.sh - a policy narrowed by SIGHUP is in force at once, on both
+# link directions (issue 8, item 5): once a peer logs "reloaded", nothing
+# the new policy forbids reaches a neighbour - not even through a long-poll
+# that was already waiting, nor a push already being prepared.
+#
+#   b dials a: a serves b's long-poll (a's export to b leaves by the serving side);
+#   a dials c: a's pusher sends to c (a's export to c leaves by the dialling side).
+set -uo pipefail
+AMESHD=$1 AMESH=$2 TESTPEER=$3
+. "$(dirname "$0")/lib.sh"
+
+mk_peer a 1; mk_peer b 2; mk_peer c 3
+trust a b; trust b a; trust a c; trust c a
+WIDE='export.categories = phishing, malware
+import.categories = all'
+NARROW='export.categories = phishing
+import.categories = all'
+cp "$T_ROOT/a/amesh.conf" "$T_ROOT/a/base.conf"
+write_a() { # write_a POLICY_TO_B POLICY_TO_C
+	cp "$T_ROOT/a/base.conf" "$T_ROOT/a/amesh.conf.new"
+	{ echo; echo "[neighbour b]"; echo "$1"; echo; echo "[neighbour c]"; echo "endpoint = tcp://127.0.0.1:$(port_of 3)"; echo "$2"; } >>"$T_ROOT/a/amesh.conf.new"
+	mv "$T_ROOT/a/amesh.conf.new" "$T_ROOT/a/amesh.conf"
+}
+write_a "$WIDE" "$WIDE"
+neighbour b a "tcp://127.0.0.1:$(port_of 1)" <<<"$OPEN_POLICY"
+neighbour c a <<<"$OPEN_POLICY"
+for p in a b c; do start "$p" || exit 1; done
+check "a's links are up" wait_until 10 sh -c "[ \$('$AMESH' -s '$T_ROOT/a/run/amesh.sock' --json peers | grep -c '\"state\":\"up\"') -eq 2 ]"
+
+sub() { amp a submit "$@" --confidence 80 --ttl 1d >/dev/null || fail "submit $*"; }
+sub before.example.com --category malware
+check "b gets malware under the wide policy" wait_until 10 has b before.example.com
+check "c gets malware under the wide policy" wait_until 10 has c before.example.com
+
+# Narrow both, reload, and submit the moment the reload is acknowledged;
+# repeat so a window of any size in any of the rounds shows.
+ROUNDS=5
+for r in $(seq 1 $ROUNDS); do
+	if [ $((r % 2)) -eq 1 ]; then write_a "$NARROW" "$NARROW"; else write_a "$NARROW" "$NARROW
+export.min_confidence = 0"; fi
+	n=$(grep -c "SIGHUP: reloaded" "$T_ROOT/a/ameshd.log")
+	sleep 0.3 # let b's long-poll park and a's pusher wait: the case in the issue
+	kill -HUP "$(cat "$T_ROOT/a/pid")"
+	wait_until 10 sh -c "[ \$(grep -c 'SIGHUP: reloaded' '$T_ROOT/a/ameshd.log') -gt $n ]" || fail "round $r: a acknowledged the reload"
+	sub "leak$r.example.com" --category malware
+	sub "fine$r.example.com" --category phishing
+done
+check "b gets what the narrowed policy allows" wait_until 10 has b fine$ROUNDS.example.com
+check "c gets what the narrowed policy allows" wait_until 10 has c fine$ROUNDS.example.com
+sleep 1
+for r in $(seq 1 $ROUNDS); do
+	check "round $r: b never received the forbidden indicator" not has b "leak$r.example.com"
+	check "round $r: c never received the forbidden indicator" not has c "leak$r.example.com"
+done
+check "a counted what it held back from b" test "$(amp a --json peers | grep '"name":"b"' | sed -n 's/.*"held":{[^}]*"category":\([0-9]*\).*/\1/p')" -ge 1
+
+# widening again lets the held-back indicators through (the policy hash changed: sync restarts)
+write_a "$WIDE" "$WIDE"
+kill -HUP "$(cat "$T_ROOT/a/pid")"
+check "after widening, b gets what was held back" wait_until 10 has b leak1.example.com
+check "after widening, c gets what was held back" wait_until 10 has c leak1.example.com
+finish
