@@ -1,0 +1,15 @@
+/* fuzz_feed_csv.c - fuzz target for CSV feeds (feed_csv). */
+#include "feed.h"
+#define FEED_FORMAT FEED_CSV
+static const char *const seeds[] = {
+	"# \"first_seen_utc\",\"ioc_id\",\"ioc_value\",\"ioc_type\",\"threat_type\",\"confidence_level\"\r\n"
+	"\"2026-11-29 10:00:00\", \"1\", \"c2.example\", \"domain\", \"botnet_cc\", \"75\"\r\n"
+	"\"2026-11-29 10:00:00\", \"2\", \"1.2.3.4:80\", \"ip:port\", \"botnet_cc\", \"None\"\r\n"
+	"\"x\", \"3\", \"q\"uote.example\", \"domain\", \"botnet_cc\", \"75\"\r\n# Number of entries: 3\r\n",
+	"# id,dateadded,url,threat\n\"1\",\"d\",\"http://m.example/a\",\"malware_download\"\n"
+	"\"2\",\"d\",\"http://multi\nline.example/\",\"x\"\n\"3\",\"d\",\"http://unterminated/\n",
+	"domain,include_subdomains,category,confidence,first_seen,expires,origin,id\r\n"
+	"a.example,true,phishing,80,2026-11-30T00:00:00Z,2026-12-07T00:00:00Z,00,00\r\n"
+	"\"b,c.example\",true,spam,101,x,bad-time,00,00\r\n",
+};
+#include "feed_fuzz.h"

@@ -1,0 +1,15 @@
+/* fuzz_feed_misp.c - fuzz target for MISP events (feed_misp, through jansson). */
+#include "feed.h"
+#define FEED_FORMAT FEED_MISP
+static const char *const seeds[] = {
+	"{\"Event\":{\"uuid\":\"5f1c2d3e-0000-4aaa-8bbb-000000000001\",\"Tag\":[{\"name\":\"tlp:amber\"},"
+	"{\"name\":\"amesh:category=\\\"phishing\\\"\"}],\"Attribute\":[{\"uuid\":\"u1\",\"type\":\"domain\","
+	"\"to_ids\":true,\"value\":\"a.example\"},{\"uuid\":\"u2\",\"type\":\"url\",\"to_ids\":\"1\",\"value\":"
+	"\"https://docs.google.com/x\"},{\"type\":\"domain|ip\",\"value\":\"b.example|1.2.3.4\",\"Tag\":"
+	"[{\"name\":\"amesh:confidence=\\\"40\\\"\"},{\"name\":\"amesh:expires=\\\"2099-01-01T00:00:00Z\\\"\"}]}],"
+	"\"Object\":[{\"Attribute\":[{\"type\":\"hostname\",\"to_ids\":false,\"value\":\"c.example\"}]}]}}",
+	"{\"response\":[{\"Event\":{\"Attribute\":[{\"type\":\"md5\",\"value\":\"x\"},{\"type\":\"domain\","
+	"\"deleted\":true,\"value\":\"d.example\"},{\"type\":\"domain\"}]}}]}",
+	"{\"5f1c2d3e-0000-4aaa-8bbb-000000000001\":{\"info\":\"manifest\"}}",
+};
+#include "feed_fuzz.h"

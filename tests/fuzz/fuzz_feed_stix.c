@@ -1,0 +1,16 @@
+/* fuzz_feed_stix.c - fuzz target for STIX 2.1 bundles (feed_stix, through jansson). */
+#include "feed.h"
+#define FEED_FORMAT FEED_STIX
+static const char *const seeds[] = {
+	"{\"type\":\"bundle\",\"id\":\"bundle--1\",\"objects\":[{\"type\":\"indicator\",\"id\":\"indicator--1\","
+	"\"pattern\":\"[domain-name:value = 'a.example']\",\"pattern_type\":\"stix\",\"valid_until\":"
+	"\"2099-01-01T00:00:00.000Z\",\"confidence\":80,\"labels\":[\"phishing\"],\"object_marking_refs\":"
+	"[\"marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421\"]},{\"type\":\"indicator\",\"id\":"
+	"\"indicator--2\",\"pattern\":\"[url:value = 'http://x/']\",\"revoked\":true}]}",
+	"[{\"type\":\"indicator\",\"id\":\"indicator--3\",\"pattern\":\"[domain-name:value = 'it\\\\'s']\","
+	"\"confidence\":250},1,\"x\",{\"type\":\"identity\"}]",
+	"{\"type\":\"indicator\",\"pattern\":\"[domain-name:value = 'b.example' OR domain-name:value = 'c']\"}",
+	"{\"type\":\"bundle\",\"objects\":{}}",
+	"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+};
+#include "feed_fuzz.h"
