@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# feeds.sh - import and export through real daemons and the real CLI:
+# every fixture format, skipped lines by file:line, idempotence (no new
+# versions), --dry-run, submit -, the STIX round trip into a fresh peer,
+# the export formats' shapes, and --json of every command parsed back.
+set -uo pipefail
+AMESHD=$1 AMESH=$2 JSONCHECK=$3 FIX=$4
+. "$(dirname "$0")/lib.sh"
+
+mk() { "$AMESH" init "$T_ROOT/$1" --name "$1" >/dev/null; }
+jc() { "$JSONCHECK" "$@"; }
+seq_of() { amp "$1" --json status | jc last_seq; }
+live_of() { amp "$1" --json status | jc live; }
+
+mk a; mk b
+start a || exit 1
+start b || exit 1
+
+# --- every format from its fixture, skips named by file:line ---
+expect_exit 0 "plain list imports" amp a import "$FIX/plain.txt" --category phishing --confidence 70 --ttl 7d
+check "summary counts what was stored" grep -q "^5 names submitted: 5 stored, 0 unchanged" <<<"$T_OUT"
+check "an IP line is reported with file:line and the input quoted" grep -qF "plain.txt:6: ip_address: \`192.0.2.44'" <<<"$T_ERR"
+check "a public suffix is reported" grep -qF "plain.txt:7: public_suffix: \`co.uk'" <<<"$T_ERR"
+check "a duplicate names its first line" grep -qF "plain.txt:12: duplicate: \`login-paypa1.example.com' (the same name and category as line 4)" <<<"$T_ERR"
+check "the summary counts skips by reason" grep -q "lines skipped: .*ip_address 1, public_suffix 1" <<<"$T_OUT"
+check "the U-label line was stored as its A-label" has a xn--mnchen-login-dlb.example
+check "an emoji A-label the DNS serves is accepted" has a xn--57h.ws
+
+for f in hosts.txt:7:ads.tracker.example urls.txt:3:phish.example.net adblock.txt:5:tracker.example.net \
+         rpz.zone:11:dropped.example threatfox.csv:8:payload.example urlhaus.csv:6:malware-site.example \
+         misp-event.json:16:pair.example; do
+	IFS=: read -r file line name <<<"$f"
+	expect_exit 0 "$file imports (format detected)" amp a import "$FIX/$file" --category spam --confidence 60 --ttl 7d
+	check "$file: $name from line $line is held" has a "$name"
+done
+check "hosts: localhost lines are local_name skips" grep -qF "hosts.txt:2: local_name: \`localhost'" <<<"$(amp a import "$FIX/hosts.txt" --category spam --confidence 60 --ttl 7d --dry-run 2>&1)"
+out=$(amp a import "$FIX/urls.txt" --category spam --confidence 60 --ttl 7d --dry-run 2>&1)
+check "urls: a file on drive.google.com is not a flag on it" grep -qF "urls.txt:5: url_on_shared_host: \`https://drive.google.com/file/d/1AbCdEf/view'" <<<"$out"
+check "urls: a URL on a public suffix is a shared host" grep -qF "urls.txt:8: url_on_shared_host: \`https://blogspot.com/x'" <<<"$out"
+check "no flag on drive.google.com or blogspot.com" not has a drive.google.com
+out=$(amp a import "$FIX/threatfox.csv" --category spam --confidence 60 --ttl 7d --dry-run 2>&1)
+check "threatfox: a short row is a bad_csv_row" grep -q "threatfox.csv:10: bad_csv_row: " <<<"$out"
+check "threatfox: an ip:port row is not a domain" grep -q "threatfox.csv:7: not_a_domain: " <<<"$out"
+check "threatfox: the file's threat type and confidence win" grep -q '"category":"botnet","confidence":75' <<<"$(amp a --json query c2.botnet.example)"
+out=$(amp a import "$FIX/stix.json" --category spam --confidence 60 --ttl 7d 2>&1)
+check "stix: a revoked indicator is skipped on the line of its id" grep -q "stix.json:41: revoked: " <<<"$out"
+check "stix: a url pattern is unsupported" grep -q "stix.json:31: unsupported_pattern: " <<<"$out"
+check "stix: an expiry past max_lifetime is refused by the daemon, quoted" grep -q "stix.json:17: refused: .*max_lifetime" <<<"$out"
+expect_exit 0 "a MISP feed directory imports" amp a import "$FIX/misp-feed" --confidence 50 --ttl 7d
+check "misp: the hostile manifest entry is refused, never opened" grep -qF "manifest.json: malformed: \`../../etc/passwd'" <<<"$T_ERR"
+expect_exit 2 "an unreadable file is an error" amp a import "$T_ROOT/nope.txt" --category spam --confidence 1 --ttl 1d
+check "  naming the file" grep -q "nope.txt" <<<"$T_ERR"
+expect_exit 2 "broken JSON is an error with line and column" amp a import --format stix "$FIX/plain.txt" --category spam --confidence 1 --ttl 1d
+check "  saying where" grep -q "plain.txt (read as stix): line 1, column" <<<"$T_ERR"
+
+# --- idempotence: the same files again change nothing ---
+before=$(seq_of a)
+for f in hosts.txt threatfox.csv rpz.zone urlhaus.csv; do
+	amp a import "$FIX/$f" --category spam --confidence 60 --ttl 7d >/dev/null 2>&1
+done
+amp a import "$FIX/plain.txt" --category phishing --confidence 70 --ttl 7d >"$T_ROOT/again" 2>/dev/null
+check "importing again stores nothing" grep -q "^5 names submitted: 0 stored, 5 unchanged" "$T_ROOT/again"
+check "and issues no version (change log did not move: nothing to relay)" test "$(seq_of a)" = "$before"
+# a different confidence is news
+amp a import "$FIX/plain.txt" --category phishing --confidence 71 --ttl 7d >"$T_ROOT/again" 2>/dev/null
+check "a changed confidence is stored" grep -q "^5 names submitted: 5 stored" "$T_ROOT/again"
+
+# --- dry run ---
+live=$(live_of b)
+expect_exit 0 "dry run" amp b import "$FIX/hosts.txt" --category spam --confidence 60 --ttl 7d --dry-run
+check "dry run says what it would do" grep -q "dry run: 4 names would be submitted; nothing was sent" <<<"$T_OUT"
+check "dry run stores nothing" test "$(live_of b)" = "$live"
+
+# --- submit - ---
+awk 'BEGIN { for (i = 1; i <= 2500; i++) printf "n%d.stdin.example\n", i; print "192.0.2.1"; print "n7.stdin.example" }' >"$T_ROOT/names"
+expect_exit 0 "submit - reads names from stdin" amp b submit - --category malware --confidence 40 --ttl 1d <"$T_ROOT/names"
+check "all 2500 stored in batches" grep -q "^2500 names submitted: 2500 stored" <<<"$T_OUT"
+check "stdin skips are named by line" grep -qF -- "-:2501: ip_address: \`192.0.2.1'" <<<"$T_ERR"
+check "and duplicates too" grep -qF -- "-:2502: duplicate: " <<<"$T_ERR"
+expect_exit 2 "submit - still needs a category" amp b submit - --confidence 40 --ttl 1d </dev/null
+
+# --- export shapes ---
+amp a export csv >"$T_ROOT/a.csv"
+check "csv: the documented header, CRLF" test "$(head -1 "$T_ROOT/a.csv")" = $'domain,include_subdomains,category,confidence,first_seen,expires,origin,id\r'
+check "csv: one row per live signal" test "$(($(wc -l <"$T_ROOT/a.csv") - 1))" -eq "$(live_of a)"
+check "csv: times are UTC ISO 8601" grep -Eq '^[^,]+,true,[a-z]+,[0-9]+,[0-9-]{10}T[0-9:]{8}Z,[0-9-]{10}T[0-9:]{8}Z,[0-9a-f]{64},[0-9a-f]{64}'$'\r''$' "$T_ROOT/a.csv"
+amp a export hosts -o "$T_ROOT/a.hosts" 2>/dev/null
+check "hosts: 0.0.0.0 lines" grep -qx "0.0.0.0 evil.example" "$T_ROOT/a.hosts"
+expect_exit 0 "misp: a feed directory" amp a export misp -o "$T_ROOT/misp"
+check "misp: manifest.json parses" sh -c "tr -d '\n' <'$T_ROOT/misp/manifest.json' | '$JSONCHECK' >/dev/null"
+ev=$(ls "$T_ROOT/misp" | grep -v -e manifest.json -e hashes.csv | head -1)
+check "misp: an event file per origin and day" test -n "$ev"
+check "misp: the event parses" sh -c "tr -d '\n' <'$T_ROOT/misp/$ev' | '$JSONCHECK' Event.uuid >/dev/null"
+check "misp: hashes.csv has one line per attribute" test "$(wc -l <"$T_ROOT/misp/hashes.csv")" -eq "$(live_of a)"
+check "misp: hashes.csv is md5,event-uuid" grep -Eq '^[0-9a-f]{32},[0-9a-f-]{36}$' "$T_ROOT/misp/hashes.csv"
+expect_exit 0 "misp: our own feed imports back (dry run)" amp b import "$T_ROOT/misp" --dry-run
+check "  every attribute" grep -q "^dry run: $(live_of a) names would be submitted" <<<"$T_OUT"
+
+# --- STIX round trip: a's export into a fresh peer c ---
+mk c; start c || exit 1
+expect_exit 0 "export stix" amp a export stix -o "$T_ROOT/a.stix.json"
+expect_exit 0 "import it into a fresh peer (no --category, --confidence or --ttl)" amp c import "$T_ROOT/a.stix.json"
+tuple() { amp "$1" export csv | tail -n +2 | tr -d '\r' | awk -F, '{ print $1, $3, $4, $6 }' | sort; }
+check "round trip: the same (domain, category, confidence, expiry) set" diff <(tuple a) <(tuple c)
+check "round trip: not empty" test "$(tuple c | wc -l)" -gt 20
+
+# withdrawal: the same STIX object, revoked, with a newer modified
+id_before=$(tr -d '\n' <"$T_ROOT/a.stix.json" | jc objects | tr '}' '\n' | grep -o '"id":"indicator--[^"]*","created_by_ref":"[^"]*","created":"[^"]*","modified":"[^"]*","name":"spam: evil.example"' | head -1)
+amp a withdraw evil.example --category spam >/dev/null
+amp a export stix -o "$T_ROOT/a2.stix.json" 2>/dev/null
+obj=$(tr -d '\n' <"$T_ROOT/a2.stix.json" | jc objects | tr '}' '\n' | grep '"name":"spam: evil.example"' | head -1)
+check "withdrawal: same indicator id" grep -qF "$(grep -o '"id":"indicator--[^"]*"' <<<"$id_before")" <<<"$obj"
+check "withdrawal: revoked" grep -q '"revoked":true' <<<"$(tr -d '\n ' <"$T_ROOT/a2.stix.json" | grep -o '"name":"spam:evil.example"[^}]*')"
+m1=$(grep -o '"modified":"[^"]*"' <<<"$id_before"); m2=$(grep -o '"modified":"[^"]*"' <<<"$obj")
+check "withdrawal: a newer modified ($m1 < $m2)" test "$m1" \< "$m2"
+check "stix: millisecond UTC timestamps" grep -Eq '"valid_until": "[0-9-]{10}T[0-9:]{8}\.[0-9]{3}Z"' "$T_ROOT/a2.stix.json"
+check "stix: TLP:GREEN by its official id" grep -q '"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"' "$T_ROOT/a2.stix.json"
+expect_exit 0 "re-importing the revoked bundle into c" amp c import "$T_ROOT/a2.stix.json"
+check "  skips the revoked one" grep -q "a2.stix.json:[0-9]*: revoked: .*evil.example" <<<"$T_ERR"
+
+# --- --json of every command, parsed back ---
+pj() { local d=$1; shift; if "$@" >"$T_ROOT/j" 2>/dev/null && { [ ! -s "$T_ROOT/j" ] && [[ $d == *"no lines"* ]] || jc <"$T_ROOT/j" >/dev/null; }; then pass "json: $d"; else fail "json: $d: $(head -c 300 "$T_ROOT/j")"; fi; }
+pj "submit" amp a --json submit json.example --category phishing --confidence 33 --ttl 1d
+check "submit: local_confidence is the peer's own confidence" test "$(jc signal.local_confidence <"$T_ROOT/j")" = 33
+pj "withdraw" amp a --json withdraw json.example --category phishing
+pj "query" amp a --json query www.evil.example ads.tracker.example
+pj "list" amp a --json list --limit 5
+pj "status" amp a --json status
+pj "peers (none configured: no lines)" amp a --json peers
+pj "audit" amp a --json audit ads.tracker.example
+pj "audit --verify" amp a --json audit --verify
+pj "report" amp a report --format json
+pj "import" amp a --json import "$FIX/adblock.txt" --category spam --confidence 60 --ttl 7d
+check "import --json: skips and a summary" test "$(jc event <"$T_ROOT/j" | sort -u | tr '\n' ' ')" = "skipped summary "
+check "import --json: the summary counts" test "$(tail -1 "$T_ROOT/j" | jc skipped_by_reason.unsupported_pattern)" = 7
+pj "init" "$AMESH" --json init "$T_ROOT/d" --name d
+a_label=$(amp a --json submit 'bücher-login.de' --category phishing --confidence 50 --ttl 1d | jc signal.domain)
+check "a U-label submits as its A-label" grep -q '^xn--' <<<"$a_label"
+pj "query of a U-label" amp a --json query 'www.bücher-login.de'
+check "the U-label comes back as typed, not as escaped bytes" test "$(jc name <"$T_ROOT/j")" = 'www.bücher-login.de'
+check "and its normal form" test "$(jc normalised <"$T_ROOT/j")" = "www.$a_label"
+check "it matched on the parent" test "$(jc signals.0.domain <"$T_ROOT/j")" = "$a_label"
+check "no bytes escaped as code points" not grep -q 'u00c3' "$T_ROOT/j"
+
+finish
