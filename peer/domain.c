@@ -612,8 +612,13 @@ static int parse_presentation(const char *in, size_t n, struct qlabel *labels, s
 	return 0;
 }
 
-/* Appends one label in query form; false if out would overflow. */
-static bool render_label(const struct qlabel *l, char *out, size_t cap, size_t *len)
+/* Appends one label in query form; false if out would overflow. *room is
+ * how many octets the name may still grow by: an A-label is longer than
+ * the UTF-8 it converts, and a name of 253 octets must stay one, or the
+ * query form would not be a fixed point (found by fuzz_domain: a converted
+ * name past 253 octets that its own re-normalisation refused). A label
+ * whose conversion does not fit is kept as escaped octets instead. */
+static bool render_label(const struct qlabel *l, char *out, size_t cap, size_t *len, size_t *room)
 {
 	unsigned char low[AM_LABEL_MAX];
 	char conv[2 * DOMAIN_INPUT_MAX];
@@ -642,7 +647,7 @@ static bool render_label(const struct qlabel *l, char *out, size_t cap, size_t *
 	/* non-ASCII and nothing else odd: the submission's conversion, when
 	 * it gives a label a stored name could hold */
 	if (idn && convert_label((const char *)low, l->n, conv, sizeof conv, &clen, &idn_rc) == 0 && clen > 0 &&
-	    clen <= AM_LABEL_MAX && !memchr(conv, '.', clen)) {
+	    clen <= AM_LABEL_MAX && !memchr(conv, '.', clen) && (clen <= l->n || clen - l->n <= *room)) {
 		bool ok = true;
 		for (size_t i = 0; i < clen; i++)
 			ok &= is_ldh_((unsigned char)conv[i]);
@@ -651,6 +656,10 @@ static bool render_label(const struct qlabel *l, char *out, size_t cap, size_t *
 				return false;
 			memcpy(out + *len, conv, clen);
 			*len += clen;
+			if (clen > l->n)
+				*room -= clen - l->n;
+			else
+				*room += l->n - clen;
 			return true;
 		}
 	}
@@ -669,7 +678,7 @@ int domain_normalise_query(const char *in, char out[AM_QNAME_MAX + 1], char *err
 {
 	struct qlabel labels[DOMAIN_LABELS_MAX + 1];
 	char why[128] = "";
-	size_t n, nlabels, len = 0;
+	size_t n, nlabels, len = 0, octets = 0, room;
 	int rc;
 
 	if (out)
@@ -687,10 +696,13 @@ int domain_normalise_query(const char *in, char out[AM_QNAME_MAX + 1], char *err
 	}
 	if ((rc = parse_presentation(in, n, labels, &nlabels, why, sizeof why)) != 0)
 		return refuse_why(rc, in, why, err, errlen);
+	for (size_t k = 0; k < nlabels; k++)
+		octets += labels[k].n + (k ? 1 : 0);
+	room = AM_DOMAIN_MAX - octets; /* parse_presentation kept octets <= 253 */
 	for (size_t k = 0; k < nlabels; k++) {
 		if (k)
 			out[len++] = '.';
-		if (!render_label(&labels[k], out, AM_QNAME_MAX + 1, &len)) {
+		if (!render_label(&labels[k], out, AM_QNAME_MAX + 1, &len, &room)) {
 			out[0] = '\0';
 			return refuse(AM_EDOMAIN_LONG, in, NULL, err, errlen);
 		}
