@@ -18,7 +18,7 @@
 #error FIXTURES must name tests/fixtures/feeds
 #endif
 
-#define NOW 1795000000ull /* 2026-11-19 */
+#define NOW 1795000000ull /* 2026-11-18 */
 
 /* What the importer said, one line per item or skip: "7 ok evil.example phishing 80"
  * or "9 skip ip_address `192.0.2.1'". */
