@@ -69,7 +69,9 @@ ok "the completion registers _amesh for amesh" \
 
 # --- commands and global options ---
 check "all commands" \
-    "audit help init keys list peers query report status submit watch withdraw" amesh ''
+    "audit export help init keys list peers query report rpz status submit watch withdraw" amesh ''
+check "export what" "rpz" amesh export ''
+check "export options" "--help --output --zone -o" amesh export rpz -
 check "command prefix" "submit" amesh su
 check "global options" "--help --json -c -s" amesh -
 check "command after global options" "status submit" amesh -s /tmp/x.sock --json s
