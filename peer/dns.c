@@ -482,8 +482,14 @@ static void accept_one(struct dns *d, int lfd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rt, sizeof rt);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &st, sizeof st);
 	pthread_mutex_lock(&d->lock);
+	/* an address no zone lets in would only get REFUSED: do not let it
+	 * hold one of the DNS_TCP_MAX slots (a storm from outside costs an
+	 * accept and a close each) */
+	bool listed = false;
+	for (size_t z = 0; z < d->n_zones && !listed; z++)
+		listed = allowed(&d->zones[z], (struct sockaddr *)&from);
 	int slot = -1;
-	for (int i = 0; i < DNS_TCP_MAX && !d->stopping; i++)
+	for (int i = 0; i < DNS_TCP_MAX && !d->stopping && listed; i++)
 		if (d->conn_fd[i] < 0) {
 			slot = i;
 			break;
