@@ -11,7 +11,7 @@ AMESH=$B/amesh AMESHD=$B/ameshd BENCH=$B/tests/rpz-bench
 W=$(mktemp -d /tmp/rpz-bench.XXXXXX)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$W"' EXIT
-BASE=$((40000 + ($$ % 2000) * 10))
+BASE=$((10000 + ($$ % 200) * 10)) # below the integration tests' ports and the ephemeral range
 DNS=$BASE ROOT=$((BASE + 1)) UB=$((BASE + 2)) BINDP=$((BASE + 3)) SCALE=$((BASE + 4))
 
 render() { local in=$1 out=$2 kv; shift 2; cp "$in" "$out"; for kv in "$@"; do sed -i "s|@${kv%%=*}@|${kv#*=}|g" "$out"; done; }
