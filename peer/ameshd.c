@@ -385,7 +385,8 @@ int main(int argc, char **argv)
 		}
 	}
 	uint64_t started_at = timefmt_now();
-	struct metrics_env mxenv = {.store = store, .mesh = mesh, .cfg = &cfg, .started_at = started_at};
+	struct metrics_env mxenv = {.store = store, .mesh = mesh, .apply = ap, .cfg = &cfg,
+	                            .started_at = started_at};
 	if (metrics_new(&metrics, &mxenv) != 0) {
 		fprintf(stderr, "ameshd: out of memory for metrics\n");
 		goto out;

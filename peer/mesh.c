@@ -554,11 +554,23 @@ int mesh_peers(struct mesh *m, struct mesh_peer_info **out, size_t *n)
 		memcpy(q->held, nb->held, sizeof q->held);
 		q->handshakes = nb->handshakes;
 		q->handshake_failures = nb->handshake_failures;
+		q->bytes_in = nb->bytes_in;
+		q->bytes_out = nb->bytes_out;
+		q->sync_in = nb->sync_in;
+		q->sync_out = nb->sync_out;
 	}
 	pthread_mutex_unlock(&m->lock);
 	*out = p;
 	*n = k;
 	return 0;
+}
+
+void mesh_count_bytes(struct mesh *m, struct nb *nb, size_t in, size_t out)
+{
+	pthread_mutex_lock(&m->lock);
+	nb->bytes_in += in;
+	nb->bytes_out += out;
+	pthread_mutex_unlock(&m->lock);
 }
 
 uint64_t mesh_unknown_handshakes(struct mesh *m)

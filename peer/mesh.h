@@ -41,6 +41,7 @@
 #include "apply.h"
 #include "audit.h"
 #include "config.h"
+#include "hist.h"
 #include "events.h"
 #include "keyfile.h"
 #include "policy.h"
@@ -75,6 +76,12 @@ struct mesh_peer_info {
 	uint64_t rejects[MESH_R_COUNT];   /* received and refused, by reason */
 	uint64_t held[POLICY_REASON_COUNT]; /* not sent to them, by reason */
 	uint64_t handshakes, handshake_failures;
+	uint64_t bytes_in, bytes_out; /* link frames received from / sent to them, sealed, on the wire */
+	/* Sync latency, only exchanges that carried indicators: sync_in is the
+	 * time to take in a batch from them (checks, apply, durable commit);
+	 * sync_out the round trip of a batch pushed to them until they
+	 * acknowledged it (their durable commit), measured on links we dial. */
+	struct hist sync_in, sync_out;
 };
 
 struct mesh;

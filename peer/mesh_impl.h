@@ -25,6 +25,7 @@
 #include <nng/nng.h>
 #include <pthread.h>
 
+#include "hist.h"
 #include "mesh.h"
 #include "session.h"
 #include "statement.h"
@@ -68,6 +69,8 @@ struct nb {
 	uint64_t rejects[MESH_R_COUNT];
 	uint64_t held[POLICY_REASON_COUNT];
 	uint64_t handshakes, handshake_failures;
+	uint64_t bytes_in, bytes_out;    /* link frames, both directions of every exchange */
+	struct hist sync_in, sync_out;   /* see mesh_peer_info */
 };
 
 /* Our side of a link we dial: one req socket, two contexts (puller, pusher)
@@ -173,5 +176,8 @@ void mesh_bump_gen(struct mesh *m);
 uint64_t mesh_current_gen(struct mesh *m);
 /* Waits until the generation moves past gen, ms elapse or the mesh stops. */
 void mesh_wait_change(struct mesh *m, uint64_t gen, unsigned ms);
+
+/* Counts link bytes for nb (either may be 0). Takes m->lock. */
+void mesh_count_bytes(struct mesh *m, struct nb *nb, size_t in, size_t out);
 
 #endif

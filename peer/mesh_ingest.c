@@ -121,6 +121,7 @@ void mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 	size_t np = 0;
 	uint64_t rejects[MESH_R_COUNT] = {0}, dups = 0, accepted = 0;
 	uint64_t now = timefmt_now();
+	double t0 = hist_now();
 	bool trusted_origin;
 	int rv;
 
@@ -274,6 +275,8 @@ void mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 		nb->rejects[i] += rejects[i];
 	nb->last_sync = now;
 	nb->lag = b->head > c.seq ? b->head - c.seq : 0;
+	if (b->n)
+		hist_observe(&nb->sync_in, hist_now() - t0);
 	pthread_mutex_unlock(&m->lock);
 	for (int i = 1; i < MESH_R_COUNT; i++)
 		if (rejects[i])

@@ -98,6 +98,7 @@ static int ensure_session(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t *g
 	if (rv != 0)
 		goto out;
 	rv = ctx_call(ctx, aio, hello, hello_len, 5000, NULL, &reply, &reply_len);
+	mesh_count_bytes(m, l->nb, rv == 0 ? reply_len : 0, hello_len);
 	if (rv != 0) {
 		session_pending_free(pend);
 		rv = AM_ECONNECT;
@@ -158,6 +159,7 @@ static int sync_call(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t gen,
 		goto unsent;
 	rv = ctx_call(ctx, aio, frame, frame_len, (int)req->wait_ms + CALL_SLACK_MS, after_send, &reply,
 	              &reply_len);
+	mesh_count_bytes(l->m, l->nb, rv == 0 ? reply_len : 0, frame_len);
 	free(frame);
 	if (rv != 0)
 		return AM_ECONNECT;
@@ -292,8 +294,15 @@ static void *pusher_main(void *arg)
 			}
 		}
 		policy_export_free(&exp);
+		size_t pushed = req.push.n;
+		double t0 = hist_now();
 		int rv = sync_call(l, ctx, aio, gen, &req, &m->policy_rw, &resp);
 		wire_sync_request_clear(&req);
+		if (rv == 0 && pushed) {
+			pthread_mutex_lock(&m->lock);
+			hist_observe(&l->nb->sync_out, hist_now() - t0);
+			pthread_mutex_unlock(&m->lock);
+		}
 		if (rv != 0) {
 			if (l->stop || !m->running)
 				break;

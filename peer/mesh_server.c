@@ -210,6 +210,7 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 			return session_refused_frame("refused", out, out_len);
 		}
 		log_info("mesh: %s connected from %s", nb->name, addr);
+		mesh_count_bytes(m, nb, len, *out_len);
 		session_keep(m, s, nb);
 		return 0;
 	}
@@ -267,6 +268,7 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 	rv = session_seal(ss->s, plain, plain_len, out, out_len);
 	pthread_mutex_unlock(&ss->lock);
 	free(plain);
+	mesh_count_bytes(m, nb, len, rv == 0 ? *out_len : 0);
 	return rv;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "events.h"
 #include "hist.h"
 #include "metrics_http.h"
 #include "policy.h"
@@ -24,8 +25,17 @@ struct op_stats {
 	struct hist dur;
 };
 
+/* Counted by the apply subscriber, read by scrapes: atomics, no lock. */
+#define CAUSES 6 /* enum apply_cause 1..5 */
+#define KINDS 5  /* enum event_type 1..4 */
+
 struct metrics {
 	struct metrics_env env;
+	struct apply_subscriber sub;
+	bool subscribed;
+	uint64_t changes[CAUSES][KINDS];
+	uint64_t trust_notes[CAUSES];
+	uint64_t origins[CAUSES][2]; /* [cause][is_live]: hidden, shown */
 	struct metrics_http *http;
 	pthread_mutex_t lock; /* ops */
 	struct op_stats ops[OPS_MAX + 1];
@@ -58,14 +68,49 @@ static const char *op_name(unsigned op)
 	return "other"; /* malformed requests, and operations added without a name here */
 }
 
+static void on_change(void *arg, const struct apply_change *c)
+{
+	struct metrics *m = arg;
+	if (c->ind->category == AM_CAT_NONE)
+		return; /* a key statement, not an indicator */
+	if ((unsigned)c->cause < CAUSES && (unsigned)c->kind < KINDS)
+		__atomic_fetch_add(&m->changes[c->cause][c->kind], 1, __ATOMIC_RELAXED);
+}
+
+static void on_trust(void *arg, const struct apply_trust_note *t)
+{
+	struct metrics *m = arg;
+	if ((unsigned)t->cause < CAUSES)
+		__atomic_fetch_add(&m->trust_notes[t->cause], 1, __ATOMIC_RELAXED);
+}
+
+static void on_origin(void *arg, const struct apply_origin *o)
+{
+	struct metrics *m = arg;
+	if ((unsigned)o->cause < CAUSES)
+		__atomic_fetch_add(&m->origins[o->cause][o->is_live ? 1 : 0], 1, __ATOMIC_RELAXED);
+}
+
 int metrics_new(struct metrics **out, const struct metrics_env *env)
 {
 	struct metrics *m = calloc(1, sizeof *m);
+	int rv;
+
+	*out = NULL;
 	if (!m)
 		return AM_ENOMEM;
 	m->env = *env;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_mutex_init(&m->scan_lock, NULL);
+	m->sub = (struct apply_subscriber){.name = "metrics", .change = on_change, .trust = on_trust,
+	                                   .origin = on_origin, .arg = m};
+	if (env->apply) {
+		if ((rv = apply_subscribe(env->apply, &m->sub)) != 0) {
+			metrics_free(m);
+			return rv;
+		}
+		m->subscribed = true;
+	}
 	*out = m;
 	return 0;
 }
@@ -74,6 +119,8 @@ void metrics_free(struct metrics *m)
 {
 	if (!m)
 		return;
+	if (m->subscribed)
+		apply_unsubscribe(m->env.apply, &m->sub);
 	metrics_http_close(m->http);
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->scan_lock);
@@ -311,6 +358,26 @@ static void neighbours(struct metrics *m, struct expo *e)
 		expo_u64(e, "amesh_neighbour_handshakes_total",
 		         EXPO_LABELS({"neighbour", p[i].name}, {"result", "failed"}), p[i].handshake_failures);
 	}
+	expo_family(e, "amesh_neighbour_received_bytes_total", EXPO_COUNTER,
+	            "Bytes of link frames received from the neighbour (sealed, as on the wire).");
+	for (size_t i = 0; i < n; i++)
+		expo_u64(e, "amesh_neighbour_received_bytes_total", EXPO_LABELS({"neighbour", p[i].name}),
+		         p[i].bytes_in);
+	expo_family(e, "amesh_neighbour_sent_bytes_total", EXPO_COUNTER,
+	            "Bytes of link frames sent to the neighbour (sealed, as on the wire).");
+	for (size_t i = 0; i < n; i++)
+		expo_u64(e, "amesh_neighbour_sent_bytes_total", EXPO_LABELS({"neighbour", p[i].name}),
+		         p[i].bytes_out);
+	expo_family(e, "amesh_sync_duration_seconds", EXPO_HISTOGRAM,
+	            "Sync exchanges that carried indicators: direction=in, taking in a batch from the "
+	            "neighbour (checks, apply, durable commit); direction=out, a batch pushed to the "
+	            "neighbour until acknowledged after its durable commit (links this peer dials).");
+	for (size_t i = 0; i < n; i++) {
+		expo_hist(e, "amesh_sync_duration_seconds",
+		          EXPO_LABELS({"neighbour", p[i].name}, {"direction", "in"}), &p[i].sync_in);
+		expo_hist(e, "amesh_sync_duration_seconds",
+		          EXPO_LABELS({"neighbour", p[i].name}, {"direction", "out"}), &p[i].sync_out);
+	}
 	expo_family(e, "amesh_handshakes_unknown_total", EXPO_COUNTER,
 	            "Handshakes refused because the key is no configured neighbour.");
 	expo_u64(e, "amesh_handshakes_unknown_total", EXPO_NOLABELS,
@@ -341,6 +408,36 @@ static void control_families(struct metrics *m, struct expo *e)
 		if (ops[i].dur.count)
 			expo_hist(e, "amesh_control_request_duration_seconds", EXPO_LABELS({"op", op_name(i)}),
 			          &ops[i].dur);
+}
+
+static void change_families(struct metrics *m, struct expo *e)
+{
+	static const enum apply_cause change_causes[] = {APPLY_LOCAL, APPLY_MESH, APPLY_SWEEP};
+	static const enum apply_cause trust_causes[] = {APPLY_REVOCATION, APPLY_TRUST};
+
+	expo_family(e, "amesh_changes_total", EXPO_COUNTER,
+	            "Indicator changes applied to the store, by cause (local: submitted or withdrawn "
+	            "here; mesh: from a neighbour; sweep: expired) and kind (new, updated, withdrawn, "
+	            "expired). Refused and duplicate records are no change.");
+	for (size_t i = 0; i < sizeof change_causes / sizeof *change_causes; i++)
+		for (int k = EVENT_NEW; k <= EVENT_EXPIRED; k++)
+			expo_u64(e, "amesh_changes_total",
+			         EXPO_LABELS({"cause", apply_cause_name(change_causes[i])},
+			                     {"kind", events_type_name((enum event_type)k)}),
+			         __atomic_load_n(&m->changes[change_causes[i]][k], __ATOMIC_RELAXED));
+	expo_family(e, "amesh_trust_changes_total", EXPO_COUNTER,
+	            "Changes of the trust store in force, by cause (revocation, trust).");
+	for (size_t i = 0; i < sizeof trust_causes / sizeof *trust_causes; i++)
+		expo_u64(e, "amesh_trust_changes_total", EXPO_LABELS({"cause", apply_cause_name(trust_causes[i])}),
+		         __atomic_load_n(&m->trust_notes[trust_causes[i]], __ATOMIC_RELAXED));
+	expo_family(e, "amesh_origin_visibility_changes_total", EXPO_COUNTER,
+	            "Origins whose indicators became shown or hidden as a whole (revocation, trust).");
+	for (size_t i = 0; i < sizeof trust_causes / sizeof *trust_causes; i++)
+		for (int live = 0; live <= 1; live++)
+			expo_u64(e, "amesh_origin_visibility_changes_total",
+			         EXPO_LABELS({"cause", apply_cause_name(trust_causes[i])},
+			                     {"to", live ? "shown" : "hidden"}),
+			         __atomic_load_n(&m->origins[trust_causes[i]][live], __ATOMIC_RELAXED));
 }
 
 static void responder_families(struct metrics *m, struct expo *e)
@@ -390,6 +487,7 @@ int metrics_render(struct metrics *m, char **text, size_t *len)
 	}
 	store_families(m, &e);
 	neighbours(m, &e);
+	change_families(m, &e);
 	control_families(m, &e);
 	responder_families(m, &e);
 	for (size_t i = 0; i < m->n_coll; i++)

@@ -6,7 +6,9 @@
  * module reads them through their APIs when a scrape arrives, so no hot
  * path takes a metrics lock it does not already take. Only what has no
  * other home is counted here: control requests (control_handle reports
- * each one) and, through the collectors below, what helper modules add.
+ * each one), changes to the store by cause and kind (a subscriber on the
+ * apply path, apply.h: atomic adds, so it never slows that path) and,
+ * through the collectors below, what helper modules add.
  * The page is written by expo.h and served by metrics_http.h on
  * `metrics_listen'.
  *
@@ -20,7 +22,8 @@
  *   indicators by category and origin (a store scan, see below), store
  *   size and map use, change-log position; per neighbour: link state, up,
  *   lag, last sync, indicators received/sent/rejected/held by reason,
- *   handshakes, bytes in and out, sync duration histogram; control
+ *   handshakes, bytes in and out, sync duration histogram; changes
+ *   applied by cause and kind, trust and origin-visibility notices; control
  *   requests and their duration histogram by operation; the responder's
  *   own answers; start time and build info.
  *
@@ -35,8 +38,8 @@
  * ones. The collector follows the conventions above and must be safe to
  * call from the responder's thread.
  *
- * Threads: metrics_control_done may be called from any thread; collectors
- * and rendering run on the responder's thread.
+ * Threads: metrics_control_done and the apply callbacks may run on any
+ * thread; collectors and rendering run on the responder's thread.
  */
 #ifndef AMESH_METRICS_H
 #define AMESH_METRICS_H
@@ -45,6 +48,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "apply.h"
 #include "config.h"
 #include "expo.h"
 #include "mesh.h"
@@ -53,10 +57,11 @@
 #define METRICS_COLLECTORS_MAX 8
 #define METRICS_ORIGINS_MAX 4096 /* distinct origins labelled; the rest count as origin="other" */
 
-/* Borrowed; must outlive the metrics. mesh may be NULL. */
+/* Borrowed; must outlive the metrics. mesh and apply may be NULL. */
 struct metrics_env {
 	struct store *store;
 	struct mesh *mesh;
+	struct apply *apply; /* metrics_new subscribes; metrics_free unsubscribes */
 	const struct config *cfg;
 	uint64_t started_at; /* Unix seconds */
 };
@@ -67,7 +72,8 @@ struct metrics;
 typedef void (*metrics_collect_fn)(void *arg, struct expo *e);
 
 int metrics_new(struct metrics **out, const struct metrics_env *env);
-/* Stops serving (if it was) and frees. NULL ok. */
+/* Unsubscribes, stops serving (if it was) and frees. NULL ok; call before
+ * apply_close. */
 void metrics_free(struct metrics *m);
 
 /* Starts the responder on addr (metrics_http.h syntax). Returns 0 or an

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "apply.h"
 #include "config.h"
 #include "metrics.h"
 #include "store.h"
@@ -21,6 +22,7 @@
 struct fx {
 	char root[64];
 	struct store *s;
+	struct apply *ap;
 	struct config cfg;
 	struct metrics *m;
 };
@@ -44,7 +46,9 @@ static int setup(void **state)
 		fail_msg("store_open: %s", err);
 	snprintf(f->cfg.name, sizeof f->cfg.name, "peer-a");
 	f->cfg.map_size = 8u << 20;
-	struct metrics_env env = {.store = f->s, .mesh = NULL, .cfg = &f->cfg, .started_at = 1700000000};
+	assert_int_equal(apply_open(&f->ap, f->s), 0);
+	struct metrics_env env = {.store = f->s, .mesh = NULL, .apply = f->ap, .cfg = &f->cfg,
+	                          .started_at = 1700000000};
 	assert_int_equal(metrics_new(&f->m, &env), 0);
 	*state = f;
 	return 0;
@@ -54,15 +58,17 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 	metrics_free(f->m);
+	apply_close(f->ap);
 	store_close(f->s);
 	nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
 	return 0;
 }
 
-/* Stores an indicator of `origin' (one byte repeated) directly: the store
- * trusts its caller, and the page only counts. */
-static void put(struct fx *f, uint8_t origin, const char *domain, enum am_category cat, bool withdrawn)
+/* Stores an indicator of `origin' (one byte repeated) through the apply
+ * path, as ameshd does; the store trusts its caller, the page only counts. */
+static void put_from(struct fx *f, uint8_t origin, const char *domain, enum am_category cat, bool withdrawn,
+                     bool from_mesh)
 {
 	struct am_indicator ind = {0};
 	uint8_t id[AM_ID_BYTES], env[8] = {1};
@@ -75,14 +81,21 @@ static void put(struct fx *f, uint8_t origin, const char *domain, enum am_catego
 	ind.confidence = 50;
 	ind.issued_at = now;
 	ind.expires_at = now + 3600;
-	ind.version = now * 1000000 + (uint64_t)rand();
+	static uint64_t bump;
+	ind.version = now * 1000000 + ++bump; /* increasing: a later put is newer */
 	ind.withdrawn = withdrawn;
 	ind.tlp = AM_TLP_GREEN;
 	memset(id, origin ^ (uint8_t)cat, sizeof id);
 	id[0] = (uint8_t)rand();
-	struct store_update u = {.ind = &ind, .id = id, .env = env, .env_len = sizeof env};
-	assert_int_equal(store_apply(f->s, &u, 1, now, &result, NULL), 0);
+	struct store_update u = {.ind = &ind, .id = id, .env = env, .env_len = sizeof env,
+	                         .from = from_mesh ? "b" : NULL};
+	assert_int_equal(apply_updates(f->ap, from_mesh ? APPLY_MESH : APPLY_LOCAL, &u, 1, now, NULL, &result, NULL), 0);
 	assert_int_equal(result, 1);
+}
+
+static void put(struct fx *f, uint8_t origin, const char *domain, enum am_category cat, bool withdrawn)
+{
+	put_from(f, origin, domain, cat, withdrawn, false);
 }
 
 static char *page(struct fx *f)
@@ -195,6 +208,37 @@ static void test_control_requests_counted(void **state)
 	free(t);
 }
 
+/* The apply path's subscriber counts every change by cause and kind. */
+static void test_changes_by_cause_and_kind(void **state)
+{
+	struct fx *f = *state;
+	put(f, 0xaa, "a.example.com", AM_CAT_PHISHING, false);
+	put(f, 0xaa, "a.example.com", AM_CAT_PHISHING, false); /* a newer version: updated */
+	put(f, 0xaa, "a.example.com", AM_CAT_PHISHING, true);  /* withdrawn */
+	put_from(f, 0xbb, "b.example.com", AM_CAT_SPAM, false, true);
+	put_from(f, 0xbb, "c.example.com", AM_CAT_SPAM, false, true);
+	size_t removed = 0;
+	assert_int_equal(apply_sweep(f->ap, timefmt_now() + 7200, 100, &removed), 0);
+	assert_int_equal(removed, 3);
+
+	char *t = page(f);
+	must_have(t, "# TYPE amesh_changes_total counter\n");
+	must_have(t, "amesh_changes_total{cause=\"local\",kind=\"new\"} 1\n");
+	must_have(t, "amesh_changes_total{cause=\"local\",kind=\"updated\"} 1\n");
+	must_have(t, "amesh_changes_total{cause=\"local\",kind=\"withdrawn\"} 1\n");
+	must_have(t, "amesh_changes_total{cause=\"mesh\",kind=\"new\"} 2\n");
+	must_have(t, "amesh_changes_total{cause=\"mesh\",kind=\"updated\"} 0\n");
+	must_have(t, "amesh_changes_total{cause=\"sweep\",kind=\"expired\"} 3\n");
+	must_have(t, "amesh_trust_changes_total{cause=\"revocation\"} 0\n");
+	must_have(t, "amesh_origin_visibility_changes_total{cause=\"trust\",to=\"hidden\"} 0\n");
+	free(t);
+	/* unsubscribed on free: changes after it reach nobody (ASan would see a
+	 * use after free otherwise) */
+	metrics_free(f->m);
+	f->m = NULL;
+	put(f, 0xaa, "d.example.com", AM_CAT_PHISHING, false);
+}
+
 static void rpz_like(void *arg, struct expo *e)
 {
 	int *calls = arg;
@@ -225,6 +269,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_every_family_has_help_and_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_indicators_by_category_and_origin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_requests_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changes_by_cause_and_kind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_collector_hook, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,6 +64,8 @@ amesh_store_map_used_ratio amesh_neighbour_up amesh_neighbour_state amesh_neighb
 amesh_neighbour_last_sync_timestamp_seconds amesh_neighbour_indicators_received_total
 amesh_neighbour_indicators_rejected_total amesh_neighbour_indicators_sent_total
 amesh_neighbour_indicators_held_total amesh_neighbour_handshakes_total amesh_handshakes_unknown_total
+amesh_neighbour_received_bytes_total amesh_neighbour_sent_bytes_total amesh_sync_duration_seconds
+amesh_changes_total amesh_trust_changes_total amesh_origin_visibility_changes_total
 amesh_control_requests_total amesh_control_request_duration_seconds amesh_metrics_http_responses_total
 amesh_metrics_http_dropped_total"
 missing=""
@@ -79,6 +81,13 @@ check "a's handshake with b counted" test "$(val "$S.a0" 'amesh_neighbour_handsh
 for i in 1 2 3; do amp a submit "m$i.example.com" --category phishing --confidence 80 --ttl 1d >/dev/null || fail "submit m$i"; done
 amp a submit weak.example.com --category spam --confidence 20 --ttl 1d >/dev/null || fail "submit weak"
 amp a submit co.uk --category spam --confidence 90 --ttl 1d >/dev/null 2>&1 && fail "co.uk accepted"
+amp a submit gone.example.com --category malware --confidence 70 --ttl 1d >/dev/null || fail "submit gone"
+check "b gets the one to withdraw" wait_until 10 has b gone.example.com
+amp a withdraw gone.example.com --category malware >/dev/null || fail "withdraw gone"
+check "the withdrawal reaches b" wait_until 10 not has b gone.example.com
+# a trust change on a running daemon (an origin added with `amesh keys trust')
+"$AMESH" keys generate -o "$T_ROOT/x.key" >/dev/null
+check "a trusts a new origin at run time" sh -c "'$AMESH' -c '$T_ROOT/a/amesh.conf' keys trust '$T_ROOT/x.key.pub' --name x --as origin >/dev/null"
 check "b gets the indicators" wait_until 10 has b m3.example.com
 weak_rejected() { [ "$(reject_count b a confidence)" = 1 ]; }
 check "b has rejected the weak one" wait_until 10 weak_rejected
@@ -89,11 +98,22 @@ check "promtool: b clean after acting" "$PROMTOOL" check metrics <"$S.b1"
 
 SELF_PH=$(grep -o '^amesh_indicators{category="phishing",origin="[0-9a-f]*",origin_name="self"}' "$S.a1")
 check "a: live phishing of its own +3" test "$(val "$S.a1" "$SELF_PH")" = 3
-check "a: submit requests counted" more "$S.a0" "$S.a1" 'amesh_control_requests_total{op="submit",result="ok"}' 4
+check "a: submit requests counted" more "$S.a0" "$S.a1" 'amesh_control_requests_total{op="submit",result="ok"}' 5
 check "a: the refused submission counted as an error" more "$S.a0" "$S.a1" 'amesh_control_requests_total{op="submit",result="error"}' 1
-check "a: submit latency observed" more "$S.a0" "$S.a1" 'amesh_control_request_duration_seconds_count{op="submit"}' 5
-check "a: indicators sent to b" more "$S.a0" "$S.a1" 'amesh_neighbour_indicators_sent_total{neighbour="b"}' 4
+check "a: submit latency observed" more "$S.a0" "$S.a1" 'amesh_control_request_duration_seconds_count{op="submit"}' 6
+check "a: withdraw counted" more "$S.a0" "$S.a1" 'amesh_control_requests_total{op="withdraw",result="ok"}' 1
+check "a: indicators sent to b" more "$S.a0" "$S.a1" 'amesh_neighbour_indicators_sent_total{neighbour="b"}' 6
 check "a: store grew" more "$S.a0" "$S.a1" 'amesh_store_changelog_seq' 4
+check "a: local changes: new" more "$S.a0" "$S.a1" 'amesh_changes_total{cause="local",kind="new"}' 5
+check "a: local changes: withdrawn" more "$S.a0" "$S.a1" 'amesh_changes_total{cause="local",kind="withdrawn"}' 1
+check "a: trust change counted" more "$S.a0" "$S.a1" 'amesh_trust_changes_total{cause="trust"}' 1
+check "a: bytes sent to b" more "$S.a0" "$S.a1" 'amesh_neighbour_sent_bytes_total{neighbour="b"}' 1000
+check "a: bytes received from b" more "$S.a0" "$S.a1" 'amesh_neighbour_received_bytes_total{neighbour="b"}' 100
+check "a: pushes to b timed (sync out)" more "$S.a0" "$S.a1" 'amesh_sync_duration_seconds_count{neighbour="b",direction="out"}' 1
+check "b: mesh changes: new" more "$S.b0" "$S.b1" 'amesh_changes_total{cause="mesh",kind="new"}' 4
+check "b: mesh changes: withdrawn" more "$S.b0" "$S.b1" 'amesh_changes_total{cause="mesh",kind="withdrawn"}' 1
+check "b: batches from a timed (sync in)" more "$S.b0" "$S.b1" 'amesh_sync_duration_seconds_count{neighbour="a",direction="in"}' 1
+check "b: bytes received from a" more "$S.b0" "$S.b1" 'amesh_neighbour_received_bytes_total{neighbour="a"}' 1000
 check "b: accepted from a" more "$S.b0" "$S.b1" 'amesh_neighbour_indicators_received_total{neighbour="a",result="accepted"}' 3
 check "b: the weak one rejected by reason confidence" more "$S.b0" "$S.b1" 'amesh_neighbour_indicators_rejected_total{neighbour="a",reason="confidence"}' 1
 A_PH=$(grep -o '^amesh_indicators{category="phishing",origin="[0-9a-f]*",origin_name="a"}' "$S.b1")
