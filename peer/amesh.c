@@ -211,7 +211,8 @@ static int cmd_submit(int argc, char **argv)
 		{"category", required_argument, NULL, 'C'}, {"confidence", required_argument, NULL, 'n'},
 		{"expires", required_argument, NULL, 'e'},  {"ttl", required_argument, NULL, 't'},
 		{"tlp", required_argument, NULL, 'l'},      {"help", no_argument, NULL, 'h'},
-		{"hop-limit", required_argument, NULL, 'H'}, {NULL, 0, NULL, 0},
+		{"hop-limit", required_argument, NULL, 'H'}, {"force", no_argument, NULL, 'F'},
+		{NULL, 0, NULL, 0},
 	};
 	struct wire_request req = {.op = WIRE_OP_SUBMIT};
 	struct wire_response resp;
@@ -235,6 +236,7 @@ static int cmd_submit(int argc, char **argv)
 			if (timefmt_parse_duration(optarg, &ttl) != 0 || ttl == 0)
 				die_usage("--ttl `%s' is not a duration such as 90s, 12h, 7d or 2w", optarg);
 			break;
+		case 'F': req.force = true; break;
 		case 'H':
 			req.hop_limit = int_option("--hop-limit", optarg, 1, 255, "from 1 to 255 (links it may cross)");
 			break;
@@ -1063,6 +1065,106 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+static json_t *allow_entry_json(const struct wire_allow_entry *e)
+{
+	if (!e->entry[0])
+		return json_null();
+	return json_pack("{s:o, s:o, s:s, s:I}", "entry", jsonout_string(e->entry), "list", jsonout_string(e->source),
+	                 "covers", e->covers, "shielding", (json_int_t)e->shielding);
+}
+
+static void print_allow_entry_text(const char *what, const struct wire_allow_entry *e)
+{
+	char src[1100];
+	printf("%s `%s' (%s) in %s, shielding %llu live signal%s\n", what, e->entry, e->covers,
+	       printable(e->source, src, sizeof src), (unsigned long long)e->shielding, e->shielding == 1 ? "" : "s");
+}
+
+/* `amesh allowlist [NAME]': what the allowlist covers and what it shields
+ * now - an entry shielding hundreds of phishing signals is a mistake the
+ * operator wants to see. */
+static int cmd_allowlist(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"limit", required_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct wire_request req = {.op = WIRE_OP_ALLOWLIST};
+	struct wire_response resp;
+	struct client *cl = NULL;
+	int c, rv;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': req.limit = int_option("--limit", optarg, 1, WIRE_ALLOW_ENTRIES_MAX - 1, "from 1 to 999"); break;
+		case 'h': return usage(stdout), 0;
+		default: die_usage("bad option (a name that starts with '-' goes after `--')");
+		}
+	}
+	if (optind + 1 < argc)
+		die_usage("expected at most one NAME");
+	if (optind < argc) {
+		if (strlen(argv[optind]) > WIRE_NAME_MAX)
+			die_usage("name is longer than %d bytes", WIRE_NAME_MAX);
+		snprintf(req.domain, sizeof req.domain, "%s", argv[optind]);
+	}
+	if ((rv = call(&cl, &req, &resp)) != 0)
+		goto out;
+	if (opt_json) {
+		json_t *lists = json_array(), *shield = json_array();
+		for (size_t i = 0; i < resp.n_allow_sources; i++) {
+			const struct wire_allow_source *w = &resp.allow_sources[i];
+			json_array_append_new(lists, json_pack("{s:o, s:s, s:I, s:I}", "name", jsonout_string(w->name), "type",
+			                                       w->type, "entries", (json_int_t)w->entries, "skipped",
+			                                       (json_int_t)w->skipped));
+		}
+		for (size_t i = 0; i < resp.n_allow_entries; i++)
+			json_array_append_new(shield, allow_entry_json(&resp.allow_entries[i]));
+		json_t *o = json_pack("{s:b, s:I, s:I, s:o, s:o}", "configured", (int)resp.allow_configured, "names",
+		                      (json_int_t)resp.allow_names, "live_signals", (json_int_t)resp.allow_signals,
+		                      "lists", lists, "shielding", shield);
+		if (o && req.domain[0]) {
+			json_object_set_new(o, "name", jsonout_string(req.domain));
+			json_object_set_new(o, "normalised", jsonout_string(resp.allow_normalised));
+			json_object_set_new(o, "covered", json_boolean(resp.allow_covered));
+			json_object_set_new(o, "covered_by", allow_entry_json(&resp.allow_name));
+			json_object_set_new(o, "subdomains_covered_by", allow_entry_json(&resp.allow_below));
+		}
+		rv = print_json(o);
+	} else if (!resp.allow_configured) {
+		printf("no allowlist configured (the `allowlist' option of [peer])\n");
+	} else if (req.domain[0]) {
+		printf("%s: %s\n", resp.allow_normalised, resp.allow_covered ? "allowlisted" : "not allowlisted");
+		if (resp.allow_name.entry[0])
+			print_allow_entry_text("  covered by", &resp.allow_name);
+		if (resp.allow_below.entry[0])
+			print_allow_entry_text("  its subdomains covered by", &resp.allow_below);
+	} else {
+		printf("%llu allowlisted name%s; %llu live signal%s examined\n", (unsigned long long)resp.allow_names,
+		       resp.allow_names == 1 ? "" : "s", (unsigned long long)resp.allow_signals,
+		       resp.allow_signals == 1 ? "" : "s");
+		for (size_t i = 0; i < resp.n_allow_sources; i++) {
+			const struct wire_allow_source *w = &resp.allow_sources[i];
+			char name[1100];
+			printf("  list %s (%s): %llu entries, %llu bad entr%s skipped\n", printable(w->name, name, sizeof name),
+			       w->type, (unsigned long long)w->entries, (unsigned long long)w->skipped,
+			       w->skipped == 1 ? "y" : "ies");
+		}
+		if (resp.n_allow_entries == 0)
+			printf("no entry is shielding a live signal\n");
+		for (size_t i = 0; i < resp.n_allow_entries; i++)
+			print_allow_entry_text("  entry", &resp.allow_entries[i]);
+	}
+	/* a name: 0 covered, 1 not; the overview: 0 */
+	if (rv == 0 && req.domain[0] && !resp.allow_covered)
+		rv = EXIT_NOMATCH;
+	wire_response_clear(&resp);
+out:
+	client_close(cl);
+	return rv;
+}
+
 static int cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1166,8 +1268,9 @@ static const struct subcommand {
 	const char *help;
 } subcommands[] = {
 	{"init", cmd_init, "DIR --name NAME [--listen URL]", "create a new peer: identity, config, data directory"},
-	{"submit", cmd_submit, "DOMAIN|- --category C --confidence N (--expires RFC3339 | --ttl 7d) [--tlp LEVEL] [--hop-limit N]",
-	 "sign an indicator with this peer's key and store it"},
+	{"submit", cmd_submit, "DOMAIN|- --category C --confidence N (--expires RFC3339 | --ttl 7d) [--tlp LEVEL] [--hop-limit N] [--force]",
+	 "sign an indicator with this peer's key and store it; a name this peer's own allowlist\n"
+	 "              covers is refused, naming the entry, unless --force (recorded in the audit trail)"},
 	{"import", cmd_import, "FILE... [--format auto|plain|hosts|urls|adblock|rpz|csv|stix|misp] [--category C] "
 	 "[--confidence N] [--ttl D | --expires T] [--tlp L] [--dry-run]",
 	 "submit every name in feed files (batched); report each line skipped and why"},
@@ -1181,6 +1284,9 @@ static const struct subcommand {
 	 "              resolver can see is looked up (escapes such as My\\032Printer too); a public\n"
 	 "              suffix or a single label matches nothing. Exit 0 if any name matched, 1 if\n"
 	 "              none did, 2 if every name was refused or on a usage error"},
+	{"allowlist", cmd_allowlist, "[--limit N] [--] [NAME]",
+	 "the lists loaded (bad entries skipped), which entry and list cover NAME, and how many\n"
+	 "              live signals each entry is shielding right now (most first)"},
 	{"list", cmd_list, "[--category C] [--origin KEYID] [--limit N]", "list live signals"},
 	{"status", cmd_status, "", "identity, counts, store size, uptime, per-origin digests"},
 	{"watch", cmd_watch, "[--category C] [--min-confidence N]",

@@ -149,7 +149,7 @@ static int seal_one(void *arg, size_t i)
  * tells the audit trail, the watch feed and the relay) in one durable
  * commit, the version counter included. Fills the response's submitted
  * signal. */
-static void sign_and_store(const struct control_env *env, struct am_indicator *ind,
+static void sign_and_store(const struct control_env *env, struct am_indicator *ind, bool forced,
                            struct wire_response *resp)
 {
 	uint8_t envbuf[1][AM_ENVELOPE_MAX], id[1][AM_ID_BYTES];
@@ -163,10 +163,12 @@ static void sign_and_store(const struct control_env *env, struct am_indicator *i
 		fail_with(resp, AM_EINVAL, "this daemon takes no submissions (no apply path)");
 		return;
 	}
-	char why[300] = "";
+	char why[300] = "", note_buf[360];
 	if (!ind->withdrawn)
 		allow_match(env->allow, ind->domain, why, sizeof why);
-	const char *note = why[0] ? why : NULL;
+	if (forced)
+		snprintf(note_buf, sizeof note_buf, "submitted with --force over the allowlist: %s", why);
+	const char *note = forced ? note_buf : why[0] ? why : NULL;
 	memset(u, 0, sizeof u);
 	u[0].ind = ind; /* for a failure before sealing */
 	if ((rv = apply_own(env->apply, u, inds, 1, now_usec(), seal_one, &job, timefmt_now(), &note, &result, &seq)) !=
@@ -220,6 +222,22 @@ static void do_submit(const struct control_env *env, const struct wire_request *
 		fail_with(resp, AM_ELIFETIME, "expiry is more than %s away (max_lifetime)", lim);
 		return;
 	}
+	/* The origin does not flag what it has declared good (issue 9): the
+	 * name, or a parent within the entry's coverage, on this peer's own
+	 * allowlist is refused with the entry and list named; --force
+	 * overrides, and the audit trail says so. */
+	char why[300];
+	bool forced = false;
+	if (allow_match(env->allow, ind.domain, why, sizeof why)) {
+		if (!req->force) {
+			fail_with(resp, AM_EPOLICY,
+			          "`%s' is %s on this peer's own allowlist; a peer does not flag what it has "
+			          "declared good (submit with --force to override; the audit trail records it)",
+			          ind.domain, why);
+			return;
+		}
+		forced = true;
+	}
 	memcpy(ind.origin, env->key->pk, AM_KEY_BYTES);
 	ind.category = req->category;
 	ind.confidence = (uint8_t)req->confidence;
@@ -227,7 +245,7 @@ static void do_submit(const struct control_env *env, const struct wire_request *
 	ind.expires_at = req->expires_at;
 	ind.tlp = req->tlp != AM_TLP_NONE ? req->tlp : env->cfg->default_tlp;
 	ind.hop_limit = req->hop_limit;
-	sign_and_store(env, &ind, resp);
+	sign_and_store(env, &ind, forced, resp);
 }
 
 /* --- batches: many submissions, one durable commit --- */
@@ -339,13 +357,27 @@ static void do_submit_batch(const struct control_env *env, const struct wire_req
 		if ((ir->status = batch_item(env, &req->items[i], now, ind, ir)) != 0)
 			continue;
 		snprintf(ir->domain, sizeof ir->domain, "%s", ind->domain);
+		/* as do_submit: not what this peer has declared good, unless forced */
+		char allowed[240];
+		bool forced = false;
+		if (allow_match(env->allow, ind->domain, allowed, sizeof allowed)) {
+			if (!req->items[i].force) {
+				ir->status = AM_EPOLICY;
+				snprintf(ir->error, sizeof ir->error,
+				         "`%.60s' is %.100s on this peer's own allowlist; not flagged (--force overrides)",
+				         ind->domain, allowed);
+				continue;
+			}
+			forced = true;
+		}
 		store_get(env->store, env->key->pk, ind->domain, ind->category, copy_own, &o);
 		if (says_nothing_new(&o, ind, now)) {
 			memcpy(ir->id, o.id, AM_ID_BYTES);
 			ir->has_id = true;
 			continue;
 		}
-		allow_match(env->allow, ind->domain, why[n], sizeof why[n]);
+		if (forced)
+			snprintf(why[n], sizeof why[n], "submitted with --force over the allowlist: %s", allowed);
 		notes[n] = why[n][0] ? why[n] : NULL;
 		inds[n] = ind;
 		u[n].ind = ind;
@@ -413,7 +445,7 @@ static void do_withdraw(const struct control_env *env, const struct wire_request
 	ind.issued_at = timefmt_now();
 	if (ind.issued_at >= ind.expires_at)
 		ind.issued_at = ind.expires_at - 1;
-	sign_and_store(env, &ind, resp);
+	sign_and_store(env, &ind, false, resp);
 }
 
 struct query_ctx {
@@ -983,6 +1015,174 @@ static void do_export(const struct control_env *env, const struct wire_request *
 	}
 }
 
+/* --- allowlist transparency (issue 9) --- */
+
+#define ALLOW_LIST_DEFAULT 50
+
+/* One covered live signal: which entry (and list) shields it. */
+struct shield {
+	const char *entry, *source;
+};
+
+struct shield_ctx {
+	const struct allowlist *a;
+	struct mesh *mesh;
+	struct shield *v;
+	size_t n, cap;
+	uint64_t signals;
+	int rv;
+};
+
+static int collect_shield(void *arg, const struct store_rec *rec)
+{
+	struct shield_ctx *c = arg;
+	struct allowlist_coverage cov;
+
+	if (rec->ind.category == AM_CAT_NONE || !mesh_origin_ok(c->mesh, rec->ind.origin))
+		return 0; /* key statements; revoked origins are not answered */
+	c->signals++;
+	if (!allowlist_covers(c->a, rec->ind.domain, &cov))
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 256;
+		struct shield *v = realloc(c->v, cap * sizeof *v);
+		if (!v) {
+			c->rv = AM_ENOMEM;
+			return 1;
+		}
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n++] = (struct shield){cov.name_entry, cov.name_source};
+	return 0;
+}
+
+static int by_entry(const void *a, const void *b)
+{
+	const struct shield *x = a, *y = b;
+	uintptr_t p = (uintptr_t)x->entry, q = (uintptr_t)y->entry;
+	if (p != q)
+		return p < q ? -1 : 1;
+	p = (uintptr_t)x->source, q = (uintptr_t)y->source;
+	return p < q ? -1 : p > q;
+}
+
+static int by_shielding(const void *a, const void *b)
+{
+	const struct wire_allow_entry *x = a, *y = b;
+	if (x->shielding != y->shielding)
+		return x->shielding > y->shielding ? -1 : 1;
+	return strcmp(x->entry, y->entry);
+}
+
+/* What an entry covers, in words: asks the allowlist about the entry's own
+ * name, so the answer is what lookups do, not what the file said. */
+static void describe_entry(const struct allowlist *a, const char *entry, const char *source, uint64_t shielding,
+                           struct wire_allow_entry *w)
+{
+	struct allowlist_coverage cov;
+	bool self, below;
+
+	allowlist_covers(a, entry, &cov);
+	self = cov.name_entry && strcmp(cov.name_entry, entry) == 0;
+	below = cov.below_entry && strcmp(cov.below_entry, entry) == 0;
+	snprintf(w->entry, sizeof w->entry, "%s", entry);
+	snprintf(w->source, sizeof w->source, "%s", source);
+	snprintf(w->covers, sizeof w->covers, "%s",
+	         self && below ? "name and subdomains" : below ? "subdomains" : "name");
+	w->shielding = shielding;
+}
+
+static void keep_source(void *arg, const char *source, const char *type, size_t entries, size_t skipped)
+{
+	struct wire_response *resp = arg;
+
+	if (resp->n_allow_sources >= WIRE_ALLOW_SOURCES_MAX)
+		return;
+	struct wire_allow_source *w = &resp->allow_sources[resp->n_allow_sources++];
+	snprintf(w->name, sizeof w->name, "%s", source);
+	snprintf(w->type, sizeof w->type, "%s", type);
+	w->entries = entries;
+	w->skipped = skipped;
+}
+
+/* The lists, what covers NAME (if asked), and how many live signals each
+ * entry shields now. One pass over the live store under the allowlist's
+ * lock: O(signals), an operator's question, not a hot path (a reload waits
+ * for it; lookups in verdicts wait too). */
+static void do_allowlist(const struct control_env *env, const struct wire_request *req,
+                         struct wire_response *resp)
+{
+	struct shield_ctx c = {.mesh = env->mesh};
+	struct allowlist_coverage cov = {0};
+	char err[AM_ERRLEN];
+	size_t limit = req->limit && req->limit < WIRE_ALLOW_ENTRIES_MAX ? req->limit : ALLOW_LIST_DEFAULT;
+	int rv;
+
+	if (req->domain[0] &&
+	    domain_normalise_query(req->domain, resp->allow_normalised, err, sizeof err) != 0) {
+		fail_with(resp, AM_EINVAL, "%s", err);
+		return;
+	}
+	if (!env->allow)
+		return;
+	pthread_mutex_lock(&env->allow->lock);
+	c.a = env->allow->a;
+	if (!c.a)
+		goto out;
+	resp->allow_configured = true;
+	resp->allow_names = allowlist_count(c.a);
+	if ((resp->allow_sources = calloc(WIRE_ALLOW_SOURCES_MAX, sizeof *resp->allow_sources)) == NULL) {
+		fail_with(resp, AM_ENOMEM, "%s", am_strerror(AM_ENOMEM));
+		goto out;
+	}
+	allowlist_sources(c.a, keep_source, resp);
+	rv = store_list(env->store, timefmt_now(), AM_CAT_NONE, NULL, 0, collect_shield, &c);
+	if (c.rv != 0 || rv < 0) {
+		rv = c.rv ? c.rv : rv;
+		fail_with(resp, rv, "cannot read the store: %s", am_strerror(rv));
+		goto out;
+	}
+	resp->allow_signals = c.signals;
+	if (c.n)
+		qsort(c.v, c.n, sizeof *c.v, by_entry);
+	if (resp->allow_normalised[0]) {
+		resp->allow_covered = allowlist_covers(c.a, resp->allow_normalised, &cov);
+		const char *e[2] = {cov.name_entry, cov.below_entry}, *src[2] = {cov.name_source, cov.below_source};
+		struct wire_allow_entry *w[2] = {&resp->allow_name, &resp->allow_below};
+		for (int k = 0; k < 2; k++) {
+			if (!e[k])
+				continue;
+			uint64_t count = 0;
+			for (size_t i = 0; i < c.n; i++)
+				count += c.v[i].entry == e[k] && c.v[i].source == src[k];
+			describe_entry(c.a, e[k], src[k], count, w[k]);
+		}
+	}
+	/* runs of one entry, most shielding first */
+	size_t runs = 0;
+	for (size_t i = 0; i < c.n; i++)
+		runs += i == 0 || by_entry(&c.v[i - 1], &c.v[i]) != 0;
+	if (runs && (resp->allow_entries = calloc(runs, sizeof *resp->allow_entries)) == NULL) {
+		fail_with(resp, AM_ENOMEM, "%s", am_strerror(AM_ENOMEM));
+		goto out;
+	}
+	for (size_t i = 0; i < c.n;) {
+		size_t j = i;
+		while (j < c.n && by_entry(&c.v[i], &c.v[j]) == 0)
+			j++;
+		describe_entry(c.a, c.v[i].entry, c.v[i].source, j - i, &resp->allow_entries[resp->n_allow_entries++]);
+		i = j;
+	}
+	if (resp->n_allow_entries)
+		qsort(resp->allow_entries, resp->n_allow_entries, sizeof *resp->allow_entries, by_shielding);
+	if (resp->n_allow_entries > limit)
+		resp->n_allow_entries = limit;
+out:
+	pthread_mutex_unlock(&env->allow->lock);
+	free(c.v);
+}
+
 typedef void (*handler_fn)(const struct control_env *, const struct wire_request *,
                            struct wire_response *);
 
@@ -999,6 +1199,7 @@ static const handler_fn handlers[] = {
 	[WIRE_OP_AUDIT] = do_audit,
 	[WIRE_OP_REPORT] = do_report,
 	[WIRE_OP_RPZ] = do_rpz,
+	[WIRE_OP_ALLOWLIST] = do_allowlist,
 	[WIRE_OP_EXPORT] = do_export,
 	[WIRE_OP_SUBMIT_BATCH] = do_submit_batch,
 };

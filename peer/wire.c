@@ -172,6 +172,7 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 	Amesh__V1__AuditRequest au = AMESH__V1__AUDIT_REQUEST__INIT;
 	Amesh__V1__ReportRequest rq = AMESH__V1__REPORT_REQUEST__INIT;
 	Amesh__V1__RpzRequest rz = AMESH__V1__RPZ_REQUEST__INIT;
+	Amesh__V1__AllowlistRequest al = AMESH__V1__ALLOWLIST_REQUEST__INIT;
 	Amesh__V1__SubmitBatchRequest sb = AMESH__V1__SUBMIT_BATCH_REQUEST__INIT;
 	Amesh__V1__ExportRequest ex = AMESH__V1__EXPORT_REQUEST__INIT;
 	Amesh__V1__SubmitRequest *items = NULL, **itemp = NULL;
@@ -189,6 +190,7 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 		sub.expires_at = r->expires_at;
 		sub.tlp = (Amesh__V1__Tlp)r->tlp;
 		sub.hop_limit = r->hop_limit;
+		sub.force = r->force;
 		m.op_case = AMESH__V1__REQUEST__OP_SUBMIT;
 		m.submit = &sub;
 		break;
@@ -265,6 +267,13 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 		m.op_case = AMESH__V1__REQUEST__OP_REPORT;
 		m.report = &rq;
 		break;
+	case WIRE_OP_ALLOWLIST:
+		al.name.data = (uint8_t *)r->domain;
+		al.name.len = strlen(r->domain);
+		al.limit = r->limit;
+		m.op_case = AMESH__V1__REQUEST__OP_ALLOWLIST;
+		m.allowlist = &al;
+		break;
 	case WIRE_OP_RPZ:
 		rz.zone.data = (uint8_t *)r->domain;
 		rz.zone.len = strlen(r->domain);
@@ -292,6 +301,7 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 			items[i].expires_at = it->expires_at;
 			items[i].tlp = (Amesh__V1__Tlp)it->tlp;
 			items[i].hop_limit = it->hop_limit;
+			items[i].force = it->force;
 			itemp[i] = &items[i];
 		}
 		sb.n_items = r->n_items;
@@ -398,6 +408,7 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 			goto fail;
 		}
 		r->hop_limit = m->submit->hop_limit;
+		r->force = m->submit->force;
 		break;
 	case AMESH__V1__REQUEST__OP_WITHDRAW:
 		r->op = WIRE_OP_WITHDRAW;
@@ -511,6 +522,14 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 		r->op = WIRE_OP_REPORT;
 		r->after = m->report->since;
 		break;
+	case AMESH__V1__REQUEST__OP_ALLOWLIST:
+		r->op = WIRE_OP_ALLOWLIST;
+		if (copy_name(&m->allowlist->name, r->domain, sizeof r->domain) != 0) {
+			snprintf(err, errlen, "allowlist name is over %d bytes or contains NUL", WIRE_NAME_MAX);
+			goto fail;
+		}
+		r->limit = m->allowlist->limit;
+		break;
 	case AMESH__V1__REQUEST__OP_RPZ:
 		r->op = WIRE_OP_RPZ;
 		if (copy_name(&m->rpz->zone, r->domain, sizeof r->domain) != 0 ||
@@ -554,6 +573,7 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 			it->expires_at = p->expires_at;
 			it->tlp = (enum am_tlp)p->tlp;
 			it->hop_limit = p->hop_limit;
+			it->force = p->force;
 			r->n_items = i + 1;
 		}
 		break;
@@ -993,8 +1013,69 @@ static int rpz_to_pb(const struct wire_response *r, struct rpz_pb *x, Amesh__V1_
 	return 0;
 }
 
+/* Protobuf views of an allowlist answer; arrays freed by the caller. */
+struct allow_pb {
+	Amesh__V1__AllowlistEntry name, below, *e, **ep;
+	Amesh__V1__AllowlistSource *s, **sp;
+};
+
+static void allow_entry_to_pb(const struct wire_allow_entry *w, Amesh__V1__AllowlistEntry *p)
+{
+	amesh__v1__allowlist_entry__init(p);
+	p->entry.data = (uint8_t *)w->entry;
+	p->entry.len = strlen(w->entry);
+	p->source = (char *)w->source;
+	p->covers = (char *)w->covers;
+	p->shielding = w->shielding;
+}
+
+static int allow_to_pb(const struct wire_response *r, struct allow_pb *x, Amesh__V1__AllowlistResult *p)
+{
+	if (r->n_allow_entries) {
+		x->e = calloc(r->n_allow_entries, sizeof *x->e);
+		x->ep = calloc(r->n_allow_entries, sizeof *x->ep);
+		if (!x->e || !x->ep)
+			return AM_ENOMEM;
+	}
+	for (size_t i = 0; i < r->n_allow_entries; i++) {
+		allow_entry_to_pb(&r->allow_entries[i], &x->e[i]);
+		x->ep[i] = &x->e[i];
+	}
+	if (r->n_allow_sources) {
+		x->s = calloc(r->n_allow_sources, sizeof *x->s);
+		x->sp = calloc(r->n_allow_sources, sizeof *x->sp);
+		if (!x->s || !x->sp)
+			return AM_ENOMEM;
+	}
+	for (size_t i = 0; i < r->n_allow_sources; i++) {
+		amesh__v1__allowlist_source__init(&x->s[i]);
+		x->s[i].name = (char *)r->allow_sources[i].name;
+		x->s[i].type = (char *)r->allow_sources[i].type;
+		x->s[i].entries = r->allow_sources[i].entries;
+		x->s[i].skipped = r->allow_sources[i].skipped;
+		x->sp[i] = &x->s[i];
+	}
+	p->configured = r->allow_configured;
+	p->covered = r->allow_covered;
+	p->names = r->allow_names;
+	p->signals = r->allow_signals;
+	p->normalised.data = (uint8_t *)r->allow_normalised;
+	p->normalised.len = strlen(r->allow_normalised);
+	allow_entry_to_pb(&r->allow_name, &x->name);
+	allow_entry_to_pb(&r->allow_below, &x->below);
+	p->name_entry = &x->name;
+	p->below_entry = &x->below;
+	p->n_shielding = r->n_allow_entries;
+	p->shielding = x->ep;
+	p->n_sources = r->n_allow_sources;
+	p->sources = x->sp;
+	return 0;
+}
+
 int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len)
 {
+	Amesh__V1__AllowlistResult alr = AMESH__V1__ALLOWLIST_RESULT__INIT;
+	struct allow_pb alx = {0};
 	Amesh__V1__RpzResult rzr = AMESH__V1__RPZ_RESULT__INIT;
 	struct rpz_pb rzx = {0};
 	Amesh__V1__Response m = AMESH__V1__RESPONSE__INIT;
@@ -1142,6 +1223,12 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 		m.result_case = AMESH__V1__RESPONSE__RESULT_RPZ;
 		m.rpz = &rzr;
 		break;
+	case WIRE_OP_ALLOWLIST:
+		if ((rv = allow_to_pb(r, &alx, &alr)) != 0)
+			goto fail;
+		m.result_case = AMESH__V1__RESPONSE__RESULT_ALLOWLIST;
+		m.allowlist = &alr;
+		break;
 	case WIRE_OP_SUBMIT_BATCH:
 		if (r->n_item_results && ((bir = calloc(r->n_item_results, sizeof *bir)) == NULL ||
 		                          (birp = calloc(r->n_item_results, sizeof *birp)) == NULL)) {
@@ -1206,6 +1293,10 @@ fail:
 	free(rzx.zp);
 	free(rzx.s);
 	free(rzx.sp);
+	free(alx.e);
+	free(alx.ep);
+	free(alx.s);
+	free(alx.sp);
 	free(bir);
 	free(birp);
 	free(onames);
@@ -1431,6 +1522,51 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 		}
 		break;
 	}
+	case AMESH__V1__RESPONSE__RESULT_ALLOWLIST: {
+		const Amesh__V1__AllowlistResult *q = m->allowlist;
+		r->op = WIRE_OP_ALLOWLIST;
+		if (q->n_shielding > WIRE_ALLOW_ENTRIES_MAX || q->n_sources > WIRE_ALLOW_SOURCES_MAX ||
+		    copy_name(&q->normalised, r->allow_normalised, sizeof r->allow_normalised) != 0) {
+			snprintf(err, errlen, "allowlist answer over its limits");
+			rv = AM_ETOOBIG;
+			goto fail;
+		}
+		if ((q->n_shielding && (r->allow_entries = calloc(q->n_shielding, sizeof *r->allow_entries)) == NULL) ||
+		    (q->n_sources && (r->allow_sources = calloc(q->n_sources, sizeof *r->allow_sources)) == NULL)) {
+			rv = AM_ENOMEM;
+			goto fail;
+		}
+		r->allow_configured = q->configured;
+		r->allow_covered = q->covered;
+		r->allow_names = q->names;
+		r->allow_signals = q->signals;
+		const Amesh__V1__AllowlistEntry *one[2] = {q->name_entry, q->below_entry};
+		struct wire_allow_entry *dst[2] = {&r->allow_name, &r->allow_below};
+		for (size_t i = 0; i < q->n_shielding + 2; i++) {
+			const Amesh__V1__AllowlistEntry *e = i < 2 ? one[i] : q->shielding[i - 2];
+			struct wire_allow_entry *w = i < 2 ? dst[i] : &r->allow_entries[i - 2];
+			if (!e)
+				continue;
+			if (copy_name(&e->entry, w->entry, sizeof w->entry) != 0) {
+				snprintf(err, errlen, "allowlist entry over %d bytes or with a NUL", AM_DOMAIN_MAX);
+				rv = AM_EDECODE;
+				goto fail;
+			}
+			copy_str(w->source, sizeof w->source, e->source);
+			copy_str(w->covers, sizeof w->covers, e->covers);
+			w->shielding = e->shielding;
+		}
+		r->n_allow_entries = q->n_shielding;
+		for (size_t i = 0; i < q->n_sources; i++) {
+			struct wire_allow_source *w = &r->allow_sources[i];
+			copy_str(w->name, sizeof w->name, q->sources[i]->name);
+			copy_str(w->type, sizeof w->type, q->sources[i]->type);
+			w->entries = q->sources[i]->entries;
+			w->skipped = q->sources[i]->skipped;
+		}
+		r->n_allow_sources = q->n_sources;
+		break;
+	}
 	case AMESH__V1__RESPONSE__RESULT_RPZ: {
 		const Amesh__V1__RpzResult *q = m->rpz;
 		r->op = WIRE_OP_RPZ;
@@ -1612,6 +1748,8 @@ void wire_response_clear(struct wire_response *r)
 	free(r->audit);
 	free(r->item_results);
 	report_free(&r->report);
+	free(r->allow_entries);
+	free(r->allow_sources);
 	free(r->rpz_zones);
 	free(r->rpz_secs);
 	free(r->rpz_text);

@@ -56,6 +56,7 @@ enum wire_op {
 	WIRE_OP_AUDIT,
 	WIRE_OP_REPORT,
 	WIRE_OP_RPZ,
+	WIRE_OP_ALLOWLIST,
 	WIRE_OP_SUBMIT_BATCH,
 	WIRE_OP_EXPORT,
 };
@@ -72,6 +73,7 @@ struct wire_submit_item {
 	uint64_t expires_at;
 	enum am_tlp tlp;
 	uint32_t hop_limit;
+	bool force; /* even if the local allowlist covers the name */
 };
 
 /* What became of one item of a batch. */
@@ -94,6 +96,7 @@ struct wire_request {
 	uint64_t expires_at;
 	enum am_tlp tlp;
 	uint32_t hop_limit;
+	bool force; /* submit: even if the local allowlist covers the name */
 	/* query: names[i] is NUL-terminated; the array and strings are owned by
 	 * the request and freed by wire_request_clear */
 	char **names;
@@ -198,6 +201,22 @@ struct wire_peer {
 
 #define WIRE_WATCH_MAX 1000 /* events in one watch answer */
 
+#define WIRE_ALLOW_ENTRIES_MAX 1000 /* entries in one allowlist answer */
+#define WIRE_ALLOW_SOURCES_MAX 64
+
+struct wire_allow_entry {
+	char entry[AM_DOMAIN_MAX + 1]; /* "" = none */
+	char source[257];
+	char covers[24];               /* name | subdomains | name and subdomains */
+	uint64_t shielding;
+};
+
+struct wire_allow_source {
+	char name[257];
+	char type[16];
+	uint64_t entries, skipped;
+};
+
 struct wire_watch_event {
 	uint64_t seq, at;
 	char type[16];
@@ -263,6 +282,15 @@ struct wire_response {
 	char audit_path[256];
 	/* report (owned rows; wire_response_clear frees them) */
 	struct report report;
+	/* allowlist (owned arrays) */
+	bool allow_configured, allow_covered;
+	uint64_t allow_names, allow_signals;
+	char allow_normalised[AM_QNAME_MAX + 1];
+	struct wire_allow_entry allow_name, allow_below;
+	struct wire_allow_entry *allow_entries;
+	size_t n_allow_entries;
+	struct wire_allow_source *allow_sources;
+	size_t n_allow_sources;
 	/* rpz (owned arrays and text) */
 	struct wire_rpz_zone *rpz_zones;
 	size_t n_rpz_zones;

@@ -69,7 +69,7 @@ ok "the completion registers _amesh for amesh" \
 
 # --- commands and global options ---
 check "all commands" \
-    "audit export help init keys list peers query report rpz status submit watch withdraw" amesh ''
+    "allowlist audit export help init keys list peers query report rpz status submit watch withdraw" amesh ''
 check "export what" "rpz" amesh export ''
 check "export options" "--help --output --zone -o" amesh export rpz -
 check "command prefix" "submit" amesh su
@@ -87,7 +87,8 @@ check "keys trust --as" "neighbour origin" amesh keys trust k.pub --as ''
 check "free-text value offers nothing" "" amesh submit x.example --confidence ''
 
 # --- per-command options ---
-check "submit options" "--category --confidence --expires --help --tlp --ttl" amesh submit x.example --
+check "submit options" "--category --confidence --expires --force --help --tlp --ttl" amesh submit x.example --
+check "allowlist options" "--help --limit" amesh allowlist --
 check "list options after --json" "--category --help --limit --origin" amesh --json list --
 check "watch options" "--category --help --min-confidence" amesh watch --
 check "audit options" "--help --verify" amesh audit -

@@ -39,7 +39,11 @@ check "text verdict names level and score" grep -q "verdict phishing  block .*sc
 
 # --- allowlist: still stored, verdict says why ---
 amp b submit mail.google.com --category phishing --confidence 95 --ttl 1d >/dev/null
-amp a submit ns1.operator.example --category malware --confidence 99 --ttl 1d >/dev/null
+# issue 9: a peer does not flag what it has itself declared good...
+expect_exit 2 "a's own allowlisted name is refused at submission" amp a submit ns1.operator.example --category malware --confidence 99 --ttl 1d
+check "... naming the entry and the list" grep -q "allowlisted by \`ns1.operator.example' in allow.txt" <<<"$T_ERR"
+# ...unless the operator insists
+amp a submit ns1.operator.example --category malware --confidence 99 --ttl 1d --force >/dev/null
 check "the allowlisted name still arrives (stored and relayed)" wait_until 10 has a mail.google.com
 out=$(amp a --json query mail.google.com)
 check "warninglist entry makes the verdict allowlisted" grep -q '"level":"allowlisted","reason":"allowlisted by `google.com'"'"' in List of known google domains"' <<<"$out"

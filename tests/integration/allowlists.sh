@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# allowlists.sh - allowlists with real-shaped MISP warninglists and plain
+# lists (fixtures in warninglists/, written for this project) on a real
+# daemon (issue 9): lists with bad entries load, each bad entry named with
+# its file and index by the log and by --check; public-suffix entries cover
+# only themselves, "string" entries the exact name, "hostname" entries the
+# name and its subdomains, a leading dot the subdomains only - checked
+# through verdicts; the origin refuses to flag what it allowlists unless
+# --force, which the audit trail records; `amesh allowlist' shows what
+# covers a name and what each entry is shielding.
+set -uo pipefail
+AMESHD=$1 AMESH=$2
+. "$(dirname "$0")/lib.sh"
+FIX=$(dirname "$0")/warninglists
+
+"$AMESH" init "$T_ROOT/p" --name p >/dev/null
+cp "$FIX"/*.json "$FIX"/corp.txt "$T_ROOT/p/"
+conf="$T_ROOT/p/amesh.conf"
+sed -i "s|^\[peer\]|[peer]\nallowlist = top-sites.json, tlds.json, exact-hosts.json, corp.txt, many-bad.json|" "$conf"
+am() { "$AMESH" -s "$T_ROOT/p/run/amesh.sock" "$@"; }
+
+# --- --check loads the lists it validates ---
+expect_exit 0 "a config whose lists have bad entries is valid" "$AMESHD" -c "$conf" --check
+check "... and says how many names and bad entries" grep -q "22 allowlisted names from 5 files, 39 bad entries skipped" <<<"$T_OUT"
+check "--check names a bad entry with file and index" grep -q "top-sites.json: list\[5\]: skipped: \`-container.supertms.com': label \`-container' has a leading hyphen" <<<"$T_ERR"
+check "... a space" grep -q "top-sites.json: list\[8\]: skipped: \`corona helden': a space" <<<"$T_ERR"
+check "... empty labels" grep -q "top-sites.json: list\[9\]: skipped: \`marketingplatform.google....'" <<<"$T_ERR"
+check "... a non-string entry" grep -q "top-sites.json: list\[13\]: skipped: not a string" <<<"$T_ERR"
+check "... a subdomains-only public suffix" grep -q "top-sites.json: list\[15\]: skipped: \`.github.io': \`github.io' is a public suffix" <<<"$T_ERR"
+check "... a plain list's line" grep -q "corp.txt: line 4: skipped: \`-bad.example-corp.net'" <<<"$T_ERR"
+check "the leading hyphen is not called 'a character other than'" not grep -q "character other than" <<<"$T_ERR"
+check "a list with 30 bad entries: 20 named" test "$(grep -c 'many-bad.json: list' <<<"$T_ERR")" -eq 20
+check "... then counted" grep -q "many-bad.json: ... and 10 more bad entries skipped" <<<"$T_ERR"
+
+cp "$conf" "$T_ROOT/p/cidr.conf"
+sed -i "s|^allowlist = .*|allowlist = resolvers-cidr.json|" "$T_ROOT/p/cidr.conf"
+expect_exit 1 "--check refuses a cidr warninglist" "$AMESHD" -c "$T_ROOT/p/cidr.conf" --check
+check "... saying it is not a list of names" grep -q "resolvers-cidr.json: warninglist type \`cidr' is not a list of names" <<<"$T_ERR"
+
+# --- the daemon starts with the same lists and logs the same ---
+start_peer "$T_ROOT/p" || exit 1
+log="$T_ROOT/p/ameshd.log"
+check "the log names a skipped entry with file and index" grep -q "allowlist: .*top-sites.json: list\[14\]: skipped: \`-250.starlink.ru': label \`-250' has a leading hyphen" "$log"
+check "the log counts per file" grep -q "top-sites.json: 10 entries, 7 bad entries skipped" "$log"
+
+# --- the origin does not flag what it allowlists ---
+sub() { am submit "$@" --category phishing --confidence 90 --ttl 1d; }
+expect_exit 2 "a hostname entry covers the name: refused" sub google.com
+check "... naming the entry and the list" grep -q "allowlisted by \`google.com' in Top sites (test fixture)" <<<"$T_ERR"
+expect_exit 2 "... and its subdomains: refused" sub mail.google.com
+expect_exit 2 "a string entry covers the exact name: refused" sub yahoo.com
+check "... naming the string list" grep -q "allowlisted by \`yahoo.com' in Exact hosts (test fixture)" <<<"$T_ERR"
+expect_exit 0 "... but not its subdomains" sub login.yahoo.com
+expect_exit 0 "a platform entry (public suffix) does not cover its tenants: github.io" sub phish.github.io
+expect_exit 0 "... duckdns.org" sub bank-login.duckdns.org
+expect_exit 0 "... pages.dev" sub login-secure.pages.dev
+expect_exit 0 "... workers.dev" sub a.b.workers.dev
+expect_exit 0 "... web.app" sub secure.web.app
+expect_exit 0 "tlds' COM covers no .com name" sub evil-shop.com
+expect_exit 0 "a leading-dot entry does not cover the name itself" sub cdn.example-corp.net
+expect_exit 2 "... it covers the names below" sub img.cdn.example-corp.net
+expect_exit 0 "a string list's leading dot: not the name" sub static.example-bank.com
+expect_exit 2 "... the names below" sub js.static.example-bank.com
+expect_exit 0 "--force overrides" sub mail.google.com --force
+expect_exit 0 "--force on a string entry" sub yahoo.com --force
+expect_exit 0 "an emoji entry is loaded (well-formed A-label)" am allowlist xn--ls8h.la
+
+# --- verdicts ---
+verdict() { am --json query "$1" | grep -o '"level":"[a-z]*"' | head -1; }
+check "tenant of github.io: block" test "$(verdict phish.github.io)" = '"level":"block"'
+check "tenant of duckdns.org: block" test "$(verdict www.bank-login.duckdns.org)" = '"level":"block"'
+check "tenant of pages.dev: block" test "$(verdict login-secure.pages.dev)" = '"level":"block"'
+check "a .com name under tlds' COM: block" test "$(verdict evil-shop.com)" = '"level":"block"'
+check "under a string entry: block" test "$(verdict login.yahoo.com)" = '"level":"block"'
+check "the string entry itself (forced signal): allowlisted" test "$(verdict yahoo.com)" = '"level":"allowlisted"'
+check "under a hostname entry (forced signal): allowlisted" test "$(verdict www.mail.google.com)" = '"level":"allowlisted"'
+check "... with the entry and list as the reason" grep -q '"reason":"allowlisted by `google.com'"'"' in Top sites (test fixture)"' <<<"$(am --json query mail.google.com)"
+check "a leading-dot entry's own name: block" test "$(verdict cdn.example-corp.net)" = '"level":"block"'
+
+# --- transparency ---
+expect_exit 0 "amesh allowlist NAME: covered" am allowlist www.mail.google.com
+check "... by which entry, list and coverage" grep -q "covered by \`google.com' (name and subdomains) in Top sites (test fixture), shielding 1 live signal" <<<"$T_OUT"
+expect_exit 1 "amesh allowlist NAME: not covered" am allowlist phish.github.io
+check "... says so" grep -q "^phish.github.io: not allowlisted" <<<"$T_OUT"
+expect_exit 0 "a public suffix entry covers only itself" am allowlist github.io
+check "... said in words" grep -q "covered by \`github.io' (name) in Top sites" <<<"$T_OUT"
+expect_exit 0 "a leading-dot entry" am allowlist x.cdn.example-corp.net
+check "... covers subdomains" grep -q "covered by \`cdn.example-corp.net' (subdomains) in corp.txt" <<<"$T_OUT"
+expect_exit 0 "the overview" am allowlist
+check "... lists each list with its bad entries" grep -q "list Top sites (test fixture) (hostname): 10 entries, 7 bad entries skipped" <<<"$T_OUT"
+check "... the entries shielding live signals" grep -q "entry \`google.com' (name and subdomains) in Top sites (test fixture), shielding 1 live signal" <<<"$T_OUT"
+out=$(am --json allowlist mail.google.com)
+check "--json: covered_by with shielding" grep -q '"covered_by": \?{[^}]*"entry": \?"google.com"' <<<"$out"
+check "--json parses" python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); assert d["covered"] and d["covered_by"]["shielding"]==1' <<<"$out"
+
+# --- the audit trail records the override ---
+expect_exit 0 "audit of yahoo.com" am audit yahoo.com
+check "... says it was forced over the allowlist" grep -q "submitted with --force over the allowlist: allowlisted by \`yahoo.com' in Exact hosts (test fixture)" <<<"$T_OUT"
+
+finish
