@@ -17,6 +17,7 @@
 #include "audit.h"
 #include "domain.h"
 #include "keyfile.h"
+#include "listen_guard.h"
 #include "log.h"
 #include "mesh.h"
 #include "metrics.h"
@@ -213,6 +214,7 @@ int main(int argc, char **argv)
 	struct control *ctl = NULL;
 	struct mesh *mesh = NULL;
 	struct events *events = NULL;
+	struct listen_guard *guard = NULL;
 	struct audit *audit = NULL;
 	struct apply *ap = NULL;
 	struct control_allow *allow = NULL;
@@ -359,6 +361,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ameshd: cannot set up the apply path\n");
 		goto out;
 	}
+	if (listen_guard_open(&guard) != 0) {
+		fprintf(stderr, "ameshd: cannot start the listener guard\n");
+		goto out;
+	}
 	struct mesh_env menv = {.store = store, .key = key, .apply = ap, .trust_path = cfg.trust_file,
 	                        .audit = audit};
 	if (mesh_open(&mesh, &menv, &cfg, &trust, err, sizeof err) != 0) {
@@ -400,7 +406,7 @@ int main(int argc, char **argv)
 	struct control_env env = {
 		.store = store, .cfg = &cfg, .key = key, .started_at = started_at, .mesh = mesh,
 		.events = events, .audit = audit, .audit_path = audit_path, .allow = allow, .apply = ap,
-		.metrics = metrics, .rpz = rpz, .dns = dns,
+		.metrics = metrics, .rpz = rpz, .dns = dns, .guard = guard,
 	};
 	if (control_open(&ctl, &env, cfg.control, err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);
@@ -433,6 +439,7 @@ int main(int argc, char **argv)
 	}
 	status = 0;
 out:
+	events_shutdown(events); /* watchers' long-polls end now, not in 5 s */
 	control_close(ctl);
 	metrics_free(metrics); /* its responder reads the mesh and the store */
 	rpz_feed_close(feed);
@@ -440,6 +447,7 @@ out:
 	rpz_close(rpz);
 	mesh_close(mesh);
 	apply_close(ap);
+	listen_guard_close(guard);
 	events_free(events);
 	control_allow_free(allow);
 	audit_close(audit);

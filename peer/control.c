@@ -7,6 +7,7 @@
 #include <nng/nng.h>
 #include <pthread.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
 #include <nng/transport/ipc/ipc.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "domain.h"
@@ -21,6 +23,7 @@
 #include "hist.h"
 #include "log.h"
 #include "metrics.h"
+#include "nnglisten.h"
 #include "report.h"
 #include "rpz_status.h"
 #include "timefmt.h"
@@ -28,6 +31,11 @@
 #include "wire.h"
 
 #define CONTROL_WORKERS 12
+#define CONTROL_PER_CLIENT 4   /* workers one client process may hold */
+#define CONTROL_SEND_MS 5000   /* an answer not taken by then is dropped... */
+#define CONTROL_STALL_MS 60000 /* ...and its client's requests go unanswered this long */
+#define CONTROL_STALLED_MAX 16
+#define CONTROL_SETTLE_MS 50
 /* Watchers each park a worker in a long-poll; the rest stay for queries. */
 #define WATCHERS_MAX (CONTROL_WORKERS - 4)
 #define LIST_DEFAULT 1000
@@ -1250,52 +1258,183 @@ struct worker {
 	nng_aio *aio;
 	nng_ctx ctx;
 	struct control *c;
-	bool started;
+	int index;
+	bool started, ctx_open;
 };
 
 struct control {
 	nng_socket sock;
+	bool sock_open;
 	struct worker workers[CONTROL_WORKERS];
 	const struct control_env *env;
+	struct nnglisten *listener;
+	bool stopping;                             /* atomic: set once by control_close */
+	pthread_mutex_t lock;                      /* client[], stalled[] */
+	uint64_t client[CONTROL_WORKERS];          /* whom each worker serves; 0 = idle */
+	struct {
+		uint64_t client, until_ms;         /* 0 = free slot */
+	} stalled[CONTROL_STALLED_MAX];
+	uint64_t dropped, timeouts;                /* atomic, for the rate-limited log */
 	char path[PATH_MAX];
 };
+
+static bool stopping(struct control *c)
+{
+	return __atomic_load_n(&c->stopping, __ATOMIC_ACQUIRE);
+}
+
+/* Who sent a request: the peer process for ipc (so one process cannot
+ * take a larger share by opening more connections), else the pipe. */
+static uint64_t client_of(nng_pipe p)
+{
+	uint64_t pid;
+	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pid) == 0 && pid)
+		return pid << 32;
+	return (uint64_t)(uint32_t)nng_pipe_id(p);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Under c->lock: is client marked as not reading its answers? */
+static bool is_stalled(struct control *c, uint64_t client, uint64_t now)
+{
+	for (int i = 0; i < CONTROL_STALLED_MAX; i++)
+		if (c->stalled[i].client == client && c->stalled[i].until_ms > now)
+			return true;
+	return false;
+}
+
+static void mark_stalled(struct control *c, uint64_t client)
+{
+	uint64_t now = mono_ms();
+	int slot = 0;
+	pthread_mutex_lock(&c->lock);
+	for (int i = 0; i < CONTROL_STALLED_MAX; i++) {
+		if (c->stalled[i].client == client || c->stalled[i].until_ms <= now) {
+			slot = i;
+			break;
+		}
+		if (c->stalled[i].until_ms < c->stalled[slot].until_ms)
+			slot = i; /* full: replace the one closest to expiry */
+	}
+	c->stalled[slot].client = client;
+	c->stalled[slot].until_ms = now + CONTROL_STALL_MS;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Takes a worker for client, or refuses when it already holds its share
+ * or left an answer unread recently. */
+static bool claim(struct control *c, int w, uint64_t client)
+{
+	int n = 0;
+	pthread_mutex_lock(&c->lock);
+	for (int i = 0; i < CONTROL_WORKERS; i++)
+		n += c->client[i] == client;
+	bool ok = n < CONTROL_PER_CLIENT && !is_stalled(c, client, mono_ms());
+	if (ok)
+		c->client[w] = client;
+	pthread_mutex_unlock(&c->lock);
+	return ok;
+}
+
+static void release(struct control *c, int w)
+{
+	pthread_mutex_lock(&c->lock);
+	c->client[w] = 0;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Logs the 1st, 10th, 100th... occurrence: a flood cannot flood the log. */
+static bool log_this(uint64_t *counter)
+{
+	uint64_t n = __atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+	while (n % 10 == 0)
+		n /= 10;
+	return n == 1;
+}
+
+/* Answers one request, within the client's share and the send deadline. */
+static void serve(struct worker *w, nng_msg *msg)
+{
+	struct control *c = w->c;
+	nng_pipe pipe = nng_msg_get_pipe(msg);
+	uint64_t client = client_of(pipe);
+	nng_msg *reply;
+	uint8_t *out = NULL;
+	size_t out_len;
+	int rv;
+
+	if (!claim(c, w->index, client)) {
+		/* unanswered: NNG's req resends it later, and a client that never
+		 * reads its answers cannot make us queue more of them */
+		nng_msg_free(msg);
+		if (log_this(&c->dropped))
+			log_warn("control: left a request from a client (%s %llu) unanswered: more than %d "
+			         "at once, or its earlier answers went unread (%llu so far)",
+			         client >> 32 ? "pid" : "pipe",
+			         (unsigned long long)(client >> 32 ? client >> 32 : client), CONTROL_PER_CLIENT,
+			         (unsigned long long)__atomic_load_n(&c->dropped, __ATOMIC_RELAXED));
+		return;
+	}
+	rv = control_handle(c->env, nng_msg_body(msg), nng_msg_len(msg), &out, &out_len);
+	nng_msg_free(msg);
+	if (rv != 0 || nng_msg_alloc(&reply, out_len) != 0) {
+		free(out);
+		log_error("control: out of memory answering a request");
+		goto out;
+	}
+	memcpy(nng_msg_body(reply), out, out_len);
+	free(out);
+	nng_aio_set_msg(w->aio, reply);
+	/* a client that does not take its answer must not keep a worker */
+	nng_aio_set_timeout(w->aio, CONTROL_SEND_MS);
+	nng_ctx_send(w->ctx, w->aio);
+	nng_aio_wait(w->aio);
+	if ((rv = nng_aio_result(w->aio)) != 0) {
+		nng_msg_free(nng_aio_get_msg(w->aio));
+		nng_aio_set_msg(w->aio, NULL);
+		if (rv == NNG_ETIMEDOUT) {
+			/* it stopped reading. Closing its pipe would be neater, but in
+			 * NNG 1.5.2 closing a pipe while a request arrives on it can
+			 * wedge NNG's reaper for good (README): ignore it instead */
+			mark_stalled(c, client);
+			if (log_this(&c->timeouts))
+				log_warn("control: a client (%s %llu) left an answer unread for %d ms; its requests "
+				         "go unanswered for %d s (%llu so far)", client >> 32 ? "pid" : "pipe",
+				         (unsigned long long)(client >> 32 ? client >> 32 : client), CONTROL_SEND_MS,
+				         CONTROL_STALL_MS / 1000,
+				         (unsigned long long)__atomic_load_n(&c->timeouts, __ATOMIC_RELAXED));
+		}
+	}
+out:
+	release(c, w->index);
+}
 
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	nng_msg *msg, *reply;
-	uint8_t *out;
-	size_t out_len;
 	int rv;
 
-	for (;;) {
+	while (!stopping(w->c)) {
+		nng_aio_set_timeout(w->aio, NNG_DURATION_INFINITE);
 		nng_ctx_recv(w->ctx, w->aio);
 		nng_aio_wait(w->aio);
 		if ((rv = nng_aio_result(w->aio)) != 0) {
-			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
-				return NULL;
-			continue; /* transient: receive again */
-		}
-		msg = nng_aio_get_msg(w->aio);
-		out = NULL;
-		rv = control_handle(w->c->env, nng_msg_body(msg), nng_msg_len(msg), &out, &out_len);
-		nng_msg_free(msg);
-		if (rv != 0 || nng_msg_alloc(&reply, out_len) != 0) {
-			free(out);
-			log_error("control: out of memory answering a request");
+			/* control_close stops the aio (NNG_ECANCELED, and every later
+			 * operation fails at once); anything else is one client's
+			 * trouble: receive again */
+			if (stopping(w->c) || rv == NNG_ECLOSED)
+				break;
 			continue;
 		}
-		memcpy(nng_msg_body(reply), out, out_len);
-		free(out);
-		nng_aio_set_msg(w->aio, reply);
-		nng_ctx_send(w->ctx, w->aio);
-		nng_aio_wait(w->aio);
-		if ((rv = nng_aio_result(w->aio)) != 0) {
-			nng_msg_free(nng_aio_get_msg(w->aio));
-			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
-				return NULL;
-		}
+		serve(w, nng_aio_get_msg(w->aio));
 	}
+	return NULL;
 }
 
 /* The socket's directory must exist and be closed to others: the socket's
@@ -1328,11 +1467,16 @@ static int prepare_dir(const char *sock_path, char *err, size_t errlen)
 	return 0;
 }
 
+static int setup_listener(void *arg, nng_listener l)
+{
+	(void)arg;
+	return nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0660);
+}
+
 int control_open(struct control **out, const struct control_env *env,
                  const char *socket_path, char *err, size_t errlen)
 {
 	struct control *c;
-	nng_listener l;
 	char url[PATH_MAX + 8];
 	int rv;
 
@@ -1342,24 +1486,29 @@ int control_open(struct control **out, const struct control_env *env,
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return AM_ENOMEM;
 	c->env = env;
+	pthread_mutex_init(&c->lock, NULL);
 	snprintf(c->path, sizeof c->path, "%s", socket_path);
 	if ((rv = nng_rep0_open(&c->sock)) != 0)
 		goto nng_fail;
+	c->sock_open = true;
 	/* before any listener starts: NNG's default is unlimited */
 	if ((rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, AM_CONTROL_MSG_MAX)) != 0)
 		goto nng_fail;
 	for (int i = 0; i < CONTROL_WORKERS; i++) {
 		struct worker *w = &c->workers[i];
 		w->c = c;
-		if ((rv = nng_aio_alloc(&w->aio, NULL, NULL)) != 0 ||
-		    (rv = nng_ctx_open(&w->ctx, c->sock)) != 0)
+		w->index = i;
+		if ((rv = nng_aio_alloc(&w->aio, NULL, NULL)) != 0 || (rv = nng_ctx_open(&w->ctx, c->sock)) != 0)
 			goto nng_fail;
+		w->ctx_open = true;
 	}
 	snprintf(url, sizeof url, "ipc://%s", socket_path);
-	if ((rv = nng_listener_create(&l, c->sock, url)) != 0 ||
-	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0660)) != 0 ||
-	    (rv = nng_listener_start(l, 0)) != 0)
-		goto nng_fail;
+	struct nnglisten_opts lo = {.name = "control socket", .peer_proto = NNG_REQ0_SELF,
+	                            .setup = setup_listener};
+	if ((rv = nnglisten_open(&c->listener, env->guard, c->sock, url, &lo, err, errlen)) != 0) {
+		control_close(c);
+		return rv;
+	}
 	for (int i = 0; i < CONTROL_WORKERS; i++)
 		c->workers[i].started = pthread_create(&c->workers[i].thread, NULL, worker_main,
 		                                       &c->workers[i]) == 0;
@@ -1371,18 +1520,55 @@ nng_fail:
 	return AM_EIO;
 }
 
+uint64_t control_listener_restarts(const struct control *c)
+{
+	return c ? nnglisten_restarts(c->listener) : 0;
+}
+
+int control_stalled_clients(struct control *c)
+{
+	int n = 0;
+	uint64_t now = mono_ms();
+	pthread_mutex_lock(&c->lock);
+	for (int i = 0; i < CONTROL_STALLED_MAX; i++)
+		n += c->stalled[i].until_ms > now;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+/* NNG 1.5.2 frees a socket's contexts when the socket closes: a worker
+ * still inside nng_ctx_send on one of them panics ("pthread_mutex_lock:
+ * Invalid argument"). So: stop the workers (flag, nng_aio_stop: the
+ * operation in progress ends and every later one fails at once), join
+ * them, close their contexts, and only then the pipes and the socket.
+ * Closing a pipe while a message arrives on it can wedge NNG 1.5.2's
+ * reaper (README): with no context receiving, rep0 reads at most one more
+ * message per pipe and stops, so a short pause first leaves the pipes
+ * quiet when the listener and the socket close them. */
 void control_close(struct control *c)
 {
 	if (!c)
 		return;
-	/* closing the socket ends every worker's wait with NNG_ECLOSED */
-	nng_close(c->sock);
+	__atomic_store_n(&c->stopping, true, __ATOMIC_RELEASE);
+	for (int i = 0; i < CONTROL_WORKERS; i++)
+		if (c->workers[i].aio)
+			nng_aio_stop(c->workers[i].aio);
 	for (int i = 0; i < CONTROL_WORKERS; i++)
 		if (c->workers[i].started)
 			pthread_join(c->workers[i].thread, NULL);
 	for (int i = 0; i < CONTROL_WORKERS; i++)
+		if (c->workers[i].ctx_open)
+			nng_ctx_close(c->workers[i].ctx);
+	if (c->listener)
+		usleep(CONTROL_SETTLE_MS * 1000);
+	nnglisten_stop(c->listener); /* unguarded first: no restart races the close */
+	if (c->sock_open)
+		nng_close(c->sock);
+	nnglisten_free(c->listener);
+	for (int i = 0; i < CONTROL_WORKERS; i++)
 		if (c->workers[i].aio)
 			nng_aio_free(c->workers[i].aio);
+	pthread_mutex_destroy(&c->lock);
 	unlink(c->path);
 	free(c);
 }

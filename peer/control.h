@@ -13,6 +13,20 @@
  * Requests over AM_CONTROL_MSG_MAX are dropped by NNG before we see them
  * (NNG_OPT_RECVMAXSZ) and every request carries the control protocol
  * version, checked before anything else.
+ *
+ * Holding up: the listener is under the listen guard (nnglisten.h), so a
+ * client that drops its connection mid-handshake cannot deafen the socket
+ * (nng#1518). One client process holds at most CONTROL_PER_CLIENT (4) of
+ * the 12 workers; requests beyond that are left unanswered (NNG's req
+ * resends them) - the CLI keeps at most 2 in flight. Every answer is sent
+ * with a 5 s deadline; a client that lets one expire is ignored for 60 s,
+ * so a client that sends and never reads cannot park the workers (its
+ * connection is left open: closing a pipe that is receiving can wedge NNG
+ * 1.5.2, see the README).
+ *
+ * Shutdown: workers are stopped and joined and their contexts closed
+ * before the socket (closing an NNG 1.5.2 socket under a worker that is in
+ * nng_ctx_send panics).
  */
 #ifndef AMESH_CONTROL_H
 #define AMESH_CONTROL_H
@@ -23,6 +37,7 @@
 #include "config.h"
 #include "events.h"
 #include "keyfile.h"
+#include "listen_guard.h"
 #include "mesh.h"
 #include "model.h"
 #include "store.h"
@@ -46,6 +61,7 @@ struct control_env {
 	struct apply *apply;              /* the one way in for changes (apply.h); NULL = read-only */
 	struct rpz *rpz;                  /* response policy zones; NULL = none */
 	struct dns *dns;                  /* their DNS server; NULL = none */
+	struct listen_guard *guard;       /* keeps the listener accepting; NULL = none */
 };
 
 /* The allowlist in force, swappable on SIGHUP while queries run. */
@@ -73,7 +89,13 @@ struct control;
  * can enter, listens on ipc://socket_path and starts serving. */
 int control_open(struct control **out, const struct control_env *env,
                  const char *socket_path, char *err, size_t errlen);
-/* Stops serving, waits for in-flight requests, removes the socket. NULL ok. */
+/* Stops serving, waits for in-flight requests, removes the socket. A
+ * watcher's long-poll ends within its 5 s wait (at once after
+ * events_shutdown). NULL ok. */
 void control_close(struct control *c);
+/* How often the guard had to re-create the listener. */
+uint64_t control_listener_restarts(const struct control *c);
+/* Clients currently ignored for leaving answers unread. */
+int control_stalled_clients(struct control *c);
 
 #endif

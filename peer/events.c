@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -14,6 +15,7 @@ struct events {
 	struct event *ring;
 	size_t cap;
 	uint64_t head; /* seq of the newest event, 0 = none yet */
+	bool shutdown; /* waits return at once */
 };
 
 int events_new(struct events **out, size_t capacity)
@@ -80,7 +82,7 @@ int events_wait(struct events *e, uint64_t after, struct event *out, size_t max,
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	while (e->head <= after && wait_ms)
+	while (e->head <= after && wait_ms && !e->shutdown)
 		if (pthread_cond_timedwait(&e->cond, &e->lock, &ts) == ETIMEDOUT)
 			break;
 	/* the oldest event still in the ring is head - cap + 1 */
@@ -94,6 +96,16 @@ int events_wait(struct events *e, uint64_t after, struct event *out, size_t max,
 	*head = e->head;
 	pthread_mutex_unlock(&e->lock);
 	return (int)n;
+}
+
+void events_shutdown(struct events *e)
+{
+	if (!e)
+		return;
+	pthread_mutex_lock(&e->lock);
+	e->shutdown = true;
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
 }
 
 const char *events_type_name(enum event_type t)

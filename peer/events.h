@@ -39,6 +39,9 @@ void events_push(struct events *e, enum event_type type, const struct am_indicat
  * after + 1 is no longer in the ring. *head gets the newest seq. */
 int events_wait(struct events *e, uint64_t after, struct event *out, size_t max, unsigned wait_ms,
                 uint64_t *head);
+/* Shutting down: wakes every waiting watcher, and later waits return at
+ * once (pushes still work). NULL ok. */
+void events_shutdown(struct events *e);
 const char *events_type_name(enum event_type t);
 
 #endif

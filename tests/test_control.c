@@ -9,11 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <poll.h>
+#include <pthread.h>
+#include <time.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
 #include <unistd.h>
 
 #include "client.h"
 #include "control.h"
 #include "domain.h"
+#include "events.h"
+#include "listen_guard.h"
 #include "timefmt.h"
 #include "wire.h"
 
@@ -313,6 +324,253 @@ static void test_ipc_server_round_trip_and_permissions(void **state)
 	assert_non_null(strstr(err, "chmod"));
 }
 
+/* --- the server under abuse and at shutdown --- */
+
+struct hammer {
+	char path[160];
+	bool stop;   /* atomic */
+	int answered;
+	enum wire_op op;
+};
+
+static int raw_ipc(const char *path);
+
+static bool read_full(int fd, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	while (len) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (poll(&pfd, 1, 1000) != 1)
+			return false;
+		ssize_t n = read(fd, p, len);
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* Sends one request frame (ipc framing, req0 request id) on fd. */
+static bool send_request(int fd, uint32_t id, const uint8_t *body, size_t len)
+{
+	uint8_t frame[13] = {1};
+	uint64_t n = 4 + len;
+	for (int k = 0; k < 8; k++)
+		frame[1 + k] = (uint8_t)(n >> (8 * (7 - k)));
+	frame[9] = (uint8_t)(0x80 | (id >> 24)), frame[10] = (uint8_t)(id >> 16);
+	frame[11] = (uint8_t)(id >> 8), frame[12] = (uint8_t)id;
+	return send(fd, frame, sizeof frame, MSG_NOSIGNAL) == (ssize_t)sizeof frame &&
+	       send(fd, body, len, MSG_NOSIGNAL) == (ssize_t)len;
+}
+
+/* A client on a raw socket: NNG's own client sockets would share this
+ * process's NNG reaper with the server under test (see README on NNG). */
+static void *hammer_main(void *arg)
+{
+	struct hammer *h = arg;
+	struct wire_request req = {.protocol = AM_CONTROL_PROTOCOL, .op = h->op, .wait_ms = 5000,
+	                           .after = UINT64_MAX};
+	uint8_t *body;
+	size_t len;
+	uint32_t id = 1;
+
+	if (wire_request_pack(&req, &body, &len) != 0)
+		return NULL;
+	while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+		uint8_t hdr[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0}, theirs[8];
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		memcpy(sun.sun_path, h->path, strlen(h->path) + 1);
+		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0 || write(fd, hdr, 8) != 8 ||
+		    !read_full(fd, theirs, 8)) {
+			close(fd);
+			usleep(2000);
+			continue;
+		}
+		while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
+			uint8_t rh[9], *reply;
+			uint64_t n = 0;
+			if (!send_request(fd, id++, body, len) || !read_full(fd, rh, 9))
+				break;
+			for (int k = 1; k < 9; k++)
+				n = n << 8 | rh[k];
+			if (n > (1u << 22) || (reply = malloc(n)) == NULL)
+				break;
+			bool ok = read_full(fd, reply, n);
+			free(reply);
+			if (!ok)
+				break;
+			__atomic_add_fetch(&h->answered, 1, __ATOMIC_RELAXED);
+		}
+		close(fd);
+	}
+	free(body);
+	return NULL;
+}
+
+static double elapsed(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Issue 8: closing under busy workers panicked in NNG ("pthread_mutex_lock:
+ * Invalid argument") about once in 40 runs. Many cycles, clients and a
+ * watcher busy at every close: no crash, and each close is prompt. */
+static void test_close_while_clients_hammer(void **state)
+{
+	struct fixture *f = *state;
+	struct control *ctl;
+	struct events *ev;
+	struct listen_guard *g;
+	char sock[128], err[AM_ERRLEN];
+	struct hammer h[5];
+	pthread_t t[5];
+	int total = 0;
+	double worst = 0;
+
+	assert_int_equal(events_new(&ev, 1024), 0);
+	assert_int_equal(listen_guard_open(&g), 0);
+	f->env.events = ev;
+	f->env.guard = g;
+	snprintf(sock, sizeof sock, "%s/run", f->dir);
+	chmod(sock, 0750); /* the permission test left it open */
+	snprintf(sock, sizeof sock, "%s/run/amesh.sock", f->dir);
+	for (int cycle = 0; cycle < 25; cycle++) {
+		assert_int_equal(control_open(&ctl, &f->env, sock, err, sizeof err), 0);
+		for (int i = 0; i < 5; i++) {
+			h[i] = (struct hammer){.op = i == 4 ? WIRE_OP_WATCH : WIRE_OP_STATUS};
+			snprintf(h[i].path, sizeof h[i].path, "%s", sock);
+			assert_int_equal(pthread_create(&t[i], NULL, hammer_main, &h[i]), 0);
+		}
+		usleep((useconds_t)(20000 + (cycle % 7) * 15000));
+		struct timespec t0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (cycle % 2)
+			events_shutdown(ev); /* as ameshd does; the other half waits out the watch */
+		control_close(ctl);
+		double took = elapsed(&t0);
+		worst = took > worst ? took : worst;
+		for (int i = 0; i < 5; i++) {
+			__atomic_store_n(&h[i].stop, true, __ATOMIC_RELEASE);
+			pthread_join(t[i], NULL);
+			total += h[i].answered;
+		}
+		if (cycle % 2) {
+			events_free(ev);
+			assert_int_equal(events_new(&ev, 1024), 0);
+			f->env.events = ev;
+		}
+	}
+	print_message("25 cycles: %d answers during them, slowest close %.2f s\n", total, worst);
+	assert_true(total > 0);
+	assert_true(worst < 6.0); /* a watcher's poll is 5 s at most */
+	f->env.events = NULL;
+	f->env.guard = NULL;
+	events_free(ev);
+	listen_guard_close(g);
+}
+
+/* Connects and exchanges SP headers; -1 on failure. Only system calls,
+ * so a forked child may use it. */
+static int raw_ipc(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	uint8_t hdr[8] = {0, 'S', 'P', 0, 0, 0x30, 0, 0}, theirs[8];
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (strlen(path) >= sizeof sun.sun_path)
+		return -1;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0 || write(fd, hdr, 8) != 8 ||
+	    read(fd, theirs, 8) != 8) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Issue 8: a client that sends requests and never reads its answers
+ * parked every worker in a send. Now it holds at most its share, honest
+ * clients are answered meanwhile, and after its first answer times out it
+ * holds none. */
+static void test_client_that_never_reads_cannot_stall(void **state)
+{
+	struct fixture *f = *state;
+	struct control *ctl;
+	struct wire_response resp;
+	char sock[128], err[AM_ERRLEN], name[64];
+
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof name, "stall-%03d.example.com", i);
+		assert_int_equal(submit(f, name, AM_CAT_SPAM, 50, 3600, &resp), 0);
+		wire_response_clear(&resp);
+	}
+	snprintf(sock, sizeof sock, "%s/run", f->dir);
+	chmod(sock, 0750);
+	snprintf(sock, sizeof sock, "%s/run/amesh.sock", f->dir);
+	assert_int_equal(control_open(&ctl, &f->env, sock, err, sizeof err), 0);
+
+	struct wire_request list = {.protocol = AM_CONTROL_PROTOCOL, .op = WIRE_OP_LIST, .limit = 10000};
+	uint8_t *body;
+	size_t len;
+	assert_int_equal(wire_request_pack(&list, &body, &len), 0);
+	/* the hog is another process, as it would be: shares are per process */
+	int ready[2];
+	assert_int_equal(pipe(ready), 0);
+	pid_t hog = fork();
+	assert_true(hog >= 0);
+	if (hog == 0) {
+		int fd = raw_ipc(sock);
+		for (uint32_t i = 0; fd >= 0 && i < 200; i++)
+			if (!send_request(fd, i, body, len))
+				break;
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	char x;
+	assert_int_equal(read(ready[0], &x, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	free(body);
+	usleep(300000); /* the hog's answers fill its socket buffer */
+
+	for (int i = 0; i < 5; i++) {
+		struct timespec t0;
+		struct wire_request st = {.op = WIRE_OP_STATUS};
+		struct client *cl;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(client_open(&cl, sock, err, sizeof err), 0);
+		assert_int_equal(client_call(cl, &st, &resp, err, sizeof err), 0);
+		assert_int_equal(resp.status, 0);
+		wire_response_clear(&resp);
+		client_close(cl);
+		assert_true(elapsed(&t0) < 2.0);
+	}
+	/* once its answers time out, the hog holds no worker: honest calls
+	 * stay fast after the send deadline too */
+	sleep(6);
+	for (int i = 0; i < 5; i++) {
+		struct timespec t0;
+		struct wire_request st = {.op = WIRE_OP_STATUS};
+		struct client *cl;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(client_open(&cl, sock, err, sizeof err), 0);
+		assert_int_equal(client_call(cl, &st, &resp, err, sizeof err), 0);
+		assert_int_equal(resp.status, 0);
+		wire_response_clear(&resp);
+		client_close(cl);
+		assert_true(elapsed(&t0) < 2.0);
+	}
+	assert_true(control_stalled_clients(ctl) >= 1);
+	kill(hog, SIGKILL);
+	waitpid(hog, NULL, 0);
+	control_close(ctl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +582,8 @@ int main(void)
 		cmocka_unit_test(test_status_reports_identity_and_counts),
 		cmocka_unit_test(test_bad_requests_get_error_responses),
 		cmocka_unit_test(test_ipc_server_round_trip_and_permissions),
+		cmocka_unit_test(test_close_while_clients_hammer),
+		cmocka_unit_test(test_client_that_never_reads_cannot_stall),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
