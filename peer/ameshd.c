@@ -194,6 +194,23 @@ out:
 	config_free(&fresh);
 }
 
+/* Shutdown is ordered so that it ends (users stopped, contexts closed,
+ * threads joined, then sockets); this is the last resort for a hang inside
+ * NNG 1.5.2 itself (a pipe closed while a message arrives wedges its
+ * reaper, README). Every acknowledged change is already a durable commit,
+ * so leaving without the rest of the cleanup loses nothing. */
+#define SHUTDOWN_DEADLINE_S 20
+
+static void *shutdown_deadline(void *arg)
+{
+	(void)arg;
+	sleep(SHUTDOWN_DEADLINE_S);
+	log_error("shutdown did not finish within %d s (stuck inside NNG); every acknowledged change "
+	          "is already stored; exiting now", SHUTDOWN_DEADLINE_S);
+	_exit(1);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -435,6 +452,9 @@ int main(int argc, char **argv)
 			continue;
 		}
 		log_info("signal %d: shutting down", sig);
+		pthread_t deadline;
+		if (pthread_create(&deadline, NULL, shutdown_deadline, NULL) == 0)
+			pthread_detach(deadline);
 		break;
 	}
 	status = 0;

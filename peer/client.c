@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct client {
 	nng_socket sock;
@@ -37,8 +38,13 @@ int client_open(struct client **out, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create client socket: %s", nng_strerror(rv));
 		goto fail;
 	}
-	/* flags 0: a synchronous dial fails now if nobody listens */
-	if ((rv = nng_dial(c->sock, url, NULL, 0)) != 0) {
+	/* flags 0: a synchronous dial fails now if nobody listens. A full
+	 * listen backlog (EAGAIN on a Unix socket: someone floods connections,
+	 * or the daemon is just re-creating its listener) is worth a few
+	 * retries, ~2 s in all, before giving up. */
+	for (int i = 0; (rv = nng_dial(c->sock, url, NULL, 0)) == NNG_EAGAIN && i < 20; i++)
+		usleep(100000);
+	if (rv != 0) {
 		const char *hint = (rv == NNG_ENOENT || rv == NNG_ECONNREFUSED)
 		                       ? " (is ameshd running? pick the peer with -s SOCKET, -c CONFIG or AMESH_SOCKET)"
 		                       : "";

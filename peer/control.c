@@ -1542,14 +1542,16 @@ int control_stalled_clients(struct control *c)
  * operation in progress ends and every later one fails at once), join
  * them, close their contexts, and only then the pipes and the socket.
  * Closing a pipe while a message arrives on it can wedge NNG 1.5.2's
- * reaper (README): with no context receiving, rep0 reads at most one more
- * message per pipe and stops, so a short pause first leaves the pipes
- * quiet when the listener and the socket close them. */
+ * reaper (README): new pipes are refused before they start, and with no
+ * context receiving rep0 reads at most one more message per pipe and
+ * stops, so a short pause first leaves the pipes quiet when the listener
+ * and the socket close them. */
 void control_close(struct control *c)
 {
 	if (!c)
 		return;
 	__atomic_store_n(&c->stopping, true, __ATOMIC_RELEASE);
+	nnglisten_refuse(c->listener); /* new clients are closed before they start */
 	for (int i = 0; i < CONTROL_WORKERS; i++)
 		if (c->workers[i].aio)
 			nng_aio_stop(c->workers[i].aio);

@@ -23,6 +23,7 @@ struct nnglisten {
 	pthread_mutex_t cb_lock;       /* entry: pipe callbacks vs stop */
 	struct listen_guard_entry *entry;
 	bool stopped;
+	bool refusing;                 /* atomic: close every new pipe */
 	uint64_t restarts;             /* atomic */
 };
 
@@ -38,6 +39,17 @@ static void pipe_added(nng_pipe p, nng_pipe_ev ev, void *arg)
 	pthread_mutex_unlock(&nl->cb_lock);
 	if (nl->o.on_pipe)
 		nl->o.on_pipe(nl->o.arg, p);
+}
+
+/* Before the protocol starts the pipe: the one moment closing it is safe. */
+static void pipe_arriving(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct nnglisten *nl = arg;
+	(void)ev;
+	if ((uint32_t)nng_pipe_listener(p).id != __atomic_load_n(&nl->lid, __ATOMIC_ACQUIRE))
+		return;
+	if (__atomic_load_n(&nl->refusing, __ATOMIC_ACQUIRE) || (nl->o.admit && !nl->o.admit(nl->o.arg, p)))
+		nng_pipe_close(p);
 }
 
 /* Where a probe connects: the bound address, loopback for a wildcard. */
@@ -150,7 +162,8 @@ int nnglisten_open(struct nnglisten **out, struct listen_guard *g, nng_socket so
 	pthread_mutex_init(&nl->lock, NULL);
 	pthread_mutex_init(&nl->cb_lock, NULL);
 	__atomic_store_n(&nl->lid, UINT32_MAX, __ATOMIC_RELEASE);
-	if ((rv = nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, pipe_added, nl)) != 0 || (rv = start(nl)) != 0) {
+	if ((rv = nng_pipe_notify(sock, NNG_PIPE_EV_ADD_PRE, pipe_arriving, nl)) != 0 ||
+	    (rv = nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, pipe_added, nl)) != 0 || (rv = start(nl)) != 0) {
 		snprintf(err, errlen, "cannot listen on `%s': %s", url, nng_strerror(rv));
 		goto fail;
 	}
@@ -177,11 +190,18 @@ int nnglisten_open(struct nnglisten **out, struct listen_guard *g, nng_socket so
 fail_started:
 	nng_listener_close(nl->l);
 fail:
+	nng_pipe_notify(sock, NNG_PIPE_EV_ADD_PRE, NULL, NULL);
 	nng_pipe_notify(sock, NNG_PIPE_EV_ADD_POST, NULL, NULL);
 	pthread_mutex_destroy(&nl->cb_lock);
 	pthread_mutex_destroy(&nl->lock);
 	free(nl);
 	return AM_EIO;
+}
+
+void nnglisten_refuse(struct nnglisten *nl)
+{
+	if (nl)
+		__atomic_store_n(&nl->refusing, true, __ATOMIC_RELEASE);
 }
 
 void nnglisten_stop(struct nnglisten *nl)

@@ -12,15 +12,21 @@
  * closes the old listener and, with it, the pipes it had accepted: their
  * clients reconnect (NNG dialers do so by themselves).
  *
- * The socket's NNG_PIPE_EV_ADD_POST callback belongs to this module (NNG
- * keeps one callback per event and socket): owners may use ADD_PRE and
- * REM_POST, and get ADD_POST through the on_pipe hook. One nnglisten per
+ * Closing a pipe while a message arrives on it can wedge NNG 1.5.2's
+ * reaper for good (README). A pipe closed before the protocol starts it
+ * has nothing in flight, so this module offers that safe moment: the
+ * admit hook and nnglisten_refuse() close new pipes in NNG_PIPE_EV_ADD_PRE.
+ *
+ * The socket's ADD_PRE and ADD_POST callbacks belong to this module (NNG
+ * keeps one callback per event and socket): owners may use REM_POST, and
+ * get the others through the admit and on_pipe hooks. One nnglisten per
  * socket.
  */
 #ifndef AMESH_NNGLISTEN_H
 #define AMESH_NNGLISTEN_H
 
 #include <nng/nng.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "listen_guard.h"
@@ -34,9 +40,13 @@ struct nnglisten_opts {
 	 * each re-creation): per-listener options such as
 	 * NNG_OPT_IPC_PERMISSIONS. NULL = none. Returns 0 or an NNG error. */
 	int (*setup)(void *arg, nng_listener l);
+	/* Called for every new pipe of this listener before the protocol
+	 * starts it; false closes it (safely: nothing is in flight yet). Runs
+	 * on NNG's threads; must not block. NULL = admit all. */
+	bool (*admit)(void *arg, nng_pipe p);
 	/* Called for every pipe of this listener after NNG added it. NULL = none. */
 	void (*on_pipe)(void *arg, nng_pipe p);
-	void *arg;            /* for setup and on_pipe; borrowed */
+	void *arg;            /* for setup, admit and on_pipe; borrowed */
 };
 
 /* Creates, sets up and starts a listener on sock at url and registers it
@@ -44,6 +54,9 @@ struct nnglisten_opts {
  * naming the url and NNG's reason. */
 int nnglisten_open(struct nnglisten **out, struct listen_guard *g, nng_socket sock, const char *url,
                    const struct nnglisten_opts *opts, char *err, size_t errlen);
+/* From now on every new pipe is closed before it starts: the first step
+ * of a shutdown. NULL ok. */
+void nnglisten_refuse(struct nnglisten *nl);
 /* Unregisters from the guard and closes the listener (and its pipes). Call
  * before nng_close(sock). NULL ok. */
 void nnglisten_stop(struct nnglisten *nl);

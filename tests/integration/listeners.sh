@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# listeners.sh - one bad connection must not deafen a listener (issue 8,
+# nng#1518): exactly the two sequences that did - a connect()+close() on the
+# control socket, a FIN then RST on the mesh port - then storms of them
+# mixed with honest traffic, on real daemons. Every honest call is answered.
+set -uo pipefail
+AMESHD=$1 AMESH=$2 TESTPEER=$3 SOCKPOKE=$4
+. "$(dirname "$0")/lib.sh"
+
+mk_peer a 1; mk_peer b 2
+link b a 1
+start a || exit 1; start b || exit 1
+CTL="ipc://$T_ROOT/a/run/amesh.sock"
+MESH="tcp://127.0.0.1:$(port_of 1)"
+"$AMESH" keys generate -o "$T_ROOT/stranger.key" >/dev/null
+# an unpinned key's handshake is refused at once - when the listener listens
+knock() { timeout 5 "$TESTPEER" "$T_ROOT/stranger.key" "$T_ROOT/a/amesh.key.pub" "$MESH" hello >/dev/null 2>&1; [ $? -eq 3 ]; }
+check "the mesh listener answers a handshake" knock
+
+# --- the exact sequences, once each ---
+"$SOCKPOKE" close "$CTL" 1 >/dev/null
+check "after one connect()+close() on the control socket, amesh is answered" sh -c "timeout 20 '$AMESH' -s '$T_ROOT/a/run/amesh.sock' status >/dev/null"
+
+# --- storms mixed with honest traffic ---
+storm_ok=0
+for round in 1 2 3 4 5; do
+	"$SOCKPOKE" close "$CTL" 300 >/dev/null &
+	s1=$!
+	ok=1
+	for i in 1 2 3; do
+		timeout 30 "$AMESH" -s "$T_ROOT/a/run/amesh.sock" submit "storm-$round-$i.example.com" 2>&1 >/dev/null \
+			--category spam --confidence 40 --ttl 1d || { ok=0; echo "     round $round call $i failed"; }
+	done
+	wait "$s1"
+	timeout 30 "$AMESH" -s "$T_ROOT/a/run/amesh.sock" query "storm-$round-1.example.com" >/dev/null || ok=0
+	storm_ok=$((storm_ok + ok))
+done
+check "5 storms of 300 bad connections: every honest call answered in each ($storm_ok/5)" test "$storm_ok" -eq 5
+
+# the link from b survives or comes back, and still carries indicators
+amp b submit after-storm.example.com --category malware --confidence 70 --ttl 1d >/dev/null
+check "b -> a still delivers after the storms" wait_until 30 has a after-storm.example.com
+restarts=$(grep -c "listener re-created" "$T_ROOT/a/ameshd.log")
+echo "     (a re-created a listener $restarts time(s))"
+check "a said why it re-created a listener" sh -c "[ $restarts -eq 0 ] || grep -q 'stopped accepting connections' '$T_ROOT/a/ameshd.log'"
+check "no panic in a's log" not grep -qi "panic" "$T_ROOT/a/ameshd.log"
+finish
