@@ -27,16 +27,13 @@ struct nnglisten {
 	uint64_t restarts;             /* atomic */
 };
 
-/* NNG runs this on its own threads for every pipe of the socket. */
+/* NNG runs this on its own threads for every pipe it started. */
 static void pipe_added(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	struct nnglisten *nl = arg;
 	(void)ev;
 	if ((uint32_t)nng_pipe_listener(p).id != __atomic_load_n(&nl->lid, __ATOMIC_ACQUIRE))
 		return; /* a dialer's pipe, or one of a listener we closed */
-	pthread_mutex_lock(&nl->cb_lock);
-	listen_guard_accepted(nl->entry);
-	pthread_mutex_unlock(&nl->cb_lock);
 	if (nl->o.on_pipe)
 		nl->o.on_pipe(nl->o.arg, p);
 }
@@ -48,6 +45,11 @@ static void pipe_arriving(nng_pipe p, nng_pipe_ev ev, void *arg)
 	(void)ev;
 	if ((uint32_t)nng_pipe_listener(p).id != __atomic_load_n(&nl->lid, __ATOMIC_ACQUIRE))
 		return;
+	/* the listener accepted it: that is what the guard asks, whatever the
+	 * owner decides (a refused probe must not look like a deaf listener) */
+	pthread_mutex_lock(&nl->cb_lock);
+	listen_guard_accepted(nl->entry);
+	pthread_mutex_unlock(&nl->cb_lock);
 	if (__atomic_load_n(&nl->refusing, __ATOMIC_ACQUIRE) || (nl->o.admit && !nl->o.admit(nl->o.arg, p)))
 		nng_pipe_close(p);
 }

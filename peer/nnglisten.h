@@ -5,8 +5,8 @@
  * connection during the SP header exchange (nng#1518; the details are in
  * listen_guard.h and the README). This module owns one nng_listener on a
  * socket and does what listen_guard.h asks of an owner: it counts every
- * pipe the listener adds (NNG_PIPE_EV_ADD_POST - the pipe went through the
- * whole accept path), gives the guard the address to probe (the loopback
+ * pipe the listener hands over (NNG_PIPE_EV_ADD_PRE - the pipe went through
+ * the whole accept path, and counts even if the owner refuses it), gives the guard the address to probe (the loopback
  * address for a wildcard bind) and the SP header as the probe's opening,
  * and re-creates the listener when the guard finds it deaf. Re-creating
  * closes the old listener and, with it, the pipes it had accepted: their
