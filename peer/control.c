@@ -129,9 +129,6 @@ static uint64_t now_usec(void)
 	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
 }
 
-/* Signs ind with our key and applies it through the apply path (which
- * tells the audit trail, the watch feed and the relay) in one durable
- * commit. Fills the response's submitted signal. */
 /* Signing inside the store's write transaction (store_apply_own): the
  * version is issued, the indicator signed and stored in one durable commit. */
 struct seal_job {
@@ -141,6 +138,17 @@ struct seal_job {
 	uint8_t (*env_buf)[AM_ENVELOPE_MAX];
 	uint8_t (*ids)[AM_ID_BYTES];
 };
+
+/* A submission the store could not take: the reply and the log say which
+ * resource ran out, or what failed, and where (issue 8, item 7). Call on
+ * the thread the store call failed on. */
+static void store_failed(const struct control_env *env, struct wire_response *resp, int rv, const char *what)
+{
+	char why[AM_ERRLEN];
+	store_describe_error(env->store, rv, why, sizeof why);
+	fail_with(resp, rv, "cannot store %s: %s", what, why);
+	log_error("submission of %s refused: %s", what, why);
+}
 
 static int seal_one(void *arg, size_t i)
 {
@@ -181,7 +189,7 @@ static void sign_and_store(const struct control_env *env, struct am_indicator *i
 	u[0].ind = ind; /* for a failure before sealing */
 	if ((rv = apply_own(env->apply, u, inds, 1, now_usec(), seal_one, &job, timefmt_now(), &note, &result, &seq)) !=
 	    0) {
-		fail_with(resp, rv, "cannot sign and store: %s", am_strerror(rv));
+		store_failed(env, resp, rv, ind->domain);
 		return;
 	}
 	if (result < 0) {
@@ -395,7 +403,7 @@ static void do_submit_batch(const struct control_env *env, const struct wire_req
 		goto out;
 	struct seal_job job = {.env = env, .inds = inds, .u = u, .env_buf = envs, .ids = ids};
 	if ((rv = apply_own(env->apply, u, inds, n, now_usec(), seal_one, &job, now, notes, results, NULL)) != 0) {
-		fail_with(resp, rv, "cannot sign and store the batch: %s", am_strerror(rv));
+		store_failed(env, resp, rv, "a batch");
 		goto out;
 	}
 	for (size_t j = 0; j < n; j++) {

@@ -21,6 +21,7 @@ static const char *const reject_names[MESH_R_COUNT] = {
 	[MESH_R_UNTRUSTED_ORIGIN] = "untrusted_origin",
 	[MESH_R_DOMAIN] = "domain",
 	[MESH_R_EXPIRED] = "expired",
+	[MESH_R_LIFETIME] = "lifetime",
 };
 
 const char *mesh_reject_name(int r)
@@ -277,6 +278,7 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 	m->store = env->store;
 	m->key = env->key;
 	m->apply = env->apply;
+	m->max_lifetime = cfg->max_lifetime;
 	m->audit = env->audit;
 	snprintf(m->trust_path, sizeof m->trust_path, "%s", env->trust_path ? env->trust_path : "");
 	m->running = true;
@@ -461,6 +463,7 @@ int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *tr
 {
 	static const struct apply_trust_note sighup = {.cause = APPLY_TRUST};
 	pthread_mutex_lock(&m->reload_lock);
+	m->max_lifetime = cfg->max_lifetime;
 	int rv = reload_locked(m, cfg, trust, &sighup, err, errlen);
 	pthread_mutex_unlock(&m->reload_lock);
 	return rv;

@@ -58,6 +58,7 @@ enum mesh_reject {
 	MESH_R_UNTRUSTED_ORIGIN,
 	MESH_R_DOMAIN,
 	MESH_R_EXPIRED,
+	MESH_R_LIFETIME, /* expires further out than our max_lifetime allows */
 	MESH_R_COUNT
 };
 const char *mesh_reject_name(int reason);

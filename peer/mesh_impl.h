@@ -31,7 +31,12 @@
 #include "statement.h"
 
 #define SERVER_WORKERS_MIN 4
-#define MESH_SEND_TIMEOUT_MS 5000  /* a send that holds policy_rw gives up after this */
+#define MESH_STORE_BACKOFF_MIN_MS 1000   /* a full store: first wait before retrying a neighbour */
+#define MESH_STORE_BACKOFF_MAX_MS 30000
+#define MESH_SEND_TIMEOUT_MS 5000
+/* clock skew forgiven when checking a received expiry against max_lifetime:
+ * an origin whose clock runs a little fast is not refused for it */
+#define MESH_LIFETIME_SLACK 600  /* a send that holds policy_rw gives up after this */
 #define SESSIONS_MAX 256
 #define CALL_SLACK_MS 10000        /* beyond the long-poll, before a call is dead */
 #define BACKOFF_MIN_MS 100
@@ -59,6 +64,11 @@ struct nb {
 
 	pthread_mutex_t ingest_lock;
 	struct store_cursor cursor;
+	/* a storage episode (mesh_ingest.h): since when (Unix s, 0 = none),
+	 * the code, the current backoff and when to try again (monotonic ms) */
+	uint64_t store_fail_since, store_retry_at;
+	unsigned store_backoff_ms;
+	int store_fail_rv;
 	struct origin_count *counts;
 	size_t n_counts;
 
@@ -115,6 +125,9 @@ struct mesh {
 	const struct keyfile_secret *key;
 	struct apply *apply;
 	bool subscribed;
+	/* config max_lifetime (s), enforced on ingest too; set by open and
+	 * reload, read by ingest threads without the lock (one aligned word) */
+	volatile uint64_t max_lifetime;
 	struct audit *audit;
 	char trust_path[PATH_MAX];
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "domain.h"
 #include "indicator.h"
@@ -112,7 +113,50 @@ static void enqueue_statement(struct mesh *m, const struct statement *st, const 
 
 /* Applies a batch from nb if it continues nb's cursor; updates the cursor.
  * Caller holds nothing. */
-void mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The store refused what nb sent (full map, full disk, a fault): start or
+ * continue an episode - one log line per episode, saying which resource
+ * and where - and set when to try again. Caller holds nb->ingest_lock and
+ * calls on the thread the store call failed on. */
+static void store_trouble(struct mesh *m, struct nb *nb, int rv, size_t n)
+{
+	char why[AM_ERRLEN];
+	uint64_t now = mono_ms();
+
+	if (!nb->store_fail_since) {
+		store_describe_error(m->store, rv, why, sizeof why);
+		log_error("mesh: cannot store %zu indicator%s from %s: %s; its batches wait (retried with backoff "
+		          "up to %u s, logged once until the store takes them again)",
+		          n, n == 1 ? "" : "s", nb->name, why, MESH_STORE_BACKOFF_MAX_MS / 1000);
+		nb->store_fail_since = timefmt_now();
+		nb->store_backoff_ms = MESH_STORE_BACKOFF_MIN_MS;
+	} else {
+		nb->store_backoff_ms *= 2;
+		if (nb->store_backoff_ms > MESH_STORE_BACKOFF_MAX_MS)
+			nb->store_backoff_ms = MESH_STORE_BACKOFF_MAX_MS;
+	}
+	nb->store_fail_rv = rv;
+	nb->store_retry_at = now + nb->store_backoff_ms;
+}
+
+static void store_recovered(struct nb *nb)
+{
+	if (!nb->store_fail_since)
+		return;
+	log_info("mesh: storing what %s sends again, after %llu s", nb->name,
+	         (unsigned long long)(timefmt_now() - nb->store_fail_since));
+	nb->store_fail_since = 0;
+	nb->store_backoff_ms = 0;
+	nb->store_fail_rv = 0;
+}
+
+int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, unsigned *retry_ms)
 {
 	struct policy_import imp;
 	struct pending *p = NULL;
@@ -123,10 +167,23 @@ void mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 	uint64_t now = timefmt_now();
 	double t0 = hist_now();
 	bool trusted_origin;
-	int rv;
+	int rv, ret = 0;
 
+	if (retry_ms)
+		*retry_ms = 0;
 	memset(&imp, 0, sizeof imp);
 	pthread_mutex_lock(&nb->ingest_lock);
+	if (nb->store_fail_since && b->n) {
+		/* in a storage episode: do not pay for verifying a batch the store
+		 * will refuse; the sender waits (issue 8, item 6) */
+		uint64_t t = mono_ms();
+		if (t < nb->store_retry_at) {
+			ret = nb->store_fail_rv;
+			if (retry_ms)
+				*retry_ms = (unsigned)(nb->store_retry_at - t);
+			goto out;
+		}
+	}
 	struct store_cursor c = nb->cursor;
 	if (memcmp(b->epoch, c.epoch, sizeof c.epoch) != 0 || memcmp(b->policy, c.policy, sizeof c.policy) != 0) {
 		if (b->after != 0)
@@ -218,6 +275,16 @@ void mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 			reject_item(m, nb, rejects, MESH_R_EXPIRED, &q->ind);
 			continue;
 		}
+		/* The same limit as a local submission (issue 8, item 8): a
+		 * neighbour with a longer max_lifetime, or a malicious one, cannot
+		 * make this peer hold an indicator for years. Withdrawals pass (as
+		 * they pass import filters): recourse must reach whoever holds the
+		 * original, and a tombstone lives only as long as what it withdrew. */
+		uint64_t max_life = m->max_lifetime;
+		if (!q->ind.withdrawn && max_life && q->ind.expires_at - now > max_life + MESH_LIFETIME_SLACK) {
+			reject_item(m, nb, rejects, MESH_R_LIFETIME, &q->ind);
+			continue;
+		}
 		uint32_t hops = it->hops + 1;
 		if (!q->ind.withdrawn) {
 			uint64_t *cnt = origin_counter(nb, q->ind.origin);
@@ -240,8 +307,11 @@ void mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 	if (np) {
 		rv = apply_updates(m->apply, APPLY_MESH, u, np, now, NULL, res, NULL);
 		if (rv != 0) {
-			log_error("mesh: cannot store %zu indicators from %s: %s", np, nb->name, am_strerror(rv));
-			goto out; /* cursor stays: the batch comes again */
+			store_trouble(m, nb, rv, np);
+			ret = rv;
+			if (retry_ms)
+				*retry_ms = nb->store_backoff_ms;
+			goto out; /* cursor stays: the batch comes again, later */
 		}
 		for (size_t i = 0; i < np; i++) {
 			if (res[i] == 1 && p[i].is_stmt) {
@@ -264,9 +334,14 @@ void mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b)
 	}
 	c.seq = b->upto > c.seq ? b->upto : c.seq;
 	if ((rv = store_cursor_put(m->store, nb->name, &c)) != 0) {
-		log_error("mesh: cannot save cursor for %s: %s", nb->name, am_strerror(rv));
+		/* what was applied stays applied; the batch comes again as duplicates */
+		store_trouble(m, nb, rv, np);
+		ret = rv;
+		if (retry_ms)
+			*retry_ms = nb->store_backoff_ms;
 		goto out;
 	}
+	store_recovered(nb);
 	nb->cursor = c;
 	pthread_mutex_lock(&m->lock);
 	nb->in_accepted += accepted;
@@ -290,6 +365,7 @@ out:
 	free(p);
 	free(u);
 	free(res);
+	return ret;
 }
 
 /* --- key statements: applied to the trust store off the link threads --- */

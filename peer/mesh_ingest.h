@@ -26,8 +26,16 @@
 
 /* Applies a batch from nb if it continues nb's cursor (else leaves the
  * cursor for the sender to see and rewind); updates the cursor and the
- * counters. Any thread; caller holds no mesh lock. */
-void mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b);
+ * counters. Any thread; caller holds no mesh lock.
+ *
+ * When the store cannot take the batch (AM_EMAPFULL, AM_ENOSPC,
+ * AM_ESTORE) the cursor stays, the episode is logged once (which resource,
+ * where), and until a backoff (MESH_STORE_BACKOFF_MIN_MS doubling to
+ * MESH_STORE_BACKOFF_MAX_MS) has passed, batches from nb are refused
+ * without being verified: returns that code and sets *retry_ms (may be
+ * NULL) to how long the sender should wait. Returns 0 otherwise (a batch
+ * that did not continue the cursor included). */
+int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, unsigned *retry_ms);
 
 /* The trust worker's thread function (arg: the mesh): applies queued key
  * statements until m->running is false and jobs_cond is signalled. */

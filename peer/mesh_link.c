@@ -179,6 +179,16 @@ unsent:
 	return rv;
 }
 
+/* Sleeps ms, waking early when the link or the mesh stops. */
+static void pause_ms(struct link *l, unsigned ms)
+{
+	while (ms && !l->stop && l->m->running) {
+		unsigned step = ms > 100 ? 100 : ms;
+		sleep_ms(step);
+		ms -= step;
+	}
+}
+
 static unsigned backoff_next(unsigned ms)
 {
 	ms = ms ? ms * 2 : BACKOFF_MIN_MS;
@@ -223,9 +233,12 @@ static void *puller_main(void *arg)
 			continue;
 		}
 		backoff = 0;
+		unsigned retry = 0;
 		if (resp.batch.present)
-			mesh_ingest(m, l->nb, &resp.batch);
+			mesh_ingest(m, l->nb, &resp.batch, &retry);
 		wire_sync_response_clear(&resp);
+		if (retry) /* our store refused the batch: do not pull it again at once */
+			pause_ms(l, retry);
 	}
 	nng_aio_free(aio);
 	nng_ctx_close(ctx);
@@ -243,6 +256,7 @@ static void *pusher_main(void *arg)
 	bool known = false;
 	uint64_t acked = 0, acked_gen = 0;
 	uint8_t acked_epoch[STORE_EPOCH_BYTES], acked_policy[32];
+	unsigned stall = 0; /* backoff while they take nothing we push */
 
 	if (nng_ctx_open(&ctx, l->sock) != 0 || nng_aio_alloc(&aio, NULL, NULL) != 0)
 		return NULL;
@@ -296,6 +310,7 @@ static void *pusher_main(void *arg)
 		policy_export_free(&exp);
 		size_t pushed = req.push.n;
 		double t0 = hist_now();
+		bool offered = known && req.push.n > 0 && from == acked;
 		int rv = sync_call(l, ctx, aio, gen, &req, &m->policy_rw, &resp);
 		wire_sync_request_clear(&req);
 		if (rv == 0 && pushed) {
@@ -314,10 +329,28 @@ static void *pusher_main(void *arg)
 		backoff = 0;
 		known = true;
 		acked_gen = gen;
+		/* They acknowledged nothing of a batch that continued their cursor:
+		 * their store cannot take it (issue 8, item 6). Resending at once
+		 * would spin both peers; wait longer each time. */
+		bool stalled = offered && resp.push_acked == acked &&
+		               memcmp(resp.push_epoch, acked_epoch, sizeof acked_epoch) == 0 &&
+		               memcmp(resp.push_policy, acked_policy, sizeof acked_policy) == 0;
 		acked = resp.push_acked;
 		memcpy(acked_epoch, resp.push_epoch, sizeof acked_epoch);
 		memcpy(acked_policy, resp.push_policy, sizeof acked_policy);
 		wire_sync_response_clear(&resp);
+		if (stalled) {
+			if (!stall)
+				log_warn("mesh: %s takes nothing this peer pushes (its store may be full); "
+				         "retrying with backoff", l->nb->name);
+			stall = stall ? (stall * 2 > MESH_STORE_BACKOFF_MAX_MS ? MESH_STORE_BACKOFF_MAX_MS : stall * 2)
+			              : MESH_STORE_BACKOFF_MIN_MS;
+			pause_ms(l, stall);
+		} else if (offered) {
+			if (stall)
+				log_info("mesh: %s takes what this peer pushes again", l->nb->name);
+			stall = 0;
+		}
 	}
 	nng_aio_free(aio);
 	nng_ctx_close(ctx);

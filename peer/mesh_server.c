@@ -156,7 +156,7 @@ static void serve_sync(struct mesh *m, struct nb *nb, const struct wire_sync_req
                        struct wire_sync_response *resp, bool *policy_held)
 {
 	if (req->push.present)
-		mesh_ingest(m, nb, &req->push);
+		mesh_ingest(m, nb, &req->push, NULL); /* a refused push is acked where it was: the pusher backs off */
 	pthread_mutex_lock(&nb->ingest_lock);
 	resp->push_acked = nb->cursor.seq;
 	memcpy(resp->push_epoch, nb->cursor.epoch, sizeof resp->push_epoch);

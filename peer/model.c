@@ -44,6 +44,7 @@ static const char *const err_names[] = {
 	[-AM_EUNTRUSTED] = "key is not trusted (not pinned, or revoked)",
 	[-AM_EPOLICY] = "refused by sharing policy",
 	[-AM_EOVERRUN] = "fell behind the live feed and was dropped",
+	[-AM_ENOSPC] = "no space left for the store",
 };
 
 const char *am_strerror(int err)

@@ -85,7 +85,8 @@ enum am_err {
 	AM_EUNTRUSTED = -36,    /* key not in the trust store, or revoked */
 	AM_EPOLICY = -37,       /* refused by a sharing policy */
 	AM_EOVERRUN = -38,      /* a watcher fell behind the live feed */
-	AM_ERR_MIN = -38
+	AM_ENOSPC = -39,        /* no space for the store: filesystem full, quota, file size limit */
+	AM_ERR_MIN = -39
 };
 
 const char *am_strerror(int err);

@@ -4,12 +4,15 @@
 #include "domain.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <lmdb.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 /*
  * Record value in the state database. Every integer is little-endian and
@@ -79,7 +82,38 @@ struct store {
 	/* Read once at open and never written afterwards, so threads may read
 	 * it without a transaction. */
 	uint8_t epoch[STORE_EPOCH_BYTES];
+	/* for store_describe_error: which store, how big */
+	char dir[PATH_MAX];
+	uint64_t map_size;
 };
+
+static int map_err(int rc);
+
+/* LMDB turns a short write into EIO ("TODO: Use which error code?" in
+ * mdb_page_flush): a disk that filled in the middle of a write, or a file
+ * size limit, then looks like an I/O fault. Look at the resources to tell
+ * (issue 8, item 7). */
+static int write_err(struct store *s, int rc)
+{
+	if (rc == EIO) {
+		struct statvfs vfs;
+		struct rlimit lim;
+		struct stat sb;
+		char path[PATH_MAX + 16];
+		snprintf(path, sizeof path, "%s/data.mdb", s->dir);
+		if (getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY && stat(path, &sb) == 0 &&
+		    (uint64_t)sb.st_size + 65536 >= (uint64_t)lim.rlim_cur)
+			rc = EFBIG;
+		else if (statvfs(s->dir, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < (1u << 20))
+			rc = ENOSPC;
+	}
+	return map_err(rc);
+}
+
+/* The raw LMDB or errno code behind the last am_err map_err returned on
+ * this thread, so store_describe_error can say which resource ran out
+ * (issue 8, item 7) without widening every return value. */
+static __thread int last_raw;
 
 static void put_le32(uint8_t *p, uint32_t v)
 {
@@ -129,11 +163,17 @@ static uint64_t get_be64(const uint8_t *p)
  * runtime condition the caller acts on; everything else is a storage fault. */
 static int map_err(int rc)
 {
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		last_raw = rc;
 	switch (rc) {
 	case 0:
 		return 0;
 	case MDB_MAP_FULL:
 		return AM_EMAPFULL;
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG: /* the file size limit (RLIMIT_FSIZE or the filesystem's) */
+		return AM_ENOSPC;
 	case MDB_NOTFOUND:
 		return AM_ENOTFOUND;
 	case ENOMEM:
@@ -314,12 +354,19 @@ int store_open(struct store **out, const char *dir, uint64_t map_size, char *err
 			snprintf(err, errlen, "store: cannot create `%s': %s", dir, strerror(errno));
 		return AM_EIO;
 	}
+	if (strlen(dir) >= PATH_MAX) {
+		if (err)
+			snprintf(err, errlen, "store: data directory path is too long");
+		return AM_EINVAL;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		if (err)
 			snprintf(err, errlen, "store: `%s': out of memory", dir);
 		ret = AM_ENOMEM;
 		goto fail;
 	}
+	snprintf(s->dir, sizeof s->dir, "%s", dir);
+	s->map_size = map_size;
 	what = "mdb_env_create";
 	if ((rc = mdb_env_create(&s->env)) != 0)
 		goto fail_mdb;
@@ -376,7 +423,7 @@ int store_open(struct store **out, const char *dir, uint64_t map_size, char *err
 	return 0;
 
 fail_mdb:
-	ret = map_err(rc);
+	ret = write_err(s, rc);
 	if (err)
 		snprintf(err, errlen, "store: `%s': %s: %s", dir, what, mdb_strerror(rc));
 fail:
@@ -570,7 +617,7 @@ static int apply_txn(struct store *s, const struct store_update *u, size_t n, ui
 	return 0;
 
 fail_mdb:
-	ret = map_err(rc);
+	ret = write_err(s, rc);
 fail:
 	if (txn)
 		mdb_txn_abort(txn);
@@ -912,7 +959,7 @@ int store_sweep_report(struct store *s, uint64_t now, size_t max, size_t *remove
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0) {
-		ret = map_err(rc);
+		ret = write_err(s, rc);
 		goto fail;
 	}
 	if (removed)
@@ -958,7 +1005,7 @@ int store_next_version(struct store *s, uint64_t floor, uint64_t *version)
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0) {
-		ret = map_err(rc);
+		ret = write_err(s, rc);
 		goto fail;
 	}
 	*version = next;
@@ -1055,7 +1102,7 @@ int store_cursor_put(struct store *s, const char *name, const struct store_curso
 		mdb_txn_abort(txn);
 		return map_err(rc);
 	}
-	return map_err(mdb_txn_commit(txn));
+	return write_err(s, mdb_txn_commit(txn));
 }
 
 /* --- per-origin digests --- */
@@ -1144,4 +1191,45 @@ done:
 		mdb_txn_abort(txn);
 	free(d);
 	return ret;
+}
+
+static void human_size(uint64_t b, char *out, size_t len)
+{
+	if (b >= (1ull << 30))
+		snprintf(out, len, "%.1f GiB", (double)b / (1ull << 30));
+	else if (b >= (1ull << 20))
+		snprintf(out, len, "%.1f MiB", (double)b / (1ull << 20));
+	else
+		snprintf(out, len, "%llu KiB", (unsigned long long)(b >> 10));
+}
+
+void store_describe_error(struct store *s, int rv, char *out, size_t outlen)
+{
+	int raw = last_raw;
+	char used[32], cap[32];
+
+	if (!s) {
+		snprintf(out, outlen, "%s", am_strerror(rv));
+		return;
+	}
+	switch (rv) {
+	case AM_EMAPFULL: {
+		struct store_stats st;
+		uint64_t bytes = store_stats(s, &st) == 0 ? st.bytes : 0;
+		human_size(bytes, used, sizeof used);
+		human_size(s->map_size, cap, sizeof cap);
+		snprintf(out, outlen, "the store's map is full (%s in use of map_size %s, in %s): raise map_size "
+		         "and restart", used, cap, s->dir);
+		break;
+	}
+	case AM_ENOSPC:
+		snprintf(out, outlen, "no space for the store in %s: %s%s", s->dir, strerror(raw),
+		         raw == EFBIG ? " (the file size limit)" : raw == EDQUOT ? "" : " (the filesystem is full)");
+		break;
+	case AM_ESTORE:
+		snprintf(out, outlen, "storage error in %s: %s", s->dir, mdb_strerror(raw));
+		break;
+	default:
+		snprintf(out, outlen, "%s", am_strerror(rv));
+	}
 }

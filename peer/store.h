@@ -174,6 +174,14 @@ struct store_stats {
 };
 int store_stats(struct store *s, struct store_stats *st);
 
+/* Says in words which resource ran out, or what failed, and where, for an
+ * am_err a store function just returned on this thread (the raw cause is
+ * kept per thread): AM_EMAPFULL names the map size, what is in use and the
+ * directory; AM_ENOSPC (a full filesystem, a quota, the file size limit)
+ * the directory and the system's reason; AM_ESTORE LMDB's reason. Any
+ * other code gets am_strerror. Always fills out. */
+void store_describe_error(struct store *s, int rv, char *out, size_t outlen);
+
 /*
  * Sync cursors: how much of a neighbour's change log this peer holds, as
  * (their epoch, the hash of their export policy toward us, seq). Kept in

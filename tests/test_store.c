@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1228,6 +1230,12 @@ static void test_map_full_keeps_earlier_data(void **state)
 	assert_true(committed >= 100);
 	for (int i = 0; i < BATCH; i++)
 		assert_int_equal(res[i], AM_EMAPFULL);
+	/* the operator is told which resource ran out and where (issue 8, item 7) */
+	char why[AM_ERRLEN];
+	store_describe_error(f->s, rc, why, sizeof why);
+	assert_non_null(strstr(why, "map is full"));
+	assert_non_null(strstr(why, "map_size 1.0 MiB"));
+	assert_non_null(strstr(why, f->dir));
 
 	/* Nothing of the failed batch, everything before it. */
 	stats(f->s, &st);
@@ -1250,6 +1258,50 @@ static void test_map_full_keeps_earlier_data(void **state)
 	stats(f->s, &st);
 	assert_int_equal(st.records, committed + BATCH);
 	got_free(&g);
+}
+
+/* A write the filesystem refuses (here the file size limit, as a full disk
+ * or a quota would) is AM_ENOSPC, nothing of the batch is applied, and the
+ * description names the cause and the directory. */
+static void test_no_space_is_described(void **state)
+{
+	struct fx *f = *state;
+	enum { BATCH = 200 };
+	static struct upd x[BATCH];
+	struct store_update u[BATCH];
+	int res[BATCH];
+	struct rlimit old, lim;
+	struct stat sb;
+	char path[160], name[64], why[AM_ERRLEN];
+
+	for (int i = 0; i < BATCH; i++) {
+		snprintf(name, sizeof(name), "host%d.nospace.example", i);
+		upd_init(&x[i], name, 0x12, AM_CAT_SPAM, 1, false, NOW + HOUR, "fill");
+		memset(x[i].env + x[i].env_len, 'p', 1000 - x[i].env_len);
+		x[i].env_len = 1000;
+		crypto_generichash(x[i].id, AM_ID_BYTES, x[i].env, x[i].env_len, NULL, 0);
+		u[i] = as_update(&x[i]);
+	}
+	snprintf(path, sizeof(path), "%s/data.mdb", f->dir);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = (rlim_t)sb.st_size + 16384; /* a few pages, far below 200 kB */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	int rc = store_apply(f->s, u, BATCH, NOW, res, NULL);
+	store_describe_error(f->s, rc, why, sizeof why);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	if (rc != AM_ENOSPC)
+		fail_msg("store_apply under a file size limit: %s (%s)", am_strerror(rc), why);
+	assert_int_equal(res[0], AM_ENOSPC);
+	assert_non_null(strstr(why, "no space for the store in"));
+	assert_non_null(strstr(why, f->dir));
+	assert_non_null(strstr(why, "file size limit"));
+	/* the limit lifted, the same batch goes in whole */
+	assert_int_equal(store_apply(f->s, u, BATCH, NOW, res, NULL), 0);
+	assert_int_equal(res[BATCH - 1], 1);
 }
 
 static void test_corrupt_record_not_trusted(void **state)
@@ -1471,6 +1523,7 @@ int main(void)
 		T(test_apply_own_versions_in_the_same_commit),
 		T(test_stats_counts),
 		T(test_map_full_keeps_earlier_data),
+		T(test_no_space_is_described),
 		T(test_corrupt_record_not_trusted),
 		T(test_mesh_metadata_round_trips),
 		T(test_cursor_persists_and_defaults_to_zero),

@@ -6,6 +6,7 @@
  *
  *   testpeer KEY PEER_PUB ENDPOINT MODE [DOMAIN [ORIGIN_KEY]]
  *   modes: hello | pull | replay-hello | honest | forged | tampered | foreign
+ *          | longlived | lifetime-edge (an honest push expiring in 5 years / in 90 days + 1 min)
  *          | skew SECONDS | hs-flood N | counter-max | hello-save FILE | hello-send FILE
  * Prints one line of result; exit 0 when the step did what the mode means
  * (e.g. "refused" for a refused handshake is printed and exits 3).
@@ -122,6 +123,10 @@ static int make_envelope(const char *mode, const struct keyfile_secret *signer, 
 	ind.confidence = 60;
 	ind.issued_at = now;
 	ind.expires_at = now + 86400;
+	if (strcmp(mode, "longlived") == 0)
+		ind.expires_at = now + 5ull * 365 * 86400; /* beyond any sane max_lifetime */
+	else if (strcmp(mode, "lifetime-edge") == 0)
+		ind.expires_at = now + 90ull * 86400 + 60; /* the default limit, a minute of clock skew over */
 	ind.version = now * 1000000;
 	ind.tlp = AM_TLP_GREEN;
 	if (indicator_sign(&ind, signer->sk, env, AM_ENVELOPE_MAX, env_len, id) != 0)

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# store_full.sh - a store that cannot take more (issue 8, items 6 and 7).
+#
+# A full map with neighbours pushing to it and pulled from must not spin:
+# each neighbour's batches wait with backoff, the episode is logged once,
+# queries keep being answered, and the neighbour pushing to it backs off
+# too. Every refusal says which resource ran out and where - the map
+# (map_size) or the filesystem (a full disk, here a 2 MiB tmpfs) - in the
+# reply and in the log.
+#
+#   a dials b (a pushes to b);  b dials c (b pulls from c);  b's map is 1 MiB.
+set -uo pipefail
+AMESHD=$1 AMESH=$2 TESTPEER=$3
+# A private mount namespace for the full-disk case (root only; see below).
+if [ "$(id -u)" = 0 ] && [ -z "${AMESH_STORE_FULL_NS:-}" ] && unshare -m --propagation private true 2>/dev/null; then
+	AMESH_STORE_FULL_NS=1 exec unshare -m --propagation private bash "$0" "$@"
+fi
+. "$(dirname "$0")/lib.sh"
+
+mk_peer a 1; mk_peer b 2; mk_peer c 3
+trust a b; trust b a; trust b c; trust c b
+neighbour a b "tcp://127.0.0.1:$(port_of 2)" <<<"$OPEN_POLICY"
+neighbour b a <<<"$OPEN_POLICY"
+neighbour b c "tcp://127.0.0.1:$(port_of 3)" <<<"$OPEN_POLICY"
+neighbour c b <<<"$OPEN_POLICY"
+sed -i 's/^# map_size = 1G/map_size = 1M/' "$T_ROOT/b/amesh.conf"
+for p in a b c; do start "$p" || exit 1; done
+check "b's links are up" wait_until 10 sh -c "[ \$('$AMESH' -s '$T_ROOT/b/run/amesh.sock' --json peers | grep -c '\"state\":\"up\"') -eq 2 ]"
+
+names() { local i; for i in $(seq "$2" "$3"); do echo "$1-$i.example.com"; done; }
+# fill PEER PREFIX: its own submissions until it refuses - in batches of
+# 1000, then 50, then one by one (a refused batch stores nothing)
+fill() {
+	local p=$1 pre=$2 n=0 size i
+	for size in 1000 50 1; do
+		for i in $(seq 1 400); do
+			names "$pre" $((n + 1)) $((n + size)) >"$T_ROOT/fill.txt"
+			amp "$p" import "$T_ROOT/fill.txt" --format plain --category spam --confidence 50 --ttl 1d >/dev/null 2>&1 || break
+			n=$((n + size))
+		done
+	done
+	echo "# $p took $n submissions before refusing"
+}
+fill b fill
+expect_exit 2 "b refuses a submission once its map is full" amp b submit one-more.example.com --category spam --confidence 50 --ttl 1d
+check "the reply names the resource (the map and map_size)" grep -q "map is full.*map_size 1.0 MiB" <<<"$T_ERR"
+check "the reply says where" grep -qF "$T_ROOT/b/data" <<<"$T_ERR"
+check "the log says it too" grep -q "refused: the store's map is full.*$T_ROOT/b/data" "$T_ROOT/b/ameshd.log"
+settle a b c
+
+# now neighbours send what b cannot store
+names from-a 1 50 >"$T_ROOT/a.txt"; names from-c 1 50 >"$T_ROOT/c.txt"
+amp a import "$T_ROOT/a.txt" --format plain --category phishing --confidence 80 --ttl 1d >/dev/null 2>&1 || fail "a imports"
+amp c import "$T_ROOT/c.txt" --format plain --category phishing --confidence 80 --ttl 1d >/dev/null 2>&1 || fail "c imports"
+check "b logs the episode for c's batches" wait_until 10 grep -q "cannot store .* from c: the store's map is full" "$T_ROOT/b/ameshd.log"
+check "b logs the episode for a's batches" wait_until 10 grep -q "cannot store .* from a: the store's map is full" "$T_ROOT/b/ameshd.log"
+cpu() { awk '{print $14 + $15}' "/proc/$(cat "$T_ROOT/$1/pid")/stat"; }
+hz=$(getconf CLK_TCK)
+b0=$(cpu b); a0=$(cpu a)
+sleep 6
+b1=$(cpu b); a1=$(cpu a)
+echo "# over 6 s in the episode: b used $(( (b1 - b0) * 1000 / hz )) ms of CPU, a $(( (a1 - a0) * 1000 / hz )) ms"
+# the bug spun at ~0.9 CPU-s per second; waiting costs next to nothing
+check "b does not spin (under 1.5 CPU-s in 6 s)" test $(( (b1 - b0) * 1000 / hz )) -lt 1500
+check "a does not spin pushing (under 1.5 CPU-s in 6 s)" test $(( (a1 - a0) * 1000 / hz )) -lt 1500
+check "b logged the episode once per neighbour" test "$(grep -c 'cannot store .* from [ac]:' "$T_ROOT/b/ameshd.log")" -eq 2
+check "a noticed b takes nothing and backs off (logged once)" test "$(grep -c 'takes nothing this peer pushes' "$T_ROOT/a/ameshd.log")" -eq 1
+expect_exit 0 "b keeps answering queries" amp b query www.fill-7.example.com
+expect_exit 0 "b keeps answering status" amp b status
+check "nothing from a or c was stored" not has b from-a-1.example.com
+
+# room again (a bigger map needs a restart): everything that waited arrives
+stop b
+sed -i 's/^map_size = 1M/map_size = 64M/' "$T_ROOT/b/amesh.conf"
+start b || exit 1
+check "after the map grows, c's indicators arrive" wait_until 40 has b from-c-50.example.com
+check "after the map grows, a's indicators arrive" wait_until 40 has b from-a-50.example.com
+check "a says b takes its pushes again" wait_until 40 grep -q "takes what this peer pushes again" "$T_ROOT/a/ameshd.log"
+
+# A full filesystem (not the map): the store on a 2 MiB tmpfs.
+if [ -n "${AMESH_STORE_FULL_NS:-}" ]; then
+	mk_peer d 4
+	mkdir -p "$T_ROOT/d/data" && mount -t tmpfs -o size=2m,mode=0700 tmpfs "$T_ROOT/d/data" || fail "mount a tmpfs"
+	sed -i 's/^# map_size = 1G/map_size = 64M/' "$T_ROOT/d/amesh.conf"
+	start d || exit 1
+	fill d disk
+	expect_exit 2 "d refuses a submission once its disk is full" amp d submit disk-more.example.com --category spam --confidence 50 --ttl 1d
+	check "the reply names the resource (the filesystem) and where" grep -qF "no space for the store in $T_ROOT/d/data: No space left on device (the filesystem is full)" <<<"$T_ERR"
+	check "the log says it too" grep -qF "refused: no space for the store in $T_ROOT/d/data: No space left on device" "$T_ROOT/d/ameshd.log"
+	expect_exit 0 "d keeps answering queries" amp d query disk-1.example.com
+	stop d
+	umount "$T_ROOT/d/data" || fail "umount"
+else
+	echo "# skip: the full-filesystem case needs root (a tmpfs in a private mount namespace)"
+fi
+finish
