@@ -24,6 +24,7 @@
 #include "dns.h"
 #include "rpz.h"
 #include "rpz_feed.h"
+#include "rpz_metrics.h"
 #include "store.h"
 #include "timefmt.h"
 #include "trust.h"
@@ -412,6 +413,11 @@ int main(int argc, char **argv)
 	                            .started_at = started_at};
 	if (metrics_new(&metrics, &mxenv) != 0) {
 		fprintf(stderr, "ameshd: out of memory for metrics\n");
+		goto out;
+	}
+	struct rpz_metrics rpzm = {.r = rpz, .d = dns, .cfg = &cfg};
+	if (rpz && rpz_metrics_register(metrics, &rpzm) != 0) {
+		fprintf(stderr, "ameshd: cannot register the RPZ metrics\n");
 		goto out;
 	}
 	/* A configured endpoint that cannot listen stops the peer: silently

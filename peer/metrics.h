@@ -32,8 +32,8 @@
  * the last walk took (at least 1 s), so a big store costs at most ~10% of
  * one core however often it is scraped, and a small one is always fresh.
  *
- * Hook for helper modules (RPZ serials, transfers and NOTIFYs, when the
- * rpz module lands): metrics_add_collector registers a function that
+ * Hook for helper modules (rpz_metrics.h uses it for RPZ serials,
+ * transfers and NOTIFYs): metrics_add_collector registers a function that
  * writes its own families with expo.h on every scrape, after the built-in
  * ones. The collector follows the conventions above and must be safe to
  * call from the responder's thread.

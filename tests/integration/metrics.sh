@@ -5,7 +5,8 @@
 # without harm to the daemon or to the next scrape.
 #
 #   a dials b; both serve metrics on loopback; b imports only confidence
-#   >= 50 from a, so a weak indicator is rejected (by reason) at b.
+#   >= 50 from a, so a weak indicator is rejected (by reason) at b; a
+#   serves a response policy zone, transferred with dig while scraping.
 set -uo pipefail
 AMESHD=$1 AMESH=$2 TESTPEER=$3
 . "$(dirname "$0")/lib.sh"
@@ -15,6 +16,15 @@ PROMTOOL=$(command -v promtool) || { echo "promtool missing (Debian package prom
 mk_peer a 1; mk_peer b 2
 mport() { case $1 in a) port_of 5 ;; b) port_of 6 ;; esac; }
 for p in a b; do sed -i "s/^\[peer\]\$/[peer]\nmetrics_listen = 127.0.0.1:$(mport $p)/" "$T_ROOT/$p/amesh.conf"; done
+DNS=$(port_of 7) ZONE=rpz.amesh.test
+sed -i "s|^# dns_listen = .*|dns_listen = 127.0.0.1:$DNS|" "$T_ROOT/a/amesh.conf"
+cat >>"$T_ROOT/a/amesh.conf" <<CONF
+
+[rpz abuse]
+zone = $ZONE
+categories = phishing
+allow_transfer = 127.0.0.1
+CONF
 trust a b; trust b a
 neighbour a b "tcp://127.0.0.1:$(port_of 2)" <<<"$OPEN_POLICY"
 neighbour b a <<'P'
@@ -67,7 +77,9 @@ amesh_neighbour_indicators_held_total amesh_neighbour_handshakes_total amesh_han
 amesh_neighbour_received_bytes_total amesh_neighbour_sent_bytes_total amesh_sync_duration_seconds
 amesh_changes_total amesh_trust_changes_total amesh_origin_visibility_changes_total
 amesh_control_requests_total amesh_control_request_duration_seconds amesh_metrics_http_responses_total
-amesh_metrics_http_dropped_total"
+amesh_metrics_http_dropped_total amesh_rpz_serial amesh_rpz_rules amesh_rpz_journal_entries
+amesh_rpz_transfers_total amesh_rpz_transfers_refused_total amesh_rpz_secondary_serial
+amesh_rpz_last_transfer_timestamp_seconds amesh_rpz_notify_pending amesh_rpz_notify_last_rcode"
 missing=""
 for f in $FAMILIES; do grep -q "^# TYPE $f " "$S.a0" || missing="$missing $f"; done
 check "every family present (missing:${missing:- none})" test -z "$missing"
@@ -85,6 +97,10 @@ amp a submit gone.example.com --category malware --confidence 70 --ttl 1d >/dev/
 check "b gets the one to withdraw" wait_until 10 has b gone.example.com
 amp a withdraw gone.example.com --category malware >/dev/null || fail "withdraw gone"
 check "the withdrawal reaches b" wait_until 10 not has b gone.example.com
+# a zone transfer, as a resolver takes it
+rules3() { [ "$(dig +short @127.0.0.1 -p "$DNS" "$ZONE" AXFR | grep -c 'CNAME\|^\.$')" -ge 3 ]; }
+check "the zone carries the phishing names" wait_until 10 rules3
+SOA_SERIAL=$(dig +short @127.0.0.1 -p "$DNS" "$ZONE" SOA | awk '{print $3}')
 # a trust change on a running daemon (an origin added with `amesh keys trust')
 "$AMESH" keys generate -o "$T_ROOT/x.key" >/dev/null
 check "a trusts a new origin at run time" sh -c "'$AMESH' -c '$T_ROOT/a/amesh.conf' keys trust '$T_ROOT/x.key.pub' --name x --as origin >/dev/null"
@@ -113,13 +129,17 @@ check "a: pushes to b timed (sync out)" more "$S.a0" "$S.a1" 'amesh_sync_duratio
 check "b: mesh changes: new" more "$S.b0" "$S.b1" 'amesh_changes_total{cause="mesh",kind="new"}' 4
 check "b: mesh changes: withdrawn" more "$S.b0" "$S.b1" 'amesh_changes_total{cause="mesh",kind="withdrawn"}' 1
 check "b: batches from a timed (sync in)" more "$S.b0" "$S.b1" 'amesh_sync_duration_seconds_count{neighbour="a",direction="in"}' 1
+check "a: the AXFRs counted" more "$S.a0" "$S.a1" 'amesh_rpz_transfers_total{zone="abuse",secondary="127.0.0.1",type="axfr"}' 1
+check "a: zone serial as served ($SOA_SERIAL)" test "$(val "$S.a1" 'amesh_rpz_serial{zone="abuse"}')" = "$SOA_SERIAL"
+check "a: zone rules grew" more "$S.a0" "$S.a1" 'amesh_rpz_rules{zone="abuse"}' 3
+check "a: the secondary's serial is the zone's" test "$(val "$S.a1" 'amesh_rpz_secondary_serial{zone="abuse",secondary="127.0.0.1"}')" = "$SOA_SERIAL"
 check "b: bytes received from a" more "$S.b0" "$S.b1" 'amesh_neighbour_received_bytes_total{neighbour="a"}' 1000
 check "b: accepted from a" more "$S.b0" "$S.b1" 'amesh_neighbour_indicators_received_total{neighbour="a",result="accepted"}' 3
 check "b: the weak one rejected by reason confidence" more "$S.b0" "$S.b1" 'amesh_neighbour_indicators_rejected_total{neighbour="a",reason="confidence"}' 1
 A_PH=$(grep -o '^amesh_indicators{category="phishing",origin="[0-9a-f]*",origin_name="a"}' "$S.b1")
 check "b: live phishing from origin a = 3" test "$(val "$S.b1" "$A_PH")" = 3
 check "b: last sync with a is recent" test "$(val "$S.b1" 'amesh_neighbour_last_sync_timestamp_seconds{neighbour="a"}')" -ge "$(($(date +%s) - 60))"
-check "no domain name on either page" sh -c "! grep -q 'example' '$S.a1' '$S.b1'"
+check "no domain name on either page (nor the zone's)" sh -c "! grep -q 'example\|amesh.test' '$S.a1' '$S.b1'"
 
 # --- hostile and malformed requests: answered, counted, harmless ---
 status_of() { http a "$1" | head -1 | tr -d '\r'; }
