@@ -69,8 +69,8 @@ ok "the completion registers _amesh for amesh" \
 
 # --- commands and global options ---
 check "all commands" \
-    "allowlist audit export help init keys list peers query report rpz status submit watch withdraw" amesh ''
-check "export what" "rpz" amesh export ''
+    "allowlist audit export help import init keys list peers query report rpz status submit watch withdraw" amesh ''
+check "export what" "csv hosts misp rpz stix" amesh export ''
 check "export options" "--help --output --zone -o" amesh export rpz -
 check "command prefix" "submit" amesh su
 check "global options" "--help --json -c -s" amesh -
@@ -87,8 +87,12 @@ check "keys trust --as" "neighbour origin" amesh keys trust k.pub --as ''
 check "free-text value offers nothing" "" amesh submit x.example --confidence ''
 
 # --- per-command options ---
-check "submit options" "--category --confidence --expires --force --help --tlp --ttl" amesh submit x.example --
+check "submit options" "--category --confidence --expires --force --help --hop-limit --tlp --ttl" amesh submit x.example --
 check "allowlist options" "--help --limit" amesh allowlist --
+check "import --format" "hosts" amesh import f.txt --format h
+check "import options" "--dry-run" amesh import f.txt --dr
+check "export formats" "csv" amesh export c
+check "export feed options" "--min-score" amesh export stix --mi
 check "list options after --json" "--category --help --limit --origin" amesh --json list --
 check "watch options" "--category --help --min-confidence" amesh watch --
 check "audit options" "--help --verify" amesh audit -
