@@ -73,7 +73,7 @@ struct run {
 	struct client *cl;
 	struct slot slots[CLIENT_SLOTS];
 	int next, oldest;
-	bool dry_run;
+	bool dry_run, force;
 	uint32_t hop_limit;
 	size_t submitted, stored, unchanged, refused;
 	int failed; /* EXIT_ERR once the daemon or the output failed */
@@ -179,6 +179,7 @@ static int on_item(void *arg, const struct importer_item *it)
 	w->expires_at = it->expires_at;
 	w->tlp = it->tlp;
 	w->hop_limit = r->hop_limit;
+	w->force = r->force;
 	sl->meta[sl->req.n_items] = *it;
 	if (++sl->req.n_items == WIRE_BATCH_MAX)
 		return send_batch(r);
@@ -230,13 +231,13 @@ struct import_opts {
 	enum feed_format format;
 	struct importer_opts o;
 	const char *shared_path;
-	bool dry_run;
+	bool dry_run, force;
 	uint32_t hop_limit;
 };
 
 static int run_import(char **files, int nfiles, struct import_opts *io, const struct feedcmd_env *env)
 {
-	struct run r = {.env = env, .dry_run = io->dry_run, .hop_limit = io->hop_limit};
+	struct run r = {.env = env, .dry_run = io->dry_run, .force = io->force, .hop_limit = io->hop_limit};
 	struct shared_hosts *sh = NULL;
 	char err[AM_ERRLEN];
 	int rv = 0;
@@ -303,7 +304,8 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 		{"tlp", required_argument, NULL, 'l'},        {"hop-limit", required_argument, NULL, 'H'},
 		{"format", required_argument, NULL, 'f'},     {"dry-run", no_argument, NULL, 'd'},
 		{"shared-hosts", required_argument, NULL, 's'}, {"list-shared-hosts", no_argument, NULL, 'L'},
-		{"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0},
+		{"force", no_argument, NULL, 'F'},            {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	uint64_t ttl = 0, expires = 0;
 	int c;
@@ -335,6 +337,7 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 				usage_error("--format `%s': expected auto, plain, hosts, urls, adblock, rpz, csv, stix or misp", optarg);
 			break;
 		case 'd': io->dry_run = true; break;
+		case 'F': io->force = true; break;
 		case 's': io->shared_path = optarg; break;
 		case 'L':
 			for (size_t i = 0; shared_hosts_default[i]; i++)
@@ -343,10 +346,11 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 		case 'h':
 			printf("usage: amesh import FILE... [--format auto|plain|hosts|urls|adblock|rpz|csv|stix|misp]\n"
 			       "         [--category C] [--confidence N] [--ttl D | --expires T] [--tlp L] [--hop-limit N]\n"
-			       "         [--shared-hosts FILE | --list-shared-hosts] [--dry-run] [--json]\n"
+			       "         [--shared-hosts FILE | --list-shared-hosts] [--force] [--dry-run] [--json]\n"
 			       "       amesh submit - --category C --confidence N (--ttl D | --expires T) [...]\n"
 			       "A category, confidence or expiry in the file wins over the option; `-' reads stdin;\n"
-			       "a directory is read as a MISP feed.\n");
+			       "a directory is read as a MISP feed. A name this peer's allowlist covers is refused\n"
+			       "(and reported) unless --force.\n");
 			exit(0);
 		default: usage_error("bad option");
 		}
