@@ -45,7 +45,7 @@ static struct metrics_http *start(void)
 	struct metrics_http *h = NULL;
 	char addr[32], err[AM_ERRLEN];
 	for (int i = 0; i < 20; i++) {
-		snprintf(addr, sizeof addr, "127.0.0.1:%d", 10000 + (getpid() % 2400) * 4 + i);
+		snprintf(addr, sizeof addr, "127.0.0.1:%d", 10000 + (getpid() % 490) * 4 + i);
 		if (metrics_http_open(&h, addr, page, NULL, err, sizeof err) == 0)
 			return h;
 	}

@@ -10,6 +10,7 @@ cleanup() {
 	for pid in "${T_PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
 	for pid in "${T_PIDS[@]}"; do wait_gone "$pid"; done
 	if [ "$T_FAILS" -eq 0 ]; then rm -rf "$T_ROOT"; else echo "kept $T_ROOT for inspection"; fi
+	rmdir "$T_PORT_LOCKS/$T_PORT_SLOT" 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -58,7 +59,18 @@ finish() {
 # be taken at any moment as the local end of some outgoing connection (a
 # dialer's reconnect, another test's), and ameshd then fails with "Address
 # in use" - seen under parallel ctest. 20000-32759 leaves 1276 slots of 10.
-T_PORT_BASE=$((20000 + ($$ % 1276) * 10))
+# The pid only picks where to start looking: two tests whose pids agree
+# modulo 1276 (or a test beside a benchmark) would share a slot, so each slot
+# is reserved by an atomic mkdir and released on exit.
+T_PORT_LOCKS=/tmp/amesh-test-ports
+mkdir -p "$T_PORT_LOCKS" 2>/dev/null
+find "$T_PORT_LOCKS" -mindepth 1 -maxdepth 1 -mmin +720 -exec rm -rf {} + 2>/dev/null # crashed runs
+T_PORT_SLOT=$(($$ % 1276))
+for _ in $(seq 1 1276); do
+	mkdir "$T_PORT_LOCKS/$T_PORT_SLOT" 2>/dev/null && break
+	T_PORT_SLOT=$(((T_PORT_SLOT + 1) % 1276))
+done
+T_PORT_BASE=$((20000 + T_PORT_SLOT * 10))
 port_of() { echo $((T_PORT_BASE + $1)); }
 
 # mk_peer NAME INDEX: a peer listening on 127.0.0.1:port_of(INDEX)
