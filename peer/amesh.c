@@ -902,13 +902,18 @@ static int cmd_rpz(int argc, char **argv)
 			time_or_never(w->last_xfr, xfr);
 			time_or_never(w->notify_sent, sent);
 			time_or_never(w->notify_answered, ans);
-			printf("  secondary %s\n    last SOA query  %s\n    last transfer   %s %s, %llu bytes, "
-			       "serial %u (%llu AXFR, %llu IXFR, %llu refused)\n    last notify     serial %u "
-			       "sent %s, answered %s%s\n",
-			       w->address, soa, w->xfr_kind[0] ? w->xfr_kind : "none", xfr,
-			       (unsigned long long)w->xfr_bytes, w->xfr_serial, (unsigned long long)w->axfrs,
-			       (unsigned long long)w->ixfrs, (unsigned long long)w->refused, w->notify_serial,
-			       sent, ans, w->notify_pending ? " (pending, retrying)" : "");
+			printf("  %s\n", w->address);
+			if (w->last_soa || w->last_xfr || w->refused)
+				printf("    last SOA query  %s\n    last transfer   %s %s, %llu bytes, serial %u "
+				       "(%llu AXFR, %llu IXFR, %llu refused)\n",
+				       soa, w->xfr_kind[0] ? w->xfr_kind : "none", xfr, (unsigned long long)w->xfr_bytes,
+				       w->xfr_serial, (unsigned long long)w->axfrs, (unsigned long long)w->ixfrs,
+				       (unsigned long long)w->refused);
+			if (w->notify_sent)
+				printf("    last NOTIFY     serial %u sent %s, %s%s\n", w->notify_serial, sent,
+				       w->notify_answered ? "answered " : "not answered", w->notify_answered ? ans : "");
+			if (w->notify_pending)
+				printf("    (retrying until it answers)\n");
 		}
 	}
 	if (resp.n_rpz_zones == 0 && !opt_json)

@@ -429,7 +429,7 @@ int main(int argc, char **argv)
 	struct control_env env = {
 		.store = store, .cfg = &cfg, .key = key, .started_at = started_at, .mesh = mesh,
 		.events = events, .audit = audit, .audit_path = audit_path, .allow = allow, .apply = ap,
-		.metrics = metrics, .rpz = rpz, .dns = dns, .guard = guard,
+		.metrics = metrics, .rpz = rpz, .dns = dns, .guard = guard, .rpz_feed = feed,
 	};
 	if (control_open(&ctl, &env, cfg.control, err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);

@@ -910,7 +910,7 @@ static void do_rpz(const struct control_env *env, const struct wire_request *req
                    struct wire_response *resp)
 {
 	char err[AM_ERRLEN];
-	int rv = rpz_status_answer(env->rpz, env->dns, env->cfg, req, resp, err, sizeof err);
+	int rv = rpz_status_answer(env->rpz, env->dns, env->rpz_feed, req, resp, err, sizeof err);
 	if (rv != 0)
 		fail_with(resp, rv, "%s", err);
 }

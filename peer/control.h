@@ -45,6 +45,7 @@
 struct metrics;
 struct rpz;
 struct dns;
+struct rpz_feed;
 
 /* What handlers work with. Borrowed: must outlive the control server. */
 struct control_env {
@@ -62,6 +63,7 @@ struct control_env {
 	struct rpz *rpz;                  /* response policy zones; NULL = none */
 	struct dns *dns;                  /* their DNS server; NULL = none */
 	struct listen_guard *guard;       /* keeps the listener accepting; NULL = none */
+	struct rpz_feed *rpz_feed;        /* their feed: the zones in force; NULL = none */
 };
 
 /* The allowlist in force, swappable on SIGHUP while queries run. */

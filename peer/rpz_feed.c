@@ -2,6 +2,7 @@
 #include "rpz_feed.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,6 +28,14 @@ struct rpz_feed {
 	double default_weight;
 	bool decay;
 };
+
+/* Zone copies hold TSIG secrets: wiped before they are freed. */
+static void wipe_zones(struct config_rpz *z, size_t n)
+{
+	if (z != NULL)
+		sodium_memzero(z, n * sizeof *z);
+	free(z);
+}
 
 static bool judge_origin_ok(void *arg, const uint8_t pk[AM_KEY_BYTES])
 {
@@ -93,7 +102,7 @@ static void update_all(struct rpz_feed *f, const char *const *names, size_t n)
 			log_warn("rpz %s: %llu name%s too long to list under %s", zones[i].name,
 			         (unsigned long long)res.skipped, res.skipped == 1 ? "" : "s", zones[i].zone);
 	}
-	free(zones);
+	wipe_zones(zones, nz);
 }
 
 /* --- the apply subscriber: notes, never blocks --- */
@@ -202,7 +211,7 @@ void rpz_feed_set_config(struct rpz_feed *f, const struct config *cfg)
 	if (cfg->n_rpz)
 		memcpy(zones, cfg->rpz, cfg->n_rpz * sizeof *zones);
 	pthread_mutex_lock(&f->lock);
-	free(f->zones);
+	wipe_zones(f->zones, f->n_zones);
 	f->zones = zones;
 	f->n_zones = cfg->n_rpz;
 	memcpy(f->weights, cfg->weights, sizeof f->weights);
@@ -212,6 +221,20 @@ void rpz_feed_set_config(struct rpz_feed *f, const struct config *cfg)
 	f->full = true;
 	pthread_cond_signal(&f->wake);
 	pthread_mutex_unlock(&f->lock);
+}
+
+size_t rpz_feed_zones(struct rpz_feed *f, struct config_rpz *out, size_t max)
+{
+	size_t n;
+
+	if (f == NULL)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	n = f->n_zones < max ? f->n_zones : max;
+	if (n)
+		memcpy(out, f->zones, n * sizeof *out);
+	pthread_mutex_unlock(&f->lock);
+	return n;
 }
 
 void rpz_feed_kick(struct rpz_feed *f)
@@ -267,7 +290,7 @@ void rpz_feed_close(struct rpz_feed *f)
 	if (f->started)
 		pthread_join(f->thread, NULL);
 	free_names(f->pending, f->n_pending);
-	free(f->zones);
+	wipe_zones(f->zones, f->n_zones);
 	pthread_cond_destroy(&f->wake);
 	pthread_mutex_destroy(&f->lock);
 	free(f);

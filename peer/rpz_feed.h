@@ -50,6 +50,9 @@ int rpz_feed_open(struct rpz_feed **out, const struct rpz_feed_env *env, const s
 void rpz_feed_set_config(struct rpz_feed *f, const struct config *cfg);
 /* A full rebuild soon (an allowlist reload). */
 void rpz_feed_kick(struct rpz_feed *f);
+/* Copies the zones in force (after any reload) into out, at most max;
+ * returns the count. NULL f: 0. */
+size_t rpz_feed_zones(struct rpz_feed *f, struct config_rpz *out, size_t max);
 /* Unsubscribes and stops the thread. NULL ok. */
 void rpz_feed_close(struct rpz_feed *f);
 

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "text.h"
@@ -21,31 +22,34 @@ static int page_rr(void *arg, const char *owner, const char *target)
 	return p->text == NULL ? AM_ENOMEM : 0;
 }
 
-static const struct config_rpz *zone_named(const struct config *cfg, const char *name)
+static const struct config_rpz *zone_named(const struct config_rpz *zones, size_t n, const char *name)
 {
-	for (size_t i = 0; i < cfg->n_rpz; i++)
-		if (strcmp(cfg->rpz[i].name, name) == 0)
-			return &cfg->rpz[i];
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(zones[i].name, name) == 0)
+			return &zones[i];
 	return NULL;
 }
 
-int rpz_status_answer(struct rpz *r, struct dns *d, const struct config *cfg,
+int rpz_status_answer(struct rpz *r, struct dns *d, struct rpz_feed *f,
                       const struct wire_request *req, struct wire_response *resp, char *err,
                       size_t errlen)
 {
+	static __thread struct config_rpz zones[CONFIG_RPZ_MAX];
 	struct rpz_snap *snap = NULL;
-	int rv;
+	size_t nz = rpz_feed_zones(f, zones, CONFIG_RPZ_MAX);
+	int rv = 0;
 
 	resp->op = WIRE_OP_RPZ;
 	if (req->domain[0] != '\0') {
-		const struct config_rpz *z = zone_named(cfg, req->domain);
+		const struct config_rpz *z = zone_named(zones, nz, req->domain);
 		if (z == NULL || r == NULL) {
-			snprintf(err, errlen, "no [rpz %s] in %s", req->domain, cfg->path);
-			return AM_ENOTFOUND;
+			snprintf(err, errlen, "no zone [rpz %s] is configured", req->domain);
+			rv = AM_ENOTFOUND;
+			goto out;
 		}
 		if ((rv = rpz_snap_begin(r, z->zone, &snap)) != 0) {
 			snprintf(err, errlen, "zone %s has not been built yet", z->zone);
-			return rv;
+			goto out;
 		}
 		struct page p = {.text = calloc(1, 1)};
 		if (req->rpz_after[0] == '\0')
@@ -55,19 +59,24 @@ int rpz_status_answer(struct rpz *r, struct dns *d, const struct config *cfg,
 		if (rv != 0 || p.text == NULL) {
 			free(p.text);
 			snprintf(err, errlen, "cannot read zone %s", z->zone);
-			return rv != 0 ? rv : AM_ENOMEM;
+			rv = rv != 0 ? rv : AM_ENOMEM;
+			goto out;
 		}
 		resp->rpz_text = p.text;
 		resp->rpz_text_len = p.len;
-		return 0;
+		goto out;
 	}
-	if (cfg->n_rpz && (resp->rpz_zones = calloc(cfg->n_rpz, sizeof *resp->rpz_zones)) == NULL)
-		return AM_ENOMEM;
-	for (size_t i = 0; i < cfg->n_rpz; i++) {
+	if (nz && (resp->rpz_zones = calloc(nz, sizeof *resp->rpz_zones)) == NULL) {
+		rv = AM_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nz; i++) {
 		struct wire_rpz_zone *w = &resp->rpz_zones[resp->n_rpz_zones++];
-		snprintf(w->name, sizeof w->name, "%s", cfg->rpz[i].name);
-		snprintf(w->zone, sizeof w->zone, "%s", cfg->rpz[i].zone);
-		if (r != NULL && rpz_snap_begin(r, cfg->rpz[i].zone, &snap) == 0) {
+		_Static_assert(sizeof w->name >= sizeof zones[i].name, "name");
+		_Static_assert(sizeof w->zone == sizeof zones[i].zone, "zone");
+		memcpy(w->name, zones[i].name, sizeof zones[i].name); /* NUL-terminated by config */
+		memcpy(w->zone, zones[i].zone, sizeof w->zone);
+		if (r != NULL && rpz_snap_begin(r, zones[i].zone, &snap) == 0) {
 			w->serial = rpz_snap_serial(snap);
 			w->rules = rpz_snap_rules(snap);
 			w->journal = rpz_snap_journal_depth(snap);
@@ -76,8 +85,10 @@ int rpz_status_answer(struct rpz *r, struct dns *d, const struct config *cfg,
 	}
 	static __thread struct dns_secondary sec[DNS_SECONDARIES_MAX];
 	size_t n = dns_secondaries(d, sec, DNS_SECONDARIES_MAX);
-	if (n && (resp->rpz_secs = calloc(n, sizeof *resp->rpz_secs)) == NULL)
-		return AM_ENOMEM;
+	if (n && (resp->rpz_secs = calloc(n, sizeof *resp->rpz_secs)) == NULL) {
+		rv = AM_ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct wire_rpz_secondary *w = &resp->rpz_secs[i];
 		/* same sizes, NUL-terminated by dns.c */
@@ -101,5 +112,7 @@ int rpz_status_answer(struct rpz *r, struct dns *d, const struct config *cfg,
 		w->notify_pending = sec[i].notify_pending;
 	}
 	resp->n_rpz_secs = n;
-	return 0;
+out:
+	sodium_memzero(zones, sizeof zones); /* TSIG secrets */
+	return rv;
 }

@@ -125,4 +125,21 @@ check "no AXFR since the restart (IXFR only)" not grep -q '"axfrs":[1-9]' <<<"$s
 check "IXFRs served since the restart" grep -q '"ixfrs":[1-9]' <<<"$status"
 check "both notify targets answered" [ "$(grep -o '"notify_rcode":0' <<<"$status" | wc -l)" -eq 2 ]
 
+# a reload (SIGHUP) adds a zone: served, shown and exported at once
+cat >>"$T_ROOT/a/amesh.conf" <<CONF
+
+[rpz extra]
+zone = extra.amesh.test
+categories = phishing
+allow_transfer = 127.0.0.1
+CONF
+kill -HUP "$(cat "$T_ROOT/a/pid")"
+check "after SIGHUP: the new zone answers its SOA" wait_until 10 sh -c \
+	"dig @127.0.0.1 -p $DNS extra.amesh.test SOA | grep -q 'status: NOERROR'"
+check "after SIGHUP: amesh rpz shows it" wait_until 5 sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' rpz | grep -q 'zone extra (extra.amesh.test)'"
+check "after SIGHUP: it exports, with the live rules" sh -c \
+	"'$AMESH' -s '$T_ROOT/a/run/amesh.sock' export rpz --zone extra | grep -qx 'after-restart.example.com CNAME .'"
+expect_exit 2 "export of an unknown zone" amp a export rpz --zone nosuch
+check "... says which" grep -q "no zone \[rpz nosuch\]" <<<"$T_ERR"
+
 finish
