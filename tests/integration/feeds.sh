@@ -96,6 +96,22 @@ check "misp: hashes.csv is md5,event-uuid" grep -Eq '^[0-9a-f]{32},[0-9a-f-]{36}
 expect_exit 0 "misp: our own feed imports back (dry run)" amp b import "$T_ROOT/misp" --dry-run
 check "  every attribute" grep -q "^dry run: $(live_of a) names would be submitted" <<<"$T_OUT"
 
+# --- export filters ---
+check "--category keeps one category" test "$(amp a export csv --category botnet | tail -n +2 | grep -vc ',botnet,')" -eq 0
+check "--category: something is left" test "$(amp a export csv --category botnet | tail -n +2 | wc -l)" -ge 1
+check "--origin by this peer's own name" test "$(amp a export csv --origin a | tail -n +2 | wc -l)" -eq "$(live_of a)"
+check "--origin by an unknown name: nothing" test "$(amp a export csv --origin nobody | tail -n +2 | wc -l)" -eq 0
+check "--origin by key id" test "$(amp a export csv --origin "$(amp a --json status | jc key_id)" | tail -n +2 | wc -l)" -eq "$(live_of a)"
+check "--since the future: nothing" test "$(amp a export csv --since 2099-01-01T00:00:00Z | tail -n +2 | wc -l)" -eq 0
+check "--since 1h: everything (all issued just now)" test "$(amp a export csv --since 1h | tail -n +2 | wc -l)" -eq "$(live_of a)"
+# a's own signals score their confidence (weight 1): 60 passes 60, not 61
+n60=$(amp a export csv --min-score 60 | tail -n +2 | wc -l)
+n61=$(amp a export csv --min-score 61 | tail -n +2 | wc -l)
+check "--min-score keeps what reaches it ($n60 >= 60, $n61 >= 61)" test "$n60" -gt "$n61"
+check "--min-score 61 drops the confidence-60 spam" test "$(amp a export csv --min-score 61 | grep -c ',spam,60,')" -eq 0
+expect_exit 2 "an unknown export format" amp a export yaml
+expect_exit 2 "misp needs a directory" amp a export misp
+
 # --- STIX round trip: a's export into a fresh peer c ---
 mk c; start c || exit 1
 expect_exit 0 "export stix" amp a export stix -o "$T_ROOT/a.stix.json"
@@ -134,6 +150,14 @@ pj "import" amp a --json import "$FIX/adblock.txt" --category spam --confidence 
 check "import --json: skips and a summary" test "$(jc event <"$T_ROOT/j" | sort -u | tr '\n' ' ')" = "skipped summary "
 check "import --json: the summary counts" test "$(tail -1 "$T_ROOT/j" | jc skipped_by_reason.unsupported_pattern)" = 7
 pj "init" "$AMESH" --json init "$T_ROOT/d" --name d
+"$AMESH" -s "$T_ROOT/a/run/amesh.sock" --json watch >"$T_ROOT/watch.json" 2>/dev/null &
+wpid=$!
+sleep 0.5
+amp a submit watched.example --category spam --confidence 12 --ttl 1d >/dev/null
+wait_until 5 grep -q watched.example "$T_ROOT/watch.json"
+kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
+check "json: watch" sh -c "'$JSONCHECK' <'$T_ROOT/watch.json' >/dev/null"
+check "watch: the event carries the signal" test "$(grep watched "$T_ROOT/watch.json" | jc event signal.domain | tr '\n' ' ')" = "new watched.example "
 a_label=$(amp a --json submit 'bücher-login.de' --category phishing --confidence 50 --ttl 1d | jc signal.domain)
 check "a U-label submits as its A-label" grep -q '^xn--' <<<"$a_label"
 pj "query of a U-label" amp a --json query 'www.bücher-login.de'
