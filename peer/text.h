@@ -11,6 +11,7 @@
 #ifndef AMESH_TEXT_H
 #define AMESH_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Room text_quote needs for a quote of at most max input bytes. */
@@ -24,5 +25,10 @@ const char *text_quote(char *out, size_t outlen, const char *s, size_t n, size_t
  * *text is freed and set to NULL, which the caller checks once at the end
  * (so a sequence of appends needs no error handling between them). */
 void text_append(char **text, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Whether s[0..n) is well-formed UTF-8 free of C0, DEL and C1 controls,
+ * line separators and bidi overrides: text from other peers (a revocation
+ * reason, a dispute) that will reach a terminal or a log. */
+bool text_printable_utf8(const char *s, size_t n);
 
 #endif

@@ -217,10 +217,15 @@ static bool get_varint(const uint8_t *p, size_t len, size_t *at, uint64_t *v)
  * at least one byte, so the loop is bounded by len (itself capped). */
 bool wire_statement_is(const uint8_t *buf, size_t len)
 {
+	return wire_envelope_tagged(buf, len, STATEMENT_MAX, WIRE_STATEMENT_TAG);
+}
+
+bool wire_envelope_tagged(const uint8_t *buf, size_t len, size_t max, const char tag[4])
+{
 	size_t at = 0;
 	bool tagged = false;
 
-	if (len == 0 || len > STATEMENT_MAX)
+	if (len == 0 || len > max)
 		return false;
 	while (at < len) {
 		uint64_t key, n;
@@ -242,8 +247,7 @@ bool wire_statement_is(const uint8_t *buf, size_t len)
 				return false;
 			/* the last occurrence wins, as it does for protobuf-c */
 			if (is_tag)
-				tagged = n == WIRE_STATEMENT_TAG_LEN &&
-				         memcmp(buf + at, WIRE_STATEMENT_TAG, WIRE_STATEMENT_TAG_LEN) == 0;
+				tagged = n == WIRE_STATEMENT_TAG_LEN && memcmp(buf + at, tag, WIRE_STATEMENT_TAG_LEN) == 0;
 			at += (size_t)n;
 			break;
 		case 5:
