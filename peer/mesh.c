@@ -290,10 +290,7 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 	pthread_rwlock_init(&m->policy_rw, &rwa);
 	pthread_rwlockattr_destroy(&rwa);
 	pthread_mutex_init(&m->lock, NULL);
-	pthread_mutex_init(&m->sessions_lock, NULL);
 	pthread_cond_init(&m->changed, NULL);
-	for (int i = 0; i < SESSIONS_MAX; i++)
-		pthread_mutex_init(&m->sessions[i].lock, NULL);
 	if ((rv = store_stats(m->store, &st)) != 0) {
 		snprintf(err, errlen, "mesh: cannot read the store: %s", am_strerror(rv));
 		goto fail;
@@ -450,6 +447,10 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 	for (size_t i = 0; i < n_stop; i++)
 		mesh_link_stop(stop[i]);
 	free(stop);
+	/* issue 8, item 11: a session lives only while its key is accepted,
+	 * whatever the change (distrust, revocation, rotation, a removed
+	 * neighbour section) */
+	mesh_server_prune(m);
 	for (size_t i = 0; i < m->n_nbs; i++) {
 		struct nb *nb = m->nbs[i];
 		if (!nb->link && !nb->removed && nb->endpoint[0] && mesh_link_start(m, nb, err, errlen) != 0)
@@ -612,7 +613,6 @@ void mesh_close(struct mesh *m)
 	free(m->jobs);
 	pthread_cond_destroy(&m->jobs_cond);
 	pthread_cond_destroy(&m->changed);
-	pthread_mutex_destroy(&m->sessions_lock);
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->reload_lock);
 	pthread_rwlock_destroy(&m->policy_rw);

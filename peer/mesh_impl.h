@@ -16,8 +16,9 @@
  *
  * Locks, in the order they may nest: nb->ingest_lock, then apply's lock
  * (apply.h), then m->lock; m->reload_lock is taken before m->lock and never
- * while holding it; m->sessions_lock before a session's lock; link->lock
- * before m->lock.
+ * while holding it; the session table's lock (session_table.h) before
+ * m->lock (pruning asks which keys are still accepted); link->lock before
+ * m->lock.
  */
 #ifndef AMESH_MESH_IMPL_H
 #define AMESH_MESH_IMPL_H
@@ -38,6 +39,12 @@
  * an origin whose clock runs a little fast is not refused for it */
 #define MESH_LIFETIME_SLACK 600  /* a send that holds policy_rw gives up after this */
 #define SESSIONS_MAX 256
+#define SESSIONS_PER_NB 4          /* a neighbour only ever evicts its own */
+#define HELLO_SOURCE_BURST 64      /* Hellos per source address at once, */
+#define HELLO_SOURCE_INTERVAL 1    /* then one per this many seconds */
+#define REFUSAL_LOG_BURST 10       /* refusal lines per source address, */
+#define REFUSAL_LOG_INTERVAL 30    /* then one per this many seconds */
+#define SOURCES_TRACKED 4096
 #define CALL_SLACK_MS 10000        /* beyond the long-poll, before a call is dead */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
@@ -92,18 +99,10 @@ struct link {
 	pthread_mutex_t lock;
 	struct session *sess;
 	uint64_t sess_gen;
+	uint64_t sess_made;  /* Unix seconds of its handshake: re-keyed at SESSION_REKEY_AGE */
 	pthread_t puller, pusher;
 	bool threads;
 	volatile bool stop;
-};
-
-struct srv_session {
-	uint8_t id[SESSION_ID_BYTES];
-	struct session *s;
-	struct nb *nb;
-	uint64_t last_used;
-	pthread_mutex_t lock;
-	bool used;
 };
 
 struct worker {
@@ -151,7 +150,7 @@ struct mesh {
 	 * daemon says "reloaded" - every batch built under the old policy has
 	 * left and every later one uses the new. Writer-preferring, so a stream
 	 * of batches cannot starve a reload; every send it covers is bounded by
-	 * MESH_SEND_TIMEOUT_MS. Taken before lock (and before sessions_lock). */
+	 * MESH_SEND_TIMEOUT_MS. Taken before lock (and before the session table). */
 	pthread_rwlock_t policy_rw;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
@@ -172,8 +171,9 @@ struct mesh {
 	struct worker *workers;
 	size_t n_workers;
 	struct session_replay *replay;
-	struct srv_session sessions[SESSIONS_MAX];
-	pthread_mutex_t sessions_lock;
+	struct session_table *sessions; /* owners are struct nb * */
+	struct ratelimit *hello_per_source, *log_per_source;
+	uint64_t refusals_unlogged;     /* guarded by lock */
 };
 
 /* --- in mesh.c, used by every side --- */

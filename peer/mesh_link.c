@@ -88,6 +88,13 @@ static int ensure_session(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t *g
 	int rv;
 
 	pthread_mutex_lock(&l->lock);
+	/* a session is re-keyed after SESSION_REKEY_AGE, well before the
+	 * listener drops it at SESSION_MAX_AGE (issue 8, item 11) */
+	if (l->sess && timefmt_now() - l->sess_made >= SESSION_REKEY_AGE) {
+		log_info("mesh: re-keying the link to %s (session %d s old)", l->nb->name, SESSION_REKEY_AGE);
+		session_free(l->sess);
+		l->sess = NULL;
+	}
 	if (l->sess) {
 		*gen = l->sess_gen;
 		pthread_mutex_unlock(&l->lock);
@@ -107,8 +114,8 @@ static int ensure_session(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t *g
 	rv = session_finish(pend, reply, reply_len, &l->sess, err, sizeof err);
 	pthread_mutex_lock(&m->lock);
 	if (rv == 0) {
+		/* still "connecting": up after the first authentic answer */
 		l->nb->handshakes++;
-		l->nb->state = MESH_UP;
 	} else {
 		l->nb->handshake_failures++;
 		l->nb->state = MESH_REFUSED;
@@ -119,6 +126,7 @@ static int ensure_session(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t *g
 		goto out;
 	}
 	log_info("mesh: linked to %s at %s", l->nb->name, l->nb->endpoint);
+	l->sess_made = timefmt_now();
 	*gen = ++l->sess_gen;
 out:
 	pthread_mutex_unlock(&l->lock);
@@ -138,7 +146,10 @@ static void drop_session(struct link *l, uint64_t gen)
 	pthread_mutex_unlock(&l->lock);
 }
 
-/* Seals req, calls, opens and decodes the response. */
+/* Seals req, calls, opens and decodes the response. A refusal comes back
+ * as AM_EREPLAY ("replay": the listener saw this request already - NNG's
+ * req re-sends on reconnect - so a freshly sealed one will do),
+ * AM_ENOTFOUND ("unknown session": handshake again) or AM_EHANDSHAKE. */
 static int sync_call(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t gen,
                      const struct wire_sync_request *req, pthread_rwlock_t *after_send,
                      struct wire_sync_response *resp)
@@ -163,13 +174,19 @@ static int sync_call(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t gen,
 	free(frame);
 	if (rv != 0)
 		return AM_ECONNECT;
+	char refusal[64]; /* enough to tell the fixed texts apart */
+	if (session_refusal(reply, reply_len, refusal, sizeof refusal)) {
+		free(reply);
+		return strcmp(refusal, "replay") == 0 ? AM_EREPLAY
+		       : strcmp(refusal, "unknown session") == 0 ? AM_ENOTFOUND : AM_EHANDSHAKE;
+	}
 	pthread_mutex_lock(&l->lock);
 	rv = (l->sess && l->sess_gen == gen) ? session_open(l->sess, reply, reply_len, &pt, &pt_len)
 	                                     : AM_EHANDSHAKE;
 	pthread_mutex_unlock(&l->lock);
 	free(reply);
 	if (rv != 0)
-		return rv; /* a refusal ("unknown session", "replay") lands here too */
+		return rv;
 	rv = wire_sync_response_unpack(pt, pt_len, resp);
 	free(pt);
 	return rv;
@@ -203,6 +220,7 @@ static void *puller_main(void *arg)
 	nng_ctx ctx;
 	nng_aio *aio;
 	unsigned backoff = 0;
+	bool retried = false;
 
 	if (nng_ctx_open(&ctx, l->sock) != 0 || nng_aio_alloc(&aio, NULL, NULL) != 0)
 		return NULL;
@@ -227,12 +245,21 @@ static void *puller_main(void *arg)
 		if (rv != 0) {
 			if (l->stop || !m->running)
 				break;
+			/* a request refused as a replay is sent once more, freshly
+			 * sealed on the same session; only then a new handshake */
+			if (rv == AM_EREPLAY && !retried) {
+				retried = true;
+				continue;
+			}
+			retried = false;
 			drop_session(l, gen);
 			set_state(m, l->nb, MESH_DOWN);
 			sleep_ms(backoff = backoff_next(backoff));
 			continue;
 		}
+		retried = false;
 		backoff = 0;
+		set_state(m, l->nb, MESH_UP); /* an authentic answer: the link is up */
 		unsigned retry = 0;
 		if (resp.batch.present)
 			mesh_ingest(m, l->nb, &resp.batch, &retry);
@@ -253,7 +280,7 @@ static void *pusher_main(void *arg)
 	nng_ctx ctx;
 	nng_aio *aio;
 	unsigned backoff = 0;
-	bool known = false;
+	bool known = false, retried = false;
 	uint64_t acked = 0, acked_gen = 0;
 	uint8_t acked_epoch[STORE_EPOCH_BYTES], acked_policy[32];
 	unsigned stall = 0; /* backoff while they take nothing we push */
@@ -321,12 +348,21 @@ static void *pusher_main(void *arg)
 		if (rv != 0) {
 			if (l->stop || !m->running)
 				break;
+			/* once more on the same session (the batch rebuilt under the
+			 * policy then in force), then a new handshake */
+			if (rv == AM_EREPLAY && !retried) {
+				retried = true;
+				continue;
+			}
+			retried = false;
 			drop_session(l, gen);
 			known = false;
 			sleep_ms(backoff = backoff_next(backoff));
 			continue;
 		}
+		retried = false;
 		backoff = 0;
+		set_state(m, l->nb, MESH_UP);
 		known = true;
 		acked_gen = gen;
 		/* They acknowledged nothing of a batch that continued their cursor:

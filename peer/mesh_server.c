@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 #include "mesh_export.h"
 #include "mesh_impl.h"
 #include "mesh_ingest.h"
+#include "ratelimit.h"
+#include "session_table.h"
 #include "timefmt.h"
 #include "wire_sync.h"
 
@@ -40,57 +43,80 @@ static int srv_trust(void *arg, const uint8_t pk[AM_KEY_BYTES])
 	return ok ? 0 : -1;
 }
 
-static void pipe_addr(nng_msg *msg, char *out, size_t len)
+/* The peer's address as "ip:port" for the log, and the ip alone (the
+ * source that rate limits key on) in host. */
+static void pipe_addr(nng_msg *msg, char *out, size_t len, char *host, size_t hostlen)
 {
 	nng_pipe p = nng_msg_get_pipe(msg);
 	nng_sockaddr sa;
 	snprintf(out, len, "?");
+	snprintf(host, hostlen, "?");
 	if (nng_pipe_id(p) < 0 || nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) != 0)
 		return;
 	if (sa.s_family == NNG_AF_INET) {
 		char ip[INET_ADDRSTRLEN];
 		inet_ntop(AF_INET, &sa.s_in.sa_addr, ip, sizeof ip);
 		snprintf(out, len, "%s:%u", ip, ntohs(sa.s_in.sa_port));
+		snprintf(host, hostlen, "%s", ip);
 	} else if (sa.s_family == NNG_AF_INET6) {
 		char ip[INET6_ADDRSTRLEN];
 		inet_ntop(AF_INET6, sa.s_in6.sa_addr, ip, sizeof ip);
 		snprintf(out, len, "[%s]:%u", ip, ntohs(sa.s_in6.sa_port));
+		snprintf(host, hostlen, "%s", ip);
 	}
 }
 
-static struct srv_session *session_find(struct mesh *m, const uint8_t id[SESSION_ID_BYTES])
+/* A refusal for the log, at most REFUSAL_LOG_BURST lines at once per
+ * source address (then one per REFUSAL_LOG_INTERVAL s): a flood of junk
+ * must not become a flood of log (issue 8, item 12). The next line logged
+ * says how many were not. */
+__attribute__((format(printf, 3, 4)))
+static void log_refusal(struct mesh *m, const char *host, const char *fmt, ...)
 {
-	for (int i = 0; i < SESSIONS_MAX; i++)
-		if (m->sessions[i].used && memcmp(m->sessions[i].id, id, SESSION_ID_BYTES) == 0)
-			return &m->sessions[i];
-	return NULL;
+	char line[AM_ERRLEN * 2];
+	uint64_t unlogged;
+	va_list ap;
+
+	if (!ratelimit_take(m->log_per_source, host, strlen(host), timefmt_now(), NULL)) {
+		pthread_mutex_lock(&m->lock);
+		m->refusals_unlogged++;
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&m->lock);
+	unlogged = m->refusals_unlogged;
+	m->refusals_unlogged = 0;
+	pthread_mutex_unlock(&m->lock);
+	if (unlogged)
+		log_warn("mesh: %s (and %llu refusals not logged since the last one)", line,
+		         (unsigned long long)unlogged);
+	else
+		log_warn("mesh: %s", line);
 }
 
-/* Keeps a new session, evicting the least recently used when full. */
-static void session_keep(struct mesh *m, struct session *s, struct nb *nb)
+/* The session table's test on a trust change: the session's key must
+ * still speak for the neighbour it was made for. Takes m->lock (under the
+ * table's lock: the documented order). */
+static bool still_accepted(void *arg, const uint8_t pk[AM_KEY_BYTES], void *owner)
 {
-	struct srv_session *slot = NULL;
-	pthread_mutex_lock(&m->sessions_lock);
-	for (int i = 0; i < SESSIONS_MAX && !slot; i++)
-		if (!m->sessions[i].used)
-			slot = &m->sessions[i];
-	if (!slot) {
-		slot = &m->sessions[0];
-		for (int i = 1; i < SESSIONS_MAX; i++)
-			if (m->sessions[i].last_used < slot->last_used)
-				slot = &m->sessions[i];
-		pthread_mutex_lock(&slot->lock);
-		session_free(slot->s);
-		pthread_mutex_unlock(&slot->lock);
-	}
-	pthread_mutex_lock(&slot->lock);
-	slot->s = s;
-	slot->nb = nb;
-	slot->used = true;
-	slot->last_used = timefmt_now();
-	session_id(s, slot->id);
-	pthread_mutex_unlock(&slot->lock);
-	pthread_mutex_unlock(&m->sessions_lock);
+	struct mesh *m = arg;
+	pthread_mutex_lock(&m->lock);
+	bool ok = nb_for_key(m, pk) == owner;
+	pthread_mutex_unlock(&m->lock);
+	return ok;
+}
+
+void mesh_server_prune(struct mesh *m)
+{
+	size_t n;
+
+	if (!m->sessions)
+		return;
+	if ((n = session_table_prune(m->sessions, still_accepted, m)) > 0)
+		log_info("mesh: dropped %zu session%s whose key is no longer accepted", n, n == 1 ? "" : "s");
 }
 
 /* Serves a pull: this peer's changes for nb after the requester's cursor,
@@ -164,6 +190,8 @@ static void serve_sync(struct mesh *m, struct nb *nb, const struct wire_sync_req
 	pthread_mutex_unlock(&nb->ingest_lock);
 	if (req->pull)
 		serve_pull(m, nb, req, &resp->batch, policy_held);
+	/* the first authentic frame, not the handshake, brings a link up
+	 * (issue 8, item 13): a replayed Hello proves nothing */
 	pthread_mutex_lock(&m->lock);
 	nb->last_sync = timefmt_now();
 	nb->state = MESH_UP;
@@ -178,22 +206,32 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 {
 	enum session_kind kind;
 	uint8_t sid[SESSION_ID_BYTES], peer[AM_KEY_BYTES];
-	char err[AM_ERRLEN], addr[64];
+	char err[AM_ERRLEN], addr[64], host[64];
 	struct session *s = NULL;
+	uint64_t now = timefmt_now();
 	int rv;
 
 	memset(peer, 0, sizeof peer);
 	if (session_frame_kind(buf, len, &kind, sid) != 0)
 		return session_refused_frame("bad frame", out, out_len);
 	if (kind == SESSION_KIND_HELLO) {
-		rv = session_accept(m->key->sk, m->replay, timefmt_now(), srv_trust, m, buf, len, &s, peer,
+		pipe_addr(msg, addr, sizeof addr, host, sizeof host);
+		/* before any work: one address cannot make us verify signatures
+		 * (or write log lines) at its own pace */
+		if (!ratelimit_take(m->hello_per_source, host, strlen(host), now, NULL)) {
+			pthread_mutex_lock(&m->lock);
+			m->unknown_handshakes++;
+			pthread_mutex_unlock(&m->lock);
+			log_refusal(m, host, "refused handshake from %s: more than %d hellos from this "
+			            "address, then one per %d s", addr, HELLO_SOURCE_BURST, HELLO_SOURCE_INTERVAL);
+			return session_refused_frame("refused", out, out_len);
+		}
+		rv = session_accept(m->key->sk, m->replay, now, srv_trust, m, buf, len, &s, peer,
 		                    out, out_len, err, sizeof err);
-		pipe_addr(msg, addr, sizeof addr);
 		pthread_mutex_lock(&m->lock);
 		struct nb *nb = rv == 0 || rv != AM_EUNTRUSTED ? nb_for_key(m, peer) : NULL;
 		if (rv == 0 && nb) {
-			nb->handshakes++;
-			nb->state = MESH_UP;
+			nb->handshakes++; /* up only after its first authentic frame */
 		} else if (nb) {
 			nb->handshake_failures++;
 		} else {
@@ -201,7 +239,7 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 		}
 		pthread_mutex_unlock(&m->lock);
 		if (rv != 0) {
-			log_warn("mesh: refused handshake from %s: %s", addr, err);
+			log_refusal(m, host, "refused handshake from %s: %s", addr, err);
 			return 0;
 		}
 		if (!nb) { /* removed between the trust check and now */
@@ -211,31 +249,24 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 		}
 		log_info("mesh: %s connected from %s", nb->name, addr);
 		mesh_count_bytes(m, nb, len, *out_len);
-		session_keep(m, s, nb);
+		session_table_keep(m->sessions, s, nb, now);
 		return 0;
 	}
 	if (kind != SESSION_KIND_SEALED)
 		return session_refused_frame("bad frame", out, out_len);
 
-	pthread_mutex_lock(&m->sessions_lock);
-	struct srv_session *ss = session_find(m, sid);
-	if (ss)
-		pthread_mutex_lock(&ss->lock);
-	pthread_mutex_unlock(&m->sessions_lock);
-	if (!ss)
-		return session_refused_frame("unknown session", out, out_len);
+	/* only an authentic frame counts as use of a session, and an old one
+	 * is gone (issue 8, item 11); a failure is not counted against the
+	 * neighbour: the session id travels in clear, anyone can send one */
 	uint8_t *pt = NULL;
 	size_t pt_len;
-	struct nb *nb = ss->nb;
-	rv = session_open(ss->s, buf, len, &pt, &pt_len);
-	ss->last_used = timefmt_now();
-	pthread_mutex_unlock(&ss->lock);
-	if (rv != 0) {
-		pthread_mutex_lock(&m->lock);
-		nb->handshake_failures++;
-		pthread_mutex_unlock(&m->lock);
+	void *owner = NULL;
+	rv = session_table_open(m->sessions, sid, buf, len, now, &pt, &pt_len, &owner);
+	if (rv == AM_ENOTFOUND)
+		return session_refused_frame("unknown session", out, out_len);
+	if (rv != 0)
 		return session_refused_frame(rv == AM_EREPLAY ? "replay" : "refused", out, out_len);
-	}
+	struct nb *nb = owner;
 	struct wire_sync_request req;
 	struct wire_sync_response resp;
 	memset(&resp, 0, sizeof resp);
@@ -256,18 +287,11 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 		return session_refused_frame("refused", out, out_len);
 	}
 	wire_sync_response_clear(&resp);
-	pthread_mutex_lock(&m->sessions_lock);
-	ss = session_find(m, sid); /* may have been evicted while we served */
-	if (ss)
-		pthread_mutex_lock(&ss->lock);
-	pthread_mutex_unlock(&m->sessions_lock);
-	if (!ss) {
-		free(plain);
-		return session_refused_frame("unknown session", out, out_len);
-	}
-	rv = session_seal(ss->s, plain, plain_len, out, out_len);
-	pthread_mutex_unlock(&ss->lock);
+	/* the session may have been evicted or pruned while we served */
+	rv = session_table_seal(m->sessions, sid, plain, plain_len, out, out_len);
 	free(plain);
+	if (rv == AM_ENOTFOUND)
+		return session_refused_frame("unknown session", out, out_len);
 	mesh_count_bytes(m, nb, len, rv == 0 ? *out_len : 0);
 	return rv;
 }
@@ -318,8 +342,15 @@ int mesh_server_start(struct mesh *m, const char *url, size_t n_nbs, char *err, 
 {
 	int rv;
 
-	if ((rv = session_replay_new(&m->replay, timefmt_now())) != 0)
+	if ((rv = session_replay_new(&m->replay, timefmt_now())) != 0 ||
+	    (rv = session_table_new(&m->sessions, SESSIONS_MAX, SESSIONS_PER_NB)) != 0 ||
+	    (rv = ratelimit_new(&m->hello_per_source, SOURCES_TRACKED, HELLO_SOURCE_BURST,
+	                        HELLO_SOURCE_INTERVAL)) != 0 ||
+	    (rv = ratelimit_new(&m->log_per_source, SOURCES_TRACKED, REFUSAL_LOG_BURST,
+	                        REFUSAL_LOG_INTERVAL)) != 0) {
+		snprintf(err, errlen, "mesh: cannot start the listener: %s", am_strerror(rv));
 		return rv;
+	}
 	if ((rv = nng_rep0_open(&m->srv)) != 0 ||
 	    (rv = nng_socket_set_size(m->srv, NNG_OPT_RECVMAXSZ, SESSION_FRAME_MAX)) != 0)
 		goto nng_fail;
@@ -356,9 +387,9 @@ void mesh_server_stop(struct mesh *m)
 			nng_aio_free(m->workers[i].aio);
 	}
 	free(m->workers);
-	for (int i = 0; i < SESSIONS_MAX; i++) {
-		session_free(m->sessions[i].s);
-		pthread_mutex_destroy(&m->sessions[i].lock);
-	}
+	session_table_free(m->sessions);
+	m->sessions = NULL;
+	ratelimit_free(m->hello_per_source);
+	ratelimit_free(m->log_per_source);
 	session_replay_free(m->replay);
 }

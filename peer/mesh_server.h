@@ -4,8 +4,14 @@
  * One NNG rep0 socket on `listen`, a pool of worker threads each with its
  * own context (a long-poll parks a worker, so there are
  * SERVER_WORKERS_MIN + 2 per neighbour), and a table of SESSIONS_MAX
- * sessions found by the id in each sealed frame (least recently used
- * evicted). A Hello from a key of a neighbour (or its pending key during a
+ * sessions found by the id in each sealed frame (session_table.h: at most
+ * SESSIONS_PER_NB per neighbour, each at most SESSION_MAX_AGE old, pruned
+ * on every trust change). Hellos are rate limited per source address before
+ * any work (HELLO_SOURCE_*), and refusals are logged at most
+ * REFUSAL_LOG_BURST at once per address (then one per
+ * REFUSAL_LOG_INTERVAL s, with a count of those not logged). A neighbour
+ * counts as up after its first authentic frame, not at the handshake.
+ * A Hello from a key of a neighbour (or its pending key during a
  * rotation's overlap) opens a session; a sealed request carries an optional
  * push (ingested, mesh_ingest.h) and an optional pull (answered from the
  * change log under the neighbour's export policy, mesh_export.h, held up to
@@ -22,6 +28,12 @@
  * Returns 0, or an am_err with err saying what failed (the caller then runs
  * mesh_server_stop). */
 int mesh_server_start(struct mesh *m, const char *url, size_t n_nbs, char *err, size_t errlen);
+
+/* Drops every session whose key the trust store in force no longer
+ * accepts for the neighbour it was made for (issue 8, item 11). Called
+ * after every reload and trust change; takes m->lock. No-op when not
+ * listening. */
+void mesh_server_prune(struct mesh *m);
 
 /* Closes the socket, joins the workers, frees the sessions and the replay
  * cache. Called once by mesh_close whether or not the server started;
