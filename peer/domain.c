@@ -369,8 +369,19 @@ static int convert_label(const char *s, size_t n, char *buf, size_t cap, size_t 
 			}
 			src = tmp;
 		} else if (r != IDN2_MALLOC && r != IDN2_HYPHEN_STARTEND && (u = uts46_to_ascii(tmp, n)) != NULL) {
-			src = u;
 			an = strlen(u);
+			for (size_t i = 0; i < an; i++)
+				u[i] = (char)ascii_lower((unsigned char)u[i]);
+			/* what we emit must read back as itself: an A-label the
+			 * "xn--" path above would refuse (UTS #46 lets `_' through)
+			 * made a stored name that its own re-normalisation, and
+			 * every peer's ingest, refused (found by fuzz_domain) */
+			if (is_alabel_prefix(u, an) && !wellformed_alabel(u, an)) {
+				*idn_rc = r;
+				rc = AM_EDOMAIN_IDN;
+				goto fail;
+			}
+			src = u;
 		} else {
 			*idn_rc = r;
 			rc = idn_error(r);
