@@ -623,13 +623,11 @@ static int parse_presentation(const char *in, size_t n, struct qlabel *labels, s
 	return 0;
 }
 
-/* Appends one label in query form; false if out would overflow. *room is
- * how many octets the name may still grow by: an A-label is longer than
- * the UTF-8 it converts, and a name of 253 octets must stay one, or the
- * query form would not be a fixed point (found by fuzz_domain: a converted
- * name past 253 octets that its own re-normalisation refused). A label
- * whose conversion does not fit is kept as escaped octets instead. */
-static bool render_label(const struct qlabel *l, char *out, size_t cap, size_t *len, size_t *room)
+/* Appends one label in query form; false if out would overflow. convert:
+ * whether non-ASCII labels may become A-labels; *octets grows by the wire
+ * octets of what was appended (see domain_normalise_query). */
+static bool render_label(const struct qlabel *l, char *out, size_t cap, size_t *len, bool convert,
+                         size_t *octets)
 {
 	unsigned char low[AM_LABEL_MAX];
 	char conv[2 * DOMAIN_INPUT_MAX];
@@ -653,12 +651,13 @@ static bool render_label(const struct qlabel *l, char *out, size_t cap, size_t *
 			return false;
 		memcpy(out + *len, low, l->n);
 		*len += l->n;
+		*octets += l->n;
 		return true;
 	}
 	/* non-ASCII and nothing else odd: the submission's conversion, when
 	 * it gives a label a stored name could hold */
-	if (idn && convert_label((const char *)low, l->n, conv, sizeof conv, &clen, &idn_rc) == 0 && clen > 0 &&
-	    clen <= AM_LABEL_MAX && !memchr(conv, '.', clen) && (clen <= l->n || clen - l->n <= *room)) {
+	if (convert && idn && convert_label((const char *)low, l->n, conv, sizeof conv, &clen, &idn_rc) == 0 && clen > 0 &&
+	    clen <= AM_LABEL_MAX && !memchr(conv, '.', clen)) {
 		bool ok = true;
 		for (size_t i = 0; i < clen; i++)
 			ok &= is_ldh_((unsigned char)conv[i]);
@@ -667,10 +666,7 @@ static bool render_label(const struct qlabel *l, char *out, size_t cap, size_t *
 				return false;
 			memcpy(out + *len, conv, clen);
 			*len += clen;
-			if (clen > l->n)
-				*room -= clen - l->n;
-			else
-				*room += l->n - clen;
+			*octets += clen;
 			return true;
 		}
 	}
@@ -682,6 +678,26 @@ static bool render_label(const struct qlabel *l, char *out, size_t cap, size_t *
 		else
 			*len += (size_t)snprintf(out + *len, cap - *len, "\\%03u", low[i]);
 	}
+	*octets += l->n;
+	return true;
+}
+
+/* Renders every label; false if out would overflow. */
+static bool render_name(const struct qlabel *labels, size_t nlabels, bool convert, char *out,
+                        size_t *octets)
+{
+	size_t len = 0;
+
+	*octets = 0;
+	for (size_t k = 0; k < nlabels; k++) {
+		if (k) {
+			out[len++] = '.';
+			(*octets)++;
+		}
+		if (!render_label(&labels[k], out, AM_QNAME_MAX + 1, &len, convert, octets))
+			return false;
+	}
+	out[len] = '\0';
 	return true;
 }
 
@@ -689,7 +705,7 @@ int domain_normalise_query(const char *in, char out[AM_QNAME_MAX + 1], char *err
 {
 	struct qlabel labels[DOMAIN_LABELS_MAX + 1];
 	char why[128] = "";
-	size_t n, nlabels, len = 0, octets = 0, room;
+	size_t n, nlabels, octets;
 	int rc;
 
 	if (out)
@@ -707,17 +723,22 @@ int domain_normalise_query(const char *in, char out[AM_QNAME_MAX + 1], char *err
 	}
 	if ((rc = parse_presentation(in, n, labels, &nlabels, why, sizeof why)) != 0)
 		return refuse_why(rc, in, why, err, errlen);
-	for (size_t k = 0; k < nlabels; k++)
-		octets += labels[k].n + (k ? 1 : 0);
-	room = AM_DOMAIN_MAX - octets; /* parse_presentation kept octets <= 253 */
-	for (size_t k = 0; k < nlabels; k++) {
-		if (k)
-			out[len++] = '.';
-		if (!render_label(&labels[k], out, AM_QNAME_MAX + 1, &len, &room)) {
+	/*
+	 * A-labels can be longer (or shorter) than the UTF-8 they convert, and
+	 * the query form must be a fixed point: normalising it again gives it
+	 * back. Converting label by label against a running budget was not
+	 * (found twice by fuzz_domain: a name past 253 octets, then one whose
+	 * later, shorter A-labels freed room on the second pass). So it is all
+	 * or nothing: every convertible label converted if the whole name still
+	 * fits 253 octets, else none (escaped octets, what the question holds).
+	 * The converted form, normalised again, converts nothing new and keeps
+	 * its length; the escaped one makes the same choice again.
+	 */
+	if (!render_name(labels, nlabels, true, out, &octets) || octets > AM_DOMAIN_MAX) {
+		if (!render_name(labels, nlabels, false, out, &octets)) {
 			out[0] = '\0';
 			return refuse(AM_EDOMAIN_LONG, in, NULL, err, errlen);
 		}
 	}
-	out[len] = '\0';
 	return 0;
 }
