@@ -20,6 +20,7 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <unistd.h>
 
+#include "allowlist.h"
 #include "client.h"
 #include "control.h"
 #include "domain.h"
@@ -571,6 +572,113 @@ static void test_client_that_never_reads_cannot_stall(void **state)
 	control_close(ctl);
 }
 
+/* Issue 9: the origin does not flag what its own allowlist covers; --force
+ * overrides; `allowlist' says what covers a name and what it shields. */
+static void test_allowlist_refuses_own_submissions(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+	struct allowlist *a = NULL;
+	char err[AM_ERRLEN];
+	static const char lists[][160] = {
+		"{\"name\":\"Top\",\"type\":\"hostname\",\"list\":[\"google.com\",\"github.io\"]}",
+		"{\"name\":\"Exact\",\"type\":\"string\",\"list\":[\"yahoo.com\",\"COM\"]}",
+		"corp.example\n.cdn.example.net\n",
+	};
+	static const struct {
+		const char *name, *entry; /* entry NULL: accepted */
+	} rows[] = {
+		{"google.com", "`google.com' in Top"},
+		{"mail.google.com", "`google.com' in Top"},
+		{"yahoo.com", "`yahoo.com' in Exact"},
+		{"login.yahoo.com", NULL},       /* string: exact only */
+		{"phish.github.io", NULL},       /* public suffix: itself only */
+		{"evil.com", NULL},              /* COM covers no .com name */
+		{"cdn.example.net", NULL},       /* leading dot: not the name */
+		{"img.cdn.example.net", "`cdn.example.net' in Control"},
+		{"www.corp.example", "`corp.example' in Control"},
+	};
+
+	assert_int_equal(allowlist_new(&a), 0);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(allowlist_load_buffer(a, "Control", lists[i], strlen(lists[i]), NULL, NULL, NULL, err,
+		                                       sizeof err),
+		                 0);
+	assert_int_equal(control_allow_new(&f->env.allow), 0);
+	control_allow_set(f->env.allow, a);
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		print_message("%s\n", rows[i].name);
+		int rc = submit(f, rows[i].name, AM_CAT_PHISHING, 80, 3600, &resp);
+		if (rows[i].entry) {
+			assert_int_equal(rc, AM_EPOLICY);
+			assert_non_null(strstr(resp.error, rows[i].entry));
+			assert_non_null(strstr(resp.error, "--force"));
+		} else {
+			assert_int_equal(rc, 0);
+		}
+		wire_response_clear(&resp);
+	}
+	/* --force: stored */
+	struct wire_request req = {.op = WIRE_OP_SUBMIT, .category = AM_CAT_PHISHING, .confidence = 80,
+	                           .expires_at = timefmt_now() + 3600, .force = true};
+	snprintf(req.domain, sizeof req.domain, "mail.google.com");
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.status, 0);
+	assert_true(resp.changed);
+	wire_response_clear(&resp);
+
+	/* what covers a name, and what each entry shields */
+	struct wire_request al = {.op = WIRE_OP_ALLOWLIST};
+	snprintf(al.domain, sizeof al.domain, "www.mail.google.com");
+	roundtrip(f, &al, &resp);
+	assert_int_equal(resp.status, 0);
+	assert_true(resp.allow_configured);
+	assert_true(resp.allow_covered);
+	assert_string_equal(resp.allow_name.entry, "google.com");
+	assert_string_equal(resp.allow_name.source, "Top");
+	assert_string_equal(resp.allow_name.covers, "name and subdomains");
+	assert_int_equal(resp.allow_name.shielding, 1);
+	assert_int_equal(resp.n_allow_sources, 3); /* Top, Exact (their "name"s), Control */
+	wire_response_clear(&resp);
+	snprintf(al.domain, sizeof al.domain, "phish.github.io");
+	roundtrip(f, &al, &resp);
+	assert_false(resp.allow_covered);
+	assert_string_equal(resp.allow_name.entry, "");
+	assert_true(resp.allow_signals >= 6);
+	assert_int_equal(resp.n_allow_entries, 1);
+	assert_string_equal(resp.allow_entries[0].entry, "google.com");
+	wire_response_clear(&resp);
+	al.domain[0] = '\0';
+	roundtrip(f, &al, &resp);
+	assert_int_equal(resp.status, 0);
+	assert_int_equal(resp.n_allow_entries, 1);
+	wire_response_clear(&resp);
+
+	/* a batch: the covered item is refused on its own, a forced one kept */
+	struct wire_submit_item items[3] = {
+		{.category = AM_CAT_MALWARE, .confidence = 50, .expires_at = timefmt_now() + 3600},
+		{.category = AM_CAT_MALWARE, .confidence = 50, .expires_at = timefmt_now() + 3600},
+		{.category = AM_CAT_MALWARE, .confidence = 50, .expires_at = timefmt_now() + 3600, .force = true},
+	};
+	snprintf(items[0].domain, sizeof items[0].domain, "yahoo.com");
+	snprintf(items[1].domain, sizeof items[1].domain, "fine.example.org");
+	snprintf(items[2].domain, sizeof items[2].domain, "yahoo.com");
+	struct wire_request b = {.op = WIRE_OP_SUBMIT_BATCH, .items = items, .n_items = 3};
+	roundtrip(f, &b, &resp);
+	assert_int_equal(resp.status, 0);
+	assert_int_equal(resp.n_item_results, 3);
+	assert_int_equal(resp.item_results[0].status, AM_EPOLICY);
+	assert_non_null(strstr(resp.item_results[0].error, "`yahoo.com' in Exact"));
+	assert_int_equal(resp.item_results[1].status, 0);
+	assert_int_equal(resp.item_results[2].status, 0);
+	assert_true(resp.item_results[2].changed);
+	wire_response_clear(&resp);
+
+	control_allow_free(f->env.allow);
+	f->env.allow = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -584,6 +692,7 @@ int main(void)
 		cmocka_unit_test(test_ipc_server_round_trip_and_permissions),
 		cmocka_unit_test(test_close_while_clients_hammer),
 		cmocka_unit_test(test_client_that_never_reads_cannot_stall),
+		cmocka_unit_test(test_allowlist_refuses_own_submissions),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

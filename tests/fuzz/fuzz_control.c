@@ -71,6 +71,19 @@ size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 	case 4:
 		r.op = WIRE_OP_STATUS;
 		break;
+	case 5:
+		r.op = WIRE_OP_ALLOWLIST;
+		strcpy(r.domain, "My\\032Printer.example.com");
+		r.limit = 20;
+		break;
+	case 6:
+		r.op = WIRE_OP_SUBMIT;
+		strcpy(r.domain, "yahoo.com");
+		r.category = AM_CAT_PHISHING;
+		r.confidence = 80;
+		r.expires_at = 1900000000;
+		r.force = true;
+		break;
 	default:
 		return 0;
 	}
