@@ -85,11 +85,14 @@ static void read_tags(json_t *list, struct tags *t)
 		if (!n)
 			continue;
 		if (strncasecmp(n, "tlp:", 4) == 0) {
-			const char *l = n + 4;
+			/* Case-insensitive, TLP 1.0 white = clear. A tlp: tag we do
+			 * not know (tlp:purple, tlp:ex:chr) is treated as red, never
+			 * as something less restrictive; the most restrictive tag of
+			 * the event and the attribute wins. */
 			enum am_tlp x;
-			if (strcasecmp(l, "white") == 0)
-				t->tlp = AM_TLP_CLEAR;
-			else if (am_tlp_parse(l, &x) == 0)
+			if (am_tlp_parse(n, &x) != 0)
+				x = AM_TLP_RED;
+			if (x > t->tlp)
 				t->tlp = x;
 			continue;
 		}

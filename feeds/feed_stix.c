@@ -170,7 +170,13 @@ static int indicator(struct ctx *c, json_t *o)
 		}
 	}
 	json_array_foreach(json_object_get(o, "object_marking_refs"), i, x) {
+		/* A reference that is not one of the official TLP marking ids (a
+		 * statement marking, a custom TLP definition, garbage) may carry a
+		 * restriction we cannot read: take the most restrictive level
+		 * rather than fall back to the default. */
 		enum am_tlp t = json_is_string(x) ? tlp_of_ref(json_string_value(x)) : AM_TLP_NONE;
+		if (t == AM_TLP_NONE)
+			t = AM_TLP_RED;
 		if (t > e.tlp)
 			e.tlp = t; /* the most restrictive marking wins */
 	}

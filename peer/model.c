@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const err_names[] = {
 	[0] = "success",
@@ -79,14 +80,25 @@ const char *am_category_name(enum am_category c)
 
 int am_tlp_parse(const char *s, enum am_tlp *out)
 {
+	if (!s)
+		return AM_ETLP;
+	/* Case does not matter (TLP:RED, tlp:red, Red) and the "TLP:" prefix of
+	 * the standard's own spelling is accepted. */
+	if (strncasecmp(s, "tlp:", 4) == 0)
+		s += 4;
 	for (int i = 1; i < AM_TLP_COUNT; i++)
-		if (s && strcmp(s, tlp_names[i]) == 0) {
+		if (strcasecmp(s, tlp_names[i]) == 0) {
 			*out = (enum am_tlp)i;
 			return 0;
 		}
 	/* TLP 2.0 spells it AMBER+STRICT; accept the common underscore form too. */
-	if (s && strcmp(s, "amber_strict") == 0) {
+	if (strcasecmp(s, "amber_strict") == 0) {
 		*out = AM_TLP_AMBER_STRICT;
+		return 0;
+	}
+	/* TLP 1.0 WHITE became TLP 2.0 CLEAR. */
+	if (strcasecmp(s, "white") == 0) {
+		*out = AM_TLP_CLEAR;
 		return 0;
 	}
 	return AM_ETLP;

@@ -113,6 +113,8 @@ enum am_tlp {
 };
 
 /* Name <-> enum. _parse returns 0 and sets *out, or AM_ECATEGORY/AM_ETLP.
+ * am_tlp_parse ignores case, accepts an optional "TLP:" prefix, the
+ * "amber_strict" spelling and TLP 1.0 "white" (= clear); "none" is refused.
  * _name returns a static string ("?" when out of range). */
 int am_category_parse(const char *s, enum am_category *out);
 const char *am_category_name(enum am_category c);

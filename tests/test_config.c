@@ -291,7 +291,7 @@ static void test_value_errors_quote_input(void **state)
 		{ "map_size = 1GB", "map_size: cannot parse size `1GB'", "suffix" },
 		{ "map_size = 0", "map_size: `0'", "out of range" },
 		{ "default_tlp = purple", "default_tlp: `purple'", "amber+strict" },
-		{ "default_tlp = GREEN", "default_tlp: `GREEN'", "sharing level" },
+		{ "default_tlp = purple", "default_tlp: `purple'", "sharing level" }, /* case does not matter (TLP:GREEN is fine) */
 		{ "listen = udp://0.0.0.0:7000", "listen: `udp://0.0.0.0:7000'", "tcp://HOST:PORT" },
 		{ "listen = tcp://host", "listen: `tcp://host'", "tcp://HOST:PORT" },
 		{ "listen = tcp://host:0", "`tcp://host:0'", "port" },

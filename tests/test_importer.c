@@ -312,6 +312,47 @@ static void test_misp_event(void **state)
 	expect(got, want);
 }
 
+/* Review finding: TLP markings we cannot read, or spelt in capitals, fell
+ * back to the command line's (less restrictive) level. */
+static void test_misp_tlp_spellings_never_relax(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	opt.tlp = AM_TLP_GREEN;
+	(void)state;
+	const char *got = run("misp-tlp.json", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"ok upper-red.example phishing 80red\n",
+		"ok strict.example phishing 80amber+strict\n",
+		"ok white.example phishing 80clear\n",
+		"ok purple.example phishing 80red\n",  /* unknown: the most restrictive */
+		"ok two-tags.example phishing 80amber\n", /* the most restrictive tag */
+		NULL,
+	};
+	expect(got, want);
+	got = run("misp-tlp-event.json", FEED_AUTO, &opt, &o);
+	static const char *const want2[] = {"ok green-in-red.example phishing 80red\n", NULL};
+	expect(got, want2);
+}
+
+static void test_stix_unknown_marking_is_red(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	opt.tlp = AM_TLP_GREEN;
+	(void)state;
+	const char *got = run("stix-tlp.json", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"ok statement.example phishing 80red\n",
+		"ok tlp1-white.example phishing 80clear\n",
+		"ok green-and-unknown.example phishing 80red\n",
+		"ok not-a-string.example phishing 80red\n",
+		"ok plain-green.example phishing 80green\n",
+		NULL,
+	};
+	expect(got, want);
+}
+
 static void test_misp_feed_directory(void **state)
 {
 	struct out o;
@@ -412,6 +453,8 @@ int main(void)
 		cmocka_unit_test(test_stix),
 		cmocka_unit_test(test_misp_event),
 		cmocka_unit_test(test_misp_feed_directory),
+		cmocka_unit_test(test_misp_tlp_spellings_never_relax),
+		cmocka_unit_test(test_stix_unknown_marking_is_red),
 		cmocka_unit_test(test_explicit_format_overrides_detection),
 		cmocka_unit_test(test_missing_defaults_are_reported),
 		cmocka_unit_test(test_shared_hosts_file_replaces_the_list),

@@ -58,9 +58,25 @@ static void test_tlp_amber_strict_spellings(void **state)
 	assert_string_equal(am_tlp_name(AM_TLP_AMBER_STRICT), "amber+strict");
 }
 
+static void test_tlp_case_prefix_and_white(void **state)
+{
+	static const struct { const char *in; enum am_tlp want; } ok[] = {
+		{"RED", AM_TLP_RED}, {"TLP:RED", AM_TLP_RED}, {"tlp:red", AM_TLP_RED}, {"Green", AM_TLP_GREEN},
+		{"tlp:amber+strict", AM_TLP_AMBER_STRICT}, {"TLP:AMBER+STRICT", AM_TLP_AMBER_STRICT},
+		{"tlp:white", AM_TLP_CLEAR}, {"WHITE", AM_TLP_CLEAR}, {"TLP:CLEAR", AM_TLP_CLEAR},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		enum am_tlp out = AM_TLP_NONE;
+		assert_int_equal(am_tlp_parse(ok[i].in, &out), 0);
+		assert_int_equal(out, ok[i].want);
+	}
+}
+
 static void test_tlp_unknown_is_refused(void **state)
 {
-	static const char *const bad[] = { "", "none", "GREEN", "white", "amber-strict", "amber+" };
+	static const char *const bad[] = { "", "none", "tlp:", "purple", "tlp:purple", "amber-strict", "amber+",
+					   "TLP:none", "redd" };
 	enum am_tlp out = AM_TLP_RED;
 
 	(void)state;
@@ -193,6 +209,7 @@ int main(void)
 		cmocka_unit_test(test_category_unknown_is_refused),
 		cmocka_unit_test(test_tlp_names_round_trip),
 		cmocka_unit_test(test_tlp_amber_strict_spellings),
+		cmocka_unit_test(test_tlp_case_prefix_and_white),
 		cmocka_unit_test(test_tlp_unknown_is_refused),
 		cmocka_unit_test(test_strerror_distinct_for_every_code),
 		cmocka_unit_test(test_strerror_outside_range),
