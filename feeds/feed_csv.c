@@ -12,7 +12,7 @@
 
 #define RECORD_MAX (4 * FEED_LINE_MAX)
 
-enum col { COL_NAME, COL_URL, COL_IOC, COL_TYPE, COL_CATEGORY, COL_THREAT, COL_CONFIDENCE, COL_EXPIRES, COL_COUNT };
+enum col { COL_NAME, COL_URL, COL_IOC, COL_TYPE, COL_CATEGORY, COL_THREAT, COL_CONFIDENCE, COL_EXPIRES, COL_TLP, COL_COUNT };
 
 static const struct {
 	const char *name;
@@ -25,6 +25,7 @@ static const struct {
 	{"indicator_type", COL_TYPE},   {"category", COL_CATEGORY}, {"threat_type", COL_THREAT},
 	{"threat", COL_THREAT},         {"confidence", COL_CONFIDENCE}, {"confidence_level", COL_CONFIDENCE},
 	{"expires", COL_EXPIRES},       {"expires_at", COL_EXPIRES}, {"valid_until", COL_EXPIRES},
+	{"tlp", COL_TLP},               {"tlp_level", COL_TLP},
 };
 
 struct record {
@@ -238,6 +239,11 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 		sink->skip(sink->arg, line, FEED_SKIP_BAD_VALUE, input, input_len, "the expiry is not an RFC 3339 time");
 		return 0;
 	}
+	/* The sharing level: our own export writes it; a level we cannot read
+	 * is taken as red, never as the command line's (less restrictive) one. */
+	const char *tlp = value(r, cols, COL_TLP, tv, sizeof tv);
+	if (*tlp && am_tlp_parse(tlp, &e.tlp) != 0)
+		e.tlp = AM_TLP_RED;
 	if (url) {
 		bool path;
 		const char *why;
@@ -378,8 +384,9 @@ int feed_csv_write(FILE *out, const struct feed_export *x)
 		am_hex(s->ind.origin, AM_KEY_BYTES, origin);
 		am_hex(s->id, AM_ID_BYTES, id);
 		feed_csv_field(out, s->ind.domain);
-		fprintf(out, ",true,%s,%u,%s,%s,%s,%s\r\n", am_category_name(s->ind.category), s->ind.confidence,
-		        first, exp, origin, id);
+		fprintf(out, ",true,%s,%u,%s,%s,%s,%s,%s\r\n", am_category_name(s->ind.category), s->ind.confidence,
+		        first, exp, origin, id,
+		        s->ind.tlp > AM_TLP_NONE && s->ind.tlp < AM_TLP_COUNT ? am_tlp_name(s->ind.tlp) : "red");
 	}
 	return fflush(out) != 0 || ferror(out) ? AM_EIO : 0;
 }

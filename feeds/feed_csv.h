@@ -40,7 +40,7 @@
 #include "feed_export.h"
 
 #define FEED_CSV_FIELDS_MAX 64
-#define FEED_CSV_HEADER "domain,include_subdomains,category,confidence,first_seen,expires,origin,id"
+#define FEED_CSV_HEADER "domain,include_subdomains,category,confidence,first_seen,expires,origin,id,tlp"
 
 int feed_csv_parse(const char *buf, size_t len, const struct feed_sink *sink);
 /* True if the first lines hold a CSV header naming a known value column. */

@@ -476,12 +476,87 @@ static int parse_origin(const char *s, struct wire_request *req)
 	return 0;
 }
 
+/* Marks keep[i] = false for each signal whose verdict here, for its own
+ * category, is "allowlisted" (the local allowlist covers the name): the
+ * RPZ never blocks those, and a blocklist export must not either. One
+ * query per batch of distinct names. Returns 0 or EXIT_ERR (reported). */
+#define ALLOW_BATCH 1000
+static int mark_allowlisted(const struct feedcmd_env *env, const struct feed_signal *items, size_t n, bool *keep,
+                            size_t *dropped)
+{
+	struct client *cl = NULL;
+	char err[AM_ERRLEN];
+	int rv = EXIT_ERR;
+
+	*dropped = 0;
+	if (n == 0)
+		return 0;
+	if (client_open(&cl, env->socket, err, sizeof err) != 0) {
+		errorf("%s", err);
+		return EXIT_ERR;
+	}
+	for (size_t at = 0; at < n;) {
+		struct wire_request q = {.op = WIRE_OP_QUERY};
+		struct wire_response resp;
+		size_t first = at;
+		if ((q.names = calloc(ALLOW_BATCH, sizeof *q.names)) == NULL) {
+			errorf("out of memory");
+			goto out;
+		}
+		/* items are sorted by domain: one name per run */
+		while (at < n && q.n_names < ALLOW_BATCH) {
+			if (q.n_names == 0 || strcmp(items[at].ind.domain, q.names[q.n_names - 1]) != 0) {
+				if ((q.names[q.n_names] = strdup(items[at].ind.domain)) == NULL) {
+					errorf("out of memory");
+					wire_request_clear(&q);
+					goto out;
+				}
+				q.n_names++;
+			}
+			at++;
+			if (q.n_names == ALLOW_BATCH && at < n && strcmp(items[at].ind.domain, q.names[q.n_names - 1]) != 0)
+				break;
+		}
+		if (client_call(cl, &q, &resp, err, sizeof err) != 0) {
+			errorf("%s", err);
+			wire_request_clear(&q);
+			goto out;
+		}
+		wire_request_clear(&q);
+		if (resp.status != 0) {
+			errorf("%s", resp.error[0] ? resp.error : am_strerror(resp.status));
+			wire_response_clear(&resp);
+			goto out;
+		}
+		for (size_t i = first; i < at; i++) {
+			for (size_t r = 0; r < resp.n_results; r++) {
+				const struct wire_name_result *nr = &resp.results[r];
+				if (strcmp(nr->normalised, items[i].ind.domain) != 0)
+					continue;
+				for (size_t v = 0; v < nr->n_verdicts; v++)
+					if (nr->verdicts[v].category == items[i].ind.category &&
+					    strcmp(nr->verdicts[v].level, "allowlisted") == 0 && keep[i]) {
+						keep[i] = false;
+						(*dropped)++;
+					}
+				break;
+			}
+		}
+		wire_response_clear(&resp);
+	}
+	rv = 0;
+out:
+	client_close(cl);
+	return rv;
+}
+
 int feedcmd_export(int argc, char **argv, const struct feedcmd_env *env)
 {
 	static const struct option opts[] = {
 		{"output", required_argument, NULL, 'o'},    {"category", required_argument, NULL, 'C'},
 		{"origin", required_argument, NULL, 'O'},    {"min-score", required_argument, NULL, 'm'},
 		{"since", required_argument, NULL, 's'},     {"help", no_argument, NULL, 'h'},
+		{"max-tlp", required_argument, NULL, 'T'},   {"include-allowlisted", no_argument, NULL, 'A'},
 		{NULL, 0, NULL, 0},
 	};
 	struct wire_request req = {.op = WIRE_OP_EXPORT, .limit = WIRE_EXPORT_MAX};
@@ -491,6 +566,10 @@ int feedcmd_export(int argc, char **argv, const struct feedcmd_env *env)
 	uint8_t pk[AM_KEY_BYTES];
 	size_t n;
 	int c, rv;
+	/* An export leaves this peer's control: by default nothing above green
+	 * (TLP:AMBER and up are for named recipients, RED never leaves). */
+	enum am_tlp max_tlp = AM_TLP_GREEN;
+	bool include_allowlisted = false;
 
 	cmd = "export";
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
@@ -505,6 +584,12 @@ int feedcmd_export(int argc, char **argv, const struct feedcmd_env *env)
 				usage_error("--origin `%s' is not a name, a key id (16 hex digits) or a key", optarg);
 			break;
 		case 'm': req.min_score = (uint32_t)int_opt("--min-score", optarg, 0, 100); break;
+		case 'T':
+			if (am_tlp_parse(optarg, &max_tlp) != 0)
+				usage_error("--max-tlp `%s' is not a TLP level: clear, green, amber, amber+strict or red",
+				            optarg);
+			break;
+		case 'A': include_allowlisted = true; break;
 		case 's': {
 			uint64_t d;
 			if (timefmt_parse_rfc3339(optarg, &req.since) == 0)
@@ -517,8 +602,9 @@ int feedcmd_export(int argc, char **argv, const struct feedcmd_env *env)
 		}
 		case 'h':
 			printf("usage: amesh export stix|csv|misp|hosts [-o PATH] [--category C] [--origin NAME|KEYID]\n"
-			       "                    [--min-score N] [--since T|7d]\n"
-			       "misp writes a feed directory (-o DIR is required); the others a file (default stdout).\n");
+			       "                    [--min-score N] [--since T|7d] [--max-tlp LEVEL] [--include-allowlisted]\n"
+			       "misp writes a feed directory (-o DIR is required); the others a file (default stdout).\n"
+			       "Signals above --max-tlp (default green) and names allowlisted here are left out and counted.\n");
 			return 0;
 		default: usage_error("bad option");
 		}
@@ -536,6 +622,49 @@ int feedcmd_export(int argc, char **argv, const struct feedcmd_env *env)
 	if ((rv = collect(env, &req, &items, &n, producer, sizeof producer, pk)) != 0)
 		return rv;
 	feed_export_sort(items, n);
+	/* What must not leave: above --max-tlp, and allowlisted names. */
+	size_t over_tlp[AM_TLP_COUNT] = {0}, n_over = 0, n_allow = 0, k = 0;
+	bool *keep = calloc(n ? n : 1, sizeof *keep);
+	if (!keep) {
+		errorf("out of memory");
+		free(items);
+		return EXIT_ERR;
+	}
+	for (size_t i = 0; i < n; i++) {
+		keep[i] = true;
+		if (items[i].ind.tlp > max_tlp) {
+			keep[i] = false;
+			over_tlp[items[i].ind.tlp < AM_TLP_COUNT ? items[i].ind.tlp : AM_TLP_RED]++;
+			n_over++;
+		}
+	}
+	if (!include_allowlisted && (rv = mark_allowlisted(env, items, n, keep, &n_allow)) != 0) {
+		free(keep);
+		free(items);
+		return rv;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (keep[i])
+			items[k++] = items[i];
+	free(keep);
+	n = k;
+	if (n_over || n_allow) {
+		char what[256];
+		size_t w = 0;
+		what[0] = '\0';
+		for (int t = AM_TLP_COUNT - 1; t > AM_TLP_NONE; t--)
+			if (over_tlp[t] && w < sizeof what)
+				w += (size_t)snprintf(what + w, sizeof what - w, "%s%zu %s", w ? ", " : "", over_tlp[t],
+				                      am_tlp_name((enum am_tlp)t));
+		if (n_over)
+			fprintf(stderr, "amesh export: left out %zu signal%s above --max-tlp %s (%s)\n", n_over,
+			        n_over == 1 ? "" : "s", am_tlp_name(max_tlp), what);
+		if (n_allow)
+			fprintf(stderr,
+			        "amesh export: left out %zu signal%s on names allowlisted here "
+			        "(--include-allowlisted keeps them)\n",
+			        n_allow, n_allow == 1 ? "" : "s");
+	}
 	struct feed_export x = {.items = items, .n = n, .now = timefmt_now(), .producer = producer, .producer_key = pk};
 	if (misp) {
 		if ((rv = feed_misp_write(output, &x, err, sizeof err)) != 0)

@@ -8,7 +8,7 @@ static const char *const seeds[] = {
 	"\"x\", \"3\", \"q\"uote.example\", \"domain\", \"botnet_cc\", \"75\"\r\n# Number of entries: 3\r\n",
 	"# id,dateadded,url,threat\n\"1\",\"d\",\"http://m.example/a\",\"malware_download\"\n"
 	"\"2\",\"d\",\"http://multi\nline.example/\",\"x\"\n\"3\",\"d\",\"http://unterminated/\n",
-	"domain,include_subdomains,category,confidence,first_seen,expires,origin,id\r\n"
+	"domain,include_subdomains,category,confidence,first_seen,expires,origin,id,tlp\r\n"
 	"a.example,true,phishing,80,2026-11-30T00:00:00Z,2026-12-07T00:00:00Z,00,00\r\n"
 	"\"b,c.example\",true,spam,101,x,bad-time,00,00\r\n",
 };

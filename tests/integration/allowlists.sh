@@ -77,6 +77,18 @@ check "under a hostname entry (forced signal): allowlisted" test "$(verdict www.
 check "... with the entry and list as the reason" grep -q '"reason":"allowlisted by `google.com'"'"' in Top sites (test fixture)"' <<<"$(am --json query mail.google.com)"
 check "a leading-dot entry's own name: block" test "$(verdict cdn.example-corp.net)" = '"level":"block"'
 
+# --- exports are blocklists: an allowlisted name stays out, as in the RPZ ---
+holds_allowlisted() { tr "\"', \r" '\n\n\n\n\n' <"$1" | grep -qxE 'mail\.google\.com|yahoo\.com'; }
+for fmt in hosts csv stix; do
+	am export "$fmt" -o "$T_ROOT/allow.$fmt" 2>"$T_ROOT/allow.err"
+	check "export $fmt: no allowlisted name (the forced signals on mail.google.com, yahoo.com)" \
+		not holds_allowlisted "$T_ROOT/allow.$fmt"
+	check "export $fmt: a blocked name is there" grep -q "login\.yahoo\.com" "$T_ROOT/allow.$fmt"
+	check "export $fmt: says what it left out" grep -q "left out 2 signals on names allowlisted here" "$T_ROOT/allow.err"
+done
+am export hosts --include-allowlisted -o "$T_ROOT/allow.all" 2>/dev/null
+check "export --include-allowlisted keeps them" grep -qx "0.0.0.0 yahoo.com" "$T_ROOT/allow.all"
+
 # --- transparency ---
 expect_exit 0 "amesh allowlist NAME: covered" am allowlist www.mail.google.com
 check "... by which entry, list and coverage" grep -q "covered by \`google.com' (name and subdomains) in Top sites (test fixture), shielding 1 live signal" <<<"$T_OUT"

@@ -81,9 +81,9 @@ expect_exit 2 "submit - still needs a category" amp b submit - --confidence 40 -
 
 # --- export shapes ---
 amp a export csv >"$T_ROOT/a.csv"
-check "csv: the documented header, CRLF" test "$(head -1 "$T_ROOT/a.csv")" = $'domain,include_subdomains,category,confidence,first_seen,expires,origin,id\r'
+check "csv: the documented header, CRLF" test "$(head -1 "$T_ROOT/a.csv")" = $'domain,include_subdomains,category,confidence,first_seen,expires,origin,id,tlp\r'
 check "csv: one row per live signal" test "$(($(wc -l <"$T_ROOT/a.csv") - 1))" -eq "$(live_of a)"
-check "csv: times are UTC ISO 8601" grep -Eq '^[^,]+,true,[a-z]+,[0-9]+,[0-9-]{10}T[0-9:]{8}Z,[0-9-]{10}T[0-9:]{8}Z,[0-9a-f]{64},[0-9a-f]{64}'$'\r''$' "$T_ROOT/a.csv"
+check "csv: times are UTC ISO 8601" grep -Eq '^[^,]+,true,[a-z]+,[0-9]+,[0-9-]{10}T[0-9:]{8}Z,[0-9-]{10}T[0-9:]{8}Z,[0-9a-f]{64},[0-9a-f]{64},(clear|green|amber|amber\+strict|red)'$'\r''$' "$T_ROOT/a.csv"
 amp a export hosts -o "$T_ROOT/a.hosts" 2>/dev/null
 check "hosts: 0.0.0.0 lines" grep -qx "0.0.0.0 evil.example" "$T_ROOT/a.hosts"
 expect_exit 0 "misp: a feed directory" amp a export misp -o "$T_ROOT/misp"
@@ -119,6 +119,22 @@ expect_exit 0 "import it into a fresh peer (no --category, --confidence or --ttl
 tuple() { amp "$1" export csv | tail -n +2 | tr -d '\r' | awk -F, '{ print $1, $3, $4, $6 }' | sort; }
 check "round trip: the same (domain, category, confidence, expiry) set" diff <(tuple a) <(tuple c)
 check "round trip: not empty" test "$(tuple c | wc -l)" -gt 20
+
+# --- TLP: an export never publishes above --max-tlp (default green); csv carries the level ---
+expect_exit 0 "submit --tlp RED (any case)" amp a submit red.tlp.example --category phishing --confidence 90 --ttl 1d --tlp RED
+expect_exit 0 "submit --tlp TLP:AMBER" amp a submit amber.tlp.example --category phishing --confidence 90 --ttl 1d --tlp TLP:AMBER
+for fmt in csv hosts stix; do
+	amp a export "$fmt" -o "$T_ROOT/tlp.$fmt" 2>"$T_ROOT/tlp.err"
+	check "export $fmt: red and amber left out by default" not grep -qE "(red|amber)\.tlp\.example" "$T_ROOT/tlp.$fmt"
+	check "export $fmt: says so" grep -q "left out 2 signals above --max-tlp green (1 red, 1 amber)" "$T_ROOT/tlp.err"
+done
+check "export csv --max-tlp amber: the amber row, its level in the tlp column" grep -q $'^amber\\.tlp\\.example,.*,amber\r$' <<<"$(amp a export csv --max-tlp amber 2>/dev/null)"
+check "export csv --max-tlp amber: still no red" not grep -q "red\.tlp\.example" <<<"$(amp a export csv --max-tlp amber 2>/dev/null)"
+expect_exit 2 "export --max-tlp purple is refused" amp a export csv --max-tlp purple
+amp a export csv --max-tlp red -o "$T_ROOT/red.csv" 2>/dev/null
+expect_exit 0 "csv with a tlp column imports" amp c import "$T_ROOT/red.csv"
+check "csv round trip keeps TLP:RED (not the default green)" grep -q '"tlp":"red"' <<<"$(amp c --json query red.tlp.example)"
+check "csv round trip keeps TLP:AMBER" grep -q '"tlp":"amber"' <<<"$(amp c --json query amber.tlp.example)"
 
 # withdrawal: the same STIX object, revoked, with a newer modified
 id_before=$(tr -d '\n' <"$T_ROOT/a.stix.json" | jc objects | tr '}' '\n' | grep -o '"id":"indicator--[^"]*","created_by_ref":"[^"]*","created":"[^"]*","modified":"[^"]*","name":"spam: evil.example"' | head -1)
