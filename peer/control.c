@@ -1343,7 +1343,21 @@ static bool claim(struct control *c, int w, uint64_t client)
 	pthread_mutex_lock(&c->lock);
 	for (int i = 0; i < CONTROL_WORKERS; i++)
 		n += c->client[i] == client;
-	bool ok = n < CONTROL_PER_CLIENT && !is_stalled(c, client, mono_ms());
+	bool stalled = is_stalled(c, client, mono_ms());
+	/* A client that keeps exactly its share in flight sends its next
+	 * request the moment an answer reaches it, which can be before that
+	 * answer's worker has woken from the send and released its slot: give
+	 * such a slot a few milliseconds rather than leave an honest request
+	 * to NNG's 60 s resend. A hog gains nothing: 5 ms per excess request. */
+	for (int tries = 0; !stalled && n >= CONTROL_PER_CLIENT && tries < 20; tries++) {
+		pthread_mutex_unlock(&c->lock);
+		usleep(250);
+		pthread_mutex_lock(&c->lock);
+		n = 0;
+		for (int i = 0; i < CONTROL_WORKERS; i++)
+			n += c->client[i] == client;
+	}
+	bool ok = n < CONTROL_PER_CLIENT && !stalled;
 	if (ok)
 		c->client[w] = client;
 	pthread_mutex_unlock(&c->lock);
