@@ -384,7 +384,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	struct mesh_env menv = {.store = store, .key = key, .apply = ap, .trust_path = cfg.trust_file,
-	                        .audit = audit};
+	                        .audit = audit, .guard = guard};
 	if (mesh_open(&mesh, &menv, &cfg, &trust, err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);
 		goto out;

@@ -44,6 +44,7 @@
 #include "hist.h"
 #include "events.h"
 #include "keyfile.h"
+#include "listen_guard.h"
 #include "policy.h"
 #include "store.h"
 #include "trust.h"
@@ -97,6 +98,7 @@ struct mesh_env {
 	                         * its relay */
 	const char *trust_path; /* the trust store file, updated by key statements */
 	struct audit *audit;    /* every decision about an indicator or key; may be NULL */
+	struct listen_guard *guard; /* keeps the listener accepting (listen_guard.h); NULL = none */
 };
 
 /* Starts the listener (if cfg->listen) and a link per neighbour with an

@@ -28,16 +28,24 @@
 
 #include "hist.h"
 #include "mesh.h"
+#include "nnglisten.h"
+#include "pipelimit.h"
 #include "session.h"
 #include "statement.h"
+#include "wire_sync.h"
 
 #define SERVER_WORKERS_MIN 4
 #define MESH_STORE_BACKOFF_MIN_MS 1000   /* a full store: first wait before retrying a neighbour */
 #define MESH_STORE_BACKOFF_MAX_MS 30000
-#define MESH_SEND_TIMEOUT_MS 5000
+#define MESH_SETTLE_MS 50          /* before closing pipes at shutdown (README, NNG) */
+/* Requests a neighbour sends us: a push of SYNC_MSG_MAX plaintext, sealed.
+ * NNG allocates what a peer announces before it authenticates: this, not
+ * SESSION_FRAME_MAX, is what a stranger's connection can cost. */
+#define MESH_SERVE_FRAME_MAX (SYNC_MSG_MAX + 4096)
+#define MESH_SEND_TIMEOUT_MS 5000  /* a send that holds policy_rw gives up after this */
 /* clock skew forgiven when checking a received expiry against max_lifetime:
  * an origin whose clock runs a little fast is not refused for it */
-#define MESH_LIFETIME_SLACK 600  /* a send that holds policy_rw gives up after this */
+#define MESH_LIFETIME_SLACK 600
 #define SESSIONS_MAX 256
 #define SESSIONS_PER_NB 4          /* a neighbour only ever evicts its own */
 #define HELLO_SOURCE_BURST 64      /* Hellos per source address at once, */
@@ -96,13 +104,17 @@ struct link {
 	struct mesh *m;
 	struct nb *nb;
 	nng_socket sock;
+	bool sock_open;
 	pthread_mutex_t lock;
 	struct session *sess;
 	uint64_t sess_gen;
 	uint64_t sess_made;  /* Unix seconds of its handshake: re-keyed at SESSION_REKEY_AGE */
-	pthread_t puller, pusher;
-	bool threads;
-	volatile bool stop;
+	/* [0] the puller, [1] the pusher: thread, context, aio */
+	pthread_t thread[2];
+	bool started[2], ctx_open[2];
+	nng_ctx ctx[2];
+	nng_aio *aio[2];
+	bool stop; /* atomic */
 };
 
 struct worker {
@@ -110,6 +122,7 @@ struct worker {
 	pthread_t thread;
 	nng_ctx ctx;
 	nng_aio *aio;
+	bool started, ctx_open;
 };
 
 /* A key statement accepted into the store, waiting to be applied to the
@@ -167,7 +180,11 @@ struct mesh {
 	uint64_t unknown_handshakes;
 
 	bool listening;
+	bool srv_open;
 	nng_socket srv;
+	struct listen_guard *guard;    /* borrowed, NULL = none */
+	struct nnglisten *listener;    /* the guarded listener on srv */
+	struct pipelimit *pipes;       /* what strangers may hold on it */
 	struct worker *workers;
 	size_t n_workers;
 	struct session_replay *replay;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "mesh_export.h"
@@ -15,11 +16,22 @@
 #include "timefmt.h"
 #include "wire_sync.h"
 
-static void sleep_ms(unsigned ms)
+static bool stopping(const struct link *l)
 {
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+	return __atomic_load_n(&l->stop, __ATOMIC_ACQUIRE) || !l->m->running;
+}
+
+/* Backs off, but never past a stop: a 30 s backoff must not hold up
+ * mesh_link_stop. */
+static void sleep_ms(const struct link *l, unsigned ms)
+{
+	while (ms && !stopping(l)) {
+		unsigned step = ms < 50 ? ms : 50;
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)step * 1000000L};
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+		ms -= step;
+	}
 }
 
 
@@ -196,16 +208,6 @@ unsent:
 	return rv;
 }
 
-/* Sleeps ms, waking early when the link or the mesh stops. */
-static void pause_ms(struct link *l, unsigned ms)
-{
-	while (ms && !l->stop && l->m->running) {
-		unsigned step = ms > 100 ? 100 : ms;
-		sleep_ms(step);
-		ms -= step;
-	}
-}
-
 static unsigned backoff_next(unsigned ms)
 {
 	ms = ms ? ms * 2 : BACKOFF_MIN_MS;
@@ -217,20 +219,18 @@ static void *puller_main(void *arg)
 {
 	struct link *l = arg;
 	struct mesh *m = l->m;
-	nng_ctx ctx;
-	nng_aio *aio;
+	nng_ctx ctx = l->ctx[0];
+	nng_aio *aio = l->aio[0];
 	unsigned backoff = 0;
 	bool retried = false;
 
-	if (nng_ctx_open(&ctx, l->sock) != 0 || nng_aio_alloc(&aio, NULL, NULL) != 0)
-		return NULL;
-	while (!l->stop && m->running) {
+	while (!stopping(l)) {
 		uint64_t gen;
 		struct wire_sync_request req;
 		struct wire_sync_response resp;
 
 		if (ensure_session(l, ctx, aio, &gen) != 0) {
-			sleep_ms(backoff = backoff_next(backoff));
+			sleep_ms(l, backoff = backoff_next(backoff));
 			continue;
 		}
 		memset(&req, 0, sizeof req);
@@ -254,7 +254,7 @@ static void *puller_main(void *arg)
 			retried = false;
 			drop_session(l, gen);
 			set_state(m, l->nb, MESH_DOWN);
-			sleep_ms(backoff = backoff_next(backoff));
+			sleep_ms(l, backoff = backoff_next(backoff));
 			continue;
 		}
 		retried = false;
@@ -265,10 +265,8 @@ static void *puller_main(void *arg)
 			mesh_ingest(m, l->nb, &resp.batch, &retry);
 		wire_sync_response_clear(&resp);
 		if (retry) /* our store refused the batch: do not pull it again at once */
-			pause_ms(l, retry);
+			sleep_ms(l, retry);
 	}
-	nng_aio_free(aio);
-	nng_ctx_close(ctx);
 	return NULL;
 }
 
@@ -277,17 +275,15 @@ static void *pusher_main(void *arg)
 {
 	struct link *l = arg;
 	struct mesh *m = l->m;
-	nng_ctx ctx;
-	nng_aio *aio;
+	nng_ctx ctx = l->ctx[1];
+	nng_aio *aio = l->aio[1];
 	unsigned backoff = 0;
 	bool known = false, retried = false;
 	uint64_t acked = 0, acked_gen = 0;
 	uint8_t acked_epoch[STORE_EPOCH_BYTES], acked_policy[32];
 	unsigned stall = 0; /* backoff while they take nothing we push */
 
-	if (nng_ctx_open(&ctx, l->sock) != 0 || nng_aio_alloc(&aio, NULL, NULL) != 0)
-		return NULL;
-	while (!l->stop && m->running) {
+	while (!stopping(l)) {
 		uint64_t gen, store_gen = mesh_current_gen(m);
 		struct wire_sync_request req;
 		struct wire_sync_response resp;
@@ -295,7 +291,7 @@ static void *pusher_main(void *arg)
 		uint8_t hash[32];
 
 		if (ensure_session(l, ctx, aio, &gen) != 0) {
-			sleep_ms(backoff = backoff_next(backoff));
+			sleep_ms(l, backoff = backoff_next(backoff));
 			continue;
 		}
 		if (gen != acked_gen)
@@ -306,7 +302,7 @@ static void *pusher_main(void *arg)
 		pthread_rwlock_rdlock(&m->policy_rw);
 		if (mesh_export_snapshot(m, l->nb, &exp, hash) != 0) {
 			pthread_rwlock_unlock(&m->policy_rw);
-			sleep_ms(1000);
+			sleep_ms(l, 1000);
 			continue;
 		}
 		uint64_t from = acked;
@@ -357,7 +353,7 @@ static void *pusher_main(void *arg)
 			retried = false;
 			drop_session(l, gen);
 			known = false;
-			sleep_ms(backoff = backoff_next(backoff));
+			sleep_ms(l, backoff = backoff_next(backoff));
 			continue;
 		}
 		retried = false;
@@ -381,15 +377,13 @@ static void *pusher_main(void *arg)
 				         "retrying with backoff", l->nb->name);
 			stall = stall ? (stall * 2 > MESH_STORE_BACKOFF_MAX_MS ? MESH_STORE_BACKOFF_MAX_MS : stall * 2)
 			              : MESH_STORE_BACKOFF_MIN_MS;
-			pause_ms(l, stall);
+			sleep_ms(l, stall);
 		} else if (offered) {
 			if (stall)
 				log_info("mesh: %s takes what this peer pushes again", l->nb->name);
 			stall = 0;
 		}
 	}
-	nng_aio_free(aio);
-	nng_ctx_close(ctx);
 	return NULL;
 }
 
@@ -403,43 +397,60 @@ int mesh_link_start(struct mesh *m, struct nb *nb, char *err, size_t errlen)
 	l->m = m;
 	l->nb = nb;
 	pthread_mutex_init(&l->lock, NULL);
-	if ((rv = nng_req0_open(&l->sock)) != 0 ||
-	    (rv = nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, SESSION_FRAME_MAX)) != 0 ||
+	if ((rv = nng_req0_open(&l->sock)) != 0)
+		goto nng_fail;
+	l->sock_open = true;
+	if ((rv = nng_socket_set_size(l->sock, NNG_OPT_RECVMAXSZ, SESSION_FRAME_MAX)) != 0 ||
 	    (rv = nng_socket_set_ms(l->sock, NNG_OPT_RECONNMINT, 100)) != 0 ||
-	    (rv = nng_socket_set_ms(l->sock, NNG_OPT_RECONNMAXT, 10000)) != 0 ||
-	    (rv = nng_dial(l->sock, nb->endpoint, NULL, NNG_FLAG_NONBLOCK)) != 0) {
-		snprintf(err, errlen, "neighbour %s: cannot dial `%s': %s", nb->name, nb->endpoint,
-		         nng_strerror(rv));
-		nng_close(l->sock);
-		pthread_mutex_destroy(&l->lock);
-		free(l);
-		return AM_ECONFIG;
+	    (rv = nng_socket_set_ms(l->sock, NNG_OPT_RECONNMAXT, 10000)) != 0)
+		goto nng_fail;
+	/* the threads' contexts and aios live in the link, so mesh_link_stop
+	 * can stop them from outside (nng_aio_stop) before anything closes */
+	for (int i = 0; i < 2; i++) {
+		if ((rv = nng_aio_alloc(&l->aio[i], NULL, NULL)) != 0 || (rv = nng_ctx_open(&l->ctx[i], l->sock)) != 0)
+			goto nng_fail;
+		l->ctx_open[i] = true;
 	}
+	if ((rv = nng_dial(l->sock, nb->endpoint, NULL, NNG_FLAG_NONBLOCK)) != 0)
+		goto nng_fail;
 	nb->link = l;
-	if (pthread_create(&l->puller, NULL, puller_main, l) == 0) {
-		if (pthread_create(&l->pusher, NULL, pusher_main, l) == 0)
-			l->threads = true;
-		else {
-			l->stop = true;
-			nng_close(l->sock);
-			pthread_join(l->puller, NULL);
-		}
-	}
+	l->started[0] = pthread_create(&l->thread[0], NULL, puller_main, l) == 0;
+	l->started[1] = pthread_create(&l->thread[1], NULL, pusher_main, l) == 0;
 	return 0;
+nng_fail:
+	snprintf(err, errlen, "neighbour %s: cannot dial `%s': %s", nb->name, nb->endpoint, nng_strerror(rv));
+	nb->link = NULL;
+	mesh_link_stop(l);
+	return AM_ECONFIG;
 }
 
-/* Stops and frees a link. Caller must not hold m->lock (threads take it). */
+/* Stops and frees a link. Caller must not hold m->lock (threads take it).
+ * The order is what NNG 1.5.2 needs (README): stop the users (flag,
+ * nng_aio_stop ends the call in progress and fails every later one), join
+ * them, close their contexts, let a reply already on its way land, and
+ * only then close the socket and its pipes. */
 void mesh_link_stop(struct link *l)
 {
 	if (!l)
 		return;
-	l->stop = true;
+	__atomic_store_n(&l->stop, true, __ATOMIC_RELEASE);
 	mesh_bump_gen(l->m); /* wake a pusher waiting for changes */
-	nng_close(l->sock);
-	if (l->threads) {
-		pthread_join(l->puller, NULL);
-		pthread_join(l->pusher, NULL);
-	}
+	for (int i = 0; i < 2; i++)
+		if (l->aio[i])
+			nng_aio_stop(l->aio[i]);
+	for (int i = 0; i < 2; i++)
+		if (l->started[i])
+			pthread_join(l->thread[i], NULL);
+	for (int i = 0; i < 2; i++)
+		if (l->ctx_open[i])
+			nng_ctx_close(l->ctx[i]);
+	if (l->started[0] || l->started[1])
+		usleep(MESH_SETTLE_MS * 1000);
+	if (l->sock_open)
+		nng_close(l->sock);
+	for (int i = 0; i < 2; i++)
+		if (l->aio[i])
+			nng_aio_free(l->aio[i]);
 	session_free(l->sess);
 	pthread_mutex_destroy(&l->lock);
 	free(l);

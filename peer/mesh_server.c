@@ -4,10 +4,12 @@
 #include <arpa/inet.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <stdarg.h>
+#include <nng/protocol/reqrep0/req.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "mesh_export.h"
@@ -249,6 +251,7 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 			free(*out);
 			return session_refused_frame("refused", out, out_len);
 		}
+		pipelimit_authed(m->pipes, nng_msg_get_pipe(msg)); /* no longer a stranger's pipe */
 		log_info("mesh: %s connected from %s", nb->name, addr);
 		mesh_count_bytes(m, nb, len, *out_len);
 		session_table_keep(m->sessions, s, nb, now);
@@ -269,6 +272,9 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 	if (rv != 0)
 		return session_refused_frame(rv == AM_EREPLAY ? "replay" : "refused", out, out_len);
 	struct nb *nb = owner;
+	/* a reconnected dialer resumes its session on a new pipe: an authentic
+	 * frame proves that pipe as well as a Hello would */
+	pipelimit_authed(m->pipes, nng_msg_get_pipe(msg));
 	struct wire_sync_request req;
 	struct wire_sync_response resp;
 	memset(&resp, 0, sizeof resp);
@@ -310,7 +316,9 @@ static void *server_worker(void *arg)
 		nng_ctx_recv(w->ctx, w->aio);
 		nng_aio_wait(w->aio);
 		int rv = nng_aio_result(w->aio);
-		if (rv == NNG_ECLOSED)
+		/* mesh_server_stop stops the aio: NNG_ECANCELED now and for every
+		 * later operation */
+		if (rv == NNG_ECLOSED || !m->running)
 			break;
 		if (rv != 0)
 			continue;
@@ -355,8 +363,17 @@ int mesh_server_start(struct mesh *m, const char *url, size_t n_nbs, char *err, 
 		snprintf(err, errlen, "mesh: cannot start the listener: %s", am_strerror(rv));
 		return rv;
 	}
-	if ((rv = nng_rep0_open(&m->srv)) != 0 ||
-	    (rv = nng_socket_set_size(m->srv, NNG_OPT_RECVMAXSZ, SESSION_FRAME_MAX)) != 0)
+	if ((rv = pipelimit_new(&m->pipes, 0)) != 0) {
+		snprintf(err, errlen, "mesh: %s", am_strerror(rv));
+		return rv;
+	}
+	if ((rv = nng_rep0_open(&m->srv)) != 0)
+		goto nng_fail;
+	m->srv_open = true;
+	/* what a request from a neighbour can be; anything larger is refused
+	 * before NNG allocates it */
+	if ((rv = nng_socket_set_size(m->srv, NNG_OPT_RECVMAXSZ, MESH_SERVE_FRAME_MAX)) != 0 ||
+	    (rv = nng_pipe_notify(m->srv, NNG_PIPE_EV_REM_POST, pipelimit_removed, m->pipes)) != 0)
 		goto nng_fail;
 	/* every dialling neighbour may park one long-poll and one push */
 	m->n_workers = SERVER_WORKERS_MIN + 2 * n_nbs;
@@ -364,40 +381,56 @@ int mesh_server_start(struct mesh *m, const char *url, size_t n_nbs, char *err, 
 		return AM_ENOMEM;
 	for (size_t i = 0; i < m->n_workers; i++) {
 		m->workers[i].m = m;
-		if ((rv = nng_ctx_open(&m->workers[i].ctx, m->srv)) != 0 ||
-		    (rv = nng_aio_alloc(&m->workers[i].aio, NULL, NULL)) != 0)
+		if ((rv = nng_aio_alloc(&m->workers[i].aio, NULL, NULL)) != 0 ||
+		    (rv = nng_ctx_open(&m->workers[i].ctx, m->srv)) != 0)
 			goto nng_fail;
+		m->workers[i].ctx_open = true;
 	}
-	if ((rv = nng_listen(m->srv, url, NULL, 0)) != 0)
-		goto nng_fail;
+	struct nnglisten_opts lo = {.name = "mesh listener", .peer_proto = NNG_REQ0_SELF,
+	                            .admit = pipelimit_admit, .arg = m->pipes};
+	if ((rv = nnglisten_open(&m->listener, m->guard, m->srv, url, &lo, err, errlen)) != 0) {
+		char why[AM_ERRLEN];
+		snprintf(why, sizeof why, "%s", err);
+		snprintf(err, errlen, "mesh: %s", why);
+		return rv;
+	}
 	m->listening = true;
 	for (size_t i = 0; i < m->n_workers; i++)
-		pthread_create(&m->workers[i].thread, NULL, server_worker, &m->workers[i]);
+		m->workers[i].started =
+			pthread_create(&m->workers[i].thread, NULL, server_worker, &m->workers[i]) == 0;
 	return 0;
 nng_fail:
 	snprintf(err, errlen, "mesh: cannot listen on `%s': %s", url, nng_strerror(rv));
 	return AM_EIO;
 }
 
-
+/* In the order NNG 1.5.2 needs (README): refuse new pipes, stop reaping,
+ * stop the workers (m->running is false and long-polls were woken;
+ * nng_aio_stop ends a receive or send in progress), join them, close their
+ * contexts, let rep0 park the pipes, then close the listener and socket. */
 void mesh_server_stop(struct mesh *m)
 {
-	/* Issue 8, item 2, in the order NNG 1.5.2 needs: the users stop first
-	 * (m->running is false; each worker's receive is bounded by
-	 * WORKER_POLL_MS and its send by MESH_SEND_TIMEOUT_MS), are joined,
-	 * and only then is the socket closed. Closing it under a worker inside
-	 * nng_ctx_send panicked ("pthread_mutex_lock: Invalid argument") about
-	 * once in 40 shutdowns (shutdown.sh). */
-	for (size_t i = 0; m->listening && m->workers && i < m->n_workers; i++)
-		nng_aio_stop(m->workers[i].aio); /* a parked receive ends now */
-	for (size_t i = 0; m->listening && m->workers && i < m->n_workers; i++)
-		pthread_join(m->workers[i].thread, NULL);
-	if (m->listening || m->workers)
+	nnglisten_refuse(m->listener);
+	pipelimit_stop(m->pipes);
+	for (size_t i = 0; m->workers && i < m->n_workers; i++)
+		if (m->workers[i].aio)
+			nng_aio_stop(m->workers[i].aio);
+	for (size_t i = 0; m->workers && i < m->n_workers; i++)
+		if (m->workers[i].started)
+			pthread_join(m->workers[i].thread, NULL);
+	for (size_t i = 0; m->workers && i < m->n_workers; i++)
+		if (m->workers[i].ctx_open)
+			nng_ctx_close(m->workers[i].ctx);
+	if (m->listening)
+		usleep(MESH_SETTLE_MS * 1000);
+	nnglisten_stop(m->listener);
+	if (m->srv_open)
 		nng_close(m->srv);
-	for (size_t i = 0; m->workers && i < m->n_workers; i++) {
+	nnglisten_free(m->listener);
+	pipelimit_free(m->pipes);
+	for (size_t i = 0; m->workers && i < m->n_workers; i++)
 		if (m->workers[i].aio)
 			nng_aio_free(m->workers[i].aio);
-	}
 	free(m->workers);
 	session_table_free(m->sessions);
 	m->sessions = NULL;

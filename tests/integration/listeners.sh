@@ -20,22 +20,27 @@ check "the mesh listener answers a handshake" knock
 # --- the exact sequences, once each ---
 "$SOCKPOKE" close "$CTL" 1 >/dev/null
 check "after one connect()+close() on the control socket, amesh is answered" sh -c "timeout 20 '$AMESH' -s '$T_ROOT/a/run/amesh.sock' status >/dev/null"
+"$SOCKPOKE" finrst "$MESH" 1 >/dev/null
+check "after one FIN+RST on the mesh port, a handshake is answered" wait_until 20 knock
 
 # --- storms mixed with honest traffic ---
 storm_ok=0
 for round in 1 2 3 4 5; do
 	"$SOCKPOKE" close "$CTL" 300 >/dev/null &
 	s1=$!
+	"$SOCKPOKE" finrst "$MESH" 300 >/dev/null &
+	s2=$!
 	ok=1
 	for i in 1 2 3; do
 		timeout 30 "$AMESH" -s "$T_ROOT/a/run/amesh.sock" submit "storm-$round-$i.example.com" 2>&1 >/dev/null \
 			--category spam --confidence 40 --ttl 1d || { ok=0; echo "     round $round call $i failed"; }
 	done
-	wait "$s1"
+	wait "$s1" "$s2"
 	timeout 30 "$AMESH" -s "$T_ROOT/a/run/amesh.sock" query "storm-$round-1.example.com" >/dev/null || ok=0
+	wait_until 20 knock || { ok=0; echo "     round $round: no handshake answer"; }
 	storm_ok=$((storm_ok + ok))
 done
-check "5 storms of 300 bad connections: every honest call answered in each ($storm_ok/5)" test "$storm_ok" -eq 5
+check "5 storms of 300+300 bad connections: every honest call answered in each ($storm_ok/5)" test "$storm_ok" -eq 5
 
 # the link from b survives or comes back, and still carries indicators
 amp b submit after-storm.example.com --category malware --confidence 70 --ttl 1d >/dev/null
@@ -43,5 +48,28 @@ check "b -> a still delivers after the storms" wait_until 30 has a after-storm.e
 restarts=$(grep -c "listener re-created" "$T_ROOT/a/ameshd.log")
 echo "     (a re-created a listener $restarts time(s))"
 check "a said why it re-created a listener" sh -c "[ $restarts -eq 0 ] || grep -q 'stopped accepting connections' '$T_ROOT/a/ameshd.log'"
+
+# --- memory before authentication (issue 8: 24 x 8 MiB held +189 MiB) ---
+rss() { awk '/^VmRSS:/ {print $2}' "/proc/$(cat "$T_ROOT/a/pid")/status"; }
+before=$(rss)
+"$SOCKPOKE" claim "$MESH" 24 $((8 << 20)) 5 >"$T_ROOT/claim8.out" &
+c8=$!
+sleep 3
+during8=$(rss)
+wait "$c8"
+"$SOCKPOKE" claim "$MESH" 24 $((2 << 20)) 5 >"$T_ROOT/claim2.out" &
+c2=$!
+sleep 3
+during2=$(rss)
+wait "$c2"
+echo "     RSS of a: $before kB before; $during8 kB with 24 strangers sending 8 MiB messages ($(cat "$T_ROOT/claim8.out"))"
+echo "     $during2 kB with 24 strangers sending 2 MiB messages, just under the limit ($(cat "$T_ROOT/claim2.out"))"
+check "RSS was measured" test -n "$before" -a -n "$during8" -a -n "$during2"
+check "24 strangers x 8 MiB cost a under 16 MiB (was +192 MiB)" test $((${during8:-999999} - ${before:-0})) -lt 16384
+check "24 strangers x 2 MiB cost a under 16 MiB" test $((${during2:-999999} - ${before:-0})) -lt 16384
+out=$("$SOCKPOKE" idle "$MESH" 3 14)
+echo "     idle strangers: $out"
+check "strangers who never authenticate are disconnected" grep -q "3 negotiated, 3 closed" <<<"$out"
+check "b's link survived the strangers" wait_until 20 sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' --json peers | grep -q '\"state\":\"up\"'"
 check "no panic in a's log" not grep -qi "panic" "$T_ROOT/a/ameshd.log"
 finish

@@ -6,7 +6,8 @@
  *   sockpoke finrst   ADDR N          connect, FIN (shutdown), then RST, N times
  *   sockpoke claim    ADDR N BYTES S  N connections that negotiate SP as req0,
  *                                     then announce a BYTES-byte message and
- *                                     send 1 KiB of it; held S seconds
+ *                                     send all of it but the last byte (so
+ *                                     the receiver holds it all); held S s
  *   sockpoke idle     ADDR N S        N connections that negotiate and then
  *                                     say nothing; prints how many the server
  *                                     closed within S seconds
@@ -154,19 +155,28 @@ static int do_claim(const char *addr, int n, uint64_t bytes, int hold_s)
 {
 	int fds[1024], ok = 0;
 	bool ipc = strncmp(addr, "ipc://", 6) == 0;
-	uint8_t junk[1024];
+	static uint8_t junk[65536];
 
 	memset(junk, 0xa5, sizeof junk);
 	if (n > 1024)
 		n = 1024;
 	for (int i = 0; i < n; i++) {
 		fds[i] = sock_connect(addr);
-		if (fds[i] < 0 || negotiate(fds[i]) != 0 || send_frame_head(fds[i], ipc, bytes) != 0 ||
-		    write_all(fds[i], junk, sizeof junk) != 0)
+		if (fds[i] < 0 || negotiate(fds[i]) != 0 || send_frame_head(fds[i], ipc, bytes) != 0)
 			continue;
-		ok++;
+		uint64_t left = bytes ? bytes - 1 : 0;
+		bool sent = true;
+		while (left && sent) {
+			size_t k = left < sizeof junk ? (size_t)left : sizeof junk;
+			/* a server that refuses the claim closes: stop there */
+			struct pollfd pfd = {.fd = fds[i], .events = POLLOUT};
+			sent = poll(&pfd, 1, 2000) == 1 && !(pfd.revents & (POLLERR | POLLHUP)) &&
+			       write_all(fds[i], junk, k) == 0;
+			left -= sent ? k : 0;
+		}
+		ok += sent;
 	}
-	printf("%d of %d claims of %llu bytes sent\n", ok, n, (unsigned long long)bytes);
+	printf("%d of %d claims of %llu bytes sent in full\n", ok, n, (unsigned long long)bytes);
 	fflush(stdout);
 	sleep((unsigned)hold_s);
 	for (int i = 0; i < n; i++)
