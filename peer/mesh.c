@@ -9,6 +9,8 @@
 
 #include "log.h"
 #include "mesh_impl.h"
+#include "ratelimit.h"
+#include "session_table.h"
 #include "mesh_ingest.h"
 #include "mesh_link.h"
 #include "mesh_server.h"
@@ -297,6 +299,20 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 		goto fail;
 	}
 	memcpy(m->epoch, st.epoch, sizeof m->epoch);
+	/* the handshake replay cache serves the listener and in-process
+	 * drivers alike (mesh_serve_frame) */
+	if ((rv = session_replay_new(&m->replay, timefmt_now())) != 0) {
+		snprintf(err, errlen, "mesh: cannot make the handshake replay cache: %s", am_strerror(rv));
+		goto fail;
+	}
+	if ((rv = session_table_new(&m->sessions, SESSIONS_MAX, SESSIONS_PER_NB)) != 0 ||
+	    (rv = ratelimit_new(&m->hello_per_source, SOURCES_TRACKED, HELLO_SOURCE_BURST,
+	                        HELLO_SOURCE_INTERVAL)) != 0 ||
+	    (rv = ratelimit_new(&m->log_per_source, SOURCES_TRACKED, REFUSAL_LOG_BURST,
+	                        REFUSAL_LOG_INTERVAL)) != 0) {
+		snprintf(err, errlen, "mesh: cannot make the session table: %s", am_strerror(rv));
+		goto fail;
+	}
 	if ((rv = trust_copy(&m->trust, trust)) != 0 || (rv = ncfg_copy(cfg, &m->ncfg, &m->n_ncfg)) != 0)
 		goto fail;
 	if (cfg->n_neighbours && (m->nbs = calloc(cfg->n_neighbours, sizeof *m->nbs)) == NULL) {
@@ -606,6 +622,11 @@ void mesh_close(struct mesh *m)
 		m->nbs[i]->link = NULL;
 	}
 	mesh_server_stop(m);
+	session_table_free(m->sessions);
+	m->sessions = NULL;
+	ratelimit_free(m->hello_per_source);
+	ratelimit_free(m->log_per_source);
+	session_replay_free(m->replay);
 	for (size_t i = 0; i < m->n_nbs; i++)
 		nb_free(m->nbs[i]);
 	free(m->nbs);

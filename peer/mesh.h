@@ -28,7 +28,9 @@
  * (lifecycle, neighbour table, reload and trust), mesh_link.c (the
  * dialling side: puller and pusher), mesh_server.c (the serving side:
  * listener, workers, sessions), mesh_ingest.c (what we accept, through the
- * apply path, and key statements), mesh_export.c (what we send).
+ * apply path, and key statements), mesh_export.c (what we send),
+ * mesh_inproc.c (the listener's frame path and a puller's steps without
+ * NNG, for the simulation: mesh_inproc.h).
  *
  * Threads: a pool of server workers (long-polls park a worker), and two
  * threads per dialled neighbour. mesh_notify() wakes long-polls and pushers

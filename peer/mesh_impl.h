@@ -12,7 +12,9 @@
  *   mesh_server.c  the serving side: the listener, its workers, sessions;
  *   mesh_ingest.c  what we accept (batches, key statements) - through the
  *                  apply path;
- *   mesh_export.c  what we send a neighbour under its export policy.
+ *   mesh_export.c  what we send a neighbour under its export policy;
+ *   mesh_inproc.c  the same frames without sockets or threads, for an
+ *                  in-process driver (the simulation, tests/sim).
  *
  * Locks, in the order they may nest: nb->ingest_lock, then apply's lock
  * (apply.h), then m->lock; m->reload_lock is taken before m->lock and never

@@ -51,10 +51,13 @@ static int srv_trust(void *arg, const uint8_t pk[AM_KEY_BYTES])
  * source that rate limits key on) in host. */
 static void pipe_addr(nng_msg *msg, char *out, size_t len, char *host, size_t hostlen)
 {
-	nng_pipe p = nng_msg_get_pipe(msg);
+	nng_pipe p;
 	nng_sockaddr sa;
-	snprintf(out, len, "?");
+	snprintf(out, len, msg ? "?" : "in-process");
 	snprintf(host, hostlen, "?");
+	if (!msg)
+		return;
+	p = nng_msg_get_pipe(msg);
 	if (nng_pipe_id(p) < 0 || nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) != 0)
 		return;
 	if (sa.s_family == NNG_AF_INET) {
@@ -132,7 +135,7 @@ void mesh_server_prune(struct mesh *m)
  * can take effect between building the batch and sending it: the caller
  * releases it once the reply is sent (server_worker). */
 static void serve_pull(struct mesh *m, struct nb *nb, const struct wire_sync_request *req,
-                       struct wire_batch *batch, bool *policy_held)
+                       struct wire_batch *batch, bool *policy_held, bool *idle)
 {
 	struct policy_export exp;
 	uint8_t hash[32];
@@ -179,11 +182,12 @@ static void serve_pull(struct mesh *m, struct nb *nb, const struct wire_sync_req
 	*policy_held = true;
 	batch->upto = from;
 	batch->more = more;
+	*idle = batch->n == 0 && !more;
 }
 
 /* Handles one authenticated sync request from nb. */
 static void serve_sync(struct mesh *m, struct nb *nb, const struct wire_sync_request *req,
-                       struct wire_sync_response *resp, bool *policy_held)
+                       struct wire_sync_response *resp, bool *policy_held, bool *idle)
 {
 	if (req->push.present)
 		mesh_ingest(m, nb, &req->push, NULL); /* a refused push is acked where it was: the pusher backs off */
@@ -193,7 +197,7 @@ static void serve_sync(struct mesh *m, struct nb *nb, const struct wire_sync_req
 	memcpy(resp->push_policy, nb->cursor.policy, sizeof resp->push_policy);
 	pthread_mutex_unlock(&nb->ingest_lock);
 	if (req->pull)
-		serve_pull(m, nb, req, &resp->batch, policy_held);
+		serve_pull(m, nb, req, &resp->batch, policy_held, idle);
 	/* the first authentic frame, not the handshake, brings a link up
 	 * (issue 8, item 13): a replayed Hello proves nothing */
 	pthread_mutex_lock(&m->lock);
@@ -204,9 +208,11 @@ static void serve_sync(struct mesh *m, struct nb *nb, const struct wire_sync_req
 
 /* Turns one frame into one reply frame (malloc'd). *policy_held is set
  * when an export batch was built (serve_pull): the caller then releases
- * m->policy_rw once the reply has gone, or is dropped. */
+ * m->policy_rw once the reply has gone, or is dropped. *idle is set when
+ * the reply is a pull's empty answer (nothing to send before wait_ms). msg
+ * (NULL in process) only names the sender in log lines. */
 static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *msg, bool *policy_held,
-                       uint8_t **out, size_t *out_len)
+                       bool *idle, uint8_t **out, size_t *out_len)
 {
 	enum session_kind kind;
 	uint8_t sid[SESSION_ID_BYTES], peer[AM_KEY_BYTES];
@@ -251,7 +257,8 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 			free(*out);
 			return session_refused_frame("refused", out, out_len);
 		}
-		pipelimit_authed(m->pipes, nng_msg_get_pipe(msg)); /* no longer a stranger's pipe */
+		if (msg)
+			pipelimit_authed(m->pipes, nng_msg_get_pipe(msg)); /* no longer a stranger's pipe */
 		log_info("mesh: %s connected from %s", nb->name, addr);
 		mesh_count_bytes(m, nb, len, *out_len);
 		session_table_keep(m->sessions, s, nb, now);
@@ -274,7 +281,8 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 	struct nb *nb = owner;
 	/* a reconnected dialer resumes its session on a new pipe: an authentic
 	 * frame proves that pipe as well as a Hello would */
-	pipelimit_authed(m->pipes, nng_msg_get_pipe(msg));
+	if (msg)
+		pipelimit_authed(m->pipes, nng_msg_get_pipe(msg));
 	struct wire_sync_request req;
 	struct wire_sync_response resp;
 	memset(&resp, 0, sizeof resp);
@@ -286,7 +294,7 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 	bool gone = nb->removed;
 	pthread_mutex_unlock(&m->lock);
 	if (!gone)
-		serve_sync(m, nb, &req, &resp, policy_held);
+		serve_sync(m, nb, &req, &resp, policy_held, idle);
 	wire_sync_request_clear(&req);
 	uint8_t *plain;
 	size_t plain_len;
@@ -325,8 +333,8 @@ static void *server_worker(void *arg)
 		nng_msg *msg = nng_aio_get_msg(w->aio), *reply;
 		uint8_t *out = NULL;
 		size_t out_len = 0;
-		bool policy_held = false;
-		rv = serve_frame(m, nng_msg_body(msg), nng_msg_len(msg), msg, &policy_held, &out, &out_len);
+		bool policy_held = false, idle = false;
+		rv = serve_frame(m, nng_msg_body(msg), nng_msg_len(msg), msg, &policy_held, &idle, &out, &out_len);
 		nng_msg_free(msg);
 		if (rv != 0 || !out || nng_msg_alloc(&reply, out_len) != 0) {
 			free(out);
@@ -354,15 +362,6 @@ int mesh_server_start(struct mesh *m, const char *url, size_t n_nbs, char *err, 
 {
 	int rv;
 
-	if ((rv = session_replay_new(&m->replay, timefmt_now())) != 0 ||
-	    (rv = session_table_new(&m->sessions, SESSIONS_MAX, SESSIONS_PER_NB)) != 0 ||
-	    (rv = ratelimit_new(&m->hello_per_source, SOURCES_TRACKED, HELLO_SOURCE_BURST,
-	                        HELLO_SOURCE_INTERVAL)) != 0 ||
-	    (rv = ratelimit_new(&m->log_per_source, SOURCES_TRACKED, REFUSAL_LOG_BURST,
-	                        REFUSAL_LOG_INTERVAL)) != 0) {
-		snprintf(err, errlen, "mesh: cannot start the listener: %s", am_strerror(rv));
-		return rv;
-	}
 	if ((rv = pipelimit_new(&m->pipes, 0)) != 0) {
 		snprintf(err, errlen, "mesh: %s", am_strerror(rv));
 		return rv;
@@ -432,9 +431,23 @@ void mesh_server_stop(struct mesh *m)
 		if (m->workers[i].aio)
 			nng_aio_free(m->workers[i].aio);
 	free(m->workers);
-	session_table_free(m->sessions);
-	m->sessions = NULL;
-	ratelimit_free(m->hello_per_source);
-	ratelimit_free(m->log_per_source);
-	session_replay_free(m->replay);
+}
+
+int mesh_server_frame(struct mesh *m, const uint8_t *frame, size_t len, uint8_t **reply, size_t *reply_len,
+                      bool *idle)
+{
+	bool policy_held = false, empty = false;
+	int rv;
+
+	*reply = NULL;
+	*reply_len = 0;
+	rv = serve_frame(m, frame, len, NULL, &policy_held, &empty, reply, reply_len);
+	/* in process the reply has "gone" once it is built */
+	if (policy_held)
+		pthread_rwlock_unlock(&m->policy_rw);
+	if (idle)
+		*idle = rv == 0 && empty;
+	if (rv == 0 && !*reply)
+		rv = AM_EHANDSHAKE; /* a refused handshake the server does not answer */
+	return rv;
 }

@@ -35,9 +35,20 @@ int mesh_server_start(struct mesh *m, const char *url, size_t n_nbs, char *err, 
  * listening. */
 void mesh_server_prune(struct mesh *m);
 
-/* Closes the socket, joins the workers, frees the sessions and the replay
- * cache. Called once by mesh_close whether or not the server started;
+/* Closes the socket and joins the workers (sessions, rate limits and the
+ * replay cache belong to mesh.c: in-process drivers use them too). Called once by mesh_close whether or not the server started;
  * m->running is already false. */
 void mesh_server_stop(struct mesh *m);
+
+/* The listener's whole path for one frame, without the socket: a Hello
+ * (handshake against the replay cache and the trust store) or a sealed
+ * sync request (session lookup, open, push ingested, pull answered under
+ * the export policy, reply sealed). A pull that finds nothing answers at
+ * once (the caller sends wait_ms 0) and *idle (may be NULL) says so: the
+ * listener would have parked it. *reply is malloc'd (caller frees); a
+ * refusal is a reply too (a Refused frame). Returns 0 or an am_err.
+ * For in-process drivers: mesh_inproc.c. */
+int mesh_server_frame(struct mesh *m, const uint8_t *frame, size_t len, uint8_t **reply, size_t *reply_len,
+                      bool *idle);
 
 #endif

@@ -1,0 +1,140 @@
+/* mesh_inproc.c - the mesh driven in process: a puller's steps and the listener's frame path, no sockets. */
+#include "mesh_inproc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mesh_impl.h"
+#include "mesh_ingest.h"
+#include "mesh_server.h"
+#include "timefmt.h"
+#include "wire_sync.h"
+
+struct mesh_inproc_dialer {
+	struct mesh *m;
+	struct nb *nb;
+	struct session *sess;
+	struct session_pending *pend;
+};
+
+int mesh_inproc_dialer_new(struct mesh *m, const char *neighbour, struct mesh_inproc_dialer **out)
+{
+	struct mesh_inproc_dialer *d;
+
+	*out = NULL;
+	pthread_mutex_lock(&m->lock);
+	struct nb *nb = mesh_nb_by_name(m, neighbour);
+	pthread_mutex_unlock(&m->lock);
+	if (!nb || nb->removed)
+		return AM_ENOTFOUND;
+	if ((d = calloc(1, sizeof *d)) == NULL)
+		return AM_ENOMEM;
+	d->m = m;
+	d->nb = nb;
+	*out = d;
+	return 0;
+}
+
+void mesh_inproc_dialer_free(struct mesh_inproc_dialer *d)
+{
+	if (!d)
+		return;
+	session_free(d->sess);
+	session_pending_free(d->pend);
+	free(d);
+}
+
+int mesh_inproc_request(struct mesh_inproc_dialer *d, uint8_t **frame, size_t *len)
+{
+	struct wire_sync_request req;
+	uint8_t *plain = NULL;
+	size_t plain_len;
+	int rv;
+
+	*frame = NULL;
+	if (!d->sess) {
+		session_pending_free(d->pend);
+		d->pend = NULL;
+		return session_hello(d->m->key->sk, d->nb->pk, timefmt_now(), &d->pend, frame, len);
+	}
+	/* as puller_main: "your changes after our cursor" */
+	memset(&req, 0, sizeof req);
+	pthread_mutex_lock(&d->nb->ingest_lock);
+	req.after = d->nb->cursor.seq;
+	memcpy(req.epoch, d->nb->cursor.epoch, sizeof req.epoch);
+	memcpy(req.policy, d->nb->cursor.policy, sizeof req.policy);
+	pthread_mutex_unlock(&d->nb->ingest_lock);
+	req.pull = true;
+	req.wait_ms = 0;
+	if ((rv = wire_sync_request_pack(&req, &plain, &plain_len)) != 0)
+		return rv;
+	rv = session_seal(d->sess, plain, plain_len, frame, len);
+	free(plain);
+	return rv;
+}
+
+int mesh_inproc_reply(struct mesh_inproc_dialer *d, const uint8_t *frame, size_t len,
+                      struct mesh_inproc_result *r)
+{
+	struct wire_sync_response resp;
+	char err[AM_ERRLEN];
+	uint8_t *pt = NULL;
+	size_t pt_len;
+	int rv;
+
+	memset(r, 0, sizeof *r);
+	if (!d->sess) {
+		if (!d->pend)
+			return AM_EHANDSHAKE;
+		rv = session_finish(d->pend, frame, len, &d->sess, err, sizeof err);
+		d->pend = NULL; /* freed by session_finish in every case */
+		pthread_mutex_lock(&d->m->lock);
+		if (rv == 0) {
+			d->nb->handshakes++;
+			d->nb->state = MESH_UP;
+		} else {
+			d->nb->handshake_failures++;
+			d->nb->state = MESH_REFUSED;
+		}
+		pthread_mutex_unlock(&d->m->lock);
+		r->handshake = rv == 0;
+		return rv;
+	}
+	if ((rv = session_open(d->sess, frame, len, &pt, &pt_len)) != 0)
+		goto drop;
+	rv = wire_sync_response_unpack(pt, pt_len, &resp);
+	free(pt);
+	if (rv != 0)
+		goto drop;
+	if (resp.batch.present) {
+		pthread_mutex_lock(&d->m->lock);
+		uint64_t acc = d->nb->in_accepted, dup = d->nb->in_duplicate, rej = 0;
+		for (int i = 1; i < MESH_R_COUNT; i++)
+			rej += d->nb->rejects[i];
+		pthread_mutex_unlock(&d->m->lock);
+		mesh_ingest(d->m, d->nb, &resp.batch);
+		pthread_mutex_lock(&d->m->lock);
+		r->accepted = d->nb->in_accepted - acc;
+		r->duplicates = d->nb->in_duplicate - dup;
+		for (int i = 1; i < MESH_R_COUNT; i++)
+			rej -= d->nb->rejects[i];
+		r->rejected = (uint64_t)0 - rej;
+		pthread_mutex_unlock(&d->m->lock);
+		r->items = resp.batch.n;
+		r->more = resp.batch.more;
+	}
+	wire_sync_response_clear(&resp);
+	return 0;
+drop:
+	/* as the puller: a refused or broken reply costs the session */
+	session_free(d->sess);
+	d->sess = NULL;
+	return rv;
+}
+
+int mesh_inproc_serve(struct mesh *m, const uint8_t *frame, size_t len, uint8_t **reply, size_t *reply_len,
+                      bool *idle)
+{
+	return mesh_server_frame(m, frame, len, reply, reply_len, idle);
+}

@@ -1,0 +1,58 @@
+/*
+ * mesh_inproc.h - the mesh without sockets or threads: frames in, frames
+ * out, for a driver that moves them itself (the simulation, tests/sim).
+ *
+ * Everything a frame goes through is the daemon's own code: the handshake
+ * (session.h), sealing, the sync messages (wire_sync.h), the listener's
+ * frame handling (mesh_server_frame: session lookup, push ingest, pull
+ * answered under the export policy), and on the receiving side
+ * mesh_ingest (duplicate check, signature, trust, domain, expiry, import
+ * policy, then the apply path, apply.h, which is still the one way in).
+ * What is not here is NNG and the link threads' timing: the driver decides
+ * when a frame arrives.
+ *
+ * The dialling side here is the puller only (mesh_link.c): the driver
+ * models each direction of a link as its receiver long-polling the sender,
+ * which moves the same bodies as a dialer's pull plus push over one link.
+ * A pull carries wait_ms 0: the serving side says when it would have
+ * parked (mesh_inproc_serve's *idle) and the driver parks it.
+ *
+ * Threads: none of its own; one caller at a time per mesh.
+ */
+#ifndef AMESH_MESH_INPROC_H
+#define AMESH_MESH_INPROC_H
+
+#include "mesh.h"
+
+/* Our side of one neighbour we pull from: its session and handshake. */
+struct mesh_inproc_dialer;
+
+/* neighbour: the name of a configured neighbour of m (AM_ENOTFOUND). */
+int mesh_inproc_dialer_new(struct mesh *m, const char *neighbour, struct mesh_inproc_dialer **out);
+void mesh_inproc_dialer_free(struct mesh_inproc_dialer *d); /* NULL ok */
+
+/* The next request frame: a Hello while there is no session, else a sealed
+ * pull of the neighbour's changes after our cursor. *frame malloc'd. */
+int mesh_inproc_request(struct mesh_inproc_dialer *d, uint8_t **frame, size_t *len);
+
+/* What one reply did on the receiving side. */
+struct mesh_inproc_result {
+	bool handshake;          /* the reply finished a handshake */
+	size_t items;            /* bodies in the batch */
+	uint64_t accepted;       /* changed our state */
+	uint64_t duplicates;     /* held already (or something newer) */
+	uint64_t rejected;       /* refused, any reason */
+	bool more;               /* the sender has more right away */
+};
+
+/* Takes the neighbour's reply: finishes the handshake, or opens the batch
+ * and ingests it (mesh_ingest). A refusal or a broken frame drops the
+ * session (the next request is a Hello) and returns its am_err. */
+int mesh_inproc_reply(struct mesh_inproc_dialer *d, const uint8_t *frame, size_t len,
+                      struct mesh_inproc_result *r);
+
+/* The serving side: mesh_server_frame (mesh_server.h). */
+int mesh_inproc_serve(struct mesh *m, const uint8_t *frame, size_t len, uint8_t **reply, size_t *reply_len,
+                      bool *idle);
+
+#endif
