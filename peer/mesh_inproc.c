@@ -113,7 +113,7 @@ int mesh_inproc_reply(struct mesh_inproc_dialer *d, const uint8_t *frame, size_t
 		for (int i = 1; i < MESH_R_COUNT; i++)
 			rej += d->nb->rejects[i];
 		pthread_mutex_unlock(&d->m->lock);
-		mesh_ingest(d->m, d->nb, &resp.batch);
+		int irv = mesh_ingest(d->m, d->nb, &resp.batch, NULL);
 		pthread_mutex_lock(&d->m->lock);
 		r->accepted = d->nb->in_accepted - acc;
 		r->duplicates = d->nb->in_duplicate - dup;
@@ -123,6 +123,12 @@ int mesh_inproc_reply(struct mesh_inproc_dialer *d, const uint8_t *frame, size_t
 		pthread_mutex_unlock(&d->m->lock);
 		r->items = resp.batch.n;
 		r->more = resp.batch.more;
+		if (irv != 0) {
+			/* the store could not take it (full disk or map): the
+			 * session is fine, the batch comes again */
+			wire_sync_response_clear(&resp);
+			return irv;
+		}
 	}
 	wire_sync_response_clear(&resp);
 	return 0;

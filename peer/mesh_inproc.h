@@ -47,7 +47,9 @@ struct mesh_inproc_result {
 
 /* Takes the neighbour's reply: finishes the handshake, or opens the batch
  * and ingests it (mesh_ingest). A refusal or a broken frame drops the
- * session (the next request is a Hello) and returns its am_err. */
+ * session (the next request is a Hello) and returns its am_err; a store
+ * that cannot take the batch returns mesh_ingest's code (AM_EMAPFULL...)
+ * with the session kept and *r filled. */
 int mesh_inproc_reply(struct mesh_inproc_dialer *d, const uint8_t *frame, size_t len,
                       struct mesh_inproc_result *r);
 
