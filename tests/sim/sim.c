@@ -707,8 +707,9 @@ static void report(const struct sim *s, const char *phase, uint64_t t0, const ui
 	int deg = 0;
 	for (int k = 0; k < s->n_links; k++)
 		deg += s->links[k].from == busiest;
-	printf("  %-10s busiest peer %s (%s, %d links): %" PRIu64 " bodies in, %.1f ms of CPU\n", "",
-	       s->peers[busiest].name, s->peers[busiest].hub ? "hub" : "edge", deg, s->peers[busiest].bodies_in,
+	printf("  %-10s busiest peer %s (%s%d links): %" PRIu64 " bodies in, %.1f ms of CPU\n", "",
+	       s->peers[busiest].name, !s->p.shape_hubs ? "" : s->peers[busiest].hub ? "hub, " : "edge, ", deg,
+	       s->peers[busiest].bodies_in,
 	       ms(s->peers[busiest].cpu_us));
 }
 
