@@ -51,6 +51,9 @@ for c in $(seq 1 "$CYCLES"); do
 	for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || { gone=1; break; }; sleep 0.05; done
 	if [ "$gone" -eq 0 ]; then
 		hung=$((hung + 1)); echo "cycle $c: ameshd still running 15 s after SIGTERM"
+		# where it hangs, for whoever reads the log (gdb is optional)
+		command -v gdb >/dev/null && timeout 30 gdb -p "$pid" -batch -ex "thread apply all bt 12" 2>/dev/null |
+			grep -E '^(Thread|#)' | head -150
 		kill -9 "$pid"; wait_gone "$pid"
 	elif grep -q "did not finish within" "$T_ROOT/a/ameshd.log"; then
 		echo "cycle $c: shutdown hung and ended by the last-resort deadline"
