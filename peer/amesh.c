@@ -1194,6 +1194,12 @@ static int cmd_init(int argc, char **argv)
 	if (!name)
 		die_usage("--name is mandatory");
 	dir = argv[optind];
+	/* every argument is checked before anything is created, so a refused
+	 * one leaves no half-made peer behind for the retry to trip over */
+	if (config_check_init_args(name, listen, err, sizeof err) != 0) {
+		errorf("%s", err);
+		return EXIT_ERR;
+	}
 	if (make_dirs(dir, err, sizeof err) != 0) {
 		errorf("%s", err);
 		return EXIT_ERR;

@@ -1431,24 +1431,35 @@ static char *template_text(const char *name, const char *listen, size_t *len)
 	return text;
 }
 
+int config_check_init_args(const char *name, const char *listen, char *err, size_t errlen)
+{
+	struct config scratch;
+	char why[MSG_MAX / 2];
+	int rv = 0;
+
+	memset(&scratch, 0, sizeof scratch);
+	if (set_name(&scratch, name != NULL ? name : "", why, sizeof why) != 0) {
+		snprintf(err, errlen, "--name: %s", why);
+		rv = AM_EINVAL;
+	} else if (listen != NULL && set_listen(&scratch, listen, why, sizeof why) != 0) {
+		snprintf(err, errlen, "--listen: %s", why);
+		rv = AM_EINVAL;
+	}
+	config_free(&scratch);
+	return rv;
+}
+
 int config_write_default(const char *path, const char *name, const char *listen,
                          char *err, size_t errlen)
 {
-	struct config scratch;
-	char why[MSG_MAX / 2], *text = NULL;
+	char *text = NULL;
 	size_t len;
 	int fd = -1, rv;
 
 	/* Refuse to write a file that would not load. */
-	memset(&scratch, 0, sizeof scratch);
-	if (set_name(&scratch, name != NULL ? name : "", why, sizeof why) != 0) {
-		snprintf(err, errlen, "name: %s", why);
-		return AM_EINVAL;
-	}
-	if (listen != NULL && set_listen(&scratch, listen, why, sizeof why) != 0) {
-		snprintf(err, errlen, "listen: %s", why);
-		return AM_EINVAL;
-	}
+	rv = config_check_init_args(name, listen, err, errlen);
+	if (rv != 0)
+		return rv;
 	text = template_text(name, listen, &len);
 	if (text == NULL) {
 		snprintf(err, errlen, "%s", am_strerror(AM_ENOMEM));

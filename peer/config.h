@@ -175,6 +175,12 @@ int config_prefix_parse(const char *s, struct config_prefix *out, char *why, siz
  * IPv4) lies inside p. */
 bool config_prefix_match(const struct config_prefix *p, const struct sockaddr *sa);
 
+/* Whether name and listen (NULL: not given) are what a config accepts for
+ * [peer] name and listen; `amesh init' asks before it creates anything, so
+ * a refused argument leaves nothing behind. 0, or AM_EINVAL with the
+ * argument quoted and the reason in err. */
+int config_check_init_args(const char *name, const char *listen, char *err, size_t errlen);
+
 /* Writes a new, fully commented config documenting every option, for
  * `amesh init`. Created exclusively; returns AM_EEXIST if path exists. */
 int config_write_default(const char *path, const char *name, const char *listen,

@@ -52,6 +52,17 @@ check "plain allowlist works for subdomains" grep -q '"level":"allowlisted"' <<<
 # --- paper cuts (issue 8, item 9) ---
 expect_exit 0 "init makes the missing parent directories" "$AMESH" init "$T_ROOT/new/deep/peer" --name deep
 check "... and the peer it makes validates" "$AMESHD" -c "$T_ROOT/new/deep/peer/amesh.conf" --check
+# a refused argument leaves nothing behind, so the corrected retry works
+expect_exit 2 "init refuses a bad --name" "$AMESH" init "$T_ROOT/badname" --name 'bad name!'
+check "... quoting it" grep -q "bad name!" <<<"$T_ERR"
+check "... and creates nothing" test ! -e "$T_ROOT/badname"
+expect_exit 2 "init refuses a bad --listen" "$AMESH" init "$T_ROOT/badlisten" --name ok --listen http://x
+check "... naming the option" grep -q -- "--listen" <<<"$T_ERR"
+check "... and creates nothing" test ! -e "$T_ROOT/badlisten"
+mkdir "$T_ROOT/existing"
+expect_exit 2 "init into an existing DIR with a bad --name" "$AMESH" init "$T_ROOT/existing" --name 'x y'
+check "... leaves no key behind" test ! -e "$T_ROOT/existing/amesh.key"
+expect_exit 0 "the corrected retry succeeds" "$AMESH" init "$T_ROOT/existing" --name xy
 expect_exit 0 "-c after the subcommand: keys list -c CONF" "$AMESH" keys list -c "$T_ROOT/a/amesh.conf"
 check "... lists a's neighbour b" grep -q "b" <<<"$T_OUT"
 expect_exit 0 "-s and --json after the subcommand: status -s SOCK --json" "$AMESH" status -s "$T_ROOT/a/run/amesh.sock" --json
