@@ -545,6 +545,9 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 			continue;
 		/* "*." + name + "." + zone must stay a name: never cut, skip */
 		if (strlen(cand.v[i]) + 3 + zl > AM_DOMAIN_MAX) {
+			if (res->skipped < RPZ_SKIPPED_SHOWN)
+				snprintf(res->skipped_names[res->skipped], sizeof res->skipped_names[0], "%s",
+				         cand.v[i]);
 			res->skipped++;
 			continue;
 		}

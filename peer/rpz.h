@@ -46,6 +46,7 @@
 #define RPZ_JOURNAL_ENTRIES_MAX 200000   /* per zone; the oldest go first */
 #define RPZ_DIFF_MAX 500000              /* records in one journal entry; beyond, clear the journal */
 #define RPZ_TARGET_MAX (AM_DOMAIN_MAX + 2)
+#define RPZ_SKIPPED_SHOWN 3 /* skipped names a result names */
 
 /* allowed() results */
 #define RPZ_ALLOW_NAME 1u /* the allowlist covers the name itself */
@@ -75,6 +76,9 @@ struct rpz_result {
 	uint64_t rules;       /* names in the zone */
 	uint64_t removed, added; /* records in this update's journal entry */
 	uint64_t skipped;     /* names too long to be owners in this zone */
+	/* the first RPZ_SKIPPED_SHOWN of them (min(skipped, 3) filled), so the
+	 * log can name what it left out */
+	char skipped_names[RPZ_SKIPPED_SHOWN][AM_DOMAIN_MAX + 1];
 };
 
 /* Judges names and publishes the difference. names == NULL: every name

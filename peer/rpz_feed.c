@@ -98,9 +98,17 @@ static void update_all(struct rpz_feed *f, const char *const *names, size_t n)
 			         (unsigned long long)res.added, names == NULL ? ", full rebuild" : "");
 			dns_zone_changed(f->env.dns, zones[i].zone, res.serial);
 		}
-		if (res.skipped)
-			log_warn("rpz %s: %llu name%s too long to list under %s", zones[i].name,
-			         (unsigned long long)res.skipped, res.skipped == 1 ? "" : "s", zones[i].zone);
+		if (res.skipped) {
+			char list[RPZ_SKIPPED_SHOWN * (AM_DOMAIN_MAX + 4) + 8];
+			size_t at = 0;
+			for (uint64_t k = 0; k < res.skipped && k < RPZ_SKIPPED_SHOWN; k++)
+				at += (size_t)snprintf(list + at, sizeof list - at, "%s`%s'", k ? ", " : "",
+				                       res.skipped_names[k]);
+			if (res.skipped > RPZ_SKIPPED_SHOWN)
+				snprintf(list + at, sizeof list - at, ", ...");
+			log_warn("rpz %s: %llu name%s too long to list under %s: %s", zones[i].name,
+			         (unsigned long long)res.skipped, res.skipped == 1 ? "" : "s", zones[i].zone, list);
+		}
 	}
 	wipe_zones(zones, nz);
 }

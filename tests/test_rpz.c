@@ -373,6 +373,8 @@ static void test_names_too_long_for_the_zone_are_skipped(void **state)
 	snprintf(f->z.zone, sizeof f->z.zone, "%s", "a-rather-long-response-policy-zone-name-for-the-test.example");
 	struct rpz_result res = update(f, NULL, 0);
 	assert_int_equal(res.skipped, 1);
+	assert_string_equal(res.skipped_names[0], longname); /* the log names it */
+	assert_string_equal(res.skipped_names[1], "");
 	assert_string_equal(zone_text(f, &t), "");
 }
 
