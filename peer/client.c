@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <errno.h>
 
 struct client {
 	nng_socket sock;
@@ -44,6 +46,19 @@ int client_open(struct client **out, const char *path, char *err, size_t errlen)
 	 * retries, ~2 s in all, before giving up. */
 	for (int i = 0; (rv = nng_dial(c->sock, url, NULL, 0)) == NNG_EAGAIN && i < 20; i++)
 		usleep(100000);
+	if (rv != 0 && (rv == NNG_ENOENT || rv == NNG_ECONNREFUSED)) {
+		/* "Connection refused" misleads when there is no socket at all */
+		struct stat st;
+		if (stat(path, &st) != 0 && errno == ENOENT)
+			snprintf(err, errlen, "cannot connect to ameshd: the control socket `%s' does not exist "
+			         "(ameshd is not running, or the path is wrong; pick the peer with -s SOCKET, "
+			         "-c CONFIG or AMESH_SOCKET)", path);
+		else
+			snprintf(err, errlen, "cannot connect to ameshd at `%s': %s (nothing listens on it: "
+			         "is ameshd running? pick the peer with -s SOCKET, -c CONFIG or AMESH_SOCKET)",
+			         path, nng_strerror(rv));
+		goto fail;
+	}
 	if (rv != 0) {
 		const char *hint = (rv == NNG_ENOENT || rv == NNG_ECONNREFUSED)
 		                       ? " (is ameshd running? pick the peer with -s SOCKET, -c CONFIG or AMESH_SOCKET)"
