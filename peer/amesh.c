@@ -219,6 +219,7 @@ static int cmd_submit(int argc, char **argv)
 	struct client *cl = NULL;
 	bool have_conf = false;
 	uint64_t expires = 0, ttl = 0;
+	const char *expires_arg = NULL;
 	int c, rv;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -229,6 +230,7 @@ static int cmd_submit(int argc, char **argv)
 			have_conf = true;
 			break;
 		case 'e':
+			expires_arg = optarg;
 			if (timefmt_parse_rfc3339(optarg, &expires) != 0)
 				die_usage("--expires `%s' is not an RFC 3339 time such as 2026-12-01T00:00:00Z", optarg);
 			break;
@@ -261,6 +263,11 @@ static int cmd_submit(int argc, char **argv)
 	if (strlen(argv[optind]) > WIRE_NAME_MAX)
 		die_usage("domain is longer than %d bytes", WIRE_NAME_MAX);
 	snprintf(req.domain, sizeof req.domain, "%s", argv[optind]);
+	if (expires != 0 && expires <= timefmt_now()) {
+		char now[TIMEFMT_LEN];
+		timefmt_rfc3339(timefmt_now(), now);
+		die_usage("--expires `%s' is not in the future (it is now %s)", expires_arg, now);
+	}
 	req.expires_at = expires ? expires : timefmt_now() + ttl;
 
 	if ((rv = call(&cl, &req, &resp)) != 0)
@@ -916,8 +923,11 @@ static int cmd_rpz(int argc, char **argv)
 				printf("    (retrying until it answers)\n");
 		}
 	}
-	if (resp.n_rpz_zones == 0 && !opt_json)
-		printf("no [rpz] zones configured\n");
+	/* --json always prints a document: with no zones, an empty list
+	 * (a script reads {"zones":[]} rather than guessing from silence) */
+	if (resp.n_rpz_zones == 0 && rv == 0)
+		rv = opt_json ? print_json(json_pack("{s:[]}", "zones"))
+		              : (printf("no [rpz] zones configured\n"), 0);
 	wire_response_clear(&resp);
 out:
 	client_close(cl);

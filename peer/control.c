@@ -228,8 +228,9 @@ static void do_submit(const struct control_env *env, const struct wire_request *
 		return;
 	}
 	if (req->expires_at <= now) {
-		fail_with(resp, AM_EEXPIRED, "expiry %llu: %s",
-		          (unsigned long long)req->expires_at, am_strerror(AM_EEXPIRED));
+		char t[TIMEFMT_LEN];
+		timefmt_rfc3339(req->expires_at, t);
+		fail_with(resp, AM_EEXPIRED, "expiry %s: %s", t, am_strerror(AM_EEXPIRED));
 		return;
 	}
 	if (req->expires_at - now > env->cfg->max_lifetime) {

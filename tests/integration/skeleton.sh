@@ -58,6 +58,8 @@ check "unknown category error names it" grep -q "scam" <<<"$T_ERR"
 expect_exit 2 "confidence over 100" am submit bad.example.com --category spam --confidence 101 --ttl 1d
 expect_exit 2 "expiry is mandatory" am submit bad.example.com --category spam --confidence 5
 expect_exit 2 "expiry in the past" am submit bad.example.com --category spam --confidence 5 --expires 2001-01-01T00:00:00Z
+check "... quotes the time as given" grep -q "\`2001-01-01T00:00:00Z' is not in the future" <<<"$T_ERR"
+check "... not as seconds" not grep -q "978307200" <<<"$T_ERR"
 expect_exit 2 "expiry beyond max lifetime" am submit bad.example.com --category spam --confidence 5 --ttl 365d
 expect_exit 2 "public suffix refused" am submit blogspot.com --category spam --confidence 5 --ttl 1d
 check "public suffix error says which rule" grep -q "public suffix" <<<"$T_ERR"
