@@ -52,6 +52,12 @@ check "plain allowlist works for subdomains" grep -q '"level":"allowlisted"' <<<
 # --- paper cuts (issue 8, item 9) ---
 expect_exit 0 "init makes the missing parent directories" "$AMESH" init "$T_ROOT/new/deep/peer" --name deep
 check "... and the peer it makes validates" "$AMESHD" -c "$T_ROOT/new/deep/peer/amesh.conf" --check
+expect_exit 0 "--json rpz with no [rpz] zones" amp a --json rpz
+check "... still prints a JSON document, an empty zone list" test "$T_OUT" = '{"zones":[]}'
+expect_exit 2 "-s naming a socket that does not exist" "$AMESH" -s "$T_ROOT/nonexist.sock" status
+check "... says it does not exist, quoting the path" grep -q "control socket \`$T_ROOT/nonexist.sock' does not exist" <<<"$T_ERR"
+check "... and why that may be" grep -q "ameshd is not running, or the path is wrong" <<<"$T_ERR"
+check "... not 'Connection refused'" not grep -qi "connection refused" <<<"$T_ERR"
 # a refused argument leaves nothing behind, so the corrected retry works
 expect_exit 2 "init refuses a bad --name" "$AMESH" init "$T_ROOT/badname" --name 'bad name!'
 check "... quoting it" grep -q "bad name!" <<<"$T_ERR"
