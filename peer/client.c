@@ -50,7 +50,7 @@ int client_open(struct client **out, const char *path, char *err, size_t errlen)
 		/* "Connection refused" misleads when there is no socket at all */
 		struct stat st;
 		if (stat(path, &st) != 0 && errno == ENOENT)
-			snprintf(err, errlen, "cannot connect to ameshd: the control socket `%s' does not exist "
+			snprintf(err, errlen, "cannot connect to ameshd at `%s': the control socket does not exist "
 			         "(ameshd is not running, or the path is wrong; pick the peer with -s SOCKET, "
 			         "-c CONFIG or AMESH_SOCKET)", path);
 		else

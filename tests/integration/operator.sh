@@ -55,7 +55,7 @@ check "... and the peer it makes validates" "$AMESHD" -c "$T_ROOT/new/deep/peer/
 expect_exit 0 "--json rpz with no [rpz] zones" amp a --json rpz
 check "... still prints a JSON document, an empty zone list" test "$T_OUT" = '{"zones":[]}'
 expect_exit 2 "-s naming a socket that does not exist" "$AMESH" -s "$T_ROOT/nonexist.sock" status
-check "... says it does not exist, quoting the path" grep -q "control socket \`$T_ROOT/nonexist.sock' does not exist" <<<"$T_ERR"
+check "... says it does not exist, quoting the path" grep -q "at \`$T_ROOT/nonexist.sock': the control socket does not exist" <<<"$T_ERR"
 check "... and why that may be" grep -q "ameshd is not running, or the path is wrong" <<<"$T_ERR"
 check "... not 'Connection refused'" not grep -qi "connection refused" <<<"$T_ERR"
 # a refused argument leaves nothing behind, so the corrected retry works
