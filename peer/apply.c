@@ -157,7 +157,8 @@ static void tell_updates(struct apply *a, enum apply_cause cause, const struct s
 /* apply_updates and apply_own: own == NULL for the former. */
 static int apply_batch(struct apply *a, enum apply_cause cause, const struct store_update *u,
                        struct am_indicator *const *own, size_t n, uint64_t floor, store_seal_fn seal, void *arg,
-                       uint64_t now, const char *const *notes, int *results, uint64_t *seqs)
+                       uint64_t now, const char *const *notes, int *results, uint64_t *seqs,
+                       const char *cursor_name, const struct store_cursor *cursor)
 {
 	struct store_prior *prior = NULL;
 	uint64_t *own_seqs = NULL;
@@ -165,18 +166,19 @@ static int apply_batch(struct apply *a, enum apply_cause cause, const struct sto
 
 	if (!a || (cause != APPLY_LOCAL && cause != APPLY_MESH) || (n && (!u || !results)))
 		return AM_EINVAL;
-	if (n == 0)
+	if (n == 0 && !cursor)
 		return 0;
-	prior = calloc(n, sizeof *prior);
+	prior = calloc(n ? n : 1, sizeof *prior);
 	if (!seqs)
-		seqs = own_seqs = calloc(n, sizeof *own_seqs);
+		seqs = own_seqs = calloc(n ? n : 1, sizeof *own_seqs);
 	if (!prior || !seqs) {
 		rv = AM_ENOMEM;
 		goto out;
 	}
 	pthread_mutex_lock(&a->lock);
-	rv = own ? store_apply_own(a->store, u, own, n, floor, seal, arg, now, results, seqs, prior)
-	         : store_apply_prior(a->store, u, n, now, results, seqs, prior);
+	rv = own      ? store_apply_own(a->store, u, own, n, floor, seal, arg, now, results, seqs, prior)
+	     : cursor ? store_apply_cursor(a->store, u, n, now, results, seqs, prior, cursor_name, cursor)
+	              : store_apply_prior(a->store, u, n, now, results, seqs, prior);
 	if (rv == 0)
 		tell_updates(a, cause, u, n, now, notes, results, seqs, prior);
 	pthread_mutex_unlock(&a->lock);
@@ -189,7 +191,15 @@ out:
 int apply_updates(struct apply *a, enum apply_cause cause, const struct store_update *u, size_t n,
                   uint64_t now, const char *const *notes, int *results, uint64_t *seqs)
 {
-	return apply_batch(a, cause, u, NULL, n, 0, NULL, NULL, now, notes, results, seqs);
+	return apply_batch(a, cause, u, NULL, n, 0, NULL, NULL, now, notes, results, seqs, NULL, NULL);
+}
+
+int apply_received(struct apply *a, const struct store_update *u, size_t n, uint64_t now, int *results,
+                   const char *neighbour, const struct store_cursor *cursor)
+{
+	if (!neighbour || !cursor)
+		return AM_EINVAL;
+	return apply_batch(a, APPLY_MESH, u, NULL, n, 0, NULL, NULL, now, NULL, results, NULL, neighbour, cursor);
 }
 
 int apply_own(struct apply *a, const struct store_update *u, struct am_indicator *const *inds, size_t n,
@@ -198,7 +208,7 @@ int apply_own(struct apply *a, const struct store_update *u, struct am_indicator
 {
 	if (n && (!inds || !seal))
 		return AM_EINVAL;
-	return apply_batch(a, APPLY_LOCAL, u, inds, n, floor, seal, arg, now, notes, results, seqs);
+	return apply_batch(a, APPLY_LOCAL, u, inds, n, floor, seal, arg, now, notes, results, seqs, NULL, NULL);
 }
 
 struct sweep_ctx {

@@ -8,9 +8,9 @@
  *
  *   apply_own      this peer's own indicators, versioned and signed inside
  *                  the commit: control.c (submit, withdraw, submit_batch);
+ *   apply_received a neighbour's batch with its cursor (mesh ingest), APPLY_MESH;
  *   apply_updates  records, with their cause:
  *                    APPLY_LOCAL  mesh_publish (our own key statements);
- *                    APPLY_MESH   mesh ingest of a neighbour's batch;
  *   apply_sweep    the expiry sweep (ameshd.c), APPLY_SWEEP;
  *   apply_trust    the trust store in force changed (mesh_reload, called by
  *                  SIGHUP, by `amesh keys ...` through the control socket,
@@ -165,6 +165,14 @@ int apply_unsubscribe(struct apply *a, const struct apply_subscriber *s);
  * update's words for the audit trail. */
 int apply_updates(struct apply *a, enum apply_cause cause, const struct store_update *u, size_t n,
                   uint64_t now, const char *const *notes, int *results, uint64_t *seqs);
+
+/* A neighbour's batch (APPLY_MESH) and its cursor (the position in the
+ * neighbour's change log this batch brings us to, store.h) in one durable
+ * transaction: applied and acknowledged together or not at all, for one
+ * fsync. Otherwise as apply_updates; n may be 0 (the cursor alone, which
+ * nobody is told of). */
+int apply_received(struct apply *a, const struct store_update *u, size_t n, uint64_t now, int *results,
+                   const char *neighbour, const struct store_cursor *cursor);
 
 /* This peer's own submissions (APPLY_LOCAL), versioned and signed inside
  * the one durable transaction that stores them (store_apply_own: the

@@ -627,6 +627,11 @@ void mesh_close(struct mesh *m)
 	ratelimit_free(m->hello_per_source);
 	ratelimit_free(m->log_per_source);
 	session_replay_free(m->replay);
+	/* cursors that moved over duplicates only (mesh_ingest.c): keep them,
+	 * so a restart does not ask for those batches again */
+	for (size_t i = 0; i < m->n_nbs; i++)
+		if (m->nbs[i]->cursor_dirty && store_cursor_put(m->store, m->nbs[i]->name, &m->nbs[i]->cursor) != 0)
+			log_warn("mesh: cannot save the cursor of %s; it resends from the last saved one", m->nbs[i]->name);
 	for (size_t i = 0; i < m->n_nbs; i++)
 		nb_free(m->nbs[i]);
 	free(m->nbs);

@@ -81,6 +81,7 @@ struct nb {
 
 	pthread_mutex_t ingest_lock;
 	struct store_cursor cursor;
+	bool cursor_dirty; /* cursor moved without a commit (mesh_ingest.c) */
 	/* a storage episode (mesh_ingest.h): since when (Unix s, 0 = none),
 	 * the code, the current backoff and when to try again (monotonic ms) */
 	uint64_t store_fail_since, store_retry_at;

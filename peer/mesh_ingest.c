@@ -304,8 +304,10 @@ int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, unsig
 		};
 		np++;
 	}
+	c.seq = b->upto > c.seq ? b->upto : c.seq;
 	if (np) {
-		rv = apply_updates(m->apply, APPLY_MESH, u, np, now, NULL, res, NULL);
+		/* the batch and the cursor that acknowledges it: one commit */
+		rv = apply_received(m->apply, u, np, now, res, nb->name, &c);
 		if (rv != 0) {
 			store_trouble(m, nb, rv, np);
 			ret = rv;
@@ -331,17 +333,16 @@ int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, unsig
 				reject_item(m, nb, rejects, MESH_R_DECODE, &p[i].ind);
 			}
 		}
+		store_recovered(nb);
+		nb->cursor_dirty = false;
+	} else if (memcmp(&c, &nb->cursor, sizeof c) != 0) {
+		/* Nothing to store (duplicates, refusals, an empty batch): the
+		 * cursor moves in memory and becomes durable with the next batch
+		 * that stores something, or at close - a duplicate costs no fsync
+		 * (issue 13). After a crash the neighbour resends from the older
+		 * cursor, and duplicates are harmless. */
+		nb->cursor_dirty = true;
 	}
-	c.seq = b->upto > c.seq ? b->upto : c.seq;
-	if ((rv = store_cursor_put(m->store, nb->name, &c)) != 0) {
-		/* what was applied stays applied; the batch comes again as duplicates */
-		store_trouble(m, nb, rv, np);
-		ret = rv;
-		if (retry_ms)
-			*retry_ms = nb->store_backoff_ms;
-		goto out;
-	}
-	store_recovered(nb);
 	nb->cursor = c;
 	pthread_mutex_lock(&m->lock);
 	nb->in_accepted += accepted;

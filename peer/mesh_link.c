@@ -282,6 +282,14 @@ static void *pusher_main(void *arg)
 	uint64_t acked = 0, acked_gen = 0;
 	uint8_t acked_epoch[STORE_EPOCH_BYTES], acked_policy[32];
 	unsigned stall = 0; /* backoff while they take nothing we push */
+	/* How far our log has been scanned for them past what they
+	 * acknowledged, finding nothing to send (all held back by policy):
+	 * the next push starts scanning there, and an empty push is never sent
+	 * just to move their cursor (issue 13). Valid for one session and one
+	 * export policy. */
+	uint64_t scanned = 0;
+	uint8_t scanned_policy[32];
+	bool scan_ok = false;
 
 	while (!stopping(l)) {
 		uint64_t gen, store_gen = mesh_current_gen(m);
@@ -296,6 +304,8 @@ static void *pusher_main(void *arg)
 		}
 		if (gen != acked_gen)
 			known = false; /* a new session: ask where they are */
+		if (!known)
+			scan_ok = false;
 		memset(&req, 0, sizeof req);
 		/* held from taking the policy until the push has been sent, so a
 		 * reload cannot take effect in between (mesh_impl.h, policy_rw) */
@@ -313,20 +323,34 @@ static void *pusher_main(void *arg)
 		uint64_t upto = from;
 		if (known) {
 			struct wire_batch *b = &req.push;
+			uint64_t start = from;
+			if (scan_ok && scanned > from && memcmp(scanned_policy, hash, 32) == 0)
+				start = scanned; /* (from, scanned] held nothing for them */
 			b->present = true;
 			memcpy(b->epoch, m->epoch, sizeof b->epoch);
 			memcpy(b->policy, hash, sizeof hash);
 			b->after = from;
-			if (mesh_export_collect(m, l->nb, &exp, from, b, &upto, &more) != 0)
-				upto = from;
+			if (mesh_export_collect(m, l->nb, &exp, start, b, &upto, &more) != 0) {
+				upto = start;
+				more = false;
+			}
 			b->upto = upto;
 			b->more = more;
-			if (b->n == 0 && upto == acked && from == acked) {
-				/* nothing new: wait for the store to change */
+			if (b->n == 0) {
+				/* nothing for them: remember how far we looked, send nothing */
+				if (upto > start) {
+					scanned = upto;
+					memcpy(scanned_policy, hash, sizeof scanned_policy);
+					scan_ok = true;
+				}
 				policy_export_free(&exp);
 				wire_batch_clear(b);
 				pthread_rwlock_unlock(&m->policy_rw);
-				mesh_wait_change(m, store_gen, MESH_LONGPOLL_MS);
+				/* scan on at once only while the scan moves: `more' also
+				 * says the log's head is past its last entry (a swept
+				 * record), which no scan can reach */
+				if (!more || upto == start)
+					mesh_wait_change(m, store_gen, MESH_LONGPOLL_MS);
 				continue;
 			}
 		}

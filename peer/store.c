@@ -559,9 +559,11 @@ int store_apply(struct store *s, const struct store_update *u, size_t n, uint64_
 
 /* One write transaction: optionally numbers and seals the caller's own
  * updates first (store_apply_own), then applies every update. */
+static int put_cursor(struct store *s, MDB_txn *txn, const char *name, const struct store_cursor *c);
+
 static int apply_txn(struct store *s, const struct store_update *u, size_t n, uint64_t now, int *results,
                      uint64_t *seqs, struct store_prior *priors, struct am_indicator *const *own, uint64_t floor,
-                     store_seal_fn seal, void *arg)
+                     store_seal_fn seal, void *arg, const char *cursor_name, const struct store_cursor *cursor)
 {
 	MDB_txn *txn = NULL;
 	struct counters c, start;
@@ -609,6 +611,13 @@ static int apply_txn(struct store *s, const struct store_update *u, size_t n, ui
 	if (c.tombstones != start.tombstones &&
 	    (rc = meta_put_u64(txn, s->meta, META_TOMBSTONES, c.tombstones)) != 0)
 		goto fail_mdb;
+	if (cursor_name && (rc = put_cursor(s, txn, cursor_name, cursor)) != 0) {
+		if (rc == AM_EINVAL) {
+			ret = rc;
+			goto fail;
+		}
+		goto fail_mdb;
+	}
 	/* Without MDB_NOSYNC the commit fsyncs: durable when it returns. */
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
@@ -635,7 +644,18 @@ fail:
 int store_apply_prior(struct store *s, const struct store_update *u, size_t n, uint64_t now,
                       int *results, uint64_t *seqs, struct store_prior *priors)
 {
-	return apply_txn(s, u, n, now, results, seqs, priors, NULL, 0, NULL, NULL);
+	return apply_txn(s, u, n, now, results, seqs, priors, NULL, 0, NULL, NULL, NULL, NULL);
+}
+
+int store_apply_cursor(struct store *s, const struct store_update *u, size_t n, uint64_t now, int *results,
+                       uint64_t *seqs, struct store_prior *priors, const char *cursor_name,
+                       const struct store_cursor *cursor)
+{
+	if (!cursor_name || !cursor)
+		return AM_EINVAL;
+	if (n == 0)
+		return store_cursor_put(s, cursor_name, cursor);
+	return apply_txn(s, u, n, now, results, seqs, priors, NULL, 0, NULL, NULL, cursor_name, cursor);
 }
 
 int store_apply_own(struct store *s, const struct store_update *u, struct am_indicator *const *inds, size_t n,
@@ -644,7 +664,7 @@ int store_apply_own(struct store *s, const struct store_update *u, struct am_ind
 {
 	if (n && (inds == NULL || seal == NULL))
 		return AM_EINVAL;
-	return apply_txn(s, u, n, now, results, seqs, priors, inds, floor, seal, arg);
+	return apply_txn(s, u, n, now, results, seqs, priors, inds, floor, seal, arg, NULL, NULL);
 }
 
 static int begin_read(struct store *s, MDB_txn **txn)
@@ -1084,23 +1104,31 @@ int store_cursor_get(struct store *s, const char *name, struct store_cursor *c)
 	return ret;
 }
 
-int store_cursor_put(struct store *s, const char *name, const struct store_cursor *c)
+/* Writes a cursor inside txn. Returns 0, AM_EINVAL for a bad name, or an
+ * MDB code. */
+static int put_cursor(struct store *s, MDB_txn *txn, const char *name, const struct store_cursor *c)
 {
-	MDB_txn *txn;
 	uint8_t buf[CURSOR_BYTES];
 	MDB_val k = {strnlen(name, CURSOR_NAME_MAX + 1), (void *)name}, v = {sizeof buf, buf};
-	int rc;
 
 	if (k.mv_size == 0 || k.mv_size > CURSOR_NAME_MAX)
 		return AM_EINVAL;
 	memcpy(buf, c->epoch, STORE_EPOCH_BYTES);
 	memcpy(buf + STORE_EPOCH_BYTES, c->policy, 32);
 	put_le64(buf + STORE_EPOCH_BYTES + 32, c->seq);
+	return mdb_put(txn, s->cursors, &k, &v, 0);
+}
+
+int store_cursor_put(struct store *s, const char *name, const struct store_cursor *c)
+{
+	MDB_txn *txn;
+	int rc;
+
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
 		return map_err(rc);
-	if ((rc = mdb_put(txn, s->cursors, &k, &v, 0)) != 0) {
+	if ((rc = put_cursor(s, txn, name, c)) != 0) {
 		mdb_txn_abort(txn);
-		return map_err(rc);
+		return rc == AM_EINVAL ? rc : map_err(rc);
 	}
 	return write_err(s, mdb_txn_commit(txn));
 }

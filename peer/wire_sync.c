@@ -18,8 +18,19 @@ int wire_batch_push(struct wire_batch *b, const uint8_t *env, size_t env_len, ui
 {
 	if (b->n >= SYNC_BATCH_MAX || env_len == 0 || env_len > AM_ENVELOPE_MAX)
 		return AM_ETOOBIG;
-	if (b->items == NULL && (b->items = calloc(SYNC_BATCH_MAX, sizeof *b->items)) == NULL)
-		return AM_ENOMEM;
+	/* Grown as needed, never zeroed: a whole batch's worth of slots is
+	 * 622 KB, which calloc cleared for every batch, one item or not
+	 * (issue 13: 6-9% of propagation CPU). */
+	if (b->n == b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 16;
+		if (ncap > SYNC_BATCH_MAX)
+			ncap = SYNC_BATCH_MAX;
+		void *p = realloc(b->items, ncap * sizeof *b->items);
+		if (!p)
+			return AM_ENOMEM;
+		b->items = p;
+		b->cap = ncap;
+	}
 	memcpy(b->items[b->n].env, env, env_len);
 	b->items[b->n].env_len = env_len;
 	b->items[b->n].hops = hops;

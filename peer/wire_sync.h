@@ -25,8 +25,8 @@ struct wire_batch {
 	uint8_t policy[32];
 	uint64_t after, upto, head;
 	bool more;
-	struct wire_item *items; /* owned; n <= SYNC_BATCH_MAX */
-	size_t n;
+	struct wire_item *items; /* owned; n <= cap <= SYNC_BATCH_MAX; grown by wire_batch_push */
+	size_t n, cap;
 };
 
 struct wire_sync_request {

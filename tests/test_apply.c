@@ -349,6 +349,53 @@ static void test_mesh_batch_one_commit_with_neighbour_and_cap(void **state)
 	assert_int_equal(apply_updates(f->a, APPLY_SWEEP, u, 1, NOW, NULL, res, NULL), AM_EINVAL);
 }
 
+/* A neighbour's batch and its cursor commit together; a cursor alone is
+ * stored without telling anybody; a failed commit stores neither. */
+static void test_received_batch_commits_with_its_cursor(void **state)
+{
+	struct fx *f = *state;
+	struct upd x;
+	struct store_update u;
+	struct store_cursor c, got;
+	int res;
+
+	memset(&c, 0, sizeof c);
+	memset(c.epoch, 7, sizeof c.epoch);
+	c.seq = 42;
+	upd_init(&x, "evil.example", 2, 5, 60, false, NOW + HOUR);
+	u = x.u;
+	u.from = "apnic";
+	assert_int_equal(apply_received(f->a, &u, 1, NOW, &res, "apnic", &c), 0);
+	assert_int_equal(res, 1);
+	assert_int_equal(f->ear.n_changes, 1);
+	assert_int_equal(f->ear.changes[0].cause, APPLY_MESH);
+	assert_int_equal(store_cursor_get(f->s, "apnic", &got), 0);
+	assert_int_equal(got.seq, 42);
+	assert_memory_equal(got.epoch, c.epoch, sizeof c.epoch);
+
+	c.seq = 50; /* nothing to store: the cursor alone, nobody told */
+	assert_int_equal(apply_received(f->a, NULL, 0, NOW, NULL, "apnic", &c), 0);
+	assert_int_equal(store_cursor_get(f->s, "apnic", &got), 0);
+	assert_int_equal(got.seq, 50);
+	assert_int_equal(f->ear.n_changes, 1);
+	assert_int_equal(f->ear.n_commits, 1);
+
+	/* a name the cursor table refuses fails the whole commit: nothing stored */
+	char longname[100];
+	memset(longname, 'n', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	upd_init(&x, "other.example", 2, 5, 60, false, NOW + HOUR);
+	u = x.u;
+	assert_int_equal(apply_received(f->a, &u, 1, NOW, &res, longname, &c), AM_EINVAL);
+	assert_int_equal(f->ear.n_changes, 1);
+	uint64_t seq_after;
+	struct store_stats st;
+	assert_int_equal(store_stats(f->s, &st), 0);
+	seq_after = st.last_seq;
+	assert_int_equal(seq_after, 1);
+	assert_int_equal(apply_received(f->a, &u, 1, NOW, &res, NULL, &c), AM_EINVAL);
+}
+
 static void test_sweep_tells_of_each_removal(void **state)
 {
 	struct fx *f = *state;
@@ -635,6 +682,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_local_new_update_withdraw_carry_before_and_after, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates_and_refusals_are_not_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mesh_batch_one_commit_with_neighbour_and_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_received_batch_commits_with_its_cursor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep_tells_of_each_removal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust_change_tells_which_origins_changed_liveness, setup,
 		                                teardown),

@@ -8,6 +8,12 @@
  * 1. raw Ed25519 verifies/s                        (the ingest ceiling)
  * 2. ingest: open + normalise + LWW apply, batches of 512, durable commits
  *    -> ratio to (1)
+ * 2b. a received batch: batch and cursor in two commits (before) vs one
+ *    (store_apply_cursor) -> ratio; and what a batch of duplicates cost
+ *    before (now it writes nothing)
+ * 2c. preparing a one-item batch: zeroed room for 512 (before) vs grown
+ *    as needed (wire_batch_push) -> ratio
+ *    (AMESH_BENCH_ONLY=ingest stops here)
  * 3. raw lookups/s: store_query on normalised names (LMDB + parents)
  * 4. names/s through the control socket (control_handle behind NNG ipc,
  *    batches of 1000 names, several requests in flight) -> ratio to (3)
@@ -42,6 +48,7 @@
 #include "store.h"
 #include "timefmt.h"
 #include "wire.h"
+#include "wire_sync.h"
 
 #define N_VERIFY 20000
 #define N_INGEST 20000
@@ -99,6 +106,7 @@ int main(int argc, char **argv)
 		die("setup");
 	crypto_sign_keypair(pk, sk);
 	log_set_level(LOG_WARN); /* the daemon's per-batch lines are not figures */
+	setvbuf(stdout, NULL, _IOLBF, 0); /* figures as they come, even into a file */
 	printf("Abuse Mesh benchmark (%ld cores online)\n\n", sysconf(_SC_NPROCESSORS_ONLN));
 
 	/* 1. raw verify */
@@ -155,6 +163,98 @@ int main(int argc, char **argv)
 	double ingest_rate = N_INGEST / (now_s() - t0);
 	printf("%-52s %10.0f /s  (%.2f x raw verify)\n", "ingest: verify + normalise + LWW, durable batches", ingest_rate,
 	       ingest_rate / verify_rate);
+
+	/* 2b. what a received batch costs in commits (issue 13): the batch and
+	 * its cursor in two commits (before) or one (store_apply_cursor); and a
+	 * batch of duplicates only, which before still paid the cursor's
+	 * durable commit and now moves the cursor in memory (no store write). */
+	{
+		enum { NB = 60, BN = 64 };
+		static struct am_indicator bi[BN];
+		static uint8_t bid[BN][32];
+		static uint8_t benv[BN][64];
+		struct store_update bu[BN];
+		struct store_cursor cur;
+		int bres[BN];
+		memset(&cur, 0, sizeof cur);
+		double rate[2];
+		for (int mode = 0; mode < 2; mode++) {
+			t0 = now_s();
+			for (int k = 0; k < NB; k++) {
+				for (int j = 0; j < BN; j++) {
+					memset(&bi[j], 0, sizeof bi[j]);
+					memcpy(bi[j].origin, pk, 32);
+					snprintf(bi[j].domain, sizeof bi[j].domain, "c%d-%d-%d.commit.example", mode, k, j);
+					bi[j].category = AM_CAT_SPAM;
+					bi[j].expires_at = now + 86400;
+					bi[j].version = 1;
+					int len = snprintf((char *)benv[j], sizeof benv[j], "%s", bi[j].domain);
+					crypto_generichash(bid[j], 32, benv[j], (size_t)len, NULL, 0);
+					bu[j] = (struct store_update){.ind = &bi[j], .id = bid[j], .env = benv[j],
+					                              .env_len = (size_t)len, .hops = 1, .from = "bench"};
+				}
+				cur.seq++;
+				if (mode == 0 ? store_apply(st, bu, BN, now, bres, NULL) != 0 ||
+				                    store_cursor_put(st, "bench", &cur) != 0
+				              : store_apply_cursor(st, bu, BN, now, bres, NULL, NULL, "bench", &cur) != 0)
+					die("batch commit");
+			}
+			rate[mode] = NB / (now_s() - t0);
+		}
+		printf("%-52s %10.0f /s\n", "received batch (64 new): batch, then cursor (before)", rate[0]);
+		printf("%-52s %10.0f /s  (%.2f x before)\n", "received batch (64 new): batch + cursor, one commit", rate[1],
+		       rate[1] / rate[0]);
+		/* the last batch again: all duplicates */
+		t0 = now_s();
+		for (int k = 0; k < NB; k++) {
+			cur.seq++;
+			if (store_apply(st, bu, BN, now, bres, NULL) != 0 || bres[0] != 0 ||
+			    store_cursor_put(st, "bench", &cur) != 0)
+				die("dup batch");
+		}
+		double dup_ms = (now_s() - t0) * 1000 / NB;
+		printf("%-52s %10.2f ms  (now: 0 store writes, cursor in memory)\n",
+		       "received batch of duplicates only, before: per batch", dup_ms);
+	}
+
+	/* 2c. preparing a one-item batch: before, wire_batch_push calloc'd room
+	 * for a whole batch (SYNC_BATCH_MAX slots, zeroed); now it grows. */
+	{
+		enum { NP = 20000 };
+		double r[2];
+		for (int mode = 0; mode < 2; mode++) {
+			t0 = now_s();
+			for (int k = 0; k < NP; k++) {
+				struct wire_batch b;
+				memset(&b, 0, sizeof b);
+				if (mode == 0) {
+					struct wire_item *slots = calloc(SYNC_BATCH_MAX, sizeof *slots);
+					if (!slots)
+						die("calloc");
+					memcpy(slots[0].env, envs[k % N_INGEST], lens[k % N_INGEST]);
+					slots[0].env_len = lens[k % N_INGEST];
+					__asm__ volatile("" : : "r"(slots) : "memory");
+					free(slots);
+				} else {
+					if (wire_batch_push(&b, envs[k % N_INGEST], lens[k % N_INGEST], 0) != 0)
+						die("push");
+					__asm__ volatile("" : : "r"(b.items) : "memory");
+					wire_batch_clear(&b);
+				}
+			}
+			r[mode] = NP / (now_s() - t0);
+		}
+		printf("%-52s %10.0f /s\n", "one-item batch: zeroed room for 512 (before)", r[0]);
+		printf("%-52s %10.0f /s  (%.1f x before)\n", "one-item batch: grown as needed", r[1], r[1] / r[0]);
+	}
+
+	if (getenv("AMESH_BENCH_ONLY") && strcmp(getenv("AMESH_BENCH_ONLY"), "ingest") == 0) {
+		store_close(st);
+		snprintf(path, sizeof path, "rm -rf %s", dir);
+		if (system(path) != 0)
+			return 1;
+		return 0;
+	}
 
 	/* 3. raw lookups */
 	char **names = make_names(N_NAMES);
