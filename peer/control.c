@@ -209,6 +209,37 @@ static void sign_and_store(const struct control_env *env, struct am_indicator *i
 	         (unsigned long long)ind->version, idhex, (unsigned long long)seq);
 }
 
+struct own_rec {
+	bool found;
+	struct am_indicator ind;
+	uint8_t id[AM_ID_BYTES];
+};
+
+static int copy_own(void *arg, const struct store_rec *rec)
+{
+	struct own_rec *o = arg;
+	o->found = true;
+	o->ind = rec->ind;
+	memcpy(o->id, rec->id, AM_ID_BYTES);
+	return 1;
+}
+
+/* Idempotence: an import run again must not issue new versions (each one
+ * would be relayed through the mesh). A request says nothing new when this
+ * peer already holds a live indicator for the name and category with the
+ * same confidence, TLP and hop limit, expiring no later than asked and by
+ * less than a tenth of the asked lifetime earlier - `--ttl 7d' run again
+ * within 16.8 hours changes nothing, a day later it extends the expiry. */
+static bool says_nothing_new(const struct own_rec *o, const struct am_indicator *ind, uint64_t now)
+{
+	if (!o->found || o->ind.withdrawn || o->ind.expires_at <= now)
+		return false;
+	if (o->ind.confidence != ind->confidence || o->ind.tlp != ind->tlp || o->ind.hop_limit != ind->hop_limit)
+		return false;
+	uint64_t slack = (ind->expires_at - now) / 10;
+	return o->ind.expires_at <= ind->expires_at && ind->expires_at - o->ind.expires_at <= slack;
+}
+
 static void do_submit(const struct control_env *env, const struct wire_request *req,
                       struct wire_response *resp)
 {
@@ -262,41 +293,21 @@ static void do_submit(const struct control_env *env, const struct wire_request *
 	ind.expires_at = req->expires_at;
 	ind.tlp = req->tlp != AM_TLP_NONE ? req->tlp : env->cfg->default_tlp;
 	ind.hop_limit = req->hop_limit;
+	/* one idempotence rule for `submit NAME' and `submit -'/import: the
+	 * same request again issues no version, no audit record, no relay */
+	struct own_rec o = {.found = false};
+	store_get(env->store, env->key->pk, ind.domain, ind.category, copy_own, &o);
+	if (says_nothing_new(&o, &ind, now)) {
+		resp->changed = false;
+		resp->submitted.ind = o.ind;
+		resp->submitted.local_confidence = o.ind.confidence;
+		memcpy(resp->submitted.id, o.id, AM_ID_BYTES);
+		return;
+	}
 	sign_and_store(env, &ind, forced, resp);
 }
 
 /* --- batches: many submissions, one durable commit --- */
-
-struct own_rec {
-	bool found;
-	struct am_indicator ind;
-	uint8_t id[AM_ID_BYTES];
-};
-
-static int copy_own(void *arg, const struct store_rec *rec)
-{
-	struct own_rec *o = arg;
-	o->found = true;
-	o->ind = rec->ind;
-	memcpy(o->id, rec->id, AM_ID_BYTES);
-	return 1;
-}
-
-/* Idempotence: an import run again must not issue new versions (each one
- * would be relayed through the mesh). A request says nothing new when this
- * peer already holds a live indicator for the name and category with the
- * same confidence, TLP and hop limit, expiring no later than asked and by
- * less than a tenth of the asked lifetime earlier - `--ttl 7d' run again
- * within 16.8 hours changes nothing, a day later it extends the expiry. */
-static bool says_nothing_new(const struct own_rec *o, const struct am_indicator *ind, uint64_t now)
-{
-	if (!o->found || o->ind.withdrawn || o->ind.expires_at <= now)
-		return false;
-	if (o->ind.confidence != ind->confidence || o->ind.tlp != ind->tlp || o->ind.hop_limit != ind->hop_limit)
-		return false;
-	uint64_t slack = (ind->expires_at - now) / 10;
-	return o->ind.expires_at <= ind->expires_at && ind->expires_at - o->ind.expires_at <= slack;
-}
 
 /* Checks one item as do_submit does; fills ind. Returns 0 or the am_err
  * with ir->error saying why. */
@@ -785,6 +796,7 @@ static void do_watch(const struct control_env *env, const struct wire_request *r
 			w->at = e->at;
 			snprintf(w->type, sizeof w->type, "%s", events_type_name(e->type));
 			w->signal.ind = e->ind;
+			w->signal.local_confidence = e->local_confidence;
 			memcpy(w->signal.id, e->id, AM_ID_BYTES);
 			snprintf(w->from, sizeof w->from, "%s", e->from);
 		}

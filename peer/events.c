@@ -46,7 +46,7 @@ void events_free(struct events *e)
 	free(e);
 }
 
-void events_push(struct events *e, enum event_type type, const struct am_indicator *ind,
+void events_push(struct events *e, enum event_type type, const struct am_indicator *ind, uint8_t local_confidence,
                  const uint8_t id[AM_ID_BYTES], const char *from, uint64_t at)
 {
 	if (!e)
@@ -57,6 +57,7 @@ void events_push(struct events *e, enum event_type type, const struct am_indicat
 	ev->type = type;
 	ev->at = at;
 	ev->ind = *ind;
+	ev->local_confidence = local_confidence;
 	memcpy(ev->id, id, AM_ID_BYTES);
 	snprintf(ev->from, sizeof ev->from, "%s", from ? from : "");
 	pthread_cond_broadcast(&e->cond);

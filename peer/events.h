@@ -23,6 +23,7 @@ struct event {
 	struct am_indicator ind;
 	uint8_t id[AM_ID_BYTES];
 	char from[64];              /* neighbour, "" = local or the sweep */
+	uint8_t local_confidence;   /* after this peer's import cap; 0 when not live */
 };
 
 struct events;
@@ -31,7 +32,7 @@ int events_new(struct events **out, size_t capacity);
 void events_free(struct events *e);
 /* Appends (thread-safe, O(1), never blocks on watchers). NULL e is a no-op,
  * so code paths without a feed need no checks. */
-void events_push(struct events *e, enum event_type type, const struct am_indicator *ind,
+void events_push(struct events *e, enum event_type type, const struct am_indicator *ind, uint8_t local_confidence,
                  const uint8_t id[AM_ID_BYTES], const char *from, uint64_t at);
 /* Copies up to max events with seq > after into out, waiting up to wait_ms
  * for the first. after == UINT64_MAX means "from now": returns 0 events

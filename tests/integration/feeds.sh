@@ -78,6 +78,15 @@ check "all 2500 stored in batches" grep -q "^2500 names submitted: 2500 stored" 
 check "stdin skips are named by line" grep -qF -- "-:2501: ip_address: \`192.0.2.1'" <<<"$T_ERR"
 check "and duplicates too" grep -qF -- "-:2502: duplicate: " <<<"$T_ERR"
 expect_exit 2 "submit - still needs a category" amp b submit - --confidence 40 --ttl 1d </dev/null
+# one idempotence rule for `submit NAME' and `submit -'
+id1=$(amp b --json submit single.example --category malware --confidence 40 --ttl 1d | jc signal.id)
+seq1=$(seq_of b)
+out=$(amp b --json submit single.example --category malware --confidence 40 --ttl 1d)
+check "submit NAME again: unchanged" test "$(jc changed <<<"$out")" = false
+check "  the same id, no new version" test "$(jc signal.id <<<"$out")" = "$id1"
+check "  the change log did not move (nothing to relay)" test "$(seq_of b)" = "$seq1"
+check "  the text form says unchanged" grep -q "^unchanged single.example" <<<"$(amp b submit single.example --category malware --confidence 40 --ttl 1d)"
+check "submit NAME with a new confidence: changed" test "$(amp b --json submit single.example --category malware --confidence 41 --ttl 1d | jc changed)" = true
 
 # --- export shapes ---
 amp a export csv >"$T_ROOT/a.csv"
@@ -174,6 +183,7 @@ wait_until 5 grep -q watched.example "$T_ROOT/watch.json"
 kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
 check "json: watch" sh -c "'$JSONCHECK' <'$T_ROOT/watch.json' >/dev/null"
 check "watch: the event carries the signal" test "$(grep watched "$T_ROOT/watch.json" | jc event signal.domain | tr '\n' ' ')" = "new watched.example "
+check "watch: local_confidence as query says (12, not 0)" test "$(grep watched "$T_ROOT/watch.json" | jc signal.local_confidence)" = 12
 a_label=$(amp a --json submit 'bücher-login.de' --category phishing --confidence 50 --ttl 1d | jc signal.domain)
 check "a U-label submits as its A-label" grep -q '^xn--' <<<"$a_label"
 pj "query of a U-label" amp a --json query 'www.bücher-login.de'
