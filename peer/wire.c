@@ -8,6 +8,7 @@
 #include "amesh.pb-c.h"
 #include "control.pb-c.h"
 #include "wire_budget.h"
+#include "wire_dispute_ctl.h"
 
 /* Unpacks run on wire_budget's allocator; the limit per message type is
  * input x BUDGET_FACTOR plus an allowance for the most elements an honest
@@ -177,6 +178,7 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 	Amesh__V1__ExportRequest ex = AMESH__V1__EXPORT_REQUEST__INIT;
 	Amesh__V1__SubmitRequest *items = NULL, **itemp = NULL;
 	ProtobufCBinaryData *names = NULL;
+	struct wire_dispute_pb dx = {0};
 	int rv;
 
 	*out = NULL;
@@ -321,6 +323,12 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 		ex.withdrawn = r->withdrawn;
 		m.op_case = AMESH__V1__REQUEST__OP_EXPORT;
 		m.export = &ex;
+		break;
+	case WIRE_OP_DISPUTE:
+	case WIRE_OP_DISPUTE_ANSWER:
+	case WIRE_OP_DISPUTES:
+		if ((rv = wire_dispute_request_to_pb(r, &m, &dx)) != 0)
+			return rv;
 		break;
 	default:
 		return AM_EINVAL;
@@ -606,6 +614,12 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 		r->withdrawn = p->withdrawn;
 		break;
 	}
+	case AMESH__V1__REQUEST__OP_DISPUTE:
+	case AMESH__V1__REQUEST__OP_DISPUTE_ANSWER:
+	case AMESH__V1__REQUEST__OP_DISPUTES:
+		if ((rv = wire_dispute_request_from_pb(m, r, err, errlen)) != 0)
+			goto fail;
+		break;
 	default:
 		snprintf(err, errlen, "request names no operation this daemon knows");
 		goto fail;
@@ -850,6 +864,7 @@ static int verdicts_to_pb(const struct wire_response *r, Amesh__V1__NameResult *
 			pv->score = v->score;
 			pv->level = (char *)v->level;
 			pv->reason = (char *)v->reason;
+			pv->disputed = v->disputed;
 			pv->contributions = &x->ctp[kc];
 			pv->n_contributions = v->n_contrib;
 			for (size_t k = 0; k < v->n_contrib; k++, kc++) {
@@ -1098,6 +1113,8 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 	Amesh__V1__NameResult *nrs = NULL, **nrp = NULL;
 	struct sig_table *tables = NULL, list_table = {0};
 	size_t ntables = 0;
+	Amesh__V1__DisputeResult dsr = AMESH__V1__DISPUTE_RESULT__INIT;
+	struct wire_dispute_pb dres = {0}, *ndx = NULL;
 	int rv = 0;
 
 	*out = NULL;
@@ -1120,7 +1137,8 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 			nrs = calloc(r->n_results, sizeof *nrs);
 			nrp = calloc(r->n_results, sizeof *nrp);
 			tables = calloc(r->n_results, sizeof *tables);
-			if (!nrs || !nrp || !tables) {
+			ndx = calloc(r->n_results, sizeof *ndx);
+			if (!nrs || !nrp || !tables || !ndx) {
 				rv = AM_ENOMEM;
 				goto fail;
 			}
@@ -1138,6 +1156,9 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 				goto fail;
 			nrs[i].n_signals = nr->n_signals;
 			nrs[i].signals = tables[i].ptrs;
+			if ((rv = wire_dispute_infos_to_pb(nr->disputes, nr->n_disputes, &ndx[i], &nrs[i].disputes)) != 0)
+				goto fail;
+			nrs[i].n_disputes = nr->n_disputes;
 			nrp[i] = &nrs[i];
 		}
 		if ((rv = verdicts_to_pb(r, nrs, &x)) != 0)
@@ -1270,6 +1291,15 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 		m.result_case = AMESH__V1__RESPONSE__RESULT_EXPORT;
 		m.export = &exr;
 		break;
+	case WIRE_OP_DISPUTE:
+	case WIRE_OP_DISPUTE_ANSWER:
+	case WIRE_OP_DISPUTES:
+		if ((rv = wire_dispute_infos_to_pb(r->disputes, r->n_disputes, &dres, &dsr.disputes)) != 0)
+			goto fail;
+		dsr.n_disputes = r->n_disputes;
+		m.result_case = AMESH__V1__RESPONSE__RESULT_DISPUTE;
+		m.dispute = &dsr;
+		break;
 	default:
 		break;
 	}
@@ -1282,6 +1312,10 @@ fail:
 	for (size_t i = 0; i < ntables; i++)
 		sig_table_free(&tables[i]);
 	free(tables);
+	for (size_t i = 0; ndx && i < r->n_results; i++)
+		wire_dispute_pb_free(&ndx[i]);
+	free(ndx);
+	wire_dispute_pb_free(&dres);
 	free(nrs);
 	free(nrp);
 	sig_table_free(&list_table);
@@ -1419,8 +1453,31 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 					v->contrib[k].confidence = c->confidence > 100 ? 100 : (uint8_t)c->confidence;
 				}
 				v->n_contrib = pv->n_contributions;
+				v->disputed = pv->disputed;
 				nr->n_verdicts = j + 1;
 			}
+			if (p->n_disputes > WIRE_DISPUTES_MAX)
+				goto bad;
+			for (size_t j = 0; j < p->n_disputes; j++) {
+				struct wire_dispute_info d;
+				if (wire_dispute_info_from_pb(p->disputes[j], &d) != 0)
+					goto bad;
+				if ((rv = wire_result_push_dispute(nr, &d)) != 0)
+					goto fail;
+			}
+		}
+		break;
+	case AMESH__V1__RESPONSE__RESULT_DISPUTE:
+		/* the caller knows which of the three it asked */
+		r->op = WIRE_OP_DISPUTES;
+		if (m->dispute->n_disputes > WIRE_DISPUTES_MAX)
+			goto bad;
+		for (size_t j = 0; j < m->dispute->n_disputes; j++) {
+			struct wire_dispute_info d;
+			if (wire_dispute_info_from_pb(m->dispute->disputes[j], &d) != 0)
+				goto bad;
+			if ((rv = wire_response_push_dispute(r, &d)) != 0)
+				goto fail;
 		}
 		break;
 	case AMESH__V1__RESPONSE__RESULT_LIST:
@@ -1739,6 +1796,7 @@ void wire_response_clear(struct wire_response *r)
 		free(r->results[i].name);
 		free(r->results[i].signals);
 		free(r->results[i].verdicts);
+		free(r->results[i].disputes);
 	}
 	free(r->results);
 	free(r->signals);
@@ -1753,6 +1811,7 @@ void wire_response_clear(struct wire_response *r)
 	free(r->rpz_zones);
 	free(r->rpz_secs);
 	free(r->rpz_text);
+	free(r->disputes);
 	memset(r, 0, sizeof *r);
 }
 
@@ -1797,5 +1856,21 @@ int wire_response_push_signal(struct wire_response *r, const struct wire_signal 
 	if (grow((void **)&r->signals, &r->cap_signals, r->n_signals, sizeof *r->signals) != 0)
 		return AM_ENOMEM;
 	r->signals[r->n_signals++] = *s;
+	return 0;
+}
+
+int wire_response_push_dispute(struct wire_response *r, const struct wire_dispute_info *d)
+{
+	if (grow((void **)&r->disputes, &r->cap_disputes, r->n_disputes, sizeof *r->disputes) != 0)
+		return AM_ENOMEM;
+	r->disputes[r->n_disputes++] = *d;
+	return 0;
+}
+
+int wire_result_push_dispute(struct wire_name_result *nr, const struct wire_dispute_info *d)
+{
+	if (grow((void **)&nr->disputes, &nr->cap_disputes, nr->n_disputes, sizeof *nr->disputes) != 0)
+		return AM_ENOMEM;
+	nr->disputes[nr->n_disputes++] = *d;
 	return 0;
 }

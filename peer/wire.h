@@ -13,6 +13,7 @@
 #define AMESH_WIRE_H
 
 #include "audit.h"
+#include "dispute.h"
 #include "model.h"
 #include "report.h"
 
@@ -59,6 +60,9 @@ enum wire_op {
 	WIRE_OP_ALLOWLIST,
 	WIRE_OP_SUBMIT_BATCH,
 	WIRE_OP_EXPORT,
+	WIRE_OP_DISPUTE,        /* file a dispute (issue 14) */
+	WIRE_OP_DISPUTE_ANSWER, /* answer one, origin only */
+	WIRE_OP_DISPUTES,       /* list the disputes held */
 };
 
 #define WIRE_NAME_MAX 1024 /* one name as typed, before normalisation */
@@ -125,7 +129,34 @@ struct wire_request {
 	uint64_t since;
 	uint32_t min_score;
 	bool withdrawn;
+	/* dispute: target in domain (a name, or an indicator id in hex),
+	 * category and origin filter above; dispute_answer: the dispute id (or
+	 * a prefix) in domain. As typed: the daemon checks the caps. */
+	char dispute_reason[WIRE_NAME_MAX + 1];
+	char dispute_evidence[WIRE_NAME_MAX + 1];
+	char dispute_behalf[WIRE_NAME_MAX + 1];
+	enum dispute_answer dispute_answer;
+	bool open_only; /* disputes */
 };
+
+/* One dispute as reported to the operator (DisputeInfo). */
+struct wire_dispute_info {
+	uint8_t id[AM_ID_BYTES], indicator_id[AM_ID_BYTES];
+	uint8_t origin[AM_KEY_BYTES], by[AM_KEY_BYTES];
+	char domain[AM_DOMAIN_MAX + 1];
+	enum am_category category;
+	enum am_tlp tlp;
+	char by_name[64];
+	char reason[DISPUTE_REASON_MAX + 1];
+	char evidence[DISPUTE_EVIDENCE_MAX + 1];
+	char on_behalf_of[DISPUTE_BEHALF_MAX + 1];
+	uint64_t at, answered_at, deadline;
+	enum dispute_answer answer;   /* DISPUTE_NO_ANSWER = open */
+	char answer_reason[DISPUTE_REASON_MAX + 1];
+	bool overdue;
+	char from[64];
+};
+#define WIRE_DISPUTES_MAX 5000 /* disputes in one answer */
 
 /* One signal as reported to the operator. */
 struct wire_signal {
@@ -149,6 +180,7 @@ struct wire_verdict {
 		uint8_t confidence;
 	} contrib[WIRE_CONTRIB_MAX];
 	size_t n_contrib;
+	uint32_t disputed; /* open disputes on the signals behind it */
 };
 
 struct wire_name_result {
@@ -161,6 +193,9 @@ struct wire_name_result {
 	 * most names in a bulk lookup match nothing and must stay cheap */
 	struct wire_verdict *verdicts;
 	size_t n_verdicts;
+	/* owned: disputes on the signals above (issue 14), NULL when none */
+	struct wire_dispute_info *disputes;
+	size_t n_disputes, cap_disputes;
 };
 
 #define WIRE_DIGESTS_MAX 4096
@@ -305,6 +340,9 @@ struct wire_response {
 	/* export: signals above (with origin_name), and where to continue */
 	uint64_t next;
 	bool more;
+	/* dispute, disputes (owned) */
+	struct wire_dispute_info *disputes;
+	size_t n_disputes, cap_disputes;
 };
 
 #define WIRE_AUDIT_MAX 10000 /* records in one audit answer */
@@ -330,5 +368,7 @@ int wire_response_push_result(struct wire_response *r, const char *name,
                               struct wire_name_result **out);
 int wire_result_push_signal(struct wire_name_result *nr, const struct wire_signal *s);
 int wire_response_push_signal(struct wire_response *r, const struct wire_signal *s);
+int wire_response_push_dispute(struct wire_response *r, const struct wire_dispute_info *d);
+int wire_result_push_dispute(struct wire_name_result *nr, const struct wire_dispute_info *d);
 
 #endif
