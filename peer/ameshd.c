@@ -233,6 +233,7 @@ int main(int argc, char **argv)
 	struct mesh *mesh = NULL;
 	struct events *events = NULL;
 	struct listen_guard *guard = NULL;
+	struct workpool *verify = NULL;
 	struct audit *audit = NULL;
 	struct apply *ap = NULL;
 	struct control_allow *allow = NULL;
@@ -383,8 +384,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ameshd: cannot start the listener guard\n");
 		goto out;
 	}
+	/* received batches are verified on every core (issue 13) */
+	if (workpool_new(&verify, workpool_default_helpers()) != 0) {
+		fprintf(stderr, "ameshd: cannot start the signature verifiers\n");
+		goto out;
+	}
 	struct mesh_env menv = {.store = store, .key = key, .apply = ap, .trust_path = cfg.trust_file,
-	                        .audit = audit, .guard = guard};
+	                        .audit = audit, .guard = guard, .verify = verify};
 	if (mesh_open(&mesh, &menv, &cfg, &trust, err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);
 		goto out;
@@ -472,6 +478,7 @@ out:
 	dns_close(dns);
 	rpz_close(rpz);
 	mesh_close(mesh);
+	workpool_free(verify); /* after its users, the mesh's threads, are joined */
 	apply_close(ap);
 	listen_guard_close(guard);
 	events_free(events);

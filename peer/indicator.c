@@ -65,32 +65,45 @@ int indicator_id(const uint8_t *env, size_t env_len, uint8_t id[AM_ID_BYTES])
 	return envelope_id(&e, id);
 }
 
+int indicator_view_parse(const uint8_t *env, size_t env_len, struct indicator_view *v)
+{
+	int rv;
+
+	memset(&v->claimed, 0, sizeof v->claimed);
+	if ((rv = wire_envelope_unpack(env, env_len, &v->env)) != 0)
+		return rv;
+	if ((rv = envelope_id(&v->env, v->id)) != 0)
+		return rv;
+	v->body_rv = wire_body_unpack(v->env.body, v->env.body_len, &v->claimed);
+	return 0;
+}
+
+int indicator_view_verify(const struct indicator_view *v)
+{
+	uint8_t msg[CTX_LEN + AM_BODY_MAX];
+
+	/* the signature first: nothing in the body counts before it passes */
+	size_t mlen = signed_message(msg, v->env.body, v->env.body_len);
+	if (crypto_sign_verify_detached(v->env.signature, msg, mlen, v->env.signer) != 0)
+		return AM_ESIG;
+	if (v->body_rv != 0)
+		return v->body_rv;
+	if (sodium_memcmp(v->claimed.origin, v->env.signer, AM_KEY_BYTES) != 0)
+		return AM_EORIGIN;
+	return am_indicator_check(&v->claimed);
+}
+
 int indicator_open(const uint8_t *env, size_t env_len, struct am_indicator *ind,
                    uint8_t id[AM_ID_BYTES])
 {
-	struct wire_envelope e;
-	uint8_t msg[CTX_LEN + AM_BODY_MAX];
+	struct indicator_view v;
 	int rv;
 
 	memset(ind, 0, sizeof *ind);
-	if ((rv = wire_envelope_unpack(env, env_len, &e)) != 0)
+	if ((rv = indicator_view_parse(env, env_len, &v)) != 0 || (rv = indicator_view_verify(&v)) != 0)
 		return rv;
-	/* verify first: nothing in the body is looked at before this passes */
-	size_t mlen = signed_message(msg, e.body, e.body_len);
-	if (crypto_sign_verify_detached(e.signature, msg, mlen, e.signer) != 0)
-		return AM_ESIG;
-	if ((rv = wire_body_unpack(e.body, e.body_len, ind)) != 0)
-		return rv;
-	if (sodium_memcmp(ind->origin, e.signer, AM_KEY_BYTES) != 0) {
-		rv = AM_EORIGIN;
-		goto fail;
-	}
-	if ((rv = am_indicator_check(ind)) != 0)
-		goto fail;
-	if (id && (rv = envelope_id(&e, id)) != 0)
-		goto fail;
+	*ind = v.claimed;
+	if (id)
+		memcpy(id, v.id, AM_ID_BYTES);
 	return 0;
-fail:
-	memset(ind, 0, sizeof *ind);
-	return rv;
 }

@@ -38,4 +38,28 @@ int indicator_id(const uint8_t *env, size_t env_len, uint8_t id[AM_ID_BYTES]);
 int indicator_open(const uint8_t *env, size_t env_len, struct am_indicator *ind,
                    uint8_t id[AM_ID_BYTES]);
 
+/* A received envelope parsed once (issue 13): the id, the duplicate check
+ * and the signature check all read this, where each used to unpack the
+ * envelope again. Nothing in `claimed' may be trusted before
+ * indicator_view_verify returns 0; until then it serves only to find a
+ * stored record (is this a duplicate?) and to name a refusal. */
+struct indicator_view {
+	struct wire_envelope env;    /* exact body bytes, signature, signer */
+	struct am_indicator claimed; /* the body unpacked; valid iff body_rv == 0 */
+	int body_rv;                 /* wire_body_unpack's result */
+	uint8_t id[AM_ID_BYTES];     /* as indicator_id */
+};
+
+/* Parses env into v: the envelope, its id and (without verifying) the
+ * body. Returns 0 when the envelope parses - even if the body does not
+ * (v->body_rv says), so that a tampered body is refused by the signature
+ * check as before - or AM_ETOOBIG / AM_EDECODE. */
+int indicator_view_parse(const uint8_t *env, size_t env_len, struct indicator_view *v);
+
+/* The checks of indicator_open on a parsed view, in its order: signature
+ * over the exact body bytes (AM_ESIG), body unpacked (v->body_rv),
+ * body.origin == signer (AM_EORIGIN), am_indicator_check. Reads v only:
+ * safe on several views from several threads at once. */
+int indicator_view_verify(const struct indicator_view *v);
+
 #endif

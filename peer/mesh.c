@@ -283,6 +283,7 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 	m->max_lifetime = cfg->max_lifetime;
 	m->audit = env->audit;
 	m->guard = env->guard;
+	m->verify = env->verify;
 	snprintf(m->trust_path, sizeof m->trust_path, "%s", env->trust_path ? env->trust_path : "");
 	m->running = true;
 	pthread_cond_init(&m->jobs_cond, NULL);

@@ -50,6 +50,7 @@
 #include "policy.h"
 #include "store.h"
 #include "trust.h"
+#include "workpool.h"
 
 #define MESH_LONGPOLL_MS 3000      /* < NNG_OPT_REQ_RESENDTIME (60 s) */
 #define MESH_SCAN_MAX 4096         /* log entries examined per request */
@@ -101,6 +102,9 @@ struct mesh_env {
 	const char *trust_path; /* the trust store file, updated by key statements */
 	struct audit *audit;    /* every decision about an indicator or key; may be NULL */
 	struct listen_guard *guard; /* keeps the listener accepting (listen_guard.h); NULL = none */
+	struct workpool *verify;    /* verifies received batches across cores (workpool.h);
+	                             * borrowed, freed after mesh_close; NULL = on the
+	                             * receiving thread */
 };
 
 /* Starts the listener (if cfg->listen) and a link per neighbour with an

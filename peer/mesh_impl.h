@@ -144,6 +144,7 @@ struct mesh {
 	 * reload, read by ingest threads without the lock (one aligned word) */
 	volatile uint64_t max_lifetime;
 	struct audit *audit;
+	struct workpool *verify; /* borrowed (mesh_env); NULL = inline */
 	char trust_path[PATH_MAX];
 
 	/* Key statements are applied off the link threads: applying one may

@@ -12,6 +12,7 @@
 #include "mesh_impl.h"
 #include "timefmt.h"
 #include "wire.h"
+#include "workpool.h"
 
 /* --- ingest: what this peer accepts from a neighbour --- */
 
@@ -47,18 +48,16 @@ static int dup_cb(void *arg, const struct store_rec *rec)
 }
 
 /* Cheap pre-check before paying for a signature verify (FIELD-NOTES: the
- * verify is the ingest ceiling). Unverified fields are only used to find
- * the stored record; nothing is trusted from them. */
-static bool already_have(struct mesh *m, const uint8_t *env, size_t len, const uint8_t id[AM_ID_BYTES])
+ * verify is the ingest ceiling). The view's unverified fields are only used
+ * to find the stored record; nothing is trusted from them. */
+static bool already_have(struct mesh *m, const struct indicator_view *v)
 {
-	struct wire_envelope e;
-	struct am_indicator ind;
-	struct dup_ctx d = {.id = id};
+	struct dup_ctx d = {.id = v->id, .version = v->claimed.version};
 
-	if (wire_envelope_unpack(env, len, &e) != 0 || wire_body_unpack(e.body, e.body_len, &ind) != 0)
+	if (v->body_rv != 0)
 		return false;
-	d.version = ind.version;
-	return store_get(m->store, ind.origin, ind.domain, ind.category, dup_cb, &d) == 1 && d.dup;
+	return store_get(m->store, v->claimed.origin, v->claimed.domain, v->claimed.category, dup_cb, &d) == 1 &&
+	       d.dup;
 }
 
 /* Counts a refused item and records it, with what could be read of it. */
@@ -69,13 +68,31 @@ static void reject_item(struct mesh *m, struct nb *nb, uint64_t *rejects, int re
 	mesh_audit(m, "rejected", ind && ind->domain[0] ? ind : NULL, nb->name, mesh_reject_name(reason), NULL);
 }
 
+/* One received item on its way through mesh_ingest: parsed once, checked
+ * in three passes (parse and duplicate check; signatures in parallel; the
+ * rest in batch order). */
 struct pending {
 	struct am_indicator ind;
 	uint8_t id[AM_ID_BYTES];
 	const struct wire_item *item;
 	bool is_stmt;
 	struct statement st;
+	/* indicators: the parsed envelope, and what the first pass decided */
+	struct indicator_view v;
+	enum { P_VERIFY, P_READY, P_DUP, P_REJECT } state;
+	int reason;   /* P_REJECT: a MESH_R_ */
+	bool named;   /* P_REJECT: ind holds what could be read of it */
+	int vrv;      /* P_VERIFY: indicator_view_verify's result */
 };
+
+/* The second pass, on the verify pool: one signature per call. */
+static void verify_one(void *arg, size_t i)
+{
+	struct pending *q = &((struct pending *)arg)[i];
+
+	if (q->state == P_VERIFY)
+		q->vrv = indicator_view_verify(&q->v);
+}
 
 /* The store record standing for a key statement (store.h: '@' names). */
 static void statement_record(const struct statement *st, struct am_indicator *ind)
@@ -156,10 +173,47 @@ static void store_recovered(struct nb *nb)
 	nb->store_fail_rv = 0;
 }
 
+static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, unsigned *retry_ms,
+                  struct mesh_ingest_tally *tally);
+
 int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, unsigned *retry_ms)
 {
+	return ingest(m, nb, b, retry_ms, NULL);
+}
+
+void mesh_ingest_pull_request(struct nb *nb, uint32_t wait_ms, struct wire_sync_request *req)
+{
+	memset(req, 0, sizeof *req);
+	pthread_mutex_lock(&nb->ingest_lock);
+	req->after = nb->cursor.seq;
+	memcpy(req->epoch, nb->cursor.epoch, sizeof req->epoch);
+	memcpy(req->policy, nb->cursor.policy, sizeof req->policy);
+	pthread_mutex_unlock(&nb->ingest_lock);
+	req->pull = true;
+	req->wait_ms = wait_ms;
+}
+
+int mesh_ingest_pulled(struct mesh *m, struct nb *nb, const struct wire_sync_response *resp, unsigned *retry_ms,
+                       struct mesh_ingest_tally *tally)
+{
+	if (tally)
+		memset(tally, 0, sizeof *tally);
+	if (retry_ms)
+		*retry_ms = 0;
+	if (!resp->batch.present)
+		return 0;
+	if (tally) {
+		tally->items = resp->batch.n;
+		tally->more = resp->batch.more;
+	}
+	return ingest(m, nb, &resp->batch, retry_ms, tally);
+}
+
+static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, unsigned *retry_ms,
+                  struct mesh_ingest_tally *tally)
+{
 	struct policy_import imp;
-	struct pending *p = NULL;
+	struct pending *p = NULL, **pu = NULL;
 	struct store_update *u = NULL;
 	int *res = NULL;
 	size_t np = 0;
@@ -202,21 +256,25 @@ int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, unsig
 		goto out;
 	if (b->n) {
 		p = calloc(b->n, sizeof *p);
+		pu = calloc(b->n, sizeof *pu);
 		u = calloc(b->n, sizeof *u);
 		res = calloc(b->n, sizeof *res);
-		if (!p || !u || !res)
+		if (!p || !pu || !u || !res)
 			goto out;
 	}
+	/* first pass: parse each item once; statements are rare and checked
+	 * here whole; indicators already held are dropped before any verify */
 	for (size_t i = 0; i < b->n; i++) {
 		const struct wire_item *it = &b->items[i];
-		struct pending *q = &p[np];
-		char norm[AM_DOMAIN_MAX + 1];
+		struct pending *q = &p[i];
 
+		q->item = it;
 		q->is_stmt = statement_is(it->env, it->env_len);
 		if (q->is_stmt) {
 			rv = statement_open(it->env, it->env_len, &q->st, q->id);
 			if (rv != 0) {
-				reject_item(m, nb, rejects, rv == AM_ESIG || rv == AM_EORIGIN ? MESH_R_SIGNATURE : MESH_R_DECODE, NULL);
+				q->state = P_REJECT;
+				q->reason = rv == AM_ESIG || rv == AM_EORIGIN ? MESH_R_SIGNATURE : MESH_R_DECODE;
 				continue;
 			}
 			/* only statements about keys this peer knows: others are no
@@ -226,39 +284,49 @@ int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, unsig
 			             trust_by_any_key(&m->trust, q->st.key) != NULL;
 			pthread_mutex_unlock(&m->lock);
 			statement_record(&q->st, &q->ind);
-			if (!known) {
-				reject_item(m, nb, rejects, MESH_R_UNTRUSTED_ORIGIN, &q->ind);
-				continue;
-			}
-			if (q->ind.expires_at <= now) {
-				reject_item(m, nb, rejects, MESH_R_EXPIRED, &q->ind);
-				continue;
-			}
-			u[np] = (struct store_update){.ind = &q->ind, .id = q->id, .env = it->env,
-			                              .env_len = it->env_len, .hops = it->hops + 1, .from = nb->name};
-			q->item = it;
-			np++;
+			q->named = true;
+			q->state = !known ? P_REJECT : q->ind.expires_at <= now ? P_REJECT : P_READY;
+			q->reason = !known ? MESH_R_UNTRUSTED_ORIGIN : MESH_R_EXPIRED;
 			continue;
 		}
-		if (indicator_id(it->env, it->env_len, q->id) != 0) {
-			reject_item(m, nb, rejects, MESH_R_DECODE, NULL);
+		if (indicator_view_parse(it->env, it->env_len, &q->v) != 0) {
+			q->state = P_REJECT;
+			q->reason = MESH_R_DECODE;
 			continue;
 		}
-		if (already_have(m, it->env, it->env_len, q->id)) {
+		memcpy(q->id, q->v.id, AM_ID_BYTES);
+		q->state = already_have(m, &q->v) ? P_DUP : P_VERIFY;
+	}
+	/* second pass: the signatures, across cores (workpool.h) */
+	workpool_run(m->verify, b->n, verify_one, p);
+	/* third pass, in batch order: everything that depends on order or on
+	 * this peer's state, and the refusals' audit records */
+	for (size_t i = 0; i < b->n; i++) {
+		const struct wire_item *it = &b->items[i];
+		struct pending *q = &p[i];
+		char norm[AM_DOMAIN_MAX + 1];
+
+		if (q->state == P_DUP) {
 			dups++;
 			continue;
 		}
-		rv = indicator_open(it->env, it->env_len, &q->ind, NULL);
-		if (rv != 0) {
-			/* the body is untrusted here: record the domain it claims only if it parses */
-			struct wire_envelope we;
-			struct am_indicator claimed;
-			bool parsed = wire_envelope_unpack(it->env, it->env_len, &we) == 0 &&
-			              wire_body_unpack(we.body, we.body_len, &claimed) == 0;
-			reject_item(m, nb, rejects, rv == AM_ESIG || rv == AM_EORIGIN ? MESH_R_SIGNATURE : MESH_R_DECODE,
-			            parsed ? &claimed : NULL);
+		if (q->state == P_REJECT) {
+			reject_item(m, nb, rejects, q->reason, q->named ? &q->ind : NULL);
 			continue;
 		}
+		if (q->is_stmt) {
+			u[np] = (struct store_update){.ind = &q->ind, .id = q->id, .env = it->env,
+			                              .env_len = it->env_len, .hops = it->hops + 1, .from = nb->name};
+			pu[np++] = q;
+			continue;
+		}
+		if (q->vrv != 0) {
+			/* the body is untrusted here: record the domain it claims only if it parses */
+			reject_item(m, nb, rejects, q->vrv == AM_ESIG || q->vrv == AM_EORIGIN ? MESH_R_SIGNATURE : MESH_R_DECODE,
+			            q->v.body_rv == 0 ? &q->v.claimed : NULL);
+			continue;
+		}
+		q->ind = q->v.claimed;
 		pthread_mutex_lock(&m->lock);
 		trusted_origin = memcmp(q->ind.origin, m->key->pk, AM_KEY_BYTES) == 0 ||
 		                 trust_accepts_new(&m->trust, q->ind.origin);
@@ -296,13 +364,12 @@ int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, unsig
 		}
 		/* withdrawals pass import filters: recourse must reach everyone
 		 * who holds the indicator, whatever the policy says today */
-		q->item = it;
 		u[np] = (struct store_update){
 			.ind = &q->ind, .id = q->id, .env = it->env, .env_len = it->env_len,
 			.hops = hops, .from = nb->name, .capped = true,
 			.cap = policy_import_confidence(&imp, q->ind.confidence),
 		};
-		np++;
+		pu[np++] = q;
 	}
 	c.seq = b->upto > c.seq ? b->upto : c.seq;
 	if (np) {
@@ -316,21 +383,21 @@ int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, unsig
 			goto out; /* cursor stays: the batch comes again, later */
 		}
 		for (size_t i = 0; i < np; i++) {
-			if (res[i] == 1 && p[i].is_stmt) {
+			if (res[i] == 1 && pu[i]->is_stmt) {
 				accepted++;
-				enqueue_statement(m, &p[i].st, nb->name);
+				enqueue_statement(m, &pu[i]->st, nb->name);
 			} else if (res[i] == 1) {
 				/* the apply path told the audit trail, the watch feed and the relay */
 				accepted++;
-				if (!p[i].ind.withdrawn) {
-					uint64_t *cnt = origin_counter(nb, p[i].ind.origin);
+				if (!pu[i]->ind.withdrawn) {
+					uint64_t *cnt = origin_counter(nb, pu[i]->ind.origin);
 					if (cnt)
 						(*cnt)++;
 				}
 			} else if (res[i] == 0) {
 				dups++;
 			} else {
-				reject_item(m, nb, rejects, MESH_R_DECODE, &p[i].ind);
+				reject_item(m, nb, rejects, MESH_R_DECODE, &pu[i]->ind);
 			}
 		}
 		store_recovered(nb);
@@ -344,6 +411,12 @@ int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, unsig
 		nb->cursor_dirty = true;
 	}
 	nb->cursor = c;
+	if (tally) {
+		tally->accepted = accepted;
+		tally->duplicates = dups;
+		for (int i = 1; i < MESH_R_COUNT; i++)
+			tally->rejected += rejects[i];
+	}
 	pthread_mutex_lock(&m->lock);
 	nb->in_accepted += accepted;
 	nb->in_duplicate += dups;
@@ -364,6 +437,7 @@ out:
 	pthread_mutex_unlock(&nb->ingest_lock);
 	policy_import_free(&imp);
 	free(p);
+	free(pu);
 	free(u);
 	free(res);
 	return ret;

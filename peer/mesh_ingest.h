@@ -37,6 +37,28 @@
  * that did not continue the cursor included). */
 int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, unsigned *retry_ms);
 
+/* What mesh_ingest_pulled did with one answer to a pull. */
+struct mesh_ingest_tally {
+	size_t items;        /* bodies in the batch */
+	uint64_t accepted;   /* changed our state */
+	uint64_t duplicates; /* held already (or something newer) */
+	uint64_t rejected;   /* refused, any reason */
+	bool more;           /* the sender has more right away */
+};
+
+/* The puller's side of a pull, in one place for the link thread
+ * (mesh_link.c) and the in-process driver (mesh_inproc.c). */
+
+/* Fills req with "your changes after our cursor of nb", long-polling up
+ * to wait_ms. Takes nb->ingest_lock. */
+void mesh_ingest_pull_request(struct nb *nb, uint32_t wait_ms, struct wire_sync_request *req);
+
+/* Ingests the batch of a pull's answer, if it has one (mesh_ingest: same
+ * return and *retry_ms), and fills *tally (may be NULL). Caller holds no
+ * mesh lock; resp stays the caller's. */
+int mesh_ingest_pulled(struct mesh *m, struct nb *nb, const struct wire_sync_response *resp, unsigned *retry_ms,
+                       struct mesh_ingest_tally *tally);
+
 /* The trust worker's thread function (arg: the mesh): applies queued key
  * statements until m->running is false and jobs_cond is signalled. */
 void *mesh_ingest_statements_main(void *arg);

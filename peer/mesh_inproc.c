@@ -59,14 +59,7 @@ int mesh_inproc_request(struct mesh_inproc_dialer *d, uint8_t **frame, size_t *l
 		return session_hello(d->m->key->sk, d->nb->pk, timefmt_now(), &d->pend, frame, len);
 	}
 	/* as puller_main: "your changes after our cursor" */
-	memset(&req, 0, sizeof req);
-	pthread_mutex_lock(&d->nb->ingest_lock);
-	req.after = d->nb->cursor.seq;
-	memcpy(req.epoch, d->nb->cursor.epoch, sizeof req.epoch);
-	memcpy(req.policy, d->nb->cursor.policy, sizeof req.policy);
-	pthread_mutex_unlock(&d->nb->ingest_lock);
-	req.pull = true;
-	req.wait_ms = 0;
+	mesh_ingest_pull_request(d->nb, 0, &req);
 	if ((rv = wire_sync_request_pack(&req, &plain, &plain_len)) != 0)
 		return rv;
 	rv = session_seal(d->sess, plain, plain_len, frame, len);
@@ -107,31 +100,17 @@ int mesh_inproc_reply(struct mesh_inproc_dialer *d, const uint8_t *frame, size_t
 	free(pt);
 	if (rv != 0)
 		goto drop;
-	if (resp.batch.present) {
-		pthread_mutex_lock(&d->m->lock);
-		uint64_t acc = d->nb->in_accepted, dup = d->nb->in_duplicate, rej = 0;
-		for (int i = 1; i < MESH_R_COUNT; i++)
-			rej += d->nb->rejects[i];
-		pthread_mutex_unlock(&d->m->lock);
-		int irv = mesh_ingest(d->m, d->nb, &resp.batch, NULL);
-		pthread_mutex_lock(&d->m->lock);
-		r->accepted = d->nb->in_accepted - acc;
-		r->duplicates = d->nb->in_duplicate - dup;
-		for (int i = 1; i < MESH_R_COUNT; i++)
-			rej -= d->nb->rejects[i];
-		r->rejected = (uint64_t)0 - rej;
-		pthread_mutex_unlock(&d->m->lock);
-		r->items = resp.batch.n;
-		r->more = resp.batch.more;
-		if (irv != 0) {
-			/* the store could not take it (full disk or map): the
-			 * session is fine, the batch comes again */
-			wire_sync_response_clear(&resp);
-			return irv;
-		}
-	}
+	struct mesh_ingest_tally t;
+	int irv = mesh_ingest_pulled(d->m, d->nb, &resp, NULL, &t);
 	wire_sync_response_clear(&resp);
-	return 0;
+	r->items = t.items;
+	r->accepted = t.accepted;
+	r->duplicates = t.duplicates;
+	r->rejected = t.rejected;
+	r->more = t.more;
+	/* irv != 0: the store could not take it (full disk or map); the
+	 * session is fine, the batch comes again */
+	return irv;
 drop:
 	/* as the puller: a refused or broken reply costs the session */
 	session_free(d->sess);

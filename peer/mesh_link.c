@@ -233,14 +233,7 @@ static void *puller_main(void *arg)
 			sleep_ms(l, backoff = backoff_next(backoff));
 			continue;
 		}
-		memset(&req, 0, sizeof req);
-		pthread_mutex_lock(&l->nb->ingest_lock);
-		req.after = l->nb->cursor.seq;
-		memcpy(req.epoch, l->nb->cursor.epoch, sizeof req.epoch);
-		memcpy(req.policy, l->nb->cursor.policy, sizeof req.policy);
-		pthread_mutex_unlock(&l->nb->ingest_lock);
-		req.pull = true;
-		req.wait_ms = MESH_LONGPOLL_MS;
+		mesh_ingest_pull_request(l->nb, MESH_LONGPOLL_MS, &req);
 		int rv = sync_call(l, ctx, aio, gen, &req, NULL, &resp);
 		if (rv != 0) {
 			if (l->stop || !m->running)
@@ -261,8 +254,7 @@ static void *puller_main(void *arg)
 		backoff = 0;
 		set_state(m, l->nb, MESH_UP); /* an authentic answer: the link is up */
 		unsigned retry = 0;
-		if (resp.batch.present)
-			mesh_ingest(m, l->nb, &resp.batch, &retry);
+		mesh_ingest_pulled(m, l->nb, &resp, &retry, NULL);
 		wire_sync_response_clear(&resp);
 		if (retry) /* our store refused the batch: do not pull it again at once */
 			sleep_ms(l, retry);

@@ -207,6 +207,58 @@ static void test_id_ignores_unknown_trailing_field(void **state)
 	assert_memory_equal(id, id2, 32);
 }
 
+/* The parsed view (issue 13) gives the same id and the same verdicts as
+ * indicator_id and indicator_open, which it replaced on the ingest path. */
+static void test_view_agrees_with_id_and_open(void **state)
+{
+	struct indicator_view v;
+	uint8_t env[AM_ENVELOPE_MAX], id[32], id2[32];
+	struct am_indicator out;
+	size_t len;
+	(void)state;
+
+	sign_sample(env, &len, id);
+	assert_int_equal(indicator_view_parse(env, len, &v), 0);
+	assert_memory_equal(v.id, id, 32);
+	assert_int_equal(v.body_rv, 0);
+	assert_string_equal(v.claimed.domain, "evil.example.com");
+	assert_int_equal(indicator_view_verify(&v), 0);
+	/* every single-bit flip: parse fails or verify fails, as indicator_open */
+	for (size_t i = 0; i < len; i++)
+		for (int bit = 0; bit < 8; bit++) {
+			env[i] ^= (uint8_t)(1u << bit);
+			int orv = indicator_open(env, len, &out, NULL);
+			int prv = indicator_view_parse(env, len, &v);
+			int vrv = prv ? prv : indicator_view_verify(&v);
+			assert_int_not_equal(vrv, 0);
+			assert_int_equal(vrv, orv);
+			if (prv == 0) {
+				assert_int_equal(indicator_id(env, len, id2), 0);
+				assert_memory_equal(v.id, id2, 32);
+			}
+			env[i] ^= (uint8_t)(1u << bit);
+		}
+}
+
+/* A body that does not unpack is still refused for its signature first, as
+ * before the view: a tamperer learns nothing about which check failed. */
+static void test_view_unparseable_body_is_a_signature_failure(void **state)
+{
+	struct wire_envelope e;
+	struct indicator_view v;
+	uint8_t env[AM_ENVELOPE_MAX], id[32];
+	size_t len;
+	(void)state;
+
+	sign_sample(env, &len, id);
+	assert_int_equal(wire_envelope_unpack(env, len, &e), 0);
+	memset(e.body, 0xff, e.body_len);
+	assert_int_equal(wire_envelope_pack(&e, env, sizeof env, &len), 0);
+	assert_int_equal(indicator_view_parse(env, len, &v), 0);
+	assert_int_not_equal(v.body_rv, 0);
+	assert_int_equal(indicator_view_verify(&v), AM_ESIG);
+}
+
 static void test_oversized_and_empty_input(void **state)
 {
 	uint8_t big[AM_ENVELOPE_MAX + 1];
@@ -230,6 +282,8 @@ int main(void)
 		cmocka_unit_test(test_id_is_stable_and_distinct),
 		cmocka_unit_test(test_id_ignores_unknown_trailing_field),
 		cmocka_unit_test(test_oversized_and_empty_input),
+		cmocka_unit_test(test_view_agrees_with_id_and_open),
+		cmocka_unit_test(test_view_unparseable_body_is_a_signature_failure),
 		cmocka_unit_test(test_context_is_length_prefixed),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

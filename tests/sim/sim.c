@@ -152,6 +152,9 @@ struct sim {
 	uint64_t verifies, frames_total;
 	struct apply_subscriber *subs;
 	struct sub_arg { struct sim *s; int peer; } *sub_args;
+	/* one signature-verify pool for every peer, as ameshd has one: the
+	 * driver runs one peer at a time, so it is never contended */
+	struct workpool *verify;
 };
 
 /* ---------- event queue: a binary heap on (t, seq) ---------- */
@@ -374,6 +377,8 @@ static void build_peers(struct sim *s)
 	char err[AM_ERRLEN], path[700];
 	uint64_t now = timefmt_now();
 
+	if (workpool_new(&s->verify, workpool_default_helpers()) != 0)
+		die("verify pool", NULL);
 	for (int i = 0; i < s->n; i++) {
 		struct peer *p = &s->peers[i];
 		uint8_t seed[32];
@@ -423,7 +428,7 @@ static void build_peers(struct sim *s)
 		s->subs[i] = (struct apply_subscriber){.name = "sim", .change = on_change, .arg = &s->sub_args[i]};
 		if (apply_subscribe(p->apply, &s->subs[i]) != 0)
 			die("subscribe", p->name);
-		struct mesh_env env = {.store = p->store, .key = &p->key, .apply = p->apply};
+		struct mesh_env env = {.store = p->store, .key = &p->key, .apply = p->apply, .verify = s->verify};
 		if (mesh_open(&p->mesh, &env, cfg, &t, err, sizeof err) != 0)
 			die("mesh", err);
 		for (size_t k = 0; k < cfg->n_neighbours; k++) {
@@ -872,6 +877,7 @@ static int simulate(const struct params *pp, uint8_t digest[32])
 		store_close(s->peers[i].store);
 		free(s->peers[i].out);
 	}
+	workpool_free(s->verify);
 	nftw(pp->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	free(lat);
 	free(origins);
