@@ -240,6 +240,66 @@ static bool says_nothing_new(const struct own_rec *o, const struct am_indicator 
 	return o->ind.expires_at <= ind->expires_at && ind->expires_at - o->ind.expires_at <= slack;
 }
 
+/* The one check of a submission, for `submit NAME' and for each item of a
+ * batch (import, `submit -'): the name normalised, category, confidence,
+ * an expiry in the future (quoted as RFC 3339 UTC) and within
+ * max_lifetime, and not on this peer's own allowlist unless forced (issue
+ * 9; *forced and allowed then say so, for the audit note). Fills ind.
+ * Returns 0 or the am_err, with err saying what and why. */
+static int check_item(const struct control_env *env, const struct wire_submit_item *it, uint64_t now,
+                      struct am_indicator *ind, bool *forced, char *allowed, size_t allowedlen, char *err,
+                      size_t errlen)
+{
+	int rv;
+
+	memset(ind, 0, sizeof *ind);
+	*forced = false;
+	if ((rv = domain_normalise(it->domain, ind->domain, err, errlen)) != 0)
+		return rv;
+	if (it->category <= AM_CAT_NONE || it->category >= AM_CAT_COUNT) {
+		snprintf(err, errlen, "%s", am_strerror(AM_ECATEGORY));
+		return AM_ECATEGORY;
+	}
+	if (it->confidence > 100) {
+		snprintf(err, errlen, "confidence %u: %s", it->confidence, am_strerror(AM_ECONFIDENCE));
+		return AM_ECONFIDENCE;
+	}
+	if (it->expires_at <= now) {
+		char t[TIMEFMT_LEN];
+		timefmt_rfc3339(it->expires_at, t);
+		snprintf(err, errlen, "expiry %s: %s", t, am_strerror(AM_EEXPIRED));
+		return AM_EEXPIRED;
+	}
+	if (it->expires_at - now > env->cfg->max_lifetime) {
+		char lim[TIMEFMT_LEN];
+		timefmt_duration(env->cfg->max_lifetime, lim);
+		snprintf(err, errlen, "expiry is more than %s away (max_lifetime)", lim);
+		return AM_ELIFETIME;
+	}
+	/* The origin does not flag what it has declared good (issue 9): the
+	 * name, or a parent within the entry's coverage, on this peer's own
+	 * allowlist is refused with the entry and list named; --force
+	 * overrides, and the audit trail says so. */
+	if (allow_match(env->allow, ind->domain, allowed, allowedlen)) {
+		if (!it->force) {
+			snprintf(err, errlen,
+			         "`%.60s' is %.80s on this peer's own allowlist; a peer does not flag what it has "
+			         "declared good (--force overrides)",
+			         ind->domain, allowed);
+			return AM_EPOLICY;
+		}
+		*forced = true;
+	}
+	memcpy(ind->origin, env->key->pk, AM_KEY_BYTES);
+	ind->category = it->category;
+	ind->confidence = (uint8_t)it->confidence;
+	ind->issued_at = now;
+	ind->expires_at = it->expires_at;
+	ind->tlp = it->tlp != AM_TLP_NONE ? it->tlp : env->cfg->default_tlp;
+	ind->hop_limit = it->hop_limit;
+	return 0;
+}
+
 static void do_submit(const struct control_env *env, const struct wire_request *req,
                       struct wire_response *resp)
 {
@@ -248,51 +308,17 @@ static void do_submit(const struct control_env *env, const struct wire_request *
 	uint64_t now = timefmt_now();
 	int rv;
 
-	memset(&ind, 0, sizeof ind);
-	if ((rv = domain_normalise(req->domain, ind.domain, err, sizeof err)) != 0) {
+	struct wire_submit_item it = {.category = req->category, .confidence = req->confidence,
+	                              .expires_at = req->expires_at, .tlp = req->tlp, .hop_limit = req->hop_limit,
+	                              .force = req->force};
+	char allowed[240] = "";
+	bool forced = false;
+	size_t dl = strnlen(req->domain, sizeof it.domain - 1);
+	memcpy(it.domain, req->domain, dl); /* it.domain is zeroed: terminated */
+	if ((rv = check_item(env, &it, now, &ind, &forced, allowed, sizeof allowed, err, sizeof err)) != 0) {
 		fail_with(resp, rv, "%s", err);
 		return;
 	}
-	if (req->confidence > 100) {
-		fail_with(resp, AM_ECONFIDENCE, "confidence %u: %s", req->confidence,
-		          am_strerror(AM_ECONFIDENCE));
-		return;
-	}
-	if (req->expires_at <= now) {
-		char t[TIMEFMT_LEN];
-		timefmt_rfc3339(req->expires_at, t);
-		fail_with(resp, AM_EEXPIRED, "expiry %s: %s", t, am_strerror(AM_EEXPIRED));
-		return;
-	}
-	if (req->expires_at - now > env->cfg->max_lifetime) {
-		char lim[TIMEFMT_LEN];
-		timefmt_duration(env->cfg->max_lifetime, lim);
-		fail_with(resp, AM_ELIFETIME, "expiry is more than %s away (max_lifetime)", lim);
-		return;
-	}
-	/* The origin does not flag what it has declared good (issue 9): the
-	 * name, or a parent within the entry's coverage, on this peer's own
-	 * allowlist is refused with the entry and list named; --force
-	 * overrides, and the audit trail says so. */
-	char why[300];
-	bool forced = false;
-	if (allow_match(env->allow, ind.domain, why, sizeof why)) {
-		if (!req->force) {
-			fail_with(resp, AM_EPOLICY,
-			          "`%s' is %s on this peer's own allowlist; a peer does not flag what it has "
-			          "declared good (submit with --force to override; the audit trail records it)",
-			          ind.domain, why);
-			return;
-		}
-		forced = true;
-	}
-	memcpy(ind.origin, env->key->pk, AM_KEY_BYTES);
-	ind.category = req->category;
-	ind.confidence = (uint8_t)req->confidence;
-	ind.issued_at = now;
-	ind.expires_at = req->expires_at;
-	ind.tlp = req->tlp != AM_TLP_NONE ? req->tlp : env->cfg->default_tlp;
-	ind.hop_limit = req->hop_limit;
 	/* one idempotence rule for `submit NAME' and `submit -'/import: the
 	 * same request again issues no version, no audit record, no relay */
 	struct own_rec o = {.found = false};
@@ -308,45 +334,6 @@ static void do_submit(const struct control_env *env, const struct wire_request *
 }
 
 /* --- batches: many submissions, one durable commit --- */
-
-/* Checks one item as do_submit does; fills ind. Returns 0 or the am_err
- * with ir->error saying why. */
-static int batch_item(const struct control_env *env, const struct wire_submit_item *it, uint64_t now,
-                      struct am_indicator *ind, struct wire_item_result *ir)
-{
-	int rv;
-
-	memset(ind, 0, sizeof *ind);
-	if ((rv = domain_normalise(it->domain, ind->domain, ir->error, sizeof ir->error)) != 0)
-		return rv;
-	if (it->category <= AM_CAT_NONE || it->category >= AM_CAT_COUNT) {
-		snprintf(ir->error, sizeof ir->error, "%s", am_strerror(AM_ECATEGORY));
-		return AM_ECATEGORY;
-	}
-	if (it->confidence > 100) {
-		snprintf(ir->error, sizeof ir->error, "confidence %u: %s", it->confidence, am_strerror(AM_ECONFIDENCE));
-		return AM_ECONFIDENCE;
-	}
-	if (it->expires_at <= now) {
-		snprintf(ir->error, sizeof ir->error, "expiry %llu: %s", (unsigned long long)it->expires_at,
-		         am_strerror(AM_EEXPIRED));
-		return AM_EEXPIRED;
-	}
-	if (it->expires_at - now > env->cfg->max_lifetime) {
-		char lim[TIMEFMT_LEN];
-		timefmt_duration(env->cfg->max_lifetime, lim);
-		snprintf(ir->error, sizeof ir->error, "expiry is more than %s away (max_lifetime)", lim);
-		return AM_ELIFETIME;
-	}
-	memcpy(ind->origin, env->key->pk, AM_KEY_BYTES);
-	ind->category = it->category;
-	ind->confidence = (uint8_t)it->confidence;
-	ind->issued_at = now;
-	ind->expires_at = it->expires_at;
-	ind->tlp = it->tlp != AM_TLP_NONE ? it->tlp : env->cfg->default_tlp;
-	ind->hop_limit = it->hop_limit;
-	return 0;
-}
 
 static void do_submit_batch(const struct control_env *env, const struct wire_request *req,
                             struct wire_response *resp)
@@ -382,22 +369,12 @@ static void do_submit_batch(const struct control_env *env, const struct wire_req
 		struct wire_item_result *ir = &resp->item_results[i];
 		struct am_indicator *ind = &inds_mem[n];
 		struct own_rec o = {.found = false};
-		if ((ir->status = batch_item(env, &req->items[i], now, ind, ir)) != 0)
+		char allowed[240] = "";
+		bool forced = false;
+		if ((ir->status = check_item(env, &req->items[i], now, ind, &forced, allowed, sizeof allowed, ir->error,
+		                             sizeof ir->error)) != 0)
 			continue;
 		snprintf(ir->domain, sizeof ir->domain, "%s", ind->domain);
-		/* as do_submit: not what this peer has declared good, unless forced */
-		char allowed[240];
-		bool forced = false;
-		if (allow_match(env->allow, ind->domain, allowed, sizeof allowed)) {
-			if (!req->items[i].force) {
-				ir->status = AM_EPOLICY;
-				snprintf(ir->error, sizeof ir->error,
-				         "`%.60s' is %.100s on this peer's own allowlist; not flagged (--force overrides)",
-				         ind->domain, allowed);
-				continue;
-			}
-			forced = true;
-		}
 		store_get(env->store, env->key->pk, ind->domain, ind->category, copy_own, &o);
 		if (says_nothing_new(&o, ind, now)) {
 			memcpy(ir->id, o.id, AM_ID_BYTES);

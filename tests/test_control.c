@@ -161,6 +161,52 @@ static void test_rejected_submissions_leave_store_unchanged(void **state)
 	assert_int_equal(last_seq(f), before);
 }
 
+/* `submit NAME' and a batch item go through one check: the same refusals
+ * with the same words, an expiry quoted as RFC 3339 UTC (never as epoch
+ * seconds), and nothing stored. */
+static void test_single_and_batch_refuse_alike(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response one, many;
+	uint64_t before = last_seq(f);
+	const struct {
+		const char *domain;
+		uint32_t confidence;
+		uint64_t expires_at;
+		int want;
+		const char *words;
+	} cases[] = {
+		{"ok.example.com", 10, 1700000000, AM_EEXPIRED, "expiry 2023-11-14T22:13:20Z"},
+		{"ok.example.com", 101, 0, AM_ECONFIDENCE, "confidence 101"},
+		{"ok.example.com", 10, 1, AM_ELIFETIME, "max_lifetime"},
+		{"co.uk", 10, 0, AM_EPUBLIC_SUFFIX, "co.uk"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		uint64_t exp = cases[i].expires_at == 0 ? timefmt_now() + 3600
+		               : cases[i].expires_at == 1 ? timefmt_now() + 91 * 86400ull
+		                                          : cases[i].expires_at;
+		struct wire_request req = {.op = WIRE_OP_SUBMIT, .category = AM_CAT_SPAM,
+		                           .confidence = cases[i].confidence, .expires_at = exp};
+		snprintf(req.domain, sizeof req.domain, "%s", cases[i].domain);
+		roundtrip(f, &req, &one);
+		assert_int_equal(one.status, cases[i].want);
+		assert_non_null(strstr(one.error, cases[i].words));
+
+		struct wire_submit_item item = {.category = AM_CAT_SPAM, .confidence = cases[i].confidence,
+		                                .expires_at = exp};
+		snprintf(item.domain, sizeof item.domain, "%s", cases[i].domain);
+		struct wire_request b = {.op = WIRE_OP_SUBMIT_BATCH, .items = &item, .n_items = 1};
+		roundtrip(f, &b, &many);
+		assert_int_equal(many.status, 0);
+		assert_int_equal(many.n_item_results, 1);
+		assert_int_equal(many.item_results[0].status, cases[i].want);
+		assert_string_equal(many.item_results[0].error, one.error);
+		wire_response_clear(&one);
+		wire_response_clear(&many);
+	}
+	assert_int_equal(last_seq(f), before);
+}
+
 static void test_withdraw_keeps_tombstone_until_original_expiry(void **state)
 {
 	struct fixture *f = *state;
@@ -694,6 +740,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_submit_normalises_signs_and_stores),
 		cmocka_unit_test(test_rejected_submissions_leave_store_unchanged),
+		cmocka_unit_test(test_single_and_batch_refuse_alike),
 		cmocka_unit_test(test_withdraw_keeps_tombstone_until_original_expiry),
 		cmocka_unit_test(test_query_reports_rejected_names_per_name),
 		cmocka_unit_test(test_list_filters_by_category_and_key_id),
