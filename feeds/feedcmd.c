@@ -592,8 +592,16 @@ int feedcmd_export(int argc, char **argv, const struct feedcmd_env *env)
 		case 'A': include_allowlisted = true; break;
 		case 's': {
 			uint64_t d;
-			if (timefmt_parse_rfc3339(optarg, &req.since) == 0)
+			if (timefmt_parse_rfc3339(optarg, &req.since) == 0) {
+				/* a filter nothing can pass is a mistake, not an empty feed */
+				if (req.since > timefmt_now()) {
+					char now[TIMEFMT_LEN];
+					timefmt_rfc3339(timefmt_now(), now);
+					usage_error("--since `%s' is in the future (it is now %s): no signal was issued after it",
+					            optarg, now);
+				}
 				break;
+			}
 			if (timefmt_parse_duration(optarg, &d) == 0 && d < timefmt_now()) {
 				req.since = timefmt_now() - d;
 				break;

@@ -603,11 +603,20 @@ static int collect_list(void *arg, const struct store_rec *rec)
 	return 0;
 }
 
+static int check_origin_filter(const struct control_env *env, const struct wire_request *req, char *err,
+                               size_t errlen);
+
 static void do_list(const struct control_env *env, const struct wire_request *req,
                     struct wire_response *resp)
 {
 	struct list_ctx l = {.resp = resp, .mesh = env->mesh, .limit = req->limit ? req->limit : LIST_DEFAULT};
+	char err[AM_ERRLEN];
 	int rv;
+
+	if ((rv = check_origin_filter(env, req, err, sizeof err)) != 0) {
+		fail_with(resp, rv, "%s", err);
+		return;
+	}
 
 	if (l.limit > AM_LIST_MAX)
 		l.limit = AM_LIST_MAX;
@@ -991,12 +1000,98 @@ static double score_of(const struct control_env *env, const struct wire_signal *
 	return score;
 }
 
+/* snprintf for a message that may be cut at errlen (a long quoted name):
+ * one line, truncation accepted. */
+static void say(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Does an --origin filter name a party this peer can hold signals of?
+ * This peer itself (its name, "self", its key or key id) or an entry of
+ * the trust store; anything else matches nothing, and an export that says
+ * "nothing" for a typo would be read as "that origin flagged nothing".
+ * Read from the trust file, the one the daemon loaded or the one the next
+ * reload will apply (the mesh keeps its copy private); only on the first
+ * page. Returns 0, or AM_ENOTFOUND / AM_EUNTRUSTED with err saying why. */
+static int check_origin_filter(const struct control_env *env, const struct wire_request *req, char *err,
+                               size_t errlen)
+{
+	struct trust t = {0};
+	const struct trust_entry *e = NULL;
+	uint8_t kid[AM_KEYID_BYTES];
+	char what[96], why[AM_ERRLEN];
+	int rv = 0;
+
+	if (req->after != 0 || (!req->origin_name[0] && req->origin_len == 0))
+		return 0;
+	am_keyid(env->key->pk, kid);
+	if ((req->origin_name[0] &&
+	     (strcmp(req->origin_name, env->cfg->name) == 0 || strcmp(req->origin_name, "self") == 0)) ||
+	    (req->origin_len == AM_KEY_BYTES && memcmp(req->origin, env->key->pk, AM_KEY_BYTES) == 0) ||
+	    (req->origin_len == AM_KEYID_BYTES && memcmp(req->origin, kid, AM_KEYID_BYTES) == 0))
+		return 0;
+	if (req->origin_name[0]) {
+		snprintf(what, sizeof what, "name `%.64s'", req->origin_name);
+	} else {
+		char hex[2 * AM_KEY_BYTES + 1];
+		am_hex(req->origin, req->origin_len, hex);
+		snprintf(what, sizeof what, "%s %.64s", req->origin_len == AM_KEYID_BYTES ? "key id" : "key", hex);
+	}
+	if (trust_load(&t, env->cfg->trust_file, why, sizeof why) != 0) {
+		say(err, errlen, "--origin %.80s: cannot read the trust store to find it: %.140s", what, why);
+		return AM_ENOTFOUND;
+	}
+	if (req->origin_name[0]) {
+		e = trust_by_name(&t, req->origin_name);
+	} else if (req->origin_len == AM_KEY_BYTES) {
+		e = trust_by_any_key(&t, req->origin);
+	} else {
+		for (size_t i = 0; i < t.n && !e; i++) {
+			const struct trust_entry *c = &t.entries[i];
+			uint8_t k[AM_KEYID_BYTES];
+			am_keyid(c->pk, k);
+			bool hit = memcmp(k, req->origin, AM_KEYID_BYTES) == 0;
+			for (size_t r = 0; r < c->n_retired && !hit; r++) {
+				am_keyid(c->retired[r].pk, k);
+				hit = memcmp(k, req->origin, AM_KEYID_BYTES) == 0;
+			}
+			if (hit)
+				e = c;
+		}
+	}
+	if (!e) {
+		say(err, errlen,
+		         "--origin %.80s: no such origin in this peer's trust store (`amesh keys list' shows it; "
+		         "this peer is `%.40s' or `self')",
+		         what, env->cfg->name);
+		rv = AM_ENOTFOUND;
+	} else if (e->revoked) {
+		char when[TIMEFMT_LEN];
+		timefmt_rfc3339(e->revoked, when);
+		say(err, errlen, "--origin %.80s: `%.40s' was revoked at %s (%.40s): this peer keeps none of its signals",
+		         what, e->name, when, e->revoke_reason[0] ? e->revoke_reason : "no reason given");
+		rv = AM_EUNTRUSTED;
+	}
+	trust_free(&t);
+	return rv;
+}
+
 static void do_export(const struct control_env *env, const struct wire_request *req,
                       struct wire_response *resp)
 {
 	struct export_ctx x = {.env = env, .req = req, .resp = resp, .now = timefmt_now(), .last_seq = req->after};
 	int rv;
 
+	char err[AM_ERRLEN];
+	if ((rv = check_origin_filter(env, req, err, sizeof err)) != 0) {
+		fail_with(resp, rv, "%s", err);
+		return;
+	}
 	x.limit = req->limit && req->limit < WIRE_EXPORT_MAX ? req->limit : WIRE_EXPORT_MAX;
 	if (req->origin_len == AM_KEY_BYTES)
 		x.origin = req->origin;

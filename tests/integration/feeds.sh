@@ -109,9 +109,23 @@ check "  every attribute" grep -q "^dry run: $(live_of a) names would be submitt
 check "--category keeps one category" test "$(amp a export csv --category botnet | tail -n +2 | grep -vc ',botnet,')" -eq 0
 check "--category: something is left" test "$(amp a export csv --category botnet | tail -n +2 | wc -l)" -ge 1
 check "--origin by this peer's own name" test "$(amp a export csv --origin a | tail -n +2 | wc -l)" -eq "$(live_of a)"
-check "--origin by an unknown name: nothing" test "$(amp a export csv --origin nobody | tail -n +2 | wc -l)" -eq 0
+expect_exit 2 "--origin by an unknown name is an error, not an empty feed" amp a export csv --origin nobody
+check "  saying what and why" grep -qF "amesh export: --origin name \`nobody': no such origin in this peer's trust store" <<<"$T_ERR"
+check "  and nothing on stdout (not even the header)" test -z "$T_OUT"
+expect_exit 2 "--origin by an unknown key id too" amp a export stix --origin 0123456789abcdef
+check "  quoting the key id" grep -qF "key id 0123456789abcdef: no such origin" <<<"$T_ERR"
+trust a b origin
+expect_exit 0 "--origin naming a trusted origin with no signals here: an empty feed" amp a export csv --origin b
+check "  just the header" test "$(wc -l <<<"$T_OUT")" -eq 1
+"$AMESH" -c "$T_ROOT/a/amesh.conf" keys revoke b --reason "test: key lost" >/dev/null
+expect_exit 2 "--origin naming a revoked origin says why nothing can come" amp a export csv --origin b
+check "  when and why it was revoked" grep -q "name \`b': \`b' was revoked at [0-9TZ:-]* (test: key lost): this peer keeps none of its signals" <<<"$T_ERR"
+expect_exit 2 "list --origin with an unknown key id: the same error" amp a list --origin 0123456789abcdef
+check "  quoting the key id" grep -qF "amesh list: --origin key id 0123456789abcdef: no such origin" <<<"$T_ERR"
+check "--origin self" test "$(amp a export csv --origin self | tail -n +2 | wc -l)" -eq "$(live_of a)"
 check "--origin by key id" test "$(amp a export csv --origin "$(amp a --json status | jc key_id)" | tail -n +2 | wc -l)" -eq "$(live_of a)"
-check "--since the future: nothing" test "$(amp a export csv --since 2099-01-01T00:00:00Z | tail -n +2 | wc -l)" -eq 0
+expect_exit 2 "--since in the future is an error, not an empty feed" amp a export csv --since 2099-01-01T00:00:00Z
+check "  saying so" grep -qF "amesh export: --since \`2099-01-01T00:00:00Z' is in the future" <<<"$T_ERR"
 check "--since 1h: everything (all issued just now)" test "$(amp a export csv --since 1h | tail -n +2 | wc -l)" -eq "$(live_of a)"
 # a's own signals score their confidence (weight 1): 60 passes 60, not 61
 n60=$(amp a export csv --min-score 60 | tail -n +2 | wc -l)
