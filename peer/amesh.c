@@ -20,6 +20,7 @@
 #include "keyfile.h"
 #include "timefmt.h"
 #include "report.h"
+#include "sightingcmd.h"
 #include "trust.h"
 #include "wire.h"
 
@@ -191,6 +192,11 @@ static int feeds_cmd(int (*fn)(int, char **, const struct feedcmd_env *), int ar
 static int cmd_import(int argc, char **argv)
 {
 	return feeds_cmd(feedcmd_import, argc, argv);
+}
+
+static int cmd_sightings(int argc, char **argv)
+{
+	return feeds_cmd(sightingcmd_main, argc, argv);
 }
 
 static int cmd_export_rpz(int argc, char **argv);
@@ -1316,6 +1322,10 @@ static const struct subcommand {
 	 "what this peer decided about a name (and its family), in order; or check the hash chain"},
 	{"report", cmd_report, "[--since DATE|7d] [--format text|json|csv]",
 	 "transparency report: live counts, new, withdrawn, expired, rejects, volumes per neighbour"},
+	{"sightings", cmd_sightings, "[--limit N] [NAME] | import [--format auto|unbound|bind] FILE|-",
+	 "RPZ hits: import a resolver's log (Unbound rpz-log or log-local-actions, BIND's rpz\n"
+	 "              category) as counts per indicator and UTC day, no client addresses kept;\n"
+	 "              or show the counts held, this peer's and those reported toward it"},
 	{"rpz", cmd_rpz, "", "response policy zones: serial, rules, journal; per secondary the last SOA query, transfer, notify"},
 	{"peers", cmd_peers, "", "neighbours: link state, last sync, lag, in/out, rejects and held back by reason"},
 	{"keys", cmd_keys, "generate|public|fingerprint|trust|list|show|distrust|revoke|pending|approve|rotate|publish ...",

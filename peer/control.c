@@ -26,6 +26,7 @@
 #include "nnglisten.h"
 #include "report.h"
 #include "rpz_status.h"
+#include "sighting_store.h"
 #include "timefmt.h"
 #include "verdict.h"
 #include "wire.h"
@@ -1284,6 +1285,40 @@ out:
 	free(c.v);
 }
 
+/* `amesh sightings': import counts (sighting_store.h), or list the reports held. */
+static void do_sightings(const struct control_env *env, const struct wire_request *req,
+                         struct wire_response *resp)
+{
+	struct sighting_env se = {.store = env->store, .apply = env->apply, .key = env->key, .cfg = env->cfg,
+	                          .mesh = env->mesh};
+	const struct wire_sightings_req *q = req->sight;
+	char name[AM_DOMAIN_MAX + 1] = "", err[AM_ERRLEN];
+	uint64_t now = timefmt_now();
+	int rv;
+
+	if (!q) {
+		fail_with(resp, AM_EINVAL, "sightings request without its fields");
+		return;
+	}
+	if ((resp->sight = calloc(1, sizeof *resp->sight)) == NULL) {
+		fail_with(resp, AM_ENOMEM, "out of memory");
+		return;
+	}
+	if (q->import) {
+		if ((rv = sighting_store_import(&se, q, now, resp->sight, err, sizeof err)) != 0)
+			fail_with(resp, rv, "%s", err);
+		return;
+	}
+	if (q->name[0] && (rv = domain_normalise(q->name, name, err, sizeof err)) != 0) {
+		fail_with(resp, rv, "%s", err);
+		return;
+	}
+	if ((rv = sighting_store_list(&se, name, now, q->limit, resp->sight)) != 0) {
+		store_describe_error(env->store, rv, err, sizeof err);
+		fail_with(resp, rv, "cannot list sightings: %s", err);
+	}
+}
+
 typedef void (*handler_fn)(const struct control_env *, const struct wire_request *,
                            struct wire_response *);
 
@@ -1303,6 +1338,7 @@ static const handler_fn handlers[] = {
 	[WIRE_OP_ALLOWLIST] = do_allowlist,
 	[WIRE_OP_EXPORT] = do_export,
 	[WIRE_OP_SUBMIT_BATCH] = do_submit_batch,
+	[WIRE_OP_SIGHTINGS] = do_sightings,
 };
 
 int control_handle(const struct control_env *env, const uint8_t *req_buf, size_t req_len,

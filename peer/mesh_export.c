@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mesh_impl.h"
+#include "sighting.h"
 
 /* --- export: what this peer sends a neighbour --- */
 
@@ -41,6 +42,10 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	 * below, because a revocation makes its own key untrusted here and must
 	 * still travel on. Only statements about keys this peer knew when they
 	 * arrived were stored. */
+	/* Sighting reports are no statements: they may go only toward their
+	 * indicator's origin (issue 14); until that route exists they stay. */
+	if (rec->ind.category == AM_CAT_NONE && sighting_record_is(rec->ind.domain))
+		return 0;
 	if (rec->ind.category == AM_CAT_NONE) {
 		if (wire_batch_push(c->batch, rec->env, rec->env_len, rec->hops) != 0) {
 			c->full = true;

@@ -763,6 +763,46 @@ done:
 	return ret;
 }
 
+int store_prefix(struct store *s, const char *prefix, uint64_t now, store_rec_fn fn, void *arg)
+{
+	struct store_rec rec;
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	size_t len;
+	int rc, ret;
+
+	if (s == NULL || prefix == NULL || fn == NULL)
+		return AM_EINVAL;
+	len = strnlen(prefix, AM_DOMAIN_MAX + 1);
+	if (len == 0 || len > AM_DOMAIN_MAX)
+		return AM_EINVAL;
+	if ((ret = begin_read(s, &txn)) != 0)
+		return ret;
+	if ((rc = mdb_cursor_open(txn, s->state, &cur)) != 0) {
+		ret = map_err(rc);
+		goto done;
+	}
+	k.mv_size = len;
+	k.mv_data = (void *)prefix;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < len || memcmp(k.mv_data, prefix, len) != 0)
+			break;
+		if ((ret = decode_rec(&k, &v, &rec)) != 0)
+			break;
+		if (rec.ind.withdrawn || rec.ind.expires_at <= now)
+			continue;
+		if ((ret = fn(arg, &rec)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != 0 && rc != MDB_NOTFOUND)
+		ret = map_err(rc);
+	mdb_cursor_close(cur);
+done:
+	mdb_txn_abort(txn);
+	return ret;
+}
+
 /* O(records): a full scan. Fine for the operator's list command, not for a
  * hot path. */
 /* An 8-byte filter is a key id (a hash of the key, as operators see it),

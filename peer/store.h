@@ -139,6 +139,12 @@ int store_get(struct store *s, const uint8_t origin[AM_KEY_BYTES], const char *d
  * non-zero value or an am_err. */
 int store_query(struct store *s, const char *name, uint64_t now, store_rec_fn fn, void *arg);
 
+/* Calls fn for every live record whose name starts with prefix (1..253
+ * bytes), in key order: the '@' records beside indicators (a sighting
+ * report's "@sight:DAY:..."), which store_list skips. Returns 0, fn's
+ * non-zero value or an am_err. */
+int store_prefix(struct store *s, const char *prefix, uint64_t now, store_rec_fn fn, void *arg);
+
 /* Calls fn for every live record in key order, filtered by category
  * (AM_CAT_NONE = any) and by origin (origin_len 0 = any; 8 bytes is a key
  * id as am_keyid computes it, 32 a whole key; other lengths match nothing). */

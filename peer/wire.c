@@ -9,6 +9,7 @@
 #include "control.pb-c.h"
 #include "wire_budget.h"
 #include "wire_dispute_ctl.h"
+#include "wire_sighting.h"
 
 /* Unpacks run on wire_budget's allocator; the limit per message type is
  * input x BUDGET_FACTOR plus an allowance for the most elements an honest
@@ -176,6 +177,8 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 	Amesh__V1__AllowlistRequest al = AMESH__V1__ALLOWLIST_REQUEST__INIT;
 	Amesh__V1__SubmitBatchRequest sb = AMESH__V1__SUBMIT_BATCH_REQUEST__INIT;
 	Amesh__V1__ExportRequest ex = AMESH__V1__EXPORT_REQUEST__INIT;
+	Amesh__V1__SightingsRequest si = AMESH__V1__SIGHTINGS_REQUEST__INIT;
+	void *si_scratch = NULL;
 	Amesh__V1__SubmitRequest *items = NULL, **itemp = NULL;
 	ProtobufCBinaryData *names = NULL;
 	struct wire_dispute_pb dx = {0};
@@ -330,6 +333,14 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 		if ((rv = wire_dispute_request_to_pb(r, &m, &dx)) != 0)
 			return rv;
 		break;
+	case WIRE_OP_SIGHTINGS:
+		if (!r->sight)
+			return AM_EINVAL;
+		if ((rv = wire_sightings_req_to_pb(r->sight, &si, &si_scratch)) != 0)
+			goto fail;
+		m.op_case = AMESH__V1__REQUEST__OP_SIGHTINGS;
+		m.sightings = &si;
+		break;
 	default:
 		return AM_EINVAL;
 	}
@@ -338,6 +349,7 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 		goto fail;
 	*len = amesh__v1__request__pack(&m, *out);
 fail:
+	wire_sighting_pb_scratch_free(si_scratch);
 	free(names);
 	free(items);
 	free(itemp);
@@ -620,6 +632,11 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 		if ((rv = wire_dispute_request_from_pb(m, r, err, errlen)) != 0)
 			goto fail;
 		break;
+	case AMESH__V1__REQUEST__OP_SIGHTINGS:
+		r->op = WIRE_OP_SIGHTINGS;
+		if ((rv = wire_sightings_req_from_pb(m->sightings, &r->sight, err, errlen)) != 0)
+			goto fail;
+		break;
 	default:
 		snprintf(err, errlen, "request names no operation this daemon knows");
 		goto fail;
@@ -638,6 +655,7 @@ void wire_request_clear(struct wire_request *r)
 		free(r->names[i]);
 	free(r->names);
 	free(r->items);
+	wire_sightings_req_free(r->sight);
 	memset(r, 0, sizeof *r);
 }
 
@@ -1105,6 +1123,8 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 	Amesh__V1__ReportResult rpr = AMESH__V1__REPORT_RESULT__INIT;
 	Amesh__V1__SubmitBatchResult sbr = AMESH__V1__SUBMIT_BATCH_RESULT__INIT;
 	Amesh__V1__ExportResult exr = AMESH__V1__EXPORT_RESULT__INIT;
+	Amesh__V1__SightingsResult sir = AMESH__V1__SIGHTINGS_RESULT__INIT;
+	void *sir_scratch = NULL;
 	Amesh__V1__BatchItemResult *bir = NULL, **birp = NULL;
 	char **onames = NULL;
 	Amesh__V1__WatchEvent *wev = NULL, **wevp = NULL;
@@ -1300,6 +1320,12 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 		m.result_case = AMESH__V1__RESPONSE__RESULT_DISPUTE;
 		m.dispute = &dsr;
 		break;
+	case WIRE_OP_SIGHTINGS:
+		if (r->sight && (rv = wire_sightings_res_to_pb(r->sight, &sir, &sir_scratch)) != 0)
+			goto fail;
+		m.result_case = AMESH__V1__RESPONSE__RESULT_SIGHTINGS;
+		m.sightings = &sir;
+		break;
 	default:
 		break;
 	}
@@ -1309,6 +1335,7 @@ pack:;
 		goto fail;
 	*len = amesh__v1__response__pack(&m, *out);
 fail:
+	wire_sighting_pb_scratch_free(sir_scratch);
 	for (size_t i = 0; i < ntables; i++)
 		sig_table_free(&tables[i]);
 	free(tables);
@@ -1744,6 +1771,11 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 		}
 		break;
 	}
+	case AMESH__V1__RESPONSE__RESULT_SIGHTINGS:
+		r->op = WIRE_OP_SIGHTINGS;
+		if ((rv = wire_sightings_res_from_pb(m->sightings, &r->sight, err, errlen)) != 0)
+			goto fail;
+		break;
 	case AMESH__V1__RESPONSE__RESULT_PEERS: {
 		const Amesh__V1__PeersResult *pr = m->peers;
 		r->op = WIRE_OP_PEERS;
@@ -1812,6 +1844,7 @@ void wire_response_clear(struct wire_response *r)
 	free(r->rpz_secs);
 	free(r->rpz_text);
 	free(r->disputes);
+	wire_sightings_res_free(r->sight);
 	memset(r, 0, sizeof *r);
 }
 

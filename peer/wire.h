@@ -63,6 +63,7 @@ enum wire_op {
 	WIRE_OP_DISPUTE,        /* file a dispute (issue 14) */
 	WIRE_OP_DISPUTE_ANSWER, /* answer one, origin only */
 	WIRE_OP_DISPUTES,       /* list the disputes held */
+	WIRE_OP_SIGHTINGS, /* wire_sighting.h */
 };
 
 #define WIRE_NAME_MAX 1024 /* one name as typed, before normalisation */
@@ -89,6 +90,9 @@ struct wire_item_result {
 	uint8_t id[AM_ID_BYTES];
 	bool has_id;
 };
+
+struct wire_sightings_req;
+struct wire_sightings_res;
 
 struct wire_request {
 	uint32_t protocol;
@@ -137,6 +141,8 @@ struct wire_request {
 	char dispute_behalf[WIRE_NAME_MAX + 1];
 	enum dispute_answer dispute_answer;
 	bool open_only; /* disputes */
+	/* sightings: owned, freed by wire_request_clear */
+	struct wire_sightings_req *sight;
 };
 
 /* One dispute as reported to the operator (DisputeInfo). */
@@ -343,6 +349,8 @@ struct wire_response {
 	/* dispute, disputes (owned) */
 	struct wire_dispute_info *disputes;
 	size_t n_disputes, cap_disputes;
+	/* sightings: owned, freed by wire_response_clear */
+	struct wire_sightings_res *sight;
 };
 
 #define WIRE_AUDIT_MAX 10000 /* records in one audit answer */

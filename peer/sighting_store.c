@@ -1,0 +1,331 @@
+/* sighting_store.c - imported hit counts into signed reports, and reports listed. */
+#include "sighting_store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "domain.h"
+
+static pthread_mutex_t import_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t now_usec(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
+
+/* The categories a hit counts for: those of the zone the hint names. */
+static uint32_t hint_categories(const struct config *cfg, const char *hint)
+{
+	uint32_t all = 0;
+	size_t hl = strlen(hint);
+
+	if (!cfg || cfg->n_rpz == 0)
+		return ~0u;
+	for (size_t i = 0; i < cfg->n_rpz; i++) {
+		const struct config_rpz *z = &cfg->rpz[i];
+		size_t zl = strlen(z->zone);
+		all |= z->categories;
+		if (!hl)
+			continue;
+		/* Unbound's rpz-log-name: the section's name or its zone */
+		if (strcmp(hint, z->name) == 0 || strcasecmp(hint, z->zone) == 0)
+			return z->categories;
+		/* BIND's via name: OWNER.ZONE */
+		if (hl > zl + 1 && hint[hl - zl - 1] == '.' && strcasecmp(hint + hl - zl, z->zone) == 0)
+			return z->categories;
+	}
+	return all;
+}
+
+struct target {
+	uint8_t origin[AM_KEY_BYTES];
+	enum am_category category;
+	char domain[AM_DOMAIN_MAX + 1];
+	uint8_t id[AM_ID_BYTES];
+	uint32_t day;
+	uint64_t add;
+};
+
+/* The nearest name with live indicators in the wanted categories. */
+struct match {
+	uint32_t cats;
+	size_t depth; /* strlen of the matched domain; 0 = none yet */
+	struct target found[SIGHTING_TARGETS_PER_ROW];
+	size_t n;
+};
+
+static int match_cb(void *arg, const struct store_rec *rec)
+{
+	struct match *m = arg;
+	size_t len = strlen(rec->ind.domain);
+
+	if (rec->ind.category == AM_CAT_NONE || !(m->cats & (1u << rec->ind.category)))
+		return 0;
+	/* store_query walks the name first, then parents: the first domain
+	 * that matched is the nearest, and only records on it count */
+	if (m->depth && len != m->depth)
+		return 0;
+	if (m->n == SIGHTING_TARGETS_PER_ROW)
+		return 0;
+	m->depth = len;
+	struct target *t = &m->found[m->n++];
+	memcpy(t->origin, rec->ind.origin, AM_KEY_BYTES);
+	t->category = rec->ind.category;
+	memcpy(t->domain, rec->ind.domain, len + 1);
+	memcpy(t->id, rec->id, AM_ID_BYTES);
+	return 0;
+}
+
+static struct target *target_add(struct target **arr, size_t *n, size_t *cap, const struct target *t)
+{
+	for (size_t i = 0; i < *n; i++) {
+		struct target *x = &(*arr)[i];
+		if (x->day == t->day && x->category == t->category && memcmp(x->origin, t->origin, AM_KEY_BYTES) == 0 &&
+		    strcmp(x->domain, t->domain) == 0) {
+			x->add += t->add;
+			if (x->add > SIGHTING_COUNT_MAX)
+				x->add = SIGHTING_COUNT_MAX;
+			return x;
+		}
+	}
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		void *p = realloc(*arr, ncap * sizeof **arr);
+		if (!p)
+			return NULL;
+		*arr = p;
+		*cap = ncap;
+	}
+	(*arr)[*n] = *t;
+	return &(*arr)[(*n)++];
+}
+
+/* This peer's report so far for a target: its total and version. */
+struct prior {
+	uint64_t count, version;
+};
+
+static int prior_cb(void *arg, const struct store_rec *rec)
+{
+	struct prior *p = arg;
+	struct sighting s;
+	if (rec->env && sighting_peek(rec->env, rec->env_len, &s) == 0) {
+		p->count = s.count;
+		p->version = s.version;
+	} else {
+		p->version = rec->ind.version;
+	}
+	return 0;
+}
+
+int sighting_store_import(const struct sighting_env *e, const struct wire_sightings_req *req, uint64_t now,
+                          struct wire_sightings_res *res, char *err, size_t errlen)
+{
+	struct target *tg = NULL;
+	size_t ntg = 0, cap = 0;
+	struct sighting *reps = NULL;
+	struct am_indicator *inds = NULL;
+	struct store_update *u = NULL;
+	uint8_t (*envs)[SIGHTING_MAX] = NULL, (*ids)[AM_ID_BYTES] = NULL;
+	int *results = NULL, rv = 0;
+	uint32_t today = (uint32_t)(now / SIGHTING_DAY_SECONDS);
+
+	if (!e->apply || !e->key) {
+		snprintf(err, errlen, "this peer takes no changes");
+		return AM_EINVAL;
+	}
+	/* refuse a malformed request as a whole, before anything is counted */
+	for (size_t i = 0; i < req->n_rows; i++) {
+		const struct wire_sighting_row *r = &req->rows[i];
+		char q[AM_QNAME_MAX + 1], why[AM_ERRLEN];
+		if (r->count == 0 || r->count > SIGHTING_COUNT_MAX) {
+			snprintf(err, errlen, "row %zu (%s): count %llu is outside 1..%llu", i + 1, r->qname,
+			         (unsigned long long)r->count, (unsigned long long)SIGHTING_COUNT_MAX);
+			return AM_EINVAL;
+		}
+		if (domain_normalise_query(r->qname, q, why, sizeof why) != 0) {
+			snprintf(err, errlen, "row %zu: %s", i + 1, why);
+			return AM_EINVAL;
+		}
+	}
+	pthread_mutex_lock(&import_lock);
+	res->rows += req->n_rows;
+	for (size_t i = 0; i < req->n_rows; i++) {
+		const struct wire_sighting_row *r = &req->rows[i];
+		char q[AM_QNAME_MAX + 1];
+		struct match m;
+
+		if (r->day + SIGHTING_KEEP_DAYS < today || r->day > today + 1) {
+			res->too_old++;
+			continue;
+		}
+		domain_normalise_query(r->qname, q, NULL, 0);
+		memset(&m, 0, sizeof m);
+		m.cats = hint_categories(e->cfg, r->hint);
+		if ((rv = store_query(e->store, q, now, match_cb, &m)) < 0) {
+			store_describe_error(e->store, rv, err, errlen);
+			goto out;
+		}
+		if (m.n == 0) {
+			res->unmatched += r->count;
+			if (res->n_unmatched_names < WIRE_SIGHTING_UNMATCHED_MAX)
+				snprintf(res->unmatched_names[res->n_unmatched_names++], AM_DOMAIN_MAX + 1, "%.253s", q);
+			continue;
+		}
+		res->matched += r->count;
+		for (size_t j = 0; j < m.n; j++) {
+			m.found[j].day = r->day;
+			m.found[j].add = r->count;
+			if (!target_add(&tg, &ntg, &cap, &m.found[j])) {
+				rv = AM_ENOMEM;
+				snprintf(err, errlen, "out of memory");
+				goto out;
+			}
+		}
+	}
+	if (ntg == 0)
+		goto out;
+	reps = calloc(ntg, sizeof *reps);
+	inds = calloc(ntg, sizeof *inds);
+	u = calloc(ntg, sizeof *u);
+	envs = calloc(ntg, sizeof *envs);
+	ids = calloc(ntg, sizeof *ids);
+	results = calloc(ntg, sizeof *results);
+	if (!reps || !inds || !u || !envs || !ids || !results) {
+		rv = AM_ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	uint64_t us = now_usec();
+	for (size_t i = 0; i < ntg; i++) {
+		struct sighting *s = &reps[i];
+		struct prior p = {0};
+		char name[AM_DOMAIN_MAX + 1];
+		size_t len;
+
+		memcpy(s->reporter, e->key->pk, AM_KEY_BYTES);
+		memcpy(s->origin, tg[i].origin, AM_KEY_BYTES);
+		memcpy(s->domain, tg[i].domain, sizeof s->domain);
+		s->category = tg[i].category;
+		memcpy(s->indicator_id, tg[i].id, AM_ID_BYTES);
+		s->day = tg[i].day;
+		sighting_record_name(s->origin, s->category, s->domain, s->day, name);
+		rv = store_get(e->store, e->key->pk, name, AM_CAT_NONE, prior_cb, &p);
+		if (rv < 0 && rv != AM_ENOTFOUND) {
+			store_describe_error(e->store, rv, err, errlen);
+			goto out;
+		}
+		s->count = p.count + tg[i].add;
+		if (s->count > SIGHTING_COUNT_MAX)
+			s->count = SIGHTING_COUNT_MAX;
+		s->version = us > p.version ? us : p.version + 1;
+		s->issued_at = now;
+		if ((rv = sighting_sign(e->key->sk, s, envs[i], sizeof envs[i], &len, ids[i])) != 0) {
+			snprintf(err, errlen, "cannot sign a sighting report on %s: %s", s->domain, am_strerror(rv));
+			goto out;
+		}
+		sighting_record(s, &inds[i]);
+		u[i] = (struct store_update){.ind = &inds[i], .id = ids[i], .env = envs[i], .env_len = len};
+	}
+	rv = apply_updates(e->apply, APPLY_LOCAL, u, ntg, now, NULL, results, NULL);
+	if (rv != 0) {
+		store_describe_error(e->store, rv, err, errlen);
+		goto out;
+	}
+	for (size_t i = 0; i < ntg; i++)
+		if (results[i] == 1)
+			res->reports++;
+out:
+	pthread_mutex_unlock(&import_lock);
+	free(tg);
+	free(reps);
+	free(inds);
+	free(u);
+	free(envs);
+	free(ids);
+	free(results);
+	return rv;
+}
+
+struct list_ctx {
+	const struct sighting_env *e;
+	const char *name;
+	size_t limit, cap;
+	struct wire_sightings_res *res;
+	int rv;
+};
+
+static int list_cb(void *arg, const struct store_rec *rec)
+{
+	struct list_ctx *c = arg;
+	struct wire_sightings_res *r = c->res;
+	struct sighting s;
+
+	if (!rec->env || sighting_peek(rec->env, rec->env_len, &s) != 0)
+		return 0; /* not a report in a form this peer reads: leave it */
+	if (c->name[0] && strcmp(s.domain, c->name) != 0)
+		return 0;
+	if (r->n_shown == c->limit) {
+		r->truncated = true;
+		return 0;
+	}
+	if (r->n_shown == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 64;
+		void *p = realloc(r->shown, ncap * sizeof *r->shown);
+		if (!p) {
+			c->rv = AM_ENOMEM;
+			return 1;
+		}
+		r->shown = p;
+		c->cap = ncap;
+	}
+	struct wire_sighting_shown *w = &r->shown[r->n_shown++];
+	memset(w, 0, sizeof *w);
+	w->s = s;
+	w->own = memcmp(s.reporter, c->e->key->pk, AM_KEY_BYTES) == 0;
+	if (w->own)
+		snprintf(w->reporter_name, sizeof w->reporter_name, "%s", c->e->cfg ? c->e->cfg->name : "self");
+	else if (c->e->mesh)
+		mesh_origin_name(c->e->mesh, s.reporter, w->reporter_name, sizeof w->reporter_name);
+	if (memcmp(s.origin, c->e->key->pk, AM_KEY_BYTES) == 0)
+		snprintf(w->origin_name, sizeof w->origin_name, "%s", c->e->cfg ? c->e->cfg->name : "self");
+	else if (c->e->mesh)
+		mesh_origin_name(c->e->mesh, s.origin, w->origin_name, sizeof w->origin_name);
+	snprintf(w->from, sizeof w->from, "%s", rec->from);
+	return 0;
+}
+
+static int by_day_desc(const void *a, const void *b)
+{
+	const struct wire_sighting_shown *x = a, *y = b;
+	if (x->s.day != y->s.day)
+		return x->s.day > y->s.day ? -1 : 1;
+	int c = strcmp(x->s.domain, y->s.domain);
+	if (c)
+		return c;
+	if (x->own != y->own)
+		return x->own ? -1 : 1;
+	return strcmp(x->reporter_name, y->reporter_name);
+}
+
+int sighting_store_list(const struct sighting_env *e, const char *name, uint64_t now, size_t limit,
+                        struct wire_sightings_res *res)
+{
+	struct list_ctx c = {.e = e, .name = name ? name : "", .res = res};
+	int rv;
+
+	c.limit = limit && limit < WIRE_SIGHTING_SHOWN_MAX ? limit : WIRE_SIGHTING_SHOWN_MAX;
+	rv = store_prefix(e->store, SIGHTING_RECORD_PREFIX, now, list_cb, &c);
+	if (rv > 0)
+		rv = c.rv;
+	if (rv != 0)
+		return rv;
+	if (res->n_shown > 1)
+		qsort(res->shown, res->n_shown, sizeof *res->shown, by_day_desc);
+	return 0;
+}

@@ -1,0 +1,214 @@
+/* test_sighting_store.c - imported counts into signed reports: attribution, totals, refusals, listing. */
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "domain.h"
+#include "indicator.h"
+#include "sighting_store.h"
+
+#define NOW 1800000000ull
+#define TODAY ((uint32_t)(NOW / 86400))
+
+struct fx {
+	char root[64], dir[96];
+	struct store *s;
+	struct apply *a;
+	struct keyfile_secret self;
+	uint8_t org_pk[32], org_sk[64];
+	struct config cfg;
+	struct config_rpz zones[2];
+	struct sighting_env env;
+};
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void put(struct fx *f, const uint8_t *pk, const uint8_t *sk, const char *domain, enum am_category cat)
+{
+	struct am_indicator ind = {0};
+	uint8_t env[AM_ENVELOPE_MAX], id[32];
+	size_t len;
+	int res;
+
+	memcpy(ind.origin, pk, 32);
+	snprintf(ind.domain, sizeof ind.domain, "%s", domain);
+	ind.category = cat;
+	ind.confidence = 90;
+	ind.issued_at = NOW - 10;
+	ind.expires_at = NOW + 86400;
+	ind.version = 1;
+	ind.tlp = AM_TLP_GREEN;
+	assert_int_equal(indicator_sign(&ind, sk, env, sizeof env, &len, id), 0);
+	struct store_update u = {.ind = &ind, .id = id, .env = env, .env_len = len, .hops = 1, .from = "b"};
+	assert_int_equal(apply_updates(f->a, APPLY_MESH, &u, 1, NOW, NULL, &res, NULL), 0);
+	assert_int_equal(res, 1);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	char err[AM_ERRLEN];
+
+	assert_non_null(f);
+	snprintf(f->root, sizeof f->root, "/tmp/test_sighting_store.XXXXXX");
+	assert_non_null(mkdtemp(f->root));
+	snprintf(f->dir, sizeof f->dir, "%s/db", f->root);
+	if (store_open(&f->s, f->dir, 64u << 20, err, sizeof err) != 0)
+		fail_msg("store_open: %s", err);
+	assert_int_equal(apply_open(&f->a, f->s), 0);
+	crypto_sign_keypair(f->self.pk, f->self.sk);
+	crypto_sign_keypair(f->org_pk, f->org_sk);
+	snprintf(f->cfg.name, sizeof f->cfg.name, "c");
+	snprintf(f->zones[0].name, sizeof f->zones[0].name, "abuse");
+	snprintf(f->zones[0].zone, sizeof f->zones[0].zone, "rpz.amesh.test");
+	f->zones[0].categories = 1u << AM_CAT_PHISHING;
+	snprintf(f->zones[1].name, sizeof f->zones[1].name, "bots");
+	snprintf(f->zones[1].zone, sizeof f->zones[1].zone, "bots.amesh.test");
+	f->zones[1].categories = 1u << AM_CAT_BOTNET;
+	f->cfg.rpz = f->zones;
+	f->cfg.n_rpz = 2;
+	f->env = (struct sighting_env){.store = f->s, .apply = f->a, .key = &f->self, .cfg = &f->cfg};
+	put(f, f->org_pk, f->org_sk, "evil.example.com", AM_CAT_PHISHING);
+	put(f, f->org_pk, f->org_sk, "evil.example.com", AM_CAT_BOTNET);
+	put(f, f->org_pk, f->org_sk, "deeper.evil.example.com", AM_CAT_PHISHING);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	apply_close(f->a);
+	store_close(f->s);
+	nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static int import(struct fx *f, struct wire_sighting_row *rows, size_t n, struct wire_sightings_res *res)
+{
+	struct wire_sightings_req req = {.import = true, .rows = rows, .n_rows = n};
+	char err[AM_ERRLEN];
+	memset(res, 0, sizeof *res);
+	return sighting_store_import(&f->env, &req, NOW, res, err, sizeof err);
+}
+
+static struct wire_sighting_row row(const char *q, const char *hint, uint32_t day, uint64_t count)
+{
+	struct wire_sighting_row r;
+	memset(&r, 0, sizeof r);
+	snprintf(r.qname, sizeof r.qname, "%s", q);
+	snprintf(r.hint, sizeof r.hint, "%s", hint);
+	r.day = day;
+	r.count = count;
+	return r;
+}
+
+static uint64_t count_of(struct fx *f, const char *domain, enum am_category cat, uint32_t day)
+{
+	struct wire_sightings_res res = {0};
+	uint64_t n = 0;
+	assert_int_equal(sighting_store_list(&f->env, domain, NOW, 0, &res), 0);
+	for (size_t i = 0; i < res.n_shown; i++)
+		if (res.shown[i].s.category == cat && res.shown[i].s.day == day)
+			n += res.shown[i].s.count;
+	free(res.shown);
+	return n;
+}
+
+/* A hit counts for the nearest name that holds indicators, in the zone's categories. */
+static void test_attribution_nearest_and_by_zone(void **state)
+{
+	struct fx *f = *state;
+	struct wire_sightings_res res;
+	struct wire_sighting_row rows[] = {
+		row("www.evil.example.com", "www.evil.example.com.rpz.amesh.test", TODAY, 3), /* BIND via: phishing */
+		row("x.deeper.evil.example.com", "abuse", TODAY, 2), /* Unbound rpz-log-name: the nearer name */
+		row("evil.example.com", "bots.amesh.test", TODAY, 5),  /* botnet zone */
+		row("evil.example.com", "", TODAY, 1),                 /* no hint: both categories */
+		row("clean.example.org", "", TODAY, 4),                /* nothing there */
+	};
+	assert_int_equal(import(f, rows, 5, &res), 0);
+	assert_int_equal(res.rows, 5);
+	assert_int_equal(res.matched, 11);
+	assert_int_equal(res.unmatched, 4);
+	assert_int_equal(res.n_unmatched_names, 1);
+	assert_string_equal(res.unmatched_names[0], "clean.example.org");
+	assert_int_equal(count_of(f, "evil.example.com", AM_CAT_PHISHING, TODAY), 4);
+	assert_int_equal(count_of(f, "evil.example.com", AM_CAT_BOTNET, TODAY), 6);
+	assert_int_equal(count_of(f, "deeper.evil.example.com", AM_CAT_PHISHING, TODAY), 2);
+}
+
+/* Imports add up, per day, in one report per (indicator, day), re-signed with a greater version. */
+static void test_totals_add_up_per_day(void **state)
+{
+	struct fx *f = *state;
+	struct wire_sightings_res res;
+	struct wire_sighting_row a[] = {row("evil.example.com", "abuse", TODAY, 10), row("evil.example.com", "abuse", TODAY - 1, 7)};
+	struct wire_sighting_row b[] = {row("evil.example.com", "abuse", TODAY, 5)};
+
+	assert_int_equal(import(f, a, 2, &res), 0);
+	assert_int_equal(res.reports, 2);
+	assert_int_equal(import(f, b, 1, &res), 0);
+	assert_int_equal(res.reports, 1);
+	assert_int_equal(count_of(f, "evil.example.com", AM_CAT_PHISHING, TODAY), 15);
+	assert_int_equal(count_of(f, "evil.example.com", AM_CAT_PHISHING, TODAY - 1), 7);
+	/* what is stored verifies as this peer's signed report */
+	struct wire_sightings_res l = {0};
+	assert_int_equal(sighting_store_list(&f->env, "evil.example.com", NOW, 0, &l), 0);
+	assert_int_equal(l.n_shown, 2);
+	assert_true(l.shown[0].own);
+	assert_int_equal(l.shown[0].s.day, TODAY); /* newest day first */
+	assert_memory_equal(l.shown[0].s.reporter, f->self.pk, 32);
+	assert_memory_equal(l.shown[0].s.origin, f->org_pk, 32);
+	free(l.shown);
+}
+
+static void test_refusals(void **state)
+{
+	struct fx *f = *state;
+	struct wire_sightings_res res;
+	struct wire_sighting_row old[] = {row("evil.example.com", "", TODAY - SIGHTING_KEEP_DAYS - 1, 3),
+	                                  row("evil.example.com", "", TODAY + 2, 3)};
+	struct wire_sighting_row zero[] = {row("evil.example.com", "", TODAY, 1), row("evil.example.com", "", TODAY, 0)};
+	struct wire_sighting_row badname[] = {row("a..b", "", TODAY, 1)};
+
+	assert_int_equal(import(f, old, 2, &res), 0);
+	assert_int_equal(res.too_old, 2);
+	assert_int_equal(res.reports, 0);
+	/* a bad row refuses the whole request: nothing of it is counted */
+	assert_int_equal(import(f, zero, 2, &res), AM_EINVAL);
+	assert_int_equal(import(f, badname, 1, &res), AM_EINVAL);
+	assert_int_equal(count_of(f, "evil.example.com", AM_CAT_PHISHING, TODAY), 0);
+	/* a peer without the apply path takes no imports */
+	f->env.apply = NULL;
+	assert_int_not_equal(import(f, old, 1, &res), 0);
+	f->env.apply = f->a;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_attribution_nearest_and_by_zone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_totals_add_up_per_day, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+	};
+	char err[AM_ERRLEN];
+	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
