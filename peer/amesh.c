@@ -336,6 +336,171 @@ out:
 	return rv;
 }
 
+/* --- disputes (issue 14) --- */
+
+static void print_dispute_text(const struct wire_dispute_info *d)
+{
+	char id[2 * AM_ID_BYTES + 1], ok[17], by[17], at[TIMEFMT_LEN], due[TIMEFMT_LEN], buf[4 * DISPUTE_REASON_MAX + 8];
+
+	am_hex(d->id, AM_ID_BYTES, id);
+	am_keyid_hex(d->origin, ok);
+	am_keyid_hex(d->by, by);
+	timefmt_rfc3339(d->at, at);
+	timefmt_rfc3339(d->deadline, due);
+	printf("%s  %s  %s  %s  origin=%s  by=%s%s%s%s  filed=%s  due=%s%s%s\n", id,
+	       jsonout_dispute_state(d), d->domain, am_category_name(d->category), ok, by,
+	       d->by_name[0] ? " (" : "", d->by_name, d->by_name[0] ? ")" : "", at, due,
+	       d->from[0] ? "  via=" : "", d->from);
+	printf("    reason: %s\n", printable(d->reason, buf, sizeof buf));
+	if (d->on_behalf_of[0])
+		printf("    on behalf of: %s\n", printable(d->on_behalf_of, buf, sizeof buf));
+	if (d->evidence[0])
+		printf("    evidence: %s\n", printable(d->evidence, buf, sizeof buf));
+	if (d->answer) {
+		char when[TIMEFMT_LEN];
+		timefmt_rfc3339(d->answered_at, when);
+		printf("    answer: %s at %s: %s\n", dispute_answer_name(d->answer), when,
+		       printable(d->answer_reason, buf, sizeof buf));
+	}
+}
+
+static int print_disputes(const struct wire_response *resp)
+{
+	for (size_t i = 0; i < resp->n_disputes; i++) {
+		if (opt_json) {
+			if (print_json(jsonout_dispute(&resp->disputes[i])) != 0)
+				return EXIT_ERR;
+		} else {
+			print_dispute_text(&resp->disputes[i]);
+		}
+	}
+	return 0;
+}
+
+static void copy_arg(char *dst, size_t cap, const char *opt, const char *v)
+{
+	if (strlen(v) >= cap)
+		die_usage("%s is longer than %zu bytes", opt, cap - 1);
+	memcpy(dst, v, strlen(v) + 1);
+}
+
+static int parse_origin(const char *s, struct wire_request *req);
+
+static int cmd_dispute_answer(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"reason", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct wire_request req = {.op = WIRE_OP_DISPUTE_ANSWER};
+	struct wire_response resp;
+	struct client *cl = NULL;
+	int c, rv;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': copy_arg(req.dispute_reason, sizeof req.dispute_reason, "--reason", optarg); break;
+		case 'h': return usage(stdout), 0;
+		default: die_usage("bad option");
+		}
+	}
+	if (optind + 2 != argc)
+		die_usage("expected: dispute answer ID uphold|withdraw --reason TEXT");
+	copy_arg(req.domain, sizeof req.domain, "the dispute id", argv[optind]);
+	if (dispute_answer_parse(argv[optind + 1], &req.dispute_answer) != 0)
+		die_usage("answer `%s': expected uphold (keep the indicator) or withdraw (take it back)", argv[optind + 1]);
+	if (!req.dispute_reason[0])
+		die_usage("--reason is mandatory: say why, in words the disputing party reads");
+	if ((rv = call(&cl, &req, &resp)) != 0)
+		goto out;
+	if (!opt_json && resp.n_disputes)
+		printf("answered %s: %s%s\n", resp.disputes[0].domain, dispute_answer_name(req.dispute_answer),
+		       req.dispute_answer == DISPUTE_WITHDRAW ? " (the indicator is withdrawn)" : " (the indicator stays)");
+	rv = print_disputes(&resp);
+	wire_response_clear(&resp);
+out:
+	client_close(cl);
+	return rv;
+}
+
+static int cmd_dispute(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"category", required_argument, NULL, 'C'}, {"reason", required_argument, NULL, 'r'},
+		{"evidence", required_argument, NULL, 'e'}, {"on-behalf-of", required_argument, NULL, 'b'},
+		{"origin", required_argument, NULL, 'o'},   {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct wire_request req = {.op = WIRE_OP_DISPUTE};
+	struct wire_response resp;
+	struct client *cl = NULL;
+	int c, rv;
+
+	if (argc > 1 && strcmp(argv[1], "answer") == 0) {
+		cmd_name = "dispute answer";
+		return cmd_dispute_answer(argc - 1, argv + 1);
+	}
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'C': req.category = parse_category(optarg); break;
+		case 'r': copy_arg(req.dispute_reason, sizeof req.dispute_reason, "--reason", optarg); break;
+		case 'e': copy_arg(req.dispute_evidence, sizeof req.dispute_evidence, "--evidence", optarg); break;
+		case 'b': copy_arg(req.dispute_behalf, sizeof req.dispute_behalf, "--on-behalf-of", optarg); break;
+		case 'o':
+			if (parse_origin(optarg, &req) != 0)
+				die_usage("--origin `%s': expected a key id (16 hex digits) or a public key", optarg);
+			break;
+		case 'h': return usage(stdout), 0;
+		default: die_usage("bad option");
+		}
+	}
+	if (optind + 1 != argc)
+		die_usage("expected exactly one DOMAIN (with --category) or indicator ID");
+	if (!req.dispute_reason[0])
+		die_usage("--reason is mandatory: say what the indicator gets wrong");
+	copy_arg(req.domain, sizeof req.domain, "the domain", argv[optind]);
+	if ((rv = call(&cl, &req, &resp)) != 0)
+		goto out;
+	if (!opt_json)
+		printf("filed %zu dispute%s\n", resp.n_disputes, resp.n_disputes == 1 ? "" : "s");
+	rv = print_disputes(&resp);
+	wire_response_clear(&resp);
+out:
+	client_close(cl);
+	return rv;
+}
+
+static int cmd_disputes(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"open", no_argument, NULL, 'O'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct wire_request req = {.op = WIRE_OP_DISPUTES};
+	struct wire_response resp;
+	struct client *cl = NULL;
+	int c, rv;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'O': req.open_only = true; break;
+		case 'h': return usage(stdout), 0;
+		default: die_usage("bad option");
+		}
+	}
+	if (optind != argc)
+		die_usage("unexpected argument `%s'", argv[optind]);
+	if ((rv = call(&cl, &req, &resp)) != 0)
+		goto out;
+	rv = print_disputes(&resp);
+	wire_response_clear(&resp);
+out:
+	client_close(cl);
+	return rv;
+}
+
 struct query_tally {
 	size_t names, matched, rejected;
 	bool failed; /* output could not be written */
@@ -364,6 +529,8 @@ static void print_results(const struct wire_response *resp, struct query_tally *
 				printf("  verdict %-9s %-11s score %5.1f", am_category_name(v->category), v->level, v->score);
 				if (v->reason[0])
 					printf("  (%s)", v->reason);
+				if (v->disputed)
+					printf("  DISPUTED (%u open)", v->disputed);
 				printf("\n");
 				for (size_t k = 0; k < v->n_contrib; k++) {
 					char ok[17];
@@ -375,6 +542,15 @@ static void print_results(const struct wire_response *resp, struct query_tally *
 			}
 			for (size_t j = 0; j < nr->n_signals; j++)
 				print_signal_text(stdout, &nr->signals[j], "  ");
+			for (size_t j = 0; j < nr->n_disputes; j++) {
+				const struct wire_dispute_info *d = &nr->disputes[j];
+				char by[17], rb[4 * DISPUTE_REASON_MAX + 8], did[2 * AM_ID_BYTES + 1];
+				am_keyid_hex(d->by, by);
+				am_hex(d->id, AM_ID_BYTES, did);
+				printf("  dispute %.16s %s on %s/%s by %s%s%s%s: %s\n", did, jsonout_dispute_state(d), d->domain,
+				       am_category_name(d->category), by, d->by_name[0] ? " (" : "", d->by_name,
+				       d->by_name[0] ? ")" : "", printable(d->reason, rb, sizeof rb));
+			}
 		}
 	}
 }
@@ -1314,6 +1490,12 @@ static const struct subcommand {
 	{"allowlist", cmd_allowlist, "[--limit N] [--] [NAME]",
 	 "the lists loaded (bad entries skipped), which entry and list cover NAME, and how many\n"
 	 "              live signals each entry is shielding right now (most first)"},
+	{"dispute", cmd_dispute, "DOMAIN --category C | ID, --reason TEXT [--evidence URL] [--on-behalf-of TEXT] [--origin KEYID]"
+	 " | answer ID uphold|withdraw --reason TEXT",
+	 "dispute a live indicator this peer holds (signed; it travels to the origin and every holder);\n"
+	 "              or, at the origin, answer a dispute: uphold keeps the indicator, withdraw withdraws it"},
+	{"disputes", cmd_disputes, "[--open]",
+	 "disputes held here: open, overdue (past dispute_deadline), upheld or withdrawn, with ids"},
 	{"list", cmd_list, "[--category C] [--origin KEYID] [--limit N]", "list live signals"},
 	{"status", cmd_status, "", "identity, counts, store size, uptime, per-origin digests"},
 	{"watch", cmd_watch, "[--category C] [--min-confidence N]",
@@ -1371,7 +1553,8 @@ static int global_options_after(int argc, char **argv, int cmd)
 	static const char *const with_value[] = {
 		"--category", "--confidence", "--expires", "--ttl", "--tlp", "--hop-limit",
 		"--origin", "--limit", "--min-confidence", "--since", "--format", "--name",
-		"--listen", "-o", "--output", "--comment", "--as", "--note", "--reason",
+		"--listen", "-o", "--output", "--comment", "--as", "--note", "--reason", "--evidence",
+		"--on-behalf-of",
 		"--passphrase-fd",
 	};
 

@@ -15,6 +15,7 @@
 #include "allowlist.h"
 #include "apply.h"
 #include "audit.h"
+#include "dispute_audit.h"
 #include "domain.h"
 #include "keyfile.h"
 #include "listen_guard.h"
@@ -202,6 +203,14 @@ out:
  * so leaving without the rest of the cleanup loses nothing. */
 #define SHUTDOWN_DEADLINE_S 20
 
+/* The dispute audit's names come from the mesh's trust store, once the
+ * mesh is open (arg points at main's mesh pointer). */
+static bool dispute_names(void *arg, const uint8_t key[AM_KEY_BYTES], char *out, size_t outlen)
+{
+	struct mesh *m = *(struct mesh **)arg;
+	return m && mesh_origin_name(m, key, out, outlen);
+}
+
 static void *shutdown_deadline(void *arg)
 {
 	(void)arg;
@@ -231,6 +240,7 @@ int main(int argc, char **argv)
 	struct store *store = NULL;
 	struct control *ctl = NULL;
 	struct mesh *mesh = NULL;
+	struct dispute_audit *daudit = NULL;
 	struct events *events = NULL;
 	struct listen_guard *guard = NULL;
 	struct workpool *verify = NULL;
@@ -376,7 +386,8 @@ int main(int argc, char **argv)
 	/* Every change enters through the apply path; its consumers subscribe
 	 * here (the relay subscribes itself in mesh_open). */
 	if (apply_open(&ap, store) != 0 || apply_subscribe_audit(ap, audit) != 0 ||
-	    apply_subscribe_events(ap, events) != 0) {
+	    apply_subscribe_events(ap, events) != 0 ||
+	    dispute_subscribe_audit(ap, audit, dispute_names, &mesh, &daudit) != 0) {
 		fprintf(stderr, "ameshd: cannot set up the apply path\n");
 		goto out;
 	}
@@ -479,7 +490,9 @@ out:
 	rpz_close(rpz);
 	mesh_close(mesh);
 	workpool_free(verify); /* after its users, the mesh's threads, are joined */
+	mesh = NULL; /* the dispute audit's names stop here */
 	apply_close(ap);
+	dispute_audit_free(daudit);
 	listen_guard_close(guard);
 	events_free(events);
 	control_allow_free(allow);

@@ -146,6 +146,8 @@ static void tell_updates(struct apply *a, enum apply_cause cause, const struct s
 			.is_live = !ind->withdrawn,
 			.confidence = ind->withdrawn ? 0 : local,
 			.note = notes ? notes[i] : NULL,
+			.env = u[i].env,
+			.env_len = u[i].env_len,
 		};
 		tell_change(a, &c);
 		sum.changes++;

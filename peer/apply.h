@@ -100,6 +100,8 @@ struct apply_change {
 	bool is_live;                   /* false for withdrawals and removals */
 	uint8_t confidence;             /* local confidence (after the import cap); 0 if not is_live */
 	const char *note;               /* why, in words, for the audit trail; may be NULL */
+	const uint8_t *env;             /* the signed envelope as stored; NULL for EVENT_EXPIRED */
+	size_t env_len;                 /* (disputes are read from it: dispute_store.h) */
 };
 
 /* The indicators of one origin became shown (is_live) or hidden as a

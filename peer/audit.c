@@ -96,6 +96,7 @@ static const char *const event_names[] = {
 	"received", "accepted", "rejected", "relayed", "originated", "withdrawn",
 	"expired", "trust_added", "trust_removed", "trust_revoked", "key_rotated",
 	"rotation_pending", "allowlisted",
+	"disputed", "dispute_answered", "dispute_relayed", /* issue 14: dispute_audit.h */
 };
 
 struct audit {

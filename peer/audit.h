@@ -15,7 +15,8 @@
  *
  * Events: received, accepted, rejected, relayed, originated, withdrawn,
  * expired, trust_added, trust_removed, trust_revoked, key_rotated,
- * rotation_pending, allowlisted.
+ * rotation_pending, allowlisted, disputed, dispute_answered, dispute_relayed
+ * (dispute_audit.h).
  *
  * Retention: records older than the retention period are pruned by
  * rewriting the file (atomically) starting with an anchor record that

@@ -254,6 +254,11 @@ static int set_max_lifetime(struct config *cfg, const char *v, char *why, size_t
 	return set_duration(&cfg->max_lifetime, v, MAX_LIFETIME_MIN, MAX_LIFETIME_MAX, why, whylen);
 }
 
+static int set_dispute_deadline(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	return set_duration(&cfg->dispute_deadline, v, 1, 365ull * 86400, why, whylen);
+}
+
 static int set_sweep_interval(struct config *cfg, const char *v, char *why, size_t whylen)
 {
 	return set_duration(&cfg->sweep_interval, v, SWEEP_MIN, SWEEP_MAX, why, whylen);
@@ -541,6 +546,11 @@ static int set_import_quota(struct config_neighbour *nb, const char *v, char *wh
 	return parse_number(v, 1, QUOTA_MAX, &nb->imp.quota, why, whylen);
 }
 
+static int set_import_disputes(struct config_neighbour *nb, const char *v, char *why, size_t whylen)
+{
+	return parse_number(v, 1, 100000, &nb->imp.disputes_per_hour, why, whylen);
+}
+
 /*
  * Every option is one row: where it lives, its default (parsed by the same
  * setter as file input, so a default can never be invalid unnoticed), and
@@ -594,6 +604,8 @@ static const struct option {
 	     "Longest lifetime accepted for an indicator: one expiring further in the\n"
 	     "future is refused. Durations take a unit: s, m, h, d, w, combinable as\n"
 	     "in 1d12h. From 1h to 365d."),
+	PEER("dispute_deadline", "72h", NULL, set_dispute_deadline,
+	     "An unanswered dispute older than this is overdue. 1s to 365d."),
 	PEER("sweep_interval", "60s", NULL, set_sweep_interval,
 	     "How often expired indicators are removed from the store. From 1s to 1d."),
 	PEER("map_size", "1G", NULL, set_map_size,
@@ -664,6 +676,8 @@ static const struct option {
 	NB("import.quota", "100000", NULL, set_import_quota,
 	   "At most this many indicators of one origin are accepted via this\n"
 	   "neighbour, 1 to 1000000000."),
+	NB("import.disputes_per_hour", "60", NULL, set_import_disputes,
+	   "Disputes and answers taken from it per hour (more: dispute_rate)."),
 	NB("rotation", "hold", NULL, set_rotation,
 	   "When this neighbour's key announces its successor (a rotation signed by\n"
 	   "both keys): hold it for an admin (`amesh keys pending', `approve') or\n"

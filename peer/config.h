@@ -86,6 +86,7 @@ struct config_rpz {
 	enum config_rpz_action action;      /* default nxdomain */
 	char cname_target[AM_DOMAIN_MAX + 1]; /* CONFIG_RPZ_CNAME: absolute, no trailing dot */
 	bool allowlisted_omit;              /* allowlisted = omit (default passthru) */
+	bool disputed_omit;                 /* disputed = omit (default keep): issue 14 */
 	struct config_prefix allow_transfer[CONFIG_RPZ_ADDRS_MAX];
 	size_t n_allow_transfer;            /* default 127.0.0.1, ::1 */
 	struct config_addr notify[CONFIG_RPZ_ADDRS_MAX];
@@ -110,6 +111,7 @@ struct config {
 	char listen[256];          /* [peer] listen URL for the mesh, "" = none */
 	char metrics_listen[64];   /* [peer] metrics_listen: HOST:PORT of GET /metrics, "" = none */
 	uint64_t max_lifetime;     /* [peer] max_lifetime, default 90d */
+	uint64_t dispute_deadline; /* [peer] dispute_deadline: unanswered past it = overdue, default 72h */
 	uint64_t sweep_interval;   /* [peer] sweep_interval, default 60s */
 	uint64_t map_size;         /* [peer] map_size, default 1G */
 	uint64_t watch_buffer;     /* [peer] watch_buffer: live-feed events kept, default 65536 */

@@ -263,6 +263,18 @@ static int set_allowlisted(struct config_rpz *z, const char *v, char *why, size_
 	return 0;
 }
 
+static int set_disputed(struct config_rpz *z, const char *v, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN];
+
+	if (strcmp(v, "keep") != 0 && strcmp(v, "omit") != 0) {
+		snprintf(why, whylen, "%s: expected keep or omit", quote(q, sizeof q, v));
+		return -1;
+	}
+	z->disputed_omit = v[0] == 'o';
+	return 0;
+}
+
 /* Splits a list on commas and blanks into buf; calls one(tok) per item. */
 #define FOR_EACH_ITEM(v, tok, body)                                                   \
 	do {                                                                          \
@@ -419,6 +431,8 @@ static const struct rpz_option {
 	{"allowlisted", "passthru", NULL, set_allowlisted,
 	 "An allowlisted name that would enter: passthru (a rule a blocked\n"
 	 "parent cannot override) or omit (a blocked parent's *. rule covers it)."},
+	{"disputed", "keep", NULL, set_disputed,
+	 "keep, or omit: signals with an open dispute do not count here."},
 	{"allow_transfer", "127.0.0.1, ::1", NULL, set_allow_transfer,
 	 "Addresses or prefixes allowed SOA queries and transfers; others: REFUSED."},
 	{"notify", "", "127.0.0.1:5300, [::1]:5300", set_notify,

@@ -14,7 +14,7 @@
 
 #include "config.h"
 
-#define CONFIG_RPZ_OPTIONS 13
+#define CONFIG_RPZ_OPTIONS 14
 
 /* Index of key in the [rpz] option table, or -1. */
 int config_rpz_option_index(const char *key);

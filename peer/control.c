@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control_dispute.h"
 #include "domain.h"
 #include "indicator.h"
 #include "hist.h"
@@ -167,7 +168,7 @@ static int seal_one(void *arg, size_t i)
  * commit, the version counter included. Fills the response's submitted
  * signal. */
 static void sign_and_store(const struct control_env *env, struct am_indicator *ind, bool forced,
-                           struct wire_response *resp)
+                           const char *why_note, struct wire_response *resp)
 {
 	uint8_t envbuf[1][AM_ENVELOPE_MAX], id[1][AM_ID_BYTES];
 	struct store_update u[1];
@@ -185,7 +186,7 @@ static void sign_and_store(const struct control_env *env, struct am_indicator *i
 		allow_match(env->allow, ind->domain, why, sizeof why);
 	if (forced)
 		snprintf(note_buf, sizeof note_buf, "submitted with --force over the allowlist: %s", why);
-	const char *note = forced ? note_buf : why[0] ? why : NULL;
+	const char *note = forced ? note_buf : why_note ? why_note : why[0] ? why : NULL;
 	memset(u, 0, sizeof u);
 	u[0].ind = ind; /* for a failure before sealing */
 	if ((rv = apply_own(env->apply, u, inds, 1, now_usec(), seal_one, &job, timefmt_now(), &note, &result, &seq)) !=
@@ -331,7 +332,7 @@ static void do_submit(const struct control_env *env, const struct wire_request *
 		memcpy(resp->submitted.id, o.id, AM_ID_BYTES);
 		return;
 	}
-	sign_and_store(env, &ind, forced, resp);
+	sign_and_store(env, &ind, forced, NULL, resp);
 }
 
 /* --- batches: many submissions, one durable commit --- */
@@ -427,21 +428,18 @@ static int copy_indicator(void *arg, const struct store_rec *rec)
 	return 1;
 }
 
-static void do_withdraw(const struct control_env *env, const struct wire_request *req,
-                        struct wire_response *resp)
+/* Withdraws this peer's own live indicator on (domain, category), the
+ * domain normalised; note (may be NULL) says why in the audit trail. */
+void control_withdraw_own(const struct control_env *env, const char *domain, enum am_category cat,
+                          const char *note, struct wire_response *resp)
 {
 	struct am_indicator old, ind;
-	char domain[AM_DOMAIN_MAX + 1], err[AM_ERRLEN];
 	int rv;
 
-	if ((rv = domain_normalise(req->domain, domain, err, sizeof err)) != 0) {
-		fail_with(resp, rv, "%s", err);
-		return;
-	}
-	rv = store_get(env->store, env->key->pk, domain, req->category, copy_indicator, &old);
+	rv = store_get(env->store, env->key->pk, domain, cat, copy_indicator, &old);
 	if (rv != 1 || old.withdrawn || old.expires_at <= timefmt_now()) {
 		fail_with(resp, AM_ENOTFOUND, "%s/%s: this peer has no live indicator to withdraw",
-		          domain, am_category_name(req->category));
+		          domain, am_category_name(cat));
 		return;
 	}
 	/* The tombstone lives as long as what it withdraws: long enough that no
@@ -451,7 +449,20 @@ static void do_withdraw(const struct control_env *env, const struct wire_request
 	ind.issued_at = timefmt_now();
 	if (ind.issued_at >= ind.expires_at)
 		ind.issued_at = ind.expires_at - 1;
-	sign_and_store(env, &ind, false, resp);
+	sign_and_store(env, &ind, false, note, resp);
+}
+
+static void do_withdraw(const struct control_env *env, const struct wire_request *req,
+                        struct wire_response *resp)
+{
+	char domain[AM_DOMAIN_MAX + 1], err[AM_ERRLEN];
+	int rv;
+
+	if ((rv = domain_normalise(req->domain, domain, err, sizeof err)) != 0) {
+		fail_with(resp, rv, "%s", err);
+		return;
+	}
+	control_withdraw_own(env, domain, req->category, NULL, resp);
 }
 
 struct query_ctx {
@@ -575,6 +586,7 @@ static void do_query(const struct control_env *env, const struct wire_request *r
 			return;
 		}
 		add_verdicts(env, nr, now);
+		control_dispute_decorate(env, nr, now);
 	}
 }
 
@@ -1339,6 +1351,9 @@ static const handler_fn handlers[] = {
 	[WIRE_OP_EXPORT] = do_export,
 	[WIRE_OP_SUBMIT_BATCH] = do_submit_batch,
 	[WIRE_OP_SIGHTINGS] = do_sightings,
+	[WIRE_OP_DISPUTE] = control_do_dispute,
+	[WIRE_OP_DISPUTE_ANSWER] = control_do_dispute_answer,
+	[WIRE_OP_DISPUTES] = control_do_disputes,
 };
 
 int control_handle(const struct control_env *env, const uint8_t *req_buf, size_t req_len,

@@ -116,6 +116,8 @@ static json_t *verdict(const struct wire_verdict *v)
 		return NULL;
 	o = json_pack("{s:s, s:o, s:s}", "category", am_category_name(v->category), "score",
 	              real_rounded(v->score, 1), "level", v->level);
+	if (o && v->disputed && json_object_set_new(o, "disputed", json_integer((json_int_t)v->disputed)) != 0)
+		goto fail;
 	if (o && v->reason[0] && json_object_set_new(o, "reason", jsonout_string(v->reason)) != 0)
 		goto fail;
 	if (!o || json_object_set_new(o, "contributions", contrib) != 0) {
@@ -141,9 +143,20 @@ json_t *jsonout_name_result(const struct wire_name_result *nr)
 	if (json_object_set_new(o, "signals", sig = json_array()) != 0 ||
 	    json_object_set_new(o, "verdicts", ver = json_array()) != 0)
 		goto fail;
-	for (size_t j = 0; j < nr->n_signals; j++)
-		if (json_array_append_new(sig, jsonout_signal(&nr->signals[j])) != 0)
+	for (size_t j = 0; j < nr->n_signals; j++) {
+		const struct wire_signal *s = &nr->signals[j];
+		json_t *so = jsonout_signal(s), *ds = json_array();
+		if (json_array_append_new(sig, so) != 0 || json_object_set_new(so, "disputes", ds) != 0)
 			goto fail;
+		/* each signal carries the disputes on its (origin, domain, category) */
+		for (size_t k = 0; k < nr->n_disputes; k++) {
+			const struct wire_dispute_info *d = &nr->disputes[k];
+			if (d->category == s->ind.category && strcmp(d->domain, s->ind.domain) == 0 &&
+			    memcmp(d->origin, s->ind.origin, AM_KEY_BYTES) == 0 &&
+			    json_array_append_new(ds, jsonout_dispute(d)) != 0)
+				goto fail;
+		}
+	}
 	for (size_t j = 0; j < nr->n_verdicts; j++)
 		if (json_array_append_new(ver, verdict(&nr->verdicts[j])) != 0)
 			goto fail;
@@ -267,4 +280,44 @@ int jsonout_print(FILE *f, json_t *obj)
 		rv = AM_EIO;
 	json_decref(obj);
 	return rv;
+}
+
+const char *jsonout_dispute_state(const struct wire_dispute_info *d)
+{
+	if (d->answer == DISPUTE_WITHDRAW)
+		return "withdrawn";
+	if (d->answer == DISPUTE_UPHOLD)
+		return "upheld";
+	return d->overdue ? "overdue" : "open";
+}
+
+json_t *jsonout_dispute(const struct wire_dispute_info *d)
+{
+	char id[2 * AM_ID_BYTES + 1], ind[2 * AM_ID_BYTES + 1], ok[2 * AM_KEYID_BYTES + 1], by[2 * AM_KEYID_BYTES + 1];
+	json_t *o;
+
+	am_hex(d->id, AM_ID_BYTES, id);
+	am_hex(d->indicator_id, AM_ID_BYTES, ind);
+	am_keyid_hex(d->origin, ok);
+	am_keyid_hex(d->by, by);
+	o = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s}", "id", id, "indicator_id", ind, "domain",
+	              jsonout_string(d->domain), "category", am_category_name(d->category), "origin_key_id", ok, "by",
+	              by);
+	if (!o)
+		return NULL;
+	if ((d->by_name[0] && json_object_set_new(o, "by_name", jsonout_string(d->by_name)) != 0) ||
+	    json_object_set_new(o, "reason", jsonout_string(d->reason)) != 0 ||
+	    (d->evidence[0] && json_object_set_new(o, "evidence", jsonout_string(d->evidence)) != 0) ||
+	    (d->on_behalf_of[0] && json_object_set_new(o, "on_behalf_of", jsonout_string(d->on_behalf_of)) != 0) ||
+	    json_object_set_new(o, "at", jsonout_time(d->at)) != 0 ||
+	    json_object_set_new(o, "deadline", jsonout_time(d->deadline)) != 0 ||
+	    json_object_set_new(o, "state", json_string(jsonout_dispute_state(d))) != 0 ||
+	    (d->answer && json_object_set_new(o, "answer", json_string(dispute_answer_name(d->answer))) != 0) ||
+	    (d->answer && json_object_set_new(o, "answer_reason", jsonout_string(d->answer_reason)) != 0) ||
+	    (d->answer && json_object_set_new(o, "answered_at", jsonout_time(d->answered_at)) != 0) ||
+	    json_object_set_new(o, "from", jsonout_string(d->from)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }

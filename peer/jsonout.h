@@ -39,6 +39,13 @@ json_t *jsonout_peer(const struct wire_peer *p);
 json_t *jsonout_rpz_zone(const struct wire_rpz_zone *z, const struct wire_rpz_secondary *secs, size_t n);
 json_t *jsonout_watch_event(const struct wire_watch_event *e);
 json_t *jsonout_audit_record(const struct audit_record *r);
+/* One dispute (issue 14): {"id","indicator_id","domain","category",
+ * "origin_key_id","by","by_name"?,"reason","evidence"?,"on_behalf_of"?,
+ * "at","deadline","state" (open|overdue|upheld|withdrawn),"answer"?,
+ * "answer_reason"?,"answered_at"?,"from"} */
+json_t *jsonout_dispute(const struct wire_dispute_info *d);
+/* "open", "overdue", "upheld" or "withdrawn" */
+const char *jsonout_dispute_state(const struct wire_dispute_info *d);
 
 /* Writes obj compact on one line followed by '\n' and drops the reference
  * (obj may be NULL: then nothing is written and AM_ENOMEM returned).

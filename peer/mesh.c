@@ -24,6 +24,9 @@ static const char *const reject_names[MESH_R_COUNT] = {
 	[MESH_R_DOMAIN] = "domain",
 	[MESH_R_EXPIRED] = "expired",
 	[MESH_R_LIFETIME] = "lifetime",
+	[MESH_R_DISPUTE_RATE] = "dispute_rate",
+	[MESH_R_DISPUTE_NOT_ORIGIN] = "dispute_not_origin",
+	[MESH_R_DISPUTE_UNKNOWN] = "dispute_unknown",
 };
 
 const char *mesh_reject_name(int r)

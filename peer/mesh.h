@@ -63,6 +63,9 @@ enum mesh_reject {
 	MESH_R_DOMAIN,
 	MESH_R_EXPIRED,
 	MESH_R_LIFETIME, /* expires further out than our max_lifetime allows */
+	MESH_R_DISPUTE_RATE,      /* over the neighbour's import.disputes_per_hour */
+	MESH_R_DISPUTE_NOT_ORIGIN,/* an answer to a dispute about another origin's indicator */
+	MESH_R_DISPUTE_UNKNOWN,   /* an answer to a dispute this peer does not hold */
 	MESH_R_COUNT
 };
 const char *mesh_reject_name(int reason);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dispute_store.h"
 #include "mesh_impl.h"
 #include "sighting.h"
 
@@ -22,6 +23,34 @@ struct collect_ctx {
 	uint64_t sent;
 };
 
+struct came_from {
+	const char *nb;
+	bool yes;
+};
+
+static int came_from_cb(void *arg, const struct store_rec *rec)
+{
+	struct came_from *c = arg;
+	c->yes = rec->from[0] && strcmp(rec->from, c->nb) == 0;
+	return 1;
+}
+
+/* May the dispute (or answer) rec go to c->nb? dispute_route.h decides
+ * from the disputed indicator's origin and TLP, signed in the dispute. */
+static enum policy_reason dispute_may_go(struct collect_ctx *c, const struct store_rec *rec, struct dispute *d)
+{
+	if (dispute_parse_stored(rec->env, rec->env_len, d) != 0)
+		return POLICY_TLP_RED; /* cannot read it: keep it */
+	bool self_origin = memcmp(d->origin, c->m->key->pk, AM_KEY_BYTES) == 0;
+	bool nb_origin = memcmp(d->origin, c->nb->pk, AM_KEY_BYTES) == 0;
+	struct came_from cf = {.nb = c->nb->name};
+	if ((d->tlp == AM_TLP_CLEAR || d->tlp == AM_TLP_GREEN) && d->tlp > c->exp->max_tlp && !nb_origin)
+		/* toward the origin: the way the indicator came (a second read
+		 * transaction on this thread: the store opens LMDB with MDB_NOTLS) */
+		(void)store_get(c->m->store, d->origin, d->domain, d->category, came_from_cb, &cf);
+	return dispute_route_export(d->tlp, self_origin, nb_origin, cf.yes, c->exp->max_tlp);
+}
+
 static int collect_cb(void *arg, const struct store_rec *rec)
 {
 	struct collect_ctx *c = arg;
@@ -37,15 +66,41 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	if ((rec->from[0] && strcmp(rec->from, c->nb->name) == 0) ||
 	    memcmp(rec->ind.origin, c->nb->pk, AM_KEY_BYTES) == 0)
 		return 0;
+	/* Disputes and answers go where dispute_route.h says (issue 14). */
+	if (dispute_record_is(&rec->ind)) {
+		struct dispute d;
+		r = dispute_may_go(c, rec, &d);
+		if (r != POLICY_OK) {
+			c->held[r]++;
+			return 0;
+		}
+		if (wire_batch_push(c->batch, rec->env, rec->env_len, rec->hops) != 0) {
+			c->full = true;
+			return 1;
+		}
+		c->sent++;
+		struct am_indicator subj = {.category = d.category, .tlp = d.tlp};
+		char detail[200], hex[2 * AM_ID_BYTES + 1];
+		const uint8_t *did = d.kind == DISPUTE_FILED ? rec->id : d.dispute_id;
+		for (size_t i = 0; i < AM_ID_BYTES; i++)
+			snprintf(hex + 2 * i, 3, "%02x", did[i]);
+		snprintf(subj.domain, sizeof subj.domain, "%s", d.domain);
+		memcpy(subj.origin, d.origin, AM_KEY_BYTES);
+		snprintf(detail, sizeof detail, "%s of dispute %s forwarded to %s",
+		         d.kind == DISPUTE_FILED ? "filing" : d.answer == DISPUTE_WITHDRAW ? "withdraw answer" : "uphold answer",
+		         hex, c->nb->name);
+		mesh_audit(c->m, "dispute_relayed", &subj, c->nb->name, "dispute_route", detail);
+		return 0;
+	}
+	/* Sighting reports are no statements: they may go only toward their
+	 * indicator's origin (issue 14); until that route exists they stay. */
+	if (rec->ind.category == AM_CAT_NONE && sighting_record_is(rec->ind.domain))
+		return 0;
 	/* Key statements are public safety information: every neighbour gets
 	 * them, whatever the indicator policy - and before the trust check
 	 * below, because a revocation makes its own key untrusted here and must
 	 * still travel on. Only statements about keys this peer knew when they
 	 * arrived were stored. */
-	/* Sighting reports are no statements: they may go only toward their
-	 * indicator's origin (issue 14); until that route exists they stay. */
-	if (rec->ind.category == AM_CAT_NONE && sighting_record_is(rec->ind.domain))
-		return 0;
 	if (rec->ind.category == AM_CAT_NONE) {
 		if (wire_batch_push(c->batch, rec->env, rec->env_len, rec->hops) != 0) {
 			c->full = true;

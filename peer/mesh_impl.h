@@ -28,6 +28,7 @@
 #include <nng/nng.h>
 #include <pthread.h>
 
+#include "dispute_route.h"
 #include "hist.h"
 #include "mesh.h"
 #include "nnglisten.h"
@@ -89,6 +90,7 @@ struct nb {
 	int store_fail_rv;
 	struct origin_count *counts;
 	size_t n_counts;
+	struct dispute_bucket disputes; /* import.disputes_per_hour (dispute_route.h) */
 
 	struct link *link; /* NULL when they dial us */
 

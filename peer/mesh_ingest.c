@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "dispute_route.h"
+#include "dispute_store.h"
 #include "domain.h"
 #include "indicator.h"
 #include "log.h"
@@ -83,6 +85,8 @@ struct pending {
 	int reason;   /* P_REJECT: a MESH_R_ */
 	bool named;   /* P_REJECT: ind holds what could be read of it */
 	int vrv;      /* P_VERIFY: indicator_view_verify's result */
+	bool is_disp; /* a dispute or an answer: checked whole in the third pass */
+	struct dispute d;
 };
 
 /* The second pass, on the verify pool: one signature per call. */
@@ -92,6 +96,97 @@ static void verify_one(void *arg, size_t i)
 
 	if (q->state == P_VERIFY)
 		q->vrv = indicator_view_verify(&q->v);
+}
+
+/* The disputed indicator, as far as the dispute names it: for audit lines. */
+static void disputed_of(const struct dispute *d, struct am_indicator *ind)
+{
+	memset(ind, 0, sizeof *ind);
+	snprintf(ind->domain, sizeof ind->domain, "%s", d->domain);
+	memcpy(ind->origin, d->origin, AM_KEY_BYTES);
+	ind->category = d->category;
+	ind->tlp = d->tlp;
+}
+
+struct disp_dup {
+	const uint8_t *id;
+	uint64_t version;
+	bool dup;
+};
+
+static int disp_dup_cb(void *arg, const struct store_rec *rec)
+{
+	struct disp_dup *x = arg;
+	x->dup = rec->ind.version > x->version ||
+	         (rec->ind.version == x->version && memcmp(rec->id, x->id, AM_ID_BYTES) >= 0);
+	return 1;
+}
+
+/* Checks one dispute or answer from nb (issue 14; the rules are
+ * dispute_route.h's). taken[0..nt) are this batch's items already taken, so an
+ * answer may follow its dispute in one batch. Returns 0 to store it (q
+ * filled), 1 for a duplicate, or -1 after counting and recording the
+ * refusal. Caller holds nb->ingest_lock. */
+static int dispute_item(struct mesh *m, struct nb *nb, const struct policy_import *imp, const struct wire_item *it,
+                        struct pending *const *taken, size_t nt, struct pending *q, uint64_t now,
+                        uint64_t *rejects)
+{
+	struct am_indicator subj;
+	char norm[AM_DOMAIN_MAX + 1];
+	int rv;
+
+	q->is_disp = true;
+	rv = dispute_open(it->env, it->env_len, now, &q->d, q->id);
+	if (rv != 0) {
+		reject_item(m, nb, rejects, rv == AM_ESIG || rv == AM_EORIGIN ? MESH_R_SIGNATURE : MESH_R_DECODE, NULL);
+		return -1;
+	}
+	dispute_record(&q->d, q->id, &q->ind);
+	disputed_of(&q->d, &subj);
+	struct disp_dup dd = {.id = q->id, .version = q->ind.version};
+	if (store_get(m->store, q->ind.origin, q->ind.domain, AM_CAT_NONE, disp_dup_cb, &dd) == 1 && dd.dup)
+		return 1;
+	for (size_t i = 0; i < nt; i++)
+		if (taken[i]->is_disp && memcmp(taken[i]->id, q->id, AM_ID_BYTES) == 0)
+			return 1;
+	int reason = 0;
+	if (q->ind.expires_at <= now)
+		reason = MESH_R_EXPIRED;
+	else if (domain_normalise(q->d.domain, norm, NULL, 0) != 0 || strcmp(norm, q->d.domain) != 0)
+		reason = MESH_R_DOMAIN;
+	else {
+		enum policy_reason r = dispute_route_import(q->d.tlp, memcmp(q->d.origin, m->key->pk, AM_KEY_BYTES) == 0,
+		                                            memcmp(q->d.origin, nb->pk, AM_KEY_BYTES) == 0);
+		if (r != POLICY_OK)
+			reason = (int)r;
+	}
+	if (!reason && q->d.kind == DISPUTE_ANSWERED) {
+		/* an answer counts only from the origin of the indicator its
+		 * dispute names: look the dispute up, here or in this batch */
+		struct dispute_view v;
+		bool held = false, fits = false;
+		for (size_t i = 0; i < nt && !held; i++)
+			if (taken[i]->is_disp && taken[i]->d.kind == DISPUTE_FILED &&
+			    memcmp(taken[i]->id, q->d.dispute_id, AM_ID_BYTES) == 0) {
+				held = true;
+				fits = dispute_answer_fits(&taken[i]->d, &q->d);
+			}
+		if (!held && dispute_store_get(m->store, q->d.dispute_id, now, &v) == 0) {
+			held = true;
+			fits = dispute_answer_fits(&v.filed, &q->d);
+		}
+		if (!held)
+			reason = MESH_R_DISPUTE_UNKNOWN;
+		else if (!fits)
+			reason = MESH_R_DISPUTE_NOT_ORIGIN;
+	}
+	if (!reason && !dispute_bucket_take(&nb->disputes, imp->disputes_per_hour, now))
+		reason = MESH_R_DISPUTE_RATE;
+	if (reason) {
+		reject_item(m, nb, rejects, reason, &subj);
+		return -1;
+	}
+	return 0;
 }
 
 /* The store record standing for a key statement (store.h: '@' names). */
@@ -269,6 +364,13 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, uns
 		struct pending *q = &p[i];
 
 		q->item = it;
+		if (dispute_is(it->env, it->env_len)) {
+			/* disputes: signature and every rule in the third pass
+			 * (rare, and an answer may follow its dispute in order) */
+			q->is_disp = true;
+			q->state = P_READY;
+			continue;
+		}
 		q->is_stmt = statement_is(it->env, it->env_len);
 		if (q->is_stmt) {
 			rv = statement_open(it->env, it->env_len, &q->st, q->id);
@@ -315,6 +417,18 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, uns
 			continue;
 		}
 		if (q->is_stmt) {
+			u[np] = (struct store_update){.ind = &q->ind, .id = q->id, .env = it->env,
+			                              .env_len = it->env_len, .hops = it->hops + 1, .from = nb->name};
+			pu[np++] = q;
+			continue;
+		}
+		if (q->is_disp) {
+			/* disputes pass import filters, not the route or the rate */
+			int dv = dispute_item(m, nb, &imp, it, pu, np, q, now, rejects);
+			if (dv == 1)
+				dups++;
+			if (dv != 0)
+				continue;
 			u[np] = (struct store_update){.ind = &q->ind, .id = q->id, .env = it->env,
 			                              .env_len = it->env_len, .hops = it->hops + 1, .from = nb->name};
 			pu[np++] = q;
@@ -386,6 +500,8 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, uns
 			if (res[i] == 1 && pu[i]->is_stmt) {
 				accepted++;
 				enqueue_statement(m, &pu[i]->st, nb->name);
+			} else if (res[i] == 1 && pu[i]->is_disp) {
+				accepted++; /* dispute_audit.c records it, in words */
 			} else if (res[i] == 1) {
 				/* the apply path told the audit trail, the watch feed and the relay */
 				accepted++;

@@ -72,6 +72,7 @@ struct policy_import {
 	enum policy_origins origins;
 	struct policy_names origin_list;
 	uint64_t quota;
+	uint64_t disputes_per_hour; /* disputes and answers taken per hour; 0 = DISPUTE_RATE_DEFAULT */
 };
 
 enum policy_reason {

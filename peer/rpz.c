@@ -149,6 +149,8 @@ static size_t rule_key(uint8_t *key, const char *zone, const char *name)
 
 struct collect {
 	const struct rpz_judge *j;
+	bool omit_disputed;
+	uint64_t now;
 	struct verdict_input in[SIGNALS_MAX];
 	size_t n;
 	const char *name;
@@ -170,6 +172,8 @@ static int collect_signal(void *arg, const struct store_rec *rec)
 	if (c->n == SIGNALS_MAX)
 		return 1;
 	if (c->j->origin_ok && !c->j->origin_ok(c->j->arg, rec->ind.origin))
+		return 0;
+	if (c->omit_disputed && c->j->disputed && c->j->disputed(c->j->arg, rec, c->now))
 		return 0;
 	struct verdict_input *v = &c->in[c->n++];
 	/* rec's pointers die with the callback; the domain is only read by
@@ -217,6 +221,8 @@ static int judge(const struct config_rpz *z, const struct rpz_judge *j, const ch
 	c.j = j;
 	c.n = 0;
 	c.name = name;
+	c.omit_disputed = z->disputed_omit;
+	c.now = now;
 	if ((rv = store_query(j->store, name, now, collect_signal, &c)) < 0)
 		return rv;
 	/* a rule applies to the name it is on: signals only on parents make

@@ -62,6 +62,9 @@ struct rpz_judge {
 	double (*weight)(void *arg, const uint8_t pk[AM_KEY_BYTES]);
 	/* RPZ_ALLOW_* bits for a normalised name, 0 = not allowlisted */
 	unsigned (*allowed)(void *arg, const char *name);
+	/* whether a signal (its record) has an open dispute (issue 14); only
+	 * asked for zones with disputed = omit; NULL = never */
+	bool (*disputed)(void *arg, const struct store_rec *rec, uint64_t now);
 	void *arg;
 };
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dispute_store.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -69,11 +70,34 @@ static unsigned judge_allowed(void *arg, const char *name)
 	       ((bits & CONTROL_ALLOW_BELOW) ? RPZ_ALLOW_SUBS : 0);
 }
 
+struct open_count {
+	unsigned n;
+};
+
+static int count_open(void *arg, const struct dispute_view *v)
+{
+	struct open_count *o = arg;
+	if (!v->answered)
+		o->n++;
+	return o->n ? 1 : 0;
+}
+
+/* Has the signal an open dispute? (A read of its own on this thread
+ * inside the zone's store_query: the store opens LMDB with MDB_NOTLS.) */
+static bool judge_disputed(void *arg, const struct store_rec *rec, uint64_t now)
+{
+	struct rpz_feed *f = arg;
+	struct open_count o = {0};
+	(void)dispute_store_subject(f->env.store, rec->ind.origin, rec->ind.domain, rec->ind.category, now, count_open, &o);
+	return o.n > 0;
+}
+
 /* Updates every zone for names (NULL = all); notifies on new serials. */
 static void update_all(struct rpz_feed *f, const char *const *names, size_t n)
 {
 	struct rpz_judge j = {.store = f->env.store, .origin_ok = judge_origin_ok,
-	                      .weight = judge_weight, .allowed = judge_allowed, .arg = f};
+	                      .weight = judge_weight, .allowed = judge_allowed, .disputed = judge_disputed,
+	                      .arg = f};
 	struct rpz_result res;
 	char err[AM_ERRLEN];
 
@@ -118,8 +142,14 @@ static void update_all(struct rpz_feed *f, const char *const *names, size_t n)
 static void on_change(void *arg, const struct apply_change *c)
 {
 	struct rpz_feed *f = arg;
+	struct dispute d;
+	const char *name = c->ind->domain;
 
-	if (c->ind->category == AM_CAT_NONE)
+	/* a dispute or its answer: its name may enter or leave a zone with
+	 * disputed = omit (and on expiry, a full rebuild's sweep finds it) */
+	if (dispute_record_is(c->ind) && c->env && dispute_parse_stored(c->env, c->env_len, &d) == 0)
+		name = d.domain;
+	else if (c->ind->category == AM_CAT_NONE)
 		return; /* a key statement, not a name */
 	pthread_mutex_lock(&f->lock);
 	if (!f->full) {
@@ -136,7 +166,7 @@ static void on_change(void *arg, const struct apply_change *c)
 					f->cap_pending = cap;
 				}
 			}
-			if (!f->full && (f->pending[f->n_pending] = strdup(c->ind->domain)) != NULL)
+			if (!f->full && (f->pending[f->n_pending] = strdup(name)) != NULL)
 				f->n_pending++;
 			else
 				f->full = true;

@@ -729,6 +729,42 @@ static int query_one(MDB_cursor *cur, const char *domain, size_t len, uint64_t n
 	return rc == MDB_NOTFOUND ? 0 : map_err(rc);
 }
 
+int store_scan(struct store *s, const char *prefix, store_rec_fn fn, void *arg)
+{
+	struct store_rec rec;
+	MDB_txn *txn = NULL;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	size_t len;
+	int rc, ret;
+
+	if (s == NULL || prefix == NULL || fn == NULL)
+		return AM_EINVAL;
+	len = strnlen(prefix, AM_DOMAIN_MAX + 1);
+	if (len == 0 || len > AM_DOMAIN_MAX)
+		return AM_EINVAL;
+	if ((ret = begin_read(s, &txn)) != 0)
+		return ret;
+	if ((rc = mdb_cursor_open(txn, s->state, &cur)) != 0) {
+		ret = map_err(rc);
+		goto done;
+	}
+	k.mv_size = len;
+	k.mv_data = (void *)prefix;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < len || memcmp(k.mv_data, prefix, len) != 0)
+			break;
+		if ((ret = decode_rec(&k, &v, &rec)) != 0 || (ret = fn(arg, &rec)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != 0 && rc != MDB_NOTFOUND)
+		ret = map_err(rc);
+	mdb_cursor_close(cur);
+done:
+	mdb_txn_abort(txn);
+	return ret;
+}
+
 int store_query(struct store *s, const char *name, uint64_t now, store_rec_fn fn, void *arg)
 {
 	const char *cand[DOMAIN_LABELS_MAX];

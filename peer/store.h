@@ -151,6 +151,13 @@ int store_prefix(struct store *s, const char *prefix, uint64_t now, store_rec_fn
 int store_list(struct store *s, uint64_t now, enum am_category cat,
                const uint8_t *origin, size_t origin_len, store_rec_fn fn, void *arg);
 
+/* Calls fn for every record whose state key starts with the bytes of
+ * prefix (a domain prefix, without its '\0'), live, withdrawn or expired,
+ * in key order: a short range scan. For the '@' records other modules
+ * keep (disputes: "@dispute/..."). Returns 0, fn's non-zero value, or an
+ * am_err. */
+int store_scan(struct store *s, const char *prefix, store_rec_fn fn, void *arg);
+
 /* Calls fn for up to max change-log entries with seq > after, in seq order,
  * including tombstones (a sync must carry withdrawals). Returns 0, fn's
  * non-zero value, or an am_err. */

@@ -8,7 +8,7 @@
  *   modes: hello | pull | replay-hello | honest | forged | tampered | foreign
  *          | longlived | lifetime-edge (an honest push expiring in 5 years / in 90 days + 1 min)
  *          | skew SECONDS | hs-flood N | counter-max | hello-save FILE | hello-send FILE
- *          | pull-twice SECONDS
+ *          | pull-twice SECONDS | forged-answer DOMAIN DISPUTE_ID
  * Prints one line of result; exit 0 when the step did what the mode means
  * (e.g. "refused" for a refused handshake is printed and exits 3).
  * skew: a Hello stamped SECONDS off (prints the refusal it is told);
@@ -19,6 +19,9 @@
  * hello-save: a welcomed handshake whose Hello bytes go to FILE (what an
  * eavesdropper captures); hello-send: sends FILE's bytes as they are
  * (exit 0 if welcomed, 3 if refused).
+ * forged-answer: pushes a `withdraw' answer to dispute DISPUTE_ID (64 hex)
+ * on DOMAIN, signed by KEY as if KEY were the disputed indicator's origin
+ * (issue 14: only the real origin's answer may count).
  */
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -28,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dispute.h"
 #include "indicator.h"
 #include "keyfile.h"
 #include "session.h"
@@ -359,9 +363,24 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	uint8_t env[AM_ENVELOPE_MAX];
+	uint8_t env[DISPUTE_MAX];
 	size_t env_len;
-	if (make_envelope(mode, origin ? origin : me, argv[5], env, &env_len) != 0)
+	if (strcmp(mode, "forged-answer") == 0) {
+		struct dispute d = {.kind = DISPUTE_ANSWERED, .category = AM_CAT_PHISHING, .tlp = AM_TLP_GREEN,
+		                    .issued_at = timefmt_now(), .answer = DISPUTE_WITHDRAW};
+		uint8_t id[AM_ID_BYTES];
+		size_t bl;
+		if (argc < 7 || sodium_hex2bin(d.dispute_id, AM_ID_BYTES, argv[6], strlen(argv[6]), NULL, &bl, NULL) != 0 ||
+		    bl != AM_ID_BYTES)
+			return 2;
+		memcpy(d.signer, me->pk, AM_KEY_BYTES);
+		memcpy(d.origin, me->pk, AM_KEY_BYTES);
+		memset(d.indicator_id, 0x11, AM_ID_BYTES);
+		snprintf(d.domain, sizeof d.domain, "%s", argv[5]);
+		snprintf(d.reason, sizeof d.reason, "withdrawn, says someone who is not the origin");
+		if (dispute_sign(me->sk, &d, env, sizeof env, &env_len, id) != 0)
+			return 2;
+	} else if (make_envelope(mode, origin ? origin : me, argv[5], env, &env_len) != 0)
 		return 2;
 	/* a push from position 0 under a fresh "epoch": always accepted as a restart */
 	struct wire_batch *b = &req.push;

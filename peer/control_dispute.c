@@ -1,0 +1,478 @@
+/* control_dispute.c - dispute, dispute answer and disputes on the control socket (see the header). */
+#include "control_dispute.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply.h"
+#include "domain.h"
+#include "log.h"
+#include "mesh.h"
+#include "text.h"
+#include "timefmt.h"
+
+static void fail(struct wire_response *resp, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void fail(struct wire_response *resp, int code, const char *fmt, ...)
+{
+	va_list ap;
+	resp->status = code;
+	va_start(ap, fmt);
+	vsnprintf(resp->error, sizeof resp->error, fmt, ap);
+	va_end(ap);
+}
+
+/* Copies a field already checked to fit (text_field). */
+static void put(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+#define Q(buf, s) text_quote(buf, sizeof buf, s, strlen(s), 60)
+
+/* A text field as the operator typed it: printable, within its cap;
+ * required fields at least one byte. Says which option is wrong. */
+static bool text_field(struct wire_response *resp, const char *opt, const char *s, size_t max, bool required)
+{
+	char q[TEXT_QUOTE_LEN(60)];
+	size_t n = strlen(s);
+
+	if (required && n == 0) {
+		fail(resp, AM_EINVAL, "%s is required: say in words why (what the indicator gets wrong)", opt);
+		return false;
+	}
+	if (n > max) {
+		fail(resp, AM_EINVAL, "%s %s is %zu bytes: at most %zu", opt, Q(q, s), n, max);
+		return false;
+	}
+	if (!text_printable_utf8(s, n)) {
+		fail(resp, AM_EINVAL, "%s %s: only printable UTF-8 (no control characters, line breaks or "
+		     "direction overrides: it reaches other operators' terminals)", opt, Q(q, s));
+		return false;
+	}
+	return true;
+}
+
+static bool evidence_ok(struct wire_response *resp, const char *s)
+{
+	char q[TEXT_QUOTE_LEN(60)];
+
+	if (!text_field(resp, "--evidence", s, DISPUTE_EVIDENCE_MAX, false))
+		return false;
+	if (s[0] && strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0) {
+		fail(resp, AM_EINVAL, "--evidence %s: a URL starting with https:// or http://", Q(q, s));
+		return false;
+	}
+	if (s[0] && strchr(s, ' ')) {
+		fail(resp, AM_EINVAL, "--evidence %s: a URL has no spaces (write them as %%20)", Q(q, s));
+		return false;
+	}
+	return true;
+}
+
+static bool hex_id(const char *s, uint8_t id[AM_ID_BYTES])
+{
+	if (strlen(s) != 2 * AM_ID_BYTES)
+		return false;
+	for (size_t i = 0; i < AM_ID_BYTES; i++) {
+		unsigned v;
+		char two[3] = {s[2 * i], s[2 * i + 1], 0};
+		if (!((two[0] >= '0' && two[0] <= '9') || (two[0] >= 'a' && two[0] <= 'f') || (two[0] >= 'A' && two[0] <= 'F')) ||
+		    !((two[1] >= '0' && two[1] <= '9') || (two[1] >= 'a' && two[1] <= 'f') || (two[1] >= 'A' && two[1] <= 'F')) ||
+		    sscanf(two, "%2x", &v) != 1)
+			return false;
+		id[i] = (uint8_t)v;
+	}
+	return true;
+}
+
+void control_dispute_info(const struct control_env *env, const struct dispute_view *v, uint64_t now,
+                          struct wire_dispute_info *out)
+{
+	const struct dispute *f = &v->filed;
+	uint64_t deadline = env->cfg->dispute_deadline ? env->cfg->dispute_deadline : DISPUTE_DEADLINE_DEFAULT;
+
+	memset(out, 0, sizeof *out);
+	memcpy(out->id, v->id, AM_ID_BYTES);
+	memcpy(out->indicator_id, f->indicator_id, AM_ID_BYTES);
+	memcpy(out->origin, f->origin, AM_KEY_BYTES);
+	memcpy(out->by, f->signer, AM_KEY_BYTES);
+	snprintf(out->domain, sizeof out->domain, "%s", f->domain);
+	out->category = f->category;
+	out->tlp = f->tlp;
+	if (!mesh_origin_name(env->mesh, f->signer, out->by_name, sizeof out->by_name))
+		out->by_name[0] = '\0';
+	snprintf(out->reason, sizeof out->reason, "%s", f->reason);
+	snprintf(out->evidence, sizeof out->evidence, "%s", f->evidence);
+	snprintf(out->on_behalf_of, sizeof out->on_behalf_of, "%s", f->on_behalf_of);
+	out->at = f->issued_at;
+	out->deadline = f->issued_at + deadline;
+	snprintf(out->from, sizeof out->from, "%s", v->from);
+	if (v->answered) {
+		out->answer = v->answer.answer;
+		snprintf(out->answer_reason, sizeof out->answer_reason, "%s", v->answer.reason);
+		out->answered_at = v->answer.issued_at;
+	}
+	out->overdue = !v->answered && now >= out->deadline;
+}
+
+/* --- filing --- */
+
+struct targets {
+	const struct control_env *env;
+	const char *domain;          /* exact name, or NULL when by id */
+	const uint8_t *id;           /* by id, or NULL */
+	enum am_category cat;        /* AM_CAT_NONE = any (by id) */
+	const uint8_t *origin;       /* filter, or NULL */
+	size_t origin_len;
+	struct store_rec_copy {
+		struct am_indicator ind;
+		uint8_t id[AM_ID_BYTES];
+	} found[16];
+	size_t n;
+};
+
+static bool origin_match(const uint8_t pk[AM_KEY_BYTES], const uint8_t *want, size_t len)
+{
+	uint8_t kid[AM_KEYID_BYTES];
+	if (len == AM_KEY_BYTES)
+		return memcmp(pk, want, AM_KEY_BYTES) == 0;
+	am_keyid(pk, kid);
+	return memcmp(kid, want, AM_KEYID_BYTES) == 0;
+}
+
+static int target_cb(void *arg, const struct store_rec *rec)
+{
+	struct targets *t = arg;
+
+	if (t->domain && strcmp(rec->ind.domain, t->domain) != 0)
+		return 0; /* a parent's signal: dispute that name itself */
+	if (t->id && memcmp(rec->id, t->id, AM_ID_BYTES) != 0)
+		return 0;
+	if (t->cat != AM_CAT_NONE && rec->ind.category != t->cat)
+		return 0;
+	if (t->origin && !origin_match(rec->ind.origin, t->origin, t->origin_len))
+		return 0;
+	if (!mesh_origin_ok(t->env->mesh, rec->ind.origin))
+		return 0;
+	if (t->n >= sizeof t->found / sizeof t->found[0])
+		return 1;
+	t->found[t->n].ind = rec->ind;
+	memcpy(t->found[t->n].id, rec->id, AM_ID_BYTES);
+	t->n++;
+	return t->id ? 1 : 0;
+}
+
+struct mine {
+	const uint8_t *self;
+	const uint8_t *indicator_id;
+	bool open;
+	uint8_t id[AM_ID_BYTES];
+};
+
+static int mine_cb(void *arg, const struct dispute_view *v)
+{
+	struct mine *m = arg;
+	if (memcmp(v->filed.signer, m->self, AM_KEY_BYTES) == 0 &&
+	    memcmp(v->filed.indicator_id, m->indicator_id, AM_ID_BYTES) == 0 && !v->answered) {
+		m->open = true;
+		memcpy(m->id, v->id, AM_ID_BYTES);
+		return 1;
+	}
+	return 0;
+}
+
+/* Signs d and stores it through the apply path. */
+static int keep(const struct control_env *env, const struct dispute *d, uint8_t id[AM_ID_BYTES],
+                struct wire_response *resp)
+{
+	uint8_t envbuf[DISPUTE_MAX];
+	size_t len;
+	struct am_indicator rec;
+	int rv, res;
+
+	if ((rv = dispute_sign(env->key->sk, d, envbuf, sizeof envbuf, &len, id)) != 0) {
+		fail(resp, rv, "cannot sign the dispute: %s", am_strerror(rv));
+		return rv;
+	}
+	if (len > AM_ENVELOPE_MAX) {
+		fail(resp, AM_ETOOBIG, "the signed dispute is %zu bytes, over the %u the mesh carries: shorten "
+		     "--reason, --evidence or --on-behalf-of", len, AM_ENVELOPE_MAX);
+		return AM_ETOOBIG;
+	}
+	dispute_record(d, id, &rec);
+	struct store_update u = {.ind = &rec, .id = id, .env = envbuf, .env_len = len};
+	if ((rv = apply_updates(env->apply, APPLY_LOCAL, &u, 1, timefmt_now(), NULL, &res, NULL)) != 0 || res < 0) {
+		char why[AM_ERRLEN];
+		rv = rv ? rv : res;
+		store_describe_error(env->store, rv, why, sizeof why);
+		fail(resp, rv, "cannot store the dispute: %s", why);
+		return rv;
+	}
+	return 0;
+}
+
+void control_do_dispute(const struct control_env *env, const struct wire_request *req, struct wire_response *resp)
+{
+	char domain[AM_DOMAIN_MAX + 1], err[AM_ERRLEN], q[TEXT_QUOTE_LEN(60)];
+	uint8_t want[AM_ID_BYTES];
+	uint64_t now = timefmt_now();
+	struct targets t = {.env = env};
+	int rv;
+
+	if (!env->apply) {
+		fail(resp, AM_EINVAL, "this daemon takes no disputes (no apply path)");
+		return;
+	}
+	if (!text_field(resp, "--reason", req->dispute_reason, DISPUTE_REASON_MAX, true) ||
+	    !evidence_ok(resp, req->dispute_evidence) ||
+	    !text_field(resp, "--on-behalf-of", req->dispute_behalf, DISPUTE_BEHALF_MAX, false))
+		return;
+	if (req->domain[0] == '\0') {
+		fail(resp, AM_EINVAL, "dispute: name the indicator: a domain with --category, or its id (64 hex)");
+		return;
+	}
+	t.origin = req->origin_len ? req->origin : NULL;
+	t.origin_len = req->origin_len;
+	t.cat = req->category;
+	if (hex_id(req->domain, want)) {
+		t.id = want;
+		rv = store_list(env->store, now, AM_CAT_NONE, NULL, 0, target_cb, &t);
+	} else {
+		if (req->category == AM_CAT_NONE) {
+			fail(resp, AM_ECATEGORY, "dispute %s: --category is needed with a domain (or give the "
+			     "indicator's id, 64 hex digits)", Q(q, req->domain));
+			return;
+		}
+		if ((rv = domain_normalise(req->domain, domain, err, sizeof err)) != 0) {
+			fail(resp, rv, "%s", err);
+			return;
+		}
+		t.domain = domain;
+		rv = store_query(env->store, domain, now, target_cb, &t);
+	}
+	if (rv < 0) {
+		fail(resp, rv, "dispute: cannot read the store: %s", am_strerror(rv));
+		return;
+	}
+	if (t.n == 0) {
+		if (t.id)
+			fail(resp, AM_ENOTFOUND, "dispute: no live indicator with id %.16s... here (a dispute names an "
+			     "indicator this peer holds: amesh query NAME --json shows ids)", req->domain);
+		else
+			fail(resp, AM_ENOTFOUND, "dispute: no live %s indicator on `%s' here%s (a dispute names an "
+			     "indicator this peer holds; amesh query shows them)", am_category_name(req->category),
+			     domain, t.origin ? " from that origin" : "");
+		return;
+	}
+	for (size_t i = 0; i < t.n; i++) {
+		const struct am_indicator *ind = &t.found[i].ind;
+		struct mine mine = {.self = env->key->pk, .indicator_id = t.found[i].id};
+		if ((rv = dispute_store_subject(env->store, ind->origin, ind->domain, ind->category, now, mine_cb,
+		                                &mine)) < 0) {
+			fail(resp, rv, "dispute: cannot read the store: %s", am_strerror(rv));
+			return;
+		}
+		if (mine.open) {
+			char hex[2 * AM_ID_BYTES + 1];
+			am_hex(mine.id, AM_ID_BYTES, hex);
+			fail(resp, AM_EEXIST, "dispute: this peer already has an open dispute on %s/%s: %s (wait for "
+			     "the origin's answer; amesh disputes shows it)", ind->domain,
+			     am_category_name(ind->category), hex);
+			return;
+		}
+	}
+	for (size_t i = 0; i < t.n; i++) {
+		const struct am_indicator *ind = &t.found[i].ind;
+		struct dispute d = {.kind = DISPUTE_FILED, .category = ind->category, .tlp = ind->tlp, .issued_at = now};
+		struct dispute_view v;
+		memset(&v, 0, sizeof v);
+		memcpy(d.signer, env->key->pk, AM_KEY_BYTES);
+		memcpy(d.indicator_id, t.found[i].id, AM_ID_BYTES);
+		memcpy(d.origin, ind->origin, AM_KEY_BYTES);
+		snprintf(d.domain, sizeof d.domain, "%s", ind->domain);
+		put(d.reason, sizeof d.reason, req->dispute_reason);
+		put(d.evidence, sizeof d.evidence, req->dispute_evidence);
+		put(d.on_behalf_of, sizeof d.on_behalf_of, req->dispute_behalf);
+		if (keep(env, &d, v.id, resp) != 0)
+			return;
+		v.filed = d;
+		v.received_at = now;
+		struct wire_dispute_info info;
+		control_dispute_info(env, &v, now, &info);
+		if ((rv = wire_response_push_dispute(resp, &info)) != 0) {
+			fail(resp, rv, "%s", am_strerror(rv));
+			return;
+		}
+		char hex[2 * AM_ID_BYTES + 1];
+		am_hex(v.id, AM_ID_BYTES, hex);
+		log_info("filed dispute %s on %s/%s", hex, d.domain, am_category_name(d.category));
+	}
+}
+
+/* --- answering --- */
+
+void control_do_dispute_answer(const struct control_env *env, const struct wire_request *req,
+                               struct wire_response *resp)
+{
+	struct dispute_view v;
+	char q[TEXT_QUOTE_LEN(60)], hex[2 * AM_ID_BYTES + 1];
+	uint64_t now = timefmt_now();
+	int rv;
+
+	if (!env->apply) {
+		fail(resp, AM_EINVAL, "this daemon takes no answers (no apply path)");
+		return;
+	}
+	rv = dispute_store_find(env->store, req->domain, now, &v);
+	if (rv == AM_EINVAL) {
+		fail(resp, rv, "dispute answer: %s is not a dispute id (64 hex digits, or at least the first 8)",
+		     Q(q, req->domain));
+		return;
+	}
+	if (rv == AM_EEXIST) {
+		fail(resp, rv, "dispute answer: %s names more than one dispute: give more digits", Q(q, req->domain));
+		return;
+	}
+	if (rv == AM_ENOTFOUND) {
+		fail(resp, rv, "dispute answer: no dispute %s held here (amesh disputes lists them)", Q(q, req->domain));
+		return;
+	}
+	if (rv != 0) {
+		fail(resp, rv, "dispute answer: cannot read the store: %s", am_strerror(rv));
+		return;
+	}
+	am_hex(v.id, AM_ID_BYTES, hex);
+	if (memcmp(v.filed.origin, env->key->pk, AM_KEY_BYTES) != 0) {
+		char kid[2 * AM_KEYID_BYTES + 1], name[64] = "";
+		am_keyid_hex(v.filed.origin, kid);
+		if (!mesh_origin_name(env->mesh, v.filed.origin, name, sizeof name))
+			name[0] = '\0';
+		fail(resp, AM_EORIGIN, "dispute answer: dispute %.16s is about %s/%s, an indicator of origin %s%s%s%s; "
+		     "only its origin answers", hex, v.filed.domain, am_category_name(v.filed.category), kid,
+		     name[0] ? " (" : "", name, name[0] ? ")" : "");
+		return;
+	}
+	if (!text_field(resp, "--reason", req->dispute_reason, DISPUTE_REASON_MAX, true))
+		return;
+	if (v.answered && v.answer.answer == DISPUTE_WITHDRAW) {
+		fail(resp, AM_EEXIST, "dispute answer: dispute %.16s was already answered withdraw; the indicator is "
+		     "withdrawn", hex);
+		return;
+	}
+	if (v.answered && req->dispute_answer == DISPUTE_UPHOLD) {
+		fail(resp, AM_EEXIST, "dispute answer: dispute %.16s was already upheld", hex);
+		return;
+	}
+	struct dispute a = v.filed;
+	a.kind = DISPUTE_ANSWERED;
+	memcpy(a.signer, env->key->pk, AM_KEY_BYTES);
+	a.issued_at = now > v.answer.issued_at ? now : v.answer.issued_at + 1; /* later than any earlier answer */
+	put(a.reason, sizeof a.reason, req->dispute_reason);
+	a.evidence[0] = a.on_behalf_of[0] = '\0';
+	memcpy(a.dispute_id, v.id, AM_ID_BYTES);
+	a.answer = req->dispute_answer;
+	if (a.answer == DISPUTE_WITHDRAW) {
+		/* the normal withdrawal path: signed, versioned, relayed wherever
+		 * the indicator went; the audit trail says why */
+		char note[AUDIT_DETAIL_MAX];
+		struct wire_response wr;
+		memset(&wr, 0, sizeof wr);
+		snprintf(note, sizeof note, "withdrawn after dispute %s: %s", hex, a.reason);
+		/* not live any more (withdrawn or expired meanwhile): the answer
+		 * is still recorded */
+		control_withdraw_own(env, v.filed.domain, v.filed.category, note, &wr);
+		if (wr.status != 0 && wr.status != AM_ENOTFOUND) {
+			fail(resp, wr.status, "dispute answer: cannot withdraw %s/%s: %s", v.filed.domain,
+			     am_category_name(v.filed.category), wr.error);
+			wire_response_clear(&wr);
+			return;
+		}
+		wire_response_clear(&wr);
+	}
+	uint8_t aid[AM_ID_BYTES];
+	if (keep(env, &a, aid, resp) != 0)
+		return;
+	v.answered = true;
+	v.answer = a;
+	memcpy(v.answer_id, aid, AM_ID_BYTES);
+	struct wire_dispute_info info;
+	control_dispute_info(env, &v, now, &info);
+	if ((rv = wire_response_push_dispute(resp, &info)) != 0)
+		fail(resp, rv, "%s", am_strerror(rv));
+	log_info("answered dispute %s: %s", hex, dispute_answer_name(a.answer));
+}
+
+/* --- listing --- */
+
+struct list_ctx {
+	const struct control_env *env;
+	struct wire_response *resp;
+	bool open_only;
+	uint64_t now;
+	int rv;
+};
+
+static int list_cb(void *arg, const struct dispute_view *v)
+{
+	struct list_ctx *l = arg;
+	struct wire_dispute_info info;
+
+	if (l->open_only && v->answered)
+		return 0;
+	if (l->resp->n_disputes >= WIRE_DISPUTES_MAX)
+		return 1;
+	control_dispute_info(l->env, v, l->now, &info);
+	if ((l->rv = wire_response_push_dispute(l->resp, &info)) != 0)
+		return 1;
+	return 0;
+}
+
+void control_do_disputes(const struct control_env *env, const struct wire_request *req, struct wire_response *resp)
+{
+	struct list_ctx l = {.env = env, .resp = resp, .open_only = req->open_only, .now = timefmt_now()};
+	int rv = dispute_store_all(env->store, l.now, list_cb, &l);
+	if (rv < 0 || l.rv != 0)
+		fail(resp, rv < 0 ? rv : l.rv, "disputes: cannot read the store: %s", am_strerror(rv < 0 ? rv : l.rv));
+}
+
+/* --- marking a query --- */
+
+struct deco {
+	const struct control_env *env;
+	struct wire_name_result *nr;
+	uint64_t now;
+	uint32_t open;
+};
+
+static int deco_cb(void *arg, const struct dispute_view *v)
+{
+	struct deco *d = arg;
+	struct wire_dispute_info info;
+
+	if (d->nr->n_disputes >= WIRE_DISPUTES_MAX)
+		return 1;
+	control_dispute_info(d->env, v, d->now, &info);
+	if (wire_result_push_dispute(d->nr, &info) != 0)
+		return 1;
+	if (!v->answered)
+		d->open++;
+	return 0;
+}
+
+void control_dispute_decorate(const struct control_env *env, struct wire_name_result *nr, uint64_t now)
+{
+	for (size_t i = 0; i < nr->n_signals; i++) {
+		const struct am_indicator *ind = &nr->signals[i].ind;
+		struct deco d = {.env = env, .nr = nr, .now = now};
+		if (dispute_store_subject(env->store, ind->origin, ind->domain, ind->category, now, deco_cb, &d) < 0)
+			continue;
+		for (size_t k = 0; k < nr->n_verdicts; k++)
+			if (nr->verdicts[k].category == ind->category)
+				nr->verdicts[k].disputed += d.open;
+	}
+}

@@ -1,0 +1,97 @@
+/* dispute_audit.c - disputes and answers in the audit trail (see the header). */
+#include "dispute_audit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispute_store.h"
+#include "log.h"
+
+struct dispute_audit {
+	struct audit *audit;
+	dispute_name_fn name;
+	void *name_arg;
+};
+
+static void idhex(const uint8_t id[AM_ID_BYTES], char out[2 * AM_ID_BYTES + 1])
+{
+	for (size_t i = 0; i < AM_ID_BYTES; i++)
+		snprintf(out + 2 * i, 3, "%02x", id[i]);
+}
+
+void dispute_audit_words(const struct dispute *d, const uint8_t id[AM_ID_BYTES], const char *signer_name,
+                         char *out, size_t outlen)
+{
+	char kid[2 * AM_KEYID_BYTES + 1], hex[2 * AM_ID_BYTES + 1], who[96] = "";
+
+	am_keyid_hex(d->signer, kid);
+	if (signer_name && signer_name[0])
+		snprintf(who, sizeof who, " (%s)", signer_name);
+	if (d->kind == DISPUTE_FILED) {
+		idhex(id, hex);
+		snprintf(out, outlen, "disputed by %s%s%s%s: %s%s%s; dispute %s", kid, who,
+		         d->on_behalf_of[0] ? " on behalf of " : "", d->on_behalf_of, d->reason,
+		         d->evidence[0] ? "; evidence " : "", d->evidence, hex);
+	} else {
+		idhex(d->dispute_id, hex);
+		snprintf(out, outlen, "%s by origin %s%s: %s; dispute %s",
+		         d->answer == DISPUTE_WITHDRAW ? "withdrawn after dispute" : "upheld", kid, who, d->reason, hex);
+	}
+}
+
+static void audit_change(void *arg, const struct apply_change *c)
+{
+	struct dispute_audit *da = arg;
+	struct dispute d;
+	char words[AUDIT_DETAIL_MAX + 1], name[64] = "";
+
+	if (!dispute_record_is(c->ind) || c->cause == APPLY_SWEEP || !c->env)
+		return;
+	if (dispute_parse_stored(c->env, c->env_len, &d) != 0)
+		return;
+	if (da->name && !da->name(da->name_arg, d.signer, name, sizeof name))
+		name[0] = '\0';
+	dispute_audit_words(&d, c->id, name, words, sizeof words);
+	struct audit_event e = {
+		.event = d.kind == DISPUTE_FILED ? "disputed" : "dispute_answered",
+		.domain = d.domain,
+		.category = d.category,
+		.origin = d.origin,
+		.neighbour = c->from[0] ? c->from : NULL,
+		.rule = d.kind == DISPUTE_FILED ? (c->from[0] ? "received" : "filed")
+		        : d.answer == DISPUTE_WITHDRAW ? "withdrawn" : "upheld",
+		.detail = words,
+	};
+	int rv = audit_append(da->audit, c->at, &e);
+	if (rv != 0)
+		log_error("audit: cannot record `%s': %s", e.event, am_strerror(rv));
+}
+
+int dispute_subscribe_audit(struct apply *a, struct audit *audit, dispute_name_fn name, void *name_arg,
+                            struct dispute_audit **out)
+{
+	struct dispute_audit *da;
+	int rv;
+
+	*out = NULL;
+	if (!a || !audit)
+		return AM_EINVAL;
+	if ((da = calloc(1, sizeof *da)) == NULL)
+		return AM_ENOMEM;
+	da->audit = audit;
+	da->name = name;
+	da->name_arg = name_arg;
+	struct apply_subscriber s = {.name = "dispute_audit", .change = audit_change, .arg = da};
+	if ((rv = apply_subscribe(a, &s)) != 0) {
+		free(da);
+		return rv;
+	}
+	*out = da;
+	return 0;
+}
+
+void dispute_audit_free(struct dispute_audit *d)
+{
+	free(d);
+}

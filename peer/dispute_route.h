@@ -1,0 +1,51 @@
+/*
+ * dispute_route.h - where a dispute (or its answer) may travel (issue 14).
+ *
+ * A dispute goes toward the disputed indicator's origin and to every peer
+ * that may hold the indicator, like a withdrawal, and never to a neighbour
+ * the indicator itself could not reach. It carries the indicator's origin
+ * and TLP (signed in the dispute), so each hop decides without a lookup:
+ *
+ *   red           never leaves a peer: the indicator never left its origin.
+ *   amber,
+ *   amber+strict  only over a link between the origin and one of its direct
+ *                 neighbours (the only peers that can hold it): sent when
+ *                 this peer or the neighbour is the origin, accepted when
+ *                 it comes from the origin or this peer is the origin.
+ *   green, clear  any neighbour the indicator may be sent to under this
+ *                 peer's export.max_tlp toward it, the origin itself, and
+ *                 the neighbour the indicator came from (toward the origin).
+ *
+ * Import filters do not apply (recourse must reach the origin whatever a
+ * policy says); the per-neighbour rate limit does (mesh_ingest.c, config
+ * import.disputes_per_hour). The answer travels by the same rule: it names
+ * the same indicator.
+ *
+ * Returns a policy reason (POLICY_OK, POLICY_TLP_RED, POLICY_TLP_AMBER,
+ * POLICY_TLP_MAX) so a dispute held back is counted like an indicator.
+ */
+#ifndef AMESH_DISPUTE_ROUTE_H
+#define AMESH_DISPUTE_ROUTE_H
+
+#include "policy.h"
+
+enum policy_reason dispute_route_export(enum am_tlp tlp, bool self_is_origin, bool nb_is_origin,
+                                        bool came_from_nb, enum am_tlp nb_max_tlp);
+enum policy_reason dispute_route_import(enum am_tlp tlp, bool self_is_origin, bool nb_is_origin);
+
+/* The default of import.disputes_per_hour: disputes (and answers) taken
+ * from one neighbour per hour, as a token bucket of that many. */
+#define DISPUTE_RATE_DEFAULT 60
+
+/* One neighbour's dispute allowance: a bucket of `rate' tokens refilled at
+ * `rate' per hour, evenly; it starts full. Zeroed = not started. The caller
+ * serialises (mesh: the neighbour's ingest lock). */
+struct dispute_bucket {
+	double tokens;
+	uint64_t last;   /* Unix seconds of the last refill */
+	bool started;
+};
+/* Spends one token at now: true if there was one. rate 0 = DISPUTE_RATE_DEFAULT. */
+bool dispute_bucket_take(struct dispute_bucket *b, uint64_t rate, uint64_t now);
+
+#endif

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# disputes.sh - recourse through the mesh (issue 14), over real ameshd on
+# loopback: a line A - B - C (A and C dial B). A dispute filed at the far
+# peer C reaches the origin A through B and every holder; A's `withdraw'
+# answer takes the name off all three and out of C's response policy zone;
+# an `uphold' closes the dispute and keeps the indicator; an amber
+# indicator's dispute stops where the indicator stopped, a red one's never
+# leaves; a flood beyond B's import.disputes_per_hour is refused and
+# counted; only the origin answers; every step is in the audit trail.
+set -uo pipefail
+AMESHD=$1 AMESH=$2 TESTPEER=$3
+. "$(dirname "$0")/lib.sh"
+
+mk_peer a 1; mk_peer b 2; mk_peer c 3
+link a b 2
+link c b 2
+trust c a origin; trust a c origin
+# b takes at most 5 disputes an hour from c; a and b relay amber between them
+sed -i 's/^\[neighbour c\]$/[neighbour c]\nimport.disputes_per_hour = 5/' "$T_ROOT/b/amesh.conf"
+# amber: a sends it to b (its direct neighbour); nobody relays it further
+sed -i 's/^\[neighbour b\]$/[neighbour b]\nexport.max_tlp = amber/' "$T_ROOT/a/amesh.conf"
+# mallory: a pinned neighbour of b who will forge an origin's answer
+"$AMESH" keys generate -o "$T_ROOT/mallory.key" >/dev/null
+"$AMESH" -c "$T_ROOT/b/amesh.conf" keys trust "$T_ROOT/mallory.key.pub" --name mallory >/dev/null
+neighbour b mallory <<<"$OPEN_POLICY"
+# c calls an open dispute overdue after 3 s (a and b keep the 72 h default)
+sed -i 's/^\[peer\]$/[peer]\ndispute_deadline = 3s/' "$T_ROOT/c/amesh.conf"
+ZONE=abuse.amesh.test
+cat >>"$T_ROOT/c/amesh.conf" <<CONF
+
+[rpz abuse]
+zone = $ZONE
+categories = phishing, malware
+allow_transfer = 127.0.0.1
+disputed = omit
+CONF
+for p in a b c; do check "--check $p" "$AMESHD" -c "$T_ROOT/$p/amesh.conf" --check; done
+start a || exit 1; start b || exit 1; start c || exit 1
+check "a links to b" wait_until 10 sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' --json peers | grep -q '\"state\":\"up\"'"
+check "c links to b" wait_until 10 sh -c "'$AMESH' -s '$T_ROOT/c/run/amesh.sock' --json peers | grep -q '\"state\":\"up\"'"
+
+zone_has() { amp c export rpz --zone abuse | grep -q "^$1 "; }
+disputes_json() { amp "$1" --json disputes; }
+# has_dispute PEER STATE DOMAIN
+has_dispute() { disputes_json "$1" | grep "\"domain\":\"$3\"" | grep -q "\"state\":\"$2\""; }
+
+# --- filed at C, reaches the origin A through B, answered withdraw ---
+amp a submit wrongly.example.com --category phishing --confidence 90 --ttl 1d >/dev/null
+check "c holds a's indicator" wait_until 10 has c wrongly.example.com
+check "it is in c's zone" wait_until 10 zone_has wrongly.example.com
+expect_exit 0 "c files a dispute" amp c dispute wrongly.example.com --category phishing \
+	--reason "registrant shows the site is a bank's own login page" --evidence https://evidence.example/1 \
+	--on-behalf-of "Example Registrar Ltd"
+check "c lists it as open" has_dispute c open wrongly.example.com
+check "the dispute reaches b" wait_until 10 has_dispute b open wrongly.example.com
+check "the dispute reaches the origin a" wait_until 10 has_dispute a open wrongly.example.com
+check "c's query marks the verdict disputed" sh -c "'$AMESH' -s '$T_ROOT/c/run/amesh.sock' query wrongly.example.com | grep -q 'DISPUTED (1 open)'"
+q=$(amp b --json query wrongly.example.com)
+check "b's query --json: the signal carries the dispute" grep -q '"disputes":\[{"id":"[0-9a-f]\{64\}"' <<<"$q"
+check "b's query --json: the verdict says disputed" grep -q '"disputed":1' <<<"$q"
+check "disputed = omit: c's zone drops the disputed name" wait_until 10 not zone_has wrongly.example.com
+id=$(disputes_json a | grep '"domain":"wrongly.example.com"' | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+check "a knows the dispute id" test ${#id} -eq 64
+expect_exit 2 "b (not the origin) cannot answer" amp b dispute answer "$id" withdraw --reason "not mine"
+check "... and is told only the origin answers" grep -q "only its origin answers" <<<"$T_ERR"
+expect_exit 2 "an answer needs --reason" amp a dispute answer "$id" withdraw
+expect_exit 2 "an answer is uphold or withdraw" amp a dispute answer "$id" delete --reason x
+check "... and says so" grep -q "expected uphold" <<<"$T_ERR"
+expect_exit 2 "a dispute id that is no id" amp a dispute answer zz12 withdraw --reason x
+expect_exit 2 "an unknown dispute id" amp a dispute answer 00000000 withdraw --reason x
+check "... named as not held" grep -q "no dispute" <<<"$T_ERR"
+expect_exit 0 "a answers withdraw" amp a dispute answer "${id:0:12}" withdraw --reason "confirmed false positive"
+check "the name leaves a" wait_until 10 not has a wrongly.example.com
+check "the name leaves b" wait_until 10 not has b wrongly.example.com
+check "the name leaves c" wait_until 10 not has c wrongly.example.com
+check "c records the answer" wait_until 10 has_dispute c withdrawn wrongly.example.com
+check "b records the answer" wait_until 10 has_dispute b withdrawn wrongly.example.com
+check "the name stays out of c's zone" not zone_has wrongly.example.com
+audit_a=$(amp a audit wrongly.example.com)
+check "a's audit: disputed by c on behalf of the registrar" grep -q "disputed by [0-9a-f]* (c) on behalf of Example Registrar Ltd: registrant shows" <<<"$audit_a"
+check "a's audit: received from b" grep -q '"event":"disputed".*"neighbour":"b","rule":"received"' <<<"$(amp a --json audit wrongly.example.com)"
+check "a's audit: withdrawn after dispute" grep -q "withdrawn after dispute" <<<"$audit_a"
+audit_b=$(amp b audit wrongly.example.com)
+check "b's audit: the dispute forwarded to a" grep -q "dispute_relayed.*forwarded to a" <<<"$audit_b"
+check "b's audit: the answer forwarded to c" grep -q "dispute_relayed.*withdraw answer of dispute.*forwarded to c" <<<"$audit_b"
+check "c's audit: filed here" grep -q '"event":"disputed".*"neighbour":"","rule":"filed"' <<<"$(amp c --json audit wrongly.example.com)"
+check "c's audit: withdrawn after dispute by origin a" grep -q "dispute_answered.*withdrawn after dispute by origin [0-9a-f]* (a)" <<<"$(amp c audit wrongly.example.com)"
+check "audit chains verify" amp b audit --verify
+
+# --- bad input to `amesh dispute' ---
+amp a submit second.example.net --category malware --confidence 70 --ttl 1d >/dev/null
+check "c holds second.example.net" wait_until 10 has c second.example.net
+expect_exit 2 "no --reason" amp c dispute second.example.net --category malware
+check "... says --reason is mandatory" grep -q -- "--reason is mandatory" <<<"$T_ERR"
+expect_exit 2 "no --category with a domain" amp c dispute second.example.net --reason x
+check "... says --category is needed" grep -q -- "--category is needed" <<<"$T_ERR"
+expect_exit 2 "a name nobody flagged" amp c dispute clean.example.org --category malware --reason x
+check "... says no live indicator" grep -q "no live malware indicator on .clean.example.org." <<<"$T_ERR"
+expect_exit 2 "the wrong category" amp c dispute second.example.net --category spam --reason x
+expect_exit 2 "evidence that is no URL" amp c dispute second.example.net --category malware --reason x --evidence "see the mail"
+check "... says it wants a URL, quoting it" grep -q "evidence .see the mail.: a URL" <<<"$T_ERR"
+expect_exit 2 "a reason over 200 bytes" amp c dispute second.example.net --category malware --reason "$(printf 'x%.0s' $(seq 1 201))"
+check "... says at most 200" grep -q "at most 200" <<<"$T_ERR"
+expect_exit 2 "a reason with a control character" amp c dispute second.example.net --category malware --reason "$(printf 'a\033[2Jb')"
+check "... says printable" grep -q "only printable" <<<"$T_ERR"
+expect_exit 2 "a bad domain" amp c dispute "-bad-.example" --category malware --reason x
+expect_exit 0 "by indicator id" amp c dispute "$(amp c --json query second.example.net | sed -n 's/.*"signals":\[{"id":"\([0-9a-f]*\)".*/\1/p')" --reason "wrong category, it is spam"
+expect_exit 2 "twice on the same indicator" amp c dispute second.example.net --category malware --reason again
+check "... says already open" grep -q "already has an open dispute" <<<"$T_ERR"
+
+# --- uphold: the dispute is closed, the indicator stays ---
+amp a submit upheld.example.org --category phishing --confidence 90 --ttl 1d >/dev/null
+check "c holds upheld.example.org" wait_until 10 has c upheld.example.org
+check "... in its zone" wait_until 10 zone_has upheld.example.org
+expect_exit 0 "c disputes it" amp c dispute upheld.example.org --category phishing --reason "we think it is fine"
+check "a receives it" wait_until 10 has_dispute a open upheld.example.org
+check "while open, c's zone omits it" wait_until 10 not zone_has upheld.example.org
+uid=$(disputes_json a | grep '"domain":"upheld.example.org"' | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+expect_exit 0 "a upholds" amp a dispute answer "$uid" uphold --reason "still serving a kit, see case 123"
+check "c sees it upheld" wait_until 10 has_dispute c upheld upheld.example.org
+check "the indicator stays at c" has c upheld.example.org
+check "the indicator stays at a" has a upheld.example.org
+check "upheld: back in c's zone" wait_until 10 zone_has upheld.example.org
+q=$(amp c --json query upheld.example.org)
+check "query --json shows the answer" grep -q '"state":"upheld","answer":"uphold","answer_reason":"still serving a kit, see case 123"' <<<"$q"
+check "an upheld dispute no longer marks the verdict" not grep -q '"disputed":' <<<"$q"
+expect_exit 2 "upholding twice is refused" amp a dispute answer "$uid" uphold --reason again
+
+# --- an amber indicator's dispute stops where the indicator stopped ---
+amp a submit amber.example.com --category malware --confidence 80 --ttl 1d --tlp amber >/dev/null
+check "b (a's direct neighbour) holds the amber indicator" wait_until 10 has b amber.example.com
+expect_exit 0 "b disputes it" amp b dispute amber.example.com --category malware --reason "amber but wrong"
+check "the origin a receives it" wait_until 10 has_dispute a open amber.example.com
+settle a b c
+check "c, which never held it, never sees the dispute" not has_dispute c open amber.example.com
+check "b counts it held back from c (tlp_amber)" grep -q '"name":"c".*"held":{[^}]*"tlp_amber":[1-9]' <<<"$(amp b --json peers)"
+
+# --- a red indicator's dispute never leaves the origin ---
+amp a submit red.example.com --category phishing --confidence 80 --ttl 1d --tlp red >/dev/null
+expect_exit 2 "b cannot dispute what it never received" amp b dispute red.example.com --category phishing --reason x
+expect_exit 0 "a files one for the registrant (on its own indicator)" amp a dispute red.example.com \
+	--category phishing --reason "registrant called us" --on-behalf-of "Red Registrant"
+amp a submit after-red.example.com --category phishing --confidence 80 --ttl 1d >/dev/null
+amp a dispute after-red.example.com --category phishing --reason "a green one, to show the link works" >/dev/null
+check "the green dispute filed after it reaches b" wait_until 10 has_dispute b open after-red.example.com
+check "the red dispute does not" not has_dispute b open red.example.com
+check "a counts it held back (tlp_red)" grep -q '"name":"b".*"held":{[^}]*"tlp_red":[1-9]' <<<"$(amp a --json peers)"
+
+# --- only the origin answers: a forged answer through the mesh is refused ---
+expect_exit 0 "mallory pushes a forged withdraw answer" "$TESTPEER" "$T_ROOT/mallory.key" "$T_ROOT/b/amesh.key.pub" \
+	"tcp://127.0.0.1:$(port_of 2)" forged-answer second.example.net \
+	"$(disputes_json b | grep '"domain":"second.example.net"' | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')"
+check "b refuses it as not the origin's" wait_until 5 test "$(reject_count b mallory dispute_not_origin)" = 1
+check "the dispute stays open at b" has_dispute b open second.example.net
+check "the indicator stays at b" has b second.example.net
+expect_exit 0 "mallory answers a dispute b does not hold" "$TESTPEER" "$T_ROOT/mallory.key" "$T_ROOT/b/amesh.key.pub" \
+	"tcp://127.0.0.1:$(port_of 2)" forged-answer second.example.net "$(printf '7%.0s' $(seq 1 64))"
+check "b refuses it as unknown" wait_until 5 test "$(reject_count b mallory dispute_unknown)" = 1
+check "b's audit names the neighbour and the rule" grep -q '"event":"rejected".*"neighbour":"mallory","rule":"dispute_not_origin"' <<<"$(amp b --json audit second.example.net)"
+
+# --- overdue: c's deadline is 3 s ---
+check "c shows the open dispute on second.example.net overdue" wait_until 10 has_dispute c overdue second.example.net
+check "b (72 h) still shows it open" has_dispute b open second.example.net
+
+# --- a dispute flood beyond b's import.disputes_per_hour (5) is refused and counted ---
+before=$(disputes_json b | grep -c '"from":"c"')
+for i in 1 2 3 4 5 6; do amp a submit "flood-$i.example.com" --category spam --confidence 50 --ttl 1d >/dev/null; done
+check "c holds the six" wait_until 10 has c flood-6.example.com
+for i in 1 2 3 4 5 6; do amp c dispute "flood-$i.example.com" --category spam --reason "flood $i" >/dev/null; done
+settle a b c
+after=$(disputes_json b | grep -c '"from":"c"')
+check "b took 5 disputes from c in all (had $before, now $after)" test "$after" = 5
+refused=$(reject_count b c dispute_rate)
+check "b refused the rest and counted them ($refused)" test "${refused:-0}" = $((before + 6 - 5))
+check "the refused ones never reach a" test "$(disputes_json a | grep -c 'flood-')" = $((5 - before))
+
+finish
