@@ -878,6 +878,8 @@ static void do_report(const struct control_env *env, const struct wire_request *
 		audit_flush(env->audit);
 	rv = report_build(&resp->report, env->store, env->audit_path, req->after, timefmt_now(), report_name,
 	                  env->mesh, err, sizeof err);
+	if (rv == 0)
+		rv = control_dispute_report(env, req->after, timefmt_now(), &resp->report, err, sizeof err);
 	if (rv != 0)
 		fail_with(resp, rv, "%s", err);
 }

@@ -476,3 +476,129 @@ void control_dispute_decorate(const struct control_env *env, struct wire_name_re
 				nr->verdicts[k].disputed += d.open;
 	}
 }
+
+/* --- the report's figures --- */
+
+struct tally {
+	const struct control_env *env;
+	uint64_t since, now, deadline;
+	uint64_t filed, open, overdue, upheld, withdrawn, answered_in_period;
+	uint64_t *waits;              /* seconds from filing to answer, answered in the period */
+	size_t n_waits, cap_waits;
+	struct report_row *by;        /* "origin category" -> filed */
+	size_t n_by, cap_by;
+	int rv;
+};
+
+static int tally_cb(void *arg, const struct dispute_view *v)
+{
+	struct tally *t = arg;
+	const struct dispute *f = &v->filed;
+
+	if (v->answered && v->answer.issued_at >= t->since) {
+		t->answered_in_period++;
+		if (t->n_waits == t->cap_waits) {
+			size_t cap = t->cap_waits ? 2 * t->cap_waits : 64;
+			uint64_t *w = realloc(t->waits, cap * sizeof *w);
+			if (!w)
+				return t->rv = AM_ENOMEM;
+			t->waits = w;
+			t->cap_waits = cap;
+		}
+		t->waits[t->n_waits++] = v->answer.issued_at > f->issued_at ? v->answer.issued_at - f->issued_at : 0;
+	}
+	if (f->issued_at < t->since)
+		return 0;
+	t->filed++;
+	if (!v->answered) {
+		t->open++;
+		t->overdue += t->now >= f->issued_at + t->deadline;
+	} else if (v->answer.answer == DISPUTE_WITHDRAW) {
+		t->withdrawn++;
+	} else {
+		t->upheld++;
+	}
+	char name[64], key[REPORT_KEY_MAX];
+	if (memcmp(f->origin, t->env->key->pk, AM_KEY_BYTES) == 0)
+		snprintf(name, sizeof name, "self");
+	else if (!mesh_origin_name(t->env->mesh, f->origin, name, sizeof name))
+		am_keyid_hex(f->origin, name);
+	snprintf(key, sizeof key, "%s %s", name, am_category_name(f->category));
+	for (size_t i = 0; i < t->n_by; i++)
+		if (strcmp(t->by[i].key, key) == 0) {
+			t->by[i].value++;
+			return 0;
+		}
+	if (t->n_by == t->cap_by) {
+		size_t cap = t->cap_by ? 2 * t->cap_by : 16;
+		struct report_row *b = realloc(t->by, cap * sizeof *b);
+		if (!b)
+			return t->rv = AM_ENOMEM;
+		t->by = b;
+		t->cap_by = cap;
+	}
+	memcpy(t->by[t->n_by].key, key, sizeof key);
+	t->by[t->n_by++].value = 1;
+	return 0;
+}
+
+static int by_value(const void *a, const void *b)
+{
+	const struct report_row *x = a, *y = b;
+	if (x->value != y->value)
+		return x->value > y->value ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+static int by_number(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int control_dispute_report(const struct control_env *env, uint64_t since, uint64_t now, struct report *r,
+                           char *err, size_t errlen)
+{
+	struct tally t = {.env = env, .since = since, .now = now,
+	                  .deadline = env->cfg->dispute_deadline ? env->cfg->dispute_deadline : DISPUTE_DEADLINE_DEFAULT};
+	int rv = dispute_store_all(env->store, now, tally_cb, &t);
+
+	if (rv == 0)
+		rv = t.rv;
+	if (rv != 0) {
+		snprintf(err, errlen, "report: cannot read the disputes: %s", am_strerror(rv));
+		goto out;
+	}
+	uint64_t answered = t.upheld + t.withdrawn;
+	struct report_row rows[] = {
+		{"filed", t.filed}, {"open", t.open}, {"overdue", t.overdue}, {"upheld", t.upheld},
+		{"withdrawn", t.withdrawn},
+		{"upheld_pct", answered ? (t.upheld * 100 + answered / 2) / answered : 0},
+		{"withdrawn_pct", answered ? (t.withdrawn * 100 + answered / 2) / answered : 0},
+		{"answered_in_period", t.answered_in_period},
+	};
+	if ((rv = report_add(r, "disputes", NULL, 0)) != 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		if ((rv = report_add(r, "disputes", rows[i].key, rows[i].value)) != 0)
+			goto fail;
+	if (t.n_waits) {
+		/* the median time to answer; an even count takes the lower middle */
+		qsort(t.waits, t.n_waits, sizeof *t.waits, by_number);
+		if ((rv = report_add(r, "disputes", "median_answer_seconds", t.waits[(t.n_waits - 1) / 2])) != 0)
+			goto fail;
+	}
+	if ((rv = report_add(r, "disputes_by_origin", NULL, 0)) != 0)
+		goto fail;
+	qsort(t.by, t.n_by, sizeof *t.by, by_value);
+	for (size_t i = 0; i < t.n_by && i < REPORT_ROWS_MAX; i++)
+		if ((rv = report_add(r, "disputes_by_origin", t.by[i].key, t.by[i].value)) != 0)
+			goto fail;
+	goto out;
+fail:
+	snprintf(err, errlen, "report: %s", am_strerror(rv));
+out:
+	free(t.waits);
+	free(t.by);
+	return rv;
+}

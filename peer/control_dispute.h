@@ -21,6 +21,7 @@
 
 #include "control.h"
 #include "dispute_store.h"
+#include "report.h"
 #include "wire.h"
 
 void control_do_dispute(const struct control_env *env, const struct wire_request *req, struct wire_response *resp);
@@ -35,6 +36,11 @@ void control_dispute_decorate(const struct control_env *env, struct wire_name_re
 /* One held dispute as the operator sees it (deadline from the config). */
 void control_dispute_info(const struct control_env *env, const struct dispute_view *v, uint64_t now,
                           struct wire_dispute_info *out);
+
+/* Adds the disputes and disputes_by_origin sections (report.h) for
+ * disputes filed at or after since. 0 or an am_err with err filled. */
+int control_dispute_report(const struct control_env *env, uint64_t since, uint64_t now, struct report *r,
+                           char *err, size_t errlen);
 
 /* In control.c: withdraws this peer's own live indicator (domain
  * normalised) with note for the audit trail; fills resp as withdraw does. */

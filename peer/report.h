@@ -14,6 +14,12 @@
  *   rejects_by_reason  indicators refused, by rule (audit: rejected)
  *   neighbour_in       accepted from each neighbour in the period
  *   neighbour_out      relayed to each neighbour in the period
+ * and, added by control_dispute.c (issue 14):
+ *   disputes           filed, open, overdue, upheld, withdrawn (the
+ *                      disputes held, filed in the period), upheld_pct and
+ *                      withdrawn_pct of those answered, answered_in_period,
+ *                      median_answer_seconds (filing to answer)
+ *   disputes_by_origin "ORIGIN category" of the disputed indicators
  * Scalars: since, until, and the median time from submission to withdrawal
  * over indicators withdrawn in the period (audit: the first originated or
  * accepted event of the same domain/category/origin, to the withdrawal).
@@ -26,7 +32,7 @@
 #include "model.h"
 #include "store.h"
 
-#define REPORT_SECTIONS_MAX 8
+#define REPORT_SECTIONS_MAX 12 /* report.c's, and those other modules add (disputes) */
 #define REPORT_ROWS_MAX 10000 /* per section; the rest summed in a row "(other)" */
 #define REPORT_KEY_MAX 96
 

@@ -174,4 +174,13 @@ refused=$(reject_count b c dispute_rate)
 check "b refused the rest and counted them ($refused)" test "${refused:-0}" = $((before + 6 - 5))
 check "the refused ones never reach a" test "$(disputes_json a | grep -c 'flood-')" = $((5 - before))
 
+# --- the report's figures ---
+rep=$(amp a report --format json)
+check "a's report: one withdrawn, one upheld" grep -q '"disputes":{[^}]*"upheld":1,"withdrawn":1' <<<"$rep"
+check "a's report: the shares of answers (50 %% each)" grep -q '"upheld_pct":50,"withdrawn_pct":50' <<<"$rep"
+check "a's report: the median time to answer" grep -q '"median_answer_seconds":[0-9]' <<<"$rep"
+check "a's report: disputes by origin and category" grep -q '"disputes_by_origin":{[^}]*"self phishing":[1-9]' <<<"$rep"
+check "c's report counts its overdue disputes" grep -q '"disputes":{[^}]*"overdue":[1-9]' <<<"$(amp c report --format json)"
+check "the text report has the disputes" grep -q "upheld_pct" <<<"$(amp a report)"
+
 finish
