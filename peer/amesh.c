@@ -1504,9 +1504,10 @@ static const struct subcommand {
 	 "what this peer decided about a name (and its family), in order; or check the hash chain"},
 	{"report", cmd_report, "[--since DATE|7d] [--format text|json|csv]",
 	 "transparency report: live counts, new, withdrawn, expired, rejects, volumes per neighbour"},
-	{"sightings", cmd_sightings, "[--limit N] [NAME] | import [--format auto|unbound|bind] FILE|-",
+	{"sightings", cmd_sightings, "[--limit N] [NAME] | import [--format auto|unbound|bind] [--flush-every S] FILE|-",
 	 "RPZ hits: import a resolver's log (Unbound rpz-log or log-local-actions, BIND's rpz\n"
 	 "              category) as counts per indicator and UTC day, no client addresses kept;\n"
+	 "              from a pipe, counts are handed over every S seconds (default 10);\n"
 	 "              or show the counts held, this peer's and those reported toward it"},
 	{"rpz", cmd_rpz, "", "response policy zones: serial, rules, journal; per secondary the last SOA query, transfer, notify"},
 	{"peers", cmd_peers, "", "neighbours: link state, last sync, lag, in/out, rejects and held back by reason"},

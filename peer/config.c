@@ -506,6 +506,17 @@ static int set_export_max_tlp(struct config_neighbour *nb, const char *v, char *
 	return 0;
 }
 
+static int set_export_sightings(struct config_neighbour *nb, const char *v, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN];
+	if (strcmp(v, "yes") == 0 || strcmp(v, "no") == 0) {
+		nb->exp.sightings = v[0] == 'y';
+		return 0;
+	}
+	snprintf(why, whylen, "%s: expected yes or no", quote(q, sizeof q, v));
+	return -1;
+}
+
 static int set_import_categories(struct config_neighbour *nb, const char *v, char *why, size_t whylen)
 {
 	if (policy_parse_categories(v, &nb->imp.categories, why, whylen) != 0)
@@ -661,6 +672,10 @@ static const struct option {
 	   "Highest sharing level (TLP) sent: clear, green, amber or amber+strict.\n"
 	   "Whatever this says, red never leaves its origin and amber goes only from\n"
 	   "its origin to direct neighbours, never further."),
+	NB("export.sightings", "no", NULL, set_export_sightings,
+	   "yes: send this neighbour sighting reports (how often resolvers here, or\n"
+	   "peers behind this one, blocked an indicator's name per day; counts only)\n"
+	   "when it is on the way to the indicator's origin. no keeps them here."),
 	NB("import.categories", "", "all", set_import_categories,
 	   "What this peer accepts from the neighbour, as in export.categories. Left\n"
 	   "out, nothing is accepted, whatever the other import options say."),

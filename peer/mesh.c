@@ -27,6 +27,8 @@ static const char *const reject_names[MESH_R_COUNT] = {
 	[MESH_R_DISPUTE_RATE] = "dispute_rate",
 	[MESH_R_DISPUTE_NOT_ORIGIN] = "dispute_not_origin",
 	[MESH_R_DISPUTE_UNKNOWN] = "dispute_unknown",
+	[MESH_R_SIGHTING_ROUTE] = "sighting_route",
+	[MESH_R_SIGHTING_RATE] = "sighting_rate",
 };
 
 const char *mesh_reject_name(int r)

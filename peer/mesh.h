@@ -66,6 +66,8 @@ enum mesh_reject {
 	MESH_R_DISPUTE_RATE,      /* over the neighbour's import.disputes_per_hour */
 	MESH_R_DISPUTE_NOT_ORIGIN,/* an answer to a dispute about another origin's indicator */
 	MESH_R_DISPUTE_UNKNOWN,   /* an answer to a dispute this peer does not hold */
+	MESH_R_SIGHTING_ROUTE, /* a sighting report about an indicator we neither made nor hold */
+	MESH_R_SIGHTING_RATE,  /* sighting reports beyond SIGHTING_RATE_MAX a window */
 	MESH_R_COUNT
 };
 const char *mesh_reject_name(int reason);

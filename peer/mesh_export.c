@@ -7,7 +7,7 @@
 
 #include "dispute_store.h"
 #include "mesh_impl.h"
-#include "sighting.h"
+#include "mesh_sighting.h"
 
 /* --- export: what this peer sends a neighbour --- */
 
@@ -92,10 +92,18 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 		mesh_audit(c->m, "dispute_relayed", &subj, c->nb->name, "dispute_route", detail);
 		return 0;
 	}
-	/* Sighting reports are no statements: they may go only toward their
-	 * indicator's origin (issue 14); until that route exists they stay. */
-	if (rec->ind.category == AM_CAT_NONE && sighting_record_is(rec->ind.domain))
+	/* Sighting reports are no statements: they go only toward their
+	 * indicator's origin, where export.sightings allows (mesh_sighting.h). */
+	if (rec->ind.category == AM_CAT_NONE && sighting_record_is(rec->ind.domain)) {
+		if (!mesh_sighting_exportable(c->m, c->nb, c->exp, rec))
+			return 0;
+		if (wire_batch_push(c->batch, rec->env, rec->env_len, rec->hops) != 0) {
+			c->full = true;
+			return 1;
+		}
+		c->sent++;
 		return 0;
+	}
 	/* Key statements are public safety information: every neighbour gets
 	 * them, whatever the indicator policy - and before the trust check
 	 * below, because a revocation makes its own key untrusted here and must

@@ -34,6 +34,7 @@
 #include "nnglisten.h"
 #include "pipelimit.h"
 #include "session.h"
+#include "sighting.h"
 #include "statement.h"
 #include "wire_sync.h"
 
@@ -91,6 +92,7 @@ struct nb {
 	struct origin_count *counts;
 	size_t n_counts;
 	struct dispute_bucket disputes; /* import.disputes_per_hour (dispute_route.h) */
+	struct sighting_window sightings; /* reports accepted this window (mesh_sighting.c) */
 
 	struct link *link; /* NULL when they dial us */
 

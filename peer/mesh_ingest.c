@@ -12,6 +12,7 @@
 #include "indicator.h"
 #include "log.h"
 #include "mesh_impl.h"
+#include "mesh_sighting.h"
 #include "timefmt.h"
 #include "wire.h"
 #include "workpool.h"
@@ -79,6 +80,8 @@ struct pending {
 	const struct wire_item *item;
 	bool is_stmt;
 	struct statement st;
+	bool is_sighting;
+	struct sighting sight;
 	/* indicators: the parsed envelope, and what the first pass decided */
 	struct indicator_view v;
 	enum { P_VERIFY, P_READY, P_DUP, P_REJECT } state;
@@ -371,6 +374,13 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, uns
 			q->state = P_READY;
 			continue;
 		}
+		/* sighting reports: rare too, checked here whole (mesh_sighting.h) */
+		q->is_sighting = sighting_is(it->env, it->env_len);
+		if (q->is_sighting) {
+			q->reason = mesh_sighting_accept(m, nb, it->env, it->env_len, now, &q->sight, q->id, &q->ind);
+			q->state = q->reason ? P_REJECT : P_READY;
+			continue;
+		}
 		q->is_stmt = statement_is(it->env, it->env_len);
 		if (q->is_stmt) {
 			rv = statement_open(it->env, it->env_len, &q->st, q->id);
@@ -416,7 +426,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, uns
 			reject_item(m, nb, rejects, q->reason, q->named ? &q->ind : NULL);
 			continue;
 		}
-		if (q->is_stmt) {
+		if (q->is_stmt || q->is_sighting) {
 			u[np] = (struct store_update){.ind = &q->ind, .id = q->id, .env = it->env,
 			                              .env_len = it->env_len, .hops = it->hops + 1, .from = nb->name};
 			pu[np++] = q;
@@ -497,7 +507,9 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, uns
 			goto out; /* cursor stays: the batch comes again, later */
 		}
 		for (size_t i = 0; i < np; i++) {
-			if (res[i] == 1 && pu[i]->is_stmt) {
+			if (res[i] == 1 && pu[i]->is_sighting) {
+				accepted++; /* no origin quota: a report is not an indicator */
+			} else if (res[i] == 1 && pu[i]->is_stmt) {
 				accepted++;
 				enqueue_statement(m, &pu[i]->st, nb->name);
 			} else if (res[i] == 1 && pu[i]->is_disp) {

@@ -361,6 +361,10 @@ void policy_export_hash(const struct policy_export *p, uint8_t out[32])
 		max_tlp = p->max_tlp > AM_TLP_AMBER_STRICT ? AM_TLP_AMBER_STRICT : p->max_tlp;
 		put_u32(&st, (uint32_t)max_tlp);
 	}
+	/* only when set, so the hash of every policy without it is unchanged
+	 * (no cursor restarts on upgrade) */
+	if (p != NULL && p->sightings)
+		put_bytes(&st, "sightings", 9);
 	crypto_generichash_final(&st, out, 32);
 }
 

@@ -62,6 +62,10 @@ struct policy_export {
 	char (*suffixes)[AM_DOMAIN_MAX + 1]; /* normalised; owned; n_suffixes 0 = any */
 	size_t n_suffixes;
 	enum am_tlp max_tlp;
+	/* export.sightings: sighting reports go to this neighbour when it is
+	 * on the way to their indicator's origin (issue 14). Apart from
+	 * categories: a neighbour sent no indicators may still get them. */
+	bool sightings;
 };
 
 struct policy_import {

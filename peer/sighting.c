@@ -120,6 +120,18 @@ bool sighting_is(const uint8_t *env, size_t len)
 	return wire_sighting_is(env, len);
 }
 
+bool sighting_window_take(struct sighting_window *w, uint64_t now)
+{
+	if (now >= w->start + SIGHTING_RATE_WINDOW || now < w->start) {
+		w->start = now;
+		w->count = 0;
+	}
+	if (w->count >= SIGHTING_RATE_MAX)
+		return false;
+	w->count++;
+	return true;
+}
+
 void sighting_day_text(uint32_t day, char *out, size_t outlen)
 {
 	time_t t = (time_t)day * SIGHTING_DAY_SECONDS;

@@ -72,6 +72,19 @@ int sighting_peek(const uint8_t *env, size_t len, struct sighting *s);
  * without allocating: routes mesh items. */
 bool sighting_is(const uint8_t *env, size_t len);
 
+/* A fixed window: at most SIGHTING_RATE_MAX reports accepted from one
+ * neighbour per SIGHTING_RATE_WINDOW seconds (mesh ingest), so a neighbour
+ * cannot make counting a new way to flood. Honest traffic is one report per
+ * indicator hit and day, re-sent only when its total grows. */
+#define SIGHTING_RATE_MAX 5000
+#define SIGHTING_RATE_WINDOW 60
+struct sighting_window {
+	uint64_t start, count;
+};
+/* Spends one of the window's reports at now (Unix seconds): true if one
+ * was left. Not locked: the caller serialises (nb->ingest_lock). */
+bool sighting_window_take(struct sighting_window *w, uint64_t now);
+
 /* The store record that stands for s (see above): domain, origin =
  * reporter, category AM_CAT_NONE, version, issued_at, expires_at = end of
  * the day + SIGHTING_KEEP_DAYS, TLP clear. */

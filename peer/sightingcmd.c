@@ -128,9 +128,71 @@ static void counts_free(struct counts *c)
 
 struct import_ctx {
 	const char *file;
+	const struct feedcmd_env *env;
+	struct client *cl;
 	struct counts counts;
+	struct wire_sighting_row *rows; /* WIRE_SIGHTING_ROWS_MAX */
+	struct wire_sightings_res total;
 	uint64_t bad_shown;
+	time_t last_flush;
+	long flush_every;               /* seconds */
+	bool failed;                    /* a flush failed: said on stderr */
 };
+
+/* Sends every count held (in requests of at most WIRE_SIGHTING_ROWS_MAX
+ * rows), adds the answers to x->total and empties the table. 0 or -1
+ * after one line on stderr. */
+static int flush_counts(struct import_ctx *x)
+{
+	char err[AM_ERRLEN];
+	size_t slot = 0;
+
+	x->last_flush = time(NULL);
+	for (;;) {
+		size_t n = 0;
+		for (; slot < x->counts.cap && n < WIRE_SIGHTING_ROWS_MAX; slot++) {
+			const struct key *k = &x->counts.slots[slot];
+			if (!k->qname)
+				continue;
+			snprintf(x->rows[n].qname, sizeof x->rows[n].qname, "%s", k->qname);
+			snprintf(x->rows[n].hint, sizeof x->rows[n].hint, "%s", k->hint);
+			x->rows[n].day = k->day;
+			x->rows[n].count = k->count;
+			n++;
+		}
+		if (n == 0)
+			break;
+		struct wire_sightings_req sreq = {.import = true, .rows = x->rows, .n_rows = n};
+		struct wire_request req = {.op = WIRE_OP_SIGHTINGS, .sight = &sreq};
+		struct wire_response resp;
+		if (!x->cl && client_open(&x->cl, x->env->socket, err, sizeof err) != 0) {
+			errorf("%s", err);
+			return -1;
+		}
+		int crv = client_call(x->cl, &req, &resp, err, sizeof err);
+		if (crv != 0 || resp.status != 0) {
+			errorf("%s", crv ? err : resp.error[0] ? resp.error : am_strerror(resp.status));
+			if (!crv)
+				wire_response_clear(&resp);
+			return -1;
+		}
+		struct wire_sightings_res *t = &x->total;
+		if (resp.sight) {
+			t->rows += resp.sight->rows;
+			t->matched += resp.sight->matched;
+			t->unmatched += resp.sight->unmatched;
+			t->too_old += resp.sight->too_old;
+			t->reports += resp.sight->reports;
+			for (size_t i = 0; i < resp.sight->n_unmatched_names && t->n_unmatched_names < WIRE_SIGHTING_UNMATCHED_MAX; i++)
+				memcpy(t->unmatched_names[t->n_unmatched_names++], resp.sight->unmatched_names[i], AM_DOMAIN_MAX + 1);
+		}
+		wire_response_clear(&resp);
+	}
+	counts_free(&x->counts);
+	x->counts.slots = NULL;
+	x->counts.cap = x->counts.n = 0;
+	return 0;
+}
 
 static int on_hit(void *arg, const struct sighting_hit *h)
 {
@@ -138,7 +200,16 @@ static int on_hit(void *arg, const struct sighting_hit *h)
 	/* BIND's via name ends with the policy zone; Unbound names its zone
 	 * only with rpz-log-name (or a local zone for local actions) */
 	const char *hint = h->format == SIGHTING_BIND ? h->rule : h->zone;
-	return counts_add(&x->counts, (uint32_t)(h->at / 86400), h->qname, hint);
+	if (counts_add(&x->counts, (uint32_t)(h->at / 86400), h->qname, hint) != 0)
+		return AM_ENOMEM;
+	/* a log pipe never ends: hand the counts over as they grow and as time passes */
+	if (x->counts.n >= SIGHTINGCMD_FLUSH_KEYS || time(NULL) - x->last_flush >= x->flush_every) {
+		if (flush_counts(x) != 0) {
+			x->failed = true;
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int on_bad(void *arg, uint64_t line, const char *why)
@@ -153,26 +224,32 @@ static int import_main(int argc, char **argv, const struct feedcmd_env *env)
 {
 	static const struct option opts[] = {
 		{"format", required_argument, NULL, 'f'},
+		{"flush-every", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct import_ctx x = {0};
+	struct import_ctx x = {.env = env, .flush_every = SIGHTINGCMD_FLUSH_SECONDS};
 	struct sighting_log_scan scan = {.format = SIGHTING_AUTO, .on_hit = on_hit, .on_bad = on_bad, .arg = &x};
-	struct wire_sightings_res total = {0};
-	struct client *cl = NULL;
 	FILE *fp = NULL;
-	char err[AM_ERRLEN];
 	int c, rv = EXIT_ERR;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:F:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (sighting_format_parse(optarg, &scan.format) != 0)
 				usage_error("--format `%s': expected auto, unbound or bind", optarg);
 			break;
+		case 'F': {
+			char *end;
+			errno = 0;
+			x.flush_every = strtol(optarg, &end, 10);
+			if (!*optarg || *end || errno || x.flush_every < 1 || x.flush_every > 3600)
+				usage_error("--flush-every `%s' must be seconds from 1 to 3600", optarg);
+			break;
+		}
 		case 'h':
-			printf("usage: amesh sightings import [--format auto|unbound|bind] FILE|-\n");
+			printf("usage: amesh sightings import [--format auto|unbound|bind] [--flush-every SECONDS] FILE|-\n");
 			return 0;
 		default:
 			usage_error("bad option");
@@ -188,8 +265,15 @@ static int import_main(int argc, char **argv, const struct feedcmd_env *env)
 		errorf("cannot open %s: %s", x.file, strerror(errno));
 		return EXIT_ERR;
 	}
+	if ((x.rows = calloc(WIRE_SIGHTING_ROWS_MAX, sizeof *x.rows)) == NULL) {
+		errorf("out of memory");
+		goto out;
+	}
+	x.last_flush = time(NULL);
 	scan.now = (uint64_t)time(NULL);
 	int srv = sighting_log_scan(fp, &scan);
+	if (x.failed)
+		goto out;
 	if (srv == AM_EIO) {
 		errorf("cannot read %s: %s", x.file, strerror(errno));
 		goto out;
@@ -202,60 +286,11 @@ static int import_main(int argc, char **argv, const struct feedcmd_env *env)
 		fprintf(stderr, "%s: %llu more malformed lines not shown\n", x.file,
 		        (unsigned long long)(x.bad_shown - SIGHTINGCMD_BAD_SHOWN));
 	if (x.counts.dropped)
-		fprintf(stderr, "%s: %llu hits not counted: more than %d distinct (day, name) pairs in one import\n",
+		fprintf(stderr, "%s: %llu hits not counted: more than %d distinct (day, name) pairs at once\n",
 		        x.file, (unsigned long long)x.counts.dropped, SIGHTINGCMD_KEYS_MAX);
-
-	/* the counts, in requests of at most WIRE_SIGHTING_ROWS_MAX rows */
-	struct wire_sighting_row *rows = calloc(WIRE_SIGHTING_ROWS_MAX, sizeof *rows);
-	if (!rows) {
-		errorf("out of memory");
+	if (flush_counts(&x) != 0)
 		goto out;
-	}
-	size_t slot = 0;
-	for (;;) {
-		size_t n = 0;
-		for (; slot < x.counts.cap && n < WIRE_SIGHTING_ROWS_MAX; slot++) {
-			const struct key *k = &x.counts.slots[slot];
-			if (!k->qname)
-				continue;
-			snprintf(rows[n].qname, sizeof rows[n].qname, "%s", k->qname);
-			snprintf(rows[n].hint, sizeof rows[n].hint, "%s", k->hint);
-			rows[n].day = k->day;
-			rows[n].count = k->count;
-			n++;
-		}
-		if (n == 0)
-			break;
-		struct wire_sightings_req sreq = {.import = true, .rows = rows, .n_rows = n};
-		struct wire_request req = {.op = WIRE_OP_SIGHTINGS, .sight = &sreq};
-		struct wire_response resp;
-		if (!cl && client_open(&cl, env->socket, err, sizeof err) != 0) {
-			errorf("%s", err);
-			free(rows);
-			goto out;
-		}
-		int crv = client_call(cl, &req, &resp, err, sizeof err);
-		if (crv != 0 || resp.status != 0) {
-			errorf("%s", crv ? err : resp.error[0] ? resp.error : am_strerror(resp.status));
-			if (!crv)
-				wire_response_clear(&resp);
-			free(rows);
-			goto out;
-		}
-		if (resp.sight) {
-			total.rows += resp.sight->rows;
-			total.matched += resp.sight->matched;
-			total.unmatched += resp.sight->unmatched;
-			total.too_old += resp.sight->too_old;
-			total.reports += resp.sight->reports;
-			for (size_t i = 0; i < resp.sight->n_unmatched_names &&
-			                   total.n_unmatched_names < WIRE_SIGHTING_UNMATCHED_MAX; i++)
-				memcpy(total.unmatched_names[total.n_unmatched_names++], resp.sight->unmatched_names[i],
-				       AM_DOMAIN_MAX + 1);
-		}
-		wire_response_clear(&resp);
-	}
-	free(rows);
+	struct wire_sightings_res total = x.total;
 	if (env->json) {
 		json_t *un = json_array();
 		for (size_t i = 0; i < total.n_unmatched_names; i++)
@@ -284,8 +319,9 @@ static int import_main(int argc, char **argv, const struct feedcmd_env *env)
 out:
 	if (fp && fp != stdin)
 		fclose(fp);
-	client_close(cl);
+	client_close(x.cl);
 	counts_free(&x.counts);
+	free(x.rows);
 	return rv;
 }
 

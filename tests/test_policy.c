@@ -595,6 +595,31 @@ static void hash_of(const struct policy_export *p, uint8_t out[32])
 	policy_export_hash(p, out);
 }
 
+/* export.sightings changes what is sent, so the hash (a cursor restart
+ * sends the reports held back so far); off, it changes nothing (no
+ * restarts on upgrade). Unconfigured indicator policies still differ by it:
+ * reports are a choice of their own (issue 14). */
+static void test_hash_covers_sightings(void **state)
+{
+	struct policy_export a = open_export(), b = open_export();
+	uint8_t ha[32], hb[32], h0[32];
+
+	(void)state;
+	hash_of(&a, h0);
+	b.sightings = false;
+	hash_of(&b, hb);
+	assert_memory_equal(h0, hb, 32);
+	b.sightings = true;
+	hash_of(&b, hb);
+	assert_memory_not_equal(h0, hb, 32);
+	a.configured = b.configured = false;
+	hash_of(&a, ha);
+	hash_of(&b, hb);
+	assert_memory_not_equal(ha, hb, 32);
+	policy_export_free(&a);
+	policy_export_free(&b);
+}
+
 static void test_hash_ignores_order_and_redundancy(void **state)
 {
 	struct policy_export a = open_export(), b = open_export();
@@ -981,6 +1006,7 @@ int main(void)
 		cmocka_unit_test(test_list_limits),
 		cmocka_unit_test(test_parse_suffixes),
 		cmocka_unit_test(test_copy_is_deep),
+		cmocka_unit_test(test_hash_covers_sightings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

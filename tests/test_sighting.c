@@ -222,6 +222,24 @@ static void test_record_names(void **state)
 	assert_string_equal(day, "2027-01-15");
 }
 
+/* A neighbour gets SIGHTING_RATE_MAX reports a window, then none until the next. */
+static void test_rate_window(void **state)
+{
+	struct sighting_window w = {0};
+	(void)state;
+
+	for (int i = 0; i < SIGHTING_RATE_MAX; i++)
+		assert_true(sighting_window_take(&w, NOW));
+	assert_false(sighting_window_take(&w, NOW));
+	assert_false(sighting_window_take(&w, NOW + SIGHTING_RATE_WINDOW - 1));
+	assert_true(sighting_window_take(&w, NOW + SIGHTING_RATE_WINDOW));
+	/* a clock that steps back starts a new window, never a stuck one */
+	for (int i = 1; i < SIGHTING_RATE_MAX; i++)
+		assert_true(sighting_window_take(&w, NOW + SIGHTING_RATE_WINDOW));
+	assert_false(sighting_window_take(&w, NOW + SIGHTING_RATE_WINDOW));
+	assert_true(sighting_window_take(&w, NOW));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_from_the_future_refused),
 		cmocka_unit_test(test_shapes_refused),
 		cmocka_unit_test(test_record_names),
+		cmocka_unit_test(test_rate_window),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
