@@ -69,6 +69,8 @@ struct origin_count {
 
 struct link;
 
+#define LINK_CTXS 3
+
 /* One configured neighbour. Never freed before mesh_close, so threads may
  * keep pointers across reloads; `removed` retires it. Policy fields and
  * stats are guarded by mesh->lock; cursor and counts by ingest_lock. */
@@ -116,11 +118,12 @@ struct link {
 	struct session *sess;
 	uint64_t sess_gen;
 	uint64_t sess_made;  /* Unix seconds of its handshake: re-keyed at SESSION_REKEY_AGE */
-	/* [0] the puller, [1] the pusher: thread, context, aio */
+	/* [0] the puller, [1] the pusher: thread; context and aio, plus [2]
+	 * the puller's second, for the next pull while one is ingested */
 	pthread_t thread[2];
-	bool started[2], ctx_open[2];
-	nng_ctx ctx[2];
-	nng_aio *aio[2];
+	bool started[2], ctx_open[LINK_CTXS];
+	nng_ctx ctx[LINK_CTXS];
+	nng_aio *aio[LINK_CTXS];
 	bool stop; /* atomic */
 };
 

@@ -37,16 +37,16 @@ static void sleep_ms(const struct link *l, unsigned ms)
 
 /* --- dialer side (we dial them) --- */
 
-/* One request/response on ctx; *reply is malloc'd plaintext bytes of the
- * reply frame. after_send (may be NULL), read-held by the caller, is
- * released once the request has been sent or has failed, on every path. */
-static int ctx_call(nng_ctx ctx, nng_aio *aio, const uint8_t *buf, size_t len, int timeout_ms,
-                    pthread_rwlock_t *after_send, uint8_t **reply, size_t *reply_len)
+/* The first half of a request/response on ctx: sends buf and starts the
+ * receive of the reply; ctx_call_finish collects it. after_send (may be
+ * NULL), read-held by the caller, is released once the request has been
+ * sent or has failed, on every path. On an error nothing is left on aio. */
+static int ctx_call_start(nng_ctx ctx, nng_aio *aio, const uint8_t *buf, size_t len, int timeout_ms,
+                          pthread_rwlock_t *after_send)
 {
 	nng_msg *msg;
 	int rv;
 
-	*reply = NULL;
 	if ((rv = nng_msg_alloc(&msg, len)) != 0) {
 		if (after_send)
 			pthread_rwlock_unlock(after_send);
@@ -63,14 +63,27 @@ static int ctx_call(nng_ctx ctx, nng_aio *aio, const uint8_t *buf, size_t len, i
 		pthread_rwlock_unlock(after_send);
 	if ((rv = nng_aio_result(aio)) != 0) {
 		nng_msg_free(nng_aio_get_msg(aio));
+		nng_aio_set_msg(aio, NULL);
 		return rv;
 	}
 	nng_aio_set_timeout(aio, timeout_ms);
 	nng_ctx_recv(ctx, aio);
+	return 0;
+}
+
+/* The second half: waits for the reply; *reply is malloc'd plaintext bytes
+ * of the reply frame. */
+static int ctx_call_finish(nng_aio *aio, uint8_t **reply, size_t *reply_len)
+{
+	nng_msg *msg;
+	int rv;
+
+	*reply = NULL;
 	nng_aio_wait(aio);
 	if ((rv = nng_aio_result(aio)) != 0)
 		return rv;
 	msg = nng_aio_get_msg(aio);
+	nng_aio_set_msg(aio, NULL);
 	*reply_len = nng_msg_len(msg);
 	if ((*reply = malloc(*reply_len ? *reply_len : 1)) == NULL) {
 		nng_msg_free(msg);
@@ -79,6 +92,18 @@ static int ctx_call(nng_ctx ctx, nng_aio *aio, const uint8_t *buf, size_t len, i
 	memcpy(*reply, nng_msg_body(msg), *reply_len);
 	nng_msg_free(msg);
 	return 0;
+}
+
+/* One request/response on ctx (ctx_call_start, then ctx_call_finish). */
+static int ctx_call(nng_ctx ctx, nng_aio *aio, const uint8_t *buf, size_t len, int timeout_ms,
+                    pthread_rwlock_t *after_send, uint8_t **reply, size_t *reply_len)
+{
+	int rv;
+
+	*reply = NULL;
+	if ((rv = ctx_call_start(ctx, aio, buf, len, timeout_ms, after_send)) != 0)
+		return rv;
+	return ctx_call_finish(aio, reply, reply_len);
 }
 
 static void set_state(struct mesh *m, struct nb *nb, enum mesh_link_state s)
@@ -158,19 +183,17 @@ static void drop_session(struct link *l, uint64_t gen)
 	pthread_mutex_unlock(&l->lock);
 }
 
-/* Seals req, calls, opens and decodes the response. A refusal comes back
- * as AM_EREPLAY ("replay": the listener saw this request already - NNG's
- * req re-sends on reconnect - so a freshly sealed one will do),
- * AM_ENOTFOUND ("unknown session": handshake again) or AM_EHANDSHAKE. */
-static int sync_call(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t gen,
-                     const struct wire_sync_request *req, pthread_rwlock_t *after_send,
-                     struct wire_sync_response *resp)
+/* A sync call in two halves, so the puller can have its next pull on the
+ * way while it ingests a batch (issue 13). sync_start seals req and sends
+ * it on ctx; after_send as ctx_call_start. */
+static int sync_start(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t gen,
+                      const struct wire_sync_request *req, pthread_rwlock_t *after_send, size_t *sent)
 {
-	uint8_t *plain = NULL, *frame = NULL, *reply = NULL, *pt = NULL;
-	size_t plain_len, frame_len, reply_len, pt_len;
+	uint8_t *plain = NULL, *frame = NULL;
+	size_t plain_len, frame_len;
 	int rv;
 
-	memset(resp, 0, sizeof *resp);
+	*sent = 0;
 	if ((rv = wire_sync_request_pack(req, &plain, &plain_len)) != 0)
 		goto unsent;
 	pthread_mutex_lock(&l->lock);
@@ -180,10 +203,34 @@ static int sync_call(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t gen,
 	free(plain);
 	if (rv != 0)
 		goto unsent;
-	rv = ctx_call(ctx, aio, frame, frame_len, (int)req->wait_ms + CALL_SLACK_MS, after_send, &reply,
-	              &reply_len);
-	mesh_count_bytes(l->m, l->nb, rv == 0 ? reply_len : 0, frame_len);
+	rv = ctx_call_start(ctx, aio, frame, frame_len, (int)req->wait_ms + CALL_SLACK_MS, after_send);
 	free(frame);
+	if (rv != 0) {
+		mesh_count_bytes(l->m, l->nb, 0, frame_len);
+		return AM_ECONNECT;
+	}
+	*sent = frame_len;
+	return 0;
+unsent:
+	if (after_send)
+		pthread_rwlock_unlock(after_send);
+	return rv;
+}
+
+/* Waits for the reply to sync_start's request (sent bytes long), opens and
+ * decodes it. A refusal comes back as AM_EREPLAY ("replay": the listener
+ * saw this request already - NNG's req re-sends on reconnect - so a freshly
+ * sealed one will do), AM_ENOTFOUND ("unknown session": handshake again) or
+ * AM_EHANDSHAKE. */
+static int sync_finish(struct link *l, nng_aio *aio, uint64_t gen, size_t sent, struct wire_sync_response *resp)
+{
+	uint8_t *reply = NULL, *pt = NULL;
+	size_t reply_len, pt_len;
+	int rv;
+
+	memset(resp, 0, sizeof *resp);
+	rv = ctx_call_finish(aio, &reply, &reply_len);
+	mesh_count_bytes(l->m, l->nb, rv == 0 ? reply_len : 0, sent);
 	if (rv != 0)
 		return AM_ECONNECT;
 	char refusal[64]; /* enough to tell the fixed texts apart */
@@ -202,10 +249,21 @@ static int sync_call(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t gen,
 	rv = wire_sync_response_unpack(pt, pt_len, resp);
 	free(pt);
 	return rv;
-unsent:
-	if (after_send)
-		pthread_rwlock_unlock(after_send);
-	return rv;
+}
+
+/* Seals req, calls, opens and decodes the response (sync_start, then
+ * sync_finish). */
+static int sync_call(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t gen,
+                     const struct wire_sync_request *req, pthread_rwlock_t *after_send,
+                     struct wire_sync_response *resp)
+{
+	size_t sent;
+	int rv;
+
+	memset(resp, 0, sizeof *resp);
+	if ((rv = sync_start(l, ctx, aio, gen, req, after_send, &sent)) != 0)
+		return rv;
+	return sync_finish(l, aio, gen, sent, resp);
 }
 
 static unsigned backoff_next(unsigned ms)
@@ -214,27 +272,46 @@ static unsigned backoff_next(unsigned ms)
 	return ms > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ms;
 }
 
-/* Long-polls the neighbour for its changes and ingests them. */
+/* Long-polls the neighbour for its changes and ingests them.
+ *
+ * Two pulls may be in flight (issue 13): when an answer says the sender
+ * has more at once, the next pull - after that batch's end - leaves on the
+ * other context before the batch is verified and committed, so the sender
+ * and the wire work while we do. The cursor still moves only with the
+ * commit of its batch (mesh_ingest): if the batch is not taken, the early
+ * answer does not continue the cursor and mesh_ingest leaves it, and the
+ * next pull asks again from the cursor. */
 static void *puller_main(void *arg)
 {
 	struct link *l = arg;
 	struct mesh *m = l->m;
-	nng_ctx ctx = l->ctx[0];
-	nng_aio *aio = l->aio[0];
+	int slot = 0;             /* the context of the pull to collect next */
+	bool inflight = false;    /* a pull is on its way on slot */
+	size_t sent = 0;
+	uint64_t gen = 0;
 	unsigned backoff = 0;
 	bool retried = false;
 
 	while (!stopping(l)) {
-		uint64_t gen;
 		struct wire_sync_request req;
 		struct wire_sync_response resp;
+		nng_ctx ctx = l->ctx[slot ? 2 : 0];
+		nng_aio *aio = l->aio[slot ? 2 : 0];
+		int rv;
 
-		if (ensure_session(l, ctx, aio, &gen) != 0) {
-			sleep_ms(l, backoff = backoff_next(backoff));
-			continue;
+		if (!inflight) {
+			if (ensure_session(l, ctx, aio, &gen) != 0) {
+				sleep_ms(l, backoff = backoff_next(backoff));
+				continue;
+			}
+			mesh_ingest_pull_request(l->nb, MESH_LONGPOLL_MS, &req);
+			rv = sync_start(l, ctx, aio, gen, &req, NULL, &sent);
+			if (rv == 0)
+				rv = sync_finish(l, aio, gen, sent, &resp);
+		} else {
+			inflight = false;
+			rv = sync_finish(l, aio, gen, sent, &resp);
 		}
-		mesh_ingest_pull_request(l->nb, MESH_LONGPOLL_MS, &req);
-		int rv = sync_call(l, ctx, aio, gen, &req, NULL, &resp);
 		if (rv != 0) {
 			if (l->stop || !m->running)
 				break;
@@ -253,11 +330,42 @@ static void *puller_main(void *arg)
 		retried = false;
 		backoff = 0;
 		set_state(m, l->nb, MESH_UP); /* an authentic answer: the link is up */
+		if (resp.batch.present && resp.batch.more && resp.batch.n && !stopping(l)) {
+			/* the next pull, as if this batch were committed */
+			int next = !slot;
+			memset(&req, 0, sizeof req);
+			req.after = resp.batch.upto;
+			memcpy(req.epoch, resp.batch.epoch, sizeof req.epoch);
+			memcpy(req.policy, resp.batch.policy, sizeof req.policy);
+			req.pull = true;
+			req.wait_ms = MESH_LONGPOLL_MS;
+			if (sync_start(l, l->ctx[next ? 2 : 0], l->aio[next ? 2 : 0], gen, &req, NULL, &sent) == 0) {
+				inflight = true;
+				slot = next;
+			}
+		}
 		unsigned retry = 0;
 		mesh_ingest_pulled(m, l->nb, &resp, &retry, NULL);
 		wire_sync_response_clear(&resp);
-		if (retry) /* our store refused the batch: do not pull it again at once */
+		if (retry) {
+			/* our store refused the batch: collect the early pull (it
+			 * does not continue the cursor) and do not pull at once */
+			if (inflight) {
+				inflight = false;
+				if (sync_finish(l, l->aio[slot ? 2 : 0], gen, sent, &resp) == 0)
+					wire_sync_response_clear(&resp);
+			}
 			sleep_ms(l, retry);
+		}
+	}
+	if (inflight) {
+		/* stopping: mesh_link_stop stops the aio; drop what it held */
+		nng_aio *aio = l->aio[slot ? 2 : 0];
+		nng_aio_wait(aio);
+		if (nng_aio_result(aio) == 0) {
+			nng_msg_free(nng_aio_get_msg(aio));
+			nng_aio_set_msg(aio, NULL);
+		}
 	}
 	return NULL;
 }
@@ -422,7 +530,7 @@ int mesh_link_start(struct mesh *m, struct nb *nb, char *err, size_t errlen)
 		goto nng_fail;
 	/* the threads' contexts and aios live in the link, so mesh_link_stop
 	 * can stop them from outside (nng_aio_stop) before anything closes */
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < LINK_CTXS; i++) {
 		if ((rv = nng_aio_alloc(&l->aio[i], NULL, NULL)) != 0 || (rv = nng_ctx_open(&l->ctx[i], l->sock)) != 0)
 			goto nng_fail;
 		l->ctx_open[i] = true;
@@ -451,20 +559,20 @@ void mesh_link_stop(struct link *l)
 		return;
 	__atomic_store_n(&l->stop, true, __ATOMIC_RELEASE);
 	mesh_bump_gen(l->m); /* wake a pusher waiting for changes */
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < LINK_CTXS; i++)
 		if (l->aio[i])
 			nng_aio_stop(l->aio[i]);
 	for (int i = 0; i < 2; i++)
 		if (l->started[i])
 			pthread_join(l->thread[i], NULL);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < LINK_CTXS; i++)
 		if (l->ctx_open[i])
 			nng_ctx_close(l->ctx[i]);
 	if (l->started[0] || l->started[1])
 		usleep(MESH_SETTLE_MS * 1000);
 	if (l->sock_open)
 		nng_close(l->sock);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < LINK_CTXS; i++)
 		if (l->aio[i])
 			nng_aio_free(l->aio[i]);
 	session_free(l->sess);

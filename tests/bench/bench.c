@@ -25,7 +25,7 @@
  *    ratio uses; the sender's share, on the same thread here, is printed
  *    beside it.
  *    (AMESH_BENCH_ONLY=ingest stops here; AMESH_BENCH_ONLY=sync runs 1,
- *    2d and 2e only)
+ *    2d and 2e only; AMESH_BENCH_ONLY=verify runs 1 only)
  * 3. raw lookups/s: store_query on normalised names (LMDB + parents)
  * 4. names/s through the control socket (control_handle behind NNG ipc,
  *    batches of 1000 names, several requests in flight) -> ratio to (3)
@@ -295,6 +295,8 @@ int main(int argc, char **argv)
 	snprintf(label, sizeof label, "raw Ed25519 verify (%d threads, all cores)", cores);
 	printf("%-52s %10.0f /s  (%.2f x 1 core)\n", label, verify_all, verify_all / verify_rate);
 	bool only_sync = getenv("AMESH_BENCH_ONLY") && strcmp(getenv("AMESH_BENCH_ONLY"), "sync") == 0;
+	if (getenv("AMESH_BENCH_ONLY") && strcmp(getenv("AMESH_BENCH_ONLY"), "verify") == 0)
+		return rmdir(dir) != 0; /* the building block only (sync_bench.sh) */
 
 	/* 2. ingest pipeline */
 	static uint8_t envs[N_INGEST][AM_ENVELOPE_MAX];
