@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "timefmt.h"
 
 struct feed_signal {
 	struct am_indicator ind;
@@ -45,7 +46,8 @@ void feed_export_uuid(const char *kind, const void *const *parts, const size_t *
 /* The STIX/MISP object of (origin, domain, category): same for every version. */
 void feed_export_indicator_uuid(const struct am_indicator *ind, char out[FEED_UUID_LEN]);
 
-#define FEED_TIME_LEN 32
+/* timefmt_rfc3339's text without its 'Z', then ".000Z" and the NUL */
+#define FEED_TIME_LEN (TIMEFMT_LEN + 5)
 /* "2026-11-23T18:00:00.000Z": milliseconds, UTC (STIX 2.1 timestamps). */
 void feed_export_time_ms(uint64_t unix_secs, char out[FEED_TIME_LEN]);
 

@@ -87,9 +87,11 @@ static int probe_addr(nng_listener l, struct sockaddr_storage *ss, socklen_t *le
 	case NNG_AF_IPC: {
 		struct sockaddr_un *un = (struct sockaddr_un *)ss;
 		un->sun_family = AF_UNIX;
-		if (strlen(sa.s_ipc.sa_path) >= sizeof un->sun_path)
+		/* NNG's path holds 128 bytes, sun_path 108: a longer path cannot
+		 * be probed (nor bound: the kernel has the same limit) */
+		int n = snprintf(un->sun_path, sizeof un->sun_path, "%s", sa.s_ipc.sa_path);
+		if (n < 0 || (size_t)n >= sizeof un->sun_path)
 			return NNG_EINVAL;
-		snprintf(un->sun_path, sizeof un->sun_path, "%s", sa.s_ipc.sa_path);
 		*len = sizeof *un;
 		return 0;
 	}
