@@ -51,7 +51,7 @@ struct dns {
 	struct target *targets;
 	size_t n_targets;
 	unsigned conns;          /* TCP connection threads alive */
-	int conn_fd[DNS_TCP_MAX];
+	int conn_fd[DNS_TCP_MAX + DNS_TCP_OUTSIDERS]; /* outsiders after DNS_TCP_MAX */
 	uint64_t last_accept_log;
 };
 
@@ -414,6 +414,7 @@ struct conn {
 	struct dns *d;
 	int fd;
 	int slot;
+	bool outsider;          /* no zone lists the address: one answer (REFUSED) */
 	struct sockaddr_storage from;
 };
 
@@ -437,7 +438,8 @@ static void *conn_main(void *arg)
 	struct dns *d = c->d;
 	uint8_t *req = malloc(DNSMSG_QUERY_MAX);
 
-	for (int served = 0; req != NULL && served < 100; served++) {
+	int most = c->outsider ? 1 : 100;
+	for (int served = 0; req != NULL && served < most; served++) {
 		uint8_t lenbuf[2];
 		if (read_full(c->fd, lenbuf, 2) != 0)
 			break;
@@ -478,29 +480,32 @@ static void accept_one(struct dns *d, int lfd)
 		/* ECONNABORTED, EINTR, EAGAIN, EPROTO...: the next one */
 		return;
 	}
-	struct timeval rt = {DNS_TCP_IDLE_MS / 1000, 0}, st = {DNS_TCP_SEND_MS / 1000, 0};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rt, sizeof rt);
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &st, sizeof st);
 	pthread_mutex_lock(&d->lock);
-	/* an address no zone lets in would only get REFUSED: do not let it
-	 * hold one of the DNS_TCP_MAX slots (a storm from outside costs an
-	 * accept and a close each) */
+	/* an address no zone lets in only ever gets REFUSED: it must not hold
+	 * one of the secondaries' DNS_TCP_MAX slots, so it gets one of the
+	 * DNS_TCP_OUTSIDERS slots, a short deadline and one answer (a storm
+	 * from outside costs an accept and a close each once those are taken) */
 	bool listed = false;
 	for (size_t z = 0; z < d->n_zones && !listed; z++)
 		listed = allowed(&d->zones[z], (struct sockaddr *)&from);
-	int slot = -1;
-	for (int i = 0; i < DNS_TCP_MAX && !d->stopping && listed; i++)
+	int slot = -1, lo = listed ? 0 : DNS_TCP_MAX, hi = listed ? DNS_TCP_MAX : DNS_TCP_MAX + DNS_TCP_OUTSIDERS;
+	for (int i = lo; i < hi && !d->stopping; i++)
 		if (d->conn_fd[i] < 0) {
 			slot = i;
 			break;
 		}
+	int idle_ms = listed ? DNS_TCP_IDLE_MS : DNS_TCP_OUTSIDER_MS;
+	int send_ms = listed ? DNS_TCP_SEND_MS : DNS_TCP_OUTSIDER_MS;
+	struct timeval rt = {idle_ms / 1000, (idle_ms % 1000) * 1000}, st = {send_ms / 1000, (send_ms % 1000) * 1000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &rt, sizeof rt);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &st, sizeof st);
 	struct conn *c = slot >= 0 ? calloc(1, sizeof *c) : NULL;
 	pthread_t t;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (c != NULL) {
-		*c = (struct conn){.d = d, .fd = fd, .slot = slot, .from = from};
+		*c = (struct conn){.d = d, .fd = fd, .slot = slot, .outsider = !listed, .from = from};
 		d->conn_fd[slot] = fd;
 		d->conns++;
 		if (pthread_create(&t, &attr, conn_main, c) != 0) {
@@ -513,7 +518,7 @@ static void accept_one(struct dns *d, int lfd)
 	pthread_attr_destroy(&attr);
 	pthread_mutex_unlock(&d->lock);
 	if (c == NULL)
-		close(fd); /* over DNS_TCP_MAX: the client retries later */
+		close(fd); /* no slot free: the client retries later */
 }
 
 static void *serve_main(void *arg)
@@ -746,7 +751,7 @@ int dns_open(struct dns **out, const struct config *cfg, struct rpz *r, char *er
 		return AM_ENOMEM;
 	d->rpz = r;
 	d->wake[0] = d->wake[1] = -1;
-	for (int i = 0; i < DNS_TCP_MAX; i++)
+	for (int i = 0; i < DNS_TCP_MAX + DNS_TCP_OUTSIDERS; i++)
 		d->conn_fd[i] = -1;
 	for (size_t i = 0; i < CONFIG_DNS_LISTEN_MAX; i++)
 		d->udp[i] = d->tcp[i] = -1;
@@ -797,7 +802,7 @@ void dns_close(struct dns *d)
 		pthread_join(d->notify_thread, NULL);
 	/* connections in flight: cut them and wait for their threads */
 	pthread_mutex_lock(&d->lock);
-	for (int i = 0; i < DNS_TCP_MAX; i++)
+	for (int i = 0; i < DNS_TCP_MAX + DNS_TCP_OUTSIDERS; i++)
 		if (d->conn_fd[i] >= 0)
 			shutdown(d->conn_fd[i], SHUT_RDWR);
 	while (d->conns > 0)

@@ -3,8 +3,10 @@
  * IXFR (RFC 1995) over TCP, NOTIFY (RFC 1996) to every secondary.
  *
  * Design: plain sockets, one thread polling every UDP socket and TCP
- * listener, one thread per TCP connection (at most DNS_TCP_MAX at once;
- * more are closed at accept), one thread sending NOTIFYs. Answers come from
+ * listener, one thread per TCP connection (at most DNS_TCP_MAX at once
+ * from addresses some zone's allow_transfer lists, DNS_TCP_OUTSIDERS more
+ * from anywhere else; more are closed at accept), one thread sending
+ * NOTIFYs. Answers come from
  * rpz.h snapshots: a transfer is read from one LMDB read transaction,
  * never from a zone built at request time.
  *
@@ -16,7 +18,10 @@
  * DNS_TCP_SEND_MS for each write, then is dropped.
  *
  * Access: a query for a zone from an address outside its allow_transfer
- * gets REFUSED; with tsig set, AXFR and IXFR must be signed with the key
+ * gets REFUSED, over UDP and over TCP. A TCP client no zone lists gets
+ * one answer (REFUSED) on a slot of its own, within DNS_TCP_OUTSIDER_MS,
+ * then is closed: a storm from outside can take the outsiders' slots (it
+ * is then closed at accept, without an answer), never a secondary's; with tsig set, AXFR and IXFR must be signed with the key
  * (NOTAUTH with BADKEY, BADSIG or BADTIME otherwise; unsigned: REFUSED).
  * SOA queries need only the address (the serial is no secret, and Unbound
  * cannot sign).
@@ -32,6 +37,8 @@
 #include "rpz.h"
 
 #define DNS_TCP_MAX 64
+#define DNS_TCP_OUTSIDERS 8
+#define DNS_TCP_OUTSIDER_MS 2000
 #define DNS_TCP_IDLE_MS 10000
 #define DNS_TCP_SEND_MS 30000
 #define DNS_ACCEPT_PAUSE_MS 100

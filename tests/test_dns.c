@@ -345,10 +345,35 @@ static void test_outside_allow_transfer_is_refused(void **state)
 	update(f, NULL, 0);
 	assert_int_equal(udp_soa_from(f->port, "127.0.0.2", &rcode), 0);
 	assert_int_equal(rcode, LDNS_RCODE_REFUSED);
-	/* over TCP, closed at accept: no zone lets it in */
+	/* over TCP too, for a transfer and for the SOA: REFUSED, not a
+	 * silent close (the README promises it; a secondary that is told
+	 * knows its address is the problem) */
 	struct xfr a = transfer(f->port, LDNS_RR_TYPE_AXFR, 0, "127.0.0.2");
-	assert_int_equal(a.messages, 0);
+	assert_int_equal(a.messages, 1);
+	assert_int_equal(a.rcode, LDNS_RCODE_REFUSED);
 	assert_int_equal(a.soas, 0);
+	struct xfr s = transfer(f->port, LDNS_RR_TYPE_SOA, 0, "127.0.0.2");
+	assert_int_equal(s.messages, 1);
+	assert_int_equal(s.rcode, LDNS_RCODE_REFUSED);
+	/* and the outsider is told once: the connection then closes */
+	int fd = connect_tcp(f->port, "127.0.0.2");
+	uint8_t q[512], two[4096];
+	size_t ql = query(q, LDNS_RR_TYPE_SOA, 0);
+	uint8_t len2[2] = {(uint8_t)(ql >> 8), (uint8_t)ql};
+	memcpy(two, len2, 2);
+	memcpy(two + 2, q, ql);
+	memcpy(two + 2 + ql, two, 2 + ql);
+	assert_int_equal(send(fd, two, 2 * (2 + ql), MSG_NOSIGNAL), (ssize_t)(2 * (2 + ql)));
+	ssize_t got = 0, r;
+	while ((r = recv(fd, two + got, sizeof two - (size_t)got, 0)) > 0)
+		got += r;
+	close(fd);
+	assert_true(got >= 2);
+	assert_int_equal(got, 2 + ((size_t)two[0] << 8 | two[1]));
+	/* a listed address still transfers */
+	struct xfr ok = transfer(f->port, LDNS_RR_TYPE_AXFR, 0, NULL);
+	assert_int_equal(ok.rcode, 0);
+	assert_int_equal(ok.soas, 2);
 }
 
 static void test_notify_is_retried_until_answered(void **state)
@@ -408,12 +433,18 @@ static void test_survives_connection_storms(void **state)
 	assert_int_equal(send(idle[0], junk, sizeof junk, 0), (ssize_t)sizeof junk);
 	uint8_t b;
 	assert_true(recv(idle[0], &b, 1, 0) <= 0);
-	/* outsiders were closed at accept: they hold no slot */
+	/* outsiders hold only their own DNS_TCP_OUTSIDERS slots, for
+	 * DNS_TCP_OUTSIDER_MS at most; the rest were closed at accept */
 	struct pollfd p = {.fd = out[OUTSIDE - 1], .events = POLLIN};
-	assert_int_equal(poll(&p, 1, 2000), 1);
+	assert_int_equal(poll(&p, 1, DNS_TCP_OUTSIDER_MS + 3000), 1);
 	assert_true(recv(out[OUTSIDE - 1], &b, 1, 0) <= 0);
 	for (int i = 0; i < OUTSIDE; i++)
 		close(out[i]);
+	/* once the silent outsiders' time is up, an outsider is told again */
+	usleep((DNS_TCP_OUTSIDER_MS + 300) * 1000);
+	struct xfr o = transfer(f->port, LDNS_RR_TYPE_AXFR, 0, "127.0.0.3");
+	assert_int_equal(o.messages, 1);
+	assert_int_equal(o.rcode, LDNS_RCODE_REFUSED);
 	/* slots free up as the idle ones go; then transfers work again */
 	for (int i = 0; i < IDLE; i++)
 		close(idle[i]);
