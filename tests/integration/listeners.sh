@@ -3,15 +3,44 @@
 # nng#1518): exactly the two sequences that did - a connect()+close() on the
 # control socket, a FIN then RST on the mesh port - then storms of them
 # mixed with honest traffic, on real daemons. Every honest call is answered.
+# Every listener the daemon has is tried: the NNG ones (control socket,
+# mesh port) under the listen guard, and the plain-socket ones with their
+# own accept loops (DNS over TCP, the metrics endpoint), which must be
+# immune by construction - both sequences on each, then in the storms.
 set -uo pipefail
 AMESHD=$1 AMESH=$2 TESTPEER=$3 SOCKPOKE=$4
 . "$(dirname "$0")/lib.sh"
 
+DIG=$(command -v dig) || { echo "dig missing (Debian package bind9-dnsutils; deploy/install-deps.sh installs it)"; exit 1; }
 mk_peer a 1; mk_peer b 2
 link b a 1
+DNSP=$(port_of 5) METP=$(port_of 6) ZONE=rpz.amesh.test
+sed -i "s/^\[peer\]\$/[peer]\nmetrics_listen = 127.0.0.1:$METP/" "$T_ROOT/a/amesh.conf"
+sed -i "s|^# dns_listen = .*|dns_listen = 127.0.0.1:$DNSP|" "$T_ROOT/a/amesh.conf"
+cat >>"$T_ROOT/a/amesh.conf" <<CONF
+
+[rpz abuse]
+zone = $ZONE
+categories = phishing
+allow_transfer = 127.0.0.1
+CONF
 start a || exit 1; start b || exit 1
 CTL="ipc://$T_ROOT/a/run/amesh.sock"
 MESH="tcp://127.0.0.1:$(port_of 1)"
+DNS="tcp://127.0.0.1:$DNSP"
+METRICS="tcp://127.0.0.1:$METP"
+# rcode FROM: the status of an SOA query over TCP from address FROM. A
+# client retries a connection closed at accept (every slot taken), as
+# resolvers do: +tries=3.
+rcode() { "$DIG" +tcp +tries=3 +time=3 -b "$1" -p "$DNSP" @127.0.0.1 "$ZONE" SOA 2>&1 | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'; }
+dns_ok() { [ "$(rcode 127.0.0.1)" = NOERROR ]; }
+dns_refused() { [ "$(rcode 127.0.0.2)" = REFUSED ]; }
+# (not curl | grep -q: under pipefail, curl's write error when grep stops
+# early would fail a good scrape)
+scrape_ok() { local page; page=$(curl -sf --max-time 10 "http://127.0.0.1:$METP/metrics") && grep -q '^amesh_build_info' <<<"$page"; }
+check "DNS over TCP answers the zone's SOA" dns_ok
+check "the metrics endpoint answers" scrape_ok
+check "DNS over TCP from outside allow_transfer: REFUSED, not a silent close" dns_refused
 "$AMESH" keys generate -o "$T_ROOT/stranger.key" >/dev/null
 # an unpinned key's handshake is refused at once - when the listener listens
 knock() { timeout 5 "$TESTPEER" "$T_ROOT/stranger.key" "$T_ROOT/a/amesh.key.pub" "$MESH" hello >/dev/null 2>&1; [ $? -eq 3 ]; }
@@ -22,6 +51,13 @@ check "the mesh listener answers a handshake" knock
 check "after one connect()+close() on the control socket, amesh is answered" sh -c "timeout 20 '$AMESH' -s '$T_ROOT/a/run/amesh.sock' status >/dev/null"
 "$SOCKPOKE" finrst "$MESH" 1 >/dev/null
 check "after one FIN+RST on the mesh port, a handshake is answered" wait_until 20 knock
+for l in DNS METRICS; do
+	probe=dns_ok; [ $l = METRICS ] && probe=scrape_ok
+	"$SOCKPOKE" close "${!l}" 1 >/dev/null
+	check "after one connect()+close() on the $l port, it answers at once" $probe
+	"$SOCKPOKE" finrst "${!l}" 1 >/dev/null
+	check "after one FIN+RST on the $l port, it answers at once" $probe
+done
 
 # --- storms mixed with honest traffic ---
 storm_ok=0
@@ -30,17 +66,30 @@ for round in 1 2 3 4 5; do
 	s1=$!
 	"$SOCKPOKE" finrst "$MESH" 300 >/dev/null &
 	s2=$!
+	"$SOCKPOKE" close "$DNS" 300 >/dev/null &
+	s3=$!
+	"$SOCKPOKE" finrst "$DNS" 300 >/dev/null &
+	s4=$!
+	"$SOCKPOKE" close "$METRICS" 300 >/dev/null &
+	s5=$!
+	"$SOCKPOKE" finrst "$METRICS" 300 >/dev/null &
+	s6=$!
 	ok=1
 	for i in 1 2 3; do
 		timeout 30 "$AMESH" -s "$T_ROOT/a/run/amesh.sock" submit "storm-$round-$i.example.com" 2>&1 >/dev/null \
 			--category spam --confidence 40 --ttl 1d || { ok=0; echo "     round $round call $i failed"; }
+		dns_ok || { ok=0; echo "     round $round DNS query $i not answered"; }
+		dns_refused || { ok=0; echo "     round $round outsider $i not told REFUSED"; }
+		scrape_ok || { ok=0; echo "     round $round scrape $i failed"; }
 	done
-	wait "$s1" "$s2"
+	wait "$s1" "$s2" "$s3" "$s4" "$s5" "$s6"
+	dns_ok || { ok=0; echo "     round $round: DNS not answering after the storm"; }
+	scrape_ok || { ok=0; echo "     round $round: metrics not answering after the storm"; }
 	timeout 30 "$AMESH" -s "$T_ROOT/a/run/amesh.sock" query "storm-$round-1.example.com" >/dev/null || ok=0
 	wait_until 20 knock || { ok=0; echo "     round $round: no handshake answer"; }
 	storm_ok=$((storm_ok + ok))
 done
-check "5 storms of 300+300 bad connections: every honest call answered in each ($storm_ok/5)" test "$storm_ok" -eq 5
+check "5 storms of 300 x 6 bad connections (control, mesh, DNS, metrics): every honest call answered in each ($storm_ok/5)" test "$storm_ok" -eq 5
 
 # the link from b survives or comes back, and still carries indicators
 amp b submit after-storm.example.com --category malware --confidence 70 --ttl 1d >/dev/null
