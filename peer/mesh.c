@@ -399,16 +399,20 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 		ncfg_free(nc, n_nc);
 		return AM_ENOMEM;
 	}
-	struct nb **grown = realloc(m->nbs, (m->n_nbs + cfg->n_neighbours + 1) * sizeof *grown);
+	/* The grown table is made here and swapped in under m->lock, where
+	 * its readers are: a realloc here freed the array under them. The
+	 * size holds until then: only this function (under reload_lock)
+	 * changes n_nbs. */
+	struct nb **grown = calloc(m->n_nbs + cfg->n_neighbours + 1, sizeof *grown), **old_nbs;
 	if (!grown) {
 		free(stop);
 		trust_free(&fresh);
 		ncfg_free(nc, n_nc);
 		return AM_ENOMEM;
 	}
-	m->nbs = grown;
 	/* a copy of what goes in force, to tell the apply path after unlocking */
 	if ((rv = trust_copy(&told, &fresh)) != 0) {
+		free(grown);
 		free(stop);
 		trust_free(&fresh);
 		ncfg_free(nc, n_nc);
@@ -418,6 +422,10 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 	 * batch built under the old one has been sent (policy_rw) */
 	pthread_rwlock_wrlock(&m->policy_rw);
 	pthread_mutex_lock(&m->lock);
+	if (m->n_nbs)
+		memcpy(grown, m->nbs, m->n_nbs * sizeof *grown);
+	old_nbs = m->nbs;
+	m->nbs = grown;
 	old_trust = m->trust;
 	m->trust = fresh;
 	/* cfg may be our own table (mesh_set_trust): free the old one after use */
@@ -462,6 +470,7 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 	pthread_cond_broadcast(&m->changed);
 	pthread_mutex_unlock(&m->lock);
 	pthread_rwlock_unlock(&m->policy_rw);
+	free(old_nbs);
 	ncfg_free(old_nc, old_n_nc);
 	if (m->apply)
 		apply_trust(m->apply, why, m->key->pk, &old_trust, &told, timefmt_now());

@@ -181,6 +181,10 @@ struct mesh {
 	uint64_t gen;
 	volatile bool running;
 
+	/* The neighbour table: rows are never removed (a removed neighbour is
+	 * marked), so an nb pointer stays valid until mesh_close. The array
+	 * and n_nbs change only in reload_locked (under reload_lock), and only
+	 * while it holds lock: read them under lock, or under reload_lock. */
 	struct nb **nbs;
 	size_t n_nbs;
 	/* the neighbour sections in force, so a trust change can be applied
