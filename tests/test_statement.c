@@ -391,6 +391,85 @@ static void test_rotation_rules(void **state)
 	assert_int_equal(statement_rotate(sk, sk2, NULL, NOW, NOW, env, 100, &len, id), AM_ETOOBIG);
 }
 
+/* A key of the prime-order subgroup plus a torsion point: what a neighbour
+ * could rotate to if only signatures were checked. Its "secret key" is the
+ * real seed with the mixed public key in place, so libsodium signs with the
+ * real scalar and hashes the mixed key - and a signature verifies whenever
+ * the hash is even (torsion of order 2). Returns 0 when mixed was made. */
+static int mixed_order_key(const uint8_t good_sk[64], uint8_t mixed_pk[32], uint8_t mixed_sk[64])
+{
+	/* (0, -1): the point of order 2 */
+	uint8_t t2[32];
+	memset(t2, 0xff, sizeof t2);
+	t2[0] = 0xec;
+	t2[31] = 0x7f;
+	if (crypto_core_ed25519_add(mixed_pk, good_sk + 32, t2) != 0)
+		return -1;
+	memcpy(mixed_sk, good_sk, 32);
+	memcpy(mixed_sk + 32, mixed_pk, 32);
+	return 0;
+}
+
+/* issue 8, item 14: a rotation to a key of small or mixed order is refused
+ * on both sides - when we would sign one and when a neighbour's arrives -
+ * even with signatures that verify (mixed-order keys verify about 1
+ * signature in 8, differently across implementations). */
+static void test_rotation_to_small_or_mixed_order_key_is_refused(void **state)
+{
+	uint8_t mpk[32], msk[64], env[STATEMENT_MAX], id[32], body[WIRE_STATEMENT_BODY_MAX];
+	uint8_t msg[64 + WIRE_STATEMENT_BODY_MAX];
+	static const char ctx[] = "\x0f" "AMESH-ROTATE-V1";
+	struct statement in, out;
+	size_t len, blen;
+	(void)state;
+
+	assert_int_equal(mixed_order_key(sk2, mpk, msk), 0);
+	assert_int_equal(crypto_core_ed25519_is_valid_point(mpk), 0); /* the property refused */
+	/* we never sign one */
+	assert_int_equal(statement_rotate(sk, msk, NULL, NOW, NOW, env, sizeof env, &len, id), AM_EINVAL);
+
+	/* a neighbour's, with both signatures verifying: refused on open */
+	memset(&in, 0, sizeof in);
+	in.kind = STATEMENT_ROTATE;
+	memcpy(in.key, pk, 32);
+	memcpy(in.new_key, mpk, 32);
+	bool verified = false;
+	for (uint64_t t = NOW; t < NOW + 64 && !verified; t++) {
+		in.issued_at = in.not_before = t;
+		assert_int_equal(wire_statement_body_pack(&in, body, sizeof body, &blen), 0);
+		memcpy(msg, ctx, sizeof ctx - 1);
+		memcpy(msg + sizeof ctx - 1, body, blen);
+		uint8_t sig[64];
+		crypto_sign_detached(sig, NULL, msg, sizeof ctx - 1 + blen, msk);
+		verified = crypto_sign_verify_detached(sig, msg, sizeof ctx - 1 + blen, mpk) == 0;
+	}
+	assert_true(verified); /* 1 in 2 per try: 64 tries fail with p = 2^-64 */
+	len = seal_raw(body, blen, ctx, sk, pk, msk, env);
+	assert_int_equal(statement_open(env, len, &out, NULL), AM_EINVAL);
+
+	/* small order outright: the identity, and the point of order 2 */
+	static const uint8_t identity[32] = {1};
+	uint8_t t2[32];
+	memset(t2, 0xff, sizeof t2);
+	t2[0] = 0xec;
+	t2[31] = 0x7f;
+	const uint8_t *small[] = {identity, t2};
+	for (size_t k = 0; k < 2; k++) {
+		memcpy(in.new_key, small[k], 32);
+		in.issued_at = in.not_before = NOW;
+		assert_int_equal(wire_statement_body_pack(&in, body, sizeof body, &blen), 0);
+		uint8_t fake_sk[64];
+		memcpy(fake_sk, sk2, 32);
+		memcpy(fake_sk + 32, small[k], 32);
+		len = seal_raw(body, blen, ctx, sk, pk, fake_sk, env);
+		assert_int_not_equal(statement_open(env, len, &out, NULL), 0);
+		assert_int_equal(statement_rotate(sk, fake_sk, NULL, NOW, NOW, env, sizeof env, &len, id), AM_EINVAL);
+	}
+	/* the honest rotation next to them still works */
+	assert_int_equal(statement_rotate(sk, sk2, NULL, NOW, NOW, env, sizeof env, &len, id), 0);
+	assert_int_equal(statement_open(env, len, &out, NULL), 0);
+}
+
 static void test_wire_is_strict(void **state)
 {
 	struct wire_statement_envelope e;
@@ -513,6 +592,7 @@ int main(void)
 		cmocka_unit_test(test_reason_must_be_printable),
 		cmocka_unit_test(test_signed_bad_fields_are_refused_on_open),
 		cmocka_unit_test(test_rotation_rules),
+		cmocka_unit_test(test_rotation_to_small_or_mixed_order_key_is_refused),
 		cmocka_unit_test(test_wire_is_strict),
 		cmocka_unit_test(test_oversized_and_empty_input),
 		cmocka_unit_test(test_ids_are_stable_and_distinct),
