@@ -11,6 +11,7 @@
 #include "mesh_impl.h"
 #include "ratelimit.h"
 #include "session_table.h"
+#include "text.h"
 #include "mesh_ingest.h"
 #include "mesh_link.h"
 #include "mesh_server.h"
@@ -272,6 +273,30 @@ static int trust_copy(struct trust *dst, const struct trust *src)
 	return 0;
 }
 
+/* The dialer's re-key age: SESSION_REKEY_AGE, or for tests a shorter one
+ * from the daemon's environment (mesh.h). Nothing a neighbour sends can
+ * change it. */
+static int rekey_age_from_env(uint64_t *age, char *err, size_t errlen)
+{
+	const char *v = getenv("AMESH_TEST_REKEY_SECONDS");
+	char *end, q[TEXT_QUOTE_LEN(32)];
+	unsigned long n;
+
+	*age = SESSION_REKEY_AGE;
+	if (v == NULL || v[0] == '\0')
+		return 0;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno != 0 || *end != '\0' || v[0] < '0' || v[0] > '9' || n < 1 || n > SESSION_REKEY_AGE) {
+		snprintf(err, errlen, "AMESH_TEST_REKEY_SECONDS=%s: not a number of seconds from 1 to %d",
+		         text_quote(q, sizeof q, v, strlen(v), 32), SESSION_REKEY_AGE);
+		return AM_EINVAL;
+	}
+	*age = n;
+	log_warn("mesh: AMESH_TEST_REKEY_SECONDS is set (a test-only setting): links re-key every %lu s", n);
+	return 0;
+}
+
 int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config *cfg,
               const struct trust *trust, char *err, size_t errlen)
 {
@@ -292,6 +317,7 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 	snprintf(m->trust_path, sizeof m->trust_path, "%s", env->trust_path ? env->trust_path : "");
 	m->running = true;
 	pthread_cond_init(&m->jobs_cond, NULL);
+
 	pthread_mutex_init(&m->reload_lock, NULL);
 	pthread_rwlockattr_t rwa;
 	pthread_rwlockattr_init(&rwa);
@@ -300,6 +326,8 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 	pthread_rwlockattr_destroy(&rwa);
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->changed, NULL);
+	if ((rv = rekey_age_from_env(&m->rekey_age, err, errlen)) != 0)
+		goto fail;
 	if ((rv = store_stats(m->store, &st)) != 0) {
 		snprintf(err, errlen, "mesh: cannot read the store: %s", am_strerror(rv));
 		goto fail;

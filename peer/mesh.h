@@ -114,7 +114,11 @@ struct mesh_env {
 
 /* Starts the listener (if cfg->listen) and a link per neighbour with an
  * endpoint. Policies are resolved against trust; an unknown name is an
- * error. */
+ * error.
+ * Test-only: AMESH_TEST_REKEY_SECONDS in the daemon's environment (1 to
+ * SESSION_REKEY_AGE) shortens the dialer's re-key age so a test can watch
+ * a re-key; it is read once here (logged as a warning when set; any other
+ * value refuses to start), and no neighbour or client can change it. */
 int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config *cfg,
               const struct trust *trust, char *err, size_t errlen);
 /* Applies a new neighbour table and trust store without dropping links that

@@ -150,6 +150,10 @@ struct mesh {
 	/* config max_lifetime (s), enforced on ingest too; set by open and
 	 * reload, read by ingest threads without the lock (one aligned word) */
 	volatile uint64_t max_lifetime;
+	/* seconds after which a link we dial handshakes again: SESSION_REKEY_AGE,
+	 * or shorter for tests (AMESH_TEST_REKEY_SECONDS, mesh.h); set once
+	 * by mesh_open */
+	uint64_t rekey_age;
 	struct audit *audit;
 	struct workpool *verify; /* borrowed (mesh_env); NULL = inline */
 	char trust_path[PATH_MAX];

@@ -127,8 +127,9 @@ static int ensure_session(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t *g
 	pthread_mutex_lock(&l->lock);
 	/* a session is re-keyed after SESSION_REKEY_AGE, well before the
 	 * listener drops it at SESSION_MAX_AGE (issue 8, item 11) */
-	if (l->sess && timefmt_now() - l->sess_made >= SESSION_REKEY_AGE) {
-		log_info("mesh: re-keying the link to %s (session %d s old)", l->nb->name, SESSION_REKEY_AGE);
+	if (l->sess && timefmt_now() - l->sess_made >= m->rekey_age) {
+		log_info("mesh: re-keying the link to %s (session %llu s old)", l->nb->name,
+		         (unsigned long long)(timefmt_now() - l->sess_made));
 		session_free(l->sess);
 		l->sess = NULL;
 	}

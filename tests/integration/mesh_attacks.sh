@@ -3,7 +3,9 @@
 # testpeer) sends forged, tampered and foreign indicators and replays a
 # handshake; an unpinned key knocks; mallory sends the last counters, a
 # skewed clock and a handshake flood. Every attempt is refused and counted,
-# and the honest link a -> b keeps working.
+# and the honest link a -> b keeps working. The dialling side too: a dials
+# tp, testpeer playing a scripted listener that refuses requests as
+# replays, holds the first answer, or watches a's sessions re-key.
 set -uo pipefail
 AMESHD=$1 AMESH=$2 TESTPEER=$3
 . "$(dirname "$0")/lib.sh"
@@ -19,6 +21,10 @@ neighbour b mallory <<<"$OPEN_POLICY"
 "$AMESH" keys generate -o "$T_ROOT/eve2.key" >/dev/null
 "$AMESH" -c "$T_ROOT/b/amesh.conf" keys trust "$T_ROOT/eve.key.pub" --name eve >/dev/null
 neighbour b eve <<<"$OPEN_POLICY"
+# tp: a listener a dials, played by testpeer (the endpoint comes later)
+"$AMESH" keys generate -o "$T_ROOT/tp.key" >/dev/null
+"$AMESH" -c "$T_ROOT/a/amesh.conf" keys trust "$T_ROOT/tp.key.pub" --name tp >/dev/null
+neighbour a tp <<<"$OPEN_POLICY"
 start a || exit 1; start b || exit 1
 B="tcp://127.0.0.1:$(port_of 2)"
 BPUB=$T_ROOT/b/amesh.key.pub
@@ -83,6 +89,75 @@ expect_exit 0 "eve's new key is welcome" tpe eve2 pull
 # item 12: one key's handshake flood is limited (and told), others unharmed
 expect_exit 0 "a flood of 40 handshakes from mallory" tp hs-flood 40
 check "... is cut off, most told to slow down ($T_OUT)" grep -q "[1-9][0-9]* told too many handshakes" <<<"$T_OUT"
+
+# --- the dialling side: a dials tp (issue 8, items 11, 13, 14) ---
+# tps PORT MODE...: testpeer listening for a on PORT
+tps() { "$TESTPEER" "$T_ROOT/tp.key" "$T_ROOT/a/amesh.key.pub" "tcp://127.0.0.1:$1" "${@:2}"; }
+# tp_at PORT [nohup]: a dials tp at PORT from now on (a reload rebuilds the link)
+tp_at() {
+	sed -i -e '/^\[neighbour tp\]$/,$ { /^endpoint = /d }' \
+		-e "s|^\[neighbour tp\]\$|[neighbour tp]\nendpoint = tcp://127.0.0.1:$1|" "$T_ROOT/a/amesh.conf"
+	[ "${2:-}" = nohup ] && return 0
+	local n; n=$(grep -c "SIGHUP: reloaded" "$T_ROOT/a/ameshd.log")
+	kill -HUP "$(cat "$T_ROOT/a/pid")"
+	wait_until 10 sh -c "[ \$(grep -c 'SIGHUP: reloaded' '$T_ROOT/a/ameshd.log') -gt $n ]"
+}
+tp_up() { [ "$(state_in a tp)" = up ]; }
+state_in() { amp "$1" --json peers | grep -o "\"name\":\"$2\"[^}]*" | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
+# item 14: a request refused as a replay (what NNG's re-sent duplicate
+# gets) is sent once more, freshly sealed on the same session
+tps "$(port_of 3)" serve-replay 1 3 >"$T_ROOT/tp1.out" &
+tp1=$!
+wait_until 10 grep -q listening "$T_ROOT/tp1.out"
+tp_at "$(port_of 3)"
+wait $tp1
+out=$(tail -1 "$T_ROOT/tp1.out")
+check "a request refused as a replay is retried on the same session, no new handshake ($out)" \
+	grep -Eq "^hellos 1, refused as replays 1, answered [1-9][0-9]*, unknown 0: HS*RS+$" <<<"$out"
+# ... once: refused every time, the dialer falls back to a new handshake
+tps "$(port_of 4)" serve-replay 100000 4 >"$T_ROOT/tp2.out" &
+tp2=$!
+wait_until 10 grep -q listening "$T_ROOT/tp2.out"
+tp_at "$(port_of 4)"
+wait $tp2
+out=$(tail -1 "$T_ROOT/tp2.out")
+check "refused again, the dialer handshakes anew rather than retrying forever ($out)" \
+	grep -Eq "^hellos ([2-9]|[1-9][0-9]+), refused as replays [0-9]+, answered 0, " <<<"$out"
+check "... at most two refusals per request and session (one retry each for puller and pusher)" \
+	not grep -Eq ": .*R{5}" <<<"$out"
+# item 13 on the dialling side: a is up only after the first authentic
+# answer, not after the handshake
+tps "$(port_of 5)" serve-hold 3000 4 >"$T_ROOT/tp3.out" &
+tp3=$!
+wait_until 10 grep -q listening "$T_ROOT/tp3.out"
+tp_at "$(port_of 5)"
+check "a handshakes with tp and sends its first request, which tp holds" wait_until 10 grep -q "event h" "$T_ROOT/tp3.out"
+st=$(state_in a tp)
+check "... a does not count tp as up on a handshake alone (state $st)" test "$st" != up -a -n "$st"
+check "... and does once the answer came" wait_until 10 tp_up
+wait $tp3
+# item 11: the dialer re-keys an old session (60 minutes; 2 s here through
+# the test-only AMESH_TEST_REKEY_SECONDS, which only whoever starts ameshd can set)
+tps "$(port_of 6)" serve 7 >"$T_ROOT/tp4.out" &
+tp4=$!
+wait_until 10 grep -q listening "$T_ROOT/tp4.out"
+stop a
+tp_at "$(port_of 6)" nohup
+AMESH_TEST_REKEY_SECONDS=2 start a || exit 1
+wait $tp4
+out=$(tail -1 "$T_ROOT/tp4.out")
+check "a re-keys its link to tp every 2 s: 3+ handshakes in 7 s, no request lost to it ($out)" \
+	grep -Eq "^hellos ([3-9]|[1-9][0-9]+), refused as replays 0, answered [1-9][0-9]*, unknown 0: " <<<"$out"
+check "... a logged the re-keys" grep -q "re-keying the link to tp" "$T_ROOT/a/ameshd.log"
+check "... and warned that the test-only setting was on" grep -q "AMESH_TEST_REKEY_SECONDS is set" "$T_ROOT/a/ameshd.log"
+stop a
+bad_rekey_refused() {
+	local o
+	o=$(AMESH_TEST_REKEY_SECONDS=0 timeout 10 "$AMESHD" -c "$T_ROOT/a/amesh.conf" 2>&1) && return 1
+	grep -q "AMESH_TEST_REKEY_SECONDS=.0.: not a number of seconds from 1 to 3600" <<<"$o" || { echo "    $o"; return 1; }
+}
+check "a refuses to start with a bad AMESH_TEST_REKEY_SECONDS" bad_rekey_refused
+start a || exit 1
 
 # the honest link was never disturbed
 amp a submit still-fine.example.com --category botnet --confidence 70 --ttl 1d >/dev/null

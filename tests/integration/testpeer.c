@@ -22,13 +22,30 @@
  * forged-answer: pushes a `withdraw' answer to dispute DISPUTE_ID (64 hex)
  * on DOMAIN, signed by KEY as if KEY were the disputed indicator's origin
  * (issue 14: only the real origin's answer may count).
+ *
+ * The other side: a scripted listener that a real ameshd dials (ENDPOINT
+ * is the address to listen on, PEER_PUB the dialler's key, the only one
+ * welcomed). It answers like an empty peer (nothing to pull, every push
+ * acknowledged) and runs until SECONDS after the first Hello it welcomed
+ * (or 30 s without one):
+ *   serve SECONDS            plainly
+ *   serve-replay N SECONDS   refuses the first N sealed requests with
+ *                            "replay" (what NNG's re-sent duplicate gets)
+ *   serve-hold MS SECONDS    holds the first request MS ms unanswered
+ * It prints each event on its own line as it happens ("event H": a Hello
+ * welcomed, R: a request refused as a replay, S: a request answered, h:
+ * the held request arrived, U: a frame of an unknown session, F: a Hello
+ * refused), then "hellos N, refused as replays N, answered N, unknown N:
+ * EVENTS". Exit 0 once a Hello was welcomed.
  */
 #include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dispute.h"
@@ -153,6 +170,157 @@ static int make_envelope(const char *mode, const struct keyfile_secret *signer, 
 	return 0;
 }
 
+/* --- the scripted listener: a dialling ameshd (PEER_PUB) connects to us --- */
+
+static int trust_only(void *arg, const uint8_t pk[AM_KEY_BYTES])
+{
+	return memcmp(arg, pk, AM_KEY_BYTES) == 0 ? 0 : -1;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static struct session *find_session(struct session **ss, int n, const uint8_t id[SESSION_ID_BYTES])
+{
+	uint8_t cur[SESSION_ID_BYTES];
+	for (int i = 0; i < n; i++)
+		if (ss[i] && (session_id(ss[i], cur), memcmp(cur, id, sizeof cur) == 0))
+			return ss[i];
+	return NULL;
+}
+
+/* Answers one opened request as an empty peer would: nothing to pull,
+ * every pushed item acknowledged. */
+static int answer_request(struct session *s, const uint8_t *pt, size_t pt_len, uint8_t **reply, size_t *reply_len)
+{
+	struct wire_sync_request req;
+	struct wire_sync_response resp;
+	uint8_t *plain;
+	size_t plain_len;
+	int rv;
+
+	if ((rv = wire_sync_request_unpack(pt, pt_len, &req)) != 0)
+		return rv;
+	memset(&resp, 0, sizeof resp);
+	if (req.push.present) {
+		resp.push_acked = req.push.upto;
+		memcpy(resp.push_epoch, req.push.epoch, sizeof resp.push_epoch);
+		memcpy(resp.push_policy, req.push.policy, sizeof resp.push_policy);
+	}
+	bool pull_only = req.pull && !req.push.present;
+	wire_sync_request_clear(&req);
+	if ((rv = wire_sync_response_pack(&resp, &plain, &plain_len)) != 0)
+		return rv;
+	rv = session_seal(s, plain, plain_len, reply, reply_len);
+	free(plain);
+	if (pull_only)
+		usleep(200000); /* a long-poll with nothing new: do not let it spin */
+	return rv;
+}
+
+/* serve URL SECONDS | serve-replay N SECONDS URL... see the usage above.
+ * Runs until SECONDS after the first Hello it welcomed (at most 30 s
+ * waiting for one). Prints each event on its own line as it happens, then
+ * the totals. */
+static int serve(const struct keyfile_secret *me, const uint8_t peer[32], const char *url, const char *mode,
+                 unsigned long arg, unsigned secs)
+{
+	nng_socket rep;
+	struct session_replay *replay = NULL;
+	/* like a real listener, keep a few sessions of the dialler: one being
+	 * replaced by a re-key still has requests in flight */
+	struct session *ss[4] = {0};
+	unsigned hellos = 0, replays = 0, answered = 0, unknown = 0;
+	unsigned long refuse = strcmp(mode, "serve-replay") == 0 ? arg : 0;
+	unsigned long hold_ms = strcmp(mode, "serve-hold") == 0 ? arg : 0;
+	bool held = false;
+	char events[256];
+	size_t n_ev = 0;
+	uint64_t end = mono_ms() + 30000;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (nng_rep0_open(&rep) != 0 || nng_socket_set_ms(rep, NNG_OPT_RECVTIMEO, 100) != 0 ||
+	    nng_listen(rep, url, NULL, 0) != 0 || session_replay_new(&replay, timefmt_now() - 60) != 0) {
+		printf("cannot listen on %s\n", url);
+		return 2;
+	}
+	printf("listening\n");
+	while (mono_ms() < end) {
+		nng_msg *msg;
+		int rv = nng_recvmsg(rep, &msg, 0);
+		if (rv == NNG_ETIMEDOUT)
+			continue;
+		if (rv != 0)
+			break;
+		const uint8_t *body = nng_msg_body(msg);
+		size_t len = nng_msg_len(msg);
+		enum session_kind kind = 0;
+		uint8_t sid[SESSION_ID_BYTES], *reply = NULL, *pt = NULL;
+		struct session *s = NULL;
+		size_t reply_len = 0, pt_len;
+		char ev = '?', err[AM_ERRLEN];
+		if (session_frame_kind(body, len, &kind, sid) != 0) {
+			ev = 'X';
+		} else if (kind == SESSION_KIND_HELLO) {
+			struct session *ns = NULL;
+			uint8_t who[AM_KEY_BYTES];
+			if (session_accept(me->sk, replay, timefmt_now(), trust_only, (void *)peer, body, len, &ns, who,
+			                   &reply, &reply_len, err, sizeof err) == 0) {
+				session_free(ss[3]);
+				memmove(ss + 1, ss, 3 * sizeof ss[0]);
+				ss[0] = ns;
+				if (hellos++ == 0)
+					end = mono_ms() + secs * 1000ull;
+				ev = 'H';
+			} else {
+				ev = 'F';
+			}
+		} else if (kind == SESSION_KIND_SEALED && (s = find_session(ss, 4, sid)) != NULL &&
+		           session_open(s, body, len, &pt, &pt_len) == 0) {
+			if (replays < refuse) {
+				replays++;
+				session_refused_frame("replay", &reply, &reply_len);
+				ev = 'R';
+			} else {
+				if (hold_ms && !held) {
+					held = true;
+					printf("event h\n");
+					usleep((useconds_t)hold_ms * 1000);
+				}
+				if (answer_request(s, pt, pt_len, &reply, &reply_len) == 0) {
+					answered++;
+					ev = 'S';
+				}
+			}
+			free(pt);
+		} else {
+			unknown++;
+			session_refused_frame("unknown session", &reply, &reply_len);
+			ev = 'U';
+		}
+		nng_msg_free(msg);
+		if (reply) {
+			nng_send(rep, reply, reply_len, 0);
+			free(reply);
+		}
+		printf("event %c\n", ev);
+		if (n_ev + 1 < sizeof events)
+			events[n_ev++] = ev;
+	}
+	events[n_ev] = '\0';
+	printf("hellos %u, refused as replays %u, answered %u, unknown %u: %s\n", hellos, replays, answered, unknown,
+	       events);
+	for (int i = 0; i < 4; i++)
+		session_free(ss[i]);
+	session_replay_free(replay);
+	nng_close(rep);
+	return hellos > 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct keyfile_secret *me = NULL, *origin = NULL;
@@ -169,6 +337,22 @@ int main(int argc, char **argv)
 	    keyfile_load_public(argv[2], peer, NULL, 0, err, sizeof err) != 0) {
 		fprintf(stderr, "testpeer: %s\n", err);
 		return 2;
+	}
+	if (strncmp(mode, "serve", 5) == 0) {
+		unsigned long arg = 0;
+		unsigned secs;
+		if (strcmp(mode, "serve") == 0 && argc == 6) {
+			secs = (unsigned)strtoul(argv[5], NULL, 10);
+		} else if ((strcmp(mode, "serve-replay") == 0 || strcmp(mode, "serve-hold") == 0) && argc == 7) {
+			arg = strtoul(argv[5], NULL, 10);
+			secs = (unsigned)strtoul(argv[6], NULL, 10);
+		} else {
+			fprintf(stderr, "testpeer: serve SECONDS | serve-replay N SECONDS | serve-hold MS SECONDS\n");
+			return 2;
+		}
+		int rv = serve(me, peer, argv[3], mode, arg, secs);
+		keyfile_secret_free(me);
+		return rv;
 	}
 	if (nng_req0_open(&sock) != 0 || nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, 10000) != 0 ||
 	    nng_dial(sock, argv[3], NULL, 0) != 0) {
