@@ -10,8 +10,13 @@
  * stays bound, the kernel still completes connections, NNG even finishes
  * their headers: from outside it looks alive and is deaf. The same kind of
  * fault - an accept loop that one bad connection ends for good - is easy to
- * write by hand too, so every listener of the daemon is watched, not just
- * NNG's.
+ * write by hand too. The guard watches the daemon's NNG listeners (control
+ * socket, mesh port: nnglisten.h). Its plain-socket listeners, DNS over TCP
+ * (dns.h) and metrics (metrics_http.h), are not registered: their own
+ * accept loops retry or pause on every accept error and have no state a
+ * client can wedge, and tests/integration/listeners.sh gives them the same
+ * two sequences and storms as the NNG ones. A plain listener may register
+ * here all the same; the steps below are written for any owner.
  *
  * How: one supervisor thread probes every registered listener. A listener
  * whose owner reported an accepted connection since the last look is alive
