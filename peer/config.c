@@ -692,7 +692,7 @@ static const struct option {
 	   "At most this many indicators of one origin are accepted via this\n"
 	   "neighbour, 1 to 1000000000."),
 	NB("import.disputes_per_hour", "60", NULL, set_import_disputes,
-	   "Disputes and answers taken from it per hour (more: dispute_rate)."),
+	   "Disputes taken from it per hour; more are refused (dispute_rate)."),
 	NB("rotation", "hold", NULL, set_rotation,
 	   "When this neighbour's key announces its successor (a rotation signed by\n"
 	   "both keys): hold it for an admin (`amesh keys pending', `approve') or\n"

@@ -33,8 +33,9 @@ enum policy_reason dispute_route_export(enum am_tlp tlp, bool self_is_origin, bo
                                         bool came_from_nb, enum am_tlp nb_max_tlp);
 enum policy_reason dispute_route_import(enum am_tlp tlp, bool self_is_origin, bool nb_is_origin);
 
-/* The default of import.disputes_per_hour: disputes (and answers) taken
- * from one neighbour per hour, as a token bucket of that many. */
+/* The default of import.disputes_per_hour: disputes taken from one
+ * neighbour per hour, as a token bucket of that many (an origin's first
+ * answer to a held dispute is not counted; repeated answers are). */
 #define DISPUTE_RATE_DEFAULT 60
 
 /* One neighbour's dispute allowance: a bucket of `rate' tokens refilled at

@@ -153,6 +153,7 @@ static int dispute_item(struct mesh *m, struct nb *nb, const struct policy_impor
 		if (taken[i]->is_disp && memcmp(taken[i]->id, q->id, AM_ID_BYTES) == 0)
 			return 1;
 	int reason = 0;
+	bool first_answer = false; /* the first answer to a held dispute costs no token */
 	if (q->ind.expires_at <= now)
 		reason = MESH_R_EXPIRED;
 	else if (domain_normalise(q->d.domain, norm, NULL, 0) != 0 || strcmp(norm, q->d.domain) != 0)
@@ -173,17 +174,23 @@ static int dispute_item(struct mesh *m, struct nb *nb, const struct policy_impor
 			    memcmp(taken[i]->id, q->d.dispute_id, AM_ID_BYTES) == 0) {
 				held = true;
 				fits = dispute_answer_fits(&taken[i]->d, &q->d);
+				first_answer = true;
 			}
 		if (!held && dispute_store_get(m->store, q->d.dispute_id, now, &v) == 0) {
 			held = true;
 			fits = dispute_answer_fits(&v.filed, &q->d);
+			first_answer = !v.answered;
 		}
 		if (!held)
 			reason = MESH_R_DISPUTE_UNKNOWN;
 		else if (!fits)
 			reason = MESH_R_DISPUTE_NOT_ORIGIN;
 	}
-	if (!reason && !dispute_bucket_take(&nb->disputes, imp->disputes_per_hour, now))
+	/* The bucket bounds filings (a flood of disputes must not become an
+	 * abuse channel) and an origin's repeated answers; an origin's first
+	 * answer to each dispute held here always passes, so answering many
+	 * disputes at once is never throttled into silence. */
+	if (!reason && !first_answer && !dispute_bucket_take(&nb->disputes, imp->disputes_per_hour, now))
 		reason = MESH_R_DISPUTE_RATE;
 	if (reason) {
 		reject_item(m, nb, rejects, reason, &subj);

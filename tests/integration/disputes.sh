@@ -17,6 +17,8 @@ link c b 2
 trust c a origin; trust a c origin
 # b takes at most 5 disputes an hour from c; a and b relay amber between them
 sed -i 's/^\[neighbour c\]$/[neighbour c]\nimport.disputes_per_hour = 5/' "$T_ROOT/b/amesh.conf"
+# and 1 an hour from a: a's first answer to each dispute must pass all the same
+sed -i 's/^\[neighbour a\]$/[neighbour a]\nimport.disputes_per_hour = 1/' "$T_ROOT/b/amesh.conf"
 # amber: a sends it to b (its direct neighbour); nobody relays it further
 sed -i 's/^\[neighbour b\]$/[neighbour b]\nexport.max_tlp = amber/' "$T_ROOT/a/amesh.conf"
 # mallory: a pinned neighbour of b who will forge an origin's answer
@@ -144,6 +146,7 @@ amp a submit after-red.example.com --category phishing --confidence 80 --ttl 1d 
 amp a dispute after-red.example.com --category phishing --reason "a green one, to show the link works" >/dev/null
 check "the green dispute filed after it reaches b" wait_until 10 has_dispute b open after-red.example.com
 check "the red dispute does not" not has_dispute b open red.example.com
+check "b never throttled a's answers (1 an hour from a, 2 answers and 1 dispute taken)" test "$(reject_count b a dispute_rate)" = ""
 check "a counts it held back (tlp_red)" grep -q '"name":"b".*"held":{[^}]*"tlp_red":[1-9]' <<<"$(amp a --json peers)"
 
 # --- only the origin answers: a forged answer through the mesh is refused ---
