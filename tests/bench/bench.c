@@ -204,13 +204,15 @@ static void sync_peer_close(struct sync_peer *p)
 
 /* Pulls everything the sender holds into the receiver; returns the
  * receiver's seconds (mesh_inproc_reply) and adds the sender's to *serve_s. */
-static double sync_all(struct sync_peer *from, struct sync_peer *to, uint64_t want, double *serve_s)
+static double sync_all(struct sync_peer *from, struct sync_peer *to, uint64_t want, double *serve_s,
+                       uint64_t *reply_bytes)
 {
 	struct mesh_inproc_dialer *d;
 	double recv_s = 0;
 	uint64_t accepted = 0;
 
 	*serve_s = 0;
+	*reply_bytes = 0;
 	if (mesh_inproc_dialer_new(to->mesh, from->name, &d) != 0)
 		die("dialer");
 	for (;;) {
@@ -230,6 +232,7 @@ static double sync_all(struct sync_peer *from, struct sync_peer *to, uint64_t wa
 			free(reply);
 			break;
 		}
+		*reply_bytes += rlen;
 		t0 = now_s();
 		rv = mesh_inproc_reply(d, reply, rlen, &r);
 		recv_s += now_s() - t0;
@@ -507,12 +510,16 @@ sync:
 		/* on a shared machine the verify rate moves: each sync is set
 		 * against the all-core rate measured just before and just after it */
 		double recv[2], serve[2], ref[2];
+		uint64_t wire_bytes[2];
+		struct store_stats sst0;
 		for (int mode = 0; mode < 2; mode++) {
 			/* the sender reopens its store each time; the receiver starts empty */
 			sync_peer_open(&src, spath, &dst[mode], NULL);
 			sync_peer_open(&dst[mode], spath, &src, mode ? pool : NULL);
 			double va = verify_rate_threads(cores, sig, msg, sizeof msg, pk, N_VERIFY * cores / 2);
-			recv[mode] = sync_all(&src, &dst[mode], n_sync, &serve[mode]);
+			recv[mode] = sync_all(&src, &dst[mode], n_sync, &serve[mode], &wire_bytes[mode]);
+			if (mode == 1 && store_stats(dst[mode].st, &sst0) != 0)
+				die("stats");
 			double vb = verify_rate_threads(cores, sig, msg, sizeof msg, pk, N_VERIFY * cores / 2);
 			ref[mode] = (va + vb) / 2;
 			sync_peer_close(&dst[mode]);
@@ -528,6 +535,10 @@ sync:
 		printf("%-52s %10.0f /s  (%.2f x all-core verify of %.0f /s; sender +%.2f s)\n", label, rate1,
 		       rate1 / ref[1], ref[1], serve[1]);
 		printf("%-52s %10.2f x\n", "initial sync: verify pool / 1 thread", rate1 / rate0);
+		printf("%-52s %10.1f B   (sealed sync replies / indicators)\n", "initial sync: bytes on the wire per indicator",
+		       (double)wire_bytes[1] / (double)n_sync);
+		printf("%-52s %10.1f B   (LMDB pages in use / records)\n", "receiver's store per indicator",
+		       (double)sst0.bytes / (double)(sst0.records ? sst0.records : 1));
 	}
 	if (only_sync) {
 		store_close(st);
