@@ -173,8 +173,8 @@ static int classify(const char *s, size_t n)
 		return V_ADBLOCK;
 	if (has_token(s, n, "CNAME") || has_token(s, n, "SOA") || has_token(s, n, "NS"))
 		return V_RPZ;
-	if (memmem(s, n, "://", 3))
-		return V_URLS;
+	if (memmem(s, n, "://", 3) || memmem(s, n, ":]//", 4) || memmem(s, n, ":)//", 4))
+		return V_URLS; /* defanged too: hxxps[:]//, http(:)// */
 	size_t t = 0;
 	while (t < n && s[t] != ' ' && s[t] != '\t')
 		t++;
@@ -246,6 +246,77 @@ int feed_parse(enum feed_format fmt, const char *buf, size_t len, const struct f
 		snprintf(err, errlen, "unknown feed format %d", (int)fmt);
 		return AM_EINVAL;
 	}
+}
+
+void feed_where(const struct feed_sink *sink, const char *w)
+{
+	if (sink->where)
+		sink->where(sink->arg, w);
+}
+
+int feed_json_load(const char *buf, size_t len, json_t **root, char *err, size_t errlen)
+{
+	json_error_t je;
+
+	*root = NULL;
+	if (!feed_json_depth_ok(buf, len, FEED_JSON_DEPTH)) {
+		snprintf(err, errlen, "JSON nested deeper than %d levels", FEED_JSON_DEPTH);
+		return AM_EDECODE;
+	}
+	if ((*root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je)) == NULL) {
+		snprintf(err, errlen, "line %d, column %d: %s", je.line, je.column, je.text);
+		return AM_EDECODE;
+	}
+	return 0;
+}
+
+const char *feed_json_str(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	return s && strlen(s) == json_string_length(v) ? s : NULL;
+}
+
+const char *feed_json_quote(const json_t *v, char *buf, size_t cap, size_t *len)
+{
+	if (json_is_string(v)) {
+		*len = json_string_length(v);
+		return json_string_value(v);
+	}
+	/* compact, cut at cap: a quote, not the whole value */
+	char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	*len = 0;
+	if (text) {
+		*len = strlen(text) < cap ? strlen(text) : cap;
+		memcpy(buf, text, *len);
+		free(text);
+	}
+	return buf;
+}
+
+size_t feed_json_line_of(struct feed_json_lines *l, const char *value)
+{
+	char needle[160];
+	int n = snprintf(needle, sizeof needle, "\"%s\"", value ? value : "");
+	const char *hit = NULL;
+
+	if (!value || n <= 2 || (size_t)n >= sizeof needle)
+		return 0;
+	if (l->last_off < l->len)
+		hit = memmem(l->buf + l->last_off, l->len - l->last_off, needle, (size_t)n);
+	if (!hit)
+		hit = memmem(l->buf, l->len, needle, (size_t)n);
+	if (!hit)
+		return 0;
+	l->last_off = (size_t)(hit - l->buf);
+	return feed_line_at(l->buf, l->last_off, &l->scan_off, &l->scan_line);
+}
+
+void feed_tlp_raise(enum am_tlp *cur, enum am_tlp x)
+{
+	if (x <= AM_TLP_NONE || x >= AM_TLP_COUNT)
+		x = AM_TLP_RED;
+	if (x > *cur)
+		*cur = x;
 }
 
 bool feed_json_depth_ok(const char *buf, size_t len, int max)

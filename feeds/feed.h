@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "model.h"
 
 #define FEED_INPUT_MAX (256u << 20) /* one feed file */
@@ -98,8 +100,17 @@ struct feed_sink {
 	/* May be NULL. A parser that reads several files (a MISP feed
 	 * directory) names the one the following lines come from. */
 	void (*file)(void *arg, const char *path);
+	/* May be NULL. A parser of a JSON document names the object the
+	 * following entries and skips come from ("Attribute[12]",
+	 * "Object[2].Attribute[0]", "objects[7]"), NULL when it leaves it:
+	 * a line number alone does not say which of several objects on one
+	 * line, or in a file without line breaks, was meant. */
+	void (*where)(void *arg, const char *where);
 	void *arg;
 };
+
+/* sink->where(arg, w) if the sink takes it. */
+void feed_where(const struct feed_sink *sink, const char *w);
 
 /* Guesses the format of buf. Never FEED_AUTO; FEED_PLAIN when unsure. */
 enum feed_format feed_detect(const char *buf, size_t len);
@@ -140,5 +151,38 @@ bool feed_json_depth_ok(const char *buf, size_t len, int max);
  * (*from_off, *from_line; start both at 0 and 1) so that increasing offsets
  * cost O(file) in total. */
 size_t feed_line_at(const char *buf, size_t off, size_t *from_off, size_t *from_line);
+
+/* --- JSON documents (STIX, MISP) --- */
+
+/* Parses buf as one JSON document into *root (the caller's reference):
+ * nesting checked first (FEED_JSON_DEPTH), duplicate keys refused, and
+ * `\u0000' allowed inside strings - so that one value holding it costs
+ * only its own object (feed_json_str refuses it there), not the whole
+ * file. Returns 0 or AM_EDECODE with err giving line, column and why. */
+int feed_json_load(const char *buf, size_t len, json_t **root, char *err, size_t errlen);
+
+/* The text of v if it is a JSON string without a NUL in it, else NULL
+ * (not a string, or a string C would cut short). Borrowed from v. */
+const char *feed_json_str(const json_t *v);
+
+/* v made quotable in a skip report: its JSON text (compact) in buf, or
+ * the string itself (NULs and all, for text_quote to escape); *len set. */
+const char *feed_json_quote(const json_t *v, char *buf, size_t cap, size_t *len);
+
+/* Finds the line of an object in the document by one of its string
+ * values that is unique in practice (a STIX id, a MISP uuid): searched
+ * onward from the last one found (objects come in file order), then from
+ * the start. 0 when not found. Start with {.buf, .len, .scan_line = 1}. */
+struct feed_json_lines {
+	const char *buf;
+	size_t len, scan_off, scan_line, last_off;
+};
+size_t feed_json_line_of(struct feed_json_lines *l, const char *value);
+
+/* A sharing level read from a feed (a MISP tlp: tag, a STIX marking):
+ * *cur becomes the stricter of *cur and x, and a level the feed names but
+ * we cannot read (x == AM_TLP_NONE) counts as red - never as something
+ * less restrictive. */
+void feed_tlp_raise(enum am_tlp *cur, enum am_tlp x);
 
 #endif

@@ -80,10 +80,17 @@ static void read_tags(json_t *list, struct tags *t)
 	size_t i;
 	json_t *tag;
 	json_array_foreach(list, i, tag) {
-		const char *n = json_string_value(json_object_get(tag, "name"));
+		json_t *jn = json_object_get(tag, "name");
+		const char *n = feed_json_str(jn);
 		char v[64];
-		if (!n)
+		if (!n) {
+			/* a tlp: tag we cannot read whole ("tlp:clear\u0000...")
+			 * still restricts: red, as any unknown level */
+			const char *raw = json_string_value(jn);
+			if (raw && strncasecmp(raw, "tlp:", 4) == 0)
+				feed_tlp_raise(&t->tlp, AM_TLP_NONE);
 			continue;
+		}
 		if (strncasecmp(n, "tlp:", 4) == 0) {
 			/* Case-insensitive, TLP 1.0 white = clear. A tlp: tag we do
 			 * not know (tlp:purple, tlp:ex:chr) is treated as red, never
@@ -91,9 +98,8 @@ static void read_tags(json_t *list, struct tags *t)
 			 * the event and the attribute wins. */
 			enum am_tlp x;
 			if (am_tlp_parse(n, &x) != 0)
-				x = AM_TLP_RED;
-			if (x > t->tlp)
-				t->tlp = x;
+				x = AM_TLP_NONE;
+			feed_tlp_raise(&t->tlp, x);
 			continue;
 		}
 		/* amesh:KEY="VALUE" */
@@ -125,41 +131,48 @@ static void read_tags(json_t *list, struct tags *t)
 }
 
 struct ctx {
-	const char *buf;
-	size_t len, scan_off, scan_line, last_off;
+	struct feed_json_lines lines;
 	const struct feed_sink *sink;
 };
 
-static size_t line_of(struct ctx *c, const char *uuid)
+static void skip_value(struct ctx *c, size_t line, enum feed_skip why, json_t *v, const char *detail)
 {
-	char needle[96];
-	int n = snprintf(needle, sizeof needle, "\"%s\"", uuid ? uuid : "");
-	const char *hit = NULL;
-
-	if (!uuid || n <= 2 || (size_t)n >= sizeof needle)
-		return 0;
-	if (c->last_off < c->len)
-		hit = memmem(c->buf + c->last_off, c->len - c->last_off, needle, (size_t)n);
-	if (!hit)
-		hit = memmem(c->buf, c->len, needle, (size_t)n);
-	if (!hit)
-		return 0;
-	c->last_off = (size_t)(hit - c->buf);
-	return feed_line_at(c->buf, c->last_off, &c->scan_off, &c->scan_line);
+	char buf[FEED_QUOTE_MAX + 1];
+	size_t len;
+	const char *q = feed_json_quote(v, buf, sizeof buf, &len);
+	c->sink->skip(c->sink->arg, line, why, q, len, detail);
 }
 
+/* Why v cannot be read as a string: absent, not a string, or holding a NUL. */
+static const char *not_a_string(json_t *v, const char *absent, const char *nul, const char *other)
+{
+	return !v ? absent : json_is_string(v) ? nul : other;
+}
+
+/* One attribute. Whatever is wrong with it - a value that is a number, a
+ * NUL inside a string - costs this attribute only, reported with where
+ * it is; the event's other attributes go on. */
 static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags)
 {
-	const char *type = json_string_value(json_object_get(a, "type"));
-	const char *value = json_string_value(json_object_get(a, "value"));
+	json_t *jtype = json_object_get(a, "type"), *jvalue = json_object_get(a, "value");
+	const char *type = feed_json_str(jtype);
+	const char *value = feed_json_str(jvalue);
 	json_t *to_ids = json_object_get(a, "to_ids");
-	size_t line = line_of(c, json_string_value(json_object_get(a, "uuid")));
+	size_t line = feed_json_line_of(&c->lines, feed_json_str(json_object_get(a, "uuid")));
 	struct tags t = *event_tags;
 	struct feed_entry e = {.line = line};
 	char host[FEED_HOST_MAX + 1];
 
-	if (!type || !value) {
-		c->sink->skip(c->sink->arg, line, FEED_SKIP_MALFORMED, "Attribute", 9, "without a type or a value");
+	if (!type) {
+		skip_value(c, line, FEED_SKIP_MALFORMED, jtype ? jtype : a,
+		           not_a_string(jtype, "an attribute without a type", "a NUL character (\\u0000) in the type",
+		                        "the type is not a string"));
+		return 0;
+	}
+	if (!value) {
+		skip_value(c, line, FEED_SKIP_MALFORMED, jvalue ? jvalue : a,
+		           not_a_string(jvalue, "an attribute without a value", "a NUL character (\\u0000) in the value",
+		                        "the value is not a string"));
 		return 0;
 	}
 	size_t vl = strlen(value);
@@ -200,56 +213,68 @@ static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags)
 	return feed_emit(c->sink, &e, value, bar ? (size_t)(bar - value) : vl);
 }
 
-static int event(struct ctx *c, json_t *ev)
+/* Each object of list through attribute(), named PREFIX[i] while it is read. */
+static int attributes(struct ctx *c, json_t *list, const char *prefix, const struct tags *t)
+{
+	size_t i;
+	json_t *a;
+	int rv = 0;
+
+	json_array_foreach(list, i, a) {
+		char where[64];
+		snprintf(where, sizeof where, "%sAttribute[%zu]", prefix, i);
+		feed_where(c->sink, where);
+		if (!json_is_object(a))
+			skip_value(c, 0, FEED_SKIP_MALFORMED, a, "an attribute that is not a JSON object");
+		else
+			rv = attribute(c, a, t);
+		feed_where(c->sink, NULL);
+		if (rv != 0)
+			break;
+	}
+	return rv;
+}
+
+/* pre: "" for a file of one event, "response[3].Event." in a list of them */
+static int event(struct ctx *c, json_t *ev, const char *pre)
 {
 	struct tags t = {.confidence = -1};
-	size_t i, k;
-	json_t *a, *obj;
+	size_t i;
+	json_t *obj;
 	int rv;
 
 	read_tags(json_object_get(ev, "Tag"), &t);
-	json_array_foreach(json_object_get(ev, "Attribute"), i, a)
-		if (json_is_object(a) && (rv = attribute(c, a, &t)) != 0)
+	if ((rv = attributes(c, json_object_get(ev, "Attribute"), pre, &t)) != 0)
+		return rv;
+	json_array_foreach(json_object_get(ev, "Object"), i, obj) {
+		char prefix[80];
+		snprintf(prefix, sizeof prefix, "%sObject[%zu].", pre, i);
+		if ((rv = attributes(c, json_object_get(obj, "Attribute"), prefix, &t)) != 0)
 			return rv;
-	json_array_foreach(json_object_get(ev, "Object"), i, obj)
-		json_array_foreach(json_object_get(obj, "Attribute"), k, a)
-			if (json_is_object(a) && (rv = attribute(c, a, &t)) != 0)
-				return rv;
-	return 0;
-}
-
-static int load(const char *buf, size_t len, json_t **root, char *err, size_t errlen)
-{
-	json_error_t je;
-	if (!feed_json_depth_ok(buf, len, FEED_JSON_DEPTH)) {
-		snprintf(err, errlen, "JSON nested deeper than %d levels", FEED_JSON_DEPTH);
-		return AM_EDECODE;
-	}
-	if ((*root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
-		snprintf(err, errlen, "line %d, column %d: %s", je.line, je.column, je.text);
-		return AM_EDECODE;
 	}
 	return 0;
 }
 
 int feed_misp_parse(const char *buf, size_t len, const struct feed_sink *sink, char *err, size_t errlen)
 {
-	struct ctx c = {.buf = buf, .len = len, .scan_line = 1, .sink = sink};
+	struct ctx c = {.lines = {.buf = buf, .len = len, .scan_line = 1}, .sink = sink};
 	json_t *root, *list, *x;
 	size_t i;
 	int rv;
 
-	if ((rv = load(buf, len, &root, err, errlen)) != 0)
+	if ((rv = feed_json_load(buf, len, &root, err, errlen)) != 0)
 		return rv;
 	if (json_is_object(json_object_get(root, "Event"))) {
-		rv = event(&c, json_object_get(root, "Event"));
+		rv = event(&c, json_object_get(root, "Event"), "");
 		goto out;
 	}
 	list = json_is_array(root) ? root : json_object_get(root, "response");
 	if (json_is_array(list)) {
 		json_array_foreach(list, i, x) {
 			json_t *ev = json_object_get(x, "Event");
-			if (json_is_object(ev) && (rv = event(&c, ev)) != 0)
+			char pre[40];
+			snprintf(pre, sizeof pre, "%s[%zu].Event.", list == root ? "" : "response", i);
+			if (json_is_object(ev) && (rv = event(&c, ev, pre)) != 0)
 				break;
 		}
 		goto out;
@@ -298,7 +323,7 @@ int feed_misp_dir(const char *dir, const struct feed_sink *sink, char *err, size
 	snprintf(path, sizeof path, "%s/manifest.json", dir);
 	if ((rv = feed_read_file(path, FEED_INPUT_MAX, &buf, &len, err, errlen)) != 0)
 		return rv;
-	if ((rv = load(buf, len, &man, err, errlen)) != 0) {
+	if ((rv = feed_json_load(buf, len, &man, err, errlen)) != 0) {
 		char inner[AM_ERRLEN];
 		snprintf(inner, sizeof inner, "%s", err);
 		snprintf(err, errlen, "%s: %s", path, inner);

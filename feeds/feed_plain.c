@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "feed_urls.h"
+
 static int plain_line(void *arg, size_t line, const char *s, size_t n)
 {
 	const struct feed_sink *sink = arg;
@@ -21,6 +23,12 @@ static int plain_line(void *arg, size_t line, const char *s, size_t n)
 		sink->skip(sink->arg, line, FEED_SKIP_MALFORMED, e.input, e.input_len,
 		           "several words where a plain list has one name");
 		return 0;
+	}
+	/* threat-intel lists publish names defanged: evil[.]example */
+	if (memchr(s, '[', n) || memchr(s, '(', n) || memchr(s, '{', n)) {
+		char name[FEED_LINE_MAX + 1];
+		size_t k = feed_refang(s, n, name, sizeof name);
+		return feed_emit(sink, &e, name, k);
 	}
 	return feed_emit(sink, &e, s, n);
 }

@@ -96,49 +96,45 @@ static int domain_pattern(const char *p, char *out, size_t cap)
 }
 
 struct ctx {
-	const char *buf;
-	size_t len, scan_off, scan_line, last_off;
+	struct feed_json_lines lines;
 	const struct feed_sink *sink;
 };
-
-/* The line of the object's id in the text: searched onward from the last
- * one found (objects come in file order), then from the start. */
-static size_t line_of(struct ctx *c, const char *id)
-{
-	char needle[160];
-	int n = snprintf(needle, sizeof needle, "\"%s\"", id ? id : "");
-	const char *hit = NULL;
-
-	if (!id || n <= 2 || (size_t)n >= sizeof needle)
-		return 0;
-	if (c->last_off < c->len)
-		hit = memmem(c->buf + c->last_off, c->len - c->last_off, needle, (size_t)n);
-	if (!hit)
-		hit = memmem(c->buf, c->len, needle, (size_t)n);
-	if (!hit)
-		return 0;
-	c->last_off = (size_t)(hit - c->buf);
-	return feed_line_at(c->buf, c->last_off, &c->scan_off, &c->scan_line);
-}
 
 static void skip_obj(struct ctx *c, size_t line, enum feed_skip why, const char *input, const char *detail)
 {
 	c->sink->skip(c->sink->arg, line, why, input, strlen(input), detail);
 }
 
+/* One indicator. Whatever is wrong with it - a pattern that is not a
+ * string or holds a NUL - costs this object only, reported with where it
+ * is; the bundle's other objects go on. */
 static int indicator(struct ctx *c, json_t *o)
 {
-	const char *id = json_string_value(json_object_get(o, "id"));
-	const char *pattern = json_string_value(json_object_get(o, "pattern"));
-	const char *ptype = json_string_value(json_object_get(o, "pattern_type"));
+	const char *id = feed_json_str(json_object_get(o, "id"));
+	json_t *jpattern = json_object_get(o, "pattern"), *jptype = json_object_get(o, "pattern_type");
+	const char *pattern = feed_json_str(jpattern);
+	const char *ptype = feed_json_str(jptype);
 	json_t *v;
 	char name[1025];
-	size_t line = line_of(c, id);
+	size_t line = feed_json_line_of(&c->lines, id);
 	struct feed_entry e = {.line = line, .confidence = -1};
 	const char *input = pattern ? pattern : id ? id : "indicator";
 
 	if (json_is_true(json_object_get(o, "revoked"))) {
 		skip_obj(c, line, FEED_SKIP_REVOKED, input, NULL);
+		return 0;
+	}
+	if (!pattern && jpattern) {
+		char buf[FEED_QUOTE_MAX + 1];
+		size_t len;
+		const char *q = feed_json_quote(jpattern, buf, sizeof buf, &len);
+		c->sink->skip(c->sink->arg, line, FEED_SKIP_MALFORMED, q, len,
+		              json_is_string(jpattern) ? "a NUL character (\\u0000) in the pattern"
+		                                       : "the pattern is not a string");
+		return 0;
+	}
+	if (jptype && !ptype) {
+		skip_obj(c, line, FEED_SKIP_UNSUPPORTED, input, "pattern_type is not a plain string");
 		return 0;
 	}
 	if (!pattern || (ptype && strcmp(ptype, "stix") != 0) || domain_pattern(pattern, name, sizeof name) != 0) {
@@ -148,7 +144,7 @@ static int indicator(struct ctx *c, json_t *o)
 		return 0;
 	}
 	if ((v = json_object_get(o, "valid_until")) != NULL) {
-		if (!json_is_string(v) || timefmt_parse_rfc3339(json_string_value(v), &e.expires_at) != 0) {
+		if (!feed_json_str(v) || timefmt_parse_rfc3339(feed_json_str(v), &e.expires_at) != 0) {
 			skip_obj(c, line, FEED_SKIP_BAD_VALUE, input, "valid_until is not a STIX timestamp");
 			return 0;
 		}
@@ -164,7 +160,7 @@ static int indicator(struct ctx *c, json_t *o)
 	json_t *x;
 	json_array_foreach(json_object_get(o, "labels"), i, x) {
 		enum am_category cat;
-		if (json_is_string(x) && am_category_parse(json_string_value(x), &cat) == 0) {
+		if (feed_json_str(x) && am_category_parse(feed_json_str(x), &cat) == 0) {
 			e.category = cat;
 			break;
 		}
@@ -174,11 +170,7 @@ static int indicator(struct ctx *c, json_t *o)
 		 * statement marking, a custom TLP definition, garbage) may carry a
 		 * restriction we cannot read: take the most restrictive level
 		 * rather than fall back to the default. */
-		enum am_tlp t = json_is_string(x) ? tlp_of_ref(json_string_value(x)) : AM_TLP_NONE;
-		if (t == AM_TLP_NONE)
-			t = AM_TLP_RED;
-		if (t > e.tlp)
-			e.tlp = t; /* the most restrictive marking wins */
+		feed_tlp_raise(&e.tlp, feed_json_str(x) ? tlp_of_ref(feed_json_str(x)) : AM_TLP_NONE);
 	}
 	e.input = pattern;
 	e.input_len = strlen(pattern);
@@ -187,21 +179,14 @@ static int indicator(struct ctx *c, json_t *o)
 
 int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, char *err, size_t errlen)
 {
-	struct ctx c = {.buf = buf, .len = len, .scan_line = 1, .sink = sink};
-	json_error_t je;
+	struct ctx c = {.lines = {.buf = buf, .len = len, .scan_line = 1}, .sink = sink};
 	json_t *root, *objs, *o;
 	size_t i;
 	int rv = 0;
 
-	if (!feed_json_depth_ok(buf, len, FEED_JSON_DEPTH)) {
-		snprintf(err, errlen, "JSON nested deeper than %d levels", FEED_JSON_DEPTH);
-		return AM_EDECODE;
-	}
-	if ((root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
-		snprintf(err, errlen, "line %d, column %d: %s", je.line, je.column, je.text);
-		return AM_EDECODE;
-	}
-	const char *type = json_string_value(json_object_get(root, "type"));
+	if ((rv = feed_json_load(buf, len, &root, err, errlen)) != 0)
+		return rv;
+	const char *type = feed_json_str(json_object_get(root, "type"));
 	if (json_is_array(root))
 		objs = root;
 	else if (type && strcmp(type, "bundle") == 0)
@@ -224,14 +209,16 @@ int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 		goto out;
 	}
 	json_array_foreach(objs, i, o) {
-		const char *t = json_string_value(json_object_get(o, "type"));
-		if (!json_is_object(o)) {
-			char where[48];
-			snprintf(where, sizeof where, "objects[%zu]", i);
+		const char *t = feed_json_str(json_object_get(o, "type"));
+		char where[48];
+		snprintf(where, sizeof where, "%s[%zu]", objs == root ? "" : "objects", i);
+		feed_where(sink, where);
+		if (!json_is_object(o))
 			skip_obj(&c, 0, FEED_SKIP_MALFORMED, where, "not a JSON object");
-			continue;
-		}
-		if (t && strcmp(t, "indicator") == 0 && (rv = indicator(&c, o)) != 0)
+		else if (t && strcmp(t, "indicator") == 0)
+			rv = indicator(&c, o);
+		feed_where(sink, NULL);
+		if (rv != 0)
 			break;
 	}
 out:

@@ -1,33 +1,101 @@
-/* feed_urls.c - URL lists: the host of each URL. */
+/* feed_urls.c - URL lists: the host of each URL, refanged. */
 #include "feed_urls.h"
 
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
-int feed_url_host(const char *s, size_t n, char host[FEED_HOST_MAX + 1], bool *had_path, const char **why)
+/* The defanging marks threat-intel reports use in place of a character,
+ * longest first where one is a prefix of another. Matched ASCII
+ * case-insensitively ("[DOT]"). */
+static const struct {
+	const char *mark;
+	char c;
+} fangs[] = {
+	{"[dot]", '.'}, {"(dot)", '.'}, {"{dot}", '.'}, {"[.]", '.'}, {"(.)", '.'}, {"{.}", '.'},
+	{"[:]", ':'},   {"(:)", ':'},   {"[@]", '@'},   {"(@)", '@'}, {"[at]", '@'}, {"[/]", '/'},
+};
+
+size_t feed_refang(const char *s, size_t n, char *out, size_t cap)
 {
-	size_t i = 0, start, end, o = 0;
+	size_t o = 0;
 
-	*had_path = false;
-	/* scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) "://" (RFC 3986) */
+	if (cap == 0)
+		return 0;
+	for (size_t i = 0; i < n;) {
+		char c = s[i];
+		size_t adv = 1;
+		if (c == '[' || c == '(' || c == '{') {
+			for (size_t f = 0; f < sizeof fangs / sizeof *fangs; f++) {
+				size_t m = strlen(fangs[f].mark);
+				if (m <= n - i && strncasecmp(s + i, fangs[f].mark, m) == 0) {
+					c = fangs[f].c;
+					adv = m;
+					break;
+				}
+			}
+		}
+		if (o + 1 >= cap)
+			break; /* cut: the caller gave less than n + 1 bytes */
+		out[o++] = c;
+		i += adv;
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Scheme, refanged: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) then "://"
+ * (RFC 3986); hxxp, hxxps, fxp and the like need no mapping, the scheme
+ * is not kept. Returns the offset after "://", or 0 when there is none. */
+static size_t scheme_end(const char *s, size_t n)
+{
+	size_t i = 0;
 	while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.'))
 		i++;
-	if (i > 0 && i + 3 <= n && memcmp(s + i, "://", 3) == 0 && isalpha((unsigned char)s[0]))
-		i += 3;
-	else
-		i = 0; /* no scheme: host[/path] */
+	if (i > 0 && isalpha((unsigned char)s[0]) && i + 3 <= n && memcmp(s + i, "://", 3) == 0)
+		return i + 3;
+	return 0;
+}
+
+int feed_url_host(const char *in, size_t n, char host[FEED_HOST_MAX + 1], bool *had_path, const char **why)
+{
+	/* enough for a scheme, userinfo and a host percent-encoded throughout */
+	char s[FEED_HOST_MAX * 3 + 256];
+	size_t i, start, end, len, o = 0;
+	bool cut = n >= sizeof s;
+
+	*had_path = false;
+	*why = NULL;
+	/* refanged first: "hxxps[:]//evil[.]example" is "hxxps://evil.example"
+	 * (the scheme is not kept, so hxxp needs no mapping) */
+	len = feed_refang(in, cut ? sizeof s - 1 : n, s, sizeof s);
+	i = scheme_end(s, len);
 	start = i;
-	while (i < n && s[i] != '/' && s[i] != '?' && s[i] != '#' && s[i] != '\\')
+	while (i < len && s[i] != '/' && s[i] != '?' && s[i] != '#' && s[i] != '\\')
 		i++;
+	if (i == len && cut) {
+		*why = "a host longer than any domain name";
+		return -1;
+	}
+	*had_path = i < len;
 	end = i;
-	*had_path = end < n;
-	/* userinfo: everything up to the last '@' of the authority */
+	/* userinfo (RFC 3986 3.2.1): everything up to the last '@' */
 	for (size_t k = end; k > start; k--)
 		if (s[k - 1] == '@') {
 			start = k;
 			break;
 		}
 	if (start < end && s[start] == '[') {
+		/* an IP literal: kept with its brackets, so that the importer
+		 * skips it as an address (feed_is_ip) */
 		const char *rb = memchr(s + start, ']', end - start);
 		if (!rb) {
 			*why = "an IPv6 host without its closing `]'";
@@ -36,23 +104,37 @@ int feed_url_host(const char *s, size_t n, char host[FEED_HOST_MAX + 1], bool *h
 		end = (size_t)(rb - s) + 1;
 	} else {
 		const char *colon = memchr(s + start, ':', end - start);
-		if (colon)
+		if (colon) {
+			/* port (RFC 3986 3.2.3): digits only, possibly none */
+			for (const char *p = colon + 1; p < s + end; p++)
+				if (!isdigit((unsigned char)*p)) {
+					*why = "a port that is not a number";
+					return -1;
+				}
 			end = (size_t)(colon - s);
+		}
 	}
 	for (i = start; i < end; i++) {
-		/* refang: evil[.]example, evil(.)example */
-		if (i + 2 < end && (s[i] == '[' || s[i] == '(') && s[i + 1] == '.' && (s[i + 2] == ']' || s[i + 2] == ')')) {
-			if (o >= FEED_HOST_MAX)
-				break;
-			host[o++] = '.';
+		char c = s[i];
+		/* percent-encoding in a host (RFC 3986 3.2.2): %2e is a dot */
+		if (c == '%' && s[start] != '[') {
+			int hi = i + 2 < end ? hexval(s[i + 1]) : -1, lo = i + 2 < end ? hexval(s[i + 2]) : -1;
+			if (hi < 0 || lo < 0) {
+				*why = "a `%' in the host that is not a percent-encoded byte";
+				return -1;
+			}
+			c = (char)(hi * 16 + lo);
+			if (c == '\0') {
+				*why = "a percent-encoded NUL (%00) in the host";
+				return -1;
+			}
 			i += 2;
-			continue;
 		}
 		if (o >= FEED_HOST_MAX) {
 			*why = "a host longer than any domain name";
 			return -1;
 		}
-		host[o++] = s[i];
+		host[o++] = c;
 	}
 	host[o] = '\0';
 	if (o == 0) {

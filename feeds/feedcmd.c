@@ -79,23 +79,25 @@ struct run {
 	int failed; /* EXIT_ERR once the daemon or the output failed */
 };
 
+/* FILE[:LINE][: WHERE]: REASON: `INPUT' (DETAIL) - or one JSON object. */
 static void on_skip(void *arg, const struct importer_skip *s)
 {
 	struct run *r = arg;
 	if (r->env->json) {
-		if (jsonout_print(stdout, json_pack("{s:s, s:o, s:I, s:s, s:o, s:o}", "event", "skipped", "file",
-		                                    jsonout_string(s->file), "line", (json_int_t)s->line, "reason",
+		if (jsonout_print(stdout, json_pack("{s:s, s:o, s:I, s:o, s:s, s:o, s:o}", "event", "skipped", "file",
+		                                    jsonout_string(s->file), "line", (json_int_t)s->line, "where",
+		                                    s->where ? jsonout_string(s->where) : json_null(), "reason",
 		                                    feed_skip_name(s->reason), "input", jsonout_string(s->quoted),
 		                                    "detail", s->detail ? jsonout_string(s->detail) : json_null())) != 0)
 			r->failed = EXIT_ERR;
 		return;
 	}
+	char line[32] = "";
 	if (s->line)
-		fprintf(stderr, "%s:%zu: %s: %s%s%s%s\n", s->file, s->line, feed_skip_name(s->reason), s->quoted,
-		        s->detail ? " (" : "", s->detail ? s->detail : "", s->detail ? ")" : "");
-	else
-		fprintf(stderr, "%s: %s: %s%s%s%s\n", s->file, feed_skip_name(s->reason), s->quoted,
-		        s->detail ? " (" : "", s->detail ? s->detail : "", s->detail ? ")" : "");
+		snprintf(line, sizeof line, ":%zu", s->line);
+	fprintf(stderr, "%s%s%s%s: %s: %s%s%s%s\n", s->file, line, s->where ? ": " : "", s->where ? s->where : "",
+	        feed_skip_name(s->reason), s->quoted, s->detail ? " (" : "", s->detail ? s->detail : "",
+	        s->detail ? ")" : "");
 }
 
 static int drain(struct run *r)

@@ -16,6 +16,7 @@ struct importer {
 	importer_skip_fn skip;
 	void *arg;
 	const char *file;   /* being read (a MISP directory's current event file) */
+	char where[64];     /* the JSON object being read (feed_sink.where), or "" */
 	char **files;       /* every name file has pointed to: items keep pointing at them */
 	size_t n_files;
 	json_t *seen;       /* "name category" -> line (negative: an RPZ twin) */
@@ -53,8 +54,9 @@ static void report(struct importer *im, size_t line, enum feed_skip reason, cons
                    const char *detail)
 {
 	char q[IMPORTER_QUOTE_LEN];
-	struct importer_skip s = {.file = im->file, .line = line, .reason = reason,
-	                          .quoted = text_quote(q, sizeof q, input, len, FEED_QUOTE_MAX), .detail = detail};
+	struct importer_skip s = {.file = im->file, .line = line, .where = im->where[0] ? im->where : NULL,
+	                          .reason = reason, .quoted = text_quote(q, sizeof q, input, len, FEED_QUOTE_MAX),
+	                          .detail = detail};
 	if ((unsigned)reason < FEED_SKIP_COUNT)
 		im->counts[reason]++;
 	im->skip(im->arg, &s);
@@ -64,6 +66,12 @@ static void sink_skip(void *arg, size_t line, enum feed_skip reason, const char 
                       const char *detail)
 {
 	report(arg, line, reason, input, len, detail);
+}
+
+static void sink_where(void *arg, const char *where)
+{
+	struct importer *im = arg;
+	snprintf(im->where, sizeof im->where, "%s", where ? where : "");
 }
 
 static void sink_file(void *arg, const char *path)
@@ -155,6 +163,7 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 		return AM_ENOMEM;
 	it.file = im->file;
 	it.line = e->line;
+	snprintf(it.where, sizeof it.where, "%s", im->where);
 	text_quote(it.input, sizeof it.input, e->input, e->input_len, FEED_QUOTE_MAX);
 	im->items++;
 	return im->item(im->arg, &it);
@@ -162,7 +171,8 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 
 int importer_file(struct importer *im, const char *path, enum feed_format fmt, char *err, size_t errlen)
 {
-	struct feed_sink sink = {.entry = sink_entry, .skip = sink_skip, .file = sink_file, .arg = im};
+	struct feed_sink sink = {.entry = sink_entry, .skip = sink_skip, .file = sink_file, .where = sink_where,
+	                         .arg = im};
 	struct stat st;
 	char *buf = NULL;
 	size_t len;
@@ -194,8 +204,8 @@ int importer_file(struct importer *im, const char *path, enum feed_format fmt, c
 
 void importer_refused(struct importer *im, const struct importer_item *it, const char *why)
 {
-	struct importer_skip s = {.file = it->file, .line = it->line, .reason = FEED_SKIP_REFUSED,
-	                          .quoted = it->input, .detail = why};
+	struct importer_skip s = {.file = it->file, .line = it->line, .where = it->where[0] ? it->where : NULL,
+	                          .reason = FEED_SKIP_REFUSED, .quoted = it->input, .detail = why};
 	im->counts[FEED_SKIP_REFUSED]++;
 	im->skip(im->arg, &s);
 }

@@ -47,6 +47,7 @@ struct importer_item {
 	enum am_tlp tlp;
 	const char *file;               /* as given on the command line */
 	size_t line;
+	char where[64];                 /* the JSON object it came from ("Attribute[3]"), or "" */
 	char input[IMPORTER_QUOTE_LEN]; /* quoted, for a later refusal report */
 };
 
@@ -54,6 +55,7 @@ struct importer_item {
 struct importer_skip {
 	const char *file;
 	size_t line;
+	const char *where;  /* the JSON object ("Attribute[12]", "objects[3]"), or NULL */
 	enum feed_skip reason;
 	const char *quoted;
 	const char *detail; /* may be NULL */

@@ -14,6 +14,7 @@
 
 #include "../peer/client.h"
 #include "../peer/config.h"
+#include "../peer/jsonout.h"
 #include "../peer/timefmt.h"
 #include "keyfile.h"
 #include "statement.h"
@@ -240,22 +241,6 @@ static int parse_args(const struct subcommand *cmd, int argc, char **argv, unsig
 	return 0;
 }
 
-/* JSON string with the escapes RFC 8259 requires; other bytes pass as-is. */
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 /* Prints what every subcommand reports about a key: as text the public
  * line (or only the fingerprint), as JSON the whole object. */
 static int print_key(const struct subcommand *cmd, const uint8_t pk[AM_KEY_BYTES], const char *comment,
@@ -269,21 +254,8 @@ static int print_key(const struct subcommand *cmd, const uint8_t pk[AM_KEY_BYTES
 	keyfile_fingerprint(pk, fp, sizeof fp);
 	am_keyid_hex(pk, id);
 	if (json) {
-		printf("{\"key_id\":");
-		json_string(stdout, id);
-		printf(",\"public_key\":");
-		json_string(stdout, line);
-		printf(",\"fingerprint\":");
-		json_string(stdout, fp);
-		printf(",\"comment\":");
-		json_string(stdout, comment);
-		printf(",\"file\":");
-		json_string(stdout, file);
-		if (pubfile) {
-			printf(",\"public_file\":");
-			json_string(stdout, pubfile);
-		}
-		printf("}\n");
+		if ((rv = jsonout_print(stdout, jsonout_key(pk, comment, file, pubfile))) != 0)
+			return fail(cmd, "cannot write JSON output: %s", am_strerror(rv));
 	} else {
 		printf("%s\n", fingerprint_only ? fp : line);
 	}
@@ -573,8 +545,22 @@ static void change_end(struct change *c)
 	trust_free(&c->before);
 }
 
+/* An object that could not be built or written (print_json) is reported
+ * by the flush every command ends with: never a silently short answer. */
+static int json_failed;
+
+/* One JSON object on its own line (jsonout_print), failure remembered. */
+static void print_json(json_t *o)
+{
+	int rv = jsonout_print(stdout, o);
+	if (rv != 0 && json_failed == 0)
+		json_failed = rv;
+}
+
 static int flush_stdout(const struct subcommand *cmd)
 {
+	if (json_failed != 0)
+		return fail(cmd, "cannot write JSON output: %s", am_strerror(json_failed));
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return fail(cmd, "cannot write to standard output: %s", strerror(errno));
 	return 0;
@@ -615,56 +601,7 @@ static int need_name(const struct subcommand *cmd, const struct args *a)
 /* One entry as a JSON object on one line; action NULL for list and show. */
 static void entry_json(const struct trust_entry *e, const char *action)
 {
-	char line[KEYFILE_LINE_MAX + 1], fp[20], id[2 * AM_KEYID_BYTES + 1], when[TIMEFMT_LEN];
-
-	if (keyfile_public_line(e->pk, e->comment, line, sizeof line) != 0)
-		line[0] = '\0';
-	keyfile_fingerprint(e->pk, fp, sizeof fp);
-	am_keyid_hex(e->pk, id);
-	printf("{");
-	if (action != NULL)
-		printf("\"action\":\"%s\",", action);
-	printf("\"name\":");
-	json_string(stdout, e->name);
-	printf(",\"role\":\"%s\",\"key_id\":\"%s\",\"fingerprint\":\"%s\",\"public_key\":",
-	       trust_role_name(e->role), id, fp);
-	json_string(stdout, line);
-	printf(",\"comment\":");
-	json_string(stdout, e->comment);
-	printf(",\"note\":");
-	json_string(stdout, e->note);
-	if (e->added != 0) {
-		timefmt_rfc3339(e->added, when);
-		printf(",\"added\":\"%s\"", when);
-	} else {
-		printf(",\"added\":null");
-	}
-	if (e->has_pending) {
-		if (keyfile_public_line(e->pending_pk, e->pending_comment, line, sizeof line) != 0)
-			line[0] = '\0';
-		am_keyid_hex(e->pending_pk, id);
-		keyfile_fingerprint(e->pending_pk, fp, sizeof fp);
-		timefmt_rfc3339(e->pending_since, when);
-		printf(",\"pending\":{\"key_id\":\"%s\",\"fingerprint\":\"%s\",\"public_key\":", id, fp);
-		json_string(stdout, line);
-		printf(",\"since\":\"%s\"}", when);
-	} else {
-		printf(",\"pending\":null");
-	}
-	printf(",\"retired\":[");
-	for (size_t k = 0; k < e->n_retired; k++) {
-		am_keyid_hex(e->retired[k].pk, id);
-		timefmt_rfc3339(e->retired[k].retired, when);
-		printf("%s{\"key_id\":\"%s\",\"retired_at\":\"%s\"}", k ? "," : "", id, when);
-	}
-	printf("]");
-	printf(",\"revoked\":%s", e->revoked ? "true" : "false");
-	if (e->revoked != 0) {
-		timefmt_rfc3339(e->revoked, when);
-		printf(",\"revoked_at\":\"%s\",\"revoke_reason\":", when);
-		json_string(stdout, e->revoke_reason);
-	}
-	printf("}\n");
+	print_json(jsonout_trust_entry(e, action));
 }
 
 /* The "what changed" line every trust store command ends with. */
@@ -1050,13 +987,13 @@ static int revoke_self(const struct subcommand *cmd, const struct args *a, bool 
 			return fail(cmd, "cannot publish the revocation (%s) nor save it: %s", err, werr);
 	}
 	if (json) {
-		printf("{\"action\":\"revoked\",\"key_id\":\"%s\",\"statement_id\":\"%s\",\"published\":%s",
-		       kid, sid, pub == 0 ? "true" : "false");
-		if (pub != 0) {
-			printf(",\"statement_file\":");
-			json_string(stdout, path);
+		json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "action", "revoked", "key_id", kid, "statement_id", sid,
+		                      "published", pub == 0);
+		if (o && pub != 0 && json_object_set_new(o, "statement_file", jsonout_string(path)) != 0) {
+			json_decref(o);
+			o = NULL;
 		}
-		printf("}\n");
+		print_json(o);
 	} else if (pub == 0) {
 		printf("revoked this peer's key %s: statement %s published\n", kid, sid);
 	} else if (pub == AM_ECONNECT) {
@@ -1136,7 +1073,6 @@ done:
 static int pending_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config)
 {
 	char id[2 * AM_KEYID_BYTES + 1], pid[2 * AM_KEYID_BYTES + 1], fp[20], when[TIMEFMT_LEN];
-	char line[KEYFILE_LINE_MAX + 1];
 	struct trust t = {0};
 	struct peer p;
 	struct args a;
@@ -1168,14 +1104,7 @@ static int pending_main(const struct subcommand *cmd, int argc, char **argv, boo
 			printf("%-*s  %s -> %s  %s  since %s\n", width, e->name, id, pid, fp, when);
 			continue;
 		}
-		if (keyfile_public_line(e->pending_pk, e->pending_comment, line, sizeof line) != 0)
-			line[0] = '\0';
-		printf("{\"name\":");
-		json_string(stdout, e->name);
-		printf(",\"role\":\"%s\",\"key_id\":\"%s\",\"pending_key_id\":\"%s\",\"pending_fingerprint\":\"%s\","
-		       "\"pending_public_key\":", trust_role_name(e->role), id, pid, fp);
-		json_string(stdout, line);
-		printf(",\"pending_since\":\"%s\"}\n", when);
+		print_json(jsonout_trust_pending(e));
 	}
 	rv = flush_stdout(cmd);
 	trust_free(&t);
@@ -1459,15 +1388,12 @@ static int rotate_main(const struct subcommand *cmd, int argc, char **argv, bool
 		line[0] = '\0';
 	hex[2 * AM_ID_BYTES] = '\0';
 	if (json) {
-		printf("{\"action\":\"rotated\",\"key_id\":\"%s\",\"fingerprint\":\"%s\",\"public_key\":", new_id, fp);
-		json_string(stdout, line);
-		printf(",\"previous_key_id\":\"%s\",\"key_file\":", old_id);
-		json_string(stdout, f.key);
-		printf(",\"retired_file\":");
-		json_string(stdout, f.old);
-		printf(",\"statement_file\":");
-		json_string(stdout, f.statement);
-		printf(",\"statement_id\":\"%s\",\"published\":%s}\n", hex, pub == 0 ? "true" : "false");
+		print_json(json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:s, s:b}", "action",
+		                                      "rotated", "key_id", new_id, "fingerprint", fp, "public_key",
+		                                      jsonout_string(line), "previous_key_id", old_id, "key_file",
+		                                      jsonout_string(f.key), "retired_file", jsonout_string(f.old),
+		                                      "statement_file", jsonout_string(f.statement), "statement_id",
+		                                      hex, "published", pub == 0));
 	} else {
 		printf("%s\n", line);
 		printf("rotated this peer's key %s -> %s; the old key is kept as %s\n", old_id, new_id, f.old);
@@ -1561,10 +1487,17 @@ static int publish_main(const struct subcommand *cmd, int argc, char **argv, boo
 	if ((rv = client_publish(p.control, env, len, err, sizeof err)) != 0)
 		return fail(cmd, "%s", err);
 	if (json) {
-		printf("{\"action\":\"published\",\"kind\":\"%s\",\"key_id\":\"%s\",", statement_kind_name(st.kind), kid);
-		if (st.kind == STATEMENT_ROTATE)
-			printf("\"new_key_id\":\"%s\",", nid);
-		printf("\"statement_id\":\"%s\"}\n", sid);
+		json_t *o = json_pack("{s:s, s:s, s:s}", "action", "published", "kind", statement_kind_name(st.kind),
+		                      "key_id", kid);
+		if (o && st.kind == STATEMENT_ROTATE && json_object_set_new(o, "new_key_id", json_string(nid)) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+		if (o && json_object_set_new(o, "statement_id", json_string(sid)) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+		print_json(o);
 	} else if (st.kind == STATEMENT_ROTATE) {
 		printf("published the rotation of key %s to key %s (statement %s)\n", kid, nid, sid);
 	} else {

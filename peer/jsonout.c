@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyfile.h"
 #include "timefmt.h"
 
 /* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
@@ -320,4 +321,97 @@ json_t *jsonout_dispute(const struct wire_dispute_info *d)
 		return NULL;
 	}
 	return o;
+}
+
+/* --- keys and the trust store (keys/keycmd.c) --- */
+
+json_t *jsonout_key(const uint8_t pk[AM_KEY_BYTES], const char *comment, const char *file, const char *pubfile)
+{
+	char line[KEYFILE_LINE_MAX + 1], fp[20], id[2 * AM_KEYID_BYTES + 1];
+	json_t *o;
+
+	if (keyfile_public_line(pk, comment, line, sizeof line) != 0)
+		line[0] = '\0';
+	keyfile_fingerprint(pk, fp, sizeof fp);
+	am_keyid_hex(pk, id);
+	o = json_pack("{s:s, s:o, s:s, s:o, s:o}", "key_id", id, "public_key", jsonout_string(line), "fingerprint", fp,
+	              "comment", jsonout_string(comment), "file", jsonout_string(file));
+	if (o && pubfile && json_object_set_new(o, "public_file", jsonout_string(pubfile)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* {"key_id","fingerprint","public_key"} of one key with its comment. */
+static json_t *key_brief(const uint8_t pk[AM_KEY_BYTES], const char *comment)
+{
+	char line[KEYFILE_LINE_MAX + 1], fp[20], id[2 * AM_KEYID_BYTES + 1];
+
+	if (keyfile_public_line(pk, comment, line, sizeof line) != 0)
+		line[0] = '\0';
+	keyfile_fingerprint(pk, fp, sizeof fp);
+	am_keyid_hex(pk, id);
+	return json_pack("{s:s, s:s, s:o}", "key_id", id, "fingerprint", fp, "public_key", jsonout_string(line));
+}
+
+json_t *jsonout_trust_entry(const struct trust_entry *e, const char *action)
+{
+	json_t *o = json_object(), *k = key_brief(e->pk, e->comment), *retired = json_array();
+	char id[2 * AM_KEYID_BYTES + 1];
+
+	if (!o || !k || !retired)
+		goto fail;
+	if (action && json_object_set_new(o, "action", json_string(action)) != 0)
+		goto fail;
+	if (json_object_set_new(o, "name", jsonout_string(e->name)) != 0 ||
+	    json_object_set_new(o, "role", json_string(trust_role_name(e->role))) != 0 ||
+	    json_object_update(o, k) != 0 || json_object_set_new(o, "comment", jsonout_string(e->comment)) != 0 ||
+	    json_object_set_new(o, "note", jsonout_string(e->note)) != 0 ||
+	    json_object_set_new(o, "added", e->added ? jsonout_time(e->added) : json_null()) != 0)
+		goto fail;
+	json_t *pending = json_null();
+	if (e->has_pending) {
+		pending = key_brief(e->pending_pk, e->pending_comment);
+		if (!pending || json_object_set_new(pending, "since", jsonout_time(e->pending_since)) != 0) {
+			json_decref(pending);
+			goto fail;
+		}
+	}
+	if (json_object_set_new(o, "pending", pending) != 0)
+		goto fail;
+	for (size_t i = 0; i < e->n_retired; i++) {
+		am_keyid_hex(e->retired[i].pk, id);
+		if (json_array_append_new(retired, json_pack("{s:s, s:o}", "key_id", id, "retired_at",
+		                                             jsonout_time(e->retired[i].retired))) != 0)
+			goto fail;
+	}
+	if (json_object_set(o, "retired", retired) != 0 ||
+	    json_object_set_new(o, "revoked", json_boolean(e->revoked != 0)) != 0)
+		goto fail;
+	if (e->revoked && (json_object_set_new(o, "revoked_at", jsonout_time(e->revoked)) != 0 ||
+	                   json_object_set_new(o, "revoke_reason", jsonout_string(e->revoke_reason)) != 0))
+		goto fail;
+	json_decref(k);
+	json_decref(retired);
+	return o;
+fail:
+	json_decref(o);
+	json_decref(k);
+	json_decref(retired);
+	return NULL;
+}
+
+json_t *jsonout_trust_pending(const struct trust_entry *e)
+{
+	char line[KEYFILE_LINE_MAX + 1], fp[20], id[2 * AM_KEYID_BYTES + 1], pid[2 * AM_KEYID_BYTES + 1];
+
+	if (keyfile_public_line(e->pending_pk, e->pending_comment, line, sizeof line) != 0)
+		line[0] = '\0';
+	keyfile_fingerprint(e->pending_pk, fp, sizeof fp);
+	am_keyid_hex(e->pk, id);
+	am_keyid_hex(e->pending_pk, pid);
+	return json_pack("{s:o, s:s, s:s, s:s, s:s, s:o, s:o}", "name", jsonout_string(e->name), "role",
+	                 trust_role_name(e->role), "key_id", id, "pending_key_id", pid, "pending_fingerprint", fp,
+	                 "pending_public_key", jsonout_string(line), "pending_since", jsonout_time(e->pending_since));
 }

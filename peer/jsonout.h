@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "audit.h"
+#include "trust.h"
 #include "wire.h"
 
 /* A JSON string for s (NUL-terminated); invalid UTF-8 bytes become U+FFFD.
@@ -46,6 +47,22 @@ json_t *jsonout_audit_record(const struct audit_record *r);
 json_t *jsonout_dispute(const struct wire_dispute_info *d);
 /* "open", "overdue", "upheld" or "withdrawn" */
 const char *jsonout_dispute_state(const struct wire_dispute_info *d);
+
+/* A public key as `amesh keys generate|public|fingerprint' report it:
+ * {"key_id","public_key","fingerprint","comment","file","public_file"?};
+ * pubfile NULL leaves public_file out. */
+json_t *jsonout_key(const uint8_t pk[AM_KEY_BYTES], const char *comment, const char *file, const char *pubfile);
+/* A trust store entry as `amesh keys list|show' and every change print it:
+ * {"action"? (action NULL: none), "name","role","key_id","fingerprint",
+ * "public_key","comment","note","added" (null if unknown),"pending"
+ * ({"key_id","fingerprint","public_key","since"} or null),"retired"
+ * ([{"key_id","retired_at"}]),"revoked" and, if so, "revoked_at",
+ * "revoke_reason"}. */
+json_t *jsonout_trust_entry(const struct trust_entry *e, const char *action);
+/* A rotation offered and not yet approved (`amesh keys pending'):
+ * {"name","role","key_id","pending_key_id","pending_fingerprint",
+ * "pending_public_key","pending_since"}. */
+json_t *jsonout_trust_pending(const struct trust_entry *e);
 
 /* Writes obj compact on one line followed by '\n' and drops the reference
  * (obj may be NULL: then nothing is written and AM_ENOMEM returned).

@@ -39,16 +39,20 @@ static void add(struct out *o, const char *fmt, ...)
 	assert_true(o->len < sizeof o->text);
 }
 
+/* A JSON feed's object comes first: "Attribute[3]: 12 skip ...". */
 static int on_item(void *arg, const struct importer_item *it)
 {
-	add(arg, "%zu ok %s %s %u%s\n", it->line, it->domain, am_category_name(it->category), it->confidence,
-	    it->tlp ? am_tlp_name(it->tlp) : "");
+	add(arg, "%s%s%zu ok %s %s %u%s\n", it->where, it->where[0] ? ": " : "", it->line, it->domain,
+	    am_category_name(it->category), it->confidence, it->tlp ? am_tlp_name(it->tlp) : "");
 	return 0;
 }
 
 static void on_skip(void *arg, const struct importer_skip *s)
 {
-	add(arg, "%zu skip %s %s\n", s->line, feed_skip_name(s->reason), s->quoted);
+	add(arg, "%s%s%zu skip %s %s\n", s->where ? s->where : "", s->where ? ": " : "", s->line,
+	    feed_skip_name(s->reason), s->quoted);
+	if (s->detail)
+		add(arg, "  -- %s\n", s->detail);
 }
 
 static struct shared_hosts *shared;
@@ -364,6 +368,91 @@ static void test_misp_feed_directory(void **state)
 	expect(got, want);
 }
 
+/* Every fault costs its own attribute only, named by its index: a number
+ * where a string belongs is "not a string" (quoted), a \u0000 inside one
+ * value skips that attribute, never the event; a tlp: tag that cannot be
+ * read whole restricts (red). */
+static void test_misp_faults_cost_one_attribute(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	opt.category = AM_CAT_NONE;
+	(void)state;
+	const char *got = run("misp-faults-event.json", FEED_MISP, &opt, &o);
+	static const char *const want[] = {
+		"Attribute[0]: 7 ok before.example malware 80green\n",
+		"Attribute[1]: 8 skip malformed `12345'\n  -- the value is not a string\n",
+		"Attribute[2]: 9 skip malformed `nul\\x00.example'\n  -- a NUL character (\\u0000) in the value\n",
+		"Attribute[3]: 10 skip malformed `{",
+		"  -- an attribute without a value\n",
+		"Attribute[4]: 11 skip malformed `7'\n  -- the type is not a string\n",
+		"Attribute[5]: 0 skip malformed `not an object'\n  -- an attribute that is not a JSON object\n",
+		"Attribute[6]: 13 ok defanged.example malware 80green\n",
+		"Attribute[7]: 15 ok after.example malware 80red\n",
+		"Attribute[8]: 0 skip bad_name `bad..name.example'",
+		"Object[0].Attribute[0]: 21 ok ok-in-object.example malware 80green\n",
+		"Object[0].Attribute[1]: 22 skip malformed `[\"a\",\"list\"]'\n  -- the value is not a string\n",
+		NULL,
+	};
+	expect(got, want);
+}
+
+/* The same in a STIX bundle: a NUL in a pattern, a pattern that is not a
+ * string, an object that is not one - each skipped alone, by index. */
+static void test_stix_faults_cost_one_object(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	opt.category = AM_CAT_NONE;
+	(void)state;
+	const char *got = run("stix-faults.json", FEED_STIX, &opt, &o);
+	static const char *const want[] = {
+		"objects[0]: 5 ok stix-before.example malware 80\n",
+		"objects[1]: 7 skip malformed `[domain-name:value = 'nul\\x00.example']'\n  -- a NUL character (\\u0000) in the pattern\n",
+		"objects[2]: 9 skip malformed `42'\n  -- the pattern is not a string\n",
+		"objects[3]: 0 skip malformed `objects[3]'\n  -- not a JSON object\n",
+		"objects[4]: 12 ok stix-after.example malware 80red\n",
+		"objects[5]: 15 skip bad_value",
+		NULL,
+	};
+	expect(got, want);
+}
+
+/* Defanged URLs and names, as threat-intel reports publish them: each
+ * form refanged (auto detection sees them as URLs and names), the URL's
+ * userinfo and port dropped, an IPv6 or IPv4 host skipped as an address. */
+static void test_defanged(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("defanged-urls.txt", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"2 ok plain-hxxp.example phishing 80\n",
+		"3 ok bracket-colon.example phishing 80\n",
+		"4 ok dot-word.example phishing 80\n",
+		"5 ok paren.example phishing 80\n",
+		"6 ok brace.example phishing 80\n",
+		"7 ok percent.example phishing 80\n",
+		"8 ok userinfo.example phishing 80\n",
+		"9 ok port.example phishing 80\n",
+		"10 skip ip_address `http://[2001:db8::7]/x'\n",
+		"11 skip ip_address `hxxp://192[.]0[.]2[.]7/x'\n",
+		"12 skip malformed `http://bad-port.example:80a/x'\n  -- a port that is not a number\n",
+		NULL,
+	};
+	expect(got, want);
+	got = run("defanged-names.txt", FEED_AUTO, &opt, &o);
+	static const char *const names[] = {
+		"2 ok login.bank-secure.example phishing 80\n",
+		"3 ok paren-name.example phishing 80\n",
+		"4 ok brace-name.example phishing 80\n",
+		"5 ok word-name.example phishing 80\n",
+		NULL,
+	};
+	expect(got, names);
+}
+
 static void test_explicit_format_overrides_detection(void **state)
 {
 	struct out o;
@@ -455,6 +544,9 @@ int main(void)
 		cmocka_unit_test(test_misp_feed_directory),
 		cmocka_unit_test(test_misp_tlp_spellings_never_relax),
 		cmocka_unit_test(test_stix_unknown_marking_is_red),
+		cmocka_unit_test(test_defanged),
+		cmocka_unit_test(test_misp_faults_cost_one_attribute),
+		cmocka_unit_test(test_stix_faults_cost_one_object),
 		cmocka_unit_test(test_explicit_format_overrides_detection),
 		cmocka_unit_test(test_missing_defaults_are_reported),
 		cmocka_unit_test(test_shared_hosts_file_replaces_the_list),

@@ -11,5 +11,8 @@ static const char *const seeds[] = {
 	"{\"response\":[{\"Event\":{\"Attribute\":[{\"type\":\"md5\",\"value\":\"x\"},{\"type\":\"domain\","
 	"\"deleted\":true,\"value\":\"d.example\"},{\"type\":\"domain\"}]}}]}",
 	"{\"5f1c2d3e-0000-4aaa-8bbb-000000000001\":{\"info\":\"manifest\"}}",
+	"{\"Event\":{\"Tag\":[{\"name\":\"tlp:clear\\u0000\"}],\"Attribute\":[{\"type\":\"domain\",\"value\":12},"
+	"{\"type\":\"domain\",\"value\":\"a\\u0000b\"},{\"type\":7,\"value\":\"x\"},\"str\",{\"type\":\"url\","
+	"\"value\":\"hxxps[:]//d[.]example/\"},{\"type\":\"domain\",\"value\":[1,{}]}]}}",
 };
 #include "feed_fuzz.h"

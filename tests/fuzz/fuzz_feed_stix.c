@@ -12,5 +12,9 @@ static const char *const seeds[] = {
 	"{\"type\":\"indicator\",\"pattern\":\"[domain-name:value = 'b.example' OR domain-name:value = 'c']\"}",
 	"{\"type\":\"bundle\",\"objects\":{}}",
 	"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+	"{\"type\":\"bundle\",\"objects\":[{\"type\":\"indicator\",\"id\":\"i--1\",\"pattern\":\"[domain-name:value = "
+	"'a\\u0000b']\",\"pattern_type\":\"stix\"},{\"type\":\"indicator\",\"pattern\":42},17,{\"type\":\"indicator\","
+	"\"pattern\":\"[domain-name:value = 'c.example']\",\"object_marking_refs\":[\"m\\u0000\"],"
+	"\"valid_until\":\"2099-01-01T00:00:00Z\\u0000\"}]}",
 };
 #include "feed_fuzz.h"

@@ -43,9 +43,25 @@ check "threatfox: a short row is a bad_csv_row" grep -q "threatfox.csv:10: bad_c
 check "threatfox: an ip:port row is not a domain" grep -q "threatfox.csv:7: not_a_domain: " <<<"$out"
 check "threatfox: the file's threat type and confidence win" grep -q '"category":"botnet","confidence":75' <<<"$(amp a --json query c2.botnet.example)"
 out=$(amp a import "$FIX/stix.json" --category spam --confidence 60 --ttl 7d 2>&1)
-check "stix: a revoked indicator is skipped on the line of its id" grep -q "stix.json:41: revoked: " <<<"$out"
-check "stix: a url pattern is unsupported" grep -q "stix.json:31: unsupported_pattern: " <<<"$out"
-check "stix: an expiry past max_lifetime is refused by the daemon, quoted" grep -q "stix.json:17: refused: .*max_lifetime" <<<"$out"
+check "stix: a revoked indicator is skipped on the line of its id" grep -q "stix.json:41: objects\[[0-9]*\]: revoked: " <<<"$out"
+check "stix: a url pattern is unsupported" grep -q "stix.json:31: objects\[[0-9]*\]: unsupported_pattern: " <<<"$out"
+check "stix: an expiry past max_lifetime is refused by the daemon, quoted" grep -q "stix.json:17: objects\[[0-9]*\]: refused: .*max_lifetime" <<<"$out"
+# a fault in one attribute costs that attribute, named by its index (into b: a red one
+# must not disturb the export counts of a below)
+expect_exit 0 "misp: an event with broken attributes still imports the good ones" amp b import "$FIX/misp-faults-event.json" --confidence 50 --ttl 7d
+check "misp: a numeric value is 'not a string', quoted, by index" grep -qF "misp-faults-event.json:8: Attribute[1]: malformed: \`12345' (the value is not a string)" <<<"$T_ERR"
+check "misp: a \\u0000 in one value skips that attribute" grep -qF "misp-faults-event.json:9: Attribute[2]: malformed: \`nul\\x00.example' (a NUL character (\\u0000) in the value)" <<<"$T_ERR"
+check "misp: ...and the attributes after it are imported" has b after.example
+check "misp: a defanged url attribute is refanged" has b defanged.example
+check "misp: an attribute in an object, by its path" grep -qF "Object[0].Attribute[1]: malformed: " <<<"$T_ERR"
+out=$(amp b --json import "$FIX/stix-faults.json" --confidence 50 --ttl 7d)
+check "stix --json: a NUL in a pattern skips that object, by index" test "$(grep '"reason":"malformed"' <<<"$out" | head -1 | jc where)" = "objects[1]"
+check "stix: the objects after it are imported" has b stix-after.example
+expect_exit 0 "defanged URLs import (format detected)" amp b import "$FIX/defanged-urls.txt" --category phishing --confidence 50 --ttl 7d
+check "hxxps[:]// and [.] refanged" has b bracket-colon.example
+check "a percent-encoded host decoded" has b percent.example
+check "userinfo and port dropped" has b userinfo.example
+check "an IPv6 host is skipped as an address" grep -qF "defanged-urls.txt:10: ip_address: \`http://[2001:db8::7]/x'" <<<"$T_ERR"
 expect_exit 0 "a MISP feed directory imports" amp a import "$FIX/misp-feed" --confidence 50 --ttl 7d
 check "misp: the hostile manifest entry is refused, never opened" grep -qF "manifest.json: malformed: \`../../etc/passwd'" <<<"$T_ERR"
 expect_exit 2 "an unreadable file is an error" amp a import "$T_ROOT/nope.txt" --category spam --confidence 1 --ttl 1d
@@ -171,7 +187,7 @@ check "withdrawal: a newer modified ($m1 < $m2)" test "$m1" \< "$m2"
 check "stix: millisecond UTC timestamps" grep -Eq '"valid_until": "[0-9-]{10}T[0-9:]{8}\.[0-9]{3}Z"' "$T_ROOT/a2.stix.json"
 check "stix: TLP:GREEN by its official id" grep -q '"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"' "$T_ROOT/a2.stix.json"
 expect_exit 0 "re-importing the revoked bundle into c" amp c import "$T_ROOT/a2.stix.json"
-check "  skips the revoked one" grep -q "a2.stix.json:[0-9]*: revoked: .*evil.example" <<<"$T_ERR"
+check "  skips the revoked one" grep -q "a2.stix.json:[0-9]*: objects\[[0-9]*\]: revoked: .*evil.example" <<<"$T_ERR"
 
 # --- --json of every command, parsed back ---
 pj() { local d=$1; shift; if "$@" >"$T_ROOT/j" 2>/dev/null && { [ ! -s "$T_ROOT/j" ] && [[ $d == *"no lines"* ]] || jc <"$T_ROOT/j" >/dev/null; }; then pass "json: $d"; else fail "json: $d: $(head -c 300 "$T_ROOT/j")"; fi; }
@@ -189,6 +205,25 @@ pj "import" amp a --json import "$FIX/adblock.txt" --category spam --confidence 
 check "import --json: skips and a summary" test "$(jc event <"$T_ROOT/j" | sort -u | tr '\n' ' ')" = "skipped summary "
 check "import --json: the summary counts" test "$(tail -1 "$T_ROOT/j" | jc skipped_by_reason.unsupported_pattern)" = 7
 pj "init" "$AMESH" --json init "$T_ROOT/d" --name d
+# keys: every subcommand's --json through jansson; a U-label, a quote and a
+# backslash in the comment and note come back as typed
+ka() { "$AMESH" -c "$T_ROOT/a/amesh.conf" --json keys "$@"; }
+pj "keys generate" ka generate -o "$T_ROOT/k1.key" --comment 'bücher "k1" \ test'
+check "keys generate: the comment as typed" test "$(jc comment <"$T_ROOT/j")" = 'bücher "k1" \ test'
+check "keys generate: public_file named" test "$(jc public_file <"$T_ROOT/j")" = "$T_ROOT/k1.key.pub"
+pj "keys public" ka public "$T_ROOT/k1.key.pub"
+check "keys public: the key line carries the comment" grep -qF 'bücher' <<<"$(jc public_key <"$T_ROOT/j")"
+pj "keys fingerprint" ka fingerprint "$T_ROOT/k1.key.pub"
+pj "keys trust" ka trust "$T_ROOT/k1.key.pub" --name k1 --as origin --note 'Grüße "note"'
+check "keys trust: action and note" test "$(jc action note <"$T_ROOT/j" | tr '\n' '|')" = 'trusted|Grüße "note"|'
+pj "keys list" ka list
+check "keys list: one object per entry, each parsed" test "$(jc name <"$T_ROOT/j" | tr '\n' ' ')" = "b k1 "
+pj "keys show" ka show k1
+check "keys show: no pending, no retired keys" test "$(jc pending retired <"$T_ROOT/j" | tr '\n' ' ')" = "null [] "
+pj "keys pending (none: no lines)" ka pending
+pj "keys revoke" ka revoke k1 --reason 'lost "laptop"'
+check "keys revoke: when and why" test "$(jc revoked revoke_reason <"$T_ROOT/j" | tr '\n' '|')" = 'true|lost "laptop"|'
+pj "keys distrust" ka distrust k1
 "$AMESH" -s "$T_ROOT/a/run/amesh.sock" --json watch >"$T_ROOT/watch.json" 2>/dev/null &
 wpid=$!
 sleep 0.5
