@@ -86,7 +86,7 @@ struct mark {
 /* Normalised entries read so far in one load, not yet in the table. */
 struct pending {
 	struct entry **items;
-	size_t n, cap, skipped;
+	size_t n, cap, skipped, narrowed;
 };
 
 /* One load's context: where it reports. */
@@ -128,7 +128,23 @@ __attribute__((format(printf, 3, 4))) static void skipped(struct loader *l, cons
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
-	l->skip(l->arg, l->label, where, why);
+	l->skip(l->arg, l->label, where, false, why);
+}
+
+/* An entry kept but covering less than its list says: counted, reported. */
+__attribute__((format(printf, 3, 4))) static void narrowed_entry(struct loader *l, const char *where,
+                                                                 const char *fmt, ...)
+{
+	char why[AM_ERRLEN + 256];
+	va_list ap;
+
+	l->p.narrowed++;
+	if (!l->skip)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	l->skip(l->arg, l->label, where, true, why);
 }
 
 /* ------------------------------------------------------------------ */
@@ -297,13 +313,14 @@ enum cover { COVER_EXACT, COVER_TREE, COVER_BELOW };
 /* Normalises one entry as written in a list and says what it covers
  * (see allowlist.h). `exact' is the list's default (MISP "string").
  * why receives one line quoting the entry. */
-static int read_entry(const char *text, bool exact, char out[AM_DOMAIN_MAX + 1], enum cover *cover, char *why,
-                      size_t whylen)
+static int read_entry(const char *text, bool exact, char out[AM_DOMAIN_MAX + 1], enum cover *cover, bool *narrowed,
+                      char *why, size_t whylen)
 {
 	const char *p = text;
 	int rv;
 
 	*cover = exact ? COVER_EXACT : COVER_TREE;
+	*narrowed = false;
 	if (p[0] == '*' && p[1] == '.')
 		p += 2;
 	else if (p[0] == '.')
@@ -327,6 +344,7 @@ static int read_entry(const char *text, bool exact, char out[AM_DOMAIN_MAX + 1],
 			        text_quote(q, sizeof q, text, strlen(text), QUOTE_MAX), out);
 			return AM_EPUBLIC_SUFFIX;
 		}
+		*narrowed = *cover == COVER_TREE;
 		*cover = COVER_EXACT;
 	}
 	return 0;
@@ -372,6 +390,7 @@ static int take_entry(struct loader *l, const char *where, const char *s, size_t
 {
 	char text[DOMAIN_INPUT_MAX + 1], name[AM_DOMAIN_MAX + 1], why[AM_ERRLEN], q[TEXT_QUOTE_LEN(QUOTE_MAX)];
 	enum cover cover;
+	bool narrowed;
 	int rv;
 
 	if (memchr(s, '\0', len)) {
@@ -385,10 +404,14 @@ static int take_entry(struct loader *l, const char *where, const char *s, size_t
 	}
 	memcpy(text, s, len);
 	text[len] = '\0';
-	if (read_entry(text, exact, name, &cover, why, sizeof why) != 0) {
+	if (read_entry(text, exact, name, &cover, &narrowed, why, sizeof why) != 0) {
 		skipped(l, where, "%s", why);
 		return 0;
 	}
+	if (narrowed)
+		narrowed_entry(l, where, "%s: `%s' is a public suffix: this entry covers that name only, never the names "
+		                         "below it (an allowlist entry must not shield every tenant of a platform)",
+		               text_quote(q, sizeof q, text, len, QUOTE_MAX), name);
 	if ((rv = pending_add(l->a, &l->p, name, cover, src->name)) != 0) {
 		if (rv == AM_ETOOBIG)
 			set_err(l->err, l->errlen, "%s: %s: allowlist would exceed %d entries", l->label, where,
@@ -595,7 +618,7 @@ static int load(struct allowlist *a, const char *label, const char *plain_source
 	if (err && errlen)
 		err[0] = '\0';
 	if (stats)
-		*stats = (struct allowlist_load_stats){0, 0};
+		*stats = (struct allowlist_load_stats){0, 0, 0};
 	if (!a || (!buf && len)) {
 		set_err(err, errlen, "%s: %s", l.label, am_strerror(AM_EINVAL));
 		return AM_EINVAL;
@@ -620,7 +643,7 @@ static int load(struct allowlist *a, const char *label, const char *plain_source
 	if ((rv = commit(&l, src)) != 0)
 		goto fail;
 	if (stats)
-		*stats = (struct allowlist_load_stats){l.p.n, l.p.skipped};
+		*stats = (struct allowlist_load_stats){l.p.n, l.p.skipped, l.p.narrowed};
 	free(l.p.items);
 	return 0;
 fail:
@@ -697,7 +720,7 @@ int allowlist_load_file(struct allowlist *a, const char *path, allowlist_skip_fn
 	int rv;
 
 	if (stats)
-		*stats = (struct allowlist_load_stats){0, 0};
+		*stats = (struct allowlist_load_stats){0, 0, 0};
 	if (!a || !path) {
 		set_err(err, errlen, "%s", am_strerror(AM_EINVAL));
 		return AM_EINVAL;
@@ -718,13 +741,14 @@ int allowlist_add(struct allowlist *a, const char *name, const char *source, cha
 	struct entry *e;
 	struct source *src;
 	enum cover cover;
+	bool narrowed;
 	int rv;
 
 	if (!a || !name) {
 		set_err(err, errlen, "%s", am_strerror(AM_EINVAL));
 		return AM_EINVAL;
 	}
-	if ((rv = read_entry(name, false, norm, &cover, err, errlen)) != 0)
+	if ((rv = read_entry(name, false, norm, &cover, &narrowed, err, errlen)) != 0)
 		return rv;
 	if (a->count >= ALLOWLIST_ENTRIES_MAX) {
 		set_err(err, errlen, "allowlist is full (%d entries)", ALLOWLIST_ENTRIES_MAX);

@@ -12,8 +12,10 @@
  *   - an entry that is itself a public suffix (ICANN or private section:
  *     "com", "github.io", "duckdns.org") covers that exact name only, never
  *     the names below it: an entry for a platform must not shield every
- *     tenant on it. (A subdomains-only entry on a public suffix would cover
- *     nothing, so it is skipped as a bad entry.)
+ *     tenant on it. It is kept and reported (kept = true below) where its
+ *     list would have covered the subdomains too. (A subdomains-only entry
+ *     on a public suffix would cover nothing, so it is skipped as a bad
+ *     entry.)
  * So each name in the table carries two independent facts: which list, if
  * any, covers the name itself, and which list, if any, covers every name
  * below it. The first list to say either wins it.
@@ -46,16 +48,20 @@ struct allowlist;
 int allowlist_new(struct allowlist **out);
 void allowlist_free(struct allowlist *a);
 
-/* Called once per skipped entry: `label' names the file (its path, or the
- * buffer's label), `where' is "line N" (plain) or "list[N]" (JSON, from
- * 0), `why' one line quoting the entry and saying what is wrong, e.g.
- * "`-250.starlink.ru': label `-250' has a leading hyphen". The strings are
- * valid only during the call. */
-typedef void (*allowlist_skip_fn)(void *arg, const char *label, const char *where, const char *why);
+/* Called once per skipped entry (kept false) and once per entry kept but
+ * covering less than its list says (kept true: a public suffix in a list
+ * that covers subdomains, "github.io" - it covers that name only, and the
+ * operator should know the tenants below it are not shielded): `label'
+ * names the file (its path, or the buffer's label), `where' is "line N"
+ * (plain) or "list[N]" (JSON, from 0), `why' one line quoting the entry
+ * and saying what is wrong, e.g. "`-250.starlink.ru': label `-250' has a
+ * leading hyphen". The strings are valid only during the call. */
+typedef void (*allowlist_skip_fn)(void *arg, const char *label, const char *where, bool kept, const char *why);
 
 struct allowlist_load_stats {
-	size_t entries; /* entries read and kept (duplicates included) */
-	size_t skipped; /* bad entries skipped (each reported through skip) */
+	size_t entries;  /* entries read and kept (duplicates included) */
+	size_t skipped;  /* bad entries skipped (each reported through skip) */
+	size_t narrowed; /* kept, but a public suffix covering itself only (reported too) */
 };
 
 /* Adds the entries of a file, detecting the format (a JSON object -> MISP

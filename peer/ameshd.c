@@ -61,19 +61,21 @@ static void print_diag(void *arg, const char *path, unsigned line, const char *m
 
 struct skip_report {
 	bool check; /* ameshd --check: plain lines on stderr, else the log */
-	size_t shown;
+	size_t shown, warned;
 };
 
-static void on_skip(void *arg, const char *label, const char *where, const char *why)
+/* A bad entry ("skipped") or one kept but narrowed ("warning": a public
+ * suffix covers itself only), named by file and line or list index. */
+static void on_skip(void *arg, const char *label, const char *where, bool kept, const char *why)
 {
 	struct skip_report *r = arg;
 
-	if (r->shown++ >= ALLOWLIST_SKIPS_SHOWN)
+	if ((kept ? r->warned++ : r->shown++) >= ALLOWLIST_SKIPS_SHOWN)
 		return;
 	if (r->check)
-		fprintf(stderr, "%s: %s: skipped: %s\n", label, where, why);
+		fprintf(stderr, "%s: %s: %s: %s\n", label, where, kept ? "warning" : "skipped", why);
 	else
-		log_warn("allowlist: %s: %s: skipped: %s", label, where, why);
+		log_warn("allowlist: %s: %s: %s: %s", label, where, kept ? "warning" : "skipped", why);
 }
 
 /* Loads every configured allowlist file into one allowlist; NULL when none
@@ -115,9 +117,19 @@ static int load_allowlist(const struct config *cfg, bool check, struct allowlist
 				log_warn("allowlist: %s: ... and %zu more bad entries skipped", cfg->allowlist[i],
 				         st.skipped - ALLOWLIST_SKIPS_SHOWN);
 		}
+		if (st.narrowed > ALLOWLIST_SKIPS_SHOWN) {
+			if (check)
+				fprintf(stderr, "%s: ... and %zu more public-suffix entries covering the name only\n",
+				        cfg->allowlist[i], st.narrowed - ALLOWLIST_SKIPS_SHOWN);
+			else
+				log_warn("allowlist: %s: ... and %zu more public-suffix entries covering the name only",
+				         cfg->allowlist[i], st.narrowed - ALLOWLIST_SKIPS_SHOWN);
+		}
 		if (!check)
-			log_info("allowlist: %s: %zu entries, %zu bad entr%s skipped", cfg->allowlist[i], st.entries,
-			         st.skipped, st.skipped == 1 ? "y" : "ies");
+			log_info("allowlist: %s: %zu entries, %zu bad entr%s skipped, %zu public-suffix entr%s covering "
+			         "the name only",
+			         cfg->allowlist[i], st.entries, st.skipped, st.skipped == 1 ? "y" : "ies", st.narrowed,
+			         st.narrowed == 1 ? "y" : "ies");
 		skipped += st.skipped;
 	}
 	if (!check)

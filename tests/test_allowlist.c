@@ -19,12 +19,20 @@ static char err[AM_ERRLEN];
 static char skips[8192];
 static size_t n_skips;
 
-static void on_skip(void *arg, const char *label, const char *where, const char *why)
+/* Entries kept but narrowed (a public suffix), reported the same way. */
+static char warns[8192];
+static size_t n_warns;
+
+static void on_skip(void *arg, const char *label, const char *where, bool kept, const char *why)
 {
-	size_t n = strlen(skips);
+	char *buf = kept ? warns : skips;
+	size_t n = strlen(buf);
 	(void)arg;
-	snprintf(skips + n, sizeof skips - n, "%s|%s|%s\n", label, where, why);
-	n_skips++;
+	snprintf(buf + n, sizeof skips - n, "%s|%s|%s\n", label, where, why);
+	if (kept)
+		n_warns++;
+	else
+		n_skips++;
 }
 
 static struct allowlist_load_stats stats;
@@ -39,6 +47,8 @@ static int setup(void **state)
 	err[0] = '\0';
 	skips[0] = '\0';
 	n_skips = 0;
+	warns[0] = '\0';
+	n_warns = 0;
 	return 0;
 }
 
@@ -292,6 +302,41 @@ static void test_coverage_table(void **state)
 		allowlist_free(one);
 	}
 	(void)a;
+}
+
+/* A public suffix in a list that covers subdomains is kept, covering the
+ * name only - and said so, with the file and line or list index, so the
+ * operator learns that the tenants below are not shielded. Where the list
+ * says "this name only" (MISP string) nothing was narrowed: no warning. */
+static void test_public_suffix_entries_are_reported(void **state)
+{
+	struct allowlist *a = *state;
+
+	assert_int_equal(load_str(a, "plain.txt", "# ours\nok.example\ngithub.io\ncom\n"), 0);
+	assert_int_equal(stats.entries, 3);
+	assert_int_equal(stats.skipped, 0);
+	assert_int_equal(stats.narrowed, 2);
+	assert_int_equal(n_warns, 2);
+	if (!strstr(warns, "plain.txt|line 3|`github.io': `github.io' is a public suffix: this entry covers that "
+	                   "name only, never the names below it") ||
+	    !strstr(warns, "plain.txt|line 4|`com'"))
+		fail_msg("warnings: %s", warns);
+	assert_int_equal(n_skips, 0);
+
+	warns[0] = '\0';
+	n_warns = 0;
+	assert_int_equal(load_str(a, "wl.json", "{\"name\":\"L\",\"type\":\"hostname\",\"list\":[\"a.example\","
+	                                         "\"duckdns.org\"]}"),
+	                 0);
+	assert_int_equal(stats.narrowed, 1);
+	if (!strstr(warns, "wl.json|list[1]|`duckdns.org'"))
+		fail_msg("warnings: %s", warns);
+
+	warns[0] = '\0';
+	n_warns = 0;
+	assert_int_equal(load_str(a, "s.json", "{\"name\":\"S\",\"type\":\"string\",\"list\":[\"com\"]}"), 0);
+	assert_int_equal(stats.narrowed, 0);
+	assert_int_equal(n_warns, 0);
 }
 
 static void test_match_reports_most_specific_entry(void **state)
@@ -672,6 +717,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_json_reports_position, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_error_keeps_earlier_loads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sources_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_public_suffix_entries_are_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_file_sources, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_100k_entries, setup, teardown),
 	};

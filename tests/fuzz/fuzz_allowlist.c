@@ -19,14 +19,17 @@ static bool valid_err(const char *err)
 	return true;
 }
 
-static size_t skips_seen;
+static size_t skips_seen, warns_seen;
 
-static void on_skip(void *arg, const char *label, const char *where, const char *why)
+static void on_skip(void *arg, const char *label, const char *where, bool kept, const char *why)
 {
 	(void)arg;
 	if (!valid_err(label) || !valid_err(where) || !valid_err(why))
 		abort();
-	skips_seen++;
+	if (kept)
+		warns_seen++;
+	else
+		skips_seen++;
 }
 
 /* e is name itself or one of its parents, at a label boundary. */
@@ -179,13 +182,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	err[0] = '\0';
 	skips_seen = 0;
+	warns_seen = 0;
 	int rc = allowlist_load_buffer(a, "fuzz.list", buf, size, on_skip, NULL, &st, err, sizeof err);
 	if (rc != 0) {
 		/* nothing added, and a message that says what */
 		if (rc < AM_ERR_MIN || allowlist_count(a) != 0 || !valid_err(err))
 			abort();
 	} else {
-		if (st.skipped != skips_seen || allowlist_count(a) > st.entries)
+		if (st.skipped != skips_seen || st.narrowed != warns_seen || st.narrowed > st.entries ||
+		    allowlist_count(a) > st.entries)
 			abort();
 		if (!looks_json(buf, size))
 			check_plain_lines(a, buf, size, &st);
