@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "cliopt.h"
 #include "client.h"
 #include "domain.h"
 #include "feed_csv.h"
@@ -21,43 +22,6 @@
 #include "jsonout.h"
 #include "keyfile.h"
 #include "timefmt.h"
-
-#define EXIT_ERR 2
-
-static const char *cmd = "import";
-
-static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void errorf(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "amesh %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "amesh %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see `amesh help')\n");
-	exit(EXIT_ERR);
-}
-
-static long int_opt(const char *opt, const char *v, long min, long max)
-{
-	char *end;
-	errno = 0;
-	long n = strtol(v, &end, 10);
-	if (*v == '\0' || *end || errno || n < min || n > max)
-		usage_error("%s `%s' must be an integer from %ld to %ld", opt, v, min, max);
-	return n;
-}
 
 /* --- the batch pipeline --- */
 
@@ -76,7 +40,7 @@ struct run {
 	bool dry_run, force;
 	uint32_t hop_limit;
 	size_t submitted, stored, unchanged, refused;
-	int failed; /* EXIT_ERR once the daemon or the output failed */
+	int failed; /* CLIOPT_EXIT_ERR once the daemon or the output failed */
 };
 
 /* FILE[:LINE][: WHERE]: REASON: `INPUT' (DETAIL) - or one JSON object. */
@@ -89,7 +53,7 @@ static void on_skip(void *arg, const struct importer_skip *s)
 		                                    s->where ? jsonout_string(s->where) : json_null(), "reason",
 		                                    feed_skip_name(s->reason), "input", jsonout_string(s->quoted),
 		                                    "detail", s->detail ? jsonout_string(s->detail) : json_null())) != 0)
-			r->failed = EXIT_ERR;
+			r->failed = CLIOPT_EXIT_ERR;
 		return;
 	}
 	char line[32] = "";
@@ -112,18 +76,18 @@ static int drain(struct run *r)
 	sl->busy = false;
 	r->oldest = (r->oldest + 1) % CLIENT_SLOTS;
 	if ((rv = client_recv(r->cl, (int)(sl - r->slots), &resp, err, sizeof err)) != 0) {
-		errorf("%s", err);
-		return EXIT_ERR;
+		cliopt_error("%s", err);
+		return CLIOPT_EXIT_ERR;
 	}
 	if (resp.status != 0) {
-		errorf("%s", resp.error[0] ? resp.error : am_strerror(resp.status));
+		cliopt_error("%s", resp.error[0] ? resp.error : am_strerror(resp.status));
 		wire_response_clear(&resp);
-		return EXIT_ERR;
+		return CLIOPT_EXIT_ERR;
 	}
 	if (resp.n_item_results != sl->req.n_items) {
-		errorf("the daemon answered %zu results for %zu submissions", resp.n_item_results, sl->req.n_items);
+		cliopt_error("the daemon answered %zu results for %zu submissions", resp.n_item_results, sl->req.n_items);
 		wire_response_clear(&resp);
-		return EXIT_ERR;
+		return CLIOPT_EXIT_ERR;
 	}
 	for (size_t i = 0; i < resp.n_item_results; i++) {
 		const struct wire_item_result *ir = &resp.item_results[i];
@@ -150,12 +114,12 @@ static int send_batch(struct run *r)
 	if (sl->req.n_items == 0)
 		return 0;
 	if (!r->cl && client_open(&r->cl, r->env->socket, err, sizeof err) != 0) {
-		errorf("%s", err);
-		return EXIT_ERR;
+		cliopt_error("%s", err);
+		return CLIOPT_EXIT_ERR;
 	}
 	if ((rv = client_send(r->cl, r->next, &sl->req, err, sizeof err)) != 0) {
-		errorf("%s", err);
-		return EXIT_ERR;
+		cliopt_error("%s", err);
+		return CLIOPT_EXIT_ERR;
 	}
 	sl->busy = true;
 	r->next = (r->next + 1) % CLIENT_SLOTS;
@@ -210,7 +174,7 @@ static void print_summary(struct run *r, char **files, int nfiles)
 		                                    (json_int_t)r->unchanged, "refused", (json_int_t)r->refused,
 		                                    "skipped", (json_int_t)(skipped - sk[FEED_SKIP_REFUSED]),
 		                                    "skipped_by_reason", by)) != 0)
-			r->failed = EXIT_ERR;
+			r->failed = CLIOPT_EXIT_ERR;
 		return;
 	}
 	if (r->dry_run)
@@ -245,12 +209,12 @@ static int run_import(char **files, int nfiles, struct import_opts *io, const st
 	int rv = 0;
 
 	if (domain_init(err, sizeof err) != 0) {
-		errorf("%s", err);
-		return EXIT_ERR;
+		cliopt_error("%s", err);
+		return CLIOPT_EXIT_ERR;
 	}
 	if (shared_hosts_load(&sh, io->shared_path, err, sizeof err) != 0) {
-		errorf("%s", err);
-		return EXIT_ERR;
+		cliopt_error("%s", err);
+		return CLIOPT_EXIT_ERR;
 	}
 	io->o.shared = sh;
 	io->o.now = timefmt_now();
@@ -258,23 +222,23 @@ static int run_import(char **files, int nfiles, struct import_opts *io, const st
 		r.slots[k].req.op = WIRE_OP_SUBMIT_BATCH;
 		if ((r.slots[k].req.items = calloc(WIRE_BATCH_MAX, sizeof *r.slots[k].req.items)) == NULL ||
 		    (r.slots[k].meta = calloc(WIRE_BATCH_MAX, sizeof *r.slots[k].meta)) == NULL) {
-			errorf("out of memory");
-			rv = EXIT_ERR;
+			cliopt_error("out of memory");
+			rv = CLIOPT_EXIT_ERR;
 			goto out;
 		}
 	}
 	if (importer_new(&r.im, &io->o, on_item, on_skip, &r) != 0) {
-		errorf("out of memory");
-		rv = EXIT_ERR;
+		cliopt_error("out of memory");
+		rv = CLIOPT_EXIT_ERR;
 		goto out;
 	}
 	for (int i = 0; i < nfiles && rv == 0; i++) {
 		int frv = importer_file(r.im, files[i], io->format, err, sizeof err);
-		if (frv == EXIT_ERR) {
-			rv = EXIT_ERR; /* the pipeline said why */
+		if (frv == CLIOPT_EXIT_ERR) {
+			rv = CLIOPT_EXIT_ERR; /* the pipeline said why */
 		} else if (frv != 0) {
-			errorf("%s", err);
-			rv = EXIT_ERR;
+			cliopt_error("%s", err);
+			rv = CLIOPT_EXIT_ERR;
 		}
 	}
 	if (rv == 0)
@@ -316,27 +280,17 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 	io->o.confidence = -1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'C':
-			if (am_category_parse(optarg, &io->o.category) != 0)
-				usage_error("unknown category `%s' (expected phishing, malware, botnet, pharming or spam)", optarg);
+		case 'C': io->o.category = cliopt_category(optarg); break;
+		case 'n': io->o.confidence = (int)cliopt_int("--confidence", optarg, 0, 100, "an integer from 0 to 100"); break;
+		case 'e': expires = cliopt_expires(optarg); break;
+		case 't': ttl = cliopt_ttl(optarg); break;
+		case 'l': io->o.tlp = cliopt_tlp("--tlp", optarg); break;
+		case 'H':
+			io->hop_limit = (uint32_t)cliopt_int("--hop-limit", optarg, 1, 255, "from 1 to 255 (links it may cross)");
 			break;
-		case 'n': io->o.confidence = (int)int_opt("--confidence", optarg, 0, 100); break;
-		case 'e':
-			if (timefmt_parse_rfc3339(optarg, &expires) != 0)
-				usage_error("--expires `%s' is not an RFC 3339 time such as 2026-12-01T00:00:00Z", optarg);
-			break;
-		case 't':
-			if (timefmt_parse_duration(optarg, &ttl) != 0 || ttl == 0)
-				usage_error("--ttl `%s' is not a duration such as 90s, 12h, 7d or 2w", optarg);
-			break;
-		case 'l':
-			if (am_tlp_parse(optarg, &io->o.tlp) != 0)
-				usage_error("unknown sharing level `%s' (expected clear, green, amber, amber+strict or red)", optarg);
-			break;
-		case 'H': io->hop_limit = (uint32_t)int_opt("--hop-limit", optarg, 1, 255); break;
 		case 'f':
 			if (!import || feed_format_parse(optarg, &io->format) != 0)
-				usage_error("--format `%s': expected auto, plain, hosts, urls, adblock, rpz, csv, stix or misp", optarg);
+				cliopt_usage_error("--format `%s': expected auto, plain, hosts, urls, adblock, rpz, csv, stix or misp", optarg);
 			break;
 		case 'd': io->dry_run = true; break;
 		case 'F': io->force = true; break;
@@ -354,11 +308,11 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 			       "a directory is read as a MISP feed. A name this peer's allowlist covers is refused\n"
 			       "(and reported) unless --force.\n");
 			exit(0);
-		default: usage_error("bad option");
+		default: cliopt_usage_error("bad option");
 		}
 	}
 	if (ttl && expires)
-		usage_error("give at most one of --expires and --ttl");
+		cliopt_usage_error("give at most one of --expires and --ttl");
 	io->o.expires_at = expires ? expires : ttl ? timefmt_now() + ttl : 0;
 }
 
@@ -366,10 +320,10 @@ int feedcmd_import(int argc, char **argv, const struct feedcmd_env *env)
 {
 	struct import_opts io;
 
-	cmd = "import";
+	cliopt_command = "import";
 	parse_submit_opts(argc, argv, &io, true);
 	if (optind == argc)
-		usage_error("expected one or more FILEs (`-' reads stdin)");
+		cliopt_usage_error("expected one or more FILEs (`-' reads stdin)");
 	return run_import(argv + optind, argc - optind, &io, env);
 }
 
@@ -378,16 +332,16 @@ int feedcmd_submit_stdin(int argc, char **argv, const struct feedcmd_env *env)
 	struct import_opts io;
 	char *dash[] = {(char *)"-"};
 
-	cmd = "submit";
+	cliopt_command = "submit";
 	parse_submit_opts(argc, argv, &io, false);
 	if (optind + 1 != argc || strcmp(argv[optind], "-") != 0)
-		usage_error("expected `-' (names on stdin)");
+		cliopt_usage_error("expected `-' (names on stdin)");
 	if (io.o.category == AM_CAT_NONE)
-		usage_error("--category is mandatory");
+		cliopt_usage_error("--category is mandatory");
 	if (io.o.confidence < 0)
-		usage_error("--confidence is mandatory");
+		cliopt_usage_error("--confidence is mandatory");
 	if (io.o.expires_at == 0)
-		usage_error("give exactly one of --expires and --ttl: an indicator must expire");
+		cliopt_usage_error("give exactly one of --expires and --ttl: an indicator must expire");
 	io.format = FEED_PLAIN;
 	return run_import(dash, 1, &io, env);
 }
@@ -402,36 +356,27 @@ static int collect(const struct feedcmd_env *env, struct wire_request *req, stru
 	struct wire_response resp;
 	char err[AM_ERRLEN];
 	size_t cap = 0;
-	int rv = EXIT_ERR;
+	int rv = CLIOPT_EXIT_ERR;
 
 	*out = NULL;
 	*n = 0;
 	if (client_open(&cl, env->socket, err, sizeof err) != 0) {
-		errorf("%s", err);
-		return EXIT_ERR;
+		cliopt_error("%s", err);
+		return CLIOPT_EXIT_ERR;
 	}
-	if (client_call(cl, &st, &resp, err, sizeof err) != 0 || resp.status != 0) {
-		errorf("%s", resp.status ? resp.error : err);
+	if (cliopt_call(cl, &st, &resp) != 0)
 		goto out;
-	}
 	snprintf(producer, plen, "%s", resp.status_info.name);
 	memcpy(producer_key, resp.status_info.public_key, AM_KEY_BYTES);
 	wire_response_clear(&resp);
 	for (;;) {
-		if (client_call(cl, req, &resp, err, sizeof err) != 0) {
-			errorf("%s", err);
+		if (cliopt_call(cl, req, &resp) != 0)
 			goto out;
-		}
-		if (resp.status != 0) {
-			errorf("%s", resp.error[0] ? resp.error : am_strerror(resp.status));
-			wire_response_clear(&resp);
-			goto out;
-		}
 		if (*n + resp.n_signals > cap) {
 			size_t ncap = (*n + resp.n_signals) * 2;
 			struct feed_signal *p = realloc(*out, ncap * sizeof *p);
 			if (!p) {
-				errorf("out of memory");
+				cliopt_error("out of memory");
 				wire_response_clear(&resp);
 				goto out;
 			}
@@ -457,59 +402,38 @@ out:
 	return rv;
 }
 
-static int parse_origin(const char *s, struct wire_request *req)
-{
-	size_t len = strlen(s), bin_len;
-	uint8_t pk[AM_KEY_BYTES];
-
-	if ((len == 2 * AM_KEYID_BYTES || len == 2 * AM_KEY_BYTES) &&
-	    sodium_hex2bin(req->origin, sizeof req->origin, s, len, NULL, &bin_len, NULL) == 0 && bin_len == len / 2) {
-		req->origin_len = bin_len;
-		return 0;
-	}
-	if (keyfile_parse_public(s, pk, NULL, 0, NULL, 0) == 0) {
-		memcpy(req->origin, pk, AM_KEY_BYTES);
-		req->origin_len = AM_KEY_BYTES;
-		return 0;
-	}
-	if (len == 0 || len >= sizeof req->origin_name)
-		return -1;
-	snprintf(req->origin_name, sizeof req->origin_name, "%s", s);
-	return 0;
-}
-
 /* Marks keep[i] = false for each signal whose verdict here, for its own
  * category, is "allowlisted" (the local allowlist covers the name): the
  * RPZ never blocks those, and a blocklist export must not either. One
- * query per batch of distinct names. Returns 0 or EXIT_ERR (reported). */
+ * query per batch of distinct names. Returns 0 or CLIOPT_EXIT_ERR (reported). */
 #define ALLOW_BATCH 1000
 static int mark_allowlisted(const struct feedcmd_env *env, const struct feed_signal *items, size_t n, bool *keep,
                             size_t *dropped)
 {
 	struct client *cl = NULL;
 	char err[AM_ERRLEN];
-	int rv = EXIT_ERR;
+	int rv = CLIOPT_EXIT_ERR;
 
 	*dropped = 0;
 	if (n == 0)
 		return 0;
 	if (client_open(&cl, env->socket, err, sizeof err) != 0) {
-		errorf("%s", err);
-		return EXIT_ERR;
+		cliopt_error("%s", err);
+		return CLIOPT_EXIT_ERR;
 	}
 	for (size_t at = 0; at < n;) {
 		struct wire_request q = {.op = WIRE_OP_QUERY};
 		struct wire_response resp;
 		size_t first = at;
 		if ((q.names = calloc(ALLOW_BATCH, sizeof *q.names)) == NULL) {
-			errorf("out of memory");
+			cliopt_error("out of memory");
 			goto out;
 		}
 		/* items are sorted by domain: one name per run */
 		while (at < n && q.n_names < ALLOW_BATCH) {
 			if (q.n_names == 0 || strcmp(items[at].ind.domain, q.names[q.n_names - 1]) != 0) {
 				if ((q.names[q.n_names] = strdup(items[at].ind.domain)) == NULL) {
-					errorf("out of memory");
+					cliopt_error("out of memory");
 					wire_request_clear(&q);
 					goto out;
 				}
@@ -519,17 +443,10 @@ static int mark_allowlisted(const struct feedcmd_env *env, const struct feed_sig
 			if (q.n_names == ALLOW_BATCH && at < n && strcmp(items[at].ind.domain, q.names[q.n_names - 1]) != 0)
 				break;
 		}
-		if (client_call(cl, &q, &resp, err, sizeof err) != 0) {
-			errorf("%s", err);
-			wire_request_clear(&q);
-			goto out;
-		}
+		int crv = cliopt_call(cl, &q, &resp);
 		wire_request_clear(&q);
-		if (resp.status != 0) {
-			errorf("%s", resp.error[0] ? resp.error : am_strerror(resp.status));
-			wire_response_clear(&resp);
+		if (crv != 0)
 			goto out;
-		}
 		for (size_t i = first; i < at; i++) {
 			for (size_t r = 0; r < resp.n_results; r++) {
 				const struct wire_name_result *nr = &resp.results[r];
@@ -573,61 +490,34 @@ int feedcmd_export(int argc, char **argv, const struct feedcmd_env *env)
 	enum am_tlp max_tlp = AM_TLP_GREEN;
 	bool include_allowlisted = false;
 
-	cmd = "export";
+	cliopt_command = "export";
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': output = optarg; break;
-		case 'C':
-			if (am_category_parse(optarg, &req.category) != 0)
-				usage_error("unknown category `%s'", optarg);
-			break;
-		case 'O':
-			if (parse_origin(optarg, &req) != 0)
-				usage_error("--origin `%s' is not a name, a key id (16 hex digits) or a key", optarg);
-			break;
-		case 'm': req.min_score = (uint32_t)int_opt("--min-score", optarg, 0, 100); break;
-		case 'T':
-			if (am_tlp_parse(optarg, &max_tlp) != 0)
-				usage_error("--max-tlp `%s' is not a TLP level: clear, green, amber, amber+strict or red",
-				            optarg);
-			break;
+		case 'C': req.category = cliopt_category(optarg); break;
+		case 'O': cliopt_origin("--origin", optarg, &req, true); break;
+		case 'm': req.min_score = (uint32_t)cliopt_int("--min-score", optarg, 0, 100, "an integer from 0 to 100"); break;
+		case 'T': max_tlp = cliopt_tlp("--max-tlp", optarg); break;
 		case 'A': include_allowlisted = true; break;
-		case 's': {
-			uint64_t d;
-			if (timefmt_parse_rfc3339(optarg, &req.since) == 0) {
-				/* a filter nothing can pass is a mistake, not an empty feed */
-				if (req.since > timefmt_now()) {
-					char now[TIMEFMT_LEN];
-					timefmt_rfc3339(timefmt_now(), now);
-					usage_error("--since `%s' is in the future (it is now %s): no signal was issued after it",
-					            optarg, now);
-				}
-				break;
-			}
-			if (timefmt_parse_duration(optarg, &d) == 0 && d < timefmt_now()) {
-				req.since = timefmt_now() - d;
-				break;
-			}
-			usage_error("--since `%s' is neither an RFC 3339 time nor a duration such as 7d", optarg);
-		}
+		case 's': req.since = cliopt_since("--since", optarg); break;
 		case 'h':
 			printf("usage: amesh export stix|csv|misp|hosts [-o PATH] [--category C] [--origin NAME|KEYID]\n"
 			       "                    [--min-score N] [--since T|7d] [--max-tlp LEVEL] [--include-allowlisted]\n"
 			       "misp writes a feed directory (-o DIR is required); the others a file (default stdout).\n"
 			       "Signals above --max-tlp (default green) and names allowlisted here are left out and counted.\n");
 			return 0;
-		default: usage_error("bad option");
+		default: cliopt_usage_error("bad option");
 		}
 	}
 	if (optind + 1 != argc)
-		usage_error("expected one FORMAT: stix, csv, misp or hosts");
+		cliopt_usage_error("expected one FORMAT: stix, csv, misp or hosts");
 	fmt = argv[optind];
 	bool stix = strcmp(fmt, "stix") == 0, csv = strcmp(fmt, "csv") == 0, misp = strcmp(fmt, "misp") == 0,
 	     hosts = strcmp(fmt, "hosts") == 0;
 	if (!stix && !csv && !misp && !hosts)
-		usage_error("unknown export format `%s': expected stix, csv, misp or hosts", fmt);
+		cliopt_usage_error("unknown export format `%s': expected stix, csv, misp or hosts", fmt);
 	if (misp && !output)
-		usage_error("a MISP feed is a directory: give it with -o DIR");
+		cliopt_usage_error("a MISP feed is a directory: give it with -o DIR");
 	req.withdrawn = stix; /* only STIX can say "revoked" */
 	if ((rv = collect(env, &req, &items, &n, producer, sizeof producer, pk)) != 0)
 		return rv;
@@ -636,9 +526,9 @@ int feedcmd_export(int argc, char **argv, const struct feedcmd_env *env)
 	size_t over_tlp[AM_TLP_COUNT] = {0}, n_over = 0, n_allow = 0, k = 0;
 	bool *keep = calloc(n ? n : 1, sizeof *keep);
 	if (!keep) {
-		errorf("out of memory");
+		cliopt_error("out of memory");
 		free(items);
-		return EXIT_ERR;
+		return CLIOPT_EXIT_ERR;
 	}
 	for (size_t i = 0; i < n; i++) {
 		keep[i] = true;
@@ -678,24 +568,24 @@ int feedcmd_export(int argc, char **argv, const struct feedcmd_env *env)
 	struct feed_export x = {.items = items, .n = n, .now = timefmt_now(), .producer = producer, .producer_key = pk};
 	if (misp) {
 		if ((rv = feed_misp_write(output, &x, err, sizeof err)) != 0)
-			errorf("%s", err);
+			cliopt_error("%s", err);
 	} else {
 		FILE *f = stdout;
 		if (output && strcmp(output, "-") != 0 && (f = fopen(output, "w")) == NULL) {
-			errorf("cannot write %s: %s", output, strerror(errno));
+			cliopt_error("cannot write %s: %s", output, strerror(errno));
 			free(items);
-			return EXIT_ERR;
+			return CLIOPT_EXIT_ERR;
 		}
 		rv = stix ? feed_stix_write(f, &x) : csv ? feed_csv_write(f, &x) : feed_hosts_write(f, &x);
 		if (rv != 0)
-			errorf("cannot write %s: %s", output ? output : "stdout", am_strerror(rv));
+			cliopt_error("cannot write %s: %s", output ? output : "stdout", am_strerror(rv));
 		if (f != stdout && fclose(f) != 0 && rv == 0) {
-			errorf("cannot write %s: %s", output, strerror(errno));
+			cliopt_error("cannot write %s: %s", output, strerror(errno));
 			rv = AM_EIO;
 		}
 	}
 	free(items);
 	if (rv == 0 && output && !env->json)
 		fprintf(stderr, "amesh export: %zu signal%s written to %s\n", n, n == 1 ? "" : "s", output);
-	return rv ? EXIT_ERR : 0;
+	return rv ? CLIOPT_EXIT_ERR : 0;
 }

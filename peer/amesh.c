@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cliopt.h"
 #include "client.h"
 #include "config.h"
 #include "domain.h"
@@ -34,32 +35,26 @@
 static const char *opt_socket;
 static const char *opt_config;
 static bool opt_json;
-static const char *cmd_name = "amesh";
 
-static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static int usage(FILE *f);
 
-/* One line on stderr: "amesh submit: what and why". */
+/* One line on stderr: "amesh submit: what and why" (cliopt.h). */
 static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void errorf(const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "amesh %s: ", cmd_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cliopt_verror(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
+/* The same plus "(see `amesh submit --help')", exit 2 (cliopt.h). */
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die_usage(const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "amesh %s: ", cmd_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see `amesh %s --help')\n", cmd_name);
-	exit(EXIT_ERR);
+	cliopt_vusage_error(fmt, ap);
 }
 
 /* --- output helpers --- */
@@ -144,35 +139,18 @@ static int call(struct client **cl, struct wire_request *req, struct wire_respon
 			return EXIT_ERR;
 		}
 	}
-	if (client_call(*cl, req, resp, err, sizeof err) != 0) {
-		errorf("%s", err);
-		return EXIT_ERR;
-	}
-	if (resp->status != 0) {
-		errorf("%s", resp->error[0] ? resp->error : am_strerror(resp->status));
-		wire_response_clear(resp);
-		return EXIT_ERR;
-	}
-	return 0;
+	return cliopt_call(*cl, req, resp);
 }
 
 /* An integer option in [min, max], or a usage error that says what it is. */
 static uint32_t int_option(const char *opt, const char *v, long min, long max, const char *what)
 {
-	char *end;
-	errno = 0;
-	long n = strtol(v, &end, 10);
-	if (*v == '\0' || *end || errno || n < min || n > max)
-		die_usage("%s `%s' must be %s", opt, v, what);
-	return (uint32_t)n;
+	return (uint32_t)cliopt_int(opt, v, min, max, what);
 }
 
 static enum am_category parse_category(const char *s)
 {
-	enum am_category c;
-	if (am_category_parse(s, &c) != 0)
-		die_usage("unknown category `%s' (expected phishing, malware, botnet, pharming or spam)", s);
-	return c;
+	return cliopt_category(s);
 }
 
 /* --- subcommands --- */
@@ -237,21 +215,14 @@ static int cmd_submit(int argc, char **argv)
 			break;
 		case 'e':
 			expires_arg = optarg;
-			if (timefmt_parse_rfc3339(optarg, &expires) != 0)
-				die_usage("--expires `%s' is not an RFC 3339 time such as 2026-12-01T00:00:00Z", optarg);
+			expires = cliopt_expires(optarg);
 			break;
-		case 't':
-			if (timefmt_parse_duration(optarg, &ttl) != 0 || ttl == 0)
-				die_usage("--ttl `%s' is not a duration such as 90s, 12h, 7d or 2w", optarg);
-			break;
+		case 't': ttl = cliopt_ttl(optarg); break;
 		case 'F': req.force = true; break;
 		case 'H':
 			req.hop_limit = int_option("--hop-limit", optarg, 1, 255, "from 1 to 255 (links it may cross)");
 			break;
-		case 'l':
-			if (am_tlp_parse(optarg, &req.tlp) != 0)
-				die_usage("unknown sharing level `%s' (expected clear, green, amber, amber+strict or red)", optarg);
-			break;
+		case 'l': req.tlp = cliopt_tlp("--tlp", optarg); break;
 		case 'h': return usage(stdout), 0;
 		default: die_usage("bad option");
 		}
@@ -722,26 +693,6 @@ static int cmd_query(int argc, char **argv)
 	return p.t.names > 0 && p.t.rejected == p.t.names ? EXIT_ERR : EXIT_NOMATCH;
 }
 
-static int parse_origin(const char *s, struct wire_request *req)
-{
-	uint8_t pk[AM_KEY_BYTES];
-	size_t len = strlen(s), bin_len;
-
-	/* a 16-hex-digit key id, 64 hex digits, or a public-key line */
-	if ((len == 2 * AM_KEYID_BYTES || len == 2 * AM_KEY_BYTES) &&
-	    sodium_hex2bin(req->origin, sizeof req->origin, s, len, NULL, &bin_len, NULL) == 0 &&
-	    bin_len == len / 2) {
-		req->origin_len = bin_len;
-		return 0;
-	}
-	if (keyfile_parse_public(s, pk, NULL, 0, NULL, 0) == 0) {
-		memcpy(req->origin, pk, AM_KEY_BYTES);
-		req->origin_len = AM_KEY_BYTES;
-		return 0;
-	}
-	return -1;
-}
-
 static int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -757,10 +708,7 @@ static int cmd_list(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'C': req.category = parse_category(optarg); break;
-		case 'o':
-			if (parse_origin(optarg, &req) != 0)
-				die_usage("--origin `%s' is not a key id (16 hex digits), a key (64) or a public-key line", optarg);
-			break;
+		case 'o': cliopt_origin("--origin", optarg, &req, false); break;
 		case 'n':
 			req.limit = int_option("--limit", optarg, 1, AM_LIST_MAX, "from 1 to 10000");
 			break;
@@ -1194,17 +1142,7 @@ static int cmd_report(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': {
-			uint64_t d;
-			if (timefmt_parse_rfc3339(optarg, &req.after) == 0)
-				break;
-			/* a duration reads as "that long ago": --since 7d */
-			if (timefmt_parse_duration(optarg, &d) == 0 && d < timefmt_now()) {
-				req.after = timefmt_now() - d;
-				break;
-			}
-			die_usage("--since `%s' is neither an RFC 3339 time nor a duration such as 7d", optarg);
-		}
+		case 's': req.after = cliopt_since("--since", optarg); break; /* 7d: that long ago */
 		case 'f':
 			if (report_format_parse(optarg, &fmt) != 0)
 				die_usage("--format `%s': expected text, json or csv", optarg);
@@ -1615,7 +1553,7 @@ int main(int argc, char **argv)
 	argc = global_options_after(argc, argv, i);
 	for (size_t k = 0; k < sizeof subcommands / sizeof *subcommands; k++) {
 		if (strcmp(argv[i], subcommands[k].name) == 0) {
-			cmd_name = subcommands[k].name;
+			cliopt_command = subcommands[k].name;
 			optind = 1;
 			return subcommands[k].fn(argc - i, argv + i);
 		}
