@@ -355,8 +355,6 @@ static void copy_arg(char *dst, size_t cap, const char *opt, const char *v)
 	memcpy(dst, v, strlen(v) + 1);
 }
 
-static int parse_origin(const char *s, struct wire_request *req);
-
 static int cmd_dispute_answer(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -409,7 +407,7 @@ static int cmd_dispute(int argc, char **argv)
 	int c, rv;
 
 	if (argc > 1 && strcmp(argv[1], "answer") == 0) {
-		cmd_name = "dispute answer";
+		cliopt_command = "dispute answer";
 		return cmd_dispute_answer(argc - 1, argv + 1);
 	}
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -418,10 +416,7 @@ static int cmd_dispute(int argc, char **argv)
 		case 'r': copy_arg(req.dispute_reason, sizeof req.dispute_reason, "--reason", optarg); break;
 		case 'e': copy_arg(req.dispute_evidence, sizeof req.dispute_evidence, "--evidence", optarg); break;
 		case 'b': copy_arg(req.dispute_behalf, sizeof req.dispute_behalf, "--on-behalf-of", optarg); break;
-		case 'o':
-			if (parse_origin(optarg, &req) != 0)
-				die_usage("--origin `%s': expected a key id (16 hex digits) or a public key", optarg);
-			break;
+		case 'o': cliopt_origin("--origin", optarg, &req, false); break;
 		case 'h': return usage(stdout), 0;
 		default: die_usage("bad option");
 		}
