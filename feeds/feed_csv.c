@@ -379,7 +379,7 @@ int feed_csv_write(FILE *out, const struct feed_export *x)
 		char first[TIMEFMT_LEN], exp[TIMEFMT_LEN], origin[2 * AM_KEY_BYTES + 1], id[2 * AM_ID_BYTES + 1];
 		if (s->ind.withdrawn)
 			continue;
-		timefmt_rfc3339(s->ind.issued_at, first);
+		timefmt_rfc3339(feed_export_created(s), first);
 		timefmt_rfc3339(s->ind.expires_at, exp);
 		am_hex(s->ind.origin, AM_KEY_BYTES, origin);
 		am_hex(s->id, AM_ID_BYTES, id);

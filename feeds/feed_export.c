@@ -67,3 +67,8 @@ void feed_export_time_ms(uint64_t unix_secs, char out[FEED_TIME_LEN])
 		t[n - 1] = '\0';
 	snprintf(out, FEED_TIME_LEN, "%s.000Z", t);
 }
+
+uint64_t feed_export_created(const struct feed_signal *s)
+{
+	return s->first_issued && s->first_issued <= s->ind.issued_at ? s->first_issued : s->ind.issued_at;
+}

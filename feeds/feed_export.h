@@ -22,7 +22,14 @@ struct feed_signal {
 	struct am_indicator ind;
 	uint8_t id[AM_ID_BYTES];  /* the signal id (BLAKE2b of its envelope) */
 	char origin_name[64];     /* trust-store name, or "" */
+	uint64_t first_issued;    /* issue time of the first version this peer stored; 0 = unknown */
 };
+
+/* What an export calls the indicator's creation ("created", "first_seen"):
+ * the issue time of the first version of this (origin, domain, category)
+ * this peer stored, so it stays put while versions come and go; never
+ * after this version's issue time; issued_at when unknown. */
+uint64_t feed_export_created(const struct feed_signal *s);
 
 struct feed_export {
 	const struct feed_signal *items; /* sorted with feed_export_sort */

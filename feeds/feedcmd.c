@@ -389,6 +389,7 @@ static int collect(const struct feedcmd_env *env, struct wire_request *req, stru
 			f->ind = resp.signals[i].ind;
 			memcpy(f->id, resp.signals[i].id, AM_ID_BYTES);
 			snprintf(f->origin_name, sizeof f->origin_name, "%s", resp.signals[i].origin_name);
+			f->first_issued = resp.signals[i].first_issued;
 		}
 		bool more = resp.more && resp.next > req->after;
 		req->after = resp.next;

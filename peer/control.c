@@ -990,6 +990,7 @@ static int collect_export(void *arg, const struct store_rec *rec)
 	memcpy(s.id, rec->id, AM_ID_BYTES);
 	s.ind = rec->ind;
 	s.local_confidence = rec->local_confidence;
+	s.first_issued = rec->first_issued;
 	if ((x->rv = wire_response_push_signal(x->resp, &s)) != 0)
 		return 1;
 	return 0;

@@ -37,14 +37,21 @@
  *    85    1  from_len
  *    86   64  from: the neighbour it came from, zero-padded ("" = local)
  *   150    4  env_len
- *   154    .  envelope, exactly env_len bytes
+ *   154    8  first_issued (format 2): issued_at of the first version of this
+ *              key stored here, carried forward by every update
+ *   162    .  envelope, exactly env_len bytes
+ * Format 1 (before first_issued) has the envelope at 154; it is still read,
+ * with first_issued = issued_at, and rewritten as format 2 by the next
+ * update of its key.
  *
  * Origin, domain and category are not repeated: they are the key.
  * A value shorter than the header, with an unknown format, an out-of-range
  * enum or an env_len that disagrees with its length is reported as AM_ESTORE
  * and never interpreted.
  */
-#define REC_FORMAT 1
+#define REC_FORMAT 2
+#define REC_FORMAT_1 1     /* no first_issued; envelope at REC_HDR_1 */
+#define REC_HDR_1 154
 #define REC_OFF_FORMAT 0
 #define REC_OFF_WITHDRAWN 1
 #define REC_OFF_CONFIDENCE 2
@@ -62,7 +69,8 @@
 #define REC_OFF_FROM 86
 #define REC_FROM_MAX 63
 #define REC_OFF_ENV_LEN 150
-#define REC_HDR 154
+#define REC_OFF_FIRST_ISSUED 154
+#define REC_HDR 162
 #define REC_MAX (REC_HDR + AM_ENVELOPE_MAX)
 
 /* State key: domain '\0' origin[32] category[1]. 287 bytes at most, well
@@ -226,10 +234,11 @@ static int decode_rec(const MDB_val *k, const MDB_val *v, struct store_rec *rec)
 		return AM_ESTORE;
 	rec->ind.category = (enum am_category)kp[dlen + 1 + AM_KEY_BYTES];
 
-	if (v->mv_size < REC_HDR || vp[REC_OFF_FORMAT] != REC_FORMAT)
+	size_t hdr = v->mv_size >= 1 && vp[REC_OFF_FORMAT] == REC_FORMAT_1 ? REC_HDR_1 : REC_HDR;
+	if (v->mv_size < hdr || (vp[REC_OFF_FORMAT] != REC_FORMAT && vp[REC_OFF_FORMAT] != REC_FORMAT_1))
 		return AM_ESTORE;
 	env_len = get_le32(vp + REC_OFF_ENV_LEN);
-	if (env_len > AM_ENVELOPE_MAX || v->mv_size != REC_HDR + (size_t)env_len)
+	if (env_len > AM_ENVELOPE_MAX || v->mv_size != hdr + (size_t)env_len)
 		return AM_ESTORE;
 	if (vp[REC_OFF_WITHDRAWN] > 1 || vp[REC_OFF_TLP] >= AM_TLP_COUNT)
 		return AM_ESTORE;
@@ -242,6 +251,7 @@ static int decode_rec(const MDB_val *k, const MDB_val *v, struct store_rec *rec)
 	rec->ind.expires_at = get_le64(vp + REC_OFF_EXPIRES);
 	rec->seq = get_le64(vp + REC_OFF_SEQ);
 	rec->received_at = get_le64(vp + REC_OFF_RECEIVED);
+	rec->first_issued = hdr == REC_HDR ? get_le64(vp + REC_OFF_FIRST_ISSUED) : rec->ind.issued_at;
 	memcpy(rec->id, vp + REC_OFF_ID, AM_ID_BYTES);
 	rec->hops = get_le32(vp + REC_OFF_HOPS);
 	rec->local_confidence = vp[REC_OFF_LOCAL_CONF];
@@ -249,13 +259,14 @@ static int decode_rec(const MDB_val *k, const MDB_val *v, struct store_rec *rec)
 		return AM_ESTORE;
 	memcpy(rec->from, vp + REC_OFF_FROM, vp[REC_OFF_FROM_LEN]);
 	rec->from[vp[REC_OFF_FROM_LEN]] = '\0';
-	rec->env = vp + REC_HDR;
+	rec->env = vp + hdr;
 	rec->env_len = env_len;
 	return 0;
 }
 
 /* Writes the record value for u into buf (REC_MAX bytes); returns its length. */
-static size_t encode_rec(uint8_t *buf, const struct store_update *u, uint64_t seq, uint64_t now)
+static size_t encode_rec(uint8_t *buf, const struct store_update *u, uint64_t seq, uint64_t now,
+                         uint64_t first_issued)
 {
 	const struct am_indicator *ind = u->ind;
 
@@ -278,6 +289,7 @@ static size_t encode_rec(uint8_t *buf, const struct store_update *u, uint64_t se
 	if (flen)
 		memcpy(buf + REC_OFF_FROM, u->from, flen);
 	put_le32(buf + REC_OFF_ENV_LEN, (uint32_t)u->env_len);
+	put_le64(buf + REC_OFF_FIRST_ISSUED, first_issued);
 	if (u->env_len > 0)
 		memcpy(buf + REC_HDR, u->env, u->env_len);
 	return REC_HDR + u->env_len;
@@ -481,6 +493,7 @@ static int apply_one(struct store *s, MDB_txn *txn, const struct store_update *u
 	size_t klen, xlen;
 	struct store_rec old;
 	bool was_withdrawn = false;
+	uint64_t first_issued = u->ind->issued_at;
 	MDB_val k, v;
 	int rc;
 
@@ -513,6 +526,10 @@ static int apply_one(struct store *s, MDB_txn *txn, const struct store_update *u
 		/* old.env points into the map and dies with the first write
 		 * below; only the copied header fields are used from here on. */
 		was_withdrawn = old.ind.withdrawn;
+		/* the earlier of the two: an origin whose clock went back must
+		 * not make "created" later than a version's issue time */
+		if (old.first_issued && old.first_issued < first_issued)
+			first_issued = old.first_issued;
 		put_be64(seqkey, old.seq);
 		if ((rc = del_index(txn, s->log, seqkey, sizeof(seqkey))) != 0)
 			return rc;
@@ -525,7 +542,7 @@ static int apply_one(struct store *s, MDB_txn *txn, const struct store_update *u
 
 	c->seq++;
 	v.mv_data = rec;
-	v.mv_size = encode_rec(rec, u, c->seq, now);
+	v.mv_size = encode_rec(rec, u, c->seq, now, first_issued);
 	if ((rc = mdb_put(txn, s->state, &k, &v, 0)) != 0)
 		return rc;
 	put_be64(seqkey, c->seq);

@@ -59,6 +59,10 @@ struct store_rec {
 	uint8_t id[AM_ID_BYTES];
 	uint64_t seq;         /* local change-log sequence of this version */
 	uint64_t received_at; /* when this peer stored this version */
+	uint64_t first_issued; /* issued_at of the first version of this key this peer stored
+	                        * (carried to every later version and the tombstone; records
+	                        * written before it was kept read issued_at): what an export
+	                        * calls "created", stable across versions */
 	uint32_t hops;        /* links crossed to reach this peer (0 = our own) */
 	uint8_t local_confidence; /* signed confidence, capped by import policy */
 	char from[64];        /* neighbour it came from; "" = originated here */

@@ -680,6 +680,7 @@ static void signal_to_pb(const struct wire_signal *s, Amesh__V1__Signal *p)
 	p->withdrawn = s->ind.withdrawn;
 	p->hop_limit = s->ind.hop_limit;
 	p->local_confidence = s->local_confidence;
+	p->first_issued = s->first_issued;
 }
 
 static int signal_from_pb(const Amesh__V1__Signal *p, struct wire_signal *s)
@@ -701,6 +702,7 @@ static int signal_from_pb(const Amesh__V1__Signal *p, struct wire_signal *s)
 	s->ind.withdrawn = p->withdrawn;
 	s->ind.hop_limit = p->hop_limit;
 	s->local_confidence = p->local_confidence > 100 ? 100 : (uint8_t)p->local_confidence;
+	s->first_issued = p->first_issued;
 	return 0;
 }
 

@@ -170,6 +170,7 @@ struct wire_signal {
 	struct am_indicator ind;
 	uint8_t local_confidence; /* after this peer's import cap */
 	char origin_name[64];     /* export only: the origin's trust-store name, or "" */
+	uint64_t first_issued;    /* export only: store.h's first_issued; 0 = unknown */
 };
 
 #define WIRE_CONTRIB_MAX 16

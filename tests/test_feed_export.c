@@ -16,6 +16,7 @@
 #include "feed_hosts.h"
 #include "feed_misp.h"
 #include "feed_stix.h"
+#include "timefmt.h"
 
 #ifndef FIXTURES
 #error FIXTURES must name tests/fixtures/feeds
@@ -192,6 +193,62 @@ static void test_stix_ids_stable_across_versions_and_withdrawal(void **state)
 	free(got);
 }
 
+/* "created" is the issue time of the first version this peer stored,
+ * the same in the bundle of every later version and of the withdrawal;
+ * "modified" and "valid_from" advance with each version. The CSV's
+ * first_seen says the same. Without a first_issued (0), or one after this
+ * version's issue time, created is this version's issue time. */
+static void test_stix_created_stable_modified_advances(void **state)
+{
+	const char *created[3], *modified[3];
+	char *text[3];
+	json_t *bd[3];
+	(void)state;
+	make();
+	for (int v = 0; v < 3; v++) {
+		sig[0].first_issued = T0 - 86400;
+		sig[0].ind.version = 200 + (uint64_t)v;
+		sig[0].ind.issued_at = T0 + 3600 * (uint64_t)v;
+		sig[0].ind.withdrawn = v == 2;
+		text[v] = write_to_string(feed_stix_write, 1);
+		bd[v] = json_loads(text[v], 0, NULL);
+		assert_non_null(bd[v]);
+		json_t *objs = json_object_get(bd[v], "objects"), *o, *ind = NULL;
+		size_t i;
+		json_array_foreach(objs, i, o)
+			if (strcmp(json_string_value(json_object_get(o, "type")), "indicator") == 0)
+				ind = o;
+		assert_non_null(ind);
+		created[v] = json_string_value(json_object_get(ind, "created"));
+		modified[v] = json_string_value(json_object_get(ind, "modified"));
+		assert_string_equal(json_string_value(json_object_get(ind, "valid_from")), modified[v]);
+	}
+	char want[FEED_TIME_LEN];
+	feed_export_time_ms(T0 - 86400, want);
+	for (int v = 0; v < 3; v++)
+		assert_string_equal(created[v], want);
+	assert_true(strcmp(modified[0], modified[1]) < 0 && strcmp(modified[1], modified[2]) < 0);
+	assert_true(json_is_true(json_object_get(json_array_get(json_object_get(bd[2], "objects"),
+	                                                        json_array_size(json_object_get(bd[2], "objects")) - 1),
+	                                         "revoked")));
+	for (int v = 0; v < 3; v++) {
+		json_decref(bd[v]);
+		free(text[v]);
+	}
+	/* unknown, or later than this version (clock trouble): this version's time */
+	sig[0].first_issued = 0;
+	assert_int_equal(feed_export_created(&sig[0]), sig[0].ind.issued_at);
+	sig[0].first_issued = sig[0].ind.issued_at + 5;
+	assert_int_equal(feed_export_created(&sig[0]), sig[0].ind.issued_at);
+	/* the CSV's first_seen */
+	sig[0].first_issued = T0 - 86400;
+	sig[0].ind.withdrawn = false;
+	char *csv = write_to_string(feed_csv_write, 1), stamp[TIMEFMT_LEN];
+	timefmt_rfc3339(T0 - 86400, stamp);
+	assert_non_null(strstr(csv, stamp));
+	free(csv);
+}
+
 struct rt {
 	int entries, revoked;
 	char seen[512];
@@ -319,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_stix_matches_golden_file),
 		cmocka_unit_test(test_stix_follows_the_spec_rules),
 		cmocka_unit_test(test_stix_ids_stable_across_versions_and_withdrawal),
+		cmocka_unit_test(test_stix_created_stable_modified_advances),
 		cmocka_unit_test(test_stix_round_trips_through_the_parser),
 		cmocka_unit_test(test_csv_quotes_per_rfc_4180),
 		cmocka_unit_test(test_hosts_once_per_name_live_only),

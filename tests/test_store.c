@@ -579,6 +579,72 @@ static void test_apply_rejects_items_alone(void **state)
 	assert_int_equal(apply1(f->s, &x[5], NOW, NULL), 1);
 }
 
+/* What an export calls "created" must not move as versions come and go:
+ * the issue time of the first version this store held is carried to every
+ * later version and to the tombstone; an earlier issue time (an origin's
+ * clock went back) takes its place. A record written before the field
+ * existed (format 1) reads as its own issue time, envelope intact. */
+static void test_first_issued_carried_across_versions(void **state)
+{
+	struct fx *f = *state;
+	struct upd v1, v2, w3, v4;
+	struct got g = { 0 };
+
+	upd_init(&v1, "evil.example", 0x11, AM_CAT_PHISHING, 1, false, NOW + HOUR, "v1");
+	upd_init(&v2, "evil.example", 0x11, AM_CAT_PHISHING, 2, false, NOW + HOUR, "v2");
+	upd_init(&w3, "evil.example", 0x11, AM_CAT_PHISHING, 3, true, NOW + HOUR, "w3");
+	upd_init(&v4, "evil.example", 0x11, AM_CAT_PHISHING, 4, false, NOW + HOUR, "v4");
+	v1.ind.issued_at = NOW - 600;
+	v2.ind.issued_at = NOW - 60;
+	w3.ind.issued_at = NOW;
+	v4.ind.issued_at = NOW - 900;
+	assert_int_equal(apply1(f->s, &v1, NOW, NULL), 1);
+	get_one(f->s, &v1, &g);
+	assert_int_equal(g.r[0].rec.first_issued, NOW - 600);
+	assert_int_equal(apply1(f->s, &v2, NOW, NULL), 1);
+	get_one(f->s, &v1, &g);
+	assert_int_equal(g.r[0].rec.ind.issued_at, NOW - 60);
+	assert_int_equal(g.r[0].rec.first_issued, NOW - 600);
+	assert_int_equal(apply1(f->s, &w3, NOW, NULL), 1);
+	get_one(f->s, &v1, &g);
+	assert_true(g.r[0].rec.ind.withdrawn);
+	assert_int_equal(g.r[0].rec.first_issued, NOW - 600);
+	assert_int_equal(apply1(f->s, &v4, NOW, NULL), 1);
+	get_one(f->s, &v1, &g);
+	assert_int_equal(g.r[0].rec.first_issued, NOW - 900);
+
+	/* format 1: no first_issued, the envelope 8 bytes earlier */
+	MDB_env *env = raw_open(f->dir);
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint8_t key[AM_DOMAIN_MAX + 2 + AM_KEY_BYTES], old[REC_COPY_MAX];
+	size_t dlen = strlen(v1.ind.domain);
+	MDB_val k = { dlen + 2 + AM_KEY_BYTES, key }, v;
+	memcpy(key, v1.ind.domain, dlen);
+	key[dlen] = 0;
+	memcpy(key + dlen + 1, v1.ind.origin, AM_KEY_BYTES);
+	key[dlen + 1 + AM_KEY_BYTES] = (uint8_t)v1.ind.category;
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "state", 0, &dbi), 0);
+	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+	assert_true(v.mv_size > 162 && v.mv_size <= sizeof old);
+	memcpy(old, v.mv_data, 154);
+	memcpy(old + 154, (const uint8_t *)v.mv_data + 162, v.mv_size - 162);
+	old[0] = 1;
+	v.mv_data = old;
+	v.mv_size -= 8;
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	fx_reopen(f, MAP_SMALL);
+	get_one(f->s, &v1, &g);
+	assert_int_equal(g.r[0].rec.first_issued, NOW - 900); /* v4's own issue time */
+	assert_rec_is(&g.r[0], &v4);
+	got_free(&g);
+}
+
 static void test_withdrawal_beats_older_version(void **state)
 {
 	struct fx *f = *state;
@@ -1511,6 +1577,7 @@ int main(void)
 		T(test_batch_orders_updates_of_one_key),
 		T(test_apply_rejects_items_alone),
 		T(test_withdrawal_beats_older_version),
+		T(test_first_issued_carried_across_versions),
 		T(test_lww_order_independence),
 		T(test_query_matches_name_and_parents),
 		T(test_query_ignores_siblings),

@@ -188,6 +188,9 @@ check "withdrawal: same indicator id" grep -qF "$(grep -o '"id":"indicator--[^"]
 check "withdrawal: revoked" grep -q '"revoked":true' <<<"$(tr -d '\n ' <"$T_ROOT/a2.stix.json" | grep -o '"name":"spam:evil.example"[^}]*')"
 m1=$(grep -o '"modified":"[^"]*"' <<<"$id_before"); m2=$(grep -o '"modified":"[^"]*"' <<<"$obj")
 check "withdrawal: a newer modified ($m1 < $m2)" test "$m1" \< "$m2"
+c1=$(grep -o '"created":"[^"]*"' <<<"$id_before"); c2=$(grep -o '"created":"[^"]*"' <<<"$obj")
+check "withdrawal: the same created ($c1 = $c2): the first version's issue time, kept by the store" test -n "$c1" -a "$c1" = "$c2"
+check "withdrawal: created before modified" test "$c2" \< "${m2/modified/created}"
 check "stix: millisecond UTC timestamps" grep -Eq '"valid_until": "[0-9-]{10}T[0-9:]{8}\.[0-9]{3}Z"' "$T_ROOT/a2.stix.json"
 check "stix: TLP:GREEN by its official id" grep -q '"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"' "$T_ROOT/a2.stix.json"
 expect_exit 0 "re-importing the revoked bundle into c" amp c import "$T_ROOT/a2.stix.json"
