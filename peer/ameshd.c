@@ -26,6 +26,7 @@
 #include "rpz.h"
 #include "rpz_feed.h"
 #include "rpz_metrics.h"
+#include "sighting_follow.h"
 #include "store.h"
 #include "timefmt.h"
 #include "trust.h"
@@ -251,6 +252,7 @@ int main(int argc, char **argv)
 	struct keyfile_secret *key = NULL;
 	struct store *store = NULL;
 	struct control *ctl = NULL;
+	struct sighting_follow *follow = NULL;
 	struct mesh *mesh = NULL;
 	struct dispute_audit *daudit = NULL;
 	struct events *events = NULL;
@@ -464,6 +466,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ameshd: %s\n", err);
 		goto out;
 	}
+	/* a resolver's hit log, counted as `amesh sightings import' would */
+	struct sighting_env senv = {.store = store, .apply = ap, .key = key, .cfg = &cfg, .mesh = mesh};
+	if (cfg.sightings_log[0] && sighting_follow_open(&follow, &senv, cfg.sightings_log, err, sizeof err) != 0) {
+		fprintf(stderr, "ameshd: %s\n", err);
+		goto out;
+	}
 	char keyid[2 * AM_KEYID_BYTES + 1];
 	am_keyid_hex(key->pk, keyid);
 	snprintf(running_listen, sizeof running_listen, "%s", cfg.listen);
@@ -495,6 +503,7 @@ int main(int argc, char **argv)
 	status = 0;
 out:
 	events_shutdown(events); /* watchers' long-polls end now, not in 5 s */
+	sighting_follow_close(follow); /* its last counts, through the apply path */
 	control_close(ctl);
 	metrics_free(metrics); /* its responder reads the mesh and the store */
 	rpz_feed_close(feed);

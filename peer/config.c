@@ -370,6 +370,15 @@ static int set_allowlist(struct config *cfg, const char *v, char *why, size_t wh
 	return 0;
 }
 
+static int set_sightings_log(struct config *cfg, const char *v, char *why, size_t whylen)
+{
+	if (!v[0]) {
+		cfg->sightings_log[0] = '\0';
+		return 0;
+	}
+	return set_path(cfg->sightings_log, cfg->dir, v, why, whylen);
+}
+
 static int set_audit_retention(struct config *cfg, const char *v, char *why, size_t whylen)
 {
 	return set_duration(&cfg->audit_retention, v, 86400, 3650ull * 86400, why, whylen);
@@ -633,6 +642,9 @@ static const struct option {
 	     "Names never flagged here (own infrastructure, big platforms): up to 8\n"
 	     "files, one name per line or MISP warninglist JSON. Signals on them are\n"
 	     "still stored and relayed; the verdict says \"allowlisted\" and why."),
+	PEER("sightings_log", "", "/var/log/unbound/unbound.log", set_sightings_log,
+	     "A resolver's RPZ hit log to count, as `amesh sightings import' does,\n"
+	     "followed from its end. A change needs a restart."),
 	PEER("audit_retention", "90d", NULL, set_audit_retention,
 	     "How long the audit trail keeps its records, 1d to 3650d."),
 	PEER("verdict_decay", "no", NULL, set_verdict_decay,
@@ -673,9 +685,8 @@ static const struct option {
 	   "Whatever this says, red never leaves its origin and amber goes only from\n"
 	   "its origin to direct neighbours, never further."),
 	NB("export.sightings", "no", NULL, set_export_sightings,
-	   "yes: send this neighbour sighting reports (how often resolvers here, or\n"
-	   "peers behind this one, blocked an indicator's name per day; counts only)\n"
-	   "when it is on the way to the indicator's origin. no keeps them here."),
+	   "yes: send this neighbour sighting reports (RPZ hit counts per day)\n"
+	   "when it is on the way to the indicator's origin."),
 	NB("import.categories", "", "all", set_import_categories,
 	   "What this peer accepts from the neighbour, as in export.categories. Left\n"
 	   "out, nothing is accepted, whatever the other import options say."),

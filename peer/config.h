@@ -118,6 +118,7 @@ struct config {
 	char allowlist[8][PATH_MAX]; /* [peer] allowlist: up to 8 files, comma separated */
 	size_t n_allowlist;
 	uint64_t audit_retention;  /* [peer] audit_retention, default 90d */
+	char sightings_log[PATH_MAX]; /* [peer] sightings_log: a resolver's RPZ hit log to follow, "" = none */
 	bool verdict_decay;        /* [peer] verdict_decay, default no */
 	uint8_t warn_threshold;    /* [peer] warn_threshold, default 50 */
 	uint8_t block_threshold;   /* [peer] block_threshold, default 80 */

@@ -69,12 +69,12 @@ ok "the completion registers _amesh for amesh" \
 
 # --- commands and global options ---
 check "all commands" \
-    "allowlist audit dispute disputes export help import init keys list peers query report rpz status submit watch withdraw" amesh ''
+    "allowlist audit dispute disputes export help import init keys list peers query report rpz sightings status submit watch withdraw" amesh ''
 check "export what" "csv hosts misp rpz stix" amesh export ''
 check "export options" "--help --output --zone -o" amesh export rpz -
 check "command prefix" "submit" amesh su
 check "global options" "--help --json -c -s" amesh -
-check "command after global options" "status submit" amesh -s /tmp/x.sock --json s
+check "command after global options" "sightings status submit" amesh -s /tmp/x.sock --json s
 
 # --- option values ---
 check "--category values" "botnet malware pharming phishing spam" amesh submit x.example --category ''
@@ -97,6 +97,9 @@ check "list options after --json" "--category --help --limit --origin" amesh --j
 check "watch options" "--category --help --min-confidence" amesh watch --
 check "audit options" "--help --verify" amesh audit -
 check "report options" "--format --help --since" amesh report --
+check "sightings: its import" "import" amesh sightings ''
+check "sightings import options" "--flush-every --format" amesh sightings import --f
+check "sightings options" "--help --limit" amesh sightings --
 check "options after an --opt=value" "--category --help --limit --origin" amesh list --category = spam --
 check "query: - reads stdin" "- --help" amesh query -
 check "no domain guessing" "" amesh query ''

@@ -142,12 +142,27 @@ check "a sees the local-zone hit too" wait_until 5 sh -c "[ \"\$('$AMESH' -s '$T
 amp c sightings import "$T_ROOT/fixture.log" >/dev/null 2>&1
 want=$((want + 2))
 check "a new import at c: a has the new total, $want" wait_until 15 amp_a "$want"
+# ameshd follows a hit log itself ([peer] sightings_log): from its end, across rotation
+stop c
+sed -i "s|^# sightings_log = .*|sightings_log = $T_ROOT/follow.log|" "$T_ROOT/c/amesh.conf"
+echo "[$(date +%s)] unbound[1:0] info: rpz: applied [abuse] evil.example.com. rpz-nxdomain 192.0.2.209@1 evil.example.com. A IN" >"$T_ROOT/follow.log"
+setup start c
+sleep 1.2 # the follower has opened it, at its end: the line above is history
+grep "rpz: applied" "$T_ROOT/ub.log" >>"$T_ROOT/follow.log"
+want=$((want + n_ub))
+c_has() { [ "$(hits c evil.example.com)" = "$1" ]; }
+check "c's daemon counted the lines added to its sightings_log ($n_ub), not the older one" wait_until 15 c_has "$want"
+mv "$T_ROOT/follow.log" "$T_ROOT/follow.log.1"
+grep "rpz: applied" "$T_ROOT/ub.log" | head -2 >"$T_ROOT/follow.log"
+want=$((want + 2))
+check "after rotation, the new file from its start (2)" wait_until 15 c_has "$want"
+check "... and on to a" wait_until 15 amp_a "$want"
 check "a refused no report" [ -z "$(amp a --json peers | grep -o '"sighting_[a-z]*":[1-9]')" ]
 
 # no client address anywhere any peer writes: stores, audit trails, logs
 for p in a b c; do
 	check "the resolvers' client address is nowhere in $p's directory" not grep -rqa "$CLIENT" "$T_ROOT/$p"
-	check "nor the fixture's, in $p's" not grep -rqaE "192\.0\.2\.20[1-8]" "$T_ROOT/$p"
+	check "nor the fixture's, in $p's" not grep -rqaE "192\.0\.2\.20[0-9]" "$T_ROOT/$p"
 done
 check "a's store holds c's signed report" grep -rqa "AMESH-SIGHTING\|@sight:" "$T_ROOT/a"
 
