@@ -880,6 +880,10 @@ static void do_report(const struct control_env *env, const struct wire_request *
 	                  env->mesh, err, sizeof err);
 	if (rv == 0)
 		rv = control_dispute_report(env, req->after, timefmt_now(), &resp->report, err, sizeof err);
+	if (rv == 0) {
+		struct sighting_env se = {.store = env->store, .key = env->key, .cfg = env->cfg, .mesh = env->mesh};
+		rv = sighting_store_report(&se, req->after, timefmt_now(), &resp->report, err, sizeof err);
+	}
 	if (rv != 0)
 		fail_with(resp, rv, "%s", err);
 }

@@ -329,3 +329,153 @@ int sighting_store_list(const struct sighting_env *e, const char *name, uint64_t
 		qsort(res->shown, res->n_shown, sizeof *res->shown, by_day_desc);
 	return 0;
 }
+
+/* --- the report's figures (issue 14: "hits in the period", "never hit") --- */
+
+struct report_ctx {
+	const struct sighting_env *e;
+	uint32_t first_day;          /* reports on days before it are outside the period */
+	uint64_t hits, here, reported;
+	uint8_t (*reporters)[AM_KEY_BYTES];
+	size_t n_reporters, cap_reporters;
+	char (*hit)[AM_DOMAIN_MAX + 1]; /* record names with day 0: one per indicator hit */
+	size_t n_hit, cap_hit;
+	struct report_row *by;       /* "ORIGIN category" -> hits */
+	size_t n_by, cap_by;
+	uint64_t live, never, own_live, own_never;
+	int rv;
+};
+
+static bool grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return true;
+	size_t ncap = *cap ? *cap * 2 : 64;
+	void *p = realloc(*arr, ncap * elem);
+	if (!p)
+		return false;
+	*arr = p;
+	*cap = ncap;
+	return true;
+}
+
+static void name_of(const struct sighting_env *e, const uint8_t pk[AM_KEY_BYTES], char *out, size_t outlen)
+{
+	if (memcmp(pk, e->key->pk, AM_KEY_BYTES) == 0) {
+		snprintf(out, outlen, "self");
+		return;
+	}
+	if (e->mesh && mesh_origin_name(e->mesh, pk, out, outlen) && out[0])
+		return;
+	char hex[2 * AM_KEYID_BYTES + 1];
+	am_keyid_hex(pk, hex);
+	snprintf(out, outlen, "%s", hex);
+}
+
+static int report_cb(void *arg, const struct store_rec *rec)
+{
+	struct report_ctx *c = arg;
+	struct sighting s;
+	char key[REPORT_KEY_MAX], who[64], name[AM_DOMAIN_MAX + 1];
+	size_t i;
+
+	if (!rec->env || sighting_peek(rec->env, rec->env_len, &s) != 0 || s.day < c->first_day)
+		return 0;
+	c->hits += s.count;
+	if (memcmp(s.reporter, c->e->key->pk, AM_KEY_BYTES) == 0)
+		c->here += s.count;
+	else
+		c->reported += s.count;
+	for (i = 0; i < c->n_reporters && memcmp(c->reporters[i], s.reporter, AM_KEY_BYTES) != 0; i++)
+		;
+	if (i == c->n_reporters) {
+		if (!grow((void **)&c->reporters, &c->cap_reporters, c->n_reporters, sizeof *c->reporters))
+			goto nomem;
+		memcpy(c->reporters[c->n_reporters++], s.reporter, AM_KEY_BYTES);
+	}
+	sighting_record_name(s.origin, s.category, s.domain, 0, name);
+	if (!grow((void **)&c->hit, &c->cap_hit, c->n_hit, sizeof *c->hit))
+		goto nomem;
+	memcpy(c->hit[c->n_hit++], name, sizeof name);
+	name_of(c->e, s.origin, who, sizeof who);
+	snprintf(key, sizeof key, "%s %s", who, am_category_name(s.category));
+	for (i = 0; i < c->n_by && strcmp(c->by[i].key, key) != 0; i++)
+		;
+	if (i == c->n_by) {
+		if (!grow((void **)&c->by, &c->cap_by, c->n_by, sizeof *c->by))
+			goto nomem;
+		memset(&c->by[c->n_by], 0, sizeof *c->by);
+		memcpy(c->by[c->n_by].key, key, sizeof key);
+		c->n_by++;
+	}
+	c->by[i].value += s.count;
+	return 0;
+nomem:
+	c->rv = AM_ENOMEM;
+	return 1;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static int live_cb(void *arg, const struct store_rec *rec)
+{
+	struct report_ctx *c = arg;
+	char name[AM_DOMAIN_MAX + 1];
+	bool own = memcmp(rec->ind.origin, c->e->key->pk, AM_KEY_BYTES) == 0;
+
+	sighting_record_name(rec->ind.origin, rec->ind.category, rec->ind.domain, 0, name);
+	bool hit = c->n_hit && bsearch(name, c->hit, c->n_hit, sizeof *c->hit, cmp_name) != NULL;
+	c->live++;
+	c->own_live += own;
+	c->never += !hit;
+	c->own_never += own && !hit;
+	return 0;
+}
+
+int sighting_store_report(const struct sighting_env *e, uint64_t since, uint64_t now, struct report *r,
+                          char *err, size_t errlen)
+{
+	struct report_ctx c = {.e = e, .first_day = (uint32_t)(since / SIGHTING_DAY_SECONDS)};
+	int rv;
+
+	rv = store_prefix(e->store, SIGHTING_RECORD_PREFIX, now, report_cb, &c);
+	if (rv > 0)
+		rv = c.rv;
+	if (rv != 0)
+		goto fail;
+	if (c.n_hit > 1)
+		qsort(c.hit, c.n_hit, sizeof *c.hit, cmp_name);
+	if ((rv = store_list(e->store, now, AM_CAT_NONE, NULL, 0, live_cb, &c)) != 0)
+		goto fail;
+	const struct report_row rows[] = {
+		{"hits", c.hits},
+		{"hits_here", c.here},
+		{"hits_reported", c.reported},
+		{"reporters", c.n_reporters},
+		{"live_indicators", c.live},
+		{"live_never_hit", c.never},
+		{"own_live_indicators", c.own_live},
+		{"own_live_never_hit", c.own_never},
+	};
+	if ((rv = report_add(r, "sightings", NULL, 0)) != 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+		if ((rv = report_add(r, "sightings", rows[i].key, rows[i].value)) != 0)
+			goto fail;
+	if ((rv = report_add(r, "sightings_by_origin", NULL, 0)) != 0)
+		goto fail;
+	for (size_t i = 0; i < c.n_by; i++)
+		if ((rv = report_add(r, "sightings_by_origin", c.by[i].key, c.by[i].value)) != 0)
+			goto fail;
+	goto out;
+fail:
+	snprintf(err, errlen, "report: cannot count the sightings: %s", am_strerror(rv));
+out:
+	free(c.reporters);
+	free(c.hit);
+	free(c.by);
+	return rv;
+}

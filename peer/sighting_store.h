@@ -30,6 +30,7 @@
 #include "config.h"
 #include "keyfile.h"
 #include "mesh.h"
+#include "report.h"
 #include "store.h"
 #include "wire_sighting.h"
 
@@ -58,5 +59,15 @@ int sighting_store_import(const struct sighting_env *e, const struct wire_sighti
  * Returns 0 or an am_err. */
 int sighting_store_list(const struct sighting_env *e, const char *name, uint64_t now, size_t limit,
                         struct wire_sightings_res *res);
+
+/* Adds to r (report.h) the section "sightings" - hits in the period (all
+ * reports held with a day on or after since's: this peer's, hits_here, and
+ * those reported to it, hits_reported), reporters, live indicators held
+ * and how many of them no report in the period names (live_never_hit),
+ * the same for this peer's own (own_live_...) - and "sightings_by_origin"
+ * ("ORIGIN category" -> hits). O(reports + live indicators). Returns 0 or
+ * an am_err with err filled. */
+int sighting_store_report(const struct sighting_env *e, uint64_t since, uint64_t now, struct report *r,
+                          char *err, size_t errlen);
 
 #endif

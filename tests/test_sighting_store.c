@@ -178,6 +178,47 @@ static void test_totals_add_up_per_day(void **state)
 	free(l.shown);
 }
 
+/* The report's figures: hits in the period, and what was never hit. */
+static void test_report_figures(void **state)
+{
+	struct fx *f = *state;
+	struct wire_sightings_res res;
+	struct wire_sighting_row rows[] = {row("evil.example.com", "abuse", TODAY, 10),
+	                                   row("evil.example.com", "abuse", TODAY - 3, 7)};
+	struct report r;
+	char err[AM_ERRLEN];
+
+	assert_int_equal(import(f, rows, 2, &res), 0);
+	memset(&r, 0, sizeof r);
+	assert_int_equal(sighting_store_report(&f->env, (uint64_t)(TODAY - 1) * 86400, NOW, &r, err, sizeof err), 0);
+	const struct report_section *s = NULL, *by = NULL;
+	for (size_t i = 0; i < r.n_sections; i++) {
+		if (strcmp(r.sections[i].name, "sightings") == 0)
+			s = &r.sections[i];
+		if (strcmp(r.sections[i].name, "sightings_by_origin") == 0)
+			by = &r.sections[i];
+	}
+	assert_non_null(s);
+	assert_non_null(by);
+	uint64_t hits = 0, here = 0, live = 0, never = 0, own = 1;
+	for (size_t i = 0; i < s->n; i++) {
+		if (strcmp(s->rows[i].key, "hits") == 0) hits = s->rows[i].value;
+		if (strcmp(s->rows[i].key, "hits_here") == 0) here = s->rows[i].value;
+		if (strcmp(s->rows[i].key, "live_indicators") == 0) live = s->rows[i].value;
+		if (strcmp(s->rows[i].key, "live_never_hit") == 0) never = s->rows[i].value;
+		if (strcmp(s->rows[i].key, "own_live_indicators") == 0) own = s->rows[i].value;
+	}
+	assert_int_equal(hits, 10); /* the day before the period is left out */
+	assert_int_equal(here, 10);
+	assert_int_equal(live, 3);  /* evil phishing, evil botnet, deeper phishing */
+	assert_int_equal(never, 2);
+	assert_int_equal(own, 0);
+	assert_int_equal(by->n, 1);
+	assert_int_equal(by->rows[0].value, 10);
+	assert_non_null(strstr(by->rows[0].key, " phishing"));
+	report_free(&r);
+}
+
 static void test_refusals(void **state)
 {
 	struct fx *f = *state;
@@ -206,6 +247,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_attribution_nearest_and_by_zone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totals_add_up_per_day, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_figures, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)

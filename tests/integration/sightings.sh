@@ -157,6 +157,13 @@ grep "rpz: applied" "$T_ROOT/ub.log" | head -2 >"$T_ROOT/follow.log"
 want=$((want + 2))
 check "after rotation, the new file from its start (2)" wait_until 15 c_has "$want"
 check "... and on to a" wait_until 15 amp_a "$want"
+amp a submit quiet.example.com --category phishing --confidence 90 --ttl 1d >/dev/null
+rep=$(amp a --json report)
+check "a's report: the hits in the period, all reported by c ($want + 3)" grep -q "\"sightings\":{[^}]*\"hits\":$((want + 3))" <<<"$rep"
+check "... none seen here" grep -q '"hits_here":0' <<<"$rep"
+check "... by origin and category" grep -q "\"sightings_by_origin\":{[^}]*\"self phishing\":$want" <<<"$rep"
+check "... and the one indicator of a's never hit" grep -q '"own_live_never_hit":1' <<<"$rep"
+check "the text report has the section" sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' report | grep -qi 'sightings'"
 check "a refused no report" [ -z "$(amp a --json peers | grep -o '"sighting_[a-z]*":[1-9]')" ]
 
 # no client address anywhere any peer writes: stores, audit trails, logs
