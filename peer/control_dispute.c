@@ -590,7 +590,8 @@ int control_dispute_report(const struct control_env *env, uint64_t since, uint64
 	}
 	if ((rv = report_add(r, "disputes_by_origin", NULL, 0)) != 0)
 		goto fail;
-	qsort(t.by, t.n_by, sizeof *t.by, by_value);
+	if (t.n_by > 1) /* qsort(NULL, 0, ...) is undefined (UBSan stops the daemon) */
+		qsort(t.by, t.n_by, sizeof *t.by, by_value);
 	for (size_t i = 0; i < t.n_by && i < REPORT_ROWS_MAX; i++)
 		if ((rv = report_add(r, "disputes_by_origin", t.by[i].key, t.by[i].value)) != 0)
 			goto fail;
