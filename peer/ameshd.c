@@ -21,6 +21,7 @@
 #include "listen_guard.h"
 #include "log.h"
 #include "mesh.h"
+#include "nngexit.h"
 #include "metrics.h"
 #include "dns.h"
 #include "rpz.h"
@@ -210,10 +211,10 @@ out:
 }
 
 /* Shutdown is ordered so that it ends (users stopped, contexts closed,
- * threads joined, then sockets); this is the last resort for a hang inside
- * NNG 1.5.2 itself (a pipe closed while a message arrives wedges its
- * reaper, README). Every acknowledged change is already a durable commit,
- * so leaving without the rest of the cleanup loses nothing. */
+ * threads joined) and leaves NNG's sockets to the kernel, so NNG 1.5.2's
+ * reaper wedge (nngexit.h) cannot hold it. This deadline is the last
+ * resort for anything else that might: every acknowledged change is
+ * already a durable commit, so leaving now loses nothing. */
 #define SHUTDOWN_DEADLINE_S 20
 
 /* The dispute audit's names come from the mesh's trust store, once the
@@ -228,7 +229,7 @@ static void *shutdown_deadline(void *arg)
 {
 	(void)arg;
 	sleep(SHUTDOWN_DEADLINE_S);
-	log_error("shutdown did not finish within %d s (stuck inside NNG); every acknowledged change "
+	log_error("shutdown did not finish within %d s; every acknowledged change "
 	          "is already stored; exiting now", SHUTDOWN_DEADLINE_S);
 	_exit(1);
 	return NULL;
@@ -502,6 +503,9 @@ int main(int argc, char **argv)
 	}
 	status = 0;
 out:
+	/* from here the close functions leave NNG sockets and their pipes to
+	 * the kernel: closing a live pipe can wedge NNG 1.5.2 (nngexit.h) */
+	nngexit_begin();
 	events_shutdown(events); /* watchers' long-polls end now, not in 5 s */
 	sighting_follow_close(follow); /* its last counts, through the apply path */
 	control_close(ctl);

@@ -15,6 +15,7 @@
 struct client {
 	nng_socket sock;
 	char path[PATH_MAX];
+	unsigned owed;  /* requests sent whose reply has not been read */
 	struct {
 		bool open;
 		nng_ctx ctx;
@@ -80,7 +81,12 @@ void client_close(struct client *c)
 	for (int i = 0; i < CLIENT_SLOTS; i++)
 		if (c->slot[i].open)
 			nng_aio_stop(c->slot[i].aio);
-	nng_close(c->sock);
+	/* A reply still owed can arrive while the socket closes, and closing
+	 * a pipe while a message arrives can wedge NNG 1.5.2 for good
+	 * (nngexit.h): then the socket is left to the kernel. Only after a
+	 * timeout or an error; the caller is about to report it and exit. */
+	if (c->owed == 0)
+		nng_close(c->sock);
 	for (int i = 0; i < CLIENT_SLOTS; i++)
 		if (c->slot[i].open)
 			nng_aio_free(c->slot[i].aio);
@@ -126,6 +132,7 @@ int client_send(struct client *c, int slot, struct wire_request *req, char *err,
 		snprintf(err, errlen, "cannot send to ameshd at %s: %s", c->path, nng_strerror(rv));
 		return AM_ECONNECT;
 	}
+	c->owed++;
 	return 0;
 }
 
@@ -145,6 +152,7 @@ int client_recv(struct client *c, int slot, struct wire_response *resp, char *er
 		snprintf(err, errlen, "no answer from ameshd at %s: %s", c->path, nng_strerror(rv));
 		return AM_ECONNECT;
 	}
+	c->owed--;
 	msg = nng_aio_get_msg(aio);
 	rv = wire_response_unpack(nng_msg_body(msg), nng_msg_len(msg), resp, err, errlen);
 	nng_msg_free(msg);
@@ -177,10 +185,12 @@ int client_call(struct client *c, struct wire_request *req, struct wire_response
 		snprintf(err, errlen, "cannot send to ameshd at %s: %s", c->path, nng_strerror(rv));
 		return AM_ECONNECT;
 	}
+	c->owed++;
 	if ((rv = nng_recvmsg(c->sock, &msg, 0)) != 0) {
 		snprintf(err, errlen, "no answer from ameshd at %s: %s", c->path, nng_strerror(rv));
 		return AM_ECONNECT;
 	}
+	c->owed--;
 	rv = wire_response_unpack(nng_msg_body(msg), nng_msg_len(msg), resp, err, errlen);
 	nng_msg_free(msg);
 	return rv;

@@ -19,6 +19,10 @@ struct client;
  * says what and why in one line, e.g. "cannot connect to ameshd at
  * /x/run/amesh.sock: no such file (is the daemon running?)". */
 int client_open(struct client **out, const char *path, char *err, size_t errlen);
+/* Closes and frees c (NULL ok). When a reply is still owed (a send or a
+ * receive failed or timed out), the socket is left open to the kernel
+ * instead: closing it while that reply arrives can wedge NNG 1.5.2
+ * (nngexit.h). Callers then report the error and exit. */
 void client_close(struct client *c);
 
 /* Sends req (protocol set here) and waits for the response, which the

@@ -24,6 +24,7 @@
 #include "hist.h"
 #include "log.h"
 #include "metrics.h"
+#include "nngexit.h"
 #include "nnglisten.h"
 #include "report.h"
 #include "rpz_status.h"
@@ -1726,11 +1727,11 @@ void control_close(struct control *c)
 	for (int i = 0; i < CONTROL_WORKERS; i++)
 		if (c->workers[i].ctx_open)
 			nng_ctx_close(c->workers[i].ctx);
-	if (c->listener)
+	if (c->listener && !nngexit_leaving())
 		usleep(CONTROL_SETTLE_MS * 1000);
 	nnglisten_stop(c->listener); /* unguarded first: no restart races the close */
 	if (c->sock_open)
-		nng_close(c->sock);
+		nngexit_close(c->sock); /* at exit the kernel closes it (nngexit.h) */
 	nnglisten_free(c->listener);
 	for (int i = 0; i < CONTROL_WORKERS; i++)
 		if (c->workers[i].aio)

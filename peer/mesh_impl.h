@@ -31,6 +31,7 @@
 #include "dispute_route.h"
 #include "hist.h"
 #include "mesh.h"
+#include "nngexit.h"
 #include "nnglisten.h"
 #include "pipelimit.h"
 #include "session.h"

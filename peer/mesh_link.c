@@ -569,10 +569,10 @@ void mesh_link_stop(struct link *l)
 	for (int i = 0; i < LINK_CTXS; i++)
 		if (l->ctx_open[i])
 			nng_ctx_close(l->ctx[i]);
-	if (l->started[0] || l->started[1])
+	if ((l->started[0] || l->started[1]) && !nngexit_leaving())
 		usleep(MESH_SETTLE_MS * 1000);
 	if (l->sock_open)
-		nng_close(l->sock);
+		nngexit_close(l->sock); /* at exit the kernel closes it (nngexit.h) */
 	for (int i = 0; i < LINK_CTXS; i++)
 		if (l->aio[i])
 			nng_aio_free(l->aio[i]);

@@ -420,13 +420,15 @@ void mesh_server_stop(struct mesh *m)
 	for (size_t i = 0; m->workers && i < m->n_workers; i++)
 		if (m->workers[i].ctx_open)
 			nng_ctx_close(m->workers[i].ctx);
-	if (m->listening)
+	if (m->listening && !nngexit_leaving())
 		usleep(MESH_SETTLE_MS * 1000);
 	nnglisten_stop(m->listener);
 	if (m->srv_open)
-		nng_close(m->srv);
+		nngexit_close(m->srv); /* at exit the kernel closes it (nngexit.h) */
 	nnglisten_free(m->listener);
-	pipelimit_free(m->pipes);
+	/* at exit the socket stays open and NNG may still call pipelimit_removed */
+	if (!nngexit_leaving())
+		pipelimit_free(m->pipes);
 	for (size_t i = 0; m->workers && i < m->n_workers; i++)
 		if (m->workers[i].aio)
 			nng_aio_free(m->workers[i].aio);

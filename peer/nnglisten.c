@@ -1,5 +1,6 @@
 /* nnglisten.c - an NNG listener that the listen guard can re-create. */
 #include "nnglisten.h"
+#include "nngexit.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -222,7 +223,9 @@ void nnglisten_stop(struct nnglisten *nl)
 	if (!nl->stopped) {
 		nl->stopped = true;
 		__atomic_store_n(&nl->lid, UINT32_MAX, __ATOMIC_RELEASE);
-		nng_listener_close(nl->l);
+		/* closing the listener closes its pipes: not at exit (nngexit.h) */
+		if (!nngexit_leaving())
+			nng_listener_close(nl->l);
 	}
 	pthread_mutex_unlock(&nl->lock);
 }
@@ -232,6 +235,10 @@ void nnglisten_free(struct nnglisten *nl)
 	if (!nl)
 		return;
 	nnglisten_stop(nl);
+	/* at exit the socket stays open and its pipe callbacks still read nl
+	 * (they see lid UINT32_MAX and return): it lives until the process ends */
+	if (nngexit_leaving())
+		return;
 	pthread_mutex_destroy(&nl->cb_lock);
 	pthread_mutex_destroy(&nl->lock);
 	free(nl);

@@ -57,11 +57,13 @@ int nnglisten_open(struct nnglisten **out, struct listen_guard *g, nng_socket so
 /* From now on every new pipe is closed before it starts: the first step
  * of a shutdown. NULL ok. */
 void nnglisten_refuse(struct nnglisten *nl);
-/* Unregisters from the guard and closes the listener (and its pipes). Call
- * before nng_close(sock). NULL ok. */
+/* Unregisters from the guard and closes the listener (and its pipes) -
+ * after nngexit_begin() it only stops serving callbacks and leaves the
+ * listener to the kernel. Call before nng_close(sock). NULL ok. */
 void nnglisten_stop(struct nnglisten *nl);
 /* Frees nl. Call after nng_close(sock): NNG may run the pipe callback
- * until then. NULL ok. */
+ * until then. After nngexit_begin() nl is kept (the socket stays open and
+ * its callbacks still read nl) until the process ends. NULL ok. */
 void nnglisten_free(struct nnglisten *nl);
 /* Re-creations so far. */
 uint64_t nnglisten_restarts(const struct nnglisten *nl);

@@ -52,8 +52,8 @@ for c in $(seq 1 "$CYCLES"); do
 	if [ "$gone" -eq 0 ]; then
 		hung=$((hung + 1)); echo "cycle $c: ameshd still running 15 s after SIGTERM"
 		# where it hangs, for whoever reads the log (gdb is optional)
-		command -v gdb >/dev/null && timeout 30 gdb -p "$pid" -batch -ex "thread apply all bt 12" 2>/dev/null |
-			grep -E '^(Thread|#)' | head -150
+		command -v gdb >/dev/null && timeout 30 gdb -p "$pid" -batch -ex "thread apply all bt 16" 2>/dev/null |
+			grep -E '^(Thread|#)' | grep -v 'futex\|pthread_cond_wait\|start_thread\|clone3' | head -120
 		kill -9 "$pid"; wait_gone "$pid"
 	elif grep -q "did not finish within" "$T_ROOT/a/ameshd.log"; then
 		echo "cycle $c: shutdown hung and ended by the last-resort deadline"
