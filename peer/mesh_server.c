@@ -326,8 +326,11 @@ static void *server_worker(void *arg)
 		int rv = nng_aio_result(w->aio);
 		/* mesh_server_stop stops the aio: NNG_ECANCELED now and for every
 		 * later operation */
-		if (rv == NNG_ECLOSED || !m->running)
+		if (rv == NNG_ECLOSED || !m->running) {
+			if (rv == 0) /* a request that came in as we stop: ours to free */
+				nng_msg_free(nng_aio_get_msg(w->aio));
 			break;
+		}
 		if (rv != 0)
 			continue;
 		nng_msg *msg = nng_aio_get_msg(w->aio), *reply;

@@ -49,6 +49,11 @@ start_peer() {
 }
 
 finish() {
+	# a daemon that exited during the test (SIGTERM, a crash) left its
+	# sanitizer report in its log: under ASan+UBSan that is a failure too
+	local bad
+	bad=$(grep -l -E "ERROR: [A-Za-z]+Sanitizer|runtime error:" "$T_ROOT"/*/ameshd.log 2>/dev/null)
+	[ -z "$bad" ] || fail "sanitizer reports in $(echo $bad)"
 	echo "$T_PASSES passed, $T_FAILS failed"
 	[ "$T_FAILS" -eq 0 ]
 }

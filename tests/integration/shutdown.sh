@@ -38,7 +38,7 @@ feeder() {
 }
 hammer 1 & p1=$!; hammer 2 & p2=$!; watcher & p3=$!; feeder b & p4=$!; feeder c & p5=$!
 
-clean=0 hung=0 panics=0 acked=0
+clean=0 hung=0 panics=0 acked=0 sanitized=0
 for c in $(seq 1 "$CYCLES"); do
 	start a || { fail "cycle $c: a did not start"; break; }
 	# an acknowledged submission must survive every stop
@@ -61,6 +61,9 @@ for c in $(seq 1 "$CYCLES"); do
 		clean=$((clean + 1))
 	fi
 	grep -qi "panic" "$T_ROOT/a/ameshd.log" && { panics=$((panics + 1)); cp "$T_ROOT/a/ameshd.log" "$T_ROOT/panic-$c.log"; }
+	# under ASan: a leak or error at exit is a failed shutdown too
+	grep -qE "ERROR: [A-Za-z]+Sanitizer|runtime error:" "$T_ROOT/a/ameshd.log" &&
+		{ sanitized=$((sanitized + 1)); cp "$T_ROOT/a/ameshd.log" "$T_ROOT/sanitizer-$c.log"; }
 	: >"$T_ROOT/a/ameshd.log"
 done
 touch "$stop_flag"
@@ -68,6 +71,7 @@ wait "$p1" "$p2" "$p3" "$p4" "$p5" 2>/dev/null
 check "$CYCLES SIGTERMs under load: $clean clean exits" test "$clean" -eq "$CYCLES"
 check "no hang ($hung)" test "$hung" -eq 0
 check "no panic ($panics)" test "$panics" -eq 0
+check "no sanitizer report at exit ($sanitized)" test "$sanitized" -eq 0
 start a || exit 1
 lost=0
 for c in $(cat "$T_ROOT/acked" 2>/dev/null); do has a "acked-$c.example.com" || lost=$((lost + 1)); done
