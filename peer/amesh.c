@@ -495,8 +495,17 @@ static void print_results(const struct wire_response *resp, struct query_tally *
 				printf("  verdict %-9s %-11s score %5.1f", am_category_name(v->category), v->level, v->score);
 				if (v->reason[0])
 					printf("  (%s)", v->reason);
-				if (v->disputed)
-					printf("  DISPUTED (%u open)", v->disputed);
+				if (v->disputed) {
+					/* the count and the latest open dispute's reason */
+					const struct wire_dispute_info *latest = NULL;
+					char rb[4 * DISPUTE_REASON_MAX + 8];
+					for (size_t k = 0; k < nr->n_disputes; k++)
+						if (nr->disputes[k].category == v->category && !nr->disputes[k].answer &&
+						    (!latest || nr->disputes[k].at >= latest->at))
+							latest = &nr->disputes[k];
+					printf("  DISPUTED (%u open%s%s%s)", v->disputed, latest ? ", latest: \"" : "",
+					       latest ? printable(latest->reason, rb, sizeof rb) : "", latest ? "\"" : "");
+				}
 				printf("\n");
 				for (size_t k = 0; k < v->n_contrib; k++) {
 					char ok[17];

@@ -56,7 +56,7 @@ expect_exit 0 "c files a dispute" amp c dispute wrongly.example.com --category p
 check "c lists it as open" has_dispute c open wrongly.example.com
 check "the dispute reaches b" wait_until 10 has_dispute b open wrongly.example.com
 check "the dispute reaches the origin a" wait_until 10 has_dispute a open wrongly.example.com
-check "c's query marks the verdict disputed" sh -c "'$AMESH' -s '$T_ROOT/c/run/amesh.sock' query wrongly.example.com | grep -q 'DISPUTED (1 open)'"
+check "c's query marks the verdict disputed, with the latest reason" sh -c "'$AMESH' -s '$T_ROOT/c/run/amesh.sock' query wrongly.example.com | grep -q 'DISPUTED (1 open, latest: \"registrant shows the site'"
 q=$(amp b --json query wrongly.example.com)
 check "b's query --json: the signal carries the dispute" grep -q '"disputes":\[{"id":"[0-9a-f]\{64\}"' <<<"$q"
 check "b's query --json: the verdict says disputed" grep -q '"disputed":1' <<<"$q"
