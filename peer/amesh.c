@@ -1,6 +1,7 @@
 /* amesh.c - the operator's command-line tool: one table of subcommands. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "keyfile.h"
 #include "timefmt.h"
 #include "report.h"
+#include "sighting.h"
 #include "sightingcmd.h"
 #include "trust.h"
 #include "wire.h"
@@ -515,8 +517,13 @@ static void print_results(const struct wire_response *resp, struct query_tally *
 					       v->contrib[k].decay, 100 * v->contrib[k].p);
 				}
 			}
-			for (size_t j = 0; j < nr->n_signals; j++)
-				print_signal_text(stdout, &nr->signals[j], "  ");
+			for (size_t j = 0; j < nr->n_signals; j++) {
+				const struct wire_signal *sg = &nr->signals[j];
+				print_signal_text(stdout, sg, "  ");
+				if (sg->hits_here || sg->hits_reported)
+					printf("    hits: %" PRIu64 " here, %" PRIu64 " reported (%d days)\n", sg->hits_here,
+					       sg->hits_reported, SIGHTING_KEEP_DAYS);
+			}
 			for (size_t j = 0; j < nr->n_disputes; j++) {
 				const struct wire_dispute_info *d = &nr->disputes[j];
 				char by[17], rb[4 * DISPUTE_REASON_MAX + 8], did[2 * AM_ID_BYTES + 1];

@@ -589,6 +589,10 @@ static void do_query(const struct control_env *env, const struct wire_request *r
 		add_verdicts(env, nr, now);
 		control_dispute_decorate(env, nr, now);
 	}
+	/* the sighting hits of every signal above: one scan for the response */
+	struct sighting_env se = {.store = env->store, .key = env->key, .cfg = env->cfg, .mesh = env->mesh};
+	if ((rv = sighting_store_hits(&se, resp->results, resp->n_results, now)) != 0)
+		fail_with(resp, rv, "query failed: cannot count the sightings: %s", am_strerror(rv));
 }
 
 struct list_ctx {

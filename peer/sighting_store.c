@@ -330,6 +330,86 @@ int sighting_store_list(const struct sighting_env *e, const char *name, uint64_t
 	return 0;
 }
 
+/* --- hits per signal of a query response (issue 14) --- */
+
+struct hits_key {
+	char name[AM_DOMAIN_MAX + 1]; /* sighting_record_name with day 0 */
+	struct wire_signal *sig;
+};
+
+struct hits_ctx {
+	const struct sighting_env *e;
+	struct hits_key *keys;
+	size_t n;
+};
+
+static int cmp_hits_key(const void *a, const void *b)
+{
+	return strcmp(((const struct hits_key *)a)->name, ((const struct hits_key *)b)->name);
+}
+
+static int hits_cb(void *arg, const struct store_rec *rec)
+{
+	struct hits_ctx *c = arg;
+	struct hits_key probe;
+	struct sighting s;
+
+	if (!rec->env || sighting_peek(rec->env, rec->env_len, &s) != 0)
+		return 0;
+	sighting_record_name(s.origin, s.category, s.domain, 0, probe.name);
+	/* lower bound: several signals (one per name asked) may share a key */
+	size_t lo = 0, hi = c->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(c->keys[mid].name, probe.name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	bool here = memcmp(s.reporter, c->e->key->pk, AM_KEY_BYTES) == 0;
+	for (; lo < c->n && strcmp(c->keys[lo].name, probe.name) == 0; lo++) {
+		struct wire_signal *w = c->keys[lo].sig;
+		/* the hex in the name is a hash: compare what it stands for */
+		if (w->ind.category != s.category || strcmp(w->ind.domain, s.domain) != 0 ||
+		    memcmp(w->ind.origin, s.origin, AM_KEY_BYTES) != 0)
+			continue;
+		if (here)
+			w->hits_here += s.count;
+		else
+			w->hits_reported += s.count;
+	}
+	return 0;
+}
+
+int sighting_store_hits(const struct sighting_env *e, struct wire_name_result *results, size_t n, uint64_t now)
+{
+	struct hits_ctx c = {.e = e};
+	size_t total = 0;
+	int rv;
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < results[i].n_signals; j++) {
+			results[i].signals[j].hits_here = 0;
+			results[i].signals[j].hits_reported = 0;
+			total++;
+		}
+	if (total == 0)
+		return 0;
+	if ((c.keys = malloc(total * sizeof *c.keys)) == NULL)
+		return AM_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < results[i].n_signals; j++) {
+			struct wire_signal *w = &results[i].signals[j];
+			sighting_record_name(w->ind.origin, w->ind.category, w->ind.domain, 0, c.keys[c.n].name);
+			c.keys[c.n++].sig = w;
+		}
+	if (c.n > 1)
+		qsort(c.keys, c.n, sizeof *c.keys, cmp_hits_key);
+	rv = store_prefix(e->store, SIGHTING_RECORD_PREFIX, now, hits_cb, &c);
+	free(c.keys);
+	return rv;
+}
+
 /* --- the report's figures (issue 14: "hits in the period", "never hit") --- */
 
 struct report_ctx {

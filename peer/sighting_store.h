@@ -32,6 +32,7 @@
 #include "mesh.h"
 #include "report.h"
 #include "store.h"
+#include "wire.h"
 #include "wire_sighting.h"
 
 #define SIGHTING_TARGETS_PER_ROW 16 /* indicators one hit may count for */
@@ -69,5 +70,15 @@ int sighting_store_list(const struct sighting_env *e, const char *name, uint64_t
  * an am_err with err filled. */
 int sighting_store_report(const struct sighting_env *e, uint64_t since, uint64_t now, struct report *r,
                           char *err, size_t errlen);
+
+/* Fills hits_here and hits_reported of every signal in results[0..n) (a
+ * query response): the counts of all reports held (live: a report expires
+ * SIGHTING_KEEP_DAYS after its day) on the signal's (origin, domain,
+ * category), split by whether this peer signed them. One store_prefix
+ * scan of SIGHTING_RECORD_PREFIX for the whole response, each report
+ * matched by binary search: O(reports x log signals); none when the
+ * response has no signal, one B-tree seek when the peer holds no report.
+ * Returns 0 or an am_err (counts then partly filled). */
+int sighting_store_hits(const struct sighting_env *e, struct wire_name_result *results, size_t n, uint64_t now);
 
 #endif

@@ -681,6 +681,8 @@ static void signal_to_pb(const struct wire_signal *s, Amesh__V1__Signal *p)
 	p->hop_limit = s->ind.hop_limit;
 	p->local_confidence = s->local_confidence;
 	p->first_issued = s->first_issued;
+	p->hits_here = s->hits_here;
+	p->hits_reported = s->hits_reported;
 }
 
 static int signal_from_pb(const Amesh__V1__Signal *p, struct wire_signal *s)
@@ -703,6 +705,8 @@ static int signal_from_pb(const Amesh__V1__Signal *p, struct wire_signal *s)
 	s->ind.hop_limit = p->hop_limit;
 	s->local_confidence = p->local_confidence > 100 ? 100 : (uint8_t)p->local_confidence;
 	s->first_issued = p->first_issued;
+	s->hits_here = p->hits_here;
+	s->hits_reported = p->hits_reported;
 	return 0;
 }
 

@@ -171,6 +171,10 @@ struct wire_signal {
 	uint8_t local_confidence; /* after this peer's import cap */
 	char origin_name[64];     /* export only: the origin's trust-store name, or "" */
 	uint64_t first_issued;    /* export only: store.h's first_issued; 0 = unknown */
+	/* query only (issue 14): sighting hits held for (origin, domain,
+	 * category) over SIGHTING_KEEP_DAYS - by this peer's own resolvers
+	 * (reports it signed) and reported by other peers; 0 = none */
+	uint64_t hits_here, hits_reported;
 };
 
 #define WIRE_CONTRIB_MAX 16

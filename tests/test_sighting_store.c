@@ -219,6 +219,54 @@ static void test_report_figures(void **state)
 	report_free(&r);
 }
 
+static struct wire_signal sig(struct fx *f, const char *domain, enum am_category cat)
+{
+	struct wire_signal w;
+	memset(&w, 0, sizeof w);
+	memcpy(w.ind.origin, f->org_pk, 32);
+	snprintf(w.ind.domain, sizeof w.ind.domain, "%s", domain);
+	w.ind.category = cat;
+	w.hits_here = w.hits_reported = 99; /* stale: must be overwritten */
+	return w;
+}
+
+/* A query response's signals get the hits held on their (origin, domain,
+ * category), over the kept days, each signal its own even when two names
+ * share one. */
+static void test_hits_per_signal(void **state)
+{
+	struct fx *f = *state;
+	struct wire_sightings_res res;
+	struct wire_sighting_row rows[] = {row("evil.example.com", "abuse", TODAY, 10),
+	                                   row("evil.example.com", "abuse", TODAY - 3, 7),
+	                                   row("deeper.evil.example.com", "bots", TODAY, 5)};
+	struct wire_signal a[] = {sig(f, "evil.example.com", AM_CAT_PHISHING), sig(f, "evil.example.com", AM_CAT_BOTNET)};
+	struct wire_signal b[] = {sig(f, "evil.example.com", AM_CAT_PHISHING),
+	                          sig(f, "deeper.evil.example.com", AM_CAT_PHISHING)};
+	struct wire_signal other = sig(f, "evil.example.com", AM_CAT_PHISHING);
+	other.ind.origin[0] ^= 1; /* another origin's indicator on the same name */
+	struct wire_name_result nr[3] = {{.signals = a, .n_signals = 2}, {.signals = b, .n_signals = 2},
+	                                 {.signals = &other, .n_signals = 1}};
+
+	/* before any report: all zero, the stale values cleared */
+	assert_int_equal(sighting_store_hits(&f->env, nr, 3, NOW), 0);
+	assert_true(a[0].hits_here == 0 && a[0].hits_reported == 0 && other.hits_here == 0);
+	assert_int_equal(import(f, rows, 3, &res), 0);
+	assert_int_equal(sighting_store_hits(&f->env, nr, 3, NOW), 0);
+	assert_int_equal(a[0].hits_here, 17); /* both days, this peer's own reports */
+	assert_int_equal(a[0].hits_reported, 0);
+	assert_int_equal(b[0].hits_here, 17);
+	assert_int_equal(a[1].hits_here, 5); /* deeper's botnet hit counts for evil's botnet indicator */
+	assert_int_equal(b[1].hits_here, 0);
+	assert_int_equal(other.hits_here, 0);
+	/* past the kept days the reports are gone */
+	uint64_t later = NOW + (uint64_t)(SIGHTING_KEEP_DAYS + 2) * 86400;
+	assert_int_equal(sighting_store_hits(&f->env, nr, 3, later), 0);
+	assert_int_equal(a[0].hits_here, 0);
+	/* a response without signals is fine */
+	assert_int_equal(sighting_store_hits(&f->env, nr, 0, NOW), 0);
+}
+
 static void test_refusals(void **state)
 {
 	struct fx *f = *state;
@@ -248,6 +296,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_totals_add_up_per_day, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_figures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hits_per_signal, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)

@@ -166,6 +166,21 @@ check "... and the one indicator of a's never hit" grep -q '"own_live_never_hit"
 check "the text report has the section" sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' report | grep -qi 'sightings'"
 check "a refused no report" [ -z "$(amp a --json peers | grep -o '"sighting_[a-z]*":[1-9]')" ]
 
+# `amesh query' shows each signal's hits: c's resolvers saw them (here), a was told (reported)
+# qhits P NAME: "HERE REPORTED" of the first signal in P's --json query of NAME
+qhits() {
+	amp "$1" --json query "$2" | python3 -c 'import json,sys; s=json.loads(sys.stdin.read())["signals"][0]; print(s["hits_here"], s["hits_reported"])'
+}
+check "query at c (the reporter), --json: $want here, 0 reported" [ "$(qhits c evil.example.com)" = "$want 0" ]
+check "... text: a hits line under the signal" grep -q "^    hits: $want here, 0 reported (30 days)$" <<<"$(amp c query evil.example.com)"
+check "query at a (the origin), --json: 0 here, $want reported" [ "$(qhits a evil.example.com)" = "0 $want" ]
+check "... text" grep -q "^    hits: 0 here, $want reported (30 days)$" <<<"$(amp a query evil.example.com)"
+check "a subdomain's query shows its parent signal's hits" [ "$(qhits a www.evil.example.com)" = "0 $want" ]
+check "both names in one request: each signal its own hits" sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' query evil.example.com local-block.example | grep -c '^    hits: 0 here, [1-9][0-9]* reported' | grep -qx 2"
+check "a name never hit: 0 and 0 in --json" [ "$(qhits a quiet.example.com)" = "0 0" ]
+out=$(amp a query quiet.example.com)
+check "... a signal but no hits line in text" sh -c "grep -q 'quiet.example.com  phishing' && ! grep -q 'hits:'" <<<"$out"
+
 # no client address anywhere any peer writes: stores, audit trails, logs
 for p in a b c; do
 	check "the resolvers' client address is nowhere in $p's directory" not grep -rqa "$CLIENT" "$T_ROOT/$p"
