@@ -18,14 +18,6 @@ static size_t signed_message(uint8_t *msg, const uint8_t *body, size_t body_len)
 	return CTX_LEN + body_len;
 }
 
-static bool zero(const uint8_t *p, size_t n)
-{
-	uint8_t acc = 0;
-	for (size_t i = 0; i < n; i++)
-		acc |= p[i];
-	return acc == 0;
-}
-
 static bool text_ok(const char *s, size_t cap, size_t min, size_t max)
 {
 	size_t n = strnlen(s, cap);
@@ -36,7 +28,8 @@ int dispute_check(const struct dispute *d)
 {
 	size_t dl = strnlen(d->domain, sizeof d->domain);
 
-	if (zero(d->signer, AM_KEY_BYTES) || zero(d->indicator_id, AM_ID_BYTES) || zero(d->origin, AM_KEY_BYTES))
+	if (sodium_is_zero(d->signer, AM_KEY_BYTES) || sodium_is_zero(d->indicator_id, AM_ID_BYTES) ||
+	    sodium_is_zero(d->origin, AM_KEY_BYTES))
 		return AM_EINVAL;
 	if (dl == 0 || dl > AM_DOMAIN_MAX || d->category <= AM_CAT_NONE || d->category >= AM_CAT_COUNT ||
 	    d->tlp < AM_TLP_CLEAR || d->tlp >= AM_TLP_COUNT)
@@ -47,12 +40,12 @@ int dispute_check(const struct dispute *d)
 		return AM_EINVAL;
 	switch (d->kind) {
 	case DISPUTE_FILED:
-		if (!zero(d->dispute_id, AM_ID_BYTES) || d->answer != DISPUTE_NO_ANSWER)
+		if (!sodium_is_zero(d->dispute_id, AM_ID_BYTES) || d->answer != DISPUTE_NO_ANSWER)
 			return AM_EINVAL;
 		return 0;
 	case DISPUTE_ANSWERED:
 		/* only the origin answers, and an answer carries no filing's fields */
-		if (memcmp(d->signer, d->origin, AM_KEY_BYTES) != 0 || zero(d->dispute_id, AM_ID_BYTES) ||
+		if (memcmp(d->signer, d->origin, AM_KEY_BYTES) != 0 || sodium_is_zero(d->dispute_id, AM_ID_BYTES) ||
 		    (d->answer != DISPUTE_UPHOLD && d->answer != DISPUTE_WITHDRAW) || d->evidence[0] ||
 		    d->on_behalf_of[0])
 			return AM_EINVAL;

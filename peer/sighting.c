@@ -19,19 +19,12 @@ static size_t signed_message(uint8_t *msg, const uint8_t *body, size_t body_len)
 	return CTX_LEN + body_len;
 }
 
-static bool zero(const uint8_t *p, size_t n)
-{
-	uint8_t acc = 0;
-	for (size_t i = 0; i < n; i++)
-		acc |= p[i];
-	return acc == 0;
-}
-
 int sighting_check(const struct sighting *s)
 {
 	size_t dl = strnlen(s->domain, sizeof s->domain);
 
-	if (zero(s->reporter, AM_KEY_BYTES) || zero(s->origin, AM_KEY_BYTES) || zero(s->indicator_id, AM_ID_BYTES))
+	if (sodium_is_zero(s->reporter, AM_KEY_BYTES) || sodium_is_zero(s->origin, AM_KEY_BYTES) ||
+	    sodium_is_zero(s->indicator_id, AM_ID_BYTES))
 		return AM_EINVAL;
 	if (dl == 0 || dl > AM_DOMAIN_MAX || s->domain[0] == '@' || s->category <= AM_CAT_NONE ||
 	    s->category >= AM_CAT_COUNT)
