@@ -671,7 +671,10 @@ static int cmd_query(int argc, char **argv)
 	while (rv == 0 && from_stdin && (n = getline(&line, &cap, stdin)) != -1) {
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
-		if (n == 0 || line[0] == '#')
+		/* blank lines and comments are no names; blanks around a name are
+		 * trimmed by the daemon (domain_normalise_query) */
+		size_t lead = strspn(line, " \t");
+		if ((ssize_t)lead == n || line[lead] == '#')
 			continue;
 		if ((size_t)n > WIRE_NAME_MAX) {
 			fprintf(stderr, "amesh query: a line of %zd bytes is not a domain name; skipped\n", n);

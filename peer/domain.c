@@ -570,6 +570,27 @@ struct qlabel {
 	size_t n;
 };
 
+/*
+ * The length of the label separator at in[i], or 0. Besides '.', the three
+ * full stops UTS #46 maps to '.' (U+3002 IDEOGRAPHIC, U+FF0E FULLWIDTH,
+ * U+FF61 HALFWIDTH IDEOGRAPHIC), unescaped: a submission of
+ * "login。evil.example" stores login.evil.example (as a browser
+ * resolves it), so a query of the same text must walk the same parents.
+ * Escaped, their octets stay octets ("\227\128\130"), as a resolver's
+ * question holds them.
+ */
+static size_t dot_at(const char *in, size_t i, size_t n)
+{
+	static const char *const idn_dots[] = {"\xe3\x80\x82", "\xef\xbc\x8e", "\xef\xbd\xa1"};
+
+	if (in[i] == '.')
+		return 1;
+	for (size_t k = 0; k < sizeof idn_dots / sizeof idn_dots[0]; k++)
+		if (i + 3 <= n && memcmp(in + i, idn_dots[k], 3) == 0)
+			return 3;
+	return 0;
+}
+
 /* Parses presentation format into labels. Returns 0 or an am_err with why. */
 static int parse_presentation(const char *in, size_t n, struct qlabel *labels, size_t *nlabels, char *why,
                               size_t whylen)
@@ -580,7 +601,7 @@ static int parse_presentation(const char *in, size_t n, struct qlabel *labels, s
 	for (size_t i = 0; i < n;) {
 		struct qlabel *l = &labels[k];
 		l->n = 0;
-		while (i < n && in[i] != '.') {
+		while (i < n && dot_at(in, i, n) == 0) {
 			unsigned char c = (unsigned char)in[i++];
 			if (c == '\\') {
 				if (i >= n) {
@@ -615,7 +636,7 @@ static int parse_presentation(const char *in, size_t n, struct qlabel *labels, s
 			return AM_EDOMAIN_LONG;
 		k++;
 		if (i < n)
-			i++; /* the dot; a final one is the root's */
+			i += dot_at(in, i, n); /* the dot; a final one is the root's */
 		if (i < n && k == DOMAIN_LABELS_MAX + 1)
 			return AM_EDOMAIN_LONG;
 	}
@@ -715,14 +736,31 @@ int domain_normalise_query(const char *in, char out[AM_QNAME_MAX + 1], char *err
 	n = strnlen(in, DOMAIN_INPUT_MAX + 1);
 	if (n > DOMAIN_INPUT_MAX)
 		return refuse(AM_ETOOBIG, in, NULL, err, errlen);
+	/* Unescaped blanks around a name are no part of it (presentation
+	 * format: a blank ends a name; one in it is "\032"). Left on, a
+	 * resolver log's "www.evil.example " became a name under "example "
+	 * and silently missed its flagged parent. Blanks inside stay octets. */
+	const char *raw = in;
+	while (n > 0 && (in[0] == ' ' || in[0] == '\t')) {
+		in++;
+		n--;
+	}
+	while (n > 0 && (in[n - 1] == ' ' || in[n - 1] == '\t')) {
+		size_t bs = 0;
+		while (bs + 1 < n && in[n - 2 - bs] == '\\')
+			bs++;
+		if (bs % 2 == 1)
+			break; /* "a\ ": an escaped blank is an octet of the name */
+		n--;
+	}
 	if (n == 0)
-		return refuse(AM_EDOMAIN_EMPTY, in, NULL, err, errlen);
-	if (n == 1 && in[0] == '.') {
+		return refuse(AM_EDOMAIN_EMPTY, raw, NULL, err, errlen);
+	if (dot_at(in, 0, n) == n) {
 		memcpy(out, ".", 2);
 		return 0;
 	}
 	if ((rc = parse_presentation(in, n, labels, &nlabels, why, sizeof why)) != 0)
-		return refuse_why(rc, in, why, err, errlen);
+		return refuse_why(rc, raw, why, err, errlen);
 	/*
 	 * A-labels can be longer (or shorter) than the UTF-8 they convert, and
 	 * the query form must be a fixed point: normalising it again gives it
@@ -737,7 +775,7 @@ int domain_normalise_query(const char *in, char out[AM_QNAME_MAX + 1], char *err
 	if (!render_name(labels, nlabels, true, out, &octets) || octets > AM_DOMAIN_MAX) {
 		if (!render_name(labels, nlabels, false, out, &octets)) {
 			out[0] = '\0';
-			return refuse(AM_EDOMAIN_LONG, in, NULL, err, errlen);
+			return refuse(AM_EDOMAIN_LONG, raw, NULL, err, errlen);
 		}
 	}
 	return 0;

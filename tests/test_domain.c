@@ -575,6 +575,22 @@ static const struct row qrows[] = {
 	{"XN--57H.ws", 0, "xn--57h.ws"},
 	{"xn--zz.de", 0, "xn--zz.de"}, /* not Punycode: looked up as it is */
 	{"mü nchen.de", 0, "m\\195\\188\\032nchen.de"},
+	/* the full stops UTS #46 maps to '.' separate labels, as a submission
+	 * of the same text does; escaped, they are octets */
+	{"login\xe3\x80\x82" "evil-parent.com", 0, "login.evil-parent.com"},
+	{"www\xef\xbc\x8ex.github.io", 0, "www.x.github.io"},
+	{"a\xef\xbd\xa1" "b\xef\xbd\xa1" "example\xe3\x80\x82", 0, "a.b.example"},
+	{"b\xc3\xbc" "cher\xe3\x80\x82" "example", 0, "xn--bcher-kva.example"},
+	{"\xe3\x80\x82", 0, "."},
+	{"a\\227\\128\\130b.example", 0, "a\\227\\128\\130b.example"},
+	{"a\xe3\x80\x82\xe3\x80\x82" "b", AM_ELABEL_EMPTY, NULL},
+	/* blanks around a name are no part of it; inside, or escaped, they are */
+	{"  www.evil-parent.com \t", 0, "www.evil-parent.com"},
+	{"\tx.github.io.  ", 0, "x.github.io"},
+	{"a b.example ", 0, "a\\032b.example"},
+	{"a.example\\ ", 0, "a.example\\032"},
+	{"a.example\\\\ ", 0, "a.example\\092"},
+	{"   ", AM_EDOMAIN_EMPTY, NULL},
 	/* only what no DNS question can hold is refused */
 	{"", AM_EDOMAIN_EMPTY, NULL},
 	{"a..b", AM_ELABEL_EMPTY, NULL},

@@ -62,6 +62,14 @@ expect_exit 0 "arguments: a refused name and a match" am query 'a..b' evil-paren
 out=$(am --json query - <"$T_ROOT/bad.txt" 2>/dev/null)
 check "--json keeps per-name errors in the output" test "$(grep -c '"error"' <<<"$out")" -eq 2
 
+# --- a resolver log's padding and a pasted U-label's full stops find the parent ---
+printf '  www.evil-parent.com \t\n   \n\t# a comment\nclean.example\n' >"$T_ROOT/padded.txt"
+expect_exit 0 "a batch line with blanks around the name finds its parent" am query - <"$T_ROOT/padded.txt"
+check "... as www.evil-parent.com" grep -q "^www.evil-parent.com: 1 signal" <<<"$T_OUT"
+check "... a blank line and an indented comment are no names" test "$(grep -c ': [0-9]* signal' <<<"$T_OUT")" -eq 2
+expect_exit 0 "ideographic full stops separate labels (login。evil-parent．com)" am query $'login\xe3\x80\x82evil-parent\xef\xbc\x8ecom'
+check "... read as login.evil-parent.com" grep -q "^login.evil-parent.com: 1 signal" <<<"$T_OUT"
+
 # --- emoji names: real phishing, valid in the DNS ---
 expect_exit 0 "an emoji A-label IDNA2008 refuses is flaggable" am submit XN--57H.ws --category phishing --confidence 70 --ttl 1d
 check "... kept as its A-label" grep -q "stored xn--57h.ws phishing" <<<"$T_OUT"
