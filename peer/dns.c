@@ -26,7 +26,8 @@
 struct target {
 	char zone[AM_DOMAIN_MAX + 1];
 	struct config_addr addr;
-	uint32_t serial;        /* to announce */
+	uint32_t serial;        /* to announce: the newest */
+	uint32_t sent_serial;   /* of the NOTIFY in flight */
 	bool pending;
 	uint16_t id;            /* of the NOTIFY in flight */
 	uint64_t due_ms;        /* next send */
@@ -569,6 +570,7 @@ static void notify_send(struct dns *d, int fd4, int fd6, struct target *t, uint6
 	uint8_t buf[512];
 	int fd = t->addr.sa.ss_family == AF_INET ? fd4 : fd6;
 	randombytes_buf(&t->id, sizeof t->id);
+	t->sent_serial = t->serial;
 	int len = dnsmsg_notify(buf, sizeof buf, t->id, t->zone, t->serial);
 	if (len > 0 && fd >= 0)
 		sendto(fd, buf, (size_t)len, 0, (struct sockaddr *)&t->addr.sa, t->addr.len);
@@ -604,11 +606,18 @@ static void notify_answer(struct dns *d, int fd)
 		/* the answer must come from the target, with our id, for the zone */
 		if (!t->pending || t->id != m.id || strcmp(want, who) != 0 || strcmp(t->zone, m.qname) != 0)
 			continue;
-		t->pending = false;
 		struct dns_secondary *row = sec_row(d, t->zone, t->addr.text);
 		row->notify_answered = timefmt_now();
 		row->notify_rcode = (int)m.rcode;
-		row->notify_pending = false;
+		if (t->sent_serial == t->serial) {
+			t->pending = false;
+			row->notify_pending = false;
+		} else {
+			/* newer serials came while this one was in flight: one
+			 * NOTIFY for the newest, now */
+			t->due_ms = 0;
+			t->backoff_ms = NOTIFY_FIRST_RETRY_MS;
+		}
 	}
 	pthread_mutex_unlock(&d->lock);
 }
@@ -672,11 +681,17 @@ void dns_zone_changed(struct dns *d, const char *zone, uint32_t serial)
 		struct target *t = &d->targets[i];
 		if (strcmp(t->zone, zone) != 0)
 			continue;
-		/* a newer serial replaces the pending one: coalesced */
+		/* Coalesced: an idle target is told at once; one with a NOTIFY
+		 * in flight only gets the newer serial, which its answer (then
+		 * sent at once) or the next retry carries. Resetting the timer
+		 * here sent one NOTIFY per change - every few ms to a secondary
+		 * that was down, and ten for a burst of ten submissions. */
 		t->serial = serial;
-		t->pending = true;
-		t->due_ms = 0;
-		t->backoff_ms = NOTIFY_FIRST_RETRY_MS;
+		if (!t->pending) {
+			t->pending = true;
+			t->due_ms = 0;
+			t->backoff_ms = NOTIFY_FIRST_RETRY_MS;
+		}
 	}
 	pthread_cond_broadcast(&d->cond);
 	pthread_mutex_unlock(&d->lock);

@@ -26,9 +26,12 @@
  * SOA queries need only the address (the serial is no secret, and Unbound
  * cannot sign).
  *
- * NOTIFY: after each new serial, every notify target of the zone is sent
- * one, retried (1 s, doubling to 60 s) until it answers; a newer serial
- * replaces a pending one, so a burst of changes sends few notifies.
+ * NOTIFY: after a new serial, every notify target of the zone is sent
+ * one, retried (1 s, doubling to 60 s) until it answers. Coalesced: while
+ * one is in flight, newer serials only replace the serial to announce; the
+ * answer (then one NOTIFY for the newest, at once) or the next retry
+ * carries it. So a burst of changes sends one NOTIFY per answered round
+ * trip, and a secondary that is down gets the retries, not one per change.
  */
 #ifndef AMESH_DNS_H
 #define AMESH_DNS_H

@@ -411,6 +411,50 @@ static void test_notify_is_retried_until_answered(void **state)
 	assert_int_equal(poll(&p, 1, 2500), 0);
 }
 
+/* Coalescing: ten new serials while a NOTIFY is in flight send nothing
+ * more until it is answered (or retried); the answer brings one NOTIFY for
+ * the newest serial at once. Before, each serial sent one at once. */
+static void test_notify_burst_is_coalesced(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[512];
+	struct dnsmsg m;
+	char err[AM_ERRLEN];
+	struct sockaddr_in from;
+	socklen_t fl;
+	struct pollfd p = {.fd = f->notify_fd, .events = POLLIN};
+	struct dns_secondary sec[4];
+
+	struct rpz_result r = update(f, NULL, 0);
+	assert_int_equal(poll(&p, 1, 3000), 1);
+	fl = sizeof from;
+	ssize_t n = recvfrom(f->notify_fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+	assert_int_equal(dnsmsg_parse(buf, (size_t)n, &m, err, sizeof err), 0);
+	assert_int_equal(m.opcode, DNS_OPCODE_NOTIFY);
+	for (uint32_t i = 1; i <= 10; i++) {
+		dns_zone_changed(f->d, f->z.zone, r.serial + i);
+		usleep(5000);
+	}
+	/* well before the first retry (1 s): nothing more on the wire */
+	assert_int_equal(poll(&p, 1, 300), 0);
+	/* answer the first: the newest serial follows at once */
+	buf[2] |= 0x80;
+	assert_int_equal(sendto(f->notify_fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl), n);
+	assert_int_equal(poll(&p, 1, 500), 1);
+	fl = sizeof from;
+	n = recvfrom(f->notify_fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+	assert_int_equal(dnsmsg_parse(buf, (size_t)n, &m, err, sizeof err), 0);
+	assert_int_equal(dns_secondaries(f->d, sec, 4), 1);
+	assert_int_equal(sec[0].notify_serial, r.serial + 10);
+	assert_true(sec[0].notify_pending);
+	buf[2] |= 0x80;
+	assert_int_equal(sendto(f->notify_fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl), n);
+	usleep(100000);
+	assert_int_equal(dns_secondaries(f->d, sec, 4), 1);
+	assert_false(sec[0].notify_pending);
+	assert_int_equal(poll(&p, 1, 1500), 0);
+}
+
 /* A connection storm: more idle connections than DNS_TCP_MAX from an
  * allowed address, hundreds from an address no zone allows, garbage and
  * an oversized length prefix - and the server still answers. */
@@ -489,6 +533,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_soa_axfr_ixfr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outside_allow_transfer_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_is_retried_until_answered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_burst_is_coalesced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_survives_connection_storms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_change_in_100k_rules, setup, teardown),
 	};
