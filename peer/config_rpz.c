@@ -242,6 +242,19 @@ static int set_action(struct config_rpz *z, const char *v, char *why, size_t why
 			t++;
 		if (dns_name(t, z->cname_target, "CNAME target", why, whylen) != 0)
 			return -1;
+		/* "cname 192.0.2.1" reads like a redirect to an address, but a
+		 * CNAME names a host: the rule would send every user to the
+		 * name "192.0.2.1.", which never resolves. A last label of
+		 * digits is never a host name (RFC 3696 2). */
+		const char *last = strrchr(z->cname_target, '.');
+		last = last ? last + 1 : z->cname_target;
+		if (strspn(last, "0123456789") == strlen(last)) {
+			snprintf(why, whylen,
+			         "%s: a CNAME target is a host name, not an address (a walled garden is "
+			         "named: cname garden.example.net)", quote(q, sizeof q, t));
+			z->cname_target[0] = '\0';
+			return -1;
+		}
 		z->action = CONFIG_RPZ_CNAME;
 	} else {
 		snprintf(why, whylen, "%s: expected nxdomain, nodata, passthru or cname TARGET",
@@ -479,13 +492,22 @@ void config_rpz_defaults(struct config_rpz *z)
 void config_rpz_check(const struct config_rpz *z, const unsigned set_on[CONFIG_RPZ_OPTIONS],
                       void (*problem)(void *arg, unsigned line, const char *msg), void *arg)
 {
-	char msg[256];
+	char msg[2 * AM_DOMAIN_MAX + 256];
 
 	for (int i = 0; i < CONFIG_RPZ_OPTIONS; i++)
 		if (options[i].def == NULL && set_on[i] == 0) {
 			snprintf(msg, sizeof msg, "[rpz %s] %s is required", z->name, options[i].key);
 			problem(arg, z->line, msg);
 		}
+	/* a target at or under the zone's own origin would be looked up as
+	 * one of its rules ("a.example.rpz.zone"), not as the walled garden */
+	size_t zl = strlen(z->zone), tl = strlen(z->cname_target);
+	if (z->action == CONFIG_RPZ_CNAME && zl > 0 && tl >= zl &&
+	    strcmp(z->cname_target + tl - zl, z->zone) == 0 && (tl == zl || z->cname_target[tl - zl - 1] == '.')) {
+		snprintf(msg, sizeof msg, "[rpz %s] action: CNAME target `%s' is inside the zone %s itself; "
+		         "a walled garden is a host outside it", z->name, z->cname_target, z->zone);
+		problem(arg, set_on[3] ? set_on[3] : z->line, msg);
+	}
 	if (set_on[1] != 0 && z->categories == 0) {
 		snprintf(msg, sizeof msg, "[rpz %s] categories: none would make an empty zone", z->name);
 		problem(arg, set_on[1], msg);

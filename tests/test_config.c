@@ -581,6 +581,32 @@ static void test_rpz_errors_name_their_lines(void **state)
 	expect_diag(&f->diags, 17, "none would make an empty zone", NULL);
 }
 
+/* A CNAME target must be a host a resolver can send users to: not an
+ * address written as a name, not a name inside the policy zone itself. */
+static void test_rpz_cname_target_must_be_a_host(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_text(f, "[peer]\nname = a\n"
+	                              "[rpz a]\nzone = rpz.a.example\ncategories = all\naction = cname 192.0.2.1\n"
+	                              "[rpz b]\nzone = rpz.b.example\ncategories = all\n"
+	                              "action = cname garden.RPZ.b.example.   # a comment\n"
+	                              "[rpz c]\nzone = rpz.c.example\ncategories = all\naction = cname rpz.c.example\n"
+	                              "[rpz d]\nzone = rpz.d.example\ncategories = all\naction = cname 10\n"),
+	                 AM_ECONFIG);
+	expect_diag(&f->diags, 6, "`192.0.2.1'", "not an address", NULL);
+	expect_diag(&f->diags, 10, "`garden.rpz.b.example' is inside the zone rpz.b.example", NULL);
+	expect_diag(&f->diags, 14, "inside the zone rpz.c.example", NULL);
+	expect_diag(&f->diags, 18, "`10'", "not an address", NULL);
+
+	/* hosts outside the zone, named any way a zone file allows, load */
+	assert_int_equal(load_text(f, "[peer]\nname = a\n"
+	                              "[rpz a]\nzone = rpz.a.example\ncategories = all\naction = cname garden.example.net.\n"
+	                              "[rpz b]\nzone = rpz.b.example\ncategories = all\naction = cname notrpz.b.example\n"
+	                              "[rpz c]\nzone = rpz.c.example\ncategories = all\naction = cname 3com.example\n"),
+	                 0);
+}
+
 static void test_rpz_tsig_secret_never_quoted(void **state)
 {
 	struct fixture *f = *state;
@@ -1239,6 +1265,7 @@ int main(void)
 		T(test_rpz_section_parsed_with_defaults),
 		T(test_rpz_errors_name_their_lines),
 		T(test_rpz_tsig_secret_never_quoted),
+		T(test_rpz_cname_target_must_be_a_host),
 		T(test_write_default_loads_with_name_and_listen),
 		T(test_write_default_without_listen),
 		T(test_write_default_refuses_overwrite),
