@@ -1,21 +1,32 @@
 /*
  * store.h - indicator state, change log and expiry index in LMDB.
  *
- * Databases in one LMDB environment (data directory):
- *   state   domain '\0' origin[32] category[1] -> record
+ * Databases in one LMDB environment (data directory), store format 3:
+ *   recs    seq (u64 big-endian) -> record (store.c has the layout: the
+ *           decoded fields as varints, the domain, the id and the envelope
+ *           exactly as received). Keyed by the local change-log sequence
+ *           of the record's latest change, so this table IS the change log:
+ *           one entry per state key, the older entry deleted when a key
+ *           changes, "everything after N" one range scan, and every new
+ *           record goes in at the end (MDB_APPEND fills pages whole).
+ *   names   domain '\0' origin-id (u32 BE) category[1] -> seq (varint).
  *           Domain first, so a query for a name and its parents is one short
  *           cursor range per candidate name.
- *   log     seq (u64 big-endian) -> state key. The local change log holds
- *           exactly one entry per state key, at the seq of its latest change
- *           (the older entry is deleted when a key changes), so a sync can ask
- *           for "everything after N" as one range scan, and the log never grows
- *           beyond the state.
- *   expiry  expires_at (u64 BE) || state key -> empty. The sweep walks it in
- *           order and stops at the first entry still in the future.
+ *   expiry  expires_at (u64 BE) || seq (u64 BE) -> empty. The sweep walks it
+ *           in order and stops at the first entry still in the future.
+ *   intern  origin keys and neighbour names, each stored once and numbered
+ *           from 1; records carry the numbers (issue 13: a store as narrow
+ *           as the bare records).
  *   meta    "epoch": 16 random bytes made when the store is created (a
  *           rebuilt store gets a new epoch, so sync cursors restart);
- *           "seq": last local seq; "version": last own version issued;
- *           "tombstones": count of withdrawn records.
+ *           "format": 3; "seq": last local seq; "version": last own version
+ *           issued; "tombstones": count of withdrawn records; "origins",
+ *           "neighbours": the last id interned.
+ *   cursors neighbour name -> sync cursor (below).
+ *
+ * A data directory of another format (an older ameshd's: formats 1 and 2
+ * kept a wide record under the name, with the name again in two indexes)
+ * is refused by store_open with what to do, never read.
  *
  * Last-writer-wins: an update replaces the record for its key iff its
  * (version, id) is greater - version numerically, then id bytewise. That is a
@@ -190,6 +201,18 @@ struct store_stats {
 	uint8_t epoch[STORE_EPOCH_BYTES];
 };
 int store_stats(struct store *s, struct store_stats *st);
+
+/* Where the bytes go, per table (for benchmarks and operators): LMDB's
+ * page counts; bytes = pages x page size. Free pages and LMDB's own
+ * catalogue are not in any table (store_stats' bytes has them). */
+#define STORE_TABLES 6
+struct store_table {
+	const char *name; /* static: "recs", "names", "expiry", "intern", "meta", "cursors" */
+	uint64_t entries;
+	uint64_t branch_pages, leaf_pages, overflow_pages;
+	uint64_t bytes;
+};
+int store_tables(struct store *s, struct store_table out[STORE_TABLES]);
 
 /* Says in words which resource ran out, or what failed, and where, for an
  * am_err a store function just returned on this thread (the raw cause is
