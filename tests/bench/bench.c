@@ -6,6 +6,9 @@
  *   amesh-bench [AMESH_BINARY]
  *
  * 1. raw Ed25519 verifies/s                        (the ingest ceiling)
+ * 1b. a bare NNG req/rep round trip over TCP on loopback, 200-byte request
+ *    and echo, one in flight: the building block of the per-hop floor
+ *    (AMESH_BENCH_ONLY=nng runs 1b only)
  * 2. ingest: open + normalise + LWW apply, batches of 512, durable commits
  *    -> ratio to (1)
  * 2b. a received batch: batch and cursor in two commits (before) vs one
@@ -25,7 +28,7 @@
  *    ratio uses; the sender's share, on the same thread here, is printed
  *    beside it.
  *    (AMESH_BENCH_ONLY=ingest stops here; AMESH_BENCH_ONLY=sync runs 1,
- *    2d and 2e only; AMESH_BENCH_ONLY=verify runs 1 only)
+ *    1b, 2d and 2e only; AMESH_BENCH_ONLY=verify runs 1 only)
  * 3. raw lookups/s: store_query on normalised names (LMDB + parents)
  * 4. names/s through the control socket (control_handle behind NNG ipc,
  *    batches of 1000 names, several requests in flight) -> ratio to (3)
@@ -42,6 +45,7 @@
  */
 #include <lmdb.h>
 #include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -134,6 +138,69 @@ static double verify_rate_threads(int threads, const uint8_t *sig, const uint8_t
 	for (int k = 0; k < threads; k++)
 		pthread_join(t[k], NULL);
 	return (double)(v.n * threads) / (now_s() - t0);
+}
+
+/* --- a bare NNG req/rep round trip on loopback (1b) --- */
+
+static void *echo_main(void *arg)
+{
+	nng_socket *rep = arg;
+	for (;;) {
+		nng_msg *m;
+		if (nng_recvmsg(*rep, &m, 0) != 0)
+			return NULL;
+		if (nng_sendmsg(*rep, m, 0) != 0) {
+			nng_msg_free(m);
+			return NULL;
+		}
+	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Prints p50 and p99 of n round trips of a 200-byte message (an envelope's
+ * size) between a req0 and a rep0 socket over TCP on 127.0.0.1 (an
+ * ephemeral port: nothing else can hold it). The sockets are left to the
+ * process's exit, as ameshd leaves its own (nng#1636). */
+static void nng_round_trip(void)
+{
+	enum { WARM = 200, N_RTT = 5000 };
+	static nng_socket rep, req;
+	static double rtt[N_RTT];
+	nng_listener l;
+	pthread_t t;
+	int port;
+	char url[64];
+	uint8_t msg[200];
+
+	randombytes_buf(msg, sizeof msg);
+	if (nng_rep0_open(&rep) != 0 || nng_listen(rep, "tcp://127.0.0.1:0", &l, 0) != 0 ||
+	    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) != 0)
+		die("nng rep listen");
+	if (pthread_create(&t, NULL, echo_main, &rep) != 0)
+		die("thread");
+	pthread_detach(t);
+	snprintf(url, sizeof url, "tcp://127.0.0.1:%d", port);
+	if (nng_req0_open(&req) != 0 || nng_dial(req, url, NULL, 0) != 0)
+		die("nng req dial");
+	for (int i = 0; i < WARM + N_RTT; i++) {
+		void *back;
+		size_t len;
+		double t0 = now_s();
+		if (nng_send(req, msg, sizeof msg, 0) != 0 || nng_recv(req, &back, &len, NNG_FLAG_ALLOC) != 0 ||
+		    len != sizeof msg)
+			die("nng round trip");
+		nng_free(back, len);
+		if (i >= WARM)
+			rtt[i - WARM] = (now_s() - t0) * 1e6;
+	}
+	qsort(rtt, N_RTT, sizeof *rtt, cmp_double);
+	printf("%-52s %10.1f us (p99 %.1f us; %d round trips)\n", "bare NNG req/rep round trip, TCP loopback, p50",
+	       rtt[N_RTT / 2], rtt[N_RTT * 99 / 100], N_RTT);
 }
 
 /* --- initial sync between two peers in one process (2e) --- */
@@ -301,6 +368,10 @@ int main(int argc, char **argv)
 	bool only_sync = getenv("AMESH_BENCH_ONLY") && strcmp(getenv("AMESH_BENCH_ONLY"), "sync") == 0;
 	if (getenv("AMESH_BENCH_ONLY") && strcmp(getenv("AMESH_BENCH_ONLY"), "verify") == 0)
 		return rmdir(dir) != 0; /* the building block only (sync_bench.sh) */
+	/* 1b. the per-hop floor's building block */
+	nng_round_trip();
+	if (getenv("AMESH_BENCH_ONLY") && strcmp(getenv("AMESH_BENCH_ONLY"), "nng") == 0)
+		return rmdir(dir) != 0;
 
 	/* 2. ingest pipeline */
 	static uint8_t envs[N_INGEST][AM_ENVELOPE_MAX];
@@ -539,13 +610,14 @@ sync:
 		double recv[2], serve[2], ref[2];
 		uint64_t wire_bytes[2];
 		struct store_stats sst0;
+		struct store_table tabs[STORE_TABLES];
 		for (int mode = 0; mode < 2; mode++) {
 			/* the sender reopens its store each time; the receiver starts empty */
 			sync_peer_open(&src, spath, &dst[mode], NULL);
 			sync_peer_open(&dst[mode], spath, &src, mode ? pool : NULL);
 			double va = verify_rate_threads(cores, sig, msg, sizeof msg, pk, N_VERIFY * cores / 2);
 			recv[mode] = sync_all(&src, &dst[mode], n_sync, &serve[mode], &wire_bytes[mode]);
-			if (mode == 1 && store_stats(dst[mode].st, &sst0) != 0)
+			if (mode == 1 && (store_stats(dst[mode].st, &sst0) != 0 || store_tables(dst[mode].st, tabs) != 0))
 				die("stats");
 			double vb = verify_rate_threads(cores, sig, msg, sizeof msg, pk, N_VERIFY * cores / 2);
 			ref[mode] = (va + vb) / 2;
@@ -569,6 +641,22 @@ sync:
 		       bare_per);
 		printf("%-52s %10.1f B   (%.2f x the bare table)\n", "receiver's store per indicator", store_per,
 		       store_per / bare_per);
+		/* where the bytes go: each table's pages (branch/leaf/overflow)
+		 * per indicator; the rest of the file is LMDB's catalogue and
+		 * free pages */
+		uint64_t in_tables = 0;
+		for (int t = 0; t < STORE_TABLES; t++) {
+			snprintf(label, sizeof label, "  table %s (%llu entries; %llu/%llu/%llu pages)", tabs[t].name,
+			         (unsigned long long)tabs[t].entries, (unsigned long long)tabs[t].branch_pages,
+			         (unsigned long long)tabs[t].leaf_pages, (unsigned long long)tabs[t].overflow_pages);
+			printf("%-52s %10.1f B\n", label, (double)tabs[t].bytes / (double)(sst0.records ? sst0.records : 1));
+			in_tables += tabs[t].bytes;
+		}
+		printf("%-52s %10.1f B\n", "  free pages and LMDB's catalogue",
+		       (double)(sst0.bytes - in_tables) / (double)(sst0.records ? sst0.records : 1));
+		printf("%-52s %10llu/%llu/%llu\n", "  bare table pages (branch/leaf/overflow)",
+		       (unsigned long long)bst.ms_branch_pages, (unsigned long long)bst.ms_leaf_pages,
+		       (unsigned long long)bst.ms_overflow_pages);
 	}
 	if (only_sync) {
 		store_close(st);
