@@ -15,6 +15,7 @@
 #include "cliopt.h"
 #include "client.h"
 #include "config.h"
+#include "dnsmsg.h"
 #include "domain.h"
 #include "feedcmd.h"
 #include "keycmd.h"
@@ -1054,15 +1055,28 @@ static int cmd_rpz(int argc, char **argv)
 			time_or_never(w->notify_sent, sent);
 			time_or_never(w->notify_answered, ans);
 			printf("  %s\n", w->address);
-			if (w->last_soa || w->last_xfr || w->refused)
-				printf("    last SOA query  %s\n    last transfer   %s %s, %llu bytes, serial %u "
-				       "(%llu AXFR, %llu IXFR, %llu refused)\n",
-				       soa, w->xfr_kind[0] ? w->xfr_kind : "none", xfr, (unsigned long long)w->xfr_bytes,
-				       w->xfr_serial, (unsigned long long)w->axfrs, (unsigned long long)w->ixfrs,
-				       (unsigned long long)w->refused);
-			if (w->notify_sent)
-				printf("    last NOTIFY     serial %u sent %s, %s%s\n", w->notify_serial, sent,
-				       w->notify_answered ? "answered " : "not answered", w->notify_answered ? ans : "");
+			if (w->last_soa || w->last_xfr || w->refused) {
+				printf("    last SOA query  %s\n", soa);
+				/* a secondary that only probed the SOA has no transfer
+				 * to describe: "never", not "none never, 0 bytes" */
+				if (w->last_xfr)
+					printf("    last transfer   %s %s, %llu bytes, serial %u (%llu AXFR, %llu IXFR, "
+					       "%llu refused)\n",
+					       w->xfr_kind, xfr, (unsigned long long)w->xfr_bytes, w->xfr_serial,
+					       (unsigned long long)w->axfrs, (unsigned long long)w->ixfrs,
+					       (unsigned long long)w->refused);
+				else
+					printf("    last transfer   never (%llu refused)\n", (unsigned long long)w->refused);
+			}
+			/* the answer's RCODE: a REFUSED or NOTAUTH NOTIFY (BIND
+			 * without allow-notify for us) is a secondary that will not
+			 * follow, whatever "answered" suggests */
+			char rc[16];
+			if (w->notify_sent && w->notify_answered)
+				printf("    last NOTIFY     serial %u sent %s, answered %s with %s\n", w->notify_serial,
+				       sent, ans, dnsmsg_rcode_name(w->notify_rcode, rc));
+			else if (w->notify_sent)
+				printf("    last NOTIFY     serial %u sent %s, not answered\n", w->notify_serial, sent);
 			if (w->notify_pending)
 				printf("    (retrying until it answers)\n");
 		}

@@ -93,4 +93,9 @@ void dnsmsg_tsig_error(struct dnsmsg_out *o, const struct dnsmsg *q, unsigned er
  * length or -1. */
 int dnsmsg_notify(uint8_t *buf, size_t cap, uint16_t id, const char *zone, uint32_t serial);
 
+/* The mnemonic of an RCODE (RFC 1035, 2136, 6895: "NOERROR", "REFUSED",
+ * "NOTAUTH"...) for an operator, or "RCODE n" for one without a name.
+ * Returns a static string, or one in buf (16 bytes). */
+const char *dnsmsg_rcode_name(int rcode, char buf[16]);
+
 #endif

@@ -209,6 +209,19 @@ static void test_signed_answer_verifies_and_errors_are_unsigned(void **state)
 	(void)a;
 }
 
+/* What `amesh rpz' says a secondary answered a NOTIFY with. */
+static void test_rcode_names(void **state)
+{
+	char buf[16];
+	(void)state;
+	assert_string_equal(dnsmsg_rcode_name(0, buf), "NOERROR");
+	assert_string_equal(dnsmsg_rcode_name(DNS_RCODE_REFUSED, buf), "REFUSED");
+	assert_string_equal(dnsmsg_rcode_name(DNS_RCODE_NOTAUTH, buf), "NOTAUTH");
+	assert_string_equal(dnsmsg_rcode_name(10, buf), "NOTZONE");
+	assert_string_equal(dnsmsg_rcode_name(11, buf), "RCODE 11");
+	assert_string_equal(dnsmsg_rcode_name(-1, buf), "RCODE -1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +229,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_what_a_primary_never_needs),
 		cmocka_unit_test(test_answer_parses_back),
 		cmocka_unit_test(test_notify_parses_back),
+		cmocka_unit_test(test_rcode_names),
 		cmocka_unit_test(test_tsig_checks_key_name_algorithm_mac_and_time),
 		cmocka_unit_test(test_signed_answer_verifies_and_errors_are_unsigned),
 	};

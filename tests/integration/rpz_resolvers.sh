@@ -137,6 +137,11 @@ kill -HUP "$(cat "$T_ROOT/a/pid")"
 check "after SIGHUP: the new zone answers its SOA" wait_until 10 sh -c \
 	"dig @127.0.0.1 -p $DNS extra.amesh.test SOA | grep -q 'status: NOERROR'"
 check "after SIGHUP: amesh rpz shows it" wait_until 5 sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' rpz | grep -q 'zone extra (extra.amesh.test)'"
+text=$(amp a rpz)
+check "amesh rpz: a secondary that only probed the SOA has 'last transfer never'" \
+	grep -q "^    last transfer   never (0 refused)" <<<"$(sed -n '/^zone extra/,$p' <<<"$text")"
+check "amesh rpz: a NOTIFY answer names its RCODE" grep -q "answered .* with NOERROR" <<<"$text"
+check "amesh rpz: no 'none never' placeholder" not grep -q "none never" <<<"$text"
 check "after SIGHUP: it exports, with the live rules" sh -c \
 	"'$AMESH' -s '$T_ROOT/a/run/amesh.sock' export rpz --zone extra | grep -qx 'after-restart.example.com CNAME .'"
 expect_exit 2 "export of an unknown zone" amp a export rpz --zone nosuch
