@@ -1,6 +1,7 @@
 /* ameshd.c - the Abuse Mesh peer daemon: wires config, key, store and sockets. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_rpz.h"
 #include "control.h"
 #include "allowlist.h"
 #include "apply.h"
@@ -318,8 +320,12 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
+	char exposed[PATH_MAX * 2 + 256];
+	int secret_rc = config_rpz_secret_exposed(&cfg, exposed, sizeof exposed);
 	if (check_only) {
 		int bad = 0;
+		if (secret_rc != 0)
+			fprintf(stderr, "%s\n", exposed);
 		for (size_t i = 0; i < cfg.n_neighbours; i++) {
 			const struct config_neighbour *n = &cfg.neighbours[i];
 			const struct trust_entry *e = trust_by_name(&trust, n->name);
@@ -481,6 +487,8 @@ int main(int argc, char **argv)
 	         cfg.control, cfg.data_dir, cfg.n_neighbours, cfg.n_neighbours == 1 ? "" : "s",
 	         cfg.listen[0] ? ", listening on " : "", cfg.listen,
 	         cfg.metrics_listen[0] ? ", metrics on " : "", cfg.metrics_listen);
+	if (secret_rc != 0)
+		log_warn("%s", exposed);
 	sweep(ap, audit, cfg.audit_retention);
 
 	for (;;) {

@@ -3,10 +3,12 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "policy.h"
 #include "text.h"
@@ -512,6 +514,29 @@ void config_rpz_check(const struct config_rpz *z, const unsigned set_on[CONFIG_R
 		snprintf(msg, sizeof msg, "[rpz %s] categories: none would make an empty zone", z->name);
 		problem(arg, set_on[1], msg);
 	}
+}
+
+int config_rpz_secret_exposed(const struct config *cfg, char *why, size_t whylen)
+{
+	const struct config_rpz *z = NULL;
+	struct stat st;
+
+	for (size_t i = 0; i < cfg->n_rpz && !z; i++)
+		if (cfg->rpz[i].tsig_name[0])
+			z = &cfg->rpz[i];
+	if (!z)
+		return 0;
+	if (stat(cfg->path, &st) != 0) {
+		snprintf(why, whylen, "%s: %s", cfg->path, strerror(errno));
+		return -1;
+	}
+	if ((st.st_mode & 077) == 0)
+		return 0;
+	snprintf(why, whylen, "%s:%u: warning: holds the TSIG secret of [rpz %s] but is readable by %s "
+	         "(mode %04o); anyone who reads it can transfer the zone as a secondary: chmod 600 %s",
+	         cfg->path, z->line, z->name, st.st_mode & 007 ? "everyone" : "its group",
+	         (unsigned)(st.st_mode & 07777), cfg->path);
+	return 1;
 }
 
 bool config_rpz_name_ok(const char *name, size_t n)

@@ -30,6 +30,12 @@ void config_rpz_check(const struct config_rpz *z, const unsigned set_on[CONFIG_R
 bool config_rpz_name_ok(const char *name, size_t n);
 /* [peer] dns_listen = ADDR:PORT, [ADDR]:PORT ... ("" = none). */
 int config_dns_listen_set(struct config *cfg, const char *v, char *why, size_t whylen);
+/* Whether cfg's file holds a TSIG secret ([rpz] tsig) yet can be read by
+ * group or others (mode & 077): 0 = fine, 1 = exposed, with one line in
+ * why naming the zone, the mode and the fix (never the secret); -1 if the
+ * file cannot be stat'ed (why says so). A warning, not an error: the
+ * daemon still starts, and --check and the log say it. */
+int config_rpz_secret_exposed(const struct config *cfg, char *why, size_t whylen);
 /* The commented-out [rpz NAME] example for the template. */
 void config_rpz_template(char **text, size_t *len);
 

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "config_rpz.h"
 
 #define DIAGS_MAX 128
 
@@ -605,6 +606,32 @@ static void test_rpz_cname_target_must_be_a_host(void **state)
 	                              "[rpz b]\nzone = rpz.b.example\ncategories = all\naction = cname notrpz.b.example\n"
 	                              "[rpz c]\nzone = rpz.c.example\ncategories = all\naction = cname 3com.example\n"),
 	                 0);
+}
+
+/* A TSIG secret in a file its group can read is said (never quoted). */
+static void test_rpz_tsig_secret_in_readable_file_is_warned(void **state)
+{
+	struct fixture *f = *state;
+	char why[PATH_MAX * 2 + 256];
+	static const char text[] = "[peer]\nname = a\n[rpz z]\nzone = z.example\ncategories = all\n"
+	                           "tsig = k hmac-sha256 c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=\n";
+
+	assert_int_equal(load_text(f, text), 0);
+	assert_int_equal(chmod(f->path, 0640), 0);
+	assert_int_equal(config_rpz_secret_exposed(&f->cfg, why, sizeof why), 1);
+	assert_non_null(strstr(why, ":3: warning: holds the TSIG secret of [rpz z]"));
+	assert_non_null(strstr(why, "its group (mode 0640)"));
+	assert_non_null(strstr(why, "chmod 600"));
+	assert_null(strstr(why, "c2VjcmV0"));
+	assert_int_equal(chmod(f->path, 0604), 0);
+	assert_int_equal(config_rpz_secret_exposed(&f->cfg, why, sizeof why), 1);
+	assert_non_null(strstr(why, "readable by everyone"));
+	assert_int_equal(chmod(f->path, 0600), 0);
+	assert_int_equal(config_rpz_secret_exposed(&f->cfg, why, sizeof why), 0);
+	/* no secret, nothing to say whatever the mode */
+	assert_int_equal(load_text(f, "[peer]\nname = a\n[rpz z]\nzone = z.example\ncategories = all\n"), 0);
+	assert_int_equal(chmod(f->path, 0644), 0);
+	assert_int_equal(config_rpz_secret_exposed(&f->cfg, why, sizeof why), 0);
 }
 
 static void test_rpz_tsig_secret_never_quoted(void **state)
@@ -1265,6 +1292,7 @@ int main(void)
 		T(test_rpz_section_parsed_with_defaults),
 		T(test_rpz_errors_name_their_lines),
 		T(test_rpz_tsig_secret_never_quoted),
+		T(test_rpz_tsig_secret_in_readable_file_is_warned),
 		T(test_rpz_cname_target_must_be_a_host),
 		T(test_write_default_loads_with_name_and_listen),
 		T(test_write_default_without_listen),

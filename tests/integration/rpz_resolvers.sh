@@ -34,6 +34,13 @@ allow_transfer = 127.0.0.1
 notify = 127.0.0.1:$BIND
 tsig = $KEY hmac-sha256 $SECRET
 CONF
+chmod 640 "$T_ROOT/a/amesh.conf"
+expect_exit 0 "--check of a group-readable config with a TSIG secret: valid" "$AMESHD" -c "$T_ROOT/a/amesh.conf" --check
+check "... with a warning naming the zone and the fix" grep -q "holds the TSIG secret of \[rpz signed\].*mode 0640.*chmod 600" <<<"$T_ERR"
+check "... never the secret" not grep -qF "$SECRET" <<<"$T_ERR"
+chmod 600 "$T_ROOT/a/amesh.conf"
+expect_exit 0 "--check at 0600: no warning" "$AMESHD" -c "$T_ROOT/a/amesh.conf" --check
+check "... none" not grep -q "TSIG secret" <<<"$T_ERR"
 for p in a b c; do check "--check $p" "$AMESHD" -c "$T_ROOT/$p/amesh.conf" --check; done
 # a setup failure keeps the directory and says which server did not start
 setup() { "$@" || { fail "setup: $*"; finish; exit 1; }; }
