@@ -554,7 +554,15 @@ static int load_json(struct loader *l, const char *buf, size_t len, struct sourc
 		json_t *v = json_array_get(list, i);
 		snprintf(where, sizeof where, "list[%zu]", i);
 		if (!json_is_string(v)) {
-			skipped(l, where, "not a string");
+			/* say what it is, quoted (a list of numbers or objects is
+			 * a list of the wrong kind, an operator must see which) */
+			char *dump = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+			char jq[TEXT_QUOTE_LEN(QUOTE_MAX)];
+			skipped(l, where, "%s: %s, not a name (a JSON string)",
+			        dump ? text_quote(jq, sizeof jq, dump, strlen(dump), QUOTE_MAX) : "?",
+			        json_is_number(v) ? "a number" : json_is_null(v) ? "null" : json_is_object(v) ? "an object"
+			        : json_is_array(v) ? "an array" : "a boolean");
+			free(dump);
 			continue;
 		}
 		if ((rv = take_entry(l, where, json_string_value(v), json_string_length(v), exact, *srcp)) != 0)

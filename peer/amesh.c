@@ -1310,8 +1310,9 @@ static int cmd_allowlist(int argc, char **argv)
 		for (size_t i = 0; i < resp.n_allow_sources; i++) {
 			const struct wire_allow_source *w = &resp.allow_sources[i];
 			char name[1100];
-			printf("  list %s (%s): %llu entries, %llu bad entr%s skipped\n", printable(w->name, name, sizeof name),
-			       w->type, (unsigned long long)w->entries, (unsigned long long)w->skipped,
+			printf("  list %s (%s): %llu entr%s, %llu bad entr%s skipped\n", printable(w->name, name, sizeof name),
+			       w->type, (unsigned long long)w->entries, w->entries == 1 ? "y" : "ies",
+			       (unsigned long long)w->skipped,
 			       w->skipped == 1 ? "y" : "ies");
 		}
 		if (resp.n_allow_entries == 0)

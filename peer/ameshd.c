@@ -130,9 +130,9 @@ static int load_allowlist(const struct config *cfg, bool check, struct allowlist
 				         cfg->allowlist[i], st.narrowed - ALLOWLIST_SKIPS_SHOWN);
 		}
 		if (!check)
-			log_info("allowlist: %s: %zu entries, %zu bad entr%s skipped, %zu public-suffix entr%s covering "
+			log_info("allowlist: %s: %zu entr%s, %zu bad entr%s skipped, %zu public-suffix entr%s covering "
 			         "the name only",
-			         cfg->allowlist[i], st.entries, st.skipped, st.skipped == 1 ? "y" : "ies", st.narrowed,
+			         cfg->allowlist[i], st.entries, st.entries == 1 ? "y" : "ies", st.skipped, st.skipped == 1 ? "y" : "ies", st.narrowed,
 			         st.narrowed == 1 ? "y" : "ies");
 		skipped += st.skipped;
 	}

@@ -521,6 +521,25 @@ static void test_warninglist_missing_parts(void **state)
 	assert_int_equal(allowlist_count(a), 0);
 }
 
+/* Odd shapes real exports carry: every non-string entry is skipped and
+ * quoted with what it is; the strings around it load. */
+static void test_warninglist_non_string_entries_say_what_they_are(void **state)
+{
+	struct allowlist *a = *state;
+
+	assert_int_equal(load_str(a, "odd.json", "{\"type\":\"hostname\",\"list\":[null,{\"host\":\"x.example\"},"
+	                                         "[\"y.example\"],true,2.5,\"kept.example\"]}"),
+	                 0);
+	assert_int_equal(stats.entries, 1);
+	assert_int_equal(stats.skipped, 5);
+	assert_skip_has("odd.json|list[0]|`null': null, not a name");
+	assert_skip_has("odd.json|list[1]|`{\"host\":\"x.example\"}': an object, not a name");
+	assert_skip_has("odd.json|list[2]|`[\"y.example\"]': an array, not a name");
+	assert_skip_has("odd.json|list[3]|`true': a boolean, not a name");
+	assert_skip_has("odd.json|list[4]|`2.5': a number, not a name");
+	assert_matches(a, "www.kept.example", "kept.example", "odd.json");
+}
+
 static void test_warninglist_bad_entries_skipped_by_index(void **state)
 {
 	struct allowlist *a = *state;
@@ -532,7 +551,7 @@ static void test_warninglist_bad_entries_skipped_by_index(void **state)
 	assert_int_equal(stats.skipped, 4);
 	assert_skip_has("w.json|list[2]|`x@y.example'");
 	assert_skip_has("w.json|list[3]|`10.0.0.1': an IP address");
-	assert_skip_has("w.json|list[4]|not a string");
+	assert_skip_has("w.json|list[4]|`7': a number, not a name (a JSON string)");
 	assert_skip_has("w.json|list[5]|`-250.starlink.ru': label `-250' has a leading hyphen");
 	assert_matches(a, "last.example", "last.example", "w.json");
 	/* \u0000 is refused by the JSON parser: the whole file */
@@ -701,6 +720,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plain_comments_crlf_and_prefixes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_idn_u_label_matches_a_label, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_duplicates_merge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_warninglist_non_string_entries_say_what_they_are, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_bad_entries_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_overlong_line_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_coverage_table, setup, teardown),

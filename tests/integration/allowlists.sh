@@ -25,7 +25,7 @@ check "... and says how many names and bad entries" grep -q "23 allowlisted name
 check "--check names a bad entry with file and index" grep -q "top-sites.json: list\[5\]: skipped: \`-container.supertms.com': label \`-container' has a leading hyphen" <<<"$T_ERR"
 check "... a space" grep -q "top-sites.json: list\[8\]: skipped: \`corona helden': a space" <<<"$T_ERR"
 check "... empty labels" grep -q "top-sites.json: list\[9\]: skipped: \`marketingplatform.google....'" <<<"$T_ERR"
-check "... a non-string entry" grep -q "top-sites.json: list\[13\]: skipped: not a string" <<<"$T_ERR"
+check "... a non-string entry" grep -q "top-sites.json: list\[13\]: skipped: \`42': a number, not a name" <<<"$T_ERR"
 check "... a subdomains-only public suffix" grep -q "top-sites.json: list\[15\]: skipped: \`.github.io': \`github.io' is a public suffix" <<<"$T_ERR"
 check "--check warns of a public suffix kept as itself only, with file and index" grep -q "top-sites.json: list\[2\]: warning: \`github.io': \`github.io' is a public suffix: this entry covers that name only, never the names below it" <<<"$T_ERR"
 check "... each one" grep -q "top-sites.json: list\[3\]: warning: \`duckdns.org'" <<<"$T_ERR"
