@@ -36,14 +36,17 @@
 #define AM_QUERY_NAMES_MAX 4096      /* names in one query request */
 #define AM_LIST_MAX 10000            /* signals in one list response */
 
-#define AM_BODY_FORMAT 1
+#define AM_BODY_FORMAT 2 /* issue 13: the origin left the body (amesh.proto) */
 #define AM_CONTROL_PROTOCOL 1
 /* Domain separation: a key that signs indicators may later sign rotation or
  * revocation statements; a prefix per statement type stops cross-use. Every
  * context in the project is written as one length byte and then its name
- * (here 0x12 = 18 = strlen("AMESH-INDICATOR-V1")), so no context || message
+ * (here 0x12 = 18 = strlen("AMESH-INDICATOR-V2")), so no context || message
  * can read as another context || message; test_indicator checks the byte. */
-#define AM_SIGN_CONTEXT_INDICATOR "\x12" "AMESH-INDICATOR-V1"
+#define AM_SIGN_CONTEXT_INDICATOR "\x12" "AMESH-INDICATOR-V2"
+/* The indicator id hashes this context, then origin || signature || body
+ * (indicator.h); 0x15 = 21 = strlen("AMESH-INDICATOR-ID-V2"). */
+#define AM_ID_CONTEXT_INDICATOR "\x15" "AMESH-INDICATOR-ID-V2"
 
 enum am_err {
 	AM_OK = 0,

@@ -513,6 +513,9 @@ static int accept_hello(const uint8_t my_sk[64], struct session_replay *replay, 
 	if (h->version != SESSION_VERSION) {
 		seterr(err, errlen, "hello from key %s speaks link version %" PRIu32
 		       " (this peer speaks %d)", idhex, h->version, SESSION_VERSION);
+		/* no secret in a version number: the other side learns why */
+		seterr(told, toldlen, "link version %" PRIu32 " is not spoken here: this peer speaks link version %d",
+		       h->version, SESSION_VERSION);
 		goto fail;
 	}
 	crypto_sign_ed25519_sk_to_pk(me, my_sk);

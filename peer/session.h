@@ -4,7 +4,7 @@
  * NNG's TLS cannot pin raw Ed25519 keys (FIELD-NOTES), so links carry their
  * own handshake, SIGMA-style, in one req/rep round trip:
  *
- *   I -> R  Hello   {version 2, I, R, e_i, timestamp, sig_I}
+ *   I -> R  Hello   {version 3, I, R, e_i, timestamp, sig_I}
  *           sig_I = Ed25519(I, C("AMESH-LINK-HELLO-V2") || BLAKE2b-256(Hello packed with sig empty))
  *   R -> I  Welcome {e_r, session, sig_R}
  *           sig_R = Ed25519(R, C("AMESH-LINK-WELCOME-V2") || BLAKE2b-256(Hello bytes) || e_r || session)
@@ -19,6 +19,7 @@
  * Hello whose initiator is not pinned (trust callback; checked before the
  * signature), whose responder field is not R, that it has already seen
  * (replay cache; looked up before the signature), or whose signature fails.
+ * A Hello of another link version is told so (SESSION_VERSION).
  * A Hello whose signature verified may learn why it was refused: its
  * timestamp is more than SESSION_SKEW seconds off, it is stamped before
  * the responder started (so a Hello captured before a restart cannot be
@@ -58,7 +59,13 @@
 #define SESSION_SKEW 120          /* seconds of clock difference tolerated */
 #define SESSION_WINDOW 1024       /* replay window, in messages */
 #define SESSION_FRAME_MAX (8u << 20) /* largest frame accepted on a link */
-#define SESSION_VERSION 2
+/* Link version: 3 since issue 13 changed the sealed sync payload (indicator
+ * format 2, origin tables in batches; mesh.proto). The handshake itself is
+ * unchanged, so its contexts still say V2; the version field is inside
+ * what sig_I signs. A Hello of another version is refused with a text
+ * naming both versions, before any key is checked: the version is no
+ * secret, and an operator upgrading one side must learn why. */
+#define SESSION_VERSION 3
 #define SESSION_COUNTER_MAX (UINT64_MAX - 1) /* the last counter is never used */
 #define SESSION_HS_BURST 30       /* authentic handshakes per key at once ... */
 #define SESSION_HS_INTERVAL 2     /* ... then one per this many seconds */

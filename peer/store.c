@@ -15,7 +15,7 @@
 #include <sys/statvfs.h>
 
 /*
- * Layout (store format 3; store.h has the tables). The record value in
+ * Layout (store format 4, the records of format 3; store.h has the tables). The record value in
  * `recs', keyed by its seq (u64 big-endian). Integers are written byte by
  * byte (never a struct memcpy: padding and host byte order would leak into
  * the file); "varint" is unsigned LEB128 (7 bits a byte, low first, at
@@ -58,8 +58,12 @@
  * disagrees with the index key that led to it is reported as AM_ESTORE and
  * never interpreted.
  */
-#define STORE_FORMAT 3 /* the whole data directory; meta "format" */
-#define REC_FORMAT 1   /* one record value, inside store format 3 */
+/* The whole data directory; meta "format". 4: the layout of 3, holding
+ * indicator envelopes of format 2 (issue 13's wire: the origin outside the
+ * signed body); a format-3 directory holds format-1 envelopes that no peer
+ * of this build verifies, so it is refused like the older layouts. */
+#define STORE_FORMAT 4
+#define REC_FORMAT 1   /* one record value, inside store formats 3 and 4 */
 #define REC_FIXED 6
 #define REC_FROM_MAX 63
 #define VARINT_MAX 10
@@ -640,10 +644,11 @@ int store_open(struct store **out, const char *dir, uint64_t map_size, char *err
 			if (err && format < STORE_FORMAT)
 				snprintf(err, errlen,
 				         "store: `%s' holds an older store format (%s), and this ameshd reads format %d "
-				         "only (issue 13 made records compact): stop the daemon, move data.mdb and "
+				         "only (issue 13 made records and indicators compact): stop the daemon, move data.mdb and "
 				         "lock.mdb out of `%s' (the rest of the directory may stay) and start again; "
 				         "the store starts empty under a new epoch and neighbours send everything again",
-				         dir, format ? "unknown" : "1 or 2", STORE_FORMAT, dir);
+				         dir, format == 3 ? "3, indicators of format 1" : format ? "unknown" : "1 or 2",
+				         STORE_FORMAT, dir);
 			else if (err)
 				snprintf(err, errlen,
 				         "store: `%s' holds store format %llu, newer than the format %d this ameshd "

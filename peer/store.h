@@ -1,7 +1,8 @@
 /*
  * store.h - indicator state, change log and expiry index in LMDB.
  *
- * Databases in one LMDB environment (data directory), store format 3:
+ * Databases in one LMDB environment (data directory), store format 4
+ * (format 3's layout, holding indicator envelopes of format 2, issue 13):
  *   recs    seq (u64 big-endian) -> record (store.c has the layout: the
  *           decoded fields as varints, the domain, the id and the envelope
  *           exactly as received). Keyed by the local change-log sequence
@@ -19,14 +20,15 @@
  *           as the bare records).
  *   meta    "epoch": 16 random bytes made when the store is created (a
  *           rebuilt store gets a new epoch, so sync cursors restart);
- *           "format": 3; "seq": last local seq; "version": last own version
+ *           "format": 4; "seq": last local seq; "version": last own version
  *           issued; "tombstones": count of withdrawn records; "origins",
  *           "neighbours": the last id interned.
  *   cursors neighbour name -> sync cursor (below).
  *
  * A data directory of another format (an older ameshd's: formats 1 and 2
- * kept a wide record under the name, with the name again in two indexes)
- * is refused by store_open with what to do, never read.
+ * kept a wide record under the name, with the name again in two indexes;
+ * format 3 held indicator envelopes of format 1, which no peer verifies
+ * any more) is refused by store_open with what to do, never read.
  *
  * Last-writer-wins: an update replaces the record for its key iff its
  * (version, id) is greater - version numerically, then id bytewise. That is a

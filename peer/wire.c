@@ -36,8 +36,6 @@ int wire_body_pack(const struct am_indicator *ind, uint8_t *buf, size_t cap, siz
 	if (dlen == 0 || dlen > AM_DOMAIN_MAX)
 		return AM_EINVAL;
 	m.format = AM_BODY_FORMAT;
-	m.origin.data = (uint8_t *)ind->origin;
-	m.origin.len = AM_KEY_BYTES;
 	m.domain.data = (uint8_t *)ind->domain;
 	m.domain.len = dlen;
 	m.category = (Amesh__V1__Category)ind->category;
@@ -73,8 +71,6 @@ int wire_body_unpack(const uint8_t *buf, size_t len, struct am_indicator *ind)
 		rv = AM_EFORMAT;
 		goto done;
 	}
-	if (m->origin.len != AM_KEY_BYTES)
-		goto done;
 	if (m->domain.len == 0 || m->domain.len > AM_DOMAIN_MAX ||
 	    memchr(m->domain.data, '\0', m->domain.len) != NULL)
 		goto done;
@@ -82,7 +78,6 @@ int wire_body_unpack(const uint8_t *buf, size_t len, struct am_indicator *ind)
 	if ((int)m->category <= 0 || (int)m->category >= AM_CAT_COUNT ||
 	    (int)m->tlp <= 0 || (int)m->tlp >= AM_TLP_COUNT || m->confidence > 100)
 		goto done;
-	memcpy(ind->origin, m->origin.data, AM_KEY_BYTES);
 	memcpy(ind->domain, m->domain.data, m->domain.len);
 	ind->domain[m->domain.len] = '\0';
 	ind->category = (enum am_category)m->category;
@@ -113,8 +108,8 @@ int wire_envelope_pack(const struct wire_envelope *e, uint8_t *buf, size_t cap, 
 	m.body.len = e->body_len;
 	m.signature.data = (uint8_t *)e->signature;
 	m.signature.len = AM_SIG_BYTES;
-	m.signer.data = (uint8_t *)e->signer;
-	m.signer.len = AM_KEY_BYTES;
+	m.origin.data = (uint8_t *)e->origin;
+	m.origin.len = AM_KEY_BYTES;
 	size_t need = amesh__v1__envelope__get_packed_size(&m);
 	if (need > cap || need > AM_ENVELOPE_MAX)
 		return AM_ETOOBIG;
@@ -136,12 +131,12 @@ int wire_envelope_unpack(const uint8_t *buf, size_t len, struct wire_envelope *e
 	if ((m = amesh__v1__envelope__unpack(&a, len, buf)) == NULL)
 		return AM_EDECODE;
 	if (m->body.len == 0 || m->body.len > AM_BODY_MAX ||
-	    m->signature.len != AM_SIG_BYTES || m->signer.len != AM_KEY_BYTES)
+	    m->signature.len != AM_SIG_BYTES || m->origin.len != AM_KEY_BYTES)
 		goto done;
 	memcpy(e->body, m->body.data, m->body.len);
 	e->body_len = m->body.len;
 	memcpy(e->signature, m->signature.data, AM_SIG_BYTES);
-	memcpy(e->signer, m->signer.data, AM_KEY_BYTES);
+	memcpy(e->origin, m->origin.data, AM_KEY_BYTES);
 	rv = 0;
 done:
 	amesh__v1__envelope__free_unpacked(m, &a);

@@ -23,21 +23,23 @@
  * or the result would exceed AM_BODY_MAX. */
 int wire_body_pack(const struct am_indicator *ind, uint8_t *buf, size_t cap, size_t *len);
 /* Parses a body (len <= AM_BODY_MAX) into ind. Structural checks only:
- * format, origin length, domain length and no NUL, enum ranges fit. The
- * domain is NOT normalised here; callers run domain_normalise on it. */
+ * format (AM_EFORMAT unless AM_BODY_FORMAT), domain length and no NUL,
+ * enum ranges fit. The domain is NOT normalised here; callers run
+ * domain_normalise on it. A format-2 body holds no origin: ind->origin is
+ * left zero and the caller sets it from the envelope (indicator.h). */
 int wire_body_unpack(const uint8_t *buf, size_t len, struct am_indicator *ind);
 
+/* The three pieces of a signed indicator (amesh.proto, Envelope). */
 struct wire_envelope {
-	uint8_t body[AM_BODY_MAX];
+	uint8_t body[AM_BODY_MAX];       /* exact signed IndicatorBody bytes */
 	size_t body_len;
 	uint8_t signature[AM_SIG_BYTES];
-	uint8_t signer[AM_KEY_BYTES];
+	uint8_t origin[AM_KEY_BYTES];    /* the signer, bound by the signature */
 };
-/* Packs (body, signature, signer) canonically: fields in tag order, no
- * unknown fields - so the same envelope always packs to the same bytes, and
- * the indicator id (a hash of these bytes) survives relays. */
+/* Packs (body, signature, origin) canonically: fields in tag order, no
+ * unknown fields. The id does not depend on this packing (indicator.h). */
 int wire_envelope_pack(const struct wire_envelope *e, uint8_t *buf, size_t cap, size_t *len);
-/* Parses an envelope (len <= AM_ENVELOPE_MAX). Signature and signer must be
+/* Parses an envelope (len <= AM_ENVELOPE_MAX). Signature and origin must be
  * exactly 64 and 32 bytes, body at most AM_BODY_MAX. */
 int wire_envelope_unpack(const uint8_t *buf, size_t len, struct wire_envelope *e);
 

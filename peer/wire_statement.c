@@ -247,7 +247,8 @@ bool wire_envelope_tagged(const uint8_t *buf, size_t len, size_t max, const char
 				return false;
 			/* the last occurrence wins, as it does for protobuf-c */
 			if (is_tag)
-				tagged = n == WIRE_STATEMENT_TAG_LEN && memcmp(buf + at, tag, WIRE_STATEMENT_TAG_LEN) == 0;
+				tagged = n == WIRE_STATEMENT_TAG_LEN &&
+				         (tag == NULL || memcmp(buf + at, tag, WIRE_STATEMENT_TAG_LEN) == 0);
 			at += (size_t)n;
 			break;
 		case 5:

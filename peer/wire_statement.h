@@ -68,7 +68,8 @@ int wire_statement_envelope_unpack(const uint8_t *buf, size_t len,
 bool wire_statement_is(const uint8_t *buf, size_t len);
 
 /* The same walk for any envelope of at most max bytes whose field 15
- * carries a 4-byte tag (statements "AMST", disputes "AMDI"). */
+ * carries a 4-byte tag (statements "AMST", disputes "AMDI"); tag NULL:
+ * any 4-byte tag (wire_sync.c: an untagged envelope is an indicator). */
 bool wire_envelope_tagged(const uint8_t *buf, size_t len, size_t max, const char tag[4]);
 
 #endif

@@ -5,13 +5,16 @@
 #include <string.h>
 
 #include "mesh.pb-c.h"
+#include "wire.h"
 #include "wire_budget.h"
+#include "wire_statement.h"
 
 /* A batch may carry SYNC_BATCH_MAX items, each costing an Item struct,
- * its pointer and its envelope copy. */
+ * its pointer and up to two byte copies (envelope, or body and
+ * signature), and as many origin keys. */
 static void budget_init(struct wire_budget *b, ProtobufCAllocator *a, size_t len)
 {
-	wire_budget_init(b, a, 2 * len + (size_t)SYNC_BATCH_MAX * 2 * 128 + WIRE_BUDGET_SLACK);
+	wire_budget_init(b, a, 2 * len + (size_t)SYNC_BATCH_MAX * 4 * 128 + WIRE_BUDGET_SLACK);
 }
 
 int wire_batch_push(struct wire_batch *b, const uint8_t *env, size_t env_len, uint32_t hops)
@@ -45,19 +48,49 @@ void wire_batch_clear(struct wire_batch *b)
 	memset(b, 0, sizeof *b);
 }
 
-/* Builds a protobuf Batch pointing into b; items/ptrs are allocated here and
- * freed by batch_pb_free. */
+/* Builds a protobuf Batch pointing into b; items/ptrs/pieces/origins are
+ * allocated here and freed by batch_pb_free.
+ *
+ * Indicators travel split (mesh.proto, link version 3): an item holds the
+ * exact body bytes and the signature, and the origin key goes once into the
+ * batch's origin table. Anything tagged (statements, disputes, sightings)
+ * or that does not parse as an indicator envelope travels whole, so the
+ * receiver's ingest refuses it item by item as before. */
 struct batch_pb {
 	Amesh__V1__Batch m;
 	Amesh__V1__Item *items;
 	Amesh__V1__Item **ptrs;
+	struct wire_envelope *pieces;  /* one per item, filled for indicators */
+	ProtobufCBinaryData *origins;  /* distinct keys, pointing into pieces */
 };
+
+/* Index of key in the origin table, adding it if new. The last key used is
+ * tried first: a batch is mostly runs of one origin. Distinct origins are
+ * at most the items, so the scan is bounded by SYNC_BATCH_MAX. */
+static uint32_t origin_index(struct batch_pb *p, const uint8_t *key, uint32_t last)
+{
+	size_t n = p->m.n_origins;
+
+	if (n && memcmp(p->origins[last].data, key, AM_KEY_BYTES) == 0)
+		return last;
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(p->origins[i].data, key, AM_KEY_BYTES) == 0)
+			return (uint32_t)i;
+	p->origins[n].data = (uint8_t *)key;
+	p->origins[n].len = AM_KEY_BYTES;
+	p->m.n_origins = n + 1;
+	return (uint32_t)n;
+}
 
 static int batch_to_pb(const struct wire_batch *b, struct batch_pb *p)
 {
+	uint32_t last = 0;
+
 	amesh__v1__batch__init(&p->m);
 	p->items = NULL;
 	p->ptrs = NULL;
+	p->pieces = NULL;
+	p->origins = NULL;
 	p->m.epoch.data = (uint8_t *)b->epoch;
 	p->m.epoch.len = sizeof b->epoch;
 	p->m.policy.data = (uint8_t *)b->policy;
@@ -69,18 +102,35 @@ static int batch_to_pb(const struct wire_batch *b, struct batch_pb *p)
 	if (b->n) {
 		p->items = calloc(b->n, sizeof *p->items);
 		p->ptrs = calloc(b->n, sizeof *p->ptrs);
-		if (!p->items || !p->ptrs)
+		/* not zeroed: only the parsed indicators' slots are read */
+		p->pieces = malloc(b->n * sizeof *p->pieces);
+		p->origins = calloc(b->n, sizeof *p->origins);
+		if (!p->items || !p->ptrs || !p->pieces || !p->origins)
 			return AM_ENOMEM;
 	}
 	for (size_t i = 0; i < b->n; i++) {
-		amesh__v1__item__init(&p->items[i]);
-		p->items[i].envelope.data = (uint8_t *)b->items[i].env;
-		p->items[i].envelope.len = b->items[i].env_len;
-		p->items[i].hops = b->items[i].hops;
-		p->ptrs[i] = &p->items[i];
+		const struct wire_item *it = &b->items[i];
+		struct wire_envelope *e = &p->pieces[i];
+		Amesh__V1__Item *pi = &p->items[i];
+
+		amesh__v1__item__init(pi);
+		pi->hops = it->hops;
+		if (!wire_envelope_tagged(it->env, it->env_len, AM_ENVELOPE_MAX, NULL) &&
+		    wire_envelope_unpack(it->env, it->env_len, e) == 0) {
+			pi->body.data = e->body;
+			pi->body.len = e->body_len;
+			pi->signature.data = e->signature;
+			pi->signature.len = AM_SIG_BYTES;
+			pi->origin = last = origin_index(p, e->origin, last);
+		} else {
+			pi->envelope.data = (uint8_t *)it->env;
+			pi->envelope.len = it->env_len;
+		}
+		p->ptrs[i] = pi;
 	}
 	p->m.n_items = b->n;
 	p->m.items = p->ptrs;
+	p->m.origins = p->origins;
 	return 0;
 }
 
@@ -88,6 +138,34 @@ static void batch_pb_free(struct batch_pb *p)
 {
 	free(p->items);
 	free(p->ptrs);
+	free(p->pieces);
+	free(p->origins);
+}
+
+/* One received item into b: an indicator's pieces are packed into the
+ * envelope the store keeps (the body bytes copied exactly, never
+ * re-encoded); a whole envelope is copied as it came. */
+static int item_from_pb(const Amesh__V1__Batch *m, const Amesh__V1__Item *it, struct wire_batch *b)
+{
+	struct wire_envelope e;
+	uint8_t env[AM_ENVELOPE_MAX];
+	size_t len;
+
+	if (it->envelope.len) {
+		if (it->body.len || it->signature.len || it->origin)
+			return AM_EDECODE; /* one shape per item */
+		return wire_batch_push(b, it->envelope.data, it->envelope.len, it->hops);
+	}
+	if (it->body.len == 0 || it->body.len > AM_BODY_MAX || it->signature.len != AM_SIG_BYTES ||
+	    it->origin >= m->n_origins)
+		return AM_EDECODE;
+	memcpy(e.body, it->body.data, it->body.len);
+	e.body_len = it->body.len;
+	memcpy(e.signature, it->signature.data, AM_SIG_BYTES);
+	memcpy(e.origin, m->origins[it->origin].data, AM_KEY_BYTES);
+	if (wire_envelope_pack(&e, env, sizeof env, &len) != 0)
+		return AM_EDECODE;
+	return wire_batch_push(b, env, len, it->hops);
 }
 
 static int batch_from_pb(const Amesh__V1__Batch *m, struct wire_batch *b)
@@ -98,8 +176,11 @@ static int batch_from_pb(const Amesh__V1__Batch *m, struct wire_batch *b)
 	if (!m)
 		return 0;
 	if (m->epoch.len != sizeof b->epoch || m->policy.len != sizeof b->policy ||
-	    m->n_items > SYNC_BATCH_MAX || m->upto < m->after)
+	    m->n_items > SYNC_BATCH_MAX || m->n_origins > SYNC_BATCH_MAX || m->upto < m->after)
 		return AM_EDECODE;
+	for (size_t i = 0; i < m->n_origins; i++)
+		if (m->origins[i].len != AM_KEY_BYTES)
+			return AM_EDECODE;
 	b->present = true;
 	memcpy(b->epoch, m->epoch.data, sizeof b->epoch);
 	memcpy(b->policy, m->policy.data, sizeof b->policy);
@@ -108,8 +189,7 @@ static int batch_from_pb(const Amesh__V1__Batch *m, struct wire_batch *b)
 	b->head = m->head;
 	b->more = m->more;
 	for (size_t i = 0; i < m->n_items; i++) {
-		const Amesh__V1__Item *it = m->items[i];
-		if ((rv = wire_batch_push(b, it->envelope.data, it->envelope.len, it->hops)) != 0) {
+		if ((rv = item_from_pb(m, m->items[i], b)) != 0) {
 			wire_batch_clear(b);
 			return rv == AM_ENOMEM ? rv : AM_EDECODE;
 		}

@@ -4,6 +4,13 @@
  * capped, budgeted allocator, every field length checked; envelopes inside
  * a batch are copied out as opaque bytes and verified later by the ingest
  * path, never here.
+ *
+ * In memory every item is an envelope as the store keeps it. On the wire
+ * (link version 3, issue 13) an indicator travels split - body bytes,
+ * signature, and an index into the batch's origin table, so each origin
+ * key is sent once per batch - and is joined again on receipt: the body
+ * and signature bytes are copied exactly, so the id and the signature
+ * (indicator.h) see the bytes the origin signed.
  */
 #ifndef AMESH_WIRE_SYNC_H
 #define AMESH_WIRE_SYNC_H

@@ -9,6 +9,7 @@
 
 #include "indicator.h"
 #include "wire.h"
+#include "wire_sync.h"
 
 static uint8_t pk[32], sk[64], pk2[32], sk2[64];
 
@@ -96,25 +97,93 @@ static void test_tampered_body_fails_signature(void **state)
 	assert_int_equal(indicator_open(env, len, &out, NULL), AM_ESIG);
 }
 
-static void test_resigned_by_other_key_is_origin_mismatch(void **state)
+/* Format 2: the body names no origin; the signature binds it. */
+static void test_origin_is_bound_by_the_signature(void **state)
 {
 	struct wire_envelope e;
-	uint8_t env[AM_ENVELOPE_MAX], id[32], msg[AM_BODY_MAX + 32];
+	uint8_t env[AM_ENVELOPE_MAX], id[32], id2[32], msg[AM_BODY_MAX + 64];
 	struct am_indicator out;
 	size_t len;
 	(void)state;
 
-	/* an attacker re-signs the body (which still names pk as origin) with
-	 * their own key and names themselves as signer */
+	/* another key named as origin under pk's signature: refused */
 	sign_sample(env, &len, id);
 	assert_int_equal(wire_envelope_unpack(env, len, &e), 0);
+	memcpy(e.origin, pk2, 32);
+	assert_int_equal(wire_envelope_pack(&e, env, sizeof env, &len), 0);
+	assert_int_equal(indicator_open(env, len, &out, NULL), AM_ESIG);
+
+	/* the same body re-signed by pk2 is pk2's own indicator, not pk's:
+	 * it opens with origin pk2, under another id */
 	size_t clen = strlen(AM_SIGN_CONTEXT_INDICATOR);
 	memcpy(msg, AM_SIGN_CONTEXT_INDICATOR, clen);
-	memcpy(msg + clen, e.body, e.body_len);
-	crypto_sign_detached(e.signature, NULL, msg, clen + e.body_len, sk2);
-	memcpy(e.signer, pk2, 32);
+	memcpy(msg + clen, pk2, 32);
+	memcpy(msg + clen + 32, e.body, e.body_len);
+	crypto_sign_detached(e.signature, NULL, msg, clen + 32 + e.body_len, sk2);
 	assert_int_equal(wire_envelope_pack(&e, env, sizeof env, &len), 0);
-	assert_int_equal(indicator_open(env, len, &out, NULL), AM_EORIGIN);
+	assert_int_equal(indicator_open(env, len, &out, id2), 0);
+	assert_memory_equal(out.origin, pk2, 32);
+	assert_memory_not_equal(id, id2, 32);
+}
+
+/* The id is BLAKE2b-256 of the context, then origin, signature and body as
+ * received (indicator.h): recomputed here from the pieces by hand. */
+static void test_id_is_a_hash_of_the_exact_pieces(void **state)
+{
+	struct wire_envelope e;
+	uint8_t env[AM_ENVELOPE_MAX], id[32], want[32], pre[AM_BODY_MAX + 128];
+	size_t len, n;
+	(void)state;
+
+	sign_sample(env, &len, id);
+	assert_int_equal(wire_envelope_unpack(env, len, &e), 0);
+	assert_int_equal((uint8_t)AM_ID_CONTEXT_INDICATOR[0], strlen(AM_ID_CONTEXT_INDICATOR) - 1);
+	n = strlen(AM_ID_CONTEXT_INDICATOR);
+	memcpy(pre, AM_ID_CONTEXT_INDICATOR, n);
+	memcpy(pre + n, e.origin, 32);
+	memcpy(pre + n + 32, e.signature, 64);
+	memcpy(pre + n + 96, e.body, e.body_len);
+	crypto_generichash(want, 32, pre, n + 96 + e.body_len, NULL, 0);
+	assert_memory_equal(id, want, 32);
+}
+
+/* A format-1 envelope (origin inside the body, signed under the V1
+ * context) no longer opens: stores and peers of before issue 13 are
+ * refused, never misread. */
+static void test_format_1_envelope_is_refused(void **state)
+{
+	static const char ctx1[] = "\x12" "AMESH-INDICATOR-V1";
+	struct wire_envelope e;
+	uint8_t env[AM_ENVELOPE_MAX], msg[AM_BODY_MAX + 32], *p;
+	struct am_indicator out;
+	size_t len;
+	(void)state;
+
+	/* body v1: format 1, origin, domain, category, confidence */
+	memset(&e, 0, sizeof e);
+	p = e.body;
+	*p++ = 1 << 3, *p++ = 1;
+	*p++ = 2 << 3 | 2, *p++ = 32;
+	memcpy(p, pk, 32), p += 32;
+	*p++ = 3 << 3 | 2, *p++ = 16;
+	memcpy(p, "evil.example.com", 16), p += 16;
+	*p++ = 4 << 3, *p++ = 1;
+	*p++ = 5 << 3, *p++ = 80;
+	e.body_len = (size_t)(p - e.body);
+	memcpy(msg, ctx1, strlen(ctx1));
+	memcpy(msg + strlen(ctx1), e.body, e.body_len);
+	crypto_sign_detached(e.signature, NULL, msg, strlen(ctx1) + e.body_len, sk);
+	memcpy(e.origin, pk, 32);
+	assert_int_equal(wire_envelope_pack(&e, env, sizeof env, &len), 0);
+	assert_int_equal(indicator_open(env, len, &out, NULL), AM_ESIG);
+	/* and signed as format 2 would be, the body's format still refuses it */
+	size_t clen = strlen(AM_SIGN_CONTEXT_INDICATOR);
+	memcpy(msg, AM_SIGN_CONTEXT_INDICATOR, clen);
+	memcpy(msg + clen, pk, 32);
+	memcpy(msg + clen + 32, e.body, e.body_len);
+	crypto_sign_detached(e.signature, NULL, msg, clen + 32 + e.body_len, sk);
+	assert_int_equal(wire_envelope_pack(&e, env, sizeof env, &len), 0);
+	assert_int_equal(indicator_open(env, len, &out, NULL), AM_EFORMAT);
 }
 
 static void test_signature_without_context_is_rejected(void **state)
@@ -138,9 +207,9 @@ static void test_signature_without_context_is_rejected(void **state)
  * signature under the bare (unprefixed) name does not verify. */
 static void test_context_is_length_prefixed(void **state)
 {
-	static const char name[] = "AMESH-INDICATOR-V1";
+	static const char name[] = "AMESH-INDICATOR-V2";
 	struct wire_envelope e;
-	uint8_t env[AM_ENVELOPE_MAX], id[32], msg[AM_BODY_MAX + 32];
+	uint8_t env[AM_ENVELOPE_MAX], id[32], msg[AM_BODY_MAX + 64];
 	struct am_indicator out;
 	size_t len;
 	(void)state;
@@ -150,8 +219,9 @@ static void test_context_is_length_prefixed(void **state)
 	sign_sample(env, &len, id);
 	assert_int_equal(wire_envelope_unpack(env, len, &e), 0);
 	memcpy(msg, name, strlen(name));
-	memcpy(msg + strlen(name), e.body, e.body_len);
-	crypto_sign_detached(e.signature, NULL, msg, strlen(name) + e.body_len, sk);
+	memcpy(msg + strlen(name), pk, 32);
+	memcpy(msg + strlen(name) + 32, e.body, e.body_len);
+	crypto_sign_detached(e.signature, NULL, msg, strlen(name) + 32 + e.body_len, sk);
 	assert_int_equal(wire_envelope_pack(&e, env, sizeof env, &len), 0);
 	assert_int_equal(indicator_open(env, len, &out, NULL), AM_ESIG);
 }
@@ -270,13 +340,72 @@ static void test_oversized_and_empty_input(void **state)
 	assert_int_not_equal(indicator_open(big, 0, &out, NULL), 0);
 }
 
+/* Issue 13: the same promise on the wire, where an indicator travels
+ * split (body, signature, an index into the batch's origin table). Flip
+ * every bit of a packed batch of two origins' indicators: the batch fails
+ * to unpack, or every item that still opens is one of the originals -
+ * same id, same fields. A flip may move hops or the cursor (unsigned,
+ * per-link fields), never make a different indicator. */
+static void test_every_single_bit_flip_of_a_batch(void **state)
+{
+	struct wire_sync_response in, out;
+	uint8_t env[3][AM_ENVELOPE_MAX], ids[3][32], *buf;
+	struct am_indicator inds[3], got;
+	size_t lens[3], len;
+	(void)state;
+
+	memset(&in, 0, sizeof in);
+	for (int i = 0; i < 3; i++) {
+		inds[i] = sample();
+		inds[i].version = 1800000000000000ull + (uint64_t)i;
+		if (i == 1)
+			memcpy(inds[i].origin, pk2, 32);
+		assert_int_equal(indicator_sign(&inds[i], i == 1 ? sk2 : sk, env[i], sizeof env[i], &lens[i], ids[i]),
+		                 0);
+		assert_int_equal(wire_batch_push(&in.batch, env[i], lens[i], (uint32_t)i), 0);
+	}
+	assert_int_equal(wire_sync_response_pack(&in, &buf, &len), 0);
+	size_t opened = 0;
+	for (size_t i = 0; i < len; i++)
+		for (int bit = 0; bit < 8; bit++) {
+			buf[i] ^= (uint8_t)(1u << bit);
+			if (wire_sync_response_unpack(buf, len, &out) == 0) {
+				for (size_t k = 0; k < out.batch.n; k++) {
+					uint8_t id[32];
+					const struct wire_item *it = &out.batch.items[k];
+					if (indicator_open(it->env, it->env_len, &got, id) != 0)
+						continue;
+					size_t j = 0;
+					while (j < 3 && memcmp(id, ids[j], 32) != 0)
+						j++;
+					assert_true(j < 3);
+					assert_memory_equal(&got, &inds[j], sizeof got);
+					opened++;
+				}
+			}
+			wire_sync_response_clear(&out);
+			buf[i] ^= (uint8_t)(1u << bit);
+		}
+	assert_true(opened > 0); /* flips outside the items leave them intact */
+	assert_int_equal(wire_sync_response_unpack(buf, len, &out), 0);
+	assert_int_equal(out.batch.n, 3);
+	for (size_t k = 0; k < 3; k++)
+		assert_int_equal(indicator_open(out.batch.items[k].env, out.batch.items[k].env_len, &got, NULL), 0);
+	wire_sync_response_clear(&out);
+	wire_sync_response_clear(&in);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sign_then_open_round_trips_every_field),
 		cmocka_unit_test(test_every_single_bit_flip_is_rejected),
 		cmocka_unit_test(test_tampered_body_fails_signature),
-		cmocka_unit_test(test_resigned_by_other_key_is_origin_mismatch),
+		cmocka_unit_test(test_origin_is_bound_by_the_signature),
+		cmocka_unit_test(test_id_is_a_hash_of_the_exact_pieces),
+		cmocka_unit_test(test_format_1_envelope_is_refused),
+		cmocka_unit_test(test_every_single_bit_flip_of_a_batch),
 		cmocka_unit_test(test_signature_without_context_is_rejected),
 		cmocka_unit_test(test_sign_refuses_foreign_origin_and_bad_fields),
 		cmocka_unit_test(test_id_is_stable_and_distinct),

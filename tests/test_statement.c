@@ -276,7 +276,7 @@ static void test_contexts_are_separate(void **state)
 	memcpy(ie.body, body, blen);
 	ie.body_len = blen;
 	memcpy(ie.signature, e.signature, 64);
-	memcpy(ie.signer, pk, 32);
+	memcpy(ie.origin, pk, 32);
 	assert_int_equal(wire_envelope_pack(&ie, env, sizeof env, &len), 0);
 	assert_int_not_equal(indicator_open(env, len, &ind, NULL), 0);
 

@@ -1589,7 +1589,7 @@ static void test_statement_records_ride_the_log_but_are_not_signals(void **state
 }
 
 
-/* ---- store format 3: refusing other formats, interning, compactness ---- */
+/* ---- store format 4 (3 for records): refusing other formats, interning, compactness ---- */
 
 /* Writes an old-format store by hand (formats 1 and 2: no "format" in meta,
  * records under their name in "state", a "log") into a fresh directory. */
@@ -1625,7 +1625,7 @@ static void test_other_store_format_refused(void **state)
 	struct fx *f = *state;
 	struct store *s = (struct store *)1;
 	char err[AM_ERRLEN], old[160], newer[160];
-	uint64_t four = 4;
+	uint64_t three = 3, five = 5;
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
@@ -1636,7 +1636,7 @@ static void test_other_store_format_refused(void **state)
 	assert_null(s);
 	assert_non_null(strstr(err, old));
 	assert_non_null(strstr(err, "older store format (1 or 2)"));
-	assert_non_null(strstr(err, "reads format 3 only"));
+	assert_non_null(strstr(err, "reads format 4 only"));
 	assert_non_null(strstr(err, "move data.mdb and lock.mdb out of"));
 	/* untouched: the old table is still there, no new table was made */
 	env = raw_open(old);
@@ -1648,12 +1648,20 @@ static void test_other_store_format_refused(void **state)
 	/* and again: refusing is not a one-off */
 	assert_int_equal(store_open(&s, old, MAP_SMALL, err, sizeof err), AM_ESTORE);
 
+	/* format 3: this layout, but indicators of format 1 (before the
+	 * origin left the signed body): refused too (issue 13's wire) */
+	snprintf(newer, sizeof newer, "%s/three", f->root);
+	write_old_store(newer, &three);
+	assert_int_equal(store_open(&s, newer, MAP_SMALL, err, sizeof err), AM_ESTORE);
+	assert_null(s);
+	assert_non_null(strstr(err, "older store format (3, indicators of format 1)"));
+
 	snprintf(newer, sizeof newer, "%s/newer", f->root);
-	write_old_store(newer, &four);
+	write_old_store(newer, &five);
 	assert_int_equal(store_open(&s, newer, MAP_SMALL, err, sizeof err), AM_ESTORE);
 	assert_null(s);
 	assert_non_null(strstr(err, newer));
-	assert_non_null(strstr(err, "holds store format 4, newer than the format 3"));
+	assert_non_null(strstr(err, "holds store format 5, newer than the format 4"));
 }
 
 /* Neighbour names and origins are stored once each and read back for

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wire.h"
+#include "wire_sync.h"
 
 static struct am_indicator sample(void)
 {
@@ -55,7 +56,10 @@ static void test_body_round_trip(void **state)
 	(void)state;
 
 	assert_int_equal(wire_body_pack(&in, buf, sizeof buf, &len), 0);
+	/* format 2: the origin is not in the body (the envelope carries it) */
+	assert_null(memmem(buf, len, in.origin, sizeof in.origin));
 	assert_int_equal(wire_body_unpack(buf, len, &out), 0);
+	memset(in.origin, 0, sizeof in.origin);
 	assert_memory_equal(&in, &out, sizeof in);
 }
 
@@ -90,9 +94,12 @@ static void add_long_domain(uint8_t *b, size_t *len)
 	memset(d, 'a', sizeof d);
 	*len += put_bytes(b + *len, 3, d, sizeof d);
 }
-static void add_short_origin(uint8_t *b, size_t *len)
+static void add_format_1(uint8_t *b, size_t *len)
 {
-	*len += put_bytes(b + *len, 2, "short", 5);
+	/* a format-1 body: its origin inside, field 2 */
+	*len += put_bytes(b + *len, 2, "0123456789abcdef0123456789abcdef", 32);
+	b[(*len)++] = 1 << 3;
+	*len += put_varint(b + *len, 1);
 }
 static void add_bad_category(uint8_t *b, size_t *len)
 {
@@ -104,10 +111,10 @@ static void add_bad_confidence(uint8_t *b, size_t *len)
 	b[(*len)++] = 5 << 3;
 	*len += put_varint(b + *len, 101);
 }
-static void add_format_2(uint8_t *b, size_t *len)
+static void add_format_3(uint8_t *b, size_t *len)
 {
 	b[(*len)++] = 1 << 3;
-	*len += put_varint(b + *len, 2);
+	*len += put_varint(b + *len, 3);
 }
 
 static void test_body_unpack_rejects_bad_fields(void **state)
@@ -115,10 +122,10 @@ static void test_body_unpack_rejects_bad_fields(void **state)
 	(void)state;
 	assert_int_equal(unpack_mutated(add_nul_domain), AM_EDECODE);
 	assert_int_equal(unpack_mutated(add_long_domain), AM_EDECODE);
-	assert_int_equal(unpack_mutated(add_short_origin), AM_EDECODE);
+	assert_int_equal(unpack_mutated(add_format_1), AM_EFORMAT);
 	assert_int_equal(unpack_mutated(add_bad_category), AM_EDECODE);
 	assert_int_equal(unpack_mutated(add_bad_confidence), AM_EDECODE);
-	assert_int_equal(unpack_mutated(add_format_2), AM_EFORMAT);
+	assert_int_equal(unpack_mutated(add_format_3), AM_EFORMAT);
 }
 
 static void test_body_unpack_caps_size(void **state)
@@ -141,7 +148,7 @@ static void test_envelope_round_trip_and_field_checks(void **state)
 	memset(e.body, 7, 100);
 	e.body_len = 100;
 	memset(e.signature, 1, sizeof e.signature);
-	memset(e.signer, 2, sizeof e.signer);
+	memset(e.origin, 2, sizeof e.origin);
 	assert_int_equal(wire_envelope_pack(&e, buf, sizeof buf, &len), 0);
 	assert_int_equal(wire_envelope_unpack(buf, len, &out), 0);
 	assert_memory_equal(&e, &out, sizeof e);
@@ -150,11 +157,13 @@ static void test_envelope_round_trip_and_field_checks(void **state)
 	uint8_t bad[AM_ENVELOPE_MAX];
 	size_t n = put_bytes(bad, 1, e.body, 100);
 	n += put_bytes(bad + n, 2, e.signature, 63);
-	n += put_bytes(bad + n, 3, e.signer, 32);
+	n += put_bytes(bad + n, 3, e.origin, 32);
 	assert_int_equal(wire_envelope_unpack(bad, n, &out), AM_EDECODE);
-	/* a missing signer is refused */
+	/* a missing origin is refused, and a short one */
 	n = put_bytes(bad, 1, e.body, 100);
 	n += put_bytes(bad + n, 2, e.signature, 64);
+	assert_int_equal(wire_envelope_unpack(bad, n, &out), AM_EDECODE);
+	n += put_bytes(bad + n, 3, e.origin, 31);
 	assert_int_equal(wire_envelope_unpack(bad, n, &out), AM_EDECODE);
 }
 
@@ -347,6 +356,214 @@ static void test_response_error_round_trip(void **state)
 	assert_string_equal(out.error, "`co.uk': public suffix");
 }
 
+/* --- sync batches (wire_sync.h): indicators split, origins once --- */
+
+/* An indicator envelope of origin key k (all bytes k), with a body and a
+ * signature that name i: wire_sync never verifies, it only moves bytes. */
+static size_t fake_envelope(uint8_t k, int i, uint8_t *buf)
+{
+	struct wire_envelope e;
+	size_t len;
+
+	memset(&e, 0, sizeof e);
+	e.body_len = 40 + (size_t)i;
+	memset(e.body, 0x30 + i, e.body_len);
+	memset(e.signature, 0x60 + i, sizeof e.signature);
+	memset(e.origin, k, sizeof e.origin);
+	assert_int_equal(wire_envelope_pack(&e, buf, AM_ENVELOPE_MAX, &len), 0);
+	return len;
+}
+
+static size_t count_runs(const uint8_t *buf, size_t len, uint8_t k)
+{
+	uint8_t key[AM_KEY_BYTES];
+	size_t n = 0;
+	const uint8_t *p = buf, *end = buf + len;
+
+	memset(key, k, sizeof key);
+	while ((p = memmem(p, (size_t)(end - p), key, sizeof key)) != NULL) {
+		n++;
+		p += sizeof key;
+	}
+	return n;
+}
+
+static void test_sync_batch_sends_each_origin_once_and_round_trips(void **state)
+{
+	static const uint8_t keys[] = {0xa1, 0xa1, 0xb2, 0xa1, 0xb2, 0xa1};
+	struct wire_sync_response in, out;
+	uint8_t env[8][AM_ENVELOPE_MAX], *buf;
+	size_t lens[8], len;
+	(void)state;
+
+	memset(&in, 0, sizeof in);
+	memset(in.batch.epoch, 1, sizeof in.batch.epoch);
+	in.batch.upto = 9;
+	for (int i = 0; i < 6; i++) {
+		lens[i] = fake_envelope(keys[i], i, env[i]);
+		assert_int_equal(wire_batch_push(&in.batch, env[i], lens[i], (uint32_t)i), 0);
+	}
+	/* a tagged envelope (a key statement) travels whole */
+	lens[6] = put_bytes(env[6], 1, "body", 4);
+	lens[6] += put_bytes(env[6] + lens[6], 3, keys, 1);
+	lens[6] += put_bytes(env[6] + lens[6], 15, "AMST", 4);
+	assert_int_equal(wire_batch_push(&in.batch, env[6], lens[6], 3), 0);
+	/* and so does what does not parse as an envelope: ingest refuses it */
+	lens[7] = put_bytes(env[7], 2, "junk", 4);
+	assert_int_equal(wire_batch_push(&in.batch, env[7], lens[7], 0), 0);
+
+	assert_int_equal(wire_sync_response_pack(&in, &buf, &len), 0);
+	/* each origin key once, where every envelope held it */
+	assert_int_equal(count_runs(buf, len, 0xa1), 1);
+	assert_int_equal(count_runs(buf, len, 0xb2), 1);
+	assert_int_equal(wire_sync_response_unpack(buf, len, &out), 0);
+	free(buf);
+	assert_int_equal(out.batch.n, 8);
+	assert_int_equal(out.batch.upto, 9);
+	/* joined again: the same envelope bytes, the same hops */
+	for (size_t i = 0; i < 8; i++) {
+		assert_int_equal(out.batch.items[i].env_len, lens[i]);
+		assert_memory_equal(out.batch.items[i].env, env[i], lens[i]);
+		assert_int_equal(out.batch.items[i].hops, i < 6 ? i : i == 6 ? 3 : 0);
+	}
+	wire_sync_response_clear(&out);
+	wire_sync_response_clear(&in);
+}
+
+/* A SyncResponse (push_epoch, push_policy) whose batch is hand-written:
+ * epoch, policy, then `rest'. */
+static size_t response_around(const uint8_t *batch, size_t blen, uint8_t *buf)
+{
+	uint8_t zero[32] = {0};
+	size_t n = put_bytes(buf, 3, zero, 16);
+	n += put_bytes(buf + n, 4, zero, 32);
+	return n + put_bytes(buf + n, 1, batch, blen);
+}
+
+static size_t response_with(const uint8_t *rest, size_t rlen, uint8_t *buf)
+{
+	uint8_t batch[4096], zero[32] = {0};
+	size_t n = put_bytes(batch, 1, zero, 16);
+	n += put_bytes(batch + n, 2, zero, 32);
+	memcpy(batch + n, rest, rlen);
+	n += rlen;
+	return response_around(batch, n, buf);
+}
+
+/* An Item: fields given as (field, bytes) pairs and an origin index. */
+static size_t item(uint8_t *buf, const void *envelope, size_t elen, size_t blen, size_t slen, int origin)
+{
+	uint8_t it[2048], fill[1100];
+	size_t n = 0;
+
+	memset(fill, 0x5a, sizeof fill);
+	if (elen)
+		n += put_bytes(it + n, 1, envelope, elen);
+	if (blen)
+		n += put_bytes(it + n, 3, fill, blen);
+	if (slen)
+		n += put_bytes(it + n, 4, fill, slen);
+	if (origin >= 0) {
+		it[n++] = 5 << 3;
+		n += put_varint(it + n, (uint64_t)origin);
+	}
+	return put_bytes(buf, 5, it, n);
+}
+
+static int unpack_batch(const uint8_t *rest, size_t rlen)
+{
+	struct wire_sync_response r;
+	uint8_t buf[8192];
+	size_t len = response_with(rest, rlen, buf);
+	int rv = wire_sync_response_unpack(buf, len, &r);
+	wire_sync_response_clear(&r);
+	return rv;
+}
+
+static void test_sync_item_shapes_are_checked(void **state)
+{
+	uint8_t key[AM_KEY_BYTES], rest[4096];
+	size_t n;
+	(void)state;
+
+	memset(key, 0xa1, sizeof key);
+	/* control: one origin, one item referring to it */
+	n = put_bytes(rest, 8, key, 32);
+	n += item(rest + n, NULL, 0, 40, 64, 0);
+	assert_int_equal(unpack_batch(rest, n), 0);
+	/* an index past the table */
+	n = put_bytes(rest, 8, key, 32);
+	n += item(rest + n, NULL, 0, 40, 64, 1);
+	assert_int_equal(unpack_batch(rest, n), AM_EDECODE);
+	/* no table at all */
+	n = item(rest, NULL, 0, 40, 64, 0);
+	assert_int_equal(unpack_batch(rest, n), AM_EDECODE);
+	/* a short key in the table, even one no item uses */
+	n = put_bytes(rest, 8, key, 32);
+	n += put_bytes(rest + n, 8, key, 31);
+	n += item(rest + n, NULL, 0, 40, 64, 0);
+	assert_int_equal(unpack_batch(rest, n), AM_EDECODE);
+	/* a signature of 63 or 65 bytes, an empty or oversized body */
+	static const size_t bad[][2] = {{40, 63}, {40, 65}, {0, 64}, {AM_BODY_MAX + 1, 64}};
+	for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+		n = put_bytes(rest, 8, key, 32);
+		n += item(rest + n, NULL, 0, bad[k][0], bad[k][1], 0);
+		assert_int_equal(unpack_batch(rest, n), AM_EDECODE);
+	}
+	/* both shapes at once: an envelope and a body, or and a signature */
+	n = put_bytes(rest, 8, key, 32);
+	n += item(rest + n, "env", 3, 40, 0, -1);
+	assert_int_equal(unpack_batch(rest, n), AM_EDECODE);
+	n = put_bytes(rest, 8, key, 32);
+	n += item(rest + n, "env", 3, 0, 64, -1);
+	assert_int_equal(unpack_batch(rest, n), AM_EDECODE);
+	n = put_bytes(rest, 8, key, 32);
+	n += item(rest + n, "env", 3, 0, 0, 1);
+	assert_int_equal(unpack_batch(rest, n), AM_EDECODE);
+	/* control: a whole envelope alone */
+	n = item(rest, "env", 3, 0, 0, -1);
+	assert_int_equal(unpack_batch(rest, n), 0);
+}
+
+/* The origin table is bounded like the items: more keys than a batch may
+ * carry items is refused, however small each entry. */
+static void test_sync_origin_table_is_capped(void **state)
+{
+	struct wire_sync_response r;
+	uint8_t key[AM_KEY_BYTES];
+	size_t cap = (SYNC_BATCH_MAX + 1) * 34 + 64, n;
+	uint8_t *rest = malloc(cap), *buf = malloc(cap + 512);
+	(void)state;
+
+	memset(key, 0xa1, sizeof key);
+	n = 0;
+	for (int i = 0; i <= SYNC_BATCH_MAX; i++)
+		n += put_bytes(rest + n, 8, key, 32);
+	/* response_with's 4 KB stack batch is too small: build it here */
+	uint8_t *batch = malloc(cap + 256); /* room for one item after the keys */
+	uint8_t zero[32] = {0};
+	size_t b = put_bytes(batch, 1, zero, 16);
+	b += put_bytes(batch + b, 2, zero, 32);
+	memcpy(batch + b, rest, n);
+	b += n;
+	size_t len = response_around(batch, b, buf);
+	assert_int_equal(wire_sync_response_unpack(buf, len, &r), AM_EDECODE);
+	wire_sync_response_clear(&r);
+	/* control: one key fewer, and one item using it, is a batch */
+	n -= 34;
+	b -= 34;
+	uint8_t one[128];
+	size_t ilen = item(one, NULL, 0, 40, 64, SYNC_BATCH_MAX - 1);
+	memcpy(batch + b, one, ilen);
+	len = response_around(batch, b + ilen, buf);
+	assert_int_equal(wire_sync_response_unpack(buf, len, &r), 0);
+	assert_int_equal(r.batch.n, 1);
+	wire_sync_response_clear(&r);
+	free(batch);
+	free(rest);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +578,9 @@ int main(void)
 		cmocka_unit_test(test_request_rejects_nul_in_name_and_garbage),
 		cmocka_unit_test(test_response_round_trip_query),
 		cmocka_unit_test(test_response_error_round_trip),
+		cmocka_unit_test(test_sync_batch_sends_each_origin_once_and_round_trips),
+		cmocka_unit_test(test_sync_item_shapes_are_checked),
+		cmocka_unit_test(test_sync_origin_table_is_capped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

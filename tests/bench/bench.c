@@ -521,8 +521,13 @@ sync:
 						if (wire_envelope_unpack(envs[i], lens[i], &e) != 0 ||
 						    wire_body_unpack(e.body, e.body_len, &ind) != 0)
 							die("unpack");
-					if (indicator_id(envs[i], lens[i], id) != 0)
+					/* the id as it was: unpack, canonical re-pack, hash */
+					uint8_t re[AM_ENVELOPE_MAX];
+					size_t rlen;
+					if (wire_envelope_unpack(envs[i], lens[i], &e) != 0 ||
+					    wire_envelope_pack(&e, re, sizeof re, &rlen) != 0)
 						die("id");
+					crypto_generichash(id, sizeof id, re, rlen, NULL, 0);
 				} else {
 					static struct indicator_view v;
 					if (indicator_view_parse(envs[i], lens[i], &v) != 0 || v.body_rv != 0)
@@ -575,7 +580,9 @@ sync:
 				ind->confidence = 60;
 				ind->issued_at = now;
 				ind->expires_at = now + 86400;
-				ind->version = 1;
+				/* as apply_own issues them: the signing clock in
+				 * microseconds (a 9-byte varint on the wire) */
+				ind->version = (uint64_t)now * 1000000 + i + (uint64_t)j;
 				ind->tlp = AM_TLP_GREEN;
 				if (indicator_sign(ind, src.key.sk, envs_sync[j], AM_ENVELOPE_MAX, &lens_sync[j], ids_sync[j]) != 0)
 					die("sign");

@@ -1,0 +1,141 @@
+/* fuzz_sync.c - untrusted sync requests and responses (wire_sync.h), as a
+ * neighbour's sealed frames carry them: batches whose indicators travel
+ * split, with an origin table (issue 13). */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "indicator.h"
+#include "wire.h"
+#include "wire_sync.h"
+
+static uint8_t pk[2][32], sk[2][64];
+
+static void init_once(void)
+{
+	static int done;
+	if (done)
+		return;
+	done = 1;
+	if (sodium_init() < 0)
+		abort();
+	/* fixed keys so seeds and mutants reproduce across runs */
+	for (int k = 0; k < 2; k++) {
+		uint8_t seed[32] = {(uint8_t)(43 + k)};
+		crypto_sign_seed_keypair(pk[k], sk[k], seed);
+	}
+}
+
+/* What a receiver does with a batch that unpacked: each item parsed once
+ * (indicator.h's view); the verify only where the view parsed. Then the
+ * batch must survive a pack and unpack unchanged, item for item. */
+static void check_batch(const struct wire_batch *b)
+{
+	struct wire_sync_response r, again;
+	uint8_t *buf;
+	size_t len;
+
+	if (b->n > SYNC_BATCH_MAX)
+		abort();
+	for (size_t i = 0; i < b->n; i++) {
+		static struct indicator_view v;
+		if (b->items[i].env_len == 0 || b->items[i].env_len > AM_ENVELOPE_MAX)
+			abort();
+		if (indicator_view_parse(b->items[i].env, b->items[i].env_len, &v) == 0)
+			(void)indicator_view_verify(&v);
+	}
+	memset(&r, 0, sizeof r);
+	r.batch = *b;
+	if (wire_sync_response_pack(&r, &buf, &len) != 0)
+		return; /* a batch joined bigger than the cap may not pack */
+	if (wire_sync_response_unpack(buf, len, &again) != 0 || again.batch.n != b->n)
+		abort();
+	for (size_t i = 0; i < b->n; i++)
+		if (again.batch.items[i].env_len != b->items[i].env_len ||
+		    memcmp(again.batch.items[i].env, b->items[i].env, b->items[i].env_len) != 0 ||
+		    again.batch.items[i].hops != b->items[i].hops)
+			abort();
+	wire_sync_response_clear(&again);
+	free(buf);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct wire_sync_response resp;
+	struct wire_sync_request req;
+
+	init_once();
+	if (wire_sync_response_unpack(data, size, &resp) == 0)
+		check_batch(&resp.batch);
+	wire_sync_response_clear(&resp);
+	if (wire_sync_request_unpack(data, size, &req) == 0)
+		check_batch(&req.push);
+	wire_sync_request_clear(&req);
+	return 0;
+}
+
+/* Seeds: responses and requests carrying 1..4 indicators of two origins,
+ * relayed or not, and a tagged envelope that travels whole. */
+size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
+{
+	static const char *const domains[] = {"evil.example.com", "xn--mnchen-3ya.de", "a.b.example.org",
+	                                      "_dmarc.example.net"};
+	struct wire_sync_response resp;
+	struct wire_sync_request req;
+	struct wire_batch *b;
+	uint8_t env[AM_ENVELOPE_MAX], id[AM_ID_BYTES], *out = NULL;
+	size_t len = 0, n;
+	int rv;
+
+	init_once();
+	if (i >= 8)
+		return 0;
+	memset(&resp, 0, sizeof resp);
+	memset(&req, 0, sizeof req);
+	b = i % 2 ? &req.push : &resp.batch;
+	memset(b->epoch, (int)i, sizeof b->epoch);
+	b->after = i;
+	b->upto = i + 4;
+	b->head = i + 9;
+	b->more = i % 3 == 0;
+	for (n = 0; n <= i % 4; n++) {
+		struct am_indicator ind;
+		int k = (int)((i + n) % 2);
+		memset(&ind, 0, sizeof ind);
+		memcpy(ind.origin, pk[k], 32);
+		strcpy(ind.domain, domains[(i + n) % 4]);
+		ind.category = (enum am_category)(1 + (i + n) % 5);
+		ind.confidence = (uint8_t)(10 * n);
+		ind.issued_at = 1800000000;
+		ind.expires_at = 1800000000 + 86400 * (n + 1);
+		ind.version = 1800000000000000ull + i * 8 + n;
+		ind.withdrawn = n == 3;
+		ind.tlp = (enum am_tlp)(1 + n % 4);
+		if (indicator_sign(&ind, sk[k], env, sizeof env, &len, id) != 0 ||
+		    wire_batch_push(b, env, len, (uint32_t)(n * i)) != 0)
+			abort();
+	}
+	if (i >= 4) {
+		/* a key statement's shape: body, signature, key, tag "AMST" */
+		static const uint8_t st[] = {0x0a, 0x02, 0x08, 0x01, 0x12, 0x01, 0x00, 0x1a, 0x01, 0x00,
+		                             0x7a, 0x04, 'A', 'M', 'S', 'T'};
+		if (wire_batch_push(b, st, sizeof st, 2) != 0)
+			abort();
+	}
+	if (i % 2) {
+		req.pull = true;
+		req.wait_ms = 100;
+		rv = wire_sync_request_pack(&req, &out, &len);
+	} else {
+		resp.push_acked = i;
+		rv = wire_sync_response_pack(&resp, &out, &len);
+	}
+	if (rv != 0 || len > cap)
+		abort();
+	memcpy(buf, out, len);
+	free(out);
+	wire_sync_request_clear(&req);
+	wire_sync_response_clear(&resp);
+	return len;
+}
