@@ -74,6 +74,8 @@ struct allowlist {
 	struct source *sources;  /* interned labels, newest first */
 	struct entry **slots;    /* open addressing, linear probing */
 	size_t cap, count;       /* cap is 0 or a power of two */
+	struct entry **sorted;   /* allowlist_index: by labels from the right */
+	size_t n_sorted;         /* == count while the index is current */
 };
 
 /* What a failed load must undo: arena blocks and sources added since. */
@@ -288,6 +290,13 @@ static int reserve(struct allowlist *a, size_t more)
 	return 0;
 }
 
+static void index_drop(struct allowlist *a)
+{
+	free(a->sorted);
+	a->sorted = NULL;
+	a->n_sorted = 0;
+}
+
 /* Inserts, or merges into the entry already there: the first list to
  * cover the name itself, or the names below it, keeps that role. */
 static void insert(struct allowlist *a, struct entry *e)
@@ -433,6 +442,7 @@ static int commit(struct loader *l, struct source *src)
 	}
 	for (size_t i = 0; i < l->p.n; i++)
 		insert(l->a, l->p.items[i]);
+	index_drop(l->a);
 	src->entries += l->p.n;
 	src->skipped += l->p.skipped;
 	return 0;
@@ -596,6 +606,7 @@ void allowlist_free(struct allowlist *a)
 		a->arena = next;
 	}
 	free(a->slots);
+	free(a->sorted);
 	free(a);
 }
 
@@ -770,6 +781,7 @@ int allowlist_add(struct allowlist *a, const char *name, const char *source, cha
 		return AM_ENOMEM;
 	}
 	insert(a, e);
+	index_drop(a);
 	src->entries++;
 	return 0;
 }
@@ -835,6 +847,104 @@ bool allowlist_match(const struct allowlist *a, const char *name, const char **e
 	if (source)
 		*source = cov.name_source;
 	return hit;
+}
+
+/* The label of name ending at end (exclusive): its start. */
+static const char *label_start(const char *name, const char *end)
+{
+	const char *p = end;
+	while (p > name && p[-1] != '.')
+		p--;
+	return p;
+}
+
+/* Order by labels from the right ("com", then "example", ...), each label
+ * by bytes then length, a name before its descendants: the names below
+ * one name are one contiguous run right after it. */
+static int rev_cmp(const char *a, const char *b)
+{
+	const char *ae = a + strlen(a), *be = b + strlen(b);
+
+	for (;;) {
+		if (ae <= a || be <= b)
+			return (ae > a) - (be > b);
+		const char *as = label_start(a, ae), *bs = label_start(b, be);
+		size_t al = (size_t)(ae - as), bl = (size_t)(be - bs);
+		int c = memcmp(as, bs, al < bl ? al : bl);
+		if (c != 0)
+			return c;
+		if (al != bl)
+			return al < bl ? -1 : 1;
+		ae = as > a ? as - 1 : a;
+		be = bs > b ? bs - 1 : b;
+		if (as == a || bs == b)
+			return (as > a) - (bs > b);
+	}
+}
+
+static int rev_cmp_entries(const void *x, const void *y)
+{
+	return rev_cmp((*(struct entry *const *)x)->name, (*(struct entry *const *)y)->name);
+}
+
+/* Strictly below: name ends with "." + parent. */
+static bool is_below(const char *name, const char *parent, size_t pl)
+{
+	size_t n = strlen(name);
+	return n > pl + 1 && name[n - pl - 1] == '.' && memcmp(name + n - pl, parent, pl) == 0;
+}
+
+int allowlist_index(struct allowlist *a)
+{
+	if (!a)
+		return AM_EINVAL;
+	index_drop(a);
+	if (a->count == 0)
+		return 0;
+	if ((a->sorted = malloc(a->count * sizeof *a->sorted)) == NULL)
+		return AM_ENOMEM;
+	size_t k = 0;
+	for (size_t i = 0; i < a->cap; i++)
+		if (a->slots[i])
+			a->sorted[k++] = a->slots[i];
+	qsort(a->sorted, k, sizeof *a->sorted, rev_cmp_entries);
+	a->n_sorted = k;
+	return 0;
+}
+
+int allowlist_below(const struct allowlist *a, const char *name, allowlist_name_fn fn, void *arg)
+{
+	size_t pl = name ? strlen(name) : 0;
+	int rv;
+
+	if (!a || !fn)
+		return 0;
+	if (a->sorted && a->n_sorted == a->count) {
+		size_t lo = 0, hi = a->n_sorted;
+		if (name) {
+			/* the first name after `name' in the order: its run */
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (rev_cmp(a->sorted[mid]->name, name) <= 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			hi = a->n_sorted;
+		}
+		for (size_t i = lo; i < hi; i++) {
+			if (name && !is_below(a->sorted[i]->name, name, pl))
+				break;
+			if ((rv = fn(arg, a->sorted[i]->name)) != 0)
+				return rv;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < a->cap; i++)
+		if (a->slots[i] && (!name || is_below(a->slots[i]->name, name, pl)) &&
+		    (rv = fn(arg, a->slots[i]->name)) != 0)
+			return rv;
+	return 0;
 }
 
 size_t allowlist_count(const struct allowlist *a)

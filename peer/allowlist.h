@@ -107,6 +107,19 @@ bool allowlist_covers(const struct allowlist *a, const char *name, struct allowl
 bool allowlist_match(const struct allowlist *a, const char *name, const char **entry,
                      const char **source);
 
+/* The entries strictly below a normalised name (every entry when name is
+ * NULL): calls fn with each entry's name (valid while the allowlist
+ * lives) until it returns non-zero, which is returned; else 0. For RPZ
+ * passthru rules: an allowlisted name under a blocked parent needs a rule
+ * of its own even without a signal, or the parent's *. rule catches it.
+ * O(log n + found) after allowlist_index, a scan of the table before. */
+typedef int (*allowlist_name_fn)(void *arg, const char *name);
+int allowlist_below(const struct allowlist *a, const char *name, allowlist_name_fn fn, void *arg);
+/* Builds the sorted index allowlist_below uses; call once after the last
+ * load, before sharing the allowlist (a later load drops the index).
+ * Returns 0 or AM_ENOMEM (then allowlist_below scans). */
+int allowlist_index(struct allowlist *a);
+
 /* Distinct names in the table. */
 size_t allowlist_count(const struct allowlist *a);
 

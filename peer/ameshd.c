@@ -141,6 +141,10 @@ static int load_allowlist(const struct config *cfg, bool check, struct allowlist
 		         cfg->n_allowlist, cfg->n_allowlist == 1 ? "" : "s", skipped, skipped == 1 ? "y" : "ies");
 	if (skipped_out)
 		*skipped_out = skipped;
+	/* the RPZ feed asks for the entries below a blocked name (passthru
+	 * rules); without the index that is a scan (allowlist_below) */
+	if (allowlist_index(a) != 0 && !check)
+		log_warn("allowlist: no memory for its index; RPZ updates scan it instead");
 	*out = a;
 	return 0;
 }

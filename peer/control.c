@@ -107,6 +107,20 @@ unsigned control_allow_covers(struct control_allow *ca, const char *name)
 	return bits;
 }
 
+int control_allow_below(struct control_allow *ca, const char *name, int (*fn)(void *arg, const char *name),
+                        void *arg)
+{
+	int rv = 0;
+
+	if (!ca)
+		return 0;
+	pthread_mutex_lock(&ca->lock);
+	if (ca->a)
+		rv = allowlist_below(ca->a, name, fn, arg);
+	pthread_mutex_unlock(&ca->lock);
+	return rv;
+}
+
 /* Copies the matching allowlist entry and source into out ("" = none). */
 static bool allow_match(struct control_allow *ca, const char *name, char *out, size_t outlen)
 {

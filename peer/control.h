@@ -78,6 +78,10 @@ void control_allow_free(struct control_allow *ca);
 #define CONTROL_ALLOW_NAME 1u
 #define CONTROL_ALLOW_BELOW 2u
 unsigned control_allow_covers(struct control_allow *ca, const char *name);
+/* allowlist_below on the allowlist in force (0 when none), under its lock:
+ * fn must not call back into ca. */
+int control_allow_below(struct control_allow *ca, const char *name, int (*fn)(void *arg, const char *name),
+                        void *arg);
 
 /* Handles one request. Always produces a response (errors are encoded in
  * it) unless memory runs out. *resp is malloc'd; the caller frees it.

@@ -208,7 +208,7 @@ static const char *action_target(const struct config_rpz *z, char buf[RPZ_TARGET
 /* The rule for one name as its stored value (TARGET_NAME '\0' TARGET_WILD
  * '\0'), or 0 = no rule. Returns the value's length, or a negative am_err. */
 static int judge(const struct config_rpz *z, const struct rpz_judge *j, const char *name,
-                 uint64_t now, char *val, size_t cap)
+                 uint64_t now, char *val, size_t cap, bool *own_out)
 {
 	static __thread struct collect c;
 	struct verdict out[AM_CAT_COUNT];
@@ -230,6 +230,7 @@ static int judge(const struct config_rpz *z, const struct rpz_judge *j, const ch
 	bool own = false;
 	for (size_t i = 0; i < c.n; i++)
 		own |= c.in[i].depth == 0;
+	*own_out = own;
 	if (!own)
 		return 0;
 	verdict_combine(c.in, c.n, &o, now, out, &n_out);
@@ -351,6 +352,25 @@ static int collect_domain(void *arg, const struct store_rec *rec)
 	return names_push(ns, rec->ind.domain) != 0 ? AM_ENOMEM : 0;
 }
 
+static int push_name(void *arg, const char *name)
+{
+	return names_push(arg, name);
+}
+
+/* parents before children: fewer labels first */
+static int cmp_depth(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	size_t dx = 0, dy = 0;
+	for (const char *p = x; *p; p++)
+		dx += *p == '.';
+	for (const char *p = y; *p; p++)
+		dy += *p == '.';
+	if (dx != dy)
+		return dx < dy ? -1 : 1;
+	return strcmp(x, y);
+}
+
 /* sort by reversed name, the rule table's order */
 static int cmp_rev(const void *a, const void *b)
 {
@@ -463,6 +483,34 @@ static int apply_rule(struct rpz *r, MDB_txn *txn, const char *zone, const char 
 	return mdb_put(txn, r->rules, &k, &v, 0);
 }
 
+/* Whether the *. rule nearest above name (its closest ancestor whose rule
+ * has one) blocks: RPZ lets the longest wildcard match win, so a
+ * passthru twin closer to the name lets it through. Reads the rules as
+ * written so far in txn. */
+static int ancestor_blocks(struct rpz *r, MDB_txn *txn, const char *zone, const char *name, bool *blocks)
+{
+	uint8_t key[KEY_MAX];
+
+	*blocks = false;
+	for (const char *p = strchr(name, '.'); p; p = strchr(p + 1, '.')) {
+		MDB_val k = {rule_key(key, zone, p + 1), key}, v;
+		int rc = mdb_get(txn, r->rules, &k, &v);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc != 0)
+			return rc;
+		const char *val = v.mv_data, *end = val + v.mv_size;
+		if (v.mv_size < 2 || end[-1] != '\0')
+			continue;
+		const char *t2 = val + strlen(val) + 1;
+		if (t2 >= end || t2[0] == '\0')
+			continue;
+		*blocks = strcmp(t2, "rpz-passthru.") != 0;
+		return 0;
+	}
+	return 0;
+}
+
 /* Listed names of the zone at or below name (name itself excluded), by
  * reversed-key range, pushed onto ns. */
 static int listed_below(struct rpz *r, MDB_txn *txn, const char *zone, const char *name,
@@ -506,7 +554,7 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
                const char *const *names, size_t n_names, uint64_t now, struct rpz_result *res,
                char *err, size_t errlen)
 {
-	struct names cand = {0};
+	struct names cand = {0}, later = {0};
 	struct diff d = {0};
 	struct meta m;
 	MDB_txn *txn = NULL;
@@ -546,31 +594,65 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 	if (cand.n > 1)
 		qsort(cand.v, cand.n, sizeof *cand.v, cmp_rev);
 	what = "write";
-	for (size_t i = 0; i < cand.n; i++) {
-		if (i > 0 && strcmp(cand.v[i], cand.v[i - 1]) == 0)
-			continue;
-		/* "*." + name + "." + zone must stay a name: never cut, skip */
-		if (strlen(cand.v[i]) + 3 + zl > AM_DOMAIN_MAX) {
-			if (res->skipped < RPZ_SKIPPED_SHOWN)
-				snprintf(res->skipped_names[res->skipped], sizeof res->skipped_names[0], "%s",
-				         cand.v[i]);
-			res->skipped++;
-			continue;
-		}
-		int len = judge(z, j, cand.v[i], now, val, sizeof val);
-		if (len < 0) {
-			rv = len;
-			snprintf(err, errlen, "rpz %s: cannot judge %s: %s", z->name, cand.v[i],
-			         am_strerror(rv));
-			goto out;
-		}
-		if ((rc = apply_rule(r, txn, z->zone, cand.v[i], val, len, &d)) != 0) {
-			if (rc < 0) { /* an am_err from the diff buffers */
-				rv = rc;
-				snprintf(err, errlen, "rpz %s: %s", z->name, am_strerror(rv));
+	/*
+	 * Two passes. The first judges the candidates by their own signals.
+	 * An allowlisted name with no signal of its own still needs a rule
+	 * when a blocked parent's *. twin would catch it (the allowlist says
+	 * it is never blocked here; the resolver must agree with `amesh
+	 * query'), and whether one does is known only once every parent's
+	 * new rule is written: such names, and the allowlist entries below
+	 * every candidate, are judged in a second pass, parents first.
+	 */
+	for (int pass = 0; pass < 2; pass++) {
+		struct names *ns = pass == 0 ? &cand : &later;
+		if (pass == 1 && later.n > 1)
+			qsort(later.v, later.n, sizeof *later.v, cmp_depth);
+		for (size_t i = 0; i < ns->n; i++) {
+			const char *name = ns->v[i];
+			if (i > 0 && strcmp(name, ns->v[i - 1]) == 0)
+				continue;
+			/* "*." + name + "." + zone must stay a name: never cut, skip */
+			if (strlen(name) + 3 + zl > AM_DOMAIN_MAX) {
+				if (pass == 0 && res->skipped < RPZ_SKIPPED_SHOWN)
+					snprintf(res->skipped_names[res->skipped], sizeof res->skipped_names[0], "%s",
+					         name);
+				res->skipped += pass == 0;
+				continue;
+			}
+			bool own = false;
+			int len = judge(z, j, name, now, val, sizeof val, &own);
+			if (len < 0) {
+				rv = len;
+				snprintf(err, errlen, "rpz %s: cannot judge %s: %s", z->name, name, am_strerror(rv));
 				goto out;
 			}
-			goto fail;
+			unsigned allow = !own && j->allowed_below && j->allowed ? j->allowed(j->arg, name) : 0;
+			if (pass == 0 && allow) {
+				if ((rv = names_push(&later, name)) != 0)
+					goto out;
+				continue;
+			}
+			if (pass == 1 && allow && !z->allowlisted_omit) {
+				bool blocks = false;
+				if ((rc = ancestor_blocks(r, txn, z->zone, name, &blocks)) != 0)
+					goto fail;
+				if (blocks) {
+					const char *t1 = (allow & RPZ_ALLOW_NAME) ? "rpz-passthru." : "";
+					const char *t2 = (allow & RPZ_ALLOW_SUBS) ? "rpz-passthru." : "";
+					len = snprintf(val, sizeof val, "%s%c%s", t1, '\0', t2) + 1;
+				}
+			}
+			if ((rc = apply_rule(r, txn, z->zone, name, val, len, &d)) != 0) {
+				if (rc < 0) { /* an am_err from the diff buffers */
+					rv = rc;
+					snprintf(err, errlen, "rpz %s: %s", z->name, am_strerror(rv));
+					goto out;
+				}
+				goto fail;
+			}
+			if (pass == 0 && j->allowed_below &&
+			    (rv = j->allowed_below(j->arg, name, push_name, &later)) != 0)
+				goto out;
 		}
 	}
 	what = "meta";
@@ -629,6 +711,7 @@ out:
 	if (txn)
 		mdb_txn_abort(txn);
 	names_free(&cand);
+	names_free(&later);
 	free(d.removed.p);
 	free(d.added.p);
 	return rv;

@@ -27,6 +27,11 @@
  * not hold or add one it has (Unbound drops such a transfer and falls back
  * to AXFR). A serial older than the journal gets the whole zone.
  *
+ * An allowlisted name with no signal of its own gets passthru rules too
+ * when the nearest *. rule above it blocks (rpz_judge.allowed_below finds
+ * the entries below each judged name): else a blocked parent's wildcard
+ * would block at the resolver what `amesh query' calls allowlisted.
+ *
  * Owners are built only as NAME.ZONE and *.NAME.ZONE from a normalised
  * name; a name too long for that is skipped and counted, never cut, so no
  * out-of-zone owner can exist (one makes Unbound reject the whole zone).
@@ -62,6 +67,10 @@ struct rpz_judge {
 	double (*weight)(void *arg, const uint8_t pk[AM_KEY_BYTES]);
 	/* RPZ_ALLOW_* bits for a normalised name, 0 = not allowlisted */
 	unsigned (*allowed)(void *arg, const char *name);
+	/* calls fn for every allowlist entry strictly below name (NULL =
+	 * none known): those under a blocked name get passthru rules of
+	 * their own, signal or not. Returns fn's non-zero value, or 0. */
+	int (*allowed_below)(void *arg, const char *name, int (*fn)(void *fnarg, const char *name), void *fnarg);
 	/* whether a signal (its record) has an open dispute (issue 14); only
 	 * asked for zones with disputed = omit; NULL = never */
 	bool (*disputed)(void *arg, const struct store_rec *rec, uint64_t now);

@@ -70,6 +70,12 @@ static unsigned judge_allowed(void *arg, const char *name)
 	       ((bits & CONTROL_ALLOW_BELOW) ? RPZ_ALLOW_SUBS : 0);
 }
 
+static int judge_allowed_below(void *arg, const char *name, int (*fn)(void *fnarg, const char *name), void *fnarg)
+{
+	struct rpz_feed *f = arg;
+	return control_allow_below(f->env.allow, name, fn, fnarg);
+}
+
 struct open_count {
 	unsigned n;
 };
@@ -96,7 +102,8 @@ static bool judge_disputed(void *arg, const struct store_rec *rec, uint64_t now)
 static void update_all(struct rpz_feed *f, const char *const *names, size_t n)
 {
 	struct rpz_judge j = {.store = f->env.store, .origin_ok = judge_origin_ok,
-	                      .weight = judge_weight, .allowed = judge_allowed, .disputed = judge_disputed,
+	                      .weight = judge_weight, .allowed = judge_allowed,
+	                      .allowed_below = judge_allowed_below, .disputed = judge_disputed,
 	                      .arg = f};
 	struct rpz_result res;
 	char err[AM_ERRLEN];

@@ -540,6 +540,85 @@ static void test_warninglist_non_string_entries_say_what_they_are(void **state)
 	assert_matches(a, "www.kept.example", "kept.example", "odd.json");
 }
 
+static int gather(void *arg, const char *name)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+	snprintf(out + n, 1024 - n, "%s;", name);
+	return 0;
+}
+
+static int stop_at_first(void *arg, const char *name)
+{
+	(void)name;
+	(*(int *)arg)++;
+	return 7;
+}
+
+/* allowlist_below: the entries strictly under a name, in the same set
+ * with the index as by the scan before it; siblings that share a suffix
+ * of characters ("xexample.com", "example-x.com") are not below. */
+static void test_below_finds_entries_under_a_name(void **state)
+{
+	struct allowlist *a = *state;
+	static const struct {
+		const char *name, *want;
+	} rows[] = {
+		{"example.com", "a.example.com;b.a.example.com;z.example.com;"},
+		{"a.example.com", "b.a.example.com;"},
+		{"b.a.example.com", ""},
+		{"com", "example.com;a.example.com;b.a.example.com;z.example.com;example-x.com;xexample.com;"},
+		{"org", ""},
+		{"uk", "x.co.uk;"},
+		{"example.co.uk", ""},
+	};
+
+	assert_int_equal(load_str(a, "l.txt", "example.com\nb.a.example.com\n.a.example.com\nz.example.com\n"
+	                                      "xexample.com\nexample-x.com\nx.co.uk\n"),
+	                 0);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1)
+			assert_int_equal(allowlist_index(a), 0);
+		for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+			char got[1024] = "";
+			assert_int_equal(allowlist_below(a, rows[i].name, gather, got), 0);
+			if (pass == 0) {
+				/* the scan has hash order: compare as sets */
+				size_t want_n = 0, got_n = 0;
+				for (const char *p = rows[i].want; *p; p++)
+					want_n += *p == ';';
+				for (const char *p = got; *p; p++)
+					got_n += *p == ';';
+				assert_int_equal(got_n, want_n);
+				char item[300];
+				for (const char *p = got; *p;) {
+					const char *e = strchr(p, ';');
+					snprintf(item, sizeof item, ";%.*s;", (int)(e - p), p);
+					char hay[1100];
+					snprintf(hay, sizeof hay, ";%s", rows[i].want);
+					if (!strstr(hay, item))
+						fail_msg("below %s: %s not wanted", rows[i].name, item);
+					p = e + 1;
+				}
+			} else {
+				assert_string_equal(got, rows[i].want);
+			}
+		}
+	}
+	char all[1024] = "";
+	assert_int_equal(allowlist_below(a, NULL, gather, all), 0);
+	assert_string_equal(all, "example.com;a.example.com;b.a.example.com;z.example.com;example-x.com;"
+	                         "xexample.com;x.co.uk;");
+	int calls = 0;
+	assert_int_equal(allowlist_below(a, "example.com", stop_at_first, &calls), 7);
+	assert_int_equal(calls, 1);
+	/* a later load drops the index; answers stay right */
+	assert_int_equal(load_str(a, "m.txt", "c.example.com\n"), 0);
+	char after[1024] = "";
+	assert_int_equal(allowlist_below(a, "a.example.com", gather, after), 0);
+	assert_string_equal(after, "b.a.example.com;");
+}
+
 static void test_warninglist_bad_entries_skipped_by_index(void **state)
 {
 	struct allowlist *a = *state;
@@ -721,6 +800,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plain_idn_u_label_matches_a_label, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_duplicates_merge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warninglist_non_string_entries_say_what_they_are, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_below_finds_entries_under_a_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_bad_entries_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_overlong_line_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_coverage_table, setup, teardown),

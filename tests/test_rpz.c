@@ -27,6 +27,8 @@ struct fx {
 	uint64_t now;
 	uint64_t version;
 	const char *allowed_name, *allowed_below; /* what the fake allowlist covers */
+	const char *al[4];                        /* more entries: al[i] with bits al_bits[i] */
+	unsigned al_bits[4];
 	uint8_t revoked;                          /* origin byte whose signals do not count */
 };
 
@@ -56,7 +58,30 @@ static unsigned allowed(void *arg, const char *name)
 		bits |= RPZ_ALLOW_NAME;
 	if (f->allowed_below && strcmp(name, f->allowed_below) == 0)
 		bits |= RPZ_ALLOW_SUBS;
+	for (size_t i = 0; i < 4 && f->al[i]; i++) {
+		size_t n = strlen(name), e = strlen(f->al[i]);
+		if (strcmp(name, f->al[i]) == 0)
+			bits |= f->al_bits[i];
+		/* an entry covering its subdomains covers every name below */
+		else if ((f->al_bits[i] & RPZ_ALLOW_SUBS) && n > e + 1 && name[n - e - 1] == '.' &&
+		         strcmp(name + n - e, f->al[i]) == 0)
+			bits |= RPZ_ALLOW_NAME | RPZ_ALLOW_SUBS;
+	}
 	return bits;
+}
+
+static int allowed_below(void *arg, const char *name, int (*fn)(void *, const char *), void *fnarg)
+{
+	struct fx *f = arg;
+	for (size_t i = 0; i < 4 && f->al[i]; i++) {
+		size_t n = strlen(name), e = strlen(f->al[i]);
+		if (e > n + 1 && f->al[i][e - n - 1] == '.' && strcmp(f->al[i] + e - n, name) == 0) {
+			int rv = fn(fnarg, f->al[i]);
+			if (rv != 0)
+				return rv;
+		}
+	}
+	return 0;
 }
 
 static int setup(void **state)
@@ -361,6 +386,70 @@ static void test_journal_bridges_serials(void **state)
 	rpz_snap_end(s);
 }
 
+/* An allowlisted name with no signal of its own under a blocked parent:
+ * the parent's *. rule would block it at the resolver while `amesh query'
+ * says allowlisted. It gets passthru rules of its own (the name, its
+ * subdomains, as its entry covers), appearing and leaving with the
+ * parent's block, exactly (no owner removed and added in one entry). */
+static void test_allowlisted_name_under_a_blocked_parent(void **state)
+{
+	struct fx *f = *state;
+	struct text t;
+	const char *names[] = {"partner.example"};
+
+	f->j.allowed_below = allowed_below;
+	f->al[0] = "login.partner.example";        /* name and subdomains */
+	f->al_bits[0] = RPZ_ALLOW_NAME | RPZ_ALLOW_SUBS;
+	f->al[1] = "sub.partner.example";          /* ".sub.partner.example": subdomains only */
+	f->al_bits[1] = RPZ_ALLOW_SUBS;
+	f->al[2] = "exact.partner.example";        /* a MISP string: the name only */
+	f->al_bits[2] = RPZ_ALLOW_NAME;
+	f->al[3] = "deep.login.partner.example";   /* covered by login's *. passthru already */
+	f->al_bits[3] = RPZ_ALLOW_NAME | RPZ_ALLOW_SUBS;
+	put(f, "partner.example", 1, AM_CAT_PHISHING, 90, false);
+	put(f, "quiet.example", 1, AM_CAT_PHISHING, 10, false); /* below min_score */
+	update(f, NULL, 0);
+	const char *full = "partner.example .;*.partner.example .;"
+	                   "exact.partner.example rpz-passthru.;"
+	                   "login.partner.example rpz-passthru.;*.login.partner.example rpz-passthru.;"
+	                   "*.sub.partner.example rpz-passthru.;";
+	assert_string_equal(zone_text(f, &t), full);
+	/* a full rebuild again changes nothing */
+	uint32_t s0 = serial(f);
+	assert_false(update(f, NULL, 0).changed);
+
+	/* the parent withdrawn: its rules and the passthrus go, nothing added */
+	put(f, "partner.example", 1, AM_CAT_PHISHING, 90, true);
+	struct rpz_result res = update(f, names, 1);
+	assert_string_equal(zone_text(f, &t), "");
+	assert_int_equal(res.added, 0);
+	assert_int_equal(res.removed, 6);
+	/* flagged again, through the incremental path: the same zone */
+	put(f, "partner.example", 1, AM_CAT_PHISHING, 90, false);
+	res = update(f, names, 1);
+	assert_string_equal(zone_text(f, &t), full);
+	assert_int_equal(res.added, 6);
+	assert_int_equal(res.removed, 0);
+	/* the journal from s0 bridges both steps */
+	struct journal jr = {0};
+	struct rpz_snap *snap;
+	assert_int_equal(rpz_snap_begin(f->r, f->z.zone, &snap), 0);
+	assert_int_equal(rpz_snap_journal(snap, s0, j_step, j_rr, &jr), 0);
+	rpz_snap_end(snap);
+	assert_non_null(strstr(jr.buf, "-exact.partner.example rpz-passthru.;"));
+	assert_non_null(strstr(jr.buf, "+*.sub.partner.example rpz-passthru.;"));
+
+	/* with omit, no passthru: the parent's *. covers them (documented) */
+	f->z.allowlisted_omit = true;
+	update(f, NULL, 0);
+	assert_string_equal(zone_text(f, &t), "partner.example .;*.partner.example .;");
+	f->z.allowlisted_omit = false;
+	/* no blocked parent, no rule: quiet.example's entry is not listed */
+	f->al[2] = "x.quiet.example";
+	update(f, NULL, 0);
+	assert_null(strstr(zone_text(f, &t), "quiet"));
+}
+
 static void test_names_too_long_for_the_zone_are_skipped(void **state)
 {
 	struct fx *f = *state;
@@ -415,6 +504,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_withdrawn_and_revoked_leave, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allowlisted_passthru_or_omit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parent_signal_rejudges_listed_children, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allowlisted_name_under_a_blocked_parent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_serial_grows_and_never_decreases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leave_and_return_cancels_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_bridges_serials, setup, teardown),

@@ -16,7 +16,7 @@ SECRET=$(head -c 32 /dev/urandom | base64)
 mk_peer a 1; mk_peer b 2; mk_peer c 3
 link a b 2; link c b 2
 trust a c origin; trust c a origin
-echo "ok.blocked-parent.org" >"$T_ROOT/a/allow.txt"
+printf 'ok.blocked-parent.org\nshop.blocked-parent.org\n' >"$T_ROOT/a/allow.txt"
 sed -i "s|^# allowlist = .*|allowlist = allow.txt|; s|^# dns_listen = .*|dns_listen = 127.0.0.1:$DNS|; s|^# sweep_interval = .*|sweep_interval = 1s|" "$T_ROOT/a/amesh.conf"
 cat >>"$T_ROOT/a/amesh.conf" <<CONF
 
@@ -85,8 +85,15 @@ check "an indicator from two hops away -> NXDOMAIN" wait_until 10 both x.blocked
 echo "# submit at c -> NXDOMAIN at a's resolvers: $(ms "$t") ms"
 check "allowlisted here -> passthru despite the blocked parent" wait_until 5 both ok.blocked-parent.org 192.0.2.1
 check "... and its subdomains (the entry covers them)" both www.ok.blocked-parent.org 192.0.2.1
+# no signal of its own: only the allowlist says it must pass, and the
+# parent's *. rule must not catch it (amesh query says allowlisted)
+check "allowlisted here, no signal of its own, under the blocked parent -> passthru" \
+	both shop.blocked-parent.org 192.0.2.1
+check "... and its subdomains" both www.shop.blocked-parent.org 192.0.2.1
+check "... while its sibling stays blocked" both other.blocked-parent.org NXDOMAIN
 amp a export rpz --zone abuse -o "$T_ROOT/abuse.zone"
 check "export names the passthru" grep -qx "ok.blocked-parent.org CNAME rpz-passthru." "$T_ROOT/abuse.zone"
+check "... and the signal-less allowlisted name's" grep -qx "shop.blocked-parent.org CNAME rpz-passthru." "$T_ROOT/abuse.zone"
 check "named-checkzone loads the export with no warning" sh -c \
 	"named-checkzone $ZONE '$T_ROOT/abuse.zone' >'$T_ROOT/checkzone.out' 2>&1 && [ \$(wc -l <'$T_ROOT/checkzone.out') -eq 2 ]"
 cat "$T_ROOT/checkzone.out"
