@@ -162,6 +162,53 @@ static void check_plain_lines(const struct allowlist *a, const char *buf, size_t
 		abort();
 }
 
+/* allowlist_below: what it reports is strictly below the name, and the
+ * index (allowlist_index) gives the same sets as the scan before it. */
+#define BELOW_NAMES 64
+struct below_acc {
+	const char *parent;
+	char names[BELOW_NAMES][AM_DOMAIN_MAX + 1];
+	size_t n, count;
+};
+
+static int below_collect(void *arg, const char *name)
+{
+	struct below_acc *b = arg;
+	if (b->parent && !is_parent(name, b->parent))
+		abort();
+	if (!b->parent && b->n < BELOW_NAMES)
+		memcpy(b->names[b->n++], name, strlen(name) + 1);
+	b->count++;
+	return 0;
+}
+
+static void check_below(struct allowlist *a)
+{
+	static struct below_acc all;
+	size_t scan[BELOW_NAMES];
+
+	memset(&all, 0, sizeof all);
+	allowlist_below(a, NULL, below_collect, &all);
+	if (all.count != allowlist_count(a))
+		abort();
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1 && allowlist_index(a) != 0)
+			return;
+		for (size_t i = 0; i < all.n; i++) {
+			struct below_acc b = {.parent = all.names[i]};
+			allowlist_below(a, all.names[i], below_collect, &b);
+			if (pass == 0)
+				scan[i] = b.count;
+			else if (scan[i] != b.count)
+				abort();
+		}
+	}
+	struct below_acc again = {0};
+	allowlist_below(a, NULL, below_collect, &again);
+	if (again.count != all.count)
+		abort();
+}
+
 static bool looks_json(const char *buf, size_t len)
 {
 	size_t i = (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) ? 3 : 0;
@@ -195,6 +242,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!looks_json(buf, size))
 			check_plain_lines(a, buf, size, &st);
 		check_tokens(a, buf, size);
+		check_below(a);
 		/* a second load of the same input adds nothing new */
 		size_t n = allowlist_count(a);
 		if (allowlist_load_buffer(a, "again", buf, size, NULL, NULL, &st2, err, sizeof err) != 0 ||
