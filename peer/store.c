@@ -641,19 +641,16 @@ int store_open(struct store **out, const char *dir, uint64_t map_size, char *err
 			goto fail;
 		}
 		if (format != STORE_FORMAT) {
+			/* short enough for AM_ERRLEN with a long path */
 			if (err && format < STORE_FORMAT)
 				snprintf(err, errlen,
-				         "store: `%s' holds an older store format (%s), and this ameshd reads format %d "
-				         "only (issue 13 made records and indicators compact): stop the daemon, move data.mdb and "
-				         "lock.mdb out of `%s' (the rest of the directory may stay) and start again; "
-				         "the store starts empty under a new epoch and neighbours send everything again",
+				         "store: `%s' is an older store format (%s); this ameshd reads format %d only: move "
+				         "data.mdb and lock.mdb out of it and restart",
 				         dir, format == 3 ? "3, indicators of format 1" : format ? "unknown" : "1 or 2",
-				         STORE_FORMAT, dir);
+				         STORE_FORMAT);
 			else if (err)
-				snprintf(err, errlen,
-				         "store: `%s' holds store format %llu, newer than the format %d this ameshd "
-				         "reads: run the ameshd that wrote it",
-				         dir, (unsigned long long)format, STORE_FORMAT);
+				snprintf(err, errlen, "store: `%s' is store format %llu, newer than this ameshd's format %d: "
+				         "run the ameshd that wrote it", dir, (unsigned long long)format, STORE_FORMAT);
 			ret = AM_ESTORE;
 			goto fail;
 		}

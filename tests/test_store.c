@@ -1635,9 +1635,12 @@ static void test_other_store_format_refused(void **state)
 	assert_int_equal(store_open(&s, old, MAP_SMALL, err, sizeof err), AM_ESTORE);
 	assert_null(s);
 	assert_non_null(strstr(err, old));
-	assert_non_null(strstr(err, "older store format (1 or 2)"));
+	assert_non_null(strstr(err, "is an older store format (1 or 2)"));
 	assert_non_null(strstr(err, "reads format 4 only"));
-	assert_non_null(strstr(err, "move data.mdb and lock.mdb out of"));
+	assert_non_null(strstr(err, "move data.mdb and lock.mdb out of it and restart"));
+	/* whole, not cut by the buffer, even for a path 100 bytes longer */
+	assert_string_equal(err + strlen(err) - strlen("and restart"), "and restart");
+	assert_true(strlen(err) + 100 < sizeof err);
 	/* untouched: the old table is still there, no new table was made */
 	env = raw_open(old);
 	assert_int_equal(raw_entries(env, "state"), 1);
@@ -1655,13 +1658,14 @@ static void test_other_store_format_refused(void **state)
 	assert_int_equal(store_open(&s, newer, MAP_SMALL, err, sizeof err), AM_ESTORE);
 	assert_null(s);
 	assert_non_null(strstr(err, "older store format (3, indicators of format 1)"));
+	assert_string_equal(err + strlen(err) - strlen("and restart"), "and restart");
 
 	snprintf(newer, sizeof newer, "%s/newer", f->root);
 	write_old_store(newer, &five);
 	assert_int_equal(store_open(&s, newer, MAP_SMALL, err, sizeof err), AM_ESTORE);
 	assert_null(s);
 	assert_non_null(strstr(err, newer));
-	assert_non_null(strstr(err, "holds store format 5, newer than the format 4"));
+	assert_non_null(strstr(err, "is store format 5, newer than this ameshd's format 4: run the ameshd that wrote it"));
 }
 
 /* Neighbour names and origins are stored once each and read back for
