@@ -1268,6 +1268,10 @@ static int cmd_allowlist(int argc, char **argv)
 	if (optind + 1 < argc)
 		die_usage("expected at most one NAME");
 	if (optind < argc) {
+		/* an empty NAME (a script's unset variable) is no question about
+		 * a name: the overview in its place would read as an answer */
+		if (argv[optind][0] == '\0')
+			die_usage("NAME is empty");
 		if (strlen(argv[optind]) > WIRE_NAME_MAX)
 			die_usage("name is longer than %d bytes", WIRE_NAME_MAX);
 		snprintf(req.domain, sizeof req.domain, "%s", argv[optind]);

@@ -99,6 +99,10 @@ expect_exit 0 "amesh allowlist NAME: covered" am allowlist www.mail.google.com
 check "... by which entry, list and coverage" grep -q "covered by \`google.com' (name and subdomains) in Top sites (test fixture), shielding 1 live signal" <<<"$T_OUT"
 expect_exit 1 "amesh allowlist NAME: not covered" am allowlist phish.github.io
 check "... says so" grep -q "^phish.github.io: not allowlisted" <<<"$T_OUT"
+expect_exit 2 "amesh allowlist '': an empty NAME is a usage error, not the overview" am allowlist ''
+check "... saying so" grep -q "NAME is empty" <<<"$T_ERR"
+expect_exit 0 "amesh allowlist NAME takes a query form: blanks and an ideographic full stop" \
+	am allowlist $' www.mail.google\xe3\x80\x82com '
 expect_exit 0 "a public suffix entry covers only itself" am allowlist github.io
 check "... said in words" grep -q "covered by \`github.io' (name) in Top sites" <<<"$T_OUT"
 expect_exit 0 "a leading-dot entry" am allowlist x.cdn.example-corp.net
