@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <ini.h>
 #include <libgen.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -1222,6 +1223,94 @@ static void parse_all(struct load *ld)
 }
 
 /* Checks that span options or need the whole file read first. */
+/* One TCP or UDP endpoint this peer will bind, for the clash check. */
+struct endpoint {
+	struct sockaddr_storage sa;
+	const char *option, *text;
+	unsigned line;
+	bool tcp, udp;
+};
+
+static bool unspecified(const struct sockaddr_storage *sa)
+{
+	static const uint8_t zero[16];
+	if (sa->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == 0;
+	return memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr, zero, 16) == 0;
+}
+
+static uint16_t port_of(const struct sockaddr_storage *sa)
+{
+	return sa->ss_family == AF_INET ? ((const struct sockaddr_in *)sa)->sin_port
+	                                : ((const struct sockaddr_in6 *)sa)->sin6_port;
+}
+
+/* Whether two binds on one port collide: the same address, or either is a
+ * wildcard (0.0.0.0, or :: which Linux binds for IPv4 too). */
+static bool same_bind(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (port_of(a) != port_of(b))
+		return false;
+	if (unspecified(a) || unspecified(b))
+		return true;
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr == ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+static unsigned line_of(const struct load *ld, int (*set)(struct config *, const char *, char *, size_t))
+{
+	for (size_t i = 0; i < OPTION_COUNT; i++)
+		if (options[i].set == set)
+			return ld->set_on[i];
+	return 0;
+}
+
+/*
+ * The mesh listen, metrics_listen and dns_listen addresses must not
+ * collide: each parses alone, so --check said "valid" while the second
+ * bind stopped the daemon at start with "Address already in use" - the
+ * kind of promise --check must keep (issue 9). Only numeric tcp:// mesh
+ * URLs are compared (a name resolves at bind time).
+ */
+static void check_listen_clash(struct load *ld)
+{
+	struct config *cfg = ld->cfg;
+	struct endpoint ep[CONFIG_DNS_LISTEN_MAX + 2];
+	size_t n = 0;
+	char why[256];
+
+	if (strncmp(cfg->listen, "tcp://", 6) == 0) {
+		struct config_addr a;
+		if (config_addr_parse(cfg->listen + 6, 0, &a, why, sizeof why) == 0)
+			ep[n++] = (struct endpoint){.sa = a.sa, .option = "listen", .text = cfg->listen,
+			                            .line = line_of(ld, set_listen), .tcp = true};
+	}
+	if (cfg->metrics_listen[0]) {
+		socklen_t len;
+		ep[n] = (struct endpoint){.option = "metrics_listen", .text = cfg->metrics_listen,
+		                          .line = line_of(ld, set_metrics_listen), .tcp = true};
+		if (metrics_http_addr_parse(cfg->metrics_listen, &ep[n].sa, &len, why, sizeof why) == 0)
+			n++;
+	}
+	for (size_t i = 0; i < cfg->n_dns_listen; i++)
+		ep[n++] = (struct endpoint){.sa = cfg->dns_listen[i].sa, .option = "dns_listen",
+		                            .text = cfg->dns_listen[i].text, .line = line_of(ld, set_dns_listen),
+		                            .tcp = true, .udp = true};
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (((ep[i].tcp && ep[j].tcp) || (ep[i].udp && ep[j].udp)) && same_bind(&ep[i].sa, &ep[j].sa)) {
+				bool twice = strcmp(ep[i].option, ep[j].option) == 0;
+				report(ld, ep[i].line, "%s: `%s' collides with %s%s`%s'%s: the second bind would stop "
+				       "ameshd at start with \"Address already in use\"",
+				       ep[i].option, ep[i].text, twice ? "" : ep[j].option, twice ? "" : " ", ep[j].text,
+				       twice ? " in the same list" : "");
+				break;
+			}
+}
+
 static void check_all(struct load *ld)
 {
 	struct config *cfg = ld->cfg;
@@ -1245,6 +1334,7 @@ static void check_all(struct load *ld)
 			report(ld, cfg->neighbours[i].line, "neighbour %s has this peer's own name",
 			       quote(q, sizeof q, cfg->name));
 	check_rpz(ld);
+	check_listen_clash(ld);
 }
 
 int config_load_buffer(struct config *cfg, const char *path_for_messages, const char *dir,

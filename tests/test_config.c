@@ -608,6 +608,29 @@ static void test_rpz_cname_target_must_be_a_host(void **state)
 	                 0);
 }
 
+/* Listener addresses that would collide at bind time are --check
+ * problems, with the line; distinct ones (another address, another
+ * port, IPv4 beside IPv6 loopback) load. */
+static void test_listen_clashes_are_problems(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_text(f, "[peer]\nname = a\nlisten = tcp://127.0.0.1:7400\n"
+	                              "metrics_listen = 7400\n"),
+	                 AM_ECONFIG);
+	expect_diag(&f->diags, 4, "metrics_listen: `7400' collides with listen `tcp://127.0.0.1:7400'",
+	            "Address already in use", NULL);
+	assert_int_equal(load_text(f, "[peer]\nname = a\ndns_listen = 127.0.0.1:5353, [::1]:5353, [0::1]:5353\n"),
+	                 AM_ECONFIG);
+	expect_diag(&f->diags, 3, "`[0::1]:5353' collides with `[::1]:5353' in the same list", NULL);
+	assert_int_equal(load_text(f, "[peer]\nname = a\ndns_listen = 0.0.0.0:9464\nmetrics_listen = 127.0.0.1:9464\n"),
+	                 AM_ECONFIG);
+	expect_diag(&f->diags, 3, "dns_listen: `0.0.0.0:9464' collides with metrics_listen", NULL);
+	assert_int_equal(load_text(f, "[peer]\nname = a\nlisten = tcp://127.0.0.1:7400\nmetrics_listen = 127.0.0.2:7400\n"
+	                              "dns_listen = 127.0.0.1:5353, [::1]:5353, 127.0.0.1:5354\n"),
+	                 0);
+}
+
 /* A TSIG secret in a file its group can read is said (never quoted). */
 static void test_rpz_tsig_secret_in_readable_file_is_warned(void **state)
 {
@@ -1293,6 +1316,7 @@ int main(void)
 		T(test_rpz_errors_name_their_lines),
 		T(test_rpz_tsig_secret_never_quoted),
 		T(test_rpz_tsig_secret_in_readable_file_is_warned),
+		T(test_listen_clashes_are_problems),
 		T(test_rpz_cname_target_must_be_a_host),
 		T(test_write_default_loads_with_name_and_listen),
 		T(test_write_default_without_listen),

@@ -39,6 +39,11 @@ expect_exit 0 "--check of a group-readable config with a TSIG secret: valid" "$A
 check "... with a warning naming the zone and the fix" grep -q "holds the TSIG secret of \[rpz signed\].*mode 0640.*chmod 600" <<<"$T_ERR"
 check "... never the secret" not grep -qF "$SECRET" <<<"$T_ERR"
 chmod 600 "$T_ROOT/a/amesh.conf"
+# a listener clash --check used to call valid: the daemon then died at start
+sed "s/^\[peer\]\$/[peer]\nmetrics_listen = 127.0.0.1:$DNS/" "$T_ROOT/a/amesh.conf" >"$T_ROOT/a/clash.conf"
+expect_exit 1 "--check: metrics_listen on the dns_listen port is a problem" "$AMESHD" -c "$T_ROOT/a/clash.conf" --check
+check "... naming both and why" grep -q "dns_listen: \`127.0.0.1:$DNS' collides with metrics_listen.*Address already in use" <<<"$T_ERR"
+rm -f "$T_ROOT/a/clash.conf"
 expect_exit 0 "--check at 0600: no warning" "$AMESHD" -c "$T_ROOT/a/amesh.conf" --check
 check "... none" not grep -q "TSIG secret" <<<"$T_ERR"
 for p in a b c; do check "--check $p" "$AMESHD" -c "$T_ROOT/$p/amesh.conf" --check; done
