@@ -749,6 +749,14 @@ static void do_peers(const struct control_env *env, const struct wire_request *r
 		w->out_sent = p[i].out_sent;
 		w->handshakes = p[i].handshakes;
 		w->handshake_failures = p[i].handshake_failures;
+		w->tree_lazy = p[i].lazy;
+		w->ids_out = p[i].tree.ids_out;
+		w->ids_in = p[i].tree.ids_in;
+		w->grafts_out = p[i].tree.grafts_out;
+		w->grafts_in = p[i].tree.grafts_in;
+		w->grafted_out = p[i].tree.grafted_out;
+		w->prunes_out = p[i].tree.prunes_out;
+		w->prunes_in = p[i].tree.prunes_in;
 		for (int r = 1; r < MESH_R_COUNT && w->n_rejects < WIRE_REASONS_MAX; r++)
 			if (p[i].rejects[r]) {
 				snprintf(w->rejects[w->n_rejects].reason, sizeof w->rejects[0].reason, "%s",

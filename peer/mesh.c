@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "mesh_impl.h"
+#include "mesh_tree.h"
 #include "ratelimit.h"
 #include "session_table.h"
 #include "text.h"
@@ -375,6 +376,10 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 		}
 		m->subscribed = true;
 	}
+	if ((rv = mesh_tree_open(m)) != 0) {
+		snprintf(err, errlen, "mesh: cannot start the broadcast tree: %s", am_strerror(rv));
+		goto fail;
+	}
 	if (m->trust_path[0] && pthread_create(&m->trust_worker, NULL, mesh_ingest_statements_main, m) == 0)
 		m->trust_worker_started = true;
 	if (cfg->listen[0] && (rv = mesh_server_start(m, cfg->listen, m->n_nbs, err, errlen)) != 0)
@@ -622,6 +627,8 @@ int mesh_peers(struct mesh *m, struct mesh_peer_info **out, size_t *n)
 		q->bytes_out = nb->bytes_out;
 		q->sync_in = nb->sync_in;
 		q->sync_out = nb->sync_out;
+		q->lazy = nb->lazy;
+		q->tree = nb->tree;
 	}
 	pthread_mutex_unlock(&m->lock);
 	*out = p;
@@ -665,6 +672,7 @@ void mesh_close(struct mesh *m)
 		m->nbs[i]->link = NULL;
 	}
 	mesh_server_stop(m);
+	mesh_tree_close(m);
 	session_table_free(m->sessions);
 	m->sessions = NULL;
 	ratelimit_free(m->hello_per_source);

@@ -75,6 +75,14 @@ const char *mesh_reject_name(int reason);
 enum mesh_link_state { MESH_DOWN = 0, MESH_CONNECTING, MESH_UP, MESH_REFUSED };
 const char *mesh_link_state_name(enum mesh_link_state s);
 
+/* The broadcast tree's traffic with one neighbour (mesh_tree.h). */
+struct mesh_tree_counts {
+	uint64_t ids_out, ids_in;       /* changes announced by id only, to / from them */
+	uint64_t grafts_out, grafts_in; /* ids asked of them / asked of us */
+	uint64_t grafted_out;           /* bodies sent answering their grafts (also in out_sent) */
+	uint64_t prunes_out, prunes_in; /* the link made lazy by us / by them */
+};
+
 struct mesh_peer_info {
 	char name[CONFIG_NAME_MAX];
 	uint8_t pk[AM_KEY_BYTES];
@@ -92,6 +100,8 @@ struct mesh_peer_info {
 	 * sync_out the round trip of a batch pushed to them until they
 	 * acknowledged it (their durable commit), measured on links we dial. */
 	struct hist sync_in, sync_out;
+	bool lazy;                    /* the link carries ids only (broadcast tree) */
+	struct mesh_tree_counts tree;
 };
 
 struct mesh;

@@ -8,6 +8,8 @@
 #include "dispute_store.h"
 #include "mesh_impl.h"
 #include "mesh_sighting.h"
+#include "mesh_tree.h"
+#include "timefmt.h"
 
 /* --- export: what this peer sends a neighbour --- */
 
@@ -16,11 +18,16 @@ struct collect_ctx {
 	const struct nb *nb;            /* name and key only; policy is the copy below */
 	const struct policy_export *exp;
 	struct wire_batch *batch;
+	struct wire_tree *tree;         /* ids of what goes lazily; NULL = bodies only */
+	bool lazy;                      /* nb->lazy when the scan began */
+	uint64_t now;
+	uint64_t want_seq;              /* a graft's answer: only this record */
+	const uint8_t *want_id;
 	uint64_t upto;
 	size_t examined;
 	bool full;
 	uint64_t held[POLICY_REASON_COUNT];
-	uint64_t sent;
+	uint64_t sent, ids;
 };
 
 struct came_from {
@@ -56,10 +63,12 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	struct collect_ctx *c = arg;
 	enum policy_reason r;
 
-	if (c->batch->n >= SYNC_BATCH_MAX) {
+	if (c->batch->n >= SYNC_BATCH_MAX || (c->tree && c->tree->n_ids >= SYNC_BATCH_MAX)) {
 		c->full = true;
 		return 1;
 	}
+	if (c->want_id && (rec->seq != c->want_seq || memcmp(rec->id, c->want_id, AM_ID_BYTES) != 0))
+		return 1; /* superseded or swept since: nothing to answer with */
 	c->examined++;
 	c->upto = rec->seq;
 	/* never back to where it came from, nor to its own origin */
@@ -132,6 +141,17 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 		c->held[r]++;
 		return 0;
 	}
+	/* The broadcast tree (mesh_tree.h): past every check above, so an id
+	 * goes exactly where its body could go, and nowhere else. */
+	if (c->tree && mesh_tree_as_id(c->m, c->lazy, rec->received_at, c->now)) {
+		if (wire_tree_push_id(c->tree, false, rec->id) != 0) {
+			c->full = true;
+			return 1;
+		}
+		plumtree_held(c->m->tree, rec->id, rec->seq); /* what a graft is answered from */
+		c->ids++;
+		return 0;
+	}
 	if (wire_batch_push(c->batch, rec->env, rec->env_len, rec->hops) != 0) {
 		c->full = true;
 		return 1;
@@ -146,11 +166,16 @@ static int collect_cb(void *arg, const struct store_rec *rec)
  * under policy exp. Sets *upto to the last seq examined and *more when the
  * scan stopped early. */
 int mesh_export_collect(struct mesh *m, struct nb *nb, const struct policy_export *exp, uint64_t from,
-                   struct wire_batch *batch, uint64_t *upto, bool *more)
+                   struct wire_batch *batch, struct wire_tree *tree, uint64_t *upto, bool *more)
 {
-	struct collect_ctx c = {.m = m, .nb = nb, .exp = exp, .batch = batch, .upto = from};
+	struct collect_ctx c = {.m = m, .nb = nb, .exp = exp, .batch = batch, .tree = tree, .upto = from,
+	                        .now = timefmt_now()};
 	struct store_stats st;
 	int rv;
+
+	pthread_mutex_lock(&m->lock);
+	c.lazy = nb->lazy;
+	pthread_mutex_unlock(&m->lock);
 
 	rv = store_changes(m->store, from, MESH_SCAN_MAX, collect_cb, &c);
 	if (rv < 0)
@@ -163,6 +188,31 @@ int mesh_export_collect(struct mesh *m, struct nb *nb, const struct policy_expor
 	for (int i = 0; i < POLICY_REASON_COUNT; i++)
 		nb->held[i] += c.held[i];
 	nb->out_sent += c.sent;
+	nb->tree.ids_out += c.ids;
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+int mesh_export_grafted(struct mesh *m, struct nb *nb, const struct policy_export *exp, const struct wire_tree *ask,
+                        struct wire_batch *out)
+{
+	struct collect_ctx c = {.m = m, .nb = nb, .exp = exp, .batch = out, .now = timefmt_now()};
+
+	for (size_t i = 0; i < ask->n_graft && out->n < SYNC_BATCH_MAX; i++) {
+		uint64_t seq;
+		if (!plumtree_seq(m->tree, ask->graft[i], &seq))
+			continue; /* never announced from here, or forgotten: nothing to answer */
+		c.want_seq = seq;
+		c.want_id = ask->graft[i];
+		int rv = store_changes(m->store, seq - 1, 1, collect_cb, &c);
+		if (rv < 0)
+			return rv;
+	}
+	pthread_mutex_lock(&m->lock);
+	for (int i = 0; i < POLICY_REASON_COUNT; i++)
+		nb->held[i] += c.held[i];
+	nb->out_sent += c.sent;
+	nb->tree.grafted_out += c.sent;
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }

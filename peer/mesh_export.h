@@ -21,9 +21,17 @@
 /* Appends to batch this peer's exportable changes after `from` for nb
  * under policy exp (examining at most MESH_SCAN_MAX log entries). Sets
  * *upto to the last seq examined and *more when the scan stopped early;
- * batch->head gets the store's last seq. Returns 0 or an am_err. */
+ * batch->head gets the store's last seq. tree (NULL = bodies only): where
+ * the ids go of changes sent lazily to nb (mesh_tree.h), after the same
+ * checks as a body. Returns 0 or an am_err. */
 int mesh_export_collect(struct mesh *m, struct nb *nb, const struct policy_export *exp, uint64_t from,
-                        struct wire_batch *batch, uint64_t *upto, bool *more);
+                        struct wire_batch *batch, struct wire_tree *tree, uint64_t *upto, bool *more);
+/* Answers nb's graft (ask->graft ids) with bodies appended to out: each id
+ * that this peer announced and still holds as that record, if exp lets it
+ * go to nb now (the same decision as mesh_export_collect). Ids it cannot
+ * answer are skipped (the asker tries another announcer). */
+int mesh_export_grafted(struct mesh *m, struct nb *nb, const struct policy_export *exp, const struct wire_tree *ask,
+                        struct wire_batch *out);
 
 /* Copies nb's export policy and its hash under m->lock, so a reload may
  * replace the original meanwhile. *exp is the caller's to free

@@ -34,6 +34,7 @@
 #include "nngexit.h"
 #include "nnglisten.h"
 #include "pipelimit.h"
+#include "plumtree.h"
 #include "session.h"
 #include "sighting.h"
 #include "statement.h"
@@ -106,6 +107,16 @@ struct nb {
 	uint64_t handshakes, handshake_failures;
 	uint64_t bytes_in, bytes_out;    /* link frames, both directions of every exchange */
 	struct hist sync_in, sync_out;   /* see mesh_peer_info */
+
+	/* The broadcast tree (mesh_tree.h), guarded by mesh->lock. */
+	bool lazy;              /* the link carries ids, not bodies, both ways */
+	bool prune_out;         /* to tell them: we made the link lazy */
+	uint8_t (*graft_out)[AM_ID_BYTES]; /* ids to ask them for (SYNC_BATCH_MAX) */
+	size_t n_graft_out;
+	uint8_t (*graft_in)[AM_ID_BYTES];  /* ids they asked us for, answered by our
+	                                    * pusher (a link we dial) */
+	size_t n_graft_in;
+	struct mesh_tree_counts tree;
 };
 
 /* Our side of a link we dial: one req socket, two contexts (puller, pusher)
@@ -211,6 +222,20 @@ struct mesh {
 	struct session_table *sessions; /* owners are struct nb * */
 	struct ratelimit *hello_per_source, *log_per_source;
 	uint64_t refusals_unlogged;     /* guarded by lock */
+
+	/* The broadcast tree (mesh_tree.h). */
+	struct plumtree *tree;
+	unsigned tree_graft_ms, tree_retry_ms;
+	uint64_t tree_live_s;      /* changes stored longer ago always go as bodies */
+	bool tree_off;             /* flooding: every link eager (AMESH_TREE=off) */
+	bool tree_pull_only;       /* in process: control rides on pulls only (mesh_inproc.h) */
+	uint64_t (*tree_clock)(void *arg); /* ms; NULL = monotonic */
+	void *tree_clock_arg;
+	pthread_t tree_thread;
+	bool tree_started;
+	pthread_mutex_t tree_lock;
+	pthread_cond_t tree_cond;
+	bool tree_stop;
 };
 
 /* --- in mesh.c, used by every side --- */

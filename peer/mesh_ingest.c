@@ -13,6 +13,7 @@
 #include "log.h"
 #include "mesh_impl.h"
 #include "mesh_sighting.h"
+#include "mesh_tree.h"
 #include "timefmt.h"
 #include "wire.h"
 #include "workpool.h"
@@ -278,12 +279,48 @@ static void store_recovered(struct nb *nb)
 	nb->store_fail_rv = 0;
 }
 
-static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, unsigned *retry_ms,
-                  struct mesh_ingest_tally *tally);
+static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, bool grafted, bool *taken,
+                  unsigned *retry_ms, struct mesh_ingest_tally *tally);
 
-int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, unsigned *retry_ms)
+/* The batch, then what rides beside it (mesh_tree.h): the ids it announced
+ * (only if the batch was taken: otherwise it comes again) and the bodies
+ * answering our grafts. */
+static int ingest_with_tree(struct mesh *m, struct nb *nb, const struct wire_batch *b, const struct wire_tree *t,
+                            unsigned *retry_ms, struct mesh_ingest_tally *tally)
 {
-	return ingest(m, nb, b, retry_ms, NULL);
+	struct mesh_ingest_tally gt;
+	bool taken = false;
+	int rv = 0;
+
+	if (tally)
+		memset(tally, 0, sizeof *tally);
+	if (b && b->present) {
+		rv = ingest(m, nb, b, false, &taken, retry_ms, tally);
+		if (taken && t)
+			mesh_tree_announced(m, nb, t);
+		if (tally) {
+			tally->items = b->n;
+			tally->more = b->more;
+			tally->ids = taken && t ? t->n_ids : 0;
+		}
+	}
+	if (rv == 0 && t && t->grafted.n) {
+		bool unused;
+		rv = ingest(m, nb, &t->grafted, true, &unused, retry_ms, tally ? &gt : NULL);
+		if (tally) {
+			tally->grafted = t->grafted.n;
+			tally->accepted += gt.accepted;
+			tally->duplicates += gt.duplicates;
+			tally->rejected += gt.rejected;
+		}
+	}
+	return rv;
+}
+
+int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, const struct wire_tree *t,
+                unsigned *retry_ms)
+{
+	return ingest_with_tree(m, nb, b, t, retry_ms, NULL);
 }
 
 void mesh_ingest_pull_request(struct nb *nb, uint32_t wait_ms, struct wire_sync_request *req)
@@ -301,28 +338,23 @@ void mesh_ingest_pull_request(struct nb *nb, uint32_t wait_ms, struct wire_sync_
 int mesh_ingest_pulled(struct mesh *m, struct nb *nb, const struct wire_sync_response *resp, unsigned *retry_ms,
                        struct mesh_ingest_tally *tally)
 {
-	if (tally)
-		memset(tally, 0, sizeof *tally);
 	if (retry_ms)
 		*retry_ms = 0;
-	if (!resp->batch.present)
-		return 0;
-	if (tally) {
-		tally->items = resp->batch.n;
-		tally->more = resp->batch.more;
-	}
-	return ingest(m, nb, &resp->batch, retry_ms, tally);
+	return ingest_with_tree(m, nb, &resp->batch, &resp->tree, retry_ms, tally);
 }
 
-static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, unsigned *retry_ms,
-                  struct mesh_ingest_tally *tally)
+/* grafted: b is the answer to our graft, not a range of nb's log - no
+ * cursor check or move, and a duplicate prunes nothing. *taken: the batch
+ * continued the cursor and was processed. */
+static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, bool grafted, bool *taken,
+                  unsigned *retry_ms, struct mesh_ingest_tally *tally)
 {
 	struct policy_import imp;
 	struct pending *p = NULL, **pu = NULL;
 	struct store_update *u = NULL;
 	int *res = NULL;
 	size_t np = 0;
-	uint64_t rejects[MESH_R_COUNT] = {0}, dups = 0, accepted = 0;
+	uint64_t rejects[MESH_R_COUNT] = {0}, dups = 0, ind_dups = 0, accepted = 0;
 	uint64_t now = timefmt_now();
 	double t0 = hist_now();
 	bool trusted_origin;
@@ -330,6 +362,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, uns
 
 	if (retry_ms)
 		*retry_ms = 0;
+	*taken = false;
 	memset(&imp, 0, sizeof imp);
 	pthread_mutex_lock(&nb->ingest_lock);
 	if (nb->store_fail_since && b->n) {
@@ -344,14 +377,14 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, uns
 		}
 	}
 	struct store_cursor c = nb->cursor;
-	if (memcmp(b->epoch, c.epoch, sizeof c.epoch) != 0 || memcmp(b->policy, c.policy, sizeof c.policy) != 0) {
+	if (!grafted && (memcmp(b->epoch, c.epoch, sizeof c.epoch) != 0 || memcmp(b->policy, c.policy, sizeof c.policy) != 0)) {
 		if (b->after != 0)
 			goto out; /* sender will see our cursor and restart from 0 */
 		memcpy(c.epoch, b->epoch, sizeof c.epoch);
 		memcpy(c.policy, b->policy, sizeof c.policy);
 		c.seq = 0;
 	}
-	if (b->after > c.seq)
+	if (!grafted && b->after > c.seq)
 		goto out; /* a gap: ack what we have, the sender rewinds */
 
 	pthread_mutex_lock(&m->lock);
@@ -427,6 +460,8 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, uns
 
 		if (q->state == P_DUP) {
 			dups++;
+			ind_dups++;
+			mesh_tree_held(m, q->id);
 			continue;
 		}
 		if (q->state == P_REJECT) {
@@ -502,7 +537,8 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, uns
 		};
 		pu[np++] = q;
 	}
-	c.seq = b->upto > c.seq ? b->upto : c.seq;
+	if (!grafted)
+		c.seq = b->upto > c.seq ? b->upto : c.seq;
 	if (np) {
 		/* the batch and the cursor that acknowledges it: one commit */
 		rv = apply_received(m->apply, u, np, now, res, nb->name, &c);
@@ -514,6 +550,8 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, uns
 			goto out; /* cursor stays: the batch comes again, later */
 		}
 		for (size_t i = 0; i < np; i++) {
+			if (res[i] >= 0)
+				mesh_tree_held(m, pu[i]->id);
 			if (res[i] == 1 && pu[i]->is_sighting) {
 				accepted++; /* no origin quota: a report is not an indicator */
 			} else if (res[i] == 1 && pu[i]->is_stmt) {
@@ -531,6 +569,8 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, uns
 				}
 			} else if (res[i] == 0) {
 				dups++;
+				if (!pu[i]->is_stmt && !pu[i]->is_sighting && !pu[i]->is_disp)
+					ind_dups++;
 			} else {
 				reject_item(m, nb, rejects, MESH_R_DECODE, &pu[i]->ind);
 			}
@@ -546,6 +586,9 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, uns
 		nb->cursor_dirty = true;
 	}
 	nb->cursor = c;
+	*taken = true;
+	if (!grafted)
+		mesh_tree_duplicates(m, nb, ind_dups); /* an indicator we held: prune the link */
 	if (tally) {
 		tally->accepted = accepted;
 		tally->duplicates = dups;

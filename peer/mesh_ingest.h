@@ -34,13 +34,22 @@
  * MESH_STORE_BACKOFF_MAX_MS) has passed, batches from nb are refused
  * without being verified: returns that code and sets *retry_ms (may be
  * NULL) to how long the sender should wait. Returns 0 otherwise (a batch
- * that did not continue the cursor included). */
-int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, unsigned *retry_ms);
+ * that did not continue the cursor included).
+ *
+ * t (may be NULL; mesh_tree.h): what rode beside the batch - its announced
+ * ids, remembered for a graft if we lack them (only when the batch was
+ * taken), and the bodies answering our grafts, ingested the same way
+ * without touching the cursor. A body of the batch that we already held
+ * prunes the link. */
+int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, const struct wire_tree *t,
+                unsigned *retry_ms);
 
 /* What mesh_ingest_pulled did with one answer to a pull. */
 struct mesh_ingest_tally {
 	size_t items;        /* bodies in the batch */
-	uint64_t accepted;   /* changed our state */
+	size_t ids;          /* ids announced beside it (the batch taken) */
+	size_t grafted;      /* bodies answering our grafts */
+	uint64_t accepted;   /* changed our state (batch and grafted) */
 	uint64_t duplicates; /* held already (or something newer) */
 	uint64_t rejected;   /* refused, any reason */
 	bool more;           /* the sender has more right away */

@@ -8,6 +8,7 @@
 #include "mesh_impl.h"
 #include "mesh_ingest.h"
 #include "mesh_server.h"
+#include "mesh_tree.h"
 #include "timefmt.h"
 #include "wire_sync.h"
 
@@ -60,7 +61,10 @@ int mesh_inproc_request(struct mesh_inproc_dialer *d, uint8_t **frame, size_t *l
 	}
 	/* as puller_main: "your changes after our cursor" */
 	mesh_ingest_pull_request(d->nb, 0, &req);
-	if ((rv = wire_sync_request_pack(&req, &plain, &plain_len)) != 0)
+	mesh_tree_take(d->m, d->nb, true, &req.tree); /* our prune and grafts ride on pulls */
+	rv = wire_sync_request_pack(&req, &plain, &plain_len);
+	wire_sync_request_clear(&req);
+	if (rv != 0)
 		return rv;
 	rv = session_seal(d->sess, plain, plain_len, frame, len);
 	free(plain);
@@ -101,9 +105,12 @@ int mesh_inproc_reply(struct mesh_inproc_dialer *d, const uint8_t *frame, size_t
 	if (rv != 0)
 		goto drop;
 	struct mesh_ingest_tally t;
+	mesh_tree_heard(d->m, d->nb, &resp.tree, NULL);
 	int irv = mesh_ingest_pulled(d->m, d->nb, &resp, NULL, &t);
 	wire_sync_response_clear(&resp);
 	r->items = t.items;
+	r->ids = t.ids;
+	r->grafted = t.grafted;
 	r->accepted = t.accepted;
 	r->duplicates = t.duplicates;
 	r->rejected = t.rejected;
@@ -122,4 +129,25 @@ int mesh_inproc_serve(struct mesh *m, const uint8_t *frame, size_t len, uint8_t 
                       bool *idle)
 {
 	return mesh_server_frame(m, frame, len, reply, reply_len, idle);
+}
+
+void mesh_inproc_tree(struct mesh *m, uint64_t (*clock_ms)(void *arg), void *arg, unsigned graft_ms,
+                      unsigned retry_ms)
+{
+	mesh_tree_manual(m, clock_ms, arg, graft_ms, retry_ms);
+}
+
+size_t mesh_inproc_tick(struct mesh *m)
+{
+	return mesh_tree_tick(m);
+}
+
+uint64_t mesh_inproc_next_deadline(struct mesh *m)
+{
+	return m->tree ? plumtree_next_deadline(m->tree) : 0;
+}
+
+bool mesh_inproc_dialer_pending(struct mesh_inproc_dialer *d)
+{
+	return mesh_tree_pending_push(d->m, d->nb);
 }

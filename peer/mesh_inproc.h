@@ -39,6 +39,8 @@ int mesh_inproc_request(struct mesh_inproc_dialer *d, uint8_t **frame, size_t *l
 struct mesh_inproc_result {
 	bool handshake;          /* the reply finished a handshake */
 	size_t items;            /* bodies in the batch */
+	size_t ids;              /* ids announced beside it (broadcast tree, mesh_tree.h) */
+	size_t grafted;          /* bodies answering our grafts */
 	uint64_t accepted;       /* changed our state */
 	uint64_t duplicates;     /* held already (or something newer) */
 	uint64_t rejected;       /* refused, any reason */
@@ -56,5 +58,18 @@ int mesh_inproc_reply(struct mesh_inproc_dialer *d, const uint8_t *frame, size_t
 /* The serving side: mesh_server_frame (mesh_server.h). */
 int mesh_inproc_serve(struct mesh *m, const uint8_t *frame, size_t len, uint8_t **reply, size_t *reply_len,
                       bool *idle);
+
+/* The broadcast tree in process (mesh_tree.h): no timer thread; the
+ * driver's clock (ms) times the grafts, mesh_inproc_tick fires the due
+ * ones (returns how many), mesh_inproc_next_deadline says when (0 = none).
+ * Prunes and grafts ride on the receiver's pulls. Call once, right after
+ * mesh_open. */
+void mesh_inproc_tree(struct mesh *m, uint64_t (*clock_ms)(void *arg), void *arg, unsigned graft_ms,
+                      unsigned retry_ms);
+size_t mesh_inproc_tick(struct mesh *m);
+uint64_t mesh_inproc_next_deadline(struct mesh *m);
+/* Has our side of this link a prune or grafts to send? (A parked pull
+ * should then be replaced by a fresh one.) */
+bool mesh_inproc_dialer_pending(struct mesh_inproc_dialer *d);
 
 #endif

@@ -13,6 +13,7 @@
 #include "mesh_export.h"
 #include "mesh_impl.h"
 #include "mesh_ingest.h"
+#include "mesh_tree.h"
 #include "timefmt.h"
 #include "wire_sync.h"
 
@@ -164,6 +165,7 @@ static int ensure_session(struct link *l, nng_ctx ctx, nng_aio *aio, uint64_t *g
 		goto out;
 	}
 	log_info("mesh: linked to %s at %s", l->nb->name, l->nb->endpoint);
+	mesh_tree_reset(m, l->nb); /* a new session starts eager (mesh_tree.h) */
 	l->sess_made = timefmt_now();
 	*gen = ++l->sess_gen;
 out:
@@ -306,7 +308,9 @@ static void *puller_main(void *arg)
 				continue;
 			}
 			mesh_ingest_pull_request(l->nb, MESH_LONGPOLL_MS, &req);
+			mesh_tree_take(m, l->nb, true, &req.tree);
 			rv = sync_start(l, ctx, aio, gen, &req, NULL, &sent);
+			wire_tree_clear(&req.tree);
 			if (rv == 0)
 				rv = sync_finish(l, aio, gen, sent, &resp);
 		} else {
@@ -340,11 +344,15 @@ static void *puller_main(void *arg)
 			memcpy(req.policy, resp.batch.policy, sizeof req.policy);
 			req.pull = true;
 			req.wait_ms = MESH_LONGPOLL_MS;
+			mesh_tree_take(m, l->nb, true, &req.tree);
 			if (sync_start(l, l->ctx[next ? 2 : 0], l->aio[next ? 2 : 0], gen, &req, NULL, &sent) == 0) {
 				inflight = true;
 				slot = next;
 			}
+			wire_tree_clear(&req.tree);
 		}
+		/* their prune or graft (mesh_tree.h); a graft is answered by our pusher */
+		mesh_tree_heard(m, l->nb, &resp.tree, NULL);
 		unsigned retry = 0;
 		mesh_ingest_pulled(m, l->nb, &resp, &retry, NULL);
 		wire_sync_response_clear(&resp);
@@ -422,6 +430,15 @@ static void *pusher_main(void *arg)
 			from = 0;
 		bool more = false;
 		uint64_t upto = from;
+		/* the broadcast tree (mesh_tree.h): our prune and grafts, and the
+		 * bodies their grafts asked for, under the policy just taken */
+		struct wire_tree ask;
+		memset(&ask, 0, sizeof ask);
+		mesh_tree_take(m, l->nb, true, &req.tree);
+		mesh_tree_take_asked(m, l->nb, &ask);
+		if (ask.n_graft)
+			(void)mesh_export_grafted(m, l->nb, &exp, &ask, &req.tree.grafted);
+		wire_tree_clear(&ask);
 		if (known) {
 			struct wire_batch *b = &req.push;
 			uint64_t start = from;
@@ -431,13 +448,16 @@ static void *pusher_main(void *arg)
 			memcpy(b->epoch, m->epoch, sizeof b->epoch);
 			memcpy(b->policy, hash, sizeof hash);
 			b->after = from;
-			if (mesh_export_collect(m, l->nb, &exp, start, b, &upto, &more) != 0) {
+			if (mesh_export_collect(m, l->nb, &exp, start, b, &req.tree, &upto, &more) != 0) {
 				upto = start;
 				more = false;
 			}
 			b->upto = upto;
 			b->more = more;
-			if (b->n == 0) {
+			if (b->n == 0 && req.tree.n_ids == 0 && wire_tree_any(&req.tree)) {
+				/* control only: no batch, so their cursor stays */
+				wire_batch_clear(b);
+			} else if (b->n == 0 && req.tree.n_ids == 0) {
 				/* nothing for them: remember how far we looked, send nothing */
 				if (upto > start) {
 					scanned = upto;
@@ -446,6 +466,7 @@ static void *pusher_main(void *arg)
 				}
 				policy_export_free(&exp);
 				wire_batch_clear(b);
+				wire_tree_clear(&req.tree);
 				pthread_rwlock_unlock(&m->policy_rw);
 				/* scan on at once only while the scan moves: `more' also
 				 * says the log's head is past its last entry (a swept
@@ -484,6 +505,10 @@ static void *pusher_main(void *arg)
 		retried = false;
 		backoff = 0;
 		set_state(m, l->nb, MESH_UP);
+		/* their prune or grafts, and the bodies answering ours */
+		mesh_tree_heard(m, l->nb, &resp.tree, NULL);
+		if (resp.tree.grafted.n)
+			(void)mesh_ingest(m, l->nb, NULL, &resp.tree, NULL);
 		known = true;
 		acked_gen = gen;
 		/* They acknowledged nothing of a batch that continued their cursor:

@@ -15,6 +15,7 @@
 #include "mesh_export.h"
 #include "mesh_impl.h"
 #include "mesh_ingest.h"
+#include "mesh_tree.h"
 #include "ratelimit.h"
 #include "session_table.h"
 #include "timefmt.h"
@@ -135,7 +136,7 @@ void mesh_server_prune(struct mesh *m)
  * can take effect between building the batch and sending it: the caller
  * releases it once the reply is sent (server_worker). */
 static void serve_pull(struct mesh *m, struct nb *nb, const struct wire_sync_request *req,
-                       struct wire_batch *batch, bool *policy_held, bool *idle)
+                       struct wire_batch *batch, struct wire_tree *tree, bool *policy_held, bool *idle)
 {
 	struct policy_export exp;
 	uint8_t hash[32];
@@ -165,12 +166,14 @@ static void serve_pull(struct mesh *m, struct nb *nb, const struct wire_sync_req
 			first = false;
 		}
 		uint64_t gen = mesh_current_gen(m);
-		int rv = mesh_export_collect(m, nb, &exp, from, batch, &upto, &more);
+		int rv = mesh_export_collect(m, nb, &exp, from, batch, tree, &upto, &more);
 		policy_export_free(&exp);
 		if (rv != 0)
 			break;
 		from = upto;
-		if (batch->n || more || !m->running)
+		/* ids are news too; and control for them (a prune, a graft:
+		 * mesh_tree.h) is answered at once, not held for the long-poll */
+		if (batch->n || tree->n_ids || more || !m->running || mesh_tree_pending_reply(m, nb))
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
@@ -182,22 +185,48 @@ static void serve_pull(struct mesh *m, struct nb *nb, const struct wire_sync_req
 	*policy_held = true;
 	batch->upto = from;
 	batch->more = more;
-	*idle = batch->n == 0 && !more;
+	*idle = batch->n == 0 && tree->n_ids == 0 && !more;
 }
 
 /* Handles one authenticated sync request from nb. */
 static void serve_sync(struct mesh *m, struct nb *nb, const struct wire_sync_request *req,
                        struct wire_sync_response *resp, bool *policy_held, bool *idle)
 {
-	if (req->push.present)
-		mesh_ingest(m, nb, &req->push, NULL); /* a refused push is acked where it was: the pusher backs off */
+	/* the broadcast tree (mesh_tree.h): what they tell us first, so a
+	 * graft's answer and our pull answer agree on the link's mode */
+	struct wire_tree ask;
+	memset(&ask, 0, sizeof ask);
+	mesh_tree_heard(m, nb, &req->tree, &ask);
+	if (req->push.present || req->tree.grafted.n)
+		/* a refused push is acked where it was: the pusher backs off */
+		mesh_ingest(m, nb, req->push.present ? &req->push : NULL, &req->tree, NULL);
 	pthread_mutex_lock(&nb->ingest_lock);
 	resp->push_acked = nb->cursor.seq;
 	memcpy(resp->push_epoch, nb->cursor.epoch, sizeof resp->push_epoch);
 	memcpy(resp->push_policy, nb->cursor.policy, sizeof resp->push_policy);
 	pthread_mutex_unlock(&nb->ingest_lock);
 	if (req->pull)
-		serve_pull(m, nb, req, &resp->batch, policy_held, idle);
+		serve_pull(m, nb, req, &resp->batch, &resp->tree, policy_held, idle);
+	if (ask.n_graft) {
+		/* their graft, answered under the export policy in force - held
+		 * until the reply has gone, as a pull's batch is */
+		struct policy_export exp;
+		uint8_t hash[32];
+		if (!*policy_held) {
+			pthread_rwlock_rdlock(&m->policy_rw);
+			*policy_held = true;
+		}
+		if (mesh_export_snapshot(m, nb, &exp, hash) == 0) {
+			(void)mesh_export_grafted(m, nb, &exp, &ask, &resp->tree.grafted);
+			policy_export_free(&exp);
+		}
+	}
+	wire_tree_clear(&ask);
+	/* our control for them: a prune (this push held bodies we had), our
+	 * grafts - in process those ride on our own pulls (mesh_tree.h) */
+	mesh_tree_take(m, nb, !m->tree_pull_only, &resp->tree);
+	if (wire_tree_any(&resp->tree))
+		*idle = false;
 	/* the first authentic frame, not the handshake, brings a link up
 	 * (issue 8, item 13): a replayed Hello proves nothing */
 	pthread_mutex_lock(&m->lock);
@@ -260,6 +289,7 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 		if (msg)
 			pipelimit_authed(m->pipes, nng_msg_get_pipe(msg)); /* no longer a stranger's pipe */
 		log_info("mesh: %s connected from %s", nb->name, addr);
+		mesh_tree_reset(m, nb); /* a new session starts eager (mesh_tree.h) */
 		mesh_count_bytes(m, nb, len, *out_len);
 		session_table_keep(m->sessions, s, nb, now);
 		return 0;

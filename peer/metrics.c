@@ -342,6 +342,34 @@ static void neighbours(struct metrics *m, struct expo *e)
 	for (size_t i = 0; i < n; i++)
 		expo_u64(e, "amesh_neighbour_indicators_sent_total", EXPO_LABELS({"neighbour", p[i].name}),
 		         p[i].out_sent);
+	expo_family(e, "amesh_neighbour_tree_ids_total", EXPO_COUNTER,
+	            "Changes announced by id only on the link (broadcast tree, lazy), by direction.");
+	for (size_t i = 0; i < n; i++) {
+		expo_u64(e, "amesh_neighbour_tree_ids_total", EXPO_LABELS({"neighbour", p[i].name}, {"direction", "sent"}),
+		         p[i].tree.ids_out);
+		expo_u64(e, "amesh_neighbour_tree_ids_total",
+		         EXPO_LABELS({"neighbour", p[i].name}, {"direction", "received"}), p[i].tree.ids_in);
+	}
+	expo_family(e, "amesh_neighbour_tree_grafts_total", EXPO_COUNTER,
+	            "Ids whose bodies were asked for over the link (broadcast tree), by who asked.");
+	for (size_t i = 0; i < n; i++) {
+		expo_u64(e, "amesh_neighbour_tree_grafts_total", EXPO_LABELS({"neighbour", p[i].name}, {"by", "us"}),
+		         p[i].tree.grafts_out);
+		expo_u64(e, "amesh_neighbour_tree_grafts_total", EXPO_LABELS({"neighbour", p[i].name}, {"by", "them"}),
+		         p[i].tree.grafts_in);
+	}
+	expo_family(e, "amesh_neighbour_tree_prunes_total", EXPO_COUNTER,
+	            "Times the link was made lazy (broadcast tree), by who made it.");
+	for (size_t i = 0; i < n; i++) {
+		expo_u64(e, "amesh_neighbour_tree_prunes_total", EXPO_LABELS({"neighbour", p[i].name}, {"by", "us"}),
+		         p[i].tree.prunes_out);
+		expo_u64(e, "amesh_neighbour_tree_prunes_total", EXPO_LABELS({"neighbour", p[i].name}, {"by", "them"}),
+		         p[i].tree.prunes_in);
+	}
+	expo_family(e, "amesh_neighbour_tree_lazy", EXPO_GAUGE,
+	            "1 when the link carries ids only (broadcast tree), 0 when it carries bodies.");
+	for (size_t i = 0; i < n; i++)
+		expo_u64(e, "amesh_neighbour_tree_lazy", EXPO_LABELS({"neighbour", p[i].name}), p[i].lazy ? 1 : 0);
 	expo_family(e, "amesh_neighbour_indicators_held_total", EXPO_COUNTER,
 	            "Indicators not sent to the neighbour, by the export rule that held them back.");
 	for (size_t i = 0; i < n; i++)

@@ -752,6 +752,7 @@ struct extras {
 	Amesh__V1__OriginDigest **dgp;
 	Amesh__V1__PeerInfo *pi;
 	Amesh__V1__PeerInfo **pip;
+	Amesh__V1__PeerTree *pt;
 	Amesh__V1__ReasonCount *rc;
 	Amesh__V1__ReasonCount **rcp;
 };
@@ -771,6 +772,7 @@ static void extras_free(struct extras *x)
 	free(x->dg);
 	free(x->dgp);
 	free(x->pi);
+	free(x->pt);
 	free(x->pip);
 	free(x->rc);
 	free(x->rcp);
@@ -809,9 +811,10 @@ static int peers_to_pb(const struct wire_response *r, struct extras *x, Amesh__V
 		nrc += r->peers[i].n_rejects + r->peers[i].n_held;
 	x->pi = calloc(r->n_peers, sizeof *x->pi);
 	x->pip = calloc(r->n_peers, sizeof *x->pip);
+	x->pt = calloc(r->n_peers, sizeof *x->pt);
 	x->rc = calloc(nrc ? nrc : 1, sizeof *x->rc);
 	x->rcp = calloc(nrc ? nrc : 1, sizeof *x->rcp);
-	if (!x->pi || !x->pip || !x->rc || !x->rcp)
+	if (!x->pi || !x->pip || !x->pt || !x->rc || !x->rcp)
 		return AM_ENOMEM;
 	for (size_t i = 0; i < r->n_peers; i++) {
 		const struct wire_peer *w = &r->peers[i];
@@ -829,6 +832,16 @@ static int peers_to_pb(const struct wire_response *r, struct extras *x, Amesh__V
 		q->out_sent = w->out_sent;
 		q->handshakes = w->handshakes;
 		q->handshake_failures = w->handshake_failures;
+		amesh__v1__peer_tree__init(&x->pt[i]);
+		x->pt[i].lazy = w->tree_lazy;
+		x->pt[i].ids_out = w->ids_out;
+		x->pt[i].ids_in = w->ids_in;
+		x->pt[i].grafts_out = w->grafts_out;
+		x->pt[i].grafts_in = w->grafts_in;
+		x->pt[i].grafted_out = w->grafted_out;
+		x->pt[i].prunes_out = w->prunes_out;
+		x->pt[i].prunes_in = w->prunes_in;
+		q->tree = &x->pt[i];
 		q->rejects = &x->rcp[k];
 		q->n_rejects = w->n_rejects;
 		for (size_t j = 0; j < w->n_rejects; j++, k++) {
@@ -1805,6 +1818,16 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 			w->out_sent = q->out_sent;
 			w->handshakes = q->handshakes;
 			w->handshake_failures = q->handshake_failures;
+			if (q->tree) {
+				w->tree_lazy = q->tree->lazy;
+				w->ids_out = q->tree->ids_out;
+				w->ids_in = q->tree->ids_in;
+				w->grafts_out = q->tree->grafts_out;
+				w->grafts_in = q->tree->grafts_in;
+				w->grafted_out = q->tree->grafted_out;
+				w->prunes_out = q->tree->prunes_out;
+				w->prunes_in = q->tree->prunes_in;
+			}
 			r->n_peers = i + 1;
 		}
 		break;

@@ -241,6 +241,9 @@ struct wire_peer {
 	char endpoint[256];
 	char state[16];
 	uint64_t last_sync, lag, in_accepted, in_duplicate, out_sent, handshakes, handshake_failures;
+	/* the broadcast tree on the link (mesh_tree.h) */
+	bool tree_lazy;
+	uint64_t ids_out, ids_in, grafts_out, grafts_in, grafted_out, prunes_out, prunes_in;
 	struct wire_reason rejects[WIRE_REASONS_MAX];
 	size_t n_rejects;
 	struct wire_reason held[WIRE_REASONS_MAX];

@@ -11,10 +11,37 @@
 
 /* A batch may carry SYNC_BATCH_MAX items, each costing an Item struct,
  * its pointer and up to two byte copies (envelope, or body and
- * signature), and as many origin keys. */
+ * signature), and as many origin keys. A message holds up to two batches
+ * (its own and a graft's answer, Tree.grafted) and two id lists. */
 static void budget_init(struct wire_budget *b, ProtobufCAllocator *a, size_t len)
 {
-	wire_budget_init(b, a, 2 * len + (size_t)SYNC_BATCH_MAX * 4 * 128 + WIRE_BUDGET_SLACK);
+	wire_budget_init(b, a, 2 * len + (size_t)SYNC_BATCH_MAX * 10 * 128 + WIRE_BUDGET_SLACK);
+}
+
+int wire_tree_push_id(struct wire_tree *t, bool graft, const uint8_t id[AM_ID_BYTES])
+{
+	uint8_t(**arr)[AM_ID_BYTES] = graft ? &t->graft : &t->ids;
+	size_t *n = graft ? &t->n_graft : &t->n_ids;
+
+	if (*n >= SYNC_BATCH_MAX)
+		return AM_ETOOBIG;
+	if (!*arr && (*arr = malloc((size_t)SYNC_BATCH_MAX * AM_ID_BYTES)) == NULL)
+		return AM_ENOMEM;
+	memcpy((*arr)[(*n)++], id, AM_ID_BYTES);
+	return 0;
+}
+
+bool wire_tree_any(const struct wire_tree *t)
+{
+	return t->prune || t->n_graft || t->n_ids || t->grafted.n;
+}
+
+void wire_tree_clear(struct wire_tree *t)
+{
+	free(t->graft);
+	free(t->ids);
+	wire_batch_clear(&t->grafted);
+	memset(t, 0, sizeof *t);
 }
 
 int wire_batch_push(struct wire_batch *b, const uint8_t *env, size_t env_len, uint32_t hops)
@@ -197,6 +224,69 @@ static int batch_from_pb(const Amesh__V1__Batch *m, struct wire_batch *b)
 	return 0;
 }
 
+/* Builds a protobuf Tree pointing into t (tree_pb_free frees what it
+ * allocates); the grafted bodies travel as a Batch, origin table and all. */
+struct tree_pb {
+	Amesh__V1__Tree m;
+	ProtobufCBinaryData *graft, *ids;
+	struct batch_pb grafted;
+};
+
+static int tree_to_pb(const struct wire_tree *t, struct tree_pb *p)
+{
+	int rv;
+
+	memset(p, 0, sizeof *p);
+	amesh__v1__tree__init(&p->m);
+	p->m.prune = t->prune;
+	if ((t->n_graft && (p->graft = calloc(t->n_graft, sizeof *p->graft)) == NULL) ||
+	    (t->n_ids && (p->ids = calloc(t->n_ids, sizeof *p->ids)) == NULL))
+		return AM_ENOMEM;
+	for (size_t i = 0; i < t->n_graft; i++)
+		p->graft[i] = (ProtobufCBinaryData){.len = AM_ID_BYTES, .data = (uint8_t *)t->graft[i]};
+	for (size_t i = 0; i < t->n_ids; i++)
+		p->ids[i] = (ProtobufCBinaryData){.len = AM_ID_BYTES, .data = (uint8_t *)t->ids[i]};
+	p->m.n_graft = t->n_graft;
+	p->m.graft = p->graft;
+	p->m.n_ids = t->n_ids;
+	p->m.ids = p->ids;
+	if (t->grafted.n) {
+		if ((rv = batch_to_pb(&t->grafted, &p->grafted)) != 0)
+			return rv;
+		p->m.grafted = &p->grafted.m;
+	}
+	return 0;
+}
+
+static void tree_pb_free(struct tree_pb *p)
+{
+	free(p->graft);
+	free(p->ids);
+	batch_pb_free(&p->grafted);
+}
+
+/* Every id exactly AM_ID_BYTES, at most SYNC_BATCH_MAX of each kind. */
+static int tree_from_pb(const Amesh__V1__Tree *m, struct wire_tree *t)
+{
+	int rv = 0;
+
+	memset(t, 0, sizeof *t);
+	if (!m)
+		return 0;
+	if (m->n_graft > SYNC_BATCH_MAX || m->n_ids > SYNC_BATCH_MAX)
+		return AM_EDECODE;
+	t->prune = m->prune;
+	for (size_t i = 0; i < m->n_graft && rv == 0; i++)
+		rv = m->graft[i].len != AM_ID_BYTES ? AM_EDECODE : wire_tree_push_id(t, true, m->graft[i].data);
+	for (size_t i = 0; i < m->n_ids && rv == 0; i++)
+		rv = m->ids[i].len != AM_ID_BYTES ? AM_EDECODE : wire_tree_push_id(t, false, m->ids[i].data);
+	if (rv == 0)
+		rv = batch_from_pb(m->grafted, &t->grafted);
+	if (rv != 0)
+		wire_tree_clear(t);
+	return rv;
+}
+
 static int finish_pack(size_t need, uint8_t **out)
 {
 	if (need > SYNC_MSG_MAX)
@@ -208,9 +298,15 @@ int wire_sync_request_pack(const struct wire_sync_request *r, uint8_t **out, siz
 {
 	Amesh__V1__SyncRequest m = AMESH__V1__SYNC_REQUEST__INIT;
 	struct batch_pb push = {0};
+	struct tree_pb tree = {0};
 	int rv = 0;
 
 	*out = NULL;
+	if (wire_tree_any(&r->tree)) {
+		if ((rv = tree_to_pb(&r->tree, &tree)) != 0)
+			goto done;
+		m.tree = &tree.m;
+	}
 	m.pull = r->pull;
 	m.after = r->after;
 	m.epoch.data = (uint8_t *)r->epoch;
@@ -228,6 +324,7 @@ int wire_sync_request_pack(const struct wire_sync_request *r, uint8_t **out, siz
 	*len = amesh__v1__sync_request__pack(&m, *out);
 done:
 	batch_pb_free(&push);
+	tree_pb_free(&tree);
 	return rv;
 }
 
@@ -235,9 +332,15 @@ int wire_sync_response_pack(const struct wire_sync_response *r, uint8_t **out, s
 {
 	Amesh__V1__SyncResponse m = AMESH__V1__SYNC_RESPONSE__INIT;
 	struct batch_pb batch = {0};
+	struct tree_pb tree = {0};
 	int rv = 0;
 
 	*out = NULL;
+	if (wire_tree_any(&r->tree)) {
+		if ((rv = tree_to_pb(&r->tree, &tree)) != 0)
+			goto done;
+		m.tree = &tree.m;
+	}
 	m.push_acked = r->push_acked;
 	m.push_epoch.data = (uint8_t *)r->push_epoch;
 	m.push_epoch.len = sizeof r->push_epoch;
@@ -253,6 +356,7 @@ int wire_sync_response_pack(const struct wire_sync_response *r, uint8_t **out, s
 	*len = amesh__v1__sync_response__pack(&m, *out);
 done:
 	batch_pb_free(&batch);
+	tree_pb_free(&tree);
 	return rv;
 }
 
@@ -276,7 +380,8 @@ int wire_sync_request_unpack(const uint8_t *buf, size_t len, struct wire_sync_re
 	memcpy(r->epoch, m->epoch.data, sizeof r->epoch);
 	memcpy(r->policy, m->policy.data, sizeof r->policy);
 	r->wait_ms = m->wait_ms;
-	rv = batch_from_pb(m->push, &r->push);
+	if ((rv = batch_from_pb(m->push, &r->push)) == 0)
+		rv = tree_from_pb(m->tree, &r->tree);
 done:
 	amesh__v1__sync_request__free_unpacked(m, &a);
 	if (rv != 0)
@@ -302,7 +407,8 @@ int wire_sync_response_unpack(const uint8_t *buf, size_t len, struct wire_sync_r
 	r->push_acked = m->push_acked;
 	memcpy(r->push_epoch, m->push_epoch.data, sizeof r->push_epoch);
 	memcpy(r->push_policy, m->push_policy.data, sizeof r->push_policy);
-	rv = batch_from_pb(m->batch, &r->batch);
+	if ((rv = batch_from_pb(m->batch, &r->batch)) == 0)
+		rv = tree_from_pb(m->tree, &r->tree);
 done:
 	amesh__v1__sync_response__free_unpacked(m, &a);
 	if (rv != 0)
@@ -313,11 +419,13 @@ done:
 void wire_sync_request_clear(struct wire_sync_request *r)
 {
 	wire_batch_clear(&r->push);
+	wire_tree_clear(&r->tree);
 	memset(r, 0, sizeof *r);
 }
 
 void wire_sync_response_clear(struct wire_sync_response *r)
 {
 	wire_batch_clear(&r->batch);
+	wire_tree_clear(&r->tree);
 	memset(r, 0, sizeof *r);
 }

@@ -1,6 +1,6 @@
 /*
  * wire_sync.h - protobuf conversion for sync messages (proto/mesh.proto:
- * SyncRequest, SyncResponse, Batch, Item). Same rules as wire.h: input
+ * SyncRequest, SyncResponse, Batch, Item, Tree). Same rules as wire.h: input
  * capped, budgeted allocator, every field length checked; envelopes inside
  * a batch are copied out as opaque bytes and verified later by the ingest
  * path, never here.
@@ -36,6 +36,19 @@ struct wire_batch {
 	size_t n, cap;
 };
 
+/* The broadcast tree's part of a message (proto/mesh.proto, Tree; the
+ * rules are mesh_tree.h's). ids and graft hold up to SYNC_BATCH_MAX ids
+ * each, grafted up to SYNC_BATCH_MAX bodies; all owned, cleared with the
+ * message. */
+struct wire_tree {
+	bool prune;
+	uint8_t (*graft)[AM_ID_BYTES];
+	size_t n_graft;
+	uint8_t (*ids)[AM_ID_BYTES];
+	size_t n_ids;
+	struct wire_batch grafted; /* items only; present when it has any */
+};
+
 struct wire_sync_request {
 	bool pull;
 	uint64_t after;
@@ -43,6 +56,7 @@ struct wire_sync_request {
 	uint8_t policy[32];
 	uint32_t wait_ms;
 	struct wire_batch push;
+	struct wire_tree tree;
 };
 
 struct wire_sync_response {
@@ -50,6 +64,7 @@ struct wire_sync_response {
 	uint64_t push_acked;
 	uint8_t push_epoch[16];
 	uint8_t push_policy[32];
+	struct wire_tree tree;
 };
 
 /* Pack into malloc'd buffers (caller frees); AM_ETOOBIG over SYNC_MSG_MAX. */
@@ -63,5 +78,10 @@ void wire_sync_response_clear(struct wire_sync_response *r);
 /* Appends an item (copying env); AM_ETOOBIG when the batch is full. */
 int wire_batch_push(struct wire_batch *b, const uint8_t *env, size_t env_len, uint32_t hops);
 void wire_batch_clear(struct wire_batch *b);
+/* Appends an id to t->ids (which) or t->graft; AM_ETOOBIG past SYNC_BATCH_MAX. */
+int wire_tree_push_id(struct wire_tree *t, bool graft, const uint8_t id[AM_ID_BYTES]);
+/* Is there anything in t worth a message of its own? */
+bool wire_tree_any(const struct wire_tree *t);
+void wire_tree_clear(struct wire_tree *t);
 
 #endif

@@ -77,6 +77,7 @@ struct params {
 	double mbps;
 	double loss;
 	uint32_t verify_us, dup_us, commit_us, serve_us, frame_us, handshake_us;
+	unsigned graft_ms;    /* broadcast tree's graft timer; 0 = no tree (flooding) */
 	char dir[512];
 	int quiet;
 };
@@ -105,6 +106,7 @@ struct peer {
 	struct mesh *mesh;
 	uint64_t busy_until;  /* virtual us: its CPU is busy until then */
 	uint64_t wake_at;     /* a store change becomes visible; 0 = none pending */
+	uint64_t tick_at;     /* its next graft timer (virtual us); 0 = none */
 	int *out;             /* directed links it serves (it is the sender) */
 	int n_out;
 	uint64_t cpu_us, bodies_in; /* this phase: modelled CPU time, bodies received */
@@ -117,10 +119,10 @@ struct dlink {
 	bool parked;
 	bool up;
 	/* traffic */
-	uint64_t frames, bytes, bodies, accepted, dups;
+	uint64_t frames, bytes, bodies, accepted, dups, ids, grafted;
 };
 
-enum ev_type { EV_PULL = 1, EV_SERVE, EV_REPLY, EV_WAKE };
+enum ev_type { EV_PULL = 1, EV_SERVE, EV_REPLY, EV_WAKE, EV_TICK };
 
 struct sim_event {
 	uint64_t t, seq;
@@ -267,6 +269,12 @@ static void settle(struct sim *s, int peer, uint64_t t)
 		s->gone[peer] = t;
 	s->n_pend_new = 0;
 	s->pend_gone = false;
+}
+
+/* The broadcast tree's clock (mesh_inproc_tree): virtual ms. */
+static uint64_t sim_clock_ms(void *arg)
+{
+	return ((struct sim *)arg)->now / 1000;
 }
 
 /* ---------- building the peers ---------- */
@@ -431,6 +439,7 @@ static void build_peers(struct sim *s)
 		struct mesh_env env = {.store = p->store, .key = &p->key, .apply = p->apply, .verify = s->verify};
 		if (mesh_open(&p->mesh, &env, cfg, &t, err, sizeof err) != 0)
 			die("mesh", err);
+		mesh_inproc_tree(p->mesh, sim_clock_ms, s, s->p.graft_ms, 2 * s->p.graft_ms);
 		for (size_t k = 0; k < cfg->n_neighbours; k++) {
 			policy_export_free(&cfg->neighbours[k].exp);
 			policy_import_free(&cfg->neighbours[k].imp);
@@ -449,6 +458,8 @@ static void build_peers(struct sim *s)
 }
 
 /* ---------- the event loop ---------- */
+
+static void tick_later(struct sim *s, int peer);
 
 static uint64_t cpu_start(struct sim *s, int peer, uint64_t t)
 {
@@ -522,7 +533,7 @@ static void do_reply(struct sim *s, int k, uint64_t t, uint8_t *f, size_t len)
 		l->up = true;
 		cost += s->p.handshake_us;
 	} else {
-		uint64_t verified = r.items - r.duplicates;
+		uint64_t verified = r.items + r.grafted - r.duplicates;
 		s->verifies += verified;
 		cost += verified * s->p.verify_us + r.duplicates * s->p.dup_us;
 		cost += s->p.commit_us; /* the cursor */
@@ -532,15 +543,52 @@ static void do_reply(struct sim *s, int k, uint64_t t, uint8_t *f, size_t len)
 	uint64_t done = start + cost;
 	s->peers[l->to].busy_until = done;
 	s->peers[l->to].cpu_us += cost;
-	s->peers[l->to].bodies_in += r.items;
+	s->peers[l->to].bodies_in += r.items + r.grafted;
 	settle(s, l->to, done);
-	l->bodies += r.items;
+	l->bodies += r.items + r.grafted;
+	l->ids += r.ids;
+	l->grafted += r.grafted;
 	l->accepted += r.accepted;
 	l->dups += r.duplicates;
 	trace(s, t, EV_REPLY, (uint64_t)k, len, r.items << 32 | r.accepted << 16 | r.duplicates);
 	if (r.accepted)
 		wake_later(s, l->to, done);
 	push(s, done, EV_PULL, k, l->to, NULL, 0);
+	tick_later(s, l->to);
+}
+
+/* The peer's next graft timer, if any, becomes an event. */
+static void tick_later(struct sim *s, int peer)
+{
+	struct peer *p = &s->peers[peer];
+	uint64_t d = mesh_inproc_next_deadline(p->mesh);
+	if (!d)
+		return;
+	uint64_t t = d * 1000 > s->now ? d * 1000 : s->now;
+	if (p->tick_at && p->tick_at <= t)
+		return;
+	p->tick_at = t;
+	push(s, t, EV_TICK, -1, peer, NULL, 0);
+}
+
+/* Its graft timers fire: a receiver whose pull is parked at the sender
+ * sends a fresh one carrying the graft (its parked one is dropped). */
+static void do_tick(struct sim *s, int peer, uint64_t t)
+{
+	struct peer *p = &s->peers[peer];
+	if (p->tick_at != t)
+		return; /* superseded */
+	p->tick_at = 0;
+	size_t n = mesh_inproc_tick(p->mesh);
+	trace(s, t, EV_TICK, (uint64_t)peer, n, 0);
+	for (int k = 0; n && k < s->n_links; k++) {
+		struct dlink *l = &s->links[k];
+		if (l->to != peer || !l->parked || !mesh_inproc_dialer_pending(l->d))
+			continue;
+		l->parked = false;
+		do_pull(s, k, cpu_start(s, peer, t));
+	}
+	tick_later(s, peer);
 }
 
 static void do_wake(struct sim *s, int peer, uint64_t t)
@@ -574,6 +622,7 @@ static void run(struct sim *s)
 		case EV_SERVE: do_serve(s, e.link, e.t, e.frame, e.len); break;
 		case EV_REPLY: do_reply(s, e.link, e.t, e.frame, e.len); break;
 		case EV_WAKE: do_wake(s, e.peer, e.t); break;
+		case EV_TICK: do_tick(s, e.peer, e.t); break;
 		}
 	}
 }
@@ -655,7 +704,7 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 struct totals {
-	uint64_t frames, bytes, bodies, accepted, dups, max_link_bytes, max_link_bodies;
+	uint64_t frames, bytes, bodies, accepted, dups, ids, grafted, max_link_bytes, max_link_bodies;
 };
 
 static struct totals link_totals(const struct sim *s)
@@ -668,6 +717,8 @@ static struct totals link_totals(const struct sim *s)
 		t.bodies += l->bodies;
 		t.accepted += l->accepted;
 		t.dups += l->dups;
+		t.ids += l->ids;
+		t.grafted += l->grafted;
 		if (l->bytes > t.max_link_bytes)
 			t.max_link_bytes = l->bytes;
 		if (l->bodies > t.max_link_bodies)
@@ -682,7 +733,7 @@ static void reset_links(struct sim *s)
 		s->peers[i].cpu_us = s->peers[i].bodies_in = 0;
 	for (int k = 0; k < s->n_links; k++) {
 		struct dlink *l = &s->links[k];
-		l->frames = l->bytes = l->bodies = l->accepted = l->dups = 0;
+		l->frames = l->bytes = l->bodies = l->accepted = l->dups = l->ids = l->grafted = 0;
 	}
 }
 
@@ -701,6 +752,10 @@ static void report(const struct sim *s, const char *phase, uint64_t t0, const ui
 	       " duplicates %" PRIu64 " (%.0f%%)\n",
 	       "", t.bodies, (double)t.bodies / (double)n_ind, 2 * und - (s->n - 1), s->n - 1, t.dups,
 	       t.bodies ? 100.0 * (double)t.dups / (double)t.bodies : 0.0);
+	printf("  %-10s ids %9" PRIu64 " = %6.2f per indicator (broadcast tree: %s), bodies answering grafts %" PRIu64
+	       " = %.2f per indicator\n",
+	       "", t.ids, (double)t.ids / (double)n_ind, s->p.graft_ms ? "on" : "off", t.grafted,
+	       (double)t.grafted / (double)n_ind);
 	printf("  %-10s frames %9" PRIu64 ", bytes %" PRIu64 " = %.0f B per indicator per peer reached;"
 	       " per link mean %.0f B, max %" PRIu64 " B (%" PRIu64 " bodies)\n",
 	       "", t.frames, t.bytes, (double)t.bytes / (double)n_ind / (double)(s->n - 1),
@@ -897,7 +952,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: amesh-sim [--peers N] [--shape random|hubs] [--degree D] [--burst B] [--origins K]\n"
 	                "                 [--seed S] [--latency MIN:MAX (ms)] [--mbps R] [--loss P]\n"
-	                "                 [--verify-us U] [--dup-us U] [--commit-us U] [--dir D] [--selftest]\n");
+	                "                 [--verify-us U] [--dup-us U] [--commit-us U] [--graft-ms G (0 = flooding)]\n"
+	                "                 [--dir D] [--selftest]\n");
 	exit(2);
 }
 
@@ -907,6 +963,7 @@ int main(int argc, char **argv)
 		.peers = 20, .degree = 4, .burst = 10000, .origins = 1, .seed = 1,
 		.lat_min_us = 5000, .lat_max_us = 100000, .mbps = 100, .loss = 0.001,
 		.verify_us = 60, .dup_us = 3, .commit_us = 400, .serve_us = 30, .frame_us = 20, .handshake_us = 300,
+		.graft_ms = 400,
 	};
 	bool selftest = false;
 	snprintf(p.dir, sizeof p.dir, "%s/amesh-sim.%d", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp",
@@ -948,6 +1005,8 @@ int main(int argc, char **argv)
 			p.dup_us = (uint32_t)atoi(v);
 		else if (strcmp(a, "--commit-us") == 0)
 			p.commit_us = (uint32_t)atoi(v);
+		else if (strcmp(a, "--graft-ms") == 0)
+			p.graft_ms = (unsigned)atoi(v);
 		else if (strcmp(a, "--dir") == 0)
 			snprintf(p.dir, sizeof p.dir, "%s", v);
 		else
@@ -961,9 +1020,9 @@ int main(int argc, char **argv)
 	log_set_level(LOG_WARN);
 	if (!selftest) {
 		printf("model: latency %.0f-%.0f ms per link, %.0f Mbit/s, loss %.2f%% (TCP RTO), CPU per peer: verify %u us,"
-		       " duplicate %u us, durable commit %u us\n",
+		       " duplicate %u us, durable commit %u us; broadcast tree: %s (graft timer %u ms)\n",
 		       p.lat_min_us / 1000.0, p.lat_max_us / 1000.0, p.mbps, p.loss * 100, p.verify_us, p.dup_us,
-		       p.commit_us);
+		       p.commit_us, p.graft_ms ? "on" : "off", p.graft_ms);
 		uint8_t d[32];
 		return simulate(&p, d) == 0 ? 0 : 1;
 	}

@@ -1,0 +1,306 @@
+/* mesh_tree.c - the epidemic broadcast tree over the cursor sync: link modes, prunes, grafts, the graft timer (mesh_tree.h). */
+#include "mesh_tree.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t mesh_tree_now(struct mesh *m)
+{
+	return m->tree_clock ? m->tree_clock(m->tree_clock_arg) : mono_ms();
+}
+
+/* Appends id to *arr (SYNC_BATCH_MAX ids at most; allocated on first use).
+ * A full list drops the id: its graft is retried (plumtree.h). */
+static void id_append(uint8_t (**arr)[AM_ID_BYTES], size_t *n, const uint8_t id[AM_ID_BYTES])
+{
+	for (size_t i = 0; i < *n; i++)
+		if (memcmp((*arr)[i], id, AM_ID_BYTES) == 0)
+			return;
+	if (*n >= SYNC_BATCH_MAX)
+		return;
+	if (!*arr && (*arr = malloc((size_t)SYNC_BATCH_MAX * AM_ID_BYTES)) == NULL)
+		return;
+	memcpy((*arr)[(*n)++], id, AM_ID_BYTES);
+}
+
+struct graft_ctx {
+	struct mesh *m;
+	size_t n;
+};
+
+/* plumtree_expire's callback: graft id from who (an nb). */
+static void graft_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES])
+{
+	struct graft_ctx *g = arg;
+	struct mesh *m = g->m;
+
+	pthread_mutex_lock(&m->lock);
+	bool ok = false;
+	for (size_t i = 0; i < m->n_nbs && !ok; i++)
+		ok = m->nbs[i] == who && !m->nbs[i]->removed;
+	if (ok) {
+		struct nb *nb = (struct nb *)who;
+		nb->lazy = false;
+		nb->prune_out = false;
+		id_append(&nb->graft_out, &nb->n_graft_out, id);
+		nb->tree.grafts_out++;
+		g->n++;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+size_t mesh_tree_tick(struct mesh *m)
+{
+	struct graft_ctx g = {.m = m};
+
+	if (!m->tree)
+		return 0;
+	plumtree_expire(m->tree, mesh_tree_now(m), m->tree_retry_ms, graft_cb, &g);
+	if (g.n)
+		mesh_bump_gen(m); /* wake our pushers and their parked long-polls */
+	return g.n;
+}
+
+/* The timer thread: fires grafts when their deadline passes. */
+static void *tree_main(void *arg)
+{
+	struct mesh *m = arg;
+
+	pthread_mutex_lock(&m->tree_lock);
+	while (!m->tree_stop) {
+		pthread_mutex_unlock(&m->tree_lock);
+		mesh_tree_tick(m);
+		uint64_t next = plumtree_next_deadline(m->tree), now = mono_ms();
+		unsigned wait = next == 0 ? 1000 : next > now ? (unsigned)(next - now) : 0;
+		pthread_mutex_lock(&m->tree_lock);
+		if (wait && !m->tree_stop) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += wait / 1000;
+			ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&m->tree_cond, &m->tree_lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&m->tree_lock);
+	return NULL;
+}
+
+static unsigned env_ms(const char *name, unsigned dflt)
+{
+	const char *v = getenv(name);
+	char *end;
+	unsigned long n;
+
+	if (!v || !v[0])
+		return dflt;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || n < 1 || n > 10000) {
+		log_warn("mesh: %s=%s is not a number of ms from 1 to 10000; using %u", name, v, dflt);
+		return dflt;
+	}
+	return (unsigned)n;
+}
+
+int mesh_tree_open(struct mesh *m)
+{
+	pthread_condattr_t ca;
+	const char *off = getenv("AMESH_TREE");
+	int rv;
+
+	m->tree_graft_ms = env_ms("AMESH_TREE_GRAFT_MS", MESH_TREE_GRAFT_MS);
+	m->tree_retry_ms = MESH_TREE_RETRY_MS;
+	m->tree_live_s = MESH_TREE_LIVE_S;
+	m->tree_off = off && strcmp(off, "off") == 0;
+	if (m->tree_off)
+		log_warn("mesh: AMESH_TREE=off: no broadcast tree, every link carries every body (flooding)");
+	if ((rv = plumtree_new(&m->tree)) != 0)
+		return rv;
+	pthread_mutex_init(&m->tree_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->tree_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&m->tree_thread, NULL, tree_main, m) != 0)
+		return AM_ENOMEM;
+	m->tree_started = true;
+	return 0;
+}
+
+static void tree_thread_stop(struct mesh *m)
+{
+	if (!m->tree_started)
+		return;
+	pthread_mutex_lock(&m->tree_lock);
+	m->tree_stop = true;
+	pthread_cond_broadcast(&m->tree_cond);
+	pthread_mutex_unlock(&m->tree_lock);
+	pthread_join(m->tree_thread, NULL);
+	m->tree_started = false;
+}
+
+void mesh_tree_close(struct mesh *m)
+{
+	if (!m->tree)
+		return;
+	tree_thread_stop(m);
+	pthread_cond_destroy(&m->tree_cond);
+	pthread_mutex_destroy(&m->tree_lock);
+	plumtree_free(m->tree);
+	m->tree = NULL;
+	for (size_t i = 0; i < m->n_nbs; i++) {
+		free(m->nbs[i]->graft_out);
+		free(m->nbs[i]->graft_in);
+		m->nbs[i]->graft_out = m->nbs[i]->graft_in = NULL;
+	}
+}
+
+void mesh_tree_manual(struct mesh *m, uint64_t (*clock)(void *arg), void *arg, unsigned graft_ms,
+                      unsigned retry_ms)
+{
+	tree_thread_stop(m);
+	m->tree_off = graft_ms == 0;
+	m->tree_clock = clock;
+	m->tree_clock_arg = arg;
+	m->tree_graft_ms = graft_ms;
+	m->tree_retry_ms = retry_ms;
+	m->tree_live_s = UINT64_MAX / 2; /* host time is not the simulation's */
+	m->tree_pull_only = true;
+}
+
+void mesh_tree_reset(struct mesh *m, struct nb *nb)
+{
+	pthread_mutex_lock(&m->lock);
+	nb->lazy = false;
+	nb->prune_out = false;
+	nb->n_graft_out = nb->n_graft_in = 0;
+	pthread_mutex_unlock(&m->lock);
+}
+
+bool mesh_tree_as_id(struct mesh *m, bool lazy, uint64_t received_at, uint64_t now)
+{
+	return lazy && !m->tree_off && m->tree && received_at + m->tree_live_s >= now;
+}
+
+void mesh_tree_take(struct mesh *m, struct nb *nb, bool grafts, struct wire_tree *t)
+{
+	pthread_mutex_lock(&m->lock);
+	if (nb->prune_out) {
+		t->prune = true;
+		nb->prune_out = false;
+	}
+	if (grafts) {
+		for (size_t i = 0; i < nb->n_graft_out; i++)
+			if (wire_tree_push_id(t, true, nb->graft_out[i]) != 0)
+				break;
+		nb->n_graft_out = 0;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+bool mesh_tree_pending_reply(struct mesh *m, struct nb *nb)
+{
+	pthread_mutex_lock(&m->lock);
+	bool yes = nb->prune_out || (!m->tree_pull_only && nb->n_graft_out);
+	pthread_mutex_unlock(&m->lock);
+	return yes;
+}
+
+bool mesh_tree_pending_push(struct mesh *m, struct nb *nb)
+{
+	pthread_mutex_lock(&m->lock);
+	bool yes = nb->prune_out || nb->n_graft_out || nb->n_graft_in;
+	pthread_mutex_unlock(&m->lock);
+	return yes;
+}
+
+void mesh_tree_heard(struct mesh *m, struct nb *nb, const struct wire_tree *t, struct wire_tree *ask)
+{
+	bool wake = false;
+
+	if (!t->prune && !t->n_graft)
+		return;
+	pthread_mutex_lock(&m->lock);
+	if (t->n_graft) {
+		/* a graft wins over a prune in the same message: it is the later wish */
+		nb->lazy = false;
+		nb->prune_out = false;
+		nb->tree.grafts_in += t->n_graft;
+		for (size_t i = 0; i < t->n_graft; i++) {
+			if (ask)
+				(void)wire_tree_push_id(ask, true, t->graft[i]);
+			else
+				id_append(&nb->graft_in, &nb->n_graft_in, t->graft[i]);
+		}
+		wake = !ask;
+	} else if (t->prune) {
+		nb->lazy = !m->tree_off;
+		nb->tree.prunes_in++;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (wake)
+		mesh_bump_gen(m);
+}
+
+void mesh_tree_take_asked(struct mesh *m, struct nb *nb, struct wire_tree *ask)
+{
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < nb->n_graft_in; i++)
+		if (wire_tree_push_id(ask, true, nb->graft_in[i]) != 0)
+			break;
+	nb->n_graft_in = 0;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mesh_tree_held(struct mesh *m, const uint8_t id[AM_ID_BYTES])
+{
+	if (m->tree)
+		plumtree_held(m->tree, id, 0);
+}
+
+void mesh_tree_duplicates(struct mesh *m, struct nb *nb, uint64_t n)
+{
+	if (!n || m->tree_off || !m->tree)
+		return;
+	pthread_mutex_lock(&m->lock);
+	if (!nb->lazy) {
+		nb->lazy = true;
+		nb->prune_out = true;
+		nb->tree.prunes_out++;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *t)
+{
+	size_t fresh = 0;
+
+	if (!t->n_ids || !m->tree)
+		return;
+	uint64_t now = mesh_tree_now(m);
+	for (size_t i = 0; i < t->n_ids; i++)
+		fresh += plumtree_announced(m->tree, t->ids[i], nb, now, m->tree_graft_ms);
+	pthread_mutex_lock(&m->lock);
+	nb->tree.ids_in += t->n_ids;
+	pthread_mutex_unlock(&m->lock);
+	if (fresh && m->tree_started) {
+		pthread_mutex_lock(&m->tree_lock);
+		pthread_cond_broadcast(&m->tree_cond);
+		pthread_mutex_unlock(&m->tree_lock);
+	}
+}

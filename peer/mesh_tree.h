@@ -1,0 +1,85 @@
+/*
+ * mesh_tree.h - the epidemic broadcast tree over the cursor sync (issue 13:
+ * Plumtree, Leitão, Pereira and Rodrigues, SRDS 2007). Include only from
+ * mesh*.c.
+ *
+ * Every link is eager or lazy (nb->lazy, both directions at once). On an
+ * eager link a change goes as its body, as before; on a lazy one as its
+ * 32-byte id only (Tree.ids beside the batch). The cursor moves over both
+ * alike, so nothing is skipped: a lazy id is a promise "ask me".
+ *
+ *   - a new session starts eager (mesh_tree_reset), so an initial sync or a
+ *     reconnection after downtime moves bodies; so does every change this
+ *     peer stored more than tree_live_s ago (a catch-up, not a broadcast);
+ *   - a body received that we already held (a duplicate, over a batch, not
+ *     a graft's answer) prunes the link: lazy here at once, and Tree.prune
+ *     tells the other side;
+ *   - an id announced that we do not hold starts a timer (tree_graft_ms;
+ *     plumtree.h). If no body arrives in time, we graft: the link to the
+ *     announcer turns eager, and its id goes in Tree.graft; the other side
+ *     answers with the body in Tree.grafted (and turns eager too). No
+ *     answer in tree_retry_ms: the next announcer, up to PLUMTREE_TRIES.
+ *     This is also how the tree heals when an eager link or peer fails;
+ *   - export policy decides every send: an id is announced only where the
+ *     body could go (mesh_export.c, one decision for both), and a graft is
+ *     answered only with what that decision allows now;
+ *   - key statements, disputes and sighting reports always go as bodies.
+ *
+ * Who carries the control: on a link we dial, our requests (the pusher
+ * wakes for it; the puller carries it too); on a link they dial, our
+ * replies - a parked long-poll of theirs is answered early for it. Grafts
+ * that reach a dialer in a reply are answered by its pusher's next push.
+ *
+ * AMESH_TREE=off in the daemon's environment turns the tree off (every
+ * link eager: flooding, as before), for comparisons; read once by
+ * mesh_open. AMESH_TREE_GRAFT_MS (1..10000) sets the graft timer.
+ */
+#ifndef AMESH_MESH_TREE_H
+#define AMESH_MESH_TREE_H
+
+#include "mesh_impl.h"
+
+#define MESH_TREE_GRAFT_MS 60    /* an announced id waits this long for its body */
+#define MESH_TREE_RETRY_MS 250   /* a graft not answered: the next announcer */
+#define MESH_TREE_LIVE_S 60      /* older changes go as bodies on every link */
+
+/* Starts the timer thread (mesh_open; unless in process). */
+int mesh_tree_open(struct mesh *m);
+/* Stops it and frees the tree (mesh_close). */
+void mesh_tree_close(struct mesh *m);
+/* In process (mesh_inproc.h): no thread; clock gives ms; control rides on
+ * pulls only; graft_ms 0 turns the tree off (flooding). */
+void mesh_tree_manual(struct mesh *m, uint64_t (*clock)(void *arg), void *arg, unsigned graft_ms,
+                      unsigned retry_ms);
+/* Fires due grafts (the timer thread, or the in-process driver). Returns
+ * how many. */
+size_t mesh_tree_tick(struct mesh *m);
+uint64_t mesh_tree_now(struct mesh *m);
+
+/* A new session with nb: eager, nothing pending. Takes m->lock. */
+void mesh_tree_reset(struct mesh *m, struct nb *nb);
+/* Should export send this change to nb as an id? lazy is nb->lazy as
+ * snapshotted by the caller; received_at the record's. */
+bool mesh_tree_as_id(struct mesh *m, bool lazy, uint64_t received_at, uint64_t now);
+/* The control to send nb in the next message (prune, graft ids) - moved
+ * out of nb into t. grafts = false leaves grafts where they are (a reply
+ * in process, mesh_tree_manual). Takes m->lock. */
+void mesh_tree_take(struct mesh *m, struct nb *nb, bool grafts, struct wire_tree *t);
+/* Has nb control waiting for a message that a parked long-poll should not
+ * hold back (a reply: grafts only outside mesh_tree_manual)? */
+bool mesh_tree_pending_reply(struct mesh *m, struct nb *nb);
+/* Has nb anything for our pusher (control, or grafts to answer)? */
+bool mesh_tree_pending_push(struct mesh *m, struct nb *nb);
+/* What nb told us: prune or graft. Graft ids are appended to *ask (may be
+ * NULL: kept in nb->graft_in for our pusher, and it is woken). Takes m->lock. */
+void mesh_tree_heard(struct mesh *m, struct nb *nb, const struct wire_tree *t, struct wire_tree *ask);
+/* Moves nb->graft_in into *ask (ids to answer). Takes m->lock. */
+void mesh_tree_take_asked(struct mesh *m, struct nb *nb, struct wire_tree *ask);
+/* Ingest's view: we hold id (stored, or held already), its seq unknown. */
+void mesh_tree_held(struct mesh *m, const uint8_t id[AM_ID_BYTES]);
+/* Ingest received bodies over a batch from nb that we held already. */
+void mesh_tree_duplicates(struct mesh *m, struct nb *nb, uint64_t n);
+/* Ingest took a batch from nb that announced ids. */
+void mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *t);
+
+#endif

@@ -1,0 +1,275 @@
+/* plumtree.c - which ids this peer holds and which it lacks, with graft timers (plumtree.h). */
+#include "plumtree.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HELD_BUCKETS PLUMTREE_HELD_MAX        /* power of two */
+#define MISSING_BUCKETS PLUMTREE_MISSING_MAX  /* power of two */
+#define NIL UINT32_MAX
+
+struct held {
+	uint8_t id[AM_ID_BYTES];
+	uint64_t seq;
+	uint32_t next; /* hash chain */
+	bool used;
+};
+
+struct missing {
+	uint8_t id[AM_ID_BYTES];
+	const void *who[PLUMTREE_ANNOUNCERS];
+	unsigned n_who, turn, tries;
+	uint64_t deadline;
+	uint32_t next; /* hash chain, or the free list */
+	bool used;
+};
+
+struct plumtree {
+	pthread_mutex_t lock;
+	struct held held[PLUMTREE_HELD_MAX];
+	uint32_t held_head[HELD_BUCKETS];
+	uint32_t held_ring; /* the next slot to (re)use */
+	struct missing miss[PLUMTREE_MISSING_MAX];
+	uint32_t miss_head[MISSING_BUCKETS];
+	uint32_t miss_free;
+	size_t n_missing;
+	uint64_t given_up, overflow;
+};
+
+/* ids are BLAKE2b outputs: any four bytes are a fine hash */
+static uint32_t bucket(const uint8_t id[AM_ID_BYTES], uint32_t n)
+{
+	uint32_t h;
+	memcpy(&h, id, sizeof h);
+	return h & (n - 1);
+}
+
+int plumtree_new(struct plumtree **out)
+{
+	struct plumtree *t = calloc(1, sizeof *t);
+
+	*out = NULL;
+	if (!t)
+		return AM_ENOMEM;
+	pthread_mutex_init(&t->lock, NULL);
+	for (uint32_t i = 0; i < HELD_BUCKETS; i++)
+		t->held_head[i] = NIL;
+	for (uint32_t i = 0; i < MISSING_BUCKETS; i++)
+		t->miss_head[i] = NIL;
+	for (uint32_t i = 0; i < PLUMTREE_MISSING_MAX; i++)
+		t->miss[i].next = i + 1 < PLUMTREE_MISSING_MAX ? i + 1 : NIL;
+	t->miss_free = 0;
+	*out = t;
+	return 0;
+}
+
+void plumtree_free(struct plumtree *t)
+{
+	if (!t)
+		return;
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+static struct held *held_find(struct plumtree *t, const uint8_t id[AM_ID_BYTES])
+{
+	for (uint32_t i = t->held_head[bucket(id, HELD_BUCKETS)]; i != NIL; i = t->held[i].next)
+		if (memcmp(t->held[i].id, id, AM_ID_BYTES) == 0)
+			return &t->held[i];
+	return NULL;
+}
+
+static void held_unlink(struct plumtree *t, uint32_t slot)
+{
+	uint32_t *p = &t->held_head[bucket(t->held[slot].id, HELD_BUCKETS)];
+	while (*p != NIL && *p != slot)
+		p = &t->held[*p].next;
+	if (*p == slot)
+		*p = t->held[slot].next;
+	t->held[slot].used = false;
+}
+
+static uint32_t miss_find(struct plumtree *t, const uint8_t id[AM_ID_BYTES])
+{
+	for (uint32_t i = t->miss_head[bucket(id, MISSING_BUCKETS)]; i != NIL; i = t->miss[i].next)
+		if (memcmp(t->miss[i].id, id, AM_ID_BYTES) == 0)
+			return i;
+	return NIL;
+}
+
+static void miss_remove(struct plumtree *t, uint32_t slot)
+{
+	uint32_t *p = &t->miss_head[bucket(t->miss[slot].id, MISSING_BUCKETS)];
+	while (*p != NIL && *p != slot)
+		p = &t->miss[*p].next;
+	if (*p == slot)
+		*p = t->miss[slot].next;
+	t->miss[slot].used = false;
+	t->miss[slot].next = t->miss_free;
+	t->miss_free = slot;
+	t->n_missing--;
+}
+
+void plumtree_held(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq)
+{
+	pthread_mutex_lock(&t->lock);
+	struct held *h = held_find(t, id);
+	if (h) {
+		if (seq)
+			h->seq = seq;
+	} else {
+		uint32_t slot = t->held_ring;
+		t->held_ring = (t->held_ring + 1) % PLUMTREE_HELD_MAX;
+		if (t->held[slot].used)
+			held_unlink(t, slot); /* the oldest is forgotten */
+		h = &t->held[slot];
+		memcpy(h->id, id, AM_ID_BYTES);
+		h->seq = seq;
+		h->used = true;
+		uint32_t b = bucket(id, HELD_BUCKETS);
+		h->next = t->held_head[b];
+		t->held_head[b] = slot;
+	}
+	uint32_t m = miss_find(t, id);
+	if (m != NIL)
+		miss_remove(t, m);
+	pthread_mutex_unlock(&t->lock);
+}
+
+bool plumtree_have(struct plumtree *t, const uint8_t id[AM_ID_BYTES])
+{
+	pthread_mutex_lock(&t->lock);
+	bool yes = held_find(t, id) != NULL;
+	pthread_mutex_unlock(&t->lock);
+	return yes;
+}
+
+bool plumtree_seq(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t *seq)
+{
+	pthread_mutex_lock(&t->lock);
+	struct held *h = held_find(t, id);
+	bool known = h && h->seq;
+	if (known)
+		*seq = h->seq;
+	pthread_mutex_unlock(&t->lock);
+	return known;
+}
+
+bool plumtree_announced(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who, uint64_t now,
+                        unsigned wait_ms)
+{
+	bool missing = false;
+
+	pthread_mutex_lock(&t->lock);
+	if (held_find(t, id))
+		goto out;
+	uint32_t slot = miss_find(t, id);
+	if (slot == NIL) {
+		if (t->miss_free == NIL) {
+			t->overflow++;
+			goto out;
+		}
+		slot = t->miss_free;
+		struct missing *e = &t->miss[slot];
+		t->miss_free = e->next;
+		memset(e, 0, sizeof *e);
+		memcpy(e->id, id, AM_ID_BYTES);
+		e->deadline = now + wait_ms;
+		e->used = true;
+		uint32_t b = bucket(id, MISSING_BUCKETS);
+		e->next = t->miss_head[b];
+		t->miss_head[b] = slot;
+		t->n_missing++;
+	}
+	struct missing *e = &t->miss[slot];
+	bool known = false;
+	for (unsigned i = 0; i < e->n_who; i++)
+		known = known || e->who[i] == who;
+	if (!known && e->n_who < PLUMTREE_ANNOUNCERS)
+		e->who[e->n_who++] = who;
+	missing = true;
+out:
+	pthread_mutex_unlock(&t->lock);
+	return missing;
+}
+
+struct graft {
+	const void *who;
+	uint8_t id[AM_ID_BYTES];
+};
+
+size_t plumtree_expire(struct plumtree *t, uint64_t now, unsigned retry_ms, plumtree_graft_fn fn, void *arg)
+{
+	struct graft *g = NULL;
+	size_t n = 0, cap = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (uint32_t i = 0; i < PLUMTREE_MISSING_MAX; i++) {
+		struct missing *e = &t->miss[i];
+		if (!e->used || e->deadline > now)
+			continue;
+		if (e->tries >= PLUMTREE_TRIES || e->n_who == 0) {
+			t->given_up++;
+			miss_remove(t, i);
+			continue;
+		}
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			void *p = realloc(g, ncap * sizeof *g);
+			if (!p)
+				break; /* the rest wait for the next call */
+			g = p;
+			cap = ncap;
+		}
+		g[n].who = e->who[e->turn % e->n_who];
+		memcpy(g[n].id, e->id, AM_ID_BYTES);
+		n++;
+		e->turn++;
+		e->tries++;
+		e->deadline = now + retry_ms;
+	}
+	pthread_mutex_unlock(&t->lock);
+	for (size_t i = 0; i < n; i++)
+		fn(arg, g[i].who, g[i].id);
+	free(g);
+	return n;
+}
+
+uint64_t plumtree_next_deadline(struct plumtree *t)
+{
+	uint64_t best = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->n_missing)
+		for (uint32_t i = 0; i < PLUMTREE_MISSING_MAX; i++)
+			if (t->miss[i].used && (best == 0 || t->miss[i].deadline < best))
+				best = t->miss[i].deadline ? t->miss[i].deadline : 1;
+	pthread_mutex_unlock(&t->lock);
+	return best;
+}
+
+void plumtree_forget(struct plumtree *t, const void *who)
+{
+	pthread_mutex_lock(&t->lock);
+	for (uint32_t i = 0; i < PLUMTREE_MISSING_MAX; i++) {
+		struct missing *e = &t->miss[i];
+		if (!e->used)
+			continue;
+		unsigned k = 0;
+		for (unsigned j = 0; j < e->n_who; j++)
+			if (e->who[j] != who)
+				e->who[k++] = e->who[j];
+		e->n_who = k;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void plumtree_stats(struct plumtree *t, struct plumtree_stats *st)
+{
+	pthread_mutex_lock(&t->lock);
+	st->missing = t->n_missing;
+	st->given_up = t->given_up;
+	st->overflow = t->overflow;
+	pthread_mutex_unlock(&t->lock);
+}

@@ -1,0 +1,81 @@
+/*
+ * plumtree.h - the memory of an epidemic broadcast tree (Plumtree: Leitão,
+ * Pereira and Rodrigues, "Epidemic Broadcast Trees", SRDS 2007): which
+ * change ids this peer holds, and which it was told of (lazily, by id) but
+ * lacks, with the timer after which it asks for the body (a graft).
+ *
+ * The mesh (mesh_tree.c) keeps one per peer. Ids are the 32-byte indicator
+ * ids (AM_ID_BYTES). "Who" is an opaque pointer naming the neighbour that
+ * announced an id (the mesh's struct nb); it is only compared and handed
+ * back, never dereferenced here.
+ *
+ *   held:    the last PLUMTREE_HELD_MAX ids this peer stored, received as a
+ *            duplicate, or exported - with their seq in our change log when
+ *            known (what a graft from a neighbour is answered from). Older
+ *            ids are forgotten first (a ring): forgetting costs at most a
+ *            needless graft, answered with a duplicate body, never a loss.
+ *   missing: ids announced to us that we do not hold, each with up to
+ *            PLUMTREE_ANNOUNCERS announcers and a deadline. When the deadline
+ *            passes without the body, plumtree_expire hands back (who, id)
+ *            to graft from - the first announcer, then the next on each
+ *            retry - and sets the next deadline; after PLUMTREE_TRIES grafts
+ *            the id is dropped (and counted). At most PLUMTREE_MISSING_MAX
+ *            at once; past that an announcement is dropped (counted).
+ *
+ * Times are milliseconds on the caller's clock (monotonic in the daemon,
+ * virtual in the simulation). Thread-safe: one mutex inside; callbacks are
+ * never called with it held.
+ */
+#ifndef AMESH_PLUMTREE_H
+#define AMESH_PLUMTREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+#define PLUMTREE_HELD_MAX 16384
+#define PLUMTREE_MISSING_MAX 4096
+#define PLUMTREE_ANNOUNCERS 4
+#define PLUMTREE_TRIES 8
+
+struct plumtree;
+
+/* AM_ENOMEM or 0. */
+int plumtree_new(struct plumtree **out);
+void plumtree_free(struct plumtree *t); /* NULL ok */
+
+/* We hold id (seq: its seq in our change log, 0 = not known; a known seq
+ * is kept). Also ends its missing entry, if any. */
+void plumtree_held(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq);
+/* Do we hold id, as far as we remember? */
+bool plumtree_have(struct plumtree *t, const uint8_t id[AM_ID_BYTES]);
+/* Its seq in our change log, when known (false otherwise). */
+bool plumtree_seq(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t *seq);
+
+/* who announced id. Ignored when we hold it; otherwise who joins its
+ * announcers and, for a new entry, the graft deadline is now + wait_ms.
+ * Returns true when the id is (now) missing. */
+bool plumtree_announced(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who, uint64_t now,
+                        unsigned wait_ms);
+
+/* Called per (who, id) to graft, outside the lock. */
+typedef void (*plumtree_graft_fn)(void *arg, const void *who, const uint8_t id[AM_ID_BYTES]);
+/* Every missing id whose deadline is <= now: fn(arg, announcer, id), and
+ * the next deadline now + retry_ms (next announcer), or dropped after
+ * PLUMTREE_TRIES. Returns how many grafts it handed out. */
+size_t plumtree_expire(struct plumtree *t, uint64_t now, unsigned retry_ms, plumtree_graft_fn fn, void *arg);
+/* The earliest deadline; 0 when nothing is missing. */
+uint64_t plumtree_next_deadline(struct plumtree *t);
+/* who is gone (a removed neighbour): never hand it out again. */
+void plumtree_forget(struct plumtree *t, const void *who);
+
+struct plumtree_stats {
+	size_t missing;            /* ids missing now */
+	uint64_t given_up;         /* dropped after PLUMTREE_TRIES grafts */
+	uint64_t overflow;         /* announcements dropped: PLUMTREE_MISSING_MAX reached */
+};
+void plumtree_stats(struct plumtree *t, struct plumtree_stats *st);
+
+#endif

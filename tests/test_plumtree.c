@@ -1,0 +1,203 @@
+/* test_plumtree.c - the broadcast tree's memory: held ids, missing ids, graft timers, retries, limits. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plumtree.h"
+
+static void id_of(uint32_t n, uint8_t id[AM_ID_BYTES])
+{
+	memset(id, 0, AM_ID_BYTES);
+	/* spread over the buckets, and collide on purpose: same first bytes */
+	id[0] = (uint8_t)(n & 0xff);
+	id[1] = (uint8_t)(n >> 8);
+	id[2] = (uint8_t)(n >> 16);
+	id[31] = (uint8_t)(n * 7);
+	id[30] = (uint8_t)(n >> 24);
+}
+
+struct got {
+	const void *who[64];
+	uint8_t id[64][AM_ID_BYTES];
+	size_t n;
+};
+
+static void got_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES])
+{
+	struct got *g = arg;
+	if (g->n < 64) {
+		g->who[g->n] = who;
+		memcpy(g->id[g->n], id, AM_ID_BYTES);
+	}
+	g->n++;
+}
+
+static int A, B, C; /* announcers: only their addresses matter */
+
+static void test_held_and_seq(void **state)
+{
+	struct plumtree *t;
+	uint8_t id[AM_ID_BYTES], other[AM_ID_BYTES];
+	uint64_t seq = 0;
+	(void)state;
+
+	assert_int_equal(plumtree_new(&t), 0);
+	id_of(1, id);
+	id_of(2, other);
+	assert_false(plumtree_have(t, id));
+	plumtree_held(t, id, 0);
+	assert_true(plumtree_have(t, id));
+	assert_false(plumtree_seq(t, id, &seq)); /* held, seq unknown */
+	plumtree_held(t, id, 42);
+	assert_true(plumtree_seq(t, id, &seq));
+	assert_int_equal(seq, 42);
+	plumtree_held(t, id, 0); /* a later "held" without seq keeps it */
+	assert_true(plumtree_seq(t, id, &seq));
+	assert_int_equal(seq, 42);
+	assert_false(plumtree_have(t, other));
+	plumtree_free(t);
+}
+
+static void test_held_forgets_oldest_first(void **state)
+{
+	struct plumtree *t;
+	uint8_t id[AM_ID_BYTES];
+	(void)state;
+
+	assert_int_equal(plumtree_new(&t), 0);
+	for (uint32_t i = 0; i < PLUMTREE_HELD_MAX + 10; i++) {
+		id_of(i, id);
+		plumtree_held(t, id, i + 1);
+	}
+	for (uint32_t i = 0; i < 10; i++) {
+		id_of(i, id);
+		assert_false(plumtree_have(t, id)); /* the ring passed them */
+	}
+	for (uint32_t i = 10; i < PLUMTREE_HELD_MAX + 10; i++) {
+		uint64_t seq;
+		id_of(i, id);
+		assert_true(plumtree_seq(t, id, &seq));
+		assert_int_equal(seq, i + 1);
+	}
+	plumtree_free(t);
+}
+
+static void test_announced_then_arrived(void **state)
+{
+	struct plumtree *t;
+	struct got g = {0};
+	uint8_t id[AM_ID_BYTES];
+	(void)state;
+
+	assert_int_equal(plumtree_new(&t), 0);
+	id_of(5, id);
+	assert_true(plumtree_announced(t, id, &A, 1000, 50));
+	assert_int_equal(plumtree_next_deadline(t), 1050);
+	assert_int_equal(plumtree_expire(t, 1049, 100, got_cb, &g), 0); /* not yet */
+	plumtree_held(t, id, 0);                                       /* the body came */
+	assert_int_equal(plumtree_next_deadline(t), 0);
+	assert_int_equal(plumtree_expire(t, 5000, 100, got_cb, &g), 0);
+	assert_int_equal(g.n, 0);
+	/* held already: an announcement starts nothing */
+	assert_false(plumtree_announced(t, id, &B, 6000, 50));
+	assert_int_equal(plumtree_next_deadline(t), 0);
+	plumtree_free(t);
+}
+
+static void test_graft_rotates_announcers_then_gives_up(void **state)
+{
+	struct plumtree *t;
+	struct got g = {0};
+	struct plumtree_stats st;
+	uint8_t id[AM_ID_BYTES];
+	(void)state;
+
+	assert_int_equal(plumtree_new(&t), 0);
+	id_of(9, id);
+	assert_true(plumtree_announced(t, id, &A, 0, 50));
+	assert_true(plumtree_announced(t, id, &B, 10, 50)); /* the deadline stays the first */
+	assert_true(plumtree_announced(t, id, &A, 20, 50)); /* no second entry for A */
+	assert_int_equal(plumtree_next_deadline(t), 50);
+	uint64_t now = 50;
+	for (int i = 0; i < PLUMTREE_TRIES; i++) {
+		assert_int_equal(plumtree_expire(t, now, 100, got_cb, &g), 1);
+		now += 100;
+	}
+	assert_int_equal(g.n, PLUMTREE_TRIES);
+	for (size_t i = 0; i < g.n; i++) {
+		assert_ptr_equal(g.who[i], i % 2 == 0 ? (const void *)&A : (const void *)&B);
+		assert_memory_equal(g.id[i], id, AM_ID_BYTES);
+	}
+	/* the last try passed unanswered: dropped and counted */
+	assert_int_equal(plumtree_expire(t, now, 100, got_cb, &g), 0);
+	plumtree_stats(t, &st);
+	assert_int_equal(st.missing, 0);
+	assert_int_equal(st.given_up, 1);
+	plumtree_free(t);
+}
+
+static void test_forget_announcer(void **state)
+{
+	struct plumtree *t;
+	struct got g = {0};
+	uint8_t id[AM_ID_BYTES];
+	(void)state;
+
+	assert_int_equal(plumtree_new(&t), 0);
+	id_of(11, id);
+	plumtree_announced(t, id, &A, 0, 10);
+	plumtree_announced(t, id, &C, 0, 10);
+	plumtree_forget(t, &A);
+	assert_int_equal(plumtree_expire(t, 10, 10, got_cb, &g), 1);
+	assert_ptr_equal(g.who[0], &C);
+	plumtree_forget(t, &C);
+	/* no announcer left: dropped, never handed out with a stale pointer */
+	assert_int_equal(plumtree_expire(t, 100, 10, got_cb, &g), 0);
+	assert_int_equal(g.n, 1);
+	plumtree_free(t);
+}
+
+static void test_missing_is_bounded(void **state)
+{
+	struct plumtree *t;
+	struct plumtree_stats st;
+	uint8_t id[AM_ID_BYTES];
+	(void)state;
+
+	assert_int_equal(plumtree_new(&t), 0);
+	for (uint32_t i = 0; i < PLUMTREE_MISSING_MAX + 5; i++) {
+		id_of(i, id);
+		bool missing = plumtree_announced(t, id, &A, 0, 10);
+		assert_int_equal(missing, i < PLUMTREE_MISSING_MAX);
+	}
+	plumtree_stats(t, &st);
+	assert_int_equal(st.missing, PLUMTREE_MISSING_MAX);
+	assert_int_equal(st.overflow, 5);
+	/* arrivals free slots for new announcements */
+	for (uint32_t i = 0; i < 100; i++) {
+		id_of(i, id);
+		plumtree_held(t, id, 0);
+	}
+	id_of(PLUMTREE_MISSING_MAX + 100, id);
+	assert_true(plumtree_announced(t, id, &B, 0, 10));
+	plumtree_stats(t, &st);
+	assert_int_equal(st.missing, PLUMTREE_MISSING_MAX - 100 + 1);
+	plumtree_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_held_and_seq),
+		cmocka_unit_test(test_held_forgets_oldest_first),
+		cmocka_unit_test(test_announced_then_arrived),
+		cmocka_unit_test(test_graft_rotates_announcers_then_gives_up),
+		cmocka_unit_test(test_forget_announcer),
+		cmocka_unit_test(test_missing_is_bounded),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
