@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# mesh_tree.sh - the epidemic broadcast tree (issue 13, peer/mesh_tree.h)
+# with real ameshd processes: eight peers in a ring with chords (degree 3)
+# plus a ninth, p9, on two links whose export policies let only phishing
+# through.
+#   - after one indicator has built the tree, each new indicator costs at
+#     most 1.1 x (peers - 1) bodies mesh-wide (flooding: 2 x links -
+#     (peers - 1)); the other links carry ids (counters of `amesh peers`);
+#   - export policy decides ids as it decides bodies: an indicator held
+#     back from p9 reaches it as neither a body nor an id, while one that
+#     may go arrives as an id on its lazy link;
+#   - killing a peer that carries eager links cuts the tree: the next
+#     indicator still reaches every live peer, through grafts;
+#   - the killed peer, restarted, catches up with what it missed.
+set -uo pipefail
+AMESHD=$1 AMESH=$2 JSONCHECK=$3
+. "$(dirname "$0")/lib.sh"
+
+N=8
+ALL="p1 p2 p3 p4 p5 p6 p7 p8 p9"
+for i in $(seq 1 9); do mk_peer "p$i" "$i"; done
+# ring 1..8 and chords i - i+4: every ring peer has three links
+edges="1-2 2-3 3-4 4-5 5-6 6-7 7-8 8-1 1-5 2-6 3-7 4-8"
+LINKS=14
+for e in $edges; do link "p${e%-*}" "p${e#*-}" "${e#*-}"; done
+# p9 dials p1 and p5; both send it phishing only
+for j in 1 5; do
+	trust p9 "p$j"; trust "p$j" p9
+	neighbour p9 "p$j" "tcp://127.0.0.1:$(port_of "$j")" <<<"$OPEN_POLICY"
+	neighbour "p$j" p9 <<'EOF'
+export.categories = phishing
+export.origins = all
+import.categories = all
+EOF
+done
+for a in $ALL; do for b in $ALL; do
+	[ "$a" = "$b" ] && continue
+	"$AMESH" -c "$T_ROOT/$a/amesh.conf" keys list 2>/dev/null | grep -q "^$b " || trust "$a" "$b" origin
+done; done
+for p in $ALL; do start "$p" || exit 1; done
+
+# field PEER PATH: that field of each of PEER's neighbours, one a line
+field() { amp "$1" --json peers | "$JSONCHECK" "$2"; }
+# total PATH PEER...: the sum of a neighbour counter over the peers (absent = 0)
+total() {
+	local path=$1 p s=0 v; shift
+	for p in "$@"; do for v in $(field "$p" "$path"); do [ "$v" = "(missing)" ] || s=$((s + v)); done; done
+	echo "$s"
+}
+links_up() { [ "$(for p in $ALL; do field "$p" state; done | grep -c '^up$')" -eq $((2 * LINKS)) ]; }
+check "all $LINKS links up" wait_until 60 links_up
+all_have() { local n=$1 p; shift; for p in "$@"; do has "$p" "$n" || return 1; done; }
+# quiet: no neighbour counter moves for a while (ids and prunes included)
+snapshot() { for p in $ALL; do amp "$p" --json peers; done | md5sum; }
+quiet() {
+	local a b; a=$(snapshot)
+	for _ in $(seq 1 40); do sleep 0.5; b=$(snapshot); [ "$a" = "$b" ] && return 0; a=$b; done
+	return 1
+}
+
+# 1. the first indicator floods and builds the tree
+amp p1 submit warm.example.org --category phishing --confidence 80 --ttl 1d >/dev/null
+check "the first indicator reaches every peer" wait_until 30 all_have warm.example.org $ALL
+quiet
+
+# 2. then bodies follow the tree, ids the other links
+ROUNDS=10
+s0=$(total out_sent $ALL); i0=$(total tree.ids_out $ALL)
+for r in $(seq 1 $ROUNDS); do
+	o="p$(( (r * 3) % N + 1 ))"
+	amp "$o" submit "r$r.example.org" --category phishing --confidence 80 --ttl 1d >/dev/null
+	wait_until 30 all_have "r$r.example.org" $ALL || fail "round $r: r$r.example.org did not reach every peer"
+done
+quiet
+s1=$(total out_sent $ALL); i1=$(total tree.ids_out $ALL)
+bodies=$(awk -v s=$((s1 - s0)) -v r=$ROUNDS 'BEGIN { printf "%.1f", s / r }')
+ids=$(awk -v s=$((i1 - i0)) -v r=$ROUNDS 'BEGIN { printf "%.1f", s / r }')
+echo "# per indicator: $bodies bodies (needed 8, flooding $((2 * LINKS - 8))), $ids ids"
+check "bodies per indicator <= 1.1 x (peers - 1) = 8.8 (got $bodies)" awk -v b="$bodies" 'BEGIN { exit !(b <= 8.8) }'
+check "the other links carried ids" test $((i1 - i0)) -gt 0
+lazy=$(for p in $ALL; do field "$p" tree.mode; done | grep -c '^lazy$')
+check "some links are lazy ($lazy link ends)" test "$lazy" -gt 0
+
+# 3. policy decides ids: p9's links let only phishing through
+p9_lazy() { field p9 tree.mode | grep -q '^lazy$'; }
+if ! p9_lazy; then
+	# p9 has two links: an indicator from elsewhere reaches it twice, and
+	# the second prunes that link
+	amp p3 submit p9warm.example.org --category phishing --confidence 80 --ttl 1d >/dev/null
+	wait_until 30 all_have p9warm.example.org $ALL
+	quiet
+fi
+check "one of p9's links is lazy" p9_lazy
+in0=$(total tree.ids_in p9); h0=$(total held.category p1 p5)
+amp p3 submit withheld.example.org --category malware --confidence 80 --ttl 1d >/dev/null
+check "the malware indicator reaches the ring" wait_until 30 all_have withheld.example.org p1 p2 p3 p4 p5 p6 p7 p8
+quiet
+check "p9 got it neither as a body nor as an id" test "$(total tree.ids_in p9)" -eq "$in0"
+check "p9 does not hold it" not has p9 withheld.example.org
+check "p1 and p5 held it back from p9 (counted)" test "$(total held.category p1 p5)" -gt "${h0:-0}"
+amp p3 submit allowed.example.org --category phishing --confidence 80 --ttl 1d >/dev/null
+check "a phishing one reaches p9" wait_until 30 all_have allowed.example.org p9
+quiet
+check "and came to p9 as an id on its lazy link as well" test "$(total tree.ids_in p9)" -gt "$in0"
+
+# 4. kill a peer whose removal cuts the eager tree
+# eager_reach ORIGIN DEAD: peers reached from ORIGIN over eager link ends, not through DEAD
+eager_reach() {
+	local origin=$1 dead=$2 q p n names modes k
+	declare -A seen=(["$origin"]=1)
+	q=("$origin")
+	while [ ${#q[@]} -gt 0 ]; do
+		p=${q[0]}; q=("${q[@]:1}")
+		mapfile -t names < <(field "$p" name)
+		mapfile -t modes < <(field "$p" tree.mode)
+		for k in "${!names[@]}"; do
+			n=${names[$k]}
+			[ "${modes[$k]}" = eager ] && [ "$n" != "$dead" ] && [ -z "${seen[$n]:-}" ] || continue
+			seen[$n]=1; q+=("$n")
+		done
+	done
+	echo "${#seen[@]}"
+}
+victim=""
+for v in p2 p3 p4 p5 p6 p7 p8; do
+	if [ "$(eager_reach p1 "$v")" -lt 8 ]; then victim=$v; break; fi
+done
+check "a peer whose loss cuts the tree from p1 (found: ${victim:-none})" test -n "$victim"
+if [ -n "$victim" ]; then
+	live=$(for p in $ALL; do [ "$p" != "$victim" ] && echo "$p"; done)
+	g0=$(total tree.grafts_out $live)
+	stop "$victim" -KILL
+	amp p1 submit healed.example.org --category phishing --confidence 80 --ttl 1d >/dev/null
+	check "with $victim killed, every live peer gets the next indicator" wait_until 30 all_have healed.example.org $live
+	g1=$(total tree.grafts_out $live)
+	echo "# grafts asked by the live peers: $((g1 - g0))"
+	check "through grafts (the tree healed)" test "$g1" -gt "$g0"
+	start "$victim" || exit 1
+	check "$victim, restarted, catches up with what it missed" wait_until 30 has "$victim" healed.example.org
+fi
+finish
