@@ -9,6 +9,8 @@
 # different peer; arrival at every peer is timed by `amesh watch --json`
 # running on that peer (each line stamped as it is read), not by polling
 # the peers. Then each indicator is withdrawn, timed the same way.
+# AMESH_TREE=off in the environment runs the daemons without the broadcast
+# tree (flooding), for comparison. The first round builds the tree.
 # Reports: submit -> held by all peers p50/max (over rounds), per-peer
 # arrival p50/max, bodies sent and received per indicator across the mesh
 # (`amesh peers --json`: out_sent, in_accepted, in_duplicate), and the
@@ -101,24 +103,31 @@ phase() {
 			amp "$o" withdraw "$d" --category phishing >/dev/null || { echo "withdraw failed" >&2; exit 1; }
 		fi
 		wait_until 60 all_have "$d" "$ev" || { fail "round $r: $ev of $d did not reach every peer"; exit 1; }
+		# t1: when the origin's own watch saw it (the CLI and the origin's
+		# commit behind; what is left is propagation)
+		line=$(grep -m1 "\"event\":\"$ev\".*\"domain\":\"$d\"" "$T_ROOT/$o.watch")
+		t1=${line%% *}
 		for i in $(seq 0 $((N - 1))); do
 			line=$(grep -m1 "\"event\":\"$ev\".*\"domain\":\"$d\"" "$T_ROOT/$(peer "$i").watch")
 			ts=${line%% *}
-			awk -v a="$ts" -v b="$t0" 'BEGIN { printf "%.3f\n", (a - b) * 1000 }'
+			awk -v a="$ts" -v b="$t0" -v c="$t1" 'BEGIN { printf "%.3f %.3f\n", (a - b) * 1000, (a - c) * 1000 }'
 		done >"$T_ROOT/round"
-		cat "$T_ROOT/round" >>"$T_ROOT/$ev.each"
-		sort -n "$T_ROOT/round" | tail -1 >>"$T_ROOT/$ev.held"
+		cut -d' ' -f1 "$T_ROOT/round" >>"$T_ROOT/$ev.each"
+		cut -d' ' -f1 "$T_ROOT/round" | sort -n | tail -1 >>"$T_ROOT/$ev.held"
+		cut -d' ' -f2 "$T_ROOT/round" | sort -n | tail -1 >>"$T_ROOT/$ev.prop"
 	done
 }
 
 # p50 and max of a file of numbers
 stats() { sort -n "$1" | awk '{ v[NR] = $1 } END { printf "p50 %7.1f ms  max %7.1f ms", v[int((NR + 1) / 2)], v[NR] }'; }
 
-s0=$(counter out_sent); a0=$(counter in_accepted); d0=$(counter in_duplicate)
+s0=$(counter out_sent); a0=$(counter in_accepted); d0=$(counter in_duplicate); i0=$(counter ids_out); g0=$(counter grafts_out)
 phase new
-s1=$(counter out_sent); a1=$(counter in_accepted); d1=$(counter in_duplicate)
+sleep 1 # the last ids and prunes of the round
+s1=$(counter out_sent); a1=$(counter in_accepted); d1=$(counter in_duplicate); i1=$(counter ids_out); g1=$(counter grafts_out)
 phase withdrawn
-s2=$(counter out_sent); a2=$(counter in_accepted); d2=$(counter in_duplicate)
+sleep 1
+s2=$(counter out_sent); a2=$(counter in_accepted); d2=$(counter in_duplicate); i2=$(counter ids_out); g2=$(counter grafts_out)
 sleep 3
 rss=()
 for i in $(seq 0 $((N - 1))); do
@@ -126,12 +135,14 @@ for i in $(seq 0 $((N - 1))); do
 done
 rss_med=$(printf '%s\n' "${rss[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
 
-echo "mesh_bench $(date -u +%Y-%m-%dT%H:%MZ): $N ameshd on loopback, $LINKS links (degree 3), $ROUNDS rounds, $(nproc) cores"
+echo "mesh_bench $(date -u +%Y-%m-%dT%H:%MZ): $N ameshd on loopback, $LINKS links (degree 3), $ROUNDS rounds, $(nproc) cores, broadcast tree ${AMESH_TREE:-on}"
 printf '  submission  held by all %s   per peer %s\n' "$(stats "$T_ROOT/new.held")" "$(stats "$T_ROOT/new.each")"
 printf '  withdrawal  held by all %s   per peer %s\n' "$(stats "$T_ROOT/withdrawn.held")" "$(stats "$T_ROOT/withdrawn.each")"
-awk -v s="$((s1 - s0))" -v a="$((a1 - a0))" -v d="$((d1 - d0))" -v r="$ROUNDS" -v n="$N" -v l="$LINKS" 'BEGIN {
-	printf "  per indicator: bodies sent %.1f (flooding predicts 2 x links - (peers - 1) = %d; needed %d), accepted %.1f, duplicates %.1f\n",
-		s / r, 2 * l - (n - 1), n - 1, a / r, d / r }'
-awk -v s="$((s2 - s1))" -v a="$((a2 - a1))" -v d="$((d2 - d1))" -v r="$ROUNDS" 'BEGIN {
-	printf "  per withdrawal: bodies sent %.1f, accepted %.1f, duplicates %.1f\n", s / r, a / r, d / r }'
+printf '  from the origin holding it (no CLI): submission held by all %s, withdrawal %s\n' \
+	"$(stats "$T_ROOT/new.prop")" "$(stats "$T_ROOT/withdrawn.prop")"
+awk -v s="$((s1 - s0))" -v a="$((a1 - a0))" -v d="$((d1 - d0))" -v i="$((i1 - i0))" -v g="$((g1 - g0))" -v r="$ROUNDS" -v n="$N" -v l="$LINKS" 'BEGIN {
+	printf "  per indicator: bodies sent %.1f (flooding predicts 2 x links - (peers - 1) = %d; needed %d), accepted %.1f, duplicates %.1f; ids %.1f, grafts %.1f\n",
+		s / r, 2 * l - (n - 1), n - 1, a / r, d / r, i / r, g / r }'
+awk -v s="$((s2 - s1))" -v a="$((a2 - a1))" -v d="$((d2 - d1))" -v i="$((i2 - i1))" -v g="$((g2 - g1))" -v r="$ROUNDS" 'BEGIN {
+	printf "  per withdrawal: bodies sent %.1f, accepted %.1f, duplicates %.1f; ids %.1f, grafts %.1f\n", s / r, a / r, d / r, i / r, g / r }'
 echo "  idle peer RSS: median ${rss_med} kB (b00: ${rss[0]} kB)"
