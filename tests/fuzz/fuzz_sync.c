@@ -1,6 +1,7 @@
 /* fuzz_sync.c - untrusted sync requests and responses (wire_sync.h), as a
  * neighbour's sealed frames carry them: batches whose indicators travel
- * split, with an origin table (issue 13). */
+ * split, with an origin table, and the broadcast tree's part - prune,
+ * graft and announced ids, grafted bodies (issue 13). */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,23 +61,53 @@ static void check_batch(const struct wire_batch *b)
 	free(buf);
 }
 
+/* The tree's part: bounded lists, and it survives a pack and unpack. */
+static void check_tree(const struct wire_tree *t)
+{
+	struct wire_sync_request r, again;
+	uint8_t *buf;
+	size_t len;
+
+	if (t->n_ids > SYNC_BATCH_MAX || t->n_graft > SYNC_BATCH_MAX)
+		abort();
+	check_batch(&t->grafted);
+	memset(&r, 0, sizeof r);
+	r.tree = *t;
+	int rv = wire_sync_request_pack(&r, &buf, &len);
+	if (rv != 0)
+		return;
+	if (wire_sync_request_unpack(buf, len, &again) != 0 || again.tree.prune != t->prune ||
+	    again.tree.n_ids != t->n_ids || again.tree.n_graft != t->n_graft || again.tree.grafted.n != t->grafted.n ||
+	    (t->n_ids && memcmp(again.tree.ids, t->ids, t->n_ids * AM_ID_BYTES) != 0) ||
+	    (t->n_graft && memcmp(again.tree.graft, t->graft, t->n_graft * AM_ID_BYTES) != 0))
+		abort();
+	wire_sync_request_clear(&again);
+	free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct wire_sync_response resp;
 	struct wire_sync_request req;
 
 	init_once();
-	if (wire_sync_response_unpack(data, size, &resp) == 0)
+	if (wire_sync_response_unpack(data, size, &resp) == 0) {
 		check_batch(&resp.batch);
+		check_tree(&resp.tree);
+	}
 	wire_sync_response_clear(&resp);
-	if (wire_sync_request_unpack(data, size, &req) == 0)
+	if (wire_sync_request_unpack(data, size, &req) == 0) {
 		check_batch(&req.push);
+		check_tree(&req.tree);
+	}
 	wire_sync_request_clear(&req);
 	return 0;
 }
 
 /* Seeds: responses and requests carrying 1..4 indicators of two origins,
- * relayed or not, and a tagged envelope that travels whole. */
+ * relayed or not, and a tagged envelope that travels whole; from seed 8 on,
+ * each also carries a tree part (prune, graft ids, announced ids, a graft's
+ * answer). */
 size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 {
 	static const char *const domains[] = {"evil.example.com", "xn--mnchen-3ya.de", "a.b.example.org",
@@ -89,7 +120,7 @@ size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 	int rv;
 
 	init_once();
-	if (i >= 8)
+	if (i >= 12)
 		return 0;
 	memset(&resp, 0, sizeof resp);
 	memset(&req, 0, sizeof req);
@@ -121,6 +152,19 @@ size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 		static const uint8_t st[] = {0x0a, 0x02, 0x08, 0x01, 0x12, 0x01, 0x00, 0x1a, 0x01, 0x00,
 		                             0x7a, 0x04, 'A', 'M', 'S', 'T'};
 		if (wire_batch_push(b, st, sizeof st, 2) != 0)
+			abort();
+	}
+	if (i >= 8) {
+		/* the tree's part: what the batch's last item would be as an id,
+		 * and as a graft's answer */
+		struct wire_tree *t = i % 2 ? &req.tree : &resp.tree;
+		t->prune = i % 4 == 0;
+		for (uint8_t k = 0; k < 3; k++) {
+			id[0] ^= k;
+			if (wire_tree_push_id(t, false, id) != 0 || (k < (i % 3) && wire_tree_push_id(t, true, id) != 0))
+				abort();
+		}
+		if (wire_batch_push(&t->grafted, b->items[0].env, b->items[0].env_len, 1) != 0)
 			abort();
 	}
 	if (i % 2) {
