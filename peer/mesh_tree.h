@@ -39,8 +39,8 @@
 
 #include "mesh_impl.h"
 
-#define MESH_TREE_GRAFT_MS 60    /* an announced id waits this long for its body */
-#define MESH_TREE_RETRY_MS 250   /* a graft not answered: the next announcer */
+#define MESH_TREE_GRAFT_MS 250   /* an announced id waits this long for its body */
+#define MESH_TREE_RETRY_MS 500   /* a graft not answered: the next announcer */
 #define MESH_TREE_LIVE_S 60      /* older changes go as bodies on every link */
 
 /* Starts the timer thread (mesh_open; unless in process). */

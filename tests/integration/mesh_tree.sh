@@ -65,17 +65,17 @@ quiet
 
 # 2. then bodies follow the tree, ids the other links
 ROUNDS=10
-s0=$(total out_sent $ALL); i0=$(total tree.ids_out $ALL)
+s0=$(total out_sent $ALL); i0=$(total tree.ids_out $ALL); g0=$(total tree.grafts_out $ALL)
 for r in $(seq 1 $ROUNDS); do
 	o="p$(( (r * 3) % N + 1 ))"
 	amp "$o" submit "r$r.example.org" --category phishing --confidence 80 --ttl 1d >/dev/null
 	wait_until 30 all_have "r$r.example.org" $ALL || fail "round $r: r$r.example.org did not reach every peer"
 done
 quiet
-s1=$(total out_sent $ALL); i1=$(total tree.ids_out $ALL)
+s1=$(total out_sent $ALL); i1=$(total tree.ids_out $ALL); g1=$(total tree.grafts_out $ALL)
 bodies=$(awk -v s=$((s1 - s0)) -v r=$ROUNDS 'BEGIN { printf "%.1f", s / r }')
 ids=$(awk -v s=$((i1 - i0)) -v r=$ROUNDS 'BEGIN { printf "%.1f", s / r }')
-echo "# per indicator: $bodies bodies (needed 8, flooding $((2 * LINKS - 8))), $ids ids"
+echo "# per indicator: $bodies bodies (needed 8, flooding $((2 * LINKS - 8))), $ids ids; $((g1 - g0)) grafts in $ROUNDS rounds"
 check "bodies per indicator <= 1.1 x (peers - 1) = 8.8 (got $bodies)" awk -v b="$bodies" 'BEGIN { exit !(b <= 8.8) }'
 check "the other links carried ids" test $((i1 - i0)) -gt 0
 lazy=$(for p in $ALL; do field "$p" tree.mode; done | grep -c '^lazy$')
