@@ -205,8 +205,10 @@ void mesh_tree_take(struct mesh *m, struct nb *nb, bool grafts, struct wire_tree
 		nb->prune_out = false;
 	}
 	if (grafts) {
+		/* a body that arrived since its graft was queued is not asked for:
+		 * the answer would only be a duplicate */
 		for (size_t i = 0; i < nb->n_graft_out; i++)
-			if (wire_tree_push_id(t, true, nb->graft_out[i]) != 0)
+			if (!(m->tree && plumtree_have(m->tree, nb->graft_out[i])) && wire_tree_push_id(t, true, nb->graft_out[i]) != 0)
 				break;
 		nb->n_graft_out = 0;
 	}
