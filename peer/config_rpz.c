@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "domain.h"
 #include "policy.h"
 #include "text.h"
 
@@ -198,7 +199,21 @@ typedef int (*rpz_set_fn)(struct config_rpz *z, const char *v, char *why, size_t
 
 static int set_zone(struct config_rpz *z, const char *v, char *why, size_t whylen)
 {
-	return dns_name(v, z->zone, "zone name", why, whylen);
+	char q[QUOTE_LEN];
+
+	if (dns_name(v, z->zone, "zone name", why, whylen) != 0)
+		return -1;
+	/* BIND serves a secondary zone as authoritative data: a resolver
+	 * made secondary for "com" (or co.uk, github.io) would answer every
+	 * name under it from our few rules - NXDOMAIN for all of .com. */
+	if (domain_is_listed_suffix(z->zone)) {
+		snprintf(why, whylen, "%s is a public suffix: a resolver that is secondary for it answers for "
+		         "every name under it; name the zone under a domain of your own (rpz.example.net)",
+		         quote(q, sizeof q, v));
+		z->zone[0] = '\0';
+		return -1;
+	}
+	return 0;
 }
 
 static int set_categories(struct config_rpz *z, const char *v, char *why, size_t whylen)

@@ -544,6 +544,15 @@ bool domain_is_public_suffix(const char *normalised)
 	return psl_is_public_suffix2(psl, normalised, PSL_TYPE_ANY) != 0;
 }
 
+bool domain_is_listed_suffix(const char *normalised)
+{
+	const psl_ctx_t *psl = get_psl();
+
+	if (!psl || !normalised || !*normalised)
+		return false;
+	return psl_is_public_suffix2(psl, normalised, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) != 0;
+}
+
 size_t domain_match_candidates(const char *normalised, const char **out, size_t max)
 {
 	size_t n = 0;

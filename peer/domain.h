@@ -75,6 +75,11 @@ int domain_normalise_query(const char *in, char out[AM_QNAME_MAX + 1], char *err
 /* True if an already-normalised name is a public suffix (PSL_TYPE_ANY; an
  * unknown single label counts as a suffix under the default rule). */
 bool domain_is_public_suffix(const char *normalised);
+/* True only for a suffix the list names by a rule of its own (com, co.uk,
+ * github.io, a name under a wildcard rule), not by the default rule that
+ * makes every unknown single label a suffix: "rpz" or "abuse" are not.
+ * False without a list (the caller refuses what this confirms). */
+bool domain_is_listed_suffix(const char *normalised);
 
 /* The names a query for `normalised` (domain_normalise or query form) must
  * look up: the name itself, then each parent, longest first, stopping

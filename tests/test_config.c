@@ -631,6 +631,27 @@ static void test_listen_clashes_are_problems(void **state)
 	                 0);
 }
 
+/* A zone named like a public suffix would make a BIND secondary answer
+ * for every name under it; a private name, even one label, is fine. */
+static void test_rpz_zone_is_no_public_suffix(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_text(f, "[peer]\nname = a\n"
+	                              "[rpz a]\nzone = COM.\ncategories = all\n"
+	                              "[rpz b]\nzone = co.uk   # comment\ncategories = all\n"
+	                              "[rpz c]\nzone = github.io\ncategories = all\n"),
+	                 AM_ECONFIG);
+	expect_diag(&f->diags, 4, "zone: `COM.' is a public suffix", "every name under it", NULL);
+	expect_diag(&f->diags, 7, "zone: `co.uk' is a public suffix", NULL);
+	expect_diag(&f->diags, 10, "zone: `github.io' is a public suffix", NULL);
+	assert_int_equal(load_text(f, "[peer]\nname = a\n"
+	                              "[rpz a]\nzone = rpz\ncategories = all\n"
+	                              "[rpz b]\nzone = rpz.example.net\ncategories = all\n"
+	                              "[rpz c]\nzone = abuse.github.io\ncategories = all\n"),
+	                 0);
+}
+
 /* A TSIG secret in a file its group can read is said (never quoted). */
 static void test_rpz_tsig_secret_in_readable_file_is_warned(void **state)
 {
@@ -1317,6 +1338,7 @@ int main(void)
 		T(test_rpz_tsig_secret_never_quoted),
 		T(test_rpz_tsig_secret_in_readable_file_is_warned),
 		T(test_listen_clashes_are_problems),
+		T(test_rpz_zone_is_no_public_suffix),
 		T(test_rpz_cname_target_must_be_a_host),
 		T(test_write_default_loads_with_name_and_listen),
 		T(test_write_default_without_listen),

@@ -602,6 +602,20 @@ static const struct row qrows[] = {
 	{"\\256.example", AM_EDOMAIN_CHAR, NULL},
 };
 
+/* Listed suffixes: by a rule of the list, not the default one. */
+static void test_listed_suffix(void **state)
+{
+	(void)state;
+	assert_true(domain_is_listed_suffix("com"));
+	assert_true(domain_is_listed_suffix("co.uk"));
+	assert_true(domain_is_listed_suffix("github.io"));
+	assert_false(domain_is_listed_suffix("rpz"));          /* the default rule's only */
+	assert_false(domain_is_listed_suffix("example.com"));
+	assert_false(domain_is_listed_suffix("rpz.abuse.example"));
+	assert_false(domain_is_listed_suffix(""));
+	assert_true(domain_is_public_suffix("rpz"));           /* which queries treat as a suffix */
+}
+
 static void test_query_table(void **state)
 {
 	(void)state;
@@ -734,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_suffix_table),
 		cmocka_unit_test(test_suffix_agrees_with_names),
 		cmocka_unit_test(test_suffix_err_quotes_raw_input),
+		cmocka_unit_test(test_listed_suffix),
 		cmocka_unit_test(test_query_table),
 		cmocka_unit_test(test_query_agrees_with_names),
 		cmocka_unit_test(test_query_label_63_64_total_253_254),

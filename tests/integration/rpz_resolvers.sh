@@ -43,6 +43,9 @@ chmod 600 "$T_ROOT/a/amesh.conf"
 sed "s/^\[peer\]\$/[peer]\nmetrics_listen = 127.0.0.1:$DNS/" "$T_ROOT/a/amesh.conf" >"$T_ROOT/a/clash.conf"
 expect_exit 1 "--check: metrics_listen on the dns_listen port is a problem" "$AMESHD" -c "$T_ROOT/a/clash.conf" --check
 check "... naming both and why" grep -q "dns_listen: \`127.0.0.1:$DNS' collides with metrics_listen.*Address already in use" <<<"$T_ERR"
+sed "s/^zone = $ZONE\$/zone = com/" "$T_ROOT/a/amesh.conf" >"$T_ROOT/a/clash.conf"
+expect_exit 1 "--check: a zone named like a public suffix (com) is a problem" "$AMESHD" -c "$T_ROOT/a/clash.conf" --check
+check "... saying a resolver would answer for every name under it" grep -q "zone: \`com' is a public suffix.*every name under it" <<<"$T_ERR"
 rm -f "$T_ROOT/a/clash.conf"
 expect_exit 0 "--check at 0600: no warning" "$AMESHD" -c "$T_ROOT/a/amesh.conf" --check
 check "... none" not grep -q "TSIG secret" <<<"$T_ERR"
