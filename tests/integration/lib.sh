@@ -6,9 +6,30 @@ T_PASSES=0
 T_PIDS=()
 T_ROOT=$(mktemp -d /tmp/amesh-it.XXXXXX)
 
-cleanup() {
-	for pid in "${T_PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+# ours PID: PID is still a process this test started - its command line
+# names a path in $T_ROOT (every daemon here runs on a config or directory
+# there; no other test's does). A pid is only a number: once its process is
+# gone, Linux hands the number out again when the counter wraps - on the
+# shared test machine (pid_max 32768, some 450 new processes a second with
+# parallel suites) about once a minute. Signalling a pid kept from an
+# earlier start (a peer stopped and restarted, a cycle of starts) killed
+# whatever held it by then: another test's ameshd, which died in the middle
+# of its test with no word in its log (integration_store_full: a peer gone
+# a second after its start line; integration_listeners: a peer gone
+# mid-run). So every signal below goes to a pid only while it is ours.
+ours() {
+	local cmd
+	[ -n "${1:-}" ] && cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") && [[ $cmd == *"$T_ROOT/"* ]]
+}
+# reap: kills what is left of this test's processes, and only those
+reap() {
+	local pid
+	for pid in "${T_PIDS[@]}"; do ours "$pid" && kill -9 "$pid" 2>/dev/null; done
 	for pid in "${T_PIDS[@]}"; do wait_gone "$pid"; done
+}
+
+cleanup() {
+	reap
 	if [ "$T_FAILS" -eq 0 ]; then rm -rf "$T_ROOT"; else echo "kept $T_ROOT for inspection"; fi
 	rmdir "$T_PORT_LOCKS/$T_PORT_SLOT" 2>/dev/null || true
 }
@@ -29,8 +50,17 @@ expect_exit() {
 	if [ "$got" -eq "$want" ]; then pass "$d (exit $got)"; else fail "$d: exit $got, wanted $want; stderr: $T_ERR"; fi
 }
 
-# wait_gone PID: waits (up to 10 s) for a disowned process to exit
-wait_gone() { for _ in $(seq 1 200); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done; }
+# wait_gone PID: waits (up to 10 s) for a disowned process of ours to exit
+# and be reaped (an exiting process and a zombie have no command line); at
+# once when PID is not ours (gone before, and maybe someone else's now)
+wait_gone() {
+	local _ cmd
+	for _ in $(seq 1 200); do
+		cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 0
+		[ -z "$cmd" ] || [[ $cmd == *"$T_ROOT/"* ]] || return 0
+		sleep 0.05
+	done
+}
 
 # start_peer DIR: starts ameshd on DIR/amesh.conf, waits for its socket
 start_peer() {
@@ -97,7 +127,10 @@ link() {
 	neighbour "$2" "$1" <<<"$OPEN_POLICY"
 }
 start() { start_peer "$T_ROOT/$1"; }
-stop() { local pid; pid=$(cat "$T_ROOT/$1/pid"); kill "${2:--TERM}" "$pid" 2>/dev/null; wait_gone "$pid"; }
+# stop PEER [SIGNAL]: SIGTERM (or SIGNAL) and wait until it is gone
+stop() { local pid; pid=$(cat "$T_ROOT/$1/pid"); ours "$pid" && kill "${2:--TERM}" "$pid" 2>/dev/null; wait_gone "$pid"; }
+# signal PEER SIGNAL: e.g. HUP for a reload; fails when the peer is not running
+signal() { local pid; pid=$(cat "$T_ROOT/$1/pid"); ours "$pid" && kill "-$2" "$pid"; }
 amp() { local p=$1; shift; "$AMESH" -s "$T_ROOT/$p/run/amesh.sock" "$@"; }
 # has PEER NAME: PEER holds a live signal on NAME
 has() { amp "$1" query "$2" >/dev/null 2>&1; }

@@ -99,7 +99,7 @@ tp_at() {
 		-e "s|^\[neighbour tp\]\$|[neighbour tp]\nendpoint = tcp://127.0.0.1:$1|" "$T_ROOT/a/amesh.conf"
 	[ "${2:-}" = nohup ] && return 0
 	local n; n=$(grep -c "SIGHUP: reloaded" "$T_ROOT/a/ameshd.log")
-	kill -HUP "$(cat "$T_ROOT/a/pid")"
+	signal a HUP
 	wait_until 10 sh -c "[ \$(grep -c 'SIGHUP: reloaded' '$T_ROOT/a/ameshd.log') -gt $n ]"
 }
 tp_up() { [ "$(state_in a tp)" = up ]; }

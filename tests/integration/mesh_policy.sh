@@ -81,7 +81,7 @@ check "b counts amber it would not relay to c" grep -q '"name":"c".*"held":{[^}]
 
 # narrowing a policy stops further sharing at once (SIGHUP, no restart)
 sed -i 's/^export.categories = phishing$/export.categories = malware/' "$T_ROOT/a/amesh.conf"
-kill -HUP "$(cat "$T_ROOT/a/pid")"
+signal a HUP
 sleep 1
 sub after-narrow.example.com --category phishing --confidence 90 --ttl 1d
 sub mal2.example.com --category malware --confidence 90 --ttl 1d

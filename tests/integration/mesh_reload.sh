@@ -41,7 +41,7 @@ for r in $(seq 1 $ROUNDS); do
 export.min_confidence = 0"; fi
 	n=$(grep -c "SIGHUP: reloaded" "$T_ROOT/a/ameshd.log")
 	sleep 0.3 # let b's long-poll park and a's pusher wait: the case in the issue
-	kill -HUP "$(cat "$T_ROOT/a/pid")"
+	signal a HUP
 	wait_until 10 sh -c "[ \$(grep -c 'SIGHUP: reloaded' '$T_ROOT/a/ameshd.log') -gt $n ]" || fail "round $r: a acknowledged the reload"
 	sub "leak$r.example.com" --category malware
 	sub "fine$r.example.com" --category phishing
@@ -57,7 +57,7 @@ check "a counted what it held back from b" test "$(amp a --json peers | grep '"n
 
 # widening again lets the held-back indicators through (the policy hash changed: sync restarts)
 write_a "$WIDE" "$WIDE"
-kill -HUP "$(cat "$T_ROOT/a/pid")"
+signal a HUP
 check "after widening, b gets what was held back" wait_until 10 has b leak1.example.com
 check "after widening, c gets what was held back" wait_until 10 has c leak1.example.com
 finish

@@ -155,7 +155,7 @@ zone = extra.amesh.test
 categories = phishing
 allow_transfer = 127.0.0.1
 CONF
-kill -HUP "$(cat "$T_ROOT/a/pid")"
+signal a HUP
 check "after SIGHUP: the new zone answers its SOA" wait_until 10 sh -c \
 	"dig @127.0.0.1 -p $DNS extra.amesh.test SOA | grep -q 'status: NOERROR'"
 check "after SIGHUP: amesh rpz shows it" wait_until 5 sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' rpz | grep -q 'zone extra (extra.amesh.test)'"

@@ -132,7 +132,7 @@ settle a b c
 expect_exit 1 "a has no sightings while b's export.sightings = no" amp a sightings evil.example.com
 # b's operator lets them through: a reload is enough
 sed -i "/^\[neighbour a\]/a export.sightings = yes" "$T_ROOT/b/amesh.conf"
-kill -HUP "$(cat "$T_ROOT/b/pid")"
+signal b HUP
 amp_a() { [ "$(hits a evil.example.com)" = "$1" ]; }
 check "after b allows it: a (the origin) has c's count, $want" wait_until 15 amp_a "$want"
 out=$(amp a sightings evil.example.com)
