@@ -58,6 +58,17 @@ expect_exit 3 "a pinned neighbour 300 s ahead is refused" tp skew 300
 check "... and told it is clock skew" grep -q "refused: .*clock skew: .*300 s ahead" <<<"$T_OUT"
 expect_exit 3 "a stranger 300 s ahead is refused" "$TESTPEER" "$T_ROOT/stranger.key" "$BPUB" "$B" skew 300
 check "... and told nothing" grep -q "refused: peer refused the handshake: refused$" <<<"$T_OUT"
+# issue 13: link version 3 (indicator format 2, origin tables in batches).
+# A peer of another version is told which one b speaks - pinned or not: a
+# version number is no secret, and an operator who upgraded one side must
+# learn what to do
+expect_exit 3 "a Hello of link version 2 is refused" tp old-link 2
+check "... and told which version b speaks" \
+	grep -q "^refused: link version 2 is not spoken here: this peer speaks link version 3$" <<<"$T_OUT"
+expect_exit 3 "a stranger's Hello of link version 2 is refused" "$TESTPEER" "$T_ROOT/stranger.key" "$BPUB" "$B" old-link 2
+check "... and told the same" grep -q "this peer speaks link version 3$" <<<"$T_OUT"
+check "b logged the version" grep -q "speaks link version 2 (this peer speaks 3)" "$T_ROOT/b/ameshd.log"
+expect_exit 0 "a Hello of link version 3 is welcomed (control)" tp hello
 # item 13: a Hello captured on the wire, replayed after b restarts (inside
 # its 120 s window, when b's replay cache is empty) is refused
 expect_exit 0 "mallory's handshake, captured" tp hello-save "$T_ROOT/captured.hello"

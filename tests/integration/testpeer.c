@@ -8,7 +8,7 @@
  *   modes: hello | pull | replay-hello | honest | forged | tampered | foreign
  *          | longlived | lifetime-edge (an honest push expiring in 5 years / in 90 days + 1 min)
  *          | skew SECONDS | hs-flood N | counter-max | hello-save FILE | hello-send FILE
- *          | pull-twice SECONDS | forged-answer DOMAIN DISPUTE_ID
+ *          | pull-twice SECONDS | forged-answer DOMAIN DISPUTE_ID | old-link VERSION
  * Prints one line of result; exit 0 when the step did what the mode means
  * (e.g. "refused" for a refused handshake is printed and exits 3).
  * skew: a Hello stamped SECONDS off (prints the refusal it is told);
@@ -19,6 +19,7 @@
  * hello-save: a welcomed handshake whose Hello bytes go to FILE (what an
  * eavesdropper captures); hello-send: sends FILE's bytes as they are
  * (exit 0 if welcomed, 3 if refused).
+ * old-link VERSION: a Hello of that link version (prints the refusal told);
  * forged-answer: pushes a `withdraw' answer to dispute DISPUTE_ID (64 hex)
  * on DOMAIN, signed by KEY as if KEY were the disputed indicator's origin
  * (issue 14: only the real origin's answer may count).
@@ -372,6 +373,37 @@ int main(int argc, char **argv)
 		keyfile_secret_free(me);
 		nng_close(sock);
 		return s ? 0 : EXIT_REFUSED;
+	}
+	if (strcmp(mode, "old-link") == 0) {
+		/* A Hello of another link version, as a peer of another build
+		 * sends it (issue 13 made the link version 3). The responder
+		 * checks the version before any key or signature, so only the
+		 * version differs from a real old peer's Hello here. Prints what
+		 * it is told. */
+		struct session_pending *p;
+		struct wire_frame f;
+		uint8_t *hello, *frame = NULL, *reply = NULL;
+		size_t hello_len, frame_len, reply_len;
+		char text[WIRE_REFUSED_MAX + 1] = "";
+		if (argc < 6 || session_hello(me->sk, peer, timefmt_now(), &p, &hello, &hello_len) != 0)
+			return 2;
+		int rv = wire_frame_unpack(hello, hello_len, &f);
+		if (rv == 0 && f.kind == WIRE_FRAME_HELLO) {
+			f.hello.version = (uint32_t)strtoul(argv[5], NULL, 10);
+			rv = wire_frame_pack(&f, &frame, &frame_len);
+		}
+		wire_frame_clear(&f);
+		if (rv != 0 || call(frame, frame_len, &reply, &reply_len) != 0)
+			return 2;
+		bool refused = session_refusal(reply, reply_len, text, sizeof text);
+		printf("%s: %s\n", refused ? "refused" : "WELCOMED", text);
+		free(hello);
+		free(frame);
+		free(reply);
+		session_pending_free(p);
+		keyfile_secret_free(me);
+		nng_close(sock);
+		return refused ? EXIT_REFUSED : 0;
 	}
 	if (strcmp(mode, "hs-flood") == 0) {
 		long n = argc > 5 ? strtol(argv[5], NULL, 10) : 100, ok = 0, limited = 0, refused = 0;
