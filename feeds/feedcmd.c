@@ -249,6 +249,14 @@ static int run_import(char **files, int nfiles, struct import_opts *io, const st
 		print_summary(&r, files, nfiles);
 		rv = r.failed;
 	}
+	/* As with `query -': a batch the daemon refused whole is a failure a
+	 * script must see (every name allowlisted here, a wrong category...);
+	 * one refusal among accepted names is reported and changes nothing. */
+	if (rv == 0 && !r.dry_run && r.submitted > 0 && r.refused == r.submitted) {
+		cliopt_error("the daemon refused every one of the %zu name%s submitted (each refusal is reported with its reason)",
+		             r.submitted, r.submitted == 1 ? "" : "s");
+		rv = CLIOPT_EXIT_ERR;
+	}
 out:
 	for (int k = 0; k < CLIENT_SLOTS; k++) {
 		free(r.slots[k].meta);

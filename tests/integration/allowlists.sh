@@ -69,6 +69,18 @@ expect_exit 2 "... the names below" sub js.static.example-bank.com
 expect_exit 0 "--force overrides" sub mail.google.com --force
 expect_exit 0 "--force on a string entry" sub yahoo.com --force
 expect_exit 0 "an emoji entry is loaded (well-formed A-label)" am allowlist xn--ls8h.la
+# a batch: one refusal among accepted names changes nothing; all refused is exit 2
+printf 'yahoo.com\nbatch-ok.example.com\n' >"$T_ROOT/mixed.txt"
+expect_exit 0 "submit -: one name refused among accepted ones: exit 0" \
+	am submit - --category phishing --confidence 90 --ttl 1d <"$T_ROOT/mixed.txt"
+check "... the refused one named with its entry" grep -q "yahoo.com.*allowlisted by \`yahoo.com' in Exact hosts" <<<"$T_ERR"
+printf 'google.com\nmail.google.com\n' >"$T_ROOT/allrefused2.txt"
+expect_exit 2 "submit -: every name refused by the allowlist: exit 2" \
+	am submit - --category phishing --confidence 90 --ttl 1d <"$T_ROOT/allrefused2.txt"
+check "... saying the daemon refused all 2" grep -q "refused every one of the 2 names submitted" <<<"$T_ERR"
+printf 'google.com\n' >"$T_ROOT/allrefused.txt"
+expect_exit 2 "import FILE: every name refused: exit 2" \
+	am import "$T_ROOT/allrefused.txt" --format plain --category phishing --confidence 90 --ttl 1d
 
 # --- verdicts ---
 verdict() { am --json query "$1" | grep -o '"level":"[a-z]*"' | head -1; }
