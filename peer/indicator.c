@@ -71,7 +71,8 @@ int indicator_id(const uint8_t *env, size_t env_len, uint8_t id[AM_ID_BYTES])
 	return 0;
 }
 
-void indicator_view_from(struct indicator_view *v)
+/* The view of the pieces in v->env: id, body, claimed origin. */
+static void view_from(struct indicator_view *v)
 {
 	memset(&v->claimed, 0, sizeof v->claimed);
 	indicator_id_of(&v->env, v->id);
@@ -87,7 +88,7 @@ int indicator_view_parse(const uint8_t *env, size_t env_len, struct indicator_vi
 	memset(&v->claimed, 0, sizeof v->claimed);
 	if ((rv = wire_envelope_unpack(env, env_len, &v->env)) != 0)
 		return rv;
-	indicator_view_from(v);
+	view_from(v);
 	return 0;
 }
 

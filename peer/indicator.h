@@ -61,9 +61,6 @@ struct indicator_view {
  * (v->body_rv says), so that a tampered body is refused by the signature
  * check as before - or AM_ETOOBIG / AM_EDECODE. */
 int indicator_view_parse(const uint8_t *env, size_t env_len, struct indicator_view *v);
-/* The same for pieces already in v->env (a sync item arrives split,
- * wire_sync.h): fills v->id, v->claimed and v->body_rv. Cannot fail. */
-void indicator_view_from(struct indicator_view *v);
 
 /* The checks of indicator_open on a parsed view, in its order: signature
  * over origin and the exact body bytes (AM_ESIG), body unpacked
