@@ -31,6 +31,7 @@ struct target {
 	bool pending;
 	uint16_t id;            /* of the NOTIFY in flight */
 	uint64_t due_ms;        /* next send */
+	uint64_t sent_ms;       /* last send */
 	unsigned backoff_ms;
 };
 
@@ -574,7 +575,8 @@ static void notify_send(struct dns *d, int fd4, int fd6, struct target *t, uint6
 	int len = dnsmsg_notify(buf, sizeof buf, t->id, t->zone, t->serial);
 	if (len > 0 && fd >= 0)
 		sendto(fd, buf, (size_t)len, 0, (struct sockaddr *)&t->addr.sa, t->addr.len);
-	t->due_ms = now_ms() + t->backoff_ms;
+	t->sent_ms = now_ms();
+	t->due_ms = t->sent_ms + t->backoff_ms;
 	t->backoff_ms = t->backoff_ms * 2 > NOTIFY_MAX_RETRY_MS ? NOTIFY_MAX_RETRY_MS : t->backoff_ms * 2;
 	/* notify rows are per target, address and port: two resolvers on one
 	 * address are two secondaries */
@@ -683,13 +685,23 @@ void dns_zone_changed(struct dns *d, const char *zone, uint32_t serial)
 			continue;
 		/* Coalesced: an idle target is told at once; one with a NOTIFY
 		 * in flight only gets the newer serial, which its answer (then
-		 * sent at once) or the next retry carries. Resetting the timer
+		 * sent at once) or the next retry carries, at most
+		 * DNS_NOTIFY_COALESCE_MS after the last send. Resetting the timer
 		 * here sent one NOTIFY per change - every few ms to a secondary
 		 * that was down, and ten for a burst of ten submissions. */
 		t->serial = serial;
 		if (!t->pending) {
 			t->pending = true;
 			t->due_ms = 0;
+			t->backoff_ms = NOTIFY_FIRST_RETRY_MS;
+		} else if (t->sent_serial != serial) {
+			/* ...but never behind a long backoff: a secondary that was
+			 * down and is back would hear of this change only at the
+			 * next retry, up to a minute away (the demo's resolver
+			 * waited 2.7 s) */
+			uint64_t soon = t->sent_ms + DNS_NOTIFY_COALESCE_MS;
+			if (t->due_ms > soon)
+				t->due_ms = soon;
 			t->backoff_ms = NOTIFY_FIRST_RETRY_MS;
 		}
 	}

@@ -30,14 +30,21 @@
  * one, retried (1 s, doubling to 60 s) until it answers. Coalesced: while
  * one is in flight, newer serials only replace the serial to announce; the
  * answer (then one NOTIFY for the newest, at once) or the next retry
- * carries it. So a burst of changes sends one NOTIFY per answered round
- * trip, and a secondary that is down gets the retries, not one per change.
+ * carries it - and that retry is moved up to at most DNS_NOTIFY_COALESCE_MS
+ * after the last send, so a secondary that was down and is back hears a
+ * new serial within that time, not at the end of a backoff of up to 60 s.
+ * So a burst of changes sends one NOTIFY per answered round trip, and a
+ * secondary that is down at most one per DNS_NOTIFY_COALESCE_MS of changes,
+ * not one per change.
  */
 #ifndef AMESH_DNS_H
 #define AMESH_DNS_H
 
 #include "config.h"
 #include "rpz.h"
+
+/* the longest a new serial waits behind an unanswered NOTIFY (ms) */
+#define DNS_NOTIFY_COALESCE_MS 500
 
 #define DNS_TCP_MAX 64
 #define DNS_TCP_OUTSIDERS 8

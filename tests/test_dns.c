@@ -455,6 +455,37 @@ static void test_notify_burst_is_coalesced(void **state)
 	assert_int_equal(poll(&p, 1, 1500), 0);
 }
 
+/* A secondary that did not answer (down, or its answer lost) is in
+ * backoff; a new serial must not wait for the next retry - at most
+ * DNS_NOTIFY_COALESCE_MS after the last send. The demo's resolver, started
+ * after the peer, waited 2.7 s for its first change when it did. */
+static void test_notify_new_serial_not_held_by_backoff(void **state)
+{
+	struct fx *f = *state;
+	uint8_t buf[512];
+	struct dnsmsg m;
+	char err[AM_ERRLEN];
+	struct pollfd p = {.fd = f->notify_fd, .events = POLLIN};
+	struct dns_secondary sec[4];
+
+	struct rpz_result r = update(f, NULL, 0);
+	assert_int_equal(poll(&p, 1, 3000), 1);
+	assert_true(recv(f->notify_fd, buf, sizeof buf, 0) > 0); /* unanswered */
+	usleep((DNS_NOTIFY_COALESCE_MS + 100) * 1000);            /* retry due at 1 s */
+	dns_zone_changed(f->d, f->z.zone, r.serial + 1);
+	assert_int_equal(poll(&p, 1, 250), 1); /* well before the 1 s retry */
+	ssize_t n = recv(f->notify_fd, buf, sizeof buf, 0);
+	assert_true(n > 0);
+	assert_int_equal(dnsmsg_parse(buf, (size_t)n, &m, err, sizeof err), 0);
+	assert_int_equal(m.opcode, DNS_OPCODE_NOTIFY);
+	assert_int_equal(dns_secondaries(f->d, sec, 4), 1);
+	assert_int_equal(sec[0].notify_serial, r.serial + 1);
+	/* and a burst right after it is still coalesced behind this send */
+	for (uint32_t i = 2; i <= 10; i++)
+		dns_zone_changed(f->d, f->z.zone, r.serial + i);
+	assert_int_equal(poll(&p, 1, DNS_NOTIFY_COALESCE_MS / 2), 0);
+}
+
 /* A connection storm: more idle connections than DNS_TCP_MAX from an
  * allowed address, hundreds from an address no zone allows, garbage and
  * an oversized length prefix - and the server still answers. */
@@ -534,6 +565,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_outside_allow_transfer_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_is_retried_until_answered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_burst_is_coalesced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_new_serial_not_held_by_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_survives_connection_storms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_change_in_100k_rules, setup, teardown),
 	};
