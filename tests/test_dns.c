@@ -376,39 +376,64 @@ static void test_outside_allow_transfer_is_refused(void **state)
 	assert_int_equal(ok.soas, 2);
 }
 
+/* One NOTIFY as the fake secondary sees it, kept to answer it. */
+struct notify_rx {
+	uint8_t buf[512];
+	ssize_t n;
+	struct sockaddr_in from;
+	socklen_t fl;
+	struct dnsmsg m;
+};
+
+/* Waits up to TIMEOUT_MS for a NOTIFY at the fake secondary and parses it. */
+static void notify_recv(struct fx *f, int timeout_ms, struct notify_rx *rx)
+{
+	struct pollfd p = {.fd = f->notify_fd, .events = POLLIN};
+	char err[AM_ERRLEN];
+
+	assert_int_equal(poll(&p, 1, timeout_ms), 1);
+	rx->fl = sizeof rx->from;
+	rx->n = recvfrom(f->notify_fd, rx->buf, sizeof rx->buf, 0, (struct sockaddr *)&rx->from, &rx->fl);
+	assert_true(rx->n > 0);
+	assert_int_equal(dnsmsg_parse(rx->buf, (size_t)rx->n, &rx->m, err, sizeof err), 0);
+	assert_int_equal(rx->m.opcode, DNS_OPCODE_NOTIFY);
+}
+
+/* Answers it as a secondary does: the same message with QR set. */
+static void notify_reply(struct fx *f, struct notify_rx *rx)
+{
+	rx->buf[2] |= 0x80;
+	assert_int_equal(sendto(f->notify_fd, rx->buf, (size_t)rx->n, 0, (struct sockaddr *)&rx->from, rx->fl),
+	                 rx->n);
+}
+
+/* Nothing reaches the fake secondary within TIMEOUT_MS. */
+static bool notify_quiet(struct fx *f, int timeout_ms)
+{
+	struct pollfd p = {.fd = f->notify_fd, .events = POLLIN};
+	return poll(&p, 1, timeout_ms) == 0;
+}
+
 static void test_notify_is_retried_until_answered(void **state)
 {
 	struct fx *f = *state;
-	uint8_t buf[512];
-	struct dnsmsg m;
-	char err[AM_ERRLEN];
-	struct sockaddr_in from;
-	socklen_t fl;
-	struct pollfd p = {.fd = f->notify_fd, .events = POLLIN};
+	struct notify_rx rx;
+	struct dns_secondary sec[4];
 
 	struct rpz_result r = update(f, NULL, 0);
 	/* first NOTIFY at once; unanswered, again about a second later */
-	assert_int_equal(poll(&p, 1, 3000), 1);
-	fl = sizeof from;
-	ssize_t n = recvfrom(f->notify_fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
-	assert_int_equal(dnsmsg_parse(buf, (size_t)n, &m, err, sizeof err), 0);
-	assert_int_equal(m.opcode, DNS_OPCODE_NOTIFY);
-	assert_string_equal(m.qname, "rpz.test");
-	assert_int_equal(poll(&p, 1, 3000), 1);
-	fl = sizeof from;
-	n = recvfrom(f->notify_fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
-	assert_int_equal(dnsmsg_parse(buf, (size_t)n, &m, err, sizeof err), 0);
+	notify_recv(f, 3000, &rx);
+	assert_string_equal(rx.m.qname, "rpz.test");
+	notify_recv(f, 3000, &rx);
 	/* answer it: no more */
-	buf[2] |= 0x80;
-	assert_int_equal(sendto(f->notify_fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl), n);
+	notify_reply(f, &rx);
 	usleep(100000);
-	struct dns_secondary sec[4];
 	size_t k = dns_secondaries(f->d, sec, 4);
 	assert_int_equal(k, 1);
 	assert_int_equal(sec[0].notify_serial, r.serial);
 	assert_int_equal(sec[0].notify_rcode, 0);
 	assert_false(sec[0].notify_pending);
-	assert_int_equal(poll(&p, 1, 2500), 0);
+	assert_true(notify_quiet(f, 2500));
 }
 
 /* Coalescing: ten new serials while a NOTIFY is in flight send nothing
@@ -417,42 +442,28 @@ static void test_notify_is_retried_until_answered(void **state)
 static void test_notify_burst_is_coalesced(void **state)
 {
 	struct fx *f = *state;
-	uint8_t buf[512];
-	struct dnsmsg m;
-	char err[AM_ERRLEN];
-	struct sockaddr_in from;
-	socklen_t fl;
-	struct pollfd p = {.fd = f->notify_fd, .events = POLLIN};
+	struct notify_rx rx;
 	struct dns_secondary sec[4];
 
 	struct rpz_result r = update(f, NULL, 0);
-	assert_int_equal(poll(&p, 1, 3000), 1);
-	fl = sizeof from;
-	ssize_t n = recvfrom(f->notify_fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
-	assert_int_equal(dnsmsg_parse(buf, (size_t)n, &m, err, sizeof err), 0);
-	assert_int_equal(m.opcode, DNS_OPCODE_NOTIFY);
+	notify_recv(f, 3000, &rx);
 	for (uint32_t i = 1; i <= 10; i++) {
 		dns_zone_changed(f->d, f->z.zone, r.serial + i);
 		usleep(5000);
 	}
 	/* well before the first retry (1 s): nothing more on the wire */
-	assert_int_equal(poll(&p, 1, 300), 0);
+	assert_true(notify_quiet(f, 300));
 	/* answer the first: the newest serial follows at once */
-	buf[2] |= 0x80;
-	assert_int_equal(sendto(f->notify_fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl), n);
-	assert_int_equal(poll(&p, 1, 500), 1);
-	fl = sizeof from;
-	n = recvfrom(f->notify_fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
-	assert_int_equal(dnsmsg_parse(buf, (size_t)n, &m, err, sizeof err), 0);
+	notify_reply(f, &rx);
+	notify_recv(f, 500, &rx);
 	assert_int_equal(dns_secondaries(f->d, sec, 4), 1);
 	assert_int_equal(sec[0].notify_serial, r.serial + 10);
 	assert_true(sec[0].notify_pending);
-	buf[2] |= 0x80;
-	assert_int_equal(sendto(f->notify_fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl), n);
+	notify_reply(f, &rx);
 	usleep(100000);
 	assert_int_equal(dns_secondaries(f->d, sec, 4), 1);
 	assert_false(sec[0].notify_pending);
-	assert_int_equal(poll(&p, 1, 1500), 0);
+	assert_true(notify_quiet(f, 1500));
 }
 
 /* A secondary that did not answer (down, or its answer lost) is in
@@ -462,28 +473,20 @@ static void test_notify_burst_is_coalesced(void **state)
 static void test_notify_new_serial_not_held_by_backoff(void **state)
 {
 	struct fx *f = *state;
-	uint8_t buf[512];
-	struct dnsmsg m;
-	char err[AM_ERRLEN];
-	struct pollfd p = {.fd = f->notify_fd, .events = POLLIN};
+	struct notify_rx rx;
 	struct dns_secondary sec[4];
 
 	struct rpz_result r = update(f, NULL, 0);
-	assert_int_equal(poll(&p, 1, 3000), 1);
-	assert_true(recv(f->notify_fd, buf, sizeof buf, 0) > 0); /* unanswered */
-	usleep((DNS_NOTIFY_COALESCE_MS + 100) * 1000);            /* retry due at 1 s */
+	notify_recv(f, 3000, &rx);                     /* left unanswered */
+	usleep((DNS_NOTIFY_COALESCE_MS + 100) * 1000); /* retry due at 1 s */
 	dns_zone_changed(f->d, f->z.zone, r.serial + 1);
-	assert_int_equal(poll(&p, 1, 250), 1); /* well before the 1 s retry */
-	ssize_t n = recv(f->notify_fd, buf, sizeof buf, 0);
-	assert_true(n > 0);
-	assert_int_equal(dnsmsg_parse(buf, (size_t)n, &m, err, sizeof err), 0);
-	assert_int_equal(m.opcode, DNS_OPCODE_NOTIFY);
+	notify_recv(f, 250, &rx); /* well before the 1 s retry */
 	assert_int_equal(dns_secondaries(f->d, sec, 4), 1);
 	assert_int_equal(sec[0].notify_serial, r.serial + 1);
 	/* and a burst right after it is still coalesced behind this send */
 	for (uint32_t i = 2; i <= 10; i++)
 		dns_zone_changed(f->d, f->z.zone, r.serial + i);
-	assert_int_equal(poll(&p, 1, DNS_NOTIFY_COALESCE_MS / 2), 0);
+	assert_true(notify_quiet(f, DNS_NOTIFY_COALESCE_MS / 2));
 }
 
 /* A connection storm: more idle connections than DNS_TCP_MAX from an
