@@ -288,7 +288,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, boo
 static int ingest_with_tree(struct mesh *m, struct nb *nb, const struct wire_batch *b, const struct wire_tree *t,
                             unsigned *retry_ms, struct mesh_ingest_tally *tally)
 {
-	struct mesh_ingest_tally gt;
+	struct mesh_ingest_tally gt = {0};
 	bool taken = false;
 	int rv = 0;
 
@@ -312,6 +312,8 @@ static int ingest_with_tree(struct mesh *m, struct nb *nb, const struct wire_bat
 			tally->accepted += gt.accepted;
 			tally->duplicates += gt.duplicates;
 			tally->rejected += gt.rejected;
+			tally->verified += gt.verified;
+			tally->commits += gt.commits;
 		}
 	}
 	return rv;
@@ -354,7 +356,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, boo
 	struct store_update *u = NULL;
 	int *res = NULL;
 	size_t np = 0;
-	uint64_t rejects[MESH_R_COUNT] = {0}, dups = 0, ind_dups = 0, accepted = 0;
+	uint64_t rejects[MESH_R_COUNT] = {0}, dups = 0, ind_dups = 0, accepted = 0, verified = 0, commits = 0;
 	uint64_t now = timefmt_now();
 	double t0 = hist_now();
 	bool trusted_origin;
@@ -448,6 +450,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, boo
 		}
 		memcpy(q->id, q->v.id, AM_ID_BYTES);
 		q->state = already_have(m, &q->v) ? P_DUP : P_VERIFY;
+		verified += q->state == P_VERIFY;
 	}
 	/* second pass: the signatures, across cores (workpool.h) */
 	workpool_run(m->verify, b->n, verify_one, p);
@@ -542,6 +545,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, boo
 	if (np) {
 		/* the batch and the cursor that acknowledges it: one commit */
 		rv = apply_received(m->apply, u, np, now, res, nb->name, &c);
+		commits++;
 		if (rv != 0) {
 			store_trouble(m, nb, rv, np);
 			ret = rv;
@@ -592,6 +596,8 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, boo
 	if (tally) {
 		tally->accepted = accepted;
 		tally->duplicates = dups;
+		tally->verified = verified;
+		tally->commits = commits;
 		for (int i = 1; i < MESH_R_COUNT; i++)
 			tally->rejected += rejects[i];
 	}

@@ -52,6 +52,11 @@ struct mesh_ingest_tally {
 	uint64_t accepted;   /* changed our state (batch and grafted) */
 	uint64_t duplicates; /* held already (or something newer) */
 	uint64_t rejected;   /* refused, any reason */
+	uint64_t verified;   /* signatures checked (the verify pool's work) */
+	uint64_t commits;    /* durable commits made: 0 when nothing was stored
+	                      * (duplicates, refusals: the cursor moves in memory),
+	                      * 1 for the batch and its cursor together, and 1 more
+	                      * when bodies answering our grafts were stored */
 	bool more;           /* the sender has more right away */
 };
 

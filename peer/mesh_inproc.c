@@ -114,6 +114,8 @@ int mesh_inproc_reply(struct mesh_inproc_dialer *d, const uint8_t *frame, size_t
 	r->accepted = t.accepted;
 	r->duplicates = t.duplicates;
 	r->rejected = t.rejected;
+	r->verified = t.verified;
+	r->commits = t.commits;
 	r->more = t.more;
 	/* irv != 0: the store could not take it (full disk or map); the
 	 * session is fine, the batch comes again */

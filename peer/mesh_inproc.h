@@ -44,6 +44,8 @@ struct mesh_inproc_result {
 	uint64_t accepted;       /* changed our state */
 	uint64_t duplicates;     /* held already (or something newer) */
 	uint64_t rejected;       /* refused, any reason */
+	uint64_t verified;       /* signatures checked (mesh_ingest_tally) */
+	uint64_t commits;        /* durable commits made (mesh_ingest_tally) */
 	bool more;               /* the sender has more right away */
 };
 

@@ -3,9 +3,9 @@
  * the daemon's real code (issue 13, "Scale beyond one machine").
  *
  *   amesh-sim [--peers N] [--shape random|hubs] [--degree D] [--burst B]
- *             [--origins K] [--seed S] [--latency MIN:MAX] [--mbps R]
- *             [--loss P] [--verify-us U] [--dup-us U] [--commit-us U]
- *             [--dir D] [--selftest]
+ *             [--origins K] [--seed S | --seeds A-B] [--latency MIN:MAX]
+ *             [--mbps R] [--loss P] [--cores C] [--verify-us U] [--dup-us U]
+ *             [--commit-us U] [--graft-ms G] [--dir D] [--selftest]
  *
  * What is real: every peer is a real store (LMDB), apply path, trust store
  * and mesh with a neighbour table and per-neighbour policies; every frame
@@ -19,10 +19,17 @@
  * seed gives the same trace digest):
  *   - the network: per link a latency, a bandwidth and a loss rate; TCP
  *     turns a loss into a retransmission after an RTO of max(200 ms, 2 RTT);
- *   - time spent computing: each peer is one CPU, charged per frame by a
- *     cost model (a verify per new body, a little per duplicate, a durable
- *     commit per batch and one for the cursor) - the work itself is done
- *     for real, its duration is the model's, not the host's;
+ *   - time spent computing: each peer is charged per frame by a cost
+ *     model that prices what the real code reports it did (mesh_ingest's
+ *     tally): a parse and duplicate check per body, the signatures it
+ *     verified spread over the peer's --cores (the verify pool: cores - 1
+ *     helpers and the receiving thread, so ceil(verified / cores) verify
+ *     times), and one commit time per durable commit it made (the batch
+ *     and its cursor are one; a batch that stored nothing makes none). A
+ *     peer does one frame at a time: ameshd ingests each link on its own
+ *     thread, but the verify pool already spreads one batch over every
+ *     core, and LMDB has one writer, so the total matches. The work itself
+ *     is done for real; its duration is the model's, not the host's;
  *   - the link threads: each direction of a link is its receiver's
  *     long-poll of the sender (mesh_inproc.h); a pull that finds nothing
  *     parks at the sender until the sender's store changes. The 3 s
@@ -36,17 +43,23 @@
  * the wire (sealed frames), per link mean and max, and flooding's
  * prediction 2 x links - (peers - 1) bodies per indicator.
  *
+ * --seeds A-B: one run per seed, one line each, then each figure's median
+ * and range over the runs (a run in a range is the same as that seed
+ * alone: tests/sim/seeds.sh).
+ *
  * --selftest: a small mesh run twice with one seed (same digest required,
  * every peer must converge to the same per-origin store digests) and once
  * with another seed (different digest). Exit 0 only if all holds.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
@@ -66,6 +79,9 @@
 
 /* ---------- parameters ---------- */
 
+/* hubs at 2,000 peers: 133 of them, ~160 neighbours each (CONFIG_NEIGHBOURS_MAX is 256) */
+#define SIM_PEERS_MAX 2000
+
 struct params {
 	int peers;
 	int shape_hubs;       /* 0 random, 1 hubs */
@@ -77,6 +93,7 @@ struct params {
 	double mbps;
 	double loss;
 	uint32_t verify_us, dup_us, commit_us, serve_us, frame_us, handshake_us;
+	uint32_t cores;       /* per peer: the verify pool's width (workpool.h) */
 	unsigned graft_ms;    /* broadcast tree's graft timer; 0 = no tree (flooding) */
 	char dir[512];
 	int quiet;
@@ -94,6 +111,15 @@ static uint64_t rng(void)
 }
 static uint32_t rng_below(uint32_t n) { return (uint32_t)(rng() % n); }
 static double rng_unit(void) { return (double)(rng() >> 11) / 9007199254740992.0; }
+
+/* Host time (monotonic us): only for the report of where the host's time
+ * goes, never for a simulated figure. */
+static uint64_t host_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 /* ---------- the mesh under simulation ---------- */
 
@@ -151,7 +177,8 @@ struct sim {
 	int *pend_new;
 	size_t n_pend_new, cap_pend_new;
 	bool pend_gone;
-	uint64_t verifies, frames_total;
+	uint64_t total_verifies, commits, frames_total;
+	uint64_t host_ingest_us, host_serve_us, host_submit_us; /* host time in the real code, for the report */
 	struct apply_subscriber *subs;
 	struct sub_arg { struct sim *s; int peer; } *sub_args;
 	/* one signature-verify pool for every peer, as ameshd has one: the
@@ -497,7 +524,9 @@ static void do_serve(struct sim *s, int k, uint64_t t, uint8_t *f, size_t len)
 	bool idle = false;
 	uint64_t start = cpu_start(s, l->from, t);
 	s->cur_peer = l->from;
+	uint64_t h = host_us();
 	int rv = mesh_inproc_serve(s->peers[l->from].mesh, f, len, &reply, &rlen, &idle);
+	s->host_serve_us += host_us() - h;
 	free(f);
 	if (rv != 0)
 		die("serve", s->peers[l->from].name);
@@ -524,7 +553,9 @@ static void do_reply(struct sim *s, int k, uint64_t t, uint8_t *f, size_t len)
 	struct mesh_inproc_result r;
 	uint64_t start = cpu_start(s, l->to, t);
 	s->cur_peer = l->to;
+	uint64_t h = host_us();
 	int rv = mesh_inproc_reply(l->d, f, len, &r);
+	s->host_ingest_us += host_us() - h;
 	free(f);
 	if (rv != 0)
 		die("reply refused", s->peers[l->to].name);
@@ -533,12 +564,18 @@ static void do_reply(struct sim *s, int k, uint64_t t, uint8_t *f, size_t len)
 		l->up = true;
 		cost += s->p.handshake_us;
 	} else {
-		uint64_t verified = r.items + r.grafted - r.duplicates;
-		s->verifies += verified;
-		cost += verified * s->p.verify_us + r.duplicates * s->p.dup_us;
-		cost += s->p.commit_us; /* the cursor */
-		if (verified)
-			cost += s->p.commit_us; /* the batch */
+		/* What mesh_ingest did, as its tally says (mesh_ingest.h), priced:
+		 * every body is parsed and looked up (first pass); the signatures
+		 * it had to check are spread over the peer's cores (the verify
+		 * pool: cores - 1 helpers and the receiving thread, workpool.h), so
+		 * they take ceil(verified / cores) verify times; and each durable
+		 * commit it made - the batch with its cursor in one, none when it
+		 * stored nothing (a duplicate costs no fsync) - a commit time. */
+		s->total_verifies += r.verified;
+		s->commits += r.commits;
+		cost += (uint64_t)(r.items + r.grafted) * s->p.dup_us;
+		cost += (r.verified + s->p.cores - 1) / s->p.cores * s->p.verify_us;
+		cost += r.commits * s->p.commit_us;
 	}
 	uint64_t done = start + cost;
 	s->peers[l->to].busy_until = done;
@@ -681,8 +718,10 @@ static void submit(struct sim *s, int o, const int *idx, size_t n, bool withdraw
 	}
 	struct seal_job job = {.key = &s->peers[o].key, .inds = inds, .u = u, .env = env, .ids = ids};
 	s->cur_peer = o;
+	uint64_t h = host_us();
 	if (apply_own(s->peers[o].apply, u, inds, n, usec_now(), seal_one, &job, now, NULL, res, NULL) != 0)
 		die("apply_own", s->peers[o].name);
+	s->host_submit_us += host_us() - h;
 	for (size_t i = 0; i < n; i++)
 		if (res[i] != 1)
 			die("a submission was not stored", s->peers[o].name);
@@ -729,6 +768,7 @@ static struct totals link_totals(const struct sim *s)
 
 static void reset_links(struct sim *s)
 {
+	s->commits = 0;
 	for (int i = 0; i < s->n; i++)
 		s->peers[i].cpu_us = s->peers[i].bodies_in = 0;
 	for (int k = 0; k < s->n_links; k++) {
@@ -739,38 +779,78 @@ static void reset_links(struct sim *s)
 
 static double ms(uint64_t us) { return (double)us / 1000.0; }
 
-static void report(const struct sim *s, const char *phase, uint64_t t0, const uint64_t *lat, size_t n_lat,
-                   size_t n_ind)
+/* One phase's figures, per indicator where it says so. */
+struct phase_fig {
+	double conv_ms, p50_ms, p99_ms;
+	double bodies, ids, grafted, dup_pct, bytes, commits; /* per indicator, mesh-wide */
+	char busiest[32];
+	int busiest_deg, busiest_hub;
+	double busiest_bodies, busiest_cpu_us;                /* per indicator */
+};
+
+/* One run's figures (simulate). */
+struct figures {
+	struct phase_fig burst, wd;
+	int links, hubs, failed;
+	uint64_t verifies;
+	double host_s, host_ingest_s, host_serve_s, host_submit_s, host_build_s;
+	uint64_t store_bytes;  /* every peer's store: pages in use x page size */
+	long rss_kb;           /* the process's peak RSS so far (getrusage) */
+	uint8_t digest[32];
+};
+
+static void phase_figures(const struct sim *s, const uint64_t *lat, size_t n_lat, size_t n_ind,
+                          struct phase_fig *f)
 {
 	struct totals t = link_totals(s);
-	uint64_t p50 = lat[n_lat / 2], p99 = lat[(n_lat * 99) / 100], mx = lat[n_lat - 1];
-	(void)t0;
-	int und = s->n_links / 2;
-	printf("  %-10s converged %9.1f ms | held by all p50 %8.1f p99 %8.1f max %8.1f ms\n", phase, ms(mx),
-	       ms(p50), ms(p99), ms(mx));
-	printf("  %-10s bodies %9" PRIu64 " = %6.2f per indicator (flooding predicts 2L-(N-1) = %d; needed N-1 = %d),"
-	       " duplicates %" PRIu64 " (%.0f%%)\n",
-	       "", t.bodies, (double)t.bodies / (double)n_ind, 2 * und - (s->n - 1), s->n - 1, t.dups,
-	       t.bodies ? 100.0 * (double)t.dups / (double)t.bodies : 0.0);
-	printf("  %-10s ids %9" PRIu64 " = %6.2f per indicator (broadcast tree: %s), bodies answering grafts %" PRIu64
-	       " = %.2f per indicator\n",
-	       "", t.ids, (double)t.ids / (double)n_ind, s->p.graft_ms ? "on" : "off", t.grafted,
-	       (double)t.grafted / (double)n_ind);
-	printf("  %-10s frames %9" PRIu64 ", bytes %" PRIu64 " = %.0f B per indicator per peer reached;"
-	       " per link mean %.0f B, max %" PRIu64 " B (%" PRIu64 " bodies)\n",
-	       "", t.frames, t.bytes, (double)t.bytes / (double)n_ind / (double)(s->n - 1),
-	       (double)t.bytes / (double)s->n_links, t.max_link_bytes, t.max_link_bodies);
+	double n = (double)n_ind;
+	memset(f, 0, sizeof *f);
+	f->conv_ms = ms(lat[n_lat - 1]);
+	f->p50_ms = ms(lat[n_lat / 2]);
+	f->p99_ms = ms(lat[(n_lat * 99) / 100]);
+	f->bodies = (double)t.bodies / n;
+	f->ids = (double)t.ids / n;
+	f->grafted = (double)t.grafted / n;
+	f->dup_pct = t.bodies ? 100.0 * (double)t.dups / (double)t.bodies : 0.0;
+	f->bytes = (double)t.bytes / n;
+	f->commits = (double)s->commits / n;
 	int busiest = 0;
 	for (int i = 1; i < s->n; i++)
 		if (s->peers[i].cpu_us > s->peers[busiest].cpu_us)
 			busiest = i;
-	int deg = 0;
 	for (int k = 0; k < s->n_links; k++)
-		deg += s->links[k].from == busiest;
-	printf("  %-10s busiest peer %s (%s%d links): %" PRIu64 " bodies in, %.1f ms of CPU\n", "",
-	       s->peers[busiest].name, !s->p.shape_hubs ? "" : s->peers[busiest].hub ? "hub, " : "edge, ", deg,
-	       s->peers[busiest].bodies_in,
-	       ms(s->peers[busiest].cpu_us));
+		f->busiest_deg += s->links[k].from == busiest;
+	snprintf(f->busiest, sizeof f->busiest, "%s", s->peers[busiest].name);
+	f->busiest_hub = s->peers[busiest].hub;
+	f->busiest_bodies = (double)s->peers[busiest].bodies_in / n;
+	f->busiest_cpu_us = (double)s->peers[busiest].cpu_us / n;
+}
+
+static void report(const struct sim *s, const char *phase, const uint64_t *lat, size_t n_lat, size_t n_ind,
+                   const struct phase_fig *f)
+{
+	struct totals t = link_totals(s);
+	int und = s->n_links / 2;
+	(void)lat;
+	(void)n_lat;
+	printf("  %-10s converged %9.1f ms | held by all p50 %8.1f p99 %8.1f max %8.1f ms\n", phase, f->conv_ms,
+	       f->p50_ms, f->p99_ms, f->conv_ms);
+	printf("  %-10s bodies %9" PRIu64 " = %6.2f per indicator (flooding predicts 2L-(N-1) = %d; needed N-1 = %d),"
+	       " duplicates %" PRIu64 " (%.0f%%)\n",
+	       "", t.bodies, f->bodies, 2 * und - (s->n - 1), s->n - 1, t.dups, f->dup_pct);
+	printf("  %-10s ids %9" PRIu64 " = %6.2f per indicator (broadcast tree: %s), bodies answering grafts %" PRIu64
+	       " = %.2f per indicator\n",
+	       "", t.ids, f->ids, s->p.graft_ms ? "on" : "off", t.grafted, f->grafted);
+	printf("  %-10s frames %9" PRIu64 ", bytes %" PRIu64 " = %.0f B per indicator per peer reached;"
+	       " per link mean %.0f B, max %" PRIu64 " B (%" PRIu64 " bodies)\n",
+	       "", t.frames, t.bytes, f->bytes / (double)(s->n - 1), (double)t.bytes / (double)s->n_links,
+	       t.max_link_bytes, t.max_link_bodies);
+	printf("  %-10s durable commits %" PRIu64 " = %.2f per indicator mesh-wide (the origin's own not counted)\n", "",
+	       s->commits, f->commits);
+	printf("  %-10s busiest peer %s (%s%d links): %.0f bodies in, %.1f ms of CPU (%.2f bodies, %.1f us per indicator)\n",
+	       "", f->busiest, !s->p.shape_hubs ? "" : f->busiest_hub ? "hub, " : "edge, ", f->busiest_deg,
+	       f->busiest_bodies * (double)n_ind, f->busiest_cpu_us * (double)n_ind / 1000.0, f->busiest_bodies,
+	       f->busiest_cpu_us);
 }
 
 struct dig_ctx {
@@ -810,10 +890,12 @@ static bool stores_agree(struct sim *s)
 }
 
 /* One whole run. Returns 0 if every peer converged; fills digest. */
-static int simulate(const struct params *pp, uint8_t digest[32])
+static int simulate(const struct params *pp, struct figures *fig)
 {
 	struct sim S, *s = &S;
 	int failed = 0;
+	uint64_t h0 = host_us();
+	memset(fig, 0, sizeof *fig);
 	memset(s, 0, sizeof *s);
 	s->p = *pp;
 	s->n = pp->peers;
@@ -834,8 +916,8 @@ static int simulate(const struct params *pp, uint8_t digest[32])
 		die("cannot make the directory", pp->dir);
 	build_graph(s);
 	build_peers(s);
-	struct timespec w0, w1;
-	clock_gettime(CLOCK_MONOTONIC, &w0);
+	uint64_t h1 = host_us();
+	fig->host_build_s = (double)(h1 - h0) / 1e6;
 
 	/* 0. links come up: every receiver's first pull is a Hello */
 	for (int k = 0; k < s->n_links; k++)
@@ -887,10 +969,13 @@ static int simulate(const struct params *pp, uint8_t digest[32])
 	}
 	qsort(lat, nb, sizeof *lat, cmp_u64);
 	const char *shape = pp->shape_hubs ? "hubs" : "random";
+	fig->links = s->n_links / 2;
+	fig->hubs = hubs;
+	phase_figures(s, lat, nb, nb, &fig->burst);
 	if (!pp->quiet) {
 		printf("%s mesh, %d peers (%d hubs), %d links, seed %" PRIu64 ": burst of %d indicators from %d origin%s\n",
 		       shape, s->n, hubs, s->n_links / 2, pp->seed, pp->burst, pp->origins, pp->origins > 1 ? "s" : "");
-		report(s, "burst", t0, lat, nb, nb);
+		report(s, "burst", lat, nb, nb, &fig->burst);
 	}
 	reset_links(s);
 
@@ -910,19 +995,39 @@ static int simulate(const struct params *pp, uint8_t digest[32])
 		if (s->gone[p] - t1 > wl[0])
 			wl[0] = s->gone[p] - t1;
 	}
+	phase_figures(s, wl, 1, 1, &fig->wd);
 	if (!pp->quiet)
-		report(s, "withdrawal", t1, wl, 1, 1);
-	clock_gettime(CLOCK_MONOTONIC, &w1);
+		report(s, "withdrawal", wl, 1, 1, &fig->wd);
+	uint64_t h2 = host_us();
 	if (!stores_agree(s))
 		failed = 1;
-	crypto_generichash_final(&s->trace, digest, 32);
+	crypto_generichash_final(&s->trace, fig->digest, 32);
+	fig->failed = failed;
+	fig->verifies = s->total_verifies;
+	fig->host_s = (double)(h2 - h1) / 1e6;
+	fig->host_ingest_s = (double)s->host_ingest_us / 1e6;
+	fig->host_serve_s = (double)s->host_serve_us / 1e6;
+	fig->host_submit_s = (double)s->host_submit_us / 1e6;
+	for (int i = 0; i < s->n; i++) {
+		struct store_stats st;
+		if (store_stats(s->peers[i].store, &st) == 0)
+			fig->store_bytes += st.bytes;
+	}
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		fig->rss_kb = ru.ru_maxrss;
 	if (!pp->quiet) {
 		char hex[65];
-		sodium_bin2hex(hex, sizeof hex, digest, 16);
+		sodium_bin2hex(hex, sizeof hex, fig->digest, 16);
 		printf("  real work: %" PRIu64 " signature verifications in %.1f s of host time; converged: %s;"
 		       " trace digest %s\n",
-		       s->verifies, (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) / 1e9,
-		       failed ? "NO" : "yes, every store digest equal", hex);
+		       fig->verifies, fig->host_s, failed ? "NO" : "yes, every store digest equal", hex);
+		printf("  host: building %d peers %.1f s; then ingest (mesh_inproc_reply: open, parse, verify, commit) %.1f s,"
+		       " serving pulls %.1f s, submitting %.1f s, the rest (event loop, tree timers) %.1f s;"
+		       " stores %.1f MB (%.0f kB per peer), peak RSS %.1f MB\n",
+		       s->n, fig->host_build_s, fig->host_ingest_s, fig->host_serve_s, fig->host_submit_s,
+		       fig->host_s - fig->host_ingest_s - fig->host_serve_s - fig->host_submit_s,
+		       (double)fig->store_bytes / 1e6, (double)fig->store_bytes / 1e3 / s->n, (double)fig->rss_kb / 1e3);
 	}
 	for (int k = 0; k < s->n_links; k++)
 		mesh_inproc_dialer_free(s->links[k].d);
@@ -948,13 +1053,108 @@ static int simulate(const struct params *pp, uint8_t digest[32])
 	return failed;
 }
 
+/* One line per run, for --seeds. */
+static void seed_line(const struct params *p, const struct figures *f)
+{
+	char hex[17];
+	sodium_bin2hex(hex, sizeof hex, f->digest, 8);
+	printf("seed %" PRIu64 ": burst %.2f s (p50 %.2f s), bodies %.2f, ids %.2f, grafted %.2f, dups %.0f%%,"
+	       " %.1f KiB, commits %.2f; busiest %s%d links %.2f bodies %.1f us; withdrawal %.0f ms %.0f/%.0f/%.0f;"
+	       " %s; digest %s\n",
+	       p->seed, f->burst.conv_ms / 1000, f->burst.p50_ms / 1000, f->burst.bodies, f->burst.ids,
+	       f->burst.grafted, f->burst.dup_pct, f->burst.bytes / 1024, f->burst.commits,
+	       !p->shape_hubs ? "" : f->burst.busiest_hub ? "hub " : "edge ", f->burst.busiest_deg,
+	       f->burst.busiest_bodies, f->burst.busiest_cpu_us, f->wd.conv_ms, f->wd.bodies, f->wd.ids,
+	       f->wd.grafted, f->failed ? "NOT converged" : "converged", hex);
+	fflush(stdout);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Median (the lower middle for an even count), minimum and maximum of
+ * v[0..n), n >= 1. v is sorted in place. */
+static void spread(double *v, size_t n, double *med, double *lo, double *hi)
+{
+	qsort(v, n, sizeof *v, cmp_double);
+	*med = v[(n - 1) / 2];
+	*lo = v[0];
+	*hi = v[n - 1];
+}
+
+/* The --seeds summary: each figure's median and range over the runs. */
+static void seeds_summary(const struct params *p, uint64_t lo_seed, const struct figures *f, size_t n)
+{
+	static const struct {
+		const char *name, *unit;
+		size_t off;
+		double scale;
+		int decimals;
+	} col[] = {
+		{"burst converged", "s", offsetof(struct figures, burst.conv_ms), 1e-3, 2},
+		{"held by all p50", "s", offsetof(struct figures, burst.p50_ms), 1e-3, 2},
+		{"bodies per indicator", "", offsetof(struct figures, burst.bodies), 1, 2},
+		{"ids per indicator", "", offsetof(struct figures, burst.ids), 1, 2},
+		{"graft answers per indicator", "", offsetof(struct figures, burst.grafted), 1, 2},
+		{"duplicates", "%", offsetof(struct figures, burst.dup_pct), 1, 0},
+		{"wire per indicator", "KiB", offsetof(struct figures, burst.bytes), 1.0 / 1024, 1},
+		{"durable commits per indicator", "", offsetof(struct figures, burst.commits), 1, 2},
+		{"busiest peer's bodies per indicator", "", offsetof(struct figures, burst.busiest_bodies), 1, 2},
+		{"busiest peer's CPU per indicator", "us", offsetof(struct figures, burst.busiest_cpu_us), 1, 1},
+		{"withdrawal converged", "ms", offsetof(struct figures, wd.conv_ms), 1, 0},
+		{"withdrawal bodies", "", offsetof(struct figures, wd.bodies), 1, 0},
+		{"withdrawal ids", "", offsetof(struct figures, wd.ids), 1, 0},
+		{"withdrawal graft answers", "", offsetof(struct figures, wd.grafted), 1, 0},
+	};
+	double *v = malloc(n * sizeof *v), med, lo, hi;
+	if (!v)
+		die("out of memory", NULL);
+	size_t ok = 0;
+	for (size_t i = 0; i < n; i++)
+		ok += !f[i].failed;
+	printf("summary, %s, %d peers, seeds %" PRIu64 "-%" PRIu64 " (%zu runs, %zu converged): median (min-max)\n",
+	       p->shape_hubs ? "hubs" : "random", p->peers, lo_seed, lo_seed + n - 1, n, ok);
+	for (size_t c = 0; c < sizeof col / sizeof col[0]; c++) {
+		for (size_t i = 0; i < n; i++)
+			v[i] = *(const double *)((const char *)&f[i] + col[c].off) * col[c].scale;
+		spread(v, n, &med, &lo, &hi);
+		printf("  %-36s %.*f%s%s (%.*f-%.*f)\n", col[c].name, col[c].decimals, med, col[c].unit[0] ? " " : "",
+		       col[c].unit, col[c].decimals, lo, col[c].decimals, hi);
+	}
+	free(v);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: amesh-sim [--peers N] [--shape random|hubs] [--degree D] [--burst B] [--origins K]\n"
-	                "                 [--seed S] [--latency MIN:MAX (ms)] [--mbps R] [--loss P]\n"
-	                "                 [--verify-us U] [--dup-us U] [--commit-us U] [--graft-ms G (0 = flooding)]\n"
-	                "                 [--dir D] [--selftest]\n");
+	                "                 [--seed S | --seeds A-B] [--latency MIN:MAX (ms)] [--mbps R] [--loss P]\n"
+	                "                 [--cores C] [--verify-us U] [--dup-us U] [--commit-us U]\n"
+	                "                 [--graft-ms G (0 = flooding)] [--dir D] [--selftest]\n");
 	exit(2);
+}
+
+/* "A-B" (A <= B, at most 1000 runs) or "A". */
+static int parse_seeds(const char *v, uint64_t *lo, uint64_t *hi)
+{
+	char *end;
+	errno = 0;
+	*lo = strtoull(v, &end, 10);
+	if (end == v || errno)
+		return -1;
+	if (*end == '\0') {
+		*hi = *lo;
+		return 0;
+	}
+	if (*end != '-')
+		return -1;
+	const char *b = end + 1;
+	*hi = strtoull(b, &end, 10);
+	if (end == b || *end || errno || *hi < *lo || *hi - *lo >= 1000)
+		return -1;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -963,9 +1163,10 @@ int main(int argc, char **argv)
 		.peers = 20, .degree = 4, .burst = 10000, .origins = 1, .seed = 1,
 		.lat_min_us = 5000, .lat_max_us = 100000, .mbps = 100, .loss = 0.001,
 		.verify_us = 60, .dup_us = 3, .commit_us = 400, .serve_us = 30, .frame_us = 20, .handshake_us = 300,
-		.graft_ms = 400,
+		.cores = 2, .graft_ms = 400,
 	};
 	bool selftest = false;
+	uint64_t seed_lo = 1, seed_hi = 1;
 	snprintf(p.dir, sizeof p.dir, "%s/amesh-sim.%d", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp",
 	         (int)getpid());
 	for (int i = 1; i < argc; i++) {
@@ -988,8 +1189,14 @@ int main(int argc, char **argv)
 		else if (strcmp(a, "--origins") == 0)
 			p.origins = atoi(v);
 		else if (strcmp(a, "--seed") == 0)
-			p.seed = strtoull(v, NULL, 10);
-		else if (strcmp(a, "--latency") == 0) {
+			seed_lo = seed_hi = strtoull(v, NULL, 10);
+		else if (strcmp(a, "--seeds") == 0) {
+			if (parse_seeds(v, &seed_lo, &seed_hi) != 0) {
+				fprintf(stderr, "amesh-sim: --seeds \"%s\": expected A-B with A <= B and at most 1000 seeds,"
+				                " or one seed\n", v);
+				exit(2);
+			}
+		} else if (strcmp(a, "--latency") == 0) {
 			double lo, hi;
 			if (sscanf(v, "%lf:%lf", &lo, &hi) != 2 || lo < 0 || hi < lo)
 				usage();
@@ -999,6 +1206,8 @@ int main(int argc, char **argv)
 			p.mbps = atof(v);
 		else if (strcmp(a, "--loss") == 0)
 			p.loss = atof(v);
+		else if (strcmp(a, "--cores") == 0)
+			p.cores = (uint32_t)atoi(v);
 		else if (strcmp(a, "--verify-us") == 0)
 			p.verify_us = (uint32_t)atoi(v);
 		else if (strcmp(a, "--dup-us") == 0)
@@ -1012,28 +1221,45 @@ int main(int argc, char **argv)
 		else
 			usage();
 	}
-	if (p.peers < 2 || p.peers > 250 || p.burst < 1 || p.burst > 100000 || p.origins < 1 ||
-	    p.origins > p.burst || p.degree < 1 || p.mbps <= 0 || p.loss < 0 || p.loss >= 1)
+	if (p.peers < 2 || p.peers > SIM_PEERS_MAX || p.burst < 1 || p.burst > 100000 || p.origins < 1 ||
+	    p.origins > p.burst || p.degree < 1 || p.mbps <= 0 || p.loss < 0 || p.loss >= 1 || p.cores < 1 ||
+	    p.cores > 64)
 		usage();
 	if (sodium_init() < 0)
 		die("libsodium", NULL);
 	log_set_level(LOG_WARN);
+	p.seed = seed_lo;
 	if (!selftest) {
-		printf("model: latency %.0f-%.0f ms per link, %.0f Mbit/s, loss %.2f%% (TCP RTO), CPU per peer: verify %u us,"
-		       " duplicate %u us, durable commit %u us; broadcast tree: %s (graft timer %u ms)\n",
-		       p.lat_min_us / 1000.0, p.lat_max_us / 1000.0, p.mbps, p.loss * 100, p.verify_us, p.dup_us,
+		size_t n = (size_t)(seed_hi - seed_lo + 1);
+		struct figures *f = calloc(n, sizeof *f);
+		int failed = 0;
+		if (!f)
+			die("out of memory", NULL);
+		printf("model: latency %.0f-%.0f ms per link, %.0f Mbit/s, loss %.2f%% (TCP RTO); CPU per peer: %u cores"
+		       " (verify pool), verify %u us, parse and duplicate check %u us per body, durable commit %u us;"
+		       " broadcast tree: %s (graft timer %u ms)\n",
+		       p.lat_min_us / 1000.0, p.lat_max_us / 1000.0, p.mbps, p.loss * 100, p.cores, p.verify_us, p.dup_us,
 		       p.commit_us, p.graft_ms ? "on" : "off", p.graft_ms);
-		uint8_t d[32];
-		return simulate(&p, d) == 0 ? 0 : 1;
+		p.quiet = n > 1;
+		for (size_t i = 0; i < n; i++) {
+			p.seed = seed_lo + i;
+			failed |= simulate(&p, &f[i]);
+			if (n > 1)
+				seed_line(&p, &f[i]);
+		}
+		if (n > 1)
+			seeds_summary(&p, seed_lo, f, n);
+		free(f);
+		return failed ? 1 : 0;
 	}
 	/* the smoke run: converges, repeats, and depends on the seed */
-	uint8_t d1[32], d2[32], d3[32];
+	struct figures f1, f2, f3;
 	p.quiet = 1;
-	int f = simulate(&p, d1);
-	f |= simulate(&p, d2);
+	int f = simulate(&p, &f1);
+	f |= simulate(&p, &f2);
 	p.seed++;
-	f |= simulate(&p, d3);
-	bool same = memcmp(d1, d2, 32) == 0, differs = memcmp(d1, d3, 32) != 0;
+	f |= simulate(&p, &f3);
+	bool same = memcmp(f1.digest, f2.digest, 32) == 0, differs = memcmp(f1.digest, f3.digest, 32) != 0;
 	printf("selftest: %d peers (%s), burst %d: converged %s; same seed same trace: %s; other seed other trace: %s\n",
 	       p.peers, p.shape_hubs ? "hubs" : "random", p.burst, f ? "NO" : "yes", same ? "yes" : "NO",
 	       differs ? "yes" : "NO");
