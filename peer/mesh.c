@@ -518,6 +518,8 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 	mesh_server_prune(m);
 	for (size_t i = 0; i < m->n_nbs; i++) {
 		struct nb *nb = m->nbs[i];
+		if (nb->removed)
+			mesh_tree_forget(m, nb); /* its ids are asked of others (mesh_tree.h) */
 		if (!nb->link && !nb->removed && nb->endpoint[0] && mesh_link_start(m, nb, err, errlen) != 0)
 			log_error("mesh: %s", err);
 	}

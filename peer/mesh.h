@@ -81,6 +81,12 @@ struct mesh_tree_counts {
 	uint64_t grafts_out, grafts_in; /* ids asked of them / asked of us */
 	uint64_t grafted_out;           /* bodies sent answering their grafts (also in out_sent) */
 	uint64_t prunes_out, prunes_in; /* the link made lazy by us / by them */
+	/* ids they announced that the full missing table (PLUMTREE_MISSING_MAX)
+	 * could not take: not grafted unless announced again (plumtree.h) */
+	uint64_t ids_dropped;
+	/* missing ids given up after PLUMTREE_TRIES unanswered grafts, counted
+	 * against the neighbour asked last */
+	uint64_t grafts_abandoned;
 };
 
 struct mesh_peer_info {

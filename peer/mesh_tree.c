@@ -39,8 +39,9 @@ struct graft_ctx {
 	size_t n;
 };
 
-/* plumtree_expire's callback: graft id from who (an nb). */
-static void graft_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES])
+/* plumtree_expire's callback: graft id from who (an nb), or count an id
+ * given up against who. */
+static void graft_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], bool abandoned)
 {
 	struct graft_ctx *g = arg;
 	struct mesh *m = g->m;
@@ -49,7 +50,9 @@ static void graft_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES])
 	bool ok = false;
 	for (size_t i = 0; i < m->n_nbs && !ok; i++)
 		ok = m->nbs[i] == who && !m->nbs[i]->removed;
-	if (ok) {
+	if (ok && abandoned) {
+		((struct nb *)who)->tree.grafts_abandoned++;
+	} else if (ok) {
 		struct nb *nb = (struct nb *)who;
 		nb->lazy = false;
 		nb->prune_out = false;
@@ -269,6 +272,12 @@ void mesh_tree_take_asked(struct mesh *m, struct nb *nb, struct wire_tree *ask)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void mesh_tree_forget(struct mesh *m, struct nb *nb)
+{
+	if (m->tree)
+		plumtree_forget(m->tree, nb);
+}
+
 void mesh_tree_held(struct mesh *m, const uint8_t id[AM_ID_BYTES])
 {
 	if (m->tree)
@@ -295,10 +304,15 @@ void mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *
 	if (!t->n_ids || !m->tree)
 		return;
 	uint64_t now = mesh_tree_now(m);
-	for (size_t i = 0; i < t->n_ids; i++)
-		fresh += plumtree_announced(m->tree, t->ids[i], nb, now, m->tree_graft_ms);
+	size_t dropped = 0;
+	for (size_t i = 0; i < t->n_ids; i++) {
+		enum plumtree_news news = plumtree_announced(m->tree, t->ids[i], nb, now, m->tree_graft_ms);
+		fresh += news == PLUMTREE_MISSING;
+		dropped += news == PLUMTREE_FULL;
+	}
 	pthread_mutex_lock(&m->lock);
 	nb->tree.ids_in += t->n_ids;
+	nb->tree.ids_dropped += dropped;
 	pthread_mutex_unlock(&m->lock);
 	if (fresh && m->tree_started) {
 		pthread_mutex_lock(&m->tree_lock);

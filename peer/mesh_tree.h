@@ -75,6 +75,9 @@ bool mesh_tree_pending_push(struct mesh *m, struct nb *nb);
 void mesh_tree_heard(struct mesh *m, struct nb *nb, const struct wire_tree *t, struct wire_tree *ask);
 /* Moves nb->graft_in into *ask (ids to answer). Takes m->lock. */
 void mesh_tree_take_asked(struct mesh *m, struct nb *nb, struct wire_tree *ask);
+/* nb was removed (or revoked): its announcements are never grafted from
+ * again - the next announcer is asked at once. Not under m->lock. */
+void mesh_tree_forget(struct mesh *m, struct nb *nb);
 /* Ingest's view: we hold id (stored, or held already), its seq unknown. */
 void mesh_tree_held(struct mesh *m, const uint8_t id[AM_ID_BYTES]);
 /* Ingest received bodies over a batch from nb that we held already. */

@@ -19,6 +19,7 @@ struct held {
 struct missing {
 	uint8_t id[AM_ID_BYTES];
 	const void *who[PLUMTREE_ANNOUNCERS];
+	const void *asked; /* the announcer grafted last; NULL = none, or forgotten */
 	unsigned n_who, turn, tries;
 	uint64_t deadline;
 	uint32_t next; /* hash chain, or the free list */
@@ -156,10 +157,10 @@ bool plumtree_seq(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t *s
 	return known;
 }
 
-bool plumtree_announced(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who, uint64_t now,
-                        unsigned wait_ms)
+enum plumtree_news plumtree_announced(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who,
+                                      uint64_t now, unsigned wait_ms)
 {
-	bool missing = false;
+	enum plumtree_news news = PLUMTREE_HELD_ALREADY;
 
 	pthread_mutex_lock(&t->lock);
 	if (held_find(t, id))
@@ -168,6 +169,7 @@ bool plumtree_announced(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const
 	if (slot == NIL) {
 		if (t->miss_free == NIL) {
 			t->overflow++;
+			news = PLUMTREE_FULL;
 			goto out;
 		}
 		slot = t->miss_free;
@@ -188,52 +190,65 @@ bool plumtree_announced(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const
 		known = known || e->who[i] == who;
 	if (!known && e->n_who < PLUMTREE_ANNOUNCERS)
 		e->who[e->n_who++] = who;
-	missing = true;
+	news = PLUMTREE_MISSING;
 out:
 	pthread_mutex_unlock(&t->lock);
-	return missing;
+	return news;
 }
 
 struct graft {
 	const void *who;
 	uint8_t id[AM_ID_BYTES];
+	bool abandoned;
 };
+
+/* Room for one more in *g (false: out of memory). */
+static bool graft_room(struct graft **g, size_t n, size_t *cap)
+{
+	if (n < *cap)
+		return true;
+	size_t ncap = *cap ? *cap * 2 : 64;
+	void *p = realloc(*g, ncap * sizeof **g);
+	if (!p)
+		return false;
+	*g = p;
+	*cap = ncap;
+	return true;
+}
 
 size_t plumtree_expire(struct plumtree *t, uint64_t now, unsigned retry_ms, plumtree_graft_fn fn, void *arg)
 {
 	struct graft *g = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, grafts = 0;
 
 	pthread_mutex_lock(&t->lock);
 	for (uint32_t i = 0; i < PLUMTREE_MISSING_MAX; i++) {
 		struct missing *e = &t->miss[i];
 		if (!e->used || e->deadline > now)
 			continue;
+		if (!graft_room(&g, n, &cap))
+			break; /* the rest wait for the next call */
+		memcpy(g[n].id, e->id, AM_ID_BYTES);
 		if (e->tries >= PLUMTREE_TRIES || e->n_who == 0) {
+			g[n].who = e->asked;
+			g[n++].abandoned = true;
 			t->given_up++;
 			miss_remove(t, i);
 			continue;
 		}
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			void *p = realloc(g, ncap * sizeof *g);
-			if (!p)
-				break; /* the rest wait for the next call */
-			g = p;
-			cap = ncap;
-		}
-		g[n].who = e->who[e->turn % e->n_who];
-		memcpy(g[n].id, e->id, AM_ID_BYTES);
+		g[n].who = e->asked = e->who[e->turn % e->n_who];
+		g[n].abandoned = false;
 		n++;
+		grafts++;
 		e->turn++;
 		e->tries++;
 		e->deadline = now + retry_ms;
 	}
 	pthread_mutex_unlock(&t->lock);
 	for (size_t i = 0; i < n; i++)
-		fn(arg, g[i].who, g[i].id);
+		fn(arg, g[i].who, g[i].id, g[i].abandoned);
 	free(g);
-	return n;
+	return grafts;
 }
 
 uint64_t plumtree_next_deadline(struct plumtree *t)
@@ -261,6 +276,8 @@ void plumtree_forget(struct plumtree *t, const void *who)
 			if (e->who[j] != who)
 				e->who[k++] = e->who[j];
 		e->n_who = k;
+		if (e->asked == who)
+			e->asked = NULL;
 	}
 	pthread_mutex_unlock(&t->lock);
 }

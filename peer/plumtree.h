@@ -54,17 +54,26 @@ bool plumtree_have(struct plumtree *t, const uint8_t id[AM_ID_BYTES]);
 /* Its seq in our change log, when known (false otherwise). */
 bool plumtree_seq(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t *seq);
 
+/* What an announcement did. */
+enum plumtree_news {
+	PLUMTREE_HELD_ALREADY = 0, /* we hold it: nothing to do */
+	PLUMTREE_MISSING,          /* missing: who is (now) among its announcers */
+	PLUMTREE_FULL,             /* missing, but PLUMTREE_MISSING_MAX are: dropped (counted) */
+};
 /* who announced id. Ignored when we hold it; otherwise who joins its
- * announcers and, for a new entry, the graft deadline is now + wait_ms.
- * Returns true when the id is (now) missing. */
-bool plumtree_announced(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who, uint64_t now,
-                        unsigned wait_ms);
+ * announcers and, for a new entry, the graft deadline is now + wait_ms. */
+enum plumtree_news plumtree_announced(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who,
+                                      uint64_t now, unsigned wait_ms);
 
-/* Called per (who, id) to graft, outside the lock. */
-typedef void (*plumtree_graft_fn)(void *arg, const void *who, const uint8_t id[AM_ID_BYTES]);
-/* Every missing id whose deadline is <= now: fn(arg, announcer, id), and
- * the next deadline now + retry_ms (next announcer), or dropped after
- * PLUMTREE_TRIES. Returns how many grafts it handed out. */
+/* Called per (who, id) outside the lock: to graft (abandoned false), or -
+ * abandoned true - an id given up after PLUMTREE_TRIES unanswered grafts,
+ * with who the announcer asked last (NULL when every announcer was
+ * forgotten). */
+typedef void (*plumtree_graft_fn)(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], bool abandoned);
+/* Every missing id whose deadline is <= now: fn(arg, announcer, id, false),
+ * and the next deadline now + retry_ms (next announcer); or, after
+ * PLUMTREE_TRIES, dropped: fn(arg, last, id, true). Returns how many
+ * grafts it handed out (abandoned ids not included). */
 size_t plumtree_expire(struct plumtree *t, uint64_t now, unsigned retry_ms, plumtree_graft_fn fn, void *arg);
 /* The earliest deadline; 0 when nothing is missing. */
 uint64_t plumtree_next_deadline(struct plumtree *t);

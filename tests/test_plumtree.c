@@ -24,11 +24,18 @@ struct got {
 	const void *who[64];
 	uint8_t id[64][AM_ID_BYTES];
 	size_t n;
+	size_t abandoned;          /* ids given up */
+	const void *abandoned_who; /* the last one's announcer asked last */
 };
 
-static void got_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES])
+static void got_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], bool abandoned)
 {
 	struct got *g = arg;
+	if (abandoned) {
+		g->abandoned++;
+		g->abandoned_who = who;
+		return;
+	}
 	if (g->n < 64) {
 		g->who[g->n] = who;
 		memcpy(g->id[g->n], id, AM_ID_BYTES);
@@ -132,8 +139,12 @@ static void test_graft_rotates_announcers_then_gives_up(void **state)
 		assert_ptr_equal(g.who[i], i % 2 == 0 ? (const void *)&A : (const void *)&B);
 		assert_memory_equal(g.id[i], id, AM_ID_BYTES);
 	}
-	/* the last try passed unanswered: dropped and counted */
+	/* the last try passed unanswered: dropped and counted, against the
+	 * announcer asked last */
+	assert_int_equal(g.abandoned, 0);
 	assert_int_equal(plumtree_expire(t, now, 100, got_cb, &g), 0);
+	assert_int_equal(g.abandoned, 1);
+	assert_ptr_equal(g.abandoned_who, &B);
 	plumtree_stats(t, &st);
 	assert_int_equal(st.missing, 0);
 	assert_int_equal(st.given_up, 1);
@@ -158,6 +169,8 @@ static void test_forget_announcer(void **state)
 	/* no announcer left: dropped, never handed out with a stale pointer */
 	assert_int_equal(plumtree_expire(t, 100, 10, got_cb, &g), 0);
 	assert_int_equal(g.n, 1);
+	assert_int_equal(g.abandoned, 1);
+	assert_null(g.abandoned_who);
 	plumtree_free(t);
 }
 
@@ -171,8 +184,8 @@ static void test_missing_is_bounded(void **state)
 	assert_int_equal(plumtree_new(&t), 0);
 	for (uint32_t i = 0; i < PLUMTREE_MISSING_MAX + 5; i++) {
 		id_of(i, id);
-		bool missing = plumtree_announced(t, id, &A, 0, 10);
-		assert_int_equal(missing, i < PLUMTREE_MISSING_MAX);
+		enum plumtree_news news = plumtree_announced(t, id, &A, 0, 10);
+		assert_int_equal(news, i < PLUMTREE_MISSING_MAX ? PLUMTREE_MISSING : PLUMTREE_FULL);
 	}
 	plumtree_stats(t, &st);
 	assert_int_equal(st.missing, PLUMTREE_MISSING_MAX);

@@ -1,0 +1,745 @@
+/* test_mesh_tree.c - the broadcast tree over the sync (mesh_tree.c): prunes, grafts, retries, limits, policy. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply.h"
+#include "config.h"
+#include "indicator.h"
+#include "keyfile.h"
+#include "mesh.h"
+#include "mesh_impl.h"
+#include "mesh_inproc.h"
+#include "mesh_tree.h"
+#include "policy.h"
+#include "store.h"
+#include "timefmt.h"
+#include "trust.h"
+
+/*
+ * A few real peers in one process (mesh_inproc.h): real stores, the real
+ * export, ingest and tree code, frames moved by the test one pull at a
+ * time, and a clock the test sets. Nothing here sleeps: a timer "passes"
+ * when the test moves now_ms and calls mesh_inproc_tick.
+ */
+
+#define PEERS_MAX 4
+#define GRAFT_MS 250
+#define RETRY_MS 500
+
+static uint64_t now_ms = 1000000;
+static uint64_t clock_ms(void *arg)
+{
+	(void)arg;
+	return now_ms;
+}
+
+struct peer {
+	char name[16];
+	struct keyfile_secret key;
+	struct store *store;
+	struct apply *apply;
+	struct mesh *mesh;
+};
+
+struct net {
+	char dir[64];
+	int n;
+	bool edge[PEERS_MAX][PEERS_MAX];
+	/* export categories from i to j ("all" when NULL) */
+	const char *exp[PEERS_MAX][PEERS_MAX];
+	struct peer p[PEERS_MAX];
+	struct mesh_inproc_dialer *d[PEERS_MAX][PEERS_MAX]; /* [to][from]: to pulls from */
+	struct trust trust;
+	int serial;
+};
+
+static void set_policies(struct config_neighbour *cn, const char *exp_cats)
+{
+	char err[AM_ERRLEN];
+	memset(&cn->exp, 0, sizeof cn->exp);
+	memset(&cn->imp, 0, sizeof cn->imp);
+	cn->exp.configured = cn->imp.configured = true;
+	assert_int_equal(policy_parse_categories(exp_cats ? exp_cats : "all", &cn->exp.categories, err, sizeof err), 0);
+	assert_int_equal(policy_parse_categories("all", &cn->imp.categories, err, sizeof err), 0);
+	cn->exp.origins = cn->imp.origins = POLICY_ORIGINS_ALL;
+	cn->exp.max_tlp = AM_TLP_GREEN;
+	cn->imp.confidence_cap = 100;
+	cn->imp.quota = 100000;
+}
+
+static struct config *peer_cfg(struct net *net, int i)
+{
+	struct config *cfg = calloc(1, sizeof *cfg);
+	assert_non_null(cfg);
+	cfg->neighbours = calloc(PEERS_MAX, sizeof *cfg->neighbours);
+	assert_non_null(cfg->neighbours);
+	for (int j = 0; j < net->n; j++) {
+		if (!net->edge[i][j])
+			continue;
+		struct config_neighbour *cn = &cfg->neighbours[cfg->n_neighbours++];
+		snprintf(cn->name, sizeof cn->name, "%s", net->p[j].name);
+		set_policies(cn, net->exp[i][j]);
+	}
+	cfg->max_lifetime = 90 * 86400;
+	return cfg;
+}
+
+static void free_cfg(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_neighbours; i++) {
+		policy_export_free(&cfg->neighbours[i].exp);
+		policy_import_free(&cfg->neighbours[i].imp);
+	}
+	free(cfg->neighbours);
+	free(cfg);
+}
+
+/* n peers; edges as pairs "01 12 ..." (peer digits) */
+static struct net *net_new(int n, const char *edges)
+{
+	struct net *net = calloc(1, sizeof *net);
+	char err[AM_ERRLEN];
+
+	assert_non_null(net);
+	assert_true(sodium_init() >= 0);
+	net->n = n;
+	snprintf(net->dir, sizeof net->dir, "/tmp/amesh-test-mesh-tree.XXXXXX");
+	assert_non_null(mkdtemp(net->dir));
+	for (const char *e = edges; e[0] && e[1]; e += e[2] ? 3 : 2) {
+		int a = e[0] - '0', b = e[1] - '0';
+		net->edge[a][b] = net->edge[b][a] = true;
+	}
+	for (int i = 0; i < n; i++) {
+		snprintf(net->p[i].name, sizeof net->p[i].name, "p%d", i);
+		crypto_sign_keypair(net->p[i].key.pk, net->p[i].key.sk);
+		assert_int_equal(trust_add(&net->trust, net->p[i].name, net->p[i].key.pk, NULL, TRUST_NEIGHBOUR, NULL,
+		                           timefmt_now(), false, err, sizeof err),
+		                 0);
+	}
+	return net;
+}
+
+/* Opens every peer (after the test set net->exp). */
+static void net_open(struct net *net)
+{
+	char err[AM_ERRLEN], path[128];
+
+	for (int i = 0; i < net->n; i++) {
+		struct peer *p = &net->p[i];
+		snprintf(path, sizeof path, "%s/%s", net->dir, p->name);
+		assert_int_equal(store_open(&p->store, path, 64ull << 20, err, sizeof err), 0);
+		assert_int_equal(apply_open(&p->apply, p->store), 0);
+		struct config *cfg = peer_cfg(net, i);
+		struct mesh_env env = {.store = p->store, .key = &p->key, .apply = p->apply};
+		int rv = mesh_open(&p->mesh, &env, cfg, &net->trust, err, sizeof err);
+		free_cfg(cfg);
+		if (rv != 0)
+			fail_msg("mesh_open: %s", err);
+		mesh_inproc_tree(p->mesh, clock_ms, NULL, GRAFT_MS, RETRY_MS);
+	}
+	for (int to = 0; to < net->n; to++)
+		for (int from = 0; from < net->n; from++)
+			if (net->edge[to][from])
+				assert_int_equal(mesh_inproc_dialer_new(net->p[to].mesh, net->p[from].name, &net->d[to][from]), 0);
+}
+
+static void net_free(struct net *net)
+{
+	char cmd[128];
+	for (int to = 0; to < net->n; to++)
+		for (int from = 0; from < net->n; from++)
+			mesh_inproc_dialer_free(net->d[to][from]);
+	for (int i = 0; i < net->n; i++) {
+		mesh_close(net->p[i].mesh);
+		apply_close(net->p[i].apply);
+		store_close(net->p[i].store);
+	}
+	trust_free(&net->trust);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", net->dir);
+	assert_int_equal(system(cmd), 0);
+	free(net);
+}
+
+/* to pulls from `from` once (a handshake first if there is no session):
+ * its prune and grafts ride on the request, from's prune on the reply. */
+static struct mesh_inproc_result pull(struct net *net, int to, int from)
+{
+	struct mesh_inproc_result r;
+	for (int round = 0; round < 2; round++) {
+		uint8_t *req, *reply;
+		size_t len, rlen;
+		bool idle = false;
+		assert_non_null(net->d[to][from]);
+		assert_int_equal(mesh_inproc_request(net->d[to][from], &req, &len), 0);
+		assert_int_equal(mesh_inproc_serve(net->p[from].mesh, req, len, &reply, &rlen, &idle), 0);
+		free(req);
+		assert_int_equal(mesh_inproc_reply(net->d[to][from], reply, rlen, &r), 0);
+		free(reply);
+		if (!r.handshake)
+			return r;
+	}
+	fail_msg("p%d: no data after a handshake with p%d", to, from);
+	return r;
+}
+
+static int seal_cb(void *arg, size_t i)
+{
+	void **a = arg;
+	struct am_indicator **inds = a[0];
+	struct store_update *u = a[1];
+	uint8_t(*env)[AM_ENVELOPE_MAX] = a[2];
+	uint8_t(*ids)[AM_ID_BYTES] = a[3];
+	const struct keyfile_secret *key = a[4];
+	size_t len;
+	int rv = indicator_sign(inds[i], key->sk, env[i], AM_ENVELOPE_MAX, &len, ids[i]);
+	if (rv == 0)
+		u[i] = (struct store_update){.ind = inds[i], .id = ids[i], .env = env[i], .env_len = len};
+	return rv;
+}
+
+/* Peer i submits one indicator of category cat (the one way in, as
+ * `amesh submit`); id (may be NULL) gets its id. */
+static void submit(struct net *net, int i, enum am_category cat, uint8_t id[AM_ID_BYTES])
+{
+	struct am_indicator ind = {0}, *inds[1] = {&ind};
+	struct store_update u[1] = {{.ind = &ind}};
+	uint8_t env[1][AM_ENVELOPE_MAX], ids[1][AM_ID_BYTES];
+	int res[1];
+	uint64_t now = timefmt_now();
+	void *arg[5] = {inds, u, env, ids, &net->p[i].key};
+
+	memcpy(ind.origin, net->p[i].key.pk, AM_KEY_BYTES);
+	snprintf(ind.domain, sizeof ind.domain, "t%d-%d.example.net", i, net->serial++);
+	ind.category = cat;
+	ind.confidence = 80;
+	ind.issued_at = now;
+	ind.expires_at = now + 86400;
+	ind.tlp = AM_TLP_GREEN;
+	assert_int_equal(apply_own(net->p[i].apply, u, inds, 1, 0, seal_cb, arg, now, NULL, res, NULL), 0);
+	assert_int_equal(res[0], 1);
+	if (id)
+		memcpy(id, ids[0], AM_ID_BYTES);
+}
+
+/* at's view of its link to other. */
+static struct mesh_peer_info link_info(struct net *net, int at, int other)
+{
+	struct mesh_peer_info *p = NULL, r;
+	size_t n = 0;
+	assert_int_equal(mesh_peers(net->p[at].mesh, &p, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(p[i].name, net->p[other].name) == 0) {
+			r = p[i];
+			free(p);
+			return r;
+		}
+	free(p);
+	fail_msg("p%d has no neighbour p%d", at, other);
+	return r;
+}
+
+static bool lazy(struct net *net, int at, int other)
+{
+	return link_info(net, at, other).lazy;
+}
+
+static size_t tick(struct net *net, int i)
+{
+	return mesh_inproc_tick(net->p[i].mesh);
+}
+
+static uint64_t deadline(struct net *net, int i)
+{
+	return mesh_inproc_next_deadline(net->p[i].mesh);
+}
+
+/* A triangle 0-1-2 whose link 1-2 the tree made lazy: p0 submits, p1
+ * and p2 take it from p0, then p2 gets it again from p1 (a duplicate). */
+static struct net *lazy_triangle(void)
+{
+	struct net *net = net_new(3, "01 02 12");
+	net_open(net);
+	/* handshakes first: every pull below carries data */
+	for (int to = 0; to < 3; to++)
+		for (int from = 0; from < 3; from++)
+			if (to != from)
+				(void)pull(net, to, from);
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 0).accepted, 1);
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.items, 1);
+	assert_int_equal(r.duplicates, 1);
+	(void)pull(net, 1, 2); /* carries p2's prune to p1 */
+	assert_true(lazy(net, 2, 1));
+	assert_true(lazy(net, 1, 2));
+	return net;
+}
+
+/* ---------- eager and lazy per link ---------- */
+
+static void test_new_links_are_eager(void **state)
+{
+	(void)state;
+	struct net *net = net_new(3, "01 02 12");
+	net_open(net);
+	for (int a = 0; a < 3; a++)
+		for (int b = 0; b < 3; b++)
+			if (a != b)
+				assert_false(lazy(net, a, b));
+	/* every link eager: a change reaches p2 as a body on both paths */
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.items, 1);
+	assert_int_equal(r.ids, 0);
+	net_free(net);
+}
+
+static void test_duplicate_prunes_the_link_both_ends(void **state)
+{
+	(void)state;
+	struct net *net = net_new(3, "01 02 12");
+	net_open(net);
+	for (int to = 0; to < 3; to++)
+		for (int from = 0; from < 3; from++)
+			if (to != from)
+				(void)pull(net, to, from);
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 1).duplicates, 1);
+	/* lazy at once on the side that got the duplicate, */
+	assert_true(lazy(net, 2, 1));
+	assert_int_equal(link_info(net, 2, 1).tree.prunes_out, 1);
+	/* the other side only when told */
+	assert_false(lazy(net, 1, 2));
+	(void)pull(net, 1, 2);
+	assert_true(lazy(net, 1, 2));
+	assert_int_equal(link_info(net, 1, 2).tree.prunes_in, 1);
+	/* the links that delivered first stay eager */
+	assert_false(lazy(net, 1, 0));
+	assert_false(lazy(net, 0, 1));
+	assert_false(lazy(net, 2, 0));
+	assert_false(lazy(net, 0, 2));
+	/* the next change: bodies on the tree, only its id on the pruned link,
+	 * both ways, and nothing to graft since the bodies came in time */
+	uint8_t id[AM_ID_BYTES];
+	submit(net, 0, AM_CAT_PHISHING, id);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 0).accepted, 1);
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.items, 0);
+	assert_int_equal(r.ids, 1);
+	r = pull(net, 1, 2);
+	assert_int_equal(r.items, 0);
+	assert_int_equal(r.ids, 1);
+	assert_int_equal(deadline(net, 1), 0);
+	assert_int_equal(deadline(net, 2), 0);
+	/* a second duplicate on a lazy link prunes nothing more */
+	assert_int_equal(link_info(net, 2, 1).tree.prunes_out, 1);
+	net_free(net);
+}
+
+static void test_graft_answer_duplicate_prunes_nothing(void **state)
+{
+	(void)state;
+	struct net *net = lazy_triangle();
+	uint8_t id[AM_ID_BYTES];
+	/* p2 hears of an id from p1 only, grafts it; the body then also
+	 * arrives from p0 before the graft's answer */
+	submit(net, 0, AM_CAT_PHISHING, id);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 1).ids, 1);
+	now_ms += GRAFT_MS;
+	assert_int_equal(tick(net, 2), 1);
+	assert_false(lazy(net, 2, 1));
+	/* the graft request travels; the body too, over p0 */
+	uint8_t *req, *reply;
+	size_t len, rlen;
+	bool idle;
+	struct mesh_inproc_result r;
+	assert_int_equal(mesh_inproc_request(net->d[2][1], &req, &len), 0);
+	assert_int_equal(pull(net, 2, 0).accepted, 1);
+	assert_int_equal(mesh_inproc_serve(net->p[1].mesh, req, len, &reply, &rlen, &idle), 0);
+	free(req);
+	assert_int_equal(mesh_inproc_reply(net->d[2][1], reply, rlen, &r), 0);
+	free(reply);
+	assert_int_equal(r.grafted, 1);
+	assert_int_equal(r.duplicates, 1);
+	/* a graft's answer is no sign of a redundant path: the link stays eager */
+	assert_false(lazy(net, 2, 1));
+	assert_int_equal(link_info(net, 2, 1).tree.prunes_out, 1);
+	net_free(net);
+}
+
+/* ---------- grafts ---------- */
+
+static void test_graft_after_the_timer_turns_the_link_eager(void **state)
+{
+	(void)state;
+	struct net *net = lazy_triangle();
+	uint8_t id[AM_ID_BYTES];
+	/* the eager path p0 -> p2 is slow: p2 hears of it from p1 by id only */
+	submit(net, 0, AM_CAT_PHISHING, id);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	uint64_t t0 = now_ms;
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.items, 0);
+	assert_int_equal(r.ids, 1);
+	assert_int_equal(deadline(net, 2), t0 + GRAFT_MS);
+	/* not a moment early */
+	now_ms = t0 + GRAFT_MS - 1;
+	assert_int_equal(tick(net, 2), 0);
+	assert_true(lazy(net, 2, 1));
+	now_ms = t0 + GRAFT_MS;
+	assert_int_equal(tick(net, 2), 1);
+	assert_false(lazy(net, 2, 1)); /* grafting makes the link eager at once */
+	assert_int_equal(link_info(net, 2, 1).tree.grafts_out, 1);
+	assert_true(mesh_inproc_dialer_pending(net->d[2][1]));
+	/* the graft rides on p2's next pull; p1 answers with the body and
+	 * turns its side eager too */
+	r = pull(net, 2, 1);
+	assert_int_equal(r.grafted, 1);
+	assert_int_equal(r.accepted, 1);
+	assert_false(lazy(net, 1, 2));
+	struct mesh_peer_info at1 = link_info(net, 1, 2);
+	assert_int_equal(at1.tree.grafts_in, 1);
+	assert_int_equal(at1.tree.grafted_out, 1);
+	assert_int_equal(deadline(net, 2), 0);
+	assert_false(mesh_inproc_dialer_pending(net->d[2][1]));
+	/* the eager path finally delivers: a duplicate, which prunes p0-p2 */
+	r = pull(net, 2, 0);
+	assert_int_equal(r.duplicates, 1);
+	assert_true(lazy(net, 2, 0));
+	/* the next change comes to p2 as a body over p1 now */
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	r = pull(net, 2, 1);
+	assert_int_equal(r.items, 1);
+	assert_int_equal(r.accepted, 1);
+	net_free(net);
+}
+
+static void test_body_in_time_sends_no_graft(void **state)
+{
+	(void)state;
+	struct net *net = lazy_triangle();
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 1).ids, 1);
+	assert_int_not_equal(deadline(net, 2), 0);
+	now_ms += GRAFT_MS - 1;
+	assert_int_equal(pull(net, 2, 0).accepted, 1); /* the tree delivers */
+	assert_int_equal(deadline(net, 2), 0);
+	now_ms += 10 * RETRY_MS;
+	assert_int_equal(tick(net, 2), 0);
+	assert_true(lazy(net, 2, 1));
+	assert_int_equal(link_info(net, 2, 1).tree.grafts_out, 0);
+	net_free(net);
+}
+
+/* A graft queued, then the body arrives before the request leaves: the
+ * request does not ask for it. */
+static void test_graft_not_sent_for_a_body_that_arrived(void **state)
+{
+	(void)state;
+	struct net *net = lazy_triangle();
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 1).ids, 1);
+	now_ms += GRAFT_MS;
+	assert_int_equal(tick(net, 2), 1);
+	assert_int_equal(pull(net, 2, 0).accepted, 1);
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.grafted, 0);
+	assert_int_equal(link_info(net, 1, 2).tree.grafts_in, 0);
+	net_free(net);
+}
+
+/* White box: one mesh with neighbours p1 and p2 (no links driven). */
+static struct net *star_centre(void)
+{
+	struct net *net = net_new(3, "01 02");
+	net_open(net);
+	return net;
+}
+
+static struct nb *nb_of(struct net *net, int at, int other)
+{
+	struct mesh *m = net->p[at].mesh;
+	pthread_mutex_lock(&m->lock);
+	struct nb *nb = mesh_nb_by_name(m, net->p[other].name);
+	pthread_mutex_unlock(&m->lock);
+	assert_non_null(nb);
+	return nb;
+}
+
+static void announce(struct net *net, int at, int other, const uint8_t (*ids)[AM_ID_BYTES], size_t n)
+{
+	struct wire_tree t;
+	memset(&t, 0, sizeof t);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(wire_tree_push_id(&t, false, ids[i]), 0);
+	mesh_tree_announced(net->p[at].mesh, nb_of(net, at, other), &t);
+	wire_tree_clear(&t);
+}
+
+/* The grafts at would send other now (taken out, as a request would). */
+static size_t grafts_to(struct net *net, int at, int other, uint8_t first[AM_ID_BYTES])
+{
+	struct wire_tree t;
+	memset(&t, 0, sizeof t);
+	mesh_tree_take(net->p[at].mesh, nb_of(net, at, other), true, &t);
+	size_t n = t.n_graft;
+	if (n && first)
+		memcpy(first, t.graft[0], AM_ID_BYTES);
+	wire_tree_clear(&t);
+	return n;
+}
+
+static void test_unanswered_graft_asks_the_next_announcer(void **state)
+{
+	(void)state;
+	struct net *net = star_centre();
+	uint8_t id[1][AM_ID_BYTES], got[AM_ID_BYTES];
+	randombytes_buf(id[0], AM_ID_BYTES);
+	/* both links lazy (as after duplicates), so a graft visibly changes one */
+	mesh_tree_duplicates(net->p[0].mesh, nb_of(net, 0, 1), 1);
+	mesh_tree_duplicates(net->p[0].mesh, nb_of(net, 0, 2), 1);
+	assert_true(lazy(net, 0, 1) && lazy(net, 0, 2));
+	uint64_t t0 = now_ms;
+	announce(net, 0, 1, id, 1);
+	now_ms += 10;
+	announce(net, 0, 2, id, 1); /* a second announcer joins; the deadline stays */
+	assert_int_equal(deadline(net, 0), t0 + GRAFT_MS);
+	now_ms = t0 + GRAFT_MS;
+	/* the first announcer first, then in turn, RETRY_MS apart */
+	for (int k = 0; k < PLUMTREE_TRIES; k++) {
+		int who = 1 + k % 2, other = 1 + (k + 1) % 2;
+		assert_int_equal(tick(net, 0), 1);
+		assert_int_equal(grafts_to(net, 0, who, got), 1);
+		assert_memory_equal(got, id[0], AM_ID_BYTES);
+		assert_int_equal(grafts_to(net, 0, other, NULL), 0);
+		assert_false(lazy(net, 0, who));
+		assert_int_equal(deadline(net, 0), now_ms + RETRY_MS);
+		now_ms += RETRY_MS - 1;
+		assert_int_equal(tick(net, 0), 0);
+		now_ms += 1;
+	}
+	/* all tries used: given up, counted against the last one asked */
+	assert_int_equal(tick(net, 0), 0);
+	assert_int_equal(deadline(net, 0), 0);
+	assert_int_equal(link_info(net, 0, 1).tree.grafts_out, PLUMTREE_TRIES / 2);
+	assert_int_equal(link_info(net, 0, 2).tree.grafts_out, PLUMTREE_TRIES / 2);
+	assert_int_equal(link_info(net, 0, 1).tree.grafts_abandoned + link_info(net, 0, 2).tree.grafts_abandoned, 1);
+	assert_int_equal(link_info(net, 0, 2).tree.grafts_abandoned, 1);
+	net_free(net);
+}
+
+static void test_graft_to_a_removed_neighbour_goes_nowhere(void **state)
+{
+	(void)state;
+	struct net *net = star_centre();
+	uint8_t id[1][AM_ID_BYTES];
+	char err[AM_ERRLEN];
+	randombytes_buf(id[0], AM_ID_BYTES);
+	announce(net, 0, 1, id, 1);
+	announce(net, 0, 2, id, 1);
+	/* p1 leaves the config */
+	net->edge[0][1] = false;
+	struct config *cfg = peer_cfg(net, 0);
+	assert_int_equal(mesh_reload(net->p[0].mesh, cfg, &net->trust, err, sizeof err), 0);
+	free_cfg(cfg);
+	now_ms += GRAFT_MS;
+	assert_int_equal(tick(net, 0), 1);
+	assert_int_equal(grafts_to(net, 0, 2, NULL), 1);
+	assert_int_equal(grafts_to(net, 0, 1, NULL), 0);
+	net_free(net);
+}
+
+/* ---------- limits ---------- */
+
+static void test_missing_table_overflow_is_counted(void **state)
+{
+	(void)state;
+	struct net *net = star_centre();
+	size_t n = PLUMTREE_MISSING_MAX + 7;
+	uint8_t(*ids)[AM_ID_BYTES] = malloc(n * AM_ID_BYTES);
+	assert_non_null(ids);
+	for (size_t i = 0; i < n; i++) {
+		randombytes_buf(ids[i], AM_ID_BYTES);
+	}
+	/* SYNC_BATCH_MAX ids a message, as the wire allows */
+	for (size_t i = 0; i < n; i += SYNC_BATCH_MAX)
+		announce(net, 0, 1, ids + i, n - i < SYNC_BATCH_MAX ? n - i : SYNC_BATCH_MAX);
+	struct mesh_peer_info p1 = link_info(net, 0, 1);
+	assert_int_equal(p1.tree.ids_in, n);
+	assert_int_equal(p1.tree.ids_dropped, 7);
+	assert_int_equal(link_info(net, 0, 2).tree.ids_dropped, 0);
+	/* an announcement of an id already missing is no overflow */
+	announce(net, 0, 2, ids, 1);
+	assert_int_equal(link_info(net, 0, 2).tree.ids_dropped, 0);
+	/* the table full: every graft goes out once the timer passes, at
+	 * most SYNC_BATCH_MAX a message (the rest in the next ones) */
+	now_ms += GRAFT_MS;
+	assert_int_equal(tick(net, 0), PLUMTREE_MISSING_MAX);
+	size_t asked = 0, k;
+	while ((k = grafts_to(net, 0, 1, NULL)) > 0)
+		asked += k;
+	assert_true(asked > 0 && asked <= SYNC_BATCH_MAX);
+	free(ids);
+	net_free(net);
+}
+
+/* The tree forgets held ids after PLUMTREE_HELD_MAX newer ones: an old id
+ * announced again costs a graft answered by a duplicate, never a loss. */
+static void test_forgotten_id_costs_a_duplicate_not_a_loss(void **state)
+{
+	(void)state;
+	struct net *net = lazy_triangle();
+	uint8_t id[AM_ID_BYTES], other[AM_ID_BYTES];
+	submit(net, 0, AM_CAT_PHISHING, id);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 0).accepted, 1);
+	/* p2 takes in PLUMTREE_HELD_MAX other ids before p1's announcement */
+	for (uint32_t i = 0; i < PLUMTREE_HELD_MAX; i++) {
+		randombytes_buf(other, sizeof other);
+		mesh_tree_held(net->p[2].mesh, other);
+	}
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.ids, 1);
+	assert_int_not_equal(deadline(net, 2), 0); /* it no longer knows it holds it */
+	now_ms += GRAFT_MS;
+	assert_int_equal(tick(net, 2), 1);
+	r = pull(net, 2, 1);
+	assert_int_equal(r.grafted, 1);
+	assert_int_equal(r.duplicates, 1);
+	assert_int_equal(r.accepted, 0);
+	assert_int_equal(deadline(net, 2), 0);
+	/* and p2 still holds exactly one copy */
+	struct store_stats st;
+	assert_int_equal(store_stats(net->p[2].store, &st), 0);
+	assert_int_equal(st.last_seq, 2);
+	net_free(net);
+}
+
+/* ---------- export policy ---------- */
+
+/* p0 - p1 - p2 with p1 sending p2 phishing only: what p2 may not have
+ * reaches it neither as a body nor as an id, eager or lazy. */
+static void test_ids_go_only_where_bodies_could(void **state)
+{
+	(void)state;
+	struct net *net = net_new(3, "01 12 02");
+	net->exp[1][2] = "phishing";
+	net->exp[0][2] = "phishing";
+	net_open(net);
+	for (int to = 0; to < 3; to++)
+		for (int from = 0; from < 3; from++)
+			if (to != from)
+				(void)pull(net, to, from);
+	/* make 1-2 lazy with a phishing indicator */
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 1).duplicates, 1);
+	(void)pull(net, 1, 2);
+	assert_true(lazy(net, 1, 2));
+	/* malware: neither body nor id to p2 */
+	submit(net, 0, AM_CAT_MALWARE, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.items, 0);
+	assert_int_equal(r.ids, 0);
+	r = pull(net, 2, 0);
+	assert_int_equal(r.items, 0);
+	assert_int_equal(r.ids, 0);
+	assert_int_equal(deadline(net, 2), 0);
+	/* phishing: its id on the lazy link */
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 1).ids, 1);
+	net_free(net);
+}
+
+/* An id announced under a wide policy, grafted after the policy narrowed:
+ * the graft is answered with nothing. */
+static void test_graft_answered_under_the_policy_in_force(void **state)
+{
+	(void)state;
+	struct net *net = lazy_triangle();
+	char err[AM_ERRLEN];
+	uint8_t id[AM_ID_BYTES];
+	submit(net, 0, AM_CAT_MALWARE, id);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 1).ids, 1);
+	/* p1's operator narrows what p2 may have */
+	net->exp[1][2] = "phishing";
+	struct config *cfg = peer_cfg(net, 1);
+	assert_int_equal(mesh_reload(net->p[1].mesh, cfg, &net->trust, err, sizeof err), 0);
+	free_cfg(cfg);
+	now_ms += GRAFT_MS;
+	assert_int_equal(tick(net, 2), 1);
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.grafted, 0);
+	assert_int_equal(r.accepted, 0);
+	assert_int_equal(link_info(net, 1, 2).tree.grafts_in, 1);
+	assert_int_equal(link_info(net, 1, 2).tree.grafted_out, 0);
+	assert_true(link_info(net, 1, 2).held[POLICY_CATEGORY] >= 1);
+	net_free(net);
+}
+
+/* AMESH_TREE=off's in-process twin (graft_ms 0): duplicates prune nothing,
+ * every link carries bodies. */
+static void test_tree_off_floods(void **state)
+{
+	(void)state;
+	struct net *net = net_new(3, "01 02 12");
+	net_open(net);
+	for (int i = 0; i < 3; i++)
+		mesh_inproc_tree(net->p[i].mesh, clock_ms, NULL, 0, 0);
+	for (int to = 0; to < 3; to++)
+		for (int from = 0; from < 3; from++)
+			if (to != from)
+				(void)pull(net, to, from);
+	for (int k = 0; k < 2; k++) {
+		submit(net, 0, AM_CAT_PHISHING, NULL);
+		assert_int_equal(pull(net, 1, 0).accepted, 1);
+		assert_int_equal(pull(net, 2, 0).accepted, 1);
+		struct mesh_inproc_result r = pull(net, 2, 1);
+		assert_int_equal(r.items, 1);
+		assert_int_equal(r.duplicates, 1);
+		(void)pull(net, 1, 2);
+		assert_false(lazy(net, 2, 1));
+		assert_false(lazy(net, 1, 2));
+	}
+	net_free(net);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_links_are_eager),
+		cmocka_unit_test(test_duplicate_prunes_the_link_both_ends),
+		cmocka_unit_test(test_graft_answer_duplicate_prunes_nothing),
+		cmocka_unit_test(test_graft_after_the_timer_turns_the_link_eager),
+		cmocka_unit_test(test_body_in_time_sends_no_graft),
+		cmocka_unit_test(test_graft_not_sent_for_a_body_that_arrived),
+		cmocka_unit_test(test_unanswered_graft_asks_the_next_announcer),
+		cmocka_unit_test(test_graft_to_a_removed_neighbour_goes_nowhere),
+		cmocka_unit_test(test_missing_table_overflow_is_counted),
+		cmocka_unit_test(test_forgotten_id_costs_a_duplicate_not_a_loss),
+		cmocka_unit_test(test_ids_go_only_where_bodies_could),
+		cmocka_unit_test(test_graft_answered_under_the_policy_in_force),
+		cmocka_unit_test(test_tree_off_floods),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
