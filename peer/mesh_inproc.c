@@ -95,6 +95,8 @@ int mesh_inproc_reply(struct mesh_inproc_dialer *d, const uint8_t *frame, size_t
 			d->nb->state = MESH_REFUSED;
 		}
 		pthread_mutex_unlock(&d->m->lock);
+		if (rv == 0)
+			mesh_tree_reset(d->m, d->nb); /* as the puller: a new session starts eager */
 		r->handshake = rv == 0;
 		return rv;
 	}

@@ -348,6 +348,24 @@ static void test_duplicate_prunes_the_link_both_ends(void **state)
 	net_free(net);
 }
 
+/* A new session (a restart, a reconnection) starts eager on both sides:
+ * what was missed while apart comes as bodies. */
+static void test_new_session_is_eager_again(void **state)
+{
+	(void)state;
+	struct net *net = lazy_triangle();
+	mesh_inproc_dialer_free(net->d[2][1]);
+	assert_int_equal(mesh_inproc_dialer_new(net->p[2].mesh, net->p[1].name, &net->d[2][1]), 0);
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	struct mesh_inproc_result r = pull(net, 2, 1); /* a handshake, then data */
+	assert_false(lazy(net, 2, 1));
+	assert_false(lazy(net, 1, 2));
+	assert_int_equal(r.items, 1);
+	assert_int_equal(r.ids, 0);
+	net_free(net);
+}
+
 static void test_graft_answer_duplicate_prunes_nothing(void **state)
 {
 	(void)state;
@@ -729,6 +747,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_links_are_eager),
 		cmocka_unit_test(test_duplicate_prunes_the_link_both_ends),
+		cmocka_unit_test(test_new_session_is_eager_again),
 		cmocka_unit_test(test_graft_answer_duplicate_prunes_nothing),
 		cmocka_unit_test(test_graft_after_the_timer_turns_the_link_eager),
 		cmocka_unit_test(test_body_in_time_sends_no_graft),
