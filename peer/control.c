@@ -757,6 +757,8 @@ static void do_peers(const struct control_env *env, const struct wire_request *r
 		w->grafted_out = p[i].tree.grafted_out;
 		w->prunes_out = p[i].tree.prunes_out;
 		w->prunes_in = p[i].tree.prunes_in;
+		w->ids_dropped = p[i].tree.ids_dropped;
+		w->grafts_abandoned = p[i].tree.grafts_abandoned;
 		for (int r = 1; r < MESH_R_COUNT && w->n_rejects < WIRE_REASONS_MAX; r++)
 			if (p[i].rejects[r]) {
 				snprintf(w->rejects[w->n_rejects].reason, sizeof w->rejects[0].reason, "%s",

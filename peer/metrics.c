@@ -366,6 +366,18 @@ static void neighbours(struct metrics *m, struct expo *e)
 		expo_u64(e, "amesh_neighbour_tree_prunes_total", EXPO_LABELS({"neighbour", p[i].name}, {"by", "them"}),
 		         p[i].tree.prunes_in);
 	}
+	expo_family(e, "amesh_neighbour_tree_ids_dropped_total", EXPO_COUNTER,
+	            "Ids the neighbour announced that were not tracked because this peer's missing-id table "
+	            "(4096) was full: never grafted unless announced again (broadcast tree).");
+	for (size_t i = 0; i < n; i++)
+		expo_u64(e, "amesh_neighbour_tree_ids_dropped_total", EXPO_LABELS({"neighbour", p[i].name}),
+		         p[i].tree.ids_dropped);
+	expo_family(e, "amesh_neighbour_tree_grafts_abandoned_total", EXPO_COUNTER,
+	            "Missing ids given up after 8 unanswered grafts, counted against the neighbour asked last "
+	            "(broadcast tree).");
+	for (size_t i = 0; i < n; i++)
+		expo_u64(e, "amesh_neighbour_tree_grafts_abandoned_total", EXPO_LABELS({"neighbour", p[i].name}),
+		         p[i].tree.grafts_abandoned);
 	expo_family(e, "amesh_neighbour_tree_lazy", EXPO_GAUGE,
 	            "1 when the link carries ids only (broadcast tree), 0 when it carries bodies.");
 	for (size_t i = 0; i < n; i++)

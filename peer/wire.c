@@ -841,6 +841,8 @@ static int peers_to_pb(const struct wire_response *r, struct extras *x, Amesh__V
 		x->pt[i].grafted_out = w->grafted_out;
 		x->pt[i].prunes_out = w->prunes_out;
 		x->pt[i].prunes_in = w->prunes_in;
+		x->pt[i].ids_dropped = w->ids_dropped;
+		x->pt[i].grafts_abandoned = w->grafts_abandoned;
 		q->tree = &x->pt[i];
 		q->rejects = &x->rcp[k];
 		q->n_rejects = w->n_rejects;
@@ -1827,6 +1829,8 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 				w->grafted_out = q->tree->grafted_out;
 				w->prunes_out = q->tree->prunes_out;
 				w->prunes_in = q->tree->prunes_in;
+				w->ids_dropped = q->tree->ids_dropped;
+				w->grafts_abandoned = q->tree->grafts_abandoned;
 			}
 			r->n_peers = i + 1;
 		}

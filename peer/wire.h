@@ -244,6 +244,7 @@ struct wire_peer {
 	/* the broadcast tree on the link (mesh_tree.h) */
 	bool tree_lazy;
 	uint64_t ids_out, ids_in, grafts_out, grafts_in, grafted_out, prunes_out, prunes_in;
+	uint64_t ids_dropped, grafts_abandoned;
 	struct wire_reason rejects[WIRE_REASONS_MAX];
 	size_t n_rejects;
 	struct wire_reason held[WIRE_REASONS_MAX];

@@ -138,4 +138,12 @@ if [ -n "$victim" ]; then
 	start "$victim" || exit 1
 	check "$victim, restarted, catches up with what it missed" wait_until 30 has "$victim" healed.example.org
 fi
+# 5. the tree's losses are counted, and there were none: no announcement
+# dropped for a full missing-id table, no id given up after every graft
+nbs=$(field p1 name | wc -l)
+check "peers --json shows tree.ids_dropped and tree.grafts_abandoned ($nbs neighbours)" \
+	test "$(field p1 tree.ids_dropped | grep -c '^[0-9][0-9]*$')" -eq "$nbs" -a \
+	"$(field p1 tree.grafts_abandoned | grep -c '^[0-9][0-9]*$')" -eq "$nbs" -a "$nbs" -eq 4
+check "no id dropped, no graft abandoned" test "$(total tree.ids_dropped $ALL)" -eq 0 -a \
+	"$(total tree.grafts_abandoned $ALL)" -eq 0
 finish
