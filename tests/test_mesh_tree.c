@@ -171,7 +171,7 @@ static void net_free(struct net *net)
  * its prune and grafts ride on the request, from's prune on the reply. */
 static struct mesh_inproc_result pull(struct net *net, int to, int from)
 {
-	struct mesh_inproc_result r;
+	struct mesh_inproc_result r = {0};
 	for (int round = 0; round < 2; round++) {
 		uint8_t *req, *reply;
 		size_t len, rlen;
@@ -231,7 +231,7 @@ static void submit(struct net *net, int i, enum am_category cat, uint8_t id[AM_I
 /* at's view of its link to other. */
 static struct mesh_peer_info link_info(struct net *net, int at, int other)
 {
-	struct mesh_peer_info *p = NULL, r;
+	struct mesh_peer_info *p = NULL, r = {0};
 	size_t n = 0;
 	assert_int_equal(mesh_peers(net->p[at].mesh, &p, &n), 0);
 	for (size_t i = 0; i < n; i++)
