@@ -81,7 +81,7 @@ int feed_lines(const char *buf, size_t len, const struct feed_sink *sink, feed_l
 		if (n && s[n - 1] == '\r')
 			n--;
 		if (n > FEED_LINE_MAX) {
-			sink->skip(sink->arg, line, FEED_SKIP_LINE_TOO_LONG, s, n, NULL);
+			sink->skip(sink->arg, line, FEED_SKIP_LINE_TOO_LONG, s, n, FEED_LINE_MAX_WHY);
 			continue;
 		}
 		if (memchr(s, '\0', n)) {
@@ -230,6 +230,14 @@ int feed_parse(enum feed_format fmt, const char *buf, size_t len, const struct f
 		snprintf(err, errlen, "%zu bytes: larger than the %u-byte limit for one feed file", len,
 		         FEED_INPUT_MAX);
 		return AM_ETOOBIG;
+	}
+	/* Windows editors save "Unicode" text as UTF-16: every line would be
+	 * refused for its NUL bytes, one by one, and nothing imported. Said
+	 * once, with the cure, for the whole file. */
+	if (len >= 2 && ((memcmp(buf, "\xff\xfe", 2) == 0 || memcmp(buf, "\xfe\xff", 2) == 0))) {
+		snprintf(err, errlen, "UTF-16 text (it starts with the byte-order mark %02X %02X): convert it to UTF-8 "
+		         "first (iconv -f UTF-16 -t UTF-8)", (unsigned char)buf[0], (unsigned char)buf[1]);
+		return AM_EDECODE;
 	}
 	if (fmt == FEED_AUTO)
 		fmt = feed_detect(buf, len);

@@ -33,6 +33,7 @@
 #define FEED_LINE_MAX 8192          /* one line of a line-based feed */
 #define FEED_JSON_DEPTH 64          /* jansson's own recursion limit is 2048 */
 #define FEED_QUOTE_MAX 120          /* input bytes quoted in a skip report */
+#define FEED_LINE_MAX_WHY "longer than the 8192-byte limit for one line" /* FEED_LINE_MAX */
 
 enum feed_format {
 	FEED_AUTO = 0,

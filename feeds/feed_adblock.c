@@ -1,8 +1,45 @@
 /* feed_adblock.c - `||host^' rules of adblock and uBlock lists. */
 #include "feed_adblock.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+/* Options after which a `||host^' rule no longer says "block this host":
+ * $badfilter cancels another rule; the others rewrite, redirect or strip
+ * parts of requests (removeparam, csp, redirect-rule, dnsrewrite...),
+ * block only some record types or only for some clients (dnstype, client,
+ * ctag), or only some requests (header, method, to). uBlock Origin and
+ * AdGuard syntax. */
+static const char *const not_a_block[] = {
+	"badfilter", "removeparam", "queryprune", "csp", "removeheader", "replace", "urltransform",
+	"permissions", "cookie", "hls", "jsonprune", "xmlprune", "redirect-rule", "dnsrewrite", "dnstype",
+	"client", "ctag", "header", "method", "to", "uritransform", "urlskip", "stealth", "referrerpolicy",
+};
+
+/* The first option in [s, s + n) (after `$', comma-separated, `~' negation
+ * and `=value' ignored) that makes the rule other than a block, or NULL;
+ * its name's length in *len. */
+static const char *unblocking_option(const char *s, size_t n, size_t *len)
+{
+	size_t i = 0;
+	while (i < n) {
+		size_t start = i, end;
+		while (i < n && s[i] != ',')
+			i++;
+		end = i++;
+		if (start < end && s[start] == '~')
+			start++;
+		const char *eq = memchr(s + start, '=', end - start);
+		size_t name = (eq ? (size_t)(eq - s) : end) - start;
+		for (size_t k = 0; k < sizeof not_a_block / sizeof *not_a_block; k++)
+			if (strlen(not_a_block[k]) == name && strncasecmp(s + start, not_a_block[k], name) == 0) {
+				*len = name;
+				return s + start;
+			}
+	}
+	return NULL;
+}
 
 static int adblock_line(void *arg, size_t line, const char *s, size_t n)
 {
@@ -48,6 +85,17 @@ static int adblock_line(void *arg, size_t line, const char *s, size_t n)
 	if (end == 2) {
 		sink->skip(sink->arg, line, FEED_SKIP_MALFORMED, s, n, "no host after `||'");
 		return 0;
+	}
+	if (i < n) {
+		size_t ol;
+		const char *opt = unblocking_option(s + i + 1, n - i - 1, &ol);
+		if (opt) {
+			char msg[96];
+			snprintf(msg, sizeof msg, "the option `$%.*s' makes it other than a block of the host",
+			         (int)(ol > 40 ? 40 : ol), opt);
+			sink->skip(sink->arg, line, FEED_SKIP_UNSUPPORTED, s, n, msg);
+			return 0;
+		}
 	}
 	return feed_emit(sink, &e, s + 2, end - 2);
 }

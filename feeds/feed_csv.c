@@ -10,7 +10,7 @@
 #include "feed_urls.h"
 #include "timefmt.h"
 
-#define RECORD_MAX (4 * FEED_LINE_MAX)
+#define RECORD_MAX (4 * FEED_LINE_MAX) /* 32768: the skip report says so */
 
 enum col { COL_NAME, COL_URL, COL_IOC, COL_TYPE, COL_CATEGORY, COL_THREAT, COL_CONFIDENCE, COL_EXPIRES, COL_TLP, COL_COUNT };
 
@@ -40,7 +40,7 @@ struct record {
  * -1 with *why set; *pos and *line move past the record either way. */
 static int parse_record(const char *s, size_t len, size_t *pos, size_t *line, struct record *r, const char **why)
 {
-	size_t i = *pos;
+	size_t i = *pos, line0 = *line;
 	int rv = 0;
 
 	r->used = 0;
@@ -64,8 +64,14 @@ static int parse_record(const char *s, size_t len, size_t *pos, size_t *line, st
 			i++;
 			for (;;) {
 				if (i >= len) {
-					*why = "a quoted field never closed";
+					/* Read to the end for a closing quote that never came:
+					 * the stray quote costs its own line, not every line
+					 * after it. Go on from the next line. */
+					*why = "a quoted field never closed (the lines after it are read on their own)";
 					rv = -1;
+					*line = line0;
+					const char *nl = memchr(s + *pos, '\n', len - *pos);
+					i = nl ? (size_t)(nl - s) : len;
 					goto out;
 				}
 				if (s[i] == '"') {
@@ -303,7 +309,8 @@ static int run(const char *s, size_t len, const struct feed_sink *sink, bool *fo
 		}
 		if (ll > RECORD_MAX) {
 			if (sink)
-				sink->skip(sink->arg, start_line, FEED_SKIP_LINE_TOO_LONG, s + start, ll, NULL);
+				sink->skip(sink->arg, start_line, FEED_SKIP_LINE_TOO_LONG, s + start, ll,
+				           "longer than the 32768-byte limit for one CSV record");
 			pos = nl ? (size_t)(nl - s) + 1 : len;
 			line++;
 			continue;
@@ -319,8 +326,16 @@ static int run(const char *s, size_t len, const struct feed_sink *sink, bool *fo
 			}
 			if (!sink)
 				break;
-			sink->skip(sink->arg, start_line, FEED_SKIP_BAD_CSV_ROW, s + start, st.rec.first_line_len,
-			           "no header row before it names a domain, hostname, url or ioc_value column");
+			/* a European spreadsheet's `;' or a TSV's tab: say so, or the
+			 * operator looks for a missing header that is there */
+			const char *fl = s + start;
+			size_t fn = st.rec.first_line_len;
+			bool semi = memchr(fl, ';', fn) != NULL, tab = memchr(fl, '\t', fn) != NULL;
+			sink->skip(sink->arg, start_line, FEED_SKIP_BAD_CSV_ROW, fl, fn,
+			           !memchr(fl, ',', fn) && (semi || tab)
+			               ? (semi ? "no header row before it: fields are separated by `;' here, only `,' is read"
+			                       : "no header row before it: fields are separated by tabs here, only `,' is read")
+			               : "no header row before it names a domain, hostname, url or ioc_value column");
 			continue;
 		}
 		if (!sink)

@@ -37,7 +37,9 @@ static int hosts_line(void *arg, size_t line, const char *s, size_t n)
 		if (i == n || s[i] == '#')
 			break;
 		size_t start = i;
-		while (i < n && s[i] != ' ' && s[i] != '\t')
+		/* hosts(5): a `#' begins a comment wherever it is, also right
+		 * after a name (`0.0.0.0 evil.example#ads') */
+		while (i < n && s[i] != ' ' && s[i] != '\t' && s[i] != '#')
 			i++;
 		const char *w = s + start;
 		size_t wn = i - start;

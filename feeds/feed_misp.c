@@ -130,6 +130,47 @@ static void read_tags(json_t *list, struct tags *t)
 	}
 }
 
+/* A MISP flag as exports spell it: true/false, 1/0, "1"/"0",
+ * "true"/"false". Returns 1, 0, or -1 when v is absent or none of these. */
+static int flag(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	if (json_is_boolean(v))
+		return json_is_true(v);
+	if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1))
+		return (int)json_integer_value(v);
+	if (s && (strcmp(s, "1") == 0 || strcasecmp(s, "true") == 0))
+		return 1;
+	if (s && (strcmp(s, "0") == 0 || strcasecmp(s, "false") == 0))
+		return 0;
+	return -1;
+}
+
+/* MISP's `distribution' of an event, object or attribute is a sharing
+ * restriction as binding as a tlp: tag, and it is often the only one:
+ * 0 "your organisation only" and 4 "a sharing group" (whose members the
+ * mesh cannot know) keep the name on this peer (red); 1 "this community
+ * only" goes no further than direct neighbours (amber); 2 "connected
+ * communities", 3 "all communities" and 5 "inherit" (the event's, applied
+ * anyway) restrict nothing. A value we cannot read counts as red. */
+static void read_distribution(const json_t *v, struct tags *t)
+{
+	const char *s = json_string_value(v);
+	long d = -1;
+
+	if (!v || json_is_null(v))
+		return;
+	if (json_is_integer(v))
+		d = (long)json_integer_value(v);
+	else if (s && s[0] >= '0' && s[0] <= '9' && s[1] == '\0')
+		d = s[0] - '0';
+	switch (d) {
+	case 2: case 3: case 5: return;
+	case 1: feed_tlp_raise(&t->tlp, AM_TLP_AMBER); return;
+	default: feed_tlp_raise(&t->tlp, AM_TLP_RED); return;
+	}
+}
+
 struct ctx {
 	struct feed_json_lines lines;
 	const struct feed_sink *sink;
@@ -152,7 +193,7 @@ static const char *not_a_string(json_t *v, const char *absent, const char *nul, 
 /* One attribute. Whatever is wrong with it - a value that is a number, a
  * NUL inside a string - costs this attribute only, reported with where
  * it is; the event's other attributes go on. */
-static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags)
+static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, bool object_deleted)
 {
 	json_t *jtype = json_object_get(a, "type"), *jvalue = json_object_get(a, "value");
 	const char *type = feed_json_str(jtype);
@@ -177,22 +218,24 @@ static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags)
 	}
 	size_t vl = strlen(value);
 	if (strcmp(type, "domain") != 0 && strcmp(type, "hostname") != 0 && strcmp(type, "domain|ip") != 0 &&
-	    strcmp(type, "url") != 0) {
+	    strcmp(type, "hostname|port") != 0 && strcmp(type, "url") != 0) {
 		char why[80];
 		snprintf(why, sizeof why, "an attribute of type `%.40s'", type);
 		c->sink->skip(c->sink->arg, line, FEED_SKIP_NOT_A_DOMAIN, value, vl, why);
 		return 0;
 	}
-	if (json_is_true(json_object_get(a, "deleted"))) {
-		c->sink->skip(c->sink->arg, line, FEED_SKIP_REVOKED, value, vl, "deleted");
+	/* MISP writes booleans, older versions and other tools 0/1 or "0"/"1" */
+	if (flag(json_object_get(a, "deleted")) == 1 || object_deleted) {
+		c->sink->skip(c->sink->arg, line, FEED_SKIP_REVOKED, value, vl,
+		              object_deleted ? "its object is deleted" : "deleted");
 		return 0;
 	}
-	/* MISP writes booleans, some exports "0"/"1" */
-	if (json_is_false(to_ids) || (json_is_string(to_ids) && strcmp(json_string_value(to_ids), "0") == 0)) {
+	if (flag(to_ids) == 0) {
 		c->sink->skip(c->sink->arg, line, FEED_SKIP_NOT_TO_IDS, value, vl, NULL);
 		return 0;
 	}
 	read_tags(json_object_get(a, "Tag"), &t);
+	read_distribution(json_object_get(a, "distribution"), &t);
 	e.category = t.category;
 	e.confidence = t.confidence;
 	e.expires_at = t.expires_at;
@@ -214,7 +257,7 @@ static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags)
 }
 
 /* Each object of list through attribute(), named PREFIX[i] while it is read. */
-static int attributes(struct ctx *c, json_t *list, const char *prefix, const struct tags *t)
+static int attributes(struct ctx *c, json_t *list, const char *prefix, const struct tags *t, bool object_deleted)
 {
 	size_t i;
 	json_t *a;
@@ -227,7 +270,7 @@ static int attributes(struct ctx *c, json_t *list, const char *prefix, const str
 		if (!json_is_object(a))
 			skip_value(c, 0, FEED_SKIP_MALFORMED, a, "an attribute that is not a JSON object");
 		else
-			rv = attribute(c, a, t);
+			rv = attribute(c, a, t, object_deleted);
 		feed_where(c->sink, NULL);
 		if (rv != 0)
 			break;
@@ -244,12 +287,17 @@ static int event(struct ctx *c, json_t *ev, const char *pre)
 	int rv;
 
 	read_tags(json_object_get(ev, "Tag"), &t);
-	if ((rv = attributes(c, json_object_get(ev, "Attribute"), pre, &t)) != 0)
+	read_distribution(json_object_get(ev, "distribution"), &t);
+	if ((rv = attributes(c, json_object_get(ev, "Attribute"), pre, &t, false)) != 0)
 		return rv;
 	json_array_foreach(json_object_get(ev, "Object"), i, obj) {
 		char prefix[80];
+		struct tags ot = t;
+		/* an object restricts and deletes its attributes as an event does */
+		read_distribution(json_object_get(obj, "distribution"), &ot);
 		snprintf(prefix, sizeof prefix, "%sObject[%zu].", pre, i);
-		if ((rv = attributes(c, json_object_get(obj, "Attribute"), prefix, &t)) != 0)
+		if ((rv = attributes(c, json_object_get(obj, "Attribute"), prefix, &ot,
+		                     flag(json_object_get(obj, "deleted")) == 1)) != 0)
 			return rv;
 	}
 	return 0;

@@ -172,9 +172,31 @@ static int indicator(struct ctx *c, json_t *o)
 		 * rather than fall back to the default. */
 		feed_tlp_raise(&e.tlp, feed_json_str(x) ? tlp_of_ref(feed_json_str(x)) : AM_TLP_NONE);
 	}
+	/* Granular markings (STIX 2.1 section 7.2.3) restrict parts of the
+	 * object - the pattern, the name - as much as object markings restrict
+	 * all of it: whatever part they cover, the name we take is under them.
+	 * A language marking (`lang') restricts nothing. */
+	v = json_object_get(o, "granular_markings");
+	if (v && !json_is_array(v))
+		feed_tlp_raise(&e.tlp, AM_TLP_NONE);
+	json_array_foreach(v, i, x) {
+		json_t *ref = json_object_get(x, "marking_ref");
+		if (!ref && json_is_object(x) && json_object_get(x, "lang"))
+			continue;
+		feed_tlp_raise(&e.tlp, feed_json_str(ref) ? tlp_of_ref(feed_json_str(ref)) : AM_TLP_NONE);
+	}
 	e.input = pattern;
 	e.input_len = strlen(pattern);
 	return feed_emit(c->sink, &e, name, strlen(name));
+}
+
+/* STIX 2.1 has no bundle inside a bundle: said, with its id, not passed
+ * over in silence as an object of another type is. */
+static void nested_bundle(struct ctx *c, json_t *o, const char *where)
+{
+	const char *id = feed_json_str(json_object_get(o, "id"));
+	skip_obj(c, feed_json_line_of(&c->lines, id), FEED_SKIP_UNSUPPORTED, id ? id : where,
+	         "a bundle inside a bundle (STIX 2.1 has none): its objects are not read");
 }
 
 int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, char *err, size_t errlen)
@@ -217,6 +239,8 @@ int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 			skip_obj(&c, 0, FEED_SKIP_MALFORMED, where, "not a JSON object");
 		else if (t && strcmp(t, "indicator") == 0)
 			rv = indicator(&c, o);
+		else if (t && strcmp(t, "bundle") == 0)
+			nested_bundle(&c, o, where);
 		feed_where(sink, NULL);
 		if (rv != 0)
 			break;

@@ -78,6 +78,17 @@ int feed_url_host(const char *in, size_t n, char host[FEED_HOST_MAX + 1], bool *
 	 * (the scheme is not kept, so hxxp needs no mapping) */
 	len = feed_refang(in, cut ? sizeof s - 1 : n, s, sizeof s);
 	i = scheme_end(s, len);
+	if (i == 0) {
+		/* `http:/evil.example' or `https:evil.example': a scheme that lost
+		 * its `//' would read as the host `http' on a public suffix */
+		size_t k = 0;
+		while (k < len && isalpha((unsigned char)s[k]))
+			k++;
+		if (k > 0 && k < len && s[k] == ':' && (k + 1 == len || !isdigit((unsigned char)s[k + 1]))) {
+			*why = "a scheme without `//' after it";
+			return -1;
+		}
+	}
 	start = i;
 	while (i < len && s[i] != '/' && s[i] != '?' && s[i] != '#' && s[i] != '\\')
 		i++;
@@ -154,6 +165,13 @@ static int url_line(void *arg, size_t line, const char *s, size_t n)
 	feed_trim(&s, &n);
 	if (n == 0 || s[0] == '#')
 		return 0;
+	/* a URL in delimiters, as pasted from prose or a spreadsheet:
+	 * <http://x/> (RFC 3986 appendix C), "http://x/", 'http://x/' */
+	if (n >= 2 && ((s[0] == '<' && s[n - 1] == '>') || (s[0] == '"' && s[n - 1] == '"') ||
+	               (s[0] == '\'' && s[n - 1] == '\''))) {
+		s++;
+		n -= 2;
+	}
 	if (memchr(s, ' ', n) || memchr(s, '\t', n)) {
 		sink->skip(sink->arg, line, FEED_SKIP_MALFORMED, s, n, "a URL holds no spaces");
 		return 0;

@@ -147,7 +147,10 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 		report(im, e->line, FEED_SKIP_EXPIRED, e->input, e->input_len, "its own expiry is already past");
 		return 0;
 	}
-	it.tlp = e->tlp ? e->tlp : im->o.tlp;
+	/* Sharing levels never relax: the stricter of the file's and the
+	 * command line's. `--tlp red' says how this feed was given to us; a
+	 * TLP:GREEN marking inside it cannot loosen that. */
+	it.tlp = e->tlp > im->o.tlp ? e->tlp : im->o.tlp;
 	snprintf(key, sizeof key, "%s %d", it.domain, (int)it.category);
 	json_t *prev = json_object_get(im->seen, key);
 	if (prev) {

@@ -34,7 +34,8 @@ struct importer_opts {
 	enum am_category category; /* AM_CAT_NONE: none given */
 	int confidence;            /* -1: none given */
 	uint64_t expires_at;       /* 0: none given */
-	enum am_tlp tlp;           /* AM_TLP_NONE: the daemon's default */
+	enum am_tlp tlp;           /* AM_TLP_NONE: the daemon's default; else a floor: a
+	                            * file's own marking can raise it, never lower it */
 	uint64_t now;
 	const struct shared_hosts *shared; /* borrowed */
 };

@@ -321,8 +321,7 @@ static void test_misp_event(void **state)
 static void test_misp_tlp_spellings_never_relax(void **state)
 {
 	struct out o;
-	struct importer_opts opt = defaults();
-	opt.tlp = AM_TLP_GREEN;
+	struct importer_opts opt = defaults(); /* no --tlp: the file's own levels */
 	(void)state;
 	const char *got = run("misp-tlp.json", FEED_AUTO, &opt, &o);
 	static const char *const want[] = {
@@ -342,8 +341,7 @@ static void test_misp_tlp_spellings_never_relax(void **state)
 static void test_stix_unknown_marking_is_red(void **state)
 {
 	struct out o;
-	struct importer_opts opt = defaults();
-	opt.tlp = AM_TLP_GREEN;
+	struct importer_opts opt = defaults(); /* no --tlp: the file's own levels */
 	(void)state;
 	const char *got = run("stix-tlp.json", FEED_AUTO, &opt, &o);
 	static const char *const want[] = {
@@ -513,6 +511,224 @@ static void test_shared_hosts_file_replaces_the_list(void **state)
 	unlink(path);
 }
 
+/* --tlp is how the feed was given to us: a floor that a marking in the
+ * file raises and never lowers (a TLP:CLEAR or TLP:GREEN object in a
+ * feed received as red stays red). */
+static void test_command_line_tlp_is_a_floor(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	opt.tlp = AM_TLP_RED;
+	const char *got = run("stix-tlp.json", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"ok tlp1-white.example phishing 80red\n",
+		"ok plain-green.example phishing 80red\n",
+		NULL,
+	};
+	expect(got, want);
+	assert_int_equal(count(got, "80red\n"), count(got, " ok "));
+	got = run("misp-tlp.json", FEED_AUTO, &opt, &o);
+	static const char *const want2[] = {"ok white.example phishing 80red\n", NULL};
+	expect(got, want2);
+	/* amber from the command line: green and clear rise to it, red stays red */
+	opt.tlp = AM_TLP_AMBER;
+	got = run("stix-tlp.json", FEED_AUTO, &opt, &o);
+	static const char *const want3[] = {
+		"ok statement.example phishing 80red\n",
+		"ok tlp1-white.example phishing 80amber\n",
+		"ok plain-green.example phishing 80amber\n",
+		NULL,
+	};
+	expect(got, want3);
+	/* a plain list takes the command line's level as it is */
+	got = run("plain.txt", FEED_AUTO, &opt, &o);
+	static const char *const want4[] = {"4 ok login-paypa1.example.com phishing 80amber\n", NULL};
+	expect(got, want4);
+}
+
+/* Granular markings restrict as much as object markings; a bundle inside
+ * a bundle is reported, not passed over in silence. */
+static void test_stix_granular_markings_and_nested_bundles(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("stix-granular.json", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"ok granular-red.example phishing 80red\n", /* green object marking, red granular */
+		"ok granular-lang.example phishing 80\n",   /* a language marking restricts nothing */
+		"ok granular-custom.example phishing 80red\n", /* not a TLP id we know */
+		"ok granular-amber.example phishing 80amber\n", /* TLP 1.0 amber */
+		"objects[4]: 46 skip unsupported_pattern `bundle--0f6c6a0e-3333-4c2e-9a3e-000000000002'\n",
+		"  -- a bundle inside a bundle (STIX 2.1 has none): its objects are not read\n",
+		"ok granular-after.example phishing 80\n",
+		NULL,
+	};
+	expect(got, want);
+	assert_null(strstr(got, "nested.example"));
+}
+
+/* MISP's distribution restricts as a tlp: tag does; flags spelt 0/1,
+ * "0"/"1" or "false"; a deleted object takes its attributes with it. */
+static void test_misp_distribution_and_flags(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("misp-distribution.json", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"ok dist-all.example phishing 80clear\n",      /* 5: inherit; event 3 and tlp:clear */
+		"ok dist-org.example phishing 80red\n",        /* 0: this organisation only */
+		"ok dist-community.example phishing 80amber\n",/* 1: this community only */
+		"ok dist-group.example phishing 80red\n",      /* 4: a sharing group */
+		"ok dist-odd.example phishing 80red\n",        /* unreadable: red */
+		"skip revoked `deleted-string.example'\n",
+		"skip not_to_ids `ids-zero.example'\n",
+		"skip not_to_ids `ids-false-string.example'\n",
+		"ok host-port.example phishing 80clear\n",     /* hostname|port: the host */
+		"Object[0].Attribute[0]: 19 skip revoked `object-deleted.example'\n",
+		"  -- its object is deleted\n",
+		"ok object-org-only.example phishing 80red\n", /* the object's distribution */
+		NULL,
+	};
+	expect(got, want);
+	got = run("misp-org-only-event.json", FEED_AUTO, &opt, &o);
+	static const char *const want2[] = {"ok org-only.example phishing 80red\n", NULL};
+	expect(got, want2);
+}
+
+/* Options that make a `||host^' rule something other than a block. */
+static void test_adblock_options_that_do_not_block(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("adblock-options.txt", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"2 ok blocked.example phishing 80\n",
+		"3 skip unsupported_pattern `||cancelled.example^$badfilter'\n",
+		"  -- the option `$badfilter' makes it other than a block of the host\n",
+		"4 skip unsupported_pattern `||rewritten.example^$removeparam=utm_source'\n",
+		"5 skip unsupported_pattern `||header.example^$csp=",
+		"6 skip unsupported_pattern `||aaaa-only.example^$dnstype=AAAA'\n",
+		"7 ok negated.example phishing 80\n",
+		"8 skip unsupported_pattern `||rewrite-dns.example^$dnsrewrite=",
+		"9 ok popup.example phishing 80\n",
+		NULL,
+	};
+	expect(got, want);
+}
+
+/* A stray quote costs its own row, not every row after it; a `;'
+ * separated file is told so. */
+static void test_csv_stray_quote_and_separator(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("csv-unclosed.csv", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"2 ok before.example phishing 80\n",
+		"3 skip bad_csv_row `\"stray-quote.example,phishing'\n",
+		"  -- a quoted field never closed (the lines after it are read on their own)\n",
+		"4 ok after-quote.example malware 80\n",
+		"5 ok last-row.example spam 80\n",
+		NULL,
+	};
+	expect(got, want);
+	got = run("csv-semicolon.csv", FEED_CSV, &opt, &o);
+	static const char *const want2[] = {
+		"1 skip bad_csv_row `domain;category'\n",
+		"  -- no header row before it: fields are separated by `;' here, only `,' is read\n",
+		NULL,
+	};
+	expect(got, want2);
+}
+
+/* hosts(5): `#' starts a comment wherever it stands. */
+static void test_hosts_comment_after_a_name(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("hosts-comments.txt", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"2 ok glued.example phishing 80\n",
+		"3 ok spaced.example phishing 80\n",
+		"4 skip malformed `0.0.0.0#only-a-comment'\n",
+		NULL,
+	};
+	expect(got, want);
+	assert_int_equal(count(got, " ok "), 2);
+}
+
+/* URLs in delimiters; a scheme that lost its `//' is malformed, not a
+ * host `http' on a public suffix. */
+static void test_urls_delimited_and_broken_schemes(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("urls-delimited.txt", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"1 ok angled.example phishing 80\n",
+		"2 ok double-quoted.example phishing 80\n",
+		"3 ok single-quoted.example phishing 80\n",
+		"4 skip malformed `http:/one-slash.example/x'\n",
+		"  -- a scheme without `//' after it\n",
+		"5 skip malformed `https:no-slash.example/x'\n",
+		"6 ok fine.example phishing 80\n",
+		NULL,
+	};
+	expect(got, want);
+	assert_int_equal(count(got, "url_on_shared_host"), 0);
+}
+
+/* A UTF-16 file (Windows "Unicode") is refused whole, saying so and how
+ * to convert it; a line over the limit says what the limit is. */
+static void test_utf16_and_long_lines(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	struct importer *im;
+	char path[64], err[AM_ERRLEN];
+	(void)state;
+	snprintf(path, sizeof path, "/tmp/amesh-utf16-%d.txt", (int)getpid());
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	fwrite("\xff\xfe" "0\0.\0" "0\0.\0" "0\0.\0" "0\0 \0" "x\0.\0" "e\0x\0\n\0", 1, 26, f);
+	fclose(f);
+	memset(&o, 0, sizeof o);
+	opt.now = NOW;
+	opt.shared = shared;
+	assert_int_equal(importer_new(&im, &opt, on_item, on_skip, &o), 0);
+	assert_int_equal(importer_file(im, path, FEED_AUTO, err, sizeof err), AM_EDECODE);
+	assert_non_null(strstr(err, "UTF-16 text (it starts with the byte-order mark FF FE)"));
+	assert_non_null(strstr(err, "iconv -f UTF-16 -t UTF-8"));
+	assert_int_equal(o.len, 0); /* nothing half-read */
+	importer_free(im);
+	f = fopen(path, "wb");
+	fputs("long.example\n", f);
+	for (int i = 0; i < FEED_LINE_MAX + 10; i++)
+		fputc('a', f);
+	fputs("\nafter-long.example\n", f);
+	fclose(f);
+	memset(&o, 0, sizeof o);
+	assert_int_equal(importer_new(&im, &opt, on_item, on_skip, &o), 0);
+	assert_int_equal(importer_file(im, path, FEED_PLAIN, err, sizeof err), 0);
+	importer_free(im);
+	unlink(path);
+	static const char *const want[] = {
+		"1 ok long.example phishing 80\n",
+		"2 skip line_too_long `aaaa",
+		"  -- longer than the 8192-byte limit for one line\n",
+		"3 ok after-long.example phishing 80\n",
+		NULL,
+	};
+	expect(o.text, want);
+}
+
 static int setup(void **state)
 {
 	char err[AM_ERRLEN];
@@ -550,6 +766,14 @@ int main(void)
 		cmocka_unit_test(test_explicit_format_overrides_detection),
 		cmocka_unit_test(test_missing_defaults_are_reported),
 		cmocka_unit_test(test_shared_hosts_file_replaces_the_list),
+		cmocka_unit_test(test_command_line_tlp_is_a_floor),
+		cmocka_unit_test(test_stix_granular_markings_and_nested_bundles),
+		cmocka_unit_test(test_misp_distribution_and_flags),
+		cmocka_unit_test(test_adblock_options_that_do_not_block),
+		cmocka_unit_test(test_csv_stray_quote_and_separator),
+		cmocka_unit_test(test_hosts_comment_after_a_name),
+		cmocka_unit_test(test_urls_delimited_and_broken_schemes),
+		cmocka_unit_test(test_utf16_and_long_lines),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -179,6 +179,25 @@ expect_exit 0 "csv with a tlp column imports" amp c import "$T_ROOT/red.csv"
 check "csv round trip keeps TLP:RED (not the default green)" grep -q '"tlp":"red"' <<<"$(amp c --json query red.tlp.example)"
 check "csv round trip keeps TLP:AMBER" grep -q '"tlp":"amber"' <<<"$(amp c --json query amber.tlp.example)"
 
+# --- sharing restrictions a feed states in other ways never relax (into c) ---
+expect_exit 0 "stix: granular markings" amp c import "$FIX/stix-granular.json" --category spam --confidence 50 --ttl 1d
+check "  a red granular marking makes the name red" grep -q '"tlp":"red"' <<<"$(amp c --json query granular-red.example)"
+check "  a bundle inside the bundle is reported by its line and id" grep -qF "stix-granular.json:46: objects[4]: unsupported_pattern: \`bundle--0f6c6a0e-3333-4c2e-9a3e-000000000002'" <<<"$T_ERR"
+expect_exit 0 "misp: an event for this organisation only (distribution 0, no tlp: tag)" amp c import "$FIX/misp-org-only-event.json" --category spam --confidence 50 --ttl 1d
+check "  is red" grep -q '"tlp":"red"' <<<"$(amp c --json query org-only.example)"
+expect_exit 0 "a feed given as red whose objects say green (--tlp red)" amp c import "$FIX/stix-tlp.json" --category spam --confidence 50 --ttl 1d --tlp red
+check "  stays red: --tlp is a floor" grep -q '"tlp":"red"' <<<"$(amp c --json query plain-green.example)"
+amp c export stix -o "$T_ROOT/c-green.stix.json" 2>/dev/null
+check "  and none of them is exported at the default --max-tlp" not grep -qE "(granular-red|org-only|plain-green)\.example" "$T_ROOT/c-green.stix.json"
+expect_exit 0 "adblock: options that do not block" amp c import "$FIX/adblock-options.txt" --category spam --confidence 50 --ttl 1d
+check "  \$badfilter is not a flag" not has c cancelled.example
+check "  reported with its line and the option" grep -qF "adblock-options.txt:3: unsupported_pattern: \`||cancelled.example^\$badfilter' (the option \`\$badfilter' makes it other than a block of the host)" <<<"$T_ERR"
+expect_exit 0 "csv: a stray quote" amp c import "$FIX/csv-unclosed.csv" --category spam --confidence 50 --ttl 1d
+check "  costs its own row only" has c last-row.example
+printf '\xff\xfe0\0.\0000\0.\0000\0.\0000\0 \0x\0.\0e\0x\0\n\0' >"$T_ROOT/utf16.txt"
+expect_exit 2 "a UTF-16 file is refused whole" amp c import "$T_ROOT/utf16.txt" --category spam --confidence 50 --ttl 1d
+check "  saying what it is and how to convert it" grep -qF "utf16.txt (read as plain): UTF-16 text (it starts with the byte-order mark FF FE): convert it to UTF-8 first (iconv -f UTF-16 -t UTF-8)" <<<"$T_ERR"
+
 # withdrawal: the same STIX object, revoked, with a newer modified
 id_before=$(tr -d '\n' <"$T_ROOT/a.stix.json" | jc objects | tr '}' '\n' | grep -o '"id":"indicator--[^"]*","created_by_ref":"[^"]*","created":"[^"]*","modified":"[^"]*","name":"spam: evil.example"' | head -1)
 amp a withdraw evil.example --category spam >/dev/null
