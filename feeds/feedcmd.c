@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cliopt.h"
 #include "client.h"
@@ -579,18 +581,55 @@ int feedcmd_export(int argc, char **argv, const struct feedcmd_env *env)
 		if ((rv = feed_misp_write(output, &x, err, sizeof err)) != 0)
 			cliopt_error("%s", err);
 	} else {
+		/* -o FILE is written aside and renamed over FILE once whole, as
+		 * the MISP feed's files are: a blocker or web server reading FILE
+		 * meanwhile gets the old list or the new one, never half of one,
+		 * and a full disk leaves the old one in place. */
 		FILE *f = stdout;
-		if (output && strcmp(output, "-") != 0 && (f = fopen(output, "w")) == NULL) {
-			cliopt_error("cannot write %s: %s", output, strerror(errno));
-			free(items);
-			return CLIOPT_EXIT_ERR;
+		char tmp[PATH_MAX], target[PATH_MAX];
+		const char *dest = output;
+		bool to_file = output && strcmp(output, "-") != 0;
+		if (to_file) {
+			/* the mode fopen would have given a new file, or the old file's */
+			struct stat st;
+			mode_t um = umask(077), mode = 0666 & ~um;
+			int fd = -1;
+			umask(um);
+			if (stat(output, &st) == 0)
+				mode = st.st_mode & 07777;
+			/* a symbolic link is written through, as fopen would: the file
+			 * it names is replaced, not the link */
+			if (lstat(output, &st) == 0 && S_ISLNK(st.st_mode) && realpath(output, target) != NULL)
+				dest = target;
+			if ((size_t)snprintf(tmp, sizeof tmp, "%s.XXXXXX", dest) >= sizeof tmp ||
+			    (fd = mkstemp(tmp)) < 0 || fchmod(fd, mode) != 0 || (f = fdopen(fd, "w")) == NULL) {
+				cliopt_error("cannot write %s: %s", output, strerror(errno));
+				if (fd >= 0) {
+					close(fd);
+					unlink(tmp);
+				}
+				free(items);
+				return CLIOPT_EXIT_ERR;
+			}
 		}
 		rv = stix ? feed_stix_write(f, &x) : csv ? feed_csv_write(f, &x) : feed_hosts_write(f, &x);
 		if (rv != 0)
 			cliopt_error("cannot write %s: %s", output ? output : "stdout", am_strerror(rv));
-		if (f != stdout && fclose(f) != 0 && rv == 0) {
-			cliopt_error("cannot write %s: %s", output, strerror(errno));
-			rv = AM_EIO;
+		if (to_file) {
+			if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && rv == 0) {
+				cliopt_error("cannot write %s: %s", output, strerror(errno));
+				rv = AM_EIO;
+			}
+			if (fclose(f) != 0 && rv == 0) {
+				cliopt_error("cannot write %s: %s", output, strerror(errno));
+				rv = AM_EIO;
+			}
+			if (rv == 0 && rename(tmp, dest) != 0) {
+				cliopt_error("cannot write %s: %s", output, strerror(errno));
+				rv = AM_EIO;
+			}
+			if (rv != 0)
+				unlink(tmp);
 		}
 	}
 	free(items);

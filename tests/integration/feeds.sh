@@ -111,6 +111,17 @@ check "csv: one row per live signal" test "$(($(wc -l <"$T_ROOT/a.csv") - 1))" -
 check "csv: times are UTC ISO 8601" grep -Eq '^[^,]+,true,[a-z]+,[0-9]+,[0-9-]{10}T[0-9:]{8}Z,[0-9-]{10}T[0-9:]{8}Z,[0-9a-f]{64},[0-9a-f]{64},(clear|green|amber|amber\+strict|red)'$'\r''$' "$T_ROOT/a.csv"
 amp a export hosts -o "$T_ROOT/a.hosts" 2>/dev/null
 check "hosts: 0.0.0.0 lines" grep -qx "0.0.0.0 evil.example" "$T_ROOT/a.hosts"
+# -o FILE is replaced whole or not at all: a write that fails (here the
+# file-size limit, as a full disk would) leaves yesterday's list in place
+cp "$T_ROOT/a.hosts" "$T_ROOT/a.hosts.before"
+( ulimit -f 1; trap '' XFSZ; amp a export csv -o "$T_ROOT/a.hosts" ) >/dev/null 2>"$T_ROOT/xfsz.err"
+check "export -o: a failed write exits 2, saying so" grep -q "cannot write $T_ROOT/a.hosts" "$T_ROOT/xfsz.err"
+check "  and the previous file is untouched" cmp -s "$T_ROOT/a.hosts" "$T_ROOT/a.hosts.before"
+check "  and no temporary file is left" test -z "$(ls "$T_ROOT" | grep '^a\.hosts\.')" -o "$(ls "$T_ROOT" | grep '^a\.hosts\.')" = a.hosts.before
+cp "$T_ROOT/a.hosts" "$T_ROOT/b.hosts"; ln -s b.hosts "$T_ROOT/link.hosts"
+amp a export csv -o "$T_ROOT/link.hosts" 2>/dev/null
+check "export -o through a symbolic link replaces the file it names, the link stays" \
+	test -L "$T_ROOT/link.hosts" -a "$(head -c 7 "$T_ROOT/b.hosts")" = "domain,"
 expect_exit 0 "misp: a feed directory" amp a export misp -o "$T_ROOT/misp"
 check "misp: manifest.json parses" sh -c "tr -d '\n' <'$T_ROOT/misp/manifest.json' | '$JSONCHECK' >/dev/null"
 ev=$(ls "$T_ROOT/misp" | grep -v -e manifest.json -e hashes.csv | head -1)
