@@ -488,7 +488,8 @@ int feed_misp_write(const char *dir, const struct feed_export *x, char *err, siz
 		rv = AM_EIO;
 		goto out;
 	}
-	snprintf(path, sizeof path, "%s/hashes.csv", dir);
+	/* written aside and renamed last, as the event files and the manifest */
+	snprintf(path, sizeof path, "%s/hashes.csv.tmp", dir);
 	if ((hashes = fopen(path, "w")) == NULL) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		rv = AM_EIO;
@@ -549,8 +550,15 @@ int feed_misp_write(const char *dir, const struct feed_export *x, char *err, siz
 	snprintf(path, sizeof path, "%s/manifest.json", dir);
 	if ((rv = write_json_file(path, manifest, JSON_INDENT(1) | JSON_PRESERVE_ORDER, err, errlen)) != 0)
 		goto out;
-	if (fflush(hashes) != 0 || ferror(hashes)) {
-		snprintf(err, errlen, "cannot write %s/hashes.csv: %s", dir, strerror(errno));
+	char final[4200];
+	snprintf(path, sizeof path, "%s/hashes.csv.tmp", dir);
+	snprintf(final, sizeof final, "%s/hashes.csv", dir);
+	bool bad = fflush(hashes) != 0 || ferror(hashes);
+	bad = fclose(hashes) != 0 || bad;
+	hashes = NULL;
+	if (bad || rename(path, final) != 0) {
+		snprintf(err, errlen, "cannot write %s: %s", final, strerror(errno));
+		unlink(path);
 		rv = AM_EIO;
 		goto out;
 	}
@@ -558,8 +566,11 @@ int feed_misp_write(const char *dir, const struct feed_export *x, char *err, siz
 out:
 	if (rv == AM_ENOMEM)
 		snprintf(err, errlen, "out of memory building the MISP feed");
-	if (hashes)
+	if (hashes) {
 		fclose(hashes);
+		snprintf(path, sizeof path, "%s/hashes.csv.tmp", dir);
+		unlink(path);
+	}
 	json_decref(manifest);
 	json_decref(events);
 	return rv;

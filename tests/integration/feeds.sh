@@ -129,6 +129,7 @@ check "misp: an event file per origin and day" test -n "$ev"
 check "misp: the event parses" sh -c "tr -d '\n' <'$T_ROOT/misp/$ev' | '$JSONCHECK' Event.uuid >/dev/null"
 check "misp: hashes.csv has one line per attribute" test "$(wc -l <"$T_ROOT/misp/hashes.csv")" -eq "$(live_of a)"
 check "misp: hashes.csv is md5,event-uuid" grep -Eq '^[0-9a-f]{32},[0-9a-f-]{36}$' "$T_ROOT/misp/hashes.csv"
+check "misp: no file is left half-written beside them" test -z "$(ls "$T_ROOT/misp" | grep '\.tmp$')"
 expect_exit 0 "misp: our own feed imports back (dry run)" amp b import "$T_ROOT/misp" --dry-run
 check "  every attribute" grep -q "^dry run: $(live_of a) names would be submitted" <<<"$T_OUT"
 
