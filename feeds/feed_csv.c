@@ -275,6 +275,7 @@ static int run(const char *s, size_t len, const struct feed_sink *sink, bool *fo
 {
 	struct csv_state st = {.have_header = false};
 	size_t pos = 0, line = 1, data_rows = 0;
+	bool sniff_match = false;
 	int rv = 0;
 
 	if ((st.rec.buf = malloc(RECORD_MAX)) == NULL)
@@ -338,8 +339,18 @@ static int run(const char *s, size_t len, const struct feed_sink *sink, bool *fo
 			               : "no header row before it names a domain, hostname, url or ioc_value column");
 			continue;
 		}
-		if (!sink)
-			break;
+		if (!sink) {
+			/* a header none of the first rows match (`# domain,added'
+			 * above a list of bare names) is a comment, not a CSV header:
+			 * read as CSV, every line would be a bad row */
+			if (!bad && st.rec.n == st.header_n) {
+				sniff_match = true;
+				break;
+			}
+			if (++data_rows == 5)
+				break;
+			continue;
+		}
 		data_rows++;
 		if (bad) {
 			sink->skip(sink->arg, start_line, FEED_SKIP_BAD_CSV_ROW, s + start, st.rec.first_line_len, why);
@@ -348,7 +359,7 @@ static int run(const char *s, size_t len, const struct feed_sink *sink, bool *fo
 		rv = data_row(sink, &st.rec, st.cols, st.header_n, start_line, s + start, st.rec.first_line_len);
 	}
 	if (found)
-		*found = st.have_header;
+		*found = st.have_header && (sniff_match || data_rows == 0);
 	free(st.rec.buf);
 	return rv;
 }

@@ -646,6 +646,25 @@ static void test_csv_stray_quote_and_separator(void **state)
 	expect(got, want2);
 }
 
+/* A comment that reads like a CSV header above rows that do not match
+ * it is a plain list's comment: read as CSV, every name would be lost. A
+ * real CSV whose first rows are bad is still CSV. */
+static void test_detect_header_like_comment(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("plain-csv-comment.txt", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {"3 ok first-plain.example phishing 80\n",
+	                                   "4 ok second-plain.example phishing 80\n", NULL};
+	expect(got, want);
+	assert_int_equal(feed_detect("# domain,added\nx.example\n", 26), FEED_PLAIN);
+	static const char bad_first[] = "domain,category\nshort-row.example\nok.example,spam\n";
+	assert_int_equal(feed_detect(bad_first, sizeof bad_first - 1), FEED_CSV);
+	static const char header_only[] = "domain,category\n";
+	assert_int_equal(feed_detect(header_only, sizeof header_only - 1), FEED_CSV);
+}
+
 /* hosts(5): `#' starts a comment wherever it stands. */
 static void test_hosts_comment_after_a_name(void **state)
 {
@@ -772,6 +791,7 @@ int main(void)
 		cmocka_unit_test(test_adblock_options_that_do_not_block),
 		cmocka_unit_test(test_csv_stray_quote_and_separator),
 		cmocka_unit_test(test_hosts_comment_after_a_name),
+		cmocka_unit_test(test_detect_header_like_comment),
 		cmocka_unit_test(test_urls_delimited_and_broken_schemes),
 		cmocka_unit_test(test_utf16_and_long_lines),
 	};
