@@ -474,13 +474,3 @@ int dnsmsg_notify(uint8_t *buf, size_t cap, uint16_t id, const char *zone, uint3
 	pos += 20;
 	return (int)pos;
 }
-
-const char *dnsmsg_rcode_name(int rcode, char buf[16])
-{
-	static const char *const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-	                                    "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"};
-	if (rcode >= 0 && (size_t)rcode < sizeof names / sizeof names[0])
-		return names[rcode];
-	snprintf(buf, 16, "RCODE %d", rcode);
-	return buf;
-}

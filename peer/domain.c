@@ -5,6 +5,7 @@
 #include <idn2.h>
 #include <libpsl.h>
 #include <unicode/uidna.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -46,8 +47,37 @@ static const psl_ctx_t *get_psl(void)
 }
 
 /* ICU's UTS #46 processor, opened on first use; immutable and documented
- * as safe for concurrent use once open. */
+ * as safe for concurrent use once open.
+ *
+ * ICU itself is loaded then too (dlopen), not at program start: mapping
+ * and relocating libicuuc with libstdc++ costs every process ~1 ms of CPU
+ * before main (issue 13: `amesh submit' paid it on every call), for a
+ * library only a U-label that IDNA2008 refuses ever needs. The soname and
+ * the versioned symbol names (uidna_openUTS46 is a macro for
+ * uidna_openUTS46_72) are the ones of the headers built against. */
+#define ICU_STR2(x) #x
+#define ICU_STR(x) ICU_STR2(x)
+static struct {
+	void *lib;
+	__typeof__(uidna_openUTS46) *open;
+	__typeof__(uidna_labelToASCII_UTF8) *to_ascii;
+	__typeof__(uidna_close) *close;
+} icu;
 static _Atomic(UIDNA *) uts46;
+
+/* Under psl_lock: loads ICU's three entry points once; false if it cannot. */
+static bool icu_load(void)
+{
+	if (icu.open)
+		return true;
+	if (!icu.lib && (icu.lib = dlopen("libicuuc.so." U_ICU_VERSION_SHORT, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		return false;
+	icu.to_ascii = (__typeof__(icu.to_ascii))dlsym(icu.lib, ICU_STR(uidna_labelToASCII_UTF8));
+	icu.close = (__typeof__(icu.close))dlsym(icu.lib, ICU_STR(uidna_close));
+	if (icu.to_ascii && icu.close)
+		icu.open = (__typeof__(icu.open))dlsym(icu.lib, ICU_STR(uidna_openUTS46));
+	return icu.open != NULL;
+}
 
 static const UIDNA *get_uts46(void)
 {
@@ -56,11 +86,11 @@ static const UIDNA *get_uts46(void)
 		return u;
 	pthread_mutex_lock(&psl_lock);
 	u = atomic_load_explicit(&uts46, memory_order_relaxed);
-	if (!u) {
+	if (!u && icu_load()) {
 		UErrorCode e = U_ZERO_ERROR;
 		/* what browsers do (WHATWG URL): nontransitional, bidi and
 		 * CONTEXTJ checked, STD3 rules off (our own rules follow) */
-		u = uidna_openUTS46(UIDNA_NONTRANSITIONAL_TO_ASCII | UIDNA_CHECK_BIDI | UIDNA_CHECK_CONTEXTJ, &e);
+		u = icu.open(UIDNA_NONTRANSITIONAL_TO_ASCII | UIDNA_CHECK_BIDI | UIDNA_CHECK_CONTEXTJ, &e);
 		if (U_FAILURE(e))
 			u = NULL;
 		atomic_store_explicit(&uts46, u, memory_order_release);
@@ -88,7 +118,8 @@ void domain_fini(void)
 	psl_owned = false;
 	UIDNA *u = atomic_exchange_explicit(&uts46, NULL, memory_order_acq_rel);
 	if (u)
-		uidna_close(u);
+		icu.close(u);
+	/* the library stays loaded: dlclose would gain nothing */
 	pthread_mutex_unlock(&psl_lock);
 }
 
@@ -319,7 +350,7 @@ static char *uts46_to_ascii(const char *label, size_t n)
 
 	if (!u || n > INT32_MAX)
 		return NULL;
-	int32_t len = uidna_labelToASCII_UTF8(u, label, (int32_t)n, out, (int32_t)sizeof out - 1, &info, &e);
+	int32_t len = icu.to_ascii(u, label, (int32_t)n, out, (int32_t)sizeof out - 1, &info, &e);
 	if (U_FAILURE(e) || (info.errors & ~ignored) != 0 || len <= 0 || (size_t)len >= sizeof out)
 		return NULL;
 	out[len] = '\0';
