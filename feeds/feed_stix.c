@@ -47,27 +47,35 @@ static enum am_tlp tlp_of_ref(const char *ref)
 	return AM_TLP_NONE;
 }
 
-/* `[domain-name:value = 'x']' -> x (unescaped into out). Returns 0 or -1. */
-static int domain_pattern(const char *p, char *out, size_t cap)
+#define STIX_OR_MAX 64 /* names one pattern may list */
+
+static const char *skip_spaces(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+/* `OR' as a whole word at p (STIX keywords are upper case). */
+static bool keyword_or(const char *p)
+{
+	return p[0] == 'O' && p[1] == 'R' && (p[2] == ' ' || p[2] == '\t' || p[2] == '[');
+}
+
+/* `domain-name:value = 'x'' at *pp -> x (unescaped into out, cap bytes);
+ * *pp moves past it. Returns 0 or -1. */
+static int domain_comparison(const char **pp, char *out, size_t cap)
 {
 	static const char prefix[] = "domain-name:value";
+	const char *p = skip_spaces(*pp);
 	size_t o = 0;
 
-	while (*p == ' ')
-		p++;
-	if (*p++ != '[')
-		return -1;
-	while (*p == ' ')
-		p++;
 	if (strncmp(p, prefix, sizeof prefix - 1) != 0)
 		return -1;
-	p += sizeof prefix - 1;
-	while (*p == ' ')
-		p++;
+	p = skip_spaces(p + sizeof prefix - 1);
 	if (*p++ != '=')
 		return -1;
-	while (*p == ' ')
-		p++;
+	p = skip_spaces(p);
 	if (*p++ != '\'')
 		return -1;
 	for (;; p++) {
@@ -85,20 +93,62 @@ static int domain_pattern(const char *p, char *out, size_t cap)
 		out[o++] = *p;
 	}
 	out[o] = '\0';
-	p++;
-	while (*p == ' ')
-		p++;
-	if (*p++ != ']')
-		return -1;
-	while (*p == ' ')
-		p++;
-	return *p == '\0' && o > 0 ? 0 : -1;
+	*pp = p + 1;
+	return o > 0 ? 0 : -1;
+}
+
+/* The names a pattern flags each on its own: `[domain-name:value = 'x']',
+ * and up to STIX_OR_MAX of those joined by OR, inside one observation
+ * (`[... OR ...]') or between observations (`[...] OR [...]'). AND,
+ * qualifiers and other object paths say something else and are refused.
+ * Calls fn(arg, name) for each (fn NULL: only checks) and returns 0, what
+ * fn returned if not 0, or -1 when the pattern is not of this shape. */
+static int domain_pattern(const char *p, int (*fn)(void *arg, const char *name), void *arg)
+{
+	char name[1025];
+	size_t n = 0;
+	int rv;
+
+	for (;;) {
+		p = skip_spaces(p);
+		if (*p++ != '[')
+			return -1;
+		for (;;) {
+			if (n++ == STIX_OR_MAX || domain_comparison(&p, name, sizeof name) != 0)
+				return -1;
+			if (fn && (rv = fn(arg, name)) != 0)
+				return rv;
+			p = skip_spaces(p);
+			if (!keyword_or(p))
+				break;
+			p += 2;
+		}
+		if (*p++ != ']')
+			return -1;
+		p = skip_spaces(p);
+		if (*p == '\0')
+			return 0;
+		if (!keyword_or(p))
+			return -1;
+		p += 2;
+	}
 }
 
 struct ctx {
 	struct feed_json_lines lines;
 	const struct feed_sink *sink;
 };
+
+struct emit_arg {
+	const struct feed_sink *sink;
+	const struct feed_entry *e;
+};
+
+static int emit_name(void *arg, const char *name)
+{
+	const struct emit_arg *a = arg;
+	return feed_emit(a->sink, a->e, name, strlen(name));
+}
 
 static void skip_obj(struct ctx *c, size_t line, enum feed_skip why, const char *input, const char *detail)
 {
@@ -115,7 +165,6 @@ static int indicator(struct ctx *c, json_t *o)
 	const char *pattern = feed_json_str(jpattern);
 	const char *ptype = feed_json_str(jptype);
 	json_t *v;
-	char name[1025];
 	size_t line = feed_json_line_of(&c->lines, id);
 	struct feed_entry e = {.line = line, .confidence = -1};
 	const char *input = pattern ? pattern : id ? id : "indicator";
@@ -137,10 +186,11 @@ static int indicator(struct ctx *c, json_t *o)
 		skip_obj(c, line, FEED_SKIP_UNSUPPORTED, input, "pattern_type is not a plain string");
 		return 0;
 	}
-	if (!pattern || (ptype && strcmp(ptype, "stix") != 0) || domain_pattern(pattern, name, sizeof name) != 0) {
+	if (!pattern || (ptype && strcmp(ptype, "stix") != 0) || domain_pattern(pattern, NULL, NULL) != 0) {
 		skip_obj(c, line, FEED_SKIP_UNSUPPORTED, input,
-		         ptype && strcmp(ptype, "stix") != 0 ? "a pattern in another language than STIX"
-		                                               : "only [domain-name:value = '...'] names one domain");
+		         ptype && strcmp(ptype, "stix") != 0
+		             ? "a pattern in another language than STIX"
+		             : "only [domain-name:value = '...'] comparisons, alone or joined by OR, name domains");
 		return 0;
 	}
 	if ((v = json_object_get(o, "valid_until")) != NULL) {
@@ -187,7 +237,9 @@ static int indicator(struct ctx *c, json_t *o)
 	}
 	e.input = pattern;
 	e.input_len = strlen(pattern);
-	return feed_emit(c->sink, &e, name, strlen(name));
+	/* checked whole above: a pattern ending in AND emitted nothing */
+	struct emit_arg ea = {.sink = c->sink, .e = &e};
+	return domain_pattern(pattern, emit_name, &ea);
 }
 
 /* STIX 2.1 has no bundle inside a bundle: said, with its id, not passed

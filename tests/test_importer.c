@@ -285,7 +285,9 @@ static void test_stix(void **state)
 		"17 ok stix-phish.example phishing 85amber\n",
 		"31 skip unsupported_pattern `[url:value",
 		"41 skip revoked",
-		"52 skip unsupported_pattern `[domain-name:value = 'a.example' OR",
+		/* an OR of names flags each (here: no category for either) */
+		"52 skip no_category `[domain-name:value = 'a.example' OR",
+		"52 skip no_category `[domain-name:value = 'a.example' OR",
 		"62 skip expired",
 		"74 skip unsupported_pattern `[domain-name:value = 'stix-sigma.example']'\n",
 		"84 skip bad_value",
@@ -598,6 +600,35 @@ static void test_misp_distribution_and_flags(void **state)
 	expect(got, want2);
 }
 
+/* Domain-name equalities joined by OR flag each name; AND, qualifiers
+ * and other object paths do not, and then no name of the pattern is
+ * taken. */
+static void test_stix_or_patterns(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("stix-or.json", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"objects[0]: 8 ok or1.example phishing 80\n",
+		"objects[0]: 8 ok or2.example phishing 80\n",
+		"objects[1]: 16 ok obs1.example phishing 80\n",
+		"objects[1]: 16 ok obs2.example phishing 80\n",
+		"objects[2]: 24 skip unsupported_pattern",
+		"objects[3]: 32 skip unsupported_pattern",
+		"objects[4]: 40 skip unsupported_pattern",
+		"objects[5]: 48 ok dup.example phishing 80\n",
+		"objects[5]: 48 skip duplicate",
+		"objects[6]: 56 skip unsupported_pattern",
+		NULL,
+	};
+	expect(got, want);
+	assert_int_equal(count(got, " ok "), 5);
+	assert_null(strstr(got, "and1.example phishing"));
+	assert_null(strstr(got, "mix1.example phishing"));
+	assert_null(strstr(got, "q1.example phishing"));
+}
+
 /* Options that make a `||host^' rule something other than a block. */
 static void test_adblock_options_that_do_not_block(void **state)
 {
@@ -789,6 +820,7 @@ int main(void)
 		cmocka_unit_test(test_stix_granular_markings_and_nested_bundles),
 		cmocka_unit_test(test_misp_distribution_and_flags),
 		cmocka_unit_test(test_adblock_options_that_do_not_block),
+		cmocka_unit_test(test_stix_or_patterns),
 		cmocka_unit_test(test_csv_stray_quote_and_separator),
 		cmocka_unit_test(test_hosts_comment_after_a_name),
 		cmocka_unit_test(test_detect_header_like_comment),
