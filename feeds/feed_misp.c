@@ -369,6 +369,11 @@ int feed_misp_dir(const char *dir, const struct feed_sink *sink, char *err, size
 	int rv;
 
 	snprintf(path, sizeof path, "%s/manifest.json", dir);
+	if (access(path, F_OK) != 0 && errno == ENOENT) {
+		snprintf(err, errlen, "%s is a directory without a manifest.json: only a MISP feed is read from a "
+		         "directory (give the files themselves otherwise)", dir);
+		return AM_EIO;
+	}
 	if ((rv = feed_read_file(path, FEED_INPUT_MAX, &buf, &len, err, errlen)) != 0)
 		return rv;
 	if ((rv = feed_json_load(buf, len, &man, err, errlen)) != 0) {

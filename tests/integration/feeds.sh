@@ -66,6 +66,9 @@ expect_exit 0 "a MISP feed directory imports" amp a import "$FIX/misp-feed" --co
 check "misp: the hostile manifest entry is refused, never opened" grep -qF "manifest.json: malformed: \`../../etc/passwd'" <<<"$T_ERR"
 expect_exit 2 "an unreadable file is an error" amp a import "$T_ROOT/nope.txt" --category spam --confidence 1 --ttl 1d
 check "  naming the file" grep -q "nope.txt" <<<"$T_ERR"
+mkdir -p "$T_ROOT/not-a-feed-dir"
+expect_exit 2 "a directory that is no MISP feed is an error" amp a import "$T_ROOT/not-a-feed-dir" --category spam --confidence 1 --ttl 1d
+check "  saying why, not only that manifest.json is missing" grep -qF "not-a-feed-dir is a directory without a manifest.json: only a MISP feed is read from a directory" <<<"$T_ERR"
 expect_exit 2 "broken JSON is an error with line and column" amp a import --format stix "$FIX/plain.txt" --category spam --confidence 1 --ttl 1d
 check "  saying where" grep -q "plain.txt (read as stix): line 1, column" <<<"$T_ERR"
 
