@@ -9,6 +9,7 @@
 
 #include "domain.h"
 #include "feed_misp.h"
+#include "feed_urls.h"
 
 struct importer {
 	struct importer_opts o;
@@ -102,8 +103,26 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 	const char *which;
 	int rv;
 
+	/* Every format's names, cleaned alike: a CSV column, a MISP or STIX
+	 * value is as often padded (`  evil.example\n', pasted) or defanged
+	 * (`evil[.]example', copied from a report) as a line of a plain
+	 * list. Surrounding ASCII white space goes, defanging marks become
+	 * what they stand for; what is left passes the domain rules. */
+	char clean[DOMAIN_INPUT_MAX + 1];
+	const char *name = e->name;
+	size_t nl = strlen(name);
+	while (nl && strchr(" \t\r\n", name[0])) {
+		name++;
+		nl--;
+	}
+	while (nl && strchr(" \t\r\n", name[nl - 1]))
+		nl--;
+	if (memchr(name, '[', nl) || memchr(name, '(', nl) || memchr(name, '{', nl))
+		feed_refang(name, nl, clean, sizeof clean);
+	else
+		snprintf(clean, sizeof clean, "%.*s", (int)nl, name);
 	memset(&it, 0, sizeof it);
-	rv = domain_normalise(e->name, it.domain, err, sizeof err);
+	rv = domain_normalise(clean, it.domain, err, sizeof err);
 	if (rv == AM_EDOMAIN_IP) {
 		report(im, e->line, FEED_SKIP_IP_ADDRESS, e->input, e->input_len, NULL);
 		return 0;

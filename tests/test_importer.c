@@ -696,6 +696,33 @@ static void test_detect_header_like_comment(void **state)
 	assert_int_equal(feed_detect(header_only, sizeof header_only - 1), FEED_CSV);
 }
 
+/* A JSON value or a CSV field is cleaned as a plain list's line is:
+ * padding dropped, defanging undone. */
+static void test_values_padded_or_defanged(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("misp-padded.json", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"Attribute[0]: 2 ok spaced.example phishing 80\n",
+		"Attribute[1]: 3 ok nl.example phishing 80\n",
+		"Attribute[2]: 4 ok trailing.example phishing 80\n",
+		"Attribute[3]: 5 ok evil.defanged.example phishing 80\n",
+		"Attribute[4]: 6 ok pair.example phishing 80\n",
+		"Attribute[5]: 7 skip bad_name `*.wild.example'\n",
+		NULL,
+	};
+	expect(got, want);
+	got = run("csv-defanged.csv", FEED_AUTO, &opt, &o);
+	static const char *const want2[] = {
+		"2 ok evil.csv-defanged.example phishing 80\n",
+		"3 ok quoted-padded.example malware 80\n",
+		NULL,
+	};
+	expect(got, want2);
+}
+
 /* hosts(5): `#' starts a comment wherever it stands. */
 static void test_hosts_comment_after_a_name(void **state)
 {
@@ -823,6 +850,7 @@ int main(void)
 		cmocka_unit_test(test_stix_or_patterns),
 		cmocka_unit_test(test_csv_stray_quote_and_separator),
 		cmocka_unit_test(test_hosts_comment_after_a_name),
+		cmocka_unit_test(test_values_padded_or_defanged),
 		cmocka_unit_test(test_detect_header_like_comment),
 		cmocka_unit_test(test_urls_delimited_and_broken_schemes),
 		cmocka_unit_test(test_utf16_and_long_lines),
