@@ -73,8 +73,9 @@ static void reject_item(struct mesh *m, struct nb *nb, uint64_t *rejects, int re
 }
 
 /* One received item on its way through mesh_ingest: parsed once, checked
- * in three passes (parse and duplicate check; signatures in parallel; the
- * rest in batch order). */
+ * in three passes (sorting out the rare kinds; for indicators, in parallel:
+ * parse, duplicate check, signature, domain form; the rest in batch
+ * order). */
 struct pending {
 	struct am_indicator ind;
 	uint8_t id[AM_ID_BYTES];
@@ -85,21 +86,49 @@ struct pending {
 	struct sighting sight;
 	/* indicators: the parsed envelope, and what the first pass decided */
 	struct indicator_view v;
-	enum { P_VERIFY, P_READY, P_DUP, P_REJECT } state;
+	enum { P_PARSE, P_VERIFY, P_READY, P_DUP, P_REJECT } state;
 	int reason;   /* P_REJECT: a MESH_R_ */
 	bool named;   /* P_REJECT: ind holds what could be read of it */
 	int vrv;      /* P_VERIFY: indicator_view_verify's result */
+	bool domain_ok; /* P_VERIFY, vrv 0: the claimed domain is in normal form */
 	bool is_disp; /* a dispute or an answer: checked whole in the third pass */
 	struct dispute d;
 };
 
-/* The second pass, on the verify pool: one signature per call. */
-static void verify_one(void *arg, size_t i)
-{
-	struct pending *q = &((struct pending *)arg)[i];
+struct check_ctx {
+	struct mesh *m;
+	struct pending *p;
+};
 
-	if (q->state == P_VERIFY)
-		q->vrv = indicator_view_verify(&q->v);
+/* The second pass, on the verify pool, for one indicator: parse it once,
+ * drop it if already held (before paying for Ed25519), verify it, and see
+ * whether its domain is in normal form. Each step reads only the item and
+ * the store (a read transaction of its own), so items run on any thread
+ * in any order; what depends on order or on this peer's state waits for
+ * the third pass. This used to run on the receiving thread alone, with
+ * the helpers idle (issue 13). */
+static void check_one(void *arg, size_t i)
+{
+	struct check_ctx *x = arg;
+	struct pending *q = &x->p[i];
+	char norm[AM_DOMAIN_MAX + 1];
+
+	if (q->state != P_PARSE)
+		return;
+	if (indicator_view_parse(q->item->env, q->item->env_len, &q->v) != 0) {
+		q->state = P_REJECT;
+		q->reason = MESH_R_DECODE;
+		return;
+	}
+	memcpy(q->id, q->v.id, AM_ID_BYTES);
+	if (already_have(x->m, &q->v)) {
+		q->state = P_DUP;
+		return;
+	}
+	q->state = P_VERIFY;
+	q->vrv = indicator_view_verify(&q->v);
+	q->domain_ok = q->vrv == 0 && domain_normalise(q->v.claimed.domain, norm, NULL, 0) == 0 &&
+	               strcmp(norm, q->v.claimed.domain) == 0;
 }
 
 /* The disputed indicator, as far as the dispute names it: for audit lines. */
@@ -402,8 +431,8 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, boo
 		if (!p || !pu || !u || !res)
 			goto out;
 	}
-	/* first pass: parse each item once; statements are rare and checked
-	 * here whole; indicators already held are dropped before any verify */
+	/* first pass: statements, sightings and disputes are rare and sorted
+	 * out here; indicators go to the second pass */
 	for (size_t i = 0; i < b->n; i++) {
 		const struct wire_item *it = &b->items[i];
 		struct pending *q = &p[i];
@@ -443,23 +472,17 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, boo
 			q->reason = !known ? MESH_R_UNTRUSTED_ORIGIN : MESH_R_EXPIRED;
 			continue;
 		}
-		if (indicator_view_parse(it->env, it->env_len, &q->v) != 0) {
-			q->state = P_REJECT;
-			q->reason = MESH_R_DECODE;
-			continue;
-		}
-		memcpy(q->id, q->v.id, AM_ID_BYTES);
-		q->state = already_have(m, &q->v) ? P_DUP : P_VERIFY;
-		verified += q->state == P_VERIFY;
+		q->state = P_PARSE;
 	}
-	/* second pass: the signatures, across cores (workpool.h) */
-	workpool_run(m->verify, b->n, verify_one, p);
+	/* second pass: each indicator parsed, checked against the store and
+	 * verified, across cores (workpool.h) */
+	struct check_ctx cx = {.m = m, .p = p};
+	workpool_run(m->verify, b->n, check_one, &cx);
 	/* third pass, in batch order: everything that depends on order or on
 	 * this peer's state, and the refusals' audit records */
 	for (size_t i = 0; i < b->n; i++) {
 		const struct wire_item *it = &b->items[i];
 		struct pending *q = &p[i];
-		char norm[AM_DOMAIN_MAX + 1];
 
 		if (q->state == P_DUP) {
 			dups++;
@@ -489,6 +512,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, boo
 			pu[np++] = q;
 			continue;
 		}
+		verified++; /* checked on the pool: not held before */
 		if (q->vrv != 0) {
 			/* the body is untrusted here: record the domain it claims only if it parses */
 			reject_item(m, nb, rejects, q->vrv == AM_ESIG || q->vrv == AM_EORIGIN ? MESH_R_SIGNATURE : MESH_R_DECODE,
@@ -504,7 +528,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, boo
 			reject_item(m, nb, rejects, MESH_R_UNTRUSTED_ORIGIN, &q->ind);
 			continue;
 		}
-		if (domain_normalise(q->ind.domain, norm, NULL, 0) != 0 || strcmp(norm, q->ind.domain) != 0) {
+		if (!q->domain_ok) {
 			reject_item(m, nb, rejects, MESH_R_DOMAIN, &q->ind);
 			continue;
 		}
