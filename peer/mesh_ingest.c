@@ -86,7 +86,7 @@ struct pending {
 	struct sighting sight;
 	/* indicators: the parsed envelope, and what the first pass decided */
 	struct indicator_view v;
-	enum { P_PARSE, P_VERIFY, P_READY, P_DUP, P_REJECT } state;
+	enum { P_PARSE, P_LATER, P_VERIFY, P_READY, P_DUP, P_REJECT } state;
 	int reason;   /* P_REJECT: a MESH_R_ */
 	bool named;   /* P_REJECT: ind holds what could be read of it */
 	int vrv;      /* P_VERIFY: indicator_view_verify's result */
@@ -98,6 +98,16 @@ struct pending {
 struct check_ctx {
 	struct mesh *m;
 	struct pending *p;
+	bool cancel; /* atomic: the batch will not be ingested; skip what is left */
+};
+
+/* A batch's checks started ahead of its ingest (mesh_ingest.h). */
+struct mesh_ingest_ahead {
+	const struct wire_item *items; /* the batch's, borrowed */
+	size_t n;
+	struct pending *p; /* n of them, sorted by sort_items */
+	struct check_ctx cx;
+	struct workpool_job job;
 };
 
 /* The second pass, on the verify pool, for one indicator: parse it once,
@@ -113,7 +123,7 @@ static void check_one(void *arg, size_t i)
 	struct pending *q = &x->p[i];
 	char norm[AM_DOMAIN_MAX + 1];
 
-	if (q->state != P_PARSE)
+	if (q->state != P_PARSE || __atomic_load_n(&x->cancel, __ATOMIC_RELAXED))
 		return;
 	if (indicator_view_parse(q->item->env, q->item->env_len, &q->v) != 0) {
 		q->state = P_REJECT;
@@ -129,6 +139,65 @@ static void check_one(void *arg, size_t i)
 	q->vrv = indicator_view_verify(&q->v);
 	q->domain_ok = q->vrv == 0 && domain_normalise(q->v.claimed.domain, norm, NULL, 0) == 0 &&
 	               strcmp(norm, q->v.claimed.domain) == 0;
+}
+
+/* The first pass, on the bytes alone: disputes are checked whole in the
+ * third pass (rare, and an answer may follow its dispute in order);
+ * sighting reports and key statements, rare too, on the receiving thread
+ * before it (P_LATER); indicators go to the second pass (P_PARSE). */
+static void sort_items(struct pending *p, const struct wire_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		const struct wire_item *it = &b->items[i];
+		struct pending *q = &p[i];
+
+		q->item = it;
+		if (dispute_is(it->env, it->env_len)) {
+			q->is_disp = true;
+			q->state = P_READY;
+		} else if ((q->is_sighting = sighting_is(it->env, it->env_len)) ||
+		           (q->is_stmt = statement_is(it->env, it->env_len))) {
+			q->state = P_LATER;
+		} else {
+			q->state = P_PARSE;
+		}
+	}
+}
+
+int mesh_ingest_ahead_start(struct mesh *m, const struct wire_batch *b, struct mesh_ingest_ahead **out)
+{
+	struct mesh_ingest_ahead *a;
+
+	*out = NULL;
+	if (!b->present || b->n == 0)
+		return 0;
+	if ((a = calloc(1, sizeof *a)) == NULL || (a->p = calloc(b->n, sizeof *a->p)) == NULL) {
+		free(a);
+		return AM_ENOMEM;
+	}
+	a->items = b->items;
+	a->n = b->n;
+	sort_items(a->p, b);
+	a->cx = (struct check_ctx){.m = m, .p = a->p};
+	workpool_start(m->verify, &a->job, b->n, check_one, &a->cx);
+	*out = a;
+	return 0;
+}
+
+void mesh_ingest_ahead_finish(struct mesh_ingest_ahead *a)
+{
+	if (a)
+		workpool_finish(&a->job);
+}
+
+void mesh_ingest_ahead_free(struct mesh_ingest_ahead *a)
+{
+	if (!a)
+		return;
+	__atomic_store_n(&a->cx.cancel, true, __ATOMIC_RELAXED);
+	workpool_finish(&a->job); /* the helpers leave it before it is freed */
+	free(a->p);
+	free(a);
 }
 
 /* The disputed indicator, as far as the dispute names it: for audit lines. */
@@ -309,13 +378,13 @@ static void store_recovered(struct nb *nb)
 }
 
 static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, bool grafted, bool *taken,
-                  unsigned *retry_ms, struct mesh_ingest_tally *tally);
+                  unsigned *retry_ms, struct mesh_ingest_tally *tally, struct mesh_ingest_ahead *ahead);
 
 /* The batch, then what rides beside it (mesh_tree.h): the ids it announced
  * (only if the batch was taken: otherwise it comes again) and the bodies
  * answering our grafts. */
 static int ingest_with_tree(struct mesh *m, struct nb *nb, const struct wire_batch *b, const struct wire_tree *t,
-                            unsigned *retry_ms, struct mesh_ingest_tally *tally)
+                            unsigned *retry_ms, struct mesh_ingest_tally *tally, struct mesh_ingest_ahead *ahead)
 {
 	struct mesh_ingest_tally gt = {0};
 	bool taken = false;
@@ -324,7 +393,7 @@ static int ingest_with_tree(struct mesh *m, struct nb *nb, const struct wire_bat
 	if (tally)
 		memset(tally, 0, sizeof *tally);
 	if (b && b->present) {
-		rv = ingest(m, nb, b, false, &taken, retry_ms, tally);
+		rv = ingest(m, nb, b, false, &taken, retry_ms, tally, ahead);
 		if (taken && t)
 			mesh_tree_announced(m, nb, t);
 		if (tally) {
@@ -335,7 +404,7 @@ static int ingest_with_tree(struct mesh *m, struct nb *nb, const struct wire_bat
 	}
 	if (rv == 0 && t && t->grafted.n) {
 		bool unused;
-		rv = ingest(m, nb, &t->grafted, true, &unused, retry_ms, tally ? &gt : NULL);
+		rv = ingest(m, nb, &t->grafted, true, &unused, retry_ms, tally ? &gt : NULL, NULL);
 		if (tally) {
 			tally->grafted = t->grafted.n;
 			tally->accepted += gt.accepted;
@@ -351,7 +420,7 @@ static int ingest_with_tree(struct mesh *m, struct nb *nb, const struct wire_bat
 int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, const struct wire_tree *t,
                 unsigned *retry_ms)
 {
-	return ingest_with_tree(m, nb, b, t, retry_ms, NULL);
+	return ingest_with_tree(m, nb, b, t, retry_ms, NULL, NULL);
 }
 
 void mesh_ingest_pull_request(struct nb *nb, uint32_t wait_ms, struct wire_sync_request *req)
@@ -369,16 +438,24 @@ void mesh_ingest_pull_request(struct nb *nb, uint32_t wait_ms, struct wire_sync_
 int mesh_ingest_pulled(struct mesh *m, struct nb *nb, const struct wire_sync_response *resp, unsigned *retry_ms,
                        struct mesh_ingest_tally *tally)
 {
+	return mesh_ingest_pulled_ahead(m, nb, resp, NULL, retry_ms, tally);
+}
+
+int mesh_ingest_pulled_ahead(struct mesh *m, struct nb *nb, const struct wire_sync_response *resp,
+                             struct mesh_ingest_ahead *ahead, unsigned *retry_ms, struct mesh_ingest_tally *tally)
+{
 	if (retry_ms)
 		*retry_ms = 0;
-	return ingest_with_tree(m, nb, &resp->batch, &resp->tree, retry_ms, tally);
+	if (ahead && (ahead->items != resp->batch.items || ahead->n != resp->batch.n))
+		ahead = NULL; /* started for another batch: not ours to use */
+	return ingest_with_tree(m, nb, &resp->batch, &resp->tree, retry_ms, tally, ahead);
 }
 
 /* grafted: b is the answer to our graft, not a range of nb's log - no
  * cursor check or move, and a duplicate prunes nothing. *taken: the batch
  * continued the cursor and was processed. */
 static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, bool grafted, bool *taken,
-                  unsigned *retry_ms, struct mesh_ingest_tally *tally)
+                  unsigned *retry_ms, struct mesh_ingest_tally *tally, struct mesh_ingest_ahead *ahead)
 {
 	struct policy_import imp;
 	struct pending *p = NULL, **pu = NULL;
@@ -424,60 +501,53 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, boo
 	if (rv != 0)
 		goto out;
 	if (b->n) {
-		p = calloc(b->n, sizeof *p);
+		p = ahead ? ahead->p : calloc(b->n, sizeof *p);
 		pu = calloc(b->n, sizeof *pu);
 		u = calloc(b->n, sizeof *u);
 		res = calloc(b->n, sizeof *res);
 		if (!p || !pu || !u || !res)
 			goto out;
 	}
-	/* first pass: statements, sightings and disputes are rare and sorted
-	 * out here; indicators go to the second pass */
+	/* first and second pass (sort_items, check_one): done ahead on the
+	 * pool while the batch before this one committed, or now */
+	if (ahead) {
+		mesh_ingest_ahead_finish(ahead);
+	} else {
+		sort_items(p, b);
+		struct check_ctx cx = {.m = m, .p = p};
+		workpool_run(m->verify, b->n, check_one, &cx);
+	}
+	/* sighting reports and key statements, checked here whole, in batch
+	 * order and before the third pass, as they always were */
 	for (size_t i = 0; i < b->n; i++) {
 		const struct wire_item *it = &b->items[i];
 		struct pending *q = &p[i];
 
-		q->item = it;
-		if (dispute_is(it->env, it->env_len)) {
-			/* disputes: signature and every rule in the third pass
-			 * (rare, and an answer may follow its dispute in order) */
-			q->is_disp = true;
-			q->state = P_READY;
+		if (q->state != P_LATER)
 			continue;
-		}
-		/* sighting reports: rare too, checked here whole (mesh_sighting.h) */
-		q->is_sighting = sighting_is(it->env, it->env_len);
 		if (q->is_sighting) {
+			/* mesh_sighting.h */
 			q->reason = mesh_sighting_accept(m, nb, it->env, it->env_len, now, &q->sight, q->id, &q->ind);
 			q->state = q->reason ? P_REJECT : P_READY;
 			continue;
 		}
-		q->is_stmt = statement_is(it->env, it->env_len);
-		if (q->is_stmt) {
-			rv = statement_open(it->env, it->env_len, &q->st, q->id);
-			if (rv != 0) {
-				q->state = P_REJECT;
-				q->reason = rv == AM_ESIG || rv == AM_EORIGIN ? MESH_R_SIGNATURE : MESH_R_DECODE;
-				continue;
-			}
-			/* only statements about keys this peer knows: others are no
-			 * business of ours, and relaying them would be noise */
-			pthread_mutex_lock(&m->lock);
-			bool known = memcmp(q->st.key, m->key->pk, AM_KEY_BYTES) == 0 ||
-			             trust_by_any_key(&m->trust, q->st.key) != NULL;
-			pthread_mutex_unlock(&m->lock);
-			statement_record(&q->st, &q->ind);
-			q->named = true;
-			q->state = !known ? P_REJECT : q->ind.expires_at <= now ? P_REJECT : P_READY;
-			q->reason = !known ? MESH_R_UNTRUSTED_ORIGIN : MESH_R_EXPIRED;
+		rv = statement_open(it->env, it->env_len, &q->st, q->id);
+		if (rv != 0) {
+			q->state = P_REJECT;
+			q->reason = rv == AM_ESIG || rv == AM_EORIGIN ? MESH_R_SIGNATURE : MESH_R_DECODE;
 			continue;
 		}
-		q->state = P_PARSE;
+		/* only statements about keys this peer knows: others are no
+		 * business of ours, and relaying them would be noise */
+		pthread_mutex_lock(&m->lock);
+		bool known = memcmp(q->st.key, m->key->pk, AM_KEY_BYTES) == 0 ||
+		             trust_by_any_key(&m->trust, q->st.key) != NULL;
+		pthread_mutex_unlock(&m->lock);
+		statement_record(&q->st, &q->ind);
+		q->named = true;
+		q->state = !known ? P_REJECT : q->ind.expires_at <= now ? P_REJECT : P_READY;
+		q->reason = !known ? MESH_R_UNTRUSTED_ORIGIN : MESH_R_EXPIRED;
 	}
-	/* second pass: each indicator parsed, checked against the store and
-	 * verified, across cores (workpool.h) */
-	struct check_ctx cx = {.m = m, .p = p};
-	workpool_run(m->verify, b->n, check_one, &cx);
 	/* third pass, in batch order: everything that depends on order or on
 	 * this peer's state, and the refusals' audit records */
 	for (size_t i = 0; i < b->n; i++) {
@@ -644,7 +714,8 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, boo
 out:
 	pthread_mutex_unlock(&nb->ingest_lock);
 	policy_import_free(&imp);
-	free(p);
+	if (!ahead)
+		free(p); /* else the ahead's, freed by its owner */
 	free(pu);
 	free(u);
 	free(res);

@@ -73,6 +73,30 @@ void mesh_ingest_pull_request(struct nb *nb, uint32_t wait_ms, struct wire_sync_
 int mesh_ingest_pulled(struct mesh *m, struct nb *nb, const struct wire_sync_response *resp, unsigned *retry_ms,
                        struct mesh_ingest_tally *tally);
 
+/* Checking ahead (issue 13). While the puller commits one batch, the next
+ * one's pure checks - parse, duplicate check against the store, signature,
+ * domain form: what depends on nothing but the bytes and the store - run
+ * on the verify pool's helpers, so no core waits for the commit.
+ * mesh_ingest_ahead_start sorts b's items and hands those checks to the
+ * helpers (*out NULL for an empty batch, AM_ENOMEM: ingest without);
+ * mesh_ingest_ahead_finish works on what is left on the calling thread
+ * and returns when all are done; mesh_ingest_pulled_ahead then ingests
+ * the batch with these results, everything else as mesh_ingest_pulled (a
+ * duplicate check done ahead may miss what the commit before stored: the
+ * item is verified and the commit finds it held, counted as a duplicate
+ * as before). mesh_ingest_ahead_free skips what is left, waits for the
+ * helpers and frees (NULL ok). The batch's items must outlive the ahead;
+ * all four on the thread that started it (workpool_start's rule), which
+ * must finish it before it starts another loop ahead. */
+struct mesh_ingest_ahead;
+int mesh_ingest_ahead_start(struct mesh *m, const struct wire_batch *b, struct mesh_ingest_ahead **out);
+void mesh_ingest_ahead_finish(struct mesh_ingest_ahead *a);
+void mesh_ingest_ahead_free(struct mesh_ingest_ahead *a);
+/* mesh_ingest_pulled, using a's results when a was started for resp's
+ * batch (else as if a were NULL). a stays the caller's. */
+int mesh_ingest_pulled_ahead(struct mesh *m, struct nb *nb, const struct wire_sync_response *resp,
+                             struct mesh_ingest_ahead *a, unsigned *retry_ms, struct mesh_ingest_tally *tally);
+
 /* The trust worker's thread function (arg: the mesh): applies queued key
  * statements until m->running is false and jobs_cond is signalled. */
 void *mesh_ingest_statements_main(void *arg);

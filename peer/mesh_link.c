@@ -275,15 +275,46 @@ static unsigned backoff_next(unsigned ms)
 	return ms > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ms;
 }
 
+/* After an answer that says the sender has more at once: sends the next
+ * pull - after that batch's end, as if it were committed - on the other
+ * context. It asks for an answer at once (wait 0), not a long-poll: the
+ * puller may wait for it before committing the batch in hand (checking
+ * ahead, below), which must never wait on a sender with nothing to say.
+ * Returns true when it is on its way. */
+static bool pull_next(struct link *l, uint64_t gen, const struct wire_sync_response *resp, int *slot, size_t *sent)
+{
+	struct wire_sync_request req;
+	int next = !*slot;
+	bool ok;
+
+	if (!(resp->batch.present && resp->batch.more && resp->batch.n) || stopping(l))
+		return false;
+	memset(&req, 0, sizeof req);
+	req.after = resp->batch.upto;
+	memcpy(req.epoch, resp->batch.epoch, sizeof req.epoch);
+	memcpy(req.policy, resp->batch.policy, sizeof req.policy);
+	req.pull = true;
+	req.wait_ms = 0;
+	mesh_tree_take(l->m, l->nb, true, &req.tree);
+	ok = sync_start(l, l->ctx[next ? 2 : 0], l->aio[next ? 2 : 0], gen, &req, NULL, sent) == 0;
+	wire_tree_clear(&req.tree);
+	if (ok)
+		*slot = next;
+	return ok;
+}
+
 /* Long-polls the neighbour for its changes and ingests them.
  *
  * Two pulls may be in flight (issue 13): when an answer says the sender
  * has more at once, the next pull - after that batch's end - leaves on the
  * other context before the batch is verified and committed, so the sender
- * and the wire work while we do. The cursor still moves only with the
- * commit of its batch (mesh_ingest): if the batch is not taken, the early
- * answer does not continue the cursor and mesh_ingest leaves it, and the
- * next pull asks again from the cursor. */
+ * and the wire work while we do. Before committing a batch, the puller
+ * collects that next answer and starts its checks on the verify pool
+ * (mesh_ingest_ahead_start), so the helpers verify it while this batch's
+ * ordered checks and durable commit run on this thread. The cursor still
+ * moves only with the commit of its batch (mesh_ingest): if the batch is
+ * not taken, the early answer does not continue the cursor and
+ * mesh_ingest leaves it, and the next pull asks again from the cursor. */
 static void *puller_main(void *arg)
 {
 	struct link *l = arg;
@@ -294,15 +325,31 @@ static void *puller_main(void *arg)
 	uint64_t gen = 0;
 	unsigned backoff = 0;
 	bool retried = false;
+	/* the answer collected early, its result, and its checks ahead */
+	bool have_next = false;
+	int next_rv = 0;
+	struct wire_sync_response next;
+	struct mesh_ingest_ahead *next_ahead = NULL;
 
+	memset(&next, 0, sizeof next);
 	while (!stopping(l)) {
 		struct wire_sync_request req;
 		struct wire_sync_response resp;
+		struct mesh_ingest_ahead *ahead = NULL;
 		nng_ctx ctx = l->ctx[slot ? 2 : 0];
 		nng_aio *aio = l->aio[slot ? 2 : 0];
+		bool followed = false; /* the pull after this answer was sent when it came */
 		int rv;
 
-		if (!inflight) {
+		if (have_next) {
+			have_next = false;
+			resp = next;
+			memset(&next, 0, sizeof next);
+			ahead = next_ahead;
+			next_ahead = NULL;
+			rv = next_rv;
+			followed = true;
+		} else if (!inflight) {
 			if (ensure_session(l, ctx, aio, &gen) != 0) {
 				sleep_ms(l, backoff = backoff_next(backoff));
 				continue;
@@ -318,6 +365,7 @@ static void *puller_main(void *arg)
 			rv = sync_finish(l, aio, gen, sent, &resp);
 		}
 		if (rv != 0) {
+			mesh_ingest_ahead_free(ahead);
 			if (l->stop || !m->running)
 				break;
 			/* a request refused as a replay is sent once more, freshly
@@ -335,30 +383,39 @@ static void *puller_main(void *arg)
 		retried = false;
 		backoff = 0;
 		set_state(m, l->nb, MESH_UP); /* an authentic answer: the link is up */
-		if (resp.batch.present && resp.batch.more && resp.batch.n && !stopping(l)) {
-			/* the next pull, as if this batch were committed */
-			int next = !slot;
-			memset(&req, 0, sizeof req);
-			req.after = resp.batch.upto;
-			memcpy(req.epoch, resp.batch.epoch, sizeof req.epoch);
-			memcpy(req.policy, resp.batch.policy, sizeof req.policy);
-			req.pull = true;
-			req.wait_ms = MESH_LONGPOLL_MS;
-			mesh_tree_take(m, l->nb, true, &req.tree);
-			if (sync_start(l, l->ctx[next ? 2 : 0], l->aio[next ? 2 : 0], gen, &req, NULL, &sent) == 0) {
-				inflight = true;
-				slot = next;
+		if (!followed)
+			inflight = pull_next(l, gen, &resp, &slot, &sent);
+		if (inflight) {
+			/* check ahead: this batch's own checks first (the pool takes
+			 * one loop at a time), then the next answer - asked for at
+			 * once, so this wait is short - and its checks on the helpers
+			 * while this thread commits */
+			mesh_ingest_ahead_finish(ahead);
+			inflight = false;
+			next_rv = sync_finish(l, l->aio[slot ? 2 : 0], gen, sent, &next);
+			have_next = true;
+			if (next_rv == 0) {
+				inflight = pull_next(l, gen, &next, &slot, &sent);
+				if (mesh_ingest_ahead_start(m, &next.batch, &next_ahead) != 0)
+					next_ahead = NULL;
 			}
-			wire_tree_clear(&req.tree);
 		}
 		/* their prune or graft (mesh_tree.h); a graft is answered by our pusher */
 		mesh_tree_heard(m, l->nb, &resp.tree, NULL);
 		unsigned retry = 0;
-		mesh_ingest_pulled(m, l->nb, &resp, &retry, NULL);
+		mesh_ingest_pulled_ahead(m, l->nb, &resp, ahead, &retry, NULL);
+		mesh_ingest_ahead_free(ahead);
 		wire_sync_response_clear(&resp);
 		if (retry) {
-			/* our store refused the batch: collect the early pull (it
-			 * does not continue the cursor) and do not pull at once */
+			/* our store refused the batch: drop the early answer and
+			 * collect the early pull (neither continues the cursor), and
+			 * do not pull at once */
+			if (have_next) {
+				have_next = false;
+				mesh_ingest_ahead_free(next_ahead);
+				next_ahead = NULL;
+				wire_sync_response_clear(&next);
+			}
 			if (inflight) {
 				inflight = false;
 				if (sync_finish(l, l->aio[slot ? 2 : 0], gen, sent, &resp) == 0)
@@ -366,6 +423,10 @@ static void *puller_main(void *arg)
 			}
 			sleep_ms(l, retry);
 		}
+	}
+	if (have_next) {
+		mesh_ingest_ahead_free(next_ahead);
+		wire_sync_response_clear(&next);
 	}
 	if (inflight) {
 		/* stopping: mesh_link_stop stops the aio; drop what it held */

@@ -117,14 +117,13 @@ void workpool_free(struct workpool *p)
 	free(p);
 }
 
-void workpool_run(struct workpool *p, size_t n, void (*fn)(void *arg, size_t i), void *arg)
+void workpool_start(struct workpool *p, struct workpool_job *job, size_t n, void (*fn)(void *arg, size_t i),
+                    void *arg)
 {
-	if (!p || p->n_threads == 0 || n < 2 || pthread_mutex_trylock(&p->busy) != 0) {
-		/* no helpers, nothing to share, or they are on another loop */
-		for (size_t i = 0; i < n; i++)
-			fn(arg, i);
-		return;
-	}
+	*job = (struct workpool_job){.n = n, .fn = fn, .arg = arg};
+	if (!p || p->n_threads == 0 || n < 2 || pthread_mutex_trylock(&p->busy) != 0)
+		return; /* no helpers, nothing to share, or they are on another loop */
+	job->p = p;
 	pthread_mutex_lock(&p->lock);
 	p->fn = fn;
 	p->arg = arg;
@@ -134,7 +133,19 @@ void workpool_run(struct workpool *p, size_t n, void (*fn)(void *arg, size_t i),
 	p->open = true;
 	pthread_cond_broadcast(&p->work);
 	pthread_mutex_unlock(&p->lock);
-	drain(p, fn, arg, n);
+}
+
+void workpool_finish(struct workpool_job *job)
+{
+	struct workpool *p = job->p;
+
+	if (!p) {
+		for (size_t i = 0; i < job->n; i++)
+			job->fn(job->arg, i);
+		job->n = 0;
+		return;
+	}
+	drain(p, job->fn, job->arg, job->n);
 	/* close the loop to latecomers, then wait for the helpers inside it */
 	pthread_mutex_lock(&p->lock);
 	p->open = false;
@@ -142,4 +153,14 @@ void workpool_run(struct workpool *p, size_t n, void (*fn)(void *arg, size_t i),
 		pthread_cond_wait(&p->done, &p->lock);
 	pthread_mutex_unlock(&p->lock);
 	pthread_mutex_unlock(&p->busy);
+	job->p = NULL;
+	job->n = 0;
+}
+
+void workpool_run(struct workpool *p, size_t n, void (*fn)(void *arg, size_t i), void *arg)
+{
+	struct workpool_job job;
+
+	workpool_start(p, &job, n, fn, arg);
+	workpool_finish(&job);
 }

@@ -49,4 +49,27 @@ unsigned workpool_default_helpers(void);
  * loop inline. Any thread. */
 void workpool_run(struct workpool *p, size_t n, void (*fn)(void *arg, size_t i), void *arg);
 
+/* The same loop in two halves, so the calling thread can do other work
+ * while the helpers start on it (issue 13: a batch's signatures are
+ * verified while the previous batch commits). workpool_start hands the
+ * loop to the helpers if they are free and returns at once; nothing runs
+ * on the calling thread yet. workpool_finish then works on what is left
+ * on the calling thread and returns when every call has returned, as
+ * workpool_run. The same thread must call both, exactly once each, with
+ * the job untouched between them; fn and arg stay valid until finish
+ * returns. While a job is started, other loops (any thread's, this
+ * thread's included) run inline, never waiting for the helpers: one job
+ * at a time has them. p NULL, or helpers busy: finish runs the whole loop
+ * inline. */
+struct workpool_job {
+	struct workpool *p; /* the pool whose helpers took the loop; NULL: all inline */
+	size_t n;
+	void (*fn)(void *arg, size_t i);
+	void *arg;
+};
+
+void workpool_start(struct workpool *p, struct workpool_job *job, size_t n, void (*fn)(void *arg, size_t i),
+                    void *arg);
+void workpool_finish(struct workpool_job *job);
+
 #endif

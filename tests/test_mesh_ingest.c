@@ -1,7 +1,8 @@
 /* test_mesh_ingest.c - mesh_ingest's checks give the same verdicts whether
- * a batch is checked on the receiving thread alone or across a verify pool
- * (issue 13: parse, duplicate check, signature and domain form run on the
- * pool; everything that depends on order stays in batch order). */
+ * a batch is checked on the receiving thread alone, across a verify pool,
+ * or ahead while the batch before it commits (issue 13: parse, duplicate
+ * check, signature and domain form run on the pool; everything that
+ * depends on order stays in batch order). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include "config.h"
 #include "indicator.h"
 #include "keyfile.h"
+#include "log.h"
 #include "mesh.h"
 #include "mesh_impl.h"
 #include "mesh_ingest.h"
@@ -184,6 +186,82 @@ static void check_verdicts(unsigned helpers)
 	fx_close(f);
 }
 
+/* As the puller checks ahead: batch 2's checks start on the pool before
+ * batch 1 is ingested and committed. Batch 2 repeats batch 1; a good item
+ * checked before batch 1 was stored is verified, then found held by the
+ * commit: counted a duplicate all the same, never accepted twice; the
+ * refusals are the same. */
+static void check_ahead(unsigned helpers)
+{
+	struct fx *f = fx_open(helpers);
+	struct wire_sync_response r1, r2;
+	struct mesh_ingest_ahead *a1, *a2;
+	struct mesh_ingest_tally t;
+	unsigned retry = 0;
+
+	memset(&r1, 0, sizeof r1);
+	memset(&r2, 0, sizeof r2);
+	make_batch(f, &r1.batch, 0);
+	make_batch(f, &r2.batch, r1.batch.upto);
+	assert_int_equal(mesh_ingest_ahead_start(f->mesh, &r1.batch, &a1), 0);
+	assert_non_null(a1);
+	mesh_ingest_ahead_finish(a1);
+	assert_int_equal(mesh_ingest_ahead_start(f->mesh, &r2.batch, &a2), 0);
+	assert_non_null(a2);
+	/* batch 1 commits while batch 2 is checked */
+	assert_int_equal(mesh_ingest_pulled_ahead(f->mesh, f->nb, &r1, a1, &retry, &t), 0);
+	assert_int_equal(t.accepted, GOOD);
+	assert_int_equal(t.rejected, 3);
+	mesh_ingest_ahead_free(a1);
+	mesh_ingest_ahead_finish(a2);
+	assert_int_equal(mesh_ingest_pulled_ahead(f->mesh, f->nb, &r2, a2, &retry, &t), 0);
+	mesh_ingest_ahead_free(a2);
+	assert_int_equal(t.accepted, 0);
+	assert_int_equal(t.duplicates, GOOD);
+	assert_int_equal(t.rejected, 3);
+	/* as many as were checked before batch 1 was stored (none when there
+	 * are no helpers: then all run in finish, after it) */
+	assert_in_range(t.verified, 2, GOOD + 2);
+	if (helpers == 0)
+		assert_int_equal(t.verified, 2);
+	assert_int_equal(f->nb->in_accepted, GOOD);
+	assert_int_equal(f->nb->rejects[MESH_R_SIGNATURE], 2);
+	assert_int_equal(f->nb->rejects[MESH_R_DOMAIN], 2);
+	assert_int_equal(f->nb->rejects[MESH_R_DECODE], 2);
+	assert_int_equal(f->nb->cursor.seq, r2.batch.upto);
+	wire_sync_response_clear(&r1);
+
+	/* checks started for one batch are not used for another: r1 is
+	 * ingested with its own checks (and, a gap now, not taken) */
+	make_batch(f, &r1.batch, r2.batch.upto + 1000);
+	assert_int_equal(mesh_ingest_ahead_start(f->mesh, &r2.batch, &a2), 0);
+	assert_int_equal(mesh_ingest_pulled_ahead(f->mesh, f->nb, &r1, a2, &retry, &t), 0);
+	assert_int_equal(t.accepted, 0);
+	assert_int_equal(f->nb->cursor.seq, r2.batch.upto);
+	/* freed unfinished, and freed after a batch that was not taken */
+	mesh_ingest_ahead_free(a2);
+	assert_int_equal(mesh_ingest_ahead_start(f->mesh, &r1.batch, &a1), 0);
+	assert_int_equal(mesh_ingest_pulled_ahead(f->mesh, f->nb, &r1, a1, &retry, &t), 0);
+	assert_int_equal(t.accepted, 0);
+	mesh_ingest_ahead_free(a1);
+	mesh_ingest_ahead_free(NULL);
+	/* an empty batch needs nothing ahead */
+	struct wire_batch empty = {.present = true};
+	assert_int_equal(mesh_ingest_ahead_start(f->mesh, &empty, &a1), 0);
+	assert_null(a1);
+	wire_sync_response_clear(&r1);
+	wire_sync_response_clear(&r2);
+	fx_close(f);
+}
+
+static void test_checked_ahead(void **state)
+{
+	(void)state;
+	check_ahead(0);
+	check_ahead(1);
+	check_ahead(3);
+}
+
 static void test_verdicts_on_receiving_thread(void **state)
 {
 	(void)state;
@@ -202,8 +280,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verdicts_on_receiving_thread),
 		cmocka_unit_test(test_verdicts_across_pool),
+		cmocka_unit_test(test_checked_ahead),
 	};
 	if (sodium_init() < 0)
 		return 1;
+	log_set_level(LOG_ERROR); /* the refusals' log lines are expected here */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

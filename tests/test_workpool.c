@@ -1,4 +1,5 @@
-/* test_workpool.c - the parallel loop: every index once, results visible, concurrent callers, shutdown. */
+/* test_workpool.c - the parallel loop: every index once, results visible, concurrent callers, a loop
+ * started ahead and finished later, shutdown. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "model.h"
 #include "workpool.h"
@@ -132,6 +134,74 @@ static void test_helpers_capped_and_default_sane(void **state)
 	workpool_free(p);
 }
 
+/* Spins until a helper has taken at least one index of l (bounded). */
+static bool helpers_took_some(const struct loop *l, size_t n)
+{
+	for (int spin = 0; spin < 2000; spin++) {
+		for (size_t i = 0; i < n; i++)
+			if (__atomic_load_n(&l->calls[i], __ATOMIC_RELAXED))
+				return true;
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000000};
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+static void test_started_loop_runs_while_caller_works(void **state)
+{
+	struct workpool *p;
+	struct workpool_job job;
+	struct loop *l = calloc(1, sizeof *l), *inner = calloc(1, sizeof *inner);
+	pthread_t me = pthread_self();
+	(void)state;
+
+	assert_non_null(l);
+	assert_non_null(inner);
+	assert_int_equal(workpool_new(&p, 2), 0);
+	workpool_start(p, &job, N, mark, l);
+	/* the helpers work on it before finish is called, and not on this thread */
+	assert_true(helpers_took_some(l, N));
+	/* meanwhile another loop of this thread runs inline, never waiting
+	 * for the helpers the started job holds */
+	workpool_run(p, 500, mark, inner);
+	check_each_once(inner, 500);
+	for (size_t i = 0; i < 500; i++)
+		assert_true(pthread_equal(inner->who[i], me));
+	workpool_finish(&job);
+	check_each_once(l, N);
+	workpool_finish(&job); /* a second finish has nothing left to run */
+	check_each_once(l, N);
+	/* and the helpers are free for the next loop */
+	memset(l, 0, sizeof *l);
+	workpool_run(p, N, mark, l);
+	check_each_once(l, N);
+	workpool_free(p);
+	free(inner);
+	free(l);
+}
+
+static void test_started_loop_without_helpers_runs_in_finish(void **state)
+{
+	struct workpool *p;
+	struct workpool_job job;
+	struct loop *l = calloc(1, sizeof *l);
+	(void)state;
+
+	assert_non_null(l);
+	assert_int_equal(workpool_new(&p, 0), 0);
+	workpool_start(p, &job, 100, mark, l);
+	check_each_once(l, 0); /* nothing yet: no helper, and start never runs fn */
+	workpool_finish(&job);
+	check_each_once(l, 100);
+	memset(l, 0, sizeof *l);
+	workpool_start(NULL, &job, 100, mark, l);
+	check_each_once(l, 0);
+	workpool_finish(&job);
+	check_each_once(l, 100);
+	workpool_free(p);
+	free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +209,8 @@ int main(void)
 		cmocka_unit_test(test_no_helpers_and_null_pool_run_inline),
 		cmocka_unit_test(test_concurrent_callers_each_complete),
 		cmocka_unit_test(test_helpers_capped_and_default_sane),
+		cmocka_unit_test(test_started_loop_runs_while_caller_works),
+		cmocka_unit_test(test_started_loop_without_helpers_runs_in_finish),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
