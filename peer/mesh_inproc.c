@@ -132,7 +132,13 @@ drop:
 int mesh_inproc_serve(struct mesh *m, const uint8_t *frame, size_t len, uint8_t **reply, size_t *reply_len,
                       bool *idle)
 {
-	return mesh_server_frame(m, frame, len, reply, reply_len, idle);
+	return mesh_server_frame(m, frame, len, NULL, reply, reply_len, idle);
+}
+
+int mesh_inproc_serve_from(struct mesh *m, const char *source, const uint8_t *frame, size_t len, uint8_t **reply,
+                           size_t *reply_len, bool *idle)
+{
+	return mesh_server_frame(m, frame, len, source, reply, reply_len, idle);
 }
 
 void mesh_inproc_tree(struct mesh *m, uint64_t (*clock_ms)(void *arg), void *arg, unsigned graft_ms,

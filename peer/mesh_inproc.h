@@ -57,9 +57,15 @@ struct mesh_inproc_result {
 int mesh_inproc_reply(struct mesh_inproc_dialer *d, const uint8_t *frame, size_t len,
                       struct mesh_inproc_result *r);
 
-/* The serving side: mesh_server_frame (mesh_server.h). */
+/* The serving side: mesh_server_frame (mesh_server.h), every sender from
+ * one source address, "in-process" - so more than HELLO_SOURCE_BURST
+ * Hellos at once are refused, as from one real address. */
 int mesh_inproc_serve(struct mesh *m, const uint8_t *frame, size_t len, uint8_t **reply, size_t *reply_len,
                       bool *idle);
+/* The same from the source address named (its ip, as the listener would
+ * see it): a driver of many peers gives each its own, as the network does. */
+int mesh_inproc_serve_from(struct mesh *m, const char *source, const uint8_t *frame, size_t len, uint8_t **reply,
+                           size_t *reply_len, bool *idle);
 
 /* The broadcast tree in process (mesh_tree.h): no timer thread; the
  * driver's clock (ms) times the grafts, mesh_inproc_tick fires the due

@@ -49,13 +49,14 @@ static int srv_trust(void *arg, const uint8_t pk[AM_KEY_BYTES])
 }
 
 /* The peer's address as "ip:port" for the log, and the ip alone (the
- * source that rate limits key on) in host. */
-static void pipe_addr(nng_msg *msg, char *out, size_t len, char *host, size_t hostlen)
+ * source that rate limits key on) in host. In process (msg NULL) the
+ * driver names the source, or it is "in-process". */
+static void pipe_addr(nng_msg *msg, const char *source, char *out, size_t len, char *host, size_t hostlen)
 {
 	nng_pipe p;
 	nng_sockaddr sa;
-	snprintf(out, len, msg ? "?" : "in-process");
-	snprintf(host, hostlen, "?");
+	snprintf(out, len, "%s", msg ? "?" : source ? source : "in-process");
+	snprintf(host, hostlen, "%s", msg || !source ? "?" : source);
 	if (!msg)
 		return;
 	p = nng_msg_get_pipe(msg);
@@ -239,9 +240,10 @@ static void serve_sync(struct mesh *m, struct nb *nb, const struct wire_sync_req
  * when an export batch was built (serve_pull): the caller then releases
  * m->policy_rw once the reply has gone, or is dropped. *idle is set when
  * the reply is a pull's empty answer (nothing to send before wait_ms). msg
- * (NULL in process) only names the sender in log lines. */
-static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *msg, bool *policy_held,
-                       bool *idle, uint8_t **out, size_t *out_len)
+ * (NULL in process, where source stands for its address) names the sender
+ * in log lines and keys the per-source limits. */
+static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *msg, const char *source,
+                       bool *policy_held, bool *idle, uint8_t **out, size_t *out_len)
 {
 	enum session_kind kind;
 	uint8_t sid[SESSION_ID_BYTES], peer[AM_KEY_BYTES];
@@ -254,7 +256,7 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 	if (session_frame_kind(buf, len, &kind, sid) != 0)
 		return session_refused_frame("bad frame", out, out_len);
 	if (kind == SESSION_KIND_HELLO) {
-		pipe_addr(msg, addr, sizeof addr, host, sizeof host);
+		pipe_addr(msg, source, addr, sizeof addr, host, sizeof host);
 		/* before any work: one address cannot make us verify signatures
 		 * (or write log lines) at its own pace */
 		if (!ratelimit_take(m->hello_per_source, host, strlen(host), now, NULL)) {
@@ -367,7 +369,7 @@ static void *server_worker(void *arg)
 		uint8_t *out = NULL;
 		size_t out_len = 0;
 		bool policy_held = false, idle = false;
-		rv = serve_frame(m, nng_msg_body(msg), nng_msg_len(msg), msg, &policy_held, &idle, &out, &out_len);
+		rv = serve_frame(m, nng_msg_body(msg), nng_msg_len(msg), msg, NULL, &policy_held, &idle, &out, &out_len);
 		nng_msg_free(msg);
 		if (rv != 0 || !out || nng_msg_alloc(&reply, out_len) != 0) {
 			free(out);
@@ -468,15 +470,15 @@ void mesh_server_stop(struct mesh *m)
 	free(m->workers);
 }
 
-int mesh_server_frame(struct mesh *m, const uint8_t *frame, size_t len, uint8_t **reply, size_t *reply_len,
-                      bool *idle)
+int mesh_server_frame(struct mesh *m, const uint8_t *frame, size_t len, const char *source, uint8_t **reply,
+                      size_t *reply_len, bool *idle)
 {
 	bool policy_held = false, empty = false;
 	int rv;
 
 	*reply = NULL;
 	*reply_len = 0;
-	rv = serve_frame(m, frame, len, NULL, &policy_held, &empty, reply, reply_len);
+	rv = serve_frame(m, frame, len, NULL, source, &policy_held, &empty, reply, reply_len);
 	/* in process the reply has "gone" once it is built */
 	if (policy_held)
 		pthread_rwlock_unlock(&m->policy_rw);

@@ -45,10 +45,13 @@ void mesh_server_stop(struct mesh *m);
  * sync request (session lookup, open, push ingested, pull answered under
  * the export policy, reply sealed). A pull that finds nothing answers at
  * once (the caller sends wait_ms 0) and *idle (may be NULL) says so: the
- * listener would have parked it. *reply is malloc'd (caller frees); a
- * refusal is a reply too (a Refused frame). Returns 0 or an am_err.
- * For in-process drivers: mesh_inproc.c. */
-int mesh_server_frame(struct mesh *m, const uint8_t *frame, size_t len, uint8_t **reply, size_t *reply_len,
-                      bool *idle);
+ * listener would have parked it. source: the sender's address as the
+ * listener would see it (its ip), for log lines and the per-source limits
+ * on Hellos (HELLO_SOURCE_BURST); NULL makes every sender the one source
+ * "in-process". *reply is malloc'd (caller frees); a refusal is a reply too
+ * (a Refused frame). Returns 0 or an am_err. For in-process drivers:
+ * mesh_inproc.c. */
+int mesh_server_frame(struct mesh *m, const uint8_t *frame, size_t len, const char *source, uint8_t **reply,
+                      size_t *reply_len, bool *idle);
 
 #endif

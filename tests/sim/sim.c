@@ -525,7 +525,9 @@ static void do_serve(struct sim *s, int k, uint64_t t, uint8_t *f, size_t len)
 	uint64_t start = cpu_start(s, l->from, t);
 	s->cur_peer = l->from;
 	uint64_t h = host_us();
-	int rv = mesh_inproc_serve(s->peers[l->from].mesh, f, len, &reply, &rlen, &idle);
+	/* each peer is its own address, as on the network: the listener's
+	 * per-source Hello limit must not lump a hub's neighbours together */
+	int rv = mesh_inproc_serve_from(s->peers[l->from].mesh, s->peers[l->to].name, f, len, &reply, &rlen, &idle);
 	s->host_serve_us += host_us() - h;
 	free(f);
 	if (rv != 0)
@@ -791,7 +793,8 @@ struct phase_fig {
 /* One run's figures (simulate). */
 struct figures {
 	struct phase_fig burst, wd;
-	int links, hubs, failed;
+	double links;          /* undirected */
+	int hubs, failed;
 	uint64_t verifies;
 	double host_s, host_ingest_s, host_serve_s, host_submit_s, host_build_s;
 	uint64_t store_bytes;  /* every peer's store: pages in use x page size */
@@ -969,7 +972,7 @@ static int simulate(const struct params *pp, struct figures *fig)
 	}
 	qsort(lat, nb, sizeof *lat, cmp_u64);
 	const char *shape = pp->shape_hubs ? "hubs" : "random";
-	fig->links = s->n_links / 2;
+	fig->links = s->n_links / 2.0;
 	fig->hubs = hubs;
 	phase_figures(s, lat, nb, nb, &fig->burst);
 	if (!pp->quiet) {
@@ -1058,10 +1061,10 @@ static void seed_line(const struct params *p, const struct figures *f)
 {
 	char hex[17];
 	sodium_bin2hex(hex, sizeof hex, f->digest, 8);
-	printf("seed %" PRIu64 ": burst %.2f s (p50 %.2f s), bodies %.2f, ids %.2f, grafted %.2f, dups %.0f%%,"
+	printf("seed %" PRIu64 ": %d links; burst %.2f s (p50 %.2f s), bodies %.2f, ids %.2f, grafted %.2f, dups %.0f%%,"
 	       " %.1f KiB, commits %.2f; busiest %s%d links %.2f bodies %.1f us; withdrawal %.0f ms %.0f/%.0f/%.0f;"
 	       " %s; digest %s\n",
-	       p->seed, f->burst.conv_ms / 1000, f->burst.p50_ms / 1000, f->burst.bodies, f->burst.ids,
+	       p->seed, (int)f->links, f->burst.conv_ms / 1000, f->burst.p50_ms / 1000, f->burst.bodies, f->burst.ids,
 	       f->burst.grafted, f->burst.dup_pct, f->burst.bytes / 1024, f->burst.commits,
 	       !p->shape_hubs ? "" : f->burst.busiest_hub ? "hub " : "edge ", f->burst.busiest_deg,
 	       f->burst.busiest_bodies, f->burst.busiest_cpu_us, f->wd.conv_ms, f->wd.bodies, f->wd.ids,
@@ -1094,6 +1097,7 @@ static void seeds_summary(const struct params *p, uint64_t lo_seed, const struct
 		double scale;
 		int decimals;
 	} col[] = {
+		{"links", "", offsetof(struct figures, links), 1, 0},
 		{"burst converged", "s", offsetof(struct figures, burst.conv_ms), 1e-3, 2},
 		{"held by all p50", "s", offsetof(struct figures, burst.p50_ms), 1e-3, 2},
 		{"bodies per indicator", "", offsetof(struct figures, burst.bodies), 1, 2},
