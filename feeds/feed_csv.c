@@ -20,6 +20,7 @@ static const struct {
 } known[] = {
 	{"domain", COL_NAME},           {"hostname", COL_NAME},   {"host", COL_NAME},
 	{"fqdn", COL_NAME},             {"name", COL_NAME},       {"url", COL_URL},
+	{"domain_name", COL_NAME},
 	{"ioc_value", COL_IOC},         {"ioc", COL_IOC},         {"indicator", COL_IOC},
 	{"value", COL_IOC},             {"ioc_type", COL_TYPE},   {"type", COL_TYPE},
 	{"indicator_type", COL_TYPE},   {"category", COL_CATEGORY}, {"threat_type", COL_THREAT},
@@ -134,6 +135,22 @@ static const char *field(const struct record *r, size_t k)
 	return r->buf + r->off[k];
 }
 
+/* A header field names a column however it is spelt: case, and ` ' or
+ * `-' for `_' (OTX's "Indicator type", a spreadsheet's "Domain Name"). */
+static bool header_is(const char *f, size_t fl, const char *name)
+{
+	if (strlen(name) != fl)
+		return false;
+	for (size_t i = 0; i < fl; i++) {
+		char c = (char)tolower((unsigned char)f[i]);
+		if (c == ' ' || c == '-')
+			c = '_';
+		if (c != name[i])
+			return false;
+	}
+	return true;
+}
+
 /* Maps header fields to columns; returns true if a value column is there. */
 static bool map_header(const struct record *r, int cols[COL_COUNT])
 {
@@ -147,7 +164,7 @@ static bool map_header(const struct record *r, int cols[COL_COUNT])
 		while (fl && f[fl - 1] == ' ')
 			fl--;
 		for (size_t j = 0; j < sizeof known / sizeof *known; j++)
-			if (strlen(known[j].name) == fl && strncasecmp(f, known[j].name, fl) == 0 && cols[known[j].col] < 0)
+			if (header_is(f, fl, known[j].name) && cols[known[j].col] < 0)
 				cols[known[j].col] = (int)k;
 	}
 	return cols[COL_NAME] >= 0 || cols[COL_URL] >= 0 || cols[COL_IOC] >= 0;

@@ -723,6 +723,27 @@ static void test_values_padded_or_defanged(void **state)
 	expect(got, want2);
 }
 
+/* Header names however spelt: "Indicator type", "Domain Name". */
+static void test_csv_header_spellings(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("otx-style.csv", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"2 ok otx-domain.example phishing 80\n",
+		"3 ok otx-host.example phishing 80\n",
+		"4 ok otx-url.example phishing 80\n",
+		"5 skip not_a_domain `\"IPv4\",",
+		"6 skip not_a_domain `\"FileHash-SHA256\",",
+		NULL,
+	};
+	expect(got, want);
+	got = run("csv-spaced-header.csv", FEED_AUTO, &opt, &o);
+	static const char *const want2[] = {"2 ok sheet.example phishing 80\n", NULL};
+	expect(got, want2);
+}
+
 /* hosts(5): `#' starts a comment wherever it stands. */
 static void test_hosts_comment_after_a_name(void **state)
 {
@@ -850,6 +871,7 @@ int main(void)
 		cmocka_unit_test(test_stix_or_patterns),
 		cmocka_unit_test(test_csv_stray_quote_and_separator),
 		cmocka_unit_test(test_hosts_comment_after_a_name),
+		cmocka_unit_test(test_csv_header_spellings),
 		cmocka_unit_test(test_values_padded_or_defanged),
 		cmocka_unit_test(test_detect_header_like_comment),
 		cmocka_unit_test(test_urls_delimited_and_broken_schemes),
