@@ -322,7 +322,12 @@ static void identity_id(const uint8_t origin[AM_KEY_BYTES], char out[64])
 	snprintf(out, 64, "identity--%s", uuid);
 }
 
-static json_t *identity(const struct feed_signal *s, const char *created)
+/* An identity stands for an origin's key, whose creation this peer does
+ * not know. STIX 2.1 (3.2) forbids a new version to change `created', so
+ * it is one fixed time in every export, and `modified' is the export's. */
+#define IDENTITY_CREATED "1970-01-01T00:00:00.000Z"
+
+static json_t *identity(const struct feed_signal *s, const char *modified)
 {
 	char id[64], keyid[2 * AM_KEYID_BYTES + 1], name[128];
 	identity_id(s->ind.origin, id);
@@ -332,7 +337,7 @@ static json_t *identity(const struct feed_signal *s, const char *created)
 	else
 		snprintf(name, sizeof name, "amesh key %s", keyid);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "type", "identity", "spec_version", "2.1", "id", id,
-	                 "created", created, "modified", created, "name", jsonout_string(name), "identity_class",
+	                 "created", IDENTITY_CREATED, "modified", modified, "name", jsonout_string(name), "identity_class",
 	                 "organization");
 }
 

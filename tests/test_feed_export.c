@@ -158,6 +158,48 @@ static void test_stix_follows_the_spec_rules(void **state)
 	free(got);
 }
 
+/* The created of an identity with the same id must not move between
+ * exports (STIX 2.1 section 3.2: a new version keeps created); modified
+ * is the export's time. */
+static void test_stix_identity_created_is_stable(void **state)
+{
+	char *out[2];
+	(void)state;
+	make();
+	for (int k = 0; k < 2; k++) {
+		size_t len = 0;
+		FILE *f = open_memstream(&out[k], &len);
+		struct feed_export x = {.items = sig, .n = 4, .now = T0 + 100 + (uint64_t)k * 86400, .producer = "alpha",
+		                        .producer_key = producer};
+		assert_non_null(f);
+		assert_int_equal(feed_stix_write(f, &x), 0);
+		fclose(f);
+	}
+	const char *ids[2][2] = {{NULL, NULL}, {NULL, NULL}};
+	json_t *b[2];
+	for (int k = 0; k < 2; k++) {
+		json_error_t e;
+		size_t i, n = 0;
+		json_t *o;
+		b[k] = json_loads(out[k], 0, &e);
+		assert_non_null(b[k]);
+		json_array_foreach(json_object_get(b[k], "objects"), i, o) {
+			if (strcmp(json_string_value(json_object_get(o, "type")), "identity") != 0)
+				continue;
+			assert_true(n < 2);
+			ids[k][n++] = json_string_value(json_object_get(o, "created"));
+			assert_true(strcmp(ids[k][n - 1], json_string_value(json_object_get(o, "modified"))) < 0);
+		}
+		assert_int_equal(n, 2);
+	}
+	assert_string_equal(ids[0][0], ids[1][0]);
+	assert_string_equal(ids[0][1], ids[1][1]);
+	json_decref(b[0]);
+	json_decref(b[1]);
+	free(out[0]);
+	free(out[1]);
+}
+
 /* The id depends on (origin, domain, category) only: a new version and the
  * withdrawal name the same object; the withdrawal is revoked and newer. */
 static void test_stix_ids_stable_across_versions_and_withdrawal(void **state)
@@ -374,6 +416,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stix_matches_golden_file),
+		cmocka_unit_test(test_stix_identity_created_is_stable),
 		cmocka_unit_test(test_stix_follows_the_spec_rules),
 		cmocka_unit_test(test_stix_ids_stable_across_versions_and_withdrawal),
 		cmocka_unit_test(test_stix_created_stable_modified_advances),
