@@ -355,9 +355,20 @@ static void audit_change(void *arg, const struct apply_change *c)
 		.rule = rule,
 		.detail = detail,
 	};
-	int rv = audit_append(audit, c->at, &e);
+	/* held, and written with the rest of the commit's records at once */
+	int rv = audit_hold(audit, c->at, &e);
 	if (rv != 0)
 		log_error("audit: cannot record `%s': %s", event, am_strerror(rv));
+}
+
+/* Every change of a commit is told before its commit: one write(2) for
+ * all of their records. */
+static void audit_commit(void *arg, const struct apply_commit *c)
+{
+	(void)c;
+	int rv = audit_release(arg);
+	if (rv != 0)
+		log_error("audit: cannot record a commit's records: %s", am_strerror(rv));
 }
 
 static void audit_trust(void *arg, const struct apply_trust_note *t)
@@ -382,7 +393,8 @@ int apply_subscribe_audit(struct apply *a, struct audit *audit)
 {
 	if (!audit)
 		return AM_EINVAL;
-	struct apply_subscriber s = {.name = "audit", .change = audit_change, .trust = audit_trust, .arg = audit};
+	struct apply_subscriber s = {.name = "audit", .change = audit_change, .trust = audit_trust,
+	                             .commit = audit_commit, .arg = audit};
 	return apply_subscribe(a, &s);
 }
 

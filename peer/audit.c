@@ -106,6 +106,12 @@ struct audit {
 	uint64_t size;            /* bytes of complete lines */
 	uint64_t seq;             /* of the last record (0: none yet) */
 	uint8_t hash[HASH_BYTES]; /* what the next record chains from */
+	/* records held by audit_hold, chained after the file's last: written
+	 * together by write_held; seq and hash above move only then */
+	char *held;
+	size_t held_len, held_cap;
+	uint64_t held_seq;
+	uint8_t held_hash[HASH_BYTES];
 	char path[];
 };
 
@@ -686,13 +692,19 @@ fail:
 	return rv;
 }
 
+static int write_held(struct audit *a);
+
 void audit_close(struct audit *a)
 {
 	if (a == NULL)
 		return;
+	pthread_mutex_lock(&a->lock);
+	(void)write_held(a); /* a holder that did not release: its records still go down */
+	pthread_mutex_unlock(&a->lock);
 	if (a->fd >= 0)
 		close(a->fd);
 	pthread_mutex_destroy(&a->lock);
+	free(a->held);
 	free(a);
 }
 
@@ -704,11 +716,73 @@ static bool event_known(const char *e)
 	return false;
 }
 
+/* Writes bytes (whole lines) with one write(2), so O_APPEND keeps them
+ * whole between threads and processes. A short write (disk full, file
+ * size limit) leaves a torn line that the next record would glue itself
+ * onto: it is cut now, or before the next write if that fails too.
+ * Returns 0 or AM_EIO (nothing of it stays). Caller holds a->lock. */
+static int write_lines(struct audit *a, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (a->fd < 0)
+		return AM_EIO;
+	if (a->dirty) {
+		if (ftruncate(a->fd, (off_t)a->size) != 0)
+			return AM_EIO;
+		a->dirty = false;
+	}
+	do
+		n = write(a->fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)len) {
+		a->dirty = ftruncate(a->fd, (off_t)a->size) != 0;
+		return AM_EIO;
+	}
+	a->size += len;
+	return 0;
+}
+
+/* Writes the held records; the chain's state moves only once they are
+ * down. On failure they are dropped (as a failed audit_append drops its
+ * record) and the chain continues from the file's last record. Caller
+ * holds a->lock. */
+static int write_held(struct audit *a)
+{
+	int rv;
+
+	if (a->held_len == 0)
+		return 0;
+	rv = write_lines(a, a->held, a->held_len);
+	if (rv == 0) {
+		a->seq = a->held_seq;
+		memcpy(a->hash, a->held_hash, HASH_BYTES);
+	}
+	a->held_len = 0;
+	return rv;
+}
+
+/* Checks e and builds its record, chained after the last one held or
+ * written, into l; *seq and hash get the record's. Caller holds a->lock. */
+static int chained_line(struct audit *a, uint64_t now, const struct audit_event *e, struct line *l, uint64_t *seq,
+                     uint8_t hash[HASH_BYTES])
+{
+	uint64_t prev = a->held_len ? a->held_seq : a->seq;
+
+	if (a->fd < 0)
+		return AM_EIO;
+	if (prev == UINT64_MAX)
+		return AM_ETOOBIG;
+	*seq = prev + 1;
+	return build_line(l, *seq, now, e->event, e->domain, e->category, e->origin, e->neighbour, e->rule,
+	                  e->detail, a->held_len ? a->held_hash : a->hash, hash);
+}
+
 int audit_append(struct audit *a, uint64_t now, const struct audit_event *e)
 {
 	struct line *l = NULL;
 	uint8_t hash[HASH_BYTES];
-	ssize_t n;
+	uint64_t seq;
 	int rv;
 
 	/* Only the listed events: a typo in a caller would otherwise write
@@ -718,44 +792,69 @@ int audit_append(struct audit *a, uint64_t now, const struct audit_event *e)
 	if ((l = malloc(sizeof *l)) == NULL)
 		return AM_ENOMEM;
 	pthread_mutex_lock(&a->lock);
-	if (a->fd < 0) {
-		rv = AM_EIO;
+	/* records held before this one go first, in order */
+	if ((rv = write_held(a)) != 0)
 		goto done;
-	}
-	if (a->dirty) {
-		if (ftruncate(a->fd, (off_t)a->size) != 0) {
-			rv = AM_EIO;
-			goto done;
-		}
-		a->dirty = false;
-	}
-	if (a->seq == UINT64_MAX) {
-		rv = AM_ETOOBIG;
+	if ((rv = chained_line(a, now, e, l, &seq, hash)) != 0)
 		goto done;
-	}
-	if ((rv = build_line(l, a->seq + 1, now, e->event, e->domain, e->category, e->origin,
-	                     e->neighbour, e->rule, e->detail, a->hash, hash)) != 0)
+	if ((rv = write_lines(a, l->buf, l->len)) != 0)
 		goto done;
-	/* One write per record, so O_APPEND keeps lines whole between threads
-	 * and processes; the state moves only once the whole line is down. */
-	do
-		n = write(a->fd, l->buf, l->len);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)l->len) {
-		/* A short write (disk full, file size limit) leaves a torn line
-		 * that the next record would glue itself onto: cut it now, or
-		 * before the next write if that fails too. */
-		a->dirty = ftruncate(a->fd, (off_t)a->size) != 0;
-		rv = AM_EIO;
-		goto done;
-	}
-	a->size += l->len;
-	a->seq++;
+	a->seq = seq;
 	memcpy(a->hash, hash, HASH_BYTES);
-	rv = 0;
 done:
 	pthread_mutex_unlock(&a->lock);
 	free(l);
+	return rv;
+}
+
+int audit_hold(struct audit *a, uint64_t now, const struct audit_event *e)
+{
+	struct line *l = NULL;
+	uint8_t hash[HASH_BYTES];
+	uint64_t seq;
+	int rv;
+
+	if (a == NULL || e == NULL || e->event == NULL || !event_known(e->event))
+		return AM_EINVAL;
+	if ((l = malloc(sizeof *l)) == NULL)
+		return AM_ENOMEM;
+	pthread_mutex_lock(&a->lock);
+	if ((rv = chained_line(a, now, e, l, &seq, hash)) != 0)
+		goto done;
+	if (a->held_len + l->len > a->held_cap) {
+		size_t cap = a->held_cap ? a->held_cap : 4 * AUDIT_LINE_MAX;
+		while (cap < a->held_len + l->len)
+			cap *= 2;
+		char *p = realloc(a->held, cap);
+		if (p == NULL) {
+			rv = AM_ENOMEM;
+			goto done;
+		}
+		a->held = p;
+		a->held_cap = cap;
+	}
+	memcpy(a->held + a->held_len, l->buf, l->len);
+	a->held_len += l->len;
+	a->held_seq = seq;
+	memcpy(a->held_hash, hash, HASH_BYTES);
+	/* bounded: a long batch goes down in pieces of whole records */
+	if (a->held_len >= AUDIT_HOLD_MAX)
+		rv = write_held(a);
+done:
+	pthread_mutex_unlock(&a->lock);
+	free(l);
+	return rv;
+}
+
+int audit_release(struct audit *a)
+{
+	int rv;
+
+	if (a == NULL)
+		return AM_EINVAL;
+	pthread_mutex_lock(&a->lock);
+	rv = write_held(a);
+	pthread_mutex_unlock(&a->lock);
 	return rv;
 }
 
@@ -766,7 +865,7 @@ int audit_flush(struct audit *a)
 	if (a == NULL)
 		return AM_EINVAL;
 	pthread_mutex_lock(&a->lock);
-	if (a->fd < 0 || fdatasync(a->fd) != 0)
+	if (write_held(a) != 0 || a->fd < 0 || fdatasync(a->fd) != 0)
 		rv = AM_EIO;
 	pthread_mutex_unlock(&a->lock);
 	return rv;
@@ -953,8 +1052,9 @@ int audit_prune(struct audit *a, uint64_t now, uint64_t retention, char *err, si
 		goto done;
 	}
 	/* Appends wait for the whole rewrite, so no record lands in the old
-	 * file after it has been copied. */
+	 * file after it has been copied; held ones go down first. */
 	pthread_mutex_lock(&a->lock);
+	(void)write_held(a);
 	if (a->fd < 0) {
 		set_err(err, errlen, "%s: not open (an earlier prune failed)", a->path);
 		rv = AM_EIO;

@@ -23,7 +23,8 @@
  * carries the hash of the last pruned record, so the rest still verifies.
  *
  * Threads: audit_append is thread-safe (one mutex; lines are written with
- * one write(2) each, the file opened O_APPEND). Appends are buffered by the
+ * one write(2) each - or a batch of held lines with one, audit_hold - the
+ * file opened O_APPEND). Appends are buffered by the
  * OS, fsynced every audit_flush or when asked: an audit record may be lost
  * in a crash, never corrupted - the chain verifies up to the last full line.
  */
@@ -54,6 +55,21 @@ int audit_open(struct audit **out, const char *path, char *err, size_t errlen);
 void audit_close(struct audit *a);
 int audit_append(struct audit *a, uint64_t now, const struct audit_event *e);
 int audit_flush(struct audit *a);
+
+/* Holding records to write them together (issue 13: one write(2) per
+ * batch of a sync, not per record). audit_hold builds e's record, chained
+ * after the last one held or written, and keeps it in memory; once
+ * AUDIT_HOLD_MAX bytes are held they are written. audit_release writes
+ * every held record (any thread's: the file and the chain have one order)
+ * with one write(2). audit_append, audit_flush, audit_prune and
+ * audit_close write held records before their own. A caller that holds
+ * releases when its batch is done, under the same rules as audit_append:
+ * a record may be lost in a crash (here also one held and not yet
+ * released), never corrupted; a failed write drops the held records and
+ * returns AM_EIO. Thread-safe. */
+#define AUDIT_HOLD_MAX (64 * 1024)
+int audit_hold(struct audit *a, uint64_t now, const struct audit_event *e);
+int audit_release(struct audit *a);
 
 /* Verifies the whole chain of the file at path. Returns 0 and *records, or
  * AM_EDECODE with *bad_line (1-based) and err saying what is wrong there. */

@@ -130,11 +130,9 @@ fail:
 
 /* --- helpers shared by both sides --- */
 
-void mesh_audit(struct mesh *m, const char *event, const struct am_indicator *ind, const char *neighbour,
-                const char *rule, const char *detail)
+static int audit_record(struct mesh *m, bool hold, const char *event, const struct am_indicator *ind,
+                        const char *neighbour, const char *rule, const char *detail)
 {
-	if (!m || !m->audit)
-		return;
 	struct audit_event e = {
 		.event = event,
 		.domain = ind && ind->domain[0] && ind->domain[0] != '@' ? ind->domain : NULL,
@@ -144,9 +142,36 @@ void mesh_audit(struct mesh *m, const char *event, const struct am_indicator *in
 		.rule = rule,
 		.detail = detail,
 	};
-	int rv = audit_append(m->audit, timefmt_now(), &e);
+	return hold ? audit_hold(m->audit, timefmt_now(), &e) : audit_append(m->audit, timefmt_now(), &e);
+}
+
+void mesh_audit(struct mesh *m, const char *event, const struct am_indicator *ind, const char *neighbour,
+                const char *rule, const char *detail)
+{
+	if (!m || !m->audit)
+		return;
+	int rv = audit_record(m, false, event, ind, neighbour, rule, detail);
 	if (rv != 0)
 		log_error("audit: cannot record `%s': %s", event, am_strerror(rv));
+}
+
+void mesh_audit_hold(struct mesh *m, const char *event, const struct am_indicator *ind, const char *neighbour,
+                     const char *rule, const char *detail)
+{
+	if (!m || !m->audit)
+		return;
+	int rv = audit_record(m, true, event, ind, neighbour, rule, detail);
+	if (rv != 0)
+		log_error("audit: cannot record `%s': %s", event, am_strerror(rv));
+}
+
+void mesh_audit_release(struct mesh *m)
+{
+	if (!m || !m->audit)
+		return;
+	int rv = audit_release(m->audit);
+	if (rv != 0)
+		log_error("audit: cannot record held records: %s", am_strerror(rv));
 }
 
 void mesh_bump_gen(struct mesh *m)

@@ -158,6 +158,11 @@ void mesh_trust_describe(struct mesh *m, const struct trust *t, char *out, size_
 /* Records a decision in the audit trail (no-op without one). */
 void mesh_audit(struct mesh *m, const char *event, const struct am_indicator *ind, const char *neighbour,
                 const char *rule, const char *detail);
+/* The same, held to be written with others at once (audit_hold); the
+ * caller calls mesh_audit_release when its batch is done. */
+void mesh_audit_hold(struct mesh *m, const char *event, const struct am_indicator *ind, const char *neighbour,
+                     const char *rule, const char *detail);
+void mesh_audit_release(struct mesh *m);
 /* Keeps and relays a key statement about this peer's own key (a
  * self-revocation or a rotation made by `amesh keys`). Refuses statements
  * about other keys: those arrive through the mesh, signed by their keys. */

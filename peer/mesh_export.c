@@ -157,8 +157,9 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 		return 1;
 	}
 	c->sent++;
-	mesh_audit(c->m, "relayed", &rec->ind, c->nb->name, NULL,
-	           rec->ind.withdrawn ? "withdrawal" : NULL);
+	/* held: a batch's records go down with one write (mesh_audit_release) */
+	mesh_audit_hold(c->m, "relayed", &rec->ind, c->nb->name, NULL,
+	                rec->ind.withdrawn ? "withdrawal" : NULL);
 	return 0;
 }
 
@@ -178,6 +179,7 @@ int mesh_export_collect(struct mesh *m, struct nb *nb, const struct policy_expor
 	pthread_mutex_unlock(&m->lock);
 
 	rv = store_changes(m->store, from, MESH_SCAN_MAX, collect_cb, &c);
+	mesh_audit_release(m);
 	if (rv < 0)
 		return rv;
 	if (store_stats(m->store, &st) == 0)
@@ -205,9 +207,12 @@ int mesh_export_grafted(struct mesh *m, struct nb *nb, const struct policy_expor
 		c.want_seq = seq;
 		c.want_id = ask->graft[i];
 		int rv = store_changes(m->store, seq - 1, 1, collect_cb, &c);
-		if (rv < 0)
+		if (rv < 0) {
+			mesh_audit_release(m);
 			return rv;
+		}
 	}
+	mesh_audit_release(m);
 	pthread_mutex_lock(&m->lock);
 	for (int i = 0; i < POLICY_REASON_COUNT; i++)
 		nb->held[i] += c.held[i];

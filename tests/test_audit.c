@@ -1,4 +1,5 @@
-/* test_audit.c - unit tests for audit.c: the chain, tamper evidence, torn lines, encoding, filters, pruning, threads. */
+/* test_audit.c - unit tests for audit.c: the chain, tamper evidence, torn lines, held records, encoding, filters,
+ * pruning, threads. */
 #include "audit.h"
 
 #include <errno.h>
@@ -439,6 +440,124 @@ static void test_short_write_is_rolled_back(void **state)
 	assert_verifies(f->path, 2);
 }
 
+/* ---- held records (audit_hold) ---------------------------------------- */
+
+static void hold(struct fx *f, uint64_t t, const char *event, const char *domain, const char *detail)
+{
+	struct audit_event e = { .event = event, .domain = domain, .category = AM_CAT_PHISHING,
+	                         .neighbour = "apnic", .rule = "min-confidence", .detail = detail };
+	int rc = audit_hold(f->a, t, &e);
+	if (rc != 0)
+		fail_msg("audit_hold: %s", am_strerror(rc));
+}
+
+/* Held and released, the file is byte for byte what appends would write. */
+static void test_held_records_are_the_appended_ones(void **state)
+{
+	struct fx *f = *state;
+	static char a[8192], b[8192];
+	char err[AM_ERRLEN];
+	struct stat st;
+
+	for (int i = 0; i < 5; i++)
+		add(f, T0 + (uint64_t)i, "accepted", "example.com", "one by one");
+	size_t na = slurp(f->path, a, sizeof a);
+	unlink(f->path);
+	reopen(f, err); /* a new, empty file */
+	for (int i = 0; i < 5; i++)
+		hold(f, T0 + (uint64_t)i, "accepted", "example.com", "one by one");
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_size, 0); /* nothing written before the release */
+	assert_int_equal(audit_release(f->a), 0);
+	assert_int_equal(audit_release(f->a), 0); /* nothing held: nothing to do */
+	size_t nb = slurp(f->path, b, sizeof b);
+	assert_int_equal(na, nb);
+	assert_memory_equal(a, b, na);
+	assert_verifies(f->path, 5);
+}
+
+/* Held records keep their place before any later record, whichever call
+ * writes them; closing writes what is still held. */
+static void test_held_records_keep_their_order(void **state)
+{
+	struct fx *f = *state;
+	char err[AM_ERRLEN];
+
+	add(f, T0, "accepted", "a.example", "1");
+	hold(f, T0 + 1, "relayed", "b.example", "2");
+	hold(f, T0 + 2, "relayed", "c.example", "3");
+	add(f, T0 + 3, "rejected", "d.example", "4"); /* writes 2 and 3 first */
+	hold(f, T0 + 4, "accepted", "e.example", "5");
+	assert_int_equal(audit_flush(f->a), 0); /* writes 5 */
+	hold(f, T0 + 5, "accepted", "f.example", "6");
+	reopen(f, err);                         /* closing writes 6 */
+	add(f, T0 + 6, "accepted", "g.example", "7");
+	assert_verifies(f->path, 7);
+	struct got *g = read_all(f->path, NULL, 0);
+	assert_int_equal(g->n, 7);
+	for (size_t i = 0; i < g->n; i++) {
+		char want[24];
+		snprintf(want, sizeof want, "%zu", i + 1);
+		assert_int_equal(g->r[i].seq, i + 1);
+		assert_string_equal(g->r[i].detail, want);
+	}
+	free(g);
+}
+
+/* A long batch goes down in pieces of whole records, never one past the bound. */
+static void test_held_records_are_written_past_the_bound(void **state)
+{
+	struct fx *f = *state;
+	char detail[401];
+	struct stat st;
+	int i;
+
+	memset(detail, 'x', sizeof detail - 1);
+	detail[sizeof detail - 1] = '\0';
+	for (i = 0; i < 1000; i++) {
+		hold(f, T0, "relayed", "example.com", detail);
+		assert_int_equal(stat(f->path, &st), 0);
+		if (st.st_size > 0)
+			break;
+	}
+	assert_true(i < 1000);
+	assert_true(st.st_size >= AUDIT_HOLD_MAX);
+	assert_true(st.st_size < AUDIT_HOLD_MAX + AUDIT_LINE_MAX);
+	assert_verifies(f->path, (uint64_t)i + 1);
+	hold(f, T0, "relayed", "example.com", "last");
+	assert_int_equal(audit_release(f->a), 0);
+	assert_verifies(f->path, (uint64_t)i + 2);
+}
+
+/* A release that cannot write drops the held records whole and the chain
+ * continues from the file's last record. */
+static void test_failed_release_drops_held_records(void **state)
+{
+	struct fx *f = *state;
+	struct rlimit old, lim;
+	struct stat st, after;
+
+	add(f, T0, "accepted", "example.com", "before");
+	for (int i = 0; i < 10; i++)
+		hold(f, T0 + 1, "accepted", "example.com", "held, then lost");
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = (rlim_t)st.st_size + 300; /* room for a record or two: a torn batch */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	int rc = audit_release(f->a);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(rc, AM_EIO);
+	assert_int_equal(stat(f->path, &after), 0);
+	assert_int_equal(after.st_size, st.st_size);
+	assert_verifies(f->path, 1);
+	assert_int_equal(audit_release(f->a), 0); /* nothing left held */
+	add(f, T0 + 2, "accepted", "example.com", "after");
+	assert_verifies(f->path, 2);
+}
+
 /* ---- encoding --------------------------------------------------------- */
 
 static void test_hostile_fields_round_trip(void **state)
@@ -874,6 +993,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_refuses_symlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_last_line_is_cut_and_chain_continues, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_short_write_is_rolled_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_records_are_the_appended_ones, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_records_keep_their_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_records_are_written_past_the_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_release_drops_held_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_fields_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_detail_is_cut_and_documented, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments_are_refused, setup, teardown),
