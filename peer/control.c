@@ -750,6 +750,7 @@ static void do_peers(const struct control_env *env, const struct wire_request *r
 		w->handshakes = p[i].handshakes;
 		w->handshake_failures = p[i].handshake_failures;
 		w->tree_lazy = p[i].lazy;
+		w->tree_lazy_in = p[i].lazy_in;
 		w->ids_out = p[i].tree.ids_out;
 		w->ids_in = p[i].tree.ids_in;
 		w->grafts_out = p[i].tree.grafts_out;

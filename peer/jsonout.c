@@ -244,7 +244,8 @@ json_t *jsonout_peer(const struct wire_peer *p)
 	char keyid[2 * AM_KEYID_BYTES + 1];
 
 	am_keyid_hex(p->public_key, keyid);
-	json_t *tree = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "mode", p->tree_lazy ? "lazy" : "eager",
+	json_t *tree = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "mode",
+	                         p->tree_lazy ? "lazy" : "eager", "mode_in", p->tree_lazy_in ? "lazy" : "eager",
 	                         "ids_out", (json_int_t)p->ids_out, "ids_in", (json_int_t)p->ids_in,
 	                         "grafts_out", (json_int_t)p->grafts_out, "grafts_in", (json_int_t)p->grafts_in,
 	                         "grafted_out", (json_int_t)p->grafted_out, "prunes_out", (json_int_t)p->prunes_out,

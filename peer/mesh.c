@@ -655,6 +655,7 @@ int mesh_peers(struct mesh *m, struct mesh_peer_info **out, size_t *n)
 		q->sync_in = nb->sync_in;
 		q->sync_out = nb->sync_out;
 		q->lazy = nb->lazy;
+		q->lazy_in = nb->lazy_in;
 		q->tree = nb->tree;
 	}
 	pthread_mutex_unlock(&m->lock);

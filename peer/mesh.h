@@ -106,7 +106,8 @@ struct mesh_peer_info {
 	 * sync_out the round trip of a batch pushed to them until they
 	 * acknowledged it (their durable commit), measured on links we dial. */
 	struct hist sync_in, sync_out;
-	bool lazy;                    /* the link carries ids only (broadcast tree) */
+	bool lazy;                    /* we send them ids only (broadcast tree: they pruned us) */
+	bool lazy_in;                 /* they send us ids only (we pruned them) */
 	struct mesh_tree_counts tree;
 };
 

@@ -109,8 +109,9 @@ struct nb {
 	struct hist sync_in, sync_out;   /* see mesh_peer_info */
 
 	/* The broadcast tree (mesh_tree.h), guarded by mesh->lock. */
-	bool lazy;              /* the link carries ids, not bodies, both ways */
-	bool prune_out;         /* to tell them: we made the link lazy */
+	bool lazy;              /* we send them ids, not bodies (they pruned us) */
+	bool lazy_in;           /* they send us ids (we pruned them, no graft since) */
+	bool prune_out;         /* to tell them: send us ids only */
 	uint8_t (*graft_out)[AM_ID_BYTES]; /* ids to ask them for (SYNC_BATCH_MAX) */
 	size_t n_graft_out;
 	uint8_t (*graft_in)[AM_ID_BYTES];  /* ids they asked us for, answered by our

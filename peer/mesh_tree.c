@@ -53,8 +53,10 @@ static void graft_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], 
 	if (ok && abandoned) {
 		((struct nb *)who)->tree.grafts_abandoned++;
 	} else if (ok) {
+		/* we want their bodies again: the graft tells them (our side
+		 * toward them keeps its own mode) */
 		struct nb *nb = (struct nb *)who;
-		nb->lazy = false;
+		nb->lazy_in = false;
 		nb->prune_out = false;
 		id_append(&nb->graft_out, &nb->n_graft_out, id);
 		nb->tree.grafts_out++;
@@ -189,7 +191,7 @@ void mesh_tree_manual(struct mesh *m, uint64_t (*clock)(void *arg), void *arg, u
 void mesh_tree_reset(struct mesh *m, struct nb *nb)
 {
 	pthread_mutex_lock(&m->lock);
-	nb->lazy = false;
+	nb->lazy = nb->lazy_in = false;
 	nb->prune_out = false;
 	nb->n_graft_out = nb->n_graft_in = 0;
 	pthread_mutex_unlock(&m->lock);
@@ -242,9 +244,9 @@ void mesh_tree_heard(struct mesh *m, struct nb *nb, const struct wire_tree *t, s
 		return;
 	pthread_mutex_lock(&m->lock);
 	if (t->n_graft) {
-		/* a graft wins over a prune in the same message: it is the later wish */
+		/* they want our bodies (a graft wins over a prune in the same
+		 * message: it is the later wish); what we want of them is ours */
 		nb->lazy = false;
-		nb->prune_out = false;
 		nb->tree.grafts_in += t->n_graft;
 		for (size_t i = 0; i < t->n_graft; i++) {
 			if (ask)
@@ -284,16 +286,33 @@ void mesh_tree_held(struct mesh *m, const uint8_t id[AM_ID_BYTES])
 		plumtree_held(m->tree, id, 0);
 }
 
+/* Does another live link than nb bring us bodies? Caller holds m->lock. */
+static bool other_eager_in(struct mesh *m, const struct nb *nb)
+{
+	for (size_t i = 0; i < m->n_nbs; i++) {
+		const struct nb *o = m->nbs[i];
+		if (o != nb && !o->removed && o->state == MESH_UP && !o->lazy_in)
+			return true;
+	}
+	return false;
+}
+
 void mesh_tree_duplicates(struct mesh *m, struct nb *nb, uint64_t n)
 {
 	if (!n || m->tree_off || !m->tree)
 		return;
 	pthread_mutex_lock(&m->lock);
-	if (!nb->lazy) {
-		nb->lazy = true;
+	if (nb->lazy_in) {
+		/* bodies after our prune: it was lost with its message, or is
+		 * still on its way - say it again (it costs a flag) */
+		nb->prune_out = true;
+	} else if (other_eager_in(m, nb)) {
+		nb->lazy_in = true;
 		nb->prune_out = true;
 		nb->tree.prunes_out++;
 	}
+	/* else: our last link that brings bodies stays eager - a peer with
+	 * neighbours never waits on grafts for everything */
 	pthread_mutex_unlock(&m->lock);
 }
 

@@ -3,23 +3,34 @@
  * Plumtree, Leitão, Pereira and Rodrigues, SRDS 2007). Include only from
  * mesh*.c.
  *
- * Every link is eager or lazy (nb->lazy, both directions at once). On an
- * eager link a change goes as its body, as before; on a lazy one as its
- * 32-byte id only (Tree.ids beside the batch). The cursor moves over both
- * alike, so nothing is skipped: a lazy id is a promise "ask me".
+ * Each direction of a link is eager or lazy: nb->lazy is what we send
+ * them (they decide it: their prune makes it lazy, their graft eager),
+ * nb->lazy_in what they send us (we decide it). On an eager direction a
+ * change goes as its body, as before; on a lazy one as its 32-byte id only
+ * (Tree.ids beside the batch). The cursor moves over both alike, so
+ * nothing is skipped: a lazy id is a promise "ask me".
  *
- *   - a new session starts eager (mesh_tree_reset), so an initial sync or a
- *     reconnection after downtime moves bodies; so does every change this
- *     peer stored more than tree_live_s ago (a catch-up, not a broadcast);
+ * The paper prunes both directions of a link at once; with one tree for
+ * every origin and a burst in flight, that let a neighbour's duplicate cut
+ * off our own last eager source (its prune made its side toward us lazy
+ * too), and a peer could end with every link lazy, waiting a graft timer
+ * for each next change (issue 13: the simulation's withdrawal after a
+ * burst). Here only the receiver decides what it is sent, and it never
+ * prunes its last live link that brings bodies.
+ *
+ *   - a new session starts eager both ways (mesh_tree_reset), so an initial
+ *     sync or a reconnection after downtime moves bodies; so does every
+ *     change this peer stored more than tree_live_s ago (a catch-up, not a
+ *     broadcast);
  *   - a body received that we already held (a duplicate, over a batch, not
- *     a graft's answer) prunes the link: lazy here at once, and Tree.prune
- *     tells the other side;
+ *     a graft's answer) prunes what they send us: lazy_in here at once, and
+ *     Tree.prune tells them - unless no other live link brings us bodies;
  *   - an id announced that we do not hold starts a timer (tree_graft_ms;
- *     plumtree.h). If no body arrives in time, we graft: the link to the
- *     announcer turns eager, and its id goes in Tree.graft; the other side
- *     answers with the body in Tree.grafted (and turns eager too). No
- *     answer in tree_retry_ms: the next announcer, up to PLUMTREE_TRIES.
- *     This is also how the tree heals when an eager link or peer fails;
+ *     plumtree.h). If no body arrives in time, we graft: what the announcer
+ *     sends us turns eager (its id goes in Tree.graft; the announcer
+ *     answers with the body in Tree.grafted). No answer in tree_retry_ms:
+ *     the next announcer, up to PLUMTREE_TRIES. This is also how the tree
+ *     heals when an eager link or peer fails;
  *   - export policy decides every send: an id is announced only where the
  *     body could go (mesh_export.c, one decision for both), and a graft is
  *     answered only with what that decision allows now;

@@ -379,9 +379,14 @@ static void neighbours(struct metrics *m, struct expo *e)
 		expo_u64(e, "amesh_neighbour_tree_grafts_abandoned_total", EXPO_LABELS({"neighbour", p[i].name}),
 		         p[i].tree.grafts_abandoned);
 	expo_family(e, "amesh_neighbour_tree_lazy", EXPO_GAUGE,
-	            "1 when the link carries ids only (broadcast tree), 0 when it carries bodies.");
-	for (size_t i = 0; i < n; i++)
-		expo_u64(e, "amesh_neighbour_tree_lazy", EXPO_LABELS({"neighbour", p[i].name}), p[i].lazy ? 1 : 0);
+	            "1 when the link carries ids only (broadcast tree), 0 when it carries bodies, by direction "
+	            "(out: what this peer sends, the neighbour's choice; in: what it sends us, ours).");
+	for (size_t i = 0; i < n; i++) {
+		expo_u64(e, "amesh_neighbour_tree_lazy", EXPO_LABELS({"neighbour", p[i].name}, {"direction", "out"}),
+		         p[i].lazy ? 1 : 0);
+		expo_u64(e, "amesh_neighbour_tree_lazy", EXPO_LABELS({"neighbour", p[i].name}, {"direction", "in"}),
+		         p[i].lazy_in ? 1 : 0);
+	}
 	expo_family(e, "amesh_neighbour_indicators_held_total", EXPO_COUNTER,
 	            "Indicators not sent to the neighbour, by the export rule that held them back.");
 	for (size_t i = 0; i < n; i++)

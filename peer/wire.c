@@ -834,6 +834,7 @@ static int peers_to_pb(const struct wire_response *r, struct extras *x, Amesh__V
 		q->handshake_failures = w->handshake_failures;
 		amesh__v1__peer_tree__init(&x->pt[i]);
 		x->pt[i].lazy = w->tree_lazy;
+		x->pt[i].lazy_in = w->tree_lazy_in;
 		x->pt[i].ids_out = w->ids_out;
 		x->pt[i].ids_in = w->ids_in;
 		x->pt[i].grafts_out = w->grafts_out;
@@ -1822,6 +1823,7 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 			w->handshake_failures = q->handshake_failures;
 			if (q->tree) {
 				w->tree_lazy = q->tree->lazy;
+				w->tree_lazy_in = q->tree->lazy_in;
 				w->ids_out = q->tree->ids_out;
 				w->ids_in = q->tree->ids_in;
 				w->grafts_out = q->tree->grafts_out;

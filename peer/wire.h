@@ -242,7 +242,7 @@ struct wire_peer {
 	char state[16];
 	uint64_t last_sync, lag, in_accepted, in_duplicate, out_sent, handshakes, handshake_failures;
 	/* the broadcast tree on the link (mesh_tree.h) */
-	bool tree_lazy;
+	bool tree_lazy, tree_lazy_in; /* we send them ids only; they send us ids only */
 	uint64_t ids_out, ids_in, grafts_out, grafts_in, grafted_out, prunes_out, prunes_in;
 	uint64_t ids_dropped, grafts_abandoned;
 	struct wire_reason rejects[WIRE_REASONS_MAX];

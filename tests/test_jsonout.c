@@ -101,7 +101,7 @@ static void test_reals_are_short_and_null_is_null(void **state)
 	snprintf(peer.name, sizeof peer.name, "b");
 	s = print(jsonout_peer(&peer));
 	assert_non_null(strstr(s, "\"last_sync\":null"));
-	assert_non_null(strstr(s, "\"rejects\":{},\"held\":{},\"tree\":{\"mode\":\"eager\",\"ids_out\":0,"
+	assert_non_null(strstr(s, "\"rejects\":{},\"held\":{},\"tree\":{\"mode\":\"eager\",\"mode_in\":\"eager\",\"ids_out\":0,"
 	                          "\"ids_in\":0,\"grafts_out\":0,\"grafts_in\":0,\"grafted_out\":0,\"prunes_out\":0,"
 	                          "\"prunes_in\":0,\"ids_dropped\":0,\"grafts_abandoned\":0}}"));
 	free(s);

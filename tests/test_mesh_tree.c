@@ -245,9 +245,16 @@ static struct mesh_peer_info link_info(struct net *net, int at, int other)
 	return r;
 }
 
+/* at sends other ids only (other pruned it) */
 static bool lazy(struct net *net, int at, int other)
 {
 	return link_info(net, at, other).lazy;
+}
+
+/* other sends at ids only, as far as at knows (at pruned it) */
+static bool lazy_in(struct net *net, int at, int other)
+{
+	return link_info(net, at, other).lazy_in;
 }
 
 static size_t tick(struct net *net, int i)
@@ -260,8 +267,26 @@ static uint64_t deadline(struct net *net, int i)
 	return mesh_inproc_next_deadline(net->p[i].mesh);
 }
 
-/* A triangle 0-1-2 whose link 1-2 the tree made lazy: p0 submits, p1
- * and p2 take it from p0, then p2 gets it again from p1 (a duplicate). */
+static struct nb *nb_of_locked(struct net *net, int at, int other)
+{
+	struct nb *nb = mesh_nb_by_name(net->p[at].mesh, net->p[other].name);
+	assert_non_null(nb);
+	return nb;
+}
+
+static struct nb *nb_of(struct net *net, int at, int other)
+{
+	struct mesh *m = net->p[at].mesh;
+	pthread_mutex_lock(&m->lock);
+	struct nb *nb = mesh_nb_by_name(m, net->p[other].name);
+	pthread_mutex_unlock(&m->lock);
+	assert_non_null(nb);
+	return nb;
+}
+
+/* A triangle 0-1-2 where p1 sends p2 ids only: p0 submits, p1 and p2
+ * take it from p0, then p2 gets it again from p1 (a duplicate) and prunes
+ * what p1 sends it. */
 static struct net *lazy_triangle(void)
 {
 	struct net *net = net_new(3, "01 02 12");
@@ -278,7 +303,7 @@ static struct net *lazy_triangle(void)
 	assert_int_equal(r.items, 1);
 	assert_int_equal(r.duplicates, 1);
 	(void)pull(net, 1, 2); /* carries p2's prune to p1 */
-	assert_true(lazy(net, 2, 1));
+	assert_true(lazy_in(net, 2, 1));
 	assert_true(lazy(net, 1, 2));
 	return net;
 }
@@ -303,7 +328,7 @@ static void test_new_links_are_eager(void **state)
 	net_free(net);
 }
 
-static void test_duplicate_prunes_the_link_both_ends(void **state)
+static void test_duplicate_prunes_what_they_send_us(void **state)
 {
 	(void)state;
 	struct net *net = net_new(3, "01 02 12");
@@ -316,26 +341,36 @@ static void test_duplicate_prunes_the_link_both_ends(void **state)
 	assert_int_equal(pull(net, 1, 0).accepted, 1);
 	assert_int_equal(pull(net, 2, 0).accepted, 1);
 	assert_int_equal(pull(net, 2, 1).duplicates, 1);
-	/* lazy at once on the side that got the duplicate, */
-	assert_true(lazy(net, 2, 1));
+	/* p2 expects ids from p1 at once, */
+	assert_true(lazy_in(net, 2, 1));
 	assert_int_equal(link_info(net, 2, 1).tree.prunes_out, 1);
-	/* the other side only when told */
+	/* p1 sends them once told */
 	assert_false(lazy(net, 1, 2));
-	(void)pull(net, 1, 2);
+	/* what p2 sends p1 is p1's to decide: p2 forwards the change as a
+	 * body, p1 held it already and prunes p2 in turn */
+	struct mesh_inproc_result r = pull(net, 1, 2);
+	assert_int_equal(r.items, 1);
+	assert_int_equal(r.duplicates, 1);
 	assert_true(lazy(net, 1, 2));
 	assert_int_equal(link_info(net, 1, 2).tree.prunes_in, 1);
+	assert_true(lazy_in(net, 1, 2));
+	assert_false(lazy(net, 2, 1));
+	(void)pull(net, 2, 1); /* p1's prune */
+	assert_true(lazy(net, 2, 1));
+	assert_int_equal(link_info(net, 2, 1).tree.prunes_in, 1);
 	/* the links that delivered first stay eager */
-	assert_false(lazy(net, 1, 0));
-	assert_false(lazy(net, 0, 1));
-	assert_false(lazy(net, 2, 0));
-	assert_false(lazy(net, 0, 2));
-	/* the next change: bodies on the tree, only its id on the pruned link,
-	 * both ways, and nothing to graft since the bodies came in time */
-	uint8_t id[AM_ID_BYTES];
-	submit(net, 0, AM_CAT_PHISHING, id);
+	for (int a = 1; a < 3; a++) {
+		assert_false(lazy(net, a, 0));
+		assert_false(lazy_in(net, a, 0));
+		assert_false(lazy(net, 0, a));
+		assert_false(lazy_in(net, 0, a));
+	}
+	/* from then on ids only, both ways, nothing to graft since the
+	 * bodies came in time */
+	submit(net, 0, AM_CAT_PHISHING, NULL);
 	assert_int_equal(pull(net, 1, 0).accepted, 1);
 	assert_int_equal(pull(net, 2, 0).accepted, 1);
-	struct mesh_inproc_result r = pull(net, 2, 1);
+	r = pull(net, 2, 1);
 	assert_int_equal(r.items, 0);
 	assert_int_equal(r.ids, 1);
 	r = pull(net, 1, 2);
@@ -343,8 +378,8 @@ static void test_duplicate_prunes_the_link_both_ends(void **state)
 	assert_int_equal(r.ids, 1);
 	assert_int_equal(deadline(net, 1), 0);
 	assert_int_equal(deadline(net, 2), 0);
-	/* a second duplicate on a lazy link prunes nothing more */
 	assert_int_equal(link_info(net, 2, 1).tree.prunes_out, 1);
+	assert_int_equal(link_info(net, 1, 2).tree.prunes_out, 1);
 	net_free(net);
 }
 
@@ -359,7 +394,7 @@ static void test_new_session_is_eager_again(void **state)
 	submit(net, 0, AM_CAT_PHISHING, NULL);
 	assert_int_equal(pull(net, 1, 0).accepted, 1);
 	struct mesh_inproc_result r = pull(net, 2, 1); /* a handshake, then data */
-	assert_false(lazy(net, 2, 1));
+	assert_false(lazy_in(net, 2, 1));
 	assert_false(lazy(net, 1, 2));
 	assert_int_equal(r.items, 1);
 	assert_int_equal(r.ids, 0);
@@ -378,7 +413,7 @@ static void test_graft_answer_duplicate_prunes_nothing(void **state)
 	assert_int_equal(pull(net, 2, 1).ids, 1);
 	now_ms += GRAFT_MS;
 	assert_int_equal(tick(net, 2), 1);
-	assert_false(lazy(net, 2, 1));
+	assert_false(lazy_in(net, 2, 1));
 	/* the graft request travels; the body too, over p0 */
 	uint8_t *req, *reply;
 	size_t len, rlen;
@@ -393,8 +428,97 @@ static void test_graft_answer_duplicate_prunes_nothing(void **state)
 	assert_int_equal(r.grafted, 1);
 	assert_int_equal(r.duplicates, 1);
 	/* a graft's answer is no sign of a redundant path: the link stays eager */
-	assert_false(lazy(net, 2, 1));
+	assert_false(lazy_in(net, 2, 1));
+	assert_false(lazy(net, 1, 2));
 	assert_int_equal(link_info(net, 2, 1).tree.prunes_out, 1);
+	net_free(net);
+}
+
+/* The kind of fault behind the simulation's slow withdrawal after a burst
+ * (issue 13): a prune that made a peer's last source of bodies lazy, so it
+ * had neighbours but waited a graft timer for every next change. The
+ * origin p3 reaches p0 over p1 and p2; p0 pruned p2 (a duplicate), then p1
+ * got a duplicate from p0. That says p0's bodies are redundant for p1, not
+ * that p1's are for p0: a pruned paper-style link (both ways) left p0 with
+ * no source of bodies at all. */
+static void test_a_neighbours_prune_leaves_our_eager_source(void **state)
+{
+	(void)state;
+	struct net *net = net_new(4, "31 32 01 02");
+	net_open(net);
+	for (int to = 0; to < 4; to++)
+		for (int from = 0; from < 4; from++)
+			if (net->edge[to][from])
+				(void)pull(net, to, from);
+	submit(net, 3, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 3).accepted, 1);
+	assert_int_equal(pull(net, 2, 3).accepted, 1);
+	assert_int_equal(pull(net, 0, 1).accepted, 1);
+	assert_int_equal(pull(net, 0, 2).duplicates, 1); /* p0 prunes p2 */
+	assert_true(lazy_in(net, 0, 2));
+	/* p1 holds a body p0 sent it already (a burst's other path) */
+	mesh_tree_duplicates(net->p[1].mesh, nb_of(net, 1, 0), 1);
+	(void)pull(net, 0, 1); /* carries p1's prune to p0 */
+	assert_true(lazy(net, 0, 1));   /* p0 sends p1 ids now, */
+	assert_false(lazy_in(net, 0, 1)); /* but p1 still sends p0 bodies */
+	assert_false(lazy(net, 1, 0));
+	/* the next change reaches p0 as a body, no graft timer */
+	submit(net, 3, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 3).accepted, 1);
+	struct mesh_inproc_result r = pull(net, 0, 1);
+	assert_int_equal(r.items, 1);
+	assert_int_equal(r.accepted, 1);
+	assert_int_equal(deadline(net, 0), 0);
+	net_free(net);
+}
+
+/* A duplicate over our only live source of bodies prunes nothing: the
+ * body came by a graft, or from a link that is down now. */
+static void test_last_eager_source_is_never_pruned(void **state)
+{
+	(void)state;
+	struct net *net = lazy_triangle(); /* p2: p0 eager, p1 pruned */
+	uint64_t before = link_info(net, 2, 0).tree.prunes_out;
+	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), 1);
+	assert_false(lazy_in(net, 2, 0));
+	assert_int_equal(link_info(net, 2, 0).tree.prunes_out, before);
+	assert_false(mesh_inproc_dialer_pending(net->d[2][0]));
+	/* p1 eager again but its link down: still the only live source */
+	pthread_mutex_lock(&net->p[2].mesh->lock);
+	nb_of_locked(net, 2, 1)->lazy_in = false;
+	nb_of_locked(net, 2, 1)->state = MESH_DOWN;
+	pthread_mutex_unlock(&net->p[2].mesh->lock);
+	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), 1);
+	assert_false(lazy_in(net, 2, 0));
+	/* with another live source of bodies (a graft made p1 one) it is pruned */
+	pthread_mutex_lock(&net->p[2].mesh->lock);
+	nb_of_locked(net, 2, 1)->state = MESH_UP;
+	pthread_mutex_unlock(&net->p[2].mesh->lock);
+	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), 1);
+	assert_true(lazy_in(net, 2, 0));
+	assert_true(mesh_inproc_dialer_pending(net->d[2][0]));
+	net_free(net);
+}
+
+/* A prune lost on the way (its message failed): the next duplicate over
+ * the pruned link says it again. */
+static void test_prune_repeated_while_bodies_come(void **state)
+{
+	(void)state;
+	struct net *net = lazy_triangle();
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 0).accepted, 1);
+	/* p1 forgets it was pruned (as if the prune never arrived) */
+	pthread_mutex_lock(&net->p[1].mesh->lock);
+	nb_of_locked(net, 1, 2)->lazy = false;
+	pthread_mutex_unlock(&net->p[1].mesh->lock);
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.duplicates, 1);
+	assert_true(mesh_inproc_dialer_pending(net->d[2][1]));
+	(void)pull(net, 2, 1);
+	assert_true(lazy(net, 1, 2));
+	assert_int_equal(link_info(net, 2, 1).tree.prunes_out, 1); /* counted once */
 	net_free(net);
 }
 
@@ -416,10 +540,10 @@ static void test_graft_after_the_timer_turns_the_link_eager(void **state)
 	/* not a moment early */
 	now_ms = t0 + GRAFT_MS - 1;
 	assert_int_equal(tick(net, 2), 0);
-	assert_true(lazy(net, 2, 1));
+	assert_true(lazy_in(net, 2, 1));
 	now_ms = t0 + GRAFT_MS;
 	assert_int_equal(tick(net, 2), 1);
-	assert_false(lazy(net, 2, 1)); /* grafting makes the link eager at once */
+	assert_false(lazy_in(net, 2, 1)); /* grafting expects bodies at once */
 	assert_int_equal(link_info(net, 2, 1).tree.grafts_out, 1);
 	assert_true(mesh_inproc_dialer_pending(net->d[2][1]));
 	/* the graft rides on p2's next pull; p1 answers with the body and
@@ -436,7 +560,9 @@ static void test_graft_after_the_timer_turns_the_link_eager(void **state)
 	/* the eager path finally delivers: a duplicate, which prunes p0-p2 */
 	r = pull(net, 2, 0);
 	assert_int_equal(r.duplicates, 1);
-	assert_true(lazy(net, 2, 0));
+	assert_true(lazy_in(net, 2, 0));
+	(void)pull(net, 0, 2);
+	assert_true(lazy(net, 0, 2));
 	/* the next change comes to p2 as a body over p1 now */
 	submit(net, 0, AM_CAT_PHISHING, NULL);
 	assert_int_equal(pull(net, 1, 0).accepted, 1);
@@ -459,7 +585,7 @@ static void test_body_in_time_sends_no_graft(void **state)
 	assert_int_equal(deadline(net, 2), 0);
 	now_ms += 10 * RETRY_MS;
 	assert_int_equal(tick(net, 2), 0);
-	assert_true(lazy(net, 2, 1));
+	assert_true(lazy_in(net, 2, 1));
 	assert_int_equal(link_info(net, 2, 1).tree.grafts_out, 0);
 	net_free(net);
 }
@@ -487,17 +613,9 @@ static struct net *star_centre(void)
 {
 	struct net *net = net_new(3, "01 02");
 	net_open(net);
+	(void)pull(net, 0, 1);
+	(void)pull(net, 0, 2);
 	return net;
-}
-
-static struct nb *nb_of(struct net *net, int at, int other)
-{
-	struct mesh *m = net->p[at].mesh;
-	pthread_mutex_lock(&m->lock);
-	struct nb *nb = mesh_nb_by_name(m, net->p[other].name);
-	pthread_mutex_unlock(&m->lock);
-	assert_non_null(nb);
-	return nb;
 }
 
 static void announce(struct net *net, int at, int other, const uint8_t (*ids)[AM_ID_BYTES], size_t n)
@@ -529,10 +647,10 @@ static void test_unanswered_graft_asks_the_next_announcer(void **state)
 	struct net *net = star_centre();
 	uint8_t id[1][AM_ID_BYTES], got[AM_ID_BYTES];
 	randombytes_buf(id[0], AM_ID_BYTES);
-	/* both links lazy (as after duplicates), so a graft visibly changes one */
-	mesh_tree_duplicates(net->p[0].mesh, nb_of(net, 0, 1), 1);
-	mesh_tree_duplicates(net->p[0].mesh, nb_of(net, 0, 2), 1);
-	assert_true(lazy(net, 0, 1) && lazy(net, 0, 2));
+	/* both send ids only, so a graft visibly changes one */
+	pthread_mutex_lock(&net->p[0].mesh->lock);
+	nb_of_locked(net, 0, 1)->lazy_in = nb_of_locked(net, 0, 2)->lazy_in = true;
+	pthread_mutex_unlock(&net->p[0].mesh->lock);
 	uint64_t t0 = now_ms;
 	announce(net, 0, 1, id, 1);
 	now_ms += 10;
@@ -546,7 +664,7 @@ static void test_unanswered_graft_asks_the_next_announcer(void **state)
 		assert_int_equal(grafts_to(net, 0, who, got), 1);
 		assert_memory_equal(got, id[0], AM_ID_BYTES);
 		assert_int_equal(grafts_to(net, 0, other, NULL), 0);
-		assert_false(lazy(net, 0, who));
+		assert_false(lazy_in(net, 0, who));
 		assert_int_equal(deadline(net, 0), now_ms + RETRY_MS);
 		now_ms += RETRY_MS - 1;
 		assert_int_equal(tick(net, 0), 0);
@@ -746,8 +864,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_links_are_eager),
-		cmocka_unit_test(test_duplicate_prunes_the_link_both_ends),
+		cmocka_unit_test(test_duplicate_prunes_what_they_send_us),
 		cmocka_unit_test(test_new_session_is_eager_again),
+		cmocka_unit_test(test_a_neighbours_prune_leaves_our_eager_source),
+		cmocka_unit_test(test_last_eager_source_is_never_pruned),
+		cmocka_unit_test(test_prune_repeated_while_bodies_come),
 		cmocka_unit_test(test_graft_answer_duplicate_prunes_nothing),
 		cmocka_unit_test(test_graft_after_the_timer_turns_the_link_eager),
 		cmocka_unit_test(test_body_in_time_sends_no_graft),
