@@ -22,6 +22,7 @@
 #include "jsonout.h"
 #include "keyfile.h"
 #include "timefmt.h"
+#include "trace.h"
 #include "report.h"
 #include "sighting.h"
 #include "sightingcmd.h"
@@ -141,8 +142,11 @@ static int call(struct client **cl, struct wire_request *req, struct wire_respon
 			errorf("%s", err);
 			return EXIT_ERR;
 		}
+		trace_stamp("cli_connected", NULL);
 	}
-	return cliopt_call(*cl, req, resp);
+	int rv = cliopt_call(*cl, req, resp);
+	trace_stamp("cli_reply", NULL);
+	return rv;
 }
 
 /* An integer option in [min, max], or a usage error that says what it is. */
@@ -904,6 +908,8 @@ static int cmd_watch(int argc, char **argv)
 				print_signal_text(stdout, &e->signal, "");
 			}
 		}
+		if (resp.n_events)
+			trace_stamp("watch_printed", NULL);
 		req.after = resp.head;
 		req.wait_ms = 5000;
 		wire_response_clear(&resp);
@@ -1583,6 +1589,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "amesh: libsodium failed to initialise\n");
 		return EXIT_ERR;
 	}
+	trace_stamp("cli_main", argv[i]); /* the subcommand's name, nothing more */
 	argc = global_options_after(argc, argv, i);
 	for (size_t k = 0; k < sizeof subcommands / sizeof *subcommands; k++) {
 		if (strcmp(argv[i], subcommands[k].name) == 0) {

@@ -22,6 +22,7 @@
 #include "keyfile.h"
 #include "listen_guard.h"
 #include "log.h"
+#include "trace.h"
 #include "mesh.h"
 #include "nngexit.h"
 #include "metrics.h"
@@ -487,6 +488,7 @@ int main(int argc, char **argv)
 	am_keyid_hex(key->pk, keyid);
 	snprintf(running_listen, sizeof running_listen, "%s", cfg.listen);
 	snprintf(running_metrics, sizeof running_metrics, "%s", cfg.metrics_listen);
+	trace_stamp("self", cfg.name);
 	log_info("ameshd %s started: key %s, control %s, store %s, %zu neighbour%s%s%s%s%s", cfg.name, keyid,
 	         cfg.control, cfg.data_dir, cfg.n_neighbours, cfg.n_neighbours == 1 ? "" : "s",
 	         cfg.listen[0] ? ", listening on " : "", cfg.listen,

@@ -1,5 +1,6 @@
 /* apply.c - the one apply path: store write, then every subscriber, in commit order. */
 #include "apply.h"
+#include "trace.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -178,11 +179,14 @@ static int apply_batch(struct apply *a, enum apply_cause cause, const struct sto
 		goto out;
 	}
 	pthread_mutex_lock(&a->lock);
+	trace_stamp("apply_locked", NULL);
 	rv = own      ? store_apply_own(a->store, u, own, n, floor, seal, arg, now, results, seqs, prior)
 	     : cursor ? store_apply_cursor(a->store, u, n, now, results, seqs, prior, cursor_name, cursor)
 	              : store_apply_prior(a->store, u, n, now, results, seqs, prior);
-	if (rv == 0)
+	if (rv == 0) {
+		trace_stamp("store_committed", NULL);
 		tell_updates(a, cause, u, n, now, notes, results, seqs, prior);
+	}
 	pthread_mutex_unlock(&a->lock);
 out:
 	free(prior);

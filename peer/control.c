@@ -23,6 +23,7 @@
 #include "indicator.h"
 #include "hist.h"
 #include "log.h"
+#include "trace.h"
 #include "metrics.h"
 #include "nngexit.h"
 #include "nnglisten.h"
@@ -1576,7 +1577,9 @@ static void serve(struct worker *w, nng_msg *msg)
 			         (unsigned long long)__atomic_load_n(&c->dropped, __ATOMIC_RELAXED));
 		return;
 	}
+	trace_stamp("ctl_claimed", NULL);
 	rv = control_handle(c->env, nng_msg_body(msg), nng_msg_len(msg), &out, &out_len);
+	trace_stamp("ctl_handled", NULL);
 	nng_msg_free(msg);
 	if (rv != 0 || nng_msg_alloc(&reply, out_len) != 0) {
 		free(out);
@@ -1590,6 +1593,7 @@ static void serve(struct worker *w, nng_msg *msg)
 	nng_aio_set_timeout(w->aio, CONTROL_SEND_MS);
 	nng_ctx_send(w->ctx, w->aio);
 	nng_aio_wait(w->aio);
+	trace_stamp("ctl_sent", NULL);
 	if ((rv = nng_aio_result(w->aio)) != 0) {
 		nng_msg_free(nng_aio_get_msg(w->aio));
 		nng_aio_set_msg(w->aio, NULL);
@@ -1627,6 +1631,7 @@ static void *worker_main(void *arg)
 				break;
 			continue;
 		}
+		trace_stamp("ctl_recv", NULL);
 		serve(w, nng_aio_get_msg(w->aio));
 	}
 	return NULL;

@@ -1,5 +1,6 @@
 /* events.c - a bounded ring of applied changes for live watchers. */
 #include "events.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -62,6 +63,7 @@ void events_push(struct events *e, enum event_type type, const struct am_indicat
 	snprintf(ev->from, sizeof ev->from, "%s", from ? from : "");
 	pthread_cond_broadcast(&e->cond);
 	pthread_mutex_unlock(&e->lock);
+	trace_stamp("event", NULL);
 }
 
 int events_wait(struct events *e, uint64_t after, struct event *out, size_t max, unsigned wait_ms,

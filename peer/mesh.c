@@ -10,6 +10,7 @@
 #include "log.h"
 #include "mesh_impl.h"
 #include "mesh_tree.h"
+#include "trace.h"
 #include "ratelimit.h"
 #include "session_table.h"
 #include "text.h"
@@ -180,6 +181,7 @@ void mesh_bump_gen(struct mesh *m)
 	m->gen++;
 	pthread_cond_broadcast(&m->changed);
 	pthread_mutex_unlock(&m->lock);
+	trace_stamp("gen_bump", NULL);
 }
 
 void mesh_notify(struct mesh *m)

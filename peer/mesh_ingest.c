@@ -17,6 +17,7 @@
 #include "timefmt.h"
 #include "wire.h"
 #include "workpool.h"
+#include "trace.h"
 
 /* --- ingest: what this peer accepts from a neighbour --- */
 
@@ -510,6 +511,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, boo
 	}
 	/* first and second pass (sort_items, check_one): done ahead on the
 	 * pool while the batch before this one committed, or now */
+	trace_stamp("ingest_prechecked", nb->name);
 	if (ahead) {
 		mesh_ingest_ahead_finish(ahead);
 	} else {
@@ -548,6 +550,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, boo
 		q->state = !known ? P_REJECT : q->ind.expires_at <= now ? P_REJECT : P_READY;
 		q->reason = !known ? MESH_R_UNTRUSTED_ORIGIN : MESH_R_EXPIRED;
 	}
+	trace_stamp("verified", nb->name);
 	/* third pass, in batch order: everything that depends on order or on
 	 * this peer's state, and the refusals' audit records */
 	for (size_t i = 0; i < b->n; i++) {
@@ -639,6 +642,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, boo
 	if (np) {
 		/* the batch and the cursor that acknowledges it: one commit */
 		rv = apply_received(m->apply, u, np, now, res, nb->name, &c);
+		trace_stamp("ingest_applied", nb->name);
 		commits++;
 		if (rv != 0) {
 			store_trouble(m, nb, rv, np);

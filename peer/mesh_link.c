@@ -15,6 +15,7 @@
 #include "mesh_ingest.h"
 #include "mesh_tree.h"
 #include "timefmt.h"
+#include "trace.h"
 #include "wire_sync.h"
 
 static bool stopping(const struct link *l)
@@ -60,6 +61,7 @@ static int ctx_call_start(nng_ctx ctx, nng_aio *aio, const uint8_t *buf, size_t 
 	nng_aio_set_timeout(aio, after_send && timeout_ms > MESH_SEND_TIMEOUT_MS ? MESH_SEND_TIMEOUT_MS : timeout_ms);
 	nng_ctx_send(ctx, aio);
 	nng_aio_wait(aio);
+	trace_stamp("call_sent", NULL);
 	if (after_send)
 		pthread_rwlock_unlock(after_send);
 	if ((rv = nng_aio_result(aio)) != 0) {
@@ -83,6 +85,7 @@ static int ctx_call_finish(nng_aio *aio, uint8_t **reply, size_t *reply_len)
 	nng_aio_wait(aio);
 	if ((rv = nng_aio_result(aio)) != 0)
 		return rv;
+	trace_stamp("call_recv", NULL);
 	msg = nng_aio_get_msg(aio);
 	nng_aio_set_msg(aio, NULL);
 	*reply_len = nng_msg_len(msg);
@@ -382,6 +385,8 @@ static void *puller_main(void *arg)
 		}
 		retried = false;
 		backoff = 0;
+		if (resp.batch.n || resp.tree.n_ids)
+			trace_stamp("pull_opened", l->nb->name);
 		set_state(m, l->nb, MESH_UP); /* an authentic answer: the link is up */
 		if (!followed)
 			inflight = pull_next(l, gen, &resp, &slot, &sent);
@@ -532,17 +537,21 @@ static void *pusher_main(void *arg)
 				/* scan on at once only while the scan moves: `more' also
 				 * says the log's head is past its last entry (a swept
 				 * record), which no scan can reach */
-				if (!more || upto == start)
+				if (!more || upto == start) {
 					mesh_wait_change(m, store_gen, MESH_LONGPOLL_MS);
+					trace_stamp("push_wake", l->nb->name);
+				}
 				continue;
 			}
 		}
 		policy_export_free(&exp);
 		size_t pushed = req.push.n;
+		trace_stamp("push_built", l->nb->name);
 		double t0 = hist_now();
 		bool offered = known && req.push.n > 0 && from == acked;
 		int rv = sync_call(l, ctx, aio, gen, &req, &m->policy_rw, &resp);
 		wire_sync_request_clear(&req);
+		trace_stamp("push_acked", l->nb->name);
 		if (rv == 0 && pushed) {
 			pthread_mutex_lock(&m->lock);
 			hist_observe(&l->nb->sync_out, hist_now() - t0);

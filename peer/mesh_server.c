@@ -17,6 +17,7 @@
 #include "mesh_ingest.h"
 #include "mesh_tree.h"
 #include "ratelimit.h"
+#include "trace.h"
 #include "session_table.h"
 #include "timefmt.h"
 #include "wire_sync.h"
@@ -182,8 +183,11 @@ static void serve_pull(struct mesh *m, struct nb *nb, const struct wire_sync_req
 			break;
 		pthread_rwlock_unlock(&m->policy_rw); /* never held while parked */
 		mesh_wait_change(m, gen, (unsigned)(deadline_ms - now_ms));
+		trace_stamp("poll_wake", nb->name);
 	}
 	*policy_held = true;
+	if (batch->n || tree->n_ids)
+		trace_stamp("poll_built", nb->name);
 	batch->upto = from;
 	batch->more = more;
 	*idle = batch->n == 0 && tree->n_ids == 0 && !more;
@@ -311,6 +315,7 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 	if (rv != 0)
 		return session_refused_frame(rv == AM_EREPLAY ? "replay" : "refused", out, out_len);
 	struct nb *nb = owner;
+	trace_stamp("srv_open", nb->name);
 	/* a reconnected dialer resumes its session on a new pipe: an authentic
 	 * frame proves that pipe as well as a Hello would */
 	if (msg)
@@ -366,11 +371,14 @@ static void *server_worker(void *arg)
 		if (rv != 0)
 			continue;
 		nng_msg *msg = nng_aio_get_msg(w->aio), *reply;
+		trace_stamp("srv_recv", NULL);
 		uint8_t *out = NULL;
 		size_t out_len = 0;
 		bool policy_held = false, idle = false;
 		rv = serve_frame(m, nng_msg_body(msg), nng_msg_len(msg), msg, NULL, &policy_held, &idle, &out, &out_len);
 		nng_msg_free(msg);
+		if (!idle)
+			trace_stamp("srv_sealed", NULL);
 		if (rv != 0 || !out || nng_msg_alloc(&reply, out_len) != 0) {
 			free(out);
 			if (policy_held)
@@ -384,6 +392,8 @@ static void *server_worker(void *arg)
 		nng_aio_set_timeout(w->aio, MESH_SEND_TIMEOUT_MS);
 		nng_ctx_send(w->ctx, w->aio);
 		nng_aio_wait(w->aio);
+		if (!idle)
+			trace_stamp("srv_sent", NULL);
 		if (policy_held)
 			pthread_rwlock_unlock(&m->policy_rw);
 		if (nng_aio_result(w->aio) != 0)

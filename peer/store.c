@@ -1,5 +1,6 @@
 /* store.c - indicator state, change log and expiry index in LMDB (see store.h). */
 #include "store.h"
+#include "trace.h"
 
 #include "domain.h"
 
@@ -912,6 +913,7 @@ static int apply_txn(struct store *s, const struct store_update *u, size_t n, ui
 		goto fail_mdb;
 	}
 	/* Without MDB_NOSYNC the commit fsyncs: durable when it returns. */
+	trace_stamp("txn_built", NULL);
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc != 0)
