@@ -21,15 +21,19 @@
  *     turns a loss into a retransmission after an RTO of max(200 ms, 2 RTT);
  *   - time spent computing: each peer is charged per frame by a cost
  *     model that prices what the real code reports it did (mesh_ingest's
- *     tally): a parse and duplicate check per body, the signatures it
- *     verified spread over the peer's --cores (the verify pool: cores - 1
- *     helpers and the receiving thread, so ceil(verified / cores) verify
- *     times), and one commit time per durable commit it made (the batch
- *     and its cursor are one; a batch that stored nothing makes none). A
+ *     tally): a parse and duplicate check per body and a verify per
+ *     signature it checked, spread over the peer's --cores as the verify
+ *     pool spreads them (cores - 1 helpers and the receiving thread), and
+ *     one commit time per durable commit it made (the batch and its
+ *     cursor are one; a batch that stored nothing makes none). A
  *     peer does one frame at a time: ameshd ingests each link on its own
  *     thread, but the verify pool already spreads one batch over every
  *     core, and LMDB has one writer, so the total matches. The work itself
- *     is done for real; its duration is the model's, not the host's;
+ *     is done for real; its duration is the model's, not the host's.
+ *     Not modelled: the puller's check-ahead (mesh_link.c, dc5e69f: a
+ *     second pull in flight and the next batch verified during this
+ *     one's commit) - here a receiver pulls again after its commit, so a
+ *     burst's times are pessimistic by up to a round trip per batch;
  *   - the link threads: each direction of a link is its receiver's
  *     long-poll of the sender (mesh_inproc.h); a pull that finds nothing
  *     parks at the sender until the sender's store changes. The 3 s
@@ -567,16 +571,21 @@ static void do_reply(struct sim *s, int k, uint64_t t, uint8_t *f, size_t len)
 		cost += s->p.handshake_us;
 	} else {
 		/* What mesh_ingest did, as its tally says (mesh_ingest.h), priced:
-		 * every body is parsed and looked up (first pass); the signatures
-		 * it had to check are spread over the peer's cores (the verify
-		 * pool: cores - 1 helpers and the receiving thread, workpool.h), so
-		 * they take ceil(verified / cores) verify times; and each durable
-		 * commit it made - the batch with its cursor in one, none when it
-		 * stored nothing (a duplicate costs no fsync) - a commit time. */
+		 * each body's parse and duplicate check, and each signature it had
+		 * to verify, run on the verify pool (cores - 1 helpers and the
+		 * receiving thread, workpool.h; parse and duplicate check moved
+		 * there in ed393a6), so that work takes its total over the peer's
+		 * cores, rounded up, and never less than one verify; then each
+		 * durable commit it made - the batch with its cursor in one, none
+		 * when it stored nothing (a duplicate costs no fsync) - a commit
+		 * time. */
 		s->total_verifies += r.verified;
 		s->commits += r.commits;
-		cost += (uint64_t)(r.items + r.grafted) * s->p.dup_us;
-		cost += (r.verified + s->p.cores - 1) / s->p.cores * s->p.verify_us;
+		uint64_t pool = (uint64_t)(r.items + r.grafted) * s->p.dup_us + r.verified * s->p.verify_us;
+		pool = (pool + s->p.cores - 1) / s->p.cores;
+		if (r.verified && pool < s->p.verify_us)
+			pool = s->p.verify_us;
+		cost += pool;
 		cost += r.commits * s->p.commit_us;
 	}
 	uint64_t done = start + cost;
