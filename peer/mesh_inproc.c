@@ -71,8 +71,41 @@ int mesh_inproc_request(struct mesh_inproc_dialer *d, uint8_t **frame, size_t *l
 	return rv;
 }
 
+/* The pull after an answer whose batch says the sender has more: after
+ * that batch's end, as if committed, answered at once (wait 0), with our
+ * prune and grafts riding on it - puller_main's pull_next (mesh_link.c). */
+static int request_next(struct mesh_inproc_dialer *d, const struct wire_sync_response *resp, uint8_t **frame,
+                        size_t *len)
+{
+	struct wire_sync_request req;
+	uint8_t *plain = NULL;
+	size_t plain_len;
+	int rv;
+
+	memset(&req, 0, sizeof req);
+	req.after = resp->batch.upto;
+	memcpy(req.epoch, resp->batch.epoch, sizeof req.epoch);
+	memcpy(req.policy, resp->batch.policy, sizeof req.policy);
+	req.pull = true;
+	req.wait_ms = 0;
+	mesh_tree_take(d->m, d->nb, true, &req.tree);
+	rv = wire_sync_request_pack(&req, &plain, &plain_len);
+	wire_sync_request_clear(&req);
+	if (rv != 0)
+		return rv;
+	rv = session_seal(d->sess, plain, plain_len, frame, len);
+	free(plain);
+	return rv;
+}
+
 int mesh_inproc_reply(struct mesh_inproc_dialer *d, const uint8_t *frame, size_t len,
                       struct mesh_inproc_result *r)
+{
+	return mesh_inproc_reply_ahead(d, frame, len, r, NULL, NULL);
+}
+
+int mesh_inproc_reply_ahead(struct mesh_inproc_dialer *d, const uint8_t *frame, size_t len,
+                            struct mesh_inproc_result *r, uint8_t **next, size_t *next_len)
 {
 	struct wire_sync_response resp;
 	char err[AM_ERRLEN];
@@ -81,6 +114,8 @@ int mesh_inproc_reply(struct mesh_inproc_dialer *d, const uint8_t *frame, size_t
 	int rv;
 
 	memset(r, 0, sizeof *r);
+	if (next)
+		*next = NULL;
 	if (!d->sess) {
 		if (!d->pend)
 			return AM_EHANDSHAKE;
@@ -107,6 +142,11 @@ int mesh_inproc_reply(struct mesh_inproc_dialer *d, const uint8_t *frame, size_t
 	if (rv != 0)
 		goto drop;
 	struct mesh_ingest_tally t;
+	if (next && resp.batch.present && resp.batch.more && resp.batch.n &&
+	    (rv = request_next(d, &resp, next, next_len)) != 0) {
+		wire_sync_response_clear(&resp);
+		return rv; /* cannot seal: nothing ingested, the session kept */
+	}
 	mesh_tree_heard(d->m, d->nb, &resp.tree, NULL);
 	int irv = mesh_ingest_pulled(d->m, d->nb, &resp, NULL, &t);
 	wire_sync_response_clear(&resp);

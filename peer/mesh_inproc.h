@@ -57,6 +57,15 @@ struct mesh_inproc_result {
 int mesh_inproc_reply(struct mesh_inproc_dialer *d, const uint8_t *frame, size_t len,
                       struct mesh_inproc_result *r);
 
+/* The same, as the puller checking ahead (mesh_link.c, issue 13): when the
+ * answer's batch says the sender has more at once, *next (malloc'd, caller
+ * frees; NULL otherwise) is the next pull - after that batch's end, wait 0
+ * - sealed on arrival, before the batch is ingested, so it can travel
+ * while this one is checked and committed. At most two pulls are then in
+ * flight; the driver sends *next at once and no pull after this reply. */
+int mesh_inproc_reply_ahead(struct mesh_inproc_dialer *d, const uint8_t *frame, size_t len,
+                            struct mesh_inproc_result *r, uint8_t **next, size_t *next_len);
+
 /* The serving side: mesh_server_frame (mesh_server.h), every sender from
  * one source address, "in-process" - so more than HELLO_SOURCE_BURST
  * Hellos at once are refused, as from one real address. */

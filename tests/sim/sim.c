@@ -4,7 +4,7 @@
  *
  *   amesh-sim [--peers N] [--shape random|hubs] [--degree D] [--burst B]
  *             [--origins K] [--seed S | --seeds A-B] [--latency MIN:MAX]
- *             [--mbps R] [--loss P] [--cores C] [--verify-us U] [--dup-us U]
+ *             [--mbps R] [--loss P] [--cores C] [--ahead 1|0] [--verify-us U] [--dup-us U]
  *             [--commit-us U] [--graft-ms G] [--dir D] [--selftest]
  *
  * What is real: every peer is a real store (LMDB), apply path, trust store
@@ -18,7 +18,8 @@
  * What is modelled, on a virtual clock (so a run is deterministic: the same
  * seed gives the same trace digest):
  *   - the network: per link a latency, a bandwidth and a loss rate; TCP
- *     turns a loss into a retransmission after an RTO of max(200 ms, 2 RTT);
+ *     turns a loss into a retransmission after an RTO of max(200 ms, 2 RTT),
+ *     and keeps each direction in order (a late frame holds up the next);
  *   - time spent computing: each peer is charged per frame by a cost
  *     model that prices what the real code reports it did (mesh_ingest's
  *     tally): a parse and duplicate check per body and a verify per
@@ -26,14 +27,16 @@
  *     pool spreads them (cores - 1 helpers and the receiving thread), and
  *     one commit time per durable commit it made (the batch and its
  *     cursor are one; a batch that stored nothing makes none). A
- *     peer does one frame at a time: ameshd ingests each link on its own
- *     thread, but the verify pool already spreads one batch over every
- *     core, and LMDB has one writer, so the total matches. The work itself
+ *     peer's cores do one frame's work at a time: ameshd ingests each link
+ *     on its own thread, but the verify pool already spreads one batch
+ *     over every core, so the total matches. The work itself
  *     is done for real; its duration is the model's, not the host's.
- *     Not modelled: the puller's check-ahead (mesh_link.c, dc5e69f: a
- *     second pull in flight and the next batch verified during this
- *     one's commit) - here a receiver pulls again after its commit, so a
- *     burst's times are pessimistic by up to a round trip per batch;
+ *     Commits take the store's one writer, not the cores (an fsync waits
+ *     on the disk);
+ *   - the puller checking ahead (mesh_link.c, --ahead 1): an answer that
+ *     says the sender has more sends the next pull at once (after that
+ *     batch's end), so two may be in flight, and the next batch's checks
+ *     run while this one commits; --ahead 0 pulls again after each commit;
  *   - the link threads: each direction of a link is its receiver's
  *     long-poll of the sender (mesh_inproc.h); a pull that finds nothing
  *     parks at the sender until the sender's store changes. The 3 s
@@ -98,6 +101,7 @@ struct params {
 	double loss;
 	uint32_t verify_us, dup_us, commit_us, serve_us, frame_us, handshake_us;
 	uint32_t cores;       /* per peer: the verify pool's width (workpool.h) */
+	int ahead;            /* the puller checks ahead (mesh_link.c); 0 = one pull at a time */
 	unsigned graft_ms;    /* broadcast tree's graft timer; 0 = no tree (flooding) */
 	char dir[512];
 	int quiet;
@@ -135,6 +139,7 @@ struct peer {
 	struct apply *apply;
 	struct mesh *mesh;
 	uint64_t busy_until;  /* virtual us: its CPU is busy until then */
+	uint64_t disk_until;  /* its store's one writer is busy until then (LMDB) */
 	uint64_t wake_at;     /* a store change becomes visible; 0 = none pending */
 	uint64_t tick_at;     /* its next graft timer (virtual us); 0 = none */
 	int *out;             /* directed links it serves (it is the sender) */
@@ -148,6 +153,9 @@ struct dlink {
 	uint32_t lat_us;
 	bool parked;
 	bool up;
+	uint64_t req_at, rep_at; /* last arrival each way: one TCP stream keeps order */
+	uint64_t checked_at;  /* the receiver's pool checks of the last reply end */
+	uint64_t done_at;     /* ... and its link thread is done with it */
 	/* traffic */
 	uint64_t frames, bytes, bodies, accepted, dups, ids, grafted;
 };
@@ -256,6 +264,18 @@ static uint64_t transit(struct sim *s, const struct dlink *l, size_t len)
 	while (s->p.loss > 0 && rng_unit() < s->p.loss)
 		t += rto;
 	return t;
+}
+
+/* When a frame sent at t over l arrives: after transit, and not before the
+ * frame sent before it the same way (one TCP connection: a loss delays
+ * what follows it too). *last: the link's last arrival that way. */
+static uint64_t arrival(struct sim *s, const struct dlink *l, size_t len, uint64_t t, uint64_t *last)
+{
+	uint64_t a = t + transit(s, l, len);
+	if (a < *last)
+		a = *last;
+	*last = a;
+	return a;
 }
 
 /* ---------- which indicator a notice is about ---------- */
@@ -516,7 +536,7 @@ static void do_pull(struct sim *s, int k, uint64_t t)
 		die("request", s->peers[l->to].name);
 	l->frames++;
 	l->bytes += len;
-	push(s, t + transit(s, l, len), EV_SERVE, k, l->from, f, len);
+	push(s, arrival(s, l, len, t, &l->req_at), EV_SERVE, k, l->from, f, len);
 }
 
 /* The sender serves a pull that reached it at t (or woke at t). */
@@ -550,22 +570,39 @@ static void do_serve(struct sim *s, int k, uint64_t t, uint8_t *f, size_t len)
 	l->frames++;
 	l->bytes += rlen;
 	trace(s, t, EV_SERVE, (uint64_t)k, rlen, 1);
-	push(s, done + transit(s, l, rlen), EV_REPLY, k, l->to, reply, rlen);
+	push(s, arrival(s, l, rlen, done, &l->rep_at), EV_REPLY, k, l->to, reply, rlen);
 }
 
+/* A reply reached the receiver at t. Two resources per peer: its cores
+ * (busy_until: opening the frame, then the verify pool's work) and its
+ * store's one writer (disk_until: the durable commits, LMDB's single
+ * writer); a commit holds the link's thread and the writer, not the cores,
+ * which meanwhile serve and check for other links - and, checking ahead,
+ * for this link's next batch. */
 static void do_reply(struct sim *s, int k, uint64_t t, uint8_t *f, size_t len)
 {
 	struct dlink *l = &s->links[k];
+	struct peer *p = &s->peers[l->to];
 	struct mesh_inproc_result r;
+	uint8_t *next = NULL;
+	size_t next_len = 0;
 	uint64_t start = cpu_start(s, l->to, t);
 	s->cur_peer = l->to;
 	uint64_t h = host_us();
-	int rv = mesh_inproc_reply(l->d, f, len, &r);
+	int rv = mesh_inproc_reply_ahead(l->d, f, len, &r, s->p.ahead ? &next : NULL, &next_len);
 	s->host_ingest_us += host_us() - h;
 	free(f);
 	if (rv != 0)
-		die("reply refused", s->peers[l->to].name);
-	uint64_t cost = s->p.frame_us;
+		die("reply refused", p->name);
+	if (next) {
+		/* the puller sends it when it collects this answer: on arrival,
+		 * or once it has finished checking the batch before */
+		uint64_t sent = t > l->checked_at ? t : l->checked_at;
+		l->frames++;
+		l->bytes += next_len;
+		push(s, arrival(s, l, next_len, sent, &l->req_at), EV_SERVE, k, l->from, next, next_len);
+	}
+	uint64_t cost = s->p.frame_us, commit = 0;
 	if (r.handshake) {
 		l->up = true;
 		cost += s->p.handshake_us;
@@ -586,12 +623,23 @@ static void do_reply(struct sim *s, int k, uint64_t t, uint8_t *f, size_t len)
 		if (r.verified && pool < s->p.verify_us)
 			pool = s->p.verify_us;
 		cost += pool;
-		cost += r.commits * s->p.commit_us;
+		commit = r.commits * s->p.commit_us;
 	}
-	uint64_t done = start + cost;
-	s->peers[l->to].busy_until = done;
-	s->peers[l->to].cpu_us += cost;
-	s->peers[l->to].bodies_in += r.items + r.grafted;
+	uint64_t checked = start + cost;
+	p->busy_until = checked;
+	l->checked_at = checked;
+	/* the batch's ordered pass and commit follow the batch before on this
+	 * link's thread, and wait for the writer */
+	uint64_t done = checked > l->done_at ? checked : l->done_at;
+	if (commit) {
+		if (done < p->disk_until)
+			done = p->disk_until;
+		done += commit;
+		p->disk_until = done;
+	}
+	l->done_at = done;
+	p->cpu_us += cost + commit;
+	p->bodies_in += r.items + r.grafted;
 	settle(s, l->to, done);
 	l->bodies += r.items + r.grafted;
 	l->ids += r.ids;
@@ -601,7 +649,8 @@ static void do_reply(struct sim *s, int k, uint64_t t, uint8_t *f, size_t len)
 	trace(s, t, EV_REPLY, (uint64_t)k, len, r.items << 32 | r.accepted << 16 | r.duplicates);
 	if (r.accepted)
 		wake_later(s, l->to, done);
-	push(s, done, EV_PULL, k, l->to, NULL, 0);
+	if (!next)
+		push(s, done, EV_PULL, k, l->to, NULL, 0); /* the next pull once this one is done */
 	tick_later(s, l->to);
 }
 
@@ -1189,7 +1238,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: amesh-sim [--peers N] [--shape random|hubs] [--degree D] [--burst B] [--origins K]\n"
 	                "                 [--seed S | --seeds A-B] [--latency MIN:MAX (ms)] [--mbps R] [--loss P]\n"
-	                "                 [--cores C] [--verify-us U] [--dup-us U] [--commit-us U]\n"
+	                "                 [--cores C] [--ahead 1|0] [--verify-us U] [--dup-us U] [--commit-us U]\n"
 	                "                 [--graft-ms G (0 = flooding)] [--dir D] [--selftest]\n");
 	exit(2);
 }
@@ -1221,7 +1270,7 @@ int main(int argc, char **argv)
 		.peers = 20, .degree = 4, .burst = 10000, .origins = 1, .seed = 1,
 		.lat_min_us = 5000, .lat_max_us = 100000, .mbps = 100, .loss = 0.001,
 		.verify_us = 60, .dup_us = 3, .commit_us = 400, .serve_us = 30, .frame_us = 20, .handshake_us = 300,
-		.cores = 2, .graft_ms = 400,
+		.cores = 2, .ahead = 1, .graft_ms = 400,
 	};
 	bool selftest = false;
 	uint64_t seed_lo = 1, seed_hi = 1;
@@ -1266,6 +1315,8 @@ int main(int argc, char **argv)
 			p.loss = atof(v);
 		else if (strcmp(a, "--cores") == 0)
 			p.cores = (uint32_t)atoi(v);
+		else if (strcmp(a, "--ahead") == 0)
+			p.ahead = strcmp(v, "1") == 0 ? 1 : strcmp(v, "0") == 0 ? 0 : (usage(), 0);
 		else if (strcmp(a, "--verify-us") == 0)
 			p.verify_us = (uint32_t)atoi(v);
 		else if (strcmp(a, "--dup-us") == 0)
@@ -1295,9 +1346,9 @@ int main(int argc, char **argv)
 			die("out of memory", NULL);
 		printf("model: latency %.0f-%.0f ms per link, %.0f Mbit/s, loss %.2f%% (TCP RTO); CPU per peer: %u cores"
 		       " (verify pool), verify %u us, parse and duplicate check %u us per body, durable commit %u us;"
-		       " broadcast tree: %s (graft timer %u ms)\n",
+		       " puller checks ahead: %s; broadcast tree: %s (graft timer %u ms)\n",
 		       p.lat_min_us / 1000.0, p.lat_max_us / 1000.0, p.mbps, p.loss * 100, p.cores, p.verify_us, p.dup_us,
-		       p.commit_us, p.graft_ms ? "on" : "off", p.graft_ms);
+		       p.commit_us, p.ahead ? "yes" : "no", p.graft_ms ? "on" : "off", p.graft_ms);
 		p.quiet = n > 1;
 		for (size_t i = 0; i < n; i++) {
 			p.seed = seed_lo + i;
