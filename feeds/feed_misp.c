@@ -406,14 +406,30 @@ int feed_misp_dir(const char *dir, const struct feed_sink *sink, char *err, size
 		snprintf(epath, sizeof epath, "%s/%s.json", dir, key);
 		if (sink->file)
 			sink->file(sink->arg, epath);
-		if ((rv = feed_read_file(epath, FEED_INPUT_MAX, &ev, &evlen, err, errlen)) != 0)
-			goto out;
-		rv = feed_misp_parse(ev, evlen, sink, err, errlen);
+		/* An event file that is missing (a feed fetched while it was
+		 * rewritten), unreadable or not a MISP event costs that event,
+		 * reported under its name; the feed's other events are read. */
+		char why[AM_ERRLEN];
+		bool event_fault;
+		rv = feed_read_file(epath, FEED_INPUT_MAX, &ev, &evlen, why, sizeof why);
+		if (rv == 0) {
+			/* AM_EDECODE is the parser's own verdict on the file; any
+			 * other value came from the sink (the daemon) and stops */
+			rv = feed_misp_parse(ev, evlen, sink, why, sizeof why);
+			event_fault = rv == AM_EDECODE;
+		} else {
+			event_fault = rv != AM_ENOMEM;
+		}
 		free(ev);
+		if (event_fault) {
+			char w[AM_ERRLEN + 40];
+			snprintf(w, sizeof w, "the event listed in manifest.json: %s", why);
+			sink->skip(sink->arg, 0, FEED_SKIP_MALFORMED, key, strlen(key), w);
+			rv = 0;
+			continue;
+		}
 		if (rv != 0) {
-			char inner[AM_ERRLEN];
-			snprintf(inner, sizeof inner, "%s", err);
-			snprintf(err, errlen, "%s: %s", epath, inner);
+			snprintf(err, errlen, "%s: %s", epath, why);
 			goto out;
 		}
 	}

@@ -368,6 +368,22 @@ static void test_misp_feed_directory(void **state)
 	expect(got, want);
 }
 
+/* An event file that is missing or not JSON costs that event, named by
+ * its uuid; the feed's other events are read. */
+static void test_misp_feed_broken_events_cost_themselves(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("misp-feed-partial", FEED_AUTO, &opt, &o);
+	assert_non_null(strstr(got, "ok after-broken-events.example phishing 80\n"));
+	assert_non_null(strstr(got, "0 skip malformed `7a000000-0000-4aaa-8bbb-000000000001'\n"
+	                            "  -- the event listed in manifest.json: cannot open "));
+	assert_non_null(strstr(got, "7a000000-0000-4aaa-8bbb-000000000001.json: No such file or directory\n"));
+	assert_non_null(strstr(got, "0 skip malformed `7a000000-0000-4aaa-8bbb-000000000002'\n"
+	                            "  -- the event listed in manifest.json: line "));
+}
+
 /* Every fault costs its own attribute only, named by its index: a number
  * where a string belongs is "not a string" (quoted), a \u0000 inside one
  * value skips that attribute, never the event; a tlp: tag that cannot be
@@ -856,6 +872,7 @@ int main(void)
 		cmocka_unit_test(test_stix),
 		cmocka_unit_test(test_misp_event),
 		cmocka_unit_test(test_misp_feed_directory),
+		cmocka_unit_test(test_misp_feed_broken_events_cost_themselves),
 		cmocka_unit_test(test_misp_tlp_spellings_never_relax),
 		cmocka_unit_test(test_stix_unknown_marking_is_red),
 		cmocka_unit_test(test_defanged),

@@ -64,6 +64,9 @@ check "userinfo and port dropped" has b userinfo.example
 check "an IPv6 host is skipped as an address" grep -qF "defanged-urls.txt:10: ip_address: \`http://[2001:db8::7]/x'" <<<"$T_ERR"
 expect_exit 0 "a MISP feed directory imports" amp a import "$FIX/misp-feed" --confidence 50 --ttl 7d
 check "misp: the hostile manifest entry is refused, never opened" grep -qF "manifest.json: malformed: \`../../etc/passwd'" <<<"$T_ERR"
+expect_exit 0 "a MISP feed with a missing and a broken event file still imports" amp a import "$FIX/misp-feed-partial" --category spam --confidence 50 --ttl 7d
+check "  the good event after them" has a after-broken-events.example
+check "  the missing one reported by its file and uuid" grep -qF "7a000000-0000-4aaa-8bbb-000000000001.json: malformed: \`7a000000-0000-4aaa-8bbb-000000000001' (the event listed in manifest.json: cannot open" <<<"$T_ERR"
 expect_exit 2 "an unreadable file is an error" amp a import "$T_ROOT/nope.txt" --category spam --confidence 1 --ttl 1d
 check "  naming the file" grep -q "nope.txt" <<<"$T_ERR"
 mkdir -p "$T_ROOT/not-a-feed-dir"
