@@ -43,6 +43,7 @@ struct run {
 	uint32_t hop_limit;
 	size_t submitted, stored, unchanged, refused;
 	int failed; /* CLIOPT_EXIT_ERR once the daemon or the output failed */
+	size_t unread; /* files that could not be read whole */
 };
 
 /* FILE[:LINE][: WHERE]: REASON: `INPUT' (DETAIL) - or one JSON object. */
@@ -168,8 +169,9 @@ static void print_summary(struct run *r, char **files, int nfiles)
 				json_object_set_new(by, feed_skip_name((enum feed_skip)i), json_integer((json_int_t)sk[i]));
 		for (int i = 0; i < nfiles && fl; i++)
 			json_array_append_new(fl, jsonout_string(files[i]));
-		if (jsonout_print(stdout, json_pack("{s:s, s:o, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:o}", "event",
-		                                    "summary", "files", fl, "format",
+		if (jsonout_print(stdout, json_pack("{s:s, s:o, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:o}", "event",
+		                                    "summary", "files", fl, "files_unread", (json_int_t)r->unread,
+		                                    "format",
 		                                    feed_format_name(importer_last_format(r->im)), "dry_run",
 		                                    (int)r->dry_run, "submitted", (json_int_t)r->submitted,
 		                                    "stored", (json_int_t)r->stored, "unchanged",
@@ -234,13 +236,20 @@ static int run_import(char **files, int nfiles, struct import_opts *io, const st
 		rv = CLIOPT_EXIT_ERR;
 		goto out;
 	}
+	/* A file that cannot be read whole (missing, UTF-16, JSON that does
+	 * not parse) costs that file: said at once, the other files are still
+	 * read and the names already queued from earlier ones still sent -
+	 * they were silently dropped - and the exit status is 2 at the end. */
 	for (int i = 0; i < nfiles && rv == 0; i++) {
 		int frv = importer_file(r.im, files[i], io->format, err, sizeof err);
 		if (frv == CLIOPT_EXIT_ERR) {
 			rv = CLIOPT_EXIT_ERR; /* the pipeline said why */
-		} else if (frv != 0) {
+		} else if (frv == AM_ENOMEM) {
 			cliopt_error("%s", err);
 			rv = CLIOPT_EXIT_ERR;
+		} else if (frv != 0) {
+			cliopt_error("%s", err);
+			r.unread++;
 		}
 	}
 	if (rv == 0)
@@ -250,6 +259,14 @@ static int run_import(char **files, int nfiles, struct import_opts *io, const st
 	if (rv == 0) {
 		print_summary(&r, files, nfiles);
 		rv = r.failed;
+	}
+	if (rv == 0 && r.unread) {
+		if (r.unread == (size_t)nfiles)
+			cliopt_error("no file could be read (said above)");
+		else
+			cliopt_error("%zu of %d files could not be read (said above); the others were %s", r.unread, nfiles,
+			             r.dry_run ? "read" : "imported");
+		rv = CLIOPT_EXIT_ERR;
 	}
 	/* As with `query -': a batch the daemon refused whole is a failure a
 	 * script must see (every name allowlisted here, a wrong category...);

@@ -69,6 +69,11 @@ check "  the good event after them" has a after-broken-events.example
 check "  the missing one reported by its file and uuid" grep -qF "7a000000-0000-4aaa-8bbb-000000000001.json: malformed: \`7a000000-0000-4aaa-8bbb-000000000001' (the event listed in manifest.json: cannot open" <<<"$T_ERR"
 expect_exit 2 "an unreadable file is an error" amp a import "$T_ROOT/nope.txt" --category spam --confidence 1 --ttl 1d
 check "  naming the file" grep -q "nope.txt" <<<"$T_ERR"
+printf 'before-bad-file.example\n' >"$T_ROOT/good1.txt"; printf 'after-bad-file.example\n' >"$T_ROOT/good2.txt"
+expect_exit 2 "a file that cannot be read among others exits 2" amp a import "$T_ROOT/good1.txt" "$T_ROOT/nope.txt" "$T_ROOT/good2.txt" --category spam --confidence 50 --ttl 1d
+check "  the names read before it are still sent (they were dropped)" has a before-bad-file.example
+check "  the files after it are still read" has a after-bad-file.example
+check "  and it says how many files were not read" grep -qF "1 of 3 files could not be read (said above); the others were imported" <<<"$T_ERR"
 mkdir -p "$T_ROOT/not-a-feed-dir"
 expect_exit 2 "a directory that is no MISP feed is an error" amp a import "$T_ROOT/not-a-feed-dir" --category spam --confidence 1 --ttl 1d
 check "  saying why, not only that manifest.json is missing" grep -qF "not-a-feed-dir is a directory without a manifest.json: only a MISP feed is read from a directory" <<<"$T_ERR"
