@@ -826,49 +826,6 @@ static struct totals link_totals(const struct sim *s)
 	return t;
 }
 
-/* DIAG: directed eager reachability from origin, by each sender's view. */
-static void tree_diag(struct sim *s, int origin)
-{
-	bool *eager = calloc((size_t)s->n_links, 1);
-	int no_in = 0, unreach = 0, lazy_ends = 0;
-	for (int k = 0; k < s->n_links; k++) {
-		struct dlink *l = &s->links[k];
-		struct mesh_peer_info *pi = NULL;
-		size_t n = 0;
-		mesh_peers(s->peers[l->from].mesh, &pi, &n);
-		for (size_t i = 0; i < n; i++)
-			if (strcmp(pi[i].name, s->peers[l->to].name) == 0)
-				eager[k] = !pi[i].lazy;
-		free(pi);
-		lazy_ends += !eager[k];
-	}
-	for (int p = 0; p < s->n; p++) {
-		int in = 0;
-		for (int k = 0; k < s->n_links; k++)
-			in += s->links[k].to == p && eager[k];
-		no_in += in == 0;
-	}
-	bool *seen = calloc((size_t)s->n, 1);
-	int *q = calloc((size_t)s->n, sizeof *q), qh = 0, qt = 0;
-	seen[origin] = true;
-	q[qt++] = origin;
-	while (qh < qt) {
-		int u = q[qh++];
-		for (int k = 0; k < s->n_links; k++)
-			if (s->links[k].from == u && eager[k] && !seen[s->links[k].to]) {
-				seen[s->links[k].to] = true;
-				q[qt++] = s->links[k].to;
-			}
-	}
-	unreach = s->n - qt;
-	printf("  DIAG tree: %d of %d directed links lazy, %d peers with no eager in-link, %d peers "
-	       "not reached eagerly from the origin\n",
-	       lazy_ends, s->n_links, no_in, unreach);
-	free(seen);
-	free(q);
-	free(eager);
-}
-
 static void reset_links(struct sim *s)
 {
 	s->commits = 0;
@@ -1081,8 +1038,6 @@ static int simulate(const struct params *pp, struct figures *fig)
 		       shape, s->n, hubs, s->n_links / 2, pp->seed, pp->burst, pp->origins, pp->origins > 1 ? "s" : "");
 		report(s, "burst", lat, nb, nb, &fig->burst);
 	}
-	if (getenv("AMESH_SIM_TREEDIAG"))
-		tree_diag(s, s->origin_of[0]);
 	reset_links(s);
 
 	/* 2. one withdrawal, by the first origin */
