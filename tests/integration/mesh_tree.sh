@@ -82,15 +82,17 @@ lazy=$(for p in $ALL; do field "$p" tree.mode; done | grep -c '^lazy$')
 check "some links are lazy ($lazy link ends)" test "$lazy" -gt 0
 
 # 3. policy decides ids: p9's links let only phishing through
-p9_lazy() { field p9 tree.mode | grep -q '^lazy$'; }
+# (mode_in: what the neighbour sends p9 - p9's choice; each direction of a
+# link is pruned by its receiver)
+p9_lazy() { field p9 tree.mode_in | grep -q '^lazy$'; }
 if ! p9_lazy; then
 	# p9 has two links: an indicator from elsewhere reaches it twice, and
-	# the second prunes that link
+	# the second prunes what that neighbour sends it
 	amp p3 submit p9warm.example.org --category phishing --confidence 80 --ttl 1d >/dev/null
 	wait_until 30 all_have p9warm.example.org $ALL
 	quiet
 fi
-check "one of p9's links is lazy" p9_lazy
+check "one of p9's neighbours sends it ids only" p9_lazy
 in0=$(total tree.ids_in p9); h0=$(total held.category p1 p5)
 amp p3 submit withheld.example.org --category malware --confidence 80 --ttl 1d >/dev/null
 check "the malware indicator reaches the ring" wait_until 30 all_have withheld.example.org p1 p2 p3 p4 p5 p6 p7 p8
