@@ -3,7 +3,7 @@
  *
  * Databases in one LMDB environment (data directory), store format 4
  * (format 3's layout, holding indicator envelopes of format 2, issue 13):
- *   recs    seq (u64 big-endian) -> record (store.c has the layout: the
+ *   recs    seq (u64 big-endian) -> record (store_rec.h has the layout: the
  *           decoded fields as varints, the domain, the id and the envelope
  *           exactly as received). Keyed by the local change-log sequence
  *           of the record's latest change, so this table IS the change log:
