@@ -151,6 +151,7 @@ void trust_free(struct trust *t)
 	if (t == NULL)
 		return;
 	free(t->entries);
+	keymap_free(&t->keys);
 	memset(t, 0, sizeof *t);
 }
 
@@ -175,7 +176,7 @@ static int grow(struct trust *t)
 	return 0;
 }
 
-/* ---- lookups: linear, since a store holds tens of parties, not millions ---- */
+/* ---- lookups: by name a scan (operators' commands); by key a hash ---- */
 
 /* The key slots of an entry, for the rule that a key appears once in a
  * store: the current key, the pending key, then the retired keys. */
@@ -206,11 +207,81 @@ static const char *slot_label(unsigned slot, char *out, size_t outlen)
 	return out;
 }
 
+/* The index's value for a key: its entry and slot. SLOTS < 16. */
+#define KEYREF(entry, slot) (((uint64_t)(entry) << 4) | (slot))
+#define KEYREF_ENTRY(v) ((size_t)((v) >> 4))
+#define KEYREF_SLOT(v) ((unsigned)((v) & 15u))
+
+/* Adds entry i's keys to the index; false when out of memory. */
+static bool index_entry(struct trust *t, size_t i)
+{
+	const uint8_t *k;
+	uint64_t *v;
+
+	for (unsigned s = 0; s < SLOTS; s++) {
+		if ((k = slot_key(&t->entries[i], s)) == NULL) {
+			if (s >= SLOT_RETIRED)
+				break; /* retired keys are packed */
+			continue;
+		}
+		if (keymap_ref(&t->keys, k, &v) != 0)
+			return false;
+		*v = KEYREF(i, s);
+	}
+	return true;
+}
+
+/* Rebuilds the key index from the entries, after any change to their keys
+ * or their order: O(keys). Out of memory, t is left without an index and
+ * lookups scan (never a stale index). Keys are unique in every store this
+ * builds it for (check_duplicates at load; trust_add and rotations refuse
+ * a key held elsewhere). */
+static void reindex(struct trust *t)
+{
+	keymap_free(&t->keys);
+	t->indexed = false;
+	for (size_t i = t->n; i-- > 0;)
+		if (!index_entry(t, i)) {
+			keymap_free(&t->keys);
+			return;
+		}
+	t->indexed = true;
+}
+
+int trust_copy(struct trust *dst, const struct trust *src)
+{
+	memset(dst, 0, sizeof *dst);
+	if (src->n == 0)
+		return 0;
+	if ((dst->entries = malloc(src->n * sizeof *src->entries)) == NULL)
+		return AM_ENOMEM;
+	memcpy(dst->entries, src->entries, src->n * sizeof *src->entries);
+	dst->n = dst->cap = src->n;
+	if (src->indexed && keymap_copy(&dst->keys, &src->keys) == 0)
+		dst->indexed = true;
+	else
+		reindex(dst);
+	return 0;
+}
+
 /* The entry holding pk in any slot, and which (slot may be NULL); -1. */
 static ssize_t index_by_any_key(const struct trust *t, const uint8_t pk[AM_KEY_BYTES], unsigned *slot)
 {
 	const uint8_t *k;
+	uint64_t ref;
 
+	if (t->indexed) {
+		if (!keymap_get(&t->keys, pk, &ref))
+			return -1;
+		size_t i = KEYREF_ENTRY(ref);
+		unsigned s = KEYREF_SLOT(ref);
+		/* the index names the place; the entry itself has the last word */
+		if (i < t->n && (k = slot_key(&t->entries[i], s)) != NULL && memcmp(k, pk, AM_KEY_BYTES) == 0) {
+			if (slot != NULL)
+				*slot = s;
+			return (ssize_t)i;
+		}
+	}
 	for (size_t i = 0; i < t->n; i++)
 		for (unsigned s = 0; s < SLOTS; s++) {
 			if ((k = slot_key(&t->entries[i], s)) == NULL) {
@@ -237,6 +308,14 @@ static ssize_t index_by_name(const struct trust *t, const char *name)
 
 static ssize_t index_by_key(const struct trust *t, const uint8_t pk[AM_KEY_BYTES])
 {
+	unsigned slot;
+	ssize_t j;
+
+	/* keys are unique across slots, so an indexed key held in another
+	 * slot is no entry's current key; the scan stays for a store whose
+	 * keys are not checked yet */
+	if (t->indexed && ((j = index_by_any_key(t, pk, &slot)) < 0 || slot == SLOT_KEY))
+		return j;
 	for (size_t i = 0; i < t->n; i++)
 		if (memcmp(t->entries[i].pk, pk, AM_KEY_BYTES) == 0)
 			return (ssize_t)i;
@@ -381,6 +460,7 @@ int trust_add(struct trust *t, const char *name, const uint8_t pk[AM_KEY_BYTES],
 	struct trust_entry *e;
 	ssize_t by_key, by_name, slot = -1;
 	unsigned kslot = SLOT_KEY;
+	bool appended = false;
 	int rv;
 
 	if (comment == NULL)
@@ -443,6 +523,7 @@ int trust_add(struct trust *t, const char *name, const uint8_t pk[AM_KEY_BYTES],
 			return rv;
 		}
 		slot = (ssize_t)t->n++;
+		appended = true;
 	}
 	e = &t->entries[slot];
 	memset(e, 0, sizeof *e);
@@ -452,6 +533,16 @@ int trust_add(struct trust *t, const char *name, const uint8_t pk[AM_KEY_BYTES],
 	e->role = role;
 	memcpy(e->note, note, strlen(note) + 1);
 	e->added = now;
+	/* a new entry adds one key; a revoked one trusted again loses its
+	 * pending and retired keys */
+	if (appended && t->indexed) {
+		if (!index_entry(t, (size_t)slot)) {
+			keymap_free(&t->keys);
+			t->indexed = false;
+		}
+	} else {
+		reindex(t);
+	}
 	return 0;
 }
 
@@ -464,6 +555,7 @@ int trust_remove(struct trust *t, const char *name)
 	/* memmove, not swap-with-last: the file keeps the order people wrote. */
 	memmove(&t->entries[i], &t->entries[i + 1], (t->n - (size_t)i - 1) * sizeof *t->entries);
 	t->n--;
+	reindex(t);
 	return 0;
 }
 
@@ -536,18 +628,22 @@ int trust_rotation_offer(struct trust *t, const uint8_t old_pk[AM_KEY_BYTES],
 		if (j != i || slot != SLOT_PENDING)
 			return AM_EEXIST;
 		/* The key already pending: the same offer again. */
-		if (apply_now)
+		if (apply_now) {
 			promote(e, new_pk, e->pending_comment, now);
+			reindex(t);
+		}
 		return 0;
 	}
 	if (apply_now) {
 		promote(e, new_pk, "", now);
+		reindex(t);
 		return 0;
 	}
 	e->has_pending = true;
 	memcpy(e->pending_pk, new_pk, AM_KEY_BYTES);
 	memset(e->pending_comment, 0, sizeof e->pending_comment);
 	e->pending_since = now;
+	reindex(t);
 	return 0;
 }
 
@@ -562,6 +658,7 @@ int trust_approve(struct trust *t, const char *name, uint64_t now)
 	if (e->revoked != 0)
 		return AM_EPERM;
 	promote(e, e->pending_pk, e->pending_comment, now);
+	reindex(t);
 	return 0;
 }
 
@@ -1090,6 +1187,7 @@ int trust_load_buffer(struct trust *t, const char *path_for_messages, const char
 		trust_free(t);
 		return ld.rv;
 	}
+	reindex(t);
 	return 0;
 }
 

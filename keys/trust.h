@@ -39,6 +39,7 @@
 #ifndef AMESH_TRUST_H
 #define AMESH_TRUST_H
 
+#include "../peer/keymap.h"
 #include "../peer/model.h"
 
 #define TRUST_NAME_MAX 64
@@ -82,10 +83,24 @@ struct trust_entry {
 struct trust {
 	struct trust_entry *entries; /* owned */
 	size_t n, cap;
+	/* Every key of every entry (current, pending, retired) -> entry and
+	 * slot, so a lookup by key costs a hash, not a scan of up to
+	 * TRUST_ENTRIES_MAX entries of ten keys each (the mesh looks up the
+	 * origin of every body it receives or sends, issue 13). trust.c keeps
+	 * it in step with every change it makes; without it (indexed false: a
+	 * store being loaded, or out of memory) lookups scan. Owned. */
+	struct keymap keys;
+	bool indexed;
 };
 
 /* A struct trust starts zeroed ({0}); trust_free returns it to that state.
- * Entries keep file order, so a load and save changes nothing else. */
+ * Entries keep file order, so a load and save changes nothing else. Copy
+ * one with trust_copy, never by assignment and then both used: the two
+ * would share the entries and the index. */
+
+/* dst (its old contents ignored: free them first) becomes a copy of src,
+ * index included. Returns 0 or AM_ENOMEM (dst empty). */
+int trust_copy(struct trust *dst, const struct trust *src);
 
 /* Loads path into t (emptied first). Errors (AM_EIO, AM_EDECODE, AM_EKEY,
  * AM_ETOOBIG, AM_ENOMEM) quote file:line and the bad input in err; t is

@@ -285,20 +285,8 @@ static void nb_free(struct nb *nb)
 	policy_export_free(&nb->exp);
 	policy_import_free(&nb->imp);
 	pthread_mutex_destroy(&nb->ingest_lock);
-	free(nb->counts);
+	keymap_free(&nb->counts);
 	free(nb);
-}
-
-static int trust_copy(struct trust *dst, const struct trust *src)
-{
-	memset(dst, 0, sizeof *dst);
-	if (src->n == 0)
-		return 0;
-	if ((dst->entries = malloc(src->n * sizeof *src->entries)) == NULL)
-		return AM_ENOMEM;
-	memcpy(dst->entries, src->entries, src->n * sizeof *src->entries);
-	dst->n = dst->cap = src->n;
-	return 0;
 }
 
 /* The dialer's re-key age: SESSION_REKEY_AGE, or for tests a shorter one

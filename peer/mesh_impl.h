@@ -30,6 +30,7 @@
 
 #include "dispute_route.h"
 #include "hist.h"
+#include "keymap.h"
 #include "mesh.h"
 #include "nngexit.h"
 #include "nnglisten.h"
@@ -62,12 +63,13 @@
 #define CALL_SLACK_MS 10000        /* beyond the long-poll, before a call is dead */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
-#define ORIGIN_COUNTS_MAX 4096
-
-struct origin_count {
-	uint8_t origin[AM_KEY_BYTES];
-	uint64_t count;
-};
+/* A neighbour's import-quota counters (nb->counts) hold only origins the
+ * trust store accepted when they were counted (or our own key): at most a
+ * current and a pending key per entry at once, 2 x TRUST_ENTRIES_MAX, and
+ * ours. Keys trust stopped accepting since are dropped when a table
+ * reaches this, so none grows past it, whatever a neighbour sends
+ * (mesh_ingest.c). */
+#define ORIGIN_COUNTS_PRUNE_AT (2 * TRUST_ENTRIES_MAX + 1)
 
 struct link;
 
@@ -93,8 +95,7 @@ struct nb {
 	uint64_t store_fail_since, store_retry_at;
 	unsigned store_backoff_ms;
 	int store_fail_rv;
-	struct origin_count *counts;
-	size_t n_counts;
+	struct keymap counts; /* origin key -> indicators accepted (import quota) */
 	struct dispute_bucket disputes; /* import.disputes_per_hour (dispute_route.h) */
 	struct sighting_window sightings; /* reports accepted this window (mesh_sighting.c) */
 

@@ -21,20 +21,33 @@
 
 /* --- ingest: what this peer accepts from a neighbour --- */
 
-static uint64_t *origin_counter(struct nb *nb, const uint8_t origin[AM_KEY_BYTES])
+/* Whether a counted origin may keep its counter: trust accepts its key
+ * today, or it is ours. m->lock held. */
+static bool still_accepted(void *arg, const uint8_t origin[AM_KEY_BYTES], uint64_t count)
 {
-	for (size_t i = 0; i < nb->n_counts; i++)
-		if (memcmp(nb->counts[i].origin, origin, AM_KEY_BYTES) == 0)
-			return &nb->counts[i].count;
-	if (nb->n_counts >= ORIGIN_COUNTS_MAX)
-		return NULL;
-	void *p = realloc(nb->counts, (nb->n_counts + 1) * sizeof *nb->counts);
-	if (!p)
-		return NULL;
-	nb->counts = p;
-	memcpy(nb->counts[nb->n_counts].origin, origin, AM_KEY_BYTES);
-	nb->counts[nb->n_counts].count = 0;
-	return &nb->counts[nb->n_counts++].count;
+	struct mesh *m = arg;
+
+	(void)count;
+	return memcmp(origin, m->key->pk, AM_KEY_BYTES) == 0 || trust_accepts_new(&m->trust, origin);
+}
+
+/* The import-quota counter of origin through nb (nb->ingest_lock held),
+ * made at 0 if new; NULL only out of memory (the caller then refuses, as
+ * over quota). Only called for an origin trust accepts or our own key, so
+ * the table is bounded by the trust store (ORIGIN_COUNTS_PRUNE_AT): a
+ * table that reaches the bound first drops the keys trust no longer
+ * accepts, and a new key can only be one it accepts. No cap of its own
+ * (issue 13: the old one, 4,096, refused every origin past it). */
+static uint64_t *origin_counter(struct mesh *m, struct nb *nb, const uint8_t origin[AM_KEY_BYTES])
+{
+	uint64_t *cnt;
+
+	if (nb->counts.n >= ORIGIN_COUNTS_PRUNE_AT && !keymap_get(&nb->counts, origin, NULL)) {
+		pthread_mutex_lock(&m->lock);
+		keymap_prune(&nb->counts, still_accepted, m);
+		pthread_mutex_unlock(&m->lock);
+	}
+	return keymap_ref(&nb->counts, origin, &cnt) == 0 ? cnt : NULL;
 }
 
 struct dup_ctx {
@@ -621,7 +634,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, boo
 		}
 		uint32_t hops = it->hops + 1;
 		if (!q->ind.withdrawn) {
-			uint64_t *cnt = origin_counter(nb, q->ind.origin);
+			uint64_t *cnt = origin_counter(m, nb, q->ind.origin);
 			enum policy_reason r = policy_import_check(&imp, &q->ind, hops, nb->pk, cnt ? *cnt : UINT64_MAX);
 			if (r != POLICY_OK) {
 				reject_item(m, nb, rejects, r, &q->ind);
@@ -665,7 +678,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, boo
 				/* the apply path told the audit trail, the watch feed and the relay */
 				accepted++;
 				if (!pu[i]->ind.withdrawn) {
-					uint64_t *cnt = origin_counter(nb, pu[i]->ind.origin);
+					uint64_t *cnt = origin_counter(m, nb, pu[i]->ind.origin);
 					if (cnt)
 						(*cnt)++;
 				}

@@ -2,7 +2,8 @@
  * a batch is checked on the receiving thread alone, across a verify pool,
  * or ahead while the batch before it commits (issue 13: parse, duplicate
  * check, signature and domain form run on the pool; everything that
- * depends on order stays in batch order). */
+ * depends on order stays in batch order); and import quotas per origin
+ * through one neighbour hold past the 4,096 origins the old table held. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,8 @@
 #include "config.h"
 #include "indicator.h"
 #include "keyfile.h"
+#include "keymap.h"
+#include "mesh_inproc.h"
 #include "log.h"
 #include "mesh.h"
 #include "mesh_impl.h"
@@ -275,12 +278,245 @@ static void test_verdicts_across_pool(void **state)
 	check_verdicts(3); /* more helpers than this machine's cores */
 }
 
+/* Origins through one neighbour: the trust store's limit, all of it, and
+ * well past the old table's 4,096. The sender's own key is one of them. */
+#define ORIGINS TRUST_ENTRIES_MAX
+#define PER_ORIGIN 2 /* one within the quota of 1, one over it */
+
+struct side {
+	char dir[64];
+	struct keyfile_secret key;
+	struct store *store;
+	struct apply *apply;
+	struct mesh *mesh;
+};
+
+struct qfx {
+	struct side a, b; /* a sends, b receives */
+	uint8_t (*pk)[AM_KEY_BYTES];
+	uint8_t (*sk)[crypto_sign_SECRETKEYBYTES];
+};
+
+static void q_policies(struct config_neighbour *cn, const char *name, uint64_t quota)
+{
+	char err[AM_ERRLEN];
+
+	memset(cn, 0, sizeof *cn);
+	snprintf(cn->name, sizeof cn->name, "%s", name);
+	cn->exp.configured = cn->imp.configured = true;
+	assert_int_equal(policy_parse_categories("all", &cn->exp.categories, err, sizeof err), 0);
+	assert_int_equal(policy_parse_categories("all", &cn->imp.categories, err, sizeof err), 0);
+	cn->exp.origins = cn->imp.origins = POLICY_ORIGINS_ALL;
+	cn->exp.max_tlp = AM_TLP_GREEN;
+	cn->imp.confidence_cap = 100;
+	cn->imp.quota = quota;
+}
+
+/* One side: a store, the apply path, a mesh with one neighbour, trusting
+ * that neighbour and every origin but itself. */
+static void side_open(struct qfx *f, struct side *s, const char *nb_name, const struct side *other, uint64_t quota)
+{
+	char err[AM_ERRLEN], name[32];
+	struct trust t = {0};
+	struct config cfg = {0};
+	struct config_neighbour cn;
+	uint64_t now = timefmt_now();
+
+	snprintf(s->dir, sizeof s->dir, "/tmp/amesh-test-ingest.XXXXXX");
+	assert_non_null(mkdtemp(s->dir));
+	assert_int_equal(trust_add(&t, nb_name, other->key.pk, NULL, TRUST_NEIGHBOUR, NULL, now, false, err, sizeof err),
+	                 0);
+	for (int i = 1; i < ORIGINS; i++) {
+		snprintf(name, sizeof name, "origin%d", i);
+		if (trust_add(&t, name, f->pk[i], NULL, TRUST_ORIGIN, NULL, now, false, err, sizeof err) != 0)
+			fail_msg("trust_add %s: %s", name, err);
+	}
+	assert_int_equal(store_open(&s->store, s->dir, 256ull << 20, err, sizeof err), 0);
+	assert_int_equal(apply_open(&s->apply, s->store), 0);
+	q_policies(&cn, nb_name, quota);
+	cfg.neighbours = &cn;
+	cfg.n_neighbours = 1;
+	cfg.max_lifetime = 90 * 86400;
+	struct mesh_env env = {.store = s->store, .key = &s->key, .apply = s->apply};
+	if (mesh_open(&s->mesh, &env, &cfg, &t, err, sizeof err) != 0)
+		fail_msg("mesh_open: %s", err);
+	policy_export_free(&cn.exp);
+	policy_import_free(&cn.imp);
+	trust_free(&t);
+}
+
+static void side_close(struct side *s)
+{
+	char cmd[128];
+
+	mesh_close(s->mesh);
+	apply_close(s->apply);
+	store_close(s->store);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int q_setup(void **state)
+{
+	struct qfx *f = calloc(1, sizeof *f);
+
+	if (!f || sodium_init() < 0)
+		return -1;
+	f->pk = calloc(ORIGINS, sizeof *f->pk);
+	f->sk = calloc(ORIGINS, sizeof *f->sk);
+	if (!f->pk || !f->sk)
+		return -1;
+	/* origin 0 is the sender itself */
+	crypto_sign_keypair(f->a.key.pk, f->a.key.sk);
+	crypto_sign_keypair(f->b.key.pk, f->b.key.sk);
+	memcpy(f->pk[0], f->a.key.pk, AM_KEY_BYTES);
+	memcpy(f->sk[0], f->a.key.sk, sizeof f->sk[0]);
+	for (int i = 1; i < ORIGINS; i++)
+		crypto_sign_keypair(f->pk[i], f->sk[i]);
+	/* a (the sender) sends without a quota; b's import quota is 1 */
+	side_open(f, &f->a, "b", &f->b, 100000);
+	side_open(f, &f->b, "a", &f->a, 1);
+	*state = f;
+	return 0;
+}
+
+static int q_teardown(void **state)
+{
+	struct qfx *f = *state;
+
+	side_close(&f->a);
+	side_close(&f->b);
+	free(f->pk);
+	free(f->sk);
+	free(f);
+	return 0;
+}
+
+/* Fills a's store with PER_ORIGIN indicators of every origin (from a third
+ * neighbour, c, so a relays them to b), in the order
+ * first of every origin, then second of every origin. */
+static void fill_sender(struct qfx *f, uint64_t now)
+{
+	enum { CHUNK = 1000 };
+	static struct am_indicator ind[CHUNK];
+	static uint8_t env[CHUNK][AM_ENVELOPE_MAX], ids[CHUNK][AM_ID_BYTES];
+	struct store_update u[CHUNK];
+	int res[CHUNK];
+	size_t n = 0;
+
+	for (int j = 0; j < PER_ORIGIN; j++)
+		for (int i = 0; i < ORIGINS; i++) {
+			struct am_indicator *x = &ind[n];
+			size_t len;
+			memset(x, 0, sizeof *x);
+			memcpy(x->origin, f->pk[i], AM_KEY_BYTES);
+			snprintf(x->domain, sizeof x->domain, "o%d-%d.example", i, j);
+			x->category = AM_CAT_PHISHING;
+			x->confidence = 90;
+			x->issued_at = now;
+			x->expires_at = now + 86400;
+			x->version = 1;
+			x->tlp = AM_TLP_CLEAR;
+			x->hop_limit = 8;
+			assert_int_equal(indicator_sign(x, f->sk[i], env[n], AM_ENVELOPE_MAX, &len, ids[n]), 0);
+			u[n] = (struct store_update){.ind = x, .id = ids[n], .env = env[n], .env_len = len,
+			                             .hops = i == 0 ? 0 : 1, .from = i == 0 ? NULL : "c"};
+			if (++n == CHUNK || (j == PER_ORIGIN - 1 && i == ORIGINS - 1)) {
+				assert_int_equal(store_apply(f->a.store, u, n, now, res, NULL), 0);
+				for (size_t k = 0; k < n; k++)
+					assert_int_equal(res[k], 1);
+				n = 0;
+			}
+		}
+}
+
+struct tally {
+	struct keymap per_origin;
+	size_t records;
+};
+
+static int count_rec(void *arg, const struct store_rec *rec)
+{
+	struct tally *t = arg;
+	uint64_t *v;
+
+	assert_int_equal(keymap_ref(&t->per_origin, rec->ind.origin, &v), 0);
+	(*v)++;
+	t->records++;
+	/* the one kept is the first, within the quota */
+	assert_non_null(strstr(rec->ind.domain, "-0.example"));
+	return 0;
+}
+
+/* 10,000 trusted origins through one neighbour: every origin is counted
+ * (the first indicator of each is accepted, past the old 4,096-origin
+ * table) and the quota still holds per origin (the second of each is
+ * refused as over quota). */
+static void test_quota_per_origin_for_ten_thousand_origins(void **state)
+{
+	struct qfx *f = *state;
+	struct mesh_inproc_dialer *d = NULL;
+	struct mesh_inproc_result r;
+	uint64_t accepted = 0, rejected = 0, now = timefmt_now();
+	size_t items = 0;
+	int rounds = 0;
+
+	fill_sender(f, now);
+	assert_int_equal(mesh_inproc_dialer_new(f->b.mesh, "a", &d), 0);
+	/* b pulls from a until a has nothing more (a pull that would park) */
+	for (;;) {
+		uint8_t *req, *reply;
+		size_t len, rlen;
+		bool idle = false;
+		assert_int_equal(mesh_inproc_request(d, &req, &len), 0);
+		assert_int_equal(mesh_inproc_serve(f->a.mesh, req, len, &reply, &rlen, &idle), 0);
+		free(req);
+		if (idle) {
+			free(reply);
+			break;
+		}
+		assert_int_equal(mesh_inproc_reply(d, reply, rlen, &r), 0);
+		free(reply);
+		accepted += r.accepted;
+		rejected += r.rejected;
+		items += r.items;
+		assert_true(++rounds < 10000);
+	}
+	mesh_inproc_dialer_free(d);
+	print_message("%zu bodies from %d origins in %d exchanges: %llu accepted, %llu refused\n", items, ORIGINS,
+	              rounds, (unsigned long long)accepted, (unsigned long long)rejected);
+	assert_int_equal(items, ORIGINS * PER_ORIGIN);
+	assert_int_equal(accepted, ORIGINS);
+	assert_int_equal(rejected, ORIGINS * (PER_ORIGIN - 1));
+
+	/* what b holds: one indicator of every origin, the first */
+	struct tally t = {0};
+	assert_int_equal(store_changes(f->b.store, 0, SIZE_MAX, count_rec, &t), 0);
+	assert_int_equal(t.records, ORIGINS);
+	assert_int_equal(t.per_origin.n, ORIGINS);
+	for (int i = 0; i < ORIGINS; i++) {
+		uint64_t v = 0;
+		assert_true(keymap_get(&t.per_origin, f->pk[i], &v));
+		assert_int_equal(v, 1);
+	}
+	keymap_free(&t.per_origin);
+
+	/* and the refusals were for the quota, per origin */
+	struct mesh_peer_info *p = NULL;
+	size_t n = 0;
+	assert_int_equal(mesh_peers(f->b.mesh, &p, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(p[0].rejects[POLICY_QUOTA], ORIGINS * (PER_ORIGIN - 1));
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verdicts_on_receiving_thread),
 		cmocka_unit_test(test_verdicts_across_pool),
 		cmocka_unit_test(test_checked_ahead),
+		cmocka_unit_test_setup_teardown(test_quota_per_origin_for_ten_thousand_origins, q_setup, q_teardown),
 	};
 	if (sodium_init() < 0)
 		return 1;

@@ -482,6 +482,15 @@ static void test_entry_cap(void **state)
 	len = (size_t)(strstr(text, "[p10000]") - text);
 	assert_int_equal(trust_load_buffer(&t, "big", text, len, err, sizeof err), 0);
 	assert_int_equal(t.n, TRUST_ENTRIES_MAX);
+	/* every key of a full store is in the index, and found there */
+	assert_true(t.indexed);
+	assert_int_equal(t.keys.n, TRUST_ENTRIES_MAX);
+	for (unsigned i = 0; i < TRUST_ENTRIES_MAX; i++) {
+		uint8_t seed[32] = {0}, sk[64];
+		memcpy(seed, &i, sizeof i);
+		crypto_sign_seed_keypair(pk, sk, seed);
+		assert_ptr_equal(trust_by_key(&t, pk), &t.entries[i]);
+	}
 	memset(pk, 0xff, sizeof pk);
 	assert_int_equal(trust_add(&t, "one-more", pk, NULL, TRUST_ORIGIN, NULL, T0, false, err, sizeof err),
 	                 AM_ETOOBIG);
@@ -1075,6 +1084,124 @@ static void test_accepts_new_and_attributable_across_the_lifecycle(void **state)
 	}
 	assert_true(trust_accepts_new(&t, f->pk[8]));
 	trust_free(&t);
+}
+
+/* The entry a scan finds holding pk in any slot, and which slot. */
+static const struct trust_entry *scan_any(const struct trust *t, const uint8_t pk[AM_KEY_BYTES], int *slot)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const struct trust_entry *e = &t->entries[i];
+		if (memcmp(e->pk, pk, AM_KEY_BYTES) == 0) {
+			*slot = 0;
+			return e;
+		}
+		if (e->has_pending && memcmp(e->pending_pk, pk, AM_KEY_BYTES) == 0) {
+			*slot = 1;
+			return e;
+		}
+		for (size_t r = 0; r < e->n_retired; r++)
+			if (memcmp(e->retired[r].pk, pk, AM_KEY_BYTES) == 0) {
+				*slot = 2;
+				return e;
+			}
+	}
+	*slot = -1;
+	return NULL;
+}
+
+/* Every lookup by key answers what a scan of the entries answers, for
+ * every key given; and the index holds every key of every entry. */
+static void assert_index_agrees(const struct trust *t, uint8_t (*keys)[AM_KEY_BYTES], size_t n)
+{
+	size_t held = 0;
+
+	assert_true(t->indexed || t->n == 0); /* a zeroed store holds nothing to index */
+	for (size_t i = 0; i < t->n; i++)
+		held += 1 + t->entries[i].has_pending + t->entries[i].n_retired;
+	assert_int_equal(t->keys.n, held);
+	for (size_t k = 0; k < n; k++) {
+		int slot;
+		const struct trust_entry *e = scan_any(t, keys[k], &slot);
+		assert_ptr_equal(trust_by_any_key(t, keys[k]), e);
+		assert_ptr_equal(trust_by_key(t, keys[k]), slot == 0 ? e : NULL);
+		assert_int_equal(trust_is_trusted(t, keys[k]), slot == 0 && e->revoked == 0);
+		assert_int_equal(trust_accepts_new(t, keys[k]), (slot == 0 || slot == 1) && e->revoked == 0);
+		assert_ptr_equal(trust_attributable(t, keys[k]), e && e->revoked == 0 ? e : NULL);
+	}
+}
+
+/* issue 13: lookups by key go through a hash index (the mesh looks up the
+ * origin of every body). It must follow every change: adds, removals in
+ * the middle, offers, approvals, rotations past the retired cap,
+ * revocations, a revoked key trusted again, copies and loads. */
+static void test_key_index_follows_every_change(void **state)
+{
+	enum { K = 40 };
+	static uint8_t keys[K][AM_KEY_BYTES];
+	struct trust t = {0}, c = {0}, l = {0};
+	char err[AM_ERRLEN], name[16], *text = NULL;
+	size_t len;
+	(void)state;
+
+	for (int k = 0; k < K; k++) {
+		uint8_t sk[64];
+		crypto_sign_keypair(keys[k], sk);
+	}
+	assert_index_agrees(&t, keys, K);
+	for (int i = 0; i < 10; i++) {
+		snprintf(name, sizeof name, "e%d", i);
+		assert_int_equal(trust_add(&t, name, keys[i], NULL, TRUST_ORIGIN, NULL, T0, false, err, sizeof err), 0);
+		assert_index_agrees(&t, keys, K);
+	}
+	/* e3 offered a key, then approved; e4 rotated at once */
+	assert_int_equal(trust_rotation_offer(&t, keys[3], keys[10], T0 + 1, false, NULL), 0);
+	assert_index_agrees(&t, keys, K);
+	assert_int_equal(trust_approve(&t, "e3", T0 + 2), 0);
+	assert_index_agrees(&t, keys, K);
+	assert_int_equal(trust_rotation_offer(&t, keys[4], keys[11], T0 + 3, true, NULL), 0);
+	assert_index_agrees(&t, keys, K);
+	/* e5 rotates past TRUST_RETIRED_MAX: its oldest keys are forgotten */
+	int cur = 5;
+	for (int k = 12; k < 12 + TRUST_RETIRED_MAX + 2; k++) {
+		assert_int_equal(trust_rotation_offer(&t, keys[cur], keys[k], T0 + (uint64_t)k, true, NULL), 0);
+		cur = k;
+		assert_index_agrees(&t, keys, K);
+	}
+	/* a pending offer replaced by another */
+	assert_int_equal(trust_rotation_offer(&t, keys[6], keys[30], T0 + 40, false, NULL), 0);
+	assert_int_equal(trust_rotation_offer(&t, keys[6], keys[31], T0 + 41, false, NULL), 0);
+	assert_index_agrees(&t, keys, K);
+	/* removals from the middle move every later entry */
+	assert_int_equal(trust_remove(&t, "e1"), 0);
+	assert_index_agrees(&t, keys, K);
+	assert_int_equal(trust_remove(&t, "e3"), 0);
+	assert_index_agrees(&t, keys, K);
+	/* revoked by name and by a retired key; then trusted again */
+	assert_int_equal(trust_revoke(&t, "e2", "lost", T0 + 50), 0);
+	assert_int_equal(trust_revoke_key(&t, keys[14], "leaked", T0 + 51, NULL), 0);
+	assert_index_agrees(&t, keys, K);
+	assert_int_equal(trust_add(&t, "e2", keys[2], NULL, TRUST_ORIGIN, NULL, T0 + 60, true, err, sizeof err), 0);
+	assert_index_agrees(&t, keys, K);
+	/* a copy, changed, leaves the original's index as it was */
+	assert_int_equal(trust_copy(&c, &t), 0);
+	assert_index_agrees(&c, keys, K);
+	assert_int_equal(trust_add(&c, "new", keys[35], NULL, TRUST_ORIGIN, NULL, T0, false, err, sizeof err), 0);
+	assert_int_equal(trust_remove(&c, "e0"), 0);
+	assert_index_agrees(&c, keys, K);
+	assert_index_agrees(&t, keys, K);
+	assert_non_null(trust_by_any_key(&t, keys[0]));
+	assert_null(trust_by_any_key(&t, keys[35]));
+	/* saved and loaded */
+	assert_int_equal(trust_format(&t, &text, &len, err, sizeof err), 0);
+	assert_int_equal(trust_load_buffer(&l, "index", text, len, err, sizeof err), 0);
+	assert_int_equal(l.n, t.n);
+	assert_index_agrees(&l, keys, K);
+	free(text);
+	trust_free(&l);
+	trust_free(&c);
+	trust_free(&t);
+	assert_false(t.indexed);
+	assert_int_equal(t.keys.n, 0);
 }
 
 static void test_rotation_offer_errors(void **state)
@@ -1801,6 +1928,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hand_written_rotation_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_fields_fail_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accepts_new_and_attributable_across_the_lifecycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_index_follows_every_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_offer_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retired_keys_are_capped_oldest_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_key_by_any_slot, setup, teardown),
