@@ -362,7 +362,7 @@ static void audit_change(void *arg, const struct apply_change *c)
 	/* held, and written with the rest of the commit's records at once */
 	int rv = audit_hold(audit, c->at, &e);
 	if (rv != 0)
-		log_error("audit: cannot record `%s': %s", event, am_strerror(rv));
+		log_limited("audit", LOG_ERROR, "audit: cannot record `%s': %s", event, am_strerror(rv));
 }
 
 /* Every change of a commit is told before its commit: one write(2) for
@@ -390,7 +390,7 @@ static void audit_trust(void *arg, const struct apply_trust_note *t)
 	};
 	int rv = audit_append(audit, t->at, &e);
 	if (rv != 0)
-		log_error("audit: cannot record `%s': %s", t->audit_event, am_strerror(rv));
+		log_limited("audit", LOG_ERROR, "audit: cannot record `%s': %s", t->audit_event, am_strerror(rv));
 }
 
 int apply_subscribe_audit(struct apply *a, struct audit *audit)

@@ -65,7 +65,7 @@ static void audit_change(void *arg, const struct apply_change *c)
 	};
 	int rv = audit_append(da->audit, c->at, &e);
 	if (rv != 0)
-		log_error("audit: cannot record `%s': %s", e.event, am_strerror(rv));
+		log_limited("audit", LOG_ERROR, "audit: cannot record `%s': %s", e.event, am_strerror(rv));
 }
 
 int dispute_subscribe_audit(struct apply *a, struct audit *audit, dispute_name_fn name, void *name_arg,

@@ -153,7 +153,7 @@ void mesh_audit(struct mesh *m, const char *event, const struct am_indicator *in
 		return;
 	int rv = audit_record(m, false, event, ind, neighbour, rule, detail);
 	if (rv != 0)
-		log_error("audit: cannot record `%s': %s", event, am_strerror(rv));
+		log_limited("audit", LOG_ERROR, "audit: cannot record `%s': %s", event, am_strerror(rv));
 }
 
 void mesh_audit_hold(struct mesh *m, const char *event, const struct am_indicator *ind, const char *neighbour,

@@ -91,6 +91,10 @@ if [ -n "${AMESH_STORE_FULL_NS:-}" ]; then
 	expect_exit 2 "d refuses a submission once its disk is full" amp d submit disk-more.example.com --category spam --confidence 50 --ttl 1d
 	check "the reply names the resource (the filesystem) and where" grep -qF "no space for the store in $T_ROOT/d/data: No space left on device (the filesystem is full)" <<<"$T_ERR"
 	check "the log says it too" grep -qF "refused: no space for the store in $T_ROOT/d/data: No space left on device" "$T_ROOT/d/ameshd.log"
+	# every audit record failed on the full disk: ~1,000 identical lines in
+	# one millisecond before they were limited (log.h, LOG_LIMIT_BURST 10)
+	check "the audit trail's failures are logged at most 10 times" \
+		test "$(grep -c 'audit: cannot record' "$T_ROOT/d/ameshd.log")" -le 10
 	expect_exit 0 "d keeps answering queries" amp d query disk-1.example.com
 	stop d
 	umount "$T_ROOT/d/data" || fail "umount"
