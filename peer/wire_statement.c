@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "amesh.pb-c.h"
+#include "bytes.h"
 #include "wire_budget.h"
 
 /* Unpacked on wire_budget's allocator. A statement has no
@@ -195,22 +196,15 @@ done:
 
 /* --- routing --- */
 
-/* Reads a base-128 varint of at most 10 bytes at *at. */
+/* Reads a varint at *at (bytes.h: at most 10 bytes, none above 64 bits). */
 static bool get_varint(const uint8_t *p, size_t len, size_t *at, uint64_t *v)
 {
-	uint64_t x = 0;
+	const uint8_t *q = p + *at;
 
-	for (unsigned shift = 0; shift < 64; shift += 7) {
-		if (*at >= len)
-			return false;
-		uint8_t byte = p[(*at)++];
-		x |= (uint64_t)(byte & 0x7f) << shift;
-		if ((byte & 0x80) == 0) {
-			*v = x;
-			return true;
-		}
-	}
-	return false;
+	if (*at > len || bytes_get_varint(&q, p + len, v) != 0)
+		return false;
+	*at = (size_t)(q - p);
+	return true;
 }
 
 /* Walks the top-level fields without building anything. Each step consumes

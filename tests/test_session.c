@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "session.h"
 #include "wire_mesh.h"
 
@@ -722,17 +723,6 @@ static void test_modified_hello_fields_are_refused(void **state)
 	free(hello);
 }
 
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
 /* Re-wraps a Hello frame's Hello with extra bytes appended inside it
  * (inner) or after it (outer). */
 static size_t rewrap(const uint8_t *frame, size_t len, const uint8_t *extra, size_t elen,
@@ -741,7 +731,7 @@ static size_t rewrap(const uint8_t *frame, size_t len, const uint8_t *extra, siz
 	/* frame = 0x0a, varint(n), Hello[n] */
 	size_t hdr = 1 + (frame[1] & 0x80 ? 2 : 1), n = len - hdr, o = 0;
 	out[o++] = 0x0a;
-	o += put_varint(out + o, n + (inner ? elen : 0));
+	o += bytes_put_varint(out + o, n + (inner ? elen : 0));
 	memcpy(out + o, frame + hdr, n);
 	o += n;
 	if (elen)
@@ -1185,7 +1175,7 @@ static void test_wire_frame_field_lengths_are_checked(void **state)
 	memset(inner + n, 3, 64);
 	n += 64;
 	frame[o++] = 0x12;
-	o += put_varint(frame + o, n);
+	o += bytes_put_varint(frame + o, n);
 	memcpy(frame + o, inner, n);
 	o += n;
 	assert_int_equal(wire_frame_unpack(frame, o, &f), AM_EDECODE);
@@ -1197,7 +1187,7 @@ static void test_wire_frame_field_lengths_are_checked(void **state)
 	n++;
 	o = 0;
 	frame[o++] = 0x12;
-	o += put_varint(frame + o, n);
+	o += bytes_put_varint(frame + o, n);
 	memcpy(frame + o, inner, n);
 	o += n;
 	assert_int_equal(wire_frame_unpack(frame, o, &f), 0);

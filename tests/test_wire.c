@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "wire.h"
 #include "wire_sync.h"
 
@@ -27,23 +28,11 @@ static struct am_indicator sample(void)
 	return ind;
 }
 
-/* Appends a varint. */
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-	size_t n = 0;
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
-
 /* Appends a length-delimited field. */
 static size_t put_bytes(uint8_t *p, unsigned field, const void *data, size_t len)
 {
-	size_t n = put_varint(p, (field << 3) | 2);
-	n += put_varint(p + n, len);
+	size_t n = bytes_put_varint(p, (field << 3) | 2);
+	n += bytes_put_varint(p + n, len);
 	memcpy(p + n, data, len);
 	return n + len;
 }
@@ -99,22 +88,22 @@ static void add_format_1(uint8_t *b, size_t *len)
 	/* a format-1 body: its origin inside, field 2 */
 	*len += put_bytes(b + *len, 2, "0123456789abcdef0123456789abcdef", 32);
 	b[(*len)++] = 1 << 3;
-	*len += put_varint(b + *len, 1);
+	*len += bytes_put_varint(b + *len, 1);
 }
 static void add_bad_category(uint8_t *b, size_t *len)
 {
 	b[(*len)++] = 4 << 3;
-	*len += put_varint(b + *len, 99);
+	*len += bytes_put_varint(b + *len, 99);
 }
 static void add_bad_confidence(uint8_t *b, size_t *len)
 {
 	b[(*len)++] = 5 << 3;
-	*len += put_varint(b + *len, 101);
+	*len += bytes_put_varint(b + *len, 101);
 }
 static void add_format_3(uint8_t *b, size_t *len)
 {
 	b[(*len)++] = 1 << 3;
-	*len += put_varint(b + *len, 3);
+	*len += bytes_put_varint(b + *len, 3);
 }
 
 static void test_body_unpack_rejects_bad_fields(void **state)
@@ -248,8 +237,8 @@ static uint8_t *many_names(size_t count, size_t *len)
 	size_t n = 0;
 	b[n++] = 1 << 3;
 	b[n++] = AM_CONTROL_PROTOCOL;
-	n += put_varint(b + n, (12 << 3) | 2);
-	n += put_varint(b + n, qlen);
+	n += bytes_put_varint(b + n, (12 << 3) | 2);
+	n += bytes_put_varint(b + n, qlen);
 	for (size_t i = 0; i < count; i++) {
 		b[n++] = (1 << 3) | 2;
 		b[n++] = 0;
@@ -465,7 +454,7 @@ static size_t item(uint8_t *buf, const void *envelope, size_t elen, size_t blen,
 		n += put_bytes(it + n, 4, fill, slen);
 	if (origin >= 0) {
 		it[n++] = 5 << 3;
-		n += put_varint(it + n, (uint64_t)origin);
+		n += bytes_put_varint(it + n, (uint64_t)origin);
 	}
 	return put_bytes(buf, 5, it, n);
 }
