@@ -354,7 +354,7 @@ static int set_notify(struct config_rpz *z, const char *v, char *why, size_t why
 
 static int set_tsig(struct config_rpz *z, const char *v, char *why, size_t whylen)
 {
-	char buf[512], *save = NULL, q[QUOTE_LEN];
+	char buf[512], *save = NULL, q[QUOTE_LEN], alg_name[AM_DOMAIN_MAX + 1];
 	char *name, *alg, *secret, *extra;
 	size_t len;
 
@@ -376,7 +376,10 @@ static int set_tsig(struct config_rpz *z, const char *v, char *why, size_t whyle
 	}
 	if (dns_name(name, z->tsig_name, "key name", why, whylen) != 0)
 		goto fail;
-	if (strcmp(alg, "hmac-sha256") != 0) {
+	/* The algorithm is a domain name (RFC 8945 s.4.1), so it compares as
+	 * DNS names do: without regard to case (RFC 4343), with or without
+	 * the final dot. dns_name lowercases it. */
+	if (dns_name(alg, alg_name, "algorithm", why, whylen) != 0 || strcmp(alg_name, "hmac-sha256") != 0) {
 		/* ldns 1.8.3 misspells hmac-sha384 in its algorithm table */
 		snprintf(why, whylen, "algorithm %s: only hmac-sha256 is supported",
 		         quote(q, sizeof q, alg));

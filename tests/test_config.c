@@ -558,6 +558,36 @@ static void test_rpz_section_parsed_with_defaults(void **state)
 	assert_false(z->allowlisted_omit);
 }
 
+/* A TSIG algorithm is a domain name (RFC 8945 s.4.1): any case, with or
+ * without the final dot, names the same algorithm (RFC 4343). */
+static void test_rpz_tsig_algorithm_in_any_case(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const same[] = {"hmac-sha256", "HMAC-SHA256", "Hmac-Sha256", "hmac-SHA256."};
+	char text[512];
+
+	for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+		snprintf(text, sizeof text,
+		         "[peer]\nname = a\ndns_listen = 127.0.0.1:5353\n[rpz abuse]\nzone = rpz.example\n"
+		         "categories = all\ntsig = amesh-xfr %s c2VjcmV0c2VjcmV0c2VjcmV0MTIzNA==\n", same[i]);
+		if (load_text(f, text) != 0)
+			fail_msg("tsig algorithm `%s' refused", same[i]);
+		assert_string_equal(f->cfg.rpz[0].tsig_name, "amesh-xfr");
+		assert_int_equal(f->cfg.rpz[0].tsig_len, 22);
+	}
+	/* still only that one, and still a name */
+	assert_int_equal(load_text(f, "[peer]\nname = a\ndns_listen = 127.0.0.1:5353\n[rpz abuse]\nzone = rpz.example\n"
+	                              "categories = all\n"
+	                              "tsig = k HMAC-SHA384 c2VjcmV0c2VjcmV0c2VjcmV0MTIzNA==\n"),
+	                 AM_ECONFIG);
+	expect_diag(&f->diags, 7, "algorithm `HMAC-SHA384': only hmac-sha256", NULL);
+	assert_int_equal(load_text(f, "[peer]\nname = a\ndns_listen = 127.0.0.1:5353\n[rpz abuse]\nzone = rpz.example\n"
+	                              "categories = all\n"
+	                              "tsig = k hmac-sha256.. c2VjcmV0c2VjcmV0c2VjcmV0MTIzNA==\n"),
+	                 AM_ECONFIG);
+	expect_diag(&f->diags, 7, "algorithm `hmac-sha256..': only hmac-sha256", NULL);
+}
+
 static void test_rpz_errors_name_their_lines(void **state)
 {
 	struct fixture *f = *state;
@@ -1335,6 +1365,7 @@ int main(void)
 		T(test_load_buffer_directly),
 		T(test_rpz_section_parsed_with_defaults),
 		T(test_rpz_errors_name_their_lines),
+		T(test_rpz_tsig_algorithm_in_any_case),
 		T(test_rpz_tsig_secret_never_quoted),
 		T(test_rpz_tsig_secret_in_readable_file_is_warned),
 		T(test_listen_clashes_are_problems),

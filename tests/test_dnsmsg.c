@@ -16,8 +16,9 @@
 #define OTHER "b3RoZXJvdGhlcm90aGVyb3RoZXJvdGhlcjEyMzQ1Njc="
 
 /* A query made by ldns, the way a secondary would send it. */
-static size_t make_query(uint8_t *out, size_t cap, const char *zone, ldns_rr_type type,
-                         const char *soa_serial, const char *key, const char *secret, uint16_t fudge)
+static size_t make_query_alg(uint8_t *out, size_t cap, const char *zone, ldns_rr_type type,
+                             const char *soa_serial, const char *key, const char *secret, uint16_t fudge,
+                             const char *alg)
 {
 	ldns_pkt *p = NULL;
 	uint8_t *wire = NULL;
@@ -33,13 +34,19 @@ static size_t make_query(uint8_t *out, size_t cap, const char *zone, ldns_rr_typ
 		ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, rr);
 	}
 	if (key != NULL)
-		assert_int_equal(ldns_pkt_tsig_sign(p, key, secret, fudge, "hmac-sha256.", NULL), LDNS_STATUS_OK);
+		assert_int_equal(ldns_pkt_tsig_sign(p, key, secret, fudge, alg, NULL), LDNS_STATUS_OK);
 	assert_int_equal(ldns_pkt2wire(&wire, p, &len), LDNS_STATUS_OK);
 	assert_true(len <= cap);
 	memcpy(out, wire, len);
 	free(wire);
 	ldns_pkt_free(p);
 	return len;
+}
+
+static size_t make_query(uint8_t *out, size_t cap, const char *zone, ldns_rr_type type,
+                         const char *soa_serial, const char *key, const char *secret, uint16_t fudge)
+{
+	return make_query_alg(out, cap, zone, type, soa_serial, key, secret, fudge, "hmac-sha256.");
 }
 
 static void test_parses_soa_and_ixfr_queries(void **state)
@@ -169,6 +176,27 @@ static void test_tsig_checks_key_name_algorithm_mac_and_time(void **state)
 	assert_int_equal(dnsmsg_tsig_verify(buf, n, &m, "amesh-xfr", SECRET, now), DNS_TSIG_BADKEY);
 }
 
+/* Names in TSIG - the key's and the algorithm's - are domain names and
+ * compare without regard to case (RFC 8945 s.4.1, RFC 4343): a secondary
+ * that writes HMAC-SHA256 or its key name in capitals is the same. */
+static void test_tsig_names_in_any_case(void **state)
+{
+	uint8_t buf[512];
+	struct dnsmsg m;
+	char err[AM_ERRLEN];
+	uint64_t now = (uint64_t)time(NULL);
+	(void)state;
+
+	size_t n = make_query_alg(buf, sizeof buf, "rpz.example.", LDNS_RR_TYPE_AXFR, NULL, "Amesh-XFR.", SECRET,
+	                          300, "HMAC-SHA256.");
+	assert_int_equal(dnsmsg_parse(buf, n, &m, err, sizeof err), 0);
+	assert_true(m.has_tsig);
+	assert_string_equal(m.tsig_name, "amesh-xfr");
+	assert_string_equal(m.tsig_alg, "hmac-sha256");
+	assert_int_equal(dnsmsg_tsig_verify(buf, n, &m, "amesh-xfr", SECRET, now), 0);
+	assert_int_equal(dnsmsg_tsig_verify(buf, n, &m, "amesh-xfr", OTHER, now), DNS_TSIG_BADSIG);
+}
+
 static void test_signed_answer_verifies_and_errors_are_unsigned(void **state)
 {
 	static struct dnsmsg_out o;
@@ -231,6 +259,7 @@ int main(void)
 		cmocka_unit_test(test_notify_parses_back),
 		cmocka_unit_test(test_rcode_names),
 		cmocka_unit_test(test_tsig_checks_key_name_algorithm_mac_and_time),
+		cmocka_unit_test(test_tsig_names_in_any_case),
 		cmocka_unit_test(test_signed_answer_verifies_and_errors_are_unsigned),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
