@@ -311,11 +311,13 @@ static ssize_t index_by_key(const struct trust *t, const uint8_t pk[AM_KEY_BYTES
 	unsigned slot;
 	ssize_t j;
 
-	/* keys are unique across slots, so an indexed key held in another
-	 * slot is no entry's current key; the scan stays for a store whose
-	 * keys are not checked yet */
-	if (t->indexed && ((j = index_by_any_key(t, pk, &slot)) < 0 || slot == SLOT_KEY))
-		return j;
+	/* keys are unique across slots in an indexed store, so a key held in
+	 * another slot is no entry's current key; the scan is for a store
+	 * without an index (being loaded, or out of memory) */
+	if (t->indexed) {
+		j = index_by_any_key(t, pk, &slot);
+		return j >= 0 && slot == SLOT_KEY ? j : -1;
+	}
 	for (size_t i = 0; i < t->n; i++)
 		if (memcmp(t->entries[i].pk, pk, AM_KEY_BYTES) == 0)
 			return (ssize_t)i;
