@@ -372,7 +372,7 @@ static void audit_commit(void *arg, const struct apply_commit *c)
 	(void)c;
 	int rv = audit_release(arg);
 	if (rv != 0)
-		log_error("audit: cannot record a commit's records: %s", am_strerror(rv));
+		log_limited("audit", LOG_ERROR, "audit: cannot record a commit's records: %s", am_strerror(rv));
 }
 
 static void audit_trust(void *arg, const struct apply_trust_note *t)

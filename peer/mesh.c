@@ -163,7 +163,7 @@ void mesh_audit_hold(struct mesh *m, const char *event, const struct am_indicato
 		return;
 	int rv = audit_record(m, true, event, ind, neighbour, rule, detail);
 	if (rv != 0)
-		log_error("audit: cannot record `%s': %s", event, am_strerror(rv));
+		log_limited("audit", LOG_ERROR, "audit: cannot record `%s': %s", event, am_strerror(rv));
 }
 
 void mesh_audit_release(struct mesh *m)
@@ -172,7 +172,7 @@ void mesh_audit_release(struct mesh *m)
 		return;
 	int rv = audit_release(m->audit);
 	if (rv != 0)
-		log_error("audit: cannot record held records: %s", am_strerror(rv));
+		log_limited("audit", LOG_ERROR, "audit: cannot record held records: %s", am_strerror(rv));
 }
 
 void mesh_bump_gen(struct mesh *m)
