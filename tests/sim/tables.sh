@@ -2,8 +2,9 @@
 # tables.sh - the README's simulation tables (issue 13): for each shape and
 # size, amesh-sim over a range of seeds with the broadcast tree and again
 # flooding (--graft-ms 0), in one session; prints one markdown row per shape
-# and size, each figure as median (min-max) over the seeds. Every run's
-# output is kept in OUT.
+# and size, each figure as median (min-max) over the seeds, flooding's
+# median in parentheses. Every run's output is kept in OUT; an output
+# already there with its summary is used again, not rerun.
 #
 #   tests/sim/tables.sh SIM OUT SEEDS BURST "SIZES" [more amesh-sim options]
 #   tests/sim/tables.sh build/tests/amesh-sim /tmp/simruns 1-5 2000 "20 50 100 200"
@@ -14,14 +15,18 @@ mkdir -p "$out"
 # "name median (lo-hi)" from a summary block -> "median (lo–hi)"
 fig() { sed -n "s/^  $2 *\([0-9.]*\)[^(]*(\([0-9.]*\)-\([0-9.]*\)).*/\1 (\2–\3)/p" "$1"; }
 med() { sed -n "s/^  $2 *\([0-9.]*\).*/\1/p" "$1"; }
-echo "| shape | peers | links | burst converged, s | held by all p50, s | bodies per indicator (flooding; needed) | ids per indicator | graft answers per indicator | duplicates, % | wire per indicator, KiB (flooding) | durable commits per indicator (flooding) | busiest peer: bodies per indicator (flooding) | busiest peer: CPU µs per indicator (flooding) | withdrawal converged, ms (flooding) | withdrawal bodies / ids / graft answers |"
+echo "| shape | peers | links | burst converged, s (flooding) | held by all p50, s (flooding) | bodies per indicator (flooding; needed) | ids per indicator | graft answers per indicator | duplicates, % | wire per indicator, KiB (flooding) | durable commits per indicator (flooding) | busiest peer: bodies per indicator (flooding) | busiest peer: CPU µs per indicator (flooding) | withdrawal converged, ms (flooding) | withdrawal bodies / ids / graft answers (flooding: bodies) |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for shape in random hubs; do
 	for n in $sizes; do
 		t=$out/$shape-$n-tree.txt f=$out/$shape-$n-flood.txt
-		"$sim" --shape "$shape" --peers "$n" --burst "$burst" --seeds "$seeds" "$@" >"$t" || echo "WARNING: $t failed" >&2
-		"$sim" --shape "$shape" --peers "$n" --burst "$burst" --seeds "$seeds" --graft-ms 0 "$@" >"$f" || echo "WARNING: $f failed" >&2
-		echo "| $shape | $n | $(fig "$t" 'links') | $(fig "$t" 'burst converged') | $(fig "$t" 'held by all p50') |" \
+		# a finished output (it has its summary) is kept: a long session can resume
+		grep -q '^summary' "$t" 2>/dev/null ||
+			"$sim" --shape "$shape" --peers "$n" --burst "$burst" --seeds "$seeds" "$@" >"$t" || echo "WARNING: $t failed" >&2
+		grep -q '^summary' "$f" 2>/dev/null ||
+			"$sim" --shape "$shape" --peers "$n" --burst "$burst" --seeds "$seeds" --graft-ms 0 "$@" >"$f" || echo "WARNING: $f failed" >&2
+		echo "| $shape | $n | $(fig "$t" 'links') | $(fig "$t" 'burst converged') ($(med "$f" 'burst converged')) |" \
+			"$(fig "$t" 'held by all p50') ($(med "$f" 'held by all p50')) |" \
 			"**$(fig "$t" 'bodies per indicator')** ($(med "$f" 'bodies per indicator'); $((n - 1))) |" \
 			"$(fig "$t" 'ids per indicator') | $(fig "$t" 'graft answers per indicator') | $(fig "$t" 'duplicates') |" \
 			"$(fig "$t" 'wire per indicator') ($(med "$f" 'wire per indicator')) |" \
@@ -29,6 +34,6 @@ for shape in random hubs; do
 			"$(fig "$t" "busiest peer's bodies per indicator") ($(med "$f" "busiest peer's bodies per indicator")) |" \
 			"$(fig "$t" "busiest peer's CPU per indicator") ($(med "$f" "busiest peer's CPU per indicator")) |" \
 			"$(fig "$t" 'withdrawal converged') ($(med "$f" 'withdrawal converged')) |" \
-			"$(med "$t" 'withdrawal bodies') / $(med "$t" 'withdrawal ids') / $(med "$t" 'withdrawal graft answers') |"
+			"$(med "$t" 'withdrawal bodies') / $(med "$t" 'withdrawal ids') / $(med "$t" 'withdrawal graft answers') ($(med "$f" 'withdrawal bodies')) |"
 	done
 done
