@@ -4,7 +4,9 @@
 T_FAILS=0
 T_PASSES=0
 T_PIDS=()
-T_ROOT=$(mktemp -d /tmp/amesh-it.XXXXXX)
+# AMESH_TEST_TMP: where the test's peers live (default /tmp). The latency
+# bench points it at a tmpfs to see what the hops cost without a disk's fsync.
+T_ROOT=$(mktemp -d "${AMESH_TEST_TMP:-/tmp}/amesh-it.XXXXXX")
 
 # ours PID: PID is still a process this test started - its command line
 # names a path in $T_ROOT (every daemon here runs on a config or directory
