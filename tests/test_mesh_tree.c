@@ -522,6 +522,46 @@ static void test_prune_repeated_while_bodies_come(void **state)
 	net_free(net);
 }
 
+/* A prune from a neighbour takes the link out of the tree both ways while
+ * we have another source of bodies: with one tree for every origin, a
+ * direction left eager alone makes the eager links a directed graph, and
+ * changes from some origins then reach some peers only through grafts
+ * (integration_mesh_tree: 29 grafts in 10 rounds under load). Our last
+ * source stays eager. */
+static void test_prune_received_leaves_the_tree_both_ways(void **state)
+{
+	(void)state;
+	struct net *net = net_new(3, "01 02 12");
+	net_open(net);
+	for (int to = 0; to < 3; to++)
+		for (int from = 0; from < 3; from++)
+			if (to != from)
+				(void)pull(net, to, from);
+	struct wire_tree t = {.prune = true};
+	mesh_tree_heard(net->p[1].mesh, nb_of(net, 1, 2), &t, NULL);
+	assert_true(lazy(net, 1, 2));
+	assert_true(lazy_in(net, 1, 2)); /* p0 still sends p1 bodies */
+	assert_int_equal(link_info(net, 1, 2).tree.prunes_out, 1);
+	assert_true(mesh_inproc_dialer_pending(net->d[1][2])); /* our prune goes back */
+	/* p2 hears it (here it had not pruned p1 itself): p2 has p0 too, so
+	 * the link leaves p2's tree both ways as well, once */
+	(void)pull(net, 2, 1);
+	assert_true(lazy(net, 2, 1));
+	assert_true(lazy_in(net, 2, 1));
+	assert_int_equal(link_info(net, 2, 1).tree.prunes_out, 1);
+	/* and p2's prune back changes nothing at p1: no echo */
+	(void)pull(net, 1, 2);
+	assert_int_equal(link_info(net, 1, 2).tree.prunes_out, 1);
+	assert_false(mesh_inproc_dialer_pending(net->d[1][2]));
+	/* p0's prune now: p0 is p1's last live source, so p1 sends p0 ids
+	 * but keeps taking p0's bodies */
+	mesh_tree_heard(net->p[1].mesh, nb_of(net, 1, 0), &t, NULL);
+	assert_true(lazy(net, 1, 0));
+	assert_false(lazy_in(net, 1, 0));
+	assert_int_equal(link_info(net, 1, 0).tree.prunes_out, 0);
+	net_free(net);
+}
+
 /* ---------- grafts ---------- */
 
 static void test_graft_after_the_timer_turns_the_link_eager(void **state)
@@ -544,6 +584,7 @@ static void test_graft_after_the_timer_turns_the_link_eager(void **state)
 	now_ms = t0 + GRAFT_MS;
 	assert_int_equal(tick(net, 2), 1);
 	assert_false(lazy_in(net, 2, 1)); /* grafting expects bodies at once */
+	assert_false(lazy(net, 2, 1));    /* and the link is in the tree both ways */
 	assert_int_equal(link_info(net, 2, 1).tree.grafts_out, 1);
 	assert_true(mesh_inproc_dialer_pending(net->d[2][1]));
 	/* the graft rides on p2's next pull; p1 answers with the body and
@@ -869,6 +910,7 @@ int main(void)
 		cmocka_unit_test(test_a_neighbours_prune_leaves_our_eager_source),
 		cmocka_unit_test(test_last_eager_source_is_never_pruned),
 		cmocka_unit_test(test_prune_repeated_while_bodies_come),
+		cmocka_unit_test(test_prune_received_leaves_the_tree_both_ways),
 		cmocka_unit_test(test_graft_answer_duplicate_prunes_nothing),
 		cmocka_unit_test(test_graft_after_the_timer_turns_the_link_eager),
 		cmocka_unit_test(test_body_in_time_sends_no_graft),
