@@ -449,6 +449,16 @@ void mesh_ingest_pull_request(struct nb *nb, uint32_t wait_ms, struct wire_sync_
 	req->wait_ms = wait_ms;
 }
 
+void mesh_ingest_next_request(const struct wire_sync_response *resp, struct wire_sync_request *req)
+{
+	memset(req, 0, sizeof *req);
+	req->after = resp->batch.upto;
+	memcpy(req->epoch, resp->batch.epoch, sizeof req->epoch);
+	memcpy(req->policy, resp->batch.policy, sizeof req->policy);
+	req->pull = true;
+	req->wait_ms = 0;
+}
+
 int mesh_ingest_pulled(struct mesh *m, struct nb *nb, const struct wire_sync_response *resp, unsigned *retry_ms,
                        struct mesh_ingest_tally *tally)
 {

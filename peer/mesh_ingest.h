@@ -67,6 +67,12 @@ struct mesh_ingest_tally {
  * to wait_ms. Takes nb->ingest_lock. */
 void mesh_ingest_pull_request(struct nb *nb, uint32_t wait_ms, struct wire_sync_request *req);
 
+/* Fills req with the pull that follows resp when its batch says the sender
+ * has more: "your changes after that batch's end", as if it were committed
+ * (the cursor itself moves only with the commit), answered at once (wait
+ * 0) - the check-ahead's pull (issue 13). resp is only read. */
+void mesh_ingest_next_request(const struct wire_sync_response *resp, struct wire_sync_request *req);
+
 /* Ingests the batch of a pull's answer, if it has one (mesh_ingest: same
  * return and *retry_ms), and fills *tally (may be NULL). Caller holds no
  * mesh lock; resp stays the caller's. */

@@ -46,12 +46,27 @@ void mesh_inproc_dialer_free(struct mesh_inproc_dialer *d)
 	free(d);
 }
 
-int mesh_inproc_request(struct mesh_inproc_dialer *d, uint8_t **frame, size_t *len)
+/* Our prune and grafts ride on the pull req (as on puller_main's), then
+ * it is packed and sealed into *frame (ours to free). Clears req. */
+static int seal_pull(struct mesh_inproc_dialer *d, struct wire_sync_request *req, uint8_t **frame, size_t *len)
 {
-	struct wire_sync_request req;
 	uint8_t *plain = NULL;
 	size_t plain_len;
 	int rv;
+
+	mesh_tree_take(d->m, d->nb, true, &req->tree);
+	rv = wire_sync_request_pack(req, &plain, &plain_len);
+	wire_sync_request_clear(req);
+	if (rv != 0)
+		return rv;
+	rv = session_seal(d->sess, plain, plain_len, frame, len);
+	free(plain);
+	return rv;
+}
+
+int mesh_inproc_request(struct mesh_inproc_dialer *d, uint8_t **frame, size_t *len)
+{
+	struct wire_sync_request req;
 
 	*frame = NULL;
 	if (!d->sess) {
@@ -61,41 +76,18 @@ int mesh_inproc_request(struct mesh_inproc_dialer *d, uint8_t **frame, size_t *l
 	}
 	/* as puller_main: "your changes after our cursor" */
 	mesh_ingest_pull_request(d->nb, 0, &req);
-	mesh_tree_take(d->m, d->nb, true, &req.tree); /* our prune and grafts ride on pulls */
-	rv = wire_sync_request_pack(&req, &plain, &plain_len);
-	wire_sync_request_clear(&req);
-	if (rv != 0)
-		return rv;
-	rv = session_seal(d->sess, plain, plain_len, frame, len);
-	free(plain);
-	return rv;
+	return seal_pull(d, &req, frame, len);
 }
 
-/* The pull after an answer whose batch says the sender has more: after
- * that batch's end, as if committed, answered at once (wait 0), with our
- * prune and grafts riding on it - puller_main's pull_next (mesh_link.c). */
+/* The pull after an answer whose batch says the sender has more - puller_main's
+ * pull_next (mesh_link.c). */
 static int request_next(struct mesh_inproc_dialer *d, const struct wire_sync_response *resp, uint8_t **frame,
                         size_t *len)
 {
 	struct wire_sync_request req;
-	uint8_t *plain = NULL;
-	size_t plain_len;
-	int rv;
 
-	memset(&req, 0, sizeof req);
-	req.after = resp->batch.upto;
-	memcpy(req.epoch, resp->batch.epoch, sizeof req.epoch);
-	memcpy(req.policy, resp->batch.policy, sizeof req.policy);
-	req.pull = true;
-	req.wait_ms = 0;
-	mesh_tree_take(d->m, d->nb, true, &req.tree);
-	rv = wire_sync_request_pack(&req, &plain, &plain_len);
-	wire_sync_request_clear(&req);
-	if (rv != 0)
-		return rv;
-	rv = session_seal(d->sess, plain, plain_len, frame, len);
-	free(plain);
-	return rv;
+	mesh_ingest_next_request(resp, &req);
+	return seal_pull(d, &req, frame, len);
 }
 
 int mesh_inproc_reply(struct mesh_inproc_dialer *d, const uint8_t *frame, size_t len,

@@ -292,12 +292,7 @@ static bool pull_next(struct link *l, uint64_t gen, const struct wire_sync_respo
 
 	if (!(resp->batch.present && resp->batch.more && resp->batch.n) || stopping(l))
 		return false;
-	memset(&req, 0, sizeof req);
-	req.after = resp->batch.upto;
-	memcpy(req.epoch, resp->batch.epoch, sizeof req.epoch);
-	memcpy(req.policy, resp->batch.policy, sizeof req.policy);
-	req.pull = true;
-	req.wait_ms = 0;
+	mesh_ingest_next_request(resp, &req);
 	mesh_tree_take(l->m, l->nb, true, &req.tree);
 	ok = sync_start(l, l->ctx[next ? 2 : 0], l->aio[next ? 2 : 0], gen, &req, NULL, sent) == 0;
 	wire_tree_clear(&req.tree);

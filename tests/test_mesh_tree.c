@@ -284,6 +284,16 @@ static struct nb *nb_of(struct net *net, int at, int other)
 	return nb;
 }
 
+/* One pull over every link: the handshakes, so that every pull after it
+ * carries data. */
+static void handshake(struct net *net)
+{
+	for (int to = 0; to < net->n; to++)
+		for (int from = 0; from < net->n; from++)
+			if (net->edge[to][from])
+				(void)pull(net, to, from);
+}
+
 /* A triangle 0-1-2 where p1 sends p2 ids only: p0 submits, p1 and p2
  * take it from p0, then p2 gets it again from p1 (a duplicate) and prunes
  * what p1 sends it. */
@@ -291,11 +301,7 @@ static struct net *lazy_triangle(void)
 {
 	struct net *net = net_new(3, "01 02 12");
 	net_open(net);
-	/* handshakes first: every pull below carries data */
-	for (int to = 0; to < 3; to++)
-		for (int from = 0; from < 3; from++)
-			if (to != from)
-				(void)pull(net, to, from);
+	handshake(net);
 	submit(net, 0, AM_CAT_PHISHING, NULL);
 	assert_int_equal(pull(net, 1, 0).accepted, 1);
 	assert_int_equal(pull(net, 2, 0).accepted, 1);
@@ -333,10 +339,7 @@ static void test_duplicate_prunes_what_they_send_us(void **state)
 	(void)state;
 	struct net *net = net_new(3, "01 02 12");
 	net_open(net);
-	for (int to = 0; to < 3; to++)
-		for (int from = 0; from < 3; from++)
-			if (to != from)
-				(void)pull(net, to, from);
+	handshake(net);
 	submit(net, 0, AM_CAT_PHISHING, NULL);
 	assert_int_equal(pull(net, 1, 0).accepted, 1);
 	assert_int_equal(pull(net, 2, 0).accepted, 1);
@@ -446,10 +449,7 @@ static void test_a_neighbours_prune_leaves_our_eager_source(void **state)
 	(void)state;
 	struct net *net = net_new(4, "31 32 01 02");
 	net_open(net);
-	for (int to = 0; to < 4; to++)
-		for (int from = 0; from < 4; from++)
-			if (net->edge[to][from])
-				(void)pull(net, to, from);
+	handshake(net);
 	submit(net, 3, AM_CAT_PHISHING, NULL);
 	assert_int_equal(pull(net, 1, 3).accepted, 1);
 	assert_int_equal(pull(net, 2, 3).accepted, 1);
@@ -533,10 +533,7 @@ static void test_prune_received_leaves_the_tree_both_ways(void **state)
 	(void)state;
 	struct net *net = net_new(3, "01 02 12");
 	net_open(net);
-	for (int to = 0; to < 3; to++)
-		for (int from = 0; from < 3; from++)
-			if (to != from)
-				(void)pull(net, to, from);
+	handshake(net);
 	struct wire_tree t = {.prune = true};
 	mesh_tree_heard(net->p[1].mesh, nb_of(net, 1, 2), &t, NULL);
 	assert_true(lazy(net, 1, 2));
@@ -819,10 +816,7 @@ static void test_ids_go_only_where_bodies_could(void **state)
 	net->exp[1][2] = "phishing";
 	net->exp[0][2] = "phishing";
 	net_open(net);
-	for (int to = 0; to < 3; to++)
-		for (int from = 0; from < 3; from++)
-			if (to != from)
-				(void)pull(net, to, from);
+	handshake(net);
 	/* make 1-2 lazy with a phishing indicator */
 	submit(net, 0, AM_CAT_PHISHING, NULL);
 	assert_int_equal(pull(net, 1, 0).accepted, 1);
@@ -883,10 +877,7 @@ static void test_tree_off_floods(void **state)
 	net_open(net);
 	for (int i = 0; i < 3; i++)
 		mesh_inproc_tree(net->p[i].mesh, clock_ms, NULL, 0, 0);
-	for (int to = 0; to < 3; to++)
-		for (int from = 0; from < 3; from++)
-			if (to != from)
-				(void)pull(net, to, from);
+	handshake(net);
 	for (int k = 0; k < 2; k++) {
 		submit(net, 0, AM_CAT_PHISHING, NULL);
 		assert_int_equal(pull(net, 1, 0).accepted, 1);
