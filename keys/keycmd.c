@@ -491,19 +491,6 @@ struct change {
 	struct trust before, t;
 };
 
-static int copy_store(struct trust *dst, const struct trust *src)
-{
-	memset(dst, 0, sizeof *dst);
-	if (src->n == 0)
-		return 0;
-	/* Entries are flat (trust.h), so a copy is a memcpy. */
-	if ((dst->entries = malloc(src->n * sizeof *src->entries)) == NULL)
-		return AM_ENOMEM;
-	memcpy(dst->entries, src->entries, src->n * sizeof *src->entries);
-	dst->n = dst->cap = src->n;
-	return 0;
-}
-
 /* Finds, locks and loads the store; change_end undoes it, whatever this
  * returns. */
 static int change_begin(const struct subcommand *cmd, const char *config, struct change *c)
@@ -519,7 +506,7 @@ static int change_begin(const struct subcommand *cmd, const char *config, struct
 		return fail(cmd, "%s", err);
 	if (trust_load(&c->t, c->p.trust, err, sizeof err) != 0)
 		return fail(cmd, "%s", err);
-	if (copy_store(&c->before, &c->t) != 0)
+	if (trust_copy(&c->before, &c->t) != 0)
 		return fail(cmd, "%s", am_strerror(AM_ENOMEM));
 	return 0;
 }

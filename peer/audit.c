@@ -778,7 +778,29 @@ static int chained_line(struct audit *a, uint64_t now, const struct audit_event 
 	                  e->detail, a->held_len ? a->held_hash : a->hash, hash);
 }
 
-int audit_append(struct audit *a, uint64_t now, const struct audit_event *e)
+/* Appends l (record seq, hash) to the held records. Caller holds a->lock. */
+static int hold_line(struct audit *a, const struct line *l, uint64_t seq, const uint8_t hash[HASH_BYTES])
+{
+	if (a->held_len + l->len > a->held_cap) {
+		size_t cap = a->held_cap ? a->held_cap : 4 * AUDIT_LINE_MAX;
+		while (cap < a->held_len + l->len)
+			cap *= 2;
+		char *p = realloc(a->held, cap);
+		if (p == NULL)
+			return AM_ENOMEM;
+		a->held = p;
+		a->held_cap = cap;
+	}
+	memcpy(a->held + a->held_len, l->buf, l->len);
+	a->held_len += l->len;
+	a->held_seq = seq;
+	memcpy(a->held_hash, hash, HASH_BYTES);
+	/* bounded: a long batch goes down in pieces of whole records */
+	return a->held_len >= AUDIT_HOLD_MAX ? write_held(a) : 0;
+}
+
+/* audit_append (hold false) and audit_hold (true): one way in for a record. */
+static int add_record(struct audit *a, uint64_t now, const struct audit_event *e, bool hold)
 {
 	struct line *l = NULL;
 	uint8_t hash[HASH_BYTES];
@@ -792,11 +814,15 @@ int audit_append(struct audit *a, uint64_t now, const struct audit_event *e)
 	if ((l = malloc(sizeof *l)) == NULL)
 		return AM_ENOMEM;
 	pthread_mutex_lock(&a->lock);
-	/* records held before this one go first, in order */
-	if ((rv = write_held(a)) != 0)
+	/* records held before one written now go first, in order */
+	if (!hold && (rv = write_held(a)) != 0)
 		goto done;
 	if ((rv = chained_line(a, now, e, l, &seq, hash)) != 0)
 		goto done;
+	if (hold) {
+		rv = hold_line(a, l, seq, hash);
+		goto done;
+	}
 	if ((rv = write_lines(a, l->buf, l->len)) != 0)
 		goto done;
 	a->seq = seq;
@@ -807,43 +833,14 @@ done:
 	return rv;
 }
 
+int audit_append(struct audit *a, uint64_t now, const struct audit_event *e)
+{
+	return add_record(a, now, e, false);
+}
+
 int audit_hold(struct audit *a, uint64_t now, const struct audit_event *e)
 {
-	struct line *l = NULL;
-	uint8_t hash[HASH_BYTES];
-	uint64_t seq;
-	int rv;
-
-	if (a == NULL || e == NULL || e->event == NULL || !event_known(e->event))
-		return AM_EINVAL;
-	if ((l = malloc(sizeof *l)) == NULL)
-		return AM_ENOMEM;
-	pthread_mutex_lock(&a->lock);
-	if ((rv = chained_line(a, now, e, l, &seq, hash)) != 0)
-		goto done;
-	if (a->held_len + l->len > a->held_cap) {
-		size_t cap = a->held_cap ? a->held_cap : 4 * AUDIT_LINE_MAX;
-		while (cap < a->held_len + l->len)
-			cap *= 2;
-		char *p = realloc(a->held, cap);
-		if (p == NULL) {
-			rv = AM_ENOMEM;
-			goto done;
-		}
-		a->held = p;
-		a->held_cap = cap;
-	}
-	memcpy(a->held + a->held_len, l->buf, l->len);
-	a->held_len += l->len;
-	a->held_seq = seq;
-	memcpy(a->held_hash, hash, HASH_BYTES);
-	/* bounded: a long batch goes down in pieces of whole records */
-	if (a->held_len >= AUDIT_HOLD_MAX)
-		rv = write_held(a);
-done:
-	pthread_mutex_unlock(&a->lock);
-	free(l);
-	return rv;
+	return add_record(a, now, e, true);
 }
 
 int audit_release(struct audit *a)
