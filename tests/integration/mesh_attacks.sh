@@ -55,7 +55,9 @@ check "... it says so" grep -q "counter 2^64-1: refused" <<<"$T_OUT"
 # item 9: a pinned neighbour with a bad clock is told why, once its
 # signature verified; a stranger with the same clock is told nothing
 expect_exit 3 "a pinned neighbour 300 s ahead is refused" tp skew 300
-check "... and told it is clock skew" grep -q "refused: .*clock skew: .*300 s ahead" <<<"$T_OUT"
+# the offset is counted in whole seconds on both sides: a second boundary
+# between our stamp and b's check makes it 299, a slow machine less (seen once under load)
+check "... and told it is clock skew" grep -Eq "refused: .*clock skew: .*(29[0-9]|300) s ahead" <<<"$T_OUT"
 expect_exit 3 "a stranger 300 s ahead is refused" "$TESTPEER" "$T_ROOT/stranger.key" "$BPUB" "$B" skew 300
 check "... and told nothing" grep -q "refused: peer refused the handshake: refused$" <<<"$T_OUT"
 # issue 13: link version 3 (indicator format 2, origin tables in batches).
