@@ -70,13 +70,10 @@ static struct config *make_cfg(int count, int extra)
 	return cfg;
 }
 
+/* config_free empties a config; these are our own allocations */
 static void free_cfg(struct config *cfg)
 {
-	for (size_t i = 0; i < cfg->n_neighbours; i++) {
-		policy_export_free(&cfg->neighbours[i].exp);
-		policy_import_free(&cfg->neighbours[i].imp);
-	}
-	free(cfg->neighbours);
+	config_free(cfg);
 	free(cfg);
 }
 
