@@ -200,11 +200,14 @@ static int indicator(struct ctx *c, json_t *o)
 		}
 	}
 	if ((v = json_object_get(o, "confidence")) != NULL) {
-		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 100) {
+		/* STIX 2.1 §4.1.4 says integer, but producers that go through a
+		 * float-only JSON layer write 80.0: the same number, so taken */
+		double d = json_number_value(v);
+		if (!json_is_number(v) || d < 0 || d > 100 || d != (double)(int)d) {
 			skip_obj(c, line, FEED_SKIP_BAD_VALUE, input, "confidence is not an integer from 0 to 100");
 			return 0;
 		}
-		e.confidence = (int)json_integer_value(v);
+		e.confidence = (int)d;
 	}
 	size_t i;
 	json_t *x;

@@ -429,6 +429,10 @@ static void test_stix_faults_cost_one_object(void **state)
 		"objects[3]: 0 skip malformed `objects[3]'\n  -- not a JSON object\n",
 		"objects[4]: 12 ok stix-after.example malware 80red\n",
 		"objects[5]: 15 skip bad_value",
+		/* a producer's float 70.0 is the integer 70; 70.5 is not one */
+		"objects[6]: 18 ok stix-real-conf.example malware 70\n",
+		"objects[7]: 21 skip bad_value",
+		"confidence is not an integer from 0 to 100",
 		NULL,
 	};
 	expect(got, want);
