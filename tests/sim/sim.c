@@ -62,6 +62,7 @@
 #include <stddef.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,10 +339,58 @@ static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *
 	return remove(path);
 }
 
+/* What this process made on disk, removed on every way out: the end of a
+ * run, die() (through atexit) and SIGINT, SIGTERM or SIGHUP (the event loop
+ * stops at its next event, removes them and dies of the signal). The
+ * directory goes only if we made it; in one given with --dir that existed,
+ * only the peers' stores we opened (p000 .. in order; a store that was
+ * there and failed to open is not ours). */
+static struct {
+	char dir[512];
+	bool made_dir;
+	int stores; /* p000 .. p(stores - 1) were opened under dir */
+} made;
+static volatile sig_atomic_t stop_signal;
+
+static void remove_made(void)
+{
+	char path[700];
+
+	if (made.made_dir) {
+		nftw(made.dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	} else {
+		for (int i = 0; i < made.stores; i++) {
+			snprintf(path, sizeof path, "%s/p%03d", made.dir, i);
+			nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+		}
+	}
+	made.made_dir = false;
+	made.stores = 0;
+}
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
 static void die(const char *what, const char *detail)
 {
 	fprintf(stderr, "amesh-sim: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-	exit(2);
+	exit(2); /* remove_made runs at exit */
+}
+
+/* A stop signal arrived: remove what we made, then die of it. */
+static void check_stop(void)
+{
+	int sig = stop_signal;
+
+	if (!sig)
+		return;
+	fprintf(stderr, "amesh-sim: stopped by signal %d; removing %s\n", sig, made.dir);
+	remove_made();
+	signal(sig, SIG_DFL);
+	raise(sig);
+	exit(128 + sig);
 }
 
 static void add_edge(struct sim *s, int a, int b, uint32_t lat)
@@ -479,8 +528,15 @@ static void build_peers(struct sim *s)
 			set_policies(cn);
 		}
 		snprintf(path, sizeof path, "%s/%s", s->p.dir, p->name);
-		if (store_open(&p->store, path, 256ull << 20, err, sizeof err) != 0)
+		check_stop();
+		/* a store we open is ours to remove; one that fails to open only
+		 * if it was not there before (store_open may leave a directory) */
+		bool existed = access(path, F_OK) == 0;
+		if (store_open(&p->store, path, 256ull << 20, err, sizeof err) != 0) {
+			made.stores = existed ? i : i + 1;
 			die("store", err);
+		}
+		made.stores = i + 1;
 		if (apply_open(&p->apply, p->store) != 0)
 			die("apply", p->name);
 		s->sub_args[i] = (struct sub_arg){.s = s, .peer = i};
@@ -712,6 +768,7 @@ static void do_wake(struct sim *s, int peer, uint64_t t)
 static void run(struct sim *s)
 {
 	while (s->n_heap) {
+		check_stop();
 		struct sim_event e = pop(s);
 		s->now = e.t;
 		switch (e.type) {
@@ -973,7 +1030,10 @@ static int simulate(const struct params *pp, struct figures *fig)
 	memset(s->held, 0xff, (size_t)s->n * (size_t)pp->burst * sizeof *s->held);
 	memset(s->gone, 0xff, (size_t)s->n * sizeof *s->gone);
 	s->withdrawn_idx = -1;
-	if (mkdir(pp->dir, 0700) != 0 && errno != EEXIST)
+	snprintf(made.dir, sizeof made.dir, "%s", pp->dir);
+	if (mkdir(pp->dir, 0700) == 0)
+		made.made_dir = true;
+	else if (errno != EEXIST)
 		die("cannot make the directory", pp->dir);
 	build_graph(s);
 	build_peers(s);
@@ -1099,7 +1159,7 @@ static int simulate(const struct params *pp, struct figures *fig)
 		free(s->peers[i].out);
 	}
 	workpool_free(s->verify);
-	nftw(pp->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	remove_made();
 	free(lat);
 	free(origins);
 	free(s->peers);
@@ -1291,6 +1351,12 @@ int main(int argc, char **argv)
 		usage();
 	if (sodium_init() < 0)
 		die("libsodium", NULL);
+	atexit(remove_made);
+	struct sigaction sa = {.sa_handler = on_stop_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	log_set_level(LOG_WARN);
 	p.seed = seed_lo;
 	if (!selftest) {
