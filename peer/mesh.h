@@ -82,10 +82,12 @@ struct mesh_tree_counts {
 	uint64_t grafted_out;           /* bodies sent answering their grafts (also in out_sent) */
 	uint64_t prunes_out, prunes_in; /* the link made lazy by us / by them */
 	/* ids they announced that the full missing table (PLUMTREE_MISSING_MAX)
-	 * could not take: not grafted unless announced again (plumtree.h) */
+	 * could not take: not acknowledged, their range asked again as bodies
+	 * (mesh_tree.h) */
 	uint64_t ids_dropped;
 	/* missing ids given up after PLUMTREE_TRIES unanswered grafts, counted
-	 * against the neighbour asked last */
+	 * against the neighbour asked last; every announcer's log is then
+	 * asked again from before the id, as bodies (mesh_tree.h) */
 	uint64_t grafts_abandoned;
 };
 

@@ -118,6 +118,11 @@ struct nb {
 	uint8_t (*graft_in)[AM_ID_BYTES];  /* ids they asked us for, answered by our
 	                                    * pusher (a link we dial) */
 	size_t n_graft_in;
+	/* an id of theirs we gave up on (mesh_tree.c): our cursor over their
+	 * log goes back to rewind_to, if it is past it, before the next pull
+	 * or push acknowledgement (mesh_ingest.c) */
+	bool rewind;
+	uint64_t rewind_to;
 	struct mesh_tree_counts tree;
 };
 

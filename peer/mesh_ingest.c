@@ -391,12 +391,24 @@ static void store_recovered(struct nb *nb)
 	nb->store_fail_rv = 0;
 }
 
-static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, bool grafted, bool *taken,
-                  unsigned *retry_ms, struct mesh_ingest_tally *tally, struct mesh_ingest_ahead *ahead);
+static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, const struct wire_tree *t,
+                  bool grafted, bool *taken, unsigned *retry_ms, struct mesh_ingest_tally *tally,
+                  struct mesh_ingest_ahead *ahead);
 
-/* The batch, then what rides beside it (mesh_tree.h): the ids it announced
- * (only if the batch was taken: otherwise it comes again) and the bodies
- * answering our grafts. */
+/* The broadcast tree gave up an id of nb's: our cursor over nb's log goes
+ * back to before it (mesh_tree.h), the range comes again. Caller holds
+ * nb->ingest_lock. */
+static void rewind_cursor(struct mesh *m, struct nb *nb)
+{
+	uint64_t to;
+	if (mesh_tree_take_rewind(m, nb, &to) && to < nb->cursor.seq) {
+		nb->cursor.seq = to;
+		nb->cursor_dirty = true; /* durable with the next commit, or at close */
+	}
+}
+
+/* The batch with the ids it announced (mesh_tree.h: they bound how far
+ * the batch is acknowledged), then the bodies answering our grafts. */
 static int ingest_with_tree(struct mesh *m, struct nb *nb, const struct wire_batch *b, const struct wire_tree *t,
                             unsigned *retry_ms, struct mesh_ingest_tally *tally, struct mesh_ingest_ahead *ahead)
 {
@@ -407,9 +419,7 @@ static int ingest_with_tree(struct mesh *m, struct nb *nb, const struct wire_bat
 	if (tally)
 		memset(tally, 0, sizeof *tally);
 	if (b && b->present) {
-		rv = ingest(m, nb, b, false, &taken, retry_ms, tally, ahead);
-		if (taken && t)
-			mesh_tree_announced(m, nb, t);
+		rv = ingest(m, nb, b, t, false, &taken, retry_ms, tally, ahead);
 		if (tally) {
 			tally->items = b->n;
 			tally->more = b->more;
@@ -418,7 +428,7 @@ static int ingest_with_tree(struct mesh *m, struct nb *nb, const struct wire_bat
 	}
 	if (rv == 0 && t && t->grafted.n) {
 		bool unused;
-		rv = ingest(m, nb, &t->grafted, true, &unused, retry_ms, tally ? &gt : NULL, NULL);
+		rv = ingest(m, nb, &t->grafted, NULL, true, &unused, retry_ms, tally ? &gt : NULL, NULL);
 		if (tally) {
 			tally->grafted = t->grafted.n;
 			tally->accepted += gt.accepted;
@@ -437,16 +447,36 @@ int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, const
 	return ingest_with_tree(m, nb, b, t, retry_ms, NULL, NULL);
 }
 
-void mesh_ingest_pull_request(struct nb *nb, uint32_t wait_ms, struct wire_sync_request *req)
+void mesh_ingest_pull_request(struct mesh *m, struct nb *nb, uint32_t wait_ms, struct wire_sync_request *req)
 {
 	memset(req, 0, sizeof *req);
 	pthread_mutex_lock(&nb->ingest_lock);
+	rewind_cursor(m, nb);
 	req->after = nb->cursor.seq;
 	memcpy(req->epoch, nb->cursor.epoch, sizeof req->epoch);
 	memcpy(req->policy, nb->cursor.policy, sizeof req->policy);
 	pthread_mutex_unlock(&nb->ingest_lock);
 	req->pull = true;
 	req->wait_ms = wait_ms;
+}
+
+void mesh_ingest_acked(struct mesh *m, struct nb *nb, uint64_t *seq, uint8_t epoch[16], uint8_t policy[32])
+{
+	pthread_mutex_lock(&nb->ingest_lock);
+	rewind_cursor(m, nb);
+	*seq = nb->cursor.seq;
+	memcpy(epoch, nb->cursor.epoch, sizeof nb->cursor.epoch);
+	memcpy(policy, nb->cursor.policy, sizeof nb->cursor.policy);
+	pthread_mutex_unlock(&nb->ingest_lock);
+}
+
+bool mesh_ingest_cursor_at(struct nb *nb, uint64_t seq, const uint8_t epoch[16], const uint8_t policy[32])
+{
+	pthread_mutex_lock(&nb->ingest_lock);
+	bool yes = nb->cursor.seq == seq && memcmp(nb->cursor.epoch, epoch, sizeof nb->cursor.epoch) == 0 &&
+	           memcmp(nb->cursor.policy, policy, sizeof nb->cursor.policy) == 0;
+	pthread_mutex_unlock(&nb->ingest_lock);
+	return yes;
 }
 
 void mesh_ingest_next_request(const struct wire_sync_response *resp, struct wire_sync_request *req)
@@ -476,10 +506,12 @@ int mesh_ingest_pulled_ahead(struct mesh *m, struct nb *nb, const struct wire_sy
 }
 
 /* grafted: b is the answer to our graft, not a range of nb's log - no
- * cursor check or move, and a duplicate prunes nothing. *taken: the batch
- * continued the cursor and was processed. */
-static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, bool grafted, bool *taken,
-                  unsigned *retry_ms, struct mesh_ingest_tally *tally, struct mesh_ingest_ahead *ahead)
+ * cursor check or move, and a duplicate prunes nothing. t (may be NULL):
+ * what rode beside a batch of nb's log, its announced ids. *taken: the
+ * batch continued the cursor and was processed. */
+static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, const struct wire_tree *t,
+                  bool grafted, bool *taken, unsigned *retry_ms, struct mesh_ingest_tally *tally,
+                  struct mesh_ingest_ahead *ahead)
 {
 	struct policy_import imp;
 	struct pending *p = NULL, **pu = NULL;
@@ -500,14 +532,15 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, boo
 	if (nb->store_fail_since && b->n) {
 		/* in a storage episode: do not pay for verifying a batch the store
 		 * will refuse; the sender waits (issue 8, item 6) */
-		uint64_t t = mono_ms();
-		if (t < nb->store_retry_at) {
+		uint64_t t_ms = mono_ms();
+		if (t_ms < nb->store_retry_at) {
 			ret = nb->store_fail_rv;
 			if (retry_ms)
-				*retry_ms = (unsigned)(nb->store_retry_at - t);
+				*retry_ms = (unsigned)(nb->store_retry_at - t_ms);
 			goto out;
 		}
 	}
+	rewind_cursor(m, nb);
 	struct store_cursor c = nb->cursor;
 	if (!grafted && (memcmp(b->epoch, c.epoch, sizeof c.epoch) != 0 || memcmp(b->policy, c.policy, sizeof c.policy) != 0)) {
 		if (b->after != 0)
@@ -660,8 +693,17 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, boo
 		};
 		pu[np++] = q;
 	}
-	if (!grafted)
-		c.seq = b->upto > c.seq ? b->upto : c.seq;
+	if (!grafted) {
+		/* The ids beside the batch are its range too (mesh_tree.h): one
+		 * we cannot track is not acknowledged - the cursor stays before
+		 * it, and the link is asked for bodies - so it comes again. */
+		uint64_t upto = b->upto, hold;
+		if (t && mesh_tree_announced(m, nb, t, &hold)) {
+			hold = hold < b->after ? b->after : hold; /* their seqs are theirs to say: within the batch */
+			upto = hold < upto ? hold : upto;
+		}
+		c.seq = upto > c.seq ? upto : c.seq;
+	}
 	if (np) {
 		/* the batch and the cursor that acknowledges it: one commit */
 		rv = apply_received(m->apply, u, np, now, res, nb->name, &c);

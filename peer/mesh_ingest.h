@@ -65,7 +65,16 @@ struct mesh_ingest_tally {
 
 /* Fills req with "your changes after our cursor of nb", long-polling up
  * to wait_ms. Takes nb->ingest_lock. */
-void mesh_ingest_pull_request(struct nb *nb, uint32_t wait_ms, struct wire_sync_request *req);
+void mesh_ingest_pull_request(struct mesh *m, struct nb *nb, uint32_t wait_ms, struct wire_sync_request *req);
+/* Our cursor over nb's log, as a push's acknowledgement (SyncResponse
+ * push_acked, push_epoch, push_policy). Takes nb->ingest_lock. Both this
+ * and mesh_ingest_pull_request first move the cursor back where the
+ * broadcast tree gave up an id of nb's (mesh_tree_take_rewind). */
+void mesh_ingest_acked(struct mesh *m, struct nb *nb, uint64_t *seq, uint8_t epoch[16], uint8_t policy[32]);
+/* Is our cursor over nb's log at seq of that epoch and policy? (The puller
+ * drops a pull it sent ahead from there when it is not.) Takes
+ * nb->ingest_lock. */
+bool mesh_ingest_cursor_at(struct nb *nb, uint64_t seq, const uint8_t epoch[16], const uint8_t policy[32]);
 
 /* Fills req with the pull that follows resp when its batch says the sender
  * has more: "your changes after that batch's end", as if it were committed

@@ -75,7 +75,7 @@ int mesh_inproc_request(struct mesh_inproc_dialer *d, uint8_t **frame, size_t *l
 		return session_hello(d->m->key->sk, d->nb->pk, timefmt_now(), &d->pend, frame, len);
 	}
 	/* as puller_main: "your changes after our cursor" */
-	mesh_ingest_pull_request(d->nb, 0, &req);
+	mesh_ingest_pull_request(d->m, d->nb, 0, &req);
 	return seal_pull(d, &req, frame, len);
 }
 

@@ -301,6 +301,16 @@ static bool pull_next(struct link *l, uint64_t gen, const struct wire_sync_respo
 	return ok;
 }
 
+/* An answer dropped for its batch (it does not continue our cursor): what
+ * rode beside it for the broadcast tree still counts - their prune or
+ * graft, and bodies answering our grafts (mesh_tree.h). */
+static void keep_control(struct mesh *m, struct nb *nb, const struct wire_sync_response *resp)
+{
+	mesh_tree_heard(m, nb, &resp->tree, NULL);
+	if (resp->tree.grafted.n)
+		(void)mesh_ingest(m, nb, NULL, &resp->tree, NULL);
+}
+
 /* Long-polls the neighbour for its changes and ingests them.
  *
  * Two pulls may be in flight (issue 13): when an answer says the sender
@@ -352,7 +362,7 @@ static void *puller_main(void *arg)
 				sleep_ms(l, backoff = backoff_next(backoff));
 				continue;
 			}
-			mesh_ingest_pull_request(l->nb, MESH_LONGPOLL_MS, &req);
+			mesh_ingest_pull_request(m, l->nb, MESH_LONGPOLL_MS, &req);
 			mesh_tree_take(m, l->nb, true, &req.tree);
 			rv = sync_start(l, ctx, aio, gen, &req, NULL, &sent);
 			wire_tree_clear(&req.tree);
@@ -405,23 +415,33 @@ static void *puller_main(void *arg)
 		unsigned retry = 0;
 		mesh_ingest_pulled_ahead(m, l->nb, &resp, ahead, &retry, NULL);
 		mesh_ingest_ahead_free(ahead);
+		/* the pulls sent ahead start where this batch ends: useless when
+		 * the cursor is not there (the store refused the batch, or the
+		 * broadcast tree held or moved it back, mesh_tree.h) */
+		bool off_course = (have_next || inflight) &&
+		                  !mesh_ingest_cursor_at(l->nb, resp.batch.upto, resp.batch.epoch, resp.batch.policy);
 		wire_sync_response_clear(&resp);
-		if (retry) {
-			/* our store refused the batch: drop the early answer and
-			 * collect the early pull (neither continues the cursor), and
-			 * do not pull at once */
+		if (retry || off_course) {
+			/* drop the early answer and collect the early pull (neither
+			 * continues the cursor); after a refusal, do not pull at once */
 			if (have_next) {
 				have_next = false;
 				mesh_ingest_ahead_free(next_ahead);
 				next_ahead = NULL;
+				if (!retry && next_rv == 0)
+					keep_control(m, l->nb, &next);
 				wire_sync_response_clear(&next);
 			}
 			if (inflight) {
 				inflight = false;
-				if (sync_finish(l, l->aio[slot ? 2 : 0], gen, sent, &resp) == 0)
+				if (sync_finish(l, l->aio[slot ? 2 : 0], gen, sent, &resp) == 0) {
+					if (!retry)
+						keep_control(m, l->nb, &resp);
 					wire_sync_response_clear(&resp);
+				}
 			}
-			sleep_ms(l, retry);
+			if (retry)
+				sleep_ms(l, retry);
 		}
 	}
 	if (have_next) {
@@ -578,8 +598,10 @@ static void *pusher_main(void *arg)
 		acked_gen = gen;
 		/* They acknowledged nothing of a batch that continued their cursor:
 		 * their store cannot take it (issue 8, item 6). Resending at once
-		 * would spin both peers; wait longer each time. */
-		bool stalled = offered && resp.push_acked == acked &&
+		 * would spin both peers; wait longer each time. Not so when they
+		 * graft: an id they could not track holds their cursor, and they
+		 * want that range again as bodies (mesh_tree.h). */
+		bool stalled = offered && resp.push_acked == acked && !resp.tree.n_graft &&
 		               memcmp(resp.push_epoch, acked_epoch, sizeof acked_epoch) == 0 &&
 		               memcmp(resp.push_policy, acked_policy, sizeof acked_policy) == 0;
 		acked = resp.push_acked;

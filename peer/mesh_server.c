@@ -205,11 +205,7 @@ static void serve_sync(struct mesh *m, struct nb *nb, const struct wire_sync_req
 	if (req->push.present || req->tree.grafted.n)
 		/* a refused push is acked where it was: the pusher backs off */
 		mesh_ingest(m, nb, req->push.present ? &req->push : NULL, &req->tree, NULL);
-	pthread_mutex_lock(&nb->ingest_lock);
-	resp->push_acked = nb->cursor.seq;
-	memcpy(resp->push_epoch, nb->cursor.epoch, sizeof resp->push_epoch);
-	memcpy(resp->push_policy, nb->cursor.policy, sizeof resp->push_policy);
-	pthread_mutex_unlock(&nb->ingest_lock);
+	mesh_ingest_acked(m, nb, &resp->push_acked, resp->push_epoch, resp->push_policy);
 	if (req->pull)
 		serve_pull(m, nb, req, &resp->batch, &resp->tree, policy_held, idle);
 	if (ask.n_graft) {

@@ -34,14 +34,40 @@ static void id_append(uint8_t (**arr)[AM_ID_BYTES], size_t *n, const uint8_t id[
 	memcpy((*arr)[(*n)++], id, AM_ID_BYTES);
 }
 
+/* Our link with nb is to bring bodies again, and nb is to know: what
+ * they send us turns eager, and a graft of id (answered if they can)
+ * makes what they send us eager on their side too - and, as any graft,
+ * the link joins the tree both ways (a direction left lazy here would
+ * leave them, for changes from our side, reachable only through grafts of
+ * their own). Caller holds m->lock. */
+static void want_bodies(struct nb *nb, const uint8_t id[AM_ID_BYTES])
+{
+	nb->lazy_in = false;
+	nb->lazy = false;
+	nb->prune_out = false;
+	id_append(&nb->graft_out, &nb->n_graft_out, id);
+	nb->tree.grafts_out++;
+}
+
+/* Our cursor over nb's log is to go back to before seq (0 = not known:
+ * to the start) - the id there was announced to us and we gave it up.
+ * Caller holds m->lock. */
+static void rewind_before(struct nb *nb, uint64_t seq)
+{
+	uint64_t to = seq ? seq - 1 : 0;
+	if (!nb->rewind || to < nb->rewind_to)
+		nb->rewind_to = to;
+	nb->rewind = true;
+}
+
 struct graft_ctx {
 	struct mesh *m;
 	size_t n;
 };
 
-/* plumtree_expire's callback: graft id from who (an nb), or count an id
- * given up against who. */
-static void graft_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], bool abandoned)
+/* plumtree_expire's callback: graft id from who (an nb); count an id
+ * given up against who; or ask who's log again from before the id. */
+static void graft_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], uint64_t seq, enum plumtree_due what)
 {
 	struct graft_ctx *g = arg;
 	struct mesh *m = g->m;
@@ -50,19 +76,22 @@ static void graft_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], 
 	bool ok = false;
 	for (size_t i = 0; i < m->n_nbs && !ok; i++)
 		ok = m->nbs[i] == who && !m->nbs[i]->removed;
-	if (ok && abandoned) {
-		((struct nb *)who)->tree.grafts_abandoned++;
-	} else if (ok) {
-		/* we want their bodies again: the graft tells them, and the
-		 * link joins the tree both ways - a direction left lazy here
-		 * would leave them, for changes from our side, reachable only
-		 * through grafts of their own */
-		struct nb *nb = (struct nb *)who;
-		nb->lazy_in = false;
-		nb->lazy = false;
-		nb->prune_out = false;
-		id_append(&nb->graft_out, &nb->n_graft_out, id);
-		nb->tree.grafts_out++;
+	struct nb *nb = ok ? (struct nb *)who : NULL;
+	if (nb && what == PLUMTREE_GIVEN_UP) {
+		nb->tree.grafts_abandoned++;
+	} else if (nb && what == PLUMTREE_REWIND) {
+		/* Every announcer's graft went unanswered (it forgot the id, or
+		 * the link was down): the id is not lost while one of them still
+		 * serves it. Our cursor over its log goes back to before the id
+		 * and the link turns eager, so its next batch brings that range
+		 * again as bodies - under its export policy then, and a
+		 * duplicate costs no fsync. */
+		rewind_before(nb, seq);
+		want_bodies(nb, id);
+		g->n++;
+	} else if (nb) {
+		/* we want their bodies again */
+		want_bodies(nb, id);
 		g->n++;
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -332,26 +361,56 @@ void mesh_tree_duplicates(struct mesh *m, struct nb *nb, uint64_t n)
 	pthread_mutex_unlock(&m->lock);
 }
 
-void mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *t)
+bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *t, uint64_t *hold)
 {
-	size_t fresh = 0;
+	size_t fresh = 0, dropped = 0;
+	const uint8_t *first = NULL;
+	uint64_t first_seq = 0;
 
 	if (!t->n_ids || !m->tree)
-		return;
+		return false;
 	uint64_t now = mesh_tree_now(m);
-	size_t dropped = 0;
 	for (size_t i = 0; i < t->n_ids; i++) {
-		enum plumtree_news news = plumtree_announced(m->tree, t->ids[i], nb, now, m->tree_graft_ms);
+		uint64_t seq = t->id_seqs ? t->id_seqs[i] : 0;
+		enum plumtree_news news = plumtree_announced(m->tree, t->ids[i], nb, seq, now, m->tree_graft_ms);
 		fresh += news == PLUMTREE_MISSING;
-		dropped += news == PLUMTREE_FULL;
+		if (news == PLUMTREE_FULL) {
+			/* ids go in seq order: the first refused bounds the ack */
+			if (!dropped++) {
+				first = t->ids[i];
+				first_seq = seq;
+			}
+		}
 	}
 	pthread_mutex_lock(&m->lock);
 	nb->tree.ids_in += t->n_ids;
 	nb->tree.ids_dropped += dropped;
+	if (dropped)
+		/* untracked, so never grafted: its range is to come again as
+		 * bodies (the caller keeps the cursor before it) */
+		want_bodies(nb, first);
 	pthread_mutex_unlock(&m->lock);
-	if (fresh && m->tree_started) {
-		pthread_mutex_lock(&m->tree_lock);
-		pthread_cond_broadcast(&m->tree_cond);
-		pthread_mutex_unlock(&m->tree_lock);
+	if (dropped)
+		*hold = first_seq ? first_seq - 1 : 0;
+	if ((fresh && m->tree_started) || dropped) {
+		if (dropped)
+			mesh_bump_gen(m); /* our pusher carries the graft on a link we dial */
+		if (m->tree_started) {
+			pthread_mutex_lock(&m->tree_lock);
+			pthread_cond_broadcast(&m->tree_cond);
+			pthread_mutex_unlock(&m->tree_lock);
+		}
 	}
+	return dropped > 0;
+}
+
+bool mesh_tree_take_rewind(struct mesh *m, struct nb *nb, uint64_t *to)
+{
+	pthread_mutex_lock(&m->lock);
+	bool yes = nb->rewind;
+	if (yes)
+		*to = nb->rewind_to;
+	nb->rewind = false;
+	pthread_mutex_unlock(&m->lock);
+	return yes;
 }

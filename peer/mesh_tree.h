@@ -31,6 +31,15 @@
  *     answers with the body in Tree.grafted). No answer in tree_retry_ms:
  *     the next announcer, up to PLUMTREE_TRIES. This is also how the tree
  *     heals when an eager link or peer fails;
+ *   - an id is never lost while a neighbour that announced it still serves
+ *     it: we own our cursor over each neighbour's log, and an id we cannot
+ *     track (PLUMTREE_MISSING_MAX missing already) is not acknowledged -
+ *     the cursor stays before its seq (Tree.id_seqs) - and one we gave up
+ *     on (PLUMTREE_TRIES unanswered grafts: its announcers forgot it, or
+ *     the links were down) moves the cursor over every announcer's log
+ *     back to before it. Either way the link turns eager both ways (a
+ *     graft), so that range comes again as bodies, under the sender's
+ *     export policy of the moment; duplicates cost no fsync;
  *   - export policy decides every send: an id is announced only where the
  *     body could go (mesh_export.c, one decision for both), and a graft is
  *     answered only with what that decision allows now;
@@ -93,7 +102,16 @@ void mesh_tree_forget(struct mesh *m, struct nb *nb);
 void mesh_tree_held(struct mesh *m, const uint8_t id[AM_ID_BYTES]);
 /* Ingest received bodies over a batch from nb that we held already. */
 void mesh_tree_duplicates(struct mesh *m, struct nb *nb, uint64_t n);
-/* Ingest took a batch from nb that announced ids. */
-void mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *t);
+/* Ingest takes a batch from nb that announced ids (t->ids, with their
+ * seqs in nb's log). Returns true when some could not be tracked (the
+ * missing table is full): then *hold is the seq before the first of them
+ * (0 when its seq was not said), past which the batch must not be
+ * acknowledged, and the link is asked for bodies (a graft) - so that range
+ * comes again, as bodies. Not under m->lock. */
+bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *t, uint64_t *hold);
+/* Has an id nb announced been given up (every graft unanswered)? Then *to
+ * is where our cursor over nb's log goes back to (if it is past it), and
+ * the request is taken. Takes m->lock (call it under nb->ingest_lock). */
+bool mesh_tree_take_rewind(struct mesh *m, struct nb *nb, uint64_t *to);
 
 #endif

@@ -368,13 +368,13 @@ static void neighbours(struct metrics *m, struct expo *e)
 	}
 	expo_family(e, "amesh_neighbour_tree_ids_dropped_total", EXPO_COUNTER,
 	            "Ids the neighbour announced that were not tracked because this peer's missing-id table "
-	            "(4096) was full: never grafted unless announced again (broadcast tree).");
+	            "(4096) was full: not acknowledged, their range is asked again as bodies (broadcast tree).");
 	for (size_t i = 0; i < n; i++)
 		expo_u64(e, "amesh_neighbour_tree_ids_dropped_total", EXPO_LABELS({"neighbour", p[i].name}),
 		         p[i].tree.ids_dropped);
 	expo_family(e, "amesh_neighbour_tree_grafts_abandoned_total", EXPO_COUNTER,
-	            "Missing ids given up after 8 unanswered grafts, counted against the neighbour asked last "
-	            "(broadcast tree).");
+	            "Missing ids given up after 8 unanswered grafts, counted against the neighbour asked last; "
+	            "each announcer's log is then asked again from before the id (broadcast tree).");
 	for (size_t i = 0; i < n; i++)
 		expo_u64(e, "amesh_neighbour_tree_grafts_abandoned_total", EXPO_LABELS({"neighbour", p[i].name}),
 		         p[i].tree.grafts_abandoned);

@@ -19,6 +19,7 @@ struct held {
 struct missing {
 	uint8_t id[AM_ID_BYTES];
 	const void *who[PLUMTREE_ANNOUNCERS];
+	uint64_t seq[PLUMTREE_ANNOUNCERS]; /* the id's seq in each one's log (0 = not known) */
 	const void *asked; /* the announcer grafted last; NULL = none, or forgotten */
 	unsigned n_who, turn, tries;
 	uint64_t deadline;
@@ -158,7 +159,7 @@ bool plumtree_seq(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t *s
 }
 
 enum plumtree_news plumtree_announced(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who,
-                                      uint64_t now, unsigned wait_ms)
+                                      uint64_t seq, uint64_t now, unsigned wait_ms)
 {
 	enum plumtree_news news = PLUMTREE_HELD_ALREADY;
 
@@ -187,9 +188,15 @@ enum plumtree_news plumtree_announced(struct plumtree *t, const uint8_t id[AM_ID
 	struct missing *e = &t->miss[slot];
 	bool known = false;
 	for (unsigned i = 0; i < e->n_who; i++)
-		known = known || e->who[i] == who;
-	if (!known && e->n_who < PLUMTREE_ANNOUNCERS)
+		if (e->who[i] == who) {
+			known = true;
+			if (seq && (!e->seq[i] || seq < e->seq[i]))
+				e->seq[i] = seq; /* the earliest: asked again from there, nothing is skipped */
+		}
+	if (!known && e->n_who < PLUMTREE_ANNOUNCERS) {
+		e->seq[e->n_who] = seq;
 		e->who[e->n_who++] = who;
+	}
 	news = PLUMTREE_MISSING;
 out:
 	pthread_mutex_unlock(&t->lock);
@@ -199,7 +206,8 @@ out:
 struct graft {
 	const void *who;
 	uint8_t id[AM_ID_BYTES];
-	bool abandoned;
+	uint64_t seq;
+	enum plumtree_due what;
 };
 
 /* Room for one more in *g (false: out of memory). */
@@ -226,18 +234,27 @@ size_t plumtree_expire(struct plumtree *t, uint64_t now, unsigned retry_ms, plum
 		struct missing *e = &t->miss[i];
 		if (!e->used || e->deadline > now)
 			continue;
-		if (!graft_room(&g, n, &cap))
+		/* room for a give-up: one entry, and one per announcer */
+		bool ok = true;
+		for (unsigned k = 0; k <= PLUMTREE_ANNOUNCERS && ok; k++)
+			ok = graft_room(&g, n + k, &cap);
+		if (!ok)
 			break; /* the rest wait for the next call */
-		memcpy(g[n].id, e->id, AM_ID_BYTES);
 		if (e->tries >= PLUMTREE_TRIES || e->n_who == 0) {
-			g[n].who = e->asked;
-			g[n++].abandoned = true;
+			g[n] = (struct graft){.who = e->asked, .what = PLUMTREE_GIVEN_UP};
+			memcpy(g[n++].id, e->id, AM_ID_BYTES);
+			for (unsigned k = 0; k < e->n_who; k++) {
+				g[n] = (struct graft){.who = e->who[k], .seq = e->seq[k], .what = PLUMTREE_REWIND};
+				memcpy(g[n++].id, e->id, AM_ID_BYTES);
+			}
 			t->given_up++;
 			miss_remove(t, i);
 			continue;
 		}
-		g[n].who = e->asked = e->who[e->turn % e->n_who];
-		g[n].abandoned = false;
+		unsigned k = e->turn % e->n_who;
+		g[n] = (struct graft){.who = e->who[k], .seq = e->seq[k], .what = PLUMTREE_GRAFT};
+		memcpy(g[n].id, e->id, AM_ID_BYTES);
+		e->asked = e->who[k];
 		n++;
 		grafts++;
 		e->turn++;
@@ -246,7 +263,7 @@ size_t plumtree_expire(struct plumtree *t, uint64_t now, unsigned retry_ms, plum
 	}
 	pthread_mutex_unlock(&t->lock);
 	for (size_t i = 0; i < n; i++)
-		fn(arg, g[i].who, g[i].id, g[i].abandoned);
+		fn(arg, g[i].who, g[i].id, g[i].seq, g[i].what);
 	free(g);
 	return grafts;
 }
@@ -273,8 +290,10 @@ void plumtree_forget(struct plumtree *t, const void *who)
 			continue;
 		unsigned k = 0;
 		for (unsigned j = 0; j < e->n_who; j++)
-			if (e->who[j] != who)
+			if (e->who[j] != who) {
+				e->seq[k] = e->seq[j];
 				e->who[k++] = e->who[j];
+			}
 		e->n_who = k;
 		if (e->asked == who)
 			e->asked = NULL;

@@ -15,12 +15,16 @@
  *            ids are forgotten first (a ring): forgetting costs at most a
  *            needless graft, answered with a duplicate body, never a loss.
  *   missing: ids announced to us that we do not hold, each with up to
- *            PLUMTREE_ANNOUNCERS announcers and a deadline. When the deadline
- *            passes without the body, plumtree_expire hands back (who, id)
- *            to graft from - the first announcer, then the next on each
- *            retry - and sets the next deadline; after PLUMTREE_TRIES grafts
- *            the id is dropped (and counted). At most PLUMTREE_MISSING_MAX
- *            at once; past that an announcement is dropped (counted).
+ *            PLUMTREE_ANNOUNCERS announcers (and the id's seq in each
+ *            one's log) and a deadline. When the deadline passes without
+ *            the body, plumtree_expire hands back (who, id) to graft from -
+ *            the first announcer, then the next on each retry - and sets
+ *            the next deadline; after PLUMTREE_TRIES grafts the id is given
+ *            up (counted) and every announcer is handed back with its seq,
+ *            for the caller to ask its log again from there (nothing is
+ *            lost while one of them still serves it). At most
+ *            PLUMTREE_MISSING_MAX at once; past that an announcement is
+ *            refused (counted) - the caller then must not acknowledge it.
  *
  * Times are milliseconds on the caller's clock (monotonic in the daemon,
  * virtual in the simulation). Thread-safe: one mutex inside; callbacks are
@@ -58,22 +62,31 @@ bool plumtree_seq(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t *s
 enum plumtree_news {
 	PLUMTREE_HELD_ALREADY = 0, /* we hold it: nothing to do */
 	PLUMTREE_MISSING,          /* missing: who is (now) among its announcers */
-	PLUMTREE_FULL,             /* missing, but PLUMTREE_MISSING_MAX are: dropped (counted) */
+	PLUMTREE_FULL,             /* missing, but PLUMTREE_MISSING_MAX are: not tracked (counted) */
 };
-/* who announced id. Ignored when we hold it; otherwise who joins its
- * announcers and, for a new entry, the graft deadline is now + wait_ms. */
+/* who announced id, at seq in its log (0 = not known). Ignored when we
+ * hold it; otherwise who joins its announcers and, for a new entry, the
+ * graft deadline is now + wait_ms. */
 enum plumtree_news plumtree_announced(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who,
-                                      uint64_t now, unsigned wait_ms);
+                                      uint64_t seq, uint64_t now, unsigned wait_ms);
 
-/* Called per (who, id) outside the lock: to graft (abandoned false), or -
- * abandoned true - an id given up after PLUMTREE_TRIES unanswered grafts,
- * with who the announcer asked last (NULL when every announcer was
- * forgotten). */
-typedef void (*plumtree_graft_fn)(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], bool abandoned);
-/* Every missing id whose deadline is <= now: fn(arg, announcer, id, false),
- * and the next deadline now + retry_ms (next announcer); or, after
- * PLUMTREE_TRIES, dropped: fn(arg, last, id, true). Returns how many
- * grafts it handed out (abandoned ids not included). */
+/* What plumtree_expire hands back. */
+enum plumtree_due {
+	PLUMTREE_GRAFT = 0,   /* graft id from who */
+	PLUMTREE_GIVEN_UP,    /* id given up; who: the announcer asked last (NULL
+	                       * when it was forgotten) - once per id, to count */
+	PLUMTREE_REWIND,      /* id given up; who announced it at seq (0 = not
+	                       * known): ask who's log again from before seq -
+	                       * once per announcer still known */
+};
+/* Called per (who, id) outside the lock. */
+typedef void (*plumtree_graft_fn)(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], uint64_t seq,
+                                  enum plumtree_due what);
+/* Every missing id whose deadline is <= now: fn(arg, announcer, id, seq,
+ * PLUMTREE_GRAFT), and the next deadline now + retry_ms (next announcer);
+ * or, after PLUMTREE_TRIES (or with no announcer left), dropped:
+ * PLUMTREE_GIVEN_UP once, then PLUMTREE_REWIND per announcer. Returns how
+ * many grafts it handed out (given-up ids not included). */
 size_t plumtree_expire(struct plumtree *t, uint64_t now, unsigned retry_ms, plumtree_graft_fn fn, void *arg);
 /* The earliest deadline; 0 when nothing is missing. */
 uint64_t plumtree_next_deadline(struct plumtree *t);

@@ -27,8 +27,20 @@ int wire_tree_push_id(struct wire_tree *t, bool graft, const uint8_t id[AM_ID_BY
 		return AM_ETOOBIG;
 	if (!*arr && (*arr = malloc((size_t)SYNC_BATCH_MAX * AM_ID_BYTES)) == NULL)
 		return AM_ENOMEM;
+	if (!graft && !t->id_seqs && (t->id_seqs = calloc(SYNC_BATCH_MAX, sizeof *t->id_seqs)) == NULL)
+		return AM_ENOMEM;
+	if (!graft)
+		t->id_seqs[*n] = 0;
 	memcpy((*arr)[(*n)++], id, AM_ID_BYTES);
 	return 0;
+}
+
+int wire_tree_announce(struct wire_tree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq)
+{
+	int rv = wire_tree_push_id(t, false, id);
+	if (rv == 0)
+		t->id_seqs[t->n_ids - 1] = seq;
+	return rv;
 }
 
 bool wire_tree_any(const struct wire_tree *t)
@@ -40,6 +52,7 @@ void wire_tree_clear(struct wire_tree *t)
 {
 	free(t->graft);
 	free(t->ids);
+	free(t->id_seqs);
 	wire_batch_clear(&t->grafted);
 	memset(t, 0, sizeof *t);
 }
@@ -250,6 +263,8 @@ static int tree_to_pb(const struct wire_tree *t, struct tree_pb *p)
 	p->m.graft = p->graft;
 	p->m.n_ids = t->n_ids;
 	p->m.ids = p->ids;
+	p->m.n_id_seqs = t->n_ids;
+	p->m.id_seqs = t->id_seqs;
 	if (t->grafted.n) {
 		if ((rv = batch_to_pb(&t->grafted, &p->grafted)) != 0)
 			return rv;
@@ -265,7 +280,8 @@ static void tree_pb_free(struct tree_pb *p)
 	batch_pb_free(&p->grafted);
 }
 
-/* Every id exactly AM_ID_BYTES, at most SYNC_BATCH_MAX of each kind. */
+/* Every id exactly AM_ID_BYTES, at most SYNC_BATCH_MAX of each kind; no
+ * seqs, or one per announced id. */
 static int tree_from_pb(const Amesh__V1__Tree *m, struct wire_tree *t)
 {
 	int rv = 0;
@@ -273,13 +289,14 @@ static int tree_from_pb(const Amesh__V1__Tree *m, struct wire_tree *t)
 	memset(t, 0, sizeof *t);
 	if (!m)
 		return 0;
-	if (m->n_graft > SYNC_BATCH_MAX || m->n_ids > SYNC_BATCH_MAX)
+	if (m->n_graft > SYNC_BATCH_MAX || m->n_ids > SYNC_BATCH_MAX || (m->n_id_seqs && m->n_id_seqs != m->n_ids))
 		return AM_EDECODE;
 	t->prune = m->prune;
 	for (size_t i = 0; i < m->n_graft && rv == 0; i++)
 		rv = m->graft[i].len != AM_ID_BYTES ? AM_EDECODE : wire_tree_push_id(t, true, m->graft[i].data);
 	for (size_t i = 0; i < m->n_ids && rv == 0; i++)
-		rv = m->ids[i].len != AM_ID_BYTES ? AM_EDECODE : wire_tree_push_id(t, false, m->ids[i].data);
+		rv = m->ids[i].len != AM_ID_BYTES ? AM_EDECODE
+		                                  : wire_tree_announce(t, m->ids[i].data, m->n_id_seqs ? m->id_seqs[i] : 0);
 	if (rv == 0)
 		rv = batch_from_pb(m->grafted, &t->grafted);
 	if (rv != 0)

@@ -45,6 +45,7 @@ struct wire_tree {
 	uint8_t (*graft)[AM_ID_BYTES];
 	size_t n_graft;
 	uint8_t (*ids)[AM_ID_BYTES];
+	uint64_t *id_seqs;         /* one per id: its seq in the sender's log (0 = not said) */
 	size_t n_ids;
 	struct wire_batch grafted; /* items only; present when it has any */
 };
@@ -80,6 +81,9 @@ int wire_batch_push(struct wire_batch *b, const uint8_t *env, size_t env_len, ui
 void wire_batch_clear(struct wire_batch *b);
 /* Appends an id to t->ids (which) or t->graft; AM_ETOOBIG past SYNC_BATCH_MAX. */
 int wire_tree_push_id(struct wire_tree *t, bool graft, const uint8_t id[AM_ID_BYTES]);
+/* Appends an announced id to t->ids with its seq in our log (Tree.id_seqs);
+ * AM_ETOOBIG past SYNC_BATCH_MAX. */
+int wire_tree_announce(struct wire_tree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq);
 /* Is there anything in t worth a message of its own? */
 bool wire_tree_any(const struct wire_tree *t);
 void wire_tree_clear(struct wire_tree *t);

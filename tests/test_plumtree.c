@@ -24,18 +24,32 @@ struct got {
 	const void *who[64];
 	uint8_t id[64][AM_ID_BYTES];
 	size_t n;
+	uint64_t seq[64];
 	size_t abandoned;          /* ids given up */
 	const void *abandoned_who; /* the last one's announcer asked last */
+	const void *rewind_who[8]; /* announcers handed back to ask again, */
+	uint64_t rewind_seq[8];    /* from before these seqs */
+	size_t n_rewind;
 };
 
-static void got_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], bool abandoned)
+static void got_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], uint64_t seq, enum plumtree_due what)
 {
 	struct got *g = arg;
-	if (abandoned) {
+	if (what == PLUMTREE_GIVEN_UP) {
 		g->abandoned++;
 		g->abandoned_who = who;
 		return;
 	}
+	if (what == PLUMTREE_REWIND) {
+		if (g->n_rewind < 8) {
+			g->rewind_who[g->n_rewind] = who;
+			g->rewind_seq[g->n_rewind] = seq;
+		}
+		g->n_rewind++;
+		return;
+	}
+	if (g->n < 64)
+		g->seq[g->n] = seq;
 	if (g->n < 64) {
 		g->who[g->n] = who;
 		memcpy(g->id[g->n], id, AM_ID_BYTES);
@@ -102,7 +116,7 @@ static void test_announced_then_arrived(void **state)
 
 	assert_int_equal(plumtree_new(&t), 0);
 	id_of(5, id);
-	assert_true(plumtree_announced(t, id, &A, 1000, 50));
+	assert_true(plumtree_announced(t, id, &A, 3, 1000, 50));
 	assert_int_equal(plumtree_next_deadline(t), 1050);
 	assert_int_equal(plumtree_expire(t, 1049, 100, got_cb, &g), 0); /* not yet */
 	plumtree_held(t, id, 0);                                       /* the body came */
@@ -110,7 +124,7 @@ static void test_announced_then_arrived(void **state)
 	assert_int_equal(plumtree_expire(t, 5000, 100, got_cb, &g), 0);
 	assert_int_equal(g.n, 0);
 	/* held already: an announcement starts nothing */
-	assert_false(plumtree_announced(t, id, &B, 6000, 50));
+	assert_false(plumtree_announced(t, id, &B, 0, 6000, 50));
 	assert_int_equal(plumtree_next_deadline(t), 0);
 	plumtree_free(t);
 }
@@ -125,9 +139,9 @@ static void test_graft_rotates_announcers_then_gives_up(void **state)
 
 	assert_int_equal(plumtree_new(&t), 0);
 	id_of(9, id);
-	assert_true(plumtree_announced(t, id, &A, 0, 50));
-	assert_true(plumtree_announced(t, id, &B, 10, 50)); /* the deadline stays the first */
-	assert_true(plumtree_announced(t, id, &A, 20, 50)); /* no second entry for A */
+	assert_true(plumtree_announced(t, id, &A, 70, 0, 50));
+	assert_true(plumtree_announced(t, id, &B, 5, 10, 50)); /* the deadline stays the first */
+	assert_true(plumtree_announced(t, id, &A, 60, 20, 50)); /* no second entry for A; the earlier seq */
 	assert_int_equal(plumtree_next_deadline(t), 50);
 	uint64_t now = 50;
 	for (int i = 0; i < PLUMTREE_TRIES; i++) {
@@ -137,6 +151,7 @@ static void test_graft_rotates_announcers_then_gives_up(void **state)
 	assert_int_equal(g.n, PLUMTREE_TRIES);
 	for (size_t i = 0; i < g.n; i++) {
 		assert_ptr_equal(g.who[i], i % 2 == 0 ? (const void *)&A : (const void *)&B);
+		assert_int_equal(g.seq[i], i % 2 == 0 ? 60 : 5);
 		assert_memory_equal(g.id[i], id, AM_ID_BYTES);
 	}
 	/* the last try passed unanswered: dropped and counted, against the
@@ -145,6 +160,13 @@ static void test_graft_rotates_announcers_then_gives_up(void **state)
 	assert_int_equal(plumtree_expire(t, now, 100, got_cb, &g), 0);
 	assert_int_equal(g.abandoned, 1);
 	assert_ptr_equal(g.abandoned_who, &B);
+	/* and every announcer is handed back, to ask its log again from
+	 * before the id: nothing is lost while one still serves it */
+	assert_int_equal(g.n_rewind, 2);
+	assert_ptr_equal(g.rewind_who[0], &A);
+	assert_int_equal(g.rewind_seq[0], 60);
+	assert_ptr_equal(g.rewind_who[1], &B);
+	assert_int_equal(g.rewind_seq[1], 5);
 	plumtree_stats(t, &st);
 	assert_int_equal(st.missing, 0);
 	assert_int_equal(st.given_up, 1);
@@ -160,17 +182,19 @@ static void test_forget_announcer(void **state)
 
 	assert_int_equal(plumtree_new(&t), 0);
 	id_of(11, id);
-	plumtree_announced(t, id, &A, 0, 10);
-	plumtree_announced(t, id, &C, 0, 10);
+	plumtree_announced(t, id, &A, 1, 0, 10);
+	plumtree_announced(t, id, &C, 2, 0, 10);
 	plumtree_forget(t, &A);
 	assert_int_equal(plumtree_expire(t, 10, 10, got_cb, &g), 1);
 	assert_ptr_equal(g.who[0], &C);
+	assert_int_equal(g.seq[0], 2);
 	plumtree_forget(t, &C);
 	/* no announcer left: dropped, never handed out with a stale pointer */
 	assert_int_equal(plumtree_expire(t, 100, 10, got_cb, &g), 0);
 	assert_int_equal(g.n, 1);
 	assert_int_equal(g.abandoned, 1);
 	assert_null(g.abandoned_who);
+	assert_int_equal(g.n_rewind, 0); /* nobody left to ask */
 	plumtree_free(t);
 }
 
@@ -184,7 +208,7 @@ static void test_missing_is_bounded(void **state)
 	assert_int_equal(plumtree_new(&t), 0);
 	for (uint32_t i = 0; i < PLUMTREE_MISSING_MAX + 5; i++) {
 		id_of(i, id);
-		enum plumtree_news news = plumtree_announced(t, id, &A, 0, 10);
+		enum plumtree_news news = plumtree_announced(t, id, &A, i + 1, 0, 10);
 		assert_int_equal(news, i < PLUMTREE_MISSING_MAX ? PLUMTREE_MISSING : PLUMTREE_FULL);
 	}
 	plumtree_stats(t, &st);
@@ -196,7 +220,7 @@ static void test_missing_is_bounded(void **state)
 		plumtree_held(t, id, 0);
 	}
 	id_of(PLUMTREE_MISSING_MAX + 100, id);
-	assert_true(plumtree_announced(t, id, &B, 0, 10));
+	assert_true(plumtree_announced(t, id, &B, 0, 0, 10));
 	plumtree_stats(t, &st);
 	assert_int_equal(st.missing, PLUMTREE_MISSING_MAX - 100 + 1);
 	plumtree_free(t);
