@@ -24,8 +24,6 @@
 
 /* --- server side (we listen, they dial) --- */
 
-#define WORKER_POLL_MS 500 /* a worker's receive, so it notices shutdown */
-
 /* The neighbour a key may speak for: its current key, or during a
  * rotation's overlap its pending one. Caller holds m->lock. */
 static struct nb *nb_for_key(struct mesh *m, const uint8_t pk[AM_KEY_BYTES])
@@ -351,9 +349,14 @@ static void *server_worker(void *arg)
 	struct mesh *m = w->m;
 
 	while (m->running) {
-		/* bounded, so a worker sees m->running go false by itself and
-		 * mesh_server_stop can join it before closing the socket */
-		nng_aio_set_timeout(w->aio, WORKER_POLL_MS);
+		/* No timeout: mesh_server_stop ends the wait (nng_aio_stop).
+		 * A receive that times out costs NNG 1.5.2 up to 1 ms of a
+		 * busy core: its expire thread spins on the clock until the
+		 * millisecond of the deadline has passed (aio.c expires only
+		 * a_expire < now). With 500 ms polls on 10 idle workers that
+		 * was 58 % of 20 idle-ish daemons' CPU in mesh_bench (issue 13,
+		 * README "Where the latency goes"). */
+		nng_aio_set_timeout(w->aio, NNG_DURATION_INFINITE);
 		nng_ctx_recv(w->ctx, w->aio);
 		nng_aio_wait(w->aio);
 		int rv = nng_aio_result(w->aio);
