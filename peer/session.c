@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ratelimit.h"
+#include "secretpool.h"
 #include "wire_mesh.h"
 
 /*
@@ -47,7 +48,7 @@ _Static_assert(SESSION_WINDOW % 64 == 0, "window is whole bitmap words");
 struct session {
 	uint8_t id[SESSION_ID_BYTES];
 	uint8_t peer[AM_KEY_BYTES];
-	uint8_t *keys;          /* sodium_malloc'd k (64 bytes), read-only after derivation */
+	const uint8_t *keys;    /* k (64 bytes) in a slot of the secret pool: guarded, locked, read-only */
 	const uint8_t *send;    /* our direction's half of keys */
 	const uint8_t *recv;    /* the peer's half */
 	uint64_t sent;          /* last counter sealed; 0 before the first */
@@ -57,9 +58,10 @@ struct session {
 	uint64_t seen[SESSION_WINDOW / 64];
 };
 
-/* Lives in sodium_malloc memory as a whole: it holds the ephemeral secret. */
+/* The ephemeral secret lives in the secret pool (guarded, locked memory,
+ * wiped when given back); the rest is public. */
 struct session_pending {
-	uint8_t e_secret[32];
+	const uint8_t *e_secret;       /* 32 bytes, a secretpool slot */
 	uint8_t peer[AM_KEY_BYTES];    /* the responder we meant to reach */
 	uint8_t hello_hash[HASH_BYTES]; /* BLAKE2b-256 of our Hello bytes */
 };
@@ -182,22 +184,28 @@ static int derive(const uint8_t shared[32], const uint8_t hello_hash[HASH_BYTES]
                   const uint8_t welcome_hash[HASH_BYTES], const uint8_t id[SESSION_ID_BYTES],
                   const uint8_t peer[AM_KEY_BYTES], bool initiator, struct session **out)
 {
-	uint8_t msg[CTX_KX_LEN + 2 * HASH_BYTES];
+	uint8_t msg[CTX_KX_LEN + 2 * HASH_BYTES], k[2 * AEAD_KEY_BYTES];
+	struct secretpool *pool = secretpool_default();
 	struct session *s;
+	int rv;
 
 	*out = NULL;
+	if (!pool)
+		return AM_ENOMEM;
 	if ((s = calloc(1, sizeof *s)) == NULL)
 		return AM_ENOMEM;
-	if ((s->keys = sodium_malloc(2 * AEAD_KEY_BYTES)) == NULL) {
-		free(s);
-		return AM_ENOMEM;
-	}
 	CTX_PUT(msg, CTX_KX);
 	memcpy(msg + CTX_KX_LEN, hello_hash, HASH_BYTES);
 	memcpy(msg + CTX_KX_LEN + HASH_BYTES, welcome_hash, HASH_BYTES);
-	crypto_generichash(s->keys, 2 * AEAD_KEY_BYTES, msg, sizeof msg, shared, 32);
-	/* nothing writes the keys again; a stray write now faults */
-	sodium_mprotect_readonly(s->keys);
+	crypto_generichash(k, sizeof k, msg, sizeof msg, shared, 32);
+	/* into the pool's read-only memory: nothing writes the keys again,
+	 * and a stray write faults */
+	rv = secretpool_put(pool, k, sizeof k, &s->keys);
+	sodium_memzero(k, sizeof k);
+	if (rv != 0) {
+		free(s);
+		return rv;
+	}
 	s->send = initiator ? s->keys : s->keys + AEAD_KEY_BYTES;
 	s->recv = initiator ? s->keys + AEAD_KEY_BYTES : s->keys;
 	memcpy(s->id, id, SESSION_ID_BYTES);
@@ -212,8 +220,9 @@ int session_hello(const uint8_t my_sk[64], const uint8_t peer_pk[AM_KEY_BYTES], 
                   struct session_pending **pending, uint8_t **frame, size_t *len)
 {
 	struct session_pending *p = NULL;
+	struct secretpool *pool;
 	struct wire_frame f;
-	uint8_t hash[HASH_BYTES], msg[HELLO_SIGNED_BYTES];
+	uint8_t hash[HASH_BYTES], msg[HELLO_SIGNED_BYTES], e_secret[32];
 	int rv;
 
 	*pending = NULL;
@@ -221,18 +230,21 @@ int session_hello(const uint8_t my_sk[64], const uint8_t peer_pk[AM_KEY_BYTES], 
 	*len = 0;
 	if (sodium_init() < 0)
 		return AM_EIO;
-	if ((p = sodium_malloc(sizeof *p)) == NULL)
+	if ((pool = secretpool_default()) == NULL || (p = calloc(1, sizeof *p)) == NULL)
 		return AM_ENOMEM;
 	memset(&f, 0, sizeof f);
 	f.kind = WIRE_FRAME_HELLO;
 	f.hello.version = SESSION_VERSION;
 	crypto_sign_ed25519_sk_to_pk(f.hello.initiator, my_sk);
 	memcpy(f.hello.responder, peer_pk, AM_KEY_BYTES);
-	randombytes_buf(p->e_secret, sizeof p->e_secret);
-	if (crypto_scalarmult_base(f.hello.ephemeral, p->e_secret) != 0) {
+	randombytes_buf(e_secret, sizeof e_secret);
+	if (crypto_scalarmult_base(f.hello.ephemeral, e_secret) != 0)
 		rv = AM_EINVAL; /* only for a zero scalar: a broken RNG */
+	else
+		rv = secretpool_put(pool, e_secret, sizeof e_secret, &p->e_secret);
+	sodium_memzero(e_secret, sizeof e_secret);
+	if (rv != 0)
 		goto fail;
-	}
 	f.hello.timestamp = now;
 	if ((rv = hello_digest(&f.hello, false, hash)) != 0)
 		goto fail;
@@ -246,7 +258,7 @@ int session_hello(const uint8_t my_sk[64], const uint8_t peer_pk[AM_KEY_BYTES], 
 	*pending = p;
 	return 0;
 fail:
-	sodium_free(p);
+	session_pending_free(p);
 	return rv;
 }
 
@@ -311,8 +323,10 @@ fail:
 
 void session_pending_free(struct session_pending *p)
 {
-	if (p)
-		sodium_free(p); /* wipes the ephemeral secret */
+	if (!p)
+		return;
+	secretpool_release(secretpool_default(), p->e_secret); /* wipes the ephemeral secret */
+	free(p);
 }
 
 /* --- responder's replay cache --- */
@@ -872,7 +886,7 @@ void session_free(struct session *s)
 {
 	if (!s)
 		return;
-	sodium_free(s->keys); /* wipes k */
+	secretpool_release(secretpool_default(), s->keys); /* wipes k */
 	sodium_memzero(s, sizeof *s);
 	free(s);
 }

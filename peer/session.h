@@ -47,7 +47,13 @@
  * both sides; the initiator starts a new one after SESSION_REKEY_AGE.
  *
  * Frames are protobuf (proto/mesh.proto, Frame); wire_mesh.c converts them.
- * Key material lives in sodium_malloc memory and is wiped on free.
+ * Key material (a session's keys, an initiator's ephemeral secret) lives
+ * in the secret pool (secretpool.h: slots of a few sodium_malloc arenas,
+ * guarded, locked, read-only) and is wiped on free; a secret pool slot
+ * rather than a sodium_malloc each, because each of those costs the
+ * kernel mappings of its own and thousands of sessions in one process ran
+ * into vm.max_map_count. The responder's ephemeral secret and the X25519
+ * result live on the stack for one call and are wiped.
  * A struct session is not thread-safe: one owner at a time.
  */
 #ifndef AMESH_SESSION_H
