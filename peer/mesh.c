@@ -617,6 +617,7 @@ int mesh_peers(struct mesh *m, struct mesh_peer_info **out, size_t *n)
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&m->lock);
+	mesh_server_watch(m); /* a neighbour that dials us and went silent is down */
 	struct mesh_peer_info *p = calloc(m->n_nbs ? m->n_nbs : 1, sizeof *p);
 	if (!p) {
 		pthread_mutex_unlock(&m->lock);

@@ -102,6 +102,9 @@ struct nb {
 	struct link *link; /* NULL when they dial us */
 
 	enum mesh_link_state state;
+	/* when their last request was served (mesh_tree_now's clock, ms; a
+	 * link they dial: mesh_server_watch), guarded by mesh->lock */
+	uint64_t heard_ms;
 	uint64_t last_sync, lag, in_accepted, in_duplicate, out_sent;
 	uint64_t rejects[MESH_R_COUNT];
 	uint64_t held[POLICY_REASON_COUNT];
@@ -236,6 +239,9 @@ struct mesh {
 	uint64_t tree_live_s;      /* changes stored longer ago always go as bodies */
 	bool tree_off;             /* flooding: every link eager (AMESH_TREE=off) */
 	bool tree_pull_only;       /* in process: control rides on pulls only (mesh_inproc.h) */
+	/* a neighbour that dials us and sends no request this long is down
+	 * (mesh_server_watch); 0 = never (in process, unless a test sets it) */
+	unsigned listen_silence_ms;
 	uint64_t (*tree_clock)(void *arg); /* ms; NULL = monotonic */
 	void *tree_clock_arg;
 	pthread_t tree_thread;

@@ -189,6 +189,13 @@ uint64_t mesh_inproc_next_deadline(struct mesh *m)
 	return m->tree ? plumtree_next_deadline(m->tree) : 0;
 }
 
+void mesh_inproc_listen_silence(struct mesh *m, unsigned silence_ms)
+{
+	pthread_mutex_lock(&m->lock);
+	m->listen_silence_ms = silence_ms;
+	pthread_mutex_unlock(&m->lock);
+}
+
 bool mesh_inproc_dialer_pending(struct mesh_inproc_dialer *d)
 {
 	return mesh_tree_pending_push(d->m, d->nb);

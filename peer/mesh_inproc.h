@@ -85,6 +85,10 @@ void mesh_inproc_tree(struct mesh *m, uint64_t (*clock_ms)(void *arg), void *arg
                       unsigned retry_ms);
 size_t mesh_inproc_tick(struct mesh *m);
 uint64_t mesh_inproc_next_deadline(struct mesh *m);
+/* The listener's watch on neighbours that dial it (mesh_server_watch): a
+ * neighbour whose requests stop for silence_ms (on the clock given to
+ * mesh_inproc_tree) is down; 0 (the default in process) turns it off. */
+void mesh_inproc_listen_silence(struct mesh *m, unsigned silence_ms);
 /* Has our side of this link a prune or grafts to send? (A parked pull
  * should then be replaced by a fresh one.) */
 bool mesh_inproc_dialer_pending(struct mesh_inproc_dialer *d);

@@ -197,6 +197,9 @@ static void serve_sync(struct mesh *m, struct nb *nb, const struct wire_sync_req
 {
 	/* the broadcast tree (mesh_tree.h): what they tell us first, so a
 	 * graft's answer and our pull answer agree on the link's mode */
+	/* heard when it came, not when answered: a long-poll parked here
+	 * does not keep a dialer that died meanwhile alive (mesh_server_watch) */
+	uint64_t heard = mesh_tree_now(m);
 	struct wire_tree ask;
 	memset(&ask, 0, sizeof ask);
 	mesh_tree_heard(m, nb, &req->tree, &ask);
@@ -230,8 +233,26 @@ static void serve_sync(struct mesh *m, struct nb *nb, const struct wire_sync_req
 	 * (issue 8, item 13): a replayed Hello proves nothing */
 	pthread_mutex_lock(&m->lock);
 	nb->last_sync = timefmt_now();
+	if (nb->state != MESH_UP && !nb->link && nb->heard_ms && m->listen_silence_ms)
+		log_info("mesh: %s is sending requests again: up", nb->name);
+	nb->heard_ms = heard;
 	nb->state = MESH_UP;
 	pthread_mutex_unlock(&m->lock);
+}
+
+void mesh_server_watch(struct mesh *m)
+{
+	if (!m->listen_silence_ms)
+		return;
+	uint64_t now = mesh_tree_now(m);
+	for (size_t i = 0; i < m->n_nbs; i++) {
+		struct nb *nb = m->nbs[i];
+		if (nb->removed || nb->link || nb->state != MESH_UP || now - nb->heard_ms <= m->listen_silence_ms)
+			continue;
+		nb->state = MESH_DOWN;
+		log_info("mesh: %s has sent no request for %llu ms (it dials us): down until it does", nb->name,
+		         (unsigned long long)(now - nb->heard_ms));
+	}
 }
 
 /* Turns one frame into one reply frame (malloc'd). *policy_held is set
@@ -438,6 +459,7 @@ int mesh_server_start(struct mesh *m, const char *url, size_t n_nbs, char *err, 
 		return rv;
 	}
 	m->listening = true;
+	m->listen_silence_ms = MESH_SERVER_SILENCE_MS;
 	for (size_t i = 0; i < m->n_workers; i++)
 		m->workers[i].started =
 			pthread_create(&m->workers[i].thread, NULL, server_worker, &m->workers[i]) == 0;

@@ -24,6 +24,15 @@
 
 #include "mesh_impl.h"
 
+/* A neighbour that dials us (no endpoint of ours for it) is down when it
+ * has sent no request for this long - a long-poll and the slack a dialer
+ * allows a call before it gives up on it (CALL_SLACK_MS). A live dialer's
+ * puller asks again as soon as a long-poll (at most MESH_LONGPOLL_MS)
+ * returns, so silence past this means it is gone: only the dialer sees a
+ * link fail, and without this the listener showed a dead neighbour up -
+ * and the broadcast tree counted it a live source of bodies. */
+#define MESH_SERVER_SILENCE_MS (MESH_LONGPOLL_MS + CALL_SLACK_MS)
+
 /* Listens on url and starts the workers, sized for n_nbs neighbours.
  * Returns 0, or an am_err with err saying what failed (the caller then runs
  * mesh_server_stop). */
@@ -34,6 +43,14 @@ int mesh_server_start(struct mesh *m, const char *url, size_t n_nbs, char *err, 
  * after every reload and trust change; takes m->lock. No-op when not
  * listening. */
 void mesh_server_prune(struct mesh *m);
+
+/* Marks down every neighbour that dials us (nb->link NULL) and was up but
+ * has sent no request for m->listen_silence_ms (logged once); its next
+ * authentic request brings it up again. Evaluated where the state is
+ * read - mesh_peers (amesh peers, /metrics) and the broadcast tree's
+ * last-live-source guard - so it is exact whenever it is looked at. Caller
+ * holds m->lock. */
+void mesh_server_watch(struct mesh *m);
 
 /* Closes the socket and joins the workers (sessions, rate limits and the
  * replay cache belong to mesh.c: in-process drivers use them too). Called once by mesh_close whether or not the server started;

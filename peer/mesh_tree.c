@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "mesh_server.h"
 
 static uint64_t mono_ms(void)
 {
@@ -334,6 +335,7 @@ void mesh_tree_held(struct mesh *m, const uint8_t id[AM_ID_BYTES])
 /* Does another live link than nb bring us bodies? Caller holds m->lock. */
 static bool other_eager_in(struct mesh *m, const struct nb *nb)
 {
+	mesh_server_watch(m); /* a dialer of ours that went silent is no source */
 	for (size_t i = 0; i < m->n_nbs; i++) {
 		const struct nb *o = m->nbs[i];
 		if (o != nb && !o->removed && o->state == MESH_UP && !o->lazy_in)

@@ -1098,6 +1098,55 @@ static void test_rewind_is_answered_under_the_policy_in_force(void **state)
 	net_free(net);
 }
 
+/* ---------- a neighbour that dials us and goes silent ---------- */
+
+#define SILENCE_MS 13000
+
+/* Only the dialer sees a link fail. p0 is the listener for p1 and p2 (they
+ * pull from it); p1 stops sending requests: past the silence bound p0
+ * shows it down - and its tree no longer counts p1 a live source of
+ * bodies, so p2, its last one, is not pruned - and p1's next request
+ * brings it up again. */
+static void test_silent_dialer_is_down_and_no_source(void **state)
+{
+	(void)state;
+	struct net *net = net_new(3, "01 02");
+	net_open(net);
+	handshake(net);
+	struct mesh *m0 = net->p[0].mesh;
+	mesh_inproc_listen_silence(m0, SILENCE_MS);
+	(void)pull(net, 1, 0);
+	(void)pull(net, 2, 0);
+	now_ms += SILENCE_MS;
+	assert_int_equal(link_info(net, 0, 1).state, MESH_UP); /* not past the bound yet */
+	(void)pull(net, 2, 0);
+	now_ms += 1;
+	assert_int_equal(link_info(net, 0, 1).state, MESH_DOWN);
+	assert_int_equal(link_info(net, 0, 2).state, MESH_UP);
+	/* a duplicate from p2 prunes nothing: p1 is down, p2 is p0's last source */
+	mesh_tree_duplicates(m0, nb_of(net, 0, 2), 1);
+	assert_false(lazy_in(net, 0, 2));
+	/* p1 is back */
+	(void)pull(net, 1, 0);
+	assert_int_equal(link_info(net, 0, 1).state, MESH_UP);
+	mesh_tree_duplicates(m0, nb_of(net, 0, 2), 1);
+	assert_true(lazy_in(net, 0, 2));
+	net_free(net);
+}
+
+/* In process the watch is off unless set: links pulled now and then stay
+ * as they were. */
+static void test_silence_watch_off_by_default_in_process(void **state)
+{
+	(void)state;
+	struct net *net = net_new(2, "01");
+	net_open(net);
+	handshake(net);
+	now_ms += 10 * SILENCE_MS;
+	assert_int_equal(link_info(net, 0, 1).state, MESH_UP);
+	net_free(net);
+}
+
 /* ---------- export policy ---------- */
 
 /* p0 - p1 - p2 with p1 sending p2 phishing only: what p2 may not have
@@ -1209,6 +1258,8 @@ int main(void)
 		cmocka_unit_test(test_id_forgotten_by_its_announcer_still_arrives),
 		cmocka_unit_test(test_id_announced_before_the_link_went_down_still_arrives),
 		cmocka_unit_test(test_rewind_is_answered_under_the_policy_in_force),
+		cmocka_unit_test(test_silent_dialer_is_down_and_no_source),
+		cmocka_unit_test(test_silence_watch_off_by_default_in_process),
 		cmocka_unit_test(test_ids_go_only_where_bodies_could),
 		cmocka_unit_test(test_graft_answered_under_the_policy_in_force),
 		cmocka_unit_test(test_tree_off_floods),
