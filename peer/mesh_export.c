@@ -144,7 +144,7 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	/* The broadcast tree (mesh_tree.h): past every check above, so an id
 	 * goes exactly where its body could go, and nowhere else. */
 	if (c->tree && mesh_tree_as_id(c->m, c->lazy, rec->received_at, c->now)) {
-		if (wire_tree_announce(c->tree, rec->id, rec->seq) != 0) {
+		if (wire_tree_announce_at(c->tree, rec->id, rec->seq, rec->hops) != 0) {
 			c->full = true;
 			return 1;
 		}

@@ -615,8 +615,11 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 
 		if (q->state == P_DUP) {
 			dups++;
-			ind_dups++;
-			mesh_tree_held(m, q->id);
+			/* a duplicate by a shorter path prunes the first's link instead */
+			if (grafted)
+				mesh_tree_held(m, q->id);
+			else if (!mesh_tree_duplicate(m, nb, q->id, it->hops + 1))
+				ind_dups++;
 			continue;
 		}
 		if (q->state == P_REJECT) {
@@ -717,7 +720,9 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			goto out; /* cursor stays: the batch comes again, later */
 		}
 		for (size_t i = 0; i < np; i++) {
-			if (res[i] >= 0)
+			if (res[i] == 1 && !pu[i]->is_stmt && !pu[i]->is_sighting && !pu[i]->is_disp)
+				mesh_tree_received(m, nb, pu[i]->id, u[i].hops, grafted); /* the path it took */
+			else if (res[i] >= 0)
 				mesh_tree_held(m, pu[i]->id);
 			if (res[i] == 1 && pu[i]->is_sighting) {
 				accepted++; /* no origin quota: a report is not an indicator */

@@ -138,7 +138,7 @@ static void *tree_main(void *arg)
 	return NULL;
 }
 
-static unsigned env_ms(const char *name, unsigned dflt)
+static unsigned env_num(const char *name, unsigned lo, unsigned hi, const char *what, unsigned dflt)
 {
 	const char *v = getenv(name);
 	char *end;
@@ -148,8 +148,8 @@ static unsigned env_ms(const char *name, unsigned dflt)
 		return dflt;
 	errno = 0;
 	n = strtoul(v, &end, 10);
-	if (errno || *end || n < 1 || n > 10000) {
-		log_warn("mesh: %s=%s is not a number of ms from 1 to 10000; using %u", name, v, dflt);
+	if (errno || *end || n < lo || n > hi) {
+		log_warn("mesh: %s=%s is not a number of %s from %u to %u; using %u", name, v, what, lo, hi, dflt);
 		return dflt;
 	}
 	return (unsigned)n;
@@ -161,7 +161,8 @@ int mesh_tree_open(struct mesh *m)
 	const char *off = getenv("AMESH_TREE");
 	int rv;
 
-	m->tree_graft_ms = env_ms("AMESH_TREE_GRAFT_MS", MESH_TREE_GRAFT_MS);
+	m->tree_graft_ms = env_num("AMESH_TREE_GRAFT_MS", 1, 10000, "ms", MESH_TREE_GRAFT_MS);
+	m->tree_shorter = env_num("AMESH_TREE_SHORTER", 0, 32, "hops", MESH_TREE_SHORTER);
 	m->tree_retry_ms = MESH_TREE_RETRY_MS;
 	m->tree_live_s = MESH_TREE_LIVE_S;
 	m->tree_off = off && strcmp(off, "off") == 0;
@@ -225,7 +226,7 @@ void mesh_tree_reset(struct mesh *m, struct nb *nb)
 {
 	pthread_mutex_lock(&m->lock);
 	nb->lazy = nb->lazy_in = false;
-	nb->prune_out = false;
+	nb->prune_out = nb->eager_out = false;
 	nb->n_graft_out = nb->n_graft_in = 0;
 	pthread_mutex_unlock(&m->lock);
 }
@@ -242,6 +243,10 @@ void mesh_tree_take(struct mesh *m, struct nb *nb, bool grafts, struct wire_tree
 		t->prune = true;
 		nb->prune_out = false;
 	}
+	if (nb->eager_out) {
+		t->eager = true;
+		nb->eager_out = false;
+	}
 	if (grafts) {
 		/* a body that arrived since its graft was queued is not asked for:
 		 * the answer would only be a duplicate */
@@ -256,7 +261,7 @@ void mesh_tree_take(struct mesh *m, struct nb *nb, bool grafts, struct wire_tree
 bool mesh_tree_pending_reply(struct mesh *m, struct nb *nb)
 {
 	pthread_mutex_lock(&m->lock);
-	bool yes = nb->prune_out || (!m->tree_pull_only && nb->n_graft_out);
+	bool yes = nb->prune_out || nb->eager_out || (!m->tree_pull_only && nb->n_graft_out);
 	pthread_mutex_unlock(&m->lock);
 	return yes;
 }
@@ -264,7 +269,7 @@ bool mesh_tree_pending_reply(struct mesh *m, struct nb *nb)
 bool mesh_tree_pending_push(struct mesh *m, struct nb *nb)
 {
 	pthread_mutex_lock(&m->lock);
-	bool yes = nb->prune_out || nb->n_graft_out || nb->n_graft_in;
+	bool yes = nb->prune_out || nb->eager_out || nb->n_graft_out || nb->n_graft_in;
 	pthread_mutex_unlock(&m->lock);
 	return yes;
 }
@@ -275,10 +280,18 @@ void mesh_tree_heard(struct mesh *m, struct nb *nb, const struct wire_tree *t, s
 {
 	bool wake = false;
 
-	if (!t->prune && !t->n_graft)
+	if (!t->prune && !t->n_graft && !t->eager)
 		return;
 	pthread_mutex_lock(&m->lock);
-	if (t->n_graft) {
+	if (t->eager) {
+		/* they moved their tree onto this link (a shorter path): it is
+		 * eager both ways, and they will send us bodies too - a stale
+		 * lazy_in here would prune them again at their first body */
+		nb->lazy_in = false;
+		nb->prune_out = false;
+		nb->tree.grafts_in++;
+	}
+	if (t->n_graft || t->eager) {
 		/* they want our bodies (a graft wins over a prune in the same
 		 * message: it is the later wish); what we want of them is ours */
 		nb->lazy = false;
@@ -344,6 +357,85 @@ static bool other_eager_in(struct mesh *m, const struct nb *nb)
 	return false;
 }
 
+/* who (an opaque plumtree pointer) as one of our neighbours, not removed;
+ * NULL otherwise. Caller holds m->lock. */
+static struct nb *our_nb(struct mesh *m, const void *who)
+{
+	for (size_t i = 0; who && i < m->n_nbs; i++)
+		if (m->nbs[i] == who && !m->nbs[i]->removed)
+			return m->nbs[i];
+	return NULL;
+}
+
+/* Would a body over `offered` hops (PLUMTREE_HOPS_UNKNOWN + 1 or more:
+ * not said) have come at least tree_shorter hops sooner than the one that
+ * came over `came`? */
+static bool saves_hops(struct mesh *m, uint32_t came, uint64_t offered)
+{
+	return m->tree_shorter && !m->tree_off && came != PLUMTREE_HOPS_UNKNOWN && offered <= PLUMTREE_HOPS_UNKNOWN &&
+	       offered + m->tree_shorter <= came;
+}
+
+/* The tree moves onto a shorter path (mesh_tree.h): the body came over
+ * via, and who offers the shorter one - announced it (graft: who sends us
+ * ids, and its link is grafted, asking for nothing), or sent a body too
+ * (who brings bodies already). Then via is pruned, unless it is our last
+ * live source of bodies. Caller holds m->lock. True when it moved. */
+static bool move_tree(struct mesh *m, const void *via_who, struct nb *who, bool graft)
+{
+	struct nb *via = our_nb(m, via_who);
+
+	if (!via || via == who || via->lazy_in || who->removed || who->state != MESH_UP || who->lazy_in != graft)
+		return false;
+	if (graft) {
+		who->lazy_in = false;
+		who->lazy = false;
+		who->prune_out = false;
+		who->eager_out = true;
+		who->tree.grafts_out++;
+	}
+	if (other_eager_in(m, via)) {
+		via->lazy_in = true;
+		via->prune_out = true;
+		via->tree.prunes_out++;
+	}
+	return true;
+}
+
+void mesh_tree_received(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], uint32_t hops, bool grafted)
+{
+	struct plumtree_path best;
+
+	if (!m->tree)
+		return;
+	/* a graft's answer came the way we asked: the tree was broken, not long */
+	plumtree_received(m->tree, id, (struct plumtree_path){.who = grafted ? NULL : nb, .hops = hops}, &best);
+	if (grafted || !best.who || !saves_hops(m, hops, (uint64_t)best.hops + 1))
+		return;
+	pthread_mutex_lock(&m->lock);
+	struct nb *who = our_nb(m, best.who);
+	bool moved = who && move_tree(m, nb, who, true);
+	pthread_mutex_unlock(&m->lock);
+	if (moved)
+		mesh_bump_gen(m); /* the graft and the prune go out */
+}
+
+bool mesh_tree_duplicate(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], uint32_t hops)
+{
+	if (!m->tree)
+		return false;
+	struct plumtree_path first = plumtree_path(m->tree, id);
+	plumtree_held(m->tree, id, 0);
+	if (!first.who || !saves_hops(m, first.hops, hops))
+		return false;
+	pthread_mutex_lock(&m->lock);
+	bool moved = move_tree(m, first.who, nb, false);
+	pthread_mutex_unlock(&m->lock);
+	if (moved)
+		mesh_bump_gen(m);
+	return moved;
+}
+
 void mesh_tree_duplicates(struct mesh *m, struct nb *nb, uint64_t n)
 {
 	if (!n || m->tree_off || !m->tree)
@@ -372,10 +464,18 @@ bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *
 	if (!t->n_ids || !m->tree)
 		return false;
 	uint64_t now = mesh_tree_now(m);
+	const void *longer = NULL; /* a link whose body came later than nb offers it */
 	for (size_t i = 0; i < t->n_ids; i++) {
 		uint64_t seq = t->id_seqs ? t->id_seqs[i] : 0;
-		enum plumtree_news news = plumtree_announced(m->tree, t->ids[i], nb, seq, now, m->tree_graft_ms);
+		uint32_t hops = t->id_hops ? t->id_hops[i] : PLUMTREE_HOPS_UNKNOWN;
+		struct plumtree_path held = {0};
+		enum plumtree_news news =
+			plumtree_announced_at(m->tree, t->ids[i], nb, seq, hops, now, m->tree_graft_ms, &held);
 		fresh += news == PLUMTREE_MISSING;
+		/* one move per batch: each is judged on the tree before it */
+		if (news == PLUMTREE_HELD_ALREADY && !longer && held.who && held.who != nb &&
+		    saves_hops(m, held.hops, (uint64_t)hops + 1))
+			longer = held.who;
 		if (news == PLUMTREE_FULL) {
 			/* ids go in seq order: the first refused bounds the ack */
 			if (!dropped++) {
@@ -391,7 +491,10 @@ bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *
 		/* untracked, so never grafted: its range is to come again as
 		 * bodies (the caller keeps the cursor before it) */
 		want_bodies(nb, first);
+	bool moved = !dropped && longer && move_tree(m, longer, nb, true);
 	pthread_mutex_unlock(&m->lock);
+	if (moved)
+		mesh_bump_gen(m);
 	if (dropped)
 		*hold = first_seq ? first_seq - 1 : 0;
 	if ((fresh && m->tree_started) || dropped) {

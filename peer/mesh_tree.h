@@ -40,6 +40,23 @@
  *     back to before it. Either way the link turns eager both ways (a
  *     graft), so that range comes again as bodies, under the sender's
  *     export policy of the moment; duplicates cost no fsync;
+ *   - shorter paths (the paper's optimisation, its section 3.8): an id is
+ *     announced with the hop count at which the announcer received it
+ *     (Tree.id_hops). When a body came over an eager link at hop count h
+ *     and a lazy neighbour announces the same change at a count that,
+ *     plus its own link, is at least tree_shorter hops less (before the
+ *     body or after it), we graft that link without asking for anything
+ *     (Tree.eager: both ways eager) and prune the link the body came
+ *     over - the tree moves onto the shorter path. A duplicate body that
+ *     came that much shorter than the first prunes the first's link, not
+ *     its own. The first tree is whichever batches won the first race
+ *     (issue 13: 8 hops p50 to the last of 20 peers where 5 would do);
+ *     this moves it toward the shortest paths. Never for a body that came
+ *     as a graft's answer, and the guards stay: the link to graft must be
+ *     up, and the pruned one is never our last live source of bodies.
+ *     A count is the announcer's word: a neighbour that lies low attracts
+ *     the tree to itself, and if it then withholds bodies the others'
+ *     announcements graft around it, as for any failed link;
  *   - export policy decides every send: an id is announced only where the
  *     body could go (mesh_export.c, one decision for both), and a graft is
  *     answered only with what that decision allows now;
@@ -52,7 +69,9 @@
  *
  * AMESH_TREE=off in the daemon's environment turns the tree off (every
  * link eager: flooding, as before), for comparisons; read once by
- * mesh_open. AMESH_TREE_GRAFT_MS (1..10000) sets the graft timer.
+ * mesh_open. AMESH_TREE_GRAFT_MS (1..10000) sets the graft timer;
+ * AMESH_TREE_SHORTER (0..32) the hops a path must save to move the tree
+ * (0: never; for comparisons).
  */
 #ifndef AMESH_MESH_TREE_H
 #define AMESH_MESH_TREE_H
@@ -62,6 +81,7 @@
 #define MESH_TREE_GRAFT_MS 250   /* an announced id waits this long for its body */
 #define MESH_TREE_RETRY_MS 500   /* a graft not answered: the next announcer */
 #define MESH_TREE_LIVE_S 60      /* older changes go as bodies on every link */
+#define MESH_TREE_SHORTER 0      /* hops a path must save to move the tree onto it; 0 = never */
 
 /* Starts the timer thread (mesh_open; unless in process). */
 int mesh_tree_open(struct mesh *m);
@@ -100,10 +120,20 @@ void mesh_tree_take_asked(struct mesh *m, struct nb *nb, struct wire_tree *ask);
 void mesh_tree_forget(struct mesh *m, struct nb *nb);
 /* Ingest's view: we hold id (stored, or held already), its seq unknown. */
 void mesh_tree_held(struct mesh *m, const uint8_t id[AM_ID_BYTES]);
+/* Ingest stored the body of id, received from nb at hop count hops
+ * (store_rec.hops), over a batch or (grafted) as a graft's answer. Also
+ * mesh_tree_held. A shorter path announced before may move the tree. */
+void mesh_tree_received(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], uint32_t hops, bool grafted);
+/* Ingest received over a batch from nb, at hop count hops, the body of id
+ * that it held already. Also mesh_tree_held. True when the body came by a
+ * path shorter than the first arrival's (mesh_tree.h): that link was
+ * pruned instead, and this duplicate is not to be passed to
+ * mesh_tree_duplicates. */
+bool mesh_tree_duplicate(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], uint32_t hops);
 /* Ingest received bodies over a batch from nb that we held already. */
 void mesh_tree_duplicates(struct mesh *m, struct nb *nb, uint64_t n);
 /* Ingest takes a batch from nb that announced ids (t->ids, with their
- * seqs in nb's log). Returns true when some could not be tracked (the
+ * seqs in nb's log, and hop counts: a shorter path may move the tree). Returns true when some could not be tracked (the
  * missing table is full): then *hold is the seq before the first of them
  * (0 when its seq was not said), past which the batch must not be
  * acknowledged, and the link is asked for bodies (a graft) - so that range

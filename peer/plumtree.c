@@ -12,6 +12,7 @@
 struct held {
 	uint8_t id[AM_ID_BYTES];
 	uint64_t seq;
+	struct plumtree_path came; /* the first arrival's */
 	uint32_t next; /* hash chain */
 	bool used;
 };
@@ -20,6 +21,7 @@ struct missing {
 	uint8_t id[AM_ID_BYTES];
 	const void *who[PLUMTREE_ANNOUNCERS];
 	uint64_t seq[PLUMTREE_ANNOUNCERS]; /* the id's seq in each one's log (0 = not known) */
+	uint32_t hops[PLUMTREE_ANNOUNCERS]; /* each one's hop count for it */
 	const void *asked; /* the announcer grafted last; NULL = none, or forgotten */
 	unsigned n_who, turn, tries;
 	uint64_t deadline;
@@ -113,9 +115,10 @@ static void miss_remove(struct plumtree *t, uint32_t slot)
 	t->n_missing--;
 }
 
-void plumtree_held(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq)
+/* Holds id; *shortest (may be NULL) as plumtree_received. Caller holds t->lock. */
+static struct held *hold(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq,
+                         struct plumtree_path *shortest)
 {
-	pthread_mutex_lock(&t->lock);
 	struct held *h = held_find(t, id);
 	if (h) {
 		if (seq)
@@ -128,15 +131,52 @@ void plumtree_held(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t s
 		h = &t->held[slot];
 		memcpy(h->id, id, AM_ID_BYTES);
 		h->seq = seq;
+		h->came = (struct plumtree_path){.who = NULL, .hops = PLUMTREE_HOPS_UNKNOWN};
 		h->used = true;
 		uint32_t b = bucket(id, HELD_BUCKETS);
 		h->next = t->held_head[b];
 		t->held_head[b] = slot;
 	}
+	if (shortest)
+		*shortest = (struct plumtree_path){.who = NULL, .hops = PLUMTREE_HOPS_UNKNOWN};
 	uint32_t m = miss_find(t, id);
-	if (m != NIL)
+	if (m != NIL) {
+		const struct missing *e = &t->miss[m];
+		for (unsigned i = 0; shortest && i < e->n_who; i++)
+			if (e->hops[i] < shortest->hops)
+				*shortest = (struct plumtree_path){.who = e->who[i], .hops = e->hops[i]};
 		miss_remove(t, m);
+	}
+	return h;
+}
+
+void plumtree_held(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq)
+{
+	pthread_mutex_lock(&t->lock);
+	(void)hold(t, id, seq, NULL);
 	pthread_mutex_unlock(&t->lock);
+}
+
+void plumtree_received(struct plumtree *t, const uint8_t id[AM_ID_BYTES], struct plumtree_path came,
+                       struct plumtree_path *shortest)
+{
+	pthread_mutex_lock(&t->lock);
+	struct held *h = hold(t, id, 0, shortest);
+	if (h->came.hops == PLUMTREE_HOPS_UNKNOWN)
+		h->came = came;
+	pthread_mutex_unlock(&t->lock);
+}
+
+struct plumtree_path plumtree_path(struct plumtree *t, const uint8_t id[AM_ID_BYTES])
+{
+	struct plumtree_path p = {.who = NULL, .hops = PLUMTREE_HOPS_UNKNOWN};
+
+	pthread_mutex_lock(&t->lock);
+	struct held *h = held_find(t, id);
+	if (h)
+		p = h->came;
+	pthread_mutex_unlock(&t->lock);
+	return p;
 }
 
 bool plumtree_have(struct plumtree *t, const uint8_t id[AM_ID_BYTES])
@@ -161,11 +201,22 @@ bool plumtree_seq(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t *s
 enum plumtree_news plumtree_announced(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who,
                                       uint64_t seq, uint64_t now, unsigned wait_ms)
 {
+	return plumtree_announced_at(t, id, who, seq, PLUMTREE_HOPS_UNKNOWN, now, wait_ms, NULL);
+}
+
+enum plumtree_news plumtree_announced_at(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who,
+                                         uint64_t seq, uint32_t hops, uint64_t now, unsigned wait_ms,
+                                         struct plumtree_path *held)
+{
 	enum plumtree_news news = PLUMTREE_HELD_ALREADY;
 
 	pthread_mutex_lock(&t->lock);
-	if (held_find(t, id))
+	struct held *h = held_find(t, id);
+	if (h) {
+		if (held)
+			*held = h->came;
 		goto out;
+	}
 	uint32_t slot = miss_find(t, id);
 	if (slot == NIL) {
 		if (t->miss_free == NIL) {
@@ -195,6 +246,7 @@ enum plumtree_news plumtree_announced(struct plumtree *t, const uint8_t id[AM_ID
 		}
 	if (!known && e->n_who < PLUMTREE_ANNOUNCERS) {
 		e->seq[e->n_who] = seq;
+		e->hops[e->n_who] = hops;
 		e->who[e->n_who++] = who;
 	}
 	news = PLUMTREE_MISSING;
@@ -284,6 +336,9 @@ uint64_t plumtree_next_deadline(struct plumtree *t)
 void plumtree_forget(struct plumtree *t, const void *who)
 {
 	pthread_mutex_lock(&t->lock);
+	for (uint32_t i = 0; i < PLUMTREE_HELD_MAX; i++)
+		if (t->held[i].used && t->held[i].came.who == who)
+			t->held[i].came.who = NULL;
 	for (uint32_t i = 0; i < PLUMTREE_MISSING_MAX; i++) {
 		struct missing *e = &t->miss[i];
 		if (!e->used)
@@ -292,6 +347,7 @@ void plumtree_forget(struct plumtree *t, const void *who)
 		for (unsigned j = 0; j < e->n_who; j++)
 			if (e->who[j] != who) {
 				e->seq[k] = e->seq[j];
+				e->hops[k] = e->hops[j];
 				e->who[k++] = e->who[j];
 			}
 		e->n_who = k;

@@ -26,6 +26,14 @@
  *            PLUMTREE_MISSING_MAX at once; past that an announcement is
  *            refused (counted) - the caller then must not acknowledge it.
  *
+ * Paths (Plumtree's optimisation, the paper's section 3.8): a held id
+ * remembers the hop count at which its body arrived and the neighbour it
+ * came from (eagerly, over a batch), and a missing one each announcer's hop
+ * count, so the mesh can tell when an announced path is shorter than the
+ * one the body took (mesh_tree.h). Hop counts are as stored
+ * (store_rec.hops: links crossed to reach this peer); an announcer's is its
+ * own, one less than the body would have had over its link.
+ *
  * Times are milliseconds on the caller's clock (monotonic in the daemon,
  * virtual in the simulation). Thread-safe: one mutex inside; callbacks are
  * never called with it held.
@@ -50,9 +58,28 @@ struct plumtree;
 int plumtree_new(struct plumtree **out);
 void plumtree_free(struct plumtree *t); /* NULL ok */
 
+#define PLUMTREE_HOPS_UNKNOWN UINT32_MAX
+
+/* Where a body came from, or an announcement: who (NULL = nobody, our own,
+ * a graft's answer) and the hop count (PLUMTREE_HOPS_UNKNOWN when not known). */
+struct plumtree_path {
+	const void *who;
+	uint32_t hops;
+};
+
 /* We hold id (seq: its seq in our change log, 0 = not known; a known seq
  * is kept). Also ends its missing entry, if any. */
 void plumtree_held(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq);
+/* As plumtree_held (seq unknown), for a body that arrived: `came` says
+ * over which link (who NULL: not over a batch) at which hop count; kept
+ * only if the id had no known path yet (the first arrival counts). When
+ * id was missing, *shortest (may be NULL) gets its announcer with the
+ * fewest hops (who NULL: none said a count). */
+void plumtree_received(struct plumtree *t, const uint8_t id[AM_ID_BYTES], struct plumtree_path came,
+                       struct plumtree_path *shortest);
+/* The path the body of a held id took (who NULL: not known, forgotten,
+ * or not over a batch). */
+struct plumtree_path plumtree_path(struct plumtree *t, const uint8_t id[AM_ID_BYTES]);
 /* Do we hold id, as far as we remember? */
 bool plumtree_have(struct plumtree *t, const uint8_t id[AM_ID_BYTES]);
 /* Its seq in our change log, when known (false otherwise). */
@@ -69,6 +96,12 @@ enum plumtree_news {
  * graft deadline is now + wait_ms. */
 enum plumtree_news plumtree_announced(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who,
                                       uint64_t seq, uint64_t now, unsigned wait_ms);
+/* As plumtree_announced, with the announcer's hop count for id
+ * (PLUMTREE_HOPS_UNKNOWN: not said); when we hold id, *held (may be NULL)
+ * gets the path its body took (plumtree_path). */
+enum plumtree_news plumtree_announced_at(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who,
+                                         uint64_t seq, uint32_t hops, uint64_t now, unsigned wait_ms,
+                                         struct plumtree_path *held);
 
 /* What plumtree_expire hands back. */
 enum plumtree_due {
@@ -90,7 +123,8 @@ typedef void (*plumtree_graft_fn)(void *arg, const void *who, const uint8_t id[A
 size_t plumtree_expire(struct plumtree *t, uint64_t now, unsigned retry_ms, plumtree_graft_fn fn, void *arg);
 /* The earliest deadline; 0 when nothing is missing. */
 uint64_t plumtree_next_deadline(struct plumtree *t);
-/* who is gone (a removed neighbour): never hand it out again. */
+/* who is gone (a removed neighbour): never hand it out again (as an
+ * announcer, nor as the link a body came over). */
 void plumtree_forget(struct plumtree *t, const void *who);
 
 struct plumtree_stats {

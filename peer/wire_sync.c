@@ -29,23 +29,34 @@ int wire_tree_push_id(struct wire_tree *t, bool graft, const uint8_t id[AM_ID_BY
 		return AM_ENOMEM;
 	if (!graft && !t->id_seqs && (t->id_seqs = calloc(SYNC_BATCH_MAX, sizeof *t->id_seqs)) == NULL)
 		return AM_ENOMEM;
-	if (!graft)
+	if (!graft && !t->id_hops && (t->id_hops = malloc(SYNC_BATCH_MAX * sizeof *t->id_hops)) == NULL)
+		return AM_ENOMEM;
+	if (!graft) {
 		t->id_seqs[*n] = 0;
+		t->id_hops[*n] = WIRE_HOPS_UNKNOWN;
+	}
 	memcpy((*arr)[(*n)++], id, AM_ID_BYTES);
 	return 0;
 }
 
 int wire_tree_announce(struct wire_tree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq)
 {
+	return wire_tree_announce_at(t, id, seq, WIRE_HOPS_UNKNOWN);
+}
+
+int wire_tree_announce_at(struct wire_tree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq, uint32_t hops)
+{
 	int rv = wire_tree_push_id(t, false, id);
-	if (rv == 0)
+	if (rv == 0) {
 		t->id_seqs[t->n_ids - 1] = seq;
+		t->id_hops[t->n_ids - 1] = hops;
+	}
 	return rv;
 }
 
 bool wire_tree_any(const struct wire_tree *t)
 {
-	return t->prune || t->n_graft || t->n_ids || t->grafted.n;
+	return t->prune || t->eager || t->n_graft || t->n_ids || t->grafted.n;
 }
 
 void wire_tree_clear(struct wire_tree *t)
@@ -53,6 +64,7 @@ void wire_tree_clear(struct wire_tree *t)
 	free(t->graft);
 	free(t->ids);
 	free(t->id_seqs);
+	free(t->id_hops);
 	wire_batch_clear(&t->grafted);
 	memset(t, 0, sizeof *t);
 }
@@ -265,6 +277,13 @@ static int tree_to_pb(const struct wire_tree *t, struct tree_pb *p)
 	p->m.ids = p->ids;
 	p->m.n_id_seqs = t->n_ids;
 	p->m.id_seqs = t->id_seqs;
+	p->m.eager = t->eager;
+	/* hop counts only when one is known: an older sender's ids cost no more */
+	for (size_t i = 0; i < t->n_ids && !p->m.n_id_hops; i++)
+		if (t->id_hops[i] != WIRE_HOPS_UNKNOWN) {
+			p->m.n_id_hops = t->n_ids;
+			p->m.id_hops = t->id_hops;
+		}
 	if (t->grafted.n) {
 		if ((rv = batch_to_pb(&t->grafted, &p->grafted)) != 0)
 			return rv;
@@ -281,7 +300,9 @@ static void tree_pb_free(struct tree_pb *p)
 }
 
 /* Every id exactly AM_ID_BYTES, at most SYNC_BATCH_MAX of each kind; no
- * seqs, or one per announced id. */
+ * seqs, or one per announced id; the same for hop counts (any value: a
+ * count is the sender's word, used only to choose which link brings
+ * bodies - mesh_tree.h). */
 static int tree_from_pb(const Amesh__V1__Tree *m, struct wire_tree *t)
 {
 	int rv = 0;
@@ -289,14 +310,17 @@ static int tree_from_pb(const Amesh__V1__Tree *m, struct wire_tree *t)
 	memset(t, 0, sizeof *t);
 	if (!m)
 		return 0;
-	if (m->n_graft > SYNC_BATCH_MAX || m->n_ids > SYNC_BATCH_MAX || (m->n_id_seqs && m->n_id_seqs != m->n_ids))
+	if (m->n_graft > SYNC_BATCH_MAX || m->n_ids > SYNC_BATCH_MAX || (m->n_id_seqs && m->n_id_seqs != m->n_ids) ||
+	    (m->n_id_hops && m->n_id_hops != m->n_ids))
 		return AM_EDECODE;
 	t->prune = m->prune;
+	t->eager = m->eager;
 	for (size_t i = 0; i < m->n_graft && rv == 0; i++)
 		rv = m->graft[i].len != AM_ID_BYTES ? AM_EDECODE : wire_tree_push_id(t, true, m->graft[i].data);
 	for (size_t i = 0; i < m->n_ids && rv == 0; i++)
 		rv = m->ids[i].len != AM_ID_BYTES ? AM_EDECODE
-		                                  : wire_tree_announce(t, m->ids[i].data, m->n_id_seqs ? m->id_seqs[i] : 0);
+		                                  : wire_tree_announce_at(t, m->ids[i].data, m->n_id_seqs ? m->id_seqs[i] : 0,
+		                                                          m->n_id_hops ? m->id_hops[i] : WIRE_HOPS_UNKNOWN);
 	if (rv == 0)
 		rv = batch_from_pb(m->grafted, &t->grafted);
 	if (rv != 0)

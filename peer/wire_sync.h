@@ -36,16 +36,22 @@ struct wire_batch {
 	size_t n, cap;
 };
 
+/* An announced id whose hop count the sender did not say (an older
+ * sender, or an id pushed without one). */
+#define WIRE_HOPS_UNKNOWN UINT32_MAX
+
 /* The broadcast tree's part of a message (proto/mesh.proto, Tree; the
  * rules are mesh_tree.h's). ids and graft hold up to SYNC_BATCH_MAX ids
  * each, grafted up to SYNC_BATCH_MAX bodies; all owned, cleared with the
  * message. */
 struct wire_tree {
 	bool prune;
+	bool eager; /* a graft of the link alone: no ids asked (Tree.eager) */
 	uint8_t (*graft)[AM_ID_BYTES];
 	size_t n_graft;
 	uint8_t (*ids)[AM_ID_BYTES];
 	uint64_t *id_seqs;         /* one per id: its seq in the sender's log (0 = not said) */
+	uint32_t *id_hops;         /* one per id: the sender's hop count for it (WIRE_HOPS_UNKNOWN = not said) */
 	size_t n_ids;
 	struct wire_batch grafted; /* items only; present when it has any */
 };
@@ -82,8 +88,11 @@ void wire_batch_clear(struct wire_batch *b);
 /* Appends an id to t->ids (which) or t->graft; AM_ETOOBIG past SYNC_BATCH_MAX. */
 int wire_tree_push_id(struct wire_tree *t, bool graft, const uint8_t id[AM_ID_BYTES]);
 /* Appends an announced id to t->ids with its seq in our log (Tree.id_seqs);
- * AM_ETOOBIG past SYNC_BATCH_MAX. */
+ * AM_ETOOBIG past SYNC_BATCH_MAX. Its hop count is WIRE_HOPS_UNKNOWN. */
 int wire_tree_announce(struct wire_tree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq);
+/* The same with the hop count at which this peer received it (Tree.id_hops;
+ * store_rec.hops: 0 = our own). */
+int wire_tree_announce_at(struct wire_tree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq, uint32_t hops);
 /* Is there anything in t worth a message of its own? */
 bool wire_tree_any(const struct wire_tree *t);
 void wire_tree_clear(struct wire_tree *t);

@@ -808,6 +808,211 @@ static void test_graft_to_a_removed_neighbour_goes_nowhere(void **state)
 	net_free(net);
 }
 
+/* ---------- shorter paths (Plumtree's optimisation) ---------- */
+
+/* Every peer moves its tree onto a path that saves `by` hops (0: never). */
+static void set_shorter(struct net *net, unsigned by)
+{
+	for (int i = 0; i < net->n; i++) {
+		pthread_mutex_lock(&net->p[i].mesh->lock);
+		net->p[i].mesh->tree_shorter = by;
+		pthread_mutex_unlock(&net->p[i].mesh->lock);
+	}
+}
+
+static uint64_t moves(struct net *net)
+{
+	uint64_t n = 0;
+	for (int a = 0; a < net->n; a++)
+		for (int b = 0; b < net->n; b++)
+			if (net->edge[a][b])
+				n += link_info(net, a, b).tree.grafts_out + link_info(net, a, b).tree.prunes_out;
+	return n;
+}
+
+/* p0 submits; it travels the line p0-p1-p2-p3 first. */
+static void down_the_line(struct net *net, uint8_t id[AM_ID_BYTES])
+{
+	submit(net, 0, AM_CAT_PHISHING, id);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 1).accepted, 1);
+}
+
+/* A line p0-p1-p2-p3 and a shortcut p0-p3 that the first change pruned
+ * (moving the tree off: shorter paths not followed yet), both ways:
+ * p3's bodies come over the line, 3 hops from p0 where 1 would do. */
+static struct net *line_with_lazy_shortcut(void)
+{
+	struct net *net = net_new(4, "01 12 23 03");
+	net_open(net);
+	set_shorter(net, 0);
+	handshake(net);
+	down_the_line(net, NULL);
+	assert_int_equal(pull(net, 3, 2).accepted, 1);
+	assert_int_equal(pull(net, 3, 0).duplicates, 1); /* p3 prunes p0 */
+	(void)pull(net, 3, 0);                            /* p0 hears it and prunes back */
+	assert_true(lazy_in(net, 3, 0));
+	assert_true(lazy(net, 3, 0));
+	assert_true(lazy_in(net, 0, 3));
+	assert_true(lazy(net, 0, 3));
+	assert_false(lazy_in(net, 3, 2));
+	set_shorter(net, 1);
+	return net;
+}
+
+/* After a move onto p0-p3: the control travels, the next changes go
+ * p0-p3 as bodies and p2-p3 as ids, and nothing moves again. */
+static void settles_on_the_shortcut(struct net *net)
+{
+	(void)pull(net, 3, 0); /* Tree.eager to p0 */
+	(void)pull(net, 3, 2); /* the prune to p2, and p2's back */
+	assert_false(lazy(net, 0, 3));
+	assert_false(lazy_in(net, 0, 3));
+	assert_true(lazy(net, 2, 3));
+	assert_true(lazy_in(net, 2, 3));
+	assert_true(lazy(net, 3, 2));
+	uint64_t before = moves(net);
+	for (int round = 0; round < 3; round++) {
+		down_the_line(net, NULL);
+		struct mesh_inproc_result r = pull(net, 3, 0);
+		assert_int_equal(r.accepted, 1);
+		r = pull(net, 3, 2);
+		assert_int_equal(r.items, 0);
+		assert_int_equal(r.ids, 1);
+		r = pull(net, 2, 3);
+		assert_int_equal(r.items, 0);
+		assert_int_equal(deadline(net, 3), 0);
+		assert_false(mesh_inproc_dialer_pending(net->d[3][0]));
+		assert_false(mesh_inproc_dialer_pending(net->d[3][2]));
+	}
+	assert_int_equal(moves(net), before); /* no oscillation */
+}
+
+/* The id comes over the shortcut first (hops 0: p0 is the origin), the
+ * body then over the line (3): p3 grafts p0's link, asking for nothing,
+ * and prunes p2's. */
+static void test_shorter_announced_path_moves_the_tree(void **state)
+{
+	(void)state;
+	struct net *net = line_with_lazy_shortcut();
+	uint64_t grafts = link_info(net, 3, 0).tree.grafts_out, prunes = link_info(net, 3, 2).tree.prunes_out;
+	down_the_line(net, NULL);
+	assert_int_equal(pull(net, 3, 0).ids, 1);
+	assert_int_not_equal(deadline(net, 3), 0);
+	assert_int_equal(pull(net, 3, 2).accepted, 1);
+	assert_int_equal(deadline(net, 3), 0); /* nothing to graft for: it came */
+	assert_false(lazy_in(net, 3, 0));
+	assert_true(lazy_in(net, 3, 2));
+	assert_int_equal(link_info(net, 3, 0).tree.grafts_out, grafts + 1);
+	assert_int_equal(link_info(net, 3, 2).tree.prunes_out, prunes + 1);
+	assert_true(mesh_inproc_dialer_pending(net->d[3][0]));
+	assert_true(mesh_inproc_dialer_pending(net->d[3][2]));
+	/* the graft asks for no body: nothing comes back but the link's mode */
+	struct mesh_inproc_result r = pull(net, 3, 0);
+	assert_int_equal(r.grafted, 0);
+	assert_int_equal(link_info(net, 0, 3).tree.grafts_in, 1);
+	settles_on_the_shortcut(net);
+	net_free(net);
+}
+
+/* The body first (over the line), the shortcut's id after it: the same move. */
+static void test_shorter_path_announced_after_the_body(void **state)
+{
+	(void)state;
+	struct net *net = line_with_lazy_shortcut();
+	down_the_line(net, NULL);
+	assert_int_equal(pull(net, 3, 2).accepted, 1);
+	assert_false(lazy_in(net, 3, 2));
+	assert_int_equal(pull(net, 3, 0).ids, 1);
+	assert_false(lazy_in(net, 3, 0));
+	assert_true(lazy_in(net, 3, 2));
+	settles_on_the_shortcut(net);
+	net_free(net);
+}
+
+/* Both links eager, the body over the line first: the duplicate over the
+ * shortcut (2 hops shorter) prunes the line, not the shortcut. */
+static void test_shorter_duplicate_prunes_the_longer_path(void **state)
+{
+	(void)state;
+	struct net *net = net_new(4, "01 12 23 03");
+	net_open(net);
+	set_shorter(net, 1);
+	handshake(net);
+	down_the_line(net, NULL);
+	assert_int_equal(pull(net, 3, 2).accepted, 1);
+	struct mesh_inproc_result r = pull(net, 3, 0);
+	assert_int_equal(r.duplicates, 1);
+	assert_false(lazy_in(net, 3, 0));
+	assert_true(lazy_in(net, 3, 2));
+	assert_int_equal(link_info(net, 3, 0).tree.prunes_out, 0);
+	settles_on_the_shortcut(net);
+	net_free(net);
+}
+
+/* A path that saves fewer hops than tree_shorter moves nothing; nor does
+ * one saving enough when tree_shorter is 0 (off). */
+static void test_shorter_path_below_the_threshold_moves_nothing(void **state)
+{
+	(void)state;
+	for (unsigned by = 0; by <= 3; by += 3) {
+		struct net *net = line_with_lazy_shortcut(); /* the line: 3 hops, the shortcut 1 */
+		set_shorter(net, by);
+		uint64_t before = moves(net);
+		down_the_line(net, NULL);
+		assert_int_equal(pull(net, 3, 0).ids, 1);
+		assert_int_equal(pull(net, 3, 2).accepted, 1);
+		assert_true(lazy_in(net, 3, 0));
+		assert_false(lazy_in(net, 3, 2));
+		assert_int_equal(moves(net), before);
+		net_free(net);
+	}
+	/* 2 saved of 3 is enough for 2 */
+	struct net *net = line_with_lazy_shortcut();
+	set_shorter(net, 2);
+	down_the_line(net, NULL);
+	assert_int_equal(pull(net, 3, 0).ids, 1);
+	assert_int_equal(pull(net, 3, 2).accepted, 1);
+	assert_false(lazy_in(net, 3, 0));
+	net_free(net);
+}
+
+/* The guards win: a shorter announcer whose link went down since is not
+ * grafted, and the link the body came over - then our last live source -
+ * stays eager; a body that came as a graft's answer moves nothing. */
+static void test_shorter_path_keeps_the_last_live_source(void **state)
+{
+	(void)state;
+	struct net *net = line_with_lazy_shortcut();
+	down_the_line(net, NULL);
+	assert_int_equal(pull(net, 3, 0).ids, 1);
+	pthread_mutex_lock(&net->p[3].mesh->lock);
+	nb_of_locked(net, 3, 0)->state = MESH_DOWN;
+	pthread_mutex_unlock(&net->p[3].mesh->lock);
+	uint64_t before = moves(net);
+	assert_int_equal(pull(net, 3, 2).accepted, 1);
+	assert_false(lazy_in(net, 3, 2));
+	assert_true(lazy_in(net, 3, 0));
+	assert_int_equal(moves(net), before);
+	assert_false(mesh_inproc_dialer_pending(net->d[3][2]));
+	pthread_mutex_lock(&net->p[3].mesh->lock);
+	nb_of_locked(net, 3, 0)->state = MESH_UP;
+	pthread_mutex_unlock(&net->p[3].mesh->lock);
+	/* p2 gone quiet: p3 grafts the next change from p0 after the timer,
+	 * and the answer (1 hop, where p2's would be 3) moves nothing */
+	uint8_t id[AM_ID_BYTES];
+	submit(net, 0, AM_CAT_PHISHING, id);
+	assert_int_equal(pull(net, 3, 0).ids, 1);
+	now_ms += GRAFT_MS;
+	assert_int_equal(tick(net, 3), 1);
+	struct mesh_inproc_result r = pull(net, 3, 0);
+	assert_int_equal(r.grafted, 1);
+	assert_int_equal(r.accepted, 1);
+	assert_false(lazy_in(net, 3, 2)); /* grafting p0 made it eager; p2 stays */
+	assert_int_equal(link_info(net, 3, 2).tree.prunes_out, 0);
+	net_free(net);
+}
+
 /* ---------- limits ---------- */
 
 static void test_missing_table_overflow_is_counted(void **state)
@@ -1250,6 +1455,11 @@ int main(void)
 		cmocka_unit_test(test_graft_not_sent_for_a_body_that_arrived),
 		cmocka_unit_test(test_unanswered_graft_asks_the_next_announcer),
 		cmocka_unit_test(test_graft_to_a_removed_neighbour_goes_nowhere),
+		cmocka_unit_test(test_shorter_announced_path_moves_the_tree),
+		cmocka_unit_test(test_shorter_path_announced_after_the_body),
+		cmocka_unit_test(test_shorter_duplicate_prunes_the_longer_path),
+		cmocka_unit_test(test_shorter_path_below_the_threshold_moves_nothing),
+		cmocka_unit_test(test_shorter_path_keeps_the_last_live_source),
 		cmocka_unit_test(test_missing_table_overflow_is_counted),
 		cmocka_unit_test(test_missing_table_overflow_loses_nothing),
 		cmocka_unit_test(test_overflow_partway_holds_the_cursor_before_it),

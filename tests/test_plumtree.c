@@ -226,6 +226,59 @@ static void test_missing_is_bounded(void **state)
 	plumtree_free(t);
 }
 
+/* Paths (plumtree.h): the first arrival's link and hop count are kept; a
+ * missing id's announcer with the fewest hops is handed back when its
+ * body arrives; an announcement of a held id learns the body's path; a
+ * forgotten neighbour is no path any more. */
+static void test_paths_of_bodies_and_announcers(void **state)
+{
+	struct plumtree *t;
+	struct plumtree_path p;
+	uint8_t id[AM_ID_BYTES];
+	(void)state;
+
+	assert_int_equal(plumtree_new(&t), 0);
+	id_of(7, id);
+	p = plumtree_path(t, id);
+	assert_null(p.who);
+	/* three announcers, B the shortest, C without a count */
+	assert_int_equal(plumtree_announced_at(t, id, &A, 0, 4, 0, 50, NULL), PLUMTREE_MISSING);
+	assert_int_equal(plumtree_announced_at(t, id, &B, 0, 1, 0, 50, NULL), PLUMTREE_MISSING);
+	assert_int_equal(plumtree_announced_at(t, id, &C, 0, PLUMTREE_HOPS_UNKNOWN, 0, 50, NULL), PLUMTREE_MISSING);
+	plumtree_received(t, id, (struct plumtree_path){.who = &A, .hops = 5}, &p);
+	assert_ptr_equal(p.who, &B);
+	assert_int_equal(p.hops, 1);
+	assert_int_equal(plumtree_next_deadline(t), 0);
+	/* the first arrival counts: a later one (a duplicate) changes nothing */
+	plumtree_received(t, id, (struct plumtree_path){.who = &C, .hops = 2}, &p);
+	assert_null(p.who); /* nothing missing any more */
+	plumtree_held(t, id, 9);
+	p = plumtree_path(t, id);
+	assert_ptr_equal(p.who, &A);
+	assert_int_equal(p.hops, 5);
+	/* an announcement now: held already, and where the body came from */
+	struct plumtree_path held = {0};
+	assert_int_equal(plumtree_announced_at(t, id, &B, 0, 0, 0, 50, &held), PLUMTREE_HELD_ALREADY);
+	assert_ptr_equal(held.who, &A);
+	assert_int_equal(held.hops, 5);
+	/* held first without a path (exported, or a duplicate): the first
+	 * arrival with one is kept */
+	id_of(8, id);
+	plumtree_held(t, id, 3);
+	plumtree_received(t, id, (struct plumtree_path){.who = &B, .hops = 2}, NULL);
+	assert_ptr_equal(plumtree_path(t, id).who, &B);
+	/* none of the announcers said a count: no shortest */
+	id_of(9, id);
+	assert_int_equal(plumtree_announced(t, id, &A, 0, 0, 50), PLUMTREE_MISSING);
+	plumtree_received(t, id, (struct plumtree_path){.who = &B, .hops = 2}, &p);
+	assert_null(p.who);
+	/* B removed: no longer the path of what it brought */
+	plumtree_forget(t, &B);
+	assert_null(plumtree_path(t, id).who);
+	assert_int_equal(plumtree_path(t, id).hops, 2);
+	plumtree_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_graft_rotates_announcers_then_gives_up),
 		cmocka_unit_test(test_forget_announcer),
 		cmocka_unit_test(test_missing_is_bounded),
+		cmocka_unit_test(test_paths_of_bodies_and_announcers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -419,6 +419,75 @@ static void test_sync_batch_sends_each_origin_once_and_round_trips(void **state)
 	wire_sync_response_clear(&in);
 }
 
+/* The tree's ids carry their announcer's hop counts (Tree.id_hops, one per
+ * id or none) and a graft may ask for nothing (Tree.eager); both round
+ * trip, a count list of another length is refused, and ids without counts
+ * cost no count list on the wire. */
+static void test_sync_tree_hop_counts_round_trip_and_are_checked(void **state)
+{
+	static const uint32_t hops[3] = {0, 5, UINT32_MAX - 1};
+	struct wire_sync_request in, out;
+	uint8_t id[AM_ID_BYTES], *buf, tree[512], msg[600];
+	size_t len, plain_len, n;
+	(void)state;
+
+	memset(&in, 0, sizeof in);
+	in.tree.eager = true;
+	for (int i = 0; i < 3; i++) {
+		memset(id, 0x40 + i, sizeof id);
+		assert_int_equal(wire_tree_announce_at(&in.tree, id, (uint64_t)i + 1, hops[i]), 0);
+	}
+	assert_int_equal(wire_sync_request_pack(&in, &buf, &len), 0);
+	assert_int_equal(wire_sync_request_unpack(buf, len, &out), 0);
+	free(buf);
+	assert_true(out.tree.eager);
+	assert_int_equal(out.tree.n_ids, 3);
+	for (int i = 0; i < 3; i++) {
+		memset(id, 0x40 + i, sizeof id);
+		assert_memory_equal(out.tree.ids[i], id, AM_ID_BYTES);
+		assert_int_equal(out.tree.id_hops[i], hops[i]);
+		assert_int_equal(out.tree.id_seqs[i], i + 1);
+	}
+	wire_sync_request_clear(&out);
+	wire_sync_request_clear(&in);
+
+	/* ids pushed without a count: unknown on the other side, and no list */
+	memset(&in, 0, sizeof in);
+	assert_int_equal(wire_tree_push_id(&in.tree, false, id), 0);
+	assert_int_equal(wire_sync_request_pack(&in, &buf, &plain_len), 0);
+	assert_int_equal(wire_sync_request_unpack(buf, plain_len, &out), 0);
+	free(buf);
+	assert_int_equal(out.tree.n_ids, 1);
+	assert_int_equal(out.tree.id_hops[0], WIRE_HOPS_UNKNOWN);
+	wire_sync_request_clear(&out);
+	in.tree.id_hops[0] = 7;
+	assert_int_equal(wire_sync_request_pack(&in, &buf, &len), 0);
+	free(buf);
+	assert_int_equal(len, plain_len + 3); /* field 6, length 1, the count */
+	wire_sync_request_clear(&in);
+
+	/* hand-written Trees: two ids and one count, two ids and three */
+	for (size_t counts = 0; counts <= 3; counts++) {
+		uint8_t packed[3] = {1, 2, 3};
+		n = put_bytes(tree, 3, id, sizeof id);
+		n += put_bytes(tree + n, 3, id, sizeof id);
+		if (counts)
+			n += put_bytes(tree + n, 6, packed, counts);
+		uint8_t zero[32] = {0};
+		size_t m = put_bytes(msg, 2, zero, 16); /* epoch, policy */
+		m += put_bytes(msg + m, 3, zero, 32);
+		m += put_bytes(msg + m, 16, tree, n);
+		int rv = wire_sync_request_unpack(msg, m, &out);
+		if (counts == 0 || counts == 2) {
+			assert_int_equal(rv, 0);
+			assert_int_equal(out.tree.id_hops[1], counts ? 2 : WIRE_HOPS_UNKNOWN);
+		} else {
+			assert_int_equal(rv, AM_EDECODE);
+		}
+		wire_sync_request_clear(&out);
+	}
+}
+
 /* A SyncResponse (push_epoch, push_policy) whose batch is hand-written:
  * epoch, policy, then `rest'. */
 static size_t response_around(const uint8_t *batch, size_t blen, uint8_t *buf)
@@ -632,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_response_error_round_trip),
 		cmocka_unit_test(test_sync_batch_sends_each_origin_once_and_round_trips),
 		cmocka_unit_test(test_sync_item_shapes_are_checked),
+		cmocka_unit_test(test_sync_tree_hop_counts_round_trip_and_are_checked),
 		cmocka_unit_test(test_sync_origin_table_is_capped),
 		cmocka_unit_test(test_sync_tree_ids_carry_their_seqs),
 	};

@@ -1,7 +1,8 @@
 /* fuzz_sync.c - untrusted sync requests and responses (wire_sync.h), as a
  * neighbour's sealed frames carry them: batches whose indicators travel
  * split, with an origin table, and the broadcast tree's part - prune,
- * graft and announced ids, grafted bodies (issue 13). */
+ * graft and announced ids with their hop counts, a graft that asks for
+ * nothing, grafted bodies (issue 13). */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,8 @@ static void check_batch(const struct wire_batch *b)
 	free(buf);
 }
 
-/* The tree's part: bounded lists, and it survives a pack and unpack. */
+/* The tree's part: bounded lists, a hop count per announced id, and it
+ * survives a pack and unpack. */
 static void check_tree(const struct wire_tree *t)
 {
 	struct wire_sync_request r, again;
@@ -77,6 +79,8 @@ static void check_tree(const struct wire_tree *t)
 	if (rv != 0)
 		return;
 	if (wire_sync_request_unpack(buf, len, &again) != 0 || again.tree.prune != t->prune ||
+	    again.tree.eager != t->eager ||
+	    (t->n_ids && memcmp(again.tree.id_hops, t->id_hops, t->n_ids * sizeof *t->id_hops) != 0) ||
 	    again.tree.n_ids != t->n_ids || again.tree.n_graft != t->n_graft || again.tree.grafted.n != t->grafted.n ||
 	    (t->n_ids && memcmp(again.tree.ids, t->ids, t->n_ids * AM_ID_BYTES) != 0) ||
 	    (t->n_graft && memcmp(again.tree.graft, t->graft, t->n_graft * AM_ID_BYTES) != 0))
@@ -106,8 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 /* Seeds: responses and requests carrying 1..4 indicators of two origins,
  * relayed or not, and a tagged envelope that travels whole; from seed 8 on,
- * each also carries a tree part (prune, graft ids, announced ids, a graft's
- * answer). */
+ * each also carries a tree part (prune or eager, graft ids, announced ids -
+ * from seed 10 on with hop counts -, a graft's answer). */
 size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 {
 	static const char *const domains[] = {"evil.example.com", "xn--mnchen-3ya.de", "a.b.example.org",
@@ -159,9 +163,12 @@ size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 		 * and as a graft's answer */
 		struct wire_tree *t = i % 2 ? &req.tree : &resp.tree;
 		t->prune = i % 4 == 0;
+		t->eager = i % 4 == 1;
 		for (uint8_t k = 0; k < 3; k++) {
 			id[0] ^= k;
-			if (wire_tree_push_id(t, false, id) != 0 || (k < (i % 3) && wire_tree_push_id(t, true, id) != 0))
+			/* hop counts from seed 10 on (before: an older sender's ids) */
+			rv = i >= 10 ? wire_tree_announce_at(t, id, k + 1u, (uint32_t)(k * 3)) : wire_tree_push_id(t, false, id);
+			if (rv != 0 || (k < (i % 3) && wire_tree_push_id(t, true, id) != 0))
 				abort();
 		}
 		if (wire_batch_push(&t->grafted, b->items[0].env, b->items[0].env_len, 1) != 0)
