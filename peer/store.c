@@ -477,7 +477,9 @@ static int apply_txn(struct store *s, const struct store_update *u, size_t n, ui
 	MDB_txn *txn = NULL;
 	struct store_reader w;
 	struct counters c, start;
+	struct trace_sched ts; /* where the commit's time goes, when tracing */
 	uint64_t seq, version = 0;
+	bool sched;
 	int rc, ret;
 
 	if (n == 0)
@@ -531,8 +533,11 @@ static int apply_txn(struct store *s, const struct store_update *u, size_t n, ui
 	}
 	/* Without MDB_NOSYNC the commit fsyncs: durable when it returns. */
 	trace_stamp("txn_built", NULL);
+	sched = trace_sched_get(&ts);
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
+	if (sched)
+		trace_sched_stamp("commit_sched", &ts);
 	if (rc != 0)
 		goto fail_mdb;
 	return 0;

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,4 +38,41 @@ void trace_stamp_slow(const char *stage, const char *who)
 	                 ts.tv_nsec / 1000, (int)getpid(), (long)syscall(SYS_gettid), stage, who ? who : "-");
 	if (n > 0)
 		(void)!write(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+bool trace_sched_get(struct trace_sched *s)
+{
+	char buf[128];
+	struct timespec ts;
+	int fd;
+	ssize_t n;
+
+	memset(s, 0, sizeof *s);
+	pthread_once(&trace_once, trace_open);
+	if (__atomic_load_n(&trace_fd, __ATOMIC_ACQUIRE) < 0)
+		return false;
+	if ((fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu", &s->cpu_ns, &s->wait_ns) != 2)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->wall_ns = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+	return true;
+}
+
+void trace_sched_stamp(const char *stage, const struct trace_sched *since)
+{
+	struct trace_sched now;
+	char who[64];
+
+	if (!trace_sched_get(&now))
+		return;
+	snprintf(who, sizeof who, "%llu,%llu,%llu", (now.cpu_ns - since->cpu_ns) / 1000,
+	         (now.wait_ns - since->wait_ns) / 1000, (now.wall_ns - since->wall_ns) / 1000);
+	trace_stamp_slow(stage, who);
 }

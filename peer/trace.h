@@ -27,9 +27,13 @@
  *                pull_opened NB (a long-poll's answer came back);
  *                ingest_prechecked NB, verified NB, ingest_applied NB
  *   daemon       self NAME at start
+ *   split        commit_sched CPU_US,RUNQ_US,WALL_US right after the commit
+ *                between txn_built and store_committed (see trace_sched_stamp)
  */
 #ifndef AMESH_TRACE_H
 #define AMESH_TRACE_H
+
+#include <stdbool.h>
 
 /* -1 off, -2 not looked at yet, else the file. Read it only through
  * trace_stamp. */
@@ -43,5 +47,23 @@ static inline void trace_stamp(const char *stage, const char *who)
 	if (__atomic_load_n(&trace_fd, __ATOMIC_RELAXED) != -1)
 		trace_stamp_slow(stage, who);
 }
+
+/* Where a thread's time went over a stretch (the durable commit: is it the
+ * disk, or a core it waits for?): taken from /proc/thread-self/schedstat,
+ * which counts the thread's time on a CPU and its time runnable but
+ * waiting for one; the rest of the wall time it was blocked (I/O, locks). */
+struct trace_sched {
+	unsigned long long cpu_ns, wait_ns, wall_ns;
+};
+
+/* Fills *s with the calling thread's counters now; false (and *s zero)
+ * when tracing is off or the kernel keeps no schedstat. Off, it costs a
+ * load and a branch, like trace_stamp. */
+bool trace_sched_get(struct trace_sched *s);
+
+/* Stamps STAGE with WHO = "CPU_US,RUNQ_US,WALL_US", the calling thread's
+ * time on a CPU, waiting for one, and in all since *since (which
+ * trace_sched_get filled on this thread). */
+void trace_sched_stamp(const char *stage, const struct trace_sched *since);
 
 #endif

@@ -1,4 +1,5 @@
-/* test_trace.c - the latency trace: off without AMESH_TRACE, one line per stamp when on, 0600, no symlink followed. */
+/* test_trace.c - the latency trace: off without AMESH_TRACE, one line per stamp when on, 0600, no symlink followed;
+ * the schedstat split of a stretch (CPU, waiting for a CPU, all) adds up. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "trace.h"
@@ -118,12 +120,80 @@ static void lines_when_on(void **state)
 	assert_true(t2 >= t1 && t1 > 1.7e9); /* the wall clock, in seconds */
 }
 
+static void sched_without_env(void)
+{
+	struct trace_sched s;
+	unsetenv("AMESH_TRACE");
+	if (trace_sched_get(&s) || s.cpu_ns || s.wait_ns || s.wall_ns)
+		_exit(2);
+	trace_sched_stamp("unit_sched", &s); /* off: writes nothing */
+}
+
+static void sched_off_without_env(void **state)
+{
+	char p[256];
+	struct stat st;
+	(void)state;
+	path_of(in_child(sched_without_env), p, sizeof p);
+	assert_int_not_equal(stat(p, &st), 0);
+}
+
+static double thread_cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* 30 ms on a CPU, then 30 ms asleep: the stamp must count at least the
+ * first as CPU and both in the wall time, and CPU plus the run-queue wait
+ * can never exceed the wall time (lower bounds only: a loaded machine can
+ * only make the run-queue wait and the wall time longer). */
+static void sched_split_when_on(void **state)
+{
+	struct trace_sched s;
+	char p[256], buf[512];
+	(void)state;
+	setenv("AMESH_TRACE", dir, 1);
+	trace_stamp("unit_open", NULL); /* the file opens on the first stamp */
+	assert_true(trace_sched_get(&s));
+	double c0 = thread_cpu_ms();
+	volatile unsigned long spin = 0;
+	while (thread_cpu_ms() - c0 < 30)
+		spin++;
+	usleep(30 * 1000);
+	trace_sched_stamp("unit_sched", &s);
+	path_of(getpid(), p, sizeof p);
+	FILE *f = fopen(p, "r");
+	assert_non_null(f);
+	unsigned long long cpu = 0, runq = 0, wall = 0;
+	int found = 0;
+	while (fgets(buf, sizeof buf, f)) {
+		char stage[64], who[64];
+		double t;
+		int pid;
+		long tid;
+		if (sscanf(buf, "%lf %d %ld %63s %63s", &t, &pid, &tid, stage, who) == 5 &&
+		    strcmp(stage, "unit_sched") == 0) {
+			assert_int_equal(sscanf(who, "%llu,%llu,%llu", &cpu, &runq, &wall), 3);
+			found++;
+		}
+	}
+	fclose(f);
+	assert_int_equal(found, 1);
+	assert_true(cpu >= 29000);         /* microseconds */
+	assert_true(wall >= cpu + 29000); /* and the sleep */
+	assert_true(cpu + runq <= wall + 2000); /* clocks read a moment apart */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(off_without_env),
+		cmocka_unit_test(sched_off_without_env),
 		cmocka_unit_test(symlink_refused),
 		cmocka_unit_test(lines_when_on),
+		cmocka_unit_test(sched_split_when_on),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

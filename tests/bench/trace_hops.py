@@ -11,7 +11,9 @@ waits for every peer before the next round). For each peer the hop that
 brought the change is followed back to its sender through the neighbour
 names in the stamps, and cut into stages. Prints p50/p90/mean per stage
 over all hops, the critical path (origin to the last peer: hops and the
-sum of each stage), and the CLI's path to the origin's commit.
+sum of each stage), and the CLI's path to the origin's commit. Stage 6 is
+also split by the committing thread's schedstat (`commit_sched' stamps):
+time on a CPU, runnable but waiting for one, and blocked.
 Neighbour names must be the peers' own names (as mesh_bench.sh sets them).
 Reports figures only; never fails on timing.
 """
@@ -70,6 +72,7 @@ def main():
     rounds = sorted((r[0][0], pid) for pid, r in recs.items()
                     if r[0][2] == 'cli_main' and r[0][3] in ('submit', 'withdraw'))
     hop = collections.defaultdict(list)
+    split = collections.defaultdict(list)
     cli = collections.defaultdict(list)
     crit, depths = [], []
     for k, (t0, cpid) in enumerate(rounds):
@@ -137,6 +140,13 @@ def main():
             for key, v in h.items():
                 hop[key].append(v * 1e3)
             info[p] = (x, h)
+            # stage 6 split by the committing thread's schedstat
+            cs = last(pr, tb[0], sc[0], {'commit_sched'}, tid)
+            if cs and cs[3].count(',') == 2:
+                cpu, runq, wall = (int(v) / 1e3 for v in cs[3].split(','))
+                split['on a CPU'].append(cpu)
+                split['runnable, waiting for a CPU'].append(runq)
+                split['blocked (the disk; locks)'].append(max(0.0, wall - cpu - runq))
         # the critical path: back from the peer that held it last
         y, n, path = max(arr, key=lambda n: arr[n][0]), 0, collections.Counter()
         while y in info and n < 64:
@@ -152,6 +162,10 @@ def main():
     print('per hop (ms):')
     for key, v in hop.items():
         print('  %-42s %s' % (key, stats(v)))
+    if split:
+        print('stage 6, the receiver\'s commit thread (schedstat, ms):')
+        for key, v in split.items():
+            print('    %-40s %s' % (key, stats(v)))
     if crit:
         print('critical path, origin -> last peer: hops %s (p50 %d)' % (sorted(depths), sorted(depths)[len(depths) // 2]))
         for key in hop:
