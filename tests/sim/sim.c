@@ -734,7 +734,11 @@ static void do_tick(struct sim *s, int peer, uint64_t t)
 	p->tick_at = 0;
 	size_t n = mesh_inproc_tick(p->mesh);
 	trace(s, t, EV_TICK, (uint64_t)peer, n, 0);
-	for (int k = 0; n && k < s->n_links; k++) {
+	/* its links as receiver: the other halves of those it serves (add_edge
+	 * makes each direction's pair at 2j, 2j + 1), in the same order as a
+	 * scan of every link, without the scan (a tick is frequent) */
+	for (int j = 0; n && j < p->n_out; j++) {
+		int k = p->out[j] ^ 1;
 		struct dlink *l = &s->links[k];
 		if (l->to != peer || !l->parked || !mesh_inproc_dialer_pending(l->d))
 			continue;
@@ -900,6 +904,7 @@ static double ms(uint64_t us) { return (double)us / 1000.0; }
 struct phase_fig {
 	double conv_ms, p50_ms, p99_ms;
 	double bodies, ids, grafted, dup_pct, bytes, commits; /* per indicator, mesh-wide */
+	double link_mean, link_max;                           /* bytes per indicator on a link direction */
 	char busiest[32];
 	int busiest_deg, busiest_hub;
 	double busiest_bodies, busiest_cpu_us;                /* per indicator */
@@ -932,6 +937,8 @@ static void phase_figures(const struct sim *s, const uint64_t *lat, size_t n_lat
 	f->dup_pct = t.bodies ? 100.0 * (double)t.dups / (double)t.bodies : 0.0;
 	f->bytes = (double)t.bytes / n;
 	f->commits = (double)s->commits / n;
+	f->link_mean = (double)t.bytes / (double)s->n_links / n;
+	f->link_max = (double)t.max_link_bytes / n;
 	int busiest = 0;
 	for (int i = 1; i < s->n; i++)
 		if (s->peers[i].cpu_us > s->peers[busiest].cpu_us)
@@ -1180,10 +1187,11 @@ static void seed_line(const struct params *p, const struct figures *f)
 	char hex[17];
 	sodium_bin2hex(hex, sizeof hex, f->digest, 8);
 	printf("seed %" PRIu64 ": %d links; burst %.2f s (p50 %.2f s), bodies %.2f, ids %.2f, grafted %.2f, dups %.0f%%,"
-	       " %.1f KiB, commits %.2f; busiest %s%d links %.2f bodies %.1f us; withdrawal %.0f ms %.0f/%.0f/%.0f;"
-	       " %s; digest %s\n",
+	       " %.1f KiB, per link %.0f B (max %.0f B), commits %.2f; busiest %s%d links %.2f bodies %.1f us;"
+	       " withdrawal %.0f ms %.0f/%.0f/%.0f; %s; digest %s\n",
 	       p->seed, (int)f->links, f->burst.conv_ms / 1000, f->burst.p50_ms / 1000, f->burst.bodies, f->burst.ids,
-	       f->burst.grafted, f->burst.dup_pct, f->burst.bytes / 1024, f->burst.commits,
+	       f->burst.grafted, f->burst.dup_pct, f->burst.bytes / 1024, f->burst.link_mean, f->burst.link_max,
+	       f->burst.commits,
 	       !p->shape_hubs ? "" : f->burst.busiest_hub ? "hub " : "edge ", f->burst.busiest_deg,
 	       f->burst.busiest_bodies, f->burst.busiest_cpu_us, f->wd.conv_ms, f->wd.bodies, f->wd.ids,
 	       f->wd.grafted, f->failed ? "NOT converged" : "converged", hex);
@@ -1223,6 +1231,8 @@ static void seeds_summary(const struct params *p, uint64_t lo_seed, const struct
 		{"graft answers per indicator", "", offsetof(struct figures, burst.grafted), 1, 2},
 		{"duplicates", "%", offsetof(struct figures, burst.dup_pct), 1, 0},
 		{"wire per indicator", "KiB", offsetof(struct figures, burst.bytes), 1.0 / 1024, 1},
+		{"per link per indicator, mean", "B", offsetof(struct figures, burst.link_mean), 1, 0},
+		{"per link per indicator, busiest", "B", offsetof(struct figures, burst.link_max), 1, 0},
 		{"durable commits per indicator", "", offsetof(struct figures, burst.commits), 1, 2},
 		{"busiest peer's bodies per indicator", "", offsetof(struct figures, burst.busiest_bodies), 1, 2},
 		{"busiest peer's CPU per indicator", "us", offsetof(struct figures, burst.busiest_cpu_us), 1, 1},
