@@ -339,6 +339,68 @@ static void test_bad_requests_get_error_responses(void **state)
 	free(out);
 }
 
+/* A watch answers with the events after `after' that pass its filter, in
+ * order, at most WIRE_WATCH_MAX at a time; nothing new by the end of the
+ * wait is an empty answer, not an error. The answer's array is sized to
+ * what came, so these cover one event, a full page and none. */
+static void watch(struct fixture *f, uint64_t after, enum am_category cat, struct wire_response *resp)
+{
+	struct wire_request req = {.op = WIRE_OP_WATCH, .after = after, .wait_ms = 50, .category = cat};
+	roundtrip(f, &req, resp);
+	assert_int_equal(resp->status, 0);
+}
+
+static void test_watch_answers_what_came_filtered_and_paged(void **state)
+{
+	struct fixture *f = *state;
+	struct events *ev;
+	struct wire_response resp;
+	uint8_t id[AM_ID_BYTES] = {0};
+	enum { N = WIRE_WATCH_MAX + 5 };
+
+	assert_int_equal(events_new(&ev, 2 * N), 0);
+	f->env.events = ev;
+	for (int i = 0; i < N; i++) {
+		struct am_indicator ind;
+		memset(&ind, 0, sizeof ind);
+		snprintf(ind.domain, sizeof ind.domain, "w%d.example", i);
+		ind.category = i == 2 ? AM_CAT_PHISHING : AM_CAT_SPAM;
+		ind.confidence = 50;
+		id[0] = (uint8_t)i;
+		events_push(ev, EVENT_NEW, &ind, 50, id, "b", 1000 + (uint64_t)i);
+	}
+	/* one match among the first page */
+	watch(f, 0, AM_CAT_PHISHING, &resp);
+	assert_int_equal(resp.n_events, 1);
+	assert_int_equal(resp.events[0].seq, 3);
+	assert_string_equal(resp.events[0].signal.ind.domain, "w2.example");
+	assert_string_equal(resp.events[0].type, "new");
+	wire_response_clear(&resp);
+	/* a full page, in order, then the rest */
+	watch(f, 0, 0, &resp);
+	assert_int_equal(resp.n_events, WIRE_WATCH_MAX);
+	for (size_t i = 0; i < resp.n_events; i++)
+		assert_int_equal(resp.events[i].seq, i + 1);
+	assert_string_equal(resp.events[WIRE_WATCH_MAX - 1].signal.ind.domain, "w999.example");
+	wire_response_clear(&resp);
+	watch(f, WIRE_WATCH_MAX, 0, &resp);
+	assert_int_equal(resp.n_events, 5);
+	assert_int_equal(resp.events[4].seq, N);
+	assert_int_equal(resp.head, N);
+	wire_response_clear(&resp);
+	/* past the head: nothing came in the wait */
+	watch(f, N, 0, &resp);
+	assert_int_equal(resp.n_events, 0);
+	assert_int_equal(resp.head, N);
+	wire_response_clear(&resp);
+	/* nothing after seq 3 matches: the whole feed read, an empty answer */
+	watch(f, 3, AM_CAT_PHISHING, &resp);
+	assert_int_equal(resp.n_events, 0);
+	wire_response_clear(&resp);
+	f->env.events = NULL;
+	events_free(ev);
+}
+
 static void test_ipc_server_round_trip_and_permissions(void **state)
 {
 	struct fixture *f = *state;
@@ -746,6 +808,7 @@ int main(void)
 		cmocka_unit_test(test_list_filters_by_category_and_key_id),
 		cmocka_unit_test(test_status_reports_identity_and_counts),
 		cmocka_unit_test(test_bad_requests_get_error_responses),
+		cmocka_unit_test(test_watch_answers_what_came_filtered_and_paged),
 		cmocka_unit_test(test_ipc_server_round_trip_and_permissions),
 		cmocka_unit_test(test_close_while_clients_hammer),
 		cmocka_unit_test(test_client_that_never_reads_cannot_stall),
