@@ -118,6 +118,7 @@ struct nb {
 	bool prune_out;         /* to tell them: send us ids only */
 	bool eager_out;         /* to tell them: send us bodies again (Tree.eager:
 	                         * their path is shorter, mesh_tree.h) */
+	unsigned shorter_streak; /* changes in a row they offered by a shorter path */
 	uint8_t (*graft_out)[AM_ID_BYTES]; /* ids to ask them for (SYNC_BATCH_MAX) */
 	size_t n_graft_out;
 	uint8_t (*graft_in)[AM_ID_BYTES];  /* ids they asked us for, answered by our
@@ -241,6 +242,7 @@ struct mesh {
 	uint64_t tree_live_s;      /* changes stored longer ago always go as bodies */
 	bool tree_off;             /* flooding: every link eager (AMESH_TREE=off) */
 	unsigned tree_shorter;     /* hops an announced path must save to move the tree onto it; 0 = never */
+	unsigned tree_streak;      /* ... for this many changes in a row from one neighbour */
 	bool tree_pull_only;       /* in process: control rides on pulls only (mesh_inproc.h) */
 	/* a neighbour that dials us and sends no request this long is down
 	 * (mesh_server_watch); 0 = never (in process, unless a test sets it) */

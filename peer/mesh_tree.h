@@ -47,7 +47,10 @@
  *     plus its own link, is at least tree_shorter hops less (before the
  *     body or after it), we graft that link without asking for anything
  *     (Tree.eager: both ways eager) and prune the link the body came
- *     over - the tree moves onto the shorter path. A duplicate body that
+ *     over - the tree moves onto the shorter path, once the neighbour did
+ *     so for tree_streak changes in a row (with one tree for every origin,
+ *     a path shorter for one origin may be longer for the next; moving at
+ *     each change chased the origins). A duplicate body that
  *     came that much shorter than the first prunes the first's link, not
  *     its own. The first tree is whichever batches won the first race
  *     (issue 13: 8 hops p50 to the last of 20 peers where 5 would do);
@@ -56,7 +59,11 @@
  *     up, and the pruned one is never our last live source of bodies.
  *     A count is the announcer's word: a neighbour that lies low attracts
  *     the tree to itself, and if it then withholds bodies the others'
- *     announcements graft around it, as for any failed link;
+ *     announcements graft around it, as for any failed link. Off by
+ *     default (MESH_TREE_SHORTER 0): on mesh_bench's rotating origins the
+ *     paper's rule moved the tree 3.5-3.9 times per indicator without
+ *     shortening the paths, and no shared tree of that graph does better
+ *     than the 8 hops p50 it had (README, "The tree's paths are long");
  *   - export policy decides every send: an id is announced only where the
  *     body could go (mesh_export.c, one decision for both), and a graft is
  *     answered only with what that decision allows now;
@@ -71,7 +78,8 @@
  * link eager: flooding, as before), for comparisons; read once by
  * mesh_open. AMESH_TREE_GRAFT_MS (1..10000) sets the graft timer;
  * AMESH_TREE_SHORTER (0..32) the hops a path must save to move the tree
- * (0: never; for comparisons).
+ * (0: never; for comparisons), AMESH_TREE_STREAK (1..1000) for how many
+ * changes in a row.
  */
 #ifndef AMESH_MESH_TREE_H
 #define AMESH_MESH_TREE_H
@@ -82,6 +90,7 @@
 #define MESH_TREE_RETRY_MS 500   /* a graft not answered: the next announcer */
 #define MESH_TREE_LIVE_S 60      /* older changes go as bodies on every link */
 #define MESH_TREE_SHORTER 0      /* hops a path must save to move the tree onto it; 0 = never */
+#define MESH_TREE_STREAK 3       /* ... for this many changes in a row from one neighbour */
 
 /* Starts the timer thread (mesh_open; unless in process). */
 int mesh_tree_open(struct mesh *m);

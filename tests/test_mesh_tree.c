@@ -816,6 +816,7 @@ static void set_shorter(struct net *net, unsigned by)
 	for (int i = 0; i < net->n; i++) {
 		pthread_mutex_lock(&net->p[i].mesh->lock);
 		net->p[i].mesh->tree_shorter = by;
+		net->p[i].mesh->tree_streak = 1;
 		pthread_mutex_unlock(&net->p[i].mesh->lock);
 	}
 }
@@ -974,6 +975,44 @@ static void test_shorter_path_below_the_threshold_moves_nothing(void **state)
 	assert_int_equal(pull(net, 3, 0).ids, 1);
 	assert_int_equal(pull(net, 3, 2).accepted, 1);
 	assert_false(lazy_in(net, 3, 0));
+	net_free(net);
+}
+
+/* With one tree for every origin a path shorter for one origin may be
+ * longer for the next: the tree moves only after tree_streak changes in a
+ * row that one neighbour offered shorter, and a change it did not offer
+ * shorter starts the count again. */
+static void test_shorter_path_moves_after_a_streak(void **state)
+{
+	(void)state;
+	struct net *net = line_with_lazy_shortcut();
+	pthread_mutex_lock(&net->p[3].mesh->lock);
+	net->p[3].mesh->tree_streak = 2;
+	pthread_mutex_unlock(&net->p[3].mesh->lock);
+	uint64_t before = moves(net);
+	/* one from p0: shorter over p0 (1 hop against 3), the first in a row */
+	down_the_line(net, NULL);
+	assert_int_equal(pull(net, 3, 0).ids, 1);
+	assert_int_equal(pull(net, 3, 2).accepted, 1);
+	assert_true(lazy_in(net, 3, 0));
+	/* one from p2: p3 has it in 1 hop, p0 offers 3 - the row ends */
+	submit(net, 2, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 3, 2).accepted, 1);
+	assert_int_equal(pull(net, 1, 2).accepted, 1);
+	assert_int_equal(pull(net, 0, 1).accepted, 1);
+	assert_int_equal(pull(net, 3, 0).ids, 1);
+	/* from p0 again: the first of a new row, then the second moves */
+	down_the_line(net, NULL);
+	assert_int_equal(pull(net, 3, 0).ids, 1);
+	assert_int_equal(pull(net, 3, 2).accepted, 1);
+	assert_true(lazy_in(net, 3, 0));
+	assert_int_equal(moves(net), before);
+	down_the_line(net, NULL);
+	assert_int_equal(pull(net, 3, 0).ids, 1);
+	assert_int_equal(pull(net, 3, 2).accepted, 1);
+	assert_false(lazy_in(net, 3, 0));
+	assert_true(lazy_in(net, 3, 2));
+	settles_on_the_shortcut(net);
 	net_free(net);
 }
 
@@ -1459,6 +1498,7 @@ int main(void)
 		cmocka_unit_test(test_shorter_path_announced_after_the_body),
 		cmocka_unit_test(test_shorter_duplicate_prunes_the_longer_path),
 		cmocka_unit_test(test_shorter_path_below_the_threshold_moves_nothing),
+		cmocka_unit_test(test_shorter_path_moves_after_a_streak),
 		cmocka_unit_test(test_shorter_path_keeps_the_last_live_source),
 		cmocka_unit_test(test_missing_table_overflow_is_counted),
 		cmocka_unit_test(test_missing_table_overflow_loses_nothing),

@@ -11,6 +11,8 @@
 # the peers. Then each indicator is withdrawn, timed the same way.
 # AMESH_TREE=off in the environment runs the daemons without the broadcast
 # tree (flooding), for comparison. The first round builds the tree.
+# AMESH_TREE_SHORTER=N sets the hops a path must save for a peer to move
+# its tree onto it (peer/mesh_tree.h; 0 = never), for comparisons.
 # Reports: submit -> held by all peers p50/max (over rounds), per-peer
 # arrival p50/max, bodies sent and received per indicator across the mesh
 # (`amesh peers --json`: out_sent, in_accepted, in_duplicate), and the
@@ -121,13 +123,13 @@ phase() {
 # p50 and max of a file of numbers
 stats() { sort -n "$1" | awk '{ v[NR] = $1 } END { printf "p50 %7.1f ms  max %7.1f ms", v[int((NR + 1) / 2)], v[NR] }'; }
 
-s0=$(counter out_sent); a0=$(counter in_accepted); d0=$(counter in_duplicate); i0=$(counter ids_out); g0=$(counter grafts_out)
+s0=$(counter out_sent); a0=$(counter in_accepted); d0=$(counter in_duplicate); i0=$(counter ids_out); g0=$(counter grafts_out); q0=$(counter prunes_out)
 phase new
 sleep 1 # the last ids and prunes of the round
-s1=$(counter out_sent); a1=$(counter in_accepted); d1=$(counter in_duplicate); i1=$(counter ids_out); g1=$(counter grafts_out)
+s1=$(counter out_sent); a1=$(counter in_accepted); d1=$(counter in_duplicate); i1=$(counter ids_out); g1=$(counter grafts_out); q1=$(counter prunes_out)
 phase withdrawn
 sleep 1
-s2=$(counter out_sent); a2=$(counter in_accepted); d2=$(counter in_duplicate); i2=$(counter ids_out); g2=$(counter grafts_out)
+s2=$(counter out_sent); a2=$(counter in_accepted); d2=$(counter in_duplicate); i2=$(counter ids_out); g2=$(counter grafts_out); q2=$(counter prunes_out)
 sleep 3
 rss=()
 for i in $(seq 0 $((N - 1))); do
@@ -135,14 +137,14 @@ for i in $(seq 0 $((N - 1))); do
 done
 rss_med=$(printf '%s\n' "${rss[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
 
-echo "mesh_bench $(date -u +%Y-%m-%dT%H:%MZ): $N ameshd on loopback, $LINKS links (degree 3), $ROUNDS rounds, $(nproc) cores, broadcast tree ${AMESH_TREE:-on}"
+echo "mesh_bench $(date -u +%Y-%m-%dT%H:%MZ): $N ameshd on loopback, $LINKS links (degree 3), $ROUNDS rounds, $(nproc) cores, broadcast tree ${AMESH_TREE:-on}, shorter paths ${AMESH_TREE_SHORTER:-default}"
 printf '  submission  held by all %s   per peer %s\n' "$(stats "$T_ROOT/new.held")" "$(stats "$T_ROOT/new.each")"
 printf '  withdrawal  held by all %s   per peer %s\n' "$(stats "$T_ROOT/withdrawn.held")" "$(stats "$T_ROOT/withdrawn.each")"
 printf '  from the origin holding it (no CLI): submission held by all %s, withdrawal %s\n' \
 	"$(stats "$T_ROOT/new.prop")" "$(stats "$T_ROOT/withdrawn.prop")"
-awk -v s="$((s1 - s0))" -v a="$((a1 - a0))" -v d="$((d1 - d0))" -v i="$((i1 - i0))" -v g="$((g1 - g0))" -v r="$ROUNDS" -v n="$N" -v l="$LINKS" 'BEGIN {
-	printf "  per indicator: bodies sent %.1f (flooding predicts 2 x links - (peers - 1) = %d; needed %d), accepted %.1f, duplicates %.1f; ids %.1f, grafts %.1f\n",
-		s / r, 2 * l - (n - 1), n - 1, a / r, d / r, i / r, g / r }'
-awk -v s="$((s2 - s1))" -v a="$((a2 - a1))" -v d="$((d2 - d1))" -v i="$((i2 - i1))" -v g="$((g2 - g1))" -v r="$ROUNDS" 'BEGIN {
-	printf "  per withdrawal: bodies sent %.1f, accepted %.1f, duplicates %.1f; ids %.1f, grafts %.1f\n", s / r, a / r, d / r, i / r, g / r }'
+awk -v s="$((s1 - s0))" -v a="$((a1 - a0))" -v d="$((d1 - d0))" -v i="$((i1 - i0))" -v g="$((g1 - g0))" -v q="$((q1 - q0))" -v r="$ROUNDS" -v n="$N" -v l="$LINKS" 'BEGIN {
+	printf "  per indicator: bodies sent %.1f (flooding predicts 2 x links - (peers - 1) = %d; needed %d), accepted %.1f, duplicates %.1f; ids %.1f, grafts %.1f, prunes %.1f\n",
+		s / r, 2 * l - (n - 1), n - 1, a / r, d / r, i / r, g / r, q / r }'
+awk -v s="$((s2 - s1))" -v a="$((a2 - a1))" -v d="$((d2 - d1))" -v i="$((i2 - i1))" -v g="$((g2 - g1))" -v q="$((q2 - q1))" -v r="$ROUNDS" 'BEGIN {
+	printf "  per withdrawal: bodies sent %.1f, accepted %.1f, duplicates %.1f; ids %.1f, grafts %.1f, prunes %.1f\n", s / r, a / r, d / r, i / r, g / r, q / r }'
 echo "  idle peer RSS: median ${rss_med} kB (b00: ${rss[0]} kB)"
