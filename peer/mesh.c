@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "mesh_early.h"
 #include "mesh_impl.h"
 #include "mesh_tree.h"
 #include "trace.h"
@@ -286,6 +287,7 @@ static void nb_free(struct nb *nb)
 	policy_import_free(&nb->imp);
 	pthread_mutex_destroy(&nb->ingest_lock);
 	keymap_free(&nb->counts);
+	mesh_early_free(nb);
 	free(nb);
 }
 
@@ -705,6 +707,7 @@ void mesh_close(struct mesh *m)
 	for (size_t i = 0; i < m->n_nbs; i++)
 		nb_free(m->nbs[i]);
 	free(m->nbs);
+	mesh_early_close(m);
 	ncfg_free(m->ncfg, m->n_ncfg);
 	trust_free(&m->trust);
 	free(m->jobs);

@@ -89,6 +89,9 @@ struct mesh_tree_counts {
 	 * against the neighbour asked last; every announcer's log is then
 	 * asked again from before the id, as bodies (mesh_tree.h) */
 	uint64_t grafts_abandoned;
+	/* bodies sent ahead of our own commit (cut-through, mesh_early.h; also
+	 * in out_sent), and the ids the log export announced for them after */
+	uint64_t early_out, early_ids_out;
 };
 
 struct mesh_peer_info {

@@ -6,10 +6,12 @@
 #include <string.h>
 
 #include "dispute_store.h"
+#include "mesh_early.h"
 #include "mesh_impl.h"
 #include "mesh_sighting.h"
 #include "mesh_tree.h"
 #include "timefmt.h"
+#include "trace.h"
 
 /* --- export: what this peer sends a neighbour --- */
 
@@ -23,11 +25,13 @@ struct collect_ctx {
 	uint64_t now;
 	uint64_t want_seq;              /* a graft's answer: only this record */
 	const uint8_t *want_id;
+	bool early;                     /* cut-through: rec is not stored yet (mesh_early.h) */
+	struct mesh_early_ids *early_sent;
 	uint64_t upto;
 	size_t examined;
 	bool full;
 	uint64_t held[POLICY_REASON_COUNT];
-	uint64_t sent, ids;
+	uint64_t sent, ids, early_ids;
 };
 
 struct came_from {
@@ -69,6 +73,10 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	}
 	if (c->want_id && (rec->seq != c->want_seq || memcmp(rec->id, c->want_id, AM_ID_BYTES) != 0))
 		return 1; /* superseded or swept since: nothing to answer with */
+	/* only indicators go ahead of the commit (mesh_early.h); statements,
+	 * disputes and sighting reports (AM_CAT_NONE) wait for the log */
+	if (c->early && rec->ind.category == AM_CAT_NONE)
+		return 0;
 	c->examined++;
 	c->upto = rec->seq;
 	/* never back to where it came from, nor to its own origin */
@@ -142,14 +150,23 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 		return 0;
 	}
 	/* The broadcast tree (mesh_tree.h): past every check above, so an id
-	 * goes exactly where its body could go, and nowhere else. */
-	if (c->tree && mesh_tree_as_id(c->m, c->lazy, rec->received_at, c->now)) {
+	 * goes exactly where its body could go, and nowhere else. Ahead of the
+	 * commit, bodies go only where the log would send a body; and the log
+	 * announces by id what went ahead of it. */
+	bool as_id = mesh_tree_as_id(c->m, c->lazy, rec->received_at, c->now);
+	if (c->early && as_id)
+		return 0;
+	bool went_early = false;
+	if (!c->early && c->tree && !as_id)
+		as_id = went_early = mesh_early_logged(c->m, (struct nb *)c->nb, rec->id);
+	if (c->tree && as_id) {
 		if (wire_tree_announce_at(c->tree, rec->id, rec->seq, rec->hops) != 0) {
 			c->full = true;
 			return 1;
 		}
 		plumtree_held(c->m->tree, rec->id, rec->seq); /* what a graft is answered from */
 		c->ids++;
+		c->early_ids += went_early;
 		return 0;
 	}
 	if (wire_batch_push(c->batch, rec->env, rec->env_len, rec->hops) != 0) {
@@ -157,6 +174,8 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 		return 1;
 	}
 	c->sent++;
+	if (c->early)
+		mesh_early_sent(c->m, (struct nb *)c->nb, rec->id, c->early_sent);
 	/* held: a batch's records go down with one write (mesh_audit_release) */
 	mesh_audit_hold(c->m, "relayed", &rec->ind, c->nb->name, NULL,
 	                rec->ind.withdrawn ? "withdrawal" : NULL);
@@ -191,7 +210,43 @@ int mesh_export_collect(struct mesh *m, struct nb *nb, const struct policy_expor
 		nb->held[i] += c.held[i];
 	nb->out_sent += c.sent;
 	nb->tree.ids_out += c.ids;
+	nb->tree.early_ids_out += c.early_ids;
 	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+int mesh_export_early(struct mesh *m, struct nb *nb, const struct policy_export *exp, struct wire_batch *out,
+                      struct mesh_early_ids *sent)
+{
+	struct collect_ctx c = {.m = m, .nb = nb, .exp = exp, .batch = out, .now = timefmt_now(), .early = true,
+	                        .early_sent = sent};
+	struct mesh_early_item *items;
+	size_t n;
+
+	mesh_early_take(m, nb, &items, &n);
+	if (!n)
+		return 0;
+	pthread_mutex_lock(&m->lock);
+	c.lazy = nb->lazy;
+	pthread_mutex_unlock(&m->lock);
+	for (size_t i = 0; i < n && !c.full; i++) {
+		/* the record as it will be stored: export's one check decides */
+		struct store_rec rec = {.ind = items[i].ind, .received_at = c.now, .first_issued = items[i].ind.issued_at,
+		                        .hops = items[i].hops, .env = items[i].env, .env_len = items[i].env_len};
+		memcpy(rec.id, items[i].id, AM_ID_BYTES);
+		snprintf(rec.from, sizeof rec.from, "%s", items[i].from);
+		(void)collect_cb(&c, &rec);
+	}
+	mesh_audit_release(m);
+	mesh_early_items_free(items, n); /* what did not fit: the log export sends it */
+	/* refusals (c.held) are counted once, by the log export meeting the
+	 * record: not here */
+	pthread_mutex_lock(&m->lock);
+	nb->out_sent += c.sent;
+	nb->tree.early_out += c.sent;
+	pthread_mutex_unlock(&m->lock);
+	if (c.sent)
+		trace_stamp("early_built", nb->name);
 	return 0;
 }
 

@@ -33,6 +33,18 @@ int mesh_export_collect(struct mesh *m, struct nb *nb, const struct policy_expor
 int mesh_export_grafted(struct mesh *m, struct nb *nb, const struct policy_export *exp, const struct wire_tree *ask,
                         struct wire_batch *out);
 
+/* Cut-through (mesh_early.h): moves nb's queue of bodies not yet stored
+ * here into out (Tree.early), each through the same check as
+ * mesh_export_collect under exp, and only where that would send a body
+ * (an eager link). Each body that goes is audited "relayed", remembered
+ * for nb (the log export announces its id instead) and appended to *sent
+ * (may be NULL), which the caller hands to mesh_early_failed if the
+ * message does not go. The caller read-holds m->policy_rw from taking exp
+ * until the message has gone, as for the log export. Returns 0. */
+struct mesh_early_ids;
+int mesh_export_early(struct mesh *m, struct nb *nb, const struct policy_export *exp, struct wire_batch *out,
+                      struct mesh_early_ids *sent);
+
 /* Copies nb's export policy and its hash under m->lock, so a reload may
  * replace the original meanwhile. *exp is the caller's to free
  * (policy_export_free). Returns 0 or AM_ENOMEM. */

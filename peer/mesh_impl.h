@@ -13,6 +13,7 @@
  *   mesh_ingest.c  what we accept (batches, key statements) - through the
  *                  apply path;
  *   mesh_export.c  what we send a neighbour under its export policy;
+ *   mesh_early.c   cut-through: bodies relayed ahead of our own commit;
  *   mesh_inproc.c  the same frames without sockets or threads, for an
  *                  in-process driver (the simulation, tests/sim).
  *
@@ -72,6 +73,7 @@
 #define ORIGIN_COUNTS_PRUNE_AT (2 * TRUST_ENTRIES_MAX + 1)
 
 struct link;
+struct mesh_early;
 
 #define LINK_CTXS 3
 
@@ -130,6 +132,9 @@ struct nb {
 	bool rewind;
 	uint64_t rewind_to;
 	struct mesh_tree_counts tree;
+	/* Cut-through relay (mesh_early.h), guarded by mesh->lock: bodies
+	 * waiting to go ahead of our commit, and which went. NULL until used. */
+	struct mesh_early *early;
 };
 
 /* Our side of a link we dial: one req socket, two contexts (puller, pusher)
@@ -254,6 +259,15 @@ struct mesh {
 	pthread_mutex_t tree_lock;
 	pthread_cond_t tree_cond;
 	bool tree_stop;
+
+	/* A test's seam (mesh_inproc_hold_commit): called by ingest with a
+	 * batch checked and offered to the early relay, just before its
+	 * commit; a non-zero return stands for the commit's failure. */
+	int (*before_commit)(void *arg);
+	void *before_commit_arg;
+
+	/* ids offered to the early relay (mesh_early.c), guarded by lock */
+	struct mesh_early *early_offered;
 };
 
 /* --- in mesh.c, used by every side --- */

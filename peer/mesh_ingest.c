@@ -11,6 +11,7 @@
 #include "domain.h"
 #include "indicator.h"
 #include "log.h"
+#include "mesh_early.h"
 #include "mesh_impl.h"
 #include "mesh_sighting.h"
 #include "mesh_tree.h"
@@ -391,9 +392,24 @@ static void store_recovered(struct nb *nb)
 	nb->store_fail_rv = 0;
 }
 
+/* What a batch of bodies is to us: a range of nb's log (the cursor
+ * continues over it), the answer to our graft, or bodies nb relayed ahead
+ * of its own commit (mesh_early.h). Only a log range moves the cursor; a
+ * body we held prunes the link unless it answered our graft. */
+enum ingest_kind { INGEST_LOG, INGEST_GRAFTED, INGEST_EARLY };
+
 static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, const struct wire_tree *t,
-                  bool grafted, bool *taken, unsigned *retry_ms, struct mesh_ingest_tally *tally,
+                  enum ingest_kind kind, bool *taken, unsigned *retry_ms, struct mesh_ingest_tally *tally,
                   struct mesh_ingest_ahead *ahead);
+
+static void tally_add(struct mesh_ingest_tally *to, const struct mesh_ingest_tally *t)
+{
+	to->accepted += t->accepted;
+	to->duplicates += t->duplicates;
+	to->rejected += t->rejected;
+	to->verified += t->verified;
+	to->commits += t->commits;
+}
 
 /* The broadcast tree gave up an id of nb's: our cursor over nb's log goes
  * back to before it (mesh_tree.h), the range comes again. Caller holds
@@ -407,8 +423,10 @@ static void rewind_cursor(struct mesh *m, struct nb *nb)
 	}
 }
 
-/* The batch with the ids it announced (mesh_tree.h: they bound how far
- * the batch is acknowledged), then the bodies answering our grafts. */
+/* The bodies nb relayed ahead of its commit first (mesh_early.h), so that
+ * the batch's ids for them find them held; then the batch with the ids it
+ * announced (mesh_tree.h: they bound how far the batch is acknowledged),
+ * then the bodies answering our grafts. */
 static int ingest_with_tree(struct mesh *m, struct nb *nb, const struct wire_batch *b, const struct wire_tree *t,
                             unsigned *retry_ms, struct mesh_ingest_tally *tally, struct mesh_ingest_ahead *ahead)
 {
@@ -418,8 +436,22 @@ static int ingest_with_tree(struct mesh *m, struct nb *nb, const struct wire_bat
 
 	if (tally)
 		memset(tally, 0, sizeof *tally);
+	if (t && t->early.n) {
+		bool unused;
+		struct mesh_ingest_tally et = {0};
+		rv = ingest(m, nb, &t->early, NULL, INGEST_EARLY, &unused, retry_ms, tally ? &et : NULL, NULL);
+		if (tally) {
+			tally->early = t->early.n;
+			tally_add(&gt, &et);
+		}
+		if (rv != 0)
+			goto out;
+	}
 	if (b && b->present) {
-		rv = ingest(m, nb, b, t, false, &taken, retry_ms, tally, ahead);
+		struct mesh_ingest_tally bt = {0};
+		rv = ingest(m, nb, b, t, INGEST_LOG, &taken, retry_ms, tally ? &bt : NULL, ahead);
+		if (tally)
+			tally_add(&gt, &bt);
 		if (tally) {
 			tally->items = b->n;
 			tally->more = b->more;
@@ -428,16 +460,16 @@ static int ingest_with_tree(struct mesh *m, struct nb *nb, const struct wire_bat
 	}
 	if (rv == 0 && t && t->grafted.n) {
 		bool unused;
-		rv = ingest(m, nb, &t->grafted, NULL, true, &unused, retry_ms, tally ? &gt : NULL, NULL);
+		struct mesh_ingest_tally ft = {0};
+		rv = ingest(m, nb, &t->grafted, NULL, INGEST_GRAFTED, &unused, retry_ms, tally ? &ft : NULL, NULL);
 		if (tally) {
 			tally->grafted = t->grafted.n;
-			tally->accepted += gt.accepted;
-			tally->duplicates += gt.duplicates;
-			tally->rejected += gt.rejected;
-			tally->verified += gt.verified;
-			tally->commits += gt.commits;
+			tally_add(&gt, &ft);
 		}
 	}
+out:
+	if (tally)
+		tally_add(tally, &gt);
 	return rv;
 }
 
@@ -505,14 +537,17 @@ int mesh_ingest_pulled_ahead(struct mesh *m, struct nb *nb, const struct wire_sy
 	return ingest_with_tree(m, nb, &resp->batch, &resp->tree, retry_ms, tally, ahead);
 }
 
-/* grafted: b is the answer to our graft, not a range of nb's log - no
- * cursor check or move, and a duplicate prunes nothing. t (may be NULL):
- * what rode beside a batch of nb's log, its announced ids. *taken: the
- * batch continued the cursor and was processed. */
+/* kind: a range of nb's log, or bodies outside it - a graft's answer, or
+ * bodies relayed ahead of nb's commit - with no cursor check or move; a
+ * graft's duplicate prunes nothing. t (may be NULL): what rode beside a
+ * batch of nb's log, its announced ids. *taken: the batch continued the
+ * cursor and was processed. */
 static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, const struct wire_tree *t,
-                  bool grafted, bool *taken, unsigned *retry_ms, struct mesh_ingest_tally *tally,
+                  enum ingest_kind kind, bool *taken, unsigned *retry_ms, struct mesh_ingest_tally *tally,
                   struct mesh_ingest_ahead *ahead)
 {
+	bool grafted = kind != INGEST_LOG; /* no range of nb's log */
+	bool answer = kind == INGEST_GRAFTED;
 	struct policy_import imp;
 	struct pending *p = NULL, **pu = NULL;
 	struct store_update *u = NULL;
@@ -521,7 +556,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 	uint64_t rejects[MESH_R_COUNT] = {0}, dups = 0, ind_dups = 0, accepted = 0, verified = 0, commits = 0;
 	uint64_t now = timefmt_now();
 	double t0 = hist_now();
-	bool trusted_origin;
+	bool trusted_origin, tracked = false, *fresh = NULL;
 	int rv, ret = 0;
 
 	if (retry_ms)
@@ -562,7 +597,8 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 		pu = calloc(b->n, sizeof *pu);
 		u = calloc(b->n, sizeof *u);
 		res = calloc(b->n, sizeof *res);
-		if (!p || !pu || !u || !res)
+		fresh = calloc(b->n, sizeof *fresh);
+		if (!p || !pu || !u || !res || !fresh)
 			goto out;
 	}
 	/* first and second pass (sort_items, check_one): done ahead on the
@@ -616,7 +652,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 		if (q->state == P_DUP) {
 			dups++;
 			/* a duplicate by a shorter path prunes the first's link instead */
-			if (grafted)
+			if (answer)
 				mesh_tree_held(m, q->id);
 			else if (!mesh_tree_duplicate(m, nb, q->id, it->hops + 1))
 				ind_dups++;
@@ -708,11 +744,18 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 		c.seq = upto > c.seq ? upto : c.seq;
 	}
 	if (np) {
+		/* Cut-through (mesh_early.h): what passed every check above leaves
+		 * for our eager neighbours now, while we commit it */
+		tracked = mesh_early_offer(m, nb, u, np, fresh);
 		/* the batch and the cursor that acknowledges it: one commit */
-		rv = apply_received(m->apply, u, np, now, res, nb->name, &c);
+		rv = m->before_commit ? m->before_commit(m->before_commit_arg) : 0;
+		if (rv == 0)
+			rv = apply_received(m->apply, u, np, now, res, nb->name, &c);
 		trace_stamp("ingest_applied", nb->name);
 		commits++;
 		if (rv != 0) {
+			if (tracked)
+				mesh_early_unoffer(m, u, np);
 			store_trouble(m, nb, rv, np);
 			ret = rv;
 			if (retry_ms)
@@ -720,10 +763,18 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			goto out; /* cursor stays: the batch comes again, later */
 		}
 		for (size_t i = 0; i < np; i++) {
-			if (res[i] == 1 && !pu[i]->is_stmt && !pu[i]->is_sighting && !pu[i]->is_disp)
-				mesh_tree_received(m, nb, pu[i]->id, u[i].hops, grafted); /* the path it took */
+			bool is_ind = !pu[i]->is_stmt && !pu[i]->is_sighting && !pu[i]->is_disp;
+			/* Which copy of a body that came over two links at once came
+			 * first is known from the offer (mesh_early.h), not from
+			 * which thread's commit won: the later copy is the duplicate
+			 * that prunes its link, the first is the path it took */
+			bool first = !tracked || fresh[i];
+			if (is_ind && res[i] >= 0 && first && (res[i] == 1 || tracked))
+				mesh_tree_received(m, nb, pu[i]->id, u[i].hops, answer); /* the path it took */
 			else if (res[i] >= 0)
 				mesh_tree_held(m, pu[i]->id);
+			if (is_ind && res[i] == 1 && !first && !answer && !mesh_tree_duplicate(m, nb, pu[i]->id, u[i].hops))
+				ind_dups++; /* came in second, yet committed first */
 			if (res[i] == 1 && pu[i]->is_sighting) {
 				accepted++; /* no origin quota: a report is not an indicator */
 			} else if (res[i] == 1 && pu[i]->is_stmt) {
@@ -741,7 +792,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 				}
 			} else if (res[i] == 0) {
 				dups++;
-				if (!pu[i]->is_stmt && !pu[i]->is_sighting && !pu[i]->is_disp)
+				if (is_ind && !(tracked && fresh[i])) /* a first copy that lost the race prunes nothing */
 					ind_dups++;
 			} else {
 				reject_item(m, nb, rejects, MESH_R_DECODE, &pu[i]->ind);
@@ -759,7 +810,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 	}
 	nb->cursor = c;
 	*taken = true;
-	if (!grafted)
+	if (!answer)
 		mesh_tree_duplicates(m, nb, ind_dups); /* an indicator we held: prune the link */
 	if (tally) {
 		tally->accepted = accepted;
@@ -793,6 +844,7 @@ out:
 	free(pu);
 	free(u);
 	free(res);
+	free(fresh);
 	return ret;
 }
 

@@ -36,10 +36,12 @@
  * NULL) to how long the sender should wait. Returns 0 otherwise (a batch
  * that did not continue the cursor included).
  *
- * t (may be NULL; mesh_tree.h): what rode beside the batch - its announced
- * ids, remembered for a graft if we lack them (only when the batch was
- * taken), and the bodies answering our grafts, ingested the same way
- * without touching the cursor. A body of the batch that we already held
+ * t (may be NULL; mesh_tree.h): what rode beside the batch - the bodies
+ * nb relayed ahead of its own commit (Tree.early, mesh_early.h; ingested
+ * first), its announced ids, remembered for a graft if we lack them (only
+ * when the batch was taken), and the bodies answering our grafts. Bodies
+ * outside the batch are ingested the same way without touching the
+ * cursor. A body of the batch, or one relayed early, that we already held
  * prunes the link. */
 int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, const struct wire_tree *t,
                 unsigned *retry_ms);
@@ -49,6 +51,7 @@ struct mesh_ingest_tally {
 	size_t items;        /* bodies in the batch */
 	size_t ids;          /* ids announced beside it (the batch taken) */
 	size_t grafted;      /* bodies answering our grafts */
+	size_t early;        /* bodies relayed ahead of the sender's commit (mesh_early.h) */
 	uint64_t accepted;   /* changed our state (batch and grafted) */
 	uint64_t duplicates; /* held already (or something newer) */
 	uint64_t rejected;   /* refused, any reason */

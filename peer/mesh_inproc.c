@@ -145,6 +145,7 @@ int mesh_inproc_reply_ahead(struct mesh_inproc_dialer *d, const uint8_t *frame, 
 	r->items = t.items;
 	r->ids = t.ids;
 	r->grafted = t.grafted;
+	r->early = t.early;
 	r->accepted = t.accepted;
 	r->duplicates = t.duplicates;
 	r->rejected = t.rejected;
@@ -194,6 +195,12 @@ void mesh_inproc_listen_silence(struct mesh *m, unsigned silence_ms)
 	pthread_mutex_lock(&m->lock);
 	m->listen_silence_ms = silence_ms;
 	pthread_mutex_unlock(&m->lock);
+}
+
+void mesh_inproc_hold_commit(struct mesh *m, int (*fn)(void *arg), void *arg)
+{
+	m->before_commit = fn;
+	m->before_commit_arg = arg;
 }
 
 bool mesh_inproc_dialer_pending(struct mesh_inproc_dialer *d)

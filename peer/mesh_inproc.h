@@ -41,6 +41,7 @@ struct mesh_inproc_result {
 	size_t items;            /* bodies in the batch */
 	size_t ids;              /* ids announced beside it (broadcast tree, mesh_tree.h) */
 	size_t grafted;          /* bodies answering our grafts */
+	size_t early;            /* bodies relayed ahead of the sender's commit (mesh_early.h) */
 	uint64_t accepted;       /* changed our state */
 	uint64_t duplicates;     /* held already (or something newer) */
 	uint64_t rejected;       /* refused, any reason */
@@ -89,6 +90,14 @@ uint64_t mesh_inproc_next_deadline(struct mesh *m);
  * neighbour whose requests stop for silence_ms (on the clock given to
  * mesh_inproc_tree) is down; 0 (the default in process) turns it off. */
 void mesh_inproc_listen_silence(struct mesh *m, unsigned silence_ms);
+/* A test's seam for the cut-through relay (mesh_early.h): fn (NULL =
+ * none) is called by ingest on m with a received batch checked and offered
+ * to the early relay, just before its durable commit - the caller may
+ * drive other peers meanwhile (serve pulls from m). A non-zero return
+ * stands for the commit failing with that code (a full disk: the cursor
+ * stays, the batch comes again). */
+void mesh_inproc_hold_commit(struct mesh *m, int (*fn)(void *arg), void *arg);
+
 /* Has our side of this link a prune or grafts to send? (A parked pull
  * should then be replaced by a fresh one.) */
 bool mesh_inproc_dialer_pending(struct mesh_inproc_dialer *d);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mesh_early.h"
 #include "mesh_export.h"
 #include "mesh_impl.h"
 #include "mesh_ingest.h"
@@ -520,6 +521,10 @@ static void *pusher_main(void *arg)
 		if (ask.n_graft)
 			(void)mesh_export_grafted(m, l->nb, &exp, &ask, &req.tree.grafted);
 		wire_tree_clear(&ask);
+		/* cut-through (mesh_early.h): bodies still being committed here,
+		 * before the log export, which then announces their ids */
+		struct mesh_early_ids early = {0};
+		(void)mesh_export_early(m, l->nb, &exp, &req.tree.early, &early);
 		if (known) {
 			struct wire_batch *b = &req.push;
 			uint64_t start = from;
@@ -566,6 +571,9 @@ static void *pusher_main(void *arg)
 		bool offered = known && req.push.n > 0 && from == acked;
 		int rv = sync_call(l, ctx, aio, gen, &req, &m->policy_rw, &resp);
 		wire_sync_request_clear(&req);
+		if (rv != 0)
+			mesh_early_failed(m, &early); /* the log export sends them */
+		mesh_early_ids_clear(&early);
 		trace_stamp("push_acked", l->nb->name);
 		if (rv == 0 && pushed) {
 			pthread_mutex_lock(&m->lock);
@@ -592,7 +600,7 @@ static void *pusher_main(void *arg)
 		set_state(m, l->nb, MESH_UP);
 		/* their prune or grafts, and the bodies answering ours */
 		mesh_tree_heard(m, l->nb, &resp.tree, NULL);
-		if (resp.tree.grafted.n)
+		if (resp.tree.grafted.n || resp.tree.early.n)
 			(void)mesh_ingest(m, l->nb, NULL, &resp.tree, NULL);
 		known = true;
 		acked_gen = gen;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mesh_early.h"
 #include "mesh_export.h"
 #include "mesh_impl.h"
 #include "mesh_ingest.h"
@@ -136,7 +137,8 @@ void mesh_server_prune(struct mesh *m)
  * can take effect between building the batch and sending it: the caller
  * releases it once the reply is sent (server_worker). */
 static void serve_pull(struct mesh *m, struct nb *nb, const struct wire_sync_request *req,
-                       struct wire_batch *batch, struct wire_tree *tree, bool *policy_held, bool *idle)
+                       struct wire_batch *batch, struct wire_tree *tree, bool *policy_held, bool *idle,
+                       struct mesh_early_ids *early)
 {
 	struct policy_export exp;
 	uint8_t hash[32];
@@ -166,6 +168,9 @@ static void serve_pull(struct mesh *m, struct nb *nb, const struct wire_sync_req
 			first = false;
 		}
 		uint64_t gen = mesh_current_gen(m);
+		/* cut-through first (mesh_early.h): bodies still being committed
+		 * here; the log export below announces their ids */
+		(void)mesh_export_early(m, nb, &exp, &tree->early, early);
 		int rv = mesh_export_collect(m, nb, &exp, from, batch, tree, &upto, &more);
 		policy_export_free(&exp);
 		if (rv != 0)
@@ -173,7 +178,7 @@ static void serve_pull(struct mesh *m, struct nb *nb, const struct wire_sync_req
 		from = upto;
 		/* ids are news too; and control for them (a prune, a graft:
 		 * mesh_tree.h) is answered at once, not held for the long-poll */
-		if (batch->n || tree->n_ids || more || !m->running || mesh_tree_pending_reply(m, nb))
+		if (batch->n || tree->n_ids || tree->early.n || more || !m->running || mesh_tree_pending_reply(m, nb))
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
@@ -184,16 +189,17 @@ static void serve_pull(struct mesh *m, struct nb *nb, const struct wire_sync_req
 		trace_stamp("poll_wake", nb->name);
 	}
 	*policy_held = true;
-	if (batch->n || tree->n_ids)
+	if (batch->n || tree->n_ids || tree->early.n)
 		trace_stamp("poll_built", nb->name);
 	batch->upto = from;
 	batch->more = more;
-	*idle = batch->n == 0 && tree->n_ids == 0 && !more;
+	*idle = batch->n == 0 && tree->n_ids == 0 && tree->early.n == 0 && !more;
 }
 
-/* Handles one authenticated sync request from nb. */
+/* Handles one authenticated sync request from nb. *early: the ids of
+ * bodies the answer carries ahead of our commit (mesh_early.h). */
 static void serve_sync(struct mesh *m, struct nb *nb, const struct wire_sync_request *req,
-                       struct wire_sync_response *resp, bool *policy_held, bool *idle)
+                       struct wire_sync_response *resp, bool *policy_held, bool *idle, struct mesh_early_ids *early)
 {
 	/* the broadcast tree (mesh_tree.h): what they tell us first, so a
 	 * graft's answer and our pull answer agree on the link's mode */
@@ -203,12 +209,12 @@ static void serve_sync(struct mesh *m, struct nb *nb, const struct wire_sync_req
 	struct wire_tree ask;
 	memset(&ask, 0, sizeof ask);
 	mesh_tree_heard(m, nb, &req->tree, &ask);
-	if (req->push.present || req->tree.grafted.n)
+	if (req->push.present || req->tree.grafted.n || req->tree.early.n)
 		/* a refused push is acked where it was: the pusher backs off */
 		mesh_ingest(m, nb, req->push.present ? &req->push : NULL, &req->tree, NULL);
 	mesh_ingest_acked(m, nb, &resp->push_acked, resp->push_epoch, resp->push_policy);
 	if (req->pull)
-		serve_pull(m, nb, req, &resp->batch, &resp->tree, policy_held, idle);
+		serve_pull(m, nb, req, &resp->batch, &resp->tree, policy_held, idle, early);
 	if (ask.n_graft) {
 		/* their graft, answered under the export policy in force - held
 		 * until the reply has gone, as a pull's batch is */
@@ -260,9 +266,11 @@ void mesh_server_watch(struct mesh *m)
  * m->policy_rw once the reply has gone, or is dropped. *idle is set when
  * the reply is a pull's empty answer (nothing to send before wait_ms). msg
  * (NULL in process, where source stands for its address) names the sender
- * in log lines and keys the per-source limits. */
+ * in log lines and keys the per-source limits. *early gets the ids of the
+ * bodies the reply carries ahead of our commit: if it does not go, the
+ * caller hands them to mesh_early_failed. */
 static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *msg, const char *source,
-                       bool *policy_held, bool *idle, uint8_t **out, size_t *out_len)
+                       bool *policy_held, bool *idle, struct mesh_early_ids *early, uint8_t **out, size_t *out_len)
 {
 	enum session_kind kind;
 	uint8_t sid[SESSION_ID_BYTES], peer[AM_KEY_BYTES];
@@ -346,18 +354,21 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 	bool gone = nb->removed;
 	pthread_mutex_unlock(&m->lock);
 	if (!gone)
-		serve_sync(m, nb, &req, &resp, policy_held, idle);
+		serve_sync(m, nb, &req, &resp, policy_held, idle, early);
 	wire_sync_request_clear(&req);
 	uint8_t *plain;
 	size_t plain_len;
 	if (gone || (rv = wire_sync_response_pack(&resp, &plain, &plain_len)) != 0) {
 		wire_sync_response_clear(&resp);
+		mesh_early_failed(m, early); /* a refusal carries none of them */
 		return session_refused_frame("refused", out, out_len);
 	}
 	wire_sync_response_clear(&resp);
 	/* the session may have been evicted or pruned while we served */
 	rv = session_table_seal(m->sessions, sid, plain, plain_len, out, out_len);
 	free(plain);
+	if (rv != 0)
+		mesh_early_failed(m, early);
 	if (rv == AM_ENOTFOUND)
 		return session_refused_frame("unknown session", out, out_len);
 	mesh_count_bytes(m, nb, len, rv == 0 ? *out_len : 0);
@@ -395,12 +406,15 @@ static void *server_worker(void *arg)
 		uint8_t *out = NULL;
 		size_t out_len = 0;
 		bool policy_held = false, idle = false;
-		rv = serve_frame(m, nng_msg_body(msg), nng_msg_len(msg), msg, NULL, &policy_held, &idle, &out, &out_len);
+		struct mesh_early_ids early = {0};
+		rv = serve_frame(m, nng_msg_body(msg), nng_msg_len(msg), msg, NULL, &policy_held, &idle, &early, &out,
+		                 &out_len);
 		nng_msg_free(msg);
 		if (!idle)
 			trace_stamp("srv_sealed", NULL);
 		if (rv != 0 || !out || nng_msg_alloc(&reply, out_len) != 0) {
 			free(out);
+			mesh_early_failed(m, &early); /* the log export sends them */
 			if (policy_held)
 				pthread_rwlock_unlock(&m->policy_rw);
 			continue; /* no answer: the requester times out and retries */
@@ -414,10 +428,13 @@ static void *server_worker(void *arg)
 		nng_aio_wait(w->aio);
 		if (!idle)
 			trace_stamp("srv_sent", NULL);
+		if (nng_aio_result(w->aio) != 0) {
+			nng_msg_free(nng_aio_get_msg(w->aio));
+			mesh_early_failed(m, &early); /* the log export sends them */
+		}
+		mesh_early_ids_clear(&early);
 		if (policy_held)
 			pthread_rwlock_unlock(&m->policy_rw);
-		if (nng_aio_result(w->aio) != 0)
-			nng_msg_free(nng_aio_get_msg(w->aio));
 	}
 	return NULL;
 }
@@ -505,11 +522,15 @@ int mesh_server_frame(struct mesh *m, const uint8_t *frame, size_t len, const ch
                       size_t *reply_len, bool *idle)
 {
 	bool policy_held = false, empty = false;
+	struct mesh_early_ids early = {0};
 	int rv;
 
 	*reply = NULL;
 	*reply_len = 0;
-	rv = serve_frame(m, frame, len, NULL, source, &policy_held, &empty, reply, reply_len);
+	rv = serve_frame(m, frame, len, NULL, source, &policy_held, &empty, &early, reply, reply_len);
+	if (rv != 0 || !*reply)
+		mesh_early_failed(m, &early);
+	mesh_early_ids_clear(&early); /* in process the reply has gone once built */
 	/* in process the reply has "gone" once it is built */
 	if (policy_held)
 		pthread_rwlock_unlock(&m->policy_rw);

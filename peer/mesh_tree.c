@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "mesh_server.h"
+#include "mesh_early.h"
 
 static uint64_t mono_ms(void)
 {
@@ -229,6 +230,7 @@ void mesh_tree_reset(struct mesh *m, struct nb *nb)
 	nb->lazy = nb->lazy_in = false;
 	nb->prune_out = nb->eager_out = false;
 	nb->n_graft_out = nb->n_graft_in = 0;
+	mesh_early_reset(nb); /* what went ahead of the log went in the old session */
 	pthread_mutex_unlock(&m->lock);
 }
 

@@ -11,11 +11,12 @@
 
 /* A batch may carry SYNC_BATCH_MAX items, each costing an Item struct,
  * its pointer and up to two byte copies (envelope, or body and
- * signature), and as many origin keys. A message holds up to two batches
- * (its own and a graft's answer, Tree.grafted) and two id lists. */
+ * signature), and as many origin keys. A message holds up to three batches
+ * (its own, a graft's answer, Tree.grafted, and the bodies relayed ahead
+ * of the sender's commit, Tree.early) and two id lists. */
 static void budget_init(struct wire_budget *b, ProtobufCAllocator *a, size_t len)
 {
-	wire_budget_init(b, a, 2 * len + (size_t)SYNC_BATCH_MAX * 10 * 128 + WIRE_BUDGET_SLACK);
+	wire_budget_init(b, a, 2 * len + (size_t)SYNC_BATCH_MAX * 15 * 128 + WIRE_BUDGET_SLACK);
 }
 
 int wire_tree_push_id(struct wire_tree *t, bool graft, const uint8_t id[AM_ID_BYTES])
@@ -56,7 +57,7 @@ int wire_tree_announce_at(struct wire_tree *t, const uint8_t id[AM_ID_BYTES], ui
 
 bool wire_tree_any(const struct wire_tree *t)
 {
-	return t->prune || t->eager || t->n_graft || t->n_ids || t->grafted.n;
+	return t->prune || t->eager || t->n_graft || t->n_ids || t->grafted.n || t->early.n;
 }
 
 void wire_tree_clear(struct wire_tree *t)
@@ -66,6 +67,7 @@ void wire_tree_clear(struct wire_tree *t)
 	free(t->id_seqs);
 	free(t->id_hops);
 	wire_batch_clear(&t->grafted);
+	wire_batch_clear(&t->early);
 	memset(t, 0, sizeof *t);
 }
 
@@ -254,7 +256,7 @@ static int batch_from_pb(const Amesh__V1__Batch *m, struct wire_batch *b)
 struct tree_pb {
 	Amesh__V1__Tree m;
 	ProtobufCBinaryData *graft, *ids;
-	struct batch_pb grafted;
+	struct batch_pb grafted, early;
 };
 
 static int tree_to_pb(const struct wire_tree *t, struct tree_pb *p)
@@ -289,6 +291,11 @@ static int tree_to_pb(const struct wire_tree *t, struct tree_pb *p)
 			return rv;
 		p->m.grafted = &p->grafted.m;
 	}
+	if (t->early.n) {
+		if ((rv = batch_to_pb(&t->early, &p->early)) != 0)
+			return rv;
+		p->m.early = &p->early.m;
+	}
 	return 0;
 }
 
@@ -297,6 +304,7 @@ static void tree_pb_free(struct tree_pb *p)
 	free(p->graft);
 	free(p->ids);
 	batch_pb_free(&p->grafted);
+	batch_pb_free(&p->early);
 }
 
 /* Every id exactly AM_ID_BYTES, at most SYNC_BATCH_MAX of each kind; no
@@ -323,6 +331,8 @@ static int tree_from_pb(const Amesh__V1__Tree *m, struct wire_tree *t)
 		                                                          m->n_id_hops ? m->id_hops[i] : WIRE_HOPS_UNKNOWN);
 	if (rv == 0)
 		rv = batch_from_pb(m->grafted, &t->grafted);
+	if (rv == 0)
+		rv = batch_from_pb(m->early, &t->early);
 	if (rv != 0)
 		wire_tree_clear(t);
 	return rv;

@@ -42,8 +42,8 @@ struct wire_batch {
 
 /* The broadcast tree's part of a message (proto/mesh.proto, Tree; the
  * rules are mesh_tree.h's). ids and graft hold up to SYNC_BATCH_MAX ids
- * each, grafted up to SYNC_BATCH_MAX bodies; all owned, cleared with the
- * message. */
+ * each, grafted and early up to SYNC_BATCH_MAX bodies each; all owned,
+ * cleared with the message. */
 struct wire_tree {
 	bool prune;
 	bool eager; /* a graft of the link alone: no ids asked (Tree.eager) */
@@ -54,6 +54,8 @@ struct wire_tree {
 	uint32_t *id_hops;         /* one per id: the sender's hop count for it (WIRE_HOPS_UNKNOWN = not said) */
 	size_t n_ids;
 	struct wire_batch grafted; /* items only; present when it has any */
+	struct wire_batch early;   /* relayed ahead of the sender's commit (mesh_early.h);
+	                            * items only; present when it has any */
 };
 
 struct wire_sync_request {

@@ -10,10 +10,13 @@
 #include <string.h>
 
 #include "apply.h"
+#include "audit.h"
 #include "config.h"
 #include "indicator.h"
 #include "keyfile.h"
 #include "mesh.h"
+#include "mesh_early.h"
+#include "mesh_export.h"
 #include "mesh_impl.h"
 #include "mesh_export.h"
 #include "mesh_ingest.h"
@@ -47,6 +50,7 @@ struct peer {
 	struct keyfile_secret key;
 	struct store *store;
 	struct apply *apply;
+	struct audit *audit;
 	struct mesh *mesh;
 };
 
@@ -135,8 +139,10 @@ static void net_open(struct net *net)
 		snprintf(path, sizeof path, "%s/%s", net->dir, p->name);
 		assert_int_equal(store_open(&p->store, path, 64ull << 20, err, sizeof err), 0);
 		assert_int_equal(apply_open(&p->apply, p->store), 0);
+		snprintf(path, sizeof path, "%s/%s.audit", net->dir, p->name);
+		assert_int_equal(audit_open(&p->audit, path, err, sizeof err), 0);
 		struct config *cfg = peer_cfg(net, i);
-		struct mesh_env env = {.store = p->store, .key = &p->key, .apply = p->apply};
+		struct mesh_env env = {.store = p->store, .key = &p->key, .apply = p->apply, .audit = p->audit};
 		int rv = mesh_open(&p->mesh, &env, cfg, &net->trust, err, sizeof err);
 		free_cfg(cfg);
 		if (rv != 0)
@@ -157,6 +163,7 @@ static void net_free(struct net *net)
 			mesh_inproc_dialer_free(net->d[to][from]);
 	for (int i = 0; i < net->n; i++) {
 		mesh_close(net->p[i].mesh);
+		audit_close(net->p[i].audit);
 		apply_close(net->p[i].apply);
 		store_close(net->p[i].store);
 	}
@@ -203,9 +210,11 @@ static int seal_cb(void *arg, size_t i)
 	return rv;
 }
 
-/* Peer i submits one indicator of category cat (the one way in, as
- * `amesh submit`); id (may be NULL) gets its id. */
-static void submit(struct net *net, int i, enum am_category cat, uint8_t id[AM_ID_BYTES])
+/* Peer i submits (or, withdrawn, withdraws) an indicator of category cat
+ * on domain (NULL: a new one) - the one way in, as `amesh submit`; id
+ * (may be NULL) gets its id. */
+static void submit_on(struct net *net, int i, enum am_category cat, const char *domain, bool withdrawn,
+                      uint8_t id[AM_ID_BYTES])
 {
 	struct am_indicator ind = {0}, *inds[1] = {&ind};
 	struct store_update u[1] = {{.ind = &ind}};
@@ -215,7 +224,11 @@ static void submit(struct net *net, int i, enum am_category cat, uint8_t id[AM_I
 	void *arg[5] = {inds, u, env, ids, &net->p[i].key};
 
 	memcpy(ind.origin, net->p[i].key.pk, AM_KEY_BYTES);
-	snprintf(ind.domain, sizeof ind.domain, "t%d-%d.example.net", i, net->serial++);
+	if (domain)
+		snprintf(ind.domain, sizeof ind.domain, "%s", domain);
+	else
+		snprintf(ind.domain, sizeof ind.domain, "t%d-%d.example.net", i, net->serial++);
+	ind.withdrawn = withdrawn;
 	ind.category = cat;
 	ind.confidence = 80;
 	ind.issued_at = now;
@@ -225,6 +238,11 @@ static void submit(struct net *net, int i, enum am_category cat, uint8_t id[AM_I
 	assert_int_equal(res[0], 1);
 	if (id)
 		memcpy(id, ids[0], AM_ID_BYTES);
+}
+
+static void submit(struct net *net, int i, enum am_category cat, uint8_t id[AM_ID_BYTES])
+{
+	submit_on(net, i, cat, NULL, false, id);
 }
 
 /* at's view of its link to other. */
@@ -254,6 +272,14 @@ static bool lazy(struct net *net, int at, int other)
 static bool lazy_in(struct net *net, int at, int other)
 {
 	return link_info(net, at, other).lazy_in;
+}
+
+/* Bodies a pull brought over the link: in its batch, or relayed ahead of
+ * the sender's commit (cut-through, mesh_early.h) - either is the eager
+ * path delivering. */
+static size_t bodies(const struct mesh_inproc_result *r)
+{
+	return r->items + r->early;
 }
 
 static size_t tick(struct net *net, int i)
@@ -305,7 +331,7 @@ static struct net *lazy_triangle(void)
 	assert_int_equal(pull(net, 1, 0).accepted, 1);
 	assert_int_equal(pull(net, 2, 0).accepted, 1);
 	struct mesh_inproc_result r = pull(net, 2, 1);
-	assert_int_equal(r.items, 1);
+	assert_int_equal(bodies(&r), 1);
 	assert_int_equal(r.duplicates, 1);
 	(void)pull(net, 1, 2); /* carries p2's prune to p1 */
 	assert_true(lazy_in(net, 2, 1));
@@ -328,7 +354,7 @@ static void test_new_links_are_eager(void **state)
 	submit(net, 0, AM_CAT_PHISHING, NULL);
 	assert_int_equal(pull(net, 1, 0).accepted, 1);
 	struct mesh_inproc_result r = pull(net, 2, 1);
-	assert_int_equal(r.items, 1);
+	assert_int_equal(bodies(&r), 1);
 	assert_int_equal(r.ids, 0);
 	net_free(net);
 }
@@ -351,7 +377,7 @@ static void test_duplicate_prunes_what_they_send_us(void **state)
 	/* what p2 sends p1 is p1's to decide: p2 forwards the change as a
 	 * body, p1 held it already and prunes p2 in turn */
 	struct mesh_inproc_result r = pull(net, 1, 2);
-	assert_int_equal(r.items, 1);
+	assert_int_equal(bodies(&r), 1);
 	assert_int_equal(r.duplicates, 1);
 	assert_true(lazy(net, 1, 2));
 	assert_int_equal(link_info(net, 1, 2).tree.prunes_in, 1);
@@ -373,10 +399,10 @@ static void test_duplicate_prunes_what_they_send_us(void **state)
 	assert_int_equal(pull(net, 1, 0).accepted, 1);
 	assert_int_equal(pull(net, 2, 0).accepted, 1);
 	r = pull(net, 2, 1);
-	assert_int_equal(r.items, 0);
+	assert_int_equal(bodies(&r), 0);
 	assert_int_equal(r.ids, 1);
 	r = pull(net, 1, 2);
-	assert_int_equal(r.items, 0);
+	assert_int_equal(bodies(&r), 0);
 	assert_int_equal(r.ids, 1);
 	assert_int_equal(deadline(net, 1), 0);
 	assert_int_equal(deadline(net, 2), 0);
@@ -398,7 +424,7 @@ static void test_new_session_is_eager_again(void **state)
 	struct mesh_inproc_result r = pull(net, 2, 1); /* a handshake, then data */
 	assert_false(lazy_in(net, 2, 1));
 	assert_false(lazy(net, 1, 2));
-	assert_int_equal(r.items, 1);
+	assert_int_equal(bodies(&r), 1);
 	assert_int_equal(r.ids, 0);
 	net_free(net);
 }
@@ -465,7 +491,7 @@ static void test_a_neighbours_prune_leaves_our_eager_source(void **state)
 	submit(net, 3, AM_CAT_PHISHING, NULL);
 	assert_int_equal(pull(net, 1, 3).accepted, 1);
 	struct mesh_inproc_result r = pull(net, 0, 1);
-	assert_int_equal(r.items, 1);
+	assert_int_equal(bodies(&r), 1);
 	assert_int_equal(r.accepted, 1);
 	assert_int_equal(deadline(net, 0), 0);
 	net_free(net);
@@ -570,7 +596,7 @@ static void test_graft_after_the_timer_turns_the_link_eager(void **state)
 	assert_int_equal(pull(net, 1, 0).accepted, 1);
 	uint64_t t0 = now_ms;
 	struct mesh_inproc_result r = pull(net, 2, 1);
-	assert_int_equal(r.items, 0);
+	assert_int_equal(bodies(&r), 0);
 	assert_int_equal(r.ids, 1);
 	assert_int_equal(deadline(net, 2), t0 + GRAFT_MS);
 	/* not a moment early */
@@ -604,7 +630,7 @@ static void test_graft_after_the_timer_turns_the_link_eager(void **state)
 	submit(net, 0, AM_CAT_PHISHING, NULL);
 	assert_int_equal(pull(net, 1, 0).accepted, 1);
 	r = pull(net, 2, 1);
-	assert_int_equal(r.items, 1);
+	assert_int_equal(bodies(&r), 1);
 	assert_int_equal(r.accepted, 1);
 	net_free(net);
 }
@@ -1414,10 +1440,10 @@ static void test_ids_go_only_where_bodies_could(void **state)
 	submit(net, 0, AM_CAT_MALWARE, NULL);
 	assert_int_equal(pull(net, 1, 0).accepted, 1);
 	struct mesh_inproc_result r = pull(net, 2, 1);
-	assert_int_equal(r.items, 0);
+	assert_int_equal(bodies(&r), 0);
 	assert_int_equal(r.ids, 0);
 	r = pull(net, 2, 0);
-	assert_int_equal(r.items, 0);
+	assert_int_equal(bodies(&r), 0);
 	assert_int_equal(r.ids, 0);
 	assert_int_equal(deadline(net, 2), 0);
 	/* phishing: its id on the lazy link */
@@ -1469,12 +1495,293 @@ static void test_tree_off_floods(void **state)
 		assert_int_equal(pull(net, 1, 0).accepted, 1);
 		assert_int_equal(pull(net, 2, 0).accepted, 1);
 		struct mesh_inproc_result r = pull(net, 2, 1);
-		assert_int_equal(r.items, 1);
+		assert_int_equal(bodies(&r), 1);
 		assert_int_equal(r.duplicates, 1);
 		(void)pull(net, 1, 2);
 		assert_false(lazy(net, 2, 1));
 		assert_false(lazy(net, 1, 2));
 	}
+	net_free(net);
+}
+
+
+/* ---------- cut-through relay (mesh_early.h) ---------- */
+
+/* What a test does while a peer holds its commit (mesh_inproc_hold_commit):
+ * p`to' pulls from the holding peer p`at', and what the holder had stored
+ * at that moment is noted. */
+struct hold {
+	struct net *net;
+	int at, to;
+	int calls;
+	int fail;                       /* the commit's result to stand for */
+	uint64_t stored;                /* the holder's last seq meanwhile */
+	struct mesh_inproc_result r;    /* what p`to' got meanwhile */
+};
+
+static int hold_cb(void *arg)
+{
+	struct hold *h = arg;
+	struct store_stats st;
+	h->calls++;
+	assert_int_equal(store_stats(h->net->p[h->at].store, &st), 0);
+	h->stored = st.last_seq;
+	h->r = pull(h->net, h->to, h->at);
+	return h->fail;
+}
+
+/* "relayed" records in p`at''s audit trail naming neighbour p`nb'. */
+static int relayed_to(struct net *net, int at, int nb)
+{
+	char path[128], line[AUDIT_LINE_MAX + 1], want[32];
+	int n = 0;
+	snprintf(path, sizeof path, "%s/%s.audit", net->dir, net->p[at].name);
+	snprintf(want, sizeof want, " %s ", net->p[nb].name);
+	assert_int_equal(audit_flush(net->p[at].audit), 0);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof line, f))
+		n += strstr(line, " relayed ") != NULL && strstr(line, want) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* A line p0 - p1 - p2: p1 relays what it takes from p0 to p2. */
+static struct net *relay_line(const char *exp12)
+{
+	struct net *net = net_new(3, "01 12");
+	net->exp[1][2] = exp12;
+	net_open(net);
+	handshake(net);
+	return net;
+}
+
+/* The body leaves p1 for p2 while p1 has not committed it; p1's log then
+ * announces it to p2 by id, not as a second body. */
+static void test_body_relayed_before_our_commit(void **state)
+{
+	(void)state;
+	struct net *net = relay_line(NULL);
+	struct hold h = {.net = net, .at = 1, .to = 2};
+	uint8_t id[AM_ID_BYTES];
+	mesh_inproc_hold_commit(net->p[1].mesh, hold_cb, &h);
+	submit(net, 0, AM_CAT_PHISHING, id);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(h.calls, 1);
+	assert_int_equal(h.stored, 0);     /* p1 had not committed it, */
+	assert_int_equal(h.r.early, 1);    /* yet p2 got the body, */
+	assert_int_equal(h.r.items, 0);
+	assert_int_equal(h.r.accepted, 1); /* verified and stored it */
+	struct store_stats st;
+	assert_int_equal(store_stats(net->p[2].store, &st), 0);
+	assert_int_equal(st.last_seq, 1);
+	mesh_inproc_hold_commit(net->p[1].mesh, NULL, NULL);
+	/* p1's log reaches it: an id on the eager link, no second body */
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.items, 0);
+	assert_int_equal(r.early, 0);
+	assert_int_equal(r.ids, 1);
+	assert_int_equal(r.duplicates, 0);
+	assert_int_equal(deadline(net, 2), 0); /* held: nothing to graft */
+	assert_false(lazy_in(net, 2, 1));      /* and nothing pruned */
+	struct mesh_peer_info at1 = link_info(net, 1, 2);
+	assert_int_equal(at1.out_sent, 1);
+	assert_int_equal(at1.tree.early_out, 1);
+	assert_int_equal(at1.tree.early_ids_out, 1);
+	/* the audit trail says what went to p2, once */
+	assert_int_equal(relayed_to(net, 1, 2), 1);
+	/* nothing more for p2 */
+	r = pull(net, 2, 1);
+	assert_int_equal(bodies(&r) + r.ids, 0);
+	net_free(net);
+}
+
+/* A withdrawal goes ahead of the commit the same way. */
+static void test_withdrawal_relayed_before_our_commit(void **state)
+{
+	(void)state;
+	struct net *net = relay_line(NULL);
+	submit_on(net, 0, AM_CAT_PHISHING, "gone.example.net", false, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.accepted, 1);
+	struct hold h = {.net = net, .at = 1, .to = 2};
+	mesh_inproc_hold_commit(net->p[1].mesh, hold_cb, &h);
+	submit_on(net, 0, AM_CAT_PHISHING, "gone.example.net", true, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(h.calls, 1);
+	assert_int_equal(h.stored, 1); /* the original only */
+	assert_int_equal(h.r.early, 1);
+	assert_int_equal(h.r.accepted, 1);
+	mesh_inproc_hold_commit(net->p[1].mesh, NULL, NULL);
+	r = pull(net, 2, 1);
+	assert_int_equal(bodies(&r), 0);
+	assert_int_equal(r.ids, 1);
+	assert_int_equal(r.duplicates, 0);
+	net_free(net);
+}
+
+/* p1 sends p2 phishing only: a malware body does not leave early (nor
+ * later), is counted held back once, and the audit trail records nothing
+ * shared with p2; a phishing one does leave early. */
+static void test_export_policy_decides_early_sends(void **state)
+{
+	(void)state;
+	struct net *net = relay_line("phishing");
+	struct hold h = {.net = net, .at = 1, .to = 2};
+	mesh_inproc_hold_commit(net->p[1].mesh, hold_cb, &h);
+	submit(net, 0, AM_CAT_MALWARE, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(h.calls, 1);
+	assert_int_equal(bodies(&h.r), 0);
+	assert_int_equal(h.r.accepted, 0);
+	mesh_inproc_hold_commit(net->p[1].mesh, NULL, NULL);
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(bodies(&r) + r.ids, 0);
+	struct mesh_peer_info at1 = link_info(net, 1, 2);
+	assert_int_equal(at1.held[POLICY_CATEGORY], 1); /* counted once, by the log export */
+	assert_int_equal(at1.out_sent, 0);
+	assert_int_equal(at1.tree.early_out, 0);
+	assert_int_equal(relayed_to(net, 1, 2), 0);
+	/* what the policy lets through does go early */
+	mesh_inproc_hold_commit(net->p[1].mesh, hold_cb, &h);
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(h.calls, 2);
+	assert_int_equal(h.r.early, 1);
+	assert_int_equal(relayed_to(net, 1, 2), 1);
+	net_free(net);
+}
+
+/* A lazy link gets no early body: the id, from the log, as before. */
+static void test_no_early_body_on_a_lazy_link(void **state)
+{
+	(void)state;
+	struct net *net = relay_line(NULL);
+	pthread_mutex_lock(&net->p[1].mesh->lock);
+	nb_of_locked(net, 1, 2)->lazy = true; /* p2 pruned p1 */
+	pthread_mutex_unlock(&net->p[1].mesh->lock);
+	struct hold h = {.net = net, .at = 1, .to = 2};
+	mesh_inproc_hold_commit(net->p[1].mesh, hold_cb, &h);
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(h.calls, 1);
+	assert_int_equal(bodies(&h.r) + h.r.ids, 0);
+	mesh_inproc_hold_commit(net->p[1].mesh, NULL, NULL);
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(bodies(&r), 0);
+	assert_int_equal(r.ids, 1);
+	net_free(net);
+}
+
+/* The message that carried an early body failed (its reply never left):
+ * p1 forgets it went, and the log export sends the body as before. */
+static void test_failed_early_send_is_covered_by_the_log(void **state)
+{
+	(void)state;
+	struct net *net = relay_line(NULL);
+	struct mesh *m1 = net->p[1].mesh;
+	struct nb *to2 = nb_of(net, 1, 2);
+	struct mesh_early_ids sent = {0};
+	struct wire_batch out;
+	memset(&out, 0, sizeof out);
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	/* p1 ingests, offering the body to p2 before its commit; what p1's
+	 * sender then builds for p2 is lost, and the failure reported as
+	 * server_worker and the pusher report a failed message */
+	struct mesh_inproc_result r = pull(net, 1, 0);
+	assert_int_equal(r.accepted, 1);
+	struct policy_export exp;
+	uint8_t hash[32];
+	assert_int_equal(mesh_export_snapshot(m1, to2, &exp, hash), 0);
+	assert_int_equal(mesh_export_early(m1, to2, &exp, &out, &sent), 0);
+	policy_export_free(&exp);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(sent.n, 1);
+	wire_batch_clear(&out); /* lost on the way */
+	mesh_early_failed(m1, &sent);
+	assert_int_equal(sent.n, 0);
+	/* the log export covers it: a body, not an id */
+	r = pull(net, 2, 1);
+	assert_int_equal(r.items, 1);
+	assert_int_equal(r.ids, 0);
+	assert_int_equal(r.accepted, 1);
+	net_free(net);
+}
+
+/* p1's own commit fails after the body went early (a full disk): p2 has it,
+ * verified by itself; the batch comes to p1 again, and p1's log then
+ * announces to p2 by id what p2 got early - no second body. */
+static void test_early_body_outlives_a_failed_commit(void **state)
+{
+	(void)state;
+	struct net *net = relay_line(NULL);
+	struct hold h = {.net = net, .at = 1, .to = 2, .fail = AM_ENOSPC};
+	mesh_inproc_hold_commit(net->p[1].mesh, hold_cb, &h);
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	uint8_t *req, *reply;
+	size_t len, rlen;
+	bool idle;
+	struct mesh_inproc_result r;
+	assert_int_equal(mesh_inproc_request(net->d[1][0], &req, &len), 0);
+	assert_int_equal(mesh_inproc_serve(net->p[0].mesh, req, len, &reply, &rlen, &idle), 0);
+	free(req);
+	assert_int_equal(mesh_inproc_reply(net->d[1][0], reply, rlen, &r), AM_ENOSPC);
+	free(reply);
+	assert_int_equal(h.calls, 1);
+	assert_int_equal(h.r.early, 1);
+	assert_int_equal(h.r.accepted, 1);
+	struct store_stats st;
+	assert_int_equal(store_stats(net->p[1].store, &st), 0);
+	assert_int_equal(st.last_seq, 0); /* p1 holds nothing */
+	/* the disk has room again; the store's backoff passes */
+	mesh_inproc_hold_commit(net->p[1].mesh, NULL, NULL);
+	pthread_mutex_lock(&nb_of(net, 1, 0)->ingest_lock);
+	nb_of(net, 1, 0)->store_retry_at = 0;
+	pthread_mutex_unlock(&nb_of(net, 1, 0)->ingest_lock);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	r = pull(net, 2, 1);
+	assert_int_equal(bodies(&r), 0);
+	assert_int_equal(r.ids, 1);
+	assert_int_equal(r.duplicates, 0);
+	net_free(net);
+}
+
+/* A body that comes in over two links at once: the copy checked first
+ * goes out early; the copy that came second is the duplicate and prunes
+ * its link - even when it wins the race to the commit (the first copy's
+ * commit then finds it held). Counting by commit order pruned the link
+ * that delivered first, and on a 9-peer mesh left the eager links a
+ * forest (integration_mesh_tree: grafts in most runs). */
+static int second_copy_cb(void *arg)
+{
+	struct hold *h = arg;
+	if (h->calls++ == 0)
+		h->r = pull(h->net, h->at, h->to); /* the second copy, committed first */
+	return 0;
+}
+
+static void test_the_later_copy_prunes_whichever_commits_first(void **state)
+{
+	(void)state;
+	struct net *net = net_new(3, "01 02 12");
+	net_open(net);
+	handshake(net);
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 2, 0).accepted, 1);
+	/* p1 checks p0's copy, offers it, and before committing it takes
+	 * p2's copy (p2 relays it after its own commit here) */
+	struct hold h = {.net = net, .at = 1, .to = 2};
+	mesh_inproc_hold_commit(net->p[1].mesh, second_copy_cb, &h);
+	struct mesh_inproc_result r = pull(net, 1, 0);
+	mesh_inproc_hold_commit(net->p[1].mesh, NULL, NULL);
+	assert_int_equal(h.calls, 2);
+	assert_int_equal(bodies(&h.r), 1);
+	assert_int_equal(h.r.accepted, 1); /* p2's copy committed first, */
+	assert_int_equal(r.duplicates, 1); /* p0's found it held */
+	assert_true(lazy_in(net, 1, 2));   /* yet p2's link is the redundant one */
+	assert_false(lazy_in(net, 1, 0));
+	assert_int_equal(link_info(net, 1, 0).tree.prunes_out, 0);
 	net_free(net);
 }
 
@@ -1513,6 +1820,13 @@ int main(void)
 		cmocka_unit_test(test_ids_go_only_where_bodies_could),
 		cmocka_unit_test(test_graft_answered_under_the_policy_in_force),
 		cmocka_unit_test(test_tree_off_floods),
+		cmocka_unit_test(test_body_relayed_before_our_commit),
+		cmocka_unit_test(test_withdrawal_relayed_before_our_commit),
+		cmocka_unit_test(test_export_policy_decides_early_sends),
+		cmocka_unit_test(test_no_early_body_on_a_lazy_link),
+		cmocka_unit_test(test_failed_early_send_is_covered_by_the_log),
+		cmocka_unit_test(test_early_body_outlives_a_failed_commit),
+		cmocka_unit_test(test_the_later_copy_prunes_whichever_commits_first),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

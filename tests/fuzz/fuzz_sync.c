@@ -73,6 +73,7 @@ static void check_tree(const struct wire_tree *t)
 	if (t->n_ids > SYNC_BATCH_MAX || t->n_graft > SYNC_BATCH_MAX)
 		abort();
 	check_batch(&t->grafted);
+	check_batch(&t->early);
 	memset(&r, 0, sizeof r);
 	r.tree = *t;
 	int rv = wire_sync_request_pack(&r, &buf, &len);
@@ -82,6 +83,7 @@ static void check_tree(const struct wire_tree *t)
 	    again.tree.eager != t->eager ||
 	    (t->n_ids && memcmp(again.tree.id_hops, t->id_hops, t->n_ids * sizeof *t->id_hops) != 0) ||
 	    again.tree.n_ids != t->n_ids || again.tree.n_graft != t->n_graft || again.tree.grafted.n != t->grafted.n ||
+	    again.tree.early.n != t->early.n ||
 	    (t->n_ids && memcmp(again.tree.ids, t->ids, t->n_ids * AM_ID_BYTES) != 0) ||
 	    (t->n_graft && memcmp(again.tree.graft, t->graft, t->n_graft * AM_ID_BYTES) != 0))
 		abort();
@@ -172,6 +174,9 @@ size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 				abort();
 		}
 		if (wire_batch_push(&t->grafted, b->items[0].env, b->items[0].env_len, 1) != 0)
+			abort();
+		/* and as a body relayed ahead of the sender's commit */
+		if (i % 3 == 0 && wire_batch_push(&t->early, b->items[0].env, b->items[0].env_len, 2) != 0)
 			abort();
 	}
 	if (i % 2) {

@@ -91,15 +91,25 @@ check "some links are lazy ($lazy link ends)" test "$lazy" -gt 0
 # (mode_in: what the neighbour sends p9 - p9's choice; each direction of a
 # link is pruned by its receiver)
 p9_lazy() { field p9 tree.mode_in | grep -q '^lazy$'; }
-if ! p9_lazy; then
-	# p9 has two links: an indicator from elsewhere reaches it twice, and
-	# the second prunes what that neighbour sends it
-	amp p3 submit p9warm.example.org --category phishing --confidence 80 --ttl 1d >/dev/null
-	wait_until 30 all_have p9warm.example.org $ALL
+# p9 has two links: an indicator from elsewhere reaches it twice, and the
+# second prunes what that neighbour sends it - unless p9 relayed it first
+# (p9 relays before its own commit, mesh_early.h, so it can be on the
+# fastest path from p1 to p5 and the tree may keep it as a relay). From
+# p5 or p1 themselves, the direct chord (1-5) or the ring usually brings
+# it to the other before p9's copy does: try those origins a few times.
+k=0
+for o in p5 p1 p5 p1; do
+	p9_lazy && break
+	k=$((k + 1))
+	amp "$o" submit "p9warm$k.example.org" --category phishing --confidence 80 --ttl 1d >/dev/null
+	wait_until 30 all_have "p9warm$k.example.org" $ALL
 	quiet
-fi
+done
 check "one of p9's neighbours sends it ids only" p9_lazy
-in0=$(total tree.ids_in p9); h0=$(total held.category p1 p5)
+# ids p9 took over the link(s) it takes ids only from (an eager link also
+# announces, by id, each body it sent ahead of its sender's commit)
+lazy_ids_in() { paste <(field p9 tree.mode_in) <(field p9 tree.ids_in) | awk '$1 == "lazy" { s += $2 } END { print s + 0 }'; }
+in0=$(total tree.ids_in p9); l0=$(lazy_ids_in); h0=$(total held.category p1 p5)
 amp p3 submit withheld.example.org --category malware --confidence 80 --ttl 1d >/dev/null
 check "the malware indicator reaches the ring" wait_until 30 all_have withheld.example.org p1 p2 p3 p4 p5 p6 p7 p8
 quiet
@@ -109,7 +119,7 @@ check "p1 and p5 held it back from p9 (counted)" test "$(total held.category p1 
 amp p3 submit allowed.example.org --category phishing --confidence 80 --ttl 1d >/dev/null
 check "a phishing one reaches p9" wait_until 30 all_have allowed.example.org p9
 quiet
-check "and came to p9 as an id on its lazy link as well" test "$(total tree.ids_in p9)" -gt "$in0"
+check "and came to p9 as an id on its lazy link as well" test "$(lazy_ids_in)" -gt "$l0"
 
 # 4. kill a peer whose removal cuts the eager tree
 # eager_reach ORIGIN DEAD: peers reached from ORIGIN over eager link ends, not through DEAD

@@ -674,7 +674,7 @@ static void do_reply(struct sim *s, int k, uint64_t t, uint8_t *f, size_t len)
 		 * time. */
 		s->total_verifies += r.verified;
 		s->commits += r.commits;
-		uint64_t pool = (uint64_t)(r.items + r.grafted) * s->p.dup_us + r.verified * s->p.verify_us;
+		uint64_t pool = (uint64_t)(r.items + r.grafted + r.early) * s->p.dup_us + r.verified * s->p.verify_us;
 		pool = (pool + s->p.cores - 1) / s->p.cores;
 		if (r.verified && pool < s->p.verify_us)
 			pool = s->p.verify_us;
@@ -695,9 +695,9 @@ static void do_reply(struct sim *s, int k, uint64_t t, uint8_t *f, size_t len)
 	}
 	l->done_at = done;
 	p->cpu_us += cost + commit;
-	p->bodies_in += r.items + r.grafted;
+	p->bodies_in += r.items + r.grafted + r.early;
 	settle(s, l->to, done);
-	l->bodies += r.items + r.grafted;
+	l->bodies += r.items + r.grafted + r.early;
 	l->ids += r.ids;
 	l->grafted += r.grafted;
 	l->accepted += r.accepted;

@@ -1,0 +1,114 @@
+/*
+ * mesh_early.h - cut-through relay (issue 13): a body this peer has
+ * verified and accepted leaves for its eager neighbours while its own
+ * durable commit runs, not after it. Include only from mesh*.c.
+ *
+ * Before, a body was relayed only once the relaying peer had committed it
+ * to its change log (the log export, mesh_export.c, woke on the commit):
+ * every relaying peer's fsync sat on the path, ~1.5 ms of a 2.9 ms hop on
+ * the quiet machine. Now ingest (mesh_ingest.c), with a batch checked and
+ * every import rule passed, offers its indicators here before it commits;
+ * each live eager neighbour but the sender gets a copy in its queue, and
+ * its sender - our pusher on a link we dial, the answer to its parked
+ * long-poll on a link it dials - is woken and takes them.
+ *
+ *   - The export decision is the log export's own (mesh_export_early runs
+ *     each body through the same check, under the policy the sender holds
+ *     read-locked until the message has gone: policy_rw, mesh_impl.h), so
+ *     a body goes early exactly where it could go after the commit, and a
+ *     reload in between is honoured. Refusals are counted once, by the log
+ *     export that meets the record later.
+ *   - The bodies travel in Tree.early: no range of our log, no cursor
+ *     moves; the neighbour ingests them as it ingests a batch (a body it
+ *     held already prunes the link).
+ *   - Each body sent early is remembered per neighbour (MESH_EARLY_SENT_MAX
+ *     ids, oldest forgotten first): when the log export reaches its record
+ *     it announces the id (Tree.ids) instead of the body again - the
+ *     cursor moves over it as today, and bodies per indicator stay one per
+ *     peer. A message that carried early bodies and failed forgets them
+ *     (mesh_early_failed): the log export sends those bodies as before.
+ *     A new session forgets everything (mesh_early_reset).
+ *   - The audit trail records `relayed' when a body goes early, as the log
+ *     export does; the id that follows is not recorded again.
+ *   - If our own commit then fails (a full disk), nothing was harmed:
+ *     receivers verify every signature themselves, and what we sent is
+ *     something we would have sent.
+ *
+ * Only indicators and withdrawals go early; key statements, disputes and
+ * sighting reports wait for the log. Off with the tree (AMESH_TREE=off):
+ * flooding stays what it was, for comparisons.
+ *
+ * Threads: any; every function takes m->lock, except where said.
+ */
+#ifndef AMESH_MESH_EARLY_H
+#define AMESH_MESH_EARLY_H
+
+#include "mesh_impl.h"
+#include "store.h"
+
+#define MESH_EARLY_QUEUE_MAX SYNC_BATCH_MAX /* bodies waiting per neighbour; past it, the log sends them */
+#define MESH_EARLY_SENT_MAX 2048            /* ids remembered per neighbour (power of two) */
+
+/* A body offered for the early relay: what the export check needs of a
+ * record not stored yet. env is owned. */
+struct mesh_early_item {
+	struct am_indicator ind;
+	uint8_t id[AM_ID_BYTES];
+	uint32_t hops;                /* as we store it: the sender's + 1 */
+	char from[CONFIG_NAME_MAX];   /* the neighbour it came from */
+	uint8_t *env;
+	size_t env_len;
+};
+
+/* Ids sent early in one message to one neighbour: what to forget if the
+ * message fails. */
+struct mesh_early_ids {
+	struct nb *nb;               /* set by mesh_early_sent */
+	uint8_t (*ids)[AM_ID_BYTES]; /* owned; up to SYNC_BATCH_MAX */
+	size_t n;
+};
+
+/* Ingest, before committing: n (<= SYNC_BATCH_MAX) accepted updates from
+ * `from` (statements, sightings and disputes - category AM_CAT_NONE - are
+ * skipped) are queued for every live eager neighbour but `from`, and
+ * their senders woken. A body offered already (the last
+ * MESH_EARLY_SENT_MAX offered: it came over another link too, checked on
+ * another thread) is not offered again. fresh[i] says whether u[i] is an
+ * indicator seen here for the first time: which copy of a body that came
+ * over two links at once arrived first, whichever thread's commit wins
+ * (the later copy is the duplicate that prunes its link, mesh_tree.h).
+ * Returns false, fresh untouched, when the relay is off (no tree). */
+bool mesh_early_offer(struct mesh *m, const struct nb *from, const struct store_update *u, size_t n, bool *fresh);
+
+/* The commit of what was offered failed: u's bodies are no longer "seen"
+ * here, so when they come again the copy is the first, not a duplicate. */
+void mesh_early_unoffer(struct mesh *m, const struct store_update *u, size_t n);
+
+/* The sender: moves nb's queue into *items (malloc'd, caller frees with
+ * mesh_early_items_free; NULL when empty). */
+void mesh_early_take(struct mesh *m, struct nb *nb, struct mesh_early_item **items, size_t *n);
+void mesh_early_items_free(struct mesh_early_item *items, size_t n);
+
+/* id's body is in a message to nb: remembered (and appended to *sent, may
+ * be NULL). */
+void mesh_early_sent(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], struct mesh_early_ids *sent);
+
+/* The log export reached id for nb, past the export check: true when nb
+ * got its body early (the id is forgotten: announce it instead). A copy
+ * still queued is dropped either way - the log carries it now. */
+bool mesh_early_logged(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES]);
+
+/* The message that carried *sent failed: its neighbour forgets them, so
+ * the log export sends their bodies. Clears *sent (empty: nothing). */
+void mesh_early_failed(struct mesh *m, struct mesh_early_ids *sent);
+void mesh_early_ids_clear(struct mesh_early_ids *sent);
+
+/* A new session with nb: nothing queued, nothing remembered. Caller holds
+ * m->lock. */
+void mesh_early_reset(struct nb *nb);
+
+/* Frees nb's state, and the peer's (mesh_close). */
+void mesh_early_free(struct nb *nb);
+void mesh_early_close(struct mesh *m);
+
+#endif
