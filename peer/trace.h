@@ -25,7 +25,11 @@
  *                srv_sealed, srv_sent (a parked long-poll answered)
  *   receiver     srv_recv, srv_open NB (a push came in); call_recv,
  *                pull_opened NB (a long-poll's answer came back);
- *                ingest_prechecked NB, verified NB, ingest_applied NB
+ *                ingest_prechecked NB, verified NB, early_queued NB (the
+ *                batch offered to the cut-through relay, mesh_early.h,
+ *                before its commit), ingest_applied NB
+ *   cut-through  early_built NB (bodies taken for NB ahead of our commit;
+ *                then push_built or poll_built as above)
  *   daemon       self NAME at start
  *   split        commit_sched CPU_US,RUNQ_US,WALL_US right after the commit
  *                between txn_built and store_committed (see trace_sched_stamp)

@@ -9,7 +9,9 @@ of the run wrote one). A round is one `amesh submit` or `amesh withdraw`;
 a peer's arrival is its first `event` stamp in the round (mesh_bench.sh
 waits for every peer before the next round). For each peer the hop that
 brought the change is followed back to its sender through the neighbour
-names in the stamps, and cut into stages. Prints p50/p90/mean per stage
+names in the stamps, and cut into stages (a sender is "ready" when its
+commit is durable, or - relaying ahead of its commit, peer/mesh_early.h -
+when its ingest offered the body to the relay). Prints p50/p90/mean per stage
 over all hops, the critical path (origin to the last peer: hops and the
 sum of each stage), and the CLI's path to the origin's commit. Stage 6 is
 also split by the committing thread's schedstat (`commit_sched' stamps):
@@ -119,13 +121,18 @@ def main():
                 rv = last(pr, t0, op[0], {'call_recv'}, tid)
                 built = rv and last(xr, t0, rv[0], {'poll_built'}, None, p)
                 wake = built and last(xr, t0, built[0], {'poll_wake', 'srv_open'}, built[1])
+            # cut-through (peer/mesh_early.h): a relaying sender's own
+            # commit is off the path; its hop starts when its ingest offered
+            # the body to the relay (early_queued), before its commit
+            eq = last(xr, t0, wake[0], {'early_queued'})
+            ready = eq[0] if eq and eq[0] < xe[0] else xe[0]
             ver = first(pr, op[0], t, {'verified'}, tid)
             tb = last(pr, op[0], t, {'txn_built'}, tid)
             sc = last(pr, op[0], t, {'store_committed'}, tid)
             if not (rv and built and wake and ver and tb and sc):
                 continue
             h = collections.OrderedDict((
-                ('1 sender durable -> its sender woken', wake[0] - xe[0]),
+                ('1 sender ready -> its sender woken', wake[0] - ready),
                 ('2 woken -> batch built', built[0] - wake[0]),
                 # NNG's send completes after the bytes left, often after
                 # the receiver has them: so sealing, sending and the
