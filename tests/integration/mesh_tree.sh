@@ -29,10 +29,18 @@ for i in $(seq 1 9); do mk_peer "p$i" "$i"; done
 edges="1-2 2-3 3-4 4-5 5-6 6-7 7-8 8-1 1-5 2-6 3-7 4-8"
 LINKS=14
 for e in $edges; do link "p${e%-*}" "p${e#*-}" "${e#*-}"; done
-# p9 dials p1 and p5; both send it phishing only
+# p9 dials p1 and p5; both send it phishing only. p9 sends them malware
+# only, so it relays none of the phishing rounds: a leaf, which every
+# indicator reaches over both links, the second pruning one (part 3). Open
+# both ways, p9 relaying ahead of its commit (mesh_early.h) could sit on
+# the fastest path between p1 and p5 and keep both links in the tree.
 for j in 1 5; do
 	trust p9 "p$j"; trust "p$j" p9
-	neighbour p9 "p$j" "tcp://127.0.0.1:$(port_of "$j")" <<<"$OPEN_POLICY"
+	neighbour p9 "p$j" "tcp://127.0.0.1:$(port_of "$j")" <<'EOF'
+export.categories = malware
+export.origins = all
+import.categories = all
+EOF
 	neighbour "p$j" p9 <<'EOF'
 export.categories = phishing
 export.origins = all
@@ -91,20 +99,13 @@ check "some links are lazy ($lazy link ends)" test "$lazy" -gt 0
 # (mode_in: what the neighbour sends p9 - p9's choice; each direction of a
 # link is pruned by its receiver)
 p9_lazy() { field p9 tree.mode_in | grep -q '^lazy$'; }
-# p9 has two links: an indicator from elsewhere reaches it twice, and the
-# second prunes what that neighbour sends it - unless p9 relayed it first
-# (p9 relays before its own commit, mesh_early.h, so it can be on the
-# fastest path from p1 to p5 and the tree may keep it as a relay). From
-# p5 or p1 themselves, the direct chord (1-5) or the ring usually brings
-# it to the other before p9's copy does: try those origins a few times.
-k=0
-for o in p5 p1 p5 p1; do
-	p9_lazy && break
-	k=$((k + 1))
-	amp "$o" submit "p9warm$k.example.org" --category phishing --confidence 80 --ttl 1d >/dev/null
-	wait_until 30 all_have "p9warm$k.example.org" $ALL
+if ! p9_lazy; then
+	# p9 has two links: an indicator from elsewhere reaches it twice, and
+	# the second prunes what that neighbour sends it
+	amp p3 submit p9warm.example.org --category phishing --confidence 80 --ttl 1d >/dev/null
+	wait_until 30 all_have p9warm.example.org $ALL
 	quiet
-done
+fi
 check "one of p9's neighbours sends it ids only" p9_lazy
 # ids p9 took over the link(s) it takes ids only from (an eager link also
 # announces, by id, each body it sent ahead of its sender's commit)
