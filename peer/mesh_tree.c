@@ -200,6 +200,21 @@ void mesh_tree_close(struct mesh *m)
 	if (!m->tree)
 		return;
 	tree_thread_stop(m);
+	/* the link threads are stopped: nothing else moves the cursors */
+	for (size_t i = 0; i < m->n_nbs; i++) {
+		struct nb *nb = m->nbs[i];
+		uint64_t seq;
+		if (!plumtree_oldest(m->tree, nb, &seq))
+			continue;
+		pthread_mutex_lock(&nb->ingest_lock);
+		if (seq - 1 < nb->cursor.seq) {
+			log_info("mesh: ids %s announced are still missing: its log is read again from %llu after a restart",
+			         nb->name, (unsigned long long)(seq - 1));
+			nb->cursor.seq = seq - 1;
+			nb->cursor_dirty = true;
+		}
+		pthread_mutex_unlock(&nb->ingest_lock);
+	}
 	pthread_cond_destroy(&m->tree_cond);
 	pthread_mutex_destroy(&m->tree_lock);
 	plumtree_free(m->tree);

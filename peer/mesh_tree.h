@@ -94,7 +94,11 @@
 
 /* Starts the timer thread (mesh_open; unless in process). */
 int mesh_tree_open(struct mesh *m);
-/* Stops it and frees the tree (mesh_close). */
+/* Stops it and frees the tree (mesh_close). The ids still missing are
+ * forgotten with it: first every cursor over a neighbour's log that is
+ * past the earliest of them that neighbour announced goes back to before
+ * it (marked dirty, saved by mesh_close), so after a restart that range
+ * comes again - a new session is eager - instead of being lost. */
 void mesh_tree_close(struct mesh *m);
 /* In process (mesh_inproc.h): no thread; clock gives ms; control rides on
  * pulls only; graft_ms 0 turns the tree off (flooding). */

@@ -333,6 +333,25 @@ uint64_t plumtree_next_deadline(struct plumtree *t)
 	return best;
 }
 
+bool plumtree_oldest(struct plumtree *t, const void *who, uint64_t *seq)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&t->lock);
+	for (uint32_t i = 0; t->n_missing && i < PLUMTREE_MISSING_MAX; i++) {
+		const struct missing *e = &t->miss[i];
+		if (!e->used)
+			continue;
+		for (unsigned k = 0; k < e->n_who; k++)
+			if (e->who[k] == who && e->seq[k] && (!found || e->seq[k] < *seq)) {
+				*seq = e->seq[k];
+				found = true;
+			}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return found;
+}
+
 void plumtree_forget(struct plumtree *t, const void *who)
 {
 	pthread_mutex_lock(&t->lock);

@@ -123,6 +123,11 @@ typedef void (*plumtree_graft_fn)(void *arg, const void *who, const uint8_t id[A
 size_t plumtree_expire(struct plumtree *t, uint64_t now, unsigned retry_ms, plumtree_graft_fn fn, void *arg);
 /* The earliest deadline; 0 when nothing is missing. */
 uint64_t plumtree_next_deadline(struct plumtree *t);
+/* The earliest seq (in who's log) of the ids who announced that are still
+ * missing - where who's log must be read again from if this memory is
+ * lost (a restart). False when there is none (or none with a seq). O(
+ * PLUMTREE_MISSING_MAX). */
+bool plumtree_oldest(struct plumtree *t, const void *who, uint64_t *seq);
 /* who is gone (a removed neighbour): never hand it out again (as an
  * announcer, nor as the link a body came over). */
 void plumtree_forget(struct plumtree *t, const void *who);

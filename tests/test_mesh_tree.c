@@ -1344,6 +1344,54 @@ static void test_id_announced_before_the_link_went_down_still_arrives(void **sta
 	net_free(net);
 }
 
+/* Peer i stops and starts again on the same store (its tree's memory is
+ * gone); every dialer to or from it starts a new session. */
+static void restart(struct net *net, int i)
+{
+	char err[AM_ERRLEN], path[128];
+	struct peer *p = &net->p[i];
+	for (int j = 0; j < net->n; j++) {
+		mesh_inproc_dialer_free(net->d[i][j]);
+		mesh_inproc_dialer_free(net->d[j][i]);
+		net->d[i][j] = net->d[j][i] = NULL;
+	}
+	mesh_close(p->mesh);
+	apply_close(p->apply);
+	store_close(p->store);
+	snprintf(path, sizeof path, "%s/%s", net->dir, p->name);
+	assert_int_equal(store_open(&p->store, path, 64ull << 20, err, sizeof err), 0);
+	assert_int_equal(apply_open(&p->apply, p->store), 0);
+	struct config *cfg = peer_cfg(net, i);
+	struct mesh_env env = {.store = p->store, .key = &p->key, .apply = p->apply};
+	int rv = mesh_open(&p->mesh, &env, cfg, &net->trust, err, sizeof err);
+	free_cfg(cfg);
+	if (rv != 0)
+		fail_msg("mesh_open: %s", err);
+	mesh_inproc_tree(p->mesh, clock_ms, NULL, GRAFT_MS, RETRY_MS);
+	for (int j = 0; j < net->n; j++)
+		if (net->edge[i][j]) {
+			assert_int_equal(mesh_inproc_dialer_new(net->p[i].mesh, net->p[j].name, &net->d[i][j]), 0);
+			assert_int_equal(mesh_inproc_dialer_new(net->p[j].mesh, net->p[i].name, &net->d[j][i]), 0);
+		}
+}
+
+/* p2 restarts while an id p1 announced is still missing: the tree's
+ * memory goes, but p2's cursor over p1's log was saved before that id, so
+ * the first pull after the restart (a new session: eager) brings it. */
+static void test_missing_ids_survive_a_restart(void **state)
+{
+	(void)state;
+	uint8_t id[AM_ID_BYTES];
+	struct net *net = lazy_line(id);
+	assert_int_not_equal(deadline(net, 2), 0);
+	restart(net, 2);
+	assert_int_equal(deadline(net, 2), 0); /* forgotten */
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.accepted, 1);
+	assert_true(holds(net, 2, id));
+	net_free(net);
+}
+
 /* The rewind is bounded by export policy: p1 narrows what p2 may have
  * before the range comes again - the body does not go, as a graft would
  * not be answered (mesh_export.c decides both). */
@@ -1814,6 +1862,7 @@ int main(void)
 		cmocka_unit_test(test_forgotten_id_costs_a_duplicate_not_a_loss),
 		cmocka_unit_test(test_id_forgotten_by_its_announcer_still_arrives),
 		cmocka_unit_test(test_id_announced_before_the_link_went_down_still_arrives),
+		cmocka_unit_test(test_missing_ids_survive_a_restart),
 		cmocka_unit_test(test_rewind_is_answered_under_the_policy_in_force),
 		cmocka_unit_test(test_silent_dialer_is_down_and_no_source),
 		cmocka_unit_test(test_silence_watch_off_by_default_in_process),

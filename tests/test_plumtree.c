@@ -198,6 +198,34 @@ static void test_forget_announcer(void **state)
 	plumtree_free(t);
 }
 
+/* Where each announcer's log must be read again from if the missing ids
+ * are forgotten (a restart): the earliest seq it announced one at. */
+static void test_oldest_missing_per_announcer(void **state)
+{
+	struct plumtree *t;
+	uint8_t id[AM_ID_BYTES];
+	uint64_t seq = 0;
+	(void)state;
+
+	assert_int_equal(plumtree_new(&t), 0);
+	assert_false(plumtree_oldest(t, &A, &seq));
+	for (uint32_t i = 0; i < 5; i++) {
+		id_of(100 + i, id);
+		plumtree_announced(t, id, &A, 50 - i, 0, 10);
+		plumtree_announced(t, id, &B, 500 + i, 0, 10);
+	}
+	assert_true(plumtree_oldest(t, &A, &seq));
+	assert_int_equal(seq, 46);
+	assert_true(plumtree_oldest(t, &B, &seq));
+	assert_int_equal(seq, 500);
+	id_of(104, id); /* A's 46 arrived */
+	plumtree_held(t, id, 0);
+	assert_true(plumtree_oldest(t, &A, &seq));
+	assert_int_equal(seq, 47);
+	assert_false(plumtree_oldest(t, &C, &seq));
+	plumtree_free(t);
+}
+
 static void test_missing_is_bounded(void **state)
 {
 	struct plumtree *t;
@@ -287,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_announced_then_arrived),
 		cmocka_unit_test(test_graft_rotates_announcers_then_gives_up),
 		cmocka_unit_test(test_forget_announcer),
+		cmocka_unit_test(test_oldest_missing_per_announcer),
 		cmocka_unit_test(test_missing_is_bounded),
 		cmocka_unit_test(test_paths_of_bodies_and_announcers),
 	};
