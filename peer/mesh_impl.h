@@ -131,6 +131,9 @@ struct nb {
 	 * or push acknowledgement (mesh_ingest.c) */
 	bool rewind;
 	uint64_t rewind_to;
+	/* they asked for our bodies again: our pusher (a link we dial) asks
+	 * where their cursor is before pushing on (mesh_tree_take_resync) */
+	bool resync_push;
 	struct mesh_tree_counts tree;
 	/* Cut-through relay (mesh_early.h), guarded by mesh->lock: bodies
 	 * waiting to go ahead of our commit, and which went. NULL until used. */

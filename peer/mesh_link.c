@@ -495,6 +495,8 @@ static void *pusher_main(void *arg)
 		}
 		if (gen != acked_gen)
 			known = false; /* a new session: ask where they are */
+		if (mesh_tree_take_resync(m, l->nb))
+			known = false; /* they want bodies: their cursor may have moved back */
 		if (!known)
 			scan_ok = false;
 		memset(&req, 0, sizeof req);

@@ -37,17 +37,20 @@ static void id_append(uint8_t (**arr)[AM_ID_BYTES], size_t *n, const uint8_t id[
 }
 
 /* Our link with nb is to bring bodies again, and nb is to know: what
- * they send us turns eager, and a graft of id (answered if they can)
- * makes what they send us eager on their side too - and, as any graft,
- * the link joins the tree both ways (a direction left lazy here would
- * leave them, for changes from our side, reachable only through grafts of
- * their own). Caller holds m->lock. */
+ * they send us turns eager, and a graft of id (answered if they can; NULL:
+ * a graft asking for nothing, Tree.eager) makes what they send us eager on
+ * their side too - and, as any graft, the link joins the tree both ways (a
+ * direction left lazy here would leave them, for changes from our side,
+ * reachable only through grafts of their own). Caller holds m->lock. */
 static void want_bodies(struct nb *nb, const uint8_t id[AM_ID_BYTES])
 {
 	nb->lazy_in = false;
 	nb->lazy = false;
 	nb->prune_out = false;
-	id_append(&nb->graft_out, &nb->n_graft_out, id);
+	if (id)
+		id_append(&nb->graft_out, &nb->n_graft_out, id);
+	else
+		nb->eager_out = true;
 	nb->tree.grafts_out++;
 }
 
@@ -89,7 +92,7 @@ static void graft_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], 
 		 * again as bodies - under its export policy then, and a
 		 * duplicate costs no fsync. */
 		rewind_before(nb, seq);
-		want_bodies(nb, id);
+		want_bodies(nb, NULL); /* it cannot answer a graft of the id */
 		g->n++;
 	} else if (nb) {
 		/* we want their bodies again */
@@ -311,8 +314,12 @@ void mesh_tree_heard(struct mesh *m, struct nb *nb, const struct wire_tree *t, s
 	}
 	if (t->n_graft || t->eager) {
 		/* they want our bodies (a graft wins over a prune in the same
-		 * message: it is the later wish); what we want of them is ours */
+		 * message: it is the later wish); what we want of them is ours.
+		 * Their cursor over our log may have moved back too (they gave
+		 * up an id of ours, or could not track one: mesh_tree.h): our
+		 * pusher, on a link we dial, asks where it is before pushing */
 		nb->lazy = false;
+		nb->resync_push = true;
 		nb->tree.grafts_in += t->n_graft;
 		for (size_t i = 0; i < t->n_graft; i++) {
 			if (ask)
@@ -555,6 +562,15 @@ bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *
 		}
 	}
 	return dropped > 0;
+}
+
+bool mesh_tree_take_resync(struct mesh *m, struct nb *nb)
+{
+	pthread_mutex_lock(&m->lock);
+	bool yes = nb->resync_push;
+	nb->resync_push = false;
+	pthread_mutex_unlock(&m->lock);
+	return yes;
 }
 
 bool mesh_tree_take_rewind(struct mesh *m, struct nb *nb, uint64_t *to)

@@ -152,6 +152,11 @@ void mesh_tree_duplicates(struct mesh *m, struct nb *nb, uint64_t n);
  * acknowledged, and the link is asked for bodies (a graft) - so that range
  * comes again, as bodies. Not under m->lock. */
 bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *t, uint64_t *hold);
+/* Has nb asked for our bodies (a graft, Tree.eager) since the last call?
+ * Then its cursor over our log may have moved back (mesh_tree.h): our
+ * pusher asks where it is (a push without a batch) before pushing on.
+ * Takes m->lock. */
+bool mesh_tree_take_resync(struct mesh *m, struct nb *nb);
 /* Has an id nb announced been given up (every graft unanswered)? Then *to
  * is where our cursor over nb's log goes back to (if it is past it), and
  * the request is taken. Takes m->lock (call it under nb->ingest_lock). */
