@@ -110,7 +110,7 @@ bool mesh_early_offer(struct mesh *m, const struct nb *from, const struct store_
 {
 	bool any = false;
 
-	if (!m->tree || m->tree_off || !n || n > SYNC_BATCH_MAX)
+	if (!m->tree || m->tree_off || !m->early_on || !n || n > SYNC_BATCH_MAX)
 		return false;
 	pthread_mutex_lock(&m->lock);
 	struct mesh_early *seen = offered_of(m);

@@ -249,6 +249,7 @@ struct mesh {
 	unsigned tree_graft_ms, tree_retry_ms;
 	uint64_t tree_live_s;      /* changes stored longer ago always go as bodies */
 	bool tree_off;             /* flooding: every link eager (AMESH_TREE=off) */
+	bool early_on;             /* cut-through relay (mesh_early.h; AMESH_CUT_THROUGH=on) */
 	unsigned tree_shorter;     /* hops an announced path must save to move the tree onto it; 0 = never */
 	unsigned tree_streak;      /* ... for this many changes in a row from one neighbour */
 	bool tree_pull_only;       /* in process: control rides on pulls only (mesh_inproc.h) */

@@ -171,6 +171,10 @@ int mesh_tree_open(struct mesh *m)
 	m->tree_retry_ms = MESH_TREE_RETRY_MS;
 	m->tree_live_s = MESH_TREE_LIVE_S;
 	m->tree_off = off && strcmp(off, "off") == 0;
+	/* Off unless asked: on the quiet 2-core bench it was slower, not
+	 * faster (mesh_early.h says why), and it doubles the ids sent. */
+	const char *ct = getenv("AMESH_CUT_THROUGH");
+	m->early_on = ct && strcmp(ct, "on") == 0;
 	if (m->tree_off)
 		log_warn("mesh: AMESH_TREE=off: no broadcast tree, every link carries every body (flooding)");
 	if ((rv = plumtree_new(&m->tree)) != 0)

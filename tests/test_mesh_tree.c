@@ -1652,6 +1652,38 @@ static void test_body_relayed_before_our_commit(void **state)
 	net_free(net);
 }
 
+/* Off by default (mesh_early.h): without AMESH_CUT_THROUGH=on, p1 sends
+ * nothing while its commit is held, and p2 gets the body from p1's log
+ * once p1 has committed it - one body, no id. */
+static void test_cut_through_off_by_default(void **state)
+{
+	(void)state;
+	const char *was = getenv("AMESH_CUT_THROUGH");
+	char *keep = was ? strdup(was) : NULL;
+	unsetenv("AMESH_CUT_THROUGH");
+	struct net *net = relay_line(NULL);
+	struct hold h = {.net = net, .at = 1, .to = 2};
+	uint8_t id[AM_ID_BYTES];
+	mesh_inproc_hold_commit(net->p[1].mesh, hold_cb, &h);
+	submit(net, 0, AM_CAT_PHISHING, id);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(h.calls, 1);
+	assert_int_equal(h.stored, 0);
+	assert_int_equal(bodies(&h.r), 0); /* nothing left before the commit */
+	mesh_inproc_hold_commit(net->p[1].mesh, NULL, NULL);
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.items, 1);       /* the log brings the body */
+	assert_int_equal(r.early, 0);
+	assert_int_equal(r.ids, 0);
+	assert_int_equal(r.accepted, 1);
+	assert_int_equal(link_info(net, 1, 2).tree.early_out, 0);
+	assert_int_equal(relayed_to(net, 1, 2), 1);
+	net_free(net);
+	if (keep)
+		setenv("AMESH_CUT_THROUGH", keep, 1);
+	free(keep);
+}
+
 /* A withdrawal goes ahead of the commit the same way. */
 static void test_withdrawal_relayed_before_our_commit(void **state)
 {
@@ -1843,6 +1875,9 @@ static void test_the_later_copy_prunes_whichever_commits_first(void **state)
 
 int main(void)
 {
+	/* these tests were written with the cut-through relay on (it is off
+	 * by default in ameshd: test_cut_through_off_by_default) */
+	setenv("AMESH_CUT_THROUGH", "on", 1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_links_are_eager),
 		cmocka_unit_test(test_duplicate_prunes_what_they_send_us),
@@ -1879,6 +1914,7 @@ int main(void)
 		cmocka_unit_test(test_tree_off_floods),
 		cmocka_unit_test(test_body_relayed_before_our_commit),
 		cmocka_unit_test(test_withdrawal_relayed_before_our_commit),
+		cmocka_unit_test(test_cut_through_off_by_default),
 		cmocka_unit_test(test_export_policy_decides_early_sends),
 		cmocka_unit_test(test_no_early_body_on_a_lazy_link),
 		cmocka_unit_test(test_failed_early_send_is_covered_by_the_log),
