@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "procmaps.h"
 #include "secretpool.h"
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -19,20 +20,6 @@ static bool all_zero(const uint8_t *p, size_t n)
 		if (p[i])
 			return false;
 	return true;
-}
-
-/* Lines of /proc/self/maps: the kernel mappings vm.max_map_count counts. */
-static size_t mappings(void)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	size_t n = 0;
-	int c;
-
-	assert_non_null(f);
-	while ((c = fgetc(f)) != EOF)
-		n += c == '\n';
-	fclose(f);
-	return n;
 }
 
 static void test_put_copies_the_secret_into_a_zeroed_slot(void **state)

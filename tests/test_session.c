@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "procmaps.h"
 #include "secretpool.h"
 #include "session.h"
 #include "wire_mesh.h"
@@ -426,19 +427,6 @@ static void test_replay_cache_is_bounded(void **state)
 	/* the documented trade-off: memory stays bounded, the oldest goes */
 	assert_int_equal(accept_any(*state, first, flen), 0);
 	free(first);
-}
-
-static size_t mappings(void)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	size_t n = 0;
-	int c;
-
-	assert_non_null(f);
-	while ((c = fgetc(f)) != EOF)
-		n += c == '\n';
-	fclose(f);
-	return n;
 }
 
 /* Issue 13: each session's keys and each handshake's ephemeral secret had
