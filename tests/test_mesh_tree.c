@@ -1366,7 +1366,7 @@ static void restart(struct net *net, int i)
 	mesh_close(p->mesh);
 	apply_close(p->apply);
 	store_close(p->store);
-	snprintf(path, sizeof path, "%s/%s", net->dir, p->name);
+	assert_true(snprintf(path, sizeof path, "%s/%s", net->dir, p->name) < (int)sizeof path);
 	assert_int_equal(store_open(&p->store, path, 64ull << 20, err, sizeof err), 0);
 	assert_int_equal(apply_open(&p->apply, p->store), 0);
 	struct config *cfg = peer_cfg(net, i);
