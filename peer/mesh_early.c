@@ -186,6 +186,8 @@ void mesh_early_take(struct mesh *m, struct nb *nb, struct mesh_early_item **ite
 {
 	*items = NULL;
 	*n = 0;
+	if (!m->early_on)
+		return; /* off (the default): no queue, and no lock per message */
 	pthread_mutex_lock(&m->lock);
 	struct mesh_early *e = nb->early;
 	/* the envelopes change owner; the queue's array stays for the next */
@@ -223,6 +225,8 @@ bool mesh_early_logged(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYT
 {
 	bool yes = false;
 
+	if (!m->early_on)
+		return false; /* off (the default): the log export's hot path takes no lock for it */
 	pthread_mutex_lock(&m->lock);
 	struct mesh_early *e = nb->early;
 	if (e) {
