@@ -111,62 +111,74 @@ static void test_bad_arguments_are_refused(void **state)
 	secretpool_free(p);
 }
 
-/* Secrets are read-only: a stray write faults (in a child, which dies of it). */
-static void test_a_stray_write_faults(void **state)
+/* Runs fn(arg) in a child and answers the signal it died of (0: it
+ * exited) - for what must kill the process: a stray write, a bad release. */
+static int child_dies_of(void (*fn)(void *), void *arg)
 {
-	struct secretpool *p;
-	const uint8_t *a;
-	uint8_t k[32] = {7};
 	int status;
-	(void)state;
-
-	assert_int_equal(secretpool_new(&p, 0, 4), 0);
-	assert_int_equal(secretpool_put(p, k, sizeof k, &a), 0);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		signal(SIGSEGV, SIG_DFL); /* cmocka's handler would catch it */
-		((volatile uint8_t *)a)[0] = 1;
+		signal(SIGSEGV, SIG_DFL); /* cmocka's handlers would catch them */
+		signal(SIGABRT, SIG_DFL);
+		fn(arg);
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFSIGNALED(status));
-	assert_int_equal(WTERMSIG(status), SIGSEGV);
-	assert_int_equal(a[0], 7);
-	secretpool_release(p, a);
-	secretpool_free(p);
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+struct held {
+	struct secretpool *p;
+	const uint8_t *a;
+};
+
+static void write_to_slot(void *arg)
+{
+	((volatile uint8_t *)((struct held *)arg)->a)[0] = 1;
+}
+
+static void release_twice(void *arg)
+{
+	struct held *h = arg;
+	secretpool_release(h->p, h->a);
+	secretpool_release(h->p, h->a);
+}
+
+static void release_inside_a_slot(void *arg)
+{
+	struct held *h = arg;
+	secretpool_release(h->p, h->a + 1); /* inside the arena, not a slot */
+}
+
+/* Secrets are read-only: a stray write faults (in a child, which dies of it). */
+static void test_a_stray_write_faults(void **state)
+{
+	struct held h;
+	uint8_t k[32] = {7};
+	(void)state;
+
+	assert_int_equal(secretpool_new(&h.p, 0, 4), 0);
+	assert_int_equal(secretpool_put(h.p, k, sizeof k, &h.a), 0);
+	assert_int_equal(child_dies_of(write_to_slot, &h), SIGSEGV);
+	assert_int_equal(h.a[0], 7);
+	secretpool_release(h.p, h.a);
+	secretpool_free(h.p);
 }
 
 /* A slot given back twice, or a pointer the pool never gave, is a bug: abort. */
 static void test_double_release_aborts(void **state)
 {
-	struct secretpool *p;
-	const uint8_t *a;
+	struct held h;
 	uint8_t k[32] = {7};
-	int status;
 	(void)state;
 
-	assert_int_equal(secretpool_new(&p, 0, 4), 0);
-	assert_int_equal(secretpool_put(p, k, sizeof k, &a), 0);
-	for (int c = 0; c < 2; c++) {
-		pid_t pid = fork();
-		assert_true(pid >= 0);
-		if (pid == 0) {
-			signal(SIGABRT, SIG_DFL);
-			if (c == 0) {
-				secretpool_release(p, a);
-				secretpool_release(p, a);
-			} else {
-				secretpool_release(p, a + 1); /* inside the arena, not a slot */
-			}
-			_exit(0);
-		}
-		assert_int_equal(waitpid(pid, &status, 0), pid);
-		assert_true(WIFSIGNALED(status));
-		assert_int_equal(WTERMSIG(status), SIGABRT);
-	}
-	secretpool_release(p, a);
-	secretpool_free(p);
+	assert_int_equal(secretpool_new(&h.p, 0, 4), 0);
+	assert_int_equal(secretpool_put(h.p, k, sizeof k, &h.a), 0);
+	assert_int_equal(child_dies_of(release_twice, &h), SIGABRT);
+	assert_int_equal(child_dies_of(release_inside_a_slot, &h), SIGABRT);
+	secretpool_release(h.p, h.a);
+	secretpool_free(h.p);
 }
 
 /* The point of the pool (issue 13): 20,000 secrets cost a few arenas' mappings,
