@@ -898,7 +898,7 @@ static int cmd_watch(int argc, char **argv)
 		for (size_t i = 0; i < resp.n_events && !watch_stop; i++) {
 			const struct wire_watch_event *e = &resp.events[i];
 			char at[TIMEFMT_LEN];
-			timefmt_rfc3339(e->at, at);
+			timefmt_rfc3339(e->at_us / 1000000, at); /* text keeps whole seconds */
 			if (opt_json) {
 				if ((rv = print_json(jsonout_watch_event(e))) != 0)
 					watch_stop = 1;

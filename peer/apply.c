@@ -407,7 +407,7 @@ static void events_change(void *arg, const struct apply_change *c)
 	if (is_statement(c->ind))
 		return;
 	/* the same local confidence query answers with (the record's, after the cap) */
-	events_push(arg, c->kind, c->ind, c->confidence, c->id, c->from, c->at);
+	events_push(arg, c->kind, c->ind, c->confidence, c->id, c->from);
 }
 
 int apply_subscribe_events(struct apply *a, struct events *events)

@@ -835,7 +835,7 @@ static void do_watch(const struct control_env *env, const struct wire_request *r
 				continue;
 			struct wire_watch_event *w = &resp->events[resp->n_events++];
 			w->seq = e->seq;
-			w->at = e->at;
+			w->at_us = e->at_us;
 			snprintf(w->type, sizeof w->type, "%s", events_type_name(e->type));
 			w->signal.ind = e->ind;
 			w->signal.local_confidence = e->local_confidence;

@@ -1,5 +1,6 @@
 /* events.c - a bounded ring of applied changes for live watchers. */
 #include "events.h"
+#include "timefmt.h"
 #include "trace.h"
 
 #include <errno.h>
@@ -48,7 +49,7 @@ void events_free(struct events *e)
 }
 
 void events_push(struct events *e, enum event_type type, const struct am_indicator *ind, uint8_t local_confidence,
-                 const uint8_t id[AM_ID_BYTES], const char *from, uint64_t at)
+                 const uint8_t id[AM_ID_BYTES], const char *from)
 {
 	if (!e)
 		return;
@@ -56,7 +57,8 @@ void events_push(struct events *e, enum event_type type, const struct am_indicat
 	struct event *ev = &e->ring[e->head % e->cap];
 	ev->seq = ++e->head;
 	ev->type = type;
-	ev->at = at;
+	/* under the lock: stamps rise with seq (unless the clock is set back) */
+	ev->at_us = timefmt_now_us();
 	ev->ind = *ind;
 	ev->local_confidence = local_confidence;
 	memcpy(ev->id, id, AM_ID_BYTES);

@@ -8,6 +8,14 @@
  * already overwritten gets AM_EOVERRUN and is dropped with a message - it
  * can never back up ingest, which is the point of pulling rather than
  * pushing to watchers.
+ *
+ * Each event carries when it entered the feed (at_us), stamped by
+ * events_push itself from CLOCK_REALTIME in microseconds: the feed's
+ * producer is apply.c's subscriber, which runs right after the change's
+ * durable commit, so at_us is the moment this peer held the change. That
+ * is what times a change's spread (tests/bench/mesh_bench.sh reads it from
+ * `amesh watch --json` on every peer, issue 13) without a watcher stamping
+ * lines as it reads them - which measured its own scheduling too.
  */
 #ifndef AMESH_EVENTS_H
 #define AMESH_EVENTS_H
@@ -19,7 +27,7 @@ enum event_type { EVENT_NEW = 1, EVENT_UPDATED, EVENT_WITHDRAWN, EVENT_EXPIRED }
 struct event {
 	uint64_t seq;               /* 1, 2, ... in the order applied */
 	enum event_type type;
-	uint64_t at;                /* Unix seconds */
+	uint64_t at_us;             /* Unix microseconds (CLOCK_REALTIME) it entered the feed */
 	struct am_indicator ind;
 	uint8_t id[AM_ID_BYTES];
 	char from[64];              /* neighbour, "" = local or the sweep */
@@ -30,10 +38,11 @@ struct events;
 
 int events_new(struct events **out, size_t capacity);
 void events_free(struct events *e);
-/* Appends (thread-safe, O(1), never blocks on watchers). NULL e is a no-op,
- * so code paths without a feed need no checks. */
+/* Appends (thread-safe, O(1), never blocks on watchers) and stamps the
+ * event's at_us with the time now. NULL e is a no-op, so code paths
+ * without a feed need no checks. */
 void events_push(struct events *e, enum event_type type, const struct am_indicator *ind, uint8_t local_confidence,
-                 const uint8_t id[AM_ID_BYTES], const char *from, uint64_t at);
+                 const uint8_t id[AM_ID_BYTES], const char *from);
 /* Copies up to max events with seq > after into out, waiting up to wait_ms
  * for the first. after == UINT64_MAX means "from now": returns 0 events
  * and the current head. Returns the count (>= 0), or AM_EOVERRUN when event

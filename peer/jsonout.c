@@ -73,6 +73,13 @@ json_t *jsonout_time(uint64_t unix_secs)
 	return json_string(t);
 }
 
+json_t *jsonout_time_us(uint64_t unix_us)
+{
+	char t[TIMEFMT_LEN];
+	timefmt_rfc3339_us(unix_us, t);
+	return json_string(t);
+}
+
 /* Fixed decimals, as the text output shows them: 0.5, 89.0, 0.4500. */
 static json_t *real_rounded(double v, int decimals)
 {
@@ -265,7 +272,7 @@ json_t *jsonout_peer(const struct wire_peer *p)
 json_t *jsonout_watch_event(const struct wire_watch_event *e)
 {
 	return json_pack("{s:I, s:s, s:o, s:o, s:o}", "seq", (json_int_t)e->seq, "event", e->type,
-	                 "at", jsonout_time(e->at), "from", jsonout_string(e->from),
+	                 "at", jsonout_time_us(e->at_us), "from", jsonout_string(e->from),
 	                 "signal", jsonout_signal(&e->signal));
 }
 

@@ -30,6 +30,9 @@ json_t *jsonout_string(const char *s);
 
 /* RFC 3339 UTC time with seconds ("2026-11-23T18:00:00Z") as a string. */
 json_t *jsonout_time(uint64_t unix_secs);
+/* The same with microseconds ("2026-11-23T18:00:00.000250Z"): the watch
+ * feed's "at", which times a change's spread (events.h). */
+json_t *jsonout_time_us(uint64_t unix_us);
 
 json_t *jsonout_signal(const struct wire_signal *s);
 /* {"name","normalised","error"?,"signals":[...],"verdicts":[...]} */
@@ -38,6 +41,8 @@ json_t *jsonout_status(const struct wire_status *s, const char *public_key_line)
 json_t *jsonout_peer(const struct wire_peer *p);
 /* One zone of `amesh rpz' with its secondaries (those of secs[0..n) for it). */
 json_t *jsonout_rpz_zone(const struct wire_rpz_zone *z, const struct wire_rpz_secondary *secs, size_t n);
+/* {"seq","event","at" (RFC 3339 with microseconds: when the change entered
+ * the feed, after its durable commit),"from","signal"} */
 json_t *jsonout_watch_event(const struct wire_watch_event *e);
 json_t *jsonout_audit_record(const struct audit_record *r);
 /* One dispute (issue 14): {"id","indicator_id","domain","category",

@@ -206,6 +206,21 @@ void timefmt_rfc3339(uint64_t unix_secs, char out[TIMEFMT_LEN])
 		snprintf(out, TIMEFMT_LEN, "(invalid time)");
 }
 
+void timefmt_rfc3339_us(uint64_t unix_us, char out[TIMEFMT_LEN])
+{
+	struct tm tm;
+	time_t t = (time_t)(unix_us / 1000000);
+	size_t n;
+
+	/* 20 characters before the fraction, 27 with it: TIMEFMT_LEN is 32 */
+	if (gmtime_r(&t, &tm) == NULL || (n = strftime(out, TIMEFMT_LEN, "%Y-%m-%dT%H:%M:%S", &tm)) == 0 ||
+	    n + 9 > TIMEFMT_LEN) {
+		snprintf(out, TIMEFMT_LEN, "(invalid time)");
+		return;
+	}
+	snprintf(out + n, TIMEFMT_LEN - n, ".%06uZ", (unsigned)(unix_us % 1000000));
+}
+
 void timefmt_duration(uint64_t secs, char out[TIMEFMT_LEN])
 {
 	/* Days at most, not weeks: "14d" reads better than "2w" in listings. */
@@ -235,4 +250,13 @@ uint64_t timefmt_now(void)
 {
 	time_t t = time(NULL);
 	return t < 0 ? 0 : (uint64_t)t;
+}
+
+uint64_t timefmt_now_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }

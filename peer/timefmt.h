@@ -25,10 +25,17 @@ int timefmt_parse_size(const char *s, uint64_t *bytes);
 
 /* "2026-11-23T18:00:00Z" */
 void timefmt_rfc3339(uint64_t unix_secs, char out[TIMEFMT_LEN]);
+/* With the microseconds, always six digits: "2026-11-23T18:00:00.000250Z"
+ * (for stamps that time a hop, such as the watch feed's; issue 13).
+ * timefmt_parse_rfc3339 reads it back to the second. */
+void timefmt_rfc3339_us(uint64_t unix_us, char out[TIMEFMT_LEN]);
 /* Compact duration, largest units first: "7d", "1d2h", "45s", "0s". */
 void timefmt_duration(uint64_t secs, char out[TIMEFMT_LEN]);
 
 /* Wall clock in Unix seconds. */
 uint64_t timefmt_now(void);
+/* Wall clock (CLOCK_REALTIME, as bash's $EPOCHREALTIME) in Unix
+ * microseconds. */
+uint64_t timefmt_now_us(void);
 
 #endif

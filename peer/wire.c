@@ -1250,7 +1250,8 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 		for (size_t i = 0; i < r->n_events; i++) {
 			amesh__v1__watch_event__init(&wev[i]);
 			wev[i].seq = r->events[i].seq;
-			wev[i].at = r->events[i].at;
+			wev[i].at = r->events[i].at_us / 1000000;
+			wev[i].at_us = r->events[i].at_us;
 			wev[i].type = (char *)r->events[i].type;
 			wev[i].from = (char *)r->events[i].from;
 			signal_to_pb(&r->events[i].signal, &wsig[i]);
@@ -1582,7 +1583,10 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 			if (!e->signal || signal_from_pb(e->signal, &r->events[i].signal) != 0)
 				goto bad;
 			r->events[i].seq = e->seq;
-			r->events[i].at = e->at;
+			/* a daemon older than at_us sends seconds only */
+			if (e->at_us == 0 && e->at > UINT64_MAX / 1000000)
+				goto bad;
+			r->events[i].at_us = e->at_us ? e->at_us : e->at * 1000000;
 			copy_str(r->events[i].type, sizeof r->events[i].type, e->type);
 			copy_str(r->events[i].from, sizeof r->events[i].from, e->from);
 			r->n_events = i + 1;

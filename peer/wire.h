@@ -270,7 +270,9 @@ struct wire_allow_source {
 };
 
 struct wire_watch_event {
-	uint64_t seq, at;
+	uint64_t seq;
+	uint64_t at_us; /* Unix microseconds it entered the feed (events.h); on the wire as
+	                 * at_us and, for older clients, at (seconds) */
 	char type[16];
 	struct wire_signal signal;
 	char from[64];

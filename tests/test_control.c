@@ -34,6 +34,7 @@ struct fixture {
 	char dir[64];
 	struct store *store;
 	struct apply *apply;
+	struct events *feed; /* the watch feed of every commit, as the daemon subscribes it */
 	struct config cfg;
 	struct keyfile_secret key;
 	struct control_env env;
@@ -56,7 +57,8 @@ static int setup(void **state)
 	f->cfg.max_lifetime = 90 * 86400;
 	f->cfg.default_tlp = AM_TLP_GREEN;
 	crypto_sign_keypair(f->key.pk, f->key.sk);
-	if (apply_open(&f->apply, f->store) != 0)
+	if (apply_open(&f->apply, f->store) != 0 || events_new(&f->feed, 4096) != 0 ||
+	    apply_subscribe_events(f->apply, f->feed) != 0)
 		return -1;
 	f->env = (struct control_env){.store = f->store, .cfg = &f->cfg, .key = &f->key,
 	                              .started_at = timefmt_now(), .apply = f->apply};
@@ -69,6 +71,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	char cmd[128];
 	apply_close(f->apply);
+	events_free(f->feed);
 	store_close(f->store);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
 	if (system(cmd) != 0)
@@ -367,7 +370,7 @@ static void test_watch_answers_what_came_filtered_and_paged(void **state)
 		ind.category = i == 2 ? AM_CAT_PHISHING : AM_CAT_SPAM;
 		ind.confidence = 50;
 		id[0] = (uint8_t)i;
-		events_push(ev, EVENT_NEW, &ind, 50, id, "b", 1000 + (uint64_t)i);
+		events_push(ev, EVENT_NEW, &ind, 50, id, "b");
 	}
 	/* one match among the first page */
 	watch(f, 0, AM_CAT_PHISHING, &resp);
@@ -399,6 +402,34 @@ static void test_watch_answers_what_came_filtered_and_paged(void **state)
 	wire_response_clear(&resp);
 	f->env.events = NULL;
 	events_free(ev);
+}
+
+/* A submission's watch event says when it entered the feed - after its
+ * durable commit, before the answer - to the microsecond, through the
+ * control socket's encoding (issue 13 times a change's spread with it). */
+static void test_watch_event_is_stamped_at_the_commit_in_microseconds(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+	uint64_t from;
+
+	f->env.events = f->feed;
+	struct wire_request req = {.op = WIRE_OP_WATCH, .after = UINT64_MAX};
+	roundtrip(f, &req, &resp);
+	from = resp.head;
+	wire_response_clear(&resp);
+	uint64_t t0 = timefmt_now_us();
+	assert_int_equal(submit(f, "stamped.example", AM_CAT_SPAM, 40, 3600, &resp), 0);
+	uint64_t t1 = timefmt_now_us();
+	wire_response_clear(&resp);
+	watch(f, from, 0, &resp);
+	assert_int_equal(resp.n_events, 1);
+	assert_string_equal(resp.events[0].signal.ind.domain, "stamped.example");
+	if (resp.events[0].at_us < t0 || resp.events[0].at_us > t1)
+		fail_msg("stamped %llu, not within the submission's %llu..%llu", (unsigned long long)resp.events[0].at_us,
+		         (unsigned long long)t0, (unsigned long long)t1);
+	wire_response_clear(&resp);
+	f->env.events = NULL;
 }
 
 static void test_ipc_server_round_trip_and_permissions(void **state)
@@ -809,6 +840,7 @@ int main(void)
 		cmocka_unit_test(test_status_reports_identity_and_counts),
 		cmocka_unit_test(test_bad_requests_get_error_responses),
 		cmocka_unit_test(test_watch_answers_what_came_filtered_and_paged),
+		cmocka_unit_test(test_watch_event_is_stamped_at_the_commit_in_microseconds),
 		cmocka_unit_test(test_ipc_server_round_trip_and_permissions),
 		cmocka_unit_test(test_close_while_clients_hammer),
 		cmocka_unit_test(test_client_that_never_reads_cannot_stall),

@@ -107,6 +107,24 @@ static void test_reals_are_short_and_null_is_null(void **state)
 	free(s);
 }
 
+/* A watch event's "at" times a change's spread (issue 13): microseconds,
+ * not whole seconds. */
+static void test_watch_event_at_has_microseconds(void **state)
+{
+	struct wire_watch_event e;
+	(void)state;
+	memset(&e, 0, sizeof e);
+	e.seq = 9;
+	e.at_us = 1795456800000250ull;
+	strcpy(e.type, "new");
+	strcpy(e.from, "b");
+	snprintf(e.signal.ind.domain, sizeof e.signal.ind.domain, "evil.example");
+	e.signal.ind.category = AM_CAT_SPAM;
+	char *s = print(jsonout_watch_event(&e));
+	assert_non_null(strstr(s, "{\"seq\":9,\"event\":\"new\",\"at\":\"2026-11-23T18:00:00.000250Z\",\"from\":\"b\","));
+	free(s);
+}
+
 static void test_print_reports_a_failed_build(void **state)
 {
 	(void)state;
@@ -120,6 +138,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_utf8_becomes_replacement_characters),
 		cmocka_unit_test(test_signal_fields_in_documented_order),
 		cmocka_unit_test(test_reals_are_short_and_null_is_null),
+		cmocka_unit_test(test_watch_event_at_has_microseconds),
 		cmocka_unit_test(test_print_reports_a_failed_build),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -202,6 +202,34 @@ static void test_rfc3339_round_trips(void **state)
 	}
 }
 
+/* The watch feed's stamp (issue 13): six digits of microseconds, always,
+ * and still a time timefmt_parse_rfc3339 reads (to the second). */
+static void test_rfc3339_us_prints(void **state)
+{
+	static const struct {
+		uint64_t us;
+		const char *want;
+	} t[] = {
+		{ 0, "1970-01-01T00:00:00.000000Z" },
+		{ 1795456800000250ull, "2026-11-23T18:00:00.000250Z" },
+		{ 1795456800999999ull, "2026-11-23T18:00:00.999999Z" },
+		{ 1835438400123456ull, "2028-02-29T12:00:00.123456Z" },
+	};
+	char out[TIMEFMT_LEN];
+	uint64_t back;
+
+	(void)state;
+	for (size_t i = 0; i < N(t); i++) {
+		timefmt_rfc3339_us(t[i].us, out);
+		assert_string_equal(out, t[i].want);
+		assert_int_equal(timefmt_parse_rfc3339(out, &back), 0);
+		assert_int_equal(back, t[i].us / 1000000);
+	}
+	/* far beyond any date: still a terminated string in the buffer */
+	timefmt_rfc3339_us(UINT64_MAX, out);
+	assert_true(strlen(out) < TIMEFMT_LEN);
+}
+
 static void test_duration_prints(void **state)
 {
 	static const struct {
@@ -252,6 +280,18 @@ static void test_now_is_wall_clock(void **state)
 	assert_true(now > 1700000000); /* after 2023: the clock is set */
 }
 
+static void test_now_us_is_the_wall_clock_in_microseconds(void **state)
+{
+	struct timespec a, b;
+
+	(void)state;
+	clock_gettime(CLOCK_REALTIME, &a);
+	uint64_t us = timefmt_now_us();
+	clock_gettime(CLOCK_REALTIME, &b);
+	assert_true(us >= (uint64_t)a.tv_sec * 1000000 + (uint64_t)a.tv_nsec / 1000);
+	assert_true(us <= (uint64_t)b.tv_sec * 1000000 + (uint64_t)b.tv_nsec / 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +303,8 @@ int main(void)
 		cmocka_unit_test(test_size_refuses),
 		cmocka_unit_test(test_rfc3339_prints),
 		cmocka_unit_test(test_rfc3339_round_trips),
+		cmocka_unit_test(test_rfc3339_us_prints),
+		cmocka_unit_test(test_now_us_is_the_wall_clock_in_microseconds),
 		cmocka_unit_test(test_duration_prints),
 		cmocka_unit_test(test_duration_round_trips),
 		cmocka_unit_test(test_now_is_wall_clock),

@@ -345,6 +345,52 @@ static void test_response_error_round_trip(void **state)
 	assert_string_equal(out.error, "`co.uk': public suffix");
 }
 
+/* A watch event keeps its microseconds across the control socket; from a
+ * daemon older than at_us (only the seconds in `at') it reads as those
+ * seconds. The old daemon is made by renumbering at_us (field 6) to a field
+ * nobody knows, which protobuf skips. */
+static void test_response_round_trip_watch_keeps_microseconds(void **state)
+{
+	struct wire_response in, out;
+	struct wire_watch_event ev;
+	uint8_t *buf;
+	size_t len;
+	char err[AM_ERRLEN];
+	const uint64_t at_us = 1795456800000250ull;
+	(void)state;
+
+	memset(&in, 0, sizeof in);
+	memset(&ev, 0, sizeof ev);
+	in.protocol = AM_CONTROL_PROTOCOL;
+	in.op = WIRE_OP_WATCH;
+	ev.seq = 3;
+	ev.at_us = at_us;
+	strcpy(ev.type, "new");
+	ev.signal.ind = sample();
+	ev.signal.ind.withdrawn = false;
+	in.events = &ev;
+	in.n_events = 1;
+	in.head = 3;
+	assert_int_equal(wire_response_pack(&in, &buf, &len), 0);
+	assert_int_equal(wire_response_unpack(buf, len, &out, err, sizeof err), 0);
+	assert_int_equal(out.n_events, 1);
+	assert_int_equal(out.events[0].seq, 3);
+	assert_int_equal(out.events[0].at_us, at_us);
+	wire_response_clear(&out);
+
+	uint8_t tag[12];
+	size_t n = bytes_put_varint(tag, 6 << 3);
+	n += bytes_put_varint(tag + n, at_us);
+	uint8_t *p = memmem(buf, len, tag, n);
+	assert_non_null(p);
+	*p = 15 << 3;
+	assert_int_equal(wire_response_unpack(buf, len, &out, err, sizeof err), 0);
+	assert_int_equal(out.n_events, 1);
+	assert_int_equal(out.events[0].at_us, at_us / 1000000 * 1000000);
+	wire_response_clear(&out);
+	free(buf);
+}
+
 /* --- sync batches (wire_sync.h): indicators split, origins once --- */
 
 /* An indicator envelope of origin key k (all bytes k), with a body and a
@@ -699,6 +745,7 @@ int main(void)
 		cmocka_unit_test(test_request_rejects_nul_in_name_and_garbage),
 		cmocka_unit_test(test_response_round_trip_query),
 		cmocka_unit_test(test_response_error_round_trip),
+		cmocka_unit_test(test_response_round_trip_watch_keeps_microseconds),
 		cmocka_unit_test(test_sync_batch_sends_each_origin_once_and_round_trips),
 		cmocka_unit_test(test_sync_item_shapes_are_checked),
 		cmocka_unit_test(test_sync_tree_hop_counts_round_trip_and_are_checked),

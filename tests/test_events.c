@@ -1,0 +1,98 @@
+/* test_events.c - the watch feed's ring: order, overrun, and the time each change entered it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "events.h"
+#include "timefmt.h"
+
+static void push(struct events *e, const char *domain)
+{
+	struct am_indicator ind;
+	uint8_t id[AM_ID_BYTES] = {0};
+
+	memset(&ind, 0, sizeof ind);
+	strcpy(ind.domain, domain);
+	ind.category = AM_CAT_SPAM;
+	events_push(e, EVENT_NEW, &ind, 50, id, "b");
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+/* The stamp is the moment of the push, in microseconds of the same clock
+ * a benchmark reads ($EPOCHREALTIME): two pushes a few milliseconds apart
+ * differ by those milliseconds, not by 0 or a whole second. */
+static void test_push_stamps_the_time_in_microseconds(void **state)
+{
+	struct events *e;
+	struct event got[4];
+	uint64_t head;
+
+	(void)state;
+	assert_int_equal(events_new(&e, 8), 0);
+	uint64_t before = timefmt_now_us();
+	push(e, "a.example");
+	uint64_t between = timefmt_now_us();
+	sleep_ms(3);
+	push(e, "b.example");
+	uint64_t after = timefmt_now_us();
+	assert_int_equal(events_wait(e, 0, got, 4, 0, &head), 2);
+	assert_true(got[0].at_us >= before && got[0].at_us <= between);
+	assert_true(got[1].at_us >= between + 3000 && got[1].at_us <= after);
+	assert_true(got[1].at_us - got[0].at_us >= 3000);
+	assert_true(got[1].at_us - got[0].at_us < 1000000);
+	assert_true(got[0].at_us / 1000000 > 1700000000); /* Unix time, not a monotonic clock */
+	events_free(e);
+}
+
+static void test_order_overrun_and_from_now(void **state)
+{
+	struct events *e;
+	struct event got[8];
+	uint64_t head;
+	char d[32];
+
+	(void)state;
+	assert_int_equal(events_new(&e, 4), 0);
+	assert_int_equal(events_wait(e, UINT64_MAX, got, 8, 0, &head), 0);
+	assert_int_equal(head, 0);
+	for (int i = 1; i <= 6; i++) {
+		snprintf(d, sizeof d, "d%d.example", i);
+		push(e, d);
+	}
+	/* 1 and 2 were overwritten: a watcher after 0 fell behind */
+	assert_int_equal(events_wait(e, 0, got, 8, 0, &head), AM_EOVERRUN);
+	assert_int_equal(head, 6);
+	assert_int_equal(events_wait(e, 2, got, 8, 0, &head), 4);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(got[i].seq, (uint64_t)i + 3);
+		snprintf(d, sizeof d, "d%d.example", i + 3);
+		assert_string_equal(got[i].ind.domain, d);
+		assert_string_equal(got[i].from, "b");
+		if (i)
+			assert_true(got[i].at_us >= got[i - 1].at_us);
+	}
+	assert_int_equal(events_wait(e, 6, got, 8, 0, &head), 0); /* nothing new, no wait */
+	events_push(NULL, EVENT_NEW, &got[0].ind, 1, got[0].id, ""); /* no feed: a no-op */
+	events_free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_push_stamps_the_time_in_microseconds),
+		cmocka_unit_test(test_order_overrun_and_from_now),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
