@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mesh_tree.h"
 #include "trace.h"
 
 #define NIL UINT32_MAX
@@ -133,14 +134,15 @@ bool mesh_early_offer(struct mesh *m, const struct nb *from, const struct store_
 	for (size_t k = 0; k < m->n_nbs; k++) {
 		struct nb *nb = m->nbs[k];
 		/* live and eager: a lazy link gets the id from the log export */
-		if (nb == from || nb->removed || nb->state != MESH_UP || nb->lazy)
+		if (nb == from || nb->removed || nb->state != MESH_UP)
 			continue;
 		struct mesh_early *e = early_of(nb);
 		if (!e)
 			continue; /* out of memory: the log export sends them */
 		for (size_t i = 0; i < n; i++) {
 			const struct store_update *x = &u[i];
-			if (!fresh[i] || e->n_q >= MESH_EARLY_QUEUE_MAX || sent_find(e, x->id) != NIL || queued(e, x->id))
+			if (!fresh[i] || e->n_q >= MESH_EARLY_QUEUE_MAX || sent_find(e, x->id) != NIL || queued(e, x->id) ||
+			    mesh_tree_lazy_locked(m, nb, x->ind->origin, TREE_OUT))
 				continue;
 			if (e->n_q == e->cap_q) {
 				size_t cap = e->cap_q ? 2 * e->cap_q : 16;

@@ -21,7 +21,6 @@ struct collect_ctx {
 	const struct policy_export *exp;
 	struct wire_batch *batch;
 	struct wire_tree *tree;         /* ids of what goes lazily; NULL = bodies only */
-	bool lazy;                      /* nb->lazy when the scan began */
 	uint64_t now;
 	uint64_t want_seq;              /* a graft's answer: only this record */
 	const uint8_t *want_id;
@@ -153,7 +152,7 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	 * goes exactly where its body could go, and nowhere else. Ahead of the
 	 * commit, bodies go only where the log would send a body; and the log
 	 * announces by id what went ahead of it. */
-	bool as_id = mesh_tree_as_id(c->m, c->lazy, rec->received_at, c->now);
+	bool as_id = mesh_tree_as_id(c->m, c->nb, rec->ind.origin, rec->received_at, c->now);
 	if (c->early && as_id)
 		return 0;
 	bool went_early = false;
@@ -176,6 +175,8 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	c->sent++;
 	if (c->early)
 		mesh_early_sent(c->m, (struct nb *)c->nb, rec->id, c->early_sent);
+	if (c->want_id)
+		mesh_tree_answered(c->m, (struct nb *)c->nb, rec->ind.origin); /* a graft's answer (mesh_tree.h) */
 	/* held: a batch's records go down with one write (mesh_audit_release) */
 	mesh_audit_hold(c->m, "relayed", &rec->ind, c->nb->name, NULL,
 	                rec->ind.withdrawn ? "withdrawal" : NULL);
@@ -193,9 +194,6 @@ int mesh_export_collect(struct mesh *m, struct nb *nb, const struct policy_expor
 	struct store_stats st;
 	int rv;
 
-	pthread_mutex_lock(&m->lock);
-	c.lazy = nb->lazy;
-	pthread_mutex_unlock(&m->lock);
 
 	rv = store_changes(m->store, from, MESH_SCAN_MAX, collect_cb, &c);
 	mesh_audit_release(m);
@@ -226,9 +224,6 @@ int mesh_export_early(struct mesh *m, struct nb *nb, const struct policy_export 
 	mesh_early_take(m, nb, &items, &n);
 	if (!n)
 		return 0;
-	pthread_mutex_lock(&m->lock);
-	c.lazy = nb->lazy;
-	pthread_mutex_unlock(&m->lock);
 	for (size_t i = 0; i < n && !c.full; i++) {
 		/* the record as it will be stored: export's one check decides */
 		struct store_rec rec = {.ind = items[i].ind, .received_at = c.now, .first_issued = items[i].ind.issued_at,

@@ -40,6 +40,7 @@
 #include "session.h"
 #include "sighting.h"
 #include "statement.h"
+#include "tree_origins.h"
 #include "wire_sync.h"
 
 #define SERVER_WORKERS_MIN 4
@@ -118,6 +119,10 @@ struct nb {
 	bool lazy;              /* we send them ids, not bodies (they pruned us) */
 	bool lazy_in;           /* they send us ids (we pruned them, no graft since) */
 	bool prune_out;         /* to tell them: send us ids only */
+	/* a tree per origin (mesh_tree.h): the origins to tell them to send
+	 * us ids only for (WIRE_TREE_PRUNE_ORIGINS_MAX; allocated on first use) */
+	uint8_t (*prune_origins_out)[AM_KEY_BYTES];
+	size_t n_prune_origins_out;
 	bool eager_out;         /* to tell them: send us bodies again (Tree.eager:
 	                         * their path is shorter, mesh_tree.h) */
 	unsigned shorter_streak; /* changes in a row they offered by a shorter path */
@@ -246,6 +251,11 @@ struct mesh {
 
 	/* The broadcast tree (mesh_tree.h). */
 	struct plumtree *tree;
+	/* a tree per origin (mesh_tree.h, tree_origins.h; AMESH_TREE_PER_ORIGIN):
+	 * each origin's lazy links, under lock; nb->lazy and nb->lazy_in then
+	 * stand for the whole link (every origin) */
+	bool tree_per_origin;
+	struct tree_origins *tree_origins;
 	unsigned tree_graft_ms, tree_retry_ms;
 	uint64_t tree_live_s;      /* changes stored longer ago always go as bodies */
 	bool tree_off;             /* flooding: every link eager (AMESH_TREE=off) */

@@ -557,6 +557,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 	uint64_t now = timefmt_now();
 	double t0 = hist_now();
 	bool trusted_origin, tracked = false, *fresh = NULL;
+	uint8_t(*dup_origins)[AM_KEY_BYTES] = NULL; /* each ind_dups' origin: its tree is pruned (mesh_tree.h) */
 	int rv, ret = 0;
 
 	if (retry_ms)
@@ -598,7 +599,8 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 		u = calloc(b->n, sizeof *u);
 		res = calloc(b->n, sizeof *res);
 		fresh = calloc(b->n, sizeof *fresh);
-		if (!p || !pu || !u || !res || !fresh)
+		dup_origins = calloc(b->n, sizeof *dup_origins);
+		if (!p || !pu || !u || !res || !fresh || !dup_origins)
 			goto out;
 	}
 	/* first and second pass (sort_items, check_one): done ahead on the
@@ -655,7 +657,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			if (answer)
 				mesh_tree_held(m, q->id);
 			else if (!mesh_tree_duplicate(m, nb, q->id, it->hops + 1))
-				ind_dups++;
+				memcpy(dup_origins[ind_dups++], q->v.env.origin, AM_KEY_BYTES);
 			continue;
 		}
 		if (q->state == P_REJECT) {
@@ -770,11 +772,11 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			 * that prunes its link, the first is the path it took */
 			bool first = !tracked || fresh[i];
 			if (is_ind && res[i] >= 0 && first && (res[i] == 1 || tracked))
-				mesh_tree_received(m, nb, pu[i]->id, u[i].hops, answer); /* the path it took */
+				mesh_tree_received(m, nb, pu[i]->id, pu[i]->ind.origin, u[i].hops, answer); /* the path it took */
 			else if (res[i] >= 0)
 				mesh_tree_held(m, pu[i]->id);
 			if (is_ind && res[i] == 1 && !first && !answer && !mesh_tree_duplicate(m, nb, pu[i]->id, u[i].hops))
-				ind_dups++; /* came in second, yet committed first */
+				memcpy(dup_origins[ind_dups++], pu[i]->ind.origin, AM_KEY_BYTES); /* came in second, yet committed first */
 			if (res[i] == 1 && pu[i]->is_sighting) {
 				accepted++; /* no origin quota: a report is not an indicator */
 			} else if (res[i] == 1 && pu[i]->is_stmt) {
@@ -793,7 +795,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			} else if (res[i] == 0) {
 				dups++;
 				if (is_ind && !(tracked && fresh[i])) /* a first copy that lost the race prunes nothing */
-					ind_dups++;
+					memcpy(dup_origins[ind_dups++], pu[i]->ind.origin, AM_KEY_BYTES);
 			} else {
 				reject_item(m, nb, rejects, MESH_R_DECODE, &pu[i]->ind);
 			}
@@ -811,7 +813,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 	nb->cursor = c;
 	*taken = true;
 	if (!answer)
-		mesh_tree_duplicates(m, nb, ind_dups); /* an indicator we held: prune the link */
+		mesh_tree_duplicates(m, nb, (const uint8_t(*)[AM_KEY_BYTES])dup_origins, ind_dups); /* an indicator we held: prune the link (for its origin) */
 	if (tally) {
 		tally->accepted = accepted;
 		tally->duplicates = dups;
@@ -845,6 +847,7 @@ out:
 	free(u);
 	free(res);
 	free(fresh);
+	free(dup_origins);
 	return ret;
 }
 

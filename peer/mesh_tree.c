@@ -36,22 +36,88 @@ static void id_append(uint8_t (**arr)[AM_ID_BYTES], size_t *n, const uint8_t id[
 	memcpy((*arr)[(*n)++], id, AM_ID_BYTES);
 }
 
+/* nb's slot in the per-origin bitmaps: its index among our neighbours,
+ * which never moves (tree_origins.h). Caller holds m->lock. */
+static size_t slot_of(const struct mesh *m, const struct nb *nb)
+{
+	for (size_t i = 0; i < m->n_nbs; i++)
+		if (m->nbs[i] == nb)
+			return i;
+	return SIZE_MAX;
+}
+
+/* Is the link with nb lazy in direction dir for origin (NULL: for the
+ * whole link)? The whole-link flag (nb->lazy, nb->lazy_in) counts for
+ * every origin; with a tree per origin, so does origin's own bit. The one
+ * way to read the tree. Caller holds m->lock. */
+static bool is_lazy(struct mesh *m, const struct nb *nb, const uint8_t *origin, enum tree_dir dir)
+{
+	if (dir == TREE_OUT ? nb->lazy : nb->lazy_in)
+		return true;
+	return m->tree_per_origin && origin && m->tree_origins &&
+	       tree_origins_lazy(m->tree_origins, origin, slot_of(m, nb), dir);
+}
+
+/* The one way in for every change to the tree: the link with nb turns
+ * lazy or eager in direction dir, for origin - with a tree per origin, for
+ * that origin alone; otherwise (or origin NULL) for the whole link, and
+ * eager for the whole link also clears every origin's bit. Caller holds
+ * m->lock. */
+static void set_lazy(struct mesh *m, struct nb *nb, const uint8_t *origin, enum tree_dir dir, bool lazy)
+{
+	bool *flag = dir == TREE_OUT ? &nb->lazy : &nb->lazy_in;
+
+	if (m->tree_per_origin && origin && m->tree_origins) {
+		/* out of memory: nothing changes, the link stays eager for it */
+		(void)tree_origins_set(m->tree_origins, origin, slot_of(m, nb), dir, lazy);
+		if (!lazy)
+			*flag = false; /* a whole-link prune (a shared tree's) ends too */
+		return;
+	}
+	*flag = lazy;
+	if (!lazy && m->tree_origins)
+		tree_origins_clear_slot(m->tree_origins, slot_of(m, nb), dir);
+}
+
+/* Tell nb to send us ids only for origin (with a tree per origin), or for
+ * the whole link. Caller holds m->lock. */
+static void queue_prune(struct mesh *m, struct nb *nb, const uint8_t *origin)
+{
+	if (!m->tree_per_origin || !origin) {
+		nb->prune_out = true;
+		return;
+	}
+	for (size_t i = 0; i < nb->n_prune_origins_out; i++)
+		if (memcmp(nb->prune_origins_out[i], origin, AM_KEY_BYTES) == 0)
+			return;
+	if (nb->n_prune_origins_out >= WIRE_TREE_PRUNE_ORIGINS_MAX)
+		return; /* it is said again at the next duplicate */
+	if (!nb->prune_origins_out &&
+	    (nb->prune_origins_out = malloc((size_t)WIRE_TREE_PRUNE_ORIGINS_MAX * AM_KEY_BYTES)) == NULL)
+		return;
+	memcpy(nb->prune_origins_out[nb->n_prune_origins_out++], origin, AM_KEY_BYTES);
+}
+
 /* Our link with nb is to bring bodies again, and nb is to know: what
  * they send us turns eager, and a graft of id (answered if they can; NULL:
  * a graft asking for nothing, Tree.eager) makes what they send us eager on
  * their side too - and, as any graft, the link joins the tree both ways (a
  * direction left lazy here would leave them, for changes from our side,
  * reachable only through grafts of their own). Caller holds m->lock. */
-static void want_bodies(struct nb *nb, const uint8_t id[AM_ID_BYTES])
+static void want_bodies(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES])
 {
-	nb->lazy_in = false;
-	nb->lazy = false;
-	nb->prune_out = false;
+	nb->tree.grafts_out++;
 	if (id)
 		id_append(&nb->graft_out, &nb->n_graft_out, id);
-	else
+	if (m->tree_per_origin && id)
+		return; /* the id's origin is known when its body comes: that
+		         * origin's link turns eager then (mesh_tree_received) */
+	set_lazy(m, nb, NULL, TREE_IN, false);
+	set_lazy(m, nb, NULL, TREE_OUT, false);
+	nb->prune_out = false;
+	nb->n_prune_origins_out = 0;
+	if (!id)
 		nb->eager_out = true;
-	nb->tree.grafts_out++;
 }
 
 /* Our cursor over nb's log is to go back to before seq (0 = not known:
@@ -92,11 +158,11 @@ static void graft_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], 
 		 * again as bodies - under its export policy then, and a
 		 * duplicate costs no fsync. */
 		rewind_before(nb, seq);
-		want_bodies(nb, NULL); /* it cannot answer a graft of the id */
+		want_bodies(m, nb, NULL); /* it cannot answer a graft of the id */
 		g->n++;
 	} else if (nb) {
 		/* we want their bodies again */
-		want_bodies(nb, id);
+		want_bodies(m, nb, id);
 		g->n++;
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -171,13 +237,27 @@ int mesh_tree_open(struct mesh *m)
 	m->tree_retry_ms = MESH_TREE_RETRY_MS;
 	m->tree_live_s = MESH_TREE_LIVE_S;
 	m->tree_off = off && strcmp(off, "off") == 0;
+	const char *po = getenv("AMESH_TREE_PER_ORIGIN");
+	m->tree_per_origin = MESH_TREE_PER_ORIGIN;
+	if (po && po[0]) {
+		if (strcmp(po, "on") == 0 || strcmp(po, "off") == 0)
+			m->tree_per_origin = strcmp(po, "on") == 0;
+		else
+			log_warn("mesh: AMESH_TREE_PER_ORIGIN=%s is neither on nor off; using %s", po,
+			         MESH_TREE_PER_ORIGIN ? "on" : "off");
+	}
+	if (m->tree_per_origin && m->tree_shorter) {
+		log_warn("mesh: AMESH_TREE_SHORTER applies to the shared tree only: with a tree per origin each "
+		         "origin's first flood already chose its fastest paths; ignored");
+		m->tree_shorter = 0;
+	}
 	/* Off unless asked: on the quiet 2-core bench it was slower, not
 	 * faster (mesh_early.h says why), and it doubles the ids sent. */
 	const char *ct = getenv("AMESH_CUT_THROUGH");
 	m->early_on = ct && strcmp(ct, "on") == 0;
 	if (m->tree_off)
 		log_warn("mesh: AMESH_TREE=off: no broadcast tree, every link carries every body (flooding)");
-	if ((rv = plumtree_new(&m->tree)) != 0)
+	if ((rv = plumtree_new(&m->tree)) != 0 || (rv = tree_origins_new(&m->tree_origins, 0)) != 0)
 		return rv;
 	pthread_mutex_init(&m->tree_lock, NULL);
 	pthread_condattr_init(&ca);
@@ -226,10 +306,15 @@ void mesh_tree_close(struct mesh *m)
 	pthread_mutex_destroy(&m->tree_lock);
 	plumtree_free(m->tree);
 	m->tree = NULL;
+	tree_origins_free(m->tree_origins);
+	m->tree_origins = NULL;
 	for (size_t i = 0; i < m->n_nbs; i++) {
 		free(m->nbs[i]->graft_out);
 		free(m->nbs[i]->graft_in);
+		free(m->nbs[i]->prune_origins_out);
 		m->nbs[i]->graft_out = m->nbs[i]->graft_in = NULL;
+		m->nbs[i]->prune_origins_out = NULL;
+		m->nbs[i]->n_prune_origins_out = 0;
 	}
 }
 
@@ -249,16 +334,38 @@ void mesh_tree_manual(struct mesh *m, uint64_t (*clock)(void *arg), void *arg, u
 void mesh_tree_reset(struct mesh *m, struct nb *nb)
 {
 	pthread_mutex_lock(&m->lock);
-	nb->lazy = nb->lazy_in = false;
+	set_lazy(m, nb, NULL, TREE_OUT, false);
+	set_lazy(m, nb, NULL, TREE_IN, false);
 	nb->prune_out = nb->eager_out = false;
+	nb->n_prune_origins_out = 0;
 	nb->n_graft_out = nb->n_graft_in = 0;
 	mesh_early_reset(nb); /* what went ahead of the log went in the old session */
 	pthread_mutex_unlock(&m->lock);
 }
 
-bool mesh_tree_as_id(struct mesh *m, bool lazy, uint64_t received_at, uint64_t now)
+bool mesh_tree_as_id(struct mesh *m, const struct nb *nb, const uint8_t origin[AM_KEY_BYTES], uint64_t received_at,
+                     uint64_t now)
 {
-	return lazy && !m->tree_off && m->tree && received_at + m->tree_live_s >= now;
+	if (m->tree_off || !m->tree || received_at + m->tree_live_s < now)
+		return false;
+	pthread_mutex_lock(&m->lock);
+	bool lazy = is_lazy(m, nb, origin, TREE_OUT);
+	pthread_mutex_unlock(&m->lock);
+	return lazy;
+}
+
+bool mesh_tree_lazy_locked(struct mesh *m, const struct nb *nb, const uint8_t origin[AM_KEY_BYTES], enum tree_dir dir)
+{
+	return is_lazy(m, nb, origin, dir);
+}
+
+void mesh_tree_answered(struct mesh *m, struct nb *nb, const uint8_t origin[AM_KEY_BYTES])
+{
+	if (!m->tree_per_origin)
+		return; /* the graft made the whole link eager (mesh_tree_heard) */
+	pthread_mutex_lock(&m->lock);
+	set_lazy(m, nb, origin, TREE_OUT, false);
+	pthread_mutex_unlock(&m->lock);
 }
 
 void mesh_tree_take(struct mesh *m, struct nb *nb, bool grafts, struct wire_tree *t)
@@ -272,6 +379,13 @@ void mesh_tree_take(struct mesh *m, struct nb *nb, bool grafts, struct wire_tree
 		t->eager = true;
 		nb->eager_out = false;
 	}
+	/* what does not fit waits for the next message */
+	size_t k = 0;
+	while (k < nb->n_prune_origins_out && wire_tree_prune_origin(t, nb->prune_origins_out[k]) == 0)
+		k++;
+	if (k && k < nb->n_prune_origins_out)
+		memmove(nb->prune_origins_out, nb->prune_origins_out + k, (nb->n_prune_origins_out - k) * AM_KEY_BYTES);
+	nb->n_prune_origins_out -= k;
 	if (grafts) {
 		/* a body that arrived since its graft was queued is not asked for:
 		 * the answer would only be a duplicate */
@@ -286,7 +400,7 @@ void mesh_tree_take(struct mesh *m, struct nb *nb, bool grafts, struct wire_tree
 bool mesh_tree_pending_reply(struct mesh *m, struct nb *nb)
 {
 	pthread_mutex_lock(&m->lock);
-	bool yes = nb->prune_out || nb->eager_out || (!m->tree_pull_only && nb->n_graft_out);
+	bool yes = nb->prune_out || nb->eager_out || nb->n_prune_origins_out || (!m->tree_pull_only && nb->n_graft_out);
 	pthread_mutex_unlock(&m->lock);
 	return yes;
 }
@@ -294,26 +408,47 @@ bool mesh_tree_pending_reply(struct mesh *m, struct nb *nb)
 bool mesh_tree_pending_push(struct mesh *m, struct nb *nb)
 {
 	pthread_mutex_lock(&m->lock);
-	bool yes = nb->prune_out || nb->eager_out || nb->n_graft_out || nb->n_graft_in;
+	bool yes = nb->prune_out || nb->eager_out || nb->n_prune_origins_out || nb->n_graft_out || nb->n_graft_in;
 	pthread_mutex_unlock(&m->lock);
 	return yes;
 }
 
-static bool other_eager_in(struct mesh *m, const struct nb *nb);
+static bool other_eager_in(struct mesh *m, const struct nb *nb, const uint8_t *origin);
+
+/* nb pruned us for origin (NULL: the whole link, a shared tree): we send
+ * it ids only for it, and the link leaves that tree both ways, as in the
+ * paper, unless it is our last live source of those bodies. Caller holds
+ * m->lock. */
+static void pruned(struct mesh *m, struct nb *nb, const uint8_t *origin)
+{
+	set_lazy(m, nb, origin, TREE_OUT, !m->tree_off);
+	nb->tree.prunes_in++;
+	if (!m->tree_off && !is_lazy(m, nb, origin, TREE_IN) && other_eager_in(m, nb, origin)) {
+		set_lazy(m, nb, origin, TREE_IN, true);
+		queue_prune(m, nb, origin);
+		nb->tree.prunes_out++;
+	}
+}
 
 void mesh_tree_heard(struct mesh *m, struct nb *nb, const struct wire_tree *t, struct wire_tree *ask)
 {
 	bool wake = false;
 
-	if (!t->prune && !t->n_graft && !t->eager)
+	if (!t->prune && !t->n_graft && !t->eager && !t->n_prune_origins)
 		return;
 	pthread_mutex_lock(&m->lock);
+	/* a tree per origin: those origins' bodies go to them as ids (a peer
+	 * with one shared tree takes it as a prune of the whole link) */
+	for (size_t i = 0; i < t->n_prune_origins; i++)
+		pruned(m, nb, m->tree_per_origin ? t->prune_origins[i] : NULL);
 	if (t->eager) {
-		/* they moved their tree onto this link (a shorter path): it is
-		 * eager both ways, and they will send us bodies too - a stale
-		 * lazy_in here would prune them again at their first body */
-		nb->lazy_in = false;
+		/* they moved their tree onto this link (a shorter path), or want
+		 * every body again: it is eager both ways, and they will send us
+		 * bodies too - a stale lazy_in here would prune them again at
+		 * their first body */
+		set_lazy(m, nb, NULL, TREE_IN, false);
 		nb->prune_out = false;
+		nb->n_prune_origins_out = 0;
 		nb->tree.grafts_in++;
 	}
 	if (t->n_graft || t->eager) {
@@ -322,7 +457,10 @@ void mesh_tree_heard(struct mesh *m, struct nb *nb, const struct wire_tree *t, s
 		 * Their cursor over our log may have moved back too (they gave
 		 * up an id of ours, or could not track one: mesh_tree.h): our
 		 * pusher, on a link we dial, asks where it is before pushing */
-		nb->lazy = false;
+		if (!m->tree_per_origin || t->eager)
+			set_lazy(m, nb, NULL, TREE_OUT, false);
+		/* else a graft makes the link eager for its id's origin alone,
+		 * when we answer it (mesh_tree_answered) */
 		nb->resync_push = true;
 		nb->tree.grafts_in += t->n_graft;
 		for (size_t i = 0; i < t->n_graft; i++) {
@@ -333,19 +471,13 @@ void mesh_tree_heard(struct mesh *m, struct nb *nb, const struct wire_tree *t, s
 		}
 		wake = !ask;
 	} else if (t->prune) {
-		nb->lazy = !m->tree_off;
-		nb->tree.prunes_in++;
 		/* The link leaves the tree both ways, as in the paper, unless
 		 * it is our last live source of bodies: with one tree for every
 		 * origin, a direction kept eager on its own makes the eager
 		 * links a directed graph, and after a few grafts some origins
 		 * reach some peers only through grafts (integration_mesh_tree
 		 * saw 29 grafts in 10 rounds under load) */
-		if (!m->tree_off && !nb->lazy_in && other_eager_in(m, nb)) {
-			nb->lazy_in = true;
-			nb->prune_out = true;
-			nb->tree.prunes_out++;
-		}
+		pruned(m, nb, NULL);
 	}
 	pthread_mutex_unlock(&m->lock);
 	if (wake)
@@ -366,6 +498,13 @@ void mesh_tree_forget(struct mesh *m, struct nb *nb)
 {
 	if (m->tree)
 		plumtree_forget(m->tree, nb);
+	pthread_mutex_lock(&m->lock);
+	if (m->tree_origins) {
+		/* its slot is never reused, but a neighbour of the same name may be added anew */
+		tree_origins_clear_slot(m->tree_origins, slot_of(m, nb), TREE_OUT);
+		tree_origins_clear_slot(m->tree_origins, slot_of(m, nb), TREE_IN);
+	}
+	pthread_mutex_unlock(&m->lock);
 }
 
 void mesh_tree_held(struct mesh *m, const uint8_t id[AM_ID_BYTES])
@@ -374,13 +513,14 @@ void mesh_tree_held(struct mesh *m, const uint8_t id[AM_ID_BYTES])
 		plumtree_held(m->tree, id, 0);
 }
 
-/* Does another live link than nb bring us bodies? Caller holds m->lock. */
-static bool other_eager_in(struct mesh *m, const struct nb *nb)
+/* Does another live link than nb bring us bodies (of origin; NULL: of
+ * the whole link)? Caller holds m->lock. */
+static bool other_eager_in(struct mesh *m, const struct nb *nb, const uint8_t *origin)
 {
 	mesh_server_watch(m); /* a dialer of ours that went silent is no source */
 	for (size_t i = 0; i < m->n_nbs; i++) {
 		const struct nb *o = m->nbs[i];
-		if (o != nb && !o->removed && o->state == MESH_UP && !o->lazy_in)
+		if (o != nb && !o->removed && o->state == MESH_UP && !is_lazy(m, o, origin, TREE_IN))
 			return true;
 	}
 	return false;
@@ -417,14 +557,14 @@ static bool move_tree(struct mesh *m, const void *via_who, struct nb *who, bool 
 	if (!via || via == who || via->lazy_in || who->removed || who->state != MESH_UP || who->lazy_in != graft)
 		return false;
 	if (graft) {
-		who->lazy_in = false;
-		who->lazy = false;
+		set_lazy(m, who, NULL, TREE_IN, false);
+		set_lazy(m, who, NULL, TREE_OUT, false);
 		who->prune_out = false;
 		who->eager_out = true;
 		who->tree.grafts_out++;
 	}
-	if (other_eager_in(m, via)) {
-		via->lazy_in = true;
+	if (other_eager_in(m, via, NULL)) {
+		set_lazy(m, via, NULL, TREE_IN, true);
 		via->prune_out = true;
 		via->tree.prunes_out++;
 	}
@@ -449,12 +589,21 @@ static bool streak(struct mesh *m, struct nb *who, bool saves)
 	return true;
 }
 
-void mesh_tree_received(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], uint32_t hops, bool grafted)
+void mesh_tree_received(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES],
+                        const uint8_t origin[AM_KEY_BYTES], uint32_t hops, bool grafted)
 {
 	struct plumtree_path best;
 
 	if (!m->tree)
 		return;
+	if (grafted && m->tree_per_origin) {
+		/* the graft's answer: the link is in origin's tree again, both
+		 * ways (the answerer turned eager for it: mesh_tree_answered) */
+		pthread_mutex_lock(&m->lock);
+		set_lazy(m, nb, origin, TREE_IN, false);
+		set_lazy(m, nb, origin, TREE_OUT, false);
+		pthread_mutex_unlock(&m->lock);
+	}
 	/* a graft's answer came the way we asked: the tree was broken, not long */
 	plumtree_received(m->tree, id, (struct plumtree_path){.who = grafted ? NULL : nb, .hops = hops}, &best);
 	if (grafted || !best.who || !m->tree_shorter)
@@ -485,22 +634,28 @@ bool mesh_tree_duplicate(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_B
 	return moved;
 }
 
-void mesh_tree_duplicates(struct mesh *m, struct nb *nb, uint64_t n)
+void mesh_tree_duplicates(struct mesh *m, struct nb *nb, const uint8_t (*origins)[AM_KEY_BYTES], size_t n)
 {
 	if (!n || m->tree_off || !m->tree)
 		return;
 	pthread_mutex_lock(&m->lock);
-	if (nb->lazy_in) {
-		/* bodies after our prune: it was lost with its message, or is
-		 * still on its way - say it again (it costs a flag) */
-		nb->prune_out = true;
-	} else if (other_eager_in(m, nb)) {
-		nb->lazy_in = true;
-		nb->prune_out = true;
-		nb->tree.prunes_out++;
+	/* a shared tree prunes the link once; a tree per origin, the
+	 * duplicates' origins' trees (each once) */
+	size_t k = m->tree_per_origin && origins ? n : 1;
+	for (size_t i = 0; i < k; i++) {
+		const uint8_t *o = m->tree_per_origin && origins ? origins[i] : NULL;
+		if (is_lazy(m, nb, o, TREE_IN)) {
+			/* bodies after our prune: it was lost with its message, or is
+			 * still on its way - say it again (it costs a flag) */
+			queue_prune(m, nb, o);
+		} else if (other_eager_in(m, nb, o)) {
+			set_lazy(m, nb, o, TREE_IN, true);
+			queue_prune(m, nb, o);
+			nb->tree.prunes_out++;
+		}
+		/* else: our last link that brings bodies stays eager - a peer with
+		 * neighbours never waits on grafts for everything */
 	}
-	/* else: our last link that brings bodies stays eager - a peer with
-	 * neighbours never waits on grafts for everything */
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -545,7 +700,9 @@ bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *
 	if (dropped)
 		/* untracked, so never grafted: its range is to come again as
 		 * bodies (the caller keeps the cursor before it) */
-		want_bodies(nb, first);
+		want_bodies(m, nb, first);
+	if (dropped && m->tree_per_origin)
+		want_bodies(m, nb, NULL); /* the range spans origins: all of it as bodies */
 	bool moved = false;
 	if (missed)
 		(void)streak(m, nb, false);

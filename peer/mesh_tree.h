@@ -64,6 +64,26 @@
  *     paper's rule moved the tree 3.5-3.9 times per indicator without
  *     shortening the paths, and no shared tree of that graph does better
  *     than the 8 hops p50 it had (README, "The tree's paths are long");
+ *   - a tree per origin (AMESH_TREE_PER_ORIGIN=on; tree_origins.h): with
+ *     many senders Plumtree keeps a tree per sender, so each one's bodies
+ *     take its own fastest paths (one tree shared by every origin gave 8
+ *     hops p50 to the last of 20 peers where 5 would do). Then a link is
+ *     eager or lazy FOR AN ORIGIN (the indicator's signer): a duplicate
+ *     body of origin O prunes the link for O only (Tree.prune_origins
+ *     carries O's key), both ways unless it is our last live source of
+ *     O's bodies; a graft's answer makes the link eager again for its
+ *     body's origin only (the answerer: mesh_tree_answered; the grafter
+ *     when the body comes: mesh_tree_received). An origin never seen is
+ *     eager everywhere: its first indicator floods and the duplicates
+ *     build its tree. What names no origin still acts on the whole link:
+ *     a new session, Tree.eager (a graft that asks for nothing), a
+ *     rewind, ids we could not track. nb->lazy and nb->lazy_in are then
+ *     the whole link's flags, lazy for every origin (a peer with one
+ *     shared tree sends Tree.prune; it is taken as such). The shorter-path
+ *     optimisation below is for the shared tree: AMESH_TREE_SHORTER is
+ *     ignored with a tree per origin (each origin's first flood already
+ *     chose its fastest paths). Every read of the tree goes through
+ *     is_lazy and every change through set_lazy (mesh_tree.c);
  *   - export policy decides every send: an id is announced only where the
  *     body could go (mesh_export.c, one decision for both), and a graft is
  *     answered only with what that decision allows now;
@@ -76,7 +96,8 @@
  *
  * AMESH_TREE=off in the daemon's environment turns the tree off (every
  * link eager: flooding, as before), for comparisons; read once by
- * mesh_open. AMESH_TREE_GRAFT_MS (1..10000) sets the graft timer;
+ * mesh_open. AMESH_TREE_PER_ORIGIN=on|off: a tree per origin, or one
+ * shared by every origin (MESH_TREE_PER_ORIGIN is the default). AMESH_TREE_GRAFT_MS (1..10000) sets the graft timer;
  * AMESH_TREE_SHORTER (0..32) the hops a path must save to move the tree
  * (0: never; for comparisons), AMESH_TREE_STREAK (1..1000) for how many
  * changes in a row.
@@ -91,6 +112,7 @@
 #define MESH_TREE_LIVE_S 60      /* older changes go as bodies on every link */
 #define MESH_TREE_SHORTER 0      /* hops a path must save to move the tree onto it; 0 = never */
 #define MESH_TREE_STREAK 3       /* ... for this many changes in a row from one neighbour */
+#define MESH_TREE_PER_ORIGIN false /* a tree per origin (AMESH_TREE_PER_ORIGIN=on|off) */
 
 /* Starts the timer thread (mesh_open; unless in process). */
 int mesh_tree_open(struct mesh *m);
@@ -111,9 +133,18 @@ uint64_t mesh_tree_now(struct mesh *m);
 
 /* A new session with nb: eager, nothing pending. Takes m->lock. */
 void mesh_tree_reset(struct mesh *m, struct nb *nb);
-/* Should export send this change to nb as an id? lazy is nb->lazy as
- * snapshotted by the caller; received_at the record's. */
-bool mesh_tree_as_id(struct mesh *m, bool lazy, uint64_t received_at, uint64_t now);
+/* Should export send nb this change, of origin, as an id? received_at
+ * the record's. Takes m->lock. */
+bool mesh_tree_as_id(struct mesh *m, const struct nb *nb, const uint8_t origin[AM_KEY_BYTES], uint64_t received_at,
+                     uint64_t now);
+/* Is the link with nb lazy for origin (NULL: the whole link) in dir -
+ * TREE_OUT: we send nb ids only; TREE_IN: nb sends us ids only? Caller
+ * holds m->lock. */
+bool mesh_tree_lazy_locked(struct mesh *m, const struct nb *nb, const uint8_t origin[AM_KEY_BYTES], enum tree_dir dir);
+/* We answered nb's graft with a body of origin: with a tree per origin,
+ * the link carries origin's bodies to nb again (a graft makes the link
+ * eager for its id's origin only). Takes m->lock. */
+void mesh_tree_answered(struct mesh *m, struct nb *nb, const uint8_t origin[AM_KEY_BYTES]);
 /* The control to send nb in the next message (prune, graft ids) - moved
  * out of nb into t. grafts = false leaves grafts where they are (a reply
  * in process, mesh_tree_manual). Takes m->lock. */
@@ -133,18 +164,24 @@ void mesh_tree_take_asked(struct mesh *m, struct nb *nb, struct wire_tree *ask);
 void mesh_tree_forget(struct mesh *m, struct nb *nb);
 /* Ingest's view: we hold id (stored, or held already), its seq unknown. */
 void mesh_tree_held(struct mesh *m, const uint8_t id[AM_ID_BYTES]);
-/* Ingest stored the body of id, received from nb at hop count hops
- * (store_rec.hops), over a batch or (grafted) as a graft's answer. Also
- * mesh_tree_held. A shorter path announced before may move the tree. */
-void mesh_tree_received(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], uint32_t hops, bool grafted);
+/* Ingest stored the body of id, signed by origin, received from nb at hop
+ * count hops (store_rec.hops), over a batch or (grafted) as a graft's
+ * answer - which, with a tree per origin, puts the link back in origin's
+ * tree both ways. Also mesh_tree_held. A shorter path announced before may
+ * move the (shared) tree. */
+void mesh_tree_received(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES],
+                        const uint8_t origin[AM_KEY_BYTES], uint32_t hops, bool grafted);
 /* Ingest received over a batch from nb, at hop count hops, the body of id
  * that it held already. Also mesh_tree_held. True when the body came by a
  * path shorter than the first arrival's (mesh_tree.h): that link was
  * pruned instead, and this duplicate is not to be passed to
  * mesh_tree_duplicates. */
 bool mesh_tree_duplicate(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], uint32_t hops);
-/* Ingest received bodies over a batch from nb that we held already. */
-void mesh_tree_duplicates(struct mesh *m, struct nb *nb, uint64_t n);
+/* Ingest received n bodies over a batch from nb that we held already;
+ * origins[i] signed the i-th (repeats allowed; NULL: not known - a shared
+ * tree needs none). Prunes the link - for those origins alone, with a
+ * tree per origin. */
+void mesh_tree_duplicates(struct mesh *m, struct nb *nb, const uint8_t (*origins)[AM_KEY_BYTES], size_t n);
 /* Ingest takes a batch from nb that announced ids (t->ids, with their
  * seqs in nb's log, and hop counts: a shorter path may move the tree). Returns true when some could not be tracked (the
  * missing table is full): then *hold is the seq before the first of them

@@ -55,9 +55,23 @@ int wire_tree_announce_at(struct wire_tree *t, const uint8_t id[AM_ID_BYTES], ui
 	return rv;
 }
 
+int wire_tree_prune_origin(struct wire_tree *t, const uint8_t origin[AM_KEY_BYTES])
+{
+	for (size_t i = 0; i < t->n_prune_origins; i++)
+		if (memcmp(t->prune_origins[i], origin, AM_KEY_BYTES) == 0)
+			return 0;
+	if (t->n_prune_origins >= WIRE_TREE_PRUNE_ORIGINS_MAX)
+		return AM_ETOOBIG;
+	if (!t->prune_origins &&
+	    (t->prune_origins = malloc((size_t)WIRE_TREE_PRUNE_ORIGINS_MAX * AM_KEY_BYTES)) == NULL)
+		return AM_ENOMEM;
+	memcpy(t->prune_origins[t->n_prune_origins++], origin, AM_KEY_BYTES);
+	return 0;
+}
+
 bool wire_tree_any(const struct wire_tree *t)
 {
-	return t->prune || t->eager || t->n_graft || t->n_ids || t->grafted.n || t->early.n;
+	return t->prune || t->eager || t->n_graft || t->n_ids || t->grafted.n || t->early.n || t->n_prune_origins;
 }
 
 void wire_tree_clear(struct wire_tree *t)
@@ -66,6 +80,7 @@ void wire_tree_clear(struct wire_tree *t)
 	free(t->ids);
 	free(t->id_seqs);
 	free(t->id_hops);
+	free(t->prune_origins);
 	wire_batch_clear(&t->grafted);
 	wire_batch_clear(&t->early);
 	memset(t, 0, sizeof *t);
@@ -255,7 +270,7 @@ static int batch_from_pb(const Amesh__V1__Batch *m, struct wire_batch *b)
  * allocates); the grafted bodies travel as a Batch, origin table and all. */
 struct tree_pb {
 	Amesh__V1__Tree m;
-	ProtobufCBinaryData *graft, *ids;
+	ProtobufCBinaryData *graft, *ids, *prune_origins;
 	struct batch_pb grafted, early;
 };
 
@@ -280,6 +295,12 @@ static int tree_to_pb(const struct wire_tree *t, struct tree_pb *p)
 	p->m.n_id_seqs = t->n_ids;
 	p->m.id_seqs = t->id_seqs;
 	p->m.eager = t->eager;
+	if (t->n_prune_origins && (p->prune_origins = calloc(t->n_prune_origins, sizeof *p->prune_origins)) == NULL)
+		return AM_ENOMEM;
+	for (size_t i = 0; i < t->n_prune_origins; i++)
+		p->prune_origins[i] = (ProtobufCBinaryData){.len = AM_KEY_BYTES, .data = (uint8_t *)t->prune_origins[i]};
+	p->m.n_prune_origins = t->n_prune_origins;
+	p->m.prune_origins = p->prune_origins;
 	/* hop counts only when one is known: an older sender's ids cost no more */
 	for (size_t i = 0; i < t->n_ids && !p->m.n_id_hops; i++)
 		if (t->id_hops[i] != WIRE_HOPS_UNKNOWN) {
@@ -303,6 +324,7 @@ static void tree_pb_free(struct tree_pb *p)
 {
 	free(p->graft);
 	free(p->ids);
+	free(p->prune_origins);
 	batch_pb_free(&p->grafted);
 	batch_pb_free(&p->early);
 }
@@ -310,7 +332,8 @@ static void tree_pb_free(struct tree_pb *p)
 /* Every id exactly AM_ID_BYTES, at most SYNC_BATCH_MAX of each kind; no
  * seqs, or one per announced id; the same for hop counts (any value: a
  * count is the sender's word, used only to choose which link brings
- * bodies - mesh_tree.h). */
+ * bodies - mesh_tree.h); at most WIRE_TREE_PRUNE_ORIGINS_MAX pruned
+ * origins, each exactly AM_KEY_BYTES (a repeat is taken once). */
 static int tree_from_pb(const Amesh__V1__Tree *m, struct wire_tree *t)
 {
 	int rv = 0;
@@ -319,7 +342,7 @@ static int tree_from_pb(const Amesh__V1__Tree *m, struct wire_tree *t)
 	if (!m)
 		return 0;
 	if (m->n_graft > SYNC_BATCH_MAX || m->n_ids > SYNC_BATCH_MAX || (m->n_id_seqs && m->n_id_seqs != m->n_ids) ||
-	    (m->n_id_hops && m->n_id_hops != m->n_ids))
+	    (m->n_id_hops && m->n_id_hops != m->n_ids) || m->n_prune_origins > WIRE_TREE_PRUNE_ORIGINS_MAX)
 		return AM_EDECODE;
 	t->prune = m->prune;
 	t->eager = m->eager;
@@ -329,6 +352,9 @@ static int tree_from_pb(const Amesh__V1__Tree *m, struct wire_tree *t)
 		rv = m->ids[i].len != AM_ID_BYTES ? AM_EDECODE
 		                                  : wire_tree_announce_at(t, m->ids[i].data, m->n_id_seqs ? m->id_seqs[i] : 0,
 		                                                          m->n_id_hops ? m->id_hops[i] : WIRE_HOPS_UNKNOWN);
+	for (size_t i = 0; i < m->n_prune_origins && rv == 0; i++)
+		rv = m->prune_origins[i].len != AM_KEY_BYTES ? AM_EDECODE
+		                                             : wire_tree_prune_origin(t, m->prune_origins[i].data);
 	if (rv == 0)
 		rv = batch_from_pb(m->grafted, &t->grafted);
 	if (rv == 0)

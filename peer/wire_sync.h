@@ -56,7 +56,15 @@ struct wire_tree {
 	struct wire_batch grafted; /* items only; present when it has any */
 	struct wire_batch early;   /* relayed ahead of the sender's commit (mesh_early.h);
 	                            * items only; present when it has any */
+	/* a tree per origin (Tree.prune_origins): send the sender ids only for
+	 * these origins; up to WIRE_TREE_PRUNE_ORIGINS_MAX keys, no repeats */
+	uint8_t (*prune_origins)[AM_KEY_BYTES];
+	size_t n_prune_origins;
 };
+
+/* Origins one message may prune (Tree.prune_origins): more is refused on
+ * decode; a sender with more pending sends the rest in its next message. */
+#define WIRE_TREE_PRUNE_ORIGINS_MAX 64
 
 struct wire_sync_request {
 	bool pull;
@@ -95,6 +103,9 @@ int wire_tree_announce(struct wire_tree *t, const uint8_t id[AM_ID_BYTES], uint6
 /* The same with the hop count at which this peer received it (Tree.id_hops;
  * store_rec.hops: 0 = our own). */
 int wire_tree_announce_at(struct wire_tree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq, uint32_t hops);
+/* Appends origin to t->prune_origins (once: a repeat is 0 and costs
+ * nothing); AM_ETOOBIG past WIRE_TREE_PRUNE_ORIGINS_MAX, AM_ENOMEM. */
+int wire_tree_prune_origin(struct wire_tree *t, const uint8_t origin[AM_KEY_BYTES]);
 /* Is there anything in t worth a message of its own? */
 bool wire_tree_any(const struct wire_tree *t);
 void wire_tree_clear(struct wire_tree *t);

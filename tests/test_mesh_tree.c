@@ -482,7 +482,7 @@ static void test_a_neighbours_prune_leaves_our_eager_source(void **state)
 	assert_int_equal(pull(net, 0, 2).duplicates, 1); /* p0 prunes p2 */
 	assert_true(lazy_in(net, 0, 2));
 	/* p1 holds a body p0 sent it already (a burst's other path) */
-	mesh_tree_duplicates(net->p[1].mesh, nb_of(net, 1, 0), 1);
+	mesh_tree_duplicates(net->p[1].mesh, nb_of(net, 1, 0), NULL, 1);
 	(void)pull(net, 0, 1); /* carries p1's prune to p0 */
 	assert_true(lazy(net, 0, 1));   /* p0 sends p1 ids now, */
 	assert_false(lazy_in(net, 0, 1)); /* but p1 still sends p0 bodies */
@@ -504,7 +504,7 @@ static void test_last_eager_source_is_never_pruned(void **state)
 	(void)state;
 	struct net *net = lazy_triangle(); /* p2: p0 eager, p1 pruned */
 	uint64_t before = link_info(net, 2, 0).tree.prunes_out;
-	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), 1);
+	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), NULL, 1);
 	assert_false(lazy_in(net, 2, 0));
 	assert_int_equal(link_info(net, 2, 0).tree.prunes_out, before);
 	assert_false(mesh_inproc_dialer_pending(net->d[2][0]));
@@ -513,13 +513,13 @@ static void test_last_eager_source_is_never_pruned(void **state)
 	nb_of_locked(net, 2, 1)->lazy_in = false;
 	nb_of_locked(net, 2, 1)->state = MESH_DOWN;
 	pthread_mutex_unlock(&net->p[2].mesh->lock);
-	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), 1);
+	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), NULL, 1);
 	assert_false(lazy_in(net, 2, 0));
 	/* with another live source of bodies (a graft made p1 one) it is pruned */
 	pthread_mutex_lock(&net->p[2].mesh->lock);
 	nb_of_locked(net, 2, 1)->state = MESH_UP;
 	pthread_mutex_unlock(&net->p[2].mesh->lock);
-	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), 1);
+	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), NULL, 1);
 	assert_true(lazy_in(net, 2, 0));
 	assert_true(mesh_inproc_dialer_pending(net->d[2][0]));
 	net_free(net);
@@ -1450,12 +1450,12 @@ static void test_silent_dialer_is_down_and_no_source(void **state)
 	assert_int_equal(link_info(net, 0, 1).state, MESH_DOWN);
 	assert_int_equal(link_info(net, 0, 2).state, MESH_UP);
 	/* a duplicate from p2 prunes nothing: p1 is down, p2 is p0's last source */
-	mesh_tree_duplicates(m0, nb_of(net, 0, 2), 1);
+	mesh_tree_duplicates(m0, nb_of(net, 0, 2), NULL, 1);
 	assert_false(lazy_in(net, 0, 2));
 	/* p1 is back */
 	(void)pull(net, 1, 0);
 	assert_int_equal(link_info(net, 0, 1).state, MESH_UP);
-	mesh_tree_duplicates(m0, nb_of(net, 0, 2), 1);
+	mesh_tree_duplicates(m0, nb_of(net, 0, 2), NULL, 1);
 	assert_true(lazy_in(net, 0, 2));
 	net_free(net);
 }
@@ -1873,6 +1873,202 @@ static void test_the_later_copy_prunes_whichever_commits_first(void **state)
 	net_free(net);
 }
 
+
+/* ---------- a tree per origin (AMESH_TREE_PER_ORIGIN) ---------- */
+
+/* Every peer keeps a tree per origin (set before any traffic). */
+static void per_origin(struct net *net)
+{
+	for (int i = 0; i < net->n; i++) {
+		struct mesh *m = net->p[i].mesh;
+		pthread_mutex_lock(&m->lock);
+		m->tree_per_origin = true;
+		pthread_mutex_unlock(&m->lock);
+	}
+}
+
+/* Is at's link to other lazy for the indicators of origin o (a peer's
+ * index), in dir (TREE_OUT: at sends other ids; TREE_IN: other sends at ids)? */
+static bool lazy_for(struct net *net, int at, int other, int o, enum tree_dir dir)
+{
+	struct mesh *m = net->p[at].mesh;
+	pthread_mutex_lock(&m->lock);
+	bool yes = mesh_tree_lazy_locked(m, nb_of_locked(net, at, other), net->p[o].key.pk, dir);
+	pthread_mutex_unlock(&m->lock);
+	return yes;
+}
+
+/* The square 0-1-2-3-0, a tree per origin: p0's change reaches p2 over
+ * p1 first, then over p3 - a duplicate that prunes p3 -> p2 for p0's
+ * changes. Every pull after this is a data pull. */
+static struct net *square_with_p0_tree(void)
+{
+	struct net *net = net_new(4, "01 12 23 30");
+	net_open(net);
+	per_origin(net);
+	handshake(net);
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(pull(net, 3, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 1).accepted, 1);
+	struct mesh_inproc_result r = pull(net, 2, 3);
+	assert_int_equal(bodies(&r), 1);
+	assert_int_equal(r.duplicates, 1);
+	(void)pull(net, 3, 2); /* carries p2's prune to p3 */
+	assert_true(lazy_for(net, 2, 3, 0, TREE_IN));
+	assert_true(lazy_for(net, 3, 2, 0, TREE_OUT));
+	return net;
+}
+
+/* Two origins whose shortest trees differ each get their own: p0's tree
+ * leaves out 3-2 (p2 has p0's changes over p1), yet p3's own change goes
+ * to p2 over that link as a body - one hop, where a tree shared with p0
+ * sends it the long way round (p3-p0-p1-p2) and p2 only its id. */
+static void test_each_origin_gets_its_own_tree(void **state)
+{
+	(void)state;
+	struct net *net = square_with_p0_tree();
+	assert_false(lazy(net, 3, 2)); /* no whole-link prune */
+	assert_false(lazy_for(net, 3, 2, 3, TREE_OUT));
+	submit(net, 3, AM_CAT_PHISHING, NULL);
+	struct mesh_inproc_result r = pull(net, 2, 3);
+	assert_int_equal(bodies(&r), 1);
+	assert_int_equal(r.accepted, 1);
+	assert_int_equal(r.ids, 0);
+	/* p3's tree builds on its own: p1 has it from p2, then from p0 again */
+	assert_int_equal(pull(net, 0, 3).accepted, 1);
+	assert_int_equal(pull(net, 1, 2).accepted, 1);
+	r = pull(net, 1, 0);
+	assert_int_equal(r.duplicates, 1);
+	(void)pull(net, 0, 1);
+	assert_true(lazy_for(net, 1, 0, 3, TREE_IN));
+	assert_true(lazy_for(net, 0, 1, 3, TREE_OUT));
+	assert_false(lazy_for(net, 0, 1, 0, TREE_OUT)); /* p0's own tree keeps 0-1 */
+	/* and p0's next change still takes p0's tree: 3 -> 2 carries its id only */
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 3, 0).accepted, 1);
+	r = pull(net, 2, 3);
+	assert_int_equal(bodies(&r), 0);
+	assert_int_equal(r.ids, 1);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	r = pull(net, 2, 1);
+	assert_int_equal(bodies(&r), 1);
+	assert_int_equal(r.accepted, 1);
+	net_free(net);
+}
+
+/* A prune for origin O (a duplicate of O's body, or Tree.prune_origins
+ * heard) leaves every other origin eager on that link, both ways. */
+static void test_prune_for_one_origin_leaves_another_eager(void **state)
+{
+	(void)state;
+	struct net *net = square_with_p0_tree();
+	for (int o = 1; o < 4; o++) {
+		assert_false(lazy_for(net, 3, 2, o, TREE_OUT));
+		assert_false(lazy_for(net, 2, 3, o, TREE_IN));
+	}
+	assert_false(lazy(net, 3, 2));
+	assert_false(lazy_in(net, 2, 3));
+	/* heard, for p1's changes alone: p0's stay lazy, p2's and p3's eager */
+	struct wire_tree t = {0};
+	assert_int_equal(wire_tree_prune_origin(&t, net->p[1].key.pk), 0);
+	mesh_tree_heard(net->p[3].mesh, nb_of(net, 3, 2), &t, NULL);
+	wire_tree_clear(&t);
+	assert_true(lazy_for(net, 3, 2, 1, TREE_OUT));
+	assert_true(lazy_for(net, 3, 2, 0, TREE_OUT));
+	assert_false(lazy_for(net, 3, 2, 2, TREE_OUT));
+	assert_false(lazy_for(net, 3, 2, 3, TREE_OUT));
+	/* p2's own change goes to p3 as a body; p3's to p2 as well */
+	submit(net, 2, AM_CAT_PHISHING, NULL);
+	struct mesh_inproc_result r = pull(net, 3, 2);
+	assert_int_equal(bodies(&r), 1);
+	assert_int_equal(r.accepted, 1);
+	submit(net, 3, AM_CAT_PHISHING, NULL);
+	r = pull(net, 2, 3);
+	assert_int_equal(bodies(&r), 1);
+	assert_int_equal(r.accepted, 1);
+	net_free(net);
+}
+
+/* A graft for an id makes the link eager for that id's origin only: p2
+ * grafts p0's change from p3 (lazy for p0 and, by a prune heard, for p1);
+ * afterwards p3 sends p2 p0's bodies again, and still only ids of p1's. */
+static void test_graft_makes_eager_only_for_its_origin(void **state)
+{
+	(void)state;
+	struct net *net = square_with_p0_tree();
+	struct wire_tree t = {0};
+	assert_int_equal(wire_tree_prune_origin(&t, net->p[1].key.pk), 0);
+	mesh_tree_heard(net->p[3].mesh, nb_of(net, 3, 2), &t, NULL);
+	wire_tree_clear(&t);
+	assert_true(lazy_for(net, 3, 2, 1, TREE_OUT));
+	/* p0's change: p3 has it, p2 only hears of it (its p1 path is slow) */
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 3, 0).accepted, 1);
+	uint64_t t0 = now_ms;
+	struct mesh_inproc_result r = pull(net, 2, 3);
+	assert_int_equal(bodies(&r), 0);
+	assert_int_equal(r.ids, 1);
+	now_ms = t0 + GRAFT_MS;
+	assert_int_equal(tick(net, 2), 1);
+	r = pull(net, 2, 3); /* the graft rides on it, the body on the reply */
+	assert_int_equal(r.grafted, 1);
+	assert_int_equal(r.accepted, 1);
+	assert_false(lazy_for(net, 3, 2, 0, TREE_OUT)); /* the answer's origin: eager */
+	assert_false(lazy_for(net, 2, 3, 0, TREE_IN));
+	assert_true(lazy_for(net, 3, 2, 1, TREE_OUT));  /* another origin: still lazy */
+	assert_false(lazy(net, 3, 2));                  /* and the link as a whole never was */
+	/* p0's next change comes to p2 over p3 as a body */
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 3, 0).accepted, 1);
+	r = pull(net, 2, 3);
+	assert_int_equal(bodies(&r), 1);
+	assert_int_equal(r.accepted, 1);
+	net_free(net);
+}
+
+/* An origin forgotten to make room (tree_origins.h: least recently used
+ * first) is eager again: its next change floods that link, and the
+ * duplicate prunes it again at once. */
+static void test_evicted_origin_floods_then_prunes_again(void **state)
+{
+	(void)state;
+	struct net *net = square_with_p0_tree();
+	struct mesh *m3 = net->p[3].mesh;
+	/* p3 remembers one origin only, now p0's */
+	pthread_mutex_lock(&m3->lock);
+	tree_origins_free(m3->tree_origins);
+	assert_int_equal(tree_origins_new(&m3->tree_origins, 1), 0);
+	pthread_mutex_unlock(&m3->lock);
+	struct wire_tree t = {0};
+	assert_int_equal(wire_tree_prune_origin(&t, net->p[0].key.pk), 0);
+	mesh_tree_heard(m3, nb_of(net, 3, 2), &t, NULL);
+	wire_tree_clear(&t);
+	assert_true(lazy_for(net, 3, 2, 0, TREE_OUT));
+	/* p1's prune comes in: p0's is forgotten */
+	assert_int_equal(wire_tree_prune_origin(&t, net->p[1].key.pk), 0);
+	mesh_tree_heard(m3, nb_of(net, 3, 2), &t, NULL);
+	wire_tree_clear(&t);
+	assert_true(lazy_for(net, 3, 2, 1, TREE_OUT));
+	assert_false(lazy_for(net, 3, 2, 0, TREE_OUT));
+	struct tree_origins_stats st;
+	pthread_mutex_lock(&m3->lock);
+	tree_origins_stats(m3->tree_origins, &st);
+	pthread_mutex_unlock(&m3->lock);
+	assert_int_equal(st.evicted, 1);
+	/* p0's next change floods 3 -> 2 again; p2, still lazy for it, prunes again */
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 1).accepted, 1);
+	assert_int_equal(pull(net, 3, 0).accepted, 1);
+	struct mesh_inproc_result r = pull(net, 2, 3);
+	assert_int_equal(bodies(&r), 1);
+	assert_int_equal(r.duplicates, 1);
+	(void)pull(net, 3, 2);
+	assert_true(lazy_for(net, 3, 2, 0, TREE_OUT));
+	net_free(net);
+}
+
 int main(void)
 {
 	/* these tests were written with the cut-through relay on (it is off
@@ -1920,6 +2116,10 @@ int main(void)
 		cmocka_unit_test(test_failed_early_send_is_covered_by_the_log),
 		cmocka_unit_test(test_early_body_outlives_a_failed_commit),
 		cmocka_unit_test(test_the_later_copy_prunes_whichever_commits_first),
+		cmocka_unit_test(test_each_origin_gets_its_own_tree),
+		cmocka_unit_test(test_prune_for_one_origin_leaves_another_eager),
+		cmocka_unit_test(test_graft_makes_eager_only_for_its_origin),
+		cmocka_unit_test(test_evicted_origin_floods_then_prunes_again),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

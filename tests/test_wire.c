@@ -534,6 +534,73 @@ static void test_sync_tree_hop_counts_round_trip_and_are_checked(void **state)
 	}
 }
 
+/* A tree per origin (Tree.prune_origins, issue 13): 32-byte keys round
+ * trip, a repeat is taken once, and a key of another length or more than
+ * WIRE_TREE_PRUNE_ORIGINS_MAX keys is refused on decode. */
+static void test_sync_tree_prune_origins_round_trip_and_are_checked(void **state)
+{
+	struct wire_sync_response in, out;
+	uint8_t key[AM_KEY_BYTES], *buf, tree[4096], msg[4200], zero[32] = {0};
+	size_t len, n, m;
+	(void)state;
+
+	memset(&in, 0, sizeof in);
+	for (int i = 0; i < 3; i++) {
+		memset(key, 0x60 + i, sizeof key);
+		assert_int_equal(wire_tree_prune_origin(&in.tree, key), 0);
+	}
+	assert_int_equal(wire_tree_prune_origin(&in.tree, key), 0); /* a repeat: once */
+	assert_int_equal(in.tree.n_prune_origins, 3);
+	assert_true(wire_tree_any(&in.tree));
+	assert_int_equal(wire_sync_response_pack(&in, &buf, &len), 0);
+	assert_int_equal(wire_sync_response_unpack(buf, len, &out), 0);
+	free(buf);
+	assert_int_equal(out.tree.n_prune_origins, 3);
+	for (int i = 0; i < 3; i++) {
+		memset(key, 0x60 + i, sizeof key);
+		assert_memory_equal(out.tree.prune_origins[i], key, AM_KEY_BYTES);
+	}
+	assert_false(out.tree.prune); /* no prune of the whole link */
+	wire_sync_response_clear(&out);
+	/* the most one message carries, then one more */
+	for (int i = 3; i < WIRE_TREE_PRUNE_ORIGINS_MAX; i++) {
+		memset(key, 0, sizeof key);
+		key[0] = (uint8_t)i;
+		assert_int_equal(wire_tree_prune_origin(&in.tree, key), 0);
+	}
+	key[1] = 1;
+	assert_int_equal(wire_tree_prune_origin(&in.tree, key), AM_ETOOBIG);
+	assert_int_equal(in.tree.n_prune_origins, WIRE_TREE_PRUNE_ORIGINS_MAX);
+	wire_sync_response_clear(&in);
+
+	/* hand-written: k keys of `klen' bytes in SyncRequest.tree (16), field 9 */
+	static const struct {
+		size_t k, klen;
+		int rv;
+	} cases[] = {{1, 32, 0}, {1, 31, AM_EDECODE}, {1, 33, AM_EDECODE}, {1, 0, AM_EDECODE},
+	             {WIRE_TREE_PRUNE_ORIGINS_MAX, 32, 0}, {WIRE_TREE_PRUNE_ORIGINS_MAX + 1, 32, AM_EDECODE},
+	             {2, 32, 0} /* the same key twice: taken once */};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		struct wire_sync_request r;
+		uint8_t k33[33];
+		n = 0;
+		for (size_t i = 0; i < cases[c].k; i++) {
+			memset(k33, 0x11, sizeof k33);
+			k33[0] = c == 6 ? 0 : (uint8_t)i;
+			n += put_bytes(tree + n, 9, k33, cases[c].klen);
+		}
+		m = put_bytes(msg, 2, zero, 16); /* epoch, policy */
+		m += put_bytes(msg + m, 3, zero, 32);
+		m += put_bytes(msg + m, 16, tree, n);
+		assert_int_equal(wire_sync_request_unpack(msg, m, &r), cases[c].rv);
+		if (cases[c].rv == 0)
+			assert_int_equal(r.tree.n_prune_origins, c == 6 ? 1 : cases[c].k);
+		else
+			assert_int_equal(r.tree.n_prune_origins, 0);
+		wire_sync_request_clear(&r);
+	}
+}
+
 /* A SyncResponse (push_epoch, push_policy) whose batch is hand-written:
  * epoch, policy, then `rest'. */
 static size_t response_around(const uint8_t *batch, size_t blen, uint8_t *buf)
@@ -749,6 +816,7 @@ int main(void)
 		cmocka_unit_test(test_sync_batch_sends_each_origin_once_and_round_trips),
 		cmocka_unit_test(test_sync_item_shapes_are_checked),
 		cmocka_unit_test(test_sync_tree_hop_counts_round_trip_and_are_checked),
+		cmocka_unit_test(test_sync_tree_prune_origins_round_trip_and_are_checked),
 		cmocka_unit_test(test_sync_origin_table_is_capped),
 		cmocka_unit_test(test_sync_tree_ids_carry_their_seqs),
 	};

@@ -2,7 +2,7 @@
  * neighbour's sealed frames carry them: batches whose indicators travel
  * split, with an origin table, and the broadcast tree's part - prune,
  * graft and announced ids with their hop counts, a graft that asks for
- * nothing, grafted bodies (issue 13). */
+ * nothing, grafted bodies, prunes of single origins' trees (issue 13). */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,8 +70,12 @@ static void check_tree(const struct wire_tree *t)
 	uint8_t *buf;
 	size_t len;
 
-	if (t->n_ids > SYNC_BATCH_MAX || t->n_graft > SYNC_BATCH_MAX)
+	if (t->n_ids > SYNC_BATCH_MAX || t->n_graft > SYNC_BATCH_MAX || t->n_prune_origins > WIRE_TREE_PRUNE_ORIGINS_MAX)
 		abort();
+	for (size_t i = 0; i < t->n_prune_origins; i++)
+		for (size_t j = 0; j < i; j++)
+			if (memcmp(t->prune_origins[i], t->prune_origins[j], AM_KEY_BYTES) == 0)
+				abort(); /* a repeat is taken once */
 	check_batch(&t->grafted);
 	check_batch(&t->early);
 	memset(&r, 0, sizeof r);
@@ -83,7 +87,9 @@ static void check_tree(const struct wire_tree *t)
 	    again.tree.eager != t->eager ||
 	    (t->n_ids && memcmp(again.tree.id_hops, t->id_hops, t->n_ids * sizeof *t->id_hops) != 0) ||
 	    again.tree.n_ids != t->n_ids || again.tree.n_graft != t->n_graft || again.tree.grafted.n != t->grafted.n ||
-	    again.tree.early.n != t->early.n ||
+	    again.tree.early.n != t->early.n || again.tree.n_prune_origins != t->n_prune_origins ||
+	    (t->n_prune_origins &&
+	     memcmp(again.tree.prune_origins, t->prune_origins, t->n_prune_origins * AM_KEY_BYTES) != 0) ||
 	    (t->n_ids && memcmp(again.tree.ids, t->ids, t->n_ids * AM_ID_BYTES) != 0) ||
 	    (t->n_graft && memcmp(again.tree.graft, t->graft, t->n_graft * AM_ID_BYTES) != 0))
 		abort();
@@ -113,7 +119,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 /* Seeds: responses and requests carrying 1..4 indicators of two origins,
  * relayed or not, and a tagged envelope that travels whole; from seed 8 on,
  * each also carries a tree part (prune or eager, graft ids, announced ids -
- * from seed 10 on with hop counts -, a graft's answer). */
+ * from seed 10 on with hop counts -, a graft's answer; from seed 12 on,
+ * origins pruned alone: both keys, then - seed 14 - the most one message
+ * may carry). */
 size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 {
 	static const char *const domains[] = {"evil.example.com", "xn--mnchen-3ya.de", "a.b.example.org",
@@ -126,7 +134,7 @@ size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 	int rv;
 
 	init_once();
-	if (i >= 12)
+	if (i >= 15)
 		return 0;
 	memset(&resp, 0, sizeof resp);
 	memset(&req, 0, sizeof req);
@@ -178,6 +186,14 @@ size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 		/* and as a body relayed ahead of the sender's commit */
 		if (i % 3 == 0 && wire_batch_push(&t->early, b->items[0].env, b->items[0].env_len, 2) != 0)
 			abort();
+		/* a tree per origin: single origins' trees pruned */
+		for (size_t k = 0; i >= 12 && k < (i == 14 ? WIRE_TREE_PRUNE_ORIGINS_MAX : 2); k++) {
+			uint8_t key[AM_KEY_BYTES];
+			memcpy(key, pk[k % 2], AM_KEY_BYTES);
+			key[31] ^= (uint8_t)(k / 2);
+			if (wire_tree_prune_origin(t, key) != 0)
+				abort();
+		}
 	}
 	if (i % 2) {
 		req.pull = true;
