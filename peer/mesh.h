@@ -89,9 +89,11 @@ struct mesh_tree_counts {
 	 * against the neighbour asked last; every announcer's log is then
 	 * asked again from before the id, as bodies (mesh_tree.h) */
 	uint64_t grafts_abandoned;
-	/* bodies sent ahead of our own commit (cut-through, mesh_early.h; also
-	 * in out_sent), and the ids the log export announced for them after */
-	uint64_t early_out, early_ids_out;
+	/* cut-through (mesh_early.h): bodies sent ahead of our own commit
+	 * (also in out_sent); bodies that could have gone early but waited for
+	 * the log because the set of ids sent early was full; and the times
+	 * they said what went to them early did not arrive (Tree.early_lost) */
+	uint64_t early_out, early_fallbacks, early_lost_in;
 };
 
 struct mesh_peer_info {

@@ -12,19 +12,24 @@
 
 struct sent_slot {
 	uint8_t id[AM_ID_BYTES];
-	uint32_t next; /* hash chain */
+	uint64_t at_ms; /* when it was added (mesh_tree_now) */
+	uint32_t next;  /* hash chain */
 	bool used;
 };
 
-/* One neighbour's: the bodies waiting for its sender, and the ids that
- * went early and the log export has not reached yet (a ring: the oldest
- * is forgotten first, costing at most a body sent twice). */
+/* One neighbour's: the bodies waiting for its sender, and the ids of the
+ * bodies it has (sent early, or it sent them to us) that the log export
+ * has not reached yet. Never overwritten while they may still be reached:
+ * full, no more bodies go early (mesh_early.h). The peer's own set of ids
+ * offered (m->early_offered) is the same shape, used as a ring. */
 struct mesh_early {
 	struct mesh_early_item *q;
 	size_t n_q, cap_q;
 	struct sent_slot sent[MESH_EARLY_SENT_MAX];
 	uint32_t head[MESH_EARLY_SENT_MAX];
-	uint32_t ring;
+	uint32_t ring;       /* where the next free slot is looked for */
+	uint32_t n_used;
+	uint64_t full_until; /* full: no slot can go stale before this (ms) */
 };
 
 /* ids are BLAKE2b outputs: any four bytes are a fine hash */
@@ -35,17 +40,21 @@ static uint32_t bucket(const uint8_t id[AM_ID_BYTES])
 	return h & (MESH_EARLY_SENT_MAX - 1);
 }
 
-static struct mesh_early *early_of(struct nb *nb)
+static struct mesh_early *early_new(void)
 {
-	if (nb->early)
-		return nb->early;
 	struct mesh_early *e = calloc(1, sizeof *e);
 	if (!e)
 		return NULL;
 	for (uint32_t i = 0; i < MESH_EARLY_SENT_MAX; i++)
 		e->head[i] = NIL;
-	nb->early = e;
 	return e;
+}
+
+static struct mesh_early *early_of(struct nb *nb)
+{
+	if (!nb->early)
+		nb->early = early_new();
+	return nb->early;
 }
 
 /* Unlinks slot i from its chain (it is used). */
@@ -57,6 +66,7 @@ static void sent_unlink(struct mesh_early *e, uint32_t i)
 	if (*p == i)
 		*p = e->sent[i].next;
 	e->sent[i].used = false;
+	e->n_used--;
 }
 
 static uint32_t sent_find(const struct mesh_early *e, const uint8_t id[AM_ID_BYTES])
@@ -67,7 +77,48 @@ static uint32_t sent_find(const struct mesh_early *e, const uint8_t id[AM_ID_BYT
 	return NIL;
 }
 
-static void sent_add(struct mesh_early *e, const uint8_t id[AM_ID_BYTES])
+static void sent_put(struct mesh_early *e, uint32_t i, const uint8_t id[AM_ID_BYTES], uint64_t now)
+{
+	memcpy(e->sent[i].id, id, AM_ID_BYTES);
+	e->sent[i].at_ms = now;
+	e->sent[i].used = true;
+	e->n_used++;
+	uint32_t b = bucket(id);
+	e->sent[i].next = e->head[b];
+	e->head[b] = i;
+}
+
+/* Adds id unless it is there; false when every slot holds an id added
+ * less than MESH_EARLY_STALE_MS ago (nothing is overwritten that the log
+ * export may still reach). The log export frees slots in about the order
+ * they were taken, so the free one is usually at e->ring; full, the scan
+ * is not repeated until its oldest id may have gone stale. */
+static bool sent_add(struct mesh_early *e, const uint8_t id[AM_ID_BYTES], uint64_t now)
+{
+	if (sent_find(e, id) != NIL)
+		return true;
+	if (e->n_used == MESH_EARLY_SENT_MAX && now < e->full_until)
+		return false;
+	uint64_t oldest = UINT64_MAX;
+	for (uint32_t k = 0; k < MESH_EARLY_SENT_MAX; k++) {
+		uint32_t i = (e->ring + k) & (MESH_EARLY_SENT_MAX - 1);
+		if (e->sent[i].used) {
+			if (now - e->sent[i].at_ms < MESH_EARLY_STALE_MS) {
+				oldest = e->sent[i].at_ms < oldest ? e->sent[i].at_ms : oldest;
+				continue;
+			}
+			sent_unlink(e, i); /* our commit of it never came (mesh_early.h) */
+		}
+		sent_put(e, i, id, now);
+		e->ring = (i + 1) & (MESH_EARLY_SENT_MAX - 1);
+		return true;
+	}
+	e->full_until = oldest + MESH_EARLY_STALE_MS;
+	return false;
+}
+
+/* The offered set: a ring, the oldest forgotten first (mesh_early_offer). */
+static void ring_add(struct mesh_early *e, const uint8_t id[AM_ID_BYTES])
 {
 	if (sent_find(e, id) != NIL)
 		return;
@@ -75,11 +126,7 @@ static void sent_add(struct mesh_early *e, const uint8_t id[AM_ID_BYTES])
 	e->ring = (e->ring + 1) & (MESH_EARLY_SENT_MAX - 1);
 	if (e->sent[i].used)
 		sent_unlink(e, i);
-	memcpy(e->sent[i].id, id, AM_ID_BYTES);
-	e->sent[i].used = true;
-	uint32_t b = bucket(id);
-	e->sent[i].next = e->head[b];
-	e->head[b] = i;
+	sent_put(e, i, id, 0);
 }
 
 static bool queued(const struct mesh_early *e, const uint8_t id[AM_ID_BYTES])
@@ -96,14 +143,8 @@ static bool queued(const struct mesh_early *e, const uint8_t id[AM_ID_BYTES])
  * duplicate that would prune a link the tree needs. */
 static struct mesh_early *offered_of(struct mesh *m)
 {
-	if (!m->early_offered) {
-		struct mesh_early *e = calloc(1, sizeof *e);
-		if (!e)
-			return NULL;
-		for (uint32_t i = 0; i < MESH_EARLY_SENT_MAX; i++)
-			e->head[i] = NIL;
-		m->early_offered = e;
-	}
+	if (!m->early_offered)
+		m->early_offered = early_new();
 	return m->early_offered;
 }
 
@@ -113,6 +154,7 @@ bool mesh_early_offer(struct mesh *m, const struct nb *from, const struct store_
 
 	if (!m->tree || m->tree_off || !m->early_on || !n || n > SYNC_BATCH_MAX)
 		return false;
+	uint64_t now = mesh_tree_now(m);
 	pthread_mutex_lock(&m->lock);
 	struct mesh_early *seen = offered_of(m);
 	if (!seen) {
@@ -122,14 +164,15 @@ bool mesh_early_offer(struct mesh *m, const struct nb *from, const struct store_
 	/* `from' has these bodies: if another thread's copy of one commits
 	 * first, the record names that other neighbour as its source, and the
 	 * log export must not send `from' its own body back (a duplicate that
-	 * prunes a link) - it announces the id instead */
+	 * prunes a link) - it sends nothing for it. (Full, `from' may get
+	 * its body back, as without the relay.) */
 	struct mesh_early *back = early_of((struct nb *)from);
 	for (size_t i = 0; i < n; i++) {
 		fresh[i] = u[i].ind->category != AM_CAT_NONE && sent_find(seen, u[i].id) == NIL;
 		if (fresh[i])
-			sent_add(seen, u[i].id);
+			ring_add(seen, u[i].id);
 		if (fresh[i] && back)
-			sent_add(back, u[i].id);
+			(void)sent_add(back, u[i].id, now);
 	}
 	for (size_t k = 0; k < m->n_nbs; k++) {
 		struct nb *nb = m->nbs[k];
@@ -208,19 +251,36 @@ void mesh_early_items_free(struct mesh_early_item *items, size_t n)
 	free(items);
 }
 
-void mesh_early_sent(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], struct mesh_early_ids *sent)
+bool mesh_early_sent(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], struct mesh_early_ids *sent)
 {
+	uint64_t now = mesh_tree_now(m);
 	pthread_mutex_lock(&m->lock);
 	struct mesh_early *e = early_of(nb);
-	if (e)
-		sent_add(e, id);
+	bool ok = e && sent_add(e, id, now);
+	if (!ok)
+		nb->tree.early_fallbacks++;
 	pthread_mutex_unlock(&m->lock);
-	if (!sent || sent->n >= SYNC_BATCH_MAX)
-		return;
+	if (!ok)
+		return false;
+	if (sent->n >= SYNC_BATCH_MAX)
+		return true;
 	sent->nb = nb;
 	if (!sent->ids && (sent->ids = malloc((size_t)SYNC_BATCH_MAX * AM_ID_BYTES)) == NULL)
-		return;
+		return true;
 	memcpy(sent->ids[sent->n++], id, AM_ID_BYTES);
+	return true;
+}
+
+void mesh_early_unsent(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], struct mesh_early_ids *sent)
+{
+	pthread_mutex_lock(&m->lock);
+	struct mesh_early *e = nb->early;
+	uint32_t i = e ? sent_find(e, id) : NIL;
+	if (i != NIL)
+		sent_unlink(e, i);
+	pthread_mutex_unlock(&m->lock);
+	if (sent->n && memcmp(sent->ids[sent->n - 1], id, AM_ID_BYTES) == 0)
+		sent->n--;
 }
 
 bool mesh_early_logged(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES])
@@ -265,6 +325,20 @@ void mesh_early_failed(struct mesh *m, struct mesh_early_ids *sent)
 	mesh_early_ids_clear(sent);
 }
 
+void mesh_early_lost(struct mesh *m, struct nb *nb)
+{
+	pthread_mutex_lock(&m->lock);
+	struct mesh_early *e = nb->early;
+	for (uint32_t i = 0; e && i < MESH_EARLY_SENT_MAX; i++) {
+		e->sent[i].used = false;
+		e->head[i] = NIL;
+	}
+	if (e)
+		e->n_used = 0;
+	nb->tree.early_lost_in++;
+	pthread_mutex_unlock(&m->lock);
+}
+
 void mesh_early_ids_clear(struct mesh_early_ids *sent)
 {
 	free(sent->ids);
@@ -286,6 +360,8 @@ void mesh_early_reset(struct nb *nb)
 		e->head[i] = NIL;
 	}
 	e->ring = 0;
+	e->n_used = 0;
+	e->full_until = 0;
 }
 
 void mesh_early_close(struct mesh *m)

@@ -21,15 +21,37 @@
  *   - The bodies travel in Tree.early: no range of our log, no cursor
  *     moves; the neighbour ingests them as it ingests a batch (a body it
  *     held already prunes the link).
- *   - Each body sent early is remembered per neighbour (MESH_EARLY_SENT_MAX
- *     ids, oldest forgotten first): when the log export reaches its record
- *     it announces the id (Tree.ids) instead of the body again - the
- *     cursor moves over it as today, and bodies per indicator stay one per
- *     peer. A message that carried early bodies and failed forgets them
- *     (mesh_early_failed): the log export sends those bodies as before.
- *     A new session forgets everything (mesh_early_reset).
+ *   - One message per hop: each body sent early is remembered per
+ *     neighbour, and when the log export reaches its record it sends that
+ *     neighbour nothing for it - no body, no id; the cursor moves over it
+ *     with the next batch, and a range that held nothing else is not sent
+ *     at all (no empty push). Sending the id too cost a second message and
+ *     two more wake-ups per hop (issue 13: 38 ids per indicator against
+ *     19.8), which a 2-core machine running 20 daemons could not afford.
+ *     So that nothing is lost without the id:
+ *       - a message that carried early bodies and failed forgets them
+ *         (mesh_early_failed): the log export sends those bodies;
+ *       - a receiver that could not take early bodies (its store refused
+ *         them, or the message carrying them never came: a failed or
+ *         dropped pull answer) says so in its next message on the same
+ *         channel, before it acknowledges anything further: Tree.early_lost
+ *         in the answer to the push that brought them (mesh_server.c), or
+ *         in the dialer's next pull (mesh_link.c, mesh_inproc.c). The
+ *         sender then forgets every body it sent that neighbour early
+ *         (mesh_early_lost) before it builds the next message there, so
+ *         its log sends them again from the receiver's cursor - duplicates
+ *         at worst, which cost no fsync;
+ *       - a new session forgets everything (mesh_early_reset), and a
+ *         restart re-sends from the durable cursor.
+ *     The set of ids (MESH_EARLY_SENT_MAX per neighbour) also holds the
+ *     bodies that neighbour sent us, so the log sends it nothing back. It
+ *     is never overwritten: when it is full, bodies wait for the log as
+ *     without the relay (counted: early_fallbacks) - an overwritten id
+ *     would send a second body, which prunes the link. An id the log never
+ *     reaches (our commit of it failed and never came again) may be
+ *     reused after MESH_EARLY_STALE_MS.
  *   - The audit trail records `relayed' when a body goes early, as the log
- *     export does; the id that follows is not recorded again.
+ *     export does; the log export records nothing more for it.
  *   - If our own commit then fails (a full disk), nothing was harmed:
  *     receivers verify every signature themselves, and what we sent is
  *     something we would have sent.
@@ -59,6 +81,7 @@
 
 #define MESH_EARLY_QUEUE_MAX SYNC_BATCH_MAX /* bodies waiting per neighbour; past it, the log sends them */
 #define MESH_EARLY_SENT_MAX 2048            /* ids remembered per neighbour (power of two) */
+#define MESH_EARLY_STALE_MS 10000           /* an id the log export has not reached in this long may be reused */
 
 /* A body offered for the early relay: what the export check needs of a
  * record not stored yet. env is owned. */
@@ -100,19 +123,28 @@ void mesh_early_unoffer(struct mesh *m, const struct store_update *u, size_t n);
 void mesh_early_take(struct mesh *m, struct nb *nb, struct mesh_early_item **items, size_t *n);
 void mesh_early_items_free(struct mesh_early_item *items, size_t n);
 
-/* id's body is in a message to nb: remembered (and appended to *sent, may
- * be NULL). */
-void mesh_early_sent(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], struct mesh_early_ids *sent);
+/* id's body is to go in a message to nb: remembered (and appended to
+ * *sent). False when nb's set is full (counted: early_fallbacks): then it
+ * must not go early - the log export sends it. */
+bool mesh_early_sent(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], struct mesh_early_ids *sent);
+/* id did not fit in the message after all (mesh_early_sent undone; it is
+ * the last one in *sent). */
+void mesh_early_unsent(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], struct mesh_early_ids *sent);
 
-/* The log export reached id for nb, past the export check: true when nb
- * got its body early (the id is forgotten: announce it instead). A copy
- * still queued is dropped either way - the log carries it now. */
+/* The log export reached id for nb (before any check): true when nb has
+ * its body - sent early, or nb sent it to us - so nothing is to be sent
+ * (the id is forgotten). A copy still queued is dropped either way - the
+ * log carries it now. */
 bool mesh_early_logged(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES]);
 
 /* The message that carried *sent failed: its neighbour forgets them, so
  * the log export sends their bodies. Clears *sent (empty: nothing). */
 void mesh_early_failed(struct mesh *m, struct mesh_early_ids *sent);
 void mesh_early_ids_clear(struct mesh_early_ids *sent);
+
+/* nb said what went to it early did not arrive (Tree.early_lost): every
+ * id sent it early is forgotten, so the log export sends their bodies. */
+void mesh_early_lost(struct mesh *m, struct nb *nb);
 
 /* A new session with nb: nothing queued, nothing remembered. Caller holds
  * m->lock. */

@@ -30,7 +30,7 @@ struct collect_ctx {
 	size_t examined;
 	bool full;
 	uint64_t held[POLICY_REASON_COUNT];
-	uint64_t sent, ids, early_ids;
+	uint64_t sent, ids;
 };
 
 struct came_from {
@@ -78,6 +78,12 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 		return 0;
 	c->examined++;
 	c->upto = rec->seq;
+	/* cut-through (mesh_early.h): nb has this body - it went early, or nb
+	 * sent it to us - so the log sends nothing for it, not even its id;
+	 * the cursor moves over it with the next batch */
+	if (!c->early && !c->want_id && c->tree && rec->ind.category != AM_CAT_NONE &&
+	    mesh_early_logged(c->m, (struct nb *)c->nb, rec->id))
+		return 0;
 	/* never back to where it came from, nor to its own origin */
 	if ((rec->from[0] && strcmp(rec->from, c->nb->name) == 0) ||
 	    memcmp(rec->ind.origin, c->nb->pk, AM_KEY_BYTES) == 0)
@@ -150,14 +156,11 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	}
 	/* The broadcast tree (mesh_tree.h): past every check above, so an id
 	 * goes exactly where its body could go, and nowhere else. Ahead of the
-	 * commit, bodies go only where the log would send a body; and the log
-	 * announces by id what went ahead of it. */
+	 * commit, bodies go only where the log would send a body, and only
+	 * while nb's set of ids sent early can remember it (mesh_early.h). */
 	bool as_id = mesh_tree_as_id(c->m, c->nb, rec->ind.origin, rec->received_at, c->now);
-	if (c->early && as_id)
+	if (c->early && (as_id || !mesh_early_sent(c->m, (struct nb *)c->nb, rec->id, c->early_sent)))
 		return 0;
-	bool went_early = false;
-	if (!c->early && c->tree && !as_id)
-		as_id = went_early = mesh_early_logged(c->m, (struct nb *)c->nb, rec->id);
 	if (c->tree && as_id) {
 		if (wire_tree_announce_at(c->tree, rec->id, rec->seq, rec->hops) != 0) {
 			c->full = true;
@@ -165,16 +168,15 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 		}
 		plumtree_held(c->m->tree, rec->id, rec->seq); /* what a graft is answered from */
 		c->ids++;
-		c->early_ids += went_early;
 		return 0;
 	}
 	if (wire_batch_push(c->batch, rec->env, rec->env_len, rec->hops) != 0) {
+		if (c->early)
+			mesh_early_unsent(c->m, (struct nb *)c->nb, rec->id, c->early_sent);
 		c->full = true;
 		return 1;
 	}
 	c->sent++;
-	if (c->early)
-		mesh_early_sent(c->m, (struct nb *)c->nb, rec->id, c->early_sent);
 	if (c->want_id)
 		mesh_tree_answered(c->m, (struct nb *)c->nb, rec->ind.origin); /* a graft's answer (mesh_tree.h) */
 	/* held: a batch's records go down with one write (mesh_audit_release) */
@@ -208,7 +210,6 @@ int mesh_export_collect(struct mesh *m, struct nb *nb, const struct policy_expor
 		nb->held[i] += c.held[i];
 	nb->out_sent += c.sent;
 	nb->tree.ids_out += c.ids;
-	nb->tree.early_ids_out += c.early_ids;
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }

@@ -437,9 +437,11 @@ static int ingest_with_tree(struct mesh *m, struct nb *nb, const struct wire_bat
 	if (tally)
 		memset(tally, 0, sizeof *tally);
 	if (t && t->early.n) {
-		bool unused;
+		bool done;
 		struct mesh_ingest_tally et = {0};
-		rv = ingest(m, nb, &t->early, NULL, INGEST_EARLY, &unused, retry_ms, tally ? &et : NULL, NULL);
+		rv = ingest(m, nb, &t->early, NULL, INGEST_EARLY, &done, retry_ms, tally ? &et : NULL, NULL);
+		if (rv == 0 && !done)
+			rv = AM_ENOMEM; /* not even checked: lost, as a refused commit is (mesh_early.h) */
 		if (tally) {
 			tally->early = t->early.n;
 			tally_add(&gt, &et);

@@ -42,7 +42,11 @@
  * when the batch was taken), and the bodies answering our grafts. Bodies
  * outside the batch are ingested the same way without touching the
  * cursor. A body of the batch, or one relayed early, that we already held
- * prunes the link. */
+ * prunes the link. Bodies relayed early that could not be taken (a store
+ * refusal, or not even checked) return that code (AM_ENOMEM for the
+ * latter) and leave the batch untaken: nb's log may send nothing for
+ * them (mesh_early.h), so the caller must tell nb (Tree.early_lost)
+ * before the cursor moves on. */
 int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, const struct wire_tree *t,
                 unsigned *retry_ms);
 

@@ -17,6 +17,7 @@ struct mesh_inproc_dialer {
 	struct nb *nb;
 	struct session *sess;
 	struct session_pending *pend;
+	bool early_lost; /* as puller_main's: said in the next pull (mesh_early.h) */
 };
 
 int mesh_inproc_dialer_new(struct mesh *m, const char *neighbour, struct mesh_inproc_dialer **out)
@@ -76,6 +77,8 @@ int mesh_inproc_request(struct mesh_inproc_dialer *d, uint8_t **frame, size_t *l
 	}
 	/* as puller_main: "your changes after our cursor" */
 	mesh_ingest_pull_request(d->m, d->nb, 0, &req);
+	req.tree.early_lost = d->early_lost;
+	d->early_lost = false;
 	return seal_pull(d, &req, frame, len);
 }
 
@@ -141,6 +144,8 @@ int mesh_inproc_reply_ahead(struct mesh_inproc_dialer *d, const uint8_t *frame, 
 	}
 	mesh_tree_heard(d->m, d->nb, &resp.tree, NULL);
 	int irv = mesh_ingest_pulled(d->m, d->nb, &resp, NULL, &t);
+	if (irv != 0 && resp.tree.early.n)
+		d->early_lost = true;
 	wire_sync_response_clear(&resp);
 	r->items = t.items;
 	r->ids = t.ids;

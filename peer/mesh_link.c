@@ -339,6 +339,11 @@ static void *puller_main(void *arg)
 	int next_rv = 0;
 	struct wire_sync_response next;
 	struct mesh_ingest_ahead *next_ahead = NULL;
+	/* bodies they relayed early may be lost here (an answer failed, was
+	 * dropped, or its early bodies not taken): say so in the next pull
+	 * from our cursor, before anything further is acknowledged, so they
+	 * send those bodies from their log (mesh_early.h) */
+	bool early_lost = false;
 
 	memset(&next, 0, sizeof next);
 	while (!stopping(l)) {
@@ -365,16 +370,20 @@ static void *puller_main(void *arg)
 			}
 			mesh_ingest_pull_request(m, l->nb, MESH_LONGPOLL_MS, &req);
 			mesh_tree_take(m, l->nb, true, &req.tree);
+			req.tree.early_lost = early_lost;
 			rv = sync_start(l, ctx, aio, gen, &req, NULL, &sent);
 			wire_tree_clear(&req.tree);
 			if (rv == 0)
 				rv = sync_finish(l, aio, gen, sent, &resp);
+			if (rv == 0)
+				early_lost = false; /* heard before this answer was built */
 		} else {
 			inflight = false;
 			rv = sync_finish(l, aio, gen, sent, &resp);
 		}
 		if (rv != 0) {
 			mesh_ingest_ahead_free(ahead);
+			early_lost = true; /* the answer may have carried early bodies */
 			if (l->stop || !m->running)
 				break;
 			/* a request refused as a replay is sent once more, freshly
@@ -414,7 +423,8 @@ static void *puller_main(void *arg)
 		/* their prune or graft (mesh_tree.h); a graft is answered by our pusher */
 		mesh_tree_heard(m, l->nb, &resp.tree, NULL);
 		unsigned retry = 0;
-		mesh_ingest_pulled_ahead(m, l->nb, &resp, ahead, &retry, NULL);
+		if (mesh_ingest_pulled_ahead(m, l->nb, &resp, ahead, &retry, NULL) != 0 && resp.tree.early.n)
+			early_lost = true;
 		mesh_ingest_ahead_free(ahead);
 		/* the pulls sent ahead start where this batch ends: useless when
 		 * the cursor is not there (the store refused the batch, or the
@@ -429,6 +439,8 @@ static void *puller_main(void *arg)
 				have_next = false;
 				mesh_ingest_ahead_free(next_ahead);
 				next_ahead = NULL;
+				if (next_rv != 0 || next.tree.early.n)
+					early_lost = true; /* its early bodies are dropped with it */
 				if (!retry && next_rv == 0)
 					keep_control(m, l->nb, &next);
 				wire_sync_response_clear(&next);
@@ -438,7 +450,10 @@ static void *puller_main(void *arg)
 				if (sync_finish(l, l->aio[slot ? 2 : 0], gen, sent, &resp) == 0) {
 					if (!retry)
 						keep_control(m, l->nb, &resp);
+					early_lost |= resp.tree.early.n > 0;
 					wire_sync_response_clear(&resp);
+				} else {
+					early_lost = true;
 				}
 			}
 			if (retry)
@@ -600,8 +615,13 @@ static void *pusher_main(void *arg)
 		retried = false;
 		backoff = 0;
 		set_state(m, l->nb, MESH_UP);
-		/* their prune or grafts, and the bodies answering ours */
+		/* their prune or grafts, and the bodies answering ours; if what
+		 * went to them early did not arrive, mesh_tree_heard forgets it
+		 * went, and the log export sends it from their cursor on - not
+		 * from a scan that passed over it (mesh_early.h) */
 		mesh_tree_heard(m, l->nb, &resp.tree, NULL);
+		if (resp.tree.early_lost)
+			scan_ok = false;
 		if (resp.tree.grafted.n || resp.tree.early.n)
 			(void)mesh_ingest(m, l->nb, NULL, &resp.tree, NULL);
 		known = true;

@@ -209,9 +209,13 @@ static void serve_sync(struct mesh *m, struct nb *nb, const struct wire_sync_req
 	struct wire_tree ask;
 	memset(&ask, 0, sizeof ask);
 	mesh_tree_heard(m, nb, &req->tree, &ask);
+	bool early_lost = false;
 	if (req->push.present || req->tree.grafted.n || req->tree.early.n)
-		/* a refused push is acked where it was: the pusher backs off */
-		mesh_ingest(m, nb, req->push.present ? &req->push : NULL, &req->tree, NULL);
+		/* a refused push is acked where it was: the pusher backs off;
+		 * early bodies not taken are said in this very answer, so the
+		 * pusher forgets them before it builds its next push (mesh_early.h) */
+		early_lost = mesh_ingest(m, nb, req->push.present ? &req->push : NULL, &req->tree, NULL) != 0 &&
+		             req->tree.early.n;
 	mesh_ingest_acked(m, nb, &resp->push_acked, resp->push_epoch, resp->push_policy);
 	if (req->pull)
 		serve_pull(m, nb, req, &resp->batch, &resp->tree, policy_held, idle, early);
@@ -233,6 +237,7 @@ static void serve_sync(struct mesh *m, struct nb *nb, const struct wire_sync_req
 	/* our control for them: a prune (this push held bodies we had), our
 	 * grafts - in process those ride on our own pulls (mesh_tree.h) */
 	mesh_tree_take(m, nb, !m->tree_pull_only, &resp->tree);
+	resp->tree.early_lost = early_lost;
 	if (wire_tree_any(&resp->tree))
 		*idle = false;
 	/* the first authentic frame, not the handshake, brings a link up

@@ -434,6 +434,8 @@ void mesh_tree_heard(struct mesh *m, struct nb *nb, const struct wire_tree *t, s
 {
 	bool wake = false;
 
+	if (t->early_lost)
+		mesh_early_lost(m, nb); /* before anything further is built for them (mesh_early.h) */
 	if (!t->prune && !t->n_graft && !t->eager && !t->n_prune_origins)
 		return;
 	pthread_mutex_lock(&m->lock);

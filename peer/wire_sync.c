@@ -71,7 +71,8 @@ int wire_tree_prune_origin(struct wire_tree *t, const uint8_t origin[AM_KEY_BYTE
 
 bool wire_tree_any(const struct wire_tree *t)
 {
-	return t->prune || t->eager || t->n_graft || t->n_ids || t->grafted.n || t->early.n || t->n_prune_origins;
+	return t->prune || t->eager || t->early_lost || t->n_graft || t->n_ids || t->grafted.n || t->early.n ||
+	       t->n_prune_origins;
 }
 
 void wire_tree_clear(struct wire_tree *t)
@@ -301,6 +302,7 @@ static int tree_to_pb(const struct wire_tree *t, struct tree_pb *p)
 		p->prune_origins[i] = (ProtobufCBinaryData){.len = AM_KEY_BYTES, .data = (uint8_t *)t->prune_origins[i]};
 	p->m.n_prune_origins = t->n_prune_origins;
 	p->m.prune_origins = p->prune_origins;
+	p->m.early_lost = t->early_lost;
 	/* hop counts only when one is known: an older sender's ids cost no more */
 	for (size_t i = 0; i < t->n_ids && !p->m.n_id_hops; i++)
 		if (t->id_hops[i] != WIRE_HOPS_UNKNOWN) {
@@ -346,6 +348,7 @@ static int tree_from_pb(const Amesh__V1__Tree *m, struct wire_tree *t)
 		return AM_EDECODE;
 	t->prune = m->prune;
 	t->eager = m->eager;
+	t->early_lost = m->early_lost;
 	for (size_t i = 0; i < m->n_graft && rv == 0; i++)
 		rv = m->graft[i].len != AM_ID_BYTES ? AM_EDECODE : wire_tree_push_id(t, true, m->graft[i].data);
 	for (size_t i = 0; i < m->n_ids && rv == 0; i++)

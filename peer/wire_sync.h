@@ -60,6 +60,7 @@ struct wire_tree {
 	 * these origins; up to WIRE_TREE_PRUNE_ORIGINS_MAX keys, no repeats */
 	uint8_t (*prune_origins)[AM_KEY_BYTES];
 	size_t n_prune_origins;
+	bool early_lost;           /* Tree.early_lost: what went to the sender early did not arrive */
 };
 
 /* Origins one message may prune (Tree.prune_origins): more is refused on

@@ -1613,7 +1613,8 @@ static struct net *relay_line(const char *exp12)
 }
 
 /* The body leaves p1 for p2 while p1 has not committed it; p1's log then
- * announces it to p2 by id, not as a second body. */
+ * sends p2 nothing for it - no second body, and no id either (one message
+ * per hop, mesh_early.h): the cursor moves over it with the next batch. */
 static void test_body_relayed_before_our_commit(void **state)
 {
 	(void)state;
@@ -1632,20 +1633,32 @@ static void test_body_relayed_before_our_commit(void **state)
 	assert_int_equal(store_stats(net->p[2].store, &st), 0);
 	assert_int_equal(st.last_seq, 1);
 	mesh_inproc_hold_commit(net->p[1].mesh, NULL, NULL);
-	/* p1's log reaches it: an id on the eager link, no second body */
+	/* p1's log reaches it: nothing on the eager link, not even the id */
 	struct mesh_inproc_result r = pull(net, 2, 1);
 	assert_int_equal(r.items, 0);
 	assert_int_equal(r.early, 0);
-	assert_int_equal(r.ids, 1);
+	assert_int_equal(r.ids, 0);
 	assert_int_equal(r.duplicates, 0);
 	assert_int_equal(deadline(net, 2), 0); /* held: nothing to graft */
 	assert_false(lazy_in(net, 2, 1));      /* and nothing pruned */
 	struct mesh_peer_info at1 = link_info(net, 1, 2);
 	assert_int_equal(at1.out_sent, 1);
 	assert_int_equal(at1.tree.early_out, 1);
-	assert_int_equal(at1.tree.early_ids_out, 1);
+	assert_int_equal(at1.tree.ids_out, 0);
+	assert_int_equal(at1.tree.early_fallbacks, 0);
 	/* the audit trail says what went to p2, once */
 	assert_int_equal(relayed_to(net, 1, 2), 1);
+	/* yet p2's cursor passed it: p1's next change moves it on */
+	submit(net, 0, AM_CAT_MALWARE, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	r = pull(net, 2, 1);
+	assert_int_equal(bodies(&r), 1);
+	assert_int_equal(r.accepted, 1);
+	struct store_stats s1;
+	assert_int_equal(store_stats(net->p[1].store, &s1), 0);
+	pthread_mutex_lock(&nb_of(net, 2, 1)->ingest_lock);
+	assert_int_equal(nb_of(net, 2, 1)->cursor.seq, s1.last_seq);
+	pthread_mutex_unlock(&nb_of(net, 2, 1)->ingest_lock);
 	/* nothing more for p2 */
 	r = pull(net, 2, 1);
 	assert_int_equal(bodies(&r) + r.ids, 0);
@@ -1704,7 +1717,7 @@ static void test_withdrawal_relayed_before_our_commit(void **state)
 	mesh_inproc_hold_commit(net->p[1].mesh, NULL, NULL);
 	r = pull(net, 2, 1);
 	assert_int_equal(bodies(&r), 0);
-	assert_int_equal(r.ids, 1);
+	assert_int_equal(r.ids, 0);
 	assert_int_equal(r.duplicates, 0);
 	net_free(net);
 }
@@ -1799,7 +1812,7 @@ static void test_failed_early_send_is_covered_by_the_log(void **state)
 
 /* p1's own commit fails after the body went early (a full disk): p2 has it,
  * verified by itself; the batch comes to p1 again, and p1's log then
- * announces to p2 by id what p2 got early - no second body. */
+ * sends p2 nothing for what p2 got early - no second body, no id. */
 static void test_early_body_outlives_a_failed_commit(void **state)
 {
 	(void)state;
@@ -1830,8 +1843,118 @@ static void test_early_body_outlives_a_failed_commit(void **state)
 	assert_int_equal(pull(net, 1, 0).accepted, 1);
 	r = pull(net, 2, 1);
 	assert_int_equal(bodies(&r), 0);
-	assert_int_equal(r.ids, 1);
+	assert_int_equal(r.ids, 0);
 	assert_int_equal(r.duplicates, 0);
+	net_free(net);
+}
+
+/* p1's set of ids sent early to p2 is full (ids the log has not reached):
+ * the next body does not go early - the set is never overwritten, which
+ * would send a body p2 holds again, a duplicate that prunes the link - and
+ * p1's log sends it, once. The slots come free once their ids go stale. */
+static void test_full_sent_set_falls_back_to_the_log(void **state)
+{
+	(void)state;
+	struct net *net = relay_line(NULL);
+	struct mesh *m1 = net->p[1].mesh;
+	struct nb *to2 = nb_of(net, 1, 2);
+	struct mesh_early_ids sent = {0};
+	uint8_t fake[AM_ID_BYTES];
+	for (uint32_t i = 0; i < MESH_EARLY_SENT_MAX; i++) {
+		randombytes_buf(fake, sizeof fake);
+		assert_true(mesh_early_sent(m1, to2, fake, &sent));
+		mesh_early_ids_clear(&sent);
+	}
+	randombytes_buf(fake, sizeof fake);
+	assert_false(mesh_early_sent(m1, to2, fake, &sent)); /* full */
+	assert_int_equal(sent.n, 0);
+	struct hold h = {.net = net, .at = 1, .to = 2};
+	mesh_inproc_hold_commit(m1, hold_cb, &h);
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(h.calls, 1);
+	assert_int_equal(bodies(&h.r), 0); /* nothing went early */
+	mesh_inproc_hold_commit(m1, NULL, NULL);
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.items, 1);      /* the log brings the body, */
+	assert_int_equal(r.accepted, 1);
+	r = pull(net, 2, 1);
+	assert_int_equal(bodies(&r) + r.ids, 0); /* once */
+	struct mesh_peer_info at1 = link_info(net, 1, 2);
+	assert_int_equal(at1.tree.early_out, 0);
+	assert_int_equal(at1.tree.early_fallbacks, 2);
+	/* the log never reaches the ids that filled it: stale, they make room */
+	now_ms += MESH_EARLY_STALE_MS;
+	mesh_inproc_hold_commit(m1, hold_cb, &h);
+	submit(net, 0, AM_CAT_MALWARE, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(h.calls, 2);
+	assert_int_equal(h.r.early, 1);
+	mesh_inproc_hold_commit(m1, NULL, NULL);
+	r = pull(net, 2, 1);
+	assert_int_equal(bodies(&r) + r.ids, 0);
+	net_free(net);
+}
+
+/* p2's store refuses the body p1 relayed early (a full disk): p2 takes
+ * nothing of that answer and says so in its next pull (Tree.early_lost),
+ * and p1, which would send nothing more for a body that went early, sends
+ * it from its log - the body is not lost for want of the id. */
+static int refuse_commit(void *arg)
+{
+	(void)arg;
+	return AM_ENOSPC;
+}
+
+struct hold_refused {
+	struct net *net;
+	int calls;
+	int rv;                       /* p2's answer to its pull */
+	struct mesh_inproc_result r;
+};
+
+static int pull_refused_cb(void *arg)
+{
+	struct hold_refused *h = arg;
+	uint8_t *req, *reply;
+	size_t len, rlen;
+	bool idle;
+	h->calls++;
+	assert_int_equal(mesh_inproc_request(h->net->d[2][1], &req, &len), 0);
+	assert_int_equal(mesh_inproc_serve(h->net->p[1].mesh, req, len, &reply, &rlen, &idle), 0);
+	free(req);
+	h->rv = mesh_inproc_reply(h->net->d[2][1], reply, rlen, &h->r);
+	free(reply);
+	return 0;
+}
+
+static void test_early_body_refused_by_the_receiver_comes_from_the_log(void **state)
+{
+	(void)state;
+	struct net *net = relay_line(NULL);
+	struct hold_refused h = {.net = net};
+	mesh_inproc_hold_commit(net->p[2].mesh, refuse_commit, NULL);
+	mesh_inproc_hold_commit(net->p[1].mesh, pull_refused_cb, &h);
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(h.calls, 1);
+	assert_int_equal(h.r.early, 1);      /* it went early, */
+	assert_int_equal(h.rv, AM_ENOSPC);   /* and p2 could not take it */
+	struct store_stats st;
+	assert_int_equal(store_stats(net->p[2].store, &st), 0);
+	assert_int_equal(st.last_seq, 0);
+	/* the disk has room again; p2's store backoff passes */
+	mesh_inproc_hold_commit(net->p[1].mesh, NULL, NULL);
+	mesh_inproc_hold_commit(net->p[2].mesh, NULL, NULL);
+	pthread_mutex_lock(&nb_of(net, 2, 1)->ingest_lock);
+	nb_of(net, 2, 1)->store_retry_at = 0;
+	pthread_mutex_unlock(&nb_of(net, 2, 1)->ingest_lock);
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.items, 1); /* the log sends the body */
+	assert_int_equal(r.accepted, 1);
+	assert_int_equal(store_stats(net->p[2].store, &st), 0);
+	assert_int_equal(st.last_seq, 1);
+	assert_int_equal(link_info(net, 1, 2).tree.early_lost_in, 1);
 	net_free(net);
 }
 
@@ -2115,6 +2238,8 @@ int main(void)
 		cmocka_unit_test(test_no_early_body_on_a_lazy_link),
 		cmocka_unit_test(test_failed_early_send_is_covered_by_the_log),
 		cmocka_unit_test(test_early_body_outlives_a_failed_commit),
+		cmocka_unit_test(test_full_sent_set_falls_back_to_the_log),
+		cmocka_unit_test(test_early_body_refused_by_the_receiver_comes_from_the_log),
 		cmocka_unit_test(test_the_later_copy_prunes_whichever_commits_first),
 		cmocka_unit_test(test_each_origin_gets_its_own_tree),
 		cmocka_unit_test(test_prune_for_one_origin_leaves_another_eager),
