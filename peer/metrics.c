@@ -378,6 +378,20 @@ static void neighbours(struct metrics *m, struct expo *e)
 	for (size_t i = 0; i < n; i++)
 		expo_u64(e, "amesh_neighbour_tree_grafts_abandoned_total", EXPO_LABELS({"neighbour", p[i].name}),
 		         p[i].tree.grafts_abandoned);
+	expo_family(e, "amesh_neighbour_early_bodies_total", EXPO_COUNTER,
+	            "Bodies for the neighbour by the cut-through relay: sent ahead of this peer's own commit "
+	            "(early), or left for the log because the set of ids sent early was full (fallback).");
+	for (size_t i = 0; i < n; i++) {
+		expo_u64(e, "amesh_neighbour_early_bodies_total", EXPO_LABELS({"neighbour", p[i].name}, {"how", "early"}),
+		         p[i].tree.early_out);
+		expo_u64(e, "amesh_neighbour_early_bodies_total",
+		         EXPO_LABELS({"neighbour", p[i].name}, {"how", "fallback"}), p[i].tree.early_fallbacks);
+	}
+	expo_family(e, "amesh_neighbour_early_lost_total", EXPO_COUNTER,
+	            "Times the neighbour said bodies relayed to it early did not arrive; the log sends them again.");
+	for (size_t i = 0; i < n; i++)
+		expo_u64(e, "amesh_neighbour_early_lost_total", EXPO_LABELS({"neighbour", p[i].name}),
+		         p[i].tree.early_lost_in);
 	expo_family(e, "amesh_neighbour_tree_lazy", EXPO_GAUGE,
 	            "1 when the link carries ids only (broadcast tree), 0 when it carries bodies, by direction "
 	            "(out: what this peer sends, the neighbour's choice; in: what it sends us, ours).");

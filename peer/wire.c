@@ -844,6 +844,9 @@ static int peers_to_pb(const struct wire_response *r, struct extras *x, Amesh__V
 		x->pt[i].prunes_in = w->prunes_in;
 		x->pt[i].ids_dropped = w->ids_dropped;
 		x->pt[i].grafts_abandoned = w->grafts_abandoned;
+		x->pt[i].early_out = w->early_out;
+		x->pt[i].early_fallbacks = w->early_fallbacks;
+		x->pt[i].early_lost_in = w->early_lost_in;
 		q->tree = &x->pt[i];
 		q->rejects = &x->rcp[k];
 		q->n_rejects = w->n_rejects;
@@ -1837,6 +1840,9 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 				w->prunes_in = q->tree->prunes_in;
 				w->ids_dropped = q->tree->ids_dropped;
 				w->grafts_abandoned = q->tree->grafts_abandoned;
+				w->early_out = q->tree->early_out;
+				w->early_fallbacks = q->tree->early_fallbacks;
+				w->early_lost_in = q->tree->early_lost_in;
 			}
 			r->n_peers = i + 1;
 		}
