@@ -13,6 +13,7 @@
 struct sent_slot {
 	uint8_t id[AM_ID_BYTES];
 	uint64_t at_ms; /* when it was added (mesh_tree_now) */
+	uint64_t seq;   /* its record's seq in our log, once the log export met it (0: not yet) */
 	uint32_t next;  /* hash chain */
 	bool used;
 };
@@ -30,6 +31,7 @@ struct mesh_early {
 	uint32_t ring;       /* where the next free slot is looked for */
 	uint32_t n_used;
 	uint64_t full_until; /* full: no slot can go stale before this (ms) */
+	uint64_t min_logged; /* the lowest seq of a slot the log export met (0: none) */
 };
 
 /* ids are BLAKE2b outputs: any four bytes are a fine hash */
@@ -81,6 +83,7 @@ static void sent_put(struct mesh_early *e, uint32_t i, const uint8_t id[AM_ID_BY
 {
 	memcpy(e->sent[i].id, id, AM_ID_BYTES);
 	e->sent[i].at_ms = now;
+	e->sent[i].seq = 0;
 	e->sent[i].used = true;
 	e->n_used++;
 	uint32_t b = bucket(id);
@@ -283,7 +286,7 @@ void mesh_early_unsent(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYT
 		sent->n--;
 }
 
-bool mesh_early_logged(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES])
+bool mesh_early_logged(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], uint64_t seq)
 {
 	bool yes = false;
 
@@ -292,9 +295,15 @@ bool mesh_early_logged(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYT
 	pthread_mutex_lock(&m->lock);
 	struct mesh_early *e = nb->early;
 	if (e) {
+		/* kept until nb acknowledges past it: a scan of the same range
+		 * again (a pull answered again, a push not taken) skips it too */
 		uint32_t i = sent_find(e, id);
 		if (i != NIL) {
-			sent_unlink(e, i);
+			if (!e->sent[i].seq) {
+				e->sent[i].seq = seq;
+				if (!e->min_logged || seq < e->min_logged)
+					e->min_logged = seq;
+			}
 			yes = true;
 		}
 		for (size_t k = 0; k < e->n_q; k++)
@@ -307,6 +316,27 @@ bool mesh_early_logged(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYT
 	}
 	pthread_mutex_unlock(&m->lock);
 	return yes;
+}
+
+void mesh_early_acked(struct mesh *m, struct nb *nb, uint64_t seq)
+{
+	if (!m->early_on)
+		return;
+	pthread_mutex_lock(&m->lock);
+	struct mesh_early *e = nb->early;
+	if (e && e->min_logged && seq >= e->min_logged) {
+		uint64_t low = 0;
+		for (uint32_t i = 0; i < MESH_EARLY_SENT_MAX; i++) {
+			if (!e->sent[i].used || !e->sent[i].seq)
+				continue;
+			if (e->sent[i].seq <= seq)
+				sent_unlink(e, i);
+			else if (!low || e->sent[i].seq < low)
+				low = e->sent[i].seq;
+		}
+		e->min_logged = low;
+	}
+	pthread_mutex_unlock(&m->lock);
 }
 
 void mesh_early_failed(struct mesh *m, struct mesh_early_ids *sent)
@@ -333,8 +363,10 @@ void mesh_early_lost(struct mesh *m, struct nb *nb)
 		e->sent[i].used = false;
 		e->head[i] = NIL;
 	}
-	if (e)
+	if (e) {
 		e->n_used = 0;
+		e->min_logged = 0;
+	}
 	nb->tree.early_lost_in++;
 	pthread_mutex_unlock(&m->lock);
 }
@@ -362,6 +394,7 @@ void mesh_early_reset(struct nb *nb)
 	e->ring = 0;
 	e->n_used = 0;
 	e->full_until = 0;
+	e->min_logged = 0;
 }
 
 void mesh_early_close(struct mesh *m)

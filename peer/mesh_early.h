@@ -25,7 +25,11 @@
  *     neighbour, and when the log export reaches its record it sends that
  *     neighbour nothing for it - no body, no id; the cursor moves over it
  *     with the next batch, and a range that held nothing else is not sent
- *     at all (no empty push). Sending the id too cost a second message and
+ *     at all (no empty push). The id is forgotten once the neighbour's
+ *     cursor is past the record (mesh_early_acked), not when the log
+ *     first meets it: a range scanned twice (an answer re-served, a push
+ *     not taken) would send the body the second time (amesh-sim: 40
+ *     bodies per withdrawal after a burst). Sending the id too cost a second message and
  *     two more wake-ups per hop (issue 13: 38 ids per indicator against
  *     19.8), which a 2-core machine running 20 daemons could not afford.
  *     So that nothing is lost without the id:
@@ -131,11 +135,16 @@ bool mesh_early_sent(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES
  * the last one in *sent). */
 void mesh_early_unsent(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], struct mesh_early_ids *sent);
 
-/* The log export reached id for nb (before any check): true when nb has
- * its body - sent early, or nb sent it to us - so nothing is to be sent
- * (the id is forgotten). A copy still queued is dropped either way - the
- * log carries it now. */
-bool mesh_early_logged(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES]);
+/* The log export reached id, at seq in our log, for nb (before any
+ * check): true when nb has its body - sent early, or nb sent it to us -
+ * so nothing is to be sent. The id is kept, marked with seq, until nb
+ * acknowledges past it (mesh_early_acked): the same range scanned again
+ * skips it too. A copy still queued is dropped either way - the log
+ * carries it now. */
+bool mesh_early_logged(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], uint64_t seq);
+/* nb's cursor over our log (in our epoch) is at seq: the ids the log
+ * export met at or before it are forgotten. */
+void mesh_early_acked(struct mesh *m, struct nb *nb, uint64_t seq);
 
 /* The message that carried *sent failed: its neighbour forgets them, so
  * the log export sends their bodies. Clears *sent (empty: nothing). */

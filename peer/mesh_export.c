@@ -82,7 +82,7 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	 * sent it to us - so the log sends nothing for it, not even its id;
 	 * the cursor moves over it with the next batch */
 	if (!c->early && !c->want_id && c->tree && rec->ind.category != AM_CAT_NONE &&
-	    mesh_early_logged(c->m, (struct nb *)c->nb, rec->id))
+	    mesh_early_logged(c->m, (struct nb *)c->nb, rec->id, rec->seq))
 		return 0;
 	/* never back to where it came from, nor to its own origin */
 	if ((rec->from[0] && strcmp(rec->from, c->nb->name) == 0) ||

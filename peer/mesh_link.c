@@ -637,6 +637,8 @@ static void *pusher_main(void *arg)
 		acked = resp.push_acked;
 		memcpy(acked_epoch, resp.push_epoch, sizeof acked_epoch);
 		memcpy(acked_policy, resp.push_policy, sizeof acked_policy);
+		if (memcmp(acked_epoch, m->epoch, sizeof acked_epoch) == 0)
+			mesh_early_acked(m, l->nb, acked); /* their cursor is there (mesh_early.h) */
 		wire_sync_response_clear(&resp);
 		if (stalled) {
 			if (!stall)

@@ -165,6 +165,8 @@ static void serve_pull(struct mesh *m, struct nb *nb, const struct wire_sync_req
 			from = (memcmp(req->epoch, m->epoch, sizeof m->epoch) == 0 && memcmp(req->policy, hash, 32) == 0)
 			           ? req->after : 0;
 			batch->after = from;
+			if (first)
+				mesh_early_acked(m, nb, from); /* their cursor is there (mesh_early.h) */
 			first = false;
 		}
 		uint64_t gen = mesh_current_gen(m);
