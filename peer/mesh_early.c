@@ -363,11 +363,12 @@ void mesh_early_lost(struct mesh *m, struct nb *nb)
 		e->sent[i].used = false;
 		e->head[i] = NIL;
 	}
+	if (e && e->n_used)
+		nb->tree.early_lost_in++; /* not for a reconnection's, with nothing sent since */
 	if (e) {
 		e->n_used = 0;
 		e->min_logged = 0;
 	}
-	nb->tree.early_lost_in++;
 	pthread_mutex_unlock(&m->lock);
 }
 

@@ -165,4 +165,9 @@ check "peers --json shows tree.ids_dropped and tree.grafts_abandoned ($nbs neigh
 	"$(field p1 tree.grafts_abandoned | grep -c '^[0-9][0-9]*$')" -eq "$nbs" -a "$nbs" -eq 4
 check "no id dropped, no graft abandoned" test "$(total tree.ids_dropped $ALL)" -eq 0 -a \
 	"$(total tree.grafts_abandoned $ALL)" -eq 0
+# the cut-through relay's counters (peer/mesh_early.h) beside the tree's
+check "peers --json shows tree.early_out, early_fallbacks and early_lost_in" \
+	test "$(field p1 tree.early_out | grep -c '^[0-9][0-9]*$')" -eq "$nbs" -a \
+	"$(field p1 tree.early_fallbacks | grep -c '^[0-9][0-9]*$')" -eq "$nbs" -a \
+	"$(field p1 tree.early_lost_in | grep -c '^[0-9][0-9]*$')" -eq "$nbs"
 finish
