@@ -741,7 +741,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 		 * we cannot track is not acknowledged - the cursor stays before
 		 * it, and the link is asked for bodies - so it comes again. */
 		uint64_t upto = b->upto, hold;
-		if (t && mesh_tree_announced(m, nb, t, &hold)) {
+		if (t && mesh_tree_announced(m, nb, t, b->after, b->upto, &hold)) {
 			hold = hold < b->after ? b->after : hold; /* their seqs are theirs to say: within the batch */
 			upto = hold < upto ? hold : upto;
 		}
@@ -751,10 +751,14 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 		/* Cut-through (mesh_early.h): what passed every check above leaves
 		 * for our eager neighbours now, while we commit it */
 		tracked = mesh_early_offer(m, nb, u, np, fresh);
-		/* the batch and the cursor that acknowledges it: one commit */
+		/* the batch and the cursor that acknowledges it: one commit -
+		 * the cursor held before any id nb announced that we still lack
+		 * (mesh_tree_durable: that memory does not survive a crash) */
+		struct store_cursor durable = c;
+		bool held_back = mesh_tree_durable(m, nb, &durable);
 		rv = m->before_commit ? m->before_commit(m->before_commit_arg) : 0;
 		if (rv == 0)
-			rv = apply_received(m->apply, u, np, now, res, nb->name, &c);
+			rv = apply_received(m->apply, u, np, now, res, nb->name, &durable);
 		trace_stamp("ingest_applied", nb->name);
 		commits++;
 		if (rv != 0) {
@@ -803,7 +807,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			}
 		}
 		store_recovered(nb);
-		nb->cursor_dirty = false;
+		nb->cursor_dirty = held_back; /* the rest with a later commit, or at close */
 	} else if (memcmp(&c, &nb->cursor, sizeof c) != 0) {
 		/* Nothing to store (duplicates, refusals, an empty batch): the
 		 * cursor moves in memory and becomes durable with the next batch

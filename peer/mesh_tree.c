@@ -290,14 +290,10 @@ void mesh_tree_close(struct mesh *m)
 	/* the link threads are stopped: nothing else moves the cursors */
 	for (size_t i = 0; i < m->n_nbs; i++) {
 		struct nb *nb = m->nbs[i];
-		uint64_t seq;
-		if (!plumtree_oldest(m->tree, nb, &seq))
-			continue;
 		pthread_mutex_lock(&nb->ingest_lock);
-		if (seq - 1 < nb->cursor.seq) {
+		if (mesh_tree_durable(m, nb, &nb->cursor)) {
 			log_info("mesh: ids %s announced are still missing: its log is read again from %llu after a restart",
-			         nb->name, (unsigned long long)(seq - 1));
-			nb->cursor.seq = seq - 1;
+			         nb->name, (unsigned long long)nb->cursor.seq);
 			nb->cursor_dirty = true;
 		}
 		pthread_mutex_unlock(&nb->ingest_lock);
@@ -364,7 +360,10 @@ void mesh_tree_answered(struct mesh *m, struct nb *nb, const uint8_t origin[AM_K
 	if (!m->tree_per_origin)
 		return; /* the graft made the whole link eager (mesh_tree_heard) */
 	pthread_mutex_lock(&m->lock);
+	/* both ways, as the grafter does when the answer comes
+	 * (mesh_tree_received): it sends us that origin's bodies again */
 	set_lazy(m, nb, origin, TREE_OUT, false);
+	set_lazy(m, nb, origin, TREE_IN, false);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -455,14 +454,24 @@ void mesh_tree_heard(struct mesh *m, struct nb *nb, const struct wire_tree *t, s
 	}
 	if (t->n_graft || t->eager) {
 		/* they want our bodies (a graft wins over a prune in the same
-		 * message: it is the later wish); what we want of them is ours.
-		 * Their cursor over our log may have moved back too (they gave
-		 * up an id of ours, or could not track one: mesh_tree.h): our
-		 * pusher, on a link we dial, asks where it is before pushing */
-		if (!m->tree_per_origin || t->eager)
+		 * message: it is the later wish). A graft puts the link in the
+		 * tree both ways: the grafter sends us bodies again too
+		 * (want_bodies, or with a tree per origin for its id's origin
+		 * once the answer came: mesh_tree_received), so a lazy_in kept
+		 * here would be stale - it would re-prune them at their first
+		 * duplicate and not count them a source of bodies
+		 * (other_eager_in). Their cursor over our log may have moved
+		 * back too (they gave up an id of ours, or could not track one:
+		 * mesh_tree.h): our pusher, on a link we dial, asks where it is
+		 * before pushing */
+		if (!m->tree_per_origin || t->eager) {
 			set_lazy(m, nb, NULL, TREE_OUT, false);
-		/* else a graft makes the link eager for its id's origin alone,
-		 * when we answer it (mesh_tree_answered) */
+			set_lazy(m, nb, NULL, TREE_IN, false);
+			nb->prune_out = false;
+			nb->n_prune_origins_out = 0;
+		}
+		/* else a graft makes the link eager both ways for its id's
+		 * origin alone, when we answer it (mesh_tree_answered) */
 		nb->resync_push = true;
 		nb->tree.grafts_in += t->n_graft;
 		for (size_t i = 0; i < t->n_graft; i++) {
@@ -661,7 +670,8 @@ void mesh_tree_duplicates(struct mesh *m, struct nb *nb, const uint8_t (*origins
 	pthread_mutex_unlock(&m->lock);
 }
 
-bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *t, uint64_t *hold)
+bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *t, uint64_t after, uint64_t upto,
+                         uint64_t *hold)
 {
 	size_t fresh = 0, dropped = 0;
 	const uint8_t *first = NULL;
@@ -673,7 +683,11 @@ bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *
 	const void *longer = NULL; /* a link whose body came later than nb offers it */
 	unsigned saved = 0, missed = 0;
 	for (size_t i = 0; i < t->n_ids; i++) {
+		/* a seq not said, or outside the batch's range (after, upto]: the
+		 * batch's first - it bounds our cursor, so never past the range */
 		uint64_t seq = t->id_seqs ? t->id_seqs[i] : 0;
+		if (seq <= after || seq > upto)
+			seq = after + 1;
 		uint32_t hops = t->id_hops ? t->id_hops[i] : PLUMTREE_HOPS_UNKNOWN;
 		struct plumtree_path held = {0};
 		enum plumtree_news news =
@@ -688,7 +702,7 @@ bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *
 				missed++;
 			}
 		}
-		if (news == PLUMTREE_FULL) {
+		if (news == PLUMTREE_FULL || news == PLUMTREE_CROWDED) {
 			/* ids go in seq order: the first refused bounds the ack */
 			if (!dropped++) {
 				first = t->ids[i];
@@ -700,8 +714,9 @@ bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *
 	nb->tree.ids_in += t->n_ids;
 	nb->tree.ids_dropped += dropped;
 	if (dropped)
-		/* untracked, so never grafted: its range is to come again as
-		 * bodies (the caller keeps the cursor before it) */
+		/* untracked (the table full, or the id's announcers), so never
+		 * grafted from nb: its range is to come again as bodies (the
+		 * caller keeps the cursor before it), and the id is asked for */
 		want_bodies(m, nb, first);
 	if (dropped && m->tree_per_origin)
 		want_bodies(m, nb, NULL); /* the range spans origins: all of it as bodies */
@@ -714,7 +729,7 @@ bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *
 	if (moved)
 		mesh_bump_gen(m);
 	if (dropped)
-		*hold = first_seq ? first_seq - 1 : 0;
+		*hold = first_seq - 1; /* first_seq > after >= 0 */
 	if ((fresh && m->tree_started) || dropped) {
 		if (dropped)
 			mesh_bump_gen(m); /* our pusher carries the graft on a link we dial */
@@ -745,4 +760,25 @@ bool mesh_tree_take_rewind(struct mesh *m, struct nb *nb, uint64_t *to)
 	nb->rewind = false;
 	pthread_mutex_unlock(&m->lock);
 	return yes;
+}
+
+bool mesh_tree_durable(struct mesh *m, struct nb *nb, struct store_cursor *c)
+{
+	uint64_t floor = UINT64_MAX, f;
+
+	if (!m->tree)
+		return false;
+	/* the missing ids first, then a rewind: a given-up id leaves the
+	 * table only after its rewind is recorded (plumtree_expire), so one
+	 * of the two is always seen */
+	if (plumtree_floor(m->tree, nb, &f))
+		floor = f;
+	pthread_mutex_lock(&m->lock);
+	if (nb->rewind && nb->rewind_to < floor)
+		floor = nb->rewind_to;
+	pthread_mutex_unlock(&m->lock);
+	if (c->seq <= floor)
+		return false;
+	c->seq = floor;
+	return true;
 }

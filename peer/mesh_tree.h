@@ -28,18 +28,24 @@
  *   - an id announced that we do not hold starts a timer (tree_graft_ms;
  *     plumtree.h). If no body arrives in time, we graft: what the announcer
  *     sends us turns eager (its id goes in Tree.graft; the announcer
- *     answers with the body in Tree.grafted). No answer in tree_retry_ms:
+ *     answers with the body in Tree.grafted). A graft puts the link in the
+ *     tree both ways, on both sides: the grafter sends bodies too, and the
+ *     announcer forgets its prune of it (lazy_in). No answer in tree_retry_ms:
  *     the next announcer, up to PLUMTREE_TRIES. This is also how the tree
  *     heals when an eager link or peer fails;
  *   - an id is never lost while a neighbour that announced it still serves
  *     it: we own our cursor over each neighbour's log, and an id we cannot
- *     track (PLUMTREE_MISSING_MAX missing already) is not acknowledged -
+ *     track (PLUMTREE_MISSING_MAX missing already, or PLUMTREE_ANNOUNCERS
+ *     others announced it) is not acknowledged -
  *     the cursor stays before its seq (Tree.id_seqs) - and one we gave up
  *     on (PLUMTREE_TRIES unanswered grafts: its announcers forgot it, or
  *     the links were down) moves the cursor over every announcer's log
  *     back to before it. Either way the link turns eager both ways (a
  *     graft), so that range comes again as bodies, under the sender's
- *     export policy of the moment; duplicates cost no fsync;
+ *     export policy of the moment; duplicates cost no fsync. What is
+ *     stored of that cursor never passes an id still missing
+ *     (mesh_tree_durable): the missing ids are memory, and a crash must
+ *     not leave a durable claim to one this peer never got;
  *   - shorter paths (the paper's optimisation, its section 3.8): an id is
  *     announced with the hop count at which the announcer received it
  *     (Tree.id_hops). When a body came over an eager link at hop count h
@@ -117,10 +123,10 @@
 /* Starts the timer thread (mesh_open; unless in process). */
 int mesh_tree_open(struct mesh *m);
 /* Stops it and frees the tree (mesh_close). The ids still missing are
- * forgotten with it: first every cursor over a neighbour's log that is
- * past the earliest of them that neighbour announced goes back to before
- * it (marked dirty, saved by mesh_close), so after a restart that range
- * comes again - a new session is eager - instead of being lost. */
+ * forgotten with it: first every cursor over a neighbour's log goes back
+ * to where mesh_tree_durable holds it (marked dirty, saved by mesh_close),
+ * so after a restart that range comes again - a new session is eager -
+ * instead of being lost. */
 void mesh_tree_close(struct mesh *m);
 /* In process (mesh_inproc.h): no thread; clock gives ms; control rides on
  * pulls only; graft_ms 0 turns the tree off (flooding). */
@@ -143,7 +149,8 @@ bool mesh_tree_as_id(struct mesh *m, const struct nb *nb, const uint8_t origin[A
 bool mesh_tree_lazy_locked(struct mesh *m, const struct nb *nb, const uint8_t origin[AM_KEY_BYTES], enum tree_dir dir);
 /* We answered nb's graft with a body of origin: with a tree per origin,
  * the link carries origin's bodies to nb again (a graft makes the link
- * eager for its id's origin only). Takes m->lock. */
+ * eager both ways for its id's origin only: it sends us that
+ * origin's bodies again too). Takes m->lock. */
 void mesh_tree_answered(struct mesh *m, struct nb *nb, const uint8_t origin[AM_KEY_BYTES]);
 /* The control to send nb in the next message (prune, graft ids) - moved
  * out of nb into t. grafts = false leaves grafts where they are (a reply
@@ -182,13 +189,28 @@ bool mesh_tree_duplicate(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_B
  * tree needs none). Prunes the link - for those origins alone, with a
  * tree per origin. */
 void mesh_tree_duplicates(struct mesh *m, struct nb *nb, const uint8_t (*origins)[AM_KEY_BYTES], size_t n);
-/* Ingest takes a batch from nb that announced ids (t->ids, with their
- * seqs in nb's log, and hop counts: a shorter path may move the tree). Returns true when some could not be tracked (the
- * missing table is full): then *hold is the seq before the first of them
- * (0 when its seq was not said), past which the batch must not be
- * acknowledged, and the link is asked for bodies (a graft) - so that range
- * comes again, as bodies. Not under m->lock. */
-bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *t, uint64_t *hold);
+/* Ingest takes a batch from nb, the range (after, upto] of nb's log,
+ * that announced ids (t->ids, with their seqs in nb's log - one not said,
+ * or outside the range, is taken as after + 1 - and hop counts: a shorter
+ * path may move the tree). Returns true when some could not be tracked
+ * (the missing table is full, or PLUMTREE_ANNOUNCERS others announced the
+ * id): then *hold is the seq before the first of them, past which the
+ * batch must not be acknowledged, and the link is asked for bodies (a
+ * graft of that id) - so that range comes again, as bodies. Not under
+ * m->lock. */
+bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *t, uint64_t after, uint64_t upto,
+                         uint64_t *hold);
+/* The cursor over nb's log as it may be made durable: c held back
+ * (c->seq lowered; true returned) to before the earliest id nb announced
+ * that we still lack, and to a rewind not yet taken (mesh_tree_take_rewind).
+ * The missing ids live in memory only: a cursor stored past one would
+ * claim, after a crash (kill -9, power), an id this peer never got, and
+ * nothing would send it again. The cursor in memory (what we acknowledge
+ * to nb) may go further; the durable one catches up with the first commit
+ * after the body arrived, and a crash in between costs duplicates (no
+ * fsync). Call under nb->ingest_lock, for every cursor written to the
+ * store. */
+bool mesh_tree_durable(struct mesh *m, struct nb *nb, struct store_cursor *c);
 /* Has nb asked for our bodies (a graft, Tree.eager) since the last call?
  * Then its cursor over our log may have moved back (mesh_tree.h): our
  * pusher asks where it is (a push without a batch) before pushing on.

@@ -27,6 +27,8 @@ struct missing {
 	uint64_t deadline;
 	uint32_t next; /* hash chain, or the free list */
 	bool used;
+	bool dropping; /* given up: still counted by plumtree_floor until the
+	                * caller has taken its rewinds (plumtree_expire) */
 };
 
 struct plumtree {
@@ -38,7 +40,7 @@ struct plumtree {
 	uint32_t miss_head[MISSING_BUCKETS];
 	uint32_t miss_free;
 	size_t n_missing;
-	uint64_t given_up, overflow;
+	uint64_t given_up, overflow, crowded;
 };
 
 /* ids are BLAKE2b outputs: any four bytes are a fine hash */
@@ -237,14 +239,30 @@ enum plumtree_news plumtree_announced_at(struct plumtree *t, const uint8_t id[AM
 		t->n_missing++;
 	}
 	struct missing *e = &t->miss[slot];
+	if (e->dropping) {
+		/* given up a moment ago (its announcers are being asked for
+		 * their logs again): who is news of it, and who's cursor is to
+		 * be held as any announcer's - a fresh start, with who alone */
+		e->dropping = false;
+		e->n_who = e->turn = e->tries = 0;
+		e->asked = NULL;
+		e->deadline = now + wait_ms;
+	}
 	bool known = false;
 	for (unsigned i = 0; i < e->n_who; i++)
-		if (e->who[i] == who) {
+		if (e->who[i] == (const void *)who) {
 			known = true;
-			if (seq && (!e->seq[i] || seq < e->seq[i]))
-				e->seq[i] = seq; /* the earliest: asked again from there, nothing is skipped */
+			if (seq < e->seq[i])
+				e->seq[i] = seq; /* the earliest (0, not known, the earliest of all):
+				                  * asked again from there, nothing is skipped */
 		}
-	if (!known && e->n_who < PLUMTREE_ANNOUNCERS) {
+	if (!known && e->n_who == PLUMTREE_ANNOUNCERS) {
+		/* no room to remember who: it must not acknowledge the id */
+		t->crowded++;
+		news = PLUMTREE_CROWDED;
+		goto out;
+	}
+	if (!known) {
 		e->seq[e->n_who] = seq;
 		e->hops[e->n_who] = hops;
 		e->who[e->n_who++] = who;
@@ -284,7 +302,7 @@ size_t plumtree_expire(struct plumtree *t, uint64_t now, unsigned retry_ms, plum
 	pthread_mutex_lock(&t->lock);
 	for (uint32_t i = 0; i < PLUMTREE_MISSING_MAX; i++) {
 		struct missing *e = &t->miss[i];
-		if (!e->used || e->deadline > now)
+		if (!e->used || e->dropping || e->deadline > now)
 			continue;
 		/* room for a give-up: one entry, and one per announcer */
 		bool ok = true;
@@ -300,7 +318,10 @@ size_t plumtree_expire(struct plumtree *t, uint64_t now, unsigned retry_ms, plum
 				memcpy(g[n++].id, e->id, AM_ID_BYTES);
 			}
 			t->given_up++;
-			miss_remove(t, i);
+			/* removed once the rewinds are taken (below): until then
+			 * plumtree_floor still holds each announcer's durable cursor
+			 * before it, so no commit in between claims the id */
+			e->dropping = true;
 			continue;
 		}
 		unsigned k = e->turn % e->n_who;
@@ -316,6 +337,17 @@ size_t plumtree_expire(struct plumtree *t, uint64_t now, unsigned retry_ms, plum
 	pthread_mutex_unlock(&t->lock);
 	for (size_t i = 0; i < n; i++)
 		fn(arg, g[i].who, g[i].id, g[i].seq, g[i].what);
+	/* the rewinds are the caller's now: the given-up ids go (unless one
+	 * arrived meanwhile, or was announced again: plumtree_announced_at) */
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < n; i++) {
+		if (g[i].what != PLUMTREE_GIVEN_UP)
+			continue;
+		uint32_t slot = miss_find(t, g[i].id);
+		if (slot != NIL && t->miss[slot].dropping)
+			miss_remove(t, slot);
+	}
+	pthread_mutex_unlock(&t->lock);
 	free(g);
 	return grafts;
 }
@@ -327,26 +359,30 @@ uint64_t plumtree_next_deadline(struct plumtree *t)
 	pthread_mutex_lock(&t->lock);
 	if (t->n_missing)
 		for (uint32_t i = 0; i < PLUMTREE_MISSING_MAX; i++)
-			if (t->miss[i].used && (best == 0 || t->miss[i].deadline < best))
+			if (t->miss[i].used && !t->miss[i].dropping && (best == 0 || t->miss[i].deadline < best))
 				best = t->miss[i].deadline ? t->miss[i].deadline : 1;
 	pthread_mutex_unlock(&t->lock);
 	return best;
 }
 
-bool plumtree_oldest(struct plumtree *t, const void *who, uint64_t *seq)
+bool plumtree_floor(struct plumtree *t, const void *who, uint64_t *floor)
 {
 	bool found = false;
 
 	pthread_mutex_lock(&t->lock);
-	for (uint32_t i = 0; t->n_missing && i < PLUMTREE_MISSING_MAX; i++) {
+	size_t left = t->n_missing;
+	for (uint32_t i = 0; left && i < PLUMTREE_MISSING_MAX; i++) {
 		const struct missing *e = &t->miss[i];
 		if (!e->used)
 			continue;
-		for (unsigned k = 0; k < e->n_who; k++)
-			if (e->who[k] == who && e->seq[k] && (!found || e->seq[k] < *seq)) {
-				*seq = e->seq[k];
+		left--;
+		for (unsigned k = 0; k < e->n_who; k++) {
+			uint64_t before = e->seq[k] ? e->seq[k] - 1 : 0;
+			if (e->who[k] == who && (!found || before < *floor)) {
+				*floor = before;
 				found = true;
 			}
+		}
 	}
 	pthread_mutex_unlock(&t->lock);
 	return found;
@@ -382,5 +418,6 @@ void plumtree_stats(struct plumtree *t, struct plumtree_stats *st)
 	st->missing = t->n_missing;
 	st->given_up = t->given_up;
 	st->overflow = t->overflow;
+	st->crowded = t->crowded;
 	pthread_mutex_unlock(&t->lock);
 }

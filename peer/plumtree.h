@@ -24,7 +24,12 @@
  *            for the caller to ask its log again from there (nothing is
  *            lost while one of them still serves it). At most
  *            PLUMTREE_MISSING_MAX at once; past that an announcement is
- *            refused (counted) - the caller then must not acknowledge it.
+ *            refused (counted) - the caller then must not acknowledge it;
+ *            so is a fifth announcer of one id (PLUMTREE_CROWDED).
+ *            Until its body is held, a missing id also bounds how far the
+ *            caller may durably acknowledge each announcer's log
+ *            (plumtree_floor): this memory is lost in a crash, the
+ *            neighbour's log is not.
  *
  * Paths (Plumtree's optimisation, the paper's section 3.8): a held id
  * remembers the hop count at which its body arrived and the neighbour it
@@ -90,10 +95,15 @@ enum plumtree_news {
 	PLUMTREE_HELD_ALREADY = 0, /* we hold it: nothing to do */
 	PLUMTREE_MISSING,          /* missing: who is (now) among its announcers */
 	PLUMTREE_FULL,             /* missing, but PLUMTREE_MISSING_MAX are: not tracked (counted) */
+	PLUMTREE_CROWDED,          /* missing, but PLUMTREE_ANNOUNCERS others announced it: who
+	                            * is not among them (counted) - the caller, as for
+	                            * PLUMTREE_FULL, must not acknowledge it */
 };
-/* who announced id, at seq in its log (0 = not known). Ignored when we
- * hold it; otherwise who joins its announcers and, for a new entry, the
- * graft deadline is now + wait_ms. */
+/* who announced id, at seq in its log (0 = not known: taken as before
+ * everything). Ignored when we hold it; otherwise who joins its announcers
+ * (the earliest seq each is kept) and, for a new entry, the graft deadline
+ * is now + wait_ms. An id given up but not yet removed (plumtree_expire
+ * is calling back) starts again, with who its only announcer. */
 enum plumtree_news plumtree_announced(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who,
                                       uint64_t seq, uint64_t now, unsigned wait_ms);
 /* As plumtree_announced, with the announcer's hop count for id
@@ -118,16 +128,19 @@ typedef void (*plumtree_graft_fn)(void *arg, const void *who, const uint8_t id[A
 /* Every missing id whose deadline is <= now: fn(arg, announcer, id, seq,
  * PLUMTREE_GRAFT), and the next deadline now + retry_ms (next announcer);
  * or, after PLUMTREE_TRIES (or with no announcer left), dropped:
- * PLUMTREE_GIVEN_UP once, then PLUMTREE_REWIND per announcer. Returns how
- * many grafts it handed out (given-up ids not included). */
+ * PLUMTREE_GIVEN_UP once, then PLUMTREE_REWIND per announcer - and
+ * removed only after every callback returned, so plumtree_floor counts it
+ * until the caller has recorded its rewinds. Returns how many grafts it
+ * handed out (given-up ids not included). */
 size_t plumtree_expire(struct plumtree *t, uint64_t now, unsigned retry_ms, plumtree_graft_fn fn, void *arg);
 /* The earliest deadline; 0 when nothing is missing. */
 uint64_t plumtree_next_deadline(struct plumtree *t);
-/* The earliest seq (in who's log) of the ids who announced that are still
- * missing - where who's log must be read again from if this memory is
- * lost (a restart). False when there is none (or none with a seq). O(
- * PLUMTREE_MISSING_MAX). */
-bool plumtree_oldest(struct plumtree *t, const void *who, uint64_t *seq);
+/* The furthest a cursor over who's log may durably stand without passing
+ * an id who announced that is still missing: the earliest such seq - 1 (0
+ * for one announced without a seq). False when who announced none still
+ * missing. Where who's log is read again from if this memory is lost (a
+ * restart, a crash). O(ids missing). */
+bool plumtree_floor(struct plumtree *t, const void *who, uint64_t *floor);
 /* who is gone (a removed neighbour): never hand it out again (as an
  * announcer, nor as the link a body came over). */
 void plumtree_forget(struct plumtree *t, const void *who);
@@ -136,6 +149,7 @@ struct plumtree_stats {
 	size_t missing;            /* ids missing now */
 	uint64_t given_up;         /* dropped after PLUMTREE_TRIES grafts */
 	uint64_t overflow;         /* announcements dropped: PLUMTREE_MISSING_MAX reached */
+	uint64_t crowded;          /* announcements dropped: PLUMTREE_ANNOUNCERS others had it */
 };
 void plumtree_stats(struct plumtree *t, struct plumtree_stats *st);
 

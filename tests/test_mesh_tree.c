@@ -34,7 +34,7 @@
  * when the test moves now_ms and calls mesh_inproc_tick.
  */
 
-#define PEERS_MAX 4
+#define PEERS_MAX 6
 #define GRAFT_MS 250
 #define RETRY_MS 500
 
@@ -688,7 +688,7 @@ static void announce(struct net *net, int at, int other, const uint8_t (*ids)[AM
 	uint64_t hold;
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(wire_tree_push_id(&t, false, ids[i]), 0);
-	(void)mesh_tree_announced(net->p[at].mesh, nb_of(net, at, other), &t, &hold);
+	(void)mesh_tree_announced(net->p[at].mesh, nb_of(net, at, other), &t, 0, UINT64_MAX, &hold);
 	wire_tree_clear(&t);
 }
 
@@ -1397,6 +1397,289 @@ static void test_missing_ids_survive_a_restart(void **state)
 	struct mesh_inproc_result r = pull(net, 2, 1);
 	assert_int_equal(r.accepted, 1);
 	assert_true(holds(net, 2, id));
+	net_free(net);
+}
+
+/* Peer i dies at once (kill -9, power): nothing of its memory is saved -
+ * the tree's missing ids are gone, and no cursor that moved in memory
+ * only is written - then it starts on its store again (restart). White
+ * box: mesh_close saves nothing after this. */
+static void crash(struct net *net, int i)
+{
+	struct mesh *m = net->p[i].mesh;
+	struct plumtree *blank;
+	assert_int_equal(plumtree_new(&blank), 0);
+	plumtree_free(m->tree);
+	m->tree = blank;
+	pthread_mutex_lock(&m->lock);
+	for (size_t k = 0; k < m->n_nbs; k++) {
+		m->nbs[k]->cursor_dirty = false;
+		m->nbs[k]->rewind = false;
+	}
+	pthread_mutex_unlock(&m->lock);
+	restart(net, i);
+}
+
+struct seq_of {
+	const uint8_t *id;
+	uint64_t seq;
+};
+
+static int seq_of_cb(void *arg, const struct store_rec *rec)
+{
+	struct seq_of *f = arg;
+	if (memcmp(rec->id, f->id, AM_ID_BYTES) == 0)
+		f->seq = rec->seq;
+	return 0;
+}
+
+/* The seq of change id in peer i's log (0: not there). */
+static uint64_t seq_of(struct net *net, int i, const uint8_t id[AM_ID_BYTES])
+{
+	struct seq_of f = {.id = id};
+	assert_true(store_changes(net->p[i].store, 0, 100000, seq_of_cb, &f) >= 0);
+	return f.seq;
+}
+
+/* at's cursor over other's log: as stored, and as in memory. */
+static uint64_t stored_cursor(struct net *net, int at, int other)
+{
+	struct store_cursor c;
+	memset(&c, 0, sizeof c);
+	assert_int_equal(store_cursor_get(net->p[at].store, net->p[other].name, &c), 0);
+	return c.seq;
+}
+
+static uint64_t memory_cursor(struct net *net, int at, int other)
+{
+	struct nb *nb = nb_of(net, at, other);
+	pthread_mutex_lock(&nb->ingest_lock);
+	uint64_t seq = nb->cursor.seq;
+	pthread_mutex_unlock(&nb->ingest_lock);
+	return seq;
+}
+
+/* What from sends to: bodies (white box: as after a graft both ways). */
+static void make_eager(struct net *net, int from, int to)
+{
+	struct mesh *mf = net->p[from].mesh, *mt = net->p[to].mesh;
+	pthread_mutex_lock(&mf->lock);
+	nb_of_locked(net, from, to)->lazy = false;
+	pthread_mutex_unlock(&mf->lock);
+	pthread_mutex_lock(&mt->lock);
+	nb_of_locked(net, to, from)->lazy_in = false;
+	pthread_mutex_unlock(&mt->lock);
+}
+
+/* p1 announced id to p2 (lazily); before p2's graft, a body from p1 is
+ * committed with p2's cursor over p1's log - which in memory is past the
+ * id. The stored cursor stays before it (mesh_tree_durable), so when p2
+ * crashes (its tree's memory gone, nothing saved at exit) the first pull
+ * after the restart brings the id. Before, the stored cursor claimed it
+ * and it was lost: nothing sends it again. change: 0 an indicator, 1 a
+ * withdrawal of one p2 holds. */
+static void crash_before_the_graft(int change)
+{
+	uint8_t id[AM_ID_BYTES], first[AM_ID_BYTES], later[AM_ID_BYTES];
+	struct net *net;
+	if (change == 0) {
+		net = lazy_line(id);
+	} else {
+		/* p2 holds the indicator (the link eager then); its withdrawal
+		 * comes by id */
+		net = net_new(3, "01 12");
+		net_open(net);
+		handshake(net);
+		submit_on(net, 0, AM_CAT_PHISHING, "gone.example.net", false, first);
+		assert_int_equal(pull(net, 1, 0).accepted, 1);
+		assert_int_equal(pull(net, 2, 1).accepted, 1);
+		make_lazy(net, 1, 2);
+		submit_on(net, 0, AM_CAT_PHISHING, "gone.example.net", true, id);
+		assert_int_equal(pull(net, 1, 0).accepted, 1);
+		assert_int_equal(pull(net, 2, 1).ids, 1);
+	}
+	uint64_t seq = seq_of(net, 1, id);
+	assert_true(seq > 0);
+	assert_int_not_equal(deadline(net, 2), 0);
+	/* a body from p1 over the same link (eager for it now), committed */
+	make_eager(net, 1, 2);
+	submit(net, 1, AM_CAT_PHISHING, later);
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.accepted, 1);
+	assert_true(memory_cursor(net, 2, 1) > seq);
+	assert_int_equal(stored_cursor(net, 2, 1), seq - 1); /* the rule */
+	assert_false(holds(net, 2, id));
+	crash(net, 2);
+	assert_int_equal(deadline(net, 2), 0); /* forgotten */
+	assert_int_equal(memory_cursor(net, 2, 1), seq - 1);
+	r = pull(net, 2, 1);
+	assert_true(r.accepted >= 1);
+	assert_true(holds(net, 2, id));
+	if (change == 1) {
+		/* the indicator is withdrawn at p2: its live record is gone */
+		struct find_id f = {.id = first};
+		assert_true(store_changes(net->p[2].store, 0, 100000, find_id_cb, &f) >= 0);
+		assert_false(f.found);
+	}
+	net_free(net);
+}
+
+static void test_crash_before_the_graft_loses_no_indicator(void **state)
+{
+	(void)state;
+	crash_before_the_graft(0);
+}
+
+static void test_crash_before_the_graft_loses_no_withdrawal(void **state)
+{
+	(void)state;
+	crash_before_the_graft(1);
+}
+
+/* However the body arrives - here a graft's answer - the stored cursor
+ * catches up with the first commit after it; until then a crash costs a
+ * duplicate, not a loss. */
+static void test_stored_cursor_catches_up_after_the_body(void **state)
+{
+	(void)state;
+	uint8_t id[AM_ID_BYTES];
+	struct net *net = lazy_line(id);
+	uint64_t seq = seq_of(net, 1, id);
+	now_ms += GRAFT_MS;
+	assert_int_equal(tick(net, 2), 1);
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.grafted, 1);
+	assert_int_equal(r.accepted, 1);
+	assert_int_equal(deadline(net, 2), 0);
+	/* committed with the answer, before the id counted as held */
+	assert_true(stored_cursor(net, 2, 1) <= seq);
+	/* the next commit from p1 stores the cursor in full */
+	submit(net, 1, AM_CAT_PHISHING, NULL);
+	r = pull(net, 2, 1);
+	assert_int_equal(r.accepted, 1);
+	assert_int_equal(stored_cursor(net, 2, 1), memory_cursor(net, 2, 1));
+	assert_true(stored_cursor(net, 2, 1) > seq);
+	/* a crash now costs nothing: nothing comes again */
+	crash(net, 2);
+	r = pull(net, 2, 1);
+	assert_int_equal(r.items + r.ids, 0);
+	net_free(net);
+}
+
+/* A given-up id's rewind not yet taken holds the stored cursor too: a
+ * commit between the give-up and the next request must not pass it. */
+static void test_pending_rewind_holds_the_stored_cursor(void **state)
+{
+	(void)state;
+	uint8_t id[AM_ID_BYTES];
+	struct net *net = lazy_line(id);
+	struct mesh *m = net->p[2].mesh;
+	struct nb *nb = nb_of(net, 2, 1);
+	struct store_cursor c = {.seq = 100};
+	pthread_mutex_lock(&nb->ingest_lock);
+	assert_true(mesh_tree_durable(m, nb, &c)); /* the missing id: its seq is 1 */
+	assert_int_equal(c.seq, 0);
+	pthread_mutex_unlock(&nb->ingest_lock);
+	/* given up: out of the missing table, the rewind pending */
+	now_ms += GRAFT_MS;
+	for (int k = 0; k <= PLUMTREE_TRIES; k++) {
+		assert_true(tick(net, 2) >= 1);
+		now_ms += RETRY_MS;
+	}
+	assert_true(rewind_pending(net, 2, 1, NULL));
+	c.seq = 100;
+	pthread_mutex_lock(&nb->ingest_lock);
+	assert_true(mesh_tree_durable(m, nb, &c));
+	assert_int_equal(c.seq, 0);
+	pthread_mutex_unlock(&nb->ingest_lock);
+	/* nothing missing, nothing pending: no hold */
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.accepted, 1);
+	c.seq = 100;
+	pthread_mutex_lock(&nb->ingest_lock);
+	assert_false(mesh_tree_durable(m, nb, &c));
+	assert_int_equal(c.seq, 100);
+	pthread_mutex_unlock(&nb->ingest_lock);
+	net_free(net);
+}
+
+/* A fifth announcer of a missing id: the tree tracks four. p1..p4
+ * announced it (white box: they never answer); p5, its origin, announces
+ * it over a lazy link. p0 must not acknowledge it to p5: its cursor stays
+ * before it and p5 is grafted for it - so when the four fail and the id
+ * is given up, it still arrives. Before, p5's cursor passed it with no
+ * record, and it was lost. */
+static void test_fifth_announcer_does_not_pass_the_id(void **state)
+{
+	(void)state;
+	uint8_t id[1][AM_ID_BYTES];
+	struct net *net = net_new(6, "01 02 03 04 05");
+	net_open(net);
+	handshake(net);
+	make_lazy(net, 5, 0);
+	submit(net, 5, AM_CAT_PHISHING, id[0]);
+	for (int k = 1; k <= PLUMTREE_ANNOUNCERS; k++)
+		announce(net, 0, k, id, 1);
+	struct mesh_inproc_result r = pull(net, 0, 5);
+	assert_int_equal(r.ids, 1);
+	assert_int_equal(link_info(net, 0, 5).tree.ids_dropped, 1);
+	assert_int_equal(memory_cursor(net, 0, 5), 0); /* not acknowledged */
+	assert_false(lazy_in(net, 0, 5));
+	/* the four tracked announcers never answer: given up */
+	now_ms += GRAFT_MS;
+	for (int k = 0; k <= PLUMTREE_TRIES; k++) {
+		(void)tick(net, 0);
+		for (int j = 1; j <= PLUMTREE_ANNOUNCERS; j++)
+			(void)grafts_to(net, 0, j, NULL);
+		now_ms += RETRY_MS;
+	}
+	assert_int_equal(deadline(net, 0), 0);
+	assert_false(holds(net, 0, id[0]));
+	/* p5 still brings it: its range again as bodies (and the graft) */
+	r = pull(net, 0, 5);
+	assert_int_equal(r.accepted, 1);
+	assert_true(holds(net, 0, id[0]));
+	net_free(net);
+}
+
+/* A graft heard puts the link in the tree both ways on the announcer's
+ * side too: p2 had pruned p1 (lazy_in); p1 grafts an id of p2's - and so
+ * sends p2 bodies again - so p2 must count p1 a source of bodies, not
+ * keep a stale prune: the next duplicate, from p0, prunes p0 (p1 brings
+ * bodies), and no stale prune goes to p1. Before, p2 kept lazy_in for p1,
+ * saw p0 as its last source and took every body twice. */
+static void test_graft_heard_resets_what_we_pruned(void **state)
+{
+	(void)state;
+	struct net *net = lazy_triangle(); /* p2 pruned p1 */
+	uint8_t id[AM_ID_BYTES];
+	make_lazy(net, 2, 1);              /* and p1 gets p2's changes as ids */
+	submit(net, 2, AM_CAT_PHISHING, id);
+	assert_int_equal(pull(net, 1, 2).ids, 1);
+	now_ms += GRAFT_MS;
+	assert_int_equal(tick(net, 1), 1);
+	struct mesh_inproc_result r = pull(net, 1, 2);
+	assert_int_equal(r.grafted, 1);
+	assert_int_equal(r.accepted, 1);
+	assert_int_equal(link_info(net, 2, 1).tree.grafts_in, 1);
+	assert_false(lazy_in(net, 2, 1)); /* p1 sends bodies again */
+	assert_false(lazy(net, 2, 1));
+	assert_false(lazy(net, 1, 2));
+	/* p1's next change: a body to p2 first, then p0's copy a duplicate */
+	submit(net, 1, AM_CAT_PHISHING, NULL);
+	r = pull(net, 2, 1);
+	assert_int_equal(bodies(&r), 1);
+	assert_int_equal(r.accepted, 1);
+	assert_int_equal(pull(net, 0, 1).accepted, 2); /* p2's id too */
+	r = pull(net, 2, 0);
+	assert_int_equal(r.duplicates, 1);
+	assert_true(lazy_in(net, 2, 0));
+	assert_false(lazy_in(net, 2, 1));
+	struct wire_tree t;
+	memset(&t, 0, sizeof t);
+	mesh_tree_take(net->p[2].mesh, nb_of(net, 2, 1), true, &t);
+	assert_false(t.prune);
+	wire_tree_clear(&t);
 	net_free(net);
 }
 
@@ -2160,6 +2443,31 @@ static void test_graft_makes_eager_only_for_its_origin(void **state)
 	net_free(net);
 }
 
+/* With a tree per origin too, the answerer of a graft forgets its own
+ * prune of the grafter for that origin: p3 had pruned what p2 sends it of
+ * p0's (a duplicate), p2 grafts p0's change from p3 and, once answered,
+ * sends p3 p0's bodies again - so p3 must not keep them lazy. */
+static void test_graft_answered_resets_what_we_pruned_for_its_origin(void **state)
+{
+	(void)state;
+	struct net *net = square_with_p0_tree();
+	const uint8_t(*o0)[AM_KEY_BYTES] = (const uint8_t(*)[AM_KEY_BYTES])net->p[0].key.pk;
+	mesh_tree_duplicates(net->p[3].mesh, nb_of(net, 3, 2), o0, 1);
+	assert_true(lazy_for(net, 3, 2, 0, TREE_IN));
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 3, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 3).ids, 1);
+	now_ms += GRAFT_MS;
+	assert_int_equal(tick(net, 2), 1);
+	struct mesh_inproc_result r = pull(net, 2, 3);
+	assert_int_equal(r.grafted, 1);
+	assert_int_equal(r.accepted, 1);
+	assert_false(lazy_for(net, 2, 3, 0, TREE_OUT)); /* p2 sends p0's bodies to p3 */
+	assert_false(lazy_for(net, 3, 2, 0, TREE_IN));  /* and p3 knows it */
+	assert_false(lazy_for(net, 3, 2, 0, TREE_OUT));
+	net_free(net);
+}
+
 /* An origin forgotten to make room (tree_origins.h: least recently used
  * first) is eager again: its next change floods that link, and the
  * duplicate prunes it again at once. */
@@ -2235,6 +2543,12 @@ int main(void)
 		cmocka_unit_test(test_id_forgotten_by_its_announcer_still_arrives),
 		cmocka_unit_test(test_id_announced_before_the_link_went_down_still_arrives),
 		cmocka_unit_test(test_missing_ids_survive_a_restart),
+		cmocka_unit_test(test_crash_before_the_graft_loses_no_indicator),
+		cmocka_unit_test(test_crash_before_the_graft_loses_no_withdrawal),
+		cmocka_unit_test(test_stored_cursor_catches_up_after_the_body),
+		cmocka_unit_test(test_pending_rewind_holds_the_stored_cursor),
+		cmocka_unit_test(test_fifth_announcer_does_not_pass_the_id),
+		cmocka_unit_test(test_graft_heard_resets_what_we_pruned),
 		cmocka_unit_test(test_rewind_is_answered_under_the_policy_in_force),
 		cmocka_unit_test(test_silent_dialer_is_down_and_no_source),
 		cmocka_unit_test(test_silence_watch_off_by_default_in_process),
@@ -2254,6 +2568,7 @@ int main(void)
 		cmocka_unit_test(test_each_origin_gets_its_own_tree),
 		cmocka_unit_test(test_prune_for_one_origin_leaves_another_eager),
 		cmocka_unit_test(test_graft_makes_eager_only_for_its_origin),
+		cmocka_unit_test(test_graft_answered_resets_what_we_pruned_for_its_origin),
 		cmocka_unit_test(test_evicted_origin_floods_then_prunes_again),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

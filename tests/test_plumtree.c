@@ -199,31 +199,136 @@ static void test_forget_announcer(void **state)
 }
 
 /* Where each announcer's log must be read again from if the missing ids
- * are forgotten (a restart): the earliest seq it announced one at. */
-static void test_oldest_missing_per_announcer(void **state)
+ * are forgotten (a restart, a crash): before the earliest seq it
+ * announced one at - and before everything for one announced without a
+ * seq. */
+static void test_floor_per_announcer(void **state)
 {
 	struct plumtree *t;
 	uint8_t id[AM_ID_BYTES];
-	uint64_t seq = 0;
+	uint64_t floor = 0;
 	(void)state;
 
 	assert_int_equal(plumtree_new(&t), 0);
-	assert_false(plumtree_oldest(t, &A, &seq));
+	assert_false(plumtree_floor(t, &A, &floor));
 	for (uint32_t i = 0; i < 5; i++) {
 		id_of(100 + i, id);
 		plumtree_announced(t, id, &A, 50 - i, 0, 10);
 		plumtree_announced(t, id, &B, 500 + i, 0, 10);
 	}
-	assert_true(plumtree_oldest(t, &A, &seq));
-	assert_int_equal(seq, 46);
-	assert_true(plumtree_oldest(t, &B, &seq));
-	assert_int_equal(seq, 500);
+	assert_true(plumtree_floor(t, &A, &floor));
+	assert_int_equal(floor, 45);
+	assert_true(plumtree_floor(t, &B, &floor));
+	assert_int_equal(floor, 499);
 	id_of(104, id); /* A's 46 arrived */
 	plumtree_held(t, id, 0);
-	assert_true(plumtree_oldest(t, &A, &seq));
-	assert_int_equal(seq, 47);
-	assert_false(plumtree_oldest(t, &C, &seq));
+	assert_true(plumtree_floor(t, &A, &floor));
+	assert_int_equal(floor, 46);
+	assert_false(plumtree_floor(t, &C, &floor));
+	/* C announces one without its seq: from the start */
+	id_of(200, id);
+	plumtree_announced(t, id, &C, 0, 0, 10);
+	assert_true(plumtree_floor(t, &C, &floor));
+	assert_int_equal(floor, 0);
+	/* and an announcement without a seq after one with: still 0 */
+	id_of(201, id);
+	plumtree_announced(t, id, &B, 600, 0, 10);
+	plumtree_announced(t, id, &B, 0, 0, 10);
+	assert_true(plumtree_floor(t, &B, &floor));
+	assert_int_equal(floor, 0);
 	plumtree_free(t);
+}
+
+/* A fifth announcer of a missing id is not tracked: it is told so
+ * (PLUMTREE_CROWDED, counted), for it must not acknowledge the id - when
+ * the four tracked ones all fail, nobody would ask its log again. One of
+ * the four announcing again is no news. */
+static void test_fifth_announcer_is_crowded(void **state)
+{
+	struct plumtree *t;
+	struct plumtree_stats st;
+	uint8_t id[AM_ID_BYTES];
+	int who[PLUMTREE_ANNOUNCERS + 2];
+	uint64_t floor;
+	(void)state;
+
+	assert_int_equal(plumtree_new(&t), 0);
+	id_of(3, id);
+	for (int i = 0; i < PLUMTREE_ANNOUNCERS; i++)
+		assert_int_equal(plumtree_announced(t, id, &who[i], 10 + (uint64_t)i, 0, 50), PLUMTREE_MISSING);
+	assert_int_equal(plumtree_announced(t, id, &who[PLUMTREE_ANNOUNCERS], 7, 0, 50), PLUMTREE_CROWDED);
+	assert_int_equal(plumtree_announced(t, id, &who[0], 9, 0, 50), PLUMTREE_MISSING);
+	assert_false(plumtree_floor(t, &who[PLUMTREE_ANNOUNCERS], &floor));
+	assert_true(plumtree_floor(t, &who[0], &floor));
+	assert_int_equal(floor, 8);
+	plumtree_stats(t, &st);
+	assert_int_equal(st.crowded, 1);
+	assert_int_equal(st.overflow, 0);
+	assert_int_equal(st.missing, 1);
+	plumtree_free(t);
+}
+
+/* A given-up id is still counted by plumtree_floor while its rewinds are
+ * handed out - a commit in between must not pass it - and gone after.
+ * Announced again in that moment, it starts over with the new announcer. */
+struct during {
+	struct plumtree *t;
+	uint8_t id[AM_ID_BYTES];
+	bool floored, revive;
+	size_t rewinds;
+	uint64_t now;
+};
+
+static void during_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], uint64_t seq, enum plumtree_due what)
+{
+	struct during *d = arg;
+	uint64_t floor;
+	(void)id;
+	if (what != PLUMTREE_REWIND)
+		return;
+	d->rewinds++;
+	d->floored = plumtree_floor(d->t, who, &floor) && floor == seq - 1;
+	if (d->revive)
+		assert_int_equal(plumtree_announced(d->t, d->id, &C, 30, d->now, 50), PLUMTREE_MISSING);
+}
+
+static void test_given_up_counts_until_its_rewinds_are_taken(void **state)
+{
+	struct during d = {0};
+	uint64_t floor, now = 0;
+	(void)state;
+
+	for (int revive = 0; revive < 2; revive++) {
+		memset(&d, 0, sizeof d);
+		assert_int_equal(plumtree_new(&d.t), 0);
+		d.revive = revive;
+		id_of(77, d.id);
+		assert_int_equal(plumtree_announced(d.t, d.id, &A, 20, now, 50), PLUMTREE_MISSING);
+		now += 50;
+		for (int i = 0; i < PLUMTREE_TRIES; i++) {
+			assert_int_equal(plumtree_expire(d.t, now, 100, during_cb, &d), 1);
+			now += 100;
+		}
+		d.now = now;
+		assert_int_equal(plumtree_expire(d.t, now, 100, during_cb, &d), 0);
+		assert_int_equal(d.rewinds, 1);
+		assert_true(d.floored);
+		assert_false(plumtree_floor(d.t, &A, &floor));
+		struct plumtree_stats st;
+		plumtree_stats(d.t, &st);
+		assert_int_equal(st.given_up, 1);
+		if (!revive) {
+			assert_int_equal(st.missing, 0);
+			assert_int_equal(plumtree_next_deadline(d.t), 0);
+		} else {
+			/* announced by C during the rewinds: missing again, C's turn */
+			assert_int_equal(st.missing, 1);
+			assert_true(plumtree_floor(d.t, &C, &floor));
+			assert_int_equal(floor, 29);
+			assert_int_equal(plumtree_next_deadline(d.t), now + 50);
+		}
+		plumtree_free(d.t);
+	}
 }
 
 static void test_missing_is_bounded(void **state)
@@ -315,7 +420,9 @@ int main(void)
 		cmocka_unit_test(test_announced_then_arrived),
 		cmocka_unit_test(test_graft_rotates_announcers_then_gives_up),
 		cmocka_unit_test(test_forget_announcer),
-		cmocka_unit_test(test_oldest_missing_per_announcer),
+		cmocka_unit_test(test_floor_per_announcer),
+		cmocka_unit_test(test_fifth_announcer_is_crowded),
+		cmocka_unit_test(test_given_up_counts_until_its_rewinds_are_taken),
 		cmocka_unit_test(test_missing_is_bounded),
 		cmocka_unit_test(test_paths_of_bodies_and_announcers),
 	};
