@@ -199,6 +199,10 @@ phase() {
 		t0=$EPOCHREALTIME
 		if [ "$ev" = withdrawn ]; then
 			amp "$o" withdraw "$d" --category phishing >/dev/null || { echo "withdraw failed" >&2; exit 1; }
+		elif [ "$ev" = warm ]; then
+			# untraced CLI: trace_hops.py's rounds are the traced submits
+			AMESH_TRACE= amp "$o" submit "$d" --category phishing --confidence 80 --ttl 1d >/dev/null ||
+				{ echo "submit failed" >&2; exit 1; }
 		else
 			amp "$o" submit "$d" --category phishing --confidence 80 --ttl 1d >/dev/null || { echo "submit failed" >&2; exit 1; }
 		fi

@@ -5,7 +5,8 @@
     python3 tests/bench/trace_hops.py /tmp/tr
 
 Reads the per-process files peer/trace.h describes (every ameshd and amesh
-of the run wrote one). A round is one `amesh submit` or `amesh withdraw`;
+of the run wrote one). A round is one traced `amesh submit` or `amesh
+withdraw` (mesh_bench.sh's warm-up submits untraced, so it is left out);
 a peer's arrival is its first `event` stamp in the round (mesh_bench.sh
 waits for every peer before the next round). For each peer the hop that
 brought the change is followed back to its sender through the neighbour
