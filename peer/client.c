@@ -27,11 +27,14 @@
 struct client {
 	int fd;
 	char path[PATH_MAX];
+	bool by_path;    /* opened by path: may reconnect */
 	uint32_t next_id;
 	/* slot CLIENT_SLOTS is client_call's own */
 	struct {
 		bool busy;       /* sent, reply not yet returned */
 		uint32_t id;
+		uint8_t *frame;  /* the request as sent, kept to resend after a reconnect */
+		size_t frame_len;
 		uint8_t *reply;  /* a reply read while waiting for another slot's */
 		size_t reply_len;
 	} slot[CLIENT_SLOTS + 1];
@@ -163,7 +166,7 @@ static int handshake(struct client *c, char *err, size_t errlen)
 	if ((e = write_all(c->fd, ours, sizeof ours, deadline)) != 0 ||
 	    (e = read_all(c->fd, theirs, sizeof theirs, deadline)) != 0) {
 		snprintf(err, errlen, "cannot connect to ameshd at %s: %s", c->path,
-		         e == ECONNRESET ? "it closed the connection" : strerror(e));
+		         e == ECONNRESET || e == EPIPE ? "it closed the connection" : strerror(e));
 		return AM_ECONNECT;
 	}
 	char why[AM_ERRLEN];
@@ -174,7 +177,85 @@ static int handshake(struct client *c, char *err, size_t errlen)
 	return 0;
 }
 
-int client_open_fd(struct client **out, int fd, const char *name, char *err, size_t errlen)
+/* Connects a new socket to path: 0 with *fdp set, or an errno value. A
+ * full listen backlog (EAGAIN on a Unix socket: someone floods
+ * connections, or the daemon is just re-creating its listener) is worth a
+ * few retries, ~2 s in all, before giving up. */
+static int connect_path(const char *path, int *fdp)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd, e = 0;
+
+	*fdp = -1;
+	if (strlen(path) >= sizeof sa.sun_path)
+		return ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return errno;
+	for (int i = 0;; i++) {
+		if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+			*fdp = fd;
+			return 0;
+		}
+		e = errno;
+		if (e == EINTR)
+			continue;
+		if (e != EAGAIN || i >= 20)
+			break;
+		usleep(100000);
+	}
+	close(fd);
+	return e;
+}
+
+/* The connection was lost with requests in flight (the daemon re-creates
+ * its listener when the listen guard finds it deaf, closing every
+ * connection; or it restarted): connect again and resend them, as NNG's
+ * req0 did by itself - so requests must be idempotent, as they had to be
+ * (FIELD-NOTES). Tries until deadline, pausing 10 ms, then up to 500 ms.
+ * 0, or AM_ECONNECT / AM_EPROTO with err filled. */
+static int reconnect(struct client *c, uint64_t deadline, char *err, size_t errlen)
+{
+	unsigned pause_ms = 10;
+	int rv;
+
+	if (!c->by_path)
+		return AM_ECONNECT; /* err already says why */
+	for (;;) {
+		int fd, e;
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		if ((e = connect_path(c->path, &fd)) == 0) {
+			c->fd = fd;
+			rv = handshake(c, err, errlen);
+			if (rv == AM_EPROTO)
+				return rv;
+			for (int i = 0; rv == 0 && i <= CLIENT_SLOTS; i++)
+				if (c->slot[i].busy && !c->slot[i].reply &&
+				    (e = write_all(c->fd, c->slot[i].frame, c->slot[i].frame_len, deadline)) != 0) {
+					snprintf(err, errlen, "cannot send to ameshd at %s: %s", c->path,
+					         e == ECONNRESET || e == EPIPE ? "it closed the connection" : strerror(e));
+					rv = AM_ECONNECT;
+				}
+			if (rv == 0)
+				return 0;
+		} else if (e != ENOENT && e != ECONNREFUSED && e != EAGAIN) {
+			snprintf(err, errlen, "cannot reconnect to ameshd at %s: %s", c->path, strerror(e));
+			return AM_ECONNECT;
+		} else {
+			snprintf(err, errlen, "lost the connection to ameshd at %s and cannot reconnect: %s", c->path,
+			         strerror(e));
+		}
+		int left = left_ms(deadline);
+		if (left == 0)
+			return AM_ECONNECT;
+		usleep(1000u * (pause_ms < (unsigned)left ? pause_ms : (unsigned)left));
+		pause_ms = pause_ms >= 250 ? 500 : pause_ms * 2;
+	}
+}
+
+static int client_new(struct client **out, int fd, const char *name, bool by_path, char *err, size_t errlen)
 {
 	struct client *c;
 	int rv;
@@ -186,10 +267,14 @@ int client_open_fd(struct client **out, int fd, const char *name, char *err, siz
 		return AM_ENOMEM;
 	}
 	c->fd = fd;
+	c->by_path = by_path;
 	snprintf(c->path, sizeof c->path, "%s", name);
-	/* ids only have to differ within this connection: 0x80000001, ... */
+	/* ids only have to differ within this client: 0x80000001, ... */
 	c->next_id = 1;
-	if ((rv = handshake(c, err, errlen)) != 0) {
+	/* closed while we connected (a listener being re-created): again */
+	if ((rv = handshake(c, err, errlen)) == AM_ECONNECT)
+		rv = reconnect(c, deadline_in(2000), err, errlen);
+	if (rv != 0) {
 		client_close(c);
 		return rv;
 	}
@@ -197,38 +282,22 @@ int client_open_fd(struct client **out, int fd, const char *name, char *err, siz
 	return 0;
 }
 
+int client_open_fd(struct client **out, int fd, const char *name, char *err, size_t errlen)
+{
+	return client_new(out, fd, name, false, err, errlen);
+}
+
 int client_open(struct client **out, const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd, rv = 0;
+	int fd, e;
 
 	*out = NULL;
-	if (strlen(path) >= sizeof sa.sun_path) {
+	if ((e = connect_path(path, &fd)) == 0)
+		return client_new(out, fd, path, true, err, errlen);
+	if (e == ENAMETOOLONG) {
 		snprintf(err, errlen, "cannot connect to ameshd at `%s': the path is longer than a Unix socket's "
-		         "%zu bytes", path, sizeof sa.sun_path - 1);
-		return AM_ECONNECT;
-	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-		snprintf(err, errlen, "cannot create client socket: %s", strerror(errno));
-		return AM_ECONNECT;
-	}
-	/* A full listen backlog (EAGAIN on a Unix socket: someone floods
-	 * connections, or the daemon is just re-creating its listener) is
-	 * worth a few retries, ~2 s in all, before giving up. A blocking
-	 * connect would wait for the backlog instead, but without a bound. */
-	for (int i = 0;; i++) {
-		if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
-			return client_open_fd(out, fd, path, err, errlen);
-		rv = errno;
-		if (rv == EINTR)
-			continue;
-		if (rv != EAGAIN || i >= 20)
-			break;
-		usleep(100000);
-	}
-	close(fd);
-	if (rv == ENOENT || rv == ECONNREFUSED) {
+		         "%zu bytes", path, sizeof ((struct sockaddr_un *)0)->sun_path - 1);
+	} else if (e == ENOENT || e == ECONNREFUSED) {
 		/* "Connection refused" misleads when there is no socket at all */
 		struct stat st;
 		if (stat(path, &st) != 0 && errno == ENOENT)
@@ -238,9 +307,9 @@ int client_open(struct client **out, const char *path, char *err, size_t errlen)
 		else
 			snprintf(err, errlen, "cannot connect to ameshd at `%s': %s (nothing listens on it: "
 			         "is ameshd running? pick the peer with -s SOCKET, -c CONFIG or AMESH_SOCKET)",
-			         path, strerror(rv));
+			         path, strerror(e));
 	} else {
-		snprintf(err, errlen, "cannot connect to ameshd at %s: %s", path, strerror(rv));
+		snprintf(err, errlen, "cannot connect to ameshd at %s: %s", path, strerror(e));
 	}
 	return AM_ECONNECT;
 }
@@ -252,8 +321,10 @@ void client_close(struct client *c)
 	/* a reply still owed is dropped by the daemon's NNG when the pipe closes */
 	if (c->fd >= 0)
 		close(c->fd);
-	for (int i = 0; i <= CLIENT_SLOTS; i++)
+	for (int i = 0; i <= CLIENT_SLOTS; i++) {
+		free(c->slot[i].frame);
 		free(c->slot[i].reply);
+	}
 	free(c);
 }
 
@@ -282,26 +353,65 @@ static int send_request(struct client *c, int slot, struct wire_request *req, ch
 	frame[12] = (uint8_t)id;
 	memcpy(frame + FRAME_HDR + 4, buf, len);
 	free(buf);
-	e = write_all(c->fd, frame, FRAME_HDR + 4 + len, deadline_in(CLIENT_TIMEOUT_MS));
-	free(frame);
-	if (e != 0) {
-		snprintf(err, errlen, "cannot send to ameshd at %s: %s", c->path,
-		         e == ECONNRESET || e == EPIPE ? "it closed the connection" : strerror(e));
-		return AM_ECONNECT;
-	}
+	free(c->slot[slot].frame);
+	c->slot[slot].frame = frame;
+	c->slot[slot].frame_len = FRAME_HDR + 4 + len;
 	c->slot[slot].busy = true;
 	c->slot[slot].id = id;
+	uint64_t deadline = deadline_in(CLIENT_TIMEOUT_MS);
+	if ((e = write_all(c->fd, frame, FRAME_HDR + 4 + len, deadline)) == 0)
+		return 0;
+	snprintf(err, errlen, "cannot send to ameshd at %s: %s", c->path,
+	         e == ECONNRESET || e == EPIPE ? "it closed the connection" : strerror(e));
+	if ((e == ECONNRESET || e == EPIPE) && (rv = reconnect(c, deadline, err, errlen)) == 0)
+		return 0; /* sent again on the new connection */
+	c->slot[slot].busy = false;
+	return AM_ECONNECT;
+}
+
+/* Reads one frame into *msg (malloc'd, *len bytes, the request id first).
+ * 0; LOST when the daemon closed the connection (err says so); or another
+ * error with err filled. */
+#define LOST 1
+static int read_frame(struct client *c, uint64_t deadline, uint8_t **msg, uint64_t *len, char *err,
+                      size_t errlen)
+{
+	uint8_t hdr[FRAME_HDR];
+	char why[AM_ERRLEN];
+	int rv, e;
+
+	*msg = NULL;
+	if ((e = read_all(c->fd, hdr, sizeof hdr, deadline)) != 0)
+		goto io_fail;
+	if ((rv = client_frame_check(hdr, len, why, sizeof why)) != 0) {
+		snprintf(err, errlen, "bad answer from ameshd at %s: %s", c->path, why);
+		return rv;
+	}
+	if ((*msg = malloc(*len)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return AM_ENOMEM;
+	}
+	if ((e = read_all(c->fd, *msg, *len, deadline)) != 0) {
+		free(*msg);
+		*msg = NULL;
+		goto io_fail;
+	}
 	return 0;
+io_fail:
+	snprintf(err, errlen, "no answer from ameshd at %s: %s", c->path,
+	         e == ECONNRESET ? "it closed the connection" : strerror(e));
+	return e == ECONNRESET ? LOST : AM_ECONNECT;
 }
 
 /* Reads replies until slot's arrives; another busy slot's is kept for it,
- * one to no request in flight (a late answer) is dropped. */
+ * one to no request in flight (a late answer) is dropped. A connection
+ * lost meanwhile is made again, and what is in flight sent again. */
 static int recv_reply(struct client *c, int slot, struct wire_response *resp, char *err, size_t errlen)
 {
 	uint64_t deadline = deadline_in(CLIENT_TIMEOUT_MS);
-	uint8_t hdr[FRAME_HDR], *msg = NULL;
-	uint64_t len = 0;
-	int rv, e;
+	uint8_t *msg;
+	uint64_t len;
+	int rv;
 
 	memset(resp, 0, sizeof *resp);
 	if (!c->slot[slot].busy) {
@@ -309,21 +419,13 @@ static int recv_reply(struct client *c, int slot, struct wire_response *resp, ch
 		return AM_EINVAL;
 	}
 	while (!c->slot[slot].reply) {
-		char why[AM_ERRLEN];
-		if ((e = read_all(c->fd, hdr, sizeof hdr, deadline)) != 0)
-			goto io_fail;
-		if ((rv = client_frame_check(hdr, &len, why, sizeof why)) != 0) {
-			snprintf(err, errlen, "bad answer from ameshd at %s: %s", c->path, why);
+		if ((rv = read_frame(c, deadline, &msg, &len, err, errlen)) == LOST) {
+			if ((rv = reconnect(c, deadline, err, errlen)) != 0)
+				return rv;
+			continue;
+		}
+		if (rv != 0)
 			return rv;
-		}
-		if ((msg = malloc(len)) == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return AM_ENOMEM;
-		}
-		if ((e = read_all(c->fd, msg, len, deadline)) != 0) {
-			free(msg);
-			goto io_fail;
-		}
 		uint32_t id = get_be32(msg);
 		int to = -1;
 		for (int i = 0; i <= CLIENT_SLOTS; i++)
@@ -340,13 +442,11 @@ static int recv_reply(struct client *c, int slot, struct wire_response *resp, ch
 	len = c->slot[slot].reply_len;
 	c->slot[slot].reply = NULL;
 	c->slot[slot].busy = false;
+	free(c->slot[slot].frame);
+	c->slot[slot].frame = NULL;
 	rv = wire_response_unpack(msg + 4, len - 4, resp, err, errlen);
 	free(msg);
 	return rv;
-io_fail:
-	snprintf(err, errlen, "no answer from ameshd at %s: %s", c->path,
-	         e == ECONNRESET ? "it closed the connection" : strerror(e));
-	return AM_ECONNECT;
 }
 
 int client_send(struct client *c, int slot, struct wire_request *req, char *err, size_t errlen)

@@ -314,6 +314,70 @@ static void test_scripted_replies(void **state)
 	free(body);
 }
 
+/* A listener that drops the first connection after reading the request -
+ * as the daemon does when it re-creates a deaf listener - then answers on
+ * the next: the client connects again and sends the same request again,
+ * as NNG's req0 did. */
+struct dropper {
+	int lfd;
+	uint8_t ids[2][4];
+};
+
+static void *drop_then_answer(void *arg)
+{
+	static const uint8_t rep0[CLIENT_HANDSHAKE] = {0, 'S', 'P', 0, 0, 0x31, 0, 0};
+	struct dropper *d = arg;
+	uint8_t hs[CLIENT_HANDSHAKE], *body;
+	size_t n;
+	struct wire_response ok;
+
+	memset(&ok, 0, sizeof ok);
+	ok.protocol = AM_CONTROL_PROTOCOL;
+	ok.status = AM_ENOTFOUND;
+	strcpy(ok.error, "second time");
+	assert_int_equal(wire_response_pack(&ok, &body, &n), 0);
+	for (int k = 0; k < 2; k++) {
+		int fd = accept(d->lfd, NULL, NULL);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, rep0, sizeof rep0), (ssize_t)sizeof rep0);
+		assert_int_equal(read(fd, hs, sizeof hs), (ssize_t)sizeof hs);
+		read_request(fd, d->ids[k]);
+		if (k == 1)
+			write_frame(fd, d->ids[k], body, n, 4 + n);
+		close(fd);
+	}
+	free(body);
+	return NULL;
+}
+
+static void test_reconnects_and_resends_when_the_daemon_drops_it(void **state)
+{
+	struct dropper d;
+	struct client *c;
+	struct wire_request req = {.op = WIRE_OP_STATUS};
+	struct wire_response resp;
+	char err[AM_ERRLEN];
+	pthread_t t;
+
+	(void)state;
+	d.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strcpy(sa.sun_path, sock_path);
+	assert_int_equal(bind(d.lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(d.lfd, 4), 0);
+	assert_int_equal(pthread_create(&t, NULL, drop_then_answer, &d), 0);
+	assert_int_equal(client_open(&c, sock_path, err, sizeof err), 0);
+	if (client_call(c, &req, &resp, err, sizeof err) != 0)
+		fail_msg("call: %s", err);
+	assert_string_equal(resp.error, "second time");
+	assert_memory_equal(d.ids[0], d.ids[1], 4); /* the same request, sent again */
+	wire_response_clear(&resp);
+	pthread_join(t, NULL);
+	client_close(c);
+	close(d.lfd);
+	unlink(sock_path);
+}
+
 static void test_frame_and_handshake_checks(void **state)
 {
 	char err[AM_ERRLEN];
@@ -348,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_talks_to_nng_rep0),
 		cmocka_unit_test(test_refuses_what_is_not_a_daemon),
 		cmocka_unit_test(test_scripted_replies),
+		cmocka_unit_test(test_reconnects_and_resends_when_the_daemon_drops_it),
 		cmocka_unit_test(test_frame_and_handshake_checks),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
