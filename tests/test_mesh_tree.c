@@ -1536,6 +1536,51 @@ static void test_crash_before_the_graft_loses_no_withdrawal(void **state)
 	crash_before_the_graft(1);
 }
 
+/* The id's record is superseded at its announcer before the graft: p0
+ * withdraws the indicator p2 waits for, p1 takes the withdrawal, and p1's
+ * log no longer holds the indicator - its grafts go unanswered. p2 still
+ * ends with the withdrawal (announced, grafted), the indicator is given up
+ * and p1's range asked again (nothing live comes), and p2's stored cursor
+ * never passed either id while they were missing. */
+static void test_id_superseded_before_the_graft(void **state)
+{
+	(void)state;
+	uint8_t id[AM_ID_BYTES], wid[AM_ID_BYTES];
+	struct net *net = lazy_line(id);
+	uint64_t seq = seq_of(net, 1, id);
+	submit_on(net, 0, AM_CAT_PHISHING, "t0-0.example.net", true, wid);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(seq_of(net, 1, id), 0); /* superseded in p1's log */
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.ids, 1); /* the withdrawal, by id */
+	assert_int_equal(stored_cursor(net, 2, 1), 0);
+	/* both grafted from p1: only the withdrawal is answered */
+	now_ms += GRAFT_MS;
+	assert_int_equal(tick(net, 2), 2);
+	r = pull(net, 2, 1);
+	assert_int_equal(r.grafted, 1);
+	assert_int_equal(r.accepted, 1);
+	assert_true(holds(net, 2, wid));
+	assert_true(stored_cursor(net, 2, 1) < seq); /* the indicator still missing */
+	for (int k = 0; k < PLUMTREE_TRIES; k++) {
+		now_ms += RETRY_MS;
+		(void)tick(net, 2);
+		r = pull(net, 2, 1);
+		assert_int_equal(r.accepted, 0);
+	}
+	assert_int_equal(deadline(net, 2), 0);
+	assert_int_equal(link_info(net, 2, 1).tree.grafts_abandoned, 1);
+	assert_false(holds(net, 2, id));
+	assert_true(holds(net, 2, wid));
+	/* a crash now: nothing is lost, nothing live comes back */
+	crash(net, 2);
+	r = pull(net, 2, 1);
+	assert_int_equal(r.accepted, 0);
+	assert_false(holds(net, 2, id));
+	assert_true(holds(net, 2, wid));
+	net_free(net);
+}
+
 /* However the body arrives - here a graft's answer - the stored cursor
  * catches up with the first commit after it; until then a crash costs a
  * duplicate, not a loss. */
@@ -2546,6 +2591,7 @@ int main(void)
 		cmocka_unit_test(test_crash_before_the_graft_loses_no_indicator),
 		cmocka_unit_test(test_crash_before_the_graft_loses_no_withdrawal),
 		cmocka_unit_test(test_stored_cursor_catches_up_after_the_body),
+		cmocka_unit_test(test_id_superseded_before_the_graft),
 		cmocka_unit_test(test_pending_rewind_holds_the_stored_cursor),
 		cmocka_unit_test(test_fifth_announcer_does_not_pass_the_id),
 		cmocka_unit_test(test_graft_heard_resets_what_we_pruned),
