@@ -1,23 +1,10 @@
 /*
  * client.h - talking to a running ameshd over its control socket.
  *
- * The daemon serves the control socket with NNG (rep0 over ipc); this side
- * speaks the same SP protocol over a plain Unix socket, with no NNG: the
- * amesh CLI is a process per command, and NNG 1.5.2 starts about a dozen
- * threads (poller, task queues, expiry, resolver, timer, reaper) at its
- * first socket - ~0.5 ms of every command before it could connect - and
- * moves each message through two of them, with no way to ask for fewer in
- * 1.5.2 (nng_init_set_parameter came with 1.8). Issue 13 counts that time
- * in "submit -> held by all". The protocol is small and fixed (the SP IPC
- * mapping and request/reply: an 8-byte handshake, then frames of a type
- * byte, a 64-bit length and a 32-bit request id before the body; client.c
- * says more), and every integration test runs the daemon's real NNG on the
- * other end.
- *
- * Connecting is synchronous, so "daemon not running" is reported at once.
- * Replies are capped at AM_CONTROL_MSG_MAX before anything is allocated,
- * and every wait is bounded by CLIENT_TIMEOUT_MS so a wedged daemon cannot
- * hang scripts forever. A signal does not end a wait.
+ * One req0 socket per client, dialled synchronously so "daemon not running"
+ * is reported at once instead of after a retry loop. Responses are capped
+ * at AM_CONTROL_MSG_MAX by NNG_OPT_RECVMAXSZ and a receive timeout stops a
+ * wedged daemon from hanging scripts forever.
  */
 #ifndef AMESH_CLIENT_H
 #define AMESH_CLIENT_H
@@ -32,11 +19,10 @@ struct client;
  * says what and why in one line, e.g. "cannot connect to ameshd at
  * /x/run/amesh.sock: no such file (is the daemon running?)". */
 int client_open(struct client **out, const char *path, char *err, size_t errlen);
-/* The same over a connected stream socket fd (taken over: closed on
- * failure and by client_close); name is what messages call the daemon.
- * For tests and the fuzz target. */
-int client_open_fd(struct client **out, int fd, const char *name, char *err, size_t errlen);
-/* Closes and frees c (NULL ok). A reply still owed is dropped. */
+/* Closes and frees c (NULL ok). When a reply is still owed (a send or a
+ * receive failed or timed out), the socket is left open to the kernel
+ * instead: closing it while that reply arrives can wedge NNG 1.5.2
+ * (nngexit.h). Callers then report the error and exit. */
 void client_close(struct client *c);
 
 /* Sends req (protocol set here) and waits for the response, which the
@@ -46,22 +32,12 @@ void client_close(struct client *c);
 int client_call(struct client *c, struct wire_request *req, struct wire_response *resp,
                 char *err, size_t errlen);
 
-/* Pipelining for bulk work: requests in flight at once (the daemon's
- * contexts answer them in any order; the request id pairs each reply with
- * its slot), so the daemon answers one while the caller prints the last.
- * For each slot, client_send then client_recv; slots are independent. */
+/* Pipelining for bulk work: requests in flight on separate NNG contexts,
+ * so the daemon answers one while the caller prints the last. For each
+ * slot, client_send then client_recv; slots are independent. */
 #define CLIENT_SLOTS 2
 int client_send(struct client *c, int slot, struct wire_request *req, char *err, size_t errlen);
 int client_recv(struct client *c, int slot, struct wire_response *resp, char *err, size_t errlen);
-
-/* The framing's checks, for tests and the fuzz target. */
-#define CLIENT_HANDSHAKE 8
-#define CLIENT_FRAME_HDR 9
-/* 0 when hs is rep0's handshake, else AM_EPROTO with err saying what came. */
-int client_handshake_check(const uint8_t hs[CLIENT_HANDSHAKE], char *err, size_t errlen);
-/* A frame header: type 1 and a length from 4 (the request id) to
- * AM_CONTROL_MSG_MAX + 4, put in *len; else AM_EDECODE with err filled. */
-int client_frame_check(const uint8_t hdr[CLIENT_FRAME_HDR], uint64_t *len, char *err, size_t errlen);
 
 /* Convenience for tools: one request to the daemon at socket path.
  * Returns 0, AM_ECONNECT when no daemon answers there (err says so), or the
