@@ -507,8 +507,18 @@ void mesh_tree_take_asked(struct mesh *m, struct nb *nb, struct wire_tree *ask)
 
 void mesh_tree_forget(struct mesh *m, struct nb *nb)
 {
-	if (m->tree)
+	if (m->tree) {
+		/* The tree forgets that nb announced the ids we still lack:
+		 * should nb come back (a reload, its key trusted again: the
+		 * same nb, the same cursor), that range of its log is to come
+		 * again - our cursor goes back to where mesh_tree_durable holds
+		 * it, and is saved so */
+		pthread_mutex_lock(&nb->ingest_lock);
+		if (mesh_tree_durable(m, nb, &nb->cursor))
+			nb->cursor_dirty = true;
+		pthread_mutex_unlock(&nb->ingest_lock);
 		plumtree_forget(m->tree, nb);
+	}
 	pthread_mutex_lock(&m->lock);
 	if (m->tree_origins) {
 		/* its slot is never reused, but a neighbour of the same name may be added anew */

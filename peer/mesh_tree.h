@@ -167,7 +167,10 @@ void mesh_tree_heard(struct mesh *m, struct nb *nb, const struct wire_tree *t, s
 /* Moves nb->graft_in into *ask (ids to answer). Takes m->lock. */
 void mesh_tree_take_asked(struct mesh *m, struct nb *nb, struct wire_tree *ask);
 /* nb was removed (or revoked): its announcements are never grafted from
- * again - the next announcer is asked at once. Not under m->lock. */
+ * again - the next announcer is asked at once - and our cursor over its
+ * log goes back to before the earliest of them still missing
+ * (mesh_tree_durable), so if nb comes back that range comes again. Not
+ * under m->lock nor nb->ingest_lock. */
 void mesh_tree_forget(struct mesh *m, struct nb *nb);
 /* Ingest's view: we hold id (stored, or held already), its seq unknown. */
 void mesh_tree_held(struct mesh *m, const uint8_t id[AM_ID_BYTES]);

@@ -1581,6 +1581,39 @@ static void test_id_superseded_before_the_graft(void **state)
 	net_free(net);
 }
 
+/* The announcer leaves the config while p2 waits for its id (the tree
+ * forgets it announced it), then comes back: p2's cursor over its log went
+ * back to before the id when it left, so the first pull after it is back
+ * brings the id. Before, the cursor stayed past it and the id was lost
+ * (p1 was its only announcer). */
+static void test_announcer_removed_and_back_still_brings_the_id(void **state)
+{
+	(void)state;
+	uint8_t id[AM_ID_BYTES];
+	char err[AM_ERRLEN];
+	struct net *net = lazy_line(id);
+	uint64_t seq = seq_of(net, 1, id);
+	assert_true(memory_cursor(net, 2, 1) >= seq);
+	net->edge[2][1] = false;
+	struct config *cfg = peer_cfg(net, 2);
+	assert_int_equal(mesh_reload(net->p[2].mesh, cfg, &net->trust, err, sizeof err), 0);
+	free_cfg(cfg);
+	assert_int_equal(memory_cursor(net, 2, 1), seq - 1);
+	now_ms += GRAFT_MS;
+	(void)tick(net, 2); /* no announcer left: dropped */
+	assert_int_equal(deadline(net, 2), 0);
+	net->edge[2][1] = true;
+	cfg = peer_cfg(net, 2);
+	assert_int_equal(mesh_reload(net->p[2].mesh, cfg, &net->trust, err, sizeof err), 0);
+	free_cfg(cfg);
+	mesh_inproc_dialer_free(net->d[2][1]);
+	assert_int_equal(mesh_inproc_dialer_new(net->p[2].mesh, net->p[1].name, &net->d[2][1]), 0);
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.accepted, 1);
+	assert_true(holds(net, 2, id));
+	net_free(net);
+}
+
 /* However the body arrives - here a graft's answer - the stored cursor
  * catches up with the first commit after it; until then a crash costs a
  * duplicate, not a loss. */
@@ -2592,6 +2625,7 @@ int main(void)
 		cmocka_unit_test(test_crash_before_the_graft_loses_no_withdrawal),
 		cmocka_unit_test(test_stored_cursor_catches_up_after_the_body),
 		cmocka_unit_test(test_id_superseded_before_the_graft),
+		cmocka_unit_test(test_announcer_removed_and_back_still_brings_the_id),
 		cmocka_unit_test(test_pending_rewind_holds_the_stored_cursor),
 		cmocka_unit_test(test_fifth_announcer_does_not_pass_the_id),
 		cmocka_unit_test(test_graft_heard_resets_what_we_pruned),
