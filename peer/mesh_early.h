@@ -74,6 +74,13 @@
  * cost CPU. The simulation (one peer per host) also sent more: ids +24-51 %,
  * bodies 1.22-1.69 x (N - 1), the withdrawal after a burst 0.6-1.2 s.
  * Where a peer has its own cores and a slow disk it may pay; measure.
+ * With one message per hop (no id after an early body), re-measured on a
+ * loaded machine (load 3-11, 2026-12-01 02:06-02:34 UTC, README "One
+ * message per hop"): held by all on/off 0.57-1.03 in 7 pairs on main's
+ * observer (one worse) and 0.68-1.40 in 6 with the old one (three
+ * worse); ids 20.9 either way; amesh-sim's burst 0.76-0.89 x the time
+ * with fewer bodies, but the random mesh's withdrawal after it 666 ms
+ * against 315. Still off by default.
  *
  * Threads: any; every function takes m->lock, except where said.
  */
