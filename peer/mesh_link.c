@@ -539,7 +539,7 @@ static void *pusher_main(void *arg)
 			(void)mesh_export_grafted(m, l->nb, &exp, &ask, &req.tree.grafted);
 		wire_tree_clear(&ask);
 		/* cut-through (mesh_early.h): bodies still being committed here,
-		 * before the log export, which then announces their ids */
+		 * before the log export, which then sends nothing for them */
 		struct mesh_early_ids early = {0};
 		(void)mesh_export_early(m, l->nb, &exp, &req.tree.early, &early);
 		if (known) {

@@ -171,7 +171,7 @@ static void serve_pull(struct mesh *m, struct nb *nb, const struct wire_sync_req
 		}
 		uint64_t gen = mesh_current_gen(m);
 		/* cut-through first (mesh_early.h): bodies still being committed
-		 * here; the log export below announces their ids */
+		 * here; the log export below sends nothing for them */
 		(void)mesh_export_early(m, nb, &exp, &tree->early, early);
 		int rv = mesh_export_collect(m, nb, &exp, from, batch, tree, &upto, &more);
 		policy_export_free(&exp);
