@@ -162,7 +162,11 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	if (c->early && (as_id || !mesh_early_sent(c->m, (struct nb *)c->nb, rec->id, c->early_sent)))
 		return 0;
 	if (c->tree && as_id) {
-		if (wire_tree_announce_at(c->tree, rec->id, rec->seq, rec->hops) != 0) {
+		/* the origin only for a tree per origin: a shared tree's ids stay 32 bytes */
+		int arv = c->m->tree_per_origin
+		              ? wire_tree_announce_from(c->tree, rec->id, rec->seq, rec->hops, rec->ind.origin)
+		              : wire_tree_announce_at(c->tree, rec->id, rec->seq, rec->hops);
+		if (arv != 0) {
 			c->full = true;
 			return 1;
 		}

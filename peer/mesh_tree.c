@@ -58,6 +58,25 @@ static bool is_lazy(struct mesh *m, const struct nb *nb, const uint8_t *origin, 
 	       tree_origins_lazy(m->tree_origins, origin, slot_of(m, nb), dir);
 }
 
+/* A prune of origin (with a tree per origin; else, or NULL, of the whole
+ * link and every origin's) waiting to go to nb is withdrawn. Caller holds
+ * m->lock. */
+static void unqueue_prune(struct mesh *m, struct nb *nb, const uint8_t *origin)
+{
+	if (!m->tree_per_origin || !origin) {
+		nb->prune_out = false;
+		nb->n_prune_origins_out = 0;
+		return;
+	}
+	for (size_t i = 0; i < nb->n_prune_origins_out; i++)
+		if (memcmp(nb->prune_origins_out[i], origin, AM_KEY_BYTES) == 0) {
+			memmove(nb->prune_origins_out[i], nb->prune_origins_out[i + 1],
+			        (nb->n_prune_origins_out - i - 1) * AM_KEY_BYTES);
+			nb->n_prune_origins_out--;
+			return;
+		}
+}
+
 /* The one way in for every change to the tree: the link with nb turns
  * lazy or eager in direction dir, for origin - with a tree per origin, for
  * that origin alone; otherwise (or origin NULL) for the whole link, and
@@ -67,6 +86,8 @@ static void set_lazy(struct mesh *m, struct nb *nb, const uint8_t *origin, enum 
 {
 	bool *flag = dir == TREE_OUT ? &nb->lazy : &nb->lazy_in;
 
+	if (dir == TREE_IN && !lazy)
+		unqueue_prune(m, nb, origin); /* the later wish wins: bodies, not ids */
 	if (m->tree_per_origin && origin && m->tree_origins) {
 		/* out of memory: nothing changes, the link stays eager for it */
 		(void)tree_origins_set(m->tree_origins, origin, slot_of(m, nb), dir, lazy);
@@ -103,20 +124,24 @@ static void queue_prune(struct mesh *m, struct nb *nb, const uint8_t *origin)
  * a graft asking for nothing, Tree.eager) makes what they send us eager on
  * their side too - and, as any graft, the link joins the tree both ways (a
  * direction left lazy here would leave them, for changes from our side,
- * reachable only through grafts of their own). Caller holds m->lock. */
-static void want_bodies(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES])
+ * reachable only through grafts of their own). With a tree per origin, a
+ * graft of an id whose origin was announced (Tree.id_origins) does so for
+ * that origin alone; one whose origin was not said, when its answer comes
+ * (mesh_tree_received). `whole': for the whole link and every origin (a
+ * range of ids is to come again as bodies) - with a tree per origin, nb is
+ * told so (Tree.eager), as for a graft of no id. Caller holds m->lock. */
+static void want_bodies(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], const uint8_t *origin,
+                        bool whole)
 {
 	nb->tree.grafts_out++;
 	if (id)
 		id_append(&nb->graft_out, &nb->n_graft_out, id);
-	if (m->tree_per_origin && id)
-		return; /* the id's origin is known when its body comes: that
-		         * origin's link turns eager then (mesh_tree_received) */
-	set_lazy(m, nb, NULL, TREE_IN, false);
-	set_lazy(m, nb, NULL, TREE_OUT, false);
-	nb->prune_out = false;
-	nb->n_prune_origins_out = 0;
-	if (!id)
+	if (m->tree_per_origin && !whole && !origin)
+		return;
+	const uint8_t *o = whole ? NULL : origin;
+	set_lazy(m, nb, o, TREE_IN, false);
+	set_lazy(m, nb, o, TREE_OUT, false);
+	if (!id || (whole && m->tree_per_origin))
 		nb->eager_out = true;
 }
 
@@ -138,7 +163,8 @@ struct graft_ctx {
 
 /* plumtree_expire's callback: graft id from who (an nb); count an id
  * given up against who; or ask who's log again from before the id. */
-static void graft_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], uint64_t seq, enum plumtree_due what)
+static void graft_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], uint64_t seq, const uint8_t *origin,
+                     enum plumtree_due what)
 {
 	struct graft_ctx *g = arg;
 	struct mesh *m = g->m;
@@ -158,11 +184,11 @@ static void graft_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], 
 		 * again as bodies - under its export policy then, and a
 		 * duplicate costs no fsync. */
 		rewind_before(nb, seq);
-		want_bodies(m, nb, NULL); /* it cannot answer a graft of the id */
+		want_bodies(m, nb, NULL, NULL, true); /* it cannot answer a graft of the id */
 		g->n++;
 	} else if (nb) {
 		/* we want their bodies again */
-		want_bodies(m, nb, id);
+		want_bodies(m, nb, id, origin, false);
 		g->n++;
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -701,7 +727,8 @@ bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *
 		uint32_t hops = t->id_hops ? t->id_hops[i] : PLUMTREE_HOPS_UNKNOWN;
 		struct plumtree_path held = {0};
 		enum plumtree_news news =
-			plumtree_announced_at(m->tree, t->ids[i], nb, seq, hops, now, m->tree_graft_ms, &held);
+			plumtree_announced_at(m->tree, t->ids[i], nb, seq, hops, wire_tree_id_origin(t, i), now,
+			                      m->tree_graft_ms, &held);
 		fresh += news == PLUMTREE_MISSING;
 		/* one move per batch: each is judged on the tree before it */
 		if (news == PLUMTREE_HELD_ALREADY && held.who && held.who != nb && m->tree_shorter) {
@@ -726,10 +753,10 @@ bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *
 	if (dropped)
 		/* untracked (the table full, or the id's announcers), so never
 		 * grafted from nb: its range is to come again as bodies (the
-		 * caller keeps the cursor before it), and the id is asked for */
-		want_bodies(m, nb, first);
-	if (dropped && m->tree_per_origin)
-		want_bodies(m, nb, NULL); /* the range spans origins: all of it as bodies */
+		 * caller keeps the cursor before it), and the id is asked for;
+		 * with a tree per origin the range spans origins: all of it as
+		 * bodies */
+		want_bodies(m, nb, first, NULL, true);
 	bool moved = false;
 	if (missed)
 		(void)streak(m, nb, false);

@@ -77,9 +77,11 @@
  *     eager or lazy FOR AN ORIGIN (the indicator's signer): a duplicate
  *     body of origin O prunes the link for O only (Tree.prune_origins
  *     carries O's key), both ways unless it is our last live source of
- *     O's bodies; a graft's answer makes the link eager again for its
- *     body's origin only (the answerer: mesh_tree_answered; the grafter
- *     when the body comes: mesh_tree_received). An origin never seen is
+ *     O's bodies; a graft makes the link eager again for its id's origin
+ *     only - the grafter at once, as the id was announced with its origin
+ *     (Tree.id_origins; an id announced without one, when the answer
+ *     comes: mesh_tree_received), the answerer when it answers with the
+ *     body (mesh_tree_answered). An origin never seen is
  *     eager everywhere: its first indicator floods and the duplicates
  *     build its tree. What names no origin still acts on the whole link:
  *     a new session, Tree.eager (a graft that asks for nothing), a

@@ -23,6 +23,8 @@ struct missing {
 	uint64_t seq[PLUMTREE_ANNOUNCERS]; /* the id's seq in each one's log (0 = not known) */
 	uint32_t hops[PLUMTREE_ANNOUNCERS]; /* each one's hop count for it */
 	const void *asked; /* the announcer grafted last; NULL = none, or forgotten */
+	uint8_t origin[AM_KEY_BYTES]; /* the id's origin, as first announced */
+	bool has_origin;
 	unsigned n_who, turn, tries;
 	uint64_t deadline;
 	uint32_t next; /* hash chain, or the free list */
@@ -203,12 +205,12 @@ bool plumtree_seq(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t *s
 enum plumtree_news plumtree_announced(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who,
                                       uint64_t seq, uint64_t now, unsigned wait_ms)
 {
-	return plumtree_announced_at(t, id, who, seq, PLUMTREE_HOPS_UNKNOWN, now, wait_ms, NULL);
+	return plumtree_announced_at(t, id, who, seq, PLUMTREE_HOPS_UNKNOWN, NULL, now, wait_ms, NULL);
 }
 
 enum plumtree_news plumtree_announced_at(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who,
-                                         uint64_t seq, uint32_t hops, uint64_t now, unsigned wait_ms,
-                                         struct plumtree_path *held)
+                                         uint64_t seq, uint32_t hops, const uint8_t *origin, uint64_t now,
+                                         unsigned wait_ms, struct plumtree_path *held)
 {
 	enum plumtree_news news = PLUMTREE_HELD_ALREADY;
 
@@ -249,6 +251,10 @@ enum plumtree_news plumtree_announced_at(struct plumtree *t, const uint8_t id[AM
 		e->deadline = now + wait_ms;
 	}
 	bool known = false;
+	if (origin && !e->has_origin) {
+		memcpy(e->origin, origin, AM_KEY_BYTES);
+		e->has_origin = true;
+	}
 	for (unsigned i = 0; i < e->n_who; i++)
 		if (e->who[i] == (const void *)who) {
 			known = true;
@@ -278,6 +284,8 @@ struct graft {
 	uint8_t id[AM_ID_BYTES];
 	uint64_t seq;
 	enum plumtree_due what;
+	uint8_t origin[AM_KEY_BYTES];
+	bool has_origin;
 };
 
 /* Room for one more in *g (false: out of memory). */
@@ -325,8 +333,9 @@ size_t plumtree_expire(struct plumtree *t, uint64_t now, unsigned retry_ms, plum
 			continue;
 		}
 		unsigned k = e->turn % e->n_who;
-		g[n] = (struct graft){.who = e->who[k], .seq = e->seq[k], .what = PLUMTREE_GRAFT};
+		g[n] = (struct graft){.who = e->who[k], .seq = e->seq[k], .what = PLUMTREE_GRAFT, .has_origin = e->has_origin};
 		memcpy(g[n].id, e->id, AM_ID_BYTES);
+		memcpy(g[n].origin, e->origin, AM_KEY_BYTES);
 		e->asked = e->who[k];
 		n++;
 		grafts++;
@@ -336,7 +345,7 @@ size_t plumtree_expire(struct plumtree *t, uint64_t now, unsigned retry_ms, plum
 	}
 	pthread_mutex_unlock(&t->lock);
 	for (size_t i = 0; i < n; i++)
-		fn(arg, g[i].who, g[i].id, g[i].seq, g[i].what);
+		fn(arg, g[i].who, g[i].id, g[i].seq, g[i].has_origin ? g[i].origin : NULL, g[i].what);
 	/* the rewinds are the caller's now: the given-up ids go (unless one
 	 * arrived meanwhile, or was announced again: plumtree_announced_at) */
 	pthread_mutex_lock(&t->lock);

@@ -107,11 +107,12 @@ enum plumtree_news {
 enum plumtree_news plumtree_announced(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who,
                                       uint64_t seq, uint64_t now, unsigned wait_ms);
 /* As plumtree_announced, with the announcer's hop count for id
- * (PLUMTREE_HOPS_UNKNOWN: not said); when we hold id, *held (may be NULL)
- * gets the path its body took (plumtree_path). */
+ * (PLUMTREE_HOPS_UNKNOWN: not said) and its origin key (NULL: not said;
+ * the first one said is kept, handed back with its grafts); when we hold
+ * id, *held (may be NULL) gets the path its body took (plumtree_path). */
 enum plumtree_news plumtree_announced_at(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who,
-                                         uint64_t seq, uint32_t hops, uint64_t now, unsigned wait_ms,
-                                         struct plumtree_path *held);
+                                         uint64_t seq, uint32_t hops, const uint8_t *origin, uint64_t now,
+                                         unsigned wait_ms, struct plumtree_path *held);
 
 /* What plumtree_expire hands back. */
 enum plumtree_due {
@@ -122,9 +123,10 @@ enum plumtree_due {
 	                       * known): ask who's log again from before seq -
 	                       * once per announcer still known */
 };
-/* Called per (who, id) outside the lock. */
+/* Called per (who, id) outside the lock; origin: the id's origin key as
+ * announced (NULL: not said). */
 typedef void (*plumtree_graft_fn)(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], uint64_t seq,
-                                  enum plumtree_due what);
+                                  const uint8_t *origin, enum plumtree_due what);
 /* Every missing id whose deadline is <= now: fn(arg, announcer, id, seq,
  * PLUMTREE_GRAFT), and the next deadline now + retry_ms (next announcer);
  * or, after PLUMTREE_TRIES (or with no announcer left), dropped:

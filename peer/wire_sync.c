@@ -35,6 +35,8 @@ int wire_tree_push_id(struct wire_tree *t, bool graft, const uint8_t id[AM_ID_BY
 	if (!graft) {
 		t->id_seqs[*n] = 0;
 		t->id_hops[*n] = WIRE_HOPS_UNKNOWN;
+		if (t->id_origins)
+			t->id_origins[*n] = WIRE_ORIGIN_UNKNOWN;
 	}
 	memcpy((*arr)[(*n)++], id, AM_ID_BYTES);
 	return 0;
@@ -53,6 +55,40 @@ int wire_tree_announce_at(struct wire_tree *t, const uint8_t id[AM_ID_BYTES], ui
 		t->id_hops[t->n_ids - 1] = hops;
 	}
 	return rv;
+}
+
+int wire_tree_announce_from(struct wire_tree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq, uint32_t hops,
+                            const uint8_t origin[AM_KEY_BYTES])
+{
+	size_t k;
+
+	for (k = 0; k < t->n_id_origin_keys; k++)
+		if (memcmp(t->id_origin_keys[k], origin, AM_KEY_BYTES) == 0)
+			break;
+	if (k == t->n_id_origin_keys && k >= SYNC_BATCH_MAX)
+		return AM_ETOOBIG;
+	if (!t->id_origin_keys && (t->id_origin_keys = malloc((size_t)SYNC_BATCH_MAX * AM_KEY_BYTES)) == NULL)
+		return AM_ENOMEM;
+	if (!t->id_origins) {
+		if ((t->id_origins = malloc(SYNC_BATCH_MAX * sizeof *t->id_origins)) == NULL)
+			return AM_ENOMEM;
+		for (size_t i = 0; i < SYNC_BATCH_MAX; i++)
+			t->id_origins[i] = WIRE_ORIGIN_UNKNOWN;
+	}
+	int rv = wire_tree_announce_at(t, id, seq, hops);
+	if (rv != 0)
+		return rv;
+	if (k == t->n_id_origin_keys)
+		memcpy(t->id_origin_keys[t->n_id_origin_keys++], origin, AM_KEY_BYTES);
+	t->id_origins[t->n_ids - 1] = (uint32_t)k;
+	return 0;
+}
+
+const uint8_t *wire_tree_id_origin(const struct wire_tree *t, size_t i)
+{
+	if (!t->id_origins || i >= t->n_ids || t->id_origins[i] >= t->n_id_origin_keys)
+		return NULL;
+	return t->id_origin_keys[t->id_origins[i]];
 }
 
 int wire_tree_prune_origin(struct wire_tree *t, const uint8_t origin[AM_KEY_BYTES])
@@ -82,6 +118,8 @@ void wire_tree_clear(struct wire_tree *t)
 	free(t->id_seqs);
 	free(t->id_hops);
 	free(t->prune_origins);
+	free(t->id_origins);
+	free(t->id_origin_keys);
 	wire_batch_clear(&t->grafted);
 	wire_batch_clear(&t->early);
 	memset(t, 0, sizeof *t);
@@ -271,7 +309,7 @@ static int batch_from_pb(const Amesh__V1__Batch *m, struct wire_batch *b)
  * allocates); the grafted bodies travel as a Batch, origin table and all. */
 struct tree_pb {
 	Amesh__V1__Tree m;
-	ProtobufCBinaryData *graft, *ids, *prune_origins;
+	ProtobufCBinaryData *graft, *ids, *prune_origins, *id_origin_keys;
 	struct batch_pb grafted, early;
 };
 
@@ -303,6 +341,20 @@ static int tree_to_pb(const struct wire_tree *t, struct tree_pb *p)
 	p->m.n_prune_origins = t->n_prune_origins;
 	p->m.prune_origins = p->prune_origins;
 	p->m.early_lost = t->early_lost;
+	/* origins only when every id has one: an index per id, or none */
+	bool all = t->n_ids && t->id_origins;
+	for (size_t i = 0; all && i < t->n_ids; i++)
+		all = t->id_origins[i] < t->n_id_origin_keys;
+	if (all) {
+		if ((p->id_origin_keys = calloc(t->n_id_origin_keys, sizeof *p->id_origin_keys)) == NULL)
+			return AM_ENOMEM;
+		for (size_t i = 0; i < t->n_id_origin_keys; i++)
+			p->id_origin_keys[i] = (ProtobufCBinaryData){.len = AM_KEY_BYTES, .data = (uint8_t *)t->id_origin_keys[i]};
+		p->m.n_id_origin_keys = t->n_id_origin_keys;
+		p->m.id_origin_keys = p->id_origin_keys;
+		p->m.n_id_origins = t->n_ids;
+		p->m.id_origins = t->id_origins;
+	}
 	/* hop counts only when one is known: an older sender's ids cost no more */
 	for (size_t i = 0; i < t->n_ids && !p->m.n_id_hops; i++)
 		if (t->id_hops[i] != WIRE_HOPS_UNKNOWN) {
@@ -327,6 +379,7 @@ static void tree_pb_free(struct tree_pb *p)
 	free(p->graft);
 	free(p->ids);
 	free(p->prune_origins);
+	free(p->id_origin_keys);
 	batch_pb_free(&p->grafted);
 	batch_pb_free(&p->early);
 }
@@ -335,7 +388,9 @@ static void tree_pb_free(struct tree_pb *p)
  * seqs, or one per announced id; the same for hop counts (any value: a
  * count is the sender's word, used only to choose which link brings
  * bodies - mesh_tree.h); at most WIRE_TREE_PRUNE_ORIGINS_MAX pruned
- * origins, each exactly AM_KEY_BYTES (a repeat is taken once). */
+ * origins, each exactly AM_KEY_BYTES (a repeat is taken once); ids'
+ * origins: none, or one per id, each an index below the number of keys
+ * (at most SYNC_BATCH_MAX, each exactly AM_KEY_BYTES, no repeats). */
 static int tree_from_pb(const Amesh__V1__Tree *m, struct wire_tree *t)
 {
 	int rv = 0;
@@ -344,17 +399,35 @@ static int tree_from_pb(const Amesh__V1__Tree *m, struct wire_tree *t)
 	if (!m)
 		return 0;
 	if (m->n_graft > SYNC_BATCH_MAX || m->n_ids > SYNC_BATCH_MAX || (m->n_id_seqs && m->n_id_seqs != m->n_ids) ||
-	    (m->n_id_hops && m->n_id_hops != m->n_ids) || m->n_prune_origins > WIRE_TREE_PRUNE_ORIGINS_MAX)
+	    (m->n_id_hops && m->n_id_hops != m->n_ids) || m->n_prune_origins > WIRE_TREE_PRUNE_ORIGINS_MAX ||
+	    m->n_id_origin_keys > SYNC_BATCH_MAX || (m->n_id_origins && m->n_id_origins != m->n_ids) ||
+	    (m->n_id_origin_keys && !m->n_id_origins))
 		return AM_EDECODE;
+	for (size_t i = 0; i < m->n_id_origin_keys; i++) {
+		if (m->id_origin_keys[i].len != AM_KEY_BYTES)
+			return AM_EDECODE;
+		for (size_t j = 0; j < i; j++)
+			if (memcmp(m->id_origin_keys[i].data, m->id_origin_keys[j].data, AM_KEY_BYTES) == 0)
+				return AM_EDECODE; /* each key once: an index names one */
+	}
+	for (size_t i = 0; i < m->n_id_origins; i++)
+		if (m->id_origins[i] >= m->n_id_origin_keys)
+			return AM_EDECODE;
 	t->prune = m->prune;
 	t->eager = m->eager;
 	t->early_lost = m->early_lost;
 	for (size_t i = 0; i < m->n_graft && rv == 0; i++)
 		rv = m->graft[i].len != AM_ID_BYTES ? AM_EDECODE : wire_tree_push_id(t, true, m->graft[i].data);
-	for (size_t i = 0; i < m->n_ids && rv == 0; i++)
-		rv = m->ids[i].len != AM_ID_BYTES ? AM_EDECODE
-		                                  : wire_tree_announce_at(t, m->ids[i].data, m->n_id_seqs ? m->id_seqs[i] : 0,
-		                                                          m->n_id_hops ? m->id_hops[i] : WIRE_HOPS_UNKNOWN);
+	for (size_t i = 0; i < m->n_ids && rv == 0; i++) {
+		uint64_t seq = m->n_id_seqs ? m->id_seqs[i] : 0;
+		uint32_t hops = m->n_id_hops ? m->id_hops[i] : WIRE_HOPS_UNKNOWN;
+		if (m->ids[i].len != AM_ID_BYTES)
+			rv = AM_EDECODE;
+		else if (m->n_id_origins)
+			rv = wire_tree_announce_from(t, m->ids[i].data, seq, hops, m->id_origin_keys[m->id_origins[i]].data);
+		else
+			rv = wire_tree_announce_at(t, m->ids[i].data, seq, hops);
+	}
 	for (size_t i = 0; i < m->n_prune_origins && rv == 0; i++)
 		rv = m->prune_origins[i].len != AM_KEY_BYTES ? AM_EDECODE
 		                                             : wire_tree_prune_origin(t, m->prune_origins[i].data);

@@ -61,7 +61,16 @@ struct wire_tree {
 	uint8_t (*prune_origins)[AM_KEY_BYTES];
 	size_t n_prune_origins;
 	bool early_lost;           /* Tree.early_lost: what went to the sender early did not arrive */
+	/* each announced id's origin (Tree.id_origins): an index into
+	 * id_origin_keys (each key once, up to SYNC_BATCH_MAX), or
+	 * WIRE_ORIGIN_UNKNOWN; NULL until an id with an origin is announced */
+	uint32_t *id_origins;
+	uint8_t (*id_origin_keys)[AM_KEY_BYTES];
+	size_t n_id_origin_keys;
 };
+
+/* An announced id whose origin the sender did not say. */
+#define WIRE_ORIGIN_UNKNOWN UINT32_MAX
 
 /* Origins one message may prune (Tree.prune_origins): more is refused on
  * decode; a sender with more pending sends the rest in its next message. */
@@ -104,6 +113,11 @@ int wire_tree_announce(struct wire_tree *t, const uint8_t id[AM_ID_BYTES], uint6
 /* The same with the hop count at which this peer received it (Tree.id_hops;
  * store_rec.hops: 0 = our own). */
 int wire_tree_announce_at(struct wire_tree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq, uint32_t hops);
+/* As wire_tree_announce_at, with the id's origin key (Tree.id_origins). */
+int wire_tree_announce_from(struct wire_tree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq, uint32_t hops,
+                            const uint8_t origin[AM_KEY_BYTES]);
+/* The origin key of t->ids[i] as announced; NULL when not said. */
+const uint8_t *wire_tree_id_origin(const struct wire_tree *t, size_t i);
 /* Appends origin to t->prune_origins (once: a repeat is 0 and costs
  * nothing); AM_ETOOBIG past WIRE_TREE_PRUNE_ORIGINS_MAX, AM_ENOMEM. */
 int wire_tree_prune_origin(struct wire_tree *t, const uint8_t origin[AM_KEY_BYTES]);

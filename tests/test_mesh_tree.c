@@ -2505,6 +2505,11 @@ static void test_graft_makes_eager_only_for_its_origin(void **state)
 	assert_int_equal(r.ids, 1);
 	now_ms = t0 + GRAFT_MS;
 	assert_int_equal(tick(net, 2), 1);
+	/* the id came with its origin (Tree.id_origins): p2 expects p0's
+	 * bodies over the link at once, and nothing changes for p1's */
+	assert_false(lazy_for(net, 2, 3, 0, TREE_IN));
+	assert_false(lazy_for(net, 2, 3, 0, TREE_OUT));
+	assert_false(lazy_in(net, 2, 3));
 	r = pull(net, 2, 3); /* the graft rides on it, the body on the reply */
 	assert_int_equal(r.grafted, 1);
 	assert_int_equal(r.accepted, 1);

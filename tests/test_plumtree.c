@@ -26,15 +26,18 @@ struct got {
 	size_t n;
 	uint64_t seq[64];
 	size_t abandoned;          /* ids given up */
+	int origin;                /* the last one's origin key's first byte; -1: not said */
 	const void *abandoned_who; /* the last one's announcer asked last */
 	const void *rewind_who[8]; /* announcers handed back to ask again, */
 	uint64_t rewind_seq[8];    /* from before these seqs */
 	size_t n_rewind;
 };
 
-static void got_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], uint64_t seq, enum plumtree_due what)
+static void got_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], uint64_t seq, const uint8_t *origin,
+                   enum plumtree_due what)
 {
 	struct got *g = arg;
+	g->origin = origin ? origin[0] : -1;
 	if (what == PLUMTREE_GIVEN_UP) {
 		g->abandoned++;
 		g->abandoned_who = who;
@@ -279,9 +282,11 @@ struct during {
 	uint64_t now;
 };
 
-static void during_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], uint64_t seq, enum plumtree_due what)
+static void during_cb(void *arg, const void *who, const uint8_t id[AM_ID_BYTES], uint64_t seq, const uint8_t *origin,
+                      enum plumtree_due what)
 {
 	struct during *d = arg;
+	(void)origin;
 	uint64_t floor;
 	(void)id;
 	if (what != PLUMTREE_REWIND)
@@ -375,9 +380,9 @@ static void test_paths_of_bodies_and_announcers(void **state)
 	p = plumtree_path(t, id);
 	assert_null(p.who);
 	/* three announcers, B the shortest, C without a count */
-	assert_int_equal(plumtree_announced_at(t, id, &A, 0, 4, 0, 50, NULL), PLUMTREE_MISSING);
-	assert_int_equal(plumtree_announced_at(t, id, &B, 0, 1, 0, 50, NULL), PLUMTREE_MISSING);
-	assert_int_equal(plumtree_announced_at(t, id, &C, 0, PLUMTREE_HOPS_UNKNOWN, 0, 50, NULL), PLUMTREE_MISSING);
+	assert_int_equal(plumtree_announced_at(t, id, &A, 0, 4, NULL, 0, 50, NULL), PLUMTREE_MISSING);
+	assert_int_equal(plumtree_announced_at(t, id, &B, 0, 1, NULL, 0, 50, NULL), PLUMTREE_MISSING);
+	assert_int_equal(plumtree_announced_at(t, id, &C, 0, PLUMTREE_HOPS_UNKNOWN, NULL, 0, 50, NULL), PLUMTREE_MISSING);
 	plumtree_received(t, id, (struct plumtree_path){.who = &A, .hops = 5}, &p);
 	assert_ptr_equal(p.who, &B);
 	assert_int_equal(p.hops, 1);
@@ -391,7 +396,7 @@ static void test_paths_of_bodies_and_announcers(void **state)
 	assert_int_equal(p.hops, 5);
 	/* an announcement now: held already, and where the body came from */
 	struct plumtree_path held = {0};
-	assert_int_equal(plumtree_announced_at(t, id, &B, 0, 0, 0, 50, &held), PLUMTREE_HELD_ALREADY);
+	assert_int_equal(plumtree_announced_at(t, id, &B, 0, 0, NULL, 0, 50, &held), PLUMTREE_HELD_ALREADY);
 	assert_ptr_equal(held.who, &A);
 	assert_int_equal(held.hops, 5);
 	/* held first without a path (exported, or a duplicate): the first
@@ -412,6 +417,32 @@ static void test_paths_of_bodies_and_announcers(void **state)
 	plumtree_free(t);
 }
 
+/* A missing id keeps the origin key its first announcer said, and hands
+ * it back with each graft (a tree per origin grafts that origin's tree). */
+static void test_graft_carries_the_announced_origin(void **state)
+{
+	(void)state;
+	struct plumtree *t;
+	struct got g = {0};
+	uint8_t id[AM_ID_BYTES], o1[AM_KEY_BYTES], o2[AM_KEY_BYTES];
+	memset(o1, 0x11, sizeof o1);
+	memset(o2, 0x22, sizeof o2);
+	assert_int_equal(plumtree_new(&t), 0);
+	id_of(1, id);
+	assert_int_equal(plumtree_announced_at(t, id, &A, 0, 1, NULL, 0, 50, NULL), PLUMTREE_MISSING);
+	assert_int_equal(plumtree_announced_at(t, id, &B, 0, 1, o1, 0, 50, NULL), PLUMTREE_MISSING);
+	assert_int_equal(plumtree_announced_at(t, id, &A, 0, 1, o2, 0, 50, NULL), PLUMTREE_MISSING);
+	assert_int_equal(plumtree_expire(t, 50, 100, got_cb, &g), 1);
+	assert_int_equal(g.origin, 0x11);
+	/* without one said: NULL */
+	id_of(2, id);
+	assert_int_equal(plumtree_announced_at(t, id, &A, 0, 1, NULL, 0, 50, NULL), PLUMTREE_MISSING);
+	g.n = 0;
+	assert_int_equal(plumtree_expire(t, 60, 100, got_cb, &g), 1);
+	assert_int_equal(g.origin, -1);
+	plumtree_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_given_up_counts_until_its_rewinds_are_taken),
 		cmocka_unit_test(test_missing_is_bounded),
 		cmocka_unit_test(test_paths_of_bodies_and_announcers),
+		cmocka_unit_test(test_graft_carries_the_announced_origin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

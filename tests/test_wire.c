@@ -601,6 +601,81 @@ static void test_sync_tree_prune_origins_round_trip_and_are_checked(void **state
 	}
 }
 
+/* Announced ids carry their origin (Tree.id_origins: an index per id into
+ * Tree.id_origin_keys): each key goes once, a receiver gets each id's key
+ * back, ids without one cost no list; an index out of range, a list of
+ * another length, a key of another length or twice, or keys without ids
+ * are refused on decode. */
+static void test_sync_tree_id_origins_round_trip_and_are_checked(void **state)
+{
+	struct wire_sync_request in, out;
+	uint8_t id[AM_ID_BYTES], k1[AM_KEY_BYTES], k2[AM_KEY_BYTES], *buf, tree[512], msg[600], zero[32] = {0};
+	size_t len, with_len, n, m;
+	(void)state;
+
+	memset(k1, 0x71, sizeof k1);
+	memset(k2, 0x72, sizeof k2);
+	memset(&in, 0, sizeof in);
+	for (int i = 0; i < 3; i++) {
+		memset(id, 0x30 + i, sizeof id);
+		assert_int_equal(wire_tree_announce_from(&in.tree, id, (uint64_t)i + 1, 2, i == 1 ? k2 : k1), 0);
+	}
+	assert_int_equal(in.tree.n_id_origin_keys, 2);
+	assert_int_equal(wire_sync_request_pack(&in, &buf, &with_len), 0);
+	assert_int_equal(wire_sync_request_unpack(buf, with_len, &out), 0);
+	free(buf);
+	assert_int_equal(out.tree.n_ids, 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_memory_equal(wire_tree_id_origin(&out.tree, i), i == 1 ? k2 : k1, AM_KEY_BYTES);
+	wire_sync_request_clear(&out);
+	/* one id without an origin: the list goes whole or not at all */
+	assert_int_equal(wire_tree_announce_at(&in.tree, id, 9, 2), 0);
+	assert_null(wire_tree_id_origin(&in.tree, 3));
+	assert_int_equal(wire_sync_request_pack(&in, &buf, &len), 0);
+	assert_int_equal(wire_sync_request_unpack(buf, len, &out), 0);
+	free(buf);
+	assert_null(wire_tree_id_origin(&out.tree, 0));
+	assert_true(len < with_len + 3 * AM_KEY_BYTES);
+	wire_sync_request_clear(&out);
+	wire_sync_request_clear(&in);
+
+	/* hand-written: two ids; `keys' keys of `klen' bytes (field 11), the
+	 * second a repeat when `twice'; `k' indexes (field 12, packed) */
+	static const struct {
+		int keys;
+		size_t klen;
+		bool twice;
+		uint8_t idx[3];
+		size_t k;
+		int rv;
+	} cases[] = {
+		{2, 32, false, {0, 1}, 2, 0},          {1, 32, false, {0, 0}, 2, 0},
+		{2, 32, false, {0, 2}, 2, AM_EDECODE}, /* out of range */
+		{2, 32, false, {0}, 1, AM_EDECODE},    /* one index for two ids */
+		{2, 32, false, {0, 1, 1}, 3, AM_EDECODE}, {2, 31, false, {0, 1}, 2, AM_EDECODE},
+		{2, 32, true, {0, 1}, 2, AM_EDECODE},  /* a key twice */
+		{1, 32, false, {0}, 0, AM_EDECODE},    /* keys, no indexes */
+		{0, 32, false, {0, 0}, 2, AM_EDECODE}, /* indexes, no keys */
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		n = put_bytes(tree, 3, id, sizeof id);
+		n += put_bytes(tree + n, 3, id, sizeof id);
+		for (int i = 0; i < cases[c].keys; i++)
+			n += put_bytes(tree + n, 11, cases[c].twice || i == 0 ? k1 : k2, cases[c].klen);
+		if (cases[c].k)
+			n += put_bytes(tree + n, 12, cases[c].idx, cases[c].k);
+		m = put_bytes(msg, 2, zero, 16); /* epoch, policy */
+		m += put_bytes(msg + m, 3, zero, 32);
+		m += put_bytes(msg + m, 16, tree, n);
+		assert_int_equal(wire_sync_request_unpack(msg, m, &out), cases[c].rv);
+		if (cases[c].rv == 0) {
+			assert_memory_equal(wire_tree_id_origin(&out.tree, 0), k1, AM_KEY_BYTES);
+			assert_memory_equal(wire_tree_id_origin(&out.tree, 1), cases[c].idx[1] ? k2 : k1, AM_KEY_BYTES);
+		}
+		wire_sync_request_clear(&out);
+	}
+}
+
 /* A SyncResponse (push_epoch, push_policy) whose batch is hand-written:
  * epoch, policy, then `rest'. */
 static size_t response_around(const uint8_t *batch, size_t blen, uint8_t *buf)
@@ -817,6 +892,7 @@ int main(void)
 		cmocka_unit_test(test_sync_item_shapes_are_checked),
 		cmocka_unit_test(test_sync_tree_hop_counts_round_trip_and_are_checked),
 		cmocka_unit_test(test_sync_tree_prune_origins_round_trip_and_are_checked),
+		cmocka_unit_test(test_sync_tree_id_origins_round_trip_and_are_checked),
 		cmocka_unit_test(test_sync_origin_table_is_capped),
 		cmocka_unit_test(test_sync_tree_ids_carry_their_seqs),
 	};

@@ -72,6 +72,9 @@ static void check_tree(const struct wire_tree *t)
 
 	if (t->n_ids > SYNC_BATCH_MAX || t->n_graft > SYNC_BATCH_MAX || t->n_prune_origins > WIRE_TREE_PRUNE_ORIGINS_MAX)
 		abort();
+	for (size_t i = 0; i < t->n_ids; i++)
+		if (t->id_origins && t->id_origins[i] != WIRE_ORIGIN_UNKNOWN && t->id_origins[i] >= t->n_id_origin_keys)
+			abort();
 	for (size_t i = 0; i < t->n_prune_origins; i++)
 		for (size_t j = 0; j < i; j++)
 			if (memcmp(t->prune_origins[i], t->prune_origins[j], AM_KEY_BYTES) == 0)
@@ -93,6 +96,11 @@ static void check_tree(const struct wire_tree *t)
 	    (t->n_ids && memcmp(again.tree.ids, t->ids, t->n_ids * AM_ID_BYTES) != 0) ||
 	    (t->n_graft && memcmp(again.tree.graft, t->graft, t->n_graft * AM_ID_BYTES) != 0))
 		abort();
+	for (size_t i = 0; i < t->n_ids; i++) {
+		const uint8_t *a = wire_tree_id_origin(t, i), *b = wire_tree_id_origin(&again.tree, i);
+		if (!a != !b || (a && memcmp(a, b, AM_KEY_BYTES) != 0))
+			abort(); /* a decoded list is whole, so it goes whole again */
+	}
 	wire_sync_request_clear(&again);
 	free(buf);
 }
@@ -121,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
  * each also carries a tree part (prune or eager, graft ids, announced ids -
  * from seed 10 on with hop counts -, a graft's answer; from seed 12 on,
  * origins pruned alone: both keys, then - seed 14 - the most one message
- * may carry). */
+ * may carry - and announced ids with their origins). */
 size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 {
 	static const char *const domains[] = {"evil.example.com", "xn--mnchen-3ya.de", "a.b.example.org",
@@ -177,7 +185,9 @@ size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 		for (uint8_t k = 0; k < 3; k++) {
 			id[0] ^= k;
 			/* hop counts from seed 10 on (before: an older sender's ids) */
-			rv = i >= 10 ? wire_tree_announce_at(t, id, k + 1u, (uint32_t)(k * 3)) : wire_tree_push_id(t, false, id);
+			rv = i >= 12  ? wire_tree_announce_from(t, id, k + 1u, (uint32_t)(k * 3), pk[(k + i) % 2])
+			     : i >= 10 ? wire_tree_announce_at(t, id, k + 1u, (uint32_t)(k * 3))
+			               : wire_tree_push_id(t, false, id);
 			if (rv != 0 || (k < (i % 3) && wire_tree_push_id(t, true, id) != 0))
 				abort();
 		}
