@@ -355,20 +355,27 @@ void mesh_early_failed(struct mesh *m, struct mesh_early_ids *sent)
 	mesh_early_ids_clear(sent);
 }
 
+/* Forgets every id in e's sent set. */
+static void sent_clear(struct mesh_early *e)
+{
+	for (uint32_t i = 0; i < MESH_EARLY_SENT_MAX; i++) {
+		e->sent[i].used = false;
+		e->head[i] = NIL;
+	}
+	e->ring = 0;
+	e->n_used = 0;
+	e->full_until = 0;
+	e->min_logged = 0;
+}
+
 void mesh_early_lost(struct mesh *m, struct nb *nb)
 {
 	pthread_mutex_lock(&m->lock);
 	struct mesh_early *e = nb->early;
-	for (uint32_t i = 0; e && i < MESH_EARLY_SENT_MAX; i++) {
-		e->sent[i].used = false;
-		e->head[i] = NIL;
-	}
 	if (e && e->n_used)
 		nb->tree.early_lost_in++; /* not for a reconnection's, with nothing sent since */
-	if (e) {
-		e->n_used = 0;
-		e->min_logged = 0;
-	}
+	if (e)
+		sent_clear(e);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -388,14 +395,7 @@ void mesh_early_reset(struct nb *nb)
 	for (size_t k = 0; k < e->n_q; k++)
 		free(e->q[k].env);
 	e->n_q = 0;
-	for (uint32_t i = 0; i < MESH_EARLY_SENT_MAX; i++) {
-		e->sent[i].used = false;
-		e->head[i] = NIL;
-	}
-	e->ring = 0;
-	e->n_used = 0;
-	e->full_until = 0;
-	e->min_logged = 0;
+	sent_clear(e);
 }
 
 void mesh_early_close(struct mesh *m)

@@ -21,6 +21,7 @@ struct collect_ctx {
 	const struct policy_export *exp;
 	struct wire_batch *batch;
 	struct wire_tree *tree;         /* ids of what goes lazily; NULL = bodies only */
+	bool lazy;                      /* nb->lazy (the whole link) when the scan began */
 	uint64_t now;
 	uint64_t want_seq;              /* a graft's answer: only this record */
 	const uint8_t *want_id;
@@ -158,7 +159,7 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	 * goes exactly where its body could go, and nowhere else. Ahead of the
 	 * commit, bodies go only where the log would send a body, and only
 	 * while nb's set of ids sent early can remember it (mesh_early.h). */
-	bool as_id = mesh_tree_as_id(c->m, c->nb, rec->ind.origin, rec->received_at, c->now);
+	bool as_id = mesh_tree_as_id(c->m, c->nb, c->lazy, rec->ind.origin, rec->received_at, c->now);
 	if (c->early && (as_id || !mesh_early_sent(c->m, (struct nb *)c->nb, rec->id, c->early_sent)))
 		return 0;
 	if (c->tree && as_id) {
@@ -192,14 +193,23 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 /* Appends to batch this peer's exportable changes after `from`, for nb
  * under policy exp. Sets *upto to the last seq examined and *more when the
  * scan stopped early. */
+/* The whole link's mode, read once per scan: a shared tree's export then
+ * takes no lock per record (mesh_tree_as_id). */
+static bool link_lazy(struct mesh *m, const struct nb *nb)
+{
+	pthread_mutex_lock(&m->lock);
+	bool lazy = nb->lazy;
+	pthread_mutex_unlock(&m->lock);
+	return lazy;
+}
+
 int mesh_export_collect(struct mesh *m, struct nb *nb, const struct policy_export *exp, uint64_t from,
                    struct wire_batch *batch, struct wire_tree *tree, uint64_t *upto, bool *more)
 {
 	struct collect_ctx c = {.m = m, .nb = nb, .exp = exp, .batch = batch, .tree = tree, .upto = from,
-	                        .now = timefmt_now()};
+	                        .now = timefmt_now(), .lazy = link_lazy(m, nb)};
 	struct store_stats st;
 	int rv;
-
 
 	rv = store_changes(m->store, from, MESH_SCAN_MAX, collect_cb, &c);
 	mesh_audit_release(m);
@@ -229,6 +239,7 @@ int mesh_export_early(struct mesh *m, struct nb *nb, const struct policy_export 
 	mesh_early_take(m, nb, &items, &n);
 	if (!n)
 		return 0;
+	c.lazy = link_lazy(m, nb);
 	for (size_t i = 0; i < n && !c.full; i++) {
 		/* the record as it will be stored: export's one check decides */
 		struct store_rec rec = {.ind = items[i].ind, .received_at = c.now, .first_issued = items[i].ind.issued_at,

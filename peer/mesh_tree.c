@@ -365,13 +365,15 @@ void mesh_tree_reset(struct mesh *m, struct nb *nb)
 	pthread_mutex_unlock(&m->lock);
 }
 
-bool mesh_tree_as_id(struct mesh *m, const struct nb *nb, const uint8_t origin[AM_KEY_BYTES], uint64_t received_at,
-                     uint64_t now)
+bool mesh_tree_as_id(struct mesh *m, const struct nb *nb, bool lazy, const uint8_t origin[AM_KEY_BYTES],
+                     uint64_t received_at, uint64_t now)
 {
 	if (m->tree_off || !m->tree || received_at + m->tree_live_s < now)
 		return false;
+	if (lazy || !m->tree_per_origin)
+		return lazy; /* the whole link's mode counts for every origin (is_lazy) */
 	pthread_mutex_lock(&m->lock);
-	bool lazy = is_lazy(m, nb, origin, TREE_OUT);
+	lazy = is_lazy(m, nb, origin, TREE_OUT);
 	pthread_mutex_unlock(&m->lock);
 	return lazy;
 }

@@ -141,10 +141,12 @@ uint64_t mesh_tree_now(struct mesh *m);
 
 /* A new session with nb: eager, nothing pending. Takes m->lock. */
 void mesh_tree_reset(struct mesh *m, struct nb *nb);
-/* Should export send nb this change, of origin, as an id? received_at
- * the record's. Takes m->lock. */
-bool mesh_tree_as_id(struct mesh *m, const struct nb *nb, const uint8_t origin[AM_KEY_BYTES], uint64_t received_at,
-                     uint64_t now);
+/* Should export send nb this change, of origin, as an id? lazy: nb->lazy
+ * as read once when the scan began (the whole link's mode); received_at
+ * the record's. Takes m->lock only with a tree per origin, so a shared
+ * tree's export takes no lock per record. */
+bool mesh_tree_as_id(struct mesh *m, const struct nb *nb, bool lazy, const uint8_t origin[AM_KEY_BYTES],
+                     uint64_t received_at, uint64_t now);
 /* Is the link with nb lazy for origin (NULL: the whole link) in dir -
  * TREE_OUT: we send nb ids only; TREE_IN: nb sends us ids only? Caller
  * holds m->lock. */

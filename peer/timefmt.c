@@ -208,17 +208,13 @@ void timefmt_rfc3339(uint64_t unix_secs, char out[TIMEFMT_LEN])
 
 void timefmt_rfc3339_us(uint64_t unix_us, char out[TIMEFMT_LEN])
 {
-	struct tm tm;
-	time_t t = (time_t)(unix_us / 1000000);
-	size_t n;
-
-	/* 20 characters before the fraction, 27 with it: TIMEFMT_LEN is 32 */
-	if (gmtime_r(&t, &tm) == NULL || (n = strftime(out, TIMEFMT_LEN, "%Y-%m-%dT%H:%M:%S", &tm)) == 0 ||
-	    n + 9 > TIMEFMT_LEN) {
-		snprintf(out, TIMEFMT_LEN, "(invalid time)");
+	timefmt_rfc3339(unix_us / 1000000, out);
+	/* the fraction goes before the final Z: 20 characters become 27, and
+	 * TIMEFMT_LEN is 32 ("(invalid time)" has no Z and stays as it is) */
+	size_t n = strlen(out);
+	if (n == 0 || out[n - 1] != 'Z' || n + 7 >= TIMEFMT_LEN)
 		return;
-	}
-	snprintf(out + n, TIMEFMT_LEN - n, ".%06uZ", (unsigned)(unix_us % 1000000));
+	snprintf(out + n - 1, TIMEFMT_LEN - (n - 1), ".%06uZ", (unsigned)(unix_us % 1000000));
 }
 
 void timefmt_duration(uint64_t secs, char out[TIMEFMT_LEN])
