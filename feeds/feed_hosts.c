@@ -1,6 +1,8 @@
 /* feed_hosts.c - hosts files in and out. */
 #include "feed_hosts.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -20,12 +22,51 @@ static bool local_name(const char *s, size_t n)
 	return false;
 }
 
+/* Whether a hosts line mapping names to the address w (an IP literal,
+ * feed_is_ip) blocks them: 0.0.0.0, 127.0.0.1, `::' and `::1' (and the
+ * first two as IPv4-mapped IPv6) are where blocklists (pi-hole, StevenBlack,
+ * AdAway) point names. Any other address pins the name to a host - a real
+ * one (`93.184.216.34 example.com'), a LAN one, Debian's `127.0.1.1 HOST'
+ * for the machine's own name: such a line is someone's name resolution,
+ * not a statement that the name is abusive. Exact addresses, not ranges: a
+ * pin wrongly skipped is reported, a name wrongly flagged is not. */
+static bool block_address(const char *w, size_t wn)
+{
+	static const unsigned char v6[2][16] = {{0}, {[15] = 1}},
+	                           mapped[2][16] = {{[10] = 0xff, [11] = 0xff},
+	                                            {[10] = 0xff, [11] = 0xff, 127, 0, 0, 1}};
+	char tmp[64];
+	unsigned char a[16];
+
+	if (wn >= 2 && w[0] == '[' && w[wn - 1] == ']') {
+		w++;
+		wn -= 2;
+	}
+	if (wn == 0 || wn >= sizeof tmp)
+		return false;
+	memcpy(tmp, w, wn);
+	tmp[wn] = '\0';
+	char *pct = strchr(tmp, '%');
+	if (pct)
+		*pct = '\0';
+	if (inet_pton(AF_INET, tmp, a) == 1)
+		return memcmp(a, "\0\0\0\0", 4) == 0 || memcmp(a, "\x7f\0\0\x01", 4) == 0;
+	if (inet_pton(AF_INET6, tmp, a) != 1)
+		return false;
+	for (int i = 0; i < 2; i++)
+		if (memcmp(a, v6[i], 16) == 0 || memcmp(a, mapped[i], 16) == 0)
+			return true;
+	return false;
+}
+
 static int hosts_line(void *arg, size_t line, const char *s, size_t n)
 {
 	const struct feed_sink *sink = arg;
 	struct feed_entry e = {.line = line, .confidence = -1};
 	const char *line_s = s;
 	size_t line_n = n, i = 0, words = 0;
+	bool blocks = false;
+	char why[128];
 	int rv;
 
 	feed_trim(&s, &n);
@@ -49,12 +90,21 @@ static int hosts_line(void *arg, size_t line, const char *s, size_t n)
 				           "a hosts line starts with an address");
 				return 0;
 			}
+			if (!(blocks = block_address(w, wn)))
+				snprintf(why, sizeof why,
+				         "mapped to %.*s, which pins the name to a host rather than blocking it "
+				         "(blocklists use 0.0.0.0, 127.0.0.1, :: or ::1)",
+				         (int)(wn < 64 ? wn : 64), w);
 			continue;
 		}
 		e.input = w;
 		e.input_len = wn;
 		if (local_name(w, wn)) {
 			sink->skip(sink->arg, line, FEED_SKIP_LOCAL_NAME, w, wn, NULL);
+			continue;
+		}
+		if (!blocks) {
+			sink->skip(sink->arg, line, FEED_SKIP_UNSUPPORTED, w, wn, why);
 			continue;
 		}
 		if ((rv = feed_emit(sink, &e, w, wn)) != 0)

@@ -4,7 +4,11 @@
  * (0.0.0.0 and 127.0.0.1 in blocklists); each name on the line is one
  * entry. The housekeeping names such files start with (localhost,
  * broadcasthost, ip6-localhost...) are skipped as local_name; a line whose
- * first word is not an address is malformed.
+ * first word is not an address is malformed. Only a blocking address
+ * (0.0.0.0, 127.0.0.1, `::', `::1') flags its names: a line mapping
+ * names to any other address pins them to a host (`93.184.216.34
+ * example.com' in someone's /etc/hosts), so each of its names is skipped
+ * as unsupported_pattern, the detail naming the address.
  *
  * Writing: feed_hosts_write prints `0.0.0.0 NAME' for every live signal, for
  * the simplest blockers (pi-hole, /etc/hosts), with a comment header.

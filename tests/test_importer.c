@@ -803,6 +803,43 @@ static void test_urls_delimited_and_broken_schemes(void **state)
 	assert_int_equal(count(got, "url_on_shared_host"), 0);
 }
 
+/* A hosts line pointing names at a real address pins them (someone's
+ * /etc/hosts), it does not block them: only 0.0.0.0, 127.0.0.1, :: and ::1
+ * (IPv4-mapped too) flag; every other address skips each of its names,
+ * naming the address. BOM and CRLF as a Windows editor saves them. */
+static void test_hosts_pins_are_not_blocks(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("hosts-pins.txt", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"2 skip local_name `localhost'\n",
+		"3 skip unsupported_pattern `example.com'\n",
+		"  -- mapped to 93.184.216.34, which pins the name to a host rather than blocking it "
+		"(blocklists use 0.0.0.0, 127.0.0.1, :: or ::1)\n",
+		"3 skip unsupported_pattern `www.example.com'\n",
+		"4 ok blocked.example phishing 80\n",
+		"5 skip unsupported_pattern `intranet.corp.example'\n",
+		"6 skip unsupported_pattern `router.example'\n",
+		"  -- mapped to 192.168.1.1,",
+		"7 skip unsupported_pattern `v6pin.example'\n",
+		"8 skip unsupported_pattern `mapped-pin.example'\n",
+		"9 skip unsupported_pattern `debian-box.example'\n",
+		"10 ok v6block.example phishing 80\n",
+		"11 ok v6loop.example phishing 80\n",
+		"12 ok mapped-block.example phishing 80\n",
+		"13 skip unsupported_pattern `zero-net.example'\n",
+		"14 skip local_name `broadcasthost'\n",
+		"15 skip unsupported_pattern `dns.example'\n",
+		"15 skip unsupported_pattern `bad..name.example'\n",
+		NULL,
+	};
+	expect(got, want);
+	assert_int_equal(count(got, " ok "), 4);
+	assert_null(strstr(got, "example.com phishing"));
+}
+
 /* A UTF-16 file (Windows "Unicode") is refused whole, saying so and how
  * to convert it; a line over the limit says what the limit is. */
 static void test_utf16_and_long_lines(void **state)
@@ -897,6 +934,7 @@ int main(void)
 		cmocka_unit_test(test_detect_header_like_comment),
 		cmocka_unit_test(test_urls_delimited_and_broken_schemes),
 		cmocka_unit_test(test_utf16_and_long_lines),
+		cmocka_unit_test(test_hosts_pins_are_not_blocks),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
