@@ -764,6 +764,8 @@ static void do_peers(const struct control_env *env, const struct wire_request *r
 		w->early_out = p[i].tree.early_out;
 		w->early_fallbacks = p[i].tree.early_fallbacks;
 		w->early_lost_in = p[i].tree.early_lost_in;
+		w->declined_out = p[i].tree.declined_out;
+		w->declined_in = p[i].tree.declined_in;
 		for (int r = 1; r < MESH_R_COUNT && w->n_rejects < WIRE_REASONS_MAX; r++)
 			if (p[i].rejects[r]) {
 				snprintf(w->rejects[w->n_rejects].reason, sizeof w->rejects[0].reason, "%s",

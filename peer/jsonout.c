@@ -251,7 +251,7 @@ json_t *jsonout_peer(const struct wire_peer *p)
 	char keyid[2 * AM_KEYID_BYTES + 1];
 
 	am_keyid_hex(p->public_key, keyid);
-	json_t *tree = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "mode",
+	json_t *tree = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "mode",
 	                         p->tree_lazy ? "lazy" : "eager", "mode_in", p->tree_lazy_in ? "lazy" : "eager",
 	                         "ids_out", (json_int_t)p->ids_out, "ids_in", (json_int_t)p->ids_in,
 	                         "grafts_out", (json_int_t)p->grafts_out, "grafts_in", (json_int_t)p->grafts_in,
@@ -259,7 +259,8 @@ json_t *jsonout_peer(const struct wire_peer *p)
 	                         "prunes_in", (json_int_t)p->prunes_in, "ids_dropped", (json_int_t)p->ids_dropped,
 	                         "grafts_abandoned", (json_int_t)p->grafts_abandoned, "early_out",
 	                         (json_int_t)p->early_out, "early_fallbacks", (json_int_t)p->early_fallbacks,
-	                         "early_lost_in", (json_int_t)p->early_lost_in);
+	                         "early_lost_in", (json_int_t)p->early_lost_in, "declined_out",
+	                         (json_int_t)p->declined_out, "declined_in", (json_int_t)p->declined_in);
 	return json_pack("{s:o, s:s, s:o, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}",
 	                 "name", jsonout_string(p->name), "key_id", keyid, "endpoint", jsonout_string(p->endpoint),
 	                 "state", p->state, "last_sync", p->last_sync ? jsonout_time(p->last_sync) : json_null(),

@@ -89,6 +89,11 @@ struct mesh_tree_counts {
 	 * against the neighbour asked last; every announcer's log is then
 	 * asked again from before the id, as bodies (mesh_tree.h) */
 	uint64_t grafts_abandoned;
+	/* grafts answered "no body" (Tree.declined: gone from the answerer's
+	 * log - superseded, expired - or held back by its export policy): by
+	 * us to them, and by them to us. An answer, not a loss: the grafter
+	 * asks the next announcer at once, or counts the id resolved */
+	uint64_t declined_out, declined_in;
 	/* cut-through (mesh_early.h): bodies sent ahead of our own commit
 	 * (also in out_sent); bodies that could have gone early but waited for
 	 * the log because the set of ids sent early was full; and the times

@@ -72,7 +72,7 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 		return 1;
 	}
 	if (c->want_id && (rec->seq != c->want_seq || memcmp(rec->id, c->want_id, AM_ID_BYTES) != 0))
-		return 1; /* superseded or swept since: nothing to answer with */
+		return 1; /* superseded or swept since: declined (mesh_export_grafted) */
 	/* only indicators go ahead of the commit (mesh_early.h); statements,
 	 * disputes and sighting reports (AM_CAT_NONE) wait for the log */
 	if (c->early && rec->ind.category == AM_CAT_NONE)
@@ -262,21 +262,33 @@ int mesh_export_early(struct mesh *m, struct nb *nb, const struct policy_export 
 }
 
 int mesh_export_grafted(struct mesh *m, struct nb *nb, const struct policy_export *exp, const struct wire_tree *ask,
-                        struct wire_batch *out)
+                        struct wire_tree *out)
 {
-	struct collect_ctx c = {.m = m, .nb = nb, .exp = exp, .batch = out, .now = timefmt_now()};
+	struct collect_ctx c = {.m = m, .nb = nb, .exp = exp, .batch = &out->grafted, .now = timefmt_now()};
+	uint64_t declined = 0;
 
-	for (size_t i = 0; i < ask->n_graft && out->n < SYNC_BATCH_MAX; i++) {
+	for (size_t i = 0; i < ask->n_graft && out->grafted.n < SYNC_BATCH_MAX; i++) {
 		uint64_t seq;
 		if (!plumtree_seq(m->tree, ask->graft[i], &seq))
 			continue; /* never announced from here, or forgotten: nothing to answer */
 		c.want_seq = seq;
 		c.want_id = ask->graft[i];
+		uint64_t sent = c.sent;
 		int rv = store_changes(m->store, seq - 1, 1, collect_cb, &c);
 		if (rv < 0) {
 			mesh_audit_release(m);
 			return rv;
 		}
+		if (c.full)
+			break; /* no room: the rest are asked again */
+		/* Not sent: its record left our log (superseded - what supersedes
+		 * it is later in the log nb reads - or expired), or the policy
+		 * holds it back. Said, so nb stops waiting on us for it: a graft
+		 * unanswered was retried PLUMTREE_TRIES times and then rewound
+		 * nb's cursor over our log, delaying what came after - a
+		 * withdrawal too (issue 13) */
+		if (c.sent == sent && wire_tree_decline(out, ask->graft[i]) == 0)
+			declined++;
 	}
 	mesh_audit_release(m);
 	pthread_mutex_lock(&m->lock);
@@ -284,6 +296,7 @@ int mesh_export_grafted(struct mesh *m, struct nb *nb, const struct policy_expor
 		nb->held[i] += c.held[i];
 	nb->out_sent += c.sent;
 	nb->tree.grafted_out += c.sent;
+	nb->tree.declined_out += declined;
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }

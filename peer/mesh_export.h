@@ -26,12 +26,16 @@
  * checks as a body. Returns 0 or an am_err. */
 int mesh_export_collect(struct mesh *m, struct nb *nb, const struct policy_export *exp, uint64_t from,
                         struct wire_batch *batch, struct wire_tree *tree, uint64_t *upto, bool *more);
-/* Answers nb's graft (ask->graft ids) with bodies appended to out: each id
- * that this peer announced and still holds as that record, if exp lets it
- * go to nb now (the same decision as mesh_export_collect). Ids it cannot
- * answer are skipped (the asker tries another announcer). */
+/* Answers nb's graft (ask->graft ids) in out: with bodies in out->grafted
+ * - each id that this peer announced and still holds as that record, if
+ * exp lets it go to nb now (the same decision as mesh_export_collect) -
+ * and, in out->declined (Tree.declined), each id it announced that it
+ * will not send: gone from its log (superseded, expired) or held back by
+ * exp, so nb stops waiting on it at once. Ids it no longer remembers
+ * announcing are not answered (the asker's retries cover them). Returns
+ * 0 or an am_err. */
 int mesh_export_grafted(struct mesh *m, struct nb *nb, const struct policy_export *exp, const struct wire_tree *ask,
-                        struct wire_batch *out);
+                        struct wire_tree *out);
 
 /* Cut-through (mesh_early.h): moves nb's queue of bodies not yet stored
  * here into out (Tree.early), each through the same check as

@@ -402,6 +402,21 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
                   enum ingest_kind kind, bool *taken, unsigned *retry_ms, struct mesh_ingest_tally *tally,
                   struct mesh_ingest_ahead *ahead);
 
+/* A verified indicator refused here (import policy, an origin not
+ * trusted, its name, its expiry or lifetime): counted and audited as any
+ * refusal, and an answer for the broadcast tree - if its id was announced
+ * to us and we wait for its body (a graft's answer, or the body came over
+ * another link), the wait ends here: regrafting it would bring the same
+ * body to the same refusal, and our cursor over its announcers' logs
+ * must not be held for it (mesh_tree_refused). Only after the signature
+ * checked: a forged copy must not end the wait for the real one. */
+static void refuse_verified(struct mesh *m, struct nb *nb, uint64_t *rejects, int reason,
+                            const struct am_indicator *ind, const uint8_t id[AM_ID_BYTES])
+{
+	reject_item(m, nb, rejects, reason, ind);
+	mesh_tree_refused(m, id);
+}
+
 static void tally_add(struct mesh_ingest_tally *to, const struct mesh_ingest_tally *t)
 {
 	to->accepted += t->accepted;
@@ -697,15 +712,15 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 		                 trust_accepts_new(&m->trust, q->ind.origin);
 		pthread_mutex_unlock(&m->lock);
 		if (!trusted_origin) {
-			reject_item(m, nb, rejects, MESH_R_UNTRUSTED_ORIGIN, &q->ind);
+			refuse_verified(m, nb, rejects, MESH_R_UNTRUSTED_ORIGIN, &q->ind, q->id);
 			continue;
 		}
 		if (!q->domain_ok) {
-			reject_item(m, nb, rejects, MESH_R_DOMAIN, &q->ind);
+			refuse_verified(m, nb, rejects, MESH_R_DOMAIN, &q->ind, q->id);
 			continue;
 		}
 		if (q->ind.expires_at <= now) {
-			reject_item(m, nb, rejects, MESH_R_EXPIRED, &q->ind);
+			refuse_verified(m, nb, rejects, MESH_R_EXPIRED, &q->ind, q->id);
 			continue;
 		}
 		/* The same limit as a local submission (issue 8, item 8): a
@@ -715,7 +730,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 		 * original, and a tombstone lives only as long as what it withdrew. */
 		uint64_t max_life = m->max_lifetime;
 		if (!q->ind.withdrawn && max_life && q->ind.expires_at - now > max_life + MESH_LIFETIME_SLACK) {
-			reject_item(m, nb, rejects, MESH_R_LIFETIME, &q->ind);
+			refuse_verified(m, nb, rejects, MESH_R_LIFETIME, &q->ind, q->id);
 			continue;
 		}
 		uint32_t hops = it->hops + 1;
@@ -723,7 +738,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			uint64_t *cnt = origin_counter(m, nb, q->ind.origin);
 			enum policy_reason r = policy_import_check(&imp, &q->ind, hops, nb->pk, cnt ? *cnt : UINT64_MAX);
 			if (r != POLICY_OK) {
-				reject_item(m, nb, rejects, r, &q->ind);
+				refuse_verified(m, nb, rejects, r, &q->ind, q->id);
 				continue;
 			}
 		}

@@ -536,7 +536,7 @@ static void *pusher_main(void *arg)
 		mesh_tree_take(m, l->nb, true, &req.tree);
 		mesh_tree_take_asked(m, l->nb, &ask);
 		if (ask.n_graft)
-			(void)mesh_export_grafted(m, l->nb, &exp, &ask, &req.tree.grafted);
+			(void)mesh_export_grafted(m, l->nb, &exp, &ask, &req.tree);
 		wire_tree_clear(&ask);
 		/* cut-through (mesh_early.h): bodies still being committed here,
 		 * before the log export, which then sends nothing for them */

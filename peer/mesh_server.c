@@ -231,7 +231,7 @@ static void serve_sync(struct mesh *m, struct nb *nb, const struct wire_sync_req
 			*policy_held = true;
 		}
 		if (mesh_export_snapshot(m, nb, &exp, hash) == 0) {
-			(void)mesh_export_grafted(m, nb, &exp, &ask, &resp->tree.grafted);
+			(void)mesh_export_grafted(m, nb, &exp, &ask, &resp->tree);
 			policy_export_free(&exp);
 		}
 	}

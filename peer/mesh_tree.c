@@ -457,12 +457,48 @@ static void pruned(struct mesh *m, struct nb *nb, const uint8_t *origin)
 	}
 }
 
+/* The timer thread looks at the deadlines again (one moved earlier). */
+static void wake_timer(struct mesh *m)
+{
+	if (!m->tree_started)
+		return;
+	pthread_mutex_lock(&m->tree_lock);
+	pthread_cond_broadcast(&m->tree_cond);
+	pthread_mutex_unlock(&m->tree_lock);
+}
+
+/* nb answered our grafts of t->declined with no body (Tree.declined): the
+ * id left its log (superseded - the newer record comes in its log, or
+ * rode in Tree.grafted - or expired), or its export policy holds it back
+ * from us. Either way nb will not send it: waiting PLUMTREE_TRIES retries
+ * for it, then rewinding our cursor over nb's log, only delayed what
+ * came after (issue 13). nb leaves the id's announcers (our cursor over
+ * its log is no longer held for it); the next announcer is asked at
+ * once; with none left the id is resolved. */
+static void declined(struct mesh *m, struct nb *nb, const struct wire_tree *t)
+{
+	bool next = false;
+
+	if (!m->tree)
+		return;
+	uint64_t now = mesh_tree_now(m);
+	for (size_t i = 0; i < t->n_declined; i++)
+		next |= plumtree_declined(m->tree, t->declined[i], nb, now) == PLUMTREE_DECLINE_NEXT;
+	pthread_mutex_lock(&m->lock);
+	nb->tree.declined_in += t->n_declined;
+	pthread_mutex_unlock(&m->lock);
+	if (next)
+		wake_timer(m);
+}
+
 void mesh_tree_heard(struct mesh *m, struct nb *nb, const struct wire_tree *t, struct wire_tree *ask)
 {
 	bool wake = false;
 
 	if (t->early_lost)
 		mesh_early_lost(m, nb); /* before anything further is built for them (mesh_early.h) */
+	if (t->n_declined)
+		declined(m, nb, t);
 	if (!t->prune && !t->n_graft && !t->eager && !t->n_prune_origins)
 		return;
 	pthread_mutex_lock(&m->lock);
@@ -560,6 +596,12 @@ void mesh_tree_held(struct mesh *m, const uint8_t id[AM_ID_BYTES])
 {
 	if (m->tree)
 		plumtree_held(m->tree, id, 0);
+}
+
+void mesh_tree_refused(struct mesh *m, const uint8_t id[AM_ID_BYTES])
+{
+	if (m->tree)
+		plumtree_held(m->tree, id, 0); /* decided: no seq, so never answered from here */
 }
 
 /* Does another live link than nb bring us bodies (of origin; NULL: of
@@ -772,11 +814,7 @@ bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *
 	if ((fresh && m->tree_started) || dropped) {
 		if (dropped)
 			mesh_bump_gen(m); /* our pusher carries the graft on a link we dial */
-		if (m->tree_started) {
-			pthread_mutex_lock(&m->tree_lock);
-			pthread_cond_broadcast(&m->tree_cond);
-			pthread_mutex_unlock(&m->tree_lock);
-		}
+		wake_timer(m);
 	}
 	return dropped > 0;
 }

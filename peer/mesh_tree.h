@@ -95,6 +95,20 @@
  *   - export policy decides every send: an id is announced only where the
  *     body could go (mesh_export.c, one decision for both), and a graft is
  *     answered only with what that decision allows now;
+ *   - a graft is always answered (issue 13): with the body, or - when the
+ *     id's record left the answerer's log (superseded by a later record of
+ *     the same indicator, e.g. its withdrawal; expired) or that decision
+ *     holds it back - with "no body" (Tree.declined). The grafter then
+ *     stops waiting on that announcer at once: the next announcer is
+ *     asked now, and with none left the id is resolved, not given up -
+ *     no PLUMTREE_TRIES retries, no rewind of its cursor over the
+ *     announcer's log (which re-sent that log as bodies behind everything
+ *     newer, a withdrawal too); the cursor is no longer held for it, and
+ *     what superseded it comes in the log. Only an id the answerer no
+ *     longer remembers (PLUMTREE_HELD_MAX newer) goes unanswered, and the
+ *     retries and rewind cover it. Likewise a body the grafter refuses
+ *     (its import policy, an untrusted origin, expired: mesh_tree_refused)
+ *     is an answer: the id is no longer missing;
  *   - key statements, disputes and sighting reports always go as bodies.
  *
  * Who carries the control: on a link we dial, our requests (the pusher
@@ -178,6 +192,12 @@ void mesh_tree_take_asked(struct mesh *m, struct nb *nb, struct wire_tree *ask);
 void mesh_tree_forget(struct mesh *m, struct nb *nb);
 /* Ingest's view: we hold id (stored, or held already), its seq unknown. */
 void mesh_tree_held(struct mesh *m, const uint8_t id[AM_ID_BYTES]);
+/* Ingest verified the body of id and refused it (import policy, an
+ * untrusted origin, its name, expiry or lifetime): an answer, as a body
+ * stored is - if id is missing it is no longer, neither grafted again nor
+ * holding a cursor back, nor given up (issue 13). As flooding would: the
+ * cursor moves over a refused record. */
+void mesh_tree_refused(struct mesh *m, const uint8_t id[AM_ID_BYTES]);
 /* Ingest stored the body of id, signed by origin, received from nb at hop
  * count hops (store_rec.hops), over a batch or (grafted) as a graft's
  * answer - which, with a tree per origin, puts the link back in origin's

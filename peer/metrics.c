@@ -378,6 +378,16 @@ static void neighbours(struct metrics *m, struct expo *e)
 	for (size_t i = 0; i < n; i++)
 		expo_u64(e, "amesh_neighbour_tree_grafts_abandoned_total", EXPO_LABELS({"neighbour", p[i].name}),
 		         p[i].tree.grafts_abandoned);
+	expo_family(e, "amesh_neighbour_tree_grafts_declined_total", EXPO_COUNTER,
+	            "Grafts answered with no body because the id left the answerer's log (superseded, expired) or "
+	            "its export policy holds it back: by this peer (by=us) or by the neighbour (by=them); the "
+	            "grafter stops waiting at once (broadcast tree).");
+	for (size_t i = 0; i < n; i++) {
+		expo_u64(e, "amesh_neighbour_tree_grafts_declined_total", EXPO_LABELS({"neighbour", p[i].name}, {"by", "us"}),
+		         p[i].tree.declined_out);
+		expo_u64(e, "amesh_neighbour_tree_grafts_declined_total", EXPO_LABELS({"neighbour", p[i].name}, {"by", "them"}),
+		         p[i].tree.declined_in);
+	}
 	expo_family(e, "amesh_neighbour_early_bodies_total", EXPO_COUNTER,
 	            "Bodies for the neighbour by the cut-through relay: sent ahead of this peer's own commit "
 	            "(early), or left for the log because the set of ids sent early was full (fallback).");

@@ -42,7 +42,7 @@ struct plumtree {
 	uint32_t miss_head[MISSING_BUCKETS];
 	uint32_t miss_free;
 	size_t n_missing;
-	uint64_t given_up, overflow, crowded;
+	uint64_t given_up, overflow, crowded, declined;
 };
 
 /* ids are BLAKE2b outputs: any four bytes are a fine hash */
@@ -397,6 +397,49 @@ bool plumtree_floor(struct plumtree *t, const void *who, uint64_t *floor)
 	return found;
 }
 
+/* Removes announcer k of e (its seq and hop count with it). Caller holds t->lock. */
+static void drop_announcer(struct missing *e, unsigned k)
+{
+	if (e->asked == e->who[k])
+		e->asked = NULL;
+	for (unsigned j = k + 1; j < e->n_who; j++) {
+		e->seq[j - 1] = e->seq[j];
+		e->hops[j - 1] = e->hops[j];
+		e->who[j - 1] = e->who[j];
+	}
+	e->n_who--;
+	e->turn = k; /* the rotation goes on with the one after it, now in its place */
+}
+
+enum plumtree_decline plumtree_declined(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who,
+                                        uint64_t now)
+{
+	enum plumtree_decline what = PLUMTREE_DECLINE_IGNORED;
+
+	pthread_mutex_lock(&t->lock);
+	uint32_t slot = miss_find(t, id);
+	struct missing *e = slot == NIL ? NULL : &t->miss[slot];
+	if (!e || e->dropping)
+		goto out;
+	for (unsigned k = 0; k < e->n_who; k++) {
+		if (e->who[k] != who)
+			continue;
+		drop_announcer(e, k);
+		if (e->n_who == 0) {
+			miss_remove(t, slot);
+			t->declined++;
+			what = PLUMTREE_DECLINE_RESOLVED;
+		} else {
+			e->deadline = now;
+			what = PLUMTREE_DECLINE_NEXT;
+		}
+		break;
+	}
+out:
+	pthread_mutex_unlock(&t->lock);
+	return what;
+}
+
 void plumtree_forget(struct plumtree *t, const void *who)
 {
 	pthread_mutex_lock(&t->lock);
@@ -428,5 +471,6 @@ void plumtree_stats(struct plumtree *t, struct plumtree_stats *st)
 	st->given_up = t->given_up;
 	st->overflow = t->overflow;
 	st->crowded = t->crowded;
+	st->declined = t->declined;
 	pthread_mutex_unlock(&t->lock);
 }

@@ -73,7 +73,10 @@ struct plumtree_path {
 };
 
 /* We hold id (seq: its seq in our change log, 0 = not known; a known seq
- * is kept). Also ends its missing entry, if any. */
+ * is kept), or decided about its body - refused it by import policy, an
+ * untrusted origin, expired: an answer, which ends the wait as a body
+ * does (seq 0 then: never answered from here). Also ends its missing
+ * entry, if any. */
 void plumtree_held(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq);
 /* As plumtree_held (seq unknown), for a body that arrived: `came` says
  * over which link (who NULL: not over a batch) at which hop count; kept
@@ -143,6 +146,21 @@ uint64_t plumtree_next_deadline(struct plumtree *t);
  * missing. Where who's log is read again from if this memory is lost (a
  * restart, a crash). O(ids missing). */
 bool plumtree_floor(struct plumtree *t, const void *who, uint64_t *floor);
+/* What plumtree_declined did. */
+enum plumtree_decline {
+	PLUMTREE_DECLINE_IGNORED = 0, /* id not missing, or who not among its announcers */
+	PLUMTREE_DECLINE_NEXT,        /* who left its announcers; the next is due now */
+	PLUMTREE_DECLINE_RESOLVED,    /* who was its last announcer: the id is no longer
+	                               * missing - neither given up nor rewound (counted) */
+};
+/* who answered a graft of id saying it will not send the body (Tree.declined:
+ * gone from its log - superseded or expired - or held back by its export
+ * policy). who is no longer asked for it, and no longer bounds who's floor
+ * (plumtree_floor: what who's log has newer comes in the log); the next
+ * announcer is due at once (deadline now, tries kept); with none left the
+ * id is dropped. An answer, not a loss: a declined id is not given up. */
+enum plumtree_decline plumtree_declined(struct plumtree *t, const uint8_t id[AM_ID_BYTES], const void *who,
+                                        uint64_t now);
 /* who is gone (a removed neighbour): never hand it out again (as an
  * announcer, nor as the link a body came over). */
 void plumtree_forget(struct plumtree *t, const void *who);
@@ -152,6 +170,7 @@ struct plumtree_stats {
 	uint64_t given_up;         /* dropped after PLUMTREE_TRIES grafts */
 	uint64_t overflow;         /* announcements dropped: PLUMTREE_MISSING_MAX reached */
 	uint64_t crowded;          /* announcements dropped: PLUMTREE_ANNOUNCERS others had it */
+	uint64_t declined;         /* ids dropped because every announcer declined them */
 };
 void plumtree_stats(struct plumtree *t, struct plumtree_stats *st);
 

@@ -847,6 +847,8 @@ static int peers_to_pb(const struct wire_response *r, struct extras *x, Amesh__V
 		x->pt[i].early_out = w->early_out;
 		x->pt[i].early_fallbacks = w->early_fallbacks;
 		x->pt[i].early_lost_in = w->early_lost_in;
+		x->pt[i].declined_out = w->declined_out;
+		x->pt[i].declined_in = w->declined_in;
 		q->tree = &x->pt[i];
 		q->rejects = &x->rcp[k];
 		q->n_rejects = w->n_rejects;
@@ -1843,6 +1845,8 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 				w->early_out = q->tree->early_out;
 				w->early_fallbacks = q->tree->early_fallbacks;
 				w->early_lost_in = q->tree->early_lost_in;
+				w->declined_out = q->tree->declined_out;
+				w->declined_in = q->tree->declined_in;
 			}
 			r->n_peers = i + 1;
 		}

@@ -246,6 +246,7 @@ struct wire_peer {
 	uint64_t ids_out, ids_in, grafts_out, grafts_in, grafted_out, prunes_out, prunes_in;
 	uint64_t ids_dropped, grafts_abandoned;
 	uint64_t early_out, early_fallbacks, early_lost_in; /* cut-through relay (mesh_early.h) */
+	uint64_t declined_out, declined_in; /* grafts answered with no body (Tree.declined) */
 	struct wire_reason rejects[WIRE_REASONS_MAX];
 	size_t n_rejects;
 	struct wire_reason held[WIRE_REASONS_MAX];

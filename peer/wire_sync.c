@@ -42,6 +42,16 @@ int wire_tree_push_id(struct wire_tree *t, bool graft, const uint8_t id[AM_ID_BY
 	return 0;
 }
 
+int wire_tree_decline(struct wire_tree *t, const uint8_t id[AM_ID_BYTES])
+{
+	if (t->n_declined >= SYNC_BATCH_MAX)
+		return AM_ETOOBIG;
+	if (!t->declined && (t->declined = malloc((size_t)SYNC_BATCH_MAX * AM_ID_BYTES)) == NULL)
+		return AM_ENOMEM;
+	memcpy(t->declined[t->n_declined++], id, AM_ID_BYTES);
+	return 0;
+}
+
 int wire_tree_announce(struct wire_tree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq)
 {
 	return wire_tree_announce_at(t, id, seq, WIRE_HOPS_UNKNOWN);
@@ -108,7 +118,7 @@ int wire_tree_prune_origin(struct wire_tree *t, const uint8_t origin[AM_KEY_BYTE
 bool wire_tree_any(const struct wire_tree *t)
 {
 	return t->prune || t->eager || t->early_lost || t->n_graft || t->n_ids || t->grafted.n || t->early.n ||
-	       t->n_prune_origins;
+	       t->n_prune_origins || t->n_declined;
 }
 
 void wire_tree_clear(struct wire_tree *t)
@@ -120,6 +130,7 @@ void wire_tree_clear(struct wire_tree *t)
 	free(t->prune_origins);
 	free(t->id_origins);
 	free(t->id_origin_keys);
+	free(t->declined);
 	wire_batch_clear(&t->grafted);
 	wire_batch_clear(&t->early);
 	memset(t, 0, sizeof *t);
@@ -309,7 +320,7 @@ static int batch_from_pb(const Amesh__V1__Batch *m, struct wire_batch *b)
  * allocates); the grafted bodies travel as a Batch, origin table and all. */
 struct tree_pb {
 	Amesh__V1__Tree m;
-	ProtobufCBinaryData *graft, *ids, *prune_origins, *id_origin_keys;
+	ProtobufCBinaryData *graft, *ids, *prune_origins, *id_origin_keys, *declined;
 	struct batch_pb grafted, early;
 };
 
@@ -341,6 +352,12 @@ static int tree_to_pb(const struct wire_tree *t, struct tree_pb *p)
 	p->m.n_prune_origins = t->n_prune_origins;
 	p->m.prune_origins = p->prune_origins;
 	p->m.early_lost = t->early_lost;
+	if (t->n_declined && (p->declined = calloc(t->n_declined, sizeof *p->declined)) == NULL)
+		return AM_ENOMEM;
+	for (size_t i = 0; i < t->n_declined; i++)
+		p->declined[i] = (ProtobufCBinaryData){.len = AM_ID_BYTES, .data = (uint8_t *)t->declined[i]};
+	p->m.n_declined = t->n_declined;
+	p->m.declined = p->declined;
 	/* origins only when every id has one: an index per id, or none */
 	bool all = t->n_ids && t->id_origins;
 	for (size_t i = 0; all && i < t->n_ids; i++)
@@ -380,6 +397,7 @@ static void tree_pb_free(struct tree_pb *p)
 	free(p->ids);
 	free(p->prune_origins);
 	free(p->id_origin_keys);
+	free(p->declined);
 	batch_pb_free(&p->grafted);
 	batch_pb_free(&p->early);
 }
@@ -390,7 +408,8 @@ static void tree_pb_free(struct tree_pb *p)
  * bodies - mesh_tree.h); at most WIRE_TREE_PRUNE_ORIGINS_MAX pruned
  * origins, each exactly AM_KEY_BYTES (a repeat is taken once); ids'
  * origins: none, or one per id, each an index below the number of keys
- * (at most SYNC_BATCH_MAX, each exactly AM_KEY_BYTES, no repeats). */
+ * (at most SYNC_BATCH_MAX, each exactly AM_KEY_BYTES, no repeats); graft
+ * ids declined: at most SYNC_BATCH_MAX, each exactly AM_ID_BYTES. */
 static int tree_from_pb(const Amesh__V1__Tree *m, struct wire_tree *t)
 {
 	int rv = 0;
@@ -401,7 +420,7 @@ static int tree_from_pb(const Amesh__V1__Tree *m, struct wire_tree *t)
 	if (m->n_graft > SYNC_BATCH_MAX || m->n_ids > SYNC_BATCH_MAX || (m->n_id_seqs && m->n_id_seqs != m->n_ids) ||
 	    (m->n_id_hops && m->n_id_hops != m->n_ids) || m->n_prune_origins > WIRE_TREE_PRUNE_ORIGINS_MAX ||
 	    m->n_id_origin_keys > SYNC_BATCH_MAX || (m->n_id_origins && m->n_id_origins != m->n_ids) ||
-	    (m->n_id_origin_keys && !m->n_id_origins))
+	    (m->n_id_origin_keys && !m->n_id_origins) || m->n_declined > SYNC_BATCH_MAX)
 		return AM_EDECODE;
 	for (size_t i = 0; i < m->n_id_origin_keys; i++) {
 		if (m->id_origin_keys[i].len != AM_KEY_BYTES)
@@ -428,6 +447,8 @@ static int tree_from_pb(const Amesh__V1__Tree *m, struct wire_tree *t)
 		else
 			rv = wire_tree_announce_at(t, m->ids[i].data, seq, hops);
 	}
+	for (size_t i = 0; i < m->n_declined && rv == 0; i++)
+		rv = m->declined[i].len != AM_ID_BYTES ? AM_EDECODE : wire_tree_decline(t, m->declined[i].data);
 	for (size_t i = 0; i < m->n_prune_origins && rv == 0; i++)
 		rv = m->prune_origins[i].len != AM_KEY_BYTES ? AM_EDECODE
 		                                             : wire_tree_prune_origin(t, m->prune_origins[i].data);

@@ -67,6 +67,11 @@ struct wire_tree {
 	uint32_t *id_origins;
 	uint8_t (*id_origin_keys)[AM_KEY_BYTES];
 	size_t n_id_origin_keys;
+	/* graft ids the sender will not answer with a body (Tree.declined:
+	 * gone from its log, or held back by its export policy); up to
+	 * SYNC_BATCH_MAX */
+	uint8_t (*declined)[AM_ID_BYTES];
+	size_t n_declined;
 };
 
 /* An announced id whose origin the sender did not say. */
@@ -105,6 +110,8 @@ void wire_sync_response_clear(struct wire_sync_response *r);
 /* Appends an item (copying env); AM_ETOOBIG when the batch is full. */
 int wire_batch_push(struct wire_batch *b, const uint8_t *env, size_t env_len, uint32_t hops);
 void wire_batch_clear(struct wire_batch *b);
+/* Appends id to t->declined; AM_ETOOBIG past SYNC_BATCH_MAX, AM_ENOMEM. */
+int wire_tree_decline(struct wire_tree *t, const uint8_t id[AM_ID_BYTES]);
 /* Appends an id to t->ids (which) or t->graft; AM_ETOOBIG past SYNC_BATCH_MAX. */
 int wire_tree_push_id(struct wire_tree *t, bool graft, const uint8_t id[AM_ID_BYTES]);
 /* Appends an announced id to t->ids with its seq in our log (Tree.id_seqs);

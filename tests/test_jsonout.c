@@ -103,7 +103,8 @@ static void test_reals_are_short_and_null_is_null(void **state)
 	assert_non_null(strstr(s, "\"last_sync\":null"));
 	assert_non_null(strstr(s, "\"rejects\":{},\"held\":{},\"tree\":{\"mode\":\"eager\",\"mode_in\":\"eager\",\"ids_out\":0,"
 	                          "\"ids_in\":0,\"grafts_out\":0,\"grafts_in\":0,\"grafted_out\":0,\"prunes_out\":0,"
-	                          "\"prunes_in\":0,\"ids_dropped\":0,\"grafts_abandoned\":0,\"early_out\":0,\"early_fallbacks\":0,\"early_lost_in\":0}}"));
+	                          "\"prunes_in\":0,\"ids_dropped\":0,\"grafts_abandoned\":0,\"early_out\":0,\"early_fallbacks\":0,\"early_lost_in\":0,"
+	                        "\"declined_out\":0,\"declined_in\":0}}"));
 	free(s);
 }
 

@@ -60,20 +60,22 @@ struct net {
 	bool edge[PEERS_MAX][PEERS_MAX];
 	/* export categories from i to j ("all" when NULL) */
 	const char *exp[PEERS_MAX][PEERS_MAX];
+	/* import categories of i from j ("all" when NULL) */
+	const char *imp[PEERS_MAX][PEERS_MAX];
 	struct peer p[PEERS_MAX];
 	struct mesh_inproc_dialer *d[PEERS_MAX][PEERS_MAX]; /* [to][from]: to pulls from */
 	struct trust trust;
 	int serial;
 };
 
-static void set_policies(struct config_neighbour *cn, const char *exp_cats)
+static void set_policies(struct config_neighbour *cn, const char *exp_cats, const char *imp_cats)
 {
 	char err[AM_ERRLEN];
 	memset(&cn->exp, 0, sizeof cn->exp);
 	memset(&cn->imp, 0, sizeof cn->imp);
 	cn->exp.configured = cn->imp.configured = true;
 	assert_int_equal(policy_parse_categories(exp_cats ? exp_cats : "all", &cn->exp.categories, err, sizeof err), 0);
-	assert_int_equal(policy_parse_categories("all", &cn->imp.categories, err, sizeof err), 0);
+	assert_int_equal(policy_parse_categories(imp_cats ? imp_cats : "all", &cn->imp.categories, err, sizeof err), 0);
 	cn->exp.origins = cn->imp.origins = POLICY_ORIGINS_ALL;
 	cn->exp.max_tlp = AM_TLP_GREEN;
 	cn->imp.confidence_cap = 100;
@@ -91,7 +93,7 @@ static struct config *peer_cfg(struct net *net, int i)
 			continue;
 		struct config_neighbour *cn = &cfg->neighbours[cfg->n_neighbours++];
 		snprintf(cn->name, sizeof cn->name, "%s", net->p[j].name);
-		set_policies(cn, net->exp[i][j]);
+		set_policies(cn, net->exp[i][j], net->imp[i][j]);
 	}
 	cfg->max_lifetime = 90 * 86400;
 	return cfg;
@@ -1538,10 +1540,13 @@ static void test_crash_before_the_graft_loses_no_withdrawal(void **state)
 
 /* The id's record is superseded at its announcer before the graft: p0
  * withdraws the indicator p2 waits for, p1 takes the withdrawal, and p1's
- * log no longer holds the indicator - its grafts go unanswered. p2 still
- * ends with the withdrawal (announced, grafted), the indicator is given up
- * and p1's range asked again (nothing live comes), and p2's stored cursor
- * never passed either id while they were missing. */
+ * log no longer holds the indicator. p1 answers the graft of the
+ * withdrawal with its body and that of the indicator with "no body"
+ * (Tree.declined): p2 stops waiting for it at once - no retries, nothing
+ * given up, no rewind of its cursor over p1's log (which re-sent p1's log
+ * from before the indicator as bodies, about 4 s later: issue 13) - and
+ * its stored cursor catches up with that same commit. A crash after it
+ * loses nothing and brings nothing live back. */
 static void test_id_superseded_before_the_graft(void **state)
 {
 	(void)state;
@@ -1554,22 +1559,29 @@ static void test_id_superseded_before_the_graft(void **state)
 	struct mesh_inproc_result r = pull(net, 2, 1);
 	assert_int_equal(r.ids, 1); /* the withdrawal, by id */
 	assert_int_equal(stored_cursor(net, 2, 1), 0);
-	/* both grafted from p1: only the withdrawal is answered */
+	/* both grafted from p1: the withdrawal answered with its body, the
+	 * indicator declined */
 	now_ms += GRAFT_MS;
 	assert_int_equal(tick(net, 2), 2);
 	r = pull(net, 2, 1);
 	assert_int_equal(r.grafted, 1);
 	assert_int_equal(r.accepted, 1);
 	assert_true(holds(net, 2, wid));
-	assert_true(stored_cursor(net, 2, 1) < seq); /* the indicator still missing */
+	assert_int_equal(link_info(net, 1, 2).tree.declined_out, 1);
+	assert_int_equal(link_info(net, 2, 1).tree.declined_in, 1);
+	/* nothing missing, nothing more to ask, nothing given up or rewound */
+	assert_int_equal(deadline(net, 2), 0);
+	assert_false(rewind_pending(net, 2, 1, NULL));
+	assert_true(stored_cursor(net, 2, 1) >= seq); /* past the indicator, with that commit */
 	for (int k = 0; k < PLUMTREE_TRIES; k++) {
 		now_ms += RETRY_MS;
-		(void)tick(net, 2);
+		assert_int_equal(tick(net, 2), 0);
 		r = pull(net, 2, 1);
 		assert_int_equal(r.accepted, 0);
+		assert_int_equal(r.items + r.grafted, 0); /* no range re-sent */
 	}
-	assert_int_equal(deadline(net, 2), 0);
-	assert_int_equal(link_info(net, 2, 1).tree.grafts_abandoned, 1);
+	assert_int_equal(link_info(net, 2, 1).tree.grafts_abandoned, 0);
+	assert_int_equal(link_info(net, 2, 1).tree.grafts_out, 2);
 	assert_false(holds(net, 2, id));
 	assert_true(holds(net, 2, wid));
 	/* a crash now: nothing is lost, nothing live comes back */
@@ -1578,6 +1590,39 @@ static void test_id_superseded_before_the_graft(void **state)
 	assert_int_equal(r.accepted, 0);
 	assert_false(holds(net, 2, id));
 	assert_true(holds(net, 2, wid));
+	net_free(net);
+}
+
+/* p2 waits for an indicator two neighbours announced; the first asked,
+ * p1, has it superseded (declines), so p3 - which still holds it - is
+ * asked at once, not a retry timer later. */
+static void test_declined_graft_asks_the_next_announcer_at_once(void **state)
+{
+	(void)state;
+	uint8_t id[AM_ID_BYTES], got[AM_ID_BYTES];
+	struct net *net = net_new(4, "01 12 03 32");
+	net_open(net);
+	handshake(net);
+	make_lazy(net, 1, 2);
+	make_lazy(net, 3, 2);
+	submit_on(net, 0, AM_CAT_PHISHING, "twice.example.net", false, id);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(pull(net, 3, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 1).ids, 1);
+	assert_int_equal(pull(net, 2, 3).ids, 1);
+	/* withdrawn; p1 has the withdrawal, p3 not yet */
+	submit_on(net, 0, AM_CAT_PHISHING, "twice.example.net", true, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	now_ms += GRAFT_MS;
+	assert_int_equal(tick(net, 2), 1); /* p1, the first announcer */
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.grafted, 0);
+	assert_int_equal(link_info(net, 2, 1).tree.declined_in, 1);
+	assert_int_equal(deadline(net, 2), now_ms); /* due now, not RETRY_MS later */
+	assert_int_equal(tick(net, 2), 1);
+	assert_int_equal(grafts_to(net, 2, 3, got), 1);
+	assert_memory_equal(got, id, AM_ID_BYTES);
+	assert_int_equal(grafts_to(net, 2, 1, NULL), 0);
 	net_free(net);
 }
 
@@ -1894,6 +1939,59 @@ static void test_graft_answered_under_the_policy_in_force(void **state)
 	assert_int_equal(link_info(net, 1, 2).tree.grafts_in, 1);
 	assert_int_equal(link_info(net, 1, 2).tree.grafted_out, 0);
 	assert_true(link_info(net, 1, 2).held[POLICY_CATEGORY] >= 1);
+	/* and said so (Tree.declined): p2 stops waiting on p1 for it at once -
+	 * no retries for PLUMTREE_TRIES x RETRY_MS, nothing given up, no rewind
+	 * of its cursor over p1's log */
+	assert_int_equal(link_info(net, 1, 2).tree.declined_out, 1);
+	assert_int_equal(link_info(net, 2, 1).tree.declined_in, 1);
+	assert_int_equal(deadline(net, 2), 0);
+	now_ms += PLUMTREE_TRIES * RETRY_MS;
+	assert_int_equal(tick(net, 2), 0);
+	assert_false(rewind_pending(net, 2, 1, NULL));
+	assert_int_equal(link_info(net, 2, 1).tree.grafts_abandoned, 0);
+	assert_false(holds(net, 2, id));
+	net_free(net);
+}
+
+/* A graft's answer that p2's import policy refuses is an answer all the
+ * same: the id is no longer missing - not grafted again (each time the
+ * same body, the same refusal), not given up after PLUMTREE_TRIES, no
+ * rewind of p2's cursor over p1's log - and it does not hold p2's stored
+ * cursor back. */
+static void test_graft_answer_refused_by_import_policy_ends_the_wait(void **state)
+{
+	(void)state;
+	struct net *net = net_new(3, "01 12");
+	net->imp[2][1] = "phishing";
+	net_open(net);
+	handshake(net);
+	make_lazy(net, 1, 2);
+	uint8_t id[AM_ID_BYTES], later[AM_ID_BYTES];
+	submit(net, 0, AM_CAT_MALWARE, id);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(pull(net, 2, 1).ids, 1);
+	uint64_t seq = seq_of(net, 1, id);
+	now_ms += GRAFT_MS;
+	assert_int_equal(tick(net, 2), 1);
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.grafted, 1);
+	assert_int_equal(r.rejected, 1);
+	assert_false(holds(net, 2, id));
+	assert_int_equal(deadline(net, 2), 0);
+	for (int k = 0; k < PLUMTREE_TRIES; k++) {
+		now_ms += RETRY_MS;
+		assert_int_equal(tick(net, 2), 0);
+		r = pull(net, 2, 1);
+		assert_int_equal(r.grafted + r.items, 0);
+	}
+	assert_false(rewind_pending(net, 2, 1, NULL));
+	assert_int_equal(link_info(net, 2, 1).tree.grafts_abandoned, 0);
+	assert_int_equal(link_info(net, 2, 1).tree.grafts_out, 1);
+	/* the next body committed stores the cursor past the refused id */
+	submit(net, 1, AM_CAT_PHISHING, later);
+	r = pull(net, 2, 1);
+	assert_int_equal(r.accepted, 1);
+	assert_true(stored_cursor(net, 2, 1) > seq);
 	net_free(net);
 }
 
@@ -2630,6 +2728,7 @@ int main(void)
 		cmocka_unit_test(test_crash_before_the_graft_loses_no_withdrawal),
 		cmocka_unit_test(test_stored_cursor_catches_up_after_the_body),
 		cmocka_unit_test(test_id_superseded_before_the_graft),
+		cmocka_unit_test(test_declined_graft_asks_the_next_announcer_at_once),
 		cmocka_unit_test(test_announcer_removed_and_back_still_brings_the_id),
 		cmocka_unit_test(test_pending_rewind_holds_the_stored_cursor),
 		cmocka_unit_test(test_fifth_announcer_does_not_pass_the_id),
@@ -2639,6 +2738,7 @@ int main(void)
 		cmocka_unit_test(test_silence_watch_off_by_default_in_process),
 		cmocka_unit_test(test_ids_go_only_where_bodies_could),
 		cmocka_unit_test(test_graft_answered_under_the_policy_in_force),
+		cmocka_unit_test(test_graft_answer_refused_by_import_policy_ends_the_wait),
 		cmocka_unit_test(test_tree_off_floods),
 		cmocka_unit_test(test_body_relayed_before_our_commit),
 		cmocka_unit_test(test_withdrawal_relayed_before_our_commit),

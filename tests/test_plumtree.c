@@ -443,6 +443,80 @@ static void test_graft_carries_the_announced_origin(void **state)
 	plumtree_free(t);
 }
 
+/* An announcer that declines a graft (Tree.declined: the id left its log,
+ * or its policy holds it back) is not asked again, nor does it hold its
+ * floor; the next announcer is asked at once (tries kept); when the last
+ * declines too the id is resolved - not given up, no rewinds. */
+static void test_declined_asks_the_next_then_resolves(void **state)
+{
+	struct plumtree *t;
+	struct got g = {0};
+	struct plumtree_stats st;
+	uint8_t id[AM_ID_BYTES], other[AM_ID_BYTES];
+	uint64_t floor;
+	(void)state;
+
+	assert_int_equal(plumtree_new(&t), 0);
+	id_of(21, id);
+	id_of(22, other);
+	assert_int_equal(plumtree_announced(t, id, &A, 40, 0, 50), PLUMTREE_MISSING);
+	assert_int_equal(plumtree_announced(t, id, &B, 7, 0, 50), PLUMTREE_MISSING);
+	assert_int_equal(plumtree_announced(t, id, &C, 9, 0, 50), PLUMTREE_MISSING);
+	assert_int_equal(plumtree_expire(t, 50, 100, got_cb, &g), 1);
+	assert_ptr_equal(g.who[0], &A);
+	/* not missing, or not an announcer of it: nothing happens */
+	assert_int_equal(plumtree_declined(t, other, &A, 60), PLUMTREE_DECLINE_IGNORED);
+	assert_int_equal(plumtree_declined(t, id, &g, 60), PLUMTREE_DECLINE_IGNORED);
+	assert_int_equal(plumtree_next_deadline(t), 150);
+	/* A declines: B is due now, A no longer bounds its log's floor */
+	assert_int_equal(plumtree_declined(t, id, &A, 60), PLUMTREE_DECLINE_NEXT);
+	assert_false(plumtree_floor(t, &A, &floor));
+	assert_true(plumtree_floor(t, &B, &floor));
+	assert_int_equal(floor, 6);
+	assert_int_equal(plumtree_next_deadline(t), 60);
+	assert_int_equal(plumtree_expire(t, 60, 100, got_cb, &g), 1);
+	assert_ptr_equal(g.who[1], &B);
+	/* B declines: C next, then C declines - resolved */
+	assert_int_equal(plumtree_declined(t, id, &B, 70), PLUMTREE_DECLINE_NEXT);
+	assert_int_equal(plumtree_expire(t, 70, 100, got_cb, &g), 1);
+	assert_ptr_equal(g.who[2], &C);
+	assert_int_equal(plumtree_declined(t, id, &C, 80), PLUMTREE_DECLINE_RESOLVED);
+	assert_int_equal(plumtree_next_deadline(t), 0);
+	assert_false(plumtree_floor(t, &C, &floor));
+	assert_int_equal(plumtree_expire(t, 10000, 100, got_cb, &g), 0);
+	assert_int_equal(g.abandoned, 0);
+	assert_int_equal(g.n_rewind, 0);
+	plumtree_stats(t, &st);
+	assert_int_equal(st.missing, 0);
+	assert_int_equal(st.given_up, 0);
+	assert_int_equal(st.declined, 1);
+	/* a late decline of an id no longer missing changes nothing */
+	assert_int_equal(plumtree_declined(t, id, &C, 90), PLUMTREE_DECLINE_IGNORED);
+	plumtree_free(t);
+}
+
+/* A body refused by policy is an answer (plumtree_held, seq 0): no longer
+ * missing, and never answered from here. */
+static void test_refused_body_ends_the_wait(void **state)
+{
+	struct plumtree *t;
+	struct got g = {0};
+	uint8_t id[AM_ID_BYTES];
+	uint64_t seq, floor;
+	(void)state;
+
+	assert_int_equal(plumtree_new(&t), 0);
+	id_of(23, id);
+	assert_int_equal(plumtree_announced(t, id, &A, 40, 0, 50), PLUMTREE_MISSING);
+	plumtree_held(t, id, 0);
+	assert_false(plumtree_floor(t, &A, &floor));
+	assert_int_equal(plumtree_expire(t, 10000, 100, got_cb, &g), 0);
+	assert_int_equal(g.abandoned, 0);
+	assert_false(plumtree_seq(t, id, &seq));
+	assert_int_equal(plumtree_announced(t, id, &B, 41, 0, 50), PLUMTREE_HELD_ALREADY);
+	plumtree_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +531,8 @@ int main(void)
 		cmocka_unit_test(test_missing_is_bounded),
 		cmocka_unit_test(test_paths_of_bodies_and_announcers),
 		cmocka_unit_test(test_graft_carries_the_announced_origin),
+		cmocka_unit_test(test_declined_asks_the_next_then_resolves),
+		cmocka_unit_test(test_refused_body_ends_the_wait),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

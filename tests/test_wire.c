@@ -601,6 +601,68 @@ static void test_sync_tree_prune_origins_round_trip_and_are_checked(void **state
 	}
 }
 
+/* Grafts declined (Tree.declined, issue 13): 32-byte ids round trip; an id
+ * of another length or more than SYNC_BATCH_MAX of them is refused on
+ * decode, and the sender cannot build more. */
+static void test_sync_tree_declined_round_trip_and_are_checked(void **state)
+{
+	struct wire_sync_response in, out;
+	uint8_t id[AM_ID_BYTES], *buf, zero[32] = {0};
+	size_t len;
+	(void)state;
+
+	memset(&in, 0, sizeof in);
+	for (int i = 0; i < 3; i++) {
+		memset(id, 0x70 + i, sizeof id);
+		assert_int_equal(wire_tree_decline(&in.tree, id), 0);
+	}
+	assert_true(wire_tree_any(&in.tree));
+	assert_int_equal(wire_sync_response_pack(&in, &buf, &len), 0);
+	assert_int_equal(wire_sync_response_unpack(buf, len, &out), 0);
+	free(buf);
+	assert_int_equal(out.tree.n_declined, 3);
+	for (int i = 0; i < 3; i++) {
+		memset(id, 0x70 + i, sizeof id);
+		assert_memory_equal(out.tree.declined[i], id, AM_ID_BYTES);
+	}
+	assert_int_equal(out.tree.n_graft + out.tree.n_ids + out.tree.grafted.n, 0);
+	wire_sync_response_clear(&out);
+	for (int i = 3; i < SYNC_BATCH_MAX; i++)
+		assert_int_equal(wire_tree_decline(&in.tree, id), 0);
+	assert_int_equal(wire_tree_decline(&in.tree, id), AM_ETOOBIG);
+	wire_sync_response_clear(&in);
+
+	/* hand-written: k ids of `ilen' bytes in SyncRequest.tree (16), field 13 */
+	static const struct {
+		size_t k, ilen;
+		int rv;
+	} cases[] = {{1, 32, 0}, {1, 31, AM_EDECODE}, {1, 33, AM_EDECODE}, {1, 0, AM_EDECODE},
+	             {SYNC_BATCH_MAX, 32, 0}, {SYNC_BATCH_MAX + 1, 32, AM_EDECODE}};
+	size_t cap = (SYNC_BATCH_MAX + 1) * 40;
+	uint8_t *tree = malloc(cap), *msg = malloc(cap + 128);
+	assert_non_null(tree);
+	assert_non_null(msg);
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		struct wire_sync_request r;
+		uint8_t i33[33];
+		size_t n = 0, m;
+		for (size_t i = 0; i < cases[c].k; i++) {
+			memset(i33, 0x22, sizeof i33);
+			i33[0] = (uint8_t)i;
+			i33[1] = (uint8_t)(i >> 8);
+			n += put_bytes(tree + n, 13, i33, cases[c].ilen);
+		}
+		m = put_bytes(msg, 2, zero, 16); /* epoch, policy */
+		m += put_bytes(msg + m, 3, zero, 32);
+		m += put_bytes(msg + m, 16, tree, n);
+		assert_int_equal(wire_sync_request_unpack(msg, m, &r), cases[c].rv);
+		assert_int_equal(r.tree.n_declined, cases[c].rv == 0 ? cases[c].k : 0);
+		wire_sync_request_clear(&r);
+	}
+	free(tree);
+	free(msg);
+}
+
 /* Announced ids carry their origin (Tree.id_origins: an index per id into
  * Tree.id_origin_keys): each key goes once, a receiver gets each id's key
  * back, ids without one cost no list; an index out of range, a list of
@@ -892,6 +954,7 @@ int main(void)
 		cmocka_unit_test(test_sync_item_shapes_are_checked),
 		cmocka_unit_test(test_sync_tree_hop_counts_round_trip_and_are_checked),
 		cmocka_unit_test(test_sync_tree_prune_origins_round_trip_and_are_checked),
+		cmocka_unit_test(test_sync_tree_declined_round_trip_and_are_checked),
 		cmocka_unit_test(test_sync_tree_id_origins_round_trip_and_are_checked),
 		cmocka_unit_test(test_sync_origin_table_is_capped),
 		cmocka_unit_test(test_sync_tree_ids_carry_their_seqs),

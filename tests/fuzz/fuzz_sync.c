@@ -70,7 +70,8 @@ static void check_tree(const struct wire_tree *t)
 	uint8_t *buf;
 	size_t len;
 
-	if (t->n_ids > SYNC_BATCH_MAX || t->n_graft > SYNC_BATCH_MAX || t->n_prune_origins > WIRE_TREE_PRUNE_ORIGINS_MAX)
+	if (t->n_ids > SYNC_BATCH_MAX || t->n_graft > SYNC_BATCH_MAX || t->n_prune_origins > WIRE_TREE_PRUNE_ORIGINS_MAX ||
+	    t->n_declined > SYNC_BATCH_MAX)
 		abort();
 	for (size_t i = 0; i < t->n_ids; i++)
 		if (t->id_origins && t->id_origins[i] != WIRE_ORIGIN_UNKNOWN && t->id_origins[i] >= t->n_id_origin_keys)
@@ -94,7 +95,9 @@ static void check_tree(const struct wire_tree *t)
 	    (t->n_prune_origins &&
 	     memcmp(again.tree.prune_origins, t->prune_origins, t->n_prune_origins * AM_KEY_BYTES) != 0) ||
 	    (t->n_ids && memcmp(again.tree.ids, t->ids, t->n_ids * AM_ID_BYTES) != 0) ||
-	    (t->n_graft && memcmp(again.tree.graft, t->graft, t->n_graft * AM_ID_BYTES) != 0))
+	    (t->n_graft && memcmp(again.tree.graft, t->graft, t->n_graft * AM_ID_BYTES) != 0) ||
+	    again.tree.n_declined != t->n_declined ||
+	    (t->n_declined && memcmp(again.tree.declined, t->declined, t->n_declined * AM_ID_BYTES) != 0))
 		abort();
 	for (size_t i = 0; i < t->n_ids; i++) {
 		const uint8_t *a = wire_tree_id_origin(t, i), *b = wire_tree_id_origin(&again.tree, i);
@@ -129,7 +132,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
  * each also carries a tree part (prune or eager, graft ids, announced ids -
  * from seed 10 on with hop counts -, a graft's answer; from seed 12 on,
  * origins pruned alone: both keys, then - seed 14 - the most one message
- * may carry - and announced ids with their origins). */
+ * may carry - and announced ids with their origins; seed 15: grafts
+ * declined, Tree.declined - a hundred). */
 size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 {
 	static const char *const domains[] = {"evil.example.com", "xn--mnchen-3ya.de", "a.b.example.org",
@@ -142,7 +146,7 @@ size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 	int rv;
 
 	init_once();
-	if (i >= 15)
+	if (i >= 16)
 		return 0;
 	memset(&resp, 0, sizeof resp);
 	memset(&req, 0, sizeof req);
@@ -196,6 +200,13 @@ size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 		/* and as a body relayed ahead of the sender's commit */
 		if (i % 3 == 0 && wire_batch_push(&t->early, b->items[0].env, b->items[0].env_len, 2) != 0)
 			abort();
+		/* grafts declined: gone from the sender's log, or held back */
+		for (size_t k = 0; i == 15 && k < 100; k++) {
+			id[1] = (uint8_t)k;
+			id[2] = (uint8_t)(k >> 8);
+			if (wire_tree_decline(t, id) != 0)
+				abort();
+		}
 		/* a tree per origin: single origins' trees pruned */
 		for (size_t k = 0; i >= 12 && k < (i == 14 ? WIRE_TREE_PRUNE_ORIGINS_MAX : 2); k++) {
 			uint8_t key[AM_KEY_BYTES];
