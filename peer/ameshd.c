@@ -340,6 +340,11 @@ int main(int argc, char **argv)
 				bad = 1;
 			}
 		}
+		/* the libraries the daemon will refuse to start without */
+		if (domain_init(err, sizeof err) != 0) {
+			fprintf(stderr, "ameshd: %s\n", err);
+			bad = 1;
+		}
 		/* the lists are loaded exactly as the daemon will load them */
 		size_t skipped = 0;
 		if (load_allowlist(&cfg, true, &al, &skipped) != 0)

@@ -65,17 +65,33 @@ static struct {
 } icu;
 static _Atomic(UIDNA *) uts46;
 
-/* Under psl_lock: loads ICU's three entry points once; false if it cannot. */
+/* The library ICU is loaded from (domain_set_icu_library changes it for
+ * tests), and why it could not be, for every message that needs it. */
+static const char *icu_soname;
+static char icu_why[256];
+
+/* Under psl_lock: loads ICU's three entry points once; false if it cannot,
+ * with icu_why saying why (dlerror's words: the file, or the symbol). */
 static bool icu_load(void)
 {
+	const char *so = icu_soname ? icu_soname : "libicuuc.so." U_ICU_VERSION_SHORT;
+	const char *e;
+
 	if (icu.open)
 		return true;
-	if (!icu.lib && (icu.lib = dlopen("libicuuc.so." U_ICU_VERSION_SHORT, RTLD_NOW | RTLD_LOCAL)) == NULL)
+	if (!icu.lib && (icu.lib = dlopen(so, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		e = dlerror();
+		snprintf(icu_why, sizeof icu_why, "%s", e ? e : so);
 		return false;
+	}
 	icu.to_ascii = (__typeof__(icu.to_ascii))dlsym(icu.lib, ICU_STR(uidna_labelToASCII_UTF8));
 	icu.close = (__typeof__(icu.close))dlsym(icu.lib, ICU_STR(uidna_close));
 	if (icu.to_ascii && icu.close)
 		icu.open = (__typeof__(icu.open))dlsym(icu.lib, ICU_STR(uidna_openUTS46));
+	if (!icu.open) {
+		e = dlerror();
+		snprintf(icu_why, sizeof icu_why, "%s: %s", so, e ? e : "a UTS #46 entry point is missing");
+	}
 	return icu.open != NULL;
 }
 
@@ -91,22 +107,57 @@ static const UIDNA *get_uts46(void)
 		/* what browsers do (WHATWG URL): nontransitional, bidi and
 		 * CONTEXTJ checked, STD3 rules off (our own rules follow) */
 		u = icu.open(UIDNA_NONTRANSITIONAL_TO_ASCII | UIDNA_CHECK_BIDI | UIDNA_CHECK_CONTEXTJ, &e);
-		if (U_FAILURE(e))
+		if (U_FAILURE(e)) {
+			snprintf(icu_why, sizeof icu_why, "uidna_openUTS46 failed: ICU error %d", (int)e);
 			u = NULL;
+		}
 		atomic_store_explicit(&uts46, u, memory_order_release);
 	}
 	pthread_mutex_unlock(&psl_lock);
 	return u;
 }
 
+/* What a name needing UTS #46 is refused with when ICU is not there. */
+static void icu_missing(char *why, size_t whylen)
+{
+	snprintf(why, whylen,
+	         "ICU did not load (UTS #46, for U-labels IDNA2008 refuses, such as emoji; install Debian's libicu"
+	         U_ICU_VERSION_SHORT "): %s", icu_why[0] ? icu_why : "not loaded");
+}
+
 int domain_init(char *err, size_t errlen)
 {
-	if (get_psl())
-		return 0;
-	if (err && errlen)
-		snprintf(err, errlen, "cannot load the public suffix list (psl_latest and psl_builtin failed): %s",
-			 am_strerror(AM_EIO));
-	return AM_EIO;
+	if (!get_psl()) {
+		if (err && errlen)
+			snprintf(err, errlen, "cannot load the public suffix list (psl_latest and psl_builtin failed): %s",
+			         am_strerror(AM_EIO));
+		return AM_EIO;
+	}
+	/* Loaded now, not on first use, by whoever normalises for the mesh:
+	 * without it a peer would refuse the emoji names its neighbours
+	 * accept, each one reported as a bad name of theirs. */
+	if (!get_uts46()) {
+		if (err && errlen)
+			icu_missing(err, errlen);
+		return AM_EIO;
+	}
+	return 0;
+}
+
+void domain_set_icu_library(const char *soname)
+{
+	pthread_mutex_lock(&psl_lock);
+	UIDNA *u = atomic_exchange_explicit(&uts46, NULL, memory_order_acq_rel);
+	if (u)
+		icu.close(u);
+	/* a handle still open stays so (dlopen counts references) */
+	icu.open = NULL;
+	icu.to_ascii = NULL;
+	icu.close = NULL;
+	icu.lib = NULL;
+	icu_soname = soname;
+	icu_why[0] = '\0';
+	pthread_mutex_unlock(&psl_lock);
 }
 
 void domain_fini(void)
@@ -413,6 +464,10 @@ static int convert_label(const char *s, size_t n, char *buf, size_t cap, size_t 
 				goto fail;
 			}
 			src = u;
+		} else if (r != IDN2_MALLOC && r != IDN2_HYPHEN_STARTEND && !get_uts46()) {
+			/* not a verdict on the name: this process lacks ICU */
+			rc = AM_EIO;
+			goto fail;
 		} else {
 			*idn_rc = r;
 			rc = idn_error(r);
@@ -539,6 +594,11 @@ static int normalise(const char *in, char out[AM_DOMAIN_MAX + 1], bool suffix, c
 		if (start > 0)
 			buf[len++] = '.';
 		rc = convert_label(in + start, i - start, buf, sizeof buf, &len, &idn_rc);
+		if (rc == AM_EIO) {
+			char why[512];
+			icu_missing(why, sizeof why);
+			return refuse_why(rc, raw, why, err, errlen);
+		}
 		if (rc != 0)
 			return refuse(rc, raw, idn_rc ? idn2_strerror(idn_rc) : NULL, err, errlen);
 		start = i + 1;

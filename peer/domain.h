@@ -40,9 +40,19 @@
 #define DOMAIN_LABELS_MAX 127
 
 /* Loads the public suffix list (psl_latest: newer of built-in and system
- * data). Returns 0, or AM_EIO with detail in err. Idempotent. */
+ * data) and ICU's UTS #46 mapping (libicuuc, dlopen'd: see domain.c).
+ * Returns 0, or AM_EIO with err saying which could not be loaded, why
+ * (dlerror's words) and which package to install. Idempotent. A process
+ * that skips it (amesh submit: the daemon normalises) loads both on first
+ * use, and then a name that needs a missing ICU is refused with AM_EIO and
+ * those words - never as a bad name. */
 int domain_init(char *err, size_t errlen);
 void domain_fini(void);
+
+/* For tests: the file ICU is dlopen'd from (NULL: libicuuc.so.<version
+ * built against>); forgets ICU as loaded so far. Not thread-safe against
+ * normalisations in flight. */
+void domain_set_icu_library(const char *soname);
 
 /* Normalises `in` into `out` (AM_DOMAIN_MAX+1 bytes). On failure returns the
  * rule's am_err code, out is "", and err (if not NULL) holds one line quoting

@@ -184,6 +184,37 @@ static void test_init_is_idempotent_and_survives_fini(void **state)
 	assert_string_equal(err, "");
 }
 
+/* Without ICU (a library that cannot be loaded) domain_init says so -
+ * which library, dlerror's reason, the package - and a name needing UTS
+ * #46 is refused as this process's fault (AM_EIO, the same words), never
+ * as a bad name; what IDNA2008 takes alone still works. */
+static void test_missing_icu_is_said_plainly(void **state)
+{
+	char out[AM_DOMAIN_MAX + 1], err[AM_ERRLEN] = "";
+	(void)state;
+	domain_fini();
+	domain_set_icu_library("libicuuc-missing-for-test.so.0");
+	assert_int_equal(domain_init(err, sizeof err), AM_EIO);
+	assert_non_null(strstr(err, "libicuuc-missing-for-test.so.0"));
+	assert_non_null(strstr(err, "UTS #46"));
+	assert_non_null(strstr(err, "install Debian's libicu"));
+	err[0] = '\0';
+	assert_int_equal(domain_normalise("\xf0\x9f\x98\x80.com", out, err, sizeof err), AM_EIO);
+	assert_string_equal(out, "");
+	assert_non_null(strstr(err, "libicuuc-missing-for-test.so.0"));
+	assert_null(strstr(err, "IDNA2008):"));
+	/* IDNA2008 alone: no ICU needed */
+	assert_int_equal(domain_normalise("b\xc3\xbc" "cher.example", out, err, sizeof err), 0);
+	assert_string_equal(out, "xn--bcher-kva.example");
+	assert_int_equal(domain_normalise("xn--57h.ws", out, err, sizeof err), 0);
+	/* and back */
+	domain_set_icu_library(NULL);
+	domain_fini();
+	assert_int_equal(domain_init(err, sizeof err), 0);
+	assert_int_equal(domain_normalise("\xf0\x9f\x98\x80.com", out, err, sizeof err), 0);
+	assert_string_equal(out, "xn--e28h.com");
+}
+
 static void test_table(void **state)
 {
 	(void)state;
@@ -753,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_query_agrees_with_names),
 		cmocka_unit_test(test_query_label_63_64_total_253_254),
 		cmocka_unit_test(test_query_candidates_skip_escaped_labels),
+		cmocka_unit_test(test_missing_icu_is_said_plainly),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	domain_fini();
