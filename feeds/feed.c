@@ -223,6 +223,39 @@ enum feed_format feed_detect(const char *buf, size_t len)
 	return map[best];
 }
 
+/* Whether buf is no text feed: an archive or compressed file (by its
+ * magic number), or bytes with a NUL in their first 8000 (git's and
+ * grep's test for binary data; no text feed has one so early). */
+static bool binary(const char *buf, size_t len, char *err, size_t errlen)
+{
+	static const struct {
+		const char *magic;
+		size_t n;
+		const char *what, *cure;
+	} kinds[] = {
+		{"\x1f\x8b", 2, "gzip-compressed data", "decompress it first (zcat FILE | amesh import - ...)"},
+		{"BZh", 3, "bzip2-compressed data", "decompress it first (bzcat FILE | amesh import - ...)"},
+		{"\xfd" "7zXZ\0", 6, "xz-compressed data", "decompress it first (xzcat FILE | amesh import - ...)"},
+		{"\x28\xb5\x2f\xfd", 4, "zstd-compressed data", "decompress it first (zstdcat FILE | amesh import - ...)"},
+		{"PK\x03\x04", 4, "a zip archive", "extract it first (unzip) and import its files"},
+		{"7z\xbc\xaf\x27\x1c", 6, "a 7-Zip archive", "extract it first (7z x) and import its files"},
+		{"%PDF-", 5, "a PDF document", "import the feed itself"},
+	};
+	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+		if (len >= kinds[i].n && memcmp(buf, kinds[i].magic, kinds[i].n) == 0 &&
+		    (kinds[i].magic[0] != 'B' || (len > 3 && buf[3] >= '1' && buf[3] <= '9'))) {
+			snprintf(err, errlen, "%s, not a text feed: %s", kinds[i].what, kinds[i].cure);
+			return true;
+		}
+	const char *nul = memchr(buf, '\0', len < 8000 ? len : 8000);
+	if (nul) {
+		snprintf(err, errlen, "binary data, not a text feed (a NUL byte at offset %zu; UTF-16 text without "
+		         "a byte-order mark looks so too: iconv -f UTF-16 -t UTF-8)", (size_t)(nul - buf));
+		return true;
+	}
+	return false;
+}
+
 int feed_parse(enum feed_format fmt, const char *buf, size_t len, const struct feed_sink *sink,
                char *err, size_t errlen)
 {
@@ -239,6 +272,10 @@ int feed_parse(enum feed_format fmt, const char *buf, size_t len, const struct f
 		         "first (iconv -f UTF-16 -t UTF-8)", (unsigned char)buf[0], (unsigned char)buf[1]);
 		return AM_EDECODE;
 	}
+	/* A compressed or binary file read as lines would be refused line by
+	 * line as names of garbage: said once, with the cure. */
+	if (binary(buf, len, err, errlen))
+		return AM_EDECODE;
 	if (fmt == FEED_AUTO)
 		fmt = feed_detect(buf, len);
 	switch (fmt) {
@@ -276,6 +313,19 @@ int feed_json_load(const char *buf, size_t len, json_t **root, char *err, size_t
 		return AM_EDECODE;
 	}
 	return 0;
+}
+
+bool feed_json_warninglist(const json_t *root, char *err, size_t errlen)
+{
+	const char *name = feed_json_str(json_object_get(root, "name"));
+	const char *type = feed_json_str(json_object_get(root, "type"));
+
+	if (!json_is_object(root) || !json_is_array(json_object_get(root, "list")) || !name || !type ||
+	    json_object_get(root, "Event") || json_object_get(root, "objects"))
+		return false;
+	snprintf(err, errlen, "a MISP warninglist (`%.60s', type `%.20s'): names known to be good, not abusive "
+	         "ones - name it in the config's `allowlist =', never import it", name, type);
+	return true;
 }
 
 const char *feed_json_str(const json_t *v)

@@ -162,6 +162,11 @@ size_t feed_line_at(const char *buf, size_t off, size_t *from_off, size_t *from_
  * file. Returns 0 or AM_EDECODE with err giving line, column and why. */
 int feed_json_load(const char *buf, size_t len, json_t **root, char *err, size_t errlen);
 
+/* Whether root is a MISP warninglist ({"name","type","list":[...]}): a
+ * list of names NOT to flag, which an operator may mistake for a feed.
+ * If so, err says what it is and where it belongs (the allowlist). */
+bool feed_json_warninglist(const json_t *root, char *err, size_t errlen);
+
 /* The text of v if it is a JSON string without a NUL in it, else NULL
  * (not a string, or a string C would cut short). Borrowed from v. */
 const char *feed_json_str(const json_t *v);

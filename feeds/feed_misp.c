@@ -340,7 +340,8 @@ int feed_misp_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 			break;
 		}
 	}
-	snprintf(err, errlen, "not a MISP event (no top-level `Event')");
+	if (!feed_json_warninglist(root, err, errlen))
+		snprintf(err, errlen, "not a MISP event (no top-level `Event')");
 	rv = AM_EDECODE;
 out:
 	json_decref(root);

@@ -276,6 +276,10 @@ int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 		goto out;
 	}
 	if (!objs) {
+		if (feed_json_warninglist(root, err, errlen)) {
+			rv = AM_EDECODE;
+			goto out;
+		}
 		if (!type || strcmp(type, "indicator") != 0) {
 			snprintf(err, errlen, "neither a STIX bundle nor an indicator (top-level type `%.40s')",
 			         type ? type : "none");

@@ -840,6 +840,88 @@ static void test_hosts_pins_are_not_blocks(void **state)
 	assert_null(strstr(got, "example.com phishing"));
 }
 
+/* Imports n bytes from a scratch file as fmt; returns importer_file's
+ * code, its error in err and what was reported in o. */
+static int import_bytes(const char *bytes, size_t n, enum feed_format fmt, struct out *o, char *err, size_t errlen)
+{
+	struct importer_opts opt = defaults();
+	struct importer *im;
+	char path[64];
+
+	snprintf(path, sizeof path, "/tmp/amesh-bytes-%d.feed", (int)getpid());
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(bytes, 1, n, f), n);
+	fclose(f);
+	memset(o, 0, sizeof *o);
+	opt.now = NOW;
+	opt.shared = shared;
+	assert_int_equal(importer_new(&im, &opt, on_item, on_skip, o), 0);
+	err[0] = '\0';
+	int rv = importer_file(im, path, fmt, err, errlen);
+	importer_free(im);
+	unlink(path);
+	return rv;
+}
+
+/* A compressed file, an archive or binary junk is refused whole, saying
+ * what it is and what to do - not read as lines of garbage names, one
+ * error each; a text feed with a stray NUL further on is still read line
+ * by line. A MISP warninglist (names known good) is refused as what it
+ * is, whichever JSON format it is read as, never imported as flags. */
+static void test_binary_files_and_warninglists_refused_whole(void **state)
+{
+	static const struct {
+		const char *bytes;
+		size_t n;
+		const char *words;
+	} cases[] = {
+		{"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03evil", 14, "gzip-compressed data, not a text feed: decompress it first (zcat"},
+		{"BZh91AY&SY\x01\x02", 12, "bzip2-compressed data"},
+		{"\xfd" "7zXZ\0\0\x04", 8, "xz-compressed data"},
+		{"\x28\xb5\x2f\xfd\x20\x00", 6, "zstd-compressed data"},
+		{"PK\x03\x04\x14\x00", 6, "a zip archive, not a text feed: extract it first"},
+		{"%PDF-1.7\n%junk\n", 15, "a PDF document"},
+		{"evil.example\n\x01\x00\xff\xfe\n", 18, "binary data, not a text feed (a NUL byte at offset 14;"},
+		{"e\0v\0i\0l\0.\0e\0x\0\n\0", 16, "UTF-16 text without a byte-order mark"},
+	};
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		assert_int_equal(import_bytes(cases[i].bytes, cases[i].n, FEED_AUTO, &o, err, sizeof err), AM_EDECODE);
+		if (!strstr(err, cases[i].words))
+			fail_msg("case %zu: `%s' not in: %s", i, cases[i].words, err);
+		assert_int_equal(o.len, 0); /* nothing half-read */
+		assert_int_equal(import_bytes(cases[i].bytes, cases[i].n, FEED_PLAIN, &o, err, sizeof err), AM_EDECODE);
+	}
+	/* `BZh' not followed by a block size is a name like any other */
+	assert_int_equal(import_bytes("BZhx.example\n", 13, FEED_AUTO, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "1 ok bzhx.example phishing 80\n"));
+	/* a NUL past the first 8000 bytes: that line alone */
+	char big[9100];
+	memset(big, 'a', sizeof big);
+	for (size_t i = 0; i < 8990; i += 64) { /* comment lines */
+		big[i] = '#';
+		big[i + 63] = '\n';
+	}
+	memcpy(big + 9000, "\nnul\0.example\nlast.example\n", 27);
+	assert_int_equal(import_bytes(big, 9027, FEED_PLAIN, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "skip malformed `nul\\x00.example'\n"));
+	assert_non_null(strstr(o.text, "ok last.example phishing 80\n"));
+
+	static const char wl[] = "{\"name\": \"List of known google domains\", \"type\": \"hostname\", "
+	                         "\"version\": 3, \"list\": [\"google.com\", \"gmail.com\"]}";
+	static const enum feed_format as[] = {FEED_AUTO, FEED_STIX, FEED_MISP};
+	for (size_t i = 0; i < sizeof as / sizeof *as; i++) {
+		assert_int_equal(import_bytes(wl, sizeof wl - 1, as[i], &o, err, sizeof err), AM_EDECODE);
+		assert_non_null(strstr(err, "a MISP warninglist (`List of known google domains', type `hostname'): "
+		                            "names known to be good"));
+		assert_non_null(strstr(err, "allowlist ="));
+		assert_int_equal(o.len, 0);
+	}
+}
+
 /* A UTF-16 file (Windows "Unicode") is refused whole, saying so and how
  * to convert it; a line over the limit says what the limit is. */
 static void test_utf16_and_long_lines(void **state)
@@ -935,6 +1017,7 @@ int main(void)
 		cmocka_unit_test(test_urls_delimited_and_broken_schemes),
 		cmocka_unit_test(test_utf16_and_long_lines),
 		cmocka_unit_test(test_hosts_pins_are_not_blocks),
+		cmocka_unit_test(test_binary_files_and_warninglists_refused_whole),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
