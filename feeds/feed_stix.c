@@ -348,6 +348,21 @@ static json_t *identity(const struct feed_signal *s, const char *modified)
 	                 "organization");
 }
 
+/* `[domain-name:value = 'NAME']' with NAME a STIX string literal (STIX
+ * 2.1 patterning, 9.2: `\'' and `\\' escaped), as domain_comparison
+ * reads it back. A normalised name holds neither today; the writer does
+ * not rely on the domain rules to stay so. cap >= 2 * strlen(name) + 32. */
+static void pattern_of(const char *name, char *out, size_t cap)
+{
+	size_t o = (size_t)snprintf(out, cap, "[domain-name:value = '");
+	for (const char *p = name; *p && o + 4 < cap; p++) {
+		if (*p == '\'' || *p == '\\')
+			out[o++] = '\\';
+		out[o++] = *p;
+	}
+	snprintf(out + o, cap - o, "']");
+}
+
 static json_t *stix_indicator(const struct feed_signal *s)
 {
 	char uuid[FEED_UUID_LEN], id[64], by[64], t_issued[FEED_TIME_LEN], t_exp[FEED_TIME_LEN],
@@ -365,9 +380,7 @@ static json_t *stix_indicator(const struct feed_signal *s)
 	 * withdrawal) advances */
 	feed_export_time_ms(feed_export_created(s), t_created);
 	feed_export_time_ms(s->ind.expires_at, t_exp);
-	/* normalised names hold no quote or backslash; the pattern grammar
-	 * would need them escaped */
-	snprintf(pattern, sizeof pattern, "[domain-name:value = '%s']", s->ind.domain);
+	pattern_of(s->ind.domain, pattern, sizeof pattern);
 	snprintf(name, sizeof name, "%s: %s", am_category_name(s->ind.category), s->ind.domain);
 	am_hex(s->ind.origin, AM_KEY_BYTES, origin);
 	am_hex(s->id, AM_ID_BYTES, sig);
