@@ -142,6 +142,7 @@ static void tell_updates(struct apply *a, enum apply_cause cause, const struct s
 			.seq = seqs[i],
 			.from = u[i].from ? u[i].from : "",
 			.at = now,
+			.before_id = prior[i].existed ? prior[i].id : NULL,
 			.was_live = prior[i].live,
 			.before_confidence = prior[i].live ? prior[i].local_confidence : 0,
 			.is_live = !ind->withdrawn,

@@ -94,6 +94,8 @@ struct apply_change {
 	const char *from;               /* neighbour it came from; "" = local or the sweep */
 	uint64_t at;                    /* Unix seconds of the commit */
 	/* before: what the store held for (domain, origin, category) */
+	const uint8_t *before_id;       /* the id of the record it replaced (AM_ID_BYTES);
+	                                 * NULL: none, or a removal */
 	bool was_live;                  /* a live (not withdrawn, unexpired) version */
 	uint8_t before_confidence;      /* its local confidence; 0 if not was_live */
 	/* after */

@@ -200,9 +200,18 @@ static void relay_commit(void *arg, const struct apply_commit *c)
 		mesh_bump_gen(arg);
 }
 
+/* A record that replaced another in the change log: the broadcast tree
+ * remembers by what, so a graft of the replaced id is answered with the
+ * record that replaced it (mesh_tree.h). */
+static void relay_change(void *arg, const struct apply_change *c)
+{
+	if (c->before_id && c->seq)
+		mesh_tree_superseded(arg, c->before_id, c->seq);
+}
+
 static struct apply_subscriber relay_subscriber(struct mesh *m)
 {
-	return (struct apply_subscriber){.name = "relay", .commit = relay_commit, .arg = m};
+	return (struct apply_subscriber){.name = "relay", .change = relay_change, .commit = relay_commit, .arg = m};
 }
 
 /* Waits until the store generation moves past gen or ms elapse. */
@@ -385,17 +394,18 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 			goto fail;
 		}
 	}
+	if ((rv = mesh_tree_open(m)) != 0) {
+		snprintf(err, errlen, "mesh: cannot start the broadcast tree: %s", am_strerror(rv));
+		goto fail;
+	}
 	if (m->apply) {
+		/* after the tree: the relay tells it what replaced what */
 		struct apply_subscriber sub = relay_subscriber(m);
 		if ((rv = apply_subscribe(m->apply, &sub)) != 0) {
 			snprintf(err, errlen, "mesh: cannot subscribe to the apply path: %s", am_strerror(rv));
 			goto fail;
 		}
 		m->subscribed = true;
-	}
-	if ((rv = mesh_tree_open(m)) != 0) {
-		snprintf(err, errlen, "mesh: cannot start the broadcast tree: %s", am_strerror(rv));
-		goto fail;
 	}
 	if (m->trust_path[0] && pthread_create(&m->trust_worker, NULL, mesh_ingest_statements_main, m) == 0)
 		m->trust_worker_started = true;

@@ -23,8 +23,9 @@ struct collect_ctx {
 	struct wire_tree *tree;         /* ids of what goes lazily; NULL = bodies only */
 	bool lazy;                      /* nb->lazy (the whole link) when the scan began */
 	uint64_t now;
-	uint64_t want_seq;              /* a graft's answer: only this record */
-	const uint8_t *want_id;
+	uint64_t want_seq;              /* a graft's answer: only this record, */
+	const uint8_t *want_id;         /* ... with this id (NULL: whichever is there) */
+	bool matched;                   /* ... and it was there */
 	bool early;                     /* cut-through: rec is not stored yet (mesh_early.h) */
 	struct mesh_early_ids *early_sent;
 	uint64_t upto;
@@ -71,8 +72,9 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 		c->full = true;
 		return 1;
 	}
-	if (c->want_id && (rec->seq != c->want_seq || memcmp(rec->id, c->want_id, AM_ID_BYTES) != 0))
+	if (c->want_seq && (rec->seq != c->want_seq || (c->want_id && memcmp(rec->id, c->want_id, AM_ID_BYTES) != 0)))
 		return 1; /* superseded or swept since: declined (mesh_export_grafted) */
+	c->matched = c->want_seq != 0;
 	/* only indicators go ahead of the commit (mesh_early.h); statements,
 	 * disputes and sighting reports (AM_CAT_NONE) wait for the log */
 	if (c->early && rec->ind.category == AM_CAT_NONE)
@@ -82,7 +84,7 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	/* cut-through (mesh_early.h): nb has this body - it went early, or nb
 	 * sent it to us - so the log sends nothing for it, not even its id;
 	 * the cursor moves over it with the next batch */
-	if (!c->early && !c->want_id && c->tree && rec->ind.category != AM_CAT_NONE &&
+	if (!c->early && !c->want_seq && c->tree && rec->ind.category != AM_CAT_NONE &&
 	    mesh_early_logged(c->m, (struct nb *)c->nb, rec->id, rec->seq))
 		return 0;
 	/* never back to where it came from, nor to its own origin */
@@ -182,7 +184,7 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 		return 1;
 	}
 	c->sent++;
-	if (c->want_id)
+	if (c->want_seq)
 		mesh_tree_answered(c->m, (struct nb *)c->nb, rec->ind.origin); /* a graft's answer (mesh_tree.h) */
 	/* held: a batch's records go down with one write (mesh_audit_release) */
 	mesh_audit_hold(c->m, "relayed", &rec->ind, c->nb->name, NULL,
@@ -261,36 +263,68 @@ int mesh_export_early(struct mesh *m, struct nb *nb, const struct policy_export 
 	return 0;
 }
 
+/* Was seq sent already in this answer (seqs[0..n))? */
+static bool sent_before(const uint64_t *seqs, size_t n, uint64_t seq)
+{
+	for (size_t i = 0; i < n; i++)
+		if (seqs[i] == seq)
+			return true;
+	return false;
+}
+
 int mesh_export_grafted(struct mesh *m, struct nb *nb, const struct policy_export *exp, const struct wire_tree *ask,
                         struct wire_tree *out)
 {
 	struct collect_ctx c = {.m = m, .nb = nb, .exp = exp, .batch = &out->grafted, .now = timefmt_now()};
-	uint64_t declined = 0;
+	uint64_t declined = 0, *seqs = NULL;
+	size_t n_seqs = 0;
+	int rv = 0;
 
+	/* the seqs of the records sent: one answers both a graft of an id and
+	 * of the id it superseded, once */
+	if (ask->n_graft && (seqs = calloc(ask->n_graft, sizeof *seqs)) == NULL)
+		return AM_ENOMEM;
 	for (size_t i = 0; i < ask->n_graft && out->grafted.n < SYNC_BATCH_MAX; i++) {
-		uint64_t seq;
+		uint64_t seq, by;
 		if (!plumtree_seq(m->tree, ask->graft[i], &seq))
 			continue; /* never announced from here, or forgotten: nothing to answer */
+		if (sent_before(seqs, n_seqs, seq))
+			continue; /* answered already, as what superseded another */
 		c.want_seq = seq;
 		c.want_id = ask->graft[i];
+		c.matched = false;
 		uint64_t sent = c.sent;
-		int rv = store_changes(m->store, seq - 1, 1, collect_cb, &c);
-		if (rv < 0) {
-			mesh_audit_release(m);
-			return rv;
+		rv = store_changes(m->store, seq - 1, 1, collect_cb, &c);
+		if (rv >= 0 && !c.matched && !c.full && plumtree_superseded_by(m->tree, ask->graft[i], &by) &&
+		    !sent_before(seqs, n_seqs, by)) {
+			/* its record left our log for a later one of the same
+			 * indicator - its withdrawal, say: that is the answer, under
+			 * the same checks (nb may not hold the withdrawn indicator
+			 * a moment longer than it must). Found only if it is still
+			 * at that seq; else it comes in the log */
+			c.want_seq = by;
+			c.want_id = NULL;
+			rv = store_changes(m->store, by - 1, 1, collect_cb, &c);
 		}
+		if (rv < 0)
+			goto out;
+		rv = 0;
 		if (c.full)
 			break; /* no room: the rest are asked again */
-		/* Not sent: its record left our log (superseded - what supersedes
-		 * it is later in the log nb reads - or expired), or the policy
-		 * holds it back. Said, so nb stops waiting on us for it: a graft
-		 * unanswered was retried PLUMTREE_TRIES times and then rewound
-		 * nb's cursor over our log, delaying what came after - a
-		 * withdrawal too (issue 13) */
-		if (c.sent == sent && wire_tree_decline(out, ask->graft[i]) == 0)
+		if (c.sent != sent)
+			seqs[n_seqs++] = c.want_seq;
+		/* Not sent as asked: its record left our log (superseded - by
+		 * what is sent instead, or is later in the log nb reads - or
+		 * expired), or the policy holds it back. Said, so nb stops
+		 * waiting on us for it: a graft unanswered was retried
+		 * PLUMTREE_TRIES times and then rewound nb's cursor over our log,
+		 * delaying what came after - a withdrawal too (issue 13) */
+		if ((c.sent == sent || c.want_seq != seq) && wire_tree_decline(out, ask->graft[i]) == 0)
 			declined++;
 	}
+out:
 	mesh_audit_release(m);
+	free(seqs);
 	pthread_mutex_lock(&m->lock);
 	for (int i = 0; i < POLICY_REASON_COUNT; i++)
 		nb->held[i] += c.held[i];
@@ -298,7 +332,7 @@ int mesh_export_grafted(struct mesh *m, struct nb *nb, const struct policy_expor
 	nb->tree.grafted_out += c.sent;
 	nb->tree.declined_out += declined;
 	pthread_mutex_unlock(&m->lock);
-	return 0;
+	return rv;
 }
 
 /* Copies nb's export policy and its hash under the lock, so a reload can

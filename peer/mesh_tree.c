@@ -598,6 +598,12 @@ void mesh_tree_held(struct mesh *m, const uint8_t id[AM_ID_BYTES])
 		plumtree_held(m->tree, id, 0);
 }
 
+void mesh_tree_superseded(struct mesh *m, const uint8_t id[AM_ID_BYTES], uint64_t by)
+{
+	if (m->tree)
+		plumtree_superseded(m->tree, id, by);
+}
+
 void mesh_tree_refused(struct mesh *m, const uint8_t id[AM_ID_BYTES])
 {
 	if (m->tree)

@@ -98,17 +98,21 @@
  *   - a graft is always answered (issue 13): with the body, or - when the
  *     id's record left the answerer's log (superseded by a later record of
  *     the same indicator, e.g. its withdrawal; expired) or that decision
- *     holds it back - with "no body" (Tree.declined). The grafter then
- *     stops waiting on that announcer at once: the next announcer is
- *     asked now, and with none left the id is resolved, not given up -
- *     no PLUMTREE_TRIES retries, no rewind of its cursor over the
- *     announcer's log (which re-sent that log as bodies behind everything
- *     newer, a withdrawal too); the cursor is no longer held for it, and
- *     what superseded it comes in the log. Only an id the answerer no
- *     longer remembers (PLUMTREE_HELD_MAX newer) goes unanswered, and the
- *     retries and rewind cover it. Likewise a body the grafter refuses
- *     (its import policy, an untrusted origin, expired: mesh_tree_refused)
- *     is an answer: the id is no longer missing;
+ *     holds it back - with "no body" (Tree.declined). A superseded id's
+ *     answer also carries what superseded it, export policy deciding as
+ *     for any body (the tree remembers which record replaced each held
+ *     id: the relay's apply subscription, mesh_tree_superseded), so a
+ *     withdrawal reaches the grafter with the answer to its graft of the
+ *     indicator. The grafter stops waiting on that announcer at once: the
+ *     next announcer is asked now, and with none left the id is
+ *     resolved, not given up - no PLUMTREE_TRIES retries, no rewind of
+ *     its cursor over the announcer's log (which re-sent that log as
+ *     bodies behind everything newer); the cursor is no longer held for
+ *     it. Only an id the answerer no longer remembers (PLUMTREE_HELD_MAX
+ *     newer) goes unanswered, and the retries and rewind cover it.
+ *     Likewise a body the grafter refuses (its import policy, an
+ *     untrusted origin, expired: mesh_tree_refused) is an answer: the id
+ *     is no longer missing;
  *   - key statements, disputes and sighting reports always go as bodies.
  *
  * Who carries the control: on a link we dial, our requests (the pusher
@@ -192,6 +196,10 @@ void mesh_tree_take_asked(struct mesh *m, struct nb *nb, struct wire_tree *ask);
 void mesh_tree_forget(struct mesh *m, struct nb *nb);
 /* Ingest's view: we hold id (stored, or held already), its seq unknown. */
 void mesh_tree_held(struct mesh *m, const uint8_t id[AM_ID_BYTES]);
+/* The record of id in our change log was replaced by the one at seq by
+ * (the apply path's notice, through the relay's subscription): a graft of
+ * id is answered with that record (mesh_export_grafted). */
+void mesh_tree_superseded(struct mesh *m, const uint8_t id[AM_ID_BYTES], uint64_t by);
 /* Ingest verified the body of id and refused it (import policy, an
  * untrusted origin, its name, expiry or lifetime): an answer, as a body
  * stored is - if id is missing it is no longer, neither grafted again nor

@@ -12,6 +12,7 @@
 struct held {
 	uint8_t id[AM_ID_BYTES];
 	uint64_t seq;
+	uint64_t by; /* the seq of the record that replaced it in our log; 0 = none */
 	struct plumtree_path came; /* the first arrival's */
 	uint32_t next; /* hash chain */
 	bool used;
@@ -135,6 +136,7 @@ static struct held *hold(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint
 		h = &t->held[slot];
 		memcpy(h->id, id, AM_ID_BYTES);
 		h->seq = seq;
+		h->by = 0;
 		h->came = (struct plumtree_path){.who = NULL, .hops = PLUMTREE_HOPS_UNKNOWN};
 		h->used = true;
 		uint32_t b = bucket(id, HELD_BUCKETS);
@@ -181,6 +183,26 @@ struct plumtree_path plumtree_path(struct plumtree *t, const uint8_t id[AM_ID_BY
 		p = h->came;
 	pthread_mutex_unlock(&t->lock);
 	return p;
+}
+
+void plumtree_superseded(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t by)
+{
+	pthread_mutex_lock(&t->lock);
+	struct held *h = held_find(t, id);
+	if (h)
+		h->by = by;
+	pthread_mutex_unlock(&t->lock);
+}
+
+bool plumtree_superseded_by(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t *by)
+{
+	pthread_mutex_lock(&t->lock);
+	struct held *h = held_find(t, id);
+	bool known = h && h->by;
+	if (known)
+		*by = h->by;
+	pthread_mutex_unlock(&t->lock);
+	return known;
 }
 
 bool plumtree_have(struct plumtree *t, const uint8_t id[AM_ID_BYTES])

@@ -88,6 +88,15 @@ void plumtree_received(struct plumtree *t, const uint8_t id[AM_ID_BYTES], struct
 /* The path the body of a held id took (who NULL: not known, forgotten,
  * or not over a batch). */
 struct plumtree_path plumtree_path(struct plumtree *t, const uint8_t id[AM_ID_BYTES]);
+/* The record of a held id was replaced in our change log by the one at
+ * seq `by` (a later version of the same indicator, e.g. its withdrawal):
+ * kept, for a graft of id to be answered with that record
+ * (plumtree_superseded_by). Nothing when id is not held (forgotten). */
+void plumtree_superseded(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t by);
+/* The seq of the record that replaced held id (false: none known). Only
+ * the last replacement is known: if that one was replaced too, its seq
+ * is stale (the caller finds nothing there). */
+bool plumtree_superseded_by(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t *by);
 /* Do we hold id, as far as we remember? */
 bool plumtree_have(struct plumtree *t, const uint8_t id[AM_ID_BYTES]);
 /* Its seq in our change log, when known (false otherwise). */

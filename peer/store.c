@@ -402,6 +402,7 @@ static int apply_one(struct store_reader *w, const struct store_update *u, uint6
 			prior->confidence = old.ind.confidence;
 			prior->local_confidence = old.local_confidence;
 			prior->version = old.ind.version;
+			memcpy(prior->id, old.id, AM_ID_BYTES);
 		}
 		if (lww_cmp(u->ind->version, u->id, old.ind.version, old.id) <= 0) {
 			*result = 0;

@@ -123,6 +123,8 @@ struct store_prior {
 	uint8_t confidence;       /* as signed */
 	uint8_t local_confidence; /* after the import cap */
 	uint64_t version;
+	uint8_t id[AM_ID_BYTES];  /* its id (the broadcast tree answers a graft of it
+	                           * with what replaced it: mesh_tree.h) */
 };
 /* store_apply, also filling priors[i] (may be NULL) for every item: all
  * zero when nothing was stored for the key, when the item was refused

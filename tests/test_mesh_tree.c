@@ -1594,25 +1594,28 @@ static void test_id_superseded_before_the_graft(void **state)
 }
 
 /* p2 waits for an indicator two neighbours announced; the first asked,
- * p1, has it superseded (declines), so p3 - which still holds it - is
- * asked at once, not a retry timer later. */
+ * p1, may no longer send it to p2 (its operator narrowed the export
+ * policy since) and declines, so p3 is asked at once, not a retry timer
+ * later, and answers. */
 static void test_declined_graft_asks_the_next_announcer_at_once(void **state)
 {
 	(void)state;
-	uint8_t id[AM_ID_BYTES], got[AM_ID_BYTES];
+	uint8_t id[AM_ID_BYTES];
+	char err[AM_ERRLEN];
 	struct net *net = net_new(4, "01 12 03 32");
 	net_open(net);
 	handshake(net);
 	make_lazy(net, 1, 2);
 	make_lazy(net, 3, 2);
-	submit_on(net, 0, AM_CAT_PHISHING, "twice.example.net", false, id);
+	submit(net, 0, AM_CAT_MALWARE, id);
 	assert_int_equal(pull(net, 1, 0).accepted, 1);
 	assert_int_equal(pull(net, 3, 0).accepted, 1);
 	assert_int_equal(pull(net, 2, 1).ids, 1);
 	assert_int_equal(pull(net, 2, 3).ids, 1);
-	/* withdrawn; p1 has the withdrawal, p3 not yet */
-	submit_on(net, 0, AM_CAT_PHISHING, "twice.example.net", true, NULL);
-	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	net->exp[1][2] = "phishing";
+	struct config *cfg = peer_cfg(net, 1);
+	assert_int_equal(mesh_reload(net->p[1].mesh, cfg, &net->trust, err, sizeof err), 0);
+	free_cfg(cfg);
 	now_ms += GRAFT_MS;
 	assert_int_equal(tick(net, 2), 1); /* p1, the first announcer */
 	struct mesh_inproc_result r = pull(net, 2, 1);
@@ -1620,9 +1623,42 @@ static void test_declined_graft_asks_the_next_announcer_at_once(void **state)
 	assert_int_equal(link_info(net, 2, 1).tree.declined_in, 1);
 	assert_int_equal(deadline(net, 2), now_ms); /* due now, not RETRY_MS later */
 	assert_int_equal(tick(net, 2), 1);
-	assert_int_equal(grafts_to(net, 2, 3, got), 1);
-	assert_memory_equal(got, id, AM_ID_BYTES);
 	assert_int_equal(grafts_to(net, 2, 1, NULL), 0);
+	assert_true(mesh_inproc_dialer_pending(net->d[2][3]));
+	r = pull(net, 2, 3);
+	assert_int_equal(r.grafted, 1);
+	assert_int_equal(r.accepted, 1);
+	assert_true(holds(net, 2, id));
+	assert_int_equal(deadline(net, 2), 0);
+	net_free(net);
+}
+
+/* p2 waits for an indicator announced by p1 (its body's route lost);
+ * p0 withdraws it, p1 takes the withdrawal and announces it to p2 200 ms
+ * later. p2's graft of the indicator - due first - is answered with what
+ * superseded it at p1, the withdrawal: p2 has it at the indicator's
+ * graft time, not its own graft timer later (recourse: issue 13). */
+static void test_graft_of_a_superseded_id_brings_what_superseded_it(void **state)
+{
+	(void)state;
+	uint8_t id[AM_ID_BYTES], wid[AM_ID_BYTES];
+	uint64_t t0 = now_ms;
+	struct net *net = lazy_line(id);
+	submit_on(net, 0, AM_CAT_PHISHING, "t0-0.example.net", true, wid);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	now_ms = t0 + 200;
+	assert_int_equal(pull(net, 2, 1).ids, 1);
+	assert_int_equal(deadline(net, 2), t0 + GRAFT_MS);
+	now_ms = t0 + GRAFT_MS;
+	assert_int_equal(tick(net, 2), 1); /* the indicator only */
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.grafted, 1);
+	assert_int_equal(r.accepted, 1);
+	assert_true(holds(net, 2, wid));
+	assert_false(holds(net, 2, id));
+	assert_int_equal(link_info(net, 2, 1).tree.declined_in, 1);
+	assert_int_equal(deadline(net, 2), 0); /* neither is missing */
+	assert_int_equal(link_info(net, 1, 2).tree.grafted_out, 1);
 	net_free(net);
 }
 
@@ -2729,6 +2765,7 @@ int main(void)
 		cmocka_unit_test(test_stored_cursor_catches_up_after_the_body),
 		cmocka_unit_test(test_id_superseded_before_the_graft),
 		cmocka_unit_test(test_declined_graft_asks_the_next_announcer_at_once),
+		cmocka_unit_test(test_graft_of_a_superseded_id_brings_what_superseded_it),
 		cmocka_unit_test(test_announcer_removed_and_back_still_brings_the_id),
 		cmocka_unit_test(test_pending_rewind_holds_the_stored_cursor),
 		cmocka_unit_test(test_fifth_announcer_does_not_pass_the_id),
