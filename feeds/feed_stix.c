@@ -59,7 +59,8 @@ static const char *skip_spaces(const char *p)
 /* `OR' as a whole word at p (STIX keywords are upper case). */
 static bool keyword_or(const char *p)
 {
-	return p[0] == 'O' && p[1] == 'R' && (p[2] == ' ' || p[2] == '\t' || p[2] == '[');
+	return p[0] == 'O' && p[1] == 'R' && (p[2] == ' ' || p[2] == '\t' || p[2] == '\n' || p[2] == '\r' ||
+	                                      p[2] == '[' || p[2] == '(');
 }
 
 /* `domain-name:value = 'x'' at *pp -> x (unescaped into out, cap bytes);
@@ -99,7 +100,9 @@ static int domain_comparison(const char **pp, char *out, size_t cap)
 
 /* The names a pattern flags each on its own: `[domain-name:value = 'x']',
  * and up to STIX_OR_MAX of those joined by OR, inside one observation
- * (`[... OR ...]') or between observations (`[...] OR [...]'). AND,
+ * (`[... OR ...]') or between observations (`[...] OR [...]'), grouped by
+ * parentheses at either level as the grammar allows (`([a] OR [b])',
+ * `[(a) OR b]'; with OR alone, grouping changes nothing). AND,
  * qualifiers and other object paths say something else and are refused.
  * Calls fn(arg, name) for each (fn NULL: only checks) and returns 0, what
  * fn returned if not 0, or -1 when the pattern is not of this shape. */
@@ -107,30 +110,43 @@ static int domain_pattern(const char *p, int (*fn)(void *arg, const char *name),
 {
 	char name[1025];
 	size_t n = 0;
-	int rv;
+	int outer = 0, inner = 0, rv; /* open parentheses outside and inside `[' */
+	bool in_obs = false, operand = true;
 
 	for (;;) {
 		p = skip_spaces(p);
-		if (*p++ != '[')
-			return -1;
-		for (;;) {
-			if (n++ == STIX_OR_MAX || domain_comparison(&p, name, sizeof name) != 0)
+		if (operand) {
+			if (*p == '(') {
+				if (outer + inner == STIX_OR_MAX)
+					return -1;
+				in_obs ? inner++ : outer++;
+				p++;
+			} else if (!in_obs) {
+				if (*p++ != '[')
+					return -1;
+				in_obs = true;
+			} else {
+				if (n++ == STIX_OR_MAX || domain_comparison(&p, name, sizeof name) != 0)
+					return -1;
+				if (fn && (rv = fn(arg, name)) != 0)
+					return rv;
+				operand = false;
+			}
+		} else if (*p == ')') {
+			if ((in_obs ? inner-- : outer--) == 0)
 				return -1;
-			if (fn && (rv = fn(arg, name)) != 0)
-				return rv;
-			p = skip_spaces(p);
-			if (!keyword_or(p))
-				break;
+			p++;
+		} else if (*p == ']') {
+			if (!in_obs || inner != 0)
+				return -1;
+			in_obs = false;
+			p++;
+		} else if (keyword_or(p)) {
+			operand = true;
 			p += 2;
+		} else {
+			return *p == '\0' && !in_obs && outer == 0 ? 0 : -1;
 		}
-		if (*p++ != ']')
-			return -1;
-		p = skip_spaces(p);
-		if (*p == '\0')
-			return 0;
-		if (!keyword_or(p))
-			return -1;
-		p += 2;
 	}
 }
 

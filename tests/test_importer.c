@@ -922,6 +922,38 @@ static void test_binary_files_and_warninglists_refused_whole(void **state)
 	}
 }
 
+/* Parentheses group observations and comparisons as STIX's grammar
+ * allows (`([a] OR [b])', `[(a) OR (b)]'); with OR alone they change
+ * nothing, so the names are taken - and a parenthesis left open or
+ * closed twice, an empty group or AND inside one is still refused whole. */
+static void test_stix_parenthesised_patterns(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("stix-parens.json", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"objects[0]: 8 ok paren1.example phishing 80\n",
+		"objects[1]: 16 ok paren2.example phishing 80\n",
+		"objects[1]: 16 ok paren3.example phishing 80\n",
+		"objects[2]: 24 ok paren4.example phishing 80\n",
+		"objects[2]: 24 ok paren5.example phishing 80\n",
+		"objects[3]: 32 ok x1.example phishing 80\n",
+		"objects[3]: 32 ok x2.example phishing 80\n",
+		"objects[4]: 40 skip unsupported_pattern `([domain-name:value = 'bad1.example']'\n",
+		"objects[5]: 48 skip unsupported_pattern",
+		"objects[6]: 56 skip unsupported_pattern",
+		"objects[7]: 64 skip unsupported_pattern `()'\n",
+		"objects[8]: 72 skip unsupported_pattern `[()]'\n",
+		"objects[9]: 80 skip unsupported_pattern",
+		"objects[10]: 88 skip unsupported_pattern",
+		NULL,
+	};
+	expect(got, want);
+	assert_int_equal(count(got, " ok "), 7);
+	assert_null(strstr(got, " ok bad"));
+}
+
 /* A UTF-16 file (Windows "Unicode") is refused whole, saying so and how
  * to convert it; a line over the limit says what the limit is. */
 static void test_utf16_and_long_lines(void **state)
@@ -1018,6 +1050,7 @@ int main(void)
 		cmocka_unit_test(test_utf16_and_long_lines),
 		cmocka_unit_test(test_hosts_pins_are_not_blocks),
 		cmocka_unit_test(test_binary_files_and_warninglists_refused_whole),
+		cmocka_unit_test(test_stix_parenthesised_patterns),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

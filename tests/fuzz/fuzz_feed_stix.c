@@ -16,5 +16,7 @@ static const char *const seeds[] = {
 	"'a\\u0000b']\",\"pattern_type\":\"stix\"},{\"type\":\"indicator\",\"pattern\":42},17,{\"type\":\"indicator\","
 	"\"pattern\":\"[domain-name:value = 'c.example']\",\"object_marking_refs\":[\"m\\u0000\"],"
 	"\"valid_until\":\"2099-01-01T00:00:00Z\\u0000\"}]}",
+	"{\"type\":\"indicator\",\"pattern\":\"(([domain-name:value = 'p.example'] OR [(domain-name:value = 'q') "
+	"OR (domain-name:value='r')]))OR[domain-name:value = 's']\"}",
 };
 #include "feed_fuzz.h"
