@@ -123,14 +123,18 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 		snprintf(clean, sizeof clean, "%.*s", (int)nl, name);
 	memset(&it, 0, sizeof it);
 	rv = domain_normalise(clean, it.domain, err, sizeof err);
+	/* the detail names the name: the input quoted may hold several (a
+	 * STIX pattern of ORs, a hosts line, a MISP `domain|ip') */
 	if (rv == AM_EDOMAIN_IP) {
-		report(im, e->line, FEED_SKIP_IP_ADDRESS, e->input, e->input_len, NULL);
+		report(im, e->line, FEED_SKIP_IP_ADDRESS, e->input, e->input_len, err);
 		return 0;
 	}
 	if (rv == AM_EPUBLIC_SUFFIX) {
+		char why[AM_ERRLEN + 80];
+		snprintf(why, sizeof why, "%s%s", err,
+		         e->from_url ? " (the URL's host: it names a platform's users, not one site)" : "");
 		report(im, e->line, e->from_url ? FEED_SKIP_URL_ON_SHARED_HOST : FEED_SKIP_PUBLIC_SUFFIX, e->input,
-		       e->input_len, e->from_url ? "the URL's host is a public suffix: it names a platform's users, not one site"
-		                                 : "a public suffix is never flagged whole");
+		       e->input_len, why);
 		return 0;
 	}
 	if (rv != 0) {

@@ -954,6 +954,28 @@ static void test_stix_parenthesised_patterns(void **state)
 	assert_null(strstr(got, " ok bad"));
 }
 
+/* When the input quoted holds several names (a STIX OR, a hosts line),
+ * an address or a public suffix among them is named in the detail. */
+static void test_skip_detail_names_the_name(void **state)
+{
+	static const char stix[] = "{\"type\":\"indicator\",\"id\":\"indicator--1\",\"pattern\":"
+	                           "\"[domain-name:value = 'ok1.example' OR domain-name:value = 'Co.UK.']\"}";
+	static const char hosts[] = "0.0.0.0 ok2.example 192.0.2.7 github.io\n";
+	static const char urls[] = "https://blogspot.com/x\n";
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	assert_int_equal(import_bytes(stix, sizeof stix - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "ok ok1.example"));
+	assert_non_null(strstr(o.text, "  -- `Co.UK.': domain is a public suffix"));
+	assert_int_equal(import_bytes(hosts, sizeof hosts - 1, FEED_HOSTS, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "1 skip ip_address `192.0.2.7'\n  -- `192.0.2.7': an IP address is not a domain name\n"));
+	assert_non_null(strstr(o.text, "1 skip public_suffix `github.io'\n  -- `github.io': domain is a public suffix"));
+	assert_int_equal(import_bytes(urls, sizeof urls - 1, FEED_URLS, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "  -- `blogspot.com': domain is a public suffix; flagging a whole suffix is never "
+	                               "proportionate (the URL's host: it names a platform's users, not one site)\n"));
+}
+
 /* A UTF-16 file (Windows "Unicode") is refused whole, saying so and how
  * to convert it; a line over the limit says what the limit is. */
 static void test_utf16_and_long_lines(void **state)
@@ -1051,6 +1073,7 @@ int main(void)
 		cmocka_unit_test(test_hosts_pins_are_not_blocks),
 		cmocka_unit_test(test_binary_files_and_warninglists_refused_whole),
 		cmocka_unit_test(test_stix_parenthesised_patterns),
+		cmocka_unit_test(test_skip_detail_names_the_name),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
