@@ -535,6 +535,36 @@ static int check_converted(const char *s, size_t n, char *why, size_t whylen)
 	return 0;
 }
 
+/*
+ * The code point at s if it is one UTS #46 maps to nothing ("ignored")
+ * and shows nothing: soft hyphen, combining grapheme joiner, Mongolian
+ * free variation selectors, zero width space, word joiner and invisible
+ * operators, BOM, shorthand format controls; else 0. `pay<U+200B>pal.com'
+ * (an &shy; or a ZWSP copied from a web page) would otherwise become
+ * `paypal.com' - a flag on the brand, from text that showed none. Variation
+ * selectors (U+FE0F after an emoji, as phones type it) and ZWJ/ZWNJ (kept,
+ * and checked by CONTEXTJ) are not in the list: they change no name.
+ */
+static uint32_t invisible_at(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint32_t cp;
+
+	if (n >= 2 && (u[0] & 0xe0) == 0xc0)
+		cp = (uint32_t)(u[0] & 0x1f) << 6 | (u[1] & 0x3f);
+	else if (n >= 3 && (u[0] & 0xf0) == 0xe0)
+		cp = (uint32_t)(u[0] & 0x0f) << 12 | (uint32_t)(u[1] & 0x3f) << 6 | (u[2] & 0x3f);
+	else if (n >= 4 && (u[0] & 0xf8) == 0xf0)
+		cp = (uint32_t)(u[0] & 0x07) << 18 | (uint32_t)(u[1] & 0x3f) << 12 | (uint32_t)(u[2] & 0x3f) << 6 |
+		     (u[3] & 0x3f);
+	else
+		return 0; /* a continuation byte, or broken UTF-8: libidn2 says */
+	if (cp == 0xad || cp == 0x34f || (cp >= 0x180b && cp <= 0x180f) || cp == 0x200b ||
+	    (cp >= 0x2060 && cp <= 0x2064) || cp == 0xfeff || (cp >= 0x1bca0 && cp <= 0x1bca3))
+		return cp;
+	return 0;
+}
+
 /* Both public normalisers: `suffix' strips one leading dot as well and skips
  * the public-suffix rule (step 5), everything else is shared so a suffix in
  * a policy and a name in the store can never be spelled differently. */
@@ -563,12 +593,20 @@ static int normalise(const char *in, char out[AM_DOMAIN_MAX + 1], bool suffix, c
 	if (is_ipv6_literal(in, n))
 		return refuse(AM_EDOMAIN_IP, in, NULL, err, errlen);
 	/* Whitespace and controls are refused, never trimmed: a name pasted with
-	 * junk around it is a caller bug worth seeing. Non-ASCII is libidn2's. */
+	 * junk around it is a caller bug worth seeing. Non-ASCII is libidn2's,
+	 * but for the invisible characters UTS #46 would drop (below). */
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)in[i];
 		if (c < 0x80 && c != '.' && !is_ldh_(c)) {
 			char why[128];
 			return refuse_why(bad_char(c, why, sizeof why), in, why, err, errlen);
+		}
+		uint32_t cp;
+		if (c >= 0x80 && (cp = invisible_at(in + i, n - i)) != 0) {
+			char why[200];
+			snprintf(why, sizeof why, "U+%04X, an invisible character browsers drop, is not allowed in a host name: "
+			         "the name would silently become another", (unsigned)cp);
+			return refuse_why(AM_EDOMAIN_CHAR, in, why, err, errlen);
 		}
 	}
 
