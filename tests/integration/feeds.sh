@@ -34,6 +34,22 @@ for f in hosts.txt:7:ads.tracker.example urls.txt:3:phish.example.net adblock.tx
 	check "$file: $name from line $line is held" has a "$name"
 done
 check "hosts: localhost lines are local_name skips" grep -qF "hosts.txt:2: local_name: \`localhost'" <<<"$(amp a import "$FIX/hosts.txt" --category spam --confidence 60 --ttl 7d --dry-run 2>&1)"
+# a hosts line mapping a name to a real address pins it, it does not block it
+expect_exit 0 "hosts: a file of pins and blocks imports" amp a import "$FIX/hosts-pins.txt" --category spam --confidence 60 --ttl 7d
+check "hosts: a pinned name is skipped, naming its address" grep -qF "hosts-pins.txt:3: unsupported_pattern: \`example.com' (mapped to 93.184.216.34, which pins the name to a host rather than blocking it" <<<"$T_ERR"
+check "  and neither it nor its www is flagged" not has a www.example.com
+check "  nor a LAN pin" not has a router.example
+check "  while the same file's 0.0.0.0 line is" has a blocked.example
+# files that are no feed: refused whole, nothing stored, exit 2
+gzip -c "$FIX/plain.txt" >"$T_ROOT/plain.txt.gz"
+printf '{"name":"Top sites","type":"hostname","version":1,"list":["google.com","lan-good.example"]}' >"$T_ROOT/wl.json"
+before=$(seq_of a)
+expect_exit 2 "a gzip file is refused whole" amp a import "$T_ROOT/plain.txt.gz" --category spam --confidence 60 --ttl 7d
+check "  saying what it is and how to read it" grep -qF "plain.txt.gz (read as plain): gzip-compressed data, not a text feed: decompress it first (zcat" <<<"$T_ERR"
+expect_exit 2 "a MISP warninglist is refused whole" amp a import "$T_ROOT/wl.json" --confidence 60 --ttl 7d --category spam
+check "  saying it lists names known good, for allowlist =" grep -qF "a MISP warninglist (\`Top sites', type \`hostname'): names known to be good" <<<"$T_ERR"
+check "  and nothing of either was stored" test "$(seq_of a)" = "$before"
+check "  (not the warninglist's names)" not has a lan-good.example
 out=$(amp a import "$FIX/urls.txt" --category spam --confidence 60 --ttl 7d --dry-run 2>&1)
 check "urls: a file on drive.google.com is not a flag on it" grep -qF "urls.txt:5: url_on_shared_host: \`https://drive.google.com/file/d/1AbCdEf/view'" <<<"$out"
 check "urls: a URL on a public suffix is a shared host" grep -qF "urls.txt:8: url_on_shared_host: \`https://blogspot.com/x'" <<<"$out"
