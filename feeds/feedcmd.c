@@ -241,6 +241,11 @@ static int run_import(char **files, int nfiles, struct import_opts *io, const st
 	 * read and the names already queued from earlier ones still sent -
 	 * they were silently dropped - and the exit status is 2 at the end. */
 	for (int i = 0; i < nfiles && rv == 0; i++) {
+		struct stat st;
+		/* an empty feed is legal, but most often a download that failed
+		 * (curl without -f, a full disk): said, not an error */
+		if (strcmp(files[i], "-") != 0 && stat(files[i], &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+			cliopt_error("%s is empty (0 bytes): nothing in it to import", files[i]);
 		int frv = importer_file(r.im, files[i], io->format, err, sizeof err);
 		if (frv == CLIOPT_EXIT_ERR) {
 			rv = CLIOPT_EXIT_ERR; /* the pipeline said why */

@@ -50,6 +50,9 @@ expect_exit 2 "a MISP warninglist is refused whole" amp a import "$T_ROOT/wl.jso
 check "  saying it lists names known good, for allowlist =" grep -qF "a MISP warninglist (\`Top sites', type \`hostname'): names known to be good" <<<"$T_ERR"
 check "  and nothing of either was stored" test "$(seq_of a)" = "$before"
 check "  (not the warninglist's names)" not has a lan-good.example
+: >"$T_ROOT/empty.txt"
+expect_exit 0 "an empty file is no error" amp a import "$T_ROOT/empty.txt" --category spam --confidence 60 --ttl 7d
+check "  but is said to be empty (a failed download looks so)" grep -qF "empty.txt is empty (0 bytes): nothing in it to import" <<<"$T_ERR"
 out=$(amp a import "$FIX/urls.txt" --category spam --confidence 60 --ttl 7d --dry-run 2>&1)
 check "urls: a file on drive.google.com is not a flag on it" grep -qF "urls.txt:5: url_on_shared_host: \`https://drive.google.com/file/d/1AbCdEf/view'" <<<"$out"
 check "urls: a URL on a public suffix is a shared host" grep -qF "urls.txt:8: url_on_shared_host: \`https://blogspot.com/x'" <<<"$out"
