@@ -113,6 +113,10 @@ static int record(struct rpz *z)
 		skip(z, "rpz-passthru is an exception, not a block");
 		return 0;
 	}
+	if (tok_is(t, tn, "rpz-tcp-only.") || tok_is(t, tn, "rpz-tcp-only")) {
+		skip(z, "rpz-tcp-only makes a client ask again over TCP, it does not block");
+		return 0;
+	}
 	if (!(tok_is(t, tn, ".") || tok_is(t, tn, "*.") || tok_is(t, tn, "rpz-drop.") || tok_is(t, tn, "rpz-drop"))) {
 		skip(z, "a CNAME to another name is a redirect (local data), not a block");
 		return 0;

@@ -222,6 +222,8 @@ static void test_rpz(void **state)
 		"19 ok only-wild.example phishing 80\n",
 		"20 skip public_suffix `co.uk",
 		"21 skip unsupported_pattern `$INCLUDE other.zone'\n",
+		"22 skip unsupported_pattern `tcponly.example         CNAME rpz-tcp-only.'\n"
+		"  -- rpz-tcp-only makes a client ask again over TCP, it does not block\n",
 		NULL,
 	};
 	expect(got, want);
