@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "jsonout.h"
 #include "timefmt.h"
@@ -153,7 +154,43 @@ static int domain_pattern(const char *p, int (*fn)(void *arg, const char *name),
 struct ctx {
 	struct feed_json_lines lines;
 	const struct feed_sink *sink;
+	json_t *defined; /* marking id -> TLP level, from the bundle's own marking-definitions; borrowed */
 };
+
+/* The level a marking reference names: an official TLP id, else a TLP
+ * marking-definition the bundle itself carries (OpenCTI and older
+ * producers mint their own ids for TLP levels: `definition_type' "tlp"
+ * with `definition.tlp', or the TLP 2.0 extension's `tlp_2_0'); else
+ * AM_TLP_NONE, which feed_tlp_raise counts as red. An official id keeps
+ * its meaning whatever the bundle says of it. */
+static enum am_tlp level_of_ref(const struct ctx *c, const char *ref)
+{
+	enum am_tlp t = ref ? tlp_of_ref(ref) : AM_TLP_NONE;
+	json_t *v;
+
+	if (t == AM_TLP_NONE && ref && (v = json_object_get(c->defined, ref)) != NULL)
+		t = (enum am_tlp)json_integer_value(v);
+	return t;
+}
+
+/* The TLP level a marking-definition object defines, or AM_TLP_NONE
+ * (a statement, a level we do not know: `tlp:purple'). */
+static enum am_tlp defined_level(json_t *o)
+{
+	json_t *ext = json_object_get(json_object_get(o, "extensions"), TLP2_EXTENSION);
+	const char *type = feed_json_str(json_object_get(o, "definition_type")), *level = NULL;
+	enum am_tlp t;
+
+	if (ext)
+		level = feed_json_str(json_object_get(ext, "tlp_2_0"));
+	else if (type && strcasecmp(type, "tlp") == 0) {
+		json_t *def = json_object_get(o, "definition");
+		level = feed_json_str(json_object_get(def, "tlp"));
+		if (!level)
+			level = feed_json_str(json_object_get(def, "TLP"));
+	}
+	return level && am_tlp_parse(level, &t) == 0 ? t : AM_TLP_NONE;
+}
 
 struct emit_arg {
 	const struct feed_sink *sink;
@@ -235,11 +272,11 @@ static int indicator(struct ctx *c, json_t *o)
 		}
 	}
 	json_array_foreach(json_object_get(o, "object_marking_refs"), i, x) {
-		/* A reference that is not one of the official TLP marking ids (a
-		 * statement marking, a custom TLP definition, garbage) may carry a
-		 * restriction we cannot read: take the most restrictive level
-		 * rather than fall back to the default. */
-		feed_tlp_raise(&e.tlp, feed_json_str(x) ? tlp_of_ref(feed_json_str(x)) : AM_TLP_NONE);
+		/* A reference that is neither an official TLP marking id nor a
+		 * TLP definition in this bundle (a statement marking, a level we
+		 * do not know, garbage) may carry a restriction we cannot read:
+		 * take the most restrictive level rather than the default. */
+		feed_tlp_raise(&e.tlp, level_of_ref(c, feed_json_str(x)));
 	}
 	/* Granular markings (STIX 2.1 section 7.2.3) restrict parts of the
 	 * object - the pattern, the name - as much as object markings restrict
@@ -252,7 +289,7 @@ static int indicator(struct ctx *c, json_t *o)
 		json_t *ref = json_object_get(x, "marking_ref");
 		if (!ref && json_is_object(x) && json_object_get(x, "lang"))
 			continue;
-		feed_tlp_raise(&e.tlp, feed_json_str(ref) ? tlp_of_ref(feed_json_str(ref)) : AM_TLP_NONE);
+		feed_tlp_raise(&e.tlp, level_of_ref(c, feed_json_str(ref)));
 	}
 	e.input = pattern;
 	e.input_len = strlen(pattern);
@@ -279,6 +316,10 @@ int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 
 	if ((rv = feed_json_load(buf, len, &root, err, errlen)) != 0)
 		return rv;
+	if ((c.defined = json_object()) == NULL) {
+		json_decref(root);
+		return AM_ENOMEM;
+	}
 	const char *type = feed_json_str(json_object_get(root, "type"));
 	if (json_is_array(root))
 		objs = root;
@@ -305,6 +346,22 @@ int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 		rv = indicator(&c, root);
 		goto out;
 	}
+	/* the bundle's own TLP definitions first: markings may follow the
+	 * indicators that name them */
+	json_array_foreach(objs, i, o) {
+		const char *t = feed_json_str(json_object_get(o, "type")), *id = feed_json_str(json_object_get(o, "id"));
+		enum am_tlp level;
+		if (!t || !id || strcmp(t, "marking-definition") != 0 || (level = defined_level(o)) == AM_TLP_NONE)
+			continue;
+		/* an id defined twice means the stricter of the two */
+		json_t *prev = json_object_get(c.defined, id);
+		if (prev && json_integer_value(prev) >= level)
+			continue;
+		if (json_object_set_new(c.defined, id, json_integer(level)) != 0) {
+			rv = AM_ENOMEM;
+			goto out;
+		}
+	}
 	json_array_foreach(objs, i, o) {
 		const char *t = feed_json_str(json_object_get(o, "type"));
 		char where[48];
@@ -321,6 +378,7 @@ int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 			break;
 	}
 out:
+	json_decref(c.defined);
 	json_decref(root);
 	return rv;
 }

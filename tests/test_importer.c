@@ -978,6 +978,32 @@ static void test_skip_detail_names_the_name(void **state)
 	                               "proportionate (the URL's host: it names a platform's users, not one site)\n"));
 }
 
+/* A TLP marking-definition carried in the bundle under its own id (as
+ * OpenCTI and STIX 2.0-era producers mint them: definition_type "tlp", or
+ * the TLP 2.0 extension) means its level, instead of red; a statement, an
+ * unknown level (`purple') or a reference to a marking the bundle lacks
+ * stays red; an official id keeps its meaning whatever the bundle says,
+ * and several markings give the strictest. */
+static void test_stix_tlp_markings_defined_in_the_bundle(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("stix-bundle-markings.json", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"ok amber.example phishing 80amber\n",
+		"ok strict.example phishing 80amber+strict\n",
+		"ok green.example phishing 80green\n",
+		"ok statement.example phishing 80red\n",
+		"ok purple.example phishing 80red\n",
+		"ok absent.example phishing 80red\n",
+		"ok official.example phishing 80green\n",
+		"ok green-and-amber.example phishing 80amber\n",
+		NULL,
+	};
+	expect(got, want);
+}
+
 /* A UTF-16 file (Windows "Unicode") is refused whole, saying so and how
  * to convert it; a line over the limit says what the limit is. */
 static void test_utf16_and_long_lines(void **state)
@@ -1076,6 +1102,7 @@ int main(void)
 		cmocka_unit_test(test_binary_files_and_warninglists_refused_whole),
 		cmocka_unit_test(test_stix_parenthesised_patterns),
 		cmocka_unit_test(test_skip_detail_names_the_name),
+		cmocka_unit_test(test_stix_tlp_markings_defined_in_the_bundle),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
