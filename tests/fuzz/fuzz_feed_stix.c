@@ -18,5 +18,11 @@ static const char *const seeds[] = {
 	"\"valid_until\":\"2099-01-01T00:00:00Z\\u0000\"}]}",
 	"{\"type\":\"indicator\",\"pattern\":\"(([domain-name:value = 'p.example'] OR [(domain-name:value = 'q') "
 	"OR (domain-name:value='r')]))OR[domain-name:value = 's']\"}",
+	"{\"type\":\"bundle\",\"objects\":[{\"type\":\"indicator\",\"pattern\":\"[domain-name:value = 't.example']\","
+	"\"object_marking_refs\":[\"m--1\",\"m--2\"]},{\"type\":\"marking-definition\",\"id\":\"m--1\","
+	"\"definition_type\":\"TLP\",\"definition\":{\"TLP\":\"TLP:AMBER\"}},{\"type\":\"marking-definition\","
+	"\"id\":\"m--2\",\"extensions\":{\"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d\":"
+	"{\"tlp_2_0\":\"clear\"}}},{\"type\":\"marking-definition\",\"id\":\"m--1\",\"definition_type\":\"tlp\","
+	"\"definition\":{\"tlp\":7}}]}",
 };
 #include "feed_fuzz.h"
