@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "domain.h"
 #include "feed_adblock.h"
@@ -223,9 +224,10 @@ enum feed_format feed_detect(const char *buf, size_t len)
 	return map[best];
 }
 
-/* Whether buf is no text feed: an archive or compressed file (by its
- * magic number), or bytes with a NUL in their first 8000 (git's and
- * grep's test for binary data; no text feed has one so early). */
+/* Whether buf is no feed: an archive or compressed file (by its magic
+ * number), an HTML page or XML (by their first tag), or bytes with a NUL
+ * in their first 8000 (git's and grep's test for binary data; no text
+ * feed has one so early). */
 static bool binary(const char *buf, size_t len, char *err, size_t errlen)
 {
 	static const struct {
@@ -247,6 +249,24 @@ static bool binary(const char *buf, size_t len, char *err, size_t errlen)
 			snprintf(err, errlen, "%s, not a text feed: %s", kinds[i].what, kinds[i].cure);
 			return true;
 		}
+	/* a web page where a feed was expected: a server's error or login
+	 * page (curl without -f) whose text could hold a name - the feed
+	 * host's own - that a line reader would flag; and XML, which no
+	 * format here is (STIX 1.x was XML; TAXII 1 served it) */
+	size_t p = len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+	while (p < len && (buf[p] == ' ' || buf[p] == '\t' || buf[p] == '\r' || buf[p] == '\n'))
+		p++;
+	static const char *const html[] = {"<!doctype html", "<html", "<head", "<body", "<!--"};
+	for (size_t i = 0; i < sizeof html / sizeof *html; i++)
+		if (len - p >= strlen(html[i]) && strncasecmp(buf + p, html[i], strlen(html[i])) == 0) {
+			snprintf(err, errlen, "an HTML page, not a feed (most often a web server's error or login page "
+			         "saved in its place: fetch with curl -f)");
+			return true;
+		}
+	if (len - p >= 5 && memcmp(buf + p, "<?xml", 5) == 0) {
+		snprintf(err, errlen, "XML, not a feed read here (STIX 1.x is XML: only STIX 2.1 JSON is read)");
+		return true;
+	}
 	const char *nul = memchr(buf, '\0', len < 8000 ? len : 8000);
 	if (nul) {
 		snprintf(err, errlen, "binary data, not a text feed (a NUL byte at offset %zu; UTF-16 text without "

@@ -886,6 +886,12 @@ static void test_binary_files_and_warninglists_refused_whole(void **state)
 		{"%PDF-1.7\n%junk\n", 15, "a PDF document"},
 		{"evil.example\n\x01\x00\xff\xfe\n", 18, "binary data, not a text feed (a NUL byte at offset 14;"},
 		{"e\0v\0i\0l\0.\0e\0x\0\n\0", 16, "UTF-16 text without a byte-order mark"},
+		/* a server's error page saved as the feed: its text names the
+		 * feed's host, which a line reader flagged */
+		{"\xef\xbb\xbf\r\n  <!DOCTYPE HTML>\n<title>404</title>\nfeeds.example.org\n", 60,
+		 "an HTML page, not a feed (most often a web server's error or login page"},
+		{"<html><body>Please log in</body></html>\nfeeds.example.org\n", 58, "an HTML page, not a feed"},
+		{"<?xml version=\"1.0\"?>\n<stix:STIX_Package/>\n", 43, "XML, not a feed read here (STIX 1.x is XML"},
 	};
 	struct out o;
 	char err[AM_ERRLEN];

@@ -48,7 +48,11 @@ expect_exit 2 "a gzip file is refused whole" amp a import "$T_ROOT/plain.txt.gz"
 check "  saying what it is and how to read it" grep -qF "plain.txt.gz (read as plain): gzip-compressed data, not a text feed: decompress it first (zcat" <<<"$T_ERR"
 expect_exit 2 "a MISP warninglist is refused whole" amp a import "$T_ROOT/wl.json" --confidence 60 --ttl 7d --category spam
 check "  saying it lists names known good, for allowlist =" grep -qF "a MISP warninglist (\`Top sites', type \`hostname'): names known to be good" <<<"$T_ERR"
-check "  and nothing of either was stored" test "$(seq_of a)" = "$before"
+printf '<!DOCTYPE html>\n<html><title>502 Bad Gateway</title>\n<body>\nfeeds.example.org\n</body></html>\n' >"$T_ROOT/feed.html"
+expect_exit 2 "a web server's error page saved as the feed is refused whole" amp a import "$T_ROOT/feed.html" --category spam --confidence 60 --ttl 7d
+check "  saying it is an HTML page" grep -qF "feed.html (read as plain): an HTML page, not a feed" <<<"$T_ERR"
+check "  and the host named in its text is not flagged" not has a feeds.example.org
+check "  and nothing of those three was stored" test "$(seq_of a)" = "$before"
 check "  (not the warninglist's names)" not has a lan-good.example
 : >"$T_ROOT/empty.txt"
 expect_exit 0 "an empty file is no error" amp a import "$T_ROOT/empty.txt" --category spam --confidence 60 --ttl 7d
