@@ -443,14 +443,23 @@ bool mesh_tree_pending_push(struct mesh *m, struct nb *nb)
 static bool other_eager_in(struct mesh *m, const struct nb *nb, const uint8_t *origin);
 
 /* nb pruned us for origin (NULL: the whole link, a shared tree): we send
- * it ids only for it, and the link leaves that tree both ways, as in the
- * paper, unless it is our last live source of those bodies. Caller holds
- * m->lock. */
+ * it ids only for it. A shared tree's link leaves the tree both ways, as
+ * in the paper, unless it is our last live source of bodies: one tree
+ * carries every origin, so its eager links must be one undirected tree.
+ * An origin's own tree is directed away from the origin: nb getting O's
+ * bodies from us late says nothing of whether nb is on our path from O,
+ * and taking that direction out too cut peers off O's tree while their
+ * other "eager" links for O led back to themselves (the guard counts
+ * links, not paths) - after amesh-sim's burst (50 peers, seed 2) O's
+ * eager links reached 25 of 50 peers, and O's withdrawal that followed
+ * waited for graft timers (1,276 ms; 555 ms so). What nb sends us is
+ * ours to prune, by our own duplicates. Caller holds m->lock. */
 static void pruned(struct mesh *m, struct nb *nb, const uint8_t *origin)
 {
 	set_lazy(m, nb, origin, TREE_OUT, !m->tree_off);
 	nb->tree.prunes_in++;
-	if (!m->tree_off && !is_lazy(m, nb, origin, TREE_IN) && other_eager_in(m, nb, origin)) {
+	if (!m->tree_off && !(m->tree_per_origin && origin) && !is_lazy(m, nb, origin, TREE_IN) &&
+	    other_eager_in(m, nb, origin)) {
 		set_lazy(m, nb, origin, TREE_IN, true);
 		queue_prune(m, nb, origin);
 		nb->tree.prunes_out++;

@@ -76,8 +76,12 @@
  *     hops p50 to the last of 20 peers where 5 would do). Then a link is
  *     eager or lazy FOR AN ORIGIN (the indicator's signer): a duplicate
  *     body of origin O prunes the link for O only (Tree.prune_origins
- *     carries O's key), both ways unless it is our last live source of
- *     O's bodies; a graft makes the link eager again for its id's origin
+ *     carries O's key) unless it is our last live source of O's bodies,
+ *     and in one direction: the pruned side sends us O's ids only, but
+ *     keeps taking O's bodies from us - O's tree is directed away from
+ *     O, and taking the link out both ways (as the shared tree does,
+ *     which carries every origin) cut peers off O's tree (mesh_tree.c,
+ *     pruned); a graft makes the link eager again for its id's origin
  *     only - the grafter at once, as the id was announced with its origin
  *     (Tree.id_origins; an id announced without one, when the answer
  *     comes: mesh_tree_received), the answerer when it answers with the

@@ -2618,6 +2618,36 @@ static void test_prune_for_one_origin_leaves_another_eager(void **state)
 	net_free(net);
 }
 
+/* With a tree per origin a prune of origin O heard from p2 makes what p1
+ * sends p2 lazy for O, and nothing else: O's tree is directed away from
+ * O, and p2 getting O's bodies from p1 late says nothing of whether p2
+ * is on p1's own path from O. Taking the link out of O's tree both ways
+ * (as the shared tree must) cut peers' only path from O while their
+ * other "eager" links led back to themselves: after amesh-sim's burst
+ * (50 peers, seed 2) O's eager links reached 25 of 50 peers, and the
+ * withdrawal that followed waited for graft timers. */
+static void test_prune_of_an_origin_leaves_what_they_send_us(void **state)
+{
+	(void)state;
+	struct net *net = square_with_p0_tree();
+	assert_false(lazy_for(net, 1, 2, 0, TREE_IN));
+	struct wire_tree t = {0};
+	assert_int_equal(wire_tree_prune_origin(&t, net->p[0].key.pk), 0);
+	mesh_tree_heard(net->p[1].mesh, nb_of(net, 1, 2), &t, NULL);
+	wire_tree_clear(&t);
+	assert_true(lazy_for(net, 1, 2, 0, TREE_OUT));
+	assert_false(lazy_for(net, 1, 2, 0, TREE_IN)); /* p0 also sends p1 bodies: kept all the same */
+	assert_int_equal(link_info(net, 1, 2).tree.prunes_in, 1);
+	assert_int_equal(link_info(net, 1, 2).tree.prunes_out, 0);
+	assert_false(mesh_inproc_dialer_pending(net->d[1][2])); /* no prune goes back */
+	/* a prune of the whole link (a peer with one shared tree) still takes
+	 * it out both ways */
+	struct wire_tree w = {.prune = true};
+	mesh_tree_heard(net->p[1].mesh, nb_of(net, 1, 2), &w, NULL);
+	assert_true(lazy_in(net, 1, 2));
+	net_free(net);
+}
+
 /* A graft for an id makes the link eager for that id's origin only: p2
  * grafts p0's change from p3 (lazy for p0 and, by a prune heard, for p1);
  * afterwards p3 sends p2 p0's bodies again, and still only ids of p1's. */
@@ -2789,6 +2819,7 @@ int main(void)
 		cmocka_unit_test(test_the_later_copy_prunes_whichever_commits_first),
 		cmocka_unit_test(test_each_origin_gets_its_own_tree),
 		cmocka_unit_test(test_prune_for_one_origin_leaves_another_eager),
+		cmocka_unit_test(test_prune_of_an_origin_leaves_what_they_send_us),
 		cmocka_unit_test(test_graft_makes_eager_only_for_its_origin),
 		cmocka_unit_test(test_graft_answered_resets_what_we_pruned_for_its_origin),
 		cmocka_unit_test(test_evicted_origin_floods_then_prunes_again),
