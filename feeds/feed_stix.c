@@ -226,6 +226,22 @@ static int indicator(struct ctx *c, json_t *o)
 		skip_obj(c, line, FEED_SKIP_REVOKED, input, NULL);
 		return 0;
 	}
+	/* `benign' (STIX 2.1's indicator-type vocabulary; `labels' in STIX
+	 * 2.0) says the name is known good - an allowlist entry, not a flag -
+	 * whatever else the object says */
+	static const char *const typed[] = {"indicator_types", "labels"};
+	for (size_t k = 0; k < sizeof typed / sizeof *typed; k++) {
+		size_t j;
+		json_t *t;
+		json_array_foreach(json_object_get(o, typed[k]), j, t) {
+			if (feed_json_str(t) && strcasecmp(feed_json_str(t), "benign") == 0) {
+				char why[80];
+				snprintf(why, sizeof why, "%s says `benign': a name known good, not a flag", typed[k]);
+				skip_obj(c, line, FEED_SKIP_UNSUPPORTED, input, why);
+				return 0;
+			}
+		}
+	}
 	if (!pattern && jpattern) {
 		char buf[FEED_QUOTE_MAX + 1];
 		size_t len;

@@ -1010,6 +1010,39 @@ static void test_stix_tlp_markings_defined_in_the_bundle(void **state)
 	expect(got, want);
 }
 
+/* An indicator typed `benign' (STIX 2.1 indicator_types, STIX 2.0
+ * labels) names a name known good - an allowlist entry - and is skipped
+ * saying so, as a hosts pin or an adblock exception is; its neighbours in
+ * the bundle are read. */
+static void test_stix_benign_indicators_are_not_flags(void **state)
+{
+	static const char b[] =
+		"{\"type\":\"bundle\",\"id\":\"bundle--1\",\"objects\":["
+		"{\"type\":\"indicator\",\"id\":\"indicator--b1\",\"indicator_types\":[\"benign\"],"
+		"\"pattern\":\"[domain-name:value = 'good1.example']\",\"pattern_type\":\"stix\"},\n"
+		"{\"type\":\"indicator\",\"id\":\"indicator--b2\",\"labels\":[\"Benign\"],"
+		"\"pattern\":\"[domain-name:value = 'good2.example']\"},\n"
+		"{\"type\":\"indicator\",\"id\":\"indicator--b3\",\"indicator_types\":[\"malicious-activity\",\"benign\"],"
+		"\"pattern\":\"[domain-name:value = 'both.example']\",\"pattern_type\":\"stix\"},\n"
+		"{\"type\":\"indicator\",\"id\":\"indicator--b4\",\"indicator_types\":[\"malicious-activity\"],"
+		"\"pattern\":\"[domain-name:value = 'bad.example']\",\"pattern_type\":\"stix\"}]}";
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	assert_int_equal(import_bytes(b, sizeof b - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"objects[0]: 1 skip unsupported_pattern `[domain-name:value = 'good1.example']'\n"
+		"  -- indicator_types says `benign': a name known good, not a flag\n",
+		"objects[1]: 2 skip unsupported_pattern `[domain-name:value = 'good2.example']'\n"
+		"  -- labels says `benign': a name known good, not a flag\n",
+		"objects[2]: 3 skip unsupported_pattern",
+		"objects[3]: 4 ok bad.example phishing 80\n",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 1);
+}
+
 /* A UTF-16 file (Windows "Unicode") is refused whole, saying so and how
  * to convert it; a line over the limit says what the limit is. */
 static void test_utf16_and_long_lines(void **state)
@@ -1109,6 +1142,7 @@ int main(void)
 		cmocka_unit_test(test_stix_parenthesised_patterns),
 		cmocka_unit_test(test_skip_detail_names_the_name),
 		cmocka_unit_test(test_stix_tlp_markings_defined_in_the_bundle),
+		cmocka_unit_test(test_stix_benign_indicators_are_not_flags),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
