@@ -1633,6 +1633,7 @@ out:
 
 static void *worker_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "am-control"); /* top -H, ps -L, perf: which part is busy */
 	struct worker *w = arg;
 	int rv;
 

@@ -436,6 +436,7 @@ static int read_full(int fd, uint8_t *p, size_t n)
 
 static void *conn_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "am-dns-conn"); /* top -H, ps -L, perf: which part is busy */
 	struct conn *c = arg;
 	struct dns *d = c->d;
 	uint8_t *req = malloc(DNSMSG_QUERY_MAX);
@@ -525,6 +526,7 @@ static void accept_one(struct dns *d, int lfd)
 
 static void *serve_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "am-dns"); /* top -H, ps -L, perf: which part is busy */
 	struct dns *d = arg;
 	struct pollfd p[2 * CONFIG_DNS_LISTEN_MAX + 1];
 	uint8_t req[DNSMSG_QUERY_MAX + 1];
@@ -626,6 +628,7 @@ static void notify_answer(struct dns *d, int fd)
 
 static void *notify_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "am-notify"); /* top -H, ps -L, perf: which part is busy */
 	struct dns *d = arg;
 	int fd4 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	int fd6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);

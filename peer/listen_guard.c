@@ -177,6 +177,7 @@ static void look(struct listen_guard *g, struct listen_guard_entry *e, const str
 
 static void *guard_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "am-guard"); /* top -H, ps -L, perf: which part is busy */
 	struct listen_guard *g = arg;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;

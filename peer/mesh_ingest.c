@@ -939,6 +939,7 @@ out:
 
 void *mesh_ingest_statements_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "am-statements"); /* top -H, ps -L, perf: which part is busy */
 	struct mesh *m = arg;
 
 	pthread_mutex_lock(&m->lock);

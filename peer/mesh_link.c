@@ -326,6 +326,7 @@ static void keep_control(struct mesh *m, struct nb *nb, const struct wire_sync_r
  * mesh_ingest leaves it, and the next pull asks again from the cursor. */
 static void *puller_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "am-pull"); /* top -H, ps -L, perf: which part is busy */
 	struct link *l = arg;
 	struct mesh *m = l->m;
 	int slot = 0;             /* the context of the pull to collect next */
@@ -479,6 +480,7 @@ static void *puller_main(void *arg)
 /* Sends this peer's changes to the neighbour from the position it acknowledged. */
 static void *pusher_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "am-push"); /* top -H, ps -L, perf: which part is busy */
 	struct link *l = arg;
 	struct mesh *m = l->m;
 	nng_ctx ctx = l->ctx[1];

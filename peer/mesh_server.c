@@ -384,6 +384,7 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 
 static void *server_worker(void *arg)
 {
+	pthread_setname_np(pthread_self(), "am-serve"); /* top -H, ps -L, perf: which part is busy */
 	struct worker *w = arg;
 	struct mesh *m = w->m;
 

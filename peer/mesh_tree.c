@@ -209,6 +209,7 @@ size_t mesh_tree_tick(struct mesh *m)
 /* The timer thread: fires grafts when their deadline passes. */
 static void *tree_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "am-tree"); /* top -H, ps -L, perf: which part is busy */
 	struct mesh *m = arg;
 
 	pthread_mutex_lock(&m->tree_lock);

@@ -357,6 +357,7 @@ static void accept_some(struct metrics_http *h)
 
 static void *loop_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "am-metrics"); /* top -H, ps -L, perf: which part is busy */
 	struct metrics_http *h = arg;
 	struct pollfd pf[METRICS_HTTP_CONNS + 2];
 	int map[METRICS_HTTP_CONNS + 2];

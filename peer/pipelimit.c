@@ -50,6 +50,7 @@ static void remote_of(nng_pipe p, uint8_t out[16])
 
 static void *reaper_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "am-pipes"); /* top -H, ps -L, perf: which part is busy */
 	struct pipelimit *pl = arg;
 	uint32_t victims[64];
 

@@ -210,6 +210,7 @@ static void free_names(char **v, size_t n)
 
 static void *feed_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "am-rpz-feed"); /* top -H, ps -L, perf: which part is busy */
 	struct rpz_feed *f = arg;
 	uint64_t last_full = 0;
 

@@ -166,6 +166,7 @@ static void poll_once(struct sighting_follow *f, bool first)
 
 static void *follow_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "am-follow"); /* top -H, ps -L, perf: which part is busy */
 	struct sighting_follow *f = arg;
 	bool first = true;
 

@@ -36,6 +36,7 @@ static void drain(struct workpool *p, void (*fn)(void *, size_t), void *arg, siz
 
 static void *helper_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "am-pool"); /* top -H, ps -L, perf: which part is busy */
 	struct workpool *p = arg;
 	uint64_t seen = 0;
 
