@@ -330,7 +330,9 @@ size_t plumtree_expire(struct plumtree *t, uint64_t now, unsigned retry_ms, plum
 	size_t n = 0, cap = 0, grafts = 0;
 
 	pthread_mutex_lock(&t->lock);
-	for (uint32_t i = 0; i < PLUMTREE_MISSING_MAX; i++) {
+	/* none missing, nothing due: the table is 4,096 entries (~740 KB) to
+	 * walk, and the tree thread calls this on every wake */
+	for (uint32_t i = 0; t->n_missing && i < PLUMTREE_MISSING_MAX; i++) {
 		struct missing *e = &t->miss[i];
 		if (!e->used || e->dropping || e->deadline > now)
 			continue;
