@@ -42,7 +42,12 @@
 # held p50/max, the same from the origin holding it, bodies sent and
 # received per indicator across the mesh (`amesh peers --json`: out_sent,
 # in_accepted, in_duplicate; ids, grafts, prunes), the warm-up's, and the
-# resident memory of an idle peer.
+# resident memory of an idle peer. And the CPU one submission costs: the
+# 20 daemons (less their idle rate), the watchers and the submitting CLI,
+# summed and divided by the cores - the shortest a wave can be on this
+# machine if all of that work has to run inside it - and the daemons' part
+# split by thread name, with its context switches. MESH_BENCH_PERF=FILE
+# also records the daemons with `perf record -g` over the submissions.
 set -u
 AMESHD=$(readlink -f "$1")
 AMESH=$(readlink -f "$2")
@@ -90,6 +95,7 @@ links_up() {
 wait_until 60 links_up || { echo "links did not come up" >&2; exit 1; }
 
 OBSERVER=${MESH_BENCH_OBSERVER:-daemon}
+WPIDS=()
 case $OBSERVER in daemon | shell) ;; *) echo "MESH_BENCH_OBSERVER must be daemon or shell" >&2; exit 2 ;; esac
 # one watcher per peer, writing straight to its file; with the shell
 # observer, every line stamped by a bash loop with the time it read it
@@ -101,6 +107,7 @@ for i in $(seq 0 $((N - 1))); do
 	else
 		"$AMESH" -s "$T_ROOT/$p/run/amesh.sock" --json watch >"$T_ROOT/$p.watch" 2>/dev/null &
 	fi
+	WPIDS+=("$!")
 done
 sleep 1
 # the round loop reads every watch file through its own descriptor, with
@@ -231,6 +238,43 @@ phase() {
 	done
 }
 
+# cpu_us PID...: CPU time (µs) every thread of these processes has used
+# so far, from the scheduler's own ns account (/proc/PID/task/*/schedstat)
+cpu_us() {
+	local p t a total=0
+	for p in "$@"; do
+		for t in /proc/"$p"/task/*/schedstat; do
+			read -r a _ <"$t" 2>/dev/null || continue
+			total=$((total + a))
+		done
+	done
+	echo $((total / 1000))
+}
+# children_us VAR: sets VAR to the CPU (µs) of this shell's finished
+# children (bash times, 10 ms ticks); not in a $( ) subshell, which has
+# children of its own
+children_us() {
+	local u s
+	times >"$T_ROOT/times"
+	{ read -r _; read -r u s; } <"$T_ROOT/times"
+	u=${u#*m}; s=${s#*m}; u=${u%s}; s=${s%s}
+	printf -v "$1" '%d' "$((10#${u%.*} * 1000000 + 10#${u#*.} * 1000 + 10#${s%.*} * 1000000 + 10#${s#*.} * 1000))"
+}
+
+# thread_snap FILE: one line per daemon thread - pid/tid, name (the
+# daemon names its threads: README, "Which part is busy"), CPU ns, times
+# it was scheduled onto a CPU (/proc/.../schedstat)
+thread_snap() {
+	local p t a n c
+	for p in "${DPIDS[@]}"; do
+		for t in /proc/"$p"/task/*; do
+			read -r a _ n <"$t/schedstat" 2>/dev/null || continue
+			read -r c <"$t/comm"
+			echo "$p/${t##*/} $c $a $n"
+		done
+	done >"$1"
+}
+
 # p50 and max of a file of µs
 stats() { sort -n "$1" | awk '{ v[NR] = $1 / 1000 } END { printf "p50 %7.1f ms  max %7.1f ms", v[int((NR + 1) / 2)], v[NR] }'; }
 
@@ -240,7 +284,21 @@ w0s=$(counter out_sent); w0a=$(counter in_accepted); w0d=$(counter in_duplicate)
 phase warm
 sleep 1 # the last ids and prunes of the warm-up
 s0=$(counter out_sent); a0=$(counter in_accepted); d0=$(counter in_duplicate); i0=$(counter ids_out); g0=$(counter grafts_out); q0=$(counter prunes_out)
+DPIDS=()
+for i in $(seq 0 $((N - 1))); do DPIDS+=("$(cat "$T_ROOT/$(peer "$i")/pid")"); done
+sleep 1 # an idle second first: its CPU is the peers' floor, taken off below
+ci0=$(cpu_us "${DPIDS[@]}"); sleep 1; ci1=$(cpu_us "${DPIDS[@]}")
+thread_snap "$T_ROOT/threads0"
+if [ -n "${MESH_BENCH_PERF:-}" ]; then
+	perf record -g -o "$MESH_BENCH_PERF" -p "$(IFS=,; echo "${DPIDS[*]}")" >/dev/null 2>&1 &
+	PERFPID=$!
+	sleep 0.5
+fi
+c0=$(cpu_us "${DPIDS[@]}"); w0=$(cpu_us "${WPIDS[@]}"); children_us k0; ct0=$EPOCHREALTIME
 phase new
+[ -n "${PERFPID:-}" ] && { kill -INT "$PERFPID"; wait "$PERFPID"; }
+thread_snap "$T_ROOT/threads1"
+c1=$(cpu_us "${DPIDS[@]}"); w1=$(cpu_us "${WPIDS[@]}"); children_us k1; ct1=$EPOCHREALTIME
 sleep 1 # the last ids and prunes of the round
 s1=$(counter out_sent); a1=$(counter in_accepted); d1=$(counter in_duplicate); i1=$(counter ids_out); g1=$(counter grafts_out); q1=$(counter prunes_out)
 phase withdrawn
@@ -263,6 +321,20 @@ printf '  from the origin holding it (no CLI): submission held by all %s, withdr
 awk -v s="$((s1 - s0))" -v a="$((a1 - a0))" -v d="$((d1 - d0))" -v i="$((i1 - i0))" -v g="$((g1 - g0))" -v q="$((q1 - q0))" -v r="$ROUNDS" -v n="$N" -v l="$LINKS" 'BEGIN {
 	printf "  per indicator: bodies sent %.1f (flooding predicts 2 x links - (peers - 1) = %d; needed %d), accepted %.1f, duplicates %.1f; ids %.1f, grafts %.1f, prunes %.1f\n",
 		s / r, 2 * l - (n - 1), n - 1, a / r, d / r, i / r, g / r, q / r }'
+# CPU per submission round: the 20 daemons (less their idle rate over the
+# phase), the watchers, the submitting CLI; divided by the cores it is the
+# shortest a wave could be on this machine if all that work had to run in it
+awk -v c="$((c1 - c0))" -v idle="$((ci1 - ci0))" -v el="$(awk -v a="$ct0" -v b="$ct1" 'BEGIN { print b - a }')" \
+	-v w="$((w1 - w0))" -v k="$((k1 - k0))" -v r="$ROUNDS" -v n="$(nproc)" 'BEGIN {
+	d = (c - idle * el) / r / 1000; ww = w / r / 1000; kk = k / r / 1000
+	printf "  CPU per submission: daemons %.1f ms (idle rate taken off: %.1f ms/s), watchers %.1f ms, submit CLI %.1f ms; all / %d cores = %.1f ms\n",
+		d, idle / 1000, ww, kk, n, (d + ww + kk) / n }'
+# the same split by thread name: where the daemons' CPU and context
+# switches go (a thread that exited in between is not counted)
+join <(sort "$T_ROOT/threads0") <(sort "$T_ROOT/threads1") | awk -v r="$ROUNDS" '
+	{ ns[$2] += $6 - $3; sw[$2] += $7 - $4 }
+	END { for (c in ns) if (ns[c] / r >= 50000) printf "%.2f %s %.1f\n", ns[c] / r / 1e6, c, sw[c] / r }' |
+	sort -rn | awk '{ l = l sprintf("%s%s %.1f ms (%d switches)", NR > 1 ? ", " : "", $2, $1, $3) } END { print "  by daemon thread, per submission: " l }'
 awk -v s="$((s2 - s1))" -v a="$((a2 - a1))" -v d="$((d2 - d1))" -v i="$((i2 - i1))" -v g="$((g2 - g1))" -v q="$((q2 - q1))" -v r="$ROUNDS" 'BEGIN {
 	printf "  per withdrawal: bodies sent %.1f, accepted %.1f, duplicates %.1f; ids %.1f, grafts %.1f, prunes %.1f\n", s / r, a / r, d / r, i / r, g / r, q / r }'
 awk -v s="$((s0 - w0s))" -v a="$((a0 - w0a))" -v d="$((d0 - w0d))" -v i="$((i0 - w0i))" -v g="$((g0 - w0g))" -v q="$((q0 - w0q))" -v r="$N" 'BEGIN {
