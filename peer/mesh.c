@@ -176,13 +176,63 @@ void mesh_audit_release(struct mesh *m)
 		log_limited("audit", LOG_ERROR, "audit: cannot record held records: %s", am_strerror(rv));
 }
 
+/* Every waiter, lazy links' too. Caller holds m->lock. */
+static void wake_all_locked(struct mesh *m)
+{
+	m->lazy_gen++;
+	pthread_cond_broadcast(&m->changed);
+	pthread_cond_broadcast(&m->changed_lazy);
+}
+
 void mesh_bump_gen(struct mesh *m)
 {
 	pthread_mutex_lock(&m->lock);
 	m->gen++;
-	pthread_cond_broadcast(&m->changed);
+	wake_all_locked(m);
 	pthread_mutex_unlock(&m->lock);
 	trace_stamp("gen_bump", NULL);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void mesh_bump_change(struct mesh *m)
+{
+	bool kick = false;
+
+	pthread_mutex_lock(&m->lock);
+	m->gen++;
+	pthread_cond_broadcast(&m->changed);
+	/* the tree thread keeps the time: with none (in process, on a test's
+	 * clock) the lazy links wake at once, as every link does */
+	if (!m->tree_lazy_ms || !m->tree_started || m->tree_clock) {
+		m->lazy_gen++;
+		pthread_cond_broadcast(&m->changed_lazy);
+	} else if (!m->lazy_due) {
+		m->lazy_due = mono_ms() + m->tree_lazy_ms;
+		kick = true; /* the tree thread wakes them then */
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (kick)
+		mesh_tree_kick(m);
+	trace_stamp("gen_bump", NULL);
+}
+
+uint64_t mesh_lazy_tick(struct mesh *m, uint64_t now_ms)
+{
+	pthread_mutex_lock(&m->lock);
+	if (m->lazy_due && now_ms >= m->lazy_due) {
+		m->lazy_due = 0;
+		m->lazy_gen++;
+		pthread_cond_broadcast(&m->changed_lazy);
+	}
+	uint64_t due = m->lazy_due;
+	pthread_mutex_unlock(&m->lock);
+	return due;
 }
 
 void mesh_notify(struct mesh *m)
@@ -197,7 +247,7 @@ void mesh_notify(struct mesh *m)
 static void relay_commit(void *arg, const struct apply_commit *c)
 {
 	if (c->changes && (c->cause == APPLY_LOCAL || c->cause == APPLY_MESH))
-		mesh_bump_gen(arg);
+		mesh_bump_change(arg);
 }
 
 /* A record that replaced another in the change log: the broadcast tree
@@ -214,8 +264,54 @@ static struct apply_subscriber relay_subscriber(struct mesh *m)
 	return (struct apply_subscriber){.name = "relay", .change = relay_change, .commit = relay_commit, .arg = m};
 }
 
-/* Waits until the store generation moves past gen or ms elapse. */
+static void wait_on(struct mesh *m, pthread_cond_t *cond, const uint64_t *at, uint64_t gen, unsigned ms);
+
 void mesh_wait_change(struct mesh *m, uint64_t gen, unsigned ms)
+{
+	wait_on(m, &m->changed, &m->gen, gen, ms);
+}
+
+/* nb's export waits for the lazy wake. Caller holds m->lock. */
+static bool lazy_export_locked(const struct mesh *m, const struct nb *nb)
+{
+	/* the whole link lazy: only a shared tree says so (mesh_tree.h) */
+	return m->tree_lazy_ms && m->tree_started && !m->tree_clock && nb->lazy && !m->tree_per_origin &&
+	       !m->tree_off && !m->early_on;
+}
+
+uint64_t mesh_export_gen(struct mesh *m, const struct nb *nb)
+{
+	pthread_mutex_lock(&m->lock);
+	uint64_t g = lazy_export_locked(m, nb) ? m->lazy_gen : m->gen;
+	pthread_mutex_unlock(&m->lock);
+	return g;
+}
+
+void mesh_wait_export(struct mesh *m, const struct nb *nb, uint64_t gen, unsigned ms)
+{
+	pthread_mutex_lock(&m->lock);
+	bool lazy = lazy_export_locked(m, nb);
+	pthread_mutex_unlock(&m->lock);
+	/* a link that turned lazy or eager in between: a graft or a prune,
+	 * which moved both generations, so the wait ends at once */
+	if (lazy)
+		wait_on(m, &m->changed_lazy, &m->lazy_gen, gen, ms);
+	else
+		wait_on(m, &m->changed, &m->gen, gen, ms);
+}
+
+bool mesh_lazy_ids_wait(struct mesh *m, struct nb *nb)
+{
+	pthread_mutex_lock(&m->lock);
+	bool wait = lazy_export_locked(m, nb) && m->lazy_due && nb->lazy_seen == m->lazy_gen;
+	nb->lazy_seen = m->lazy_gen;
+	pthread_mutex_unlock(&m->lock);
+	return wait;
+}
+
+/* Waits on cond until *at (under m->lock) moves past gen, ms elapse or
+ * the mesh stops. */
+static void wait_on(struct mesh *m, pthread_cond_t *cond, const uint64_t *at, uint64_t gen, unsigned ms)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -226,8 +322,8 @@ void mesh_wait_change(struct mesh *m, uint64_t gen, unsigned ms)
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&m->lock);
-	while (m->running && m->gen == gen)
-		if (pthread_cond_timedwait(&m->changed, &m->lock, &ts) == ETIMEDOUT)
+	while (m->running && *at == gen)
+		if (pthread_cond_timedwait(cond, &m->lock, &ts) == ETIMEDOUT)
 			break;
 	pthread_mutex_unlock(&m->lock);
 }
@@ -353,6 +449,7 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 	pthread_rwlockattr_destroy(&rwa);
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->changed, NULL);
+	pthread_cond_init(&m->changed_lazy, NULL);
 	if ((rv = rekey_age_from_env(&m->rekey_age, err, errlen)) != 0)
 		goto fail;
 	if ((rv = store_stats(m->store, &st)) != 0) {
@@ -527,7 +624,7 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 		m->nbs[m->n_nbs++] = nb;
 	}
 	m->gen++; /* a policy may have changed: parked long-polls re-check */
-	pthread_cond_broadcast(&m->changed);
+	wake_all_locked(m);
 	pthread_mutex_unlock(&m->lock);
 	pthread_rwlock_unlock(&m->policy_rw);
 	free(old_nbs);
@@ -689,7 +786,7 @@ void mesh_close(struct mesh *m)
 		return;
 	pthread_mutex_lock(&m->lock);
 	m->running = false;
-	pthread_cond_broadcast(&m->changed);
+	wake_all_locked(m);
 	pthread_cond_broadcast(&m->jobs_cond);
 	pthread_mutex_unlock(&m->lock);
 	if (m->trust_worker_started)
@@ -723,6 +820,7 @@ void mesh_close(struct mesh *m)
 	free(m->jobs);
 	pthread_cond_destroy(&m->jobs_cond);
 	pthread_cond_destroy(&m->changed);
+	pthread_cond_destroy(&m->changed_lazy);
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->reload_lock);
 	pthread_rwlock_destroy(&m->policy_rw);

@@ -31,6 +31,8 @@ struct collect_ctx {
 	uint64_t upto;
 	size_t examined;
 	bool full;
+	bool ids_wait;                  /* ids wait for the next lazy wake (mesh_lazy_ids_wait) */
+	bool waiting;                   /* the scan stopped at the first of them */
 	uint64_t held[POLICY_REASON_COUNT];
 	uint64_t sent, ids;
 };
@@ -79,6 +81,7 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	 * disputes and sighting reports (AM_CAT_NONE) wait for the log */
 	if (c->early && rec->ind.category == AM_CAT_NONE)
 		return 0;
+	uint64_t before = c->upto; /* where a scan that stops at this record ends */
 	c->examined++;
 	c->upto = rec->seq;
 	/* cut-through (mesh_early.h): nb has this body - it went early, or nb
@@ -164,6 +167,13 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	bool as_id = mesh_tree_as_id(c->m, c->nb, c->lazy, rec->ind.origin, rec->received_at, c->now);
 	if (c->early && (as_id || !mesh_early_sent(c->m, (struct nb *)c->nb, rec->id, c->early_sent)))
 		return 0;
+	if (c->tree && as_id && c->ids_wait) {
+		/* the wave's ids wait for it to pass: this record and the ones
+		 * after it go with the next lazy wake (mesh_impl.h) */
+		c->upto = before;
+		c->waiting = true;
+		return 1;
+	}
 	if (c->tree && as_id) {
 		/* the origin only for a tree per origin: a shared tree's ids stay 32 bytes */
 		int arv = c->m->tree_per_origin
@@ -209,7 +219,8 @@ int mesh_export_collect(struct mesh *m, struct nb *nb, const struct policy_expor
                    struct wire_batch *batch, struct wire_tree *tree, uint64_t *upto, bool *more)
 {
 	struct collect_ctx c = {.m = m, .nb = nb, .exp = exp, .batch = batch, .tree = tree, .upto = from,
-	                        .now = timefmt_now(), .lazy = link_lazy(m, nb)};
+	                        .now = timefmt_now(), .lazy = link_lazy(m, nb),
+	                        .ids_wait = tree && mesh_lazy_ids_wait(m, nb)};
 	struct store_stats st;
 	int rv;
 
@@ -220,7 +231,9 @@ int mesh_export_collect(struct mesh *m, struct nb *nb, const struct policy_expor
 	if (store_stats(m->store, &st) == 0)
 		batch->head = st.last_seq;
 	*upto = c.upto;
-	*more = c.full || c.examined == MESH_SCAN_MAX || batch->head > c.upto;
+	/* stopped for the lazy wake: not more now, which would have the
+	 * requester ask again at once, or the pusher scan again at once */
+	*more = c.full || c.examined == MESH_SCAN_MAX || (batch->head > c.upto && !c.waiting);
 	pthread_mutex_lock(&m->lock);
 	for (int i = 0; i < POLICY_REASON_COUNT; i++)
 		nb->held[i] += c.held[i];

@@ -23,7 +23,10 @@
  * *upto to the last seq examined and *more when the scan stopped early;
  * batch->head gets the store's last seq. tree (NULL = bodies only): where
  * the ids go of changes sent lazily to nb (mesh_tree.h), after the same
- * checks as a body. Returns 0 or an am_err. */
+ * checks as a body. A lazy link's ids may have to wait for the next lazy
+ * wake (mesh_lazy_ids_wait, AMESH_TREE_LAZY_MS): the scan then stops
+ * before the first of them, with *upto before it and *more false.
+ * Returns 0 or an am_err. */
 int mesh_export_collect(struct mesh *m, struct nb *nb, const struct policy_export *exp, uint64_t from,
                         struct wire_batch *batch, struct wire_tree *tree, uint64_t *upto, bool *more);
 /* Answers nb's graft (ask->graft ids) in out: with bodies in out->grafted

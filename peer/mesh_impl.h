@@ -118,6 +118,7 @@ struct nb {
 	/* The broadcast tree (mesh_tree.h), guarded by mesh->lock. */
 	bool lazy;              /* we send them ids, not bodies (they pruned us) */
 	bool lazy_in;           /* they send us ids (we pruned them, no graft since) */
+	uint64_t lazy_seen;     /* m->lazy_gen when our export to them last scanned the log (mesh_lazy_ids_wait) */
 	bool prune_out;         /* to tell them: send us ids only */
 	/* a tree per origin (mesh_tree.h): the origins to tell them to send
 	 * us ids only for (WIRE_TREE_PRUNE_ORIGINS_MAX; allocated on first use) */
@@ -220,6 +221,11 @@ struct mesh {
 	pthread_rwlock_t policy_rw;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
+	/* what waits to send a lazy link its ids (mesh_wait_export): woken
+	 * tree_lazy_ms after a new change, not by each one */
+	pthread_cond_t changed_lazy;
+	uint64_t lazy_gen;       /* moves when changed_lazy wakes them */
+	uint64_t lazy_due;       /* ms (monotonic) the next wake of changed_lazy is due; 0 = none */
 	uint64_t gen;
 	volatile bool running;
 
@@ -260,6 +266,7 @@ struct mesh {
 	uint64_t tree_live_s;      /* changes stored longer ago always go as bodies */
 	bool tree_off;             /* flooding: every link eager (AMESH_TREE=off) */
 	bool early_on;             /* cut-through relay (mesh_early.h; AMESH_CUT_THROUGH=on) */
+	unsigned tree_lazy_ms;     /* a lazy link's ids wait this long after a change (AMESH_TREE_LAZY_MS); 0 = at once */
 	unsigned tree_shorter;     /* hops an announced path must save to move the tree onto it; 0 = never */
 	unsigned tree_streak;      /* ... for this many changes in a row from one neighbour */
 	bool tree_pull_only;       /* in process: control rides on pulls only (mesh_inproc.h) */
@@ -297,6 +304,29 @@ void mesh_bump_gen(struct mesh *m);
 uint64_t mesh_current_gen(struct mesh *m);
 /* Waits until the generation moves past gen, ms elapse or the mesh stops. */
 void mesh_wait_change(struct mesh *m, uint64_t gen, unsigned ms);
+/* A new change entered the log (the relay's commit): wakes what sends
+ * bodies at once, and what sends a lazy link only ids tree_lazy_ms later
+ * (mesh_tree.h, "lazy push"), so the ids of a wave do not compete with its
+ * bodies for the cores. Anything else (a graft, a prune, a reload) is
+ * mesh_bump_gen: both at once. */
+void mesh_bump_change(struct mesh *m);
+/* For the thread that exports to nb: a link that carries nb only ids
+ * (nb->lazy, a shared tree, AMESH_TREE_LAZY_MS set) waits for the lazy
+ * wake instead of each change. mesh_export_gen is the generation to pass
+ * to mesh_wait_export: taken before scanning the log, like
+ * mesh_current_gen. */
+uint64_t mesh_export_gen(struct mesh *m, const struct nb *nb);
+void mesh_wait_export(struct mesh *m, const struct nb *nb, uint64_t gen, unsigned ms);
+/* Called once before each scan of the log for nb. True when that scan's
+ * ids, if ids are all it finds (no body, no control), must wait for the
+ * next lazy wake: one is due (a change came since the last) and nb's
+ * export has scanned since that last wake. So a pull that happens to
+ * arrive mid-wave does not send the wave's ids at once, and a steady
+ * stream of changes still sends nb its ids at every wake (no starvation). */
+bool mesh_lazy_ids_wait(struct mesh *m, struct nb *nb);
+/* The tree thread's part: wakes the lazy links when their time is due.
+ * Returns the ms (monotonic) of the next due wake, or 0. */
+uint64_t mesh_lazy_tick(struct mesh *m, uint64_t now_ms);
 
 /* Counts link bytes for nb (either may be 0). Takes m->lock. */
 void mesh_count_bytes(struct mesh *m, struct nb *nb, size_t in, size_t out);

@@ -500,7 +500,7 @@ static void *pusher_main(void *arg)
 	bool scan_ok = false;
 
 	while (!stopping(l)) {
-		uint64_t gen, store_gen = mesh_current_gen(m);
+		uint64_t gen, store_gen = mesh_export_gen(m, l->nb);
 		struct wire_sync_request req;
 		struct wire_sync_response resp;
 		struct policy_export exp;
@@ -577,7 +577,7 @@ static void *pusher_main(void *arg)
 				 * says the log's head is past its last entry (a swept
 				 * record), which no scan can reach */
 				if (!more || upto == start) {
-					mesh_wait_change(m, store_gen, MESH_LONGPOLL_MS);
+					mesh_wait_export(m, l->nb, store_gen, MESH_LONGPOLL_MS);
 					trace_stamp("push_wake", l->nb->name);
 				}
 				continue;

@@ -169,7 +169,7 @@ static void serve_pull(struct mesh *m, struct nb *nb, const struct wire_sync_req
 				mesh_early_acked(m, nb, from); /* their cursor is there (mesh_early.h) */
 			first = false;
 		}
-		uint64_t gen = mesh_current_gen(m);
+		uint64_t gen = mesh_export_gen(m, nb);
 		/* cut-through first (mesh_early.h): bodies still being committed
 		 * here; the log export below sends nothing for them */
 		(void)mesh_export_early(m, nb, &exp, &tree->early, early);
@@ -187,7 +187,7 @@ static void serve_pull(struct mesh *m, struct nb *nb, const struct wire_sync_req
 		if (now_ms >= deadline_ms)
 			break;
 		pthread_rwlock_unlock(&m->policy_rw); /* never held while parked */
-		mesh_wait_change(m, gen, (unsigned)(deadline_ms - now_ms));
+		mesh_wait_export(m, nb, gen, (unsigned)(deadline_ms - now_ms));
 		trace_stamp("poll_wake", nb->name);
 	}
 	*policy_held = true;

@@ -216,7 +216,10 @@ static void *tree_main(void *arg)
 	while (!m->tree_stop) {
 		pthread_mutex_unlock(&m->tree_lock);
 		mesh_tree_tick(m);
-		uint64_t next = plumtree_next_deadline(m->tree), now = mono_ms();
+		uint64_t now = mono_ms(), next = plumtree_next_deadline(m->tree);
+		uint64_t lazy = mesh_lazy_tick(m, now); /* the lazy links' ids (mesh_bump_change) */
+		if (lazy && (next == 0 || lazy < next))
+			next = lazy;
 		unsigned wait = next == 0 ? 1000 : next > now ? (unsigned)(next - now) : 0;
 		pthread_mutex_lock(&m->tree_lock);
 		if (wait && !m->tree_stop) {
@@ -261,6 +264,7 @@ int mesh_tree_open(struct mesh *m)
 	m->tree_graft_ms = env_num("AMESH_TREE_GRAFT_MS", 1, 10000, "ms", MESH_TREE_GRAFT_MS);
 	m->tree_shorter = env_num("AMESH_TREE_SHORTER", 0, 32, "hops", MESH_TREE_SHORTER);
 	m->tree_streak = env_num("AMESH_TREE_STREAK", 1, 1000, "changes", MESH_TREE_STREAK);
+	m->tree_lazy_ms = env_num("AMESH_TREE_LAZY_MS", 0, 10000, "ms", MESH_TREE_LAZY_MS);
 	m->tree_retry_ms = MESH_TREE_RETRY_MS;
 	m->tree_live_s = MESH_TREE_LIVE_S;
 	m->tree_off = off && strcmp(off, "off") == 0;
@@ -295,6 +299,13 @@ int mesh_tree_open(struct mesh *m)
 		return AM_ENOMEM;
 	m->tree_started = true;
 	return 0;
+}
+
+void mesh_tree_kick(struct mesh *m)
+{
+	pthread_mutex_lock(&m->tree_lock);
+	pthread_cond_broadcast(&m->tree_cond);
+	pthread_mutex_unlock(&m->tree_lock);
 }
 
 static void tree_thread_stop(struct mesh *m)

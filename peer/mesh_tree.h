@@ -117,7 +117,19 @@
  *     Likewise a body the grafter refuses (its import policy, an
  *     untrusted origin, expired: mesh_tree_refused) is an answer: the id
  *     is no longer missing;
- *   - key statements, disputes and sighting reports always go as bodies.
+ *   - key statements, disputes and sighting reports always go as bodies;
+ *   - lazy push waits for the wave (AMESH_TREE_LAZY_MS, shared tree only):
+ *     the paper lets IHAVEs be scheduled and batched rather than sent at
+ *     once. A new change wakes the threads that send bodies at once, and
+ *     those of links that carry only ids that many ms later, from the tree
+ *     thread (mesh_bump_change, mesh_lazy_tick); a scan that finds ids for
+ *     such a link before that wake stops at the first (mesh_lazy_ids_wait,
+ *     mesh_export_collect), so neither a long-poll that happens to end
+ *     mid-wave nor a pusher's next loop sends them early. On a machine
+ *     where every peer shares the cores, the wave's ids then stop
+ *     competing with its bodies; every id still goes within that many ms
+ *     of its change, and the ids of a burst share messages. A graft
+ *     timer starts when its id arrives, so repairs start that much later.
  *
  * Who carries the control: on a link we dial, our requests (the pusher
  * wakes for it; the puller carries it too); on a link they dial, our
@@ -130,13 +142,15 @@
  * shared by every origin (MESH_TREE_PER_ORIGIN is the default). AMESH_TREE_GRAFT_MS (1..10000) sets the graft timer;
  * AMESH_TREE_SHORTER (0..32) the hops a path must save to move the tree
  * (0: never; for comparisons), AMESH_TREE_STREAK (1..1000) for how many
- * changes in a row.
+ * changes in a row, AMESH_TREE_LAZY_MS (0..10000) how long a lazy link's
+ * ids wait (0: at once).
  */
 #ifndef AMESH_MESH_TREE_H
 #define AMESH_MESH_TREE_H
 
 #include "mesh_impl.h"
 
+#define MESH_TREE_LAZY_MS 0      /* a lazy link's ids wait this long after a change (AMESH_TREE_LAZY_MS) */
 #define MESH_TREE_GRAFT_MS 250   /* an announced id waits this long for its body */
 #define MESH_TREE_RETRY_MS 500   /* a graft not answered: the next announcer */
 #define MESH_TREE_LIVE_S 60      /* older changes go as bodies on every link */
@@ -159,6 +173,8 @@ void mesh_tree_manual(struct mesh *m, uint64_t (*clock)(void *arg), void *arg, u
 /* Fires due grafts (the timer thread, or the in-process driver). Returns
  * how many. */
 size_t mesh_tree_tick(struct mesh *m);
+/* Wakes the tree thread to look at its deadlines again (mesh_lazy_tick). */
+void mesh_tree_kick(struct mesh *m);
 uint64_t mesh_tree_now(struct mesh *m);
 
 /* A new session with nb: eager, nothing pending. Takes m->lock. */
