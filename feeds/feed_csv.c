@@ -39,7 +39,8 @@ struct record {
 
 /* Parses one record at *pos (may span lines inside quotes). Returns 0, or
  * -1 with *why set; *pos and *line move past the record either way. */
-static int parse_record(const char *s, size_t len, size_t *pos, size_t *line, struct record *r, const char **why)
+static int parse_record(const char *s, size_t len, size_t *pos, size_t *line, struct record *r, const char **why,
+                        char sep)
 {
 	size_t i = *pos, line0 = *line;
 	int rv = 0;
@@ -53,7 +54,7 @@ static int parse_record(const char *s, size_t len, size_t *pos, size_t *line, st
 			r->first_line_len--;
 	}
 	for (;;) {
-		while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		while (i < len && (s[i] == ' ' || (s[i] == '\t' && sep != '\t')))
 			i++;
 		if (r->n == FEED_CSV_FIELDS_MAX) {
 			*why = "more fields than this reader takes";
@@ -93,15 +94,15 @@ static int parse_record(const char *s, size_t len, size_t *pos, size_t *line, st
 				}
 				r->buf[r->used++] = s[i++];
 			}
-			while (i < len && (s[i] == ' ' || s[i] == '\t'))
+			while (i < len && (s[i] == ' ' || (s[i] == '\t' && sep != '\t')))
 				i++;
-			if (i < len && s[i] != ',' && s[i] != '\r' && s[i] != '\n') {
+			if (i < len && s[i] != sep && s[i] != '\r' && s[i] != '\n') {
 				*why = "text after a closing quote";
 				rv = -1;
 				goto resync;
 			}
 		} else {
-			while (i < len && s[i] != ',' && s[i] != '\r' && s[i] != '\n') {
+			while (i < len && s[i] != sep && s[i] != '\r' && s[i] != '\n') {
 				if (r->used + 2 >= RECORD_MAX) {
 					*why = "a record longer than this reader takes";
 					rv = -1;
@@ -111,7 +112,7 @@ static int parse_record(const char *s, size_t len, size_t *pos, size_t *line, st
 			}
 		}
 		r->buf[r->used++] = '\0';
-		if (i < len && s[i] == ',') {
+		if (i < len && s[i] == sep) {
 			i++;
 			continue;
 		}
@@ -285,12 +286,49 @@ struct csv_state {
 	int cols[COL_COUNT];
 	size_t header_n;
 	bool have_header;
+	char sep; /* `,', or the `;' of a European spreadsheet or a TSV's tab (see try_header) */
 };
+
+/* Reads the record at *pos (len: where it must end) as a header: split at
+ * `,'; or, in a line with no comma, at `;' or tabs - at least two fields,
+ * the first neither empty (`; domain' is a zone file's comment) nor an
+ * address (a hosts line `0.0.0.0<TAB>host' is no header).
+ * On success the state takes its columns and separator and *pos, *line
+ * move past it; otherwise they move past the comma reading, whose *bad
+ * and *why the caller reports. */
+static bool try_header(const char *s, size_t len, size_t *pos, size_t *line, struct csv_state *st, int *bad,
+                       const char **why)
+{
+	static const char seps[] = {';', '\t', ','};
+	const char *nl = memchr(s + *pos, '\n', len - *pos);
+	size_t p0 = *pos, l0 = *line, ll = (nl ? (size_t)(nl - s) : len) - p0;
+	int cols[COL_COUNT];
+
+	for (size_t k = 0; k < sizeof seps; k++) {
+		char sep = seps[k];
+		if (sep != ',' && (memchr(s + p0, ',', ll) || !memchr(s + p0, sep, ll)))
+			continue;
+		*pos = p0;
+		*line = l0;
+		*bad = parse_record(s, len, pos, line, &st->rec, why, sep);
+		if (*bad || !map_header(&st->rec, cols))
+			continue;
+		if (sep != ',' && (st->rec.n < 2 || !*field(&st->rec, 0) ||
+		                   feed_is_ip(field(&st->rec, 0), strlen(field(&st->rec, 0)))))
+			continue;
+		memcpy(st->cols, cols, sizeof cols);
+		st->header_n = st->rec.n;
+		st->have_header = true;
+		st->sep = sep;
+		return true;
+	}
+	return false; /* the comma reading, last, is what *pos, *bad and *why say */
+}
 
 /* Reads the buffer; with sink NULL only looks for a header (sniffing). */
 static int run(const char *s, size_t len, const struct feed_sink *sink, bool *found)
 {
-	struct csv_state st = {.have_header = false};
+	struct csv_state st = {.have_header = false, .sep = ','};
 	size_t pos = 0, line = 1, data_rows = 0;
 	bool sniff_match = false;
 	int rv = 0;
@@ -313,15 +351,11 @@ static int run(const char *s, size_t len, const struct feed_sink *sink, bool *fo
 			if (comment && data_rows == 0 && ll <= FEED_LINE_MAX) {
 				/* a header in a comment: parse what follows the `#' */
 				size_t p2 = k + 1, l2 = 0;
-				struct record save = st.rec;
-				int cols[COL_COUNT];
-				if (parse_record(s, (size_t)(nl ? (size_t)(nl - s) : len), &p2, &l2, &st.rec, &why) == 0 &&
-				    st.rec.n >= 2 && map_header(&st.rec, cols)) {
-					memcpy(st.cols, cols, sizeof cols);
-					st.header_n = st.rec.n;
-					st.have_header = true;
-				}
-				(void)save;
+				int cbad;
+				struct csv_state try = st;
+				if (try_header(s, (size_t)(nl ? (size_t)(nl - s) : len), &p2, &l2, &try, &cbad, &why) &&
+				    try.rec.n >= 2)
+					st = try;
 			}
 			continue;
 		}
@@ -333,15 +367,10 @@ static int run(const char *s, size_t len, const struct feed_sink *sink, bool *fo
 			line++;
 			continue;
 		}
-		int bad = parse_record(s, len, &pos, &line, &st.rec, &why);
+		int bad;
 		if (!st.have_header) {
-			int cols[COL_COUNT];
-			if (!bad && map_header(&st.rec, cols)) {
-				memcpy(st.cols, cols, sizeof cols);
-				st.header_n = st.rec.n;
-				st.have_header = true;
+			if (try_header(s, len, &pos, &line, &st, &bad, &why))
 				continue;
-			}
 			if (!sink)
 				break;
 			/* a European spreadsheet's `;' or a TSV's tab: say so, or the
@@ -351,11 +380,14 @@ static int run(const char *s, size_t len, const struct feed_sink *sink, bool *fo
 			bool semi = memchr(fl, ';', fn) != NULL, tab = memchr(fl, '\t', fn) != NULL;
 			sink->skip(sink->arg, start_line, FEED_SKIP_BAD_CSV_ROW, fl, fn,
 			           !memchr(fl, ',', fn) && (semi || tab)
-			               ? (semi ? "no header row before it: fields are separated by `;' here, only `,' is read"
-			                       : "no header row before it: fields are separated by tabs here, only `,' is read")
+			               ? (semi ? "no header row before it (split at `;' here) names a domain, hostname, url or "
+			                         "ioc_value column"
+			                       : "no header row before it (split at tabs here) names a domain, hostname, url or "
+			                         "ioc_value column")
 			               : "no header row before it names a domain, hostname, url or ioc_value column");
 			continue;
 		}
+		bad = parse_record(s, len, &pos, &line, &st.rec, &why, st.sep);
 		if (!sink) {
 			/* a header none of the first rows match (`# domain,added'
 			 * above a list of bare names) is a comment, not a CSV header:
@@ -391,8 +423,7 @@ bool feed_csv_sniff(const char *buf, size_t len)
 	bool found = false;
 	/* the header is near the top: look at the first 64 KiB only */
 	size_t n = len < 65536 ? len : 65536;
-	const char *comma = memchr(buf, ',', n);
-	if (!comma)
+	if (!memchr(buf, ',', n) && !memchr(buf, ';', n) && !memchr(buf, '\t', n))
 		return false;
 	if (run(buf, n, NULL, &found) != 0)
 		return false;

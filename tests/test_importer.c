@@ -674,7 +674,7 @@ static void test_adblock_options_that_do_not_block(void **state)
 }
 
 /* A stray quote costs its own row, not every row after it; a `;'
- * separated file is told so. */
+ * separated file is read (a European spreadsheet's CSV). */
 static void test_csv_stray_quote_and_separator(void **state)
 {
 	struct out o;
@@ -691,12 +691,49 @@ static void test_csv_stray_quote_and_separator(void **state)
 	};
 	expect(got, want);
 	got = run("csv-semicolon.csv", FEED_CSV, &opt, &o);
-	static const char *const want2[] = {
-		"1 skip bad_csv_row `domain;category'\n",
-		"  -- no header row before it: fields are separated by `;' here, only `,' is read\n",
+	static const char *const want2[] = {"2 ok semicolon.example phishing 80\n", NULL};
+	expect(got, want2);
+}
+
+static int import_bytes(const char *bytes, size_t n, enum feed_format fmt, struct out *o, char *err, size_t errlen);
+
+/* A spreadsheet saved as CSV where `,' is the decimal mark separates by
+ * `;'; a TSV by tabs: the header line (no comma in it) says which, and
+ * the rows are read so - found by --format auto too, where they were
+ * read as a plain list, every line a bad name. Quotes still protect a
+ * separator; a short row is still a bad row; a hosts file with tabs is
+ * still a hosts file, a `;' line with no known column is told so. */
+static void test_csv_semicolon_and_tab_separated(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	char err[AM_ERRLEN];
+	(void)state;
+	const char *got = run("csv-semicolon-excel.csv", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"2 ok evil-semi.example phishing 80\n",
+		"3 ok xn--bcher-semi-",
+		" malware 70\n",
+		"4 skip bad_name `\"quoted;inside.example\";spam;10'\n",
+		"5 skip bad_csv_row `short-row.example;spam'\n  -- 2 fields where the header has 3\n",
 		NULL,
 	};
-	expect(got, want2);
+	expect(got, want);
+	static const char tsv[] = "# exported\ndomain\tthreat\tnote\nevil-tab.example\tbotnet_cc\t\nnext-tab.example\t\tx y\n";
+	assert_int_equal(import_bytes(tsv, sizeof tsv - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "3 ok evil-tab.example botnet 80\n"));
+	assert_non_null(strstr(o.text, "4 ok next-tab.example phishing 80\n"));
+	static const char hosts[] = "0.0.0.0\tdomain\n0.0.0.0\tads-tab.example\n127.0.0.1\tname\n";
+	assert_int_equal(import_bytes(hosts, sizeof hosts - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "2 ok ads-tab.example phishing 80\n"));
+	assert_null(strstr(o.text, "bad_csv_row"));
+	static const char zone[] = "; domain\n; domain\n$ORIGIN rpz.example.\nzone-semi.example CNAME . ; domain\n";
+	assert_int_equal(import_bytes(zone, sizeof zone - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "4 ok zone-semi.example phishing 80\n"));
+	static const char nohdr[] = "first;second\na.example;b\n";
+	assert_int_equal(import_bytes(nohdr, sizeof nohdr - 1, FEED_CSV, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "1 skip bad_csv_row `first;second'\n  -- no header row before it (split at `;' "
+	                               "here) names a domain"));
 }
 
 /* A comment that reads like a CSV header above rows that do not match
@@ -1143,6 +1180,7 @@ int main(void)
 		cmocka_unit_test(test_skip_detail_names_the_name),
 		cmocka_unit_test(test_stix_tlp_markings_defined_in_the_bundle),
 		cmocka_unit_test(test_stix_benign_indicators_are_not_flags),
+		cmocka_unit_test(test_csv_semicolon_and_tab_separated),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

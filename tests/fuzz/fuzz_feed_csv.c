@@ -2,6 +2,8 @@
 #include "feed.h"
 #define FEED_FORMAT FEED_CSV
 static const char *const seeds[] = {
+	"\xef\xbb\xbf# note;x\r\nDomain;Category;Confidence\r\n\"a;b.example\";phishing;80\r\nc.example;;\r\nd\r\n",
+	"domain\tthreat\n\te.example\tbotnet_cc\n0.0.0.0\tdomain\n\"f\t.example\"\t\"x\"\"y\"\n",
 	"# \"first_seen_utc\",\"ioc_id\",\"ioc_value\",\"ioc_type\",\"threat_type\",\"confidence_level\"\r\n"
 	"\"2026-11-29 10:00:00\", \"1\", \"c2.example\", \"domain\", \"botnet_cc\", \"75\"\r\n"
 	"\"2026-11-29 10:00:00\", \"2\", \"1.2.3.4:80\", \"ip:port\", \"botnet_cc\", \"None\"\r\n"
