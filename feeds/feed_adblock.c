@@ -1,5 +1,6 @@
 /* feed_adblock.c - `||host^' rules of adblock and uBlock lists. */
 #include "feed_adblock.h"
+#include "feed_hosts.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +52,16 @@ static int adblock_line(void *arg, size_t line, const char *s, size_t n)
 	feed_trim(&s, &n);
 	if (n == 0 || s[0] == '!' || (s[0] == '[' && n >= 8 && strncasecmp(s, "[adblock", 8) == 0))
 		return 0;
+	/* AdGuard's DNS filter syntax admits hosts lines (`0.0.0.0 host',
+	 * pins skipped as in a hosts file) and their `#' comments - a `#' not
+	 * opening a cosmetic rule (`##', `#@#', `#?#', `#$#', `#%#') */
+	if (s[0] == '#' && (n == 1 || !strchr("#@?$%", s[1])))
+		return 0;
+	size_t w = 0;
+	while (w < n && s[w] != ' ' && s[w] != '\t')
+		w++;
+	if (w < n && feed_is_ip(s, w))
+		return feed_hosts_line(arg, line, s, n);
 	e.input = s;
 	e.input_len = n;
 	if (n >= 2 && memcmp(s, "@@", 2) == 0)

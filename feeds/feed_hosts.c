@@ -59,7 +59,7 @@ static bool block_address(const char *w, size_t wn)
 	return false;
 }
 
-static int hosts_line(void *arg, size_t line, const char *s, size_t n)
+int feed_hosts_line(void *arg, size_t line, const char *s, size_t n)
 {
 	const struct feed_sink *sink = arg;
 	struct feed_entry e = {.line = line, .confidence = -1};
@@ -117,7 +117,7 @@ static int hosts_line(void *arg, size_t line, const char *s, size_t n)
 
 int feed_hosts_parse(const char *buf, size_t len, const struct feed_sink *sink)
 {
-	return feed_lines(buf, len, sink, hosts_line, (void *)sink);
+	return feed_lines(buf, len, sink, feed_hosts_line, (void *)sink);
 }
 
 int feed_hosts_write(FILE *out, const struct feed_export *x)

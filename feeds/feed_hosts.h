@@ -23,6 +23,11 @@
 
 int feed_hosts_parse(const char *buf, size_t len, const struct feed_sink *sink);
 
+/* One line of a hosts file (arg: the const struct feed_sink *), as
+ * feed_hosts_parse reads each: for the adblock reader, since AdGuard's DNS
+ * filter lists mix /etc/hosts lines with `||host^' rules. A feed_line_fn. */
+int feed_hosts_line(void *arg, size_t line, const char *s, size_t n);
+
 /* Writes the live (not withdrawn) signals of x, each name once. Returns 0
  * or AM_EIO. */
 int feed_hosts_write(FILE *out, const struct feed_export *x);

@@ -1080,6 +1080,35 @@ static void test_stix_benign_indicators_are_not_flags(void **state)
 	assert_int_equal(count(o.text, " ok "), 1);
 }
 
+/* AdGuard's DNS filter lists mix /etc/hosts lines (and their `#'
+ * comments) with `||host^' rules: a blocking hosts line flags its names,
+ * a pin is skipped as in a hosts file, a `#' comment is no rule - and a
+ * cosmetic `##' rule is still told apart. */
+static void test_adblock_list_with_hosts_lines(void **state)
+{
+	static const char list[] = "! Title: AdGuard DNS filter\n"
+	                           "||rule.example^\n"
+	                           "# a hosts-style comment\n"
+	                           "0.0.0.0 hosts-in-adblock.example\n"
+	                           "93.184.216.34 pinned-in-adblock.example\n"
+	                           "##.banner\n"
+	                           "#\n";
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	assert_int_equal(import_bytes(list, sizeof list - 1, FEED_ADBLOCK, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"2 ok rule.example phishing 80\n",
+		"4 ok hosts-in-adblock.example phishing 80\n",
+		"5 skip unsupported_pattern `pinned-in-adblock.example'\n  -- mapped to 93.184.216.34,",
+		"6 skip unsupported_pattern `##.banner'\n  -- a cosmetic rule hides page elements\n",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_null(strstr(o.text, "3 skip"));
+	assert_null(strstr(o.text, "7 skip"));
+}
+
 /* A UTF-16 file (Windows "Unicode") is refused whole, saying so and how
  * to convert it; a line over the limit says what the limit is. */
 static void test_utf16_and_long_lines(void **state)
@@ -1181,6 +1210,7 @@ int main(void)
 		cmocka_unit_test(test_stix_tlp_markings_defined_in_the_bundle),
 		cmocka_unit_test(test_stix_benign_indicators_are_not_flags),
 		cmocka_unit_test(test_csv_semicolon_and_tab_separated),
+		cmocka_unit_test(test_adblock_list_with_hosts_lines),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
