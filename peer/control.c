@@ -1,5 +1,6 @@
 /* control.c - request handlers and the ipc server for the operator socket. */
 #include "control.h"
+#include "monoclock.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -1492,13 +1493,6 @@ static uint64_t client_of(nng_pipe p)
 	return (uint64_t)(uint32_t)nng_pipe_id(p);
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Under c->lock: is client marked as not reading its answers? */
 static bool is_stalled(struct control *c, uint64_t client, uint64_t now)
 {
@@ -1510,7 +1504,7 @@ static bool is_stalled(struct control *c, uint64_t client, uint64_t now)
 
 static void mark_stalled(struct control *c, uint64_t client)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = monoclock_ms();
 	int slot = 0;
 	pthread_mutex_lock(&c->lock);
 	for (int i = 0; i < CONTROL_STALLED_MAX; i++) {
@@ -1534,7 +1528,7 @@ static bool claim(struct control *c, int w, uint64_t client)
 	pthread_mutex_lock(&c->lock);
 	for (int i = 0; i < CONTROL_WORKERS; i++)
 		n += c->client[i] == client;
-	bool stalled = is_stalled(c, client, mono_ms());
+	bool stalled = is_stalled(c, client, monoclock_ms());
 	/* A client that keeps exactly its share in flight sends its next
 	 * request the moment an answer reaches it, which can be before that
 	 * answer's worker has woken from the send and released its slot: give
@@ -1746,7 +1740,7 @@ uint64_t control_listener_restarts(const struct control *c)
 int control_stalled_clients(struct control *c)
 {
 	int n = 0;
-	uint64_t now = mono_ms();
+	uint64_t now = monoclock_ms();
 	pthread_mutex_lock(&c->lock);
 	for (int i = 0; i < CONTROL_STALLED_MAX; i++)
 		n += c->stalled[i].until_ms > now;

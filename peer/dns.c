@@ -1,5 +1,6 @@
 /* dns.c - the RPZ primary's sockets: SOA, AXFR and IXFR answers, NOTIFY with retries. */
 #include "dns.h"
+#include "monoclock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -56,13 +57,6 @@ struct dns {
 	int conn_fd[DNS_TCP_MAX + DNS_TCP_OUTSIDERS]; /* outsiders after DNS_TCP_MAX */
 	uint64_t last_accept_log;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void addr_text(const struct sockaddr *sa, char out[64])
 {
@@ -473,7 +467,7 @@ static void accept_one(struct dns *d, int lfd)
 
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-			uint64_t t = now_ms();
+			uint64_t t = monoclock_ms();
 			if (t - d->last_accept_log > 1000) {
 				d->last_accept_log = t;
 				log_warn("dns: accept: %s; pausing %d ms", strerror(errno), DNS_ACCEPT_PAUSE_MS);
@@ -577,7 +571,7 @@ static void notify_send(struct dns *d, int fd4, int fd6, struct target *t, uint6
 	int len = dnsmsg_notify(buf, sizeof buf, t->id, t->zone, t->serial);
 	if (len > 0 && fd >= 0)
 		sendto(fd, buf, (size_t)len, 0, (struct sockaddr *)&t->addr.sa, t->addr.len);
-	t->sent_ms = now_ms();
+	t->sent_ms = monoclock_ms();
 	t->due_ms = t->sent_ms + t->backoff_ms;
 	t->backoff_ms = t->backoff_ms * 2 > NOTIFY_MAX_RETRY_MS ? NOTIFY_MAX_RETRY_MS : t->backoff_ms * 2;
 	/* notify rows are per target, address and port: two resolvers on one
@@ -635,7 +629,7 @@ static void *notify_main(void *arg)
 
 	pthread_mutex_lock(&d->lock);
 	while (!d->stopping) {
-		uint64_t t = now_ms(), next = t + 1000;
+		uint64_t t = monoclock_ms(), next = t + 1000;
 		for (size_t i = 0; i < d->n_targets; i++) {
 			struct target *tg = &d->targets[i];
 			if (!tg->pending)

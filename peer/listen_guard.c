@@ -1,5 +1,6 @@
 /* listen_guard.c - probes every listener and re-creates the deaf ones. */
 #include "listen_guard.h"
+#include "monoclock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -36,13 +37,6 @@ struct listen_guard {
 	struct listen_guard_entry *entries;
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static bool stopping(struct listen_guard *g)
 {
 	return __atomic_load_n(&g->stopping, __ATOMIC_ACQUIRE);
@@ -53,7 +47,7 @@ static bool stopping(struct listen_guard *g)
 static int wait_fd(struct listen_guard *g, int fd, short events, uint64_t deadline)
 {
 	for (;;) {
-		uint64_t now = now_ms();
+		uint64_t now = monoclock_ms();
 		if (stopping(g) || now >= deadline)
 			return -1;
 		struct pollfd pfd = {.fd = fd, .events = events};
@@ -71,7 +65,7 @@ static int wait_fd(struct listen_guard *g, int fd, short events, uint64_t deadli
 static bool probe(struct listen_guard *g, struct listen_guard_entry *e, const struct sockaddr_storage *addr,
                   socklen_t addrlen, char *why, size_t whylen)
 {
-	uint64_t deadline = now_ms() + LISTEN_GUARD_PROBE_MS;
+	uint64_t deadline = monoclock_ms() + LISTEN_GUARD_PROBE_MS;
 	uint64_t before = __atomic_load_n(&e->accepted, __ATOMIC_ACQUIRE);
 	uint8_t answer[LISTEN_GUARD_OPENING_MAX];
 	size_t done;
@@ -125,7 +119,7 @@ static bool probe(struct listen_guard *g, struct listen_guard_entry *e, const st
 		goto out;
 	}
 	/* the connection is open and greeted: now the owner must see it */
-	while (!stopping(g) && now_ms() < deadline) {
+	while (!stopping(g) && monoclock_ms() < deadline) {
 		if (__atomic_load_n(&e->accepted, __ATOMIC_ACQUIRE) != before) {
 			ok = true;
 			goto out;

@@ -1,5 +1,6 @@
 /* mesh.c - the mesh's core: lifecycle, neighbour table, reload and trust, change generation. */
 #include "mesh.h"
+#include "monoclock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -193,13 +194,6 @@ void mesh_bump_gen(struct mesh *m)
 	trace_stamp("gen_bump", NULL);
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void mesh_bump_change(struct mesh *m)
 {
 	bool kick = false;
@@ -213,7 +207,7 @@ void mesh_bump_change(struct mesh *m)
 		m->lazy_gen++;
 		pthread_cond_broadcast(&m->changed_lazy);
 	} else if (!m->lazy_due) {
-		m->lazy_due = mono_ms() + m->tree_lazy_ms;
+		m->lazy_due = monoclock_ms() + m->tree_lazy_ms;
 		kick = true; /* the tree thread wakes them then */
 	}
 	pthread_mutex_unlock(&m->lock);

@@ -1,5 +1,6 @@
 /* mesh_ingest.c - what this peer accepts from a neighbour: batches and key statements. */
 #include "mesh_ingest.h"
+#include "monoclock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -349,13 +350,6 @@ static void enqueue_statement(struct mesh *m, const struct statement *st, const 
 
 /* Applies a batch from nb if it continues nb's cursor; updates the cursor.
  * Caller holds nothing. */
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* The store refused what nb sent (full map, full disk, a fault): start or
  * continue an episode - one log line per episode, saying which resource
  * and where - and set when to try again. Caller holds nb->ingest_lock and
@@ -363,7 +357,7 @@ static uint64_t mono_ms(void)
 static void store_trouble(struct mesh *m, struct nb *nb, int rv, size_t n)
 {
 	char why[AM_ERRLEN];
-	uint64_t now = mono_ms();
+	uint64_t now = monoclock_ms();
 
 	if (!nb->store_fail_since) {
 		store_describe_error(m->store, rv, why, sizeof why);
@@ -585,7 +579,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 	if (nb->store_fail_since && b->n) {
 		/* in a storage episode: do not pay for verifying a batch the store
 		 * will refuse; the sender waits (issue 8, item 6) */
-		uint64_t t_ms = mono_ms();
+		uint64_t t_ms = monoclock_ms();
 		if (t_ms < nb->store_retry_at) {
 			ret = nb->store_fail_rv;
 			if (retry_ms)

@@ -1,5 +1,6 @@
 /* mesh_tree.c - the epidemic broadcast tree over the cursor sync: link modes, prunes, grafts, the graft timer (mesh_tree.h). */
 #include "mesh_tree.h"
+#include "monoclock.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -10,16 +11,9 @@
 #include "mesh_server.h"
 #include "mesh_early.h"
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 uint64_t mesh_tree_now(struct mesh *m)
 {
-	return m->tree_clock ? m->tree_clock(m->tree_clock_arg) : mono_ms();
+	return m->tree_clock ? m->tree_clock(m->tree_clock_arg) : monoclock_ms();
 }
 
 /* Appends id to *arr (SYNC_BATCH_MAX ids at most; allocated on first use).
@@ -216,7 +210,7 @@ static void *tree_main(void *arg)
 	while (!m->tree_stop) {
 		pthread_mutex_unlock(&m->tree_lock);
 		mesh_tree_tick(m);
-		uint64_t now = mono_ms(), next = plumtree_next_deadline(m->tree);
+		uint64_t now = monoclock_ms(), next = plumtree_next_deadline(m->tree);
 		uint64_t lazy = mesh_lazy_tick(m, now); /* the lazy links' ids (mesh_bump_change) */
 		if (lazy && (next == 0 || lazy < next))
 			next = lazy;

@@ -1,5 +1,6 @@
 /* metrics_http.c - one poll() loop serving GET /metrics over plain TCP. */
 #include "metrics_http.h"
+#include "monoclock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,13 +50,6 @@ struct metrics_http {
 	struct metrics_http_stats stats;
 	struct conn conns[METRICS_HTTP_CONNS];
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int metrics_http_addr_parse(const char *spec, struct sockaddr_storage *ss, socklen_t *sslen,
                             char *why, size_t whylen)
@@ -258,7 +252,7 @@ static void conn_write(struct conn *c)
 	c->out = NULL;
 	shutdown(c->fd, SHUT_WR);
 	c->st = C_DRAIN;
-	uint64_t linger = now_ms() + DRAIN_MS; /* a client that never closes frees its slot soon */
+	uint64_t linger = monoclock_ms() + DRAIN_MS; /* a client that never closes frees its slot soon */
 	if (linger < c->deadline)
 		c->deadline = linger;
 }
@@ -289,7 +283,7 @@ static struct conn *free_slot(struct metrics_http *h)
 
 static void pause_accept(struct metrics_http *h)
 {
-	h->accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
+	h->accept_paused_until = monoclock_ms() + ACCEPT_PAUSE_MS;
 }
 
 static void accept_some(struct metrics_http *h)
@@ -351,7 +345,7 @@ static void accept_some(struct metrics_http *h)
 		c->fd = fd;
 		c->st = C_READ;
 		c->in_len = 0;
-		c->deadline = now_ms() + METRICS_HTTP_TIMEOUT_MS;
+		c->deadline = monoclock_ms() + METRICS_HTTP_TIMEOUT_MS;
 	}
 }
 
@@ -363,7 +357,7 @@ static void *loop_main(void *arg)
 	int map[METRICS_HTTP_CONNS + 2];
 
 	for (;;) {
-		uint64_t now = now_ms(), wake_at = UINT64_MAX;
+		uint64_t now = monoclock_ms(), wake_at = UINT64_MAX;
 		nfds_t n = 0;
 
 		/* deadlines first: a slot freed here makes the listener pollable */

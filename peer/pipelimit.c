@@ -1,5 +1,6 @@
 /* pipelimit.c - bounds on unauthenticated pipes, and their reaper. */
 #include "pipelimit.h"
+#include "monoclock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -26,13 +27,6 @@ struct pipelimit {
 	struct pipelimit_stats st;
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* The remote address as 16 bytes; all zero when NNG cannot say (ipc). */
 static void remote_of(nng_pipe p, uint8_t out[16])
 {
@@ -57,7 +51,7 @@ static void *reaper_main(void *arg)
 	pthread_mutex_lock(&pl->lock);
 	while (!pl->stopping) {
 		size_t n = 0;
-		uint64_t now = now_ms();
+		uint64_t now = monoclock_ms();
 		for (size_t i = 0; i < PIPELIMIT_TRACKED_MAX && n < 64; i++)
 			if (pl->t[i].id && !pl->t[i].authed && now - pl->t[i].since_ms >= pl->unauth_ms) {
 				victims[n++] = pl->t[i].id;
@@ -158,7 +152,7 @@ bool pipelimit_admit(void *arg, nng_pipe p)
 		pl->t[slot].id = (uint32_t)nng_pipe_id(p);
 		memcpy(pl->t[slot].addr, addr, 16);
 		pl->t[slot].authed = false;
-		pl->t[slot].since_ms = now_ms();
+		pl->t[slot].since_ms = monoclock_ms();
 		ok = true;
 	}
 	pthread_mutex_unlock(&pl->lock);
