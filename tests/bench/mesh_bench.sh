@@ -108,6 +108,8 @@ for i in $(seq 0 $((N - 1))); do
 		"$AMESH" -s "$T_ROOT/$p/run/amesh.sock" --json watch >"$T_ROOT/$p.watch" 2>/dev/null &
 	fi
 	WPIDS+=("$!")
+	T_PIDS+=("$!") # reaped at exit with the daemons (lib.sh)
+	disown "$!"    # without a "Killed" line each
 done
 sleep 1
 # the round loop reads every watch file through its own descriptor, with
