@@ -537,18 +537,19 @@ int feedcmd_export(int argc, char **argv, const struct feedcmd_env *env)
 			printf("usage: amesh export stix|csv|misp|hosts [-o PATH] [--category C] [--origin NAME|KEYID]\n"
 			       "                    [--min-score N] [--since T|7d] [--max-tlp LEVEL] [--include-allowlisted]\n"
 			       "misp writes a feed directory (-o DIR is required); the others a file (default stdout).\n"
-			       "Signals above --max-tlp (default green) and names allowlisted here are left out and counted.\n");
+			       "Signals above --max-tlp (default green) and names allowlisted here are left out and counted.\n"
+			       "amesh export rpz --zone NAME [-o FILE]: a served response policy zone as a master file.\n");
 			return 0;
 		default: cliopt_usage_error("bad option");
 		}
 	}
 	if (optind + 1 != argc)
-		cliopt_usage_error("expected one FORMAT: stix, csv, misp or hosts");
+		cliopt_usage_error("expected one FORMAT: stix, csv, misp, hosts, or rpz --zone NAME");
 	fmt = argv[optind];
 	bool stix = strcmp(fmt, "stix") == 0, csv = strcmp(fmt, "csv") == 0, misp = strcmp(fmt, "misp") == 0,
 	     hosts = strcmp(fmt, "hosts") == 0;
 	if (!stix && !csv && !misp && !hosts)
-		cliopt_usage_error("unknown export format `%s': expected stix, csv, misp or hosts", fmt);
+		cliopt_usage_error("unknown export format `%s': expected stix, csv, misp, hosts, or rpz --zone NAME", fmt);
 	if (misp && !output)
 		cliopt_usage_error("a MISP feed is a directory: give it with -o DIR");
 	req.withdrawn = stix; /* only STIX can say "revoked" */

@@ -199,6 +199,8 @@ n61=$(amp a export csv --min-score 61 | tail -n +2 | wc -l)
 check "--min-score keeps what reaches it ($n60 >= 60, $n61 >= 61)" test "$n60" -gt "$n61"
 check "--min-score 61 drops the confidence-60 spam" test "$(amp a export csv --min-score 61 | grep -c ',spam,60,')" -eq 0
 expect_exit 2 "an unknown export format" amp a export yaml
+check "  naming every format there is, rpz too (amesh.c takes it)" \
+	grep -qF "unknown export format \`yaml': expected stix, csv, misp, hosts, or rpz --zone NAME" <<<"$T_ERR"
 expect_exit 2 "misp needs a directory" amp a export misp
 
 # --- STIX round trip: a's export into a fresh peer c ---
