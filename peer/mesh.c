@@ -194,19 +194,27 @@ void mesh_bump_gen(struct mesh *m)
 	trace_stamp("gen_bump", NULL);
 }
 
+/* Lazy push is on (mesh_tree.h): set once by mesh_tree_open, so read
+ * without the lock. The tree thread keeps its time; with none (in
+ * process, on a test's clock) the lazy links wake at once, as every link
+ * does. */
+static bool lazy_push(const struct mesh *m)
+{
+	return m->tree_lazy_ms && m->tree_started && !m->tree_clock;
+}
+
 void mesh_bump_change(struct mesh *m)
 {
 	bool kick = false;
 
+	if (!lazy_push(m)) {
+		mesh_bump_gen(m);
+		return;
+	}
 	pthread_mutex_lock(&m->lock);
 	m->gen++;
 	pthread_cond_broadcast(&m->changed);
-	/* the tree thread keeps the time: with none (in process, on a test's
-	 * clock) the lazy links wake at once, as every link does */
-	if (!m->tree_lazy_ms || !m->tree_started || m->tree_clock) {
-		m->lazy_gen++;
-		pthread_cond_broadcast(&m->changed_lazy);
-	} else if (!m->lazy_due) {
+	if (!m->lazy_due) {
 		m->lazy_due = monoclock_ms() + m->tree_lazy_ms;
 		kick = true; /* the tree thread wakes them then */
 	}
@@ -269,12 +277,15 @@ void mesh_wait_change(struct mesh *m, uint64_t gen, unsigned ms)
 static bool lazy_export_locked(const struct mesh *m, const struct nb *nb)
 {
 	/* the whole link lazy: only a shared tree says so (mesh_tree.h) */
-	return m->tree_lazy_ms && m->tree_started && !m->tree_clock && nb->lazy && !m->tree_per_origin &&
-	       !m->tree_off && !m->early_on;
+	return lazy_push(m) && nb->lazy && !m->tree_per_origin && !m->tree_off && !m->early_on;
 }
 
+/* The three below take no lock when lazy push is off (the default): they
+ * sit on every export scan and wait. */
 uint64_t mesh_export_gen(struct mesh *m, const struct nb *nb)
 {
+	if (!lazy_push(m))
+		return mesh_current_gen(m);
 	pthread_mutex_lock(&m->lock);
 	uint64_t g = lazy_export_locked(m, nb) ? m->lazy_gen : m->gen;
 	pthread_mutex_unlock(&m->lock);
@@ -283,6 +294,10 @@ uint64_t mesh_export_gen(struct mesh *m, const struct nb *nb)
 
 void mesh_wait_export(struct mesh *m, const struct nb *nb, uint64_t gen, unsigned ms)
 {
+	if (!lazy_push(m)) {
+		mesh_wait_change(m, gen, ms);
+		return;
+	}
 	pthread_mutex_lock(&m->lock);
 	bool lazy = lazy_export_locked(m, nb);
 	pthread_mutex_unlock(&m->lock);
@@ -296,6 +311,8 @@ void mesh_wait_export(struct mesh *m, const struct nb *nb, uint64_t gen, unsigne
 
 bool mesh_lazy_ids_wait(struct mesh *m, struct nb *nb)
 {
+	if (!lazy_push(m))
+		return false;
 	pthread_mutex_lock(&m->lock);
 	bool wait = lazy_export_locked(m, nb) && m->lazy_due && nb->lazy_seen == m->lazy_gen;
 	nb->lazy_seen = m->lazy_gen;
