@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 struct arena {
 	uint8_t *mem;    /* sodium_malloc'd, slots * SECRETPOOL_SLOT_BYTES */
@@ -93,6 +95,31 @@ static int add_arena(struct secretpool *p)
 	return 0;
 }
 
+/* Opens the page(s) holding the slot at s for writing (rw) or closes them
+ * again; answers whether it had to open the whole arena instead, which the
+ * close must then repeat. Only the slot's page: mprotect costs per page,
+ * and on a paravirtualized VM every page-table entry it changes is a
+ * hypercall - the whole 64 KiB arena (17 pages) cost 3-5 ms a write on the
+ * test machine, its one page ~0.4 ms, and a put and a release each change
+ * it twice (unit_secretpool and unit_session outran their 120 s there). The
+ * page lies inside the arena's locked region (page-aligned, page-rounded
+ * around the slots), never in a guard page. The whole arena is the
+ * fallback: splitting the mapping in three can fail at vm.max_map_count. */
+static bool slot_protect(struct arena *a, uint8_t *s, bool rw, bool whole)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = (uintptr_t)s & ~(page - 1);
+	uintptr_t hi = ((uintptr_t)s + SECRETPOOL_SLOT_BYTES + page - 1) & ~(page - 1);
+
+	if (!whole && mprotect((void *)lo, hi - lo, rw ? PROT_READ | PROT_WRITE : PROT_READ) == 0)
+		return false;
+	if (rw)
+		sodium_mprotect_readwrite(a->mem);
+	else
+		sodium_mprotect_readonly(a->mem);
+	return true;
+}
+
 /* A free slot's index in arena a (a->held < arena_slots). */
 static size_t free_slot(const struct secretpool *p, const struct arena *a)
 {
@@ -134,9 +161,9 @@ int secretpool_put(struct secretpool *p, const uint8_t *secret, size_t n, const 
 	}
 	size_t i = free_slot(p, a);
 	uint8_t *s = a->mem + i * SECRETPOOL_SLOT_BYTES;
-	sodium_mprotect_readwrite(a->mem);
+	bool whole = slot_protect(a, s, true, false);
 	memcpy(s, secret, n); /* the rest of a free slot is already zero */
-	sodium_mprotect_readonly(a->mem);
+	slot_protect(a, s, false, whole);
 	a->used[i / 64] |= 1ull << (i % 64);
 	a->held++;
 	p->held++;
@@ -159,9 +186,9 @@ void secretpool_release(struct secretpool *p, const uint8_t *slot)
 		size_t off = (size_t)((uintptr_t)slot - (uintptr_t)a->mem), i = off / SECRETPOOL_SLOT_BYTES;
 		if (off % SECRETPOOL_SLOT_BYTES || !(a->used[i / 64] & (1ull << (i % 64))))
 			abort(); /* not a slot we gave out, or given back twice */
-		sodium_mprotect_readwrite(a->mem);
+		bool whole = slot_protect(a, a->mem + off, true, false);
 		sodium_memzero(a->mem + off, SECRETPOOL_SLOT_BYTES);
-		sodium_mprotect_readonly(a->mem);
+		slot_protect(a, a->mem + off, false, whole);
 		a->used[i / 64] &= ~(1ull << (i % 64));
 		a->held--;
 		p->held--;

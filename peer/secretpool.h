@@ -12,9 +12,9 @@
  * (issue 13). Here an arena of SECRETPOOL_ARENA_SLOTS slots is one
  * sodium_malloc: guard pages before and after it, a canary, locked
  * (mlock, as libsodium does it: quietly left unlocked when RLIMIT_MEMLOCK
- * is spent), excluded from core dumps, and read-only except while this
- * module writes a slot under its lock, so a stray write into any secret
- * faults. What is given up against a sodium_malloc per secret: the guard
+ * is spent), excluded from core dumps, and read-only except a slot's page
+ * while this module writes that slot under its lock, so a stray write into
+ * any secret faults. What is given up against a sodium_malloc per secret: the guard
  * pages sit around the arena, not around each 64-byte slot, so an overrun
  * from one slot reaches its neighbours' bytes (not past the arena); the
  * code that reads these secrets reads them at fixed lengths.
