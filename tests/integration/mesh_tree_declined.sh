@@ -29,7 +29,15 @@ set -uo pipefail
 AMESHD=$1 AMESH=$2 JSONCHECK=$3
 . "$(dirname "$0")/lib.sh"
 
-GRAFT_MS=1000
+# Case 1 needs a's withdrawal between r hearing of the indicator and r's
+# graft of it: a graft timer later. What lies between is this script's own
+# work (a `peers --json` poll, the withdraw CLI), which took 2.2 s at load
+# ~12 on a 2-core VM: with a 1 s timer r had grafted - and got - the
+# indicator before it was withdrawn, and the case tested nothing it meant
+# to. The withdrawal comes half a timer after r heard of it, so the script
+# has 3 s for its part and the graft answer 3 s to beat the withdrawal's
+# own timer.
+GRAFT_MS=6000
 export AMESH_TREE_GRAFT_MS=$GRAFT_MS
 
 # field PEER NB PATH: that field of PEER's neighbour NB (`amesh peers --json`)
@@ -79,7 +87,7 @@ grafts0=$(field r a tree.grafts_out)
 amp a submit x.example.org --category phishing --confidence 80 --ttl 1d >/dev/null
 ids_grew() { [ "$(field r a tree.ids_in)" -ge $((ids0 + $1)) ]; }
 check "r hears of the indicator from a by id" wait_until 5 ids_grew 1
-sleep 0.5 # the withdrawal half a graft timer later: r grafts the indicator first
+sleep $((GRAFT_MS / 2000)) # the withdrawal half a graft timer later: r grafts the indicator first
 tomb0=$(tombstones r)
 t0=$(ms)
 amp a withdraw x.example.org --category phishing >/dev/null
