@@ -10,6 +10,7 @@ PACKAGES=(
 	libprotobuf-c-dev protobuf-c-compiler # every wire and control message
 	liblmdb-dev                          # storage
 	libidn2-dev libpsl-dev publicsuffix  # IDNA2008 names, public suffix list
+	libunistring-dev                     # libidn2's own dependency: its archive, for the static CLI
 	libicu-dev                           # UTS #46 for U-labels IDNA2008 refuses (as browsers map them)
 	libinih-dev                          # config files
 	libjansson-dev                       # JSON: warninglists, STIX and MISP feeds, --json output
