@@ -127,9 +127,14 @@ ids_grew_s() { [ "$(field s c tree.ids_in)" -gt "$ids1" ]; }
 check "s hears of c's botnet indicator by id" wait_until 5 ids_grew_s
 refused() { [ "$(reject_count s c category)" -gt "$rej0" ]; }
 check "s grafts it and refuses the body (import policy)" wait_until $((GRAFT_MS / 1000 + 5)) refused
+# The refusal ends the wait: no graft after it. Before it, an answer slower
+# than the retry (500 ms; seen at load ~18 in 5 of 20 runs) is retried by
+# design - so what is counted is the grafts after the refusal was seen,
+# which every graft sent before that answer precedes.
+grafts2=$(field s c tree.grafts_out)
 sleep 5 # PLUMTREE_TRIES x 500 ms: the retries, had it stayed missing
-check "not grafted again (got $(($(field s c tree.grafts_out) - grafts1)))" \
-	test "$(($(field s c tree.grafts_out) - grafts1))" -eq 1
+check "grafted at least once, and not again after the refusal (got $((grafts2 - grafts1)), then $(($(field s c tree.grafts_out) - grafts2)))" \
+	test "$grafts2" -gt "$grafts1" -a "$(field s c tree.grafts_out)" -eq "$grafts2"
 check "nothing given up" is s c tree.grafts_abandoned 0
 check "s does not hold it" not has s y.example.org
 finish
