@@ -339,6 +339,13 @@ static void wait_on(struct mesh *m, pthread_cond_t *cond, const uint64_t *at, ui
 	pthread_mutex_unlock(&m->lock);
 }
 
+uint64_t mesh_wall_now(const struct mesh *m)
+{
+	if (!m->wall_base_s)
+		return timefmt_now();
+	return m->wall_base_s + (m->tree_clock(m->tree_clock_arg) - m->wall_base_ms) / 1000;
+}
+
 uint64_t mesh_current_gen(struct mesh *m)
 {
 	pthread_mutex_lock(&m->lock);

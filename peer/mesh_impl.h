@@ -275,6 +275,10 @@ struct mesh {
 	unsigned listen_silence_ms;
 	uint64_t (*tree_clock)(void *arg); /* ms; NULL = monotonic */
 	void *tree_clock_arg;
+	/* Handshake time under an in-process driver (mesh_inproc_wall): its
+	 * clock counted from wall_base_s, the real time (s) when wall_base_ms
+	 * was its reading. 0 = the real clock (ameshd). */
+	uint64_t wall_base_s, wall_base_ms;
 	pthread_t tree_thread;
 	bool tree_started;
 	pthread_mutex_t tree_lock;
@@ -302,6 +306,9 @@ struct nb *mesh_nb_by_name(struct mesh *m, const char *name);
  * mesh_wait_change. */
 void mesh_bump_gen(struct mesh *m);
 uint64_t mesh_current_gen(struct mesh *m);
+/* Seconds since the epoch that handshakes are stamped and checked with:
+ * the real clock, or the in-process driver's (mesh_inproc_wall). */
+uint64_t mesh_wall_now(const struct mesh *m);
 /* Waits until the generation moves past gen, ms elapse or the mesh stops. */
 void mesh_wait_change(struct mesh *m, uint64_t gen, unsigned ms);
 /* A new change entered the log (the relay's commit): wakes what sends

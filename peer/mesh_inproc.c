@@ -73,7 +73,7 @@ int mesh_inproc_request(struct mesh_inproc_dialer *d, uint8_t **frame, size_t *l
 	if (!d->sess) {
 		session_pending_free(d->pend);
 		d->pend = NULL;
-		return session_hello(d->m->key->sk, d->nb->pk, timefmt_now(), &d->pend, frame, len);
+		return session_hello(d->m->key->sk, d->nb->pk, mesh_wall_now(d->m), &d->pend, frame, len);
 	}
 	/* as puller_main: "your changes after our cursor" */
 	mesh_ingest_pull_request(d->m, d->nb, 0, &req);
@@ -183,6 +183,12 @@ void mesh_inproc_tree(struct mesh *m, uint64_t (*clock_ms)(void *arg), void *arg
                       unsigned retry_ms)
 {
 	mesh_tree_manual(m, clock_ms, arg, graft_ms, retry_ms);
+}
+
+void mesh_inproc_wall(struct mesh *m)
+{
+	m->wall_base_ms = m->tree_clock(m->tree_clock_arg);
+	m->wall_base_s = timefmt_now();
 }
 
 size_t mesh_inproc_tick(struct mesh *m)

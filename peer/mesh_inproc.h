@@ -84,6 +84,16 @@ int mesh_inproc_serve_from(struct mesh *m, const char *source, const uint8_t *fr
  * mesh_open. */
 void mesh_inproc_tree(struct mesh *m, uint64_t (*clock_ms)(void *arg), void *arg, unsigned graft_ms,
                       unsigned retry_ms);
+/* From now on m stamps its Hellos and checks the ones it is sent
+ * (SESSION_SKEW, session.h) on the driver's clock given to
+ * mesh_inproc_tree, counted from the real time of this call - not on the
+ * real clock, which runs on while the driver computes: a simulation that
+ * took over 120 real seconds between making a Hello and delivering it
+ * had it refused as skewed (sim_wide_hub, 600 peers, on a loaded 2-core
+ * machine). Call after mesh_inproc_tree and after mesh_open's start (a
+ * Hello stamped before it is refused), for every peer at about the same
+ * real time. */
+void mesh_inproc_wall(struct mesh *m);
 size_t mesh_inproc_tick(struct mesh *m);
 uint64_t mesh_inproc_next_deadline(struct mesh *m);
 /* The listener's watch on neighbours that dial it (mesh_server_watch): a

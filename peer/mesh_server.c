@@ -283,7 +283,7 @@ static int serve_frame(struct mesh *m, const uint8_t *buf, size_t len, nng_msg *
 	uint8_t sid[SESSION_ID_BYTES], peer[AM_KEY_BYTES];
 	char err[AM_ERRLEN], addr[64], host[64];
 	struct session *s = NULL;
-	uint64_t now = timefmt_now();
+	uint64_t now = mesh_wall_now(m);
 	int rv;
 
 	memset(peer, 0, sizeof peer);

@@ -21,6 +21,7 @@
 #include "mesh_export.h"
 #include "mesh_ingest.h"
 #include "mesh_inproc.h"
+#include "session.h"
 #include "mesh_tree.h"
 #include "policy.h"
 #include "store.h"
@@ -2757,6 +2758,37 @@ static void test_evicted_origin_floods_then_prunes_again(void **state)
 	net_free(net);
 }
 
+/* ---------- the driver's clock times handshakes (mesh_inproc_wall) ---------- */
+
+/* A Hello delivered SESSION_SKEW + 10 s after it was made, on the driver's
+ * clock, is refused as skewed, and a fresh one is taken - whatever the real
+ * clock did meanwhile. Before, handshakes ran on the real clock: a
+ * simulation slower than 120 real seconds between making a Hello and
+ * delivering it had it refused (sim_wide_hub on a loaded machine), and the
+ * virtual delay here went unnoticed. */
+static void test_handshake_runs_on_the_drivers_clock(void **state)
+{
+	(void)state;
+	struct net *net = net_new(2, "01");
+	uint8_t *req, *reply;
+	size_t len, rlen;
+	bool idle = false;
+	struct mesh_inproc_result r = {0};
+
+	net_open(net);
+	for (int i = 0; i < 2; i++)
+		mesh_inproc_wall(net->p[i].mesh);
+	assert_int_equal(mesh_inproc_request(net->d[1][0], &req, &len), 0);
+	now_ms += (SESSION_SKEW + 10) * 1000ull;
+	assert_int_equal(mesh_inproc_serve(net->p[0].mesh, req, len, &reply, &rlen, &idle), 0);
+	free(req);
+	assert_int_not_equal(mesh_inproc_reply(net->d[1][0], reply, rlen, &r), 0);
+	free(reply);
+	submit(net, 0, AM_CAT_PHISHING, NULL);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	net_free(net);
+}
+
 int main(void)
 {
 	/* these tests were written with the cut-through relay on (it is off
@@ -2823,6 +2855,7 @@ int main(void)
 		cmocka_unit_test(test_graft_makes_eager_only_for_its_origin),
 		cmocka_unit_test(test_graft_answered_resets_what_we_pruned_for_its_origin),
 		cmocka_unit_test(test_evicted_origin_floods_then_prunes_again),
+		cmocka_unit_test(test_handshake_runs_on_the_drivers_clock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -556,6 +556,9 @@ static void build_peers(struct sim *s)
 	}
 	free(cfg);
 	trust_free(&t);
+	/* handshakes on the virtual clock, all peers from one real moment */
+	for (int i = 0; i < s->n; i++)
+		mesh_inproc_wall(s->peers[i].mesh);
 	/* each receiver's dialer toward its sender */
 	for (int k = 0; k < s->n_links; k++) {
 		struct dlink *l = &s->links[k];
