@@ -58,8 +58,16 @@ bool trace_sched_get(struct trace_sched *s)
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
-	if (sscanf(buf, "%llu %llu", &s->cpu_ns, &s->wait_ns) != 2)
+	unsigned long long stale_cpu;
+	if (sscanf(buf, "%llu %llu", &stale_cpu, &s->wait_ns) != 2)
 		return false;
+	/* schedstat's CPU field is the scheduler's last bookkeeping, up to a
+	 * tick behind for a running thread (the first stamp read it short by a
+	 * few ms, so a 30 ms spin showed as 34); the thread CPU clock brings
+	 * it up to date. The wait field is exact: it moves only when the
+	 * thread is switched in. */
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	s->cpu_ns = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	s->wall_ns = (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 	return true;

@@ -53,9 +53,10 @@ static inline void trace_stamp(const char *stage, const char *who)
 }
 
 /* Where a thread's time went over a stretch (the durable commit: is it the
- * disk, or a core it waits for?): taken from /proc/thread-self/schedstat,
- * which counts the thread's time on a CPU and its time runnable but
- * waiting for one; the rest of the wall time it was blocked (I/O, locks). */
+ * disk, or a core it waits for?): the thread's time on a CPU from its
+ * CPU clock, its time runnable but waiting for one from
+ * /proc/thread-self/schedstat; the rest of the wall time it was blocked
+ * (I/O, locks). */
 struct trace_sched {
 	unsigned long long cpu_ns, wait_ns, wall_ns;
 };
