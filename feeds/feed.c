@@ -50,6 +50,7 @@ static const char *const skip_names[FEED_SKIP_COUNT] = {
 	[FEED_SKIP_BAD_VALUE] = "bad_value",
 	[FEED_SKIP_NOT_A_DOMAIN] = "not_a_domain",
 	[FEED_SKIP_LOCAL_NAME] = "local_name",
+	[FEED_SKIP_SPECIAL_USE] = "special_use",
 	[FEED_SKIP_DUPLICATE] = "duplicate",
 	[FEED_SKIP_REVOKED] = "revoked",
 	[FEED_SKIP_EXPIRED] = "expired",

@@ -65,6 +65,7 @@ enum feed_skip {
 	FEED_SKIP_BAD_VALUE,         /* a per-row category, confidence or time unreadable */
 	FEED_SKIP_NOT_A_DOMAIN,      /* the row's indicator is a hash, an IP:port... */
 	FEED_SKIP_LOCAL_NAME,        /* localhost and friends at the top of hosts files */
+	FEED_SKIP_SPECIAL_USE,       /* under .local, .test, .onion, .lan... (domain.h step 5) */
 	FEED_SKIP_DUPLICATE,         /* the same name and category earlier in the file */
 	FEED_SKIP_REVOKED,           /* STIX revoked / MISP deleted */
 	FEED_SKIP_EXPIRED,           /* its own expiry is already past */

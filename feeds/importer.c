@@ -129,6 +129,12 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 		report(im, e->line, FEED_SKIP_IP_ADDRESS, e->input, e->input_len, err);
 		return 0;
 	}
+	/* a hosts file's LAN names, a report's printer.local: no flag, but
+	 * said, as the file's other non-flags are */
+	if (rv == AM_ESPECIAL_USE) {
+		report(im, e->line, FEED_SKIP_SPECIAL_USE, e->input, e->input_len, err);
+		return 0;
+	}
 	if (rv == AM_EPUBLIC_SUFFIX) {
 		char why[AM_ERRLEN + 80];
 		snprintf(why, sizeof why, "%s%s", err,

@@ -4,8 +4,9 @@
  *
  * For each entry a parser (feed.h) produces, in order:
  *   1. the submission rules of domain.h (domain_normalise): an IP literal is
- *      skipped as ip_address, a public suffix as public_suffix - or, for a
- *      URL's host, as url_on_shared_host - any other refusal as bad_name
+ *      skipped as ip_address, a special-use name (printer.local, nas.lan,
+ *      x.onion) as special_use, a public suffix as public_suffix - or, for
+ *      a URL's host, as url_on_shared_host - any other refusal as bad_name
  *      with the rule's own words;
  *   2. a URL's host on the shared-host list (shared_hosts.h):
  *      url_on_shared_host;

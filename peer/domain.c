@@ -1,4 +1,4 @@
-/* domain.c - domain-name normalisation (IDNA2008, UTS #46, RFC 1035), query forms and public-suffix rules. */
+/* domain.c - domain-name normalisation (IDNA2008, UTS #46, RFC 1035), query forms, special-use and public-suffix rules. */
 #include "domain.h"
 
 #include <arpa/inet.h>
@@ -565,6 +565,66 @@ static uint32_t invisible_at(const char *s, size_t n)
 	return 0;
 }
 
+/*
+ * Names that are, or are under, a suffix reserved for use outside the
+ * public DNS: a flag on one can only hit someone's own machine or network
+ * (a printer.local, nas.lan), or an answer no resolver ever gets from the
+ * root. The public suffix list does not cover these: it treats "local" or
+ * "test" as unknown single labels, so "printer.local" looks registrable.
+ * Most specific first ("home.arpa" before "arpa"). `example' (RFC 6761)
+ * and example.com/.net/.org are deliberately absent: they are the
+ * documentation names this project's tests, demo and README use as
+ * stand-ins for real ones, and no real feed flags them (README "Names").
+ */
+static const struct {
+	const char *suffix, *why;
+} special_use[] = {
+	{"localhost", "RFC 6761 reserves it for the loopback host: it names the machine itself"},
+	{"invalid", "RFC 6761 reserves it as a name that never resolves"},
+	{"test", "RFC 6761 reserves it for testing; it is never delegated"},
+	{"local", "RFC 6762 reserves it for Multicast DNS on the local link"},
+	{"onion", "RFC 7686 reserves it for Tor onion services, which the DNS never resolves"},
+	{"home.arpa", "RFC 8375 reserves it for home networks"},
+	{"arpa", "RFC 3172 reserves it for infrastructure (reverse DNS: in-addr.arpa, ip6.arpa; ENUM)"},
+	{"alt", "RFC 9476 reserves it for name systems other than the DNS"},
+	{"internal", "ICANN reserved it for private use in 2024 (SAC113; board resolution of 29 July 2024)"},
+	/* RFC 6762 appendix G: TLDs private networks use without a reservation */
+	{"lan", "a private top-level name home and office networks use (RFC 6762 appendix G); it never resolves publicly"},
+	{"home", "a private top-level name home networks use (RFC 6762 appendix G); it never resolves publicly"},
+	{"corp", "a private top-level name office networks use (RFC 6762 appendix G); it never resolves publicly"},
+	{"intranet", "a private top-level name office networks use (RFC 6762 appendix G); it never resolves publicly"},
+	{"private", "a private top-level name networks use (RFC 6762 appendix G); it never resolves publicly"},
+	{"localdomain", "the local domain of Unix hosts files (localhost.localdomain); it never resolves publicly"},
+};
+
+/* The entry of special_use that normalised name n (len octets) is or is
+ * under, or -1. */
+static int special_use_of(const char *n, size_t len)
+{
+	for (size_t i = 0; i < sizeof special_use / sizeof *special_use; i++) {
+		size_t sl = strlen(special_use[i].suffix);
+		if (len == sl ? memcmp(n, special_use[i].suffix, sl) == 0
+		              : len > sl && n[len - sl - 1] == '.' && memcmp(n + len - sl, special_use[i].suffix, sl) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* "`printer.local': a special-use name, never a public site (.local: RFC
+ * 6762 reserves it ...)" - the suffix and what reserves it. */
+static int refuse_special(int i, const char *raw, char *err, size_t errlen)
+{
+	char why[256];
+	snprintf(why, sizeof why, "%s (.%s: %s)", am_strerror(AM_ESPECIAL_USE), special_use[i].suffix,
+	         special_use[i].why);
+	return refuse_why(AM_ESPECIAL_USE, raw, why, err, errlen);
+}
+
+bool domain_is_special_use(const char *normalised)
+{
+	return normalised && special_use_of(normalised, strlen(normalised)) >= 0;
+}
+
 /* Both public normalisers: `suffix' strips one leading dot as well and skips
  * the public-suffix rule (step 5), everything else is shared so a suffix in
  * a policy and a name in the store can never be spelled differently. */
@@ -642,10 +702,16 @@ static int normalise(const char *in, char out[AM_DOMAIN_MAX + 1], bool suffix, c
 		start = i + 1;
 	}
 
-	/* Steps 4 and 5: limits after conversion, then the suffix rule. */
+	/* Steps 4, 5 and 6: limits after conversion, then the special-use
+	 * and the public-suffix rules. Special use first: "localhost" is a
+	 * public suffix only by the default rule, and what reserves it says
+	 * more. */
 	char why[160] = "";
 	if ((rc = check_converted(buf, len, why, sizeof why)) != 0)
 		return refuse_why(rc, raw, why, err, errlen);
+	int su;
+	if (!suffix && (su = special_use_of(buf, len)) >= 0)
+		return refuse_special(su, raw, err, errlen);
 	if (!suffix && domain_is_public_suffix(buf))
 		return refuse(AM_EPUBLIC_SUFFIX, raw, NULL, err, errlen);
 	memcpy(out, buf, len + 1);

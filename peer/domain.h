@@ -12,7 +12,14 @@
  *      characters - see FIELD-NOTES); lower-case;
  *   4. RFC 1035 limits checked afterwards by hand: labels 1..63 octets, total
  *      at most 253; only letters, digits, '-' and '_';
- *   5. refuse a name that is itself a public suffix (libpsl, Debian's
+ *   5. refuse a special-use name: one that is, or is under, a suffix kept
+ *      out of the public DNS (RFC 6761 localhost, invalid, test; RFC 6762
+ *      local; RFC 7686 onion; RFC 8375 home.arpa and RFC 3172 arpa; RFC
+ *      9476 alt; ICANN's internal; the private TLDs of RFC 6762 appendix G
+ *      and localdomain): a flag there only hits someone's own network. The
+ *      message names the suffix and what reserves it. Not `example':
+ *      README "Names" says why;
+ *   6. refuse a name that is itself a public suffix (libpsl, Debian's
  *      publicsuffix data, ICANN and private sections): flagging a whole suffix
  *      is never proportionate.
  *
@@ -63,7 +70,8 @@ int domain_normalise(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, siz
  * one leading dot is also stripped (".asia" = "asia"), and step 5 is
  * skipped, since "asia" or "co.uk" are exactly what an operator names
  * there. Returns as domain_normalise, never AM_EPUBLIC_SUFFIX, and does not
- * need the public suffix list. */
+ * need the public suffix list. Steps 5 and 6 are both skipped: a policy or
+ * allowlist may well name "lan" or "home.arpa". */
 int domain_normalise_suffix(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, size_t errlen);
 
 /* The query form of any name that can appear in a DNS question, in
@@ -85,6 +93,9 @@ int domain_normalise_query(const char *in, char out[AM_QNAME_MAX + 1], char *err
 /* True if an already-normalised name is a public suffix (PSL_TYPE_ANY; an
  * unknown single label counts as a suffix under the default rule). */
 bool domain_is_public_suffix(const char *normalised);
+/* True if an already-normalised name is, or is under, a special-use suffix
+ * (step 5 above: domain_normalise refuses it with AM_ESPECIAL_USE). */
+bool domain_is_special_use(const char *normalised);
 /* True only for a suffix the list names by a rule of its own (com, co.uk,
  * github.io, a name under a wildcard rule), not by the default rule that
  * makes every unknown single label a suffix: "rpz" or "abuse" are not.

@@ -81,12 +81,19 @@ static bool already_have(struct mesh *m, const struct indicator_view *v)
 }
 
 /* Counts a refused item and records it, with what could be read of it. */
+static void reject_item_why(struct mesh *m, struct nb *nb, uint64_t *rejects, int reason,
+                            const struct am_indicator *ind, const char *detail)
+{
+	rejects[reason]++;
+	mesh_audit(m, "rejected", ind && ind->domain[0] ? ind : NULL, nb->name, mesh_reject_name(reason), detail);
+}
+
 static void reject_item(struct mesh *m, struct nb *nb, uint64_t *rejects, int reason,
                         const struct am_indicator *ind)
 {
-	rejects[reason]++;
-	mesh_audit(m, "rejected", ind && ind->domain[0] ? ind : NULL, nb->name, mesh_reject_name(reason), NULL);
+	reject_item_why(m, nb, rejects, reason, ind, NULL);
 }
+
 
 /* One received item on its way through mesh_ingest: parsed once, checked
  * in three passes (sorting out the rare kinds; for indicators, in parallel:
@@ -107,6 +114,7 @@ struct pending {
 	bool named;   /* P_REJECT: ind holds what could be read of it */
 	int vrv;      /* P_VERIFY: indicator_view_verify's result */
 	bool domain_ok; /* P_VERIFY, vrv 0: the claimed domain is in normal form */
+	bool special;   /* P_VERIFY, !domain_ok: because it is a special-use name */
 	bool is_disp; /* a dispute or an answer: checked whole in the third pass */
 	struct dispute d;
 };
@@ -153,8 +161,9 @@ static void check_one(void *arg, size_t i)
 	}
 	q->state = P_VERIFY;
 	q->vrv = indicator_view_verify(&q->v);
-	q->domain_ok = q->vrv == 0 && domain_normalise(q->v.claimed.domain, norm, NULL, 0) == 0 &&
-	               strcmp(norm, q->v.claimed.domain) == 0;
+	int drv = q->vrv == 0 ? domain_normalise(q->v.claimed.domain, norm, NULL, 0) : AM_EINVAL;
+	q->domain_ok = drv == 0 && strcmp(norm, q->v.claimed.domain) == 0;
+	q->special = drv == AM_ESPECIAL_USE;
 }
 
 /* The first pass, on the bytes alone: disputes are checked whole in the
@@ -271,8 +280,8 @@ static int dispute_item(struct mesh *m, struct nb *nb, const struct policy_impor
 	bool first_answer = false; /* the first answer to a held dispute costs no token */
 	if (q->ind.expires_at <= now)
 		reason = MESH_R_EXPIRED;
-	else if (domain_normalise(q->d.domain, norm, NULL, 0) != 0 || strcmp(norm, q->d.domain) != 0)
-		reason = MESH_R_DOMAIN;
+	else if ((rv = domain_normalise(q->d.domain, norm, NULL, 0)) != 0 || strcmp(norm, q->d.domain) != 0)
+		reason = rv == AM_ESPECIAL_USE ? MESH_R_SPECIAL_USE : MESH_R_DOMAIN;
 	else {
 		enum policy_reason r = dispute_route_import(q->d.tlp, memcmp(q->d.origin, m->key->pk, AM_KEY_BYTES) == 0,
 		                                            memcmp(q->d.origin, nb->pk, AM_KEY_BYTES) == 0);
@@ -710,7 +719,16 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			continue;
 		}
 		if (!q->domain_ok) {
-			refuse_verified(m, nb, rejects, MESH_R_DOMAIN, &q->ind, q->id);
+			/* a special-use name is refused by a rule of its own, and
+			 * the audit trail says what reserves it: the name is
+			 * normalised again for those words (rare; the pool's pass
+			 * keeps no buffer per item) */
+			char why[AM_ERRLEN] = "", norm[AM_DOMAIN_MAX + 1];
+			if (q->special)
+				domain_normalise(q->ind.domain, norm, why, sizeof why);
+			reject_item_why(m, nb, rejects, q->special ? MESH_R_SPECIAL_USE : MESH_R_DOMAIN, &q->ind,
+			                why[0] ? why : NULL);
+			mesh_tree_refused(m, q->id);
 			continue;
 		}
 		if (q->ind.expires_at <= now) {

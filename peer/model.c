@@ -46,6 +46,7 @@ static const char *const err_names[] = {
 	[-AM_EPOLICY] = "refused by sharing policy",
 	[-AM_EOVERRUN] = "fell behind the live feed and was dropped",
 	[-AM_ENOSPC] = "no space left for the store",
+	[-AM_ESPECIAL_USE] = "a special-use name, never a public site",
 };
 
 const char *am_strerror(int err)

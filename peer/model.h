@@ -89,7 +89,8 @@ enum am_err {
 	AM_EPOLICY = -37,       /* refused by a sharing policy */
 	AM_EOVERRUN = -38,      /* a watcher fell behind the live feed */
 	AM_ENOSPC = -39,        /* no space for the store: filesystem full, quota, file size limit */
-	AM_ERR_MIN = -39
+	AM_ESPECIAL_USE = -40,  /* a special-use name (RFC 6761 and kin), never public */
+	AM_ERR_MIN = -40
 };
 
 const char *am_strerror(int err);

@@ -183,6 +183,11 @@ static void test_single_and_batch_refuse_alike(void **state)
 		{"ok.example.com", 101, 0, AM_ECONFIDENCE, "confidence 101"},
 		{"ok.example.com", 10, 1, AM_ELIFETIME, "max_lifetime"},
 		{"co.uk", 10, 0, AM_EPUBLIC_SUFFIX, "co.uk"},
+		/* special-use names, refused by name and the RFC that reserves them */
+		{"printer.local", 10, 0, AM_ESPECIAL_USE, "`printer.local': a special-use name, never a public site (.local: RFC 6762"},
+		{"nas.lan", 10, 0, AM_ESPECIAL_USE, "`nas.lan': a special-use name"},
+		{"x.onion", 10, 0, AM_ESPECIAL_USE, "RFC 7686"},
+		{"localhost", 10, 0, AM_ESPECIAL_USE, "RFC 6761"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		uint64_t exp = cases[i].expires_at == 0 ? timefmt_now() + 3600

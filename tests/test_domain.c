@@ -159,12 +159,48 @@ static const struct row rows[] = {
 	{"asia", AM_EPUBLIC_SUFFIX, NULL}, /* explicit ICANN rules */
 	{"kids", AM_EPUBLIC_SUFFIX, NULL},
 	{"foo", AM_EPUBLIC_SUFFIX, NULL},
-	{"localhost", AM_EPUBLIC_SUFFIX, NULL}, /* default rule only */
+	{"localhost", AM_ESPECIAL_USE, NULL}, /* a suffix by the default rule, but RFC 6761 says more */
 	{"example", AM_EPUBLIC_SUFFIX, NULL},
 	{"xn--p1ai", AM_EPUBLIC_SUFFIX, NULL},
 	{"рф", AM_EPUBLIC_SUFFIX, NULL},
 	{"a.ck", AM_EPUBLIC_SUFFIX, NULL}, /* "*.ck" */
 	{"foo.kawasaki.jp", AM_EPUBLIC_SUFFIX, NULL},
+	/* special-use names: the suffix itself and anything under it, however
+	 * spelled; libpsl alone takes each for a registrable name */
+	{"localhost.localdomain", AM_ESPECIAL_USE, NULL},
+	{"app.localhost", AM_ESPECIAL_USE, NULL},
+	{"nothing.invalid", AM_ESPECIAL_USE, NULL},
+	{"bad.test", AM_ESPECIAL_USE, NULL},
+	{"Printer.LOCAL.", AM_ESPECIAL_USE, NULL},
+	{"a.b.local", AM_ESPECIAL_USE, NULL},
+	{"duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion", AM_ESPECIAL_USE, NULL},
+	{"router.home.arpa", AM_ESPECIAL_USE, NULL},
+	{"home.arpa", AM_ESPECIAL_USE, NULL},
+	{"arpa", AM_ESPECIAL_USE, NULL},
+	{"1.2.0.192.in-addr.arpa", AM_ESPECIAL_USE, NULL},
+	{"in-addr.arpa", AM_ESPECIAL_USE, NULL},
+	{"wallet.alt", AM_ESPECIAL_USE, NULL},
+	{"git.internal", AM_ESPECIAL_USE, NULL},
+	{"nas.lan", AM_ESPECIAL_USE, NULL},
+	{"router.home", AM_ESPECIAL_USE, NULL},
+	{"dc1.corp", AM_ESPECIAL_USE, NULL},
+	{"wiki.intranet", AM_ESPECIAL_USE, NULL},
+	{"db.private", AM_ESPECIAL_USE, NULL},
+	{"box.localdomain", AM_ESPECIAL_USE, NULL},
+	{"local", AM_ESPECIAL_USE, NULL},
+	/* ...but only as the last labels: these are ordinary names */
+	{"local.example.com", 0, "local.example.com"},
+	{"printer.local.example", 0, "printer.local.example"},
+	{"onion.to", 0, "onion.to"},
+	{"test.com", 0, "test.com"},
+	{"mylocal", AM_EPUBLIC_SUFFIX, NULL}, /* an unknown single label, not .local */
+	{"xlan.example", 0, "xlan.example"},
+	{"arpa.example.net", 0, "arpa.example.net"},
+	/* documentation names stay ordinary (README "Names": the tests and
+	 * the demo use them as stand-ins for real names) */
+	{"evil.example", 0, "evil.example"},
+	{"example.com", 0, "example.com"},
+	{"www.example.org", 0, "www.example.org"},
 };
 
 /* Runs first, so the list is loaded lazily, without domain_init(). */
@@ -366,6 +402,46 @@ static void test_err_quotes_input(void **state)
 	assert_string_equal(err, "`': domain is empty");
 }
 
+/* A special-use name is refused naming the suffix and what reserves it
+ * (the RFC), whichever path brought it - submit, import, the mesh all
+ * call domain_normalise - and domain_is_special_use agrees. */
+static void test_special_use_names_the_rfc(void **state)
+{
+	static const struct {
+		const char *in, *says;
+	} cases[] = {
+		{"localhost", "(.localhost: RFC 6761 "},
+		{"x.invalid", "(.invalid: RFC 6761 "},
+		{"bad.test", "(.test: RFC 6761 "},
+		{"printer.local", "(.local: RFC 6762 "},
+		{"x.onion", "(.onion: RFC 7686 "},
+		{"nas.home.arpa", "(.home.arpa: RFC 8375 "},
+		{"4.3.2.1.in-addr.arpa", "(.arpa: RFC 3172 "},
+		{"x.alt", "(.alt: RFC 9476 "},
+		{"git.internal", "(.internal: ICANN reserved it for private use in 2024"},
+		{"nas.lan", "(.lan: a private top-level name"},
+		{"localhost.localdomain", "(.localdomain: the local domain of Unix hosts files"},
+	};
+	char out[AM_DOMAIN_MAX + 1], err[AM_ERRLEN];
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char want[128];
+		assert_int_equal(domain_normalise(cases[i].in, out, err, sizeof err), AM_ESPECIAL_USE);
+		assert_string_equal(out, "");
+		snprintf(want, sizeof want, "`%s': a special-use name, never a public site (", cases[i].in);
+		if (strncmp(err, want, strlen(want)) != 0 || !strstr(err, cases[i].says))
+			fail_msg("%s: %s", cases[i].in, err);
+		assert_true(domain_is_special_use(cases[i].in));
+	}
+	assert_false(domain_is_special_use("evil.example"));
+	assert_false(domain_is_special_use("local.example.com"));
+	assert_false(domain_is_special_use(""));
+	assert_false(domain_is_special_use(NULL));
+	/* a policy may name one: the suffix form takes it */
+	assert_int_equal(domain_normalise_suffix(".lan", out, err, sizeof err), 0);
+	assert_string_equal(out, "lan");
+}
+
 /* A newline or a quote in the input must not forge a second log line or
  * end the quotation early; non-ASCII is shown as bytes. */
 static void test_err_escapes_input(void **state)
@@ -562,10 +638,10 @@ static void test_suffix_agrees_with_names(void **state)
 		assert_int_equal(domain_normalise_suffix(rows[i].in, b, NULL, 0), 0);
 		assert_string_equal(a, b);
 	}
-	/* and the only rule it skips is the public-suffix one */
+	/* and the only rules it skips are the special-use and public-suffix ones */
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		int rc = domain_normalise_suffix(rows[i].in, b, NULL, 0);
-		if (rows[i].rc == AM_EPUBLIC_SUFFIX)
+		if (rows[i].rc == AM_EPUBLIC_SUFFIX || rows[i].rc == AM_ESPECIAL_USE)
 			assert_int_equal(rc, 0);
 		else if (rows[i].rc != 0 && rows[i].in[0] != '.')
 			assert_int_equal(rc, rows[i].rc);
@@ -777,6 +853,7 @@ int main(void)
 		cmocka_unit_test(test_limits_checked_after_conversion),
 		cmocka_unit_test(test_raw_input_cap),
 		cmocka_unit_test(test_err_quotes_input),
+		cmocka_unit_test(test_special_use_names_the_rfc),
 		cmocka_unit_test(test_err_escapes_input),
 		cmocka_unit_test(test_err_truncates_long_input),
 		cmocka_unit_test(test_failure_clears_out_and_null_args),

@@ -152,6 +152,40 @@ static void test_hosts(void **state)
 	expect(got, want);
 }
 
+/* A hosts file from a home network names the network's own hosts beside
+ * its blocks: each special-use name is skipped as special_use, its detail
+ * naming what reserves it, and the blocks around it import - the file as
+ * a whole is read (run() fails on an error). */
+static void test_hosts_special_use_names_skipped(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("hosts-lan.txt", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"4 skip local_name `localhost'\n",
+		"4 skip local_name `localhost.localdomain'\n",
+		"6 ok ads.tracker.example phishing 80\n",
+		"7 skip special_use `nas.lan'\n  -- `nas.lan': a special-use name, never a public site (.lan: ",
+		"7 skip special_use `printer.local'\n  -- `printer.local': a special-use name, never a public site "
+		"(.local: RFC 6762 ",
+		"8 skip special_use `router.home.arpa'\n  -- `router.home.arpa': a special-use name, never a public site "
+		"(.home.arpa: RFC 8375 ",
+		"9 skip special_use `dc1.corp'\n",
+		"9 skip special_use `git.internal'\n",
+		"10 skip special_use `duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion'\n  -- ",
+		"RFC 7686 ",
+		"11 skip special_use `box.localdomain'\n",
+		"11 skip special_use `staging.test'\n  -- `staging.test': a special-use name, never a public site "
+		"(.test: RFC 6761 ",
+		"12 ok malware-cdn.example.org phishing 80\n",
+		NULL,
+	};
+	expect(got, want);
+	assert_int_equal(count(got, " ok "), 2);
+	assert_int_equal(count(got, "skip special_use"), 8);
+}
+
 static void test_urls(void **state)
 {
 	struct out o;
@@ -1174,6 +1208,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain),
 		cmocka_unit_test(test_hosts),
+		cmocka_unit_test(test_hosts_special_use_names_skipped),
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_adblock),
 		cmocka_unit_test(test_rpz),

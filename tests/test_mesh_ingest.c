@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "audit.h"
 #include "config.h"
 #include "indicator.h"
 #include "keyfile.h"
@@ -43,11 +44,14 @@ struct fx {
 	struct mesh *mesh;
 	struct nb *nb;
 	uint64_t now;
+	struct audit *audit; /* fx_open_audited only */
+	char audit_path[128];
 };
 
 /* One peer with one neighbour "n" under open policies; its batches are
- * checked on a pool of `helpers' (0: the receiving thread alone). */
-static struct fx *fx_open(unsigned helpers)
+ * checked on a pool of `helpers' (0: the receiving thread alone); with
+ * `audited', decisions go to an audit trail at f->audit_path. */
+static struct fx *fx_open_with(unsigned helpers, bool audited)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	char err[AM_ERRLEN], path[128];
@@ -82,7 +86,12 @@ static struct fx *fx_open(unsigned helpers)
 	cn.imp.quota = UINT64_MAX;
 	cfg.neighbours = &cn;
 	cfg.n_neighbours = 1;
-	struct mesh_env env = {.store = f->store, .key = &f->key, .apply = f->apply, .verify = f->pool};
+	if (audited) {
+		snprintf(f->audit_path, sizeof f->audit_path, "%s/audit.log", f->dir);
+		assert_int_equal(audit_open(&f->audit, f->audit_path, err, sizeof err), 0);
+	}
+	struct mesh_env env = {.store = f->store, .key = &f->key, .apply = f->apply, .verify = f->pool,
+	                       .audit = f->audit};
 	assert_int_equal(mesh_open(&f->mesh, &env, &cfg, &t, err, sizeof err), 0);
 	policy_export_free(&cn.exp);
 	policy_import_free(&cn.imp);
@@ -92,10 +101,16 @@ static struct fx *fx_open(unsigned helpers)
 	return f;
 }
 
+static struct fx *fx_open(unsigned helpers)
+{
+	return fx_open_with(helpers, false);
+}
+
 static void fx_close(struct fx *f)
 {
 	char cmd[128];
 	mesh_close(f->mesh);
+	audit_close(f->audit);
 	workpool_free(f->pool);
 	apply_close(f->apply);
 	store_close(f->store);
@@ -276,6 +291,70 @@ static void test_verdicts_across_pool(void **state)
 	(void)state;
 	check_verdicts(1);
 	check_verdicts(3); /* more helpers than this machine's cores */
+}
+
+struct rejected {
+	char names[1024];
+	bool detail_ok;
+};
+
+static int collect_rejected(void *arg, const struct audit_record *r)
+{
+	struct rejected *x = arg;
+	if (strcmp(r->event, "rejected") != 0)
+		return 0;
+	size_t n = strlen(x->names);
+	snprintf(x->names + n, sizeof x->names - n, "%s %s\n", r->domain, r->rule);
+	if (strcmp(r->domain, "printer.local") == 0)
+		x->detail_ok = strstr(r->detail, "RFC 6762") != NULL;
+	return 0;
+}
+
+/* A neighbour's indicators for special-use names (printer.local, a LAN's
+ * nas.lan, an onion service) are refused by a rule of their own,
+ * special_use, recorded in the audit trail with what reserves the name -
+ * and the rest of the batch, before and after them, is taken. */
+static void check_special_use(unsigned helpers)
+{
+	struct fx *f = fx_open_with(helpers, true);
+	struct wire_sync_response resp;
+	struct mesh_ingest_tally t;
+	struct rejected rj = {.names = ""};
+	char err[AM_ERRLEN];
+	unsigned retry = 0;
+
+	memset(&resp, 0, sizeof resp);
+	resp.batch.present = true;
+	push_signed(f, &resp.batch, "before.example.com", 1, 0);
+	push_signed(f, &resp.batch, "printer.local", 2, 0);
+	push_signed(f, &resp.batch, "nas.lan", 3, 0);
+	push_signed(f, &resp.batch, "duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion", 4, 0);
+	push_signed(f, &resp.batch, "co.uk", 5, 0); /* a public suffix: still the domain rule */
+	push_signed(f, &resp.batch, "after.example.com", 6, 0);
+	resp.batch.upto = resp.batch.n;
+	assert_int_equal(mesh_ingest_pulled(f->mesh, f->nb, &resp, &retry, &t), 0);
+	assert_int_equal(t.accepted, 2);
+	assert_int_equal(t.rejected, 4);
+	assert_int_equal(f->nb->rejects[MESH_R_SPECIAL_USE], 3);
+	assert_int_equal(f->nb->rejects[MESH_R_DOMAIN], 1);
+	assert_string_equal(mesh_reject_name(MESH_R_SPECIAL_USE), "special_use");
+	assert_int_equal(f->nb->cursor.seq, resp.batch.upto);
+	mesh_audit_release(f->mesh);
+	assert_int_equal(audit_flush(f->audit), 0);
+	assert_int_equal(audit_read(f->audit_path, NULL, 0, collect_rejected, &rj, err, sizeof err), 0);
+	assert_string_equal(rj.names, "printer.local special_use\nnas.lan special_use\n"
+	                              "duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion special_use\n"
+	                              "co.uk domain\n");
+	assert_true(rj.detail_ok);
+	wire_sync_response_clear(&resp);
+	fx_close(f);
+}
+
+static void test_special_use_names_refused_by_their_rule(void **state)
+{
+	(void)state;
+	check_special_use(0);
+	check_special_use(2);
 }
 
 /* Origins through one neighbour: the trust store's limit, all of it, and
@@ -516,6 +595,7 @@ int main(void)
 		cmocka_unit_test(test_verdicts_on_receiving_thread),
 		cmocka_unit_test(test_verdicts_across_pool),
 		cmocka_unit_test(test_checked_ahead),
+		cmocka_unit_test(test_special_use_names_refused_by_their_rule),
 		cmocka_unit_test_setup_teardown(test_quota_per_origin_for_ten_thousand_origins, q_setup, q_teardown),
 	};
 	if (sodium_init() < 0)

@@ -114,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_candidates(in, false);
 		return 0;
 	}
-	if (!valid_output(out) || domain_is_public_suffix(out))
+	if (!valid_output(out) || domain_is_public_suffix(out) || domain_is_special_use(out))
 		abort();
 	if (domain_normalise(out, again, NULL, 0) != 0 || strcmp(out, again) != 0)
 		abort();

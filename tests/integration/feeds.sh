@@ -40,6 +40,16 @@ check "hosts: a pinned name is skipped, naming its address" grep -qF "hosts-pins
 check "  and neither it nor its www is flagged" not has a www.example.com
 check "  nor a LAN pin" not has a router.example
 check "  while the same file's 0.0.0.0 line is" has a blocked.example
+# special-use names (RFC 6761 and kin): a hosts file's LAN names are
+# skipped, naming what reserves them; the file's blocks are imported
+expect_exit 0 "hosts: a home network's file imports" amp a import "$FIX/hosts-lan.txt" --category spam --confidence 60 --ttl 7d
+check "  its blocks are held" has a malware-cdn.example.org
+check "  a .lan name is a special_use skip" grep -qF "hosts-lan.txt:7: special_use: \`nas.lan' (\`nas.lan': a special-use name, never a public site (.lan: " <<<"$T_ERR"
+check "  a .local name names RFC 6762" grep -qF "hosts-lan.txt:7: special_use: \`printer.local' (\`printer.local': a special-use name, never a public site (.local: RFC 6762 " <<<"$T_ERR"
+check "  the summary counts them" grep -q "lines skipped: .*special_use 8" <<<"$T_OUT"
+check "  and none is flagged" not has a printer.local
+expect_exit 2 "submit: a special-use name is refused" amp a submit git.internal --category spam --confidence 60 --ttl 7d
+check "  naming it and what reserves it" grep -qF "\`git.internal': a special-use name, never a public site (.internal: ICANN reserved it for private use in 2024" <<<"$T_ERR"
 # files that are no feed: refused whole, nothing stored, exit 2
 gzip -c "$FIX/plain.txt" >"$T_ROOT/plain.txt.gz"
 printf '{"name":"Top sites","type":"hostname","version":1,"list":["google.com","lan-good.example"]}' >"$T_ROOT/wl.json"
