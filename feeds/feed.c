@@ -16,6 +16,7 @@
 #include "feed_rpz.h"
 #include "feed_stix.h"
 #include "feed_urls.h"
+#include "text.h"
 
 static const char *const format_names[FEED_FORMAT_COUNT] = {
 	[FEED_AUTO] = "auto",       [FEED_PLAIN] = "plain", [FEED_HOSTS] = "hosts",
@@ -346,6 +347,28 @@ bool feed_json_warninglist(const json_t *root, char *err, size_t errlen)
 		return false;
 	snprintf(err, errlen, "a MISP warninglist (`%.60s', type `%.20s'): names known to be good, not abusive "
 	         "ones - name it in the config's `allowlist =', never import it", name, type);
+	return true;
+}
+
+bool feed_json_name_list(const json_t *root, char *err, size_t errlen)
+{
+	size_t i, n = json_array_size(root);
+	json_t *v;
+	char first[2][TEXT_QUOTE_LEN(24)] = {"", ""};
+
+	if (!json_is_array(root) || n == 0)
+		return false;
+	json_array_foreach(root, i, v) {
+		if (!json_is_string(v))
+			return false;
+		if (i < 2)
+			text_quote(first[i], sizeof first[i], json_string_value(v), json_string_length(v), 24);
+	}
+	/* short: the importer puts the path before it in one AM_ERRLEN line */
+	snprintf(err, errlen,
+	         "a JSON array of %zu string%s (%s%s%s%s), not STIX or MISP: import bare names one a line "
+	         "(jq -r '.[]' FILE | amesh import - --format plain ...)",
+	         n, n == 1 ? "" : "s", first[0], n > 1 ? ", " : "", first[1], n > 2 ? ", ..." : "");
 	return true;
 }
 

@@ -168,6 +168,12 @@ int feed_json_load(const char *buf, size_t len, json_t **root, char *err, size_t
  * If so, err says what it is and where it belongs (the allowlist). */
 bool feed_json_warninglist(const json_t *root, char *err, size_t errlen);
 
+/* Whether root is a JSON array of strings only (["evil.example", ...]):
+ * bare names, which neither STIX nor MISP is, and which read as either
+ * would be refused element by element. If so, err says what the file is
+ * and how to import it (one name a line, --format plain). */
+bool feed_json_name_list(const json_t *root, char *err, size_t errlen);
+
 /* The text of v if it is a JSON string without a NUL in it, else NULL
  * (not a string, or a string C would cut short). Borrowed from v. */
 const char *feed_json_str(const json_t *v);

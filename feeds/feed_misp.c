@@ -312,6 +312,10 @@ int feed_misp_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 
 	if ((rv = feed_json_load(buf, len, &root, err, errlen)) != 0)
 		return rv;
+	if (feed_json_name_list(root, err, errlen)) {
+		rv = AM_EDECODE; /* read as an array of events, it would be silently nothing */
+		goto out;
+	}
 	if (json_is_object(json_object_get(root, "Event"))) {
 		rv = event(&c, json_object_get(root, "Event"), "");
 		goto out;

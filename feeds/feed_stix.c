@@ -332,6 +332,12 @@ int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 
 	if ((rv = feed_json_load(buf, len, &root, err, errlen)) != 0)
 		return rv;
+	/* ["evil.example", ...] would be refused element by element as "not
+	 * a JSON object": one error saying what it is serves better */
+	if (feed_json_name_list(root, err, errlen)) {
+		json_decref(root);
+		return AM_EDECODE;
+	}
 	if ((c.defined = json_object()) == NULL) {
 		json_decref(root);
 		return AM_ENOMEM;

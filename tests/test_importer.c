@@ -1001,6 +1001,36 @@ static void test_binary_files_and_warninglists_refused_whole(void **state)
 	}
 }
 
+/* A JSON array of bare names looks like JSON, so it is read as STIX (or
+ * given --format misp): one error says what the file is and how to import
+ * it, instead of "not a JSON object" for each element (STIX) or nothing
+ * at all (MISP, which looked for events in it). An array holding an
+ * object is still read as a bundle's objects, element by element. */
+static void test_json_array_of_names_is_one_error(void **state)
+{
+	static const char names[] = "[\"evil.example\", \"bad.test\",\n \"third.example\"]\n";
+	static const enum feed_format as[] = {FEED_AUTO, FEED_STIX, FEED_MISP};
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	for (size_t i = 0; i < sizeof as / sizeof *as; i++) {
+		assert_int_equal(import_bytes(names, sizeof names - 1, as[i], &o, err, sizeof err), AM_EDECODE);
+		if (!strstr(err, "a JSON array of 3 strings (`evil.example', `bad.test', ...), not STIX or MISP: "
+		                 "import bare names one a line (jq -r '.[]' FILE | amesh import - --format plain ...)"))
+			fail_msg("as %s: %s", feed_format_name(as[i]), err);
+		assert_int_equal(o.len, 0); /* no skip per element */
+	}
+	assert_int_equal(import_bytes("[\"one.example\"]", 15, FEED_AUTO, &o, err, sizeof err), AM_EDECODE);
+	assert_non_null(strstr(err, "a JSON array of 1 string (`one.example'), not STIX"));
+	/* an empty array, and a mixed one, are read as before */
+	assert_int_equal(import_bytes("[]", 2, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char mixed[] = "[\"stray.example\", {\"type\": \"indicator\", \"id\": \"indicator--1\", "
+	                            "\"pattern\": \"[domain-name:value = 'mixed.example']\"}]";
+	assert_int_equal(import_bytes(mixed, sizeof mixed - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "[0]: 0 skip malformed `[0]'"));
+	assert_non_null(strstr(o.text, "ok mixed.example phishing 80\n"));
+}
+
 /* Parentheses group observations and comparisons as STIX's grammar
  * allows (`([a] OR [b])', `[(a) OR (b)]'); with OR alone they change
  * nothing, so the names are taken - and a parenthesis left open or
@@ -1209,6 +1239,7 @@ int main(void)
 		cmocka_unit_test(test_plain),
 		cmocka_unit_test(test_hosts),
 		cmocka_unit_test(test_hosts_special_use_names_skipped),
+		cmocka_unit_test(test_json_array_of_names_is_one_error),
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_adblock),
 		cmocka_unit_test(test_rpz),

@@ -14,5 +14,6 @@ static const char *const seeds[] = {
 	"{\"Event\":{\"Tag\":[{\"name\":\"tlp:clear\\u0000\"}],\"Attribute\":[{\"type\":\"domain\",\"value\":12},"
 	"{\"type\":\"domain\",\"value\":\"a\\u0000b\"},{\"type\":7,\"value\":\"x\"},\"str\",{\"type\":\"url\","
 	"\"value\":\"hxxps[:]//d[.]example/\"},{\"type\":\"domain\",\"value\":[1,{}]}]}}",
+	"[\"evil.example\", \"bad.example\"]",
 };
 #include "feed_fuzz.h"

@@ -24,5 +24,7 @@ static const char *const seeds[] = {
 	"\"id\":\"m--2\",\"extensions\":{\"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d\":"
 	"{\"tlp_2_0\":\"clear\"}}},{\"type\":\"marking-definition\",\"id\":\"m--1\",\"definition_type\":\"tlp\","
 	"\"definition\":{\"tlp\":7}}]}",
+	/* bare names in an array: one error, not one per element */
+	"[\"evil.example\", \"bad.test\", \"x\\u0000y\"]",
 };
 #include "feed_fuzz.h"

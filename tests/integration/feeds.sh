@@ -58,6 +58,11 @@ expect_exit 2 "a gzip file is refused whole" amp a import "$T_ROOT/plain.txt.gz"
 check "  saying what it is and how to read it" grep -qF "plain.txt.gz (read as plain): gzip-compressed data, not a text feed: decompress it first (zcat" <<<"$T_ERR"
 expect_exit 2 "a MISP warninglist is refused whole" amp a import "$T_ROOT/wl.json" --confidence 60 --ttl 7d --category spam
 check "  saying it lists names known good, for allowlist =" grep -qF "a MISP warninglist (\`Top sites', type \`hostname'): names known to be good" <<<"$T_ERR"
+printf '["evil-array.example", "bad-array.example"]\n' >"$T_ROOT/names.json"
+expect_exit 2 "a JSON array of bare names is refused whole" amp a import "$T_ROOT/names.json" --category spam --confidence 60 --ttl 7d
+check "  in one error saying what it is and what to do" grep -qF "names.json (read as stix): a JSON array of 2 strings (\`evil-array.example', \`bad-array.example'), not STIX or MISP: import bare names one a line (jq -r '.[]' FILE | amesh import - --format plain ...)" <<<"$T_ERR"
+check "  and only that one" test "$(grep -c . <<<"$T_ERR")" -le 2
+check "  nothing of it flagged" not has a evil-array.example
 printf '<!DOCTYPE html>\n<html><title>502 Bad Gateway</title>\n<body>\nfeeds.example.org\n</body></html>\n' >"$T_ROOT/feed.html"
 expect_exit 2 "a web server's error page saved as the feed is refused whole" amp a import "$T_ROOT/feed.html" --category spam --confidence 60 --ttl 7d
 check "  saying it is an HTML page" grep -qF "feed.html (read as plain): an HTML page, not a feed" <<<"$T_ERR"
