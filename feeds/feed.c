@@ -55,6 +55,7 @@ static const char *const skip_names[FEED_SKIP_COUNT] = {
 	[FEED_SKIP_DUPLICATE] = "duplicate",
 	[FEED_SKIP_REVOKED] = "revoked",
 	[FEED_SKIP_EXPIRED] = "expired",
+	[FEED_SKIP_NOT_YET_VALID] = "not_yet_valid",
 	[FEED_SKIP_NOT_TO_IDS] = "not_to_ids",
 	[FEED_SKIP_NO_CATEGORY] = "no_category",
 	[FEED_SKIP_NO_CONFIDENCE] = "no_confidence",

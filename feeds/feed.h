@@ -34,6 +34,9 @@
 #define FEED_JSON_DEPTH 64          /* jansson's own recursion limit is 2048 */
 #define FEED_QUOTE_MAX 120          /* input bytes quoted in a skip report */
 #define FEED_LINE_MAX_WHY "longer than the 8192-byte limit for one line" /* FEED_LINE_MAX */
+/* A start this far ahead of our clock is taken as now: a bundle exported a
+ * moment ago by a peer whose clock runs a little ahead is live. */
+#define FEED_VALID_FROM_SLACK 300
 
 enum feed_format {
 	FEED_AUTO = 0,
@@ -69,6 +72,7 @@ enum feed_skip {
 	FEED_SKIP_DUPLICATE,         /* the same name and category earlier in the file */
 	FEED_SKIP_REVOKED,           /* STIX revoked / MISP deleted */
 	FEED_SKIP_EXPIRED,           /* its own expiry is already past */
+	FEED_SKIP_NOT_YET_VALID,     /* its own start (STIX valid_from) is still to come */
 	FEED_SKIP_NOT_TO_IDS,        /* MISP attribute not meant for detection */
 	FEED_SKIP_NO_CATEGORY,       /* neither the row nor the command line gives one */
 	FEED_SKIP_NO_CONFIDENCE,
@@ -87,6 +91,8 @@ struct feed_entry {
 	enum am_category category;  /* AM_CAT_NONE: the command line's */
 	int confidence;             /* -1: the command line's */
 	uint64_t expires_at;        /* 0: the command line's (Unix seconds) */
+	uint64_t valid_from;        /* 0: none given; later than now (+ FEED_VALID_FROM_SLACK): not yet live */
+	const char *id;             /* the object's id in the file (a STIX id) for messages, or NULL */
 	enum am_tlp tlp;            /* AM_TLP_NONE: the command line's */
 	bool twin;                  /* RPZ "*.name": a repeat of name is folded, not a duplicate */
 	const char *input;          /* the line or value to quote if it is refused */

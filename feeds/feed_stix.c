@@ -268,6 +268,25 @@ static int indicator(struct ctx *c, json_t *o)
 			return 0;
 		}
 	}
+	if ((v = json_object_get(o, "valid_from")) != NULL) {
+		if (!feed_json_str(v) || timefmt_parse_rfc3339(feed_json_str(v), &e.valid_from) != 0) {
+			skip_obj(c, line, FEED_SKIP_BAD_VALUE, input, "valid_from is not a STIX timestamp");
+			return 0;
+		}
+	}
+	/* STIX 2.1 (4.4) wants valid_until later than valid_from; otherwise
+	 * the indicator is valid at no time at all, whatever our clock says.
+	 * Whether it is live yet, or still, is the importer's: it has now. */
+	if (e.valid_from && e.expires_at && e.expires_at <= e.valid_from) {
+		char why[200], t_from[TIMEFMT_LEN], t_until[TIMEFMT_LEN];
+		timefmt_rfc3339(e.valid_from, t_from);
+		timefmt_rfc3339(e.expires_at, t_until);
+		snprintf(why, sizeof why, "%.80s: valid_until %s is not after valid_from %s: valid at no time",
+		         id ? id : "indicator", t_until, t_from);
+		skip_obj(c, line, FEED_SKIP_BAD_VALUE, input, why);
+		return 0;
+	}
+	e.id = id;
 	if ((v = json_object_get(o, "confidence")) != NULL) {
 		/* STIX 2.1 §4.1.4 says integer, but producers that go through a
 		 * float-only JSON layer write 80.0: the same number, so taken */

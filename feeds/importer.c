@@ -10,6 +10,7 @@
 #include "domain.h"
 #include "feed_misp.h"
 #include "feed_urls.h"
+#include "timefmt.h"
 
 struct importer {
 	struct importer_opts o;
@@ -172,8 +173,24 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 		       "the file gives no expiry for it and neither --ttl nor --expires was given");
 		return 0;
 	}
+	/* A feed's times against our clock: an indicator not live yet (a
+	 * future STIX valid_from) would be flagged from now on if taken, so
+	 * it is skipped until then, as one already expired is. Both name the
+	 * object and the times, which the quoted pattern does not show. */
+	char t_at[TIMEFMT_LEN], t_now[TIMEFMT_LEN], when[AM_ERRLEN];
+	timefmt_rfc3339(im->o.now, t_now);
+	if (e->valid_from > im->o.now + FEED_VALID_FROM_SLACK) {
+		timefmt_rfc3339(e->valid_from, t_at);
+		snprintf(when, sizeof when, "%.80s%svalid_from %s is in the future (it is now %s): not live yet; import it "
+		         "again from then", e->id ? e->id : "", e->id ? ": " : "", t_at, t_now);
+		report(im, e->line, FEED_SKIP_NOT_YET_VALID, e->input, e->input_len, when);
+		return 0;
+	}
 	if (it.expires_at <= im->o.now) {
-		report(im, e->line, FEED_SKIP_EXPIRED, e->input, e->input_len, "its own expiry is already past");
+		timefmt_rfc3339(it.expires_at, t_at);
+		snprintf(when, sizeof when, "%.80s%sits own expiry %s is already past (it is now %s)", e->id ? e->id : "",
+		         e->id ? ": " : "", t_at, t_now);
+		report(im, e->line, FEED_SKIP_EXPIRED, e->input, e->input_len, when);
 		return 0;
 	}
 	/* Sharing levels never relax: the stricter of the file's and the

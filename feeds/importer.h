@@ -12,7 +12,9 @@
  *      url_on_shared_host;
  *   3. category, confidence, expiry and TLP from the entry, else from the
  *      command line (struct importer_opts), else no_category /
- *      no_confidence / no_expiry; an expiry already past: expired;
+ *      no_confidence / no_expiry; an expiry already past: expired; a
+ *      start (STIX valid_from) more than FEED_VALID_FROM_SLACK ahead of
+ *      now: not_yet_valid - both naming the object's id and the times;
  *   4. the same (name, category) earlier in the same file: duplicate (an
  *      RPZ `*.name' twin of a name is folded silently).
  * What passes goes to the item callback (the CLI batches it to the

@@ -1001,6 +1001,42 @@ static void test_binary_files_and_warninglists_refused_whole(void **state)
 	}
 }
 
+/* A STIX indicator's own times, each case its own verdict naming the
+ * indicator's id and the times (the quoted pattern shows neither): live
+ * (valid_from past) is taken; valid_from still to come is not_yet_valid -
+ * taking it would flag the name from now on - but within
+ * FEED_VALID_FROM_SLACK of now it is a clock a little ahead, and taken;
+ * valid_until not after valid_from is valid at no time (bad_value); a
+ * valid_until already past is expired; an unreadable valid_from is a
+ * bad_value as an unreadable valid_until is. */
+static void test_stix_validity_times(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("stix-times.json", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"objects[0]: 7 ok live.example phishing 80\n",
+		"objects[1]: 14 skip not_yet_valid `[domain-name:value = 'later.example']'\n"
+		"  -- indicator--a1000000-0000-4000-8000-000000000002: valid_from 2098-01-01T00:00:00Z is in the future "
+		"(it is now 2026-11-18T11:06:40Z): not live yet; import it again from then\n",
+		"objects[2]: 21 ok skewed-clock.example phishing 80\n",
+		"objects[3]: 28 skip bad_value `[domain-name:value = 'backwards.example']'\n"
+		"  -- indicator--a1000000-0000-4000-8000-000000000004: valid_until 2026-11-20T00:00:00Z is not after "
+		"valid_from 2026-12-01T00:00:00Z: valid at no time\n",
+		"objects[4]: 35 skip bad_value `[domain-name:value = 'instant.example']'\n"
+		"  -- indicator--a1000000-0000-4000-8000-000000000005: valid_until 2026-11-10T00:00:00Z is not after "
+		"valid_from 2026-11-10T00:00:00Z: valid at no time\n",
+		"objects[5]: 42 skip expired `[domain-name:value = 'over.example']'\n"
+		"  -- indicator--a1000000-0000-4000-8000-000000000006: its own expiry 2026-11-01T00:00:00Z is already past "
+		"(it is now 2026-11-18T11:06:40Z)\n",
+		"objects[6]: 49 skip bad_value `[domain-name:value = 'sloppy.example']'\n  -- valid_from is not a STIX timestamp\n",
+		NULL,
+	};
+	expect(got, want);
+	assert_int_equal(count(got, " ok "), 2);
+}
+
 /* A JSON array of bare names looks like JSON, so it is read as STIX (or
  * given --format misp): one error says what the file is and how to import
  * it, instead of "not a JSON object" for each element (STIX) or nothing
@@ -1240,6 +1276,7 @@ int main(void)
 		cmocka_unit_test(test_hosts),
 		cmocka_unit_test(test_hosts_special_use_names_skipped),
 		cmocka_unit_test(test_json_array_of_names_is_one_error),
+		cmocka_unit_test(test_stix_validity_times),
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_adblock),
 		cmocka_unit_test(test_rpz),

@@ -24,6 +24,11 @@ static const char *const seeds[] = {
 	"\"id\":\"m--2\",\"extensions\":{\"extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d\":"
 	"{\"tlp_2_0\":\"clear\"}}},{\"type\":\"marking-definition\",\"id\":\"m--1\",\"definition_type\":\"tlp\","
 	"\"definition\":{\"tlp\":7}}]}",
+	"[{\"type\":\"indicator\",\"id\":\"indicator--4\",\"pattern\":\"[domain-name:value = 'd.example']\","
+	"\"valid_from\":\"2098-01-01T00:00:00Z\",\"valid_until\":\"2097-01-01T00:00:00.5Z\"},{\"type\":\"indicator\","
+	"\"pattern\":\"[domain-name:value = 'e.example']\",\"valid_from\":\"2000-01-01T00:00:00Z\",\"valid_until\":"
+	"\"2001-01-01T00:00:00Z\"},{\"type\":\"indicator\",\"pattern\":\"[domain-name:value = 'f.example']\","
+	"\"valid_from\":7}]",
 	/* bare names in an array: one error, not one per element */
 	"[\"evil.example\", \"bad.test\", \"x\\u0000y\"]",
 };

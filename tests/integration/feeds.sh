@@ -112,6 +112,14 @@ expect_exit 2 "a file that cannot be read among others exits 2" amp a import "$T
 check "  the names read before it are still sent (they were dropped)" has a before-bad-file.example
 check "  the files after it are still read" has a after-bad-file.example
 check "  and it says how many files were not read" grep -qF "1 of 3 files could not be read (said above); the others were imported" <<<"$T_ERR"
+# a STIX indicator's own times: not live yet, valid at no time, or over
+expect_exit 0 "stix: a bundle with indicators of every validity imports" amp a import "$FIX/stix-times.json" --category spam --confidence 60 --ttl 7d
+check "  a live one is held (valid_from past, the expiry --ttl's)" has a skewed-clock.example
+check "  one whose valid_from is to come is skipped, naming its id and the times" grep -qF "stix-times.json:14: objects[1]: not_yet_valid: \`[domain-name:value = 'later.example']' (indicator--a1000000-0000-4000-8000-000000000002: valid_from 2098-01-01T00:00:00Z is in the future (it is now " <<<"$T_ERR"
+check "  and is not flagged" not has a later.example
+check "  valid_until before valid_from is a bad_value" grep -qF "stix-times.json:28: objects[3]: bad_value: \`[domain-name:value = 'backwards.example']' (indicator--a1000000-0000-4000-8000-000000000004: valid_until 2026-11-20T00:00:00Z is not after valid_from 2026-12-01T00:00:00Z: valid at no time)" <<<"$T_ERR"
+check "  a valid_until already past is expired, naming its id" grep -qF "stix-times.json:42: objects[5]: expired: \`[domain-name:value = 'over.example']' (indicator--a1000000-0000-4000-8000-000000000006: its own expiry 2026-11-01T00:00:00Z is already past (it is now " <<<"$T_ERR"
+check "  none of those is flagged" sh -c "! '$AMESH' -s '$T_ROOT/a/run/amesh.sock' query backwards.example instant.example over.example sloppy.example >/dev/null 2>&1"
 mkdir -p "$T_ROOT/not-a-feed-dir"
 expect_exit 2 "a directory that is no MISP feed is an error" amp a import "$T_ROOT/not-a-feed-dir" --category spam --confidence 1 --ttl 1d
 check "  saying why, not only that manifest.json is missing" grep -qF "not-a-feed-dir is a directory without a manifest.json: only a MISP feed is read from a directory" <<<"$T_ERR"
