@@ -137,9 +137,10 @@ static int on_item(void *arg, const struct importer_item *it)
 	struct run *r = arg;
 	struct slot *sl = &r->slots[r->next];
 
+	/* a dry run sends the same items for the daemon's checks alone
+	 * (WIRE_OP_CHECK_BATCH): only it knows its max_lifetime, its
+	 * allowlist and what it already holds */
 	r->submitted++;
-	if (r->dry_run)
-		return 0;
 	struct wire_submit_item *w = &sl->req.items[sl->req.n_items];
 	memset(w, 0, sizeof *w);
 	snprintf(w->domain, sizeof w->domain, "%s", it->domain);
@@ -182,8 +183,9 @@ static void print_summary(struct run *r, char **files, int nfiles)
 		return;
 	}
 	if (r->dry_run)
-		printf("dry run: %zu name%s would be submitted; nothing was sent\n", r->submitted,
-		       r->submitted == 1 ? "" : "s");
+		printf("dry run: %zu name%s checked by the daemon: %zu would be stored, %zu unchanged (already held), "
+		       "%zu refused; nothing was stored\n",
+		       r->submitted, r->submitted == 1 ? "" : "s", r->stored, r->unchanged, r->refused);
 	else
 		printf("%zu name%s submitted: %zu stored, %zu unchanged (already held), %zu refused by the daemon\n",
 		       r->submitted, r->submitted == 1 ? "" : "s", r->stored, r->unchanged, r->refused);
@@ -223,7 +225,7 @@ static int run_import(char **files, int nfiles, struct import_opts *io, const st
 	io->o.shared = sh;
 	io->o.now = timefmt_now();
 	for (int k = 0; k < CLIENT_SLOTS; k++) {
-		r.slots[k].req.op = WIRE_OP_SUBMIT_BATCH;
+		r.slots[k].req.op = io->dry_run ? WIRE_OP_CHECK_BATCH : WIRE_OP_SUBMIT_BATCH;
 		if ((r.slots[k].req.items = calloc(WIRE_BATCH_MAX, sizeof *r.slots[k].req.items)) == NULL ||
 		    (r.slots[k].meta = calloc(WIRE_BATCH_MAX, sizeof *r.slots[k].meta)) == NULL) {
 			cliopt_error("out of memory");
@@ -275,10 +277,11 @@ static int run_import(char **files, int nfiles, struct import_opts *io, const st
 	}
 	/* As with `query -': a batch the daemon refused whole is a failure a
 	 * script must see (every name allowlisted here, a wrong category...);
-	 * one refusal among accepted names is reported and changes nothing. */
-	if (rv == 0 && !r.dry_run && r.submitted > 0 && r.refused == r.submitted) {
-		cliopt_error("the daemon refused every one of the %zu name%s submitted (each refusal is reported with its reason)",
-		             r.submitted, r.submitted == 1 ? "" : "s");
+	 * one refusal among accepted names is reported and changes nothing.
+	 * A dry run ends as the real run would. */
+	if (rv == 0 && r.submitted > 0 && r.refused == r.submitted) {
+		cliopt_error("the daemon %s every one of the %zu name%s submitted (each refusal is reported with its reason)",
+		             r.dry_run ? "would refuse" : "refused", r.submitted, r.submitted == 1 ? "" : "s");
 		rv = CLIOPT_EXIT_ERR;
 	}
 out:

@@ -7,8 +7,10 @@
  * CLIENT_SLOTS batches in flight (the daemon signs and commits one while
  * the next is being read). Every skipped line is reported - on stderr as
  * `FILE:LINE: REASON: `INPUT' (DETAIL)', or with --json as one object per
- * line on stdout - and the summary counts them by reason. --dry-run checks
- * everything and sends nothing.
+ * line on stdout - and the summary counts them by reason. --dry-run sends
+ * the same batches as WIRE_OP_CHECK_BATCH: the daemon makes every check of
+ * a submission (max_lifetime, its allowlist, what it already holds) and
+ * answers per item, storing nothing.
  *
  * Export pages through the daemon's change log (WIRE_OP_EXPORT), holds the
  * signals in memory (about 400 bytes each), sorts them and hands them to

@@ -196,6 +196,56 @@ static int cmd_export(int argc, char **argv)
 	return feeds_cmd(feedcmd_export, argc, argv);
 }
 
+/* `submit NAME --dry-run': the daemon's own checks of the submission
+ * (WIRE_OP_CHECK_BATCH: the check a real submit makes, max_lifetime and
+ * the allowlist included), nothing signed or stored. A refusal exits 2
+ * with the daemon's words, as the real submit would. */
+static int submit_dry_run(const struct wire_request *sub)
+{
+	struct wire_submit_item item = {.category = sub->category, .confidence = sub->confidence,
+	                                .expires_at = sub->expires_at, .tlp = sub->tlp, .hop_limit = sub->hop_limit,
+	                                .force = sub->force};
+	struct wire_request req = {.op = WIRE_OP_CHECK_BATCH, .items = &item, .n_items = 1};
+	struct wire_response resp;
+	struct client *cl = NULL;
+	int rv;
+
+	/* a batch item holds less than a submit (WIRE_NAME_MAX): said, never cut */
+	if (strlen(sub->domain) >= sizeof item.domain) {
+		errorf("domain is longer than %zu bytes", sizeof item.domain - 1);
+		return EXIT_ERR;
+	}
+	memcpy(item.domain, sub->domain, strlen(sub->domain));
+	if ((rv = call(&cl, &req, &resp)) != 0)
+		goto out;
+	if (resp.n_item_results != 1) {
+		errorf("the daemon answered %zu results for one check", resp.n_item_results);
+		rv = EXIT_ERR;
+	} else if (resp.item_results[0].status != 0) {
+		const struct wire_item_result *ir = &resp.item_results[0];
+		errorf("%s", ir->error[0] ? ir->error : am_strerror(ir->status));
+		rv = EXIT_ERR;
+	} else {
+		const struct wire_item_result *ir = &resp.item_results[0];
+		char idhex[2 * AM_ID_BYTES + 1] = "";
+		if (ir->has_id)
+			am_hex(ir->id, AM_ID_BYTES, idhex);
+		if (opt_json)
+			rv = print_json(json_pack("{s:b, s:b, s:o, s:s, s:o}", "dry_run", 1, "changed", (int)ir->changed,
+			                          "domain", jsonout_string(ir->domain), "category",
+			                          am_category_name(item.category),
+			                          "id", ir->has_id ? json_string(idhex) : json_null()));
+		else
+			printf("dry run: %s %s %s; nothing was stored\n",
+			       ir->changed ? "would store" : "unchanged (already held)", ir->domain,
+			       am_category_name(item.category));
+	}
+	wire_response_clear(&resp);
+out:
+	client_close(cl);
+	return rv;
+}
+
 static int cmd_submit(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -203,12 +253,13 @@ static int cmd_submit(int argc, char **argv)
 		{"expires", required_argument, NULL, 'e'},  {"ttl", required_argument, NULL, 't'},
 		{"tlp", required_argument, NULL, 'l'},      {"help", no_argument, NULL, 'h'},
 		{"hop-limit", required_argument, NULL, 'H'}, {"force", no_argument, NULL, 'F'},
+		{"dry-run", no_argument, NULL, 'd'},
 		{NULL, 0, NULL, 0},
 	};
 	struct wire_request req = {.op = WIRE_OP_SUBMIT};
 	struct wire_response resp;
 	struct client *cl = NULL;
-	bool have_conf = false;
+	bool have_conf = false, dry = false;
 	uint64_t expires = 0, ttl = 0;
 	const char *expires_arg = NULL;
 	int c, rv;
@@ -226,6 +277,7 @@ static int cmd_submit(int argc, char **argv)
 			break;
 		case 't': ttl = cliopt_ttl(optarg); break;
 		case 'F': req.force = true; break;
+		case 'd': dry = true; break;
 		case 'H':
 			req.hop_limit = int_option("--hop-limit", optarg, 1, 255, "from 1 to 255 (links it may cross)");
 			break;
@@ -253,6 +305,8 @@ static int cmd_submit(int argc, char **argv)
 		die_usage("--expires `%s' is not in the future (it is now %s)", expires_arg, now);
 	}
 	req.expires_at = expires ? expires : timefmt_now() + ttl;
+	if (dry)
+		return submit_dry_run(&req);
 
 	if ((rv = call(&cl, &req, &resp)) != 0)
 		goto out;
@@ -1448,9 +1502,10 @@ static const struct subcommand {
 	const char *help;
 } subcommands[] = {
 	{"init", cmd_init, "DIR --name NAME [--listen URL]", "create a new peer: identity, config, data directory"},
-	{"submit", cmd_submit, "DOMAIN|- --category C --confidence N (--expires RFC3339 | --ttl 7d) [--tlp LEVEL] [--hop-limit N] [--force]",
+	{"submit", cmd_submit, "DOMAIN|- --category C --confidence N (--expires RFC3339 | --ttl 7d) [--tlp LEVEL] [--hop-limit N] [--force] [--dry-run]",
 	 "sign an indicator with this peer's key and store it; a name this peer's own allowlist\n"
-	 "              covers is refused, naming the entry, unless --force (recorded in the audit trail)"},
+	 "              covers is refused, naming the entry, unless --force (recorded in the audit trail);\n"
+	 "              --dry-run: the daemon checks it as it would store it (max_lifetime too), stores nothing"},
 	{"import", cmd_import, "FILE... [--format auto|plain|hosts|urls|adblock|rpz|csv|stix|misp] [--category C] "
 	 "[--confidence N] [--ttl D | --expires T] [--tlp L] [--dry-run]",
 	 "submit every name in feed files (batched); report each line skipped and why"},

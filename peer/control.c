@@ -354,6 +354,11 @@ static void do_submit(const struct control_env *env, const struct wire_request *
 
 /* --- batches: many submissions, one durable commit --- */
 
+/* WIRE_OP_SUBMIT_BATCH, and WIRE_OP_CHECK_BATCH (--dry-run): the same
+ * check_item and idempotence rule per item - so a dry run knows this
+ * daemon's max_lifetime, allowlist and what it already holds - and then,
+ * for a dry run, nothing signed, stored or audited: an item that would be
+ * stored answers changed with no id. */
 static void do_submit_batch(const struct control_env *env, const struct wire_request *req,
                             struct wire_response *resp)
 {
@@ -366,11 +371,12 @@ static void do_submit_batch(const struct control_env *env, const struct wire_req
 	int *results = NULL;
 	uint64_t now = timefmt_now();
 	size_t n = 0, k = req->n_items;
+	bool dry = req->op == WIRE_OP_CHECK_BATCH;
 	int rv;
 
 	if (k == 0)
 		return;
-	if (!env->apply) {
+	if (!env->apply && !dry) {
 		fail_with(resp, AM_EINVAL, "this daemon takes no submissions (no apply path)");
 		return;
 	}
@@ -398,6 +404,10 @@ static void do_submit_batch(const struct control_env *env, const struct wire_req
 		if (says_nothing_new(&o, ind, now)) {
 			memcpy(ir->id, o.id, AM_ID_BYTES);
 			ir->has_id = true;
+			continue;
+		}
+		if (dry) {
+			ir->changed = true; /* would be signed and stored */
 			continue;
 		}
 		if (forced)
@@ -1406,6 +1416,7 @@ static const handler_fn handlers[] = {
 	[WIRE_OP_ALLOWLIST] = do_allowlist,
 	[WIRE_OP_EXPORT] = do_export,
 	[WIRE_OP_SUBMIT_BATCH] = do_submit_batch,
+	[WIRE_OP_CHECK_BATCH] = do_submit_batch,
 	[WIRE_OP_SIGHTINGS] = do_sightings,
 	[WIRE_OP_DISPUTE] = control_do_dispute,
 	[WIRE_OP_DISPUTE_ANSWER] = control_do_dispute_answer,

@@ -284,6 +284,7 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 		m.rpz = &rz;
 		break;
 	case WIRE_OP_SUBMIT_BATCH:
+	case WIRE_OP_CHECK_BATCH:
 		if (r->n_items > WIRE_BATCH_MAX)
 			return AM_ETOOBIG;
 		if (r->n_items && ((items = calloc(r->n_items, sizeof *items)) == NULL ||
@@ -306,8 +307,13 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 		}
 		sb.n_items = r->n_items;
 		sb.items = itemp;
-		m.op_case = AMESH__V1__REQUEST__OP_SUBMIT_BATCH;
-		m.submit_batch = &sb;
+		if (r->op == WIRE_OP_CHECK_BATCH) {
+			m.op_case = AMESH__V1__REQUEST__OP_CHECK_BATCH;
+			m.check_batch = &sb;
+		} else {
+			m.op_case = AMESH__V1__REQUEST__OP_SUBMIT_BATCH;
+			m.submit_batch = &sb;
+		}
 		break;
 	case WIRE_OP_EXPORT:
 		ex.category = (Amesh__V1__Category)r->category;
@@ -555,20 +561,24 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 		r->rpz_export = m->rpz->export;
 		break;
 	case AMESH__V1__REQUEST__OP_SUBMIT_BATCH:
-		r->op = WIRE_OP_SUBMIT_BATCH;
-		if (m->submit_batch->n_items > WIRE_BATCH_MAX) {
+	case AMESH__V1__REQUEST__OP_CHECK_BATCH: {
+		/* one decoder for both: a dry run reads exactly what a submission would */
+		const Amesh__V1__SubmitBatchRequest *sbq =
+			m->op_case == AMESH__V1__REQUEST__OP_CHECK_BATCH ? m->check_batch : m->submit_batch;
+		r->op = m->op_case == AMESH__V1__REQUEST__OP_CHECK_BATCH ? WIRE_OP_CHECK_BATCH : WIRE_OP_SUBMIT_BATCH;
+		if (sbq->n_items > WIRE_BATCH_MAX) {
 			snprintf(err, errlen, "%zu submissions in one batch; the limit is %d",
-			         m->submit_batch->n_items, WIRE_BATCH_MAX);
+			         sbq->n_items, WIRE_BATCH_MAX);
 			rv = AM_ETOOBIG;
 			goto fail;
 		}
-		if (m->submit_batch->n_items &&
-		    (r->items = calloc(m->submit_batch->n_items, sizeof *r->items)) == NULL) {
+		if (sbq->n_items &&
+		    (r->items = calloc(sbq->n_items, sizeof *r->items)) == NULL) {
 			rv = AM_ENOMEM;
 			goto fail;
 		}
-		for (size_t i = 0; i < m->submit_batch->n_items; i++) {
-			const Amesh__V1__SubmitRequest *p = m->submit_batch->items[i];
+		for (size_t i = 0; i < sbq->n_items; i++) {
+			const Amesh__V1__SubmitRequest *p = sbq->items[i];
 			struct wire_submit_item *it = &r->items[i];
 			if (copy_name(&p->domain, it->domain, sizeof it->domain) != 0) {
 				snprintf(err, errlen, "item %zu: domain is over %zu bytes or contains NUL", i + 1,
@@ -592,6 +602,7 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 			r->n_items = i + 1;
 		}
 		break;
+	}
 	case AMESH__V1__REQUEST__OP_EXPORT: {
 		const Amesh__V1__ExportRequest *p = m->export;
 		r->op = WIRE_OP_EXPORT;
@@ -1294,6 +1305,7 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 		m.allowlist = &alr;
 		break;
 	case WIRE_OP_SUBMIT_BATCH:
+	case WIRE_OP_CHECK_BATCH: /* answered alike, item by item */
 		if (r->n_item_results && ((bir = calloc(r->n_item_results, sizeof *bir)) == NULL ||
 		                          (birp = calloc(r->n_item_results, sizeof *birp)) == NULL)) {
 			rv = AM_ENOMEM;

@@ -66,6 +66,7 @@ enum wire_op {
 	WIRE_OP_DISPUTE_ANSWER, /* answer one, origin only */
 	WIRE_OP_DISPUTES,       /* list the disputes held */
 	WIRE_OP_SIGHTINGS, /* wire_sighting.h */
+	WIRE_OP_CHECK_BATCH, /* submit_batch's checks only (--dry-run); answered as submit_batch */
 };
 
 #define WIRE_NAME_MAX 1024 /* one name as typed, before normalisation */

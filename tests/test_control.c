@@ -215,6 +215,68 @@ static void test_single_and_batch_refuse_alike(void **state)
 	assert_int_equal(last_seq(f), before);
 }
 
+/* --dry-run asks the daemon (WIRE_OP_CHECK_BATCH): each item gets the
+ * answer a submission would - max_lifetime, the domain rules, "already
+ * held" - through the same check, and nothing is signed or stored. The
+ * same items submitted for real then get the same statuses and words. */
+static void test_dry_run_checks_as_a_submission_would(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp, real;
+	uint64_t now = timefmt_now();
+
+	/* held already, with the parameters the check will repeat */
+	struct wire_request held = {.op = WIRE_OP_SUBMIT, .category = AM_CAT_SPAM, .confidence = 10,
+	                            .expires_at = now + 3600};
+	snprintf(held.domain, sizeof held.domain, "held-dry.example.com");
+	roundtrip(f, &held, &resp);
+	assert_int_equal(resp.status, 0);
+	uint8_t held_id[AM_ID_BYTES];
+	memcpy(held_id, resp.submitted.id, AM_ID_BYTES);
+	wire_response_clear(&resp);
+
+	struct wire_submit_item items[4] = {
+		{.category = AM_CAT_SPAM, .confidence = 10, .expires_at = now + 3600},
+		{.category = AM_CAT_SPAM, .confidence = 10, .expires_at = now + 91 * 86400ull},
+		{.category = AM_CAT_SPAM, .confidence = 10, .expires_at = now + 3600},
+		{.category = AM_CAT_SPAM, .confidence = 10, .expires_at = now + 3600},
+	};
+	snprintf(items[0].domain, sizeof items[0].domain, "new-dry.example.com");
+	snprintf(items[1].domain, sizeof items[1].domain, "too-long-lived.example.com");
+	snprintf(items[2].domain, sizeof items[2].domain, "printer.local");
+	snprintf(items[3].domain, sizeof items[3].domain, "held-dry.example.com");
+	uint64_t before = last_seq(f);
+	struct wire_request check = {.op = WIRE_OP_CHECK_BATCH, .items = items, .n_items = 4};
+	roundtrip(f, &check, &resp);
+	assert_int_equal(resp.status, 0);
+	assert_int_equal(resp.n_item_results, 4);
+	assert_int_equal(resp.item_results[0].status, 0);
+	assert_true(resp.item_results[0].changed); /* would be stored */
+	assert_false(resp.item_results[0].has_id); /* but was not */
+	assert_int_equal(resp.item_results[1].status, AM_ELIFETIME);
+	assert_non_null(strstr(resp.item_results[1].error, "max_lifetime"));
+	assert_int_equal(resp.item_results[2].status, AM_ESPECIAL_USE);
+	assert_int_equal(resp.item_results[3].status, 0);
+	assert_false(resp.item_results[3].changed); /* already held */
+	assert_true(resp.item_results[3].has_id);
+	assert_memory_equal(resp.item_results[3].id, held_id, AM_ID_BYTES);
+	assert_int_equal(last_seq(f), before); /* nothing stored */
+	assert_int_equal(query_count(f, "new-dry.example.com"), 0);
+
+	struct wire_request sub = {.op = WIRE_OP_SUBMIT_BATCH, .items = items, .n_items = 4};
+	roundtrip(f, &sub, &real);
+	assert_int_equal(real.n_item_results, 4);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(real.item_results[i].status, resp.item_results[i].status);
+		assert_string_equal(real.item_results[i].error, resp.item_results[i].error);
+		assert_int_equal(real.item_results[i].changed, resp.item_results[i].changed);
+	}
+	assert_int_equal(query_count(f, "new-dry.example.com"), 1);
+	assert_true(last_seq(f) > before);
+	wire_response_clear(&resp);
+	wire_response_clear(&real);
+}
+
 static void test_withdraw_keeps_tombstone_until_original_expiry(void **state)
 {
 	struct fixture *f = *state;
@@ -839,6 +901,7 @@ int main(void)
 		cmocka_unit_test(test_submit_normalises_signs_and_stores),
 		cmocka_unit_test(test_rejected_submissions_leave_store_unchanged),
 		cmocka_unit_test(test_single_and_batch_refuse_alike),
+		cmocka_unit_test(test_dry_run_checks_as_a_submission_would),
 		cmocka_unit_test(test_withdraw_keeps_tombstone_until_original_expiry),
 		cmocka_unit_test(test_query_reports_rejected_names_per_name),
 		cmocka_unit_test(test_list_filters_by_category_and_key_id),

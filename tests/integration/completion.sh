@@ -87,7 +87,7 @@ check "keys trust --as" "neighbour origin" amesh keys trust k.pub --as ''
 check "free-text value offers nothing" "" amesh submit x.example --confidence ''
 
 # --- per-command options ---
-check "submit options" "--category --confidence --expires --force --help --hop-limit --tlp --ttl" amesh submit x.example --
+check "submit options" "--category --confidence --dry-run --expires --force --help --hop-limit --tlp --ttl" amesh submit x.example --
 check "allowlist options" "--help --limit" amesh allowlist --
 check "import --format" "hosts" amesh import f.txt --format h
 check "import options" "--dry-run" amesh import f.txt --dr

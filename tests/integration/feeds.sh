@@ -141,8 +141,22 @@ check "a changed confidence is stored" grep -q "^5 names submitted: 5 stored" "$
 # --- dry run ---
 live=$(live_of b)
 expect_exit 0 "dry run" amp b import "$FIX/hosts.txt" --category spam --confidence 60 --ttl 7d --dry-run
-check "dry run says what it would do" grep -q "dry run: 4 names would be submitted; nothing was sent" <<<"$T_OUT"
+check "dry run says what the daemon would do" grep -q "dry run: 4 names checked by the daemon: 4 would be stored, 0 unchanged (already held), 0 refused; nothing was stored" <<<"$T_OUT"
 check "dry run stores nothing" test "$(live_of b)" = "$live"
+# the daemon's max_lifetime (90 days) is the daemon's to know: a dry run asks it
+expect_exit 2 "dry run: a TTL past max_lifetime is refused, as the import would be" amp b import "$FIX/hosts.txt" --category spam --confidence 60 --ttl 100d --dry-run
+check "  each name reported refused with the daemon's words" grep -qF "hosts.txt:7: refused: \`ads.tracker.example' (expiry is more than 90d away (max_lifetime))" <<<"$T_ERR"
+check "  and the summary says so" grep -q "dry run: 4 names checked by the daemon: 0 would be stored, 0 unchanged (already held), 4 refused; nothing was stored" <<<"$T_OUT"
+check "  nothing stored" test "$(live_of b)" = "$live"
+expect_exit 2 "submit --dry-run: a TTL past max_lifetime is refused" amp b submit dry.example --category spam --confidence 60 --ttl 100d --dry-run
+check "  with the daemon's words" grep -qF "expiry is more than 90d away (max_lifetime)" <<<"$T_ERR"
+expect_exit 0 "submit --dry-run: a good one would be stored" amp b submit dry.example --category spam --confidence 60 --ttl 7d --dry-run
+check "  says so" grep -qF "dry run: would store dry.example spam; nothing was stored" <<<"$T_OUT"
+check "  and is not stored" not has b dry.example
+expect_exit 2 "submit --dry-run: a special-use name is refused" amp b submit nas.lan --category spam --confidence 60 --ttl 7d --dry-run
+check "  with the rule's words" grep -qF "\`nas.lan': a special-use name" <<<"$T_ERR"
+check "submit - --dry-run: checked by the daemon too" sh -c "printf 'a-dry.example\nb-dry.example\n' | '$AMESH' -s '$T_ROOT/b/run/amesh.sock' submit - --category spam --confidence 60 --ttl 7d --dry-run | grep -q 'dry run: 2 names checked by the daemon: 2 would be stored'"
+check "  nothing stored" test "$(live_of b)" = "$live"
 
 # --- submit - ---
 awk 'BEGIN { for (i = 1; i <= 2500; i++) printf "n%d.stdin.example\n", i; print "192.0.2.1"; print "n7.stdin.example" }' >"$T_ROOT/names"
@@ -188,7 +202,7 @@ check "misp: hashes.csv has one line per attribute" test "$(wc -l <"$T_ROOT/misp
 check "misp: hashes.csv is md5,event-uuid" grep -Eq '^[0-9a-f]{32},[0-9a-f-]{36}$' "$T_ROOT/misp/hashes.csv"
 check "misp: no file is left half-written beside them" test -z "$(ls "$T_ROOT/misp" | grep '\.tmp$')"
 expect_exit 0 "misp: our own feed imports back (dry run)" amp b import "$T_ROOT/misp" --dry-run
-check "  every attribute" grep -q "^dry run: $(live_of a) names would be submitted" <<<"$T_OUT"
+check "  every attribute" grep -q "^dry run: $(live_of a) names checked by the daemon" <<<"$T_OUT"
 
 # --- export filters ---
 check "--category keeps one category" test "$(amp a export csv --category botnet | tail -n +2 | grep -vc ',botnet,')" -eq 0
