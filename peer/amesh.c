@@ -989,9 +989,9 @@ static void print_audit_text(const struct audit_record *r)
 		printf("%s  this peer reported %s\n", at, what);
 	else if (strcmp(r->event, "accepted") == 0)
 		printf("%s  received %s from %s (origin %s): accepted\n", at, what, nb, r->origin);
-	else if (strcmp(r->event, "rejected") == 0)
-		printf("%s  received %s from %s (origin %s): rejected by rule `%s'\n", at, what[0] ? what : "an indicator",
-		       nb, r->origin[0] ? r->origin : "unknown", r->rule);
+	else if (strcmp(r->event, "rejected") == 0) /* the rule's words, when it left any (special_use: the RFC) */
+		printf("%s  received %s from %s (origin %s): rejected by rule `%s'%s%s\n", at, what[0] ? what : "an indicator",
+		       nb, r->origin[0] ? r->origin : "unknown", r->rule, det[0] ? ": " : "", det);
 	else if (strcmp(r->event, "relayed") == 0)
 		printf("%s  shared %s (origin %s) with %s%s\n", at, what, r->origin, nb,
 		       det[0] ? " (a withdrawal)" : "");

@@ -94,7 +94,6 @@ static void reject_item(struct mesh *m, struct nb *nb, uint64_t *rejects, int re
 	reject_item_why(m, nb, rejects, reason, ind, NULL);
 }
 
-
 /* One received item on its way through mesh_ingest: parsed once, checked
  * in three passes (sorting out the rare kinds; for indicators, in parallel:
  * parse, duplicate check, signature, domain form; the rest in batch

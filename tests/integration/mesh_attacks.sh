@@ -47,6 +47,13 @@ check "b logged the unpinned attempt" grep -q "refused handshake from 127.0.0.1"
 # mallory's own, correctly signed indicator is fine: mallory is pinned
 expect_exit 0 "an honest push from mallory" tp honest mallory-own.example.com
 check "honest push stored" wait_until 5 has b mallory-own.example.com
+# a correctly signed indicator for a special-use name (RFC 6762's .local)
+# is refused by a rule of its own, named in the audit trail with the RFC
+expect_exit 0 "mallory pushes a flag on printer.local" tp honest printer.local
+sleep 0.5
+check "special-use: not stored" not has b printer.local
+check "  counted under special_use" test "$(reject_count b mallory special_use)" = 1
+check "  the audit trail names the rule and the RFC" wait_until 5 sh -c "'$AMESH' -s '$T_ROOT/b/run/amesh.sock' audit printer.local | grep -q \"rejected by rule .special_use': .printer.local': a special-use name, never a public site (.local: RFC 6762\""
 
 # issue 8, item 10: the last counters. 2^64 - 1 once parked a worker in an
 # endless loop holding the session lock, and with it every other worker
