@@ -19,10 +19,13 @@ struct tracked {
 
 struct pipelimit {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond; /* on CLOCK_MONOTONIC, the clock of since_ms */
 	pthread_t reaper;
 	bool running, stopping;
 	unsigned unauth_ms;
+	/* when the reaper wakes next (monotonic ms; 0 = not until a pipe is
+	 * admitted): the earliest deadline of an unauthenticated pipe */
+	uint64_t next_due;
 	struct tracked t[PIPELIMIT_TRACKED_MAX];
 	struct pipelimit_stats st;
 };
@@ -42,6 +45,11 @@ static void remote_of(nng_pipe p, uint8_t out[16])
 	}
 }
 
+/* Sleeps until the earliest deadline of an unauthenticated pipe, or until
+ * a pipe is admitted when none is waiting: no periodic wake (it polled
+ * every 250 ms, on every daemon, with nothing to do - issue 13). A pipe
+ * authenticated since its deadline was set costs one wake that finds
+ * nothing. */
 static void *reaper_main(void *arg)
 {
 	pthread_setname_np(pthread_self(), "am-pipes"); /* top -H, ps -L, perf: which part is busy */
@@ -51,13 +59,21 @@ static void *reaper_main(void *arg)
 	pthread_mutex_lock(&pl->lock);
 	while (!pl->stopping) {
 		size_t n = 0;
-		uint64_t now = monoclock_ms();
-		for (size_t i = 0; i < PIPELIMIT_TRACKED_MAX && n < 64; i++)
-			if (pl->t[i].id && !pl->t[i].authed && now - pl->t[i].since_ms >= pl->unauth_ms) {
+		uint64_t now = monoclock_ms(), next = 0;
+		pl->st.wakes++;
+		for (size_t i = 0; i < PIPELIMIT_TRACKED_MAX; i++) {
+			if (!pl->t[i].id || pl->t[i].authed)
+				continue;
+			if (n < 64 && now - pl->t[i].since_ms >= pl->unauth_ms) {
 				victims[n++] = pl->t[i].id;
 				pl->t[i].since_ms = now; /* once per period, even if the close lags */
 			}
+			uint64_t due = pl->t[i].since_ms + pl->unauth_ms;
+			if (!next || due < next)
+				next = due;
+		}
 		pl->st.reaped += n;
+		pl->next_due = next;
 		pthread_mutex_unlock(&pl->lock);
 		for (size_t i = 0; i < n; i++) {
 			nng_pipe p = NNG_PIPE_INITIALIZER;
@@ -65,15 +81,16 @@ static void *reaper_main(void *arg)
 			nng_pipe_close(p); /* ENOENT if it went meanwhile: fine */
 		}
 		pthread_mutex_lock(&pl->lock);
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 250 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		if (!pl->stopping)
+		if (pl->stopping)
+			break;
+		/* a pipe admitted meanwhile lowered next_due, or set it */
+		if (!pl->next_due) {
+			pthread_cond_wait(&pl->cond, &pl->lock);
+		} else if (pl->next_due > monoclock_ms()) {
+			struct timespec ts = {.tv_sec = (time_t)(pl->next_due / 1000),
+			                      .tv_nsec = (long)(pl->next_due % 1000) * 1000000L};
 			pthread_cond_timedwait(&pl->cond, &pl->lock, &ts);
+		}
 	}
 	pthread_mutex_unlock(&pl->lock);
 	return NULL;
@@ -88,7 +105,11 @@ int pipelimit_new(struct pipelimit **out, unsigned unauth_ms)
 		return AM_ENOMEM;
 	pl->unauth_ms = unauth_ms ? unauth_ms : PIPELIMIT_UNAUTH_MS;
 	pthread_mutex_init(&pl->lock, NULL);
-	pthread_cond_init(&pl->cond, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&pl->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	if (pthread_create(&pl->reaper, NULL, reaper_main, pl) != 0) {
 		pthread_cond_destroy(&pl->cond);
 		pthread_mutex_destroy(&pl->lock);
@@ -154,6 +175,12 @@ bool pipelimit_admit(void *arg, nng_pipe p)
 		pl->t[slot].authed = false;
 		pl->t[slot].since_ms = monoclock_ms();
 		ok = true;
+		/* the reaper sleeps past this pipe's deadline: wake it to look */
+		uint64_t due = pl->t[slot].since_ms + pl->unauth_ms;
+		if (!pl->next_due || due < pl->next_due) {
+			pl->next_due = due;
+			pthread_cond_signal(&pl->cond);
+		}
 	}
 	pthread_mutex_unlock(&pl->lock);
 	return ok;

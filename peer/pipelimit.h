@@ -47,6 +47,7 @@ struct pipelimit_stats {
 	uint64_t pipes, unauth;                  /* now */
 	uint64_t refused_addr, refused_unauth;   /* pipes refused, by bound */
 	uint64_t reaped;                         /* closed for not authenticating in time */
+	uint64_t wakes;                          /* the reaper's passes: one per deadline, not periodic */
 };
 
 /* Starts the reaper. unauth_ms 0 = PIPELIMIT_UNAUTH_MS (tests use less). */

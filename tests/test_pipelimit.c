@@ -170,12 +170,30 @@ static void test_authenticated_pipe_survives_and_frees_its_slot(void **state)
 	srv_stop(&s);
 }
 
+/* The reaper sleeps until a deadline: idle, with no pipe to watch, it
+ * does not wake at all after its first pass (it polled every 250 ms:
+ * four wakes a second on every daemon, issue 13). A pipe admitted while
+ * it sleeps so wakes it: test_unauthenticated_pipes_are_reaped. */
+static void test_reaper_sleeps_while_nothing_is_due(void **state)
+{
+	struct pipelimit *pl;
+	struct pipelimit_stats st;
+	(void)state;
+
+	assert_int_equal(pipelimit_new(&pl, 600), 0);
+	usleep(1200000);
+	pipelimit_stats(pl, &st);
+	assert_int_equal(st.wakes, 1);
+	pipelimit_free(pl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_strangers_bounded_per_address),
 		cmocka_unit_test(test_unauthenticated_pipes_are_reaped),
 		cmocka_unit_test(test_authenticated_pipe_survives_and_frees_its_slot),
+		cmocka_unit_test(test_reaper_sleeps_while_nothing_is_due),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
