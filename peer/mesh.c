@@ -178,19 +178,56 @@ void mesh_audit_release(struct mesh *m)
 		log_limited("audit", LOG_ERROR, "audit: cannot record held records: %s", am_strerror(rv));
 }
 
-/* Every waiter, lazy links' too. Caller holds m->lock. */
-static void wake_all_locked(struct mesh *m)
+/* The conditions a wake broadcasts: the lazy links', and those of the
+ * neighbours whose export is waiting - not every neighbour's. */
+#define WAKE_BATCH 16
+struct wakes {
+	pthread_cond_t *cond[WAKE_BATCH];
+	size_t n;
+};
+
+static void wakes_add(struct wakes *w, pthread_cond_t *cond)
 {
+	if (w->n < WAKE_BATCH)
+		w->cond[w->n++] = cond;
+	else
+		pthread_cond_broadcast(cond);
+}
+
+static void wakes_send(struct wakes *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		pthread_cond_broadcast(w->cond[i]);
+	w->n = 0;
+}
+
+/* nb's export generation moves; its waiters are woken by wakes_send.
+ * Caller holds m->lock. */
+static void nb_bump_locked(struct nb *nb, struct wakes *w)
+{
+	nb->gen++;
+	if (nb->waiters)
+		wakes_add(w, &nb->changed);
+}
+
+/* Every waiter but from's (NULL: every one), lazy links' too. Caller holds
+ * m->lock. */
+static void wake_all_locked(struct mesh *m, const char *from, struct wakes *w)
+{
+	for (size_t i = 0; i < m->n_nbs; i++)
+		if (!from || strcmp(m->nbs[i]->name, from) != 0)
+			nb_bump_locked(m->nbs[i], w);
 	m->lazy_gen++;
-	pthread_cond_broadcast(&m->changed);
-	pthread_cond_broadcast(&m->changed_lazy);
+	wakes_add(w, &m->changed_lazy);
 }
 
 void mesh_bump_gen(struct mesh *m)
 {
+	struct wakes w = {.n = 0};
+
 	pthread_mutex_lock(&m->lock);
-	m->gen++;
-	wake_all_locked(m);
+	wake_all_locked(m, NULL, &w);
+	wakes_send(&w);
 	pthread_mutex_unlock(&m->lock);
 	trace_stamp("gen_bump", NULL);
 }
@@ -204,21 +241,26 @@ static bool lazy_push(const struct mesh *m)
 	return m->tree_lazy_ms && m->tree_started && !m->tree_clock;
 }
 
-void mesh_bump_change(struct mesh *m)
+void mesh_bump_change(struct mesh *m, const char *from)
 {
+	struct wakes w = {.n = 0};
 	bool kick = false;
 
-	if (!lazy_push(m)) {
-		mesh_bump_gen(m);
-		return;
-	}
 	pthread_mutex_lock(&m->lock);
-	m->gen++;
-	pthread_cond_broadcast(&m->changed);
-	if (!m->lazy_due) {
-		m->lazy_due = monoclock_ms() + m->tree_lazy_ms;
-		kick = true; /* the tree thread wakes them then */
+	if (!lazy_push(m)) {
+		wake_all_locked(m, from, &w);
+	} else {
+		/* the lazy links' waiters wait on changed_lazy, not on their
+		 * nb's generation: only the eager ones wake now */
+		for (size_t i = 0; i < m->n_nbs; i++)
+			if (!from || strcmp(m->nbs[i]->name, from) != 0)
+				nb_bump_locked(m->nbs[i], &w);
+		if (!m->lazy_due) {
+			m->lazy_due = monoclock_ms() + m->tree_lazy_ms;
+			kick = true; /* the tree thread wakes them then */
+		}
 	}
+	wakes_send(&w);
 	pthread_mutex_unlock(&m->lock);
 	if (kick)
 		mesh_tree_kick(m);
@@ -246,18 +288,37 @@ void mesh_notify(struct mesh *m)
 
 /* The relay's subscription to the apply path: a change that entered the
  * change log (not a sweep's removal, which nobody needs sent) wakes the
- * long-polls and pushers, once per commit. */
+ * long-polls and pushers, once per commit - all but those of the one
+ * neighbour every change came from, if there is one (mesh_bump_change). */
 static void relay_commit(void *arg, const struct apply_commit *c)
 {
+	struct mesh *m = arg;
+	bool one = m->relay_heard && !m->relay_mixed && m->relay_from[0];
+
 	if (c->changes && (c->cause == APPLY_LOCAL || c->cause == APPLY_MESH))
-		mesh_bump_change(arg);
+		mesh_bump_change(m, one ? m->relay_from : NULL);
+	m->relay_heard = m->relay_mixed = false;
+	m->relay_from[0] = '\0';
 }
 
-/* A record that replaced another in the change log: the broadcast tree
- * remembers by what, so a graft of the replaced id is answered with the
- * record that replaced it (mesh_tree.h). */
+/* Each change of a commit: where it came from, for relay_commit ("" is
+ * local: every neighbour may want it). And a record that replaced another
+ * in the change log: the broadcast tree remembers by what, so a graft of
+ * the replaced id is answered with the record that replaced it
+ * (mesh_tree.h). */
 static void relay_change(void *arg, const struct apply_change *c)
 {
+	struct mesh *m = arg;
+	const char *from = c->from ? c->from : "";
+
+	if (!m->relay_heard) {
+		m->relay_heard = true;
+		snprintf(m->relay_from, sizeof m->relay_from, "%s", from);
+		/* a name cut to fit names no neighbour: wake them all */
+		m->relay_mixed = strlen(from) >= sizeof m->relay_from;
+	} else if (strcmp(m->relay_from, from) != 0) {
+		m->relay_mixed = true;
+	}
 	if (c->before_id && c->seq)
 		mesh_tree_superseded(arg, c->before_id, c->seq);
 }
@@ -267,12 +328,8 @@ static struct apply_subscriber relay_subscriber(struct mesh *m)
 	return (struct apply_subscriber){.name = "relay", .change = relay_change, .commit = relay_commit, .arg = m};
 }
 
-static void wait_on(struct mesh *m, pthread_cond_t *cond, const uint64_t *at, uint64_t gen, unsigned ms);
-
-void mesh_wait_change(struct mesh *m, uint64_t gen, unsigned ms)
-{
-	wait_on(m, &m->changed, &m->gen, gen, ms);
-}
+static void wait_on(struct mesh *m, pthread_cond_t *cond, const uint64_t *at, unsigned *waiters, uint64_t gen,
+                    unsigned ms);
 
 /* nb's export waits for the lazy wake. Caller holds m->lock. */
 static bool lazy_export_locked(const struct mesh *m, const struct nb *nb)
@@ -285,29 +342,27 @@ static bool lazy_export_locked(const struct mesh *m, const struct nb *nb)
  * sit on every export scan and wait. */
 uint64_t mesh_export_gen(struct mesh *m, const struct nb *nb)
 {
-	if (!lazy_push(m))
-		return mesh_current_gen(m);
 	pthread_mutex_lock(&m->lock);
-	uint64_t g = lazy_export_locked(m, nb) ? m->lazy_gen : m->gen;
+	uint64_t g = lazy_push(m) && lazy_export_locked(m, nb) ? m->lazy_gen : nb->gen;
 	pthread_mutex_unlock(&m->lock);
 	return g;
 }
 
-void mesh_wait_export(struct mesh *m, const struct nb *nb, uint64_t gen, unsigned ms)
+void mesh_wait_export(struct mesh *m, struct nb *nb, uint64_t gen, unsigned ms)
 {
-	if (!lazy_push(m)) {
-		mesh_wait_change(m, gen, ms);
-		return;
+	bool lazy = false;
+
+	if (lazy_push(m)) {
+		pthread_mutex_lock(&m->lock);
+		lazy = lazy_export_locked(m, nb);
+		pthread_mutex_unlock(&m->lock);
 	}
-	pthread_mutex_lock(&m->lock);
-	bool lazy = lazy_export_locked(m, nb);
-	pthread_mutex_unlock(&m->lock);
 	/* a link that turned lazy or eager in between: a graft or a prune,
 	 * which moved both generations, so the wait ends at once */
 	if (lazy)
-		wait_on(m, &m->changed_lazy, &m->lazy_gen, gen, ms);
+		wait_on(m, &m->changed_lazy, &m->lazy_gen, NULL, gen, ms);
 	else
-		wait_on(m, &m->changed, &m->gen, gen, ms);
+		wait_on(m, &nb->changed, &nb->gen, &nb->waiters, gen, ms);
 }
 
 bool mesh_lazy_ids_wait(struct mesh *m, struct nb *nb)
@@ -322,8 +377,9 @@ bool mesh_lazy_ids_wait(struct mesh *m, struct nb *nb)
 }
 
 /* Waits on cond until *at (under m->lock) moves past gen, ms elapse or
- * the mesh stops. */
-static void wait_on(struct mesh *m, pthread_cond_t *cond, const uint64_t *at, uint64_t gen, unsigned ms)
+ * the mesh stops; counted in *waiters (NULL: not counted) meanwhile. */
+static void wait_on(struct mesh *m, pthread_cond_t *cond, const uint64_t *at, unsigned *waiters, uint64_t gen,
+                    unsigned ms)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -334,9 +390,13 @@ static void wait_on(struct mesh *m, pthread_cond_t *cond, const uint64_t *at, ui
 		ts.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&m->lock);
+	if (waiters)
+		(*waiters)++;
 	while (m->running && *at == gen)
 		if (pthread_cond_timedwait(cond, &m->lock, &ts) == ETIMEDOUT)
 			break;
+	if (waiters)
+		(*waiters)--;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -345,14 +405,6 @@ uint64_t mesh_wall_now(const struct mesh *m)
 	if (!m->wall_base_s)
 		return timefmt_now();
 	return m->wall_base_s + (m->tree_clock(m->tree_clock_arg) - m->wall_base_ms) / 1000;
-}
-
-uint64_t mesh_current_gen(struct mesh *m)
-{
-	pthread_mutex_lock(&m->lock);
-	uint64_t g = m->gen;
-	pthread_mutex_unlock(&m->lock);
-	return g;
 }
 
 
@@ -398,8 +450,10 @@ static int ncfg_copy(const struct config *cfg, struct config_neighbour **out, si
 static struct nb *nb_new(void)
 {
 	struct nb *nb = calloc(1, sizeof *nb);
-	if (nb)
+	if (nb) {
 		pthread_mutex_init(&nb->ingest_lock, NULL);
+		pthread_cond_init(&nb->changed, NULL);
+	}
 	return nb;
 }
 
@@ -410,6 +464,7 @@ static void nb_free(struct nb *nb)
 	policy_export_free(&nb->exp);
 	policy_import_free(&nb->imp);
 	pthread_mutex_destroy(&nb->ingest_lock);
+	pthread_cond_destroy(&nb->changed);
 	keymap_free(&nb->counts);
 	mesh_early_free(nb);
 	free(nb);
@@ -467,7 +522,6 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 	pthread_rwlock_init(&m->policy_rw, &rwa);
 	pthread_rwlockattr_destroy(&rwa);
 	pthread_mutex_init(&m->lock, NULL);
-	pthread_cond_init(&m->changed, NULL);
 	pthread_cond_init(&m->changed_lazy, NULL);
 	if ((rv = rekey_age_from_env(&m->rekey_age, err, errlen)) != 0)
 		goto fail;
@@ -642,8 +696,10 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 		store_cursor_get(m->store, nb->name, &nb->cursor);
 		m->nbs[m->n_nbs++] = nb;
 	}
-	m->gen++; /* a policy may have changed: parked long-polls re-check */
-	wake_all_locked(m);
+	/* a policy may have changed: parked long-polls re-check */
+	struct wakes w = {.n = 0};
+	wake_all_locked(m, NULL, &w);
+	wakes_send(&w);
 	pthread_mutex_unlock(&m->lock);
 	pthread_rwlock_unlock(&m->policy_rw);
 	free(old_nbs);
@@ -803,10 +859,12 @@ void mesh_close(struct mesh *m)
 {
 	if (!m)
 		return;
+	struct wakes w = {.n = 0};
 	pthread_mutex_lock(&m->lock);
 	m->running = false;
-	wake_all_locked(m);
-	pthread_cond_broadcast(&m->jobs_cond);
+	wake_all_locked(m, NULL, &w);
+	wakes_add(&w, &m->jobs_cond);
+	wakes_send(&w);
 	pthread_mutex_unlock(&m->lock);
 	if (m->trust_worker_started)
 		pthread_join(m->trust_worker, NULL);
@@ -838,7 +896,6 @@ void mesh_close(struct mesh *m)
 	trust_free(&m->trust);
 	free(m->jobs);
 	pthread_cond_destroy(&m->jobs_cond);
-	pthread_cond_destroy(&m->changed);
 	pthread_cond_destroy(&m->changed_lazy);
 	pthread_mutex_destroy(&m->lock);
 	pthread_mutex_destroy(&m->reload_lock);

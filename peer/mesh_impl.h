@@ -104,6 +104,18 @@ struct nb {
 
 	struct link *link; /* NULL when they dial us */
 
+	/* nb's export generation, guarded by mesh->lock: it moves when there
+	 * may be something new to send nb, and what exports to nb (our pusher
+	 * on a link we dial, their long-polls parked here) waits on `changed'
+	 * for it (mesh_wait_export). One per neighbour, so a commit of what nb
+	 * itself sent us - never sent back - wakes nothing that serves nb
+	 * (issue 13: that wake was a scan that found nothing). waiters: the
+	 * threads in that wait, so a bump signals only conditions someone
+	 * waits on. */
+	uint64_t gen;
+	pthread_cond_t changed;
+	unsigned waiters;
+
 	enum mesh_link_state state;
 	/* when their last request was served (mesh_tree_now's clock, ms; a
 	 * link they dial: mesh_server_watch), guarded by mesh->lock */
@@ -220,14 +232,18 @@ struct mesh {
 	 * MESH_SEND_TIMEOUT_MS. Taken before lock (and before the session table). */
 	pthread_rwlock_t policy_rw;
 	pthread_mutex_t lock;
-	pthread_cond_t changed;
 	/* what waits to send a lazy link its ids (mesh_wait_export): woken
-	 * tree_lazy_ms after a new change, not by each one */
+	 * tree_lazy_ms after a new change, not by each one; the eager ones
+	 * wait on their neighbour's generation (nb->gen) */
 	pthread_cond_t changed_lazy;
 	uint64_t lazy_gen;       /* moves when changed_lazy wakes them */
 	uint64_t lazy_due;       /* ms (monotonic) the next wake of changed_lazy is due; 0 = none */
-	uint64_t gen;
 	volatile bool running;
+	/* The commit the relay is hearing (relay_change, then relay_commit;
+	 * the apply path calls them one at a time): the one neighbour all of
+	 * its changes came from, if any - whose export it need not wake. */
+	char relay_from[CONFIG_NAME_MAX];
+	bool relay_heard, relay_mixed;
 
 	/* The neighbour table: rows are never removed (a removed neighbour is
 	 * marked), so an nb pointer stays valid until mesh_close. The array
@@ -301,29 +317,29 @@ struct mesh {
  * holds m->lock. */
 struct nb *mesh_nb_by_key(struct mesh *m, const uint8_t pk[AM_KEY_BYTES]);
 struct nb *mesh_nb_by_name(struct mesh *m, const char *name);
-/* The store generation: bumped when there is something new to send (or a
- * policy changed), waking long-polls and pushers waiting in
- * mesh_wait_change. */
+/* Moves every neighbour's export generation (nb->gen) and the lazy one:
+ * something new to send (or a policy, the tree's control, a link's stop)
+ * - every long-poll and pusher waiting in mesh_wait_export wakes. */
 void mesh_bump_gen(struct mesh *m);
-uint64_t mesh_current_gen(struct mesh *m);
 /* Seconds since the epoch that handshakes are stamped and checked with:
  * the real clock, or the in-process driver's (mesh_inproc_wall). */
 uint64_t mesh_wall_now(const struct mesh *m);
-/* Waits until the generation moves past gen, ms elapse or the mesh stops. */
-void mesh_wait_change(struct mesh *m, uint64_t gen, unsigned ms);
 /* A new change entered the log (the relay's commit): wakes what sends
  * bodies at once, and what sends a lazy link only ids tree_lazy_ms later
  * (mesh_tree.h, "lazy push"), so the ids of a wave do not compete with its
- * bodies for the cores. Anything else (a graft, a prune, a reload) is
- * mesh_bump_gen: both at once. */
-void mesh_bump_change(struct mesh *m);
+ * bodies for the cores. from (NULL: none) names the neighbour every change
+ * of the commit came from: its export is not woken, for the log export
+ * never sends a record back where it came from (mesh_export.c) - its next
+ * scan, woken by anything else or at its timeout, passes over them.
+ * Anything else (a graft, a prune, a reload) is mesh_bump_gen: all at once. */
+void mesh_bump_change(struct mesh *m, const char *from);
 /* For the thread that exports to nb: a link that carries nb only ids
  * (nb->lazy, a shared tree, AMESH_TREE_LAZY_MS set) waits for the lazy
  * wake instead of each change. mesh_export_gen is the generation to pass
- * to mesh_wait_export: taken before scanning the log, like
- * mesh_current_gen. */
+ * to mesh_wait_export: taken before scanning the log; the wait ends when
+ * it moves past it, ms elapse or the mesh stops. */
 uint64_t mesh_export_gen(struct mesh *m, const struct nb *nb);
-void mesh_wait_export(struct mesh *m, const struct nb *nb, uint64_t gen, unsigned ms);
+void mesh_wait_export(struct mesh *m, struct nb *nb, uint64_t gen, unsigned ms);
 /* Called once before each scan of the log for nb. True when that scan's
  * ids, if ids are all it finds (no body, no control), must wait for the
  * next lazy wake: one is due (a change came since the last) and nb's

@@ -1,4 +1,5 @@
-/* test_mesh.c - the mesh's neighbour table: reloads racing its readers. */
+/* test_mesh.c - the mesh's neighbour table: reloads racing its readers;
+ * and who a commit wakes (issue 13). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +14,11 @@
 
 #include "apply.h"
 #include "config.h"
+#include "indicator.h"
 #include "keyfile.h"
 #include "mesh.h"
+#include "mesh_export.h"
+#include "mesh_impl.h"
 #include "mesh_inproc.h"
 #include "policy.h"
 #include "store.h"
@@ -32,6 +36,7 @@ struct fx {
 	struct mesh *mesh;
 	struct trust trust;
 	uint8_t pk[NEIGHBOURS + RELOADS + 1][AM_KEY_BYTES];
+	uint8_t sk[NEIGHBOURS][64];
 	volatile bool stop;
 	unsigned long reads, errors;
 };
@@ -91,6 +96,8 @@ static int setup(void **state)
 	for (int i = 0; i < NEIGHBOURS + RELOADS; i++) {
 		uint8_t sk[64];
 		crypto_sign_keypair(f->pk[i], sk);
+		if (i < NEIGHBOURS)
+			memcpy(f->sk[i], sk, sizeof sk);
 		if (i < NEIGHBOURS)
 			snprintf(name, sizeof name, "n%d", i);
 		else
@@ -179,10 +186,191 @@ static void test_reload_races_no_reader(void **state)
 	print_message("%d reloads beside %lu reads of the table\n", RELOADS, f->reads);
 }
 
+/* What exports to one neighbour, reduced to its wait: each return is a
+ * wake-up, which in the pusher or a parked long-poll is a scan of the log. */
+struct waiter {
+	struct mesh *m;
+	struct nb *nb;
+	pthread_t t;
+	bool stop;                /* atomic */
+	unsigned armed, wakes;    /* atomic: generations taken, waits returned */
+};
+
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t g = mesh_export_gen(w->m, w->nb);
+		__atomic_add_fetch(&w->armed, 1, __ATOMIC_RELEASE);
+		mesh_wait_export(w->m, w->nb, g, 30000);
+		if (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE))
+			__atomic_add_fetch(&w->wakes, 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static unsigned load(const unsigned *v)
+{
+	return __atomic_load_n(v, __ATOMIC_ACQUIRE);
+}
+
+/* Waits up to 3 s for every waiter to have taken its generation again
+ * after its last wake (so the next commit finds it waiting, or moves its
+ * generation past what it took). */
+static bool rearmed(struct waiter *w, size_t n)
+{
+	for (int t = 0; t < 3000; t++) {
+		size_t ok = 0;
+		for (size_t i = 0; i < n; i++)
+			ok += load(&w[i].armed) == load(&w[i].wakes) + 1;
+		if (ok == n)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+static bool woke_within(const struct waiter *w, unsigned wakes, int ms)
+{
+	for (int t = 0; t < ms && load(&w->wakes) < wakes; t++)
+		usleep(1000);
+	return load(&w->wakes) >= wakes;
+}
+
+/* Indicators for domains[0..n), committed in one apply call (from[i]: the
+ * neighbour it came through, NULL = local), of neighbour n3's origin -
+ * trusted, and neither X nor the other waiter - or, local, of our own. */
+static void commit(struct fx *f, const char *const *domains, const char *const *from, size_t n)
+{
+	uint8_t env[4][AM_ENVELOPE_MAX], id[4][AM_ID_BYTES];
+	const uint8_t *pk = from[0] ? f->pk[3] : f->key.pk, *sk = from[0] ? f->sk[3] : f->key.sk;
+	struct am_indicator ind[4];
+	struct store_update u[4];
+	int res[4];
+	uint64_t now = timefmt_now();
+
+	assert_true(n <= 4);
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		memset(&ind[i], 0, sizeof ind[i]);
+		memcpy(ind[i].origin, pk, AM_KEY_BYTES);
+		snprintf(ind[i].domain, sizeof ind[i].domain, "%s", domains[i]);
+		ind[i].category = (enum am_category)1;
+		ind[i].confidence = 60;
+		ind[i].issued_at = now;
+		ind[i].expires_at = now + 86400;
+		ind[i].version = now;
+		ind[i].tlp = AM_TLP_GREEN;
+		assert_int_equal(indicator_sign(&ind[i], sk, env[i], sizeof env[i], &len, id[i]), 0);
+		u[i] = (struct store_update){.ind = &ind[i], .id = id[i], .env = env[i], .env_len = len,
+		                             .hops = from[i] ? 1 : 0, .from = from[i]};
+	}
+	assert_int_equal(apply_updates(f->apply, from[0] ? APPLY_MESH : APPLY_LOCAL, u, n, now, NULL, res, NULL), 0);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(res[i], 1);
+}
+
+/* What n's log export finds after seq `from': records sent, and where the
+ * scan ended (*upto) - where n's cursor over our log moves. */
+static size_t exported(struct fx *f, struct nb *nb, uint64_t from, uint64_t *upto)
+{
+	struct policy_export exp;
+	struct wire_batch b;
+	struct wire_tree t;
+	uint8_t hash[32];
+	bool more;
+
+	memset(&b, 0, sizeof b);
+	memset(&t, 0, sizeof t);
+	assert_int_equal(mesh_export_snapshot(f->mesh, nb, &exp, hash), 0);
+	assert_int_equal(mesh_export_collect(f->mesh, nb, &exp, from, &b, NULL, upto, &more), 0);
+	size_t n = b.n;
+	policy_export_free(&exp);
+	wire_batch_clear(&b);
+	wire_tree_clear(&t);
+	return n;
+}
+
+/* issue 13: a commit of what neighbour X sent us woke X's own export
+ * (its pusher, or its long-poll parked here), which scanned, found
+ * nothing - a record never goes back where it came from - and slept
+ * again: one needless wake-up (and scan) per peer and change.
+ * Now it wakes every export but X's; X's wakes when the same commit holds
+ * anything from elsewhere, and its next scan still passes over X's
+ * records, so its cursor over our log moves on and nothing is lost. */
+static void test_commit_from_x_does_not_wake_x(void **state)
+{
+	struct fx *f = *state;
+	struct waiter w[2];
+	uint64_t upto[3];
+	size_t sent[3];
+	bool armed[3], woke[3][2];
+	unsigned x_own;
+
+	memset(w, 0, sizeof w);
+	pthread_mutex_lock(&f->mesh->lock);
+	w[0].nb = mesh_nb_by_name(f->mesh, "n1"); /* X */
+	w[1].nb = mesh_nb_by_name(f->mesh, "n2"); /* another neighbour */
+	pthread_mutex_unlock(&f->mesh->lock);
+	for (int i = 0; i < 2; i++) {
+		w[i].m = f->mesh;
+		assert_non_null(w[i].nb);
+		assert_int_equal(pthread_create(&w[i].t, NULL, waiter_main, &w[i]), 0);
+	}
+	/* (what is checked while the waiters run is kept for after they are
+	 * joined: a failed assert leaves the function) */
+
+	/* all from X: the other wakes, X does not */
+	armed[0] = rearmed(w, 2);
+	commit(f, (const char *const[]){"from-x.example.com"}, (const char *const[]){"n1"}, 1);
+	woke[0][1] = woke_within(&w[1], 1, 3000);
+	usleep(200000);
+	x_own = load(&w[0].wakes);
+	/* X's scan, when it comes, finds nothing to send and moves past it */
+	sent[0] = exported(f, w[0].nb, 0, &upto[0]);
+	woke[0][0] = true;
+
+	/* the same commit holds something from elsewhere: both wake */
+	armed[1] = rearmed(w, 2);
+	commit(f, (const char *const[]){"from-x2.example.com", "from-n2.example.com"},
+	       (const char *const[]){"n1", "n2"}, 2);
+	woke[1][0] = woke_within(&w[0], x_own + 1, 3000);
+	woke[1][1] = woke_within(&w[1], 2, 3000);
+	sent[1] = exported(f, w[0].nb, upto[0], &upto[1]); /* n2's, not X's */
+
+	/* our own: both wake */
+	armed[2] = rearmed(w, 2);
+	commit(f, (const char *const[]){"local.example.com"}, (const char *const[]){NULL}, 1);
+	woke[2][0] = woke_within(&w[0], x_own + 2, 3000);
+	woke[2][1] = woke_within(&w[1], 3, 3000);
+	sent[2] = exported(f, w[0].nb, upto[1], &upto[2]);
+
+	for (int i = 0; i < 2; i++)
+		__atomic_store_n(&w[i].stop, true, __ATOMIC_RELEASE);
+	mesh_bump_gen(f->mesh);
+	for (int i = 0; i < 2; i++)
+		pthread_join(w[i].t, NULL);
+	for (int i = 0; i < 3; i++) {
+		assert_true(armed[i]);
+		assert_true(woke[i][0]);
+		assert_true(woke[i][1]);
+	}
+	assert_int_equal(x_own, 0);
+	assert_int_equal(sent[0], 0);
+	assert_int_equal(upto[0], 1);
+	assert_int_equal(sent[1], 1);
+	assert_int_equal(upto[1], 3);
+	assert_int_equal(sent[2], 1);
+	assert_int_equal(upto[2], 4);
+	assert_int_equal(load(&w[0].wakes), 2);
+	assert_int_equal(load(&w[1].wakes), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reload_races_no_reader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_from_x_does_not_wake_x, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
