@@ -178,13 +178,21 @@ void mesh_audit_release(struct mesh *m)
 		log_limited("audit", LOG_ERROR, "audit: cannot record held records: %s", am_strerror(rv));
 }
 
-/* The conditions a wake broadcasts: the lazy links', and those of the
- * neighbours whose export is waiting - not every neighbour's. */
+/* Conditions to broadcast once m->lock is released (mesh_broadcast).
+ * Past WAKE_BATCH, the rest are broadcast under the lock, as before:
+ * correct, only dearer. */
 #define WAKE_BATCH 16
 struct wakes {
 	pthread_cond_t *cond[WAKE_BATCH];
 	size_t n;
 };
+
+void mesh_broadcast(struct mesh *m, pthread_cond_t *cond)
+{
+	if (m->on_broadcast)
+		m->on_broadcast(m->on_broadcast_arg);
+	pthread_cond_broadcast(cond);
+}
 
 static void wakes_add(struct wakes *w, pthread_cond_t *cond)
 {
@@ -194,10 +202,11 @@ static void wakes_add(struct wakes *w, pthread_cond_t *cond)
 		pthread_cond_broadcast(cond);
 }
 
-static void wakes_send(struct wakes *w)
+/* After m->lock is released. */
+static void wakes_send(struct mesh *m, struct wakes *w)
 {
 	for (size_t i = 0; i < w->n; i++)
-		pthread_cond_broadcast(w->cond[i]);
+		mesh_broadcast(m, w->cond[i]);
 	w->n = 0;
 }
 
@@ -227,8 +236,8 @@ void mesh_bump_gen(struct mesh *m)
 
 	pthread_mutex_lock(&m->lock);
 	wake_all_locked(m, NULL, &w);
-	wakes_send(&w);
 	pthread_mutex_unlock(&m->lock);
+	wakes_send(m, &w);
 	trace_stamp("gen_bump", NULL);
 }
 
@@ -260,8 +269,8 @@ void mesh_bump_change(struct mesh *m, const char *from)
 			kick = true; /* the tree thread wakes them then */
 		}
 	}
-	wakes_send(&w);
 	pthread_mutex_unlock(&m->lock);
+	wakes_send(m, &w);
 	if (kick)
 		mesh_tree_kick(m);
 	trace_stamp("gen_bump", NULL);
@@ -269,14 +278,18 @@ void mesh_bump_change(struct mesh *m, const char *from)
 
 uint64_t mesh_lazy_tick(struct mesh *m, uint64_t now_ms)
 {
+	bool wake = false;
+
 	pthread_mutex_lock(&m->lock);
 	if (m->lazy_due && now_ms >= m->lazy_due) {
 		m->lazy_due = 0;
 		m->lazy_gen++;
-		pthread_cond_broadcast(&m->changed_lazy);
+		wake = true;
 	}
 	uint64_t due = m->lazy_due;
 	pthread_mutex_unlock(&m->lock);
+	if (wake)
+		mesh_broadcast(m, &m->changed_lazy);
 	return due;
 }
 
@@ -699,8 +712,8 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 	/* a policy may have changed: parked long-polls re-check */
 	struct wakes w = {.n = 0};
 	wake_all_locked(m, NULL, &w);
-	wakes_send(&w);
 	pthread_mutex_unlock(&m->lock);
+	wakes_send(m, &w);
 	pthread_rwlock_unlock(&m->policy_rw);
 	free(old_nbs);
 	ncfg_free(old_nc, old_n_nc);
@@ -864,8 +877,8 @@ void mesh_close(struct mesh *m)
 	m->running = false;
 	wake_all_locked(m, NULL, &w);
 	wakes_add(&w, &m->jobs_cond);
-	wakes_send(&w);
 	pthread_mutex_unlock(&m->lock);
+	wakes_send(m, &w);
 	if (m->trust_worker_started)
 		pthread_join(m->trust_worker, NULL);
 	if (m->subscribed) {

@@ -306,6 +306,10 @@ struct mesh {
 	 * commit; a non-zero return stands for the commit's failure. */
 	int (*before_commit)(void *arg);
 	void *before_commit_arg;
+	/* A test's seam: called just before each broadcast that wakes what
+	 * waits on the mesh (mesh_broadcast), where m->lock must not be held. */
+	void (*on_broadcast)(void *arg);
+	void *on_broadcast_arg;
 
 	/* ids offered to the early relay (mesh_early.c), guarded by lock */
 	struct mesh_early *early_offered;
@@ -350,6 +354,17 @@ bool mesh_lazy_ids_wait(struct mesh *m, struct nb *nb);
 /* The tree thread's part: wakes the lazy links when their time is due.
  * Returns the ms (monotonic) of the next due wake, or 0. */
 uint64_t mesh_lazy_tick(struct mesh *m, uint64_t now_ms);
+
+/* Broadcasts cond, a condition some thread waits on with m->lock. Call
+ * it after the change it announces was made under m->lock, and once the
+ * lock is released: a thread woken while the waker still holds it wakes
+ * only to block on it (glibc moves no waiter onto the mutex), two more
+ * context switches per waiter and wake (issue 13). No wake is lost: a
+ * waiter reads the condition under the lock, so it either sees the change
+ * before it waits or was waiting already. cond must outlive the call: the
+ * mesh's and the nbs' live until mesh_close, which joins every thread that
+ * calls this first. */
+void mesh_broadcast(struct mesh *m, pthread_cond_t *cond);
 
 /* Counts link bytes for nb (either may be 0). Takes m->lock. */
 void mesh_count_bytes(struct mesh *m, struct nb *nb, size_t in, size_t out);

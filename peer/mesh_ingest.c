@@ -352,8 +352,8 @@ static void enqueue_statement(struct mesh *m, const struct statement *st, const 
 	m->jobs[m->n_jobs].st = *st;
 	snprintf(m->jobs[m->n_jobs].from, sizeof m->jobs[0].from, "%s", from ? from : "");
 	m->n_jobs++;
-	pthread_cond_broadcast(&m->jobs_cond);
 	pthread_mutex_unlock(&m->lock);
+	mesh_broadcast(m, &m->jobs_cond); /* the trust worker waits while n_jobs is 0 */
 }
 
 /* Applies a batch from nb if it continues nb's cursor; updates the cursor.

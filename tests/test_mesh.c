@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "apply.h"
@@ -366,11 +367,87 @@ static void test_commit_from_x_does_not_wake_x(void **state)
 	assert_int_equal(load(&w[1].wakes), 3);
 }
 
+struct broadcasts {
+	struct mesh *m;
+	unsigned calls, locked; /* atomic */
+};
+
+/* mesh_broadcast's seam: does the waking thread hold m->lock? (glibc's
+ * mutex records its owner's thread id: exact, where a trylock would also
+ * fail while a woken waiter holds it) */
+static void on_broadcast(void *arg)
+{
+	struct broadcasts *b = arg;
+	__atomic_add_fetch(&b->calls, 1, __ATOMIC_RELAXED);
+	if (b->m->lock.__data.__owner == (int)syscall(SYS_gettid))
+		__atomic_add_fetch(&b->locked, 1, __ATOMIC_RELAXED);
+}
+
+/* issue 13: every wake of what waits on the mesh - a commit, any other
+ * change (mesh_bump_gen), a reload, the lazy links' tick - broadcast
+ * while holding m->lock, so each woken thread woke only to block on the
+ * lock until the waker let go: two more context switches per waiter and
+ * wake. Each broadcast now comes after the unlock; and the waiter still
+ * wakes every time (no wake lost). */
+static void test_wakes_broadcast_after_unlock(void **state)
+{
+	struct fx *f = *state;
+	struct broadcasts b = {.m = f->mesh};
+	struct waiter w;
+	char err[AM_ERRLEN];
+	bool armed[4], woke[4];
+
+	memset(&w, 0, sizeof w);
+	w.m = f->mesh;
+	pthread_mutex_lock(&f->mesh->lock);
+	w.nb = mesh_nb_by_name(f->mesh, "n1");
+	pthread_mutex_unlock(&f->mesh->lock);
+	assert_non_null(w.nb);
+	assert_int_equal(pthread_create(&w.t, NULL, waiter_main, &w), 0);
+	f->mesh->on_broadcast_arg = &b;
+	f->mesh->on_broadcast = on_broadcast;
+
+	armed[0] = rearmed(&w, 1);
+	commit(f, (const char *const[]){"local.example.com"}, (const char *const[]){NULL}, 1);
+	woke[0] = woke_within(&w, 1, 3000);
+	armed[1] = rearmed(&w, 1);
+	mesh_bump_gen(f->mesh);
+	woke[1] = woke_within(&w, 2, 3000);
+	armed[2] = rearmed(&w, 1);
+	struct config *cfg = make_cfg(NEIGHBOURS, -1);
+	int rv = mesh_reload(f->mesh, cfg, &f->trust, err, sizeof err);
+	free_cfg(cfg);
+	woke[2] = woke_within(&w, 3, 3000);
+	/* the lazy links' wake, due now (the tree thread may be the one to
+	 * see it: its broadcast counts the same) */
+	armed[3] = rearmed(&w, 1);
+	pthread_mutex_lock(&f->mesh->lock);
+	f->mesh->lazy_due = 1;
+	pthread_mutex_unlock(&f->mesh->lock);
+	unsigned before = __atomic_load_n(&b.calls, __ATOMIC_RELAXED);
+	(void)mesh_lazy_tick(f->mesh, UINT64_MAX);
+	woke[3] = __atomic_load_n(&b.calls, __ATOMIC_RELAXED) > before;
+
+	__atomic_store_n(&w.stop, true, __ATOMIC_RELEASE);
+	mesh_bump_gen(f->mesh);
+	pthread_join(w.t, NULL);
+	f->mesh->on_broadcast = NULL;
+	assert_int_equal(rv, 0);
+	for (int i = 0; i < 4; i++) {
+		assert_true(armed[i]);
+		assert_true(woke[i]);
+	}
+	/* each of the first three: the waiter's nb and the lazy condition */
+	assert_true(b.calls >= 7);
+	assert_int_equal(b.locked, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reload_races_no_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_from_x_does_not_wake_x, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wakes_broadcast_after_unlock, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
