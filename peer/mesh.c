@@ -219,13 +219,20 @@ static void nb_bump_locked(struct nb *nb, struct wakes *w)
 		wakes_add(w, &nb->changed);
 }
 
-/* Every waiter but from's (NULL: every one), lazy links' too. Caller holds
- * m->lock. */
-static void wake_all_locked(struct mesh *m, const char *from, struct wakes *w)
+/* Every neighbour's export generation but from's (NULL: every one).
+ * Caller holds m->lock. */
+static void bump_nbs_locked(struct mesh *m, const char *from, struct wakes *w)
 {
 	for (size_t i = 0; i < m->n_nbs; i++)
 		if (!from || strcmp(m->nbs[i]->name, from) != 0)
 			nb_bump_locked(m->nbs[i], w);
+}
+
+/* Every waiter but from's (NULL: every one), lazy links' too. Caller holds
+ * m->lock. */
+static void wake_all_locked(struct mesh *m, const char *from, struct wakes *w)
+{
+	bump_nbs_locked(m, from, w);
 	m->lazy_gen++;
 	wakes_add(w, &m->changed_lazy);
 }
@@ -261,9 +268,7 @@ void mesh_bump_change(struct mesh *m, const char *from)
 	} else {
 		/* the lazy links' waiters wait on changed_lazy, not on their
 		 * nb's generation: only the eager ones wake now */
-		for (size_t i = 0; i < m->n_nbs; i++)
-			if (!from || strcmp(m->nbs[i]->name, from) != 0)
-				nb_bump_locked(m->nbs[i], &w);
+		bump_nbs_locked(m, from, &w);
 		if (!m->lazy_due) {
 			m->lazy_due = monoclock_ms() + m->tree_lazy_ms;
 			kick = true; /* the tree thread wakes them then */
