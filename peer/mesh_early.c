@@ -172,8 +172,12 @@ bool mesh_early_offer(struct mesh *m, const struct nb *from, const struct store_
 	struct mesh_early *back = early_of((struct nb *)from);
 	for (size_t i = 0; i < n; i++) {
 		fresh[i] = u[i].ind->category != AM_CAT_NONE && sent_find(seen, u[i].id) == NIL;
-		if (fresh[i])
+		if (fresh[i]) {
 			ring_add(seen, u[i].id);
+			/* the first copy: `from' is a source of bodies before a
+			 * second copy, committed first, asks whether to prune */
+			mesh_tree_source_locked(m, (struct nb *)from, u[i].ind->origin);
+		}
 		if (fresh[i] && back)
 			(void)sent_add(back, u[i].id, now);
 	}

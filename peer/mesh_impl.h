@@ -130,6 +130,9 @@ struct nb {
 	/* The broadcast tree (mesh_tree.h), guarded by mesh->lock. */
 	bool lazy;              /* we send them ids, not bodies (they pruned us) */
 	bool lazy_in;           /* they send us ids (we pruned them, no graft since) */
+	bool source;            /* they brought us a first copy of a body since the
+	                         * session began and we last pruned them: what lets
+	                         * us prune another link (mesh_tree.c, other_source) */
 	uint64_t lazy_seen;     /* m->lazy_gen when our export to them last scanned the log (mesh_lazy_ids_wait) */
 	bool prune_out;         /* to tell them: send us ids only */
 	/* a tree per origin (mesh_tree.h): the origins to tell them to send

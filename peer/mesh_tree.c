@@ -52,6 +52,43 @@ static bool is_lazy(struct mesh *m, const struct nb *nb, const uint8_t *origin, 
 	       tree_origins_lazy(m->tree_origins, origin, slot_of(m, nb), dir);
 }
 
+/* Has nb brought us a first copy of a body - of origin's, with a tree per
+ * origin (NULL: of any origin's) - since the session began and since we
+ * last pruned it? Only such a link is a source of bodies when we decide
+ * whether another may be pruned (other_source): an eager link says what it
+ * may send us, not that it is on our path from the origin - a neighbour
+ * downstream of us that grafted from us is eager (mesh_tree_heard) yet gets
+ * every body from us first, and split horizon never sends them back. A
+ * slot the per-origin table does not track counts as the whole link.
+ * Caller holds m->lock. */
+static bool is_source(struct mesh *m, const struct nb *nb, const uint8_t *origin)
+{
+	if (!nb->source)
+		return false;
+	if (!m->tree_per_origin || !origin || !m->tree_origins)
+		return true;
+	size_t slot = slot_of(m, nb);
+	return slot >= TREE_ORIGINS_NBS || tree_origins_source(m->tree_origins, origin, slot);
+}
+
+void mesh_tree_source_locked(struct mesh *m, struct nb *nb, const uint8_t origin[AM_KEY_BYTES])
+{
+	/* out of memory for the per-origin table: no source of origin's
+	 * bodies, which costs duplicates, never a prune too many */
+	nb->source = true;
+	if (m->tree_per_origin && origin && m->tree_origins)
+		(void)tree_origins_set_source(m->tree_origins, origin, slot_of(m, nb), true);
+}
+
+/* nb is a source of no origin's bodies (a new session, it was removed, we
+ * pruned the whole link). Caller holds m->lock. */
+static void no_source(struct mesh *m, struct nb *nb)
+{
+	nb->source = false;
+	if (m->tree_origins)
+		tree_origins_clear_sources(m->tree_origins, slot_of(m, nb));
+}
+
 /* A prune of origin (with a tree per origin; else, or NULL, of the whole
  * link and every origin's) waiting to go to nb is withdrawn. Caller holds
  * m->lock. */
@@ -74,8 +111,10 @@ static void unqueue_prune(struct mesh *m, struct nb *nb, const uint8_t *origin)
 /* The one way in for every change to the tree: the link with nb turns
  * lazy or eager in direction dir, for origin - with a tree per origin, for
  * that origin alone; otherwise (or origin NULL) for the whole link, and
- * eager for the whole link also clears every origin's bit. Caller holds
- * m->lock. */
+ * eager for the whole link also clears every origin's bit. What we prune
+ * (TREE_IN lazy) is no longer a source of those bodies: made eager again
+ * (a graft either way), it counts as one only once it brings a first copy
+ * (is_source). Caller holds m->lock. */
 static void set_lazy(struct mesh *m, struct nb *nb, const uint8_t *origin, enum tree_dir dir, bool lazy)
 {
 	bool *flag = dir == TREE_OUT ? &nb->lazy : &nb->lazy_in;
@@ -85,11 +124,15 @@ static void set_lazy(struct mesh *m, struct nb *nb, const uint8_t *origin, enum 
 	if (m->tree_per_origin && origin && m->tree_origins) {
 		/* out of memory: nothing changes, the link stays eager for it */
 		(void)tree_origins_set(m->tree_origins, origin, slot_of(m, nb), dir, lazy);
+		if (dir == TREE_IN && lazy)
+			(void)tree_origins_set_source(m->tree_origins, origin, slot_of(m, nb), false);
 		if (!lazy)
 			*flag = false; /* a whole-link prune (a shared tree's) ends too */
 		return;
 	}
 	*flag = lazy;
+	if (dir == TREE_IN && lazy)
+		no_source(m, nb);
 	if (!lazy && m->tree_origins)
 		tree_origins_clear_slot(m->tree_origins, slot_of(m, nb), dir);
 }
@@ -364,6 +407,7 @@ void mesh_tree_reset(struct mesh *m, struct nb *nb)
 	pthread_mutex_lock(&m->lock);
 	set_lazy(m, nb, NULL, TREE_OUT, false);
 	set_lazy(m, nb, NULL, TREE_IN, false);
+	no_source(m, nb); /* what it brought first in the old session says nothing of the paths now */
 	nb->prune_out = nb->eager_out = false;
 	nb->n_prune_origins_out = 0;
 	nb->n_graft_out = nb->n_graft_in = 0;
@@ -446,7 +490,7 @@ bool mesh_tree_pending_push(struct mesh *m, struct nb *nb)
 	return yes;
 }
 
-static bool other_eager_in(struct mesh *m, const struct nb *nb, const uint8_t *origin);
+static bool other_source(struct mesh *m, const struct nb *nb, const uint8_t *origin);
 
 /* nb pruned us for origin (NULL: the whole link, a shared tree): we send
  * it ids only for it. A shared tree's link leaves the tree both ways, as
@@ -465,7 +509,7 @@ static void pruned(struct mesh *m, struct nb *nb, const uint8_t *origin)
 	set_lazy(m, nb, origin, TREE_OUT, !m->tree_off);
 	nb->tree.prunes_in++;
 	if (!m->tree_off && !(m->tree_per_origin && origin) && !is_lazy(m, nb, origin, TREE_IN) &&
-	    other_eager_in(m, nb, origin)) {
+	    other_source(m, nb, origin)) {
 		set_lazy(m, nb, origin, TREE_IN, true);
 		queue_prune(m, nb, origin);
 		nb->tree.prunes_out++;
@@ -538,8 +582,12 @@ void mesh_tree_heard(struct mesh *m, struct nb *nb, const struct wire_tree *t, s
 		 * (want_bodies, or with a tree per origin for its id's origin
 		 * once the answer came: mesh_tree_received), so a lazy_in kept
 		 * here would be stale - it would re-prune them at their first
-		 * duplicate and not count them a source of bodies
-		 * (other_eager_in). Their cursor over our log may have moved
+		 * duplicate, and never let them count as a source of bodies
+		 * once they bring one first. Eager is not a source yet: the
+		 * grafter lacked what we had, so it is likely downstream of us,
+		 * and it counts only after a first copy (is_source - else it
+		 * stood in for our own upstream, which was then pruned). Their
+		 * cursor over our log may have moved
 		 * back too (they gave up an id of ours, or could not track one:
 		 * mesh_tree.h): our pusher, on a link we dial, asks where it is
 		 * before pushing */
@@ -604,6 +652,7 @@ void mesh_tree_forget(struct mesh *m, struct nb *nb)
 		tree_origins_clear_slot(m->tree_origins, slot_of(m, nb), TREE_OUT);
 		tree_origins_clear_slot(m->tree_origins, slot_of(m, nb), TREE_IN);
 	}
+	no_source(m, nb);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -626,13 +675,20 @@ void mesh_tree_refused(struct mesh *m, const uint8_t id[AM_ID_BYTES])
 }
 
 /* Does another live link than nb bring us bodies (of origin; NULL: of
- * the whole link)? Caller holds m->lock. */
-static bool other_eager_in(struct mesh *m, const struct nb *nb, const uint8_t *origin)
+ * the whole link) - eager, and a source (is_source: it brought a first
+ * copy since we last pruned it)? Counting eager links alone let a
+ * neighbour downstream of us that grafted from us (its graft heard makes
+ * the link eager both ways) stand in for our real upstream, which was
+ * then pruned: amesh-sim's withdrawal after a burst (50 peers, random)
+ * waited for graft timers, 672-919 ms where 315 ms had been. Caller holds
+ * m->lock. */
+static bool other_source(struct mesh *m, const struct nb *nb, const uint8_t *origin)
 {
 	mesh_server_watch(m); /* a dialer of ours that went silent is no source */
 	for (size_t i = 0; i < m->n_nbs; i++) {
 		const struct nb *o = m->nbs[i];
-		if (o != nb && !o->removed && o->state == MESH_UP && !is_lazy(m, o, origin, TREE_IN))
+		if (o != nb && !o->removed && o->state == MESH_UP && !is_lazy(m, o, origin, TREE_IN) &&
+		    is_source(m, o, origin))
 			return true;
 	}
 	return false;
@@ -675,7 +731,10 @@ static bool move_tree(struct mesh *m, const void *via_who, struct nb *who, bool 
 		who->eager_out = true;
 		who->tree.grafts_out++;
 	}
-	if (other_eager_in(m, via, NULL)) {
+	/* who offered this change by a shorter path: it is on one from the
+	 * origin (its count's word), so the source the tree moves onto */
+	mesh_tree_source_locked(m, who, NULL);
+	if (other_source(m, via, NULL)) {
 		set_lazy(m, via, NULL, TREE_IN, true);
 		via->prune_out = true;
 		via->tree.prunes_out++;
@@ -708,14 +767,16 @@ void mesh_tree_received(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BY
 
 	if (!m->tree)
 		return;
+	pthread_mutex_lock(&m->lock);
 	if (grafted && m->tree_per_origin) {
 		/* the graft's answer: the link is in origin's tree again, both
 		 * ways (the answerer turned eager for it: mesh_tree_answered) */
-		pthread_mutex_lock(&m->lock);
 		set_lazy(m, nb, origin, TREE_IN, false);
 		set_lazy(m, nb, origin, TREE_OUT, false);
-		pthread_mutex_unlock(&m->lock);
 	}
+	/* a graft's answer too: the link we asked brought what we lacked */
+	mesh_tree_source_locked(m, nb, origin);
+	pthread_mutex_unlock(&m->lock);
 	/* a graft's answer came the way we asked: the tree was broken, not long */
 	plumtree_received(m->tree, id, (struct plumtree_path){.who = grafted ? NULL : nb, .hops = hops}, &best);
 	if (grafted || !best.who || !m->tree_shorter)
@@ -760,7 +821,7 @@ void mesh_tree_duplicates(struct mesh *m, struct nb *nb, const uint8_t (*origins
 			/* bodies after our prune: it was lost with its message, or is
 			 * still on its way - say it again (it costs a flag) */
 			queue_prune(m, nb, o);
-		} else if (other_eager_in(m, nb, o)) {
+		} else if (other_source(m, nb, o)) {
 			set_lazy(m, nb, o, TREE_IN, true);
 			queue_prune(m, nb, o);
 			nb->tree.prunes_out++;

@@ -233,6 +233,13 @@ void mesh_tree_refused(struct mesh *m, const uint8_t id[AM_ID_BYTES]);
  * move the (shared) tree. */
 void mesh_tree_received(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES],
                         const uint8_t origin[AM_KEY_BYTES], uint32_t hops, bool grafted);
+/* nb brought us the first copy of a body of origin's (NULL: not known):
+ * it is a source of bodies (of origin's, with a tree per origin), what
+ * lets us prune another link, until its session ends or we prune it.
+ * mesh_tree_received says so; cut-through (mesh_early_offer) knows the
+ * first copy before the commit, when a second copy committed first
+ * already prunes. Caller holds m->lock. */
+void mesh_tree_source_locked(struct mesh *m, struct nb *nb, const uint8_t origin[AM_KEY_BYTES]);
 /* Ingest received over a batch from nb, at hop count hops, the body of id
  * that it held already. Also mesh_tree_held. True when the body came by a
  * path shorter than the first arrival's (mesh_tree.h): that link was

@@ -7,10 +7,11 @@
 #define WORDS (TREE_ORIGINS_NBS / 64)
 #define BUCKETS 1024 /* power of two */
 #define NIL UINT32_MAX
+#define SOURCE 2 /* the bitmap of sources, beside the two directions */
 
 struct origin {
 	uint8_t key[AM_KEY_BYTES];
-	uint64_t bits[2][WORDS]; /* [TREE_OUT], [TREE_IN] */
+	uint64_t bits[3][WORDS]; /* [TREE_OUT], [TREE_IN], [SOURCE] */
 	uint64_t used;           /* the tick of its last use */
 	uint32_t next;           /* hash chain */
 };
@@ -108,7 +109,8 @@ static struct origin *add(struct tree_origins *t, const uint8_t key[AM_KEY_BYTES
 	return &t->o[i];
 }
 
-bool tree_origins_lazy(struct tree_origins *t, const uint8_t origin[AM_KEY_BYTES], size_t slot, enum tree_dir dir)
+/* Bit `slot' of origin's bitmap `which' (TREE_OUT, TREE_IN, SOURCE). */
+static bool get_bit(struct tree_origins *t, const uint8_t origin[AM_KEY_BYTES], size_t slot, int which)
 {
 	if (slot >= TREE_ORIGINS_NBS)
 		return false;
@@ -116,35 +118,66 @@ bool tree_origins_lazy(struct tree_origins *t, const uint8_t origin[AM_KEY_BYTES
 	if (!o)
 		return false;
 	o->used = ++t->tick;
-	return (o->bits[dir][slot / 64] >> (slot % 64)) & 1;
+	return (o->bits[which][slot / 64] >> (slot % 64)) & 1;
 }
 
-int tree_origins_set(struct tree_origins *t, const uint8_t origin[AM_KEY_BYTES], size_t slot, enum tree_dir dir,
-                     bool lazy)
+/* Sets it; setting a bit adds origin, clearing one never does. */
+static int set_bit(struct tree_origins *t, const uint8_t origin[AM_KEY_BYTES], size_t slot, int which, bool on)
 {
 	if (slot >= TREE_ORIGINS_NBS)
-		return 0; /* always eager */
+		return 0; /* not tracked */
 	struct origin *o = find(t, origin);
-	if (!o && !lazy)
-		return 0; /* not held: eager already */
+	if (!o && !on)
+		return 0; /* not held: clear already */
 	if (!o && (o = add(t, origin)) == NULL)
 		return AM_ENOMEM;
 	o->used = ++t->tick;
 	uint64_t bit = (uint64_t)1 << (slot % 64);
-	if (lazy)
-		o->bits[dir][slot / 64] |= bit;
+	if (on)
+		o->bits[which][slot / 64] |= bit;
 	else
-		o->bits[dir][slot / 64] &= ~bit;
+		o->bits[which][slot / 64] &= ~bit;
 	return 0;
 }
 
-void tree_origins_clear_slot(struct tree_origins *t, size_t slot, enum tree_dir dir)
+static void clear_slot(struct tree_origins *t, size_t slot, int which)
 {
 	if (slot >= TREE_ORIGINS_NBS)
 		return;
 	uint64_t keep = ~((uint64_t)1 << (slot % 64));
 	for (size_t i = 0; i < t->n; i++)
-		t->o[i].bits[dir][slot / 64] &= keep;
+		t->o[i].bits[which][slot / 64] &= keep;
+}
+
+bool tree_origins_lazy(struct tree_origins *t, const uint8_t origin[AM_KEY_BYTES], size_t slot, enum tree_dir dir)
+{
+	return get_bit(t, origin, slot, dir);
+}
+
+int tree_origins_set(struct tree_origins *t, const uint8_t origin[AM_KEY_BYTES], size_t slot, enum tree_dir dir,
+                     bool lazy)
+{
+	return set_bit(t, origin, slot, dir, lazy);
+}
+
+void tree_origins_clear_slot(struct tree_origins *t, size_t slot, enum tree_dir dir)
+{
+	clear_slot(t, slot, dir);
+}
+
+bool tree_origins_source(struct tree_origins *t, const uint8_t origin[AM_KEY_BYTES], size_t slot)
+{
+	return get_bit(t, origin, slot, SOURCE);
+}
+
+int tree_origins_set_source(struct tree_origins *t, const uint8_t origin[AM_KEY_BYTES], size_t slot, bool yes)
+{
+	return set_bit(t, origin, slot, SOURCE, yes);
+}
+
+void tree_origins_clear_sources(struct tree_origins *t, size_t slot)
+{
+	clear_slot(t, slot, SOURCE);
 }
 
 void tree_origins_stats(const struct tree_origins *t, struct tree_origins_stats *st)

@@ -8,16 +8,21 @@
  * would do (README, "The tree's paths are long").
  *
  * A neighbour is named by its slot (its index in the mesh's neighbour
- * array, stable for the mesh's life); each origin has two bitmaps of
+ * array, stable for the mesh's life); each origin has three bitmaps of
  * TREE_ORIGINS_NBS bits:
- *   out: we send that neighbour ids only for this origin (it pruned us);
- *   in:  it sends us ids only for this origin (we pruned it).
+ *   out:    we send that neighbour ids only for this origin (it pruned us);
+ *   in:     it sends us ids only for this origin (we pruned it);
+ *   source: it brought us a first copy of this origin's bodies since the
+ *           session began and we last pruned it (mesh_tree.c: only such a
+ *           link lets us prune another - an eager link says what it may
+ *           send, not that it is on our path from the origin).
  * A neighbour's slot at or past TREE_ORIGINS_NBS is always eager: bodies,
- * never pruned per origin (correct, only more duplicates).
+ * never pruned per origin (correct, only more duplicates); its source bit
+ * is not kept (the caller decides).
  *
  * An origin not in the table is eager on every link: its first indicator
  * floods, and the duplicates it causes prune its tree. The table holds at
- * most TREE_ORIGINS_MAX origins (about 90 bytes each, grown on demand):
+ * most TREE_ORIGINS_MAX origins (144 bytes each, grown on demand):
  * past that, the origin used least recently is forgotten - it floods again
  * at its next indicator and its tree is rebuilt by the prunes that follow.
  * The two sides of a link forget independently: a sender that forgot sends
@@ -63,6 +68,16 @@ int tree_origins_set(struct tree_origins *t, const uint8_t origin[AM_KEY_BYTES],
 /* Every origin eager for slot in direction dir (a new session, a graft
  * that names no origin, a removed neighbour). */
 void tree_origins_clear_slot(struct tree_origins *t, size_t slot, enum tree_dir dir);
+/* Is slot a source of origin's bodies? False for an origin not held and a
+ * slot >= TREE_ORIGINS_NBS. Counts as a use of origin (LRU). */
+bool tree_origins_source(struct tree_origins *t, const uint8_t origin[AM_KEY_BYTES], size_t slot);
+/* Marks slot a source of origin's bodies (adding origin, as a lazy bit
+ * does; AM_ENOMEM when it cannot grow: nothing changes, slot is no source),
+ * or no longer one. 0 or AM_ENOMEM. */
+int tree_origins_set_source(struct tree_origins *t, const uint8_t origin[AM_KEY_BYTES], size_t slot, bool yes);
+/* slot is a source of no origin's bodies (a new session, a prune of the
+ * whole link, a removed neighbour). */
+void tree_origins_clear_sources(struct tree_origins *t, size_t slot);
 
 struct tree_origins_stats {
 	size_t origins;    /* held now */

@@ -1,4 +1,4 @@
-/* test_tree_origins.c - a broadcast tree per origin: bitmaps per origin and direction, slots, eviction, memory. */
+/* test_tree_origins.c - a broadcast tree per origin: bitmaps per origin and direction, sources, slots, eviction, memory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -122,6 +122,38 @@ static void test_least_recently_used_origin_is_forgotten(void **state)
 	tree_origins_free(t);
 }
 
+/* Sources (mesh_tree.c, is_source) are a bitmap of their own: per origin
+ * and slot, apart from both directions' lazy bits, cleared per slot for
+ * every origin; a slot past the bitmap is never one (the caller decides). */
+static void test_sources_apart_from_the_directions(void **state)
+{
+	(void)state;
+	struct tree_origins *t;
+	uint8_t a[AM_KEY_BYTES], b[AM_KEY_BYTES];
+	key_of(1, a);
+	key_of(2, b);
+	assert_int_equal(tree_origins_new(&t, 0), 0);
+	assert_false(tree_origins_source(t, a, 3));
+	assert_int_equal(tree_origins_set_source(t, a, 3, true), 0);
+	assert_int_equal(tree_origins_set_source(t, b, 3, true), 0);
+	assert_true(tree_origins_source(t, a, 3));
+	assert_false(tree_origins_source(t, a, 4));
+	assert_false(tree_origins_lazy(t, a, 3, TREE_IN)); /* a source is not lazy, */
+	assert_false(tree_origins_lazy(t, a, 3, TREE_OUT));
+	assert_int_equal(tree_origins_set(t, a, 3, TREE_IN, true), 0);
+	assert_true(tree_origins_source(t, a, 3)); /* nor the other way round */
+	tree_origins_clear_slot(t, 3, TREE_IN);
+	assert_true(tree_origins_source(t, a, 3));
+	assert_int_equal(tree_origins_set_source(t, a, 3, false), 0);
+	assert_false(tree_origins_source(t, a, 3));
+	assert_true(tree_origins_source(t, b, 3));
+	tree_origins_clear_sources(t, 3);
+	assert_false(tree_origins_source(t, b, 3));
+	assert_int_equal(tree_origins_set_source(t, a, TREE_ORIGINS_NBS, true), 0);
+	assert_false(tree_origins_source(t, a, TREE_ORIGINS_NBS));
+	tree_origins_free(t);
+}
+
 /* The table is bounded at TREE_ORIGINS_MAX, and its memory with it. */
 static void test_bounded_memory(void **state)
 {
@@ -139,8 +171,9 @@ static void test_bounded_memory(void **state)
 	tree_origins_stats(t, &st);
 	assert_int_equal(st.origins, TREE_ORIGINS_MAX);
 	assert_int_equal(st.evicted, 2 * TREE_ORIGINS_MAX);
-	/* two 256-bit maps, a key, a tick and a link: under 120 bytes an origin */
-	assert_true(st.bytes - empty <= (size_t)TREE_ORIGINS_MAX * 120);
+	/* three 256-bit maps (out, in, source), a key, a tick and a link:
+	 * 144 bytes an origin */
+	assert_true(st.bytes - empty <= (size_t)TREE_ORIGINS_MAX * 144);
 	/* the newest are held, the oldest forgotten */
 	key_of(3 * TREE_ORIGINS_MAX - 1, k);
 	assert_true(tree_origins_lazy(t, k, (3 * TREE_ORIGINS_MAX - 1) % TREE_ORIGINS_NBS, TREE_OUT));
@@ -156,6 +189,7 @@ int main(void)
 		cmocka_unit_test(test_lazy_per_origin_slot_and_direction),
 		cmocka_unit_test(test_clear_slot_and_eager_adds_nothing),
 		cmocka_unit_test(test_least_recently_used_origin_is_forgotten),
+		cmocka_unit_test(test_sources_apart_from_the_directions),
 		cmocka_unit_test(test_bounded_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
