@@ -54,16 +54,22 @@ static bool is_lazy(struct mesh *m, const struct nb *nb, const uint8_t *origin, 
 
 /* Has nb brought us a first copy of a body - of origin's, with a tree per
  * origin (NULL: of any origin's) - since the session began and since we
- * last pruned it? Only such a link is a source of bodies when we decide
- * whether another may be pruned (other_source): an eager link says what it
- * may send us, not that it is on our path from the origin - a neighbour
- * downstream of us that grafted from us is eager (mesh_tree_heard) yet gets
- * every body from us first, and split horizon never sends them back. A
- * slot the per-origin table does not track counts as the whole link.
- * Caller holds m->lock. */
+ * last pruned it, the last one within a graft timer? Only such a link is a
+ * source of bodies when we decide whether another may be pruned
+ * (other_source): an eager link says what it may send us, not that it is
+ * on our path from the origin - a neighbour downstream of us that grafted
+ * from us is eager (mesh_tree_heard) yet gets every body from us first,
+ * and split horizon never sends them back. Recent, because during a burst
+ * the first copies race over several paths: a link that won a few early
+ * on and none since is no longer our path, and counting it let the
+ * clusters it led to cut themselves off (amesh-sim, 50 random peers, seed
+ * 2: the origin's eager links reached 7 of 50 peers after the burst). A
+ * duplicate, or a prune of the copy we forwarded, follows a first copy by
+ * about a hop, well within the timer. A slot the per-origin table does not
+ * track counts as the whole link. Caller holds m->lock. */
 static bool is_source(struct mesh *m, const struct nb *nb, const uint8_t *origin)
 {
-	if (!nb->source)
+	if (!nb->source || nb->source_ms + m->tree_graft_ms < mesh_tree_now(m))
 		return false;
 	if (!m->tree_per_origin || !origin || !m->tree_origins)
 		return true;
@@ -76,6 +82,7 @@ void mesh_tree_source_locked(struct mesh *m, struct nb *nb, const uint8_t origin
 	/* out of memory for the per-origin table: no source of origin's
 	 * bodies, which costs duplicates, never a prune too many */
 	nb->source = true;
+	nb->source_ms = mesh_tree_now(m);
 	if (m->tree_per_origin && origin && m->tree_origins)
 		(void)tree_origins_set_source(m->tree_origins, origin, slot_of(m, nb), true);
 }

@@ -16,7 +16,9 @@
  * too), and a peer could end with every link lazy, waiting a graft timer
  * for each next change (issue 13: the simulation's withdrawal after a
  * burst). Here only the receiver decides what it is sent, and it never
- * prunes its last live link that brings bodies.
+ * prunes its last live source of bodies: a link up, eager, that brought
+ * a first copy within a graft timer (an eager link alone is not one - a
+ * grafter downstream of us is eager).
  *
  *   - a new session starts eager both ways (mesh_tree_reset), so an initial
  *     sync or a reconnection after downtime moves bodies; so does every
@@ -235,7 +237,8 @@ void mesh_tree_received(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BY
                         const uint8_t origin[AM_KEY_BYTES], uint32_t hops, bool grafted);
 /* nb brought us the first copy of a body of origin's (NULL: not known):
  * it is a source of bodies (of origin's, with a tree per origin), what
- * lets us prune another link, until its session ends or we prune it.
+ * lets us prune another link, until its session ends, we prune it, or a
+ * graft timer passes without another first copy from it.
  * mesh_tree_received says so; cut-through (mesh_early_offer) knows the
  * first copy before the commit, when a second copy committed first
  * already prunes. Caller holds m->lock. */
