@@ -178,8 +178,8 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 	 * it is skipped until then, as one already expired is. Both name the
 	 * object and the times, which the quoted pattern does not show. */
 	char t_at[TIMEFMT_LEN], t_now[TIMEFMT_LEN], when[AM_ERRLEN];
-	timefmt_rfc3339(im->o.now, t_now);
 	if (e->valid_from > im->o.now + FEED_VALID_FROM_SLACK) {
+		timefmt_rfc3339(im->o.now, t_now);
 		timefmt_rfc3339(e->valid_from, t_at);
 		snprintf(when, sizeof when, "%.80s%svalid_from %s is in the future (it is now %s): not live yet; import it "
 		         "again from then", e->id ? e->id : "", e->id ? ": " : "", t_at, t_now);
@@ -187,6 +187,7 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 		return 0;
 	}
 	if (it.expires_at <= im->o.now) {
+		timefmt_rfc3339(im->o.now, t_now);
 		timefmt_rfc3339(it.expires_at, t_at);
 		snprintf(when, sizeof when, "%.80s%sits own expiry %s is already past (it is now %s)", e->id ? e->id : "",
 		         e->id ? ": " : "", t_at, t_now);
