@@ -1,72 +1,163 @@
-/* client.c - synchronous req0 client for the control socket. */
+/* client.c - synchronous req0 client for the control socket, on a plain
+ * Unix socket (client.h says why not NNG). */
 #include "client.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdbool.h>
-#include <nng/nng.h>
-#include <nng/protocol/reqrep0/req.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
-#include <errno.h>
+
+/* SP over IPC (nanomsg sp-ipc-mapping, as NNG 1.5.2 ipc.c speaks it): each
+ * side opens with "\0SP\0", its protocol number (16 bits, big-endian) and two
+ * zero bytes; then every message is a type byte 1, a 64-bit big-endian
+ * length and that many bytes. req0 (sp-request-reply) puts a 32-bit request
+ * id with its top bit set before the body; rep0 echoes it in its answer. */
+#define SP_PROTO_REQ0 0x30
+#define SP_PROTO_REP0 0x31
+#define SP_MSG_TYPE 1
+#define SP_ID_LEN 4
+#define SP_FRAME_HDR 9
+/* client_call's own slot, apart from the caller's pipelining slots */
+#define CALL_SLOT CLIENT_SLOTS
 
 struct client {
-	nng_socket sock;
+	int fd;
+	bool greeted;   /* the daemon's 8-byte header has been read and checked */
+	uint32_t next_id;
 	char path[PATH_MAX];
-	unsigned owed;  /* requests sent whose reply has not been read */
 	struct {
-		bool open;
-		nng_ctx ctx;
-		nng_aio *aio;
-	} slot[CLIENT_SLOTS];
+		bool busy;       /* a request was sent; its answer not yet taken */
+		uint32_t id;     /* with the top bit set, as on the wire */
+		uint8_t *early;  /* its answer, when it came while another was awaited */
+		size_t early_len;
+	} slot[CLIENT_SLOTS + 1];
 };
 
-int client_open(struct client **out, const char *path, char *err, size_t errlen)
+static int64_t now_ms(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for events on c->fd until deadline (monotonic ms). 0, or a reason. */
+static const char *wait_fd(struct client *c, short events, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return "timed out";
+		struct pollfd p = {.fd = c->fd, .events = events};
+		int n = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (n > 0)
+			return NULL;
+		if (n < 0 && errno != EINTR)
+			return strerror(errno);
+	}
+}
+
+/* Writes all of iov (consumed in place). 0, or a reason in why. */
+static int write_all(struct client *c, struct iovec *iov, int n, int64_t deadline, const char **why)
+{
+	while (n > 0) {
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN) {
+				*why = errno == EPIPE || errno == ECONNRESET ? "ameshd closed the connection"
+				                                             : strerror(errno);
+				return -1;
+			}
+			if ((*why = wait_fd(c, POLLOUT, deadline)) != NULL)
+				return -1;
+			continue;
+		}
+		size_t done = (size_t)w;
+		for (; n > 0 && done >= iov->iov_len; n--, iov++)
+			done -= iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + done;
+			iov->iov_len -= done;
+		}
+	}
+	return 0;
+}
+
+static int read_all(struct client *c, void *buf, size_t len, int64_t deadline, const char **why)
+{
+	uint8_t *p = buf;
+	while (len > 0) {
+		ssize_t r = read(c->fd, p, len);
+		if (r > 0) {
+			p += r, len -= (size_t)r;
+			continue;
+		}
+		if (r == 0) {
+			*why = "ameshd closed the connection";
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN) {
+			*why = errno == ECONNRESET ? "ameshd closed the connection" : strerror(errno);
+			return -1;
+		}
+		if ((*why = wait_fd(c, POLLIN, deadline)) != NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static void put_be(uint8_t *p, uint64_t v, int bytes)
+{
+	for (int i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+}
+
+static uint64_t get_be(const uint8_t *p, int bytes)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < bytes; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int client_adopt(struct client **out, int fd, const char *label)
+{
+	static const uint8_t hello[8] = {0, 'S', 'P', 0, 0, SP_PROTO_REQ0, 0, 0};
 	struct client *c;
-	char url[PATH_MAX + 8];
-	int rv;
 
 	*out = NULL;
-	if ((c = calloc(1, sizeof *c)) == NULL)
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		close(fd);
 		return AM_ENOMEM;
-	snprintf(c->path, sizeof c->path, "%s", path);
-	snprintf(url, sizeof url, "ipc://%s", path);
-	if ((rv = nng_req0_open(&c->sock)) != 0 ||
-	    (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, AM_CONTROL_MSG_MAX)) != 0 ||
-	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, CLIENT_TIMEOUT_MS)) != 0 ||
-	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, CLIENT_TIMEOUT_MS)) != 0) {
-		snprintf(err, errlen, "cannot create client socket: %s", nng_strerror(rv));
-		goto fail;
 	}
-	/* flags 0: a synchronous dial fails now if nobody listens. A full
-	 * listen backlog (EAGAIN on a Unix socket: someone floods connections,
-	 * or the daemon is just re-creating its listener) is worth a few
-	 * retries, ~2 s in all, before giving up. */
-	for (int i = 0; (rv = nng_dial(c->sock, url, NULL, 0)) == NNG_EAGAIN && i < 20; i++)
-		usleep(100000);
-	if (rv != 0 && (rv == NNG_ENOENT || rv == NNG_ECONNREFUSED)) {
-		/* "Connection refused" misleads when there is no socket at all */
-		struct stat st;
-		if (stat(path, &st) != 0 && errno == ENOENT)
-			snprintf(err, errlen, "cannot connect to ameshd at `%s': the control socket does not exist "
-			         "(ameshd is not running, or the path is wrong; pick the peer with -s SOCKET, "
-			         "-c CONFIG or AMESH_SOCKET)", path);
-		else
-			snprintf(err, errlen, "cannot connect to ameshd at `%s': %s (nothing listens on it: "
-			         "is ameshd running? pick the peer with -s SOCKET, -c CONFIG or AMESH_SOCKET)",
-			         path, nng_strerror(rv));
+	c->fd = fd;
+	snprintf(c->path, sizeof c->path, "%s", label);
+	/* ids only tell this connection's requests apart: nothing is resent */
+	c->next_id = 1;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		goto fail;
-	}
-	if (rv != 0) {
-		const char *hint = (rv == NNG_ENOENT || rv == NNG_ECONNREFUSED)
-		                       ? " (is ameshd running? pick the peer with -s SOCKET, -c CONFIG or AMESH_SOCKET)"
-		                       : "";
-		snprintf(err, errlen, "cannot connect to ameshd at %s: %s%s", path, nng_strerror(rv), hint);
+	/* Our header goes now; the daemon's is read with the first answer, so
+	 * a one-request command costs one round trip, not two. */
+	struct iovec iov = {.iov_base = (void *)hello, .iov_len = sizeof hello};
+	const char *why;
+	if (write_all(c, &iov, 1, now_ms() + CLIENT_TIMEOUT_MS, &why) != 0)
 		goto fail;
-	}
 	*out = c;
 	return 0;
 fail:
@@ -74,126 +165,205 @@ fail:
 	return AM_ECONNECT;
 }
 
+int client_open(struct client **out, const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd, e = 0, rv;
+
+	*out = NULL;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		snprintf(err, errlen, "cannot connect to ameshd: the socket path is %zu bytes, a Unix socket's at most %zu (`%s')",
+		         strlen(path), sizeof sun.sun_path - 1, path);
+		return AM_ECONNECT;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+		snprintf(err, errlen, "cannot create client socket: %s", strerror(errno));
+		return AM_EIO;
+	}
+	/* A full listen backlog (EAGAIN: someone floods connections, or the
+	 * daemon is re-creating its listener) is worth a few retries, ~2 s in
+	 * all, before giving up. Nothing else is retried: "not running" is
+	 * reported at once. */
+	for (int i = 0; i <= 20; i++) {
+		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
+			e = 0;
+			break;
+		}
+		if ((e = errno) != EAGAIN)
+			break;
+		usleep(100000);
+	}
+	if (e == ENOENT) {
+		/* "Connection refused" misleads when there is no socket at all */
+		snprintf(err, errlen, "cannot connect to ameshd at `%s': the control socket does not exist "
+		         "(ameshd is not running, or the path is wrong; pick the peer with -s SOCKET, "
+		         "-c CONFIG or AMESH_SOCKET)", path);
+	} else if (e == ECONNREFUSED) {
+		snprintf(err, errlen, "cannot connect to ameshd at `%s': %s (nothing listens on it: "
+		         "is ameshd running? pick the peer with -s SOCKET, -c CONFIG or AMESH_SOCKET)",
+		         path, strerror(e));
+	} else if (e != 0) {
+		snprintf(err, errlen, "cannot connect to ameshd at `%s': %s", path, strerror(e));
+	}
+	if (e != 0) {
+		close(fd);
+		return AM_ECONNECT;
+	}
+	if ((rv = client_adopt(out, fd, path)) != 0)
+		snprintf(err, errlen, "cannot connect to ameshd at `%s': %s", path,
+		         rv == AM_ENOMEM ? "out of memory" : "it closed the connection at once");
+	return rv;
+}
+
 void client_close(struct client *c)
 {
 	if (!c)
 		return;
-	for (int i = 0; i < CLIENT_SLOTS; i++)
-		if (c->slot[i].open)
-			nng_aio_stop(c->slot[i].aio);
-	/* A reply still owed can arrive while the socket closes, and closing
-	 * a pipe while a message arrives can wedge NNG 1.5.2 for good
-	 * (nngexit.h): then the socket is left to the kernel. Only after a
-	 * timeout or an error; the caller is about to report it and exit. */
-	if (c->owed == 0)
-		nng_close(c->sock);
-	for (int i = 0; i < CLIENT_SLOTS; i++)
-		if (c->slot[i].open)
-			nng_aio_free(c->slot[i].aio);
+	if (c->fd >= 0)
+		close(c->fd);
+	for (int i = 0; i <= CLIENT_SLOTS; i++)
+		free(c->slot[i].early);
 	free(c);
 }
 
-int client_send(struct client *c, int slot, struct wire_request *req, char *err, size_t errlen)
+static int send_slot(struct client *c, int slot, struct wire_request *req, char *err, size_t errlen)
 {
-	uint8_t *buf = NULL;
+	uint8_t *buf = NULL, hdr[SP_FRAME_HDR + SP_ID_LEN];
 	size_t len;
-	nng_msg *msg;
+	const char *why;
 	int rv;
 
-	if (slot < 0 || slot >= CLIENT_SLOTS)
+	if (c->slot[slot].busy) {
+		snprintf(err, errlen, "request slot %d is still waiting for its answer", slot);
 		return AM_EINVAL;
-	if (!c->slot[slot].open) {
-		if ((rv = nng_ctx_open(&c->slot[slot].ctx, c->sock)) != 0 ||
-		    (rv = nng_aio_alloc(&c->slot[slot].aio, NULL, NULL)) != 0) {
-			snprintf(err, errlen, "cannot open a request context: %s", nng_strerror(rv));
-			return AM_ECONNECT;
-		}
-		c->slot[slot].open = true;
 	}
 	req->protocol = AM_CONTROL_PROTOCOL;
 	if ((rv = wire_request_pack(req, &buf, &len)) != 0) {
 		snprintf(err, errlen, "cannot encode request: %s", am_strerror(rv));
 		return rv;
 	}
-	if (nng_msg_alloc(&msg, len) != 0) {
-		free(buf);
-		snprintf(err, errlen, "out of memory");
-		return AM_ENOMEM;
-	}
-	memcpy(nng_msg_body(msg), buf, len);
+	uint32_t id = 0x80000000u | (c->next_id++ & 0x7fffffffu);
+	hdr[0] = SP_MSG_TYPE;
+	put_be(hdr + 1, SP_ID_LEN + (uint64_t)len, 8);
+	put_be(hdr + SP_FRAME_HDR, id, SP_ID_LEN);
+	struct iovec iov[2] = {{.iov_base = hdr, .iov_len = sizeof hdr}, {.iov_base = buf, .iov_len = len}};
+	rv = write_all(c, iov, 2, now_ms() + CLIENT_TIMEOUT_MS, &why);
 	free(buf);
-	nng_aio *aio = c->slot[slot].aio;
-	nng_aio_set_msg(aio, msg);
-	nng_aio_set_timeout(aio, CLIENT_TIMEOUT_MS);
-	nng_ctx_send(c->slot[slot].ctx, aio);
-	nng_aio_wait(aio);
-	if ((rv = nng_aio_result(aio)) != 0) {
-		nng_msg_free(nng_aio_get_msg(aio));
-		snprintf(err, errlen, "cannot send to ameshd at %s: %s", c->path, nng_strerror(rv));
+	if (rv != 0) {
+		snprintf(err, errlen, "cannot send to ameshd at %s: %s", c->path, why);
 		return AM_ECONNECT;
 	}
-	c->owed++;
+	c->slot[slot].busy = true;
+	c->slot[slot].id = id;
 	return 0;
+}
+
+/* Reads one answer frame; *body (caller frees) is what follows the id. */
+static int read_frame(struct client *c, int64_t deadline, uint32_t *id, uint8_t **body, size_t *len,
+                      const char **why)
+{
+	uint8_t hdr[SP_FRAME_HDR + SP_ID_LEN];
+
+	*body = NULL;
+	if (!c->greeted) {
+		uint8_t theirs[8];
+		if (read_all(c, theirs, sizeof theirs, deadline, why) != 0)
+			return -1;
+		if (memcmp(theirs, "\0SP\0", 4) != 0 || get_be(theirs + 4, 2) != SP_PROTO_REP0 ||
+		    theirs[6] != 0 || theirs[7] != 0) {
+			*why = "it does not speak the control protocol (no SP rep0 header: is this an ameshd socket?)";
+			return -1;
+		}
+		c->greeted = true;
+	}
+	if (read_all(c, hdr, sizeof hdr, deadline, why) != 0)
+		return -1;
+	uint64_t n = get_be(hdr + 1, 8);
+	if (hdr[0] != SP_MSG_TYPE || n < SP_ID_LEN || n - SP_ID_LEN > AM_CONTROL_MSG_MAX) {
+		*why = hdr[0] != SP_MSG_TYPE ? "bad frame type" : n < SP_ID_LEN ? "frame too short for a request id"
+		                                                                 : "answer over AM_CONTROL_MSG_MAX";
+		return -1;
+	}
+	*id = (uint32_t)get_be(hdr + SP_FRAME_HDR, SP_ID_LEN);
+	*len = (size_t)(n - SP_ID_LEN);
+	/* +1: malloc(0) may be NULL */
+	if ((*body = malloc(*len + 1)) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	if (read_all(c, *body, *len, deadline, why) != 0) {
+		free(*body);
+		*body = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int recv_slot(struct client *c, int slot, struct wire_response *resp, char *err, size_t errlen)
+{
+	int64_t deadline = now_ms() + CLIENT_TIMEOUT_MS;
+	uint8_t *body = NULL;
+	size_t len = 0;
+	const char *why;
+
+	memset(resp, 0, sizeof *resp);
+	if (!c->slot[slot].busy)
+		return AM_EINVAL;
+	if (c->slot[slot].early) {
+		body = c->slot[slot].early, len = c->slot[slot].early_len;
+		c->slot[slot].early = NULL;
+	}
+	while (!body) {
+		uint32_t id;
+		if (read_frame(c, deadline, &id, &body, &len, &why) != 0) {
+			snprintf(err, errlen, "no answer from ameshd at %s: %s", c->path, why);
+			return AM_ECONNECT;
+		}
+		if (id == c->slot[slot].id)
+			break;
+		int other = -1;
+		for (int i = 0; i <= CLIENT_SLOTS; i++)
+			if (i != slot && c->slot[i].busy && !c->slot[i].early && c->slot[i].id == id)
+				other = i;
+		if (other >= 0) {
+			c->slot[other].early = body, c->slot[other].early_len = len;
+		} else {
+			/* no request of ours has that id (req0 drops such answers) */
+			free(body);
+		}
+		body = NULL;
+	}
+	c->slot[slot].busy = false;
+	int rv = wire_response_unpack(body, len, resp, err, errlen);
+	free(body);
+	return rv;
+}
+
+int client_send(struct client *c, int slot, struct wire_request *req, char *err, size_t errlen)
+{
+	if (slot < 0 || slot >= CLIENT_SLOTS)
+		return AM_EINVAL;
+	return send_slot(c, slot, req, err, errlen);
 }
 
 int client_recv(struct client *c, int slot, struct wire_response *resp, char *err, size_t errlen)
 {
-	nng_msg *msg;
-	int rv;
-
 	memset(resp, 0, sizeof *resp);
-	if (slot < 0 || slot >= CLIENT_SLOTS || !c->slot[slot].open)
+	if (slot < 0 || slot >= CLIENT_SLOTS)
 		return AM_EINVAL;
-	nng_aio *aio = c->slot[slot].aio;
-	nng_aio_set_timeout(aio, CLIENT_TIMEOUT_MS);
-	nng_ctx_recv(c->slot[slot].ctx, aio);
-	nng_aio_wait(aio);
-	if ((rv = nng_aio_result(aio)) != 0) {
-		snprintf(err, errlen, "no answer from ameshd at %s: %s", c->path, nng_strerror(rv));
-		return AM_ECONNECT;
-	}
-	c->owed--;
-	msg = nng_aio_get_msg(aio);
-	rv = wire_response_unpack(nng_msg_body(msg), nng_msg_len(msg), resp, err, errlen);
-	nng_msg_free(msg);
-	return rv;
+	return recv_slot(c, slot, resp, err, errlen);
 }
 
 int client_call(struct client *c, struct wire_request *req, struct wire_response *resp,
                 char *err, size_t errlen)
 {
-	uint8_t *buf = NULL;
-	size_t len;
-	nng_msg *msg = NULL;
 	int rv;
 
 	memset(resp, 0, sizeof *resp);
-	req->protocol = AM_CONTROL_PROTOCOL;
-	if ((rv = wire_request_pack(req, &buf, &len)) != 0) {
-		snprintf(err, errlen, "cannot encode request: %s", am_strerror(rv));
+	if ((rv = send_slot(c, CALL_SLOT, req, err, errlen)) != 0)
 		return rv;
-	}
-	if ((rv = nng_msg_alloc(&msg, len)) != 0) {
-		free(buf);
-		snprintf(err, errlen, "out of memory");
-		return AM_ENOMEM;
-	}
-	memcpy(nng_msg_body(msg), buf, len);
-	free(buf);
-	if ((rv = nng_sendmsg(c->sock, msg, 0)) != 0) {
-		nng_msg_free(msg);
-		snprintf(err, errlen, "cannot send to ameshd at %s: %s", c->path, nng_strerror(rv));
-		return AM_ECONNECT;
-	}
-	c->owed++;
-	if ((rv = nng_recvmsg(c->sock, &msg, 0)) != 0) {
-		snprintf(err, errlen, "no answer from ameshd at %s: %s", c->path, nng_strerror(rv));
-		return AM_ECONNECT;
-	}
-	c->owed--;
-	rv = wire_response_unpack(nng_msg_body(msg), nng_msg_len(msg), resp, err, errlen);
-	nng_msg_free(msg);
-	return rv;
+	return recv_slot(c, CALL_SLOT, resp, err, errlen);
 }
 
 /* Connects, sends one request, checks the status. */
