@@ -160,7 +160,14 @@ off=$(head -2 "$T_ROOT/a/data/audit.log" | wc -c); off=$((off + 10))
 printf 'X' | dd of="$T_ROOT/a/data/audit.log" bs=1 seek="$off" conv=notrunc 2>/dev/null
 expect_exit 2 "a one-byte edit is detected" amp a audit --verify
 check "the error names the line" grep -q "line 3" <<<"$T_ERR"
+# --- a watch whose daemon stops says so and exits, rather than wait ---
+timeout 15 "$AMESH" -s "$T_ROOT/a/run/amesh.sock" watch >/dev/null 2>"$T_ROOT/gone.err" &
+gone=$! # a watch that hung would end at 15 s with status 124
+sleep 0.5
 stop a
+check "the watch says ameshd closed the connection" wait_until 5 grep -q "ameshd closed the connection" "$T_ROOT/gone.err"
+wait "$gone"; rc=$?
+check "and exits 2 (rc $rc)" test "$rc" -eq 2
 expect_exit 1 "ameshd refuses to continue an altered trail" "$AMESHD" -c "$T_ROOT/a/amesh.conf"
 check "and says how to go on" grep -q "move it aside" <<<"$T_ERR"
 
