@@ -34,15 +34,22 @@
 struct client {
 	int fd;
 	bool greeted;   /* the daemon's 8-byte header has been read and checked */
+	bool redial;    /* made by client_open: the path can be dialled again */
 	uint32_t next_id;
 	char path[PATH_MAX];
 	struct {
 		bool busy;       /* a request was sent; its answer not yet taken */
 		uint32_t id;     /* with the top bit set, as on the wire */
+		uint8_t *frame;  /* the request as sent, kept to send again */
+		size_t frame_len;
 		uint8_t *early;  /* its answer, when it came while another was awaited */
 		size_t early_len;
 	} slot[CLIENT_SLOTS + 1];
 };
+
+/* How an exchange failed: the connection ended (worth dialling again), or
+ * anything else (timeout, framing, memory). */
+enum { IO_CLOSED = -1, IO_FAILED = -2 };
 
 static int64_t now_ms(void)
 {
@@ -67,7 +74,8 @@ static const char *wait_fd(struct client *c, short events, int64_t deadline)
 	}
 }
 
-/* Writes all of iov (consumed in place). 0, or a reason in why. */
+/* Writes all of iov (consumed in place). 0, IO_CLOSED or IO_FAILED with
+ * a reason in why. */
 static int write_all(struct client *c, struct iovec *iov, int n, int64_t deadline, const char **why)
 {
 	while (n > 0) {
@@ -76,13 +84,16 @@ static int write_all(struct client *c, struct iovec *iov, int n, int64_t deadlin
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EPIPE || errno == ECONNRESET) {
+				*why = "ameshd closed the connection";
+				return IO_CLOSED;
+			}
 			if (errno != EAGAIN) {
-				*why = errno == EPIPE || errno == ECONNRESET ? "ameshd closed the connection"
-				                                             : strerror(errno);
-				return -1;
+				*why = strerror(errno);
+				return IO_FAILED;
 			}
 			if ((*why = wait_fd(c, POLLOUT, deadline)) != NULL)
-				return -1;
+				return IO_FAILED;
 			continue;
 		}
 		size_t done = (size_t)w;
@@ -105,18 +116,18 @@ static int read_all(struct client *c, void *buf, size_t len, int64_t deadline, c
 			p += r, len -= (size_t)r;
 			continue;
 		}
-		if (r == 0) {
+		if (r == 0 || errno == ECONNRESET) {
 			*why = "ameshd closed the connection";
-			return -1;
+			return IO_CLOSED;
 		}
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN) {
-			*why = errno == ECONNRESET ? "ameshd closed the connection" : strerror(errno);
-			return -1;
+			*why = strerror(errno);
+			return IO_FAILED;
 		}
 		if ((*why = wait_fd(c, POLLIN, deadline)) != NULL)
-			return -1;
+			return IO_FAILED;
 	}
 	return 0;
 }
@@ -135,10 +146,81 @@ static uint64_t get_be(const uint8_t *p, int bytes)
 	return v;
 }
 
-int client_adopt(struct client **out, int fd, const char *label)
+/* Our SP header, at once: the daemon's is read with the first answer, so a
+ * one-request command costs one round trip, not two. */
+static int say_hello(struct client *c, int64_t deadline, const char **why)
 {
 	static const uint8_t hello[8] = {0, 'S', 'P', 0, 0, SP_PROTO_REQ0, 0, 0};
+	struct iovec iov = {.iov_base = (void *)hello, .iov_len = sizeof hello};
+	c->greeted = false;
+	return write_all(c, &iov, 1, deadline, why);
+}
+
+/* A connected non-blocking socket to path, or -1 with errno set. A full
+ * listen backlog (EAGAIN: someone floods connections, or the daemon is
+ * re-creating its listener) is tried again every 100 ms, ~2 s in all;
+ * when patient, a missing or refusing socket too, ~5 s in all (a listener
+ * being re-created, listen_guard.h, or a daemon restarting). */
+static int dial(const char *path, bool patient)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd, e = 0;
+
+	memcpy(sun.sun_path, path, strlen(path) + 1); /* length checked by client_open */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	for (int i = 0, tries = patient ? 50 : 20; i <= tries; i++) {
+		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
+			return fd;
+		e = errno;
+		if (e != EAGAIN && !(patient && (e == ENOENT || e == ECONNREFUSED)))
+			break;
+		usleep(100000);
+	}
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+/* The connection ended with answers owed: dial again and send every
+ * request still unanswered, as req0 does when its pipe goes (so control
+ * requests are idempotent: FIELD-NOTES, NNG). Covers a listener the daemon
+ * re-created under us (listen_guard.h), whose old connections it closes
+ * unserved, and a daemon restarting. One that stopped is waited for ~5 s,
+ * then an error. */
+static int redial(struct client *c, int64_t deadline, const char **why)
+{
+	int fd, rv;
+
+	if (!c->redial) {
+		*why = "ameshd closed the connection";
+		return IO_FAILED;
+	}
+	close(c->fd);
+	if ((fd = dial(c->path, true)) < 0) {
+		c->fd = -1;
+		*why = "ameshd closed the connection and is not listening any more";
+		return IO_FAILED;
+	}
+	c->fd = fd;
+	if ((rv = say_hello(c, deadline, why)) != 0)
+		return rv;
+	for (int i = 0; i <= CLIENT_SLOTS; i++) {
+		if (!c->slot[i].busy || c->slot[i].early)
+			continue;
+		struct iovec iov = {.iov_base = c->slot[i].frame, .iov_len = c->slot[i].frame_len};
+		if ((rv = write_all(c, &iov, 1, deadline, why)) != 0)
+			return rv;
+	}
+	return 0;
+}
+
+#define REDIALS_MAX 8 /* per exchange: a daemon that keeps dropping us is broken */
+
+int client_adopt(struct client **out, int fd, const char *label)
+{
 	struct client *c;
+	const char *why;
 
 	*out = NULL;
 	if ((c = calloc(1, sizeof *c)) == NULL) {
@@ -147,28 +229,22 @@ int client_adopt(struct client **out, int fd, const char *label)
 	}
 	c->fd = fd;
 	snprintf(c->path, sizeof c->path, "%s", label);
-	/* ids only tell this connection's requests apart: nothing is resent */
+	/* ids only tell this connection's requests apart */
 	c->next_id = 1;
 	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		goto fail;
-	/* Our header goes now; the daemon's is read with the first answer, so
-	 * a one-request command costs one round trip, not two. */
-	struct iovec iov = {.iov_base = (void *)hello, .iov_len = sizeof hello};
-	const char *why;
-	if (write_all(c, &iov, 1, now_ms() + CLIENT_TIMEOUT_MS, &why) != 0)
-		goto fail;
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    say_hello(c, now_ms() + CLIENT_TIMEOUT_MS, &why) != 0) {
+		client_close(c);
+		return AM_ECONNECT;
+	}
 	*out = c;
 	return 0;
-fail:
-	client_close(c);
-	return AM_ECONNECT;
 }
 
 int client_open(struct client **out, const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	int fd, e = 0, rv;
+	struct sockaddr_un sun;
+	int fd, rv;
 
 	*out = NULL;
 	if (strlen(path) >= sizeof sun.sun_path) {
@@ -176,44 +252,28 @@ int client_open(struct client **out, const char *path, char *err, size_t errlen)
 		         strlen(path), sizeof sun.sun_path - 1, path);
 		return AM_ECONNECT;
 	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
-		snprintf(err, errlen, "cannot create client socket: %s", strerror(errno));
-		return AM_EIO;
-	}
-	/* A full listen backlog (EAGAIN: someone floods connections, or the
-	 * daemon is re-creating its listener) is worth a few retries, ~2 s in
-	 * all, before giving up. Nothing else is retried: "not running" is
-	 * reported at once. */
-	for (int i = 0; i <= 20; i++) {
-		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
-			e = 0;
-			break;
-		}
-		if ((e = errno) != EAGAIN)
-			break;
-		usleep(100000);
-	}
-	if (e == ENOENT) {
-		/* "Connection refused" misleads when there is no socket at all */
-		snprintf(err, errlen, "cannot connect to ameshd at `%s': the control socket does not exist "
-		         "(ameshd is not running, or the path is wrong; pick the peer with -s SOCKET, "
-		         "-c CONFIG or AMESH_SOCKET)", path);
-	} else if (e == ECONNREFUSED) {
-		snprintf(err, errlen, "cannot connect to ameshd at `%s': %s (nothing listens on it: "
-		         "is ameshd running? pick the peer with -s SOCKET, -c CONFIG or AMESH_SOCKET)",
-		         path, strerror(e));
-	} else if (e != 0) {
-		snprintf(err, errlen, "cannot connect to ameshd at `%s': %s", path, strerror(e));
-	}
-	if (e != 0) {
-		close(fd);
+	/* not patient: "not running" is reported at once */
+	if ((fd = dial(path, false)) < 0) {
+		int e = errno;
+		if (e == ENOENT) /* "Connection refused" misleads when there is no socket at all */
+			snprintf(err, errlen, "cannot connect to ameshd at `%s': the control socket does not exist "
+			         "(ameshd is not running, or the path is wrong; pick the peer with -s SOCKET, "
+			         "-c CONFIG or AMESH_SOCKET)", path);
+		else if (e == ECONNREFUSED)
+			snprintf(err, errlen, "cannot connect to ameshd at `%s': %s (nothing listens on it: "
+			         "is ameshd running? pick the peer with -s SOCKET, -c CONFIG or AMESH_SOCKET)",
+			         path, strerror(e));
+		else
+			snprintf(err, errlen, "cannot connect to ameshd at `%s': %s", path, strerror(e));
 		return AM_ECONNECT;
 	}
-	if ((rv = client_adopt(out, fd, path)) != 0)
+	if ((rv = client_adopt(out, fd, path)) != 0) {
 		snprintf(err, errlen, "cannot connect to ameshd at `%s': %s", path,
 		         rv == AM_ENOMEM ? "out of memory" : "it closed the connection at once");
-	return rv;
+		return rv;
+	}
+	(*out)->redial = true;
+	return 0;
 }
 
 void client_close(struct client *c)
@@ -222,14 +282,17 @@ void client_close(struct client *c)
 		return;
 	if (c->fd >= 0)
 		close(c->fd);
-	for (int i = 0; i <= CLIENT_SLOTS; i++)
+	for (int i = 0; i <= CLIENT_SLOTS; i++) {
+		free(c->slot[i].frame);
 		free(c->slot[i].early);
+	}
 	free(c);
 }
 
 static int send_slot(struct client *c, int slot, struct wire_request *req, char *err, size_t errlen)
 {
-	uint8_t *buf = NULL, hdr[SP_FRAME_HDR + SP_ID_LEN];
+	int64_t deadline = now_ms() + CLIENT_TIMEOUT_MS;
+	uint8_t *body = NULL, *frame;
 	size_t len;
 	const char *why;
 	int rv;
@@ -239,63 +302,78 @@ static int send_slot(struct client *c, int slot, struct wire_request *req, char 
 		return AM_EINVAL;
 	}
 	req->protocol = AM_CONTROL_PROTOCOL;
-	if ((rv = wire_request_pack(req, &buf, &len)) != 0) {
+	if ((rv = wire_request_pack(req, &body, &len)) != 0) {
 		snprintf(err, errlen, "cannot encode request: %s", am_strerror(rv));
 		return rv;
 	}
+	/* one buffer, kept until answered: it may have to go again (redial) */
+	if ((frame = malloc(SP_FRAME_HDR + SP_ID_LEN + len)) == NULL) {
+		free(body);
+		snprintf(err, errlen, "out of memory");
+		return AM_ENOMEM;
+	}
 	uint32_t id = 0x80000000u | (c->next_id++ & 0x7fffffffu);
-	hdr[0] = SP_MSG_TYPE;
-	put_be(hdr + 1, SP_ID_LEN + (uint64_t)len, 8);
-	put_be(hdr + SP_FRAME_HDR, id, SP_ID_LEN);
-	struct iovec iov[2] = {{.iov_base = hdr, .iov_len = sizeof hdr}, {.iov_base = buf, .iov_len = len}};
-	rv = write_all(c, iov, 2, now_ms() + CLIENT_TIMEOUT_MS, &why);
-	free(buf);
+	frame[0] = SP_MSG_TYPE;
+	put_be(frame + 1, SP_ID_LEN + (uint64_t)len, 8);
+	put_be(frame + SP_FRAME_HDR, id, SP_ID_LEN);
+	memcpy(frame + SP_FRAME_HDR + SP_ID_LEN, body, len);
+	free(body);
+	free(c->slot[slot].frame);
+	c->slot[slot].frame = frame;
+	c->slot[slot].frame_len = SP_FRAME_HDR + SP_ID_LEN + len;
+	c->slot[slot].id = id;
+	c->slot[slot].busy = true;
+	struct iovec iov = {.iov_base = frame, .iov_len = c->slot[slot].frame_len};
+	rv = write_all(c, &iov, 1, deadline, &why);
+	for (int n = 0; rv == IO_CLOSED && n < REDIALS_MAX; n++)
+		rv = redial(c, deadline, &why); /* sends this one too */
 	if (rv != 0) {
+		c->slot[slot].busy = false;
 		snprintf(err, errlen, "cannot send to ameshd at %s: %s", c->path, why);
 		return AM_ECONNECT;
 	}
-	c->slot[slot].busy = true;
-	c->slot[slot].id = id;
 	return 0;
 }
 
-/* Reads one answer frame; *body (caller frees) is what follows the id. */
+/* Reads one answer frame; *body (caller frees) is what follows the id.
+ * 0, IO_CLOSED or IO_FAILED with a reason in why. */
 static int read_frame(struct client *c, int64_t deadline, uint32_t *id, uint8_t **body, size_t *len,
                       const char **why)
 {
 	uint8_t hdr[SP_FRAME_HDR + SP_ID_LEN];
+	int rv;
 
 	*body = NULL;
 	if (!c->greeted) {
 		uint8_t theirs[8];
-		if (read_all(c, theirs, sizeof theirs, deadline, why) != 0)
-			return -1;
+		if ((rv = read_all(c, theirs, sizeof theirs, deadline, why)) != 0)
+			return rv;
 		if (memcmp(theirs, "\0SP\0", 4) != 0 || get_be(theirs + 4, 2) != SP_PROTO_REP0 ||
 		    theirs[6] != 0 || theirs[7] != 0) {
 			*why = "it does not speak the control protocol (no SP rep0 header: is this an ameshd socket?)";
-			return -1;
+			return IO_FAILED;
 		}
 		c->greeted = true;
 	}
-	if (read_all(c, hdr, sizeof hdr, deadline, why) != 0)
-		return -1;
+	if ((rv = read_all(c, hdr, sizeof hdr, deadline, why)) != 0)
+		return rv;
 	uint64_t n = get_be(hdr + 1, 8);
 	if (hdr[0] != SP_MSG_TYPE || n < SP_ID_LEN || n - SP_ID_LEN > AM_CONTROL_MSG_MAX) {
 		*why = hdr[0] != SP_MSG_TYPE ? "bad frame type" : n < SP_ID_LEN ? "frame too short for a request id"
 		                                                                 : "answer over AM_CONTROL_MSG_MAX";
-		return -1;
+		return IO_FAILED;
 	}
 	*id = (uint32_t)get_be(hdr + SP_FRAME_HDR, SP_ID_LEN);
 	*len = (size_t)(n - SP_ID_LEN);
 	/* +1: malloc(0) may be NULL */
 	if ((*body = malloc(*len + 1)) == NULL) {
 		*why = "out of memory";
-		return -1;
+		return IO_FAILED;
 	}
-	if (read_all(c, *body, *len, deadline, why) != 0) {
+	if ((rv = read_all(c, *body, *len, deadline, why)) != 0) {
 		free(*body);
 		*body = NULL;
-		return -1;
+		return rv;
 	}
 	return 0;
 }
@@ -306,6 +384,7 @@ static int recv_slot(struct client *c, int slot, struct wire_response *resp, cha
 	uint8_t *body = NULL;
 	size_t len = 0;
 	const char *why;
+	int redials = 0;
 
 	memset(resp, 0, sizeof *resp);
 	if (!c->slot[slot].busy)
@@ -316,7 +395,12 @@ static int recv_slot(struct client *c, int slot, struct wire_response *resp, cha
 	}
 	while (!body) {
 		uint32_t id;
-		if (read_frame(c, deadline, &id, &body, &len, &why) != 0) {
+		int rv = read_frame(c, deadline, &id, &body, &len, &why);
+		while (rv == IO_CLOSED && redials++ < REDIALS_MAX)
+			rv = redial(c, deadline, &why);
+		if (rv == 0 && !body)
+			continue; /* dialled again: read on the new connection */
+		if (rv != 0) {
 			snprintf(err, errlen, "no answer from ameshd at %s: %s", c->path, why);
 			return AM_ECONNECT;
 		}
@@ -335,6 +419,8 @@ static int recv_slot(struct client *c, int slot, struct wire_response *resp, cha
 		body = NULL;
 	}
 	c->slot[slot].busy = false;
+	free(c->slot[slot].frame);
+	c->slot[slot].frame = NULL;
 	int rv = wire_response_unpack(body, len, resp, err, errlen);
 	free(body);
 	return rv;

@@ -87,7 +87,11 @@ int events_wait(struct events *e, uint64_t after, struct event *out, size_t max,
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	while (e->head <= after && wait_ms && !e->shutdown)
+	/* after > head is a cursor from an earlier run of the daemon (the feed
+	 * is numbered afresh at each start): answer at once, so the watcher
+	 * sees head < after and starts over instead of waiting for numbers
+	 * this run may not reach for days */
+	while (e->head == after && wait_ms && !e->shutdown)
 		if (pthread_cond_timedwait(&e->cond, &e->lock, &ts) == ETIMEDOUT)
 			break;
 	/* the oldest event still in the ring is head - cap + 1 */

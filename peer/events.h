@@ -45,7 +45,8 @@ void events_push(struct events *e, enum event_type type, const struct am_indicat
                  const uint8_t id[AM_ID_BYTES], const char *from);
 /* Copies up to max events with seq > after into out, waiting up to wait_ms
  * for the first. after == UINT64_MAX means "from now": returns 0 events
- * and the current head. Returns the count (>= 0), or AM_EOVERRUN when event
+ * and the current head. after > head (a cursor from an earlier run) does
+ * not wait: 0 events and the head, which the caller sees is lower. Returns the count (>= 0), or AM_EOVERRUN when event
  * after + 1 is no longer in the ring. *head gets the newest seq. */
 int events_wait(struct events *e, uint64_t after, struct event *out, size_t max, unsigned wait_ms,
                 uint64_t *head);

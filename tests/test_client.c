@@ -27,7 +27,8 @@ enum script {
 	HTTP,            /* not SP at all */
 	OVERSIZED,       /* announces an answer over AM_CONTROL_MSG_MAX */
 	BAD_TYPE,        /* frame type 2 */
-	CUT,             /* half an answer, then closes */
+	CUT,             /* half an answer, closes; answers the request sent again */
+	CUT_AND_GONE,    /* half an answer, closes and stops listening */
 	BIG_ANSWER,      /* a 2 MiB rpz page: many partial reads */
 };
 
@@ -37,6 +38,8 @@ struct server {
 	enum script script;
 	pthread_t thread;
 	size_t last_request_len; /* of the body, as read */
+	uint32_t ids[2];         /* CUT: the request's id on each connection */
+	bool joined;
 	uint32_t n_names;        /* names in the last query request */
 };
 
@@ -114,11 +117,64 @@ static bool answer(int fd, uint32_t id, int32_t tag, const char *text, size_t te
 	return ok;
 }
 
+static const uint8_t rep0_hello[8] = {0, 'S', 'P', 0, 0, 0x31, 0, 0};
+
+/* Accepts the next connection and exchanges SP headers: its fd, or -1. */
+static int greet(struct server *s)
+{
+	uint8_t hello[8];
+	int fd = accept(s->lfd, NULL, NULL);
+	if (fd < 0)
+		return -1;
+	if (!read_full(fd, hello, 8) || memcmp(hello, "\0SP\0\0\x30\0\0", 8) != 0 ||
+	    !write_full(fd, rep0_hello, sizeof rep0_hello)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Half an answer to the request on fd, then the end of the connection. */
+static bool cut(struct server *s, int fd, uint32_t *id)
+{
+	uint8_t *body = NULL, h[13] = {1};
+	size_t len;
+	bool ok = read_request(s, fd, id, &body, &len);
+	free(body);
+	if (ok) {
+		be(h + 1, 4 + 100, 8);
+		be(h + 9, *id, 4);
+		ok = write_full(fd, h, sizeof h) && write_full(fd, "\x08\x01", 2);
+	}
+	close(fd);
+	return ok;
+}
+
 static void *server_main(void *arg)
 {
 	struct server *s = arg;
 	uint8_t hello[8];
-	uint8_t rep[8] = {0, 'S', 'P', 0, 0, 0x31, 0, 0};
+	uint8_t rep[8];
+	memcpy(rep, rep0_hello, sizeof rep);
+	if (s->script == CUT || s->script == CUT_AND_GONE) {
+		int fd = greet(s);
+		if (fd < 0 || !cut(s, fd, &s->ids[0]))
+			return NULL;
+		if (s->script == CUT_AND_GONE) {
+			close(s->lfd);
+			s->lfd = -1;
+			unlink(s->path);
+			return NULL;
+		}
+		uint8_t *body = NULL;
+		size_t len;
+		if ((fd = greet(s)) >= 0 && read_request(s, fd, &s->ids[1], &body, &len))
+			answer(fd, s->ids[1], 1, NULL, 0);
+		free(body);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
 	int fd = accept(s->lfd, NULL, NULL);
 	if (fd < 0)
 		return NULL;
@@ -169,15 +225,6 @@ static void *server_main(void *arg)
 			write_full(fd, h, sizeof h);
 		}
 		break;
-	case CUT:
-		if (read_request(s, fd, &id, &body, &len)) {
-			uint8_t h[13] = {1};
-			be(h + 1, 4 + 100, 8);
-			be(h + 9, id, 4);
-			write_full(fd, h, sizeof h);
-			write_full(fd, "\x08\x01", 2);
-		}
-		break;
 	case BIG_ANSWER:
 		if (read_request(s, fd, &id, &body, &len)) {
 			size_t n = 2u << 20;
@@ -217,12 +264,21 @@ static struct server *serve(enum script script)
 	return s;
 }
 
-/* Waits for the script to end; returns the names of the last query read. */
+/* Waits for the script to end: what it recorded is then safe to read. */
+static void server_join(struct server *s)
+{
+	if (!s->joined)
+		pthread_join(s->thread, NULL);
+	s->joined = true;
+}
+
+/* Ends the server; returns the names of the last query read. */
 static uint32_t server_done(struct server *s)
 {
-	pthread_join(s->thread, NULL);
+	server_join(s);
 	uint32_t n = s->n_names;
-	close(s->lfd);
+	if (s->lfd >= 0)
+		close(s->lfd);
 	unlink(s->path);
 	rmdir(s->dir);
 	free(s);
@@ -359,7 +415,31 @@ static void test_broken_servers_are_named(void **state)
 	broken(HTTP, "does not speak the control protocol");
 	broken(OVERSIZED, "over AM_CONTROL_MSG_MAX");
 	broken(BAD_TYPE, "bad frame type");
-	broken(CUT, "closed the connection");
+	broken(CUT_AND_GONE, "closed the connection and is not listening any more");
+}
+
+/* A connection that ends before the answer (a daemon re-creating its
+ * listener closes the old one's connections unserved: listen_guard.h) is
+ * dialled again and the request sent again under its id, as req0 does. */
+static void test_cut_connection_is_dialled_again(void **state)
+{
+	(void)state;
+	struct server *s = serve(CUT);
+	struct client *c;
+	struct wire_response resp;
+	char err[AM_ERRLEN] = "";
+	struct wire_request req = {.op = WIRE_OP_STATUS};
+
+	assert_int_equal(client_open(&c, s->path, err, sizeof err), 0);
+	assert_int_equal(client_call(c, &req, &resp, err, sizeof err), 0);
+	assert_int_equal(resp.status, 1);
+	wire_response_clear(&resp);
+	client_close(c);
+	server_join(s);
+	uint32_t first = s->ids[0], again = s->ids[1];
+	server_done(s);
+	assert_true(first & 0x80000000u);
+	assert_int_equal(first, again);
 }
 
 static void test_connect_errors_say_what(void **state)
@@ -403,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_slots_get_their_own_answers),
 		cmocka_unit_test(test_answer_to_no_request_is_dropped),
 		cmocka_unit_test(test_broken_servers_are_named),
+		cmocka_unit_test(test_cut_connection_is_dialled_again),
 		cmocka_unit_test(test_connect_errors_say_what),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -88,11 +88,38 @@ static void test_order_overrun_and_from_now(void **state)
 	events_free(e);
 }
 
+/* A watcher that followed an earlier run of the daemon asks for events
+ * after a number this run has not reached: it is answered at once with
+ * the lower head (so it starts over), not kept waiting. */
+static void test_cursor_from_an_earlier_run_is_answered_at_once(void **state)
+{
+	struct events *e;
+	struct event got[8];
+	uint64_t head = 99;
+	struct timespec t0, t1;
+
+	(void)state;
+	assert_int_equal(events_new(&e, 8), 0);
+	push(e, "a.example");
+	push(e, "b.example");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(events_wait(e, 500, got, 8, 2000, &head), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(head, 2);
+	/* well under the 2 s it would have waited */
+	assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 1000);
+	/* and from 0 it reads this run's feed from its start */
+	assert_int_equal(events_wait(e, 0, got, 8, 0, &head), 2);
+	assert_string_equal(got[0].ind.domain, "a.example");
+	events_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_push_stamps_the_time_in_microseconds),
 		cmocka_unit_test(test_order_overrun_and_from_now),
+		cmocka_unit_test(test_cursor_from_an_earlier_run_is_answered_at_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -147,6 +147,17 @@ check "report: withdrawn in period" grep -Eq '"withdrawn":[1-9]' <<<"$out"
 check "report: per-neighbour volume in from b" grep -Eq '"neighbour_in":\{"b":[1-9]' <<<"$out"
 check "report: csv has a header (RFC 4180: CRLF)" test "$(amp a report --format csv | head -1 | tr -d '\r')" = "section,key,value"
 check "report: text has a title" grep -q "transparency report" <<<"$(amp a report)"
+# --- a watch across a daemon restart follows the new run from its start ---
+"$AMESH" -s "$T_ROOT/a/run/amesh.sock" watch >"$T_ROOT/restart.out" 2>"$T_ROOT/restart.err" &
+w=$!
+sleep 0.5
+stop a
+start a || exit 1
+amp a submit after-restart.watch.example --category botnet --confidence 50 --ttl 1d >/dev/null
+check "the watch outlives a restart and shows the next change" \
+	wait_until 15 grep -q "after-restart.watch.example" "$T_ROOT/restart.out"
+check "and says the daemon restarted" grep -q "ameshd restarted" "$T_ROOT/restart.err"
+kill "$w" 2>/dev/null; wait "$w" 2>/dev/null
 # --- audit trail ---
 out=$(amp a audit www.evil.example.com)
 check "audit shows a's own report" grep -q "this peer reported phishing on evil.example.com" <<<"$out"
@@ -165,7 +176,7 @@ timeout 15 "$AMESH" -s "$T_ROOT/a/run/amesh.sock" watch >/dev/null 2>"$T_ROOT/go
 gone=$! # a watch that hung would end at 15 s with status 124
 sleep 0.5
 stop a
-check "the watch says ameshd closed the connection" wait_until 5 grep -q "ameshd closed the connection" "$T_ROOT/gone.err"
+check "the watch says ameshd closed the connection" wait_until 10 grep -q "ameshd closed the connection" "$T_ROOT/gone.err"
 wait "$gone"; rc=$?
 check "and exits 2 (rc $rc)" test "$rc" -eq 2
 expect_exit 1 "ameshd refuses to continue an altered trail" "$AMESHD" -c "$T_ROOT/a/amesh.conf"
