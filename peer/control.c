@@ -482,11 +482,23 @@ void control_withdraw_own(const struct control_env *env, const char *domain, enu
 static void do_withdraw(const struct control_env *env, const struct wire_request *req,
                         struct wire_response *resp)
 {
-	char domain[AM_DOMAIN_MAX + 1], err[AM_ERRLEN];
+	char domain[AM_DOMAIN_MAX + 1], err[AM_ERRLEN], note[AM_ERRLEN + 64];
+	struct am_indicator old;
 	int rv;
 
-	if ((rv = domain_normalise(req->domain, domain, err, sizeof err)) != 0) {
-		fail_with(resp, rv, "%s", err);
+	/* A name refused for what it is (special use, a public suffix) may
+	 * have been flagged here before that rule existed: its withdrawal is
+	 * recourse and is never blocked. Held live, it is withdrawn by its
+	 * stored spelling; not held, the rule's words stand. */
+	if ((rv = domain_normalise_held(req->domain, domain, err, sizeof err)) != 0) {
+		if (!domain[0] ||
+		    store_get(env->store, env->key->pk, domain, req->category, copy_indicator, &old) != 1 ||
+		    old.withdrawn || old.expires_at <= timefmt_now()) {
+			fail_with(resp, rv, "%s", err);
+			return;
+		}
+		snprintf(note, sizeof note, "withdrawn though the name rules now refuse it: %s", err);
+		control_withdraw_own(env, domain, req->category, note, resp);
 		return;
 	}
 	control_withdraw_own(env, domain, req->category, NULL, resp);

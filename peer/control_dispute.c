@@ -248,12 +248,23 @@ void control_do_dispute(const struct control_env *env, const struct wire_request
 			     "indicator's id, 64 hex digits)", Q(q, req->domain));
 			return;
 		}
-		if ((rv = domain_normalise(req->domain, domain, err, sizeof err)) != 0) {
-			fail(resp, rv, "%s", err);
+		/* A name refused for what it is (special use, a public suffix)
+		 * may carry a flag from before that rule, or from a peer without
+		 * it: disputing a held flag is recourse and is never blocked. Its
+		 * stored spelling is looked up exactly (store_query stops before
+		 * a public suffix); nothing held, the rule's words stand. */
+		int nrv = domain_normalise_held(req->domain, domain, err, sizeof err);
+		if (nrv != 0 && !domain[0]) {
+			fail(resp, nrv, "%s", err);
 			return;
 		}
 		t.domain = domain;
-		rv = store_query(env->store, domain, now, target_cb, &t);
+		rv = nrv ? store_prefix(env->store, domain, now, target_cb, &t)
+		         : store_query(env->store, domain, now, target_cb, &t);
+		if (rv >= 0 && nrv && t.n == 0) {
+			fail(resp, nrv, "%s", err);
+			return;
+		}
 	}
 	if (rv < 0) {
 		fail(resp, rv, "dispute: cannot read the store: %s", am_strerror(rv));

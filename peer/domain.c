@@ -628,8 +628,15 @@ bool domain_is_special_use(const char *normalised)
 /* Both public normalisers: `suffix' strips one leading dot as well and skips
  * the public-suffix rule (step 5), everything else is shared so a suffix in
  * a policy and a name in the store can never be spelled differently. */
-static int normalise(const char *in, char out[AM_DOMAIN_MAX + 1], bool suffix, char *err, size_t errlen)
+enum mode {
+	M_NAME,   /* domain_normalise: every step */
+	M_SUFFIX, /* domain_normalise_suffix: one leading dot, steps 5 and 6 skipped */
+	M_HELD,   /* domain_normalise_held: steps 5 and 6 refuse but leave out filled */
+};
+
+static int normalise(const char *in, char out[AM_DOMAIN_MAX + 1], enum mode mode, char *err, size_t errlen)
 {
+	bool suffix = mode == M_SUFFIX;
 	char buf[2 * DOMAIN_INPUT_MAX];
 	const char *raw = in; /* what messages quote, leading dot included */
 	size_t n, len = 0;
@@ -710,22 +717,31 @@ static int normalise(const char *in, char out[AM_DOMAIN_MAX + 1], bool suffix, c
 	if ((rc = check_converted(buf, len, why, sizeof why)) != 0)
 		return refuse_why(rc, raw, why, err, errlen);
 	int su;
+	rc = 0;
 	if (!suffix && (su = special_use_of(buf, len)) >= 0)
-		return refuse_special(su, raw, err, errlen);
-	if (!suffix && domain_is_public_suffix(buf))
-		return refuse(AM_EPUBLIC_SUFFIX, raw, NULL, err, errlen);
-	memcpy(out, buf, len + 1);
-	return 0;
+		rc = refuse_special(su, raw, err, errlen);
+	else if (!suffix && domain_is_public_suffix(buf))
+		rc = refuse(AM_EPUBLIC_SUFFIX, raw, NULL, err, errlen);
+	/* a name refused only by the rules on what it is (not how it is
+	 * spelled) still has its one spelling, which recourse looks up */
+	if (rc == 0 || mode == M_HELD)
+		memcpy(out, buf, len + 1);
+	return rc;
 }
 
 int domain_normalise(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, size_t errlen)
 {
-	return normalise(in, out, false, err, errlen);
+	return normalise(in, out, M_NAME, err, errlen);
 }
 
 int domain_normalise_suffix(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, size_t errlen)
 {
-	return normalise(in, out, true, err, errlen);
+	return normalise(in, out, M_SUFFIX, err, errlen);
+}
+
+int domain_normalise_held(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, size_t errlen)
+{
+	return normalise(in, out, M_HELD, err, errlen);
 }
 
 /* Fails closed: without a list, or for "", everything counts as a suffix,

@@ -74,6 +74,18 @@ int domain_normalise(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, siz
  * allowlist may well name "lan" or "home.arpa". */
 int domain_normalise_suffix(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, size_t errlen);
 
+/* For recourse on what is already held (withdrawing this peer's own
+ * flag, disputing one, taking a neighbour's withdrawal): as
+ * domain_normalise, but when only step 5 or 6 refuses the name
+ * (AM_ESPECIAL_USE, AM_EPUBLIC_SUFFIX), out still holds its form after
+ * steps 1-4 - the spelling a version without those rules stored it under -
+ * and err says the refusal. Any other refusal leaves out "". So out[0] !=
+ * '\0' says there is a spelling to look up. A rule tightened later must
+ * never block the withdrawal of a flag already out there: the caller uses
+ * out only to find a record it holds, and refuses as before when it holds
+ * none. */
+int domain_normalise_held(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, size_t errlen);
+
 /* The query form of any name that can appear in a DNS question, in
  * presentation format: labels of any octets (escapes "\DDD" and "\X" as in
  * RFC 1035 master files, e.g. "My\032Printer"), at most 63 octets each and

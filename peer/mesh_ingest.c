@@ -80,6 +80,20 @@ static bool already_have(struct mesh *m, const struct indicator_view *v)
 	       d.dup;
 }
 
+static int held_cb(void *arg, const struct store_rec *rec)
+{
+	(void)arg;
+	(void)rec;
+	return 1;
+}
+
+/* True when a record (live, withdrawn or expired) for ind's (origin,
+ * domain, category) is stored here. */
+static bool holds(struct mesh *m, const struct am_indicator *ind)
+{
+	return store_get(m->store, ind->origin, ind->domain, ind->category, held_cb, NULL) == 1;
+}
+
 /* Counts a refused item and records it, with what could be read of it. */
 static void reject_item_why(struct mesh *m, struct nb *nb, uint64_t *rejects, int reason,
                             const struct am_indicator *ind, const char *detail)
@@ -114,6 +128,8 @@ struct pending {
 	int vrv;      /* P_VERIFY: indicator_view_verify's result */
 	bool domain_ok; /* P_VERIFY, vrv 0: the claimed domain is in normal form */
 	bool special;   /* P_VERIFY, !domain_ok: because it is a special-use name */
+	bool held_form; /* P_VERIFY, !domain_ok: well spelled, refused only for what it is
+	                 * (special use, a public suffix): a withdrawal of it may be recourse */
 	bool is_disp; /* a dispute or an answer: checked whole in the third pass */
 	struct dispute d;
 };
@@ -160,9 +176,11 @@ static void check_one(void *arg, size_t i)
 	}
 	q->state = P_VERIFY;
 	q->vrv = indicator_view_verify(&q->v);
-	int drv = q->vrv == 0 ? domain_normalise(q->v.claimed.domain, norm, NULL, 0) : AM_EINVAL;
-	q->domain_ok = drv == 0 && strcmp(norm, q->v.claimed.domain) == 0;
+	int drv = q->vrv == 0 ? domain_normalise_held(q->v.claimed.domain, norm, NULL, 0) : AM_EINVAL;
+	bool spelled = norm[0] && strcmp(norm, q->v.claimed.domain) == 0;
+	q->domain_ok = drv == 0 && spelled;
 	q->special = drv == AM_ESPECIAL_USE;
+	q->held_form = drv != 0 && spelled;
 }
 
 /* The first pass, on the bytes alone: disputes are checked whole in the
@@ -279,7 +297,11 @@ static int dispute_item(struct mesh *m, struct nb *nb, const struct policy_impor
 	bool first_answer = false; /* the first answer to a held dispute costs no token */
 	if (q->ind.expires_at <= now)
 		reason = MESH_R_EXPIRED;
-	else if ((rv = domain_normalise(q->d.domain, norm, NULL, 0)) != 0 || strcmp(norm, q->d.domain) != 0)
+	else if (((rv = domain_normalise_held(q->d.domain, norm, NULL, 0)) != 0 || strcmp(norm, q->d.domain) != 0) &&
+	         !(norm[0] && strcmp(norm, q->d.domain) == 0 && holds(m, &subj)))
+		/* a dispute, or its answer, about an indicator held here is
+		 * recourse: a name rule added since it was flagged does not
+		 * block it (see the withdrawal's case above) */
 		reason = rv == AM_ESPECIAL_USE ? MESH_R_SPECIAL_USE : MESH_R_DOMAIN;
 	else {
 		enum policy_reason r = dispute_route_import(q->d.tlp, memcmp(q->d.origin, m->key->pk, AM_KEY_BYTES) == 0,
@@ -717,7 +739,13 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			refuse_verified(m, nb, rejects, MESH_R_UNTRUSTED_ORIGIN, &q->ind, q->id);
 			continue;
 		}
-		if (!q->domain_ok) {
+		/* Recourse is never blocked by a rule tightened later: a
+		 * withdrawal on a name refused only for what it is (special use,
+		 * a public suffix) passes when this peer holds what it withdraws
+		 * - flagged before the rule, or by a peer without it - so it
+		 * reaches everyone the flag reached. Nothing new is ever taken
+		 * on such a name. */
+		if (!q->domain_ok && !(q->held_form && q->ind.withdrawn && holds(m, &q->ind))) {
 			/* a special-use name is refused by a rule of its own, and
 			 * the audit trail says what reserves it: the name is
 			 * normalised again for those words (rare; the pool's pass

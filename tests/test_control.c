@@ -26,6 +26,7 @@
 #include "control.h"
 #include "domain.h"
 #include "events.h"
+#include "indicator.h"
 #include "listen_guard.h"
 #include "timefmt.h"
 #include "wire.h"
@@ -306,6 +307,127 @@ static void test_withdraw_keeps_tombstone_until_original_expiry(void **state)
 	roundtrip(f, &req, &resp);
 	assert_int_equal(resp.status, AM_ENOTFOUND);
 	wire_response_clear(&resp);
+}
+
+/* This peer's own flag on domain, stored below the name rules, as a
+ * version without the special-use rule stored it. */
+static void hold_flag(struct fixture *f, const uint8_t *pk, const uint8_t *sk, const char *domain,
+                      enum am_category cat)
+{
+	struct am_indicator ind = {.category = cat, .confidence = 70, .issued_at = timefmt_now(),
+	                           .expires_at = timefmt_now() + 3600, .version = 1, .tlp = AM_TLP_GREEN};
+	uint8_t env[AM_ENVELOPE_MAX], id[AM_ID_BYTES];
+	size_t len;
+	int res;
+
+	memcpy(ind.origin, pk, AM_KEY_BYTES);
+	snprintf(ind.domain, sizeof ind.domain, "%s", domain);
+	assert_int_equal(indicator_sign(&ind, sk, env, sizeof env, &len, id), 0);
+	struct store_update u = {.ind = &ind, .id = id, .env = env, .env_len = len};
+	assert_int_equal(store_apply(f->store, &u, 1, timefmt_now(), &res, NULL), 0);
+	assert_int_equal(res, 1);
+}
+
+static void hold_own_flag(struct fixture *f, const char *domain, enum am_category cat)
+{
+	hold_flag(f, f->key.pk, f->key.sk, domain, cat);
+}
+
+static int own_withdrawn(void *arg, const struct store_rec *rec)
+{
+	*(int *)arg = rec->ind.withdrawn ? 1 : 0;
+	return 1;
+}
+
+/* Recourse is never blocked by a name rule added later: this peer's own
+ * flag on printer.local, nas.lan or co.uk, stored before the special-use
+ * rule (or the public-suffix data) refused them, is withdrawn by its
+ * stored spelling, as typed in any case, through the one withdraw path.
+ * Not held, or held by a category not named, the rule's own words stand;
+ * a name misspelled is refused as before. */
+static void test_withdraw_of_held_flag_on_special_use_name(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+	int w;
+
+	hold_own_flag(f, "printer.local", AM_CAT_PHISHING);
+	hold_own_flag(f, "nas.lan", AM_CAT_MALWARE);
+	hold_own_flag(f, "co.uk", AM_CAT_SPAM);
+	const struct {
+		const char *typed, *stored;
+		enum am_category cat;
+		int want;
+		const char *words;
+	} cases[] = {
+		{"printer.local", "printer.local", AM_CAT_PHISHING, 0, NULL},
+		{"NAS.lan.", "nas.lan", AM_CAT_MALWARE, 0, NULL},
+		{"co.uk", "co.uk", AM_CAT_SPAM, 0, NULL},
+		/* withdrawn already: nothing live to withdraw, the rule says why */
+		{"printer.local", NULL, AM_CAT_PHISHING, AM_ESPECIAL_USE, "`printer.local': a special-use name"},
+		{"other.local", NULL, AM_CAT_PHISHING, AM_ESPECIAL_USE, "RFC 6762"},
+		{"nas.lan", NULL, AM_CAT_SPAM, AM_ESPECIAL_USE, "`nas.lan'"},
+		{"org.uk", NULL, AM_CAT_SPAM, AM_EPUBLIC_SUFFIX, "public suffix"},
+		{"a..local", NULL, AM_CAT_PHISHING, AM_ELABEL_EMPTY, "a..local"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct wire_request req = {.op = WIRE_OP_WITHDRAW, .category = cases[i].cat};
+		snprintf(req.domain, sizeof req.domain, "%s", cases[i].typed);
+		roundtrip(f, &req, &resp);
+		if (resp.status != cases[i].want)
+			fail_msg("withdraw %s: %d (%s), want %d", cases[i].typed, resp.status, resp.error, cases[i].want);
+		if (cases[i].words)
+			assert_non_null(strstr(resp.error, cases[i].words));
+		if (cases[i].stored) {
+			assert_true(resp.submitted.ind.withdrawn);
+			assert_string_equal(resp.submitted.ind.domain, cases[i].stored);
+			w = -1;
+			assert_int_equal(store_get(f->store, f->key.pk, cases[i].stored, cases[i].cat, own_withdrawn, &w), 1);
+			assert_int_equal(w, 1);
+		}
+		wire_response_clear(&resp);
+	}
+	/* and a new flag on such a name is still refused */
+	assert_int_equal(submit(f, "printer.local", AM_CAT_PHISHING, 10, 3600, &resp), AM_ESPECIAL_USE);
+	wire_response_clear(&resp);
+}
+
+/* A dispute about a flag held here on a name the rules now refuse (a
+ * neighbour's old flag on printer.local, on co.uk) is filed: recourse is
+ * what a dispute is. Not held, the rule's words stand. */
+static void test_dispute_of_held_flag_on_special_use_name(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+	uint8_t pk[AM_KEY_BYTES], sk[crypto_sign_SECRETKEYBYTES];
+
+	crypto_sign_keypair(pk, sk);
+	hold_flag(f, pk, sk, "printer.example.local", AM_CAT_PHISHING);
+	hold_flag(f, pk, sk, "com.au", AM_CAT_MALWARE);
+	const struct {
+		const char *typed;
+		enum am_category cat;
+		int want;
+		const char *words;
+	} cases[] = {
+		{"Printer.Example.local", AM_CAT_PHISHING, 0, NULL},
+		{"com.au", AM_CAT_MALWARE, 0, NULL},
+		{"scanner.example.local", AM_CAT_PHISHING, AM_ESPECIAL_USE, "RFC 6762"},
+		{"com.au", AM_CAT_SPAM, AM_EPUBLIC_SUFFIX, "public suffix"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct wire_request req = {.op = WIRE_OP_DISPUTE, .category = cases[i].cat};
+		snprintf(req.domain, sizeof req.domain, "%s", cases[i].typed);
+		snprintf(req.dispute_reason, sizeof req.dispute_reason, "it is our own office printer");
+		roundtrip(f, &req, &resp);
+		if (resp.status != cases[i].want)
+			fail_msg("dispute %s: %d (%s), want %d", cases[i].typed, resp.status, resp.error, cases[i].want);
+		if (cases[i].words)
+			assert_non_null(strstr(resp.error, cases[i].words));
+		else
+			assert_int_equal(resp.n_disputes, 1);
+		wire_response_clear(&resp);
+	}
 }
 
 static void test_query_reports_rejected_names_per_name(void **state)
@@ -913,6 +1035,9 @@ int main(void)
 		cmocka_unit_test(test_close_while_clients_hammer),
 		cmocka_unit_test(test_client_that_never_reads_cannot_stall),
 		cmocka_unit_test(test_allowlist_refuses_own_submissions),
+		/* these hold flags no submission could make: last, so no count above sees them */
+		cmocka_unit_test(test_withdraw_of_held_flag_on_special_use_name),
+		cmocka_unit_test(test_dispute_of_held_flag_on_special_use_name),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -841,6 +841,38 @@ static void test_query_candidates_skip_escaped_labels(void **state)
 	assert_int_equal(domain_match_candidates("a\\032b", c, DOMAIN_LABELS_MAX), 0);
 }
 
+/* domain_normalise_held: the rules on what a name is (special use, a
+ * public suffix) refuse as domain_normalise does, with its words, but
+ * leave the one spelling such a name was stored under; every rule on how
+ * a name is spelled leaves nothing to look up. */
+static void test_held_form_of_names_refused_for_what_they_are(void **state)
+{
+	(void)state;
+	const struct {
+		const char *in, *out;
+		int rc;
+	} cases[] = {
+		{"Printer.LOCAL.", "printer.local", AM_ESPECIAL_USE},
+		{"nas.lan", "nas.lan", AM_ESPECIAL_USE},
+		{"co.uk", "co.uk", AM_EPUBLIC_SUFFIX},
+		{"b\xc3\xbc" "cher.local", "xn--bcher-kva.local", AM_ESPECIAL_USE},
+		{"evil.example.com", "evil.example.com", 0},
+		{"a..local", "", AM_ELABEL_EMPTY},
+		{"*.local", "", AM_EDOMAIN_WILDCARD},
+		{"", "", AM_EDOMAIN_EMPTY},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char out[AM_DOMAIN_MAX + 1], want_err[AM_ERRLEN], err[AM_ERRLEN], plain[AM_DOMAIN_MAX + 1];
+		int rc = domain_normalise_held(cases[i].in, out, err, sizeof err);
+		if (rc != cases[i].rc || strcmp(out, cases[i].out) != 0)
+			fail_msg("%s: %d `%s', want %d `%s'", cases[i].in, rc, out, cases[i].rc, cases[i].out);
+		/* the same verdict and words as the submission rules */
+		assert_int_equal(domain_normalise(cases[i].in, plain, want_err, sizeof want_err), rc);
+		if (rc)
+			assert_string_equal(err, want_err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -870,6 +902,7 @@ int main(void)
 		cmocka_unit_test(test_query_label_63_64_total_253_254),
 		cmocka_unit_test(test_query_candidates_skip_escaped_labels),
 		cmocka_unit_test(test_missing_icu_is_said_plainly),
+		cmocka_unit_test(test_held_form_of_names_refused_for_what_they_are),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	domain_fini();

@@ -18,6 +18,7 @@
 #include "apply.h"
 #include "audit.h"
 #include "config.h"
+#include "dispute.h"
 #include "indicator.h"
 #include "keyfile.h"
 #include "keymap.h"
@@ -357,6 +358,152 @@ static void test_special_use_names_refused_by_their_rule(void **state)
 	check_special_use(2);
 }
 
+/* The neighbour's indicator on domain, version ver, signed; withdrawn or not. */
+static void sign_n(struct fx *f, const char *domain, uint64_t ver, bool withdrawn, struct am_indicator *ind,
+                   uint8_t env[AM_ENVELOPE_MAX], size_t *len, uint8_t id[AM_ID_BYTES])
+{
+	memset(ind, 0, sizeof *ind);
+	memcpy(ind->origin, f->nbkey.pk, AM_KEY_BYTES);
+	snprintf(ind->domain, sizeof ind->domain, "%s", domain);
+	ind->category = AM_CAT_PHISHING;
+	ind->confidence = 60;
+	ind->issued_at = f->now;
+	ind->expires_at = f->now + 86400;
+	ind->version = ver;
+	ind->withdrawn = withdrawn;
+	ind->tlp = AM_TLP_GREEN;
+	assert_int_equal(indicator_sign(ind, f->nbkey.sk, env, AM_ENVELOPE_MAX, len, id), 0);
+}
+
+/* Stores the neighbour's flag on domain below the name rules, as a
+ * version without the special-use rule took it. */
+static void hold_old_flag_id(struct fx *f, const char *domain, uint8_t id[AM_ID_BYTES])
+{
+	struct am_indicator ind;
+	uint8_t env[AM_ENVELOPE_MAX];
+	size_t len;
+	int res;
+
+	sign_n(f, domain, 1, false, &ind, env, &len, id);
+	struct store_update u = {.ind = &ind, .id = id, .env = env, .env_len = len, .hops = 1, .from = "n"};
+	assert_int_equal(store_apply(f->store, &u, 1, f->now, &res, NULL), 0);
+	assert_int_equal(res, 1);
+}
+
+static void hold_old_flag(struct fx *f, const char *domain)
+{
+	uint8_t id[AM_ID_BYTES];
+	hold_old_flag_id(f, domain, id);
+}
+
+static int get_withdrawn(void *arg, const struct store_rec *rec)
+{
+	*(int *)arg = rec->ind.withdrawn ? 1 : 0;
+	return 1;
+}
+
+/* Recourse through a tightened rule: a flag this peer took on
+ * printer.local or co.uk before the rule existed must be withdrawable,
+ * so the neighbour's withdrawal of it is taken - and only that: a
+ * withdrawal for such a name not held here, a new version of the flag, or
+ * a withdrawal spelled otherwise than it is stored are still refused. */
+static void check_withdrawal_of_held_special_use(unsigned helpers)
+{
+	struct fx *f = fx_open(helpers);
+	struct wire_sync_response resp;
+	struct mesh_ingest_tally t;
+	struct am_indicator ind;
+	uint8_t env[AM_ENVELOPE_MAX], id[AM_ID_BYTES];
+	size_t len;
+	unsigned retry = 0;
+	int w;
+
+	hold_old_flag(f, "printer.local");
+	hold_old_flag(f, "co.uk");
+	hold_old_flag(f, "flagged.lan");
+	memset(&resp, 0, sizeof resp);
+	resp.batch.present = true;
+	const struct {
+		const char *domain;
+		bool withdrawn;
+	} items[] = {
+		{"printer.local", true},  /* held: taken */
+		{"co.uk", true},          /* held, a public suffix: taken */
+		{"nas.lan", true},        /* not held: special_use */
+		{"flagged.lan", false},   /* held, but a new flag: special_use */
+		{"Printer.local", true},  /* not its stored spelling: special_use */
+	};
+	for (size_t i = 0; i < sizeof items / sizeof *items; i++) {
+		sign_n(f, items[i].domain, 2 + i, items[i].withdrawn, &ind, env, &len, id);
+		assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
+	}
+	resp.batch.upto = resp.batch.n;
+	assert_int_equal(mesh_ingest_pulled(f->mesh, f->nb, &resp, &retry, &t), 0);
+	assert_int_equal(t.accepted, 2);
+	assert_int_equal(t.rejected, 3);
+	assert_int_equal(f->nb->rejects[MESH_R_SPECIAL_USE], 3); /* Printer.local: the name rule first */
+	assert_int_equal(f->nb->rejects[MESH_R_DOMAIN], 0);
+	w = -1;
+	assert_int_equal(store_get(f->store, f->nbkey.pk, "printer.local", AM_CAT_PHISHING, get_withdrawn, &w), 1);
+	assert_int_equal(w, 1);
+	w = -1;
+	assert_int_equal(store_get(f->store, f->nbkey.pk, "co.uk", AM_CAT_PHISHING, get_withdrawn, &w), 1);
+	assert_int_equal(w, 1);
+	w = -1;
+	assert_int_equal(store_get(f->store, f->nbkey.pk, "flagged.lan", AM_CAT_PHISHING, get_withdrawn, &w), 1);
+	assert_int_equal(w, 0); /* the old flag, untouched */
+	assert_int_equal(store_get(f->store, f->nbkey.pk, "nas.lan", AM_CAT_PHISHING, get_withdrawn, &w),
+	                 AM_ENOTFOUND);
+	wire_sync_response_clear(&resp);
+	fx_close(f);
+}
+
+static void test_withdrawal_of_held_special_use_name_is_taken(void **state)
+{
+	(void)state;
+	check_withdrawal_of_held_special_use(0);
+	check_withdrawal_of_held_special_use(2);
+}
+
+/* A dispute relayed by the neighbour about a flag held here on a name
+ * the rules now refuse is taken (recourse reaches the holders and the
+ * origin); one about such a name not held here is refused as before. */
+static void test_dispute_of_held_special_use_flag_is_taken(void **state)
+{
+	struct fx *f = fx_open(0);
+	struct wire_sync_response resp;
+	struct mesh_ingest_tally t;
+	uint8_t held_id[AM_ID_BYTES], spk[AM_KEY_BYTES], ssk[crypto_sign_SECRETKEYBYTES];
+	uint8_t env[DISPUTE_MAX], did[AM_ID_BYTES];
+	size_t len;
+	unsigned retry = 0;
+
+	(void)state;
+	crypto_sign_keypair(spk, ssk);
+	hold_old_flag_id(f, "printer.local", held_id);
+	memset(&resp, 0, sizeof resp);
+	resp.batch.present = true;
+	const char *names[] = {"printer.local", "scanner.local"};
+	for (size_t i = 0; i < 2; i++) {
+		struct dispute d = {.kind = DISPUTE_FILED, .category = AM_CAT_PHISHING, .tlp = AM_TLP_GREEN,
+		                    .issued_at = f->now};
+		memcpy(d.signer, spk, AM_KEY_BYTES);
+		memcpy(d.indicator_id, held_id, AM_ID_BYTES);
+		memcpy(d.origin, f->nbkey.pk, AM_KEY_BYTES);
+		snprintf(d.domain, sizeof d.domain, "%s", names[i]);
+		snprintf(d.reason, sizeof d.reason, "our own printer");
+		assert_int_equal(dispute_sign(ssk, &d, env, sizeof env, &len, did), 0);
+		assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
+	}
+	resp.batch.upto = resp.batch.n;
+	assert_int_equal(mesh_ingest_pulled(f->mesh, f->nb, &resp, &retry, &t), 0);
+	assert_int_equal(t.accepted, 1);
+	assert_int_equal(t.rejected, 1);
+	assert_int_equal(f->nb->rejects[MESH_R_SPECIAL_USE], 1);
+	wire_sync_response_clear(&resp);
+	fx_close(f);
+}
+
 /* Origins through one neighbour: the trust store's limit, all of it, and
  * well past the old table's 4,096. The sender's own key is one of them. */
 #define ORIGINS TRUST_ENTRIES_MAX
@@ -596,6 +743,8 @@ int main(void)
 		cmocka_unit_test(test_verdicts_across_pool),
 		cmocka_unit_test(test_checked_ahead),
 		cmocka_unit_test(test_special_use_names_refused_by_their_rule),
+		cmocka_unit_test(test_withdrawal_of_held_special_use_name_is_taken),
+		cmocka_unit_test(test_dispute_of_held_special_use_flag_is_taken),
 		cmocka_unit_test_setup_teardown(test_quota_per_origin_for_ten_thousand_origins, q_setup, q_teardown),
 	};
 	if (sodium_init() < 0)
