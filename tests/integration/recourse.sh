@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# recourse.sh - a name rule tightened after a flag went out never blocks
+# its withdrawal or a dispute of it (README "Special-use names"), over real
+# ameshd on loopback: A and B linked; both stores hold A's flags on
+# printer.local and co.uk as a version before those rules stored them
+# (oldflag). A withdraws printer.local and the withdrawal reaches B
+# (not refused there as special_use); B disputes co.uk and the dispute
+# reaches A; a name not held is still refused with the rule's words; a new
+# flag on such a name is still refused.
+set -uo pipefail
+AMESHD=$1 AMESH=$2 OLDFLAG=$3
+. "$(dirname "$0")/lib.sh"
+
+mk_peer a 1; mk_peer b 2
+link a b 2
+for p in a b; do check "--check $p" "$AMESHD" -c "$T_ROOT/$p/amesh.conf" --check; done
+check "old flag on printer.local in both stores" "$OLDFLAG" "$T_ROOT/a/amesh.key" printer.local phishing 86400 \
+	"$T_ROOT/a/data" "$T_ROOT/b/data"
+check "old flag on co.uk in both stores" "$OLDFLAG" "$T_ROOT/a/amesh.key" co.uk spam 86400 \
+	"$T_ROOT/a/data" "$T_ROOT/b/data"
+start a || exit 1; start b || exit 1
+check "a links to b" wait_until 10 sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' --json peers | grep -q '\"state\":\"up\"'"
+check "b holds a's old flag on printer.local" has b printer.local
+
+# the origin withdraws it, typed as an operator would
+expect_exit 0 "a withdraws its own flag on printer.local" amp a withdraw Printer.Local --category phishing
+check "the answer names the stored name" grep -q "^withdrawn printer.local phishing" <<<"$T_OUT"
+check "a holds it no longer" not has a printer.local
+check "the withdrawal reaches b" wait_until 10 not has b printer.local
+check "b refused nothing as special_use" test "$(reject_count b a special_use)" = ""
+check "a's audit trail says why it went out all the same" sh -c \
+	"'$AMESH' -s '$T_ROOT/a/run/amesh.sock' --json audit printer.local | grep -q 'name rules now refuse it'"
+
+# not held, or a category not held: the rule's own words, exit 2
+expect_exit 2 "withdrawing nas.lan (never flagged) is refused" amp a withdraw nas.lan --category phishing
+check "with the rule's words" grep -q "special-use name" <<<"$T_ERR"
+expect_exit 2 "withdrawing printer.local again is refused" amp a withdraw printer.local --category phishing
+expect_exit 2 "a new flag on printer.local is refused" amp a submit printer.local --category phishing \
+	--confidence 50 --ttl 1d
+
+# a dispute of a held flag on a public suffix, from the holder to the origin
+expect_exit 0 "b disputes a's old flag on co.uk" amp b dispute co.uk --category spam --reason "a whole suffix"
+check "the dispute reaches a" wait_until 10 sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' --json disputes | grep -q '\"domain\":\"co.uk\"'"
+expect_exit 2 "a dispute of org.uk (not held) is refused" amp b dispute org.uk --category spam --reason x
+check "with the rule's words" grep -q "public suffix" <<<"$T_ERR"
+# and the origin's answer withdraws it everywhere
+id=$(amp a --json disputes | grep '"domain":"co.uk"' | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' | head -1)
+expect_exit 0 "a answers withdraw" amp a dispute answer "$id" withdraw --reason "flagged before the rule"
+check "the withdrawal of co.uk reaches b" wait_until 10 sh -c "! '$AMESH' -s '$T_ROOT/b/run/amesh.sock' --json list | grep -q '\"domain\":\"co.uk\"'"
+finish
