@@ -114,7 +114,12 @@ int feed_emit(const struct feed_sink *sink, const struct feed_entry *tmpl, const
 	struct feed_entry e = *tmpl;
 
 	if (n > DOMAIN_INPUT_MAX) {
-		sink->skip(sink->arg, tmpl->line, FEED_SKIP_BAD_NAME, name, n, "longer than any domain name");
+		/* refused, never cut: what is left of a name cut short can be
+		 * another name (README "Names") */
+		char why[128];
+		snprintf(why, sizeof why, "%zu bytes, longer than any domain name (at most %d are read, %d after conversion)",
+		         n, DOMAIN_INPUT_MAX, AM_DOMAIN_MAX);
+		sink->skip(sink->arg, tmpl->line, FEED_SKIP_BAD_NAME, name, n, why);
 		return 0;
 	}
 	memcpy(copy, name, n);

@@ -171,7 +171,28 @@ static bool map_header(const struct record *r, int cols[COL_COUNT])
 	return cols[COL_NAME] >= 0 || cols[COL_URL] >= 0 || cols[COL_IOC] >= 0;
 }
 
-/* Trimmed value of column c, "" when absent, empty or `None'. */
+/* Length of column c's value, trimmed; 0 when absent. */
+static size_t value_len(const struct record *r, const int cols[COL_COUNT], enum col c)
+{
+	if (cols[c] < 0 || (size_t)cols[c] >= r->n)
+		return 0;
+	const char *f = field(r, (size_t)cols[c]);
+	size_t n = strlen(f);
+	feed_trim(&f, &n);
+	return n;
+}
+
+/* The header name a column was found by, for messages. */
+static const char *col_name(enum col c)
+{
+	for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+		if (known[i].col == c)
+			return known[i].name;
+	return "?";
+}
+
+/* Trimmed value of column c, "" when absent, empty or `None'. The caller
+ * has checked that it fits (value_len < cap): a value is never cut. */
 static const char *value(const struct record *r, const int cols[COL_COUNT], enum col c, char *tmp, size_t cap)
 {
 	if (cols[c] < 0 || (size_t)cols[c] >= r->n)
@@ -180,7 +201,7 @@ static const char *value(const struct record *r, const int cols[COL_COUNT], enum
 	size_t n = strlen(f);
 	feed_trim(&f, &n);
 	if (n >= cap)
-		n = cap - 1;
+		return "";
 	memcpy(tmp, f, n);
 	tmp[n] = '\0';
 	return strcmp(tmp, "None") == 0 ? "" : tmp;
@@ -222,6 +243,19 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 		snprintf(why, sizeof why, "%zu field%s where the header has %zu", r->n, r->n == 1 ? "" : "s", header_n);
 		sink->skip(sink->arg, line, FEED_SKIP_BAD_CSV_ROW, input, input_len, why);
 		return 0;
+	}
+	/* Refused, never cut: a value cut to its buffer can read as another
+	 * (a name, a time, a level). The value columns (name, url, ioc) go
+	 * to v, the others to tv and cv. */
+	for (int c = 0; c < COL_COUNT; c++) {
+		size_t cap = c == COL_NAME || c == COL_URL || c == COL_IOC ? sizeof v : sizeof tv, n = value_len(r, cols, c);
+		if (n >= cap) {
+			char why[128];
+			snprintf(why, sizeof why, "the `%s' column holds %zu bytes, over the %zu this reader takes",
+			         col_name((enum col)c), n, cap - 1);
+			sink->skip(sink->arg, line, FEED_SKIP_BAD_VALUE, input, input_len, why);
+			return 0;
+		}
 	}
 	/* the name, by the best column there is */
 	if (cols[COL_NAME] >= 0 && *value(r, cols, COL_NAME, v, sizeof v)) {

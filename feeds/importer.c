@@ -118,6 +118,12 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 	}
 	while (nl && strchr(" \t\r\n", name[nl - 1]))
 		nl--;
+	if (nl >= sizeof clean) { /* feed_emit caps names below this: never cut one here */
+		char why[96];
+		snprintf(why, sizeof why, "%zu bytes, longer than any domain name", nl);
+		report(im, e->line, FEED_SKIP_BAD_NAME, e->input, e->input_len, why);
+		return 0;
+	}
 	if (memchr(name, '[', nl) || memchr(name, '(', nl) || memchr(name, '{', nl))
 		feed_refang(name, nl, clean, sizeof clean);
 	else

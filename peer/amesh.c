@@ -210,7 +210,8 @@ static int submit_dry_run(const struct wire_request *sub)
 	struct client *cl = NULL;
 	int rv;
 
-	/* a batch item holds less than a submit (WIRE_NAME_MAX): said, never cut */
+	/* a batch item holds what a submit does (WIRE_NAME_MAX); were it
+	 * ever less, the name is refused, never cut */
 	if (strlen(sub->domain) >= sizeof item.domain) {
 		errorf("domain is longer than %zu bytes", sizeof item.domain - 1);
 		return EXIT_ERR;
@@ -1042,7 +1043,7 @@ static int cmd_audit(int argc, char **argv)
 	if (req.verify ? optind != argc : optind + 1 < argc)
 		die_usage("expected %s", req.verify ? "no DOMAIN with --verify" : "at most one DOMAIN");
 	if (optind < argc)
-		snprintf(req.domain, sizeof req.domain, "%s", argv[optind]);
+		copy_arg(req.domain, sizeof req.domain, "DOMAIN", argv[optind]); /* refused, never cut */
 	if ((rv = call(&cl, &req, &resp)) != 0)
 		goto out;
 	if (req.verify) {

@@ -332,7 +332,15 @@ static void do_submit(const struct control_env *env, const struct wire_request *
 	                              .force = req->force};
 	char allowed[240] = "";
 	bool forced = false;
-	size_t dl = strnlen(req->domain, sizeof it.domain - 1);
+	/* refused, never cut: a cut name can be another valid name (a
+	 * 1,013-byte `evil.<heart + 335 variation selectors>.co.uk' cut to
+	 * 1,012 bytes is evil.xn--qei.co.u) */
+	size_t dl = strnlen(req->domain, sizeof req->domain);
+	if (dl >= sizeof it.domain) {
+		fail_with(resp, AM_ETOOBIG, "domain of %zu bytes: longer than any name (at most %zu bytes are read)", dl,
+		          sizeof it.domain - 1);
+		return;
+	}
 	memcpy(it.domain, req->domain, dl); /* it.domain is zeroed: terminated */
 	if ((rv = check_item(env, &it, now, &ind, &forced, allowed, sizeof allowed, err, sizeof err)) != 0) {
 		fail_with(resp, rv, "%s", err);

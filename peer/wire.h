@@ -75,7 +75,10 @@ enum wire_op {
 
 /* One submission of a batch (the fields of a single submit). */
 struct wire_submit_item {
-	char domain[AM_DOMAIN_MAX * 4 + 1]; /* as given; the daemon normalises */
+	/* as given; the daemon normalises. As long as a single submit's
+	 * (wire_request.domain), so `submit NAME' and a batch take the same
+	 * names and none is ever cut on the way from one to the other */
+	char domain[WIRE_NAME_MAX + 1];
 	enum am_category category;
 	uint32_t confidence;
 	uint64_t expires_at;

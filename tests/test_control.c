@@ -216,6 +216,40 @@ static void test_single_and_batch_refuse_alike(void **state)
 	assert_int_equal(last_seq(f), before);
 }
 
+/* A name as typed is refused or taken whole, never cut: 1,013 bytes that
+ * normalise to evil.xn--qei.co.uk (a heart and 333 variation selectors,
+ * which UTS #46 drops) are that name by `submit NAME' and in a batch -
+ * cut to a batch item's old 1,012 bytes they were evil.xn--qei.co.u, a
+ * different name, and flagged. */
+static void test_long_name_taken_whole_never_cut(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response one, many;
+	char name[WIRE_NAME_MAX + 1];
+	size_t n = 0;
+
+	n += (size_t)snprintf(name + n, sizeof name - n, "evil.\xe2\x9d\xa4");
+	for (int i = 0; i < 333; i++)
+		n += (size_t)snprintf(name + n, sizeof name - n, "\xef\xb8\x8f");
+	n += (size_t)snprintf(name + n, sizeof name - n, ".co.uk");
+	assert_int_equal(n, 1013);
+	assert_int_equal(submit(f, name, AM_CAT_MALWARE, 10, 3600, &one), 0);
+	assert_string_equal(one.submitted.ind.domain, "evil.xn--qei.co.uk");
+	wire_response_clear(&one);
+
+	struct wire_submit_item item = {.category = AM_CAT_MALWARE, .confidence = 10, .expires_at = timefmt_now() + 3600};
+	assert_true(n < sizeof item.domain);
+	memcpy(item.domain, name, n + 1);
+	struct wire_request b = {.op = WIRE_OP_CHECK_BATCH, .items = &item, .n_items = 1};
+	roundtrip(f, &b, &many);
+	assert_int_equal(many.status, 0);
+	assert_int_equal(many.n_item_results, 1);
+	assert_int_equal(many.item_results[0].status, 0);
+	assert_string_equal(many.item_results[0].domain, "evil.xn--qei.co.uk");
+	wire_response_clear(&many);
+	assert_int_equal(query_count(f, "evil.xn--qei.co.u"), 0);
+}
+
 /* --dry-run asks the daemon (WIRE_OP_CHECK_BATCH): each item gets the
  * answer a submission would - max_lifetime, the domain rules, "already
  * held" - through the same check, and nothing is signed or stored. The
@@ -1024,6 +1058,7 @@ int main(void)
 		cmocka_unit_test(test_rejected_submissions_leave_store_unchanged),
 		cmocka_unit_test(test_single_and_batch_refuse_alike),
 		cmocka_unit_test(test_dry_run_checks_as_a_submission_would),
+		cmocka_unit_test(test_long_name_taken_whole_never_cut),
 		cmocka_unit_test(test_withdraw_keeps_tombstone_until_original_expiry),
 		cmocka_unit_test(test_query_reports_rejected_names_per_name),
 		cmocka_unit_test(test_list_filters_by_category_and_key_id),

@@ -770,6 +770,46 @@ static void test_csv_semicolon_and_tab_separated(void **state)
 	                               "here) names a domain"));
 }
 
+/* Refused, never cut: a name over the 1,024 bytes any name may have
+ * before conversion is skipped with its length said, whatever the
+ * format; a 1,013-byte name that converts to an ordinary one (a heart and
+ * 335 variation selectors, which UTS #46 drops) is taken whole, not as the
+ * other name its first 1,012 bytes make. A CSV value longer than its
+ * buffer is refused, never read cut: an expiry of 72 characters cut to 63
+ * loses its `+05:00' and would read as five hours later in UTC. */
+static void test_over_long_values_refused_never_cut(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN], *buf = malloc(4096);
+	size_t n = 0;
+	(void)state;
+
+	assert_non_null(buf);
+	/* line 1: 1,030 bytes of a name */
+	for (size_t i = 0; i < 1026; i++)
+		buf[n++] = i % 10 == 9 ? '.' : 'a';
+	n += (size_t)sprintf(buf + n, ".com\n");
+	/* line 2: 1,013 bytes that normalise to evil.xn--qei.co.uk */
+	n += (size_t)sprintf(buf + n, "evil.\xe2\x9d\xa4");
+	for (int i = 0; i < 333; i++)
+		n += (size_t)sprintf(buf + n, "\xef\xb8\x8f");
+	n += (size_t)sprintf(buf + n, ".co.uk\n");
+	assert_int_equal(import_bytes(buf, n, FEED_PLAIN, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "  -- 1030 bytes, longer than any domain name"));
+	assert_non_null(strstr(o.text, "2 ok evil.xn--qei.co.uk phishing 80\n"));
+	assert_null(strstr(o.text, "co.u "));
+
+	static const char csv[] = "domain,expires\n"
+	                          "cut-time.example,2026-12-31T10:00:00.0000000000000000000000000000000000000000000000+05:00\n"
+	                          "fits.example,2026-12-31T10:00:00+05:00\n";
+	assert_int_equal(import_bytes(csv, sizeof csv - 1, FEED_CSV, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "2 skip bad_value"));
+	assert_non_null(strstr(o.text, "-- the `expires' column holds 72 bytes, over the 63 this reader takes"));
+	assert_null(strstr(o.text, "ok cut-time.example"));
+	assert_non_null(strstr(o.text, "3 ok fits.example"));
+	free(buf);
+}
+
 /* A comment that reads like a CSV header above rows that do not match
  * it is a plain list's comment: read as CSV, every name would be lost. A
  * real CSV whose first rows are bad is still CSV. */
@@ -1313,6 +1353,7 @@ int main(void)
 		cmocka_unit_test(test_stix_tlp_markings_defined_in_the_bundle),
 		cmocka_unit_test(test_stix_benign_indicators_are_not_flags),
 		cmocka_unit_test(test_csv_semicolon_and_tab_separated),
+		cmocka_unit_test(test_over_long_values_refused_never_cut),
 		cmocka_unit_test(test_adblock_list_with_hosts_lines),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

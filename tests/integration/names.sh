@@ -83,4 +83,17 @@ expect_exit 0 "... www.BÜCHER-login.de" am query 'www.BÜCHER-login.de'
 out=$(am --json query 'www.bücher-login.de')
 check "--json echoes the name as typed (UTF-8)" grep -q '"name":"www.bücher-login.de"' <<<"$out"
 
+# --- refused, never cut: a name longer than any is said so, whole ---
+heart=$(printf '\xe2\x9d\xa4'); vs=$(printf '\xef\xb8\x8f%.0s' $(seq 1 333))
+expect_exit 0 "a 1,013-byte name (a heart and 333 variation selectors) is taken whole" \
+	am submit "evil.$heart$vs.co.uk" --category malware --confidence 10 --ttl 1d
+check "... as evil.xn--qei.co.uk, not the evil.xn--qei.co.u its first 1,012 bytes make" \
+	grep -q "^stored evil.xn--qei.co.uk malware" <<<"$T_OUT"
+expect_exit 0 "... and its dry run says the same name" \
+	am submit "evil.$heart$vs.co.uk" --category malware --confidence 10 --ttl 1d --dry-run
+check "... unchanged, already held" grep -q "unchanged (already held) evil.xn--qei.co.uk" <<<"$T_OUT"
+over=$(printf 'a%.0s' $(seq 1 1100))
+expect_exit 2 "audit of a 1,100-byte name: refused, not cut to 1,024" am audit "$over.example.com"
+check "... saying how long it may be" grep -q "longer than 1024 bytes" <<<"$T_ERR"
+
 finish
