@@ -40,6 +40,7 @@ struct run {
 	struct slot slots[CLIENT_SLOTS];
 	int next, oldest;
 	bool dry_run, force;
+	bool local; /* a dry run whose daemon was not reached: checked here alone */
 	uint32_t hop_limit;
 	size_t submitted, stored, unchanged, refused;
 	int failed; /* CLIOPT_EXIT_ERR once the daemon or the output failed */
@@ -108,6 +109,57 @@ static int drain(struct run *r)
 	return 0;
 }
 
+/* A dry run without its daemon: what the CLI can check alone, per item,
+ * with the daemon's words (control.c's check_item); the importer has
+ * normalised the name and read the expiry. All that depends on the
+ * daemon's configuration and store - max_lifetime, its allowlist, what
+ * it already holds - is left out, and said so once (send_batch). */
+static void check_here(struct run *r, struct slot *sl)
+{
+	uint64_t now = timefmt_now();
+
+	for (size_t i = 0; i < sl->req.n_items; i++) {
+		const struct wire_submit_item *w = &sl->req.items[i];
+		char why[AM_ERRLEN] = "", t[TIMEFMT_LEN];
+		if (w->category <= AM_CAT_NONE || w->category >= AM_CAT_COUNT)
+			snprintf(why, sizeof why, "%s", am_strerror(AM_ECATEGORY));
+		else if (w->confidence > 100)
+			snprintf(why, sizeof why, "confidence %u: %s", w->confidence, am_strerror(AM_ECONFIDENCE));
+		else if (w->expires_at <= now) {
+			timefmt_rfc3339(w->expires_at, t);
+			snprintf(why, sizeof why, "expiry %s: %s", t, am_strerror(AM_EEXPIRED));
+		}
+		if (why[0]) {
+			r->refused++;
+			importer_refused(r->im, &sl->meta[i], why);
+		} else {
+			r->stored++; /* would pass what was checked */
+		}
+	}
+	sl->req.n_items = 0;
+}
+
+/* Connects to the daemon, once. An operator validating a feed offline
+ * (a dry run, no daemon answering) still gets every line's verdict on what
+ * can be checked here, told so in one line; a real import needs the
+ * daemon, and any other failure is one. */
+static int connect_daemon(struct run *r)
+{
+	char err[AM_ERRLEN];
+	int rv;
+
+	if (r->cl || r->local || (rv = client_open(&r->cl, r->env->socket, err, sizeof err)) == 0)
+		return 0;
+	if (!r->dry_run || rv != AM_ECONNECT) {
+		cliopt_error("%s", err);
+		return CLIOPT_EXIT_ERR;
+	}
+	r->local = true;
+	cliopt_error("the daemon was not reached at `%s': checked here alone, so its max_lifetime, its allowlist "
+	             "and what it already holds were not checked", r->env->socket);
+	return 0;
+}
+
 static int send_batch(struct run *r)
 {
 	struct slot *sl = &r->slots[r->next];
@@ -116,9 +168,11 @@ static int send_batch(struct run *r)
 
 	if (sl->req.n_items == 0)
 		return 0;
-	if (!r->cl && client_open(&r->cl, r->env->socket, err, sizeof err) != 0) {
-		cliopt_error("%s", err);
-		return CLIOPT_EXIT_ERR;
+	if ((rv = connect_daemon(r)) != 0)
+		return rv;
+	if (r->local) {
+		check_here(r, sl);
+		return 0;
 	}
 	if ((rv = client_send(r->cl, r->next, &sl->req, err, sizeof err)) != 0) {
 		cliopt_error("%s", err);
@@ -170,11 +224,12 @@ static void print_summary(struct run *r, char **files, int nfiles)
 				json_object_set_new(by, feed_skip_name((enum feed_skip)i), json_integer((json_int_t)sk[i]));
 		for (int i = 0; i < nfiles && fl; i++)
 			json_array_append_new(fl, jsonout_string(files[i]));
-		if (jsonout_print(stdout, json_pack("{s:s, s:o, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:o}", "event",
+		if (jsonout_print(stdout, json_pack("{s:s, s:o, s:I, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:o}", "event",
 		                                    "summary", "files", fl, "files_unread", (json_int_t)r->unread,
 		                                    "format",
 		                                    feed_format_name(importer_last_format(r->im)), "dry_run",
-		                                    (int)r->dry_run, "submitted", (json_int_t)r->submitted,
+		                                    (int)r->dry_run, "daemon_checked", (int)!r->local,
+		                                    "submitted", (json_int_t)r->submitted,
 		                                    "stored", (json_int_t)r->stored, "unchanged",
 		                                    (json_int_t)r->unchanged, "refused", (json_int_t)r->refused,
 		                                    "skipped", (json_int_t)(skipped - sk[FEED_SKIP_REFUSED]),
@@ -182,7 +237,11 @@ static void print_summary(struct run *r, char **files, int nfiles)
 			r->failed = CLIOPT_EXIT_ERR;
 		return;
 	}
-	if (r->dry_run)
+	if (r->local)
+		printf("dry run: %zu name%s checked here, without the daemon: %zu would pass these checks, %zu refused "
+		       "(max_lifetime, the allowlist and what is already held not checked); nothing was stored\n",
+		       r->submitted, r->submitted == 1 ? "" : "s", r->stored, r->refused);
+	else if (r->dry_run)
 		printf("dry run: %zu name%s checked by the daemon: %zu would be stored, %zu unchanged (already held), "
 		       "%zu refused; nothing was stored\n",
 		       r->submitted, r->submitted == 1 ? "" : "s", r->stored, r->unchanged, r->refused);
@@ -238,6 +297,10 @@ static int run_import(char **files, int nfiles, struct import_opts *io, const st
 		rv = CLIOPT_EXIT_ERR;
 		goto out;
 	}
+	/* a dry run says first whether the daemon or this process checks:
+	 * the skip reports that follow read differently */
+	if (io->dry_run && (rv = connect_daemon(&r)) != 0)
+		goto out;
 	/* A file that cannot be read whole (missing, UTF-16, JSON that does
 	 * not parse) costs that file: said at once, the other files are still
 	 * read and the names already queued from earlier ones still sent -
@@ -280,8 +343,9 @@ static int run_import(char **files, int nfiles, struct import_opts *io, const st
 	 * one refusal among accepted names is reported and changes nothing.
 	 * A dry run ends as the real run would. */
 	if (rv == 0 && r.submitted > 0 && r.refused == r.submitted) {
-		cliopt_error("the daemon %s every one of the %zu name%s submitted (each refusal is reported with its reason)",
-		             r.dry_run ? "would refuse" : "refused", r.submitted, r.submitted == 1 ? "" : "s");
+		cliopt_error("%s every one of the %zu name%s submitted (each refusal is reported with its reason)",
+		             r.local ? "the checks made here refuse" : r.dry_run ? "the daemon would refuse" : "the daemon refused",
+		             r.submitted, r.submitted == 1 ? "" : "s");
 		rv = CLIOPT_EXIT_ERR;
 	}
 out:
