@@ -113,7 +113,7 @@ static int drain(struct run *r)
  * with the daemon's words (control.c's check_item); the importer has
  * normalised the name and read the expiry. All that depends on the
  * daemon's configuration and store - max_lifetime, its allowlist, what
- * it already holds - is left out, and said so once (send_batch). */
+ * it already holds - is left out, and said so once (connect_daemon). */
 static void check_here(struct run *r, struct slot *sl)
 {
 	uint64_t now = timefmt_now();

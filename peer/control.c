@@ -333,7 +333,7 @@ static void do_submit(const struct control_env *env, const struct wire_request *
 	char allowed[240] = "";
 	bool forced = false;
 	/* refused, never cut: a cut name can be another valid name (a
-	 * 1,013-byte `evil.<heart + 335 variation selectors>.co.uk' cut to
+	 * 1,013-byte `evil.<heart + 333 variation selectors>.co.uk' cut to
 	 * 1,012 bytes is evil.xn--qei.co.u) */
 	size_t dl = strnlen(req->domain, sizeof req->domain);
 	if (dl >= sizeof it.domain) {

@@ -176,6 +176,7 @@ static void check_one(void *arg, size_t i)
 	}
 	q->state = P_VERIFY;
 	q->vrv = indicator_view_verify(&q->v);
+	norm[0] = '\0'; /* unset when the signature fails */
 	int drv = q->vrv == 0 ? domain_normalise_held(q->v.claimed.domain, norm, NULL, 0) : AM_EINVAL;
 	bool spelled = norm[0] && strcmp(norm, q->v.claimed.domain) == 0;
 	q->domain_ok = drv == 0 && spelled;
@@ -295,14 +296,17 @@ static int dispute_item(struct mesh *m, struct nb *nb, const struct policy_impor
 			return 1;
 	int reason = 0;
 	bool first_answer = false; /* the first answer to a held dispute costs no token */
+	/* A dispute, or its answer, about an indicator held here is recourse:
+	 * a rule on what the name is (special use, a public suffix) added
+	 * since it was flagged does not block it (as for a withdrawal, in
+	 * ingest); its spelling must still be the normal one. */
+	int drv = domain_normalise_held(q->d.domain, norm, NULL, 0);
+	bool spelled = norm[0] && strcmp(norm, q->d.domain) == 0;
+	bool name_ok = spelled && (drv == 0 || holds(m, &subj));
 	if (q->ind.expires_at <= now)
 		reason = MESH_R_EXPIRED;
-	else if (((rv = domain_normalise_held(q->d.domain, norm, NULL, 0)) != 0 || strcmp(norm, q->d.domain) != 0) &&
-	         !(norm[0] && strcmp(norm, q->d.domain) == 0 && holds(m, &subj)))
-		/* a dispute, or its answer, about an indicator held here is
-		 * recourse: a name rule added since it was flagged does not
-		 * block it (see the withdrawal's case above) */
-		reason = rv == AM_ESPECIAL_USE ? MESH_R_SPECIAL_USE : MESH_R_DOMAIN;
+	else if (!name_ok)
+		reason = drv == AM_ESPECIAL_USE ? MESH_R_SPECIAL_USE : MESH_R_DOMAIN;
 	else {
 		enum policy_reason r = dispute_route_import(q->d.tlp, memcmp(q->d.origin, m->key->pk, AM_KEY_BYTES) == 0,
 		                                            memcmp(q->d.origin, nb->pk, AM_KEY_BYTES) == 0);
