@@ -784,10 +784,17 @@ size_t domain_match_candidates(const char *normalised, const char **out, size_t 
 	return n;
 }
 
-/* One label of a query name, as octets. */
+/* One label of a query name: n octets at off in the name's octet buffer.
+ * Raw, a label may be longer than 63 octets (see parse_presentation). */
 struct qlabel {
-	unsigned char o[AM_LABEL_MAX];
-	size_t n;
+	size_t off, n;
+};
+
+/* A query name's octets, unescaped: never more than its input. */
+struct qname {
+	unsigned char o[DOMAIN_INPUT_MAX];
+	struct qlabel labels[DOMAIN_LABELS_MAX + 1];
+	size_t nlabels;
 };
 
 /*
@@ -811,15 +818,25 @@ static size_t dot_at(const char *in, size_t i, size_t n)
 	return 0;
 }
 
-/* Parses presentation format into labels. Returns 0 or an am_err with why. */
-static int parse_presentation(const char *in, size_t n, struct qlabel *labels, size_t *nlabels, char *why,
-                              size_t whylen)
+/*
+ * Parses presentation format into labels. Returns 0 or an am_err with why.
+ *
+ * No length rule here but the raw cap (DOMAIN_INPUT_MAX, checked by the
+ * caller; unescaping never lengthens): RFC 1035's 63 and 253 octets bind
+ * the name as the DNS carries it, which for a U-label is its A-label
+ * (RFC 5890 section 2.3.2.1, RFC 5891 section 4.2), and UTS #46 mapping
+ * can shorten a label a lot ("𝙀", four octets, is "e"). Limiting the
+ * typed octets refused queries for names a submission stores (found by
+ * fuzz_domain); render_name applies the limits to what it emits.
+ */
+static int parse_presentation(const char *in, size_t n, struct qname *q, char *why, size_t whylen)
 {
-	size_t k = 0, total = 0;
+	size_t k = 0, used = 0;
 
-	*nlabels = 0;
+	q->nlabels = 0;
 	for (size_t i = 0; i < n;) {
-		struct qlabel *l = &labels[k];
+		struct qlabel *l = &q->labels[k];
+		l->off = used;
 		l->n = 0;
 		while (i < n && dot_at(in, i, n) == 0) {
 			unsigned char c = (unsigned char)in[i++];
@@ -845,108 +862,127 @@ static int parse_presentation(const char *in, size_t n, struct qlabel *labels, s
 					c = (unsigned char)in[i++];
 				}
 			}
-			if (l->n == AM_LABEL_MAX)
-				return AM_ELABEL_LONG;
-			l->o[l->n++] = c;
+			/* cannot happen while n <= DOMAIN_INPUT_MAX; kept so
+			 * the buffer's bound is checked where it is written */
+			if (used == sizeof q->o)
+				return AM_ETOOBIG;
+			q->o[used++] = c;
+			l->n++;
 		}
 		if (l->n == 0)
 			return AM_ELABEL_EMPTY;
-		total += l->n + (k ? 1 : 0);
-		if (total > AM_DOMAIN_MAX)
-			return AM_EDOMAIN_LONG;
 		k++;
 		if (i < n)
 			i += dot_at(in, i, n); /* the dot; a final one is the root's */
+		/* every label is at least one octet converted too, so 128
+		 * labels are past 253 octets in any form */
 		if (i < n && k == DOMAIN_LABELS_MAX + 1)
 			return AM_EDOMAIN_LONG;
 	}
-	*nlabels = k;
+	q->nlabels = k;
 	return 0;
 }
 
-/* Appends one label in query form; false if out would overflow. convert:
- * whether non-ASCII labels may become A-labels; *octets grows by the wire
- * octets of what was appended (see domain_normalise_query). */
-static bool render_label(const struct qlabel *l, char *out, size_t cap, size_t *len, bool convert,
-                         size_t *octets)
+/* Appends one label in query form. convert: whether non-ASCII labels may
+ * become A-labels; *octets grows by the wire octets of what was appended
+ * (see domain_normalise_query). Returns 0; AM_ELABEL_LONG for a label
+ * that is over 63 octets as it would be emitted (an A-label over 63, or
+ * raw octets over 63 that are not converted); AM_EDOMAIN_LONG when out
+ * would overflow. */
+static int render_label(const unsigned char *raw, size_t n, char *out, size_t cap, size_t *len, bool convert,
+                        size_t *octets)
 {
-	unsigned char low[AM_LABEL_MAX];
+	unsigned char low[DOMAIN_INPUT_MAX];
 	char conv[2 * DOMAIN_INPUT_MAX];
 	bool plain = true, idn = false;
 	size_t clen = 0;
 	int idn_rc = 0;
 
-	for (size_t i = 0; i < l->n; i++) {
-		low[i] = ascii_lower(l->o[i]);
+	for (size_t i = 0; i < n; i++) {
+		low[i] = ascii_lower(raw[i]);
 		if (low[i] >= 0x80)
 			idn = true;
 		else if (!is_ldh_(low[i]))
-			plain = idn = false;
-		if (!plain && !idn)
-			break;
+			plain = false;
 	}
-	for (size_t i = 0; i < l->n; i++)
-		low[i] = ascii_lower(l->o[i]);
+	if (!plain)
+		idn = false;
 	if (plain && !idn) {
-		if (*len + l->n >= cap)
-			return false;
-		memcpy(out + *len, low, l->n);
-		*len += l->n;
-		*octets += l->n;
-		return true;
+		if (n > AM_LABEL_MAX)
+			return AM_ELABEL_LONG;
+		if (*len + n >= cap)
+			return AM_EDOMAIN_LONG;
+		memcpy(out + *len, low, n);
+		*len += n;
+		*octets += n;
+		return 0;
 	}
 	/* non-ASCII and nothing else odd: the submission's conversion, when
 	 * it gives a label a stored name could hold */
-	if (convert && idn && convert_label((const char *)low, l->n, conv, sizeof conv, &clen, &idn_rc) == 0 && clen > 0 &&
+	if (convert && idn && convert_label((const char *)low, n, conv, sizeof conv, &clen, &idn_rc) == 0 && clen > 0 &&
 	    clen <= AM_LABEL_MAX && !memchr(conv, '.', clen)) {
 		bool ok = true;
 		for (size_t i = 0; i < clen; i++)
 			ok &= is_ldh_((unsigned char)conv[i]);
 		if (ok) {
 			if (*len + clen >= cap)
-				return false;
+				return AM_EDOMAIN_LONG;
 			memcpy(out + *len, conv, clen);
 			*len += clen;
 			*octets += clen;
-			return true;
+			return 0;
 		}
 	}
-	for (size_t i = 0; i < l->n; i++) {
+	/* left as octets: what a DNS question would carry, so RFC 1035's
+	 * label limit applies to them as they are */
+	if (n > AM_LABEL_MAX)
+		return AM_ELABEL_LONG;
+	for (size_t i = 0; i < n; i++) {
 		if (*len + 4 >= cap)
-			return false;
+			return AM_EDOMAIN_LONG;
 		if (is_ldh_(low[i]))
 			out[(*len)++] = (char)low[i];
 		else
 			*len += (size_t)snprintf(out + *len, cap - *len, "\\%03u", low[i]);
 	}
-	*octets += l->n;
-	return true;
+	*octets += n;
+	return 0;
 }
 
-/* Renders every label; false if out would overflow. */
-static bool render_name(const struct qlabel *labels, size_t nlabels, bool convert, char *out,
-                        size_t *octets)
+/* Renders every label; 0, or render_label's refusal, or AM_EDOMAIN_LONG
+ * for a name over 253 octets as emitted. out is "" on failure. */
+static int render_name(const struct qname *q, bool convert, char *out)
 {
-	size_t len = 0;
+	size_t len = 0, octets = 0;
+	int rc;
 
-	*octets = 0;
-	for (size_t k = 0; k < nlabels; k++) {
+	out[0] = '\0';
+	for (size_t k = 0; k < q->nlabels; k++) {
 		if (k) {
 			out[len++] = '.';
-			(*octets)++;
+			octets++;
 		}
-		if (!render_label(&labels[k], out, AM_QNAME_MAX + 1, &len, convert, octets))
-			return false;
+		rc = render_label(q->o + q->labels[k].off, q->labels[k].n, out, AM_QNAME_MAX + 1, &len, convert, &octets);
+		if (rc != 0)
+			goto fail;
+	}
+	if (octets > AM_DOMAIN_MAX) {
+		rc = AM_EDOMAIN_LONG;
+		goto fail;
 	}
 	out[len] = '\0';
-	return true;
+	return 0;
+fail:
+	out[0] = '\0';
+	return rc;
 }
 
 int domain_normalise_query(const char *in, char out[AM_QNAME_MAX + 1], char *err, size_t errlen)
 {
-	struct qlabel labels[DOMAIN_LABELS_MAX + 1];
+	struct qname *q = NULL;
 	char why[128] = "";
-	size_t n, nlabels, octets;
+	const char *raw = in;
+	size_t n;
 	int rc;
 
 	if (out)
@@ -960,7 +996,6 @@ int domain_normalise_query(const char *in, char out[AM_QNAME_MAX + 1], char *err
 	 * format: a blank ends a name; one in it is "\032"). Left on, a
 	 * resolver log's "www.evil.example " became a name under "example "
 	 * and silently missed its flagged parent. Blanks inside stay octets. */
-	const char *raw = in;
 	while (n > 0 && (in[0] == ' ' || in[0] == '\t')) {
 		in++;
 		n--;
@@ -979,8 +1014,13 @@ int domain_normalise_query(const char *in, char out[AM_QNAME_MAX + 1], char *err
 		memcpy(out, ".", 2);
 		return 0;
 	}
-	if ((rc = parse_presentation(in, n, labels, &nlabels, why, sizeof why)) != 0)
-		return refuse_why(rc, raw, why, err, errlen);
+	/* 128 labels and 1 KiB of octets: off the stack of a mesh thread */
+	if ((q = malloc(sizeof *q)) == NULL)
+		return refuse(AM_ENOMEM, raw, NULL, err, errlen);
+	if ((rc = parse_presentation(in, n, q, why, sizeof why)) != 0) {
+		rc = refuse_why(rc, raw, why, err, errlen);
+		goto done;
+	}
 	/*
 	 * A-labels can be longer (or shorter) than the UTF-8 they convert, and
 	 * the query form must be a fixed point: normalising it again gives it
@@ -990,13 +1030,15 @@ int domain_normalise_query(const char *in, char out[AM_QNAME_MAX + 1], char *err
 	 * or nothing: every convertible label converted if the whole name still
 	 * fits 253 octets, else none (escaped octets, what the question holds).
 	 * The converted form, normalised again, converts nothing new and keeps
-	 * its length; the escaped one makes the same choice again.
+	 * its length; the escaped one makes the same choice again. When
+	 * neither fits, the converted form's reason is the one that counts: it
+	 * is the name a submission would judge.
 	 */
-	if (!render_name(labels, nlabels, true, out, &octets) || octets > AM_DOMAIN_MAX) {
-		if (!render_name(labels, nlabels, false, out, &octets)) {
-			out[0] = '\0';
-			return refuse(AM_EDOMAIN_LONG, raw, NULL, err, errlen);
-		}
-	}
-	return 0;
+	if ((rc = render_name(q, true, out)) != 0 && render_name(q, false, out) == 0)
+		rc = 0;
+	if (rc != 0)
+		rc = refuse(rc, raw, NULL, err, errlen);
+done:
+	free(q);
+	return rc;
 }

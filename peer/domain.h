@@ -96,7 +96,10 @@ int domain_normalise_held(const char *in, char out[AM_DOMAIN_MAX + 1], char *err
  * Such a label can never match a stored name, but its parents are looked up
  * as usual (domain_match_candidates). "." (the root) gives ".". Refused only
  * what no DNS question can hold: empty input, an empty label ("a..b"), a
- * label over 63 or a name over 253 octets, a broken escape - with AM_E* and
+ * label over 63 or a name over 253 octets as emitted (a converted label is
+ * judged as its A-label, as domain_normalise judges it, so every name it
+ * accepts is accepted here with the same spelling), input over
+ * DOMAIN_INPUT_MAX octets (AM_ETOOBIG), a broken escape - with AM_E* and
  * err as domain_normalise. out has AM_QNAME_MAX + 1 bytes. Needs no public
  * suffix list: a suffix or a single label is a fine query that matches
  * nothing. */

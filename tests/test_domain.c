@@ -818,6 +818,89 @@ static void test_query_label_63_64_total_253_254(void **state)
 	assert_int_equal(strlen(out), 253 * 4 - 3 * 3);
 }
 
+/*
+ * RFC 1035's 63 and 253 octets bind the name the DNS carries, the A-label
+ * form (RFC 5890 2.3.2.1); what is typed is capped only by
+ * DOMAIN_INPUT_MAX. So every form judges a name by its converted length:
+ * a submission (domain_normalise), recourse (held) and a lookup (query)
+ * agree on the verdict and the spelling. The query form used to cap the
+ * typed octets, and `amesh query' refused a name `amesh submit' flagged
+ * (found by fuzz_domain: a 65-octet label, 62 after UTS #46).
+ */
+static void check_forms(const char *in, int rc, const char *want)
+{
+	char strict[AM_DOMAIN_MAX + 1], held[AM_DOMAIN_MAX + 1], q[AM_QNAME_MAX + 1], err[AM_ERRLEN] = "";
+
+	int s = domain_normalise(in, strict, NULL, 0);
+	int h = domain_normalise_held(in, held, NULL, 0);
+	int r = domain_normalise_query(in, q, err, sizeof err);
+	if (s != rc || h != rc || (rc == 0 && r != 0) || (rc != 0 && r != 0 && r != rc))
+		fail_msg("`%s' (%zu octets): submit %d, held %d, query %d (%s); want %d", in, strlen(in), s, h, r, err, rc);
+	if (rc == 0) {
+		assert_string_equal(strict, want);
+		assert_string_equal(held, want);
+		assert_string_equal(q, want);
+	} else if (r == 0) {
+		/* a lookup may hold what no stored name holds, as escaped octets */
+		assert_non_null(strchr(q, '\\'));
+	}
+}
+
+static void test_forms_judge_the_converted_length(void **state)
+{
+	char in[DOMAIN_INPUT_MAX + 1], want[AM_DOMAIN_MAX + 1];
+	(void)state;
+
+	/* U+1D640 (four octets) + 62 letters: 66 octets typed, "e" + 62 = 63 */
+	strcpy(in, "\xf0\x9d\x99\x80");
+	label_of(in + 4, 62, ".com");
+	want[0] = 'e';
+	label_of(want + 1, 62, ".com");
+	check_forms(in, 0, want);
+	/* the same with the root's dot, and with fullwidth and ideographic dots */
+	strcat(in, ".");
+	check_forms(in, 0, want);
+	strcpy(in, "\xf0\x9d\x99\x80");
+	label_of(in + 4, 62, "\xef\xbc\x8e" "com");
+	check_forms(in, 0, want);
+	/* one letter more is 64 octets converted: refused by every form */
+	strcpy(in, "\xf0\x9d\x99\x80");
+	label_of(in + 4, 63, ".com");
+	check_forms(in, AM_ELABEL_LONG, NULL);
+
+	/* 63 ASCII octets pass, 64 do not, in every form */
+	label_of(in, 63, ".com");
+	check_forms(in, 0, in);
+	label_of(in, 64, ".com");
+	check_forms(in, AM_ELABEL_LONG, NULL);
+
+	/* 8 CJK letters + 46 ASCII: 70 octets typed, a 63-octet A-label */
+	in[0] = '\0';
+	for (int i = 0; i < 8; i++)
+		strcat(in, "\xe4\xbe\x8b");
+	memset(in + 24, 'a', 46);
+	strcpy(in + 70, ".com");
+	check_forms(in, 0, "xn--aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-zm09eaaaaaaa.com");
+	/* 47 ASCII: a 64-octet A-label */
+	memset(in + 24, 'a', 47);
+	strcpy(in + 71, ".com");
+	check_forms(in, AM_ELABEL_LONG, NULL);
+
+	/* a whole name: five labels of 15 U+1D640 are 304 octets typed and
+	 * 79 converted (each label 60 octets, under the old raw cap too) */
+	in[0] = '\0';
+	for (int l = 0; l < 5; l++) {
+		for (int i = 0; i < 15; i++)
+			strcat(in, "\xf0\x9d\x99\x80");
+		strcat(in, "\xef\xbd\xa1"); /* U+FF61 halfwidth ideographic full stop */
+	}
+	strcat(in, "com");
+	snprintf(want, sizeof want, "%s.%s.%s.%s.%s.com", "eeeeeeeeeeeeeee", "eeeeeeeeeeeeeee", "eeeeeeeeeeeeeee",
+	         "eeeeeeeeeeeeeee", "eeeeeeeeeeeeeee");
+	assert_true(strlen(in) > AM_DOMAIN_MAX);
+	check_forms(in, 0, want);
+}
+
 static void test_query_candidates_skip_escaped_labels(void **state)
 {
 	const char *c[DOMAIN_LABELS_MAX];
@@ -901,6 +984,7 @@ int main(void)
 		cmocka_unit_test(test_query_agrees_with_names),
 		cmocka_unit_test(test_query_label_63_64_total_253_254),
 		cmocka_unit_test(test_query_candidates_skip_escaped_labels),
+		cmocka_unit_test(test_forms_judge_the_converted_length),
 		cmocka_unit_test(test_missing_icu_is_said_plainly),
 		cmocka_unit_test(test_held_form_of_names_refused_for_what_they_are),
 	};
