@@ -108,6 +108,15 @@ void feed_trim(const char **s, size_t *n)
 		(*n)--;
 }
 
+void feed_skip_long_name(const struct feed_sink *sink, size_t line, const char *input, size_t input_len, size_t n)
+{
+	char why[128];
+
+	snprintf(why, sizeof why, "%zu bytes, longer than any domain name (at most %d are read, %d after conversion)", n,
+	         DOMAIN_INPUT_MAX, AM_DOMAIN_MAX);
+	sink->skip(sink->arg, line, FEED_SKIP_BAD_NAME, input, input_len, why);
+}
+
 int feed_emit(const struct feed_sink *sink, const struct feed_entry *tmpl, const char *name, size_t n)
 {
 	char copy[DOMAIN_INPUT_MAX + 1];
@@ -116,10 +125,7 @@ int feed_emit(const struct feed_sink *sink, const struct feed_entry *tmpl, const
 	if (n > DOMAIN_INPUT_MAX) {
 		/* refused, never cut: what is left of a name cut short can be
 		 * another name (README "Names") */
-		char why[128];
-		snprintf(why, sizeof why, "%zu bytes, longer than any domain name (at most %d are read, %d after conversion)",
-		         n, DOMAIN_INPUT_MAX, AM_DOMAIN_MAX);
-		sink->skip(sink->arg, tmpl->line, FEED_SKIP_BAD_NAME, name, n, why);
+		feed_skip_long_name(sink, tmpl->line, name, n, n);
 		return 0;
 	}
 	memcpy(copy, name, n);

@@ -148,6 +148,12 @@ void feed_trim(const char **s, size_t *n);
  * tmpl. Returns what entry() returned. */
 int feed_emit(const struct feed_sink *sink, const struct feed_entry *tmpl, const char *name, size_t n);
 
+/* Skips, as bad_name, a name of n bytes, over DOMAIN_INPUT_MAX: "N bytes,
+ * longer than any domain name ...", quoting input (input_len bytes: the
+ * name, or the record that holds it when the name was never copied
+ * whole). The one wording every format uses. */
+void feed_skip_long_name(const struct feed_sink *sink, size_t line, const char *input, size_t input_len, size_t n);
+
 /* True if s (n bytes) is an IPv4 or IPv6 literal (brackets allowed). */
 bool feed_is_ip(const char *s, size_t n);
 

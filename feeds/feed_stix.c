@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "domain.h"
 #include "jsonout.h"
 #include "timefmt.h"
 
@@ -65,8 +66,11 @@ static bool keyword_or(const char *p)
 }
 
 /* `domain-name:value = 'x'' at *pp -> x (unescaped into out, cap bytes);
- * *pp moves past it. Returns 0 or -1. */
-static int domain_comparison(const char **pp, char *out, size_t cap)
+ * *pp moves past it; *len is x's whole length, which may be cap or more:
+ * then out holds only its start. A name too long is a bad name, not a
+ * pattern of another shape: the caller says so with its length, as every
+ * other format does. Returns 0 or -1. */
+static int domain_comparison(const char **pp, char *out, size_t cap, size_t *len)
 {
 	static const char prefix[] = "domain-name:value";
 	const char *p = skip_spaces(*pp);
@@ -90,12 +94,13 @@ static int domain_comparison(const char **pp, char *out, size_t cap)
 			if (*p != '\'' && *p != '\\')
 				return -1;
 		}
-		if (o + 1 >= cap)
-			return -1;
-		out[o++] = *p;
+		if (o + 1 < cap)
+			out[o] = *p;
+		o++;
 	}
-	out[o] = '\0';
+	out[o < cap ? o : cap - 1] = '\0';
 	*pp = p + 1;
+	*len = o;
 	return o > 0 ? 0 : -1;
 }
 
@@ -107,10 +112,10 @@ static int domain_comparison(const char **pp, char *out, size_t cap)
  * qualifiers and other object paths say something else and are refused.
  * Calls fn(arg, name) for each (fn NULL: only checks) and returns 0, what
  * fn returned if not 0, or -1 when the pattern is not of this shape. */
-static int domain_pattern(const char *p, int (*fn)(void *arg, const char *name), void *arg)
+static int domain_pattern(const char *p, int (*fn)(void *arg, const char *name, size_t len), void *arg)
 {
-	char name[1025];
-	size_t n = 0;
+	char name[DOMAIN_INPUT_MAX + 1];
+	size_t n = 0, len;
 	int outer = 0, inner = 0, rv; /* open parentheses outside and inside `[' */
 	bool in_obs = false, operand = true;
 
@@ -127,9 +132,9 @@ static int domain_pattern(const char *p, int (*fn)(void *arg, const char *name),
 					return -1;
 				in_obs = true;
 			} else {
-				if (n++ == STIX_OR_MAX || domain_comparison(&p, name, sizeof name) != 0)
+				if (n++ == STIX_OR_MAX || domain_comparison(&p, name, sizeof name, &len) != 0)
 					return -1;
-				if (fn && (rv = fn(arg, name)) != 0)
+				if (fn && (rv = fn(arg, name, len)) != 0)
 					return rv;
 				operand = false;
 			}
@@ -197,10 +202,17 @@ struct emit_arg {
 	const struct feed_entry *e;
 };
 
-static int emit_name(void *arg, const char *name)
+/* len is the name's whole length; name holds all of it only when it is
+ * at most DOMAIN_INPUT_MAX, so a longer one is reported by its pattern. */
+static int emit_name(void *arg, const char *name, size_t len)
 {
 	const struct emit_arg *a = arg;
-	return feed_emit(a->sink, a->e, name, strlen(name));
+
+	if (len > DOMAIN_INPUT_MAX) {
+		feed_skip_long_name(a->sink, a->e->line, a->e->input, a->e->input_len, len);
+		return 0;
+	}
+	return feed_emit(a->sink, a->e, name, len);
 }
 
 static void skip_obj(struct ctx *c, size_t line, enum feed_skip why, const char *input, const char *detail)

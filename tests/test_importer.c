@@ -685,6 +685,45 @@ static void test_stix_or_patterns(void **state)
 	assert_null(strstr(got, "q1.example phishing"));
 }
 
+/* A STIX name over the 1,024 bytes any name may have is a bad name with
+ * its length said, as in every other format - not a pattern of another
+ * shape (it was `unsupported_pattern', which sent an operator looking at
+ * the STIX grammar); the names beside it in the pattern still count. A
+ * 304-byte name that converts to 79 octets is taken. */
+static int import_bytes(const char *bytes, size_t n, enum feed_format fmt, struct out *o, char *err, size_t errlen);
+static void test_stix_over_long_name_is_a_bad_name(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN], *buf = malloc(8192);
+	size_t n = 0;
+	(void)state;
+
+	assert_non_null(buf);
+	n += (size_t)sprintf(buf + n, "{\"type\": \"bundle\", \"id\": \"bundle--11111111-1111-4111-8111-111111111199\", "
+	                              "\"objects\": [\n{\"type\": \"indicator\", \"id\": "
+	                              "\"indicator--00000000-0000-4000-8000-000000000901\", \"pattern_type\": \"stix\", "
+	                              "\"pattern\": \"[domain-name:value = '");
+	for (size_t i = 0; i < 1026; i++)
+		buf[n++] = i % 10 == 9 ? '.' : 'a';
+	n += (size_t)sprintf(buf + n, ".com' OR domain-name:value = 'beside-long.example']\"},\n"
+	                              "{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000902\", "
+	                              "\"pattern_type\": \"stix\", \"pattern\": \"[domain-name:value = '");
+	/* five labels of 15 U+1D640 (four bytes each, `e' after UTS #46) */
+	for (int l = 0; l < 5; l++) {
+		for (int i = 0; i < 15; i++)
+			n += (size_t)sprintf(buf + n, "\xf0\x9d\x99\x80");
+		buf[n++] = '.';
+	}
+	n += (size_t)sprintf(buf + n, "com']\"}\n]}\n");
+	assert_int_equal(import_bytes(buf, n, FEED_STIX, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "2 skip bad_name"));
+	assert_non_null(strstr(o.text, "  -- 1030 bytes, longer than any domain name"));
+	assert_null(strstr(o.text, "unsupported_pattern"));
+	assert_non_null(strstr(o.text, "2 ok beside-long.example phishing 80\n"));
+	assert_non_null(strstr(o.text, "3 ok eeeeeeeeeeeeeee.eeeeeeeeeeeeeee.eeeeeeeeeeeeeee.eeeeeeeeeeeeeee.eeeeeeeeeeeeeee.com "));
+	free(buf);
+}
+
 /* Options that make a `||host^' rule something other than a block. */
 static void test_adblock_options_that_do_not_block(void **state)
 {
@@ -1339,6 +1378,7 @@ int main(void)
 		cmocka_unit_test(test_misp_distribution_and_flags),
 		cmocka_unit_test(test_adblock_options_that_do_not_block),
 		cmocka_unit_test(test_stix_or_patterns),
+		cmocka_unit_test(test_stix_over_long_name_is_a_bad_name),
 		cmocka_unit_test(test_csv_stray_quote_and_separator),
 		cmocka_unit_test(test_hosts_comment_after_a_name),
 		cmocka_unit_test(test_csv_header_spellings),
