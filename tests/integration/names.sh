@@ -4,7 +4,9 @@
 # finds a flagged parent ("-cdn.evil-parent.com" after flagging
 # evil-parent.com), `--' ends options, public suffixes and single labels
 # match nothing without a word on stderr, batch exit statuses 0/1/2, and
-# emoji names are flaggable (well-formed A-labels, U-labels via UTS #46).
+# emoji names are flaggable (well-formed A-labels, U-labels via UTS #46),
+# and a name `amesh submit' flags, `amesh query' finds as typed: both judge
+# its length as converted.
 set -uo pipefail
 AMESHD=$1 AMESH=$2
 . "$(dirname "$0")/lib.sh"
@@ -83,6 +85,33 @@ expect_exit 0 "... www.BÜCHER-login.de" am query 'www.BÜCHER-login.de'
 out=$(am --json query 'www.bücher-login.de')
 check "--json echoes the name as typed (UTF-8)" grep -q '"name":"www.bücher-login.de"' <<<"$out"
 
+# --- one verdict on a name's length: the DNS's limits bind its A-label ---
+# form (RFC 1035 on the wire, RFC 5891), so what `amesh submit' flags,
+# `amesh query' finds, however long it was typed
+bold=$(printf '\xf0\x9d\x99\x80') # U+1D640, four bytes, `e' after UTS #46
+l62=$(printf 'a%.0s' $(seq 1 62))
+expect_exit 0 "a 66-byte label that is 63 octets converted is flaggable" \
+	am submit "$bold$l62.bold-label.com" --category phishing --confidence 60 --ttl 1d
+check "... as e+62 letters" grep -q "^stored e$l62.bold-label.com phishing" <<<"$T_OUT"
+expect_exit 0 "... and a query as typed finds it" am query "$bold$l62.bold-label.com"
+check "... under the same name" grep -q "^e$l62.bold-label.com: 1 signal" <<<"$T_OUT"
+expect_exit 0 "... also with the root's dot and a fullwidth full stop" \
+	am query "www.$bold$l62$(printf '\xef\xbc\x8e')bold-label.com."
+check "... as its parent" grep -q "e$l62.bold-label.com  phishing" <<<"$T_OUT"
+cjk=$(printf '\xe4\xbe\x8b%.0s' $(seq 1 8))$(printf 'a%.0s' $(seq 1 46))
+expect_exit 0 "a 70-byte U-label whose A-label is 63 octets is flaggable" \
+	am submit "$cjk.cjk-label.com" --category phishing --confidence 60 --ttl 1d
+expect_exit 0 "... and a query as typed finds it" am query "$cjk.cjk-label.com"
+check "... by its A-label" grep -q "^xn--a\{46\}-zm09eaaaaaaa.cjk-label.com: 1 signal" <<<"$T_OUT"
+expect_exit 2 "one letter more (a 64-octet A-label) is refused by submit" \
+	am submit "${cjk}a.cjk-label.com" --category phishing --confidence 60 --ttl 1d
+expect_exit 2 "... and by query" am query "${cjk}a.cjk-label.com"
+check "... which says which rule" grep -q "longer than 63" <<<"$T_ERR"
+e15=$(printf "$bold%.0s" $(seq 1 15))
+expect_exit 0 "a 304-byte name that is 79 octets converted is flaggable" \
+	am submit "$e15.$e15.$e15.$e15.$e15.com" --category malware --confidence 60 --ttl 1d
+expect_exit 0 "... and a query as typed finds it" am query "$e15.$e15.$e15.$e15.$e15.com"
+
 # --- refused, never cut: a name longer than any is said so, whole ---
 heart=$(printf '\xe2\x9d\xa4'); vs=$(printf '\xef\xb8\x8f%.0s' $(seq 1 333))
 expect_exit 0 "a 1,013-byte name (a heart and 333 variation selectors) is taken whole" \
@@ -92,6 +121,9 @@ check "... as evil.xn--qei.co.uk, not the evil.xn--qei.co.u its first 1,012 byte
 expect_exit 0 "... and its dry run says the same name" \
 	am submit "evil.$heart$vs.co.uk" --category malware --confidence 10 --ttl 1d --dry-run
 check "... unchanged, already held" grep -q "unchanged (already held) evil.xn--qei.co.uk" <<<"$T_OUT"
+expect_exit 0 "... and a query as typed finds it (a 1,002-byte label, 8 octets converted)" \
+	am query "evil.$heart$vs.co.uk"
+check "... under evil.xn--qei.co.uk" grep -q "^evil.xn--qei.co.uk: 1 signal" <<<"$T_OUT"
 over=$(printf 'a%.0s' $(seq 1 1100))
 expect_exit 2 "audit of a 1,100-byte name: refused, not cut to 1,024" am audit "$over.example.com"
 check "... saying how long it may be" grep -q "longer than 1024 bytes" <<<"$T_ERR"
