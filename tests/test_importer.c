@@ -836,6 +836,15 @@ static void test_over_long_values_refused_never_cut(void **state)
 	assert_int_equal(import_bytes(buf, n, FEED_PLAIN, &o, err, sizeof err), 0);
 	assert_non_null(strstr(o.text, "  -- 1030 bytes, longer than any domain name"));
 	assert_non_null(strstr(o.text, "2 ok evil.xn--qei.co.uk phishing 80\n"));
+	/* an RPZ owner says its length too */
+	n = (size_t)sprintf(buf, "$ORIGIN rpz.example.\n");
+	for (size_t i = 0; i < 1026; i++)
+		buf[n++] = i % 10 == 9 ? '.' : 'a';
+	n += (size_t)sprintf(buf + n, ".com CNAME .\nfits.example CNAME .\n");
+	assert_int_equal(import_bytes(buf, n, FEED_RPZ, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "2 skip bad_name"));
+	assert_non_null(strstr(o.text, "  -- 1030 bytes, longer than any domain name"));
+	assert_non_null(strstr(o.text, "3 ok fits.example"));
 	assert_null(strstr(o.text, "co.u "));
 
 	static const char csv[] = "domain,expires\n"
