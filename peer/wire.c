@@ -7,9 +7,16 @@
 
 #include "amesh.pb-c.h"
 #include "control.pb-c.h"
+#include "domain.h"
 #include "wire_budget.h"
 #include "wire_dispute_ctl.h"
 #include "wire_sighting.h"
+
+/* A name crosses the control socket as typed; the name rules read up to
+ * DOMAIN_INPUT_MAX bytes of it and judge the converted form. A smaller
+ * wire cap would refuse, for its typed length, a name every form accepts
+ * (U+1D640 is four bytes and one octet converted). */
+_Static_assert(WIRE_NAME_MAX == DOMAIN_INPUT_MAX, "the control protocol carries what the name rules read");
 
 /* Unpacks run on wire_budget's allocator; the limit per message type is
  * input x BUDGET_FACTOR plus an allowance for the most elements an honest
