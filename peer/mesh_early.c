@@ -176,7 +176,7 @@ bool mesh_early_offer(struct mesh *m, const struct nb *from, const struct store_
 			ring_add(seen, u[i].id);
 			/* the first copy: `from' is a source of bodies before a
 			 * second copy, committed first, asks whether to prune */
-			mesh_tree_source_locked(m, (struct nb *)from, u[i].ind->origin);
+			mesh_tree_source_locked(m, (struct nb *)from, u[i].ind->origin, u[i].hops);
 		}
 		if (fresh[i] && back)
 			(void)sent_add(back, u[i].id, now);

@@ -134,6 +134,7 @@ struct nb {
 	                         * session began and we last pruned them: what lets
 	                         * us prune another link (mesh_tree.c, other_source) */
 	uint64_t source_ms;     /* ... the last one (mesh_tree_now): a source for a graft timer */
+	uint32_t source_hops;   /* ... the hops it came by (PLUMTREE_HOPS_UNKNOWN: not known) */
 	uint64_t lazy_seen;     /* m->lazy_gen when our export to them last scanned the log (mesh_lazy_ids_wait) */
 	bool prune_out;         /* to tell them: send us ids only */
 	/* a tree per origin (mesh_tree.h): the origins to tell them to send

@@ -67,6 +67,12 @@ static int dup_cb(void *arg, const struct store_rec *rec)
 	return 1;
 }
 
+/* The fewer of two hop counts (PLUMTREE_HOPS_UNKNOWN is the most). */
+static uint32_t fewer(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
 /* Cheap pre-check before paying for a signature verify (FIELD-NOTES: the
  * verify is the ingest ceiling). The view's unverified fields are only used
  * to find the stored record; nothing is trusted from them. */
@@ -603,6 +609,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 	double t0 = hist_now();
 	bool trusted_origin, tracked = false, *fresh = NULL;
 	uint8_t(*dup_origins)[AM_KEY_BYTES] = NULL; /* each ind_dups' origin: its tree is pruned (mesh_tree.h) */
+	uint32_t dup_hops = PLUMTREE_HOPS_UNKNOWN;  /* ... the fewest hops one of them came by */
 	int rv, ret = 0;
 
 	if (retry_ms)
@@ -701,8 +708,10 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			/* a duplicate by a shorter path prunes the first's link instead */
 			if (answer)
 				mesh_tree_held(m, q->id);
-			else if (!mesh_tree_duplicate(m, nb, q->id, it->hops + 1))
+			else if (!mesh_tree_duplicate(m, nb, q->id, it->hops + 1)) {
 				memcpy(dup_origins[ind_dups++], q->v.env.origin, AM_KEY_BYTES);
+				dup_hops = fewer(dup_hops, it->hops + 1);
+			}
 			continue;
 		}
 		if (q->state == P_REJECT) {
@@ -839,8 +848,10 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 				mesh_tree_received(m, nb, pu[i]->id, pu[i]->ind.origin, u[i].hops, answer); /* the path it took */
 			else if (res[i] >= 0)
 				mesh_tree_held(m, pu[i]->id);
-			if (is_ind && res[i] == 1 && !first && !answer && !mesh_tree_duplicate(m, nb, pu[i]->id, u[i].hops))
+			if (is_ind && res[i] == 1 && !first && !answer && !mesh_tree_duplicate(m, nb, pu[i]->id, u[i].hops)) {
 				memcpy(dup_origins[ind_dups++], pu[i]->ind.origin, AM_KEY_BYTES); /* came in second, yet committed first */
+				dup_hops = fewer(dup_hops, u[i].hops);
+			}
 			if (res[i] == 1 && pu[i]->is_sighting) {
 				accepted++; /* no origin quota: a report is not an indicator */
 			} else if (res[i] == 1 && pu[i]->is_stmt) {
@@ -858,8 +869,10 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 				}
 			} else if (res[i] == 0) {
 				dups++;
-				if (is_ind && !(tracked && fresh[i])) /* a first copy that lost the race prunes nothing */
+				if (is_ind && !(tracked && fresh[i])) { /* a first copy that lost the race prunes nothing */
 					memcpy(dup_origins[ind_dups++], pu[i]->ind.origin, AM_KEY_BYTES);
+					dup_hops = fewer(dup_hops, u[i].hops);
+				}
 			} else {
 				reject_item(m, nb, rejects, MESH_R_DECODE, &pu[i]->ind);
 			}
@@ -877,7 +890,8 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 	nb->cursor = c;
 	*taken = true;
 	if (!answer)
-		mesh_tree_duplicates(m, nb, (const uint8_t(*)[AM_KEY_BYTES])dup_origins, ind_dups); /* an indicator we held: prune the link (for its origin) */
+		mesh_tree_duplicates(m, nb, (const uint8_t(*)[AM_KEY_BYTES])dup_origins, ind_dups,
+		                     dup_hops); /* an indicator we held: prune the link (for its origin) */
 	if (tally) {
 		tally->accepted = accepted;
 		tally->duplicates = dups;

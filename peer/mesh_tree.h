@@ -18,7 +18,11 @@
  * burst). Here only the receiver decides what it is sent, and it never
  * prunes its last live source of bodies: a link up, eager, that brought
  * a first copy within a graft timer (an eager link alone is not one - a
- * grafter downstream of us is eager).
+ * grafter downstream of us is eager), by a path no more than
+ * MESH_TREE_SOURCE_HOPS hops longer than the copy of the link it would
+ * prune (a source whose copies come round a much longer path may reach us
+ * through the very link we prune: two peers that were each other's
+ * source pruned both their links to the rest and stood alone).
  *
  *   - a new session starts eager both ways (mesh_tree_reset), so an initial
  *     sync or a reconnection after downtime moves bodies; so does every
@@ -159,6 +163,7 @@
 #define MESH_TREE_SHORTER 0      /* hops a path must save to move the tree onto it; 0 = never */
 #define MESH_TREE_STREAK 3       /* ... for this many changes in a row from one neighbour */
 #define MESH_TREE_PER_ORIGIN false /* a tree per origin (AMESH_TREE_PER_ORIGIN=on|off) */
+#define MESH_TREE_SOURCE_HOPS 2  /* a source lets us prune a link whose copy came by at most this many hops fewer */
 
 /* Starts the timer thread (mesh_open; unless in process). */
 int mesh_tree_open(struct mesh *m);
@@ -235,14 +240,15 @@ void mesh_tree_refused(struct mesh *m, const uint8_t id[AM_ID_BYTES]);
  * move the (shared) tree. */
 void mesh_tree_received(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES],
                         const uint8_t origin[AM_KEY_BYTES], uint32_t hops, bool grafted);
-/* nb brought us the first copy of a body of origin's (NULL: not known):
+/* nb brought us the first copy of a body of origin's (NULL: not known),
+ * by hops links (PLUMTREE_HOPS_UNKNOWN: not known):
  * it is a source of bodies (of origin's, with a tree per origin), what
  * lets us prune another link, until its session ends, we prune it, or a
  * graft timer passes without another first copy from it.
  * mesh_tree_received says so; cut-through (mesh_early_offer) knows the
  * first copy before the commit, when a second copy committed first
  * already prunes. Caller holds m->lock. */
-void mesh_tree_source_locked(struct mesh *m, struct nb *nb, const uint8_t origin[AM_KEY_BYTES]);
+void mesh_tree_source_locked(struct mesh *m, struct nb *nb, const uint8_t origin[AM_KEY_BYTES], uint32_t hops);
 /* Ingest received over a batch from nb, at hop count hops, the body of id
  * that it held already. Also mesh_tree_held. True when the body came by a
  * path shorter than the first arrival's (mesh_tree.h): that link was
@@ -251,9 +257,11 @@ void mesh_tree_source_locked(struct mesh *m, struct nb *nb, const uint8_t origin
 bool mesh_tree_duplicate(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES], uint32_t hops);
 /* Ingest received n bodies over a batch from nb that we held already;
  * origins[i] signed the i-th (repeats allowed; NULL: not known - a shared
- * tree needs none). Prunes the link - for those origins alone, with a
- * tree per origin. */
-void mesh_tree_duplicates(struct mesh *m, struct nb *nb, const uint8_t (*origins)[AM_KEY_BYTES], size_t n);
+ * tree needs none); hops: the fewest links any of them crossed
+ * (PLUMTREE_HOPS_UNKNOWN: not known). Prunes the link - for those origins
+ * alone, with a tree per origin. */
+void mesh_tree_duplicates(struct mesh *m, struct nb *nb, const uint8_t (*origins)[AM_KEY_BYTES], size_t n,
+                          uint32_t hops);
 /* Ingest takes a batch from nb, the range (after, upto] of nb's log,
  * that announced ids (t->ids, with their seqs in nb's log - one not said,
  * or outside the range, is taken as after + 1 - and hop counts: a shorter

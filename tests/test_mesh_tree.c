@@ -315,11 +315,16 @@ static struct nb *nb_of(struct net *net, int at, int other)
 /* at got the first copy of a body of origin's from other, as ingest
  * reports it (mesh_tree_received): other is a source of at's bodies - a
  * premise for the tests that need one without the traffic. */
-static void first_copy(struct net *net, int at, int other, int origin)
+static void first_copy_by(struct net *net, int at, int other, int origin, uint32_t hops)
 {
 	uint8_t id[AM_ID_BYTES];
 	randombytes_buf(id, sizeof id);
-	mesh_tree_received(net->p[at].mesh, nb_of(net, at, other), id, net->p[origin].key.pk, 1, false);
+	mesh_tree_received(net->p[at].mesh, nb_of(net, at, other), id, net->p[origin].key.pk, hops, false);
+}
+
+static void first_copy(struct net *net, int at, int other, int origin)
+{
+	first_copy_by(net, at, other, origin, 1);
 }
 
 /* One pull over every link: the handshakes, so that every pull after it
@@ -495,7 +500,7 @@ static void test_a_neighbours_prune_leaves_our_eager_source(void **state)
 	assert_int_equal(pull(net, 0, 2).duplicates, 1); /* p0 prunes p2 */
 	assert_true(lazy_in(net, 0, 2));
 	/* p1 holds a body p0 sent it already (a burst's other path) */
-	mesh_tree_duplicates(net->p[1].mesh, nb_of(net, 1, 0), NULL, 1);
+	mesh_tree_duplicates(net->p[1].mesh, nb_of(net, 1, 0), NULL, 1, PLUMTREE_HOPS_UNKNOWN);
 	(void)pull(net, 0, 1); /* carries p1's prune to p0 */
 	assert_true(lazy(net, 0, 1));   /* p0 sends p1 ids now, */
 	assert_false(lazy_in(net, 0, 1)); /* but p1 still sends p0 bodies */
@@ -517,7 +522,7 @@ static void test_last_eager_source_is_never_pruned(void **state)
 	(void)state;
 	struct net *net = lazy_triangle(); /* p2: p0 eager, p1 pruned */
 	uint64_t before = link_info(net, 2, 0).tree.prunes_out;
-	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), NULL, 1);
+	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), NULL, 1, PLUMTREE_HOPS_UNKNOWN);
 	assert_false(lazy_in(net, 2, 0));
 	assert_int_equal(link_info(net, 2, 0).tree.prunes_out, before);
 	assert_false(mesh_inproc_dialer_pending(net->d[2][0]));
@@ -526,18 +531,18 @@ static void test_last_eager_source_is_never_pruned(void **state)
 	nb_of_locked(net, 2, 1)->lazy_in = false;
 	nb_of_locked(net, 2, 1)->state = MESH_DOWN;
 	pthread_mutex_unlock(&net->p[2].mesh->lock);
-	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), NULL, 1);
+	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), NULL, 1, PLUMTREE_HOPS_UNKNOWN);
 	assert_false(lazy_in(net, 2, 0));
 	/* p1 up and eager (a graft) is no source yet: it has brought p2
 	 * nothing first since p2 pruned it */
 	pthread_mutex_lock(&net->p[2].mesh->lock);
 	nb_of_locked(net, 2, 1)->state = MESH_UP;
 	pthread_mutex_unlock(&net->p[2].mesh->lock);
-	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), NULL, 1);
+	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), NULL, 1, PLUMTREE_HOPS_UNKNOWN);
 	assert_false(lazy_in(net, 2, 0));
 	/* with another live source of bodies (p1 brought a first copy) it is pruned */
 	first_copy(net, 2, 1, 0);
-	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), NULL, 1);
+	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), NULL, 1, PLUMTREE_HOPS_UNKNOWN);
 	assert_true(lazy_in(net, 2, 0));
 	assert_true(mesh_inproc_dialer_pending(net->d[2][0]));
 	net_free(net);
@@ -1888,7 +1893,7 @@ static void test_downstream_grafter_is_no_source(void **state)
 	assert_false(lazy_in(net, 1, 2)); /* the graft heard: p2 is eager again */
 	uint64_t prunes = link_info(net, 1, 0).tree.prunes_out;
 	/* p0's copy of something reaches p1 second: p0 stays eager */
-	mesh_tree_duplicates(net->p[1].mesh, nb_of(net, 1, 0), NULL, 1);
+	mesh_tree_duplicates(net->p[1].mesh, nb_of(net, 1, 0), NULL, 1, PLUMTREE_HOPS_UNKNOWN);
 	assert_false(lazy_in(net, 1, 0));
 	/* p0 prunes p1: p1 sends p0 ids, and keeps taking p0's bodies */
 	struct wire_tree t = {.prune = true};
@@ -1921,11 +1926,43 @@ static void test_a_stale_source_prunes_nothing(void **state)
 	handshake(net);
 	first_copy(net, 2, 1, 0);
 	now_ms += GRAFT_MS + 1;
-	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), NULL, 1);
+	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), NULL, 1, PLUMTREE_HOPS_UNKNOWN);
 	assert_false(lazy_in(net, 2, 0));
 	first_copy(net, 2, 1, 0); /* p1 brings one first again */
 	now_ms += GRAFT_MS;
-	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), NULL, 1);
+	mesh_tree_duplicates(net->p[2].mesh, nb_of(net, 2, 0), NULL, 1, PLUMTREE_HOPS_UNKNOWN);
+	assert_true(lazy_in(net, 2, 0));
+	net_free(net);
+}
+
+/* A source whose first copies come round a path more than
+ * MESH_TREE_SOURCE_HOPS longer than the copy of the link we would prune
+ * lets us prune nothing - neither on our duplicate nor on their prune:
+ * its path may lead through that very link (amesh-sim, 50 peers, hubs,
+ * seed 1: two edge peers linked to each other each pruned its hub, 2
+ * hops from the origin, for the other's copies by 5, and stood alone
+ * after the burst - the withdrawal waited for graft timers, 605 ms). */
+static void test_a_source_round_a_longer_path_prunes_nothing(void **state)
+{
+	(void)state;
+	struct net *net = net_new(3, "01 02 12");
+	net_open(net);
+	handshake(net);
+	struct mesh *m2 = net->p[2].mesh;
+	/* p1 brings p2 first copies by 2 + MESH_TREE_SOURCE_HOPS + 1 hops,
+	 * p0 a duplicate by 2 (and first copies by 2 before) */
+	first_copy_by(net, 2, 0, 0, 2);
+	first_copy_by(net, 2, 1, 0, 2 + MESH_TREE_SOURCE_HOPS + 1);
+	mesh_tree_duplicates(m2, nb_of(net, 2, 0), NULL, 1, 2);
+	assert_false(lazy_in(net, 2, 0));
+	/* p0 prunes p2: p2 sends p0 ids, and keeps taking p0's bodies */
+	struct wire_tree t = {.prune = true};
+	mesh_tree_heard(m2, nb_of(net, 2, 0), &t, NULL);
+	assert_true(lazy(net, 2, 0));
+	assert_false(lazy_in(net, 2, 0));
+	/* p1's copies come by MESH_TREE_SOURCE_HOPS more: p0 may go */
+	first_copy_by(net, 2, 1, 0, 2 + MESH_TREE_SOURCE_HOPS);
+	mesh_tree_duplicates(m2, nb_of(net, 2, 0), NULL, 1, 2);
 	assert_true(lazy_in(net, 2, 0));
 	net_free(net);
 }
@@ -1983,12 +2020,12 @@ static void test_silent_dialer_is_down_and_no_source(void **state)
 	 * source - though p1's pushes brought p0 a first copy just now (not
 	 * modelled here) */
 	first_copy(net, 0, 1, 1);
-	mesh_tree_duplicates(m0, nb_of(net, 0, 2), NULL, 1);
+	mesh_tree_duplicates(m0, nb_of(net, 0, 2), NULL, 1, PLUMTREE_HOPS_UNKNOWN);
 	assert_false(lazy_in(net, 0, 2));
 	/* p1 is back */
 	(void)pull(net, 1, 0);
 	assert_int_equal(link_info(net, 0, 1).state, MESH_UP);
-	mesh_tree_duplicates(m0, nb_of(net, 0, 2), NULL, 1);
+	mesh_tree_duplicates(m0, nb_of(net, 0, 2), NULL, 1, PLUMTREE_HOPS_UNKNOWN);
 	assert_true(lazy_in(net, 0, 2));
 	net_free(net);
 }
@@ -2790,7 +2827,7 @@ static void test_graft_answered_resets_what_we_pruned_for_its_origin(void **stat
 	(void)state;
 	struct net *net = square_with_p0_tree();
 	const uint8_t(*o0)[AM_KEY_BYTES] = (const uint8_t(*)[AM_KEY_BYTES])net->p[0].key.pk;
-	mesh_tree_duplicates(net->p[3].mesh, nb_of(net, 3, 2), o0, 1);
+	mesh_tree_duplicates(net->p[3].mesh, nb_of(net, 3, 2), o0, 1, PLUMTREE_HOPS_UNKNOWN);
 	assert_true(lazy_for(net, 3, 2, 0, TREE_IN));
 	submit(net, 0, AM_CAT_PHISHING, NULL);
 	assert_int_equal(pull(net, 3, 0).accepted, 1);
@@ -2924,6 +2961,7 @@ int main(void)
 		cmocka_unit_test(test_graft_heard_resets_what_we_pruned),
 		cmocka_unit_test(test_downstream_grafter_is_no_source),
 		cmocka_unit_test(test_a_stale_source_prunes_nothing),
+		cmocka_unit_test(test_a_source_round_a_longer_path_prunes_nothing),
 		cmocka_unit_test(test_rewind_is_answered_under_the_policy_in_force),
 		cmocka_unit_test(test_silent_dialer_is_down_and_no_source),
 		cmocka_unit_test(test_silence_watch_off_by_default_in_process),
