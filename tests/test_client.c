@@ -374,20 +374,33 @@ static void test_slots_get_their_own_answers(void **state)
 	server_done(s);
 }
 
+/* One status request on a new client to path: client_call's return, the
+ * answer's status in *status, err filled on failure. */
+static int call_status(const char *path, int32_t *status, char *err, size_t errlen)
+{
+	struct client *c;
+	struct wire_response resp;
+	struct wire_request req = {.op = WIRE_OP_STATUS};
+
+	assert_int_equal(client_open(&c, path, err, errlen), 0);
+	int rv = client_call(c, &req, &resp, err, errlen);
+	if (rv == 0) {
+		*status = resp.status;
+		wire_response_clear(&resp);
+	}
+	client_close(c);
+	return rv;
+}
+
 static void test_answer_to_no_request_is_dropped(void **state)
 {
 	(void)state;
 	struct server *s = serve(STRANGER_FIRST);
-	struct client *c;
-	struct wire_response resp;
 	char err[AM_ERRLEN] = "";
-	struct wire_request req = {.op = WIRE_OP_STATUS};
+	int32_t status = 0;
 
-	assert_int_equal(client_open(&c, s->path, err, sizeof err), 0);
-	assert_int_equal(client_call(c, &req, &resp, err, sizeof err), 0);
-	assert_int_equal(resp.status, 1);
-	wire_response_clear(&resp);
-	client_close(c);
+	assert_int_equal(call_status(s->path, &status, err, sizeof err), 0);
+	assert_int_equal(status, 1);
 	server_done(s);
 }
 
@@ -395,16 +408,12 @@ static void test_answer_to_no_request_is_dropped(void **state)
 static void broken(enum script script, const char *says)
 {
 	struct server *s = serve(script);
-	struct client *c;
-	struct wire_response resp;
 	char err[AM_ERRLEN] = "";
-	struct wire_request req = {.op = WIRE_OP_STATUS};
+	int32_t status = 0;
 
-	assert_int_equal(client_open(&c, s->path, err, sizeof err), 0);
-	assert_int_equal(client_call(c, &req, &resp, err, sizeof err), AM_ECONNECT);
+	assert_int_equal(call_status(s->path, &status, err, sizeof err), AM_ECONNECT);
 	if (!strstr(err, says) || !strstr(err, s->path))
 		fail_msg("error `%s' should name `%s' and the socket", err, says);
-	client_close(c);
 	server_done(s);
 }
 
@@ -425,16 +434,11 @@ static void test_cut_connection_is_dialled_again(void **state)
 {
 	(void)state;
 	struct server *s = serve(CUT);
-	struct client *c;
-	struct wire_response resp;
 	char err[AM_ERRLEN] = "";
-	struct wire_request req = {.op = WIRE_OP_STATUS};
+	int32_t status = 0;
 
-	assert_int_equal(client_open(&c, s->path, err, sizeof err), 0);
-	assert_int_equal(client_call(c, &req, &resp, err, sizeof err), 0);
-	assert_int_equal(resp.status, 1);
-	wire_response_clear(&resp);
-	client_close(c);
+	assert_int_equal(call_status(s->path, &status, err, sizeof err), 0);
+	assert_int_equal(status, 1);
 	server_join(s);
 	uint32_t first = s->ids[0], again = s->ids[1];
 	server_done(s);
