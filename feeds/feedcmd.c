@@ -110,7 +110,7 @@ static int drain(struct run *r)
 }
 
 /* A dry run without its daemon: what the CLI can check alone, per item,
- * with the daemon's words (control.c's check_item); the importer has
+ * with the daemon's words (wire_submit_item_check); the importer has
  * normalised the name and read the expiry. All that depends on the
  * daemon's configuration and store - max_lifetime, its allowlist, what
  * it already holds - is left out, and said so once (connect_daemon). */
@@ -119,17 +119,8 @@ static void check_here(struct run *r, struct slot *sl)
 	uint64_t now = timefmt_now();
 
 	for (size_t i = 0; i < sl->req.n_items; i++) {
-		const struct wire_submit_item *w = &sl->req.items[i];
-		char why[AM_ERRLEN] = "", t[TIMEFMT_LEN];
-		if (w->category <= AM_CAT_NONE || w->category >= AM_CAT_COUNT)
-			snprintf(why, sizeof why, "%s", am_strerror(AM_ECATEGORY));
-		else if (w->confidence > 100)
-			snprintf(why, sizeof why, "confidence %u: %s", w->confidence, am_strerror(AM_ECONFIDENCE));
-		else if (w->expires_at <= now) {
-			timefmt_rfc3339(w->expires_at, t);
-			snprintf(why, sizeof why, "expiry %s: %s", t, am_strerror(AM_EEXPIRED));
-		}
-		if (why[0]) {
+		char why[AM_ERRLEN];
+		if (wire_submit_item_check(&sl->req.items[i], now, why, sizeof why) != 0) {
 			r->refused++;
 			importer_refused(r->im, &sl->meta[i], why);
 		} else {

@@ -997,15 +997,16 @@ static int cmd_watch(int argc, char **argv)
 		}
 		if (resp.n_events)
 			trace_stamp("watch_printed", NULL);
+		uint64_t next = resp.head;
 		if (req.after != UINT64_MAX && resp.head < req.after) {
 			/* the client dialled again (client.h) and reached a restarted
 			 * daemon, whose feed starts again at 1: follow it from there */
 			fprintf(stderr, "amesh watch: ameshd restarted (its feed is at %llu, this watch was at %llu); "
 			        "following it from its start - changes while it was down are not in this stream\n",
 			        (unsigned long long)resp.head, (unsigned long long)req.after);
-			resp.head = 0;
+			next = 0;
 		}
-		req.after = resp.head;
+		req.after = next;
 		req.wait_ms = 5000;
 		wire_response_clear(&resp);
 		if (ferror(stdout))

@@ -275,20 +275,8 @@ static int check_item(const struct control_env *env, const struct wire_submit_it
 	*forced = false;
 	if ((rv = domain_normalise(it->domain, ind->domain, err, errlen)) != 0)
 		return rv;
-	if (it->category <= AM_CAT_NONE || it->category >= AM_CAT_COUNT) {
-		snprintf(err, errlen, "%s", am_strerror(AM_ECATEGORY));
-		return AM_ECATEGORY;
-	}
-	if (it->confidence > 100) {
-		snprintf(err, errlen, "confidence %u: %s", it->confidence, am_strerror(AM_ECONFIDENCE));
-		return AM_ECONFIDENCE;
-	}
-	if (it->expires_at <= now) {
-		char t[TIMEFMT_LEN];
-		timefmt_rfc3339(it->expires_at, t);
-		snprintf(err, errlen, "expiry %s: %s", t, am_strerror(AM_EEXPIRED));
-		return AM_EEXPIRED;
-	}
+	if ((rv = wire_submit_item_check(it, now, err, errlen)) != 0)
+		return rv;
 	if (it->expires_at - now > env->cfg->max_lifetime) {
 		char lim[TIMEFMT_LEN];
 		timefmt_duration(env->cfg->max_lifetime, lim);

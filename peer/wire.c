@@ -8,6 +8,7 @@
 #include "amesh.pb-c.h"
 #include "control.pb-c.h"
 #include "domain.h"
+#include "timefmt.h"
 #include "wire_budget.h"
 #include "wire_dispute_ctl.h"
 #include "wire_sighting.h"
@@ -1968,5 +1969,24 @@ int wire_result_push_dispute(struct wire_name_result *nr, const struct wire_disp
 	if (grow((void **)&nr->disputes, &nr->cap_disputes, nr->n_disputes, sizeof *nr->disputes) != 0)
 		return AM_ENOMEM;
 	nr->disputes[nr->n_disputes++] = *d;
+	return 0;
+}
+
+int wire_submit_item_check(const struct wire_submit_item *it, uint64_t now, char *err, size_t errlen)
+{
+	if (it->category <= AM_CAT_NONE || it->category >= AM_CAT_COUNT) {
+		snprintf(err, errlen, "%s", am_strerror(AM_ECATEGORY));
+		return AM_ECATEGORY;
+	}
+	if (it->confidence > 100) {
+		snprintf(err, errlen, "confidence %u: %s", it->confidence, am_strerror(AM_ECONFIDENCE));
+		return AM_ECONFIDENCE;
+	}
+	if (it->expires_at <= now) {
+		char t[TIMEFMT_LEN];
+		timefmt_rfc3339(it->expires_at, t);
+		snprintf(err, errlen, "expiry %s: %s", t, am_strerror(AM_EEXPIRED));
+		return AM_EEXPIRED;
+	}
 	return 0;
 }

@@ -87,6 +87,14 @@ struct wire_submit_item {
 	bool force; /* even if the local allowlist covers the name */
 };
 
+/* The checks on one submit item that need neither a daemon's
+ * configuration nor its store: category, confidence 0-100, expires_at
+ * (Unix seconds) after now. The name is not looked at (domain.h). Returns
+ * 0, or AM_ECATEGORY / AM_ECONFIDENCE / AM_EEXPIRED with err saying what,
+ * in the words both the daemon's submit and a dry run without a daemon
+ * print. */
+int wire_submit_item_check(const struct wire_submit_item *it, uint64_t now, char *err, size_t errlen);
+
 /* What became of one item of a batch. */
 struct wire_item_result {
 	int32_t status;                 /* 0 or the am_err refusing it */

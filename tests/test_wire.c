@@ -935,6 +935,30 @@ static void test_sync_tree_ids_carry_their_seqs(void **state)
 	}
 }
 
+/* A submit item's checks that need no daemon: each refusal with its
+ * code and words, the name left alone (the daemon's submit and a dry run
+ * without a daemon both print these). */
+static void test_submit_item_check(void **state)
+{
+	struct wire_submit_item it = {.category = AM_CAT_PHISHING, .confidence = 100, .expires_at = 1001};
+	char err[AM_ERRLEN] = "";
+
+	(void)state;
+	strcpy(it.domain, "not even a name");
+	assert_int_equal(wire_submit_item_check(&it, 1000, err, sizeof err), 0);
+	it.confidence = 101;
+	assert_int_equal(wire_submit_item_check(&it, 1000, err, sizeof err), AM_ECONFIDENCE);
+	assert_non_null(strstr(err, "confidence 101"));
+	it.confidence = 0;
+	it.expires_at = 1000; /* expiring now is expired */
+	assert_int_equal(wire_submit_item_check(&it, 1000, err, sizeof err), AM_EEXPIRED);
+	assert_non_null(strstr(err, "expiry 1970-01-01T00:16:40Z"));
+	it.category = AM_CAT_COUNT;
+	assert_int_equal(wire_submit_item_check(&it, 1000, err, sizeof err), AM_ECATEGORY);
+	it.category = AM_CAT_NONE;
+	assert_int_equal(wire_submit_item_check(&it, 1000, err, sizeof err), AM_ECATEGORY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -958,6 +982,7 @@ int main(void)
 		cmocka_unit_test(test_sync_tree_id_origins_round_trip_and_are_checked),
 		cmocka_unit_test(test_sync_origin_table_is_capped),
 		cmocka_unit_test(test_sync_tree_ids_carry_their_seqs),
+		cmocka_unit_test(test_submit_item_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
