@@ -48,7 +48,9 @@
  * the last peer holding the last indicator), held-by-all latency per
  * indicator (p50, p99, max), bodies sent, duplicates, frames and bytes on
  * the wire (sealed frames), per link mean and max, and flooding's
- * prediction 2 x links - (peers - 1) bodies per indicator.
+ * prediction 2 x links - (peers - 1) bodies per indicator. After the
+ * burst, with the tree on: the peers the withdrawing origin reaches over
+ * eager links (eager_reach), the others waiting for a graft timer.
  *
  * --seeds A-B: one run per seed, one line each, then each figure's median
  * and range over the runs (a run in a range is the same as that seed
@@ -815,6 +817,45 @@ static uint64_t usec_now(void)
 	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
 }
 
+/* The broadcast tree as it stands: the peers origin's bodies reach over
+ * links their senders keep eager (mesh_peers: `lazy', what a peer sends a
+ * neighbour as ids only). A peer outside it gets origin's next change only
+ * by id, after a graft timer - why a withdrawal after a burst can wait for
+ * grafts. Prints the count and the peers not reached; returns the count. */
+static int eager_reach(const struct sim *s, int origin)
+{
+	int *seen = calloc((size_t)s->n, sizeof *seen), *queue = calloc((size_t)s->n, sizeof *queue);
+	int head = 0, tail = 0;
+	if (!seen || !queue)
+		abort();
+	seen[origin] = 1;
+	queue[tail++] = origin;
+	while (head < tail) {
+		int u = queue[head++];
+		struct mesh_peer_info *pi = NULL;
+		size_t np = 0;
+		if (mesh_peers(s->peers[u].mesh, &pi, &np) != 0)
+			abort();
+		for (size_t k = 0; k < np; k++) {
+			int v = atoi(pi[k].name + 1); /* "p%03d" */
+			if (!pi[k].lazy && v >= 0 && v < s->n && !seen[v]) {
+				seen[v] = 1;
+				queue[tail++] = v;
+			}
+		}
+		free(pi);
+	}
+	printf("  %-10s the origin's eager links reach %d of %d peers%s", "tree", tail, s->n,
+	       tail < s->n ? "; not reached (ids only, a graft timer first):" : "");
+	for (int v = 0; v < s->n; v++)
+		if (!seen[v])
+			printf(" %s", s->peers[v].name);
+	printf("\n");
+	free(seen);
+	free(queue);
+	return tail;
+}
+
 /* Submits (or withdraws) burst indicators lo..hi-1 of origin o in one
  * apply_own call. */
 static void submit(struct sim *s, int o, const int *idx, size_t n, bool withdraw, uint64_t t)
@@ -1107,6 +1148,8 @@ static int simulate(const struct params *pp, struct figures *fig)
 		printf("%s mesh, %d peers (%d hubs), %d links, seed %" PRIu64 ": burst of %d indicators from %d origin%s\n",
 		       shape, s->n, hubs, s->n_links / 2, pp->seed, pp->burst, pp->origins, pp->origins > 1 ? "s" : "");
 		report(s, "burst", lat, nb, nb, &fig->burst);
+		if (pp->graft_ms)
+			(void)eager_reach(s, s->origin_of[0]); /* the withdrawal's start */
 	}
 	reset_links(s);
 
