@@ -11,10 +11,22 @@
 #define TOKENS_MAX 24
 #define NAME_MAX_RPZ DOMAIN_INPUT_MAX /* an owner as written; the name rules judge it converted */
 
+/* An owner as a master file means it (RFC 1035 5.1): a relative owner is
+ * relative to the $ORIGIN in force on its line, which zone dumps change
+ * all the time (BIND writes `$ORIGIN app.rpz.example.' then `x.netlify
+ * CNAME .' for x.netlify.app); the rule's name is that owner relative to
+ * the zone's apex, which is the SOA owner (else the first $ORIGIN). The
+ * two were one field once, and a dump imported mangled names. */
+#define ABS_MAX (2 * NAME_MAX_RPZ + 2) /* an owner below an $ORIGIN, both as long as may be */
+
 struct rpz {
 	const struct feed_sink *sink;
-	char origin[NAME_MAX_RPZ + 1]; /* without the trailing dot; "" = unknown */
-	char owner[NAME_MAX_RPZ + 1];  /* last owner, for lines that start with a blank */
+	char origin[NAME_MAX_RPZ + 1]; /* $ORIGIN in force, without the trailing dot ("" = the root) */
+	bool have_origin;
+	char apex[NAME_MAX_RPZ + 1]; /* the zone, without the trailing dot */
+	bool have_apex, apex_from_soa;
+	char owner[ABS_MAX];          /* last owner, for lines that start with a blank */
+	bool owner_abs;               /* ... made absolute (an $ORIGIN was known) */
 	/* a record continued in parentheses */
 	bool open;
 	size_t rec_line;
@@ -57,25 +69,51 @@ static bool ends_with_label(const char *name, const char *label)
 	return n >= l && strcasecmp(name + n - l, label) == 0 && (n == l || name[n - l - 1] == '.');
 }
 
+/* An owner token as written: the absolute name it means, without the
+ * trailing dot, into out (*abs true), or as written when no $ORIGIN is
+ * known to complete it (*abs false). A final `\.' is an escaped dot in a
+ * label, not the root. */
+static void absolute(const struct rpz *z, const char *t, size_t n, char *out, bool *abs)
+{
+	size_t bs = 0;
+	while (bs + 1 < n && t[n - 2 - bs] == '\\')
+		bs++;
+	if (n == 1 && t[0] == '@' && z->have_origin) {
+		snprintf(out, ABS_MAX, "%s", z->origin);
+		*abs = true;
+	} else if (n > 0 && t[n - 1] == '.' && bs % 2 == 0) {
+		snprintf(out, ABS_MAX, "%.*s", (int)(n - 1), t);
+		*abs = true;
+	} else if (z->have_origin) {
+		snprintf(out, ABS_MAX, "%.*s%s%s", (int)n, t, z->origin[0] ? "." : "", z->origin);
+		*abs = true;
+	} else {
+		snprintf(out, ABS_MAX, "%.*s", (int)n, t);
+		*abs = false;
+	}
+}
+
 /* The complete record in z->tok: decide. */
 static int record(struct rpz *z)
 {
 	size_t i = 0;
-	char owner[NAME_MAX_RPZ + 1];
+	char owner[ABS_MAX];
+	bool abs;
 
 	if (z->ntok == 0)
 		return 0;
 	if (z->owner_inherited) {
 		snprintf(owner, sizeof owner, "%s", z->owner);
+		abs = z->owner_abs;
 	} else {
 		if (z->tlen[0] > NAME_MAX_RPZ) {
 			/* the length said, in the words of every other format */
 			feed_skip_long_name(z->sink, z->rec_line, z->rec_input, z->rec_input_len, z->tlen[0]);
 			return 0;
 		}
-		memcpy(owner, z->tok[0], z->tlen[0]);
-		owner[z->tlen[0]] = '\0';
+		absolute(z, z->tok[0], z->tlen[0], owner, &abs);
 		snprintf(z->owner, sizeof z->owner, "%s", owner);
+		z->owner_abs = abs;
 		i = 1;
 	}
 	for (int k = 0; k < 2 && i < z->ntok && (is_ttl(z->tok[i], z->tlen[i]) || is_class(z->tok[i], z->tlen[i])); k++)
@@ -88,11 +126,11 @@ static int record(struct rpz *z)
 	const char *type = z->tok[i];
 	size_t type_n = z->tlen[i++];
 	if (tok_is(type, type_n, "SOA")) {
-		/* the SOA owner is the zone when no $ORIGIN said so */
-		size_t on = strlen(owner);
-		if (!z->origin[0] && on > 1 && owner[on - 1] == '.') {
-			owner[on - 1] = '\0';
-			snprintf(z->origin, sizeof z->origin, "%s", owner);
+		/* the SOA owner is the zone (the first SOA: a second one is
+		 * another zone's, which master files do not hold) */
+		if (abs && !z->apex_from_soa && strlen(owner) <= NAME_MAX_RPZ) {
+			snprintf(z->apex, sizeof z->apex, "%s", owner);
+			z->have_apex = z->apex_from_soa = true;
 		}
 		return 0;
 	}
@@ -122,19 +160,34 @@ static int record(struct rpz *z)
 		return 0;
 	}
 	/* the owner, relative to the zone */
-	size_t on = strlen(owner);
-	if (strcmp(owner, "@") == 0) {
+	if (!abs && strcmp(owner, "@") == 0) {
 		skip(z, "a rule on the zone apex");
 		return 0;
 	}
-	if (on && owner[on - 1] == '.') {
-		size_t ol = strlen(z->origin);
-		owner[--on] = '\0';
-		if (!z->origin[0] || on <= ol + 1 || strcasecmp(owner + on - ol, z->origin) != 0 || owner[on - ol - 1] != '.') {
-			skip(z, "an absolute owner outside the zone (RPZ owners are relative)");
+	if (abs) {
+		size_t on = strlen(owner), al = strlen(z->apex);
+		char why[NAME_MAX_RPZ + 96];
+		if (!z->have_apex) {
+			skip(z, "an absolute owner, and no SOA or $ORIGIN before it to say which zone it is in");
 			return 0;
 		}
-		owner[on - ol - 1] = '\0';
+		if (strcasecmp(owner, z->apex) == 0) {
+			skip(z, "a rule on the zone apex");
+			return 0;
+		}
+		if (al == 0)
+			; /* the root zone: every owner is below it */
+		else if (on > al + 1 && owner[on - al - 1] == '.' && strcasecmp(owner + on - al, z->apex) == 0)
+			owner[on - al - 1] = '\0';
+		else {
+			snprintf(why, sizeof why, "an owner outside the zone `%s.' (RPZ owners are relative)", z->apex);
+			skip(z, why);
+			return 0;
+		}
+		if (strlen(owner) > NAME_MAX_RPZ) {
+			feed_skip_long_name(z->sink, z->rec_line, z->rec_input, z->rec_input_len, strlen(owner));
+			return 0;
+		}
 	}
 	static const char *const triggers[] = {"rpz-ip", "rpz-nsdname", "rpz-nsip", "rpz-client-ip"};
 	for (size_t k = 0; k < sizeof triggers / sizeof *triggers; k++)
@@ -195,6 +248,13 @@ static int rpz_line(void *arg, size_t line, const char *s, size_t n)
 				}
 				memcpy(z->origin, o, on - 1);
 				z->origin[on - 1] = '\0';
+				z->have_origin = true;
+				/* the zone, until an SOA says otherwise ($ORIGIN . is
+				 * the root a dump starts from, not the zone) */
+				if (!z->have_apex && z->origin[0]) {
+					snprintf(z->apex, sizeof z->apex, "%s", z->origin);
+					z->have_apex = true;
+				}
 			} else if (!tok_is(t, w, "$TTL")) {
 				z->sink->skip(z->sink->arg, line, FEED_SKIP_UNSUPPORTED, s, n,
 				              "only $ORIGIN and $TTL are read");

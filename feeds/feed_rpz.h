@@ -2,9 +2,10 @@
  * feed_rpz.h - Response Policy Zone files (RFC 1035 master file syntax,
  * RPZ rules per draft-vixie-dnsop-dns-rpz): the owner of each `CNAME .'
  * (NXDOMAIN), `CNAME *.' (NODATA) or `CNAME rpz-drop.' rule is a flagged
- * name. Owners are relative to the zone ($ORIGIN, or the SOA owner); an
- * absolute owner under $ORIGIN is made relative, any other absolute owner
- * is out of zone. `*.name' is the subdomain twin of `name' and folds into
+ * name. An owner is completed by the $ORIGIN in force on its line (RFC
+ * 1035 5.1; zone dumps change it for every parent), and the flagged name
+ * is that owner relative to the zone: the SOA owner, else the first
+ * $ORIGIN. An owner not below the zone is out of zone. `*.name' is the subdomain twin of `name' and folds into
  * it (queries here already cover subdomains). SOA and NS records, $TTL,
  * comments and parenthesised continuation lines are read and ignored.
  * Skipped as unsupported_pattern: rpz-passthru (an exception), local-data

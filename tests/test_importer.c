@@ -267,6 +267,86 @@ static void test_rpz(void **state)
 	assert_int_equal(count(got, "ns.test.example"), 0); /* SOA and NS read past */
 }
 
+static int import_bytes(const char *bytes, size_t n, enum feed_format fmt, struct out *o, char *err, size_t errlen);
+
+/* A relative owner is relative to the $ORIGIN in force on its line, and
+ * the rule's name is that owner relative to the zone (the SOA owner).
+ * BIND writes a secondary's zone so (`named-compilezone -s relative'):
+ * `$ORIGIN .', the SOA, then an $ORIGIN per parent - found importing a
+ * dump of our own zone, which gave `x.netlify' for x.netlify.app, 125
+ * `*' lines refused as the zone's wildcard and `t' for t.co. */
+static void test_rpz_origin_in_force_and_zone_apart(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+
+	static const char dump[] = "$ORIGIN .\n"
+	                           "$TTL 300\t; 5 minutes\n"
+	                           "rpz.example\tIN SOA\tlocalhost. hostmaster.localhost. (\n"
+	                           "\t\t\t\t1 ; serial\n"
+	                           "\t\t\t\t300 60 259200 60 )\n"
+	                           "\t\t\tNS\tlocalhost.\n"
+	                           "$ORIGIN app.rpz.example.\n"
+	                           "x.netlify\t\tCNAME\t.\n"                    /* 8 */
+	                           "$ORIGIN x.netlify.app.rpz.example.\n"
+	                           "*\t\t\tCNAME\t.\n"                          /* 10: its twin */
+	                           "$ORIGIN rpz.example.\n"
+	                           "t.co\t\t\tCNAME\t.\n"                       /* 12 */
+	                           "$ORIGIN co.rpz.example.\n"
+	                           "t\t\t\tCNAME\t.\n"                          /* 14: t.co again */
+	                           "@\t\t\tCNAME\t*.\n"                         /* 15: co, a public suffix */
+	                           "$ORIGIN other.example.\n"
+	                           "escaped\t\t\tCNAME\t.\n"                    /* 17: outside the zone */
+	                           "$ORIGIN rpz.example.\n"
+	                           "@\t\t\tCNAME\t.\n"                          /* 19: the apex */
+	                           "*\t\t\tCNAME\t.\n"                          /* 20: the whole zone */
+	                           "deep.sub.example.rpz.example. CNAME .\n"       /* 21 */
+	                           "dot\\.\t\t\tCNAME\t.\n"                     /* 22: an escaped dot, relative */
+	                           "\t\t\tA\t192.0.2.1\n";                       /* 23: local data of dot\. */
+	assert_int_equal(import_bytes(dump, sizeof dump - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"8 ok x.netlify.app phishing 80\n",
+		"12 ok t.co phishing 80\n",
+		"14 skip duplicate",
+		"15 skip public_suffix",
+		"17 skip unsupported_pattern `escaped",
+		"  -- an owner outside the zone `rpz.example.' (RPZ owners are relative)\n",
+		"19 skip unsupported_pattern `@",
+		"  -- a rule on the zone apex\n",
+		"20 skip unsupported_pattern `*",
+		"  -- a wildcard for the whole zone\n",
+		"21 ok deep.sub.example phishing 80\n",
+		"22 skip bad_name `dot\\x5c.",
+		"23 skip unsupported_pattern",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_null(strstr(o.text, "x.netlify "));
+	assert_int_equal(count(o.text, " x.netlify.app "), 1); /* line 10 folded into line 8 */
+	assert_int_equal(count(o.text, " ok "), 3);
+
+	/* the same zone written with absolute owners, and with no SOA: the
+	 * first $ORIGIN is the zone */
+	static const char full[] = "rpz.example. 300 IN SOA localhost. hostmaster.localhost. 1 300 60 259200 60\n"
+	                           "x.netlify.app.rpz.example. 300 IN CNAME .\n"
+	                           "*.x.netlify.app.rpz.example. 300 IN CNAME .\n";
+	assert_int_equal(import_bytes(full, sizeof full - 1, FEED_RPZ, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "2 ok x.netlify.app phishing 80\n"));
+	assert_int_equal(count(o.text, " ok "), 1);
+	static const char nosoa[] = "$ORIGIN rpz.example.\nevil.example CNAME .\n"
+	                            "$ORIGIN evil.example.rpz.example.\n* CNAME .\nwww CNAME .\n";
+	assert_int_equal(import_bytes(nosoa, sizeof nosoa - 1, FEED_RPZ, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "2 ok evil.example phishing 80\n"));
+	assert_non_null(strstr(o.text, "5 ok www.evil.example phishing 80\n"));
+	assert_int_equal(count(o.text, " ok "), 2);
+	/* an absolute owner with nothing to say what zone it is in */
+	static const char none[] = "$ORIGIN .\nevil.example.rpz.example CNAME .\nrelative.example CNAME .\n";
+	assert_int_equal(import_bytes(none, sizeof none - 1, FEED_RPZ, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "  -- an absolute owner, and no SOA or $ORIGIN before it to say which zone it is in\n"));
+	assert_int_equal(count(o.text, " ok "), 0);
+}
+
 static void test_threatfox_csv(void **state)
 {
 	struct out o;
@@ -1368,6 +1448,7 @@ int main(void)
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_adblock),
 		cmocka_unit_test(test_rpz),
+		cmocka_unit_test(test_rpz_origin_in_force_and_zone_apart),
 		cmocka_unit_test(test_threatfox_csv),
 		cmocka_unit_test(test_urlhaus_csv),
 		cmocka_unit_test(test_stix),
