@@ -9,19 +9,41 @@
 #include "feed_misp.h"
 #include "text.h"
 
-/* Sites where anyone can publish a file or page under the site's own name.
- * Sites that give each user a name of their own (user.github.io,
- * x.pages.dev) are public suffixes instead, and handled by that rule. */
+/* Hosts where a URL names one user's item, not the host: flagging the host
+ * would block everybody's. Three kinds, each name with its subdomains:
+ * sites where anyone publishes a file, page or form under the site's own
+ * name; link shorteners, whose every path is someone's link; and the
+ * redirectors and link wrappers of large platforms and mail filters,
+ * whose URLs carry the abusive URL inside (google.com/url?q=,
+ * l.facebook.com, safelinks.protection.outlook.com/?url=) - an OpenPhish
+ * or PhishTank line on bit.ly, t.co or a SafeLinks wrapper had put the
+ * whole host into the zone. Sites that give each user a name of their own
+ * (user.github.io, x.pages.dev) are public suffixes instead, and handled
+ * by that rule. */
 const char *const shared_hosts_default[] = {
+	/* files, pages, forms, notes, code */
 	"drive.google.com", "docs.google.com", "sites.google.com", "forms.gle",
 	"storage.googleapis.com", "firebasestorage.googleapis.com",
 	"github.com", "gist.github.com", "raw.githubusercontent.com", "gist.githubusercontent.com",
 	"objects.githubusercontent.com", "gitlab.com", "bitbucket.org",
 	"dropbox.com", "dl.dropboxusercontent.com", "onedrive.live.com", "1drv.ms",
 	"mediafire.com", "mega.nz", "wetransfer.com", "we.tl", "sendspace.com", "4shared.com",
-	"pastebin.com", "paste.ee", "telegra.ph", "t.me",
-	"discord.com", "cdn.discordapp.com", "media.discordapp.net",
-	"forms.office.com", "archive.org", "ipfs.io", "cloudflare-ipfs.com",
+	"box.com", "pastebin.com", "paste.ee", "telegra.ph", "t.me", "api.telegram.org",
+	"discord.com", "discordapp.com", "cdn.discordapp.com", "media.discordapp.net",
+	"forms.office.com", "login.microsoftonline.com", "archive.org", "ipfs.io", "cloudflare-ipfs.com",
+	"notion.so", "canva.com", "jotform.com", "typeform.com", "surveymonkey.com", "evernote.com",
+	"zoho.com", "zohopublic.com", "airtable.com", "linktr.ee", "cdn.jsdelivr.net", "unpkg.com",
+	/* link shorteners */
+	"bit.ly", "bitly.com", "tinyurl.com", "t.co", "goo.gl", "g.co", "is.gd", "v.gd", "ow.ly",
+	"buff.ly", "cutt.ly", "rb.gy", "rebrand.ly", "shorturl.at", "tiny.cc", "t.ly", "s.id",
+	"qrco.de", "lnkd.in", "bit.do", "shorte.st", "adf.ly", "surl.li", "clck.ru", "u.to",
+	"youtu.be", "amzn.to", "fb.me", "wa.me", "aka.ms",
+	/* platforms' redirectors and mail filters' link wrappers */
+	"google.com", "youtube.com", "facebook.com", "instagram.com", "linkedin.com",
+	"twitter.com", "x.com", "tiktok.com", "whatsapp.com",
+	"safelinks.protection.outlook.com", "urldefense.com", "urldefense.proofpoint.com",
+	"linkprotect.cudasvc.com", "protect2.fireeye.com", "secure-web.cisco.com",
+	"protect-eu.mimecast.com", "protect-us.mimecast.com",
 	NULL,
 };
 

@@ -4,7 +4,8 @@
  *
  * A URL such as https://drive.google.com/file/d/X says that one file is
  * abusive, not drive.google.com: flagging the host would block everybody's
- * files. The importer therefore skips a URL (never a plain name) whose host
+ * files. So does a link shortener's (https://bit.ly/X) or a redirector's
+ * (https://www.google.com/url?q=...) for every link it carries. The importer therefore skips a URL (never a plain name) whose host
  * is one of these names or under one, as url_on_shared_host - as it does a
  * URL whose host is a public suffix (user.github.io is fine, github.io is
  * not). The built-in list (shared_hosts_default) is printed by

@@ -649,6 +649,70 @@ static void test_shared_hosts_file_replaces_the_list(void **state)
 	unlink(path);
 }
 
+/* A link shortener's or a redirector's URL names someone's link, not the
+ * host: an OpenPhish-style list with https://bit.ly/3xYz and t.co put
+ * bit.ly and t.co into the zone (NXDOMAIN for every short link), a
+ * google.com/url?q= or SafeLinks wrapper www.google.com and
+ * safelinks.protection.outlook.com. The same names in a hosts file or a
+ * plain list are a choice of whoever wrote it, and stay flags; a tenant
+ * below a platform that is a public suffix (x.herokuapp.com) stays one
+ * too, and so does a look-alike that only ends like a listed name. */
+static void test_shorteners_and_redirectors_are_shared_hosts(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+
+	static const char urls[] = "https://bit.ly/3xYz\n"
+	                           "https://t.co/AbCdE\n"
+	                           "https://www.google.com/url?q=https://evil.example/\n"
+	                           "https://eur01.safelinks.protection.outlook.com/?url=https%3A%2F%2Fevil.example\n"
+	                           "https://urldefense.com/v3/__https://evil.example__;!!x\n"
+	                           "https://l.facebook.com/l.php?u=https%3A%2F%2Fevil.example\n"
+	                           "https://tinyurl.com/y4abc\n"
+	                           "https://api.telegram.org/bot123:ABC/sendMessage\n"
+	                           "https://www.notion.so/evil-page-123\n"
+	                           "https://login.microsoftonline.com/common/oauth2/authorize?client_id=x\n"
+	                           "https://x.herokuapp.com/login\n"       /* 11: a tenant, a flag */
+	                           "https://notbit.ly/x\n"                 /* 12: not bit.ly */
+	                           "https://bit.ly.evil-login.example/x\n" /* 13: nor this */
+	                           "https://login-google.com/x\n";         /* 14: nor google.com */
+	assert_int_equal(import_bytes(urls, sizeof urls - 1, FEED_URLS, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"1 skip url_on_shared_host `https://bit.ly/3xYz'\n  -- `bit.ly' is a shared platform (--shared-hosts)\n",
+		"2 skip url_on_shared_host",
+		"3 skip url_on_shared_host",
+		"  -- `google.com' is a shared platform",
+		"4 skip url_on_shared_host",
+		"  -- `safelinks.protection.outlook.com' is a shared platform",
+		"5 skip url_on_shared_host",
+		"6 skip url_on_shared_host",
+		"7 skip url_on_shared_host",
+		"8 skip url_on_shared_host",
+		"9 skip url_on_shared_host",
+		"10 skip url_on_shared_host",
+		"11 ok x.herokuapp.com",
+		"12 ok notbit.ly",
+		"13 ok bit.ly.evil-login.example",
+		"14 ok login-google.com",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 4);
+	/* a name, not a URL: whoever wrote the list chose to block it */
+	static const char hosts[] = "0.0.0.0 bit.ly\n0.0.0.0 www.google.com\n";
+	assert_int_equal(import_bytes(hosts, sizeof hosts - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "1 ok bit.ly "));
+	assert_non_null(strstr(o.text, "2 ok www.google.com "));
+	/* every built-in entry is a name the suffix rules take */
+	char norm[AM_DOMAIN_MAX + 1], why[AM_ERRLEN];
+	for (size_t i = 0; shared_hosts_default[i]; i++) {
+		if (domain_normalise_suffix(shared_hosts_default[i], norm, why, sizeof why) != 0)
+			fail_msg("%s: %s", shared_hosts_default[i], why);
+		assert_string_equal(norm, shared_hosts_default[i]);
+	}
+}
+
 /* --tlp is how the feed was given to us: a floor that a marking in the
  * file raises and never lowers (a TLP:CLEAR or TLP:GREEN object in a
  * feed received as red stays red). */
@@ -1463,6 +1527,7 @@ int main(void)
 		cmocka_unit_test(test_explicit_format_overrides_detection),
 		cmocka_unit_test(test_missing_defaults_are_reported),
 		cmocka_unit_test(test_shared_hosts_file_replaces_the_list),
+		cmocka_unit_test(test_shorteners_and_redirectors_are_shared_hosts),
 		cmocka_unit_test(test_command_line_tlp_is_a_floor),
 		cmocka_unit_test(test_stix_granular_markings_and_nested_bundles),
 		cmocka_unit_test(test_misp_distribution_and_flags),
