@@ -12,7 +12,8 @@
 
 #define RECORD_MAX (4 * FEED_LINE_MAX) /* 32768: the skip report says so */
 
-enum col { COL_NAME, COL_URL, COL_IOC, COL_TYPE, COL_CATEGORY, COL_THREAT, COL_CONFIDENCE, COL_EXPIRES, COL_TLP, COL_COUNT };
+enum col { COL_NAME, COL_URL, COL_IOC, COL_TYPE, COL_CATEGORY, COL_THREAT, COL_CONFIDENCE, COL_EXPIRES, COL_TLP,
+           COL_TO_IDS, COL_COUNT };
 
 static const struct {
 	const char *name;
@@ -27,6 +28,7 @@ static const struct {
 	{"threat", COL_THREAT},         {"confidence", COL_CONFIDENCE}, {"confidence_level", COL_CONFIDENCE},
 	{"expires", COL_EXPIRES},       {"expires_at", COL_EXPIRES}, {"valid_until", COL_EXPIRES},
 	{"tlp", COL_TLP},               {"tlp_level", COL_TLP},
+	{"to_ids", COL_TO_IDS},
 };
 
 struct record {
@@ -266,8 +268,14 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 		const char *type = value(r, cols, COL_TYPE, tv, sizeof tv);
 		if (strcasecmp(type, "url") == 0)
 			url = true;
-		else if (*type && strcasecmp(type, "domain") != 0 && strcasecmp(type, "hostname") != 0 &&
-		         strcasecmp(type, "fqdn") != 0) {
+		else if (strcasecmp(type, "domain|ip") == 0 || strcasecmp(type, "hostname|port") == 0) {
+			/* MISP's CSV export of its composite types: the name comes
+			 * first, as a MISP event's attribute of the type gives it */
+			char *bar = strchr(v, '|');
+			if (bar)
+				*bar = '\0';
+		} else if (*type && strcasecmp(type, "domain") != 0 && strcasecmp(type, "hostname") != 0 &&
+		           strcasecmp(type, "fqdn") != 0) {
 			char why[96];
 			snprintf(why, sizeof why, "an indicator of type `%.40s'", type);
 			sink->skip(sink->arg, line, FEED_SKIP_NOT_A_DOMAIN, input, input_len, why);
@@ -276,6 +284,24 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 	} else {
 		sink->skip(sink->arg, line, FEED_SKIP_BAD_CSV_ROW, input, input_len, "the value column is empty");
 		return 0;
+	}
+	/* MISP's CSV export says which values are meant for detection, as its
+	 * events do: one that is not is context (a victim's site, a sandbox's
+	 * resolver), never a flag - read alike in both forms */
+	const char *ids = value(r, cols, COL_TO_IDS, cv, sizeof cv);
+	if (*ids) {
+		bool yes = strcmp(ids, "1") == 0 || strcasecmp(ids, "true") == 0 || strcasecmp(ids, "yes") == 0;
+		bool no = strcmp(ids, "0") == 0 || strcasecmp(ids, "false") == 0 || strcasecmp(ids, "no") == 0;
+		if (no) {
+			sink->skip(sink->arg, line, FEED_SKIP_NOT_TO_IDS, input, input_len, NULL);
+			return 0;
+		}
+		if (!yes) {
+			char why[160];
+			snprintf(why, sizeof why, "to_ids `%.40s' is neither true nor false (1/0, true/false, yes/no)", ids);
+			sink->skip(sink->arg, line, FEED_SKIP_BAD_VALUE, input, input_len, why);
+			return 0;
+		}
 	}
 	const char *cat = value(r, cols, COL_CATEGORY, cv, sizeof cv);
 	if (!*cat)

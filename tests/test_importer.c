@@ -649,6 +649,46 @@ static void test_shared_hosts_file_replaces_the_list(void **state)
 	unlink(path);
 }
 
+/* MISP's CSV export (uuid,event_id,category,type,value,comment,to_ids,...)
+ * carries what its events carry: a value with to_ids 0 is context, not a
+ * flag, and was imported from the CSV while the same event as JSON
+ * skipped it; its composite types domain|ip and hostname|port were
+ * skipped as not a domain while the JSON took their name. A quoted
+ * comment with a comma and a line break changes nothing. */
+static void test_misp_csv_reads_as_misp_json(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+
+	static const char csv[] =
+		"uuid,event_id,category,type,value,comment,to_ids,date,object_relation,attribute_tag\r\n"
+		"\"c1\",\"12\",\"Network activity\",\"domain\",\"ids-yes.example\",\"first\r\nsecond, with comma\",\"1\",\"1764500000\",\"\",\"\"\r\n"
+		"\"c2\",\"12\",\"Network activity\",\"domain\",\"ids-no.example\",\"a victim\",\"0\",\"1764500000\",\"\",\"\"\r\n"
+		"\"c3\",\"12\",\"Network activity\",\"domain|ip\",\"composite.example|198.51.100.3\",\"\",\"1\",\"1\",\"\",\"\"\r\n"
+		"\"c4\",\"12\",\"Network activity\",\"hostname|port\",\"c2-port.example|8443\",\"\",\"True\",\"1\",\"\",\"\"\r\n"
+		"\"c5\",\"12\",\"Network activity\",\"hostname\",\"ids-false.example\",\"\",\"false\",\"1\",\"\",\"\"\r\n"
+		"\"c6\",\"12\",\"Network activity\",\"domain\",\"ids-maybe.example\",\"\",\"maybe\",\"1\",\"\",\"\"\r\n"
+		"\"c7\",\"12\",\"Network activity\",\"domain\",\"ids-empty.example\",\"\",\"\",\"1\",\"\",\"\"\r\n"
+		"\"c8\",\"12\",\"Network activity\",\"ip-dst|port\",\"198.51.100.9|443\",\"\",\"1\",\"1\",\"\",\"\"\r\n";
+	assert_int_equal(import_bytes(csv, sizeof csv - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"2 ok ids-yes.example phishing 80\n",
+		"4 skip not_to_ids `\"c2\"",
+		"5 ok composite.example phishing 80\n",
+		"6 ok c2-port.example phishing 80\n",
+		"7 skip not_to_ids `\"c5\"",
+		"8 skip bad_value `\"c6\"",
+		"  -- to_ids `maybe' is neither true nor false (1/0, true/false, yes/no)\n",
+		"9 ok ids-empty.example phishing 80\n", /* no word either way: taken, as with no column */
+		"10 skip not_a_domain",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 4);
+	assert_null(strstr(o.text, "ids-no.example phishing"));
+}
+
 /* A link shortener's or a redirector's URL names someone's link, not the
  * host: an OpenPhish-style list with https://bit.ly/3xYz and t.co put
  * bit.ly and t.co into the zone (NXDOMAIN for every short link), a
@@ -1528,6 +1568,7 @@ int main(void)
 		cmocka_unit_test(test_missing_defaults_are_reported),
 		cmocka_unit_test(test_shared_hosts_file_replaces_the_list),
 		cmocka_unit_test(test_shorteners_and_redirectors_are_shared_hosts),
+		cmocka_unit_test(test_misp_csv_reads_as_misp_json),
 		cmocka_unit_test(test_command_line_tlp_is_a_floor),
 		cmocka_unit_test(test_stix_granular_markings_and_nested_bundles),
 		cmocka_unit_test(test_misp_distribution_and_flags),

@@ -13,5 +13,10 @@ static const char *const seeds[] = {
 	"domain,include_subdomains,category,confidence,first_seen,expires,origin,id,tlp\r\n"
 	"a.example,true,phishing,80,2026-11-30T00:00:00Z,2026-12-07T00:00:00Z,00,00\r\n"
 	"\"b,c.example\",true,spam,101,x,bad-time,00,00\r\n",
+	/* MISP's CSV export: to_ids, composite types */
+	"uuid,event_id,category,type,value,comment,to_ids,date\r\n"
+	"\"u\",\"1\",\"Network activity\",\"domain|ip\",\"d.example|192.0.2.1\",\"a\r\nb\",\"1\",\"1\"\r\n"
+	"\"u\",\"1\",\"Network activity\",\"hostname|port\",\"|\",\"\",\"0\",\"1\"\r\n"
+	"\"u\",\"1\",\"x\",\"domain\",\"e.example\",\"\",\"maybe\",\"1\"\r\n",
 };
 #include "feed_fuzz.h"
