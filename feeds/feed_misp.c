@@ -500,14 +500,64 @@ static json_t *attribute_json(const struct feed_signal *s)
 	                 tag("amesh:confidence=\"", conf, "\""), tag("amesh:expires=\"", exp, "\""));
 }
 
+/* MISP keeps one attribute per (event, type, category, value) outside
+ * objects and drops a second as "a similar attribute already exists"
+ * (Attribute::valueIsUnique), so a name flagged in two categories by one
+ * origin on one day lost all but one of them at the MISP instance pulling
+ * the feed. Attributes inside objects are exempt: each further category
+ * of a name goes as a domain-ip object holding its one domain attribute
+ * (MISP's core template; our import reads objects' attributes alike). */
+#define MISP_DOMAIN_IP_TEMPLATE "43b3b146-77eb-4931-b4cc-b66c60f28734"
+
+static int append_signal(json_t *ev, json_t *seen, const char *ev_uuid, const struct feed_signal *s, uint64_t now)
+{
+	char key[FEED_UUID_LEN + AM_DOMAIN_MAX + 2];
+	json_t *a = attribute_json(s);
+
+	if (!a)
+		return AM_ENOMEM;
+	snprintf(key, sizeof key, "%s %s", ev_uuid, s->ind.domain);
+	if (!json_object_get(seen, key)) {
+		if (json_object_set_new(seen, key, json_true()) != 0)
+			goto nomem;
+		return json_array_append_new(json_object_get(ev, "Attribute"), a) == 0 ? 0 : AM_ENOMEM;
+	}
+	char uuid[FEED_UUID_LEN], ts[24];
+	const char *attr_uuid = json_string_value(json_object_get(a, "uuid"));
+	const void *parts[] = {attr_uuid};
+	size_t lens[] = {strlen(attr_uuid)};
+	feed_export_uuid("misp-object", parts, lens, 1, uuid);
+	snprintf(ts, sizeof ts, "%llu", (unsigned long long)now);
+	if (json_object_set_new(a, "object_relation", json_string("domain")) != 0)
+		goto nomem;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:[o]}", "name", "domain-ip", "meta-category",
+	                      "network", "description", "A domain flagged by Abuse Mesh in one more category",
+	                      "template_uuid", MISP_DOMAIN_IP_TEMPLATE, "template_version", "11", "uuid", uuid,
+	                      "timestamp", ts, "deleted", 0, "Attribute", a);
+	a = NULL; /* the pack took it, or freed it on failure */
+	if (!o)
+		return AM_ENOMEM;
+	json_t *objs = json_object_get(ev, "Object");
+	if (!objs) {
+		if (json_object_set_new(ev, "Object", objs = json_array()) != 0 || !objs) {
+			json_decref(o);
+			return AM_ENOMEM;
+		}
+	}
+	return json_array_append_new(objs, o) == 0 ? 0 : AM_ENOMEM;
+nomem:
+	json_decref(a);
+	return AM_ENOMEM;
+}
+
 int feed_misp_write(const char *dir, const struct feed_export *x, char *err, size_t errlen)
 {
-	json_t *manifest = json_object(), *events = json_object();
+	json_t *manifest = json_object(), *events = json_object(), *seen = json_object();
 	char path[4200];
 	FILE *hashes = NULL;
 	int rv = AM_ENOMEM;
 
-	if (!manifest || !events)
+	if (!manifest || !events || !seen)
 		goto out;
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
@@ -551,8 +601,9 @@ int feed_misp_write(const char *dir, const struct feed_export *x, char *err, siz
 			if (!m || json_object_set_new(manifest, uuid, m) != 0)
 				goto out;
 		}
-		if (json_array_append_new(json_object_get(ev, "Attribute"), attribute_json(s)) != 0)
+		if ((rv = append_signal(ev, seen, uuid, s, x->now)) != 0)
 			goto out;
+		rv = AM_ENOMEM;
 		/* hashes.csv: MD5 of the value, the event (MISP's feed cache) */
 		struct md5_ctx md;
 		uint8_t d[MD5_DIGEST_SIZE];
@@ -599,5 +650,6 @@ out:
 	}
 	json_decref(manifest);
 	json_decref(events);
+	json_decref(seen);
 	return rv;
 }

@@ -385,17 +385,52 @@ static void test_misp_feed_directory(void **state)
 	assert_int_equal(json_object_size(m), 2);
 	const char *uuid;
 	json_t *v;
-	size_t attrs = 0;
+	size_t attrs = 0, objects = 0;
+	struct rt r = {0, 0, ""};
+	struct feed_sink sink = {.entry = rt_entry, .skip = rt_skip, .arg = &r};
 	json_object_foreach(m, uuid, v) {
 		snprintf(path, sizeof path, "%s/%s.json", dir, uuid);
 		json_t *ev = json_load_file(path, 0, NULL);
 		assert_non_null(ev);
-		assert_string_equal(json_string_value(json_object_get(json_object_get(ev, "Event"), "uuid")), uuid);
-		attrs += json_array_size(json_object_get(json_object_get(ev, "Event"), "Attribute"));
+		json_t *e = json_object_get(ev, "Event");
+		assert_string_equal(json_string_value(json_object_get(e, "uuid")), uuid);
+		/* MISP drops a second attribute of the same type, category and
+		 * value outside objects: evil.example's second category (phishing
+		 * and malware from one origin on one day) goes in an object */
+		json_t *a, *b, *o;
+		size_t i, j;
+		json_array_foreach(json_object_get(e, "Attribute"), i, a) {
+			assert_null(json_object_get(a, "object_relation"));
+			json_array_foreach(json_object_get(e, "Attribute"), j, b)
+				if (i != j)
+					assert_false(json_equal(json_object_get(a, "value"), json_object_get(b, "value")) &&
+					             json_equal(json_object_get(a, "type"), json_object_get(b, "type")) &&
+					             json_equal(json_object_get(a, "category"), json_object_get(b, "category")));
+		}
+		attrs += json_array_size(json_object_get(e, "Attribute"));
+		json_array_foreach(json_object_get(e, "Object"), i, o) {
+			assert_string_equal(json_string_value(json_object_get(o, "name")), "domain-ip");
+			assert_string_equal(json_string_value(json_object_get(o, "template_uuid")),
+			                    "43b3b146-77eb-4931-b4cc-b66c60f28734");
+			assert_int_equal(json_array_size(json_object_get(o, "Attribute")), 1);
+			a = json_array_get(json_object_get(o, "Attribute"), 0);
+			assert_string_equal(json_string_value(json_object_get(a, "object_relation")), "domain");
+			assert_string_equal(json_string_value(json_object_get(a, "value")), "evil.example");
+			objects++;
+		}
+		/* and the reader takes every signal back, the object's too */
+		char *text = slurp(path);
+		assert_int_equal(feed_parse(FEED_MISP, text, strlen(text), &sink, err, sizeof err), 0);
+		free(text);
 		json_decref(ev);
 		unlink(path);
 	}
-	assert_int_equal(attrs, 3); /* the withdrawal is not exported */
+	assert_int_equal(attrs, 2); /* the withdrawal is not exported */
+	assert_int_equal(objects, 1);
+	assert_int_equal(r.entries, 3);
+	assert_non_null(strstr(r.seen, "evil.example phishing 60 1795604800 green|"));
+	assert_non_null(strstr(r.seen, "evil.example malware 80 1795604800 green|"));
+	assert_non_null(strstr(r.seen, "c2.example botnet 90 1795604800 amber|"));
 	snprintf(path, sizeof path, "%s/hashes.csv", dir);
 	char *h = slurp(path);
 	/* MD5 of the value, as MISP's feed cache computes it: md5("evil.example") */
