@@ -102,11 +102,19 @@ enum policy_reason policy_export_check(const struct policy_export *p, const stru
 		return POLICY_TLP_RED;
 	if (is_amber(tlp) && hops > 0)
 		return POLICY_TLP_AMBER;
-	if (tlp > p->max_tlp)
+	/* A withdrawal must reach whoever holds the original, and this
+	 * neighbour may have got it under a wider policy than today's: a
+	 * reload that narrowed the categories, confidence, origins, scope or
+	 * max_tlp left the original with them and would have kept its
+	 * withdrawal back for good. So only the signed rules (TLP, hop limit)
+	 * and "share nothing with this neighbour" hold a withdrawal back. */
+	if (tlp > p->max_tlp && !ind->withdrawn)
 		return POLICY_TLP_MAX;
 	/* 64-bit so that hops == UINT32_MAX cannot wrap to 0 */
 	if (ind->hop_limit != 0 && (uint64_t)hops + 1 > ind->hop_limit)
 		return POLICY_HOPS;
+	if (ind->withdrawn)
+		return POLICY_OK;
 	if (!category_allowed(p->categories, ind->category))
 		return POLICY_CATEGORY;
 	if (ind->confidence < p->min_confidence)

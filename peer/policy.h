@@ -98,8 +98,10 @@ enum policy_reason {
 const char *policy_reason_name(enum policy_reason r);
 
 /* May this peer (self) send ind, which reached it over `hops` links, to a
- * neighbour under policy p? Withdrawals are decided by the caller (they go
- * wherever the original went). */
+ * neighbour under policy p? A withdrawal (ind->withdrawn) is held back only
+ * by the signed rules (red, amber past one hop, hop_limit) and by a missing
+ * export policy: the original may have gone out under a wider policy
+ * before a reload narrowed it, and its withdrawal must follow it there. */
 enum policy_reason policy_export_check(const struct policy_export *p, const struct am_indicator *ind,
                                        uint32_t hops, const uint8_t self[AM_KEY_BYTES]);
 

@@ -514,6 +514,52 @@ static void test_list_origins(void **state)
 	policy_import_free(&ip);
 }
 
+/* A policy narrowed by a reload after an indicator went out must not keep
+ * its withdrawal from the neighbour holding it (found on a 3-peer mesh:
+ * apnic narrowed cert-xx's export.categories to malware, dotasia withdrew
+ * its phishing flag, and cert-xx kept it as `block' at 90). Every local
+ * filter lets a withdrawal through; the signed rules and "share nothing"
+ * still hold it back. */
+static void test_withdrawal_passes_narrowed_export(void **state)
+{
+	struct {
+		const char *what;
+		void (*narrow)(struct policy_export *p, struct am_indicator *ind);
+		uint32_t hops;
+		enum policy_reason live, withdrawn;
+	} t[] = {
+		{"categories narrowed", ex_phishing_only_malware, 1, POLICY_CATEGORY, POLICY_OK},
+		{"min_confidence raised", ex_min_50_conf_49, 1, POLICY_CONFIDENCE, POLICY_OK},
+		{"origins = own", ex_own_from_alice, 1, POLICY_ORIGIN, POLICY_OK},
+		{"domains narrowed", ex_scope_asia_out, 1, POLICY_SCOPE, POLICY_OK},
+		{"max_tlp lowered", ex_max_clear, 1, POLICY_TLP_MAX, POLICY_OK},
+		{"red", ex_red, 0, POLICY_TLP_RED, POLICY_TLP_RED},
+		{"amber relayed", ex_amber, 1, POLICY_TLP_AMBER, POLICY_TLP_AMBER},
+		{"hop limit", ex_hop_limit_2, 2, POLICY_HOPS, POLICY_HOPS},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		for (int w = 0; w < 2; w++) {
+			struct policy_export p = open_export();
+			struct am_indicator ind = indicator(ALICE);
+			t[i].narrow(&p, &ind);
+			ind.withdrawn = w;
+			enum policy_reason want = w ? t[i].withdrawn : t[i].live;
+			enum policy_reason got = policy_export_check(&p, &ind, t[i].hops, SELF);
+			if (got != want)
+				fail_msg("%s, %s: got %s, wanted %s", t[i].what, w ? "withdrawal" : "indicator",
+				         policy_reason_name(got), policy_reason_name(want));
+			policy_export_free(&p);
+		}
+	}
+	/* no export policy at all: nothing goes, a withdrawal neither */
+	struct am_indicator ind = indicator(ALICE);
+	ind.withdrawn = true;
+	struct policy_export none = {0};
+	assert_int_equal(policy_export_check(&none, &ind, 1, SELF), POLICY_NOT_CONFIGURED);
+}
+
 static void test_quota_boundary(void **state)
 {
 	struct policy_import p = open_import();
@@ -1002,6 +1048,7 @@ int main(void)
 		cmocka_unit_test(test_hash_ignores_order_and_redundancy),
 		cmocka_unit_test(test_hash_changes_with_every_field),
 		cmocka_unit_test(test_parse_categories),
+		cmocka_unit_test(test_withdrawal_passes_narrowed_export),
 		cmocka_unit_test(test_parse_origins),
 		cmocka_unit_test(test_list_limits),
 		cmocka_unit_test(test_parse_suffixes),

@@ -55,6 +55,36 @@ for r in $(seq 1 $ROUNDS); do
 done
 check "a counted what it held back from b" test "$(amp a --json peers | grep '"name":"b"' | sed -n 's/.*"held":{[^}]*"category":\([0-9]*\).*/\1/p')" -ge 1
 
+# Recourse after narrowing: before.example.com (malware) reached b and c
+# under the wide policy; the narrowed one (phishing only) must not keep its
+# withdrawal from them - on the serving side (b) nor the dialling side (c).
+# Found on a 3-peer mesh: the relay held the withdrawal back as `category'
+# and the far peer kept the flag as `block' for its whole lifetime.
+amp a withdraw before.example.com --category malware >/dev/null || fail "a withdraws before.example.com"
+check "b gets the withdrawal of what it got before the narrowing" wait_until 10 not has b before.example.com
+check "c gets the withdrawal of what it got before the narrowing" wait_until 10 not has c before.example.com
+# ... and the same after a narrowing by confidence, scope and max_tlp
+sub conf.example.com --category phishing
+check "b gets conf.example.com under the narrowed policy" wait_until 10 has b conf.example.com
+check "c gets conf.example.com under the narrowed policy" wait_until 10 has c conf.example.com
+write_a "$NARROW
+export.min_confidence = 90
+export.domains = asia
+export.max_tlp = clear" "$NARROW
+export.min_confidence = 90
+export.domains = asia
+export.max_tlp = clear"
+n=$(grep -c "SIGHUP: reloaded" "$T_ROOT/a/ameshd.log")
+signal a HUP
+wait_until 10 sh -c "[ \$(grep -c 'SIGHUP: reloaded' '$T_ROOT/a/ameshd.log') -gt $n ]" || fail "a acknowledged the second narrowing"
+amp a withdraw conf.example.com --category phishing >/dev/null || fail "a withdraws conf.example.com"
+check "b gets the withdrawal despite confidence, scope and max_tlp narrowed" wait_until 10 not has b conf.example.com
+check "c gets the withdrawal despite confidence, scope and max_tlp narrowed" wait_until 10 not has c conf.example.com
+sub new.example.com --category phishing
+sleep 1
+check "... while a new indicator outside the narrowed policy still stays home (b)" not has b new.example.com
+check "... and (c)" not has c new.example.com
+
 # widening again lets the held-back indicators through (the policy hash changed: sync restarts)
 write_a "$WIDE" "$WIDE"
 signal a HUP
