@@ -114,6 +114,9 @@ static int nb_configure(struct nb *nb, const struct config_neighbour *cn, const 
 	if ((rv = policy_resolve_export(&exp, lookup_trusted, (void *)t, err, errlen)) != 0 ||
 	    (rv = policy_resolve_import(&imp, lookup_trusted, (void *)t, err, errlen)) != 0)
 		goto fail;
+	/* a withdrawal still goes where the policy this one replaces sent its
+	 * original (policy_export_check) */
+	policy_export_succeed(&exp, &nb->exp);
 	policy_export_free(&nb->exp);
 	policy_import_free(&nb->imp);
 	nb->exp = exp;

@@ -88,8 +88,8 @@ static bool in_scope(const struct policy_export *p, const char *domain)
 	return false;
 }
 
-enum policy_reason policy_export_check(const struct policy_export *p, const struct am_indicator *ind,
-                                       uint32_t hops, const uint8_t self[AM_KEY_BYTES])
+static enum policy_reason export_check_one(const struct policy_export *p, const struct am_indicator *ind,
+                                           uint32_t hops, const uint8_t self[AM_KEY_BYTES])
 {
 	enum am_tlp tlp;
 
@@ -102,19 +102,11 @@ enum policy_reason policy_export_check(const struct policy_export *p, const stru
 		return POLICY_TLP_RED;
 	if (is_amber(tlp) && hops > 0)
 		return POLICY_TLP_AMBER;
-	/* A withdrawal must reach whoever holds the original, and this
-	 * neighbour may have got it under a wider policy than today's: a
-	 * reload that narrowed the categories, confidence, origins, scope or
-	 * max_tlp left the original with them and would have kept its
-	 * withdrawal back for good. So only the signed rules (TLP, hop limit)
-	 * and "share nothing with this neighbour" hold a withdrawal back. */
-	if (tlp > p->max_tlp && !ind->withdrawn)
+	if (tlp > p->max_tlp)
 		return POLICY_TLP_MAX;
 	/* 64-bit so that hops == UINT32_MAX cannot wrap to 0 */
 	if (ind->hop_limit != 0 && (uint64_t)hops + 1 > ind->hop_limit)
 		return POLICY_HOPS;
-	if (ind->withdrawn)
-		return POLICY_OK;
 	if (!category_allowed(p->categories, ind->category))
 		return POLICY_CATEGORY;
 	if (ind->confidence < p->min_confidence)
@@ -138,6 +130,59 @@ enum policy_reason policy_export_check(const struct policy_export *p, const stru
 	if (!in_scope(p, ind->domain))
 		return POLICY_SCOPE;
 	return POLICY_OK;
+}
+
+enum policy_reason policy_export_check(const struct policy_export *p, const struct am_indicator *ind,
+                                       uint32_t hops, const uint8_t self[AM_KEY_BYTES])
+{
+	enum policy_reason r = export_check_one(p, ind, hops, self);
+
+	/* the signed rules are the indicator's and hold in every policy;
+	 * "not configured" shares nothing, withdrawals neither */
+	if (r == POLICY_OK || !ind->withdrawn || r == POLICY_NOT_CONFIGURED || r == POLICY_TLP_RED ||
+	    r == POLICY_TLP_AMBER || r == POLICY_HOPS)
+		return r;
+	for (const struct policy_export *b = p->before; b != NULL; b = b->before)
+		if (export_check_one(b, ind, hops, self) == POLICY_OK)
+			return POLICY_OK;
+	return r;
+}
+
+/* Cuts p's `before' list so that p and at most keep of them remain. */
+static void before_cut(struct policy_export *p, size_t keep)
+{
+	for (size_t i = 0; p != NULL && i < keep; i++)
+		p = p->before;
+	if (p != NULL && p->before != NULL) {
+		policy_export_free(p->before);
+		free(p->before);
+		p->before = NULL;
+	}
+}
+
+void policy_export_succeed(struct policy_export *next, struct policy_export *prev)
+{
+	uint8_t a[32], b[32];
+
+	if (next == NULL || prev == NULL)
+		return;
+	if (next->before != NULL) {
+		policy_export_free(next->before);
+		free(next->before);
+		next->before = NULL;
+	}
+	policy_export_hash(next, a);
+	policy_export_hash(prev, b);
+	if (memcmp(a, b, sizeof a) == 0 || !prev->configured) {
+		next->before = prev->before; /* the same policy: its history stays */
+		prev->before = NULL;
+	} else if ((next->before = malloc(sizeof *next->before)) != NULL) {
+		*next->before = *prev; /* moved whole: prev's arrays and list are next's now */
+		memset(prev, 0, sizeof *prev);
+	}
+	/* out of memory: next starts without history - a withdrawal then goes
+	 * where next allows, as before reloads kept any */
+	before_cut(next->before, POLICY_EXPORT_BEFORE_MAX - 1);
 }
 
 enum policy_reason policy_import_check(const struct policy_import *p, const struct am_indicator *ind,
@@ -653,6 +698,7 @@ int policy_export_copy(struct policy_export *dst, const struct policy_export *sr
 	*dst = *src;
 	dst->suffixes = NULL;
 	dst->n_suffixes = 0;
+	dst->before = NULL;
 	if (names_copy(&dst->origin_list, &src->origin_list) != 0)
 		goto fail;
 	if (src->n_suffixes > 0) {
@@ -660,6 +706,13 @@ int policy_export_copy(struct policy_export *dst, const struct policy_export *sr
 			goto fail;
 		memcpy(dst->suffixes, src->suffixes, src->n_suffixes * sizeof *dst->suffixes);
 		dst->n_suffixes = src->n_suffixes;
+	}
+	/* the list is at most POLICY_EXPORT_BEFORE_MAX long (policy_export_succeed) */
+	if (src->before != NULL) {
+		if ((dst->before = calloc(1, sizeof *dst->before)) == NULL)
+			goto fail;
+		if (policy_export_copy(dst->before, src->before) != 0)
+			goto fail;
 	}
 	return 0;
 fail:
@@ -685,6 +738,10 @@ void policy_export_free(struct policy_export *p)
 		return;
 	names_free(&p->origin_list);
 	free(p->suffixes);
+	if (p->before != NULL) {
+		policy_export_free(p->before);
+		free(p->before);
+	}
 	/* zeroed is "not configured": a freed policy refuses everything */
 	memset(p, 0, sizeof *p);
 }

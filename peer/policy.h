@@ -66,7 +66,15 @@ struct policy_export {
 	 * on the way to their indicator's origin (issue 14). Apart from
 	 * categories: a neighbour sent no indicators may still get them. */
 	bool sightings;
+	/* The policies this one replaced at reloads, newest first, at most
+	 * POLICY_EXPORT_BEFORE_MAX (owned; NULL: none since the daemon
+	 * started). A withdrawal also goes where one of them would have sent
+	 * its original (policy_export_check). Not in the hash: they change
+	 * what is sent for withdrawals only, and a cursor need not restart. */
+	struct policy_export *before;
 };
+
+#define POLICY_EXPORT_BEFORE_MAX 4
 
 struct policy_import {
 	bool configured;
@@ -98,12 +106,21 @@ enum policy_reason {
 const char *policy_reason_name(enum policy_reason r);
 
 /* May this peer (self) send ind, which reached it over `hops` links, to a
- * neighbour under policy p? A withdrawal (ind->withdrawn) is held back only
- * by the signed rules (red, amber past one hop, hop_limit) and by a missing
- * export policy: the original may have gone out under a wider policy
- * before a reload narrowed it, and its withdrawal must follow it there. */
+ * neighbour under policy p? POLICY_OK or the first rule that holds it back.
+ * A withdrawal (ind->withdrawn, carrying its original's fields) must reach
+ * whoever holds the original, which may have gone out under a wider
+ * policy before a reload narrowed it: it passes if p or one of the
+ * policies p replaced (p->before) passes it. The signed rules (red, amber
+ * relayed, hop_limit) and no export policy at all still hold it back. */
 enum policy_reason policy_export_check(const struct policy_export *p, const struct am_indicator *ind,
                                        uint32_t hops, const uint8_t self[AM_KEY_BYTES]);
+
+/* A reload replaces prev (the policy in force) with next: next keeps prev
+ * as its first `before' if their hashes differ (a configured prev only:
+ * an unconfigured one sent nothing), else prev's own `before' list; the
+ * list is cut at POLICY_EXPORT_BEFORE_MAX. Moves what it keeps: prev is
+ * left to policy_export_free either way. No errors (nothing is copied). */
+void policy_export_succeed(struct policy_export *next, struct policy_export *prev);
 
 /* May ind, received from neighbour (key `neighbour`) after `hops` links
  * (1 = straight from its origin), be accepted under import policy p?

@@ -517,16 +517,19 @@ static void test_list_origins(void **state)
 /* A policy narrowed by a reload after an indicator went out must not keep
  * its withdrawal from the neighbour holding it (found on a 3-peer mesh:
  * apnic narrowed cert-xx's export.categories to malware, dotasia withdrew
- * its phishing flag, and cert-xx kept it as `block' at 90). Every local
- * filter lets a withdrawal through; the signed rules and "share nothing"
- * still hold it back. */
-static void test_withdrawal_passes_narrowed_export(void **state)
+ * its phishing flag, and cert-xx kept it as `block' at 90). The narrowed
+ * policy remembers the one it replaced (policy_export_succeed), and a
+ * withdrawal passes if either does; a withdrawal of what no policy of
+ * theirs ever let out stays home (no leak of other origins', other
+ * categories' or above-max_tlp names), and the signed rules and "share
+ * nothing" hold it back whatever came before. */
+static void test_withdrawal_follows_replaced_export(void **state)
 {
 	struct {
 		const char *what;
 		void (*narrow)(struct policy_export *p, struct am_indicator *ind);
 		uint32_t hops;
-		enum policy_reason live, withdrawn;
+		enum policy_reason live, after_reload;
 	} t[] = {
 		{"categories narrowed", ex_phishing_only_malware, 1, POLICY_CATEGORY, POLICY_OK},
 		{"min_confidence raised", ex_min_50_conf_49, 1, POLICY_CONFIDENCE, POLICY_OK},
@@ -536,28 +539,91 @@ static void test_withdrawal_passes_narrowed_export(void **state)
 		{"red", ex_red, 0, POLICY_TLP_RED, POLICY_TLP_RED},
 		{"amber relayed", ex_amber, 1, POLICY_TLP_AMBER, POLICY_TLP_AMBER},
 		{"hop limit", ex_hop_limit_2, 2, POLICY_HOPS, POLICY_HOPS},
+		{"no export policy now", ex_unconfigured, 1, POLICY_NOT_CONFIGURED, POLICY_NOT_CONFIGURED},
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-		for (int w = 0; w < 2; w++) {
-			struct policy_export p = open_export();
-			struct am_indicator ind = indicator(ALICE);
-			t[i].narrow(&p, &ind);
-			ind.withdrawn = w;
-			enum policy_reason want = w ? t[i].withdrawn : t[i].live;
-			enum policy_reason got = policy_export_check(&p, &ind, t[i].hops, SELF);
-			if (got != want)
-				fail_msg("%s, %s: got %s, wanted %s", t[i].what, w ? "withdrawal" : "indicator",
-				         policy_reason_name(got), policy_reason_name(want));
-			policy_export_free(&p);
+		for (int reloaded = 0; reloaded < 2; reloaded++) {
+			for (int w = 0; w < 2; w++) {
+				struct policy_export p = open_export(), wide = open_export();
+				struct am_indicator ind = indicator(ALICE);
+				t[i].narrow(&p, &ind);
+				if (reloaded)
+					policy_export_succeed(&p, &wide); /* the wide one went first */
+				ind.withdrawn = w;
+				/* without a reload behind it, a withdrawal is held as its original */
+				enum policy_reason want = w && reloaded ? t[i].after_reload : t[i].live;
+				enum policy_reason got = policy_export_check(&p, &ind, t[i].hops, SELF);
+				if (got != want)
+					fail_msg("%s, %s, %s: got %s, wanted %s", t[i].what,
+					         reloaded ? "after a reload from a wide policy" : "no reload",
+					         w ? "withdrawal" : "indicator", policy_reason_name(got), policy_reason_name(want));
+				policy_export_free(&p);
+				policy_export_free(&wide);
+			}
 		}
 	}
-	/* no export policy at all: nothing goes, a withdrawal neither */
-	struct am_indicator ind = indicator(ALICE);
-	ind.withdrawn = true;
+}
+
+/* What a reload keeps: a changed policy keeps the one it replaced, the
+ * same policy keeps the history it had, an unconfigured one (nothing was
+ * sent) adds none; the list stops at POLICY_EXPORT_BEFORE_MAX, the oldest
+ * going first; copies are deep (ASan: no double free). */
+static void test_export_succeed_history(void **state)
+{
+	struct am_indicator malware = indicator(ALICE);
+	malware.category = AM_CAT_MALWARE;
+	malware.withdrawn = true;
+	struct policy_export cur = open_export(), next;
+
+	(void)state;
+	/* wide (all) -> phishing only: the malware withdrawal follows */
+	next = open_export();
+	next.categories = 1u << AM_CAT_PHISHING;
+	policy_export_succeed(&next, &cur);
+	policy_export_free(&cur);
+	cur = next;
+	assert_non_null(cur.before);
+	assert_int_equal(policy_export_check(&cur, &malware, 1, SELF), POLICY_OK);
+	/* the same policy again: the history stays */
+	next = open_export();
+	next.categories = 1u << AM_CAT_PHISHING;
+	policy_export_succeed(&next, &cur);
+	policy_export_free(&cur);
+	cur = next;
+	assert_non_null(cur.before);
+	assert_null(cur.before->before);
+	assert_int_equal(policy_export_check(&cur, &malware, 1, SELF), POLICY_OK);
+	/* a deep copy answers the same, and both free */
+	struct policy_export copy;
+	assert_int_equal(policy_export_copy(&copy, &cur), 0);
+	assert_true(copy.before != NULL && copy.before != cur.before);
+	assert_int_equal(policy_export_check(&copy, &malware, 1, SELF), POLICY_OK);
+	policy_export_free(&copy);
+	/* POLICY_EXPORT_BEFORE_MAX more narrowings: the wide one is forgotten */
+	for (int k = 0; k < POLICY_EXPORT_BEFORE_MAX; k++) {
+		next = open_export();
+		next.categories = 1u << AM_CAT_PHISHING;
+		next.min_confidence = (uint8_t)(10 + k); /* each a different policy */
+		policy_export_succeed(&next, &cur);
+		policy_export_free(&cur);
+		cur = next;
+	}
+	size_t depth = 0;
+	for (const struct policy_export *b = cur.before; b != NULL; b = b->before)
+		depth++;
+	assert_int_equal(depth, POLICY_EXPORT_BEFORE_MAX);
+	assert_int_equal(policy_export_check(&cur, &malware, 1, SELF), POLICY_CATEGORY);
+	policy_export_free(&cur);
+	/* from no policy at all (a peer's start): nothing was sent, no history */
 	struct policy_export none = {0};
-	assert_int_equal(policy_export_check(&none, &ind, 1, SELF), POLICY_NOT_CONFIGURED);
+	next = open_export();
+	next.categories = 1u << AM_CAT_PHISHING;
+	policy_export_succeed(&next, &none);
+	assert_null(next.before);
+	assert_int_equal(policy_export_check(&next, &malware, 1, SELF), POLICY_CATEGORY);
+	policy_export_free(&next);
 }
 
 static void test_quota_boundary(void **state)
@@ -1048,7 +1114,8 @@ int main(void)
 		cmocka_unit_test(test_hash_ignores_order_and_redundancy),
 		cmocka_unit_test(test_hash_changes_with_every_field),
 		cmocka_unit_test(test_parse_categories),
-		cmocka_unit_test(test_withdrawal_passes_narrowed_export),
+		cmocka_unit_test(test_withdrawal_follows_replaced_export),
+		cmocka_unit_test(test_export_succeed_history),
 		cmocka_unit_test(test_parse_origins),
 		cmocka_unit_test(test_list_limits),
 		cmocka_unit_test(test_parse_suffixes),

@@ -85,6 +85,22 @@ sleep 1
 check "... while a new indicator outside the narrowed policy still stays home (b)" not has b new.example.com
 check "... and (c)" not has c new.example.com
 
+# ... but a withdrawal goes only where a policy of theirs sent, or would
+# have sent, its original: botnet was in no policy a ever had for b or c,
+# so its withdrawal is held back like the original (a's `held' counts
+# both, under the first rule that held each: tlp_max here), and b and c
+# never see the name
+held_all() { amp a --json peers | grep "\"name\":\"$1\"" | grep -o '"held":{[^}]*}' | grep -o '[0-9][0-9]*' | awk '{ s += $1 } END { print s + 0 }'; }
+held_at_least() { [ "$(held_all "$1")" -ge "$2" ]; }
+hb=$(held_all b); hc=$(held_all c)
+sub never.example.com --category botnet
+check "a held back never.example.com from b" wait_until 10 held_at_least b $((${hb:-0} + 1))
+check "... and from c" wait_until 10 held_at_least c $((${hc:-0} + 1))
+amp a withdraw never.example.com --category botnet >/dev/null || fail "a withdraws never.example.com"
+check "a held back its withdrawal from b" wait_until 10 held_at_least b $((${hb:-0} + 2))
+check "... and from c" wait_until 10 held_at_least c $((${hc:-0} + 2))
+check "b never saw never.example.com" not has b never.example.com
+
 # widening again lets the held-back indicators through (the policy hash changed: sync restarts)
 write_a "$WIDE" "$WIDE"
 signal a HUP
