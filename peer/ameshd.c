@@ -14,6 +14,7 @@
 #include "config.h"
 #include "config_rpz.h"
 #include "control.h"
+#include "datalock.h"
 #include "allowlist.h"
 #include "apply.h"
 #include "audit.h"
@@ -260,6 +261,7 @@ int main(int argc, char **argv)
 	struct config cfg;
 	struct keyfile_secret *key = NULL;
 	struct store *store = NULL;
+	struct datalock *dlock = NULL;
 	struct control *ctl = NULL;
 	struct sighting_follow *follow = NULL;
 	struct mesh *mesh = NULL;
@@ -379,6 +381,12 @@ int main(int argc, char **argv)
 	}
 	keyfile_passphrase_free(pass);
 	pass = NULL;
+	/* before anything in data_dir is opened: a second daemon on the same
+	 * store corrupted the audit trail's chain (datalock.h) */
+	if (datalock_take(&dlock, cfg.data_dir, err, sizeof err) != 0) {
+		fprintf(stderr, "ameshd: %s\n", err);
+		goto out;
+	}
 	if (store_open(&store, cfg.data_dir, cfg.map_size, err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);
 		goto out;
@@ -545,6 +553,7 @@ out:
 	trust_free(&trust);
 	config_free(&cfg);
 	store_close(store);
+	datalock_release(dlock); /* last: everything in data_dir is closed */
 	keyfile_secret_free(key);
 	keyfile_passphrase_free(pass);
 	domain_fini();

@@ -1802,6 +1802,10 @@ void control_close(struct control *c)
 		if (c->workers[i].aio)
 			nng_aio_free(c->workers[i].aio);
 	pthread_mutex_destroy(&c->lock);
-	unlink(c->path);
+	/* only a socket this daemon bound is its to remove: a start that
+	 * failed because another daemon listens there unlinked that daemon's
+	 * socket, leaving it running and unreachable by amesh */
+	if (c->listener)
+		unlink(c->path);
 	free(c);
 }

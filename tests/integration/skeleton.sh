@@ -83,6 +83,27 @@ expect_exit 1 "withdrawal survived kill -9" am query host5.example-5.org
 expect_exit 0 "list after restart" am --json list --limit 100
 check "list shows 40 live signals" test "$(wc -l <<<"$T_OUT")" -eq 40
 
+# A second ameshd on the running peer's data_dir (a systemd start beside
+# a manual one, a copied config) is refused before it opens anything: it
+# used to open the store and append to the audit trail beside the first,
+# which then read "chain broken" and refused its next start.
+cp "$P/amesh.conf" "$T_ROOT/twin.conf"
+sed -i "s|^# data_dir = .*|data_dir = $P/data|; s|^# key = .*|key = $P/amesh.key|; s|^# trust = .*|trust = $P/trust.conf|; s|^# control = .*|control = $T_ROOT/twin.sock|" "$T_ROOT/twin.conf"
+expect_exit 1 "a second ameshd on the same data_dir is refused" timeout 10 "$AMESHD" -c "$T_ROOT/twin.conf"
+check "... saying the data_dir is in use, by which pid" grep -q "data_dir \`$P/data' is in use by another ameshd (pid $(cat "$P/pid"))" <<<"$T_ERR"
+check "... and the twin's control socket was never made" test ! -e "$T_ROOT/twin.sock"
+am submit twin.example.com --category spam --confidence 5 --ttl 1d >/dev/null
+expect_exit 0 "the first peer's audit trail is intact" am audit --verify
+# A second start of the same peer fails on its control socket; it used to
+# unlink the running daemon's socket on the way out, leaving it unreachable.
+sed -i "s|^data_dir = .*|data_dir = $T_ROOT/twin-data|; s|^control = .*|control = $S|" "$T_ROOT/twin.conf"
+expect_exit 1 "a second daemon on the same control socket is refused" timeout 10 "$AMESHD" -c "$T_ROOT/twin.conf"
+check "... naming the socket" grep -q "$S" <<<"$T_ERR"
+check "... and the running peer still answers on it" am status
+# the same with both the config and everything in it the first's
+expect_exit 1 "ameshd started twice on one config is refused" timeout 10 "$AMESHD" -c "$P/amesh.conf"
+check "... and the running peer still answers" am status
+
 # a secret key others can read stops the daemon from starting
 Q=$T_ROOT/cert
 "$AMESH" init "$Q" --name cert >/dev/null
