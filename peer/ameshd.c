@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_files.h"
 #include "config_rpz.h"
 #include "control.h"
 #include "datalock.h"
@@ -343,6 +344,14 @@ int main(int argc, char **argv)
 				bad = 1;
 			}
 		}
+		/* the files the daemon opens first, read as it reads them */
+		unsigned file_problems = 0;
+		bool encrypted = false;
+		if (config_files_check(&cfg, print_diag, &file_problems, &encrypted) != 0)
+			bad = 1;
+		if (encrypted && !bad)
+			printf("%s: the key is passphrase-protected: start ameshd with --passphrase or "
+			       "--passphrase-fd N\n", cfg.key_file);
 		/* the libraries the daemon will refuse to start without */
 		if (domain_init(err, sizeof err) != 0) {
 			fprintf(stderr, "ameshd: %s\n", err);
@@ -376,15 +385,20 @@ int main(int argc, char **argv)
 		}
 	}
 	if (keyfile_load_secret(cfg.key_file, pass, &key, err, sizeof err) != 0) {
-		fprintf(stderr, "ameshd: %s\n", err);
+		char where[PATH_MAX + 64];
+		config_files_where(&cfg, cfg.key_line, "key", where, sizeof where);
+		fprintf(stderr, "ameshd: %s: %s\n", where, err);
 		goto out;
 	}
 	keyfile_passphrase_free(pass);
 	pass = NULL;
 	/* before anything in data_dir is opened: a second daemon on the same
 	 * store corrupted the audit trail's chain (datalock.h) */
-	if (datalock_take(&dlock, cfg.data_dir, err, sizeof err) != 0) {
-		fprintf(stderr, "ameshd: %s\n", err);
+	if ((rv = datalock_take(&dlock, cfg.data_dir, err, sizeof err)) != 0) {
+		char where[PATH_MAX + 64] = "";
+		if (rv != AM_EEXIST) /* a path to edit, not a process to stop */
+			config_files_where(&cfg, cfg.data_dir_line, "data_dir", where, sizeof where);
+		fprintf(stderr, "ameshd: %s%s%s\n", where, where[0] ? ": " : "", err);
 		goto out;
 	}
 	if (store_open(&store, cfg.data_dir, cfg.map_size, err, sizeof err) != 0) {

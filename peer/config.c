@@ -1335,6 +1335,9 @@ static void check_all(struct load *ld)
 			       quote(q, sizeof q, cfg->name));
 	check_rpz(ld);
 	check_listen_clash(ld);
+	/* where the files the daemon opens were named, for config_files.h */
+	cfg->key_line = line_of(ld, set_key);
+	cfg->data_dir_line = line_of(ld, set_data_dir);
 }
 
 int config_load_buffer(struct config *cfg, const char *path_for_messages, const char *dir,

@@ -40,22 +40,22 @@ int datalock_take(struct datalock **out, const char *dir, char *err, size_t errl
 
 	*out = NULL;
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, DATALOCK_FILE) >= sizeof path) {
-		snprintf(err, errlen, "data_dir `%s': path is too long", dir);
+		snprintf(err, errlen, "`%s': path is too long", dir);
 		return AM_EINVAL;
 	}
 	/* the store's own mode: only the daemon's user may look inside */
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "data_dir `%s': cannot create: %s", dir, strerror(errno));
+		snprintf(err, errlen, "`%s': cannot create: %s", dir, strerror(errno));
 		return AM_EIO;
 	}
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
-		snprintf(err, errlen, "data_dir `%s': cannot open %s: %s", dir, DATALOCK_FILE, strerror(errno));
+		snprintf(err, errlen, "`%s': cannot open %s: %s", dir, DATALOCK_FILE, strerror(errno));
 		rv = AM_EIO;
 		goto fail;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		if (errno != EWOULDBLOCK) {
-			snprintf(err, errlen, "data_dir `%s': cannot lock %s: %s", dir, DATALOCK_FILE, strerror(errno));
+			snprintf(err, errlen, "`%s': cannot lock %s: %s", dir, DATALOCK_FILE, strerror(errno));
 			rv = AM_EIO;
 			goto fail;
 		}
@@ -73,12 +73,12 @@ int datalock_take(struct datalock **out, const char *dir, char *err, size_t errl
 	/* ours now: say whose, for the next one that tries */
 	len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, line, (size_t)len, 0) != len) {
-		snprintf(err, errlen, "data_dir `%s': cannot write %s: %s", dir, DATALOCK_FILE, strerror(errno));
+		snprintf(err, errlen, "`%s': cannot write %s: %s", dir, DATALOCK_FILE, strerror(errno));
 		rv = AM_EIO;
 		goto fail;
 	}
 	if ((l = malloc(sizeof *l)) == NULL) {
-		snprintf(err, errlen, "data_dir `%s': out of memory", dir);
+		snprintf(err, errlen, "`%s': out of memory", dir);
 		rv = AM_ENOMEM;
 		goto fail;
 	}

@@ -110,6 +110,22 @@ Q=$T_ROOT/cert
 chmod 0644 "$Q/amesh.key"
 expect_exit 1 "world-readable secret key refused" "$AMESHD" -c "$Q/amesh.conf"
 check "refusal says how to fix it" grep -q "chmod 600" <<<"$T_ERR"
+# --check (systemd's ExecStartPre) finds what the start would stop at; it
+# said "configuration is valid" for a peer that could not start
+expect_exit 1 "--check refuses the world-readable key too" "$AMESHD" -c "$Q/amesh.conf" --check
+check "... naming it the default key, with the fix" grep -q "amesh.conf: key (the default): $Q/amesh.key: .*chmod 600" <<<"$T_ERR"
+chmod 0600 "$Q/amesh.key"
+cp "$Q/amesh.conf" "$Q/missing.conf"
+sed -i "s|^# key = .*|key = ops.key|; s|^# data_dir = .*|data_dir = gone/data|" "$Q/missing.conf"
+kline=$(grep -n '^key = ops.key' "$Q/missing.conf" | cut -d: -f1)
+dline=$(grep -n '^data_dir = gone/data' "$Q/missing.conf" | cut -d: -f1)
+expect_exit 1 "--check: a missing key file and a data_dir that cannot be made" "$AMESHD" -c "$Q/missing.conf" --check
+check "... the key with the line that names it" grep -q "missing.conf:$kline: key: $Q/ops.key: cannot open secret key: No such file or directory" <<<"$T_ERR"
+check "... the data_dir with its line" grep -q "missing.conf:$dline: data_dir: \`$Q/gone/data' cannot be made" <<<"$T_ERR"
+check "... and no 'valid'" not grep -q "configuration is valid" <<<"$T_OUT"
+expect_exit 1 "the daemon stops at the same key" "$AMESHD" -c "$Q/missing.conf"
+check "... and says the same line" grep -q "missing.conf:$kline: key: " <<<"$T_ERR"
+expect_exit 0 "--check passes the fixed peer" "$AMESHD" -c "$Q/amesh.conf" --check
 
 # a passphrase-protected key: refused without it, wrong one refused, and an
 # unattended start reads it from a descriptor (never from argv)

@@ -1,0 +1,95 @@
+/* config_files.c - what a config names on disk (config_files.h). */
+#include "config_files.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../keys/keyfile.h"
+#include "model.h"
+
+void config_files_where(const struct config *cfg, unsigned line, const char *option, char *out, size_t outlen)
+{
+	if (line)
+		snprintf(out, outlen, "%s:%u: %s", cfg->path, line, option);
+	else
+		snprintf(out, outlen, "%s: %s (the default)", cfg->path, option);
+}
+
+static void problem(const struct config *cfg, config_diag_fn diag, void *arg, unsigned line, const char *option,
+                    const char *what)
+{
+	char msg[AM_ERRLEN + PATH_MAX + 64];
+
+	if (!diag)
+		return;
+	snprintf(msg, sizeof msg, "%s%s: %s", option, line ? "" : " (the default)", what);
+	diag(arg, cfg->path, line, msg);
+}
+
+static unsigned check_key(const struct config *cfg, config_diag_fn diag, void *arg, bool *encrypted)
+{
+	struct keyfile_secret *sk = NULL;
+	char err[AM_ERRLEN];
+	int rv;
+
+	/* the loader the daemon uses: existence, symlink, regular file, mode,
+	 * size, format and (unencrypted) the tag that catches a damaged key */
+	rv = keyfile_load_secret(cfg->key_file, NULL, &sk, err, sizeof err);
+	keyfile_secret_free(sk);
+	if (rv == AM_EPASSPHRASE && keyfile_is_encrypted(cfg->key_file)) {
+		if (encrypted)
+			*encrypted = true;
+		return 0;
+	}
+	if (rv == 0)
+		return 0;
+	problem(cfg, diag, arg, cfg->key_line, "key", err);
+	return 1;
+}
+
+/* The store makes data_dir (one level, mode 0700) at start: it must be a
+ * directory this user can write, or one its parent lets it make. */
+static unsigned check_data_dir(const struct config *cfg, config_diag_fn diag, void *arg)
+{
+	char why[PATH_MAX + 128], parent[PATH_MAX];
+	struct stat st;
+
+	if (stat(cfg->data_dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			snprintf(why, sizeof why, "`%s' is not a directory", cfg->data_dir);
+		else if (access(cfg->data_dir, W_OK | X_OK) != 0)
+			snprintf(why, sizeof why, "`%s': this user cannot write in it: %s", cfg->data_dir, strerror(errno));
+		else
+			return 0;
+	} else if (errno != ENOENT) {
+		snprintf(why, sizeof why, "`%s': %s", cfg->data_dir, strerror(errno));
+	} else {
+		snprintf(parent, sizeof parent, "%s", cfg->data_dir);
+		const char *up = dirname(parent);
+		if (stat(up, &st) != 0)
+			snprintf(why, sizeof why, "`%s' cannot be made: its parent `%s': %s", cfg->data_dir, up,
+			         strerror(errno));
+		else if (!S_ISDIR(st.st_mode))
+			snprintf(why, sizeof why, "`%s' cannot be made: its parent `%s' is not a directory",
+			         cfg->data_dir, up);
+		else if (access(up, W_OK | X_OK) != 0)
+			snprintf(why, sizeof why, "`%s' cannot be made: this user cannot write in `%s': %s",
+			         cfg->data_dir, up, strerror(errno));
+		else
+			return 0;
+	}
+	problem(cfg, diag, arg, cfg->data_dir_line, "data_dir", why);
+	return 1;
+}
+
+unsigned config_files_check(const struct config *cfg, config_diag_fn diag, void *arg, bool *encrypted)
+{
+	if (encrypted)
+		*encrypted = false;
+	return check_key(cfg, diag, arg, encrypted) + check_data_dir(cfg, diag, arg);
+}

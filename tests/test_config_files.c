@@ -1,0 +1,189 @@
+/* test_config_files.c - what `ameshd --check' says about the files a
+ * config names: each problem the daemon would stop at, with the line that
+ * named the file (or "the default"), and nothing for a peer that starts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "config_files.h"
+#include "keyfile.h"
+#include "model.h"
+
+static char dir[64];
+
+struct diags {
+	unsigned n;
+	unsigned line[8];
+	char msg[8][1024];
+};
+
+static void collect(void *arg, const char *path, unsigned line, const char *msg)
+{
+	struct diags *d = arg;
+	(void)path;
+	if (d->n < 8) {
+		d->line[d->n] = line;
+		snprintf(d->msg[d->n], sizeof d->msg[0], "%s", msg);
+	}
+	d->n++;
+}
+
+static int setup(void **state)
+{
+	char key[128], err[AM_ERRLEN];
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/amesh-cfgfiles.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(key, sizeof key, "%s/amesh.key", dir);
+	return keyfile_generate(key, "t", NULL, NULL, err, sizeof err);
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+	(void)state;
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Loads "[peer]\nname = t\n" + extra and runs the checks. */
+static unsigned check(const char *extra, struct diags *d, bool *encrypted)
+{
+	struct config cfg;
+	char text[512];
+
+	memset(d, 0, sizeof *d);
+	snprintf(text, sizeof text, "[peer]\nname = t\n%s", extra);
+	if (config_load_buffer(&cfg, "amesh.conf", dir, text, strlen(text), NULL, NULL) != 0)
+		fail_msg("config did not load: %s", text);
+	unsigned n = config_files_check(&cfg, collect, d, encrypted);
+	config_free(&cfg);
+	return n;
+}
+
+static void test_starting_peer_passes(void **state)
+{
+	struct diags d;
+	bool enc = true;
+	(void)state;
+	assert_int_equal(check("", &d, &enc), 0);
+	assert_int_equal(d.n, 0);
+	assert_false(enc);
+}
+
+/* the case found: --check said "valid", the daemon then refused to start */
+static void test_missing_key_named_with_its_line(void **state)
+{
+	struct diags d;
+	(void)state;
+	assert_int_equal(check("key = nokey.key\n", &d, NULL), 1);
+	assert_int_equal(d.line[0], 3);
+	assert_non_null(strstr(d.msg[0], "key: "));
+	assert_non_null(strstr(d.msg[0], "nokey.key: cannot open secret key: No such file"));
+}
+
+static void test_default_key_says_default(void **state)
+{
+	struct diags d;
+	char key[128];
+	(void)state;
+	snprintf(key, sizeof key, "%s/amesh.key", dir);
+	assert_int_equal(chmod(key, 0640), 0);
+	assert_int_equal(check("", &d, NULL), 1);
+	assert_int_equal(d.line[0], 0);
+	assert_non_null(strstr(d.msg[0], "key (the default): "));
+	assert_non_null(strstr(d.msg[0], "chmod 600"));
+}
+
+static void test_public_key_as_secret(void **state)
+{
+	struct diags d;
+	char pub[128];
+	(void)state;
+	snprintf(pub, sizeof pub, "%s/amesh.key.pub", dir);
+	assert_int_equal(chmod(pub, 0600), 0);
+	assert_int_equal(check("key = amesh.key.pub\n", &d, NULL), 1);
+	assert_non_null(strstr(d.msg[0], "this is a public key"));
+}
+
+static void test_directory_as_key(void **state)
+{
+	struct diags d;
+	(void)state;
+	assert_int_equal(check("key = .\n", &d, NULL), 1);
+	assert_non_null(strstr(d.msg[0], "not a regular file"));
+}
+
+/* --check has no passphrase: a protected key is fine, and said so */
+static void test_encrypted_key_passes(void **state)
+{
+	struct diags d;
+	char key[128], err[AM_ERRLEN];
+	bool enc = false;
+	(void)state;
+	snprintf(key, sizeof key, "%s/locked.key", dir);
+	assert_int_equal(keyfile_generate(key, "t", "pass phrase", NULL, err, sizeof err), 0);
+	assert_int_equal(check("key = locked.key\n", &d, &enc), 0);
+	assert_true(enc);
+}
+
+static void test_data_dir_problems(void **state)
+{
+	struct diags d;
+	char sub[128];
+	(void)state;
+	/* a file where the directory should be */
+	assert_int_equal(check("data_dir = amesh.key.pub\n", &d, NULL), 1);
+	assert_int_equal(d.line[0], 3);
+	assert_non_null(strstr(d.msg[0], "data_dir: "));
+	assert_non_null(strstr(d.msg[0], "is not a directory"));
+	/* more than one level missing: the store makes only the last */
+	assert_int_equal(check("data_dir = no/such/data\n", &d, NULL), 1);
+	assert_non_null(strstr(d.msg[0], "cannot be made: its parent"));
+	/* one level missing is what `amesh init' leaves out: fine */
+	assert_int_equal(check("data_dir = data\n", &d, NULL), 0);
+	/* an existing directory */
+	snprintf(sub, sizeof sub, "%s/d", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(check("data_dir = d\n", &d, NULL), 0);
+	/* both at once: every problem, not the first */
+	assert_int_equal(check("key = gone.key\ndata_dir = /nonexistent-amesh/a/b\n", &d, NULL), 2);
+}
+
+static void test_where(void **state)
+{
+	struct config cfg;
+	char out[PATH_MAX + 64];
+	(void)state;
+	memset(&cfg, 0, sizeof cfg);
+	snprintf(cfg.path, sizeof cfg.path, "/srv/amesh.conf");
+	config_files_where(&cfg, 19, "key", out, sizeof out);
+	assert_string_equal(out, "/srv/amesh.conf:19: key");
+	config_files_where(&cfg, 0, "data_dir", out, sizeof out);
+	assert_string_equal(out, "/srv/amesh.conf: data_dir (the default)");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_starting_peer_passes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_key_named_with_its_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_default_key_says_default, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_public_key_as_secret, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_directory_as_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_encrypted_key_passes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_data_dir_problems, setup, teardown),
+		cmocka_unit_test(test_where),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
