@@ -1621,6 +1621,16 @@ static int drop_words(int argc, char **argv, int j, int n)
  * never a global option (`--note -c' is a note), and `--' ends options.
  * Returns the new argc.
  */
+/* -s or -c as the last word: its value is missing. It said "unknown
+ * option `-s'" before the command and "unexpected argument `-s'" after. */
+static int global_value_missing(const char *opt)
+{
+	fprintf(stderr, "amesh: %s needs a value: %s (see `amesh --help')\n", opt,
+	        opt[1] == 's' ? "the control socket, as in -s /run/amesh/amesh.sock"
+	                      : "the peer's config file, as in -c /srv/amesh/amesh.conf");
+	return EXIT_ERR;
+}
+
 static int global_options_after(int argc, char **argv, int cmd)
 {
 	/* every option of every subcommand (here and in keycmd.c) that takes
@@ -1641,6 +1651,8 @@ static int global_options_after(int argc, char **argv, int cmd)
 			argc = drop_words(argc, argv, j, 1);
 			continue;
 		}
+		if ((strcmp(argv[j], "-s") == 0 || strcmp(argv[j], "-c") == 0) && j + 1 == argc)
+			exit(global_value_missing(argv[j]));
 		if ((strcmp(argv[j], "-s") == 0 || strcmp(argv[j], "-c") == 0) && j + 1 < argc) {
 			if (argv[j][1] == 's')
 				opt_socket = argv[j + 1];
@@ -1672,6 +1684,8 @@ int main(int argc, char **argv)
 			opt_json = true;
 		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
 			return usage(stdout), 0;
+		else if (strcmp(argv[i], "-s") == 0 || strcmp(argv[i], "-c") == 0)
+			return global_value_missing(argv[i]);
 		else {
 			fprintf(stderr, "amesh: unknown option `%s'\n", argv[i]);
 			usage(stderr);

@@ -241,9 +241,22 @@ int client_adopt(struct client **out, int fd, const char *label)
 	return 0;
 }
 
+/* True when path exists and is no socket; what says what it is. */
+static bool not_a_socket(const char *path, char *what, size_t whatlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0 || S_ISSOCK(st.st_mode))
+		return false;
+	snprintf(what, whatlen, "%s", S_ISDIR(st.st_mode) ? "a directory" : S_ISREG(st.st_mode) ? "a regular file"
+	                              : S_ISFIFO(st.st_mode) ? "a FIFO" : "a device or special file");
+	return true;
+}
+
 int client_open(struct client **out, const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
+	char what[32];
 	int fd, rv;
 
 	*out = NULL;
@@ -259,6 +272,11 @@ int client_open(struct client **out, const char *path, char *err, size_t errlen)
 			snprintf(err, errlen, "cannot connect to ameshd at `%s': the control socket does not exist "
 			         "(ameshd is not running, or the path is wrong; pick the peer with -s SOCKET, "
 			         "-c CONFIG or AMESH_SOCKET)", path);
+		else if ((e == ECONNREFUSED || e == ENOTSOCK) && not_a_socket(path, what, sizeof what))
+			/* a file, a directory or a FIFO also answer "Connection refused" */
+			snprintf(err, errlen, "cannot connect to ameshd at `%s': it is %s, not a socket (the path "
+			         "is wrong; pick the peer's control socket with -s SOCKET, -c CONFIG or "
+			         "AMESH_SOCKET)", path, what);
 		else if (e == ECONNREFUSED)
 			snprintf(err, errlen, "cannot connect to ameshd at `%s': %s (nothing listens on it: "
 			         "is ameshd running? pick the peer with -s SOCKET, -c CONFIG or AMESH_SOCKET)",

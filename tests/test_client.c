@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -475,6 +476,30 @@ static void test_connect_errors_say_what(void **state)
 	assert_int_equal(client_open(&c, sun.sun_path, err, sizeof err), AM_ECONNECT);
 	assert_non_null(strstr(err, "nothing listens on it"));
 	unlink(sun.sun_path);
+	/* AMESH_SOCKET naming no socket at all said "Connection refused
+	 * (nothing listens on it: is ameshd running?)": a wrong path, not a
+	 * stopped daemon, and the words now say which */
+	char file[300], fifo[300];
+	snprintf(file, sizeof file, "%s/file", dir);
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	const struct {
+		const char *path, *says;
+	} t[] = {{"/etc/passwd", "it is a regular file, not a socket"}, {file, "it is a regular file, not a socket"},
+	         {dir, "it is a directory, not a socket"}, {fifo, "it is a FIFO, not a socket"},
+	         {"/dev/null", "it is a device or special file, not a socket"}};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		c = (struct client *)1;
+		assert_int_equal(client_open(&c, t[i].path, err, sizeof err), AM_ECONNECT);
+		assert_null(c);
+		if (!strstr(err, t[i].says) || !strstr(err, t[i].path) || strstr(err, "is ameshd running"))
+			fail_msg("%s: %s", t[i].path, err);
+	}
+	unlink(file);
+	unlink(fifo);
 	rmdir(dir);
 }
 

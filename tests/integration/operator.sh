@@ -58,6 +58,21 @@ expect_exit 2 "-s naming a socket that does not exist" "$AMESH" -s "$T_ROOT/none
 check "... says it does not exist, quoting the path" grep -q "at \`$T_ROOT/nonexist.sock': the control socket does not exist" <<<"$T_ERR"
 check "... and why that may be" grep -q "ameshd is not running, or the path is wrong" <<<"$T_ERR"
 check "... not 'Connection refused'" not grep -qi "connection refused" <<<"$T_ERR"
+# AMESH_SOCKET at something that is no socket: a wrong path, said so
+# (it said "Connection refused ... is ameshd running?")
+AMESH_SOCKET=/etc/passwd expect_exit 2 "AMESH_SOCKET naming a regular file" "$AMESH" status
+check "... says it is a regular file, not a socket" grep -q "at \`/etc/passwd': it is a regular file, not a socket" <<<"$T_ERR"
+AMESH_SOCKET=$T_ROOT expect_exit 2 "AMESH_SOCKET naming a directory" "$AMESH" status
+check "... says it is a directory" grep -q "it is a directory, not a socket" <<<"$T_ERR"
+# -s or -c with its value missing (it said "unknown option `-s'" before
+# the command and "unexpected argument `-s'" after it)
+expect_exit 2 "-s with no value before the command" "$AMESH" -s
+check "... says -s needs a value" grep -q "amesh: -s needs a value: the control socket" <<<"$T_ERR"
+expect_exit 2 "-s with no value after the command" "$AMESH" status -s
+check "... the same words" grep -q "amesh: -s needs a value" <<<"$T_ERR"
+expect_exit 2 "-c with no value after a query's names" "$AMESH" query evil.example.com -c
+check "... says -c needs the config file" grep -q "amesh: -c needs a value: the peer's config file" <<<"$T_ERR"
+expect_exit 1 "a name -s after -- is a name" amp a query -- -s
 # a refused argument leaves nothing behind, so the corrected retry works
 expect_exit 2 "init refuses a bad --name" "$AMESH" init "$T_ROOT/badname" --name 'bad name!'
 check "... quoting it" grep -q "bad name!" <<<"$T_ERR"
