@@ -451,6 +451,62 @@ static int copy_indicator(void *arg, const struct store_rec *rec)
 	return 1;
 }
 
+/* store_query callback: the first live record of another origin on
+ * exactly (domain, category). */
+struct other_origin {
+	const char *domain;
+	enum am_category cat;
+	const uint8_t *self;
+	bool found;
+	uint8_t origin[AM_KEY_BYTES];
+};
+
+static int find_other_origin(void *arg, const struct store_rec *rec)
+{
+	struct other_origin *o = arg;
+	if (rec->ind.category != o->cat || strcmp(rec->ind.domain, o->domain) != 0 ||
+	    memcmp(rec->ind.origin, o->self, AM_KEY_BYTES) == 0)
+		return 0;
+	memcpy(o->origin, rec->ind.origin, AM_KEY_BYTES);
+	o->found = true;
+	return 1;
+}
+
+/* Why there is nothing of this peer's own to withdraw, in words that say
+ * what to do instead: "no live indicator" alone left an operator holding
+ * another origin's flag (or one already withdrawn) guessing. */
+static void nothing_to_withdraw(const struct control_env *env, const char *domain, enum am_category cat,
+                                int got, const struct am_indicator *old, struct wire_response *resp)
+{
+	const char *c = am_category_name(cat);
+	char when[TIMEFMT_LEN];
+	struct other_origin o = {.domain = domain, .cat = cat, .self = env->key->pk};
+
+	if (got == 1 && old->withdrawn) {
+		timefmt_rfc3339(old->issued_at, when);
+		fail_with(resp, AM_ENOTFOUND, "%s/%s: this peer withdrew its indicator already, at %s", domain, c, when);
+		return;
+	}
+	if (got == 1) {
+		timefmt_rfc3339(old->expires_at, when);
+		fail_with(resp, AM_ENOTFOUND, "%s/%s: this peer's indicator expired at %s: nothing left to withdraw",
+		          domain, c, when);
+		return;
+	}
+	(void)store_query(env->store, domain, timefmt_now(), find_other_origin, &o);
+	if (o.found) {
+		char kid[2 * AM_KEYID_BYTES + 1], name[64] = "";
+		am_keyid_hex(o.origin, kid);
+		if (!mesh_origin_name(env->mesh, o.origin, name, sizeof name))
+			name[0] = '\0';
+		fail_with(resp, AM_ENOTFOUND, "%s/%s: the indicator held here is origin %s%s%s%s's, not this peer's: only "
+		          "its origin withdraws it; to contest it: amesh dispute %s --category %s --reason TEXT",
+		          domain, c, kid, name[0] ? " (" : "", name, name[0] ? ")" : "", domain, c);
+		return;
+	}
+	fail_with(resp, AM_ENOTFOUND, "%s/%s: this peer has no live indicator to withdraw", domain, c);
+}
+
 /* Withdraws this peer's own live indicator on (domain, category), the
  * domain normalised; note (may be NULL) says why in the audit trail. */
 void control_withdraw_own(const struct control_env *env, const char *domain, enum am_category cat,
@@ -461,8 +517,7 @@ void control_withdraw_own(const struct control_env *env, const char *domain, enu
 
 	rv = store_get(env->store, env->key->pk, domain, cat, copy_indicator, &old);
 	if (rv != 1 || old.withdrawn || old.expires_at <= timefmt_now()) {
-		fail_with(resp, AM_ENOTFOUND, "%s/%s: this peer has no live indicator to withdraw",
-		          domain, am_category_name(cat));
+		nothing_to_withdraw(env, domain, cat, rv, &old, resp);
 		return;
 	}
 	/* The tombstone lives as long as what it withdraws: long enough that no

@@ -37,6 +37,18 @@ out=$(amp a query evil.example.com)
 # b's 90 is on a child name, so here: 1 - 0.2 x (1 - 0.6 x 0.5) = 0.86
 check "text verdict names level and score" grep -q "verdict phishing  block .*score  86.0" <<<"$out"
 
+# --- withdrawing what this peer did not submit: say whose it is and what
+# to do instead (it said only "this peer has no live indicator to withdraw")
+expect_exit 2 "a withdraws b's indicator" amp a withdraw www.evil.example.com --category phishing
+check "... says the one held is origin b's" grep -q "www.evil.example.com/phishing: the indicator held here is origin [0-9a-f]\\{16\\} (b)'s, not this peer's: only its origin withdraws it" <<<"$T_ERR"
+check "... and points at a dispute" grep -q "to contest it: amesh dispute www.evil.example.com --category phishing --reason TEXT" <<<"$T_ERR"
+expect_exit 2 "a withdraws a name nobody flagged" amp a withdraw nothing.example.com --category phishing
+check "... says there is nothing" grep -q "nothing.example.com/phishing: this peer has no live indicator to withdraw" <<<"$T_ERR"
+amp a submit twice.example.com --category spam --confidence 10 --ttl 1d >/dev/null
+amp a withdraw twice.example.com --category spam >/dev/null
+expect_exit 2 "a withdraws its own indicator twice" amp a withdraw twice.example.com --category spam
+check "... says it withdrew it already, and when" grep -q "twice.example.com/spam: this peer withdrew its indicator already, at 20[0-9-]*T" <<<"$T_ERR"
+
 # --- allowlist: still stored, verdict says why ---
 amp b submit mail.google.com --category phishing --confidence 95 --ttl 1d >/dev/null
 # issue 9: a peer does not flag what it has itself declared good...
