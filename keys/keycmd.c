@@ -764,6 +764,36 @@ done:
 	return rv;
 }
 
+/* After distrust or revoke of NAME: when the config still has
+ * [neighbour NAME], say what that means for the next start, on stderr (the
+ * change itself succeeded). A distrusted neighbour made the next start
+ * fail with "not in the trust store", weeks later at a reboot, with
+ * nothing at the time of the change saying so. */
+static void note_configured_neighbour(const char *config, const char *name, bool removed)
+{
+	struct config cfg;
+
+	if (config_load(&cfg, config, NULL, NULL) != 0) {
+		config_free(&cfg);
+		return;
+	}
+	for (size_t i = 0; i < cfg.n_neighbours; i++) {
+		if (strcmp(cfg.neighbours[i].name, name) != 0)
+			continue;
+		if (removed)
+			fprintf(stderr, "amesh keys: note: %s:%u still has [neighbour %s]: ameshd has dropped the link, "
+			        "but will refuse to start while that section names a neighbour missing from the trust "
+			        "store - remove the section before the next restart\n", cfg.path, cfg.neighbours[i].line,
+			        name);
+		else
+			fprintf(stderr, "amesh keys: note: %s:%u still has [neighbour %s]: its link stays down while the "
+			        "key is revoked; remove the section, or trust its new key under another name\n",
+			        cfg.path, cfg.neighbours[i].line, name);
+		break;
+	}
+	config_free(&cfg);
+}
+
 static int distrust_main(const struct subcommand *cmd, int argc, char **argv, bool json, const char *config)
 {
 	const struct trust_entry *e;
@@ -799,6 +829,7 @@ static int distrust_main(const struct subcommand *cmd, int argc, char **argv, bo
 	              json);
 	if ((rv = flush_stdout(cmd)) == 0)
 		rv = notify_daemon(cmd, &c, json);
+	note_configured_neighbour(config, gone.name, true);
 done:
 	change_end(&c);
 	return rv;
@@ -1050,6 +1081,7 @@ static int revoke_main(const struct subcommand *cmd, int argc, char **argv, bool
 	entry_changed(trust_by_name(&c.t, a.file), "revoked", detail, json);
 	if ((rv = flush_stdout(cmd)) == 0)
 		rv = notify_daemon(cmd, &c, json);
+	note_configured_neighbour(config, a.file, false);
 done:
 	change_end(&c);
 	return rv;

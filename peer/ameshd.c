@@ -338,10 +338,17 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < cfg.n_neighbours; i++) {
 			const struct config_neighbour *n = &cfg.neighbours[i];
 			const struct trust_entry *e = trust_by_name(&trust, n->name);
-			if (!e || e->revoked) {
-				fprintf(stderr, "%s:%u: neighbour `%s' has no %s key in %s\n", cfg.path, n->line,
-				        n->name, e ? "unrevoked" : "trusted", cfg.trust_file);
+			if (!e) {
+				fprintf(stderr, "%s:%u: neighbour `%s' has no trusted key in %s\n", cfg.path, n->line,
+				        n->name, cfg.trust_file);
 				bad = 1;
+			} else if (e->revoked) {
+				/* the daemon starts with it and keeps its link down: a
+				 * revocation must not fail systemd's ExecStartPre and
+				 * take the whole peer down at its next restart */
+				fprintf(stderr, "%s:%u: warning: neighbour `%s' has a revoked key in %s: its link "
+				        "stays down; remove the section, or trust its new key under another name\n",
+				        cfg.path, n->line, n->name, cfg.trust_file);
 			}
 		}
 		/* the files the daemon opens first, read as it reads them */

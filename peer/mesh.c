@@ -95,8 +95,9 @@ static int nb_configure(struct nb *nb, const struct config_neighbour *cn, const 
 	int rv;
 
 	if (!e && strict) {
-		snprintf(err, errlen, "neighbour `%s' is not in the trust store (amesh keys trust PUBKEY --name %s)",
-		         cn->name, cn->name);
+		snprintf(err, errlen, "neighbour `%s' (config line %u) is not in the trust store: trust its key "
+		         "(amesh keys trust PUBKEY --name %s) or, if it was distrusted, remove its section",
+		         cn->name, cn->line, cn->name);
 		return AM_EUNTRUSTED;
 	}
 	if (!e) {

@@ -29,6 +29,7 @@ check "c has a's indicator through b" wait_until 10 has c from-a.example.com
 # --- distrust and re-trust through the running daemon ---
 expect_exit 0 "distrust c on running b" k b distrust c
 check "the CLI says the daemon applied it" grep -q "applied" <<<"$T_OUT"
+check "... and notes the config still names [neighbour c], which the next start refuses" grep -q "amesh.conf:[0-9]* still has \[neighbour c\]: ameshd has dropped the link, but will refuse to start" <<<"$T_ERR"
 amp c submit after-distrust.example.com --category spam --confidence 10 --ttl 1d >/dev/null
 sleep 2
 check "distrusted c can no longer deliver to b" not has b after-distrust.example.com
@@ -38,6 +39,7 @@ check "c delivers again without any restart" wait_until 15 has b after-distrust.
 
 # --- local revocation: a's indicators vanish from c's answers at once ---
 expect_exit 0 "revoke a on running c" k c revoke a --reason "key reported stolen"
+check "... no note: a is c's origin, not its neighbour" not grep -q "still has" <<<"$T_ERR"
 check "a's indicator no longer answered on c" not has c from-a.example.com
 check "c's list no longer shows a's indicator" not grep -q from-a.example.com <<<"$(amp c list)"
 check "re-trusting a revoked key needs --force" not k c trust "$T_ROOT/a/amesh.key.pub" --name a2 --as origin
@@ -83,6 +85,22 @@ check "c applies it after b applied it (still relayed)" wait_until 15 a_revoked_
 check "a's indicators vanish from b's answers" wait_until 5 not has b after-approve.example.com
 check "c applies it too (relayed by b)" wait_until 15 not has c after-approve.example.com
 check "b's audit trail records the revocation" grep -q "trust_revoked" "$T_ROOT/b/data/audit.log"
+
+# A revoked neighbour: the daemon runs with its link down, so --check
+# (systemd's ExecStartPre) must pass it with a warning - it failed, and a
+# revocation took the whole peer down at its next restart.
+expect_exit 0 "--check passes b with neighbour a's key revoked" "$AMESHD" -c "$T_ROOT/b/amesh.conf" --check
+check "... warning that a's link stays down" grep -q "amesh.conf:[0-9]*: warning: neighbour \`a' has a revoked key in .*: its link stays down" <<<"$T_ERR"
+stop b
+check "b restarts with neighbour a revoked" start b
+# A distrusted neighbour still in the config: the start refuses it, as
+# the CLI said at the time, naming the line and both ways out.
+expect_exit 0 "b distrusts c" k b distrust c
+stop b
+expect_exit 1 "b's restart refuses the distrusted neighbour still configured" "$AMESHD" -c "$T_ROOT/b/amesh.conf"
+check "... naming it, its line and both ways out" grep -q "neighbour \`c' (config line [0-9]*) is not in the trust store: trust its key (amesh keys trust PUBKEY --name c) or, if it was distrusted, remove its section" <<<"$T_ERR"
+expect_exit 1 "--check says the same config is not valid" "$AMESHD" -c "$T_ROOT/b/amesh.conf" --check
+check "... for neighbour c" grep -q "neighbour \`c' has no trusted key" <<<"$T_ERR"
 
 # --- a trust store that cannot be read stops start-up (fail closed) ---
 stop c
