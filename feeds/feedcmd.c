@@ -320,6 +320,15 @@ static int run_import(char **files, int nfiles, struct import_opts *io, const st
 	if (rv == 0) {
 		print_summary(&r, files, nfiles);
 		rv = r.failed;
+	} else if (!r.dry_run && r.submitted > 0) {
+		/* The daemon went away (or refused a batch) part way: said only
+		 * "no answer from ameshd", which left an operator of a 50,000-name
+		 * import not knowing what got in or whether a rerun is safe. */
+		size_t acked = r.stored + r.unchanged + r.refused;
+		cliopt_error("stopped after %zu of the names read: %zu acknowledged by the daemon (%zu stored, %zu "
+		             "unchanged, %zu refused); the other %zu may or may not be stored - submitting the same "
+		             "input again is safe (names already held come back unchanged)",
+		             r.submitted, acked, r.stored, r.unchanged, r.refused, r.submitted - acked);
 	}
 	if (rv == 0 && r.unread) {
 		if (r.unread == (size_t)nfiles)

@@ -83,6 +83,25 @@ expect_exit 1 "withdrawal survived kill -9" am query host5.example-5.org
 expect_exit 0 "list after restart" am --json list --limit 100
 check "list shows 40 live signals" test "$(wc -l <<<"$T_OUT")" -eq 40
 
+# kill -9 in the middle of a bulk submission: the CLI says how far it got
+# and that a rerun is safe (it said only "no answer from ameshd"), and
+# every name it counted as stored is there after the restart
+live_before=$(am --json status | sed -n 's/.*"live":\([0-9]*\).*/\1/p')
+seq 1 200000 | sed 's/^/bulk/; s/$/.example.net/' >"$T_ROOT/bulk.txt"
+am submit - --category spam --confidence 10 --ttl 1d <"$T_ROOT/bulk.txt" >"$T_ROOT/bulk.out" 2>"$T_ROOT/bulk.err" &
+bulk=$!
+wait_until 60 sh -c "[ \$('$AMESH' -s '$S' --json status | sed -n 's/.*\"live\":\([0-9]*\).*/\1/p') -gt $((live_before + 2000)) ]"
+pid=$(cat "$P/pid"); kill -9 "$pid"; wait_gone "$pid"
+wait "$bulk"; brc=$?
+check "the interrupted bulk submission exits 2" test "$brc" -eq 2
+check "... and says how far it got and that a rerun is safe" grep -q "stopped after [0-9]* of the names read: [0-9]* acknowledged by the daemon ([0-9]* stored, 0 unchanged, 0 refused); the other [0-9]* may or may not be stored - submitting the same input again is safe" "$T_ROOT/bulk.err"
+acked=$(sed -n 's/.*acknowledged by the daemon (\([0-9]*\) stored.*/\1/p' "$T_ROOT/bulk.err")
+start_peer "$P" || exit 1
+live_after=$(am --json status | sed -n 's/.*"live":\([0-9]*\).*/\1/p')
+check "every name it counted as stored survived (${acked:-?} acknowledged, $((live_after - live_before)) live)" test "$((live_after - live_before))" -ge "${acked:-999999999}"
+expect_exit 0 "the rerun of the same input completes" am submit - --category spam --confidence 10 --ttl 1d <"$T_ROOT/bulk.txt"
+check "... storing only what was missing" grep -q "200000 names submitted: $((200000 - (live_after - live_before))) stored, $((live_after - live_before)) unchanged" <<<"$T_OUT"
+
 # A second ameshd on the running peer's data_dir (a systemd start beside
 # a manual one, a copied config) is refused before it opens anything: it
 # used to open the store and append to the audit trail beside the first,
