@@ -709,6 +709,31 @@ static int pipeline_add(struct pipeline *p, const char *name)
 	return 0;
 }
 
+/* Reads one line of f into buf (cap bytes, NUL included), without its
+ * "\n" or "\r\n"; what does not fit is read and dropped. *len is what buf
+ * holds, *full the line's whole length. False at the end of input. */
+static bool read_capped_line(FILE *f, char *buf, size_t cap, size_t *len, size_t *full)
+{
+	size_t n = 0, all = 0;
+	int c;
+
+	while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+		if (n + 1 < cap)
+			buf[n++] = (char)c;
+		all++;
+	}
+	if (c == EOF && all == 0)
+		return false;
+	if (n > 0 && all == n && buf[n - 1] == '\r') {
+		n--;
+		all--;
+	}
+	buf[n] = '\0';
+	*len = n;
+	*full = all;
+	return true;
+}
+
 static int cmd_query(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -718,7 +743,6 @@ static int cmd_query(int argc, char **argv)
 	struct pipeline p;
 	bool from_stdin = false;
 	char *line = NULL;
-	size_t cap = 0;
 	int c, rv = 0;
 
 	/* a name may start with '-' ("-cdn.evil.example" is a real DNS name):
@@ -758,18 +782,25 @@ static int cmd_query(int argc, char **argv)
 			rv = pipeline_add(&p, argv[i]);
 	}
 	/* stdin: one name per line, sent in batches as they are read, so results
-	 * stream out while a large file is still being read */
-	ssize_t n;
-	while (rv == 0 && from_stdin && (n = getline(&line, &cap, stdin)) != -1) {
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = '\0';
+	 * stream out while a large file is still being read. Lines are read
+	 * into a buffer of one name's size: getline took a line whole, so
+	 * 2 GB without a newline (a binary piped in by mistake) was 2 GB of
+	 * memory before the line was refused. */
+	size_t n, full, lineno = 0;
+	if (from_stdin && (line = malloc(WIRE_NAME_MAX + 2)) == NULL) {
+		errorf("out of memory");
+		rv = EXIT_ERR;
+	}
+	while (rv == 0 && from_stdin && read_capped_line(stdin, line, WIRE_NAME_MAX + 2, &n, &full)) {
+		lineno++;
 		/* blank lines and comments are no names; blanks around a name are
 		 * trimmed by the daemon (domain_normalise_query) */
 		size_t lead = strspn(line, " \t");
-		if ((ssize_t)lead == n || line[lead] == '#')
+		if (full == n && (lead == n || line[lead] == '#'))
 			continue;
-		if ((size_t)n > WIRE_NAME_MAX) {
-			fprintf(stderr, "amesh query: a line of %zd bytes is not a domain name; skipped\n", n);
+		if (full > WIRE_NAME_MAX) {
+			fprintf(stderr, "amesh query: stdin line %zu: a line of %zu bytes is not a domain name (at most "
+			        "%d); skipped\n", lineno, full, WIRE_NAME_MAX);
 			p.t.rejected++;
 			p.t.names++;
 			continue;

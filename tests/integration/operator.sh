@@ -130,6 +130,21 @@ check "bulk query answers every one of 100000 names" test "$(wc -l <"$T_ROOT/bul
 check "exactly the 50 expected names match" test "$(grep -c '"signals":\[{' "$T_ROOT/bulk.out")" -eq 50
 check "and they are the right ones" test "$(grep '"signals":\[{' "$T_ROOT/bulk.out" | grep -c '"name":"x[0-9]*000.host[0-9]*.bulk.example"')" -eq 50
 
+# --- huge stdin: a line with no end (a binary piped in by mistake) ---
+# query read each line whole: 100 MB without a newline was 100 MB of the
+# CLI's memory before it was refused, and the refusal named no line
+{ echo host1.bulk.example; head -c 100000000 /dev/zero | tr '\0' a; printf '\nhost2.bulk.example\n'; } >"$T_ROOT/huge.txt"
+if [ -x /usr/bin/time ]; then
+	/usr/bin/time -f '%M' -o "$T_ROOT/huge.rss" "$AMESH" -s "$T_ROOT/a/run/amesh.sock" query - <"$T_ROOT/huge.txt" >"$T_ROOT/huge.out" 2>"$T_ROOT/huge.err"
+	check "a 100 MB line costs the CLI no 100 MB (peak $(cat "$T_ROOT/huge.rss") KB)" test "$(cat "$T_ROOT/huge.rss")" -lt 80000
+else
+	"$AMESH" -s "$T_ROOT/a/run/amesh.sock" query - <"$T_ROOT/huge.txt" >"$T_ROOT/huge.out" 2>"$T_ROOT/huge.err"
+fi
+check "... the line is refused with its number and length" grep -q "amesh query: stdin line 2: a line of 100000000 bytes is not a domain name (at most 1024); skipped" "$T_ROOT/huge.err"
+check "... and the names around it are answered" test "$(grep -c '1 signal' "$T_ROOT/huge.out")" -eq 2
+printf 'host3.bulk.example\r\n\n# comment\n   \nhost4.bulk.example' | "$AMESH" -s "$T_ROOT/a/run/amesh.sock" query - >"$T_ROOT/crlf.out" 2>&1
+check "CRLF, blank, comment and an unterminated last line read as before" test "$(grep -c '1 signal' "$T_ROOT/crlf.out")" -eq 2
+
 # --- watch: every change, in order ---
 "$AMESH" -s "$T_ROOT/a/run/amesh.sock" --json watch >"$T_ROOT/watch.out" 2>"$T_ROOT/watch.err" &
 W=$!; disown $W
