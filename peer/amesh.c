@@ -1093,10 +1093,7 @@ static int cmd_audit(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v': req.verify = true; break;
-		case 's':
-			if (timefmt_parse_rfc3339(optarg, &req.after) != 0)
-				die_usage("--since `%s' is not an RFC 3339 time such as 2026-11-01T00:00:00Z", optarg);
-			break;
+		case 's': req.after = cliopt_since("--since", optarg); break; /* 1h: that long ago, as report and export */
 		case 'n':
 			req.limit = int_option("--limit", optarg, 1, WIRE_AUDIT_MAX, "from 1 to 10000");
 			break;
@@ -1605,7 +1602,7 @@ static const struct subcommand {
 	{"status", cmd_status, "", "identity, counts, store size, uptime, per-origin digests"},
 	{"watch", cmd_watch, "[--category C] [--min-confidence N]",
 	 "stream every change (new, updated, withdrawn, expired) as it is applied"},
-	{"audit", cmd_audit, "[DOMAIN] [--since RFC3339] [--limit N] | --verify",
+	{"audit", cmd_audit, "[DOMAIN] [--since RFC3339|1h] [--limit N] | --verify",
 	 "what this peer decided about a name (and its family), in order; or check the hash chain"},
 	{"report", cmd_report, "[--since DATE|7d] [--format text|json|csv]",
 	 "transparency report: live counts, new, withdrawn, expired, rejects, volumes per neighbour"},

@@ -207,6 +207,13 @@ check "audit shows what came from b" grep -q "received phishing on www.evil.exam
 check "audit shows what was shared with b" grep -q "shared phishing on evil.example.com .* with b" <<<"$out"
 expect_exit 0 "audit chain verifies" amp a audit --verify
 check "verify reports the records" grep -q "hash chain intact" <<<"$T_OUT"
+# --since takes a duration back from now, as report and export do (it
+# took only RFC 3339: `amesh audit --since 1h' was a usage error)
+expect_exit 0 "audit --since 1h" amp a audit www.evil.example.com --since 1h
+check "... shows the last hour's records" grep -q "received phishing on www.evil.example.com from b" <<<"$T_OUT"
+expect_exit 1 "audit --since 1s after a pause: nothing that recent" sh -c "sleep 2; '$AMESH' -s '$T_ROOT/a/run/amesh.sock' audit www.evil.example.com --since 1s"
+expect_exit 2 "audit --since a word" amp a audit --since yesterday
+check "... says it is neither a time nor a duration" grep -q "\`yesterday' is neither an RFC 3339 time nor a duration such as 7d" <<<"$T_ERR"
 cp "$T_ROOT/a/data/audit.log" "$T_ROOT/audit.bak"
 # flip one byte in the middle of line 3 (the daemon keeps appending at the end)
 off=$(head -2 "$T_ROOT/a/data/audit.log" | wc -c); off=$((off + 10))
