@@ -43,6 +43,7 @@ struct run {
 	bool local; /* a dry run whose daemon was not reached: checked here alone */
 	uint32_t hop_limit;
 	size_t submitted, stored, unchanged, refused;
+	size_t batch_refused; /* names of batches the daemon answered with an error: not stored */
 	int failed; /* CLIOPT_EXIT_ERR once the daemon or the output failed */
 	size_t unread; /* files that could not be read whole */
 };
@@ -85,6 +86,7 @@ static int drain(struct run *r)
 	}
 	if (resp.status != 0) {
 		cliopt_error("%s", resp.error[0] ? resp.error : am_strerror(resp.status));
+		r->batch_refused += sl->req.n_items; /* one commit per batch: none of it is stored */
 		wire_response_clear(&resp);
 		return CLIOPT_EXIT_ERR;
 	}
@@ -325,10 +327,14 @@ static int run_import(char **files, int nfiles, struct import_opts *io, const st
 		 * "no answer from ameshd", which left an operator of a 50,000-name
 		 * import not knowing what got in or whether a rerun is safe. */
 		size_t acked = r.stored + r.unchanged + r.refused;
+		char notstored[96] = "";
+		if (r.batch_refused)
+			snprintf(notstored, sizeof notstored, ", %zu in a batch it refused (not stored)", r.batch_refused);
 		cliopt_error("stopped after %zu of the names read: %zu acknowledged by the daemon (%zu stored, %zu "
-		             "unchanged, %zu refused); the other %zu may or may not be stored - submitting the same "
-		             "input again is safe (names already held come back unchanged)",
-		             r.submitted, acked, r.stored, r.unchanged, r.refused, r.submitted - acked);
+		             "unchanged, %zu refused)%s; the other %zu may or may not be stored - submitting the "
+		             "same input again is safe (names already held come back unchanged)",
+		             r.submitted, acked, r.stored, r.unchanged, r.refused, notstored,
+		             r.submitted - acked - r.batch_refused);
 	}
 	if (rv == 0 && r.unread) {
 		if (r.unread == (size_t)nfiles)

@@ -50,6 +50,12 @@ expect_exit 2 "b refuses a submission once its map is full" amp b submit "$(tail
 check "the reply names the resource (the map and map_size)" grep -q "map is full.*map_size 1.0 MiB" <<<"$T_ERR"
 check "the reply says where" grep -qF "$T_ROOT/b/data" <<<"$T_ERR"
 check "the log says it too" grep -q "refused: the store's map is full.*$T_ROOT/b/data" "$T_ROOT/b/ameshd.log"
+# a bulk submission into the full store says what it got in and that the
+# refused batches are not stored (it said only the map-full error)
+seq 1 3000 | sed 's/^/bulk/; s/$/.full.example/' >"$T_ROOT/bulk.txt"
+expect_exit 2 "a bulk submission into the full map" amp b submit - --category spam --confidence 5 --ttl 1d <"$T_ROOT/bulk.txt"
+check "... names the map" grep -q "cannot store a batch: the store's map is full" <<<"$T_ERR"
+check "... and says the refused batch is not stored and a rerun is safe" grep -q "stopped after [0-9]* of the names read: 0 acknowledged by the daemon (0 stored, 0 unchanged, 0 refused), 1000 in a batch it refused (not stored); .* submitting the same input again is safe" <<<"$T_ERR"
 settle a b c
 
 # now neighbours send what b cannot store
