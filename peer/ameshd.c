@@ -263,6 +263,7 @@ int main(int argc, char **argv)
 	struct keyfile_secret *key = NULL;
 	struct store *store = NULL;
 	struct datalock *dlock = NULL;
+	struct ownkeys retired = {0};
 	struct control *ctl = NULL;
 	struct sighting_follow *follow = NULL;
 	struct mesh *mesh = NULL;
@@ -397,6 +398,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ameshd: %s: %s\n", where, err);
 		goto out;
 	}
+	/* the keys `amesh keys rotate' retired: what they signed is still ours
+	 * to answer for and to withdraw (ownkeys.h) */
+	if (ownkeys_load(&retired, cfg.key_file, pass, err, sizeof err) != 0) {
+		fprintf(stderr, "ameshd: %s\n", err);
+		goto out;
+	}
 	keyfile_passphrase_free(pass);
 	pass = NULL;
 	/* before anything in data_dir is opened: a second daemon on the same
@@ -461,7 +468,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ameshd: cannot start the signature verifiers\n");
 		goto out;
 	}
-	struct mesh_env menv = {.store = store, .key = key, .apply = ap, .trust_path = cfg.trust_file,
+	struct mesh_env menv = {.store = store, .key = key, .retired = &retired, .apply = ap, .trust_path = cfg.trust_file,
 	                        .audit = audit, .guard = guard, .verify = verify};
 	if (mesh_open(&mesh, &menv, &cfg, &trust, err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);
@@ -505,7 +512,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	struct control_env env = {
-		.store = store, .cfg = &cfg, .key = key, .started_at = started_at, .mesh = mesh,
+		.store = store, .cfg = &cfg, .key = key, .retired = &retired, .started_at = started_at, .mesh = mesh,
 		.events = events, .audit = audit, .audit_path = audit_path, .allow = allow, .apply = ap,
 		.metrics = metrics, .rpz = rpz, .dns = dns, .guard = guard, .rpz_feed = feed,
 	};
@@ -576,6 +583,7 @@ out:
 	store_close(store);
 	datalock_release(dlock); /* last: everything in data_dir is closed */
 	keyfile_secret_free(key);
+	ownkeys_free(&retired);
 	keyfile_passphrase_free(pass);
 	domain_fini();
 	return status;

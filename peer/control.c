@@ -156,6 +156,7 @@ struct seal_job {
 	struct store_update *u;
 	uint8_t (*env_buf)[AM_ENVELOPE_MAX];
 	uint8_t (*ids)[AM_ID_BYTES];
+	const struct keyfile_secret *key; /* signs; NULL = env->key (a retired one: ownkeys.h) */
 };
 
 /* A submission the store could not take: the reply and the log say which
@@ -173,7 +174,8 @@ static int seal_one(void *arg, size_t i)
 {
 	struct seal_job *j = arg;
 	size_t len;
-	int rv = indicator_sign(j->inds[i], j->env->key->sk, j->env_buf[i], AM_ENVELOPE_MAX, &len, j->ids[i]);
+	const struct keyfile_secret *k = j->key ? j->key : j->env->key;
+	int rv = indicator_sign(j->inds[i], k->sk, j->env_buf[i], AM_ENVELOPE_MAX, &len, j->ids[i]);
 	if (rv == 0) {
 		j->u[i] = (struct store_update){.ind = j->inds[i], .id = j->ids[i], .env = j->env_buf[i], .env_len = len};
 	}
@@ -184,13 +186,14 @@ static int seal_one(void *arg, size_t i)
  * tells the audit trail, the watch feed and the relay) in one durable
  * commit, the version counter included. Fills the response's submitted
  * signal. */
-static void sign_and_store(const struct control_env *env, struct am_indicator *ind, bool forced,
-                           const char *why_note, struct wire_response *resp)
+static void sign_and_store_as(const struct control_env *env, const struct keyfile_secret *key,
+                              struct am_indicator *ind, bool forced, const char *why_note,
+                              struct wire_response *resp)
 {
 	uint8_t envbuf[1][AM_ENVELOPE_MAX], id[1][AM_ID_BYTES];
 	struct store_update u[1];
 	struct am_indicator *inds[1] = {ind};
-	struct seal_job job = {.env = env, .inds = inds, .u = u, .env_buf = envbuf, .ids = id};
+	struct seal_job job = {.env = env, .inds = inds, .u = u, .env_buf = envbuf, .ids = id, .key = key};
 	uint64_t seq;
 	int rv, result;
 
@@ -226,6 +229,12 @@ static void sign_and_store(const struct control_env *env, struct am_indicator *i
 	         ind->withdrawn ? "withdrew" : "originated", ind->domain,
 	         am_category_name(ind->category), ind->confidence, am_tlp_name(ind->tlp),
 	         (unsigned long long)ind->version, idhex, (unsigned long long)seq);
+}
+
+static void sign_and_store(const struct control_env *env, struct am_indicator *ind, bool forced,
+                           const char *why_note, struct wire_response *resp)
+{
+	sign_and_store_as(env, NULL, ind, forced, why_note, resp);
 }
 
 struct own_rec {
@@ -515,7 +524,19 @@ void control_withdraw_own(const struct control_env *env, const char *domain, enu
 	struct am_indicator old, ind;
 	int rv;
 
+	const struct keyfile_secret *signer = NULL; /* env->key */
 	rv = store_get(env->store, env->key->pk, domain, cat, copy_indicator, &old);
+	/* one signed with a key this peer has since rotated away is still its
+	 * own, and only that key can sign its withdrawal (ownkeys.h) */
+	for (size_t i = 0; env->retired && i < env->retired->n && (rv != 1 || old.withdrawn); i++) {
+		struct am_indicator prev;
+		if (store_get(env->store, env->retired->k[i]->pk, domain, cat, copy_indicator, &prev) == 1 &&
+		    !prev.withdrawn && prev.expires_at > timefmt_now()) {
+			old = prev;
+			rv = 1;
+			signer = env->retired->k[i];
+		}
+	}
 	if (rv != 1 || old.withdrawn || old.expires_at <= timefmt_now()) {
 		nothing_to_withdraw(env, domain, cat, rv, &old, resp);
 		return;
@@ -527,7 +548,7 @@ void control_withdraw_own(const struct control_env *env, const char *domain, enu
 	ind.issued_at = timefmt_now();
 	if (ind.issued_at >= ind.expires_at)
 		ind.issued_at = ind.expires_at - 1;
-	sign_and_store(env, &ind, false, note, resp);
+	sign_and_store_as(env, signer, &ind, false, note, resp);
 }
 
 static void do_withdraw(const struct control_env *env, const struct wire_request *req,

@@ -37,6 +37,7 @@
 #include "config.h"
 #include "events.h"
 #include "keyfile.h"
+#include "ownkeys.h"
 #include "listen_guard.h"
 #include "mesh.h"
 #include "model.h"
@@ -52,6 +53,7 @@ struct control_env {
 	struct store *store;
 	const struct config *cfg;
 	const struct keyfile_secret *key; /* this peer's identity */
+	const struct ownkeys *retired;    /* its retired keys (ownkeys.h): they withdraw what they signed; may be NULL */
 	uint64_t started_at;              /* Unix seconds */
 	struct mesh *mesh;                /* NULL when the peer has no mesh */
 	struct events *events;            /* live feed for watchers; NULL = none */

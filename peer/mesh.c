@@ -528,6 +528,7 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 		return AM_ENOMEM;
 	m->store = env->store;
 	m->key = env->key;
+	m->retired = env->retired;
 	m->apply = env->apply;
 	m->max_lifetime = cfg->max_lifetime;
 	m->audit = env->audit;
@@ -778,11 +779,16 @@ int mesh_set_trust(struct mesh *m, const struct trust *trust, const struct apply
 	return rv;
 }
 
+bool mesh_is_own(const struct mesh *m, const uint8_t pk[AM_KEY_BYTES])
+{
+	return m && (memcmp(pk, m->key->pk, AM_KEY_BYTES) == 0 || ownkeys_find(m->retired, pk) != NULL);
+}
+
 bool mesh_origin_ok(struct mesh *m, const uint8_t pk[AM_KEY_BYTES])
 {
 	if (!m)
 		return true;
-	if (memcmp(pk, m->key->pk, AM_KEY_BYTES) == 0)
+	if (mesh_is_own(m, pk))
 		return true;
 	pthread_mutex_lock(&m->lock);
 	bool ok = trust_attributable(&m->trust, pk) != NULL;
@@ -794,7 +800,7 @@ bool mesh_origin_name(struct mesh *m, const uint8_t pk[AM_KEY_BYTES], char *out,
 {
 	if (!m)
 		return false;
-	if (memcmp(pk, m->key->pk, AM_KEY_BYTES) == 0) {
+	if (mesh_is_own(m, pk)) {
 		snprintf(out, outlen, "self");
 		return true;
 	}

@@ -46,6 +46,7 @@
 #include "hist.h"
 #include "events.h"
 #include "keyfile.h"
+#include "ownkeys.h"
 #include "listen_guard.h"
 #include "policy.h"
 #include "store.h"
@@ -131,6 +132,7 @@ struct mesh;
 struct mesh_env {
 	struct store *store;
 	const struct keyfile_secret *key;
+	const struct ownkeys *retired; /* this peer's retired keys, counted as its own (ownkeys.h); NULL = none */
 	struct apply *apply;    /* the one way in for changes (apply.h); the mesh
 	                         * stores through it and subscribes to it to wake
 	                         * its relay */
@@ -162,8 +164,11 @@ int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *tr
  * (apply_trust): the audit record and the origins whose liveness changed. */
 int mesh_set_trust(struct mesh *m, const struct trust *trust, const struct apply_trust_note *why,
                    char *err, size_t errlen);
-/* May indicators of this origin be shown and relayed? Our own key, or a
- * key of a trust-store entry that is not revoked. */
+/* Is pk this peer's key: the one it signs with, or one it retired
+ * (ownkeys.h)? m may be NULL (then false). */
+bool mesh_is_own(const struct mesh *m, const uint8_t pk[AM_KEY_BYTES]);
+/* May indicators of this origin be shown and relayed? Our own key (a
+ * retired one too), or a key of a trust-store entry that is not revoked. */
 bool mesh_origin_ok(struct mesh *m, const uint8_t pk[AM_KEY_BYTES]);
 /* The trust-store name of an origin ("self" for this peer); false if none. */
 bool mesh_origin_name(struct mesh *m, const uint8_t pk[AM_KEY_BYTES], char *out, size_t outlen);

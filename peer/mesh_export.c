@@ -146,7 +146,7 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 		return 0;
 	}
 	/* an origin we no longer trust is not relayed (our own always is) */
-	if (memcmp(rec->ind.origin, c->m->key->pk, AM_KEY_BYTES) != 0) {
+	if (!mesh_is_own(c->m, rec->ind.origin)) {
 		pthread_mutex_lock(&c->m->lock);
 		bool ok = trust_attributable(&c->m->trust, rec->ind.origin) != NULL;
 		pthread_mutex_unlock(&c->m->lock);
@@ -155,7 +155,9 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	}
 	/* A withdrawal carries the fields of what it withdraws, so the same
 	 * check sends it exactly where the original could go. */
-	r = policy_export_check(c->exp, &rec->ind, rec->hops, c->m->key->pk);
+	/* export.origins = own: a retired key of ours is ours too */
+	r = policy_export_check(c->exp, &rec->ind, rec->hops,
+	                        mesh_is_own(c->m, rec->ind.origin) ? rec->ind.origin : c->m->key->pk);
 	if (r != POLICY_OK) {
 		c->held[r]++;
 		return 0;

@@ -201,6 +201,7 @@ struct stmt_job {
 struct mesh {
 	struct store *store;
 	const struct keyfile_secret *key;
+	const struct ownkeys *retired; /* this peer's retired keys: its own too (ownkeys.h); may be NULL */
 	struct apply *apply;
 	bool subscribed;
 	/* config max_lifetime (s), enforced on ingest too; set by open and

@@ -745,8 +745,11 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 		}
 		q->ind = q->v.claimed;
 		pthread_mutex_lock(&m->lock);
-		trusted_origin = memcmp(q->ind.origin, m->key->pk, AM_KEY_BYTES) == 0 ||
-		                 trust_accepts_new(&m->trust, q->ind.origin);
+		/* a withdrawal may come from a key its origin has retired: a
+		 * rotation must not strand what the old key said (ownkeys.h),
+		 * and a retired key can only take its own claims back */
+		trusted_origin = mesh_is_own(m, q->ind.origin) || trust_accepts_new(&m->trust, q->ind.origin) ||
+		                 (q->ind.withdrawn && trust_attributable(&m->trust, q->ind.origin) != NULL);
 		pthread_mutex_unlock(&m->lock);
 		if (!trusted_origin) {
 			refuse_verified(m, nb, rejects, MESH_R_UNTRUSTED_ORIGIN, &q->ind, q->id);

@@ -72,6 +72,16 @@ stop c; start c || exit 1
 amp c submit c-new-key.example.com --category spam --confidence 20 --ttl 1d >/dev/null
 check "c's new key links and delivers to b" wait_until 15 has b c-new-key.example.com
 check "c's old indicator stays on b" has b from-c.example.com
+# c's own indicator signed with its retired key is still c's after the
+# restart: it answered for it no more (an origin it did not trust), and
+# 'amesh withdraw' said it was another origin's - recourse lost to a
+# rotation. Now c shows it, withdraws it signed with the old key, and b
+# (which retired that key) takes the withdrawal.
+check "c still answers for its own pre-rotation indicator" has c from-c.example.com
+check "... as its own (self)" grep -q "from-c.example.com" <<<"$(amp c list)"
+expect_exit 0 "c withdraws its pre-rotation indicator" amp c withdraw from-c.example.com --category malware
+check "... and the withdrawal, signed with the retired key, reaches b" wait_until 15 not has b from-c.example.com
+check "b's audit trail says its origin withdrew it" wait_until 5 grep -q "withdrawn.*from-c.example.com" "$T_ROOT/b/data/audit.log"
 
 # --- self-revocation travels through the mesh ---
 # c is offline until b has applied the revocation: b must still relay a
