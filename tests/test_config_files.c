@@ -137,6 +137,22 @@ static void test_encrypted_key_passes(void **state)
 	assert_true(enc);
 }
 
+/* the retired keys the daemon loads beside the key: one others can read
+ * stops the start, so --check says so */
+static void test_unsafe_retired_key(void **state)
+{
+	struct diags d;
+	char old[128], err[AM_ERRLEN];
+	(void)state;
+	snprintf(old, sizeof old, "%s/amesh.key.retired-1700000000", dir);
+	assert_int_equal(keyfile_generate(old, "t", NULL, NULL, err, sizeof err), 0);
+	assert_int_equal(check("", &d, NULL), 0);
+	assert_int_equal(chmod(old, 0644), 0);
+	assert_int_equal(check("", &d, NULL), 1);
+	assert_non_null(strstr(d.msg[0], "key (the default): retired key"));
+	assert_non_null(strstr(d.msg[0], "chmod 600"));
+}
+
 static void test_data_dir_problems(void **state)
 {
 	struct diags d;
@@ -182,6 +198,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_public_key_as_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_directory_as_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_encrypted_key_passes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unsafe_retired_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_dir_problems, setup, teardown),
 		cmocka_unit_test(test_where),
 	};
