@@ -311,12 +311,22 @@ static int indicator(struct ctx *c, json_t *o)
 	}
 	size_t i;
 	json_t *x;
+	/* Every category among the labels, in their order: an indicator
+	 * labelled phishing and malware flags its names in both (only the
+	 * first was taken, and a malware zone never heard of the name).
+	 * Labels are an open vocabulary, so `Phishing' reads as phishing. */
+	enum am_category cats[AM_CAT_COUNT];
+	size_t ncat = 0;
 	json_array_foreach(json_object_get(o, "labels"), i, x) {
-		enum am_category cat;
-		if (feed_json_str(x) && am_category_parse(feed_json_str(x), &cat) == 0) {
-			e.category = cat;
-			break;
-		}
+		const char *l = feed_json_str(x);
+		for (int k = 1; l && k < AM_CAT_COUNT; k++)
+			if (strcasecmp(l, am_category_name((enum am_category)k)) == 0) {
+				bool had = false;
+				for (size_t j = 0; j < ncat; j++)
+					had |= cats[j] == (enum am_category)k;
+				if (!had)
+					cats[ncat++] = (enum am_category)k;
+			}
 	}
 	json_array_foreach(json_object_get(o, "object_marking_refs"), i, x) {
 		/* A reference that is neither an official TLP marking id nor a
@@ -342,7 +352,15 @@ static int indicator(struct ctx *c, json_t *o)
 	e.input_len = strlen(pattern);
 	/* checked whole above: a pattern ending in AND emitted nothing */
 	struct emit_arg ea = {.sink = c->sink, .e = &e};
-	return domain_pattern(pattern, emit_name, &ea);
+	if (ncat == 0)
+		return domain_pattern(pattern, emit_name, &ea);
+	for (size_t k = 0; k < ncat; k++) {
+		int rv;
+		e.category = cats[k];
+		if ((rv = domain_pattern(pattern, emit_name, &ea)) != 0)
+			return rv;
+	}
+	return 0;
 }
 
 /* STIX 2.1 has no bundle inside a bundle: said, with its id, not passed

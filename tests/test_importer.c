@@ -869,6 +869,42 @@ static void test_stix_or_patterns(void **state)
 	assert_null(strstr(got, "q1.example phishing"));
 }
 
+/* An indicator's labels may name several of our categories: each one
+ * flags the pattern's names (only the first was taken, silently - a
+ * bundle labelling a name phishing and malware never reached a malware
+ * zone). Labels are an open vocabulary: `Phishing' is phishing; a label
+ * given twice is one category; none leaves the command line's. */
+static void test_stix_every_category_label(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char bundle[] =
+		"{\"type\": \"bundle\", \"id\": \"bundle--11111111-1111-4111-8111-111111111177\", \"objects\": [\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000771\", "
+		"\"pattern_type\": \"stix\", \"confidence\": 70, \"labels\": [\"malicious-activity\", \"phishing\", \"Malware\", \"phishing\"], "
+		"\"pattern\": \"[domain-name:value = 'two-cats.example'] OR [domain-name:value = 'two-cats2.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000772\", "
+		"\"pattern_type\": \"stix\", \"confidence\": 70, \"labels\": [\"BOTNET\"], "
+		"\"pattern\": \"[domain-name:value = 'upper-label.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000773\", "
+		"\"pattern_type\": \"stix\", \"confidence\": 70, \"labels\": [\"malicious-activity\"], "
+		"\"pattern\": \"[domain-name:value = 'no-cat.example']\"}\n]}\n";
+	assert_int_equal(import_bytes(bundle, sizeof bundle - 1, FEED_STIX, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"objects[0]: 2 ok two-cats.example phishing 70\n",
+		"objects[0]: 2 ok two-cats2.example phishing 70\n",
+		"objects[0]: 2 ok two-cats.example malware 70\n",
+		"objects[0]: 2 ok two-cats2.example malware 70\n",
+		"objects[1]: 3 ok upper-label.example botnet 70\n",
+		"objects[2]: 4 ok no-cat.example phishing 70\n", /* the command line's */
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 6);
+	assert_null(strstr(o.text, "duplicate"));
+}
+
 /* A STIX name over the 1,024 bytes any name may have is a bad name with
  * its length said, as in every other format - not a pattern of another
  * shape (it was `unsupported_pattern', which sent an operator looking at
@@ -1574,6 +1610,7 @@ int main(void)
 		cmocka_unit_test(test_misp_distribution_and_flags),
 		cmocka_unit_test(test_adblock_options_that_do_not_block),
 		cmocka_unit_test(test_stix_or_patterns),
+		cmocka_unit_test(test_stix_every_category_label),
 		cmocka_unit_test(test_stix_over_long_name_is_a_bad_name),
 		cmocka_unit_test(test_csv_stray_quote_and_separator),
 		cmocka_unit_test(test_hosts_comment_after_a_name),
