@@ -468,3 +468,15 @@ size_t feed_line_at(const char *buf, size_t off, size_t *from_off, size_t *from_
 	*from_off = off;
 	return *from_line;
 }
+
+enum am_category feed_category_of(const char *s)
+{
+	for (int k = AM_CAT_NONE + 1; s && k < AM_CAT_COUNT; k++)
+		if (strcasecmp(s, am_category_name((enum am_category)k)) == 0)
+			return (enum am_category)k;
+	if (s && strcasecmp(s, "botnet_cc") == 0)
+		return AM_CAT_BOTNET;
+	if (s && (strcasecmp(s, "payload_delivery") == 0 || strcasecmp(s, "malware_download") == 0))
+		return AM_CAT_MALWARE;
+	return AM_CAT_NONE;
+}

@@ -154,6 +154,13 @@ int feed_emit(const struct feed_sink *sink, const struct feed_entry *tmpl, const
  * whole). The one wording every format uses. */
 void feed_skip_long_name(const struct feed_sink *sink, size_t line, const char *input, size_t input_len, size_t n);
 
+/* The category a feed's word names: ours without regard to case
+ * (`Phishing', `MALWARE': feeds' vocabularies are open, and a capital
+ * must not turn a row into the command line's category), and the
+ * abuse.ch words (botnet_cc, payload_delivery, malware_download);
+ * AM_CAT_NONE for any other word. The command line stays exact. */
+enum am_category feed_category_of(const char *s);
+
 /* True if s (n bytes) is an IPv4 or IPv6 literal (brackets allowed). */
 bool feed_is_ip(const char *s, size_t n);
 

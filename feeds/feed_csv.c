@@ -209,18 +209,6 @@ static const char *value(const struct record *r, const int cols[COL_COUNT], enum
 	return strcmp(tmp, "None") == 0 ? "" : tmp;
 }
 
-static enum am_category category_of(const char *s)
-{
-	enum am_category c;
-	if (am_category_parse(s, &c) == 0)
-		return c;
-	if (strcasecmp(s, "botnet_cc") == 0)
-		return AM_CAT_BOTNET;
-	if (strcasecmp(s, "payload_delivery") == 0 || strcasecmp(s, "malware_download") == 0)
-		return AM_CAT_MALWARE;
-	return AM_CAT_NONE;
-}
-
 /* RFC 3339, or the same without a zone (then UTC): "2026-12-01 10:00:00". */
 static int parse_time(const char *s, uint64_t *out)
 {
@@ -306,7 +294,7 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 	const char *cat = value(r, cols, COL_CATEGORY, cv, sizeof cv);
 	if (!*cat)
 		cat = value(r, cols, COL_THREAT, cv, sizeof cv);
-	e.category = *cat ? category_of(cat) : AM_CAT_NONE;
+	e.category = *cat ? feed_category_of(cat) : AM_CAT_NONE;
 	const char *conf = value(r, cols, COL_CONFIDENCE, cv, sizeof cv);
 	if (*conf) {
 		char *end;

@@ -4,7 +4,6 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "domain.h"
 #include "jsonout.h"
@@ -318,15 +317,12 @@ static int indicator(struct ctx *c, json_t *o)
 	enum am_category cats[AM_CAT_COUNT];
 	size_t ncat = 0;
 	json_array_foreach(json_object_get(o, "labels"), i, x) {
-		const char *l = feed_json_str(x);
-		for (int k = 1; l && k < AM_CAT_COUNT; k++)
-			if (strcasecmp(l, am_category_name((enum am_category)k)) == 0) {
-				bool had = false;
-				for (size_t j = 0; j < ncat; j++)
-					had |= cats[j] == (enum am_category)k;
-				if (!had)
-					cats[ncat++] = (enum am_category)k;
-			}
+		enum am_category k = feed_category_of(feed_json_str(x));
+		bool had = k == AM_CAT_NONE;
+		for (size_t j = 0; j < ncat; j++)
+			had |= cats[j] == k;
+		if (!had && ncat < AM_CAT_COUNT)
+			cats[ncat++] = k;
 	}
 	json_array_foreach(json_object_get(o, "object_marking_refs"), i, x) {
 		/* A reference that is neither an official TLP marking id nor a

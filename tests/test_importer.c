@@ -903,6 +903,34 @@ static void test_stix_every_category_label(void **state)
 	expect(o.text, want);
 	assert_int_equal(count(o.text, " ok "), 6);
 	assert_null(strstr(o.text, "duplicate"));
+
+	/* a CSV's category column alike: `Phishing' had become the command
+	 * line's category (spam here), silently */
+	struct importer_opts opt = defaults();
+	opt.category = AM_CAT_SPAM;
+	static const char csv[] = "domain,category\ncap-row.example,Phishing\nupper-row.example,MALWARE\n"
+	                          "tf-row.example,Botnet_CC\nother-row.example,Network activity\n";
+	char path[64];
+	snprintf(path, sizeof path, "/tmp/amesh-cats-%d.csv", (int)getpid());
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(csv, 1, sizeof csv - 1, f), sizeof csv - 1);
+	fclose(f);
+	memset(&o, 0, sizeof o);
+	opt.now = NOW;
+	struct importer *im;
+	assert_int_equal(importer_new(&im, &opt, on_item, on_skip, &o), 0);
+	assert_int_equal(importer_file(im, path, FEED_CSV, err, sizeof err), 0);
+	importer_free(im);
+	unlink(path);
+	static const char *const want2[] = {
+		"2 ok cap-row.example phishing 80\n",
+		"3 ok upper-row.example malware 80\n",
+		"4 ok tf-row.example botnet 80\n",
+		"5 ok other-row.example spam 80\n",
+		NULL,
+	};
+	expect(o.text, want2);
 }
 
 /* A STIX name over the 1,024 bytes any name may have is a bad name with
