@@ -116,12 +116,20 @@ int feed_url_host(const char *in, size_t n, char host[FEED_HOST_MAX + 1], bool *
 	} else {
 		const char *colon = memchr(s + start, ':', end - start);
 		if (colon) {
-			/* port (RFC 3986 3.2.3): digits only, possibly none */
-			for (const char *p = colon + 1; p < s + end; p++)
+			/* port (RFC 3986 3.2.3): digits only, possibly none, and
+			 * one a connection can use (WHATWG fails a URL over 65535:
+			 * no browser opens it, so it names no site anyone reached) */
+			unsigned long port = 0;
+			for (const char *p = colon + 1; p < s + end; p++) {
 				if (!isdigit((unsigned char)*p)) {
 					*why = "a port that is not a number";
 					return -1;
 				}
+				if ((port = port * 10 + (unsigned long)(*p - '0')) > 65535) {
+					*why = "a port over 65535, which no connection can use";
+					return -1;
+				}
+			}
 			end = (size_t)(colon - s);
 		}
 	}

@@ -111,6 +111,14 @@ static void test_userinfo_and_ports(void **state)
 		{"http://evil.example:/x", "evil.example", true, NULL},
 		{"hxxp://evil[.]example[:]8443/x", "evil.example", true, NULL},
 		{"http://evil.example:80a/", NULL, false, "port that is not a number"},
+		/* found in a URLhaus-style row: the host was taken from a URL no
+		 * browser opens */
+		{"http://evil.example:99999/a", NULL, false, "a port over 65535, which no connection can use"},
+		{"http://evil.example:65536", NULL, false, "port over 65535"},
+		{"http://evil.example:000000000000000000000065536/", NULL, false, "port over 65535"},
+		{"http://evil.example:65535/", "evil.example", true, NULL},
+		{"http://evil.example:0080/", "evil.example", true, NULL},
+		{"http://evil.example:0/", "evil.example", true, NULL},
 		{"http:///path", NULL, false, "no host"},
 		{"http://user@/x", NULL, false, "no host"},
 	};
