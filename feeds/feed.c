@@ -213,7 +213,8 @@ enum feed_format feed_detect(const char *buf, size_t len)
 		q++;
 	if (pos < len && (buf[pos] == '{' || (buf[pos] == '[' && (q >= len || buf[q] == '{' || buf[q] == '"' || buf[q] == ']')))) {
 		/* MISP events and manifests name their parts; STIX has its own words */
-		if (memmem(buf, head, "\"Event\"", 7) || memmem(buf, head, "\"Orgc\"", 6))
+		if (memmem(buf, head, "\"Event\"", 7) || memmem(buf, head, "\"Orgc\"", 6) ||
+		    memmem(buf, head, "\"Attribute\"", 11))
 			return FEED_MISP;
 		return FEED_STIX;
 	}

@@ -303,6 +303,34 @@ static int event(struct ctx *c, json_t *ev, const char *pre)
 	return 0;
 }
 
+/* An attribute search's answer: each attribute under the restrictions of
+ * the event it names (its `Event' digest: distribution, tags when asked
+ * for), as the event's own attributes would be. */
+static int found_attributes(struct ctx *c, json_t *list, const char *pre)
+{
+	size_t i;
+	json_t *a;
+	int rv = 0;
+
+	json_array_foreach(list, i, a) {
+		struct tags t = {.confidence = -1};
+		json_t *ev = json_object_get(a, "Event");
+		char where[64];
+		read_tags(json_object_get(ev, "Tag"), &t);
+		read_distribution(json_object_get(ev, "distribution"), &t);
+		snprintf(where, sizeof where, "%sAttribute[%zu]", pre, i);
+		feed_where(c->sink, where);
+		if (!json_is_object(a))
+			skip_value(c, 0, FEED_SKIP_MALFORMED, a, "an attribute that is not a JSON object");
+		else
+			rv = attribute(c, a, &t, false);
+		feed_where(c->sink, NULL);
+		if (rv != 0)
+			break;
+	}
+	return rv;
+}
+
 int feed_misp_parse(const char *buf, size_t len, const struct feed_sink *sink, char *err, size_t errlen)
 {
 	struct ctx c = {.lines = {.buf = buf, .len = len, .scan_line = 1}, .sink = sink};
@@ -318,6 +346,20 @@ int feed_misp_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 	}
 	if (json_is_object(json_object_get(root, "Event"))) {
 		rv = event(&c, json_object_get(root, "Event"), "");
+		goto out;
+	}
+	/* MISP's attribute search (/attributes/restSearch, PyMISP's
+	 * search(controller='attributes')) answers {"response": {"Attribute":
+	 * [...]}}: attributes without their event, each with its own tags and
+	 * distribution. It read as STIX and was refused as "neither a STIX
+	 * bundle nor an indicator". */
+	x = json_object_get(root, "response");
+	if (json_is_object(x) && json_is_array(json_object_get(x, "Attribute"))) {
+		rv = found_attributes(&c, json_object_get(x, "Attribute"), "response.");
+		goto out;
+	}
+	if (json_is_array(json_object_get(root, "Attribute")) && !json_object_get(root, "info")) {
+		rv = found_attributes(&c, json_object_get(root, "Attribute"), "");
 		goto out;
 	}
 	list = json_is_array(root) ? root : json_object_get(root, "response");

@@ -689,6 +689,52 @@ static void test_misp_csv_reads_as_misp_json(void **state)
 	assert_null(strstr(o.text, "ids-no.example phishing"));
 }
 
+/* MISP's attribute search (/attributes/restSearch) answers
+ * {"response": {"Attribute": [...]}}: it was read as STIX and refused
+ * whole ("neither a STIX bundle nor an indicator"). Each attribute is
+ * read as an event's would be, under its event digest's distribution
+ * and tags; to_ids, types and URLs as everywhere. */
+static void test_misp_attribute_search_answer(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char answer[] =
+		"{\"response\": {\"Attribute\": [\n"
+		"{\"id\": \"1\", \"uuid\": \"a0000000-0000-4000-8000-000000000901\", \"type\": \"domain\", "
+		"\"to_ids\": true, \"value\": \"found.example\", "
+		"\"Event\": {\"id\": \"12\", \"distribution\": \"1\", \"info\": \"x\"}},\n"
+		"{\"id\": \"2\", \"type\": \"hostname\", \"to_ids\": false, \"value\": \"context.example\"},\n"
+		"{\"id\": \"3\", \"type\": \"ip-dst\", \"to_ids\": true, \"value\": \"198.51.100.1\"},\n"
+		"{\"id\": \"4\", \"type\": \"url\", \"to_ids\": true, \"value\": \"http://found-url.example/a\", "
+		"\"Tag\": [{\"name\": \"tlp:red\"}]},\n"
+		"{\"id\": \"5\", \"type\": \"domain\", \"to_ids\": true, \"value\": \"plain.example\", "
+		"\"Event\": {\"Tag\": [{\"name\": \"amesh:category=\\\"malware\\\"\"}]}},\n"
+		"\"not an attribute\"\n"
+		"]}}\n";
+	assert_int_equal(import_bytes(answer, sizeof answer - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"response.Attribute[0]: 2 ok found.example phishing 80amber\n",
+		"response.Attribute[1]: 0 skip not_to_ids `context.example'", /* no uuid: no line */
+		"response.Attribute[2]: ",
+		"skip not_a_domain",
+		"response.Attribute[3]: ",
+		"ok found-url.example phishing 80red\n",
+		"response.Attribute[4]: ",
+		"ok plain.example malware 80",
+		"response.Attribute[5]: ",
+		"skip malformed",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 3);
+	/* the same list bare, {"Attribute": [...]}, as some tools save it */
+	static const char bare[] = "{\"Attribute\": [{\"type\": \"domain\", \"to_ids\": true, \"value\": \"bare.example\"}]}";
+	assert_int_equal(import_bytes(bare, sizeof bare - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "Attribute[0]: "));
+	assert_non_null(strstr(o.text, "ok bare.example phishing 80"));
+}
+
 /* A link shortener's or a redirector's URL names someone's link, not the
  * host: an OpenPhish-style list with https://bit.ly/3xYz and t.co put
  * bit.ly and t.co into the zone (NXDOMAIN for every short link), a
@@ -1633,6 +1679,7 @@ int main(void)
 		cmocka_unit_test(test_shared_hosts_file_replaces_the_list),
 		cmocka_unit_test(test_shorteners_and_redirectors_are_shared_hosts),
 		cmocka_unit_test(test_misp_csv_reads_as_misp_json),
+		cmocka_unit_test(test_misp_attribute_search_answer),
 		cmocka_unit_test(test_command_line_tlp_is_a_floor),
 		cmocka_unit_test(test_stix_granular_markings_and_nested_bundles),
 		cmocka_unit_test(test_misp_distribution_and_flags),

@@ -14,6 +14,9 @@ static const char *const seeds[] = {
 	"{\"Event\":{\"Tag\":[{\"name\":\"tlp:clear\\u0000\"}],\"Attribute\":[{\"type\":\"domain\",\"value\":12},"
 	"{\"type\":\"domain\",\"value\":\"a\\u0000b\"},{\"type\":7,\"value\":\"x\"},\"str\",{\"type\":\"url\","
 	"\"value\":\"hxxps[:]//d[.]example/\"},{\"type\":\"domain\",\"value\":[1,{}]}]}}",
+	/* an attribute search's answer */
+	"{\"response\":{\"Attribute\":[{\"type\":\"domain\",\"to_ids\":true,\"value\":\"s.example\","
+	"\"Event\":{\"distribution\":\"1\",\"Tag\":[{\"name\":\"tlp:amber\"}]}},{\"Event\":7},1]}}",
 	"[\"evil.example\", \"bad.example\"]",
 };
 #include "feed_fuzz.h"
