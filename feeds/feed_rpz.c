@@ -23,6 +23,7 @@ struct rpz {
 	const struct feed_sink *sink;
 	char origin[NAME_MAX_RPZ + 1]; /* $ORIGIN in force, without the trailing dot ("" = the root) */
 	bool have_origin;
+	bool origin_bad; /* the last $ORIGIN could not be read: relative owners neither */
 	char apex[NAME_MAX_RPZ + 1]; /* the zone, without the trailing dot */
 	bool have_apex, apex_from_soa;
 	char owner[ABS_MAX];          /* last owner, for lines that start with a blank */
@@ -105,6 +106,12 @@ static int record(struct rpz *z)
 	if (z->owner_inherited) {
 		snprintf(owner, sizeof owner, "%s", z->owner);
 		abs = z->owner_abs;
+	} else if (z->origin_bad && !(z->tlen[0] > 0 && z->tok[0][z->tlen[0] - 1] == '.')) {
+		z->sink->skip(z->sink->arg, z->rec_line, FEED_SKIP_MALFORMED, z->rec_input, z->rec_input_len,
+		              "a relative owner under an $ORIGIN that could not be read");
+		z->owner[0] = '\0';
+		z->owner_abs = false;
+		return 0;
 	} else {
 		if (z->tlen[0] > NAME_MAX_RPZ) {
 			/* the length said, in the words of every other format */
@@ -241,14 +248,27 @@ static int rpz_line(void *arg, size_t line, const char *s, size_t n)
 					on = (size_t)(sc - o);
 					feed_trim(&o, &on);
 				}
-				if (on == 0 || on > NAME_MAX_RPZ || o[on - 1] != '.') {
+				/* a relative $ORIGIN continues the one in force (RFC
+				 * 1035 5.1: `$ORIGIN evil.com' under rpz.example. is
+				 * evil.com.rpz.example.); one that cannot be read leaves
+				 * the owners after it unreadable, never completed by
+				 * the origin before it */
+				char abs_o[ABS_MAX];
+				bool abs = false;
+				if (on > 0 && on <= NAME_MAX_RPZ && !(on == 1 && o[0] == '@'))
+					absolute(z, o, on, abs_o, &abs);
+				if (!abs || strlen(abs_o) > NAME_MAX_RPZ) {
 					z->sink->skip(z->sink->arg, line, FEED_SKIP_MALFORMED, s, n,
-					              "$ORIGIN needs an absolute name (ending in `.')");
+					              on > 0 && on <= NAME_MAX_RPZ && o[on - 1] != '.'
+					                      ? "a relative $ORIGIN with no $ORIGIN before it to complete it"
+					                      : "$ORIGIN needs a name (absolute, ending in `.', or relative to the "
+					                        "$ORIGIN before it) of at most 1024 bytes");
+					z->origin_bad = true;
 					return 0;
 				}
-				memcpy(z->origin, o, on - 1);
-				z->origin[on - 1] = '\0';
+				snprintf(z->origin, sizeof z->origin, "%s", abs_o);
 				z->have_origin = true;
+				z->origin_bad = false;
 				/* the zone, until an SOA says otherwise ($ORIGIN . is
 				 * the root a dump starts from, not the zone) */
 				if (!z->have_apex && z->origin[0]) {

@@ -5,7 +5,9 @@
  * name. An owner is completed by the $ORIGIN in force on its line (RFC
  * 1035 5.1; zone dumps change it for every parent), and the flagged name
  * is that owner relative to the zone: the SOA owner, else the first
- * $ORIGIN. An owner not below the zone is out of zone. `*.name' is the subdomain twin of `name' and folds into
+ * $ORIGIN. An owner not below the zone is out of zone. A relative $ORIGIN
+ * continues the one in force; after one that cannot be read, relative
+ * owners are skipped until the next, never completed by an older one. `*.name' is the subdomain twin of `name' and folds into
  * it (queries here already cover subdomains). SOA and NS records, $TTL,
  * comments and parenthesised continuation lines are read and ignored.
  * Skipped as unsupported_pattern: rpz-passthru (an exception), local-data

@@ -345,6 +345,33 @@ static void test_rpz_origin_in_force_and_zone_apart(void **state)
 	assert_int_equal(import_bytes(none, sizeof none - 1, FEED_RPZ, &o, err, sizeof err), 0);
 	assert_non_null(strstr(o.text, "  -- an absolute owner, and no SOA or $ORIGIN before it to say which zone it is in\n"));
 	assert_int_equal(count(o.text, " ok "), 0);
+	/* a relative $ORIGIN continues the one in force; one that cannot be
+	 * read leaves the owners after it unread - they had been completed by
+	 * the $ORIGIN before it (`login.secure' for login.secure.evil.example) */
+	static const char rel[] = "$ORIGIN rpz.example.\n"
+	                          "$ORIGIN evil.example\n"          /* evil.example.rpz.example. */
+	                          "login.secure CNAME .\n"           /* 3 */
+	                          "$ORIGIN rpz.example.\n"
+	                          "$ORIGIN\n"                        /* 5: no name */
+	                          "lost.example CNAME .\n"           /* 6 */
+	                          "abs.example.rpz.example. CNAME .\n" /* 7: absolute, still read */
+	                          "$ORIGIN rpz.example.\n"
+	                          "back.example CNAME .\n";          /* 9 */
+	assert_int_equal(import_bytes(rel, sizeof rel - 1, FEED_RPZ, &o, err, sizeof err), 0);
+	static const char *const want_rel[] = {
+		"3 ok login.secure.evil.example phishing 80\n",
+		"5 skip malformed `$ORIGIN'",
+		"6 skip malformed `lost.example CNAME .'\n  -- a relative owner under an $ORIGIN that could not be read\n",
+		"7 ok abs.example phishing 80\n",
+		"9 ok back.example phishing 80\n",
+		NULL,
+	};
+	expect(o.text, want_rel);
+	assert_int_equal(count(o.text, " ok "), 3);
+	static const char first[] = "$ORIGIN rpz\nx.example CNAME .\n";
+	assert_int_equal(import_bytes(first, sizeof first - 1, FEED_RPZ, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "  -- a relative $ORIGIN with no $ORIGIN before it to complete it\n"));
+	assert_non_null(strstr(o.text, "2 skip malformed `x.example CNAME .'"));
 }
 
 static void test_threatfox_csv(void **state)
