@@ -481,3 +481,12 @@ enum am_category feed_category_of(const char *s)
 		return AM_CAT_MALWARE;
 	return AM_CAT_NONE;
 }
+
+bool feed_cr_lines(char *buf, size_t len)
+{
+	if (len == 0 || memchr(buf, '\n', len) || !memchr(buf, '\r', len))
+		return false;
+	for (char *p = buf; (p = memchr(p, '\r', len - (size_t)(p - buf))) != NULL;)
+		*p++ = '\n';
+	return true;
+}

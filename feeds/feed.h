@@ -161,6 +161,14 @@ void feed_skip_long_name(const struct feed_sink *sink, size_t line, const char *
  * AM_CAT_NONE for any other word. The command line stays exact. */
 enum am_category feed_category_of(const char *s);
 
+/* Classic Mac OS ended lines with a lone CR, and Excel for Mac still
+ * saves "CSV (Macintosh)" so: read as one line, such a file imported
+ * nothing and said nothing (a CSV), or one name of a hosts file. A file
+ * with CRs and no LF at all has each CR made an LF, in place, before it
+ * is detected and parsed; a file with any LF is left alone (a CR inside
+ * one is data). Returns true if it changed buf. */
+bool feed_cr_lines(char *buf, size_t len);
+
 /* True if s (n bytes) is an IPv4 or IPv6 literal (brackets allowed). */
 bool feed_is_ip(const char *s, size_t n);
 

@@ -247,6 +247,7 @@ int importer_file(struct importer *im, const char *path, enum feed_format fmt, c
 	}
 	if ((rv = feed_read_file(path, FEED_INPUT_MAX, &buf, &len, err, errlen)) != 0)
 		return rv;
+	feed_cr_lines(buf, len);
 	im->last = fmt == FEED_AUTO ? feed_detect(buf, len) : fmt;
 	rv = feed_parse(im->last, buf, len, &sink, err, errlen);
 	if (rv < 0 && rv >= AM_ERR_MIN) {

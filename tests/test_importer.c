@@ -716,6 +716,38 @@ static void test_misp_csv_reads_as_misp_json(void **state)
 	assert_null(strstr(o.text, "ids-no.example phishing"));
 }
 
+/* Lone-CR line ends (classic Mac OS; Excel for Mac's "CSV (Macintosh)"):
+ * the CSV was one line - its header with the rows glued on - and imported
+ * nothing, saying nothing (exit 0); a hosts file gave its last name and
+ * two control-character errors. Each CR now ends a line, with the line
+ * numbers an editor shows; a file with any LF keeps a CR as data. */
+static void test_lone_cr_line_ends(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char csv[] = "domain,category\rmac-a.example,malware\rmac-b.example,botnet\r";
+	assert_int_equal(import_bytes(csv, sizeof csv - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {"2 ok mac-a.example malware 80\n", "3 ok mac-b.example botnet 80\n", NULL};
+	expect(o.text, want);
+	static const char hosts[] = "# list\r0.0.0.0 mac-c.example\r0.0.0.0 mac-d.example";
+	assert_int_equal(import_bytes(hosts, sizeof hosts - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want2[] = {"2 ok mac-c.example phishing 80\n", "3 ok mac-d.example phishing 80\n", NULL};
+	expect(o.text, want2);
+	assert_null(strstr(o.text, "skip"));
+	/* with an LF anywhere, a lone CR is the data it was */
+	static const char mixed[] = "mixed-a.example\nmixed\rb.example\n";
+	assert_int_equal(import_bytes(mixed, sizeof mixed - 1, FEED_PLAIN, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "1 ok mixed-a.example"));
+	assert_non_null(strstr(o.text, "2 skip bad_name"));
+	char b[] = "a\rb\r", c[] = "a\r\nb", d[] = "";
+	assert_true(feed_cr_lines(b, 4));
+	assert_string_equal(b, "a\nb\n");
+	assert_false(feed_cr_lines(c, 4));
+	assert_string_equal(c, "a\r\nb");
+	assert_false(feed_cr_lines(d, 0));
+}
+
 /* MISP's attribute search (/attributes/restSearch) answers
  * {"response": {"Attribute": [...]}}: it was read as STIX and refused
  * whole ("neither a STIX bundle nor an indicator"). Each attribute is
@@ -1707,6 +1739,7 @@ int main(void)
 		cmocka_unit_test(test_shorteners_and_redirectors_are_shared_hosts),
 		cmocka_unit_test(test_misp_csv_reads_as_misp_json),
 		cmocka_unit_test(test_misp_attribute_search_answer),
+		cmocka_unit_test(test_lone_cr_line_ends),
 		cmocka_unit_test(test_command_line_tlp_is_a_floor),
 		cmocka_unit_test(test_stix_granular_markings_and_nested_bundles),
 		cmocka_unit_test(test_misp_distribution_and_flags),

@@ -81,6 +81,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rv > 0 || rv < AM_ERR_MIN)
 			abort();
 	}
+	/* the importer makes a lone-CR file's CRs LFs first (feed_cr_lines):
+	 * the parsers get those bytes too */
+	static char crl[FEED_FUZZ_MAX];
+	memcpy(crl, data, size);
+	if (feed_cr_lines(crl, size)) {
+		struct check c2 = {.lines = 1};
+		for (size_t i = 0; i < size; i++)
+			c2.lines += crl[i] == '\n';
+		sink.arg = &c2;
+		rv = feed_parse(FEED_FORMAT, crl, size, &sink, err, sizeof err);
+		if (rv > 0 || rv < AM_ERR_MIN)
+			abort();
+		if (memchr(crl, '\r', size))
+			abort();
+	}
 	if (feed_detect((const char *)data, size) == FEED_AUTO)
 		abort();
 	return 0;
