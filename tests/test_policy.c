@@ -570,6 +570,17 @@ static void test_withdrawal_follows_replaced_export(void **state)
  * same policy keeps the history it had, an unconfigured one (nothing was
  * sent) adds none; the list stops at POLICY_EXPORT_BEFORE_MAX, the oldest
  * going first; copies are deep (ASan: no double free). */
+/* A reload from *cur to a phishing-only policy with min_confidence conf. */
+static void reload_phishing_only(struct policy_export *cur, uint8_t conf)
+{
+	struct policy_export next = open_export();
+	next.categories = 1u << AM_CAT_PHISHING;
+	next.min_confidence = conf;
+	policy_export_succeed(&next, cur);
+	policy_export_free(cur);
+	*cur = next;
+}
+
 static void test_export_succeed_history(void **state)
 {
 	struct am_indicator malware = indicator(ALICE);
@@ -579,19 +590,11 @@ static void test_export_succeed_history(void **state)
 
 	(void)state;
 	/* wide (all) -> phishing only: the malware withdrawal follows */
-	next = open_export();
-	next.categories = 1u << AM_CAT_PHISHING;
-	policy_export_succeed(&next, &cur);
-	policy_export_free(&cur);
-	cur = next;
+	reload_phishing_only(&cur, 0);
 	assert_non_null(cur.before);
 	assert_int_equal(policy_export_check(&cur, &malware, 1, SELF), POLICY_OK);
 	/* the same policy again: the history stays */
-	next = open_export();
-	next.categories = 1u << AM_CAT_PHISHING;
-	policy_export_succeed(&next, &cur);
-	policy_export_free(&cur);
-	cur = next;
+	reload_phishing_only(&cur, 0);
 	assert_non_null(cur.before);
 	assert_null(cur.before->before);
 	assert_int_equal(policy_export_check(&cur, &malware, 1, SELF), POLICY_OK);
@@ -602,14 +605,8 @@ static void test_export_succeed_history(void **state)
 	assert_int_equal(policy_export_check(&copy, &malware, 1, SELF), POLICY_OK);
 	policy_export_free(&copy);
 	/* POLICY_EXPORT_BEFORE_MAX more narrowings: the wide one is forgotten */
-	for (int k = 0; k < POLICY_EXPORT_BEFORE_MAX; k++) {
-		next = open_export();
-		next.categories = 1u << AM_CAT_PHISHING;
-		next.min_confidence = (uint8_t)(10 + k); /* each a different policy */
-		policy_export_succeed(&next, &cur);
-		policy_export_free(&cur);
-		cur = next;
-	}
+	for (int k = 0; k < POLICY_EXPORT_BEFORE_MAX; k++)
+		reload_phishing_only(&cur, (uint8_t)(10 + k)); /* each a different policy */
 	size_t depth = 0;
 	for (const struct policy_export *b = cur.before; b != NULL; b = b->before)
 		depth++;
