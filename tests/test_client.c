@@ -418,11 +418,33 @@ static void broken(enum script script, const char *says)
 	server_done(s);
 }
 
+/* The server greets in another protocol and hangs up before our request
+ * goes out, so the send fails: still named at once. (CI saw the old client
+ * dial again instead, into a listener nobody accepted on, and time out.) */
+static void broken_before_request(enum script script, const char *says)
+{
+	struct server *s = serve(script);
+	struct client *c;
+	struct wire_response resp;
+	struct wire_request req = {.op = WIRE_OP_STATUS};
+	char err[AM_ERRLEN] = "";
+
+	assert_int_equal(client_open(&c, s->path, err, sizeof err), 0);
+	server_join(s); /* it has read our header, answered and closed */
+	assert_int_equal(client_call(c, &req, &resp, err, sizeof err), AM_ECONNECT);
+	if (!strstr(err, says) || !strstr(err, s->path))
+		fail_msg("error `%s' should name `%s' and the socket", err, says);
+	client_close(c);
+	server_done(s);
+}
+
 static void test_broken_servers_are_named(void **state)
 {
 	(void)state;
 	broken(WRONG_HEADER, "does not speak the control protocol");
 	broken(HTTP, "does not speak the control protocol");
+	broken_before_request(WRONG_HEADER, "does not speak the control protocol");
+	broken_before_request(HTTP, "does not speak the control protocol");
 	broken(OVERSIZED, "over AM_CONTROL_MSG_MAX");
 	broken(BAD_TYPE, "bad frame type");
 	broken(CUT_AND_GONE, "closed the connection and is not listening any more");
