@@ -1068,6 +1068,9 @@ static void print_audit_text(const struct audit_record *r)
 	else if (strcmp(r->event, "relayed") == 0)
 		printf("%s  shared %s (origin %s) with %s%s\n", at, what, r->origin, nb,
 		       det[0] ? " (a withdrawal)" : "");
+	else if (strcmp(r->event, "held_back") == 0)
+		printf("%s  kept %s%s%s (origin %s) from %s: rule `%s'\n", at, det, det[0] ? " of " : "", what, r->origin,
+		       nb, r->rule);
 	else if (strcmp(r->event, "withdrawn") == 0)
 		printf("%s  %s withdrawn by its origin %s%s%s\n", at, what, r->origin, nb[0] ? ", received from " : "", nb);
 	else if (strcmp(r->event, "expired") == 0)

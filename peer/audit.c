@@ -97,6 +97,7 @@ static const char *const event_names[] = {
 	"expired", "trust_added", "trust_removed", "trust_revoked", "key_rotated",
 	"rotation_pending", "allowlisted",
 	"disputed", "dispute_answered", "dispute_relayed", /* issue 14: dispute_audit.h */
+	"held_back", /* kept from a neighbour, by which rule (mesh_export.c) */
 };
 
 struct audit {

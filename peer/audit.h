@@ -16,7 +16,8 @@
  * Events: received, accepted, rejected, relayed, originated, withdrawn,
  * expired, trust_added, trust_removed, trust_revoked, key_rotated,
  * rotation_pending, allowlisted, disputed, dispute_answered, dispute_relayed
- * (dispute_audit.h).
+ * (dispute_audit.h), held_back (an indicator, withdrawal or dispute kept
+ * from a neighbour: the neighbour, and the policy rule that kept it).
  *
  * Retention: records older than the retention period are pruned by
  * rewriting the file (atomically) starting with an anchor record that

@@ -65,6 +65,17 @@ static enum policy_reason dispute_may_go(struct collect_ctx *c, const struct sto
 	return dispute_route_export(d->tlp, self_origin, nb_origin, cf.yes, c->exp->max_tlp);
 }
 
+/* A record kept from c->nb, in the audit trail by the rule that kept it
+ * (transparency: "not shared with whom, and why", not only a counter).
+ * Ahead of the commit nothing is recorded: the log export meets the same
+ * record and decides for good (mesh_early.h). */
+static void held_back(struct collect_ctx *c, const struct am_indicator *ind, const char *rule)
+{
+	if (c->early)
+		return;
+	mesh_audit_hold(c->m, "held_back", ind, c->nb->name, rule, ind->withdrawn ? "withdrawal" : NULL);
+}
+
 static int collect_cb(void *arg, const struct store_rec *rec)
 {
 	struct collect_ctx *c = arg;
@@ -100,6 +111,13 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 		r = dispute_may_go(c, rec, &d);
 		if (r != POLICY_OK) {
 			c->held[r]++;
+			if (!c->early) {
+				struct am_indicator subj = {.category = d.category, .tlp = d.tlp};
+				snprintf(subj.domain, sizeof subj.domain, "%s", d.domain);
+				memcpy(subj.origin, d.origin, AM_KEY_BYTES);
+				mesh_audit_hold(c->m, "held_back", &subj, c->nb->name, policy_reason_name(r),
+				                d.kind == DISPUTE_FILED ? "dispute" : "dispute answer");
+			}
 			return 0;
 		}
 		if (wire_batch_push(c->batch, rec->env, rec->env_len, rec->hops) != 0) {
@@ -150,8 +168,10 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 		pthread_mutex_lock(&c->m->lock);
 		bool ok = trust_attributable(&c->m->trust, rec->ind.origin) != NULL;
 		pthread_mutex_unlock(&c->m->lock);
-		if (!ok)
+		if (!ok) {
+			held_back(c, &rec->ind, "untrusted_origin");
 			return 0;
+		}
 	}
 	/* A withdrawal carries the fields of what it withdraws, so the same
 	 * check sends it exactly where the original could go. */
@@ -160,6 +180,7 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	                        mesh_is_own(c->m, rec->ind.origin) ? rec->ind.origin : c->m->key->pk);
 	if (r != POLICY_OK) {
 		c->held[r]++;
+		held_back(c, &rec->ind, policy_reason_name(r));
 		return 0;
 	}
 	/* The broadcast tree (mesh_tree.h): past every check above, so an id

@@ -78,6 +78,15 @@ check "a counts what it held back from d (not configured)" grep -q '"name":"d".*
 check "a counts the category it held back from b" grep -q '"name":"b".*"held":{[^}]*"category":[1-9]' <<<"$held"
 check "a counts the red it held back" grep -q '"name":"b".*"held":{[^}]*"tlp_red":[1-9]' <<<"$held"
 check "b counts amber it would not relay to c" grep -q '"name":"c".*"held":{[^}]*"tlp_amber":[1-9]' <<<"$(amp b --json peers)"
+# ... and the audit trail says what was kept from whom, by which rule
+audit_a=$(amp a audit mal.example.com)
+check "a's audit: malware kept from b by rule category" grep -q "kept malware on mal.example.com (origin [0-9a-f]*) from b: rule \`category'" <<<"$audit_a"
+check "a's audit: kept from d, no policy" grep -q "kept malware on mal.example.com .* from d: rule \`not_configured'" <<<"$audit_a"
+check "a's audit: kept from e by scope (not under .asia)" grep -q "from e: rule \`scope'" <<<"$audit_a"
+check "a's audit: nothing says malware was shared with b" not grep -q "shared malware on mal.example.com .* with b" <<<"$audit_a"
+check "a's audit (JSON): red kept from b by tlp_red" grep -q '"event":"held_back".*"neighbour":"b","rule":"tlp_red"' <<<"$(amp a --json audit red.example.com)"
+check "b's audit: amber kept from c by tlp_amber" grep -q "kept phishing on amber.example.com .* from c: rule \`tlp_amber'" <<<"$(amp b audit amber.example.com)"
+check "a's trail still verifies" amp a audit --verify
 
 # narrowing a policy stops further sharing at once (SIGHUP, no restart)
 sed -i 's/^export.categories = phishing$/export.categories = malware/' "$T_ROOT/a/amesh.conf"

@@ -100,6 +100,7 @@ amp a withdraw never.example.com --category botnet >/dev/null || fail "a withdra
 check "a held back its withdrawal from b" wait_until 10 held_at_least b $((${hb:-0} + 2))
 check "... and from c" wait_until 10 held_at_least c $((${hc:-0} + 2))
 check "b never saw never.example.com" not has b never.example.com
+check "a's audit names the withdrawal kept from b, and the rule" grep -q "kept withdrawal of botnet on never.example.com (origin [0-9a-f]*) from b: rule \`tlp_max'" <<<"$(amp a audit never.example.com)"
 
 # widening again lets the held-back indicators through (the policy hash changed: sync restarts)
 write_a "$WIDE" "$WIDE"
