@@ -756,6 +756,7 @@ struct load {
 	unsigned set_on[OPTION_COUNT];/* line each option was set on, 0 = not set */
 	char unknown_section[64];     /* last unknown section reported */
 	char section[INIH_SECTION_MAX + 1]; /* the section as inih sees it (track_section) */
+	bool header_refused;          /* the last [header] line had no `]' (its options are skipped) */
 	long nb_cur;                  /* its neighbour in cfg->neighbours, -1 = none */
 	long rpz_cur;                 /* its zone in cfg->rpz, -1 = none */
 	unsigned rpz_set_on[CONFIG_RPZ_MAX][CONFIG_RPZ_OPTIONS];
@@ -996,6 +997,7 @@ static void track_section(struct load *ld, const char *s, size_t n)
 	}
 	if (end == n)
 		return;
+	ld->header_refused = false;
 	s++;
 	end--;
 	n = end < INIH_SECTION_MAX ? end : INIH_SECTION_MAX;
@@ -1075,10 +1077,14 @@ static char *reader(char *str, int num, void *stream)
 			size_t t = n < QUOTE_MAX + 1 ? n : QUOTE_MAX + 1;
 			memcpy(text, start, t);
 			text[t] = '\0';
-			if (n > 0 && start[0] == '[')
+			if (n > 0 && start[0] == '[') {
 				report(ld, ld->line, "section header %s has no closing `]'",
 				       quote(q, sizeof q, text));
-			else
+				/* inih stays in the section before it: the options
+				 * below were meant for another, so checking them
+				 * there only gave false "set twice" errors */
+				ld->header_refused = true;
+			} else
 				report(ld, ld->line, "expected `option = value', got %s",
 				       quote(q, sizeof q, text));
 		}
@@ -1143,6 +1149,9 @@ static int handler(void *user, const char *section, const char *key, const char 
 		       quote(q, sizeof q, key));
 		return 1;
 	}
+	/* reported once, at the header */
+	if (ld->header_refused)
+		return 1;
 	if (section[0] == '\0') {
 		report(ld, ld->line, "option %s comes before any [section]",
 		       quote(q, sizeof q, key));

@@ -347,23 +347,48 @@ static void test_syntax_errors_all_reported_in_line_order(void **state)
 		"this is not an option\n"  /* 3 */
 		"[broken\n"                /* 4 */
 		"also bad\n"               /* 5 */
-		"max_lifetime = 1x\n"      /* 6 */
-		"bogus = 1\n"              /* 7 */
-		"\n"                       /* 8 */
-		"last bad line"),          /* 9, no newline at the end */
+		"max_lifetime = 1x\n"      /* 6: under the broken header */
+		"name = b\n"               /* 7: ... so not "set twice" */
+		"[peer2\n"                 /* 8 */
+		"\n"                       /* 9 */
+		"last bad line"),          /* 10, no newline at the end */
 		AM_ECONFIG);
-	assert_int_equal(f->diags.n, 6);
+	assert_int_equal(f->diags.n, 5);
 	expect_diag(&f->diags, 3, "expected `option = value'", "`this is not an option'", NULL);
 	expect_diag(&f->diags, 4, "section header `[broken'", "]", NULL);
 	expect_diag(&f->diags, 5, "`also bad'", NULL);
-	expect_diag(&f->diags, 6, "max_lifetime", "`1x'", NULL);
-	expect_diag(&f->diags, 7, "unknown option `bogus'", NULL);
-	expect_diag(&f->diags, 9, "`last bad line'", NULL);
+	expect_diag(&f->diags, 8, "section header `[peer2'", NULL);
+	expect_diag(&f->diags, 10, "`last bad line'", NULL);
 	for (unsigned i = 1; i < f->diags.n; i++)
 		assert_true(f->diags.d[i - 1].line < f->diags.d[i].line);
-	/* a bad section header leaves the previous section in force */
+	/* the options under a bad header apply to no section: not to the one
+	 * before it, nor (then) reported as that section's */
 	assert_int_equal(f->cfg.max_lifetime, 90ull * 86400);
 	assert_string_equal(f->cfg.name, "a");
+}
+
+/* A neighbour header missing its `]': its options must not land on the
+ * neighbour before it (a policy meant for c widening b's) nor be reported
+ * against b as "set twice"; the next good header reads normally again. */
+static void test_unclosed_neighbour_header(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_text(f,
+		"[peer]\n"                             /* 1 */
+		"name = a\n"                           /* 2 */
+		"[neighbour b]\n"                      /* 3 */
+		"endpoint = tcp://127.0.0.1:7401\n"    /* 4 */
+		"[neighbour c\n"                       /* 5 */
+		"endpoint = tcp://127.0.0.1:7402\n"    /* 6 */
+		"export.categories = all\n"            /* 7 */
+		"[neighbour d]\n"                      /* 8 */
+		"export.categories = phishing\n"       /* 9 */
+		"export.categories = malware\n"),      /* 10 */
+		AM_ECONFIG);
+	expect_diag(&f->diags, 5, "section header `[neighbour c'", "]", NULL);
+	expect_diag(&f->diags, 10, "export.categories is set twice (first on line 9)", NULL);
+	assert_int_equal(f->diags.n, 2);
 }
 
 static void test_indented_line_is_not_a_continuation(void **state)
@@ -1355,6 +1380,7 @@ int main(void)
 		T(test_value_errors_quote_input),
 		T(test_good_listen_forms),
 		T(test_syntax_errors_all_reported_in_line_order),
+		T(test_unclosed_neighbour_header),
 		T(test_indented_line_is_not_a_continuation),
 		T(test_many_errors_are_capped),
 		T(test_missing_file_is_eio),
