@@ -62,18 +62,36 @@ static unsigned check_key(const struct config *cfg, config_diag_fn diag, void *a
 	return 1;
 }
 
+/* Can this process make entries in dir? Tried, not asked: access(2)
+ * says yes to root for /proc or a directory the kernel will refuse
+ * (noted last session: `--check' passed data_dir = /proc/nope, the start
+ * failed). The probe is a directory made and removed at once. 0, or an
+ * errno. */
+static int try_make_in(const char *dir)
+{
+	char probe[PATH_MAX];
+
+	if ((size_t)snprintf(probe, sizeof probe, "%s/.amesh-check-XXXXXX", dir) >= sizeof probe)
+		return ENAMETOOLONG;
+	if (mkdtemp(probe) == NULL)
+		return errno;
+	(void)rmdir(probe);
+	return 0;
+}
+
 /* The store makes data_dir (one level, mode 0700) at start: it must be a
  * directory this user can write, or one its parent lets it make. */
 static unsigned check_data_dir(const struct config *cfg, config_diag_fn diag, void *arg)
 {
 	char why[PATH_MAX + 128], parent[PATH_MAX];
 	struct stat st;
+	int e;
 
 	if (stat(cfg->data_dir, &st) == 0) {
 		if (!S_ISDIR(st.st_mode))
 			snprintf(why, sizeof why, "`%s' is not a directory", cfg->data_dir);
-		else if (access(cfg->data_dir, W_OK | X_OK) != 0)
-			snprintf(why, sizeof why, "`%s': this user cannot write in it: %s", cfg->data_dir, strerror(errno));
+		else if ((e = try_make_in(cfg->data_dir)) != 0)
+			snprintf(why, sizeof why, "`%s': this user cannot write in it: %s", cfg->data_dir, strerror(e));
 		else
 			return 0;
 	} else if (errno != ENOENT) {
@@ -87,9 +105,9 @@ static unsigned check_data_dir(const struct config *cfg, config_diag_fn diag, vo
 		else if (!S_ISDIR(st.st_mode))
 			snprintf(why, sizeof why, "`%s' cannot be made: its parent `%s' is not a directory",
 			         cfg->data_dir, up);
-		else if (access(up, W_OK | X_OK) != 0)
+		else if ((e = try_make_in(up)) != 0)
 			snprintf(why, sizeof why, "`%s' cannot be made: this user cannot write in `%s': %s",
-			         cfg->data_dir, up, strerror(errno));
+			         cfg->data_dir, up, strerror(e));
 		else
 			return 0;
 	}

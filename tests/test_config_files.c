@@ -172,6 +172,14 @@ static void test_data_dir_problems(void **state)
 	snprintf(sub, sizeof sub, "%s/d", dir);
 	assert_int_equal(mkdir(sub, 0700), 0);
 	assert_int_equal(check("data_dir = d\n", &d, NULL), 0);
+	/* ... and the check's probe left nothing in it */
+	assert_int_equal(rmdir(sub), 0);
+	/* a directory the kernel refuses to write in, whoever asks: access(2)
+	 * told root yes for these, and the start failed after --check passed */
+	assert_int_equal(check("data_dir = /proc/amesh-nope\n", &d, NULL), 1);
+	assert_non_null(strstr(d.msg[0], "cannot write in `/proc'"));
+	assert_int_equal(check("data_dir = /proc\n", &d, NULL), 1);
+	assert_non_null(strstr(d.msg[0], "this user cannot write in it"));
 	/* both at once: every problem, not the first */
 	assert_int_equal(check("key = gone.key\ndata_dir = /nonexistent-amesh/a/b\n", &d, NULL), 2);
 }
