@@ -266,11 +266,22 @@ static int indicator(struct ctx *c, json_t *o)
 		skip_obj(c, line, FEED_SKIP_UNSUPPORTED, input, "pattern_type is not a plain string");
 		return 0;
 	}
-	if (!pattern || (ptype && strcmp(ptype, "stix") != 0) || domain_pattern(pattern, NULL, NULL) != 0) {
+	/* pattern-type-ov is lower case, but "STIX" from a producer that
+	 * capitalises means the same language; the others are named */
+	if (ptype && strcasecmp(ptype, "stix") != 0) {
+		char why[120], shown[41];
+		size_t k;
+		for (k = 0; k < sizeof shown - 1 && ptype[k]; k++) /* from the file: no terminal escapes */
+			shown[k] = ptype[k] >= 0x20 && ptype[k] < 0x7f ? ptype[k] : '?';
+		shown[k] = '\0';
+		snprintf(why, sizeof why, "a pattern in another language than STIX (pattern_type `%s%s')", shown,
+		         ptype[k] ? "..." : "");
+		skip_obj(c, line, FEED_SKIP_UNSUPPORTED, input, why);
+		return 0;
+	}
+	if (!pattern || domain_pattern(pattern, NULL, NULL) != 0) {
 		skip_obj(c, line, FEED_SKIP_UNSUPPORTED, input,
-		         ptype && strcmp(ptype, "stix") != 0
-		             ? "a pattern in another language than STIX"
-		             : "only [domain-name:value = '...'] comparisons, alone or joined by OR, name domains");
+		         "only [domain-name:value = '...'] comparisons, alone or joined by OR, name domains");
 		return 0;
 	}
 	if ((v = json_object_get(o, "valid_until")) != NULL) {

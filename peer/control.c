@@ -287,9 +287,12 @@ static int check_item(const struct control_env *env, const struct wire_submit_it
 	if ((rv = wire_submit_item_check(it, now, err, errlen)) != 0)
 		return rv;
 	if (it->expires_at - now > env->cfg->max_lifetime) {
-		char lim[TIMEFMT_LEN];
+		char lim[TIMEFMT_LEN], at[TIMEFMT_LEN], last[TIMEFMT_LEN];
 		timefmt_duration(env->cfg->max_lifetime, lim);
-		snprintf(err, errlen, "expiry is more than %s away (max_lifetime)", lim);
+		timefmt_rfc3339(it->expires_at, at);
+		timefmt_rfc3339(now + env->cfg->max_lifetime, last);
+		/* the value quoted: a feed's valid_until is not the operator's --ttl */
+		snprintf(err, errlen, "expiry %s is past max_lifetime (%s from now: %s at the latest)", at, lim, last);
 		return AM_ELIFETIME;
 	}
 	/* The origin does not flag what it has declared good (issue 9): the

@@ -269,6 +269,37 @@ static void test_rpz(void **state)
 
 static int import_bytes(const char *bytes, size_t n, enum feed_format fmt, struct out *o, char *err, size_t errlen);
 
+/* pattern_type is an open vocabulary written in lower case; "STIX" from
+ * a producer that capitalises is the same language (it was refused as
+ * another), and another language is named, its bytes made safe to print. */
+static void test_stix_pattern_type_in_any_case(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char bundle[] =
+		"{\"type\": \"bundle\", \"id\": \"bundle--11111111-1111-4111-8111-111111111188\", \"objects\": [\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000881\", "
+		"\"pattern_type\": \"STIX\", \"pattern\": \"[domain-name:value = 'caps.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000882\", "
+		"\"pattern_type\": \"Stix\", \"pattern\": \"[domain-name:value = 'mixed.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000883\", "
+		"\"pattern_type\": \"pcre\", \"pattern\": \"evil\\\\.example\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000884\", "
+		"\"pattern_type\": \"snort\\u001b[31m\", \"pattern\": \"[domain-name:value = 'x.example']\"}\n]}\n";
+	assert_int_equal(import_bytes(bundle, sizeof bundle - 1, FEED_STIX, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"objects[0]: 2 ok caps.example phishing",
+		"objects[1]: 3 ok mixed.example phishing",
+		"(pattern_type `pcre')",
+		"(pattern_type `snort?[31m')",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 2);
+	assert_null(strstr(o.text, "\x1b"));
+}
+
 /* A relative owner is relative to the $ORIGIN in force on its line, and
  * the rule's name is that owner relative to the zone (the SOA owner).
  * BIND writes a secondary's zone so (`named-compilezone -s relative'):
@@ -1746,6 +1777,7 @@ int main(void)
 		cmocka_unit_test(test_adblock_options_that_do_not_block),
 		cmocka_unit_test(test_stix_or_patterns),
 		cmocka_unit_test(test_stix_every_category_label),
+		cmocka_unit_test(test_stix_pattern_type_in_any_case),
 		cmocka_unit_test(test_stix_over_long_name_is_a_bad_name),
 		cmocka_unit_test(test_csv_stray_quote_and_separator),
 		cmocka_unit_test(test_hosts_comment_after_a_name),
