@@ -46,12 +46,14 @@ struct run {
 	size_t batch_refused; /* names of batches the daemon answered with an error: not stored */
 	int failed; /* CLIOPT_EXIT_ERR once the daemon or the output failed */
 	size_t unread; /* files that could not be read whole */
+	size_t skips;  /* entries reported skipped, all files */
 };
 
 /* FILE[:LINE][: WHERE]: REASON: `INPUT' (DETAIL) - or one JSON object. */
 static void on_skip(void *arg, const struct importer_skip *s)
 {
 	struct run *r = arg;
+	r->skips++;
 	if (r->env->json) {
 		if (jsonout_print(stdout, json_pack("{s:s, s:o, s:I, s:o, s:s, s:o, s:o}", "event", "skipped", "file",
 		                                    jsonout_string(s->file), "line", (json_int_t)s->line, "where",
@@ -300,11 +302,19 @@ static int run_import(char **files, int nfiles, struct import_opts *io, const st
 	 * they were silently dropped - and the exit status is 2 at the end. */
 	for (int i = 0; i < nfiles && rv == 0; i++) {
 		struct stat st;
+		size_t seen = r.submitted + r.skips;
+		bool empty = strcmp(files[i], "-") != 0 && stat(files[i], &st) == 0 && S_ISREG(st.st_mode) &&
+		             st.st_size == 0;
 		/* an empty feed is legal, but most often a download that failed
 		 * (curl without -f, a full disk): said, not an error */
-		if (strcmp(files[i], "-") != 0 && stat(files[i], &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+		if (empty)
 			cliopt_error("%s is empty (0 bytes): nothing in it to import", files[i]);
 		int frv = importer_file(r.im, files[i], io->format, err, sizeof err);
+		/* ... and so is one that parses but holds nothing - a MISP event
+		 * with no attributes, a STIX bundle with no objects, comments
+		 * only: the summary's zeros did not say which file */
+		if (frv == 0 && !empty && r.submitted + r.skips == seen)
+			cliopt_error("%s holds no entries (no names, nothing skipped): nothing in it to import", files[i]);
 		if (frv == CLIOPT_EXIT_ERR) {
 			rv = CLIOPT_EXIT_ERR; /* the pipeline said why */
 		} else if (frv == AM_ENOMEM) {

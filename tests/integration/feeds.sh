@@ -72,6 +72,18 @@ check "  (not the warninglist's names)" not has a lan-good.example
 : >"$T_ROOT/empty.txt"
 expect_exit 0 "an empty file is no error" amp a import "$T_ROOT/empty.txt" --category spam --confidence 60 --ttl 7d
 check "  but is said to be empty (a failed download looks so)" grep -qF "empty.txt is empty (0 bytes): nothing in it to import" <<<"$T_ERR"
+check "  (and said once)" test "$(grep -c "empty.txt" <<<"$T_ERR")" -eq 1
+# so is one that parses but holds nothing, each named among others that hold names
+printf '{"Event":{"info":"nothing yet","Attribute":[],"Object":[]}}\n' >"$T_ROOT/empty-event.json"
+printf '{"type":"bundle","id":"bundle--11111111-1111-4111-8111-111111111111","objects":[]}\n' >"$T_ROOT/empty-bundle.json"
+printf '# comments only\n\n' >"$T_ROOT/comments.txt"
+printf 'holds-one.example\n' >"$T_ROOT/one.txt"
+expect_exit 0 "files that hold no entries are no error" amp a import "$T_ROOT/empty-event.json" "$T_ROOT/one.txt" "$T_ROOT/empty-bundle.json" "$T_ROOT/comments.txt" --category spam --confidence 60 --ttl 7d
+for f in empty-event.json empty-bundle.json comments.txt; do
+	check "  $f is said to hold nothing" grep -qF "$f holds no entries (no names, nothing skipped): nothing in it to import" <<<"$T_ERR"
+done
+check "  the file with a name is not" not grep -q "one.txt holds no entries" <<<"$T_ERR"
+check "  and its name is stored" has a holds-one.example
 out=$(amp a import "$FIX/urls.txt" --category spam --confidence 60 --ttl 7d --dry-run 2>&1)
 check "urls: a file on drive.google.com is not a flag on it" grep -qF "urls.txt:5: url_on_shared_host: \`https://drive.google.com/file/d/1AbCdEf/view'" <<<"$out"
 check "urls: a URL on a public suffix is a shared host" grep -qF "urls.txt:8: url_on_shared_host: \`https://blogspot.com/x'" <<<"$out"
