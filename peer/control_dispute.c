@@ -186,16 +186,17 @@ static int mine_cb(void *arg, const struct dispute_view *v)
 	return 0;
 }
 
-/* Signs d and stores it through the apply path. */
-static int keep(const struct control_env *env, const struct dispute *d, uint8_t id[AM_ID_BYTES],
-                struct wire_response *resp)
+/* Signs d with key (this peer's, or a retired one of its: ownkeys.h) and
+ * stores it through the apply path. */
+static int keep(const struct control_env *env, const struct keyfile_secret *key, const struct dispute *d,
+                uint8_t id[AM_ID_BYTES], struct wire_response *resp)
 {
 	uint8_t envbuf[DISPUTE_MAX];
 	size_t len;
 	struct am_indicator rec;
 	int rv, res;
 
-	if ((rv = dispute_sign(env->key->sk, d, envbuf, sizeof envbuf, &len, id)) != 0) {
+	if ((rv = dispute_sign(key->sk, d, envbuf, sizeof envbuf, &len, id)) != 0) {
 		fail(resp, rv, "cannot sign the dispute: %s", am_strerror(rv));
 		return rv;
 	}
@@ -309,7 +310,7 @@ void control_do_dispute(const struct control_env *env, const struct wire_request
 		put(d.reason, sizeof d.reason, req->dispute_reason);
 		put(d.evidence, sizeof d.evidence, req->dispute_evidence);
 		put(d.on_behalf_of, sizeof d.on_behalf_of, req->dispute_behalf);
-		if (keep(env, &d, v.id, resp) != 0)
+		if (keep(env, env->key, &d, v.id, resp) != 0)
 			return;
 		v.filed = d;
 		v.received_at = now;
@@ -358,7 +359,12 @@ void control_do_dispute_answer(const struct control_env *env, const struct wire_
 		return;
 	}
 	am_hex(v.id, AM_ID_BYTES, hex);
-	if (memcmp(v.filed.origin, env->key->pk, AM_KEY_BYTES) != 0) {
+	/* an answer is signed by the origin's key: a key this peer has
+	 * rotated away still answers for what it signed (ownkeys.h) */
+	const struct keyfile_secret *signer = env->key;
+	if (memcmp(v.filed.origin, env->key->pk, AM_KEY_BYTES) != 0)
+		signer = ownkeys_find(env->retired, v.filed.origin);
+	if (!signer) {
 		char kid[2 * AM_KEYID_BYTES + 1], name[64] = "";
 		am_keyid_hex(v.filed.origin, kid);
 		if (!mesh_origin_name(env->mesh, v.filed.origin, name, sizeof name))
@@ -381,7 +387,7 @@ void control_do_dispute_answer(const struct control_env *env, const struct wire_
 	}
 	struct dispute a = v.filed;
 	a.kind = DISPUTE_ANSWERED;
-	memcpy(a.signer, env->key->pk, AM_KEY_BYTES);
+	memcpy(a.signer, signer->pk, AM_KEY_BYTES);
 	a.issued_at = now > v.answer.issued_at ? now : v.answer.issued_at + 1; /* later than any earlier answer */
 	put(a.reason, sizeof a.reason, req->dispute_reason);
 	a.evidence[0] = a.on_behalf_of[0] = '\0';
@@ -406,7 +412,7 @@ void control_do_dispute_answer(const struct control_env *env, const struct wire_
 		wire_response_clear(&wr);
 	}
 	uint8_t aid[AM_ID_BYTES];
-	if (keep(env, &a, aid, resp) != 0)
+	if (keep(env, signer, &a, aid, resp) != 0)
 		return;
 	v.answered = true;
 	v.answer = a;
@@ -530,7 +536,7 @@ static int tally_cb(void *arg, const struct dispute_view *v)
 		t->upheld++;
 	}
 	char name[64], key[REPORT_KEY_MAX];
-	if (memcmp(f->origin, t->env->key->pk, AM_KEY_BYTES) == 0)
+	if (memcmp(f->origin, t->env->key->pk, AM_KEY_BYTES) == 0 || ownkeys_find(t->env->retired, f->origin))
 		snprintf(name, sizeof name, "self");
 	else if (!mesh_origin_name(t->env->mesh, f->origin, name, sizeof name))
 		am_keyid_hex(f->origin, name);

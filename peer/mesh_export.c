@@ -55,7 +55,7 @@ static enum policy_reason dispute_may_go(struct collect_ctx *c, const struct sto
 {
 	if (dispute_parse_stored(rec->env, rec->env_len, d) != 0)
 		return POLICY_TLP_RED; /* cannot read it: keep it */
-	bool self_origin = memcmp(d->origin, c->m->key->pk, AM_KEY_BYTES) == 0;
+	bool self_origin = mesh_is_own(c->m, d->origin); /* a retired key's too (ownkeys.h) */
 	bool nb_origin = memcmp(d->origin, c->nb->pk, AM_KEY_BYTES) == 0;
 	struct came_from cf = {.nb = c->nb->name};
 	if ((d->tlp == AM_TLP_CLEAR || d->tlp == AM_TLP_GREEN) && d->tlp > c->exp->max_tlp && !nb_origin)

@@ -314,7 +314,7 @@ static int dispute_item(struct mesh *m, struct nb *nb, const struct policy_impor
 	else if (!name_ok)
 		reason = drv == AM_ESPECIAL_USE ? MESH_R_SPECIAL_USE : MESH_R_DOMAIN;
 	else {
-		enum policy_reason r = dispute_route_import(q->d.tlp, memcmp(q->d.origin, m->key->pk, AM_KEY_BYTES) == 0,
+		enum policy_reason r = dispute_route_import(q->d.tlp, mesh_is_own(m, q->d.origin),
 		                                            memcmp(q->d.origin, nb->pk, AM_KEY_BYTES) == 0);
 		if (r != POLICY_OK)
 			reason = (int)r;

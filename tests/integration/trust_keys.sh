@@ -79,6 +79,16 @@ check "c's old indicator stays on b" has b from-c.example.com
 # (which retired that key) takes the withdrawal.
 check "c still answers for its own pre-rotation indicator" has c from-c.example.com
 check "... as its own (self)" grep -q "from-c.example.com" <<<"$(amp c list)"
+# ... and answers a dispute on it, signed with the key that signed it (it
+# was refused as another origin's indicator)
+disputes_json() { amp "$1" --json disputes; }
+has_dispute() { disputes_json "$1" | grep "\"domain\":\"$3\"" | grep -q "\"state\":\"$2\""; }
+expect_exit 0 "b files a dispute on c's pre-rotation indicator" amp b dispute from-c.example.com --category malware --reason "the site was cleaned"
+check "the dispute reaches c" wait_until 15 has_dispute c open from-c.example.com
+did=$(disputes_json c | grep '"domain":"from-c.example.com"' | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+expect_exit 0 "c answers it (signed with the retired key)" amp c dispute answer "$did" uphold --reason "still serving malware"
+check "b records c's answer" wait_until 15 has_dispute b upheld from-c.example.com
+check "... and the indicator stays" has b from-c.example.com
 expect_exit 0 "c withdraws its pre-rotation indicator" amp c withdraw from-c.example.com --category malware
 check "... and the withdrawal, signed with the retired key, reaches b" wait_until 15 not has b from-c.example.com
 check "b's audit trail says its origin withdrew it" wait_until 5 grep -q "withdrawn.*from-c.example.com" "$T_ROOT/b/data/audit.log"
