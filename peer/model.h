@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AM_ERRLEN 256
+#define AM_ERRLEN 1024 /* a message quoting a 253-byte name and a path still ends with its why */
 
 #define AM_KEY_BYTES 32    /* Ed25519 public key */
 #define AM_SIG_BYTES 64    /* Ed25519 signature */

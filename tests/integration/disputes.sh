@@ -71,6 +71,10 @@ check "... and says so" grep -q "expected uphold" <<<"$T_ERR"
 expect_exit 2 "a dispute id that is no id" amp a dispute answer zz12 withdraw --reason x
 expect_exit 2 "an unknown dispute id" amp a dispute answer 00000000 withdraw --reason x
 check "... named as not held" grep -q "no dispute" <<<"$T_ERR"
+# a message quoting a long name keeps its why: control errors were cut at 255 bytes
+long=$(printf 'a%.0s' $(seq 60)).$(printf 'b%.0s' $(seq 60)).$(printf 'c%.0s' $(seq 60)).$(printf 'd%.0s' $(seq 60)).example
+expect_exit 2 "a dispute on a long name not held here" amp c dispute "$long" --category phishing --reason x
+check "... says why, to the end" grep -qF "\`$long' here (a dispute names an indicator this peer holds; amesh query shows them)" <<<"$T_ERR"
 expect_exit 0 "a answers withdraw" amp a dispute answer "${id:0:12}" withdraw --reason "confirmed false positive"
 check "the name leaves a" wait_until 10 not has a wrongly.example.com
 check "the name leaves b" wait_until 10 not has b wrongly.example.com
