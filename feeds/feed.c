@@ -188,8 +188,9 @@ static int classify(const char *s, size_t n)
 		return V_ADBLOCK;
 	if (has_token(s, n, "CNAME") || has_token(s, n, "SOA") || has_token(s, n, "NS"))
 		return V_RPZ;
-	if (memmem(s, n, "://", 3) || memmem(s, n, ":]//", 4) || memmem(s, n, ":)//", 4))
-		return V_URLS; /* defanged too: hxxps[:]//, http(:)// */
+	if (memmem(s, n, "://", 3) || memmem(s, n, ":]//", 4) || memmem(s, n, ":)//", 4) ||
+	    feed_url_web_authority(s, n))
+		return V_URLS; /* defanged too: hxxps[:]//, http(:)//; http:\\host */
 	size_t t = 0;
 	while (t < n && s[t] != ' ' && s[t] != '\t')
 		t++;

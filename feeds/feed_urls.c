@@ -65,6 +65,27 @@ static size_t scheme_end(const char *s, size_t n)
 	return 0;
 }
 
+/* `http:\\evil.example\x', `https:/evil.example' and `http:evil.example'
+ * all open evil.example in a browser (feed_urls.h). */
+size_t feed_url_web_authority(const char *s, size_t n)
+{
+	static const char *const special[] = {"http", "https", "ftp", "ws", "wss", "hxxp", "hxxps", "fxp"};
+	size_t k = 0;
+
+	while (k < n && isalpha((unsigned char)s[k]))
+		k++;
+	if (k == n || s[k] != ':')
+		return 0;
+	for (size_t j = 0; j < sizeof special / sizeof *special; j++)
+		if (strlen(special[j]) == k && strncasecmp(s, special[j], k) == 0) {
+			k++;
+			while (k < n && (s[k] == '/' || s[k] == '\\'))
+				k++;
+			return k;
+		}
+	return 0;
+}
+
 int feed_url_host(const char *in, size_t n, char host[FEED_HOST_MAX + 1], bool *had_path, const char **why)
 {
 	/* enough for a scheme, userinfo and a host percent-encoded throughout */
@@ -77,7 +98,8 @@ int feed_url_host(const char *in, size_t n, char host[FEED_HOST_MAX + 1], bool *
 	/* refanged first: "hxxps[:]//evil[.]example" is "hxxps://evil.example"
 	 * (the scheme is not kept, so hxxp needs no mapping) */
 	len = feed_refang(in, cut ? sizeof s - 1 : n, s, sizeof s);
-	i = scheme_end(s, len);
+	if ((i = feed_url_web_authority(s, len)) == 0)
+		i = scheme_end(s, len);
 	if (i == 0) {
 		/* `http:/evil.example' or `https:evil.example': a scheme that lost
 		 * its `//' would read as the host `http' on a public suffix */

@@ -25,6 +25,13 @@
  * Returns the length written; never more than n (marks only shrink). */
 size_t feed_refang(const char *s, size_t n, char *out, size_t cap);
 
+/* Offset in s[0..n) of the host after a web scheme and its colon, past
+ * any run of `/' and `\' (WHATWG URL "special" schemes: http, https, ftp,
+ * ws, wss, and the defanged hxxp, hxxps, fxp, any case), or 0 when s does
+ * not start with one. `http:\\evil.example' opens evil.example in a
+ * browser, so it names that host. */
+size_t feed_url_web_authority(const char *s, size_t n);
+
 /* The host of a URL (or `host[:port][/path]') in s[0..n), refanged, without
  * userinfo, port or IPv6 brackets' contents changed (an IPv6 host keeps its
  * brackets, so feed_is_ip sees it). Writes it NUL-terminated to host

@@ -54,6 +54,14 @@ static void test_plain_urls(void **state)
 		{"https://evil.example?q=1", "evil.example", true, NULL},
 		{"https://evil.example#frag", "evil.example", true, NULL},
 		{"ftp://files.evil.example/a", "files.evil.example", true, NULL},
+		/* a web scheme's host comes after any run of `/' and `\' (WHATWG) */
+		{"http:\\\\evil.example\\x", "evil.example", true, NULL},
+		{"https:/evil.example", "evil.example", false, NULL},
+		{"https:evil.example/x", "evil.example", true, NULL},
+		{"hxxps:\\\\evil[.]example", "evil.example", false, NULL},
+		{"WSS:////evil.example:443/x", "evil.example", true, NULL},
+		/* ... not another scheme's */
+		{"mailto:evil.example", NULL, false, "a scheme without `//'"},
 	};
 	(void)state;
 	run(cases, sizeof cases / sizeof *cases);
@@ -119,7 +127,9 @@ static void test_userinfo_and_ports(void **state)
 		{"http://evil.example:65535/", "evil.example", true, NULL},
 		{"http://evil.example:0080/", "evil.example", true, NULL},
 		{"http://evil.example:0/", "evil.example", true, NULL},
-		{"http:///path", NULL, false, "no host"},
+		{"http:///path", "path", false, NULL}, /* as browsers read it: the importer refuses `path' */
+		{"http://", NULL, false, "no host"},
+		{"https:\\\\", NULL, false, "no host"},
 		{"http://user@/x", NULL, false, "no host"},
 	};
 	(void)state;

@@ -1326,8 +1326,10 @@ static void test_hosts_comment_after_a_name(void **state)
 	assert_int_equal(count(got, " ok "), 2);
 }
 
-/* URLs in delimiters; a scheme that lost its `//' is malformed, not a
- * host `http' on a public suffix. */
+/* URLs in delimiters. A web scheme finds its host after any run of `/'
+ * and `\\', as browsers do (WHATWG URL): `http:\\\\evil.example\\x' opens
+ * evil.example and was refused as malformed; another scheme that lost its
+ * `//' is malformed, not a host `gopher' on a public suffix. */
 static void test_urls_delimited_and_broken_schemes(void **state)
 {
 	struct out o;
@@ -1338,10 +1340,14 @@ static void test_urls_delimited_and_broken_schemes(void **state)
 		"1 ok angled.example phishing 80\n",
 		"2 ok double-quoted.example phishing 80\n",
 		"3 ok single-quoted.example phishing 80\n",
-		"4 skip malformed `http:/one-slash.example/x'\n",
-		"  -- a scheme without `//' after it\n",
-		"5 skip malformed `https:no-slash.example/x'\n",
+		"4 ok one-slash.example phishing 80\n",
+		"5 ok no-slash.example phishing 80\n",
 		"6 ok fine.example phishing 80\n",
+		"7 ok back-slashes.example phishing 80\n",
+		"8 ok mixed.example phishing 80\n",
+		"9 skip malformed `gopher:gone.example/x'\n",
+		"  -- a scheme without `//' after it\n",
+		"10 ok three.example phishing 80\n",
 		NULL,
 	};
 	expect(got, want);
