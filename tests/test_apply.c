@@ -2,7 +2,6 @@
 #include "apply.h"
 #include "domain.h"
 
-#include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +14,7 @@
 
 #include <cmocka.h>
 #include <sodium.h>
+#include "tmpdir.h"
 
 #define NOW 1700000000ull
 #define HOUR 3600ull
@@ -146,14 +146,6 @@ struct fx {
 	struct apply_subscriber sub;
 };
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup_map(void **state, uint64_t map)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -185,7 +177,7 @@ static int teardown(void **state)
 
 	apply_close(f->a);
 	store_close(f->s);
-	nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f->root);
 	pthread_mutex_destroy(&f->ear.lock);
 	free(f);
 	return 0;

@@ -1,7 +1,6 @@
 /* test_config.c - config_load and config_write_default against real files in a temp dir. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +16,7 @@
 
 #include "config.h"
 #include "config_rpz.h"
+#include "tmpdir.h"
 
 #define DIAGS_MAX 128
 
@@ -78,14 +78,6 @@ static void expect_diag(const struct diags *d, unsigned line, ...)
 	fail_msg("no matching diagnostic on line %u", line);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof *f);
@@ -107,7 +99,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	config_free(&f->cfg);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f->dir);
 	free(f);
 	return 0;
 }
@@ -881,7 +873,6 @@ static void test_write_default_refuses_bad_values(void **state)
 	assert_int_equal(config_write_default("/nonexistent-amesh-dir/amesh.conf", "a", NULL, err,
 	                                      sizeof err), AM_EIO);
 }
-
 
 /* --- [neighbour NAME] sections --- */
 

@@ -17,6 +17,7 @@
 #include "config_files.h"
 #include "keyfile.h"
 #include "model.h"
+#include "tmpdir.h"
 
 static char dir[64];
 
@@ -50,10 +51,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
 	(void)state;
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tmpdir_remove(dir) == 0 ? 0 : -1;
 }
 
 /* Loads "[peer]\nname = t\n" + extra and runs the checks. */

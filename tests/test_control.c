@@ -30,6 +30,7 @@
 #include "listen_guard.h"
 #include "timefmt.h"
 #include "wire.h"
+#include "tmpdir.h"
 
 struct fixture {
 	char dir[64];
@@ -70,12 +71,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 	apply_close(f->apply);
 	events_free(f->feed);
 	store_close(f->store);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
+	if (tmpdir_remove(f->dir) != 0)
 		return -1;
 	free(f);
 	return 0;

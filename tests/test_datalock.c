@@ -16,6 +16,7 @@
 
 #include "datalock.h"
 #include "model.h"
+#include "tmpdir.h"
 
 static char dir[64];
 
@@ -28,10 +29,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
 	(void)state;
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tmpdir_remove(dir) == 0 ? 0 : -1;
 }
 
 /* the case found: a second ameshd on a running peer's data_dir */

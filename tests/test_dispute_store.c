@@ -15,6 +15,7 @@
 #include "dispute_audit.h"
 #include "dispute_store.h"
 #include "store.h"
+#include "tmpdir.h"
 
 #define NOW 1800000000ull
 
@@ -47,10 +48,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 	store_close(f->s);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->root);
-	if (system(cmd) != 0)
+	if (tmpdir_remove(f->root) != 0)
 		return -1;
 	free(f);
 	return 0;

@@ -9,7 +9,6 @@
 #include "store.h"
 
 #include <arpa/inet.h>
-#include <ftw.h>
 #include <ldns/ldns.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -27,6 +26,7 @@
 
 #include <cmocka.h>
 #include <sodium.h>
+#include "tmpdir.h"
 
 #define MAP (1ull << 30)
 #define BIG 100000
@@ -43,12 +43,6 @@ struct fx {
 	int notify_fd;
 	uint64_t now, version;
 };
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
-}
 
 /* A UDP socket on a free loopback port, playing a secondary's NOTIFY listener. */
 static int udp_bound(uint16_t *port)
@@ -114,7 +108,7 @@ static int teardown(void **state)
 	close(f->notify_fd);
 	rpz_close(f->r);
 	store_close(f->s);
-	nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f->root);
 	free(f);
 	return 0;
 }

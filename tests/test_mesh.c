@@ -25,6 +25,7 @@
 #include "store.h"
 #include "timefmt.h"
 #include "trust.h"
+#include "tmpdir.h"
 
 #define NEIGHBOURS 64 /* the table's readers scan all of it */
 #define RELOADS 300
@@ -124,13 +125,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 	mesh_close(f->mesh);
 	apply_close(f->apply);
 	store_close(f->store);
 	trust_free(&f->trust);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
+	if (tmpdir_remove(f->dir) != 0)
 		return -1;
 	free(f);
 	return 0;

@@ -33,6 +33,7 @@
 #include "trust.h"
 #include "wire_sync.h"
 #include "workpool.h"
+#include "tmpdir.h"
 
 #define GOOD 300 /* more than one pool share, fewer than SYNC_BATCH_MAX */
 
@@ -109,14 +110,12 @@ static struct fx *fx_open(unsigned helpers)
 
 static void fx_close(struct fx *f)
 {
-	char cmd[128];
 	mesh_close(f->mesh);
 	audit_close(f->audit);
 	workpool_free(f->pool);
 	apply_close(f->apply);
 	store_close(f->store);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tmpdir_remove(f->dir), 0);
 	free(f);
 }
 
@@ -573,13 +572,10 @@ static void side_open(struct qfx *f, struct side *s, const char *nb_name, const 
 
 static void side_close(struct side *s)
 {
-	char cmd[128];
-
 	mesh_close(s->mesh);
 	apply_close(s->apply);
 	store_close(s->store);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tmpdir_remove(s->dir), 0);
 }
 
 static int q_setup(void **state)

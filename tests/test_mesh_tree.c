@@ -27,6 +27,7 @@
 #include "store.h"
 #include "timefmt.h"
 #include "trust.h"
+#include "tmpdir.h"
 
 /*
  * A few real peers in one process (mesh_inproc.h): real stores, the real
@@ -160,7 +161,6 @@ static void net_open(struct net *net)
 
 static void net_free(struct net *net)
 {
-	char cmd[128];
 	for (int to = 0; to < net->n; to++)
 		for (int from = 0; from < net->n; from++)
 			mesh_inproc_dialer_free(net->d[to][from]);
@@ -171,8 +171,7 @@ static void net_free(struct net *net)
 		store_close(net->p[i].store);
 	}
 	trust_free(&net->trust);
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", net->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tmpdir_remove(net->dir), 0);
 	free(net);
 }
 

@@ -1,5 +1,4 @@
 /* test_metrics.c - the amesh_* page over a real store: families, counts, hook. */
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +17,7 @@
 #include "store.h"
 #include "timefmt.h"
 #include "wire.h"
+#include "tmpdir.h"
 
 struct fx {
 	char root[64];
@@ -26,14 +26,6 @@ struct fx {
 	struct config cfg;
 	struct metrics *m;
 };
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -60,7 +52,7 @@ static int teardown(void **state)
 	metrics_free(f->m);
 	apply_close(f->ap);
 	store_close(f->s);
-	nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f->root);
 	free(f);
 	return 0;
 }

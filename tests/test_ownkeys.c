@@ -16,6 +16,7 @@
 #include "keyfile.h"
 #include "model.h"
 #include "ownkeys.h"
+#include "tmpdir.h"
 
 static char dir[64];
 
@@ -28,10 +29,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
 	(void)state;
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tmpdir_remove(dir) == 0 ? 0 : -1;
 }
 
 static void make_key(const char *name, const char *pass, uint8_t pk[AM_KEY_BYTES])

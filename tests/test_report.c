@@ -3,7 +3,6 @@
 #include "report.h"
 #include "store.h"
 
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +14,7 @@
 
 #include <cmocka.h>
 #include <sodium.h>
+#include "tmpdir.h"
 
 #define DAY 86400ull
 #define T0 1700000000ull        /* the audit trail starts here */
@@ -32,14 +32,6 @@ struct fx {
 	struct store *s;
 	struct audit *a;
 };
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -66,7 +58,7 @@ static int teardown(void **state)
 
 	audit_close(f->a);
 	store_close(f->s);
-	nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f->root);
 	free(f);
 	return 0;
 }

@@ -3,7 +3,6 @@
 #include "rpz.h"
 #include "store.h"
 
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +14,7 @@
 
 #include <cmocka.h>
 #include <sodium.h>
+#include "tmpdir.h"
 
 #define MAP (64ull << 20)
 
@@ -31,12 +31,6 @@ struct fx {
 	unsigned al_bits[4];
 	uint8_t revoked;                          /* origin byte whose signals do not count */
 };
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
-}
 
 static bool origin_ok(void *arg, const uint8_t pk[AM_KEY_BYTES])
 {
@@ -114,7 +108,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 	rpz_close(f->r);
 	store_close(f->s);
-	nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f->root);
 	free(f);
 	return 0;
 }

@@ -1,5 +1,4 @@
 /* test_sighting_store.c - imported counts into signed reports: attribution, totals, refusals, listing. */
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +13,7 @@
 #include "domain.h"
 #include "indicator.h"
 #include "sighting_store.h"
+#include "tmpdir.h"
 
 #define NOW 1800000000ull
 #define TODAY ((uint32_t)(NOW / 86400))
@@ -28,14 +28,6 @@ struct fx {
 	struct config_rpz zones[2];
 	struct sighting_env env;
 };
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void put(struct fx *f, const uint8_t *pk, const uint8_t *sk, const char *domain, enum am_category cat)
 {
@@ -94,7 +86,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 	apply_close(f->a);
 	store_close(f->s);
-	nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f->root);
 	free(f);
 	return 0;
 }

@@ -3,7 +3,6 @@
 #include "store.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <lmdb.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +17,7 @@
 
 #include <cmocka.h>
 #include <sodium.h>
+#include "tmpdir.h"
 
 #define NOW 1700000000ull
 #define HOUR 3600ull
@@ -33,19 +33,6 @@ struct fx {
 	char dir[96];
 	struct store *s;
 };
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rm_tree(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static void fx_reopen(struct fx *f, uint64_t map)
 {
@@ -76,7 +63,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	store_close(f->s);
-	rm_tree(f->root);
+	tmpdir_remove(f->root);
 	free(f);
 	return 0;
 }
@@ -413,7 +400,7 @@ static void test_epoch_stable_across_reopen_and_new_per_store(void **state)
 	fx_reopen(&other, MAP_SMALL);
 	stats(other.s, &c);
 	store_close(other.s);
-	rm_tree(other.root);
+	tmpdir_remove(other.root);
 	assert_memory_not_equal(a.epoch, c.epoch, STORE_EPOCH_BYTES);
 }
 
@@ -853,7 +840,7 @@ static void test_lww_order_independence(void **state)
 		canon_dump(s, NOW, count == 0 ? ref : cur);
 		if (count > 0) {
 			store_close(pf.s);
-			rm_tree(pf.root);
+			tmpdir_remove(pf.root);
 			if (cur->len != ref->len || memcmp(cur->buf, ref->buf, ref->len) != 0)
 				fail_msg("permutation %zu: %d %d %d %d %d %d gives another state", count,
 				         perm[0], perm[1], perm[2], perm[3], perm[4], perm[5]);
@@ -1587,7 +1574,6 @@ static void test_statement_records_ride_the_log_but_are_not_signals(void **state
 	upd_init(&bad, "plain.example", 0x44, AM_CAT_NONE, 8, false, NOW + HOUR, "y");
 	assert_int_equal(apply1(f->s, &bad, NOW, NULL), AM_ECATEGORY);
 }
-
 
 /* ---- store format 4 (3 for records): refusing other formats, interning, compactness ---- */
 

@@ -4,13 +4,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bytes.h"
 #include "store_intern.h"
+#include "tmpdir.h"
 
 /* A bare LMDB environment with the two tables the store gives intern. */
 struct fx {
@@ -19,14 +19,6 @@ struct fx {
 	MDB_txn *txn;
 	MDB_dbi intern, meta;
 };
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -55,7 +47,7 @@ static int teardown(void **state)
 	if (f->txn)
 		mdb_txn_abort(f->txn);
 	mdb_env_close(f->env);
-	nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f->dir);
 	free(f);
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "trace.h"
+#include "tmpdir.h"
 
 static char dir[] = "/tmp/amesh-test-trace.XXXXXX";
 
@@ -25,10 +26,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
 	(void)state;
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return tmpdir_remove(dir) == 0 ? 0 : -1;
 }
 
 static void path_of(pid_t pid, char *out, size_t len)

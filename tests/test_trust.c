@@ -26,6 +26,7 @@
 #include "timefmt.h"
 #include "trust.h"
 #include "wire.h"
+#include "tmpdir.h"
 
 #define NKEYS 9 /* @1..@9 in templates */
 #define T0 1795428000ull /* 2026-11-23T10:00:00Z */
@@ -58,32 +59,11 @@ static int setup(void **state)
 	return 0;
 }
 
-static void remove_tree(const char *dir)
-{
-	struct dirent *e;
-	char path[PATH_MAX];
-	struct stat st;
-	DIR *d = opendir(dir);
-
-	assert_non_null(d);
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-			remove_tree(path);
-		else
-			unlink(path);
-	}
-	closedir(d);
-	assert_int_equal(rmdir(dir), 0);
-}
-
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	remove_tree(f->dir);
+	assert_int_equal(tmpdir_remove(f->dir), 0);
 	free(f);
 	return 0;
 }
