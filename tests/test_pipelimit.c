@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nnglisten.h"
@@ -83,6 +84,44 @@ static int stranger(int port)
 	return fd;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Polls the limiter's counters until pred holds, for up to ms: the server
+ * acts on its own threads, late on two loaded cores, so no fixed pause is
+ * long enough. False when the time ran out. */
+static bool stats_within(struct pipelimit *pl, int ms, bool (*pred)(const struct pipelimit_stats *),
+                         struct pipelimit_stats *st)
+{
+	uint64_t until = now_ms() + (uint64_t)ms;
+	do {
+		pipelimit_stats(pl, st);
+		if (pred(st))
+			return true;
+		usleep(5000);
+	} while (now_ms() < until);
+	return false;
+}
+
+static bool no_pipes(const struct pipelimit_stats *st)
+{
+	return st->pipes == 0;
+}
+
+static bool refused_the_extra(const struct pipelimit_stats *st)
+{
+	return st->refused_addr >= 10 - PIPELIMIT_UNAUTH_PER_ADDR;
+}
+
+static bool woke(const struct pipelimit_stats *st)
+{
+	return st->wakes >= 1;
+}
+
 /* True when the server closed fd within ms. */
 static bool closed_within(int fd, int ms)
 {
@@ -101,9 +140,17 @@ static void test_strangers_bounded_per_address(void **state)
 	srv_start(&s, 60000);
 	for (int i = 0; i < 10; i++)
 		fds[i] = stranger(s.port);
-	usleep(300000);
-	for (int i = 0; i < 10; i++)
-		open_ += fds[i] >= 0 && !closed_within(fds[i], 50);
+	assert_true(stats_within(s.pl, 5000, refused_the_extra, &st));
+	/* the refused ones' closes follow their count; wait for them too */
+	uint64_t until = now_ms() + 5000;
+	for (;;) {
+		open_ = 0;
+		for (int i = 0; i < 10; i++)
+			open_ += fds[i] >= 0 && !closed_within(fds[i], 0);
+		if (open_ <= PIPELIMIT_UNAUTH_PER_ADDR || now_ms() >= until)
+			break;
+		usleep(10000);
+	}
 	assert_int_equal(open_, PIPELIMIT_UNAUTH_PER_ADDR);
 	pipelimit_stats(s.pl, &st);
 	assert_int_equal(st.unauth, PIPELIMIT_UNAUTH_PER_ADDR);
@@ -111,9 +158,7 @@ static void test_strangers_bounded_per_address(void **state)
 	for (int i = 0; i < 10; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	usleep(200000);
-	pipelimit_stats(s.pl, &st);
-	assert_int_equal(st.pipes, 0); /* closes are seen (REM_POST) */
+	assert_true(stats_within(s.pl, 5000, no_pipes, &st)); /* closes are seen (REM_POST) */
 	srv_stop(&s);
 }
 
@@ -181,6 +226,7 @@ static void test_reaper_sleeps_while_nothing_is_due(void **state)
 	(void)state;
 
 	assert_int_equal(pipelimit_new(&pl, 600), 0);
+	assert_true(stats_within(pl, 5000, woke, &st)); /* its first pass */
 	usleep(1200000);
 	pipelimit_stats(pl, &st);
 	assert_int_equal(st.wakes, 1);
