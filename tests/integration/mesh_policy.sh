@@ -90,8 +90,11 @@ check "a's trail still verifies" amp a audit --verify
 
 # narrowing a policy stops further sharing at once (SIGHUP, no restart)
 sed -i 's/^export.categories = phishing$/export.categories = malware/' "$T_ROOT/a/amesh.conf"
+reloads=$(grep -c "SIGHUP: reloaded" "$T_ROOT/a/ameshd.log" || true)
 signal a HUP
-sleep 1
+# the reload is done when the daemon says so; a fixed pause was not enough
+# on two loaded cores, and the phishing submission below got out first
+check "a reloaded" wait_until 10 sh -c "[ \$(grep -c 'SIGHUP: reloaded' '$T_ROOT/a/ameshd.log') -gt $reloads ]"
 sub after-narrow.example.com --category phishing --confidence 90 --ttl 1d
 sub mal2.example.com --category malware --confidence 90 --ttl 1d
 check "after narrowing, malware flows to b" wait_until 10 has b mal2.example.com
