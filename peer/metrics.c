@@ -335,8 +335,10 @@ static void neighbours(struct metrics *m, struct expo *e)
 	            "Indicators received from the neighbour and refused, by reason.");
 	for (size_t i = 0; i < n; i++)
 		for (int r = 0; r < MESH_R_COUNT; r++)
-			expo_u64(e, "amesh_neighbour_indicators_rejected_total",
-			         EXPO_LABELS({"neighbour", p[i].name}, {"reason", mesh_reject_name(r)}), p[i].rejects[r]);
+			if (r != POLICY_OK) /* a reason to refuse, not a refusal */
+				expo_u64(e, "amesh_neighbour_indicators_rejected_total",
+				         EXPO_LABELS({"neighbour", p[i].name}, {"reason", mesh_reject_name(r)}),
+				         p[i].rejects[r]);
 	expo_family(e, "amesh_neighbour_indicators_sent_total", EXPO_COUNTER,
 	            "Indicators sent to the neighbour.");
 	for (size_t i = 0; i < n; i++)

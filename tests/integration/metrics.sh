@@ -136,6 +136,9 @@ check "a: the secondary's serial is the zone's" test "$(val "$S.a1" 'amesh_rpz_s
 check "b: bytes received from a" more "$S.b0" "$S.b1" 'amesh_neighbour_received_bytes_total{neighbour="a"}' 1000
 check "b: accepted from a" more "$S.b0" "$S.b1" 'amesh_neighbour_indicators_received_total{neighbour="a",result="accepted"}' 3
 check "b: the weak one rejected by reason confidence" more "$S.b0" "$S.b1" 'amesh_neighbour_indicators_rejected_total{neighbour="a",reason="confidence"}' 1
+# "ok" is no reason to refuse: a rejected series labelled so read as refusals of good indicators
+check "b: no rejected series with reason ok" not grep -q 'amesh_neighbour_indicators_rejected_total{[^}]*reason="ok"' "$S.b1"
+check "a: no held series with reason ok" not grep -q 'amesh_neighbour_indicators_held_total{[^}]*reason="ok"' "$S.a1"
 A_PH=$(grep -o '^amesh_indicators{category="phishing",origin="[0-9a-f]*",origin_name="a"}' "$S.b1")
 check "b: live phishing from origin a = 3" test "$(val "$S.b1" "$A_PH")" = 3
 check "b: last sync with a is recent" test "$(val "$S.b1" 'amesh_neighbour_last_sync_timestamp_seconds{neighbour="a"}')" -ge "$(($(date +%s) - 60))"
