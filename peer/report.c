@@ -42,7 +42,9 @@
  *
  * Traffic: neighbour_in counts what each neighbour sent that this peer
  * took - "accepted" and received "withdrawn" (one with a neighbour) - as
- * neighbour_out counts every "relayed", withdrawals included.
+ * neighbour_out counts every "relayed", withdrawals included. held_back
+ * counts what the export kept from a neighbour, keyed "NEIGHBOUR RULE", so
+ * the report says what was not shared with whom as well as what was.
  *
  * Rows: sorted by value descending, then key bytewise; when a section has
  * more than REPORT_ROWS_MAX keys, the first REPORT_ROWS_MAX - 1 are kept and
@@ -79,7 +81,7 @@
 
 /* The sections report_build makes, in report.h's order, with a heading for
  * people. A decoded report may carry others; text shows their bare name. */
-enum { SEC_CATEGORY, SEC_ORIGIN, SEC_TLD, SEC_PERIOD, SEC_REJECTS, SEC_IN, SEC_OUT, SEC_COUNT };
+enum { SEC_CATEGORY, SEC_ORIGIN, SEC_TLD, SEC_PERIOD, SEC_REJECTS, SEC_IN, SEC_OUT, SEC_HELD, SEC_COUNT };
 static const struct {
 	const char *name;
 	const char *heading;
@@ -91,6 +93,7 @@ static const struct {
 	[SEC_REJECTS] = { "rejects_by_reason", "Indicators rejected, by reason" },
 	[SEC_IN] = { "neighbour_in", "Accepted from each neighbour" },
 	[SEC_OUT] = { "neighbour_out", "Relayed to each neighbour" },
+	[SEC_HELD] = { "held_back", "Held back from each neighbour, by rule" },
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -358,7 +361,7 @@ struct seen {
 struct period {
 	uint64_t since;
 	uint64_t new, updated, withdrawn, expired;
-	struct tally rejects, in, out;
+	struct tally rejects, in, out, held;
 	struct seen seen;
 	uint64_t *deltas; /* submission-to-withdrawal, for withdrawals in the period */
 	size_t n_deltas, cap_deltas;
@@ -499,6 +502,13 @@ static int period_one(void *arg, const struct audit_record *rec)
 	} else if (strcmp(e, "relayed") == 0) {
 		if (in && (rv = tally_add(&p->out, or_none(rec->neighbour), 1)) != 0)
 			return rv;
+	} else if (strcmp(e, "held_back") == 0 && in) {
+		char key[REPORT_KEY_MAX];
+		/* neighbour names are short (config), rules are policy words;
+		 * %.40s each keeps the key whole in REPORT_KEY_MAX */
+		snprintf(key, sizeof key, "%.40s %.40s", or_none(rec->neighbour), or_none(rec->rule));
+		if ((rv = tally_add(&p->held, key, 1)) != 0)
+			return rv;
 	}
 	return 0;
 }
@@ -517,7 +527,7 @@ static int period_build(struct report *r, const char *path, uint64_t since, cons
 	struct tally period = { .hkey = hkey };
 	int rv;
 
-	p.rejects.hkey = p.in.hkey = p.out.hkey = hkey;
+	p.rejects.hkey = p.in.hkey = p.out.hkey = p.held.hkey = hkey;
 	/* since 0: everything is in the period, and a pass from the start is
 	 * what the median needs anyway */
 	if ((rv = audit_read(path, NULL, 0, period_one, &p, err, errlen)) != 0) {
@@ -533,7 +543,8 @@ static int period_build(struct report *r, const char *path, uint64_t since, cons
 	    (rv = tally_add(&period, "expired", p.expired)) == 0)
 		rv = tally_emit(r, SEC_PERIOD, &period);
 	if (rv != 0 || (rv = tally_emit(r, SEC_REJECTS, &p.rejects)) != 0 ||
-	    (rv = tally_emit(r, SEC_IN, &p.in)) != 0 || (rv = tally_emit(r, SEC_OUT, &p.out)) != 0) {
+	    (rv = tally_emit(r, SEC_IN, &p.in)) != 0 || (rv = tally_emit(r, SEC_OUT, &p.out)) != 0 ||
+	    (rv = tally_emit(r, SEC_HELD, &p.held)) != 0) {
 		set_err(err, errlen, "period sections: %s", am_strerror(rv));
 		goto fail;
 	}
@@ -555,6 +566,7 @@ fail:
 	tally_free(&p.rejects);
 	tally_free(&p.in);
 	tally_free(&p.out);
+	tally_free(&p.held);
 	free(p.seen.slots);
 	free(p.deltas);
 	return rv;

@@ -14,6 +14,9 @@
  *   rejects_by_reason  indicators refused, by rule (audit: rejected)
  *   neighbour_in       accepted from each neighbour in the period
  *   neighbour_out      relayed to each neighbour in the period
+ *   held_back          "NEIGHBOUR RULE": indicators, withdrawals and
+ *                      disputes the export kept from a neighbour, by the
+ *                      rule that kept them (audit: held_back)
  * and, added by control_dispute.c (issue 14):
  *   disputes           filed, open, overdue, upheld, withdrawn (the
  *                      disputes held, filed in the period), upheld_pct and

@@ -188,6 +188,9 @@ static void ev(struct audit *a, uint64_t t, const char *event, const char *domai
  * Over everything (since 0) also new A, B, C, withdrawn C (pair 1000): new 7,
  * updated 1, withdrawn 6, pairs 50, 1000, 1990, 433000, 434900: median 1990;
  * in from alpha 7 (and B), from beta 6 (and C, withdrawal C).
+ * Held back in the period: from gamma E and F by category, x.test's
+ * withdrawal by tlp_amber, from beta F as untrusted_origin; since 0 also
+ * A from gamma by tlp_amber.
  */
 static void fill_audit(struct fx *f)
 {
@@ -198,6 +201,7 @@ static void fill_audit(struct fx *f)
 	ev(a, T0 + 100, "accepted", "x.test", AM_CAT_MALWARE, 2, "alpha", NULL, NULL);
 	ev(a, T0 + 200, "rejected", "bad.test", AM_CAT_SPAM, 9, "alpha", "signature", "bad sig");
 	ev(a, T0 + 300, "relayed", "a.example.com", AM_CAT_PHISHING, 1, "beta", NULL, NULL);
+	ev(a, T0 + 310, "held_back", "a.example.com", AM_CAT_PHISHING, 1, "gamma", "tlp_amber", NULL);
 	ev(a, T0 + 1000, "accepted", "y.test", AM_CAT_BOTNET, 2, "beta", NULL, NULL);
 	ev(a, T0 + 2000, "withdrawn", "y.test", AM_CAT_BOTNET, 2, "beta", NULL, NULL);
 	ev(a, T0 + 2500, "trust_added", NULL, AM_CAT_NONE, 2, NULL, NULL, "cert-eu");
@@ -214,6 +218,11 @@ static void fill_audit(struct fx *f)
 	ev(a, SINCE + 80, "relayed", "z.test", AM_CAT_SPAM, 3, "beta", NULL, NULL);
 	ev(a, SINCE + 81, "relayed", "z.test", AM_CAT_SPAM, 3, "gamma", NULL, NULL);
 	ev(a, SINCE + 82, "relayed", "w.test", AM_CAT_PHISHING, 2, "beta", NULL, NULL);
+	ev(a, SINCE + 83, "held_back", "w.test", AM_CAT_PHISHING, 2, "gamma", "category", NULL);
+	ev(a, SINCE + 84, "held_back", "v.test", AM_CAT_MALWARE, 2, "gamma", "category", NULL);
+	ev(a, SINCE + 85, "held_back", "v.test", AM_CAT_MALWARE, 2, "beta", "untrusted_origin", NULL);
+	/* a withdrawal held back is neither a withdrawal here nor traffic in */
+	ev(a, SINCE + 86, "held_back", "x.test", AM_CAT_MALWARE, 2, "gamma", "tlp_amber", "withdrawal");
 	ev(a, SINCE + 100, "accepted", "y.test", AM_CAT_BOTNET, 2, "beta", NULL, NULL);
 	ev(a, SINCE + 150, "withdrawn", "y.test", AM_CAT_BOTNET, 2, "beta", NULL, NULL);
 	ev(a, SINCE + 1000, "withdrawn", "a.example.com", AM_CAT_PHISHING, 1, NULL, NULL, NULL);
@@ -267,10 +276,10 @@ static void rows_are(const struct report *r, const char *name, ...)
 static void sections_in_order(const struct report *r)
 {
 	static const char *const names[] = { "live_by_category", "live_by_origin", "live_by_tld", "period",
-		                             "rejects_by_reason", "neighbour_in", "neighbour_out" };
+		                             "rejects_by_reason", "neighbour_in", "neighbour_out", "held_back" };
 
-	assert_int_equal(r->n_sections, 7);
-	for (size_t i = 0; i < 7; i++)
+	assert_int_equal(r->n_sections, 8);
+	for (size_t i = 0; i < 8; i++)
 		assert_string_equal(r->sections[i].name, names[i]);
 }
 
@@ -348,6 +357,8 @@ static void test_period_sections_from_audit(void **state)
 	rows_are(&r, "rejects_by_reason", "signature", U(2), "category", U(1), "tlp_amber", U(1), NULL);
 	rows_are(&r, "neighbour_in", "alpha", U(6), "beta", U(4), NULL);
 	rows_are(&r, "neighbour_out", "beta", U(2), "gamma", U(1), NULL);
+	rows_are(&r, "held_back", "gamma category", U(2), "beta untrusted_origin", U(1), "gamma tlp_amber", U(1),
+	         NULL);
 	assert_int_equal(r.withdraw_pairs, 4);
 	assert_int_equal(r.median_withdraw_secs, 217495); /* even count: mean of the middle two */
 	assert_int_equal(r.since, SINCE);
@@ -367,6 +378,8 @@ static void test_since_zero_counts_everything(void **state)
 	rows_are(&r, "rejects_by_reason", "signature", U(3), "category", U(1), "tlp_amber", U(1), NULL);
 	rows_are(&r, "neighbour_in", "alpha", U(7), "beta", U(6), NULL);
 	rows_are(&r, "neighbour_out", "beta", U(3), "gamma", U(1), NULL);
+	rows_are(&r, "held_back", "gamma category", U(2), "gamma tlp_amber", U(2), "beta untrusted_origin", U(1),
+	         NULL);
 	assert_int_equal(r.withdraw_pairs, 5);
 	assert_int_equal(r.median_withdraw_secs, 1990); /* odd count: the middle one */
 	/* no store: live sections exist, empty */
@@ -386,6 +399,7 @@ static void test_period_after_everything_is_empty(void **state)
 	rows_are(&r, "rejects_by_reason", NULL);
 	rows_are(&r, "neighbour_in", NULL);
 	rows_are(&r, "neighbour_out", NULL);
+	rows_are(&r, "held_back", NULL);
 	assert_int_equal(r.withdraw_pairs, 0);
 	assert_int_equal(r.median_withdraw_secs, -1);
 	report_free(&r);
@@ -679,6 +693,8 @@ static void test_write_built_report(void **state)
 		"\nIndicators rejected, by reason\n  signature  2\n  category   1\n  tlp_amber  1\n",
 		"\nAccepted from each neighbour\n  alpha  6\n  beta   4\n",
 		"\nRelayed to each neighbour\n  beta   2\n  gamma  1\n",
+		"\nHeld back from each neighbour, by rule\n  gamma category         2\n"
+		"  beta untrusted_origin  1\n  gamma tlp_amber        1\n",
 		"Median time from submission to withdrawal: 2d12h24m55s (over 4 withdrawals)\n",
 	};
 	for (size_t i = 0; i < sizeof(headings) / sizeof(headings[0]); i++)
@@ -688,11 +704,14 @@ static void test_write_built_report(void **state)
 	s = write_to_string(&r, REPORT_JSON);
 	assert_non_null(strstr(s, "\"median_withdraw_seconds\":217495,\"withdraw_pairs\":4,"));
 	assert_non_null(strstr(s, "\"period\":{\"withdrawn\":5,\"new\":4,\"expired\":1,\"updated\":1}"));
-	assert_non_null(strstr(s, "\"neighbour_out\":{\"beta\":2,\"gamma\":1}}}\n"));
+	assert_non_null(strstr(s, "\"neighbour_out\":{\"beta\":2,\"gamma\":1},"));
+	assert_non_null(strstr(s, "\"held_back\":{\"gamma category\":2,\"beta untrusted_origin\":1,"
+	                          "\"gamma tlp_amber\":1}}}\n"));
 	free(s);
 	s = write_to_string(&r, REPORT_CSV);
 	assert_non_null(strstr(s, "\r\nrejects_by_reason,signature,2\r\n"));
 	assert_non_null(strstr(s, "\r\nlive_by_tld,com,3\r\n"));
+	assert_non_null(strstr(s, "\r\nheld_back,beta untrusted_origin,1\r\n"));
 	free(s);
 	report_free(&r);
 }

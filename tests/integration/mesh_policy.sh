@@ -87,6 +87,8 @@ check "a's audit: nothing says malware was shared with b" not grep -q "shared ma
 check "a's audit (JSON): red kept from b by tlp_red" grep -q '"event":"held_back".*"neighbour":"b","rule":"tlp_red"' <<<"$(amp a --json audit red.example.com)"
 check "b's audit: amber kept from c by tlp_amber" grep -q "kept phishing on amber.example.com .* from c: rule \`tlp_amber'" <<<"$(amp b audit amber.example.com)"
 check "a's trail still verifies" amp a audit --verify
+check "a's report: held back from b by tlp_red, counted" grep -Eq '"held_back":\{[^}]*"b tlp_red":[1-9]' <<<"$(amp a report --format json)"
+check "a's report (text): the held-back heading" grep -q "Held back from each neighbour, by rule" <<<"$(amp a report)"
 
 # narrowing a policy stops further sharing at once (SIGHUP, no restart)
 sed -i 's/^export.categories = phishing$/export.categories = malware/' "$T_ROOT/a/amesh.conf"
