@@ -20,24 +20,45 @@ static void idhex(const uint8_t id[AM_ID_BYTES], char out[2 * AM_ID_BYTES + 1])
 		snprintf(out + 2 * i, 3, "%02x", id[i]);
 }
 
+/* A cut by snprintf may end inside a UTF-8 sequence: drop its start. */
+static void trim_partial_utf8(char *s)
+{
+	size_t n = strlen(s), back = 0;
+
+	while (n > back && back < 4 && ((unsigned char)s[n - 1 - back] & 0xc0) == 0x80)
+		back++;
+	if (n > back) {
+		unsigned char lead = (unsigned char)s[n - 1 - back];
+		size_t want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+		if (want != back + 1)
+			s[n - 1 - back] = '\0';
+	}
+}
+
+/* The id comes before any free text: the texts may fill the detail and the
+ * trail's encoding may cut it further (audit.h), and a record whose id was
+ * cut off can no longer be tied to its dispute. */
 void dispute_audit_words(const struct dispute *d, const uint8_t id[AM_ID_BYTES], const char *signer_name,
                          char *out, size_t outlen)
 {
 	char kid[2 * AM_KEYID_BYTES + 1], hex[2 * AM_ID_BYTES + 1], who[96] = "";
+	int n;
 
 	am_keyid_hex(d->signer, kid);
 	if (signer_name && signer_name[0])
 		snprintf(who, sizeof who, " (%s)", signer_name);
 	if (d->kind == DISPUTE_FILED) {
 		idhex(id, hex);
-		snprintf(out, outlen, "disputed by %s%s%s%s: %s%s%s; dispute %s", kid, who,
-		         d->on_behalf_of[0] ? " on behalf of " : "", d->on_behalf_of, d->reason,
-		         d->evidence[0] ? "; evidence " : "", d->evidence, hex);
+		n = snprintf(out, outlen, "dispute %s filed by %s%s%s%s: %s%s%s", hex, kid, who,
+		             d->on_behalf_of[0] ? " on behalf of " : "", d->on_behalf_of, d->reason,
+		             d->evidence[0] ? "; evidence " : "", d->evidence);
 	} else {
 		idhex(d->dispute_id, hex);
-		snprintf(out, outlen, "%s by origin %s%s: %s; dispute %s",
-		         d->answer == DISPUTE_WITHDRAW ? "withdrawn after dispute" : "upheld", kid, who, d->reason, hex);
+		n = snprintf(out, outlen, "dispute %s %s by origin %s%s: %s", hex,
+		             d->answer == DISPUTE_WITHDRAW ? "withdrawn" : "upheld", kid, who, d->reason);
 	}
+	if (n > 0 && (size_t)n >= outlen)
+		trim_partial_utf8(out);
 }
 
 static void audit_change(void *arg, const struct apply_change *c)

@@ -5,14 +5,18 @@
  * from a neighbour - is recorded once, when it is committed:
  *
  *   disputed          <domain> <category> <origin> <neighbour|-> filed|received
- *                     "disputed by KEYID (NAME) on behalf of WHO: REASON;
- *                      evidence URL; dispute ID"
+ *                     "dispute ID filed by KEYID (NAME) on behalf of WHO:
+ *                      REASON; evidence URL"
  *   dispute_answered  ... upheld|withdrawn
- *                     "upheld by origin KEYID: REASON; dispute ID" or
- *                     "withdrawn after dispute by origin KEYID: ..."
+ *                     "dispute ID upheld by origin KEYID (NAME): REASON" or
+ *                     "dispute ID withdrawn by origin KEYID (NAME): REASON"
+ *
+ * The id comes first, before every free text, so it survives whatever
+ * the texts' lengths: the detail is cut at AUDIT_DETAIL_MAX bytes, and
+ * further where its encoding would overflow the line (audit.h).
  *
  * The origin's withdrawal itself is recorded by the indicator path
- * ("withdrawn", with the note "withdrawn after dispute ID"); relaying
+ * ("withdrawn", with the note "withdrawn after dispute ID: REASON"); relaying
  * ("dispute_relayed", to whom) and refusals ("rejected", by which rule)
  * by the mesh where it decides them.
  */

@@ -83,14 +83,14 @@ check "c records the answer" wait_until 10 has_dispute c withdrawn wrongly.examp
 check "b records the answer" wait_until 10 has_dispute b withdrawn wrongly.example.com
 check "the name stays out of c's zone" not zone_has wrongly.example.com
 audit_a=$(amp a audit wrongly.example.com)
-check "a's audit: disputed by c on behalf of the registrar" grep -q "disputed by [0-9a-f]* (c) on behalf of Example Registrar Ltd: registrant shows" <<<"$audit_a"
+check "a's audit: disputed by c on behalf of the registrar, the id first" grep -q "disputed phishing on wrongly.example.com: dispute $id filed by [0-9a-f]* (c) on behalf of Example Registrar Ltd: registrant shows" <<<"$audit_a"
 check "a's audit: received from b" grep -q '"event":"disputed".*"neighbour":"b","rule":"received"' <<<"$(amp a --json audit wrongly.example.com)"
-check "a's audit: withdrawn after dispute" grep -q "withdrawn after dispute" <<<"$audit_a"
+check "a's audit: the answer, with the id" grep -q "dispute_answered phishing on wrongly.example.com: dispute $id withdrawn by origin" <<<"$audit_a"
 audit_b=$(amp b audit wrongly.example.com)
 check "b's audit: the dispute forwarded to a" grep -q "dispute_relayed.*forwarded to a" <<<"$audit_b"
 check "b's audit: the answer forwarded to c" grep -q "dispute_relayed.*withdraw answer of dispute.*forwarded to c" <<<"$audit_b"
 check "c's audit: filed here" grep -q '"event":"disputed".*"neighbour":"","rule":"filed"' <<<"$(amp c --json audit wrongly.example.com)"
-check "c's audit: withdrawn after dispute by origin a" grep -q "dispute_answered.*withdrawn after dispute by origin [0-9a-f]* (a)" <<<"$(amp c audit wrongly.example.com)"
+check "c's audit: withdrawn by origin a" grep -q "dispute_answered.*dispute $id withdrawn by origin [0-9a-f]* (a)" <<<"$(amp c audit wrongly.example.com)"
 check "audit chains verify" amp b audit --verify
 
 # --- bad input to `amesh dispute' ---
@@ -111,6 +111,16 @@ expect_exit 2 "a reason with a control character" amp c dispute second.example.n
 check "... says printable" grep -q "only printable" <<<"$T_ERR"
 expect_exit 2 "a bad domain" amp c dispute "-bad-.example" --category malware --reason x
 expect_exit 0 "by indicator id" amp c dispute "$(amp c --json query second.example.net | sed -n 's/.*"signals":\[{"id":"\([0-9a-f]*\)".*/\1/p')" --reason "wrong category, it is spam"
+# texts at their caps, multi-byte: the audit record keeps the dispute's id
+amp a submit long-texts.example.com --category malware --confidence 70 --ttl 1d >/dev/null
+check "c holds long-texts.example.com" wait_until 10 has c long-texts.example.com
+e_acute=$(printf '\303\251')
+expect_exit 0 "a dispute with every text at its cap" amp c dispute long-texts.example.com --category malware \
+	--reason "$(printf "$e_acute%.0s" $(seq 1 100))" --on-behalf-of "$(printf "$e_acute%.0s" $(seq 1 50))" \
+	--evidence "https://e.example/$(printf 'x%.0s' $(seq 1 182))"
+lid=$(disputes_json c | grep '"domain":"long-texts.example.com"' | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+check "c knows its id" test ${#lid} -eq 64
+check "c's audit record of it keeps the id" grep -q "dispute $lid filed by" <<<"$(amp c audit long-texts.example.com)"
 expect_exit 2 "twice on the same indicator" amp c dispute second.example.net --category malware --reason again
 check "... says already open" grep -q "already has an open dispute" <<<"$T_ERR"
 
