@@ -1077,7 +1077,11 @@ static void print_audit_text(const struct audit_record *r)
 		printf("%s  %s expired and was removed\n", at, what);
 	else
 		printf("%s  %s%s%s%s%s\n", at, r->event, what[0] ? " " : "", what, det[0] ? ": " : "", det);
-	if (strcmp(r->event, "originated") == 0 && det[0])
+	/* the events whose line above leaves the detail out carry it as a
+	 * note: why this peer flagged a name, why it was withdrawn (after
+	 * which dispute, or that the name rules now refuse it) */
+	if (det[0] && (strcmp(r->event, "originated") == 0 || strcmp(r->event, "withdrawn") == 0 ||
+	               strcmp(r->event, "accepted") == 0 || strcmp(r->event, "expired") == 0))
 		printf("%*s  note: %s\n", (int)strlen(at), "", det);
 }
 

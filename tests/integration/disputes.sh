@@ -86,6 +86,7 @@ audit_a=$(amp a audit wrongly.example.com)
 check "a's audit: disputed by c on behalf of the registrar, the id first" grep -q "disputed phishing on wrongly.example.com: dispute $id filed by [0-9a-f]* (c) on behalf of Example Registrar Ltd: registrant shows" <<<"$audit_a"
 check "a's audit: received from b" grep -q '"event":"disputed".*"neighbour":"b","rule":"received"' <<<"$(amp a --json audit wrongly.example.com)"
 check "a's audit: the answer, with the id" grep -q "dispute_answered phishing on wrongly.example.com: dispute $id withdrawn by origin" <<<"$audit_a"
+check "a's audit: the withdrawal's note names the dispute and the answer's reason" grep -q "^ *note: withdrawn after dispute $id: confirmed false positive$" <<<"$audit_a"
 audit_b=$(amp b audit wrongly.example.com)
 check "b's audit: the dispute forwarded to a" grep -q "dispute_relayed.*forwarded to a" <<<"$audit_b"
 check "b's audit: the answer forwarded to c" grep -q "dispute_relayed.*withdraw answer of dispute.*forwarded to c" <<<"$audit_b"

@@ -30,6 +30,7 @@ check "the withdrawal reaches b" wait_until 10 not has b printer.local
 check "b refused nothing as special_use" test "$(reject_count b a special_use)" = ""
 check "a's audit trail says why it went out all the same" sh -c \
 	"'$AMESH' -s '$T_ROOT/a/run/amesh.sock' --json audit printer.local | grep -q 'name rules now refuse it'"
+check "... and amesh audit prints that note" grep -q "note: withdrawn though the name rules now refuse it" <<<"$(amp a audit printer.local)"
 
 # not held, or a category not held: the rule's own words, exit 2
 expect_exit 2 "withdrawing nas.lan (never flagged) is refused" amp a withdraw nas.lan --category phishing
