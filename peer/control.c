@@ -522,7 +522,8 @@ static void nothing_to_withdraw(const struct control_env *env, const char *domai
 /* Withdraws this peer's own live indicator on (domain, category), the
  * domain normalised; note (may be NULL) says why in the audit trail. */
 void control_withdraw_own(const struct control_env *env, const char *domain, enum am_category cat,
-                          const char *note, struct wire_response *resp)
+                          const char *note, const uint8_t *except, const char *answer_reason,
+                          struct wire_response *resp)
 {
 	struct am_indicator old, ind;
 	int rv;
@@ -552,7 +553,18 @@ void control_withdraw_own(const struct control_env *env, const char *domain, enu
 	if (ind.issued_at >= ind.expires_at)
 		ind.issued_at = ind.expires_at - 1;
 	sign_and_store_as(env, signer, &ind, false, note, resp);
+	if (resp->status != 0)
+		return;
+	/* the withdrawal is the answer to every dispute on it: left open, they
+	 * would wait (and fall overdue) for an answer that already came */
+	int n = control_dispute_withdrawn(env, signer ? signer : env->key, &old, except, answer_reason);
+	if (n < 0)
+		log_error("withdrew %s/%s, but could not answer its disputes: %s", domain, am_category_name(cat),
+		          am_strerror(n));
 }
+
+/* The answer a plain withdrawal gives the disputes on what it withdraws. */
+#define WITHDRAW_ANSWER "withdrawn by its origin"
 
 static void do_withdraw(const struct control_env *env, const struct wire_request *req,
                         struct wire_response *resp)
@@ -573,10 +585,10 @@ static void do_withdraw(const struct control_env *env, const struct wire_request
 			return;
 		}
 		snprintf(note, sizeof note, "withdrawn though the name rules now refuse it: %s", err);
-		control_withdraw_own(env, domain, req->category, note, resp);
+		control_withdraw_own(env, domain, req->category, note, NULL, WITHDRAW_ANSWER, resp);
 		return;
 	}
-	control_withdraw_own(env, domain, req->category, NULL, resp);
+	control_withdraw_own(env, domain, req->category, NULL, NULL, WITHDRAW_ANSWER, resp);
 }
 
 struct query_ctx {

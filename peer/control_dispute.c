@@ -402,7 +402,7 @@ void control_do_dispute_answer(const struct control_env *env, const struct wire_
 		snprintf(note, sizeof note, "withdrawn after dispute %s: %s", hex, a.reason);
 		/* not live any more (withdrawn or expired meanwhile): the answer
 		 * is still recorded */
-		control_withdraw_own(env, v.filed.domain, v.filed.category, note, &wr);
+		control_withdraw_own(env, v.filed.domain, v.filed.category, note, v.id, a.reason, &wr);
 		if (wr.status != 0 && wr.status != AM_ENOTFOUND) {
 			fail(resp, wr.status, "dispute answer: cannot withdraw %s/%s: %s", v.filed.domain,
 			     am_category_name(v.filed.category), wr.error);
@@ -422,6 +422,75 @@ void control_do_dispute_answer(const struct control_env *env, const struct wire_
 	if ((rv = wire_response_push_dispute(resp, &info)) != 0)
 		fail(resp, rv, "%s", am_strerror(rv));
 	log_info("answered dispute %s: %s", hex, dispute_answer_name(a.answer));
+}
+
+/* --- a withdrawal answers its disputes --- */
+
+struct to_answer {
+	const uint8_t *except;
+	struct dispute_view *v;
+	size_t n, cap;
+	int rv;
+};
+
+static int to_answer_cb(void *arg, const struct dispute_view *v)
+{
+	struct to_answer *t = arg;
+
+	if ((v->answered && v->answer.answer == DISPUTE_WITHDRAW) ||
+	    (t->except && memcmp(v->id, t->except, AM_ID_BYTES) == 0))
+		return 0;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 8;
+		struct dispute_view *nv = realloc(t->v, cap * sizeof *nv);
+		if (!nv)
+			return t->rv = AM_ENOMEM;
+		t->v = nv;
+		t->cap = cap;
+	}
+	t->v[t->n++] = *v;
+	return 0;
+}
+
+int control_dispute_withdrawn(const struct control_env *env, const struct keyfile_secret *key,
+                              const struct am_indicator *ind, const uint8_t *except, const char *reason)
+{
+	struct to_answer t = {.except = except};
+	uint64_t now = timefmt_now();
+	int rv, answered = 0;
+
+	if (!env->apply)
+		return 0;
+	/* collected first: the answers are written outside the store's read */
+	rv = dispute_store_subject(env->store, ind->origin, ind->domain, ind->category, now, to_answer_cb, &t);
+	if (rv >= 0)
+		rv = t.rv;
+	for (size_t i = 0; rv >= 0 && i < t.n; i++) {
+		const struct dispute_view *v = &t.v[i];
+		struct dispute a = v->filed;
+		struct wire_response scratch;
+		uint8_t aid[AM_ID_BYTES];
+
+		if (memcmp(v->filed.origin, key->pk, AM_KEY_BYTES) != 0)
+			continue; /* only the origin's key answers */
+		a.kind = DISPUTE_ANSWERED;
+		memcpy(a.signer, key->pk, AM_KEY_BYTES);
+		a.issued_at = v->answered && v->answer.issued_at >= now ? v->answer.issued_at + 1 : now;
+		put(a.reason, sizeof a.reason, reason);
+		a.evidence[0] = a.on_behalf_of[0] = '\0';
+		memcpy(a.dispute_id, v->id, AM_ID_BYTES);
+		a.answer = DISPUTE_WITHDRAW;
+		memset(&scratch, 0, sizeof scratch);
+		if ((rv = keep(env, key, &a, aid, &scratch)) == 0) {
+			char hex[2 * AM_ID_BYTES + 1];
+			am_hex(v->id, AM_ID_BYTES, hex);
+			log_info("answered dispute %s: withdraw (the indicator was withdrawn)", hex);
+			answered++;
+		}
+		wire_response_clear(&scratch);
+	}
+	free(t.v);
+	return rv < 0 ? rv : answered;
 }
 
 /* --- listing --- */

@@ -43,8 +43,21 @@ int control_dispute_report(const struct control_env *env, uint64_t since, uint64
                            char *err, size_t errlen);
 
 /* In control.c: withdraws this peer's own live indicator (domain
- * normalised) with note for the audit trail; fills resp as withdraw does. */
+ * normalised) with note for the audit trail; fills resp as withdraw does.
+ * Once withdrawn, every dispute on it not yet answered withdraw (open or
+ * upheld) but except (NULL = none: the one its caller answers itself) is
+ * answered withdraw, with answer_reason (control_dispute_withdrawn). */
 void control_withdraw_own(const struct control_env *env, const char *domain, enum am_category cat,
-                          const char *note, struct wire_response *resp);
+                          const char *note, const uint8_t *except, const char *answer_reason,
+                          struct wire_response *resp);
+
+/* The origin took its indicator ind back: answers withdraw, signed with
+ * key (the key that signed ind: this peer's, or a retired one of its), every
+ * dispute on (ind's origin, domain, category) that is open or upheld, but
+ * except (may be NULL). reason: 1..DISPUTE_REASON_MAX printable bytes.
+ * Returns how many it answered, or a negative am_err (those answered
+ * before it stay answered). */
+int control_dispute_withdrawn(const struct control_env *env, const struct keyfile_secret *key,
+                              const struct am_indicator *ind, const uint8_t *except, const char *reason);
 
 #endif

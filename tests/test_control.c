@@ -24,10 +24,12 @@
 #include "allowlist.h"
 #include "client.h"
 #include "control.h"
+#include "dispute_store.h"
 #include "domain.h"
 #include "events.h"
 #include "indicator.h"
 #include "listen_guard.h"
+#include "ownkeys.h"
 #include "timefmt.h"
 #include "wire.h"
 #include "tmpdir.h"
@@ -461,6 +463,93 @@ static void test_dispute_of_held_flag_on_special_use_name(void **state)
 			assert_int_equal(resp.n_disputes, 1);
 		wire_response_clear(&resp);
 	}
+}
+
+static int copy_rec_id(void *arg, const struct store_rec *rec)
+{
+	memcpy(arg, rec->id, AM_ID_BYTES);
+	return 1;
+}
+
+/* A dispute on the live indicator (origin, domain, cat), filed by a fresh
+ * key and held as one received from a neighbour; its id in id. */
+static void hold_dispute(struct fixture *f, const uint8_t *origin, const char *domain, enum am_category cat,
+                         const char *reason, uint8_t id[AM_ID_BYTES])
+{
+	uint8_t pk[AM_KEY_BYTES], sk[crypto_sign_SECRETKEYBYTES], env[DISPUTE_MAX];
+	struct dispute d = {.kind = DISPUTE_FILED, .category = cat, .tlp = AM_TLP_GREEN, .issued_at = timefmt_now()};
+	struct am_indicator rec;
+	size_t len;
+	int res;
+
+	crypto_sign_keypair(pk, sk);
+	memcpy(d.signer, pk, AM_KEY_BYTES);
+	memcpy(d.origin, origin, AM_KEY_BYTES);
+	assert_int_equal(store_get(f->store, origin, domain, cat, copy_rec_id, d.indicator_id), 1);
+	snprintf(d.domain, sizeof d.domain, "%s", domain);
+	snprintf(d.reason, sizeof d.reason, "%s", reason);
+	assert_int_equal(dispute_sign(sk, &d, env, sizeof env, &len, id), 0);
+	dispute_record(&d, id, &rec);
+	struct store_update u = {.ind = &rec, .id = id, .env = env, .env_len = len, .from = "neighbour"};
+	assert_int_equal(store_apply(f->store, &u, 1, timefmt_now(), &res, NULL), 0);
+	assert_int_equal(res, 1);
+}
+
+static void assert_answered_withdraw(struct fixture *f, const uint8_t id[AM_ID_BYTES], const uint8_t *signer)
+{
+	struct dispute_view v;
+	assert_int_equal(dispute_store_get(f->store, id, timefmt_now(), &v), 0);
+	assert_true(v.answered);
+	assert_int_equal(v.answer.answer, DISPUTE_WITHDRAW);
+	assert_memory_equal(v.answer.signer, signer, AM_KEY_BYTES);
+	assert_string_equal(v.answer.reason, "withdrawn by its origin");
+}
+
+/* A plain `withdraw' of this peer's own indicator answers the disputes on
+ * it, open and upheld, withdraw - signed by the key that signed the
+ * indicator, a retired one of this peer's too: left open, they would fall
+ * overdue waiting for an answer that already came. */
+static void test_withdraw_answers_the_disputes_on_it(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+	uint8_t open_id[AM_ID_BYTES], upheld_id[AM_ID_BYTES], rotated_id[AM_ID_BYTES];
+	char hex[2 * AM_ID_BYTES + 1];
+	struct keyfile_secret old;
+	struct ownkeys retired = {.k = {&old}, .n = 1};
+
+	hold_own_flag(f, "contested.example.com", AM_CAT_PHISHING);
+	hold_dispute(f, f->key.pk, "contested.example.com", AM_CAT_PHISHING, "a bakery", open_id);
+	hold_dispute(f, f->key.pk, "contested.example.com", AM_CAT_PHISHING, "a florist", upheld_id);
+	struct wire_request ans = {.op = WIRE_OP_DISPUTE_ANSWER, .dispute_answer = DISPUTE_UPHOLD};
+	am_hex(upheld_id, AM_ID_BYTES, hex);
+	snprintf(ans.domain, sizeof ans.domain, "%s", hex);
+	snprintf(ans.dispute_reason, sizeof ans.dispute_reason, "still a kit");
+	roundtrip(f, &ans, &resp);
+	assert_int_equal(resp.status, 0);
+	wire_response_clear(&resp);
+
+	crypto_sign_keypair(old.pk, old.sk);
+	f->env.retired = &retired;
+	hold_flag(f, old.pk, old.sk, "rotated.example.com", AM_CAT_MALWARE);
+	hold_dispute(f, old.pk, "rotated.example.com", AM_CAT_MALWARE, "a school", rotated_id);
+
+	const struct {
+		const char *domain;
+		enum am_category cat;
+	} w[] = {{"contested.example.com", AM_CAT_PHISHING}, {"rotated.example.com", AM_CAT_MALWARE}};
+	for (size_t i = 0; i < 2; i++) {
+		struct wire_request req = {.op = WIRE_OP_WITHDRAW, .category = w[i].cat};
+		snprintf(req.domain, sizeof req.domain, "%s", w[i].domain);
+		roundtrip(f, &req, &resp);
+		if (resp.status != 0)
+			fail_msg("withdraw %s: %d (%s)", w[i].domain, resp.status, resp.error);
+		wire_response_clear(&resp);
+	}
+	f->env.retired = NULL;
+	assert_answered_withdraw(f, open_id, f->key.pk);
+	assert_answered_withdraw(f, upheld_id, f->key.pk);
+	assert_answered_withdraw(f, rotated_id, old.pk);
 }
 
 static void test_query_reports_rejected_names_per_name(void **state)
@@ -1072,6 +1161,7 @@ int main(void)
 		/* these hold flags no submission could make: last, so no count above sees them */
 		cmocka_unit_test(test_withdraw_of_held_flag_on_special_use_name),
 		cmocka_unit_test(test_dispute_of_held_flag_on_special_use_name),
+		cmocka_unit_test(test_withdraw_answers_the_disputes_on_it),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

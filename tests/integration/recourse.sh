@@ -6,7 +6,8 @@
 # (oldflag). A withdraws printer.local and the withdrawal reaches B
 # (not refused there as special_use); B disputes co.uk and the dispute
 # reaches A; a name not held is still refused with the rule's words; a new
-# flag on such a name is still refused.
+# flag on such a name is still refused. A plain withdrawal answers the
+# disputes on what it withdraws, open and upheld, and the answers reach B.
 set -uo pipefail
 AMESHD=$1 AMESH=$2 OLDFLAG=$3
 . "$(dirname "$0")/lib.sh"
@@ -48,4 +49,21 @@ check "with the rule's words" grep -q "public suffix" <<<"$T_ERR"
 id=$(amp a --json disputes | grep '"domain":"co.uk"' | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' | head -1)
 expect_exit 0 "a answers withdraw" amp a dispute answer "$id" withdraw --reason "flagged before the rule"
 check "the withdrawal of co.uk reaches b" wait_until 10 sh -c "! '$AMESH' -s '$T_ROOT/b/run/amesh.sock' --json list | grep -q '\"domain\":\"co.uk\"'"
+
+# a plain withdrawal answers every dispute on the indicator: open and upheld
+disputes_of() { amp "$1" --json disputes | grep -c "\"domain\":\"$2\".*\"state\":\"$3\""; }
+amp a submit contested.example.org --category phishing --confidence 80 --ttl 1d >/dev/null
+check "b holds contested.example.org" wait_until 10 has b contested.example.org
+expect_exit 0 "b disputes it" amp b dispute contested.example.org --category phishing --reason "a bakery"
+check "the dispute reaches a" wait_until 10 test "$(disputes_of a contested.example.org open)" = 1
+id=$(amp a --json disputes | grep '"domain":"contested.example.org"' | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+expect_exit 0 "a upholds it" amp a dispute answer "$id" uphold --reason "still a kit"
+check "b sees it upheld" wait_until 10 test "$(disputes_of b contested.example.org upheld)" = 1
+expect_exit 0 "b disputes it again" amp b dispute contested.example.org --category phishing --reason "cleaned since"
+check "the second reaches a" wait_until 10 test "$(disputes_of a contested.example.org open)" = 1
+expect_exit 0 "a withdraws it, plainly" amp a withdraw contested.example.org --category phishing
+check "a answered both withdraw" test "$(disputes_of a contested.example.org withdrawn)" = 2
+check "... none left open or upheld" test "$(disputes_of a contested.example.org 'open\|upheld\|overdue')" = 0
+check "both answers reach b" wait_until 10 test "$(disputes_of b contested.example.org withdrawn)" = 2
+check "a's audit: the answers, signed by the origin" grep -q "dispute_answered.*withdrawn by origin [0-9a-f]* (self): withdrawn by its origin" <<<"$(amp a audit contested.example.org)"
 finish

@@ -92,6 +92,8 @@ check "... and the indicator stays" has b from-c.example.com
 expect_exit 0 "c withdraws its pre-rotation indicator" amp c withdraw from-c.example.com --category malware
 check "... and the withdrawal, signed with the retired key, reaches b" wait_until 15 not has b from-c.example.com
 check "b's audit trail says its origin withdrew it" wait_until 5 grep -q "withdrawn.*from-c.example.com" "$T_ROOT/b/data/audit.log"
+check "the withdrawal answered the upheld dispute withdraw, at c" has_dispute c withdrawn from-c.example.com
+check "... signed with the retired key, so b takes that answer too" wait_until 15 has_dispute b withdrawn from-c.example.com
 
 # --- self-revocation travels through the mesh ---
 # c is offline until b has applied the revocation: b must still relay a
