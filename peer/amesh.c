@@ -449,6 +449,16 @@ static void copy_arg(char *dst, size_t cap, const char *opt, const char *v)
 	memcpy(dst, v, strlen(v) + 1);
 }
 
+/* A dispute's text: over its cap it is refused here, naming the option
+ * and the cap - the daemon would refuse it as well, never cut it. */
+static void copy_text(char *dst, size_t cap, const char *opt, const char *v, size_t max)
+{
+	size_t n = strlen(v);
+	if (n > max || n >= cap)
+		die_usage("%s is %zu bytes: at most %zu", opt, n, max < cap - 1 ? max : cap - 1);
+	memcpy(dst, v, n + 1);
+}
+
 static int cmd_dispute_answer(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -463,7 +473,9 @@ static int cmd_dispute_answer(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'r': copy_arg(req.dispute_reason, sizeof req.dispute_reason, "--reason", optarg); break;
+		case 'r':
+			copy_text(req.dispute_reason, sizeof req.dispute_reason, "--reason", optarg, DISPUTE_REASON_MAX);
+			break;
 		case 'h': return usage(stdout), 0;
 		default: die_usage("bad option");
 		}
@@ -507,9 +519,16 @@ static int cmd_dispute(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'C': req.category = parse_category(optarg); break;
-		case 'r': copy_arg(req.dispute_reason, sizeof req.dispute_reason, "--reason", optarg); break;
-		case 'e': copy_arg(req.dispute_evidence, sizeof req.dispute_evidence, "--evidence", optarg); break;
-		case 'b': copy_arg(req.dispute_behalf, sizeof req.dispute_behalf, "--on-behalf-of", optarg); break;
+		case 'r':
+			copy_text(req.dispute_reason, sizeof req.dispute_reason, "--reason", optarg, DISPUTE_REASON_MAX);
+			break;
+		case 'e':
+			copy_text(req.dispute_evidence, sizeof req.dispute_evidence, "--evidence", optarg,
+			          DISPUTE_EVIDENCE_MAX);
+			break;
+		case 'b':
+			copy_text(req.dispute_behalf, sizeof req.dispute_behalf, "--on-behalf-of", optarg, DISPUTE_BEHALF_MAX);
+			break;
 		case 'o': cliopt_origin("--origin", optarg, &req, false); break;
 		case 'h': return usage(stdout), 0;
 		default: die_usage("bad option");

@@ -22,6 +22,21 @@ static int text_in(const ProtobufCBinaryData *d, char *dst, size_t cap)
 	return 0;
 }
 
+/* A dispute text field into r: over its buffer it is refused naming the
+ * option and the cap the daemon enforces (DISPUTE_*_MAX), never cut;
+ * within the buffer the daemon checks the cap with the text quoted. */
+static int text_field_in(const ProtobufCBinaryData *d, char *dst, size_t cap, const char *what, const char *opt,
+                         size_t max, char *err, size_t errlen)
+{
+	if (text_in(d, dst, cap) == 0)
+		return 0;
+	if (d->len >= cap)
+		snprintf(err, errlen, "%s: %s is %zu bytes: at most %zu", what, opt, d->len, max);
+	else
+		snprintf(err, errlen, "%s: %s contains a NUL byte", what, opt);
+	return AM_EDECODE;
+}
+
 int wire_dispute_request_to_pb(const struct wire_request *r, Amesh__V1__Request *m, struct wire_dispute_pb *x)
 {
 	switch (r->op) {
@@ -62,13 +77,17 @@ int wire_dispute_request_from_pb(const Amesh__V1__Request *m, struct wire_reques
 	case AMESH__V1__REQUEST__OP_DISPUTE: {
 		const Amesh__V1__DisputeRequest *p = m->dispute;
 		r->op = WIRE_OP_DISPUTE;
-		if (text_in(&p->target, r->domain, sizeof r->domain) != 0 ||
-		    text_in(&p->reason, r->dispute_reason, sizeof r->dispute_reason) != 0 ||
-		    text_in(&p->evidence, r->dispute_evidence, sizeof r->dispute_evidence) != 0 ||
-		    text_in(&p->on_behalf_of, r->dispute_behalf, sizeof r->dispute_behalf) != 0) {
-			snprintf(err, errlen, "dispute: a text field is over %d bytes or contains NUL", WIRE_NAME_MAX);
+		if (text_in(&p->target, r->domain, sizeof r->domain) != 0) {
+			snprintf(err, errlen, "dispute: the target is over %d bytes or contains NUL", WIRE_NAME_MAX);
 			return AM_EDECODE;
 		}
+		if (text_field_in(&p->reason, r->dispute_reason, sizeof r->dispute_reason, "dispute", "--reason",
+		                  DISPUTE_REASON_MAX, err, errlen) != 0 ||
+		    text_field_in(&p->evidence, r->dispute_evidence, sizeof r->dispute_evidence, "dispute", "--evidence",
+		                  DISPUTE_EVIDENCE_MAX, err, errlen) != 0 ||
+		    text_field_in(&p->on_behalf_of, r->dispute_behalf, sizeof r->dispute_behalf, "dispute",
+		                  "--on-behalf-of", DISPUTE_BEHALF_MAX, err, errlen) != 0)
+			return AM_EDECODE;
 		if ((int)p->category < 0 || (int)p->category >= AM_CAT_COUNT) {
 			snprintf(err, errlen, "%s", am_strerror(AM_ECATEGORY));
 			return AM_ECATEGORY;
@@ -86,12 +105,14 @@ int wire_dispute_request_from_pb(const Amesh__V1__Request *m, struct wire_reques
 	case AMESH__V1__REQUEST__OP_DISPUTE_ANSWER: {
 		const Amesh__V1__DisputeAnswerRequest *p = m->dispute_answer;
 		r->op = WIRE_OP_DISPUTE_ANSWER;
-		if (text_in(&p->dispute, r->domain, sizeof r->domain) != 0 ||
-		    text_in(&p->reason, r->dispute_reason, sizeof r->dispute_reason) != 0) {
-			snprintf(err, errlen, "dispute answer: a text field is over %d bytes or contains NUL",
+		if (text_in(&p->dispute, r->domain, sizeof r->domain) != 0) {
+			snprintf(err, errlen, "dispute answer: the dispute id is over %d bytes or contains NUL",
 			         WIRE_NAME_MAX);
 			return AM_EDECODE;
 		}
+		if (text_field_in(&p->reason, r->dispute_reason, sizeof r->dispute_reason, "dispute answer", "--reason",
+		                  DISPUTE_REASON_MAX, err, errlen) != 0)
+			return AM_EDECODE;
 		if (p->answer != AMESH__V1__DISPUTE_ANSWER__ANSWER_UPHOLD &&
 		    p->answer != AMESH__V1__DISPUTE_ANSWER__ANSWER_WITHDRAW) {
 			snprintf(err, errlen, "dispute answer: the answer must be uphold or withdraw");

@@ -959,6 +959,80 @@ static void test_submit_item_check(void **state)
 	assert_int_equal(wire_submit_item_check(&it, 1000, err, sizeof err), AM_ECATEGORY);
 }
 
+/* A hand-made control request: protocol 1 and op field `op' holding the
+ * given inner fields (tag, bytes). No struct wire_request can carry a text
+ * over WIRE_NAME_MAX, so this is how another client would send one. */
+static size_t put_varint(uint8_t *p, size_t v)
+{
+	size_t n = 0;
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+static size_t dispute_request_bytes(uint8_t *out, unsigned op, const unsigned *fields, const char **texts, size_t n)
+{
+	static uint8_t inner[8192];
+	size_t il = 0, len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		inner[il++] = (uint8_t)(fields[i] << 3 | 2);
+		il += put_varint(inner + il, strlen(texts[i]));
+		memcpy(inner + il, texts[i], strlen(texts[i]));
+		il += strlen(texts[i]);
+	}
+	out[len++] = 0x08; /* protocol = 1 */
+	out[len++] = 0x01;
+	len += put_varint(out + len, op << 3 | 2);
+	len += put_varint(out + len, il);
+	memcpy(out + len, inner, il);
+	return len + il;
+}
+
+/* A dispute text over what a request carries is refused naming the option
+ * and the cap the daemon enforces, not as "a text field is over 1024". */
+static void test_dispute_text_over_its_cap_is_named(void **state)
+{
+	(void)state;
+	static char big[1101];
+	static uint8_t buf[16384];
+	char err[AM_ERRLEN];
+	struct wire_request r;
+
+	memset(big, 'x', sizeof big - 1);
+	const struct {
+		unsigned op, field;
+		const char *words;
+	} cases[] = {
+		{40, 3, "dispute: --reason is 1100 bytes: at most 200"},
+		{40, 4, "dispute: --evidence is 1100 bytes: at most 200"},
+		{40, 5, "dispute: --on-behalf-of is 1100 bytes: at most 100"},
+		{41, 3, "dispute answer: --reason is 1100 bytes: at most 200"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		unsigned fields[] = {1, cases[i].field};
+		const char *texts[] = {cases[i].op == 40 ? "x.example" : "0123456789abcdef", big};
+		size_t len = dispute_request_bytes(buf, cases[i].op, fields, texts, 2);
+		memset(&r, 0, sizeof r);
+		err[0] = '\0';
+		assert_int_not_equal(wire_request_unpack(buf, len, &r, err, sizeof err), 0);
+		if (!strstr(err, cases[i].words))
+			fail_msg("case %zu: `%s', want `%s'", i, err, cases[i].words);
+		wire_request_clear(&r);
+	}
+	/* within the buffer: decoded whole, for the daemon to check */
+	unsigned fields[] = {1, 3};
+	const char *texts[] = {"x.example", "a reason"};
+	size_t len = dispute_request_bytes(buf, 40, fields, texts, 2);
+	memset(&r, 0, sizeof r);
+	assert_int_equal(wire_request_unpack(buf, len, &r, err, sizeof err), 0);
+	assert_string_equal(r.dispute_reason, "a reason");
+	wire_request_clear(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -983,6 +1057,7 @@ int main(void)
 		cmocka_unit_test(test_sync_origin_table_is_capped),
 		cmocka_unit_test(test_sync_tree_ids_carry_their_seqs),
 		cmocka_unit_test(test_submit_item_check),
+		cmocka_unit_test(test_dispute_text_over_its_cap_is_named),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -107,7 +107,22 @@ expect_exit 2 "the wrong category" amp c dispute second.example.net --category s
 expect_exit 2 "evidence that is no URL" amp c dispute second.example.net --category malware --reason x --evidence "see the mail"
 check "... says it wants a URL, quoting it" grep -q "evidence .see the mail.: a URL" <<<"$T_ERR"
 expect_exit 2 "a reason over 200 bytes" amp c dispute second.example.net --category malware --reason "$(printf 'x%.0s' $(seq 1 201))"
-check "... says at most 200" grep -q "at most 200" <<<"$T_ERR"
+check "... names the field and says at most 200" grep -q -- "--reason is 201 bytes: at most 200" <<<"$T_ERR"
+# over what a request carries (1,024) each text is named with its own cap too
+x1100=$(printf 'x%.0s' $(seq 1 1100))
+expect_exit 2 "a reason of 1,100 bytes" amp c dispute second.example.net --category malware --reason "$x1100"
+check "... says --reason, at most 200 (not 1,024)" grep -q -- "--reason is 1100 bytes: at most 200" <<<"$T_ERR"
+expect_exit 2 "evidence of 1,100 bytes" amp c dispute second.example.net --category malware --reason x \
+	--evidence "https://e.example/$x1100"
+check "... says --evidence, at most 200" grep -q -- "--evidence is 1118 bytes: at most 200" <<<"$T_ERR"
+expect_exit 2 "evidence of 201 bytes" amp c dispute second.example.net --category malware --reason x \
+	--evidence "https://e.example/$(printf 'x%.0s' $(seq 1 183))"
+check "... says --evidence, at most 200" grep -q -- "--evidence is 201 bytes: at most 200" <<<"$T_ERR"
+expect_exit 2 "on-behalf-of of 101 bytes" amp c dispute second.example.net --category malware --reason x \
+	--on-behalf-of "$(printf 'x%.0s' $(seq 1 101))"
+check "... says --on-behalf-of, at most 100" grep -q -- "--on-behalf-of is 101 bytes: at most 100" <<<"$T_ERR"
+expect_exit 2 "an answer's reason of 1,100 bytes" amp a dispute answer 00000000 uphold --reason "$x1100"
+check "... says --reason, at most 200" grep -q -- "--reason is 1100 bytes: at most 200" <<<"$T_ERR"
 expect_exit 2 "a reason with a control character" amp c dispute second.example.net --category malware --reason "$(printf 'a\033[2Jb')"
 check "... says printable" grep -q "only printable" <<<"$T_ERR"
 expect_exit 2 "a bad domain" amp c dispute "-bad-.example" --category malware --reason x
