@@ -98,8 +98,10 @@ uint64_t cliopt_since(const char *opt, const char *v)
 		}
 		return t;
 	}
-	if (timefmt_parse_duration(v, &d) == 0 && d < now)
-		return now - d;
+	/* a duration reaching back before 1970 reaches back before anything
+	 * held: everything (0), never an error or a wrapped time */
+	if (timefmt_parse_duration(v, &d) == 0)
+		return d < now ? now - d : 0;
 	cliopt_usage_error("%s `%s' is neither an RFC 3339 time nor a duration such as 7d", opt, v);
 }
 

@@ -45,7 +45,8 @@ enum am_tlp cliopt_tlp(const char *opt, const char *v);
 uint64_t cliopt_expires(const char *v);
 /* --ttl: a duration above zero (90s, 12h, 7d, 2w), in seconds. */
 uint64_t cliopt_ttl(const char *v);
-/* --since: an RFC 3339 time, or a duration read as "that long ago" (7d).
+/* --since: an RFC 3339 time, or a duration read as "that long ago" (7d);
+ * one that reaches before 1970 (100y) is 0, everything.
  * A time after now is a usage error: a filter nothing can pass is a
  * mistake, never an empty answer that reads as "nothing happened". */
 uint64_t cliopt_since(const char *opt, const char *v);

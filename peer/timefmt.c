@@ -36,6 +36,7 @@ static const struct {
 	char unit;
 	uint64_t secs;
 } duration_units[] = {
+	{ 'y', 365 * 86400 }, /* a calendar-free year: "keep 1y", "since 100y" */
 	{ 'w', 7 * 86400 },
 	{ 'd', 86400 },
 	{ 'h', 3600 },

@@ -2,7 +2,8 @@
  * timefmt.h - parsing and printing the times and sizes operators type.
  *
  * Absolute times are RFC 3339 (2026-12-01T00:00:00Z, or with a numeric
- * offset such as +08:00); durations carry a unit (90s, 30m, 12h, 7d, 2w) so
+ * offset such as +08:00); durations carry a unit (90s, 30m, 12h, 7d, 2w,
+ * 1y = 365d) so
  * "7" can never be misread as seconds or days. Everything is Unix seconds,
  * UTC. Parsers reject trailing garbage and overflow.
  */

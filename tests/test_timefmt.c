@@ -57,6 +57,9 @@ static void test_duration_accepts(void **state)
 		{ "18446744073709551615s", UINT64_MAX },
 		{ "213503982334601d7h15s", UINT64_MAX },
 		{ "30500568904943w", 30500568904943ull * 604800 },
+		{ "1y", 365 * 86400 },
+		{ "100y", 100ull * 365 * 86400 },
+		{ "1y2w3d", 365 * 86400 + 17 * 86400 },
 	};
 	(void)state;
 	check_good(timefmt_parse_duration, t, N(t));
@@ -75,6 +78,7 @@ static void test_duration_refuses(void **state)
 		"1.5h",                  /* no fractions */
 		"1h1h",                  /* a unit twice */
 		"1s1d", "12h1d",         /* units out of order */
+		"1w1y", "1Y",            /* a year first, lower case */
 		"90days",                /* trailing garbage */
 		"18446744073709551616s", /* the number overflows */
 		"30500568904944w",       /* the product overflows */

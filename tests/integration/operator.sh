@@ -219,6 +219,16 @@ check "... shows the last hour's records" grep -q "received phishing on www.evil
 expect_exit 1 "audit --since 1s after a pause: nothing that recent" sh -c "sleep 2; '$AMESH' -s '$T_ROOT/a/run/amesh.sock' audit www.evil.example.com --since 1s"
 expect_exit 2 "audit --since a word" amp a audit --since yesterday
 check "... says it is neither a time nor a duration" grep -q "\`yesterday' is neither an RFC 3339 time nor a duration such as 7d" <<<"$T_ERR"
+# a duration reaching back before 1970 means everything, not an error or a
+# wrap to the far future
+all=$(amp a audit)
+expect_exit 0 "audit --since 100y" amp a audit --since 100y
+check "... shows every record, as no --since does" test "$(wc -l <<<"$T_OUT")" -ge "$(wc -l <<<"$all")"
+check "... from the first" test "$(head -1 <<<"$T_OUT")" = "$(head -1 <<<"$all")"
+expect_exit 0 "audit --since 3000w (57 years: before 1970)" amp a audit www.evil.example.com --since 3000w
+check "... shows what came from b" grep -q "received phishing on www.evil.example.com from b" <<<"$T_OUT"
+expect_exit 0 "report --since 100y" amp a report --since 100y
+check "... covers everything" grep -q "Period: from the start of the audit trail" <<<"$T_OUT"
 cp "$T_ROOT/a/data/audit.log" "$T_ROOT/audit.bak"
 # flip one byte in the middle of line 3 (the daemon keeps appending at the end)
 off=$(head -2 "$T_ROOT/a/data/audit.log" | wc -c); off=$((off + 10))
