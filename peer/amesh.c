@@ -574,6 +574,9 @@ static int cmd_disputes(int argc, char **argv)
 	if ((rv = call(&cl, &req, &resp)) != 0)
 		goto out;
 	rv = print_disputes(&resp);
+	if (resp.disputes_left_off)
+		fprintf(stderr, "amesh disputes: showing %zu (open ones first); %" PRIu64 " more held here do not fit "
+		        "in one answer\n", resp.n_disputes, resp.disputes_left_off);
 	wire_response_clear(&resp);
 out:
 	client_close(cl);

@@ -495,11 +495,17 @@ int control_dispute_withdrawn(const struct control_env *env, const struct keyfil
 
 /* --- listing --- */
 
+/* An answer's room for disputes: AM_CONTROL_MSG_MAX less what else a
+ * response carries (status, error, framing). */
+#define LIST_BUDGET (AM_CONTROL_MSG_MAX - 64 * 1024)
+
 struct list_ctx {
 	const struct control_env *env;
 	struct wire_response *resp;
-	bool open_only;
+	bool answered;        /* this pass: the open ones (false), then the answered */
 	uint64_t now;
+	size_t bytes;         /* what the disputes kept take packed */
+	bool full;
 	int rv;
 };
 
@@ -508,20 +514,34 @@ static int list_cb(void *arg, const struct dispute_view *v)
 	struct list_ctx *l = arg;
 	struct wire_dispute_info info;
 
-	if (l->open_only && v->answered)
+	if (v->answered != l->answered)
 		return 0;
-	if (l->resp->n_disputes >= WIRE_DISPUTES_MAX)
-		return 1;
-	control_dispute_info(l->env, v, l->now, &info);
-	if ((l->rv = wire_response_push_dispute(l->resp, &info)) != 0)
-		return 1;
+	if (!l->full) {
+		control_dispute_info(l->env, v, l->now, &info);
+		size_t need = wire_dispute_info_size(&info);
+		if (l->resp->n_disputes < WIRE_DISPUTES_MAX && l->bytes + need <= LIST_BUDGET) {
+			if ((l->rv = wire_response_push_dispute(l->resp, &info)) != 0)
+				return 1;
+			l->bytes += need;
+			return 0;
+		}
+		l->full = true; /* in store order: the next one may be smaller, but a hole would mislead */
+	}
+	l->resp->disputes_left_off++;
 	return 0;
 }
 
+/* Open disputes first - they are what an operator must act on - then the
+ * answered ones, as many as one answer carries; the rest are counted. Two
+ * passes over the disputes held, O(disputes) each. */
 void control_do_disputes(const struct control_env *env, const struct wire_request *req, struct wire_response *resp)
 {
-	struct list_ctx l = {.env = env, .resp = resp, .open_only = req->open_only, .now = timefmt_now()};
+	struct list_ctx l = {.env = env, .resp = resp, .now = timefmt_now()};
 	int rv = dispute_store_all(env->store, l.now, list_cb, &l);
+	if (rv >= 0 && l.rv == 0 && !req->open_only) {
+		l.answered = true;
+		rv = dispute_store_all(env->store, l.now, list_cb, &l);
+	}
 	if (rv < 0 || l.rv != 0)
 		fail(resp, rv < 0 ? rv : l.rv, "disputes: cannot read the store: %s", am_strerror(rv < 0 ? rv : l.rv));
 }

@@ -1360,6 +1360,7 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 		if ((rv = wire_dispute_infos_to_pb(r->disputes, r->n_disputes, &dres, &dsr.disputes)) != 0)
 			goto fail;
 		dsr.n_disputes = r->n_disputes;
+		dsr.left_off = r->disputes_left_off;
 		m.result_case = AMESH__V1__RESPONSE__RESULT_DISPUTE;
 		m.dispute = &dsr;
 		break;
@@ -1542,6 +1543,7 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 		r->op = WIRE_OP_DISPUTES;
 		if (m->dispute->n_disputes > WIRE_DISPUTES_MAX)
 			goto bad;
+		r->disputes_left_off = m->dispute->left_off;
 		for (size_t j = 0; j < m->dispute->n_disputes; j++) {
 			struct wire_dispute_info d;
 			if (wire_dispute_info_from_pb(m->dispute->disputes[j], &d) != 0)

@@ -177,6 +177,10 @@ struct wire_dispute_info {
 	char from[64];
 };
 #define WIRE_DISPUTES_MAX 5000 /* disputes in one answer */
+/* The bytes d adds to a response as one element of a repeated DisputeInfo
+ * field (its tag and length included): for bounding an answer by
+ * AM_CONTROL_MSG_MAX before packing it. */
+size_t wire_dispute_info_size(const struct wire_dispute_info *d);
 
 /* One signal as reported to the operator. */
 struct wire_signal {
@@ -373,9 +377,11 @@ struct wire_response {
 	/* export: signals above (with origin_name), and where to continue */
 	uint64_t next;
 	bool more;
-	/* dispute, disputes (owned) */
+	/* dispute, disputes (owned); disputes: open ones first, and how many
+	 * held ones the answer left off to stay within AM_CONTROL_MSG_MAX */
 	struct wire_dispute_info *disputes;
 	size_t n_disputes, cap_disputes;
+	uint64_t disputes_left_off;
 	/* sightings: owned, freed by wire_response_clear */
 	struct wire_sightings_res *sight;
 };

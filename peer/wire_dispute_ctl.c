@@ -175,6 +175,22 @@ int wire_dispute_infos_to_pb(const struct wire_dispute_info *d, size_t n, struct
 	return 0;
 }
 
+size_t wire_dispute_info_size(const struct wire_dispute_info *d)
+{
+	struct wire_dispute_pb x = {0};
+	Amesh__V1__DisputeInfo **p;
+	size_t n = 0;
+
+	if (wire_dispute_infos_to_pb(d, 1, &x, &p) == 0) {
+		n = amesh__v1__dispute_info__get_packed_size(p[0]);
+		n += 1 + (n < 128 ? 1 : n < 16384 ? 2 : 3); /* the field's tag and length */
+	} else {
+		n = 4096; /* out of memory: more than any info takes */
+	}
+	wire_dispute_pb_free(&x);
+	return n;
+}
+
 static void str_in(char *dst, size_t cap, const char *src)
 {
 	snprintf(dst, cap, "%s", src ? src : "");

@@ -465,6 +465,8 @@ static void test_dispute_of_held_flag_on_special_use_name(void **state)
 	}
 }
 
+#define LABELS "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmno"
+
 static int copy_rec_id(void *arg, const struct store_rec *rec)
 {
 	memcpy(arg, rec->id, AM_ID_BYTES);
@@ -550,6 +552,115 @@ static void test_withdraw_answers_the_disputes_on_it(void **state)
 	assert_answered_withdraw(f, open_id, f->key.pk);
 	assert_answered_withdraw(f, upheld_id, f->key.pk);
 	assert_answered_withdraw(f, rotated_id, old.pk);
+}
+
+/* n disputes with every text at its cap on the live indicator (origin,
+ * domain, cat), each by a fresh key, held as received from a neighbour
+ * with a 63-byte name; answered ones upheld by the origin (sk), with a
+ * reason at its cap. Stored 100 a commit. ids: NULL or n ids. */
+static void hold_big_disputes(struct fixture *f, const uint8_t *origin, const uint8_t *sk, const char *domain,
+                              enum am_category cat, size_t n, bool answered, uint8_t (*ids)[AM_ID_BYTES])
+{
+	enum { BATCH = 100 };
+	static uint8_t env[2 * BATCH][DISPUTE_MAX], id[2 * BATCH][AM_ID_BYTES];
+	static struct am_indicator rec[2 * BATCH];
+	static struct store_update u[2 * BATCH];
+	static int res[2 * BATCH];
+	char from[64];
+	uint8_t ind_id[AM_ID_BYTES];
+
+	memset(from, 'n', sizeof from - 1);
+	from[sizeof from - 1] = '\0';
+	assert_int_equal(store_get(f->store, origin, domain, cat, copy_rec_id, ind_id), 1);
+	for (size_t done = 0; done < n;) {
+		size_t k = 0;
+		for (; k < 2 * BATCH && done < n; done++) {
+			uint8_t pk[AM_KEY_BYTES], fsk[crypto_sign_SECRETKEYBYTES];
+			struct dispute d = {.kind = DISPUTE_FILED, .category = cat, .tlp = AM_TLP_GREEN,
+			                    .issued_at = timefmt_now()};
+			size_t len;
+			crypto_sign_keypair(pk, fsk);
+			memcpy(d.signer, pk, AM_KEY_BYTES);
+			memcpy(d.origin, origin, AM_KEY_BYTES);
+			memcpy(d.indicator_id, ind_id, AM_ID_BYTES);
+			snprintf(d.domain, sizeof d.domain, "%s", domain);
+			memset(d.reason, 'r', DISPUTE_REASON_MAX);
+			memcpy(d.evidence, "https://e.example/", 18);
+			memset(d.evidence + 18, 'e', DISPUTE_EVIDENCE_MAX - 18);
+			memset(d.on_behalf_of, 'b', DISPUTE_BEHALF_MAX);
+			assert_int_equal(dispute_sign(fsk, &d, env[k], sizeof env[k], &len, id[k]), 0);
+			dispute_record(&d, id[k], &rec[k]);
+			u[k] = (struct store_update){.ind = &rec[k], .id = id[k], .env = env[k], .env_len = len, .from = from};
+			if (ids)
+				memcpy(ids[done], id[k], AM_ID_BYTES);
+			k++;
+			if (answered) {
+				struct dispute a = d;
+				a.kind = DISPUTE_ANSWERED;
+				memcpy(a.signer, origin, AM_KEY_BYTES);
+				memcpy(a.dispute_id, id[k - 1], AM_ID_BYTES);
+				a.answer = DISPUTE_UPHOLD;
+				a.evidence[0] = a.on_behalf_of[0] = '\0';
+				assert_int_equal(dispute_sign(sk, &a, env[k], sizeof env[k], &len, id[k]), 0);
+				dispute_record(&a, id[k], &rec[k]);
+				u[k] = (struct store_update){.ind = &rec[k], .id = id[k], .env = env[k], .env_len = len,
+				                             .from = from};
+				k++;
+			}
+		}
+		assert_int_equal(store_apply(f->store, u, k, timefmt_now(), res, NULL), 0);
+		for (size_t i = 0; i < k; i++)
+			assert_int_equal(res[i], 1);
+	}
+}
+
+/* The long name the big disputes are on: 247 bytes. */
+static void long_domain(char out[AM_DOMAIN_MAX + 1])
+{
+	snprintf(out, AM_DOMAIN_MAX + 1, "%.60s.%.60s.%.60s.%.55s.example", LABELS, LABELS, LABELS, LABELS);
+}
+
+/* `disputes' answers a peer holding more disputes than one answer carries
+ * (AM_CONTROL_MSG_MAX): open ones first, as many answered ones as fit, and
+ * how many it left off - not "response exceeds 4194304 bytes". */
+static void test_disputes_list_fits_one_answer_open_first(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+	uint8_t pk[AM_KEY_BYTES], sk[crypto_sign_SECRETKEYBYTES];
+	char dom[AM_DOMAIN_MAX + 1];
+	enum { ANSWERED = 4000, OPEN = 5 };
+
+	struct wire_request req = {.op = WIRE_OP_DISPUTES, .open_only = true};
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.status, 0);
+	size_t open_before = resp.n_disputes; /* filed by the tests above */
+	wire_response_clear(&resp);
+	crypto_sign_keypair(pk, sk);
+	long_domain(dom);
+	hold_flag(f, pk, sk, dom, AM_CAT_SPAM);
+	hold_big_disputes(f, pk, sk, dom, AM_CAT_SPAM, ANSWERED, true, NULL);
+	hold_big_disputes(f, pk, sk, dom, AM_CAT_SPAM, OPEN, false, NULL);
+
+	req.open_only = false;
+	roundtrip(f, &req, &resp);
+	if (resp.status != 0)
+		fail_msg("disputes: %d (%s)", resp.status, resp.error);
+	assert_true(resp.disputes_left_off > 0);
+	assert_true(resp.n_disputes + resp.disputes_left_off >= ANSWERED + OPEN);
+	size_t open = 0;
+	for (size_t i = 0; i < resp.n_disputes; i++)
+		if (!resp.disputes[i].answer)
+			assert_int_equal(i, open++);
+	assert_int_equal(open, OPEN + open_before);
+	wire_response_clear(&resp);
+
+	req.open_only = true;
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.status, 0);
+	assert_int_equal(resp.n_disputes, OPEN + open_before);
+	assert_int_equal(resp.disputes_left_off, 0);
+	wire_response_clear(&resp);
 }
 
 static void test_query_reports_rejected_names_per_name(void **state)
@@ -1162,6 +1273,7 @@ int main(void)
 		cmocka_unit_test(test_withdraw_of_held_flag_on_special_use_name),
 		cmocka_unit_test(test_dispute_of_held_flag_on_special_use_name),
 		cmocka_unit_test(test_withdraw_answers_the_disputes_on_it),
+		cmocka_unit_test(test_disputes_list_fits_one_answer_open_first),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
