@@ -647,6 +647,16 @@ static void print_results(const struct wire_response *resp, struct query_tally *
 				       am_category_name(d->category), by, d->by_name[0] ? " (" : "", d->by_name,
 				       d->by_name[0] ? ")" : "", printable(d->reason, rb, sizeof rb));
 			}
+			for (size_t j = 0; j < nr->n_signals; j++) {
+				const struct wire_signal *sg = &nr->signals[j];
+				char ok[17];
+				if (!sg->disputes_left_off)
+					continue;
+				am_keyid_hex(sg->ind.origin, ok);
+				printf("  ... and %u more dispute%s on %s/%s (origin %s), not shown: amesh disputes lists them\n",
+				       sg->disputes_left_off, sg->disputes_left_off == 1 ? "" : "s", sg->ind.domain,
+				       am_category_name(sg->ind.category), ok);
+			}
 		}
 	}
 }

@@ -551,8 +551,11 @@ void control_do_disputes(const struct control_env *env, const struct wire_reques
 struct deco {
 	const struct control_env *env;
 	struct wire_name_result *nr;
+	struct wire_signal *sig;
+	bool answered;      /* this pass: the open ones (false), then the answered */
 	uint64_t now;
-	uint32_t open;
+	uint32_t open, shown;
+	int rv;
 };
 
 static int deco_cb(void *arg, const struct dispute_view *v)
@@ -560,22 +563,37 @@ static int deco_cb(void *arg, const struct dispute_view *v)
 	struct deco *d = arg;
 	struct wire_dispute_info info;
 
-	if (d->nr->n_disputes >= WIRE_DISPUTES_MAX)
-		return 1;
-	control_dispute_info(d->env, v, d->now, &info);
-	if (wire_result_push_dispute(d->nr, &info) != 0)
-		return 1;
+	if (v->answered != d->answered)
+		return 0;
 	if (!v->answered)
 		d->open++;
+	if (d->shown >= WIRE_DISPUTES_PER_SIGNAL || d->nr->n_disputes >= WIRE_DISPUTES_MAX) {
+		d->sig->disputes_left_off++;
+		return 0;
+	}
+	control_dispute_info(d->env, v, d->now, &info);
+	if ((d->rv = wire_result_push_dispute(d->nr, &info)) != 0)
+		return 1;
+	d->shown++;
 	return 0;
 }
 
+/* At most WIRE_DISPUTES_PER_SIGNAL disputes a signal, open ones first
+ * (what the verdict's DISPUTED is about), and the rest counted; the
+ * verdict counts every open one. A signal under a flood of disputes would
+ * otherwise make every query of its name too big to answer. */
 void control_dispute_decorate(const struct control_env *env, struct wire_name_result *nr, uint64_t now)
 {
 	for (size_t i = 0; i < nr->n_signals; i++) {
 		const struct am_indicator *ind = &nr->signals[i].ind;
-		struct deco d = {.env = env, .nr = nr, .now = now};
-		if (dispute_store_subject(env->store, ind->origin, ind->domain, ind->category, now, deco_cb, &d) < 0)
+		struct deco d = {.env = env, .nr = nr, .sig = &nr->signals[i], .now = now};
+		nr->signals[i].disputes_left_off = 0;
+		if (dispute_store_subject(env->store, ind->origin, ind->domain, ind->category, now, deco_cb, &d) < 0 ||
+		    d.rv != 0)
+			continue;
+		d.answered = true;
+		if (dispute_store_subject(env->store, ind->origin, ind->domain, ind->category, now, deco_cb, &d) < 0 ||
+		    d.rv != 0)
 			continue;
 		for (size_t k = 0; k < nr->n_verdicts; k++)
 			if (nr->verdicts[k].category == ind->category)

@@ -156,7 +156,9 @@ json_t *jsonout_name_result(const struct wire_name_result *nr)
 		json_t *so = jsonout_signal(s), *ds = json_array();
 		if (json_array_append_new(sig, so) != 0 || json_object_set_new(so, "disputes", ds) != 0 ||
 		    json_object_set_new(so, "hits_here", json_integer((json_int_t)s->hits_here)) != 0 ||
-		    json_object_set_new(so, "hits_reported", json_integer((json_int_t)s->hits_reported)) != 0)
+		    json_object_set_new(so, "hits_reported", json_integer((json_int_t)s->hits_reported)) != 0 ||
+		    (s->disputes_left_off &&
+		     json_object_set_new(so, "disputes_left_off", json_integer((json_int_t)s->disputes_left_off)) != 0))
 			goto fail;
 		/* each signal carries the disputes on its (origin, domain, category) */
 		for (size_t k = 0; k < nr->n_disputes; k++) {

@@ -697,6 +697,7 @@ static void signal_to_pb(const struct wire_signal *s, Amesh__V1__Signal *p)
 	p->first_issued = s->first_issued;
 	p->hits_here = s->hits_here;
 	p->hits_reported = s->hits_reported;
+	p->disputes_left_off = s->disputes_left_off;
 }
 
 static int signal_from_pb(const Amesh__V1__Signal *p, struct wire_signal *s)
@@ -721,6 +722,7 @@ static int signal_from_pb(const Amesh__V1__Signal *p, struct wire_signal *s)
 	s->first_issued = p->first_issued;
 	s->hits_here = p->hits_here;
 	s->hits_reported = p->hits_reported;
+	s->disputes_left_off = p->disputes_left_off;
 	return 0;
 }
 

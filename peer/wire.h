@@ -193,7 +193,11 @@ struct wire_signal {
 	 * category) over SIGHTING_KEEP_DAYS - by this peer's own resolvers
 	 * (reports it signed) and reported by other peers; 0 = none */
 	uint64_t hits_here, hits_reported;
+	/* query only: disputes on it held here but left out of the answer,
+	 * which carries at most WIRE_DISPUTES_PER_SIGNAL, open ones first */
+	uint32_t disputes_left_off;
 };
+#define WIRE_DISPUTES_PER_SIGNAL 100
 
 #define WIRE_CONTRIB_MAX 16
 

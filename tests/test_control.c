@@ -663,6 +663,41 @@ static void test_disputes_list_fits_one_answer_open_first(void **state)
 	wire_response_clear(&resp);
 }
 
+/* A query shows at most WIRE_DISPUTES_PER_SIGNAL disputes a signal, open
+ * ones first, and says how many more; the verdict counts every open one. */
+static void test_query_shows_100_disputes_a_signal_open_first(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+	uint8_t pk[AM_KEY_BYTES], sk[crypto_sign_SECRETKEYBYTES];
+	const char *dom = "flooded.example.com";
+	enum { ANSWERED = 150, OPEN = 3 };
+
+	crypto_sign_keypair(pk, sk);
+	hold_flag(f, pk, sk, dom, AM_CAT_PHISHING);
+	hold_big_disputes(f, pk, sk, dom, AM_CAT_PHISHING, ANSWERED, true, NULL);
+	hold_big_disputes(f, pk, sk, dom, AM_CAT_PHISHING, OPEN, false, NULL);
+	char *names[] = {(char *)dom};
+	struct wire_request req = {.op = WIRE_OP_QUERY, .names = names, .n_names = 1};
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.status, 0);
+	assert_int_equal(resp.n_results, 1);
+	const struct wire_name_result *nr = &resp.results[0];
+	assert_int_equal(nr->n_signals, 1);
+	assert_int_equal(nr->n_disputes, WIRE_DISPUTES_PER_SIGNAL);
+	assert_int_equal(nr->signals[0].disputes_left_off, ANSWERED + OPEN - WIRE_DISPUTES_PER_SIGNAL);
+	for (size_t i = 0; i < nr->n_disputes; i++)
+		assert_int_equal(nr->disputes[i].answer == DISPUTE_NO_ANSWER, i < OPEN);
+	bool seen = false;
+	for (size_t k = 0; k < nr->n_verdicts; k++)
+		if (nr->verdicts[k].category == AM_CAT_PHISHING) {
+			assert_int_equal(nr->verdicts[k].disputed, OPEN);
+			seen = true;
+		}
+	assert_true(seen);
+	wire_response_clear(&resp);
+}
+
 static void test_query_reports_rejected_names_per_name(void **state)
 {
 	struct fixture *f = *state;
@@ -1273,6 +1308,7 @@ int main(void)
 		cmocka_unit_test(test_withdraw_of_held_flag_on_special_use_name),
 		cmocka_unit_test(test_dispute_of_held_flag_on_special_use_name),
 		cmocka_unit_test(test_withdraw_answers_the_disputes_on_it),
+		cmocka_unit_test(test_query_shows_100_disputes_a_signal_open_first),
 		cmocka_unit_test(test_disputes_list_fits_one_answer_open_first),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
