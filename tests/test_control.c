@@ -554,6 +554,35 @@ static void test_withdraw_answers_the_disputes_on_it(void **state)
 	assert_answered_withdraw(f, rotated_id, old.pk);
 }
 
+/* Answering one dispute withdraw withdraws the indicator, and so answers
+ * the other disputes on it withdraw too, with the operator's reason. */
+static void test_withdraw_answer_answers_the_other_disputes(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+	uint8_t one[AM_ID_BYTES], other[AM_ID_BYTES];
+	char hex[2 * AM_ID_BYTES + 1];
+	struct dispute_view v;
+
+	hold_own_flag(f, "twice-disputed.example.com", AM_CAT_SPAM);
+	hold_dispute(f, f->key.pk, "twice-disputed.example.com", AM_CAT_SPAM, "a bakery", one);
+	hold_dispute(f, f->key.pk, "twice-disputed.example.com", AM_CAT_SPAM, "a florist", other);
+	struct wire_request ans = {.op = WIRE_OP_DISPUTE_ANSWER, .dispute_answer = DISPUTE_WITHDRAW};
+	am_hex(one, AM_ID_BYTES, hex);
+	snprintf(ans.domain, sizeof ans.domain, "%s", hex);
+	snprintf(ans.dispute_reason, sizeof ans.dispute_reason, "our mistake");
+	roundtrip(f, &ans, &resp);
+	assert_int_equal(resp.status, 0);
+	wire_response_clear(&resp);
+	const uint8_t *ids[] = {one, other};
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(dispute_store_get(f->store, ids[i], timefmt_now(), &v), 0);
+		assert_true(v.answered);
+		assert_int_equal(v.answer.answer, DISPUTE_WITHDRAW);
+		assert_string_equal(v.answer.reason, "our mistake");
+	}
+}
+
 /* n disputes with every text at its cap on the live indicator (origin,
  * domain, cat), each by a fresh key, held as received from a neighbour
  * with a 63-byte name; answered ones upheld by the origin (sk), with a
@@ -1308,6 +1337,7 @@ int main(void)
 		cmocka_unit_test(test_withdraw_of_held_flag_on_special_use_name),
 		cmocka_unit_test(test_dispute_of_held_flag_on_special_use_name),
 		cmocka_unit_test(test_withdraw_answers_the_disputes_on_it),
+		cmocka_unit_test(test_withdraw_answer_answers_the_other_disputes),
 		cmocka_unit_test(test_query_shows_100_disputes_a_signal_open_first),
 		cmocka_unit_test(test_disputes_list_fits_one_answer_open_first),
 	};
