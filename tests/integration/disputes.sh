@@ -180,15 +180,18 @@ check "b never throttled a's answers (1 an hour from a, 2 answers and 1 dispute 
 check "a counts it held back (tlp_red)" grep -q '"name":"b".*"held":{[^}]*"tlp_red":[1-9]' <<<"$(amp a --json peers)"
 
 # --- only the origin answers: a forged answer through the mesh is refused ---
+# rejects_are PEER NEIGHBOUR RULE N: counted again on each try of wait_until
+# (a "$(...)" in wait_until's arguments is counted once, before it starts)
+rejects_are() { test "$(reject_count "$1" "$2" "$3")" = "$4"; }
 expect_exit 0 "mallory pushes a forged withdraw answer" "$TESTPEER" "$T_ROOT/mallory.key" "$T_ROOT/b/amesh.key.pub" \
 	"tcp://127.0.0.1:$(port_of 2)" forged-answer second.example.net \
 	"$(disputes_json b | grep '"domain":"second.example.net"' | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')"
-check "b refuses it as not the origin's" wait_until 5 test "$(reject_count b mallory dispute_not_origin)" = 1
+check "b refuses it as not the origin's" wait_until 5 rejects_are b mallory dispute_not_origin 1
 check "the dispute stays open at b" has_dispute b open second.example.net
 check "the indicator stays at b" has b second.example.net
 expect_exit 0 "mallory answers a dispute b does not hold" "$TESTPEER" "$T_ROOT/mallory.key" "$T_ROOT/b/amesh.key.pub" \
 	"tcp://127.0.0.1:$(port_of 2)" forged-answer second.example.net "$(printf '7%.0s' $(seq 1 64))"
-check "b refuses it as unknown" wait_until 5 test "$(reject_count b mallory dispute_unknown)" = 1
+check "b refuses it as unknown" wait_until 5 rejects_are b mallory dispute_unknown 1
 check "b's audit names the neighbour and the rule" grep -q '"event":"rejected".*"neighbour":"mallory","rule":"dispute_not_origin"' <<<"$(amp b --json audit second.example.net)"
 
 # --- overdue: c's deadline is 3 s ---

@@ -52,18 +52,20 @@ check "the withdrawal of co.uk reaches b" wait_until 10 sh -c "! '$AMESH' -s '$T
 
 # a plain withdrawal answers every dispute on the indicator: open and upheld
 disputes_of() { amp "$1" --json disputes | grep -c "\"domain\":\"$2\".*\"state\":\"$3\""; }
+# n_disputes PEER DOMAIN STATE N: asked again on each try of wait_until
+n_disputes() { test "$(disputes_of "$1" "$2" "$3")" = "$4"; }
 amp a submit contested.example.org --category phishing --confidence 80 --ttl 1d >/dev/null
 check "b holds contested.example.org" wait_until 10 has b contested.example.org
 expect_exit 0 "b disputes it" amp b dispute contested.example.org --category phishing --reason "a bakery"
-check "the dispute reaches a" wait_until 10 test "$(disputes_of a contested.example.org open)" = 1
+check "the dispute reaches a" wait_until 10 n_disputes a contested.example.org open 1
 id=$(amp a --json disputes | grep '"domain":"contested.example.org"' | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
 expect_exit 0 "a upholds it" amp a dispute answer "$id" uphold --reason "still a kit"
-check "b sees it upheld" wait_until 10 test "$(disputes_of b contested.example.org upheld)" = 1
+check "b sees it upheld" wait_until 10 n_disputes b contested.example.org upheld 1
 expect_exit 0 "b disputes it again" amp b dispute contested.example.org --category phishing --reason "cleaned since"
-check "the second reaches a" wait_until 10 test "$(disputes_of a contested.example.org open)" = 1
+check "the second reaches a" wait_until 10 n_disputes a contested.example.org open 1
 expect_exit 0 "a withdraws it, plainly" amp a withdraw contested.example.org --category phishing
 check "a answered both withdraw" test "$(disputes_of a contested.example.org withdrawn)" = 2
 check "... none left open or upheld" test "$(disputes_of a contested.example.org 'open\|upheld\|overdue')" = 0
-check "both answers reach b" wait_until 10 test "$(disputes_of b contested.example.org withdrawn)" = 2
+check "both answers reach b" wait_until 10 n_disputes b contested.example.org withdrawn 2
 check "a's audit: the answers, signed by the origin" grep -q "dispute_answered.*withdrawn by origin [0-9a-f]* (self): withdrawn by its origin" <<<"$(amp a audit contested.example.org)"
 finish
