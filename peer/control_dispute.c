@@ -234,7 +234,7 @@ void control_do_dispute(const struct control_env *env, const struct wire_request
 	    !text_field(resp, "--on-behalf-of", req->dispute_behalf, DISPUTE_BEHALF_MAX, false))
 		return;
 	if (req->domain[0] == '\0') {
-		fail(resp, AM_EINVAL, "dispute: name the indicator: a domain with --category, or its id (64 hex)");
+		fail(resp, AM_EINVAL, "name the indicator: a domain with --category, or its id (64 hex)");
 		return;
 	}
 	t.origin = req->origin_len ? req->origin : NULL;
@@ -268,15 +268,15 @@ void control_do_dispute(const struct control_env *env, const struct wire_request
 		}
 	}
 	if (rv < 0) {
-		fail(resp, rv, "dispute: cannot read the store: %s", am_strerror(rv));
+		fail(resp, rv, "cannot read the store: %s", am_strerror(rv));
 		return;
 	}
 	if (t.n == 0) {
 		if (t.id)
-			fail(resp, AM_ENOTFOUND, "dispute: no live indicator with id %.16s... here (a dispute names an "
+			fail(resp, AM_ENOTFOUND, "no live indicator with id %.16s... here (a dispute names an "
 			     "indicator this peer holds: amesh query NAME --json shows ids)", req->domain);
 		else
-			fail(resp, AM_ENOTFOUND, "dispute: no live %s indicator on `%s' here%s (a dispute names an "
+			fail(resp, AM_ENOTFOUND, "no live %s indicator on `%s' here%s (a dispute names an "
 			     "indicator this peer holds; amesh query shows them)", am_category_name(req->category),
 			     domain, t.origin ? " from that origin" : "");
 		return;
@@ -286,13 +286,13 @@ void control_do_dispute(const struct control_env *env, const struct wire_request
 		struct mine mine = {.self = env->key->pk, .indicator_id = t.found[i].id};
 		if ((rv = dispute_store_subject(env->store, ind->origin, ind->domain, ind->category, now, mine_cb,
 		                                &mine)) < 0) {
-			fail(resp, rv, "dispute: cannot read the store: %s", am_strerror(rv));
+			fail(resp, rv, "cannot read the store: %s", am_strerror(rv));
 			return;
 		}
 		if (mine.open) {
 			char hex[2 * AM_ID_BYTES + 1];
 			am_hex(mine.id, AM_ID_BYTES, hex);
-			fail(resp, AM_EEXIST, "dispute: this peer already has an open dispute on %s/%s: %s (wait for "
+			fail(resp, AM_EEXIST, "this peer already has an open dispute on %s/%s: %s (wait for "
 			     "the origin's answer; amesh disputes shows it)", ind->domain,
 			     am_category_name(ind->category), hex);
 			return;

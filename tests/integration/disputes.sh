@@ -102,7 +102,7 @@ check "... says --reason is mandatory" grep -q -- "--reason is mandatory" <<<"$T
 expect_exit 2 "no --category with a domain" amp c dispute second.example.net --reason x
 check "... says --category is needed" grep -q -- "--category is needed" <<<"$T_ERR"
 expect_exit 2 "a name nobody flagged" amp c dispute clean.example.org --category malware --reason x
-check "... says no live indicator" grep -q "no live malware indicator on .clean.example.org." <<<"$T_ERR"
+check "... says no live indicator, once called a dispute" grep -q "^amesh dispute: no live malware indicator on .clean.example.org." <<<"$T_ERR"
 expect_exit 2 "the wrong category" amp c dispute second.example.net --category spam --reason x
 expect_exit 2 "evidence that is no URL" amp c dispute second.example.net --category malware --reason x --evidence "see the mail"
 check "... says it wants a URL, quoting it" grep -q "evidence .see the mail.: a URL" <<<"$T_ERR"
@@ -138,7 +138,7 @@ lid=$(disputes_json c | grep '"domain":"long-texts.example.com"' | sed -n 's/.*"
 check "c knows its id" test ${#lid} -eq 64
 check "c's audit record of it keeps the id" grep -q "dispute $lid filed by" <<<"$(amp c audit long-texts.example.com)"
 expect_exit 2 "twice on the same indicator" amp c dispute second.example.net --category malware --reason again
-check "... says already open" grep -q "already has an open dispute" <<<"$T_ERR"
+check "... says already open" grep -q "^amesh dispute: this peer already has an open dispute" <<<"$T_ERR"
 
 # --- uphold: the dispute is closed, the indicator stays ---
 amp a submit upheld.example.org --category phishing --confidence 90 --ttl 1d >/dev/null
