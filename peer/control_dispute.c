@@ -543,7 +543,7 @@ void control_do_disputes(const struct control_env *env, const struct wire_reques
 		rv = dispute_store_all(env->store, l.now, list_cb, &l);
 	}
 	if (rv < 0 || l.rv != 0)
-		fail(resp, rv < 0 ? rv : l.rv, "disputes: cannot read the store: %s", am_strerror(rv < 0 ? rv : l.rv));
+		fail(resp, rv < 0 ? rv : l.rv, "cannot read the store: %s", am_strerror(rv < 0 ? rv : l.rv));
 }
 
 /* --- marking a query --- */
