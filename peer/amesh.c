@@ -1636,7 +1636,8 @@ static const struct subcommand {
 	 "dispute a live indicator this peer holds (signed; it travels to the origin and every holder);\n"
 	 "              or, at the origin, answer a dispute: uphold keeps the indicator, withdraw withdraws it"},
 	{"disputes", cmd_disputes, "[--open]",
-	 "disputes held here: open, overdue (past dispute_deadline), upheld or withdrawn, with ids"},
+	 "disputes held here: open, overdue (past dispute_deadline), lapsed (the flag is gone), upheld or\n"
+	 "              withdrawn, with ids"},
 	{"list", cmd_list, "[--category C] [--origin KEYID] [--limit N]", "list live signals"},
 	{"status", cmd_status, "", "identity, counts, store size, uptime, per-origin digests"},
 	{"watch", cmd_watch, "[--category C] [--min-confidence N]",

@@ -90,6 +90,30 @@ static bool hex_id(const char *s, uint8_t id[AM_ID_BYTES])
 	return true;
 }
 
+struct lapse {
+	uint64_t now;
+	bool lapsed;
+};
+
+static int lapsed_cb(void *arg, const struct store_rec *rec)
+{
+	struct lapse *l = arg;
+	l->lapsed = rec->ind.withdrawn || rec->ind.expires_at <= l->now;
+	return 0;
+}
+
+/* Is the indicator an unanswered dispute names no longer live here - it
+ * expired, or was withdrawn with no answer (an older origin)? Then nothing
+ * is left for the origin to answer, and calling the dispute overdue would
+ * blame the origin for a silence that ends nothing. Not held here at all
+ * (a dispute relayed past a peer that never took the flag) is not lapsed:
+ * this peer cannot tell. */
+static bool dispute_lapsed(const struct control_env *env, const struct dispute *f, uint64_t now)
+{
+	struct lapse l = {.now = now};
+	return store_get(env->store, f->origin, f->domain, f->category, lapsed_cb, &l) == 0 && l.lapsed;
+}
+
 void control_dispute_info(const struct control_env *env, const struct dispute_view *v, uint64_t now,
                           struct wire_dispute_info *out)
 {
@@ -117,7 +141,8 @@ void control_dispute_info(const struct control_env *env, const struct dispute_vi
 		snprintf(out->answer_reason, sizeof out->answer_reason, "%s", v->answer.reason);
 		out->answered_at = v->answer.issued_at;
 	}
-	out->overdue = !v->answered && now >= out->deadline;
+	out->lapsed = !v->answered && dispute_lapsed(env, f, now);
+	out->overdue = !v->answered && !out->lapsed && now >= out->deadline;
 }
 
 /* --- filing --- */
@@ -502,7 +527,7 @@ int control_dispute_withdrawn(const struct control_env *env, const struct keyfil
 struct list_ctx {
 	const struct control_env *env;
 	struct wire_response *resp;
-	bool answered;        /* this pass: the open ones (false), then the answered */
+	bool closed;          /* this pass: the open ones (false), then the answered or lapsed */
 	uint64_t now;
 	size_t bytes;         /* what the disputes kept take packed */
 	bool full;
@@ -514,7 +539,7 @@ static int list_cb(void *arg, const struct dispute_view *v)
 	struct list_ctx *l = arg;
 	struct wire_dispute_info info;
 
-	if (v->answered != l->answered)
+	if ((v->answered || dispute_lapsed(l->env, &v->filed, l->now)) != l->closed)
 		return 0;
 	if (!l->full) {
 		control_dispute_info(l->env, v, l->now, &info);
@@ -532,14 +557,15 @@ static int list_cb(void *arg, const struct dispute_view *v)
 }
 
 /* Open disputes first - they are what an operator must act on - then the
- * answered ones, as many as one answer carries; the rest are counted. Two
- * passes over the disputes held, O(disputes) each. */
+ * answered and lapsed ones (open_only: not those), as many as one answer
+ * carries; the rest are counted. Two passes over the disputes held,
+ * O(disputes) each. */
 void control_do_disputes(const struct control_env *env, const struct wire_request *req, struct wire_response *resp)
 {
 	struct list_ctx l = {.env = env, .resp = resp, .now = timefmt_now()};
 	int rv = dispute_store_all(env->store, l.now, list_cb, &l);
 	if (rv >= 0 && l.rv == 0 && !req->open_only) {
-		l.answered = true;
+		l.closed = true;
 		rv = dispute_store_all(env->store, l.now, list_cb, &l);
 	}
 	if (rv < 0 || l.rv != 0)
@@ -606,7 +632,7 @@ void control_dispute_decorate(const struct control_env *env, struct wire_name_re
 struct tally {
 	const struct control_env *env;
 	uint64_t since, now, deadline;
-	uint64_t filed, open, overdue, upheld, withdrawn, answered_in_period;
+	uint64_t filed, open, overdue, lapsed, upheld, withdrawn, answered_in_period;
 	uint64_t *waits;              /* seconds from filing to answer, answered in the period */
 	size_t n_waits, cap_waits;
 	struct report_row *by;        /* "origin category" -> filed */
@@ -634,7 +660,9 @@ static int tally_cb(void *arg, const struct dispute_view *v)
 	if (f->issued_at < t->since)
 		return 0;
 	t->filed++;
-	if (!v->answered) {
+	if (!v->answered && dispute_lapsed(t->env, f, t->now)) {
+		t->lapsed++;
+	} else if (!v->answered) {
 		t->open++;
 		t->overdue += t->now >= f->issued_at + t->deadline;
 	} else if (v->answer.answer == DISPUTE_WITHDRAW) {
@@ -695,8 +723,8 @@ int control_dispute_report(const struct control_env *env, uint64_t since, uint64
 	}
 	uint64_t answered = t.upheld + t.withdrawn;
 	struct report_row rows[] = {
-		{"filed", t.filed}, {"open", t.open}, {"overdue", t.overdue}, {"upheld", t.upheld},
-		{"withdrawn", t.withdrawn},
+		{"filed", t.filed},     {"open", t.open},           {"overdue", t.overdue},
+		{"lapsed", t.lapsed},   {"upheld", t.upheld},       {"withdrawn", t.withdrawn},
 		{"upheld_pct", answered ? (t.upheld * 100 + answered / 2) / answered : 0},
 		{"withdrawn_pct", answered ? (t.withdrawn * 100 + answered / 2) / answered : 0},
 		{"answered_in_period", t.answered_in_period},

@@ -9,7 +9,8 @@
  *                    withdraw also withdraws the indicator through the
  *                    normal withdrawal path, so it reaches every holder;
  *   disputes         every dispute held, with its answer, deadline and
- *                    whether it is overdue;
+ *                    whether it is overdue or lapsed (its indicator no
+ *                    longer live here);
  *
  * and the marking of a query's signals and verdicts (decorate). Disputes
  * and answers are stored through the apply path (apply_updates,

@@ -311,6 +311,8 @@ const char *jsonout_dispute_state(const struct wire_dispute_info *d)
 		return "withdrawn";
 	if (d->answer == DISPUTE_UPHOLD)
 		return "upheld";
+	if (d->lapsed)
+		return "lapsed";
 	return d->overdue ? "overdue" : "open";
 }
 

@@ -47,10 +47,10 @@ json_t *jsonout_watch_event(const struct wire_watch_event *e);
 json_t *jsonout_audit_record(const struct audit_record *r);
 /* One dispute (issue 14): {"id","indicator_id","domain","category",
  * "origin_key_id","by","by_name"?,"reason","evidence"?,"on_behalf_of"?,
- * "at","deadline","state" (open|overdue|upheld|withdrawn),"answer"?,
+ * "at","deadline","state" (open|overdue|lapsed|upheld|withdrawn),"answer"?,
  * "answer_reason"?,"answered_at"?,"from"} */
 json_t *jsonout_dispute(const struct wire_dispute_info *d);
-/* "open", "overdue", "upheld" or "withdrawn" */
+/* "open", "overdue", "lapsed", "upheld" or "withdrawn" */
 const char *jsonout_dispute_state(const struct wire_dispute_info *d);
 
 /* A public key as `amesh keys generate|public|fingerprint' report it:

@@ -18,7 +18,7 @@
  *                      disputes the export kept from a neighbour, by the
  *                      rule that kept them (audit: held_back)
  * and, added by control_dispute.c (issue 14):
- *   disputes           filed, open, overdue, upheld, withdrawn (the
+ *   disputes           filed, open, overdue, lapsed, upheld, withdrawn (the
  *                      disputes held, filed in the period), upheld_pct and
  *                      withdrawn_pct of those answered, answered_in_period,
  *                      median_answer_seconds (filing to answer)

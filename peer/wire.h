@@ -174,6 +174,7 @@ struct wire_dispute_info {
 	enum dispute_answer answer;   /* DISPUTE_NO_ANSWER = open */
 	char answer_reason[DISPUTE_REASON_MAX + 1];
 	bool overdue;
+	bool lapsed; /* unanswered, and the indicator is no longer live here */
 	char from[64];
 };
 #define WIRE_DISPUTES_MAX 5000 /* disputes in one answer */

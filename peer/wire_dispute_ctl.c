@@ -167,6 +167,7 @@ int wire_dispute_infos_to_pb(const struct wire_dispute_info *d, size_t n, struct
 		bytes_of(&p->answer_reason, w->answer_reason);
 		p->answered_at = w->answered_at;
 		p->overdue = w->overdue;
+		p->lapsed = w->lapsed;
 		p->from = (char *)w->from;
 		p->deadline = w->deadline;
 		x->ptrs[i] = p;
@@ -221,6 +222,7 @@ int wire_dispute_info_from_pb(const Amesh__V1__DisputeInfo *p, struct wire_dispu
 	d->answer = (enum dispute_answer)p->answer;
 	d->answered_at = p->answered_at;
 	d->overdue = p->overdue;
+	d->lapsed = p->lapsed;
 	str_in(d->from, sizeof d->from, p->from);
 	d->deadline = p->deadline;
 	return 0;

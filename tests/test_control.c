@@ -28,6 +28,7 @@
 #include "domain.h"
 #include "events.h"
 #include "indicator.h"
+#include "jsonout.h"
 #include "listen_guard.h"
 #include "ownkeys.h"
 #include "timefmt.h"
@@ -346,11 +347,14 @@ static void test_withdraw_keeps_tombstone_until_original_expiry(void **state)
 
 /* This peer's own flag on domain, stored below the name rules, as a
  * version without the special-use rule stored it. */
-static void hold_flag(struct fixture *f, const uint8_t *pk, const uint8_t *sk, const char *domain,
-                      enum am_category cat)
+/* Stores origin pk's signed indicator (or, withdrawn, its withdrawal) at
+ * version, as the mesh would bring it. */
+static void hold_flag_version(struct fixture *f, const uint8_t *pk, const uint8_t *sk, const char *domain,
+                              enum am_category cat, uint64_t version, bool withdrawn)
 {
 	struct am_indicator ind = {.category = cat, .confidence = 70, .issued_at = timefmt_now(),
-	                           .expires_at = timefmt_now() + 3600, .version = 1, .tlp = AM_TLP_GREEN};
+	                           .expires_at = timefmt_now() + 3600, .version = version, .tlp = AM_TLP_GREEN,
+	                           .withdrawn = withdrawn};
 	uint8_t env[AM_ENVELOPE_MAX], id[AM_ID_BYTES];
 	size_t len;
 	int res;
@@ -361,6 +365,12 @@ static void hold_flag(struct fixture *f, const uint8_t *pk, const uint8_t *sk, c
 	struct store_update u = {.ind = &ind, .id = id, .env = env, .env_len = len};
 	assert_int_equal(store_apply(f->store, &u, 1, timefmt_now(), &res, NULL), 0);
 	assert_int_equal(res, 1);
+}
+
+static void hold_flag(struct fixture *f, const uint8_t *pk, const uint8_t *sk, const char *domain,
+                      enum am_category cat)
+{
+	hold_flag_version(f, pk, sk, domain, cat, 1, false);
 }
 
 static void hold_own_flag(struct fixture *f, const char *domain, enum am_category cat)
@@ -679,7 +689,7 @@ static void test_disputes_list_fits_one_answer_open_first(void **state)
 	assert_true(resp.n_disputes + resp.disputes_left_off >= ANSWERED + OPEN);
 	size_t open = 0;
 	for (size_t i = 0; i < resp.n_disputes; i++)
-		if (!resp.disputes[i].answer)
+		if (!resp.disputes[i].answer && !resp.disputes[i].lapsed)
 			assert_int_equal(i, open++);
 	assert_int_equal(open, OPEN + open_before);
 	wire_response_clear(&resp);
@@ -689,6 +699,57 @@ static void test_disputes_list_fits_one_answer_open_first(void **state)
 	assert_int_equal(resp.status, 0);
 	assert_int_equal(resp.n_disputes, OPEN + open_before);
 	assert_int_equal(resp.disputes_left_off, 0);
+	wire_response_clear(&resp);
+}
+
+/* A dispute whose indicator is no longer live here - withdrawn by an
+ * origin that never answered - is lapsed: not open, never overdue, left
+ * out of --open. It was listed open and fell overdue, blaming the origin
+ * for not answering what no longer existed. */
+static void test_dispute_on_a_gone_indicator_is_lapsed(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+	uint8_t pk[AM_KEY_BYTES], sk[crypto_sign_SECRETKEYBYTES], id[1][AM_ID_BYTES];
+	const char *dom = "lapses.example.net";
+
+	crypto_sign_keypair(pk, sk);
+	hold_flag(f, pk, sk, dom, AM_CAT_MALWARE);
+	hold_big_disputes(f, pk, sk, dom, AM_CAT_MALWARE, 1, false, id);
+	struct wire_request req = {.op = WIRE_OP_DISPUTES};
+	const struct wire_dispute_info *d = NULL;
+
+	/* while the flag is live: open */
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.status, 0);
+	for (size_t i = 0; i < resp.n_disputes; i++)
+		if (memcmp(resp.disputes[i].id, id[0], AM_ID_BYTES) == 0)
+			d = &resp.disputes[i];
+	assert_non_null(d);
+	assert_false(d->lapsed);
+	assert_string_equal(jsonout_dispute_state(d), "open");
+	wire_response_clear(&resp);
+
+	/* the origin withdraws it without answering: lapsed */
+	hold_flag_version(f, pk, sk, dom, AM_CAT_MALWARE, 2, true);
+	d = NULL;
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.status, 0);
+	for (size_t i = 0; i < resp.n_disputes; i++)
+		if (memcmp(resp.disputes[i].id, id[0], AM_ID_BYTES) == 0)
+			d = &resp.disputes[i];
+	assert_non_null(d);
+	assert_true(d->lapsed);
+	assert_false(d->overdue);
+	assert_string_equal(jsonout_dispute_state(d), "lapsed");
+	wire_response_clear(&resp);
+
+	/* and --open leaves it out */
+	req.open_only = true;
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.status, 0);
+	for (size_t i = 0; i < resp.n_disputes; i++)
+		assert_memory_not_equal(resp.disputes[i].id, id[0], AM_ID_BYTES);
 	wire_response_clear(&resp);
 }
 
@@ -1339,6 +1400,9 @@ int main(void)
 		cmocka_unit_test(test_withdraw_answers_the_disputes_on_it),
 		cmocka_unit_test(test_withdraw_answer_answers_the_other_disputes),
 		cmocka_unit_test(test_query_shows_100_disputes_a_signal_open_first),
+		/* before the next one fills a listing with answered disputes,
+		 * among which a lapsed one is listed, and may be left off */
+		cmocka_unit_test(test_dispute_on_a_gone_indicator_is_lapsed),
 		cmocka_unit_test(test_disputes_list_fits_one_answer_open_first),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -210,6 +210,19 @@ refused=$(reject_count b c dispute_rate)
 check "b refused the rest and counted them ($refused)" test "${refused:-0}" = $((before + 6 - 5))
 check "the refused ones never reach a" test "$(disputes_json a | grep -c 'flood-')" = $((5 - before))
 
+# --- lapsed: the flag a dispute names expires unanswered ---
+# nothing is left to answer, so c calls it neither open nor overdue (it
+# fell overdue at c's 3 s deadline, blaming the origin)
+amp a submit brief.example.com --category phishing --confidence 60 --ttl 5s >/dev/null
+check "c holds the short-lived flag" wait_until 5 has c brief.example.com
+expect_exit 0 "c disputes it" amp c dispute brief.example.com --category phishing --reason "gone soon"
+check "c shows it open while the flag lives" has_dispute c open brief.example.com
+check "c shows it lapsed once the flag expired" wait_until 15 has_dispute c lapsed brief.example.com
+check "... never overdue after that" not has_dispute c overdue brief.example.com
+check "c's disputes --open leaves it out" not grep -q brief.example.com <<<"$(amp c --json disputes --open)"
+check "c's text listing says lapsed" grep -q "lapsed  brief.example.com" <<<"$(amp c disputes)"
+check "c's report counts it lapsed" grep -q '"disputes":{[^}]*"lapsed":[1-9]' <<<"$(amp c report --format json)"
+
 # --- the report's figures ---
 rep=$(amp a report --format json)
 check "a's report: one withdrawn, one upheld" grep -q '"disputes":{[^}]*"upheld":1,"withdrawn":1' <<<"$rep"
