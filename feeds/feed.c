@@ -62,6 +62,7 @@ static const char *const skip_names[FEED_SKIP_COUNT] = {
 	[FEED_SKIP_NO_EXPIRY] = "no_expiry",
 	[FEED_SKIP_LINE_TOO_LONG] = "line_too_long",
 	[FEED_SKIP_REFUSED] = "refused",
+	[FEED_SKIP_WARNINGLISTED] = "warninglisted",
 };
 
 const char *feed_skip_name(enum feed_skip r)

@@ -79,6 +79,7 @@ enum feed_skip {
 	FEED_SKIP_NO_EXPIRY,
 	FEED_SKIP_LINE_TOO_LONG,
 	FEED_SKIP_REFUSED,           /* the daemon refused it (its message says why) */
+	FEED_SKIP_WARNINGLISTED,     /* MISP matched it against a warninglist (known good or common) */
 	FEED_SKIP_COUNT
 };
 const char *feed_skip_name(enum feed_skip r);

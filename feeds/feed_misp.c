@@ -14,6 +14,7 @@
 
 #include "feed_urls.h"
 #include "jsonout.h"
+#include "text.h"
 #include "timefmt.h"
 
 int feed_read_file(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen)
@@ -232,6 +233,28 @@ static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, bo
 	}
 	if (flag(to_ids) == 0) {
 		c->sink->skip(c->sink->arg, line, FEED_SKIP_NOT_TO_IDS, value, vl, NULL);
+		return 0;
+	}
+	/* A warninglist hit (`warnings', which MISP adds to each attribute
+	 * that matches one when asked to - includeWarninglistHits, the event
+	 * view): MISP's own verdict that the value is on a list of names known
+	 * good or common (google.com on `List of known google domains', a CDN,
+	 * a top-1000 site). Taken, it was flagged as if the event meant it:
+	 * skipped and the list named, as MISP's enforceWarninglist would drop
+	 * it. */
+	json_t *warn = json_object_get(a, "warnings");
+	if ((json_is_array(warn) && json_array_size(warn) > 0) || (json_is_object(warn) && json_object_size(warn) > 0)) {
+		json_t *w0 = json_is_array(warn) ? json_array_get(warn, 0) : warn;
+		const char *wl = feed_json_str(json_object_get(w0, "warninglist_name"));
+		const char *wc = feed_json_str(json_object_get(w0, "warninglist_category"));
+		size_t nw = json_is_array(warn) ? json_array_size(warn) : 1;
+		char why[TEXT_QUOTE_LEN(80) + TEXT_QUOTE_LEN(30) + 128], qn[TEXT_QUOTE_LEN(80)], qc[TEXT_QUOTE_LEN(30)];
+		/* the file's words, quoted: no terminal escapes */
+		text_quote(qn, sizeof qn, wl ? wl : "(unnamed)", wl ? strlen(wl) : 9, 80);
+		text_quote(qc, sizeof qc, wc ? wc : "", wc ? strlen(wc) : 0, 30);
+		snprintf(why, sizeof why, "MISP matched it against the warninglist %s%s%s%s%s: a name known good or common, "
+		         "not a flag", qn, wc ? " (" : "", wc ? qc : "", wc ? ")" : "", nw > 1 ? " and others" : "");
+		c->sink->skip(c->sink->arg, line, FEED_SKIP_WARNINGLISTED, value, vl, why);
 		return 0;
 	}
 	read_tags(json_object_get(a, "Tag"), &t);

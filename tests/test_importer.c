@@ -825,6 +825,52 @@ static void test_misp_attribute_search_answer(void **state)
 	assert_non_null(strstr(o.text, "ok bare.example phishing 80"));
 }
 
+/* MISP marks an attribute that matches one of its warninglists with
+ * `warnings' (an attribute search with includeWarninglistHits, the event
+ * view): its own verdict that the value is known good or common. Such an
+ * attribute was taken as a flag - google.com from an event that merely
+ * mentioned it went to the zone. Skipped as warninglisted, the list named,
+ * in an event as in an attribute search; an empty `warnings' is no hit. */
+static void test_misp_warninglist_hits_are_not_flags(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char answer[] =
+		"{\"response\": {\"Attribute\": [\n"
+		"{\"uuid\": \"a0000000-0000-4000-8000-000000000a01\", \"type\": \"domain\", \"to_ids\": true, "
+		"\"value\": \"google.com\", \"warnings\": [{\"value\": \"google.com\", \"match\": \"google.com\", "
+		"\"warninglist_id\": \"12\", \"warninglist_name\": \"List of known google domains\", "
+		"\"warninglist_category\": \"false_positive\"}]},\n"
+		"{\"uuid\": \"a0000000-0000-4000-8000-000000000a02\", \"type\": \"domain\", \"to_ids\": true, "
+		"\"value\": \"listed-nowhere.example\", \"warnings\": []}\n"
+		"]}}\n";
+	assert_int_equal(import_bytes(answer, sizeof answer - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"response.Attribute[0]: 2 skip warninglisted `google.com'\n",
+		"  -- MISP matched it against the warninglist `List of known google domains' (`false_positive'): ",
+		"response.Attribute[1]: 3 ok listed-nowhere.example phishing 80\n",
+		NULL,
+	};
+	expect(o.text, want);
+	static const char event[] =
+		"{\"Event\": {\"info\": \"x\", \"Attribute\": [\n"
+		"{\"type\": \"url\", \"to_ids\": true, \"value\": \"https://www.google.com/x\", "
+		"\"warnings\": [{\"warninglist_name\": \"Top 1000 websites\"}, {\"warninglist_name\": \"b\"}]}],\n"
+		"\"Object\": [{\"Attribute\": [{\"type\": \"hostname\", \"to_ids\": true, \"value\": \"cdn.example\", "
+		"\"warnings\": [{\"warninglist_name\": \"CDN\\u001b[31m\"}]}]}]}}\n";
+	assert_int_equal(import_bytes(event, sizeof event - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want2[] = {
+		"Attribute[0]: 0 skip warninglisted `https://www.google.com/x'\n",
+		"  -- MISP matched it against the warninglist `Top 1000 websites' and others: ",
+		"Object[0].Attribute[0]: 0 skip warninglisted `cdn.example'\n",
+		"`CDN\\x1b[31m'", /* the file's words never reach a terminal raw */
+		NULL,
+	};
+	expect(o.text, want2);
+	assert_int_equal(count(o.text, " ok "), 0);
+}
+
 /* A link shortener's or a redirector's URL names someone's link, not the
  * host: an OpenPhish-style list with https://bit.ly/3xYz and t.co put
  * bit.ly and t.co into the zone (NXDOMAIN for every short link), a
@@ -1776,6 +1822,7 @@ int main(void)
 		cmocka_unit_test(test_shorteners_and_redirectors_are_shared_hosts),
 		cmocka_unit_test(test_misp_csv_reads_as_misp_json),
 		cmocka_unit_test(test_misp_attribute_search_answer),
+		cmocka_unit_test(test_misp_warninglist_hits_are_not_flags),
 		cmocka_unit_test(test_lone_cr_line_ends),
 		cmocka_unit_test(test_command_line_tlp_is_a_floor),
 		cmocka_unit_test(test_stix_granular_markings_and_nested_bundles),
