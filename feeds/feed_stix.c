@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "domain.h"
+#include "feed_urls.h"
 #include "jsonout.h"
+#include "text.h"
 #include "timefmt.h"
 
 /* OASIS cti-stix-common-objects, extension-definition-specifications/tlp-2.0 */
@@ -64,23 +66,17 @@ static bool keyword_or(const char *p)
 	                                      p[2] == '[' || p[2] == '(');
 }
 
-/* `domain-name:value = 'x'' at *pp -> x (unescaped into out, cap bytes);
- * *pp moves past it; *len is x's whole length, which may be cap or more:
- * then out holds only its start. A name too long is a bad name, not a
- * pattern of another shape: the caller says so with its length, as every
- * other format does. Returns 0 or -1. */
-static int domain_comparison(const char **pp, char *out, size_t cap, size_t *len)
+/* A STIX string literal at *pp (`'x'', `\'' and `\\' escaped) unescaped
+ * into out (cap bytes); *pp moves past it; *len is x's whole length, which
+ * may be cap or more: then out holds only its start. A value too long is
+ * a bad name, not a pattern of another shape: the caller says so with its
+ * length, as every other format does. Returns 0, or -1 when there is no
+ * literal or it is empty. */
+static int string_literal(const char **pp, char *out, size_t cap, size_t *len)
 {
-	static const char prefix[] = "domain-name:value";
 	const char *p = skip_spaces(*pp);
 	size_t o = 0;
 
-	if (strncmp(p, prefix, sizeof prefix - 1) != 0)
-		return -1;
-	p = skip_spaces(p + sizeof prefix - 1);
-	if (*p++ != '=')
-		return -1;
-	p = skip_spaces(p);
 	if (*p++ != '\'')
 		return -1;
 	for (;; p++) {
@@ -103,19 +99,79 @@ static int domain_comparison(const char **pp, char *out, size_t cap, size_t *len
 	return o > 0 ? 0 : -1;
 }
 
-/* The names a pattern flags each on its own: `[domain-name:value = 'x']',
- * and up to STIX_OR_MAX of those joined by OR, inside one observation
- * (`[... OR ...]') or between observations (`[...] OR [...]'), grouped by
- * parentheses at either level as the grammar allows (`([a] OR [b])',
- * `[(a) OR b]'; with OR alone, grouping changes nothing). AND,
- * qualifiers and other object paths say something else and are refused.
- * Calls fn(arg, name) for each (fn NULL: only checks) and returns 0, what
- * fn returned if not 0, or -1 when the pattern is not of this shape. */
-static int domain_pattern(const char *p, int (*fn)(void *arg, const char *name, size_t len), void *arg)
+/* What fn is called with for each value a pattern names: the literal,
+ * its whole length, and whether it is a URL (url:value: its host is the
+ * name, under the shared-host rule) or a name (domain-name:value). */
+typedef int (*pattern_fn)(void *arg, const char *value, size_t len, bool url);
+
+/* One comparison at *pp: `domain-name:value' or `url:value', then `= 'x''
+ * or `IN ('x', 'y', ...)' (STIX 2.1 patterning 9.3: a set is each of its
+ * values, as ORed equalities are). *n counts the values across the whole
+ * pattern (STIX_OR_MAX). Returns 0, what fn returned, or -1. */
+static int comparison(const char **pp, int *n, pattern_fn fn, void *arg)
 {
-	char name[DOMAIN_INPUT_MAX + 1];
-	size_t n = 0, len;
-	int outer = 0, inner = 0, rv; /* open parentheses outside and inside `[' */
+	static const struct {
+		const char *path;
+		bool url;
+	} paths[] = {{"domain-name:value", false}, {"url:value", true}};
+	char value[FEED_LINE_MAX + 1];
+	const char *p = skip_spaces(*pp);
+	size_t len;
+	bool url = false, set = false, found = false;
+	int rv;
+
+	for (size_t k = 0; k < sizeof paths / sizeof *paths && !found; k++)
+		if (strncmp(p, paths[k].path, strlen(paths[k].path)) == 0) {
+			p += strlen(paths[k].path);
+			url = paths[k].url;
+			found = true;
+		}
+	if (!found)
+		return -1;
+	p = skip_spaces(p);
+	if (*p == '=')
+		p++;
+	else if (p[0] == 'I' && p[1] == 'N' && (p[2] == ' ' || p[2] == '\t' || p[2] == '\n' || p[2] == '\r' ||
+	                                       p[2] == '(')) {
+		p = skip_spaces(p + 2);
+		if (*p++ != '(')
+			return -1;
+		set = true;
+	} else {
+		return -1;
+	}
+	for (;;) {
+		if ((*n)++ == STIX_OR_MAX || string_literal(&p, value, sizeof value, &len) != 0)
+			return -1;
+		if (fn && (rv = fn(arg, value, len, url)) != 0)
+			return rv;
+		if (!set)
+			break;
+		p = skip_spaces(p);
+		if (*p == ')') {
+			p++;
+			break;
+		}
+		if (*p++ != ',')
+			return -1;
+	}
+	*pp = p;
+	return 0;
+}
+
+/* The names a pattern flags each on its own: `[domain-name:value = 'x']'
+ * or `[url:value = 'http://x/...']' (the URL's host), a set of values
+ * (`IN ('x', 'y')'), and up to STIX_OR_MAX values in all joined by OR,
+ * inside one observation (`[... OR ...]') or between observations
+ * (`[...] OR [...]'), grouped by parentheses at either level as the
+ * grammar allows (`([a] OR [b])', `[(a) OR b]'; with OR alone, grouping
+ * changes nothing). AND, qualifiers and other object paths say something
+ * else and are refused. Calls fn for each value (fn NULL: only checks) and
+ * returns 0, what fn returned if not 0, or -1 when the pattern is not of
+ * this shape. */
+static int domain_pattern(const char *p, pattern_fn fn, void *arg)
+{
+	int n = 0, outer = 0, inner = 0, rv; /* open parentheses outside and inside `[' */
 	bool in_obs = false, operand = true;
 
 	for (;;) {
@@ -131,9 +187,7 @@ static int domain_pattern(const char *p, int (*fn)(void *arg, const char *name, 
 					return -1;
 				in_obs = true;
 			} else {
-				if (n++ == STIX_OR_MAX || domain_comparison(&p, name, sizeof name, &len) != 0)
-					return -1;
-				if (fn && (rv = fn(arg, name, len)) != 0)
+				if ((rv = comparison(&p, &n, fn, arg)) != 0)
 					return rv;
 				operand = false;
 			}
@@ -201,17 +255,38 @@ struct emit_arg {
 	const struct feed_entry *e;
 };
 
-/* len is the name's whole length; name holds all of it only when it is
- * at most DOMAIN_INPUT_MAX, so a longer one is reported by its pattern. */
-static int emit_name(void *arg, const char *name, size_t len)
+/* len is the value's whole length; value holds all of it only when it is
+ * at most FEED_LINE_MAX, so a longer one is reported by its pattern. A
+ * URL's host is the name, taken as a URL list's is (feed_url_host). */
+static int emit_name(void *arg, const char *value, size_t len, bool url)
 {
 	const struct emit_arg *a = arg;
+	struct feed_entry e = *a->e;
 
-	if (len > DOMAIN_INPUT_MAX) {
-		feed_skip_long_name(a->sink, a->e->line, a->e->input, a->e->input_len, len);
+	if (!url) {
+		if (len > DOMAIN_INPUT_MAX) {
+			feed_skip_long_name(a->sink, e.line, e.input, e.input_len, len);
+			return 0;
+		}
+		return feed_emit(a->sink, &e, value, len);
+	}
+	char host[FEED_HOST_MAX + 1], why[160];
+	const char *bad;
+	bool path;
+	if (len > FEED_LINE_MAX) {
+		snprintf(why, sizeof why, "a url:value of %zu bytes, longer than the %d this reader takes", len,
+		         FEED_LINE_MAX);
+		a->sink->skip(a->sink->arg, e.line, FEED_SKIP_MALFORMED, e.input, e.input_len, why);
 		return 0;
 	}
-	return feed_emit(a->sink, a->e, name, len);
+	if (feed_url_host(value, len, host, &path, &bad) != 0) {
+		char q[TEXT_QUOTE_LEN(60)];
+		snprintf(why, sizeof why, "url:value %s: %s", text_quote(q, sizeof q, value, len, 60), bad);
+		a->sink->skip(a->sink->arg, e.line, FEED_SKIP_MALFORMED, e.input, e.input_len, why);
+		return 0;
+	}
+	e.from_url = true;
+	return feed_emit(a->sink, &e, host, strlen(host));
 }
 
 static void skip_obj(struct ctx *c, size_t line, enum feed_skip why, const char *input, const char *detail)
@@ -281,7 +356,8 @@ static int indicator(struct ctx *c, json_t *o)
 	}
 	if (!pattern || domain_pattern(pattern, NULL, NULL) != 0) {
 		skip_obj(c, line, FEED_SKIP_UNSUPPORTED, input,
-		         "only [domain-name:value = '...'] comparisons, alone or joined by OR, name domains");
+		         "only [domain-name:value = '...'] and [url:value = '...'] comparisons (or IN ('...', ...)), alone "
+		         "or joined by OR, name domains");
 		return 0;
 	}
 	if ((v = json_object_get(o, "valid_until")) != NULL) {
@@ -501,7 +577,7 @@ static json_t *identity(const struct feed_signal *s, const char *modified)
 }
 
 /* `[domain-name:value = 'NAME']' with NAME a STIX string literal (STIX
- * 2.1 patterning, 9.2: `\'' and `\\' escaped), as domain_comparison
+ * 2.1 patterning, 9.2: `\'' and `\\' escaped), as string_literal
  * reads it back. A normalised name holds neither today; the writer does
  * not rely on the domain rules to stay so. cap >= 2 * strlen(name) + 32. */
 static void pattern_of(const char *name, char *out, size_t cap)

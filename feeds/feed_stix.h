@@ -3,9 +3,10 @@
  *
  * Reading (jansson, JSON_REJECT_DUPLICATES, nesting checked first): a
  * bundle's `objects', a bare indicator, or an array of objects. Each
- * `indicator' whose pattern is exactly one domain-name equality
- * (`[domain-name:value = 'evil.example']', pattern_type stix or absent)
- * gives an entry: valid_until is its expiry, confidence its confidence,
+ * `indicator' whose pattern names domains - `[domain-name:value =
+ * 'evil.example']', `[url:value = 'http://evil.example/x']' (its host,
+ * from_url), `IN' sets of either, up to 64 values joined by OR;
+ * pattern_type stix or absent - gives an entry per name: valid_until is its expiry, confidence its confidence,
  * the first of its `labels' that is a category here its category, a TLP
  * marking (2.0 or 1.0 ids) its sharing level. Revoked indicators are
  * skipped as revoked, others with any other pattern as unsupported_pattern;

@@ -457,7 +457,8 @@ static void test_stix(void **state)
 	static const char *const want[] = {
 		/* the line of each indicator's id */
 		"17 ok stix-phish.example phishing 85amber\n",
-		"31 skip unsupported_pattern `[url:value",
+		/* a url:value names its host (here: no category for it) */
+		"31 skip no_category `[url:value",
 		"41 skip revoked",
 		/* an OR of names flags each (here: no category for either) */
 		"52 skip no_category `[domain-name:value = 'a.example' OR",
@@ -1037,7 +1038,9 @@ static void test_stix_or_patterns(void **state)
 		"objects[1]: 16 ok obs1.example phishing 80\n",
 		"objects[1]: 16 ok obs2.example phishing 80\n",
 		"objects[2]: 24 skip unsupported_pattern",
-		"objects[3]: 32 skip unsupported_pattern",
+		/* a url:value is its host, as a MISP url attribute is */
+		"objects[3]: 32 ok mix1.example phishing 80\n",
+		"objects[3]: 32 ok mix2.example phishing 80\n",
 		"objects[4]: 40 skip unsupported_pattern",
 		"objects[5]: 48 ok dup.example phishing 80\n",
 		"objects[5]: 48 skip duplicate",
@@ -1045,10 +1048,55 @@ static void test_stix_or_patterns(void **state)
 		NULL,
 	};
 	expect(got, want);
-	assert_int_equal(count(got, " ok "), 5);
+	assert_int_equal(count(got, " ok "), 7);
 	assert_null(strstr(got, "and1.example phishing"));
-	assert_null(strstr(got, "mix1.example phishing"));
 	assert_null(strstr(got, "q1.example phishing"));
+}
+
+/* A STIX url:value names its URL's host, as a MISP url attribute, a CSV
+ * url column and a URL list do: MISP's and OpenCTI's STIX exports write
+ * every phishing URL so, and each was skipped as unsupported_pattern - a
+ * bundle of URL indicators imported nothing. The shared-host rule applies
+ * (a URL on drive.google.com names a file there). A set, `IN ('a', 'b')',
+ * is each of its values (STIX patterning 9.3). AND stays refused. */
+static void test_stix_url_values_and_sets(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char bundle[] =
+		"{\"type\": \"bundle\", \"id\": \"bundle--00000000-0000-4000-8000-000000000300\", \"objects\": [\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000301\", "
+		"\"pattern\": \"[url:value = 'https://user@Login.Bank-Phish.example:8443/a?b=1']\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000302\", "
+		"\"pattern\": \"[url:value = 'https://drive.google.com/file/d/1']\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000303\", "
+		"\"pattern\": \"[url:value = 'http://192.0.2.7/x.sh']\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000304\", "
+		"\"pattern\": \"[url:value = 'http://port.example:99999/']\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000305\", "
+		"\"pattern\": \"[domain-name:value IN ('set1.example','set2.example' )] OR [url:value IN ('http://set3.example/')]\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000306\", "
+		"\"pattern\": \"[domain-name:value IN ('open1.example', )]\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000307\", "
+		"\"pattern\": \"[url:value = 'http://and1.example/' AND domain-name:value = 'and2.example']\"}\n"
+		"]}\n";
+	assert_int_equal(import_bytes(bundle, sizeof bundle - 1, FEED_STIX, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"objects[0]: 2 ok login.bank-phish.example phishing 80\n",
+		"objects[1]: 3 skip url_on_shared_host `[url:value = 'https://drive.google.com/file/d/1']'",
+		"objects[2]: 4 skip ip_address",
+		"objects[3]: 5 skip malformed `[url:value = 'http://port.example:99999/']'\n"
+		"  -- url:value `http://port.example:99999/': a port over 65535",
+		"objects[4]: 6 ok set1.example phishing 80\n",
+		"objects[4]: 6 ok set2.example phishing 80\n",
+		"objects[4]: 6 ok set3.example phishing 80\n",
+		"objects[5]: 7 skip unsupported_pattern",
+		"objects[6]: 8 skip unsupported_pattern",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 4);
 }
 
 /* An indicator's labels may name several of our categories: each one
@@ -1829,6 +1877,7 @@ int main(void)
 		cmocka_unit_test(test_misp_distribution_and_flags),
 		cmocka_unit_test(test_adblock_options_that_do_not_block),
 		cmocka_unit_test(test_stix_or_patterns),
+		cmocka_unit_test(test_stix_url_values_and_sets),
 		cmocka_unit_test(test_stix_every_category_label),
 		cmocka_unit_test(test_stix_pattern_type_in_any_case),
 		cmocka_unit_test(test_stix_over_long_name_is_a_bad_name),
