@@ -471,8 +471,11 @@ bool feed_csv_sniff(const char *buf, size_t len)
 	bool found = false;
 	/* the header is near the top: look at the first 64 KiB only */
 	size_t n = len < 65536 ? len : 65536;
-	if (!memchr(buf, ',', n) && !memchr(buf, ';', n) && !memchr(buf, '\t', n))
-		return false;
+	/* no separator at all: still a CSV of one column when its first line
+	 * is a header naming it (`"domain"' over `"evil.example"' rows, as a
+	 * SIEM or pandas quotes every field); read as a plain list, every
+	 * quoted name was refused for its quotes. run() stops at the first
+	 * line that is no header, so a plain list costs one line here. */
 	if (run(buf, n, NULL, &found) != 0)
 		return false;
 	return found;

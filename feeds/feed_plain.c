@@ -19,6 +19,13 @@ static int plain_line(void *arg, size_t line, const char *s, size_t n)
 		n = (size_t)(hash - s);
 		feed_trim(&s, &n);
 	}
+	/* a name in quotes, as a spreadsheet or a script writes it
+	 * (`"evil.example"'): the quotes are no part of it */
+	if (n >= 2 && ((s[0] == '"' && s[n - 1] == '"') || (s[0] == '\'' && s[n - 1] == '\''))) {
+		s++;
+		n -= 2;
+		feed_trim(&s, &n);
+	}
 	if (memchr(s, ' ', n) || memchr(s, '\t', n)) {
 		sink->skip(sink->arg, line, FEED_SKIP_MALFORMED, e.input, e.input_len,
 		           "several words where a plain list has one name");

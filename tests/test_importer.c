@@ -1099,6 +1099,45 @@ static void test_stix_url_values_and_sets(void **state)
 	assert_int_equal(count(o.text, " ok "), 4);
 }
 
+/* A list with every value in double quotes - a SIEM's or pandas' CSV of
+ * one column, `"domain"' over `"evil.example"' rows - had no separator,
+ * so it was read as a plain list: the header and every quoted name were
+ * refused as bad names (`"' is no host character) and nothing imported.
+ * Now a first line naming a column makes it a CSV of one column, and a
+ * plain list's quoted name is the name inside the quotes. */
+static void test_quoted_one_column_lists(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char csv[] = "\"domain\"\r\n\"quoted1.example\"\r\nbare1.example\r\n\"\"\r\n";
+	assert_int_equal(import_bytes(csv, sizeof csv - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"2 ok quoted1.example phishing 80\n",
+		"3 ok bare1.example phishing 80\n",
+		"4 skip bad_csv_row",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 2);
+	assert_null(strstr(o.text, "bad_name"));
+	static const char plain[] = "\"quoted2.example\"\n'quoted3.example'  # a note\n\"half.example\n\" spaced.example \"\n";
+	assert_int_equal(import_bytes(plain, sizeof plain - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want2[] = {
+		"1 ok quoted2.example phishing 80\n",
+		"2 ok quoted3.example phishing 80\n",
+		"3 skip bad_name `\"half.example'", /* a quote that does not close stays refused */
+		"4 ok spaced.example phishing 80\n",
+		NULL,
+	};
+	expect(o.text, want2);
+	/* a plain list whose first line happens to be a header word is the same list */
+	static const char header_word[] = "host\nhw1.example\nhw2.example\n";
+	assert_int_equal(import_bytes(header_word, sizeof header_word - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	assert_int_equal(count(o.text, " ok "), 2);
+	assert_null(strstr(o.text, " skip "));
+}
+
 /* An indicator's labels may name several of our categories: each one
  * flags the pattern's names (only the first was taken, silently - a
  * bundle labelling a name phishing and malware never reached a malware
@@ -1877,6 +1916,7 @@ int main(void)
 		cmocka_unit_test(test_misp_distribution_and_flags),
 		cmocka_unit_test(test_adblock_options_that_do_not_block),
 		cmocka_unit_test(test_stix_or_patterns),
+		cmocka_unit_test(test_quoted_one_column_lists),
 		cmocka_unit_test(test_stix_url_values_and_sets),
 		cmocka_unit_test(test_stix_every_category_label),
 		cmocka_unit_test(test_stix_pattern_type_in_any_case),

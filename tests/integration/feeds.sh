@@ -94,7 +94,7 @@ check "threatfox: an ip:port row is not a domain" grep -q "threatfox.csv:7: not_
 check "threatfox: the file's threat type and confidence win" grep -q '"category":"botnet","confidence":75' <<<"$(amp a --json query c2.botnet.example)"
 out=$(amp a import "$FIX/stix.json" --category spam --confidence 60 --ttl 7d 2>&1)
 check "stix: a revoked indicator is skipped on the line of its id" grep -q "stix.json:41: objects\[[0-9]*\]: revoked: " <<<"$out"
-check "stix: a url pattern is unsupported" grep -q "stix.json:31: objects\[[0-9]*\]: unsupported_pattern: " <<<"$out"
+check "stix: a url pattern names its host" has a stix-url.example
 check "stix: an expiry past max_lifetime is refused by the daemon, quoted" grep -q "stix.json:17: objects\[[0-9]*\]: refused: .*expiry 2099-01-01T00:00:00Z is past max_lifetime" <<<"$out"
 # a fault in one attribute costs that attribute, named by its index (into b: a red one
 # must not disturb the export counts of a below)
