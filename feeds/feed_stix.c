@@ -50,6 +50,10 @@ static enum am_tlp tlp_of_ref(const char *ref)
 	return AM_TLP_NONE;
 }
 
+/* OpenCTI's property extension (its platform's own fields: score,
+ * detection, ...), one id in every OpenCTI export */
+#define OPENCTI_EXTENSION "extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba"
+
 #define STIX_OR_MAX 64 /* names one pattern may list */
 
 static const char *skip_spaces(const char *p)
@@ -327,6 +331,22 @@ static int indicator(struct ctx *c, json_t *o)
 				return 0;
 			}
 		}
+	}
+	/* OpenCTI's detection flag - `x_opencti_detection', or `detection' in
+	 * its property extension (5.x) - is MISP's to_ids carried into STIX
+	 * (its MISP connector maps one to the other): false says the
+	 * indicator is context (a victim's site, a sandbox's resolver), not
+	 * for detection. Read as a MISP event's to_ids is; it was flagged. */
+	json_t *octi = json_object_get(json_object_get(o, "extensions"), OPENCTI_EXTENSION);
+	const char *detection = json_is_false(json_object_get(o, "x_opencti_detection"))   ? "x_opencti_detection"
+	                        : json_is_false(json_object_get(octi, "detection")) ? "OpenCTI's `detection'"
+	                                                                             : NULL;
+	if (detection) {
+		char why[160];
+		snprintf(why, sizeof why, "%s is false: context, not meant for detection (MISP's to_ids, as OpenCTI "
+		         "carries it)", detection);
+		skip_obj(c, line, FEED_SKIP_NOT_TO_IDS, input, why);
+		return 0;
 	}
 	if (!pattern && jpattern) {
 		char buf[FEED_QUOTE_MAX + 1];

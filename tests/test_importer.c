@@ -1138,6 +1138,43 @@ static void test_quoted_one_column_lists(void **state)
 	assert_null(strstr(o.text, " skip "));
 }
 
+/* OpenCTI carries MISP's to_ids into STIX as its detection flag
+ * (`x_opencti_detection', or `detection' in its property extension): a
+ * MISP attribute kept as context was skipped as not_to_ids when read from
+ * MISP, and flagged when the same event came through OpenCTI's export. */
+static void test_stix_opencti_detection_false_is_not_to_ids(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char bundle[] =
+		"{\"type\": \"bundle\", \"id\": \"bundle--00000000-0000-4000-8000-000000000400\", \"objects\": [\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000401\", "
+		"\"pattern\": \"[domain-name:value = 'victim-site.example']\", \"x_opencti_detection\": false},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000402\", "
+		"\"pattern\": \"[domain-name:value = 'sandbox-resolver.example']\", \"extensions\": "
+		"{\"extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba\": {\"extension_type\": "
+		"\"property-extension\", \"score\": 50, \"detection\": false}}},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000403\", "
+		"\"pattern\": \"[domain-name:value = 'detected.example']\", \"x_opencti_detection\": true, \"extensions\": "
+		"{\"extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba\": {\"detection\": true}}},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000404\", "
+		"\"pattern\": \"[domain-name:value = 'unflagged.example']\"}\n"
+		"]}\n";
+	assert_int_equal(import_bytes(bundle, sizeof bundle - 1, FEED_STIX, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"objects[0]: 2 skip not_to_ids `[domain-name:value = 'victim-site.example']'\n"
+		"  -- x_opencti_detection is false: context, not meant for detection",
+		"objects[1]: 3 skip not_to_ids `[domain-name:value = 'sandbox-resolver.example']'\n"
+		"  -- OpenCTI's `detection' is false",
+		"objects[2]: 4 ok detected.example phishing 80\n",
+		"objects[3]: 5 ok unflagged.example phishing 80\n",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 2);
+}
+
 /* An indicator's labels may name several of our categories: each one
  * flags the pattern's names (only the first was taken, silently - a
  * bundle labelling a name phishing and malware never reached a malware
@@ -1916,6 +1953,7 @@ int main(void)
 		cmocka_unit_test(test_misp_distribution_and_flags),
 		cmocka_unit_test(test_adblock_options_that_do_not_block),
 		cmocka_unit_test(test_stix_or_patterns),
+		cmocka_unit_test(test_stix_opencti_detection_false_is_not_to_ids),
 		cmocka_unit_test(test_quoted_one_column_lists),
 		cmocka_unit_test(test_stix_url_values_and_sets),
 		cmocka_unit_test(test_stix_every_category_label),
