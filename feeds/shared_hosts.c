@@ -26,7 +26,12 @@ const char *const shared_hosts_default[] = {
 	"storage.googleapis.com", "firebasestorage.googleapis.com",
 	"github.com", "gist.github.com", "raw.githubusercontent.com", "gist.githubusercontent.com",
 	"objects.githubusercontent.com", "gitlab.com", "bitbucket.org",
+	"googleusercontent.com", /* Drive's downloads (doc-0s-..-docs.googleusercontent.com), Sites' files */
 	"dropbox.com", "dl.dropboxusercontent.com", "onedrive.live.com", "1drv.ms",
+	/* OneDrive for Business and SharePoint Online: ORG-my.sharepoint.com
+	 * is a whole organisation's files, not one site - a phishing file in
+	 * a compromised account there had put the organisation in the zone */
+	"sharepoint.com", "sway.office.com",
 	"mediafire.com", "mega.nz", "wetransfer.com", "we.tl", "sendspace.com", "4shared.com",
 	"box.com", "pastebin.com", "paste.ee", "telegra.ph", "t.me", "api.telegram.org",
 	"discord.com", "discordapp.com", "cdn.discordapp.com", "media.discordapp.net",

@@ -1175,6 +1175,39 @@ static void test_stix_opencti_detection_false_is_not_to_ids(void **state)
 	assert_int_equal(count(o.text, " ok "), 2);
 }
 
+/* Microsoft 365's file hosting gives each organisation a name under
+ * sharepoint.com (ORG.sharepoint.com, ORG-my.sharepoint.com for its
+ * OneDrive): a phishing file shared from one compromised account there
+ * is the most common lure of all, and the URL flagged the whole
+ * organisation's files, as drive.google.com would have been without the
+ * shared-host list. Google Drive's downloads come from
+ * googleusercontent.com. A hosts file's line is still its author's. */
+static void test_m365_and_drive_file_hosts_are_shared(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char urls[] =
+		"https://contoso-my.sharepoint.com/:b:/g/personal/jdoe_contoso_com/EaBcD?e=x\n"
+		"https://fabrikam.sharepoint.com/:o:/s/Finance/EfGh\n"
+		"https://doc-0s-4g-docs.googleusercontent.com/docs/securesc/x/y\n"
+		"https://sway.office.com/AbCdEf\n"
+		"https://sharepoint.com.evil-login.example/x\n"; /* 5: not sharepoint.com */
+	assert_int_equal(import_bytes(urls, sizeof urls - 1, FEED_URLS, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"1 skip url_on_shared_host", "  -- `sharepoint.com' is a shared platform",
+		"2 skip url_on_shared_host",
+		"3 skip url_on_shared_host", "  -- `googleusercontent.com' is a shared platform",
+		"4 skip url_on_shared_host",
+		"5 ok sharepoint.com.evil-login.example",
+		NULL,
+	};
+	expect(o.text, want);
+	static const char hosts[] = "0.0.0.0 attacker-tenant.sharepoint.com\n";
+	assert_int_equal(import_bytes(hosts, sizeof hosts - 1, FEED_HOSTS, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "1 ok attacker-tenant.sharepoint.com"));
+}
+
 /* An indicator's labels may name several of our categories: each one
  * flags the pattern's names (only the first was taken, silently - a
  * bundle labelling a name phishing and malware never reached a malware
@@ -1944,6 +1977,7 @@ int main(void)
 		cmocka_unit_test(test_missing_defaults_are_reported),
 		cmocka_unit_test(test_shared_hosts_file_replaces_the_list),
 		cmocka_unit_test(test_shorteners_and_redirectors_are_shared_hosts),
+		cmocka_unit_test(test_m365_and_drive_file_hosts_are_shared),
 		cmocka_unit_test(test_misp_csv_reads_as_misp_json),
 		cmocka_unit_test(test_misp_attribute_search_answer),
 		cmocka_unit_test(test_misp_warninglist_hits_are_not_flags),
