@@ -100,6 +100,11 @@ int feed_url_host(const char *in, size_t n, char host[FEED_HOST_MAX + 1], bool *
 	len = feed_refang(in, cut ? sizeof s - 1 : n, s, sizeof s);
 	if ((i = feed_url_web_authority(s, len)) == 0)
 		i = scheme_end(s, len);
+	/* a scheme-relative URL (`//evil.example/x', as an href scraped from
+	 * a page has it) names its host after the `//' (RFC 3986 4.2); it was
+	 * read as an empty host before the first `/' */
+	if (i == 0 && len > 2 && s[0] == '/' && s[1] == '/' && s[2] != '/')
+		i = 2;
 	if (i == 0) {
 		/* `http:/evil.example' or `https:evil.example': a scheme that lost
 		 * its `//' would read as the host `http' on a public suffix */

@@ -60,6 +60,11 @@ static void test_plain_urls(void **state)
 		{"https:evil.example/x", "evil.example", true, NULL},
 		{"hxxps:\\\\evil[.]example", "evil.example", false, NULL},
 		{"WSS:////evil.example:443/x", "evil.example", true, NULL},
+		/* a scheme-relative URL, as scraped from a page's href: the host
+		 * after `//' (it was "no host in the URL") */
+		{"//evil.example/x", "evil.example", true, NULL},
+		{"//user@evil.example:8080", "evil.example", false, NULL},
+		{"///evil.example", NULL, false, "no host"},
 		/* ... not another scheme's */
 		{"mailto:evil.example", NULL, false, "a scheme without `//'"},
 	};
