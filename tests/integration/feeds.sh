@@ -104,6 +104,27 @@ check "misp: a \\u0000 in one value skips that attribute" grep -qF "misp-faults-
 check "misp: ...and the attributes after it are imported" has b after.example
 check "misp: a defanged url attribute is refanged" has b defanged.example
 check "misp: an attribute in an object, by its path" grep -qF "Object[0].Attribute[1]: malformed: " <<<"$T_ERR"
+# what the feed itself says is no flag: MISP's warninglist hit, OpenCTI's detection false
+cat >"$T_ROOT/wl-hits.json" <<'EOF_WL'
+{"response": {"Attribute": [
+ {"uuid": "a0000000-0000-4000-8000-00000000e101", "type": "domain", "to_ids": true, "value": "wl-hit.example",
+  "warnings": [{"value": "wl-hit.example", "warninglist_id": "12", "warninglist_name": "List of known CDN domains",
+                "warninglist_category": "false_positive"}]},
+ {"uuid": "a0000000-0000-4000-8000-00000000e102", "type": "domain", "to_ids": true, "value": "wl-miss.example"}]}}
+EOF_WL
+expect_exit 0 "misp: an attribute search with a warninglist hit imports" amp b import "$T_ROOT/wl-hits.json" --category phishing --confidence 50 --ttl 7d
+check "  the hit is skipped, naming the list" grep -qF "wl-hits.json:2: response.Attribute[0]: warninglisted: \`wl-hit.example' (MISP matched it against the warninglist \`List of known CDN domains' (\`false_positive')" <<<"$T_ERR"
+check "  and not flagged" not has b wl-hit.example
+check "  the attribute beside it is" has b wl-miss.example
+printf '%s\n' '{"type": "bundle", "id": "bundle--00000000-0000-4000-8000-00000000e200", "objects": [' \
+	'{"type": "indicator", "id": "indicator--00000000-0000-4000-8000-00000000e201", "pattern": "[domain-name:value = '"'"'octi-context.example'"'"']", "x_opencti_detection": false},' \
+	'{"type": "indicator", "id": "indicator--00000000-0000-4000-8000-00000000e202", "pattern": "[url:value = '"'"'https://octi-url.example/login'"'"'] OR [url:value = '"'"'https://contoso-my.sharepoint.com/:b:/g/personal/x'"'"']"}]}' >"$T_ROOT/octi.json"
+expect_exit 0 "stix: an OpenCTI bundle imports" amp b import "$T_ROOT/octi.json" --category phishing --confidence 50 --ttl 7d
+check "  detection false is not_to_ids" grep -qF "octi.json:2: objects[0]: not_to_ids: " <<<"$T_ERR"
+check "  and not flagged" not has b octi-context.example
+check "  a url:value flags its host" has b octi-url.example
+check "  but not a SharePoint tenant's (a shared file host)" grep -qF "url_on_shared_host: " <<<"$T_ERR"
+check "  which is not flagged" not has b contoso-my.sharepoint.com
 out=$(amp b --json import "$FIX/stix-faults.json" --confidence 50 --ttl 7d)
 check "stix --json: a NUL in a pattern skips that object, by index" test "$(grep '"reason":"malformed"' <<<"$out" | head -1 | jc where)" = "objects[1]"
 check "stix: the objects after it are imported" has b stix-after.example
