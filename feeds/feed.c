@@ -85,6 +85,13 @@ int feed_lines(const char *buf, size_t len, const struct feed_sink *sink, feed_l
 		line++;
 		if (n && s[n - 1] == '\r')
 			n--;
+		/* and not of any other line: files joined by cat(1) each bring
+		 * their own (`cat a.txt b.txt | amesh import -'); U+FEFF is no
+		 * part of any name or address */
+		if (n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+			s += 3;
+			n -= 3;
+		}
 		if (n > FEED_LINE_MAX) {
 			sink->skip(sink->arg, line, FEED_SKIP_LINE_TOO_LONG, s, n, FEED_LINE_MAX_WHY);
 			continue;
@@ -176,6 +183,10 @@ static bool has_token(const char *s, size_t n, const char *tok)
 
 static int classify(const char *s, size_t n)
 {
+	if (n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) { /* as feed_lines reads it */
+		s += 3;
+		n -= 3;
+	}
 	feed_trim(&s, &n);
 	if (n == 0)
 		return -1;

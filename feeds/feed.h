@@ -134,8 +134,9 @@ int feed_parse(enum feed_format fmt, const char *buf, size_t len, const struct f
 
 /* --- helpers the parsers share --- */
 
-/* Calls fn for each line (CR LF or LF ends; the end is stripped) with its
- * 1-based number; lines over FEED_LINE_MAX or holding a NUL are skipped
+/* Calls fn for each line (CR LF or LF ends; the end is stripped, and a
+ * UTF-8 byte-order mark at its start: cat(1) of files that each have one
+ * puts them mid-file) with its 1-based number; lines over FEED_LINE_MAX or holding a NUL are skipped
  * through the sink (line_too_long, malformed) and not passed on. Stops when
  * fn returns non-zero and returns that. */
 typedef int (*feed_line_fn)(void *arg, size_t line, const char *s, size_t n);

@@ -1208,6 +1208,29 @@ static void test_m365_and_drive_file_hosts_are_shared(void **state)
 	assert_non_null(strstr(o.text, "1 ok attacker-tenant.sharepoint.com"));
 }
 
+/* Files joined by cat(1) each bring their byte-order mark: one in the
+ * middle started its line, so `cat a-hosts.txt b-hosts.txt | amesh
+ * import -' read the whole as a plain list (the second file's lines
+ * voted plain: no address first) and skipped every line as malformed;
+ * a plain list's name after it was refused for an invisible U+FEFF. */
+static void test_byte_order_marks_of_joined_files(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char hosts[] = "\xef\xbb\xbf" "0.0.0.0 bom1.example\r\n"
+	                            "\xef\xbb\xbf" "0.0.0.0 bom2.example\r\n";
+	assert_int_equal(import_bytes(hosts, sizeof hosts - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {"1 ok bom1.example phishing 80\n", "2 ok bom2.example phishing 80\n", NULL};
+	expect(o.text, want);
+	static const char plain[] = "\xef\xbb\xbf" "bom3.example\n" "\xef\xbb\xbf" "bom4.example\n"
+	                            "bom\xef\xbb\xbf" "5.example\n"; /* inside a name it stays refused */
+	assert_int_equal(import_bytes(plain, sizeof plain - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want2[] = {"1 ok bom3.example phishing 80\n", "2 ok bom4.example phishing 80\n",
+	                                    "3 skip bad_name", NULL};
+	expect(o.text, want2);
+}
+
 /* An indicator's labels may name several of our categories: each one
  * flags the pattern's names (only the first was taken, silently - a
  * bundle labelling a name phishing and malware never reached a malware
@@ -1987,6 +2010,7 @@ int main(void)
 		cmocka_unit_test(test_misp_distribution_and_flags),
 		cmocka_unit_test(test_adblock_options_that_do_not_block),
 		cmocka_unit_test(test_stix_or_patterns),
+		cmocka_unit_test(test_byte_order_marks_of_joined_files),
 		cmocka_unit_test(test_stix_opencti_detection_false_is_not_to_ids),
 		cmocka_unit_test(test_quoted_one_column_lists),
 		cmocka_unit_test(test_stix_url_values_and_sets),
