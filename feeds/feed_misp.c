@@ -194,7 +194,7 @@ static const char *not_a_string(json_t *v, const char *absent, const char *nul, 
 /* One attribute. Whatever is wrong with it - a value that is a number, a
  * NUL inside a string - costs this attribute only, reported with where
  * it is; the event's other attributes go on. */
-static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, bool object_deleted)
+static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, bool object_deleted, bool of_url)
 {
 	json_t *jtype = json_object_get(a, "type"), *jvalue = json_object_get(a, "value");
 	const char *type = feed_json_str(jtype);
@@ -275,12 +275,14 @@ static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, bo
 		e.from_url = true;
 		return feed_emit(c->sink, &e, host, strlen(host));
 	}
+	e.from_url = of_url;
 	const char *bar = strchr(value, '|');
 	return feed_emit(c->sink, &e, value, bar ? (size_t)(bar - value) : vl);
 }
 
 /* Each object of list through attribute(), named PREFIX[i] while it is read. */
-static int attributes(struct ctx *c, json_t *list, const char *prefix, const struct tags *t, bool object_deleted)
+static int attributes(struct ctx *c, json_t *list, const char *prefix, const struct tags *t, bool object_deleted,
+                      bool of_url)
 {
 	size_t i;
 	json_t *a;
@@ -293,7 +295,7 @@ static int attributes(struct ctx *c, json_t *list, const char *prefix, const str
 		if (!json_is_object(a))
 			skip_value(c, 0, FEED_SKIP_MALFORMED, a, "an attribute that is not a JSON object");
 		else
-			rv = attribute(c, a, t, object_deleted);
+			rv = attribute(c, a, t, object_deleted, of_url);
 		feed_where(c->sink, NULL);
 		if (rv != 0)
 			break;
@@ -311,7 +313,7 @@ static int event(struct ctx *c, json_t *ev, const char *pre)
 
 	read_tags(json_object_get(ev, "Tag"), &t);
 	read_distribution(json_object_get(ev, "distribution"), &t);
-	if ((rv = attributes(c, json_object_get(ev, "Attribute"), pre, &t, false)) != 0)
+	if ((rv = attributes(c, json_object_get(ev, "Attribute"), pre, &t, false, false)) != 0)
 		return rv;
 	json_array_foreach(json_object_get(ev, "Object"), i, obj) {
 		char prefix[80];
@@ -319,8 +321,16 @@ static int event(struct ctx *c, json_t *ev, const char *pre)
 		/* an object restricts and deletes its attributes as an event does */
 		read_distribution(json_object_get(obj, "distribution"), &ot);
 		snprintf(prefix, sizeof prefix, "%sObject[%zu].", pre, i);
+		/* A `url' object (MISP's template, as faup and the import
+		 * modules fill it) splits its URL into parts: its `host' and
+		 * `domain' attributes are the URL's host and registrable name,
+		 * typed hostname and domain with to_ids on by default. A URL on
+		 * docs.google.com made them docs.google.com and google.com,
+		 * flagged as names while the URL itself was skipped as on a
+		 * shared host: they are judged as the URL's host is. */
+		const char *oname = feed_json_str(json_object_get(obj, "name"));
 		if ((rv = attributes(c, json_object_get(obj, "Attribute"), prefix, &ot,
-		                     flag(json_object_get(obj, "deleted")) == 1)) != 0)
+		                     flag(json_object_get(obj, "deleted")) == 1, oname && strcmp(oname, "url") == 0)) != 0)
 			return rv;
 	}
 	return 0;
@@ -346,7 +356,7 @@ static int found_attributes(struct ctx *c, json_t *list, const char *pre)
 		if (!json_is_object(a))
 			skip_value(c, 0, FEED_SKIP_MALFORMED, a, "an attribute that is not a JSON object");
 		else
-			rv = attribute(c, a, &t, false);
+			rv = attribute(c, a, &t, false, false);
 		feed_where(c->sink, NULL);
 		if (rv != 0)
 			break;

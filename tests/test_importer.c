@@ -1231,6 +1231,44 @@ static void test_byte_order_marks_of_joined_files(void **state)
 	expect(o.text, want2);
 }
 
+/* MISP's `url' object splits a URL into parts, its `host' (hostname)
+ * and `domain' attributes on for detection by default: a phishing form on
+ * docs.google.com was skipped as a URL on a shared host and flagged as
+ * docs.google.com and google.com by its own parts. They are the URL's
+ * host, judged as it is; another object's names are the event's to
+ * assert, and the same parts of a URL on a site of its own are flags. */
+static void test_misp_url_object_parts_are_the_urls_host(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char event[] =
+		"{\"Event\": {\"info\": \"phish\", \"Object\": [\n"
+		"{\"name\": \"url\", \"meta-category\": \"network\", \"Attribute\": [\n"
+		" {\"object_relation\": \"url\", \"type\": \"url\", \"to_ids\": true, "
+		"\"value\": \"https://docs.google.com/forms/d/e/1FAIpQL/viewform\"},\n"
+		" {\"object_relation\": \"host\", \"type\": \"hostname\", \"to_ids\": true, \"value\": \"docs.google.com\"},\n"
+		" {\"object_relation\": \"domain\", \"type\": \"domain\", \"to_ids\": true, \"value\": \"google.com\"}]},\n"
+		"{\"name\": \"url\", \"Attribute\": [\n"
+		" {\"object_relation\": \"host\", \"type\": \"hostname\", \"to_ids\": true, \"value\": \"login.own-phish.example\"},\n"
+		" {\"object_relation\": \"domain\", \"type\": \"domain\", \"to_ids\": true, \"value\": \"blogspot.com\"}]},\n"
+		"{\"name\": \"domain-ip\", \"Attribute\": [\n"
+		" {\"object_relation\": \"domain\", \"type\": \"domain\", \"to_ids\": true, \"value\": \"asserted.example\"}]}\n"
+		"]}}\n";
+	assert_int_equal(import_bytes(event, sizeof event - 1, FEED_MISP, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"Object[0].Attribute[0]: 0 skip url_on_shared_host",
+		"Object[0].Attribute[1]: 0 skip url_on_shared_host `docs.google.com'",
+		"Object[0].Attribute[2]: 0 skip url_on_shared_host `google.com'",
+		"Object[1].Attribute[0]: 0 ok login.own-phish.example phishing 80\n",
+		"Object[1].Attribute[1]: 0 skip url_on_shared_host `blogspot.com'",
+		"Object[2].Attribute[0]: 0 ok asserted.example phishing 80\n",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 2);
+}
+
 /* An indicator's labels may name several of our categories: each one
  * flags the pattern's names (only the first was taken, silently - a
  * bundle labelling a name phishing and malware never reached a malware
@@ -2004,6 +2042,7 @@ int main(void)
 		cmocka_unit_test(test_misp_csv_reads_as_misp_json),
 		cmocka_unit_test(test_misp_attribute_search_answer),
 		cmocka_unit_test(test_misp_warninglist_hits_are_not_flags),
+		cmocka_unit_test(test_misp_url_object_parts_are_the_urls_host),
 		cmocka_unit_test(test_lone_cr_line_ends),
 		cmocka_unit_test(test_command_line_tlp_is_a_floor),
 		cmocka_unit_test(test_stix_granular_markings_and_nested_bundles),
