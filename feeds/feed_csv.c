@@ -13,7 +13,7 @@
 #define RECORD_MAX (4 * FEED_LINE_MAX) /* 32768: the skip report says so */
 
 enum col { COL_NAME, COL_URL, COL_IOC, COL_TYPE, COL_CATEGORY, COL_THREAT, COL_CONFIDENCE, COL_EXPIRES, COL_TLP,
-           COL_TO_IDS, COL_COUNT };
+           COL_TO_IDS, COL_OBJECT_NAME, COL_COUNT };
 
 static const struct {
 	const char *name;
@@ -28,7 +28,7 @@ static const struct {
 	{"threat", COL_THREAT},         {"confidence", COL_CONFIDENCE}, {"confidence_level", COL_CONFIDENCE},
 	{"expires", COL_EXPIRES},       {"expires_at", COL_EXPIRES}, {"valid_until", COL_EXPIRES},
 	{"tlp", COL_TLP},               {"tlp_level", COL_TLP},
-	{"to_ids", COL_TO_IDS},
+	{"to_ids", COL_TO_IDS},         {"object_name", COL_OBJECT_NAME},
 };
 
 struct record {
@@ -226,7 +226,7 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 {
 	char v[FEED_LINE_MAX], tv[64], cv[64], host[FEED_HOST_MAX + 1];
 	struct feed_entry e = {.line = line, .confidence = -1, .input = input, .input_len = input_len};
-	bool url = false;
+	bool url = false, url_part = false;
 
 	if (r->n != header_n) {
 		char why[96];
@@ -291,6 +291,12 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 			return 0;
 		}
 	}
+	/* MISP's CSV export names each value's object: the host and domain
+	 * of a `url' object are parts of its URL, judged as its host is (a
+	 * form on docs.google.com flags neither docs.google.com nor
+	 * google.com), as in a MISP event */
+	if (strcmp(value(r, cols, COL_OBJECT_NAME, cv, sizeof cv), "url") == 0)
+		url_part = true;
 	const char *cat = value(r, cols, COL_CATEGORY, cv, sizeof cv);
 	if (!*cat)
 		cat = value(r, cols, COL_THREAT, cv, sizeof cv);
@@ -326,6 +332,7 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 		e.from_url = true;
 		return feed_emit(sink, &e, host, strlen(host));
 	}
+	e.from_url = url_part;
 	return feed_emit(sink, &e, v, strlen(v));
 }
 

@@ -746,6 +746,23 @@ static void test_misp_csv_reads_as_misp_json(void **state)
 	expect(o.text, want);
 	assert_int_equal(count(o.text, " ok "), 4);
 	assert_null(strstr(o.text, "ids-no.example phishing"));
+	/* the host and domain of a url object are its URL's host, as in an
+	 * event (test_misp_url_object_parts_are_the_urls_host): they were
+	 * flagged, docs.google.com and google.com for a form there */
+	static const char objects[] =
+		"uuid,event_id,category,type,value,comment,to_ids,date,object_relation,attribute_tag,object_uuid,"
+		"object_name,object_meta_category\r\n"
+		"\"d1\",\"12\",\"Network activity\",\"url\",\"https://docs.google.com/forms/d/x\",\"\",\"1\",\"1\",\"url\",\"\",\"o1\",\"url\",\"network\"\r\n"
+		"\"d2\",\"12\",\"Network activity\",\"hostname\",\"docs.google.com\",\"\",\"1\",\"1\",\"host\",\"\",\"o1\",\"url\",\"network\"\r\n"
+		"\"d3\",\"12\",\"Network activity\",\"domain\",\"google.com\",\"\",\"1\",\"1\",\"domain\",\"\",\"o1\",\"url\",\"network\"\r\n"
+		"\"d4\",\"12\",\"Network activity\",\"domain\",\"in-domain-ip.example\",\"\",\"1\",\"1\",\"domain\",\"\",\"o2\",\"domain-ip\",\"network\"\r\n";
+	assert_int_equal(import_bytes(objects, sizeof objects - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want2[] = {
+		"2 skip url_on_shared_host", "3 skip url_on_shared_host", "4 skip url_on_shared_host",
+		"5 ok in-domain-ip.example phishing 80\n", NULL,
+	};
+	expect(o.text, want2);
+	assert_int_equal(count(o.text, " ok "), 1);
 }
 
 /* Lone-CR line ends (classic Mac OS; Excel for Mac's "CSV (Macintosh)"):
