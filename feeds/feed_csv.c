@@ -254,7 +254,12 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 		url = true;
 	} else if (cols[COL_IOC] >= 0 && *value(r, cols, COL_IOC, v, sizeof v)) {
 		const char *type = value(r, cols, COL_TYPE, tv, sizeof tv);
-		if (strcasecmp(type, "url") == 0)
+		/* an untyped indicator column (`indicator,description') mixes
+		 * names and URLs: one with a scheme is a URL, its host the name
+		 * (it was refused for its `:' as a bad name) */
+		if (strcasecmp(type, "url") == 0 ||
+		    (!*type && (strstr(v, "://") || strstr(v, ":]//") || strstr(v, ":)//") || /* hxxps[:]// too */
+		                feed_url_web_authority(v, strlen(v)))))
 			url = true;
 		else if (strcasecmp(type, "domain|ip") == 0 || strcasecmp(type, "hostname|port") == 0) {
 			/* MISP's CSV export of its composite types: the name comes

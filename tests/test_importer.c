@@ -1286,6 +1286,33 @@ static void test_misp_url_object_parts_are_the_urls_host(void **state)
 	assert_int_equal(count(o.text, " ok "), 2);
 }
 
+/* A CSV whose indicator column has no type beside it mixes names and
+ * URLs (`indicator,description', a spreadsheet's list): a URL there was
+ * refused as a bad name for its `:', where a url column, a URL list or a
+ * typed row reads its host. With a type column, the type decides. */
+static void test_csv_untyped_indicator_urls(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char csv[] = "indicator,description\n"
+	                          "untyped-name.example,a name\n"
+	                          "https://untyped-url.example/login,a URL\n"
+	                          "hxxps[:]//untyped-fanged[.]example/x,defanged\n"
+	                          "https://drive.google.com/file/d/1,on a shared host\n"
+	                          "http:\\\\untyped-back.example\\x,backslashes\n";
+	assert_int_equal(import_bytes(csv, sizeof csv - 1, FEED_CSV, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"2 ok untyped-name.example phishing 80\n", "3 ok untyped-url.example phishing 80\n",
+		"4 ok untyped-fanged.example phishing 80\n", "5 skip url_on_shared_host",
+		"6 ok untyped-back.example phishing 80\n", NULL,
+	};
+	expect(o.text, want);
+	static const char typed[] = "type,value\ndomain,https://typed.example/x\n";
+	assert_int_equal(import_bytes(typed, sizeof typed - 1, FEED_CSV, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "2 skip bad_name")); /* a domain row's value is a name */
+}
+
 /* An indicator's labels may name several of our categories: each one
  * flags the pattern's names (only the first was taken, silently - a
  * bundle labelling a name phishing and malware never reached a malware
@@ -2057,6 +2084,7 @@ int main(void)
 		cmocka_unit_test(test_shorteners_and_redirectors_are_shared_hosts),
 		cmocka_unit_test(test_m365_and_drive_file_hosts_are_shared),
 		cmocka_unit_test(test_misp_csv_reads_as_misp_json),
+		cmocka_unit_test(test_csv_untyped_indicator_urls),
 		cmocka_unit_test(test_misp_attribute_search_answer),
 		cmocka_unit_test(test_misp_warninglist_hits_are_not_flags),
 		cmocka_unit_test(test_misp_url_object_parts_are_the_urls_host),
