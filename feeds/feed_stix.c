@@ -499,6 +499,11 @@ int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 		objs = root;
 	else if (type && strcmp(type, "bundle") == 0)
 		objs = json_object_get(root, "objects");
+	else if (!type && json_is_array(json_object_get(root, "objects")))
+		/* a TAXII 2.1 envelope ({"more": false, "objects": [...]}): what
+		 * a collection's objects endpoint answers, saved as the file; it
+		 * was refused as "neither a STIX bundle nor an indicator" */
+		objs = json_object_get(root, "objects");
 	else
 		objs = NULL;
 	if (objs && !json_is_array(objs)) {

@@ -1313,6 +1313,27 @@ static void test_csv_untyped_indicator_urls(void **state)
 	assert_non_null(strstr(o.text, "2 skip bad_name")); /* a domain row's value is a name */
 }
 
+/* A TAXII 2.1 server answers a collection's objects endpoint with an
+ * envelope, {"more": ..., "objects": [...]}, not a bundle: saved as the
+ * feed file (curl .../collections/ID/objects/), it was refused whole as
+ * "neither a STIX bundle nor an indicator (top-level type `none')". */
+static void test_taxii_envelope(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char envelope[] =
+		"{\"more\": true, \"next\": \"2\", \"objects\": [\n"
+		"{\"type\": \"indicator\", \"spec_version\": \"2.1\", \"id\": \"indicator--00000000-0000-4000-8000-000000000501\", "
+		"\"pattern\": \"[domain-name:value = 'taxii.example']\", \"pattern_type\": \"stix\"}]}\n";
+	assert_int_equal(import_bytes(envelope, sizeof envelope - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "objects[0]: 2 ok taxii.example phishing 80\n"));
+	/* an object of another kind with `objects' is still no bundle */
+	static const char other[] = "{\"type\": \"report\", \"objects\": []}\n";
+	assert_int_not_equal(import_bytes(other, sizeof other - 1, FEED_STIX, &o, err, sizeof err), 0);
+	assert_non_null(strstr(err, "neither a STIX bundle nor an indicator (top-level type `report')"));
+}
+
 /* An indicator's labels may name several of our categories: each one
  * flags the pattern's names (only the first was taken, silently - a
  * bundle labelling a name phishing and malware never reached a malware
@@ -2094,6 +2115,7 @@ int main(void)
 		cmocka_unit_test(test_misp_distribution_and_flags),
 		cmocka_unit_test(test_adblock_options_that_do_not_block),
 		cmocka_unit_test(test_stix_or_patterns),
+		cmocka_unit_test(test_taxii_envelope),
 		cmocka_unit_test(test_byte_order_marks_of_joined_files),
 		cmocka_unit_test(test_stix_opencti_detection_false_is_not_to_ids),
 		cmocka_unit_test(test_quoted_one_column_lists),
