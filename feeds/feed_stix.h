@@ -2,7 +2,8 @@
  * feed_stix.h - STIX 2.1 bundles in and out.
  *
  * Reading (jansson, JSON_REJECT_DUPLICATES, nesting checked first): a
- * bundle's `objects', a bare indicator, or an array of objects. Each
+ * bundle's `objects' (or a TAXII 2.1 envelope's), a bare indicator, or an
+ * array of objects. Each
  * `indicator' whose pattern names domains - `[domain-name:value =
  * 'evil.example']', `[url:value = 'http://evil.example/x']' (its host,
  * from_url), `IN' sets of either, up to 64 values joined by OR;
