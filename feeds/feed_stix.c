@@ -525,6 +525,40 @@ int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 		rv = indicator(&c, root);
 		goto out;
 	}
+	/* An array of objects none of which has a STIX `type' is another
+	 * tool's JSON (PhishTank's online-valid.json: phish_id, url, ...):
+	 * every object was read past as one of a type we do not import, and
+	 * the file "held no entries". Said whole, with its keys and a way. */
+	if (objs == root && json_array_size(root) > 0) {
+		bool typed = false;
+		json_array_foreach(objs, i, o)
+			typed |= feed_json_str(json_object_get(o, "type")) != NULL;
+		json_t *first = json_array_get(root, 0);
+		if (!typed && json_is_object(first)) {
+			char keys[120] = "", q[TEXT_QUOTE_LEN(24)];
+			const char *k;
+			json_t *v;
+			size_t nk = 0, used = 0;
+			json_object_foreach(first, k, v) {
+				(void)v;
+				if (nk++ == 4) {
+					snprintf(keys + used, sizeof keys - used, ", ...");
+					break;
+				}
+				int w = snprintf(keys + used, sizeof keys - used, "%s%s", nk > 1 ? ", " : "",
+				                 text_quote(q, sizeof q, k, strlen(k), 24));
+				if (w < 0 || (size_t)w >= sizeof keys - used)
+					break;
+				used += (size_t)w;
+			}
+			size_t no = json_array_size(root);
+			snprintf(err, errlen, "a JSON array of %zu object%s without a STIX `type' (the first has %s): not STIX "
+			         "or MISP; for a list of URLs (PhishTank's JSON) take them out: jq -r '.[].url' FILE | amesh "
+			         "import - --format urls ...", no, no == 1 ? "" : "s", keys);
+			rv = AM_EDECODE;
+			goto out;
+		}
+	}
 	/* the bundle's own TLP definitions first: markings may follow the
 	 * indicators that name them */
 	json_array_foreach(objs, i, o) {

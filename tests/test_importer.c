@@ -1334,6 +1334,30 @@ static void test_taxii_envelope(void **state)
 	assert_non_null(strstr(err, "neither a STIX bundle nor an indicator (top-level type `report')"));
 }
 
+/* PhishTank's JSON (an array of {"phish_id", "url", ...}) read as STIX:
+ * every object passed over as one of a type not imported, and the file
+ * "held no entries" (exit 0) - a phishing feed of thousands of URLs taken
+ * as empty. Refused whole, saying what it is and how to read its URLs. */
+static void test_json_array_of_untyped_objects(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char pt[] = "[{\"phish_id\": \"1\", \"url\": \"https://pt1.example/login\", \"phish_detail_url\": "
+	                         "\"http://x/\", \"submission_time\": \"2026-12-01T00:00:00+00:00\", \"verified\": "
+	                         "\"yes\"}, {\"phish_id\": \"2\", \"url\": \"https://pt2.example/\"}]\n";
+	assert_int_equal(import_bytes(pt, sizeof pt - 1, FEED_AUTO, &o, err, sizeof err), AM_EDECODE);
+	assert_non_null(strstr(err, "a JSON array of 2 objects without a STIX `type' (the first has `phish_id', `url', "
+	                            "`phish_detail_url', `submission_time', ...): not STIX or MISP"));
+	assert_non_null(strstr(err, "jq -r '.[].url' FILE | amesh import - --format urls"));
+	/* one typed object makes it STIX: the others are read past as before */
+	static const char mixed[] = "[{\"url\": \"x\"}, {\"type\": \"indicator\", \"id\": "
+	                            "\"indicator--00000000-0000-4000-8000-000000000601\", \"pattern\": "
+	                            "\"[domain-name:value = 'typed.example']\"}]\n";
+	assert_int_equal(import_bytes(mixed, sizeof mixed - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "ok typed.example phishing 80"));
+}
+
 /* An indicator's labels may name several of our categories: each one
  * flags the pattern's names (only the first was taken, silently - a
  * bundle labelling a name phishing and malware never reached a malware
@@ -2115,6 +2139,7 @@ int main(void)
 		cmocka_unit_test(test_misp_distribution_and_flags),
 		cmocka_unit_test(test_adblock_options_that_do_not_block),
 		cmocka_unit_test(test_stix_or_patterns),
+		cmocka_unit_test(test_json_array_of_untyped_objects),
 		cmocka_unit_test(test_taxii_envelope),
 		cmocka_unit_test(test_byte_order_marks_of_joined_files),
 		cmocka_unit_test(test_stix_opencti_detection_false_is_not_to_ids),
