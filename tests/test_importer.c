@@ -1358,6 +1358,32 @@ static void test_json_array_of_untyped_objects(void **state)
 	assert_non_null(strstr(o.text, "ok typed.example phishing 80"));
 }
 
+/* A name copied from a web page or a word processor comes padded with
+ * no-break spaces (U+00A0, U+202F, U+3000...): the importer trims ASCII
+ * white space around a name, but these made it refused as "a space is not
+ * allowed", the name lost. They go as ASCII spaces do; inside a name a
+ * space stays refused. */
+static void test_unicode_spaces_around_names(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char plain[] = "nbsp1.example\xc2\xa0\n"
+	                            "\xc2\xa0nbsp2.example\n"
+	                            "nbsp3.example\xc2\xa0# a note\n"
+	                            "\xe3\x80\x80nbsp4.example\xe2\x80\xaf\xe2\x80\x82\n"
+	                            "nbsp\xc2\xa0" "5.example\n";
+	assert_int_equal(import_bytes(plain, sizeof plain - 1, FEED_PLAIN, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"1 ok nbsp1.example phishing 80\n", "2 ok nbsp2.example phishing 80\n", "3 ok nbsp3.example phishing 80\n",
+		"4 ok nbsp4.example phishing 80\n", "5 skip bad_name", NULL,
+	};
+	expect(o.text, want);
+	static const char csv[] = "domain,category\n\xc2\xa0nbsp6.example\xc2\xa0,malware\n";
+	assert_int_equal(import_bytes(csv, sizeof csv - 1, FEED_CSV, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "2 ok nbsp6.example malware 80\n"));
+}
+
 /* An indicator's labels may name several of our categories: each one
  * flags the pattern's names (only the first was taken, silently - a
  * bundle labelling a name phishing and malware never reached a malware
@@ -2139,6 +2165,7 @@ int main(void)
 		cmocka_unit_test(test_misp_distribution_and_flags),
 		cmocka_unit_test(test_adblock_options_that_do_not_block),
 		cmocka_unit_test(test_stix_or_patterns),
+		cmocka_unit_test(test_unicode_spaces_around_names),
 		cmocka_unit_test(test_json_array_of_untyped_objects),
 		cmocka_unit_test(test_taxii_envelope),
 		cmocka_unit_test(test_byte_order_marks_of_joined_files),
