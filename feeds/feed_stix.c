@@ -475,10 +475,25 @@ static void nested_bundle(struct ctx *c, json_t *o, const char *where)
 	         "a bundle inside a bundle (STIX 2.1 has none): its objects are not read");
 }
 
+/* Whether STIX timestamp a is later than b: by time, then (the same
+ * second) by text, which orders the fractions of one producer's format.
+ * One that does not parse is never newer; anything is newer than none. */
+static bool newer(const json_t *a, const json_t *b)
+{
+	const char *sa = feed_json_str(a), *sb = feed_json_str(b);
+	uint64_t ta, tb;
+
+	if (!sa || timefmt_parse_rfc3339(sa, &ta) != 0)
+		return false;
+	if (!sb || timefmt_parse_rfc3339(sb, &tb) != 0)
+		return true;
+	return ta != tb ? ta > tb : strcmp(sa, sb) > 0;
+}
+
 int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, char *err, size_t errlen)
 {
 	struct ctx c = {.lines = {.buf = buf, .len = len, .scan_line = 1}, .sink = sink};
-	json_t *root, *objs, *o;
+	json_t *root, *objs, *o, *latest = NULL;
 	size_t i;
 	int rv = 0;
 
@@ -575,14 +590,43 @@ int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 			goto out;
 		}
 	}
+	/* A bundle may carry several versions of one object (a TAXII answer
+	 * with match[version]=all, a collection dumped whole): the one with
+	 * the latest `modified' is the object (STIX 2.1 3.6), and an older
+	 * one must not flag what the newest revoked. The newest of each id
+	 * first, then each indicator read only in its newest version. */
+	if ((latest = json_object()) == NULL) {
+		rv = AM_ENOMEM;
+		goto out;
+	}
 	json_array_foreach(objs, i, o) {
-		const char *t = feed_json_str(json_object_get(o, "type"));
+		const char *t = feed_json_str(json_object_get(o, "type")), *id = feed_json_str(json_object_get(o, "id"));
+		if (!t || !id || strcmp(t, "indicator") != 0)
+			continue;
+		json_t *prev = json_object_get(latest, id);
+		if (prev && !newer(json_object_get(o, "modified"),
+		                   json_object_get(json_array_get(objs, (size_t)json_integer_value(prev)), "modified")))
+			continue;
+		if (json_object_set_new(latest, id, json_integer((json_int_t)i)) != 0) {
+			rv = AM_ENOMEM;
+			goto out;
+		}
+	}
+	json_array_foreach(objs, i, o) {
+		const char *t = feed_json_str(json_object_get(o, "type")), *id = feed_json_str(json_object_get(o, "id"));
 		char where[48];
+		json_t *newest = id ? json_object_get(latest, id) : NULL;
 		snprintf(where, sizeof where, "%s[%zu]", objs == root ? "" : "objects", i);
 		feed_where(sink, where);
 		if (!json_is_object(o))
 			skip_obj(&c, 0, FEED_SKIP_MALFORMED, where, "not a JSON object");
-		else if (t && strcmp(t, "indicator") == 0)
+		else if (t && strcmp(t, "indicator") == 0 && newest && (size_t)json_integer_value(newest) != i) {
+			char why[160];
+			const char *p = feed_json_str(json_object_get(o, "pattern"));
+			snprintf(why, sizeof why, "an older version of %.80s: the newest, %s[%lld], is the one read", id,
+			         objs == root ? "" : "objects", (long long)json_integer_value(newest));
+			skip_obj(&c, feed_json_line_of(&c.lines, id), FEED_SKIP_DUPLICATE, p ? p : id, why);
+		} else if (t && strcmp(t, "indicator") == 0)
 			rv = indicator(&c, o);
 		else if (t && strcmp(t, "bundle") == 0)
 			nested_bundle(&c, o, where);
@@ -591,6 +635,7 @@ int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 			break;
 	}
 out:
+	json_decref(latest);
 	json_decref(c.defined);
 	json_decref(root);
 	return rv;

@@ -1384,6 +1384,43 @@ static void test_unicode_spaces_around_names(void **state)
 	assert_non_null(strstr(o.text, "2 ok nbsp6.example malware 80\n"));
 }
 
+/* Several versions of one indicator in a bundle (a TAXII answer with
+ * match[version]=all): the latest `modified' is the object. The first
+ * version was flagged and the later revocation only skipped, so a
+ * revoked indicator was imported. Whatever the order in the file, only
+ * the newest version is read. */
+static void test_stix_only_the_newest_version_is_read(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char bundle[] =
+		"{\"type\": \"bundle\", \"id\": \"bundle--00000000-0000-4000-8000-000000000700\", \"objects\": [\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000701\", "
+		"\"modified\": \"2026-11-01T00:00:00.000Z\", \"pattern\": \"[domain-name:value = 'revoked-later.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000701\", "
+		"\"modified\": \"2026-11-02T00:00:00.000Z\", \"revoked\": true, "
+		"\"pattern\": \"[domain-name:value = 'revoked-later.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000702\", "
+		"\"modified\": \"2026-11-03T00:00:00.500Z\", \"confidence\": 90, "
+		"\"pattern\": \"[domain-name:value = 'raised.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000702\", "
+		"\"modified\": \"2026-11-03T00:00:00.100Z\", \"confidence\": 10, "
+		"\"pattern\": \"[domain-name:value = 'raised.example']\"}\n"
+		"]}\n";
+	assert_int_equal(import_bytes(bundle, sizeof bundle - 1, FEED_STIX, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"objects[0]: 2 skip duplicate `[domain-name:value = 'revoked-later.example']'\n"
+		"  -- an older version of indicator--00000000-0000-4000-8000-000000000701: the newest, objects[1], is the one read\n",
+		"objects[1]: 2 skip revoked",
+		"objects[2]: 4 ok raised.example phishing 90\n",
+		"objects[3]: 4 skip duplicate",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 1);
+}
+
 /* An indicator's labels may name several of our categories: each one
  * flags the pattern's names (only the first was taken, silently - a
  * bundle labelling a name phishing and malware never reached a malware
@@ -2165,6 +2202,7 @@ int main(void)
 		cmocka_unit_test(test_misp_distribution_and_flags),
 		cmocka_unit_test(test_adblock_options_that_do_not_block),
 		cmocka_unit_test(test_stix_or_patterns),
+		cmocka_unit_test(test_stix_only_the_newest_version_is_read),
 		cmocka_unit_test(test_unicode_spaces_around_names),
 		cmocka_unit_test(test_json_array_of_untyped_objects),
 		cmocka_unit_test(test_taxii_envelope),
