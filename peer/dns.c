@@ -380,7 +380,7 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 		}
 	} else if (q.qtype == DNS_TYPE_AXFR) {
 		dnsmsg_reset(&o);
-		o.buf[3] = DNS_RCODE_NOTIMP; /* no AXFR over UDP */
+		dnsmsg_set_rcode(&o, DNS_RCODE_NOTIMP); /* no AXFR over UDP */
 		emit(s, &o);
 	} else {
 		/* other types at the apex: no data */

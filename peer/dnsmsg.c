@@ -132,6 +132,8 @@ int dnsmsg_parse(const uint8_t *buf, size_t len, struct dnsmsg *m, char *err, si
 	}
 	m->id = ldns_pkt_id(pkt);
 	m->qr = ldns_pkt_qr(pkt);
+	m->rd = ldns_pkt_rd(pkt);
+	m->cd = ldns_pkt_cd(pkt);
 	m->opcode = (unsigned)ldns_pkt_get_opcode(pkt);
 	m->rcode = (unsigned)ldns_pkt_get_rcode(pkt);
 	if (ldns_rr_list_rr_count(ldns_pkt_question(pkt)) != 1) {
@@ -227,12 +229,17 @@ void dnsmsg_begin(struct dnsmsg_out *o, const struct dnsmsg *q, const uint8_t *r
 {
 	memset(o->buf, 0, 12);
 	put16(o->buf, q->id);
-	o->buf[2] = (uint8_t)(0x80 | (q->opcode & 0xf) << 3 | 0x04); /* QR, opcode, AA */
-	o->buf[3] = (uint8_t)(rcode & 0xf);
+	o->buf[2] = (uint8_t)(0x80 | (q->opcode & 0xf) << 3 | 0x04 | (q->rd ? 0x01 : 0)); /* QR, opcode, AA, RD */
+	o->buf[3] = (uint8_t)((q->cd ? 0x10 : 0) | (rcode & 0xf));                        /* CD, RCODE */
 	o->buf[5] = 1;
 	memcpy(o->buf + 12, req + 12, q->question_end - 12);
 	o->len = o->base = q->question_end;
 	o->ancount = 0;
+}
+
+void dnsmsg_set_rcode(struct dnsmsg_out *o, unsigned rcode)
+{
+	o->buf[3] = (uint8_t)((o->buf[3] & 0xf0) | (rcode & 0xf));
 }
 
 void dnsmsg_reset(struct dnsmsg_out *o)
@@ -429,7 +436,7 @@ void dnsmsg_tsig_error(struct dnsmsg_out *o, const struct dnsmsg *q, unsigned er
 	o->len += (size_t)n + 10 + rdlen;
 	unsigned arcount = (unsigned)(o->buf[10] << 8 | o->buf[11]) + 1;
 	put16(o->buf + 10, arcount);
-	o->buf[3] = (uint8_t)((o->buf[3] & 0xf0) | DNS_RCODE_NOTAUTH);
+	dnsmsg_set_rcode(o, DNS_RCODE_NOTAUTH);
 }
 
 int dnsmsg_notify(uint8_t *buf, size_t cap, uint16_t id, const char *zone, uint32_t serial)

@@ -37,6 +37,7 @@ struct dnsmsg {
 	uint16_t id;
 	unsigned opcode, rcode;
 	bool qr;
+	bool rd, cd;                    /* copied into the answer (RFC 1035 4.1.1, RFC 4035 3.2.2) */
 	char qname[AM_DOMAIN_MAX + 1]; /* lower case, no trailing dot; "" = the root */
 	uint16_t qtype, qclass;
 	size_t question_end;            /* offset just past the question in the input */
@@ -69,9 +70,13 @@ struct dnsmsg_out {
 	size_t base; /* length after header and question */
 };
 
-/* Header (QR, AA, id and opcode of q) and q's question, copied from the
- * request bytes. */
+/* Header (QR, AA, id and opcode of q, and its RD and CD bits, which an
+ * answer copies: RFC 1035 4.1.1, RFC 4035 3.2.2) and q's question, copied
+ * from the request bytes. */
 void dnsmsg_begin(struct dnsmsg_out *o, const struct dnsmsg *q, const uint8_t *req, unsigned rcode);
+/* Changes the RCODE of an answer begun, keeping its other flags (CD
+ * shares the byte). */
+void dnsmsg_set_rcode(struct dnsmsg_out *o, unsigned rcode);
 /* Drops the answers written so far (the next message of a transfer). */
 void dnsmsg_reset(struct dnsmsg_out *o);
 /* Records, owners relative to the question's name ("" = the apex),

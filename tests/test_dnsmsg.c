@@ -131,6 +131,63 @@ static void test_answer_parses_back(void **state)
 	assert_int_equal(o.len, m.question_end);
 }
 
+/* An answer copies the query's RD (RFC 1035 4.1.1) and CD (RFC 4035
+ * 3.2.2) bits, whatever its RCODE: a validating resolver that sent CD
+ * reads an answer without it as another message's. Both were 0 in every
+ * answer; an RCODE set after the header (NOTIMP for AXFR over UDP) wrote
+ * over CD too. */
+static void test_answer_copies_rd_and_cd(void **state)
+{
+	static struct dnsmsg_out o;
+	(void)state;
+
+	for (int bits = 0; bits < 4; bits++) {
+		bool rd = bits & 1, cd = bits & 2;
+		ldns_pkt *q = NULL, *a = NULL;
+		uint8_t *wire = NULL;
+		size_t n = 0;
+		struct dnsmsg m;
+		char err[AM_ERRLEN];
+
+		assert_int_equal(ldns_pkt_query_new_frm_str(&q, "rpz.example.", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 0),
+		                 LDNS_STATUS_OK);
+		ldns_pkt_set_id(q, 77);
+		ldns_pkt_set_rd(q, rd);
+		ldns_pkt_set_cd(q, cd);
+		assert_int_equal(ldns_pkt2wire(&wire, q, &n), LDNS_STATUS_OK);
+		assert_int_equal(dnsmsg_parse(wire, n, &m, err, sizeof err), 0);
+		assert_int_equal(m.rd, rd);
+		assert_int_equal(m.cd, cd);
+		/* an answer */
+		dnsmsg_begin(&o, &m, wire, DNS_RCODE_NOERROR);
+		assert_int_equal(dnsmsg_add_soa(&o, 300, 7, 300, 60, 259200, 60), 0);
+		assert_int_equal(ldns_wire2pkt(&a, o.buf, o.len), LDNS_STATUS_OK);
+		assert_int_equal(ldns_pkt_rd(a), rd);
+		assert_int_equal(ldns_pkt_cd(a), cd);
+		assert_true(ldns_pkt_qr(a) && ldns_pkt_aa(a));
+		assert_int_equal(ldns_pkt_get_rcode(a), LDNS_RCODE_NOERROR);
+		ldns_pkt_free(a);
+		/* an error set after the header keeps them */
+		dnsmsg_reset(&o);
+		dnsmsg_set_rcode(&o, DNS_RCODE_NOTIMP);
+		assert_int_equal(ldns_wire2pkt(&a, o.buf, o.len), LDNS_STATUS_OK);
+		assert_int_equal(ldns_pkt_rd(a), rd);
+		assert_int_equal(ldns_pkt_cd(a), cd);
+		assert_int_equal(ldns_pkt_get_rcode(a), LDNS_RCODE_NOTIMPL);
+		ldns_pkt_free(a);
+		/* and so does a TSIG error (NOTAUTH) */
+		dnsmsg_begin(&o, &m, wire, DNS_RCODE_NOTAUTH);
+		dnsmsg_tsig_error(&o, &m, DNS_TSIG_BADKEY, 1796000000u);
+		assert_int_equal(ldns_wire2pkt(&a, o.buf, o.len), LDNS_STATUS_OK);
+		assert_int_equal(ldns_pkt_rd(a), rd);
+		assert_int_equal(ldns_pkt_cd(a), cd);
+		assert_int_equal(ldns_pkt_get_rcode(a), LDNS_RCODE_NOTAUTH);
+		ldns_pkt_free(a);
+		free(wire);
+		ldns_pkt_free(q);
+	}
+}
+
 static void test_notify_parses_back(void **state)
 {
 	uint8_t buf[512];
@@ -261,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_parses_soa_and_ixfr_queries),
 		cmocka_unit_test(test_refuses_what_a_primary_never_needs),
 		cmocka_unit_test(test_answer_parses_back),
+		cmocka_unit_test(test_answer_copies_rd_and_cd),
 		cmocka_unit_test(test_notify_parses_back),
 		cmocka_unit_test(test_rcode_names),
 		cmocka_unit_test(test_tsig_checks_key_name_algorithm_mac_and_time),
