@@ -41,6 +41,9 @@ struct dns {
 	int udp[CONFIG_DNS_LISTEN_MAX], tcp[CONFIG_DNS_LISTEN_MAX];
 	size_t n_listen;
 	int wake[2];            /* pipe: wakes the serving thread to stop */
+	/* NOTIFY sources: the first dns_listen address of each family, port 0
+	 * (AF_UNSPEC = none of that family: the kernel picks) */
+	struct config_addr notify_src4, notify_src6;
 	pthread_t serve_thread, notify_thread;
 	bool serve_started, notify_started;
 
@@ -620,12 +623,41 @@ static void notify_answer(struct dns *d, int fd)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* The socket NOTIFYs of one family go out on: bound to the dns_listen
+ * address of that family (port 0: the listener's own port is taken by
+ * the listening socket), so they come from the address the secondaries
+ * have as their primary. BIND and Unbound accept a NOTIFY only from a
+ * configured primary's address and answer REFUSED otherwise; unbound, the
+ * kernel picked the source by route - 127.0.0.1 for any loopback target,
+ * whatever address dns_listen named. A wildcard dns_listen leaves the
+ * choice to the kernel, as the listener does for its answers. */
+static int notify_socket(int family, const struct config_addr *src)
+{
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || src->sa.ss_family != family)
+		return fd;
+	struct sockaddr_storage a = src->sa;
+	if (family == AF_INET)
+		((struct sockaddr_in *)&a)->sin_port = 0;
+	else
+		((struct sockaddr_in6 *)&a)->sin6_port = 0;
+	if (family == AF_INET6) {
+		int one = 1;
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	}
+	if (bind(fd, (struct sockaddr *)&a, src->len) != 0)
+		log_error("dns: cannot send NOTIFY from %s (dns_listen): %s; the kernel picks the source, which "
+		          "a secondary may refuse", src->text, strerror(errno));
+	return fd;
+}
+
 static void *notify_main(void *arg)
 {
 	pthread_setname_np(pthread_self(), "am-notify"); /* top -H, ps -L, perf: which part is busy */
 	struct dns *d = arg;
-	int fd4 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int fd6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd4 = notify_socket(AF_INET, &d->notify_src4);
+	int fd6 = notify_socket(AF_INET6, &d->notify_src6);
 
 	pthread_mutex_lock(&d->lock);
 	while (!d->stopping) {
@@ -781,6 +813,13 @@ int dns_open(struct dns **out, const struct config *cfg, struct rpz *r, char *er
 		d->udp[i] = d->tcp[i] = -1;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
+	for (size_t i = cfg->n_dns_listen; i-- > 0;) {
+		/* the first of each family is the NOTIFY source */
+		if (cfg->dns_listen[i].sa.ss_family == AF_INET)
+			d->notify_src4 = cfg->dns_listen[i];
+		else if (cfg->dns_listen[i].sa.ss_family == AF_INET6)
+			d->notify_src6 = cfg->dns_listen[i];
+	}
 	for (size_t i = 0; i < cfg->n_dns_listen; i++) {
 		if ((d->udp[i] = bind_one(&cfg->dns_listen[i], SOCK_DGRAM, err, errlen)) < 0 ||
 		    (d->tcp[i] = bind_one(&cfg->dns_listen[i], SOCK_STREAM, err, errlen)) < 0) {

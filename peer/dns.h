@@ -27,7 +27,9 @@
  * cannot sign).
  *
  * NOTIFY: after a new serial, every notify target of the zone is sent
- * one, retried (1 s, doubling to 60 s) until it answers. Coalesced: while
+ * one - from the first dns_listen address of the target's family, the
+ * address secondaries have as their primary (BIND and Unbound refuse a
+ * NOTIFY from any other) - retried (1 s, doubling to 60 s) until it answers. Coalesced: while
  * one is in flight, newer serials only replace the serial to announce; the
  * answer (then one NOTIFY for the newest, at once) or the next retry
  * carries it - and that retry is moved up to at most DNS_NOTIFY_COALESCE_MS

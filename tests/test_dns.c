@@ -576,6 +576,40 @@ static void test_one_change_in_100k_rules(void **state)
 	              a.bytes, a.messages, (double)a.bytes / (double)i.bytes);
 }
 
+/* Reopens the server with dns_listen on ADDR (the fixture's port). */
+static void reopen_on(struct fx *f, const char *addr)
+{
+	char err[AM_ERRLEN], text[64];
+
+	dns_close(f->d);
+	f->d = NULL;
+	snprintf(text, sizeof text, "%s:%u", addr, f->port);
+	assert_int_equal(config_addr_parse(text, 0, &f->cfg.dns_listen[0], err, sizeof err), 0);
+	if (dns_open(&f->d, &f->cfg, f->r, err, sizeof err) != 0)
+		fail_msg("dns_open: %s", err);
+}
+
+/* A NOTIFY comes from the dns_listen address, the one secondaries have as
+ * their primary: BIND and Unbound answer REFUSED to one from elsewhere.
+ * It went out on an unbound socket, so to a loopback secondary it came
+ * from 127.0.0.1 whatever dns_listen said. */
+static void test_notify_comes_from_dns_listen(void **state)
+{
+	struct fx *f = *state;
+	struct notify_rx rx;
+	char from[INET_ADDRSTRLEN];
+
+	reopen_on(f, "127.0.0.2");
+	update(f, NULL, 0);
+	notify_recv(f, 3000, &rx);
+	inet_ntop(AF_INET, &rx.from.sin_addr, from, sizeof from);
+	assert_string_equal(from, "127.0.0.2");
+	assert_int_not_equal(ntohs(rx.from.sin_port), f->port); /* the listener keeps its port */
+	/* and its answer, sent back there, is taken */
+	notify_reply(f, &rx);
+	assert_true(notify_quiet(f, 1500));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -586,6 +620,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_notify_new_serial_not_held_by_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_survives_connection_storms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_change_in_100k_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_comes_from_dns_listen, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)
