@@ -63,7 +63,9 @@ struct dns;
 int dns_open(struct dns **out, const struct config *cfg, struct rpz *r, char *err, size_t errlen);
 /* Stops the threads, closes every socket. NULL ok. */
 void dns_close(struct dns *d);
-/* Replaces the zones served (a reload); copies them. */
+/* Replaces the zones served (a reload); copies them. A notify target in
+ * both (zone, address and port) keeps its NOTIFY state: one unanswered
+ * goes on being retried. */
 void dns_set_zones(struct dns *d, const struct config_rpz *zones, size_t n);
 /* A zone has a new serial: notify its secondaries. */
 void dns_zone_changed(struct dns *d, const char *zone, uint32_t serial);

@@ -610,6 +610,42 @@ static void test_notify_comes_from_dns_listen(void **state)
 	assert_true(notify_quiet(f, 1500));
 }
 
+/* The serial a NOTIFY announces: its SOA's, the last rdata but four timers. */
+static uint32_t rx_serial(const struct notify_rx *rx)
+{
+	const uint8_t *p = rx->buf + rx->n - 20;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A reload (dns_set_zones, as SIGHUP calls it) keeps each target's NOTIFY
+ * state: an unanswered NOTIFY goes on being retried, and its answer still
+ * counts. The reload built fresh targets, so a secondary that had not
+ * answered yet heard nothing more until the next change. */
+static void test_notify_state_survives_reload(void **state)
+{
+	struct fx *f = *state;
+	struct notify_rx rx;
+	struct dns_secondary sec[4];
+
+	struct rpz_result r = update(f, NULL, 0);
+	notify_recv(f, 3000, &rx); /* left unanswered */
+	struct config_rpz z = f->z;
+	z.ttl = 600; /* some other change in the same section */
+	dns_set_zones(f->d, &z, 1);
+	notify_recv(f, 3000, &rx); /* the retry, after the reload */
+	assert_int_equal(rx_serial(&rx), r.serial);
+	notify_reply(f, &rx);
+	assert_true(notify_quiet(f, 2500));
+	assert_int_equal(dns_secondaries(f->d, sec, 4), 1);
+	assert_false(sec[0].notify_pending);
+	assert_int_equal(sec[0].notify_rcode, 0);
+	/* and the next change is announced as before */
+	dns_set_zones(f->d, &z, 1);
+	dns_zone_changed(f->d, f->z.zone, r.serial + 1);
+	notify_recv(f, 1000, &rx);
+	assert_int_equal(rx_serial(&rx), r.serial + 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -621,6 +657,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_survives_connection_storms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_change_in_100k_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_comes_from_dns_listen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_state_survives_reload, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)
