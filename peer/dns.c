@@ -71,26 +71,64 @@ static void addr_text(const struct sockaddr *sa, char out[64])
 	snprintf(out, 64, "%s", host);
 }
 
-/* The statistics row of (zone, address); the caller holds the lock. A
- * full table reuses its oldest row rather than refusing to count. */
-static struct dns_secondary *sec_row(struct dns *d, const char *zone, const char *address)
+/* Whether row is a notify target's: those rows stand for the operator's
+ * own configuration and are never handed to another address. */
+static bool is_target_row(const struct dns *d, const struct dns_secondary *row)
 {
-	size_t oldest = 0;
-	for (size_t i = 0; i < d->n_sec; i++) {
+	for (size_t i = 0; i < d->n_targets; i++)
+		if (strcmp(d->targets[i].addr.text, row->address) == 0 && strcmp(d->targets[i].zone, row->zone) == 0)
+			return true;
+	return false;
+}
+
+static uint64_t row_seen(const struct dns_secondary *r)
+{
+	uint64_t t = r->last_soa > r->last_xfr ? r->last_soa : r->last_xfr;
+	return r->notify_sent > t ? r->notify_sent : t;
+}
+
+/* The statistics row of (zone, address); the caller holds the lock. A
+ * full table reuses the row seen longest ago rather than refusing to
+ * count - never a notify target's, and only for a caller that may_evict:
+ * a refused query (an address outside allow_transfer, anyone on the
+ * Internet) gets a free row or none, or a storm of them from many
+ * addresses overwrote the targets' NOTIFY state (their rows, never
+ * queried from address:port, looked the oldest). NULL = no row. */
+static struct dns_secondary *sec_row(struct dns *d, const char *zone, const char *address, bool may_evict)
+{
+	size_t i, oldest = SIZE_MAX;
+	for (i = 0; i < d->n_sec; i++)
 		if (strcmp(d->sec[i].zone, zone) == 0 && strcmp(d->sec[i].address, address) == 0)
 			return &d->sec[i];
-		uint64_t a = d->sec[i].last_soa > d->sec[i].last_xfr ? d->sec[i].last_soa : d->sec[i].last_xfr;
-		uint64_t b = d->sec[oldest].last_soa > d->sec[oldest].last_xfr ? d->sec[oldest].last_soa
-		                                                                  : d->sec[oldest].last_xfr;
-		if (a < b)
-			oldest = i;
+	if (d->n_sec < DNS_SECONDARIES_MAX) {
+		i = d->n_sec++;
+	} else {
+		if (!may_evict)
+			return NULL;
+		for (i = 0; i < d->n_sec; i++)
+			if (!is_target_row(d, &d->sec[i]) &&
+			    (oldest == SIZE_MAX || row_seen(&d->sec[i]) < row_seen(&d->sec[oldest])))
+				oldest = i;
+		if (oldest == SIZE_MAX)
+			return NULL; /* every row a target's: more targets than rows */
+		i = oldest;
 	}
-	size_t i = d->n_sec < DNS_SECONDARIES_MAX ? d->n_sec++ : oldest;
 	memset(&d->sec[i], 0, sizeof d->sec[i]);
 	snprintf(d->sec[i].zone, sizeof d->sec[i].zone, "%s", zone);
 	snprintf(d->sec[i].address, sizeof d->sec[i].address, "%s", address);
 	d->sec[i].notify_rcode = -1;
 	return &d->sec[i];
+}
+
+/* Counts a refused query for (zone, address), if it has or gets a row
+ * without taking another's. */
+static void count_refused(struct dns *d, const char *zone, const char *address)
+{
+	pthread_mutex_lock(&d->lock);
+	struct dns_secondary *row = sec_row(d, zone, address, false);
+	if (row != NULL)
+		row->refused++;
+	pthread_mutex_unlock(&d->lock);
 }
 
 /* --- answering --- */
@@ -315,9 +353,7 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 	}
 	bool xfr = q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR;
 	if (!allowed(&z, from)) {
-		pthread_mutex_lock(&d->lock);
-		sec_row(d, z.zone, who)->refused++;
-		pthread_mutex_unlock(&d->lock);
+		count_refused(d, z.zone, who);
 		reply_rcode(s, &q, req, DNS_RCODE_REFUSED);
 		return;
 	}
@@ -325,9 +361,7 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 	s->sign = false;
 	if (z.tsig_name[0] != '\0' && (xfr || q.has_tsig)) {
 		if (!q.has_tsig) {
-			pthread_mutex_lock(&d->lock);
-			sec_row(d, z.zone, who)->refused++;
-			pthread_mutex_unlock(&d->lock);
+			count_refused(d, z.zone, who);
 			reply_rcode(s, &q, req, DNS_RCODE_REFUSED);
 			return;
 		}
@@ -358,7 +392,9 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 		x_soa(&x, serial);
 		emit(s, &o);
 		pthread_mutex_lock(&d->lock);
-		sec_row(d, z.zone, who)->last_soa = now;
+		struct dns_secondary *row = sec_row(d, z.zone, who, true);
+		if (row != NULL)
+			row->last_soa = now;
 		pthread_mutex_unlock(&d->lock);
 	} else if (q.qtype == DNS_TYPE_AXFR && s->tcp) {
 		kind = "AXFR";
@@ -394,15 +430,17 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 		log_info("dns: %s of %s serial %u to %s: %llu bytes%s", kind, z.zone, serial, who,
 		         (unsigned long long)s->bytes, rv != 0 ? " (interrupted)" : "");
 		pthread_mutex_lock(&d->lock);
-		struct dns_secondary *row = sec_row(d, z.zone, who);
-		row->last_xfr = now;
-		snprintf(row->xfr_kind, sizeof row->xfr_kind, "%s", kind[0] == 'A' ? "AXFR" : "IXFR");
-		row->xfr_bytes = s->bytes;
-		row->xfr_serial = serial;
-		if (kind[0] == 'A' || kind[4] == '(')
-			row->axfrs++;
-		else
-			row->ixfrs++;
+		struct dns_secondary *row = sec_row(d, z.zone, who, true);
+		if (row != NULL) {
+			row->last_xfr = now;
+			snprintf(row->xfr_kind, sizeof row->xfr_kind, "%s", kind[0] == 'A' ? "AXFR" : "IXFR");
+			row->xfr_bytes = s->bytes;
+			row->xfr_serial = serial;
+			if (kind[0] == 'A' || kind[4] == '(')
+				row->axfrs++;
+			else
+				row->ixfrs++;
+		}
 		pthread_mutex_unlock(&d->lock);
 	}
 }
@@ -579,10 +617,12 @@ static void notify_send(struct dns *d, int fd4, int fd6, struct target *t, uint6
 	t->backoff_ms = t->backoff_ms * 2 > NOTIFY_MAX_RETRY_MS ? NOTIFY_MAX_RETRY_MS : t->backoff_ms * 2;
 	/* notify rows are per target, address and port: two resolvers on one
 	 * address are two secondaries */
-	struct dns_secondary *row = sec_row(d, t->zone, t->addr.text);
-	row->notify_sent = now;
-	row->notify_serial = t->serial;
-	row->notify_pending = true;
+	struct dns_secondary *row = sec_row(d, t->zone, t->addr.text, true);
+	if (row != NULL) {
+		row->notify_sent = now;
+		row->notify_serial = t->serial;
+		row->notify_pending = true;
+	}
 }
 
 static void notify_answer(struct dns *d, int fd)
@@ -607,12 +647,15 @@ static void notify_answer(struct dns *d, int fd)
 		/* the answer must come from the target, with our id, for the zone */
 		if (!t->pending || t->id != m.id || strcmp(want, who) != 0 || strcmp(t->zone, m.qname) != 0)
 			continue;
-		struct dns_secondary *row = sec_row(d, t->zone, t->addr.text);
-		row->notify_answered = timefmt_now();
-		row->notify_rcode = (int)m.rcode;
+		struct dns_secondary *row = sec_row(d, t->zone, t->addr.text, true);
+		if (row != NULL) {
+			row->notify_answered = timefmt_now();
+			row->notify_rcode = (int)m.rcode;
+		}
 		if (t->sent_serial == t->serial) {
 			t->pending = false;
-			row->notify_pending = false;
+			if (row != NULL)
+				row->notify_pending = false;
 		} else {
 			/* newer serials came while this one was in flight: one
 			 * NOTIFY for the newest, now */

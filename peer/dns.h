@@ -71,7 +71,10 @@ void dns_set_zones(struct dns *d, const struct config_rpz *zones, size_t n);
 void dns_zone_changed(struct dns *d, const char *zone, uint32_t serial);
 
 /* What `amesh rpz' shows of one secondary (by address). Times are Unix
- * seconds, 0 = never. */
+ * seconds, 0 = never. At most DNS_SECONDARIES_MAX rows: when full, an
+ * address let in takes the row seen longest ago, never a notify target's;
+ * a refused query is counted only in a row of its own that exists or is
+ * free (an outsider cannot push anyone out). */
 struct dns_secondary {
 	char zone[AM_DOMAIN_MAX + 1];
 	char address[64];

@@ -646,6 +646,53 @@ static void test_notify_state_survives_reload(void **state)
 	assert_int_equal(rx_serial(&rx), r.serial + 1);
 }
 
+/* The row of a secondary in dns_secondaries, or NULL. */
+static const struct dns_secondary *find_row(const struct dns_secondary *rows, size_t n, const char *address)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(rows[i].address, address) == 0)
+			return &rows[i];
+	return NULL;
+}
+
+/* Refused queries from more addresses than the table has rows take only
+ * free rows: a notify target's row (its NOTIFY state) stays, and so does
+ * room for a secondary that is let in. The table reused its "oldest" row
+ * for anyone, and a target's row - never queried from its address:port -
+ * always looked oldest: a storm of REFUSED from outside wiped it. */
+static void test_refused_queries_keep_the_targets_rows(void **state)
+{
+	struct fx *f = *state;
+	struct notify_rx rx;
+	static struct dns_secondary sec[DNS_SECONDARIES_MAX];
+	char target[64], from[32];
+	unsigned rcode;
+
+	struct rpz_result r = update(f, NULL, 0);
+	notify_recv(f, 3000, &rx);
+	notify_reply(f, &rx);
+	snprintf(target, sizeof target, "127.0.0.1:%u", f->notify_port);
+	for (int i = 0; i < DNS_SECONDARIES_MAX + 20; i++) {
+		snprintf(from, sizeof from, "127.0.%d.%d", 1 + i / 250, 1 + i % 250);
+		udp_soa_from(f->port, from, &rcode);
+		assert_int_equal(rcode, LDNS_RCODE_REFUSED);
+	}
+	size_t n = dns_secondaries(f->d, sec, DNS_SECONDARIES_MAX);
+	assert_int_equal(n, DNS_SECONDARIES_MAX);
+	const struct dns_secondary *row = find_row(sec, n, target);
+	assert_non_null(row);
+	assert_int_equal(row->notify_serial, r.serial);
+	assert_int_equal(row->notify_rcode, 0);
+	/* the early refusals were counted; the ones past a full table were not */
+	assert_non_null(find_row(sec, n, "127.0.1.1"));
+	assert_null(find_row(sec, n, "127.0.2.20"));
+	/* a secondary that is let in still gets a row (a refused one's) */
+	assert_int_equal(udp_soa(f->port, &rcode), r.serial);
+	n = dns_secondaries(f->d, sec, DNS_SECONDARIES_MAX);
+	assert_non_null(find_row(sec, n, "127.0.0.1"));
+	assert_non_null(find_row(sec, n, target));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -658,6 +705,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_change_in_100k_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_comes_from_dns_listen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_state_survives_reload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_queries_keep_the_targets_rows, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)
