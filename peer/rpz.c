@@ -379,11 +379,26 @@ static int cmp_rev(const void *a, const void *b)
 
 /* --- meta --- */
 
+/* The SOA values a secondary keeps per serial: the records' TTL and the
+ * SOA timers. */
+#define META_SOA 5
+
 struct meta {
 	uint32_t serial;
 	uint64_t rules, updated;
 	bool found;
+	bool has_soa;          /* false: written before they were kept */
+	uint32_t soa[META_SOA]; /* ttl refresh retry expire minimum */
 };
+
+static void soa_of(const struct config_rpz *z, uint32_t out[META_SOA])
+{
+	out[0] = z->ttl;
+	out[1] = z->refresh;
+	out[2] = z->retry;
+	out[3] = z->expire;
+	out[4] = z->minimum;
+}
 
 static int meta_get(struct rpz *r, MDB_txn *txn, const char *zone, struct meta *m)
 {
@@ -401,15 +416,22 @@ static int meta_get(struct rpz *r, MDB_txn *txn, const char *zone, struct meta *
 	m->rules = get64((uint8_t *)v.mv_data + 4);
 	m->updated = get64((uint8_t *)v.mv_data + 12);
 	m->found = true;
+	if (v.mv_size >= 20 + 4 * META_SOA) {
+		m->has_soa = true;
+		for (int i = 0; i < META_SOA; i++)
+			m->soa[i] = get32((uint8_t *)v.mv_data + 20 + 4 * i);
+	}
 	return 0;
 }
 
 static int meta_put(struct rpz *r, MDB_txn *txn, const char *zone, const struct meta *m)
 {
-	uint8_t buf[20];
+	uint8_t buf[20 + 4 * META_SOA];
 	put32(buf, m->serial);
 	put64(buf + 4, m->rules);
 	put64(buf + 12, m->updated);
+	for (int i = 0; i < META_SOA; i++)
+		put32(buf + 20 + 4 * i, m->soa[i]);
 	MDB_val k = {strlen(zone), (void *)zone}, v = {sizeof buf, buf};
 	return mdb_put(txn, r->meta, &k, &v, 0);
 }
@@ -659,18 +681,34 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 	if ((rc = meta_get(r, txn, z->zone, &m)) != 0)
 		goto fail;
 	bool changed = d.removed.n + d.added.n > 0;
-	if (!m.found || changed) {
+	/* A new ttl or SOA timer (a reload) is a new version of the zone: a
+	 * secondary holding this serial would keep the old values for ever.
+	 * The journal goes too - its diffs, sent now, would carry the new TTL
+	 * on the records they touch and leave the old one on the rest - so
+	 * every older serial gets the whole zone. Meta from before the values
+	 * were kept only records them: an upgrade makes no new serial (and no
+	 * full transfer for every secondary). */
+	uint32_t soa[META_SOA];
+	soa_of(z, soa);
+	bool timers = m.found && m.has_soa && memcmp(m.soa, soa, sizeof soa) != 0;
+	if (!m.found || changed || timers || !m.has_soa) {
 		uint32_t from = m.serial;
-		uint32_t next = (uint32_t)now;
-		if (m.found && !rpz_serial_gt(next, m.serial))
-			next = m.serial + 1;
-		m.serial = next;
+		bool bump = !m.found || changed || timers;
+		if (bump) {
+			uint32_t next = (uint32_t)now;
+			if (m.found && !rpz_serial_gt(next, m.serial))
+				next = m.serial + 1;
+			m.serial = next;
+			m.updated = now;
+		}
 		m.rules = (uint64_t)((int64_t)m.rules + d.rules_delta);
-		m.updated = now;
+		memcpy(m.soa, soa, sizeof soa);
 		if ((rc = meta_put(r, txn, z->zone, &m)) != 0)
 			goto fail;
 		what = "journal";
-		if (changed && m.found && d.removed.n + d.added.n <= RPZ_DIFF_MAX) {
+		if (timers) {
+			rc = journal_prune(r, txn, z->zone, true, 0);
+		} else if (changed && m.found && d.removed.n + d.added.n <= RPZ_DIFF_MAX) {
 			uint8_t key[AM_DOMAIN_MAX + 6];
 			memcpy(key, z->zone, zl + 1);
 			put32(key + zl + 1, m.serial);
@@ -700,7 +738,8 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 	if (rc != 0)
 		goto fail;
 	res->serial = m.serial;
-	res->changed = changed || !m.found;
+	res->changed = changed || !m.found || timers;
+	res->timers_changed = timers;
 	res->rules = m.rules;
 	res->removed = d.removed.n;
 	res->added = d.added.n;

@@ -16,12 +16,16 @@
  *            (u64 BE) || n_removed (u32 BE) || n_added (u32 BE) || records,
  *            each OWNER '\0' TARGET '\0' with OWNER relative to ZONE.
  *   meta     ZONE -> serial (u32 BE) || rules (u64 BE) || updated (u64 BE)
+ *            || ttl refresh retry expire minimum (u32 BE each; absent in
+ *            meta written before they were kept)
  *
  * rpz_update judges names (verdict per category, min_score, allowlist),
  * compares the outcome with the stored rule set and, when anything
  * differs, writes the new rules, one journal entry (the difference: per
  * owner, so a name that left and came back in one update cancels out)
- * and the next serial max(last + 1, now) in one durable transaction. An
+ * and the next serial max(last + 1, now) in one durable transaction. A
+ * changed ttl or SOA timer makes a new serial too, with the journal
+ * cleared (its diffs would carry the new TTL on some records only). An
  * IXFR answer is read from the journal; the live zone is never diffed at
  * request time, and a secondary is never told to delete a record it does
  * not hold or add one it has (Unbound drops such a transfer and falls back
@@ -85,6 +89,9 @@ void rpz_close(struct rpz *r);
 struct rpz_result {
 	uint32_t serial;      /* serial after the update */
 	bool changed;         /* a new serial was published */
+	bool timers_changed;  /* ... because ttl or an SOA timer changed: the
+	                       * journal was cleared, secondaries transfer the
+	                       * whole zone */
 	uint64_t rules;       /* names in the zone */
 	uint64_t removed, added; /* records in this update's journal entry */
 	uint64_t skipped;     /* names too long to be owners in this zone */

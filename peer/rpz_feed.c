@@ -127,6 +127,11 @@ static void update_all(struct rpz_feed *f, const char *const *names, size_t n)
 			log_info("rpz %s: serial %u, %llu rules (-%llu +%llu records)%s", zones[i].name,
 			         res.serial, (unsigned long long)res.rules, (unsigned long long)res.removed,
 			         (unsigned long long)res.added, names == NULL ? ", full rebuild" : "");
+			if (res.timers_changed)
+				log_info("rpz %s: ttl or SOA timers changed (ttl %u, refresh %u, retry %u, expire %u, "
+				         "minimum %u): new serial %u, journal cleared, secondaries transfer the whole zone",
+				         zones[i].name, zones[i].ttl, zones[i].refresh, zones[i].retry, zones[i].expire,
+				         zones[i].minimum, res.serial);
 			dns_zone_changed(f->env.dns, zones[i].zone, res.serial);
 		}
 		if (res.skipped) {

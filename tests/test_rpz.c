@@ -461,6 +461,64 @@ static void test_names_too_long_for_the_zone_are_skipped(void **state)
 	assert_string_equal(zone_text(f, &t), "");
 }
 
+/* A new ttl or SOA timer (a reload) makes a new serial with no rule
+ * changed, and clears the journal: every older serial then gets the whole
+ * zone, with the new TTL on every record. The serial stayed, so a
+ * secondary never asked again and kept the old values; and an IXFR from
+ * the old journal would have put the new TTL on the changed records only. */
+static void test_ttl_or_timer_change_makes_a_new_serial(void **state)
+{
+	struct fx *f = *state;
+	struct journal j = {0};
+	struct rpz_snap *s;
+	const char *n1[] = {"t1.example.com"};
+
+	f->z.refresh = 300;
+	f->z.retry = 60;
+	f->z.expire = 259200;
+	f->z.minimum = 60;
+	update(f, NULL, 0);
+	uint32_t s0 = serial(f);
+	put(f, "t1.example.com", 1, AM_CAT_PHISHING, 90, false);
+	update(f, n1, 1);
+	uint32_t s1 = serial(f);
+	assert_int_equal(s1, s0 + 1);
+	/* the same settings: nothing new */
+	assert_false(update(f, NULL, 0).changed);
+	/* each value alone makes a new serial and empties the journal */
+	uint32_t *field[] = {&f->z.ttl, &f->z.refresh, &f->z.retry, &f->z.expire, &f->z.minimum};
+	uint32_t last = s1;
+	for (size_t i = 0; i < sizeof field / sizeof field[0]; i++) {
+		*field[i] += 7;
+		struct rpz_result res = update(f, NULL, 0);
+		assert_true(res.changed);
+		assert_true(res.timers_changed);
+		assert_int_equal(res.added + res.removed, 0);
+		assert_int_equal(res.serial, last + 1);
+		last = res.serial;
+		assert_int_equal(rpz_snap_begin(f->r, f->z.zone, &s), 0);
+		assert_int_equal(rpz_snap_journal_depth(s), 0);
+		assert_int_equal(rpz_snap_journal(s, s0, j_step, j_rr, &j), AM_ENOTFOUND);
+		rpz_snap_end(s);
+		/* and only once */
+		assert_false(update(f, NULL, 0).changed);
+	}
+	/* rule changes after it are journalled again, from the new serial */
+	const char *n2[] = {"t2.example.com"};
+	put(f, "t2.example.com", 1, AM_CAT_PHISHING, 90, false);
+	struct rpz_result res = update(f, n2, 1);
+	assert_false(res.timers_changed);
+	assert_int_equal(rpz_snap_begin(f->r, f->z.zone, &s), 0);
+	assert_int_equal(rpz_snap_journal_depth(s), 1);
+	assert_int_equal(rpz_snap_journal(s, last, j_step, j_rr, &j), 0);
+	rpz_snap_end(s);
+	/* a reopened environment remembers the values */
+	char err[AM_ERRLEN];
+	rpz_close(f->r);
+	assert_int_equal(rpz_open(&f->r, f->rdir, MAP, err, sizeof err), 0);
+	assert_false(update(f, NULL, 0).changed);
+}
+
 static void test_export_pages_cover_every_name_once(void **state)
 {
 	struct fx *f = *state;
@@ -504,6 +562,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_journal_bridges_serials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_too_long_for_the_zone_are_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_pages_cover_every_name_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ttl_or_timer_change_makes_a_new_serial, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)
