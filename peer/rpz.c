@@ -377,6 +377,12 @@ static int cmp_rev(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Whether name is in ns, sorted by cmp_rev. */
+static bool in_names(const struct names *ns, const char *name)
+{
+	return ns->n > 0 && bsearch(&name, ns->v, ns->n, sizeof *ns->v, cmp_rev) != NULL;
+}
+
 /* --- meta --- */
 
 /* The SOA values a secondary keeps per serial: the records' TTL and the
@@ -635,10 +641,29 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 				continue;
 			/* "*." + name + "." + zone must stay a name: never cut, skip */
 			if (strlen(name) + 3 + zl > AM_DOMAIN_MAX) {
-				if (pass == 0 && res->skipped < RPZ_SKIPPED_SHOWN)
-					snprintf(res->skipped_names[res->skipped], sizeof res->skipped_names[0], "%s",
-					         name);
-				res->skipped += pass == 0;
+				if (pass == 0) {
+					if (res->skipped < RPZ_SKIPPED_SHOWN)
+						snprintf(res->skipped_names[res->skipped], sizeof res->skipped_names[0],
+						         "%s", name);
+					res->skipped++;
+					continue;
+				}
+				/* an allowlist entry below a candidate, not judged in
+				 * pass 0: it needed a passthru if a parent's *. rule
+				 * blocks it, and the resolver now blocks what `amesh
+				 * query' calls allowlisted - say so (it went unsaid) */
+				bool blocks = false;
+				if (z->allowlisted_omit || in_names(&cand, name) || j->allowed == NULL ||
+				    j->allowed(j->arg, name) == 0)
+					continue;
+				if ((rc = ancestor_blocks(r, txn, z->zone, name, &blocks)) != 0)
+					goto fail;
+				if (blocks) {
+					if (res->skipped_passthru < RPZ_SKIPPED_SHOWN)
+						snprintf(res->skipped_passthru_names[res->skipped_passthru],
+						         sizeof res->skipped_passthru_names[0], "%s", name);
+					res->skipped_passthru++;
+				}
 				continue;
 			}
 			bool own = false;

@@ -39,6 +39,8 @@
  * Owners are built only as NAME.ZONE and *.NAME.ZONE from a normalised
  * name; a name too long for that is skipped and counted, never cut, so no
  * out-of-zone owner can exist (one makes Unbound reject the whole zone).
+ * An allowlisted name that needed a passthru is counted apart: the
+ * resolver blocks it, which the operator must hear.
  *
  * Threads: one struct rpz is shared; LMDB serialises writers, and a
  * snapshot is one read transaction (MDB_NOTLS), consistent for a whole
@@ -98,6 +100,11 @@ struct rpz_result {
 	/* the first RPZ_SKIPPED_SHOWN of them (min(skipped, 3) filled), so the
 	 * log can name what it left out */
 	char skipped_names[RPZ_SKIPPED_SHOWN][AM_DOMAIN_MAX + 1];
+	/* allowlisted names under a blocking *. rule that needed a passthru
+	 * of their own, too long to be owners in this zone: the resolver
+	 * blocks them. Counted and named as skipped is. */
+	uint64_t skipped_passthru;
+	char skipped_passthru_names[RPZ_SKIPPED_SHOWN][AM_DOMAIN_MAX + 1];
 };
 
 /* Judges names and publishes the difference. names == NULL: every name

@@ -98,6 +98,21 @@ static bool judge_disputed(void *arg, const struct store_rec *rec, uint64_t now)
 	return o.n > 0;
 }
 
+#define SKIPPED_LIST (RPZ_SKIPPED_SHOWN * (AM_DOMAIN_MAX + 4) + 8)
+
+/* "`a', `b', `c', ..." of the skipped names a result shows; returns buf. */
+static const char *skipped_list(char buf[SKIPPED_LIST], uint64_t n,
+                                const char names[RPZ_SKIPPED_SHOWN][AM_DOMAIN_MAX + 1])
+{
+	size_t at = 0;
+	buf[0] = '\0';
+	for (uint64_t k = 0; k < n && k < RPZ_SKIPPED_SHOWN; k++)
+		at += (size_t)snprintf(buf + at, SKIPPED_LIST - at, "%s`%s'", k ? ", " : "", names[k]);
+	if (n > RPZ_SKIPPED_SHOWN)
+		snprintf(buf + at, SKIPPED_LIST - at, ", ...");
+	return buf;
+}
+
 /* Updates every zone for names (NULL = all); notifies on new serials. */
 static void update_all(struct rpz_feed *f, const char *const *names, size_t n)
 {
@@ -135,15 +150,19 @@ static void update_all(struct rpz_feed *f, const char *const *names, size_t n)
 			dns_zone_changed(f->env.dns, zones[i].zone, res.serial);
 		}
 		if (res.skipped) {
-			char list[RPZ_SKIPPED_SHOWN * (AM_DOMAIN_MAX + 4) + 8];
-			size_t at = 0;
-			for (uint64_t k = 0; k < res.skipped && k < RPZ_SKIPPED_SHOWN; k++)
-				at += (size_t)snprintf(list + at, sizeof list - at, "%s`%s'", k ? ", " : "",
-				                       res.skipped_names[k]);
-			if (res.skipped > RPZ_SKIPPED_SHOWN)
-				snprintf(list + at, sizeof list - at, ", ...");
+			char list[SKIPPED_LIST];
 			log_warn("rpz %s: %llu name%s too long to list under %s: %s", zones[i].name,
-			         (unsigned long long)res.skipped, res.skipped == 1 ? "" : "s", zones[i].zone, list);
+			         (unsigned long long)res.skipped, res.skipped == 1 ? "" : "s", zones[i].zone,
+			         skipped_list(list, res.skipped, res.skipped_names));
+		}
+		if (res.skipped_passthru) {
+			char list[SKIPPED_LIST];
+			log_warn("rpz %s: %llu allowlisted name%s skipped, too long for a passthru rule under %s (the "
+			         "owner would pass 255 octets) - a blocked parent's *. rule blocks %s at the resolver: %s",
+			         zones[i].name, (unsigned long long)res.skipped_passthru,
+			         res.skipped_passthru == 1 ? "" : "s", zones[i].zone,
+			         res.skipped_passthru == 1 ? "it" : "them",
+			         skipped_list(list, res.skipped_passthru, res.skipped_passthru_names));
 		}
 	}
 	wipe_zones(zones, nz);

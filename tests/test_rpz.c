@@ -519,6 +519,45 @@ static void test_ttl_or_timer_change_makes_a_new_serial(void **state)
 	assert_false(update(f, NULL, 0).changed);
 }
 
+/* An allowlisted name under a blocked parent needs a passthru of its own;
+ * one too long for that under this zone (*.NAME.ZONE past 255 octets) is
+ * skipped, counted and named apart from the signalled names skipped, as
+ * the resolver blocks it. It was dropped without a word. */
+static void test_allowlisted_name_too_long_for_a_passthru_is_reported(void **state)
+{
+	struct fx *f = *state;
+	char longname[AM_DOMAIN_MAX + 1];
+	struct text t;
+
+	/* 61 * 3 + 3 + 15 = 201: fits alone, not under a 60-byte zone */
+	snprintf(longname, sizeof longname, "%061d.%061d.%061d.partner.example", 1, 2, 3);
+	snprintf(f->z.zone, sizeof f->z.zone, "%s", "a-rather-long-response-policy-zone-name-for-the-test.example");
+	f->j.allowed_below = allowed_below;
+	f->al[0] = longname;
+	f->al_bits[0] = RPZ_ALLOW_NAME | RPZ_ALLOW_SUBS;
+	f->al[1] = "ok.partner.example"; /* short: its passthru is written */
+	f->al_bits[1] = RPZ_ALLOW_NAME;
+	put(f, "partner.example", 1, AM_CAT_PHISHING, 90, false);
+	struct rpz_result res = update(f, NULL, 0);
+	assert_string_equal(zone_text(f, &t), "partner.example .;*.partner.example .;ok.partner.example rpz-passthru.;");
+	assert_int_equal(res.skipped, 0);
+	assert_int_equal(res.skipped_passthru, 1);
+	assert_string_equal(res.skipped_passthru_names[0], longname);
+	/* through the incremental path too */
+	const char *names[] = {"partner.example"};
+	res = update(f, names, 1);
+	assert_int_equal(res.skipped_passthru, 1);
+	/* no blocked parent: no passthru was needed, nothing to report */
+	put(f, "partner.example", 1, AM_CAT_PHISHING, 90, true);
+	res = update(f, names, 1);
+	assert_int_equal(res.skipped_passthru, 0);
+	/* with allowlisted = omit no passthru is ever written */
+	put(f, "partner.example", 1, AM_CAT_PHISHING, 90, false);
+	f->z.allowlisted_omit = true;
+	res = update(f, NULL, 0);
+	assert_int_equal(res.skipped_passthru, 0);
+}
+
 static void test_export_pages_cover_every_name_once(void **state)
 {
 	struct fx *f = *state;
@@ -563,6 +602,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_names_too_long_for_the_zone_are_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_pages_cover_every_name_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ttl_or_timer_change_makes_a_new_serial, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allowlisted_name_too_long_for_a_passthru_is_reported, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)
