@@ -177,8 +177,14 @@ static void sweep(struct apply *ap, struct audit *audit, uint64_t retention)
  * need a restart (they are not reloaded). */
 static char running_listen[256], running_metrics[64];
 
-static void reload(const char *path, struct mesh *mesh, struct control_allow *allow,
-                   struct dns *dns, struct rpz_feed *feed)
+static void reload_limit(void *arg, const char *msg)
+{
+	(void)arg;
+	log_warn("SIGHUP: %s", msg);
+}
+
+static void reload(const char *path, const struct config *running, struct mesh *mesh,
+                   struct control_allow *allow, struct dns *dns, struct rpz_feed *feed)
 {
 	struct config fresh;
 	struct trust t = {0};
@@ -204,8 +210,10 @@ static void reload(const char *path, struct mesh *mesh, struct control_allow *al
 		goto out;
 	}
 	control_allow_set(allow, al);
-	/* zones: new settings served at once, then rebuilt from live state
-	 * (dns_listen itself changes at the next restart) */
+	/* zones: new settings served at once, then rebuilt from live state;
+	 * dns_listen, and zones for a peer that started with none, need a
+	 * restart - said, not silently left undone */
+	config_rpz_reload_limits(running, &fresh, reload_limit, NULL);
 	if (dns != NULL)
 		dns_set_zones(dns, fresh.rpz, fresh.n_rpz);
 	rpz_feed_set_config(feed, &fresh);
@@ -548,7 +556,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (sig == SIGHUP) {
-			reload(config_path, mesh, allow, dns, feed);
+			reload(config_path, &cfg, mesh, allow, dns, feed);
 			continue;
 		}
 		log_info("signal %d: shutting down", sig);

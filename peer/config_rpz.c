@@ -605,3 +605,71 @@ void config_rpz_template(char **text, size_t *len)
 		            : options[i].example ? options[i].example : "");
 	}
 }
+
+/* Same family, address and port: "127.0.0.1:53" and "127.000.0.1:053"
+ * are one listener. */
+static bool addr_same(const struct config_addr *a, const struct config_addr *b)
+{
+	if (a->sa.ss_family != b->sa.ss_family)
+		return false;
+	if (a->sa.ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)&a->sa, *y = (const void *)&b->sa;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)&a->sa, *y = (const void *)&b->sa;
+	return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+}
+
+static bool listen_has(const struct config *c, const struct config_addr *a)
+{
+	for (size_t i = 0; i < c->n_dns_listen; i++)
+		if (addr_same(&c->dns_listen[i], a))
+			return true;
+	return false;
+}
+
+/* "`a', `b'" or "none" */
+static void listen_text(const struct config *c, char *out, size_t cap)
+{
+	size_t at = 0;
+	snprintf(out, cap, "none");
+	for (size_t i = 0; i < c->n_dns_listen && at < cap; i++)
+		at += (size_t)snprintf(out + at, cap - at, "%s`%s'", i ? ", " : "", c->dns_listen[i].text);
+}
+
+unsigned config_rpz_reload_limits(const struct config *running, const struct config *fresh,
+                                  void (*note)(void *arg, const char *msg), void *arg)
+{
+	char was[CONFIG_DNS_LISTEN_MAX * 72 + 8], now[CONFIG_DNS_LISTEN_MAX * 72 + 8];
+	char msg[3 * sizeof was + 256];
+	unsigned n = 0;
+
+	if (running->n_rpz == 0 && fresh->n_rpz > 0) {
+		snprintf(msg, sizeof msg,
+		         "[rpz %s]%s added, but this peer started without response policy zones: no zone is built "
+		         "or served, and no NOTIFY sent, until ameshd is restarted",
+		         fresh->rpz[0].name, fresh->n_rpz > 1 ? " and more" : "");
+		note(arg, msg);
+		n++;
+	}
+	bool same = running->n_dns_listen == fresh->n_dns_listen;
+	for (size_t i = 0; same && i < fresh->n_dns_listen; i++)
+		same = listen_has(running, &fresh->dns_listen[i]);
+	/* without zones at start nothing listened; the note above says it */
+	if (!same && running->n_rpz > 0) {
+		listen_text(running, was, sizeof was);
+		listen_text(fresh, now, sizeof now);
+		if (running->n_dns_listen == 0)
+			snprintf(msg, sizeof msg,
+			         "dns_listen %s added, but the DNS sockets are opened at start only: nothing answers "
+			         "DNS, and no NOTIFY is sent, until ameshd is restarted", now);
+		else
+			snprintf(msg, sizeof msg,
+			         "dns_listen changed from %s to %s, but the DNS sockets are opened at start only: "
+			         "still listening on %s, and NOTIFYs still sent from there, until ameshd is restarted",
+			         was, now, was);
+		note(arg, msg);
+		n++;
+	}
+	return n;
+}

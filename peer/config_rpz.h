@@ -36,6 +36,14 @@ int config_dns_listen_set(struct config *cfg, const char *v, char *why, size_t w
  * file cannot be stat'ed (why says so). A warning, not an error: the
  * daemon still starts, and --check and the log say it. */
 int config_rpz_secret_exposed(const struct config *cfg, char *why, size_t whylen);
+/* What a reload (SIGHUP) from running to fresh cannot apply on the DNS
+ * side - the DNS sockets and the zone machinery are set up at start only:
+ * the first [rpz] section added to a peer that started without one, and
+ * a changed dns_listen. Calls note(arg, msg) once for each, msg saying
+ * what and that a restart is needed; returns the count (0 = all of the
+ * DNS side reloads). */
+unsigned config_rpz_reload_limits(const struct config *running, const struct config *fresh,
+                                  void (*note)(void *arg, const char *msg), void *arg);
 /* The commented-out [rpz NAME] example for the template. */
 void config_rpz_template(char **text, size_t *len);
 

@@ -1356,6 +1356,74 @@ static void test_template_documents_neighbours(void **state)
 	free(text);
 }
 
+struct notes {
+	unsigned n;
+	char msg[4][2048];
+};
+
+static void note(void *arg, const char *msg)
+{
+	struct notes *ns = arg;
+	if (ns->n < 4)
+		snprintf(ns->msg[ns->n], sizeof ns->msg[0], "%s", msg);
+	ns->n++;
+}
+
+/* What a reload cannot apply on the DNS side is said, with the restart it
+ * needs: the first [rpz] section on a peer started without one, and a
+ * changed dns_listen. Both were silently left undone (ameshd kept serving
+ * nothing, or the old address). */
+static void test_rpz_reload_limits_are_said(void **state)
+{
+	struct fixture *f = *state;
+	struct config running;
+	struct notes ns = {0};
+	const char *zone = "[rpz abuse]\nzone = rpz.example\ncategories = all\n";
+	char text[512];
+
+	assert_int_equal(load_text(f, "[peer]\nname = a\n"), 0);
+	running = f->cfg;
+	memset(&f->cfg, 0, sizeof f->cfg); /* running owns it now */
+	/* the first zone, with dns_listen */
+	snprintf(text, sizeof text, "[peer]\nname = a\ndns_listen = 127.0.0.1:5353\n%s", zone);
+	assert_int_equal(load_text(f, text), 0);
+	assert_int_equal(config_rpz_reload_limits(&running, &f->cfg, note, &ns), 1);
+	assert_non_null(strstr(ns.msg[0], "[rpz abuse] added"));
+	assert_non_null(strstr(ns.msg[0], "started without response policy zones"));
+	assert_non_null(strstr(ns.msg[0], "restarted"));
+	config_free(&running);
+
+	/* a peer serving a zone: the same file again is fine */
+	running = f->cfg;
+	memset(&f->cfg, 0, sizeof f->cfg);
+	snprintf(text, sizeof text, "[peer]\nname = a\ndns_listen = 127.0.0.1:5353\n%s", zone);
+	assert_int_equal(load_text(f, text), 0);
+	ns.n = 0;
+	assert_int_equal(config_rpz_reload_limits(&running, &f->cfg, note, &ns), 0);
+	/* another port: named, old and new, with the restart */
+	snprintf(text, sizeof text, "[peer]\nname = a\ndns_listen = 127.0.0.1:5454\n%s", zone);
+	assert_int_equal(load_text(f, text), 0);
+	assert_int_equal(config_rpz_reload_limits(&running, &f->cfg, note, &ns), 1);
+	assert_non_null(strstr(ns.msg[0], "dns_listen changed from `127.0.0.1:5353' to `127.0.0.1:5454'"));
+	assert_non_null(strstr(ns.msg[0], "still listening on `127.0.0.1:5353'"));
+	assert_non_null(strstr(ns.msg[0], "restarted"));
+	/* one more address, or none, is a change too */
+	snprintf(text, sizeof text, "[peer]\nname = a\ndns_listen = 127.0.0.1:5353, [::1]:5353\n%s", zone);
+	assert_int_equal(load_text(f, text), 0);
+	ns.n = 0;
+	assert_int_equal(config_rpz_reload_limits(&running, &f->cfg, note, &ns), 1);
+	snprintf(text, sizeof text, "[peer]\nname = a\n%s", zone);
+	assert_int_equal(load_text(f, text), 0);
+	ns.n = 0;
+	assert_int_equal(config_rpz_reload_limits(&running, &f->cfg, note, &ns), 1);
+	assert_non_null(strstr(ns.msg[0], "to none"));
+	/* zones dropped on a peer that serves some: that reloads (served empty) */
+	assert_int_equal(load_text(f, "[peer]\nname = a\ndns_listen = 127.0.0.1:5353\n"), 0);
+	ns.n = 0;
+	assert_int_equal(config_rpz_reload_limits(&running, &f->cfg, note, &ns), 0);
+	config_free(&running);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -1388,6 +1456,7 @@ int main(void)
 		T(test_listen_clashes_are_problems),
 		T(test_rpz_zone_is_no_public_suffix),
 		T(test_rpz_cname_target_must_be_a_host),
+		T(test_rpz_reload_limits_are_said),
 		T(test_write_default_loads_with_name_and_listen),
 		T(test_write_default_without_listen),
 		T(test_write_default_refuses_overwrite),
