@@ -4,11 +4,14 @@
 # Sourced after lib.sh. Configs come from tests/resolvers/*.in.
 R_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../resolvers" && pwd)
 
-# render TEMPLATE OUT KEY=VALUE...: @KEY@ -> VALUE
+# The primary's address (the peer's dns_listen) in the resolvers' configs.
+R_PRIMARY_ADDR=${R_PRIMARY_ADDR:-127.0.0.1}
+
+# render TEMPLATE OUT KEY=VALUE...: @KEY@ -> VALUE (PRIMARY_ADDR: R_PRIMARY_ADDR)
 render() {
 	local in=$1 out=$2 kv; shift 2
 	cp "$R_SRC/$in" "$out"
-	for kv in "$@"; do sed -i "s|@${kv%%=*}@|${kv#*=}|g" "$out"; done
+	for kv in "$@" PRIMARY_ADDR="$R_PRIMARY_ADDR"; do sed -i "s|@${kv%%=*}@|${kv#*=}|g" "$out"; done
 }
 
 # start_bg NAME DIR CMD...: a background server, its pid kept for cleanup

@@ -4,8 +4,12 @@
 # NXDOMAIN at both, withdrawals undo it, allowlisted names pass through,
 # an indicator from two hops away arrives, a restart keeps them on IXFR,
 # and transfers are refused outside allow_transfer or without the key.
+# The peer listens on 127.0.0.3, not 127.0.0.1: the resolvers take NOTIFY
+# from their primary's address only, so one sent from elsewhere (the
+# kernel's pick, 127.0.0.1) is REFUSED and the zone no longer follows.
 set -uo pipefail
 AMESHD=$1 AMESH=$2
+P=127.0.0.3 R_PRIMARY_ADDR=127.0.0.3
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/resolvers.sh"
 
@@ -17,7 +21,7 @@ mk_peer a 1; mk_peer b 2; mk_peer c 3
 link a b 2; link c b 2
 trust a c origin; trust c a origin
 printf 'ok.blocked-parent.org\nshop.blocked-parent.org\n' >"$T_ROOT/a/allow.txt"
-sed -i "s|^# allowlist = .*|allowlist = allow.txt|; s|^# dns_listen = .*|dns_listen = 127.0.0.1:$DNS|; s|^# sweep_interval = .*|sweep_interval = 1s|" "$T_ROOT/a/amesh.conf"
+sed -i "s|^# allowlist = .*|allowlist = allow.txt|; s|^# dns_listen = .*|dns_listen = $P:$DNS|; s|^# sweep_interval = .*|sweep_interval = 1s|" "$T_ROOT/a/amesh.conf"
 cat >>"$T_ROOT/a/amesh.conf" <<CONF
 
 [rpz abuse]
@@ -40,9 +44,9 @@ check "... with a warning naming the zone and the fix" grep -q "holds the TSIG s
 check "... never the secret" not grep -qF "$SECRET" <<<"$T_ERR"
 chmod 600 "$T_ROOT/a/amesh.conf"
 # a listener clash --check used to call valid: the daemon then died at start
-sed "s/^\[peer\]\$/[peer]\nmetrics_listen = 127.0.0.1:$DNS/" "$T_ROOT/a/amesh.conf" >"$T_ROOT/a/clash.conf"
+sed "s/^\[peer\]\$/[peer]\nmetrics_listen = $P:$DNS/" "$T_ROOT/a/amesh.conf" >"$T_ROOT/a/clash.conf"
 expect_exit 1 "--check: metrics_listen on the dns_listen port is a problem" "$AMESHD" -c "$T_ROOT/a/clash.conf" --check
-check "... naming both and why" grep -q "dns_listen: \`127.0.0.1:$DNS' collides with metrics_listen.*Address already in use" <<<"$T_ERR"
+check "... naming both and why" grep -q "dns_listen: \`$P:$DNS' collides with metrics_listen.*Address already in use" <<<"$T_ERR"
 sed "s/^zone = $ZONE\$/zone = com/" "$T_ROOT/a/amesh.conf" >"$T_ROOT/a/clash.conf"
 expect_exit 1 "--check: a zone named like a public suffix (com) is a problem" "$AMESHD" -c "$T_ROOT/a/clash.conf" --check
 check "... saying a resolver would answer for every name under it" grep -q "zone: \`com' is a public suffix.*every name under it" <<<"$T_ERR"
@@ -110,15 +114,15 @@ cat "$T_ROOT/checkzone.out"
 amp a submit bot.example.net --category botnet --confidence 90 --ttl 1d >/dev/null
 check "bind transferred the signed zone with the key" wait_until 10 answers "$BIND" bot.example.net NXDOMAIN
 check "unbound has no key and no signed zone" answers "$UB" bot.example.net 192.0.2.1
-check "AXFR without the key -> REFUSED" sh -c "dig @127.0.0.1 -p $DNS $ZONE2 AXFR | grep -q 'Transfer failed'"
-out=$(dig @127.0.0.1 -p "$DNS" -y "hmac-sha256:$KEY:$(head -c 32 /dev/urandom | base64)" "$ZONE2" AXFR 2>&1)
+check "AXFR without the key -> REFUSED" sh -c "dig @$P -p $DNS $ZONE2 AXFR | grep -q 'Transfer failed'"
+out=$(dig @$P -p "$DNS" -y "hmac-sha256:$KEY:$(head -c 32 /dev/urandom | base64)" "$ZONE2" AXFR 2>&1)
 check "AXFR with a wrong key -> refused (BADSIG)" grep -qi "BADSIG\|tsig verify failure\|NOTAUTH" <<<"$out"
-out=$(dig @127.0.0.1 -p "$DNS" -y "hmac-sha256:other-key:$SECRET" "$ZONE2" AXFR 2>&1)
+out=$(dig @$P -p "$DNS" -y "hmac-sha256:other-key:$SECRET" "$ZONE2" AXFR 2>&1)
 check "AXFR under another key name -> refused (BADKEY)" grep -qi "BADKEY\|tsig verify failure\|NOTAUTH" <<<"$out"
-out=$(dig @127.0.0.1 -p "$DNS" -y "hmac-sha256:$KEY:$SECRET" "$ZONE2" AXFR 2>&1)
+out=$(dig @$P -p "$DNS" -y "hmac-sha256:$KEY:$SECRET" "$ZONE2" AXFR 2>&1)
 check "AXFR with the key -> the zone, signed" grep -q "^bot.example.net.$ZONE2" <<<"$out"
-check "outside allow_transfer -> REFUSED (SOA)" sh -c "dig -b 127.0.0.2 @127.0.0.1 -p $DNS $ZONE SOA | grep -q 'status: REFUSED'"
-out=$(dig -b 127.0.0.2 @127.0.0.1 -p "$DNS" "$ZONE" AXFR 2>&1)
+check "outside allow_transfer -> REFUSED (SOA)" sh -c "dig -b 127.0.0.2 @$P -p $DNS $ZONE SOA | grep -q 'status: REFUSED'"
+out=$(dig -b 127.0.0.2 @$P -p "$DNS" "$ZONE" AXFR 2>&1)
 check "outside allow_transfer -> no AXFR (closed at accept)" not grep -q "SOA" <<<"$out"
 check "... and dig says the transfer failed" grep -qi "failed\|end of file\|reset" <<<"$out"
 
@@ -147,7 +151,8 @@ check "no AXFR since the restart (IXFR only)" not grep -q '"axfrs":[1-9]' <<<"$s
 check "IXFRs served since the restart" grep -q '"ixfrs":[1-9]' <<<"$status"
 check "both notify targets answered" [ "$(grep -o '"notify_rcode":0' <<<"$status" | wc -l)" -eq 2 ]
 
-# a reload (SIGHUP) adds a zone: served, shown and exported at once
+# a reload (SIGHUP) adds a zone: served, shown and exported at once; a
+# second dns_listen address needs a restart, and the log says so
 cat >>"$T_ROOT/a/amesh.conf" <<CONF
 
 [rpz extra]
@@ -155,9 +160,13 @@ zone = extra.amesh.test
 categories = phishing
 allow_transfer = 127.0.0.1
 CONF
+sed -i "s|^dns_listen = .*|dns_listen = $P:$DNS, 127.0.0.4:$DNS|" "$T_ROOT/a/amesh.conf"
 signal a HUP
+check "after SIGHUP: a changed dns_listen is named, with the restart it needs" wait_until 5 grep -q \
+	"SIGHUP: dns_listen changed from \`$P:$DNS' to \`$P:$DNS', \`127.0.0.4:$DNS'.*still listening on \`$P:$DNS'.*until ameshd is restarted" \
+	"$T_ROOT/a/ameshd.log"
 check "after SIGHUP: the new zone answers its SOA" wait_until 10 sh -c \
-	"dig @127.0.0.1 -p $DNS extra.amesh.test SOA | grep -q 'status: NOERROR'"
+	"dig @$P -p $DNS extra.amesh.test SOA | grep -q 'status: NOERROR'"
 check "after SIGHUP: amesh rpz shows it" wait_until 5 sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' rpz | grep -q 'zone extra (extra.amesh.test)'"
 text=$(amp a rpz)
 check "amesh rpz: a secondary that only probed the SOA has 'last transfer never'" \
@@ -168,5 +177,23 @@ check "after SIGHUP: it exports, with the live rules" sh -c \
 	"'$AMESH' -s '$T_ROOT/a/run/amesh.sock' export rpz --zone extra | grep -qx 'after-restart.example.com CNAME .'"
 expect_exit 2 "export of an unknown zone" amp a export rpz --zone nosuch
 check "... says which" grep -q "no zone \[rpz nosuch\]" <<<"$T_ERR"
+# the secondaries still hear NOTIFYs after the reload
+t=$(date +%s%N)
+amp a submit after-reload.example.com --category phishing --confidence 90 --ttl 1d >/dev/null
+check "after SIGHUP: submit -> NXDOMAIN at both (NOTIFY still sent)" wait_until 10 both after-reload.example.com NXDOMAIN
+echo "# after SIGHUP: submit -> NXDOMAIN at both: $(ms "$t") ms"
+
+# a peer started without [rpz]: the first one added by a reload needs a
+# restart (nothing builds or serves it), and the log says so
+cat >>"$T_ROOT/b/amesh.conf" <<CONF
+
+[rpz first]
+zone = first.amesh.test
+categories = phishing
+CONF
+signal b HUP
+check "SIGHUP adding the first [rpz] to a peer without: named, with the restart it needs" wait_until 5 grep -q \
+	"SIGHUP: \[rpz first\] added, but this peer started without response policy zones.*until ameshd is restarted" \
+	"$T_ROOT/b/ameshd.log"
 
 finish
