@@ -174,6 +174,9 @@ size_t config_strip_comment(const char *s, size_t n);
  * when default_port is not 0). 0, or -1 with the reason in why. */
 int config_addr_parse(const char *s, uint16_t default_port, struct config_addr *out, char *why,
                       size_t whylen);
+/* Same family, address and port, however written ("127.0.0.1:53" and
+ * "127.0.0.1" with default port 53 are one). */
+bool config_addr_same(const struct config_addr *a, const struct config_addr *b);
 /* ADDRESS or ADDRESS/BITS. 0, or -1 with the reason in why. */
 int config_prefix_parse(const char *s, struct config_prefix *out, char *why, size_t whylen);
 /* Whether sa (AF_INET, AF_INET6; an IPv4-mapped IPv6 address counts as

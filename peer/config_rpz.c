@@ -89,6 +89,21 @@ bad:
 	return -1;
 }
 
+bool config_addr_same(const struct config_addr *a, const struct config_addr *b)
+{
+	if (a->sa.ss_family != b->sa.ss_family)
+		return false;
+	if (a->sa.ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)&a->sa, *y = (const void *)&b->sa;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->sa.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)&a->sa, *y = (const void *)&b->sa;
+		return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+	}
+	return false;
+}
+
 int config_prefix_parse(const char *s, struct config_prefix *out, char *why, size_t whylen)
 {
 	char q[QUOTE_LEN], host[64];
@@ -606,24 +621,10 @@ void config_rpz_template(char **text, size_t *len)
 	}
 }
 
-/* Same family, address and port: "127.0.0.1:53" and "127.000.0.1:053"
- * are one listener. */
-static bool addr_same(const struct config_addr *a, const struct config_addr *b)
-{
-	if (a->sa.ss_family != b->sa.ss_family)
-		return false;
-	if (a->sa.ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)&a->sa, *y = (const void *)&b->sa;
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *x = (const void *)&a->sa, *y = (const void *)&b->sa;
-	return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
-}
-
 static bool listen_has(const struct config *c, const struct config_addr *a)
 {
 	for (size_t i = 0; i < c->n_dns_listen; i++)
-		if (addr_same(&c->dns_listen[i], a))
+		if (config_addr_same(&c->dns_listen[i], a))
 			return true;
 	return false;
 }

@@ -781,22 +781,6 @@ void dns_zone_changed(struct dns *d, const char *zone, uint32_t serial)
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* Same family, address and port (the text may be written differently). */
-static bool same_addr(const struct config_addr *a, const struct config_addr *b)
-{
-	if (a->sa.ss_family != b->sa.ss_family)
-		return false;
-	if (a->sa.ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)&a->sa, *y = (const void *)&b->sa;
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->sa.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)&a->sa, *y = (const void *)&b->sa;
-		return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
-	}
-	return false;
-}
-
 void dns_set_zones(struct dns *d, const struct config_rpz *zones, size_t n)
 {
 	struct config_rpz *copy = n ? calloc(n, sizeof *copy) : NULL;
@@ -829,7 +813,7 @@ void dns_set_zones(struct dns *d, const struct config_rpz *zones, size_t n)
 	for (size_t i = 0; i < nt; i++)
 		for (size_t k = 0; k < d->n_targets; k++) {
 			const struct target *was = &d->targets[k];
-			if (strcmp(was->zone, targets[i].zone) == 0 && same_addr(&was->addr, &targets[i].addr)) {
+			if (strcmp(was->zone, targets[i].zone) == 0 && config_addr_same(&was->addr, &targets[i].addr)) {
 				struct config_addr addr = targets[i].addr; /* as written now */
 				targets[i] = *was;
 				targets[i].addr = addr;
