@@ -20,7 +20,10 @@ SECRET=$(head -c 32 /dev/urandom | base64)
 mk_peer a 1; mk_peer b 2; mk_peer c 3
 link a b 2; link c b 2
 trust a c origin; trust c a origin
-printf 'ok.blocked-parent.org\nshop.blocked-parent.org\n' >"$T_ROOT/a/allow.txt"
+# LONG: 242 octets, a name, but *.LONG.rpz.amesh.test would pass 255
+L60=$(printf 'a%.0s' $(seq 60)) L40=$(printf 'b%.0s' $(seq 40))
+LONG=$L60.$L60.$L60.$L40.blocked-parent.org
+printf 'ok.blocked-parent.org\nshop.blocked-parent.org\n%s\n' "$LONG" >"$T_ROOT/a/allow.txt"
 sed -i "s|^# allowlist = .*|allowlist = allow.txt|; s|^# dns_listen = .*|dns_listen = $P:$DNS|; s|^# sweep_interval = .*|sweep_interval = 1s|" "$T_ROOT/a/amesh.conf"
 cat >>"$T_ROOT/a/amesh.conf" <<CONF
 
@@ -103,6 +106,9 @@ check "allowlisted here, no signal of its own, under the blocked parent -> passt
 	both shop.blocked-parent.org 192.0.2.1
 check "... and its subdomains" both www.shop.blocked-parent.org 192.0.2.1
 check "... while its sibling stays blocked" both other.blocked-parent.org NXDOMAIN
+check "an allowlisted name too long for a passthru under the zone: logged as skipped, named" grep -q \
+	"rpz abuse: 1 allowlisted name skipped, too long for a passthru rule under $ZONE.*blocks it at the resolver: \`$LONG'" \
+	"$T_ROOT/a/ameshd.log"
 amp a export rpz --zone abuse -o "$T_ROOT/abuse.zone"
 check "export names the passthru" grep -qx "ok.blocked-parent.org CNAME rpz-passthru." "$T_ROOT/abuse.zone"
 check "... and the signal-less allowlisted name's" grep -qx "shop.blocked-parent.org CNAME rpz-passthru." "$T_ROOT/abuse.zone"
