@@ -167,7 +167,15 @@ categories = phishing
 allow_transfer = 127.0.0.1
 CONF
 sed -i "s|^dns_listen = .*|dns_listen = $P:$DNS, 127.0.0.4:$DNS|" "$T_ROOT/a/amesh.conf"
+# ... and a new ttl for the records: a new serial, or no secondary asks
+sed -i "s|^min_score = 50\$|min_score = 50\nttl = 120|" "$T_ROOT/a/amesh.conf"
+s3=$(serial)
 signal a HUP
+check "after SIGHUP: a new ttl is a new serial, the journal cleared" wait_until 10 grep -q \
+	"rpz abuse: ttl or SOA timers changed (ttl 120,.*journal cleared" "$T_ROOT/a/ameshd.log"
+s4=$(serial)
+check "... the serial grew ($s3 -> $s4)" [ "$s4" -gt "$s3" ]
+check "... and the zone's SOA says ttl 120" sh -c "dig @$P -p $DNS $ZONE SOA | grep -q '^$ZONE.[[:space:]]*120[[:space:]]*IN[[:space:]]*SOA'"
 check "after SIGHUP: a changed dns_listen is named, with the restart it needs" wait_until 5 grep -q \
 	"SIGHUP: dns_listen changed from \`$P:$DNS' to \`$P:$DNS', \`127.0.0.4:$DNS'.*still listening on \`$P:$DNS'.*until ameshd is restarted" \
 	"$T_ROOT/a/ameshd.log"
