@@ -106,7 +106,7 @@ render() { local in=$1 out=$2 kv; shift 2; cp "tests/resolvers/$in" "$out"; for 
 mkdir -p "$DEMO/root" "$DEMO/unbound"
 render named-auth.conf.in "$DEMO/root/named.conf" DIR="$DEMO/root" PORT="$ROOTP" SRC="$PWD/tests/resolvers"
 render unbound.conf.in "$DEMO/unbound/unbound.conf" DIR="$DEMO/unbound" PORT="$UBP" AUTH="$ROOTP" \
-	PRIMARY="$DNS" ZONE=rpz.cert-xx.example
+	PRIMARY="$DNS" PRIMARY_ADDR=127.0.0.1 ZONE=rpz.cert-xx.example
 named -g -c "$DEMO/root/named.conf" >"$DEMO/root.log" 2>&1 &
 PIDS+=($!)
 unbound -d -c "$DEMO/unbound/unbound.conf" >"$DEMO/unbound.log" 2>&1 &
@@ -118,7 +118,9 @@ answer() {
 wait_answer() { for _ in $(seq 1 500); do [ "$(answer "$1")" = "$2" ] && return 0; sleep 0.02; done; return 1; }
 ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 NAME=pay.secure-bank.asia
-wait_answer "$NAME" 192.0.2.1 || echo "(the resolver did not come up; see $DEMO/unbound.log)"
+# the resolver is where the demo ends: a step that fails there fails the demo
+resolver_failed() { echo "demo: $1; Unbound's log:" >&2; tail -20 "$DEMO/unbound.log" >&2; exit 1; }
+wait_answer "$NAME" 192.0.2.1 || resolver_failed "the resolver did not come up"
 for _ in $(seq 1 100); do am cert-xx --json rpz | grep -q '"transfer":"[AI]XFR"' && break; sleep 0.05; done
 printf '$ dig @127.0.0.1 -p %s %s   -> %s (before)\n' "$UBP" "$NAME" "$(answer "$NAME")"
 t=$(date +%s%N)
@@ -126,7 +128,7 @@ run am dotasia submit "$NAME" --category phishing --confidence 90 --ttl 7d --tlp
 if wait_answer "$NAME" NXDOMAIN; then
 	printf '\033[1m.Asia submit -> APNIC -> CERT peer -> RPZ IXFR -> Unbound NXDOMAIN: %s ms\033[0m\n' "$(ms "$t")"
 else
-	echo "(Unbound did not answer NXDOMAIN within 10 s)"
+	resolver_failed "Unbound did not answer NXDOMAIN within 10 s"
 fi
 printf '$ dig @127.0.0.1 -p %s www.%s   -> %s (the *. rule)\n' "$UBP" "$NAME" "$(answer "www.$NAME")"
 t=$(date +%s%N)
@@ -134,6 +136,6 @@ run am dotasia withdraw "$NAME" --category phishing
 if wait_answer "$NAME" 192.0.2.1; then
 	printf '\033[1m.Asia withdraw -> ... -> Unbound answers again: %s ms\033[0m\n' "$(ms "$t")"
 else
-	echo "(Unbound did not answer again within 10 s)"
+	resolver_failed "Unbound did not answer again within 10 s"
 fi
 run am cert-xx rpz
