@@ -58,14 +58,32 @@ void feed_export_indicator_uuid(const struct am_indicator *ind, char out[FEED_UU
 	feed_export_uuid("indicator", parts, lens, 3, out);
 }
 
-void feed_export_time_ms(uint64_t unix_secs, char out[FEED_TIME_LEN])
+void feed_export_time_of_ms(uint64_t unix_ms, char out[FEED_TIME_LEN])
 {
 	char t[TIMEFMT_LEN];
-	timefmt_rfc3339(unix_secs, t); /* "...:SSZ" */
+	timefmt_rfc3339(unix_ms / 1000, t); /* "...:SSZ" */
 	size_t n = strlen(t);
 	if (n && t[n - 1] == 'Z')
 		t[n - 1] = '\0';
-	snprintf(out, FEED_TIME_LEN, "%s.000Z", t);
+	snprintf(out, FEED_TIME_LEN, "%s.%03uZ", t, (unsigned)(unix_ms % 1000));
+}
+
+void feed_export_time_ms(uint64_t unix_secs, char out[FEED_TIME_LEN])
+{
+	feed_export_time_of_ms(unix_secs > UINT64_MAX / 1000 ? UINT64_MAX / 1000 * 1000 : unix_secs * 1000, out);
+}
+
+uint64_t feed_export_modified_ms(const struct am_indicator *ind)
+{
+	uint64_t s = ind->issued_at;
+	if (s > UINT64_MAX / 1000 - 1)
+		return s;
+	uint64_t vs = ind->version / 1000000;
+	if (vs == s)
+		return ind->version / 1000;
+	if (vs == s + 1)
+		return s * 1000 + 999;
+	return s * 1000;
 }
 
 uint64_t feed_export_created(const struct feed_signal *s)

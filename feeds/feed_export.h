@@ -57,5 +57,17 @@ void feed_export_indicator_uuid(const struct am_indicator *ind, char out[FEED_UU
 #define FEED_TIME_LEN (TIMEFMT_LEN + 5)
 /* "2026-11-23T18:00:00.000Z": milliseconds, UTC (STIX 2.1 timestamps). */
 void feed_export_time_ms(uint64_t unix_secs, char out[FEED_TIME_LEN]);
+/* The same for a time in milliseconds since the epoch. */
+void feed_export_time_of_ms(uint64_t unix_ms, char out[FEED_TIME_LEN]);
+/* When this version was made, in milliseconds, for STIX's `modified': a
+ * peer's versions are its microsecond clock when it signed
+ * (store_next_version's floor), so two versions within one second - a
+ * submission withdrawn at once - get increasing times, and a consumer
+ * takes the later as the newer (STIX 2.1 3.6: a new version's modified
+ * is later). A version that is no clock reading of the issue second or
+ * the next (another implementation's counter) gives the whole second; one
+ * of the next second (the clock ticked between issuing and signing) the
+ * issue second's last millisecond. */
+uint64_t feed_export_modified_ms(const struct am_indicator *ind);
 
 #endif

@@ -698,7 +698,7 @@ static void pattern_of(const char *name, char *out, size_t cap)
 static json_t *stix_indicator(const struct feed_signal *s)
 {
 	char uuid[FEED_UUID_LEN], id[64], by[64], t_issued[FEED_TIME_LEN], t_exp[FEED_TIME_LEN],
-		t_created[FEED_TIME_LEN];
+		t_created[FEED_TIME_LEN], t_modified[FEED_TIME_LEN];
 	char pattern[2 * AM_DOMAIN_MAX + 64], name[AM_DOMAIN_MAX + 32], origin[2 * AM_KEY_BYTES + 1],
 		sig[2 * AM_ID_BYTES + 1];
 	json_t *o;
@@ -707,9 +707,11 @@ static json_t *stix_indicator(const struct feed_signal *s)
 	snprintf(id, sizeof id, "indicator--%s", uuid);
 	identity_id(s->ind.origin, by);
 	feed_export_time_ms(s->ind.issued_at, t_issued);
-	/* created: stable across versions (feed_export_created); modified and
-	 * valid_from: this version's issue time, which a newer version (or a
-	 * withdrawal) advances */
+	/* created: stable across versions (feed_export_created); valid_from:
+	 * this version's issue time; modified: when this version was made, to
+	 * the millisecond, which a newer version (or a withdrawal) advances
+	 * even within the same second */
+	feed_export_time_of_ms(feed_export_modified_ms(&s->ind), t_modified);
 	feed_export_time_ms(feed_export_created(s), t_created);
 	feed_export_time_ms(s->ind.expires_at, t_exp);
 	pattern_of(s->ind.domain, pattern, sizeof pattern);
@@ -718,7 +720,7 @@ static json_t *stix_indicator(const struct feed_signal *s)
 	am_hex(s->id, AM_ID_BYTES, sig);
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:[s], s:s, s:s, s:s, s:s, s:s, s:i, s:[s]}",
 	              "type", "indicator", "spec_version", "2.1", "id", id, "created_by_ref", by, "created", t_created,
-	              "modified", t_issued, "name", jsonout_string(name), "indicator_types", "malicious-activity",
+	              "modified", t_modified, "name", jsonout_string(name), "indicator_types", "malicious-activity",
 	              "pattern", pattern, "pattern_type", "stix", "pattern_version", "2.1", "valid_from", t_issued,
 	              "valid_until", t_exp, "confidence", (int)s->ind.confidence, "labels",
 	              am_category_name(s->ind.category));

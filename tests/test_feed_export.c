@@ -235,6 +235,48 @@ static void test_stix_ids_stable_across_versions_and_withdrawal(void **state)
 	free(got);
 }
 
+/* A submission withdrawn within the same second: the revocation's
+ * `modified' is later than the original's, to the millisecond, read from
+ * the versions (this peer's microsecond clock when it signed). Both were
+ * "...:00.000Z" and a consumer could keep the original as the newest. */
+static void test_stix_modified_advances_within_one_second(void **state)
+{
+	char *text[2];
+	const char *modified[2];
+	json_t *bd[2];
+	(void)state;
+	make();
+	for (int v = 0; v < 2; v++) {
+		sig[0].ind.issued_at = T0;
+		sig[0].ind.version = T0 * 1000000 + (v ? 480123 : 120456);
+		sig[0].ind.withdrawn = v == 1;
+		text[v] = write_to_string(feed_stix_write, 1);
+		bd[v] = json_loads(text[v], 0, NULL);
+		assert_non_null(bd[v]);
+		json_t *objs = json_object_get(bd[v], "objects"), *o, *ind = NULL;
+		size_t i;
+		json_array_foreach(objs, i, o)
+			if (strcmp(json_string_value(json_object_get(o, "type")), "indicator") == 0)
+				ind = o;
+		assert_non_null(ind);
+		modified[v] = json_string_value(json_object_get(ind, "modified"));
+		assert_true(strcmp(json_string_value(json_object_get(ind, "created")), modified[v]) <= 0);
+	}
+	assert_true(strcmp(modified[0], modified[1]) < 0);
+	assert_non_null(strstr(modified[0], ".120Z"));
+	assert_non_null(strstr(modified[1], ".480Z"));
+	/* signed as the next second ticked: the issue second's last ms; a
+	 * version that is a counter, not a clock: the whole second */
+	sig[0].ind.version = (T0 + 1) * 1000000 + 5;
+	assert_int_equal(feed_export_modified_ms(&sig[0].ind), T0 * 1000 + 999);
+	sig[0].ind.version = 7;
+	assert_int_equal(feed_export_modified_ms(&sig[0].ind), T0 * 1000);
+	for (int v = 0; v < 2; v++) {
+		json_decref(bd[v]);
+		free(text[v]);
+	}
+}
+
 /* "created" is the issue time of the first version this peer stored,
  * the same in the bundle of every later version and of the withdrawal;
  * "modified" and "valid_from" advance with each version. The CSV's
@@ -502,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_stix_follows_the_spec_rules),
 		cmocka_unit_test(test_stix_ids_stable_across_versions_and_withdrawal),
 		cmocka_unit_test(test_stix_created_stable_modified_advances),
+		cmocka_unit_test(test_stix_modified_advances_within_one_second),
 		cmocka_unit_test(test_stix_round_trips_through_the_parser),
 		cmocka_unit_test(test_csv_quotes_per_rfc_4180),
 		cmocka_unit_test(test_hosts_once_per_name_live_only),
