@@ -63,6 +63,7 @@ static const char *const skip_names[FEED_SKIP_COUNT] = {
 	[FEED_SKIP_LINE_TOO_LONG] = "line_too_long",
 	[FEED_SKIP_REFUSED] = "refused",
 	[FEED_SKIP_WARNINGLISTED] = "warninglisted",
+	[FEED_SKIP_UNKNOWN_CATEGORY] = "unknown_category",
 };
 
 const char *feed_skip_name(enum feed_skip r)
@@ -493,6 +494,41 @@ enum am_category feed_category_of(const char *s)
 	if (s && (strcasecmp(s, "payload_delivery") == 0 || strcasecmp(s, "malware_download") == 0))
 		return AM_CAT_MALWARE;
 	return AM_CAT_NONE;
+}
+
+bool feed_category_neutral(const char *s)
+{
+	static const char *const words[] = {
+		/* MISP's attribute categories */
+		"Internal reference", "Targeting data", "Antivirus detection", "Payload delivery",
+		"Artifacts dropped", "Payload installation", "Persistence mechanism", "Network activity",
+		"Payload type", "Attribution", "External analysis", "Financial fraud", "Support Tool",
+		"Social network", "Person", "Other",
+		/* STIX indicator-type-ov (STIX 2.0 put them in labels) */
+		"anomalous-activity", "anonymization", "benign", "compromised", "malicious-activity",
+		"unknown",
+	};
+	if (!s)
+		return false;
+	if (strncasecmp(s, "tlp:", 4) == 0)
+		return true;
+	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+		if (strcasecmp(s, words[i]) == 0)
+			return true;
+	return false;
+}
+
+void feed_skip_unknown_category(const struct feed_sink *sink, size_t line, const char *input, size_t input_len,
+                                const char *where, const char *word)
+{
+	char q[TEXT_QUOTE_LEN(40)], why[TEXT_QUOTE_LEN(40) + 256];
+
+	text_quote(q, sizeof q, word, strlen(word), 40);
+	snprintf(why, sizeof why,
+	         "%s names the category %s, none of ours (phishing, malware, botnet, pharming, spam; abuse.ch's "
+	         "botnet_cc, payload_delivery, malware_download): not taken as the command line's",
+	         where, q);
+	sink->skip(sink->arg, line, FEED_SKIP_UNKNOWN_CATEGORY, input, input_len, why);
 }
 
 bool feed_cr_lines(char *buf, size_t len)

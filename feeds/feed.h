@@ -80,6 +80,7 @@ enum feed_skip {
 	FEED_SKIP_LINE_TOO_LONG,
 	FEED_SKIP_REFUSED,           /* the daemon refused it (its message says why) */
 	FEED_SKIP_WARNINGLISTED,     /* MISP matched it against a warninglist (known good or common) */
+	FEED_SKIP_UNKNOWN_CATEGORY,  /* the feed names a category we cannot read (`phish', `cc_skimming') */
 	FEED_SKIP_COUNT
 };
 const char *feed_skip_name(enum feed_skip r);
@@ -162,6 +163,21 @@ void feed_skip_long_name(const struct feed_sink *sink, size_t line, const char *
  * abuse.ch words (botnet_cc, payload_delivery, malware_download);
  * AM_CAT_NONE for any other word. The command line stays exact. */
 enum am_category feed_category_of(const char *s);
+
+/* Whether s is a word that sits where categories do but names none:
+ * MISP's attribute categories (`Network activity', `Payload delivery':
+ * what kind of data, not what kind of abuse) and STIX's indicator types
+ * (`malicious-activity'), without regard to case, and `tlp:' labels.
+ * Such a word leaves the command line's category; any other word that
+ * feed_category_of does not read is an unknown category. */
+bool feed_category_neutral(const char *s);
+
+/* Skips, as unknown_category, an entry whose feed names the category
+ * `word' we cannot read (where: "the `threat_type' column", "the tag",
+ * "the labels"): taking the command line's instead would flag the name
+ * under a category the feed never gave it. */
+void feed_skip_unknown_category(const struct feed_sink *sink, size_t line, const char *input, size_t input_len,
+                                const char *where, const char *word);
 
 /* Classic Mac OS ended lines with a lone CR, and Excel for Mac still
  * saves "CSV (Macintosh)" so: read as one line, such a file imported

@@ -302,10 +302,21 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 	 * google.com), as in a MISP event */
 	if (strcmp(value(r, cols, COL_OBJECT_NAME, cv, sizeof cv), "url") == 0)
 		url_part = true;
+	enum col cat_col = COL_CATEGORY;
 	const char *cat = value(r, cols, COL_CATEGORY, cv, sizeof cv);
 	if (!*cat)
-		cat = value(r, cols, COL_THREAT, cv, sizeof cv);
+		cat = value(r, cols, cat_col = COL_THREAT, cv, sizeof cv);
 	e.category = *cat ? feed_category_of(cat) : AM_CAT_NONE;
+	/* A word we cannot read (`phish', ThreatFox's `cc_skimming') is the
+	 * feed's statement of a category: the command line's in its place
+	 * would put the name in a zone the feed never meant. MISP's own data
+	 * categories (`Network activity') say no abuse kind at all. */
+	if (*cat && e.category == AM_CAT_NONE && !feed_category_neutral(cat)) {
+		char where[64];
+		snprintf(where, sizeof where, "the `%s' column", col_name(cat_col));
+		feed_skip_unknown_category(sink, line, input, input_len, where, cat);
+		return 0;
+	}
 	const char *conf = value(r, cols, COL_CONFIDENCE, cv, sizeof cv);
 	if (*conf) {
 		char *end;

@@ -74,12 +74,17 @@ struct tags {
 	int confidence;
 	uint64_t expires_at;
 	enum am_tlp tlp;
+	char unknown_category[64]; /* the first amesh:category value we could not read, or "" */
 };
 
 static void read_tags(json_t *list, struct tags *t)
 {
 	size_t i;
 	json_t *tag;
+	/* An amesh:category value we cannot read refuses what it covers
+	 * (attribute() says so); a readable one on the attribute overrides
+	 * an unreadable one of the event, as any attribute tag does. */
+	bool got = false, unknown = false;
 	json_array_foreach(list, i, tag) {
 		json_t *jn = json_object_get(tag, "name");
 		const char *n = feed_json_str(jn);
@@ -115,9 +120,15 @@ static void read_tags(json_t *list, struct tags *t)
 			v[vl - 1] = '\0';
 		size_t kl = (size_t)(eq - n) - 6;
 		if (kl == 8 && strncmp(n + 6, "category", 8) == 0) {
-			enum am_category c;
-			if (am_category_parse(v, &c) == 0)
+			/* as every other feed's category word: `Phishing' too */
+			enum am_category c = feed_category_of(v);
+			if (c != AM_CAT_NONE) {
 				t->category = c;
+				got = true;
+			} else if (!unknown) {
+				unknown = true;
+				snprintf(t->unknown_category, sizeof t->unknown_category, "%s", v);
+			}
 		} else if (kl == 10 && strncmp(n + 6, "confidence", 10) == 0) {
 			char *end;
 			long c = strtol(v, &end, 10);
@@ -129,6 +140,8 @@ static void read_tags(json_t *list, struct tags *t)
 				t->expires_at = e;
 		}
 	}
+	if (got && !unknown)
+		t->unknown_category[0] = '\0';
 }
 
 /* A MISP flag as exports spell it: true/false, 1/0, "1"/"0",
@@ -258,6 +271,10 @@ static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, bo
 		return 0;
 	}
 	read_tags(json_object_get(a, "Tag"), &t);
+	if (t.unknown_category[0]) {
+		feed_skip_unknown_category(c->sink, line, value, vl, "the amesh:category tag", t.unknown_category);
+		return 0;
+	}
 	read_distribution(json_object_get(a, "distribution"), &t);
 	e.category = t.category;
 	e.confidence = t.confidence;

@@ -1807,6 +1807,78 @@ static void test_hosts_pins_are_not_blocks(void **state)
 	assert_null(strstr(got, "example.com phishing"));
 }
 
+/* A category word the feed gives and we cannot read - `phish' in a CSV
+ * column, ThreatFox's `cc_skimming', a STIX label `phish', a MISP tag
+ * amesh:category="phish" - became the command line's category in
+ * silence: the name went to the phishing zone on the feed's say-so of
+ * something else. Each is refused (unknown_category), the word quoted;
+ * MISP's data categories (`Network activity') and STIX's indicator types
+ * (`malicious-activity') name no abuse kind and still leave the command
+ * line's; amesh:category tags read case aside, as other category words. */
+static void test_unknown_category_words_are_refused(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char csv[] = "domain,threat_type\nok-row.example,botnet_cc\nphish-row.example,phish\n"
+	                          "skim-row.example,cc_skimming\nmisp-row.example,Network activity\n";
+	assert_int_equal(import_bytes(csv, sizeof csv - 1, FEED_CSV, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"2 ok ok-row.example botnet 80\n",
+		"3 skip unknown_category `phish-row.example,phish'\n",
+		"  -- the `threat_type' column names the category `phish', none of ours",
+		"4 skip unknown_category `skim-row.example,cc_skimming'\n",
+		"  -- the `threat_type' column names the category `cc_skimming'",
+		"5 ok misp-row.example phishing 80\n",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 2);
+
+	static const char stix[] =
+		"{\"type\": \"bundle\", \"id\": \"bundle--1\", \"objects\": [\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--1\", \"pattern_type\": \"stix\", "
+		"\"pattern\": \"[domain-name:value = 'phish-label.example']\", \"labels\": [\"phish\"]},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--2\", \"pattern_type\": \"stix\", "
+		"\"pattern\": \"[domain-name:value = 'typed.example']\", \"labels\": [\"malicious-activity\", \"TLP:GREEN\"]},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--3\", \"pattern_type\": \"stix\", "
+		"\"pattern\": \"[domain-name:value = 'tagged.example']\", \"labels\": [\"apt28\", \"Malware\"]}\n"
+		"]}\n";
+	assert_int_equal(import_bytes(stix, sizeof stix - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want2[] = {
+		"objects[0]: 2 skip unknown_category `[domain-name:value = 'phish-label.example']'\n",
+		"  -- a label names the category `phish', none of ours",
+		"objects[1]: 3 ok typed.example phishing 80\n",
+		"objects[2]: 4 ok tagged.example malware 80\n",
+		NULL,
+	};
+	expect(o.text, want2);
+
+	static const char misp[] =
+		"{\"Event\": {\"info\": \"x\", \"Tag\": [{\"name\": \"amesh:category=\\\"phish\\\"\"}], \"Attribute\": [\n"
+		"{\"type\": \"domain\", \"to_ids\": true, \"value\": \"event-tag.example\"},\n"
+		"{\"type\": \"domain\", \"to_ids\": true, \"value\": \"own-tag.example\", "
+		"\"Tag\": [{\"name\": \"amesh:category=\\\"Phishing\\\"\"}]},\n"
+		"{\"type\": \"ip-dst\", \"to_ids\": true, \"value\": \"198.51.100.7\"}]}}\n";
+	assert_int_equal(import_bytes(misp, sizeof misp - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want3[] = {
+		"Attribute[0]: 0 skip unknown_category `event-tag.example'\n",
+		"  -- the amesh:category tag names the category `phish'",
+		"Attribute[1]: 0 ok own-tag.example phishing 80\n",
+		"Attribute[2]: 0 skip not_a_domain",
+		NULL,
+	};
+	expect(o.text, want3);
+	assert_int_equal(count(o.text, "unknown_category"), 1);
+
+	static const char spam_tag[] =
+		"{\"Event\": {\"info\": \"x\", \"Attribute\": [{\"type\": \"domain\", \"to_ids\": true, "
+		"\"value\": \"spam-tag.example\", \"Tag\": [{\"name\": \"amesh:category=\\\"SPAM\\\"\"}]}]}}\n";
+	assert_int_equal(import_bytes(spam_tag, sizeof spam_tag - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want4[] = {"Attribute[0]: 0 ok spam-tag.example spam 80\n", NULL};
+	expect(o.text, want4);
+}
+
 /* Imports n bytes from a scratch file as fmt; returns importer_file's
  * code, its error in err and what was reported in o. */
 static int import_bytes(const char *bytes, size_t n, enum feed_format fmt, struct out *o, char *err, size_t errlen)
@@ -2229,6 +2301,7 @@ int main(void)
 		cmocka_unit_test(test_csv_semicolon_and_tab_separated),
 		cmocka_unit_test(test_over_long_values_refused_never_cut),
 		cmocka_unit_test(test_adblock_list_with_hosts_lines),
+		cmocka_unit_test(test_unknown_category_words_are_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
