@@ -13,6 +13,7 @@
 #include "feed_hosts.h"
 #include "feed_misp.h"
 #include "feed_plain.h"
+#include "feed_resolver.h"
 #include "feed_rpz.h"
 #include "feed_stix.h"
 #include "feed_urls.h"
@@ -22,6 +23,7 @@ static const char *const format_names[FEED_FORMAT_COUNT] = {
 	[FEED_AUTO] = "auto",       [FEED_PLAIN] = "plain", [FEED_HOSTS] = "hosts",
 	[FEED_URLS] = "urls",       [FEED_ADBLOCK] = "adblock", [FEED_RPZ] = "rpz",
 	[FEED_CSV] = "csv",         [FEED_STIX] = "stix",   [FEED_MISP] = "misp",
+	[FEED_DNSMASQ] = "dnsmasq", [FEED_UNBOUND] = "unbound",
 };
 
 int feed_format_parse(const char *s, enum feed_format *out)
@@ -107,6 +109,15 @@ int feed_lines(const char *buf, size_t len, const struct feed_sink *sink, feed_l
 	return 0;
 }
 
+size_t feed_wildcard(const char *s, size_t n)
+{
+	if (n > 2 && s[0] == '*' && s[1] == '.' && s[2] != '.')
+		return 2;
+	if (n > 1 && s[0] == '.' && s[1] != '.')
+		return 1;
+	return 0;
+}
+
 void feed_trim(const char **s, size_t *n)
 {
 	while (*n && (**s == ' ' || **s == '\t')) {
@@ -169,7 +180,7 @@ bool feed_is_ip(const char *s, size_t n)
 
 /* --- detection --- */
 
-enum { V_PLAIN, V_HOSTS, V_URLS, V_ADBLOCK, V_RPZ, V_COUNT };
+enum { V_PLAIN, V_HOSTS, V_URLS, V_ADBLOCK, V_RPZ, V_DNSMASQ, V_UNBOUND, V_COUNT };
 
 static bool has_token(const char *s, size_t n, const char *tok)
 {
@@ -197,6 +208,12 @@ static int classify(const char *s, size_t n)
 		return V_RPZ;
 	if (s[0] == '#')
 		return -1;
+	/* resolver configuration: its option names say so (before the RPZ
+	 * test: `local-data: "x NS y"' holds an NS) */
+	if (feed_dnsmasq_line(s, n))
+		return V_DNSMASQ;
+	if (feed_unbound_line(s, n))
+		return V_UNBOUND;
 	if ((n > 2 && (memcmp(s, "||", 2) == 0 || memcmp(s, "@@", 2) == 0)) || memmem(s, n, "##", 2))
 		return V_ADBLOCK;
 	if (has_token(s, n, "CNAME") || has_token(s, n, "SOA") || has_token(s, n, "NS"))
@@ -214,7 +231,8 @@ static int classify(const char *s, size_t n)
 
 enum feed_format feed_detect(const char *buf, size_t len)
 {
-	static const enum feed_format map[V_COUNT] = {FEED_PLAIN, FEED_HOSTS, FEED_URLS, FEED_ADBLOCK, FEED_RPZ};
+	static const enum feed_format map[V_COUNT] = {FEED_PLAIN, FEED_HOSTS, FEED_URLS, FEED_ADBLOCK, FEED_RPZ,
+	                                              FEED_DNSMASQ, FEED_UNBOUND};
 	size_t votes[V_COUNT] = {0}, seen = 0, pos = 0, head = len < 65536 ? len : 65536;
 
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
@@ -336,6 +354,8 @@ int feed_parse(enum feed_format fmt, const char *buf, size_t len, const struct f
 	case FEED_CSV: return feed_csv_parse(buf, len, sink);
 	case FEED_STIX: return feed_stix_parse(buf, len, sink, err, errlen);
 	case FEED_MISP: return feed_misp_parse(buf, len, sink, err, errlen);
+	case FEED_DNSMASQ: return feed_dnsmasq_parse(buf, len, sink);
+	case FEED_UNBOUND: return feed_unbound_parse(buf, len, sink);
 	default:
 		snprintf(err, errlen, "unknown feed format %d", (int)fmt);
 		return AM_EINVAL;

@@ -48,6 +48,8 @@ enum feed_format {
 	FEED_CSV,
 	FEED_STIX,
 	FEED_MISP,
+	FEED_DNSMASQ,
+	FEED_UNBOUND,
 	FEED_FORMAT_COUNT
 };
 /* "auto", "plain", ... Parse returns 0 or AM_EINVAL. */
@@ -96,7 +98,7 @@ struct feed_entry {
 	uint64_t valid_from;        /* 0: none given; later than now (+ FEED_VALID_FROM_SLACK): not yet live */
 	const char *id;             /* the object's id in the file (a STIX id) for messages, or NULL */
 	enum am_tlp tlp;            /* AM_TLP_NONE: the command line's */
-	bool twin;                  /* RPZ "*.name": a repeat of name is folded, not a duplicate */
+	bool twin;                  /* RPZ "*.name", `*.name' in a list, a resolver rule's repeat: folded, not a duplicate */
 	const char *input;          /* the line or value to quote if it is refused */
 	size_t input_len;
 };
@@ -142,6 +144,14 @@ int feed_parse(enum feed_format fmt, const char *buf, size_t len, const struct f
  * fn returns non-zero and returns that. */
 typedef int (*feed_line_fn)(void *arg, size_t line, const char *s, size_t n);
 int feed_lines(const char *buf, size_t len, const struct feed_sink *sink, feed_line_fn fn, void *arg);
+
+/* How many bytes of a wildcard or leading dot open the name s (n bytes):
+ * 2 for `*.NAME', 1 for `.NAME', else 0. Blocklists write `*.evil.example'
+ * and `.evil.example' for "evil.example and the names below it"; an
+ * indicator on evil.example means just that (it matches the name and
+ * every name below it), so the rest is the name to flag. Only a leading
+ * `*.': a `*' anywhere else is left for the domain rules to refuse. */
+size_t feed_wildcard(const char *s, size_t n);
 
 /* Trims ASCII spaces and tabs from both ends of [*s, *s + *n). */
 void feed_trim(const char **s, size_t *n);

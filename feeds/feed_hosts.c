@@ -23,14 +23,14 @@ static bool local_name(const char *s, size_t n)
 }
 
 /* Whether a hosts line mapping names to the address w (an IP literal,
- * feed_is_ip) blocks them: 0.0.0.0, 127.0.0.1, `::' and `::1' (and the
+ * feed_is_ip; wn bytes) blocks them: 0.0.0.0, 127.0.0.1, `::' and `::1' (and the
  * first two as IPv4-mapped IPv6) are where blocklists (pi-hole, StevenBlack,
  * AdAway) point names. Any other address pins the name to a host - a real
  * one (`93.184.216.34 example.com'), a LAN one, Debian's `127.0.1.1 HOST'
  * for the machine's own name: such a line is someone's name resolution,
  * not a statement that the name is abusive. Exact addresses, not ranges: a
  * pin wrongly skipped is reported, a name wrongly flagged is not. */
-static bool block_address(const char *w, size_t wn)
+bool feed_hosts_block_address(const char *w, size_t wn)
 {
 	static const unsigned char v6[2][16] = {{0}, {[15] = 1}},
 	                           mapped[2][16] = {{[10] = 0xff, [11] = 0xff},
@@ -90,7 +90,7 @@ int feed_hosts_line(void *arg, size_t line, const char *s, size_t n)
 				           "a hosts line starts with an address");
 				return 0;
 			}
-			if (!(blocks = block_address(w, wn)))
+			if (!(blocks = feed_hosts_block_address(w, wn)))
 				snprintf(why, sizeof why,
 				         "mapped to %.*s, which pins the name to a host rather than blocking it "
 				         "(blocklists use 0.0.0.0, 127.0.0.1, :: or ::1)",

@@ -28,6 +28,11 @@ int feed_hosts_parse(const char *buf, size_t len, const struct feed_sink *sink);
  * filter lists mix /etc/hosts lines with `||host^' rules. A feed_line_fn. */
 int feed_hosts_line(void *arg, size_t line, const char *s, size_t n);
 
+/* Whether the address w (wn bytes, brackets allowed) is one blocklists
+ * point names at: 0.0.0.0, 127.0.0.1, `::', `::1' (and the first two as
+ * IPv4-mapped IPv6). Any other pins a name to a host. */
+bool feed_hosts_block_address(const char *w, size_t wn);
+
 /* Writes the live (not withdrawn) signals of x, each name once. Returns 0
  * or AM_EIO. */
 int feed_hosts_write(FILE *out, const struct feed_export *x);

@@ -405,7 +405,7 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 			break;
 		case 'f':
 			if (!import || feed_format_parse(optarg, &io->format) != 0)
-				cliopt_usage_error("--format `%s': expected auto, plain, hosts, urls, adblock, rpz, csv, stix or misp", optarg);
+				cliopt_usage_error("--format `%s': expected auto, plain, hosts, urls, adblock, rpz, csv, stix, misp, dnsmasq or unbound", optarg);
 			break;
 		case 'd': io->dry_run = true; break;
 		case 'F': io->force = true; break;
@@ -415,7 +415,7 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 				printf("%s\n", shared_hosts_default[i]);
 			exit(0);
 		case 'h':
-			printf("usage: amesh import FILE... [--format auto|plain|hosts|urls|adblock|rpz|csv|stix|misp]\n"
+			printf("usage: amesh import FILE... [--format auto|plain|hosts|urls|adblock|rpz|csv|stix|misp|dnsmasq|unbound]\n"
 			       "         [--category C] [--confidence N] [--ttl D | --expires T] [--tlp L] [--hop-limit N]\n"
 			       "         [--shared-hosts FILE | --list-shared-hosts] [--force] [--dry-run] [--json]\n"
 			       "       amesh submit - --category C --confidence N (--ttl D | --expires T) [...]\n"

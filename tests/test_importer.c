@@ -1879,6 +1879,89 @@ static void test_unknown_category_words_are_refused(void **state)
 	expect(o.text, want4);
 }
 
+/* dnsmasq and Unbound configuration is how many blocklists are published;
+ * read as a plain list every rule was refused as a bad name (or, for
+ * `local-data: "x NS y"', taken for a zone file). Read by its own reader,
+ * detected from its option names: a rule that answers nothing (NXDOMAIN,
+ * the null address, refuse) flags its names; forwarding (`server=/x/IP'),
+ * a pin to a real address and a zone that answers as usual
+ * (transparent) are no block, skipped with why. A zone and its data, an
+ * IPv4 and an IPv6 rule for one name are one flag, not duplicates. */
+static void test_resolver_config_blocklists(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char dnsmasq[] =
+		"# dnsmasq blocklist\n"
+		"address=/evil.example/0.0.0.0\n"
+		"address=/evil.example/::\n"
+		"address=/null.example/two.example/#\n"
+		"address=/nx.example/\n"
+		"server=/local-only.example/\n"
+		"local=/local2.example/\n"
+		"server=/corp.example/10.0.0.53\n"
+		"server=/usual.example/#\n"
+		"address=/pinned.example/93.184.216.34\n"
+		"address=/#/0.0.0.0\n"
+		"server=9.9.9.9\n";
+	assert_int_equal(import_bytes(dnsmasq, sizeof dnsmasq - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"2 ok evil.example phishing 80\n",
+		"4 ok null.example phishing 80\n",
+		"4 ok two.example phishing 80\n",
+		"5 ok nx.example phishing 80\n",
+		"6 ok local-only.example phishing 80\n",
+		"7 ok local2.example phishing 80\n",
+		"8 skip unsupported_pattern `server=/corp.example/10.0.0.53'\n",
+		"  -- forwarded to 10.0.0.53, not blocked",
+		"9 skip unsupported_pattern `server=/usual.example/#'\n",
+		"10 skip unsupported_pattern `address=/pinned.example/93.184.216.34'\n",
+		"  -- mapped to 93.184.216.34, which pins",
+		"11 skip unsupported_pattern `address=/#/0.0.0.0'\n",
+		"12 skip unsupported_pattern `server=9.9.9.9'\n",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 6);
+	assert_null(strstr(o.text, "duplicate"));
+
+	static const char unbound[] =
+		"server:\n"
+		"    local-zone: \"evil.example.\" always_nxdomain\n"
+		"    local-zone: \"refused.example\" refuse   # comment\n"
+		"    local-zone: \"static.example.\" static\n"
+		"    local-data: \"static.example. A 0.0.0.0\"\n"
+		"    local-zone: \"null.example.\" always_null\n"
+		"    local-zone: \"redir.example.\" redirect\n"
+		"    local-data: \"redir.example. 3600 IN AAAA ::\"\n"
+		"    local-zone: \"ok.example.\" transparent\n"
+		"    local-zone: \"tt.example.\" typetransparent\n"
+		"    local-data: \"pinned.example. A 192.0.2.10\"\n"
+		"    local-data: \"txt.example. TXT 'hello'\"\n"
+		"    local-data: \"ns.example. NS ns1.other.example.\"\n";
+	assert_int_equal(import_bytes(unbound, sizeof unbound - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want2[] = {
+		"2 ok evil.example phishing 80\n",
+		"3 ok refused.example phishing 80\n",
+		"4 ok static.example phishing 80\n",
+		"6 ok null.example phishing 80\n",
+		"8 ok redir.example phishing 80\n",
+		"9 skip unsupported_pattern `    local-zone: \"ok.example.\" transparent'\n",
+		"  -- a local-zone of type transparent answers as usual, not a block",
+		"10 skip unsupported_pattern `    local-zone: \"tt.example.\" typetransparent'\n",
+		"11 skip unsupported_pattern",
+		"  -- mapped to 192.0.2.10",
+		"12 skip unsupported_pattern",
+		"  -- local data of type TXT is an answer, not a block",
+		"13 skip unsupported_pattern",
+		NULL,
+	};
+	expect(o.text, want2);
+	assert_int_equal(count(o.text, " ok "), 5);
+	assert_null(strstr(o.text, "duplicate"));
+}
+
 /* Imports n bytes from a scratch file as fmt; returns importer_file's
  * code, its error in err and what was reported in o. */
 static int import_bytes(const char *bytes, size_t n, enum feed_format fmt, struct out *o, char *err, size_t errlen)
@@ -2302,6 +2385,7 @@ int main(void)
 		cmocka_unit_test(test_over_long_values_refused_never_cut),
 		cmocka_unit_test(test_adblock_list_with_hosts_lines),
 		cmocka_unit_test(test_unknown_category_words_are_refused),
+		cmocka_unit_test(test_resolver_config_blocklists),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
