@@ -118,7 +118,7 @@ static void test_plain(void **state)
 		"11 ok xn--57h.ws phishing 80\n", /* an emoji A-label the DNS serves */
 		"12 skip duplicate `login-paypa1.example.com'\n",
 		"13 ok xn--mnchen-login-",
-		"14 skip bad_name `*.wild.example'\n",
+		"14 ok wild.example phishing 80\n", /* `*.wild.example': the name and all below it */
 		"15 skip bad_name `-leading-hyphen.example'\n",
 		NULL,
 	};
@@ -1962,6 +1962,34 @@ static void test_resolver_config_blocklists(void **state)
 	assert_null(strstr(o.text, "duplicate"));
 }
 
+/* Blocklists write `*.evil.example' and `.evil.example' for evil.example
+ * and everything below it; a plain list refused both as bad names. An
+ * indicator on evil.example means exactly that, so the name is taken,
+ * the bare name and its wildcard folding into one flag; a `*' elsewhere
+ * is still refused, and a public suffix under a wildcard still is one. */
+static void test_plain_wildcards_and_leading_dots(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char list[] = "*.evil.example\n.dot.example\nevil.example\n*.duckdns.org\n"
+	                           "evil.*.example\n*bad.example\n*.\n..two.example\n";
+	assert_int_equal(import_bytes(list, sizeof list - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"1 ok evil.example phishing 80\n",
+		"2 ok dot.example phishing 80\n",
+		"4 skip public_suffix `*.duckdns.org'\n",
+		"5 skip bad_name `evil.*.example'\n",
+		"6 skip bad_name `*bad.example'\n",
+		"7 skip bad_name `*.'\n",
+		"8 skip bad_name `..two.example'\n",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 2);
+	assert_null(strstr(o.text, "duplicate"));
+}
+
 /* Imports n bytes from a scratch file as fmt; returns importer_file's
  * code, its error in err and what was reported in o. */
 static int import_bytes(const char *bytes, size_t n, enum feed_format fmt, struct out *o, char *err, size_t errlen)
@@ -2386,6 +2414,7 @@ int main(void)
 		cmocka_unit_test(test_adblock_list_with_hosts_lines),
 		cmocka_unit_test(test_unknown_category_words_are_refused),
 		cmocka_unit_test(test_resolver_config_blocklists),
+		cmocka_unit_test(test_plain_wildcards_and_leading_dots),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
