@@ -2,6 +2,7 @@
 #include "feed.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,23 @@ int feed_lines(const char *buf, size_t len, const struct feed_sink *sink, feed_l
 		if ((rv = fn(arg, line, s, n)) != 0)
 			return rv;
 	}
+	return 0;
+}
+
+size_t feed_unicode_space(const char *s, size_t n, bool end)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (n >= 2) {
+		const unsigned char *c = end ? u + n - 2 : u;
+		if (c[0] == 0xc2 && c[1] == 0xa0)
+			return 2;
+	}
+	if (n < 3)
+		return 0;
+	const unsigned char *c = end ? u + n - 3 : u;
+	if ((c[0] == 0xe2 && c[1] == 0x80 && (c[2] <= 0x8a || c[2] == 0xaf)) || (c[0] == 0xe3 && c[1] == 0x80 && c[2] == 0x80))
+		return 3;
 	return 0;
 }
 
@@ -221,8 +239,12 @@ static int classify(const char *s, size_t n)
 	if (memmem(s, n, "://", 3) || memmem(s, n, ":]//", 4) || memmem(s, n, ":)//", 4) ||
 	    feed_url_web_authority(s, n))
 		return V_URLS; /* defanged too: hxxps[:]//, http(:)//; http:\\host */
+	/* a scheme-relative URL (`//evil.example/x', a page's href), which
+	 * the urls reader takes; `// comment' is none */
+	if (n > 2 && s[0] == '/' && s[1] == '/' && (isalnum((unsigned char)s[2]) || s[2] == '[' || (unsigned char)s[2] >= 0x80))
+		return V_URLS;
 	size_t t = 0;
-	while (t < n && s[t] != ' ' && s[t] != '\t')
+	while (t < n && s[t] != ' ' && s[t] != '\t' && !feed_unicode_space(s + t, n - t, false))
 		t++;
 	if (t < n && feed_is_ip(s, t))
 		return V_HOSTS;

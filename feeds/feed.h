@@ -153,6 +153,15 @@ int feed_lines(const char *buf, size_t len, const struct feed_sink *sink, feed_l
  * `*.': a `*' anywhere else is left for the domain rules to refuse. */
 size_t feed_wildcard(const char *s, size_t n);
 
+/* The length of a Unicode space (UTF-8) at the start of s[0..n) (at its
+ * end if `end'), or 0: no-break space U+00A0, U+2000..U+200A, narrow
+ * no-break U+202F, ideographic U+3000 - what a web page, a word processor
+ * or an IME pads a pasted name with, and what a hosts line copied from a
+ * web page has between address and name. Around a name it is dropped
+ * (importer.h) and between a hosts line's words it separates them; inside
+ * a name it is refused as the space it is (domain.c). */
+size_t feed_unicode_space(const char *s, size_t n, bool end);
+
 /* Trims ASCII spaces and tabs from both ends of [*s, *s + *n). */
 void feed_trim(const char **s, size_t *n);
 

@@ -73,14 +73,19 @@ int feed_hosts_line(void *arg, size_t line, const char *s, size_t n)
 	if (n == 0 || s[0] == '#')
 		return 0;
 	while (i < n) {
-		while (i < n && (s[i] == ' ' || s[i] == '\t'))
-			i++;
+		/* a no-break or other Unicode space separates as a blank does:
+		 * a hosts line copied from a web page has one where it had a
+		 * space (`0.0.0.0\u00a0evil.example'), and the line was malformed */
+		for (size_t k = 1; i < n && k;) {
+			k = s[i] == ' ' || s[i] == '\t' ? 1 : feed_unicode_space(s + i, n - i, false);
+			i += k;
+		}
 		if (i == n || s[i] == '#')
 			break;
 		size_t start = i;
 		/* hosts(5): a `#' begins a comment wherever it is, also right
 		 * after a name (`0.0.0.0 evil.example#ads') */
-		while (i < n && s[i] != ' ' && s[i] != '\t' && s[i] != '#')
+		while (i < n && s[i] != ' ' && s[i] != '\t' && s[i] != '#' && !feed_unicode_space(s + i, n - i, false))
 			i++;
 		const char *w = s + start;
 		size_t wn = i - start;

@@ -96,28 +96,6 @@ static void sink_file(void *arg, const char *path)
 	im->file = copy;
 }
 
-/* The length of a Unicode space (UTF-8) at the start of s[0..n) (at its
- * end if `end'), or 0: no-break space U+00A0, U+2000..U+200A, narrow
- * no-break U+202F, ideographic U+3000 - what a web page, a word processor
- * or an IME pads a pasted name with. Only around a name: inside one it is
- * refused as the space it is (domain.c). */
-static size_t unicode_space(const char *s, size_t n, bool end)
-{
-	const unsigned char *u = (const unsigned char *)s;
-
-	if (n >= 2) {
-		const unsigned char *c = end ? u + n - 2 : u;
-		if (c[0] == 0xc2 && c[1] == 0xa0)
-			return 2;
-	}
-	if (n < 3)
-		return 0;
-	const unsigned char *c = end ? u + n - 3 : u;
-	if ((c[0] == 0xe2 && c[1] == 0x80 && (c[2] <= 0x8a || c[2] == 0xaf)) || (c[0] == 0xe3 && c[1] == 0x80 && c[2] == 0x80))
-		return 3;
-	return 0;
-}
-
 static int sink_entry(void *arg, const struct feed_entry *e)
 {
 	struct importer *im = arg;
@@ -135,12 +113,12 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 	const char *name = e->name;
 	size_t nl = strlen(name);
 	for (size_t k = 1; nl && k;) {
-		k = strchr(" \t\r\n", name[0]) ? 1 : unicode_space(name, nl, false);
+		k = strchr(" \t\r\n", name[0]) ? 1 : feed_unicode_space(name, nl, false);
 		name += k;
 		nl -= k;
 	}
 	for (size_t k = 1; nl && k;) {
-		k = strchr(" \t\r\n", name[nl - 1]) ? 1 : unicode_space(name, nl, true);
+		k = strchr(" \t\r\n", name[nl - 1]) ? 1 : feed_unicode_space(name, nl, true);
 		nl -= k;
 	}
 	if (nl >= sizeof clean) { /* feed_emit caps names below this: never cut one here */

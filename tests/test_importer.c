@@ -1990,6 +1990,44 @@ static void test_plain_wildcards_and_leading_dots(void **state)
 	assert_null(strstr(o.text, "duplicate"));
 }
 
+/* A hosts file copied from a web page has a no-break space where the
+ * space was (`0.0.0.0\u00a0evil.example'): the line was one word, not
+ * an address, and malformed - or, detected as a plain list, a bad name.
+ * A Unicode space separates as a blank does. And a file of scheme-
+ * relative URLs (`//evil.example/x', hrefs scraped from a page) was
+ * detected as a plain list and every line refused: it is a URL list. */
+static void test_hosts_unicode_separator_and_scheme_relative_urls(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char hosts[] = "0.0.0.0\xc2\xa0nbsp.example\n"
+	                            "127.0.0.1\xe2\x80\xaf" "narrow.example\xc2\xa0second.example\n"
+	                            "0.0.0.0 plain.example\n";
+	static const enum feed_format as[] = {FEED_AUTO, FEED_HOSTS};
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(import_bytes(hosts, sizeof hosts - 1, as[i], &o, err, sizeof err), 0);
+		static const char *const want[] = {
+			"1 ok nbsp.example phishing 80\n",
+			"2 ok narrow.example phishing 80\n",
+			"2 ok second.example phishing 80\n",
+			"3 ok plain.example phishing 80\n",
+			NULL,
+		};
+		expect(o.text, want);
+		assert_int_equal(count(o.text, " skip "), 0);
+	}
+	static const char urls[] = "//scheme-relative.example/login\n//other.example\n// a comment-like line\n";
+	assert_int_equal(import_bytes(urls, sizeof urls - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want2[] = {
+		"1 ok scheme-relative.example phishing 80\n",
+		"2 ok other.example phishing 80\n",
+		NULL,
+	};
+	expect(o.text, want2);
+	assert_int_equal(count(o.text, " ok "), 2);
+}
+
 /* Imports n bytes from a scratch file as fmt; returns importer_file's
  * code, its error in err and what was reported in o. */
 static int import_bytes(const char *bytes, size_t n, enum feed_format fmt, struct out *o, char *err, size_t errlen)
@@ -2415,6 +2453,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_category_words_are_refused),
 		cmocka_unit_test(test_resolver_config_blocklists),
 		cmocka_unit_test(test_plain_wildcards_and_leading_dots),
+		cmocka_unit_test(test_hosts_unicode_separator_and_scheme_relative_urls),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
