@@ -47,8 +47,8 @@ static int dnsmasq_line(void *arg, size_t line, const char *s, size_t n)
 		return 0;
 	const char *eq = memchr(s, '=', n);
 	size_t kn = eq ? (size_t)(eq - s) : n;
-	bool address = kn == 7 && strncasecmp(s, "address", 7) == 0;
-	bool server = (kn == 6 && strncasecmp(s, "server", 6) == 0) || (kn == 5 && strncasecmp(s, "local", 5) == 0);
+	bool address = eq && kn == 7 && strncasecmp(s, "address", 7) == 0;
+	bool server = eq && ((kn == 6 && strncasecmp(s, "server", 6) == 0) || (kn == 5 && strncasecmp(s, "local", 5) == 0));
 	if (!address && !server) {
 		sink->skip(sink->arg, line, FEED_SKIP_UNSUPPORTED, in, in_n,
 		           "a dnsmasq option other than address=, server= or local=, which name the domains blocked");

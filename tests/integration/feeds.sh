@@ -18,13 +18,28 @@ start b || exit 1
 
 # --- every format from its fixture, skips named by file:line ---
 expect_exit 0 "plain list imports" amp a import "$FIX/plain.txt" --category phishing --confidence 70 --ttl 7d
-check "summary counts what was stored" grep -q "^5 names submitted: 5 stored, 0 unchanged" <<<"$T_OUT"
+check "summary counts what was stored" grep -q "^6 names submitted: 6 stored, 0 unchanged" <<<"$T_OUT"
+check "a wildcard line *.wild.example flags wild.example" has a wild.example
 check "an IP line is reported with file:line and the input quoted" grep -qF "plain.txt:6: ip_address: \`192.0.2.44'" <<<"$T_ERR"
 check "a public suffix is reported" grep -qF "plain.txt:7: public_suffix: \`co.uk'" <<<"$T_ERR"
 check "a duplicate names its first line" grep -qF "plain.txt:12: duplicate: \`login-paypa1.example.com' (the same name and category as line 4)" <<<"$T_ERR"
 check "the summary counts skips by reason" grep -q "lines skipped: .*ip_address 1, public_suffix 1" <<<"$T_OUT"
 check "the U-label line was stored as its A-label" has a xn--mnchen-login-dlb.example
 check "an emoji A-label the DNS serves is accepted" has a xn--57h.ws
+
+# resolver configuration as published blocklists write it, detected
+printf 'address=/dnsmasq-block.example/0.0.0.0\nserver=/dnsmasq-fwd.example/10.0.0.53\naddress=/tf.example/phish\n' >"$T_ROOT/block.dnsmasq"
+expect_exit 0 "a dnsmasq blocklist imports (format detected)" amp a import "$T_ROOT/block.dnsmasq" --category spam --confidence 60 --ttl 7d
+check "  address=/NAME/0.0.0.0 is held" has a dnsmasq-block.example
+check "  server=/NAME/IP is forwarding, reported" grep -qF "block.dnsmasq:2: unsupported_pattern: \`server=/dnsmasq-fwd.example/10.0.0.53' (forwarded to 10.0.0.53" <<<"$T_ERR"
+printf 'server:\n  local-zone: "unbound-block.example." always_nxdomain\n  local-zone: "unbound-ok.example." transparent\n' >"$T_ROOT/block.conf"
+expect_exit 0 "an Unbound blocklist imports (format detected)" amp a import "$T_ROOT/block.conf" --category spam --confidence 60 --ttl 7d
+check "  an always_nxdomain zone is held" has a unbound-block.example
+check "  a transparent zone is reported, not held" grep -qF "block.conf:3: unsupported_pattern:" <<<"$T_ERR"
+printf 'domain,threat_type\nknown-cat.example,botnet_cc\nunknown-cat.example,phish\n' >"$T_ROOT/cats.csv"
+expect_exit 0 "a CSV with an unknown category word imports the rest" amp a import "$T_ROOT/cats.csv" --category spam --confidence 60 --ttl 7d
+check "  the unknown word refuses its row, quoted" grep -qF "cats.csv:3: unknown_category: \`unknown-cat.example,phish' (the \`threat_type' column names the category \`phish'" <<<"$T_ERR"
+check "  the summary counts it" grep -q "skipped: .*unknown_category 1" <<<"$T_OUT"
 
 for f in hosts.txt:7:ads.tracker.example urls.txt:3:phish.example.net adblock.txt:5:tracker.example.net \
          rpz.zone:11:dropped.example threatfox.csv:8:payload.example urlhaus.csv:6:malware-site.example \
@@ -165,11 +180,11 @@ for f in hosts.txt threatfox.csv rpz.zone urlhaus.csv; do
 	amp a import "$FIX/$f" --category spam --confidence 60 --ttl 7d >/dev/null 2>&1
 done
 amp a import "$FIX/plain.txt" --category phishing --confidence 70 --ttl 7d >"$T_ROOT/again" 2>/dev/null
-check "importing again stores nothing" grep -q "^5 names submitted: 0 stored, 5 unchanged" "$T_ROOT/again"
+check "importing again stores nothing" grep -q "^6 names submitted: 0 stored, 6 unchanged" "$T_ROOT/again"
 check "and issues no version (change log did not move: nothing to relay)" test "$(seq_of a)" = "$before"
 # a different confidence is news
 amp a import "$FIX/plain.txt" --category phishing --confidence 71 --ttl 7d >"$T_ROOT/again" 2>/dev/null
-check "a changed confidence is stored" grep -q "^5 names submitted: 5 stored" "$T_ROOT/again"
+check "a changed confidence is stored" grep -q "^6 names submitted: 6 stored" "$T_ROOT/again"
 
 # --- dry run ---
 live=$(live_of b)
