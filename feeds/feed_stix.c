@@ -423,13 +423,9 @@ static int indicator(struct ctx *c, json_t *o)
 	 * Labels are an open vocabulary, so `Phishing' reads as phishing. */
 	enum am_category cats[AM_CAT_COUNT];
 	size_t ncat = 0;
-	const char *unknown = NULL;
 	json_array_foreach(json_object_get(o, "labels"), i, x) {
-		const char *word = feed_json_str(x);
-		enum am_category k = feed_category_of(word);
+		enum am_category k = feed_category_of(feed_json_str(x));
 		bool had = k == AM_CAT_NONE;
-		if (k == AM_CAT_NONE && word && !unknown && !feed_category_neutral(word))
-			unknown = word;
 		for (size_t j = 0; j < ncat; j++)
 			had |= cats[j] == k;
 		if (!had && ncat < AM_CAT_COUNT)
@@ -457,14 +453,11 @@ static int indicator(struct ctx *c, json_t *o)
 	}
 	e.input = pattern;
 	e.input_len = strlen(pattern);
-	/* Labels are an open vocabulary: with a category among them the
-	 * others are tags (`apt28'); with none, a word such as `phish' is
-	 * the producer's category we cannot read, and the command line's in
-	 * its place would flag the name where the feed never put it. */
-	if (ncat == 0 && unknown) {
-		feed_skip_unknown_category(c->sink, line, pattern, strlen(pattern), "a label", unknown);
-		return 0;
-	}
+	/* Labels are an open vocabulary (STIX 2.1 2.3: "terms used to
+	 * describe this object"), no category field: a label that is none of
+	 * our categories is a tag (`apt28', `c2'), and with none the command
+	 * line's category stands. Refusing those emptied OpenCTI exports,
+	 * whose labels are the analysts' own words. */
 	/* checked whole above: a pattern ending in AND emitted nothing */
 	struct emit_arg ea = {.sink = c->sink, .e = &e};
 	if (ncat == 0)
