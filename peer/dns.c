@@ -421,6 +421,14 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 		dnsmsg_reset(&o);
 		dnsmsg_set_rcode(&o, DNS_RCODE_NOTIMP); /* no AXFR over UDP */
 		emit(s, &o);
+	} else if (q.qtype == DNS_TYPE_NS || q.qtype == DNS_TYPE_ANY) {
+		/* the apex holds an SOA and an NS: answer as the zone holds
+		 * them (a transfer carries that NS, so NODATA here contradicts
+		 * the zone the secondary has) */
+		if (q.qtype == DNS_TYPE_ANY)
+			x_soa(&x, serial);
+		x_ns(&x);
+		emit(s, &o);
 	} else {
 		/* other types at the apex: no data */
 		emit(s, &o);

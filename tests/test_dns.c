@@ -294,6 +294,35 @@ static uint32_t udp_soa_from(uint16_t port, const char *from, unsigned *rcode)
 	return serial;
 }
 
+/* Sends one query (its bytes) over UDP and returns the answer parsed
+ * (the caller frees), or NULL when none came within 2 s. */
+static ldns_pkt *udp_ask(uint16_t port, const uint8_t *q, size_t ql)
+{
+	uint8_t a[4096];
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+	assert_int_equal(sendto(fd, q, ql, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)ql);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	ldns_pkt *pkt = NULL;
+	if (poll(&p, 1, 2000) == 1) {
+		ssize_t n = recv(fd, a, sizeof a, 0);
+		assert_true(n > 0);
+		assert_int_equal(ldns_wire2pkt(&pkt, a, (size_t)n), LDNS_STATUS_OK);
+	}
+	close(fd);
+	return pkt;
+}
+
+/* How many records of type t the answer section holds. */
+static size_t answers_of(const ldns_pkt *p, ldns_rr_type t)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(ldns_pkt_answer(p)); i++)
+		n += ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(p), i)) == t;
+	return n;
+}
+
 static uint32_t udp_soa(uint16_t port, unsigned *rcode)
 {
 	return udp_soa_from(port, NULL, rcode);
@@ -710,6 +739,39 @@ static void test_refused_queries_keep_the_targets_rows(void **state)
 	assert_true(row_appears(f, target, true, sec));
 }
 
+/* The apex answers NS and ANY with what the zone holds (the NS an AXFR
+ * carries, and the SOA): NS was answered NODATA, so a resolver asking the
+ * primary saw a zone without the NS its own copy has. */
+static void test_apex_ns_and_any(void **state)
+{
+	struct fx *f = *state;
+	uint8_t q[512];
+
+	update(f, NULL, 0);
+	size_t ql = query(q, LDNS_RR_TYPE_NS, 0);
+	ldns_pkt *p = udp_ask(f->port, q, ql);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(p));
+	assert_int_equal(answers_of(p, LDNS_RR_TYPE_NS), 1);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(p)), 1);
+	ldns_pkt_free(p);
+	ql = query(q, LDNS_RR_TYPE_ANY, 0);
+	p = udp_ask(f->port, q, ql);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(answers_of(p, LDNS_RR_TYPE_SOA), 1);
+	assert_int_equal(answers_of(p, LDNS_RR_TYPE_NS), 1);
+	ldns_pkt_free(p);
+	/* a type the apex lacks is still NODATA */
+	ql = query(q, LDNS_RR_TYPE_A, 0);
+	p = udp_ask(f->port, q, ql);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(p)), 0);
+	ldns_pkt_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -723,6 +785,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_notify_comes_from_dns_listen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_state_survives_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_queries_keep_the_targets_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apex_ns_and_any, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)
