@@ -261,10 +261,17 @@ static int x_diff(void *arg, bool removed, const char *owner, const char *target
  * full-zone form). */
 static int send_full(struct xfr *x, struct rpz_snap *snap)
 {
+	char after[AM_DOMAIN_MAX + 1] = "", next[AM_DOMAIN_MAX + 1];
+
 	if (x_soa(x, x->serial) != 0 || x_ns(x) != 0)
 		return -1;
-	if (rpz_snap_walk(snap, x_cname, x) != 0 || x->rv < 0)
-		return -1;
+	/* in pages, each read in a transaction of its own and ended before
+	 * anything is sent: a stalled secondary pins no LMDB pages */
+	do {
+		if (rpz_snap_page(snap, after, DNS_XFR_PAGE, x_cname, x, next) != 0 || x->rv < 0)
+			return -1;
+		memcpy(after, next, sizeof after);
+	} while (after[0] != '\0');
 	if (x_soa(x, x->serial) != 0)
 		return -1;
 	return emit(x->s, x->o);
@@ -384,6 +391,9 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 		return;
 	}
 	uint32_t serial = rpz_snap_serial(snap);
+	/* no read transaction across network waits: what is sent is read
+	 * in short ones, at this serial (rpz_snap_page, rpz_snap_journal) */
+	rpz_snap_release(snap);
 	struct xfr x = {.s = s, .o = &o, .z = &z, .serial = serial};
 	dnsmsg_begin(&o, &q, req, DNS_RCODE_NOERROR);
 	const char *kind = NULL;

@@ -7,8 +7,11 @@
  * from addresses some zone's allow_transfer lists, DNS_TCP_OUTSIDERS more
  * from anywhere else; more are closed at accept), one thread sending
  * NOTIFYs. Answers come from
- * rpz.h snapshots: a transfer is read from one LMDB read transaction,
- * never from a zone built at request time.
+ * rpz.h snapshots, never from a zone built at request time: a transfer is
+ * the zone at one serial, read in pages of DNS_XFR_PAGE names (or one
+ * journal entry), each in a short LMDB read transaction ended before it is
+ * sent, so a stalled secondary holds no reader (which would stop page
+ * reuse and grow the file until DNS_TCP_SEND_MS drops it).
  *
  * Survival: accept() failing with ECONNABORTED, EINTR or EAGAIN is
  * retried at once; with EMFILE, ENFILE, ENOBUFS or ENOMEM the listeners
@@ -48,6 +51,7 @@
 /* the longest a new serial waits behind an unanswered NOTIFY (ms) */
 #define DNS_NOTIFY_COALESCE_MS 500
 
+#define DNS_XFR_PAGE 1000 /* names read per transaction in a transfer */
 #define DNS_TCP_MAX 64
 #define DNS_TCP_OUTSIDERS 8
 #define DNS_TCP_OUTSIDER_MS 2000

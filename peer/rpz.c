@@ -20,12 +20,24 @@ struct rpz {
 	MDB_dbi rules, journal, meta;
 };
 
+/* A record copied out of a transaction: "OWNER\0TARGET\0" (owner
+ * relative to the zone), one allocation. */
+struct recs {
+	char **v;
+	size_t n, cap;
+};
+
 struct rpz_snap {
 	struct rpz *r;
-	MDB_txn *txn;
+	MDB_txn *txn; /* NULL once released: pages read in their own */
 	char zone[AM_DOMAIN_MAX + 1];
 	uint32_t serial;
 	uint64_t rules;
+	/* When the zone moved on during a paged read: the net difference
+	 * from serial to diff_to (sorted), which takes a page back. */
+	bool have_diff;
+	uint32_t diff_to;
+	struct recs added, removed;
 };
 
 static void put32(uint8_t *p, uint32_t v)
@@ -108,6 +120,28 @@ fail:
 		mdb_env_close(r->env);
 	free(r);
 	return AM_ESTORE;
+}
+
+static int count_reader(const char *msg, void *arg)
+{
+	/* "pid thread txnid" per slot; an idle slot's txnid is "-", and the
+	 * first line is the header */
+	size_t n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		n--;
+	size_t b = n;
+	while (b > 0 && msg[b - 1] != ' ')
+		b--;
+	if (n > b && msg[b] >= '0' && msg[b] <= '9')
+		(*(size_t *)arg)++;
+	return 0;
+}
+
+size_t rpz_readers(struct rpz *r)
+{
+	size_t n = 0;
+	mdb_reader_list(r->env, count_reader, &n);
+	return n;
 }
 
 void rpz_close(struct rpz *r)
@@ -808,12 +842,71 @@ int rpz_snap_begin(struct rpz *r, const char *zone, struct rpz_snap **out)
 	return 0;
 }
 
+static void recs_free(struct recs *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->v[i]);
+	free(b->v);
+	memset(b, 0, sizeof *b);
+}
+
+static int recs_add(struct recs *b, const char *owner, const char *target)
+{
+	size_t lo = strlen(owner), lt = strlen(target);
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 256;
+		char **v = realloc(b->v, cap * sizeof *v);
+		if (v == NULL)
+			return AM_ENOMEM;
+		b->v = v;
+		b->cap = cap;
+	}
+	char *r = malloc(lo + lt + 2);
+	if (r == NULL)
+		return AM_ENOMEM;
+	memcpy(r, owner, lo + 1);
+	memcpy(r + lo + 1, target, lt + 1);
+	b->v[b->n++] = r;
+	return 0;
+}
+
+static int rec_cmp(const char *a, const char *b)
+{
+	int c = strcmp(a, b);
+	return c != 0 ? c : strcmp(a + strlen(a) + 1, b + strlen(b) + 1);
+}
+
+static bool recs_has(const struct recs *b, const char *rec)
+{
+	size_t lo = 0, hi = b->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = rec_cmp(b->v[mid], rec);
+		if (c == 0)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+void rpz_snap_release(struct rpz_snap *s)
+{
+	if (s != NULL && s->txn != NULL) {
+		mdb_txn_abort(s->txn);
+		s->txn = NULL;
+	}
+}
+
 void rpz_snap_end(struct rpz_snap *s)
 {
 	if (s == NULL)
 		return;
-	if (s->txn)
-		mdb_txn_abort(s->txn);
+	rpz_snap_release(s);
+	recs_free(&s->added);
+	recs_free(&s->removed);
 	free(s);
 }
 
@@ -918,7 +1011,7 @@ int rpz_snap_walk_page(struct rpz_snap *s, const char *after, size_t max_names, 
 
 /* One pass over the entries bridging `from' to the current serial; with
  * check set, only verifies the chain. */
-static int journal_pass(struct rpz_snap *s, uint32_t from, bool check, rpz_step_fn step,
+static int journal_pass(struct rpz_snap *s, uint32_t from, uint32_t last, bool check, rpz_step_fn step,
                         rpz_diff_fn rr, void *arg)
 {
 	uint8_t key[AM_DOMAIN_MAX + 6];
@@ -938,6 +1031,8 @@ static int journal_pass(struct rpz_snap *s, uint32_t from, bool check, rpz_step_
 	     rc == 0 && k.mv_size == zl + 5 && memcmp(k.mv_data, key, zl + 1) == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		const uint8_t *p = v.mv_data, *end = p + v.mv_size;
+		if (at == last)
+			break; /* entries newer than `last' are not asked for */
 		if (v.mv_size < JOURNAL_HEAD || get32(p) != at) {
 			rv = AM_ENOTFOUND;
 			break;
@@ -962,7 +1057,7 @@ static int journal_pass(struct rpz_snap *s, uint32_t from, bool check, rpz_step_
 		}
 		at = to;
 	}
-	if (rv == 0 && at != s->serial)
+	if (rv == 0 && at != last)
 		rv = AM_ENOTFOUND;
 	goto out;
 corrupt:
@@ -972,15 +1067,241 @@ out:
 	return rv;
 }
 
+/* Begins a read transaction for a released snapshot. */
+static int snap_txn(struct rpz_snap *s)
+{
+	if (s->txn == NULL && mdb_txn_begin(s->r->env, NULL, MDB_RDONLY, &s->txn) != 0) {
+		s->txn = NULL;
+		return AM_ESTORE;
+	}
+	return 0;
+}
+
+/* The journal entry leaving serial `at', copied out (the caller frees),
+ * in a transaction of its own. AM_ENOTFOUND when it is gone (pruned). */
+static int journal_entry(struct rpz_snap *s, uint32_t at, uint32_t *to, uint8_t **copy, size_t *len)
+{
+	uint8_t key[AM_DOMAIN_MAX + 6];
+	size_t zl = strlen(s->zone);
+	MDB_cursor *cur;
+	MDB_val k = {zl + 5, key}, v;
+	int rc, rv = AM_ENOTFOUND;
+
+	*copy = NULL;
+	if ((rv = snap_txn(s)) != 0)
+		return rv;
+	memcpy(key, s->zone, zl + 1);
+	put32(key + zl + 1, at + 1);
+	if (mdb_cursor_open(s->txn, s->r->journal, &cur) != 0) {
+		rpz_snap_release(s);
+		return AM_ESTORE;
+	}
+	rv = AM_ENOTFOUND;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && k.mv_size == zl + 5 && memcmp(k.mv_data, key, zl + 1) == 0 &&
+	    v.mv_size >= JOURNAL_HEAD && get32(v.mv_data) == at) {
+		*to = get32((uint8_t *)k.mv_data + zl + 1);
+		if ((*copy = malloc(v.mv_size)) == NULL)
+			rv = AM_ENOMEM;
+		else {
+			memcpy(*copy, v.mv_data, v.mv_size);
+			*len = v.mv_size;
+			rv = 0;
+		}
+	}
+	mdb_cursor_close(cur);
+	rpz_snap_release(s);
+	return rv;
+}
+
 int rpz_snap_journal(struct rpz_snap *s, uint32_t from, rpz_step_fn step, rpz_diff_fn rr, void *arg)
 {
+	uint32_t at = from;
 	int rv;
 
 	if (from == s->serial)
 		return 0;
-	if ((rv = journal_pass(s, from, true, NULL, NULL, NULL)) != 0)
+	/* the chain is checked whole first (nothing sent yet), then each
+	 * entry is copied out in a transaction of its own and handed over
+	 * with none held: entries are never rewritten, only pruned from the
+	 * oldest, so a step read later is the step checked now */
+	if ((rv = snap_txn(s)) != 0)
 		return rv;
-	return journal_pass(s, from, false, step, rr, arg);
+	rv = journal_pass(s, from, s->serial, true, NULL, NULL, NULL);
+	rpz_snap_release(s);
+	if (rv != 0)
+		return rv;
+	while (at != s->serial) {
+		uint8_t *e;
+		size_t len;
+		uint32_t to;
+		if ((rv = journal_entry(s, at, &to, &e, &len)) != 0)
+			return rv == AM_ENOTFOUND ? AM_ESTORE : rv; /* pruned mid-answer */
+		const uint8_t *p = e + JOURNAL_HEAD, *end = e + len;
+		uint64_t nrem = get32(e + 12), nadd = get32(e + 16);
+		rv = step(arg, at, to);
+		for (uint64_t i = 0; rv == 0 && i < nrem + nadd; i++) {
+			const uint8_t *z1 = memchr(p, '\0', (size_t)(end - p));
+			const uint8_t *z2 = z1 ? memchr(z1 + 1, '\0', (size_t)(end - z1 - 1)) : NULL;
+			if (z2 == NULL) {
+				rv = AM_ESTORE;
+				break;
+			}
+			rv = rr(arg, i < nrem, (const char *)p, (const char *)z1 + 1);
+			p = z2 + 1;
+		}
+		free(e);
+		if (rv != 0)
+			return rv;
+		at = to;
+	}
+	return 0;
+}
+
+/* --- paged reads at the snapshot's serial --- */
+
+struct event {
+	char *rec;
+	size_t seq;
+	bool removed;
+};
+
+struct events {
+	struct event *v;
+	size_t n, cap;
+	int rv;
+};
+
+static int ev_step(void *arg, uint32_t from, uint32_t to)
+{
+	(void)arg, (void)from, (void)to;
+	return 0;
+}
+
+static int ev_rr(void *arg, bool removed, const char *owner, const char *target)
+{
+	struct events *e = arg;
+	struct recs one = {0};
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? 2 * e->cap : 256;
+		struct event *v = realloc(e->v, cap * sizeof *v);
+		if (v == NULL)
+			return e->rv = AM_ENOMEM;
+		e->v = v;
+		e->cap = cap;
+	}
+	if (recs_add(&one, owner, target) != 0)
+		return e->rv = AM_ENOMEM;
+	e->v[e->n] = (struct event){one.v[0], e->n, removed};
+	e->n++;
+	free(one.v);
+	return 0;
+}
+
+static int ev_cmp(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+	int c = rec_cmp(x->rec, y->rec);
+	return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* The net difference from the snapshot's serial to `to' (the journal
+ * entries composed per record: present at the start when its first event
+ * is a removal, at the end when its last is an addition), into s->added
+ * and s->removed. In the open transaction. */
+static int snap_diff(struct rpz_snap *s, uint32_t to)
+{
+	struct events e = {0};
+	int rv;
+
+	recs_free(&s->added);
+	recs_free(&s->removed);
+	s->have_diff = false;
+	rv = journal_pass(s, s->serial, to, true, NULL, NULL, NULL);
+	if (rv == 0)
+		rv = journal_pass(s, s->serial, to, false, ev_step, ev_rr, &e);
+	if (rv == 0)
+		rv = e.rv;
+	if (rv == 0) {
+		qsort(e.v, e.n, sizeof *e.v, ev_cmp);
+		for (size_t i = 0, j; i < e.n && rv == 0; i = j) {
+			for (j = i + 1; j < e.n && rec_cmp(e.v[j].rec, e.v[i].rec) == 0; j++)
+				;
+			bool at_start = e.v[i].removed, at_end = !e.v[j - 1].removed;
+			const char *r = e.v[i].rec;
+			if (at_start && !at_end)
+				rv = recs_add(&s->removed, r, r + strlen(r) + 1);
+			else if (!at_start && at_end)
+				rv = recs_add(&s->added, r, r + strlen(r) + 1);
+		}
+	}
+	for (size_t i = 0; i < e.n; i++)
+		free(e.v[i].rec);
+	free(e.v);
+	if (rv == 0) {
+		/* the lists were built in record order */
+		s->have_diff = true;
+		s->diff_to = to;
+	}
+	return rv;
+}
+
+static int page_collect(void *arg, const char *owner, const char *target)
+{
+	return recs_add(arg, owner, target);
+}
+
+/* Where a name's rule sorts in the rules table (its labels reversed,
+ * compared as LMDB compares keys): <0, 0, >0. */
+static int name_order(const char *a, const char *b)
+{
+	char ra[AM_DOMAIN_MAX + 1], rb[AM_DOMAIN_MAX + 1];
+	reverse_labels(a, ra);
+	reverse_labels(b, rb);
+	size_t la = strlen(ra), lb = strlen(rb);
+	int c = memcmp(ra, rb, la < lb ? la : lb);
+	return c != 0 ? c : (la > lb) - (la < lb);
+}
+
+int rpz_snap_page(struct rpz_snap *s, const char *after, size_t max_names, rpz_rr_fn fn, void *arg,
+                  char next[AM_DOMAIN_MAX + 1])
+{
+	struct recs page = {0};
+	struct meta m;
+	int rv;
+
+	next[0] = '\0';
+	if ((rv = snap_txn(s)) != 0)
+		return rv;
+	if (meta_get(s->r, s->txn, s->zone, &m) != 0 || !m.found) {
+		rv = AM_ESTORE;
+		goto out;
+	}
+	if (m.serial != s->serial && (!s->have_diff || s->diff_to != m.serial)) {
+		/* the zone moved on: unbridgeable (journal cleared or
+		 * pruned) means this snapshot can no longer be read */
+		if ((rv = snap_diff(s, m.serial)) != 0)
+			goto out;
+	}
+	bool moved = m.serial != s->serial;
+	if ((rv = walk_from(s, after, max_names, page_collect, &page, next)) != 0)
+		goto out;
+	rpz_snap_release(s); /* nothing below waits on a transaction */
+	for (size_t i = 0; i < page.n && rv == 0; i++)
+		if (!moved || !recs_has(&s->added, page.v[i]))
+			rv = fn(arg, page.v[i], page.v[i] + strlen(page.v[i]) + 1);
+	/* records gone since the snapshot whose names fall in this page's
+	 * range (after, next], or (after, end) for the last page */
+	for (size_t i = 0; moved && i < s->removed.n && rv == 0; i++) {
+		const char *o = s->removed.v[i], *name = strncmp(o, "*.", 2) == 0 ? o + 2 : o;
+		if ((after[0] == '\0' || name_order(name, after) > 0) &&
+		    (next[0] == '\0' || name_order(name, next) <= 0))
+			rv = fn(arg, o, o + strlen(o) + 1);
+	}
+out:
+	rpz_snap_release(s);
+	recs_free(&page);
+	return rv;
 }
 
 void rpz_zone_header(const struct config_rpz *z, uint32_t serial, char **text, size_t *len)

@@ -42,9 +42,14 @@
  * An allowlisted name that needed a passthru is counted apart: the
  * resolver blocks it, which the operator must hear.
  *
- * Threads: one struct rpz is shared; LMDB serialises writers, and a
- * snapshot is one read transaction (MDB_NOTLS), consistent for a whole
- * AXFR or IXFR answer however long it takes to send.
+ * Threads: one struct rpz is shared; LMDB serialises writers. A snapshot
+ * is one read transaction (MDB_NOTLS) for its serial; a transfer releases
+ * it and reads on in pages, each in a short transaction, copied out
+ * before it is sent (a read transaction held across a slow secondary's
+ * network waits stops LMDB reusing pages: the file grows while it
+ * stalls). Every page is still the zone at the snapshot's serial: one
+ * read after a change is taken back with the journal, which holds the
+ * exact difference (RFC 1995's "consistent" zone, as one snapshot).
  */
 #ifndef AMESH_RPZ_H
 #define AMESH_RPZ_H
@@ -88,6 +93,10 @@ struct rpz;
 int rpz_open(struct rpz **out, const char *dir, uint64_t map_size, char *err, size_t errlen);
 void rpz_close(struct rpz *r);
 
+/* Read transactions open on the environment now (all processes): a
+ * transfer holds one only while it reads a page. */
+size_t rpz_readers(struct rpz *r);
+
 struct rpz_result {
 	uint32_t serial;      /* serial after the update */
 	bool changed;         /* a new serial was published */
@@ -129,6 +138,25 @@ uint64_t rpz_snap_journal_depth(struct rpz_snap *s);
 /* One record: owner relative to the zone, CNAME target absolute. Return
  * non-zero to stop. */
 typedef int (*rpz_rr_fn)(void *arg, const char *owner, const char *target);
+/* Ends the snapshot's read transaction, keeping its serial: what follows
+ * (rpz_snap_page, rpz_snap_journal) reads in short transactions of its
+ * own, so a slow secondary never pins pages (a long reader stops LMDB
+ * reusing them and the file grows). rpz_snap_walk, _walk_page and
+ * _journal_depth need the transaction: call them before. */
+void rpz_snap_release(struct rpz_snap *s);
+
+/* Every record of names sorting after `after' ("" = the start), at most
+ * max_names names, as the zone was at the snapshot's serial, even when it
+ * has changed since: the page is read in a transaction of its own, copied
+ * out and the transaction ended before fn is called; a page read at a
+ * newer serial is taken back with the journal (state then = state now -
+ * records added since + records removed since, in the page's range).
+ * *next gets the last name of the page ("" = done). AM_ENOTFOUND when the
+ * journal no longer reaches back to the snapshot (cleared or pruned): the
+ * transfer must be dropped, and the secondary asks again. */
+int rpz_snap_page(struct rpz_snap *s, const char *after, size_t max_names, rpz_rr_fn fn, void *arg,
+                  char next[AM_DOMAIN_MAX + 1]);
+
 /* Every record of the zone, apex excluded. Returns 0 or fn's value. */
 int rpz_snap_walk(struct rpz_snap *s, rpz_rr_fn fn, void *arg);
 /* Every record of names sorting after `after' (a name, "" = the start),
@@ -143,6 +171,10 @@ int rpz_snap_walk_page(struct rpz_snap *s, const char *after, size_t max_names, 
  * the current serial, 0 when it did, or a callback's non-zero value. */
 typedef int (*rpz_step_fn)(void *arg, uint32_t from, uint32_t to);
 typedef int (*rpz_diff_fn)(void *arg, bool removed, const char *owner, const char *target);
+/* The chain is checked in one transaction; then each entry is copied out
+ * in one of its own, and the callbacks run with none held (entries are
+ * never rewritten, only pruned oldest first; one pruned while the answer
+ * is sent gives AM_ESTORE). Ends the snapshot's transaction. */
 int rpz_snap_journal(struct rpz_snap *s, uint32_t from, rpz_step_fn step, rpz_diff_fn rr, void *arg);
 
 /* Whether a is newer than b in serial arithmetic (RFC 1982). */

@@ -739,6 +739,109 @@ static void test_refused_queries_keep_the_targets_rows(void **state)
 	assert_true(row_appears(f, target, true, sec));
 }
 
+/* Reads one DNS message of a transfer (length-prefixed) and counts its
+ * CNAMEs and SOAs; sets *found when a record's owner is `name'. 0 on
+ * success, -1 when the connection ended. */
+static int read_xfr_msg(int fd, size_t *cnames, size_t *soas, const char *name, bool *found)
+{
+	static uint8_t msg[65536];
+	uint8_t len2[2];
+	if (read_full(fd, len2, 2) != 0)
+		return -1;
+	size_t n = (size_t)len2[0] << 8 | len2[1];
+	if (read_full(fd, msg, n) != 0)
+		return -1;
+	ldns_pkt *p = NULL;
+	assert_int_equal(ldns_wire2pkt(&p, msg, n), LDNS_STATUS_OK);
+	ldns_rr_list *an = ldns_pkt_answer(p);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA)
+			(*soas)++;
+		else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME) {
+			(*cnames)++;
+			char *o = ldns_rdf2str(ldns_rr_owner(rr));
+			if (name != NULL && strcmp(o, name) == 0)
+				*found = true;
+			free(o);
+		}
+	}
+	ldns_pkt_free(p);
+	return 0;
+}
+
+/* Whether the rpz environment has no read transaction open, polled for
+ * up to ms (a page being read holds one for a moment). */
+static bool no_reader_within(struct fx *f, int ms)
+{
+	uint64_t until = monoclock_ms() + (uint64_t)ms;
+	do {
+		if (rpz_readers(f->r) == 0)
+			return true;
+		usleep(5000);
+	} while (monoclock_ms() < until);
+	return false;
+}
+
+/* A secondary that stops reading mid-AXFR holds no LMDB read transaction
+ * (the transfer held one until it ended or DNS_TCP_SEND_MS dropped it:
+ * LMDB could reuse no page freed meanwhile and the file grew), and what
+ * it reads after changes were made is still the zone at the serial it
+ * began with: names removed since are there, names added since are not. */
+static void test_stalled_transfer_holds_no_reader(void **state)
+{
+	struct fx *f = *state;
+	const char *changed[] = {"n99990.example.com", "n100000.example.com"};
+	uint8_t q[512], len2[2];
+	size_t cnames = 0, soas = 0;
+	bool removed_seen = false, added_seen = false;
+
+	put_many(f, 0, BIG, false);
+	struct rpz_result r0 = update(f, NULL, 0);
+	size_t ql = query(q, LDNS_RR_TYPE_AXFR, 0);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int small = 4096;
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(f->port)};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	len2[0] = (uint8_t)(ql >> 8);
+	len2[1] = (uint8_t)ql;
+	assert_int_equal(send(fd, len2, 2, 0), 2);
+	assert_int_equal(send(fd, q, ql, 0), (ssize_t)ql);
+	assert_int_equal(read_xfr_msg(fd, &cnames, &soas, "n99990.example.com.rpz.test.", &removed_seen), 0);
+	/* stalled: the server's socket buffers fill and its send waits */
+	usleep(300000);
+	assert_true(no_reader_within(f, 2000));
+	/* the zone moves on while the secondary stalls */
+	f->now += 5;
+	put_many(f, 99990, 1, true);
+	put_many(f, 100000, 1, false);
+	struct rpz_result r1 = update(f, changed, 2);
+	assert_true(r1.changed);
+	usleep(100000);
+	assert_true(no_reader_within(f, 2000));
+	while (soas < 2 && read_xfr_msg(fd, &cnames, &soas, "n99990.example.com.rpz.test.", &removed_seen) == 0)
+		;
+	close(fd);
+	assert_int_equal(soas, 2);
+	/* the zone at r0: the name removed since is there, so the count
+	 * (one more added) is the old one */
+	assert_true(removed_seen);
+	assert_int_equal(cnames, 2 * (size_t)BIG);
+	(void)r0;
+	/* and a transfer from scratch sees the new serial's zone */
+	fd = connect_tcp(f->port, NULL);
+	assert_int_equal(send(fd, len2, 2, 0), 2);
+	assert_int_equal(send(fd, q, ql, 0), (ssize_t)ql);
+	cnames = soas = 0;
+	while (soas < 2 && read_xfr_msg(fd, &cnames, &soas, "n100000.example.com.rpz.test.", &added_seen) == 0)
+		;
+	close(fd);
+	assert_int_equal(cnames, 2 * (size_t)BIG);
+	assert_true(added_seen);
+}
+
 /* The apex answers NS and ANY with what the zone holds (the NS an AXFR
  * carries, and the SOA): NS was answered NODATA, so a resolver asking the
  * primary saw a zone without the NS its own copy has. */
@@ -786,6 +889,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_notify_state_survives_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_queries_keep_the_targets_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apex_ns_and_any, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stalled_transfer_holds_no_reader, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)

@@ -586,6 +586,99 @@ static void test_export_pages_cover_every_name_once(void **state)
 	assert_int_equal(count, 14);
 }
 
+static int str_pcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The records of t ("owner target;" each), sorted, one a line. */
+static void sorted_records(const struct text *t, char *out, size_t outlen)
+{
+	static char copy[8192];
+	char *v[256];
+	size_t n = 0, len = 0;
+	memcpy(copy, t->buf, t->len + 1);
+	for (char *p = strtok(copy, ";"); p != NULL && n < 256; p = strtok(NULL, ";"))
+		v[n++] = p;
+	qsort(v, n, sizeof *v, str_pcmp);
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(out + len, outlen - len, "%s\n", v[i]);
+}
+
+/* A transfer reads in pages with no read transaction held between them,
+ * and every page is still the zone at the snapshot's serial: names added,
+ * removed or changed after it - before or after the page being read - are
+ * taken back with the journal, so the records are exactly the snapshot's. */
+static void test_paged_read_stays_at_the_snapshot_serial(void **state)
+{
+	struct fx *f = *state;
+	struct rpz_snap *s;
+	struct text at_s, paged = {0};
+	char want[8192], got[8192], after[AM_DOMAIN_MAX + 1] = "", next[AM_DOMAIN_MAX + 1];
+	const char *changed[] = {"p0.example.com", "p5.example.com", "p9.example.com", "a.example.com",
+	                         "p3.example.com"};
+
+	for (int i = 0; i < 7; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "p%d.example.com", i);
+		put(f, name, 1, AM_CAT_PHISHING, 90, false);
+	}
+	update(f, NULL, 0);
+	zone_text(f, &at_s);
+	sorted_records(&at_s, want, sizeof want);
+	assert_int_equal(rpz_snap_begin(f->r, f->z.zone, &s), 0);
+	uint32_t s0 = rpz_snap_serial(s);
+	rpz_snap_release(s);
+	assert_int_equal(rpz_readers(f->r), 0);
+	assert_int_equal(rpz_snap_page(s, after, 2, add_rr, &paged, next), 0);
+	assert_int_equal(rpz_readers(f->r), 0);
+	memcpy(after, next, sizeof after);
+	/* while the transfer is between pages: two names leave (one read
+	 * already, one not yet), two arrive (one sorting before the pages
+	 * read, one after), and one changes its action */
+	f->now += 5;
+	put(f, "p0.example.com", 1, AM_CAT_PHISHING, 90, true);
+	put(f, "p5.example.com", 1, AM_CAT_PHISHING, 90, true);
+	put(f, "p9.example.com", 1, AM_CAT_PHISHING, 90, false);
+	put(f, "a.example.com", 1, AM_CAT_PHISHING, 90, false);
+	update(f, changed, 4);
+	f->now += 5;
+	f->z.action = CONFIG_RPZ_NODATA;
+	update(f, changed + 4, 1);
+	assert_true(rpz_serial_gt(serial(f), s0));
+	int pages = 1;
+	do {
+		assert_int_equal(rpz_snap_page(s, after, 2, add_rr, &paged, next), 0);
+		memcpy(after, next, sizeof after);
+	} while (after[0] != '\0' && ++pages < 20);
+	assert_int_equal(rpz_readers(f->r), 0);
+	rpz_snap_end(s);
+	sorted_records(&paged, got, sizeof got);
+	assert_string_equal(got, want);
+}
+
+/* A snapshot the journal no longer reaches (cleared by a ttl change) is
+ * not read as if it were current: the transfer is dropped. */
+static void test_paged_read_past_a_cleared_journal_fails(void **state)
+{
+	struct fx *f = *state;
+	struct rpz_snap *s;
+	struct text t = {0};
+	char next[AM_DOMAIN_MAX + 1];
+
+	put(f, "p1.example.com", 1, AM_CAT_PHISHING, 90, false);
+	update(f, NULL, 0);
+	assert_int_equal(rpz_snap_begin(f->r, f->z.zone, &s), 0);
+	rpz_snap_release(s);
+	f->now += 5;
+	f->z.ttl += 60;
+	update(f, NULL, 0);
+	assert_int_equal(rpz_snap_page(s, "", 2, add_rr, &t, next), AM_ENOTFOUND);
+	assert_int_equal(t.len, 0);
+	rpz_snap_end(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -601,6 +694,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_journal_bridges_serials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_too_long_for_the_zone_are_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_pages_cover_every_name_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paged_read_stays_at_the_snapshot_serial, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paged_read_past_a_cleared_journal_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ttl_or_timer_change_makes_a_new_serial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allowlisted_name_too_long_for_a_passthru_is_reported, setup, teardown),
 	};
