@@ -279,17 +279,26 @@ static int send_full(struct xfr *x, struct rpz_snap *snap)
 
 /* IXFR from the journal (RFC 1995 section 4): SOA(new), then per step
  * SOA(from) removals SOA(to) additions, then SOA(new). AM_ENOTFOUND when
- * the journal cannot bridge the client's serial. */
+ * the journal cannot bridge the client's serial, or the difference is
+ * bigger than the zone. */
 static int send_ixfr(struct xfr *x, struct rpz_snap *snap, uint32_t from)
 {
 	uint32_t cur = rpz_snap_serial(snap);
 	int rv;
 
+	/* RFC 1995 4: the server may answer with the whole zone. It does
+	 * when the difference is bigger than the zone (a long journal of
+	 * churn): more to send and for the secondary to apply than an AXFR
+	 * (BIND's max-ixfr-ratio of 100%). The zone counted as SOA, NS,
+	 * then two records (name and wildcard) per rule. */
+	uint64_t zone_records = 3 + 2 * rpz_snap_rules(snap);
 	if (x_soa(x, cur) != 0)
 		return -1;
 	x->rv = 0;
-	rv = rpz_snap_journal(snap, from, x_step, x_diff, x);
-	if (rv == AM_ENOTFOUND)
+	/* either answer comes before anything is called: the caller resets
+	 * the message (one SOA, unsent) and sends the whole zone */
+	rv = rpz_snap_journal(snap, from, zone_records, x_step, x_diff, x);
+	if (rv == AM_ENOTFOUND || rv == AM_ETOOBIG)
 		return AM_ENOTFOUND;
 	if (rv != 0 || x->rv < 0)
 		return -1;
@@ -421,7 +430,8 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 			x_soa(&x, serial);
 			rv = emit(s, &o);
 		} else if ((rv = send_ixfr(&x, snap, q.serial)) == AM_ENOTFOUND) {
-			/* older than the journal: the whole zone, in IXFR form */
+			/* older than the journal, or a difference bigger than
+			 * the zone: the whole zone, in IXFR form */
 			dnsmsg_reset(&o);
 			x.rv = 0;
 			rv = send_full(&x, snap);

@@ -1012,7 +1012,7 @@ int rpz_snap_walk_page(struct rpz_snap *s, const char *after, size_t max_names, 
 /* One pass over the entries bridging `from' to the current serial; with
  * check set, only verifies the chain. */
 static int journal_pass(struct rpz_snap *s, uint32_t from, uint32_t last, bool check, rpz_step_fn step,
-                        rpz_diff_fn rr, void *arg)
+                        rpz_diff_fn rr, void *arg, uint64_t *records)
 {
 	uint8_t key[AM_DOMAIN_MAX + 6];
 	size_t zl = strlen(s->zone);
@@ -1039,6 +1039,8 @@ static int journal_pass(struct rpz_snap *s, uint32_t from, uint32_t last, bool c
 		}
 		uint32_t to = get32((uint8_t *)k.mv_data + zl + 1);
 		uint64_t nrem = get32(p + 12), nadd = get32(p + 16);
+		if (records != NULL)
+			*records += nrem + nadd + 2; /* and the step's two SOAs */
 		if (!check && (rv = step(arg, at, to)) != 0)
 			break;
 		p += JOURNAL_HEAD;
@@ -1114,9 +1116,11 @@ static int journal_entry(struct rpz_snap *s, uint32_t at, uint32_t *to, uint8_t 
 	return rv;
 }
 
-int rpz_snap_journal(struct rpz_snap *s, uint32_t from, rpz_step_fn step, rpz_diff_fn rr, void *arg)
+int rpz_snap_journal(struct rpz_snap *s, uint32_t from, uint64_t max_records, rpz_step_fn step, rpz_diff_fn rr,
+                     void *arg)
 {
 	uint32_t at = from;
+	uint64_t records = 0;
 	int rv;
 
 	if (from == s->serial)
@@ -1127,10 +1131,12 @@ int rpz_snap_journal(struct rpz_snap *s, uint32_t from, rpz_step_fn step, rpz_di
 	 * oldest, so a step read later is the step checked now */
 	if ((rv = snap_txn(s)) != 0)
 		return rv;
-	rv = journal_pass(s, from, s->serial, true, NULL, NULL, NULL);
+	rv = journal_pass(s, from, s->serial, true, NULL, NULL, NULL, &records);
 	rpz_snap_release(s);
 	if (rv != 0)
 		return rv;
+	if (max_records != 0 && records > max_records)
+		return AM_ETOOBIG;
 	while (at != s->serial) {
 		uint8_t *e;
 		size_t len;
@@ -1217,9 +1223,9 @@ static int snap_diff(struct rpz_snap *s, uint32_t to)
 	recs_free(&s->added);
 	recs_free(&s->removed);
 	s->have_diff = false;
-	rv = journal_pass(s, s->serial, to, true, NULL, NULL, NULL);
+	rv = journal_pass(s, s->serial, to, true, NULL, NULL, NULL, NULL);
 	if (rv == 0)
-		rv = journal_pass(s, s->serial, to, false, ev_step, ev_rr, &e);
+		rv = journal_pass(s, s->serial, to, false, ev_step, ev_rr, &e, NULL);
 	if (rv == 0)
 		rv = e.rv;
 	if (rv == 0) {

@@ -174,8 +174,12 @@ typedef int (*rpz_diff_fn)(void *arg, bool removed, const char *owner, const cha
 /* The chain is checked in one transaction; then each entry is copied out
  * in one of its own, and the callbacks run with none held (entries are
  * never rewritten, only pruned oldest first; one pruned while the answer
- * is sent gives AM_ESTORE). Ends the snapshot's transaction. */
-int rpz_snap_journal(struct rpz_snap *s, uint32_t from, rpz_step_fn step, rpz_diff_fn rr, void *arg);
+ * is sent gives AM_ESTORE). Ends the snapshot's transaction.
+ * max_records (0 = no cap): when the difference holds more records than
+ * that (two SOAs per step counted), AM_ETOOBIG before anything is called
+ * - the caller sends the whole zone instead (BIND's max-ixfr-ratio). */
+int rpz_snap_journal(struct rpz_snap *s, uint32_t from, uint64_t max_records, rpz_step_fn step, rpz_diff_fn rr,
+                     void *arg);
 
 /* Whether a is newer than b in serial arithmetic (RFC 1982). */
 bool rpz_serial_gt(uint32_t a, uint32_t b);

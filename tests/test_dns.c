@@ -842,6 +842,41 @@ static void test_stalled_transfer_holds_no_reader(void **state)
 	assert_true(added_seen);
 }
 
+/* An IXFR whose difference is bigger than the zone (a long journal of
+ * names coming and going) is answered with the whole zone (RFC 1995 4,
+ * BIND's max-ixfr-ratio): here 8 steps of 10 records each against a zone
+ * of 10 records. A short difference still goes as IXFR. */
+static void test_ixfr_bigger_than_the_zone_is_a_full_zone(void **state)
+{
+	struct fx *f = *state;
+	const char *names[] = {"n0.example.com", "n1.example.com", "n2.example.com", "n3.example.com",
+	                       "n4.example.com"};
+
+	put_many(f, 0, 5, false);
+	struct rpz_result r0 = update(f, NULL, 0);
+	for (int i = 0; i < 8; i++) {
+		f->now += 2;
+		put_many(f, 0, 5, i % 2 == 0);
+		update(f, names, 5);
+	}
+	struct rpz_result last = update(f, NULL, 0);
+	assert_true(rpz_serial_gt(last.serial, r0.serial));
+	struct xfr x = transfer(f->port, LDNS_RR_TYPE_IXFR, r0.serial, NULL);
+	assert_int_equal(x.rcode, 0);
+	/* the full form: SOA, NS, the 10 records, SOA */
+	assert_int_equal(x.soas, 2);
+	assert_int_equal(x.cnames, 10);
+	assert_int_equal(x.last_serial, last.serial);
+	/* one step back: 10 records, against a zone of 10 plus its apex */
+	f->now += 2;
+	put_many(f, 0, 1, true);
+	struct rpz_result r1 = update(f, names, 1);
+	struct xfr i = transfer(f->port, LDNS_RR_TYPE_IXFR, last.serial, NULL);
+	assert_int_equal(i.soas, 4); /* new, from, to, new */
+	assert_int_equal(i.cnames, 2);
+	assert_int_equal(i.last_serial, r1.serial);
+}
+
 /* The apex answers NS and ANY with what the zone holds (the NS an AXFR
  * carries, and the SOA): NS was answered NODATA, so a resolver asking the
  * primary saw a zone without the NS its own copy has. */
@@ -889,6 +924,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_notify_state_survives_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_queries_keep_the_targets_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apex_ns_and_any, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ixfr_bigger_than_the_zone_is_a_full_zone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stalled_transfer_holds_no_reader, setup, teardown),
 	};
 	char err[AM_ERRLEN];

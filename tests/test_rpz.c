@@ -363,7 +363,7 @@ static void test_journal_bridges_serials(void **state)
 	assert_int_equal(s3, s0 + 3);
 	assert_int_equal(rpz_snap_begin(f->r, f->z.zone, &s), 0);
 	assert_int_equal(rpz_snap_journal_depth(s), 3);
-	assert_int_equal(rpz_snap_journal(s, s0, j_step, j_rr, &j), 0);
+	assert_int_equal(rpz_snap_journal(s, s0, 0, j_step, j_rr, &j), 0);
 	char want[1024];
 	snprintf(want, sizeof want,
 	         "[%u>%u]+j1.example.com .;+*.j1.example.com .;"
@@ -373,9 +373,9 @@ static void test_journal_bridges_serials(void **state)
 	assert_string_equal(j.buf, want);
 	/* the current serial needs nothing; an unknown one cannot be bridged */
 	j.len = 0;
-	assert_int_equal(rpz_snap_journal(s, s3, j_step, j_rr, &j), 0);
+	assert_int_equal(rpz_snap_journal(s, s3, 0, j_step, j_rr, &j), 0);
 	assert_int_equal(j.len, 0);
-	assert_int_equal(rpz_snap_journal(s, s0 - 5, j_step, j_rr, &j), AM_ENOTFOUND);
+	assert_int_equal(rpz_snap_journal(s, s0 - 5, 0, j_step, j_rr, &j), AM_ENOTFOUND);
 	assert_int_equal(j.len, 0);
 	rpz_snap_end(s);
 }
@@ -428,7 +428,7 @@ static void test_allowlisted_name_under_a_blocked_parent(void **state)
 	struct journal jr = {0};
 	struct rpz_snap *snap;
 	assert_int_equal(rpz_snap_begin(f->r, f->z.zone, &snap), 0);
-	assert_int_equal(rpz_snap_journal(snap, s0, j_step, j_rr, &jr), 0);
+	assert_int_equal(rpz_snap_journal(snap, s0, 0, j_step, j_rr, &jr), 0);
 	rpz_snap_end(snap);
 	assert_non_null(strstr(jr.buf, "-exact.partner.example rpz-passthru.;"));
 	assert_non_null(strstr(jr.buf, "+*.sub.partner.example rpz-passthru.;"));
@@ -498,7 +498,7 @@ static void test_ttl_or_timer_change_makes_a_new_serial(void **state)
 		last = res.serial;
 		assert_int_equal(rpz_snap_begin(f->r, f->z.zone, &s), 0);
 		assert_int_equal(rpz_snap_journal_depth(s), 0);
-		assert_int_equal(rpz_snap_journal(s, s0, j_step, j_rr, &j), AM_ENOTFOUND);
+		assert_int_equal(rpz_snap_journal(s, s0, 0, j_step, j_rr, &j), AM_ENOTFOUND);
 		rpz_snap_end(s);
 		/* and only once */
 		assert_false(update(f, NULL, 0).changed);
@@ -510,7 +510,7 @@ static void test_ttl_or_timer_change_makes_a_new_serial(void **state)
 	assert_false(res.timers_changed);
 	assert_int_equal(rpz_snap_begin(f->r, f->z.zone, &s), 0);
 	assert_int_equal(rpz_snap_journal_depth(s), 1);
-	assert_int_equal(rpz_snap_journal(s, last, j_step, j_rr, &j), 0);
+	assert_int_equal(rpz_snap_journal(s, last, 0, j_step, j_rr, &j), 0);
 	rpz_snap_end(s);
 	/* a reopened environment remembers the values */
 	char err[AM_ERRLEN];
