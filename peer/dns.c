@@ -354,6 +354,8 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 
 	if (dnsmsg_parse(req, len, &q, err, sizeof err) != 0) {
 		/* FORMERR needs a question to echo; without one, silence */
+		if (q.formerr && !q.qr)
+			reply_rcode(s, &q, req, DNS_RCODE_FORMERR);
 		return;
 	}
 	addr_text(from, who);

@@ -49,17 +49,22 @@ static long skip_name(const uint8_t *buf, size_t len, size_t pos)
 	return -1;
 }
 
-/* The TSIG records among the answer, authority and additional records
- * that follow the question ending at pos; -1 if the records do not parse.
- * ldns 1.8.3's ldns_wire2pkt keeps only the last TSIG it meets and never
- * frees the ones before (found by fuzz_dnsmsg: ~700 bytes leaked per
- * query carrying two, from anyone who can reach the DNS port), so a
- * message with more than one must never reach it. RFC 8945 allows one. */
-static long count_tsig(const uint8_t *buf, size_t len, size_t pos)
+/* The TSIG and OPT records among the answer, authority and additional
+ * records that follow the question ending at pos; -1 if the records do
+ * not parse. ldns 1.8.3's ldns_wire2pkt keeps only the last TSIG it meets
+ * and never frees the ones before (found by fuzz_dnsmsg: ~700 bytes
+ * leaked per query carrying two, from anyone who can reach the DNS port),
+ * so a message with more than one must never reach it. RFC 8945 allows
+ * one. OPT the same: ldns folds every OPT into one set of EDNS fields
+ * (the last wins), so only here can a second be seen - and RFC 6891
+ * 6.1.1 makes a query with more than one a FORMERR. */
+static long count_tsig(const uint8_t *buf, size_t len, size_t pos, long *opt)
 {
 	unsigned rrs = (unsigned)(buf[6] << 8 | buf[7]) + (unsigned)(buf[8] << 8 | buf[9]) +
 	               (unsigned)(buf[10] << 8 | buf[11]);
 	long tsig = 0;
+
+	*opt = 0;
 
 	for (unsigned i = 0; i < rrs; i++) {
 		/* the owner name: labels, ending in a root label or a pointer */
@@ -83,6 +88,8 @@ static long count_tsig(const uint8_t *buf, size_t len, size_t pos)
 			return -1;
 		if ((buf[pos] << 8 | buf[pos + 1]) == 250) /* TSIG */
 			tsig++;
+		if ((buf[pos] << 8 | buf[pos + 1]) == 41) /* OPT */
+			(*opt)++;
 		pos += 10u + (size_t)(buf[pos + 8] << 8 | buf[pos + 9]);
 		if (pos > len)
 			return -1;
@@ -116,13 +123,39 @@ int dnsmsg_parse(const uint8_t *buf, size_t len, struct dnsmsg *m, char *err, si
 		return AM_EDECODE;
 	}
 	m->question_end = (size_t)qend + 4;
-	long tsigs = count_tsig(buf, len, m->question_end);
+	long opts, tsigs = count_tsig(buf, len, m->question_end, &opts);
 	if (tsigs < 0) {
 		snprintf(err, errlen, "malformed records after the question");
 		return AM_EDECODE;
 	}
 	if (tsigs > 1) {
 		snprintf(err, errlen, "%ld TSIG records (at most one)", tsigs);
+		return AM_EDECODE;
+	}
+	if (opts > 1) {
+		/* the question is sound: read it alone (header counts of the
+		 * other sections zeroed, so ldns never meets the OPTs), for
+		 * the FORMERR that must echo it */
+		uint8_t head[12 + AM_DOMAIN_MAX + 8];
+		if (m->question_end <= sizeof head) {
+			memcpy(head, buf, m->question_end);
+			memset(head + 6, 0, 6);
+			if (ldns_wire2pkt(&pkt, head, m->question_end) == LDNS_STATUS_OK &&
+			    ldns_rr_list_rr_count(ldns_pkt_question(pkt)) == 1 &&
+			    dname_text(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(pkt), 0)), m->qname) == 0) {
+				rr = ldns_rr_list_rr(ldns_pkt_question(pkt), 0);
+				m->id = ldns_pkt_id(pkt);
+				m->qr = ldns_pkt_qr(pkt);
+				m->rd = ldns_pkt_rd(pkt);
+				m->cd = ldns_pkt_cd(pkt);
+				m->opcode = (unsigned)ldns_pkt_get_opcode(pkt);
+				m->qtype = (uint16_t)ldns_rr_get_type(rr);
+				m->qclass = (uint16_t)ldns_rr_get_class(rr);
+				m->formerr = true;
+			}
+			ldns_pkt_free(pkt);
+		}
+		snprintf(err, errlen, "%ld OPT records (at most one, RFC 6891 6.1.1)", opts);
 		return AM_EDECODE;
 	}
 	ldns_status st = ldns_wire2pkt(&pkt, buf, len);

@@ -50,10 +50,16 @@ struct dnsmsg {
 	uint16_t tsig_fudge;
 	uint8_t tsig_mac[DNSMSG_MAC_MAX];
 	size_t tsig_mac_len;
+	/* set by a failed dnsmsg_parse when the header and question were
+	 * read and the rest breaks a rule an answer must name: the caller
+	 * answers FORMERR (echoing them) rather than drop the query */
+	bool formerr;
 };
 
 /* Parses a message of at most DNSMSG_QUERY_MAX bytes with exactly one
- * question. Returns 0, AM_ETOOBIG, or AM_EDECODE with the reason in err. */
+ * question. Returns 0, AM_ETOOBIG, or AM_EDECODE with the reason in err
+ * (and m->formerr set, with the header and question filled, when a FORMERR
+ * is owed: more than one OPT record, RFC 6891 6.1.1). */
 int dnsmsg_parse(const uint8_t *buf, size_t len, struct dnsmsg *m, char *err, size_t errlen);
 
 /* TSIG check of a parsed request: 0 = valid, else DNS_TSIG_BADKEY (no

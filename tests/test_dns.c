@@ -877,6 +877,49 @@ static void test_ixfr_bigger_than_the_zone_is_a_full_zone(void **state)
 	assert_int_equal(i.last_serial, r1.serial);
 }
 
+/* Appends n OPT records (root owner, 4096-byte payload, no options) to a
+ * query and counts them in ARCOUNT. */
+static size_t with_opts(uint8_t *q, size_t ql, int n)
+{
+	static const uint8_t opt[11] = {0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0};
+	for (int i = 0; i < n; i++) {
+		memcpy(q + ql, opt, sizeof opt);
+		ql += sizeof opt;
+	}
+	unsigned ar = (unsigned)(q[10] << 8 | q[11]) + (unsigned)n;
+	q[10] = (uint8_t)(ar >> 8);
+	q[11] = (uint8_t)ar;
+	return ql;
+}
+
+/* A query with two OPT records is answered FORMERR (RFC 6891 6.1.1),
+ * echoing its id and question; it was dropped without an answer, and the
+ * client retried until it gave up. One OPT is an ordinary query. */
+static void test_two_opt_records_are_formerr(void **state)
+{
+	struct fx *f = *state;
+	uint8_t q[512];
+
+	struct rpz_result r = update(f, NULL, 0);
+	size_t ql = with_opts(q, query(q, LDNS_RR_TYPE_SOA, 0), 1);
+	ldns_pkt *p = udp_ask(f->port, q, ql);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(answers_of(p, LDNS_RR_TYPE_SOA), 1);
+	ldns_pkt_free(p);
+	ql = with_opts(q, query(q, LDNS_RR_TYPE_SOA, 0), 2);
+	uint16_t id = (uint16_t)(q[0] << 8 | q[1]);
+	p = udp_ask(f->port, q, ql);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+	assert_int_equal(ldns_pkt_id(p), id);
+	assert_true(ldns_pkt_qr(p));
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_question(p)), 1);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(p)), 0);
+	ldns_pkt_free(p);
+	(void)r;
+}
+
 /* The apex answers NS and ANY with what the zone holds (the NS an AXFR
  * carries, and the SOA): NS was answered NODATA, so a resolver asking the
  * primary saw a zone without the NS its own copy has. */
@@ -924,6 +967,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_notify_state_survives_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_queries_keep_the_targets_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apex_ns_and_any, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_opt_records_are_formerr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ixfr_bigger_than_the_zone_is_a_full_zone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stalled_transfer_holds_no_reader, setup, teardown),
 	};

@@ -69,6 +69,35 @@ static void test_parses_soa_and_ixfr_queries(void **state)
 	assert_int_equal(m.serial, 1796000000u);
 }
 
+/* Two OPT records: not parsed as a query, but the header and question
+ * are read for the FORMERR RFC 6891 6.1.1 requires (formerr set). */
+static void test_two_opts_owe_a_formerr(void **state)
+{
+	static const uint8_t opt[11] = {0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0};
+	uint8_t buf[512];
+	struct dnsmsg m;
+	char err[AM_ERRLEN];
+	(void)state;
+
+	size_t n = make_query(buf, sizeof buf, "rpz.example.", LDNS_RR_TYPE_SOA, NULL, NULL, NULL, 0);
+	memcpy(buf + n, opt, sizeof opt);
+	buf[11] = 1;
+	assert_int_equal(dnsmsg_parse(buf, n + 11, &m, err, sizeof err), 0);
+	assert_false(m.formerr);
+	memcpy(buf + n + 11, opt, sizeof opt);
+	buf[11] = 2;
+	assert_int_equal(dnsmsg_parse(buf, n + 22, &m, err, sizeof err), AM_EDECODE);
+	assert_true(m.formerr);
+	assert_non_null(strstr(err, "2 OPT records"));
+	assert_string_equal(m.qname, "rpz.example");
+	assert_int_equal(m.qtype, DNS_TYPE_SOA);
+	assert_int_equal(m.id, 4242);
+	/* a message broken elsewhere owes nothing */
+	buf[11] = 3;
+	assert_int_equal(dnsmsg_parse(buf, n + 22, &m, err, sizeof err), AM_EDECODE);
+	assert_false(m.formerr);
+}
+
 static void test_refuses_what_a_primary_never_needs(void **state)
 {
 	uint8_t buf[DNSMSG_QUERY_MAX + 16];
@@ -317,6 +346,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parses_soa_and_ixfr_queries),
 		cmocka_unit_test(test_refuses_what_a_primary_never_needs),
+		cmocka_unit_test(test_two_opts_owe_a_formerr),
 		cmocka_unit_test(test_answer_parses_back),
 		cmocka_unit_test(test_answer_copies_rd_and_cd),
 		cmocka_unit_test(test_notify_parses_back),
