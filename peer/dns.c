@@ -811,7 +811,9 @@ void dns_zone_changed(struct dns *d, const char *zone, uint32_t serial)
 	pthread_mutex_unlock(&d->lock);
 }
 
-void dns_set_zones(struct dns *d, const struct config_rpz *zones, size_t n)
+/* announce: a target new to this set is sent a NOTIFY for its zone's
+ * current serial (a reload), not left until the next change */
+static void set_zones(struct dns *d, const struct config_rpz *zones, size_t n, bool announce)
 {
 	struct config_rpz *copy = n ? calloc(n, sizeof *copy) : NULL;
 	size_t nt = 0;
@@ -834,22 +836,52 @@ void dns_set_zones(struct dns *d, const struct config_rpz *zones, size_t n)
 			targets[nt].addr = zones[i].notify[k];
 			nt++;
 		}
+	/* the serials to announce, read before the lock (a short read
+	 * transaction per zone; a zone with no state yet has nothing) */
+	bool *have = nt ? calloc(nt, sizeof *have) : NULL;
+	uint32_t *serial = nt ? calloc(nt, sizeof *serial) : NULL;
+	for (size_t i = 0; announce && have != NULL && serial != NULL && i < nt; i++) {
+		struct rpz_snap *snap;
+		if (i > 0 && strcmp(targets[i].zone, targets[i - 1].zone) == 0) {
+			have[i] = have[i - 1];
+			serial[i] = serial[i - 1];
+		} else if (rpz_snap_begin(d->rpz, targets[i].zone, &snap) == 0) {
+			have[i] = true;
+			serial[i] = rpz_snap_serial(snap);
+			rpz_snap_end(snap);
+		}
+	}
 	pthread_mutex_lock(&d->lock);
 	/* A target still configured keeps its state: a NOTIFY in flight or in
 	 * backoff (a secondary that was down) goes on being retried with the
 	 * newest serial, and a late answer to it still matches. Fresh targets
 	 * dropped it: a reload silenced every unanswered NOTIFY until the next
 	 * change. */
-	for (size_t i = 0; i < nt; i++)
+	for (size_t i = 0; i < nt; i++) {
+		bool kept = false;
 		for (size_t k = 0; k < d->n_targets; k++) {
 			const struct target *was = &d->targets[k];
 			if (strcmp(was->zone, targets[i].zone) == 0 && config_addr_same(&was->addr, &targets[i].addr)) {
 				struct config_addr addr = targets[i].addr; /* as written now */
 				targets[i] = *was;
 				targets[i].addr = addr;
+				kept = true;
 				break;
 			}
 		}
+		/* A target the reload added is told the current serial at once:
+		 * it heard only of the next change, which on a quiet zone may
+		 * be hours away, and until then a secondary set up to wait for
+		 * NOTIFY (or with a long refresh) stayed empty or stale. */
+		if (!kept && have != NULL && have[i]) {
+			targets[i].serial = serial[i];
+			targets[i].pending = true;
+			targets[i].due_ms = 0;
+			targets[i].backoff_ms = NOTIFY_FIRST_RETRY_MS;
+		}
+	}
+	free(have);
+	free(serial);
 	struct config_rpz *old = d->zones;
 	size_t old_n = d->n_zones;
 	free(d->targets);
@@ -857,10 +889,16 @@ void dns_set_zones(struct dns *d, const struct config_rpz *zones, size_t n)
 	d->n_zones = n;
 	d->targets = targets;
 	d->n_targets = nt;
+	pthread_cond_broadcast(&d->cond); /* the notify thread may sleep */
 	pthread_mutex_unlock(&d->lock);
 	if (old)
 		sodium_memzero(old, old_n * sizeof *old);
 	free(old);
+}
+
+void dns_set_zones(struct dns *d, const struct config_rpz *zones, size_t n)
+{
+	set_zones(d, zones, n, true);
 }
 
 static int bind_one(const struct config_addr *a, int type, char *err, size_t errlen)
@@ -920,7 +958,7 @@ int dns_open(struct dns **out, const struct config *cfg, struct rpz *r, char *er
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto fail;
 	}
-	dns_set_zones(d, cfg->rpz, cfg->n_rpz);
+	set_zones(d, cfg->rpz, cfg->n_rpz, false); /* start-up: targets hear of the next change */
 	if (pthread_create(&d->serve_thread, NULL, serve_main, d) != 0)
 		goto fail_thread;
 	d->serve_started = true;

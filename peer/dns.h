@@ -69,7 +69,8 @@ int dns_open(struct dns **out, const struct config *cfg, struct rpz *r, char *er
 void dns_close(struct dns *d);
 /* Replaces the zones served (a reload); copies them. A notify target in
  * both (zone, address and port) keeps its NOTIFY state: one unanswered
- * goes on being retried. */
+ * goes on being retried. A target new to the set is sent a NOTIFY for
+ * its zone's current serial at once (when the zone has one). */
 void dns_set_zones(struct dns *d, const struct config_rpz *zones, size_t n);
 /* A zone has a new serial: notify its secondaries. */
 void dns_zone_changed(struct dns *d, const char *zone, uint32_t serial);

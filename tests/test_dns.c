@@ -675,6 +675,37 @@ static void test_notify_state_survives_reload(void **state)
 	assert_int_equal(rx_serial(&rx), r.serial + 1);
 }
 
+/* A notify target a reload adds is sent a NOTIFY for the current serial
+ * at once; the target kept (its NOTIFY answered) hears nothing new. The
+ * new one heard only of the next change, hours away on a quiet zone. */
+static void test_notify_target_added_by_reload_is_told_at_once(void **state)
+{
+	struct fx *f = *state;
+	struct notify_rx rx;
+	struct dns_secondary sec[4];
+	char text[64], err[AM_ERRLEN];
+	uint16_t port2;
+	int fd2 = udp_bound(&port2);
+
+	struct rpz_result r = update(f, NULL, 0);
+	notify_recv(f, 3000, &rx);
+	notify_reply(f, &rx);
+	assert_true(notify_answer_taken(f, 3000, sec));
+	struct config_rpz z = f->z;
+	snprintf(text, sizeof text, "127.0.0.1:%u", port2);
+	assert_int_equal(config_addr_parse(text, 0, &z.notify[1], err, sizeof err), 0);
+	z.n_notify = 2;
+	dns_set_zones(f->d, &z, 1);
+	int fd1 = f->notify_fd;
+	f->notify_fd = fd2;
+	notify_recv(f, 3000, &rx);
+	assert_int_equal(rx_serial(&rx), r.serial);
+	notify_reply(f, &rx);
+	f->notify_fd = fd1;
+	assert_true(notify_quiet(f, 1500));
+	close(fd2);
+}
+
 /* The row of a secondary in dns_secondaries, or NULL. */
 static const struct dns_secondary *find_row(const struct dns_secondary *rows, size_t n, const char *address)
 {
@@ -967,6 +998,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_notify_state_survives_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_queries_keep_the_targets_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apex_ns_and_any, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_target_added_by_reload_is_told_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_opt_records_are_formerr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ixfr_bigger_than_the_zone_is_a_full_zone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stalled_transfer_holds_no_reader, setup, teardown),
