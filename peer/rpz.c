@@ -929,7 +929,7 @@ uint64_t rpz_snap_journal_depth(struct rpz_snap *s)
 	uint64_t n = 0;
 	int rc;
 
-	if (mdb_cursor_open(s->txn, s->r->journal, &cur) != 0)
+	if (s->txn == NULL || mdb_cursor_open(s->txn, s->r->journal, &cur) != 0)
 		return 0;
 	memcpy(key, s->zone, zl + 1);
 	k.mv_data = key;
@@ -954,6 +954,8 @@ static int walk_from(struct rpz_snap *s, const char *after, size_t max_names, rp
 
 	if (next)
 		next[0] = '\0';
+	if (s->txn == NULL)
+		return AM_EINVAL; /* released: rpz_snap_page reads on */
 	if (after != NULL && after[0] != '\0')
 		len = rule_key(key, s->zone, after);
 	else {
