@@ -13,7 +13,7 @@ P=127.0.0.3 R_PRIMARY_ADDR=127.0.0.3
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/resolvers.sh"
 
-DNS=$(port_of 5) ROOT=$(port_of 6) UB=$(port_of 7) BIND=$(port_of 8)
+DNS=$(port_of 5) ROOT=$(port_of 6) UB=$(port_of 7) BIND=$(port_of 8) LATE=$(port_of 9)
 ZONE=rpz.amesh.test ZONE2=signed.amesh.test KEY=amesh-xfr
 SECRET=$(head -c 32 /dev/urandom | base64)
 
@@ -127,6 +127,11 @@ out=$(dig @$P -p "$DNS" -y "hmac-sha256:other-key:$SECRET" "$ZONE2" AXFR 2>&1)
 check "AXFR under another key name -> refused (BADKEY)" grep -qi "BADKEY\|tsig verify failure\|NOTAUTH" <<<"$out"
 out=$(dig @$P -p "$DNS" -y "hmac-sha256:$KEY:$SECRET" "$ZONE2" AXFR 2>&1)
 check "AXFR with the key -> the zone, signed" grep -q "^bot.example.net.$ZONE2" <<<"$out"
+# the apex as the zone holds it: NS (was NODATA though every AXFR has it), ANY
+check "apex NS -> the zone's NS" sh -c "dig @$P -p $DNS $ZONE NS +norec | grep -q '^$ZONE.[[:space:]].*IN[[:space:]]*NS[[:space:]]*localhost.'"
+out=$(dig @$P -p "$DNS" "$ZONE" ANY +norec 2>&1)
+check "apex ANY -> the SOA" grep -q "^$ZONE.[[:space:]].*IN[[:space:]]*SOA" <<<"$out"
+check "... and the NS" grep -q "^$ZONE.[[:space:]].*IN[[:space:]]*NS[[:space:]]*localhost." <<<"$out"
 check "outside allow_transfer -> REFUSED (SOA)" sh -c "dig -b 127.0.0.2 @$P -p $DNS $ZONE SOA | grep -q 'status: REFUSED'"
 out=$(dig -b 127.0.0.2 @$P -p "$DNS" "$ZONE" AXFR 2>&1)
 check "outside allow_transfer -> no AXFR (closed at accept)" not grep -q "SOA" <<<"$out"
@@ -167,6 +172,12 @@ categories = phishing
 allow_transfer = 127.0.0.1
 CONF
 sed -i "s|^dns_listen = .*|dns_listen = $P:$DNS, 127.0.0.4:$DNS|" "$T_ROOT/a/amesh.conf"
+# ... and a notify target for a zone that does not change on this reload:
+# told the current serial at once, not at a next change that may not come
+sed -i "s|^notify = 127.0.0.1:$BIND\$|notify = 127.0.0.1:$BIND, 127.0.0.1:$LATE|" "$T_ROOT/a/amesh.conf"
+check "... (the config now has the late target)" grep -q "^notify = 127.0.0.1:$BIND, 127.0.0.1:$LATE\$" "$T_ROOT/a/amesh.conf"
+signed_serial() { amp a --json rpz | sed -n '2p' | sed -n 's/.*"serial":\([0-9]*\).*/\1/p'; }
+s_signed=$(signed_serial)
 # ... and a new ttl for the records: a new serial, or no secondary asks
 sed -i "s|^min_score = 50\$|min_score = 50\nttl = 120|" "$T_ROOT/a/amesh.conf"
 s3=$(serial)
@@ -176,6 +187,8 @@ check "after SIGHUP: a new ttl is a new serial, the journal cleared" wait_until 
 s4=$(serial)
 check "... the serial grew ($s3 -> $s4)" [ "$s4" -gt "$s3" ]
 check "... and the zone's SOA says ttl 120" sh -c "dig @$P -p $DNS $ZONE SOA | grep -q '^$ZONE.[[:space:]]*120[[:space:]]*IN[[:space:]]*SOA'"
+late_told() { amp a rpz | sed -n '/^zone signed/,/^zone /p' | grep -A4 "^  127.0.0.1:$LATE\$" | grep -q "last NOTIFY     serial $s_signed sent"; }
+check "after SIGHUP: a notify target added to an unchanged zone is sent its serial ($s_signed) at once" wait_until 5 late_told
 check "after SIGHUP: a changed dns_listen is named, with the restart it needs" wait_until 5 grep -q \
 	"SIGHUP: dns_listen changed from \`$P:$DNS' to \`$P:$DNS', \`127.0.0.4:$DNS'.*still listening on \`$P:$DNS'.*until ameshd is restarted" \
 	"$T_ROOT/a/ameshd.log"
