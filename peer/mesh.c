@@ -617,8 +617,23 @@ fail:
 
 /* mesh_reload and mesh_set_trust: swaps in cfg's neighbours and trust,
  * then tells the apply path (why) how the trust store in force changed. */
+/* Does trust store `after' accept, as an origin of new indicators, a key
+ * `before' did not? (a key trusted, approved or no longer revoked) */
+static bool trust_widens(const struct trust *before, const struct trust *after)
+{
+	for (size_t i = 0; i < after->n; i++) {
+		const struct trust_entry *e = &after->entries[i];
+		if (e->revoked)
+			continue;
+		if (!trust_accepts_new(before, e->pk) || (e->has_pending && !trust_accepts_new(before, e->pending_pk)))
+			return true;
+	}
+	return false;
+}
+
+/* lifetime_grew: max_lifetime was raised (what it refused may pass now). */
 static int reload_locked(struct mesh *m, const struct config *cfg, const struct trust *trust,
-                         const struct apply_trust_note *why, char *err, size_t errlen)
+                         const struct apply_trust_note *why, bool lifetime_grew, char *err, size_t errlen)
 {
 	struct link **stop = NULL;
 	size_t n_stop = 0;
@@ -686,6 +701,14 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 	size_t old_n_nc = m->n_ncfg;
 	m->ncfg = nc;
 	m->n_ncfg = n_nc;
+	/* What a neighbour sent that this peer refused is never sent again
+	 * by itself: the cursor over its log moved past it. When the new
+	 * policy, trust store or max_lifetime may accept more, the cursor goes
+	 * back to the start (through the broadcast tree's rewind, which the
+	 * next pull or push acknowledgement takes), so a widened import is in
+	 * force for what the neighbour holds, not only for what it sends
+	 * next. Duplicates cost a hash each, before any signature check. */
+	bool accepts_more = lifetime_grew || trust_widens(&old_trust, &m->trust);
 	for (size_t i = 0; i < m->n_nbs; i++) {
 		struct nb *nb = m->nbs[i];
 		const struct config_neighbour *cn = NULL;
@@ -699,7 +722,24 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 		if (!cn) {
 			nb->removed = true;
 		} else {
+			struct policy_import before;
+			memset(&before, 0, sizeof before);
+			/* out of memory: count it widened (a needless re-sync at worst) */
+			bool copied = policy_import_copy(&before, &nb->imp) == 0;
 			nb_configure(nb, cn, &m->trust, false, err, errlen);
+			if (!nb->removed && (accepts_more || !copied || policy_import_widens(&before, &nb->imp))) {
+				nb->rewind = true;
+				nb->rewind_to = 0;
+				/* a neighbour that dials us pushes from where it thinks
+				 * our cursor is, and pushes nothing while it has nothing
+				 * new: a Tree.eager in our next answer (they "want every
+				 * body again", mesh_tree_heard) makes its pusher ask */
+				if (!nb->endpoint[0])
+					nb->eager_out = true;
+				log_info("mesh: %s: this peer may accept more from it now; its log is read again from the start",
+				         nb->name);
+			}
+			policy_import_free(&before);
 		}
 		/* a link whose peer, key or endpoint changed is rebuilt */
 		if (nb->link && (nb->removed || strcmp(old_endpoint, nb->endpoint) != 0 ||
@@ -753,8 +793,9 @@ int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *tr
 {
 	static const struct apply_trust_note sighup = {.cause = APPLY_TRUST};
 	pthread_mutex_lock(&m->reload_lock);
+	bool lifetime_grew = cfg->max_lifetime > m->max_lifetime;
 	m->max_lifetime = cfg->max_lifetime;
-	int rv = reload_locked(m, cfg, trust, &sighup, err, errlen);
+	int rv = reload_locked(m, cfg, trust, &sighup, lifetime_grew, err, errlen);
 	pthread_mutex_unlock(&m->reload_lock);
 	return rv;
 }
@@ -773,7 +814,7 @@ int mesh_set_trust(struct mesh *m, const struct trust *trust, const struct apply
 	pthread_mutex_lock(&m->reload_lock);
 	cfg->neighbours = m->ncfg;
 	cfg->n_neighbours = m->n_ncfg;
-	rv = reload_locked(m, cfg, trust, why ? why : &operator, err, errlen);
+	rv = reload_locked(m, cfg, trust, why ? why : &operator, false, err, errlen);
 	pthread_mutex_unlock(&m->reload_lock);
 	free(cfg);
 	return rv;

@@ -185,6 +185,34 @@ void policy_export_succeed(struct policy_export *next, struct policy_export *pre
 	before_cut(next->before, POLICY_EXPORT_BEFORE_MAX - 1);
 }
 
+/* every key of `sub' is in `super' (lists of at most a few hundred keys) */
+static bool keys_within(const struct policy_names *sub, const struct policy_names *super)
+{
+	for (size_t i = 0; i < sub->n_keys; i++) {
+		bool found = false;
+		for (size_t j = 0; j < super->n_keys && !found; j++)
+			found = memcmp(sub->keys[i], super->keys[j], AM_KEY_BYTES) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+bool policy_import_widens(const struct policy_import *before, const struct policy_import *after)
+{
+	if (after == NULL || !after->configured)
+		return false; /* accepts nothing */
+	if (before == NULL || !before->configured)
+		return true;
+	if ((after->categories & ~before->categories & CATEGORIES_ALL) != 0)
+		return true;
+	if (after->min_confidence < before->min_confidence || after->quota > before->quota)
+		return true;
+	if (after->origins != before->origins)
+		return true; /* all/neighbour/list: which is wider depends on the trust store */
+	return after->origins == POLICY_ORIGINS_LIST && !keys_within(&after->origin_list, &before->origin_list);
+}
+
 enum policy_reason policy_import_check(const struct policy_import *p, const struct am_indicator *ind,
                                        uint32_t hops, const uint8_t neighbour[AM_KEY_BYTES],
                                        uint64_t origin_count)

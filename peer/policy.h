@@ -147,6 +147,15 @@ int policy_resolve_import(struct policy_import *p, policy_lookup_fn fn, void *ar
  * restarts the sync cleanly. */
 void policy_export_hash(const struct policy_export *p, uint8_t out[32]);
 
+/* May import policy `after` accept something `before` refused? True when
+ * it is newly configured, takes a category or a confidence `before` did
+ * not, names other origins (or another kind of origins) or has a higher
+ * quota; false for the same policy, a narrowing or a change of
+ * confidence_cap alone. A reload that widens a neighbour's import rewinds
+ * our cursor over its log (mesh.c): what was refused is asked for again.
+ * Origin lists are compared by resolved key, order ignored. */
+bool policy_import_widens(const struct policy_import *before, const struct policy_import *after);
+
 /* Parsers for config values; return 0 or AM_ECONFIG with err quoting the
  * value. */
 int policy_parse_categories(const char *v, uint32_t *out, char *err, size_t errlen);

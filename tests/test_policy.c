@@ -337,6 +337,54 @@ static void test_import_reasons(void **state)
 	                 POLICY_NOT_CONFIGURED);
 }
 
+/* A reload rewinds the cursor over a neighbour's log only when its import
+ * may now accept what it refused (mesh.c): widening, not narrowing. */
+static void test_import_widens(void **state)
+{
+	(void)state;
+	struct policy_import before = open_import(), after = open_import();
+	uint8_t k1[AM_KEY_BYTES], k2[AM_KEY_BYTES];
+	memset(k1, 1, sizeof k1);
+	memset(k2, 2, sizeof k2);
+
+	before.categories = 1u << AM_CAT_MALWARE;
+	after.categories = 1u << AM_CAT_MALWARE;
+	assert_false(policy_import_widens(&before, &after)); /* the same */
+	after.confidence_cap = 10;
+	assert_false(policy_import_widens(&before, &after)); /* the cap decides no acceptance */
+	after.categories |= 1u << AM_CAT_PHISHING;
+	assert_true(policy_import_widens(&before, &after));
+	assert_false(policy_import_widens(&after, &before)); /* narrowing */
+	after.categories = before.categories;
+	before.min_confidence = 50;
+	assert_true(policy_import_widens(&before, &after));
+	assert_false(policy_import_widens(&after, &before));
+	before.min_confidence = 0;
+	after.quota = before.quota + 1;
+	assert_true(policy_import_widens(&before, &after));
+	after.quota = before.quota;
+	before.configured = false;
+	assert_true(policy_import_widens(&before, &after));
+	assert_false(policy_import_widens(&after, &before));
+	assert_true(policy_import_widens(NULL, &after));
+	assert_false(policy_import_widens(&after, NULL));
+	before.configured = true;
+	/* origin lists compare by key, order ignored */
+	uint8_t one[1][AM_KEY_BYTES], two[2][AM_KEY_BYTES];
+	memcpy(one[0], k1, AM_KEY_BYTES);
+	memcpy(two[0], k2, AM_KEY_BYTES);
+	memcpy(two[1], k1, AM_KEY_BYTES);
+	before.origins = after.origins = POLICY_ORIGINS_LIST;
+	before.origin_list.keys = one;
+	before.origin_list.n_keys = 1;
+	after.origin_list.keys = two;
+	after.origin_list.n_keys = 2;
+	assert_true(policy_import_widens(&before, &after));
+	assert_false(policy_import_widens(&after, &before));
+	after.origins = POLICY_ORIGINS_ALL;
+	assert_true(policy_import_widens(&before, &after));
+}
+
 /* Every TLP at hops 0, 1 and 2, both ways, under policies that allow the
  * most (max_tlp amber+strict), so only the TLP rules decide. */
 static void test_tlp_matrix(void **state)
@@ -1118,6 +1166,7 @@ int main(void)
 		cmocka_unit_test(test_parse_suffixes),
 		cmocka_unit_test(test_copy_is_deep),
 		cmocka_unit_test(test_hash_covers_sightings),
+		cmocka_unit_test(test_import_widens),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
