@@ -427,6 +427,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ameshd: %s\n", err);
 		goto out;
 	}
+	if (store_map_size(store) > cfg.map_size)
+		log_warn("store: map_size %.1f MiB is below the %.1f MiB data.mdb already has in %s: that stays the "
+		         "map, and the store is full when it is; raise map_size above it to let the store grow",
+		         (double)cfg.map_size / (1 << 20), (double)store_map_size(store) / (1 << 20), cfg.data_dir);
 	/* Block the signals we wait for before NNG starts its threads, so they
 	 * all inherit the mask and only sigtimedwait below ever sees them. */
 	sigemptyset(&sigs);

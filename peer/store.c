@@ -235,6 +235,11 @@ int store_open(struct store **out, const char *dir, uint64_t map_size, char *err
 	what = "mdb_env_open";
 	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)) != 0)
 		goto fail_mdb;
+	MDB_envinfo info;
+	what = "mdb_env_info";
+	if ((rc = mdb_env_info(s->env, &info)) != 0)
+		goto fail_mdb;
+	s->map_in_force = info.me_mapsize > map_size ? (uint64_t)info.me_mapsize : map_size;
 
 	/* One write transaction creates the databases, the epoch and the
 	 * format, so a store is either fully initialised or not at all. */
@@ -835,6 +840,11 @@ static void human_size(uint64_t b, char *out, size_t len)
 		snprintf(out, len, "%llu KiB", (unsigned long long)(b >> 10));
 }
 
+uint64_t store_map_size(struct store *s)
+{
+	return s ? s->map_in_force : 0;
+}
+
 void store_describe_error(struct store *s, int rv, char *out, size_t outlen)
 {
 	int raw = last_raw;
@@ -850,8 +860,16 @@ void store_describe_error(struct store *s, int rv, char *out, size_t outlen)
 		uint64_t bytes = store_stats(s, &st) == 0 ? st.bytes : 0;
 		human_size(bytes, used, sizeof used);
 		human_size(s->map_size, cap, sizeof cap);
-		snprintf(out, outlen, "the store's map is full (%s in use of map_size %s, in %s): raise map_size "
-		         "and restart", used, cap, s->dir);
+		if (s->map_in_force > s->map_size) {
+			char file[32];
+			human_size(s->map_in_force, file, sizeof file);
+			snprintf(out, outlen, "the store's map is full (%s in use; map_size %s is below the %s data.mdb "
+			         "already had, which stays the map, in %s): raise map_size above %s and restart",
+			         used, cap, file, s->dir, file);
+		} else {
+			snprintf(out, outlen, "the store's map is full (%s in use of map_size %s, in %s): raise "
+			         "map_size and restart", used, cap, s->dir);
+		}
 		break;
 	}
 	case AM_ENOSPC:

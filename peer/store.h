@@ -92,6 +92,10 @@ typedef int (*store_rec_fn)(void *arg, const struct store_rec *rec);
 int store_open(struct store **out, const char *dir, uint64_t map_size, char *err, size_t errlen);
 /* Accepts NULL. */
 void store_close(struct store *s);
+/* The size of the map in force, in bytes: map_size as opened, or the size
+ * of an existing data.mdb when that is larger - LMDB never maps less than
+ * the file, so a map_size lowered below it has no effect (the daemon warns). */
+uint64_t store_map_size(struct store *s);
 
 struct store_update {
 	const struct am_indicator *ind; /* decoded body, domain normalised */

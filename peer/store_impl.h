@@ -41,7 +41,8 @@ struct store {
 	uint8_t epoch[STORE_EPOCH_BYTES];
 	/* for store_describe_error: which store, how big */
 	char dir[PATH_MAX];
-	uint64_t map_size;
+	uint64_t map_size;      /* as configured */
+	uint64_t map_in_force;  /* LMDB's map: map_size, or data.mdb's size when larger */
 };
 
 /* The one place LMDB codes become am_err codes: 0 stays 0, an am_err

@@ -1276,6 +1276,52 @@ static void test_stats_counts(void **state)
 
 /* ---- LMDB limits and damage ------------------------------------------- */
 
+/* A map_size lowered below what data.mdb already holds has no effect
+ * (LMDB maps at least the file): the store is full at the file's size,
+ * and the message said "1.9 MiB in use of map_size 1.0 MiB" - a full
+ * store below its own limit. It says which size is in force, and
+ * store_map_size tells the daemon, which warns at start. */
+static void test_map_size_below_the_file(void **state)
+{
+	struct fx *f = *state;
+	enum { BATCH = 25 };
+	static struct upd x[BATCH];
+	struct store_update u[BATCH];
+	int res[BATCH], rc = 0;
+	size_t committed = 0;
+	char name[64];
+
+	fx_reopen(f, 4u << 20);
+	assert_int_equal(store_map_size(f->s), 4u << 20);
+	for (int pass = 0; pass < 2; pass++) {
+		/* pass 0: grow the file past 1 MiB; pass 1: fill what is mapped */
+		while (pass == 1 || committed < 100 * BATCH) {
+			for (int i = 0; i < BATCH; i++) {
+				snprintf(name, sizeof(name), "host%zu.below.example", committed + (size_t)i);
+				upd_init(&x[i], name, 0x11, AM_CAT_SPAM, 1, false, NOW + HOUR, "fill");
+				memset(x[i].env + x[i].env_len, 'p', 1000 - x[i].env_len);
+				x[i].env_len = 1000;
+				crypto_generichash(x[i].id, AM_ID_BYTES, x[i].env, x[i].env_len, NULL, 0);
+				u[i] = as_update(&x[i]);
+			}
+			if ((rc = store_apply(f->s, u, BATCH, NOW, res, NULL)) != 0)
+				break;
+			committed += BATCH;
+		}
+		if (pass == 0) {
+			assert_int_equal(rc, 0);
+			fx_reopen(f, 1u << 20);
+			assert_true(store_map_size(f->s) > (1u << 20));
+		}
+	}
+	assert_int_equal(rc, AM_EMAPFULL);
+	char why[AM_ERRLEN];
+	store_describe_error(f->s, rc, why, sizeof why);
+	assert_non_null(strstr(why, "map is full"));
+	assert_non_null(strstr(why, "map_size 1.0 MiB is below"));
+	assert_non_null(strstr(why, f->dir));
+}
+
 static void test_map_full_keeps_earlier_data(void **state)
 {
 	struct fx *f = *state;
@@ -1871,6 +1917,7 @@ int main(void)
 		T(test_next_version_monotonic_persisted_floor),
 		T(test_apply_own_versions_in_the_same_commit),
 		T(test_stats_counts),
+		T(test_map_size_below_the_file),
 		T(test_map_full_keeps_earlier_data),
 		T(test_no_space_is_described),
 		T(test_corrupt_record_not_trusted),
