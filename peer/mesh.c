@@ -617,15 +617,16 @@ fail:
 
 /* mesh_reload and mesh_set_trust: swaps in cfg's neighbours and trust,
  * then tells the apply path (why) how the trust store in force changed. */
-/* Does trust store `after' accept, as an origin of new indicators, a key
- * `before' did not? (a key trusted, approved or no longer revoked) */
+/* Does trust store `after' accept, as an origin of new indicators, a
+ * current key `before' did not (a key trusted by the operator)? A key a
+ * rotation announced is not counted: its statement travels ahead of what
+ * the new key signs (that is signed only after a restart), and counting it
+ * would read every neighbour's whole log again at each rotation. */
 static bool trust_widens(const struct trust *before, const struct trust *after)
 {
 	for (size_t i = 0; i < after->n; i++) {
 		const struct trust_entry *e = &after->entries[i];
-		if (e->revoked)
-			continue;
-		if (!trust_accepts_new(before, e->pk) || (e->has_pending && !trust_accepts_new(before, e->pending_pk)))
+		if (!e->revoked && !trust_accepts_new(before, e->pk))
 			return true;
 	}
 	return false;
