@@ -1342,6 +1342,18 @@ static void check_all(struct load *ld)
 		if (cfg->name[0] != '\0' && strcmp(cfg->neighbours[i].name, cfg->name) == 0)
 			report(ld, cfg->neighbours[i].line, "neighbour %s has this peer's own name",
 			       quote(q, sizeof q, cfg->name));
+	/* each threshold parses alone; swapped, no verdict is ever `warn' */
+	if (cfg->warn_threshold > cfg->block_threshold) {
+		unsigned wl = line_of(ld, set_warn_threshold), bl = line_of(ld, set_block_threshold);
+		char wat[32] = " (the default)", bat[32] = " (the default)";
+		if (wl)
+			snprintf(wat, sizeof wat, " (line %u)", wl);
+		if (bl)
+			snprintf(bat, sizeof bat, " (line %u)", bl);
+		report(ld, wl > bl ? wl : bl, "warn_threshold %u%s is above block_threshold %u%s: every score from %u "
+		       "blocks and no verdict is ever `warn'; warn_threshold must not exceed block_threshold",
+		       cfg->warn_threshold, wat, cfg->block_threshold, bat, cfg->block_threshold);
+	}
 	check_rpz(ld);
 	check_listen_clash(ld);
 	/* where the files the daemon opens were named, for config_files.h */

@@ -383,6 +383,28 @@ static void test_unclosed_neighbour_header(void **state)
 	assert_int_equal(f->diags.n, 2);
 }
 
+/* warn_threshold above block_threshold parsed option by option and was
+ * "valid": every score from block_threshold blocked and no verdict was
+ * ever `warn' - an operator who swapped the two learns it from --check. */
+static void test_warn_threshold_above_block(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_text(f,
+		"[peer]\n"                  /* 1 */
+		"name = a\n"                /* 2 */
+		"warn_threshold = 90\n"     /* 3 */
+		"block_threshold = 50\n"),  /* 4 */
+		AM_ECONFIG);
+	expect_diag(&f->diags, 4, "warn_threshold 90 (line 3) is above block_threshold 50", NULL);
+	assert_int_equal(f->diags.n, 1);
+	/* the default block_threshold (80) counts too, at warn_threshold's line */
+	assert_int_equal(load_text(f, "[peer]\nname = a\nwarn_threshold = 85\n"), AM_ECONFIG);
+	expect_diag(&f->diags, 3, "warn_threshold 85 (line 3) is above block_threshold 80 (the default)", NULL);
+	/* equal: no warn level, a choice */
+	assert_int_equal(load_text(f, "[peer]\nname = a\nwarn_threshold = 70\nblock_threshold = 70\n"), 0);
+}
+
 static void test_indented_line_is_not_a_continuation(void **state)
 {
 	struct fixture *f = *state;
@@ -1441,6 +1463,7 @@ int main(void)
 		T(test_syntax_errors_all_reported_in_line_order),
 		T(test_unclosed_neighbour_header),
 		T(test_indented_line_is_not_a_continuation),
+		T(test_warn_threshold_above_block),
 		T(test_many_errors_are_capped),
 		T(test_missing_file_is_eio),
 		T(test_file_size_limit),
