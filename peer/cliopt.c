@@ -90,7 +90,14 @@ uint64_t cliopt_since(const char *opt, const char *v)
 	uint64_t t, d, now = timefmt_now();
 	char nowtext[TIMEFMT_LEN];
 
-	if (timefmt_parse_rfc3339(v, &t) == 0) {
+	/* a date alone (RFC 3339's full-date, `report --since 2026-11-01'):
+	 * midnight UTC of that day */
+	char midnight[32];
+	if (strlen(v) == 10 && v[4] == '-' && v[7] == '-')
+		snprintf(midnight, sizeof midnight, "%sT00:00:00Z", v);
+	else
+		snprintf(midnight, sizeof midnight, "-");
+	if (timefmt_parse_rfc3339(v, &t) == 0 || timefmt_parse_rfc3339(midnight, &t) == 0) {
 		if (t > now) {
 			timefmt_rfc3339(now, nowtext);
 			cliopt_usage_error("%s `%s' is in the future (it is now %s): nothing happened after it", opt, v,

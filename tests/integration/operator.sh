@@ -219,6 +219,11 @@ check "... shows the last hour's records" grep -q "received phishing on www.evil
 expect_exit 1 "audit --since 1s after a pause: nothing that recent" sh -c "sleep 2; '$AMESH' -s '$T_ROOT/a/run/amesh.sock' audit www.evil.example.com --since 1s"
 expect_exit 2 "audit --since a word" amp a audit --since yesterday
 check "... says it is neither a time nor a duration" grep -q "\`yesterday' is neither an RFC 3339 time nor a duration such as 7d" <<<"$T_ERR"
+# ... and a date alone, as the README's `report [--since DATE|7d]' says:
+# midnight UTC of that day (it was "neither an RFC 3339 time nor a duration")
+expect_exit 0 "report --since a date" amp a report --since "$(date -u +%F)"
+expect_exit 0 "audit --since a date" amp a audit www.evil.example.com --since "$(date -u +%F)"
+expect_exit 2 "report --since a date that is not one" amp a report --since 2026-13-01
 # a duration reaching back before 1970 means everything, not an error or a
 # wrap to the far future
 all=$(amp a audit)
