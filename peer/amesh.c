@@ -837,6 +837,18 @@ static int cmd_query(int argc, char **argv)
 			p.t.names++;
 			continue;
 		}
+		/* a NUL ends the C string: the name sent was what came before
+		 * it, and "nul\0x.example" was answered as "`': domain is empty"
+		 * with no line (or a line of binary as its first few bytes) */
+		const char *nul = memchr(line, '\0', n);
+		if (nul) {
+			fprintf(stderr, "amesh query: stdin line %zu: a NUL byte at offset %zu: not a domain name "
+			        "(binary input, or UTF-16: iconv -f UTF-16 -t UTF-8); skipped\n", lineno,
+			        (size_t)(nul - line));
+			p.t.rejected++;
+			p.t.names++;
+			continue;
+		}
 		rv = pipeline_add(&p, line);
 	}
 	if (rv == 0)

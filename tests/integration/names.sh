@@ -63,6 +63,13 @@ expect_exit 1 "arguments: a suffix and a clean name" am query co.uk clean.exampl
 expect_exit 0 "arguments: a refused name and a match" am query 'a..b' evil-parent.com
 out=$(am --json query - <"$T_ROOT/bad.txt" 2>/dev/null)
 check "--json keeps per-name errors in the output" test "$(grep -c '"error"' <<<"$out")" -eq 2
+# a NUL byte ended the name at it: `www.evil-parent.com<NUL>junk' was
+# answered as a match for www.evil-parent.com, and `nul<NUL>x' as
+# "`': domain is empty", with no line number
+printf 'www.evil-parent.com\0junk\nnul\0x.example\n' >"$T_ROOT/nul.txt"
+expect_exit 2 "a batch whose lines hold NUL bytes: every line refused" am query - <"$T_ROOT/nul.txt"
+check "... no answer from the text before a NUL" not grep -q "signal" <<<"$T_OUT"
+check "... the line and the NUL named" grep -q "stdin line 2: a NUL byte at offset 3" <<<"$T_ERR"
 
 # --- a resolver log's padding and a pasted U-label's full stops find the parent ---
 printf '  www.evil-parent.com \t\n   \n\t# a comment\nclean.example\n' >"$T_ROOT/padded.txt"
