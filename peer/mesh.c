@@ -654,6 +654,7 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 	for (size_t i = 0; i < cfg->n_neighbours; i++) {
 		struct nb probe;
 		memset(&probe, 0, sizeof probe);
+		probe.removed = true; /* a dry run: its "link is dropped" is logged once, below */
 		rv = nb_configure(&probe, &cfg->neighbours[i], &fresh, false, err, errlen);
 		policy_export_free(&probe.exp);
 		policy_import_free(&probe.imp);

@@ -34,6 +34,8 @@ amp c submit after-distrust.example.com --category spam --confidence 10 --ttl 1d
 sleep 2
 check "distrusted c can no longer deliver to b" not has b after-distrust.example.com
 check "b logged the trust change" grep -q "trust store reloaded" "$T_ROOT/b/ameshd.log"
+# once: the dry run of the new trust store (reload_locked's probe) logged it too
+check "b logged the dropped link once" test "$(grep -c "neighbour c is no longer in the trust store: its link is dropped" "$T_ROOT/b/ameshd.log")" -eq 1
 expect_exit 0 "trust c again on running b" k b trust "$T_ROOT/c/amesh.key.pub" --name c --as neighbour
 check "c delivers again without any restart" wait_until 15 has b after-distrust.example.com
 
