@@ -367,20 +367,20 @@ void control_do_dispute_answer(const struct control_env *env, const struct wire_
 	}
 	rv = dispute_store_find(env->store, req->domain, now, &v);
 	if (rv == AM_EINVAL) {
-		fail(resp, rv, "dispute answer: %s is not a dispute id (64 hex digits, or at least the first 8)",
+		fail(resp, rv, "%s is not a dispute id (64 hex digits, or at least the first 8)",
 		     Q(q, req->domain));
 		return;
 	}
 	if (rv == AM_EEXIST) {
-		fail(resp, rv, "dispute answer: %s names more than one dispute: give more digits", Q(q, req->domain));
+		fail(resp, rv, "%s names more than one dispute: give more digits", Q(q, req->domain));
 		return;
 	}
 	if (rv == AM_ENOTFOUND) {
-		fail(resp, rv, "dispute answer: no dispute %s held here (amesh disputes lists them)", Q(q, req->domain));
+		fail(resp, rv, "no dispute %s held here (amesh disputes lists them)", Q(q, req->domain));
 		return;
 	}
 	if (rv != 0) {
-		fail(resp, rv, "dispute answer: cannot read the store: %s", am_strerror(rv));
+		fail(resp, rv, "cannot read the store: %s", am_strerror(rv));
 		return;
 	}
 	am_hex(v.id, AM_ID_BYTES, hex);
@@ -394,7 +394,7 @@ void control_do_dispute_answer(const struct control_env *env, const struct wire_
 		am_keyid_hex(v.filed.origin, kid);
 		if (!mesh_origin_name(env->mesh, v.filed.origin, name, sizeof name))
 			name[0] = '\0';
-		fail(resp, AM_EORIGIN, "dispute answer: dispute %.16s is about %s/%s, an indicator of origin %s%s%s%s; "
+		fail(resp, AM_EORIGIN, "dispute %.16s is about %s/%s, an indicator of origin %s%s%s%s; "
 		     "only its origin answers", hex, v.filed.domain, am_category_name(v.filed.category), kid,
 		     name[0] ? " (" : "", name, name[0] ? ")" : "");
 		return;
@@ -402,12 +402,12 @@ void control_do_dispute_answer(const struct control_env *env, const struct wire_
 	if (!text_field(resp, "--reason", req->dispute_reason, DISPUTE_REASON_MAX, true))
 		return;
 	if (v.answered && v.answer.answer == DISPUTE_WITHDRAW) {
-		fail(resp, AM_EEXIST, "dispute answer: dispute %.16s was already answered withdraw; the indicator is "
+		fail(resp, AM_EEXIST, "dispute %.16s was already answered withdraw; the indicator is "
 		     "withdrawn", hex);
 		return;
 	}
 	if (v.answered && req->dispute_answer == DISPUTE_UPHOLD) {
-		fail(resp, AM_EEXIST, "dispute answer: dispute %.16s was already upheld", hex);
+		fail(resp, AM_EEXIST, "dispute %.16s was already upheld", hex);
 		return;
 	}
 	struct dispute a = v.filed;
@@ -429,7 +429,7 @@ void control_do_dispute_answer(const struct control_env *env, const struct wire_
 		 * is still recorded */
 		control_withdraw_own(env, v.filed.domain, v.filed.category, note, v.id, a.reason, &wr);
 		if (wr.status != 0 && wr.status != AM_ENOTFOUND) {
-			fail(resp, wr.status, "dispute answer: cannot withdraw %s/%s: %s", v.filed.domain,
+			fail(resp, wr.status, "cannot withdraw %s/%s: %s", v.filed.domain,
 			     am_category_name(v.filed.category), wr.error);
 			wire_response_clear(&wr);
 			return;

@@ -65,12 +65,14 @@ id=$(disputes_json a | grep '"domain":"wrongly.example.com"' | sed -n 's/.*"id":
 check "a knows the dispute id" test ${#id} -eq 64
 expect_exit 2 "b (not the origin) cannot answer" amp b dispute answer "$id" withdraw --reason "not mine"
 check "... and is told only the origin answers" grep -q "only its origin answers" <<<"$T_ERR"
+check "... in one line that names the command once" not grep -q "dispute answer: dispute answer:" <<<"$T_ERR"
 expect_exit 2 "an answer needs --reason" amp a dispute answer "$id" withdraw
 expect_exit 2 "an answer is uphold or withdraw" amp a dispute answer "$id" delete --reason x
 check "... and says so" grep -q "expected uphold" <<<"$T_ERR"
 expect_exit 2 "a dispute id that is no id" amp a dispute answer zz12 withdraw --reason x
 expect_exit 2 "an unknown dispute id" amp a dispute answer 00000000 withdraw --reason x
 check "... named as not held" grep -q "no dispute" <<<"$T_ERR"
+check "... with the command named once" grep -q "^amesh dispute answer: no dispute" <<<"$T_ERR"
 # a message quoting a long name keeps its why: control errors were cut at 255 bytes
 long=$(printf 'a%.0s' $(seq 60)).$(printf 'b%.0s' $(seq 60)).$(printf 'c%.0s' $(seq 60)).$(printf 'd%.0s' $(seq 60)).example
 expect_exit 2 "a dispute on a long name not held here" amp c dispute "$long" --category phishing --reason x
