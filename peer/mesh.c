@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sodium.h>
 
 #include "log.h"
 #include "mesh_early.h"
@@ -516,6 +518,103 @@ static int rekey_age_from_env(uint64_t *age, char *err, size_t errlen)
 	return 0;
 }
 
+/* --- what this peer accepts, kept across restarts --- */
+
+/* A hash of everything that decides whether an indicator nb sends is
+ * accepted: nb's import policy, max_lifetime and the keys trusted as
+ * origins. Caller holds m->lock (or is the only thread). */
+static void accept_hash(const struct mesh *m, const struct nb *nb, uint8_t out[32])
+{
+	static const char tag[] = "AMESH-ACCEPT-V1";
+	crypto_generichash_state st;
+	uint8_t h[32], life[8];
+	uint64_t max_lifetime = m->max_lifetime;
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const uint8_t *)tag, sizeof tag - 1);
+	policy_import_hash(&nb->imp, h);
+	crypto_generichash_update(&st, h, sizeof h);
+	for (int i = 0; i < 8; i++)
+		life[i] = (uint8_t)(max_lifetime >> (56 - 8 * i));
+	crypto_generichash_update(&st, life, sizeof life);
+	for (size_t i = 0; i < m->trust.n; i++)
+		if (!m->trust.entries[i].revoked)
+			crypto_generichash_update(&st, m->trust.entries[i].pk, AM_KEY_BYTES);
+	crypto_generichash_final(&st, out, 32);
+}
+
+/* Writes accept_path (a temporary file renamed over it): one line per
+ * neighbour, NAME and its accept_hash in hex. A failure is logged; the
+ * cost is a start that does not see a change made while stopped. */
+static void accept_state_save(struct mesh *m)
+{
+	char tmp[PATH_MAX + 8];
+	FILE *f;
+	bool ok;
+
+	if (!m->accept_path[0])
+		return;
+	snprintf(tmp, sizeof tmp, "%s.tmp", m->accept_path);
+	if ((f = fopen(tmp, "w")) == NULL) {
+		log_warn("mesh: cannot write %s: %s", tmp, strerror(errno));
+		return;
+	}
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < m->n_nbs; i++) {
+		uint8_t h[32];
+		char hex[65];
+		if (m->nbs[i]->removed)
+			continue;
+		accept_hash(m, m->nbs[i], h);
+		sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+		fprintf(f, "%s %s\n", m->nbs[i]->name, hex);
+	}
+	pthread_mutex_unlock(&m->lock);
+	ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || rename(tmp, m->accept_path) != 0) {
+		log_warn("mesh: cannot write %s: %s", m->accept_path, strerror(errno));
+		unlink(tmp);
+	}
+}
+
+/* At start: a neighbour whose accept_hash differs from the one kept when
+ * the daemon last ran may be sent what was refused before - its log is
+ * read again from the start, as a reload that widens does. A neighbour
+ * not in the file (new, or the file missing: a first start) keeps its
+ * cursor. Only a hash is kept, so any change counts, a narrowing too. */
+static void accept_state_check(struct mesh *m)
+{
+	FILE *f;
+	char line[CONFIG_NAME_MAX + 80];
+
+	if (!m->accept_path[0] || (f = fopen(m->accept_path, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		char *sp = strchr(line, ' ');
+		uint8_t kept[32], now[32];
+		size_t len;
+		if (!sp)
+			continue;
+		*sp++ = '\0';
+		if (sodium_hex2bin(kept, sizeof kept, sp, strcspn(sp, "\n"), NULL, &len, NULL) != 0 || len != 32)
+			continue;
+		struct nb *nb = mesh_nb_by_name(m, line);
+		if (!nb || nb->removed)
+			continue;
+		accept_hash(m, nb, now);
+		if (memcmp(kept, now, sizeof now) != 0) {
+			nb->rewind = true;
+			nb->rewind_to = 0;
+			if (!nb->endpoint[0])
+				nb->eager_out = true; /* as in reload_locked */
+			log_info("mesh: %s: what this peer accepts from it changed while ameshd was stopped; its log "
+			         "is read again from the start", nb->name);
+		}
+	}
+	fclose(f);
+}
+
 int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config *cfg,
               const struct trust *trust, char *err, size_t errlen)
 {
@@ -587,6 +686,13 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 			goto fail;
 		}
 	}
+	/* a data_dir too long for the name: nothing kept (accept_path "") */
+	if (cfg->data_dir[0] && strlen(cfg->data_dir) + sizeof "/import-state" <= sizeof m->accept_path) {
+		memcpy(m->accept_path, cfg->data_dir, strlen(cfg->data_dir));
+		memcpy(m->accept_path + strlen(cfg->data_dir), "/import-state", sizeof "/import-state");
+	}
+	accept_state_check(m);
+	accept_state_save(m);
 	if ((rv = mesh_tree_open(m)) != 0) {
 		snprintf(err, errlen, "mesh: cannot start the broadcast tree: %s", am_strerror(rv));
 		goto fail;
@@ -615,8 +721,6 @@ fail:
 	return rv;
 }
 
-/* mesh_reload and mesh_set_trust: swaps in cfg's neighbours and trust,
- * then tells the apply path (why) how the trust store in force changed. */
 /* Does trust store `after' accept, as an origin of new indicators, a
  * current key `before' did not (a key trusted by the operator)? A key a
  * rotation announced is not counted: its statement travels ahead of what
@@ -632,7 +736,9 @@ static bool trust_widens(const struct trust *before, const struct trust *after)
 	return false;
 }
 
-/* lifetime_grew: max_lifetime was raised (what it refused may pass now). */
+/* mesh_reload and mesh_set_trust: swaps in cfg's neighbours and trust,
+ * then tells the apply path (why) how the trust store in force changed.
+ * lifetime_grew: max_lifetime was raised (what it refused may pass now). */
 static int reload_locked(struct mesh *m, const struct config *cfg, const struct trust *trust,
                          const struct apply_trust_note *why, bool lifetime_grew, char *err, size_t errlen)
 {
@@ -798,6 +904,8 @@ int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *tr
 	bool lifetime_grew = cfg->max_lifetime > m->max_lifetime;
 	m->max_lifetime = cfg->max_lifetime;
 	int rv = reload_locked(m, cfg, trust, &sighup, lifetime_grew, err, errlen);
+	if (rv == 0)
+		accept_state_save(m);
 	pthread_mutex_unlock(&m->reload_lock);
 	return rv;
 }
@@ -817,6 +925,8 @@ int mesh_set_trust(struct mesh *m, const struct trust *trust, const struct apply
 	cfg->neighbours = m->ncfg;
 	cfg->n_neighbours = m->n_ncfg;
 	rv = reload_locked(m, cfg, trust, why ? why : &operator, false, err, errlen);
+	if (rv == 0)
+		accept_state_save(m);
 	pthread_mutex_unlock(&m->reload_lock);
 	free(cfg);
 	return rv;

@@ -214,6 +214,11 @@ struct mesh {
 	struct audit *audit;
 	struct workpool *verify; /* borrowed (mesh_env); NULL = inline */
 	char trust_path[PATH_MAX];
+	/* DATA_DIR/import-state: per neighbour, a hash of what decides what
+	 * this peer accepts from it (mesh.c, accept_hash), so a start sees an
+	 * import policy, trust store or max_lifetime changed while it was
+	 * stopped. "" = not kept. Written under reload_lock. */
+	char accept_path[PATH_MAX];
 
 	/* Key statements are applied off the link threads: applying one may
 	 * drop a link, and a link thread cannot join itself. */

@@ -449,6 +449,26 @@ void policy_export_hash(const struct policy_export *p, uint8_t out[32])
 	crypto_generichash_final(&st, out, 32);
 }
 
+void policy_import_hash(const struct policy_import *p, uint8_t out[32])
+{
+	static const char tag[] = "AMESH-IMPORT-POLICY-V1";
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	put_bytes(&st, tag, sizeof tag - 1);
+	put_u8(&st, p != NULL && p->configured);
+	if (p != NULL && p->configured) {
+		put_u32(&st, p->categories & CATEGORIES_ALL);
+		put_u8(&st, p->min_confidence);
+		put_u32(&st, (uint32_t)p->origins);
+		if (p->origins == POLICY_ORIGINS_LIST)
+			put_keys(&st, &p->origin_list);
+		put_u32(&st, (uint32_t)(p->quota >> 32));
+		put_u32(&st, (uint32_t)p->quota);
+	}
+	crypto_generichash_final(&st, out, 32);
+}
+
 /* --- parsers --- */
 
 /* Quotes n bytes of untrusted text for a message (text.h). */

@@ -156,6 +156,12 @@ void policy_export_hash(const struct policy_export *p, uint8_t out[32]);
  * Origin lists are compared by resolved key, order ignored. */
 bool policy_import_widens(const struct policy_import *before, const struct policy_import *after);
 
+/* BLAKE2b-256 over what decides acceptance in an import policy (configured,
+ * categories, min_confidence, origins and their resolved keys, quota; not
+ * the local confidence_cap): stored beside the data so a start can tell a
+ * policy changed while the daemon was stopped (mesh.c). */
+void policy_import_hash(const struct policy_import *p, uint8_t out[32]);
+
 /* Parsers for config values; return 0 or AM_ECONFIG with err quoting the
  * value. */
 int policy_parse_categories(const char *v, uint32_t *out, char *err, size_t errlen);

@@ -63,4 +63,24 @@ sleep 1
 check "b refused d's indicator (untrusted origin)" not has b from-d.example.com
 "$AMESH" -c "$T_ROOT/b/amesh.conf" keys trust "$T_ROOT/d/amesh.key.pub" --name d --as origin >/dev/null || fail "b trusts d"
 check "after trusting d, b gets what a relayed from d before" wait_until 10 has b from-d.example.com
+# widened while stopped: the start compares what decides acceptance with
+# what DATA_DIR/import-state kept, and reads the log again (the cursor
+# alone never went back: a restart after editing the policy was where an
+# operator lost it most quietly)
+write b malware "tcp://127.0.0.1:$(port_of 1)"; reload b
+write c malware; reload c
+sub phish2.example.com --category phishing
+sleep 2
+check "b (narrowed again) refused the second phishing" not has b phish2.example.com
+check "c (narrowed again) refused the second phishing" not has c phish2.example.com
+stop b; stop c
+write b all "tcp://127.0.0.1:$(port_of 1)"
+write c all
+start b || exit 1; start c || exit 1
+check "b, widened while stopped, gets it after the start" wait_until 15 has b phish2.example.com
+check "c, widened while stopped, gets it after the start" wait_until 15 has c phish2.example.com
+check "b's log says why" grep -q "mesh: a: what this peer accepts from it changed while ameshd was stopped" "$T_ROOT/b/ameshd.log"
+# a restart with nothing changed keeps the cursor
+stop b; start b || exit 1
+check "an unchanged restart does not read the log again" test "$(grep -c "changed while ameshd was stopped" "$T_ROOT/b/ameshd.log")" -eq 1
 finish
