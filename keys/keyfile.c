@@ -297,6 +297,15 @@ void keyfile_fingerprint(const uint8_t pk[AM_KEY_BYTES], char *out, size_t outle
 
 /* ---- secret keys ---- */
 
+/* Does the open file start with a public-key line? Reads its first bytes
+ * (a public key is no secret) and leaves the offset at 0. */
+static bool is_public_key_file(int fd)
+{
+	char head[sizeof PUBLIC_PREFIX - 1];
+	ssize_t r = pread(fd, head, sizeof head, 0);
+	return r == (ssize_t)sizeof head && memcmp(head, PUBLIC_PREFIX, sizeof head) == 0;
+}
+
 /* Everything that is (or becomes) secret while a key is decoded, in one
  * sodium_malloc block so a single sodium_free wipes it all. Byte arrays only:
  * sodium_malloc does not align blocks whose size is not a multiple of 16. */
@@ -512,6 +521,16 @@ static int read_secret_file(const char *path, struct secret_work *w, size_t *len
 	}
 	if (!S_ISREG(st.st_mode)) {
 		seterr(err, errlen, "%s: not a regular file", path);
+		rv = AM_EKEY;
+		goto fail;
+	}
+	if (st.st_mode & 077 && is_public_key_file(fd)) {
+		/* a .pub is world-readable by design: "chmod 600" would only
+		 * lead to the next error */
+		size_t n = strlen(path);
+		bool pub = n > 4 && strcmp(path + n - 4, ".pub") == 0;
+		seterr(err, errlen, "%s: is a public key (`%s...'), not a secret key%s%.*s%s", path, PUBLIC_PREFIX,
+		       pub ? "; the secret half is " : "", pub ? (int)(n - 4) : 0, path, pub ? "" : "");
 		rv = AM_EKEY;
 		goto fail;
 	}

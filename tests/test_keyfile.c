@@ -304,6 +304,24 @@ static void test_refuses_when_only_pub_exists(void **state)
 	assert_string_equal(buf, "keep me\n");
 }
 
+/* `key = amesh.key.pub' (a .pub is 0644 by design): the refusal said
+ * "secret key is readable by group or others; fix with: chmod 600
+ * amesh.key.pub" - a fix that only leads to the next error. It says the
+ * file is the public key, and which file the secret is. */
+static void test_load_secret_names_a_public_key_given(void **state)
+{
+	struct fixture *f = *state;
+	char err[AM_ERRLEN];
+	struct keyfile_secret *sk = NULL;
+
+	assert_int_equal(keyfile_generate(f->key, "c", NULL, NULL, err, sizeof err), 0);
+	assert_int_equal(keyfile_load_secret(f->pub, NULL, &sk, err, sizeof err), AM_EKEY);
+	assert_null(sk);
+	assert_true(contains(err, "is a public key"));
+	assert_true(contains(err, f->key));
+	assert_false(contains(err, "chmod"));
+}
+
 static void test_secret_mode_is_0600_whatever_the_umask(void **state)
 {
 	struct fixture *f = *state;
@@ -828,6 +846,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_empty_passphrase_refused_on_generate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_overwrite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_when_only_pub_exists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_secret_names_a_public_key_given, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_mode_is_0600_whatever_the_umask, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejects_group_readable_secret, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejects_symlinked_secret, setup, teardown),
