@@ -445,7 +445,11 @@ int main(int argc, char **argv)
 	snprintf(audit_path, sizeof audit_path, "%s/audit.log", cfg.data_dir);
 	err[0] = '\0';
 	if ((rv = audit_open(&audit, audit_path, err, sizeof err)) != 0) {
-		fprintf(stderr, "ameshd: audit trail %s: %s\n", audit_path, err);
+		/* audit_open's messages mostly start with the path already */
+		if (strncmp(err, audit_path, strlen(audit_path)) == 0)
+			fprintf(stderr, "ameshd: audit trail %s\n", err);
+		else
+			fprintf(stderr, "ameshd: audit trail %s: %s\n", audit_path, err);
 		if (rv == AM_EDECODE)
 			fprintf(stderr, "ameshd: the trail was altered or damaged; keep it for investigation, "
 			        "move it aside (mv %s %s.broken) and start again to begin a new trail\n",

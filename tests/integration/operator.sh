@@ -250,5 +250,6 @@ wait "$gone"; rc=$?
 check "and exits 2 (rc $rc)" test "$rc" -eq 2
 expect_exit 1 "ameshd refuses to continue an altered trail" "$AMESHD" -c "$T_ROOT/a/amesh.conf"
 check "and says how to go on" grep -q "move it aside" <<<"$T_ERR"
+check "... naming the trail's path once" test "$(grep -o "$T_ROOT/a/data/audit.log: line 3" <<<"$T_ERR" | wc -l)" -eq 1 -a "$(grep -c "audit.log: $T_ROOT" <<<"$T_ERR")" -eq 0
 
 finish
