@@ -1053,10 +1053,40 @@ static int cmd_watch(int argc, char **argv)
 	signal(SIGPIPE, on_watch_signal);
 	/* every line goes out at once: other tools follow this stream */
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	bool admitted = false, waited = false;
 	while (!watch_stop) {
 		struct wire_response resp;
-		if ((rv = call(&cl, &req, &resp)) != 0)
-			break;
+		if (!admitted) {
+			if ((rv = call(&cl, &req, &resp)) != 0)
+				break; /* a ninth watcher is told no and ends here */
+			admitted = true;
+		} else {
+			char err[AM_ERRLEN];
+			if (client_call(cl, &req, &resp, err, sizeof err) != 0) {
+				errorf("%s", err);
+				rv = EXIT_ERR;
+				break;
+			}
+			/* Slots are held per long-poll, so a newcomer can take one in
+			 * the gap between two of ours; following already, wait for a
+			 * slot rather than end a stream other tools read. It ended
+			 * it, and each newcomer refused later had cost a watcher. */
+			if (resp.status == AM_ETOOBIG) {
+				wire_response_clear(&resp);
+				if (!waited)
+					fprintf(stderr, "amesh watch: every watcher slot is taken for now; waiting for one "
+					        "(the changes meanwhile follow once it comes)\n");
+				waited = true;
+				sleep(1);
+				continue;
+			}
+			if (resp.status != 0) {
+				errorf("%s", resp.error[0] ? resp.error : am_strerror(resp.status));
+				wire_response_clear(&resp);
+				rv = EXIT_ERR;
+				break;
+			}
+		}
 		for (size_t i = 0; i < resp.n_events && !watch_stop; i++) {
 			const struct wire_watch_event *e = &resp.events[i];
 			char at[TIMEFMT_LEN];
