@@ -235,6 +235,18 @@ static void test_stix_ids_stable_across_versions_and_withdrawal(void **state)
 	free(got);
 }
 
+/* The bundle's last STIX indicator object (after the identity). */
+static json_t *last_indicator(json_t *bundle)
+{
+	json_t *o, *ind = NULL;
+	size_t i;
+	json_array_foreach(json_object_get(bundle, "objects"), i, o)
+		if (strcmp(json_string_value(json_object_get(o, "type")), "indicator") == 0)
+			ind = o;
+	assert_non_null(ind);
+	return ind;
+}
+
 /* A submission withdrawn within the same second: the revocation's
  * `modified' is later than the original's, to the millisecond, read from
  * the versions (this peer's microsecond clock when it signed). Both were
@@ -253,12 +265,7 @@ static void test_stix_modified_advances_within_one_second(void **state)
 		text[v] = write_to_string(feed_stix_write, 1);
 		bd[v] = json_loads(text[v], 0, NULL);
 		assert_non_null(bd[v]);
-		json_t *objs = json_object_get(bd[v], "objects"), *o, *ind = NULL;
-		size_t i;
-		json_array_foreach(objs, i, o)
-			if (strcmp(json_string_value(json_object_get(o, "type")), "indicator") == 0)
-				ind = o;
-		assert_non_null(ind);
+		json_t *ind = last_indicator(bd[v]);
 		modified[v] = json_string_value(json_object_get(ind, "modified"));
 		assert_true(strcmp(json_string_value(json_object_get(ind, "created")), modified[v]) <= 0);
 	}
@@ -297,12 +304,7 @@ static void test_stix_created_stable_modified_advances(void **state)
 		text[v] = write_to_string(feed_stix_write, 1);
 		bd[v] = json_loads(text[v], 0, NULL);
 		assert_non_null(bd[v]);
-		json_t *objs = json_object_get(bd[v], "objects"), *o, *ind = NULL;
-		size_t i;
-		json_array_foreach(objs, i, o)
-			if (strcmp(json_string_value(json_object_get(o, "type")), "indicator") == 0)
-				ind = o;
-		assert_non_null(ind);
+		json_t *ind = last_indicator(bd[v]);
 		created[v] = json_string_value(json_object_get(ind, "created"));
 		modified[v] = json_string_value(json_object_get(ind, "modified"));
 		assert_string_equal(json_string_value(json_object_get(ind, "valid_from")), modified[v]);
