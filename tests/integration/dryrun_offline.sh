@@ -24,14 +24,14 @@ check "an IP line is reported with file:line, as with a daemon" grep -qF "plain.
 check "a public suffix is reported" grep -qF "plain.txt:7: public_suffix: \`co.uk'" <<<"$T_ERR"
 check "a duplicate names its first line" grep -qF "plain.txt:12: duplicate: \`login-paypa1.example.com' (the same name and category as line 4)" <<<"$T_ERR"
 check "the summary says the names were checked here" \
-	grep -q "^dry run: 5 names checked here, without the daemon: 5 would pass these checks, 0 refused" <<<"$T_OUT"
+	grep -q "^dry run: 6 names checked here, without the daemon: 6 would pass these checks, 0 refused" <<<"$T_OUT"
 check "the summary counts skips by reason" grep -q "lines skipped: .*ip_address 1, public_suffix 1" <<<"$T_OUT"
 check "no 'cannot connect'" not grep -q "cannot connect" <<<"$T_ERR"
 
 expect_exit 0 "import --dry-run --json without a daemon" \
 	am --json import "$FIX/plain.txt" --category phishing --confidence 70 --ttl 7d --dry-run
 check "--json: the summary says the daemon did not check" \
-	grep -q '"event":"summary".*"dry_run":true,"daemon_checked":false,"submitted":5,"stored":5' <<<"$T_OUT"
+	grep -q '"event":"summary".*"dry_run":true,"daemon_checked":false,"submitted":6,"stored":6' <<<"$T_OUT"
 check "--json: skipped lines as with a daemon" grep -q '"event":"skipped","file":"[^"]*plain.txt","line":6' <<<"$T_OUT"
 
 # a socket file nobody listens on (a daemon that died) is no daemon either
