@@ -507,6 +507,21 @@ static void hold_dispute(struct fixture *f, const uint8_t *origin, const char *d
 	assert_int_equal(res, 1);
 }
 
+/* The origin answers dispute id through the control socket; it must be taken. */
+static void answer_dispute(struct fixture *f, const uint8_t id[AM_ID_BYTES], enum dispute_answer a,
+                           const char *reason)
+{
+	struct wire_request ans = {.op = WIRE_OP_DISPUTE_ANSWER, .dispute_answer = a};
+	struct wire_response resp;
+
+	am_hex(id, AM_ID_BYTES, ans.domain);
+	snprintf(ans.dispute_reason, sizeof ans.dispute_reason, "%s", reason);
+	roundtrip(f, &ans, &resp);
+	if (resp.status != 0)
+		fail_msg("answer: %d (%s)", resp.status, resp.error);
+	wire_response_clear(&resp);
+}
+
 static void assert_answered_withdraw(struct fixture *f, const uint8_t id[AM_ID_BYTES], const uint8_t *signer)
 {
 	struct dispute_view v;
@@ -526,20 +541,13 @@ static void test_withdraw_answers_the_disputes_on_it(void **state)
 	struct fixture *f = *state;
 	struct wire_response resp;
 	uint8_t open_id[AM_ID_BYTES], upheld_id[AM_ID_BYTES], rotated_id[AM_ID_BYTES];
-	char hex[2 * AM_ID_BYTES + 1];
 	struct keyfile_secret old;
 	struct ownkeys retired = {.k = {&old}, .n = 1};
 
 	hold_own_flag(f, "contested.example.com", AM_CAT_PHISHING);
 	hold_dispute(f, f->key.pk, "contested.example.com", AM_CAT_PHISHING, "a bakery", open_id);
 	hold_dispute(f, f->key.pk, "contested.example.com", AM_CAT_PHISHING, "a florist", upheld_id);
-	struct wire_request ans = {.op = WIRE_OP_DISPUTE_ANSWER, .dispute_answer = DISPUTE_UPHOLD};
-	am_hex(upheld_id, AM_ID_BYTES, hex);
-	snprintf(ans.domain, sizeof ans.domain, "%s", hex);
-	snprintf(ans.dispute_reason, sizeof ans.dispute_reason, "still a kit");
-	roundtrip(f, &ans, &resp);
-	assert_int_equal(resp.status, 0);
-	wire_response_clear(&resp);
+	answer_dispute(f, upheld_id, DISPUTE_UPHOLD, "still a kit");
 
 	crypto_sign_keypair(old.pk, old.sk);
 	f->env.retired = &retired;
@@ -569,21 +577,13 @@ static void test_withdraw_answers_the_disputes_on_it(void **state)
 static void test_withdraw_answer_answers_the_other_disputes(void **state)
 {
 	struct fixture *f = *state;
-	struct wire_response resp;
 	uint8_t one[AM_ID_BYTES], other[AM_ID_BYTES];
-	char hex[2 * AM_ID_BYTES + 1];
 	struct dispute_view v;
 
 	hold_own_flag(f, "twice-disputed.example.com", AM_CAT_SPAM);
 	hold_dispute(f, f->key.pk, "twice-disputed.example.com", AM_CAT_SPAM, "a bakery", one);
 	hold_dispute(f, f->key.pk, "twice-disputed.example.com", AM_CAT_SPAM, "a florist", other);
-	struct wire_request ans = {.op = WIRE_OP_DISPUTE_ANSWER, .dispute_answer = DISPUTE_WITHDRAW};
-	am_hex(one, AM_ID_BYTES, hex);
-	snprintf(ans.domain, sizeof ans.domain, "%s", hex);
-	snprintf(ans.dispute_reason, sizeof ans.dispute_reason, "our mistake");
-	roundtrip(f, &ans, &resp);
-	assert_int_equal(resp.status, 0);
-	wire_response_clear(&resp);
+	answer_dispute(f, one, DISPUTE_WITHDRAW, "our mistake");
 	const uint8_t *ids[] = {one, other};
 	for (size_t i = 0; i < 2; i++) {
 		assert_int_equal(dispute_store_get(f->store, ids[i], timefmt_now(), &v), 0);
@@ -702,6 +702,15 @@ static void test_disputes_list_fits_one_answer_open_first(void **state)
 	wire_response_clear(&resp);
 }
 
+/* The dispute id in a listing, or NULL. */
+static const struct wire_dispute_info *listed(const struct wire_response *resp, const uint8_t id[AM_ID_BYTES])
+{
+	for (size_t i = 0; i < resp->n_disputes; i++)
+		if (memcmp(resp->disputes[i].id, id, AM_ID_BYTES) == 0)
+			return &resp->disputes[i];
+	return NULL;
+}
+
 /* A dispute whose indicator is no longer live here - withdrawn by an
  * origin that never answered - is lapsed: not open, never overdue, left
  * out of --open. It was listed open and fell overdue, blaming the origin
@@ -722,9 +731,7 @@ static void test_dispute_on_a_gone_indicator_is_lapsed(void **state)
 	/* while the flag is live: open */
 	roundtrip(f, &req, &resp);
 	assert_int_equal(resp.status, 0);
-	for (size_t i = 0; i < resp.n_disputes; i++)
-		if (memcmp(resp.disputes[i].id, id[0], AM_ID_BYTES) == 0)
-			d = &resp.disputes[i];
+	d = listed(&resp, id[0]);
 	assert_non_null(d);
 	assert_false(d->lapsed);
 	assert_string_equal(jsonout_dispute_state(d), "open");
@@ -732,12 +739,9 @@ static void test_dispute_on_a_gone_indicator_is_lapsed(void **state)
 
 	/* the origin withdraws it without answering: lapsed */
 	hold_flag_version(f, pk, sk, dom, AM_CAT_MALWARE, 2, true);
-	d = NULL;
 	roundtrip(f, &req, &resp);
 	assert_int_equal(resp.status, 0);
-	for (size_t i = 0; i < resp.n_disputes; i++)
-		if (memcmp(resp.disputes[i].id, id[0], AM_ID_BYTES) == 0)
-			d = &resp.disputes[i];
+	d = listed(&resp, id[0]);
 	assert_non_null(d);
 	assert_true(d->lapsed);
 	assert_false(d->overdue);
@@ -748,8 +752,7 @@ static void test_dispute_on_a_gone_indicator_is_lapsed(void **state)
 	req.open_only = true;
 	roundtrip(f, &req, &resp);
 	assert_int_equal(resp.status, 0);
-	for (size_t i = 0; i < resp.n_disputes; i++)
-		assert_memory_not_equal(resp.disputes[i].id, id[0], AM_ID_BYTES);
+	assert_null(listed(&resp, id[0]));
 	wire_response_clear(&resp);
 }
 

@@ -1276,6 +1276,22 @@ static void test_stats_counts(void **state)
 
 /* ---- LMDB limits and damage ------------------------------------------- */
 
+/* n updates of 1,000-byte envelopes on hostN.<zone>.example from start:
+ * what fills a small map fastest. */
+static void fill_batch(struct upd *x, struct store_update *u, int n, const char *zone, size_t start)
+{
+	char name[64];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "host%zu.%s.example", start + (size_t)i, zone);
+		upd_init(&x[i], name, 0x11, AM_CAT_SPAM, 1, false, NOW + HOUR, "fill");
+		memset(x[i].env + x[i].env_len, 'p', 1000 - x[i].env_len);
+		x[i].env_len = 1000;
+		crypto_generichash(x[i].id, AM_ID_BYTES, x[i].env, x[i].env_len, NULL, 0);
+		u[i] = as_update(&x[i]);
+	}
+}
+
 /* A map_size lowered below what data.mdb already holds has no effect
  * (LMDB maps at least the file): the store is full at the file's size,
  * and the message said "1.9 MiB in use of map_size 1.0 MiB" - a full
@@ -1289,21 +1305,13 @@ static void test_map_size_below_the_file(void **state)
 	struct store_update u[BATCH];
 	int res[BATCH], rc = 0;
 	size_t committed = 0;
-	char name[64];
 
 	fx_reopen(f, 4u << 20);
 	assert_int_equal(store_map_size(f->s), 4u << 20);
 	for (int pass = 0; pass < 2; pass++) {
 		/* pass 0: grow the file past 1 MiB; pass 1: fill what is mapped */
 		while (pass == 1 || committed < 100 * BATCH) {
-			for (int i = 0; i < BATCH; i++) {
-				snprintf(name, sizeof(name), "host%zu.below.example", committed + (size_t)i);
-				upd_init(&x[i], name, 0x11, AM_CAT_SPAM, 1, false, NOW + HOUR, "fill");
-				memset(x[i].env + x[i].env_len, 'p', 1000 - x[i].env_len);
-				x[i].env_len = 1000;
-				crypto_generichash(x[i].id, AM_ID_BYTES, x[i].env, x[i].env_len, NULL, 0);
-				u[i] = as_update(&x[i]);
-			}
+			fill_batch(x, u, BATCH, "below", committed);
 			if ((rc = store_apply(f->s, u, BATCH, NOW, res, NULL)) != 0)
 				break;
 			committed += BATCH;
@@ -1333,18 +1341,10 @@ static void test_map_full_keeps_earlier_data(void **state)
 	struct upd first, last;
 	struct got g = { 0 };
 	struct store_stats st;
-	char name[64];
 
 	fx_reopen(f, 1u << 20);
 	while (committed < LIMIT) {
-		for (int i = 0; i < BATCH; i++) {
-			snprintf(name, sizeof(name), "host%zu.full.example", committed + (size_t)i);
-			upd_init(&x[i], name, 0x11, AM_CAT_SPAM, 1, false, NOW + HOUR, "fill");
-			memset(x[i].env + x[i].env_len, 'p', 1000 - x[i].env_len);
-			x[i].env_len = 1000;
-			crypto_generichash(x[i].id, AM_ID_BYTES, x[i].env, x[i].env_len, NULL, 0);
-			u[i] = as_update(&x[i]);
-		}
+		fill_batch(x, u, BATCH, "full", committed);
 		if ((rc = store_apply(f->s, u, BATCH, NOW, res, NULL)) != 0)
 			break;
 		if (committed == 0)

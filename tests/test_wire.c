@@ -962,16 +962,6 @@ static void test_submit_item_check(void **state)
 /* A hand-made control request: protocol 1 and op field `op' holding the
  * given inner fields (tag, bytes). No struct wire_request can carry a text
  * over WIRE_NAME_MAX, so this is how another client would send one. */
-static size_t put_varint(uint8_t *p, size_t v)
-{
-	size_t n = 0;
-	while (v >= 0x80) {
-		p[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (uint8_t)v;
-	return n;
-}
 
 static size_t dispute_request_bytes(uint8_t *out, unsigned op, const unsigned *fields, const char **texts, size_t n)
 {
@@ -980,14 +970,14 @@ static size_t dispute_request_bytes(uint8_t *out, unsigned op, const unsigned *f
 
 	for (size_t i = 0; i < n; i++) {
 		inner[il++] = (uint8_t)(fields[i] << 3 | 2);
-		il += put_varint(inner + il, strlen(texts[i]));
+		il += bytes_put_varint(inner + il, strlen(texts[i]));
 		memcpy(inner + il, texts[i], strlen(texts[i]));
 		il += strlen(texts[i]);
 	}
 	out[len++] = 0x08; /* protocol = 1 */
 	out[len++] = 0x01;
-	len += put_varint(out + len, op << 3 | 2);
-	len += put_varint(out + len, il);
+	len += bytes_put_varint(out + len, op << 3 | 2);
+	len += bytes_put_varint(out + len, il);
 	memcpy(out + len, inner, il);
 	return len + il;
 }
