@@ -395,7 +395,7 @@ static void *server_worker(void *arg)
 		 * millisecond of the deadline has passed (aio.c expires only
 		 * a_expire < now). With 500 ms polls on 10 idle workers that
 		 * was 58 % of 20 idle-ish daemons' CPU in mesh_bench (issue 13,
-		 * README "Where the latency goes"). */
+		 * docs/scale.md, "Where the latency goes"). */
 		nng_aio_set_timeout(w->aio, NNG_DURATION_INFINITE);
 		nng_ctx_recv(w->ctx, w->aio);
 		nng_aio_wait(w->aio);

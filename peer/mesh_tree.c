@@ -64,7 +64,7 @@ static bool is_lazy(struct mesh *m, const struct nb *nb, const uint8_t *origin, 
  * on and none since is no longer our path, yet let us prune the one that
  * is (amesh-sim, 50 random peers, the withdrawal after a burst: 703 ms
  * median over seeds 1-9 counting every first copy, 281 ms counting those
- * within the timer; README, "Its cause, and the fix"). A
+ * within the timer; docs/scale.md, "Its cause, and the fix"). A
  * duplicate, or a prune of the copy we forwarded, follows a first copy by
  * about a hop, well within the timer. A slot the per-origin table does not
  * track counts as the whole link. Caller holds m->lock. */

@@ -75,7 +75,7 @@
  *     default (MESH_TREE_SHORTER 0): on mesh_bench's rotating origins the
  *     paper's rule moved the tree 3.5-3.9 times per indicator without
  *     shortening the paths, and no shared tree of that graph does better
- *     than the 8 hops p50 it had (README, "The tree's paths are long");
+ *     than the 8 hops p50 it had (docs/scale.md, "The tree's paths are long");
  *   - a tree per origin (AMESH_TREE_PER_ORIGIN=on; tree_origins.h): with
  *     many senders Plumtree keeps a tree per sender, so each one's bodies
  *     take its own fastest paths (one tree shared by every origin gave 8

@@ -13,7 +13,7 @@
  * indicator, key, domain or message byte is ever written. Off, a stamp
  * costs one load and a branch; on, one write(2) of ~50 bytes.
  *
- * Stages, in the order one change passes them (README, "Where the latency
+ * Stages, in the order one change passes them (docs/scale.md, "Where the latency
  * goes"; tests/bench/trace_hops.py reads them):
  *   CLI          cli_main SUBCOMMAND, cli_connected, cli_reply; watch_printed
  *   control      ctl_recv, ctl_claimed, ctl_handled, ctl_sent

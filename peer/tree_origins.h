@@ -5,7 +5,7 @@
  * tree with the first message and, with many senders, keeps one per
  * sender, so each sender's bodies take its own shortest paths; one tree
  * shared by every origin gave 8 hops p50 to the last of 20 peers where 5
- * would do (README, "The tree's paths are long").
+ * would do (docs/scale.md, "The tree's paths are long").
  *
  * A neighbour is named by its slot (its index in the mesh's neighbour
  * array, stable for the mesh's life); each origin has three bitmaps of

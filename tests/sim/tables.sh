@@ -1,5 +1,5 @@
 #!/bin/bash
-# tables.sh - the README's simulation tables (issue 13): for each shape and
+# tables.sh - the simulation tables of docs/scale.md (issue 13): for each shape and
 # size, amesh-sim over a range of seeds with the broadcast tree and again
 # flooding (--graft-ms 0), in one session; prints one markdown row per shape
 # and size, each figure as median (min-max) over the seeds, flooding's
