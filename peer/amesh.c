@@ -388,12 +388,16 @@ static int cmd_withdraw(int argc, char **argv)
 	if ((rv = call(&cl, &req, &resp)) != 0)
 		goto out;
 	if (opt_json) {
-		rv = print_json(json_pack("{s:b, s:o}", "withdrawn", 1, "signal", jsonout_signal(&resp.submitted)));
+		rv = print_json(json_pack("{s:b, s:o, s:I}", "withdrawn", 1, "signal", jsonout_signal(&resp.submitted),
+		                          "disputes_answered", (json_int_t)resp.disputes_answered));
 	} else {
 		char idhex[2 * AM_ID_BYTES + 1];
 		am_hex(resp.submitted.id, AM_ID_BYTES, idhex);
 		printf("withdrawn %s %s\nid %s\n", resp.submitted.ind.domain,
 		       am_category_name(resp.submitted.ind.category), idhex);
+		if (resp.disputes_answered)
+			printf("answered %u dispute%s on it: withdraw (amesh disputes)\n", resp.disputes_answered,
+			       resp.disputes_answered == 1 ? "" : "s");
 	}
 	wire_response_clear(&resp);
 out:

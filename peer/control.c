@@ -561,6 +561,8 @@ void control_withdraw_own(const struct control_env *env, const char *domain, enu
 	if (n < 0)
 		log_error("withdrew %s/%s, but could not answer its disputes: %s", domain, am_category_name(cat),
 		          am_strerror(n));
+	else
+		resp->disputes_answered = (uint32_t)n; /* the operator sees whom the withdrawal answered */
 }
 
 /* The answer a plain withdrawal gives the disputes on what it withdraws. */

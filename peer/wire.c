@@ -1192,6 +1192,7 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 		signal_to_pb(&r->submitted, &subsig);
 		sub.signal = &subsig;
 		sub.changed = r->changed;
+		sub.disputes_answered = r->disputes_answered;
 		m.result_case = AMESH__V1__RESPONSE__RESULT_SUBMIT;
 		m.submit = &sub;
 		break;
@@ -1461,6 +1462,7 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 		if (!m->submit->signal || signal_from_pb(m->submit->signal, &r->submitted) != 0)
 			goto bad;
 		r->changed = m->submit->changed;
+		r->disputes_answered = m->submit->disputes_answered;
 		break;
 	case AMESH__V1__RESPONSE__RESULT_QUERY:
 		r->op = WIRE_OP_QUERY;

@@ -333,6 +333,7 @@ struct wire_response {
 	/* submit */
 	struct wire_signal submitted;
 	bool changed;
+	uint32_t disputes_answered; /* withdraw: disputes it answered "withdraw" */
 	/* query */
 	struct wire_name_result *results;
 	size_t n_results, cap_results;

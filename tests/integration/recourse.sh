@@ -26,6 +26,7 @@ check "b holds a's old flag on printer.local" has b printer.local
 # the origin withdraws it, typed as an operator would
 expect_exit 0 "a withdraws its own flag on printer.local" amp a withdraw Printer.Local --category phishing
 check "the answer names the stored name" grep -q "^withdrawn printer.local phishing" <<<"$T_OUT"
+check "... and answered no dispute (none filed)" test "$(grep -c '^answered' <<<"$T_OUT")" = 0
 check "a holds it no longer" not has a printer.local
 check "the withdrawal reaches b" wait_until 10 not has b printer.local
 check "b refused nothing as special_use" test "$(reject_count b a special_use)" = ""
@@ -64,6 +65,7 @@ check "b sees it upheld" wait_until 10 n_disputes b contested.example.org upheld
 expect_exit 0 "b disputes it again" amp b dispute contested.example.org --category phishing --reason "cleaned since"
 check "the second reaches a" wait_until 10 n_disputes a contested.example.org open 1
 expect_exit 0 "a withdraws it, plainly" amp a withdraw contested.example.org --category phishing
+check "the reply says it answered both" grep -q "^answered 2 disputes on it: withdraw" <<<"$T_OUT"
 check "a answered both withdraw" test "$(disputes_of a contested.example.org withdrawn)" = 2
 check "... none left open or upheld" test "$(disputes_of a contested.example.org 'open\|upheld\|overdue')" = 0
 check "both answers reach b" wait_until 10 n_disputes b contested.example.org withdrawn 2
