@@ -811,8 +811,8 @@ void dns_zone_changed(struct dns *d, const char *zone, uint32_t serial)
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* announce: a target new to this set is sent a NOTIFY for its zone's
- * current serial (a reload), not left until the next change */
+/* announce: a target new to this set (every target, at start-up) is sent
+ * a NOTIFY for its zone's current serial, not left until the next change */
 static void set_zones(struct dns *d, const struct config_rpz *zones, size_t n, bool announce)
 {
 	struct config_rpz *copy = n ? calloc(n, sizeof *copy) : NULL;
@@ -958,7 +958,12 @@ int dns_open(struct dns **out, const struct config *cfg, struct rpz *r, char *er
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto fail;
 	}
-	set_zones(d, cfg->rpz, cfg->n_rpz, false); /* start-up: targets hear of the next change */
+	/* Start-up announces the current serial to every target, as NSD and
+	 * BIND do when they load a zone: a secondary that missed changes
+	 * while ameshd was down (or whose NOTIFY was still unanswered when
+	 * it stopped) heard only of the next change, or waited out its
+	 * refresh timer (BIND clamps it to 300 s at least). */
+	set_zones(d, cfg->rpz, cfg->n_rpz, true);
 	if (pthread_create(&d->serve_thread, NULL, serve_main, d) != 0)
 		goto fail_thread;
 	d->serve_started = true;

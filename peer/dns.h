@@ -63,7 +63,9 @@
 struct dns;
 
 /* Binds every cfg->dns_listen address (UDP and TCP) and starts serving
- * cfg's zones from r (borrowed; must outlive the server). */
+ * cfg's zones from r (borrowed; must outlive the server). Every notify
+ * target of a zone that has a serial is sent a NOTIFY for it at once
+ * (retried as any other), as NSD and BIND do when they load a zone. */
 int dns_open(struct dns **out, const struct config *cfg, struct rpz *r, char *err, size_t errlen);
 /* Stops the threads, closes every socket. NULL ok. */
 void dns_close(struct dns *d);

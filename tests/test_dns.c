@@ -706,6 +706,32 @@ static void test_notify_target_added_by_reload_is_told_at_once(void **state)
 	close(fd2);
 }
 
+/* A start (dns_open on a zone with a serial, as after a restart) sends
+ * every notify target a NOTIFY for the current serial, retried until
+ * answered. None was sent: a secondary that missed changes while ameshd
+ * was down waited for its refresh timer or the next change. */
+static void test_start_notifies_the_current_serial(void **state)
+{
+	struct fx *f = *state;
+	struct notify_rx rx;
+	struct dns_secondary sec[4];
+
+	struct rpz_result r = update(f, NULL, 0);
+	notify_recv(f, 3000, &rx);
+	notify_reply(f, &rx);
+	assert_true(notify_answer_taken(f, 3000, sec));
+	reopen_on(f, "127.0.0.1"); /* the restart: nothing changed */
+	notify_recv(f, 3000, &rx);
+	assert_string_equal(rx.m.qname, "rpz.test");
+	assert_int_equal(rx_serial(&rx), r.serial);
+	notify_recv(f, 3000, &rx); /* unanswered: retried */
+	assert_int_equal(rx_serial(&rx), r.serial);
+	notify_reply(f, &rx);
+	assert_true(notify_answer_taken(f, 3000, sec));
+	assert_int_equal(sec[0].notify_serial, r.serial);
+	assert_true(notify_quiet(f, 1500));
+}
+
 /* The row of a secondary in dns_secondaries, or NULL. */
 static const struct dns_secondary *find_row(const struct dns_secondary *rows, size_t n, const char *address)
 {
@@ -1002,6 +1028,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_opt_records_are_formerr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ixfr_bigger_than_the_zone_is_a_full_zone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stalled_transfer_holds_no_reader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_notifies_the_current_serial, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)

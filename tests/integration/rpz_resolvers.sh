@@ -150,6 +150,15 @@ check "origin c revoked at a -> its names leave a's zone" wait_until 10 both x.b
 serial() { amp a --json rpz | head -1 | sed -n 's/.*"serial":\([0-9]*\).*/\1/p'; }
 s1=$(serial)
 stop a; setup start a
+# NSD and BIND announce a zone they load: a secondary that missed
+# changes while the primary was down must not wait for its refresh
+restart_notified() {
+	local st s
+	st=$(amp a --json rpz | head -1)
+	s=$(sed -n 's/.*"serial":\([0-9]*\).*/\1/p' <<<"$st")
+	[ "$(grep -o "\"notify_serial\":$s,\"notify_rcode\":0" <<<"$st" | wc -l)" -eq 2 ]
+}
+check "a restart sends both secondaries a NOTIFY for the current serial, answered" wait_until 10 restart_notified
 t=$(date +%s%N)
 amp a submit after-restart.example.com --category phishing --confidence 90 --ttl 1d >/dev/null
 check "after a restart -> NXDOMAIN at both" wait_until 10 both after-restart.example.com NXDOMAIN
