@@ -427,8 +427,11 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 			reply_rcode(s, &q, req, DNS_RCODE_FORMERR);
 			return;
 		}
-		if (!rpz_serial_gt(serial, q.serial)) {
-			/* up to date (or ahead, after a rebuilt store): one SOA */
+		if (q.serial == serial || rpz_serial_gt(q.serial, serial)) {
+			/* up to date, or newer (RFC 1995 2; after a rebuilt
+			 * store): one SOA. A serial 2^31 away is neither newer
+			 * nor older (RFC 1982 leaves it undefined): it gets the
+			 * whole zone below, else that secondary never moves */
 			x_soa(&x, serial);
 			rv = emit(s, &o);
 		} else if ((rv = send_ixfr(&x, snap, q.serial)) == AM_ENOTFOUND) {

@@ -476,10 +476,38 @@ static int meta_put(struct rpz *r, MDB_txn *txn, const char *zone, const struct 
 	return mdb_put(txn, r->meta, &k, &v, 0);
 }
 
+/* Positions cur on the journal entry of zone that leaves serial `at'
+ * (the caller checks its from serial): keys are the serials entries lead
+ * to, so it is the first key after `at' - or, once the serial has wrapped
+ * past 2^32 - 1 (RFC 1982 arithmetic, 0xffffffff + 1 = 0), the zone's
+ * first key, since 0 sorts before 0xffffffff. Following keys in their
+ * byte order alone lost the chain at the wrap. 0 with *k and *v set, or
+ * MDB_NOTFOUND when the zone has no entry. */
+static int journal_seek(MDB_cursor *cur, const char *zone, size_t zl, uint32_t at, MDB_val *k, MDB_val *v)
+{
+	uint8_t key[AM_DOMAIN_MAX + 6];
+	int rc;
+
+	memcpy(key, zone, zl + 1);
+	for (int pass = 0; pass < 2; pass++) {
+		put32(key + zl + 1, pass == 0 ? at + 1 : 0);
+		k->mv_data = key;
+		k->mv_size = zl + 5;
+		rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return rc;
+		if (rc == 0 && k->mv_size == zl + 5 && memcmp(k->mv_data, key, zl + 1) == 0)
+			return 0;
+	}
+	return MDB_NOTFOUND;
+}
+
 /* Removes every journal entry of the zone (a diff too large to keep:
  * older serials then get the whole zone), or only entries older than
- * `before' and beyond the count cap. */
-static int journal_prune(struct rpz *r, MDB_txn *txn, const char *zone, bool all, uint64_t before)
+ * `before' and beyond the count cap, oldest first: in serial arithmetic
+ * from the current serial `serial' on, so after a wrap the entries from
+ * before it (keys near 0xffffffff) go before the newest (keys near 0). */
+static int journal_prune(struct rpz *r, MDB_txn *txn, const char *zone, uint32_t serial, bool all, uint64_t before)
 {
 	MDB_cursor *cur;
 	uint8_t key[AM_DOMAIN_MAX + 6];
@@ -498,11 +526,11 @@ static int journal_prune(struct rpz *r, MDB_txn *txn, const char *zone, bool all
 	     rc == 0 && k.mv_size == zl + 5 && memcmp(k.mv_data, key, zl + 1) == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
 		count++;
-	k.mv_data = key;
-	k.mv_size = zl + 1;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	     rc == 0 && k.mv_size == zl + 5 && memcmp(k.mv_data, key, zl + 1) == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	uint32_t at = serial;
+	for (uint64_t seen = 0, n = count; seen < n; seen++) {
+		if ((rc = journal_seek(cur, zone, zl, at, &k, &v)) != 0)
+			break;
+		at = get32((uint8_t *)k.mv_data + zl + 1);
 		bool old = v.mv_size >= JOURNAL_HEAD && get64((uint8_t *)v.mv_data + 4) < before;
 		if (!all && !old && count <= RPZ_JOURNAL_ENTRIES_MAX)
 			break;
@@ -766,7 +794,7 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 			goto fail;
 		what = "journal";
 		if (timers) {
-			rc = journal_prune(r, txn, z->zone, true, 0);
+			rc = journal_prune(r, txn, z->zone, m.serial, true, 0);
 		} else if (changed && m.found && d.removed.n + d.added.n <= RPZ_DIFF_MAX) {
 			uint8_t key[AM_DOMAIN_MAX + 6];
 			memcpy(key, z->zone, zl + 1);
@@ -783,10 +811,11 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 				memcpy(p + JOURNAL_HEAD, d.removed.p, d.removed.len);
 			if (d.added.len)
 				memcpy(p + JOURNAL_HEAD + d.removed.len, d.added.p, d.added.len);
-			rc = journal_prune(r, txn, z->zone, false, now > RPZ_JOURNAL_KEEP ? now - RPZ_JOURNAL_KEEP : 0);
+			rc = journal_prune(r, txn, z->zone, m.serial, false,
+			                   now > RPZ_JOURNAL_KEEP ? now - RPZ_JOURNAL_KEEP : 0);
 		} else if (changed) {
 			/* unbridgeable from before: every older serial gets the whole zone */
-			rc = journal_prune(r, txn, z->zone, true, 0);
+			rc = journal_prune(r, txn, z->zone, m.serial, true, 0);
 		}
 		if (rc != 0)
 			goto fail;
@@ -1011,35 +1040,35 @@ int rpz_snap_walk_page(struct rpz_snap *s, const char *after, size_t max_names, 
 	return walk_from(s, after, max_names, fn, arg, next);
 }
 
-/* One pass over the entries bridging `from' to the current serial; with
- * check set, only verifies the chain. */
+/* One pass over the entries bridging `from' to `last'; with check set,
+ * only verifies the chain. Each step is looked up by the serial it
+ * leaves (journal_seek: across a wrap too) and must lead to a newer
+ * serial in RFC 1982 terms, so a damaged journal cannot loop. */
 static int journal_pass(struct rpz_snap *s, uint32_t from, uint32_t last, bool check, rpz_step_fn step,
                         rpz_diff_fn rr, void *arg, uint64_t *records)
 {
-	uint8_t key[AM_DOMAIN_MAX + 6];
 	size_t zl = strlen(s->zone);
 	MDB_cursor *cur;
 	MDB_val k, v;
 	uint32_t at = from;
-	int rc, rv = 0;
+	int rv = 0;
 
-	memcpy(key, s->zone, zl + 1);
-	put32(key + zl + 1, from + 1);
 	if (mdb_cursor_open(s->txn, s->r->journal, &cur) != 0)
 		return AM_ESTORE;
-	k.mv_data = key;
-	k.mv_size = zl + 5;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	     rc == 0 && k.mv_size == zl + 5 && memcmp(k.mv_data, key, zl + 1) == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	for (uint64_t steps = 0; at != last; steps++) {
+		int rc = journal_seek(cur, s->zone, zl, at, &k, &v);
+		if (rc != 0 && rc != MDB_NOTFOUND) {
+			rv = AM_ESTORE;
+			break;
+		}
 		const uint8_t *p = v.mv_data, *end = p + v.mv_size;
-		if (at == last)
-			break; /* entries newer than `last' are not asked for */
-		if (v.mv_size < JOURNAL_HEAD || get32(p) != at) {
+		if (rc != 0 || v.mv_size < JOURNAL_HEAD || get32(p) != at) {
 			rv = AM_ENOTFOUND;
 			break;
 		}
 		uint32_t to = get32((uint8_t *)k.mv_data + zl + 1);
+		if (!rpz_serial_gt(to, at) || steps > RPZ_JOURNAL_ENTRIES_MAX)
+			goto corrupt;
 		uint64_t nrem = get32(p + 12), nadd = get32(p + 16);
 		if (records != NULL)
 			*records += nrem + nadd + 2; /* and the step's two SOAs */
@@ -1061,8 +1090,6 @@ static int journal_pass(struct rpz_snap *s, uint32_t from, uint32_t last, bool c
 		}
 		at = to;
 	}
-	if (rv == 0 && at != last)
-		rv = AM_ENOTFOUND;
 	goto out;
 corrupt:
 	rv = AM_ESTORE;
@@ -1085,25 +1112,21 @@ static int snap_txn(struct rpz_snap *s)
  * in a transaction of its own. AM_ENOTFOUND when it is gone (pruned). */
 static int journal_entry(struct rpz_snap *s, uint32_t at, uint32_t *to, uint8_t **copy, size_t *len)
 {
-	uint8_t key[AM_DOMAIN_MAX + 6];
 	size_t zl = strlen(s->zone);
 	MDB_cursor *cur;
-	MDB_val k = {zl + 5, key}, v;
+	MDB_val k, v;
 	int rc, rv = AM_ENOTFOUND;
 
 	*copy = NULL;
 	if ((rv = snap_txn(s)) != 0)
 		return rv;
-	memcpy(key, s->zone, zl + 1);
-	put32(key + zl + 1, at + 1);
 	if (mdb_cursor_open(s->txn, s->r->journal, &cur) != 0) {
 		rpz_snap_release(s);
 		return AM_ESTORE;
 	}
 	rv = AM_ENOTFOUND;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	if (rc == 0 && k.mv_size == zl + 5 && memcmp(k.mv_data, key, zl + 1) == 0 &&
-	    v.mv_size >= JOURNAL_HEAD && get32(v.mv_data) == at) {
+	rc = journal_seek(cur, s->zone, zl, at, &k, &v);
+	if (rc == 0 && v.mv_size >= JOURNAL_HEAD && get32(v.mv_data) == at) {
 		*to = get32((uint8_t *)k.mv_data + zl + 1);
 		if ((*copy = malloc(v.mv_size)) == NULL)
 			rv = AM_ENOMEM;

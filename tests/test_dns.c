@@ -732,6 +732,30 @@ static void test_start_notifies_the_current_serial(void **state)
 	assert_true(notify_quiet(f, 1500));
 }
 
+/* IXFR compares the client's serial with ours in RFC 1982 arithmetic:
+ * one newer than ours (ours + 5, or wrapped: ours - 5 + 2^32 is older)
+ * gets our SOA alone (RFC 1995 2); one exactly 2^31 away, which RFC 1982
+ * leaves undefined (neither newer nor older), got the SOA alone too and
+ * the secondary never moved: it gets the whole zone. */
+static void test_ixfr_serial_comparison(void **state)
+{
+	struct fx *f = *state;
+
+	put_many(f, 0, 3, false);
+	struct rpz_result r = update(f, NULL, 0);
+	struct xfr x = transfer(f->port, LDNS_RR_TYPE_IXFR, r.serial + 5, NULL);
+	assert_int_equal(x.soas, 1);
+	assert_int_equal(x.cnames, 0);
+	assert_int_equal(x.last_serial, r.serial);
+	x = transfer(f->port, LDNS_RR_TYPE_IXFR, r.serial + 0x80000000u, NULL);
+	assert_int_equal(x.soas, 2);
+	assert_int_equal(x.cnames, 6);
+	assert_int_equal(x.last_serial, r.serial);
+	x = transfer(f->port, LDNS_RR_TYPE_IXFR, r.serial + 0x80000001u, NULL); /* older: no journal */
+	assert_int_equal(x.soas, 2);
+	assert_int_equal(x.cnames, 6);
+}
+
 /* The row of a secondary in dns_secondaries, or NULL. */
 static const struct dns_secondary *find_row(const struct dns_secondary *rows, size_t n, const char *address)
 {
@@ -1029,6 +1053,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ixfr_bigger_than_the_zone_is_a_full_zone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stalled_transfer_holds_no_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_notifies_the_current_serial, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ixfr_serial_comparison, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)

@@ -380,6 +380,62 @@ static void test_journal_bridges_serials(void **state)
 	rpz_snap_end(s);
 }
 
+/* Serials wrap past 2^32 - 1 (RFC 1982): the journal, keyed by the
+ * serial an entry leads to, sorted 0 and 1 before 0xffffffff, so a chain
+ * crossing the wrap could not be followed (every IXFR from before it
+ * became a full zone) and pruning, oldest key first, took the newest
+ * entries and kept the old. */
+static void test_journal_bridges_a_wrapped_serial(void **state)
+{
+	struct fx *f = *state;
+	struct journal j = {0};
+	struct rpz_snap *s;
+	const char *n1[] = {"w1.example.com"}, *n2[] = {"w2.example.com"};
+
+	f->now = 0xfffffffeull; /* the first serial is the Unix time */
+	update(f, NULL, 0);
+	assert_int_equal(serial(f), 0xfffffffeu);
+	put(f, "w1.example.com", 1, AM_CAT_PHISHING, 90, false);
+	f->now++;
+	update(f, n1, 1);
+	assert_int_equal(serial(f), 0xffffffffu);
+	put(f, "w2.example.com", 1, AM_CAT_PHISHING, 90, false);
+	f->now++;
+	update(f, n2, 1);
+	assert_int_equal(serial(f), 0u); /* newer than 0xffffffff in serial arithmetic */
+	put(f, "w1.example.com", 1, AM_CAT_PHISHING, 90, true);
+	f->now++;
+	update(f, n1, 1);
+	assert_int_equal(serial(f), 1u);
+	assert_int_equal(rpz_snap_begin(f->r, f->z.zone, &s), 0);
+	assert_int_equal(rpz_snap_journal_depth(s), 3);
+	assert_int_equal(rpz_snap_journal(s, 0xfffffffeu, 0, j_step, j_rr, &j), 0);
+	assert_string_equal(j.buf, "[4294967294>4294967295]+w1.example.com .;+*.w1.example.com .;"
+	                           "[4294967295>0]+w2.example.com .;+*.w2.example.com .;"
+	                           "[0>1]-w1.example.com .;-*.w1.example.com .;");
+	j.len = 0;
+	assert_int_equal(rpz_snap_journal(s, 0xffffffffu, 0, j_step, j_rr, &j), 0);
+	assert_string_equal(j.buf, "[4294967295>0]+w2.example.com .;+*.w2.example.com .;"
+	                           "[0>1]-w1.example.com .;-*.w1.example.com .;");
+	rpz_snap_end(s);
+	/* two days on (the serial jumps to the clock): the entries from
+	 * before the wrap are the old ones and go; the newest stay */
+	f->now += RPZ_JOURNAL_KEEP + 10;
+	put(f, "w2.example.com", 1, AM_CAT_PHISHING, 90, true);
+	update(f, n2, 1);
+	uint32_t s5 = serial(f);
+	assert_int_equal(s5, (uint32_t)f->now);
+	assert_int_equal(rpz_snap_begin(f->r, f->z.zone, &s), 0);
+	assert_int_equal(rpz_snap_journal_depth(s), 1);
+	j.len = 0;
+	assert_int_equal(rpz_snap_journal(s, 1, 0, j_step, j_rr, &j), 0);
+	char want[256];
+	snprintf(want, sizeof want, "[1>%u]-w2.example.com .;-*.w2.example.com .;", s5);
+	assert_string_equal(j.buf, want);
+	assert_int_equal(rpz_snap_journal(s, 0, 0, j_step, j_rr, &j), AM_ENOTFOUND);
+	rpz_snap_end(s);
+}
+
 /* An allowlisted name with no signal of its own under a blocked parent:
  * the parent's *. rule would block it at the resolver while `amesh query'
  * says allowlisted. It gets passthru rules of its own (the name, its
@@ -692,6 +748,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_serial_grows_and_never_decreases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leave_and_return_cancels_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_bridges_serials, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_bridges_a_wrapped_serial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_too_long_for_the_zone_are_skipped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_pages_cover_every_name_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paged_read_stays_at_the_snapshot_serial, setup, teardown),
