@@ -146,7 +146,18 @@ struct sink {
 	uint8_t mac[DNSMSG_MAC_MAX];
 	size_t mac_len;
 	unsigned sent;
+	size_t udp_max;         /* UDP: the longest answer the client takes */
 };
+
+/* The longest UDP answer q's sender takes: 512 bytes without EDNS (RFC
+ * 1035 4.2.1), else its payload size (never below 512, RFC 6891 6.2.5)
+ * up to ours. */
+static size_t udp_max_of(const struct dnsmsg *q)
+{
+	if (!q->edns || q->edns_size <= DNSMSG_UDP_MIN)
+		return DNSMSG_UDP_MIN;
+	return q->edns_size < DNSMSG_EDNS_SIZE ? q->edns_size : DNSMSG_EDNS_SIZE;
+}
 
 static int write_all(int fd, const uint8_t *p, size_t n)
 {
@@ -162,16 +173,37 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
+static int sign(struct sink *s, struct dnsmsg_out *o)
+{
+	uint8_t mac[DNSMSG_MAC_MAX];
+	size_t mac_len;
+	if (dnsmsg_tsig_sign(o, s->zone->tsig_name, s->zone->tsig_secret_b64, s->mac, s->mac_len, s->sent > 0,
+	                     timefmt_now(), mac, &mac_len) != 0)
+		return -1;
+	memcpy(s->mac, mac, mac_len);
+	s->mac_len = mac_len;
+	return 0;
+}
+
+/* Ends (OPT), signs and sends one message. Over UDP, one longer than the
+ * client takes goes out as header and question with TC (and its OPT and
+ * TSIG): the client asks again over TCP. It went out whole, and a client
+ * with a smaller buffer lost it (or the network fragmented it). */
 static int emit(struct sink *s, struct dnsmsg_out *o)
 {
-	if (s->sign) {
-		uint8_t mac[DNSMSG_MAC_MAX];
-		size_t mac_len;
-		if (dnsmsg_tsig_sign(o, s->zone->tsig_name, s->zone->tsig_secret_b64, s->mac, s->mac_len,
-		                     s->sent > 0, timefmt_now(), mac, &mac_len) != 0)
+	uint8_t prev[DNSMSG_MAC_MAX];
+	size_t prev_len = s->mac_len;
+
+	dnsmsg_end(o);
+	memcpy(prev, s->mac, s->mac_len);
+	if (s->sign && sign(s, o) != 0)
+		return -1;
+	if (!s->tcp && o->len > s->udp_max) {
+		dnsmsg_truncate(o);
+		memcpy(s->mac, prev, prev_len); /* signed again, as the first message */
+		s->mac_len = prev_len;
+		if (s->sign && sign(s, o) != 0)
 			return -1;
-		memcpy(s->mac, mac, mac_len);
-		s->mac_len = mac_len;
 	}
 	s->sent++;
 	s->bytes += o->len;
@@ -354,13 +386,22 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 
 	if (dnsmsg_parse(req, len, &q, err, sizeof err) != 0) {
 		/* FORMERR needs a question to echo; without one, silence */
-		if (q.formerr && !q.qr)
+		if (q.formerr && !q.qr) {
+			s->udp_max = DNSMSG_UDP_MIN;
 			reply_rcode(s, &q, req, DNS_RCODE_FORMERR);
+		}
 		return;
 	}
 	addr_text(from, who);
 	if (q.qr)
 		return; /* an answer sent to our listener: ignore */
+	s->udp_max = udp_max_of(&q);
+	if (q.edns && q.edns_version > 0) {
+		/* RFC 6891 6.1.3: a version we lack is BADVERS, with our OPT
+		 * saying which we have (0), before anything else is read */
+		reply_rcode(s, &q, req, DNS_RCODE_BADVERS);
+		return;
+	}
 	if (q.opcode != DNS_OPCODE_QUERY) {
 		reply_rcode(s, &q, req, DNS_RCODE_NOTIMP);
 		return;

@@ -180,6 +180,14 @@ int dnsmsg_parse(const uint8_t *buf, size_t len, struct dnsmsg *m, char *err, si
 	}
 	m->qtype = (uint16_t)ldns_rr_get_type(rr);
 	m->qclass = (uint16_t)ldns_rr_get_class(rr);
+	/* ldns folds the additional section's OPT into these fields (and
+	 * count_tsig made sure there is at most one) */
+	if (ldns_pkt_edns(pkt)) {
+		m->edns = true;
+		m->edns_version = ldns_pkt_edns_version(pkt);
+		m->edns_size = ldns_pkt_edns_udp_size(pkt);
+		m->edns_do = ldns_pkt_edns_do(pkt);
+	}
 	/* IXFR carries the client's SOA in the authority section */
 	ldns_rr_list *auth = ldns_pkt_authority(pkt);
 	for (size_t i = 0; i < ldns_rr_list_rr_count(auth); i++) {
@@ -263,24 +271,60 @@ void dnsmsg_begin(struct dnsmsg_out *o, const struct dnsmsg *q, const uint8_t *r
 	memset(o->buf, 0, 12);
 	put16(o->buf, q->id);
 	o->buf[2] = (uint8_t)(0x80 | (q->opcode & 0xf) << 3 | 0x04 | (q->rd ? 0x01 : 0)); /* QR, opcode, AA, RD */
-	o->buf[3] = (uint8_t)((q->cd ? 0x10 : 0) | (rcode & 0xf));                        /* CD, RCODE */
+	o->buf[3] = (uint8_t)(q->cd ? 0x10 : 0);                                          /* CD */
 	o->buf[5] = 1;
 	memcpy(o->buf + 12, req + 12, q->question_end - 12);
 	o->len = o->base = q->question_end;
 	o->ancount = 0;
+	o->edns = q->edns;
+	o->edns_do = q->edns_do;
+	o->ended = false;
+	dnsmsg_set_rcode(o, rcode);
 }
 
 void dnsmsg_set_rcode(struct dnsmsg_out *o, unsigned rcode)
 {
 	o->buf[3] = (uint8_t)((o->buf[3] & 0xf0) | (rcode & 0xf));
+	o->ext_rcode = (uint8_t)(rcode >> 4);
 }
 
 void dnsmsg_reset(struct dnsmsg_out *o)
 {
 	o->len = o->base;
 	o->ancount = 0;
+	o->ended = false;
 	put16(o->buf + 6, 0);
+	put16(o->buf + 8, 0);
 	put16(o->buf + 10, 0);
+}
+
+void dnsmsg_end(struct dnsmsg_out *o)
+{
+	if (o->ended)
+		return;
+	o->ended = true;
+	if (!o->edns)
+		return;
+	/* root owner, type OPT, class = our UDP size, TTL = extended RCODE,
+	 * version 0, DO; no options (RFC 6891 6.1.2, 6.1.3). The buffer has
+	 * room past DNSMSG_OUT_MAX for it. */
+	uint8_t *p = o->buf + o->len;
+	p[0] = 0;
+	put16(p + 1, 41);
+	put16(p + 3, DNSMSG_EDNS_SIZE);
+	p[5] = o->ext_rcode;
+	p[6] = 0;
+	put16(p + 7, o->edns_do ? 0x8000 : 0);
+	put16(p + 9, 0);
+	o->len += 11;
+	put16(o->buf + 10, (unsigned)(o->buf[10] << 8 | o->buf[11]) + 1);
+}
+
+void dnsmsg_truncate(struct dnsmsg_out *o)
+{
+	dnsmsg_reset(o);
+	o->buf[2] |= 0x02; /* TC */
+	dnsmsg_end(o);
 }
 
 /* Writes presentation name `name' as labels; relative names end in a
@@ -434,11 +478,12 @@ out:
 
 void dnsmsg_tsig_error(struct dnsmsg_out *o, const struct dnsmsg *q, unsigned error, uint64_t now)
 {
-	uint8_t *p = o->buf + o->len;
-	size_t cap = sizeof o->buf - o->len;
 	int n, a;
 	char alg[AM_DOMAIN_MAX + 2];
 
+	dnsmsg_end(o); /* OPT before TSIG: the TSIG comes last (RFC 8945 5.1) */
+	uint8_t *p = o->buf + o->len;
+	size_t cap = sizeof o->buf - o->len;
 	snprintf(alg, sizeof alg, "%s.", q->tsig_alg[0] ? q->tsig_alg : TSIG_ALG);
 	if ((n = put_name(p, cap, q->tsig_name[0] ? q->tsig_name : ".", false)) < 0)
 		return;
@@ -469,7 +514,7 @@ void dnsmsg_tsig_error(struct dnsmsg_out *o, const struct dnsmsg *q, unsigned er
 	o->len += (size_t)n + 10 + rdlen;
 	unsigned arcount = (unsigned)(o->buf[10] << 8 | o->buf[11]) + 1;
 	put16(o->buf + 10, arcount);
-	dnsmsg_set_rcode(o, DNS_RCODE_NOTAUTH);
+	o->buf[3] = (uint8_t)((o->buf[3] & 0xf0) | DNS_RCODE_NOTAUTH); /* the OPT is written: its extended bits stay 0 */
 }
 
 int dnsmsg_notify(uint8_t *buf, size_t cap, uint16_t id, const char *zone, uint32_t serial)

@@ -1,7 +1,8 @@
 /*
  * dnsmsg.h - the DNS messages an RPZ primary reads and writes: queries
  * (SOA, AXFR, IXFR per RFC 1995), NOTIFY (RFC 1996) and its answers,
- * transfer responses, and TSIG (RFC 8945, hmac-sha256 only).
+ * transfer responses, TSIG (RFC 8945, hmac-sha256 only) and EDNS (RFC
+ * 6891: an OPT in every answer to a query that had one, none otherwise).
  *
  * Parsing goes through ldns (Debian's libldns, ldns_wire2pkt) after a size
  * cap; only what a primary needs comes out, copied into a plain struct.
@@ -20,6 +21,12 @@
 #include "model.h"
 
 #define DNSMSG_QUERY_MAX 4096   /* bytes: a longer query is dropped unread */
+/* The UDP payload we advertise in our OPT and the most a UDP answer may
+ * take (DNS flag day 2020, BIND's and Unbound's default: no IP
+ * fragmentation); an answer larger than min(this, the client's size, at
+ * least 512) goes out truncated (TC), and the client asks over TCP. */
+#define DNSMSG_EDNS_SIZE 1232
+#define DNSMSG_UDP_MIN 512      /* RFC 1035 4.2.1: without EDNS */
 #define DNSMSG_OUT_MAX 16384    /* bytes of one answer message we write */
 #define DNSMSG_TSIG_FUDGE 300
 #define DNSMSG_MAC_MAX 64
@@ -30,6 +37,7 @@ enum {
 	DNS_OPCODE_QUERY = 0, DNS_OPCODE_NOTIFY = 4,
 	DNS_RCODE_NOERROR = 0, DNS_RCODE_FORMERR = 1, DNS_RCODE_SERVFAIL = 2,
 	DNS_RCODE_NOTIMP = 4, DNS_RCODE_REFUSED = 5, DNS_RCODE_NOTAUTH = 9,
+	DNS_RCODE_BADVERS = 16, /* extended (RFC 6891 6.1.3): OPT carries the upper 8 bits */
 	DNS_TSIG_BADSIG = 16, DNS_TSIG_BADKEY = 17, DNS_TSIG_BADTIME = 18,
 };
 
@@ -50,6 +58,12 @@ struct dnsmsg {
 	uint16_t tsig_fudge;
 	uint8_t tsig_mac[DNSMSG_MAC_MAX];
 	size_t tsig_mac_len;
+	/* EDNS (RFC 6891): an OPT record in the additional section. An answer
+	 * to such a query carries one too (dnsmsg_end), and none otherwise */
+	bool edns;
+	uint8_t edns_version;
+	uint16_t edns_size;             /* the client's UDP payload size */
+	bool edns_do;                   /* copied into the answer (RFC 3225 3) */
 	/* set by a failed dnsmsg_parse when the header and question were
 	 * read and the rest breaks a rule an answer must name: the caller
 	 * answers FORMERR (echoing them) rather than drop the query */
@@ -70,21 +84,34 @@ int dnsmsg_tsig_verify(const uint8_t *buf, size_t len, const struct dnsmsg *m, c
 
 /* An answer being written. */
 struct dnsmsg_out {
-	uint8_t buf[DNSMSG_OUT_MAX + 512]; /* room for a TSIG record after the cap */
+	uint8_t buf[DNSMSG_OUT_MAX + 512]; /* room for OPT and a TSIG record after the cap */
 	size_t len;
 	unsigned ancount;
 	size_t base; /* length after header and question */
+	bool edns, edns_do; /* the query had an OPT (with DO): the answer gets one */
+	uint8_t ext_rcode;  /* the RCODE's upper 8 bits, carried in the OPT */
+	bool ended;         /* dnsmsg_end has run */
 };
 
 /* Header (QR, AA, id and opcode of q, and its RD and CD bits, which an
  * answer copies: RFC 1035 4.1.1, RFC 4035 3.2.2) and q's question, copied
- * from the request bytes. */
+ * from the request bytes; an OPT to come when q had one. rcode may be
+ * extended (BADVERS): its upper bits go in the OPT. */
 void dnsmsg_begin(struct dnsmsg_out *o, const struct dnsmsg *q, const uint8_t *req, unsigned rcode);
 /* Changes the RCODE of an answer begun, keeping its other flags (CD
  * shares the byte). */
 void dnsmsg_set_rcode(struct dnsmsg_out *o, unsigned rcode);
 /* Drops the answers written so far (the next message of a transfer). */
 void dnsmsg_reset(struct dnsmsg_out *o);
+/* Closes a message before it is signed and sent: appends our OPT (UDP
+ * size DNSMSG_EDNS_SIZE, version 0, the RCODE's upper bits, DO copied)
+ * when the query had one (RFC 6891 7), nothing otherwise. Once per
+ * message: a second call does nothing until dnsmsg_reset. */
+void dnsmsg_end(struct dnsmsg_out *o);
+/* Drops every record and sets TC (RFC 2181 9: a UDP answer that does not
+ * fit says so, and the client asks over TCP); the message is ended again
+ * (its OPT kept). */
+void dnsmsg_truncate(struct dnsmsg_out *o);
 /* Records, owners relative to the question's name ("" = the apex),
  * targets absolute. 0, or -1 when the message is full (o unchanged). */
 int dnsmsg_add_soa(struct dnsmsg_out *o, uint32_t ttl, uint32_t serial, uint32_t refresh,
@@ -98,8 +125,9 @@ int dnsmsg_add_cname(struct dnsmsg_out *o, const char *owner, uint32_t ttl, cons
 int dnsmsg_tsig_sign(struct dnsmsg_out *o, const char *key_name, const char *secret_b64,
                      const uint8_t *prev, size_t prev_len, bool timers_only, uint64_t now,
                      uint8_t mac[DNSMSG_MAC_MAX], size_t *mac_len);
-/* Appends an unsigned TSIG record carrying error (BADKEY, BADSIG,
- * BADTIME) for the request q, as RFC 8945 5.3.2 answers them. */
+/* Ends o (dnsmsg_end: the TSIG must come last) and appends an unsigned
+ * TSIG record carrying error (BADKEY, BADSIG, BADTIME) for the request
+ * q, as RFC 8945 5.3.2 answers them. */
 void dnsmsg_tsig_error(struct dnsmsg_out *o, const struct dnsmsg *q, unsigned error, uint64_t now);
 
 /* A NOTIFY for zone with its SOA serial in the answer section. Returns the

@@ -29,6 +29,7 @@
 #include "tmpdir.h"
 
 #define MAP (1ull << 30)
+#define L60 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* a 60-octet label */
 #define BIG 100000
 
 struct fx {
@@ -294,9 +295,12 @@ static uint32_t udp_soa_from(uint16_t port, const char *from, unsigned *rcode)
 	return serial;
 }
 
+static uint8_t last_answer[4096]; /* udp_ask_len's last answer, as bytes */
+
 /* Sends one query (its bytes) over UDP and returns the answer parsed
- * (the caller frees), or NULL when none came within 2 s. */
-static ldns_pkt *udp_ask(uint16_t port, const uint8_t *q, size_t ql)
+ * (the caller frees), or NULL when none came within 2 s; *alen gets its
+ * length. */
+static ldns_pkt *udp_ask_len(uint16_t port, const uint8_t *q, size_t ql, size_t *alen)
 {
 	uint8_t a[4096];
 	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -309,9 +313,17 @@ static ldns_pkt *udp_ask(uint16_t port, const uint8_t *q, size_t ql)
 		ssize_t n = recv(fd, a, sizeof a, 0);
 		assert_true(n > 0);
 		assert_int_equal(ldns_wire2pkt(&pkt, a, (size_t)n), LDNS_STATUS_OK);
+		*alen = (size_t)n;
+		memcpy(last_answer, a, (size_t)n);
 	}
 	close(fd);
 	return pkt;
+}
+
+static ldns_pkt *udp_ask(uint16_t port, const uint8_t *q, size_t ql)
+{
+	size_t alen;
+	return udp_ask_len(port, q, ql, &alen);
 }
 
 /* How many records of type t the answer section holds. */
@@ -756,6 +768,125 @@ static void test_ixfr_serial_comparison(void **state)
 	assert_int_equal(x.cnames, 6);
 }
 
+/* Appends one OPT record (UDP payload size, version, DO) to a query. */
+static size_t with_opt(uint8_t *q, size_t ql, uint16_t size, uint8_t version, bool dnssec_ok)
+{
+	const uint8_t opt[11] = {0, 0, 41, (uint8_t)(size >> 8), (uint8_t)size, 0, version,
+	                         dnssec_ok ? 0x80 : 0, 0, 0, 0};
+	memcpy(q + ql, opt, sizeof opt);
+	q[11]++; /* ARCOUNT: the queries here have none before */
+	return ql + sizeof opt;
+}
+
+/* RFC 6891 7: an answer to a query with an OPT carries one (our UDP size,
+ * version 0, DO copied), whatever its RCODE; an answer to one without has
+ * none; a version above 0 is BADVERS, with our OPT saying 0. No answer
+ * carried an OPT, and an EDNS version 1 query was answered as version 0. */
+static void test_edns_opt_in_answers(void **state)
+{
+	struct fx *f = *state;
+	uint8_t q[512];
+
+	struct rpz_result r = update(f, NULL, 0);
+	size_t ql = with_opt(q, query(q, LDNS_RR_TYPE_SOA, 0), 4096, 0, true);
+	ldns_pkt *p = udp_ask(f->port, q, ql);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(answers_of(p, LDNS_RR_TYPE_SOA), 1);
+	assert_true(ldns_pkt_edns(p));
+	assert_int_equal(ldns_pkt_edns_udp_size(p), DNSMSG_EDNS_SIZE);
+	assert_int_equal(ldns_pkt_edns_version(p), 0);
+	assert_true(ldns_pkt_edns_do(p));
+	ldns_pkt_free(p);
+	/* without DO: none in the answer */
+	ql = with_opt(q, query(q, LDNS_RR_TYPE_SOA, 0), 1232, 0, false);
+	p = udp_ask(f->port, q, ql);
+	assert_non_null(p);
+	assert_true(ldns_pkt_edns(p));
+	assert_false(ldns_pkt_edns_do(p));
+	ldns_pkt_free(p);
+	/* no OPT in the query: none in the answer */
+	ql = query(q, LDNS_RR_TYPE_SOA, 0);
+	p = udp_ask(f->port, q, ql);
+	assert_non_null(p);
+	assert_false(ldns_pkt_edns(p));
+	assert_int_equal(ldns_pkt_arcount(p), 0);
+	ldns_pkt_free(p);
+	/* an error answer too: a zone not ours, REFUSED */
+	ql = with_opt(q, query(q, LDNS_RR_TYPE_SOA, 0), 4096, 0, false);
+	q[13] = 'x'; /* rpz.test -> xpz.test */
+	p = udp_ask(f->port, q, ql);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_REFUSED);
+	assert_true(ldns_pkt_edns(p));
+	ldns_pkt_free(p);
+	/* EDNS version 1: BADVERS (16: 0 in the header, 1 in the OPT) */
+	ql = with_opt(q, query(q, LDNS_RR_TYPE_SOA, 0), 4096, 1, false);
+	p = udp_ask(f->port, q, ql);
+	assert_non_null(p);
+	assert_true(ldns_pkt_edns(p));
+	assert_int_equal(ldns_pkt_get_rcode(p), 0);
+	assert_int_equal(ldns_pkt_edns_extended_rcode(p), 1);
+	assert_int_equal(ldns_pkt_edns_version(p), 0);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(p)), 0);
+	ldns_pkt_free(p);
+	(void)r;
+}
+
+/* A UDP answer longer than the client takes (512 bytes without EDNS,
+ * else its size up to ours) goes out as header and question with TC,
+ * still signed; the same query with a larger EDNS size gets it whole. A
+ * long zone name and key name make a signed SOA answer of ~560 bytes: it
+ * went out whole to a client that said it takes 512. */
+static void test_udp_answer_too_long_is_truncated(void **state)
+{
+	struct fx *f = *state;
+	struct config_rpz z = f->z;
+	const char *zone = L60 "." L60 "." L60 ".rpz.test", *key = L60 "." L60 "." L60 ".key";
+	char err[AM_ERRLEN];
+	struct rpz_result res;
+
+	memcpy(z.zone, zone, strlen(zone) + 1);
+	memcpy(z.tsig_name, key, strlen(key) + 1);
+	snprintf(z.tsig_secret_b64, sizeof z.tsig_secret_b64, "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0");
+	assert_int_equal(rpz_update(f->r, &z, &f->j, NULL, 0, f->now, &res, err, sizeof err), 0);
+	dns_set_zones(f->d, &z, 1);
+	for (int edns = 0; edns < 3; edns++) {
+		ldns_pkt *p = NULL;
+		uint8_t *wire = NULL, q[1024];
+		size_t len = 0, alen = 0;
+		char qn[512], kn[512];
+		snprintf(qn, sizeof qn, "%s.", zone);
+		snprintf(kn, sizeof kn, "%s.", key);
+		assert_int_equal(ldns_pkt_query_new_frm_str(&p, qn, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 0), LDNS_STATUS_OK);
+		if (edns > 0)
+			ldns_pkt_set_edns_udp_size(p, edns == 1 ? 512 : 1232); /* ldns writes an OPT */
+		assert_int_equal(ldns_pkt_tsig_sign(p, kn, z.tsig_secret_b64, 300, "hmac-sha256.", NULL), LDNS_STATUS_OK);
+		assert_int_equal(ldns_pkt2wire(&wire, p, &len), LDNS_STATUS_OK);
+		memcpy(q, wire, len);
+		free(wire);
+		ldns_rdf *qmac = ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(p), 3));
+		ldns_pkt_free(p);
+		p = udp_ask_len(f->port, q, len, &alen);
+		assert_non_null(p);
+		assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+		/* signed either way, truncated or not */
+		assert_true(ldns_pkt_tsig_verify(p, last_answer, alen, kn, z.tsig_secret_b64, qmac));
+		ldns_rdf_deep_free(qmac);
+		assert_int_equal(ldns_pkt_edns(p), edns > 0);
+		if (edns < 2) {
+			assert_true(ldns_pkt_tc(p));
+			assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(p)), 0);
+			assert_true(alen <= 512);
+		} else {
+			assert_false(ldns_pkt_tc(p));
+			assert_int_equal(answers_of(p, LDNS_RR_TYPE_SOA), 1);
+			assert_true(alen > 512);
+		}
+		ldns_pkt_free(p);
+	}
+}
+
 /* The row of a secondary in dns_secondaries, or NULL. */
 static const struct dns_secondary *find_row(const struct dns_secondary *rows, size_t n, const char *address)
 {
@@ -1054,6 +1185,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stalled_transfer_holds_no_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_notifies_the_current_serial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ixfr_serial_comparison, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_edns_opt_in_answers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udp_answer_too_long_is_truncated, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)
