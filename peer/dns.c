@@ -385,10 +385,12 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 	uint64_t now = timefmt_now();
 
 	if (dnsmsg_parse(req, len, &q, err, sizeof err) != 0) {
-		/* FORMERR needs a question to echo; without one, silence */
+		/* a header was read: FORMERR (NOTIMP for an opcode we lack,
+		 * RFC 3425 for IQUERY), never silence, which made the client
+		 * retry until it gave up; answers to other answers, none */
 		if (q.formerr && !q.qr) {
 			s->udp_max = DNSMSG_UDP_MIN;
-			reply_rcode(s, &q, req, DNS_RCODE_FORMERR);
+			reply_rcode(s, &q, req, q.opcode == DNS_OPCODE_QUERY ? DNS_RCODE_FORMERR : DNS_RCODE_NOTIMP);
 		}
 		return;
 	}

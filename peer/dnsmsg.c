@@ -51,7 +51,8 @@ static long skip_name(const uint8_t *buf, size_t len, size_t pos)
 
 /* The TSIG and OPT records among the answer, authority and additional
  * records that follow the question ending at pos; -1 if the records do
- * not parse. ldns 1.8.3's ldns_wire2pkt keeps only the last TSIG it meets
+ * not parse. *opt = -1 when an OPT sits outside the additional section
+ * or has an owner other than the root (RFC 6891 6.1.1, 6.1.2). ldns 1.8.3's ldns_wire2pkt keeps only the last TSIG it meets
  * and never frees the ones before (found by fuzz_dnsmsg: ~700 bytes
  * leaked per query carrying two, from anyone who can reach the DNS port),
  * so a message with more than one must never reach it. RFC 8945 allows
@@ -62,11 +63,14 @@ static long count_tsig(const uint8_t *buf, size_t len, size_t pos, long *opt)
 {
 	unsigned rrs = (unsigned)(buf[6] << 8 | buf[7]) + (unsigned)(buf[8] << 8 | buf[9]) +
 	               (unsigned)(buf[10] << 8 | buf[11]);
+	unsigned additional_from = rrs - (unsigned)(buf[10] << 8 | buf[11]);
 	long tsig = 0;
+	bool bad_opt = false;
 
 	*opt = 0;
 
 	for (unsigned i = 0; i < rrs; i++) {
+		size_t owner = pos;
 		/* the owner name: labels, ending in a root label or a pointer */
 		for (;;) {
 			if (pos >= len)
@@ -88,13 +92,54 @@ static long count_tsig(const uint8_t *buf, size_t len, size_t pos, long *opt)
 			return -1;
 		if ((buf[pos] << 8 | buf[pos + 1]) == 250) /* TSIG */
 			tsig++;
-		if ((buf[pos] << 8 | buf[pos + 1]) == 41) /* OPT */
+		if ((buf[pos] << 8 | buf[pos + 1]) == 41) { /* OPT */
+			/* only in the additional section, owned by the root:
+			 * ldns would read one elsewhere as an ordinary record */
+			if (i < additional_from || buf[pos - 1] != 0 || pos - 1 != owner)
+				bad_opt = true;
 			(*opt)++;
+		}
 		pos += 10u + (size_t)(buf[pos + 8] << 8 | buf[pos + 9]);
 		if (pos > len)
 			return -1;
 	}
+	if (bad_opt)
+		*opt = -1;
 	return tsig;
+}
+
+/* A message that fails to parse but whose header was read owes its sender
+ * a FORMERR (NOTIMP for an opcode we lack): silence made every client
+ * retry until it gave up, and the answer is no longer than the query (no
+ * amplification). Fills m from the raw header and, when question_end
+ * is past it, from the question read alone by ldns (the other sections'
+ * counts zeroed, so ldns never meets what broke); a question that does not
+ * read leaves a header-only answer (question_end 12). */
+static void owe_formerr(const uint8_t *buf, size_t question_end, struct dnsmsg *m)
+{
+	uint8_t head[12 + 255 + 4];
+	ldns_pkt *pkt = NULL;
+
+	m->id = (uint16_t)(buf[0] << 8 | buf[1]);
+	m->qr = buf[2] & 0x80;
+	m->opcode = (unsigned)(buf[2] >> 3 & 0xf);
+	m->rd = buf[2] & 0x01;
+	m->cd = buf[3] & 0x10;
+	m->question_end = 12;
+	m->formerr = true;
+	if (question_end <= 12 || question_end > sizeof head)
+		return;
+	memcpy(head, buf, question_end);
+	memset(head + 6, 0, 6);
+	if (ldns_wire2pkt(&pkt, head, question_end) == LDNS_STATUS_OK &&
+	    ldns_rr_list_rr_count(ldns_pkt_question(pkt)) == 1 &&
+	    dname_text(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(pkt), 0)), m->qname) == 0) {
+		ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_question(pkt), 0);
+		m->qtype = (uint16_t)ldns_rr_get_type(rr);
+		m->qclass = (uint16_t)ldns_rr_get_class(rr);
+		m->question_end = question_end;
+	}
+	ldns_pkt_free(pkt);
 }
 
 int dnsmsg_parse(const uint8_t *buf, size_t len, struct dnsmsg *m, char *err, size_t errlen)
@@ -115,52 +160,44 @@ int dnsmsg_parse(const uint8_t *buf, size_t len, struct dnsmsg *m, char *err, si
 	/* exactly one question, before ldns spends anything on the rest */
 	if (buf[4] != 0 || buf[5] != 1) {
 		snprintf(err, errlen, "%u questions (one expected)", (unsigned)(buf[4] << 8 | buf[5]));
+		owe_formerr(buf, 0, m);
 		return AM_EDECODE;
 	}
 	long qend = skip_name(buf, len, 12);
 	if (qend < 0 || (size_t)qend + 4 > len) {
 		snprintf(err, errlen, "malformed question");
+		owe_formerr(buf, 0, m);
 		return AM_EDECODE;
 	}
-	m->question_end = (size_t)qend + 4;
-	long opts, tsigs = count_tsig(buf, len, m->question_end, &opts);
+	size_t question_end = (size_t)qend + 4;
+	long opts, tsigs = count_tsig(buf, len, question_end, &opts);
 	if (tsigs < 0) {
 		snprintf(err, errlen, "malformed records after the question");
+		owe_formerr(buf, question_end, m);
 		return AM_EDECODE;
 	}
 	if (tsigs > 1) {
 		snprintf(err, errlen, "%ld TSIG records (at most one)", tsigs);
+		owe_formerr(buf, question_end, m);
 		return AM_EDECODE;
 	}
 	if (opts > 1) {
-		/* the question is sound: read it alone (header counts of the
-		 * other sections zeroed, so ldns never meets the OPTs), for
-		 * the FORMERR that must echo it */
-		uint8_t head[12 + AM_DOMAIN_MAX + 8];
-		if (m->question_end <= sizeof head) {
-			memcpy(head, buf, m->question_end);
-			memset(head + 6, 0, 6);
-			if (ldns_wire2pkt(&pkt, head, m->question_end) == LDNS_STATUS_OK &&
-			    ldns_rr_list_rr_count(ldns_pkt_question(pkt)) == 1 &&
-			    dname_text(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(pkt), 0)), m->qname) == 0) {
-				rr = ldns_rr_list_rr(ldns_pkt_question(pkt), 0);
-				m->id = ldns_pkt_id(pkt);
-				m->qr = ldns_pkt_qr(pkt);
-				m->rd = ldns_pkt_rd(pkt);
-				m->cd = ldns_pkt_cd(pkt);
-				m->opcode = (unsigned)ldns_pkt_get_opcode(pkt);
-				m->qtype = (uint16_t)ldns_rr_get_type(rr);
-				m->qclass = (uint16_t)ldns_rr_get_class(rr);
-				m->formerr = true;
-			}
-			ldns_pkt_free(pkt);
-		}
 		snprintf(err, errlen, "%ld OPT records (at most one, RFC 6891 6.1.1)", opts);
+		owe_formerr(buf, question_end, m);
 		return AM_EDECODE;
 	}
+	if (opts < 0) {
+		snprintf(err, errlen, "an OPT record outside the additional section or not owned by the root "
+		                      "(RFC 6891 6.1.1)");
+		owe_formerr(buf, question_end, m);
+		return AM_EDECODE;
+	}
+	m->question_end = question_end;
 	ldns_status st = ldns_wire2pkt(&pkt, buf, len);
 	if (st != LDNS_STATUS_OK) {
 		snprintf(err, errlen, "malformed message: %s", ldns_get_errorstr_by_id(st));
+		ldns_pkt_free(pkt);
+		owe_formerr(buf, question_end, m);
 		return AM_EDECODE;
 	}
 	m->id = ldns_pkt_id(pkt);
@@ -225,6 +262,8 @@ int dnsmsg_parse(const uint8_t *buf, size_t len, struct dnsmsg *m, char *err, si
 	rv = 0;
 out:
 	ldns_pkt_free(pkt);
+	if (rv != 0)
+		owe_formerr(buf, question_end, m);
 	return rv;
 }
 
@@ -272,7 +311,7 @@ void dnsmsg_begin(struct dnsmsg_out *o, const struct dnsmsg *q, const uint8_t *r
 	put16(o->buf, q->id);
 	o->buf[2] = (uint8_t)(0x80 | (q->opcode & 0xf) << 3 | 0x04 | (q->rd ? 0x01 : 0)); /* QR, opcode, AA, RD */
 	o->buf[3] = (uint8_t)(q->cd ? 0x10 : 0);                                          /* CD */
-	o->buf[5] = 1;
+	o->buf[5] = q->question_end > 12; /* none when a FORMERR could not read it */
 	memcpy(o->buf + 12, req + 12, q->question_end - 12);
 	o->len = o->base = q->question_end;
 	o->ancount = 0;

@@ -64,16 +64,19 @@ struct dnsmsg {
 	uint8_t edns_version;
 	uint16_t edns_size;             /* the client's UDP payload size */
 	bool edns_do;                   /* copied into the answer (RFC 3225 3) */
-	/* set by a failed dnsmsg_parse when the header and question were
-	 * read and the rest breaks a rule an answer must name: the caller
-	 * answers FORMERR (echoing them) rather than drop the query */
+	/* set by a failed dnsmsg_parse when the header was read: the caller
+	 * answers FORMERR (NOTIMP for an opcode other than QUERY), echoing
+	 * id, opcode, RD, CD and the question when it read (question_end >
+	 * 12; else none), rather than drop the query */
 	bool formerr;
 };
 
 /* Parses a message of at most DNSMSG_QUERY_MAX bytes with exactly one
  * question. Returns 0, AM_ETOOBIG, or AM_EDECODE with the reason in err
- * (and m->formerr set, with the header and question filled, when a FORMERR
- * is owed: more than one OPT record, RFC 6891 6.1.1). */
+ * and, when the message had a header (12 bytes), m->formerr set with the
+ * header and what could be read of the question: QDCOUNT other than 1, a
+ * malformed question or records, two TSIG or OPT records, an OPT outside
+ * the additional section or not owned by the root (RFC 6891 6.1.1). */
 int dnsmsg_parse(const uint8_t *buf, size_t len, struct dnsmsg *m, char *err, size_t errlen);
 
 /* TSIG check of a parsed request: 0 = valid, else DNS_TSIG_BADKEY (no

@@ -887,6 +887,49 @@ static void test_udp_answer_too_long_is_truncated(void **state)
 	}
 }
 
+/* Broken queries are answered, not dropped: QDCOUNT 0 or 2, a question
+ * name that is a compression pointer get FORMERR (header alone); a
+ * truncated IXFR authority FORMERR echoing the question; an IQUERY
+ * (opcode 1, no question) NOTIMP (RFC 3425). All went unanswered, and the
+ * client retried until it gave up. */
+static void test_broken_queries_are_answered(void **state)
+{
+	struct fx *f = *state;
+	uint8_t q[512];
+	size_t ql;
+	ldns_pkt *p;
+
+	update(f, NULL, 0);
+	for (int qd = 0; qd <= 2; qd += 2) {
+		ql = query(q, LDNS_RR_TYPE_SOA, 0);
+		q[5] = (uint8_t)qd;
+		p = udp_ask(f->port, q, ql);
+		assert_non_null(p);
+		assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+		assert_int_equal(ldns_pkt_id(p), (uint16_t)(q[0] << 8 | q[1]));
+		assert_int_equal(ldns_pkt_qdcount(p), 0);
+		ldns_pkt_free(p);
+	}
+	static const uint8_t ptr[] = {0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 6, 0, 1};
+	p = udp_ask(f->port, ptr, sizeof ptr);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+	ldns_pkt_free(p);
+	ql = query(q, LDNS_RR_TYPE_IXFR, 5);
+	p = udp_ask(f->port, q, ql - 10);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+	assert_int_equal(ldns_pkt_qdcount(p), 1);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_question(p), 0)), LDNS_RR_TYPE_IXFR);
+	ldns_pkt_free(p);
+	static const uint8_t iquery[12] = {0, 2, 1 << 3, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+	p = udp_ask(f->port, iquery, sizeof iquery);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOTIMPL);
+	assert_int_equal(ldns_pkt_get_opcode(p), LDNS_PACKET_IQUERY);
+	ldns_pkt_free(p);
+}
+
 /* The row of a secondary in dns_secondaries, or NULL. */
 static const struct dns_secondary *find_row(const struct dns_secondary *rows, size_t n, const char *address)
 {
@@ -1187,6 +1230,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ixfr_serial_comparison, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edns_opt_in_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_answer_too_long_is_truncated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_broken_queries_are_answered, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)

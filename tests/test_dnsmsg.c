@@ -92,9 +92,68 @@ static void test_two_opts_owe_a_formerr(void **state)
 	assert_string_equal(m.qname, "rpz.example");
 	assert_int_equal(m.qtype, DNS_TYPE_SOA);
 	assert_int_equal(m.id, 4242);
-	/* a message broken elsewhere owes nothing */
+	/* a message broken elsewhere (ARCOUNT past the end) owes one too */
 	buf[11] = 3;
 	assert_int_equal(dnsmsg_parse(buf, n + 22, &m, err, sizeof err), AM_EDECODE);
+	assert_true(m.formerr);
+	assert_int_equal(m.question_end, n);
+}
+
+/* Every message with a header that fails to parse owes a FORMERR (or
+ * NOTIMP), echoing what could be read: the question when it reads, else
+ * the header alone. Only a message with two OPTs got one; QDCOUNT 0 or 2,
+ * a compressed question, a truncated IXFR authority and an OPT out of
+ * place were dropped in silence, and the client retried until it gave up. */
+static void test_broken_messages_owe_a_formerr(void **state)
+{
+	uint8_t buf[512], q2[512];
+	struct dnsmsg m;
+	char err[AM_ERRLEN];
+	(void)state;
+
+	size_t n = make_query(buf, sizeof buf, "rpz.example.", LDNS_RR_TYPE_SOA, NULL, NULL, NULL, 0);
+	memcpy(q2, buf, n);
+	/* QDCOUNT 0, 2: the header alone */
+	q2[5] = 0;
+	assert_int_equal(dnsmsg_parse(q2, n, &m, err, sizeof err), AM_EDECODE);
+	assert_true(m.formerr);
+	assert_int_equal(m.question_end, 12);
+	assert_int_equal(m.id, 4242);
+	q2[5] = 2;
+	assert_int_equal(dnsmsg_parse(q2, n, &m, err, sizeof err), AM_EDECODE);
+	assert_true(m.formerr);
+	assert_int_equal(m.question_end, 12);
+	/* a compressed question name, or one running past the end */
+	static const uint8_t ptr[] = {0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 6, 0, 1};
+	assert_int_equal(dnsmsg_parse(ptr, sizeof ptr, &m, err, sizeof err), AM_EDECODE);
+	assert_true(m.formerr);
+	assert_int_equal(m.question_end, 12);
+	assert_int_equal(dnsmsg_parse(buf, 14, &m, err, sizeof err), AM_EDECODE);
+	assert_true(m.formerr);
+	assert_int_equal(m.question_end, 12);
+	/* an IXFR whose authority SOA is cut short: the question is echoed */
+	size_t ni = make_query(q2, sizeof q2, "rpz.example.", LDNS_RR_TYPE_IXFR, "1796000000", NULL, NULL, 0);
+	assert_int_equal(dnsmsg_parse(q2, ni - 10, &m, err, sizeof err), AM_EDECODE);
+	assert_true(m.formerr);
+	assert_int_equal(m.question_end, n);
+	assert_string_equal(m.qname, "rpz.example");
+	assert_int_equal(m.qtype, DNS_TYPE_IXFR);
+	/* an OPT in the authority section, or not owned by the root */
+	static const uint8_t opt[11] = {0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0};
+	memcpy(q2, buf, n);
+	memcpy(q2 + n, opt, sizeof opt);
+	q2[9] = 1; /* NSCOUNT */
+	assert_int_equal(dnsmsg_parse(q2, n + 11, &m, err, sizeof err), AM_EDECODE);
+	assert_true(m.formerr);
+	assert_non_null(strstr(err, "OPT record outside"));
+	static const uint8_t optx[13] = {1, 'x', 0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0};
+	memcpy(q2 + n, optx, sizeof optx);
+	q2[9] = 0;
+	q2[11] = 1;
+	assert_int_equal(dnsmsg_parse(q2, n + 13, &m, err, sizeof err), AM_EDECODE);
+	assert_true(m.formerr);
+	/* shorter than a header: nothing to answer */
+	assert_int_equal(dnsmsg_parse(buf, 11, &m, err, sizeof err), AM_EDECODE);
 	assert_false(m.formerr);
 }
 
@@ -347,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_parses_soa_and_ixfr_queries),
 		cmocka_unit_test(test_refuses_what_a_primary_never_needs),
 		cmocka_unit_test(test_two_opts_owe_a_formerr),
+		cmocka_unit_test(test_broken_messages_owe_a_formerr),
 		cmocka_unit_test(test_answer_parses_back),
 		cmocka_unit_test(test_answer_copies_rd_and_cd),
 		cmocka_unit_test(test_notify_parses_back),

@@ -19,6 +19,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rv != 0) {
 		if ((rv != AM_EDECODE && rv != AM_ETOOBIG) || err[0] == '\0')
 			abort();
+		if (m.formerr) {
+			/* the FORMERR the server sends: a message ldns reads */
+			ldns_pkt *a = NULL;
+			if (m.question_end < 12 || m.question_end > size)
+				abort();
+			dnsmsg_begin(&o, &m, data, DNS_RCODE_FORMERR);
+			dnsmsg_end(&o);
+			if (o.len > size + 11 || ldns_wire2pkt(&a, o.buf, o.len) != LDNS_STATUS_OK ||
+			    ldns_pkt_qdcount(a) != (m.question_end > 12))
+				abort();
+			ldns_pkt_free(a);
+		}
 		return 0;
 	}
 	/* what the server does next with an accepted message */
