@@ -17,8 +17,10 @@
  * retried at once; with EMFILE, ENFILE, ENOBUFS or ENOMEM the listeners
  * pause for DNS_ACCEPT_PAUSE_MS (logged once a second at most) instead of
  * spinning. Every message read is capped (DNSMSG_QUERY_MAX) before it is
- * parsed; a TCP client gets DNS_TCP_IDLE_MS to send each query and
- * DNS_TCP_SEND_MS for each write, then is dropped.
+ * parsed; a TCP client gets DNS_TCP_IDLE_MS to send each query whole
+ * (a deadline, not a timeout per read: a byte every few seconds does not
+ * extend it; an outsider's one query is due DNS_TCP_OUTSIDER_MS after
+ * the accept) and DNS_TCP_SEND_MS for each write, then is dropped.
  *
  * Access: a query for a zone from an address outside its allow_transfer
  * gets REFUSED, over UDP and over TCP. A TCP client no zone lists gets
@@ -56,6 +58,8 @@
 #define DNS_TCP_OUTSIDERS 8
 #define DNS_TCP_OUTSIDER_MS 2000
 #define DNS_TCP_IDLE_MS 10000
+#define DNS_TCP_QUERIES_MAX 100   /* answered per connection, then it is closed */
+#define DNS_TCP_LINGER_MS 1000    /* a closing connection's input drained this long */
 #define DNS_TCP_SEND_MS 30000
 #define DNS_ACCEPT_PAUSE_MS 100
 #define DNS_SECONDARIES_MAX 256

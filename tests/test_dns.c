@@ -930,6 +930,65 @@ static void test_broken_queries_are_answered(void **state)
 	ldns_pkt_free(p);
 }
 
+/* A TCP client that trickles its query (a byte every 400 ms) is dropped
+ * when its deadline passes - an outsider DNS_TCP_OUTSIDER_MS after the
+ * accept - not kept while each byte restarts a timeout (it held a slot
+ * for as long as it kept trickling: 8 such took every outsider's slot). */
+static void test_trickling_tcp_client_is_dropped(void **state)
+{
+	struct fx *f = *state;
+	uint8_t q[512], msg[520];
+
+	update(f, NULL, 0);
+	size_t ql = query(q, LDNS_RR_TYPE_SOA, 0);
+	msg[0] = (uint8_t)(ql >> 8);
+	msg[1] = (uint8_t)ql;
+	memcpy(msg + 2, q, ql);
+	int fd = connect_tcp(f->port, "127.0.0.2"); /* outside allow_transfer */
+	uint64_t t0 = monoclock_ms(), closed = 0;
+	for (size_t i = 0; i < ql + 2 && closed == 0 && monoclock_ms() - t0 < 8000; i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (send(fd, msg + i, 1, MSG_NOSIGNAL) != 1 || poll(&p, 1, 400) > 0)
+			closed = monoclock_ms() - t0; /* dropped: EOF (or an RST) */
+	}
+	close(fd);
+	assert_true(closed > 0);
+	assert_true(closed < DNS_TCP_OUTSIDER_MS + 1500);
+}
+
+/* A client that pipelines more queries than a connection answers
+ * (DNS_TCP_QUERIES_MAX) gets that many answers, then the end of the
+ * stream: the server closed with the rest unread, an RST, and the
+ * client's kernel dropped answers it had not read (8 of 100 reached a
+ * Python client that sent 101). */
+static void test_pipelined_queries_past_the_limit(void **state)
+{
+	struct fx *f = *state;
+	static uint8_t out[(DNS_TCP_QUERIES_MAX + 1) * 520], msg[4096];
+	uint8_t q[512], len2[2];
+	size_t ql, n = 0, answers = 0;
+
+	update(f, NULL, 0);
+	ql = query(q, LDNS_RR_TYPE_SOA, 0);
+	for (int i = 0; i <= DNS_TCP_QUERIES_MAX; i++) {
+		out[n++] = (uint8_t)(ql >> 8);
+		out[n++] = (uint8_t)ql;
+		memcpy(out + n, q, ql);
+		n += ql;
+	}
+	int fd = connect_tcp(f->port, NULL);
+	assert_int_equal(send(fd, out, n, MSG_NOSIGNAL), (ssize_t)n);
+	usleep(300 * 1000); /* every answer written and the connection ended */
+	while (read_full(fd, len2, 2) == 0) {
+		size_t l = (size_t)len2[0] << 8 | len2[1];
+		if (read_full(fd, msg, l) != 0)
+			break;
+		answers++;
+	}
+	close(fd);
+	assert_int_equal(answers, DNS_TCP_QUERIES_MAX);
+}
+
 /* The row of a secondary in dns_secondaries, or NULL. */
 static const struct dns_secondary *find_row(const struct dns_secondary *rows, size_t n, const char *address)
 {
@@ -1231,6 +1290,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_edns_opt_in_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udp_answer_too_long_is_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broken_queries_are_answered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trickling_tcp_client_is_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipelined_queries_past_the_limit, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)
