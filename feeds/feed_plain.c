@@ -31,16 +31,8 @@ static int plain_line(void *arg, size_t line, const char *s, size_t n)
 		           "several words where a plain list has one name");
 		return 0;
 	}
-	/* `*.evil.example' and `.evil.example' (AdGuard Home, MISP lists,
-	 * many blocklists) mean evil.example and the names below it - what an
-	 * indicator on evil.example already means - not the apex left out: a
-	 * twin, so a list with both forms flags it once (as RPZ's `*.name') */
-	size_t wild = feed_wildcard(s, n);
-	if (wild) {
-		e.twin = true;
-		s += wild;
-		n -= wild;
-	}
+	/* `*.evil.example' and `.evil.example' are read by the importer's
+	 * one wildcard rule, as in every format (importer.h) */
 	/* threat-intel lists publish names defanged: evil[.]example */
 	if (memchr(s, '[', n) || memchr(s, '(', n) || memchr(s, '{', n)) {
 		char name[FEED_LINE_MAX + 1];

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "feed_hosts.h"
+#include "text.h"
 
 static bool has_prefix(const char *s, size_t n, const char *p)
 {
@@ -24,12 +25,13 @@ bool feed_unbound_line(const char *s, size_t n)
 	return has_prefix(s, n, "local-zone:") || has_prefix(s, n, "local-data:");
 }
 
-/* Emits a name read from a rule, `*.NAME' and `.NAME' as NAME, a twin. */
+/* Emits a name read from a rule, a twin (a zone and its data, an IPv4 and
+ * an IPv6 rule: one flag); `*.NAME' and `.NAME' read as NAME by the
+ * importer's one wildcard rule (importer.h). */
 static int emit_name(const struct feed_sink *sink, size_t line, const char *w, size_t wn)
 {
 	struct feed_entry e = {.line = line, .confidence = -1, .twin = true, .input = w, .input_len = wn};
-	size_t k = feed_wildcard(w, wn);
-	return feed_emit(sink, &e, w + k, wn - k);
+	return feed_emit(sink, &e, w, wn);
 }
 
 /* --- dnsmasq --- */
@@ -39,14 +41,27 @@ static int dnsmasq_line(void *arg, size_t line, const char *s, size_t n)
 	const struct feed_sink *sink = arg;
 	const char *in = s;
 	size_t in_n = n;
-	char why[160];
+	char why[TEXT_QUOTE_LEN(40) + 160];
 	int rv;
 
 	feed_trim(&s, &n);
-	if (n == 0 || s[0] == '#')
+	/* dnsmasq's own reader (option.c, read_file): a `#' at the start of
+	 * the line or after a blank begins a comment, so
+	 * `address=/evil.example/0.0.0.0  # ads' is a rule with a comment;
+	 * one right after a word is data (`address=/x/#', `server=1.2.3.4#53') */
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '#' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t')) {
+			n = i;
+			feed_trim(&s, &n);
+			break;
+		}
+	if (n == 0)
 		return 0;
 	const char *eq = memchr(s, '=', n);
 	size_t kn = eq ? (size_t)(eq - s) : n;
+	/* and blanks around `=' are allowed (`address = /x/') */
+	while (kn && (s[kn - 1] == ' ' || s[kn - 1] == '\t'))
+		kn--;
 	bool address = eq && kn == 7 && strncasecmp(s, "address", 7) == 0;
 	bool server = eq && ((kn == 6 && strncasecmp(s, "server", 6) == 0) || (kn == 5 && strncasecmp(s, "local", 5) == 0));
 	if (!address && !server) {
@@ -55,7 +70,8 @@ static int dnsmasq_line(void *arg, size_t line, const char *s, size_t n)
 		return 0;
 	}
 	const char *v = eq + 1;
-	size_t vn = n - kn - 1;
+	size_t vn = n - (size_t)(v - s);
+	feed_trim(&v, &vn);
 	if (vn == 0 || v[0] != '/') {
 		sink->skip(sink->arg, line, FEED_SKIP_UNSUPPORTED, in, in_n,
 		           address ? "an address for every name, not a domain's" : "an upstream server for every name, not a block");
@@ -74,7 +90,12 @@ static int dnsmasq_line(void *arg, size_t line, const char *s, size_t n)
 	if (address) {
 		if (tn > 0 && !(tn == 1 && target[0] == '#')) {
 			if (!feed_is_ip(target, tn)) {
-				sink->skip(sink->arg, line, FEED_SKIP_MALFORMED, in, in_n, "address= ends in something not an address");
+				char q[TEXT_QUOTE_LEN(40)];
+				snprintf(why, sizeof why,
+				         "address= ends in %s, not an address: dnsmasq refuses the line too (a comment "
+				         "after a rule needs a blank before its `#')",
+				         text_quote(q, sizeof q, target, tn, 40));
+				sink->skip(sink->arg, line, FEED_SKIP_MALFORMED, in, in_n, why);
 				return 0;
 			}
 			if (!feed_hosts_block_address(target, tn)) {

@@ -131,6 +131,18 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 		feed_refang(name, nl, clean, sizeof clean);
 	else
 		snprintf(clean, sizeof clean, "%.*s", (int)nl, name);
+	/* The one wildcard rule, for every format: `*.evil.example' and
+	 * `.evil.example' - a plain list's, a hosts line's, a CSV column's, a
+	 * MISP or STIX value - mean evil.example and the names below it, which
+	 * is what an indicator on evil.example means (feed_wildcard). A twin:
+	 * the bare name beside it is one flag. A URL's host is a host, never
+	 * a pattern: a `*' there is left for the domain rules to refuse. */
+	bool twin = e->twin;
+	size_t wild = e->from_url ? 0 : feed_wildcard(clean, strlen(clean));
+	if (wild) {
+		memmove(clean, clean + wild, strlen(clean + wild) + 1);
+		twin = true;
+	}
 	memset(&it, 0, sizeof it);
 	rv = domain_normalise(clean, it.domain, err, sizeof err);
 	/* the detail names the name: the input quoted may hold several (a
@@ -211,14 +223,14 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 	json_t *prev = json_object_get(im->seen, key);
 	if (prev) {
 		json_int_t pl = json_integer_value(prev);
-		if (pl < 0 || e->twin) /* name and its `*.' twin: one flag */
+		if (pl < 0 || twin) /* name and its `*.' twin: one flag */
 			return 0;
 		char why[64];
 		snprintf(why, sizeof why, "the same name and category as line %lld", (long long)pl);
 		report(im, e->line, FEED_SKIP_DUPLICATE, e->input, e->input_len, why);
 		return 0;
 	}
-	if (json_object_set_new(im->seen, key, json_integer(e->twin ? -(json_int_t)e->line : (json_int_t)e->line)) != 0)
+	if (json_object_set_new(im->seen, key, json_integer(twin ? -(json_int_t)e->line : (json_int_t)e->line)) != 0)
 		return AM_ENOMEM;
 	it.file = im->file;
 	it.line = e->line;

@@ -3,6 +3,9 @@
  * name passes, and the account of every line that did not.
  *
  * For each entry a parser (feed.h) produces, in order:
+ *   0. white space around the name dropped, defanging undone, and the one
+ *      wildcard rule of every format: a leading `*.' or `.' (feed_wildcard)
+ *      reads as the name itself, a twin of it (not for a URL's host);
  *   1. the submission rules of domain.h (domain_normalise): an IP literal is
  *      skipped as ip_address, a special-use name (printer.local, nas.lan,
  *      x.onion) as special_use, a public suffix as public_suffix - or, for

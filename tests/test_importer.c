@@ -1691,7 +1691,8 @@ static void test_values_padded_or_defanged(void **state)
 		"Attribute[2]: 4 ok trailing.example phishing 80\n",
 		"Attribute[3]: 5 ok evil.defanged.example phishing 80\n",
 		"Attribute[4]: 6 ok pair.example phishing 80\n",
-		"Attribute[5]: 7 skip bad_name `*.wild.example'\n",
+		/* the one wildcard rule of every format (importer.h) */
+		"Attribute[5]: 7 ok wild.example phishing 80\n",
 		NULL,
 	};
 	expect(got, want);
@@ -1988,6 +1989,97 @@ static void test_plain_wildcards_and_leading_dots(void **state)
 	expect(o.text, want);
 	assert_int_equal(count(o.text, " ok "), 2);
 	assert_null(strstr(o.text, "duplicate"));
+}
+
+/* dnsmasq reads a `#' at the start of a line or after a blank as a
+ * comment (option.c, read_file): `address=/x/0.0.0.0  # ads' is a rule
+ * with a comment, and was refused as malformed; blanks around `=' are
+ * allowed too. A `#' right after a word is data: `address=/x/#' still
+ * blocks, `0.0.0.0#x' is no address, and the message says dnsmasq
+ * refuses that line too. */
+static void test_dnsmasq_comment_after_a_rule(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char conf[] =
+		"address=/commented.example/0.0.0.0 # ads, from list X\n"
+		"address=/tabbed.example/\t#nx\n"
+		"address=/hash.example/# # the null address, then a comment\n"
+		"server=/local-only.example/  # no server: NXDOMAIN\n"
+		"  address = /spaced.example/0.0.0.0\n"
+		"address=/glued.example/0.0.0.0#x\n"
+		"server=/fwd.example/10.0.0.53#5353 # forwarded\n";
+	assert_int_equal(import_bytes(conf, sizeof conf - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"1 ok commented.example phishing 80\n",
+		"2 ok tabbed.example phishing 80\n",
+		"3 ok hash.example phishing 80\n",
+		"4 ok local-only.example phishing 80\n",
+		"5 ok spaced.example phishing 80\n",
+		"6 skip malformed `address=/glued.example/0.0.0.0#x'\n",
+		"  -- address= ends in `0.0.0.0#x', not an address: dnsmasq refuses the line too",
+		"7 skip unsupported_pattern `server=/fwd.example/10.0.0.53#5353 # forwarded'\n",
+		"  -- forwarded to 10.0.0.53#5353, not blocked",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 5);
+}
+
+/* `*.evil.example' and `.evil.example' were read as evil.example in a
+ * plain list and refused as bad names in a CSV column, a hosts line, a
+ * MISP or STIX value: one rule now, in the importer, for every format.
+ * The bare name beside it folds into one flag; a public suffix under a
+ * wildcard is still one; a URL's host keeps its `*' (refused). */
+static void test_wildcard_names_one_rule_every_format(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char csv[] = "domain,threat_type\n*.star-csv.example,phishing\n.dot-csv.example,malware\n"
+	                          "star-csv.example,phishing\n*.duckdns.org,phishing\n";
+	assert_int_equal(import_bytes(csv, sizeof csv - 1, FEED_CSV, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"2 ok star-csv.example phishing 80\n",
+		"3 ok dot-csv.example malware 80\n",
+		"5 skip public_suffix `*.duckdns.org,phishing'\n",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 2);
+	assert_null(strstr(o.text, "duplicate"));
+
+	static const char hosts[] = "0.0.0.0 *.star-hosts.example star-hosts.example\n0.0.0.0 .dot-hosts.example\n";
+	assert_int_equal(import_bytes(hosts, sizeof hosts - 1, FEED_HOSTS, &o, err, sizeof err), 0);
+	static const char *const want2[] = {
+		"1 ok star-hosts.example phishing 80\n",
+		"2 ok dot-hosts.example phishing 80\n",
+		NULL,
+	};
+	expect(o.text, want2);
+	assert_int_equal(count(o.text, " ok "), 2);
+
+	static const char misp[] =
+		"{\"Event\": {\"info\": \"x\", \"Attribute\": [\n"
+		"{\"type\": \"domain\", \"to_ids\": true, \"value\": \"*.star-misp.example\"},\n"
+		"{\"type\": \"hostname\", \"to_ids\": true, \"value\": \".dot-misp.example\"},\n"
+		"{\"type\": \"url\", \"to_ids\": true, \"value\": \"http://*.star-url.example/x\"}]}}\n";
+	assert_int_equal(import_bytes(misp, sizeof misp - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want3[] = {
+		"Attribute[0]: 0 ok star-misp.example phishing 80\n",
+		"Attribute[1]: 0 ok dot-misp.example phishing 80\n",
+		"Attribute[2]: 0 skip bad_name",
+		NULL,
+	};
+	expect(o.text, want3);
+
+	static const char stix[] =
+		"{\"type\": \"bundle\", \"id\": \"bundle--1\", \"objects\": [\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--1\", \"pattern_type\": \"stix\", "
+		"\"pattern\": \"[domain-name:value = '*.star-stix.example']\"}\n]}\n";
+	assert_int_equal(import_bytes(stix, sizeof stix - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "objects[0]: 2 ok star-stix.example phishing 80\n"));
 }
 
 /* A hosts file copied from a web page has a no-break space where the
@@ -2454,6 +2546,8 @@ int main(void)
 		cmocka_unit_test(test_resolver_config_blocklists),
 		cmocka_unit_test(test_plain_wildcards_and_leading_dots),
 		cmocka_unit_test(test_hosts_unicode_separator_and_scheme_relative_urls),
+		cmocka_unit_test(test_dnsmasq_comment_after_a_rule),
+		cmocka_unit_test(test_wildcard_names_one_rule_every_format),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
