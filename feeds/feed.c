@@ -526,8 +526,60 @@ size_t feed_line_at(const char *buf, size_t off, size_t *from_off, size_t *from_
 	return *from_line;
 }
 
-enum am_category feed_category_of(const char *s)
+int feed_catmap_add(struct feed_catmap *m, const char *spec, char *err, size_t errlen)
 {
+	char q[TEXT_QUOTE_LEN(80)];
+	const char *eq = strrchr(spec, '='); /* the last: a category has none, a word may */
+	enum am_category cat;
+
+	text_quote(q, sizeof q, spec, strlen(spec), 80);
+	if (!eq) {
+		snprintf(err, errlen, "%s is not WORD=CATEGORY (a feed's word, `=', one of ours: phishing, malware, "
+		         "botnet, pharming, spam)", q);
+		return AM_EINVAL;
+	}
+	const char *w = spec, *c = eq + 1;
+	size_t wn = (size_t)(eq - spec), cn = strlen(c);
+	feed_trim(&w, &wn);
+	feed_trim(&c, &cn);
+	char cat_s[16];
+	if (cn == 0 || cn >= sizeof cat_s || (snprintf(cat_s, sizeof cat_s, "%.*s", (int)cn, c), am_category_parse(cat_s, &cat) != 0)) {
+		snprintf(err, errlen, "%s: the category after `=' must be one of ours (phishing, malware, botnet, "
+		         "pharming, spam)", q);
+		return AM_EINVAL;
+	}
+	if (wn == 0 || wn > FEED_CATWORD_MAX) {
+		snprintf(err, errlen, "%s: the feed's word before `=' must be 1 to %d bytes", q, FEED_CATWORD_MAX);
+		return AM_EINVAL;
+	}
+	for (size_t i = 0; i < wn; i++)
+		if ((unsigned char)w[i] < 0x20 || w[i] == 0x7f) {
+			snprintf(err, errlen, "%s: a control character in the feed's word", q);
+			return AM_EINVAL;
+		}
+	for (size_t i = 0; i < m->n; i++)
+		if (strlen(m->map[i].word) == wn && strncasecmp(m->map[i].word, w, wn) == 0) {
+			if (m->map[i].category == cat)
+				return 0;
+			snprintf(err, errlen, "%s: `%s' is already mapped to %s", q, m->map[i].word,
+			         am_category_name(m->map[i].category));
+			return AM_EINVAL;
+		}
+	if (m->n == FEED_CATMAP_MAX) {
+		snprintf(err, errlen, "%s: more than %d category words mapped", q, FEED_CATMAP_MAX);
+		return AM_EINVAL;
+	}
+	snprintf(m->map[m->n].word, sizeof m->map[m->n].word, "%.*s", (int)wn, w);
+	m->map[m->n++].category = cat;
+	return 0;
+}
+
+enum am_category feed_category_of(const struct feed_sink *sink, const char *s)
+{
+	const struct feed_catmap *m = sink ? sink->catmap : NULL;
+	for (size_t i = 0; s && m && i < m->n; i++)
+		if (strcasecmp(s, m->map[i].word) == 0)
+			return m->map[i].category;
 	for (int k = AM_CAT_NONE + 1; s && k < AM_CAT_COUNT; k++)
 		if (strcasecmp(s, am_category_name((enum am_category)k)) == 0)
 			return (enum am_category)k;
@@ -563,13 +615,18 @@ bool feed_category_neutral(const char *s)
 void feed_skip_unknown_category(const struct feed_sink *sink, size_t line, const char *input, size_t input_len,
                                 const char *where, const char *word)
 {
-	char q[TEXT_QUOTE_LEN(40)], why[TEXT_QUOTE_LEN(40) + 256];
+	char q[TEXT_QUOTE_LEN(40)], why[2 * TEXT_QUOTE_LEN(40) + 320];
 
 	text_quote(q, sizeof q, word, strlen(word), 40);
+	/* the cure, ready to paste when the word needs no shell quoting */
+	bool plain = strlen(word) <= 40;
+	for (const char *p = word; plain && *p; p++)
+		plain = isalnum((unsigned char)*p) || strchr("_-.:/+", *p);
 	snprintf(why, sizeof why,
 	         "%s names the category %s, none of ours (phishing, malware, botnet, pharming, spam; abuse.ch's "
-	         "botnet_cc, payload_delivery, malware_download): not taken as the command line's",
-	         where, q);
+	         "botnet_cc, payload_delivery, malware_download): not taken as the command line's; if it means "
+	         "one of ours, say which: --category-map %s%s=CATEGORY%s",
+	         where, q, plain ? "" : "'", plain ? word : "WORD", plain ? "" : "' (the word as written)");
 	sink->skip(sink->arg, line, FEED_SKIP_UNKNOWN_CATEGORY, input, input_len, why);
 }
 

@@ -103,6 +103,31 @@ struct feed_entry {
 	size_t input_len;
 };
 
+/* An operator's own reading of a feed's category words: `cc_skimming'
+ * (ThreatFox) means phishing here, `scam' means spam. Never a guess of
+ * ours: each pair is given (`amesh import --category-map WORD=CATEGORY',
+ * --category-map-file), read before our own words, without regard to
+ * case. A word neither maps nor is ours refuses its entry
+ * (feed_skip_unknown_category), naming the option. */
+#define FEED_CATMAP_MAX 256  /* pairs */
+#define FEED_CATWORD_MAX 63  /* bytes of one word */
+struct feed_catmap {
+	size_t n;
+	struct {
+		char word[FEED_CATWORD_MAX + 1];
+		enum am_category category;
+	} map[FEED_CATMAP_MAX];
+};
+
+/* Adds the pair spec, `WORD=CATEGORY' (WORD: what the feed writes, 1 to
+ * FEED_CATWORD_MAX bytes of printable text, blanks around it and `='
+ * dropped; CATEGORY: one of ours, exactly). The same word given again
+ * with the same category is no change. Returns 0, or AM_EINVAL with err
+ * saying what is wrong and quoting spec: no `=', an empty or over-long
+ * word, a category not ours, the word already mapped to another, the map
+ * full. */
+int feed_catmap_add(struct feed_catmap *m, const char *spec, char *err, size_t errlen);
+
 struct feed_sink {
 	/* Returns 0 to go on, non-zero to stop parsing (feed_parse returns it). */
 	int (*entry)(void *arg, const struct feed_entry *e);
@@ -119,6 +144,8 @@ struct feed_sink {
 	 * line, or in a file without line breaks, was meant. */
 	void (*where)(void *arg, const char *where);
 	void *arg;
+	/* May be NULL: the operator's category words (feed_catmap), borrowed. */
+	const struct feed_catmap *catmap;
 };
 
 /* sink->where(arg, w) if the sink takes it. */
@@ -176,14 +203,16 @@ int feed_emit(const struct feed_sink *sink, const struct feed_entry *tmpl, const
  * whole). The one wording every format uses. */
 void feed_skip_long_name(const struct feed_sink *sink, size_t line, const char *input, size_t input_len, size_t n);
 
-/* The category a feed's word names: ours without regard to case
+/* The category a feed's word names: the operator's map first
+ * (sink->catmap, may be NULL), then ours without regard to case
  * (`Phishing', `MALWARE': feeds' vocabularies are open, and a capital
  * must not turn a row into the command line's category), and the
  * abuse.ch words (botnet_cc, payload_delivery, malware_download);
  * AM_CAT_NONE for any other word. The command line stays exact. */
-enum am_category feed_category_of(const char *s);
+enum am_category feed_category_of(const struct feed_sink *sink, const char *s);
 
-/* Whether s is a word that sits where categories do but names none:
+/* Whether s is a word that sits where categories do but names none
+ * (checked after feed_category_of, so a mapped word is never neutral):
  * MISP's attribute categories (`Network activity', `Payload delivery':
  * what kind of data, not what kind of abuse) and STIX's indicator types
  * (`malicious-activity'), without regard to case, and `tlp:' labels.
@@ -194,7 +223,8 @@ bool feed_category_neutral(const char *s);
 /* Skips, as unknown_category, an entry whose feed names the category
  * `word' we cannot read (where: "the `threat_type' column", "the tag",
  * "the labels"): taking the command line's instead would flag the name
- * under a category the feed never gave it. */
+ * under a category the feed never gave it. The detail names the cure,
+ * `--category-map WORD=CATEGORY'. */
 void feed_skip_unknown_category(const struct feed_sink *sink, size_t line, const char *input, size_t input_len,
                                 const char *where, const char *word);
 

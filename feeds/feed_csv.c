@@ -306,7 +306,7 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 	const char *cat = value(r, cols, COL_CATEGORY, cv, sizeof cv);
 	if (!*cat)
 		cat = value(r, cols, cat_col = COL_THREAT, cv, sizeof cv);
-	e.category = *cat ? feed_category_of(cat) : AM_CAT_NONE;
+	e.category = *cat ? feed_category_of(sink, cat) : AM_CAT_NONE;
 	/* A word we cannot read (`phish', ThreatFox's `cc_skimming') is the
 	 * feed's statement of a category: the command line's in its place
 	 * would put the name in a zone the feed never meant. MISP's own data

@@ -77,7 +77,7 @@ struct tags {
 	char unknown_category[64]; /* the first amesh:category value we could not read, or "" */
 };
 
-static void read_tags(json_t *list, struct tags *t)
+static void read_tags(const struct feed_sink *sink, json_t *list, struct tags *t)
 {
 	size_t i;
 	json_t *tag;
@@ -121,7 +121,7 @@ static void read_tags(json_t *list, struct tags *t)
 		size_t kl = (size_t)(eq - n) - 6;
 		if (kl == 8 && strncmp(n + 6, "category", 8) == 0) {
 			/* as every other feed's category word: `Phishing' too */
-			enum am_category c = feed_category_of(v);
+			enum am_category c = feed_category_of(sink, v);
 			if (c != AM_CAT_NONE) {
 				t->category = c;
 				got = true;
@@ -270,7 +270,7 @@ static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, bo
 		c->sink->skip(c->sink->arg, line, FEED_SKIP_WARNINGLISTED, value, vl, why);
 		return 0;
 	}
-	read_tags(json_object_get(a, "Tag"), &t);
+	read_tags(c->sink, json_object_get(a, "Tag"), &t);
 	if (t.unknown_category[0]) {
 		feed_skip_unknown_category(c->sink, line, value, vl, "the amesh:category tag", t.unknown_category);
 		return 0;
@@ -328,7 +328,7 @@ static int event(struct ctx *c, json_t *ev, const char *pre)
 	json_t *obj;
 	int rv;
 
-	read_tags(json_object_get(ev, "Tag"), &t);
+	read_tags(c->sink, json_object_get(ev, "Tag"), &t);
 	read_distribution(json_object_get(ev, "distribution"), &t);
 	if ((rv = attributes(c, json_object_get(ev, "Attribute"), pre, &t, false, false)) != 0)
 		return rv;
@@ -366,7 +366,7 @@ static int found_attributes(struct ctx *c, json_t *list, const char *pre)
 		struct tags t = {.confidence = -1};
 		json_t *ev = json_object_get(a, "Event");
 		char where[64];
-		read_tags(json_object_get(ev, "Tag"), &t);
+		read_tags(c->sink, json_object_get(ev, "Tag"), &t);
 		read_distribution(json_object_get(ev, "distribution"), &t);
 		snprintf(where, sizeof where, "%sAttribute[%zu]", pre, i);
 		feed_where(c->sink, where);

@@ -424,7 +424,7 @@ static int indicator(struct ctx *c, json_t *o)
 	enum am_category cats[AM_CAT_COUNT];
 	size_t ncat = 0;
 	json_array_foreach(json_object_get(o, "labels"), i, x) {
-		enum am_category k = feed_category_of(feed_json_str(x));
+		enum am_category k = feed_category_of(c->sink, feed_json_str(x));
 		bool had = k == AM_CAT_NONE;
 		for (size_t j = 0; j < ncat; j++)
 			had |= cats[j] == k;

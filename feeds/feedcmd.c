@@ -256,6 +256,7 @@ static void print_summary(struct run *r, char **files, int nfiles)
 struct import_opts {
 	enum feed_format format;
 	struct importer_opts o;
+	struct feed_catmap catmap; /* --category-map, --category-map-file */
 	const char *shared_path;
 	bool dry_run, force;
 	uint32_t hop_limit;
@@ -376,6 +377,39 @@ out:
 	return rv;
 }
 
+/* --category-map-file: one WORD=CATEGORY a line, `#' comments and blank
+ * lines ignored; a bad line is a usage error naming FILE:LINE. */
+static void read_catmap_file(struct feed_catmap *m, const char *path)
+{
+	char line[FEED_CATWORD_MAX + 64], err[AM_ERRLEN];
+	size_t no = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		cliopt_usage_error("--category-map-file %s: %s", path, strerror(errno));
+	while (fgets(line, sizeof line, f)) {
+		size_t n = strlen(line);
+		no++;
+		if (n == sizeof line - 1 && line[n - 1] != '\n') {
+			fclose(f);
+			cliopt_usage_error("--category-map-file %s:%zu: longer than WORD=CATEGORY can be", path, no);
+		}
+		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+			line[--n] = '\0';
+		const char *s = line + strspn(line, " \t");
+		if (*s == '\0' || *s == '#')
+			continue;
+		if (feed_catmap_add(m, s, err, sizeof err) != 0) {
+			fclose(f);
+			cliopt_usage_error("--category-map-file %s:%zu: %s", path, no, err);
+		}
+	}
+	bool bad = ferror(f);
+	fclose(f);
+	if (bad)
+		cliopt_usage_error("--category-map-file %s: read error", path);
+}
+
 /* Options shared by import and submit -. Returns the option index reached. */
 static void parse_submit_opts(int argc, char **argv, struct import_opts *io, bool import)
 {
@@ -386,6 +420,7 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 		{"format", required_argument, NULL, 'f'},     {"dry-run", no_argument, NULL, 'd'},
 		{"shared-hosts", required_argument, NULL, 's'}, {"list-shared-hosts", no_argument, NULL, 'L'},
 		{"force", no_argument, NULL, 'F'},            {"help", no_argument, NULL, 'h'},
+		{"category-map", required_argument, NULL, 'M'}, {"category-map-file", required_argument, NULL, 'm'},
 		{NULL, 0, NULL, 0},
 	};
 	uint64_t ttl = 0, expires = 0;
@@ -407,6 +442,21 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 			if (!import || feed_format_parse(optarg, &io->format) != 0)
 				cliopt_usage_error("--format `%s': expected auto, plain, hosts, urls, adblock, rpz, csv, stix, misp, dnsmasq or unbound", optarg);
 			break;
+		case 'M':
+		case 'm':
+			/* a feed's own category words: only a feed file has them */
+			if (!import)
+				cliopt_usage_error("%s is for feed files (amesh import): names on stdin carry no category "
+				                   "words", c == 'M' ? "--category-map" : "--category-map-file");
+			if (c == 'm') {
+				read_catmap_file(&io->catmap, optarg);
+			} else {
+				char err[AM_ERRLEN];
+				if (feed_catmap_add(&io->catmap, optarg, err, sizeof err) != 0)
+					cliopt_usage_error("--category-map %s", err);
+			}
+			io->o.catmap = &io->catmap;
+			break;
 		case 'd': io->dry_run = true; break;
 		case 'F': io->force = true; break;
 		case 's': io->shared_path = optarg; break;
@@ -417,9 +467,12 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 		case 'h':
 			printf("usage: amesh import FILE... [--format auto|plain|hosts|urls|adblock|rpz|csv|stix|misp|dnsmasq|unbound]\n"
 			       "         [--category C] [--confidence N] [--ttl D | --expires T] [--tlp L] [--hop-limit N]\n"
+			       "         [--category-map WORD=CATEGORY]... [--category-map-file FILE]\n"
 			       "         [--shared-hosts FILE | --list-shared-hosts] [--force] [--dry-run] [--json]\n"
 			       "       amesh submit - --category C --confidence N (--ttl D | --expires T) [...]\n"
-			       "A category, confidence or expiry in the file wins over the option; `-' reads stdin;\n"
+			       "A category, confidence or expiry in the file wins over the option; a feed's category\n"
+			       "word that is none of ours (ThreatFox's cc_skimming) refuses its row unless mapped\n"
+			       "with --category-map (repeatable) or a file of WORD=CATEGORY lines; `-' reads stdin;\n"
 			       "a directory is read as a MISP feed. A name this peer's allowlist covers is refused\n"
 			       "(and reported) unless --force.\n");
 			exit(0);

@@ -243,7 +243,7 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 int importer_file(struct importer *im, const char *path, enum feed_format fmt, char *err, size_t errlen)
 {
 	struct feed_sink sink = {.entry = sink_entry, .skip = sink_skip, .file = sink_file, .where = sink_where,
-	                         .arg = im};
+	                         .arg = im, .catmap = im->o.catmap};
 	struct stat st;
 	char *buf = NULL;
 	size_t len;

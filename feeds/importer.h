@@ -13,7 +13,8 @@
  *      with the rule's own words;
  *   2. a URL's host on the shared-host list (shared_hosts.h):
  *      url_on_shared_host;
- *   3. category, confidence, expiry and TLP from the entry, else from the
+ *   3. category (a feed's word read through o.catmap, then as ours),
+ *      confidence, expiry and TLP from the entry, else from the
  *      command line (struct importer_opts), else no_category /
  *      no_confidence / no_expiry; an expiry already past: expired; a
  *      start (STIX valid_from) more than FEED_VALID_FROM_SLACK ahead of
@@ -44,6 +45,7 @@ struct importer_opts {
 	                            * file's own marking can raise it, never lower it */
 	uint64_t now;
 	const struct shared_hosts *shared; /* borrowed */
+	const struct feed_catmap *catmap;  /* borrowed, may be NULL: the operator's category words */
 };
 
 struct importer_item {

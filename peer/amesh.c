@@ -1662,7 +1662,7 @@ static const struct subcommand {
 	 "              covers is refused, naming the entry, unless --force (recorded in the audit trail);\n"
 	 "              --dry-run: the daemon checks it as it would store it (max_lifetime too), stores nothing"},
 	{"import", cmd_import, "FILE... [--format auto|plain|hosts|urls|adblock|rpz|csv|stix|misp|dnsmasq|unbound] [--category C] "
-	 "[--confidence N] [--ttl D | --expires T] [--tlp L] [--dry-run]",
+	 "[--confidence N] [--ttl D | --expires T] [--tlp L] [--category-map WORD=C]... [--dry-run]",
 	 "submit every name in feed files (batched); report each line skipped and why"},
 	{"export", cmd_export, "stix|csv|misp|hosts [-o PATH] [--category C] [--origin NAME] [--min-score N] [--since T]"
 	 " | rpz --zone NAME [-o FILE]",

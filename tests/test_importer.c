@@ -268,6 +268,8 @@ static void test_rpz(void **state)
 }
 
 static int import_bytes(const char *bytes, size_t n, enum feed_format fmt, struct out *o, char *err, size_t errlen);
+static int import_bytes_opt(const char *bytes, size_t n, enum feed_format fmt, struct importer_opts opt, struct out *o,
+                            char *err, size_t errlen);
 
 /* pattern_type is an open vocabulary written in lower case; "STIX" from
  * a producer that capitalises is the same language (it was refused as
@@ -2082,6 +2084,75 @@ static void test_wildcard_names_one_rule_every_format(void **state)
 	assert_non_null(strstr(o.text, "objects[0]: 2 ok star-stix.example phishing 80\n"));
 }
 
+/* A feed's own category words (ThreatFox's cc_skimming, a MISP tag's
+ * `scam', an OpenCTI label) were refused as unknown_category with no way
+ * to take them: the operator says what each means (--category-map
+ * WORD=CATEGORY, importer_opts.catmap), never a guess of ours. A mapped
+ * word reads as its category in a CSV column, a STIX label and a MISP
+ * amesh:category tag, case aside; the map wins over our own words; an
+ * unmapped word still refuses its row, the message naming the option. */
+static void test_category_map_reads_a_feeds_words(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	struct feed_catmap map = {0};
+	struct importer_opts opt = defaults();
+	(void)state;
+
+	assert_int_equal(feed_catmap_add(&map, "cc_skimming=phishing", err, sizeof err), 0);
+	assert_int_equal(feed_catmap_add(&map, " Scam = spam ", err, sizeof err), 0);
+	assert_int_equal(feed_catmap_add(&map, "botnet_cc=malware", err, sizeof err), 0);
+	assert_int_equal(feed_catmap_add(&map, "CC_SKIMMING=phishing", err, sizeof err), 0); /* same pair: no change */
+	assert_int_equal(map.n, 3);
+	assert_int_equal(feed_catmap_add(&map, "cc_skimming=malware", err, sizeof err), AM_EINVAL);
+	assert_non_null(strstr(err, "already mapped to phishing"));
+	assert_int_equal(feed_catmap_add(&map, "word=fraud", err, sizeof err), AM_EINVAL);
+	assert_non_null(strstr(err, "must be one of ours"));
+	assert_int_equal(feed_catmap_add(&map, "no-equals", err, sizeof err), AM_EINVAL);
+	assert_int_equal(feed_catmap_add(&map, "=spam", err, sizeof err), AM_EINVAL);
+	assert_int_equal(feed_catmap_add(&map, "a\x1b[31m=spam", err, sizeof err), AM_EINVAL);
+	assert_null(strchr(err, '\x1b'));
+	assert_int_equal(map.n, 3);
+
+	opt.catmap = &map;
+	static const char csv[] = "domain,threat_type\nskim.example,CC_Skimming\nscam.example,scam\n"
+	                          "c2.example,botnet_cc\nphish.example,phish\n";
+	assert_int_equal(import_bytes_opt(csv, sizeof csv - 1, FEED_CSV, opt, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"2 ok skim.example phishing 80\n",
+		"3 ok scam.example spam 80\n",
+		"4 ok c2.example malware 80\n", /* the operator's map wins over the built-in botnet */
+		"5 skip unknown_category `phish.example,phish'\n",
+		"  -- the `threat_type' column names the category `phish', none of ours",
+		"if it means one of ours, say which: --category-map phish=CATEGORY\n",
+		NULL,
+	};
+	expect(o.text, want);
+
+	static const char stix[] =
+		"{\"type\": \"bundle\", \"id\": \"bundle--1\", \"objects\": [\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--1\", \"pattern_type\": \"stix\", "
+		"\"pattern\": \"[domain-name:value = 'label.example']\", \"labels\": [\"apt28\", \"cc_skimming\"]}\n]}\n";
+	opt.category = AM_CAT_BOTNET;
+	assert_int_equal(import_bytes_opt(stix, sizeof stix - 1, FEED_AUTO, opt, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "objects[0]: 2 ok label.example phishing 80\n"));
+
+	static const char misp[] =
+		"{\"Event\": {\"info\": \"x\", \"Attribute\": [\n"
+		"{\"type\": \"domain\", \"to_ids\": true, \"value\": \"tag.example\", "
+		"\"Tag\": [{\"name\": \"amesh:category=\\\"Scam\\\"\"}]},\n"
+		"{\"type\": \"domain\", \"to_ids\": true, \"value\": \"odd.example\", "
+		"\"Tag\": [{\"name\": \"amesh:category=\\\"odd word\\\"\"}]}]}}\n";
+	assert_int_equal(import_bytes_opt(misp, sizeof misp - 1, FEED_AUTO, opt, &o, err, sizeof err), 0);
+	static const char *const want3[] = {
+		"Attribute[0]: 0 ok tag.example spam 80\n",
+		"Attribute[1]: 0 skip unknown_category `odd.example'\n",
+		"say which: --category-map 'WORD=CATEGORY' (the word as written)",
+		NULL,
+	};
+	expect(o.text, want3);
+}
+
 /* A hosts file copied from a web page has a no-break space where the
  * space was (`0.0.0.0\u00a0evil.example'): the line was one word, not
  * an address, and malformed - or, detected as a plain list, a bad name.
@@ -2124,7 +2195,12 @@ static void test_hosts_unicode_separator_and_scheme_relative_urls(void **state)
  * code, its error in err and what was reported in o. */
 static int import_bytes(const char *bytes, size_t n, enum feed_format fmt, struct out *o, char *err, size_t errlen)
 {
-	struct importer_opts opt = defaults();
+	return import_bytes_opt(bytes, n, fmt, defaults(), o, err, errlen);
+}
+
+static int import_bytes_opt(const char *bytes, size_t n, enum feed_format fmt, struct importer_opts opt, struct out *o,
+                            char *err, size_t errlen)
+{
 	struct importer *im;
 	char path[64];
 
@@ -2548,6 +2624,7 @@ int main(void)
 		cmocka_unit_test(test_hosts_unicode_separator_and_scheme_relative_urls),
 		cmocka_unit_test(test_dnsmasq_comment_after_a_rule),
 		cmocka_unit_test(test_wildcard_names_one_rule_every_format),
+		cmocka_unit_test(test_category_map_reads_a_feeds_words),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

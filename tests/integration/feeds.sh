@@ -40,6 +40,23 @@ printf 'domain,threat_type\nknown-cat.example,botnet_cc\nunknown-cat.example,phi
 expect_exit 0 "a CSV with an unknown category word imports the rest" amp a import "$T_ROOT/cats.csv" --category spam --confidence 60 --ttl 7d
 check "  the unknown word refuses its row, quoted" grep -qF "cats.csv:3: unknown_category: \`unknown-cat.example,phish' (the \`threat_type' column names the category \`phish'" <<<"$T_ERR"
 check "  the summary counts it" grep -q "skipped: .*unknown_category 1" <<<"$T_OUT"
+check "  and the message names the cure" grep -qF "if it means one of ours, say which: --category-map phish=CATEGORY)" <<<"$T_ERR"
+# the operator says what a feed's word means: never a guess of ours
+printf 'domain,threat_type\nskim-map.example,cc_skimming\nphish-map.example,Phish\nnone-map.example,scam\n' >"$T_ROOT/catmap.csv"
+printf '# ThreatFox words\n\nphish = phishing\n' >"$T_ROOT/catmap.txt"
+expect_exit 0 "--category-map and --category-map-file read a feed's words" amp a import "$T_ROOT/catmap.csv" \
+	--category-map cc_skimming=phishing --category-map-file "$T_ROOT/catmap.txt" --category spam --confidence 60 --ttl 7d
+check "  cc_skimming (option) is held as phishing" grep -q '"category": *"phishing"' <<<"$(amp a --json query skim-map.example)"
+check "  Phish (file, case aside) is held as phishing" grep -q '"category": *"phishing"' <<<"$(amp a --json query phish-map.example)"
+check "  an unmapped word still refuses its row" grep -qF "catmap.csv:4: unknown_category: \`none-map.example,scam'" <<<"$T_ERR"
+check "  and is not held" not has a none-map.example
+expect_exit 2 "a word mapped to two categories is a usage error" amp a import "$T_ROOT/catmap.csv" \
+	--category-map cc_skimming=phishing --category-map CC_SKIMMING=malware --confidence 60 --ttl 7d
+check "  saying so" grep -qF "\`cc_skimming' is already mapped to phishing" <<<"$T_ERR"
+printf 'cc_skimming=fraud\n' >"$T_ROOT/catmap-bad.txt"
+expect_exit 2 "a map file's bad line is a usage error naming FILE:LINE" amp a import "$T_ROOT/catmap.csv" \
+	--category-map-file "$T_ROOT/catmap-bad.txt" --confidence 60 --ttl 7d
+check "  saying where and why" grep -qF "catmap-bad.txt:1: \`cc_skimming=fraud': the category after \`=' must be one of ours" <<<"$T_ERR"
 
 for f in hosts.txt:7:ads.tracker.example urls.txt:3:phish.example.net adblock.txt:5:tracker.example.net \
          rpz.zone:11:dropped.example threatfox.csv:8:payload.example urlhaus.csv:6:malware-site.example \
