@@ -15,14 +15,36 @@ static bool has_prefix(const char *s, size_t n, const char *p)
 	return n >= k && strncasecmp(s, p, k) == 0;
 }
 
+/* The length of an option name as both programs spell theirs: lower
+ * case letters, digits and `-' (cache-size, access-control-view). */
+static size_t option_name(const char *s, size_t n)
+{
+	size_t k = 0;
+	while (k < n && (islower((unsigned char)s[k]) || isdigit((unsigned char)s[k]) || s[k] == '-'))
+		k++;
+	return k > 1 && islower((unsigned char)s[0]) ? k : 0;
+}
+
+/* Besides the rules, any `option=value' line (`cache-size=1000',
+ * `conf-dir=...'), or `option:' for Unbound (`server:', `view:',
+ * `access-control-view: ...'): a whole resolver configuration, whose
+ * other options outnumber its rules, was outvoted as a plain list and
+ * every line refused as a bad name. No name, URL or hosts line looks so
+ * (a `.' or `:' comes before any `=', a URL's `:' is followed by `/'). */
 bool feed_dnsmasq_line(const char *s, size_t n)
 {
-	return has_prefix(s, n, "address=/") || has_prefix(s, n, "server=/") || has_prefix(s, n, "local=/");
+	if (has_prefix(s, n, "address=/") || has_prefix(s, n, "server=/") || has_prefix(s, n, "local=/"))
+		return true;
+	size_t k = option_name(s, n);
+	return k && k < n && s[k] == '=';
 }
 
 bool feed_unbound_line(const char *s, size_t n)
 {
-	return has_prefix(s, n, "local-zone:") || has_prefix(s, n, "local-data:");
+	if (has_prefix(s, n, "local-zone:") || has_prefix(s, n, "local-data:"))
+		return true;
+	size_t k = option_name(s, n);
+	return k && k < n && s[k] == ':' && (k + 1 == n || s[k + 1] == ' ' || s[k + 1] == '\t');
 }
 
 /* Emits a name read from a rule, a twin (a zone and its data, an IPv4 and
@@ -253,9 +275,19 @@ static int local_data(const struct feed_sink *sink, size_t line, const char *in,
 	return emit_zone_name(sink, line, name, nn);
 }
 
+/* Which clause the lines are in: a `view:' clause's local-zone and
+ * local-data answer only the clients access-control-view ties to that
+ * view (unbound.conf(5), "View Options"), not every client. */
+struct unbound {
+	const struct feed_sink *sink;
+	size_t view_line;  /* the line of the `view:' the lines are in; 0: not in one */
+	char view[TEXT_QUOTE_LEN(40)]; /* its name: (quoted for messages), or "" before it */
+};
+
 static int unbound_line(void *arg, size_t line, const char *s, size_t n)
 {
-	const struct feed_sink *sink = arg;
+	struct unbound *u = arg;
+	const struct feed_sink *sink = u->sink;
 	const char *in = s;
 	size_t in_n = n;
 
@@ -276,8 +308,41 @@ static int unbound_line(void *arg, size_t line, const char *s, size_t n)
 			break;
 		}
 	}
-	if (n == 7 && strncasecmp(s, "server:", 7) == 0)
-		return 0;
+	/* a clause opens with its name alone (`server:', `view:',
+	 * `forward-zone:') and lasts until the next */
+	size_t k = 0;
+	while (k < n && (isalnum((unsigned char)s[k]) || s[k] == '-'))
+		k++;
+	if (k > 0 && k + 1 == n && s[k] == ':') {
+		bool view = k == 4 && strncasecmp(s, "view", 4) == 0;
+		u->view_line = view ? line : 0;
+		u->view[0] = '\0';
+		if (view || (k == 6 && strncasecmp(s, "server", 6) == 0))
+			return 0;
+	}
+	if (u->view_line) {
+		const char *w;
+		size_t wn;
+		if (has_prefix(s, n, "name:")) {
+			const char *v = s + 5;
+			size_t vn = n - 5;
+			wn = word(&v, &vn, &w);
+			text_quote(u->view, sizeof u->view, w, wn, 40);
+			return 0;
+		}
+		if (has_prefix(s, n, "view-first:"))
+			return 0;
+		if (has_prefix(s, n, "local-zone:") || has_prefix(s, n, "local-data:") ||
+		    has_prefix(s, n, "local-data-ptr:")) {
+			char why[TEXT_QUOTE_LEN(40) + 160];
+			snprintf(why, sizeof why,
+			         "in the view %s opened on line %zu: it answers only the clients access-control-view "
+			         "ties to that view, not everyone",
+			         u->view[0] ? u->view : "(not named yet)", u->view_line);
+			sink->skip(sink->arg, line, FEED_SKIP_UNSUPPORTED, in, in_n, why);
+			return 0;
+		}
+	}
 	if (has_prefix(s, n, "local-zone:"))
 		return local_zone(sink, line, in, in_n, s + 11, n - 11);
 	if (has_prefix(s, n, "local-data:"))
@@ -289,5 +354,6 @@ static int unbound_line(void *arg, size_t line, const char *s, size_t n)
 
 int feed_unbound_parse(const char *buf, size_t len, const struct feed_sink *sink)
 {
-	return feed_lines(buf, len, sink, unbound_line, (void *)sink);
+	struct unbound u = {.sink = sink};
+	return feed_lines(buf, len, sink, unbound_line, &u);
 }

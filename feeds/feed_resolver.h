@@ -22,7 +22,10 @@
  * Skipped, with why: transparent, typetransparent, always_transparent,
  * inform, block_a, nodefault, noview zones (they answer as usual), an
  * unknown type (malformed), local-data-ptr and other options; `server:'
- * and `#' comments are read and ignored.
+ * and `#' comments are read and ignored. A `view:' clause's local-zone and
+ * local-data, up to the next clause, are skipped (unsupported_pattern,
+ * naming the view): they answer only the clients access-control-view
+ * ties to the view, no statement about the name for everyone.
  *
  * In both, a zone and its data, or an IPv4 and an IPv6 line for one name,
  * are one flag (entries are twins, folded by the importer). `*.NAME' and

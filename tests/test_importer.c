@@ -2153,6 +2153,63 @@ static void test_category_map_reads_a_feeds_words(void **state)
 	expect(o.text, want3);
 }
 
+/* An Unbound `view:' clause's local-zone and local-data answer only the
+ * clients access-control-view ties to the view: they were read as
+ * blocks for everyone. Skipped now, naming the view and its line; a
+ * `server:' after it reads as before. And a whole unbound.conf or
+ * dnsmasq.conf, whose other options outnumber its rules, was detected
+ * as a plain list and every line refused: option lines count for their
+ * format. */
+static void test_unbound_view_clause_and_whole_configs(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char unbound[] =
+		"server:\n"
+		"    verbosity: 1\n"
+		"    interface: 0.0.0.0\n"
+		"    access-control: 10.0.0.0/8 allow\n"
+		"    access-control-view: 10.0.1.0/24 kids\n"
+		"    local-zone: \"global.example.\" always_nxdomain\n"
+		"view:\n"
+		"    name: \"kids\"\n"
+		"    view-first: yes\n"
+		"    local-zone: \"games.example.\" always_refuse\n"
+		"    local-data: \"social.example. A 0.0.0.0\"\n"
+		"server:\n"
+		"    local-zone: \"after.example.\" static\n"
+		"forward-zone:\n"
+		"    name: \".\"\n"
+		"    forward-addr: 9.9.9.9\n";
+	assert_int_equal(import_bytes(unbound, sizeof unbound - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"6 ok global.example phishing 80\n",
+		"10 skip unsupported_pattern `    local-zone: \"games.example.\" always_refuse'\n",
+		"  -- in the view `kids' opened on line 7: it answers only the clients access-control-view ties to that "
+		"view, not everyone\n",
+		"11 skip unsupported_pattern `    local-data: \"social.example. A 0.0.0.0\"'\n",
+		"13 ok after.example phishing 80\n",
+		"15 skip unsupported_pattern",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 2);
+	assert_null(strstr(o.text, "bad_name"));
+	/* the view alone, its format named: no detection involved */
+	static const char view[] = "view:\n name: \"kids\"\n local-zone: \"games.example.\" always_refuse\n";
+	assert_int_equal(import_bytes(view, sizeof view - 1, FEED_UNBOUND, &o, err, sizeof err), 0);
+	assert_null(strstr(o.text, " ok "));
+	assert_non_null(strstr(o.text, "3 skip unsupported_pattern"));
+
+	static const char dnsmasq[] =
+		"domain-needed\nbogus-priv\nno-resolv\ncache-size=10000\nserver=9.9.9.9\nlisten-address=127.0.0.1\n"
+		"conf-dir=/etc/dnsmasq.d\naddress=/ads.example/0.0.0.0\n";
+	assert_int_equal(import_bytes(dnsmasq, sizeof dnsmasq - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "8 ok ads.example phishing 80\n"));
+	assert_non_null(strstr(o.text, "4 skip unsupported_pattern `cache-size=10000'\n"));
+}
+
 /* A hosts file copied from a web page has a no-break space where the
  * space was (`0.0.0.0\u00a0evil.example'): the line was one word, not
  * an address, and malformed - or, detected as a plain list, a bad name.
@@ -2625,6 +2682,7 @@ int main(void)
 		cmocka_unit_test(test_dnsmasq_comment_after_a_rule),
 		cmocka_unit_test(test_wildcard_names_one_rule_every_format),
 		cmocka_unit_test(test_category_map_reads_a_feeds_words),
+		cmocka_unit_test(test_unbound_view_clause_and_whole_configs),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
