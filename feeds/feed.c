@@ -270,6 +270,9 @@ enum feed_format feed_detect(const char *buf, size_t len)
 		if (memmem(buf, head, "\"Event\"", 7) || memmem(buf, head, "\"Orgc\"", 6) ||
 		    memmem(buf, head, "\"Attribute\"", 11))
 			return FEED_MISP;
+		/* ThreatFox's JSON: its CSV's records, read as those */
+		if (memmem(buf, head, "\"ioc_value\"", 11) && !memmem(buf, head, "\"pattern\"", 9))
+			return FEED_CSV;
 		return FEED_STIX;
 	}
 	if (feed_csv_sniff(buf, len))
@@ -373,7 +376,7 @@ int feed_parse(enum feed_format fmt, const char *buf, size_t len, const struct f
 	case FEED_URLS: return feed_urls_parse(buf, len, sink);
 	case FEED_ADBLOCK: return feed_adblock_parse(buf, len, sink);
 	case FEED_RPZ: return feed_rpz_parse(buf, len, sink);
-	case FEED_CSV: return feed_csv_parse(buf, len, sink);
+	case FEED_CSV: return feed_csv_parse_any(buf, len, sink, err, errlen);
 	case FEED_STIX: return feed_stix_parse(buf, len, sink, err, errlen);
 	case FEED_MISP: return feed_misp_parse(buf, len, sink, err, errlen);
 	case FEED_DNSMASQ: return feed_dnsmasq_parse(buf, len, sink);

@@ -76,8 +76,13 @@ static int adblock_line(void *arg, size_t line, const char *s, size_t n)
 		return 0;
 	}
 	/* the host runs to `^', `$' or the end; after `^' only `|' may follow
-	 * before the options */
-	for (i = 2; i < n && s[i] != '^' && s[i] != '$'; i++)
+	 * before the options. A leading `*.' (`||*.evil.example^', AdGuard's
+	 * "the names below") is the importer's one wildcard rule, as in every
+	 * format; a `*' anywhere else is a pattern. */
+	i = 2;
+	if (n > 4 && s[2] == '*' && s[3] == '.')
+		i = 4;
+	for (; i < n && s[i] != '^' && s[i] != '$'; i++)
 		if (s[i] == '/' || s[i] == '*' || s[i] == '|' || s[i] == '?' || s[i] == ':') {
 			sink->skip(sink->arg, line, FEED_SKIP_UNSUPPORTED, s, n,
 			           s[i] == '*' ? "a wildcard rule" : "a rule on a URL, not a whole host");

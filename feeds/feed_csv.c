@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "feed_urls.h"
+#include "text.h"
 #include "timefmt.h"
 
 #define RECORD_MAX (4 * FEED_LINE_MAX) /* 32768: the skip report says so */
@@ -484,9 +485,169 @@ static int run(const char *s, size_t len, const struct feed_sink *sink, bool *fo
 	return rv;
 }
 
+/* --- the same records as JSON: ThreatFox's JSON export --- */
+
+/* Appends one field to r. Returns 0, or -1 when it does not fit. */
+static int put_field(struct record *r, const char *s, size_t n)
+{
+	if (r->n == FEED_CSV_FIELDS_MAX || r->used + n + 1 > RECORD_MAX)
+		return -1;
+	r->off[r->n++] = r->used;
+	memcpy(r->buf + r->used, s, n);
+	r->used += n;
+	r->buf[r->used++] = '\0';
+	return 0;
+}
+
+/* One JSON object read as a CSV row whose header is its keys: strings as
+ * they are, numbers as written, true/false as 1/0 (to_ids), null as
+ * empty; an array or object value (an API's `tags' list) is no column. */
+static int json_record(const struct feed_sink *sink, json_t *o, struct record *h, struct record *r,
+                       struct feed_json_lines *jl, const char *line_key, const char *where)
+{
+	char qbuf[FEED_QUOTE_MAX + 1], num[64];
+	size_t qn;
+	const char *q = feed_json_quote(o, qbuf, sizeof qbuf - 1, &qn), *key;
+	json_t *v;
+	int cols[COL_COUNT];
+
+	feed_where(sink, where);
+	/* the line: by the record's key in the export, else by a value */
+	size_t line = line_key ? feed_json_line_of(jl, line_key) : 0;
+	if (!json_is_object(o)) {
+		sink->skip(sink->arg, line, FEED_SKIP_MALFORMED, q, qn, "not a JSON object (a record is one)");
+		return 0;
+	}
+	if (!line) {
+		static const char *const ids[] = {"id", "ioc_value", "ioc", "url", "domain", "hostname"};
+		for (size_t i = 0; !line && i < sizeof ids / sizeof *ids; i++)
+			line = feed_json_line_of(jl, feed_json_str(json_object_get(o, ids[i])));
+	}
+	h->n = h->used = r->n = r->used = 0;
+	json_object_foreach(o, key, v) {
+		const char *t = NULL;
+		size_t tn = 0;
+		if (json_is_string(v)) {
+			if ((t = feed_json_str(v)) == NULL) {
+				sink->skip(sink->arg, line, FEED_SKIP_MALFORMED, q, qn, "a NUL character (\\u0000) in a value");
+				return 0;
+			}
+			tn = strlen(t);
+		} else if (json_is_integer(v)) {
+			tn = (size_t)snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+			t = num;
+		} else if (json_is_real(v)) {
+			tn = (size_t)snprintf(num, sizeof num, "%.17g", json_real_value(v));
+			t = num;
+		} else if (json_is_boolean(v)) {
+			t = json_is_true(v) ? "1" : "0";
+			tn = 1;
+		} else if (json_is_null(v)) {
+			t = "";
+		} else {
+			continue;
+		}
+		if (put_field(h, key, strlen(key)) != 0 || put_field(r, t, tn) != 0) {
+			sink->skip(sink->arg, line, FEED_SKIP_BAD_VALUE, q, qn, "more or longer values than one record may hold");
+			return 0;
+		}
+	}
+	if (!map_header(h, cols)) {
+		sink->skip(sink->arg, line, FEED_SKIP_MALFORMED, q, qn,
+		           "no domain, hostname, url or ioc_value key with a value to read");
+		return 0;
+	}
+	return data_row(sink, r, cols, h->n, line, q, qn);
+}
+
+/* ThreatFox's JSON export ({"ID": [{record}], ...}), its API's answer
+ * ({"query_status": "ok", "data": [{record}, ...]}), or an array of
+ * records: each record read as a CSV row whose header is its keys. */
+static int json_records(const char *buf, size_t len, const struct feed_sink *sink, char *err, size_t errlen)
+{
+	struct record h = {0}, r = {0};
+	struct feed_json_lines jl = {.buf = buf, .len = len, .scan_line = 1};
+	json_t *root, *data, *v, *x;
+	const char *key;
+	char where[96];
+	size_t i;
+	int rv;
+
+	if ((rv = feed_json_load(buf, len, &root, err, errlen)) != 0)
+		return rv;
+	if ((h.buf = malloc(RECORD_MAX)) == NULL || (r.buf = malloc(RECORD_MAX)) == NULL) {
+		rv = AM_ENOMEM;
+		goto out;
+	}
+	const char *status = feed_json_str(json_object_get(root, "query_status"));
+	if (json_is_array(root)) {
+		json_array_foreach(root, i, x) {
+			snprintf(where, sizeof where, "[%zu]", i);
+			if ((rv = json_record(sink, x, &h, &r, &jl, NULL, where)) != 0)
+				break;
+		}
+	} else if (status || json_object_get(root, "data")) {
+		data = json_object_get(root, "data");
+		if (!json_is_array(data)) {
+			char q[TEXT_QUOTE_LEN(40)];
+			snprintf(err, errlen, "an API answer (query_status %s) without a list of records in `data'",
+			         text_quote(q, sizeof q, status ? status : "none", status ? strlen(status) : 4, 40));
+			rv = AM_EDECODE;
+			goto out;
+		}
+		json_array_foreach(data, i, x) {
+			snprintf(where, sizeof where, "data[%zu]", i);
+			if ((rv = json_record(sink, x, &h, &r, &jl, NULL, where)) != 0)
+				break;
+		}
+	} else if (json_is_object(root)) {
+		json_object_foreach(root, key, v) {
+			/* the export: each IOC id holds a list of one record */
+			if (!json_is_array(v)) {
+				feed_where(sink, NULL);
+				char qbuf[FEED_QUOTE_MAX + 1];
+				size_t qn;
+				const char *q = feed_json_quote(v, qbuf, sizeof qbuf - 1, &qn);
+				sink->skip(sink->arg, feed_json_line_of(&jl, key), FEED_SKIP_MALFORMED, q, qn,
+				           "not a list of records under its id");
+				continue;
+			}
+			json_array_foreach(v, i, x) {
+				char kq[TEXT_QUOTE_LEN(40)];
+				bool plain = strlen(key) <= 40;
+				for (const char *p = key; plain && *p; p++)
+					plain = isalnum((unsigned char)*p) || *p == '-' || *p == '_';
+				snprintf(where, sizeof where, "%s[%zu]",
+				         plain ? key : text_quote(kq, sizeof kq, key, strlen(key), 40), i);
+				if ((rv = json_record(sink, x, &h, &r, &jl, key, where)) != 0)
+					goto out;
+			}
+		}
+	}
+out:
+	feed_where(sink, NULL);
+	free(h.buf);
+	free(r.buf);
+	json_decref(root);
+	return rv;
+}
+
+bool feed_csv_json(const char *buf, size_t len)
+{
+	size_t p = len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+	while (p < len && (buf[p] == ' ' || buf[p] == '\t' || buf[p] == '\r' || buf[p] == '\n'))
+		p++;
+	return p < len && (buf[p] == '{' || buf[p] == '[');
+}
+
 int feed_csv_parse(const char *buf, size_t len, const struct feed_sink *sink)
 {
 	return run(buf, len, sink, NULL);
+}
+
+int feed_csv_parse_any(const char *buf, size_t len, const struct feed_sink *sink, char *err, size_t errlen)
+{
+	return feed_csv_json(buf, len) ? json_records(buf, len, sink, err, errlen) : run(buf, len, sink, NULL);
 }
 
 bool feed_csv_sniff(const char *buf, size_t len)

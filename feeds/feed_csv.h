@@ -43,6 +43,17 @@
 #define FEED_CSV_HEADER "domain,include_subdomains,category,confidence,first_seen,expires,origin,id,tlp"
 
 int feed_csv_parse(const char *buf, size_t len, const struct feed_sink *sink);
+/* The same records as JSON, when buf starts with `{' or `[' (feed_csv_json):
+ * ThreatFox's JSON export ({"ID": [{"ioc_value": ..., "ioc_type": ...,
+ * "threat_type": ..., "confidence_level": 75}], ...}), its API's answer
+ * ({"query_status": "ok", "data": [...]}) or an array of such objects,
+ * each read as a row whose header is its keys (numbers as written,
+ * true/false as 1/0, null empty; list values ignored). Each record is
+ * named for messages ("1601234[0]", "data[3]") and its line found by its
+ * id or value. Otherwise feed_csv_parse. Returns 0, what entry()
+ * returned, or AM_EDECODE with err for JSON that does not parse. */
+int feed_csv_parse_any(const char *buf, size_t len, const struct feed_sink *sink, char *err, size_t errlen);
+bool feed_csv_json(const char *buf, size_t len);
 /* True if the first lines hold a CSV header naming a known value column. */
 bool feed_csv_sniff(const char *buf, size_t len);
 

@@ -225,7 +225,8 @@ static void test_adblock(void **state)
 		"8 skip unsupported_pattern `@@||allowed.example^'\n",
 		"9 skip unsupported_pattern `example.com##.ad-banner'\n",
 		"10 skip unsupported_pattern `||example.com/ads/*'\n",
-		"11 skip unsupported_pattern `||*.wild.example^'\n",
+		/* a leading `*.': the one wildcard rule of every format */
+		"11 ok wild.example phishing 80\n",
 		"12 skip unsupported_pattern `/banner[0-9]+/'\n",
 		"13 skip ip_address `||192.0.2.10^'\n",
 		"14 skip unsupported_pattern `||'\n",
@@ -2210,6 +2211,86 @@ static void test_unbound_view_clause_and_whole_configs(void **state)
 	assert_non_null(strstr(o.text, "4 skip unsupported_pattern `cache-size=10000'\n"));
 }
 
+/* ThreatFox's JSON export (`{"ID": [{record}], ...}') and its API's
+ * answer (`{"query_status": "ok", "data": [...]}') were read as STIX and
+ * refused whole ("neither a STIX bundle nor an indicator"): they hold the
+ * CSV export's records, read now as those rows - by their keys, each
+ * named by its id and line, numbers and null as the CSV writes them. */
+static void test_threatfox_json_records(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char exp[] =
+		"{\n"
+		"    \"1601234\": [\n"
+		"        {\n"
+		"            \"ioc_value\": \"c2-panel.example\",\n"
+		"            \"ioc_type\": \"domain\",\n"
+		"            \"threat_type\": \"botnet_cc\",\n"
+		"            \"last_seen_utc\": null,\n"
+		"            \"confidence_level\": 100,\n"
+		"            \"tags\": \"CobaltStrike\"\n"
+		"        }\n"
+		"    ],\n"
+		"    \"1601236\": [{\"ioc_value\": \"http://payload.example/x.exe\", \"ioc_type\": \"url\", "
+		"\"threat_type\": \"payload_delivery\", \"confidence_level\": 50}],\n"
+		"    \"1601237\": [{\"ioc_value\": \"198.51.100.7:443\", \"ioc_type\": \"ip:port\", "
+		"\"threat_type\": \"botnet_cc\", \"confidence_level\": 50}],\n"
+		"    \"1601238\": [{\"ioc_value\": \"low.example\", \"ioc_type\": \"domain\", "
+		"\"threat_type\": \"botnet_cc\", \"confidence_level\": 101}]\n"
+		"}\n";
+	assert_int_equal(import_bytes(exp, sizeof exp - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"1601234[0]: 2 ok c2-panel.example botnet 100\n",
+		"1601236[0]: 12 ok payload.example malware 50\n",
+		"1601237[0]: 13 skip not_a_domain",
+		"1601238[0]: 14 skip bad_value",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 2);
+
+	static const char api[] =
+		"{\"query_status\": \"ok\", \"data\": [\n"
+		"{\"id\": \"41\", \"ioc\": \"api.example\", \"ioc_type\": \"domain\", \"threat_type\": \"botnet_cc\", "
+		"\"confidence_level\": 75, \"tags\": [\"a\", \"b\"]},\n"
+		"\"not an object\"]}\n";
+	assert_int_equal(import_bytes(api, sizeof api - 1, FEED_CSV, &o, err, sizeof err), 0);
+	static const char *const want2[] = {
+		"data[0]: 2 ok api.example botnet 75\n",
+		"data[1]: 0 skip malformed",
+		NULL,
+	};
+	expect(o.text, want2);
+	static const char none[] = "{\"query_status\": \"no_result\", \"data\": \"Your search did not yield any results\"}";
+	assert_int_equal(import_bytes(none, sizeof none - 1, FEED_CSV, &o, err, sizeof err), AM_EDECODE);
+	assert_non_null(strstr(err, "query_status `no_result'"));
+}
+
+/* Adblock's `||*.evil.example^' (hagezi, AdGuard: the names below) was an
+ * unsupported wildcard while the same `*.evil.example' flagged the name in
+ * every other format; a `*' anywhere else is still a pattern. */
+static void test_adblock_leading_wildcard(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char list[] = "[Adblock Plus 2.0]\n! Title: HaGeZi\n||*.wild-ads.example^\n||*.^\n"
+	                           "||a.*.example^\n||**.x.example^\n||*.duckdns.org^$important\n";
+	assert_int_equal(import_bytes(list, sizeof list - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"3 ok wild-ads.example phishing 80\n",
+		"4 skip bad_name `||*.^'\n",
+		"5 skip unsupported_pattern `||a.*.example^'\n",
+		"6 skip unsupported_pattern `||**.x.example^'\n",
+		"7 skip public_suffix `||*.duckdns.org^$important'\n",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 1);
+}
+
 /* A hosts file copied from a web page has a no-break space where the
  * space was (`0.0.0.0\u00a0evil.example'): the line was one word, not
  * an address, and malformed - or, detected as a plain list, a bad name.
@@ -2683,6 +2764,8 @@ int main(void)
 		cmocka_unit_test(test_wildcard_names_one_rule_every_format),
 		cmocka_unit_test(test_category_map_reads_a_feeds_words),
 		cmocka_unit_test(test_unbound_view_clause_and_whole_configs),
+		cmocka_unit_test(test_threatfox_json_records),
+		cmocka_unit_test(test_adblock_leading_wildcard),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -18,5 +18,11 @@ static const char *const seeds[] = {
 	"\"u\",\"1\",\"Network activity\",\"domain|ip\",\"d.example|192.0.2.1\",\"a\r\nb\",\"1\",\"1\"\r\n"
 	"\"u\",\"1\",\"Network activity\",\"hostname|port\",\"|\",\"\",\"0\",\"1\"\r\n"
 	"\"u\",\"1\",\"x\",\"domain\",\"e.example\",\"\",\"maybe\",\"1\"\r\n",
+	/* ThreatFox's JSON export and API answer: the same records as JSON */
+	"{\n \"1601234\": [{\"ioc_value\": \"c2.example\", \"ioc_type\": \"domain\", \"threat_type\": \"botnet_cc\", "
+	"\"confidence_level\": 100, \"last_seen_utc\": null, \"tags\": [\"x\"]}],\n \"2\": {\"a\": 1},\n"
+	" \"3\": [{\"ioc_value\": \"http://p.example/x\", \"ioc_type\": \"url\", \"to_ids\": true}, 7]\n}\n",
+	"{\"query_status\": \"ok\", \"data\": [{\"id\": \"9\", \"ioc\": \"d.example\", \"ioc_type\": \"domain\", "
+	"\"threat_type\": \"cc_skimming\", \"confidence_level\": 1.5}]}",
 };
 #include "feed_fuzz.h"
