@@ -67,6 +67,7 @@ static const char *const skip_names[FEED_SKIP_COUNT] = {
 	[FEED_SKIP_REFUSED] = "refused",
 	[FEED_SKIP_WARNINGLISTED] = "warninglisted",
 	[FEED_SKIP_UNKNOWN_CATEGORY] = "unknown_category",
+	[FEED_SKIP_FALSE_POSITIVE] = "false_positive",
 };
 
 const char *feed_skip_name(enum feed_skip r)

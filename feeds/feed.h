@@ -83,6 +83,7 @@ enum feed_skip {
 	FEED_SKIP_REFUSED,           /* the daemon refused it (its message says why) */
 	FEED_SKIP_WARNINGLISTED,     /* MISP matched it against a warninglist (known good or common) */
 	FEED_SKIP_UNKNOWN_CATEGORY,  /* the feed names a category we cannot read (`phish', `cc_skimming') */
+	FEED_SKIP_FALSE_POSITIVE,    /* a MISP false-positive sighting: someone reported it as no threat */
 	FEED_SKIP_COUNT
 };
 const char *feed_skip_name(enum feed_skip r);

@@ -1,6 +1,7 @@
 /* feed_misp.c - MISP events and feed directories in, a MISP feed directory out. */
 #include "feed_misp.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -270,6 +271,39 @@ static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, bo
 		c->sink->skip(c->sink->arg, line, FEED_SKIP_WARNINGLISTED, value, vl, why);
 		return 0;
 	}
+	/* Sightings (includeSightings, the event view): type 1 is an
+	 * organisation's report that the value is a false positive - no
+	 * flag, as a warninglist hit is none; type 2 says when it expired
+	 * (date_sighting), an expiry as binding as amesh:expires. */
+	size_t si;
+	json_t *sg;
+	uint64_t sighting_expiry = 0;
+	json_array_foreach(json_object_get(a, "Sighting"), si, sg) {
+		json_t *st = json_object_get(sg, "type"), *sd = json_object_get(sg, "date_sighting");
+		long stype = json_is_integer(st) ? (long)json_integer_value(st)
+		            : feed_json_str(st) && strlen(feed_json_str(st)) == 1 && isdigit((unsigned char)feed_json_str(st)[0])
+		                ? feed_json_str(st)[0] - '0'
+		                : -1;
+		const char *ds = feed_json_str(sd);
+		char *end = NULL;
+		unsigned long long when = json_is_integer(sd) && json_integer_value(sd) > 0 ? (unsigned long long)json_integer_value(sd)
+		                          : ds && isdigit((unsigned char)ds[0]) ? strtoull(ds, &end, 10) : 0;
+		if (end && *end)
+			when = 0;
+		if (stype == 1) {
+			const char *org = feed_json_str(json_object_get(json_object_get(sg, "Organisation"), "name"));
+			char why[TEXT_QUOTE_LEN(60) + 128], qo[TEXT_QUOTE_LEN(60)], at[TIMEFMT_LEN] = "";
+			if (when)
+				timefmt_rfc3339(when, at);
+			snprintf(why, sizeof why, "a false-positive sighting%s%s%s%s: reported as no threat, not a flag",
+			         org ? " by " : "", org ? text_quote(qo, sizeof qo, org, strlen(org), 60) : "", when ? " on " : "",
+			         at);
+			c->sink->skip(c->sink->arg, line, FEED_SKIP_FALSE_POSITIVE, value, vl, why);
+			return 0;
+		}
+		if (stype == 2 && when && (sighting_expiry == 0 || when < sighting_expiry))
+			sighting_expiry = when;
+	}
 	read_tags(c->sink, json_object_get(a, "Tag"), &t);
 	if (t.unknown_category[0]) {
 		feed_skip_unknown_category(c->sink, line, value, vl, "the amesh:category tag", t.unknown_category);
@@ -279,6 +313,8 @@ static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, bo
 	e.category = t.category;
 	e.confidence = t.confidence;
 	e.expires_at = t.expires_at;
+	if (sighting_expiry && (e.expires_at == 0 || sighting_expiry < e.expires_at))
+		e.expires_at = sighting_expiry;
 	e.tlp = t.tlp;
 	e.input = value;
 	e.input_len = vl;

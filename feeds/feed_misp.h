@@ -10,7 +10,9 @@
  * URL (its host, with the shared-host rule); other types are skipped as
  * not_a_domain, attributes with to_ids false as not_to_ids, deleted ones as
  * revoked, ones MISP matched against a warninglist (`warnings') as
- * warninglisted. Tags on the attribute, else on the event, give the sharing
+ * warninglisted, ones with a false-positive sighting (Sighting type 1)
+ * as false_positive; an expiration sighting (type 2) is an expiry.
+ * Tags on the attribute, else on the event, give the sharing
  * level (tlp:clear|white|green|amber|amber+strict|red), and this project's
  * own `amesh:category="..."', `amesh:confidence="N"', `amesh:expires="T"'.
  * A skip names the line of the attribute's uuid in its file.

@@ -2291,6 +2291,39 @@ static void test_adblock_leading_wildcard(void **state)
 	assert_int_equal(count(o.text, " ok "), 1);
 }
 
+/* MISP sightings (includeSightings, the event view): a false-positive
+ * sighting (type 1) is an organisation's report that the value is no
+ * threat, and it was flagged all the same; an expiration sighting (type
+ * 2) says when it stopped being one, and was ignored. Skipped as
+ * false_positive naming who said so; the expiry taken (here past). */
+static void test_misp_sightings(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char misp[] =
+		"{\"Event\": {\"info\": \"x\", \"Attribute\": [\n"
+		"{\"type\": \"domain\", \"to_ids\": true, \"value\": \"seen.example\", \"Sighting\": [{\"type\": \"0\", "
+		"\"date_sighting\": \"1794990000\", \"Organisation\": {\"name\": \"CERT-YY\"}}]},\n"
+		"{\"type\": \"domain\", \"to_ids\": true, \"value\": \"fp.example\", \"Sighting\": [{\"type\": \"0\"}, "
+		"{\"type\": \"1\", \"date_sighting\": \"1794990000\", \"Organisation\": {\"name\": \"CERT-ZZ\"}}]},\n"
+		"{\"type\": \"hostname\", \"to_ids\": true, \"value\": \"expired.example\", \"Sighting\": [{\"type\": 2, "
+		"\"date_sighting\": 1794990000}]},\n"
+		"{\"type\": \"hostname\", \"to_ids\": true, \"value\": \"later.example\", \"Sighting\": [{\"type\": \"2\", "
+		"\"date_sighting\": \"1795003600\"}]}]}}\n";
+	assert_int_equal(import_bytes(misp, sizeof misp - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"Attribute[0]: 0 ok seen.example phishing 80\n",
+		"Attribute[1]: 0 skip false_positive `fp.example'\n",
+		"  -- a false-positive sighting by `CERT-ZZ' on 2026-11-18T",
+		"Attribute[2]: 0 skip expired `expired.example'\n",
+		"Attribute[3]: 0 ok later.example phishing 80\n",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 2);
+}
+
 /* A hosts file copied from a web page has a no-break space where the
  * space was (`0.0.0.0\u00a0evil.example'): the line was one word, not
  * an address, and malformed - or, detected as a plain list, a bad name.
@@ -2766,6 +2799,7 @@ int main(void)
 		cmocka_unit_test(test_unbound_view_clause_and_whole_configs),
 		cmocka_unit_test(test_threatfox_json_records),
 		cmocka_unit_test(test_adblock_leading_wildcard),
+		cmocka_unit_test(test_misp_sightings),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
