@@ -211,10 +211,8 @@ static int record(struct rpz *z)
 		skip(z, "a wildcard for the whole zone");
 		return 0;
 	}
-	if (strncmp(owner, "*.", 2) == 0) {
-		name += 2;
-		e.twin = true;
-	}
+	/* `*.name' is read by the importer's one wildcard rule (importer.h),
+	 * once: stripped here too, `*.*.name' and `*..name' became names */
 	return feed_emit(z->sink, &e, name, strlen(name));
 }
 

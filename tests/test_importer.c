@@ -2083,6 +2083,20 @@ static void test_wildcard_names_one_rule_every_format(void **state)
 		"\"pattern\": \"[domain-name:value = '*.star-stix.example']\"}\n]}\n";
 	assert_int_equal(import_bytes(stix, sizeof stix - 1, FEED_AUTO, &o, err, sizeof err), 0);
 	assert_non_null(strstr(o.text, "objects[0]: 2 ok star-stix.example phishing 80\n"));
+
+	/* once: an RPZ owner `*.*.name' or `*..name' is no name (the zone
+	 * parser stripped `*.' too, and the importer again) */
+	static const char rpz[] = "$ORIGIN rpz.example.\n@ SOA ns. h. 1 60 60 60 60\n*.rpz-star.example CNAME .\n"
+	                          "*.*.double.example CNAME .\n*..dot.example CNAME .\n";
+	assert_int_equal(import_bytes(rpz, sizeof rpz - 1, FEED_RPZ, &o, err, sizeof err), 0);
+	static const char *const want4[] = {
+		"3 ok rpz-star.example phishing 80\n",
+		"4 skip bad_name `*.*.double.example CNAME .'\n",
+		"5 skip bad_name `*..dot.example CNAME .'\n",
+		NULL,
+	};
+	expect(o.text, want4);
+	assert_int_equal(count(o.text, " ok "), 1);
 }
 
 /* A feed's own category words (ThreatFox's cc_skimming, a MISP tag's
