@@ -817,6 +817,13 @@ bool allowlist_covers(const struct allowlist *a, const char *name, struct allowl
 		if (!e)
 			continue;
 		bool self = j == k - 1;
+		/* a parent's entry reaches no further down than a flag on it
+		 * would (domain_reaches): "amazonaws.com" shields
+		 * www.amazonaws.com, never a bucket under s3.amazonaws.com,
+		 * a public suffix whose tenants are others; nor does any
+		 * entry further up */
+		if (!self && e->below && !domain_reaches(name, name + at[j]))
+			break;
 		if (self && e->self && !cov->name_entry) {
 			cov->name_entry = e->name;
 			cov->name_source = e->self;

@@ -16,6 +16,11 @@
  *     list would have covered the subdomains too. (A subdomains-only entry
  *     on a public suffix would cover nothing, so it is skipped as a bad
  *     entry.)
+ *   - and so an entry's subdomains end where a public suffix begins below
+ *     it, as a flag's reach does (domain_reaches): "amazonaws.com" covers
+ *     www.amazonaws.com, never bucket.s3.amazonaws.com or anything under
+ *     *.compute.amazonaws.com - private-section suffixes whose tenants are
+ *     others.
  * So each name in the table carries two independent facts: which list, if
  * any, covers the name itself, and which list, if any, covers every name
  * below it. The first list to say either wins it.
@@ -91,7 +96,8 @@ struct allowlist_coverage {
 	 * most specific such entry is given. */
 	const char *name_entry, *name_source;
 	/* Every name below NAME is covered: by NAME's own entry (name and
-	 * subdomains, or subdomains only) or a parent's. NULL when no entry
+	 * subdomains, or subdomains only) or a parent's - down to, not past,
+	 * a public suffix below NAME (see above). NULL when no entry
 	 * covers all of them - individual children may still have entries of
 	 * their own. */
 	const char *below_entry, *below_source;

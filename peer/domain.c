@@ -784,6 +784,20 @@ size_t domain_match_candidates(const char *normalised, const char **out, size_t 
 	return n;
 }
 
+bool domain_reaches(const char *name, const char *ancestor)
+{
+	if (!name || !ancestor || ancestor < name || ancestor > name + strlen(name))
+		return false;
+	if (ancestor == name)
+		return true;
+	if (ancestor[-1] != '.')
+		return false;
+	for (const char *p = name; p && p <= ancestor; p = strchr(p, '.') ? strchr(p, '.') + 1 : NULL)
+		if (domain_is_public_suffix(p))
+			return false;
+	return true;
+}
+
 /* One label of a query name: n octets at off in the name's octet buffer.
  * Raw, a label may be longer than 63 octets (see parse_presentation). */
 struct qlabel {

@@ -125,4 +125,15 @@ bool domain_is_listed_suffix(const char *normalised);
  * returns the count (0 when the name itself is a public suffix). */
 size_t domain_match_candidates(const char *normalised, const char **out, size_t max);
 
+/* The same reach as one test, for whatever else covers a name by a parent
+ * (an allowlist entry's subdomains, a shared host): true if `ancestor' (a
+ * pointer to a label start inside `name', or name itself) is the name, or
+ * among domain_match_candidates(name) - a parent, with neither the name
+ * nor any parent up to the ancestor itself a public suffix. So
+ * "amazonaws.com" reaches "www.amazonaws.com" but not
+ * "bucket.s3.amazonaws.com", whose owner is whoever holds the bucket
+ * (s3.amazonaws.com is a private-section suffix). False if ancestor does
+ * not point into name. Loads the list on first use. */
+bool domain_reaches(const char *name, const char *ancestor);
+
 #endif

@@ -272,6 +272,20 @@ static void test_coverage_table(void **state)
 		{"unknown single label", "wpad\n", "x.wpad", "", ""},
 		{"single label itself", "wpad\n", "wpad", "wpad", ""},
 		{"tenant entry still works", "me.github.io\n", "www.me.github.io", "me.github.io", "me.github.io"},
+		/* a parent's entry stops at a public suffix below it, as a
+		 * flag on it does: the platform's own names, not its tenants */
+		{"platform parent covers its own", "amazonaws.com\n", "www.amazonaws.com", "amazonaws.com",
+		 "amazonaws.com"},
+		{"platform parent not past s3", "amazonaws.com\n", "bucket.s3.amazonaws.com", "", ""},
+		{"platform parent not a bucket's subdomain", "amazonaws.com\n", "www.bucket.s3.amazonaws.com", "", ""},
+		{"platform parent not past *.compute", "amazonaws.com\n", "ec2-1.eu-west-1.compute.amazonaws.com", "",
+		 ""},
+		{"platform dot entry not past s3", ".amazonaws.com\n", "phish.s3.amazonaws.com", "", ""},
+		{"hostname parent not past suffix", "{\"type\":\"hostname\",\"list\":[\"typeform.com\"]}",
+		 "evil.pro.typeform.com", "", ""},
+		{"tenant entry under the suffix", "bucket.s3.amazonaws.com\n", "www.bucket.s3.amazonaws.com",
+		 "bucket.s3.amazonaws.com", "bucket.s3.amazonaws.com"},
+		{"exception rule's name is registrable", "www.ck\n", "a.www.ck", "www.ck", "www.ck"},
 		/* MISP string: exact */
 		{"string exact", "{\"type\":\"string\",\"list\":[\"yahoo.com\"]}", "yahoo.com", "yahoo.com", ""},
 		{"string not below", "{\"type\":\"string\",\"list\":[\"yahoo.com\"]}", "login.yahoo.com", "", ""},

@@ -548,6 +548,37 @@ static void test_match_candidates_respects_max(void **state)
 	assert_int_equal(domain_match_candidates(NULL, got, 2), 0);
 }
 
+/* domain_reaches is domain_match_candidates as one test: every ancestor
+ * the candidates hold reaches, every other does not. */
+static void test_reaches_agrees_with_candidates(void **state)
+{
+	static const char *const names[] = {
+		"a.b.evil.example", "x.evil.co.uk", "a.foo.github.io", "x.www.ck", "x.y.ck",
+		"www.bucket.s3.amazonaws.com", "bucket.s3.amazonaws.com", "s3.amazonaws.com", "www.amazonaws.com",
+		"ec2-1.eu-west-1.compute.amazonaws.com", "evil.pro.typeform.com", "github.io", "com",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		const char *name = names[i], *got[16];
+		size_t n = domain_match_candidates(name, got, 16);
+		for (const char *p = name; p; p = strchr(p, '.') ? strchr(p, '.') + 1 : NULL) {
+			bool cand = false;
+			for (size_t k = 0; k < n; k++)
+				cand |= got[k] == p;
+			print_message("%s <- %s\n", name, p);
+			/* the name itself always reaches itself (a suffix too:
+			 * an exact entry on github.io covers github.io) */
+			assert_int_equal(domain_reaches(name, p), cand || p == name);
+		}
+	}
+	assert_true(domain_reaches("www.amazonaws.com", strchr("www.amazonaws.com", '.') + 1));
+	const char *b = "bucket.s3.amazonaws.com";
+	assert_false(domain_reaches(b, b + strlen("bucket.s3.")));
+	assert_false(domain_reaches(b, b + 2));   /* not a label start */
+	assert_false(domain_reaches(b, "amazonaws.com")); /* not in the name */
+	assert_false(domain_reaches(NULL, b));
+}
+
 /* Threads race for the lazy load after fini; all must see the same list. */
 static void *normalise_many(void *arg)
 {
@@ -975,6 +1006,7 @@ int main(void)
 		cmocka_unit_test(test_is_public_suffix),
 		cmocka_unit_test(test_match_candidates),
 		cmocka_unit_test(test_match_candidates_respects_max),
+		cmocka_unit_test(test_reaches_agrees_with_candidates),
 		cmocka_unit_test(test_concurrent_first_use),
 		cmocka_unit_test(test_suffix_table),
 		cmocka_unit_test(test_suffix_agrees_with_names),

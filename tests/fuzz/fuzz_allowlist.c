@@ -47,9 +47,17 @@ static bool is_parent(const char *name, const char *e)
 	return is_self_or_parent(name, e) && strcmp(name, e) != 0;
 }
 
+/* The entry e (a parent of name, or name) as a pointer into name. */
+static const char *in_name(const char *name, const char *e)
+{
+	return name + strlen(name) - strlen(e);
+}
+
 /* Coverage rules: what covers a name is the name or a parent; a parent
  * that covers it covers a child too; what covers the names below a name
- * covers a child of it; a public suffix is never covered from above. */
+ * covers a child of it; a public suffix is never covered from above, nor
+ * is anything a parent's entry reaches only past a public suffix
+ * (domain_reaches: no further than a flag on the entry would). */
 static void check_covers(const struct allowlist *a, const char *name)
 {
 	struct allowlist_coverage cov, cc;
@@ -67,14 +75,19 @@ static void check_covers(const struct allowlist *a, const char *name)
 		abort();
 	if (cov.below_entry && domain_is_public_suffix(cov.below_entry))
 		abort();
+	if (cov.name_entry && is_parent(name, cov.name_entry) && !domain_reaches(name, in_name(name, cov.name_entry)))
+		abort();
 	if (strlen(name) + 2 > AM_DOMAIN_MAX)
 		return;
 	memcpy(child, "x.", 2);
 	memcpy(child + 2, name, strlen(name) + 1);
 	allowlist_covers(a, child, &cc);
-	if (cov.below_entry && !cc.name_entry)
+	/* a child that is itself a public suffix (x.compute.amazonaws.com,
+	 * under a wildcard rule) is where a parent's reach ends */
+	if (cov.below_entry && !cc.name_entry && domain_reaches(child, in_name(child, cov.below_entry)))
 		abort();
-	if (cov.name_entry && is_parent(name, cov.name_entry) && !cc.name_entry)
+	if (cov.name_entry && is_parent(name, cov.name_entry) && !cc.name_entry &&
+	    domain_reaches(child, in_name(child, cov.name_entry)))
 		abort();
 }
 
@@ -283,6 +296,10 @@ size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 		 "\"list\":[\"m\\u00fcnchen.de\",\"\\ud840\\udc00.jp\",\"a\\/b.example\",\"*.w.example\"]}"),
 
 		"{\"name\":\"resolvers\",\"type\":\"cidr\",\"list\":[\"8.8.8.8/32\"]}",
+
+		/* a parent with public suffixes below it, and names past them */
+		"amazonaws.com\nbucket.s3.amazonaws.com\nx.eu-west-1.compute.amazonaws.com\n"
+		"www.ck\na.www.ck\nfoo.bar.ck\ns3.amazonaws.com\n",
 
 		"\xef\xbb\xbf{\"type\":\"hostname\",\"list\":[],\"d\":[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]}",
 

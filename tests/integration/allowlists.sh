@@ -3,7 +3,8 @@
 # lists (fixtures in warninglists/, written for this project) on a real
 # daemon (issue 9): lists with bad entries load, each bad entry named with
 # its file and index by the log and by --check; public-suffix entries cover
-# only themselves, "string" entries the exact name, "hostname" entries the
+# only themselves, a parent's entry no name past a public suffix below it
+# (amazonaws.com, not a bucket under s3.amazonaws.com), "string" entries the exact name, "hostname" entries the
 # name and its subdomains, a leading dot the subdomains only - checked
 # through verdicts; the origin refuses to flag what it allowlists unless
 # --force, which the audit trail records; `amesh allowlist' shows what
@@ -21,7 +22,7 @@ am() { "$AMESH" -s "$T_ROOT/p/run/amesh.sock" "$@"; }
 
 # --- --check loads the lists it validates ---
 expect_exit 0 "a config whose lists have bad entries is valid" "$AMESHD" -c "$conf" --check
-check "... and says how many names and bad entries" grep -q "23 allowlisted names from 5 files, 39 bad entries skipped" <<<"$T_OUT"
+check "... and says how many names and bad entries" grep -q "24 allowlisted names from 5 files, 39 bad entries skipped" <<<"$T_OUT"
 check "--check names a bad entry with file and index" grep -q "top-sites.json: list\[5\]: skipped: \`-container.supertms.com': label \`-container' has a leading hyphen" <<<"$T_ERR"
 check "... a space" grep -q "top-sites.json: list\[8\]: skipped: \`corona helden': a space" <<<"$T_ERR"
 check "... empty labels" grep -q "top-sites.json: list\[9\]: skipped: \`marketingplatform.google....'" <<<"$T_ERR"
@@ -43,7 +44,7 @@ check "... saying it is not a list of names" grep -q "resolvers-cidr.json: warni
 start_peer "$T_ROOT/p" || exit 1
 log="$T_ROOT/p/ameshd.log"
 check "the log names a skipped entry with file and index" grep -q "allowlist: .*top-sites.json: list\[14\]: skipped: \`-250.starlink.ru': label \`-250' has a leading hyphen" "$log"
-check "the log counts per file" grep -q "top-sites.json: 10 entries, 7 bad entries skipped, [0-9]* public-suffix entries covering the name only" "$log"
+check "the log counts per file" grep -q "top-sites.json: 11 entries, 7 bad entries skipped, [0-9]* public-suffix entries covering the name only" "$log"
 check "the log warns of a public-suffix entry with file and index" grep -q "allowlist: .*top-sites.json: list\[3\]: warning: \`duckdns.org': \`duckdns.org' is a public suffix" "$log"
 
 # --- the origin does not flag what it allowlists ---
@@ -59,6 +60,12 @@ expect_exit 0 "... duckdns.org" sub bank-login.duckdns.org
 expect_exit 0 "... pages.dev" sub login-secure.pages.dev
 expect_exit 0 "... workers.dev" sub a.b.workers.dev
 expect_exit 0 "... web.app" sub secure.web.app
+# a parent entry reaches no further than a flag on it: amazonaws.com is no
+# public suffix, but s3.amazonaws.com and *.compute.amazonaws.com below it
+# are, and their tenants are others (was: refused, allowlisted by amazonaws.com)
+expect_exit 2 "a parent entry covers its own subdomains: www.amazonaws.com refused" sub www.amazonaws.com
+expect_exit 0 "... not a bucket under the suffix s3.amazonaws.com" sub phish-bucket.s3.amazonaws.com
+expect_exit 0 "... nor a host under *.compute.amazonaws.com" sub ec2-198-51-100-7.eu-west-1.compute.amazonaws.com
 expect_exit 0 "tlds' COM covers no .com name" sub evil-shop.com
 expect_exit 0 "a leading-dot entry does not cover the name itself" sub cdn.example-corp.net
 expect_exit 2 "... it covers the names below" sub img.cdn.example-corp.net
@@ -93,6 +100,8 @@ check "the string entry itself (forced signal): allowlisted" test "$(verdict yah
 check "under a hostname entry (forced signal): allowlisted" test "$(verdict www.mail.google.com)" = '"level":"allowlisted"'
 check "... with the entry and list as the reason" grep -q '"reason":"allowlisted by `google.com'"'"' in Top sites (test fixture)"' <<<"$(am --json query mail.google.com)"
 check "a leading-dot entry's own name: block" test "$(verdict cdn.example-corp.net)" = '"level":"block"'
+check "a bucket under s3.amazonaws.com (entry amazonaws.com): block" \
+	test "$(verdict www.phish-bucket.s3.amazonaws.com)" = '"level":"block"'
 
 # --- exports are blocklists: an allowlisted name stays out, as in the RPZ ---
 holds_allowlisted() { tr "\"', \r" '\n\n\n\n\n' <"$1" | grep -qxE 'mail\.google\.com|yahoo\.com'; }
@@ -111,6 +120,8 @@ expect_exit 0 "amesh allowlist NAME: covered" am allowlist www.mail.google.com
 check "... by which entry, list and coverage" grep -q "covered by \`google.com' (name and subdomains) in Top sites (test fixture), shielding 1 live signal" <<<"$T_OUT"
 expect_exit 1 "amesh allowlist NAME: not covered" am allowlist phish.github.io
 check "... says so" grep -q "^phish.github.io: not allowlisted" <<<"$T_OUT"
+expect_exit 1 "amesh allowlist: a bucket is not covered by amazonaws.com" am allowlist phish-bucket.s3.amazonaws.com
+expect_exit 0 "... amazonaws.com's own host is" am allowlist console.amazonaws.com
 expect_exit 2 "amesh allowlist '': an empty NAME is a usage error, not the overview" am allowlist ''
 check "... saying so" grep -q "NAME is empty" <<<"$T_ERR"
 expect_exit 0 "amesh allowlist NAME takes a query form: blanks and an ideographic full stop" \
@@ -120,7 +131,7 @@ check "... said in words" grep -q "covered by \`github.io' (name) in Top sites" 
 expect_exit 0 "a leading-dot entry" am allowlist x.cdn.example-corp.net
 check "... covers subdomains" grep -q "covered by \`cdn.example-corp.net' (subdomains) in corp.txt" <<<"$T_OUT"
 expect_exit 0 "the overview" am allowlist
-check "... lists each list with its bad entries" grep -q "list Top sites (test fixture) (hostname): 10 entries, 7 bad entries skipped" <<<"$T_OUT"
+check "... lists each list with its bad entries" grep -q "list Top sites (test fixture) (hostname): 11 entries, 7 bad entries skipped" <<<"$T_OUT"
 check "... the entries shielding live signals" grep -q "entry \`google.com' (name and subdomains) in Top sites (test fixture), shielding 1 live signal" <<<"$T_OUT"
 out=$(am --json allowlist mail.google.com)
 check "--json: covered_by with shielding" grep -q '"covered_by": \?{[^}]*"entry": \?"google.com"' <<<"$out"
