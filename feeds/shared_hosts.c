@@ -142,11 +142,16 @@ void shared_hosts_free(struct shared_hosts *s)
 bool shared_hosts_match(const struct shared_hosts *s, const char *name, const char **which)
 {
 	size_t nl = strlen(name);
-	/* O(list): the list is short and URLs are a fraction of a feed */
+	/* O(list): the list is short and URLs are a fraction of a feed.
+	 * Below an entry, only as far as a flag on it would reach
+	 * (domain_reaches): a tenant under a public suffix beneath it
+	 * (x.pro.typeform.com, <cid>.cloudflare-ipfs.com) has a name of its
+	 * own, as user.github.io does, and its URL flags that name. */
 	for (size_t i = 0; s && i < s->n; i++) {
 		size_t el = strlen(s->names[i]);
 		if (nl == el ? strcmp(name, s->names[i]) == 0
-		             : nl > el && name[nl - el - 1] == '.' && strcmp(name + nl - el, s->names[i]) == 0) {
+		             : nl > el && name[nl - el - 1] == '.' && strcmp(name + nl - el, s->names[i]) == 0 &&
+		                   domain_reaches(name, name + nl - el)) {
 			if (which)
 				*which = s->names[i];
 			return true;

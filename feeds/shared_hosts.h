@@ -34,8 +34,10 @@ extern const char *const shared_hosts_default[];
 int shared_hosts_load(struct shared_hosts **out, const char *path, char *err, size_t errlen);
 void shared_hosts_free(struct shared_hosts *s);
 
-/* True if the normalised name is a listed host or under one; *which
- * (may be NULL) gets the entry. */
+/* True if the normalised name is a listed host or under one, no further
+ * down than a flag on the entry would reach (domain_reaches: not past a
+ * public suffix, so a tenant with a name of its own is no shared host);
+ * *which (may be NULL) gets the entry. */
 bool shared_hosts_match(const struct shared_hosts *s, const char *name, const char **which);
 
 #endif

@@ -919,7 +919,13 @@ static void test_shorteners_and_redirectors_are_shared_hosts(void **state)
 	                           "https://x.herokuapp.com/login\n"       /* 11: a tenant, a flag */
 	                           "https://notbit.ly/x\n"                 /* 12: not bit.ly */
 	                           "https://bit.ly.evil-login.example/x\n" /* 13: nor this */
-	                           "https://login-google.com/x\n";         /* 14: nor google.com */
+	                           "https://login-google.com/x\n"          /* 14: nor google.com */
+	                           /* 15, 16: tenants under a public suffix below a listed
+	                            * platform (pro.typeform.com; cloudflare-ipfs.com is one
+	                            * itself) have names of their own, as 11 has */
+	                           "https://evil-form.pro.typeform.com/to/AbC\n"
+	                           "https://bafyphish.cloudflare-ipfs.com/login\n"
+	                           "https://www.typeform.com/to/AbC\n";     /* 17: typeform's own */
 	assert_int_equal(import_bytes(urls, sizeof urls - 1, FEED_URLS, &o, err, sizeof err), 0);
 	static const char *const want[] = {
 		"1 skip url_on_shared_host `https://bit.ly/3xYz'\n  -- `bit.ly' is a shared platform (--shared-hosts)\n",
@@ -938,10 +944,13 @@ static void test_shorteners_and_redirectors_are_shared_hosts(void **state)
 		"12 ok notbit.ly",
 		"13 ok bit.ly.evil-login.example",
 		"14 ok login-google.com",
+		"15 ok evil-form.pro.typeform.com",
+		"16 ok bafyphish.cloudflare-ipfs.com",
+		"17 skip url_on_shared_host", "  -- `typeform.com' is a shared platform",
 		NULL,
 	};
 	expect(o.text, want);
-	assert_int_equal(count(o.text, " ok "), 4);
+	assert_int_equal(count(o.text, " ok "), 6);
 	/* a name, not a URL: whoever wrote the list chose to block it */
 	static const char hosts[] = "0.0.0.0 bit.ly\n0.0.0.0 www.google.com\n";
 	assert_int_equal(import_bytes(hosts, sizeof hosts - 1, FEED_AUTO, &o, err, sizeof err), 0);
