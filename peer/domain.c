@@ -625,6 +625,8 @@ bool domain_is_special_use(const char *normalised)
 	return normalised && special_use_of(normalised, strlen(normalised)) >= 0;
 }
 
+static size_t dot_at(const char *in, size_t i, size_t n);
+
 /* Both public normalisers: `suffix' strips one leading dot as well and skips
  * the public-suffix rule (step 5), everything else is shared so a suffix in
  * a policy and a name in the store can never be spelled differently. */
@@ -678,12 +680,19 @@ static int normalise(const char *in, char out[AM_DOMAIN_MAX + 1], enum mode mode
 	}
 
 	/* Step 2: the root's dot, once; "a.com.." keeps an empty label. A
-	 * suffix may also be written ".asia", as in "anything under .asia". */
-	if (suffix && in[0] == '.') {
-		in++;
-		n--;
+	 * suffix may also be written ".asia", as in "anything under .asia".
+	 * The full stops UTS #46 maps to '.' are dots here too, as they are
+	 * between labels and in a query: "a.com。" is a.com with the root's
+	 * dot (it was refused as an empty label, while `amesh query' of the
+	 * same text found a.com). */
+	size_t d;
+	if (suffix && (d = dot_at(in, 0, n)) != 0) {
+		in += d;
+		n -= d;
 	}
-	if (n > 0 && in[n - 1] == '.')
+	if (n >= 3 && dot_at(in, n - 3, n) == 3)
+		n -= 3;
+	else if (n > 0 && in[n - 1] == '.')
 		n--;
 	if (n == 0)
 		return refuse(AM_EDOMAIN_EMPTY, raw, NULL, err, errlen);

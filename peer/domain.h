@@ -6,7 +6,8 @@
  * spelling of a name. Steps, in order, each with its own error code so the
  * caller can say which rule failed:
  *   1. length cap on raw input; reject empty, '*' wildcards, IP literals;
- *   2. strip exactly one trailing dot;
+ *   2. strip exactly one trailing dot ('.', or a full stop UTS #46 maps
+ *      to '.': U+3002, U+FF0E, U+FF61);
  *   3. IDNA2008 U-label -> A-label with libidn2 (IDN2_NONTRANSITIONAL |
  *      IDN2_NFC_INPUT; never IDN2_USE_STD3_ASCII_RULES, which silently deletes
  *      characters - see FIELD-NOTES); lower-case;

@@ -6,7 +6,7 @@
 # match nothing without a word on stderr, batch exit statuses 0/1/2, and
 # emoji names are flaggable (well-formed A-labels, U-labels via UTS #46),
 # and a name `amesh submit' flags, `amesh query' finds as typed: both judge
-# its length as converted.
+# its length as converted, and both read a final `。' as the root's dot.
 set -uo pipefail
 AMESHD=$1 AMESH=$2
 . "$(dirname "$0")/lib.sh"
@@ -78,6 +78,15 @@ check "... as www.evil-parent.com" grep -q "^www.evil-parent.com: 1 signal" <<<"
 check "... a blank line and an indented comment are no names" test "$(grep -c ': [0-9]* signal' <<<"$T_OUT")" -eq 2
 expect_exit 0 "ideographic full stops separate labels (login。evil-parent．com)" am query $'login\xe3\x80\x82evil-parent\xef\xbc\x8ecom'
 check "... read as login.evil-parent.com" grep -q "^login.evil-parent.com: 1 signal" <<<"$T_OUT"
+# a full stop UTS #46 reads as a dot ends a name as the root's dot does, in
+# a submission as in a query (submit refused it as an empty label)
+expect_exit 0 "submit: an ideographic full stop at the end is the root's dot" \
+	am submit $'rootdot-evil.com\xe3\x80\x82' --category phishing --confidence 70 --ttl 1d
+check "... stored as rootdot-evil.com" grep -q "^stored rootdot-evil.com phishing" <<<"$T_OUT"
+expect_exit 0 "... and a query of the same text finds it" am query $'www.rootdot-evil.com\xef\xbd\xa1'
+check "... as its parent" grep -q "rootdot-evil.com  phishing" <<<"$T_OUT"
+expect_exit 2 "... one root dot only: .com. and a full stop is an empty label" \
+	am submit $'rootdot-evil.com.\xe3\x80\x82' --category phishing --confidence 70 --ttl 1d
 
 # --- emoji names: real phishing, valid in the DNS ---
 expect_exit 0 "an emoji A-label IDNA2008 refuses is flaggable" am submit XN--57H.ws --category phishing --confidence 70 --ttl 1d
