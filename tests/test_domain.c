@@ -202,6 +202,10 @@ static const struct row rows[] = {
 	{"onion.to", 0, "onion.to"},
 	{"test.com", 0, "test.com"},
 	{"mylocal", AM_EPUBLIC_SUFFIX, NULL}, /* an unknown single label, not .local */
+	/* under an unknown TLD: the default rule makes the name registrable
+	 * (README "What an indicator is": a TLD newer than the list) */
+	{"evil.notatld", 0, "evil.notatld"},
+	{"www.evil.notatld", 0, "www.evil.notatld"},
 	{"xlan.example", 0, "xlan.example"},
 	{"arpa.example.net", 0, "arpa.example.net"},
 	/* documentation names stay ordinary (README "Names": the tests and
