@@ -1488,7 +1488,10 @@ static void do_sightings(const struct control_env *env, const struct wire_reques
 			fail_with(resp, rv, "%s", err);
 		return;
 	}
-	if (q->name[0] && (rv = domain_normalise(q->name, name, err, sizeof err)) != 0) {
+	/* a lookup of what is held, as `amesh audit' is: a flag on co.uk or
+	 * printer.local from before those rules has its hits too, and asking
+	 * for them is no flag (it was refused as a public suffix) */
+	if (q->name[0] && (rv = domain_normalise_suffix(q->name, name, err, sizeof err)) != 0) {
 		fail_with(resp, rv, "%s", err);
 		return;
 	}

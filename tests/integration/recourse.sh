@@ -42,6 +42,10 @@ expect_exit 2 "a new flag on printer.local is refused" amp a submit printer.loca
 	--confidence 50 --ttl 1d
 
 # a dispute of a held flag on a public suffix, from the holder to the origin
+# its hits are asked for as audit asks for its history: a lookup, no flag
+expect_exit 1 "amesh sightings co.uk: a lookup, not refused as a public suffix" amp b sightings co.uk
+check "... says there are none" grep -q "^no sightings on co.uk" <<<"$T_OUT"
+expect_exit 1 "... nor a special-use name, as typed (Printer.Local.)" amp b sightings Printer.Local.
 expect_exit 0 "b disputes a's old flag on co.uk" amp b dispute co.uk --category spam --reason "a whole suffix"
 check "the dispute reaches a" wait_until 10 sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' --json disputes | grep -q '\"domain\":\"co.uk\"'"
 expect_exit 2 "a dispute of org.uk (not held) is refused" amp b dispute org.uk --category spam --reason x
