@@ -856,42 +856,9 @@ bool allowlist_match(const struct allowlist *a, const char *name, const char **e
 	return hit;
 }
 
-/* The label of name ending at end (exclusive): its start. */
-static const char *label_start(const char *name, const char *end)
-{
-	const char *p = end;
-	while (p > name && p[-1] != '.')
-		p--;
-	return p;
-}
-
-/* Order by labels from the right ("com", then "example", ...), each label
- * by bytes then length, a name before its descendants: the names below
- * one name are one contiguous run right after it. */
-static int rev_cmp(const char *a, const char *b)
-{
-	const char *ae = a + strlen(a), *be = b + strlen(b);
-
-	for (;;) {
-		if (ae <= a || be <= b)
-			return (ae > a) - (be > b);
-		const char *as = label_start(a, ae), *bs = label_start(b, be);
-		size_t al = (size_t)(ae - as), bl = (size_t)(be - bs);
-		int c = memcmp(as, bs, al < bl ? al : bl);
-		if (c != 0)
-			return c;
-		if (al != bl)
-			return al < bl ? -1 : 1;
-		ae = as > a ? as - 1 : a;
-		be = bs > b ? bs - 1 : b;
-		if (as == a || bs == b)
-			return (as > a) - (bs > b);
-	}
-}
-
 static int rev_cmp_entries(const void *x, const void *y)
 {
-	return rev_cmp((*(struct entry *const *)x)->name, (*(struct entry *const *)y)->name);
+	return domain_cmp_labels((*(struct entry *const *)x)->name, (*(struct entry *const *)y)->name);
 }
 
 /* Strictly below: name ends with "." + parent. */
@@ -932,7 +899,7 @@ int allowlist_below(const struct allowlist *a, const char *name, allowlist_name_
 			/* the first name after `name' in the order: its run */
 			while (lo < hi) {
 				size_t mid = lo + (hi - lo) / 2;
-				if (rev_cmp(a->sorted[mid]->name, name) <= 0)
+				if (domain_cmp_labels(a->sorted[mid]->name, name) <= 0)
 					lo = mid + 1;
 				else
 					hi = mid;

@@ -160,8 +160,11 @@ void domain_set_icu_library(const char *soname)
 	pthread_mutex_unlock(&psl_lock);
 }
 
+static void rules_free(void);
+
 void domain_fini(void)
 {
+	rules_free();
 	pthread_mutex_lock(&psl_lock);
 	psl_ctx_t *p = atomic_exchange_explicit(&psl_ctx, NULL, memory_order_acq_rel);
 	if (psl_owned)
@@ -791,6 +794,147 @@ size_t domain_match_candidates(const char *normalised, const char **out, size_t 
 			p++;
 	}
 	return n;
+}
+
+/* The label of name ending at end (exclusive): its start. */
+static const char *label_start(const char *name, const char *end)
+{
+	const char *p = end;
+	while (p > name && p[-1] != '.')
+		p--;
+	return p;
+}
+
+int domain_cmp_labels(const char *a, const char *b)
+{
+	const char *ae = a + strlen(a), *be = b + strlen(b);
+
+	for (;;) {
+		if (ae <= a || be <= b)
+			return (ae > a) - (be > b);
+		const char *as = label_start(a, ae), *bs = label_start(b, be);
+		size_t al = (size_t)(ae - as), bl = (size_t)(be - bs);
+		int c = memcmp(as, bs, al < bl ? al : bl);
+		if (c != 0)
+			return c;
+		if (al != bl)
+			return al < bl ? -1 : 1;
+		ae = as > a ? as - 1 : a;
+		be = bs > b ? bs - 1 : b;
+		if (as == a || bs == b)
+			return (as > a) - (bs > b);
+	}
+}
+
+/*
+ * The list's rules as names, in domain_cmp_labels order, for
+ * domain_suffixes_below. libpsl answers "is this a suffix" but lists
+ * nothing, so the rules are read from the list's text; each is checked
+ * against the loaded list (the newer of it and the built-in one), so a
+ * rule the loaded list lacks is never named.
+ */
+static pthread_mutex_t rules_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char **v;
+	size_t n;
+	bool loaded;
+} rules;
+
+static int cmp_rule(const void *x, const void *y)
+{
+	return domain_cmp_labels(*(char *const *)x, *(char *const *)y);
+}
+
+/* Under rules_lock. Out of memory or no file: the rules read so far. */
+static void rules_load(void)
+{
+	const char *path = psl_builtin_filename();
+	char line[1024], norm[AM_DOMAIN_MAX + 1];
+	size_t cap = 0;
+	FILE *f;
+
+	rules.loaded = true;
+	if (!path || (f = fopen(path, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		/* a rule is the line up to its first blank; "//" comments */
+		size_t n = strcspn(line, " \t\r\n");
+		line[n] = '\0';
+		const char *r = line;
+		if (n == 0 || r[0] == '/' || r[0] == '!')
+			continue;
+		if (r[0] == '*' && r[1] == '.')
+			r += 2;
+		if (domain_normalise_suffix(r, norm, NULL, 0) != 0 || !domain_is_public_suffix(norm))
+			continue;
+		if (rules.n == cap) {
+			size_t ncap = cap ? 2 * cap : 1024;
+			char **nv = realloc(rules.v, ncap * sizeof *nv);
+			if (!nv)
+				break;
+			rules.v = nv;
+			cap = ncap;
+		}
+		if ((rules.v[rules.n] = strdup(norm)) == NULL)
+			break;
+		rules.n++;
+	}
+	fclose(f);
+	if (rules.n > 1)
+		qsort(rules.v, rules.n, sizeof *rules.v, cmp_rule);
+	/* "*.ck" and "ck" are one name */
+	size_t k = 0;
+	for (size_t i = 0; i < rules.n; i++) {
+		if (k > 0 && strcmp(rules.v[k - 1], rules.v[i]) == 0) {
+			free(rules.v[i]);
+			continue;
+		}
+		rules.v[k++] = rules.v[i];
+	}
+	rules.n = k;
+}
+
+static void rules_free(void)
+{
+	pthread_mutex_lock(&rules_lock);
+	for (size_t i = 0; i < rules.n; i++)
+		free(rules.v[i]);
+	free(rules.v);
+	rules.v = NULL;
+	rules.n = 0;
+	rules.loaded = false;
+	pthread_mutex_unlock(&rules_lock);
+}
+
+int domain_suffixes_below(const char *normalised, int (*fn)(void *arg, const char *name), void *arg)
+{
+	size_t pl, lo = 0, hi;
+	int rv = 0;
+
+	if (!normalised || !fn || !*normalised)
+		return 0;
+	pl = strlen(normalised);
+	pthread_mutex_lock(&rules_lock);
+	if (!rules.loaded)
+		rules_load();
+	/* the first rule after the name in the order: the run below it */
+	hi = rules.n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (domain_cmp_labels(rules.v[mid], normalised) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < rules.n && rv == 0; i++) {
+		const char *s = rules.v[i];
+		size_t n = strlen(s);
+		if (!(n > pl + 1 && s[n - pl - 1] == '.' && memcmp(s + n - pl, normalised, pl) == 0))
+			break;
+		rv = fn(arg, s);
+	}
+	pthread_mutex_unlock(&rules_lock);
+	return rv;
 }
 
 bool domain_reaches(const char *name, const char *ancestor)

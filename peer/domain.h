@@ -126,6 +126,24 @@ bool domain_is_listed_suffix(const char *normalised);
  * returns the count (0 when the name itself is a public suffix). */
 size_t domain_match_candidates(const char *normalised, const char **out, size_t max);
 
+/* The public suffixes strictly below a normalised name, by the list's own
+ * rules (its text: Debian's publicsuffix file, psl_builtin_filename()):
+ * each rule's name as an A-label - "s3.amazonaws.com", and for a
+ * wildcard rule "*.compute.amazonaws.com" the name it hangs from,
+ * "compute.amazonaws.com", a suffix itself to libpsl - confirmed by
+ * domain_is_public_suffix; exception rules name no suffix. Calls fn with
+ * each (a pointer valid until domain_fini) until it returns non-zero,
+ * which is returned; else 0. Without the text (another system) there are
+ * none. For RPZ: a blocked name's *. rule must not block the tenants of
+ * a suffix below it, whom no query finds under that name. Loaded on first
+ * use (~10,000 rules, O(log n + found) after that); thread-safe. */
+int domain_suffixes_below(const char *normalised, int (*fn)(void *arg, const char *name), void *arg);
+
+/* The order of names by labels from the right ("com", then "example",
+ * ...), each label by bytes then length, a name before its descendants:
+ * the names below one name are one contiguous run right after it. */
+int domain_cmp_labels(const char *a, const char *b);
+
 /* The same reach as one test, for whatever else covers a name by a parent
  * (an allowlist entry's subdomains, a shared host): true if `ancestor' (a
  * pointer to a label start inside `name', or name itself) is the name, or

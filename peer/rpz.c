@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "domain.h"
 #include "text.h"
 #include "verdict.h"
 
@@ -735,19 +736,31 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 				snprintf(err, errlen, "rpz %s: cannot judge %s: %s", z->name, name, am_strerror(rv));
 				goto out;
 			}
+			/* A public suffix below a blocked name is never blocked by
+			 * its *. rule: a flag on amazonaws.com does not reach the
+			 * tenants of s3.amazonaws.com (no query finds it under
+			 * their names: domain_match_candidates stops at a suffix),
+			 * so the resolver must not block them either. Such suffixes
+			 * are judged in the second pass, as allowlisted names are,
+			 * and get passthru rules for themselves and the names below
+			 * them (a tenant's own flag is more specific and wins),
+			 * whatever `allowlisted' says: never flag a public suffix. */
+			if (pass == 0 && (rv = domain_suffixes_below(name, push_name, &later)) != 0)
+				goto out;
+			bool suffix = !own && domain_is_public_suffix(name);
 			unsigned allow = !own && j->allowed_below && j->allowed ? j->allowed(j->arg, name) : 0;
-			if (pass == 0 && allow) {
+			if (pass == 0 && (allow || suffix)) {
 				if ((rv = names_push(&later, name)) != 0)
 					goto out;
 				continue;
 			}
-			if (pass == 1 && allow && !z->allowlisted_omit) {
+			if (pass == 1 && ((allow && !z->allowlisted_omit) || suffix)) {
 				bool blocks = false;
 				if ((rc = ancestor_blocks(r, txn, z->zone, name, &blocks)) != 0)
 					goto fail;
 				if (blocks) {
-					const char *t1 = (allow & RPZ_ALLOW_NAME) ? "rpz-passthru." : "";
-					const char *t2 = (allow & RPZ_ALLOW_SUBS) ? "rpz-passthru." : "";
+					const char *t1 = suffix || (allow & RPZ_ALLOW_NAME) ? "rpz-passthru." : "";
+					const char *t2 = suffix || (allow & RPZ_ALLOW_SUBS) ? "rpz-passthru." : "";
 					len = snprintf(val, sizeof val, "%s%c%s", t1, '\0', t2) + 1;
 				}
 			}

@@ -35,6 +35,11 @@
  * when the nearest *. rule above it blocks (rpz_judge.allowed_below finds
  * the entries below each judged name): else a blocked parent's wildcard
  * would block at the resolver what `amesh query' calls allowlisted.
+ * So does a public suffix below a judged name (domain_suffixes_below:
+ * s3.amazonaws.com under amazonaws.com), whatever `allowlisted' says: no
+ * query of a tenant there finds the parent's flag (the walk stops at the
+ * suffix), so its *. rule must not block them; a tenant's own rules are
+ * more specific and still block.
  *
  * Owners are built only as NAME.ZONE and *.NAME.ZONE from a normalised
  * name; a name too long for that is skipped and counted, never cut, so no

@@ -591,6 +591,65 @@ static void test_reaches_agrees_with_candidates(void **state)
 	assert_false(domain_reaches(NULL, b));
 }
 
+/* The suffixes below a name: the list's rules strictly below it, as
+ * A-labels, each a suffix to libpsl; a wildcard rule's name too. */
+struct below {
+	char seen[16384];
+	size_t n;
+	bool bad;
+	const char *parent;
+};
+
+static int collect_below(void *arg, const char *name)
+{
+	struct below *b = arg;
+	size_t n = strlen(name), p = strlen(b->parent);
+	if (!(n > p + 1 && name[n - p - 1] == '.' && strcmp(name + n - p, b->parent) == 0) ||
+	    !domain_is_public_suffix(name))
+		b->bad = true;
+	if (b->n++ < 200 && strlen(b->seen) + n + 2 < sizeof b->seen) {
+		strcat(b->seen, name);
+		strcat(b->seen, ";");
+	}
+	return 0;
+}
+
+static void test_suffixes_below(void **state)
+{
+	(void)state;
+	struct below b = {.parent = "amazonaws.com"};
+	assert_int_equal(domain_suffixes_below("amazonaws.com", collect_below, &b), 0);
+	assert_false(b.bad);
+	assert_non_null(strstr(b.seen, ";s3.amazonaws.com;"));
+	assert_non_null(strstr(b.seen, "compute.amazonaws.com;"));   /* from *.compute.amazonaws.com */
+	assert_null(strstr(b.seen, ";amazonaws.com;"));
+	struct below t = {.parent = "typeform.com"};
+	domain_suffixes_below("typeform.com", collect_below, &t);
+	assert_string_equal(t.seen, "pro.typeform.com;");
+	struct below c = {.parent = "ck"}; /* *.ck names ck itself, not below it */
+	domain_suffixes_below("ck", collect_below, &c);
+	assert_int_equal(c.n, 0);
+	struct below e = {.parent = "evil.example"};
+	domain_suffixes_below("evil.example", collect_below, &e);
+	assert_int_equal(e.n, 0);
+	/* IDN rules come as A-labels: 公司.cn */
+	struct below cn = {.parent = "cn"};
+	domain_suffixes_below("cn", collect_below, &cn);
+	assert_false(cn.bad);
+	assert_non_null(strstr(cn.seen, "xn--55qx5d.cn;"));
+	/* and again after fini, loaded anew */
+	domain_fini();
+	struct below t2 = {.parent = "typeform.com"};
+	domain_suffixes_below("typeform.com", collect_below, &t2);
+	assert_string_equal(t2.seen, "pro.typeform.com;");
+	/* the order: labels from the right, a name before its descendants */
+	assert_true(domain_cmp_labels("com", "example.com") < 0);
+	assert_true(domain_cmp_labels("example.com", "a.example.com") < 0);
+	assert_true(domain_cmp_labels("a.example.com", "example.net") < 0);
+	assert_true(domain_cmp_labels("b.example.com", "a.b.example.com") < 0);
+	assert_int_equal(domain_cmp_labels("x.y", "x.y"), 0);
+}
+
 /* Threads race for the lazy load after fini; all must see the same list. */
 static void *normalise_many(void *arg)
 {
@@ -1021,6 +1080,7 @@ int main(void)
 		cmocka_unit_test(test_match_candidates),
 		cmocka_unit_test(test_match_candidates_respects_max),
 		cmocka_unit_test(test_reaches_agrees_with_candidates),
+		cmocka_unit_test(test_suffixes_below),
 		cmocka_unit_test(test_concurrent_first_use),
 		cmocka_unit_test(test_suffix_table),
 		cmocka_unit_test(test_suffix_agrees_with_names),

@@ -171,6 +171,29 @@ static const char *zone_text(struct fx *f, struct text *t)
 	return t->buf;
 }
 
+/* One record looked for, in a zone too big for zone_text. */
+struct find {
+	const char *owner, *target;
+	int found;
+};
+
+static int find_rr(void *arg, const char *owner, const char *target)
+{
+	struct find *q = arg;
+	q->found += strcmp(owner, q->owner) == 0 && strcmp(target, q->target) == 0;
+	return 0;
+}
+
+static int has_rr(struct fx *f, const char *owner, const char *target)
+{
+	struct rpz_snap *s;
+	struct find q = {owner, target, 0};
+	assert_int_equal(rpz_snap_begin(f->r, f->z.zone, &s), 0);
+	assert_int_equal(rpz_snap_walk(s, find_rr, &q), 0);
+	rpz_snap_end(s);
+	return q.found;
+}
+
 static uint32_t serial(struct fx *f)
 {
 	struct rpz_snap *s;
@@ -500,6 +523,55 @@ static void test_allowlisted_name_under_a_blocked_parent(void **state)
 	assert_null(strstr(zone_text(f, &t), "quiet"));
 }
 
+/* A public suffix below a blocked name (pro.typeform.com under
+ * typeform.com, *.compute.amazonaws.com under amazonaws.com): no query
+ * of a tenant there finds the parent's flag (the walk stops at the
+ * suffix), so the parent's *. rule must not block them at the resolver.
+ * The suffix gets passthru rules for itself and its subdomains, with
+ * allowlisted = omit too; a tenant's own flag is more specific and still
+ * blocks; they leave with the parent's block. */
+static void test_public_suffix_under_a_blocked_name_passes(void **state)
+{
+	struct fx *f = *state;
+	struct text t;
+	const char *names[] = {"typeform.com"};
+
+	put(f, "typeform.com", 1, AM_CAT_PHISHING, 90, false);
+	put(f, "evil.pro.typeform.com", 1, AM_CAT_PHISHING, 90, false);
+	update(f, NULL, 0);
+	const char *full = "typeform.com .;*.typeform.com .;"
+	                   "pro.typeform.com rpz-passthru.;*.pro.typeform.com rpz-passthru.;"
+	                   "evil.pro.typeform.com .;*.evil.pro.typeform.com .;";
+	assert_string_equal(zone_text(f, &t), full);
+	assert_false(update(f, NULL, 0).changed);
+	f->z.allowlisted_omit = true;
+	assert_false(update(f, NULL, 0).changed);
+	f->z.allowlisted_omit = false;
+	/* the parent withdrawn (incremental): its rules and the passthrus go */
+	put(f, "typeform.com", 1, AM_CAT_PHISHING, 90, true);
+	struct rpz_result res = update(f, names, 1);
+	assert_string_equal(zone_text(f, &t), "evil.pro.typeform.com .;*.evil.pro.typeform.com .;");
+	assert_int_equal(res.removed, 4);
+	assert_int_equal(res.added, 0);
+	/* and back */
+	put(f, "typeform.com", 1, AM_CAT_PHISHING, 90, false);
+	res = update(f, names, 1);
+	assert_string_equal(zone_text(f, &t), full);
+	assert_int_equal(res.added, 4);
+
+	/* a wildcard rule's name (compute.amazonaws.com, a suffix to libpsl)
+	 * and a plain one (s3.amazonaws.com) below amazonaws.com; a name
+	 * between that is no suffix stays blocked by the parent's *. */
+	put(f, "amazonaws.com", 1, AM_CAT_MALWARE, 90, false);
+	update(f, NULL, 0);
+	assert_int_equal(has_rr(f, "*.amazonaws.com", "."), 1);
+	assert_int_equal(has_rr(f, "s3.amazonaws.com", "rpz-passthru."), 1);
+	assert_int_equal(has_rr(f, "*.s3.amazonaws.com", "rpz-passthru."), 1);
+	assert_int_equal(has_rr(f, "*.compute.amazonaws.com", "rpz-passthru."), 1);
+	assert_int_equal(has_rr(f, "*.us-east-1.amazonaws.com", "rpz-passthru."), 1);
+	assert_int_equal(has_rr(f, "*.eu-west-1.amazonaws.com", "rpz-passthru."), 0);
+}
+
 static void test_names_too_long_for_the_zone_are_skipped(void **state)
 {
 	struct fx *f = *state;
@@ -755,6 +827,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_paged_read_past_a_cleared_journal_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ttl_or_timer_change_makes_a_new_serial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allowlisted_name_too_long_for_a_passthru_is_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_public_suffix_under_a_blocked_name_passes, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)

@@ -109,7 +109,19 @@ check "... while its sibling stays blocked" both other.blocked-parent.org NXDOMA
 check "an allowlisted name too long for a passthru under the zone: logged as skipped, named" grep -q \
 	"rpz abuse: 1 allowlisted name skipped, too long for a passthru rule under $ZONE.*blocks it at the resolver: \`$LONG'" \
 	"$T_ROOT/a/ameshd.log"
+# a public suffix below a blocked name: pro.typeform.com (PSL private
+# section) under typeform.com. `amesh query' of a tenant there finds no
+# flag (the walk stops at the suffix), so the resolvers must not block it
+# through typeform.com's *. rule; a tenant's own flag still blocks
+amp a submit typeform.com --category phishing --confidence 90 --ttl 1d >/dev/null
+amp a submit evil-form.pro.typeform.com --category phishing --confidence 90 --ttl 1d >/dev/null
+check "a flagged platform name -> NXDOMAIN, and its own subdomains" wait_until 10 both www.typeform.com NXDOMAIN
+check "... not a tenant under the public suffix pro.typeform.com below it" both acme.pro.typeform.com 192.0.2.1
+check "... nor the suffix itself" both pro.typeform.com 192.0.2.1
+check "... a tenant flagged on its own -> NXDOMAIN" wait_until 10 both evil-form.pro.typeform.com NXDOMAIN
+check "... amesh query agrees: no signal on the tenant" sh -c "! '$AMESH' -s '$T_ROOT/a/run/amesh.sock' query acme.pro.typeform.com >/dev/null"
 amp a export rpz --zone abuse -o "$T_ROOT/abuse.zone"
+check "export holds the suffix's passthru" grep -qx '\*.pro.typeform.com CNAME rpz-passthru.' "$T_ROOT/abuse.zone"
 check "export names the passthru" grep -qx "ok.blocked-parent.org CNAME rpz-passthru." "$T_ROOT/abuse.zone"
 check "... and the signal-less allowlisted name's" grep -qx "shop.blocked-parent.org CNAME rpz-passthru." "$T_ROOT/abuse.zone"
 check "named-checkzone loads the export with no warning" sh -c \
