@@ -683,15 +683,15 @@ static int normalise(const char *in, char out[AM_DOMAIN_MAX + 1], enum mode mode
 	}
 
 	/* Step 2: the root's dot, once; "a.com.." keeps an empty label. A
-	 * suffix may also be written ".asia", as in "anything under .asia".
-	 * The full stops UTS #46 maps to '.' are dots here too, as they are
-	 * between labels and in a query: "a.com。" is a.com with the root's
-	 * dot (it was refused as an empty label, while `amesh query' of the
-	 * same text found a.com). */
-	size_t d;
-	if (suffix && (d = dot_at(in, 0, n)) != 0) {
-		in += d;
-		n -= d;
+	 * suffix may also be written ".asia", as in "anything under .asia"
+	 * (an ASCII dot only: in an allowlist a leading '.' means "the names
+	 * below", which allowlist.c reads before this). The full stops UTS
+	 * #46 maps to '.' are the root's dot too, as they are dots between
+	 * labels and in a query: "a.com。" is a.com (it was refused as an
+	 * empty label, while `amesh query' of the same text found a.com). */
+	if (suffix && in[0] == '.') {
+		in++;
+		n--;
 	}
 	if (n >= 3 && dot_at(in, n - 3, n) == 3)
 		n -= 3;
