@@ -611,8 +611,10 @@ static int read_pubkey(const struct subcommand *cmd, const char *arg, uint8_t pk
                        char comment[KEYFILE_COMMENT_MAX])
 {
 	char err[AM_ERRLEN];
+	const char *p = arg + strspn(arg, " \t");
 
-	if (strncmp(arg, "amesh-ed25519 ", strlen("amesh-ed25519 ")) == 0) {
+	/* A line pasted with a blank before it is still a line, not a path. */
+	if (strncmp(p, "amesh-ed25519 ", strlen("amesh-ed25519 ")) == 0) {
 		if (keyfile_parse_public(arg, pk, comment, KEYFILE_COMMENT_MAX, err, sizeof err) != 0)
 			return fail(cmd, "%s", err);
 	} else if (keyfile_load_public(arg, pk, comment, KEYFILE_COMMENT_MAX, err, sizeof err) != 0) {

@@ -157,9 +157,20 @@ int keyfile_parse_public(const char *line, uint8_t pk[AM_KEY_BYTES], char *comme
 
 	if (comment && commentlen)
 		comment[0] = '\0';
+	/* Blanks around the line are how it was pasted or mailed, not part of
+	 * the key: a line copied from a terminal or a web page with a blank
+	 * before or after it, a .pub saved with Windows line ends (CRLF). They
+	 * are read past rather than refused ("comment contains a control
+	 * character" for the CR, "ends with a blank" for the space, "cannot open
+	 * public key" for a leading blank), which sent the operator hunting for
+	 * what was wrong with a key that was right. */
+	while (*line == ' ' || *line == '\t')
+		line++;
 	len = strnlen(line, KEYFILE_LINE_MAX + 2);
 	/* One trailing newline is part of a line read from a file; more is not. */
 	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
 		len--;
 	if (len > KEYFILE_LINE_MAX) {
 		seterr(err, errlen, "public key line is longer than %d bytes", KEYFILE_LINE_MAX);

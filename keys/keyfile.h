@@ -58,7 +58,9 @@ bool keyfile_is_encrypted(const char *path);
  * AM_ETOOBIG. A comment with control characters is refused (AM_EINVAL). */
 int keyfile_public_line(const uint8_t pk[AM_KEY_BYTES], const char *comment,
                         char *out, size_t outlen);
-/* Parses a public-key line (trailing newline allowed). comment may be NULL. */
+/* Parses a public-key line (trailing newline allowed; blanks before it and
+ * blanks or a CR after it, as a paste or a CRLF file leaves them, are read
+ * past). comment may be NULL. */
 int keyfile_parse_public(const char *line, uint8_t pk[AM_KEY_BYTES],
                          char *comment, size_t commentlen, char *err, size_t errlen);
 /* Reads the first line of a .pub file and parses it. */

@@ -434,7 +434,7 @@ static void test_public_line_formatting_limits(void **state)
 static void test_public_rejects(void **state)
 {
 	uint8_t pk[AM_KEY_BYTES], sk[crypto_sign_SECRETKEYBYTES], got[AM_KEY_BYTES], raw[42];
-	char line[2 * KEYFILE_LINE_MAX], err[AM_ERRLEN], comment[KEYFILE_COMMENT_MAX];
+	char line[2 * KEYFILE_LINE_MAX], pasted[2 * KEYFILE_LINE_MAX + 8], err[AM_ERRLEN], comment[KEYFILE_COMMENT_MAX];
 	size_t n;
 
 	(void)state;
@@ -492,8 +492,16 @@ static void test_public_rejects(void **state)
 	public_from_raw(raw, "evil\x1b[2Jcomment", line, sizeof line);
 	assert_int_equal(keyfile_parse_public(line, got, comment, sizeof comment, err, sizeof err), AM_EKEY);
 	assert_true(contains(err, "control character"));
-	public_from_raw(raw, "dos\r\n", line, sizeof line);
+	public_from_raw(raw, "d\ros\r\n", line, sizeof line);
 	assert_int_equal(keyfile_parse_public(line, got, NULL, 0, err, sizeof err), AM_EKEY);
+	/* A CRLF line end, or blanks around the line, are how it was saved or pasted. */
+	public_from_raw(raw, "dos \r\n", line, sizeof line);
+	assert_int_equal(keyfile_parse_public(line, got, comment, sizeof comment, err, sizeof err), 0);
+	assert_string_equal(comment, "dos");
+	public_from_raw(raw, "dos", line, sizeof line);
+	snprintf(pasted, sizeof pasted, " \t%s\t ", line);
+	assert_int_equal(keyfile_parse_public(pasted, got, comment, sizeof comment, err, sizeof err), 0);
+	assert_string_equal(comment, "dos");
 	public_from_raw(raw, "two\n\n", line, sizeof line);
 	assert_int_equal(keyfile_parse_public(line, got, NULL, 0, err, sizeof err), AM_EKEY);
 	/* The key without the comment still parses: the rejections were the comment. */
