@@ -603,6 +603,23 @@ static void print_results(const struct wire_response *resp, struct query_tally *
 			fprintf(stderr, "amesh query: %s\n", printable(nr->error, buf, sizeof buf));
 		} else if (nr->n_signals) {
 			t->matched++;
+		} else {
+			/* A URL is a legal DNS name of odd labels ("http:", "x/y"), so
+			 * it was looked up as written and matched nothing, even when
+			 * its host is flagged: say so rather than let "0 signals" read
+			 * as "not flagged". Its host is not looked up in its place: a
+			 * question name under a flagged domain must still match as the
+			 * name it is (domain.h). */
+			char host[AM_QNAME_MAX + 1], hb[4 * AM_QNAME_MAX + 8];
+			if (domain_url_host(nr->name, host, sizeof host)) {
+				if (host[0])
+					fprintf(stderr, "amesh query: `%s' is a URL: looked up as a DNS name, it matched "
+					        "nothing; query its host: amesh query %s\n", printable(nr->name, buf, sizeof buf),
+					        printable(host, hb, sizeof hb));
+				else
+					fprintf(stderr, "amesh query: `%s' is a URL with no host: looked up as a DNS name, "
+					        "it matched nothing\n", printable(nr->name, buf, sizeof buf));
+			}
 		}
 		if (opt_json) {
 			if (print_json(jsonout_name_result(nr)) != 0)

@@ -230,6 +230,42 @@ static void quote(const char *in, char *q, size_t qcap)
 	q[o] = '\0';
 }
 
+static bool is_ascii_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* A scheme is RFC 3986's ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ). */
+bool domain_url_host(const char *in, char *host, size_t hostlen)
+{
+	const char *p, *h, *end, *at;
+	size_t n;
+
+	if (host && hostlen)
+		host[0] = '\0';
+	if (!in || !(p = strstr(in, "://")) || p == in || !is_ascii_alpha(in[0]))
+		return false;
+	for (const char *c = in; c < p; c++)
+		if (!is_ascii_alpha(*c) && !(*c >= '0' && *c <= '9') && *c != '+' && *c != '-' && *c != '.')
+			return false;
+	h = p + 3;
+	end = h + strcspn(h, "/?#\\");
+	/* userinfo ends at the authority's last '@' (RFC 3986 3.2.1) */
+	for (at = end; at > h && at[-1] != '@'; at--)
+		;
+	if (at > h)
+		h = at;
+	n = (size_t)(end - h);
+	const char *port = n > 0 && h[0] == '[' ? memchr(h, ']', n) : h;
+	if (port && (port = memchr(port, ':', (size_t)(end - port))) != NULL)
+		n = (size_t)(port - h);
+	if (host && hostlen && n > 0 && n < hostlen) {
+		memcpy(host, h, n);
+		host[n] = '\0';
+	}
+	return true;
+}
+
 static int refuse(int rc, const char *in, const char *detail, char *err, size_t errlen)
 {
 	char q[QUOTE_MAX + 8];
@@ -664,6 +700,16 @@ static int normalise(const char *in, char out[AM_DOMAIN_MAX + 1], enum mode mode
 		return refuse(AM_EDOMAIN_WILDCARD, in, NULL, err, errlen);
 	if (is_ipv6_literal(in, n))
 		return refuse(AM_EDOMAIN_IP, in, NULL, err, errlen);
+	/* A URL pasted where a name goes was refused for its `:' as a character
+	 * a host name may not hold, which named neither the URL nor the name. */
+	char url_host[QUOTE_MAX + 1];
+	if (domain_url_host(in, url_host, sizeof url_host)) {
+		char why[QUOTE_MAX + 200], qh[QUOTE_MAX + 8];
+		quote(url_host, qh, sizeof qh);
+		snprintf(why, sizeof why, "a URL, not a domain name%s%s%s", url_host[0] ? ": its host is `" : "", qh,
+		         url_host[0] ? "'" : "");
+		return refuse_why(AM_EDOMAIN_CHAR, in, why, err, errlen);
+	}
 	/* Whitespace and controls are refused, never trimmed: a name pasted with
 	 * junk around it is a caller bug worth seeing. Non-ASCII is libidn2's,
 	 * but for the invisible characters UTS #46 would drop (below). */

@@ -87,6 +87,12 @@ int domain_normalise_suffix(const char *in, char out[AM_DOMAIN_MAX + 1], char *e
  * none. */
 int domain_normalise_held(const char *in, char out[AM_DOMAIN_MAX + 1], char *err, size_t errlen);
 
+/* True if `in' is a URL (SCHEME://...), which people paste where a name
+ * goes; host (hostlen bytes) then gets its host as written - userinfo and
+ * port dropped, not normalised, "" when it does not fit or is empty. host
+ * may be NULL. */
+bool domain_url_host(const char *in, char *host, size_t hostlen);
+
 /* The query form of any name that can appear in a DNS question, in
  * presentation format: labels of any octets (escapes "\DDD" and "\X" as in
  * RFC 1035 master files, e.g. "My\032Printer"), at most 63 octets each and

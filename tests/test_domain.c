@@ -271,6 +271,33 @@ static void test_missing_icu_is_said_plainly(void **state)
 	assert_string_equal(out, "xn--e28h.com");
 }
 
+/* A URL where a name goes was refused for its `:' as a character a host
+ * name may not hold, naming neither the URL nor its host. */
+static void test_url_is_named_with_its_host(void **state)
+{
+	char out[AM_DOMAIN_MAX + 1], err[AM_ERRLEN], host[64];
+
+	(void)state;
+	assert_int_equal(domain_normalise("http://u:pw@Evil2.example:8080/login.php?a#b", out, err, sizeof err),
+	                 AM_EDOMAIN_CHAR);
+	assert_non_null(strstr(err, "a URL, not a domain name: its host is `Evil2.example'"));
+	assert_null(strstr(err, "character `:'"));
+	assert_int_equal(domain_normalise("hxxps://evil.example", out, err, sizeof err), AM_EDOMAIN_CHAR);
+	assert_non_null(strstr(err, "its host is `evil.example'"));
+
+	assert_true(domain_url_host("https://[2001:db8::1]:443/", host, sizeof host));
+	assert_string_equal(host, "[2001:db8::1]");
+	assert_true(domain_url_host("http:///x", host, sizeof host));
+	assert_string_equal(host, "");
+	assert_false(domain_url_host("evil.example", host, sizeof host));
+	assert_false(domain_url_host("://evil.example", host, sizeof host));
+	assert_false(domain_url_host("a b://evil.example", host, sizeof host));
+	assert_false(domain_url_host("evil.example:80", host, sizeof host));
+	/* not a URL: the old message stands */
+	assert_int_equal(domain_normalise("evil.example:80", out, err, sizeof err), AM_EDOMAIN_CHAR);
+	assert_non_null(strstr(err, "character `:'"));
+}
+
 static void test_table(void **state)
 {
 	(void)state;
@@ -287,7 +314,8 @@ static void test_table(void **state)
 			assert_string_equal(out, "");
 			/* a bad character or hyphen is named in its own words */
 			if (rows[i].rc == AM_EDOMAIN_CHAR)
-				assert_true(strstr(err, "not allowed in a host name") || strstr(err, "hyphen"));
+				assert_true(strstr(err, "not allowed in a host name") || strstr(err, "hyphen") ||
+				            strstr(err, "a URL, not a domain name"));
 			else
 				assert_non_null(strstr(err, am_strerror(rows[i].rc)));
 		}
@@ -1067,6 +1095,7 @@ int main(void)
 		cmocka_unit_test(test_works_without_init),
 		cmocka_unit_test(test_init_is_idempotent_and_survives_fini),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_url_is_named_with_its_host),
 		cmocka_unit_test(test_normalise_is_idempotent),
 		cmocka_unit_test(test_label_63_ok_64_rejected),
 		cmocka_unit_test(test_total_253_ok_254_rejected),

@@ -88,6 +88,17 @@ check "... as its parent" grep -q "rootdot-evil.com  phishing" <<<"$T_OUT"
 expect_exit 2 "... one root dot only: .com. and a full stop is an empty label" \
 	am submit $'rootdot-evil.com.\xe3\x80\x82' --category phishing --confidence 70 --ttl 1d
 
+# --- a URL pasted where a name goes: said so, with its host ---
+# submit refused it for its `:' ("character `:' is not allowed in a host
+# name"), and query answered "0 signals" (exit 1) for a URL on a flagged
+# host, as if the host were clean
+expect_exit 2 "submit of a URL is refused" am submit 'http://u@evil2.example:8080/login.php' --category phishing --confidence 80 --ttl 1d
+check "... as a URL, naming its host" grep -q "a URL, not a domain name: its host is \`evil2.example'" <<<"$T_ERR"
+expect_exit 1 "query of a URL on a flagged host matches nothing as a DNS name" am query 'http://www.evil-parent.com/login'
+check "... and stderr says it is a URL and which host to query" grep -q "is a URL: .*query its host: amesh query www.evil-parent.com" <<<"$T_ERR"
+expect_exit 0 "a question name with a URL's first label under a flagged name still finds it" am query 'http://www.evil-parent.com'
+check "... without a word on stderr" test -z "$T_ERR"
+
 # --- emoji names: real phishing, valid in the DNS ---
 expect_exit 0 "an emoji A-label IDNA2008 refuses is flaggable" am submit XN--57H.ws --category phishing --confidence 70 --ttl 1d
 check "... kept as its A-label" grep -q "stored xn--57h.ws phishing" <<<"$T_OUT"
