@@ -1721,12 +1721,25 @@ static const struct subcommand {
 	{"help", cmd_help, "", "this text"},
 };
 
+/* Inside a command (`amesh submit --help', which every usage error of a
+ * command points to), that command's entry alone: the whole table, 61
+ * lines, left the operator to find the one line that mattered. */
 static int usage(FILE *f)
 {
-	fprintf(f, "usage: amesh [-s SOCKET | -c CONFIG] [--json] COMMAND [ARGS]\n\ncommands:\n");
+	const struct subcommand *one = NULL;
+
 	for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
-		fprintf(f, "  %-9s %s\n  %-9s   %s\n", subcommands[i].name, subcommands[i].args, "",
-		        subcommands[i].help);
+		if (strcmp(cliopt_command, subcommands[i].name) == 0 && strcmp(cliopt_command, "help") != 0)
+			one = &subcommands[i];
+	if (one) {
+		fprintf(f, "usage: amesh [-s SOCKET | -c CONFIG] [--json] %s%s%s\n\n  %-9s   %s\n", one->name,
+		        one->args[0] ? " " : "", one->args, "", one->help);
+	} else {
+		fprintf(f, "usage: amesh [-s SOCKET | -c CONFIG] [--json] COMMAND [ARGS]\n\ncommands:\n");
+		for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
+			fprintf(f, "  %-9s %s\n  %-9s   %s\n", subcommands[i].name, subcommands[i].args, "",
+			        subcommands[i].help);
+	}
 	fprintf(f, "\noptions:\n"
 	           "  -s SOCKET   control socket of the peer (also AMESH_SOCKET; default %s)\n"
 	           "  -c CONFIG   take the socket from this peer's config file\n"

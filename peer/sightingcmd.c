@@ -368,7 +368,8 @@ static int show_main(int argc, char **argv, const struct feedcmd_env *env)
 			break;
 		}
 		case 'h':
-			printf("usage: amesh sightings [--limit N] [NAME] | import [--format auto|unbound|bind] FILE|-\n");
+			printf("usage: amesh sightings [--limit N] [NAME] | import [--format auto|unbound|bind] "
+			       "[--flush-every S] FILE|-\n");
 			return 0;
 		default:
 			usage_error("bad option (a name that starts with '-' goes after `--')");

@@ -35,6 +35,15 @@ expect_exit 2 "a name read as an option is a usage error" am query -cdn.evil-par
 check "... whose message points at \`--'" grep -q "amesh query -- -cdn.evil-parent.com" <<<"$T_ERR"
 expect_exit 0 "--help documents \`--'" am --help
 check "... in the query line" grep -q "\`--' ends options" <<<"$T_OUT"
+# a command's --help, where every usage error of it points, printed the
+# whole 61-line table of commands
+for c in query submit withdraw dispute status; do
+	expect_exit 0 "amesh $c --help" am "$c" --help
+	check "... shows $c's usage" grep -q "^usage: amesh .*\] $c" <<<"$T_OUT"
+	check "... and no other command's" test "$(grep -cE '^  (init|submit|list|peers) ' <<<"$T_OUT")" -eq 0
+done
+expect_exit 0 "amesh sightings --help" am sightings --help
+check "... names --flush-every, as amesh --help does" grep -q -- "--flush-every S" <<<"$T_OUT"
 expect_exit 0 "--json after \`--' is a name, not an option" am query -- evil-parent.com --json
 check "... so the output stays text" grep -q "^evil-parent.com: 1 signal" <<<"$T_OUT"
 
