@@ -1728,8 +1728,11 @@ static int usage(FILE *f)
 {
 	const struct subcommand *one = NULL;
 
+	/* by its first word: `dispute answer' is dispute's */
+	size_t cmdlen = strcspn(cliopt_command, " ");
 	for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
-		if (strcmp(cliopt_command, subcommands[i].name) == 0 && strcmp(cliopt_command, "help") != 0)
+		if (strlen(subcommands[i].name) == cmdlen && strncmp(cliopt_command, subcommands[i].name, cmdlen) == 0 &&
+		    strcmp(subcommands[i].name, "help") != 0)
 			one = &subcommands[i];
 	if (one) {
 		fprintf(f, "usage: amesh [-s SOCKET | -c CONFIG] [--json] %s%s%s\n\n  %-9s   %s\n", one->name,

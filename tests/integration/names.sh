@@ -42,6 +42,8 @@ for c in query submit withdraw dispute status; do
 	check "... shows $c's usage" grep -q "^usage: amesh .*\] $c" <<<"$T_OUT"
 	check "... and no other command's" test "$(grep -cE '^  (init|submit|list|peers) ' <<<"$T_OUT")" -eq 0
 done
+expect_exit 0 "amesh dispute answer --help, where its usage errors point" am dispute answer --help
+check "... shows dispute's usage alone" test "$(grep -c '^usage: amesh .*\] dispute .*answer ID uphold' <<<"$T_OUT")" -eq 1 -a "$(grep -c '^  submit ' <<<"$T_OUT")" -eq 0
 expect_exit 0 "amesh sightings --help" am sightings --help
 check "... names --flush-every, as amesh --help does" grep -q -- "--flush-every S" <<<"$T_OUT"
 expect_exit 0 "--json after \`--' is a name, not an option" am query -- evil-parent.com --json
