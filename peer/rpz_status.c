@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sodium.h>
 #include <string.h>
+#include <strings.h>
 
 #include "text.h"
 
@@ -22,12 +23,36 @@ static int page_rr(void *arg, const char *owner, const char *target)
 	return p->text == NULL ? AM_ENOMEM : 0;
 }
 
+/* By its section's NAME, or by its zone - the name dig, named-checkzone and
+ * the resolver's config call it (case aside, root's dot optional), which an
+ * operator gave and was told "no zone [rpz rpz.cert.example] is configured". */
 static const struct config_rpz *zone_named(const struct config_rpz *zones, size_t n, const char *name)
 {
+	size_t len = strlen(name);
+
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(zones[i].name, name) == 0)
 			return &zones[i];
+	if (len > 1 && name[len - 1] == '.')
+		len--;
+	for (size_t i = 0; i < n; i++)
+		if (strlen(zones[i].zone) == len && strncasecmp(zones[i].zone, name, len) == 0)
+			return &zones[i];
 	return NULL;
+}
+
+/* "no zone `x' is configured here (zones: abuse = rpz.abuse.example, ...)" */
+static void no_such_zone(const struct config_rpz *zones, size_t n, const char *name, char *err, size_t errlen)
+{
+	size_t o;
+
+	if (n == 0) {
+		snprintf(err, errlen, "no zone [rpz %s] is configured: this peer's config has no [rpz NAME] section", name);
+		return;
+	}
+	o = (size_t)snprintf(err, errlen, "no zone [rpz %s] is configured; give a section's NAME or its zone:", name);
+	for (size_t i = 0; i < n && o < errlen; i++)
+		o += (size_t)snprintf(err + o, errlen - o, "%s %s (%s)", i ? "," : "", zones[i].name, zones[i].zone);
 }
 
 int rpz_status_answer(struct rpz *r, struct dns *d, struct rpz_feed *f,
@@ -43,7 +68,7 @@ int rpz_status_answer(struct rpz *r, struct dns *d, struct rpz_feed *f,
 	if (req->domain[0] != '\0') {
 		const struct config_rpz *z = zone_named(zones, nz, req->domain);
 		if (z == NULL || r == NULL) {
-			snprintf(err, errlen, "no zone [rpz %s] is configured", req->domain);
+			no_such_zone(zones, r == NULL ? 0 : nz, req->domain, err, errlen);
 			rv = AM_ENOTFOUND;
 			goto out;
 		}

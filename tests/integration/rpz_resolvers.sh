@@ -225,6 +225,11 @@ check "after SIGHUP: it exports, with the live rules" sh -c \
 	"'$AMESH' -s '$T_ROOT/a/run/amesh.sock' export rpz --zone extra | grep -qx 'after-restart.example.com CNAME .'"
 expect_exit 2 "export of an unknown zone" amp a export rpz --zone nosuch
 check "... says which" grep -q "no zone \[rpz nosuch\]" <<<"$T_ERR"
+check "... and lists the zones there are" grep -q "give a section's NAME or its zone: abuse ($ZONE), signed ($ZONE2), extra (extra.amesh.test)" <<<"$T_ERR"
+# the zone as dig and the resolver's config name it: it was "no zone [rpz
+# extra.amesh.test] is configured" for a zone that was
+expect_exit 0 "export by the zone's name, upper case and with the root's dot" amp a export rpz --zone EXTRA.amesh.test.
+check "... is the section's zone" grep -q "^\$ORIGIN extra.amesh.test.$" <<<"$T_OUT"
 # the secondaries still hear NOTIFYs after the reload
 t=$(date +%s%N)
 amp a submit after-reload.example.com --category phishing --confidence 90 --ttl 1d >/dev/null
