@@ -159,6 +159,9 @@ struct targets {
 		uint8_t id[AM_ID_BYTES];
 	} found[16];
 	size_t n;
+	/* the longest parent of domain holding a signal the filters pass: what
+	 * the name's owner sees blocking it, and the name to dispute */
+	char parent[AM_DOMAIN_MAX + 1];
 };
 
 static bool origin_match(const uint8_t pk[AM_KEY_BYTES], const uint8_t *want, size_t len)
@@ -174,8 +177,8 @@ static int target_cb(void *arg, const struct store_rec *rec)
 {
 	struct targets *t = arg;
 
-	if (t->domain && strcmp(rec->ind.domain, t->domain) != 0)
-		return 0; /* a parent's signal: dispute that name itself */
+	bool parent = t->domain && strcmp(rec->ind.domain, t->domain) != 0;
+
 	if (t->id && memcmp(rec->id, t->id, AM_ID_BYTES) != 0)
 		return 0;
 	if (t->cat != AM_CAT_NONE && rec->ind.category != t->cat)
@@ -184,6 +187,13 @@ static int target_cb(void *arg, const struct store_rec *rec)
 		return 0;
 	if (!mesh_origin_ok(t->env->mesh, rec->ind.origin))
 		return 0;
+	if (parent) { /* a parent's signal: dispute that name itself */
+		size_t dn = strlen(t->domain), pn = strlen(rec->ind.domain);
+		if (pn < dn && t->domain[dn - pn - 1] == '.' && strcmp(t->domain + dn - pn, rec->ind.domain) == 0 &&
+		    pn > strlen(t->parent))
+			snprintf(t->parent, sizeof t->parent, "%s", rec->ind.domain);
+		return 0;
+	}
 	if (t->n >= sizeof t->found / sizeof t->found[0])
 		return 1;
 	t->found[t->n].ind = rec->ind;
@@ -300,6 +310,13 @@ void control_do_dispute(const struct control_env *env, const struct wire_request
 		if (t.id)
 			fail(resp, AM_ENOTFOUND, "no live indicator with id %.16s... here (a dispute names an "
 			     "indicator this peer holds: amesh query NAME --json shows ids)", req->domain);
+		else if (t.parent[0])
+			/* the owner of www.shop.example sees it blocked by the
+			 * flag on shop.example and disputed the name it owns */
+			fail(resp, AM_ENOTFOUND, "no live %s indicator on `%s' here%s: the one covering it is on "
+			     "its parent `%s' - dispute that name (amesh dispute %s --category %s ...)",
+			     am_category_name(req->category), domain, t.origin ? " from that origin" : "", t.parent,
+			     t.parent, am_category_name(req->category));
 		else
 			fail(resp, AM_ENOTFOUND, "no live %s indicator on `%s' here%s (a dispute names an "
 			     "indicator this peer holds; amesh query shows them)", am_category_name(req->category),

@@ -475,6 +475,39 @@ static void test_dispute_of_held_flag_on_special_use_name(void **state)
 	}
 }
 
+/* The owner of www.shop.example sees it blocked by the flag on shop.example
+ * and disputes the name it owns: it was told "no live phishing indicator on
+ * `www.shop.example' here", as if nothing blocked it. */
+static void test_dispute_of_a_name_under_a_flag_names_the_parent(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+	uint8_t pk[AM_KEY_BYTES], sk[crypto_sign_SECRETKEYBYTES];
+	const struct {
+		const char *typed;
+		enum am_category cat;
+		const char *words;
+	} cases[] = {
+		{"www.login.shop.example", AM_CAT_PHISHING, "the one covering it is on its parent `login.shop.example'"},
+		{"www.shop.example", AM_CAT_PHISHING, "its parent `shop.example' - dispute that name"},
+		{"www.shop.example", AM_CAT_SPAM, "no live spam indicator on `www.shop.example' here (a dispute names"},
+		{"xshop.example", AM_CAT_PHISHING, "here (a dispute names"},
+	};
+
+	crypto_sign_keypair(pk, sk);
+	hold_flag(f, pk, sk, "shop.example", AM_CAT_PHISHING);
+	hold_flag(f, pk, sk, "login.shop.example", AM_CAT_PHISHING);
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct wire_request req = {.op = WIRE_OP_DISPUTE, .category = cases[i].cat};
+		snprintf(req.domain, sizeof req.domain, "%s", cases[i].typed);
+		snprintf(req.dispute_reason, sizeof req.dispute_reason, "our customer's site");
+		roundtrip(f, &req, &resp);
+		if (resp.status != AM_ENOTFOUND || !strstr(resp.error, cases[i].words))
+			fail_msg("dispute %s: %d (%s)", cases[i].typed, resp.status, resp.error);
+		wire_response_clear(&resp);
+	}
+}
+
 #define LABELS "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmno"
 
 static int copy_rec_id(void *arg, const struct store_rec *rec)
@@ -1400,6 +1433,7 @@ int main(void)
 		/* these hold flags no submission could make: last, so no count above sees them */
 		cmocka_unit_test(test_withdraw_of_held_flag_on_special_use_name),
 		cmocka_unit_test(test_dispute_of_held_flag_on_special_use_name),
+		cmocka_unit_test(test_dispute_of_a_name_under_a_flag_names_the_parent),
 		cmocka_unit_test(test_withdraw_answers_the_disputes_on_it),
 		cmocka_unit_test(test_withdraw_answer_answers_the_other_disputes),
 		cmocka_unit_test(test_query_shows_100_disputes_a_signal_open_first),
