@@ -760,6 +760,7 @@ struct load {
 	long nb_cur;                  /* its neighbour in cfg->neighbours, -1 = none */
 	long rpz_cur;                 /* its zone in cfg->rpz, -1 = none */
 	unsigned rpz_set_on[CONFIG_RPZ_MAX][CONFIG_RPZ_OPTIONS];
+	unsigned rpz_bad[CONFIG_RPZ_MAX]; /* bit i: option i's value was refused */
 	size_t nb_cap;                /* allocated entries of cfg->neighbours */
 	unsigned errors;
 	config_diag_fn diag;
@@ -921,6 +922,7 @@ static void open_rpz(struct load *ld, const char *text, size_t len)
 	z->line = ld->line;
 	config_rpz_defaults(z);
 	memset(ld->rpz_set_on[cfg->n_rpz], 0, sizeof ld->rpz_set_on[0]);
+	ld->rpz_bad[cfg->n_rpz] = 0;
 	ld->rpz_cur = (long)cfg->n_rpz++;
 }
 
@@ -944,8 +946,10 @@ static int rpz_option(struct load *ld, const char *key, const char *value)
 		return 1;
 	}
 	set_on[i] = ld->line;
-	if (config_rpz_set(z, i, value, why, sizeof why) != 0)
+	if (config_rpz_set(z, i, value, why, sizeof why) != 0) {
 		report(ld, ld->line, "%s: %s", key, why);
+		ld->rpz_bad[ld->rpz_cur] |= 1u << i;
+	}
 	return 1;
 }
 
@@ -960,7 +964,7 @@ static void check_rpz(struct load *ld)
 	struct config *cfg = ld->cfg;
 
 	for (size_t i = 0; i < cfg->n_rpz; i++) {
-		config_rpz_check(&cfg->rpz[i], ld->rpz_set_on[i], rpz_problem, ld);
+		config_rpz_check(&cfg->rpz[i], ld->rpz_set_on[i], ld->rpz_bad[i], rpz_problem, ld);
 		for (size_t j = 0; j < i; j++)
 			if (cfg->rpz[i].zone[0] != '\0' && strcmp(cfg->rpz[i].zone, cfg->rpz[j].zone) == 0)
 				report(ld, cfg->rpz[i].line, "[rpz %s] serves zone %s, as [rpz %s] does (line %u)",

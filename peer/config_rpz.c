@@ -524,7 +524,7 @@ void config_rpz_defaults(struct config_rpz *z)
 			options[i].set(z, options[i].def, why, sizeof why);
 }
 
-void config_rpz_check(const struct config_rpz *z, const unsigned set_on[CONFIG_RPZ_OPTIONS],
+void config_rpz_check(const struct config_rpz *z, const unsigned set_on[CONFIG_RPZ_OPTIONS], unsigned bad,
                       void (*problem)(void *arg, unsigned line, const char *msg), void *arg)
 {
 	char msg[2 * AM_DOMAIN_MAX + 256];
@@ -537,13 +537,16 @@ void config_rpz_check(const struct config_rpz *z, const unsigned set_on[CONFIG_R
 	/* a target at or under the zone's own origin would be looked up as
 	 * one of its rules ("a.example.rpz.zone"), not as the walled garden */
 	size_t zl = strlen(z->zone), tl = strlen(z->cname_target);
-	if (z->action == CONFIG_RPZ_CNAME && zl > 0 && tl >= zl &&
+	if (!(bad & (1u << 0 | 1u << 3)) && z->action == CONFIG_RPZ_CNAME && zl > 0 && tl >= zl &&
 	    strcmp(z->cname_target + tl - zl, z->zone) == 0 && (tl == zl || z->cname_target[tl - zl - 1] == '.')) {
 		snprintf(msg, sizeof msg, "[rpz %s] action: CNAME target `%s' is inside the zone %s itself; "
 		         "a walled garden is a host outside it", z->name, z->cname_target, z->zone);
 		problem(arg, set_on[3] ? set_on[3] : z->line, msg);
 	}
-	if (set_on[1] != 0 && z->categories == 0) {
+	/* a refused value left categories empty: "`Phishing' is not a
+	 * category" was followed by "none would make an empty zone", for a
+	 * none the operator never wrote */
+	if (set_on[1] != 0 && !(bad & 1u << 1) && z->categories == 0) {
 		snprintf(msg, sizeof msg, "[rpz %s] categories: none would make an empty zone", z->name);
 		problem(arg, set_on[1], msg);
 	}

@@ -23,8 +23,10 @@ int config_rpz_set(struct config_rpz *z, int idx, const char *value, char *why, 
 /* Every default, through the setters. */
 void config_rpz_defaults(struct config_rpz *z);
 /* After the file: required options missing (set_on[i] == 0) and
- * combinations; calls problem(arg, line, msg) per problem. */
-void config_rpz_check(const struct config_rpz *z, const unsigned set_on[CONFIG_RPZ_OPTIONS],
+ * combinations; calls problem(arg, line, msg) per problem. bad: bit i set
+ * when option i was given a value its setter refused (already reported):
+ * no combination is judged on it. */
+void config_rpz_check(const struct config_rpz *z, const unsigned set_on[CONFIG_RPZ_OPTIONS], unsigned bad,
                       void (*problem)(void *arg, unsigned line, const char *msg), void *arg);
 /* Valid section NAME: 1..CONFIG_RPZ_NAME_MAX of [A-Za-z0-9._-]. */
 bool config_rpz_name_ok(const char *name, size_t n);

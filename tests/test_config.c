@@ -651,6 +651,19 @@ static void test_rpz_errors_name_their_lines(void **state)
 	expect_diag(&f->diags, 17, "none would make an empty zone", NULL);
 }
 
+/* A category misspelt is one problem: it was followed by "none would make
+ * an empty zone" on the same line, for a none the operator never wrote. */
+static void test_rpz_bad_categories_is_one_problem(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_text(f, "[peer]\nname = a\ndns_listen = 127.0.0.1:5353\n[rpz abuse]\nzone = rpz.example\n"
+	                              "categories = Phishing\n"),
+	                 AM_ECONFIG);
+	expect_diag(&f->diags, 6, "categories", "`Phishing' is not a category", NULL);
+	assert_int_equal(f->diags.n, 1);
+}
+
 /* A CNAME target must be a host a resolver can send users to: not an
  * address written as a name, not a name inside the policy zone itself. */
 static void test_rpz_cname_target_must_be_a_host(void **state)
@@ -1473,6 +1486,7 @@ int main(void)
 		T(test_load_buffer_directly),
 		T(test_rpz_section_parsed_with_defaults),
 		T(test_rpz_errors_name_their_lines),
+		T(test_rpz_bad_categories_is_one_problem),
 		T(test_rpz_tsig_algorithm_in_any_case),
 		T(test_rpz_tsig_secret_never_quoted),
 		T(test_rpz_tsig_secret_in_readable_file_is_warned),
