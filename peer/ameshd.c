@@ -360,6 +360,15 @@ int main(int argc, char **argv)
 				        cfg.path, n->line, n->name, cfg.trust_file);
 			}
 		}
+		/* a weight is looked up by trust-store name when a verdict is
+		 * made: a name misspelt, or not trusted yet, weighs nothing and
+		 * nothing said so - the origin kept default_weight */
+		for (size_t i = 0; i < cfg.n_weights; i++)
+			if (!trust_by_name(&trust, cfg.weights[i].name) && strcmp(cfg.weights[i].name, cfg.name) != 0)
+				fprintf(stderr, "%s:%u: warning: origin_weights: `%s' is not in the trust store %s: its "
+				        "weight applies to no origin until a key is trusted under that name (amesh keys "
+				        "list shows the names)\n", cfg.path, cfg.weights_line, cfg.weights[i].name,
+				        cfg.trust_file);
 		/* the files the daemon opens first, read as it reads them */
 		unsigned file_problems = 0;
 		bool encrypted = false;

@@ -1363,6 +1363,7 @@ static void check_all(struct load *ld)
 	/* where the files the daemon opens were named, for config_files.h */
 	cfg->key_line = line_of(ld, set_key);
 	cfg->data_dir_line = line_of(ld, set_data_dir);
+	cfg->weights_line = line_of(ld, set_origin_weights);
 }
 
 int config_load_buffer(struct config *cfg, const char *path_for_messages, const char *dir,

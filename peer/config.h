@@ -130,6 +130,7 @@ struct config {
 		double weight;
 	} weights[64];             /* [peer] origin_weights = NAME:W, NAME:W */
 	size_t n_weights;
+	unsigned weights_line;     /* line of [peer] origin_weights, 0 = not set (for messages) */
 	enum am_tlp default_tlp;   /* [peer] default_tlp, default green */
 	struct config_neighbour *neighbours; /* owned; in file order; config_free */
 	size_t n_neighbours;       /* at most CONFIG_NEIGHBOURS_MAX */

@@ -145,6 +145,12 @@ check "... and no 'valid'" not grep -q "configuration is valid" <<<"$T_OUT"
 expect_exit 1 "the daemon stops at the same key" "$AMESHD" -c "$Q/missing.conf"
 check "... and says the same line" grep -q "missing.conf:$kline: key: " <<<"$T_ERR"
 expect_exit 0 "--check passes the fixed peer" "$AMESHD" -c "$Q/amesh.conf" --check
+# a weight for a name the trust store does not hold applies to no origin:
+# --check said "valid" and the misspelt origin kept default_weight
+sed 's/^# origin_weights = .*/origin_weights = apnic:0.9, cert-xx:0.7/' "$Q/amesh.conf" >"$Q/weights.conf"
+expect_exit 0 "--check passes origin_weights naming untrusted origins" "$AMESHD" -c "$Q/weights.conf" --check
+wline=$(grep -n '^origin_weights' "$Q/weights.conf" | cut -d: -f1)
+check "... warning for each, with its line" test "$(grep -c "weights.conf:$wline: warning: origin_weights: \`\(apnic\|cert-xx\)' is not in the trust store" <<<"$T_ERR")" -eq 2
 
 # a passphrase-protected key: refused without it, wrong one refused, and an
 # unattended start reads it from a descriptor (never from argv)
