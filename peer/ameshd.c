@@ -253,6 +253,16 @@ static void *shutdown_deadline(void *arg)
 	return NULL;
 }
 
+/* As the mesh resolves a policy's origin names: a trusted, unrevoked key. */
+static bool check_lookup(void *arg, const char *name, uint8_t pk[AM_KEY_BYTES])
+{
+	const struct trust_entry *e = trust_by_name(arg, name);
+	if (!e || e->revoked)
+		return false;
+	memcpy(pk, e->pk, AM_KEY_BYTES);
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -359,6 +369,25 @@ int main(int argc, char **argv)
 				        "stays down; remove the section, or trust its new key under another name\n",
 				        cfg.path, n->line, n->name, cfg.trust_file);
 			}
+		}
+		/* a policy's origin names that resolve to no trusted key match
+		 * no origin (policy.h): --check said "valid" and the start
+		 * refused them, with neither file nor line */
+		for (size_t i = 0; i < cfg.n_neighbours; i++) {
+			const struct config_neighbour *n = &cfg.neighbours[i];
+			struct policy_export exp = {0};
+			struct policy_import imp = {0};
+			char w[AM_ERRLEN];
+			if (policy_export_copy(&exp, &n->exp) == 0 &&
+			    policy_resolve_export(&exp, check_lookup, &trust, w, sizeof w) == 0 && w[0])
+				fprintf(stderr, "%s:%u: warning: [neighbour %s] %s: it matches no origin until a key is "
+				        "trusted under that name\n", cfg.path, n->line, n->name, w);
+			if (policy_import_copy(&imp, &n->imp) == 0 &&
+			    policy_resolve_import(&imp, check_lookup, &trust, w, sizeof w) == 0 && w[0])
+				fprintf(stderr, "%s:%u: warning: [neighbour %s] %s: it matches no origin until a key is "
+				        "trusted under that name\n", cfg.path, n->line, n->name, w);
+			policy_export_free(&exp);
+			policy_import_free(&imp);
 		}
 		/* a weight is looked up by trust-store name when a verdict is
 		 * made: a name misspelt, or not trusted yet, weighs nothing and

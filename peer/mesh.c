@@ -114,9 +114,24 @@ static int nb_configure(struct nb *nb, const struct config_neighbour *cn, const 
 	memset(&imp, 0, sizeof imp);
 	if ((rv = policy_export_copy(&exp, &cn->exp)) != 0 || (rv = policy_import_copy(&imp, &cn->imp)) != 0)
 		goto fail;
-	if ((rv = policy_resolve_export(&exp, lookup_trusted, (void *)t, err, errlen)) != 0 ||
-	    (rv = policy_resolve_import(&imp, lookup_trusted, (void *)t, err, errlen)) != 0)
+	char ew[AM_ERRLEN], iw[AM_ERRLEN], warned[sizeof nb->origins_warned];
+	if ((rv = policy_resolve_export(&exp, lookup_trusted, (void *)t, ew, sizeof ew)) != 0) {
+		snprintf(err, errlen, "%s", ew);
 		goto fail;
+	}
+	if ((rv = policy_resolve_import(&imp, lookup_trusted, (void *)t, iw, sizeof iw)) != 0) {
+		snprintf(err, errlen, "%s", iw);
+		goto fail;
+	}
+	/* a name that resolves to nothing matches no origin (policy.h):
+	 * said once per change, never a reason to refuse a trust change */
+	snprintf(warned, sizeof warned, "%s%s%s", ew, ew[0] && iw[0] ? "; " : "", iw);
+	if (!nb->probe && strcmp(warned, nb->origins_warned) != 0) {
+		if (warned[0])
+			log_warn("mesh: neighbour %s (config line %u): %s: it matches no origin until a key is "
+			         "trusted under that name (amesh keys list shows the names)", cn->name, cn->line, warned);
+		snprintf(nb->origins_warned, sizeof nb->origins_warned, "%s", warned);
+	}
 	/* a withdrawal still goes where the policy this one replaces sent its
 	 * original (policy_export_check) */
 	policy_export_succeed(&exp, &nb->exp);
@@ -761,6 +776,7 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 		struct nb probe;
 		memset(&probe, 0, sizeof probe);
 		probe.removed = true; /* a dry run: its "link is dropped" is logged once, below */
+		probe.probe = true;
 		rv = nb_configure(&probe, &cfg->neighbours[i], &fresh, false, err, errlen);
 		policy_export_free(&probe.exp);
 		policy_import_free(&probe.imp);

@@ -85,6 +85,8 @@ struct nb {
 	char name[CONFIG_NAME_MAX];
 	uint8_t pk[AM_KEY_BYTES];
 	bool removed;
+	bool probe;               /* a reload's dry run (nb_configure): logs nothing */
+	char origins_warned[2 * AM_ERRLEN + 8]; /* the policies' unresolved names, as last logged */
 	char endpoint[256];
 	struct policy_export exp;
 	uint8_t exp_hash[32];

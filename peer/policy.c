@@ -277,6 +277,8 @@ static int resolve(struct policy_names *l, bool active, const char *what, policy
 	uint8_t(*keys)[AM_KEY_BYTES] = NULL;
 
 	keys_clear(l);
+	if (err && errlen)
+		err[0] = '\0';
 	/* Names under a kind other than LIST cannot exist (the parser makes
 	 * none), but if they do they decide nothing and need no key. */
 	if (!active || l->n == 0)
@@ -291,18 +293,31 @@ static int resolve(struct policy_names *l, bool active, const char *what, policy
 			snprintf(err, errlen, "%s: %s", what, am_strerror(AM_ENOMEM));
 		return AM_ENOMEM;
 	}
+	/* A name that resolves to no trusted key (misspelt, distrusted,
+	 * revoked) matches no origin: fail closed for that name alone. It was
+	 * an error, so a revocation of an origin a policy lists was refused
+	 * by the running peer ("the running trust store stays in force": the
+	 * revoked key's signals kept blocking) and stopped the next start. */
+	size_t n = 0, missing = 0;
 	for (size_t i = 0; i < l->n; i++) {
-		if (!fn(arg, l->names[i], keys[i])) {
-			/* names were validated by the parser: printable, no quotes */
-			if (err && errlen)
-				snprintf(err, errlen, "%s: `%s' is not a trusted key in the trust store",
-				         what, l->names[i]);
-			free(keys);
-			return AM_EUNTRUSTED;
+		if (fn(arg, l->names[i], keys[n])) {
+			n++;
+			continue;
 		}
+		/* names were validated by the parser: printable, no quotes */
+		if (err && errlen && missing++ == 0)
+			snprintf(err, errlen, "%s: `%s' is not a trusted key in the trust store", what, l->names[i]);
+	}
+	if (err && errlen && missing > 1) {
+		size_t o = strlen(err);
+		snprintf(err + o, errlen - o, " (nor %zu other name%s)", missing - 1, missing == 2 ? "" : "s");
+	}
+	if (n == 0) {
+		free(keys);
+		keys = NULL;
 	}
 	l->keys = keys;
-	l->n_keys = l->n;
+	l->n_keys = n;
 	return 0;
 }
 

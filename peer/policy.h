@@ -137,7 +137,10 @@ enum policy_reason policy_import_check(const struct policy_import *p, const stru
 uint8_t policy_import_confidence(const struct policy_import *p, uint8_t signed_confidence);
 
 /* Resolves origin names to keys with a lookup function (the trust store).
- * An unknown or revoked name is an error (AM_EUNTRUSTED, err names it). */
+ * A name the lookup does not resolve (unknown, distrusted, revoked) is left
+ * out - it matches no origin - and is no error: err then names it (a
+ * warning for the caller to show), else err is "". Returns 0, or AM_EINVAL
+ * (no lookup for a list, p NULL) or AM_ENOMEM. */
 typedef bool (*policy_lookup_fn)(void *arg, const char *name, uint8_t pk[AM_KEY_BYTES]);
 int policy_resolve_export(struct policy_export *p, policy_lookup_fn fn, void *arg, char *err, size_t errlen);
 int policy_resolve_import(struct policy_import *p, policy_lookup_fn fn, void *arg, char *err, size_t errlen);
