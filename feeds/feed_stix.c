@@ -573,8 +573,8 @@ int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 			}
 			size_t no = json_array_size(root);
 			snprintf(err, errlen, "a JSON array of %zu object%s without a STIX `type' (the first has %s): not STIX "
-			         "or MISP; for a list of URLs (PhishTank's JSON) take them out: jq -r '.[].url' FILE | amesh "
-			         "import - --format urls ...", no, no == 1 ? "" : "s", keys);
+			         "or MISP; objects with a url, domain or ioc_value key (PhishTank's JSON) are records: "
+			         "--format csv reads each as a row", no, no == 1 ? "" : "s", keys);
 			rv = AM_EDECODE;
 			goto out;
 		}

@@ -1349,7 +1349,8 @@ static void test_taxii_envelope(void **state)
 /* PhishTank's JSON (an array of {"phish_id", "url", ...}) read as STIX:
  * every object passed over as one of a type not imported, and the file
  * "held no entries" (exit 0) - a phishing feed of thousands of URLs taken
- * as empty. Refused whole, saying what it is and how to read its URLs. */
+ * as empty. Refused whole, saying what it is and how to read its URLs:
+ * --format csv, which reads JSON records (ThreatFox's) as rows. */
 static void test_json_array_of_untyped_objects(void **state)
 {
 	struct out o;
@@ -1361,7 +1362,15 @@ static void test_json_array_of_untyped_objects(void **state)
 	assert_int_equal(import_bytes(pt, sizeof pt - 1, FEED_AUTO, &o, err, sizeof err), AM_EDECODE);
 	assert_non_null(strstr(err, "a JSON array of 2 objects without a STIX `type' (the first has `phish_id', `url', "
 	                            "`phish_detail_url', `submission_time', ...): not STIX or MISP"));
-	assert_non_null(strstr(err, "jq -r '.[].url' FILE | amesh import - --format urls"));
+	assert_non_null(strstr(err, "--format csv reads each as a row"));
+	/* and so they are: each object a row whose header is its keys */
+	assert_int_equal(import_bytes(pt, sizeof pt - 1, FEED_CSV, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"[0]: 1 ok pt1.example phishing 80\n",
+		"[1]: 1 ok pt2.example phishing 80\n",
+		NULL,
+	};
+	expect(o.text, want);
 	/* one typed object makes it STIX: the others are read past as before */
 	static const char mixed[] = "[{\"url\": \"x\"}, {\"type\": \"indicator\", \"id\": "
 	                            "\"indicator--00000000-0000-4000-8000-000000000601\", \"pattern\": "
