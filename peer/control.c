@@ -1131,7 +1131,8 @@ static int collect_export(void *arg, const struct store_rec *rec)
 	if (x->resp->n_signals >= x->limit)
 		return 1; /* this one is for the next page */
 	x->last_seq = rec->seq;
-	if (rec->ind.category == AM_CAT_NONE || rec->ind.expires_at <= x->now) /* key statements, expired */
+	/* key statements, expired, set aside by a narrowed import policy */
+	if (rec->ind.category == AM_CAT_NONE || rec->ind.expires_at <= x->now || rec->set_aside)
 		return 0;
 	if ((rec->ind.withdrawn && !req->withdrawn) || (req->category && rec->ind.category != req->category) ||
 	    rec->ind.issued_at < req->since || !mesh_origin_ok(x->env->mesh, rec->ind.origin))

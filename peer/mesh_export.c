@@ -95,6 +95,11 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	uint64_t before = c->upto; /* where a scan that stops at this record ends */
 	c->examined++;
 	c->upto = rec->seq;
+	/* set aside by a narrowed import policy (store.h): no longer counted
+	 * here, so not passed on either; a later withdrawal replaces it and
+	 * goes out as withdrawals do */
+	if (rec->set_aside)
+		return 0;
 	/* cut-through (mesh_early.h): nb has this body - it went early, or nb
 	 * sent it to us - so the log sends nothing for it, not even its id;
 	 * the cursor moves over it with the next batch */

@@ -61,9 +61,12 @@ struct dup_ctx {
 static int dup_cb(void *arg, const struct store_rec *rec)
 {
 	struct dup_ctx *d = arg;
-	/* already hold this one, or something newer: nothing to verify */
-	d->dup = rec->ind.version > d->version ||
-	         (rec->ind.version == d->version && memcmp(rec->id, d->id, AM_ID_BYTES) >= 0);
+	/* already hold this one, or something newer: nothing to verify. The
+	 * same one set aside is not held: this neighbour's policy may take it
+	 * again (store.h) */
+	int cmp = rec->ind.version != d->version ? 0 : memcmp(rec->id, d->id, AM_ID_BYTES);
+	d->dup = rec->ind.version > d->version || (rec->ind.version == d->version && cmp > 0) ||
+	         (rec->ind.version == d->version && cmp == 0 && !rec->set_aside);
 	return 1;
 }
 

@@ -362,6 +362,20 @@ static int lww_cmp(uint64_t va, const uint8_t *ida, uint64_t vb, const uint8_t *
 	return memcmp(ida, idb, AM_ID_BYTES);
 }
 
+/* Does u replace old? A greater (version, id) does, a lesser never. At the
+ * same one, only the record's state moves (store.h): one set aside is
+ * taken again by a copy that is not, and a live one held through u->from
+ * is set aside by u->set_aside - the record it copies, nothing else. */
+static bool newer_than(const struct store_update *u, const struct store_rec *old)
+{
+	int cmp = lww_cmp(u->ind->version, u->id, old->ind.version, old->id);
+
+	if (u->set_aside)
+		return cmp == 0 && !old->set_aside && !old->ind.withdrawn && !u->ind->withdrawn && u->from &&
+		       u->from[0] && strncmp(old->from, u->from, sizeof old->from - 1) == 0;
+	return cmp > 0 || (cmp == 0 && old->set_aside && !u->ind->withdrawn);
+}
+
 /* Applies one update inside the writer's transaction. *result gets 1, 0 or
  * the item's am_err. Returns 0, or a code (MDB, or an am_err for a damaged
  * intern table) that dooms the whole transaction. */
@@ -403,13 +417,13 @@ static int apply_one(struct store_reader *w, const struct store_update *u, uint6
 		}
 		if (prior) {
 			prior->existed = true;
-			prior->live = !old.ind.withdrawn && old.ind.expires_at > now;
+			prior->live = !old.ind.withdrawn && !old.set_aside && old.ind.expires_at > now;
 			prior->confidence = old.ind.confidence;
 			prior->local_confidence = old.local_confidence;
 			prior->version = old.ind.version;
 			memcpy(prior->id, old.id, AM_ID_BYTES);
 		}
-		if (lww_cmp(u->ind->version, u->id, old.ind.version, old.id) <= 0) {
+		if (!newer_than(u, &old)) {
 			*result = 0;
 			return 0;
 		}
@@ -429,6 +443,9 @@ static int apply_one(struct store_reader *w, const struct store_update *u, uint6
 			return rc;
 	} else if (rc != MDB_NOTFOUND) {
 		return rc;
+	} else if (u->set_aside) {
+		*result = 0; /* nothing held to set aside */
+		return 0;
 	}
 	flen = u->from ? strnlen(u->from, STORE_INTERN_NAME_MAX) : 0;
 	if (flen && (rc = store_intern_get(txn, s->intern, s->meta, STORE_INTERN_NEIGHBOUR, u->from, flen, &nid)) != 0)

@@ -35,7 +35,9 @@
  * total order on updates, so any set of updates applied in any order yields
  * the same state. A withdrawal is an update with withdrawn set; it is kept as
  * a tombstone until its expires_at (the expiry of what it withdrew), so an
- * older copy arriving late cannot resurrect the indicator.
+ * older copy arriving late cannot resurrect the indicator. A record set
+ * aside (store_rec.set_aside: local state, never sent) orders just below
+ * the same (version, id) live, so it is no exception to convergence.
  *
  * The store trusts its caller to have verified the signature and normalised
  * the domain; it only orders, keeps and expires.
@@ -79,6 +81,11 @@ struct store_rec {
 	uint32_t hops;        /* links crossed to reach this peer (0 = our own) */
 	uint8_t local_confidence; /* signed confidence, capped by import policy */
 	char from[64];        /* neighbour it came from; "" = originated here */
+	/* set aside: the import policy now in force for `from' refuses what it
+	 * accepted before (a narrowing, mesh.c). Kept for the record, like a
+	 * revoked origin's indicators, but not live: store_query, store_list
+	 * and store_prefix skip it, the export and the RPZ do not count it. */
+	bool set_aside;
 	const uint8_t *env;   /* the signed envelope exactly as received */
 	size_t env_len;
 };
@@ -106,13 +113,22 @@ struct store_update {
 	const char *from;               /* neighbour name, NULL = local; <= 63 bytes kept */
 	bool capped;                    /* import policy caps the local confidence */
 	uint8_t cap;
+	/* Sets aside the record stored for this key (store_rec.set_aside): an
+	 * update that copies a live record held through `from' at the same
+	 * (version, id). It changes nothing else, and nothing when the key
+	 * holds anything other than that. */
+	bool set_aside;
 };
 
 /* Applies n updates in one durable transaction. For each i, results[i] is
  * 1 if the update changed state (seqs[i] = its new local seq), 0 if an equal
  * or greater (version, id) is already stored (seqs[i] = 0), or a negative
  * am_err for that item alone (AM_EEXPIRED when expires_at <= now,
- * AM_ETOOBIG for an oversized envelope). seqs may be NULL.
+ * AM_ETOOBIG for an oversized envelope). seqs may be NULL. One exception
+ * to "equal is no change": the same (version, id) replaces a record set
+ * aside when the update is not (a neighbour whose policy accepts it
+ * offered it: it is live again, held through that neighbour), and
+ * u->set_aside replaces the live record it copies (store_update).
  * Returns 0, or a negative am_err for the whole transaction, in which case
  * nothing was applied (AM_EMAPFULL when the map is full). */
 int store_apply(struct store *s, const struct store_update *u, size_t n, uint64_t now,

@@ -26,7 +26,7 @@ static int begin_read(struct store *s, MDB_txn **txn)
 /* What a walk over `names' passes to its callback. */
 struct filter {
 	uint64_t now;
-	bool live;             /* skip withdrawn and expired records */
+	bool live;             /* skip withdrawn, set aside and expired records */
 	bool unexpired;        /* skip expired records (tombstones pass) */
 	bool signals;          /* skip key statements (AM_CAT_NONE, '@' names) */
 	enum am_category cat;  /* AM_CAT_NONE = any */
@@ -53,7 +53,7 @@ static bool origin_matches(const struct store_rec *rec, const uint8_t *origin, s
 
 static bool filter_pass(const struct filter *f, const struct store_rec *rec)
 {
-	if (f->live && (rec->ind.withdrawn || rec->ind.expires_at <= f->now))
+	if (f->live && (rec->ind.withdrawn || rec->set_aside || rec->ind.expires_at <= f->now))
 		return false;
 	if (f->unexpired && rec->ind.expires_at <= f->now)
 		return false;

@@ -13,7 +13,8 @@
  *
  *   len  field
  *     1  record format, STORE_REC_FORMAT (a future layout bumps it)
- *     1  withdrawn: 0 or 1
+ *     1  state: 0 live, 1 withdrawn, 2 set aside (store_rec.set_aside;
+ *        an ameshd older than it reads 2 as a damaged record)
  *     1  tlp
  *     1  confidence (as signed), 0..100
  *     1  local confidence (the signed value, capped by import policy),

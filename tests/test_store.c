@@ -962,6 +962,85 @@ static void test_query_skips_withdrawn_and_expired(void **state)
 	got_free(&g);
 }
 
+/* Applies x as received from neighbour `from', or (set_aside) as the copy
+ * that sets aside the record held through `from'; returns its result. */
+static int apply_from(struct store *s, const struct upd *x, const char *from, bool set_aside, uint64_t now,
+                      struct store_prior *prior)
+{
+	struct store_update u = as_update(x);
+	int result = 99;
+
+	u.from = from;
+	u.set_aside = set_aside;
+	assert_int_equal(store_apply_prior(s, &u, 1, now, &result, NULL, prior), 0);
+	return result;
+}
+
+/* A record set aside by a narrowed import (store.h): kept, not live; the
+ * same (version, id) from another neighbour takes it back, held through
+ * that one; a newer version or a withdrawal replaces it as ever. */
+static void test_set_aside_kept_not_live_and_taken_back(void **state)
+{
+	struct fx *f = *state;
+	struct upd x, newer, gone;
+	struct got g = { 0 };
+	struct store_prior prior;
+	size_t n = 0;
+
+	upd_init(&x, "evil.example", 0x11, AM_CAT_PHISHING, 5, false, NOW + HOUR, "x");
+	/* nothing held: a set aside stores nothing */
+	assert_int_equal(apply_from(f->s, &x, "a", true, NOW, NULL), 0);
+	assert_int_equal(store_get(f->s, x.ind.origin, x.ind.domain, x.ind.category, collect, &g), AM_ENOTFOUND);
+	assert_int_equal(apply_from(f->s, &x, "a", false, NOW, NULL), 1);
+	/* only through the neighbour it is held through */
+	assert_int_equal(apply_from(f->s, &x, "b", true, NOW, NULL), 0);
+	assert_int_equal(apply_from(f->s, &x, "a", true, NOW, &prior), 1);
+	assert_true(prior.existed && prior.live);
+	assert_int_equal(apply_from(f->s, &x, "a", true, NOW, NULL), 0); /* once */
+	get_one(f->s, &x, &g);
+	assert_rec_is(&g.r[0], &x);
+	assert_true(g.r[0].rec.set_aside);
+	assert_string_equal(g.r[0].rec.from, "a");
+	got_free(&g);
+	/* not live: no query, list or prefix finds it */
+	assert_int_equal(store_query(f->s, "evil.example", NOW, count_cb, &n), 0);
+	assert_int_equal(store_list(f->s, NOW, AM_CAT_NONE, NULL, 0, count_cb, &n), 0);
+	assert_int_equal(store_prefix(f->s, "evil", NOW, count_cb, &n), 0);
+	assert_int_equal(n, 0);
+	/* ... but the change log still carries it (the export skips it) */
+	assert_int_equal(store_changes(f->s, 0, 10, collect, &g), 0);
+	assert_int_equal(g.n, 1);
+	assert_true(g.r[0].rec.set_aside);
+	got_free(&g);
+	/* a copy from a neighbour that accepts it: live again, through b */
+	assert_int_equal(apply_from(f->s, &x, "b", false, NOW, &prior), 1);
+	assert_true(prior.existed && !prior.live);
+	get_one(f->s, &x, &g);
+	assert_false(g.r[0].rec.set_aside);
+	assert_string_equal(g.r[0].rec.from, "b");
+	assert_int_equal(apply_from(f->s, &x, "a", false, NOW, NULL), 0); /* live: a duplicate again */
+	assert_int_equal(store_query(f->s, "evil.example", NOW, count_cb, &n), 0);
+	assert_int_equal(n, 1);
+	/* set aside again, then a newer version replaces it, live */
+	assert_int_equal(apply_from(f->s, &x, "b", true, NOW, NULL), 1);
+	upd_init(&newer, "evil.example", 0x11, AM_CAT_PHISHING, 6, false, NOW + HOUR, "newer");
+	assert_int_equal(apply_from(f->s, &newer, "c", false, NOW, NULL), 1);
+	get_one(f->s, &x, &g);
+	assert_false(g.r[0].rec.set_aside);
+	assert_rec_is(&g.r[0], &newer);
+	/* and a withdrawal replaces one set aside (recourse) */
+	assert_int_equal(apply_from(f->s, &newer, "c", true, NOW, NULL), 1);
+	upd_init(&gone, "evil.example", 0x11, AM_CAT_PHISHING, 7, true, NOW + HOUR, "gone");
+	assert_int_equal(apply_from(f->s, &gone, "a", false, NOW, &prior), 1);
+	assert_false(prior.live);
+	get_one(f->s, &x, &g);
+	assert_true(g.r[0].rec.ind.withdrawn);
+	assert_false(g.r[0].rec.set_aside);
+	/* a withdrawal is never set aside */
+	assert_int_equal(apply_from(f->s, &gone, "a", true, NOW, NULL), 0);
+	got_free(&g);
+}
+
 static void test_callback_value_stops_iteration(void **state)
 {
 	struct fx *f = *state;
@@ -1910,6 +1989,7 @@ int main(void)
 		T(test_query_matches_name_and_parents),
 		T(test_query_ignores_siblings),
 		T(test_query_skips_withdrawn_and_expired),
+	T(test_set_aside_kept_not_live_and_taken_back),
 		T(test_callback_value_stops_iteration),
 		T(test_list_filters),
 		T(test_changes_after_n),

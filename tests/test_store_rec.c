@@ -68,6 +68,7 @@ static void test_record_round_trips(void **state)
 	assert_int_equal(rec.ind.tlp, AM_TLP_AMBER);
 	assert_int_equal(rec.ind.hop_limit, 7);
 	assert_false(rec.ind.withdrawn);
+	assert_false(rec.set_aside);
 	assert_true(rec.received_at == NOW && rec.first_issued == NOW - 5000 && rec.seq == 42);
 	assert_int_equal(rec.hops, 3);
 	assert_memory_equal(rec.id, x.id, AM_ID_BYTES);
@@ -78,6 +79,16 @@ static void test_record_round_trips(void **state)
 	static const uint8_t zero[AM_KEY_BYTES];
 	assert_memory_equal(rec.ind.origin, zero, AM_KEY_BYTES);
 	assert_string_equal(rec.from, "");
+
+	/* set aside by a narrowed import policy: state byte 2, the rest as it was */
+	x.u.set_aside = true;
+	n = encode(&x, buf, 9, 300);
+	assert_int_equal(buf[1], 2);
+	assert_int_equal(store_rec_decode(buf, n, 42, &rec, &oid, &nid), 0);
+	assert_true(rec.set_aside);
+	assert_false(rec.ind.withdrawn);
+	assert_int_equal(rec.local_confidence, 60);
+	x.u.set_aside = false;
 
 	/* a withdrawal, uncapped, originated here, the largest envelope */
 	sample_init(&x, "@revoke", AM_ENVELOPE_MAX);
@@ -132,7 +143,7 @@ static void test_damaged_fields_refused(void **state)
 		uint8_t val;
 	} bad[] = {
 		{0, STORE_REC_FORMAT + 1}, {0, 0},    /* another record format */
-		{1, 2},                               /* withdrawn neither 0 nor 1 */
+		{1, 3},                               /* state: not live (0), withdrawn (1) or set aside (2) */
 		{2, AM_TLP_COUNT},                    /* tlp */
 		{3, 101},                             /* confidence */
 		{4, 81},                              /* local confidence above the signed one */
