@@ -213,6 +213,39 @@ bool policy_import_widens(const struct policy_import *before, const struct polic
 	return after->origins == POLICY_ORIGINS_LIST && !keys_within(&after->origin_list, &before->origin_list);
 }
 
+bool policy_import_narrows(const struct policy_import *before, const struct policy_import *after)
+{
+	if (before == NULL || !before->configured)
+		return false; /* accepted nothing */
+	if (after == NULL || !after->configured)
+		return true;
+	if ((before->categories & ~after->categories & CATEGORIES_ALL) != 0)
+		return true;
+	if (after->min_confidence > before->min_confidence || after->quota < before->quota)
+		return true;
+	if (after->origins == before->origins)
+		return after->origins == POLICY_ORIGINS_LIST && !keys_within(&before->origin_list, &after->origin_list);
+	/* `all' takes any trusted origin: never narrower; any other change of
+	 * kind may refuse what the other took */
+	return after->origins != POLICY_ORIGINS_ALL;
+}
+
+const char *policy_import_rejudge(const struct policy_import *p, const struct am_indicator *ind, uint32_t hops,
+                                  const uint8_t neighbour[AM_KEY_BYTES], uint64_t origin_kept,
+                                  uint64_t max_lifetime, uint64_t slack, uint64_t now)
+{
+	if (ind->withdrawn)
+		return NULL;
+	enum policy_reason r = policy_import_check(p, ind, hops, neighbour, origin_kept);
+	if (r != POLICY_OK)
+		return policy_reason_name(r);
+	/* as on receipt (mesh_ingest.c), from today: what a shorter
+	 * max_lifetime would refuse now */
+	if (max_lifetime && ind->expires_at > now && ind->expires_at - now > max_lifetime + slack)
+		return "lifetime";
+	return NULL;
+}
+
 enum policy_reason policy_import_check(const struct policy_import *p, const struct am_indicator *ind,
                                        uint32_t hops, const uint8_t neighbour[AM_KEY_BYTES],
                                        uint64_t origin_count)

@@ -159,6 +159,32 @@ void policy_export_hash(const struct policy_export *p, uint8_t out[32]);
  * Origin lists are compared by resolved key, order ignored. */
 bool policy_import_widens(const struct policy_import *before, const struct policy_import *after);
 
+/* May import policy `after' refuse something `before' accepted? True when
+ * it is no longer configured, drops a category, asks a higher confidence,
+ * has a lower quota, or names fewer or other origins (another kind of
+ * origins than `all', or a list without a key `before' had); false for
+ * the same policy, a widening or a change of confidence_cap alone. A
+ * reload that narrows a neighbour's import re-judges what this peer holds
+ * through it (mesh_rejudge.h). Both may hold at once (widens and narrows:
+ * one category swapped for another). */
+bool policy_import_narrows(const struct policy_import *before, const struct policy_import *after);
+
+/* Would ind, accepted through the neighbour with key `neighbour' after
+ * `hops' links, be accepted now? The same rules as on receipt, judged
+ * against what is in force today: import policy p (NULL: the neighbour has
+ * none any more - removed from the config, or distrusted), the quota
+ * counted by origin_kept (how many of this origin through this neighbour
+ * were judged kept before it, in the order received), and max_lifetime (s,
+ * 0 = none: an indicator still valid for longer than max_lifetime + slack
+ * from now is refused, as it would be if it arrived now). Withdrawals are
+ * never re-judged (recourse). Returns NULL when it still counts, else the
+ * rule's name as on rejection: "not_configured", "category", "confidence",
+ * "origin", "quota", "tlp_red", "tlp_amber", "hops" (policy_reason_name) or
+ * "lifetime". Static strings. */
+const char *policy_import_rejudge(const struct policy_import *p, const struct am_indicator *ind, uint32_t hops,
+                                  const uint8_t neighbour[AM_KEY_BYTES], uint64_t origin_kept,
+                                  uint64_t max_lifetime, uint64_t slack, uint64_t now);
+
 /* BLAKE2b-256 over what decides acceptance in an import policy (configured,
  * categories, min_confidence, origins and their resolved keys, quota; not
  * the local confidence_cap): stored beside the data so a start can tell a

@@ -385,6 +385,98 @@ static void test_import_widens(void **state)
 	assert_true(policy_import_widens(&before, &after));
 }
 
+static void test_import_narrows(void **state)
+{
+	(void)state;
+	struct policy_import before = open_import(), after = open_import();
+	uint8_t one[1][AM_KEY_BYTES], two[2][AM_KEY_BYTES];
+	memset(one[0], 1, AM_KEY_BYTES);
+	memset(two[0], 2, AM_KEY_BYTES);
+	memset(two[1], 1, AM_KEY_BYTES);
+
+	before.categories = after.categories = 1u << AM_CAT_MALWARE | 1u << AM_CAT_PHISHING;
+	assert_false(policy_import_narrows(&before, &after)); /* the same */
+	after.confidence_cap = 10;
+	assert_false(policy_import_narrows(&before, &after)); /* the cap decides no acceptance */
+	after.categories = 1u << AM_CAT_MALWARE;
+	assert_true(policy_import_narrows(&before, &after)); /* phishing removed */
+	assert_false(policy_import_narrows(&after, &before)); /* a widening */
+	after.categories = 1u << AM_CAT_MALWARE | 1u << AM_CAT_SPAM;
+	assert_true(policy_import_narrows(&before, &after)); /* swapped: both at once */
+	assert_true(policy_import_widens(&before, &after));
+	after.categories = before.categories;
+	after.min_confidence = 50;
+	assert_true(policy_import_narrows(&before, &after));
+	assert_false(policy_import_narrows(&after, &before));
+	after.min_confidence = 0;
+	after.quota = before.quota - 1;
+	assert_true(policy_import_narrows(&before, &after));
+	assert_false(policy_import_narrows(&after, &before));
+	after.quota = before.quota;
+	after.configured = false;
+	assert_true(policy_import_narrows(&before, &after)); /* none any more */
+	assert_true(policy_import_narrows(&before, NULL));
+	assert_false(policy_import_narrows(&after, &before)); /* accepted nothing */
+	assert_false(policy_import_narrows(NULL, &before));
+	after.configured = true;
+	/* origins: all is never narrower; a list loses a key, or another kind */
+	before.origins = POLICY_ORIGINS_LIST;
+	after.origins = POLICY_ORIGINS_LIST;
+	before.origin_list.keys = two;
+	before.origin_list.n_keys = 2;
+	after.origin_list.keys = one;
+	after.origin_list.n_keys = 1;
+	assert_true(policy_import_narrows(&before, &after));
+	assert_false(policy_import_narrows(&after, &before));
+	after.origins = POLICY_ORIGINS_ALL;
+	assert_false(policy_import_narrows(&before, &after));
+	assert_true(policy_import_narrows(&after, &before));
+	after.origins = POLICY_ORIGINS_NEIGHBOUR;
+	assert_true(policy_import_narrows(&before, &after));
+}
+
+/* What was accepted, judged again by what is in force now: each rule a
+ * reload can narrow refuses it by the name a rejection would use. */
+static void test_import_rejudge(void **state)
+{
+	(void)state;
+	struct policy_import p = open_import();
+	struct am_indicator ind = indicator(ALICE); /* phishing, 80, expires at 2000 */
+	const uint64_t now = 1500, slack = 600;
+
+	assert_null(policy_import_rejudge(&p, &ind, 1, NEIGHBOUR, 0, 0, slack, now));
+	assert_string_equal(policy_import_rejudge(NULL, &ind, 1, NEIGHBOUR, 0, 0, slack, now), "not_configured");
+	p.configured = false;
+	assert_string_equal(policy_import_rejudge(&p, &ind, 1, NEIGHBOUR, 0, 0, slack, now), "not_configured");
+	p.configured = true;
+	p.categories = 1u << AM_CAT_MALWARE;
+	assert_string_equal(policy_import_rejudge(&p, &ind, 1, NEIGHBOUR, 0, 0, slack, now), "category");
+	p.categories = ~0u;
+	p.min_confidence = 81;
+	assert_string_equal(policy_import_rejudge(&p, &ind, 1, NEIGHBOUR, 0, 0, slack, now), "confidence");
+	p.min_confidence = 80;
+	assert_null(policy_import_rejudge(&p, &ind, 1, NEIGHBOUR, 0, 0, slack, now));
+	p.origins = POLICY_ORIGINS_NEIGHBOUR;
+	assert_string_equal(policy_import_rejudge(&p, &ind, 1, NEIGHBOUR, 0, 0, slack, now), "origin");
+	assert_null(policy_import_rejudge(&p, &ind, 1, ALICE, 0, 0, slack, now)); /* ALICE is the neighbour */
+	p.origins = POLICY_ORIGINS_ALL;
+	/* the quota: the first `quota' of an origin kept, the rest refused */
+	p.quota = 2;
+	assert_null(policy_import_rejudge(&p, &ind, 1, NEIGHBOUR, 1, 0, slack, now));
+	assert_string_equal(policy_import_rejudge(&p, &ind, 1, NEIGHBOUR, 2, 0, slack, now), "quota");
+	p.quota = 100000;
+	/* max_lifetime, from now, with the slack a receipt forgives: 500 s
+	 * left, refused under 100 s + 300 s of slack, kept under 100 + 400 */
+	assert_string_equal(policy_import_rejudge(&p, &ind, 1, NEIGHBOUR, 0, 100, 300, now), "lifetime");
+	assert_null(policy_import_rejudge(&p, &ind, 1, NEIGHBOUR, 0, 100, 400, now));
+	assert_null(policy_import_rejudge(&p, &ind, 1, NEIGHBOUR, 0, 0, 0, now)); /* 0: no limit */
+	/* a withdrawal is never judged again: recourse reaches whoever holds it */
+	ind.withdrawn = true;
+	p.categories = 0;
+	assert_null(policy_import_rejudge(&p, &ind, 1, NEIGHBOUR, 0, 1, 0, now));
+	assert_null(policy_import_rejudge(NULL, &ind, 1, NEIGHBOUR, 0, 1, 0, now));
+}
+
 /* Every TLP at hops 0, 1 and 2, both ways, under policies that allow the
  * most (max_tlp amber+strict), so only the TLP rules decide. */
 static void test_tlp_matrix(void **state)
@@ -1178,6 +1270,8 @@ int main(void)
 		cmocka_unit_test(test_copy_is_deep),
 		cmocka_unit_test(test_hash_covers_sightings),
 		cmocka_unit_test(test_import_widens),
+		cmocka_unit_test(test_import_narrows),
+		cmocka_unit_test(test_import_rejudge),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
