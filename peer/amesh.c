@@ -1166,6 +1166,9 @@ static void print_audit_text(const struct audit_record *r)
 	else if (strcmp(r->event, "held_back") == 0)
 		printf("%s  kept %s%s%s (origin %s) from %s: rule `%s'\n", at, det, det[0] ? " of " : "", what, r->origin,
 		       nb, r->rule);
+	else if (strcmp(r->event, "set_aside") == 0)
+		printf("%s  %s (origin %s), accepted from %s, no longer counts: its import policy now refuses it, "
+		       "rule `%s'\n", at, what, r->origin, nb, r->rule);
 	else if (strcmp(r->event, "withdrawn") == 0)
 		printf("%s  %s withdrawn by its origin %s%s%s\n", at, what, r->origin, nb[0] ? ", received from " : "", nb);
 	else if (strcmp(r->event, "expired") == 0)
@@ -1704,7 +1707,7 @@ static const struct subcommand {
 	{"list", cmd_list, "[--category C] [--origin KEYID] [--limit N]", "list live signals"},
 	{"status", cmd_status, "", "identity, counts, store size, uptime, per-origin digests"},
 	{"watch", cmd_watch, "[--category C] [--min-confidence N]",
-	 "stream every change (new, updated, withdrawn, expired) as it is applied"},
+	 "stream every change (new, updated, withdrawn, expired, set_aside) as it is applied"},
 	{"audit", cmd_audit, "[DOMAIN] [--since RFC3339|1h] [--limit N] | --verify",
 	 "what this peer decided about a name (and its family), in order; or check the hash chain"},
 	{"report", cmd_report, "[--since DATE|7d] [--format text|json|csv]",

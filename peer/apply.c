@@ -27,6 +27,7 @@ const char *apply_cause_name(enum apply_cause c)
 	case APPLY_SWEEP: return "sweep";
 	case APPLY_REVOCATION: return "revocation";
 	case APPLY_TRUST: return "trust";
+	case APPLY_POLICY: return "policy";
 	}
 	return "?";
 }
@@ -125,8 +126,8 @@ static void tell_commit(struct apply *a, const struct apply_commit *c)
 /* Tells the subscribers about every update of a committed batch that
  * changed state. Called with a->lock held. */
 static void tell_updates(struct apply *a, enum apply_cause cause, const struct store_update *u, size_t n,
-                         uint64_t now, const char *const *notes, const int *results, const uint64_t *seqs,
-                         const struct store_prior *prior)
+                         uint64_t now, const char *const *notes, const char *const *rules, const int *results,
+                         const uint64_t *seqs, const struct store_prior *prior)
 {
 	struct apply_commit sum = {.cause = cause, .at = now};
 	for (size_t i = 0; i < n; i++) {
@@ -136,7 +137,10 @@ static void tell_updates(struct apply *a, enum apply_cause cause, const struct s
 		uint8_t local = u[i].capped && u[i].cap < ind->confidence ? u[i].cap : ind->confidence;
 		struct apply_change c = {
 			.cause = cause,
-			.kind = ind->withdrawn ? EVENT_WITHDRAWN : prior[i].live ? EVENT_UPDATED : EVENT_NEW,
+			.kind = ind->withdrawn  ? EVENT_WITHDRAWN
+			        : u[i].set_aside ? EVENT_SET_ASIDE
+			        : prior[i].live  ? EVENT_UPDATED
+			                         : EVENT_NEW,
 			.ind = ind,
 			.id = u[i].id,
 			.seq = seqs[i],
@@ -145,9 +149,10 @@ static void tell_updates(struct apply *a, enum apply_cause cause, const struct s
 			.before_id = prior[i].existed ? prior[i].id : NULL,
 			.was_live = prior[i].live,
 			.before_confidence = prior[i].live ? prior[i].local_confidence : 0,
-			.is_live = !ind->withdrawn,
-			.confidence = ind->withdrawn ? 0 : local,
+			.is_live = !ind->withdrawn && !u[i].set_aside,
+			.confidence = ind->withdrawn || u[i].set_aside ? 0 : local,
 			.note = notes ? notes[i] : NULL,
+			.rule = rules ? rules[i] : NULL,
 			.env = u[i].env,
 			.env_len = u[i].env_len,
 		};
@@ -161,14 +166,14 @@ static void tell_updates(struct apply *a, enum apply_cause cause, const struct s
 /* apply_updates and apply_own: own == NULL for the former. */
 static int apply_batch(struct apply *a, enum apply_cause cause, const struct store_update *u,
                        struct am_indicator *const *own, size_t n, uint64_t floor, store_seal_fn seal, void *arg,
-                       uint64_t now, const char *const *notes, int *results, uint64_t *seqs,
-                       const char *cursor_name, const struct store_cursor *cursor)
+                       uint64_t now, const char *const *notes, const char *const *rules, int *results,
+                       uint64_t *seqs, const char *cursor_name, const struct store_cursor *cursor)
 {
 	struct store_prior *prior = NULL;
 	uint64_t *own_seqs = NULL;
 	int rv;
 
-	if (!a || (cause != APPLY_LOCAL && cause != APPLY_MESH) || (n && (!u || !results)))
+	if (!a || (cause != APPLY_LOCAL && cause != APPLY_MESH && cause != APPLY_POLICY) || (n && (!u || !results)))
 		return AM_EINVAL;
 	if (n == 0 && !cursor)
 		return 0;
@@ -186,7 +191,7 @@ static int apply_batch(struct apply *a, enum apply_cause cause, const struct sto
 	              : store_apply_prior(a->store, u, n, now, results, seqs, prior);
 	if (rv == 0) {
 		trace_stamp("store_committed", NULL);
-		tell_updates(a, cause, u, n, now, notes, results, seqs, prior);
+		tell_updates(a, cause, u, n, now, notes, rules, results, seqs, prior);
 	}
 	pthread_mutex_unlock(&a->lock);
 out:
@@ -198,7 +203,18 @@ out:
 int apply_updates(struct apply *a, enum apply_cause cause, const struct store_update *u, size_t n,
                   uint64_t now, const char *const *notes, int *results, uint64_t *seqs)
 {
-	return apply_batch(a, cause, u, NULL, n, 0, NULL, NULL, now, notes, results, seqs, NULL, NULL);
+	if (cause == APPLY_POLICY)
+		return AM_EINVAL; /* apply_set_aside */
+	return apply_batch(a, cause, u, NULL, n, 0, NULL, NULL, now, notes, NULL, results, seqs, NULL, NULL);
+}
+
+int apply_set_aside(struct apply *a, const struct store_update *u, size_t n, uint64_t now,
+                    const char *const *rules, const char *const *notes, int *results)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!u || !u[i].set_aside || !u[i].from || !u[i].from[0])
+			return AM_EINVAL; /* only set asides, of what a neighbour sent */
+	return apply_batch(a, APPLY_POLICY, u, NULL, n, 0, NULL, NULL, now, notes, rules, results, NULL, NULL, NULL);
 }
 
 int apply_received(struct apply *a, const struct store_update *u, size_t n, uint64_t now, int *results,
@@ -206,7 +222,7 @@ int apply_received(struct apply *a, const struct store_update *u, size_t n, uint
 {
 	if (!neighbour || !cursor)
 		return AM_EINVAL;
-	return apply_batch(a, APPLY_MESH, u, NULL, n, 0, NULL, NULL, now, NULL, results, NULL, neighbour, cursor);
+	return apply_batch(a, APPLY_MESH, u, NULL, n, 0, NULL, NULL, now, NULL, NULL, results, NULL, neighbour, cursor);
 }
 
 int apply_own(struct apply *a, const struct store_update *u, struct am_indicator *const *inds, size_t n,
@@ -215,7 +231,7 @@ int apply_own(struct apply *a, const struct store_update *u, struct am_indicator
 {
 	if (n && (!inds || !seal))
 		return AM_EINVAL;
-	return apply_batch(a, APPLY_LOCAL, u, inds, n, floor, seal, arg, now, notes, results, seqs, NULL, NULL);
+	return apply_batch(a, APPLY_LOCAL, u, inds, n, floor, seal, arg, now, notes, NULL, results, seqs, NULL, NULL);
 }
 
 struct sweep_ctx {
@@ -344,6 +360,12 @@ static void audit_change(void *arg, const struct apply_change *c)
 		rule = "expiry";
 		if (!detail && c->ind->withdrawn)
 			detail = "withdrawal record removed";
+	} else if (c->kind == EVENT_SET_ASIDE) {
+		/* the neighbour it came through and the rule that refuses it now */
+		event = "set_aside";
+		rule = c->rule;
+		if (!detail)
+			detail = "the import policy in force no longer accepts it: kept for the record, no longer counted";
 	} else if (c->kind == EVENT_WITHDRAWN) {
 		event = "withdrawn";
 		if (!detail)

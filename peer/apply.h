@@ -12,6 +12,8 @@
  *   apply_updates  records, with their cause:
  *                    APPLY_LOCAL  mesh_publish (our own key statements);
  *   apply_sweep    the expiry sweep (ameshd.c), APPLY_SWEEP;
+ *   apply_set_aside  records a narrowed import policy no longer accepts
+ *                  (mesh_reload, mesh_open: mesh_rejudge.c), APPLY_POLICY;
  *   apply_trust    the trust store in force changed (mesh_reload, called by
  *                  SIGHUP, by `amesh keys ...` through the control socket,
  *                  and by key statements arriving through the mesh):
@@ -78,13 +80,15 @@ enum apply_cause {
 	APPLY_SWEEP,       /* expired and removed by the sweep */
 	APPLY_REVOCATION,  /* a key was revoked (by its holder or the operator) */
 	APPLY_TRUST,       /* the trust store changed otherwise (added, removed, rotated) */
+	APPLY_POLICY,      /* a neighbour's import policy now refuses what it accepted (set aside) */
 };
 const char *apply_cause_name(enum apply_cause c); /* "local", "mesh", ... */
 
 /* One record's change. kind follows from before and after: EVENT_NEW (not
- * live before, live now), EVENT_UPDATED (live before and now: a newer
- * version, confidence may differ), EVENT_WITHDRAWN (a withdrawal stored),
- * EVENT_EXPIRED (removed by the sweep). */
+ * live before, live now - a record set aside taken again too), EVENT_UPDATED
+ * (live before and now: a newer version, confidence may differ),
+ * EVENT_WITHDRAWN (a withdrawal stored), EVENT_EXPIRED (removed by the
+ * sweep), EVENT_SET_ASIDE (kept, but no longer counted: store.h). */
 struct apply_change {
 	enum apply_cause cause;
 	enum event_type kind;
@@ -102,6 +106,8 @@ struct apply_change {
 	bool is_live;                   /* false for withdrawals and removals */
 	uint8_t confidence;             /* local confidence (after the import cap); 0 if not is_live */
 	const char *note;               /* why, in words, for the audit trail; may be NULL */
+	const char *rule;               /* the policy rule behind it ("category", ...); NULL
+	                                 * but for EVENT_SET_ASIDE */
 	const uint8_t *env;             /* the signed envelope as stored; NULL for EVENT_EXPIRED */
 	size_t env_len;                 /* (disputes are read from it: dispute_store.h) */
 };
@@ -185,6 +191,17 @@ int apply_received(struct apply *a, const struct store_update *u, size_t n, uint
 int apply_own(struct apply *a, const struct store_update *u, struct am_indicator *const *inds, size_t n,
               uint64_t floor, store_seal_fn seal, void *arg, uint64_t now, const char *const *notes, int *results,
               uint64_t *seqs);
+
+/* Sets aside n records held through a neighbour whose import policy in
+ * force no longer accepts them (APPLY_POLICY): each u[i] copies a live
+ * stored record, `from' included, with set_aside (store_update), and
+ * rules[i] names the rule that refuses it now (policy_reason_name, or
+ * "lifetime", "not_configured") and notes (may be NULL, or hold NULLs) its
+ * words for the audit trail. One durable transaction; results as
+ * store_apply (0: the record changed since it was read - nothing done).
+ * Each one set aside is told as EVENT_SET_ASIDE, is_live false. */
+int apply_set_aside(struct apply *a, const struct store_update *u, size_t n, uint64_t now,
+                    const char *const *rules, const char *const *notes, int *results);
 
 /* Removes up to max expired records (store_sweep) and tells the
  * subscribers about each. *removed (may be NULL) gets the count. */

@@ -98,6 +98,7 @@ static const char *const event_names[] = {
 	"rotation_pending", "allowlisted",
 	"disputed", "dispute_answered", "dispute_relayed", /* issue 14: dispute_audit.h */
 	"held_back", /* kept from a neighbour, by which rule (mesh_export.c) */
+	"set_aside", /* accepted once, refused by a neighbour's narrowed import policy (apply.h) */
 };
 
 struct audit {

@@ -17,7 +17,9 @@
  * expired, trust_added, trust_removed, trust_revoked, key_rotated,
  * rotation_pending, allowlisted, disputed, dispute_answered, dispute_relayed
  * (dispute_audit.h), held_back (an indicator, withdrawal or dispute kept
- * from a neighbour: the neighbour, and the policy rule that kept it).
+ * from a neighbour: the neighbour, and the policy rule that kept it),
+ * set_aside (an indicator accepted from a neighbour that its import policy,
+ * narrowed since, refuses: the neighbour and the rule; apply.h).
  *
  * Retention: records older than the retention period are pruned by
  * rewriting the file (atomically) starting with an anchor record that

@@ -119,6 +119,6 @@ void events_shutdown(struct events *e)
 
 const char *events_type_name(enum event_type t)
 {
-	static const char *const names[] = {"?", "new", "updated", "withdrawn", "expired"};
-	return (t >= EVENT_NEW && t <= EVENT_EXPIRED) ? names[t] : "?";
+	static const char *const names[] = {"?", "new", "updated", "withdrawn", "expired", "set_aside"};
+	return (t >= EVENT_NEW && t <= EVENT_SET_ASIDE) ? names[t] : "?";
 }

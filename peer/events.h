@@ -22,7 +22,9 @@
 
 #include "model.h"
 
-enum event_type { EVENT_NEW = 1, EVENT_UPDATED, EVENT_WITHDRAWN, EVENT_EXPIRED };
+/* EVENT_SET_ASIDE: a neighbour's import policy now refuses what it accepted
+ * before; the record stays stored but no longer counts (store.h). */
+enum event_type { EVENT_NEW = 1, EVENT_UPDATED, EVENT_WITHDRAWN, EVENT_EXPIRED, EVENT_SET_ASIDE };
 
 struct event {
 	uint64_t seq;               /* 1, 2, ... in the order applied */

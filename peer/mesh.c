@@ -20,6 +20,7 @@
 #include "text.h"
 #include "mesh_ingest.h"
 #include "mesh_link.h"
+#include "mesh_rejudge.h"
 #include "mesh_server.h"
 #include "timefmt.h"
 
@@ -593,18 +594,53 @@ static void accept_state_save(struct mesh *m)
 	}
 }
 
+/* Judges again what is held through each of the n neighbours in judge
+ * (mesh_rejudge.h); when any of it was set aside, the others' logs are
+ * read again, so what they also offer comes back. Caller holds
+ * reload_lock (or is mesh_open, alone), no other mesh lock. */
+static void rejudge_all(struct mesh *m, struct nb *const *judge, const char *const *names, size_t n)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+		mesh_rejudge(m, judge[i], names[i], &k);
+		total += k;
+	}
+	if (total)
+		mesh_rejudge_reread(m, names, n);
+}
+
+/* A neighbour what this peer holds through is judged again at start
+ * (mesh_rejudge.h): nb NULL when no section names it any more. */
+struct start_judge {
+	struct nb *nb;
+	char name[CONFIG_NAME_MAX];
+};
+
 /* At start: a neighbour whose accept_hash differs from the one kept when
  * the daemon last ran may be sent what was refused before - its log is
- * read again from the start, as a reload that widens does. A neighbour
- * not in the file (new, or the file missing: a first start) keeps its
- * cursor. Only a hash is kept, so any change counts, a narrowing too. */
-static void accept_state_check(struct mesh *m)
+ * read again from the start, as a reload that widens does - and may
+ * refuse what it accepted - what is held through it is judged again
+ * (*judge, *n_judge: the caller runs the passes once the apply path is
+ * heard). Only a hash is kept, so any change counts both ways. A
+ * neighbour in the file but no longer configured (or revoked) is judged
+ * with no policy. A configured neighbour not in the file (new, or back
+ * after its section was removed) reads its log again if its cursor moved
+ * (what was set aside comes back); the file missing (a first start) leaves
+ * every cursor. *judge NULL on no memory: nothing judged. */
+static void accept_state_check(struct mesh *m, struct start_judge **judge, size_t *n_judge)
 {
 	FILE *f;
 	char line[CONFIG_NAME_MAX + 80];
+	bool *listed = NULL;
+	size_t cap = 0;
 
+	*judge = NULL;
+	*n_judge = 0;
 	if (!m->accept_path[0] || (f = fopen(m->accept_path, "r")) == NULL)
 		return;
+	listed = calloc(m->n_nbs + 1, sizeof *listed);
 	while (fgets(line, sizeof line, f)) {
 		char *sp = strchr(line, ' ');
 		uint8_t kept[32], now[32];
@@ -612,13 +648,35 @@ static void accept_state_check(struct mesh *m)
 		if (!sp)
 			continue;
 		*sp++ = '\0';
-		if (sodium_hex2bin(kept, sizeof kept, sp, strcspn(sp, "\n"), NULL, &len, NULL) != 0 || len != 32)
-			continue;
+		size_t name_len = strlen(line);
+		if (sodium_hex2bin(kept, sizeof kept, sp, strcspn(sp, "\n"), NULL, &len, NULL) != 0 || len != 32 ||
+		    name_len == 0 || name_len >= CONFIG_NAME_MAX)
+			continue; /* not a line accept_state_save wrote */
 		struct nb *nb = mesh_nb_by_name(m, line);
+		for (size_t i = 0; nb && listed && i < m->n_nbs; i++)
+			if (m->nbs[i] == nb)
+				listed[i] = true;
+		bool changed = true;
+		if (nb && !nb->removed) {
+			accept_hash(m, nb, now);
+			changed = memcmp(kept, now, sizeof now) != 0;
+		}
+		if (changed && *n_judge == cap) {
+			size_t c = cap ? 2 * cap : 8;
+			struct start_judge *more = realloc(*judge, c * sizeof *more);
+			if (more) {
+				*judge = more;
+				cap = c;
+			}
+		}
+		if (changed && *n_judge < cap) {
+			(*judge)[*n_judge].nb = nb;
+			memcpy((*judge)[*n_judge].name, line, name_len + 1);
+			(*n_judge)++;
+		}
 		if (!nb || nb->removed)
 			continue;
-		accept_hash(m, nb, now);
-		if (memcmp(kept, now, sizeof now) != 0) {
+		if (changed) {
 			nb->rewind = true;
 			nb->rewind_to = 0;
 			if (!nb->endpoint[0])
@@ -628,6 +686,18 @@ static void accept_state_check(struct mesh *m)
 		}
 	}
 	fclose(f);
+	for (size_t i = 0; listed && i < m->n_nbs; i++) {
+		struct nb *nb = m->nbs[i];
+		if (listed[i] || nb->removed || nb->cursor.seq == 0)
+			continue;
+		nb->rewind = true;
+		nb->rewind_to = 0;
+		if (!nb->endpoint[0])
+			nb->eager_out = true;
+		log_info("mesh: %s: not among the neighbours of the last run; its log is read again from the start",
+		         nb->name);
+	}
+	free(listed);
 }
 
 int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config *cfg,
@@ -635,6 +705,8 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 {
 	struct mesh *m;
 	struct store_stats st;
+	struct start_judge *judge = NULL;
+	size_t n_judge = 0;
 	int rv;
 
 	*out = NULL;
@@ -706,7 +778,7 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 		memcpy(m->accept_path, cfg->data_dir, strlen(cfg->data_dir));
 		memcpy(m->accept_path + strlen(cfg->data_dir), "/import-state", sizeof "/import-state");
 	}
-	accept_state_check(m);
+	accept_state_check(m, &judge, &n_judge);
 	accept_state_save(m);
 	if ((rv = mesh_tree_open(m)) != 0) {
 		snprintf(err, errlen, "mesh: cannot start the broadcast tree: %s", am_strerror(rv));
@@ -721,6 +793,22 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 		}
 		m->subscribed = true;
 	}
+	if (n_judge) {
+		/* before any link runs: what a policy narrowed while ameshd was
+		 * stopped refuses no longer counts (mesh_rejudge.h) */
+		struct nb **nbs = calloc(n_judge, sizeof *nbs);
+		const char **names = calloc(n_judge, sizeof *names);
+		for (size_t i = 0; nbs && names && i < n_judge; i++) {
+			nbs[i] = judge[i].nb;
+			names[i] = judge[i].name;
+		}
+		if (nbs && names)
+			rejudge_all(m, nbs, names, n_judge);
+		free(nbs);
+		free(names);
+	}
+	free(judge);
+	judge = NULL;
 	if (m->trust_path[0] && pthread_create(&m->trust_worker, NULL, mesh_ingest_statements_main, m) == 0)
 		m->trust_worker_started = true;
 	if (cfg->listen[0] && (rv = mesh_server_start(m, cfg->listen, m->n_nbs, err, errlen)) != 0)
@@ -732,6 +820,7 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 	*out = m;
 	return 0;
 fail:
+	free(judge);
 	mesh_close(m);
 	return rv;
 }
@@ -753,12 +842,18 @@ static bool trust_widens(const struct trust *before, const struct trust *after)
 
 /* mesh_reload and mesh_set_trust: swaps in cfg's neighbours and trust,
  * then tells the apply path (why) how the trust store in force changed.
- * lifetime_grew: max_lifetime was raised (what it refused may pass now). */
+ * lifetime_grew: max_lifetime was raised (what it refused may pass now);
+ * lifetime_shrank: lowered (what it accepted may not). */
 static int reload_locked(struct mesh *m, const struct config *cfg, const struct trust *trust,
-                         const struct apply_trust_note *why, bool lifetime_grew, char *err, size_t errlen)
+                         const struct apply_trust_note *why, bool lifetime_grew, bool lifetime_shrank, char *err,
+                         size_t errlen)
 {
 	struct link **stop = NULL;
 	size_t n_stop = 0;
+	/* neighbours whose import may refuse now what it accepted before */
+	struct nb **judge = NULL;
+	const char **judge_names = NULL;
+	size_t n_judge = 0;
 	struct trust fresh, told, old_trust;
 	int rv;
 
@@ -786,7 +881,11 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 			return rv;
 		}
 	}
-	if ((stop = calloc(m->n_nbs + 1, sizeof *stop)) == NULL) {
+	if ((stop = calloc(m->n_nbs + 1, sizeof *stop)) == NULL ||
+	    (judge = calloc(m->n_nbs + 1, sizeof *judge)) == NULL ||
+	    (judge_names = calloc(m->n_nbs + 1, sizeof *judge_names)) == NULL) {
+		free(stop);
+		free(judge);
 		trust_free(&fresh);
 		ncfg_free(nc, n_nc);
 		return AM_ENOMEM;
@@ -798,6 +897,8 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 	struct nb **grown = calloc(m->n_nbs + cfg->n_neighbours + 1, sizeof *grown), **old_nbs;
 	if (!grown) {
 		free(stop);
+		free(judge);
+		free(judge_names);
 		trust_free(&fresh);
 		ncfg_free(nc, n_nc);
 		return AM_ENOMEM;
@@ -806,6 +907,8 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 	if ((rv = trust_copy(&told, &fresh)) != 0) {
 		free(grown);
 		free(stop);
+		free(judge);
+		free(judge_names);
 		trust_free(&fresh);
 		ncfg_free(nc, n_nc);
 		return rv;
@@ -843,27 +946,42 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 		uint8_t old_pk[AM_KEY_BYTES];
 		memcpy(old_endpoint, nb->endpoint, sizeof old_endpoint);
 		memcpy(old_pk, nb->pk, AM_KEY_BYTES);
+		bool was_removed = nb->removed;
 		if (!cn) {
 			nb->removed = true;
 		} else {
 			struct policy_import before;
 			memset(&before, 0, sizeof before);
-			/* out of memory: count it widened (a needless re-sync at worst) */
+			/* out of memory: count it widened and narrowed (a needless
+			 * re-sync or pass at worst) */
 			bool copied = policy_import_copy(&before, &nb->imp) == 0;
 			nb_configure(nb, cn, &m->trust, false, err, errlen);
-			if (!nb->removed && (accepts_more || !copied || policy_import_widens(&before, &nb->imp))) {
-				nb->rewind = true;
-				nb->rewind_to = 0;
-				/* a neighbour that dials us pushes from where it thinks
-				 * our cursor is, and pushes nothing while it has nothing
-				 * new: a Tree.eager in our next answer (they "want every
-				 * body again", mesh_tree_heard) makes its pusher ask */
-				if (!nb->endpoint[0])
-					nb->eager_out = true;
+			/* What this peer holds through nb is judged again by what
+			 * is in force (mesh_rejudge.h): a narrowing is in force for
+			 * what was accepted, not only for what comes next */
+			if (!nb->removed && !was_removed &&
+			    (lifetime_shrank || !copied || policy_import_narrows(&before, &nb->imp))) {
+				judge_names[n_judge] = nb->name;
+				judge[n_judge++] = nb;
+			}
+			/* back in the config, or trusted again: what it sent and was
+			 * set aside meanwhile is taken again from its log */
+			if (!nb->removed && (was_removed || accepts_more || !copied ||
+			                     policy_import_widens(&before, &nb->imp))) {
+				/* as bodies, on a lazy link too: what was set aside
+				 * keeps its id here, and an id we hold is never grafted */
+				mesh_tree_reread_locked(m, nb);
 				log_info("mesh: %s: this peer may accept more from it now; its log is read again from the start",
 				         nb->name);
 			}
 			policy_import_free(&before);
+		}
+		/* removed from the config, distrusted or revoked: no import
+		 * policy for it any more, so nothing held through it counts
+		 * unless another neighbour offers it too */
+		if (nb->removed && !was_removed) {
+			judge_names[n_judge] = nb->name;
+			judge[n_judge++] = nb;
 		}
 		/* a link whose peer, key or endpoint changed is rebuilt */
 		if (nb->link && (nb->removed || strcmp(old_endpoint, nb->endpoint) != 0 ||
@@ -881,6 +999,11 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 			break;
 		nb_configure(nb, &cfg->neighbours[j], &m->trust, false, err, errlen);
 		store_cursor_get(m->store, nb->name, &nb->cursor);
+		/* a section that comes back (removed while this ameshd ran, or
+		 * before it started): what it sent and was set aside since is
+		 * taken again from its log, as a widening does */
+		if (nb->cursor.seq)
+			mesh_tree_reread_locked(m, nb);
 		m->nbs[m->n_nbs++] = nb;
 	}
 	/* a policy may have changed: parked long-polls re-check */
@@ -909,6 +1032,9 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 		if (!nb->link && !nb->removed && nb->endpoint[0] && mesh_link_start(m, nb, err, errlen) != 0)
 			log_error("mesh: %s", err);
 	}
+	rejudge_all(m, judge, judge_names, n_judge);
+	free(judge);
+	free(judge_names);
 	return 0;
 }
 
@@ -917,9 +1043,14 @@ int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *tr
 {
 	static const struct apply_trust_note sighup = {.cause = APPLY_TRUST};
 	pthread_mutex_lock(&m->reload_lock);
-	bool lifetime_grew = cfg->max_lifetime > m->max_lifetime;
+	/* 0 is no limit */
+	bool lifetime_grew = m->max_lifetime && (!cfg->max_lifetime || cfg->max_lifetime > m->max_lifetime);
+	bool lifetime_shrank = cfg->max_lifetime && (!m->max_lifetime || cfg->max_lifetime < m->max_lifetime);
+	uint64_t old_lifetime = m->max_lifetime;
 	m->max_lifetime = cfg->max_lifetime;
-	int rv = reload_locked(m, cfg, trust, &sighup, lifetime_grew, err, errlen);
+	int rv = reload_locked(m, cfg, trust, &sighup, lifetime_grew, lifetime_shrank, err, errlen);
+	if (rv != 0)
+		m->max_lifetime = old_lifetime;
 	if (rv == 0)
 		accept_state_save(m);
 	pthread_mutex_unlock(&m->reload_lock);
@@ -940,7 +1071,7 @@ int mesh_set_trust(struct mesh *m, const struct trust *trust, const struct apply
 	pthread_mutex_lock(&m->reload_lock);
 	cfg->neighbours = m->ncfg;
 	cfg->n_neighbours = m->n_ncfg;
-	rv = reload_locked(m, cfg, trust, why ? why : &operator, false, err, errlen);
+	rv = reload_locked(m, cfg, trust, why ? why : &operator, false, false, err, errlen);
 	if (rv == 0)
 		accept_state_save(m);
 	pthread_mutex_unlock(&m->reload_lock);

@@ -424,6 +424,17 @@ void mesh_tree_reset(struct mesh *m, struct nb *nb)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void mesh_tree_reread_locked(struct mesh *m, struct nb *nb)
+{
+	nb->rewind = true;
+	nb->rewind_to = 0;
+	want_bodies(m, nb, NULL, NULL, true);
+	/* a neighbour that dials us pushes from where it thinks our cursor
+	 * is, and pushes nothing while it has nothing new: the Tree.eager in
+	 * our next answer makes its pusher ask (mesh_tree_heard) */
+	nb->eager_out = true;
+}
+
 bool mesh_tree_as_id(struct mesh *m, const struct nb *nb, bool lazy, const uint8_t origin[AM_KEY_BYTES],
                      uint64_t received_at, uint64_t now)
 {

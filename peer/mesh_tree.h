@@ -186,6 +186,13 @@ uint64_t mesh_tree_now(struct mesh *m);
 
 /* A new session with nb: eager, nothing pending. Takes m->lock. */
 void mesh_tree_reset(struct mesh *m, struct nb *nb);
+/* nb's whole log is to come again as bodies: our cursor over it goes back
+ * to the start, the link turns eager both ways and nb is told so
+ * (Tree.eager). For a reload that may take what was refused or set aside
+ * (mesh.c, mesh_rejudge.h): their ids are held here already (set aside,
+ * a record keeps its id), so a lazy link's announcements alone would
+ * never be grafted. Caller holds m->lock. */
+void mesh_tree_reread_locked(struct mesh *m, struct nb *nb);
 /* Should export send nb this change, of origin, as an id? lazy: nb->lazy
  * as read once when the scan began (the whole link's mode); received_at
  * the record's. Takes m->lock only with a tree per origin, so a shared

@@ -26,8 +26,8 @@ struct op_stats {
 };
 
 /* Counted by the apply subscriber, read by scrapes: atomics, no lock. */
-#define CAUSES 6 /* enum apply_cause 1..5 */
-#define KINDS 5  /* enum event_type 1..4 */
+#define CAUSES 7 /* enum apply_cause 1..6 */
+#define KINDS 6  /* enum event_type 1..5 */
 
 struct metrics {
 	struct metrics_env env;
@@ -483,15 +483,16 @@ static void control_families(struct metrics *m, struct expo *e)
 
 static void change_families(struct metrics *m, struct expo *e)
 {
-	static const enum apply_cause change_causes[] = {APPLY_LOCAL, APPLY_MESH, APPLY_SWEEP};
+	static const enum apply_cause change_causes[] = {APPLY_LOCAL, APPLY_MESH, APPLY_SWEEP, APPLY_POLICY};
 	static const enum apply_cause trust_causes[] = {APPLY_REVOCATION, APPLY_TRUST};
 
 	expo_family(e, "amesh_changes_total", EXPO_COUNTER,
 	            "Indicator changes applied to the store, by cause (local: submitted or withdrawn "
-	            "here; mesh: from a neighbour; sweep: expired) and kind (new, updated, withdrawn, "
-	            "expired). Refused and duplicate records are no change.");
+	            "here; mesh: from a neighbour; sweep: expired; policy: a narrowed import policy set "
+	            "aside what it accepted before) and kind (new, updated, withdrawn, expired, set_aside). "
+	            "Refused and duplicate records are no change.");
 	for (size_t i = 0; i < sizeof change_causes / sizeof *change_causes; i++)
-		for (int k = EVENT_NEW; k <= EVENT_EXPIRED; k++)
+		for (int k = EVENT_NEW; k <= EVENT_SET_ASIDE; k++)
 			expo_u64(e, "amesh_changes_total",
 			         EXPO_LABELS({"cause", apply_cause_name(change_causes[i])},
 			                     {"kind", events_type_name((enum event_type)k)}),

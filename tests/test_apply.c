@@ -341,6 +341,56 @@ static void test_mesh_batch_one_commit_with_neighbour_and_cap(void **state)
 	assert_int_equal(apply_updates(f->a, APPLY_SWEEP, u, 1, NOW, NULL, res, NULL), AM_EINVAL);
 }
 
+/* A narrowed import sets aside what it no longer accepts (APPLY_POLICY):
+ * told as EVENT_SET_ASIDE, live before and not after, with the rule; only
+ * the record held through that neighbour; a copy from another neighbour
+ * then brings it back as new. */
+static void test_set_aside_told_with_its_rule_and_taken_back(void **state)
+{
+	struct fx *f = *state;
+	struct upd x;
+	struct store_update u;
+	int res = 99;
+	const char *rules[1] = {"category"};
+
+	upd_init(&x, "a.example", 2, 5, 90, false, NOW + HOUR);
+	u = x.u;
+	u.from = "apnic";
+	u.hops = 1;
+	assert_int_equal(apply_updates(f->a, APPLY_MESH, &u, 1, NOW, NULL, &res, NULL), 0);
+	assert_int_equal(res, 1);
+	/* only set asides, of what a neighbour sent; no other cause sets aside */
+	assert_int_equal(apply_set_aside(f->a, &u, 1, NOW, rules, NULL, &res), AM_EINVAL);
+	u.set_aside = true;
+	assert_int_equal(apply_updates(f->a, APPLY_POLICY, &u, 1, NOW, NULL, &res, NULL), AM_EINVAL);
+	u.from = "ripe";
+	assert_int_equal(apply_set_aside(f->a, &u, 1, NOW, rules, NULL, &res), 0);
+	assert_int_equal(res, 0); /* not held through ripe */
+	assert_int_equal(f->ear.n_changes, 1);
+	u.from = "apnic";
+	assert_int_equal(apply_set_aside(f->a, &u, 1, NOW, rules, NULL, &res), 0);
+	assert_int_equal(res, 1);
+	assert_int_equal(f->ear.n_changes, 2);
+	const struct heard_change *h = &f->ear.changes[1];
+	assert_int_equal(h->cause, APPLY_POLICY);
+	assert_int_equal(h->kind, EVENT_SET_ASIDE);
+	assert_true(h->was_live);
+	assert_false(h->is_live);
+	assert_int_equal(h->confidence, 0);
+	assert_string_equal(h->from, "apnic");
+	assert_int_equal(f->ear.last_commit_cause, APPLY_POLICY);
+	/* the same indicator from another neighbour: live again, a new one here */
+	u.set_aside = false;
+	u.from = "ripe";
+	assert_int_equal(apply_updates(f->a, APPLY_MESH, &u, 1, NOW, NULL, &res, NULL), 0);
+	assert_int_equal(res, 1);
+	h = &f->ear.changes[2];
+	assert_int_equal(h->kind, EVENT_NEW);
+	assert_false(h->was_live);
+	assert_true(h->is_live);
+	assert_string_equal(h->from, "ripe");
+}
+
 /* A neighbour's batch and its cursor commit together; a cursor alone is
  * stored without telling anybody; a failed commit stores neither. */
 static void test_received_batch_commits_with_its_cursor(void **state)
@@ -674,6 +724,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_local_new_update_withdraw_carry_before_and_after, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates_and_refusals_are_not_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mesh_batch_one_commit_with_neighbour_and_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_aside_told_with_its_rule_and_taken_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_received_batch_commits_with_its_cursor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep_tells_of_each_removal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trust_change_tells_which_origins_changed_liveness, setup,
