@@ -243,7 +243,7 @@ struct sweep_ctx {
 static int swept_cb(void *arg, const struct store_rec *rec)
 {
 	struct sweep_ctx *s = arg;
-	bool live = !rec->ind.withdrawn;
+	bool live = !rec->ind.withdrawn && !rec->set_aside;
 	struct apply_change c = {
 		.cause = APPLY_SWEEP,
 		.kind = EVENT_EXPIRED,

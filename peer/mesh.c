@@ -600,15 +600,24 @@ static void accept_state_save(struct mesh *m)
  * reload_lock (or is mesh_open, alone), no other mesh lock. */
 static void rejudge_all(struct mesh *m, struct nb *const *judge, const char *const *names, size_t n)
 {
-	size_t total = 0;
+	size_t total = 0, with = 0;
+	const char *only = NULL;
 
 	for (size_t i = 0; i < n; i++) {
 		size_t k = 0;
 		mesh_rejudge(m, judge[i], names[i], &k);
 		total += k;
+		if (k) {
+			with++;
+			only = names[i];
+		}
 	}
+	/* Every neighbour may offer what another's pass set aside - those
+	 * judged too (a shorter max_lifetime judges them all) - but when one
+	 * alone set anything aside, its own log would only be refused again
+	 * (and audited again): that one is not read. */
 	if (total)
-		mesh_rejudge_reread(m, names, n);
+		mesh_rejudge_reread(m, with == 1 ? &only : NULL, with == 1 ? 1 : 0);
 }
 
 /* A neighbour what this peer holds through is judged again at start

@@ -53,9 +53,10 @@
  * of the store's (what was set aside before it stays so). */
 int mesh_rejudge(struct mesh *m, struct nb *nb, const char *name, size_t *set_aside);
 
-/* After passes that set something aside: every neighbour but those named
- * in except (n_except of them) reads its log again from the start (as a
- * widening does), so what it also offers comes back. Takes m->lock. */
+/* After passes that set something aside: every neighbour (removed ones
+ * aside) but those named in except (n_except of them; may be NULL when 0)
+ * reads its log again from the start, as bodies (mesh_tree_reread_locked),
+ * so what it also offers comes back. Takes m->lock. */
 void mesh_rejudge_reread(struct mesh *m, const char *const *except, size_t n_except);
 
 #endif
