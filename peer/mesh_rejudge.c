@@ -71,10 +71,12 @@ static int judge_cb(void *arg, const struct store_rec *rec)
 		(*kept)++;
 		return 0;
 	}
+	if (rec->env_len > sizeof p->v[0].env)
+		return 0; /* the store keeps none this long (store_apply); never copied short */
 	struct held *h = &p->v[p->n++];
 	h->ind = rec->ind;
 	memcpy(h->id, rec->id, AM_ID_BYTES);
-	h->env_len = rec->env_len <= sizeof h->env ? rec->env_len : 0;
+	h->env_len = rec->env_len;
 	memcpy(h->env, rec->env, h->env_len);
 	h->hops = rec->hops;
 	h->local_confidence = rec->local_confidence;
