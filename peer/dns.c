@@ -746,7 +746,7 @@ static void notify_answer(struct dns *d, int fd)
 	struct sockaddr_storage from;
 	socklen_t fl = sizeof from;
 	struct dnsmsg m;
-	char err[AM_ERRLEN], who[64], want[64];
+	char err[AM_ERRLEN];
 
 	ssize_t r = recvfrom(fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
 	if (r <= 0 || (size_t)r > DNSMSG_QUERY_MAX)
@@ -754,13 +754,15 @@ static void notify_answer(struct dns *d, int fd)
 	if (dnsmsg_parse(buf, (size_t)r, &m, err, sizeof err) != 0 || !m.qr ||
 	    m.opcode != DNS_OPCODE_NOTIFY)
 		return;
-	addr_text((struct sockaddr *)&from, who);
+	struct config_addr got = {.sa = from, .len = fl};
 	pthread_mutex_lock(&d->lock);
 	for (size_t i = 0; i < d->n_targets; i++) {
 		struct target *t = &d->targets[i];
-		addr_text((struct sockaddr *)&t->addr.sa, want);
-		/* the answer must come from the target, with our id, for the zone */
-		if (!t->pending || t->id != m.id || strcmp(want, who) != 0 || strcmp(t->zone, m.qname) != 0)
+		/* the answer must come from the target - its address and port,
+		 * where the NOTIFY went: any port of that host was taken, so
+		 * any process there (or a spoofer guessing 16 bits of id) could
+		 * end the retries - with our id, for the zone */
+		if (!t->pending || t->id != m.id || !config_addr_same(&t->addr, &got) || strcmp(t->zone, m.qname) != 0)
 			continue;
 		struct dns_secondary *row = sec_row(d, t->zone, t->addr.text, true);
 		if (row != NULL) {

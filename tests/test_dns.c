@@ -989,6 +989,29 @@ static void test_pipelined_queries_past_the_limit(void **state)
 	assert_int_equal(answers, DNS_TCP_QUERIES_MAX);
 }
 
+/* A NOTIFY answer counts only from the address and port the NOTIFY went
+ * to: one from another port of the target's host (another process
+ * there) was taken, and the retries stopped though the secondary never
+ * heard. */
+static void test_notify_answer_from_another_port_is_ignored(void **state)
+{
+	struct fx *f = *state;
+	struct notify_rx rx;
+	struct dns_secondary sec[4];
+	uint16_t other_port;
+	int other = udp_bound(&other_port);
+
+	update(f, NULL, 0);
+	notify_recv(f, 3000, &rx);
+	rx.buf[2] |= 0x80;
+	assert_int_equal(sendto(other, rx.buf, (size_t)rx.n, 0, (struct sockaddr *)&rx.from, rx.fl), rx.n);
+	close(other);
+	assert_false(notify_answer_taken(f, 800, sec));
+	notify_recv(f, 3000, &rx); /* still retried */
+	notify_reply(f, &rx);      /* from the target's own port: taken */
+	assert_true(notify_answer_taken(f, 3000, sec));
+}
+
 /* The row of a secondary in dns_secondaries, or NULL. */
 static const struct dns_secondary *find_row(const struct dns_secondary *rows, size_t n, const char *address)
 {
@@ -1292,6 +1315,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_broken_queries_are_answered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trickling_tcp_client_is_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined_queries_past_the_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_answer_from_another_port_is_ignored, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)
