@@ -420,13 +420,17 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 	}
 	s->zone = &z;
 	s->sign = false;
-	if (z.tsig_name[0] != '\0' && (xfr || q.has_tsig)) {
+	if (q.has_tsig || (z.tsig_name[0] != '\0' && xfr)) {
 		if (!q.has_tsig) {
 			count_refused(d, z.zone, who);
 			reply_rcode(s, &q, req, DNS_RCODE_REFUSED);
 			return;
 		}
-		int t = dnsmsg_tsig_verify(req, len, &q, z.tsig_name, z.tsig_secret_b64, now);
+		/* a signed query for a zone with no key: BADKEY (RFC 8945
+		 * 5.2.1), not an unsigned answer the client would only throw
+		 * away ("expected a TSIG") without saying why */
+		int t = z.tsig_name[0] == '\0' ? DNS_TSIG_BADKEY
+		                                : dnsmsg_tsig_verify(req, len, &q, z.tsig_name, z.tsig_secret_b64, now);
 		if (t != 0) {
 			log_warn("dns: %s from %s for %s: TSIG %s", q.qtype == DNS_TYPE_SOA ? "SOA" : "transfer",
 			         who, z.zone, t == DNS_TSIG_BADKEY ? "BADKEY" : t == DNS_TSIG_BADSIG ? "BADSIG" : "BADTIME");

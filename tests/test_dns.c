@@ -1012,6 +1012,51 @@ static void test_notify_answer_from_another_port_is_ignored(void **state)
 	assert_true(notify_answer_taken(f, 3000, sec));
 }
 
+/* A signed query for a zone with no tsig: NOTAUTH with TSIG error BADKEY
+ * (RFC 8945 5.2.1). It got an unsigned NOERROR answer, which the client
+ * discards ("expected a TSIG") without learning the key is unknown. */
+static void test_signed_query_for_an_unsigned_zone_is_badkey(void **state)
+{
+	struct fx *f = *state;
+	ldns_pkt *p = NULL;
+	uint8_t *wire = NULL, q[512];
+	size_t len = 0;
+
+	update(f, NULL, 0);
+	for (int type = 0; type < 2; type++) {
+		assert_int_equal(ldns_pkt_query_new_frm_str(&p, "rpz.test.", type ? LDNS_RR_TYPE_AXFR : LDNS_RR_TYPE_SOA,
+		                                            LDNS_RR_CLASS_IN, 0),
+		                 LDNS_STATUS_OK);
+		assert_int_equal(ldns_pkt_tsig_sign(p, "some-key.", "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", 300,
+		                                    "hmac-sha256.", NULL),
+		                 LDNS_STATUS_OK);
+		assert_int_equal(ldns_pkt2wire(&wire, p, &len), LDNS_STATUS_OK);
+		memcpy(q, wire, len);
+		free(wire);
+		ldns_pkt_free(p);
+		if (type == 0) {
+			p = udp_ask(f->port, q, len);
+		} else {
+			uint8_t len2[2] = {(uint8_t)(len >> 8), (uint8_t)len}, a[4096];
+			int fd = connect_tcp(f->port, NULL);
+			assert_int_equal(send(fd, len2, 2, MSG_NOSIGNAL), 2);
+			assert_int_equal(send(fd, q, len, MSG_NOSIGNAL), (ssize_t)len);
+			assert_int_equal(read_full(fd, len2, 2), 0);
+			size_t n = (size_t)len2[0] << 8 | len2[1];
+			assert_int_equal(read_full(fd, a, n), 0);
+			close(fd);
+			assert_int_equal(ldns_wire2pkt(&p, a, n), LDNS_STATUS_OK);
+		}
+		assert_non_null(p);
+		assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOTAUTH);
+		assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(p)), 0);
+		ldns_rr *t = ldns_pkt_tsig(p);
+		assert_non_null(t);
+		assert_int_equal(ldns_rdf2native_int16(ldns_rr_rdf(t, 5)), DNS_TSIG_BADKEY);
+		ldns_pkt_free(p);
+	}
+}
+
 /* The row of a secondary in dns_secondaries, or NULL. */
 static const struct dns_secondary *find_row(const struct dns_secondary *rows, size_t n, const char *address)
 {
@@ -1316,6 +1361,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trickling_tcp_client_is_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined_queries_past_the_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_answer_from_another_port_is_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_signed_query_for_an_unsigned_zone_is_badkey, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)

@@ -139,6 +139,10 @@ out=$(dig @$P -p "$DNS" -y "hmac-sha256:other-key:$SECRET" "$ZONE2" AXFR 2>&1)
 check "AXFR under another key name -> refused (BADKEY)" grep -qi "BADKEY\|tsig verify failure\|NOTAUTH" <<<"$out"
 out=$(dig @$P -p "$DNS" -y "hmac-sha256:$KEY:$SECRET" "$ZONE2" AXFR 2>&1)
 check "AXFR with the key -> the zone, signed" grep -q "^bot.example.net.$ZONE2" <<<"$out"
+out=$(dig @$P -p "$DNS" -y "hmac-sha256:$KEY:$SECRET" "$ZONE" SOA 2>&1)
+check "a signed query for the zone without tsig -> NOTAUTH, BADKEY (not an unsigned answer)" \
+	grep -q "status: NOTAUTH" <<<"$out"
+echo "$out" | grep -i 'tsig\|status' | sed 's/^/# /'
 # the apex as the zone holds it: NS (was NODATA though every AXFR has it), ANY
 check "apex NS -> the zone's NS" sh -c "dig @$P -p $DNS $ZONE NS +norec | grep -q '^$ZONE.[[:space:]].*IN[[:space:]]*NS[[:space:]]*localhost.'"
 out=$(dig @$P -p "$DNS" "$ZONE" ANY +norec 2>&1)
