@@ -70,6 +70,15 @@ static int dup_cb(void *arg, const struct store_rec *rec)
 	return 1;
 }
 
+/* The hops an item came by: the sender's count, one more - saturating.
+ * Item.hops is the sender's word, unsigned: 2^32 - 1 wrapped to 0, "this
+ * peer's own", which export sends anywhere (amber included) and no hop
+ * limit stops. */
+static uint32_t hops_in(const struct wire_item *it)
+{
+	return it->hops >= UINT32_MAX - 1 ? UINT32_MAX : it->hops + 1;
+}
+
 /* The fewer of two hop counts (PLUMTREE_HOPS_UNKNOWN is the most). */
 static uint32_t fewer(uint32_t a, uint32_t b)
 {
@@ -141,6 +150,7 @@ struct pending {
 	                 * (special use, a public suffix): a withdrawal of it may be recourse */
 	bool is_disp; /* a dispute or an answer: checked whole in the third pass */
 	struct dispute d;
+	bool counted; /* an indicator that counts against its origin's import.quota once stored */
 };
 
 struct check_ctx {
@@ -454,6 +464,21 @@ static void refuse_verified(struct mesh *m, struct nb *nb, uint64_t *rejects, in
 	mesh_tree_refused(m, id);
 }
 
+/* Takes back the import-quota counts of what was counted at its check
+ * but not stored: all of them (res NULL: the commit failed), or those the
+ * store did not take (a duplicate by last-writer-wins, an error). */
+static void uncount(struct mesh *m, struct nb *nb, struct pending **pu, size_t np, const int *res)
+{
+	for (size_t i = 0; i < np; i++) {
+		if (!pu[i]->counted || (res && res[i] == 1))
+			continue;
+		uint64_t *cnt = origin_counter(m, nb, pu[i]->ind.origin);
+		if (cnt && *cnt > 0)
+			(*cnt)--;
+		pu[i]->counted = false;
+	}
+}
+
 static void tally_add(struct mesh_ingest_tally *to, const struct mesh_ingest_tally *t)
 {
 	to->accepted += t->accepted;
@@ -711,9 +736,9 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			/* a duplicate by a shorter path prunes the first's link instead */
 			if (answer)
 				mesh_tree_held(m, q->id);
-			else if (!mesh_tree_duplicate(m, nb, q->id, it->hops + 1)) {
+			else if (!mesh_tree_duplicate(m, nb, q->id, hops_in(it))) {
 				memcpy(dup_origins[ind_dups++], q->v.env.origin, AM_KEY_BYTES);
-				dup_hops = fewer(dup_hops, it->hops + 1);
+				dup_hops = fewer(dup_hops, hops_in(it));
 			}
 			continue;
 		}
@@ -723,7 +748,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 		}
 		if (q->is_stmt || q->is_sighting) {
 			u[np] = (struct store_update){.ind = &q->ind, .id = q->id, .env = it->env,
-			                              .env_len = it->env_len, .hops = it->hops + 1, .from = nb->name};
+			                              .env_len = it->env_len, .hops = hops_in(it), .from = nb->name};
 			pu[np++] = q;
 			continue;
 		}
@@ -735,7 +760,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			if (dv != 0)
 				continue;
 			u[np] = (struct store_update){.ind = &q->ind, .id = q->id, .env = it->env,
-			                              .env_len = it->env_len, .hops = it->hops + 1, .from = nb->name};
+			                              .env_len = it->env_len, .hops = hops_in(it), .from = nb->name};
 			pu[np++] = q;
 			continue;
 		}
@@ -753,6 +778,16 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 		 * and a retired key can only take its own claims back */
 		trusted_origin = mesh_is_own(m, q->ind.origin) || trust_accepts_new(&m->trust, q->ind.origin) ||
 		                 (q->ind.withdrawn && trust_attributable(&m->trust, q->ind.origin) != NULL);
+		/* Item.hops is not signed: a relay can send 0, "I am its
+		 * origin", for what it relays. Only the neighbour's own keys
+		 * (current, pending, retired) can be that; anything else came
+		 * over at least two hops, so amber relayed with its count reset
+		 * is refused and a hop limit of 1 holds against a lying relay */
+		bool from_origin = memcmp(q->ind.origin, nb->pk, AM_KEY_BYTES) == 0;
+		if (!from_origin) {
+			const struct trust_entry *oe = trust_by_any_key(&m->trust, q->ind.origin);
+			from_origin = oe != NULL && oe == trust_by_any_key(&m->trust, nb->pk);
+		}
 		pthread_mutex_unlock(&m->lock);
 		if (!trusted_origin) {
 			refuse_verified(m, nb, rejects, MESH_R_UNTRUSTED_ORIGIN, &q->ind, q->id);
@@ -781,27 +816,44 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			refuse_verified(m, nb, rejects, MESH_R_EXPIRED, &q->ind, q->id);
 			continue;
 		}
+		/* A withdrawal passes import filters (and the lifetime limit)
+		 * only as recourse for what this peer holds. One of nothing held
+		 * here is checked as the indicator it withdraws would be - it
+		 * carries that indicator's fields, so a tombstone is refused
+		 * exactly where its original would be and no resurrection slips
+		 * in between - and counts against the quota. Before, a neighbour
+		 * could fill the store with withdrawals of names never flagged,
+		 * past import.quota, its categories and max_lifetime. */
+		bool check_as_new = !q->ind.withdrawn || !holds(m, &q->ind);
 		/* The same limit as a local submission (issue 8, item 8): a
 		 * neighbour with a longer max_lifetime, or a malicious one, cannot
-		 * make this peer hold an indicator for years. Withdrawals pass (as
-		 * they pass import filters): recourse must reach whoever holds the
+		 * make this peer hold an indicator for years. A withdrawal of
+		 * what is held passes: recourse must reach whoever holds the
 		 * original, and a tombstone lives only as long as what it withdrew. */
 		uint64_t max_life = m->max_lifetime;
-		if (!q->ind.withdrawn && max_life && q->ind.expires_at - now > max_life + MESH_LIFETIME_SLACK) {
+		if (check_as_new && max_life && q->ind.expires_at - now > max_life + MESH_LIFETIME_SLACK) {
 			refuse_verified(m, nb, rejects, MESH_R_LIFETIME, &q->ind, q->id);
 			continue;
 		}
-		uint32_t hops = it->hops + 1;
-		if (!q->ind.withdrawn) {
+		uint32_t hops = hops_in(it);
+		if (!from_origin && hops < 2)
+			hops = 2;
+		if (check_as_new) {
 			uint64_t *cnt = origin_counter(m, nb, q->ind.origin);
 			enum policy_reason r = policy_import_check(&imp, &q->ind, hops, nb->pk, cnt ? *cnt : UINT64_MAX);
 			if (r != POLICY_OK) {
 				refuse_verified(m, nb, rejects, r, &q->ind, q->id);
 				continue;
 			}
+			/* counted now, so the quota holds within a batch too (it
+			 * was checked against the count before the batch: one
+			 * batch could go 511 past it); taken back below if the
+			 * store does not take it */
+			if (cnt) {
+				(*cnt)++;
+				q->counted = true;
+			}
 		}
-		/* withdrawals pass import filters: recourse must reach everyone
-		 * who holds the indicator, whatever the policy says today */
 		u[np] = (struct store_update){
 			.ind = &q->ind, .id = q->id, .env = it->env, .env_len = it->env_len,
 			.hops = hops, .from = nb->name, .capped = true,
@@ -837,6 +889,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 		if (rv != 0) {
 			if (tracked)
 				mesh_early_unoffer(m, u, np);
+			uncount(m, nb, pu, np, NULL);
 			store_trouble(m, nb, rv, np);
 			ret = rv;
 			if (retry_ms)
@@ -868,11 +921,6 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			} else if (res[i] == 1) {
 				/* the apply path told the audit trail, the watch feed and the relay */
 				accepted++;
-				if (!pu[i]->ind.withdrawn) {
-					uint64_t *cnt = origin_counter(m, nb, pu[i]->ind.origin);
-					if (cnt)
-						(*cnt)++;
-				}
 			} else if (res[i] == 0) {
 				dups++;
 				if (is_ind && !(tracked && fresh[i])) { /* a first copy that lost the race prunes nothing */
@@ -883,6 +931,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 				reject_item(m, nb, rejects, MESH_R_DECODE, &pu[i]->ind);
 			}
 		}
+		uncount(m, nb, pu, np, res);
 		store_recovered(nb);
 		nb->cursor_dirty = held_back; /* the rest with a later commit, or at close */
 	} else if (memcmp(&c, &nb->cursor, sizeof c) != 0) {

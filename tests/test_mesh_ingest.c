@@ -42,7 +42,7 @@ struct fx {
 	struct store *store;
 	struct apply *apply;
 	struct workpool *pool;
-	struct keyfile_secret key, nbkey;
+	struct keyfile_secret key, nbkey, okey; /* okey: "o", an origin trusted here, not a neighbour */
 	struct mesh *mesh;
 	struct nb *nb;
 	uint64_t now;
@@ -68,11 +68,13 @@ static struct fx *fx_open_with(unsigned helpers, bool audited)
 	f->now = timefmt_now();
 	crypto_sign_keypair(f->key.pk, f->key.sk);
 	crypto_sign_keypair(f->nbkey.pk, f->nbkey.sk);
+	crypto_sign_keypair(f->okey.pk, f->okey.sk);
 	assert_int_equal(store_open(&f->store, path, 64ull << 20, err, sizeof err), 0);
 	assert_int_equal(apply_open(&f->apply, f->store), 0);
 	assert_int_equal(workpool_new(&f->pool, helpers), 0);
 	memset(&t, 0, sizeof t);
 	assert_int_equal(trust_add(&t, "n", f->nbkey.pk, NULL, TRUST_NEIGHBOUR, NULL, f->now, false, err, sizeof err), 0);
+	assert_int_equal(trust_add(&t, "o", f->okey.pk, NULL, TRUST_ORIGIN, NULL, f->now, false, err, sizeof err), 0);
 	memset(&cfg, 0, sizeof cfg);
 	snprintf(cfg.name, sizeof cfg.name, "me");
 	cfg.max_lifetime = 90 * 86400;
@@ -401,6 +403,13 @@ static int get_withdrawn(void *arg, const struct store_rec *rec)
 	return 1;
 }
 
+static int held_any(void *arg, const struct store_rec *rec)
+{
+	(void)arg;
+	(void)rec;
+	return 1;
+}
+
 /* Recourse through a tightened rule: a flag this peer took on
  * printer.local or co.uk before the rule existed must be withdrawable,
  * so the neighbour's withdrawal of it is taken - and only that: a
@@ -452,6 +461,135 @@ static void check_withdrawal_of_held_special_use(unsigned helpers)
 	assert_int_equal(store_get(f->store, f->nbkey.pk, "flagged.lan", AM_CAT_PHISHING, get_withdrawn, &w), 1);
 	assert_int_equal(w, 0); /* the old flag, untouched */
 	assert_int_equal(store_get(f->store, f->nbkey.pk, "nas.lan", AM_CAT_PHISHING, get_withdrawn, &w),
+	                 AM_ENOTFOUND);
+	wire_sync_response_clear(&resp);
+	fx_close(f);
+}
+
+/* One indicator on domain, signed by signer, for the tests below. */
+static void sign_as(struct fx *f, const struct keyfile_secret *signer, const char *domain, enum am_tlp tlp,
+                    uint32_t hop_limit, bool withdrawn, uint64_t expires_at, uint8_t env[AM_ENVELOPE_MAX],
+                    size_t *len)
+{
+	struct am_indicator ind;
+	uint8_t id[AM_ID_BYTES];
+	static uint64_t ver = 1000;
+
+	memset(&ind, 0, sizeof ind);
+	memcpy(ind.origin, signer->pk, AM_KEY_BYTES);
+	snprintf(ind.domain, sizeof ind.domain, "%s", domain);
+	ind.category = AM_CAT_PHISHING;
+	ind.confidence = 60;
+	ind.issued_at = f->now;
+	ind.expires_at = expires_at ? expires_at : f->now + 86400;
+	ind.version = ver++;
+	ind.withdrawn = withdrawn;
+	ind.tlp = tlp;
+	ind.hop_limit = hop_limit;
+	assert_int_equal(indicator_sign(&ind, signer->sk, env, AM_ENVELOPE_MAX, len, id), 0);
+}
+
+static int get_hops(void *arg, const struct store_rec *rec)
+{
+	*(uint32_t *)arg = rec->hops;
+	return 1;
+}
+
+/* Item.hops is not signed. A relay that sends another origin's amber
+ * indicator, or one whose signed hop limit is 1, with hops 0 ("I am its
+ * origin") does not get it stored: only the neighbour's own key can be 0
+ * hops away, so what another origin signed counts 2 hops at least. Before,
+ * both were stored (amber one hop past its origin's neighbours). Nor does
+ * a count of 2^32 - 1, which wrapped to 0 hops: stored as this peer's own,
+ * amber and all, and exported anywhere. */
+static void test_relay_cannot_reset_the_hop_count(void **state)
+{
+	struct fx *f = fx_open(0);
+	struct wire_sync_response resp;
+	struct mesh_ingest_tally t;
+	uint8_t env[AM_ENVELOPE_MAX];
+	size_t len;
+	unsigned retry = 0;
+	uint32_t hops = 0;
+
+	(void)state;
+	memset(&resp, 0, sizeof resp);
+	resp.batch.present = true;
+	sign_as(f, &f->okey, "amber-relayed.example.com", AM_TLP_AMBER, 0, false, 0, env, &len);
+	assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
+	sign_as(f, &f->okey, "strict-relayed.example.com", AM_TLP_AMBER_STRICT, 0, false, 0, env, &len);
+	assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
+	sign_as(f, &f->okey, "limit1-relayed.example.com", AM_TLP_GREEN, 1, false, 0, env, &len);
+	assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
+	/* 2^32 - 1 hops wrapped to 0, "our own", which export sends anywhere */
+	sign_as(f, &f->nbkey, "amber-wrapped.example.com", AM_TLP_AMBER, 0, false, 0, env, &len);
+	assert_int_equal(wire_batch_push(&resp.batch, env, len, UINT32_MAX), 0);
+	/* taken: the neighbour's own amber, and o's green that may go 2 hops */
+	sign_as(f, &f->nbkey, "amber-own.example.com", AM_TLP_AMBER, 0, false, 0, env, &len);
+	assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
+	sign_as(f, &f->okey, "limit2-relayed.example.com", AM_TLP_GREEN, 2, false, 0, env, &len);
+	assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
+	resp.batch.upto = resp.batch.n;
+	assert_int_equal(mesh_ingest_pulled(f->mesh, f->nb, &resp, &retry, &t), 0);
+	assert_int_equal(t.accepted, 2);
+	assert_int_equal(t.rejected, 4);
+	assert_int_equal(f->nb->rejects[POLICY_TLP_AMBER], 3);
+	assert_int_equal(f->nb->rejects[POLICY_HOPS], 1);
+	assert_int_equal(store_get(f->store, f->okey.pk, "amber-relayed.example.com", AM_CAT_PHISHING, held_any, NULL),
+	                 AM_ENOTFOUND);
+	assert_int_equal(store_get(f->store, f->nbkey.pk, "amber-own.example.com", AM_CAT_PHISHING, get_hops, &hops), 1);
+	assert_int_equal(hops, 1);
+	/* stored as two hops away, so this peer relays it no further */
+	assert_int_equal(store_get(f->store, f->okey.pk, "limit2-relayed.example.com", AM_CAT_PHISHING, get_hops, &hops),
+	                 1);
+	assert_int_equal(hops, 2);
+	wire_sync_response_clear(&resp);
+	fx_close(f);
+}
+
+/* A withdrawal of something this peer does not hold is no recourse: it is
+ * checked as its original would be. Before, withdrawals of names never
+ * flagged passed the quota, the import filters and max_lifetime, so a
+ * neighbour could fill the store with tombstones (one expiring in 2106
+ * among them). A withdrawal of what is held still passes all of them. */
+static void test_withdrawals_of_nothing_held_count_against_the_quota(void **state)
+{
+	struct fx *f = fx_open(0);
+	struct wire_sync_response resp;
+	struct mesh_ingest_tally t;
+	uint8_t env[AM_ENVELOPE_MAX], id[AM_ID_BYTES];
+	char name[64];
+	size_t len;
+	unsigned retry = 0;
+	int w = -1;
+
+	(void)state;
+	hold_old_flag_id(f, "held.example.com", id);
+	f->nb->imp.quota = 3;
+	memset(&resp, 0, sizeof resp);
+	resp.batch.present = true;
+	for (int i = 0; i < 10; i++) {
+		snprintf(name, sizeof name, "never-flagged-%d.example.com", i);
+		sign_as(f, &f->nbkey, name, AM_TLP_GREEN, 0, true, 0, env, &len);
+		assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
+	}
+	sign_as(f, &f->nbkey, "forever.example.com", AM_TLP_GREEN, 0, true, UINT64_MAX, env, &len);
+	assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
+	/* over the quota by now, and one the import policy would refuse: still recourse */
+	sign_as(f, &f->nbkey, "held.example.com", AM_TLP_RED, 0, true, 0, env, &len);
+	assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
+	resp.batch.upto = resp.batch.n;
+	assert_int_equal(mesh_ingest_pulled(f->mesh, f->nb, &resp, &retry, &t), 0);
+	assert_int_equal(t.accepted, 4);
+	assert_int_equal(t.rejected, 8);
+	assert_int_equal(f->nb->rejects[POLICY_QUOTA], 7);
+	assert_int_equal(f->nb->rejects[MESH_R_LIFETIME], 1);
+	assert_int_equal(store_get(f->store, f->nbkey.pk, "held.example.com", AM_CAT_PHISHING, get_withdrawn, &w), 1);
+	assert_int_equal(w, 1);
+	assert_int_equal(store_get(f->store, f->nbkey.pk, "forever.example.com", AM_CAT_PHISHING, held_any, NULL),
+	                 AM_ENOTFOUND);
+	assert_int_equal(store_get(f->store, f->nbkey.pk, "never-flagged-9.example.com", AM_CAT_PHISHING, held_any,
+	                           NULL),
 	                 AM_ENOTFOUND);
 	wire_sync_response_clear(&resp);
 	fx_close(f);
@@ -740,6 +878,8 @@ int main(void)
 		cmocka_unit_test(test_checked_ahead),
 		cmocka_unit_test(test_special_use_names_refused_by_their_rule),
 		cmocka_unit_test(test_withdrawal_of_held_special_use_name_is_taken),
+		cmocka_unit_test(test_relay_cannot_reset_the_hop_count),
+		cmocka_unit_test(test_withdrawals_of_nothing_held_count_against_the_quota),
 		cmocka_unit_test(test_dispute_of_held_special_use_flag_is_taken),
 		cmocka_unit_test_setup_teardown(test_quota_per_origin_for_ten_thousand_origins, q_setup, q_teardown),
 	};

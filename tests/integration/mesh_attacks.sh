@@ -15,7 +15,11 @@ link a b 2
 "$AMESH" keys generate -o "$T_ROOT/mallory.key" >/dev/null
 "$AMESH" keys generate -o "$T_ROOT/stranger.key" >/dev/null
 "$AMESH" -c "$T_ROOT/b/amesh.conf" keys trust "$T_ROOT/mallory.key.pub" --name mallory >/dev/null
-neighbour b mallory <<<"$OPEN_POLICY"
+neighbour b mallory <<<"$OPEN_POLICY
+import.quota = 20"
+# olivia: an origin b trusts, whose indicators mallory relays (or claims to)
+"$AMESH" keys generate -o "$T_ROOT/olivia.key" >/dev/null
+"$AMESH" -c "$T_ROOT/b/amesh.conf" keys trust "$T_ROOT/olivia.key.pub" --name olivia --as origin >/dev/null
 # eve: a neighbour whose key b will replace while she holds a session
 "$AMESH" keys generate -o "$T_ROOT/eve.key" >/dev/null
 "$AMESH" keys generate -o "$T_ROOT/eve2.key" >/dev/null
@@ -54,6 +58,32 @@ sleep 0.5
 check "special-use: not stored" not has b printer.local
 check "  counted under special_use" test "$(reject_count b mallory special_use)" = 1
 check "  the audit trail names the rule and the RFC" wait_until 5 sh -c "'$AMESH' -s '$T_ROOT/b/run/amesh.sock' audit printer.local | grep -q \"rejected by rule .special_use': .printer.local': a special-use name, never a public site (.local: RFC 6762\""
+
+# A relay lying about the hop count (Item.hops is not signed): olivia's
+# amber indicator, and her green one with a signed hop limit of 1, sent by
+# mallory with 0 hops ("I am its origin"); mallory's own amber with 2^32 - 1
+# hops, which wrapped to 0 ("b's own", exported anywhere). Only a
+# neighbour's own key can be 0 hops away. Before, all three were stored.
+expect_exit 0 "mallory relays olivia's green indicator (control)" tp foreign olivia-green.example.com "$T_ROOT/olivia.key"
+check "... stored: olivia is trusted" wait_until 5 has b olivia-green.example.com
+expect_exit 0 "mallory relays olivia's amber as if her own" tp relayed-amber olivia-amber.example.com "$T_ROOT/olivia.key"
+expect_exit 0 "mallory relays olivia's hop-limit-1 indicator with 0 hops" tp relayed-limit1 olivia-limit1.example.com "$T_ROOT/olivia.key"
+expect_exit 0 "mallory sends her own amber with 2^32-1 hops" tp wrapped-amber mallory-wrapped.example.com
+sleep 0.5
+check "relayed amber: not stored" not has b olivia-amber.example.com
+check "hop limit 1 past its first hop: not stored" not has b olivia-limit1.example.com
+check "amber 2^32-1 hops away: not stored" not has b mallory-wrapped.example.com
+check "  counted under tlp_amber (2) and hops (1)" \
+	test "$(reject_count b mallory tlp_amber)/$(reject_count b mallory hops)" = 2/1
+# withdrawals of names mallory never flagged pass no import filter as
+# recourse (b holds nothing they withdraw): they count against
+# import.quota (20) like new indicators. Before, all 100 were stored.
+before=$(amp b --json status | sed -n 's/.*"tombstones":\([0-9]*\).*/\1/p')
+expect_exit 0 "mallory pushes 100 withdrawals of names never flagged" tp withdraw-flood 100
+check "... most refused as over the quota ($(reject_count b mallory quota))" \
+	wait_until 5 sh -c "[ \"\$('$AMESH' -s '$T_ROOT/b/run/amesh.sock' --json peers | grep '\"name\":\"mallory\"' | sed -n 's/.*\"rejects\":{[^}]*\"quota\":\([0-9]*\).*/\1/p')\" -ge 80 ]"
+after=$(amp b --json status | sed -n 's/.*"tombstones":\([0-9]*\).*/\1/p')
+check "... at most 20 tombstones more ($before -> $after)" test $((after - before)) -le 20
 
 # issue 8, item 10: the last counters. 2^64 - 1 once parked a worker in an
 # endless loop holding the session lock, and with it every other worker

@@ -9,6 +9,8 @@
  *          | longlived | lifetime-edge (an honest push expiring in 5 years / in 90 days + 1 min)
  *          | skew SECONDS | hs-flood N | counter-max | hello-save FILE | hello-send FILE
  *          | pull-twice SECONDS | forged-answer DOMAIN DISPUTE_ID | old-link VERSION
+ *          | relayed-amber DOMAIN ORIGIN_KEY | relayed-limit1 DOMAIN ORIGIN_KEY | wrapped-amber DOMAIN
+ *          | withdraw-flood N
  * Prints one line of result; exit 0 when the step did what the mode means
  * (e.g. "refused" for a refused handshake is printed and exits 3).
  * skew: a Hello stamped SECONDS off (prints the refusal it is told);
@@ -20,6 +22,12 @@
  * eavesdropper captures); hello-send: sends FILE's bytes as they are
  * (exit 0 if welcomed, 3 if refused).
  * old-link VERSION: a Hello of that link version (prints the refusal told);
+ * relayed-amber, relayed-limit1: ORIGIN_KEY's amber indicator, or its green
+ * one with a signed hop limit of 1, relayed as if KEY were its origin
+ * (Item.hops 0: the count is not signed); wrapped-amber: KEY's own amber
+ * indicator with Item.hops 2^32 - 1 (which once wrapped to 0, "the
+ * receiver's own"). withdraw-flood N: N withdrawals, in one push, of
+ * names KEY never flagged (wf-1.example.com ...), expiring in a day.
  * forged-answer: pushes a `withdraw' answer to dispute DISPUTE_ID (64 hex)
  * on DOMAIN, signed by KEY as if KEY were the disputed indicator's origin
  * (issue 14: only the real origin's answer may count).
@@ -154,6 +162,10 @@ static int make_envelope(const char *mode, const struct keyfile_secret *signer, 
 		ind.expires_at = now + 90ull * 86400 + 60; /* the default limit, a minute of clock skew over */
 	ind.version = now * 1000000;
 	ind.tlp = AM_TLP_GREEN;
+	if (strcmp(mode, "relayed-amber") == 0 || strcmp(mode, "wrapped-amber") == 0)
+		ind.tlp = AM_TLP_AMBER;
+	else if (strcmp(mode, "relayed-limit1") == 0)
+		ind.hop_limit = 1;
 	if (indicator_sign(&ind, signer->sk, env, AM_ENVELOPE_MAX, env_len, id) != 0)
 		return -1;
 	if (strcmp(mode, "forged") == 0 || strcmp(mode, "tampered") == 0) {
@@ -169,6 +181,52 @@ static int make_envelope(const char *mode, const struct keyfile_secret *signer, 
 		return wire_envelope_pack(&e, env, AM_ENVELOPE_MAX, env_len);
 	}
 	return 0;
+}
+
+/* withdraw-flood N: N withdrawals of names never flagged, in one push;
+ * prints how the push went. */
+static int withdraw_flood(struct keyfile_secret *me, struct session *s, unsigned long n)
+{
+	struct wire_sync_request req;
+	struct wire_sync_response resp;
+	uint64_t now = timefmt_now();
+	int rv = 0;
+
+	if (n == 0 || n > SYNC_BATCH_MAX)
+		return 2;
+	memset(&req, 0, sizeof req);
+	req.push.present = true;
+	randombytes_buf(req.push.epoch, sizeof req.push.epoch);
+	for (unsigned long k = 1; k <= n && rv == 0; k++) {
+		struct am_indicator ind;
+		uint8_t env[AM_ENVELOPE_MAX], id[AM_ID_BYTES];
+		size_t len;
+		memset(&ind, 0, sizeof ind);
+		memcpy(ind.origin, me->pk, AM_KEY_BYTES);
+		snprintf(ind.domain, sizeof ind.domain, "wf-%lu.example.com", k);
+		ind.category = AM_CAT_PHISHING;
+		ind.confidence = 60;
+		ind.issued_at = now;
+		ind.expires_at = now + 86400;
+		ind.version = now * 1000000 + k;
+		ind.withdrawn = true;
+		ind.tlp = AM_TLP_GREEN;
+		rv = indicator_sign(&ind, me->sk, env, sizeof env, &len, id);
+		if (rv == 0)
+			rv = wire_batch_push(&req.push, env, len, 0);
+	}
+	req.push.upto = req.push.head = n;
+	if (rv == 0)
+		rv = sync_call(s, &req, &resp);
+	printf("pushed %lu withdrawals: %s, acked %llu\n", n, rv == 0 ? "delivered" : am_strerror(rv),
+	       rv == 0 ? (unsigned long long)resp.push_acked : 0ull);
+	if (rv == 0)
+		wire_sync_response_clear(&resp);
+	wire_sync_request_clear(&req);
+	session_free(s);
+	keyfile_secret_free(me);
+	nng_close(sock);
+	return rv == 0 ? 0 : 1;
 }
 
 /* --- the scripted listener: a dialling ameshd (PEER_PUB) connects to us --- */
@@ -577,7 +635,9 @@ int main(int argc, char **argv)
 	}
 	if (argc < 6)
 		return 2;
-	if (strcmp(mode, "foreign") == 0) {
+	if (strcmp(mode, "withdraw-flood") == 0)
+		return withdraw_flood(me, s, strtoul(argv[5], NULL, 10));
+	if (strcmp(mode, "foreign") == 0 || strcmp(mode, "relayed-amber") == 0 || strcmp(mode, "relayed-limit1") == 0) {
 		if (argc < 7 || keyfile_load_secret(argv[6], NULL, &origin, err, sizeof err) != 0) {
 			fprintf(stderr, "testpeer: foreign needs ORIGIN_KEY: %s\n", err);
 			return 2;
@@ -609,7 +669,7 @@ int main(int argc, char **argv)
 	b->after = 0;
 	b->upto = 1;
 	b->head = 1;
-	wire_batch_push(b, env, env_len, 0);
+	wire_batch_push(b, env, env_len, strcmp(mode, "wrapped-amber") == 0 ? UINT32_MAX : 0);
 	int rv = sync_call(s, &req, &resp);
 	printf("pushed %s: %s, acked %llu\n", mode, rv == 0 ? "delivered" : am_strerror(rv),
 	       (unsigned long long)resp.push_acked);
