@@ -463,6 +463,13 @@ static int copy_indicator(void *arg, const struct store_rec *rec)
 	return 1;
 }
 
+/* store_get callback: the issue time of the first version stored */
+static int copy_first_issued(void *arg, const struct store_rec *rec)
+{
+	*(uint64_t *)arg = rec->first_issued;
+	return 1;
+}
+
 /* store_query callback: the first live record of another origin on
  * exactly (domain, category). */
 struct other_origin {
@@ -529,7 +536,10 @@ void control_withdraw_own(const struct control_env *env, const char *domain, enu
 	int rv;
 
 	const struct keyfile_secret *signer = NULL; /* env->key */
-	rv = store_get(env->store, env->key->pk, domain, cat, copy_indicator, &old);
+	uint64_t first_issued = 0;
+	rv = store_get(env->store, env->key->pk, domain, cat, copy_first_issued, &first_issued);
+	if (rv == 1)
+		rv = store_get(env->store, env->key->pk, domain, cat, copy_indicator, &old);
 	/* one signed with a key this peer has since rotated away is still its
 	 * own, and only that key can sign its withdrawal (ownkeys.h) */
 	for (size_t i = 0; env->retired && i < env->retired->n && (rv != 1 || old.withdrawn); i++) {
@@ -539,6 +549,7 @@ void control_withdraw_own(const struct control_env *env, const char *domain, enu
 			old = prev;
 			rv = 1;
 			signer = env->retired->k[i];
+			store_get(env->store, signer->pk, domain, cat, copy_first_issued, &first_issued);
 		}
 	}
 	if (rv != 1 || old.withdrawn || old.expires_at <= timefmt_now()) {
@@ -546,9 +557,17 @@ void control_withdraw_own(const struct control_env *env, const char *domain, enu
 		return;
 	}
 	/* The tombstone lives as long as what it withdraws: long enough that no
-	 * late copy of the old version can resurrect it. */
+	 * late copy of the old version can resurrect it - of any version. One
+	 * issued before `old' may expire later (re-submitted with a shorter
+	 * ttl): once a tombstone of old's expiry was swept, a relay that kept
+	 * the longer one brought it back to life. Each version expired within
+	 * max_lifetime of its issue, all before old's: the tombstone of a
+	 * name flagged more than once lives until then. */
 	ind = old;
 	ind.withdrawn = true;
+	if (first_issued && first_issued < old.issued_at && env->cfg &&
+	    old.issued_at + env->cfg->max_lifetime > ind.expires_at)
+		ind.expires_at = old.issued_at + env->cfg->max_lifetime;
 	ind.issued_at = timefmt_now();
 	if (ind.issued_at >= ind.expires_at)
 		ind.issued_at = ind.expires_at - 1;

@@ -345,6 +345,33 @@ static void test_withdraw_keeps_tombstone_until_original_expiry(void **state)
 	wire_response_clear(&resp);
 }
 
+/* A flag re-submitted with a shorter ttl, then withdrawn: the tombstone
+ * outlives the first version too. Before, it expired with the second,
+ * and once swept a relay that kept the first (30 days) brought it back
+ * to life everywhere - a signed, unexpired version, nothing held to
+ * order it against. */
+static void test_withdraw_outlives_every_version(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+
+	assert_int_equal(submit(f, "shortened.example.org", AM_CAT_MALWARE, 90, 30 * 86400, &resp), 0);
+	uint64_t first_expires = resp.submitted.ind.expires_at;
+	wire_response_clear(&resp);
+	sleep(1); /* issue times are in seconds: the second version must be later */
+	assert_int_equal(submit(f, "shortened.example.org", AM_CAT_MALWARE, 50, 3600, &resp), 0);
+	assert_true(resp.submitted.ind.expires_at < first_expires);
+	wire_response_clear(&resp);
+
+	struct wire_request req = {.op = WIRE_OP_WITHDRAW, .category = AM_CAT_MALWARE};
+	strcpy(req.domain, "shortened.example.org");
+	roundtrip(f, &req, &resp);
+	assert_int_equal(resp.status, 0);
+	assert_true(resp.submitted.ind.withdrawn);
+	assert_true(resp.submitted.ind.expires_at >= first_expires);
+	wire_response_clear(&resp);
+}
+
 /* This peer's own flag on domain, stored below the name rules, as a
  * version without the special-use rule stored it. */
 /* Stores origin pk's signed indicator (or, withdrawn, its withdrawal) at
@@ -1420,6 +1447,7 @@ int main(void)
 		cmocka_unit_test(test_dry_run_checks_as_a_submission_would),
 		cmocka_unit_test(test_long_name_taken_whole_never_cut),
 		cmocka_unit_test(test_withdraw_keeps_tombstone_until_original_expiry),
+		cmocka_unit_test(test_withdraw_outlives_every_version),
 		cmocka_unit_test(test_query_reports_rejected_names_per_name),
 		cmocka_unit_test(test_list_filters_by_category_and_key_id),
 		cmocka_unit_test(test_status_reports_identity_and_counts),
