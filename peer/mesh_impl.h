@@ -229,6 +229,10 @@ struct mesh {
 	pthread_cond_t jobs_cond;
 	struct stmt_job *jobs;
 	size_t n_jobs, cap_jobs;
+	/* the key of the last conflicting rotation logged: a key's holder can
+	 * sign any number of them, and one log line per key is enough (each
+	 * is counted and audited). Guarded by lock. */
+	uint8_t conflict_logged[AM_KEY_BYTES];
 	uint8_t epoch[STORE_EPOCH_BYTES];
 
 	/* Serialises trust-store swaps with their notices on the apply path,

@@ -367,6 +367,25 @@ static int dispute_item(struct mesh *m, struct nb *nb, const struct policy_impor
 	return 0;
 }
 
+/* A rotation of a key this trust store already saw rotated to another:
+ * the key is retired here (its successor current), or current with a
+ * different key pending. Its holder signed two rotations - a fork of the
+ * origin's identity, which only someone else holding the key makes (`keys
+ * rotate' signs the next one with the new key). Stored, it replaced the
+ * first one's record (last writer wins on its issue time) and was relayed
+ * on, so peers that had not yet seen the first rotated to the second, and
+ * a peer holding the first for approval had it silently replaced. *e: the
+ * entry. Caller holds the trust store still. */
+static bool rotation_conflicts(const struct trust *t, const struct statement *st, const struct trust_entry **e)
+{
+	*e = trust_by_any_key(t, st->key);
+	if (*e == NULL || trust_by_any_key(t, st->new_key) == *e)
+		return false; /* unknown, or the rotation this peer already knows */
+	if (memcmp((*e)->pk, st->key, AM_KEY_BYTES) == 0)
+		return (*e)->has_pending; /* current: another key is pending */
+	return !(*e)->has_pending || memcmp((*e)->pending_pk, st->key, AM_KEY_BYTES) != 0; /* retired */
+}
+
 /* The store record standing for a key statement (store.h: '@' names). */
 static void statement_record(const struct statement *st, struct am_indicator *ind)
 {
@@ -718,9 +737,30 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 		pthread_mutex_lock(&m->lock);
 		bool known = memcmp(q->st.key, m->key->pk, AM_KEY_BYTES) == 0 ||
 		             trust_by_any_key(&m->trust, q->st.key) != NULL;
+		const struct trust_entry *to = NULL;
+		bool conflict = q->st.kind == STATEMENT_ROTATE && rotation_conflicts(&m->trust, &q->st, &to);
+		bool log_it = conflict && memcmp(m->conflict_logged, q->st.key, AM_KEY_BYTES) != 0;
+		char name[TRUST_NAME_MAX] = "?";
+		if (log_it) {
+			memcpy(m->conflict_logged, q->st.key, AM_KEY_BYTES);
+			snprintf(name, sizeof name, "%s", to->name);
+		}
 		pthread_mutex_unlock(&m->lock);
 		statement_record(&q->st, &q->ind);
 		q->named = true;
+		if (conflict) {
+			char keyid[17], newid[17];
+			am_keyid_hex(q->st.key, keyid);
+			am_keyid_hex(q->st.new_key, newid);
+			if (log_it)
+				log_warn("mesh: %s's key %s was already rotated to another key here, and a rotation of it to %s "
+				         "came from %s: refused (two rotations of one key - if %s made only one, that key is "
+				         "in other hands: check with them, and revoke it)",
+				         name, keyid, newid, nb->name, name);
+			q->state = P_REJECT;
+			q->reason = MESH_R_ROTATION_CONFLICT;
+			continue;
+		}
 		q->state = !known ? P_REJECT : q->ind.expires_at <= now ? P_REJECT : P_READY;
 		q->reason = !known ? MESH_R_UNTRUSTED_ORIGIN : MESH_R_EXPIRED;
 	}
@@ -994,6 +1034,7 @@ static void apply_statement(struct mesh *m, const struct stmt_job *job)
 	struct trust before = {0}, t = {0};
 	char err[AM_ERRLEN], what[512] = "", keyid[17];
 	const char *name = NULL;
+	const struct trust_entry *ce = NULL;
 	int fd = -1, rv;
 	uint64_t now = timefmt_now();
 
@@ -1011,6 +1052,12 @@ static void apply_statement(struct mesh *m, const struct stmt_job *job)
 	}
 	if (job->st.kind == STATEMENT_REVOKE) {
 		rv = trust_revoke_key(&t, job->st.key, job->st.reason, now, &name);
+	} else if (rotation_conflicts(&t, &job->st, &ce)) {
+		/* two of them in one batch, or the first applied since its
+		 * check: the first one stands here too */
+		log_warn("mesh: %s's key %s: a second, different rotation (via %s) refused; the first stands",
+		         ce->name, keyid, job->from);
+		goto out;
 	} else {
 		bool automatic = false;
 		const struct trust_entry *e = trust_by_key(&t, job->st.key);

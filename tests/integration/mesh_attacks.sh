@@ -85,6 +85,24 @@ check "... most refused as over the quota ($(reject_count b mallory quota))" \
 after=$(amp b --json status | sed -n 's/.*"tombstones":\([0-9]*\).*/\1/p')
 check "... at most 20 tombstones more ($before -> $after)" test $((after - before)) -le 20
 
+# A fork of mallory's identity: her key signs two different rotations (only
+# someone else holding it would: `keys rotate' signs the next one with the
+# new key). b holds her rotations for approval. The first is pending; the
+# second, and a third, are refused and counted, logged once, and the
+# pending one stays. Before, each replaced the one pending (and, stored
+# over the first's record, was relayed on in its place).
+for x in x1 x2 x3; do "$AMESH" keys generate -o "$T_ROOT/$x.key" >/dev/null; done
+pending_key() { "$AMESH" -c "$T_ROOT/b/amesh.conf" keys show mallory | sed -n 's/^pending  *\(amesh-ed25519 [^ ]*\).*/\1/p'; }
+expect_exit 0 "mallory's key rotates to x1" tp rotate "$T_ROOT/x1.key"
+check "... held for approval on b" wait_until 10 sh -c "[ \"\$('$AMESH' -c '$T_ROOT/b/amesh.conf' keys show mallory | grep -c '^pending  *$(cut -d' ' -f1-2 "$T_ROOT/x1.key.pub")')\" = 1 ]"
+sleep 1.1 # a statement's version is its issue time in seconds: the second one is newer
+expect_exit 0 "mallory's key, rotated already, rotates to x2" tp rotate "$T_ROOT/x2.key"
+expect_exit 0 "... and to x3" tp rotate "$T_ROOT/x3.key"
+check "... both refused as rotation_conflict" wait_until 5 sh -c "[ \"\$('$AMESH' -s '$T_ROOT/b/run/amesh.sock' --json peers | grep '\"name\":\"mallory\"' | sed -n 's/.*\"rejects\":{[^}]*\"rotation_conflict\":\([0-9]*\).*/\1/p')\" = 2 ]"
+sleep 0.5
+check "... x1 is still the one pending ($(pending_key | cut -c1-30)...)" test "$(pending_key)" = "$(cut -d' ' -f1-2 "$T_ROOT/x1.key.pub")"
+check "... logged once" test "$(grep -c "was already rotated to another key here" "$T_ROOT/b/ameshd.log")" = 1
+
 # issue 8, item 10: the last counters. 2^64 - 1 once parked a worker in an
 # endless loop holding the session lock, and with it every other worker
 expect_exit 0 "counter 2^64-2 is served, 2^64-1 refused" tp counter-max

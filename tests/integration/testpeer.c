@@ -10,7 +10,7 @@
  *          | skew SECONDS | hs-flood N | counter-max | hello-save FILE | hello-send FILE
  *          | pull-twice SECONDS | forged-answer DOMAIN DISPUTE_ID | old-link VERSION
  *          | relayed-amber DOMAIN ORIGIN_KEY | relayed-limit1 DOMAIN ORIGIN_KEY | wrapped-amber DOMAIN
- *          | withdraw-flood N
+ *          | withdraw-flood N | rotate NEW_KEY
  * Prints one line of result; exit 0 when the step did what the mode means
  * (e.g. "refused" for a refused handshake is printed and exits 3).
  * skew: a Hello stamped SECONDS off (prints the refusal it is told);
@@ -28,6 +28,8 @@
  * indicator with Item.hops 2^32 - 1 (which once wrapped to 0, "the
  * receiver's own"). withdraw-flood N: N withdrawals, in one push, of
  * names KEY never flagged (wf-1.example.com ...), expiring in a day.
+ * rotate NEW_KEY: pushes a rotation of KEY to NEW_KEY (a secret key file),
+ * signed by both, as `amesh keys rotate' makes it.
  * forged-answer: pushes a `withdraw' answer to dispute DISPUTE_ID (64 hex)
  * on DOMAIN, signed by KEY as if KEY were the disputed indicator's origin
  * (issue 14: only the real origin's answer may count).
@@ -61,6 +63,7 @@
 #include "indicator.h"
 #include "keyfile.h"
 #include "session.h"
+#include "statement.h"
 #include "timefmt.h"
 #include "wire_mesh.h"
 #include "wire_sync.h"
@@ -643,9 +646,21 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	uint8_t env[DISPUTE_MAX];
+	uint8_t env[DISPUTE_MAX > STATEMENT_MAX ? DISPUTE_MAX : STATEMENT_MAX];
 	size_t env_len;
-	if (strcmp(mode, "forged-answer") == 0) {
+	if (strcmp(mode, "rotate") == 0) {
+		struct keyfile_secret *next = NULL;
+		uint8_t id[AM_ID_BYTES];
+		if (keyfile_load_secret(argv[5], NULL, &next, err, sizeof err) != 0) {
+			fprintf(stderr, "testpeer: rotate needs NEW_KEY: %s\n", err);
+			return 2;
+		}
+		int srv = statement_rotate(me->sk, next->sk, NULL, timefmt_now(), timefmt_now(), env, sizeof env,
+		                           &env_len, id);
+		keyfile_secret_free(next);
+		if (srv != 0)
+			return 2;
+	} else if (strcmp(mode, "forged-answer") == 0) {
 		struct dispute d = {.kind = DISPUTE_ANSWERED, .category = AM_CAT_PHISHING, .tlp = AM_TLP_GREEN,
 		                    .issued_at = timefmt_now(), .answer = DISPUTE_WITHDRAW};
 		uint8_t id[AM_ID_BYTES];
