@@ -71,6 +71,7 @@ enum mesh_reject {
 	MESH_R_SIGHTING_RATE,  /* sighting reports beyond SIGHTING_RATE_MAX a window */
 	MESH_R_SPECIAL_USE,    /* a special-use name (domain.h): printer.local, x.onion, nas.lan */
 	MESH_R_ROTATION_CONFLICT, /* a rotation from a key already rotated to another one here */
+	MESH_R_ISSUED,         /* issued further ahead than clock skew explains */
 	MESH_R_COUNT
 };
 const char *mesh_reject_name(int reason);

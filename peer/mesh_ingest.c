@@ -856,6 +856,20 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			refuse_verified(m, nb, rejects, MESH_R_EXPIRED, &q->ind, q->id);
 			continue;
 		}
+		/* The issue time is the origin's word too, and exports carry it
+		 * (STIX valid_from, created, modified; CSV first_seen; MISP): an
+		 * indicator issued weeks ahead is exported as not valid yet
+		 * while this peer blocks it now, and lies about when it was
+		 * said. (Before its own expiry it must be: am_indicator_check,
+		 * on parsing.) An honest peer stamps its clock, so beyond the
+		 * clock skew forgiven for expiries it is refused - not a
+		 * withdrawal of what is held: a skewed clock must not block
+		 * recourse. */
+		bool held_withdrawal = q->ind.withdrawn && holds(m, &q->ind);
+		if (!held_withdrawal && q->ind.issued_at > now + MESH_LIFETIME_SLACK) {
+			refuse_verified(m, nb, rejects, MESH_R_ISSUED, &q->ind, q->id);
+			continue;
+		}
 		/* A withdrawal passes import filters (and the lifetime limit)
 		 * only as recourse for what this peer holds. One of nothing held
 		 * here is checked as the indicator it withdraws would be - it
@@ -864,7 +878,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 		 * in between - and counts against the quota. Before, a neighbour
 		 * could fill the store with withdrawals of names never flagged,
 		 * past import.quota, its categories and max_lifetime. */
-		bool check_as_new = !q->ind.withdrawn || !holds(m, &q->ind);
+		bool check_as_new = !held_withdrawal;
 		/* The same limit as a local submission (issue 8, item 8): a
 		 * neighbour with a longer max_lifetime, or a malicious one, cannot
 		 * make this peer hold an indicator for years. A withdrawal of

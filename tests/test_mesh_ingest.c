@@ -489,6 +489,68 @@ static void sign_as(struct fx *f, const struct keyfile_secret *signer, const cha
 	assert_int_equal(indicator_sign(&ind, signer->sk, env, AM_ENVELOPE_MAX, len, id), 0);
 }
 
+/* The neighbour's indicator on domain issued at `issued', expiring at `expires'. */
+static void push_issued(struct fx *f, struct wire_batch *b, const char *domain, uint64_t issued, uint64_t expires,
+                        bool withdrawn)
+{
+	struct am_indicator ind;
+	uint8_t env[AM_ENVELOPE_MAX], id[AM_ID_BYTES];
+	size_t len;
+	static uint64_t ver = 5000;
+
+	memset(&ind, 0, sizeof ind);
+	memcpy(ind.origin, f->nbkey.pk, AM_KEY_BYTES);
+	snprintf(ind.domain, sizeof ind.domain, "%s", domain);
+	ind.category = AM_CAT_PHISHING;
+	ind.confidence = 60;
+	ind.issued_at = issued;
+	ind.expires_at = expires;
+	ind.version = ver++;
+	ind.withdrawn = withdrawn;
+	ind.tlp = AM_TLP_GREEN;
+	assert_int_equal(indicator_sign(&ind, f->nbkey.sk, env, sizeof env, &len, id), 0);
+	assert_int_equal(wire_batch_push(b, env, len, 0), 0);
+}
+
+/* The issue time is checked: an indicator issued an hour or 80 days ahead
+ * of this peer's clock is refused as `issued' (exported, STIX would call
+ * it not valid yet while this peer blocks it now); five minutes ahead is
+ * clock skew, forgiven. A withdrawal of what is held passes a skewed
+ * clock (recourse); one of what is not held does not. Before, every one
+ * of them was stored. (Issued after its own expiry was refused already,
+ * on parsing: see test_indicator.) */
+static void test_issue_time_is_checked(void **state)
+{
+	struct fx *f = fx_open(0);
+	struct wire_sync_response resp;
+	struct mesh_ingest_tally t;
+	uint8_t id[AM_ID_BYTES];
+	unsigned retry = 0;
+	uint64_t now = f->now;
+
+	(void)state;
+	hold_old_flag_id(f, "held-a.example.com", id);
+	memset(&resp, 0, sizeof resp);
+	resp.batch.present = true;
+	push_issued(f, &resp.batch, "ahead.example.com", now + 3600, now + 86400, false);
+	push_issued(f, &resp.batch, "far-ahead.example.com", now + 80 * 86400ull, now + 85 * 86400ull, false);
+	push_issued(f, &resp.batch, "unheld-ahead.example.com", now + 3600, now + 86400, true);
+	/* taken */
+	push_issued(f, &resp.batch, "skewed.example.com", now + 300, now + 86400, false);
+	push_issued(f, &resp.batch, "held-a.example.com", now + 3600, now + 86400, true);
+	resp.batch.upto = resp.batch.n;
+	assert_int_equal(mesh_ingest_pulled(f->mesh, f->nb, &resp, &retry, &t), 0);
+	assert_int_equal(f->nb->rejects[MESH_R_ISSUED], 3);
+	assert_int_equal(t.rejected, 3);
+	assert_int_equal(t.accepted, 2);
+	assert_string_equal(mesh_reject_name(MESH_R_ISSUED), "issued");
+	int w = -1;
+	assert_int_equal(store_get(f->store, f->nbkey.pk, "held-a.example.com", AM_CAT_PHISHING, get_withdrawn, &w), 1);
+	assert_int_equal(w, 1);
+	wire_sync_response_clear(&resp);
+	fx_close(f);
+}
+
 static int get_hops(void *arg, const struct store_rec *rec)
 {
 	*(uint32_t *)arg = rec->hops;
@@ -880,6 +942,7 @@ int main(void)
 		cmocka_unit_test(test_withdrawal_of_held_special_use_name_is_taken),
 		cmocka_unit_test(test_relay_cannot_reset_the_hop_count),
 		cmocka_unit_test(test_withdrawals_of_nothing_held_count_against_the_quota),
+		cmocka_unit_test(test_issue_time_is_checked),
 		cmocka_unit_test(test_dispute_of_held_special_use_flag_is_taken),
 		cmocka_unit_test_setup_teardown(test_quota_per_origin_for_ten_thousand_origins, q_setup, q_teardown),
 	};
