@@ -761,8 +761,12 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			q->reason = MESH_R_ROTATION_CONFLICT;
 			continue;
 		}
-		q->state = !known ? P_REJECT : q->ind.expires_at <= now ? P_REJECT : P_READY;
-		q->reason = !known ? MESH_R_UNTRUSTED_ORIGIN : MESH_R_EXPIRED;
+		/* issued ahead: its record (version = issue time) would outrank
+		 * every later statement of the key and outlive them all, relayed
+		 * to every new peer for as long */
+		bool early_stamp = q->st.issued_at > now + MESH_LIFETIME_SLACK;
+		q->state = !known || early_stamp || q->ind.expires_at <= now ? P_REJECT : P_READY;
+		q->reason = !known ? MESH_R_UNTRUSTED_ORIGIN : early_stamp ? MESH_R_ISSUED : MESH_R_EXPIRED;
 	}
 	trace_stamp("verified", nb->name);
 	/* third pass, in batch order: everything that depends on order or on

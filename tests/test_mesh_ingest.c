@@ -28,6 +28,7 @@
 #include "mesh_impl.h"
 #include "mesh_ingest.h"
 #include "policy.h"
+#include "statement.h"
 #include "store.h"
 #include "timefmt.h"
 #include "trust.h"
@@ -547,6 +548,24 @@ static void test_issue_time_is_checked(void **state)
 	int w = -1;
 	assert_int_equal(store_get(f->store, f->nbkey.pk, "held-a.example.com", AM_CAT_PHISHING, get_withdrawn, &w), 1);
 	assert_int_equal(w, 1);
+	wire_sync_response_clear(&resp);
+
+	/* a key statement issued a day ahead: its record would outrank and
+	 * outlive every later one of the key */
+	uint8_t nsk[crypto_sign_SECRETKEYBYTES], npk[AM_KEY_BYTES], env[STATEMENT_MAX];
+	size_t len;
+	crypto_sign_keypair(npk, nsk);
+	assert_int_equal(statement_rotate(f->nbkey.sk, nsk, NULL, now + 86400, now + 86400, env, sizeof env, &len, id), 0);
+	memset(&resp, 0, sizeof resp);
+	resp.batch.present = true;
+	resp.batch.after = f->nb->cursor.seq;
+	assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
+	resp.batch.upto = resp.batch.after + 1;
+	memcpy(resp.batch.epoch, f->nb->cursor.epoch, sizeof resp.batch.epoch);
+	memcpy(resp.batch.policy, f->nb->cursor.policy, sizeof resp.batch.policy);
+	assert_int_equal(mesh_ingest_pulled(f->mesh, f->nb, &resp, &retry, &t), 0);
+	assert_int_equal(t.rejected, 1);
+	assert_int_equal(f->nb->rejects[MESH_R_ISSUED], 4);
 	wire_sync_response_clear(&resp);
 	fx_close(f);
 }
