@@ -651,6 +651,19 @@ static int trust_main(const struct subcommand *cmd, int argc, char **argv, bool 
 		return rv;
 	if ((rv = change_begin(cmd, config, &c)) != 0)
 		goto done;
+	/* This peer's own key pasted where the neighbour's belongs: trusted,
+	 * it was a "neighbour" no link could ever reach, and the neighbour's
+	 * real key was still missing. Its public half sits beside the secret. */
+	char own_pub[PATH_MAX + 8];
+	uint8_t own[AM_KEY_BYTES];
+	if ((size_t)snprintf(own_pub, sizeof own_pub, "%s.pub", c.p.key) < sizeof own_pub &&
+	    keyfile_load_public(own_pub, own, NULL, 0, err, sizeof err) == 0 && sodium_memcmp(own, pk, AM_KEY_BYTES) == 0) {
+		char id[2 * AM_KEYID_BYTES + 1];
+		am_keyid_hex(pk, id);
+		rv = fail(cmd, "`%s' is this peer's own key (key id %s, %s): a neighbour's or origin's key is the "
+		          "one its operator sends you", a.file, id, own_pub);
+		goto done;
+	}
 	/* Said before trust_add replaces it: which revoked entry --force undid. */
 	if ((old = trust_by_any_key(&c.t, pk)) != NULL && old->revoked != 0 && a.force)
 		snprintf(detail, sizeof detail, " (replaces revoked entry %s)", old->name);

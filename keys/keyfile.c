@@ -281,6 +281,15 @@ int keyfile_load_public(const char *path, uint8_t pk[AM_KEY_BYTES], char *commen
 	}
 	if ((nl = strchr(buf, '\n')) != NULL)
 		nl[1] = '\0';
+	/* a secret key where its public half belongs (`keys trust amesh.key'):
+	 * "not an amesh public key ... got `amesh-secret-key v1 rir'" named
+	 * neither the mix-up nor the file to give */
+	if (strncmp(buf, SECRET_HEADER, strlen(SECRET_HEADER)) == 0) {
+		seterr(err, errlen, "%s: is a secret key, not a public one: give its public half, %s.pub (a secret "
+		       "key stays with its peer)", path, path);
+		rv = AM_EKEY;
+		goto fail;
+	}
 	if ((rv = keyfile_parse_public(buf, pk, comment, commentlen, msg, sizeof msg)) != 0) {
 		seterr(err, errlen, "%s: %s", path, msg);
 		goto fail;

@@ -869,6 +869,38 @@ static void test_keycmd_trusts_a_key_pasted_with_blanks_or_crlf(void **state)
 	assert_true(contains(errout, "control character"));
 }
 
+/* Two mix-ups of a new operator: this peer's own .pub pasted where the
+ * neighbour's belongs (it was trusted, as a neighbour no link could reach),
+ * and a secret key given for a public one ("not an amesh public key ...
+ * got `amesh-secret-key v1 t'"). */
+static void test_keycmd_trust_refuses_own_key_and_names_a_secret_one(void **state)
+{
+	struct fixture *f = *state;
+	char out[4096], errout[1024], key[PATH_MAX], pub[PATH_MAX + 8], err[AM_ERRLEN], line[KEYFILE_LINE_MAX + 1];
+	uint8_t own[AM_KEY_BYTES];
+
+	make_peer(f);
+	snprintf(key, sizeof key, "%s/amesh.key", f->dir);
+	snprintf(pub, sizeof pub, "%s.pub", key);
+	assert_int_equal(keyfile_generate(key, "t", NULL, own, err, sizeof err), 0);
+	assert_int_equal(run_keycmd(f->config, out, sizeof out, errout, sizeof errout, 0, "keys", "trust", pub,
+	                            "--name", "rir", NULL), 2);
+	assert_true(contains(errout, "is this peer's own key"));
+	assert_int_equal(keyfile_public_line(own, "t", line, sizeof line), 0);
+	assert_int_equal(run_keycmd(f->config, out, sizeof out, errout, sizeof errout, 0, "keys", "trust", line,
+	                            "--name", "rir", "--as", "origin", NULL), 2);
+	assert_true(contains(errout, "is this peer's own key"));
+	assert_int_equal(run_keycmd(f->config, out, sizeof out, errout, sizeof errout, 0, "keys", "trust", key,
+	                            "--name", "rir", NULL), 2);
+	assert_true(contains(errout, "is a secret key, not a public one: give its public half"));
+	assert_true(contains(errout, pub));
+	/* nothing was trusted; another key still is */
+	assert_int_equal(run_keycmd(f->config, out, sizeof out, errout, sizeof errout, 0, "keys", "list", NULL), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(run_keycmd(f->config, out, sizeof out, errout, sizeof errout, 0, "keys", "trust",
+	                            f->line[0], "--name", "rir", NULL), 0);
+}
+
 static void test_keycmd_errors(void **state)
 {
 	struct fixture *f = *state;
@@ -1965,6 +1997,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keycmd_pending_and_approve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keycmd_tells_a_running_daemon, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keycmd_trusts_a_key_pasted_with_blanks_or_crlf, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keycmd_trust_refuses_own_key_and_names_a_secret_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keycmd_rotate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keycmd_rotate_keeps_the_passphrase, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keycmd_revoke_self_and_publish, setup, teardown),
