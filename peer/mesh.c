@@ -3,6 +3,7 @@
 #include "monoclock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -573,8 +574,12 @@ static void accept_state_save(struct mesh *m)
 	if (!m->accept_path[0])
 		return;
 	snprintf(tmp, sizeof tmp, "%s.tmp", m->accept_path);
-	if ((f = fopen(tmp, "w")) == NULL) {
+	/* 0600 like every other file in the data directory, whatever the umask */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
 		log_warn("mesh: cannot write %s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
 	pthread_mutex_lock(&m->lock);

@@ -74,6 +74,7 @@ sleep 2
 check "b (narrowed again) refused the second phishing" not has b phish2.example.com
 check "c (narrowed again) refused the second phishing" not has c phish2.example.com
 stop b; stop c
+check "import-state is 0600, like the data directory's other files" test "$(stat -c %a "$T_ROOT/b/data/import-state")" = 600
 write b all "tcp://127.0.0.1:$(port_of 1)"
 write c all
 start b || exit 1; start c || exit 1
