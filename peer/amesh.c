@@ -910,7 +910,7 @@ static int cmd_list(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'C': req.category = parse_category(optarg); break;
-		case 'o': cliopt_origin("--origin", optarg, &req, false); break;
+		case 'o': cliopt_origin("--origin", optarg, &req, true); break;
 		case 'n':
 			req.limit = int_option("--limit", optarg, 1, AM_LIST_MAX, "from 1 to 10000");
 			break;
@@ -1704,7 +1704,7 @@ static const struct subcommand {
 	{"disputes", cmd_disputes, "[--open]",
 	 "disputes held here: open, overdue (past dispute_deadline), lapsed (the flag is gone), upheld or\n"
 	 "              withdrawn, with ids"},
-	{"list", cmd_list, "[--category C] [--origin KEYID] [--limit N]", "list live signals"},
+	{"list", cmd_list, "[--category C] [--origin NAME|KEYID] [--limit N]", "list live signals"},
 	{"status", cmd_status, "", "identity, counts, store size, uptime, per-origin digests"},
 	{"watch", cmd_watch, "[--category C] [--min-confidence N]",
 	 "stream every change (new, updated, withdrawn, expired, set_aside) as it is applied"},

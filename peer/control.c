@@ -745,6 +745,7 @@ struct list_ctx {
 	struct wire_response *resp;
 	struct mesh *mesh;
 	size_t limit;
+	const char *origin_name; /* --origin NAME: the trust-store entry, all its keys */
 	int rv;
 };
 
@@ -752,8 +753,13 @@ static int collect_list(void *arg, const struct store_rec *rec)
 {
 	struct list_ctx *l = arg;
 	struct wire_signal s;
+	char name[sizeof ((struct wire_request *)0)->origin_name];
 
 	if (!mesh_origin_ok(l->mesh, rec->ind.origin))
+		return 0;
+	/* by name, as export filters: a rotated origin's signals under both keys */
+	if (l->origin_name && (!mesh_origin_name(l->mesh, rec->ind.origin, name, sizeof name) ||
+	                       strcmp(name, l->origin_name) != 0))
 		return 0;
 	if (l->resp->n_signals >= l->limit) {
 		l->resp->truncated = true;
@@ -784,8 +790,17 @@ static void do_list(const struct control_env *env, const struct wire_request *re
 
 	if (l.limit > AM_LIST_MAX)
 		l.limit = AM_LIST_MAX;
-	rv = store_list(env->store, timefmt_now(), req->category, req->origin, req->origin_len,
-	                collect_list, &l);
+	const uint8_t *origin = req->origin;
+	size_t origin_len = req->origin_len;
+	if (req->origin_name[0]) {
+		if (strcmp(req->origin_name, env->cfg->name) == 0 || strcmp(req->origin_name, "self") == 0) {
+			origin = env->key->pk; /* this peer's own: its key, an index scan */
+			origin_len = AM_KEY_BYTES;
+		} else {
+			l.origin_name = req->origin_name;
+		}
+	}
+	rv = store_list(env->store, timefmt_now(), req->category, origin, origin_len, collect_list, &l);
 	if (l.rv != 0 || rv < 0) {
 		rv = l.rv ? l.rv : rv;
 		fail_with(resp, rv, "list failed: %s", am_strerror(rv));

@@ -228,6 +228,7 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 		l.origin.data = (uint8_t *)r->origin;
 		l.origin.len = r->origin_len;
 		l.limit = r->limit;
+		l.origin_name = (char *)r->origin_name;
 		m.op_case = AMESH__V1__REQUEST__OP_LIST;
 		m.list = &l;
 		break;
@@ -496,9 +497,15 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 			rv = AM_EORIGIN;
 			goto fail;
 		}
+		if (m->list->origin_name && strlen(m->list->origin_name) >= sizeof r->origin_name) {
+			snprintf(err, errlen, "origin name is over %zu bytes", sizeof r->origin_name - 1);
+			rv = AM_EINVAL;
+			goto fail;
+		}
 		if (m->list->origin.len)
 			memcpy(r->origin, m->list->origin.data, m->list->origin.len);
 		r->origin_len = m->list->origin.len;
+		snprintf(r->origin_name, sizeof r->origin_name, "%s", m->list->origin_name ? m->list->origin_name : "");
 		r->limit = m->list->limit;
 		break;
 	case AMESH__V1__REQUEST__OP_STATUS:

@@ -292,8 +292,10 @@ expect_exit 2 "--since in the future is an error, not an empty feed" amp a expor
 check "  saying so" grep -qF "amesh export: --since \`2099-01-01T00:00:00Z' is in the future" <<<"$T_ERR"
 expect_exit 2 "report --since in the future: the same rule (one option reader, cliopt)" amp a report --since 2099-01-01T00:00:00Z
 check "  saying so" grep -qF "amesh report: --since \`2099-01-01T00:00:00Z' is in the future" <<<"$T_ERR"
-expect_exit 2 "list --origin takes no names: a usage error saying what it takes" amp a list --origin nobody
-check "  quoting it" grep -qF "amesh list: --origin \`nobody' is not a key id (16 hex digits)" <<<"$T_ERR"
+expect_exit 2 "list --origin by an unknown name: the same error as export's" amp a list --origin nobody
+check "  quoting it" grep -qF "amesh list: --origin name \`nobody': no such origin in this peer's trust store" <<<"$T_ERR"
+check "list --origin by this peer's own name, as export takes it" test "$(amp a list --origin a --limit 10000 | grep -c '^[a-z0-9]')" -eq "$(amp a list --limit 10000 | grep -c '^[a-z0-9]')"
+check "  and something is listed" test "$(amp a list --origin self --limit 10000 | wc -l)" -ge 1
 check "--since 1h: everything (all issued just now)" test "$(amp a export csv --since 1h | tail -n +2 | wc -l)" -eq "$(live_of a)"
 # a's own signals score their confidence (weight 1): 60 passes 60, not 61
 n60=$(amp a export csv --min-score 60 | tail -n +2 | wc -l)

@@ -74,6 +74,9 @@ stop c; start c || exit 1
 amp c submit c-new-key.example.com --category spam --confidence 20 --ttl 1d >/dev/null
 check "c's new key links and delivers to b" wait_until 15 has b c-new-key.example.com
 check "c's old indicator stays on b" has b from-c.example.com
+# one origin under two keys: list --origin NAME shows both, a key id one
+check "b lists c's signals by name, under its old key and its new" test "$(amp b list --origin c | grep -c 'from-c.example.com\|c-new-key.example.com')" = 2
+check "... and no other origin's" not grep -q "from-a.example.com" <<<"$(amp b list --origin c)"
 # c's own indicator signed with its retired key is still c's after the
 # restart: it answered for it no more (an origin it did not trust), and
 # 'amesh withdraw' said it was another origin's - recourse lost to a
