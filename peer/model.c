@@ -66,8 +66,11 @@ static const char *const tlp_names[AM_TLP_COUNT] = {
 
 int am_category_parse(const char *s, enum am_category *out)
 {
+	/* Case does not matter, as for TLP: `--category Phishing' and a
+	 * config's `categories = Phishing' were refused while every feed
+	 * format read `Phishing' as phishing */
 	for (int i = 1; i < AM_CAT_COUNT; i++)
-		if (s && strcmp(s, cat_names[i]) == 0) {
+		if (s && strcasecmp(s, cat_names[i]) == 0) {
 			*out = (enum am_category)i;
 			return 0;
 		}

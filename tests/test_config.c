@@ -658,9 +658,9 @@ static void test_rpz_bad_categories_is_one_problem(void **state)
 	struct fixture *f = *state;
 
 	assert_int_equal(load_text(f, "[peer]\nname = a\ndns_listen = 127.0.0.1:5353\n[rpz abuse]\nzone = rpz.example\n"
-	                              "categories = Phishing\n"),
+	                              "categories = Phish\n"),
 	                 AM_ECONFIG);
-	expect_diag(&f->diags, 6, "categories", "`Phishing' is not a category", NULL);
+	expect_diag(&f->diags, 6, "categories", "`Phish' is not a category", NULL);
 	assert_int_equal(f->diags.n, 1);
 }
 

@@ -21,9 +21,21 @@ static void test_category_names_round_trip(void **state)
 	}
 }
 
+/* Case aside, as TLP levels: what every feed format already read */
+static void test_category_case_aside(void **state)
+{
+	static const char *const as_typed[] = { "Phishing", "PHISHING", "pHiShInG" };
+	(void)state;
+	for (size_t i = 0; i < sizeof as_typed / sizeof as_typed[0]; i++) {
+		enum am_category out = AM_CAT_NONE;
+		assert_int_equal(am_category_parse(as_typed[i], &out), 0);
+		assert_int_equal(out, AM_CAT_PHISHING);
+	}
+}
+
 static void test_category_unknown_is_refused(void **state)
 {
-	static const char *const bad[] = { "", "none", "Phishing", "phishing ", "virus" };
+	static const char *const bad[] = { "", "none", "phishing ", "virus", "phish" };
 	enum am_category out = AM_CAT_SPAM;
 
 	(void)state;
@@ -206,6 +218,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_category_names_round_trip),
+		cmocka_unit_test(test_category_case_aside),
 		cmocka_unit_test(test_category_unknown_is_refused),
 		cmocka_unit_test(test_tlp_names_round_trip),
 		cmocka_unit_test(test_tlp_amber_strict_spellings),

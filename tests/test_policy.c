@@ -1001,12 +1001,13 @@ static void test_parse_categories(void **state)
 		        (1u << AM_CAT_PHARMING) | (1u << AM_CAT_SPAM)},
 		{"none", 0},
 		{"botnet\tpharming", (1u << AM_CAT_BOTNET) | (1u << AM_CAT_PHARMING)},
+		{"Phishing, MALWARE", (1u << AM_CAT_PHISHING) | (1u << AM_CAT_MALWARE)}, /* case aside, as TLP */
 	};
 	static const struct {
 		const char *v, *frag;
 	} bad[] = {
 		{"phishing, purple", "`purple' is not a category"},
-		{"Phishing", "`Phishing' is not a category"},
+		{"Phish", "`Phish' is not a category"},
 		{"phishing;malware", "`phishing;malware'"},
 		{"", "`': expected categories"},
 		{" , ", "` , ': expected categories"},
