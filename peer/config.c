@@ -120,6 +120,13 @@ static int set_path(char out[PATH_MAX], const char *dir, const char *v, char *wh
 		snprintf(why, whylen, "a path is required");
 		return -1;
 	}
+	/* the shell expands `~', a config file does not: read as a relative
+	 * path it became CONFIG_DIR/~/..., a directory nobody meant */
+	if (v[0] == '~') {
+		snprintf(why, whylen, "%s starts with `~', which only a shell expands: write the whole path",
+		         quote(q, sizeof q, v));
+		return -1;
+	}
 	if (resolve(out, dir, v) != 0) {
 		snprintf(why, whylen, "%s is longer than %d bytes once resolved", quote(q, sizeof q, v),
 		         PATH_MAX - 1);

@@ -207,6 +207,17 @@ static void test_relative_file_path_resolves_absolute(void **state)
 	assert_in_dir(f, f->cfg.key_file, "amesh.key");
 }
 
+/* `~' is the shell's: a config path starting with it is refused, naming
+ * why, not resolved to CONFIG_DIR/~/... (found by an operator's typo) */
+static void test_tilde_path_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_text(f, "[peer]\nname = a\ndata_dir = ~/amesh/data\n"), AM_ECONFIG);
+	expect_diag(&f->diags, 3, "data_dir", "only a shell expands", NULL);
+	assert_int_equal(f->diags.n, 1);
+}
+
 static void test_unknown_option_names_line_and_section(void **state)
 {
 	struct fixture *f = *state;
@@ -1466,6 +1477,7 @@ int main(void)
 		T(test_minimal_file_gets_defaults),
 		T(test_every_option_is_parsed),
 		T(test_relative_file_path_resolves_absolute),
+		T(test_tilde_path_is_refused),
 		T(test_unknown_option_names_line_and_section),
 		T(test_unknown_section_reported_once),
 		T(test_option_before_any_section),
