@@ -85,6 +85,11 @@ check "--tlp values" "amber amber+strict" amesh submit x.example --tlp am
 check "report --format" "csv json text" amesh report --format ''
 check "keys trust --as" "neighbour origin" amesh keys trust k.pub --as ''
 check "free-text value offers nothing" "" amesh submit x.example --confidence ''
+check "--limit's value offers nothing (a line's last word in the value list)" "" amesh list --limit ''
+check "--zone's value offers nothing" "" amesh export rpz --zone ''
+check "after --limit N, the options again" "--category --help --limit --origin" amesh list --limit 5 --
+check "--zone's value is no positional: export's format still comes" "csv hosts misp rpz stix" amesh export --zone abuse ''
+check "--zone's value is not completed as a format (it was: csv)" "" amesh export --zone c
 
 # --- per-command options ---
 check "submit options" "--category --confidence --dry-run --expires --force --help --hop-limit --tlp --ttl" amesh submit x.example --
