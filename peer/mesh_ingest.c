@@ -888,8 +888,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 		 * make this peer hold an indicator for years. A withdrawal of
 		 * what is held passes: recourse must reach whoever holds the
 		 * original, and a tombstone lives only as long as what it withdrew. */
-		uint64_t max_life = m->max_lifetime;
-		if (check_as_new && max_life && q->ind.expires_at - now > max_life + MESH_LIFETIME_SLACK) {
+		if (check_as_new && policy_past_lifetime(q->ind.expires_at, m->max_lifetime, MESH_LIFETIME_SLACK, now)) {
 			refuse_verified(m, nb, rejects, MESH_R_LIFETIME, &q->ind, q->id);
 			continue;
 		}

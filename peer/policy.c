@@ -239,11 +239,13 @@ const char *policy_import_rejudge(const struct policy_import *p, const struct am
 	enum policy_reason r = policy_import_check(p, ind, hops, neighbour, origin_kept);
 	if (r != POLICY_OK)
 		return policy_reason_name(r);
-	/* as on receipt (mesh_ingest.c), from today: what a shorter
-	 * max_lifetime would refuse now */
-	if (max_lifetime && ind->expires_at > now && ind->expires_at - now > max_lifetime + slack)
-		return "lifetime";
-	return NULL;
+	/* as on receipt, from today: what a shorter max_lifetime would refuse now */
+	return policy_past_lifetime(ind->expires_at, max_lifetime, slack, now) ? "lifetime" : NULL;
+}
+
+bool policy_past_lifetime(uint64_t expires_at, uint64_t max_lifetime, uint64_t slack, uint64_t now)
+{
+	return max_lifetime && expires_at > now && expires_at - now > max_lifetime + slack;
 }
 
 enum policy_reason policy_import_check(const struct policy_import *p, const struct am_indicator *ind,

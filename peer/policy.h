@@ -181,6 +181,13 @@ bool policy_import_narrows(const struct policy_import *before, const struct poli
  * rule's name as on rejection: "not_configured", "category", "confidence",
  * "origin", "quota", "tlp_red", "tlp_amber", "hops" (policy_reason_name) or
  * "lifetime". Static strings. */
+/* Does an indicator expiring at expires_at (Unix s) outlive max_lifetime
+ * (s, 0 = no limit) counted from now, slack (s) of clock skew forgiven?
+ * The one rule for a received indicator (mesh_ingest.c) and for one judged
+ * again after a narrowing (policy_import_rejudge). An indicator already
+ * expired is not past it (the expiry rule refuses that). */
+bool policy_past_lifetime(uint64_t expires_at, uint64_t max_lifetime, uint64_t slack, uint64_t now);
+
 const char *policy_import_rejudge(const struct policy_import *p, const struct am_indicator *ind, uint32_t hops,
                                   const uint8_t neighbour[AM_KEY_BYTES], uint64_t origin_kept,
                                   uint64_t max_lifetime, uint64_t slack, uint64_t now);

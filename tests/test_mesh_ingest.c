@@ -467,13 +467,14 @@ static void check_withdrawal_of_held_special_use(unsigned helpers)
 	fx_close(f);
 }
 
-/* One indicator on domain, signed by signer, for the tests below. */
-static void sign_as(struct fx *f, const struct keyfile_secret *signer, const char *domain, enum am_tlp tlp,
-                    uint32_t hop_limit, bool withdrawn, uint64_t expires_at, uint8_t env[AM_ENVELOPE_MAX],
-                    size_t *len)
+/* One indicator on domain, signed by signer, pushed to b as sent over
+ * `hops' (the sender's unsigned count), for the tests below. */
+static void push_as(struct fx *f, struct wire_batch *b, const struct keyfile_secret *signer, const char *domain,
+                    enum am_tlp tlp, uint32_t hop_limit, bool withdrawn, uint64_t expires_at, uint32_t hops)
 {
 	struct am_indicator ind;
-	uint8_t id[AM_ID_BYTES];
+	uint8_t env[AM_ENVELOPE_MAX], id[AM_ID_BYTES];
+	size_t len;
 	static uint64_t ver = 1000;
 
 	memset(&ind, 0, sizeof ind);
@@ -487,7 +488,8 @@ static void sign_as(struct fx *f, const struct keyfile_secret *signer, const cha
 	ind.withdrawn = withdrawn;
 	ind.tlp = tlp;
 	ind.hop_limit = hop_limit;
-	assert_int_equal(indicator_sign(&ind, signer->sk, env, AM_ENVELOPE_MAX, len, id), 0);
+	assert_int_equal(indicator_sign(&ind, signer->sk, env, AM_ENVELOPE_MAX, &len, id), 0);
+	assert_int_equal(wire_batch_push(b, env, len, hops), 0);
 }
 
 /* The neighbour's indicator on domain issued at `issued', expiring at `expires'. */
@@ -588,28 +590,20 @@ static void test_relay_cannot_reset_the_hop_count(void **state)
 	struct fx *f = fx_open(0);
 	struct wire_sync_response resp;
 	struct mesh_ingest_tally t;
-	uint8_t env[AM_ENVELOPE_MAX];
-	size_t len;
 	unsigned retry = 0;
 	uint32_t hops = 0;
 
 	(void)state;
 	memset(&resp, 0, sizeof resp);
 	resp.batch.present = true;
-	sign_as(f, &f->okey, "amber-relayed.example.com", AM_TLP_AMBER, 0, false, 0, env, &len);
-	assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
-	sign_as(f, &f->okey, "strict-relayed.example.com", AM_TLP_AMBER_STRICT, 0, false, 0, env, &len);
-	assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
-	sign_as(f, &f->okey, "limit1-relayed.example.com", AM_TLP_GREEN, 1, false, 0, env, &len);
-	assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
+	push_as(f, &resp.batch, &f->okey, "amber-relayed.example.com", AM_TLP_AMBER, 0, false, 0, 0);
+	push_as(f, &resp.batch, &f->okey, "strict-relayed.example.com", AM_TLP_AMBER_STRICT, 0, false, 0, 0);
+	push_as(f, &resp.batch, &f->okey, "limit1-relayed.example.com", AM_TLP_GREEN, 1, false, 0, 0);
 	/* 2^32 - 1 hops wrapped to 0, "our own", which export sends anywhere */
-	sign_as(f, &f->nbkey, "amber-wrapped.example.com", AM_TLP_AMBER, 0, false, 0, env, &len);
-	assert_int_equal(wire_batch_push(&resp.batch, env, len, UINT32_MAX), 0);
+	push_as(f, &resp.batch, &f->nbkey, "amber-wrapped.example.com", AM_TLP_AMBER, 0, false, 0, UINT32_MAX);
 	/* taken: the neighbour's own amber, and o's green that may go 2 hops */
-	sign_as(f, &f->nbkey, "amber-own.example.com", AM_TLP_AMBER, 0, false, 0, env, &len);
-	assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
-	sign_as(f, &f->okey, "limit2-relayed.example.com", AM_TLP_GREEN, 2, false, 0, env, &len);
-	assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
+	push_as(f, &resp.batch, &f->nbkey, "amber-own.example.com", AM_TLP_AMBER, 0, false, 0, 0);
+	push_as(f, &resp.batch, &f->okey, "limit2-relayed.example.com", AM_TLP_GREEN, 2, false, 0, 0);
 	resp.batch.upto = resp.batch.n;
 	assert_int_equal(mesh_ingest_pulled(f->mesh, f->nb, &resp, &retry, &t), 0);
 	assert_int_equal(t.accepted, 2);
@@ -638,9 +632,8 @@ static void test_withdrawals_of_nothing_held_count_against_the_quota(void **stat
 	struct fx *f = fx_open(0);
 	struct wire_sync_response resp;
 	struct mesh_ingest_tally t;
-	uint8_t env[AM_ENVELOPE_MAX], id[AM_ID_BYTES];
+	uint8_t id[AM_ID_BYTES];
 	char name[64];
-	size_t len;
 	unsigned retry = 0;
 	int w = -1;
 
@@ -651,14 +644,11 @@ static void test_withdrawals_of_nothing_held_count_against_the_quota(void **stat
 	resp.batch.present = true;
 	for (int i = 0; i < 10; i++) {
 		snprintf(name, sizeof name, "never-flagged-%d.example.com", i);
-		sign_as(f, &f->nbkey, name, AM_TLP_GREEN, 0, true, 0, env, &len);
-		assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
+		push_as(f, &resp.batch, &f->nbkey, name, AM_TLP_GREEN, 0, true, 0, 0);
 	}
-	sign_as(f, &f->nbkey, "forever.example.com", AM_TLP_GREEN, 0, true, UINT64_MAX, env, &len);
-	assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
+	push_as(f, &resp.batch, &f->nbkey, "forever.example.com", AM_TLP_GREEN, 0, true, UINT64_MAX, 0);
 	/* over the quota by now, and one the import policy would refuse: still recourse */
-	sign_as(f, &f->nbkey, "held.example.com", AM_TLP_RED, 0, true, 0, env, &len);
-	assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
+	push_as(f, &resp.batch, &f->nbkey, "held.example.com", AM_TLP_RED, 0, true, 0, 0);
 	resp.batch.upto = resp.batch.n;
 	assert_int_equal(mesh_ingest_pulled(f->mesh, f->nb, &resp, &retry, &t), 0);
 	assert_int_equal(t.accepted, 4);

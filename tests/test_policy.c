@@ -435,6 +435,19 @@ static void test_import_narrows(void **state)
 	assert_true(policy_import_narrows(&before, &after));
 }
 
+/* The lifetime rule receipt and re-judging share: the limit plus the
+ * slack is still allowed, a second more is not; 0 is no limit; an
+ * indicator already expired is the expiry rule's, not this one's. */
+static void test_past_lifetime(void **state)
+{
+	(void)state;
+	assert_false(policy_past_lifetime(1000 + 100 + 10, 100, 10, 1000));
+	assert_true(policy_past_lifetime(1000 + 100 + 11, 100, 10, 1000));
+	assert_false(policy_past_lifetime(UINT64_MAX, 0, 10, 1000));
+	assert_false(policy_past_lifetime(999, 100, 10, 1000));
+	assert_false(policy_past_lifetime(1000, 100, 10, 1000));
+}
+
 /* What was accepted, judged again by what is in force now: each rule a
  * reload can narrow refuses it by the name a rejection would use. */
 static void test_import_rejudge(void **state)
@@ -1272,6 +1285,7 @@ int main(void)
 		cmocka_unit_test(test_hash_covers_sightings),
 		cmocka_unit_test(test_import_widens),
 		cmocka_unit_test(test_import_narrows),
+		cmocka_unit_test(test_past_lifetime),
 		cmocka_unit_test(test_import_rejudge),
 	};
 
