@@ -13,7 +13,9 @@
  * edit, insertion, deletion or reordering breaks the chain at that line,
  * which audit_verify reports.
  *
- * Events: received, accepted, rejected, relayed, originated, withdrawn,
+ * Events: received, accepted, rejected, relayed (put in a batch sent to the
+ * neighbour - at send, not at its acknowledgement: a batch that did not
+ * arrive is sent and recorded again), originated, withdrawn,
  * expired, trust_added, trust_removed, trust_revoked, key_rotated,
  * rotation_pending, allowlisted, disputed, dispute_answered, dispute_relayed
  * (dispute_audit.h), held_back (an indicator, withdrawal or dispute kept
