@@ -342,18 +342,52 @@ static int send_ixfr(struct xfr *x, struct rpz_snap *snap, uint32_t from)
 	return emit(x->s, x->o);
 }
 
-static const struct config_rpz *find_zone(struct dns *d, const char *name, struct config_rpz *copy)
+/* The served zone q's name is in - the apex or a name below it; the
+ * deepest when one zone lies below another, as any server picks the
+ * closest zone - copied, with the labels above its apex and the name
+ * relative to it (dnsmsg_qname_in_zone). NULL: outside every zone. */
+static const struct config_rpz *find_zone(struct dns *d, const struct dnsmsg *q, const uint8_t *req,
+                                          struct config_rpz *copy, unsigned *labels, char rel[AM_DOMAIN_MAX + 1])
 {
 	const struct config_rpz *found = NULL;
+	char r[AM_DOMAIN_MAX + 1];
+	unsigned l;
+
 	pthread_mutex_lock(&d->lock);
 	for (size_t i = 0; i < d->n_zones; i++)
-		if (strcmp(d->zones[i].zone, name) == 0) {
+		if (dnsmsg_qname_in_zone(req, q, d->zones[i].zone, &l, r) && (found == NULL || l < *labels)) {
 			*copy = d->zones[i];
 			found = copy;
-			break;
+			*labels = l;
+			memcpy(rel, r, sizeof r);
 		}
 	pthread_mutex_unlock(&d->lock);
 	return found;
+}
+
+/* A query for a name below the apex, answered from the snapshot as an
+ * authoritative server answers it (RFC 1034 4.3.2): its CNAME (its own
+ * or a wildcard's, written with the question's name as owner) whatever
+ * the type asked, as a CNAME owner holds nothing else; NODATA for a name
+ * with only names below it; NXDOMAIN for none; the negative answers with
+ * the SOA in authority, its TTL capped by the minimum (RFC 2308 3), so
+ * the asker caches them as the zone says. What the zone holds, not what a
+ * resolver makes of it: see rpz_snap_lookup. */
+static int answer_below(struct dnsmsg_out *o, const struct config_rpz *z, struct rpz_snap *snap, unsigned labels,
+                        const char *rel)
+{
+	struct rpz_found_rr f;
+
+	if (rpz_snap_lookup(snap, rel, &f) != 0)
+		return -1;
+	dnsmsg_set_apex(o, labels);
+	if (f.found == RPZ_FOUND_CNAME)
+		return dnsmsg_add_cname(o, NULL, z->ttl, f.target);
+	if (f.found == RPZ_FOUND_NXDOMAIN)
+		dnsmsg_set_rcode(o, DNS_RCODE_NXDOMAIN);
+	dnsmsg_authority(o);
+	return dnsmsg_add_soa(o, z->ttl < z->minimum ? z->ttl : z->minimum, rpz_snap_serial(snap), z->refresh,
+	                      z->retry, z->expire, z->minimum);
 }
 
 static bool allowed(const struct config_rpz *z, const struct sockaddr *from)
@@ -381,7 +415,8 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 	static __thread struct config_rpz z;
 	struct dnsmsg q;
 	struct rpz_snap *snap = NULL;
-	char err[AM_ERRLEN], who[64];
+	char err[AM_ERRLEN], who[64], rel[AM_DOMAIN_MAX + 1];
+	unsigned labels = 0;
 	uint64_t now = timefmt_now();
 
 	if (dnsmsg_parse(req, len, &q, err, sizeof err) != 0) {
@@ -408,11 +443,12 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 		reply_rcode(s, &q, req, DNS_RCODE_NOTIMP);
 		return;
 	}
-	if (q.qclass != DNS_CLASS_IN || find_zone(d, q.qname, &z) == NULL) {
+	bool xfr = q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR;
+	/* a transfer names a zone: below an apex is no zone of ours */
+	if (q.qclass != DNS_CLASS_IN || find_zone(d, &q, req, &z, &labels, rel) == NULL || (xfr && labels > 0)) {
 		reply_rcode(s, &q, req, DNS_RCODE_REFUSED);
 		return;
 	}
-	bool xfr = q.qtype == DNS_TYPE_AXFR || q.qtype == DNS_TYPE_IXFR;
 	if (!allowed(&z, from)) {
 		count_refused(d, z.zone, who);
 		reply_rcode(s, &q, req, DNS_RCODE_REFUSED);
@@ -420,7 +456,10 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 	}
 	s->zone = &z;
 	s->sign = false;
-	if (q.has_tsig || (z.tsig_name[0] != '\0' && xfr)) {
+	/* with a key, what the zone holds - a transfer, or a name below the
+	 * apex - is the key holder's: the apex alone (the SOA Unbound probes
+	 * unsigned) is answered without */
+	if (q.has_tsig || (z.tsig_name[0] != '\0' && (xfr || labels > 0))) {
 		if (!q.has_tsig) {
 			count_refused(d, z.zone, who);
 			reply_rcode(s, &q, req, DNS_RCODE_REFUSED);
@@ -449,11 +488,22 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 		return;
 	}
 	uint32_t serial = rpz_snap_serial(snap);
+	dnsmsg_begin(&o, &q, req, DNS_RCODE_NOERROR);
+	if (labels > 0) {
+		/* one name: read in the snapshot's transaction, at its serial */
+		if (answer_below(&o, &z, snap, labels, rel) != 0) {
+			rpz_snap_end(snap);
+			reply_rcode(s, &q, req, DNS_RCODE_SERVFAIL);
+			return;
+		}
+		rpz_snap_end(snap);
+		emit(s, &o);
+		return;
+	}
 	/* no read transaction across network waits: what is sent is read
 	 * in short ones, at this serial (rpz_snap_page, rpz_snap_journal) */
 	rpz_snap_release(snap);
 	struct xfr x = {.s = s, .o = &o, .z = &z, .serial = serial};
-	dnsmsg_begin(&o, &q, req, DNS_RCODE_NOERROR);
 	const char *kind = NULL;
 	if (q.qtype == DNS_TYPE_SOA || (q.qtype == DNS_TYPE_IXFR && !s->tcp)) {
 		/* IXFR over UDP: the current SOA alone says "use TCP" (RFC 1995 2) */

@@ -314,7 +314,9 @@ void dnsmsg_begin(struct dnsmsg_out *o, const struct dnsmsg *q, const uint8_t *r
 	o->buf[5] = q->question_end > 12; /* none when a FORMERR could not read it */
 	memcpy(o->buf + 12, req + 12, q->question_end - 12);
 	o->len = o->base = q->question_end;
-	o->ancount = 0;
+	o->apex = 12;
+	o->ancount = o->nscount = 0;
+	o->authority = false;
 	o->edns = q->edns;
 	o->edns_do = q->edns_do;
 	o->ended = false;
@@ -330,7 +332,8 @@ void dnsmsg_set_rcode(struct dnsmsg_out *o, unsigned rcode)
 void dnsmsg_reset(struct dnsmsg_out *o)
 {
 	o->len = o->base;
-	o->ancount = 0;
+	o->ancount = o->nscount = 0;
+	o->authority = false;
 	o->ended = false;
 	put16(o->buf + 6, 0);
 	put16(o->buf + 8, 0);
@@ -366,13 +369,15 @@ void dnsmsg_truncate(struct dnsmsg_out *o)
 	dnsmsg_end(o);
 }
 
-/* Writes presentation name `name' as labels; relative names end in a
- * pointer to the question name (offset 12), absolute ones ("x.y.", ".")
- * in the root label. Returns bytes written or -1. */
-static int put_name(uint8_t *p, size_t cap, const char *name, bool relative)
+/* Writes presentation name `name' as labels; relative names (ptr > 0)
+ * end in a pointer to offset ptr (the apex, inside the question),
+ * absolute ones ("x.y.", ".") in the root label. Returns bytes written or
+ * -1. */
+static int put_name(uint8_t *p, size_t cap, const char *name, size_t ptr)
 {
 	size_t o = 0, n = strlen(name);
 	const char *s = name;
+	bool relative = ptr > 0;
 
 	if (!relative && n > 0 && name[n - 1] == '.')
 		n--;
@@ -390,8 +395,8 @@ static int put_name(uint8_t *p, size_t cap, const char *name, bool relative)
 	if (relative) {
 		if (o + 2 > cap)
 			return -1;
-		p[o++] = 0xc0;
-		p[o++] = 12;
+		p[o++] = (uint8_t)(0xc0 | ptr >> 8);
+		p[o++] = (uint8_t)ptr;
 	} else {
 		if (o + 1 > cap)
 			return -1;
@@ -400,11 +405,12 @@ static int put_name(uint8_t *p, size_t cap, const char *name, bool relative)
 	return (int)o;
 }
 
-/* Owner, type, class IN, ttl, then rdata from the caller; returns the
- * offset of RDLENGTH, or -1. */
+/* Owner (relative to the apex; NULL = the question's name), type, class
+ * IN, ttl, then rdata from the caller; returns the offset of RDLENGTH, or
+ * -1. */
 static long rr_head(struct dnsmsg_out *o, const char *owner, unsigned type, uint32_t ttl)
 {
-	int n = put_name(o->buf + o->len, DNSMSG_OUT_MAX - o->len, owner, true);
+	int n = put_name(o->buf + o->len, DNSMSG_OUT_MAX - o->len, owner ? owner : "", owner ? o->apex : 12);
 	if (n < 0 || o->len + (size_t)n + 10 > DNSMSG_OUT_MAX)
 		return -1;
 	uint8_t *p = o->buf + o->len + n;
@@ -418,8 +424,13 @@ static void rr_done(struct dnsmsg_out *o, long rdlen_at, size_t end)
 {
 	put16(o->buf + rdlen_at, (unsigned)(end - (size_t)rdlen_at - 2));
 	o->len = end;
-	o->ancount++;
-	put16(o->buf + 6, o->ancount);
+	if (o->authority) {
+		o->nscount++;
+		put16(o->buf + 8, o->nscount);
+	} else {
+		o->ancount++;
+		put16(o->buf + 6, o->ancount);
+	}
 }
 
 int dnsmsg_add_soa(struct dnsmsg_out *o, uint32_t ttl, uint32_t serial, uint32_t refresh,
@@ -429,11 +440,11 @@ int dnsmsg_add_soa(struct dnsmsg_out *o, uint32_t ttl, uint32_t serial, uint32_t
 	if (at < 0)
 		return -1;
 	size_t pos = (size_t)at + 2;
-	int n = put_name(o->buf + pos, DNSMSG_OUT_MAX - pos, "localhost.", false);
+	int n = put_name(o->buf + pos, DNSMSG_OUT_MAX - pos, "localhost.", 0);
 	if (n < 0)
 		return -1;
 	pos += (size_t)n;
-	n = put_name(o->buf + pos, DNSMSG_OUT_MAX - pos, "hostmaster.localhost.", false);
+	n = put_name(o->buf + pos, DNSMSG_OUT_MAX - pos, "hostmaster.localhost.", 0);
 	if (n < 0 || pos + (size_t)n + 20 > DNSMSG_OUT_MAX)
 		return -1;
 	pos += (size_t)n;
@@ -453,11 +464,77 @@ static int add_name_rr(struct dnsmsg_out *o, const char *owner, unsigned type, u
 	if (at < 0)
 		return -1;
 	size_t pos = (size_t)at + 2;
-	int n = put_name(o->buf + pos, DNSMSG_OUT_MAX - pos, target, false);
+	int n = put_name(o->buf + pos, DNSMSG_OUT_MAX - pos, target, 0);
 	if (n < 0)
 		return -1;
 	rr_done(o, at, pos + (size_t)n);
 	return 0;
+}
+
+void dnsmsg_set_apex(struct dnsmsg_out *o, unsigned labels)
+{
+	size_t at = 12;
+	/* the question was read by skip_name: uncompressed, root-terminated */
+	for (unsigned i = 0; i < labels && at < o->base && o->buf[at] != 0; i++)
+		at += 1u + o->buf[at];
+	o->apex = at;
+}
+
+void dnsmsg_authority(struct dnsmsg_out *o)
+{
+	o->authority = true;
+}
+
+bool dnsmsg_qname_in_zone(const uint8_t *req, const struct dnsmsg *q, const char *zone, unsigned *labels,
+                          char rel[AM_DOMAIN_MAX + 1])
+{
+	size_t at[128], n = 0, pos = 12;
+	size_t zl = strlen(zone), zlabels = 0;
+
+	rel[0] = '\0';
+	if (q->question_end <= 12)
+		return false;
+	while (pos < q->question_end && req[pos] != 0 && n < sizeof at / sizeof at[0]) {
+		at[n++] = pos;
+		pos += 1u + req[pos];
+	}
+	if (pos >= q->question_end || req[pos] != 0)
+		return false;
+	for (size_t i = 0; i < zl; i++)
+		zlabels += zone[i] == '.';
+	zlabels += zl > 0;
+	if (zlabels > n)
+		return false;
+	/* the last zlabels labels, each equal to the zone's in turn */
+	const char *z = zone;
+	for (size_t i = n - zlabels; i < n; i++) {
+		size_t l = req[at[i]];
+		const char *dot = strchr(z, '.');
+		size_t want = dot ? (size_t)(dot - z) : strlen(z);
+		if (l != want)
+			return false;
+		for (size_t k = 0; k < l; k++)
+			if (tolower(req[at[i] + 1 + k]) != (unsigned char)z[k])
+				return false;
+		z += want + (dot != NULL);
+	}
+	size_t o = 0;
+	for (size_t i = 0; i < n - zlabels; i++) {
+		size_t l = req[at[i]];
+		if (o + l + 1 > AM_DOMAIN_MAX)
+			return false; /* cannot happen: a question holds 255 octets */
+		if (i > 0)
+			rel[o++] = '.';
+		for (size_t k = 0; k < l; k++) {
+			int c = tolower(req[at[i] + 1 + k]);
+			bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+			          (c == '*' && l == 1);
+			rel[o++] = ok ? (char)c : '?';
+		}
+	}
+	rel[o] = '\0';
+	*labels = (unsigned)(n - zlabels);
+	return true;
 }
 
 int dnsmsg_add_ns(struct dnsmsg_out *o, uint32_t ttl, const char *target)
@@ -524,9 +601,9 @@ void dnsmsg_tsig_error(struct dnsmsg_out *o, const struct dnsmsg *q, unsigned er
 	uint8_t *p = o->buf + o->len;
 	size_t cap = sizeof o->buf - o->len;
 	snprintf(alg, sizeof alg, "%s.", q->tsig_alg[0] ? q->tsig_alg : TSIG_ALG);
-	if ((n = put_name(p, cap, q->tsig_name[0] ? q->tsig_name : ".", false)) < 0)
+	if ((n = put_name(p, cap, q->tsig_name[0] ? q->tsig_name : ".", 0)) < 0)
 		return;
-	if ((size_t)n + 10 > cap || (a = put_name(p + n + 10, cap - (size_t)n - 10, alg, false)) < 0 ||
+	if ((size_t)n + 10 > cap || (a = put_name(p + n + 10, cap - (size_t)n - 10, alg, 0)) < 0 ||
 	    (size_t)n + 10 + (size_t)a + 22 > cap)
 		return;
 	put16(p + n, DNS_TYPE_TSIG);
@@ -570,7 +647,7 @@ int dnsmsg_notify(uint8_t *buf, size_t cap, uint16_t id, const char *zone, uint3
 	buf[5] = 1;                                         /* one question */
 	buf[7] = 1;                                         /* one answer: the SOA */
 	snprintf(abs, sizeof abs, "%s.", zone);
-	if ((n = put_name(buf + pos, cap - pos, abs, false)) < 0 || pos + (size_t)n + 4 > cap)
+	if ((n = put_name(buf + pos, cap - pos, abs, 0)) < 0 || pos + (size_t)n + 4 > cap)
 		return -1;
 	pos += (size_t)n;
 	put16(buf + pos, DNS_TYPE_SOA);

@@ -35,7 +35,7 @@ enum {
 	DNS_TYPE_NS = 2, DNS_TYPE_CNAME = 5, DNS_TYPE_SOA = 6, DNS_TYPE_TSIG = 250,
 	DNS_TYPE_IXFR = 251, DNS_TYPE_AXFR = 252, DNS_TYPE_ANY = 255, DNS_CLASS_IN = 1, DNS_CLASS_ANY = 255,
 	DNS_OPCODE_QUERY = 0, DNS_OPCODE_NOTIFY = 4,
-	DNS_RCODE_NOERROR = 0, DNS_RCODE_FORMERR = 1, DNS_RCODE_SERVFAIL = 2,
+	DNS_RCODE_NOERROR = 0, DNS_RCODE_FORMERR = 1, DNS_RCODE_SERVFAIL = 2, DNS_RCODE_NXDOMAIN = 3,
 	DNS_RCODE_NOTIMP = 4, DNS_RCODE_REFUSED = 5, DNS_RCODE_NOTAUTH = 9,
 	DNS_RCODE_BADVERS = 16, /* extended (RFC 6891 6.1.3): OPT carries the upper 8 bits */
 	DNS_TSIG_BADSIG = 16, DNS_TSIG_BADKEY = 17, DNS_TSIG_BADTIME = 18,
@@ -91,6 +91,10 @@ struct dnsmsg_out {
 	size_t len;
 	unsigned ancount;
 	size_t base; /* length after header and question */
+	size_t apex; /* offset of the zone's apex name: the question's, or a
+	              * label boundary inside it (a name below the apex) */
+	bool authority; /* records go to the authority section (dnsmsg_authority) */
+	unsigned nscount;
 	bool edns, edns_do; /* the query had an OPT (with DO): the answer gets one */
 	uint8_t ext_rcode;  /* the RCODE's upper 8 bits, carried in the OPT */
 	bool ended;         /* dnsmsg_end has run */
@@ -115,8 +119,27 @@ void dnsmsg_end(struct dnsmsg_out *o);
  * fit says so, and the client asks over TCP); the message is ended again
  * (its OPT kept). */
 void dnsmsg_truncate(struct dnsmsg_out *o);
-/* Records, owners relative to the question's name ("" = the apex),
- * targets absolute. 0, or -1 when the message is full (o unchanged). */
+/* Where the zone's apex sits in the question's name of an answer begun:
+ * `labels' labels from its start (0: the question names the apex). Owners
+ * written after it are relative to that apex. The caller knows the
+ * question has that many labels above the apex (dnsmsg_qname_in_zone). */
+void dnsmsg_set_apex(struct dnsmsg_out *o, unsigned labels);
+/* Records written from now on go to the authority section (a negative
+ * answer's SOA, RFC 2308 3), until dnsmsg_reset. */
+void dnsmsg_authority(struct dnsmsg_out *o);
+/* Whether the question of q (its bytes in req) is zone, or a name below
+ * it: compared label by label, in the wire form, without regard to ASCII
+ * case. When it is, *labels gets the number of labels above the apex
+ * (0 = the apex) and rel the name relative to the apex in lower case
+ * ("" = the apex), each octet outside [a-z0-9_*-] written '?': such a
+ * label can be no owner of ours (names are normalised to those octets;
+ * '*' only as a whole label, the wildcard), and a '.' inside a label
+ * ("a\.b") can never read as two labels. */
+bool dnsmsg_qname_in_zone(const uint8_t *req, const struct dnsmsg *q, const char *zone, unsigned *labels,
+                          char rel[AM_DOMAIN_MAX + 1]);
+/* Records, owners relative to the apex ("" = the apex; NULL = the
+ * question's name itself), targets absolute. 0, or -1 when the message is
+ * full (o unchanged). */
 int dnsmsg_add_soa(struct dnsmsg_out *o, uint32_t ttl, uint32_t serial, uint32_t refresh,
                    uint32_t retry, uint32_t expire, uint32_t minimum);
 int dnsmsg_add_ns(struct dnsmsg_out *o, uint32_t ttl, const char *target);

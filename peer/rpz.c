@@ -1042,6 +1042,122 @@ static int walk_from(struct rpz_snap *s, const char *after, size_t max_names, rp
 	return rv;
 }
 
+/* The rule of `name': its targets copied out (either may be ""). 0,
+ * MDB_NOTFOUND, or an LMDB error. */
+static int rule_get(struct rpz_snap *s, const char *name, char tname[RPZ_TARGET_MAX], char twild[RPZ_TARGET_MAX])
+{
+	uint8_t key[KEY_MAX];
+	MDB_val k = {rule_key(key, s->zone, name), key}, v;
+	int rc = mdb_get(s->txn, s->r->rules, &k, &v);
+
+	tname[0] = twild[0] = '\0';
+	if (rc != 0)
+		return rc;
+	const char *val = v.mv_data, *end = val + v.mv_size;
+	if (v.mv_size < 2 || end[-1] != '\0')
+		return MDB_NOTFOUND; /* as walk_from: not a record it sends */
+	size_t l1 = strlen(val);
+	const char *t2 = val + l1 + 1;
+	if (l1 < RPZ_TARGET_MAX)
+		memcpy(tname, val, l1 + 1);
+	if (t2 < end && strlen(t2) < RPZ_TARGET_MAX)
+		memcpy(twild, t2, strlen(t2) + 1);
+	return 0;
+}
+
+/* Whether some rule's name lies strictly below `name'. */
+static int has_below(struct rpz_snap *s, const char *name, bool *below)
+{
+	uint8_t key[KEY_MAX];
+	size_t len = rule_key(key, s->zone, name);
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*below = false;
+	key[len++] = '.'; /* descendants only: "example.evil." */
+	if ((rc = mdb_cursor_open(s->txn, s->r->rules, &cur)) != 0)
+		return rc;
+	k.mv_data = key;
+	k.mv_size = len;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0)
+		*below = k.mv_size > len && memcmp(k.mv_data, key, len) == 0;
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* What the zone holds at `name' (relative, not the apex): *cname the
+ * CNAME target of its own record ("" = none), *exists whether the name
+ * is in the zone at all (a record of its own, or names below it). */
+static int node_of(struct rpz_snap *s, const char *name, char cname[RPZ_TARGET_MAX], bool *exists)
+{
+	char tname[RPZ_TARGET_MAX], twild[RPZ_TARGET_MAX];
+	int rc;
+
+	cname[0] = '\0';
+	*exists = false;
+	if (strncmp(name, "*.", 2) == 0) {
+		/* *.X is the wildcard of X's rule; no name lies below it (no
+		 * normalised name holds a '*') */
+		if ((rc = rule_get(s, name + 2, tname, twild)) != 0)
+			return rc == MDB_NOTFOUND ? 0 : rc;
+		memcpy(cname, twild, strlen(twild) + 1);
+		*exists = twild[0] != '\0';
+		return 0;
+	}
+	if ((rc = rule_get(s, name, tname, twild)) != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	memcpy(cname, tname, strlen(tname) + 1);
+	/* a rule with only a wildcard still has *.X below X */
+	*exists = tname[0] != '\0' || twild[0] != '\0';
+	if (!*exists && (rc = has_below(s, name, exists)) != 0)
+		return rc;
+	return 0;
+}
+
+int rpz_snap_lookup(struct rpz_snap *s, const char *name, struct rpz_found_rr *out)
+{
+	char cname[RPZ_TARGET_MAX], tname[RPZ_TARGET_MAX], twild[RPZ_TARGET_MAX];
+	bool exists;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (s->txn == NULL || name[0] == '\0')
+		return AM_EINVAL;
+	if ((rc = node_of(s, name, cname, &exists)) != 0)
+		return AM_ESTORE;
+	if (cname[0] != '\0') {
+		out->found = RPZ_FOUND_CNAME;
+		memcpy(out->target, cname, sizeof out->target);
+		return 0;
+	}
+	if (exists) {
+		out->found = RPZ_FOUND_NODATA;
+		return 0;
+	}
+	/* the closest encloser: the longest existing ancestor (the apex at
+	 * worst); only its wildcard may answer (RFC 4592 3.3.1) */
+	out->found = RPZ_FOUND_NXDOMAIN;
+	for (const char *p = strchr(name, '.'); p != NULL; p = strchr(p + 1, '.')) {
+		if ((rc = node_of(s, p + 1, cname, &exists)) != 0)
+			return AM_ESTORE;
+		if (!exists)
+			continue;
+		if (strncmp(p + 1, "*.", 2) != 0) {
+			if ((rc = rule_get(s, p + 1, tname, twild)) != 0 && rc != MDB_NOTFOUND)
+				return AM_ESTORE;
+			if (twild[0] != '\0') {
+				out->found = RPZ_FOUND_CNAME;
+				out->synthesised = true;
+				memcpy(out->target, twild, sizeof out->target);
+			}
+		}
+		return 0;
+	}
+	return 0; /* the apex encloses it: "*" alone is no owner of ours */
+}
+
 int rpz_snap_walk(struct rpz_snap *s, rpz_rr_fn fn, void *arg)
 {
 	return walk_from(s, NULL, 0, fn, arg, NULL);

@@ -140,6 +140,29 @@ uint64_t rpz_snap_rules(const struct rpz_snap *s);
 /* Journal entries held for the zone. */
 uint64_t rpz_snap_journal_depth(struct rpz_snap *s);
 
+/* What the zone holds for one name, as an authoritative server answers a
+ * query for it (RFC 1034 4.3.2 with RFC 4592's wildcards): the zone read
+ * is the snapshot's, the one its transfers carry. */
+enum rpz_found {
+	RPZ_FOUND_NXDOMAIN, /* no such name, and no wildcard covers it */
+	RPZ_FOUND_NODATA,   /* the name exists, with no record of its own:
+	                     * an empty non-terminal (names below it have rules) */
+	RPZ_FOUND_CNAME,    /* a CNAME: the name's own, or synthesised */
+};
+struct rpz_found_rr {
+	enum rpz_found found;
+	bool synthesised; /* from the wildcard *.ENCLOSER (RFC 4592 3.3.1) */
+	char target[RPZ_TARGET_MAX]; /* CNAME target, absolute ("." ...) */
+};
+/* Looks up `name', relative to the zone (not "", the apex; lower case;
+ * labels holding octets no normalised name has never match). Needs the
+ * snapshot's transaction: call before rpz_snap_release. DNS semantics,
+ * not RPZ's: the wildcard of the closest encloser only, so a query under
+ * an allowlisted name's passthru (no *. twin) below a blocked parent is
+ * NXDOMAIN here while the resolver applies the parent's *. rule (longest
+ * matching wildcard, as BIND and Unbound do). 0, or AM_ESTORE. */
+int rpz_snap_lookup(struct rpz_snap *s, const char *name, struct rpz_found_rr *out);
+
 /* One record: owner relative to the zone, CNAME target absolute. Return
  * non-zero to stop. */
 typedef int (*rpz_rr_fn)(void *arg, const char *owner, const char *target);

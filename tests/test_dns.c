@@ -1335,6 +1335,150 @@ static void test_apex_ns_and_any(void **state)
 	ldns_pkt_free(p);
 }
 
+/* A query for `name' of type t, over UDP from `from' (NULL: any local
+ * address); the answer parsed, or NULL. */
+static ldns_pkt *ask_name(uint16_t port, const char *name, ldns_rr_type t, const char *from)
+{
+	ldns_pkt *p = NULL, *a = NULL;
+	uint8_t *wire = NULL, buf[4096];
+	size_t len = 0;
+	assert_int_equal(ldns_pkt_query_new_frm_str(&p, name, t, LDNS_RR_CLASS_IN, 0), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt2wire(&wire, p, &len), LDNS_STATUS_OK);
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+	if (from) {
+		struct sockaddr_in b = {.sin_family = AF_INET};
+		inet_pton(AF_INET, from, &b.sin_addr);
+		assert_int_equal(bind(fd, (struct sockaddr *)&b, sizeof b), 0);
+	}
+	assert_int_equal(sendto(fd, wire, len, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)len);
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+	if (poll(&pf, 1, 2000) == 1) {
+		ssize_t n = recv(fd, buf, sizeof buf, 0);
+		assert_true(n > 0);
+		assert_int_equal(ldns_wire2pkt(&a, buf, (size_t)n), LDNS_STATUS_OK);
+	}
+	close(fd);
+	free(wire);
+	ldns_pkt_free(p);
+	return a;
+}
+
+/* The one answer record of p as text ("owner ttl IN CNAME target"), or
+ * "" when it has not exactly one. */
+static const char *only_answer(const ldns_pkt *p)
+{
+	static char text[1024];
+	text[0] = '\0';
+	if (ldns_rr_list_rr_count(ldns_pkt_answer(p)) == 1) {
+		char *t = ldns_rr2str(ldns_rr_list_rr(ldns_pkt_answer(p), 0));
+		snprintf(text, sizeof text, "%s", t);
+		free(t);
+		text[strcspn(text, "\n")] = '\0';
+	}
+	return text;
+}
+
+/* A negative answer as RFC 2308 has it: AA, no answers, the zone's SOA
+ * (owner the apex) in authority with the TTL min(ttl, minimum). */
+static void assert_negative(ldns_pkt *p, ldns_pkt_rcode rcode, uint32_t serial)
+{
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), rcode);
+	assert_true(ldns_pkt_aa(p));
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(p)), 0);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_authority(p)), 1);
+	ldns_rr *soa = ldns_rr_list_rr(ldns_pkt_authority(p), 0);
+	assert_int_equal(ldns_rr_get_type(soa), LDNS_RR_TYPE_SOA);
+	char *owner = ldns_rdf2str(ldns_rr_owner(soa));
+	assert_string_equal(owner, "rpz.test.");
+	free(owner);
+	assert_int_equal(ldns_rr_ttl(soa), 60);
+	assert_int_equal(ldns_rdf2native_int32(ldns_rr_rdf(soa, 2)), serial);
+	ldns_pkt_free(p);
+}
+
+/* A name below the apex is answered from the zone, as NSD, Knot or BIND
+ * primaries answer it (operators debug RPZ with dig this way): its CNAME
+ * for any type, a wildcard's CNAME synthesised for a name under it,
+ * NODATA for a name with only names below it, NXDOMAIN with the SOA for
+ * none. It was REFUSED, as if outside every zone. A transfer of such a
+ * name and a name outside the zones stay REFUSED, as does an address
+ * outside allow_transfer. */
+static void test_names_below_the_apex_are_answered(void **state)
+{
+	struct fx *f = *state;
+	ldns_pkt *p;
+
+	put_many(f, 0, 3, false);
+	struct rpz_result r = update(f, NULL, 0);
+	p = ask_name(f->port, "n1.example.com.rpz.test.", LDNS_RR_TYPE_CNAME, NULL);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(p));
+	assert_string_equal(only_answer(p), "n1.example.com.rpz.test.\t300\tIN\tCNAME\t.");
+	ldns_pkt_free(p);
+	/* any other type: the CNAME, in any case of the letters */
+	p = ask_name(f->port, "N1.Example.COM.rpz.TEST.", LDNS_RR_TYPE_A, NULL);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(p));
+	assert_string_equal(only_answer(p), "N1.Example.COM.rpz.TEST.\t300\tIN\tCNAME\t.");
+	ldns_pkt_free(p);
+	/* the wildcard itself, and a name under it (synthesised) */
+	p = ask_name(f->port, "*.n1.example.com.rpz.test.", LDNS_RR_TYPE_CNAME, NULL);
+	assert_non_null(p);
+	assert_string_equal(only_answer(p), "*.n1.example.com.rpz.test.\t300\tIN\tCNAME\t.");
+	ldns_pkt_free(p);
+	p = ask_name(f->port, "a.b.n2.example.com.rpz.test.", LDNS_RR_TYPE_TXT, NULL);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_string_equal(only_answer(p), "a.b.n2.example.com.rpz.test.\t300\tIN\tCNAME\t.");
+	ldns_pkt_free(p);
+	/* a name with only names below it: NODATA */
+	assert_negative(ask_name(f->port, "example.com.rpz.test.", LDNS_RR_TYPE_A, NULL), LDNS_RCODE_NOERROR,
+	                r.serial);
+	assert_negative(ask_name(f->port, "com.rpz.test.", LDNS_RR_TYPE_CNAME, NULL), LDNS_RCODE_NOERROR, r.serial);
+	/* no such name: NXDOMAIN; under a name with no wildcard, or with
+	 * octets no rule has (an escaped dot never splits a label) */
+	assert_negative(ask_name(f->port, "n9.example.com.rpz.test.", LDNS_RR_TYPE_CNAME, NULL),
+	                LDNS_RCODE_NXDOMAIN, r.serial);
+	assert_negative(ask_name(f->port, "x.example.com.rpz.test.", LDNS_RR_TYPE_A, NULL), LDNS_RCODE_NXDOMAIN,
+	                r.serial);
+	assert_negative(ask_name(f->port, "n1\\.example.com.rpz.test.", LDNS_RR_TYPE_A, NULL),
+	                LDNS_RCODE_NXDOMAIN, r.serial);
+	assert_negative(ask_name(f->port, "x.*.example.com.rpz.test.", LDNS_RR_TYPE_A, NULL), LDNS_RCODE_NXDOMAIN,
+	                r.serial);
+	/* what stays REFUSED: outside the zone, a "zone" that is a name in
+	 * it, and an address not let in */
+	p = ask_name(f->port, "n1.example.com.rpz.tes.", LDNS_RR_TYPE_CNAME, NULL);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_REFUSED);
+	ldns_pkt_free(p);
+	p = ask_name(f->port, "xrpz.test.", LDNS_RR_TYPE_CNAME, NULL);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_REFUSED);
+	ldns_pkt_free(p);
+	p = ask_name(f->port, "n1.example.com.rpz.test.", LDNS_RR_TYPE_CNAME, "127.0.0.2");
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_REFUSED);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(p)), 0);
+	ldns_pkt_free(p);
+	p = ask_name(f->port, "n1.example.com.rpz.test.", LDNS_RR_TYPE_AXFR, NULL);
+	assert_non_null(p);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_REFUSED);
+	ldns_pkt_free(p);
+	/* a withdrawal is seen at the next serial: the same snapshot as the
+	 * transfers */
+	put_many(f, 1, 1, true);
+	const char *names[] = {"n1.example.com"};
+	struct rpz_result r2 = update(f, names, 1);
+	assert_true(r2.changed);
+	assert_negative(ask_name(f->port, "n1.example.com.rpz.test.", LDNS_RR_TYPE_CNAME, NULL), LDNS_RCODE_NXDOMAIN,
+	                r2.serial);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1349,6 +1493,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_notify_state_survives_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_queries_keep_the_targets_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apex_ns_and_any, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names_below_the_apex_are_answered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_target_added_by_reload_is_told_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_opt_records_are_formerr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ixfr_bigger_than_the_zone_is_a_full_zone, setup, teardown),

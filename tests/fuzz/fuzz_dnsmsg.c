@@ -9,6 +9,55 @@
 
 #define SECRET "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTIzNDU2Nzg="
 
+#define ZONE "rpz.example"
+
+/* A question below (or at) the apex of ZONE, as dns.c answers it: the
+ * split agrees with the name's text where that has no escapes, the
+ * relative name has only octets a rule can hold ('?' for the rest), and
+ * the answer - the CNAME owned by the question, the SOA in authority
+ * owned by the apex - reads back with those owners. */
+static void below_apex(const uint8_t *data, const struct dnsmsg *m)
+{
+	static struct dnsmsg_out o;
+	char rel[AM_DOMAIN_MAX + 1];
+	unsigned labels = 99;
+	size_t ql = strlen(m->qname), zl = strlen(ZONE);
+	bool in = dnsmsg_qname_in_zone(data, m, ZONE, &labels, rel);
+	bool text_in = strcmp(m->qname, ZONE) == 0 ||
+	               (ql > zl && strcmp(m->qname + ql - zl, ZONE) == 0 && m->qname[ql - zl - 1] == '.');
+
+	if (in && !text_in)
+		abort();
+	if (!in && text_in && strchr(m->qname, '\\') == NULL)
+		abort();
+	if (!in)
+		return;
+	if ((labels == 0) != (rel[0] == '\0') || strlen(rel) > AM_DOMAIN_MAX ||
+	    strspn(rel, "abcdefghijklmnopqrstuvwxyz0123456789-_*.?") != strlen(rel))
+		abort();
+	if (strchr(m->qname, '\\') == NULL && ql > zl && strncmp(rel, m->qname, ql - zl - 1) != 0 &&
+	    strpbrk(rel, "?") == NULL)
+		abort();
+	dnsmsg_begin(&o, m, data, DNS_RCODE_NXDOMAIN);
+	dnsmsg_set_apex(&o, labels);
+	if (dnsmsg_add_cname(&o, NULL, 300, "rpz-passthru.") != 0)
+		abort();
+	dnsmsg_authority(&o);
+	if (dnsmsg_add_soa(&o, 60, 1, 300, 60, 259200, 60) != 0)
+		abort();
+	dnsmsg_end(&o);
+	ldns_pkt *a = NULL;
+	if (ldns_wire2pkt(&a, o.buf, o.len) != LDNS_STATUS_OK || ldns_pkt_ancount(a) != 1 || ldns_pkt_nscount(a) != 1)
+		abort();
+	ldns_rdf *zone = ldns_dname_new_frm_str(ZONE ".");
+	if (ldns_dname_compare(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_authority(a), 0)), zone) != 0 ||
+	    ldns_dname_compare(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_answer(a), 0)),
+	                       ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(a), 0))) != 0)
+		abort();
+	ldns_rdf_deep_free(zone);
+	ldns_pkt_free(a);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct dnsmsg_out o;
@@ -54,6 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ldns_wire2pkt(&a, o.buf, o.len) != LDNS_STATUS_OK || ldns_pkt_edns(a) != m.edns)
 		abort();
 	ldns_pkt_free(a);
+	below_apex(data, &m);
 	dnsmsg_truncate(&o);
 	if (ldns_wire2pkt(&a, o.buf, o.len) != LDNS_STATUS_OK || !ldns_pkt_tc(a) || ldns_pkt_edns(a) != m.edns ||
 	    ldns_pkt_ancount(a) != 0 || o.len > 12 + AM_DOMAIN_MAX + 2 + 4 + 11)
@@ -77,9 +127,14 @@ size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 		buf[2] |= 0x80; /* as answered */
 		return n > 0 ? (size_t)n : 0;
 	}
-	if (i > 7)
+	if (i == 8 || i == 9) {
+		/* names below the apex, one in another case, one a wildcard */
+		const char *name = i == 8 ? "Evil.Example.COM.rpz.example." : "*.evil.example.com.RPZ.example.";
+		if (ldns_pkt_query_new_frm_str(&p, name, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, 0) != LDNS_STATUS_OK)
+			return 0;
+	} else if (i > 9) {
 		return 0;
-	if (i >= 6) {
+	} else if (i >= 6) {
 		/* EDNS: version 0 with a 512-byte payload; version 1 with DO */
 		if (ldns_pkt_query_new_frm_str(&p, "rpz.example.", LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 0) != LDNS_STATUS_OK)
 			return 0;

@@ -148,6 +148,36 @@ check "apex NS -> the zone's NS" sh -c "dig @$P -p $DNS $ZONE NS +norec | grep -
 out=$(dig @$P -p "$DNS" "$ZONE" ANY +norec 2>&1)
 check "apex ANY -> the SOA" grep -q "^$ZONE.[[:space:]].*IN[[:space:]]*SOA" <<<"$out"
 check "... and the NS" grep -q "^$ZONE.[[:space:]].*IN[[:space:]]*NS[[:space:]]*localhost." <<<"$out"
+# a name below the apex, as an operator debugs RPZ with dig: the zone's
+# own answer, authoritative (it was REFUSED as if outside every zone)
+digq() { dig +norec +time=2 +tries=1 @$P -p "$DNS" "$@" 2>&1; }
+out=$(digq "blocked-parent.org.$ZONE" CNAME)
+check "dig NAME.ZONE CNAME -> the rule, NOERROR and aa" grep -q "status: NOERROR" <<<"$out"
+check "... aa set" grep -q "flags: qr aa" <<<"$out"
+check "... the CNAME ." grep -q "^blocked-parent.org.$ZONE.[[:space:]].*IN[[:space:]]*CNAME[[:space:]]*\.$" <<<"$out"
+out=$(digq "x.blocked-parent.org.$ZONE" A)
+check "dig SUB.NAME.ZONE A -> the wildcard's CNAME ., synthesised" \
+	grep -q "^x.blocked-parent.org.$ZONE.[[:space:]].*IN[[:space:]]*CNAME[[:space:]]*\.$" <<<"$out"
+out=$(digq "ok.blocked-parent.org.$ZONE" TXT +tcp)
+check "dig of an allowlisted name (TCP) -> CNAME rpz-passthru." \
+	grep -q "^ok.blocked-parent.org.$ZONE.[[:space:]].*IN[[:space:]]*CNAME[[:space:]]*rpz-passthru.$" <<<"$out"
+out=$(digq "not-listed.example.$ZONE" CNAME)
+check "dig of a name not in the zone -> NXDOMAIN" grep -q "status: NXDOMAIN" <<<"$out"
+check "... aa" grep -q "flags: qr aa" <<<"$out"
+check "... with the zone's SOA in authority" grep -q "ANSWER: 0, AUTHORITY: 1," <<<"$out"
+check "... the SOA owned by the apex" grep -q "^$ZONE.[[:space:]].*IN[[:space:]]*SOA" <<<"$out"
+out=$(digq "org.$ZONE" A)
+check "dig of a name with only names below it -> NODATA: NOERROR" grep -q "status: NOERROR" <<<"$out"
+check "... no answer, the SOA in authority" grep -q "ANSWER: 0, AUTHORITY: 1," <<<"$out"
+out=$(dig -b 127.0.0.2 +norec @$P -p "$DNS" "blocked-parent.org.$ZONE" CNAME 2>&1)
+check "dig of a name from outside allow_transfer -> REFUSED" grep -q "status: REFUSED" <<<"$out"
+out=$(digq "bot.example.net.$ZONE2" CNAME -y "hmac-sha256:$KEY:$SECRET")
+check "dig of a name in the signed zone, signed -> the rule" grep -q "^bot.example.net.$ZONE2.[[:space:]].*CNAME" <<<"$out"
+check "... the answer signed" grep -q "^$KEY.[[:space:]].*TSIG.*NOERROR" <<<"$out"
+check "... and dig verified it" not grep -qi "failure\|BADSIG" <<<"$out"
+out=$(digq "bot.example.net.$ZONE2" CNAME)
+check "... unsigned -> REFUSED: with tsig set the zone's names are the key holder's, as its transfers" \
+	grep -q "status: REFUSED" <<<"$out"
 check "outside allow_transfer -> REFUSED (SOA)" sh -c "dig -b 127.0.0.2 @$P -p $DNS $ZONE SOA | grep -q 'status: REFUSED'"
 out=$(dig -b 127.0.0.2 @$P -p "$DNS" "$ZONE" AXFR 2>&1)
 check "outside allow_transfer -> no AXFR (closed at accept)" not grep -q "SOA" <<<"$out"
