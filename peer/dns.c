@@ -365,6 +365,16 @@ static const struct config_rpz *find_zone(struct dns *d, const struct dnsmsg *q,
 	return found;
 }
 
+/* The SOA of a negative answer (NXDOMAIN, NODATA), in authority, its TTL
+ * the lesser of the SOA's TTL and minimum (RFC 2308 3), as BIND and NSD
+ * send it. */
+static int negative_soa(struct dnsmsg_out *o, const struct config_rpz *z, uint32_t serial)
+{
+	dnsmsg_authority(o);
+	return dnsmsg_add_soa(o, z->ttl < z->minimum ? z->ttl : z->minimum, serial, z->refresh, z->retry, z->expire,
+	                      z->minimum);
+}
+
 /* A query for a name below the apex, answered from the snapshot as an
  * authoritative server answers it (RFC 1034 4.3.2): its CNAME (its own
  * or a wildcard's, written with the question's name as owner) whatever
@@ -385,9 +395,7 @@ static int answer_below(struct dnsmsg_out *o, const struct config_rpz *z, struct
 		return dnsmsg_add_cname(o, NULL, z->ttl, f.target);
 	if (f.found == RPZ_FOUND_NXDOMAIN)
 		dnsmsg_set_rcode(o, DNS_RCODE_NXDOMAIN);
-	dnsmsg_authority(o);
-	return dnsmsg_add_soa(o, z->ttl < z->minimum ? z->ttl : z->minimum, rpz_snap_serial(snap), z->refresh,
-	                      z->retry, z->expire, z->minimum);
+	return negative_soa(o, z, rpz_snap_serial(snap));
 }
 
 static bool allowed(const struct config_rpz *z, const struct sockaddr *from)
@@ -552,7 +560,10 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 		x_ns(&x);
 		emit(s, &o);
 	} else {
-		/* other types at the apex: no data */
+		/* other types at the apex: no data, with the SOA in authority
+		 * (RFC 2308 2.2), as below the apex: without it the asker has
+		 * no negative TTL and cannot cache the answer */
+		negative_soa(&o, &z, serial);
 		emit(s, &o);
 	}
 	rpz_snap_end(snap);

@@ -1326,12 +1326,15 @@ static void test_apex_ns_and_any(void **state)
 	assert_int_equal(answers_of(p, LDNS_RR_TYPE_SOA), 1);
 	assert_int_equal(answers_of(p, LDNS_RR_TYPE_NS), 1);
 	ldns_pkt_free(p);
-	/* a type the apex lacks is still NODATA */
+	/* a type the apex lacks is still NODATA, with the SOA in authority
+	 * (RFC 2308 2.2: it had none, so nothing could cache the answer) */
 	ql = query(q, LDNS_RR_TYPE_A, 0);
 	p = udp_ask(f->port, q, ql);
 	assert_non_null(p);
 	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
 	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(p)), 0);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_authority(p)), 1);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_authority(p), 0)), LDNS_RR_TYPE_SOA);
 	ldns_pkt_free(p);
 }
 
