@@ -702,8 +702,14 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 			const char *name = ns->v[i];
 			if (i > 0 && strcmp(name, ns->v[i - 1]) == 0)
 				continue;
-			/* "*." + name + "." + zone must stay a name: never cut, skip */
-			if (strlen(name) + 3 + zl > AM_DOMAIN_MAX) {
+			/* name + "." + zone must stay a name: never cut, skip. A
+			 * name whose NAME.ZONE fits but *.NAME.ZONE does not (two
+			 * lengths per zone) is listed alone below; an allowlisted
+			 * name's passthru needs both (its subdomains would still
+			 * be blocked by a parent's *.), so pass 1 skips it */
+			size_t owner_len = strlen(name) + 1 + zl;
+			bool no_wild = owner_len + 2 > AM_DOMAIN_MAX;
+			if (owner_len > AM_DOMAIN_MAX || (no_wild && pass == 1)) {
 				if (pass == 0) {
 					if (res->skipped < RPZ_SKIPPED_SHOWN)
 						snprintf(res->skipped_names[res->skipped], sizeof res->skipped_names[0],
@@ -735,6 +741,22 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 				rv = len;
 				snprintf(err, errlen, "rpz %s: cannot judge %s: %s", z->name, name, am_strerror(rv));
 				goto out;
+			}
+			if (len > 0 && no_wild) {
+				/* the name's own rule, without the *. twin no zone can
+				 * hold: BIND and Unbound then block the name as `amesh
+				 * query' says, where skipping it let it resolve; names
+				 * below it can have no rule in this zone (any owner
+				 * there passes 253) and the log says so */
+				size_t l1 = strlen(val);
+				val[l1 + 1] = '\0';
+				len = l1 == 0 ? 0 : (int)l1 + 2;
+				if (len > 0) {
+					if (res->name_only < RPZ_SKIPPED_SHOWN)
+						snprintf(res->name_only_names[res->name_only], sizeof res->name_only_names[0],
+						         "%s", name);
+					res->name_only++;
+				}
 			}
 			/* A public suffix below a blocked name is never blocked by
 			 * its *. rule: a flag on amazonaws.com does not reach the

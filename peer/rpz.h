@@ -44,6 +44,8 @@
  * Owners are built only as NAME.ZONE and *.NAME.ZONE from a normalised
  * name; a name too long for that is skipped and counted, never cut, so no
  * out-of-zone owner can exist (one makes Unbound reject the whole zone).
+ * One with room for NAME.ZONE but not *.NAME.ZONE gets its own rule
+ * alone, counted apart (name_only).
  * An allowlisted name that needed a passthru is counted apart: the
  * resolver blocks it, which the operator must hear.
  *
@@ -119,6 +121,11 @@ struct rpz_result {
 	 * blocks them. Counted and named as skipped is. */
 	uint64_t skipped_passthru;
 	char skipped_passthru_names[RPZ_SKIPPED_SHOWN][AM_DOMAIN_MAX + 1];
+	/* names listed without their *. rule: NAME.ZONE fits in 253 octets,
+	 * *.NAME.ZONE does not, so the resolver blocks the name and not the
+	 * names below it. Counted and named as skipped is. */
+	uint64_t name_only;
+	char name_only_names[RPZ_SKIPPED_SHOWN][AM_DOMAIN_MAX + 1];
 };
 
 /* Judges names and publishes the difference. names == NULL: every name

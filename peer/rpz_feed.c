@@ -155,6 +155,14 @@ static void update_all(struct rpz_feed *f, const char *const *names, size_t n)
 			         (unsigned long long)res.skipped, res.skipped == 1 ? "" : "s", zones[i].zone,
 			         skipped_list(list, res.skipped, res.skipped_names));
 		}
+		if (res.name_only) {
+			char list[SKIPPED_LIST];
+			log_warn("rpz %s: %llu name%s listed without the *. rule for subdomains under %s (*.NAME.%s "
+			         "would pass 253 octets): the resolver blocks %s, not the names below: %s",
+			         zones[i].name, (unsigned long long)res.name_only, res.name_only == 1 ? "" : "s",
+			         zones[i].zone, zones[i].zone, res.name_only == 1 ? "it" : "them",
+			         skipped_list(list, res.name_only, res.name_only_names));
+		}
 		if (res.skipped_passthru) {
 			char list[SKIPPED_LIST];
 			log_warn("rpz %s: %llu allowlisted name%s skipped, too long for a passthru rule under %s (the "

@@ -589,6 +589,48 @@ static void test_names_too_long_for_the_zone_are_skipped(void **state)
 	assert_string_equal(zone_text(f, &t), "");
 }
 
+/* A name with room for NAME.ZONE but not *.NAME.ZONE (253 octets) gets
+ * its own rule alone, counted apart so the log can say its subdomains
+ * are not covered: it was skipped whole, and BIND and Unbound resolved a
+ * name `amesh query' called blocked. One octet longer is still skipped;
+ * one shorter keeps both rules. */
+static void test_name_without_room_for_its_wildcard_is_listed_alone(void **state)
+{
+	struct fx *f = *state;
+	char n[4][AM_DOMAIN_MAX + 1], wild[1100];
+
+	/* under "rpz.test" (8 octets): NAME.ZONE is 9 + strlen(NAME) */
+	for (int i = 0; i < 4; i++) {
+		char buf[1024];
+		snprintf(buf, sizeof buf, "%061d.%061d.%061d.%0*d.example.com", 1, 2, 3, 44 + i, 4);
+		assert_int_equal(strlen(buf), 242 + (size_t)i);
+		memcpy(n[i], buf, strlen(buf) + 1);
+		put(f, n[i], 1, AM_CAT_PHISHING, 90, false);
+	}
+	struct rpz_result res = update(f, NULL, 0);
+	assert_int_equal(res.skipped, 1);
+	assert_string_equal(res.skipped_names[0], n[3]);
+	assert_int_equal(res.name_only, 2);
+	/* named, in the order judged */
+	assert_true(strcmp(res.name_only_names[0], n[1]) == 0 || strcmp(res.name_only_names[0], n[2]) == 0);
+	assert_true(strcmp(res.name_only_names[1], n[1]) == 0 || strcmp(res.name_only_names[1], n[2]) == 0);
+	assert_string_not_equal(res.name_only_names[0], res.name_only_names[1]);
+	for (int i = 0; i < 3; i++) {
+		snprintf(wild, sizeof wild, "*.%s", n[i]);
+		assert_int_equal(has_rr(f, n[i], "."), 1);
+		assert_int_equal(has_rr(f, wild, "."), i == 0);
+	}
+	assert_int_equal(res.rules, 3);
+	/* withdrawn: the one record goes, by IXFR */
+	put(f, n[2], 1, AM_CAT_PHISHING, 90, true);
+	const char *names[] = {n[2]};
+	res = update(f, names, 1);
+	assert_true(res.changed);
+	assert_int_equal(res.removed, 1);
+	assert_int_equal(res.added, 0);
+	assert_int_equal(has_rr(f, n[2], "."), 0);
+}
+
 /* A new ttl or SOA timer (a reload) makes a new serial with no rule
  * changed, and clears the journal: every older serial then gets the whole
  * zone, with the new TTL on every record. The serial stayed, so a
@@ -822,6 +864,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_journal_bridges_serials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_bridges_a_wrapped_serial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_too_long_for_the_zone_are_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_name_without_room_for_its_wildcard_is_listed_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_pages_cover_every_name_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paged_read_stays_at_the_snapshot_serial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paged_read_past_a_cleared_journal_fails, setup, teardown),

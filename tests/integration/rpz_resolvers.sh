@@ -120,6 +120,14 @@ check "... not a tenant under the public suffix pro.typeform.com below it" both 
 check "... nor the suffix itself" both pro.typeform.com 192.0.2.1
 check "... a tenant flagged on its own -> NXDOMAIN" wait_until 10 both evil-form.pro.typeform.com NXDOMAIN
 check "... amesh query agrees: no signal on the tenant" sh -c "! '$AMESH' -s '$T_ROOT/a/run/amesh.sock' query acme.pro.typeform.com >/dev/null"
+# NAME.rpz.amesh.test is 253 octets, *.NAME.rpz.amesh.test would pass:
+# the name is listed alone (it was skipped, and resolved at both while
+# `amesh query' called it blocked)
+EDGE=$L60.$L60.$L60.$(printf 'c%.0s' $(seq 43)).example.com
+amp a submit "$EDGE" --category phishing --confidence 90 --ttl 1d >/dev/null
+check "a name with room for NAME.ZONE only (${#EDGE} octets) -> NXDOMAIN at both" wait_until 10 both "$EDGE" NXDOMAIN
+check "... and the log says its subdomains are not covered" grep -q \
+	"rpz abuse: 1 name listed without the \*. rule for subdomains under $ZONE.*: \`$EDGE'" "$T_ROOT/a/ameshd.log"
 amp a export rpz --zone abuse -o "$T_ROOT/abuse.zone"
 check "export holds the suffix's passthru" grep -qx '\*.pro.typeform.com CNAME rpz-passthru.' "$T_ROOT/abuse.zone"
 check "export names the passthru" grep -qx "ok.blocked-parent.org CNAME rpz-passthru." "$T_ROOT/abuse.zone"
