@@ -514,7 +514,7 @@ bool dnsmsg_qname_in_zone(const uint8_t *req, const struct dnsmsg *q, const char
 		if (l != want)
 			return false;
 		for (size_t k = 0; k < l; k++)
-			if (tolower(req[at[i] + 1 + k]) != (unsigned char)z[k])
+			if (tolower(req[at[i] + 1 + k]) != tolower((unsigned char)z[k]))
 				return false;
 		z += want + (dot != NULL);
 	}

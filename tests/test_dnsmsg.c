@@ -400,6 +400,46 @@ static void test_rcode_names(void **state)
 	assert_string_equal(dnsmsg_rcode_name(-1, buf), "RCODE -1");
 }
 
+/* Whether NAME is ZONE or below it, and how: labels above the apex and
+ * the relative name, or "no" (a helper for the table below). */
+static const char *in_zone(const char *name, const char *zone)
+{
+	static char out[AM_DOMAIN_MAX + 32];
+	uint8_t buf[512];
+	struct dnsmsg m;
+	char err[AM_ERRLEN], rel[AM_DOMAIN_MAX + 1];
+	unsigned labels = 99;
+
+	size_t n = make_query(buf, sizeof buf, name, LDNS_RR_TYPE_A, NULL, NULL, NULL, 0);
+	assert_int_equal(dnsmsg_parse(buf, n, &m, err, sizeof err), 0);
+	if (!dnsmsg_qname_in_zone(buf, &m, zone, &labels, rel))
+		return "no";
+	snprintf(out, sizeof out, "%u %s", labels, rel);
+	return out;
+}
+
+/* The zone a question is in is found label by label in wire form: an
+ * escaped dot inside a label ("x\\.rpz.example": two labels, x.rpz and
+ * example) is no label boundary, though the name's text ends in
+ * ".rpz.example"; letters in any case; octets no rule can hold become '?'
+ * and '*' stays only as a whole label (the wildcard). */
+static void test_qname_in_zone(void **state)
+{
+	(void)state;
+	assert_string_equal(in_zone("rpz.example.", "rpz.example"), "0 ");
+	assert_string_equal(in_zone("a.b.rpz.example.", "rpz.example"), "2 a.b");
+	assert_string_equal(in_zone("A.b.RPZ.Example.", "rpz.example"), "2 a.b");
+	assert_string_equal(in_zone("a.b.rpz.example.", "RPZ.example"), "2 a.b");
+	assert_string_equal(in_zone("x\\.rpz.example.", "rpz.example"), "no");
+	assert_string_equal(in_zone("xrpz.example.", "rpz.example"), "no");
+	assert_string_equal(in_zone("rpz.example.net.", "rpz.example"), "no");
+	assert_string_equal(in_zone("example.", "rpz.example"), "no");
+	assert_string_equal(in_zone(".", "rpz.example"), "no");
+	assert_string_equal(in_zone("a!b.c\\.d.rpz.example.", "rpz.example"), "2 a?b.c?d");
+	assert_string_equal(in_zone("*.x_y.rpz.example.", "rpz.example"), "2 *.x_y");
+	assert_string_equal(in_zone("a*.rpz.example.", "rpz.example"), "1 a?");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -411,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_answer_copies_rd_and_cd),
 		cmocka_unit_test(test_notify_parses_back),
 		cmocka_unit_test(test_rcode_names),
+		cmocka_unit_test(test_qname_in_zone),
 		cmocka_unit_test(test_tsig_checks_key_name_algorithm_mac_and_time),
 		cmocka_unit_test(test_tsig_names_in_any_case),
 		cmocka_unit_test(test_signed_answer_verifies_and_errors_are_unsigned),
