@@ -1,4 +1,4 @@
-/* dns.c - the RPZ primary's sockets: SOA, AXFR and IXFR answers, NOTIFY with retries. */
+/* dns.c - the RPZ primary's sockets: SOA, AXFR and IXFR answers, names below the apex, NOTIFY with retries. */
 #include "dns.h"
 #include "monoclock.h"
 

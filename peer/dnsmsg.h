@@ -9,7 +9,8 @@
  * Answers are written directly in wire format - a zone transfer of a
  * million rules is two million records, and building an ldns_rr for each
  * would dominate the transfer - with every owner compressed to a pointer
- * at the question's name (the zone apex). TSIG signing and verification
+ * at the zone's apex in the question's name (the question itself, or a
+ * suffix of it for a name below the apex: dnsmsg_set_apex). TSIG signing and verification
  * use ldns, with the checks ldns 1.8.3 leaves out done here: key name,
  * algorithm and the time window (FIELD-NOTES).
  */
