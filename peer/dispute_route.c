@@ -58,3 +58,12 @@ enum policy_reason dispute_route_import(enum am_tlp tlp, bool self_is_origin, bo
 		return POLICY_TLP_RED;
 	}
 }
+
+enum am_tlp dispute_route_tlp(enum am_tlp claimed, const enum am_tlp *held)
+{
+	if (claimed <= AM_TLP_NONE || claimed >= AM_TLP_COUNT)
+		return AM_TLP_RED;
+	if (held && (*held <= AM_TLP_NONE || *held >= AM_TLP_COUNT))
+		return AM_TLP_RED;
+	return held && *held > claimed ? *held : claimed;
+}

@@ -33,6 +33,18 @@ enum policy_reason dispute_route_export(enum am_tlp tlp, bool self_is_origin, bo
                                         bool came_from_nb, enum am_tlp nb_max_tlp);
 enum policy_reason dispute_route_import(enum am_tlp tlp, bool self_is_origin, bool nb_is_origin);
 
+/* The level a dispute (or answer) is shared under: its own, signed by the
+ * filer, or the level of the disputed indicator as this peer holds it
+ * (held; NULL when it holds none), whichever is the more restrictive. The
+ * dispute's level is the filer's word: a filer who signs `green' on an
+ * amber indicator would otherwise spread the name and its flag (in the
+ * dispute's copy of the indicator's fields) to every peer green reaches,
+ * and the origin's answer, which repeats it, would follow. Only the
+ * export side bounds it: a holder of the indicator learns nothing new
+ * from the dispute, and the way to the origin stays open (recourse). An
+ * unknown level is the most restrictive. */
+enum am_tlp dispute_route_tlp(enum am_tlp claimed, const enum am_tlp *held);
+
 /* The default of import.disputes_per_hour: disputes taken from one
  * neighbour per hour, as a token bucket of that many (an origin's first
  * answer to a held dispute is not counted; repeated answers are). */

@@ -37,32 +37,44 @@ struct collect_ctx {
 	uint64_t sent, ids;
 };
 
-struct came_from {
+/* The disputed indicator as this peer holds it (live, withdrawn or
+ * expired): its level, and whether it came from nb. */
+struct disputed_held {
 	const char *nb;
-	bool yes;
+	bool held;
+	enum am_tlp tlp;
+	bool came_from_nb;
 };
 
-static int came_from_cb(void *arg, const struct store_rec *rec)
+static int disputed_held_cb(void *arg, const struct store_rec *rec)
 {
-	struct came_from *c = arg;
-	c->yes = rec->from[0] && strcmp(rec->from, c->nb) == 0;
+	struct disputed_held *h = arg;
+	h->held = true;
+	h->tlp = rec->ind.tlp;
+	h->came_from_nb = rec->from[0] && strcmp(rec->from, h->nb) == 0;
 	return 1;
 }
 
 /* May the dispute (or answer) rec go to c->nb? dispute_route.h decides
- * from the disputed indicator's origin and TLP, signed in the dispute. */
-static enum policy_reason dispute_may_go(struct collect_ctx *c, const struct store_rec *rec, struct dispute *d)
+ * from the disputed indicator's origin, signed in the dispute, and its
+ * level: the dispute's, bounded by the indicator's as held here
+ * (dispute_route_tlp: the level in a dispute is the filer's word). *tlp:
+ * the level it was judged under. */
+static enum policy_reason dispute_may_go(struct collect_ctx *c, const struct store_rec *rec, struct dispute *d,
+                                         enum am_tlp *tlp)
 {
+	*tlp = AM_TLP_RED;
+	memset(d, 0, sizeof *d);
 	if (dispute_parse_stored(rec->env, rec->env_len, d) != 0)
 		return POLICY_TLP_RED; /* cannot read it: keep it */
 	bool self_origin = mesh_is_own(c->m, d->origin); /* a retired key's too (ownkeys.h) */
 	bool nb_origin = memcmp(d->origin, c->nb->pk, AM_KEY_BYTES) == 0;
-	struct came_from cf = {.nb = c->nb->name};
-	if ((d->tlp == AM_TLP_CLEAR || d->tlp == AM_TLP_GREEN) && d->tlp > c->exp->max_tlp && !nb_origin)
-		/* toward the origin: the way the indicator came (a second read
-		 * transaction on this thread: the store opens LMDB with MDB_NOTLS) */
-		(void)store_get(c->m->store, d->origin, d->domain, d->category, came_from_cb, &cf);
-	return dispute_route_export(d->tlp, self_origin, nb_origin, cf.yes, c->exp->max_tlp);
+	/* the way the indicator came is the way toward the origin (a second
+	 * read transaction on this thread: the store opens LMDB with MDB_NOTLS) */
+	struct disputed_held h = {.nb = c->nb->name};
+	(void)store_get(c->m->store, d->origin, d->domain, d->category, disputed_held_cb, &h);
+	*tlp = dispute_route_tlp(d->tlp, h.held ? &h.tlp : NULL);
+	return dispute_route_export(*tlp, self_origin, nb_origin, h.came_from_nb, c->exp->max_tlp);
 }
 
 /* A record kept from c->nb, in the audit trail by the rule that kept it
@@ -113,15 +125,28 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	/* Disputes and answers go where dispute_route.h says (issue 14). */
 	if (dispute_record_is(&rec->ind)) {
 		struct dispute d;
-		r = dispute_may_go(c, rec, &d);
+		enum am_tlp tlp;
+		char detail[200], hex[2 * AM_ID_BYTES + 1];
+		r = dispute_may_go(c, rec, &d, &tlp);
+		/* the dispute's id in every record of it, as in dispute_audit.h:
+		 * "kept a dispute" alone cannot be tied to any */
+		const uint8_t *did = d.kind == DISPUTE_FILED ? rec->id : d.dispute_id;
+		const char *what = d.kind == DISPUTE_FILED ? "filing" : d.answer == DISPUTE_WITHDRAW ? "withdraw answer" : "uphold answer";
+		for (size_t i = 0; i < AM_ID_BYTES; i++)
+			snprintf(hex + 2 * i, 3, "%02x", did[i]);
+		struct am_indicator subj = {.category = d.category, .tlp = tlp};
+		snprintf(subj.domain, sizeof subj.domain, "%s", d.domain);
+		memcpy(subj.origin, d.origin, AM_KEY_BYTES);
 		if (r != POLICY_OK) {
 			c->held[r]++;
 			if (!c->early) {
-				struct am_indicator subj = {.category = d.category, .tlp = d.tlp};
-				snprintf(subj.domain, sizeof subj.domain, "%s", d.domain);
-				memcpy(subj.origin, d.origin, AM_KEY_BYTES);
-				mesh_audit_hold(c->m, "held_back", &subj, c->nb->name, policy_reason_name(r),
-				                d.kind == DISPUTE_FILED ? "dispute" : "dispute answer");
+				/* "kept dispute ID of phishing on NAME", "kept uphold answer of dispute ID ..." */
+				int n = snprintf(detail, sizeof detail, "%s%sdispute %s", d.kind == DISPUTE_FILED ? "" : what,
+				                 d.kind == DISPUTE_FILED ? "" : " of ", hex);
+				if (tlp != d.tlp && n > 0 && (size_t)n < sizeof detail) /* kept under another level than it carries */
+					snprintf(detail + n, sizeof detail - (size_t)n, " (signed tlp %s; the indicator held here "
+					         "is %s)", am_tlp_name(d.tlp), am_tlp_name(tlp));
+				mesh_audit_hold(c->m, "held_back", &subj, c->nb->name, policy_reason_name(r), detail);
 			}
 			return 0;
 		}
@@ -130,16 +155,7 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 			return 1;
 		}
 		c->sent++;
-		struct am_indicator subj = {.category = d.category, .tlp = d.tlp};
-		char detail[200], hex[2 * AM_ID_BYTES + 1];
-		const uint8_t *did = d.kind == DISPUTE_FILED ? rec->id : d.dispute_id;
-		for (size_t i = 0; i < AM_ID_BYTES; i++)
-			snprintf(hex + 2 * i, 3, "%02x", did[i]);
-		snprintf(subj.domain, sizeof subj.domain, "%s", d.domain);
-		memcpy(subj.origin, d.origin, AM_KEY_BYTES);
-		snprintf(detail, sizeof detail, "%s of dispute %s forwarded to %s",
-		         d.kind == DISPUTE_FILED ? "filing" : d.answer == DISPUTE_WITHDRAW ? "withdraw answer" : "uphold answer",
-		         hex, c->nb->name);
+		snprintf(detail, sizeof detail, "%s of dispute %s forwarded to %s", what, hex, c->nb->name);
 		mesh_audit(c->m, "dispute_relayed", &subj, c->nb->name, "dispute_route", detail);
 		return 0;
 	}

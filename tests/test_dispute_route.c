@@ -77,6 +77,27 @@ static void test_bucket_limits_and_refills(void **state)
 	assert_false(dispute_bucket_take(&d, 0, t - 500));
 }
 
+static void test_level_is_bounded_by_the_indicator_held(void **state)
+{
+	(void)state;
+	enum am_tlp amber = AM_TLP_AMBER, red = AM_TLP_RED, clear = AM_TLP_CLEAR, bad = AM_TLP_COUNT;
+	/* a filer's `green' on an amber indicator held here is shared as amber... */
+	assert_int_equal(dispute_route_tlp(AM_TLP_GREEN, &amber), AM_TLP_AMBER);
+	assert_int_equal(dispute_route_tlp(AM_TLP_CLEAR, &red), AM_TLP_RED);
+	/* ...so a holder does not pass it to a third peer, and still sends it to the origin */
+	assert_int_equal(dispute_route_export(dispute_route_tlp(AM_TLP_GREEN, &amber), false, false, true, AM_TLP_GREEN),
+	                 POLICY_TLP_AMBER);
+	assert_int_equal(dispute_route_export(dispute_route_tlp(AM_TLP_GREEN, &amber), false, true, true, AM_TLP_GREEN),
+	                 POLICY_OK);
+	/* a stricter dispute stays stricter (the origin loosened the indicator since) */
+	assert_int_equal(dispute_route_tlp(AM_TLP_AMBER, &clear), AM_TLP_AMBER);
+	/* nothing held here: the dispute's own word is all there is */
+	assert_int_equal(dispute_route_tlp(AM_TLP_GREEN, NULL), AM_TLP_GREEN);
+	/* an unknown level, either side, is the most restrictive */
+	assert_int_equal(dispute_route_tlp(AM_TLP_NONE, NULL), AM_TLP_RED);
+	assert_int_equal(dispute_route_tlp(AM_TLP_GREEN, &bad), AM_TLP_RED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -84,6 +105,7 @@ int main(void)
 		cmocka_unit_test(test_amber_only_between_origin_and_neighbours),
 		cmocka_unit_test(test_green_goes_where_the_indicator_goes_and_back),
 		cmocka_unit_test(test_bucket_limits_and_refills),
+		cmocka_unit_test(test_level_is_bounded_by_the_indicator_held),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,8 +5,10 @@
 # answer takes the name off all three and out of C's response policy zone;
 # an `uphold' closes the dispute and keeps the indicator; an amber
 # indicator's dispute stops where the indicator stopped, a red one's never
-# leaves; a flood beyond B's import.disputes_per_hour is refused and
-# counted; only the origin answers; every step is in the audit trail.
+# leaves, and one signed `green' on the amber indicator is shared as amber
+# (the level in a dispute is its filer's word); a flood beyond B's
+# import.disputes_per_hour is refused and counted; only the origin
+# answers; every step is in the audit trail.
 set -uo pipefail
 AMESHD=$1 AMESH=$2 TESTPEER=$3
 . "$(dirname "$0")/lib.sh"
@@ -168,6 +170,21 @@ check "the origin a receives it" wait_until 10 has_dispute a open amber.example.
 settle a b c
 check "c, which never held it, never sees the dispute" not has_dispute c open amber.example.com
 check "b counts it held back from c (tlp_amber)" grep -q '"name":"c".*"held":{[^}]*"tlp_amber":[1-9]' <<<"$(amp b --json peers)"
+# the level in a dispute is its filer's word: mallory signs `green' on a's
+# amber indicator; b holds the indicator and shares the dispute as amber
+# (toward the origin only), never as green to c, which never held the flag
+expect_exit 0 "mallory pushes a dispute of the amber indicator signed green" "$TESTPEER" "$T_ROOT/mallory.key" \
+	"$T_ROOT/b/amesh.key.pub" "tcp://127.0.0.1:$(port_of 2)" green-dispute amber.example.com "$T_ROOT/a/amesh.key.pub"
+green_at() { disputes_json "$1" | grep '"domain":"amber.example.com"' | grep -q 'green, says the filer'; }
+check "b takes it (it holds the indicator)" wait_until 10 green_at b
+check "it reaches the origin a (recourse)" wait_until 10 green_at a
+settle a b c
+check "c never sees it: bounded by the indicator's amber" not green_at c
+gid=$(disputes_json a | grep 'green, says the filer' | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+check "b's audit: that dispute held back from c, by id, under the indicator's level" grep -q \
+	"\"event\":\"held_back\",\"domain\":\"amber.example.com\".*\"neighbour\":\"c\",\"rule\":\"tlp_amber\",\"detail\":\"dispute $gid (signed tlp green; the indicator held here is amber)\"" \
+	<<<"$(amp b --json audit amber.example.com)"
+check "... in words" grep -q "kept dispute $gid (signed tlp green; the indicator held here is amber) of malware on amber.example.com (origin [0-9a-f]*) from c: rule .tlp_amber." <<<"$(amp b audit amber.example.com)"
 
 # --- a red indicator's dispute never leaves the origin ---
 amp a submit red.example.com --category phishing --confidence 80 --ttl 1d --tlp red >/dev/null

@@ -10,7 +10,7 @@
  *          | skew SECONDS | hs-flood N | counter-max | hello-save FILE | hello-send FILE
  *          | pull-twice SECONDS | forged-answer DOMAIN DISPUTE_ID | old-link VERSION
  *          | relayed-amber DOMAIN ORIGIN_KEY | relayed-limit1 DOMAIN ORIGIN_KEY | wrapped-amber DOMAIN
- *          | withdraw-flood N | rotate NEW_KEY
+ *          | withdraw-flood N | rotate NEW_KEY | green-dispute DOMAIN ORIGIN_PUB
  * Prints one line of result; exit 0 when the step did what the mode means
  * (e.g. "refused" for a refused handshake is printed and exits 3).
  * skew: a Hello stamped SECONDS off (prints the refusal it is told);
@@ -33,6 +33,9 @@
  * forged-answer: pushes a `withdraw' answer to dispute DISPUTE_ID (64 hex)
  * on DOMAIN, signed by KEY as if KEY were the disputed indicator's origin
  * (issue 14: only the real origin's answer may count).
+ * green-dispute: pushes a dispute filed by KEY on ORIGIN_PUB's (a public
+ * key file) malware indicator on DOMAIN, signed as TLP green whatever the
+ * indicator's level (the level in a dispute is its filer's word).
  *
  * The other side: a scripted listener that a real ameshd dials (ENDPOINT
  * is the address to listen on, PEER_PUB the dialler's key, the only one
@@ -673,6 +676,20 @@ int main(int argc, char **argv)
 		memset(d.indicator_id, 0x11, AM_ID_BYTES);
 		snprintf(d.domain, sizeof d.domain, "%s", argv[5]);
 		snprintf(d.reason, sizeof d.reason, "withdrawn, says someone who is not the origin");
+		if (dispute_sign(me->sk, &d, env, sizeof env, &env_len, id) != 0)
+			return 2;
+	} else if (strcmp(mode, "green-dispute") == 0) {
+		struct dispute d = {.kind = DISPUTE_FILED, .category = AM_CAT_MALWARE, .tlp = AM_TLP_GREEN,
+		                    .issued_at = timefmt_now()};
+		uint8_t id[AM_ID_BYTES];
+		if (argc < 7 || keyfile_load_public(argv[6], d.origin, NULL, 0, err, sizeof err) != 0) {
+			fprintf(stderr, "testpeer: green-dispute needs ORIGIN_PUB: %s\n", err);
+			return 2;
+		}
+		memcpy(d.signer, me->pk, AM_KEY_BYTES);
+		memset(d.indicator_id, 0x22, AM_ID_BYTES);
+		snprintf(d.domain, sizeof d.domain, "%s", argv[5]);
+		snprintf(d.reason, sizeof d.reason, "green, says the filer");
 		if (dispute_sign(me->sk, &d, env, sizeof env, &env_len, id) != 0)
 			return 2;
 	} else if (make_envelope(mode, origin ? origin : me, argv[5], env, &env_len) != 0)
