@@ -1178,8 +1178,10 @@ static void print_audit_text(const struct audit_record *r)
 	/* the events whose line above leaves the detail out carry it as a
 	 * note: why this peer flagged a name, why it was withdrawn (after
 	 * which dispute, or that the name rules now refuse it) */
-	if (det[0] && (strcmp(r->event, "originated") == 0 || strcmp(r->event, "withdrawn") == 0 ||
-	               strcmp(r->event, "accepted") == 0 || strcmp(r->event, "expired") == 0))
+	bool taken = strcmp(r->event, "originated") == 0 || strcmp(r->event, "accepted") == 0;
+	if (taken && strncmp(det, "indicator ", 10) == 0) /* what was taken (its id and terms), then any note */
+		printf("%*s  %s\n", (int)strlen(at), "", det);
+	else if (det[0] && (taken || strcmp(r->event, "withdrawn") == 0 || strcmp(r->event, "expired") == 0))
 		printf("%*s  note: %s\n", (int)strlen(at), "", det);
 }
 

@@ -3,10 +3,13 @@
 #include "trace.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "log.h"
+#include "timefmt.h"
 
 struct apply {
 	struct store *store;
@@ -352,6 +355,7 @@ static void audit_change(void *arg, const struct apply_change *c)
 {
 	struct audit *audit = arg;
 	const char *event, *rule = NULL, *detail = c->note;
+	char terms[AUDIT_DETAIL_MAX + 1];
 
 	if (is_statement(c->ind))
 		return; /* key statements are audited when applied to the trust store */
@@ -372,6 +376,20 @@ static void audit_change(void *arg, const struct apply_change *c)
 			detail = c->cause == APPLY_LOCAL ? "withdrawn by this peer" : "withdrawal by its origin, received";
 	} else {
 		event = c->cause == APPLY_LOCAL ? "originated" : "accepted";
+		/* what was taken, not only that something was: an update from
+		 * the origin (confidence lowered after a dispute, a new expiry)
+		 * read exactly like the flag it replaced, and a dispute - which
+		 * names the version it disputes by id - could not be tied to
+		 * either. The note, when there is one, follows. */
+		char exp[TIMEFMT_LEN], hex[2 * AM_ID_BYTES + 1], capped[32] = "";
+		timefmt_rfc3339(c->ind->expires_at, exp);
+		am_hex(c->id, AM_ID_BYTES, hex);
+		if (c->is_live && c->confidence != c->ind->confidence)
+			snprintf(capped, sizeof capped, " (%u here)", (unsigned)c->confidence);
+		snprintf(terms, sizeof terms, "indicator %s, confidence %u%s, tlp %s, expires %s%s%s", hex,
+		         (unsigned)c->ind->confidence, capped, am_tlp_name(c->ind->tlp), exp, detail ? "; " : "",
+		         detail ? detail : "");
+		detail = terms;
 	}
 	struct audit_event e = {
 		.event = event,

@@ -17,8 +17,8 @@ mk_peer a 1; mk_peer b 2; mk_peer c 3
 link a b 2
 link c b 2
 trust c a origin; trust a c origin
-# b takes at most 5 disputes an hour from c; a and b relay amber between them
-sed -i 's/^\[neighbour c\]$/[neighbour c]\nimport.disputes_per_hour = 5/' "$T_ROOT/b/amesh.conf"
+# b takes at most 6 disputes an hour from c; a and b relay amber between them
+sed -i 's/^\[neighbour c\]$/[neighbour c]\nimport.disputes_per_hour = 6/' "$T_ROOT/b/amesh.conf"
 # and 1 an hour from a: a's first answer to each dispute must pass all the same
 sed -i 's/^\[neighbour a\]$/[neighbour a]\nimport.disputes_per_hour = 1/' "$T_ROOT/b/amesh.conf"
 # amber: a sends it to b (its direct neighbour); nobody relays it further
@@ -162,6 +162,42 @@ check "query --json shows the answer" grep -q '"state":"upheld","answer":"uphold
 check "an upheld dispute no longer marks the verdict" not grep -q '"disputed":' <<<"$q"
 expect_exit 2 "upholding twice is refused" amp a dispute answer "$uid" uphold --reason again
 
+# --- the origin amends its flag after a dispute: an auditor at c (a relay
+# away from the origin) reads the name's whole life from the audit trail ---
+amp a submit amended.example.com --category phishing --confidence 90 --ttl 1d >/dev/null
+check "c holds amended.example.com" wait_until 10 has c amended.example.com
+expect_exit 0 "c disputes it for the site's owner" amp c dispute amended.example.com --category phishing \
+	--reason "cleaned on 1 Dec, see the host's report" --on-behalf-of "Bakery Ltd"
+check "a receives it" wait_until 10 has_dispute a open amended.example.com
+amid=$(disputes_json a | grep '"domain":"amended.example.com"' | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+first=$(disputes_json a | grep '"domain":"amended.example.com"' | sed -n 's/.*"indicator_id":"\([0-9a-f]*\)".*/\1/p')
+expect_exit 0 "a lowers the confidence and shortens the expiry" amp a submit amended.example.com --category phishing \
+	--confidence 30 --ttl 2h
+second=$(amp a --json query amended.example.com | sed -n 's/.*"signals":\[{"id":"\([0-9a-f]*\)".*/\1/p')
+check "the amendment is another version" test "${#second}" = 64 -a "$second" != "$first"
+amended_at_c() { amp c --json query amended.example.com | grep -q "\"id\":\"$second\".*\"confidence\":30"; }
+check "the amendment reaches c" wait_until 10 amended_at_c
+expect_exit 0 "a upholds, saying what changed" amp a dispute answer "$amid" uphold --reason "confidence lowered to 30, expires in 2h"
+check "c sees the answer" wait_until 10 has_dispute c upheld amended.example.com
+life=$(amp c --json audit amended.example.com)
+check "c's audit --json: one JSON object a line" python3 -c 'import json,sys; [json.loads(l) for l in sys.stdin.read().splitlines()]' <<<"$life"
+check "c's audit: the disputed version, accepted from b, by id and terms" grep -q \
+	"\"event\":\"accepted\",.*\"neighbour\":\"b\",\"rule\":\"\",\"detail\":\"indicator $first, confidence 90, tlp green, expires " <<<"$life"
+check "c's audit: the amendment, accepted from b, by id and terms" grep -q \
+	"\"event\":\"accepted\",.*\"neighbour\":\"b\",\"rule\":\"\",\"detail\":\"indicator $second, confidence 30, tlp green, expires " <<<"$life"
+check "c's audit: in that order, the dispute between them, then the answer" python3 -c '
+import json, sys
+first, second, did = sys.argv[1:4]
+ev = [json.loads(l) for l in sys.stdin.read().splitlines()]
+at = lambda f: next(i for i, e in enumerate(ev) if f(e))
+a = at(lambda e: e["event"] == "accepted" and first in e["detail"])
+d = at(lambda e: e["event"] == "disputed" and did in e["detail"])
+b = at(lambda e: e["event"] == "accepted" and second in e["detail"])
+u = at(lambda e: e["event"] == "dispute_answered" and did in e["detail"] and "upheld" in e["detail"])
+assert a < d < b < u, (a, d, b, u)' "$first" "$second" "$amid" <<<"$life"
+check "a's audit: both versions originated, by id" sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' --json audit amended.example.com | grep '\"event\":\"originated\"' | grep -c 'indicator $first, confidence 90\\|indicator $second, confidence 30' | grep -qx 2"
+check "c's audit in words: the terms under the line" grep -q "^ *indicator $second, confidence 30, tlp green, expires " <<<"$(amp c audit amended.example.com)"
+
 # --- an amber indicator's dispute stops where the indicator stopped ---
 amp a submit amber.example.com --category malware --confidence 80 --ttl 1d --tlp amber >/dev/null
 check "b (a's direct neighbour) holds the amber indicator" wait_until 10 has b amber.example.com
@@ -217,17 +253,17 @@ check "b's audit names the neighbour and the rule" grep -q '"event":"rejected".*
 check "c shows the open dispute on second.example.net overdue" wait_until 10 has_dispute c overdue second.example.net
 check "b (72 h) still shows it open" has_dispute b open second.example.net
 
-# --- a dispute flood beyond b's import.disputes_per_hour (5) is refused and counted ---
+# --- a dispute flood beyond b's import.disputes_per_hour (6) is refused and counted ---
 before=$(disputes_json b | grep -c '"from":"c"')
 for i in 1 2 3 4 5 6; do amp a submit "flood-$i.example.com" --category spam --confidence 50 --ttl 1d >/dev/null; done
 check "c holds the six" wait_until 10 has c flood-6.example.com
 for i in 1 2 3 4 5 6; do amp c dispute "flood-$i.example.com" --category spam --reason "flood $i" >/dev/null; done
 settle a b c
 after=$(disputes_json b | grep -c '"from":"c"')
-check "b took 5 disputes from c in all (had $before, now $after)" test "$after" = 5
+check "b took 6 disputes from c in all (had $before, now $after)" test "$after" = 6
 refused=$(reject_count b c dispute_rate)
-check "b refused the rest and counted them ($refused)" test "${refused:-0}" = $((before + 6 - 5))
-check "the refused ones never reach a" test "$(disputes_json a | grep -c 'flood-')" = $((5 - before))
+check "b refused the rest and counted them ($refused)" test "${refused:-0}" = $((before + 6 - 6))
+check "the refused ones never reach a" test "$(disputes_json a | grep -c 'flood-')" = $((6 - before))
 
 # --- lapsed: the flag a dispute names expires unanswered ---
 # nothing is left to answer, so c calls it neither open nor overdue (it
@@ -244,8 +280,8 @@ check "c's report counts it lapsed" grep -q '"disputes":{[^}]*"lapsed":[1-9]' <<
 
 # --- the report's figures ---
 rep=$(amp a report --format json)
-check "a's report: one withdrawn, one upheld" grep -q '"disputes":{[^}]*"upheld":1,"withdrawn":1' <<<"$rep"
-check "a's report: the shares of answers (50 %% each)" grep -q '"upheld_pct":50,"withdrawn_pct":50' <<<"$rep"
+check "a's report: one withdrawn, two upheld" grep -q '"disputes":{[^}]*"upheld":2,"withdrawn":1' <<<"$rep"
+check "a's report: the shares of answers (67 and 33 %%)" grep -q '"upheld_pct":67,"withdrawn_pct":33' <<<"$rep"
 check "a's report: the median time to answer" grep -q '"median_answer_seconds":[0-9]' <<<"$rep"
 check "a's report: disputes by origin and category" grep -q '"disputes_by_origin":{[^}]*"self phishing":[1-9]' <<<"$rep"
 check "c's report counts its overdue disputes" grep -q '"disputes":{[^}]*"overdue":[1-9]' <<<"$(amp c report --format json)"
