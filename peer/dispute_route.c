@@ -2,7 +2,7 @@
 #include "dispute_route.h"
 
 enum policy_reason dispute_route_export(enum am_tlp tlp, bool self_is_origin, bool nb_is_origin,
-                                        bool came_from_nb, enum am_tlp nb_max_tlp)
+                                        bool way_back, enum am_tlp nb_max_tlp)
 {
 	switch (tlp) {
 	case AM_TLP_RED:
@@ -13,10 +13,10 @@ enum policy_reason dispute_route_export(enum am_tlp tlp, bool self_is_origin, bo
 			return POLICY_OK;
 		if (!self_is_origin)
 			return POLICY_TLP_AMBER;
-		return tlp <= nb_max_tlp ? POLICY_OK : POLICY_TLP_MAX;
+		return way_back || tlp <= nb_max_tlp ? POLICY_OK : POLICY_TLP_MAX;
 	case AM_TLP_CLEAR:
 	case AM_TLP_GREEN:
-		if (nb_is_origin || came_from_nb || tlp <= nb_max_tlp)
+		if (nb_is_origin || way_back || tlp <= nb_max_tlp)
 			return POLICY_OK;
 		return POLICY_TLP_MAX;
 	default:

@@ -14,7 +14,15 @@
  *                 it comes from the origin or this peer is the origin.
  *   green, clear  any neighbour the indicator may be sent to under this
  *                 peer's export.max_tlp toward it, the origin itself, and
- *                 the neighbour the indicator came from (toward the origin).
+ *                 the way back (way_back below).
+ *
+ * way_back: nb is the neighbour the indicator came from (toward the
+ * origin) or, for an answer, the one the dispute it answers came from
+ * (toward the filer). nb already holds what the record says, so
+ * export.max_tlp does not hold it back: a policy narrowed after the
+ * dispute was filed must not keep the origin's answer from the filer (the
+ * withdrawal itself gets through by the policy's history, policy.h). The
+ * levels' own rules (red, amber between others) still hold.
  *
  * Import filters do not apply (recourse must reach the origin whatever a
  * policy says); the per-neighbour rate limit does (mesh_ingest.c, config
@@ -30,7 +38,7 @@
 #include "policy.h"
 
 enum policy_reason dispute_route_export(enum am_tlp tlp, bool self_is_origin, bool nb_is_origin,
-                                        bool came_from_nb, enum am_tlp nb_max_tlp);
+                                        bool way_back, enum am_tlp nb_max_tlp);
 enum policy_reason dispute_route_import(enum am_tlp tlp, bool self_is_origin, bool nb_is_origin);
 
 /* The level a dispute (or answer) is shared under: its own, signed by the

@@ -55,11 +55,28 @@ static int disputed_held_cb(void *arg, const struct store_rec *rec)
 	return 1;
 }
 
+/* Did the dispute whose id is id come from nb? */
+struct filer_way {
+	const uint8_t *id;
+	const char *nb;
+	bool yes;
+};
+
+static int filer_way_cb(void *arg, const struct dispute_view *v)
+{
+	struct filer_way *f = arg;
+	if (memcmp(v->id, f->id, AM_ID_BYTES) != 0)
+		return 0;
+	f->yes = v->from[0] && strcmp(v->from, f->nb) == 0;
+	return 1;
+}
+
 /* May the dispute (or answer) rec go to c->nb? dispute_route.h decides
  * from the disputed indicator's origin, signed in the dispute, and its
  * level: the dispute's, bounded by the indicator's as held here
- * (dispute_route_tlp: the level in a dispute is the filer's word). *tlp:
- * the level it was judged under. */
+ * (dispute_route_tlp: the level in a dispute is the filer's word), and
+ * the way back toward the origin or, for an answer, toward the filer
+ * (dispute_route.h: way_back). *tlp: the level it was judged under. */
 static enum policy_reason dispute_may_go(struct collect_ctx *c, const struct store_rec *rec, struct dispute *d,
                                          enum am_tlp *tlp)
 {
@@ -74,7 +91,15 @@ static enum policy_reason dispute_may_go(struct collect_ctx *c, const struct sto
 	struct disputed_held h = {.nb = c->nb->name};
 	(void)store_get(c->m->store, d->origin, d->domain, d->category, disputed_held_cb, &h);
 	*tlp = dispute_route_tlp(d->tlp, h.held ? &h.tlp : NULL);
-	return dispute_route_export(*tlp, self_origin, nb_origin, h.came_from_nb, c->exp->max_tlp);
+	bool way_back = h.came_from_nb;
+	if (!way_back && d->kind == DISPUTE_ANSWERED) {
+		/* an answer goes back the way its dispute came: one short range
+		 * scan of the subject's disputes */
+		struct filer_way f = {.id = d->dispute_id, .nb = c->nb->name};
+		(void)dispute_store_subject(c->m->store, d->origin, d->domain, d->category, c->now, filer_way_cb, &f);
+		way_back = f.yes;
+	}
+	return dispute_route_export(*tlp, self_origin, nb_origin, way_back, c->exp->max_tlp);
 }
 
 /* A record kept from c->nb, in the audit trail by the rule that kept it

@@ -98,6 +98,20 @@ static void test_level_is_bounded_by_the_indicator_held(void **state)
 	assert_int_equal(dispute_route_tlp(AM_TLP_GREEN, &bad), AM_TLP_RED);
 }
 
+static void test_the_way_back_passes_a_narrowed_max_tlp(void **state)
+{
+	(void)state;
+	/* the origin narrowed what it shares with b to clear after b disputed
+	 * its green flag: the answer still goes back to b, the filer */
+	assert_int_equal(dispute_route_export(AM_TLP_GREEN, true, false, false, AM_TLP_CLEAR), POLICY_TLP_MAX);
+	assert_int_equal(dispute_route_export(AM_TLP_GREEN, true, false, true, AM_TLP_CLEAR), POLICY_OK);
+	/* amber: the origin to its direct neighbour, narrowed to green since */
+	assert_int_equal(dispute_route_export(AM_TLP_AMBER, true, false, true, AM_TLP_GREEN), POLICY_OK);
+	/* the levels' own rules still hold: amber between two others, red anywhere */
+	assert_int_equal(dispute_route_export(AM_TLP_AMBER, false, false, true, AM_TLP_AMBER), POLICY_TLP_AMBER);
+	assert_int_equal(dispute_route_export(AM_TLP_RED, true, false, true, AM_TLP_RED), POLICY_TLP_RED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -106,6 +120,7 @@ int main(void)
 		cmocka_unit_test(test_green_goes_where_the_indicator_goes_and_back),
 		cmocka_unit_test(test_bucket_limits_and_refills),
 		cmocka_unit_test(test_level_is_bounded_by_the_indicator_held),
+		cmocka_unit_test(test_the_way_back_passes_a_narrowed_max_tlp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,8 @@
 # reaches A; a name not held is still refused with the rule's words; a new
 # flag on such a name is still refused. A plain withdrawal answers the
 # disputes on what it withdraws, open and upheld, and the answers reach B.
+# An answer reaches the filer B though A narrowed what it shares with B
+# after the filing.
 set -uo pipefail
 AMESHD=$1 AMESH=$2 OLDFLAG=$3
 . "$(dirname "$0")/lib.sh"
@@ -74,4 +76,23 @@ check "a answered both withdraw" test "$(disputes_of a contested.example.org wit
 check "... none left open or upheld" test "$(disputes_of a contested.example.org 'open\|upheld\|overdue')" = 0
 check "both answers reach b" wait_until 10 n_disputes b contested.example.org withdrawn 2
 check "a's audit: the answers, signed by the origin" grep -q "dispute_answered.*withdrawn by origin [0-9a-f]* (self): withdrawn by its origin" <<<"$(amp a audit contested.example.org)"
+
+# the answer goes back the way its dispute came, whatever the sharing
+# policy says since: a narrows what it shares with b to clear after b got
+# the green flag and disputed it; a's answer must still reach the filer
+amp a submit narrowed.example.org --category phishing --confidence 80 --ttl 1d >/dev/null
+check "b holds narrowed.example.org" wait_until 10 has b narrowed.example.org
+expect_exit 0 "b disputes it for the owner" amp b dispute narrowed.example.org --category phishing \
+	--reason "site cleaned, see the host's ticket" --on-behalf-of "Shop owner"
+check "the dispute reaches a" wait_until 10 n_disputes a narrowed.example.org open 1
+sed -i 's/^\[neighbour b\]$/[neighbour b]\nexport.max_tlp = clear/' "$T_ROOT/a/amesh.conf"
+n=$(grep -c "SIGHUP: reloaded" "$T_ROOT/a/ameshd.log")
+signal a HUP
+check "a reloads with b narrowed to clear" wait_until 10 sh -c "[ \$(grep -c 'SIGHUP: reloaded' '$T_ROOT/a/ameshd.log') -gt $n ]"
+nid=$(amp a --json disputes | grep '"domain":"narrowed.example.org"' | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+expect_exit 0 "a upholds it" amp a dispute answer "$nid" uphold --reason "still serving a kit, case 9"
+check "the uphold reaches the filer b" wait_until 10 n_disputes b narrowed.example.org upheld 1
+expect_exit 0 "a answers withdraw after all" amp a dispute answer "$nid" withdraw --reason "confirmed cleaned"
+check "the withdraw answer reaches b" wait_until 10 n_disputes b narrowed.example.org withdrawn 1
+check "... and so does the withdrawal" wait_until 10 not has b narrowed.example.org
 finish
