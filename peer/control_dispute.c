@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "apply.h"
 #include "domain.h"
@@ -151,6 +152,7 @@ struct targets {
 	const struct control_env *env;
 	const char *domain;          /* exact name, or NULL when by id */
 	const uint8_t *id;           /* by id, or NULL */
+	const char *id_prefix;       /* by the first hex digits of an id (what `query' prints), or NULL */
 	enum am_category cat;        /* AM_CAT_NONE = any (by id) */
 	const uint8_t *origin;       /* filter, or NULL */
 	size_t origin_len;
@@ -181,6 +183,12 @@ static int target_cb(void *arg, const struct store_rec *rec)
 
 	if (t->id && memcmp(rec->id, t->id, AM_ID_BYTES) != 0)
 		return 0;
+	if (t->id_prefix) {
+		char hex[2 * AM_ID_BYTES + 1];
+		am_hex(rec->id, AM_ID_BYTES, hex);
+		if (strncasecmp(hex, t->id_prefix, strlen(t->id_prefix)) != 0)
+			return 0;
+	}
 	if (t->cat != AM_CAT_NONE && rec->ind.category != t->cat)
 		return 0;
 	if (t->origin && !origin_match(rec->ind.origin, t->origin, t->origin_len))
@@ -199,7 +207,22 @@ static int target_cb(void *arg, const struct store_rec *rec)
 	t->found[t->n].ind = rec->ind;
 	memcpy(t->found[t->n].id, rec->id, AM_ID_BYTES);
 	t->n++;
-	return t->id ? 1 : 0;
+	/* a whole id names one; a prefix is read on to a second, to say it is ambiguous */
+	return t->id || (t->id_prefix && t->n > 1) ? 1 : 0;
+}
+
+/* The first 8 to 63 hex digits of an indicator id: `amesh query' prints
+ * 16. A name of one label is never flagged (a public suffix, under the
+ * default rule), so no domain is read as one. */
+static bool id_prefix(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 8 || n >= 2 * AM_ID_BYTES)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("0123456789abcdefABCDEF", s[i]))
+			return false;
+	return true;
 }
 
 struct mine {
@@ -275,9 +298,17 @@ void control_do_dispute(const struct control_env *env, const struct wire_request
 	t.origin = req->origin_len ? req->origin : NULL;
 	t.origin_len = req->origin_len;
 	t.cat = req->category;
-	if (hex_id(req->domain, want)) {
-		t.id = want;
+	if (hex_id(req->domain, want) || id_prefix(req->domain)) {
+		if (id_prefix(req->domain))
+			t.id_prefix = req->domain;
+		else
+			t.id = want;
 		rv = store_list(env->store, now, AM_CAT_NONE, NULL, 0, target_cb, &t);
+		if (rv >= 0 && t.id_prefix && t.n > 1) {
+			fail(resp, AM_EEXIST, "%s is the start of more than one live indicator's id: give more "
+			     "digits (amesh query NAME --json shows whole ids)", Q(q, req->domain));
+			return;
+		}
 	} else {
 		if (req->category == AM_CAT_NONE) {
 			fail(resp, AM_ECATEGORY, "dispute %s: --category is needed with a domain (or give the "
@@ -307,7 +338,7 @@ void control_do_dispute(const struct control_env *env, const struct wire_request
 		return;
 	}
 	if (t.n == 0) {
-		if (t.id)
+		if (t.id || t.id_prefix)
 			fail(resp, AM_ENOTFOUND, "no live indicator with id %.16s... here (a dispute names an "
 			     "indicator this peer holds: amesh query NAME --json shows ids)", req->domain);
 		else if (t.parent[0])

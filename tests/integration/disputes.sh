@@ -131,6 +131,15 @@ expect_exit 2 "a reason with a control character" amp c dispute second.example.n
 check "... says printable" grep -q "only printable" <<<"$T_ERR"
 expect_exit 2 "a bad domain" amp c dispute "-bad-.example" --category malware --reason x
 expect_exit 0 "by indicator id" amp c dispute "$(amp c --json query second.example.net | sed -n 's/.*"signals":\[{"id":"\([0-9a-f]*\)".*/\1/p')" --reason "wrong category, it is spam"
+# by the id `amesh query' prints: its first 16 hex digits
+amp a submit by-prefix.example.com --category malware --confidence 70 --ttl 1d >/dev/null
+check "b holds by-prefix.example.com" wait_until 10 has b by-prefix.example.com
+short=$(amp b query by-prefix.example.com | sed -n 's/.* id=\([0-9a-f]*\)$/\1/p')
+check "query prints a short id" test "${#short}" = 16
+expect_exit 0 "by the short id query prints" amp b dispute "$short" --reason "cleaned, see the host's ticket"
+check "... the dispute names that indicator" grep -q "open  by-prefix.example.com  malware" <<<"$T_OUT"
+expect_exit 2 "a short id nothing held starts with" amp b dispute 0123456789abcdef --reason x
+check "... says no live indicator has it (not a public suffix)" grep -q "no live indicator with id 0123456789abcdef" <<<"$T_ERR"
 # texts at their caps, multi-byte: the audit record keeps the dispute's id
 amp a submit long-texts.example.com --category malware --confidence 70 --ttl 1d >/dev/null
 check "c holds long-texts.example.com" wait_until 10 has c long-texts.example.com
