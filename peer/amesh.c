@@ -1181,7 +1181,8 @@ static void print_audit_text(const struct audit_record *r)
 	bool taken = strcmp(r->event, "originated") == 0 || strcmp(r->event, "accepted") == 0;
 	if (taken && strncmp(det, "indicator ", 10) == 0) /* what was taken (its id and terms), then any note */
 		printf("%*s  %s\n", (int)strlen(at), "", det);
-	else if (det[0] && (taken || strcmp(r->event, "withdrawn") == 0 || strcmp(r->event, "expired") == 0))
+	else if (det[0] && (taken || strcmp(r->event, "withdrawn") == 0 || strcmp(r->event, "expired") == 0 ||
+	                    strcmp(r->event, "set_aside") == 0))
 		printf("%*s  note: %s\n", (int)strlen(at), "", det);
 }
 

@@ -483,6 +483,88 @@ static void refuse_verified(struct mesh *m, struct nb *nb, uint64_t *rejects, in
 	mesh_tree_refused(m, id);
 }
 
+/* The live version of an indicator held here that a newer one supersedes,
+ * copied out of its read transaction. */
+struct superseded {
+	const struct am_indicator *newer;
+	uint64_t now;
+	bool found;
+	struct am_indicator ind;
+	uint8_t id[AM_ID_BYTES];
+	uint8_t env[AM_ENVELOPE_MAX];
+	size_t env_len;
+	uint32_t hops;
+	uint8_t local_confidence;
+	char from[64];
+};
+
+static int superseded_cb(void *arg, const struct store_rec *rec)
+{
+	struct superseded *s = arg;
+
+	/* held through a neighbour (own indicators never come back), live, older */
+	if (!rec->from[0] || rec->ind.withdrawn || rec->set_aside || rec->ind.expires_at <= s->now ||
+	    rec->ind.version >= s->newer->version || rec->env_len > sizeof s->env)
+		return 1;
+	s->found = true;
+	s->ind = rec->ind;
+	memcpy(s->id, rec->id, AM_ID_BYTES);
+	memcpy(s->env, rec->env, rec->env_len);
+	s->env_len = rec->env_len;
+	s->hops = rec->hops;
+	s->local_confidence = rec->local_confidence;
+	snprintf(s->from, sizeof s->from, "%s", rec->from);
+	return 1;
+}
+
+/* The origin's newer version of an indicator held here, refused by nb's
+ * import policy for what it now says (rule r: a confidence below
+ * min_confidence, a stricter TLP, a hop limit), leaves the older version
+ * standing for what its origin no longer says: an origin that lowers its
+ * confidence after a dispute, or restricts sharing, was overruled by every
+ * peer whose filter refused the amendment, which went on blocking at the
+ * old confidence (and sharing at the old level) until expiry. The older
+ * version is set aside instead (apply_set_aside: audited with the rule and
+ * why, kept for the record, no longer counted or passed on); a version
+ * the policy accepts, from any neighbour, replaces it. Rules that say
+ * nothing about the version (quota, lifetime, an origin or category not
+ * taken) leave it as it is. Caller holds nb->ingest_lock (mesh_rejudge's
+ * order). */
+static void set_aside_superseded(struct mesh *m, struct nb *nb, const struct am_indicator *newer,
+                                 enum policy_reason r, uint64_t now)
+{
+	if (!m->apply || newer->withdrawn ||
+	    (r != POLICY_CONFIDENCE && r != POLICY_TLP_MAX && r != POLICY_TLP_AMBER && r != POLICY_TLP_RED &&
+	     r != POLICY_HOPS))
+		return;
+	struct superseded *s = calloc(1, sizeof *s);
+	if (!s)
+		return; /* the older version stays, as before */
+	s->newer = newer;
+	s->now = now;
+	if (store_get(m->store, newer->origin, newer->domain, newer->category, superseded_cb, s) != 1 || !s->found)
+		goto out;
+	char note[AUDIT_DETAIL_MAX], issued[TIMEFMT_LEN];
+	timefmt_rfc3339(newer->issued_at, issued);
+	snprintf(note, sizeof note, "superseded by its origin's version of %s (confidence %u, tlp %s), which the "
+	         "import policy for %s refuses: kept for the record, no longer counted", issued,
+	         (unsigned)newer->confidence, am_tlp_name(newer->tlp), nb->name);
+	struct store_update u = {.ind = &s->ind, .id = s->id, .env = s->env, .env_len = s->env_len, .hops = s->hops,
+	                         .from = s->from, .capped = true, .cap = s->local_confidence, .set_aside = true};
+	const char *rules[1] = {policy_reason_name(r)}, *notes[1] = {note};
+	int res = 0;
+	int rv = apply_set_aside(m->apply, &u, 1, now, rules, notes, &res);
+	if (rv != 0)
+		log_limited("mesh", LOG_ERROR, "mesh: cannot set aside %s/%s, superseded: %s", newer->domain,
+		            am_category_name(newer->category), am_strerror(rv));
+	else if (res == 1)
+		log_info("mesh: set aside %s/%s held through %s: its origin's newer version, from %s, is refused "
+		         "(%s)", newer->domain, am_category_name(newer->category), s->from, nb->name,
+		         policy_reason_name(r));
+out:
+	free(s);
+}
+
 /* Takes back the import-quota counts of what was counted at its check
  * but not stored: all of them (res NULL: the commit failed), or those the
  * store did not take (a duplicate by last-writer-wins, an error). */
@@ -900,6 +982,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			enum policy_reason r = policy_import_check(&imp, &q->ind, hops, nb->pk, cnt ? *cnt : UINT64_MAX);
 			if (r != POLICY_OK) {
 				refuse_verified(m, nb, rejects, r, &q->ind, q->id);
+				set_aside_superseded(m, nb, &q->ind, r, now);
 				continue;
 			}
 			/* counted now, so the quota holds within a batch too (it

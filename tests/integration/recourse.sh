@@ -9,13 +9,16 @@
 # flag on such a name is still refused. A plain withdrawal answers the
 # disputes on what it withdraws, open and upheld, and the answers reach B.
 # An answer reaches the filer B though A narrowed what it shares with B
-# after the filing.
+# after the filing. An amendment B's import policy refuses (A lowers its
+# confidence after a dispute) sets B's older version aside.
 set -uo pipefail
 AMESHD=$1 AMESH=$2 OLDFLAG=$3
 . "$(dirname "$0")/lib.sh"
 
 mk_peer a 1; mk_peer b 2
 link a b 2
+# b takes nothing under confidence 50 from a
+sed -i 's/^\[neighbour a\]$/[neighbour a]\nimport.min_confidence = 50/' "$T_ROOT/b/amesh.conf"
 for p in a b; do check "--check $p" "$AMESHD" -c "$T_ROOT/$p/amesh.conf" --check; done
 check "old flag on printer.local in both stores" "$OLDFLAG" "$T_ROOT/a/amesh.key" printer.local phishing 86400 \
 	"$T_ROOT/a/data" "$T_ROOT/b/data"
@@ -76,6 +79,26 @@ check "a answered both withdraw" test "$(disputes_of a contested.example.org wit
 check "... none left open or upheld" test "$(disputes_of a contested.example.org 'open\|upheld\|overdue')" = 0
 check "both answers reach b" wait_until 10 n_disputes b contested.example.org withdrawn 2
 check "a's audit: the answers, signed by the origin" grep -q "dispute_answered.*withdrawn by origin [0-9a-f]* (self): withdrawn by its origin" <<<"$(amp a audit contested.example.org)"
+
+# the origin lowers its confidence after a dispute, under b's
+# import.min_confidence: b refuses the amendment, and must not go on
+# blocking at the confidence its origin no longer says
+amp a submit lowered.example.org --category phishing --confidence 90 --ttl 1d >/dev/null
+check "b holds lowered.example.org" wait_until 10 has b lowered.example.org
+expect_exit 0 "b disputes it" amp b dispute lowered.example.org --category phishing --reason "cleaned, see the ticket"
+check "the dispute reaches a" wait_until 10 n_disputes a lowered.example.org open 1
+expect_exit 0 "a lowers its confidence to 30" amp a submit lowered.example.org --category phishing --confidence 30 --ttl 1d
+confidence_refused() { test "$(reject_count b a confidence)" = 1; }
+check "b refuses the amendment (import.min_confidence 50)" wait_until 10 confidence_refused
+check "... and no longer holds the 90 live" wait_until 10 not has b lowered.example.org
+check "b's audit: the 90 set aside, superseded, by the rule" grep -q \
+	'"event":"set_aside","domain":"lowered.example.org".*"neighbour":"a","rule":"confidence","detail":"superseded by its origin.s version of [-0-9T:Z]* (confidence 30, tlp green), which the import policy for a refuses' \
+	<<<"$(amp b --json audit lowered.example.org)"
+check "... in words" grep -q "note: superseded by its origin's version" <<<"$(amp b audit lowered.example.org)"
+check "b still shows the dispute open, for the origin to answer" n_disputes b lowered.example.org open 1
+expect_exit 0 "a raises it to 85 again" amp a submit lowered.example.org --category phishing --confidence 85 --ttl 1d
+at85() { amp b --json query lowered.example.org | grep -q '"confidence":85'; }
+check "b takes it: live again, at 85" wait_until 10 at85
 
 # the answer goes back the way its dispute came, whatever the sharing
 # policy says since: a narrows what it shares with b to clear after b got
