@@ -41,15 +41,18 @@ static void trim_partial_utf8(char *s)
 void dispute_audit_words(const struct dispute *d, const uint8_t id[AM_ID_BYTES], const char *signer_name,
                          char *out, size_t outlen)
 {
-	char kid[2 * AM_KEYID_BYTES + 1], hex[2 * AM_ID_BYTES + 1], who[96] = "";
+	char kid[2 * AM_KEYID_BYTES + 1], hex[2 * AM_ID_BYTES + 1], ihex[2 * AM_ID_BYTES + 1], who[96] = "";
 	int n;
 
 	am_keyid_hex(d->signer, kid);
 	if (signer_name && signer_name[0])
 		snprintf(who, sizeof who, " (%s)", signer_name);
 	if (d->kind == DISPUTE_FILED) {
+		/* and the version it disputes, as the `accepted' record of that
+		 * version names it: which flag was disputed, with no guesswork */
 		idhex(id, hex);
-		n = snprintf(out, outlen, "dispute %s filed by %s%s%s%s: %s%s%s", hex, kid, who,
+		idhex(d->indicator_id, ihex);
+		n = snprintf(out, outlen, "dispute %s of indicator %s filed by %s%s%s%s: %s%s%s", hex, ihex, kid, who,
 		             d->on_behalf_of[0] ? " on behalf of " : "", d->on_behalf_of, d->reason,
 		             d->evidence[0] ? "; evidence " : "", d->evidence);
 	} else {

@@ -5,13 +5,14 @@
  * from a neighbour - is recorded once, when it is committed:
  *
  *   disputed          <domain> <category> <origin> <neighbour|-> filed|received
- *                     "dispute ID filed by KEYID (NAME) on behalf of WHO:
+ *                     "dispute ID of indicator IID filed by KEYID (NAME) on behalf of WHO:
  *                      REASON; evidence URL"
  *   dispute_answered  ... upheld|withdrawn
  *                     "dispute ID upheld by origin KEYID (NAME): REASON" or
  *                     "dispute ID withdrawn by origin KEYID (NAME): REASON"
  *
- * The id comes first, before every free text, so it survives whatever
+ * The ids come first (IID: the disputed version, as its `accepted' record
+ * names it), before every free text, so they survive whatever
  * the texts' lengths: the detail is cut at AUDIT_DETAIL_MAX bytes, and
  * further where its encoding would overflow the line (audit.h).
  *

@@ -248,7 +248,12 @@ static void test_audit_words(void **state)
 	snprintf(d.evidence, sizeof d.evidence, "https://e.example/1");
 	dispute_audit_words(&d, id, "registrar-x", w, sizeof w);
 	assert_true(strncmp(w, "dispute ab00", 12) == 0);
-	assert_non_null(strstr(w, " filed by "));
+	/* the version disputed, by the id its `accepted' record names */
+	char ind[2 * 32 + 1], want[2 * 32 + 32];
+	for (size_t i = 0; i < 32; i++)
+		snprintf(ind + 2 * i, 3, "%02x", d.indicator_id[i]);
+	snprintf(want, sizeof want, " of indicator %s filed by ", ind);
+	assert_non_null(strstr(w, want));
 	assert_non_null(strstr(w, " (registrar-x) on behalf of the registrant: not phishing: a bakery"
 	                          "; evidence https://e.example/1"));
 	struct dispute a = answering(f, &d, id, DISPUTE_WITHDRAW, NOW);

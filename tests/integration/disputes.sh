@@ -87,7 +87,7 @@ check "c records the answer" wait_until 10 has_dispute c withdrawn wrongly.examp
 check "b records the answer" wait_until 10 has_dispute b withdrawn wrongly.example.com
 check "the name stays out of c's zone" not zone_has wrongly.example.com
 audit_a=$(amp a audit wrongly.example.com)
-check "a's audit: disputed by c on behalf of the registrar, the id first" grep -q "disputed phishing on wrongly.example.com: dispute $id filed by [0-9a-f]* (c) on behalf of Example Registrar Ltd: registrant shows" <<<"$audit_a"
+check "a's audit: disputed by c on behalf of the registrar, the id first" grep -q "disputed phishing on wrongly.example.com: dispute $id of indicator [0-9a-f]\{64\} filed by [0-9a-f]* (c) on behalf of Example Registrar Ltd: registrant shows" <<<"$audit_a"
 check "a's audit: received from b" grep -q '"event":"disputed".*"neighbour":"b","rule":"received"' <<<"$(amp a --json audit wrongly.example.com)"
 check "a's audit: the answer, with the id" grep -q "dispute_answered phishing on wrongly.example.com: dispute $id withdrawn by origin" <<<"$audit_a"
 check "a's audit: the withdrawal's note names the dispute and the answer's reason" grep -q "^ *note: withdrawn after dispute $id: confirmed false positive$" <<<"$audit_a"
@@ -149,7 +149,7 @@ expect_exit 0 "a dispute with every text at its cap" amp c dispute long-texts.ex
 	--evidence "https://e.example/$(printf 'x%.0s' $(seq 1 182))"
 lid=$(disputes_json c | grep '"domain":"long-texts.example.com"' | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
 check "c knows its id" test ${#lid} -eq 64
-check "c's audit record of it keeps the id" grep -q "dispute $lid filed by" <<<"$(amp c audit long-texts.example.com)"
+check "c's audit record of it keeps the id" grep -q "dispute $lid of indicator [0-9a-f]\{64\} filed by" <<<"$(amp c audit long-texts.example.com)"
 expect_exit 2 "twice on the same indicator" amp c dispute second.example.net --category malware --reason again
 check "... says already open" grep -q "^amesh dispute: this peer already has an open dispute" <<<"$T_ERR"
 
@@ -194,6 +194,7 @@ check "c's audit: the disputed version, accepted from b, by id and terms" grep -
 	"\"event\":\"accepted\",.*\"neighbour\":\"b\",\"rule\":\"\",\"detail\":\"indicator $first, confidence 90, tlp green, expires " <<<"$life"
 check "c's audit: the amendment, accepted from b, by id and terms" grep -q \
 	"\"event\":\"accepted\",.*\"neighbour\":\"b\",\"rule\":\"\",\"detail\":\"indicator $second, confidence 30, tlp green, expires " <<<"$life"
+check "c's audit: the dispute names the version it disputes" grep -q "\"event\":\"disputed\",.*\"detail\":\"dispute $amid of indicator $first filed by " <<<"$life"
 check "c's audit: in that order, the dispute between them, then the answer" python3 -c '
 import json, sys
 first, second, did = sys.argv[1:4]
