@@ -487,6 +487,7 @@ static void refuse_verified(struct mesh *m, struct nb *nb, uint64_t *rejects, in
  * copied out of its read transaction. */
 struct superseded {
 	const struct am_indicator *newer;
+	const char *nb;
 	uint64_t now;
 	bool found;
 	struct am_indicator ind;
@@ -502,8 +503,9 @@ static int superseded_cb(void *arg, const struct store_rec *rec)
 {
 	struct superseded *s = arg;
 
-	/* held through a neighbour (own indicators never come back), live, older */
-	if (!rec->from[0] || rec->ind.withdrawn || rec->set_aside || rec->ind.expires_at <= s->now ||
+	/* held through the neighbour whose policy refused the newer version,
+	 * live, older */
+	if (strcmp(rec->from, s->nb) != 0 || rec->ind.withdrawn || rec->set_aside || rec->ind.expires_at <= s->now ||
 	    rec->ind.version >= s->newer->version || rec->env_len > sizeof s->env)
 		return 1;
 	s->found = true;
@@ -517,30 +519,32 @@ static int superseded_cb(void *arg, const struct store_rec *rec)
 	return 1;
 }
 
-/* The origin's newer version of an indicator held here, refused by nb's
- * import policy for what it now says (rule r: a confidence below
- * min_confidence, a stricter TLP, a hop limit), leaves the older version
- * standing for what its origin no longer says: an origin that lowers its
- * confidence after a dispute, or restricts sharing, was overruled by every
- * peer whose filter refused the amendment, which went on blocking at the
- * old confidence (and sharing at the old level) until expiry. The older
- * version is set aside instead (apply_set_aside: audited with the rule and
- * why, kept for the record, no longer counted or passed on); a version
- * the policy accepts, from any neighbour, replaces it. Rules that say
- * nothing about the version (quota, lifetime, an origin or category not
- * taken) leave it as it is. Caller holds nb->ingest_lock (mesh_rejudge's
- * order). */
+/* The origin's newer version of an indicator held here through nb,
+ * refused by nb's import policy for what it now says (rule r: a
+ * confidence below import.min_confidence, or red), leaves the older
+ * version standing for what its origin no longer
+ * says: an origin that lowers its confidence after a dispute, or
+ * restricts sharing, was overruled by every peer whose filter refused the
+ * amendment, which went on blocking at the old confidence (and sharing at
+ * the old level) until expiry. The older version is set aside instead
+ * (apply_set_aside: audited with the rule and why, kept for the record,
+ * no longer counted or passed on); a version the policy accepts, from any
+ * neighbour, replaces it. Held through another neighbour, that one's
+ * policy judges the version when it comes from there. Rules that depend
+ * on the path (amber relayed, a hop limit: the version may still come
+ * over a shorter one) or say nothing about the version (quota, lifetime,
+ * origin, category) leave it as it is. Caller holds nb->ingest_lock
+ * (mesh_rejudge's order). */
 static void set_aside_superseded(struct mesh *m, struct nb *nb, const struct am_indicator *newer,
                                  enum policy_reason r, uint64_t now)
 {
-	if (!m->apply || newer->withdrawn ||
-	    (r != POLICY_CONFIDENCE && r != POLICY_TLP_MAX && r != POLICY_TLP_AMBER && r != POLICY_TLP_RED &&
-	     r != POLICY_HOPS))
+	if (!m->apply || newer->withdrawn || (r != POLICY_CONFIDENCE && r != POLICY_TLP_RED))
 		return;
 	struct superseded *s = calloc(1, sizeof *s);
 	if (!s)
 		return; /* the older version stays, as before */
 	s->newer = newer;
+	s->nb = nb->name;
 	s->now = now;
 	if (store_get(m->store, newer->origin, newer->domain, newer->category, superseded_cb, s) != 1 || !s->found)
 		goto out;
