@@ -68,6 +68,7 @@ static const char *const skip_names[FEED_SKIP_COUNT] = {
 	[FEED_SKIP_WARNINGLISTED] = "warninglisted",
 	[FEED_SKIP_UNKNOWN_CATEGORY] = "unknown_category",
 	[FEED_SKIP_FALSE_POSITIVE] = "false_positive",
+	[FEED_SKIP_OFFLINE] = "offline",
 };
 
 const char *feed_skip_name(enum feed_skip r)

@@ -84,6 +84,7 @@ enum feed_skip {
 	FEED_SKIP_WARNINGLISTED,     /* MISP matched it against a warninglist (known good or common) */
 	FEED_SKIP_UNKNOWN_CATEGORY,  /* the feed names a category we cannot read (`phish', `cc_skimming') */
 	FEED_SKIP_FALSE_POSITIVE,    /* a MISP false-positive sighting: someone reported it as no threat */
+	FEED_SKIP_OFFLINE,           /* URLhaus url_status offline: the payload is gone (--include-offline) */
 	FEED_SKIP_COUNT
 };
 const char *feed_skip_name(enum feed_skip r);
@@ -147,6 +148,9 @@ struct feed_sink {
 	void *arg;
 	/* May be NULL: the operator's category words (feed_catmap), borrowed. */
 	const struct feed_catmap *catmap;
+	/* A row whose url_status is `offline' (URLhaus) is taken, not skipped
+	 * as offline (amesh import --include-offline). */
+	bool include_offline;
 };
 
 /* sink->where(arg, w) if the sink takes it. */

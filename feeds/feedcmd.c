@@ -251,6 +251,9 @@ static void print_summary(struct run *r, char **files, int nfiles)
 			sep = ", ";
 		}
 	printf("\n");
+	if (sk[FEED_SKIP_OFFLINE])
+		printf("%zu row%s marked url_status offline (the payload gone) not imported: --include-offline takes "
+		       "them\n", sk[FEED_SKIP_OFFLINE], sk[FEED_SKIP_OFFLINE] == 1 ? "" : "s");
 }
 
 struct import_opts {
@@ -421,6 +424,7 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 		{"shared-hosts", required_argument, NULL, 's'}, {"list-shared-hosts", no_argument, NULL, 'L'},
 		{"force", no_argument, NULL, 'F'},            {"help", no_argument, NULL, 'h'},
 		{"category-map", required_argument, NULL, 'M'}, {"category-map-file", required_argument, NULL, 'm'},
+		{"include-offline", no_argument, NULL, 'O'},
 		{NULL, 0, NULL, 0},
 	};
 	uint64_t ttl = 0, expires = 0;
@@ -457,6 +461,12 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 			}
 			io->o.catmap = &io->catmap;
 			break;
+		case 'O':
+			if (!import)
+				cliopt_usage_error("--include-offline is for feed files (amesh import): names on stdin carry "
+				                   "no url_status");
+			io->o.include_offline = true;
+			break;
 		case 'd': io->dry_run = true; break;
 		case 'F': io->force = true; break;
 		case 's': io->shared_path = optarg; break;
@@ -468,13 +478,15 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 			printf("usage: amesh import FILE... [--format auto|plain|hosts|urls|adblock|rpz|csv|stix|misp|dnsmasq|unbound]\n"
 			       "         [--category C] [--confidence N] [--ttl D | --expires T] [--tlp L] [--hop-limit N]\n"
 			       "         [--category-map WORD=CATEGORY]... [--category-map-file FILE]\n"
-			       "         [--shared-hosts FILE | --list-shared-hosts] [--force] [--dry-run] [--json]\n"
+			       "         [--shared-hosts FILE | --list-shared-hosts] [--include-offline] [--force] [--dry-run]\n"
+			       "         [--json]\n"
 			       "       amesh submit - --category C --confidence N (--ttl D | --expires T) [...]\n"
 			       "A category, confidence or expiry in the file wins over the option; a feed's category\n"
 			       "word that is none of ours (ThreatFox's cc_skimming) refuses its row unless mapped\n"
 			       "with --category-map (repeatable) or a file of WORD=CATEGORY lines; `-' reads stdin;\n"
 			       "a directory is read as a MISP feed. A name this peer's allowlist covers is refused\n"
-			       "(and reported) unless --force.\n");
+			       "(and reported) unless --force. A URLhaus row whose url_status is offline (the payload\n"
+			       "is gone, the site often cleaned) is skipped as `offline' unless --include-offline.\n");
 			exit(0);
 		default: cliopt_usage_error("bad option");
 		}

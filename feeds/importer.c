@@ -243,7 +243,8 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 int importer_file(struct importer *im, const char *path, enum feed_format fmt, char *err, size_t errlen)
 {
 	struct feed_sink sink = {.entry = sink_entry, .skip = sink_skip, .file = sink_file, .where = sink_where,
-	                         .arg = im, .catmap = im->o.catmap};
+	                         .arg = im, .catmap = im->o.catmap,
+	                         .include_offline = im->o.include_offline};
 	struct stat st;
 	char *buf = NULL;
 	size_t len;

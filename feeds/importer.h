@@ -46,6 +46,7 @@ struct importer_opts {
 	uint64_t now;
 	const struct shared_hosts *shared; /* borrowed */
 	const struct feed_catmap *catmap;  /* borrowed, may be NULL: the operator's category words */
+	bool include_offline;              /* URLhaus rows marked offline are taken (feed_sink) */
 };
 
 struct importer_item {

@@ -440,12 +440,51 @@ static void test_urlhaus_csv(void **state)
 	static const char *const want[] = {
 		"6 ok malware-site.example malware 80\n",
 		"7 skip url_on_shared_host",
-		"8 skip ip_address",
+		"8 skip offline",   /* url_status offline (an IP host, too) */
 		"9 skip bad_name",  /* a line break inside the quoted URL */
-		"11 skip bad_csv_row",
+		/* the payload gone, the site cleaned: no flag on it, said why */
+		"11 skip offline `\"6\",\"2026-11-29 09:05:00\",\"http://cleaned-site.example/wp-content/x.exe\",\"offline\"",
+		"  -- url_status `offline': the payload is gone, the site may be cleaned; --include-offline imports such rows\n",
+		"12 ok unknown-status.example malware 80\n", /* unknown is no offline */
+		"13 skip bad_csv_row",
 		NULL,
 	};
 	expect(got, want);
+	assert_null(strstr(got, "cleaned-site.example malware"));
+}
+
+/* An offline URL's host was flagged for the indicator's whole lifetime
+ * although URLhaus says its payload is gone: skipped by default (above),
+ * taken when the operator asks (--include-offline), the JSON dump alike. */
+static void test_urlhaus_offline_rows(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	struct importer_opts opt = defaults();
+	opt.category = AM_CAT_NONE;
+	opt.include_offline = true;
+	(void)state;
+	const char *got = run("urlhaus.csv", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"6 ok malware-site.example malware 80\n",
+		"8 skip ip_address",
+		"11 ok cleaned-site.example malware 80\n",
+		"12 ok unknown-status.example malware 80\n",
+		NULL,
+	};
+	expect(got, want);
+	assert_int_equal(count(got, "skip offline"), 0);
+
+	/* URLhaus's JSON dump: {"ID": [{record}], ...} with url_status */
+	static const char js[] =
+		"{\n"
+		"\"3086187\": [{\"dateadded\": \"2026-11-29 09:00:00 UTC\", \"url\": \"http://gone.example/a.sh\", "
+		"\"url_status\": \"offline\", \"threat\": \"malware_download\", \"tags\": [\"elf\"]}],\n"
+		"\"3086188\": [{\"dateadded\": \"2026-11-29 09:01:00 UTC\", \"url\": \"http://live.example/b.sh\", "
+		"\"url_status\": \"online\", \"threat\": \"malware_download\", \"tags\": null}]\n"
+		"}\n";
+	assert_int_equal(import_bytes(js, sizeof js - 1, FEED_CSV, &o, err, sizeof err), 0);
+	expect(o.text, (const char *const[]){"3086187[0]: 2 skip offline", "3086188[0]: 3 ok live.example", NULL});
 }
 
 static void test_stix(void **state)
@@ -2769,6 +2808,7 @@ int main(void)
 		cmocka_unit_test(test_rpz_origin_in_force_and_zone_apart),
 		cmocka_unit_test(test_threatfox_csv),
 		cmocka_unit_test(test_urlhaus_csv),
+		cmocka_unit_test(test_urlhaus_offline_rows),
 		cmocka_unit_test(test_stix),
 		cmocka_unit_test(test_misp_event),
 		cmocka_unit_test(test_misp_feed_directory),

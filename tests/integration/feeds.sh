@@ -65,6 +65,16 @@ for f in hosts.txt:7:ads.tracker.example urls.txt:3:phish.example.net adblock.tx
 	expect_exit 0 "$file imports (format detected)" amp a import "$FIX/$file" --category spam --confidence 60 --ttl 7d
 	check "$file: $name from line $line is held" has a "$name"
 done
+# URLhaus: an offline URL's payload is gone; its (often cleaned) host is not flagged unless asked
+expect_exit 0 "urlhaus: offline rows are skipped by default" amp a import "$FIX/urlhaus.csv" --confidence 60 --ttl 7d
+check "  named by file:line and why" grep -qF "urlhaus.csv:11: offline: \`\"6\",\"2026-11-29 09:05:00\",\"http://cleaned-site.example/wp-content/x.exe\"" <<<"$T_ERR"
+check "  counted in the summary, with the option that takes them" grep -q "skipped: .*offline 2" <<<"$T_OUT"
+check "  and the summary names --include-offline" grep -qF "2 rows marked url_status offline (the payload gone) not imported: --include-offline takes them" <<<"$T_OUT"
+check "  the cleaned host is not flagged" not has a cleaned-site.example
+check "  an unknown status is read" has a unknown-status.example
+expect_exit 0 "urlhaus: --include-offline imports them" amp a import "$FIX/urlhaus.csv" --confidence 60 --ttl 7d --include-offline
+check "  the offline host is flagged then" has a cleaned-site.example
+expect_exit 2 "submit -: --include-offline is for feed files" amp a submit - --include-offline --category spam --confidence 60 --ttl 7d </dev/null
 check "hosts: localhost lines are local_name skips" grep -qF "hosts.txt:2: local_name: \`localhost'" <<<"$(amp a import "$FIX/hosts.txt" --category spam --confidence 60 --ttl 7d --dry-run 2>&1)"
 # a hosts line mapping a name to a real address pins it, it does not block it
 expect_exit 0 "hosts: a file of pins and blocks imports" amp a import "$FIX/hosts-pins.txt" --category spam --confidence 60 --ttl 7d
