@@ -156,6 +156,21 @@ static bool header_is(const char *f, size_t fl, const char *name)
 	return true;
 }
 
+/* Whether the header field f names a column this reader takes (as
+ * map_header spells it: blanks and `#' before it, blanks after it). */
+static bool known_column(const char *f)
+{
+	while (*f == ' ' || *f == '#')
+		f++;
+	size_t fl = strlen(f);
+	while (fl && f[fl - 1] == ' ')
+		fl--;
+	for (size_t j = 0; j < sizeof known / sizeof *known; j++)
+		if (header_is(f, fl, known[j].name))
+			return true;
+	return false;
+}
+
 /* Maps header fields to columns; returns true if a value column is there. */
 static bool map_header(const struct record *r, int cols[COL_COUNT])
 {
@@ -536,10 +551,27 @@ static int json_record(const struct feed_sink *sink, json_t *o, struct record *h
 		for (size_t i = 0; !line && i < sizeof ids / sizeof *ids; i++)
 			line = feed_json_line_of(jl, feed_json_str(json_object_get(o, ids[i])));
 	}
+	/* The cap on untrusted input: a record's keys are walked and the
+	 * known ones copied; jansson has read them all already, so this
+	 * bounds the work per record, not the memory. */
+	if (json_object_size(o) > FEED_JSON_RECORD_KEYS_MAX) {
+		char why[96];
+		snprintf(why, sizeof why, "%zu keys, over the %d one record may have", json_object_size(o),
+		         FEED_JSON_RECORD_KEYS_MAX);
+		sink->skip(sink->arg, line, FEED_SKIP_BAD_VALUE, q, qn, why);
+		return 0;
+	}
 	h->n = h->used = r->n = r->used = 0;
 	json_object_foreach(o, key, v) {
 		const char *t = NULL;
 		size_t tn = 0;
+		/* only the columns read: a record's other keys (an API's
+		 * `urlhaus_link', a producer's own x_ properties, a long
+		 * description) are no row field, so their number and size
+		 * cost nothing (a record with more than FEED_CSV_FIELDS_MAX
+		 * keys was refused whole) */
+		if (!known_column(key))
+			continue;
 		if (json_is_string(v)) {
 			if ((t = feed_json_str(v)) == NULL) {
 				sink->skip(sink->arg, line, FEED_SKIP_MALFORMED, q, qn, "a NUL character (\\u0000) in a value");
@@ -561,7 +593,10 @@ static int json_record(const struct feed_sink *sink, json_t *o, struct record *h
 			continue;
 		}
 		if (put_field(h, key, strlen(key)) != 0 || put_field(r, t, tn) != 0) {
-			sink->skip(sink->arg, line, FEED_SKIP_BAD_VALUE, q, qn, "more or longer values than one record may hold");
+			char why[160];
+			snprintf(why, sizeof why, "more than %d keys naming columns (`%.40s' again in another spelling?) "
+			         "or %d bytes of their values", FEED_CSV_FIELDS_MAX, key, RECORD_MAX);
+			sink->skip(sink->arg, line, FEED_SKIP_BAD_VALUE, q, qn, why);
 			return 0;
 		}
 	}

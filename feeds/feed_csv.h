@@ -39,7 +39,8 @@
 #include "feed.h"
 #include "feed_export.h"
 
-#define FEED_CSV_FIELDS_MAX 64
+#define FEED_CSV_FIELDS_MAX 64        /* fields of one CSV row */
+#define FEED_JSON_RECORD_KEYS_MAX 4096 /* keys of one JSON record (only the known ones are read) */
 #define FEED_CSV_HEADER "domain,include_subdomains,category,confidence,first_seen,expires,origin,id,tlp"
 
 int feed_csv_parse(const char *buf, size_t len, const struct feed_sink *sink);
@@ -48,7 +49,9 @@ int feed_csv_parse(const char *buf, size_t len, const struct feed_sink *sink);
  * "threat_type": ..., "confidence_level": 75}], ...}), its API's answer
  * ({"query_status": "ok", "data": [...]}) or an array of such objects,
  * each read as a row whose header is its keys (numbers as written,
- * true/false as 1/0, null empty; list values ignored). Each record is
+ * true/false as 1/0, null empty; list values and keys naming no column
+ * ignored; a record of more than FEED_JSON_RECORD_KEYS_MAX keys is
+ * skipped as bad_value, saying so). Each record is
  * named for messages ("1601234[0]", "data[3]") and its line found by its
  * id or value. Otherwise feed_csv_parse. Returns 0, what entry()
  * returned, or AM_EDECODE with err for JSON that does not parse. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "domain.h"
+#include "feed_csv.h"
 #include "importer.h"
 #include "timefmt.h"
 
@@ -2339,6 +2340,41 @@ static void test_threatfox_json_records(void **state)
 	assert_non_null(strstr(err, "query_status `no_result'"));
 }
 
+/* A JSON record of more than 64 keys (a producer's own x_ properties, an
+ * API's extra fields) was refused whole, "more or longer values than one
+ * record may hold": only the keys naming columns are read now, and the
+ * cap that stays (FEED_JSON_RECORD_KEYS_MAX) is said by number. */
+static void test_json_records_with_many_keys(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	size_t cap = 16 * 4200 + 256, n = 0;
+	char *buf = malloc(cap);
+	assert_non_null(buf);
+	n += (size_t)snprintf(buf + n, cap - n, "{\"data\": [\n{\"ioc_value\": \"many-keys.example\", "
+	                      "\"ioc_type\": \"domain\", \"threat_type\": \"botnet_cc\", \"confidence_level\": 75, "
+	                      "\"comment\": \"%0*d\"", 40000, 0);
+	buf = realloc(buf, cap += 40000);
+	assert_non_null(buf);
+	for (int i = 0; i < 100; i++)
+		n += (size_t)snprintf(buf + n, cap - n, ", \"x_extra_%d\": \"v\"", i);
+	n += (size_t)snprintf(buf + n, cap - n, "},\n{\"ioc_value\": \"too-many.example\", \"ioc_type\": \"domain\"");
+	for (int i = 0; i < FEED_JSON_RECORD_KEYS_MAX; i++)
+		n += (size_t)snprintf(buf + n, cap - n, ", \"k%d\": 1", i);
+	n += (size_t)snprintf(buf + n, cap - n, "}]}\n");
+	assert_true(n < cap);
+	assert_int_equal(import_bytes(buf, n, FEED_CSV, &o, err, sizeof err), 0);
+	free(buf);
+	static const char *const want[] = {
+		"data[0]: 2 ok many-keys.example botnet 75\n",
+		"data[1]: 3 skip bad_value",
+		"  -- 4098 keys, over the 4096 one record may have\n",
+		NULL,
+	};
+	expect(o.text, want);
+}
+
 /* Adblock's `||*.evil.example^' (hagezi, AdGuard: the names below) was an
  * unsupported wildcard while the same `*.evil.example' flagged the name in
  * every other format; a `*' anywhere else is still a pattern. */
@@ -2809,6 +2845,7 @@ int main(void)
 		cmocka_unit_test(test_threatfox_csv),
 		cmocka_unit_test(test_urlhaus_csv),
 		cmocka_unit_test(test_urlhaus_offline_rows),
+		cmocka_unit_test(test_json_records_with_many_keys),
 		cmocka_unit_test(test_stix),
 		cmocka_unit_test(test_misp_event),
 		cmocka_unit_test(test_misp_feed_directory),
