@@ -45,6 +45,10 @@
  * neighbour_out counts every "relayed", withdrawals included. held_back
  * counts what the export kept from a neighbour, keyed "NEIGHBOUR RULE", so
  * the report says what was not shared with whom as well as what was.
+ * set_aside counts, keyed the same way, what a neighbour's import policy,
+ * narrowed since, no longer accepts of what it sent (audit: set_aside),
+ * and the period section counts those records too: an indicator that
+ * stopped being live here without a withdrawal or an expiry.
  *
  * Rows: sorted by value descending, then key bytewise; when a section has
  * more than REPORT_ROWS_MAX keys, the first REPORT_ROWS_MAX - 1 are kept and
@@ -81,7 +85,7 @@
 
 /* The sections report_build makes, in report.h's order, with a heading for
  * people. A decoded report may carry others; text shows their bare name. */
-enum { SEC_CATEGORY, SEC_ORIGIN, SEC_TLD, SEC_PERIOD, SEC_REJECTS, SEC_IN, SEC_OUT, SEC_HELD, SEC_COUNT };
+enum { SEC_CATEGORY, SEC_ORIGIN, SEC_TLD, SEC_PERIOD, SEC_REJECTS, SEC_IN, SEC_OUT, SEC_HELD, SEC_ASIDE, SEC_COUNT };
 static const struct {
 	const char *name;
 	const char *heading;
@@ -94,6 +98,7 @@ static const struct {
 	[SEC_IN] = { "neighbour_in", "Accepted from each neighbour" },
 	[SEC_OUT] = { "neighbour_out", "Relayed to each neighbour" },
 	[SEC_HELD] = { "held_back", "Held back from each neighbour, by rule" },
+	[SEC_ASIDE] = { "set_aside", "Set aside by a narrowed import policy, by neighbour and rule" },
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -360,8 +365,8 @@ struct seen {
 
 struct period {
 	uint64_t since;
-	uint64_t new, updated, withdrawn, expired;
-	struct tally rejects, in, out, held;
+	uint64_t new, updated, withdrawn, expired, set_aside;
+	struct tally rejects, in, out, held, aside;
 	struct seen seen;
 	uint64_t *deltas; /* submission-to-withdrawal, for withdrawals in the period */
 	size_t n_deltas, cap_deltas;
@@ -502,6 +507,20 @@ static int period_one(void *arg, const struct audit_record *rec)
 	} else if (strcmp(e, "relayed") == 0) {
 		if (in && (rv = tally_add(&p->out, or_none(rec->neighbour), 1)) != 0)
 			return rv;
+	} else if (strcmp(e, "set_aside") == 0) {
+		/* accepted once, refused now by the neighbour's narrowed import
+		 * policy: no longer live here, though its origin never withdrew
+		 * it, so its life stays open (a withdrawal later still times
+		 * from the submission); counted beside the rejections, keyed as
+		 * held_back is, by whom it came through and the rule */
+		if (!in)
+			return 0;
+		if (indicator)
+			p->set_aside++;
+		char key[REPORT_KEY_MAX];
+		snprintf(key, sizeof key, "%.40s %.40s", or_none(rec->neighbour), or_none(rec->rule));
+		if ((rv = tally_add(&p->aside, key, 1)) != 0)
+			return rv;
 	} else if (strcmp(e, "held_back") == 0 && in) {
 		char key[REPORT_KEY_MAX];
 		/* neighbour names are short (config), rules are policy words;
@@ -527,7 +546,7 @@ static int period_build(struct report *r, const char *path, uint64_t since, cons
 	struct tally period = { .hkey = hkey };
 	int rv;
 
-	p.rejects.hkey = p.in.hkey = p.out.hkey = p.held.hkey = hkey;
+	p.rejects.hkey = p.in.hkey = p.out.hkey = p.held.hkey = p.aside.hkey = hkey;
 	/* since 0: everything is in the period, and a pass from the start is
 	 * what the median needs anyway */
 	if ((rv = audit_read(path, NULL, 0, period_one, &p, err, errlen)) != 0) {
@@ -540,11 +559,12 @@ static int period_build(struct report *r, const char *path, uint64_t since, cons
 	set_err(err, errlen, "%s", "");
 	if ((rv = tally_add(&period, "new", p.new)) == 0 && (rv = tally_add(&period, "updated", p.updated)) == 0 &&
 	    (rv = tally_add(&period, "withdrawn", p.withdrawn)) == 0 &&
-	    (rv = tally_add(&period, "expired", p.expired)) == 0)
+	    (rv = tally_add(&period, "expired", p.expired)) == 0 &&
+	    (rv = tally_add(&period, "set_aside", p.set_aside)) == 0)
 		rv = tally_emit(r, SEC_PERIOD, &period);
 	if (rv != 0 || (rv = tally_emit(r, SEC_REJECTS, &p.rejects)) != 0 ||
 	    (rv = tally_emit(r, SEC_IN, &p.in)) != 0 || (rv = tally_emit(r, SEC_OUT, &p.out)) != 0 ||
-	    (rv = tally_emit(r, SEC_HELD, &p.held)) != 0) {
+	    (rv = tally_emit(r, SEC_HELD, &p.held)) != 0 || (rv = tally_emit(r, SEC_ASIDE, &p.aside)) != 0) {
 		set_err(err, errlen, "period sections: %s", am_strerror(rv));
 		goto fail;
 	}
@@ -567,6 +587,7 @@ fail:
 	tally_free(&p.in);
 	tally_free(&p.out);
 	tally_free(&p.held);
+	tally_free(&p.aside);
 	free(p.seen.slots);
 	free(p.deltas);
 	return rv;

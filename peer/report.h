@@ -10,13 +10,17 @@
  *   live_by_category   live indicators per category
  *   live_by_origin     per origin (trust-store name, "self", or key id)
  *   live_by_tld        per top-level label of the domain
- *   period             new, updated, withdrawn, expired (events since `since`)
+ *   period             new, updated, withdrawn, expired, set_aside (events
+ *                      since `since`)
  *   rejects_by_reason  indicators refused, by rule (audit: rejected)
  *   neighbour_in       accepted from each neighbour in the period
  *   neighbour_out      relayed to each neighbour in the period
  *   held_back          "NEIGHBOUR RULE": indicators, withdrawals and
  *                      disputes the export kept from a neighbour, by the
  *                      rule that kept them (audit: held_back)
+ *   set_aside          "NEIGHBOUR RULE": indicators accepted from a
+ *                      neighbour that its import policy, narrowed since,
+ *                      refuses, by the rule (audit: set_aside)
  * and, added by control_dispute.c (issue 14):
  *   disputes           filed, open, overdue, lapsed, upheld, withdrawn (the
  *                      disputes held, filed in the period), upheld_pct and
@@ -35,7 +39,7 @@
 #include "model.h"
 #include "store.h"
 
-#define REPORT_SECTIONS_MAX 12 /* report.c's, and those other modules add (disputes) */
+#define REPORT_SECTIONS_MAX 16 /* report.c's 9, and those other modules add (disputes 2, sightings 2) */
 #define REPORT_ROWS_MAX 10000 /* per section; the rest summed in a row "(other)" */
 #define REPORT_KEY_MAX 96
 

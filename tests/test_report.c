@@ -276,10 +276,11 @@ static void rows_are(const struct report *r, const char *name, ...)
 static void sections_in_order(const struct report *r)
 {
 	static const char *const names[] = { "live_by_category", "live_by_origin", "live_by_tld", "period",
-		                             "rejects_by_reason", "neighbour_in", "neighbour_out", "held_back" };
+		                             "rejects_by_reason", "neighbour_in", "neighbour_out", "held_back",
+		                             "set_aside" };
 
-	assert_int_equal(r->n_sections, 8);
-	for (size_t i = 0; i < 8; i++)
+	assert_int_equal(r->n_sections, 9);
+	for (size_t i = 0; i < 9; i++)
 		assert_string_equal(r->sections[i].name, names[i]);
 }
 
@@ -353,7 +354,8 @@ static void test_period_sections_from_audit(void **state)
 	assert_string_equal(err, "");
 	sections_in_order(&r);
 	rows_are(&r, "live_by_tld", "com", U(3), "org", U(2), "net", U(1), NULL);
-	rows_are(&r, "period", "withdrawn", U(5), "new", U(4), "expired", U(1), "updated", U(1), NULL);
+	rows_are(&r, "period", "withdrawn", U(5), "new", U(4), "expired", U(1), "updated", U(1), "set_aside", U(0),
+	         NULL);
 	rows_are(&r, "rejects_by_reason", "signature", U(2), "category", U(1), "tlp_amber", U(1), NULL);
 	rows_are(&r, "neighbour_in", "alpha", U(6), "beta", U(4), NULL);
 	rows_are(&r, "neighbour_out", "beta", U(2), "gamma", U(1), NULL);
@@ -374,7 +376,8 @@ static void test_since_zero_counts_everything(void **state)
 
 	fill_audit(f);
 	assert_int_equal(report_build(&r, NULL, f->audit, 0, NOW, NULL, NULL, err, sizeof(err)), 0);
-	rows_are(&r, "period", "new", U(7), "withdrawn", U(6), "expired", U(1), "updated", U(1), NULL);
+	rows_are(&r, "period", "new", U(7), "withdrawn", U(6), "expired", U(1), "updated", U(1), "set_aside", U(0),
+	         NULL);
 	rows_are(&r, "rejects_by_reason", "signature", U(3), "category", U(1), "tlp_amber", U(1), NULL);
 	rows_are(&r, "neighbour_in", "alpha", U(7), "beta", U(6), NULL);
 	rows_are(&r, "neighbour_out", "beta", U(3), "gamma", U(1), NULL);
@@ -395,13 +398,44 @@ static void test_period_after_everything_is_empty(void **state)
 
 	fill_audit(f);
 	assert_int_equal(report_build(&r, NULL, f->audit, NOW, NOW, NULL, NULL, err, sizeof(err)), 0);
-	rows_are(&r, "period", "expired", U(0), "new", U(0), "updated", U(0), "withdrawn", U(0), NULL);
+	rows_are(&r, "period", "expired", U(0), "new", U(0), "set_aside", U(0), "updated", U(0), "withdrawn", U(0),
+	         NULL);
 	rows_are(&r, "rejects_by_reason", NULL);
 	rows_are(&r, "neighbour_in", NULL);
 	rows_are(&r, "neighbour_out", NULL);
 	rows_are(&r, "held_back", NULL);
 	assert_int_equal(r.withdraw_pairs, 0);
 	assert_int_equal(r.median_withdraw_secs, -1);
+	report_free(&r);
+}
+
+/* A narrowed import policy sets aside what a neighbour sent (audit:
+ * set_aside): the report counted it nowhere, so indicators left the
+ * live counts with no change in the period to say why. Counted in the
+ * period and by neighbour and rule; its life stays open, so the
+ * origin's later withdrawal still times from the submission. */
+static void test_set_aside_counted(void **state)
+{
+	struct fx *f = *state;
+	struct report r;
+	char err[AM_ERRLEN];
+
+	ev(f->a, T0, "accepted", "aside.test", AM_CAT_SPAM, 2, "alpha", NULL, NULL);
+	ev(f->a, T0 + 10, "accepted", "aside2.test", AM_CAT_SPAM, 2, "alpha", NULL, NULL);
+	ev(f->a, SINCE + 10, "set_aside", "aside.test", AM_CAT_SPAM, 2, "alpha", "max_lifetime", NULL);
+	ev(f->a, SINCE + 20, "set_aside", "aside2.test", AM_CAT_SPAM, 2, "alpha", "category", NULL);
+	ev(f->a, SINCE + 30, "set_aside", "aside3.test", AM_CAT_MALWARE, 3, "beta", "category", NULL);
+	ev(f->a, SINCE + 100, "withdrawn", "aside.test", AM_CAT_SPAM, 2, "alpha", NULL, NULL);
+	assert_int_equal(audit_flush(f->a), 0);
+	assert_int_equal(report_build(&r, NULL, f->audit, SINCE, NOW, NULL, NULL, err, sizeof(err)), 0);
+	sections_in_order(&r);
+	rows_are(&r, "period", "set_aside", U(3), "withdrawn", U(1), "expired", U(0), "new", U(0), "updated", U(0),
+	         NULL);
+	rows_are(&r, "set_aside", "alpha category", U(1), "alpha max_lifetime", U(1), "beta category", U(1), NULL);
+	/* not a rejection: that section keeps what was never accepted */
+	rows_are(&r, "rejects_by_reason", NULL);
+	assert_int_equal(r.withdraw_pairs, 1);
+	assert_int_equal(r.median_withdraw_secs, (int64_t)(SINCE + 100 - T0));
 	report_free(&r);
 }
 
@@ -422,7 +456,8 @@ static void test_median_reaches_before_since(void **state)
 	assert_int_equal(report_build(&r, NULL, f->audit, SINCE, NOW, NULL, NULL, err, sizeof(err)), 0);
 	assert_int_equal(r.withdraw_pairs, 1);
 	assert_int_equal(r.median_withdraw_secs, 5 * DAY + 7);
-	rows_are(&r, "period", "withdrawn", U(1), "expired", U(0), "new", U(0), "updated", U(0), NULL);
+	rows_are(&r, "period", "withdrawn", U(1), "expired", U(0), "new", U(0), "set_aside", U(0), "updated", U(0),
+	         NULL);
 	report_free(&r);
 }
 
@@ -439,7 +474,8 @@ static void test_expiry_ends_a_life(void **state)
 	ev(f->a, T0 + 100, "originated", "e.test", AM_CAT_SPAM, 1, NULL, NULL, NULL);
 	ev(f->a, T0 + 130, "withdrawn", "e.test", AM_CAT_SPAM, 1, NULL, NULL, NULL);
 	assert_int_equal(report_build(&r, NULL, f->audit, 0, NOW, NULL, NULL, err, sizeof(err)), 0);
-	rows_are(&r, "period", "new", U(2), "expired", U(1), "withdrawn", U(1), "updated", U(0), NULL);
+	rows_are(&r, "period", "new", U(2), "expired", U(1), "withdrawn", U(1), "set_aside", U(0), "updated", U(0),
+	         NULL);
 	assert_int_equal(r.withdraw_pairs, 1);
 	assert_int_equal(r.median_withdraw_secs, 30);
 	report_free(&r);
@@ -703,10 +739,10 @@ static void test_write_built_report(void **state)
 	free(s);
 	s = write_to_string(&r, REPORT_JSON);
 	assert_non_null(strstr(s, "\"median_withdraw_seconds\":217495,\"withdraw_pairs\":4,"));
-	assert_non_null(strstr(s, "\"period\":{\"withdrawn\":5,\"new\":4,\"expired\":1,\"updated\":1}"));
+	assert_non_null(strstr(s, "\"period\":{\"withdrawn\":5,\"new\":4,\"expired\":1,\"updated\":1,\"set_aside\":0}"));
 	assert_non_null(strstr(s, "\"neighbour_out\":{\"beta\":2,\"gamma\":1},"));
 	assert_non_null(strstr(s, "\"held_back\":{\"gamma category\":2,\"beta untrusted_origin\":1,"
-	                          "\"gamma tlp_amber\":1}}}\n"));
+	                          "\"gamma tlp_amber\":1},\"set_aside\":{}}}\n"));
 	free(s);
 	s = write_to_string(&r, REPORT_CSV);
 	assert_non_null(strstr(s, "\r\nrejects_by_reason,signature,2\r\n"));
@@ -740,6 +776,7 @@ int main(void)
 		T(test_period_sections_from_audit),
 		T(test_since_zero_counts_everything),
 		T(test_period_after_everything_is_empty),
+		T(test_set_aside_counted),
 		T(test_median_reaches_before_since),
 		T(test_expiry_ends_a_life),
 		T(test_missing_fields_count_as_none),

@@ -88,6 +88,8 @@ check "b's audit: set aside, from a, by rule category" \
 	grep -q "phishing on only-a.example (origin [0-9a-f]*), accepted from a, no longer counts: its import policy now refuses it, rule \`category'" <<<"$audit_b"
 check "b's audit (json) names the neighbour and the rule" \
 	sh -c "'$AMESH' -s '$T_ROOT/b/run/amesh.sock' --json audit only-a.example | grep '\"event\":\"set_aside\"' | grep '\"neighbour\":\"a\"' | grep -q '\"rule\":\"category\"'"
+check "b's report counts it set aside, from a by rule category" grep -Eq '"set_aside":\{[^}]*"a category":[1-9]' <<<"$(amp b report --format json)"
+check "b's report: set aside among the period's changes" grep -Eq '"period":\{[^}]*"set_aside":[1-9]' <<<"$(amp b report --format json)"
 check "b's audit: both.example accepted again from c" \
 	sh -c "'$AMESH' -s '$T_ROOT/b/run/amesh.sock' audit both.example | grep -q 'from c (origin [0-9a-f]*): accepted'"
 check "b reads c's log again: what it set aside may come from c too" \
