@@ -717,17 +717,26 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 					res->skipped++;
 					continue;
 				}
-				/* an allowlist entry below a candidate, not judged in
-				 * pass 0: it needed a passthru if a parent's *. rule
-				 * blocks it, and the resolver now blocks what `amesh
-				 * query' calls allowlisted - say so (it went unsaid) */
+				/* an allowlist entry or a public suffix below a
+				 * candidate, not judged in pass 0: it needed a passthru
+				 * if a parent's *. rule blocks it, and the resolver now
+				 * blocks what `amesh query' calls allowlisted, or every
+				 * tenant of the suffix - say so (it went unsaid). A
+				 * suffix needs one whatever `allowlisted' says. */
 				bool blocks = false;
-				if (z->allowlisted_omit || in_names(&cand, name) || j->allowed == NULL ||
-				    j->allowed(j->arg, name) == 0)
+				if (in_names(&cand, name))
+					continue; /* judged, and counted, in pass 0 */
+				bool suffix = domain_is_public_suffix(name);
+				if (!suffix && (z->allowlisted_omit || j->allowed == NULL || j->allowed(j->arg, name) == 0))
 					continue;
 				if ((rc = ancestor_blocks(r, txn, z->zone, name, &blocks)) != 0)
 					goto fail;
-				if (blocks) {
+				if (blocks && suffix) {
+					if (res->skipped_suffix < RPZ_SKIPPED_SHOWN)
+						snprintf(res->skipped_suffix_names[res->skipped_suffix],
+						         sizeof res->skipped_suffix_names[0], "%s", name);
+					res->skipped_suffix++;
+				} else if (blocks) {
 					if (res->skipped_passthru < RPZ_SKIPPED_SHOWN)
 						snprintf(res->skipped_passthru_names[res->skipped_passthru],
 						         sizeof res->skipped_passthru_names[0], "%s", name);

@@ -47,7 +47,8 @@
  * One with room for NAME.ZONE but not *.NAME.ZONE gets its own rule
  * alone, counted apart (name_only).
  * An allowlisted name that needed a passthru is counted apart: the
- * resolver blocks it, which the operator must hear.
+ * resolver blocks it, which the operator must hear; so is a public
+ * suffix below a blocked name (its tenants are blocked).
  *
  * Threads: one struct rpz is shared; LMDB serialises writers. A snapshot
  * is one read transaction (MDB_NOTLS) for its serial; a transfer releases
@@ -126,6 +127,11 @@ struct rpz_result {
 	 * names below it. Counted and named as skipped is. */
 	uint64_t name_only;
 	char name_only_names[RPZ_SKIPPED_SHOWN][AM_DOMAIN_MAX + 1];
+	/* as skipped_passthru, for public suffixes below a blocked name
+	 * (s3.amazonaws.com under amazonaws.com: domain_suffixes_below): the
+	 * resolver blocks every tenant there, which no query here does */
+	uint64_t skipped_suffix;
+	char skipped_suffix_names[RPZ_SKIPPED_SHOWN][AM_DOMAIN_MAX + 1];
 };
 
 /* Judges names and publishes the difference. names == NULL: every name

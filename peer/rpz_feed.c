@@ -172,6 +172,15 @@ static void update_all(struct rpz_feed *f, const char *const *names, size_t n)
 			         res.skipped_passthru == 1 ? "it" : "them",
 			         skipped_list(list, res.skipped_passthru, res.skipped_passthru_names));
 		}
+		if (res.skipped_suffix) {
+			char list[SKIPPED_LIST];
+			log_warn("rpz %s: %llu public suffix%s below a blocked name skipped, too long for a passthru rule "
+			         "under %s (the owner would pass 255 octets) - the parent's *. rule blocks %s tenants at the "
+			         "resolver, which no query here does: %s",
+			         zones[i].name, (unsigned long long)res.skipped_suffix, res.skipped_suffix == 1 ? "" : "es",
+			         zones[i].zone, res.skipped_suffix == 1 ? "its" : "their",
+			         skipped_list(list, res.skipped_suffix, res.skipped_suffix_names));
+		}
 	}
 	wipe_zones(zones, nz);
 }

@@ -728,6 +728,40 @@ static void test_allowlisted_name_too_long_for_a_passthru_is_reported(void **sta
 	assert_int_equal(res.skipped_passthru, 0);
 }
 
+/* A public suffix below a blocked name needs passthru rules (above);
+ * one too long for them under this zone was skipped without a word,
+ * while the parent's *. rule blocked every tenant there at the
+ * resolver. Counted and named now, as an allowlisted name is. */
+static void test_public_suffix_too_long_for_a_passthru_is_reported(void **state)
+{
+	struct fx *f = *state;
+	struct text t;
+
+	/* 235 octets: amazonaws.com's owners fit (13 + 3 + 235 <= 253),
+	 * s3.amazonaws.com's and every longer suffix's do not */
+	snprintf(f->z.zone, sizeof f->z.zone, "%060d.%060d.%060d.%044d.example", 1, 2, 3, 4);
+	assert_int_equal(strlen(f->z.zone), 235);
+	put(f, "amazonaws.com", 1, AM_CAT_MALWARE, 90, false);
+	struct rpz_result res = update(f, NULL, 0);
+	assert_string_equal(zone_text(f, &t), "amazonaws.com .;*.amazonaws.com .;");
+	assert_int_equal(res.skipped, 0);
+	assert_int_equal(res.skipped_passthru, 0); /* no allowlist here */
+	assert_true(res.skipped_suffix > 1);
+	for (size_t i = 0; i < RPZ_SKIPPED_SHOWN && i < res.skipped_suffix; i++) {
+		const char *n = res.skipped_suffix_names[i];
+		assert_true(strlen(n) > 14 && strcmp(n + strlen(n) - 14, ".amazonaws.com") == 0);
+	}
+	/* through the incremental path too */
+	const char *names[] = {"amazonaws.com"};
+	uint64_t full = res.skipped_suffix;
+	res = update(f, names, 1);
+	assert_int_equal(res.skipped_suffix, full);
+	/* no blocked parent: nothing needed, nothing to report */
+	put(f, "amazonaws.com", 1, AM_CAT_MALWARE, 90, true);
+	res = update(f, names, 1);
+	assert_int_equal(res.skipped_suffix, 0);
+}
+
 static void test_export_pages_cover_every_name_once(void **state)
 {
 	struct fx *f = *state;
@@ -871,6 +905,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ttl_or_timer_change_makes_a_new_serial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allowlisted_name_too_long_for_a_passthru_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_public_suffix_under_a_blocked_name_passes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_public_suffix_too_long_for_a_passthru_is_reported, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)
