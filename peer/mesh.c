@@ -509,6 +509,7 @@ static void nb_free(struct nb *nb)
 	pthread_mutex_destroy(&nb->ingest_lock);
 	pthread_cond_destroy(&nb->changed);
 	keymap_free(&nb->counts);
+	keymap_free(&nb->refused);
 	mesh_early_free(nb);
 	free(nb);
 }

@@ -101,6 +101,9 @@ struct nb {
 	unsigned store_backoff_ms;
 	int store_fail_rv;
 	struct keymap counts; /* origin key -> indicators accepted (import quota) */
+	/* indicator id -> the rule its last audited refusal from nb named
+	 * (mesh_ingest_refused_before), this run; nb->ingest_lock */
+	struct keymap refused;
 	struct dispute_bucket disputes; /* import.disputes_per_hour (dispute_route.h) */
 	struct sighting_window sightings; /* reports accepted this window (mesh_sighting.c) */
 

@@ -126,6 +126,43 @@ static void reject_item(struct mesh *m, struct nb *nb, uint64_t *rejects, int re
 	reject_item_why(m, nb, rejects, reason, ind, NULL);
 }
 
+/* A rule's name as a keymap value: FNV-1a, never 0 (keymap_ref makes a
+ * new key at 0). Names are a handful of policy words: no collision. */
+static uint64_t rule_code(const char *rule)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (const unsigned char *p = (const unsigned char *)rule; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return h ? h : 1;
+}
+
+bool mesh_ingest_refused_before(struct nb *nb, const uint8_t id[AM_ID_BYTES], const char *rule)
+{
+	uint64_t code = rule_code(rule), *v, was = 0;
+
+	if (keymap_get(&nb->refused, id, &was) && was == code)
+		return true;
+	/* bounded: forgotten whole, so a repeat past the bound is audited
+	 * again rather than memory grown without end */
+	if (was == 0 && nb->refused.n >= MESH_REFUSED_MEMORY)
+		keymap_free(&nb->refused);
+	if (keymap_ref(&nb->refused, id, &v) == 0)
+		*v = code;
+	return false;
+}
+
+/* A verified indicator refused: counted each time, audited when news
+ * (mesh_ingest_refused_before). */
+static void reject_verified_why(struct mesh *m, struct nb *nb, uint64_t *rejects, int reason,
+                                const struct am_indicator *ind, const uint8_t id[AM_ID_BYTES], const char *detail)
+{
+	if (!mesh_ingest_refused_before(nb, id, mesh_reject_name(reason))) {
+		reject_item_why(m, nb, rejects, reason, ind, detail);
+		return;
+	}
+	rejects[reason]++;
+}
+
 /* One received item on its way through mesh_ingest: parsed once, checked
  * in three passes (sorting out the rare kinds; for indicators, in parallel:
  * parse, duplicate check, signature, domain form; the rest in batch
@@ -479,7 +516,7 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 static void refuse_verified(struct mesh *m, struct nb *nb, uint64_t *rejects, int reason,
                             const struct am_indicator *ind, const uint8_t id[AM_ID_BYTES])
 {
-	reject_item(m, nb, rejects, reason, ind);
+	reject_verified_why(m, nb, rejects, reason, ind, id, NULL);
 	mesh_tree_refused(m, id);
 }
 
@@ -937,8 +974,8 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			char why[AM_ERRLEN] = "", norm[AM_DOMAIN_MAX + 1];
 			if (q->special)
 				domain_normalise(q->ind.domain, norm, why, sizeof why);
-			reject_item_why(m, nb, rejects, q->special ? MESH_R_SPECIAL_USE : MESH_R_DOMAIN, &q->ind,
-			                why[0] ? why : NULL);
+			reject_verified_why(m, nb, rejects, q->special ? MESH_R_SPECIAL_USE : MESH_R_DOMAIN, &q->ind, q->id,
+			                    why[0] ? why : NULL);
 			mesh_tree_refused(m, q->id);
 			continue;
 		}

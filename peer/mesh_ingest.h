@@ -50,6 +50,26 @@
 int mesh_ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, const struct wire_tree *t,
                 unsigned *retry_ms);
 
+/* A neighbour's log is read again from the start after a policy change
+ * (mesh_tree_reread_locked), and each indicator refused on an earlier
+ * read is refused again: the audit trail took a `rejected' line for it
+ * every time, the same neighbour, id and rule. A verified indicator's
+ * refusal is audited only when it is news: the first from nb in this
+ * run, or a rule other than the one audited last for that id (an id is
+ * one version of an indicator, so a new version is news too). It is
+ * counted every time (the rejects metric is refusals made). The memory
+ * is per run and bounded (MESH_REFUSED_MEMORY ids per neighbour, then
+ * forgotten at once): after a restart, or past the bound, a repeat is
+ * audited again, as before - never a news refusal left out.
+ *
+ * Returns true if (id, rule) is what was audited last for id from nb,
+ * and otherwise remembers it (false: audit it). Caller holds
+ * nb->ingest_lock. mesh_rejudge calls it for what it sets aside, whose
+ * set_aside record already says the rule: a re-read refusing it for the
+ * same rule adds nothing. */
+#define MESH_REFUSED_MEMORY 16384
+bool mesh_ingest_refused_before(struct nb *nb, const uint8_t id[AM_ID_BYTES], const char *rule);
+
 /* What mesh_ingest_pulled did with one answer to a pull. */
 struct mesh_ingest_tally {
 	size_t items;        /* bodies in the batch */

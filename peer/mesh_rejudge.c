@@ -7,6 +7,7 @@
 
 #include "apply.h"
 #include "log.h"
+#include "mesh_ingest.h"
 #include "mesh_tree.h"
 #include "timefmt.h"
 
@@ -90,7 +91,7 @@ static int judge_cb(void *arg, const struct store_rec *rec)
 
 /* Sets aside p's collected records through the apply path; adds how many
  * were to *count. */
-static int set_aside_held(struct mesh *m, struct pass *p, size_t *count)
+static int set_aside_held(struct mesh *m, struct nb *nb, struct pass *p, size_t *count)
 {
 	struct store_update u[REJUDGE_CHUNK];
 	const char *rules[REJUDGE_CHUNK], *notes[REJUDGE_CHUNK];
@@ -109,8 +110,13 @@ static int set_aside_held(struct mesh *m, struct pass *p, size_t *count)
 	int rv = apply_set_aside(m->apply, u, p->n, p->now, rules, notes, res);
 	if (rv != 0)
 		return rv;
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
 		*count += res[i] == 1;
+		/* its set_aside record names the rule: a re-read of nb's log
+		 * refusing it for that rule again is no news for the trail */
+		if (res[i] == 1 && nb)
+			mesh_ingest_refused_before(nb, p->v[i].id, p->v[i].rule);
+	}
 	return 0;
 }
 
@@ -160,7 +166,7 @@ int mesh_rejudge(struct mesh *m, struct nb *nb, const char *name, size_t *set_as
 			goto out;
 		if ((rv = p.rv) != 0)
 			goto out;
-		if (p.n && (rv = set_aside_held(m, &p, &count)) != 0)
+		if (p.n && (rv = set_aside_held(m, nb, &p, &count)) != 0)
 			goto out;
 		if (!p.full && p.examined - before < REJUDGE_CHUNK)
 			p.done = true; /* the end of the log */

@@ -353,6 +353,55 @@ static void check_special_use(unsigned helpers)
 	fx_close(f);
 }
 
+/* A neighbour's log read again (after a policy change) brings the same
+ * refusals again: counted each time, audited once - the trail repeated a
+ * `rejected' line per re-read with the same neighbour, id and rule. */
+static void test_refusal_read_again_is_audited_once(void **state)
+{
+	(void)state;
+	struct fx *f = fx_open_with(0, true);
+	struct wire_sync_response resp;
+	struct mesh_ingest_tally t;
+	struct rejected rj = {.names = ""};
+	char err[AM_ERRLEN];
+	unsigned retry = 0;
+
+	memset(&resp, 0, sizeof resp);
+	resp.batch.present = true;
+	push_signed(f, &resp.batch, "printer.local", 2, 0);
+	push_signed(f, &resp.batch, "co.uk", 5, 0);
+	resp.batch.upto = resp.batch.n;
+	for (int read = 0; read < 2; read++) {
+		f->nb->cursor.seq = 0; /* the log from the start, as mesh_tree_reread_locked has it */
+		assert_int_equal(mesh_ingest_pulled(f->mesh, f->nb, &resp, &retry, &t), 0);
+		assert_int_equal(t.rejected, 2);
+	}
+	assert_int_equal(f->nb->rejects[MESH_R_SPECIAL_USE], 2);
+	assert_int_equal(f->nb->rejects[MESH_R_DOMAIN], 2);
+	mesh_audit_release(f->mesh);
+	assert_int_equal(audit_flush(f->audit), 0);
+	assert_int_equal(audit_read(f->audit_path, NULL, 0, collect_rejected, &rj, err, sizeof err), 0);
+	assert_string_equal(rj.names, "printer.local special_use\nco.uk domain\n");
+
+	/* another rule for the same id is news; a new id (version) is news */
+	uint8_t id[AM_ID_BYTES] = {1}, id2[AM_ID_BYTES] = {2};
+	assert_false(mesh_ingest_refused_before(f->nb, id, "category"));
+	assert_true(mesh_ingest_refused_before(f->nb, id, "category"));
+	assert_false(mesh_ingest_refused_before(f->nb, id, "lifetime"));
+	assert_true(mesh_ingest_refused_before(f->nb, id, "lifetime"));
+	assert_false(mesh_ingest_refused_before(f->nb, id2, "lifetime"));
+	/* bounded: past MESH_REFUSED_MEMORY ids, forgotten (audited again) */
+	for (uint32_t i = 0; i < MESH_REFUSED_MEMORY; i++) {
+		uint8_t k[AM_ID_BYTES] = {0xee};
+		memcpy(k + 1, &i, sizeof i);
+		mesh_ingest_refused_before(f->nb, k, "category");
+	}
+	assert_true(f->nb->refused.n <= MESH_REFUSED_MEMORY);
+	assert_false(mesh_ingest_refused_before(f->nb, id, "lifetime"));
+	wire_sync_response_clear(&resp);
+	fx_close(f);
+}
+
 static void test_special_use_names_refused_by_their_rule(void **state)
 {
 	(void)state;
@@ -948,6 +997,7 @@ int main(void)
 		cmocka_unit_test(test_verdicts_across_pool),
 		cmocka_unit_test(test_checked_ahead),
 		cmocka_unit_test(test_special_use_names_refused_by_their_rule),
+		cmocka_unit_test(test_refusal_read_again_is_audited_once),
 		cmocka_unit_test(test_withdrawal_of_held_special_use_name_is_taken),
 		cmocka_unit_test(test_relay_cannot_reset_the_hop_count),
 		cmocka_unit_test(test_withdrawals_of_nothing_held_count_against_the_quota),

@@ -98,6 +98,19 @@ sub later.example phishing
 check "a holds later.example" wait_until 10 has a later.example
 sleep 1
 check "and what a sends next is refused as before" not has b later.example
+# refused_from_a NAME RULE: b's audit records of NAME refused from a by RULE
+refused_from_a() { amp b --json audit "$1" | grep '"event":"rejected"' | grep '"neighbour":"a"' | grep -c "\"rule\":\"$2\""; }
+check "b's audit: later.example refused from a by category" wait_until 10 sh -c "[ \$('$AMESH' -s '$T_ROOT/b/run/amesh.sock' --json audit later.example | grep -c '\"event\":\"rejected\"') -ge 1 ]"
+# a widening that still refuses phishing reads a's log again from the
+# start: a refusal for the same rule as before is no news for the trail
+write_b "import.categories = spam, malware"; reload b
+check "widened (malware): b reads a's log again" \
+	grep -q "mesh: a: this peer may accept more from it now; its log is read again" "$T_ROOT/b/ameshd.log"
+sub after-widen.example phishing # after everything else in a's log: refused once the re-read is through
+check "  the re-read is through (a's newest phishing refused)" wait_until 10 sh -c "[ \$('$AMESH' -s '$T_ROOT/b/run/amesh.sock' --json audit after-widen.example | grep -c '\"event\":\"rejected\"') -ge 1 ]"
+check "  later.example's refusal by category is audited once, not again" test "$(refused_from_a later.example category)" -eq 1
+check "  only-a.example, set aside by category, is not audited refused for it too" test "$(refused_from_a only-a.example category)" -eq 0
+check "  and the refusals are still counted (b's rejects from a)" sh -c "'$AMESH' -s '$T_ROOT/b/run/amesh.sock' --json peers | grep -q '\"category\":[3-9]'"
 
 # widen back: what was set aside is taken again from a's log
 write_b "import.categories = all"; reload b
