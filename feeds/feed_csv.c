@@ -101,7 +101,9 @@ static int parse_record(const char *s, size_t len, size_t *pos, size_t *line, st
 			while (i < len && (s[i] == ' ' || (s[i] == '\t' && sep != '\t')))
 				i++;
 			if (i < len && s[i] != sep && s[i] != '\r' && s[i] != '\n') {
-				*why = "text after a closing quote";
+				*why = *line == line0 ? "text after a closing quote"
+				                      : "a quote closed on a later line with text after it: a stray quote (the "
+				                        "lines after it are read on their own)";
 				rv = -1;
 				goto resync;
 			}
@@ -123,6 +125,17 @@ static int parse_record(const char *s, size_t len, size_t *pos, size_t *line, st
 		break;
 	}
 resync:
+	/* A record that went bad after a quoted field took in a line break
+	 * (a stray quote closed by the next row's first quote, then `text
+	 * after a closing quote') ends with its first line, as one whose
+	 * quote never closed does: the lines it took in are read on their
+	 * own, each kept or reported, never swallowed unnamed with it. */
+	if (rv != 0 && *line != line0) {
+		*line = line0;
+		const char *nl = memchr(s + *pos, '\n', len - *pos);
+		i = nl ? (size_t)(nl - s) : len;
+		goto out;
+	}
 	/* to the end of the (current) line */
 	while (i < len && s[i] != '\n')
 		i++;

@@ -2340,6 +2340,39 @@ static void test_threatfox_json_records(void **state)
 	assert_non_null(strstr(err, "query_status `no_result'"));
 }
 
+/* A stray quote that the next row's first quote closes, then `text
+ * after a closing quote': the row and the one after it were one bad
+ * record, reported by the first line alone - the next row, a good one,
+ * was lost without a word. The lines it took in are read on their own. */
+static void test_csv_stray_quote_closed_by_the_next_row(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char csv[] =
+		"id,url,status\n"
+		"\"1\",\"https://q1.example/a\",\"ok\"\n"
+		"\"2\",\"https://q2.example/x\n"
+		"\"3\",\"https://q3.example/\",\"ok\"\n"
+		"\"4\",\"https://q4.example/\",\"ok\"\n"
+		"\"5\",\"multi\nline.example\",\"ok\"\n" /* a legit quoted line break: one record */
+		"\"6\",\"https://q6.example/\",\"ok\"\n";
+	assert_int_equal(import_bytes(csv, sizeof csv - 1, FEED_CSV, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"2 ok q1.example",
+		"3 skip bad_csv_row `\"2\",\"https://q2.example/x'\n"
+		"  -- a quote closed on a later line with text after it: a stray quote (the lines after it are read on "
+		"their own)\n",
+		"4 ok q3.example",
+		"5 ok q4.example",
+		"6 skip bad_name `\"5\",\"multi'", /* its name holds the line break: refused whole */
+		"8 ok q6.example",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_null(strstr(o.text, "\n7 ")); /* the legit record's second line is no row of its own */
+}
+
 /* A JSON record of more than 64 keys (a producer's own x_ properties, an
  * API's extra fields) was refused whole, "more or longer values than one
  * record may hold": only the keys naming columns are read now, and the
@@ -2846,6 +2879,7 @@ int main(void)
 		cmocka_unit_test(test_urlhaus_csv),
 		cmocka_unit_test(test_urlhaus_offline_rows),
 		cmocka_unit_test(test_json_records_with_many_keys),
+		cmocka_unit_test(test_csv_stray_quote_closed_by_the_next_row),
 		cmocka_unit_test(test_stix),
 		cmocka_unit_test(test_misp_event),
 		cmocka_unit_test(test_misp_feed_directory),
