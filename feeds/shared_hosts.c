@@ -38,6 +38,10 @@ const char *const shared_hosts_default[] = {
 	"forms.office.com", "login.microsoftonline.com", "archive.org", "ipfs.io", "cloudflare-ipfs.com",
 	"notion.so", "canva.com", "jotform.com", "typeform.com", "surveymonkey.com", "evernote.com",
 	"zoho.com", "zohopublic.com", "airtable.com", "linktr.ee", "cdn.jsdelivr.net", "unpkg.com",
+	/* anonymous file drops, among URLhaus's most reported hosts: each
+	 * URL one upload of anyone's */
+	"catbox.moe", "gofile.io", "transfer.sh", "pixeldrain.com", "tmpfiles.org", "file.io", "0x0.st",
+	"filebin.net", "bashupload.com",
 	/* link shorteners */
 	"bit.ly", "bitly.com", "tinyurl.com", "t.co", "goo.gl", "g.co", "is.gd", "v.gd", "ow.ly",
 	"buff.ly", "cutt.ly", "rb.gy", "rebrand.ly", "shorturl.at", "tiny.cc", "t.ly", "s.id",

@@ -932,6 +932,36 @@ static void test_misp_warninglist_hits_are_not_flags(void **state)
 	assert_int_equal(count(o.text, " ok "), 0);
 }
 
+/* An anonymous file drop's URL is one upload of anyone's: a URLhaus or
+ * OpenPhish line on files.catbox.moe or transfer.sh put the whole
+ * service into the zone. The same names in a hosts file stay flags, and
+ * a look-alike is no drop. */
+static void test_file_drops_are_shared_hosts(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+
+	static const char urls[] = "https://files.catbox.moe/abc123.exe\n"
+	                           "https://store4.gofile.io/download/x/a.zip\n"
+	                           "https://transfer.sh/get/abc/x.sh\n"
+	                           "https://pixeldrain.com/api/file/abc\n"
+	                           "https://tmpfiles.org/dl/123/x.exe\n"
+	                           "https://file.io/abc\n"
+	                           "https://0x0.st/abc.exe\n"
+	                           "https://filebin.net/abc/x.bin\n"
+	                           "https://bashupload.com/abc/x\n"
+	                           "https://catbox.moe.evil-drop.example/x\n"; /* 10: a look-alike, a flag */
+	assert_int_equal(import_bytes(urls, sizeof urls - 1, FEED_URLS, &o, err, sizeof err), 0);
+	assert_int_equal(count(o.text, " skip url_on_shared_host "), 9);
+	expect(o.text, (const char *const[]){"1 skip url_on_shared_host `https://files.catbox.moe/abc123.exe'\n"
+	                                     "  -- `catbox.moe' is a shared platform",
+	                                     "10 ok catbox.moe.evil-drop.example", NULL});
+	static const char hosts[] = "0.0.0.0 transfer.sh\n";
+	assert_int_equal(import_bytes(hosts, sizeof hosts - 1, FEED_HOSTS, &o, err, sizeof err), 0);
+	expect(o.text, (const char *const[]){"1 ok transfer.sh", NULL});
+}
+
 /* A link shortener's or a redirector's URL names someone's link, not the
  * host: an OpenPhish-style list with https://bit.ly/3xYz and t.co put
  * bit.ly and t.co into the zone (NXDOMAIN for every short link), a
@@ -2880,6 +2910,7 @@ int main(void)
 		cmocka_unit_test(test_urlhaus_offline_rows),
 		cmocka_unit_test(test_json_records_with_many_keys),
 		cmocka_unit_test(test_csv_stray_quote_closed_by_the_next_row),
+		cmocka_unit_test(test_file_drops_are_shared_hosts),
 		cmocka_unit_test(test_stix),
 		cmocka_unit_test(test_misp_event),
 		cmocka_unit_test(test_misp_feed_directory),
