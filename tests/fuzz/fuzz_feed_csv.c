@@ -24,5 +24,11 @@ static const char *const seeds[] = {
 	" \"3\": [{\"ioc_value\": \"http://p.example/x\", \"ioc_type\": \"url\", \"to_ids\": true}, 7]\n}\n",
 	"{\"query_status\": \"ok\", \"data\": [{\"id\": \"9\", \"ioc\": \"d.example\", \"ioc_type\": \"domain\", "
 	"\"threat_type\": \"cc_skimming\", \"confidence_level\": 1.5}]}",
+	/* URLhaus: url_status offline skipped; a stray quote closed by the next row's first quote */
+	"# id,dateadded,url,url_status,last_online,threat,tags\n"
+	"\"1\",\"d\",\"http://gone.example/a\",\"offline\",\"d\",\"malware_download\",\"exe,elf\"\n"
+	"\"2\",\"d\",\"http://stray.example/\n\"3\",\"d\",\"http://next.example/\",\"online\",\"None\",\"x\",\"\"\n",
+	"{\"3086187\": [{\"url\": \"http://gone.example/a.sh\", \"url_status\": \"OFFLINE\", \"threat\": "
+	"\"malware_download\", \"x_a\": 1, \"x_b\": [1], \"Url_Status\": \"online\"}]}",
 };
 #include "feed_fuzz.h"
