@@ -324,6 +324,17 @@ expect_exit 0 "import it into a fresh peer (no --category, --confidence or --ttl
 tuple() { amp "$1" export csv | tail -n +2 | tr -d '\r' | awk -F, '{ print $1, $3, $4, $6 }' | sort; }
 check "round trip: the same (domain, category, confidence, expiry) set" diff <(tuple a) <(tuple c)
 check "round trip: not empty" test "$(tuple c | wc -l)" -gt 20
+# and through a MISP feed directory, and a hosts file (names only: it carries no more)
+mk rtm; start rtm || exit 1
+expect_exit 0 "export misp" amp a export misp -o "$T_ROOT/a.misp"
+expect_exit 0 "import the MISP feed into a fresh peer (no --category, --confidence or --ttl)" amp rtm import "$T_ROOT/a.misp"
+check "misp round trip: the same (domain, category, confidence, expiry) set" diff <(tuple a) <(tuple rtm)
+mk rth; start rth || exit 1
+amp a export hosts -o "$T_ROOT/a.hosts.txt" 2>/dev/null
+expect_exit 0 "import the hosts export into a fresh peer" amp rth import "$T_ROOT/a.hosts.txt" --category spam --confidence 50 --ttl 1d
+check "hosts round trip: the same names, no line skipped" \
+	diff <(tuple a | cut -d' ' -f1 | sort -u) <(tuple rth | cut -d' ' -f1 | sort -u)
+check "  (none skipped)" grep -q "^0 lines skipped" <<<"$T_OUT"
 
 # --- TLP: an export never publishes above --max-tlp (default green); csv carries the level ---
 expect_exit 0 "submit --tlp RED (any case)" amp a submit red.tlp.example --category phishing --confidence 90 --ttl 1d --tlp RED
