@@ -14,7 +14,7 @@
 #define RECORD_MAX (4 * FEED_LINE_MAX) /* 32768: the skip report says so */
 
 enum col { COL_NAME, COL_URL, COL_IOC, COL_TYPE, COL_CATEGORY, COL_THREAT, COL_CONFIDENCE, COL_EXPIRES, COL_TLP,
-           COL_TO_IDS, COL_OBJECT_NAME, COL_STATUS, COL_COUNT };
+           COL_TO_IDS, COL_OBJECT_NAME, COL_STATUS, COL_ONLINE, COL_COUNT };
 
 static const struct {
 	const char *name;
@@ -30,7 +30,7 @@ static const struct {
 	{"expires", COL_EXPIRES},       {"expires_at", COL_EXPIRES}, {"valid_until", COL_EXPIRES},
 	{"tlp", COL_TLP},               {"tlp_level", COL_TLP},
 	{"to_ids", COL_TO_IDS},         {"object_name", COL_OBJECT_NAME},
-	{"url_status", COL_STATUS},
+	{"url_status", COL_STATUS},     {"online", COL_ONLINE},
 };
 
 struct record {
@@ -330,12 +330,20 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 	 * was often a compromised site, cleaned since, and a flag on it for
 	 * the indicator's lifetime would outlast the abuse it reports.
 	 * Skipped, counted and named, unless the operator asks for them;
-	 * `online' and `unknown' are read as before. */
+	 * `online' and `unknown' are read as before. PhishTank says the same
+	 * of a phishing page in its `online' column (`no'). */
 	const char *status = value(r, cols, COL_STATUS, cv, sizeof cv);
 	if (!sink->include_offline && strcasecmp(status, "offline") == 0) {
 		sink->skip(sink->arg, line, FEED_SKIP_OFFLINE, input, input_len,
 		           "url_status `offline': the payload is gone, the site may be cleaned; --include-offline "
 		           "imports such rows");
+		return 0;
+	}
+	const char *online = value(r, cols, COL_ONLINE, cv, sizeof cv);
+	if (!sink->include_offline &&
+	    (strcasecmp(online, "no") == 0 || strcasecmp(online, "false") == 0 || strcmp(online, "0") == 0)) {
+		sink->skip(sink->arg, line, FEED_SKIP_OFFLINE, input, input_len,
+		           "online `no': the page is gone, the site may be cleaned; --include-offline imports such rows");
 		return 0;
 	}
 	/* MISP's CSV export names each value's object: the host and domain

@@ -22,6 +22,8 @@
  *   confidence: confidence | confidence_level (0..100)
  *   expiry:     expires | expires_at | valid_until (RFC 3339; a time without
  *               a zone is UTC)
+ * A URLhaus row whose url_status is `offline', or a PhishTank row whose
+ * online is `no', is skipped as offline unless sink->include_offline.
  * A row with another field count than the header, or broken quoting, is
  * skipped as bad_csv_row; an unreadable confidence or time as bad_value.
  *

@@ -252,7 +252,7 @@ static void print_summary(struct run *r, char **files, int nfiles)
 		}
 	printf("\n");
 	if (sk[FEED_SKIP_OFFLINE])
-		printf("%zu row%s marked url_status offline (the payload gone) not imported: --include-offline takes "
+		printf("%zu row%s marked offline (the payload gone) not imported: --include-offline takes "
 		       "them\n", sk[FEED_SKIP_OFFLINE], sk[FEED_SKIP_OFFLINE] == 1 ? "" : "s");
 }
 
@@ -485,8 +485,9 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 			       "word that is none of ours (ThreatFox's cc_skimming) refuses its row unless mapped\n"
 			       "with --category-map (repeatable) or a file of WORD=CATEGORY lines; `-' reads stdin;\n"
 			       "a directory is read as a MISP feed. A name this peer's allowlist covers is refused\n"
-			       "(and reported) unless --force. A URLhaus row whose url_status is offline (the payload\n"
-			       "is gone, the site often cleaned) is skipped as `offline' unless --include-offline.\n");
+			       "(and reported) unless --force. A URLhaus row whose url_status is offline, or a\n"
+			       "PhishTank row whose online is no (the payload or page gone, the site often cleaned),\n"
+			       "is skipped as `offline' unless --include-offline.\n");
 			exit(0);
 		default: cliopt_usage_error("bad option");
 		}

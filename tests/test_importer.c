@@ -486,6 +486,19 @@ static void test_urlhaus_offline_rows(void **state)
 		"}\n";
 	assert_int_equal(import_bytes(js, sizeof js - 1, FEED_CSV, &o, err, sizeof err), 0);
 	expect(o.text, (const char *const[]){"3086187[0]: 2 skip offline", "3086188[0]: 3 ok live.example", NULL});
+
+	/* PhishTank's `online' column says the same of a phishing page */
+	static const char pt[] =
+		"phish_id,url,phish_detail_url,submission_time,verified,verification_time,online,target\n"
+		"1,https://pt-live.example/,http://www.phishtank.com/phish_detail.php?phish_id=1,t,yes,t,yes,Other\n"
+		"2,https://pt-gone.example/,http://www.phishtank.com/phish_detail.php?phish_id=2,t,yes,t,no,Other\n";
+	assert_int_equal(import_bytes(pt, sizeof pt - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	expect(o.text, (const char *const[]){"2 ok pt-live.example", "3 skip offline",
+	                                     "  -- online `no': the page is gone", NULL});
+	struct importer_opts all = defaults();
+	all.include_offline = true;
+	assert_int_equal(import_bytes_opt(pt, sizeof pt - 1, FEED_AUTO, all, &o, err, sizeof err), 0);
+	expect(o.text, (const char *const[]){"2 ok pt-live.example", "3 ok pt-gone.example", NULL});
 }
 
 static void test_stix(void **state)

@@ -69,7 +69,7 @@ done
 expect_exit 0 "urlhaus: offline rows are skipped by default" amp a import "$FIX/urlhaus.csv" --confidence 60 --ttl 7d
 check "  named by file:line and why" grep -qF "urlhaus.csv:11: offline: \`\"6\",\"2026-11-29 09:05:00\",\"http://cleaned-site.example/wp-content/x.exe\"" <<<"$T_ERR"
 check "  counted in the summary, with the option that takes them" grep -q "skipped: .*offline 2" <<<"$T_OUT"
-check "  and the summary names --include-offline" grep -qF "2 rows marked url_status offline (the payload gone) not imported: --include-offline takes them" <<<"$T_OUT"
+check "  and the summary names --include-offline" grep -qF "2 rows marked offline (the payload gone) not imported: --include-offline takes them" <<<"$T_OUT"
 check "  the cleaned host is not flagged" not has a cleaned-site.example
 check "  an unknown status is read" has a unknown-status.example
 expect_exit 0 "urlhaus: --include-offline imports them" amp a import "$FIX/urlhaus.csv" --confidence 60 --ttl 7d --include-offline
