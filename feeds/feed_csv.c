@@ -614,9 +614,10 @@ static int json_record(const struct feed_sink *sink, json_t *o, struct record *h
 			continue;
 		}
 		if (put_field(h, key, strlen(key)) != 0 || put_field(r, t, tn) != 0) {
-			char why[160];
-			snprintf(why, sizeof why, "more than %d keys naming columns (`%.40s' again in another spelling?) "
-			         "or %d bytes of their values", FEED_CSV_FIELDS_MAX, key, RECORD_MAX);
+			char why[TEXT_QUOTE_LEN(40) + 128], kq[TEXT_QUOTE_LEN(40)];
+			snprintf(why, sizeof why, "more than %d keys naming columns (%s again in another spelling?) "
+			         "or %d bytes of their values", FEED_CSV_FIELDS_MAX,
+			         text_quote(kq, sizeof kq, key, strlen(key), 40), RECORD_MAX);
 			sink->skip(sink->arg, line, FEED_SKIP_BAD_VALUE, q, qn, why);
 			return 0;
 		}
