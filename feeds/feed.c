@@ -272,8 +272,10 @@ enum feed_format feed_detect(const char *buf, size_t len)
 		if (memmem(buf, head, "\"Event\"", 7) || memmem(buf, head, "\"Orgc\"", 6) ||
 		    memmem(buf, head, "\"Attribute\"", 11))
 			return FEED_MISP;
-		/* ThreatFox's JSON: its CSV's records, read as those */
-		if (memmem(buf, head, "\"ioc_value\"", 11) && !memmem(buf, head, "\"pattern\"", 9))
+		/* ThreatFox's and URLhaus's JSON: their CSVs' records, read as
+		 * those (URLhaus's dump and API answer name `url_status') */
+		if ((memmem(buf, head, "\"ioc_value\"", 11) || memmem(buf, head, "\"url_status\"", 12)) &&
+		    !memmem(buf, head, "\"pattern\"", 9))
 			return FEED_CSV;
 		return FEED_STIX;
 	}

@@ -279,7 +279,11 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 	}
 	/* the name, by the best column there is */
 	if (cols[COL_NAME] >= 0 && *value(r, cols, COL_NAME, v, sizeof v)) {
-		/* a name column */
+		/* a name column; beside a URL (URLhaus's API gives its `host',
+		 * OpenPhish's its `host') it is that URL's host, judged as one
+		 * (a file on github.com flags no github.com) */
+		if (value_len(r, cols, COL_URL) > 0)
+			url_part = true;
 	} else if (cols[COL_URL] >= 0 && *value(r, cols, COL_URL, v, sizeof v)) {
 		url = true;
 	} else if (cols[COL_IOC] >= 0 && *value(r, cols, COL_IOC, v, sizeof v)) {
@@ -657,16 +661,18 @@ static int json_records(const char *buf, size_t len, const struct feed_sink *sin
 				break;
 		}
 	} else if (status || json_object_get(root, "data")) {
-		data = json_object_get(root, "data");
+		/* ThreatFox's API lists its records in `data', URLhaus's in `urls' */
+		const char *list = json_is_array(json_object_get(root, "urls")) ? "urls" : "data";
+		data = json_object_get(root, list);
 		if (!json_is_array(data)) {
 			char q[TEXT_QUOTE_LEN(40)];
-			snprintf(err, errlen, "an API answer (query_status %s) without a list of records in `data'",
+			snprintf(err, errlen, "an API answer (query_status %s) without a list of records in `data' or `urls'",
 			         text_quote(q, sizeof q, status ? status : "none", status ? strlen(status) : 4, 40));
 			rv = AM_EDECODE;
 			goto out;
 		}
 		json_array_foreach(data, i, x) {
-			snprintf(where, sizeof where, "data[%zu]", i);
+			snprintf(where, sizeof where, "%s[%zu]", list, i);
 			if ((rv = json_record(sink, x, &h, &r, &jl, NULL, where)) != 0)
 				break;
 		}

@@ -10,7 +10,8 @@
  * Fields may be quoted, with "" for a quote and line breaks inside quotes;
  * blanks before a quoted field are allowed (ThreatFox separates with
  * `", "'); CRLF or LF; the literal `None' reads as empty.
- *   value:      domain | hostname | host | fqdn | name (a name),
+ *   value:      domain | hostname | host | fqdn | name (a name; beside a url
+ *               value, that URL's host: the shared-host rule applies),
  *               url (a URL: its host, with the shared-host rule),
  *               ioc_value | ioc | indicator | value (typed by the type column)
  *   type:       ioc_type | type | indicator_type: domain/hostname/fqdn = a
@@ -49,7 +50,8 @@ int feed_csv_parse(const char *buf, size_t len, const struct feed_sink *sink);
 /* The same records as JSON, when buf starts with `{' or `[' (feed_csv_json):
  * ThreatFox's JSON export ({"ID": [{"ioc_value": ..., "ioc_type": ...,
  * "threat_type": ..., "confidence_level": 75}], ...}), its API's answer
- * ({"query_status": "ok", "data": [...]}) or an array of such objects,
+ * ({"query_status": "ok", "data": [...]}; URLhaus's lists `urls') or an
+ * array of such objects,
  * each read as a row whose header is its keys (numbers as written,
  * true/false as 1/0, null empty; list values and keys naming no column
  * ignored; a record of more than FEED_JSON_RECORD_KEYS_MAX keys is

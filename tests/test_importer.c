@@ -2416,6 +2416,42 @@ static void test_csv_stray_quote_closed_by_the_next_row(void **state)
 	assert_null(strstr(o.text, "\n7 ")); /* the legit record's second line is no row of its own */
 }
 
+/* URLhaus's API answer ({"query_status": "ok", "urls": [...]}) was read
+ * as STIX and refused whole ("neither a STIX bundle nor an indicator");
+ * and a record's `host' beside its `url' (URLhaus's API, OpenPhish's CSV)
+ * was flagged as a bare name, so a file on github.com flagged github.com. */
+static void test_urlhaus_api_answer_and_hosts_beside_urls(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char api[] =
+		"{\n\"query_status\": \"ok\",\n\"urls\": [\n"
+		"{\"id\": \"1\", \"url\": \"http://api-live.example/x.arm7\", \"url_status\": \"online\", "
+		"\"host\": \"api-live.example\", \"threat\": \"malware_download\", \"tags\": [\"elf\"], "
+		"\"blacklists\": {\"surbl\": \"not listed\"}},\n"
+		"{\"id\": \"2\", \"url\": \"https://raw.githubusercontent.com/u/r/main/x.ps1\", \"url_status\": \"online\", "
+		"\"host\": \"raw.githubusercontent.com\", \"threat\": \"malware_download\"},\n"
+		"{\"id\": \"3\", \"url\": \"http://api-gone.example/x\", \"url_status\": \"offline\", "
+		"\"host\": \"api-gone.example\", \"threat\": \"malware_download\"}\n]}\n";
+	assert_int_equal(import_bytes(api, sizeof api - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"urls[0]: 4 ok api-live.example malware 80\n",
+		"urls[1]: 5 skip url_on_shared_host",
+		"urls[2]: 6 skip offline",
+		NULL,
+	};
+	expect(o.text, want);
+	/* a CSV's host column beside its url column: the same rule */
+	static const char csv[] = "url,host,brand\n"
+	                          "https://docs.google.com/forms/d/x,docs.google.com,Microsoft\n"
+	                          "https://op-kit.example/login,op-kit.example,Microsoft\n"
+	                          ",bare-host.example,x\n";
+	assert_int_equal(import_bytes(csv, sizeof csv - 1, FEED_CSV, &o, err, sizeof err), 0);
+	expect(o.text, (const char *const[]){"2 skip url_on_shared_host", "3 ok op-kit.example",
+	                                     "4 ok bare-host.example", NULL});
+}
+
 /* A JSON record of more than 64 keys (a producer's own x_ properties, an
  * API's extra fields) was refused whole, "more or longer values than one
  * record may hold": only the keys naming columns are read now, and the
@@ -2924,6 +2960,7 @@ int main(void)
 		cmocka_unit_test(test_json_records_with_many_keys),
 		cmocka_unit_test(test_csv_stray_quote_closed_by_the_next_row),
 		cmocka_unit_test(test_file_drops_are_shared_hosts),
+		cmocka_unit_test(test_urlhaus_api_answer_and_hosts_beside_urls),
 		cmocka_unit_test(test_stix),
 		cmocka_unit_test(test_misp_event),
 		cmocka_unit_test(test_misp_feed_directory),
