@@ -137,6 +137,10 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	 * goes out as withdrawals do */
 	if (rec->set_aside)
 		return 0;
+	/* expired - kept past its expiry only to order late copies out
+	 * (store.h), or not swept yet: no neighbour may take it */
+	if (rec->ind.expires_at <= c->now)
+		return 0;
 	/* cut-through (mesh_early.h): nb has this body - it went early, or nb
 	 * sent it to us - so the log sends nothing for it, not even its id;
 	 * the cursor moves over it with the next batch */

@@ -389,7 +389,7 @@ static int apply_one(struct store_reader *w, const struct store_update *u, uint6
 	size_t klen, dlen, flen;
 	struct store_rec old;
 	bool was_withdrawn = false;
-	uint64_t first_issued = u->ind ? u->ind->issued_at : 0, old_seq;
+	uint64_t first_issued = u->ind ? u->ind->issued_at : 0, keep_until = u->ind ? u->ind->expires_at : 0, old_seq;
 	uint32_t oid, nid = 0;
 	MDB_val k, v;
 	int rc;
@@ -435,11 +435,20 @@ static int apply_one(struct store_reader *w, const struct store_update *u, uint6
 		 * not make "created" later than a version's issue time */
 		if (old.first_issued < first_issued)
 			first_issued = old.first_issued;
+		/* a version that expires sooner than one it replaces keeps the
+		 * key until the longer one is over (store.h: kept past its
+		 * expiry), or that one, replayed, would be taken again */
+		if (old.keep_until > keep_until)
+			keep_until = old.keep_until;
 		store_rec_seq_key(seqkey, old_seq);
 		if ((rc = del_index(txn, s->recs, seqkey, sizeof(seqkey))) != 0)
 			return rc;
+		/* its entry is at its expiry, or at its keep_until once swept */
 		store_rec_expiry_key(xkey, old.ind.expires_at, old_seq);
 		if ((rc = del_index(txn, s->expiry, xkey, sizeof xkey)) != 0)
+			return rc;
+		store_rec_expiry_key(xkey, old.keep_until, old_seq);
+		if (old.keep_until != old.ind.expires_at && (rc = del_index(txn, s->expiry, xkey, sizeof xkey)) != 0)
 			return rc;
 	} else if (rc != MDB_NOTFOUND) {
 		return rc;
@@ -457,7 +466,7 @@ static int apply_one(struct store_reader *w, const struct store_update *u, uint6
 	k.mv_size = sizeof seqkey;
 	k.mv_data = seqkey;
 	v.mv_data = rec;
-	v.mv_size = store_rec_encode(rec, u, now, first_issued, oid, nid, dlen);
+	v.mv_size = store_rec_encode(rec, u, now, first_issued, keep_until, oid, nid, dlen);
 	/* a record above meta's seq would be damage; never overwrite it */
 	if ((rc = put_ascending(txn, s->recs, &k, &v, MDB_NOOVERWRITE)) != 0)
 		return rc == MDB_KEYEXIST ? AM_ESTORE : rc;
@@ -607,11 +616,14 @@ int store_apply_own(struct store *s, const struct store_update *u, struct am_ind
 	return apply_txn(s, u, n, now, results, seqs, priors, inds, floor, seal, arg, NULL, NULL);
 }
 
-/* Removes the record named by one expiry entry, if it really expires then,
- * with its name; *gone is set (and *out filled, env NULL, if out) when a
- * record (not just a stray index entry) was removed. Returns 0 or an
- * am_err. */
-static int sweep_one(struct store_reader *w, const MDB_val *xk, uint64_t *tombstones, bool *gone, struct store_rec *out)
+/* Acts on one expiry entry. A record at its expiry and kept no longer is
+ * removed with its name; one kept past its expiry (store.h) stays, its
+ * entry moved to its keep_until; one at its keep_until is removed then.
+ * *gone is set (and *out filled, env NULL, if out) when a record reached
+ * its expiry - once per record, the kept ones included; *dropped when a
+ * kept record's keep ended. Returns 0 or an am_err. */
+static int sweep_one(struct store_reader *w, const MDB_val *xk, uint64_t *tombstones, bool *gone, bool *dropped,
+                     struct store_rec *out)
 {
 	struct store *s = w->s;
 	MDB_txn *txn = w->txn;
@@ -622,7 +634,7 @@ static int sweep_one(struct store_reader *w, const MDB_val *xk, uint64_t *tombst
 	MDB_val k = {sizeof seqkey, seqkey}, v;
 	int rc;
 
-	*gone = false;
+	*gone = *dropped = false;
 	/* Copy the key out: it points into a page the deletes below rewrite. */
 	memcpy(xkey, xk->mv_data, sizeof xkey);
 	store_rec_expiry_read(xkey, &expires_at, &seq);
@@ -631,10 +643,19 @@ static int sweep_one(struct store_reader *w, const MDB_val *xk, uint64_t *tombst
 	if (rc == 0) {
 		if ((rc = store_decode_rec(w, seq, &v, &rec, &oid)) != 0)
 			return rc;
-		/* An entry whose record expires at another time is a stray
-		 * (records never change in place; only damage makes one); drop
-		 * only the entry. */
-		if (rec.ind.expires_at == expires_at) {
+		/* An entry at neither time the record names is a stray (records
+		 * never change in place; only damage makes one); drop only the
+		 * entry. */
+		bool expiring = rec.ind.expires_at == expires_at;
+		if (expiring && rec.keep_until > expires_at) {
+			/* expired, kept: its entry moves to keep_until */
+			uint8_t kkey[STORE_REC_EXPIRY_KEY_BYTES];
+			MDB_val kk = {sizeof kkey, kkey}, none = {0, NULL};
+			store_rec_expiry_key(kkey, rec.keep_until, seq);
+			if ((rc = mdb_put(txn, s->expiry, &kk, &none, 0)) != 0)
+				return store_map_err(rc);
+			*gone = true;
+		} else if (rec.keep_until == expires_at) {
 			k.mv_size = store_rec_name_key(nkey, rec.ind.domain, strlen(rec.ind.domain), oid, rec.ind.category);
 			k.mv_data = nkey;
 			/* the name goes only if it still points at this record */
@@ -647,12 +668,13 @@ static int sweep_one(struct store_reader *w, const MDB_val *xk, uint64_t *tombst
 				return store_map_err(rc);
 			if (rec.ind.withdrawn && *tombstones > 0)
 				(*tombstones)--;
-			*gone = true;
-			if (out) {
-				*out = rec;
-				out->env = NULL; /* the view dies with the delete */
-				out->env_len = 0;
-			}
+			*gone = expiring;
+			*dropped = !expiring;
+		}
+		if (*gone && out) {
+			*out = rec;
+			out->env = NULL; /* the view dies with the delete */
+			out->env_len = 0;
 		}
 	} else if (rc != MDB_NOTFOUND) {
 		return store_map_err(rc);
@@ -673,9 +695,9 @@ int store_sweep_report(struct store *s, uint64_t now, size_t max, size_t *remove
 	MDB_val k, v;
 	struct store_reader w;
 	uint64_t tombstones, start, xat, xseq;
-	size_t count = 0, n_gone = 0, cap = max < 100000 ? max : 100000;
+	size_t count = 0, work = 0, n_gone = 0, cap = max < 100000 ? max : 100000;
 	struct store_rec *gone_recs = NULL;
-	bool gone;
+	bool gone, dropped;
 	int rc, ret;
 
 	if (removed)
@@ -700,7 +722,7 @@ int store_sweep_report(struct store *s, uint64_t now, size_t max, size_t *remove
 	}
 	/* Re-seek the first entry after every delete instead of trusting the
 	 * cursor across writes: O(log n) each, and obviously correct. */
-	while (count < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+	while (work < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
 		if (k.mv_size != STORE_REC_EXPIRY_KEY_BYTES) {
 			ret = AM_ESTORE;
 			goto fail;
@@ -708,13 +730,17 @@ int store_sweep_report(struct store *s, uint64_t now, size_t max, size_t *remove
 		store_rec_expiry_read(k.mv_data, &xat, &xseq);
 		if (xat > now)
 			break;
-		if ((ret = sweep_one(&w, &k, &tombstones, &gone, gone_recs && n_gone < cap ? &gone_recs[n_gone] : NULL)) != 0)
+		if ((ret = sweep_one(&w, &k, &tombstones, &gone, &dropped,
+		                     gone_recs && n_gone < cap ? &gone_recs[n_gone] : NULL)) != 0)
 			goto fail;
 		if (gone) {
 			count++;
 			if (gone_recs && n_gone < cap)
 				n_gone++;
 		}
+		/* a kept record's end is work for this commit too, not counted */
+		if (gone || dropped)
+			work++;
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND) {
 		ret = store_map_err(rc);

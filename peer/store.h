@@ -39,6 +39,21 @@
  * aside (store_rec.set_aside: local state, never sent) orders just below
  * the same (version, id) live, so it is no exception to convergence.
  *
+ * Kept past its expiry: a record is removed at its keep_until, the latest
+ * expiry of any version of its key stored here, not at its own. An origin
+ * that re-issues a name with a shorter expiry (30 days, then 1 day) means
+ * the shorter one; once the 1-day version was swept, a neighbour (or a
+ * relay replaying the signed 30-day envelope) offered the 30-day version
+ * as new and it was taken - the origin's decision undone. Now the swept
+ * version stays as an expired record, not live anywhere (queries, lists,
+ * exports and the mesh skip it; the sweep reports it expired at its own
+ * expiry, store_sweep_report), ordering every older copy out until the
+ * last version it superseded has expired too. This is the one way a key
+ * outlives its record, tombstones included: a withdrawal is kept as long
+ * as any version it replaced. What it cannot cover is a version this
+ * peer never held - that is the withdrawal's signed expiry's job
+ * (control.c extends it over every version the origin issued).
+ *
  * The store trusts its caller to have verified the signature and normalised
  * the domain; it only orders, keeps and expires.
  *
@@ -78,6 +93,10 @@ struct store_rec {
 	                        * (carried to every later version and the tombstone; records
 	                        * written before it was kept read issued_at): what an export
 	                        * calls "created", stable across versions */
+	/* kept (not live) until then: the latest expiry of any version of
+	 * this key stored here, carried to every later version, never below
+	 * ind.expires_at (see "Kept past its expiry" above) */
+	uint64_t keep_until;
 	uint32_t hops;        /* links crossed to reach this peer (0 = our own) */
 	uint8_t local_confidence; /* signed confidence, capped by import policy */
 	char from[64];        /* neighbour it came from; "" = originated here */
@@ -203,11 +222,14 @@ int store_scan(struct store *s, const char *prefix, store_rec_fn fn, void *arg);
 int store_changes(struct store *s, uint64_t after, size_t max, store_rec_fn fn, void *arg);
 
 /* Removes up to max records whose expires_at <= now (live or tombstone),
- * with their log and expiry entries, in one durable transaction. *removed
- * (may be NULL) gets the count. */
+ * with their log and expiry entries, in one durable transaction. A record
+ * kept past its expiry (keep_until above expires_at) counts as removed at
+ * its expiry but stays, expired, until keep_until, when it goes without
+ * being counted again. *removed (may be NULL) gets the count. */
 int store_sweep(struct store *s, uint64_t now, size_t max, size_t *removed);
-/* The same, then calls fn (after the commit) with each removed record; the
- * records' env is NULL. fn's return value is ignored. */
+/* The same, then calls fn (after the commit) with each removed record (a
+ * kept one once, at its expiry); the records' env is NULL. fn's return
+ * value is ignored. */
 int store_sweep_report(struct store *s, uint64_t now, size_t max, size_t *removed,
                        store_rec_fn fn, void *arg);
 

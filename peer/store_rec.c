@@ -75,12 +75,13 @@ uint64_t store_rec_seq_read(const uint8_t key[STORE_REC_SEQ_KEY_BYTES])
 }
 
 size_t store_rec_encode(uint8_t *buf, const struct store_update *u, uint64_t now, uint64_t first_issued,
-                        uint32_t oid, uint32_t nid, size_t dlen)
+                        uint64_t keep_until, uint32_t oid, uint32_t nid, size_t dlen)
 {
 	const struct am_indicator *ind = u->ind;
+	bool kept = keep_until > ind->expires_at;
 	size_t n = 0;
 
-	buf[n++] = STORE_REC_FORMAT;
+	buf[n++] = kept ? STORE_REC_FORMAT_KEPT : STORE_REC_FORMAT;
 	buf[n++] = ind->withdrawn ? 1 : u->set_aside ? 2 : 0;
 	buf[n++] = (uint8_t)ind->tlp;
 	buf[n++] = ind->confidence;
@@ -90,6 +91,8 @@ size_t store_rec_encode(uint8_t *buf, const struct store_update *u, uint64_t now
 	n += bytes_put_varint(buf + n, ind->version);
 	n += bytes_put_varint(buf + n, ind->issued_at);
 	n += bytes_put_varint(buf + n, ind->expires_at);
+	if (kept)
+		n += bytes_put_varint(buf + n, keep_until - ind->expires_at);
 	n += bytes_put_varint(buf + n, now);
 	n += bytes_put_varint(buf + n, ind->issued_at - first_issued);
 	n += bytes_put_varint(buf + n, u->hops);
@@ -110,11 +113,11 @@ int store_rec_decode(const uint8_t *val, size_t len, uint64_t seq, struct store_
                      uint32_t *nid)
 {
 	const uint8_t *p = val, *end = val + len;
-	uint64_t hop_limit, delta, hops, o, n, env_len, dlen;
+	uint64_t hop_limit, delta, hops, o, n, env_len, dlen, kept = 0;
 
 	memset(rec, 0, sizeof(*rec));
-	if (len < STORE_REC_FIXED || p[0] != STORE_REC_FORMAT || p[1] > 2 || p[2] >= AM_TLP_COUNT || p[3] > 100 ||
-	    p[4] > p[3] || p[5] >= AM_CAT_COUNT)
+	if (len < STORE_REC_FIXED || (p[0] != STORE_REC_FORMAT && p[0] != STORE_REC_FORMAT_KEPT) || p[1] > 2 ||
+	    p[2] >= AM_TLP_COUNT || p[3] > 100 || p[4] > p[3] || p[5] >= AM_CAT_COUNT)
 		return AM_ESTORE;
 	rec->ind.withdrawn = p[1] == 1;
 	rec->set_aside = p[1] == 2;
@@ -122,10 +125,13 @@ int store_rec_decode(const uint8_t *val, size_t len, uint64_t seq, struct store_
 	rec->ind.confidence = p[3];
 	rec->local_confidence = p[4];
 	rec->ind.category = (enum am_category)p[5];
+	bool is_kept = p[0] == STORE_REC_FORMAT_KEPT;
 	p += STORE_REC_FIXED;
 	if (bytes_get_varint(&p, end, &hop_limit) != 0 || bytes_get_varint(&p, end, &rec->ind.version) != 0 ||
 	    bytes_get_varint(&p, end, &rec->ind.issued_at) != 0 ||
 	    bytes_get_varint(&p, end, &rec->ind.expires_at) != 0 ||
+	    (is_kept && (bytes_get_varint(&p, end, &kept) != 0 || kept == 0 ||
+	                 kept > UINT64_MAX - rec->ind.expires_at)) ||
 	    bytes_get_varint(&p, end, &rec->received_at) != 0 || bytes_get_varint(&p, end, &delta) != 0 ||
 	    bytes_get_varint(&p, end, &hops) != 0 || bytes_get_varint(&p, end, &o) != 0 ||
 	    bytes_get_varint(&p, end, &n) != 0 || bytes_get_varint(&p, end, &env_len) != 0 ||
@@ -136,6 +142,7 @@ int store_rec_decode(const uint8_t *val, size_t len, uint64_t seq, struct store_
 	    (size_t)(end - p) != dlen + AM_ID_BYTES + env_len)
 		return AM_ESTORE;
 	rec->ind.hop_limit = (uint32_t)hop_limit;
+	rec->keep_until = rec->ind.expires_at + kept;
 	rec->first_issued = rec->ind.issued_at - delta;
 	rec->hops = (uint32_t)hops;
 	memcpy(rec->ind.domain, p, dlen);

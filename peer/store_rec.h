@@ -12,7 +12,9 @@
  * are written byte by byte (bytes.h); "v" is a varint:
  *
  *   len  field
- *     1  record format, STORE_REC_FORMAT (a future layout bumps it)
+ *     1  record format: STORE_REC_FORMAT, or STORE_REC_FORMAT_KEPT for a
+ *        record kept past its expiry (the field marked [kept] below is
+ *        there only then; a future layout bumps it again)
  *     1  state: 0 live, 1 withdrawn, 2 set aside (store_rec.set_aside;
  *        an ameshd older than it reads 2 as a damaged record)
  *     1  tlp
@@ -24,6 +26,12 @@
  *     v  version
  *     v  issued_at
  *     v  expires_at
+ *     v  [kept] keep_until - expires_at, above 0 (store_rec.keep_until:
+ *        the latest expiry of any version of this key stored here; a
+ *        format-1 record is kept until its own expiry). Written only
+ *        when a version outlived the one stored, so every other record
+ *        stays format 1 and an ameshd older than this field still reads
+ *        it; one that is kept reads there as a damaged record
  *     v  received_at
  *     v  issued_at - first_issued (first_issued: issued_at of the first
  *        version of this key stored here, carried forward; never later
@@ -65,9 +73,10 @@
 #include <stdint.h>
 
 #define STORE_REC_FORMAT 1 /* one record value, inside store formats 3 and 4 */
+#define STORE_REC_FORMAT_KEPT 2 /* the same with keep_until, inside store format 4 */
 #define STORE_REC_FIXED 6  /* the one-byte fields before the varints */
 /* The largest value store_rec_encode writes. */
-#define STORE_REC_MAX (STORE_REC_FIXED + 12 * BYTES_VARINT_MAX + AM_DOMAIN_MAX + AM_ID_BYTES + AM_ENVELOPE_MAX)
+#define STORE_REC_MAX (STORE_REC_FIXED + 13 * BYTES_VARINT_MAX + AM_DOMAIN_MAX + AM_ID_BYTES + AM_ENVELOPE_MAX)
 
 #define STORE_REC_NAME_TAIL (1 + 4 + 1) /* '\0' origin-id category */
 #define STORE_REC_NAME_KEY_MAX (AM_DOMAIN_MAX + STORE_REC_NAME_TAIL)
@@ -106,13 +115,14 @@ void store_rec_seq_key(uint8_t out[STORE_REC_SEQ_KEY_BYTES], uint64_t seq);
 uint64_t store_rec_seq_read(const uint8_t key[STORE_REC_SEQ_KEY_BYTES]);
 
 /* Writes the record value for u into buf (STORE_REC_MAX bytes) and returns
- * its length. now is received_at; first_issued <= u->ind->issued_at; oid
+ * its length. now is received_at; first_issued <= u->ind->issued_at;
+ * keep_until >= u->ind->expires_at (equal: format 1, above: format 2); oid
  * (>= 1) and nid (0 = originated here) are the `intern' ids; dlen is the
  * domain's length from store_rec_check_name. u must have passed the
  * store's checks (tlp, category and confidence in range, env_len <=
  * AM_ENVELOPE_MAX). */
 size_t store_rec_encode(uint8_t *buf, const struct store_update *u, uint64_t now, uint64_t first_issued,
-                        uint32_t oid, uint32_t nid, size_t dlen);
+                        uint64_t keep_until, uint32_t oid, uint32_t nid, size_t dlen);
 
 /* Decodes the value (val, len) stored under seq into rec, all but
  * rec->ind.origin and rec->from (left zero: *oid and *nid name them, nid 0

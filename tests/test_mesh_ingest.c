@@ -453,6 +453,13 @@ static int get_withdrawn(void *arg, const struct store_rec *rec)
 	return 1;
 }
 
+static int count_live(void *arg, const struct store_rec *rec)
+{
+	(void)rec;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
 static int held_any(void *arg, const struct store_rec *rec)
 {
 	(void)arg;
@@ -712,6 +719,50 @@ static void test_withdrawals_of_nothing_held_count_against_the_quota(void **stat
 	                           NULL),
 	                 AM_ENOTFOUND);
 	wire_sync_response_clear(&resp);
+	fx_close(f);
+}
+
+/* The neighbour re-issues a name for a day over its 30-day flag; once the
+ * day is over and swept, the 30-day version comes again (a relay that
+ * kept it, or one replaying its signed envelope): a duplicate of what is
+ * held, never taken. Before, the sweep left nothing to order it against
+ * and it was stored live for 29 more days. */
+static void test_older_version_not_taken_after_a_shorter_one_swept(void **state)
+{
+	struct fx *f = fx_open(0);
+	struct wire_sync_response resp;
+	struct mesh_ingest_tally t;
+	unsigned retry = 0;
+	size_t removed = 0;
+	const uint64_t day = 86400;
+
+	(void)state;
+	memset(&resp, 0, sizeof resp);
+	resp.batch.present = true;
+	push_issued(f, &resp.batch, "shortened.example.com", f->now, f->now + 30 * day, false);
+	push_issued(f, &resp.batch, "shortened.example.com", f->now, f->now + day, false);
+	resp.batch.upto = resp.batch.n;
+	assert_int_equal(mesh_ingest_pulled(f->mesh, f->nb, &resp, &retry, &t), 0);
+	assert_int_equal(t.accepted, 2);
+	struct wire_batch keep = resp.batch; /* the 30-day envelope, replayed below */
+	assert_int_equal(apply_sweep(f->apply, f->now + 2 * day, 100, &removed), 0);
+	assert_int_equal(removed, 1);
+
+	memset(&resp, 0, sizeof resp);
+	resp.batch.present = true;
+	resp.batch.after = f->nb->cursor.seq;
+	memcpy(resp.batch.epoch, f->nb->cursor.epoch, sizeof resp.batch.epoch);
+	memcpy(resp.batch.policy, f->nb->cursor.policy, sizeof resp.batch.policy);
+	assert_int_equal(wire_batch_push(&resp.batch, keep.items[0].env, keep.items[0].env_len, 0), 0);
+	resp.batch.upto = resp.batch.after + 1;
+	assert_int_equal(mesh_ingest_pulled(f->mesh, f->nb, &resp, &retry, &t), 0);
+	assert_int_equal(t.accepted, 0);
+	assert_int_equal(t.duplicates, 1);
+	size_t live = 0;
+	assert_int_equal(store_query(f->store, "shortened.example.com", f->now + 2 * day, count_live, &live), 0);
+	assert_int_equal(live, 0);
+	wire_sync_response_clear(&resp);
+	wire_batch_clear(&keep);
 	fx_close(f);
 }
 
@@ -999,6 +1050,7 @@ int main(void)
 		cmocka_unit_test(test_special_use_names_refused_by_their_rule),
 		cmocka_unit_test(test_refusal_read_again_is_audited_once),
 		cmocka_unit_test(test_withdrawal_of_held_special_use_name_is_taken),
+		cmocka_unit_test(test_older_version_not_taken_after_a_shorter_one_swept),
 		cmocka_unit_test(test_relay_cannot_reset_the_hop_count),
 		cmocka_unit_test(test_withdrawals_of_nothing_held_count_against_the_quota),
 		cmocka_unit_test(test_issue_time_is_checked),

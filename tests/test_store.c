@@ -1227,6 +1227,81 @@ static void test_sweep_removes_expired_and_keeps_live(void **state)
 	got_free(&g);
 }
 
+/* An origin re-issues a name with a shorter expiry (30 days, then 1 day),
+ * or withdraws it with a tombstone of 1 day: the key is kept until the
+ * 30-day version is over. At the 1-day expiry the sweep reports it
+ * expired and it is live nowhere, but it stays to order the older version
+ * out: offered again (a neighbour that kept it, a relay replaying its
+ * signed envelope), it is no change. Before, the sweep removed the key at
+ * the short expiry and the 30-day version was taken as new - the origin's
+ * decision undone. At the 30-day expiry the key goes, uncounted. */
+static void test_shortened_version_kept_until_every_version_expired(void **state)
+{
+	struct fx *f = *state;
+	struct upd v1, v2, t1, t2;
+	struct got g = { 0 };
+	struct store_stats st;
+	size_t removed = 99, n = 0;
+	const uint64_t day = 24 * HOUR;
+
+	upd_init(&v1, "shortened.example", 0x11, AM_CAT_PHISHING, 1, false, NOW + 30 * day, "v1");
+	upd_init(&v2, "shortened.example", 0x11, AM_CAT_PHISHING, 2, false, NOW + day, "v2");
+	upd_init(&t1, "withdrawn.example", 0x11, AM_CAT_PHISHING, 1, false, NOW + 30 * day, "t1");
+	upd_init(&t2, "withdrawn.example", 0x11, AM_CAT_PHISHING, 2, true, NOW + day, "t2");
+	assert_int_equal(apply1(f->s, &v1, NOW, NULL), 1);
+	assert_int_equal(apply1(f->s, &v2, NOW, NULL), 1);
+	assert_int_equal(apply1(f->s, &t1, NOW, NULL), 1);
+	assert_int_equal(apply1(f->s, &t2, NOW, NULL), 1);
+	get_one(f->s, &v2, &g);
+	assert_rec_is(&g.r[0], &v2);
+	assert_true(g.r[0].rec.keep_until == NOW + 30 * day);
+
+	/* the short versions expire: reported once, kept, live nowhere */
+	assert_int_equal(store_sweep(f->s, NOW + day, 100, &removed), 0);
+	assert_int_equal(removed, 2);
+	stats(f->s, &st);
+	assert_int_equal(st.records, 2);
+	assert_int_equal(st.tombstones, 1);
+	assert_int_equal(store_query(f->s, "shortened.example", NOW + day, count_cb, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_list(f->s, NOW + day, AM_CAT_NONE, NULL, 0, count_cb, &n), 0);
+	assert_int_equal(n, 0);
+	assert_indexes_match(f, 2);
+	/* a second sweep before the keep ends changes nothing */
+	assert_int_equal(store_sweep(f->s, NOW + 2 * day, 100, &removed), 0);
+	assert_int_equal(removed, 0);
+
+	/* the 30-day versions again, still within their expiry: no change */
+	assert_int_equal(apply1(f->s, &v1, NOW + 2 * day, NULL), 0);
+	assert_int_equal(apply1(f->s, &t1, NOW + 2 * day, NULL), 0);
+	get_one(f->s, &v2, &g);
+	assert_rec_is(&g.r[0], &v2);
+	get_one(f->s, &t2, &g);
+	assert_rec_is(&g.r[0], &t2);
+	/* kept across a restart: the keep is in the record */
+	fx_reopen(f, MAP_SMALL);
+	assert_int_equal(apply1(f->s, &v1, NOW + 2 * day, NULL), 0);
+
+	/* a newer version replaces the kept one and carries the keep on */
+	struct upd v3;
+	upd_init(&v3, "shortened.example", 0x11, AM_CAT_PHISHING, 3, false, NOW + 3 * day, "v3");
+	assert_int_equal(apply1(f->s, &v3, NOW + 2 * day, NULL), 1);
+	get_one(f->s, &v3, &g);
+	assert_true(g.r[0].rec.keep_until == NOW + 30 * day);
+	assert_indexes_match(f, 2);
+
+	/* at the 30-day expiry both keys go, v3 reported at its own expiry */
+	assert_int_equal(store_sweep(f->s, NOW + 3 * day, 100, &removed), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(store_sweep(f->s, NOW + 30 * day, 100, &removed), 0);
+	assert_int_equal(removed, 0);
+	stats(f->s, &st);
+	assert_int_equal(st.records, 0);
+	assert_int_equal(st.tombstones, 0);
+	assert_indexes_match(f, 0);
+	got_free(&g);
+}
+
 /* ---- versions and stats ----------------------------------------------- */
 
 static void test_next_version_monotonic_persisted_floor(void **state)
@@ -1994,6 +2069,7 @@ int main(void)
 		T(test_list_filters),
 		T(test_changes_after_n),
 		T(test_sweep_removes_expired_and_keeps_live),
+		T(test_shortened_version_kept_until_every_version_expired),
 		T(test_next_version_monotonic_persisted_floor),
 		T(test_apply_own_versions_in_the_same_commit),
 		T(test_stats_counts),

@@ -43,7 +43,7 @@ static size_t encode(const struct sample *x, uint8_t *buf, uint32_t oid, uint32_
 {
 	size_t dlen;
 	assert_int_equal(store_rec_check_name(x->ind.domain, x->ind.category, &dlen), 0);
-	return store_rec_encode(buf, &x->u, NOW, NOW - 5000, oid, nid, dlen);
+	return store_rec_encode(buf, &x->u, NOW, NOW - 5000, x->ind.expires_at, oid, nid, dlen);
 }
 
 static void test_record_round_trips(void **state)
@@ -127,6 +127,54 @@ static void test_layout_is_the_documented_one(void **state)
 	assert_int_equal(end - (p + 9 + AM_ID_BYTES), 2);
 }
 
+/* A record kept past its expiry (store.h) is format 2: its keep_until
+ * after expires_at, as the distance from it; every other record stays
+ * format 1, byte for byte the layout an older ameshd reads. A format-2
+ * value with a distance of 0 (two encodings of one record) is damage. */
+static void test_kept_record_is_format_2(void **state)
+{
+	static uint8_t buf[STORE_REC_MAX], plain[STORE_REC_MAX];
+	struct sample x;
+	struct store_rec rec;
+	uint32_t oid, nid;
+	size_t dlen;
+	(void)state;
+
+	sample_init(&x, "c.example", 20);
+	assert_int_equal(store_rec_check_name(x.ind.domain, x.ind.category, &dlen), 0);
+	size_t np = store_rec_encode(plain, &x.u, NOW, NOW - 5000, x.ind.expires_at, 4, 5, dlen);
+	assert_int_equal(plain[0], STORE_REC_FORMAT);
+	assert_int_equal(store_rec_decode(plain, np, 1, &rec, &oid, &nid), 0);
+	assert_true(rec.keep_until == x.ind.expires_at);
+
+	size_t n = store_rec_encode(buf, &x.u, NOW, NOW - 5000, x.ind.expires_at + 29 * 86400, 4, 5, dlen);
+	assert_int_equal(buf[0], STORE_REC_FORMAT_KEPT);
+	assert_int_equal(store_rec_decode(buf, n, 1, &rec, &oid, &nid), 0);
+	assert_true(rec.keep_until == x.ind.expires_at + 29 * 86400);
+	assert_true(rec.ind.expires_at == x.ind.expires_at && rec.received_at == NOW &&
+	            rec.first_issued == NOW - 5000);
+	assert_int_equal(oid, 4);
+	assert_int_equal(nid, 5);
+	assert_memory_equal(rec.env, x.env, 20);
+	/* the varint after expires_at is the distance */
+	const uint8_t *p = buf + STORE_REC_FIXED, *end = buf + n;
+	uint64_t v[5];
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(bytes_get_varint(&p, end, &v[i]), 0);
+	assert_true(v[3] == x.ind.expires_at && v[4] == 29 * 86400);
+
+	/* format 2 with no distance, and format 1's bytes called format 2 */
+	uint8_t zero[STORE_REC_MAX];
+	uint8_t tmp[BYTES_VARINT_MAX];
+	size_t vl = bytes_put_varint(tmp, 29 * 86400), at = (size_t)(p - buf) - vl;
+	memcpy(zero, buf, at);
+	zero[at] = 0;
+	memcpy(zero + at + 1, buf + at + vl, n - at - vl);
+	assert_int_equal(store_rec_decode(zero, n - vl + 1, 1, &rec, &oid, &nid), AM_ESTORE);
+	plain[0] = STORE_REC_FORMAT_KEPT;
+	assert_int_equal(store_rec_decode(plain, np, 1, &rec, &oid, &nid), AM_ESTORE);
+}
+
 /* Each fixed byte out of its range, each varint out of its range. */
 static void test_damaged_fields_refused(void **state)
 {
@@ -142,7 +190,7 @@ static void test_damaged_fields_refused(void **state)
 		size_t at;
 		uint8_t val;
 	} bad[] = {
-		{0, STORE_REC_FORMAT + 1}, {0, 0},    /* another record format */
+		{0, STORE_REC_FORMAT_KEPT + 1}, {0, 0}, /* another record format */
 		{1, 3},                               /* state: not live (0), withdrawn (1) or set aside (2) */
 		{2, AM_TLP_COUNT},                    /* tlp */
 		{3, 101},                             /* confidence */
@@ -159,15 +207,15 @@ static void test_damaged_fields_refused(void **state)
 	x.ind.issued_at = 10;
 	size_t dlen;
 	assert_int_equal(store_rec_check_name(x.ind.domain, x.ind.category, &dlen), 0);
-	n = store_rec_encode(buf, &x.u, NOW, 9, 0, 6, dlen);
+	n = store_rec_encode(buf, &x.u, NOW, 9, x.ind.expires_at, 0, 6, dlen);
 	assert_int_equal(store_rec_decode(buf, n, 1, &rec, &oid, &nid), AM_ESTORE);
-	n = store_rec_encode(buf, &x.u, NOW, 9, 1, 6, dlen);
+	n = store_rec_encode(buf, &x.u, NOW, 9, x.ind.expires_at, 1, 6, dlen);
 	assert_int_equal(store_rec_decode(buf, n, 1, &rec, &oid, &nid), 0);
 	/* delta = issued_at - first_issued wraps when first_issued is later:
 	 * the decoder sees a delta above issued_at */
-	n = store_rec_encode(buf, &x.u, NOW, 11, 1, 6, dlen);
+	n = store_rec_encode(buf, &x.u, NOW, 11, x.ind.expires_at, 1, 6, dlen);
 	assert_int_equal(store_rec_decode(buf, n, 1, &rec, &oid, &nid), AM_ESTORE);
-	n = store_rec_encode(buf, &x.u, NOW, 9, 1, 6, dlen);
+	n = store_rec_encode(buf, &x.u, NOW, 9, x.ind.expires_at, 1, 6, dlen);
 	uint8_t *d = memmem(buf, n, "b.example", 9);
 	assert_non_null(d);
 	d[1] = '\0';
@@ -284,6 +332,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_round_trips),
 		cmocka_unit_test(test_layout_is_the_documented_one),
+		cmocka_unit_test(test_kept_record_is_format_2),
 		cmocka_unit_test(test_damaged_fields_refused),
 		cmocka_unit_test(test_every_wrong_length_refused),
 		cmocka_unit_test(test_check_name),
