@@ -41,6 +41,7 @@ static const char *const reject_names[MESH_R_COUNT] = {
 	[MESH_R_SPECIAL_USE] = "special_use",
 	[MESH_R_ROTATION_CONFLICT] = "rotation_conflict",
 	[MESH_R_ISSUED] = "issued",
+	[MESH_R_ROTATION_CHAIN] = "rotation_chain",
 };
 
 const char *mesh_reject_name(int r)

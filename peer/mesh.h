@@ -72,6 +72,7 @@ enum mesh_reject {
 	MESH_R_SPECIAL_USE,    /* a special-use name (domain.h): printer.local, x.onion, nas.lan */
 	MESH_R_ROTATION_CONFLICT, /* a rotation from a key already rotated to another one here */
 	MESH_R_ISSUED,         /* issued further ahead than clock skew explains */
+	MESH_R_ROTATION_CHAIN, /* a rotation whose `previous' is not the rotation held here for its key */
 	MESH_R_COUNT
 };
 const char *mesh_reject_name(int reason);

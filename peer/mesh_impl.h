@@ -236,6 +236,8 @@ struct mesh {
 	 * sign any number of them, and one log line per key is enough (each
 	 * is counted and audited). Guarded by lock. */
 	uint8_t conflict_logged[AM_KEY_BYTES];
+	/* the same for rotations whose `previous' breaks the chain held here */
+	uint8_t unchained_logged[AM_KEY_BYTES];
 	uint8_t epoch[STORE_EPOCH_BYTES];
 
 	/* Serialises trust-store swaps with their notices on the apply path,

@@ -423,6 +423,79 @@ static bool rotation_conflicts(const struct trust *t, const struct statement *st
 	return !(*e)->has_pending || memcmp((*e)->pending_pk, st->key, AM_KEY_BYTES) != 0; /* retired */
 }
 
+/* What a held rotation record says: its id, and the key it rotated to. */
+struct held_rotation {
+	bool found;
+	uint8_t id[AM_ID_BYTES];
+	uint8_t new_key[AM_KEY_BYTES];
+};
+
+static int held_rotation_cb(void *arg, const struct store_rec *rec)
+{
+	struct held_rotation *h = arg;
+	struct statement st;
+
+	/* stored only after statement_open passed; opened again for its
+	 * new key (a rotation is rare: the verify is no cost here) */
+	if (rec->env_len == 0 || statement_open(rec->env, rec->env_len, &st, NULL) != 0 ||
+	    st.kind != STATEMENT_ROTATE)
+		return 1;
+	h->found = true;
+	memcpy(h->id, rec->id, AM_ID_BYTES);
+	memcpy(h->new_key, st.new_key, AM_KEY_BYTES);
+	return 1;
+}
+
+/* Does a rotation break its identity's chain as this peer holds it?
+ * `previous' is the id of the rotation that made st->key this identity's
+ * key (statement.h; zeros for the first). The key before st->key in its
+ * trust entry (retired keys oldest first, then the current one, then the
+ * one pending) is the one that rotated to it: when this peer holds that
+ * rotation, `previous' must be its id. Before, `previous' was never
+ * read, so a rotation signed by both keys but naming another history -
+ * zeros, or a rotation that never was - passed as a link of the chain.
+ * When this peer holds no rotation to st->key (its first key here, or
+ * the record swept after STATEMENT_LIFETIME) there is nothing to check
+ * against, and the statement passes as before. *held gets the id held
+ * when it breaks. Takes m->lock for the trust store. */
+static bool rotation_unchained(struct mesh *m, const struct statement *st, uint8_t held[AM_ID_BYTES])
+{
+	struct held_rotation h = {0}, self = {0};
+	uint8_t pred[AM_KEY_BYTES];
+	bool have_pred = false;
+
+	pthread_mutex_lock(&m->lock);
+	const struct trust_entry *e = trust_by_any_key(&m->trust, st->key);
+	/* the entry's keys in the order they were its key */
+	const uint8_t *seq[TRUST_RETIRED_MAX + 2];
+	size_t n = 0;
+	for (size_t i = 0; e && i < e->n_retired; i++)
+		seq[n++] = e->retired[i].pk;
+	if (e)
+		seq[n++] = e->pk;
+	if (e && e->has_pending)
+		seq[n++] = e->pending_pk;
+	for (size_t i = 1; i < n && !have_pred; i++)
+		if (memcmp(seq[i], st->key, AM_KEY_BYTES) == 0) {
+			memcpy(pred, seq[i - 1], AM_KEY_BYTES);
+			have_pred = true;
+		}
+	pthread_mutex_unlock(&m->lock);
+	if (!have_pred)
+		return false;
+	if (store_get(m->store, pred, "@rotate", AM_CAT_NONE, held_rotation_cb, &h) != 1 || !h.found ||
+	    memcmp(h.new_key, st->key, AM_KEY_BYTES) != 0)
+		return false; /* nothing held to check against */
+	if (memcmp(h.id, st->previous, AM_ID_BYTES) == 0)
+		return false;
+	/* this very statement, held: judged when it came */
+	if (store_get(m->store, st->key, "@rotate", AM_CAT_NONE, held_rotation_cb, &self) == 1 && self.found &&
+	    memcmp(self.new_key, st->new_key, AM_KEY_BYTES) == 0)
+		return false;
+	memcpy(held, h.id, AM_ID_BYTES);
+	return true;
+}
+
 /* The store record standing for a key statement (store.h: '@' names). */
 static void statement_record(const struct statement *st, struct am_indicator *ind)
 {
@@ -884,6 +957,29 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			q->reason = MESH_R_ROTATION_CONFLICT;
 			continue;
 		}
+		uint8_t held_id[AM_ID_BYTES];
+		if (q->st.kind == STATEMENT_ROTATE && rotation_unchained(m, &q->st, held_id)) {
+			pthread_mutex_lock(&m->lock);
+			log_it = memcmp(m->unchained_logged, q->st.key, AM_KEY_BYTES) != 0;
+			if (log_it)
+				memcpy(m->unchained_logged, q->st.key, AM_KEY_BYTES);
+			const struct trust_entry *oe = trust_by_any_key(&m->trust, q->st.key);
+			snprintf(name, sizeof name, "%s", oe ? oe->name : "?");
+			pthread_mutex_unlock(&m->lock);
+			if (log_it) {
+				char keyid[17], prev[17], held[17];
+				am_keyid_hex(q->st.key, keyid);
+				am_hex(q->st.previous, 8, prev);
+				am_hex(held_id, 8, held);
+				log_warn("mesh: a rotation of %s's key %s (via %s) names %s... as the rotation before it, but the "
+				         "one held here is %s...: refused (not this identity's chain - if %s rotated only with "
+				         "`amesh keys rotate', that key is in other hands: check with them)",
+				         name, keyid, nb->name, prev, held, name);
+			}
+			q->state = P_REJECT;
+			q->reason = MESH_R_ROTATION_CHAIN;
+			continue;
+		}
 		/* issued ahead: its record (version = issue time) would outrank
 		 * every later statement of the key and outlive them all, relayed
 		 * to every new peer for as long */
@@ -910,7 +1006,9 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			continue;
 		}
 		if (q->state == P_REJECT) {
-			reject_item(m, nb, rejects, q->reason, q->named ? &q->ind : NULL);
+			reject_item_why(m, nb, rejects, q->reason, q->named ? &q->ind : NULL,
+			                q->reason == MESH_R_ROTATION_CHAIN
+			                    ? "its previous is not the rotation held here for this key" : NULL);
 			continue;
 		}
 		if (q->is_stmt || q->is_sighting) {

@@ -628,6 +628,95 @@ static void test_issue_time_is_checked(void **state)
 	fx_close(f);
 }
 
+struct audit_chain {
+	char names[256];
+	int detail_ok;
+};
+
+static int collect_chain(void *arg, const struct audit_record *r)
+{
+	struct audit_chain *x = arg;
+	if (strcmp(r->event, "rejected") != 0)
+		return 0;
+	size_t n = strlen(x->names);
+	snprintf(x->names + n, sizeof x->names - n, "%s\n", r->rule);
+	x->detail_ok += strstr(r->detail, "its previous is not the rotation held here for this key") != NULL;
+	return 0;
+}
+
+/* Sends one envelope to the fixture's peer as the next batch from n. */
+static void ingest_one(struct fx *f, const uint8_t *env, size_t len, struct mesh_ingest_tally *t)
+{
+	struct wire_sync_response resp;
+	unsigned retry = 0;
+
+	memset(&resp, 0, sizeof resp);
+	resp.batch.present = true;
+	resp.batch.after = f->nb->cursor.seq;
+	assert_int_equal(wire_batch_push(&resp.batch, env, len, 0), 0);
+	resp.batch.upto = resp.batch.after + 1;
+	memcpy(resp.batch.epoch, f->nb->cursor.epoch, sizeof resp.batch.epoch);
+	memcpy(resp.batch.policy, f->nb->cursor.policy, sizeof resp.batch.policy);
+	assert_int_equal(mesh_ingest_pulled(f->mesh, f->nb, &resp, &retry, t), 0);
+	wire_sync_response_clear(&resp);
+}
+
+/* A rotation's `previous' binds it to the rotation before it (statement.h).
+ * n's key rotates to k1 (held here, k1 pending); a rotation of k1 to k2
+ * naming no rotation before it, or one that never was, is refused as
+ * rotation_chain, audited with the rule; the one naming the rotation held
+ * here is taken. Before, `previous' was never read: all three were taken
+ * (the first stored, the others its duplicates by key). */
+static void test_rotation_must_name_the_rotation_held(void **state)
+{
+	struct fx *f = fx_open_with(0, true);
+	struct mesh_ingest_tally t;
+	uint8_t k1sk[crypto_sign_SECRETKEYBYTES], k1pk[AM_KEY_BYTES], k2sk[crypto_sign_SECRETKEYBYTES],
+	        k2pk[AM_KEY_BYTES], env[STATEMENT_MAX], first[AM_ID_BYTES], id[AM_ID_BYTES], bogus[32];
+	size_t len;
+	const char *name = NULL;
+
+	(void)state;
+	crypto_sign_keypair(k1pk, k1sk);
+	crypto_sign_keypair(k2pk, k2sk);
+	assert_int_equal(statement_rotate(f->nbkey.sk, k1sk, NULL, f->now, f->now, env, sizeof env, &len, first), 0);
+	ingest_one(f, env, len, &t);
+	assert_int_equal(t.accepted, 1);
+	/* as the statements thread applies it (with a trust file): k1 pending */
+	pthread_mutex_lock(&f->mesh->lock);
+	assert_int_equal(trust_rotation_offer(&f->mesh->trust, f->nbkey.pk, k1pk, f->now, false, &name), 0);
+	pthread_mutex_unlock(&f->mesh->lock);
+
+	/* no rotation before it: refused */
+	assert_int_equal(statement_rotate(k1sk, k2sk, NULL, f->now, f->now, env, sizeof env, &len, id), 0);
+	ingest_one(f, env, len, &t);
+	assert_int_equal(t.accepted, 0);
+	assert_int_equal(f->nb->rejects[MESH_R_ROTATION_CHAIN], 1);
+	/* a rotation that never was: refused */
+	randombytes_buf(bogus, sizeof bogus);
+	assert_int_equal(statement_rotate(k1sk, k2sk, bogus, f->now, f->now, env, sizeof env, &len, id), 0);
+	ingest_one(f, env, len, &t);
+	assert_int_equal(t.accepted, 0);
+	assert_int_equal(f->nb->rejects[MESH_R_ROTATION_CHAIN], 2);
+	assert_int_equal(store_get(f->store, k1pk, "@rotate", AM_CAT_NONE, held_any, NULL), AM_ENOTFOUND);
+	assert_string_equal(mesh_reject_name(MESH_R_ROTATION_CHAIN), "rotation_chain");
+	/* the chain held here: taken */
+	assert_int_equal(statement_rotate(k1sk, k2sk, first, f->now, f->now, env, sizeof env, &len, id), 0);
+	ingest_one(f, env, len, &t);
+	assert_int_equal(t.accepted, 1);
+	assert_int_equal(f->nb->rejects[MESH_R_ROTATION_CHAIN], 2);
+	assert_int_equal(store_get(f->store, k1pk, "@rotate", AM_CAT_NONE, held_any, NULL), 1);
+	/* the refusals are in the audit trail, by rule, saying why */
+	struct audit_chain ac = {.names = ""};
+	char err[AM_ERRLEN];
+	mesh_audit_release(f->mesh);
+	assert_int_equal(audit_flush(f->audit), 0);
+	assert_int_equal(audit_read(f->audit_path, NULL, 0, collect_chain, &ac, err, sizeof err), 0);
+	assert_string_equal(ac.names, "rotation_chain\nrotation_chain\n");
+	assert_int_equal(ac.detail_ok, 2);
+	fx_close(f);
+}
+
 static int get_hops(void *arg, const struct store_rec *rec)
 {
 	*(uint32_t *)arg = rec->hops;
@@ -1051,6 +1140,7 @@ int main(void)
 		cmocka_unit_test(test_refusal_read_again_is_audited_once),
 		cmocka_unit_test(test_withdrawal_of_held_special_use_name_is_taken),
 		cmocka_unit_test(test_older_version_not_taken_after_a_shorter_one_swept),
+		cmocka_unit_test(test_rotation_must_name_the_rotation_held),
 		cmocka_unit_test(test_relay_cannot_reset_the_hop_count),
 		cmocka_unit_test(test_withdrawals_of_nothing_held_count_against_the_quota),
 		cmocka_unit_test(test_issue_time_is_checked),
