@@ -1113,6 +1113,11 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			refuse_verified(m, nb, rejects, MESH_R_LIFETIME, &q->ind, q->id);
 			continue;
 		}
+		/* ... yet its tombstone is kept here no longer than an indicator
+		 * taken now (mesh_ingest.h: withdrawals); the envelope keeps the
+		 * expiry its origin signed */
+		if (held_withdrawal && policy_past_lifetime(q->ind.expires_at, m->max_lifetime, MESH_LIFETIME_SLACK, now))
+			q->ind.expires_at = now + m->max_lifetime + MESH_LIFETIME_SLACK;
 		uint32_t hops = hops_in(it);
 		if (!from_origin && hops < 2)
 			hops = 2;

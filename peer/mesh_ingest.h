@@ -9,6 +9,22 @@
  * feed and the relay. The neighbour's cursor moves only after that commit.
  * Every refusal is counted on the neighbour by reason and audited.
  *
+ * Withdrawals: one of something this peer holds is recourse and passes
+ * the import filters, the quota and the lifetime limit, whatever expiry
+ * it claims - refusing it would leave the flag live. But this peer keeps
+ * its tombstone no longer than an indicator it would take now: an expiry
+ * past max_lifetime (and the clock skew forgiven, MESH_LIFETIME_SLACK)
+ * from now is held as now + max_lifetime + MESH_LIFETIME_SLACK; the
+ * envelope, relayed on, keeps the expiry its origin signed. That is long
+ * enough: every version of the name this peer took expires by then (it
+ * took none past the same bound, and the store keeps a key until the
+ * latest expiry of the versions it held, store.h). Before, a tombstone
+ * signed to expire in a hundred years (by a retired key, or replayed) was
+ * kept that long, and one with a high version stood over every later
+ * flag of its origin on the name for as long. A withdrawal of nothing held
+ * is checked as the indicator it withdraws would be: past the lifetime
+ * limit it is refused.
+ *
  * Key statements (revocations, rotations) about keys this peer knows are
  * stored the same way, then applied to the trust store by one worker
  * thread (applying one may drop a link, and a link thread cannot join

@@ -855,6 +855,46 @@ static void test_older_version_not_taken_after_a_shorter_one_swept(void **state)
 	fx_close(f);
 }
 
+static int get_expiry(void *arg, const struct store_rec *rec)
+{
+	*(uint64_t *)arg = rec->ind.withdrawn ? rec->ind.expires_at : 0;
+	return 1;
+}
+
+/* A withdrawal of a held flag claiming to expire in a hundred years is
+ * taken (recourse: the flag is withdrawn) but its tombstone is kept no
+ * longer than an indicator taken now: max_lifetime (90 days here) and
+ * the clock skew forgiven. Before, it was kept for the hundred years. One
+ * within the bound keeps its own expiry. */
+static void test_held_withdrawal_kept_no_longer_than_max_lifetime(void **state)
+{
+	struct fx *f = fx_open(0);
+	struct wire_sync_response resp;
+	struct mesh_ingest_tally t;
+	uint8_t id[AM_ID_BYTES];
+	unsigned retry = 0;
+	uint64_t exp = 0, century = f->now + 100 * 366 * 86400ull, bound;
+
+	(void)state;
+	hold_old_flag_id(f, "century.example.com", id);
+	hold_old_flag_id(f, "month.example.com", id);
+	memset(&resp, 0, sizeof resp);
+	resp.batch.present = true;
+	push_issued(f, &resp.batch, "century.example.com", f->now, century, true);
+	push_issued(f, &resp.batch, "month.example.com", f->now, f->now + 30 * 86400, true);
+	resp.batch.upto = resp.batch.n;
+	assert_int_equal(mesh_ingest_pulled(f->mesh, f->nb, &resp, &retry, &t), 0);
+	bound = timefmt_now() + 90 * 86400 + 600;
+	assert_int_equal(t.accepted, 2);
+	assert_int_equal(t.rejected, 0);
+	assert_int_equal(store_get(f->store, f->nbkey.pk, "century.example.com", AM_CAT_PHISHING, get_expiry, &exp), 1);
+	assert_true(exp >= f->now + 90 * 86400 + 600 && exp <= bound);
+	assert_int_equal(store_get(f->store, f->nbkey.pk, "month.example.com", AM_CAT_PHISHING, get_expiry, &exp), 1);
+	assert_true(exp == f->now + 30 * 86400);
+	wire_sync_response_clear(&resp);
+	fx_close(f);
+}
+
 static void test_withdrawal_of_held_special_use_name_is_taken(void **state)
 {
 	(void)state;
@@ -1141,6 +1181,7 @@ int main(void)
 		cmocka_unit_test(test_withdrawal_of_held_special_use_name_is_taken),
 		cmocka_unit_test(test_older_version_not_taken_after_a_shorter_one_swept),
 		cmocka_unit_test(test_rotation_must_name_the_rotation_held),
+		cmocka_unit_test(test_held_withdrawal_kept_no_longer_than_max_lifetime),
 		cmocka_unit_test(test_relay_cannot_reset_the_hop_count),
 		cmocka_unit_test(test_withdrawals_of_nothing_held_count_against_the_quota),
 		cmocka_unit_test(test_issue_time_is_checked),
