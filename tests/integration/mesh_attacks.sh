@@ -12,6 +12,8 @@ AMESHD=$1 AMESH=$2 TESTPEER=$3
 
 mk_peer a 1; mk_peer b 2
 link a b 2
+# b sweeps every second: the re-issue below expires in two
+sed -i 's/^# sweep_interval = 60s$/sweep_interval = 1s/' "$T_ROOT/b/amesh.conf"
 "$AMESH" keys generate -o "$T_ROOT/mallory.key" >/dev/null
 "$AMESH" keys generate -o "$T_ROOT/stranger.key" >/dev/null
 "$AMESH" -c "$T_ROOT/b/amesh.conf" keys trust "$T_ROOT/mallory.key.pub" --name mallory >/dev/null
@@ -75,6 +77,17 @@ check "hop limit 1 past its first hop: not stored" not has b olivia-limit1.examp
 check "amber 2^32-1 hops away: not stored" not has b mallory-wrapped.example.com
 check "  counted under tlp_amber (2) and hops (1)" \
 	test "$(reject_count b mallory tlp_amber)/$(reject_count b mallory hops)" = 2/1
+# A flag re-issued shorter, then the longer version replayed: mallory flags
+# a name for 30 days, re-issues it for 2 seconds; after b swept the short
+# one, the 30-day envelope comes again. b keeps the key until the 30 days
+# are over and takes nothing. Before, the replay was stored live for 30 days.
+# (Before the withdrawal flood below: it uses up mallory's import.quota.)
+expect_exit 0 "mallory re-issues a 30-day flag for 2 s and replays the 30-day one after 4 s" \
+	tp reissue-replay reissued.example.com 4
+sleep 0.5
+check "... b swept the 2-second version (audited expired)" sh -c "'$AMESH' -s '$T_ROOT/b/run/amesh.sock' audit reissued.example.com | grep -q expired"
+check "... the replayed 30-day version is not live on b" not has b reissued.example.com
+
 # withdrawals of names mallory never flagged pass no import filter as
 # recourse (b holds nothing they withdraw): they count against
 # import.quota (20) like new indicators. Before, all 100 were stored.
@@ -102,6 +115,22 @@ check "... both refused as rotation_conflict" wait_until 5 sh -c "[ \"\$('$AMESH
 sleep 0.5
 check "... x1 is still the one pending ($(pending_key | cut -c1-30)...)" test "$(pending_key)" = "$(cut -d' ' -f1-2 "$T_ROOT/x1.key.pub")"
 check "... logged once" test "$(grep -c "was already rotated to another key here" "$T_ROOT/b/ameshd.log")" = 1
+# The chain: a rotation of x1 (pending on b) must name mallory's rotation
+# to x1 as its `previous'. Naming none, or one that never was, it is
+# refused as rotation_chain; naming the one b holds, it is taken. Before,
+# `previous' was never read.
+first_rot=$(tp rotate "$T_ROOT/x1.key" 2>/dev/null | sed -n 's/^rotation id //p') # a duplicate now: its id
+"$AMESH" keys generate -o "$T_ROOT/x4.key" >/dev/null
+expect_exit 0 "x1 rotates to x4 naming no rotation before it" tp rotate "$T_ROOT/x4.key" none "$T_ROOT/x1.key"
+expect_exit 0 "... naming a rotation that never was" tp rotate "$T_ROOT/x4.key" "$(printf '%064d' 7)" "$T_ROOT/x1.key"
+check "... both refused as rotation_chain" wait_until 5 sh -c "[ \"\$('$AMESH' -s '$T_ROOT/b/run/amesh.sock' --json peers | grep '\"name\":\"mallory\"' | sed -n 's/.*\"rejects\":{[^}]*\"rotation_chain\":\([0-9]*\).*/\1/p')\" = 2 ]"
+check "... audited by rule" wait_until 5 sh -c "'$AMESH' -s '$T_ROOT/b/run/amesh.sock' audit 2>/dev/null | grep -q 'its previous is not the rotation held here for this key'"
+check "... logged once" test "$(grep -c "names .* as the rotation before it, but the one held here is" "$T_ROOT/b/ameshd.log")" = 1
+check "  (the first rotation's id: $first_rot)" test ${#first_rot} = 64
+expect_exit 0 "... naming mallory's rotation to x1" tp rotate "$T_ROOT/x4.key" "$first_rot" "$T_ROOT/x1.key"
+sleep 0.5
+check "... taken: still 2 refused" test "$(reject_count b mallory rotation_chain)" = 2
+
 
 # issue 8, item 10: the last counters. 2^64 - 1 once parked a worker in an
 # endless loop holding the session lock, and with it every other worker

@@ -10,7 +10,8 @@
  *          | skew SECONDS | hs-flood N | counter-max | hello-save FILE | hello-send FILE
  *          | pull-twice SECONDS | forged-answer DOMAIN DISPUTE_ID | old-link VERSION
  *          | relayed-amber DOMAIN ORIGIN_KEY | relayed-limit1 DOMAIN ORIGIN_KEY | wrapped-amber DOMAIN
- *          | withdraw-flood N | rotate NEW_KEY | green-dispute DOMAIN ORIGIN_PUB
+ *          | withdraw-flood N | rotate NEW_KEY [PREVIOUS FROM_KEY] | reissue-replay DOMAIN SECONDS
+ *          | green-dispute DOMAIN ORIGIN_PUB
  * Prints one line of result; exit 0 when the step did what the mode means
  * (e.g. "refused" for a refused handshake is printed and exits 3).
  * skew: a Hello stamped SECONDS off (prints the refusal it is told);
@@ -29,7 +30,13 @@
  * receiver's own"). withdraw-flood N: N withdrawals, in one push, of
  * names KEY never flagged (wf-1.example.com ...), expiring in a day.
  * rotate NEW_KEY: pushes a rotation of KEY to NEW_KEY (a secret key file),
- * signed by both, as `amesh keys rotate' makes it.
+ * signed by both, as `amesh keys rotate' makes it; prints its id. With
+ * PREVIOUS (64 hex digits, or `none' for zeros) and FROM_KEY, the rotation
+ * is FROM_KEY's to NEW_KEY naming PREVIOUS as the rotation before it
+ * (still sent by KEY, the link's key).
+ * reissue-replay DOMAIN SECONDS: KEY's flag on DOMAIN for 30 days, then
+ * re-issued (a newer version) for 2 seconds, in one push; SECONDS later
+ * the 30-day envelope again, as a relay that kept it would send it.
  * forged-answer: pushes a `withdraw' answer to dispute DISPUTE_ID (64 hex)
  * on DOMAIN, signed by KEY as if KEY were the disputed indicator's origin
  * (issue 14: only the real origin's answer may count).
@@ -187,6 +194,61 @@ static int make_envelope(const char *mode, const struct keyfile_secret *signer, 
 		return wire_envelope_pack(&e, env, AM_ENVELOPE_MAX, env_len);
 	}
 	return 0;
+}
+
+/* One push of n envelopes under a fresh epoch (always taken as a restart). */
+static int push_envs(struct session *s, uint8_t (*envs)[AM_ENVELOPE_MAX], const size_t *lens, size_t n)
+{
+	struct wire_sync_request req;
+	struct wire_sync_response resp;
+	int rv = 0;
+
+	memset(&req, 0, sizeof req);
+	req.push.present = true;
+	randombytes_buf(req.push.epoch, sizeof req.push.epoch);
+	for (size_t i = 0; i < n && rv == 0; i++)
+		rv = wire_batch_push(&req.push, envs[i], lens[i], 0);
+	req.push.upto = req.push.head = n;
+	if (rv == 0 && (rv = sync_call(s, &req, &resp)) == 0)
+		wire_sync_response_clear(&resp);
+	wire_sync_request_clear(&req);
+	return rv;
+}
+
+/* reissue-replay DOMAIN SECONDS: see the top of the file. */
+static int reissue_replay(struct keyfile_secret *me, struct session *s, const char *domain, unsigned long secs)
+{
+	static uint8_t envs[2][AM_ENVELOPE_MAX];
+	size_t lens[2];
+	uint8_t id[AM_ID_BYTES];
+	uint64_t now = timefmt_now();
+	int rv = 0;
+
+	for (int k = 0; k < 2 && rv == 0; k++) {
+		struct am_indicator ind;
+		memset(&ind, 0, sizeof ind);
+		memcpy(ind.origin, me->pk, AM_KEY_BYTES);
+		snprintf(ind.domain, sizeof ind.domain, "%s", domain);
+		ind.category = AM_CAT_PHISHING;
+		ind.confidence = 60;
+		ind.issued_at = now;
+		ind.expires_at = k == 0 ? now + 30 * 86400 : now + 2;
+		ind.version = now * 1000000 + (uint64_t)k;
+		ind.tlp = AM_TLP_GREEN;
+		rv = indicator_sign(&ind, me->sk, envs[k], AM_ENVELOPE_MAX, &lens[k], id);
+	}
+	if (rv == 0)
+		rv = push_envs(s, envs, lens, 2);
+	printf("pushed 30 days and 2 seconds: %s\n", rv == 0 ? "delivered" : am_strerror(rv));
+	if (rv == 0) {
+		sleep((unsigned)secs);
+		rv = push_envs(s, envs, lens, 1);
+		printf("replayed the 30-day version: %s\n", rv == 0 ? "delivered" : am_strerror(rv));
+	}
+	session_free(s);
+	keyfile_secret_free(me);
+	nng_close(sock);
+	return rv == 0 ? 0 : 1;
 }
 
 /* withdraw-flood N: N withdrawals of names never flagged, in one push;
@@ -643,6 +705,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (strcmp(mode, "withdraw-flood") == 0)
 		return withdraw_flood(me, s, strtoul(argv[5], NULL, 10));
+	if (strcmp(mode, "reissue-replay") == 0 && argc >= 7)
+		return reissue_replay(me, s, argv[5], strtoul(argv[6], NULL, 10));
 	if (strcmp(mode, "foreign") == 0 || strcmp(mode, "relayed-amber") == 0 || strcmp(mode, "relayed-limit1") == 0) {
 		if (argc < 7 || keyfile_load_secret(argv[6], NULL, &origin, err, sizeof err) != 0) {
 			fprintf(stderr, "testpeer: foreign needs ORIGIN_KEY: %s\n", err);
@@ -652,17 +716,29 @@ int main(int argc, char **argv)
 	uint8_t env[DISPUTE_MAX > STATEMENT_MAX ? DISPUTE_MAX : STATEMENT_MAX];
 	size_t env_len;
 	if (strcmp(mode, "rotate") == 0) {
-		struct keyfile_secret *next = NULL;
-		uint8_t id[AM_ID_BYTES];
+		struct keyfile_secret *next = NULL, *from = NULL;
+		uint8_t id[AM_ID_BYTES], previous[32] = {0};
+		char hex[2 * AM_ID_BYTES + 1];
+		size_t bl;
 		if (keyfile_load_secret(argv[5], NULL, &next, err, sizeof err) != 0) {
 			fprintf(stderr, "testpeer: rotate needs NEW_KEY: %s\n", err);
 			return 2;
 		}
-		int srv = statement_rotate(me->sk, next->sk, NULL, timefmt_now(), timefmt_now(), env, sizeof env,
-		                           &env_len, id);
+		if (argc >= 8 && ((strcmp(argv[6], "none") != 0 &&
+		                   (sodium_hex2bin(previous, 32, argv[6], strlen(argv[6]), NULL, &bl, NULL) != 0 ||
+		                    bl != 32)) ||
+		                  keyfile_load_secret(argv[7], NULL, &from, err, sizeof err) != 0)) {
+			fprintf(stderr, "testpeer: rotate NEW_KEY PREVIOUS FROM_KEY: bad PREVIOUS or FROM_KEY %s\n", err);
+			return 2;
+		}
+		int srv = statement_rotate(from ? from->sk : me->sk, next->sk, from ? previous : NULL, timefmt_now(),
+		                           timefmt_now(), env, sizeof env, &env_len, id);
 		keyfile_secret_free(next);
+		keyfile_secret_free(from);
 		if (srv != 0)
 			return 2;
+		am_hex(id, AM_ID_BYTES, hex);
+		printf("rotation id %s\n", hex);
 	} else if (strcmp(mode, "forged-answer") == 0) {
 		struct dispute d = {.kind = DISPUTE_ANSWERED, .category = AM_CAT_PHISHING, .tlp = AM_TLP_GREEN,
 		                    .issued_at = timefmt_now(), .answer = DISPUTE_WITHDRAW};
