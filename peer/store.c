@@ -27,8 +27,14 @@
 /* The whole data directory; meta "format". 4: the layout of 3, holding
  * indicator envelopes of format 2 (issue 13's wire: the origin outside the
  * signed body); a format-3 directory holds format-1 envelopes that no peer
- * of this build verifies, so it is refused like the older layouts. */
-#define STORE_FORMAT 4
+ * of this build verifies, so it is refused like the older layouts. 5: the
+ * layout of 4, whose records may be record format 2 (kept past their
+ * expiry, store_rec.h). A format-4 store is a format-5 store without such
+ * records, so it is upgraded in place on open (the number only): an
+ * ameshd that reads 4 then refuses it as newer, rather than reading a
+ * kept record as damage - a damaged record stops the sweep. */
+#define STORE_FORMAT 5
+#define STORE_FORMAT_UPGRADED 4 /* read as STORE_FORMAT, and marked so on open */
 
 /* LMDB turns a short write into EIO ("TODO: Use which error code?" in
  * mdb_page_flush): a disk that filled in the middle of a write, or a file
@@ -261,14 +267,14 @@ int store_open(struct store **out, const char *dir, uint64_t map_size, char *err
 				         am_strerror(ret));
 			goto fail;
 		}
-		if (format != STORE_FORMAT) {
+		if (format != STORE_FORMAT && format != STORE_FORMAT_UPGRADED) {
 			/* short enough for AM_ERRLEN with a long path */
 			if (err && format < STORE_FORMAT)
 				snprintf(err, errlen,
-				         "store: `%s' is an older store format (%s); this ameshd reads format %d only: move "
-				         "data.mdb and lock.mdb out of it and restart",
+				         "store: `%s' is an older store format (%s); this ameshd reads formats %d and %d only: "
+				         "move data.mdb and lock.mdb out of it and restart",
 				         dir, format == 3 ? "3, indicators of format 1" : format ? "unknown" : "1 or 2",
-				         STORE_FORMAT);
+				         STORE_FORMAT_UPGRADED, STORE_FORMAT);
 			else if (err)
 				snprintf(err, errlen, "store: `%s' is store format %llu, newer than this ameshd's format %d: "
 				         "run the ameshd that wrote it", dir, (unsigned long long)format, STORE_FORMAT);
@@ -293,6 +299,11 @@ int store_open(struct store **out, const char *dir, uint64_t map_size, char *err
 	    (rc = mdb_dbi_open(txn, "intern", MDB_CREATE, &s->intern)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "cursors", MDB_CREATE, &s->cursors)) != 0)
 		goto fail_mdb;
+	if (format == STORE_FORMAT_UPGRADED) {
+		what = "upgrading the store format";
+		if ((rc = meta_put_u64(txn, s->meta, STORE_META_FORMAT, STORE_FORMAT)) != 0)
+			goto fail_mdb;
+	}
 	if (format == 0) {
 		randombytes_buf(s->epoch, sizeof(s->epoch));
 		v.mv_size = sizeof(s->epoch);

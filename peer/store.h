@@ -1,8 +1,10 @@
 /*
  * store.h - indicator state, change log and expiry index in LMDB.
  *
- * Databases in one LMDB environment (data directory), store format 4
- * (format 3's layout, holding indicator envelopes of format 2, issue 13):
+ * Databases in one LMDB environment (data directory), store format 5
+ * (format 3's layout, holding indicator envelopes of format 2, issue 13;
+ * records may be kept past their expiry, record format 2 - a format-4
+ * store, which has none, is marked format 5 on open and read as it is):
  *   recs    seq (u64 big-endian) -> record (store_rec.h has the layout: the
  *           decoded fields as varints, the domain, the id and the envelope
  *           exactly as received). Keyed by the local change-log sequence
@@ -20,7 +22,7 @@
  *           as the bare records).
  *   meta    "epoch": 16 random bytes made when the store is created (a
  *           rebuilt store gets a new epoch, so sync cursors restart);
- *           "format": 4; "seq": last local seq; "version": last own version
+ *           "format": 5; "seq": last local seq; "version": last own version
  *           issued; "tombstones": count of withdrawn records; "origins",
  *           "neighbours": the last id interned.
  *   cursors neighbour name -> sync cursor (below).
@@ -28,7 +30,9 @@
  * A data directory of another format (an older ameshd's: formats 1 and 2
  * kept a wide record under the name, with the name again in two indexes;
  * format 3 held indicator envelopes of format 1, which no peer verifies
- * any more) is refused by store_open with what to do, never read.
+ * any more) is refused by store_open with what to do, never read. Format
+ * 4 is upgraded in place (above); an ameshd that reads only 4 refuses the
+ * upgraded store as newer.
  *
  * Last-writer-wins: an update replaces the record for its key iff its
  * (version, id) is greater - version numerically, then id bytewise. That is a

@@ -1,6 +1,6 @@
 /*
  * store_rec.h - the bytes of a stored record and of the index keys that
- * lead to it (store format 4; store.h has the tables, store.c the
+ * lead to it (store format 5; store.h has the tables, store.c the
  * transactions).
  *
  * Pure encoding and decoding: no LMDB, no allocation, no logging. The
@@ -30,8 +30,8 @@
  *        the latest expiry of any version of this key stored here; a
  *        format-1 record is kept until its own expiry). Written only
  *        when a version outlived the one stored, so every other record
- *        stays format 1 and an ameshd older than this field still reads
- *        it; one that is kept reads there as a damaged record
+ *        stays format 1 (store format 5 says a store may hold it: an
+ *        ameshd older than this field refuses the store, store.c)
  *     v  received_at
  *     v  issued_at - first_issued (first_issued: issued_at of the first
  *        version of this key stored here, carried forward; never later
@@ -72,8 +72,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_REC_FORMAT 1 /* one record value, inside store formats 3 and 4 */
-#define STORE_REC_FORMAT_KEPT 2 /* the same with keep_until, inside store format 4 */
+#define STORE_REC_FORMAT 1 /* one record value, inside store formats 3 to 5 */
+#define STORE_REC_FORMAT_KEPT 2 /* the same with keep_until, inside store format 5 */
 #define STORE_REC_FIXED 6  /* the one-byte fields before the varints */
 /* The largest value store_rec_encode writes. */
 #define STORE_REC_MAX (STORE_REC_FIXED + 13 * BYTES_VARINT_MAX + AM_DOMAIN_MAX + AM_ID_BYTES + AM_ENVELOPE_MAX)

@@ -1775,7 +1775,7 @@ static void test_statement_records_ride_the_log_but_are_not_signals(void **state
 	assert_int_equal(apply1(f->s, &bad, NOW, NULL), AM_ECATEGORY);
 }
 
-/* ---- store format 4 (3 for records): refusing other formats, interning, compactness ---- */
+/* ---- store format 5 (4 upgraded, 3 for records): refusing other formats, interning, compactness ---- */
 
 /* Writes an old-format store by hand (formats 1 and 2: no "format" in meta,
  * records under their name in "state", a "log") into a fresh directory. */
@@ -1811,7 +1811,7 @@ static void test_other_store_format_refused(void **state)
 	struct fx *f = *state;
 	struct store *s = (struct store *)1;
 	char err[AM_ERRLEN], old[160], newer[160];
-	uint64_t three = 3, five = 5;
+	uint64_t three = 3, four = 4, six = 6;
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
@@ -1822,7 +1822,7 @@ static void test_other_store_format_refused(void **state)
 	assert_null(s);
 	assert_non_null(strstr(err, old));
 	assert_non_null(strstr(err, "is an older store format (1 or 2)"));
-	assert_non_null(strstr(err, "reads format 4 only"));
+	assert_non_null(strstr(err, "reads formats 4 and 5 only"));
 	assert_non_null(strstr(err, "move data.mdb and lock.mdb out of it and restart"));
 	/* whole, not cut by the buffer, even for a path 100 bytes longer */
 	assert_string_equal(err + strlen(err) - strlen("and restart"), "and restart");
@@ -1847,11 +1847,28 @@ static void test_other_store_format_refused(void **state)
 	assert_string_equal(err + strlen(err) - strlen("and restart"), "and restart");
 
 	snprintf(newer, sizeof newer, "%s/newer", f->root);
-	write_old_store(newer, &five);
+	write_old_store(newer, &six);
 	assert_int_equal(store_open(&s, newer, MAP_SMALL, err, sizeof err), AM_ESTORE);
 	assert_null(s);
 	assert_non_null(strstr(err, newer));
-	assert_non_null(strstr(err, "is store format 5, newer than this ameshd's format 4: run the ameshd that wrote it"));
+	assert_non_null(strstr(err, "is store format 6, newer than this ameshd's format 5: run the ameshd that wrote it"));
+
+	/* format 4 is format 5 without kept records: read, and marked 5, so
+	 * an ameshd reading only 4 refuses it rather than read a kept record
+	 * as damage */
+	snprintf(newer, sizeof newer, "%s/four", f->root);
+	write_old_store(newer, &four);
+	assert_int_equal(store_open(&s, newer, MAP_SMALL, err, sizeof err), 0);
+	store_close(s);
+	env = raw_open(newer);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	MDB_val fk = {6, "format"}, fv;
+	assert_int_equal(mdb_get(txn, dbi, &fk, &fv), 0);
+	assert_int_equal(fv.mv_size, 8);
+	assert_int_equal(((const uint8_t *)fv.mv_data)[0], 5);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
 }
 
 /* Neighbour names and origins are stored once each and read back for
