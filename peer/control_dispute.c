@@ -94,12 +94,16 @@ static bool hex_id(const char *s, uint8_t id[AM_ID_BYTES])
 struct lapse {
 	uint64_t now;
 	bool lapsed;
+	bool withdrawn;      /* why: withdrawn, or else expired */
+	uint64_t expires_at;
 };
 
 static int lapsed_cb(void *arg, const struct store_rec *rec)
 {
 	struct lapse *l = arg;
 	l->lapsed = rec->ind.withdrawn || rec->ind.expires_at <= l->now;
+	l->withdrawn = rec->ind.withdrawn;
+	l->expires_at = rec->ind.expires_at;
 	return 0;
 }
 
@@ -456,6 +460,29 @@ void control_do_dispute_answer(const struct control_env *env, const struct wire_
 	}
 	if (v.answered && req->dispute_answer == DISPUTE_UPHOLD) {
 		fail(resp, AM_EEXIST, "dispute %.16s was already upheld", hex);
+		return;
+	}
+	/* The flag is gone here: it expired (the dispute lapsed, or after an
+	 * uphold), or was withdrawn with no answer (an older origin). An
+	 * uphold would keep nothing, and a withdraw of an expired flag would
+	 * withdraw nothing: "the indicator stays" and "the indicator is
+	 * withdrawn" were both printed, and both untrue. Refused, saying what
+	 * became of the flag. A withdraw of a withdrawn flag says what is so,
+	 * and closes the dispute for its filer. */
+	struct lapse lp = {.now = now};
+	if (store_get(env->store, v.filed.origin, v.filed.domain, v.filed.category, lapsed_cb, &lp) == 0 && lp.lapsed &&
+	    !(lp.withdrawn && req->dispute_answer == DISPUTE_WITHDRAW)) {
+		char when[TIMEFMT_LEN];
+		timefmt_rfc3339(lp.expires_at, when);
+		if (lp.withdrawn)
+			fail(resp, AM_EINVAL, "dispute %.16s: its indicator %s/%s was withdrawn here; nothing is "
+			     "left to uphold (answer withdraw to close the dispute)",
+			     hex, v.filed.domain, am_category_name(v.filed.category));
+		else
+			fail(resp, AM_EINVAL, "dispute %.16s: its indicator %s/%s expired here at %s "
+			     "%s; nothing is left to uphold or withdraw, so no answer is recorded or sent",
+			     hex, v.filed.domain, am_category_name(v.filed.category), when,
+			     v.answered ? "after the uphold" : "unanswered (the dispute lapsed)");
 		return;
 	}
 	struct dispute a = v.filed;

@@ -280,12 +280,26 @@ check "the refused ones never reach a" test "$(disputes_json a | grep -c 'flood-
 # fell overdue at c's 3 s deadline, blaming the origin)
 amp a submit brief.example.com --category phishing --confidence 60 --ttl 5s >/dev/null
 check "c holds the short-lived flag" wait_until 5 has c brief.example.com
+# c's bucket at b is spent (the flood): b files one too, for the origin to see
+expect_exit 0 "b disputes it" amp b dispute brief.example.com --category phishing --reason "gone soon, says b"
+check "b's dispute reaches the origin a" wait_until 5 has_dispute a open brief.example.com
 expect_exit 0 "c disputes it" amp c dispute brief.example.com --category phishing --reason "gone soon"
 check "c shows it open while the flag lives" has_dispute c open brief.example.com
 check "c shows it lapsed once the flag expired" wait_until 15 has_dispute c lapsed brief.example.com
 check "... never overdue after that" not has_dispute c overdue brief.example.com
 check "c's disputes --open leaves it out" not grep -q brief.example.com <<<"$(amp c --json disputes --open)"
 check "c's text listing says lapsed" grep -q "lapsed  brief.example.com" <<<"$(amp c disputes)"
+# the origin's answer to a lapsed dispute: nothing is left to uphold or
+# withdraw, and it must not say "the indicator stays" or "is withdrawn"
+check "a shows b's dispute lapsed too" wait_until 10 has_dispute a lapsed brief.example.com
+bid=$(disputes_json a | grep '"domain":"brief.example.com"' | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+expect_exit 2 "a's uphold of the lapsed dispute is refused" amp a dispute answer "$bid" uphold --reason "still bad"
+check "... saying the flag expired unanswered, nothing recorded" grep -q "brief.example.com/phishing expired here at [-0-9T:]*Z unanswered (the dispute lapsed); nothing is left to uphold or withdraw, so no answer is recorded or sent" <<<"$T_ERR"
+check "... and not that the indicator stays" not grep -q "indicator stays" <<<"$T_OUT$T_ERR"
+expect_exit 2 "a's withdraw of it is refused as well" amp a dispute answer "$bid" withdraw --reason "fine after all"
+check "... not claiming a withdrawal" not grep -q "indicator is withdrawn" <<<"$T_OUT$T_ERR"
+check "the dispute stays lapsed at a, unanswered" has_dispute a lapsed brief.example.com
+check "a's audit has no answer to it" not grep -q "dispute_answered.*brief.example.com" <<<"$(amp a --json audit brief.example.com)"
 check "c's report counts it lapsed" grep -q '"disputes":{[^}]*"lapsed":[1-9]' <<<"$(amp c report --format json)"
 
 # --- the report's figures ---
