@@ -215,6 +215,40 @@ static int target_cb(void *arg, const struct store_rec *rec)
 	return t->id || (t->id_prefix && t->n > 1) ? 1 : 0;
 }
 
+/* Names below the one disputed holding a signal the filters pass: the
+ * owner of shop.example who disputes it while only www.shop.example is
+ * flagged is told which names are, as the owner of a child is told the
+ * flagged parent. */
+#define CHILDREN_SHOWN 5
+struct children {
+	const struct targets *t;
+	size_t len;                  /* strlen(t->domain) */
+	char name[CHILDREN_SHOWN][AM_DOMAIN_MAX + 1];
+	size_t n, more;              /* shown, and the rest counted */
+};
+
+static int child_cb(void *arg, const struct store_rec *rec)
+{
+	struct children *c = arg;
+	const struct targets *t = c->t;
+	size_t n = strlen(rec->ind.domain);
+
+	if (n <= c->len || rec->ind.domain[n - c->len - 1] != '.' || strcmp(rec->ind.domain + n - c->len, t->domain) != 0)
+		return 0;
+	if (t->origin && !origin_match(rec->ind.origin, t->origin, t->origin_len))
+		return 0;
+	if (!mesh_origin_ok(t->env->mesh, rec->ind.origin))
+		return 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->name[i], rec->ind.domain) == 0)
+			return 0; /* another origin's flag on a name already named */
+	if (c->n < CHILDREN_SHOWN)
+		snprintf(c->name[c->n++], sizeof c->name[0], "%s", rec->ind.domain);
+	else
+		c->more++;
+	return 0;
+}
+
 /* The first 8 to 63 hex digits of an indicator id: `amesh query' prints
  * 16. A name of one label is never flagged (a public suffix, under the
  * default rule), so no domain is read as one. */
@@ -352,10 +386,30 @@ void control_do_dispute(const struct control_env *env, const struct wire_request
 			     "its parent `%s' - dispute that name (amesh dispute %s --category %s ...)",
 			     am_category_name(req->category), domain, t.origin ? " from that origin" : "", t.parent,
 			     t.parent, am_category_name(req->category));
-		else
-			fail(resp, AM_ENOTFOUND, "no live %s indicator on `%s' here%s (a dispute names an "
-			     "indicator this peer holds; amesh query shows them)", am_category_name(req->category),
-			     domain, t.origin ? " from that origin" : "");
+		else {
+			/* An O(live indicators) scan of the category (keys are
+			 * in name order, children are not adjacent): only on
+			 * this path, a dispute that names nothing held. */
+			struct children c = {.t = &t, .len = strlen(domain)};
+			char below[CHILDREN_SHOWN * (AM_DOMAIN_MAX + 4) + 64] = "";
+			size_t used = 0;
+			if (store_list(env->store, now, req->category, NULL, 0, child_cb, &c) >= 0)
+				for (size_t i = 0; i < c.n; i++)
+					used += (size_t)snprintf(below + used, sizeof below - used, "%s`%s'",
+					                         i ? ", " : "", c.name[i]);
+			if (c.more)
+				snprintf(below + used, sizeof below - used, " and %zu more", c.more);
+			if (c.n)
+				/* the names last: a long list is what a cut loses */
+				fail(resp, AM_ENOTFOUND, "no live %s indicator on `%s' here%s; a name below it is "
+				     "flagged - dispute that name (amesh dispute NAME --category %s ...): %s",
+				     am_category_name(req->category), domain, t.origin ? " from that origin" : "",
+				     am_category_name(req->category), below);
+			else
+				fail(resp, AM_ENOTFOUND, "no live %s indicator on `%s' here%s (a dispute names an "
+				     "indicator this peer holds; amesh query shows them)", am_category_name(req->category),
+				     domain, t.origin ? " from that origin" : "");
+		}
 		return;
 	}
 	for (size_t i = 0; i < t.n; i++) {
