@@ -558,6 +558,7 @@ static int cmd_disputes(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"open", no_argument, NULL, 'O'},
+		{"mine", no_argument, NULL, 'm'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -569,6 +570,7 @@ static int cmd_disputes(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'O': req.open_only = true; break;
+		case 'm': req.mine_only = true; break;
 		case 'h': return usage(stdout), 0;
 		default: die_usage("bad option");
 		}
@@ -1704,9 +1706,10 @@ static const struct subcommand {
 	 " | answer ID uphold|withdraw --reason TEXT",
 	 "dispute a live indicator this peer holds (signed; it travels to the origin and every holder);\n"
 	 "              or, at the origin, answer a dispute: uphold keeps the indicator, withdraw withdraws it"},
-	{"disputes", cmd_disputes, "[--open]",
+	{"disputes", cmd_disputes, "[--open] [--mine]",
 	 "disputes held here: open, overdue (past dispute_deadline), lapsed (the flag is gone), upheld or\n"
-	 "              withdrawn, with ids"},
+	 "              withdrawn, with ids; --open: open and overdue only; --mine: only those about this\n"
+	 "              peer's own indicators (its to answer), not those it relays"},
 	{"list", cmd_list, "[--category C] [--origin NAME|KEYID] [--limit N]", "list live signals"},
 	{"status", cmd_status, "", "identity, counts, store size, uptime, per-origin digests"},
 	{"watch", cmd_watch, "[--category C] [--min-confidence N]",

@@ -657,6 +657,7 @@ struct list_ctx {
 	const struct control_env *env;
 	struct wire_response *resp;
 	bool closed;          /* this pass: the open ones (false), then the answered or lapsed */
+	bool mine;            /* only disputes of this peer's own indicators */
 	uint64_t now;
 	size_t bytes;         /* what the disputes kept take packed */
 	bool full;
@@ -668,6 +669,12 @@ static int list_cb(void *arg, const struct dispute_view *v)
 	struct list_ctx *l = arg;
 	struct wire_dispute_info info;
 
+	/* Whose to answer is the origin's key in the dispute, signed with
+	 * the rest: this peer's, or one it rotated away (ownkeys.h) - no
+	 * lookup of the indicator, which may be gone or amended since. */
+	if (l->mine && memcmp(v->filed.origin, l->env->key->pk, AM_KEY_BYTES) != 0 &&
+	    !ownkeys_find(l->env->retired, v->filed.origin))
+		return 0;
 	if ((v->answered || dispute_lapsed(l->env, &v->filed, l->now)) != l->closed)
 		return 0;
 	if (!l->full) {
@@ -687,11 +694,12 @@ static int list_cb(void *arg, const struct dispute_view *v)
 
 /* Open disputes first - they are what an operator must act on - then the
  * answered and lapsed ones (open_only: not those), as many as one answer
- * carries; the rest are counted. Two passes over the disputes held,
+ * carries; the rest are counted. mine_only: only those about this peer's
+ * own indicators (what its operator answers), not those it relays. Two passes over the disputes held,
  * O(disputes) each. */
 void control_do_disputes(const struct control_env *env, const struct wire_request *req, struct wire_response *resp)
 {
-	struct list_ctx l = {.env = env, .resp = resp, .now = timefmt_now()};
+	struct list_ctx l = {.env = env, .resp = resp, .now = timefmt_now(), .mine = req->mine_only};
 	int rv = dispute_store_all(env->store, l.now, list_cb, &l);
 	if (rv >= 0 && l.rv == 0 && !req->open_only) {
 		l.closed = true;

@@ -155,6 +155,7 @@ struct wire_request {
 	char dispute_behalf[WIRE_NAME_MAX + 1];
 	enum dispute_answer dispute_answer;
 	bool open_only; /* disputes */
+	bool mine_only; /* disputes: of this peer's own indicators only */
 	/* sightings: owned, freed by wire_request_clear */
 	struct wire_sightings_req *sight;
 };

@@ -63,6 +63,7 @@ int wire_dispute_request_to_pb(const struct wire_request *r, Amesh__V1__Request 
 	case WIRE_OP_DISPUTES:
 		amesh__v1__disputes_request__init(&x->list);
 		x->list.open_only = r->open_only;
+		x->list.mine = r->mine_only;
 		m->op_case = AMESH__V1__REQUEST__OP_DISPUTES;
 		m->disputes = &x->list;
 		return 0;
@@ -124,6 +125,7 @@ int wire_dispute_request_from_pb(const Amesh__V1__Request *m, struct wire_reques
 	case AMESH__V1__REQUEST__OP_DISPUTES:
 		r->op = WIRE_OP_DISPUTES;
 		r->open_only = m->disputes->open_only;
+		r->mine_only = m->disputes->mine;
 		return 0;
 	default:
 		snprintf(err, errlen, "not a dispute request");

@@ -105,6 +105,7 @@ check "export feed options" "--min-score" amesh export stix --mi
 check "list options after --json" "--category --help --limit --origin" amesh --json list --
 check "watch options" "--category --help --min-confidence" amesh watch --
 check "audit options" "--help --verify" amesh audit -
+check "disputes options" "--help --mine --open" amesh disputes --
 check "report options" "--format --help --since" amesh report --
 check "sightings: its import" "import" amesh sightings ''
 check "sightings import options" "--flush-every --format" amesh sightings import --f

@@ -273,6 +273,19 @@ expect_exit 0 "mallory answers a dispute b does not hold" "$TESTPEER" "$T_ROOT/m
 check "b refuses it as unknown" wait_until 5 rejects_are b mallory dispute_unknown 1
 check "b's audit names the neighbour and the rule" grep -q '"event":"rejected".*"neighbour":"mallory","rule":"dispute_not_origin"' <<<"$(amp b --json audit second.example.net)"
 
+# --- whose to answer: a dispute a files on c's flag is not a's to answer ---
+amp c submit c-own.example.net --category spam --confidence 60 --ttl 1d >/dev/null
+check "a holds c's flag" wait_until 10 has a c-own.example.net
+expect_exit 0 "a disputes c's flag" amp a dispute c-own.example.net --category spam --reason "a's customer, not spam"
+check "a's disputes --open lists it" grep -q "c-own.example.net" <<<"$(amp a --json disputes --open)"
+mine_a=$(amp a --json disputes --open --mine)
+check "a's disputes --open --mine leaves it out (c answers it)" not grep -q "c-own.example.net" <<<"$mine_a"
+check "... and keeps those on a's own flags (second.example.net)" grep -q '"domain":"second.example.net"' <<<"$mine_a"
+check "... every one naming a as origin" test "$(grep -c . <<<"$mine_a")" = "$(grep -c "\"origin_key_id\":\"$(amp a --json status | sed -n 's/.*"key_id":"\([0-9a-f]*\)".*/\1/p')\"" <<<"$mine_a")"
+check "b, which only relays, has none of its own" test -z "$(amp b --json disputes --mine)"
+check "... though its disputes --open has some" grep -q '"state":"open"' <<<"$(amp b --json disputes --open)"
+check "disputes --help says --mine" grep -q -- "--mine" <<<"$(amp a disputes --help)"
+
 # --- overdue: c's deadline is 3 s ---
 check "c shows the open dispute on second.example.net overdue" wait_until 10 has_dispute c overdue second.example.net
 check "b (72 h) still shows it open" has_dispute b open second.example.net
