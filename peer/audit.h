@@ -18,7 +18,7 @@
  * arrive is sent and recorded again), originated, withdrawn,
  * expired, trust_added, trust_removed, trust_revoked, key_rotated,
  * rotation_pending, allowlisted, disputed, dispute_answered, dispute_relayed
- * (dispute_audit.h), held_back (an indicator, withdrawal or dispute kept
+ * (dispute_audit.h; at send, as relayed), held_back (an indicator, withdrawal or dispute kept
  * from a neighbour: the neighbour, and the policy rule that kept it),
  * set_aside (an indicator accepted from a neighbour that its import policy,
  * narrowed since, refuses: the neighbour and the rule; apply.h).

@@ -19,7 +19,11 @@
  * The origin's withdrawal itself is recorded by the indicator path
  * ("withdrawn", with the note "withdrawn after dispute ID: REASON"); relaying
  * ("dispute_relayed", to whom) and refusals ("rejected", by which rule)
- * by the mesh where it decides them.
+ * by the mesh where it decides them. dispute_relayed is written as
+ * relayed is (audit.h): when the batch is built and sent, not when the
+ * neighbour acknowledges it - a batch that never arrived is sent and
+ * recorded again; the neighbour's own disputed or dispute_answered record
+ * proves delivery.
  */
 #ifndef AMESH_DISPUTE_AUDIT_H
 #define AMESH_DISPUTE_AUDIT_H
