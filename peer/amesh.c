@@ -1192,10 +1192,14 @@ static int cmd_audit(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"verify", no_argument, NULL, 'v'}, {"since", required_argument, NULL, 's'},
-		{"limit", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
+		{"limit", required_argument, NULL, 'n'}, {"event", required_argument, NULL, 'e'},
+		{"category", required_argument, NULL, 'C'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct wire_request req = {.op = WIRE_OP_AUDIT};
+	char err[AM_ERRLEN];
+	uint32_t mask;
+	size_t used;
 	struct wire_response resp;
 	struct client *cl = NULL;
 	int c, rv;
@@ -1207,10 +1211,21 @@ static int cmd_audit(int argc, char **argv)
 		case 'n':
 			req.limit = int_option("--limit", optarg, 1, WIRE_AUDIT_MAX, "from 1 to 10000");
 			break;
+		case 'e': /* --event accepted,relayed; given twice, both lists */
+			if (audit_events_parse(optarg, &mask, err, sizeof err) != 0)
+				die_usage("--event: %s", err);
+			used = strlen(req.audit_events);
+			if (used + 1 + strlen(optarg) > WIRE_AUDIT_EVENTS_MAX)
+				die_usage("--event: the lists given are over %d bytes", WIRE_AUDIT_EVENTS_MAX);
+			snprintf(req.audit_events + used, sizeof req.audit_events - used, "%s%s", used ? "," : "", optarg);
+			break;
+		case 'C': req.category = parse_category(optarg); break;
 		case 'h': return usage(stdout), 0;
 		default: die_usage("bad option");
 		}
 	}
+	if (req.verify && (req.audit_events[0] || req.category != AM_CAT_NONE))
+		die_usage("--event and --category filter a listing, not --verify");
 	if (req.verify ? optind != argc : optind + 1 < argc)
 		die_usage("expected %s", req.verify ? "no DOMAIN with --verify" : "at most one DOMAIN");
 	if (optind < argc)
@@ -1244,7 +1259,8 @@ static int cmd_audit(int argc, char **argv)
 		if (resp.audit_truncated)
 			fprintf(stderr, "amesh audit: showing the newest %zu records; use --since or --limit\n", resp.n_audit);
 		if (!opt_json && resp.n_audit == 0)
-			printf("no records%s%s\n", req.domain[0] ? " for " : "", req.domain);
+			printf("no records%s%s%s\n", req.domain[0] ? " for " : "", req.domain,
+			       req.audit_events[0] || req.category != AM_CAT_NONE ? " that the filters keep" : "");
 		rv = resp.n_audit ? 0 : EXIT_NOMATCH;
 	}
 	wire_response_clear(&resp);
@@ -1714,8 +1730,10 @@ static const struct subcommand {
 	{"status", cmd_status, "", "identity, counts, store size, uptime, per-origin digests"},
 	{"watch", cmd_watch, "[--category C] [--min-confidence N]",
 	 "stream every change (new, updated, withdrawn, expired, set_aside) as it is applied"},
-	{"audit", cmd_audit, "[DOMAIN] [--since RFC3339|1h] [--limit N] | --verify",
-	 "what this peer decided about a name (and its family), in order; or check the hash chain"},
+	{"audit", cmd_audit, "[DOMAIN] [--since RFC3339|1h] [--limit N] [--event E[,E...]] [--category C] | --verify",
+	 "what this peer decided about a name (and its family), in order; --event keeps only those events\n"
+	 "              (accepted,relayed,...; an unknown one is refused, naming them all), --category\n"
+	 "              only that category's records; --limit counts what they keep; or check the hash chain"},
 	{"report", cmd_report, "[--since DATE|7d] [--format text|json|csv]",
 	 "transparency report: live counts, new, withdrawn, expired, rejects, volumes per neighbour"},
 	{"sightings", cmd_sightings, "[--limit N] [NAME] | import [--format auto|unbound|bind] [--flush-every S] FILE|-",

@@ -65,6 +65,7 @@
  * to a domain query, since it names no domain.
  */
 #include "audit.h"
+#include "text.h"
 #include "timefmt.h"
 
 #include <errno.h>
@@ -710,12 +711,55 @@ void audit_close(struct audit *a)
 	free(a);
 }
 
+#define N_EVENTS (sizeof event_names / sizeof event_names[0])
+_Static_assert(N_EVENTS <= 32, "an event filter is a 32-bit mask");
+
 static bool event_known(const char *e)
 {
-	for (size_t i = 0; i < sizeof event_names / sizeof event_names[0]; i++)
-		if (strcmp(e, event_names[i]) == 0)
-			return true;
-	return false;
+	return audit_event_bit(e) != 0;
+}
+
+const char *audit_event_name(size_t i)
+{
+	return i < N_EVENTS ? event_names[i] : NULL;
+}
+
+uint32_t audit_event_bit(const char *event)
+{
+	for (size_t i = 0; i < N_EVENTS; i++)
+		if (strcmp(event, event_names[i]) == 0)
+			return 1u << i;
+	return 0;
+}
+
+int audit_events_parse(const char *list, uint32_t *mask, char *err, size_t errlen)
+{
+	*mask = 0;
+	for (const char *p = list;;) {
+		size_t n = strcspn(p, ",");
+		char name[EVENT_MAX + 1];
+		uint32_t bit = 0;
+		if (n <= EVENT_MAX) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			bit = audit_event_bit(name);
+		}
+		if (!bit) {
+			char known[512], q[TEXT_QUOTE_LEN(64)];
+			size_t used = 0;
+			for (size_t i = 0; i < N_EVENTS && used < sizeof known; i++)
+				used += (size_t)snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
+				                         event_names[i]);
+			set_err(err, errlen, "unknown audit event %s: the events are %s", text_quote(q, sizeof q, p, n, 64),
+			        known);
+			*mask = 0;
+			return AM_EINVAL;
+		}
+		*mask |= bit;
+		if (!p[n])
+			return 0;
+		p += n + 1;
+	}
 }
 
 /* Writes bytes (whole lines) with one write(2), so O_APPEND keeps them

@@ -97,6 +97,16 @@ typedef int (*audit_fn)(void *arg, const struct audit_record *r);
 int audit_read(const char *path, const char *domain, uint64_t since, audit_fn fn, void *arg,
                char *err, size_t errlen);
 
+/* The event names above, for filters: audit_event_name(i) for i from 0
+ * until it returns NULL (static strings). audit_events_parse reads a
+ * comma-separated list of them ("accepted,relayed") into *mask, bit i
+ * for audit_event_name(i); returns 0, or AM_EINVAL with err quoting the
+ * first unknown (or empty) name and naming every known one. */
+const char *audit_event_name(size_t i);
+int audit_events_parse(const char *list, uint32_t *mask, char *err, size_t errlen);
+/* The bit of event in a mask from audit_events_parse; 0 when unknown. */
+uint32_t audit_event_bit(const char *event);
+
 /* Prunes records older than now - retention (see above). */
 int audit_prune(struct audit *a, uint64_t now, uint64_t retention, char *err, size_t errlen);
 

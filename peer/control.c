@@ -1007,11 +1007,17 @@ static void do_watch(const struct control_env *env, const struct wire_request *r
 struct audit_ctx {
 	struct wire_response *resp;
 	size_t limit;
+	uint32_t events;           /* audit_events_parse's mask; 0 = every event */
+	enum am_category category; /* AM_CAT_NONE = any */
 };
 
 static int keep_audit(void *arg, const struct audit_record *r)
 {
 	struct audit_ctx *a = arg;
+	/* filtered before the limit: --limit counts the records asked for */
+	if ((a->events && !(a->events & audit_event_bit(r->event))) ||
+	    (a->category != AM_CAT_NONE && r->category != a->category))
+		return 0;
 	if (a->resp->n_audit >= a->limit) {
 		/* keep the newest: drop the oldest kept one */
 		memmove(a->resp->audit, a->resp->audit + 1, (a->limit - 1) * sizeof *a->resp->audit);
@@ -1047,12 +1053,17 @@ static void do_audit(const struct control_env *env, const struct wire_request *r
 		fail_with(resp, AM_EINVAL, "%s", err);
 		return;
 	}
+	struct audit_ctx a = {.resp = resp, .category = req->category};
+	if (req->audit_events[0] && audit_events_parse(req->audit_events, &a.events, err, sizeof err) != 0) {
+		fail_with(resp, AM_EINVAL, "--event: %s", err);
+		return;
+	}
 	size_t limit = req->limit && req->limit < WIRE_AUDIT_MAX ? req->limit : WIRE_AUDIT_MAX;
 	if ((resp->audit = calloc(limit, sizeof *resp->audit)) == NULL) {
 		fail_with(resp, AM_ENOMEM, "%s", am_strerror(AM_ENOMEM));
 		return;
 	}
-	struct audit_ctx a = {.resp = resp, .limit = limit};
+	a.limit = limit;
 	if ((rv = audit_read(env->audit_path, name[0] ? name : NULL, req->after, keep_audit, &a, err, sizeof err)) < 0)
 		fail_with(resp, rv, "%s", err);
 }

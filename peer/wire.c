@@ -268,6 +268,9 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 		au.since = r->after;
 		au.verify = r->verify;
 		au.limit = r->limit;
+		au.events.data = (uint8_t *)r->audit_events;
+		au.events.len = strlen(r->audit_events);
+		au.category = (Amesh__V1__Category)r->category;
 		m.op_case = AMESH__V1__REQUEST__OP_AUDIT;
 		m.audit = &au;
 		break;
@@ -550,6 +553,14 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 			snprintf(err, errlen, "audit name is over %d bytes or contains NUL", WIRE_NAME_MAX);
 			goto fail;
 		}
+		if (copy_name(&m->audit->events, r->audit_events, sizeof r->audit_events) != 0 ||
+		    !category_ok((int)m->audit->category, true)) {
+			snprintf(err, errlen, "audit filter: events over %d bytes, a NUL, or a category out of range",
+			         WIRE_AUDIT_EVENTS_MAX);
+			rv = AM_EINVAL;
+			goto fail;
+		}
+		r->category = (enum am_category)m->audit->category;
 		r->after = m->audit->since;
 		r->verify = m->audit->verify;
 		r->limit = m->audit->limit;

@@ -70,6 +70,7 @@ enum wire_op {
 };
 
 #define WIRE_NAME_MAX 1024 /* one name as typed, before normalisation */
+#define WIRE_AUDIT_EVENTS_MAX 512 /* amesh audit --event: every event name once, with commas, fits */
 #define WIRE_BATCH_MAX 1000 /* submissions in one submit_batch request */
 #define WIRE_EXPORT_MAX 5000 /* signals in one export answer */
 
@@ -156,6 +157,7 @@ struct wire_request {
 	enum dispute_answer dispute_answer;
 	bool open_only; /* disputes */
 	bool mine_only; /* disputes: of this peer's own indicators only */
+	char audit_events[WIRE_AUDIT_EVENTS_MAX + 1]; /* audit: comma-separated names, "" = all (and category) */
 	/* sightings: owned, freed by wire_request_clear */
 	struct wire_sightings_req *sight;
 };

@@ -980,6 +980,45 @@ static void test_concurrent_appends(void **state)
 	free(g);
 }
 
+/* amesh audit --event: a list of known names, each a bit; an unknown or
+ * empty name is refused, quoted, with every known name listed */
+static void test_event_filter_names(void **state)
+{
+	(void)state;
+	char err[AM_ERRLEN];
+	uint32_t mask = 0;
+
+	assert_int_equal(audit_events_parse("accepted,relayed", &mask, err, sizeof err), 0);
+	assert_int_equal(mask, audit_event_bit("accepted") | audit_event_bit("relayed"));
+	assert_int_not_equal(audit_event_bit("accepted"), audit_event_bit("relayed"));
+	assert_int_equal(audit_events_parse("dispute_relayed", &mask, err, sizeof err), 0);
+	assert_int_equal(mask, audit_event_bit("dispute_relayed"));
+	assert_int_equal(audit_event_bit("relay"), 0);
+	/* every name the trail writes has a bit of its own */
+	uint32_t all = 0;
+	size_t n = 0;
+	for (; audit_event_name(n); n++) {
+		uint32_t b = audit_event_bit(audit_event_name(n));
+		assert_int_not_equal(b, 0);
+		assert_int_equal(all & b, 0);
+		all |= b;
+	}
+	assert_true(n >= 18);
+	assert_string_equal(audit_event_name(n - 1), "set_aside");
+
+	assert_int_equal(audit_events_parse("accepted,relay", &mask, err, sizeof err), AM_EINVAL);
+	assert_int_equal(mask, 0);
+	assert_non_null(strstr(err, "unknown audit event `relay'"));
+	assert_non_null(strstr(err, "received, accepted, rejected, relayed"));
+	assert_non_null(strstr(err, "dispute_relayed, held_back, set_aside"));
+	assert_int_equal(audit_events_parse("", &mask, err, sizeof err), AM_EINVAL);
+	assert_int_equal(audit_events_parse("accepted,", &mask, err, sizeof err), AM_EINVAL);
+	assert_non_null(strstr(err, "unknown audit event `'"));
+	assert_int_equal(audit_events_parse("Accepted", &mask, err, sizeof err), AM_EINVAL);
+	assert_int_equal(audit_events_parse("acc\033[2Jepted", &mask, err, sizeof err), AM_EINVAL);
+	assert_null(strchr(err, '\033'));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1008,6 +1047,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prune_stops_at_a_clock_step, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_refuses_a_tampered_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_appends, setup, teardown),
+		cmocka_unit_test(test_event_filter_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

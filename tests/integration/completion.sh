@@ -104,7 +104,9 @@ check "export formats" "csv" amesh export c
 check "export feed options" "--min-score" amesh export stix --mi
 check "list options after --json" "--category --help --limit --origin" amesh --json list --
 check "watch options" "--category --help --min-confidence" amesh watch --
-check "audit options" "--help --verify" amesh audit -
+check "audit options" "--category --event --help --limit --since --verify" amesh audit -
+check "audit --event names" "dispute_answered dispute_relayed disputed" amesh audit --event dis
+check "audit --event, after a comma" "accepted,received accepted,rejected accepted,relayed" amesh audit --event accepted,re
 check "disputes options" "--help --mine --open" amesh disputes --
 check "report options" "--format --help --since" amesh report --
 check "sightings: its import" "import" amesh sightings ''

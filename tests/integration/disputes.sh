@@ -220,6 +220,31 @@ b = at(lambda e: e["event"] == "accepted" and second in e["detail"])
 u = at(lambda e: e["event"] == "dispute_answered" and did in e["detail"] and "upheld" in e["detail"])
 assert a < d < b < u, (a, d, b, u)' "$first" "$second" "$amid" <<<"$life"
 check "a's audit: both versions originated, by id" sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' --json audit amended.example.com | grep '\"event\":\"originated\"' | grep -c 'indicator $first, confidence 90\\|indicator $second, confidence 30' | grep -qx 2"
+# the auditor narrows the trail to what was taken and passed on (b relays to c)
+took=$(amp b --json audit amended.example.com --event accepted,relayed)
+check "b's audit --event accepted,relayed: only those events, both kinds" python3 -c '
+import json, sys
+first, second = sys.argv[1:3]
+ev = [json.loads(l) for l in sys.stdin.read().splitlines()]
+assert {e["event"] for e in ev} == {"accepted", "relayed"}, ev
+assert any(first in e["detail"] for e in ev) and any(second in e["detail"] for e in ev), ev' "$first" "$second" <<<"$took"
+all_b=$(amp b --json audit amended.example.com)
+check "... each record the shape of an unfiltered one" python3 -c '
+import json, sys
+a, b = (sys.argv[1].splitlines(), sys.argv[2].splitlines())
+keys = {tuple(json.loads(l).keys()) for l in a} | {tuple(json.loads(l).keys()) for l in b}
+assert len(keys) == 1, keys' "$took" "$all_b"
+check "... the rest left out (b's trail has disputes on it too)" grep -q '"event":"dispute_relayed"' <<<"$all_b"
+check "--event twice is both lists" test "$(amp b --json audit amended.example.com --event accepted --event relayed)" = "$took"
+one=$(amp b --json audit amended.example.com --event accepted --limit 1 2>/dev/null)
+check "--limit counts the records the filter keeps: one line" test "$(grep -c . <<<"$one")" = 1
+check "... the newest accepted, the amendment" grep -q "\"event\":\"accepted\".*indicator $second" <<<"$one"
+check "--category phishing keeps them" test "$(amp b --json audit amended.example.com --category phishing)" = "$all_b"
+expect_exit 1 "--category spam: none of them" amp b audit amended.example.com --category spam
+check "... says no records the filters keep" grep -q "no records for amended.example.com that the filters keep" <<<"$T_OUT"
+expect_exit 2 "an unknown --event is refused" amp b audit --event accepted,relay
+check "... quoting it and naming the known events" grep -q "unknown audit event .relay.: the events are received, accepted, rejected, relayed,.* set_aside" <<<"$T_ERR"
+expect_exit 2 "--event with --verify is refused" amp b audit --verify --event accepted
 check "c's audit in words: the terms under the line" grep -q "^ *indicator $second, confidence 30, tlp green, expires " <<<"$(amp c audit amended.example.com)"
 
 # --- an amber indicator's dispute stops where the indicator stopped ---
