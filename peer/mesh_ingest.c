@@ -664,7 +664,8 @@ static void set_aside_superseded(struct mesh *m, struct nb *nb, const struct am_
 	         "import policy for %s refuses: kept for the record, no longer counted", issued,
 	         (unsigned)newer->confidence, am_tlp_name(newer->tlp), nb->name);
 	struct store_update u = {.ind = &s->ind, .id = s->id, .env = s->env, .env_len = s->env_len, .hops = s->hops,
-	                         .from = s->from, .capped = true, .cap = s->local_confidence, .set_aside = true};
+	                         .from = s->from, .capped = true, .cap = s->local_confidence, .set_aside = true,
+	                         .superseded = true};
 	const char *rules[1] = {policy_reason_name(r)}, *notes[1] = {note};
 	int res = 0;
 	int rv = apply_set_aside(m->apply, &u, 1, now, rules, notes, &res);

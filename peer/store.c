@@ -375,8 +375,9 @@ static int lww_cmp(uint64_t va, const uint8_t *ida, uint64_t vb, const uint8_t *
 
 /* Does u replace old? A greater (version, id) does, a lesser never. At the
  * same one, only the record's state moves (store.h): one set aside is
- * taken again by a copy that is not, and a live one held through u->from
- * is set aside by u->set_aside - the record it copies, nothing else. */
+ * taken again by a copy that is not - unless its origin's newer version
+ * set it aside (superseded) -, and a live one held through u->from is set
+ * aside by u->set_aside - the record it copies, nothing else. */
 static bool newer_than(const struct store_update *u, const struct store_rec *old)
 {
 	int cmp = lww_cmp(u->ind->version, u->id, old->ind.version, old->id);
@@ -384,7 +385,7 @@ static bool newer_than(const struct store_update *u, const struct store_rec *old
 	if (u->set_aside)
 		return cmp == 0 && !old->set_aside && !old->ind.withdrawn && !u->ind->withdrawn && u->from &&
 		       u->from[0] && strncmp(old->from, u->from, sizeof old->from - 1) == 0;
-	return cmp > 0 || (cmp == 0 && old->set_aside && !u->ind->withdrawn);
+	return cmp > 0 || (cmp == 0 && old->set_aside && !old->superseded && !u->ind->withdrawn);
 }
 
 /* Applies one update inside the writer's transaction. *result gets 1, 0 or

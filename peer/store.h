@@ -109,6 +109,10 @@ struct store_rec {
 	 * revoked origin's indicators, but not live: store_query, store_list
 	 * and store_prefix skip it, the export and the RPZ do not count it. */
 	bool set_aside;
+	/* set aside because its origin's newer version, refused by the
+	 * import policy, supersedes it (store_update.superseded): no copy of
+	 * this version takes it back, only a greater (version, id) */
+	bool superseded;
 	const uint8_t *env;   /* the signed envelope exactly as received */
 	size_t env_len;
 };
@@ -141,6 +145,13 @@ struct store_update {
 	 * (version, id). It changes nothing else, and nothing when the key
 	 * holds anything other than that. */
 	bool set_aside;
+	/* With set_aside: what sets it aside is its origin's newer version,
+	 * which the import policy refuses (mesh_ingest.c). A copy of this
+	 * same version offered later - another neighbour's log read again
+	 * after a reload - would otherwise take it back live: blocking at a
+	 * confidence its origin no longer says. Only a greater (version, id)
+	 * replaces it. */
+	bool superseded;
 };
 
 /* Applies n updates in one durable transaction. For each i, results[i] is
@@ -150,7 +161,8 @@ struct store_update {
  * AM_ETOOBIG for an oversized envelope). seqs may be NULL. One exception
  * to "equal is no change": the same (version, id) replaces a record set
  * aside when the update is not (a neighbour whose policy accepts it
- * offered it: it is live again, held through that neighbour), and
+ * offered it: it is live again, held through that neighbour) - unless it
+ * was set aside as superseded (store_update.superseded) -, and
  * u->set_aside replaces the live record it copies (store_update).
  * Returns 0, or a negative am_err for the whole transaction, in which case
  * nothing was applied (AM_EMAPFULL when the map is full). */

@@ -82,7 +82,7 @@ size_t store_rec_encode(uint8_t *buf, const struct store_update *u, uint64_t now
 	size_t n = 0;
 
 	buf[n++] = kept ? STORE_REC_FORMAT_KEPT : STORE_REC_FORMAT;
-	buf[n++] = ind->withdrawn ? 1 : u->set_aside ? 2 : 0;
+	buf[n++] = ind->withdrawn ? 1 : u->set_aside ? (u->superseded ? 3 : 2) : 0;
 	buf[n++] = (uint8_t)ind->tlp;
 	buf[n++] = ind->confidence;
 	buf[n++] = u->capped && u->cap < ind->confidence ? u->cap : ind->confidence;
@@ -116,11 +116,12 @@ int store_rec_decode(const uint8_t *val, size_t len, uint64_t seq, struct store_
 	uint64_t hop_limit, delta, hops, o, n, env_len, dlen, kept = 0;
 
 	memset(rec, 0, sizeof(*rec));
-	if (len < STORE_REC_FIXED || (p[0] != STORE_REC_FORMAT && p[0] != STORE_REC_FORMAT_KEPT) || p[1] > 2 ||
+	if (len < STORE_REC_FIXED || (p[0] != STORE_REC_FORMAT && p[0] != STORE_REC_FORMAT_KEPT) || p[1] > 3 ||
 	    p[2] >= AM_TLP_COUNT || p[3] > 100 || p[4] > p[3] || p[5] >= AM_CAT_COUNT)
 		return AM_ESTORE;
 	rec->ind.withdrawn = p[1] == 1;
-	rec->set_aside = p[1] == 2;
+	rec->set_aside = p[1] == 2 || p[1] == 3;
+	rec->superseded = p[1] == 3;
 	rec->ind.tlp = (enum am_tlp)p[2];
 	rec->ind.confidence = p[3];
 	rec->local_confidence = p[4];

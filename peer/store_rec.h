@@ -16,7 +16,10 @@
  *        record kept past its expiry (the field marked [kept] below is
  *        there only then; a future layout bumps it again)
  *     1  state: 0 live, 1 withdrawn, 2 set aside (store_rec.set_aside;
- *        an ameshd older than it reads 2 as a damaged record)
+ *        an ameshd older than it reads 2 as a damaged record), 3 set
+ *        aside as superseded by its origin's newer version, refused
+ *        (store_rec.superseded; an ameshd older than it reads 3 as
+ *        damaged too)
  *     1  tlp
  *     1  confidence (as signed), 0..100
  *     1  local confidence (the signed value, capped by import policy),

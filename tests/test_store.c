@@ -1041,6 +1041,62 @@ static void test_set_aside_kept_not_live_and_taken_back(void **state)
 	got_free(&g);
 }
 
+/* A record set aside because its origin's newer version was refused
+ * (store_update.superseded): the same version from another neighbour -
+ * its log read again after a reload - does not take it back; a newer
+ * version, or a withdrawal, still replaces it. */
+static void test_superseded_is_not_taken_back_by_a_copy(void **state)
+{
+	struct fx *f = *state;
+	struct upd x, newer, gone;
+	struct got g = { 0 };
+	struct store_update u;
+	int result = 99;
+	size_t n = 0;
+
+	upd_init(&x, "evil.example", 0x11, AM_CAT_PHISHING, 5, false, NOW + HOUR, "x");
+	assert_int_equal(apply_from(f->s, &x, "a", false, NOW, NULL), 1);
+	u = as_update(&x);
+	u.from = "a";
+	u.set_aside = true;
+	u.superseded = true;
+	assert_int_equal(store_apply(f->s, &u, 1, NOW, &result, NULL), 0);
+	assert_int_equal(result, 1);
+	get_one(f->s, &x, &g);
+	assert_true(g.r[0].rec.set_aside);
+	assert_true(g.r[0].rec.superseded);
+	got_free(&g);
+	/* the copy another neighbour still offers: no change */
+	assert_int_equal(apply_from(f->s, &x, "b", false, NOW, NULL), 0);
+	get_one(f->s, &x, &g);
+	assert_true(g.r[0].rec.set_aside && g.r[0].rec.superseded);
+	assert_string_equal(g.r[0].rec.from, "a");
+	got_free(&g);
+	assert_int_equal(store_query(f->s, "evil.example", NOW, count_cb, &n), 0);
+	assert_int_equal(n, 0);
+	/* a newer version replaces it, live */
+	upd_init(&newer, "evil.example", 0x11, AM_CAT_PHISHING, 6, false, NOW + HOUR, "newer");
+	assert_int_equal(apply_from(f->s, &newer, "b", false, NOW, NULL), 1);
+	get_one(f->s, &x, &g);
+	assert_false(g.r[0].rec.set_aside);
+	assert_false(g.r[0].rec.superseded);
+	assert_rec_is(&g.r[0], &newer);
+	got_free(&g);
+	/* superseded again, then withdrawn: the withdrawal replaces it */
+	u = as_update(&newer);
+	u.from = "b";
+	u.set_aside = true;
+	u.superseded = true;
+	assert_int_equal(store_apply(f->s, &u, 1, NOW, &result, NULL), 0);
+	assert_int_equal(result, 1);
+	upd_init(&gone, "evil.example", 0x11, AM_CAT_PHISHING, 7, true, NOW + HOUR, "gone");
+	assert_int_equal(apply_from(f->s, &gone, "a", false, NOW, NULL), 1);
+	get_one(f->s, &x, &g);
+	assert_true(g.r[0].rec.ind.withdrawn);
+	assert_false(g.r[0].rec.set_aside);
+	got_free(&g);
+}
+
 static void test_callback_value_stops_iteration(void **state)
 {
 	struct fx *f = *state;
@@ -2082,6 +2138,7 @@ int main(void)
 		T(test_query_ignores_siblings),
 		T(test_query_skips_withdrawn_and_expired),
 	T(test_set_aside_kept_not_live_and_taken_back),
+	T(test_superseded_is_not_taken_back_by_a_copy),
 		T(test_callback_value_stops_iteration),
 		T(test_list_filters),
 		T(test_changes_after_n),

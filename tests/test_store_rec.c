@@ -86,8 +86,20 @@ static void test_record_round_trips(void **state)
 	assert_int_equal(buf[1], 2);
 	assert_int_equal(store_rec_decode(buf, n, 42, &rec, &oid, &nid), 0);
 	assert_true(rec.set_aside);
+	assert_false(rec.superseded);
 	assert_false(rec.ind.withdrawn);
 	assert_int_equal(rec.local_confidence, 60);
+	/* set aside as superseded by its origin's newer version: state 3 */
+	x.u.superseded = true;
+	n = encode(&x, buf, 9, 300);
+	assert_int_equal(buf[1], 3);
+	assert_int_equal(store_rec_decode(buf, n, 42, &rec, &oid, &nid), 0);
+	assert_true(rec.set_aside);
+	assert_true(rec.superseded);
+	assert_false(rec.ind.withdrawn);
+	buf[1] = 4; /* a state no format has */
+	assert_int_equal(store_rec_decode(buf, n, 42, &rec, &oid, &nid), AM_ESTORE);
+	x.u.superseded = false;
 	x.u.set_aside = false;
 
 	/* a withdrawal, uncapped, originated here, the largest envelope */
@@ -191,7 +203,7 @@ static void test_damaged_fields_refused(void **state)
 		uint8_t val;
 	} bad[] = {
 		{0, STORE_REC_FORMAT_KEPT + 1}, {0, 0}, /* another record format */
-		{1, 3},                               /* state: not live (0), withdrawn (1) or set aside (2) */
+		{1, 4},                               /* state: not live (0), withdrawn (1), set aside (2) or superseded (3) */
 		{2, AM_TLP_COUNT},                    /* tlp */
 		{3, 101},                             /* confidence */
 		{4, 81},                              /* local confidence above the signed one */

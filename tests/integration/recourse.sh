@@ -10,21 +10,31 @@
 # disputes on what it withdraws, open and upheld, and the answers reach B.
 # An answer reaches the filer B though A narrowed what it shares with B
 # after the filing. An amendment B's import policy refuses (A lowers its
-# confidence after a dispute) sets B's older version aside.
+# confidence after a dispute) sets B's older version aside, and a copy of
+# that older version from another neighbour (C, to which A never sent the
+# amendment) never brings it back while the newer version is known.
 set -uo pipefail
 AMESHD=$1 AMESH=$2 OLDFLAG=$3
 . "$(dirname "$0")/lib.sh"
 
-mk_peer a 1; mk_peer b 2
+mk_peer a 1; mk_peer b 2; mk_peer c 3
 link a b 2
+# c dials a and b; b takes only spam from c (widened later), a sends c
+# nothing under confidence 50
+link c a 1
+link c b 2
+# last_line FILE FROM TO: FROM's last line in FILE becomes TO (b's [neighbour c], appended last)
+last_line() { tac "$1" | sed "0,/^$2\$/s//$3/" | tac >"$1.new" && mv "$1.new" "$1"; }
+last_line "$T_ROOT/b/amesh.conf" "import.categories = all" "import.categories = spam"
+sed -i 's/^\[neighbour c\]$/[neighbour c]\nexport.min_confidence = 50/' "$T_ROOT/a/amesh.conf"
 # b takes nothing under confidence 50 from a
 sed -i 's/^\[neighbour a\]$/[neighbour a]\nimport.min_confidence = 50/' "$T_ROOT/b/amesh.conf"
-for p in a b; do check "--check $p" "$AMESHD" -c "$T_ROOT/$p/amesh.conf" --check; done
+for p in a b c; do check "--check $p" "$AMESHD" -c "$T_ROOT/$p/amesh.conf" --check; done
 check "old flag on printer.local in both stores" "$OLDFLAG" "$T_ROOT/a/amesh.key" printer.local phishing 86400 \
 	"$T_ROOT/a/data" "$T_ROOT/b/data"
 check "old flag on co.uk in both stores" "$OLDFLAG" "$T_ROOT/a/amesh.key" co.uk spam 86400 \
 	"$T_ROOT/a/data" "$T_ROOT/b/data"
-start a || exit 1; start b || exit 1
+start a || exit 1; start b || exit 1; start c || exit 1
 check "a links to b" wait_until 10 sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' --json peers | grep -q '\"state\":\"up\"'"
 check "b holds a's old flag on printer.local" has b printer.local
 
@@ -118,4 +128,31 @@ check "the uphold reaches the filer b" wait_until 10 n_disputes b narrowed.examp
 expect_exit 0 "a answers withdraw after all" amp a dispute answer "$nid" withdraw --reason "confirmed cleaned"
 check "the withdraw answer reaches b" wait_until 10 n_disputes b narrowed.example.org withdrawn 1
 check "... and so does the withdrawal" wait_until 10 not has b narrowed.example.org
+
+# the 90 set aside at b must not come back from c's log (clear: a shares only
+# that with b since the narrowing above): a amends 90 -> 30,
+# b refuses the 30 and sets its 90 (held through a) aside; c still holds
+# the 90 (a holds the 30 back from c). A reload at b that widens c makes b
+# read c's log again, which offers that 90.
+amp a submit revived.example.org --category phishing --confidence 90 --ttl 1d --tlp clear >/dev/null
+check "b holds revived.example.org" wait_until 10 has b revived.example.org
+check "c holds it" wait_until 10 has c revived.example.org
+expect_exit 0 "a lowers it to 30" amp a submit revived.example.org --category phishing --confidence 30 --ttl 1d --tlp clear
+check "b sets its 90 aside" wait_until 10 not has b revived.example.org
+c90() { amp c --json query revived.example.org | grep -q '"confidence":90'; }
+check "c still holds the 90 (a held the 30 back from it)" c90
+amp c submit c-phish.example.org --category phishing --confidence 70 --ttl 1d >/dev/null
+settle b c
+check "b refuses c's phishing (import.categories spam)" not has b c-phish.example.org
+last_line "$T_ROOT/b/amesh.conf" "import.categories = spam" "import.categories = all"
+n=$(grep -c "SIGHUP: reloaded" "$T_ROOT/b/ameshd.log")
+signal b HUP
+check "b reloads with c widened" wait_until 10 sh -c "[ \$(grep -c 'SIGHUP: reloaded' '$T_ROOT/b/ameshd.log') -gt $n ]"
+check "b reads c's log again: c's phishing is taken" wait_until 10 has b c-phish.example.org
+settle b c
+check "... but not the 90 its origin superseded" not has b revived.example.org
+check "b's audit: no second accepted 90 (from c)" not grep -q '"event":"accepted","domain":"revived.example.org".*"neighbour":"c"' <<<"$(amp b --json audit revived.example.org)"
+expect_exit 0 "a raises it to 85" amp a submit revived.example.org --category phishing --confidence 85 --ttl 1d --tlp clear
+at85r() { amp b --json query revived.example.org | grep -q '"confidence":85'; }
+check "b takes the 85: a newer version still replaces it" wait_until 10 at85r
 finish
