@@ -186,6 +186,107 @@ static int put_ascending(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsi
 	return rc == MDB_KEYEXIST ? mdb_put(txn, dbi, k, v, flags) : rc;
 }
 
+/* What a stored record counts as, exactly one each, in this order of
+ * precedence: withdrawn; kept past its expiry (swept to its keep_until);
+ * set aside; an '@' record (AM_CAT_NONE: key statements, disputes,
+ * sightings); else live - what store_query and store_list show, until
+ * the sweep reaches its expiry. Each class but live has a meta counter,
+ * moved in the write transaction that moves a record, so live is
+ * records minus the others (store_stats), never a scan. */
+enum rec_class { CLASS_TOMBSTONE, CLASS_KEPT, CLASS_SET_ASIDE, CLASS_STATEMENT, CLASS_LIVE };
+#define CLASS_COUNTERS CLASS_LIVE
+static const char *const class_key[CLASS_COUNTERS] = {STORE_META_TOMBSTONES, STORE_META_KEPT, STORE_META_SET_ASIDE,
+                                                      STORE_META_STATEMENTS};
+
+static enum rec_class class_of(bool withdrawn, bool kept, bool set_aside, enum am_category cat)
+{
+	if (withdrawn)
+		return CLASS_TOMBSTONE;
+	if (kept)
+		return CLASS_KEPT;
+	if (set_aside)
+		return CLASS_SET_ASIDE;
+	return cat == AM_CAT_NONE ? CLASS_STATEMENT : CLASS_LIVE;
+}
+
+static enum rec_class rec_class(const struct store_rec *r, bool kept)
+{
+	return class_of(r->ind.withdrawn, kept, r->set_aside, r->ind.category);
+}
+
+/* One record leaves class `from' (CLASS_LIVE counts nowhere) and enters
+ * `to'. A counter never goes below zero (a damaged store's, say). */
+static void class_move(uint64_t *n, int from, int to)
+{
+	if (from == to)
+		return;
+	if (from >= 0 && from < CLASS_COUNTERS && n[from] > 0)
+		n[from]--;
+	if (to >= 0 && to < CLASS_COUNTERS)
+		n[to]++;
+}
+
+static int class_read(MDB_txn *txn, MDB_dbi meta, uint64_t *n)
+{
+	int ret;
+
+	for (int i = 0; i < CLASS_COUNTERS; i++)
+		if ((ret = store_meta_get_u64(txn, meta, class_key[i], &n[i])) != 0)
+			return ret;
+	return 0;
+}
+
+/* Writes the counters that differ from start (all when start is NULL).
+ * Returns an MDB code. */
+static int class_write(MDB_txn *txn, MDB_dbi meta, const uint64_t *n, const uint64_t *start)
+{
+	int rc;
+
+	for (int i = 0; i < CLASS_COUNTERS; i++)
+		if ((!start || n[i] != start[i]) && (rc = meta_put_u64(txn, meta, class_key[i], n[i])) != 0)
+			return rc;
+	return 0;
+}
+
+/* A store written before the counters (format 4, or 5 before them) has
+ * none: one pass over its records counts them, in the open transaction,
+ * once (the counters' presence says it was done). O(records): about what
+ * a sweep of the whole store costs. A record that does not decode counts
+ * as live, as store_stats derives it. Returns an MDB code or an am_err. */
+static int class_count(MDB_txn *txn, struct store *s)
+{
+	uint64_t n[CLASS_COUNTERS] = {0}, seq;
+	uint8_t xkey[STORE_REC_EXPIRY_KEY_BYTES];
+	struct store_rec rec;
+	uint32_t oid, nid;
+	MDB_cursor *cur;
+	MDB_val k, v, xk = {sizeof xkey, xkey}, xv;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, s->recs, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != STORE_REC_SEQ_KEY_BYTES)
+			continue;
+		seq = store_rec_seq_read(k.mv_data);
+		if (store_rec_decode(v.mv_data, v.mv_size, seq, &rec, &oid, &nid) != 0)
+			continue;
+		/* kept: swept at its expiry, its entry moved to keep_until */
+		bool kept = false;
+		if (rec.keep_until > rec.ind.expires_at) {
+			store_rec_expiry_key(xkey, rec.ind.expires_at, seq);
+			if ((rc = mdb_get(txn, s->expiry, &xk, &xv)) != 0 && rc != MDB_NOTFOUND)
+				break;
+			kept = rc == MDB_NOTFOUND;
+		}
+		class_move(n, -1, rec_class(&rec, kept));
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	return class_write(txn, s->meta, n, NULL);
+}
+
 int store_open(struct store **out, const char *dir, uint64_t map_size, char *err, size_t errlen)
 {
 	struct store *s = NULL;
@@ -304,13 +405,24 @@ int store_open(struct store **out, const char *dir, uint64_t map_size, char *err
 		if ((rc = meta_put_u64(txn, s->meta, STORE_META_FORMAT, STORE_FORMAT)) != 0)
 			goto fail_mdb;
 	}
+	if (format != 0) {
+		/* the class counters, counted once if this store predates them */
+		MDB_val ck = {sizeof(STORE_META_KEPT) - 1, STORE_META_KEPT}, cv;
+		what = "counting the records";
+		if ((rc = mdb_get(txn, s->meta, &ck, &cv)) == MDB_NOTFOUND)
+			rc = class_count(txn, s);
+		if (rc != 0)
+			goto fail_mdb;
+	}
 	if (format == 0) {
+		uint64_t zero[CLASS_COUNTERS] = {0};
 		randombytes_buf(s->epoch, sizeof(s->epoch));
 		v.mv_size = sizeof(s->epoch);
 		v.mv_data = s->epoch;
 		what = "writing the epoch";
 		if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0 ||
-		    (rc = meta_put_u64(txn, s->meta, STORE_META_FORMAT, STORE_FORMAT)) != 0)
+		    (rc = meta_put_u64(txn, s->meta, STORE_META_FORMAT, STORE_FORMAT)) != 0 ||
+		    (rc = class_write(txn, s->meta, zero, NULL)) != 0)
 			goto fail_mdb;
 	}
 	what = "mdb_txn_commit";
@@ -345,7 +457,7 @@ void store_close(struct store *s)
 /* Counters carried through one write transaction and written back once. */
 struct counters {
 	uint64_t seq;
-	uint64_t tombstones;
+	uint64_t n[CLASS_COUNTERS]; /* records by class (enum rec_class) */
 };
 
 /* Checks what the store itself relies on; everything else is the caller's
@@ -400,7 +512,7 @@ static int apply_one(struct store_reader *w, const struct store_update *u, uint6
 	uint8_t seqval[STORE_REC_NAME_VAL_MAX], rec[STORE_REC_MAX];
 	size_t klen, dlen, flen;
 	struct store_rec old;
-	bool was_withdrawn = false;
+	int old_class = -1; /* nothing stored for the key */
 	uint64_t first_issued = u->ind ? u->ind->issued_at : 0, keep_until = u->ind ? u->ind->expires_at : 0, old_seq;
 	uint32_t oid, nid = 0;
 	MDB_val k, v;
@@ -441,7 +553,6 @@ static int apply_one(struct store_reader *w, const struct store_update *u, uint6
 		}
 		/* old.env points into the map and dies with the first write
 		 * below; only the copied header fields are used from here on. */
-		was_withdrawn = old.ind.withdrawn;
 		old_seq = old.seq;
 		/* the earlier of the two: an origin whose clock went back must
 		 * not make "created" later than a version's issue time */
@@ -455,10 +566,14 @@ static int apply_one(struct store_reader *w, const struct store_update *u, uint6
 		store_rec_seq_key(seqkey, old_seq);
 		if ((rc = del_index(txn, s->recs, seqkey, sizeof(seqkey))) != 0)
 			return rc;
-		/* its entry is at its expiry, or at its keep_until once swept */
+		/* its entry is at its expiry, or at its keep_until once swept:
+		 * then it was kept past its expiry (sweep_one) */
 		store_rec_expiry_key(xkey, old.ind.expires_at, old_seq);
-		if ((rc = del_index(txn, s->expiry, xkey, sizeof xkey)) != 0)
+		k.mv_size = sizeof xkey;
+		k.mv_data = xkey;
+		if ((rc = mdb_del(txn, s->expiry, &k, NULL)) != 0 && rc != MDB_NOTFOUND)
 			return rc;
+		old_class = rec_class(&old, rc == MDB_NOTFOUND && old.keep_until > old.ind.expires_at);
 		store_rec_expiry_key(xkey, old.keep_until, old_seq);
 		if (old.keep_until != old.ind.expires_at && (rc = del_index(txn, s->expiry, xkey, sizeof xkey)) != 0)
 			return rc;
@@ -495,10 +610,8 @@ static int apply_one(struct store_reader *w, const struct store_update *u, uint6
 	v.mv_data = NULL;
 	if ((rc = put_ascending(txn, s->expiry, &k, &v, 0)) != 0)
 		return rc;
-	if (u->ind->withdrawn && !was_withdrawn)
-		c->tombstones++;
-	else if (!u->ind->withdrawn && was_withdrawn && c->tombstones > 0)
-		c->tombstones--;
+	/* an update is never expired (check_update), so never kept yet */
+	class_move(c->n, old_class, class_of(u->ind->withdrawn, false, u->set_aside, u->ind->category));
 	*result = 1;
 	*seq = c->seq;
 	return 0;
@@ -534,7 +647,7 @@ static int apply_txn(struct store *s, const struct store_update *u, size_t n, ui
 		return store_map_err(rc);
 	store_reader_init(&w, s, txn);
 	if ((ret = store_meta_get_u64(txn, s->meta, STORE_META_SEQ, &c.seq)) != 0 ||
-	    (ret = store_meta_get_u64(txn, s->meta, STORE_META_TOMBSTONES, &c.tombstones)) != 0)
+	    (ret = class_read(txn, s->meta, c.n)) != 0)
 		goto fail;
 	start = c;
 	if (priors)
@@ -565,8 +678,7 @@ static int apply_txn(struct store *s, const struct store_update *u, size_t n, ui
 	}
 	if (c.seq != start.seq && (rc = meta_put_u64(txn, s->meta, STORE_META_SEQ, c.seq)) != 0)
 		goto fail_mdb;
-	if (c.tombstones != start.tombstones &&
-	    (rc = meta_put_u64(txn, s->meta, STORE_META_TOMBSTONES, c.tombstones)) != 0)
+	if ((rc = class_write(txn, s->meta, c.n, start.n)) != 0)
 		goto fail_mdb;
 	if (cursor_name && (rc = put_cursor(s, txn, cursor_name, cursor)) != 0) {
 		if (rc == AM_EINVAL) {
@@ -633,8 +745,9 @@ int store_apply_own(struct store *s, const struct store_update *u, struct am_ind
  * entry moved to its keep_until; one at its keep_until is removed then.
  * *gone is set (and *out filled, env NULL, if out) when a record reached
  * its expiry - once per record, the kept ones included; *dropped when a
- * kept record's keep ended. Returns 0 or an am_err. */
-static int sweep_one(struct store_reader *w, const MDB_val *xk, uint64_t *tombstones, bool *gone, bool *dropped,
+ * kept record's keep ended. classes (enum rec_class) follow the record.
+ * Returns 0 or an am_err. */
+static int sweep_one(struct store_reader *w, const MDB_val *xk, uint64_t *classes, bool *gone, bool *dropped,
                      struct store_rec *out)
 {
 	struct store *s = w->s;
@@ -666,6 +779,7 @@ static int sweep_one(struct store_reader *w, const MDB_val *xk, uint64_t *tombst
 			store_rec_expiry_key(kkey, rec.keep_until, seq);
 			if ((rc = mdb_put(txn, s->expiry, &kk, &none, 0)) != 0)
 				return store_map_err(rc);
+			class_move(classes, rec_class(&rec, false), rec_class(&rec, true));
 			*gone = true;
 		} else if (rec.keep_until == expires_at) {
 			k.mv_size = store_rec_name_key(nkey, rec.ind.domain, strlen(rec.ind.domain), oid, rec.ind.category);
@@ -678,8 +792,7 @@ static int sweep_one(struct store_reader *w, const MDB_val *xk, uint64_t *tombst
 				return store_map_err(rc);
 			if ((rc = del_index(txn, s->recs, seqkey, sizeof seqkey)) != 0)
 				return store_map_err(rc);
-			if (rec.ind.withdrawn && *tombstones > 0)
-				(*tombstones)--;
+			class_move(classes, rec_class(&rec, !expiring), -1);
 			*gone = expiring;
 			*dropped = !expiring;
 		}
@@ -706,7 +819,7 @@ int store_sweep_report(struct store *s, uint64_t now, size_t max, size_t *remove
 	MDB_cursor *cur = NULL;
 	MDB_val k, v;
 	struct store_reader w;
-	uint64_t tombstones, start, xat, xseq;
+	uint64_t classes[CLASS_COUNTERS], start[CLASS_COUNTERS], xat, xseq;
 	size_t count = 0, work = 0, n_gone = 0, cap = max < 100000 ? max : 100000;
 	struct store_rec *gone_recs = NULL;
 	bool gone, dropped;
@@ -725,9 +838,9 @@ int store_sweep_report(struct store *s, uint64_t now, size_t max, size_t *remove
 		return store_map_err(rc);
 	}
 	store_reader_init(&w, s, txn);
-	if ((ret = store_meta_get_u64(txn, s->meta, STORE_META_TOMBSTONES, &tombstones)) != 0)
+	if ((ret = class_read(txn, s->meta, classes)) != 0)
 		goto fail;
-	start = tombstones;
+	memcpy(start, classes, sizeof start);
 	if ((rc = mdb_cursor_open(txn, s->expiry, &cur)) != 0) {
 		ret = store_map_err(rc);
 		goto fail;
@@ -742,7 +855,7 @@ int store_sweep_report(struct store *s, uint64_t now, size_t max, size_t *remove
 		store_rec_expiry_read(k.mv_data, &xat, &xseq);
 		if (xat > now)
 			break;
-		if ((ret = sweep_one(&w, &k, &tombstones, &gone, &dropped,
+		if ((ret = sweep_one(&w, &k, classes, &gone, &dropped,
 		                     gone_recs && n_gone < cap ? &gone_recs[n_gone] : NULL)) != 0)
 			goto fail;
 		if (gone) {
@@ -760,7 +873,7 @@ int store_sweep_report(struct store *s, uint64_t now, size_t max, size_t *remove
 	}
 	mdb_cursor_close(cur);
 	cur = NULL;
-	if (tombstones != start && (rc = meta_put_u64(txn, s->meta, STORE_META_TOMBSTONES, tombstones)) != 0) {
+	if ((rc = class_write(txn, s->meta, classes, start)) != 0) {
 		ret = store_map_err(rc);
 		goto fail;
 	}

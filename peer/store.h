@@ -23,7 +23,10 @@
  *   meta    "epoch": 16 random bytes made when the store is created (a
  *           rebuilt store gets a new epoch, so sync cursors restart);
  *           "format": 5; "seq": last local seq; "version": last own version
- *           issued; "tombstones": count of withdrawn records; "origins",
+ *           issued; "tombstones": count of withdrawn records; "kept",
+ *           "set_aside", "statements": of records kept past their expiry,
+ *           set aside, and '@' records (store_stats; a store without them,
+ *           older than they are, is counted once on open); "origins",
  *           "neighbours": the last id interned.
  *   cursors neighbour name -> sync cursor (below).
  *
@@ -255,9 +258,19 @@ int store_sweep_report(struct store *s, uint64_t now, size_t max, size_t *remove
  * versions above the ones it issued before. */
 int store_next_version(struct store *s, uint64_t floor, uint64_t *version);
 
+/* Every record is counted in exactly one of tombstones, kept, set_aside,
+ * statements and live, in that order of precedence (a withdrawal kept
+ * past its expiry is a tombstone), by counters the write transactions
+ * keep, not by a scan. live is what store_query and store_list show,
+ * plus records expired but not yet swept: the sweep's interval bounds
+ * that window. */
 struct store_stats {
 	uint64_t records;    /* all records, tombstones and unswept expired included */
-	uint64_t tombstones;
+	uint64_t tombstones; /* withdrawn */
+	uint64_t kept;       /* expired, kept until keep_until (store.h: kept past its expiry) */
+	uint64_t set_aside;  /* set aside by a narrowed import policy */
+	uint64_t statements; /* '@' records (AM_CAT_NONE): key statements, disputes, sightings */
+	uint64_t live;       /* records - the four above */
 	uint64_t last_seq;
 	uint64_t bytes;      /* pages in use x page size */
 	uint8_t epoch[STORE_EPOCH_BYTES];

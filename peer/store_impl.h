@@ -32,6 +32,9 @@
 #define STORE_META_SEQ "seq"
 #define STORE_META_VERSION "version"
 #define STORE_META_TOMBSTONES "tombstones"
+#define STORE_META_KEPT "kept"
+#define STORE_META_SET_ASIDE "set_aside"
+#define STORE_META_STATEMENTS "statements"
 
 struct store {
 	MDB_env *env;

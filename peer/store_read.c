@@ -284,8 +284,15 @@ int store_stats(struct store *s, struct store_stats *st)
 	}
 	st->records = ms.ms_entries;
 	if ((ret = store_meta_get_u64(txn, s->meta, STORE_META_TOMBSTONES, &st->tombstones)) != 0 ||
+	    (ret = store_meta_get_u64(txn, s->meta, STORE_META_KEPT, &st->kept)) != 0 ||
+	    (ret = store_meta_get_u64(txn, s->meta, STORE_META_SET_ASIDE, &st->set_aside)) != 0 ||
+	    (ret = store_meta_get_u64(txn, s->meta, STORE_META_STATEMENTS, &st->statements)) != 0 ||
 	    (ret = store_meta_get_u64(txn, s->meta, STORE_META_SEQ, &st->last_seq)) != 0)
 		goto done;
+	/* the counters are exact (store.c: enum rec_class); a record too
+	 * damaged to decode when they were first counted is in live */
+	uint64_t other = st->tombstones + st->kept + st->set_aside + st->statements;
+	st->live = st->records > other ? st->records - other : 0;
 	/* Pages in use: the file's high-water mark, freed pages included (LMDB
 	 * reuses them but never shrinks the file). */
 	if ((rc = mdb_env_info(s->env, &info)) != 0 || (rc = mdb_env_stat(s->env, &ms)) != 0) {

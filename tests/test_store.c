@@ -1484,6 +1484,175 @@ static void test_stats_counts(void **state)
 	assert_int_equal(st.last_seq, 4);
 }
 
+/* ---- live, and what is stored but not live (store_stats) --------------- */
+
+/* The store's counts by class, and live equal to what store_list shows at
+ * now (no record is expired and unswept where this is called). */
+static void assert_classes(struct store *s, uint64_t now, uint64_t live, uint64_t tombstones, uint64_t kept,
+                           uint64_t set_aside, uint64_t statements)
+{
+	struct store_stats st;
+	size_t listed = 0;
+
+	stats(s, &st);
+	assert_int_equal(st.tombstones, tombstones);
+	assert_int_equal(st.kept, kept);
+	assert_int_equal(st.set_aside, set_aside);
+	assert_int_equal(st.statements, statements);
+	assert_int_equal(st.live, live);
+	assert_int_equal(st.records, live + tombstones + kept + set_aside + statements);
+	assert_int_equal(store_list(s, now, AM_CAT_NONE, NULL, 0, count_cb, &listed), 0);
+	assert_int_equal(listed, live);
+}
+
+/* "N live" is what `amesh list' shows: a record set aside, an '@' record
+ * and a withdrawal are counted as such, through every move between them. */
+static void test_live_counts_set_aside_statements_and_withdrawals(void **state)
+{
+	struct fx *f = *state;
+	struct upd a, b, st, gone;
+
+	upd_init(&a, "a.example", 0x11, AM_CAT_PHISHING, 1, false, NOW + HOUR, "a");
+	upd_init(&b, "b.example", 0x11, AM_CAT_MALWARE, 1, false, NOW + HOUR, "b");
+	upd_init(&st, "@revoke", 0x44, AM_CAT_NONE, 1, false, NOW + HOUR, "st");
+	assert_classes(f->s, NOW, 0, 0, 0, 0, 0);
+	assert_int_equal(apply_from(f->s, &a, "n", false, NOW, NULL), 1);
+	assert_int_equal(apply_from(f->s, &b, "n", false, NOW, NULL), 1);
+	assert_int_equal(apply1(f->s, &st, NOW, NULL), 1);
+	assert_classes(f->s, NOW, 2, 0, 0, 0, 1);
+	/* set aside: stored, not live */
+	assert_int_equal(apply_from(f->s, &b, "n", true, NOW, NULL), 1);
+	assert_classes(f->s, NOW, 1, 0, 0, 1, 1);
+	/* a duplicate set aside or a refused one moves nothing */
+	assert_int_equal(apply_from(f->s, &b, "n", true, NOW, NULL), 0);
+	assert_int_equal(apply_from(f->s, &b, "m", true, NOW, NULL), 0);
+	assert_classes(f->s, NOW, 1, 0, 0, 1, 1);
+	/* taken back through another neighbour: live again */
+	assert_int_equal(apply_from(f->s, &b, "m", false, NOW, NULL), 1);
+	assert_classes(f->s, NOW, 2, 0, 0, 0, 1);
+	/* set aside, then withdrawn: a tombstone, no longer set aside */
+	assert_int_equal(apply_from(f->s, &b, "m", true, NOW, NULL), 1);
+	upd_init(&gone, "b.example", 0x11, AM_CAT_MALWARE, 2, true, NOW + HOUR, "gone");
+	assert_int_equal(apply1(f->s, &gone, NOW, NULL), 1);
+	assert_classes(f->s, NOW, 1, 1, 0, 0, 1);
+	/* the statement's next version is a statement still; withdrawn, a tombstone */
+	upd_init(&st, "@revoke", 0x44, AM_CAT_NONE, 2, false, NOW + HOUR, "st2");
+	assert_int_equal(apply1(f->s, &st, NOW, NULL), 1);
+	assert_classes(f->s, NOW, 1, 1, 0, 0, 1);
+	upd_init(&st, "@revoke", 0x44, AM_CAT_NONE, 3, true, NOW + HOUR, "st3");
+	assert_int_equal(apply1(f->s, &st, NOW, NULL), 1);
+	assert_classes(f->s, NOW, 1, 2, 0, 0, 0);
+	/* the counters are in the store */
+	fx_reopen(f, MAP_SMALL);
+	assert_classes(f->s, NOW, 1, 2, 0, 0, 0);
+	/* at their expiry all go, each from its own class */
+	assert_int_equal(store_sweep(f->s, NOW + HOUR, 100, NULL), 0);
+	assert_classes(f->s, NOW + HOUR, 0, 0, 0, 0, 0);
+}
+
+/* A version swept at its expiry but kept until an older one's would have
+ * ended (store.h) is counted kept, not live, from the sweep until its keep
+ * ends or a newer version replaces it; a kept withdrawal stays a tombstone. */
+static void test_live_counts_kept_past_expiry(void **state)
+{
+	struct fx *f = *state;
+	struct upd v1, v2, v3, t1, t2, s1, s2;
+	const uint64_t day = 24 * HOUR;
+
+	upd_init(&v1, "shortened.example", 0x11, AM_CAT_PHISHING, 1, false, NOW + 30 * day, "v1");
+	upd_init(&v2, "shortened.example", 0x11, AM_CAT_PHISHING, 2, false, NOW + day, "v2");
+	upd_init(&t1, "withdrawn.example", 0x11, AM_CAT_PHISHING, 1, false, NOW + 30 * day, "t1");
+	upd_init(&t2, "withdrawn.example", 0x11, AM_CAT_PHISHING, 2, true, NOW + day, "t2");
+	upd_init(&s1, "aside.example", 0x11, AM_CAT_PHISHING, 1, false, NOW + 30 * day, "s1");
+	upd_init(&s2, "aside.example", 0x11, AM_CAT_PHISHING, 2, false, NOW + day, "s2");
+	assert_int_equal(apply1(f->s, &v1, NOW, NULL), 1);
+	assert_int_equal(apply1(f->s, &v2, NOW, NULL), 1);
+	assert_int_equal(apply1(f->s, &t1, NOW, NULL), 1);
+	assert_int_equal(apply1(f->s, &t2, NOW, NULL), 1);
+	assert_int_equal(apply_from(f->s, &s1, "n", false, NOW, NULL), 1);
+	assert_int_equal(apply_from(f->s, &s2, "n", false, NOW, NULL), 1);
+	assert_int_equal(apply_from(f->s, &s2, "n", true, NOW, NULL), 1);
+	assert_classes(f->s, NOW, 1, 1, 0, 1, 0);
+
+	/* swept at their expiry: kept, live nowhere (the set-aside one too) */
+	assert_int_equal(store_sweep(f->s, NOW + day, 100, NULL), 0);
+	assert_classes(f->s, NOW + day, 0, 1, 2, 0, 0);
+	/* a sweep before the keeps end, and a restart, move nothing */
+	assert_int_equal(store_sweep(f->s, NOW + 2 * day, 100, NULL), 0);
+	fx_reopen(f, MAP_SMALL);
+	assert_classes(f->s, NOW + 2 * day, 0, 1, 2, 0, 0);
+	/* the 30-day copy again: refused, still kept */
+	assert_int_equal(apply1(f->s, &v1, NOW + 2 * day, NULL), 0);
+	assert_classes(f->s, NOW + 2 * day, 0, 1, 2, 0, 0);
+
+	/* a newer version replaces a kept one: live, no longer kept */
+	upd_init(&v3, "shortened.example", 0x11, AM_CAT_PHISHING, 3, false, NOW + 3 * day, "v3");
+	assert_int_equal(apply1(f->s, &v3, NOW + 2 * day, NULL), 1);
+	assert_classes(f->s, NOW + 2 * day, 1, 1, 1, 0, 0);
+	/* ... and kept again once swept at its own expiry */
+	assert_int_equal(store_sweep(f->s, NOW + 3 * day, 100, NULL), 0);
+	assert_classes(f->s, NOW + 3 * day, 0, 1, 2, 0, 0);
+	/* the keep ends: gone, counted nowhere */
+	assert_int_equal(store_sweep(f->s, NOW + 30 * day, 100, NULL), 0);
+	assert_classes(f->s, NOW + 30 * day, 0, 0, 0, 0, 0);
+}
+
+/* A store written before the counters (format 4, or 5 before them) has
+ * none: they are counted once, on open, from its records - a kept one
+ * told by its expiry entry - and a wrong tombstone count is put right. */
+static void test_live_counts_counted_once_for_a_store_without_them(void **state)
+{
+	struct fx *f = *state;
+	struct upd a, b, c, st, v1, v2, t;
+	const uint64_t day = 24 * HOUR;
+	static const char *const keys[] = {"kept", "set_aside", "statements"};
+
+	upd_init(&a, "a.example", 0x11, AM_CAT_PHISHING, 1, false, NOW + 30 * day, "a");
+	upd_init(&b, "b.example", 0x11, AM_CAT_PHISHING, 1, false, NOW + 30 * day, "b");
+	upd_init(&c, "c.example", 0x11, AM_CAT_PHISHING, 1, false, NOW + 30 * day, "c");
+	upd_init(&st, "@rotate", 0x44, AM_CAT_NONE, 1, false, NOW + 30 * day, "st");
+	upd_init(&v1, "kept.example", 0x11, AM_CAT_PHISHING, 1, false, NOW + 30 * day, "v1");
+	upd_init(&v2, "kept.example", 0x11, AM_CAT_PHISHING, 2, false, NOW + day, "v2");
+	upd_init(&t, "gone.example", 0x11, AM_CAT_PHISHING, 1, true, NOW + 30 * day, "t");
+	assert_int_equal(apply1(f->s, &a, NOW, NULL), 1);
+	assert_int_equal(apply1(f->s, &b, NOW, NULL), 1);
+	assert_int_equal(apply_from(f->s, &c, "n", false, NOW, NULL), 1);
+	assert_int_equal(apply_from(f->s, &c, "n", true, NOW, NULL), 1);
+	assert_int_equal(apply1(f->s, &st, NOW, NULL), 1);
+	assert_int_equal(apply1(f->s, &v1, NOW, NULL), 1);
+	assert_int_equal(apply1(f->s, &v2, NOW, NULL), 1);
+	assert_int_equal(apply1(f->s, &t, NOW, NULL), 1);
+	assert_int_equal(store_sweep(f->s, NOW + day, 100, NULL), 0);
+	assert_classes(f->s, NOW + day, 2, 1, 1, 1, 1);
+
+	/* behind the store's back: the counters gone, tombstones wrong, format 4 */
+	store_close(f->s);
+	f->s = NULL;
+	MDB_env *env = raw_open(f->dir);
+	MDB_txn *txn;
+	MDB_dbi meta;
+	uint8_t four[8] = {4}, seven[8] = {7};
+	MDB_val fk = {6, "format"}, fv = {8, four}, tk = {10, "tombstones"}, tv = {8, seven};
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+		MDB_val k = {strlen(keys[i]), (void *)keys[i]};
+		assert_int_equal(mdb_del(txn, meta, &k, NULL), 0);
+	}
+	assert_int_equal(mdb_put(txn, meta, &fk, &fv, 0), 0);
+	assert_int_equal(mdb_put(txn, meta, &tk, &tv, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	fx_reopen(f, MAP_SMALL);
+	assert_classes(f->s, NOW + day, 2, 1, 1, 1, 1);
+	/* counted once: the counters are in meta now, and move as ever */
+	fx_reopen(f, MAP_SMALL);
+	assert_classes(f->s, NOW + day, 2, 1, 1, 1, 1);
+	assert_int_equal(store_sweep(f->s, NOW + 30 * day, 100, NULL), 0);
+	assert_classes(f->s, NOW + 30 * day, 0, 0, 0, 0, 0);
+}
+
 /* ---- LMDB limits and damage ------------------------------------------- */
 
 /* n updates of 1,000-byte envelopes on hostN.<zone>.example from start:
@@ -2147,6 +2316,9 @@ int main(void)
 		T(test_next_version_monotonic_persisted_floor),
 		T(test_apply_own_versions_in_the_same_commit),
 		T(test_stats_counts),
+		T(test_live_counts_set_aside_statements_and_withdrawals),
+		T(test_live_counts_kept_past_expiry),
+		T(test_live_counts_counted_once_for_a_store_without_them),
 		T(test_map_size_below_the_file),
 		T(test_map_full_keeps_earlier_data),
 		T(test_no_space_is_described),
