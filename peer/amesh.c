@@ -964,10 +964,12 @@ static int cmd_status(int argc, char **argv)
 	if (opt_json) {
 		rv = print_json(jsonout_status(s, publine));
 	} else {
-		printf("peer        %s\nkey id      %s\npublic key  %s\nindicators  %llu live, %llu withdrawn (tombstones)\n"
+		printf("peer        %s\nkey id      %s\npublic key  %s\nindicators  %llu live, %llu withdrawn (tombstones), "
+		       "%llu kept past expiry, %llu set aside\nstatements  %llu ('@' records: keys, disputes, sightings)\n"
 		       "change log  seq %llu\nstore       %llu KiB\nepoch       %s\nstarted     %s (up %s)\n",
-		       s->name, keyid, publine, (unsigned long long)s->live,
-		       (unsigned long long)s->tombstones, (unsigned long long)s->last_seq,
+		       s->name, keyid, publine, (unsigned long long)s->live, (unsigned long long)s->tombstones,
+		       (unsigned long long)s->kept, (unsigned long long)s->set_aside, (unsigned long long)s->statements,
+		       (unsigned long long)s->last_seq,
 		       (unsigned long long)(s->store_bytes / 1024), epoch, started, up);
 		for (size_t i = 0; i < s->n_digests; i++) {
 			char ok[17], dg[65];
@@ -1727,7 +1729,9 @@ static const struct subcommand {
 	 "              withdrawn, with ids; --open: open and overdue only; --mine: only those about this\n"
 	 "              peer's own indicators (its to answer), not those it relays"},
 	{"list", cmd_list, "[--category C] [--origin NAME|KEYID] [--limit N]", "list live signals"},
-	{"status", cmd_status, "", "identity, counts, store size, uptime, per-origin digests"},
+	{"status", cmd_status, "",
+	 "identity, counts (live as list shows it, but for what expired since the last sweep; withdrawn,\n"
+	 "              kept past expiry, set aside, '@' records), store size, uptime, per-origin digests"},
 	{"watch", cmd_watch, "[--category C] [--min-confidence N]",
 	 "stream every change (new, updated, withdrawn, expired, set_aside) as it is applied"},
 	{"audit", cmd_audit, "[DOMAIN] [--since RFC3339|1h] [--limit N] [--event E[,E...]] [--category C] | --verify",

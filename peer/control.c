@@ -850,8 +850,11 @@ static void do_status(const struct control_env *env, const struct wire_request *
 	}
 	snprintf(s->name, sizeof s->name, "%s", env->cfg->name);
 	memcpy(s->public_key, env->key->pk, AM_KEY_BYTES);
-	s->live = st.records - st.tombstones;
+	s->live = st.live;
 	s->tombstones = st.tombstones;
+	s->kept = st.kept;
+	s->set_aside = st.set_aside;
+	s->statements = st.statements;
 	s->last_seq = st.last_seq;
 	s->store_bytes = st.bytes;
 	s->started_at = env->started_at;

@@ -196,9 +196,11 @@ json_t *jsonout_status(const struct wire_status *s, const char *public_key_line)
 	am_keyid_hex(s->public_key, keyid);
 	am_hex(s->epoch, sizeof s->epoch, epoch);
 	/* the digests ride in the same object so `status --json` stays one line */
-	return json_pack("{s:o, s:o, s:s, s:o, s:I, s:I, s:I, s:I, s:o, s:I, s:s}", "name", jsonout_string(s->name),
-	                 "digests", dig, "key_id", keyid, "public_key", jsonout_string(public_key_line),
-	                 "live", (json_int_t)s->live, "tombstones", (json_int_t)s->tombstones,
+	return json_pack("{s:o, s:o, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:s}", "name",
+	                 jsonout_string(s->name), "digests", dig, "key_id", keyid, "public_key",
+	                 jsonout_string(public_key_line), "live", (json_int_t)s->live, "tombstones",
+	                 (json_int_t)s->tombstones, "kept", (json_int_t)s->kept, "set_aside", (json_int_t)s->set_aside,
+	                 "statements", (json_int_t)s->statements,
 	                 "last_seq", (json_int_t)s->last_seq, "store_bytes", (json_int_t)s->store_bytes,
 	                 "started_at", jsonout_time(s->started_at), "uptime", (json_int_t)s->uptime,
 	                 "epoch", epoch);

@@ -281,6 +281,21 @@ static void store_families(struct metrics *m, struct expo *e)
 	expo_family(e, "amesh_store_tombstones", EXPO_GAUGE,
 	            "Withdrawals kept until the expiry of what they withdrew.");
 	expo_u64(e, "amesh_store_tombstones", EXPO_NOLABELS, st.tombstones);
+	/* records = live + tombstones + kept + set aside + statements, each
+	 * record in one (store_stats); live is what a query answers, plus
+	 * expired records until the sweep reaches them */
+	expo_family(e, "amesh_store_live", EXPO_GAUGE,
+	            "Live indicators: what list and query show (plus expired ones until the next sweep).");
+	expo_u64(e, "amesh_store_live", EXPO_NOLABELS, st.live);
+	expo_family(e, "amesh_store_kept", EXPO_GAUGE,
+	            "Expired versions kept until every version they replaced has expired; not live.");
+	expo_u64(e, "amesh_store_kept", EXPO_NOLABELS, st.kept);
+	expo_family(e, "amesh_store_set_aside", EXPO_GAUGE,
+	            "Indicators set aside by a narrowed import policy: stored, not live.");
+	expo_u64(e, "amesh_store_set_aside", EXPO_NOLABELS, st.set_aside);
+	expo_family(e, "amesh_store_statements", EXPO_GAUGE,
+	            "'@' records (key statements, disputes, sightings): stored and relayed, never listed.");
+	expo_u64(e, "amesh_store_statements", EXPO_NOLABELS, st.statements);
 	expo_family(e, "amesh_store_changelog_seq", EXPO_GAUGE,
 	            "Position of the local change log (what neighbours sync from).");
 	expo_u64(e, "amesh_store_changelog_seq", EXPO_NOLABELS, st.last_seq);

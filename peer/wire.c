@@ -1265,6 +1265,9 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 		st.public_key.len = AM_KEY_BYTES;
 		st.live = r->status_info.live;
 		st.tombstones = r->status_info.tombstones;
+		st.kept = r->status_info.kept;
+		st.set_aside = r->status_info.set_aside;
+		st.statements = r->status_info.statements;
 		st.last_seq = r->status_info.last_seq;
 		st.store_bytes = r->status_info.store_bytes;
 		st.uptime = r->status_info.uptime;
@@ -1595,6 +1598,9 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 		memcpy(r->status_info.epoch, st->epoch.data, st->epoch.len);
 		r->status_info.live = st->live;
 		r->status_info.tombstones = st->tombstones;
+		r->status_info.kept = st->kept;
+		r->status_info.set_aside = st->set_aside;
+		r->status_info.statements = st->statements;
 		r->status_info.last_seq = st->last_seq;
 		r->status_info.store_bytes = st->store_bytes;
 		r->status_info.uptime = st->uptime;

@@ -249,6 +249,7 @@ struct wire_status {
 	char name[64];
 	uint8_t public_key[AM_KEY_BYTES];
 	uint64_t live, tombstones, last_seq, store_bytes, uptime, started_at;
+	uint64_t kept, set_aside, statements; /* stored, not live (store_stats) */
 	uint8_t epoch[16];
 	struct wire_digest *digests; /* owned */
 	size_t n_digests;

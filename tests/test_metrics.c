@@ -111,7 +111,8 @@ static void test_every_family_has_help_and_type(void **state)
 	static const char *const families[] = {
 		"amesh_build_info gauge", "amesh_start_time_seconds gauge", "amesh_indicators gauge",
 		"amesh_indicators_scan_duration_seconds gauge", "amesh_store_records gauge",
-		"amesh_store_tombstones gauge", "amesh_store_changelog_seq gauge", "amesh_store_bytes gauge",
+		"amesh_store_tombstones gauge", "amesh_store_live gauge", "amesh_store_kept gauge",
+		"amesh_store_set_aside gauge", "amesh_store_statements gauge", "amesh_store_changelog_seq gauge", "amesh_store_bytes gauge",
 		"amesh_store_map_size_bytes gauge", "amesh_store_map_used_ratio gauge",
 		"amesh_neighbour_up gauge", "amesh_neighbour_state gauge", "amesh_neighbour_lag gauge",
 		"amesh_neighbour_last_sync_timestamp_seconds gauge",
@@ -163,6 +164,10 @@ static void test_live_indicators_by_category_and_origin(void **state)
 	must_have(t, line);
 	must_have(t, "amesh_store_records 5\n");
 	must_have(t, "amesh_store_tombstones 1\n");
+	must_have(t, "amesh_store_live 4\n");
+	must_have(t, "amesh_store_kept 0\n");
+	must_have(t, "amesh_store_set_aside 0\n");
+	must_have(t, "amesh_store_statements 0\n");
 	must_have(t, "amesh_store_changelog_seq 5\n");
 	/* no domain name anywhere on the page */
 	assert_null(strstr(t, "example.com"));
