@@ -68,6 +68,17 @@ in_zone() { "$DIG" +tcp +time=2 +tries=1 @127.0.0.1 -p "$DNS" "$ZONE" AXFR | gre
 check "b's RPZ blocks only-a.example" wait_until 10 in_zone only-a.example
 check "b's RPZ blocks both.example" wait_until 10 in_zone both.example
 
+# live_is_list P [SET_ASIDE]: P's status counts live what its list shows
+# (a set-aside record is stored, not live), and SET_ASIDE set aside
+live_is_list() {
+	local st live aside n
+	st=$(amp "$1" --json status) && n=$(amp "$1" list | grep -c .)
+	live=$(sed -n 's/.*"live":\([0-9]*\).*/\1/p' <<<"$st") aside=$(sed -n 's/.*"set_aside":\([0-9]*\).*/\1/p' <<<"$st")
+	[ "$live" = "$n" ] && [ -z "${2:-}" -o "$aside" = "${2:-}" ] && return 0
+	echo "    $1: status live ${live:-?}, set_aside ${aside:-?}; list shows $n${2:+, wanted $2 set aside}"
+	return 1
+}
+
 reload() {
 	local n; n=$(grep -c "SIGHUP: reloaded" "$T_ROOT/$1/ameshd.log")
 	signal "$1" HUP
@@ -82,6 +93,8 @@ check "narrowed: the spam a sent still counts" has b keep.example
 check "narrowed: b's own phishing still counts" has b own.example
 check "narrowed: both.example, offered by c too, counts (through c)" wait_until 10 has b both.example
 check "narrowed: b's RPZ still blocks both.example" wait_until 10 in_zone both.example
+check "narrowed: b's status counts live what its list shows, only-a.example set aside" wait_until 10 live_is_list b 1
+check "narrowed: b's status text says so" sh -c "'$AMESH' -s '$T_ROOT/b/run/amesh.sock' status | grep -q '^indicators  4 live, 0 withdrawn (tombstones), 0 kept past expiry, 1 set aside\$'"
 check "b's log counts what was set aside" grep -q "mesh: a: [0-9]* indicators\? accepted from it before no longer count" "$T_ROOT/b/ameshd.log"
 audit_b=$(amp b audit only-a.example)
 check "b's audit: set aside, from a, by rule category" \
@@ -153,6 +166,7 @@ check "a removed: b's audit says not_configured" \
 	sh -c "'$AMESH' -s '$T_ROOT/b/run/amesh.sock' audit keep.example | grep -q \"rule \\\`not_configured'\""
 check "a removed: both.example, through c, still counts" wait_until 10 has b both.example
 check "a removed: b's own phishing still counts" has b own.example
+check "a removed: b's status counts live what its list shows" wait_until 10 live_is_list b
 
 # distrusting an origin (not revoking it) hides its indicators at once,
 # held through any neighbour; trusting it again shows them again
