@@ -326,6 +326,36 @@ static void test_response_round_trip_query(void **state)
 	wire_response_clear(&in);
 }
 
+/* Status counts every class of record (store_stats) across the socket. */
+static void test_response_round_trip_status_counts(void **state)
+{
+	struct wire_response in, out;
+	uint8_t *buf;
+	size_t len;
+	char err[AM_ERRLEN];
+	(void)state;
+
+	memset(&in, 0, sizeof in);
+	in.protocol = AM_CONTROL_PROTOCOL;
+	in.op = WIRE_OP_STATUS;
+	strcpy(in.status_info.name, "peer-a");
+	in.status_info.live = 4;
+	in.status_info.tombstones = 5;
+	in.status_info.kept = 6;
+	in.status_info.set_aside = 7;
+	in.status_info.statements = 8;
+	assert_int_equal(wire_response_pack(&in, &buf, &len), 0);
+	assert_int_equal(wire_response_unpack(buf, len, &out, err, sizeof err), 0);
+	free(buf);
+	assert_int_equal(out.op, WIRE_OP_STATUS);
+	assert_int_equal(out.status_info.live, 4);
+	assert_int_equal(out.status_info.tombstones, 5);
+	assert_int_equal(out.status_info.kept, 6);
+	assert_int_equal(out.status_info.set_aside, 7);
+	assert_int_equal(out.status_info.statements, 8);
+	wire_response_clear(&out);
+}
+
 static void test_response_error_round_trip(void **state)
 {
 	struct wire_response in, out;
@@ -1037,6 +1067,7 @@ int main(void)
 		cmocka_unit_test(test_request_rejects_nul_in_name_and_garbage),
 		cmocka_unit_test(test_response_round_trip_query),
 		cmocka_unit_test(test_response_error_round_trip),
+		cmocka_unit_test(test_response_round_trip_status_counts),
 		cmocka_unit_test(test_response_round_trip_watch_keeps_microseconds),
 		cmocka_unit_test(test_sync_batch_sends_each_origin_once_and_round_trips),
 		cmocka_unit_test(test_sync_item_shapes_are_checked),
