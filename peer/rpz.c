@@ -188,6 +188,7 @@ struct collect {
 	uint64_t now;
 	struct verdict_input in[SIGNALS_MAX];
 	size_t n;
+	size_t n_disputed; /* own signals left out: disputed = omit */
 	const char *name;
 };
 
@@ -208,8 +209,10 @@ static int collect_signal(void *arg, const struct store_rec *rec)
 		return 1;
 	if (c->j->origin_ok && !c->j->origin_ok(c->j->arg, rec->ind.origin))
 		return 0;
-	if (c->omit_disputed && c->j->disputed && c->j->disputed(c->j->arg, rec, c->now))
+	if (c->omit_disputed && c->j->disputed && c->j->disputed(c->j->arg, rec, c->now)) {
+		c->n_disputed += strcmp(rec->ind.domain, c->name) == 0;
 		return 0;
+	}
 	struct verdict_input *v = &c->in[c->n++];
 	/* rec's pointers die with the callback; the domain is only read by
 	 * verdict_combine for its report, which we do not keep */
@@ -240,21 +243,42 @@ static const char *action_target(const struct config_rpz *z, char buf[RPZ_TARGET
 	}
 }
 
-/* The rule for one name as its stored value (TARGET_NAME '\0' TARGET_WILD
- * '\0'), or 0 = no rule. Returns the value's length, or a negative am_err. */
-static int judge(const struct config_rpz *z, const struct rpz_judge *j, const char *name,
-                 uint64_t now, char *val, size_t cap, bool *own_out)
+/* The stored value of a rule (TARGET_NAME '\0' TARGET_WILD '\0'), or 0 =
+ * no rule. Returns the value's length, or a negative am_err. */
+static int rule_value(const struct rpz_rule *rule, char *val, size_t cap)
+{
+	if (rule->name_target[0] == '\0' && rule->wild_target[0] == '\0')
+		return 0;
+	int len = snprintf(val, cap, "%s%c%s", rule->name_target, '\0', rule->wild_target);
+	return len < 0 || (size_t)len + 1 >= cap ? AM_ETOOBIG : len + 1;
+}
+
+int rpz_rule_decide(const struct config_rpz *z, const struct rpz_judge *j, const char *name, uint64_t now,
+                    enum rpz_parent parent, struct rpz_rule *out)
 {
 	static __thread struct collect c;
-	struct verdict out[AM_CAT_COUNT];
+	struct verdict out_v[AM_CAT_COUNT];
 	struct verdict_opts o = {.decay = j->decay, .warn_threshold = 50, .block_threshold = 80};
 	char tbuf[RPZ_TARGET_MAX];
 	size_t n_out = 0;
-	bool listed = false;
 	int rv;
 
+	memset(out, 0, sizeof *out);
+	out->category = AM_CAT_NONE;
+	/* name + "." + zone must stay a name: never cut, skip. One whose
+	 * NAME.ZONE fits but *.NAME.ZONE does not (two lengths per zone) is
+	 * listed alone; an allowlisted name's passthru needs both (its
+	 * subdomains would still be blocked by a parent's *.) */
+	size_t owner_len = strlen(name) + 1 + strlen(z->zone);
+	bool no_wild = owner_len + 2 > AM_DOMAIN_MAX;
+	out->allow = j->allowed ? j->allowed(j->arg, name) : 0;
+	if (owner_len > AM_DOMAIN_MAX) {
+		out->why = RPZ_WHY_TOO_LONG;
+		return 0;
+	}
 	c.j = j;
 	c.n = 0;
+	c.n_disputed = 0;
 	c.name = name;
 	c.omit_disputed = z->disputed_omit;
 	c.now = now;
@@ -262,28 +286,158 @@ static int judge(const struct config_rpz *z, const struct rpz_judge *j, const ch
 		return rv;
 	/* a rule applies to the name it is on: signals only on parents make
 	 * the parent's rule, whose *. twin already covers this name */
-	bool own = false;
 	for (size_t i = 0; i < c.n; i++)
-		own |= c.in[i].depth == 0;
-	*own_out = own;
-	if (!own)
+		out->own |= c.in[i].depth == 0;
+	if (!out->own) {
+		/* A public suffix below a blocked name is never blocked by its
+		 * *. rule: a flag on amazonaws.com does not reach the tenants of
+		 * s3.amazonaws.com (no query finds it under their names:
+		 * domain_match_candidates stops at a suffix), so the resolver
+		 * must not block them either: passthru rules for the suffix and
+		 * the names below it (a tenant's own flag is more specific and
+		 * wins), whatever `allowlisted' says. An allowlisted name with no
+		 * signal of its own needs one too, else a blocked parent's *.
+		 * would block what `amesh query' calls allowlisted. */
+		bool suffix = domain_is_public_suffix(name);
+		unsigned allow = j->allowed_below ? out->allow : 0;
+		out->why = c.n_disputed ? RPZ_WHY_DISPUTED : RPZ_WHY_NO_SIGNAL;
+		if (!suffix && !allow)
+			return 0;
+		out->why = suffix ? RPZ_WHY_SUFFIX : RPZ_WHY_ALLOWLISTED;
+		if (parent == RPZ_PARENT_UNKNOWN) {
+			out->why = RPZ_WHY_PARENT;
+			return 0;
+		}
+		if (!suffix && z->allowlisted_omit)
+			return 0;
+		if (parent != RPZ_PARENT_BLOCKS)
+			return 0;
+		if (no_wild) {
+			out->why = RPZ_WHY_TOO_LONG;
+			return 0;
+		}
+		if (suffix || (allow & RPZ_ALLOW_NAME))
+			snprintf(out->name_target, sizeof out->name_target, "rpz-passthru.");
+		if (suffix || (allow & RPZ_ALLOW_SUBS))
+			snprintf(out->wild_target, sizeof out->wild_target, "rpz-passthru.");
 		return 0;
-	verdict_combine(c.in, c.n, &o, now, out, &n_out);
-	for (size_t i = 0; i < n_out; i++)
-		if ((z->categories & (1u << out[i].category)) && out[i].score + 1e-9 >= z->min_score)
+	}
+	verdict_combine(c.in, c.n, &o, now, out_v, &n_out);
+	bool in_zone = false, listed = false;
+	double best_out = -1;
+	enum am_category cat_out = AM_CAT_NONE;
+	out->score = -1;
+	for (size_t i = 0; i < n_out; i++) {
+		if (!(z->categories & (1u << out_v[i].category))) {
+			if (out_v[i].score > best_out) {
+				best_out = out_v[i].score;
+				cat_out = out_v[i].category;
+			}
+			continue;
+		}
+		in_zone = true;
+		if (out_v[i].score > out->score) {
+			out->score = out_v[i].score;
+			out->category = out_v[i].category;
+		}
+		if (out_v[i].score + 1e-9 >= z->min_score)
 			listed = true;
-	if (!listed)
+	}
+	if (!in_zone) {
+		/* signals of the name's own, of parents in the zone's categories
+		 * or of none: either way no category the zone carries */
+		out->why = n_out ? RPZ_WHY_CATEGORY : RPZ_WHY_NO_SIGNAL;
+		out->score = n_out ? best_out : 0;
+		out->category = cat_out;
 		return 0;
+	}
+	if (!listed) {
+		out->why = RPZ_WHY_MIN_SCORE;
+		return 0;
+	}
 	/* allowlisted: the name and its subdomains are two facts (an entry may
 	 * cover the name only, or only the names below it) */
-	unsigned allow = j->allowed ? j->allowed(j->arg, name) : 0;
 	const char *pass = z->allowlisted_omit ? "" : "rpz-passthru.";
-	const char *t1 = (allow & RPZ_ALLOW_NAME) ? pass : action_target(z, tbuf);
-	const char *t2 = (allow & RPZ_ALLOW_SUBS) ? pass : action_target(z, tbuf);
-	if (t1[0] == '\0' && t2[0] == '\0')
-		return 0;
-	int len = snprintf(val, cap, "%s%c%s", t1, '\0', t2);
-	return len < 0 || (size_t)len + 1 >= cap ? AM_ETOOBIG : len + 1;
+	const char *act = action_target(z, tbuf);
+	out->why = out->allow ? RPZ_WHY_ALLOWLISTED : RPZ_WHY_LISTED;
+	snprintf(out->name_target, sizeof out->name_target, "%s", (out->allow & RPZ_ALLOW_NAME) ? pass : act);
+	snprintf(out->wild_target, sizeof out->wild_target, "%s", (out->allow & RPZ_ALLOW_SUBS) ? pass : act);
+	if (no_wild && out->wild_target[0] != '\0') {
+		/* the name's own rule, without the *. twin no zone can hold:
+		 * BIND and Unbound then block the name as `amesh query' says;
+		 * names below it can have no rule in this zone */
+		out->wild_target[0] = '\0';
+		out->name_only = out->name_target[0] != '\0';
+	}
+	return 0;
+}
+
+const char *rpz_target_action(const char *target)
+{
+	if (strcmp(target, ".") == 0)
+		return "nxdomain";
+	if (strcmp(target, "*.") == 0)
+		return "nodata";
+	if (strcmp(target, "rpz-passthru.") == 0)
+		return "passthru";
+	return "cname";
+}
+
+const char *rpz_why_name(enum rpz_why w)
+{
+	switch (w) {
+	case RPZ_WHY_LISTED: return "listed";
+	case RPZ_WHY_NO_SIGNAL: return "no-signal";
+	case RPZ_WHY_DISPUTED: return "disputed";
+	case RPZ_WHY_CATEGORY: return "category";
+	case RPZ_WHY_MIN_SCORE: return "min-score";
+	case RPZ_WHY_TOO_LONG: return "too-long";
+	case RPZ_WHY_ALLOWLISTED: return "allowlisted";
+	case RPZ_WHY_SUFFIX: return "public-suffix";
+	case RPZ_WHY_PARENT: return "parent";
+	}
+	return "?";
+}
+
+int rpz_explain(const struct config_rpz *z, const struct rpz_judge *j, const char *name, uint64_t now,
+                struct rpz_explain *out)
+{
+	const char *chain[AM_DOMAIN_MAX / 2 + 2];
+	size_t n = 0;
+	enum rpz_parent parent = RPZ_PARENT_PASSES;
+	struct rpz_rule rule;
+	int rv;
+
+	memset(out, 0, sizeof *out);
+	/* the name and every parent, the top first: a rule below depends on
+	 * the *. rule above it, as rpz_update's second pass reads it */
+	for (const char *p = name; p != NULL && n < sizeof chain / sizeof chain[0]; p = strchr(p, '.')) {
+		if (*p == '.')
+			p++;
+		chain[n++] = p;
+	}
+	while (n-- > 0) {
+		if ((rv = rpz_rule_decide(z, j, chain[n], now, parent, &rule)) != 0)
+			return rv;
+		if (n == 0) {
+			out->own = rule;
+			if (rule.name_target[0] != '\0') {
+				out->match = RPZ_MATCH_NAME;
+				out->rule = rule;
+				snprintf(out->rule_name, sizeof out->rule_name, "%s", name);
+				snprintf(out->target, sizeof out->target, "%s", rule.name_target);
+			}
+			break;
+		}
+		if (rule.wild_target[0] != '\0') {
+			parent = strcmp(rule.wild_target, "rpz-passthru.") != 0 ? RPZ_PARENT_BLOCKS : RPZ_PARENT_PASSES;
+			out->match = RPZ_MATCH_WILD;
+			out->rule = rule;
+			snprintf(out->rule_name, sizeof out->rule_name, "%s", chain[n]);
+			snprintf(out->target, sizeof out->target, "%s", rule.wild_target);
+		}
+	}
+	return 0;
 }
 
 /* --- a growing list of journal records --- */
@@ -702,14 +856,21 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 			const char *name = ns->v[i];
 			if (i > 0 && strcmp(name, ns->v[i - 1]) == 0)
 				continue;
-			/* name + "." + zone must stay a name: never cut, skip. A
-			 * name whose NAME.ZONE fits but *.NAME.ZONE does not (two
-			 * lengths per zone) is listed alone below; an allowlisted
-			 * name's passthru needs both (its subdomains would still
-			 * be blocked by a parent's *.), so pass 1 skips it */
-			size_t owner_len = strlen(name) + 1 + zl;
-			bool no_wild = owner_len + 2 > AM_DOMAIN_MAX;
-			if (owner_len > AM_DOMAIN_MAX || (no_wild && pass == 1)) {
+			/* pass 1 knows what the *. rule above does: every parent's
+			 * new rule is written (parents first) */
+			enum rpz_parent parent = RPZ_PARENT_UNKNOWN;
+			struct rpz_rule rule;
+			if (pass == 1) {
+				bool blocks = false;
+				if ((rc = ancestor_blocks(r, txn, z->zone, name, &blocks)) != 0)
+					goto fail;
+				parent = blocks ? RPZ_PARENT_BLOCKS : RPZ_PARENT_PASSES;
+			}
+			if ((rv = rpz_rule_decide(z, j, name, now, parent, &rule)) != 0) {
+				snprintf(err, errlen, "rpz %s: cannot judge %s: %s", z->name, name, am_strerror(rv));
+				goto out;
+			}
+			if (rule.why == RPZ_WHY_TOO_LONG) {
 				if (pass == 0) {
 					if (res->skipped < RPZ_SKIPPED_SHOWN)
 						snprintf(res->skipped_names[res->skipped], sizeof res->skipped_names[0],
@@ -723,77 +884,43 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 				 * blocks what `amesh query' calls allowlisted, or every
 				 * tenant of the suffix - say so (it went unsaid). A
 				 * suffix needs one whatever `allowlisted' says. */
-				bool blocks = false;
-				if (in_names(&cand, name))
-					continue; /* judged, and counted, in pass 0 */
-				bool suffix = domain_is_public_suffix(name);
-				if (!suffix && (z->allowlisted_omit || j->allowed == NULL || j->allowed(j->arg, name) == 0))
-					continue;
-				if ((rc = ancestor_blocks(r, txn, z->zone, name, &blocks)) != 0)
-					goto fail;
-				if (blocks && suffix) {
-					if (res->skipped_suffix < RPZ_SKIPPED_SHOWN)
-						snprintf(res->skipped_suffix_names[res->skipped_suffix],
-						         sizeof res->skipped_suffix_names[0], "%s", name);
-					res->skipped_suffix++;
-				} else if (blocks) {
-					if (res->skipped_passthru < RPZ_SKIPPED_SHOWN)
-						snprintf(res->skipped_passthru_names[res->skipped_passthru],
-						         sizeof res->skipped_passthru_names[0], "%s", name);
-					res->skipped_passthru++;
+				if (!in_names(&cand, name) && parent == RPZ_PARENT_BLOCKS) {
+					if (domain_is_public_suffix(name)) {
+						if (res->skipped_suffix < RPZ_SKIPPED_SHOWN)
+							snprintf(res->skipped_suffix_names[res->skipped_suffix],
+							         sizeof res->skipped_suffix_names[0], "%s", name);
+						res->skipped_suffix++;
+					} else if (!z->allowlisted_omit && rule.allow != 0) {
+						if (res->skipped_passthru < RPZ_SKIPPED_SHOWN)
+							snprintf(res->skipped_passthru_names[res->skipped_passthru],
+							         sizeof res->skipped_passthru_names[0], "%s", name);
+						res->skipped_passthru++;
+					}
 				}
 				continue;
 			}
-			bool own = false;
-			int len = judge(z, j, name, now, val, sizeof val, &own);
-			if (len < 0) {
-				rv = len;
-				snprintf(err, errlen, "rpz %s: cannot judge %s: %s", z->name, name, am_strerror(rv));
-				goto out;
+			if (rule.name_only && pass == 0) {
+				/* names below it can have no rule in this zone (any
+				 * owner there passes 253): the log says so */
+				if (res->name_only < RPZ_SKIPPED_SHOWN)
+					snprintf(res->name_only_names[res->name_only], sizeof res->name_only_names[0], "%s",
+					         name);
+				res->name_only++;
 			}
-			if (len > 0 && no_wild) {
-				/* the name's own rule, without the *. twin no zone can
-				 * hold: BIND and Unbound then block the name as `amesh
-				 * query' says, where skipping it let it resolve; names
-				 * below it can have no rule in this zone (any owner
-				 * there passes 253) and the log says so */
-				size_t l1 = strlen(val);
-				val[l1 + 1] = '\0';
-				len = l1 == 0 ? 0 : (int)l1 + 2;
-				if (len > 0) {
-					if (res->name_only < RPZ_SKIPPED_SHOWN)
-						snprintf(res->name_only_names[res->name_only], sizeof res->name_only_names[0],
-						         "%s", name);
-					res->name_only++;
-				}
-			}
-			/* A public suffix below a blocked name is never blocked by
-			 * its *. rule: a flag on amazonaws.com does not reach the
-			 * tenants of s3.amazonaws.com (no query finds it under
-			 * their names: domain_match_candidates stops at a suffix),
-			 * so the resolver must not block them either. Such suffixes
-			 * are judged in the second pass, as allowlisted names are,
-			 * and get passthru rules for themselves and the names below
-			 * them (a tenant's own flag is more specific and wins),
-			 * whatever `allowlisted' says: never flag a public suffix. */
+			/* the public suffixes below a judged name are judged in the
+			 * second pass, as allowlisted names are (rpz_rule_decide) */
 			if (pass == 0 && (rv = domain_suffixes_below(name, push_name, &later)) != 0)
 				goto out;
-			bool suffix = !own && domain_is_public_suffix(name);
-			unsigned allow = !own && j->allowed_below && j->allowed ? j->allowed(j->arg, name) : 0;
-			if (pass == 0 && (allow || suffix)) {
+			if (rule.why == RPZ_WHY_PARENT) {
 				if ((rv = names_push(&later, name)) != 0)
 					goto out;
 				continue;
 			}
-			if (pass == 1 && ((allow && !z->allowlisted_omit) || suffix)) {
-				bool blocks = false;
-				if ((rc = ancestor_blocks(r, txn, z->zone, name, &blocks)) != 0)
-					goto fail;
-				if (blocks) {
-					const char *t1 = suffix || (allow & RPZ_ALLOW_NAME) ? "rpz-passthru." : "";
-					const char *t2 = suffix || (allow & RPZ_ALLOW_SUBS) ? "rpz-passthru." : "";
-					len = snprintf(val, sizeof val, "%s%c%s", t1, '\0', t2) + 1;
-				}
+			int len = rule_value(&rule, val, sizeof val);
+			if (len < 0) {
+				rv = len;
+				snprintf(err, errlen, "rpz %s: cannot judge %s: %s", z->name, name, am_strerror(rv));
+				goto out;
 			}
 			if ((rc = apply_rule(r, txn, z->zone, name, val, len, &d)) != 0) {
 				if (rc < 0) { /* an am_err from the diff buffers */

@@ -96,6 +96,66 @@ struct rpz_judge {
 	void *arg;
 };
 
+/* Why one name has the rule it has in a zone, or none. */
+enum rpz_why {
+	RPZ_WHY_LISTED = 0,  /* a category of the zone scores >= min_score */
+	RPZ_WHY_NO_SIGNAL,   /* no live signal on the name itself */
+	RPZ_WHY_DISPUTED,    /* its only signals have open disputes: disputed = omit */
+	RPZ_WHY_CATEGORY,    /* signals, none in a category the zone carries */
+	RPZ_WHY_MIN_SCORE,   /* the zone's best category scores below min_score */
+	RPZ_WHY_TOO_LONG,    /* NAME.ZONE (or, for a passthru, *.NAME.ZONE) passes 253 octets */
+	RPZ_WHY_ALLOWLISTED, /* allowlisted: passthru targets, or none (allowlisted = omit) */
+	RPZ_WHY_SUFFIX,      /* a public suffix under a blocking *. rule: passthru */
+	RPZ_WHY_PARENT,      /* allowlisted or a public suffix with no signal of its
+	                      * own: its rule depends on the *. rule above it, not
+	                      * given (RPZ_PARENT_UNKNOWN) */
+};
+
+/* What the nearest *. rule above a name does (RPZ: the longest matching
+ * wildcard wins): a passthru rule below it is needed only if it blocks. */
+enum rpz_parent { RPZ_PARENT_UNKNOWN = 0, RPZ_PARENT_BLOCKS, RPZ_PARENT_PASSES };
+
+/* One name's rule, as rpz_update writes it. */
+struct rpz_rule {
+	enum rpz_why why;
+	char name_target[RPZ_TARGET_MAX]; /* CNAME of NAME.ZONE, "" = no record */
+	char wild_target[RPZ_TARGET_MAX]; /* CNAME of *.NAME.ZONE, "" = no record */
+	bool own;            /* live signals on the name itself */
+	bool name_only;      /* listed without its *. twin: *.NAME.ZONE would pass 253 */
+	unsigned allow;      /* RPZ_ALLOW_* bits of the name */
+	/* the category deciding why: the zone's best (LISTED, MIN_SCORE,
+	 * ALLOWLISTED) or, for CATEGORY, the best the zone does not carry */
+	enum am_category category;
+	double score;
+};
+
+/* The one decision behind every rule rpz_update writes, exposed so `amesh
+ * query' explains a zone from the same code that builds it. parent: what
+ * the nearest *. rule above does; UNKNOWN gives RPZ_WHY_PARENT for a name
+ * whose rule depends on it. 0 or a negative am_err (the store). */
+int rpz_rule_decide(const struct config_rpz *z, const struct rpz_judge *j, const char *name, uint64_t now,
+                    enum rpz_parent parent, struct rpz_rule *out);
+
+/* What a resolver serving zone z does with `name' (normalised), judged
+ * now: the rule of the name and of each parent, top down, through
+ * rpz_rule_decide, then RPZ's matching - the name's own record first,
+ * else the *. record of its closest parent that has one. */
+enum rpz_match { RPZ_MATCH_NONE = 0, RPZ_MATCH_NAME, RPZ_MATCH_WILD };
+struct rpz_explain {
+	enum rpz_match match;
+	char rule_name[AM_DOMAIN_MAX + 1]; /* the name whose record matched ("" = none) */
+	char target[RPZ_TARGET_MAX];       /* the matched CNAME target */
+	struct rpz_rule rule;              /* rule_name's rule (the match's why) */
+	struct rpz_rule own;               /* the name's own rule: why it has none */
+};
+int rpz_explain(const struct config_rpz *z, const struct rpz_judge *j, const char *name, uint64_t now,
+                struct rpz_explain *out);
+/* A CNAME target's effect: "nxdomain", "nodata", "passthru", "cname". */
+const char *rpz_target_action(const char *target);
+/* "listed", "no-signal", "disputed", "category", "min-score", "too-long",
+ * "allowlisted", "public-suffix", "parent". */
+const char *rpz_why_name(enum rpz_why w);
+
 struct rpz;
 
 int rpz_open(struct rpz **out, const char *dir, uint64_t map_size, char *err, size_t errlen);

@@ -883,6 +883,91 @@ static void test_paged_read_past_a_cleared_journal_fails(void **state)
 	rpz_snap_end(s);
 }
 
+/* `amesh query' explains a zone through rpz_explain: for names of each
+ * kind it must say what the zone built by rpz_update holds - the record
+ * that matches (the name's own, or the closest parent's *.) and, with
+ * none, why the name has no rule. Before, the query path had no view of
+ * the zone's decisions and said "warn" or "block" for names the
+ * resolvers answer normally. */
+static void test_explain_agrees_with_the_zone(void **state)
+{
+	struct fx *f = *state;
+	char longname[AM_DOMAIN_MAX + 1], owner[AM_DOMAIN_MAX + 3];
+
+	/* 4 x 60 + 3 + 4 = 247: NAME.rpz.test passes 253 */
+	snprintf(longname, sizeof longname, "%060d.%060d.%060d.%060d.com", 1, 2, 3, 4);
+	f->j.allowed_below = allowed_below;
+	f->al[0] = "good.sixty.example.com";
+	f->al_bits[0] = RPZ_ALLOW_NAME | RPZ_ALLOW_SUBS;
+	put(f, "sixty.example.com", 1, AM_CAT_PHISHING, 60, false);
+	put(f, "low.example.com", 1, AM_CAT_PHISHING, 40, false);
+	put(f, "spam.example.com", 1, AM_CAT_SPAM, 99, false);
+	put(f, longname, 1, AM_CAT_PHISHING, 90, false);
+	put(f, "amazonaws.com", 1, AM_CAT_MALWARE, 90, false);
+	update(f, NULL, 0);
+
+	static const struct {
+		const char *name;
+		enum rpz_match match;
+		const char *rule_name, *target;
+		enum rpz_why why;      /* the matched rule's, or the name's own when none */
+	} cases[] = {
+		{"sixty.example.com", RPZ_MATCH_NAME, "sixty.example.com", ".", RPZ_WHY_LISTED},
+		{"www.sixty.example.com", RPZ_MATCH_WILD, "sixty.example.com", ".", RPZ_WHY_LISTED},
+		{"low.example.com", RPZ_MATCH_NONE, "", "", RPZ_WHY_MIN_SCORE},
+		{"spam.example.com", RPZ_MATCH_NONE, "", "", RPZ_WHY_CATEGORY},
+		{NULL /* longname */, RPZ_MATCH_NONE, "", "", RPZ_WHY_TOO_LONG},
+		{"good.sixty.example.com", RPZ_MATCH_NAME, "good.sixty.example.com", "rpz-passthru.", RPZ_WHY_ALLOWLISTED},
+		{"a.good.sixty.example.com", RPZ_MATCH_WILD, "good.sixty.example.com", "rpz-passthru.",
+		 RPZ_WHY_ALLOWLISTED},
+		{"tenant.s3.amazonaws.com", RPZ_MATCH_WILD, "s3.amazonaws.com", "rpz-passthru.", RPZ_WHY_SUFFIX},
+		{"x.amazonaws.com", RPZ_MATCH_WILD, "amazonaws.com", ".", RPZ_WHY_LISTED},
+		{"clean.example.org", RPZ_MATCH_NONE, "", "", RPZ_WHY_NO_SIGNAL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *name = cases[i].name ? cases[i].name : longname;
+		struct rpz_explain e;
+		assert_int_equal(rpz_explain(&f->z, &f->j, name, f->now, &e), 0);
+		if (e.match != cases[i].match || strcmp(e.rule_name, cases[i].rule_name) != 0 ||
+		    strcmp(e.target, cases[i].target) != 0 ||
+		    (e.match ? e.rule.why : e.own.why) != cases[i].why)
+			fail_msg("%s: match %d rule `%s' target `%s' why %s, want %d `%s' `%s' %s", name, e.match,
+			         e.rule_name, e.target, rpz_why_name(e.match ? e.rule.why : e.own.why), cases[i].match,
+			         cases[i].rule_name, cases[i].target, rpz_why_name(cases[i].why));
+		/* the record it names is in the zone rpz_update wrote */
+		if (e.match != RPZ_MATCH_NONE) {
+			snprintf(owner, sizeof owner, "%s%s", e.match == RPZ_MATCH_WILD ? "*." : "", e.rule_name);
+			assert_int_equal(has_rr(f, owner, e.target), 1);
+		} else {
+			assert_int_equal(has_rr(f, name, "."), 0);
+		}
+	}
+	struct rpz_explain e;
+	assert_int_equal(rpz_explain(&f->z, &f->j, "low.example.com", f->now, &e), 0);
+	assert_int_equal(e.own.category, AM_CAT_PHISHING);
+	assert_true(e.own.score > 39.9 && e.own.score < 40.1);
+	assert_int_equal(rpz_explain(&f->z, &f->j, "spam.example.com", f->now, &e), 0);
+	assert_int_equal(e.own.category, AM_CAT_SPAM);
+
+	/* the decision alone: an allowlisted name with no signal of its own
+	 * waits for the parent's *. rule, and gets a passthru only under a
+	 * blocking one */
+	struct rpz_rule r;
+	assert_int_equal(rpz_rule_decide(&f->z, &f->j, "good.sixty.example.com", f->now, RPZ_PARENT_UNKNOWN, &r), 0);
+	assert_int_equal(r.why, RPZ_WHY_PARENT);
+	assert_int_equal(rpz_rule_decide(&f->z, &f->j, "good.sixty.example.com", f->now, RPZ_PARENT_PASSES, &r), 0);
+	assert_string_equal(r.name_target, "");
+	assert_int_equal(rpz_rule_decide(&f->z, &f->j, "good.sixty.example.com", f->now, RPZ_PARENT_BLOCKS, &r), 0);
+	assert_string_equal(r.name_target, "rpz-passthru.");
+	assert_string_equal(r.wild_target, "rpz-passthru.");
+	/* a higher min_score moves the 60 out: both sides at once */
+	f->z.min_score = 61;
+	update(f, NULL, 0);
+	assert_int_equal(rpz_explain(&f->z, &f->j, "www.sixty.example.com", f->now, &e), 0);
+	assert_int_equal(e.match, RPZ_MATCH_NONE);
+	assert_int_equal(has_rr(f, "*.sixty.example.com", "."), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -906,6 +991,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_allowlisted_name_too_long_for_a_passthru_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_public_suffix_under_a_blocked_name_passes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_public_suffix_too_long_for_a_passthru_is_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_explain_agrees_with_the_zone, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)
