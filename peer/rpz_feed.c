@@ -38,33 +38,42 @@ static void wipe_zones(struct config_rpz *z, size_t n)
 	free(z);
 }
 
+/* What judging a name reads besides the store: the feed's environment
+ * and the weights and decay in force, copied under the lock, so the feed
+ * thread and `amesh query' (rpz_feed_explain) judge alike. */
+struct judging {
+	const struct rpz_feed_env *env;
+	struct config_weight weights[64];
+	size_t n_weights;
+	double default_weight;
+};
+
 static bool judge_origin_ok(void *arg, const uint8_t pk[AM_KEY_BYTES])
 {
-	struct rpz_feed *f = arg;
-	return f->env.mesh == NULL || mesh_origin_ok(f->env.mesh, pk);
+	struct judging *g = arg;
+	return g->env->mesh == NULL || mesh_origin_ok(g->env->mesh, pk);
 }
 
 /* As `amesh query' weighs: own reports 1, origin_weights by trust-store
- * name, else default_weight. Called on the feed thread only, which also
- * owns the weights between config swaps (taken under the lock). */
+ * name, else default_weight. */
 static double judge_weight(void *arg, const uint8_t pk[AM_KEY_BYTES])
 {
-	struct rpz_feed *f = arg;
+	struct judging *g = arg;
 	char name[64];
 
-	if (memcmp(pk, f->env.own_pk, AM_KEY_BYTES) == 0)
+	if (memcmp(pk, g->env->own_pk, AM_KEY_BYTES) == 0)
 		return 1.0;
-	if (f->env.mesh && mesh_origin_name(f->env.mesh, pk, name, sizeof name))
-		for (size_t i = 0; i < f->n_weights; i++)
-			if (strcmp(f->weights[i].name, name) == 0)
-				return f->weights[i].weight;
-	return f->default_weight;
+	if (g->env->mesh && mesh_origin_name(g->env->mesh, pk, name, sizeof name))
+		for (size_t i = 0; i < g->n_weights; i++)
+			if (strcmp(g->weights[i].name, name) == 0)
+				return g->weights[i].weight;
+	return g->default_weight;
 }
 
 static unsigned judge_allowed(void *arg, const char *name)
 {
-	struct rpz_feed *f = arg;
-	unsigned bits = control_allow_covers(f->env.allow, name);
+	struct judging *g = arg;
+	unsigned bits = control_allow_covers(g->env->allow, name);
 
 	return ((bits & CONTROL_ALLOW_NAME) ? RPZ_ALLOW_NAME : 0) |
 	       ((bits & CONTROL_ALLOW_BELOW) ? RPZ_ALLOW_SUBS : 0);
@@ -72,8 +81,8 @@ static unsigned judge_allowed(void *arg, const char *name)
 
 static int judge_allowed_below(void *arg, const char *name, int (*fn)(void *fnarg, const char *name), void *fnarg)
 {
-	struct rpz_feed *f = arg;
-	return control_allow_below(f->env.allow, name, fn, fnarg);
+	struct judging *g = arg;
+	return control_allow_below(g->env->allow, name, fn, fnarg);
 }
 
 struct open_count {
@@ -92,9 +101,9 @@ static int count_open(void *arg, const struct dispute_view *v)
  * inside the zone's store_query: the store opens LMDB with MDB_NOTLS.) */
 static bool judge_disputed(void *arg, const struct store_rec *rec, uint64_t now)
 {
-	struct rpz_feed *f = arg;
+	struct judging *g = arg;
 	struct open_count o = {0};
-	(void)dispute_store_subject(f->env.store, rec->ind.origin, rec->ind.domain, rec->ind.category, now, count_open, &o);
+	(void)dispute_store_subject(g->env->store, rec->ind.origin, rec->ind.domain, rec->ind.category, now, count_open, &o);
 	return o.n > 0;
 }
 
@@ -113,23 +122,66 @@ static const char *skipped_list(char buf[SKIPPED_LIST], uint64_t n,
 	return buf;
 }
 
+/* The zones in force (a copy, wiped and freed by the caller) and how to
+ * judge names for them, taken under the lock. */
+static struct config_rpz *judging_begin(struct rpz_feed *f, struct judging *g, struct rpz_judge *j, size_t *nz)
+{
+	*j = (struct rpz_judge){.store = f->env.store, .origin_ok = judge_origin_ok,
+	                        .weight = judge_weight, .allowed = judge_allowed,
+	                        .allowed_below = judge_allowed_below, .disputed = judge_disputed,
+	                        .arg = g};
+	g->env = &f->env;
+	pthread_mutex_lock(&f->lock);
+	*nz = f->n_zones;
+	struct config_rpz *zones = *nz ? malloc(*nz * sizeof *zones) : NULL;
+	if (zones)
+		memcpy(zones, f->zones, *nz * sizeof *zones);
+	memcpy(g->weights, f->weights, sizeof g->weights);
+	g->n_weights = f->n_weights;
+	g->default_weight = f->default_weight;
+	j->decay = f->decay;
+	pthread_mutex_unlock(&f->lock);
+	return zones;
+}
+
+int rpz_feed_explain(struct rpz_feed *f, const char *name, uint64_t now, struct rpz_feed_answer *out,
+                     size_t max, size_t *n_out)
+{
+	struct judging g;
+	struct rpz_judge j;
+	size_t nz;
+	int rv = 0;
+
+	*n_out = 0;
+	if (f == NULL)
+		return 0;
+	struct config_rpz *zones = judging_begin(f, &g, &j, &nz);
+	if (nz && zones == NULL)
+		return AM_ENOMEM;
+	for (size_t i = 0; i < nz && i < max; i++) {
+		struct rpz_feed_answer *a = &out[i];
+		memset(a, 0, sizeof *a);
+		snprintf(a->rpz, sizeof a->rpz, "%s", zones[i].name);
+		snprintf(a->zone, sizeof a->zone, "%s", zones[i].zone);
+		a->min_score = zones[i].min_score;
+		if ((rv = rpz_explain(&zones[i], &j, name, now, &a->e)) != 0)
+			break;
+		*n_out = i + 1;
+	}
+	wipe_zones(zones, nz);
+	return rv;
+}
+
 /* Updates every zone for names (NULL = all); notifies on new serials. */
 static void update_all(struct rpz_feed *f, const char *const *names, size_t n)
 {
-	struct rpz_judge j = {.store = f->env.store, .origin_ok = judge_origin_ok,
-	                      .weight = judge_weight, .allowed = judge_allowed,
-	                      .allowed_below = judge_allowed_below, .disputed = judge_disputed,
-	                      .arg = f};
+	struct judging g;
+	struct rpz_judge j;
 	struct rpz_result res;
 	char err[AM_ERRLEN];
+	size_t nz;
+	struct config_rpz *zones = judging_begin(f, &g, &j, &nz);
 
-	pthread_mutex_lock(&f->lock);
-	size_t nz = f->n_zones;
-	struct config_rpz *zones = nz ? malloc(nz * sizeof *zones) : NULL;
-	if (zones)
-		memcpy(zones, f->zones, nz * sizeof *zones);
-	j.decay = f->decay;
-	pthread_mutex_unlock(&f->lock);
 	if (nz && zones == NULL)
 		return;
 	for (size_t i = 0; i < nz; i++) {

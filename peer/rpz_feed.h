@@ -53,6 +53,18 @@ void rpz_feed_kick(struct rpz_feed *f);
 /* Copies the zones in force (after any reload) into out, at most max;
  * returns the count. NULL f: 0. */
 size_t rpz_feed_zones(struct rpz_feed *f, struct config_rpz *out, size_t max);
+/* What the resolvers of each zone in force do with `name' (normalised),
+ * judged now exactly as the feed judges it (rpz_explain with the feed's
+ * weights, allowlist, trust and disputes): at most max answers into out,
+ * *n_out set. 0, or a negative am_err (the store). NULL f: none. */
+struct rpz_feed_answer {
+	char rpz[CONFIG_RPZ_NAME_MAX + 1]; /* the [rpz NAME] section */
+	char zone[AM_DOMAIN_MAX + 1];
+	uint8_t min_score;
+	struct rpz_explain e;
+};
+int rpz_feed_explain(struct rpz_feed *f, const char *name, uint64_t now, struct rpz_feed_answer *out,
+                     size_t max, size_t *n_out);
 /* Unsubscribes and stops the thread. NULL ok. */
 void rpz_feed_close(struct rpz_feed *f);
 
