@@ -594,6 +594,48 @@ struct query_tally {
 	bool failed; /* output could not be written */
 };
 
+/* One line per zone: what its resolvers do with the name, and why. */
+static void print_zone_answer(const struct wire_zone_answer *z)
+{
+	const char *cat = z->category != AM_CAT_NONE ? am_category_name(z->category) : "";
+
+	printf("  rpz %s (%s): ", z->rpz, z->zone);
+	if (z->listed) {
+		bool pass = strcmp(z->action, "passthru") == 0;
+		printf("%s", pass ? "passthru, resolvers answer normally" : "BLOCKED, ");
+		if (!pass) {
+			if (strcmp(z->action, "cname") == 0)
+				printf("CNAME %s", z->target);
+			else
+				printf("%s (CNAME %s)", strcmp(z->action, "nxdomain") == 0 ? "NXDOMAIN" : "NODATA", z->target);
+		}
+		printf(" by the rule %s%s", z->wildcard ? "*." : "", z->rule);
+		if (strcmp(z->why, "listed") == 0)
+			printf(" (%s score %.1f >= min_score %u)", cat, z->score, z->min_score);
+		else if (strcmp(z->why, "allowlisted") == 0)
+			printf(" (allowlisted)");
+		else if (strcmp(z->why, "public-suffix") == 0)
+			printf(" (a public suffix below a blocked name)");
+		printf("\n");
+		return;
+	}
+	printf("not listed, resolvers answer normally: ");
+	if (strcmp(z->why, "min-score") == 0)
+		printf("%s score %.1f below min_score %u\n", cat, z->score, z->min_score);
+	else if (strcmp(z->why, "category") == 0)
+		printf("%s is not a category of the zone\n", cat);
+	else if (strcmp(z->why, "too-long") == 0)
+		printf("the name is too long for a rule under %s (an owner passes 253 octets)\n", z->zone);
+	else if (strcmp(z->why, "allowlisted") == 0)
+		printf("allowlisted\n");
+	else if (strcmp(z->why, "disputed") == 0)
+		printf("its signals are disputed (disputed = omit)\n");
+	else if (strcmp(z->why, "public-suffix") == 0)
+		printf("a public suffix, with no blocked name above it\n");
+	else
+		printf("no signal on the name or a parent in the zone\n");
+}
+
 static void print_results(const struct wire_response *resp, struct query_tally *t)
 {
 	char buf[WIRE_NAME_MAX * 4 + 8];
@@ -629,11 +671,21 @@ static void print_results(const struct wire_response *resp, struct query_tally *
 		} else if (!nr->error[0]) {
 			printf("%s: %zu signal%s\n", nr->normalised, nr->n_signals,
 			       nr->n_signals == 1 ? "" : "s");
+			/* what the resolvers do first: the verdict words below are
+			 * this peer's opinion, a zone lists from its own min_score */
+			bool blocked = false;
+			for (size_t j = 0; j < nr->n_zones; j++) {
+				print_zone_answer(&nr->zones[j]);
+				blocked |= nr->zones[j].listed && strcmp(nr->zones[j].action, "passthru") != 0;
+			}
 			for (size_t j = 0; j < nr->n_verdicts; j++) {
 				const struct wire_verdict *v = &nr->verdicts[j];
 				printf("  verdict %-9s %-11s score %5.1f", am_category_name(v->category), v->level, v->score);
 				if (v->reason[0])
 					printf("  (%s)", v->reason);
+				/* "warn" never meant "the resolvers let it through" */
+				if (blocked && strcmp(v->level, "block") != 0)
+					printf("  (resolvers block it: rpz above)");
 				if (v->disputed) {
 					/* the count and the latest open dispute's reason */
 					const struct wire_dispute_info *latest = NULL;

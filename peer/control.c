@@ -29,6 +29,7 @@
 #include "nngexit.h"
 #include "nnglisten.h"
 #include "report.h"
+#include "rpz_feed.h"
 #include "rpz_status.h"
 #include "sighting_store.h"
 #include "timefmt.h"
@@ -710,6 +711,47 @@ static void add_verdicts(const struct control_env *env, struct wire_name_result 
 	}
 }
 
+/* What each zone's resolvers do with the name, from the feed's own
+ * judgment (rpz_feed_explain -> rpz_explain -> rpz_rule_decide, the code
+ * that writes the zone): the verdict's words are this peer's opinion,
+ * this is what the DNS does. */
+static int add_zones(const struct control_env *env, struct wire_name_result *nr, uint64_t now)
+{
+	struct rpz_feed_answer *a;
+	size_t n = 0;
+	int rv;
+
+	if (env->rpz_feed == NULL)
+		return 0;
+	if ((a = calloc(CONFIG_RPZ_MAX, sizeof *a)) == NULL)
+		return AM_ENOMEM;
+	if ((rv = rpz_feed_explain(env->rpz_feed, nr->normalised, now, a, CONFIG_RPZ_MAX, &n)) != 0 || n == 0)
+		goto out;
+	if ((nr->zones = calloc(n, sizeof *nr->zones)) == NULL) {
+		rv = AM_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n && i < WIRE_ZONES_MAX; i++) {
+		const struct rpz_explain *e = &a[i].e;
+		const struct rpz_rule *r = e->match != RPZ_MATCH_NONE ? &e->rule : &e->own;
+		struct wire_zone_answer *w = &nr->zones[nr->n_zones++];
+		snprintf(w->rpz, sizeof w->rpz, "%s", a[i].rpz);
+		snprintf(w->zone, sizeof w->zone, "%s", a[i].zone);
+		w->listed = e->match != RPZ_MATCH_NONE;
+		w->wildcard = e->match == RPZ_MATCH_WILD;
+		snprintf(w->action, sizeof w->action, "%s", w->listed ? rpz_target_action(e->target) : "");
+		snprintf(w->target, sizeof w->target, "%s", e->target);
+		snprintf(w->rule, sizeof w->rule, "%s", e->rule_name);
+		snprintf(w->why, sizeof w->why, "%s", rpz_why_name(r->why));
+		w->category = r->category;
+		w->score = r->score < 0 ? 0 : r->score;
+		w->min_score = a[i].min_score;
+	}
+out:
+	free(a);
+	return rv;
+}
+
 static void do_query(const struct control_env *env, const struct wire_request *req,
                      struct wire_response *resp)
 {
@@ -734,6 +776,11 @@ static void do_query(const struct control_env *env, const struct wire_request *r
 		}
 		add_verdicts(env, nr, now);
 		control_dispute_decorate(env, nr, now);
+		if ((rv = add_zones(env, nr, now)) != 0) {
+			fail_with(resp, rv, "query failed: cannot judge %s for the response policy zones: %s",
+			          nr->normalised, am_strerror(rv));
+			return;
+		}
 	}
 	/* the sighting hits of every signal above: one scan for the response */
 	struct sighting_env se = {.store = env->store, .key = env->key, .cfg = env->cfg, .mesh = env->mesh};

@@ -172,6 +172,27 @@ json_t *jsonout_name_result(const struct wire_name_result *nr)
 	for (size_t j = 0; j < nr->n_verdicts; j++)
 		if (json_array_append_new(ver, verdict(&nr->verdicts[j])) != 0)
 			goto fail;
+	if (nr->n_zones) {
+		json_t *zs = json_array();
+		if (json_object_set_new(o, "rpz", zs) != 0)
+			goto fail;
+		for (size_t j = 0; j < nr->n_zones; j++) {
+			const struct wire_zone_answer *z = &nr->zones[j];
+			json_t *zo = json_pack("{s:s, s:o, s:b, s:s, s:f, s:i}", "rpz", z->rpz, "zone", jsonout_string(z->zone),
+			                       "listed", (int)z->listed, "why", z->why, "score", z->score, "min_score",
+			                       (int)z->min_score);
+			if (json_array_append_new(zs, zo) != 0 ||
+			    json_object_set_new(zo, "category", z->category != AM_CAT_NONE
+			                                            ? json_string(am_category_name(z->category))
+			                                            : json_null()) != 0)
+				goto fail;
+			if (z->listed && (json_object_set_new(zo, "action", json_string(z->action)) != 0 ||
+			                  json_object_set_new(zo, "target", jsonout_string(z->target)) != 0 ||
+			                  json_object_set_new(zo, "rule", jsonout_string(z->rule)) != 0 ||
+			                  json_object_set_new(zo, "wildcard", json_boolean(z->wildcard)) != 0))
+				goto fail;
+		}
+	}
 	return o;
 fail:
 	json_decref(o);

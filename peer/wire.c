@@ -794,10 +794,14 @@ struct extras {
 	Amesh__V1__PeerTree *pt;
 	Amesh__V1__ReasonCount *rc;
 	Amesh__V1__ReasonCount **rcp;
+	Amesh__V1__ZoneAnswer *za;
+	Amesh__V1__ZoneAnswer **zap;
 };
 
 static void extras_free(struct extras *x)
 {
+	free(x->za);
+	free(x->zap);
 	free(x->vd);
 	free(x->vdp);
 	free(x->ct);
@@ -960,6 +964,47 @@ static int verdicts_to_pb(const struct wire_response *r, Amesh__V1__NameResult *
 				x->ctp[kc] = c;
 			}
 			x->vdp[kv] = pv;
+		}
+	}
+	return 0;
+}
+
+/* Zone answers of every name result, as verdicts_to_pb lays them out. */
+static int zones_to_pb(const struct wire_response *r, Amesh__V1__NameResult *nrs, struct extras *x)
+{
+	size_t nz = 0, k = 0;
+
+	for (size_t i = 0; i < r->n_results; i++)
+		nz += r->results[i].n_zones;
+	if (nz == 0)
+		return 0;
+	x->za = calloc(nz, sizeof *x->za);
+	x->zap = calloc(nz, sizeof *x->zap);
+	if (!x->za || !x->zap)
+		return AM_ENOMEM;
+	for (size_t i = 0; i < r->n_results; i++) {
+		const struct wire_name_result *nr = &r->results[i];
+		nrs[i].zones = &x->zap[k];
+		nrs[i].n_zones = nr->n_zones;
+		for (size_t j = 0; j < nr->n_zones; j++, k++) {
+			const struct wire_zone_answer *w = &nr->zones[j];
+			Amesh__V1__ZoneAnswer *z = &x->za[k];
+			amesh__v1__zone_answer__init(z);
+			z->rpz = (char *)w->rpz;
+			z->zone.data = (uint8_t *)w->zone;
+			z->zone.len = strlen(w->zone);
+			z->listed = w->listed;
+			z->action = (char *)w->action;
+			z->target.data = (uint8_t *)w->target;
+			z->target.len = strlen(w->target);
+			z->rule.data = (uint8_t *)w->rule;
+			z->rule.len = strlen(w->rule);
+			z->wildcard = w->wildcard;
+			z->why = (char *)w->why;
+			z->category = (Amesh__V1__Category)w->category;
+			z->score = w->score;
+			z->min_score = w->min_score;
+			x->zap[k] = z;
 		}
 	}
 	return 0;
@@ -1243,7 +1288,7 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 			nrs[i].n_disputes = nr->n_disputes;
 			nrp[i] = &nrs[i];
 		}
-		if ((rv = verdicts_to_pb(r, nrs, &x)) != 0)
+		if ((rv = verdicts_to_pb(r, nrs, &x)) != 0 || (rv = zones_to_pb(r, nrs, &x)) != 0)
 			goto fail;
 		q.n_results = r->n_results;
 		q.results = nrp;
@@ -1560,6 +1605,30 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 					goto bad;
 				if ((rv = wire_result_push_dispute(nr, &d)) != 0)
 					goto fail;
+			}
+			if (p->n_zones > WIRE_ZONES_MAX)
+				goto bad;
+			if (p->n_zones && (nr->zones = calloc(p->n_zones, sizeof *nr->zones)) == NULL) {
+				rv = AM_ENOMEM;
+				goto fail;
+			}
+			for (size_t j = 0; j < p->n_zones; j++) {
+				const Amesh__V1__ZoneAnswer *z = p->zones[j];
+				struct wire_zone_answer *w = &nr->zones[j];
+				if ((int)z->category < 0 || (int)z->category >= AM_CAT_COUNT ||
+				    copy_name(&z->zone, w->zone, sizeof w->zone) != 0 ||
+				    copy_name(&z->target, w->target, sizeof w->target) != 0 ||
+				    copy_name(&z->rule, w->rule, sizeof w->rule) != 0)
+					goto bad;
+				copy_str(w->rpz, sizeof w->rpz, z->rpz);
+				copy_str(w->action, sizeof w->action, z->action);
+				copy_str(w->why, sizeof w->why, z->why);
+				w->listed = z->listed;
+				w->wildcard = z->wildcard;
+				w->category = (enum am_category)z->category;
+				w->score = z->score;
+				w->min_score = z->min_score > 100 ? 100 : (uint8_t)z->min_score;
+				nr->n_zones = j + 1;
 			}
 		}
 		break;
@@ -1923,6 +1992,7 @@ void wire_response_clear(struct wire_response *r)
 		free(r->results[i].signals);
 		free(r->results[i].verdicts);
 		free(r->results[i].disputes);
+		free(r->results[i].zones);
 	}
 	free(r->results);
 	free(r->signals);

@@ -220,6 +220,22 @@ struct wire_verdict {
 	uint32_t disputed; /* open disputes on the signals behind it */
 };
 
+/* What one response policy zone does with a name (rpz.h's rpz_explain). */
+#define WIRE_ZONES_MAX 16
+struct wire_zone_answer {
+	char rpz[64];                    /* the [rpz NAME] section */
+	char zone[AM_DOMAIN_MAX + 1];
+	bool listed;                     /* a record matches (passthru too: see action) */
+	bool wildcard;                   /* the match is *.rule */
+	char action[16];                 /* nxdomain nodata passthru cname; "" = not listed */
+	char target[AM_DOMAIN_MAX + 2];  /* CNAME target, absolute */
+	char rule[AM_DOMAIN_MAX + 1];    /* the name whose record matched */
+	char why[16];                    /* rpz_why_name */
+	enum am_category category;       /* AM_CAT_NONE = none */
+	double score;
+	uint8_t min_score;
+};
+
 struct wire_name_result {
 	char *name;                        /* as asked, owned */
 	char normalised[AM_QNAME_MAX + 1];  /* query form (domain.h); "" when rejected */
@@ -233,6 +249,9 @@ struct wire_name_result {
 	/* owned: disputes on the signals above (issue 14), NULL when none */
 	struct wire_dispute_info *disputes;
 	size_t n_disputes, cap_disputes;
+	/* owned: one per [rpz] zone, NULL when none is configured */
+	struct wire_zone_answer *zones;
+	size_t n_zones;
 };
 
 #define WIRE_DIGESTS_MAX 4096

@@ -128,6 +128,56 @@ amp a submit "$EDGE" --category phishing --confidence 90 --ttl 1d >/dev/null
 check "a name with room for NAME.ZONE only (${#EDGE} octets) -> NXDOMAIN at both" wait_until 10 both "$EDGE" NXDOMAIN
 check "... and the log says its subdomains are not covered" grep -q \
 	"rpz abuse: 1 name listed without the \*. rule for subdomains under $ZONE.*: \`$EDGE'" "$T_ROOT/a/ameshd.log"
+
+# `amesh query' answers what the resolvers do, zone by zone, from the code
+# that builds the zone: it said "warn" for a score of 60 that the zone
+# (min_score 50) blocks, and the same verdict for names the zone leaves
+# out (below min_score, a category it does not carry, too long, a
+# passthru), while the resolvers answered them normally.
+JSONCHECK=$(dirname "$3")/jsoncheck
+# zq NAME: "rpz listed action rule wildcard why" of the first zone (abuse)
+zq() { amp a --json query -- "$1" 2>/dev/null | "$JSONCHECK" rpz.0.rpz rpz.0.listed rpz.0.action rpz.0.rule \
+	rpz.0.wildcard rpz.0.why | paste -sd' '; }
+# agrees NAME: dig at both resolvers sees what `amesh query --json' says
+agrees() {
+	local z want
+	z=$(zq "$1")
+	case "$z" in
+	"abuse true nxdomain "*) want=NXDOMAIN ;;
+	"abuse false "* | "abuse true passthru "*) want=192.0.2.1 ;;
+	*) echo "# zq $1: $z"; return 1 ;;
+	esac
+	both "$1" "$want" || { echo "# $1: amesh query says $z, resolvers: $(answer "$UB" "$1") $(answer "$BIND" "$1")"; return 1; }
+}
+amp a submit sixty.example.com --category phishing --confidence 60 --ttl 1d >/dev/null
+check "score 60 (warn to the verdict) -> NXDOMAIN at both (min_score 50)" wait_until 10 both sixty.example.com NXDOMAIN
+check "... query --json: listed, nxdomain, by its own rule" [ "$(zq sixty.example.com)" = "abuse true nxdomain sixty.example.com false listed" ]
+check "... agrees with dig" agrees sixty.example.com
+check "... a subdomain: listed by the *. rule" [ "$(zq www.sixty.example.com)" = "abuse true nxdomain sixty.example.com true listed" ]
+check "... agrees with dig" agrees www.sixty.example.com
+out=$(amp a query sixty.example.com)
+check "... the text says the resolvers block it" grep -q "^  rpz abuse ($ZONE): BLOCKED, NXDOMAIN (CNAME .) by the rule sixty.example.com (phishing score 60.0 >= min_score 50)" <<<"$out"
+check "... and the warn verdict does not read as 'let through'" grep -q "verdict phishing  *warn .*(resolvers block it: rpz above)" <<<"$out"
+check "below min_score: query --json says so" [ "$(zq weak.example.com)" = "abuse false (missing) (missing) (missing) min-score" ]
+check "... agrees with dig" agrees weak.example.com
+check "a category not in the zone: query --json says so" [ "$(zq spam-only.example.com)" = "abuse false (missing) (missing) (missing) category" ]
+check "... agrees with dig" agrees spam-only.example.com
+# 239 octets: NAME.rpz.amesh.test passes 253
+TOOLONG=$L60.$L60.$L60.$(printf 'd%.0s' $(seq 44)).example.com
+amp a submit "$TOOLONG" --category phishing --confidence 90 --ttl 1d >/dev/null
+check "a name too long for the zone (${#TOOLONG} octets): skipped, logged" wait_until 10 grep -q \
+	"rpz abuse: 1 name too long to list under $ZONE: \`$TOOLONG'" "$T_ROOT/a/ameshd.log"
+check "... query --json: not listed, too long" [ "$(zq "$TOOLONG")" = "abuse false (missing) (missing) (missing) too-long" ]
+check "... agrees with dig" agrees "$TOOLONG"
+check "a tenant under a public suffix below a blocked name: passthru by the suffix's *. rule" \
+	[ "$(zq acme.pro.typeform.com)" = "abuse true passthru pro.typeform.com true public-suffix" ]
+check "... agrees with dig" agrees acme.pro.typeform.com
+check "an allowlisted name under a blocked parent: its own passthru" \
+	[ "$(zq shop.blocked-parent.org)" = "abuse true passthru shop.blocked-parent.org false allowlisted" ]
+check "... agrees with dig" agrees shop.blocked-parent.org
+check "the room-for-NAME.ZONE-only name: listed by its own rule" \
+	[ "$(zq "$EDGE")" = "abuse true nxdomain $EDGE false listed" ]
+check "... agrees with dig" agrees "$EDGE"
 amp a export rpz --zone abuse -o "$T_ROOT/abuse.zone"
 check "export holds the suffix's passthru" grep -qx '\*.pro.typeform.com CNAME rpz-passthru.' "$T_ROOT/abuse.zone"
 check "export names the passthru" grep -qx "ok.blocked-parent.org CNAME rpz-passthru." "$T_ROOT/abuse.zone"
