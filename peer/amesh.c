@@ -595,7 +595,7 @@ struct query_tally {
 };
 
 /* One line per zone: what its resolvers do with the name, and why. */
-static void print_zone_answer(const struct wire_zone_answer *z)
+static void print_zone_answer(const struct wire_zone_answer *z, const char *name)
 {
 	const char *cat = z->category != AM_CAT_NONE ? am_category_name(z->category) : "";
 
@@ -620,6 +620,8 @@ static void print_zone_answer(const struct wire_zone_answer *z)
 		return;
 	}
 	printf("not listed, resolvers answer normally: ");
+	if (z->on[0] && strcmp(z->on, name) != 0)
+		printf("on %s, ", z->on);
 	if (strcmp(z->why, "min-score") == 0)
 		printf("%s score %.1f below min_score %u\n", cat, z->score, z->min_score);
 	else if (strcmp(z->why, "category") == 0)
@@ -675,7 +677,7 @@ static void print_results(const struct wire_response *resp, struct query_tally *
 			 * this peer's opinion, a zone lists from its own min_score */
 			bool blocked = false;
 			for (size_t j = 0; j < nr->n_zones; j++) {
-				print_zone_answer(&nr->zones[j]);
+				print_zone_answer(&nr->zones[j], nr->normalised);
 				blocked |= nr->zones[j].listed && strcmp(nr->zones[j].action, "passthru") != 0;
 			}
 			for (size_t j = 0; j < nr->n_verdicts; j++) {
@@ -683,9 +685,12 @@ static void print_results(const struct wire_response *resp, struct query_tally *
 				printf("  verdict %-9s %-11s score %5.1f", am_category_name(v->category), v->level, v->score);
 				if (v->reason[0])
 					printf("  (%s)", v->reason);
-				/* "warn" never meant "the resolvers let it through" */
-				if (blocked && strcmp(v->level, "block") != 0)
+				/* the level is this peer's opinion: say where the
+				 * resolvers differ ("warn" read as "let through") */
+				if (nr->n_zones && blocked && strcmp(v->level, "block") != 0)
 					printf("  (resolvers block it: rpz above)");
+				else if (nr->n_zones && !blocked && strcmp(v->level, "block") == 0)
+					printf("  (resolvers answer it: rpz above)");
 				if (v->disputed) {
 					/* the count and the latest open dispute's reason */
 					const struct wire_dispute_info *latest = NULL;

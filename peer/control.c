@@ -743,6 +743,7 @@ static int add_zones(const struct control_env *env, struct wire_name_result *nr,
 		snprintf(w->target, sizeof w->target, "%s", e->target);
 		snprintf(w->rule, sizeof w->rule, "%s", e->rule_name);
 		snprintf(w->why, sizeof w->why, "%s", rpz_why_name(r->why));
+		snprintf(w->on, sizeof w->on, "%s", e->match != RPZ_MATCH_NONE ? e->rule_name : e->own_name);
 		w->category = r->category;
 		w->score = r->score < 0 ? 0 : r->score;
 		w->min_score = a[i].min_score;

@@ -178,9 +178,9 @@ json_t *jsonout_name_result(const struct wire_name_result *nr)
 			goto fail;
 		for (size_t j = 0; j < nr->n_zones; j++) {
 			const struct wire_zone_answer *z = &nr->zones[j];
-			json_t *zo = json_pack("{s:s, s:o, s:b, s:s, s:f, s:i}", "rpz", z->rpz, "zone", jsonout_string(z->zone),
-			                       "listed", (int)z->listed, "why", z->why, "score", z->score, "min_score",
-			                       (int)z->min_score);
+			json_t *zo = json_pack("{s:s, s:o, s:b, s:s, s:o, s:f, s:i}", "rpz", z->rpz, "zone",
+			                       jsonout_string(z->zone), "listed", (int)z->listed, "why", z->why, "on",
+			                       jsonout_string(z->on), "score", z->score, "min_score", (int)z->min_score);
 			if (json_array_append_new(zs, zo) != 0 ||
 			    json_object_set_new(zo, "category", z->category != AM_CAT_NONE
 			                                            ? json_string(am_category_name(z->category))

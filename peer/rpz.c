@@ -420,7 +420,10 @@ int rpz_explain(const struct config_rpz *z, const struct rpz_judge *j, const cha
 		if ((rv = rpz_rule_decide(z, j, chain[n], now, parent, &rule)) != 0)
 			return rv;
 		if (n == 0) {
-			out->own = rule;
+			if (rule.own || rule.why != RPZ_WHY_NO_SIGNAL || out->own_name[0] == '\0') {
+				out->own = rule;
+				snprintf(out->own_name, sizeof out->own_name, "%s", name);
+			}
 			if (rule.name_target[0] != '\0') {
 				out->match = RPZ_MATCH_NAME;
 				out->rule = rule;
@@ -428,6 +431,10 @@ int rpz_explain(const struct config_rpz *z, const struct rpz_judge *j, const cha
 				snprintf(out->target, sizeof out->target, "%s", rule.name_target);
 			}
 			break;
+		}
+		if (rule.own) {
+			out->own = rule;
+			snprintf(out->own_name, sizeof out->own_name, "%s", chain[n]);
 		}
 		if (rule.wild_target[0] != '\0') {
 			parent = strcmp(rule.wild_target, "rpz-passthru.") != 0 ? RPZ_PARENT_BLOCKS : RPZ_PARENT_PASSES;

@@ -146,7 +146,11 @@ struct rpz_explain {
 	char rule_name[AM_DOMAIN_MAX + 1]; /* the name whose record matched ("" = none) */
 	char target[RPZ_TARGET_MAX];       /* the matched CNAME target */
 	struct rpz_rule rule;              /* rule_name's rule (the match's why) */
-	struct rpz_rule own;               /* the name's own rule: why it has none */
+	/* why the name has no record of its own: its own rule, or with no
+	 * signal on it that of the closest parent with one (a signal on
+	 * weak.example below min_score explains www.weak.example) */
+	struct rpz_rule own;
+	char own_name[AM_DOMAIN_MAX + 1];  /* the name `own' is the rule of */
 };
 int rpz_explain(const struct config_rpz *z, const struct rpz_judge *j, const char *name, uint64_t now,
                 struct rpz_explain *out);

@@ -1001,6 +1001,8 @@ static int zones_to_pb(const struct wire_response *r, Amesh__V1__NameResult *nrs
 			z->rule.len = strlen(w->rule);
 			z->wildcard = w->wildcard;
 			z->why = (char *)w->why;
+			z->on.data = (uint8_t *)w->on;
+			z->on.len = strlen(w->on);
 			z->category = (Amesh__V1__Category)w->category;
 			z->score = w->score;
 			z->min_score = w->min_score;
@@ -1618,7 +1620,8 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 				if ((int)z->category < 0 || (int)z->category >= AM_CAT_COUNT ||
 				    copy_name(&z->zone, w->zone, sizeof w->zone) != 0 ||
 				    copy_name(&z->target, w->target, sizeof w->target) != 0 ||
-				    copy_name(&z->rule, w->rule, sizeof w->rule) != 0)
+				    copy_name(&z->rule, w->rule, sizeof w->rule) != 0 ||
+				    copy_name(&z->on, w->on, sizeof w->on) != 0)
 					goto bad;
 				copy_str(w->rpz, sizeof w->rpz, z->rpz);
 				copy_str(w->action, sizeof w->action, z->action);

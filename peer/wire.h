@@ -231,6 +231,7 @@ struct wire_zone_answer {
 	char target[AM_DOMAIN_MAX + 2];  /* CNAME target, absolute */
 	char rule[AM_DOMAIN_MAX + 1];    /* the name whose record matched */
 	char why[16];                    /* rpz_why_name */
+	char on[AM_DOMAIN_MAX + 1];      /* the name why is about */
 	enum am_category category;       /* AM_CAT_NONE = none */
 	double score;
 	uint8_t min_score;

@@ -915,6 +915,8 @@ static void test_explain_agrees_with_the_zone(void **state)
 		{"sixty.example.com", RPZ_MATCH_NAME, "sixty.example.com", ".", RPZ_WHY_LISTED},
 		{"www.sixty.example.com", RPZ_MATCH_WILD, "sixty.example.com", ".", RPZ_WHY_LISTED},
 		{"low.example.com", RPZ_MATCH_NONE, "", "", RPZ_WHY_MIN_SCORE},
+		/* no signal of its own: the parent's says why */
+		{"www.low.example.com", RPZ_MATCH_NONE, "", "", RPZ_WHY_MIN_SCORE},
 		{"spam.example.com", RPZ_MATCH_NONE, "", "", RPZ_WHY_CATEGORY},
 		{NULL /* longname */, RPZ_MATCH_NONE, "", "", RPZ_WHY_TOO_LONG},
 		{"good.sixty.example.com", RPZ_MATCH_NAME, "good.sixty.example.com", "rpz-passthru.", RPZ_WHY_ALLOWLISTED},
@@ -946,6 +948,10 @@ static void test_explain_agrees_with_the_zone(void **state)
 	assert_int_equal(rpz_explain(&f->z, &f->j, "low.example.com", f->now, &e), 0);
 	assert_int_equal(e.own.category, AM_CAT_PHISHING);
 	assert_true(e.own.score > 39.9 && e.own.score < 40.1);
+	assert_int_equal(rpz_explain(&f->z, &f->j, "www.low.example.com", f->now, &e), 0);
+	assert_string_equal(e.own_name, "low.example.com");
+	assert_int_equal(rpz_explain(&f->z, &f->j, "clean.example.org", f->now, &e), 0);
+	assert_string_equal(e.own_name, "clean.example.org");
 	assert_int_equal(rpz_explain(&f->z, &f->j, "spam.example.com", f->now, &e), 0);
 	assert_int_equal(e.own.category, AM_CAT_SPAM);
 

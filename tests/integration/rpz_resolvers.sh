@@ -160,6 +160,12 @@ check "... the text says the resolvers block it" grep -q "^  rpz abuse ($ZONE): 
 check "... and the warn verdict does not read as 'let through'" grep -q "verdict phishing  *warn .*(resolvers block it: rpz above)" <<<"$out"
 check "below min_score: query --json says so" [ "$(zq weak.example.com)" = "abuse false (missing) (missing) (missing) min-score" ]
 check "... agrees with dig" agrees weak.example.com
+check "a name below it with no signal: the parent's score says why" \
+	[ "$(amp a --json query www.weak.example.com | "$JSONCHECK" rpz.0.why rpz.0.on | paste -sd' ')" = "min-score weak.example.com" ]
+check "... agrees with dig" agrees www.weak.example.com
+check "... and the text names it" grep -q "^  rpz abuse ($ZONE): not listed, resolvers answer normally: on weak.example.com, phishing score 30.0 below min_score 50" <<<"$(amp a query www.weak.example.com)"
+out=$(amp a query spam-only.example.com)
+check "a block verdict the zones leave out says the resolvers answer it" grep -q "verdict spam  *block .*(resolvers answer it: rpz above)" <<<"$out"
 check "a category not in the zone: query --json says so" [ "$(zq spam-only.example.com)" = "abuse false (missing) (missing) (missing) category" ]
 check "... agrees with dig" agrees spam-only.example.com
 # 239 octets: NAME.rpz.amesh.test passes 253
