@@ -310,6 +310,21 @@ static void test_response_round_trip_query(void **state)
 	memset(s.id, 0x11, sizeof s.id);
 	for (int i = 0; i < 20; i++)
 		assert_int_equal(wire_result_push_signal(nr, &s), 0);
+	/* what one zone does with it (rpz_explain), as amesh query shows it */
+	assert_non_null(nr->zones = calloc(2, sizeof *nr->zones));
+	nr->n_zones = 2;
+	nr->zones[0] = (struct wire_zone_answer){.listed = true, .wildcard = true, .category = AM_CAT_PHISHING,
+	                                         .score = 60, .min_score = 50};
+	strcpy(nr->zones[0].rpz, "abuse");
+	strcpy(nr->zones[0].zone, "rpz.example.net");
+	strcpy(nr->zones[0].action, "nxdomain");
+	strcpy(nr->zones[0].target, ".");
+	strcpy(nr->zones[0].rule, "evil.example.com");
+	strcpy(nr->zones[0].why, "listed");
+	strcpy(nr->zones[0].on, "evil.example.com");
+	nr->zones[1] = (struct wire_zone_answer){.category = AM_CAT_NONE, .min_score = 90};
+	strcpy(nr->zones[1].rpz, "strict");
+	strcpy(nr->zones[1].why, "min-score");
 	assert_int_equal(wire_response_push_result(&in, "com", &nr), 0);
 	strcpy(nr->error, "`com': public suffix");
 
@@ -322,6 +337,23 @@ static void test_response_round_trip_query(void **state)
 	assert_int_equal(out.results[0].n_signals, 20);
 	assert_memory_equal(&out.results[0].signals[19].ind, &s.ind, sizeof s.ind);
 	assert_string_equal(out.results[1].error, "`com': public suffix");
+	assert_int_equal(out.results[0].n_zones, 2);
+	for (size_t k = 0; k < 2; k++) {
+		const struct wire_zone_answer *a = &in.results[0].zones[k], *b = &out.results[0].zones[k];
+		assert_string_equal(a->rpz, b->rpz);
+		assert_string_equal(a->zone, b->zone);
+		assert_int_equal(a->listed, b->listed);
+		assert_int_equal(a->wildcard, b->wildcard);
+		assert_string_equal(a->action, b->action);
+		assert_string_equal(a->target, b->target);
+		assert_string_equal(a->rule, b->rule);
+		assert_string_equal(a->why, b->why);
+		assert_string_equal(a->on, b->on);
+		assert_int_equal(a->category, b->category);
+		assert_true(a->score == b->score);
+		assert_int_equal(a->min_score, b->min_score);
+	}
+	assert_int_equal(out.results[1].n_zones, 0);
 	wire_response_clear(&out);
 	wire_response_clear(&in);
 }
