@@ -181,6 +181,11 @@ check "... agrees with dig" agrees acme.pro.typeform.com
 check "an allowlisted name under a blocked parent: its own passthru" \
 	[ "$(zq shop.blocked-parent.org)" = "abuse true passthru shop.blocked-parent.org false allowlisted" ]
 check "... agrees with dig" agrees shop.blocked-parent.org
+# LONG is allowlisted, but no passthru fits under the zone: the parent's
+# *. rule catches it at the resolvers, and query must not say otherwise
+check "an allowlisted name too long for its passthru: blocked by the parent's *. rule" \
+	[ "$(zq "$LONG")" = "abuse true nxdomain blocked-parent.org true listed" ]
+check "... agrees with dig" agrees "$LONG"
 check "the room-for-NAME.ZONE-only name: listed by its own rule" \
 	[ "$(zq "$EDGE")" = "abuse true nxdomain $EDGE false listed" ]
 check "... agrees with dig" agrees "$EDGE"
