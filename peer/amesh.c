@@ -602,7 +602,7 @@ static void print_zone_answer(const struct wire_zone_answer *z, const char *name
 	printf("  rpz %s (%s): ", z->rpz, z->zone);
 	if (z->listed) {
 		bool pass = strcmp(z->action, "passthru") == 0;
-		printf("%s", pass ? "passthru, resolvers answer normally" : "BLOCKED, ");
+		printf("%s", pass ? "passthru (resolvers answer normally)," : "BLOCKED, ");
 		if (!pass) {
 			if (strcmp(z->action, "cname") == 0)
 				printf("CNAME %s", z->target);
@@ -635,7 +635,7 @@ static void print_zone_answer(const struct wire_zone_answer *z, const char *name
 	else if (strcmp(z->why, "public-suffix") == 0)
 		printf("a public suffix, with no blocked name above it\n");
 	else
-		printf("no signal on the name or a parent in the zone\n");
+		printf("no signal on the name or a parent\n");
 }
 
 static void print_results(const struct wire_response *resp, struct query_tally *t)
