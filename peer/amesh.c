@@ -1769,7 +1769,8 @@ static const struct subcommand {
 	 "the live signals in a format MISP, OpenCTI, a SIEM or a blocker reads; or a response policy zone as a master file"},
 	{"withdraw", cmd_withdraw, "DOMAIN --category C", "withdraw this peer's own indicator (signed)"},
 	{"query", cmd_query, "[--] DOMAIN... | -",
-	 "live signals on each name or a parent; `-' reads names from stdin; `--' ends options\n"
+	 "live signals on each name or a parent, the verdicts, and per [rpz] zone what its\n"
+	 "              resolvers do with the name and why; `-' reads names from stdin; `--' ends options\n"
 	 "              (a name may start with '-': amesh query -- -cdn.example.com). Any name a\n"
 	 "              resolver can see is looked up (escapes such as My\\032Printer too); a public\n"
 	 "              suffix or a single label matches nothing. Exit 0 if any name matched, 1 if\n"
