@@ -8,6 +8,7 @@
 #include "domain.h"
 #include "feed_urls.h"
 #include "jsonout.h"
+#include "stix_pattern.h"
 #include "text.h"
 #include "timefmt.h"
 
@@ -54,169 +55,11 @@ static enum am_tlp tlp_of_ref(const char *ref)
  * detection, ...), one id in every OpenCTI export */
 #define OPENCTI_EXTENSION "extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba"
 
-#define STIX_OR_MAX 64 /* names one pattern may list */
-
-static const char *skip_spaces(const char *p)
-{
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-		p++;
-	return p;
-}
-
-/* `OR' as a whole word at p (STIX keywords are upper case). */
-static bool keyword_or(const char *p)
-{
-	return p[0] == 'O' && p[1] == 'R' && (p[2] == ' ' || p[2] == '\t' || p[2] == '\n' || p[2] == '\r' ||
-	                                      p[2] == '[' || p[2] == '(');
-}
-
-/* A STIX string literal at *pp (`'x'', `\'' and `\\' escaped) unescaped
- * into out (cap bytes); *pp moves past it; *len is x's whole length, which
- * may be cap or more: then out holds only its start. A value too long is
- * a bad name, not a pattern of another shape: the caller says so with its
- * length, as every other format does. Returns 0, or -1 when there is no
- * literal or it is empty. */
-static int string_literal(const char **pp, char *out, size_t cap, size_t *len)
-{
-	const char *p = skip_spaces(*pp);
-	size_t o = 0;
-
-	if (*p++ != '\'')
-		return -1;
-	for (;; p++) {
-		if (*p == '\0')
-			return -1;
-		if (*p == '\'')
-			break;
-		if (*p == '\\') {
-			p++;
-			if (*p != '\'' && *p != '\\')
-				return -1;
-		}
-		if (o + 1 < cap)
-			out[o] = *p;
-		o++;
-	}
-	out[o < cap ? o : cap - 1] = '\0';
-	*pp = p + 1;
-	*len = o;
-	return o > 0 ? 0 : -1;
-}
-
-/* What fn is called with for each value a pattern names: the literal,
- * its whole length, and whether it is a URL (url:value: its host is the
- * name, under the shared-host rule) or a name (domain-name:value). */
-typedef int (*pattern_fn)(void *arg, const char *value, size_t len, bool url);
-
-/* One comparison at *pp: `domain-name:value' or `url:value', then `= 'x''
- * or `IN ('x', 'y', ...)' (STIX 2.1 patterning 9.3: a set is each of its
- * values, as ORed equalities are). *n counts the values across the whole
- * pattern (STIX_OR_MAX). Returns 0, what fn returned, or -1. */
-static int comparison(const char **pp, int *n, pattern_fn fn, void *arg)
-{
-	static const struct {
-		const char *path;
-		bool url;
-	} paths[] = {{"domain-name:value", false}, {"url:value", true}};
-	char value[FEED_LINE_MAX + 1];
-	const char *p = skip_spaces(*pp);
-	size_t len;
-	bool url = false, set = false, found = false;
-	int rv;
-
-	for (size_t k = 0; k < sizeof paths / sizeof *paths && !found; k++)
-		if (strncmp(p, paths[k].path, strlen(paths[k].path)) == 0) {
-			p += strlen(paths[k].path);
-			url = paths[k].url;
-			found = true;
-		}
-	if (!found)
-		return -1;
-	p = skip_spaces(p);
-	if (*p == '=')
-		p++;
-	else if (p[0] == 'I' && p[1] == 'N' && (p[2] == ' ' || p[2] == '\t' || p[2] == '\n' || p[2] == '\r' ||
-	                                       p[2] == '(')) {
-		p = skip_spaces(p + 2);
-		if (*p++ != '(')
-			return -1;
-		set = true;
-	} else {
-		return -1;
-	}
-	for (;;) {
-		if ((*n)++ == STIX_OR_MAX || string_literal(&p, value, sizeof value, &len) != 0)
-			return -1;
-		if (fn && (rv = fn(arg, value, len, url)) != 0)
-			return rv;
-		if (!set)
-			break;
-		p = skip_spaces(p);
-		if (*p == ')') {
-			p++;
-			break;
-		}
-		if (*p++ != ',')
-			return -1;
-	}
-	*pp = p;
-	return 0;
-}
-
-/* The names a pattern flags each on its own: `[domain-name:value = 'x']'
- * or `[url:value = 'http://x/...']' (the URL's host), a set of values
- * (`IN ('x', 'y')'), and up to STIX_OR_MAX values in all joined by OR,
- * inside one observation (`[... OR ...]') or between observations
- * (`[...] OR [...]'), grouped by parentheses at either level as the
- * grammar allows (`([a] OR [b])', `[(a) OR b]'; with OR alone, grouping
- * changes nothing). AND, qualifiers and other object paths say something
- * else and are refused. Calls fn for each value (fn NULL: only checks) and
- * returns 0, what fn returned if not 0, or -1 when the pattern is not of
- * this shape. */
-static int domain_pattern(const char *p, pattern_fn fn, void *arg)
-{
-	int n = 0, outer = 0, inner = 0, rv; /* open parentheses outside and inside `[' */
-	bool in_obs = false, operand = true;
-
-	for (;;) {
-		p = skip_spaces(p);
-		if (operand) {
-			if (*p == '(') {
-				if (outer + inner == STIX_OR_MAX)
-					return -1;
-				in_obs ? inner++ : outer++;
-				p++;
-			} else if (!in_obs) {
-				if (*p++ != '[')
-					return -1;
-				in_obs = true;
-			} else {
-				if ((rv = comparison(&p, &n, fn, arg)) != 0)
-					return rv;
-				operand = false;
-			}
-		} else if (*p == ')') {
-			if ((in_obs ? inner-- : outer--) == 0)
-				return -1;
-			p++;
-		} else if (*p == ']') {
-			if (!in_obs || inner != 0)
-				return -1;
-			in_obs = false;
-			p++;
-		} else if (keyword_or(p)) {
-			operand = true;
-			p += 2;
-		} else {
-			return *p == '\0' && !in_obs && outer == 0 ? 0 : -1;
-		}
-	}
-}
-
 struct ctx {
 	struct feed_json_lines lines;
 	const struct feed_sink *sink;
 	json_t *defined; /* marking id -> TLP level, from the bundle's own marking-definitions; borrowed */
+	struct stix_pattern pat; /* the indicator's being read (too big for the stack of every call) */
 };
 
 /* The level a marking reference names: an official TLP id, else a TLP
@@ -298,6 +141,51 @@ static void skip_obj(struct ctx *c, size_t line, enum feed_skip why, const char 
 	c->sink->skip(c->sink->arg, line, why, input, strlen(input), detail);
 }
 
+/* Whether pattern (of the indicator id, on line) is one whose names may be
+ * taken: parsed into c->pat, a disjunction (stix_pattern.h). If not, it
+ * is skipped whole, saying why: malformed with where and what, or
+ * unsupported with the AND, FOLLOWEDBY or qualifier or the limit. */
+static bool pattern_names(struct ctx *c, size_t line, const char *id, const char *pattern)
+{
+	char perr[200], why[400];
+	int rv = stix_pattern_parse(pattern, strlen(pattern), &c->pat, perr, sizeof perr);
+	const char *who = id ? id : "indicator";
+
+	if (rv == AM_EDECODE) {
+		snprintf(why, sizeof why, "%.80s: not a STIX pattern: %s", who, perr);
+		skip_obj(c, line, FEED_SKIP_MALFORMED, pattern, why);
+		return false;
+	}
+	if (rv != 0) {
+		snprintf(why, sizeof why, "%.80s: %s", who, perr);
+		skip_obj(c, line, FEED_SKIP_UNSUPPORTED, pattern, why);
+		return false;
+	}
+	if (c->pat.refused) {
+		snprintf(why, sizeof why, "%.80s: %s at byte %zu: no name alone is what this pattern flags; names are taken "
+		         "only from domain-name:value and url:value comparisons all joined by OR", who, c->pat.refused, c->pat.refused_at + 1);
+		skip_obj(c, line, FEED_SKIP_UNSUPPORTED, pattern, why);
+		return false;
+	}
+	return true;
+}
+
+/* Each value of each comparison of c->pat that names names, to emit_name. */
+static int emit_names(struct ctx *c, const char *pattern, struct emit_arg *ea)
+{
+	char value[FEED_LINE_MAX + 1];
+	int rv;
+	for (size_t k = 0; k < c->pat.ncmp; k++) {
+		const struct stix_cmp *cmp = &c->pat.cmp[k];
+		for (size_t j = 0; cmp->use != STIX_CMP_SKIP && j < cmp->n; j++) {
+			size_t len = stix_pattern_value(pattern, c->pat.values[cmp->first + j], value, sizeof value);
+			if ((rv = emit_name(ea, value, len, cmp->use == STIX_CMP_URL)) != 0)
+				return rv;
+		}
+	}
+	return 0;
+}
+
 /* One indicator. Whatever is wrong with it - a pattern that is not a
  * string or holds a NUL - costs this object only, reported with where it
  * is; the bundle's other objects go on. */
@@ -374,12 +262,12 @@ static int indicator(struct ctx *c, json_t *o)
 		skip_obj(c, line, FEED_SKIP_UNSUPPORTED, input, why);
 		return 0;
 	}
-	if (!pattern || domain_pattern(pattern, NULL, NULL) != 0) {
-		skip_obj(c, line, FEED_SKIP_UNSUPPORTED, input,
-		         "only [domain-name:value = '...'] and [url:value = '...'] comparisons (or IN ('...', ...)), alone "
-		         "or joined by OR, name domains");
+	if (!pattern) {
+		skip_obj(c, line, FEED_SKIP_UNSUPPORTED, input, "an indicator without a pattern");
 		return 0;
 	}
+	if (!pattern_names(c, line, id, pattern))
+		return 0;
 	if ((v = json_object_get(o, "valid_until")) != NULL) {
 		if (!feed_json_str(v) || timefmt_parse_rfc3339(feed_json_str(v), &e.expires_at) != 0) {
 			skip_obj(c, line, FEED_SKIP_BAD_VALUE, input, "valid_until is not a STIX timestamp");
@@ -458,14 +346,29 @@ static int indicator(struct ctx *c, json_t *o)
 	 * our categories is a tag (`apt28', `c2'), and with none the command
 	 * line's category stands. Refusing those emptied OpenCTI exports,
 	 * whose labels are the analysts' own words. */
-	/* checked whole above: a pattern ending in AND emitted nothing */
+	/* the comparisons that name nothing, once whatever the categories,
+	 * each with where it is and why, as a skipped row is */
+	size_t naming = 0;
+	for (size_t k = 0; k < c->pat.ncmp; k++)
+		naming += c->pat.cmp[k].use != STIX_CMP_SKIP;
+	for (size_t k = 0; k < c->pat.ncmp; k++) {
+		const struct stix_cmp *cmp = &c->pat.cmp[k];
+		char why[320];
+		if (cmp->use != STIX_CMP_SKIP)
+			continue;
+		snprintf(why, sizeof why, "%.80s: comparison %zu of %zu, at byte %zu: %s%s", id ? id : "indicator", k + 1,
+		         c->pat.ncmp, cmp->text.off + 1, cmp->why,
+		         naming ? "; the names ORed with it are taken" : "");
+		c->sink->skip(c->sink->arg, line, cmp->ip ? FEED_SKIP_IP_ADDRESS : FEED_SKIP_UNSUPPORTED,
+		              pattern + cmp->text.off, cmp->text.len, why);
+	}
 	struct emit_arg ea = {.sink = c->sink, .e = &e};
 	if (ncat == 0)
-		return domain_pattern(pattern, emit_name, &ea);
+		return emit_names(c, pattern, &ea);
 	for (size_t k = 0; k < ncat; k++) {
 		int rv;
 		e.category = cats[k];
-		if ((rv = domain_pattern(pattern, emit_name, &ea)) != 0)
+		if ((rv = emit_names(c, pattern, &ea)) != 0)
 			return rv;
 	}
 	return 0;
@@ -686,7 +589,7 @@ static json_t *identity(const struct feed_signal *s, const char *modified)
 }
 
 /* `[domain-name:value = 'NAME']' with NAME a STIX string literal (STIX
- * 2.1 patterning, 9.2: `\'' and `\\' escaped), as string_literal
+ * 2.1 patterning, 9.2: `\'' and `\\' escaped), as stix_pattern_value
  * reads it back. A normalised name holds neither today; the writer does
  * not rely on the domain rules to stay so. cap >= 2 * strlen(name) + 32. */
 static void pattern_of(const char *name, char *out, size_t cap)

@@ -6,11 +6,16 @@
  * array of objects. Each
  * `indicator' whose pattern names domains - `[domain-name:value =
  * 'evil.example']', `[url:value = 'http://evil.example/x']' (its host,
- * from_url), `IN' sets of either, up to 64 values joined by OR;
- * pattern_type stix or absent - gives an entry per name: valid_until is its expiry, confidence its confidence,
+ * from_url), `IN' sets of either, joined by OR inside an observation or
+ * between observations, beside comparisons on other objects (an address,
+ * a hash: each reported as skipped, with the indicator's id, its place and
+ * why); AND, FOLLOWEDBY or a qualifier anywhere refuses the pattern whole
+ * (stix_pattern.h says why and holds the limits); pattern_type stix or
+ * absent - gives an entry per name: valid_until is its expiry, confidence its confidence,
  * the first of its `labels' that is a category here its category, a TLP
  * marking (2.0 or 1.0 ids) its sharing level. Revoked indicators are
- * skipped as revoked, others with any other pattern as unsupported_pattern;
+ * skipped as revoked, a pattern that does not parse as malformed (at
+ * which byte, expecting what), others as unsupported_pattern;
  * objects of other types are read past. A skip names the line of the
  * object's id in the file.
  *

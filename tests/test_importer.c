@@ -1156,13 +1156,72 @@ static void test_stix_or_patterns(void **state)
 		"objects[4]: 40 skip unsupported_pattern",
 		"objects[5]: 48 ok dup.example phishing 80\n",
 		"objects[5]: 48 skip duplicate",
-		"objects[6]: 56 skip unsupported_pattern",
+		/* `ORdomain-name' is one word, not OR: where and what, said */
+		"objects[6]: 56 skip malformed",
+		"  -- indicator--00000000-0000-4000-8000-000000000207: not a STIX pattern: at byte 39: expected AND, OR or "
+		"`]' closing the observation, found `ORdomain-name'\n",
 		NULL,
 	};
 	expect(got, want);
 	assert_int_equal(count(got, " ok "), 7);
 	assert_null(strstr(got, "and1.example phishing"));
 	assert_null(strstr(got, "q1.example phishing"));
+}
+
+/* OpenCTI and MISP's STIX export OR a name with an address (or a hash)
+ * in one pattern, inside one observation or across two: each name is on
+ * its own enough for the pattern to match, so it is taken, and each
+ * comparison that names none is reported with the indicator's id, its
+ * place and why (an address as ip_address). These patterns were refused
+ * whole, the names with them. Under AND, FOLLOWEDBY or a qualifier no
+ * name alone is what was flagged: refused whole, naming the keyword and
+ * its byte. A pattern that does not parse says where and what. */
+static void test_stix_names_ored_with_other_objects(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("stix-mixed.json", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"objects[0]: 8 skip ip_address `ipv4-addr:value = '198.51.100.7''\n"
+		"  -- indicator--00000000-0000-4000-8000-000000000401: comparison 2 of 2, at byte 42: an IP address, not a "
+		"domain name; the names ORed with it are taken\n",
+		"objects[0]: 8 ok mixed1.example phishing 80\n",
+		"objects[1]: 16 skip ip_address `ipv4-addr:value = '203.0.113.9''\n",
+		"objects[1]: 16 ok mixed2.example phishing 80\n",
+		"objects[2]: 24 skip unsupported_pattern `[domain-name:value = 'and-ip.example' AND ipv4-addr:value = "
+		"'192.0.2.1']'\n  -- indicator--00000000-0000-4000-8000-000000000403: AND at byte 39: no name alone is what "
+		"this pattern flags",
+		"objects[3]: 32 skip unsupported_pattern",
+		"  -- indicator--00000000-0000-4000-8000-000000000404: FOLLOWEDBY at byte 38: ",
+		"objects[4]: 40 skip unsupported_pattern",
+		"  -- indicator--00000000-0000-4000-8000-000000000405: REPEATS at byte 37: ",
+		"objects[5]: 48 skip unsupported_pattern `file:hashes.'SHA-256' = 'aec0",
+		"  -- indicator--00000000-0000-4000-8000-000000000406: comparison 1 of 4, at byte 2: an object or property "
+		"other than domain-name:value and url:value names no domain; the names ORed with it are taken\n",
+		"objects[5]: 48 skip unsupported_pattern `domain-name:value LIKE '%.like.example''\n"
+		"  -- indicator--00000000-0000-4000-8000-000000000406: comparison 2 of 4, at byte 99: LIKE matches names by "
+		"a wildcard, not one name;",
+		"objects[5]: 48 skip unsupported_pattern `domain-name:value != 'not.example''\n",
+		/* nested groups, and \' unescaped: the name is whole, and bad */
+		"objects[5]: 48 skip bad_name ",
+		"  -- `it\\x27s-nested.example': character 0x27 is not allowed",
+		"objects[6]: 56 skip malformed `[domain-name:value = 'broken.example' OR ipv4-addr:value = 198.51.100.7]'\n"
+		"  -- indicator--00000000-0000-4000-8000-000000000407: not a STIX pattern: at byte 66: expected AND, OR or "
+		"`]' closing the observation, found `.100'\n",
+		"objects[7]: 64 skip ip_address `ipv6-addr:value = '2001:db8::7''\n"
+		"  -- indicator--00000000-0000-4000-8000-000000000408: comparison 1 of 1, at byte 2: an IP address, not a "
+		"domain name\n",
+		NULL,
+	};
+	expect(got, want);
+	assert_int_equal(count(got, " ok "), 2);
+	assert_null(strstr(got, "ok and-ip.example"));
+	assert_null(strstr(got, "ok seq1.example"));
+	assert_null(strstr(got, "ok seq2.example"));
+	assert_null(strstr(got, "ok rep.example"));
+	assert_null(strstr(got, "ok broken.example"));
+	assert_null(strstr(got, "ok not.example"));
 }
 
 /* A STIX url:value names its URL's host, as a MISP url attribute, a CSV
@@ -1203,7 +1262,7 @@ static void test_stix_url_values_and_sets(void **state)
 		"objects[4]: 6 ok set1.example phishing 80\n",
 		"objects[4]: 6 ok set2.example phishing 80\n",
 		"objects[4]: 6 ok set3.example phishing 80\n",
-		"objects[5]: 7 skip unsupported_pattern",
+		"objects[5]: 7 skip malformed", /* a set ending in `, )' */
 		"objects[6]: 8 skip unsupported_pattern",
 		NULL,
 	};
@@ -2743,7 +2802,8 @@ static void test_json_array_of_names_is_one_error(void **state)
 /* Parentheses group observations and comparisons as STIX's grammar
  * allows (`([a] OR [b])', `[(a) OR (b)]'); with OR alone they change
  * nothing, so the names are taken - and a parenthesis left open or
- * closed twice, an empty group or AND inside one is still refused whole. */
+ * closed twice or an empty group is refused whole as malformed, saying at
+ * which byte what was expected, and AND inside a group as unsupported. */
 static void test_stix_parenthesised_patterns(void **state)
 {
 	struct out o;
@@ -2758,13 +2818,16 @@ static void test_stix_parenthesised_patterns(void **state)
 		"objects[2]: 24 ok paren5.example phishing 80\n",
 		"objects[3]: 32 ok x1.example phishing 80\n",
 		"objects[3]: 32 ok x2.example phishing 80\n",
-		"objects[4]: 40 skip unsupported_pattern `([domain-name:value = 'bad1.example']'\n",
-		"objects[5]: 48 skip unsupported_pattern",
-		"objects[6]: 56 skip unsupported_pattern",
-		"objects[7]: 64 skip unsupported_pattern `()'\n",
-		"objects[8]: 72 skip unsupported_pattern `[()]'\n",
+		"objects[4]: 40 skip malformed `([domain-name:value = 'bad1.example']'\n"
+		"  -- indicator--00000000-0000-4000-8000-000000000304: not a STIX pattern: at byte 38: expected AND, OR, "
+		"FOLLOWEDBY or `)' closing the group, found the end of the pattern\n",
+		"objects[5]: 48 skip malformed",
+		"objects[6]: 56 skip malformed",
+		"objects[7]: 64 skip malformed `()'\n",
+		"objects[8]: 72 skip malformed `[()]'\n",
 		"objects[9]: 80 skip unsupported_pattern",
-		"objects[10]: 88 skip unsupported_pattern",
+		"  -- indicator--00000000-0000-4000-8000-000000000309: AND at byte 39: no name alone is what this pattern flags",
+		"objects[10]: 88 skip malformed",
 		NULL,
 	};
 	expect(got, want);
@@ -2986,6 +3049,7 @@ int main(void)
 		cmocka_unit_test(test_misp_distribution_and_flags),
 		cmocka_unit_test(test_adblock_options_that_do_not_block),
 		cmocka_unit_test(test_stix_or_patterns),
+		cmocka_unit_test(test_stix_names_ored_with_other_objects),
 		cmocka_unit_test(test_stix_only_the_newest_version_is_read),
 		cmocka_unit_test(test_unicode_spaces_around_names),
 		cmocka_unit_test(test_json_array_of_untyped_objects),

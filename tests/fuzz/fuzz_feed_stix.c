@@ -29,6 +29,12 @@ static const char *const seeds[] = {
 	"\"pattern\":\"[domain-name:value = 'e.example']\",\"valid_from\":\"2000-01-01T00:00:00Z\",\"valid_until\":"
 	"\"2001-01-01T00:00:00Z\"},{\"type\":\"indicator\",\"pattern\":\"[domain-name:value = 'f.example']\","
 	"\"valid_from\":7}]",
+	/* OpenCTI's and MISP's: names ORed with addresses and hashes, and under AND */
+	"{\"type\":\"bundle\",\"objects\":[{\"type\":\"indicator\",\"id\":\"indicator--5\",\"pattern\":"
+	"\"[domain-name:value = 'g.example' OR ipv4-addr:value = '198.51.100.7']\"},{\"type\":\"indicator\","
+	"\"pattern\":\"[url:value = 'http://h.example/x'] OR [file:hashes.'SHA-256' = 'ab'] OR (["
+	"domain-name:value LIKE '%.i' OR domain-name:value IN ('j.example', 'k\\\\'s')])\"},{\"type\":\"indicator\","
+	"\"pattern\":\"[domain-name:value = 'l.example' AND ipv4-addr:value = '192.0.2.1'] WITHIN 5 SECONDS\"}]}",
 	/* bare names in an array: one error, not one per element */
 	"[\"evil.example\", \"bad.test\", \"x\\u0000y\"]",
 };

@@ -167,6 +167,19 @@ check "  and not flagged" not has b octi-context.example
 check "  a url:value flags its host" has b octi-url.example
 check "  but not a SharePoint tenant's (a shared file host)" grep -qF "url_on_shared_host: " <<<"$T_ERR"
 check "  which is not flagged" not has b contoso-my.sharepoint.com
+# OpenCTI (and MISP's STIX export) OR a name with an address or a hash in one pattern: the names are
+# taken, each other comparison reported by file:line, object and indicator id; under AND none is
+expect_exit 0 "stix: an OpenCTI bundle ORing names with addresses imports" amp b import "$FIX/opencti-mixed.json" --confidence 50 --ttl 7d
+check "  the name ORed with an address is held" has b octi-mixed1.example
+check "  the url:value ORed with an address and a hash names its host" has b octi-mixed2.example
+q=$(amp b --json query octi-mixed1.example)
+check "  held as the label's category" grep -q '"category": *"phishing"' <<<"$q"
+check "  at the marking's TLP" grep -q '"tlp": *"green"' <<<"$q"
+check "  the address beside it is reported, with file:line, object, id and place" grep -qF "opencti-mixed.json:28: objects[2]: ip_address: \`ipv4-addr:value = '198.51.100.7'' (indicator--8e2e2d2b-17d4-4cbb-93cf-87ad1c5a1e01: comparison 2 of 2, at byte 47: an IP address, not a domain name; the names ORed with it are taken)" <<<"$T_ERR"
+check "  so is the hash" grep -qF "opencti-mixed.json:59: objects[3]: unsupported_pattern: \`file:hashes.'SHA-256' = " <<<"$T_ERR"
+check "  a name under AND is refused, naming AND and where" grep -qF "opencti-mixed.json:78: objects[4]: unsupported_pattern: \`[domain-name:value = 'octi-and.example' AND domain-name:resolves_to_refs[*].value = '192.0.2.55']' (indicator--8e2e2d2b-17d4-4cbb-93cf-87ad1c5a1e03: AND at byte 41: no name alone is what this pattern flags" <<<"$T_ERR"
+check "  and is not held" not has b octi-and.example
+check "  the summary counts the skips by reason" grep -q "lines skipped: ip_address 2, unsupported_pattern 2" <<<"$T_OUT"
 out=$(amp b --json import "$FIX/stix-faults.json" --confidence 50 --ttl 7d)
 check "stix --json: a NUL in a pattern skips that object, by index" test "$(grep '"reason":"malformed"' <<<"$out" | head -1 | jc where)" = "objects[1]"
 check "stix: the objects after it are imported" has b stix-after.example
