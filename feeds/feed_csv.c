@@ -169,15 +169,25 @@ static bool header_is(const char *f, size_t fl, const char *name)
 	return true;
 }
 
-/* Whether the header field f names a column this reader takes (as
- * map_header spells it: blanks and `#' before it, blanks after it). */
-static bool known_column(const char *f)
+/* A header field's name: without the blanks and `#' before it and the
+ * blanks after it; *fl its length. */
+static const char *header_name(const char *f, size_t *fl)
 {
 	while (*f == ' ' || *f == '#')
 		f++;
-	size_t fl = strlen(f);
-	while (fl && f[fl - 1] == ' ')
-		fl--;
+	size_t n = strlen(f);
+	while (n && f[n - 1] == ' ')
+		n--;
+	*fl = n;
+	return f;
+}
+
+/* Whether the header field f names a column this reader takes (as
+ * map_header reads it). */
+static bool known_column(const char *f)
+{
+	size_t fl;
+	f = header_name(f, &fl);
 	for (size_t j = 0; j < sizeof known / sizeof *known; j++)
 		if (header_is(f, fl, known[j].name))
 			return true;
@@ -190,12 +200,8 @@ static bool map_header(const struct record *r, int cols[COL_COUNT])
 	for (int c = 0; c < COL_COUNT; c++)
 		cols[c] = -1;
 	for (size_t k = 0; k < r->n; k++) {
-		const char *f = field(r, k);
-		while (*f == ' ' || *f == '#')
-			f++;
-		size_t fl = strlen(f);
-		while (fl && f[fl - 1] == ' ')
-			fl--;
+		size_t fl;
+		const char *f = header_name(field(r, k), &fl);
 		for (size_t j = 0; j < sizeof known / sizeof *known; j++)
 			if (header_is(f, fl, known[j].name) && cols[known[j].col] < 0)
 				cols[known[j].col] = (int)k;
