@@ -1653,6 +1653,183 @@ static void test_live_counts_counted_once_for_a_store_without_them(void **state)
 	assert_classes(f->s, NOW + 30 * day, 0, 0, 0, 0, 0);
 }
 
+/* ---- the counters against the truth, over random sequences ------------ */
+
+/* What a full scan says of every record, class by class (store.h: store_stats
+ * precedence). Kept is told as store.c tells it:
+ * a keep beyond its expiry, and no expiry entry left at its expiry (swept).
+ * The store is closed for the scan of the expiry table and reopened. */
+struct truth {
+	uint64_t records, tombstones, kept, set_aside, statements;
+};
+
+static void scan_truth(struct fx *f, struct truth *t)
+{
+	struct got g = { 0 };
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi xdb;
+
+	memset(t, 0, sizeof *t);
+	assert_int_equal(store_changes(f->s, 0, 100000, collect, &g), 0);
+	store_close(f->s);
+	f->s = NULL;
+	env = raw_open(f->dir);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "expiry", 0, &xdb), 0);
+	for (size_t i = 0; i < g.n; i++) {
+		const struct store_rec *r = &g.r[i].rec;
+		uint8_t xk[16];
+		MDB_val k = {sizeof xk, xk}, v;
+		for (int b = 0; b < 8; b++) {
+			xk[b] = (uint8_t)(r->ind.expires_at >> (56 - 8 * b));
+			xk[8 + b] = (uint8_t)(r->seq >> (56 - 8 * b));
+		}
+		bool kept = r->keep_until > r->ind.expires_at && mdb_get(txn, xdb, &k, &v) == MDB_NOTFOUND;
+		t->records++;
+		if (r->ind.withdrawn)
+			t->tombstones++;
+		else if (kept)
+			t->kept++;
+		else if (r->set_aside)
+			t->set_aside++;
+		else if (r->ind.category == AM_CAT_NONE)
+			t->statements++;
+	}
+	mdb_txn_abort(txn);
+	/* and one name and one expiry entry per record, nothing stray */
+	assert_int_equal(raw_entries(env, "names"), g.n);
+	assert_int_equal(raw_entries(env, "expiry"), g.n);
+	mdb_env_close(env);
+	got_free(&g);
+	fx_reopen(f, MAP_SMALL);
+}
+
+static void assert_counters_true(struct fx *f, unsigned seed, int step, const char *op)
+{
+	struct truth t;
+	struct store_stats st;
+
+	scan_truth(f, &t);
+	stats(f->s, &st);
+	if (st.records != t.records || st.tombstones != t.tombstones || st.kept != t.kept ||
+	    st.set_aside != t.set_aside || st.statements != t.statements)
+		fail_msg("seed %u step %d (%s): counters records %llu tombstones %llu kept %llu set_aside %llu "
+		         "statements %llu, a scan says %llu %llu %llu %llu %llu", seed, step, op,
+		         (unsigned long long)st.records, (unsigned long long)st.tombstones, (unsigned long long)st.kept,
+		         (unsigned long long)st.set_aside, (unsigned long long)st.statements,
+		         (unsigned long long)t.records, (unsigned long long)t.tombstones, (unsigned long long)t.kept,
+		         (unsigned long long)t.set_aside, (unsigned long long)t.statements);
+}
+
+#define RAND_KEYS 4    /* three names and one '@' statement */
+#define RAND_VERSIONS 16
+
+/* The update for key k at version v: the same bytes (so the same id) each
+ * time. Its expiry and withdrawal are drawn when it is first issued, from
+ * then: a third long, the rest short re-issues, so versions get kept past
+ * their expiry. */
+struct rand_world {
+	uint64_t expires[RAND_KEYS][RAND_VERSIONS + 1];
+	bool withdrawn[RAND_KEYS][RAND_VERSIONS + 1];
+};
+
+static void rand_upd(struct rand_world *w, struct upd *x, int k, int v, uint64_t now)
+{
+	static const char *const names[RAND_KEYS] = {"a.example", "b.example", "c.example", "@revoke"};
+	if (w->expires[k][v] == 0) {
+		w->expires[k][v] = now + (rand() % 3 == 0 ? 30 : (uint64_t)(1 + rand() % 4)) * HOUR;
+		w->withdrawn[k][v] = rand() % 4 == 0;
+	}
+	upd_init(x, names[k], k == 3 ? 0x44 : 0x11, k == 3 ? AM_CAT_NONE : AM_CAT_PHISHING, (uint64_t)v,
+	         w->withdrawn[k][v], w->expires[k][v], "r");
+}
+
+/* Every record is counted in exactly one class (store_stats) through any
+ * sequence of applies (batched or not, from neighbours or local), set
+ * asides (plain and superseded, matching or not), withdrawals, sweeps
+ * (whole, or a few entries at a time) to expiry, to kept and to the end
+ * of a keep, and restarts: after each step the counters equal a scan. */
+static void test_counters_match_a_scan_through_random_sequences(void **state)
+{
+	struct fx *f = *state;
+	static const char *const nbs[] = {NULL, "a", "b"};
+
+	for (unsigned seed = 1; seed <= 20; seed++) {
+		struct rand_world w = { 0 };
+		uint64_t now = NOW;
+		srand(seed);
+		for (int step = 0; step < 80; step++) {
+			struct upd x[3];
+			struct store_update u[3];
+			int res[3], op = rand() % 6, n = 1;
+			const char *what = "";
+			switch (op) {
+			case 0: /* one update, from a neighbour or local */
+			case 1: /* a batch, maybe of one key twice */
+				n = op == 0 ? 1 : 2 + rand() % 2;
+				for (int i = 0; i < n; i++) {
+					/* most of them the origin's next version of what is held */
+					int k = rand() % RAND_KEYS, v = 1 + rand() % RAND_VERSIONS;
+					struct got g = { 0 };
+					rand_upd(&w, &x[i], k, v, now);
+					if (rand() % 4 != 0 &&
+					    store_get(f->s, x[i].ind.origin, x[i].ind.domain, x[i].ind.category, collect, &g) == 0 &&
+					    g.r[0].rec.ind.version + 3 <= RAND_VERSIONS)
+						rand_upd(&w, &x[i], k, (int)g.r[0].rec.ind.version + 1 + rand() % 3, now);
+					got_free(&g);
+					u[i] = as_update(&x[i]);
+					u[i].from = nbs[rand() % 3];
+				}
+				assert_int_equal(store_apply(f->s, u, (size_t)n, now, res, NULL), 0);
+				what = n == 1 ? "apply" : "batch";
+				break;
+			case 2: { /* set aside what is held (or a random version), maybe superseded */
+				struct got g = { 0 };
+				int k = rand() % RAND_KEYS, v = 1 + rand() % RAND_VERSIONS;
+				const char *from = nbs[1 + rand() % 2];
+				rand_upd(&w, &x[0], k, v, now);
+				if (rand() % 4 != 0 &&
+				    store_get(f->s, x[0].ind.origin, x[0].ind.domain, x[0].ind.category, collect, &g) == 0) {
+					rand_upd(&w, &x[0], k, (int)g.r[0].rec.ind.version, now);
+					from = g.r[0].rec.from[0] ? g.r[0].rec.from : from;
+					u[0] = as_update(&x[0]);
+					u[0].from = from; /* g lives until after the apply */
+				} else {
+					u[0] = as_update(&x[0]);
+					u[0].from = from;
+				}
+				u[0].set_aside = true;
+				u[0].superseded = rand() % 2;
+				assert_int_equal(store_apply(f->s, u, 1, now, res, NULL), 0);
+				got_free(&g);
+				what = "set aside";
+				break;
+			}
+			case 3: /* the sweep, whole or a few at a time */
+				assert_int_equal(store_sweep(f->s, now, rand() % 2 ? 1000 : 1 + rand() % 2, NULL), 0);
+				what = "sweep";
+				break;
+			case 4: /* time passes */
+				now += (uint64_t)(1 + rand() % 3) * HOUR;
+				what = "time";
+				break;
+			default: /* a restart */
+				fx_reopen(f, MAP_SMALL);
+				what = "reopen";
+				break;
+			}
+			assert_counters_true(f, seed, step, what);
+		}
+		/* everything ends, every counter with it */
+		assert_int_equal(store_sweep(f->s, now + 100 * HOUR, 100000, NULL), 0);
+		assert_counters_true(f, seed, 80, "final sweep");
+		struct truth t;
+		scan_truth(f, &t);
+		assert_int_equal(t.records, 0);
+	}
+}
+
 /* ---- LMDB limits and damage ------------------------------------------- */
 
 /* n updates of 1,000-byte envelopes on hostN.<zone>.example from start:
@@ -2319,6 +2496,7 @@ int main(void)
 		T(test_live_counts_set_aside_statements_and_withdrawals),
 		T(test_live_counts_kept_past_expiry),
 		T(test_live_counts_counted_once_for_a_store_without_them),
+		T(test_counters_match_a_scan_through_random_sequences),
 		T(test_map_size_below_the_file),
 		T(test_map_full_keeps_earlier_data),
 		T(test_no_space_is_described),
