@@ -593,8 +593,9 @@ static void refuse_verified(struct mesh *m, struct nb *nb, uint64_t *rejects, in
 	mesh_tree_refused(m, id);
 }
 
-/* The live version of an indicator held here that a newer one supersedes,
- * copied out of its read transaction. */
+/* The version of an indicator held here (live, or set aside by a
+ * narrowing) that a newer one supersedes, copied out of its read
+ * transaction. */
 struct superseded {
 	const struct am_indicator *newer;
 	const char *nb;
@@ -614,8 +615,9 @@ static int superseded_cb(void *arg, const struct store_rec *rec)
 	struct superseded *s = arg;
 
 	/* held through the neighbour whose policy refused the newer version,
-	 * live, older */
-	if (strcmp(rec->from, s->nb) != 0 || rec->ind.withdrawn || rec->set_aside || rec->ind.expires_at <= s->now ||
+	 * older, live or set aside by a narrowing (not yet superseded: a copy
+	 * from another neighbour would take that one back live) */
+	if (strcmp(rec->from, s->nb) != 0 || rec->ind.withdrawn || rec->superseded || rec->ind.expires_at <= s->now ||
 	    rec->ind.version >= s->newer->version || rec->env_len > sizeof s->env)
 		return 1;
 	s->found = true;

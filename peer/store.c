@@ -489,14 +489,16 @@ static int lww_cmp(uint64_t va, const uint8_t *ida, uint64_t vb, const uint8_t *
  * same one, only the record's state moves (store.h): one set aside is
  * taken again by a copy that is not - unless its origin's newer version
  * set it aside (superseded) -, and a live one held through u->from is set
- * aside by u->set_aside - the record it copies, nothing else. */
+ * aside by u->set_aside - the record it copies, nothing else -, or one
+ * set aside already is marked superseded by u->superseded. */
 static bool newer_than(const struct store_update *u, const struct store_rec *old)
 {
 	int cmp = lww_cmp(u->ind->version, u->id, old->ind.version, old->id);
 
 	if (u->set_aside)
-		return cmp == 0 && !old->set_aside && !old->ind.withdrawn && !u->ind->withdrawn && u->from &&
-		       u->from[0] && strncmp(old->from, u->from, sizeof old->from - 1) == 0;
+		return cmp == 0 && (!old->set_aside || (u->superseded && !old->superseded)) && !old->ind.withdrawn &&
+		       !u->ind->withdrawn && u->from && u->from[0] &&
+		       strncmp(old->from, u->from, sizeof old->from - 1) == 0;
 	return cmp > 0 || (cmp == 0 && old->set_aside && !old->superseded && !u->ind->withdrawn);
 }
 

@@ -153,7 +153,8 @@ struct store_update {
 	 * same version offered later - another neighbour's log read again
 	 * after a reload - would otherwise take it back live: blocking at a
 	 * confidence its origin no longer says. Only a greater (version, id)
-	 * replaces it. */
+	 * replaces it. A record set aside already (a narrowing) is marked
+	 * superseded by it, for the same reason. */
 	bool superseded;
 };
 
@@ -166,7 +167,8 @@ struct store_update {
  * aside when the update is not (a neighbour whose policy accepts it
  * offered it: it is live again, held through that neighbour) - unless it
  * was set aside as superseded (store_update.superseded) -, and
- * u->set_aside replaces the live record it copies (store_update).
+ * u->set_aside replaces the live record it copies (store_update), or with
+ * u->superseded one set aside but not superseded.
  * Returns 0, or a negative am_err for the whole transaction, in which case
  * nothing was applied (AM_EMAPFULL when the map is full). */
 int store_apply(struct store *s, const struct store_update *u, size_t n, uint64_t now,

@@ -855,6 +855,79 @@ static void test_older_version_not_taken_after_a_shorter_one_swept(void **state)
 	fx_close(f);
 }
 
+struct aside_state {
+	bool found, set_aside, superseded;
+	uint64_t version;
+};
+
+static int get_aside(void *arg, const struct store_rec *rec)
+{
+	struct aside_state *s = arg;
+	s->found = true;
+	s->set_aside = rec->set_aside;
+	s->superseded = rec->superseded;
+	s->version = rec->ind.version;
+	return 1;
+}
+
+/* A flag already set aside by a narrowed import (a category dropped, say)
+ * when its origin's newer version - confidence lowered from 60 to 30
+ * after a dispute - comes from the same neighbour and is refused by
+ * import.min_confidence: it is set aside as superseded, like a live one.
+ * Before, it stayed set aside only, and the same older version offered
+ * again by another neighbour that never got the newer one (its log read
+ * again after a reload) was live again: blocking at 60 what its origin
+ * lowered to 30. */
+static void test_set_aside_flag_superseded_by_a_refused_newer_version(void **state)
+{
+	struct fx *f = fx_open(0);
+	struct wire_sync_response resp;
+	struct mesh_ingest_tally t;
+	struct am_indicator v1, v2;
+	uint8_t env1[AM_ENVELOPE_MAX], env2[AM_ENVELOPE_MAX], id1[AM_ID_BYTES], id2[AM_ID_BYTES];
+	size_t len1, len2, live = 0;
+	unsigned retry = 0;
+	int res = 0;
+	struct aside_state s = {0};
+
+	(void)state;
+	sign_n(f, "lowered.example.com", 10, false, &v1, env1, &len1, id1);
+	struct store_update u = {.ind = &v1, .id = id1, .env = env1, .env_len = len1, .hops = 1, .from = "n"};
+	assert_int_equal(store_apply(f->store, &u, 1, f->now, &res, NULL), 0);
+	assert_int_equal(res, 1);
+	/* the narrowing sets it aside (mesh.c) */
+	u.set_aside = true;
+	assert_int_equal(apply_set_aside(f->apply, &u, 1, f->now, NULL, NULL, &res), 0);
+	assert_int_equal(res, 1);
+
+	/* the origin's amendment at 30, refused by n's policy */
+	f->nb->imp.min_confidence = 50;
+	sign_n(f, "lowered.example.com", 11, false, &v2, env2, &len2, id2);
+	memset(&resp, 0, sizeof resp);
+	resp.batch.present = true;
+	v2.confidence = 30;
+	assert_int_equal(indicator_sign(&v2, f->nbkey.sk, env2, sizeof env2, &len2, id2), 0);
+	assert_int_equal(wire_batch_push(&resp.batch, env2, len2, 0), 0);
+	resp.batch.upto = resp.batch.n;
+	assert_int_equal(mesh_ingest_pulled(f->mesh, f->nb, &resp, &retry, &t), 0);
+	assert_int_equal(t.accepted, 0);
+	assert_int_equal(f->nb->rejects[POLICY_CONFIDENCE], 1);
+	assert_int_equal(store_get(f->store, f->nbkey.pk, "lowered.example.com", AM_CAT_PHISHING, get_aside, &s), 1);
+	assert_int_equal(s.version, 10);
+	assert_true(s.set_aside);
+	assert_true(s.superseded);
+
+	/* the older version from another neighbour: not taken back */
+	u.set_aside = false;
+	u.from = "m";
+	assert_int_equal(store_apply(f->store, &u, 1, f->now, &res, NULL), 0);
+	assert_int_equal(res, 0);
+	assert_int_equal(store_query(f->store, "lowered.example.com", f->now, count_live, &live), 0);
+	assert_int_equal(live, 0);
+	wire_sync_response_clear(&resp);
+	fx_close(f);
+}
+
 static int get_expiry(void *arg, const struct store_rec *rec)
 {
 	*(uint64_t *)arg = rec->ind.withdrawn ? rec->ind.expires_at : 0;
@@ -1182,6 +1255,7 @@ int main(void)
 		cmocka_unit_test(test_older_version_not_taken_after_a_shorter_one_swept),
 		cmocka_unit_test(test_rotation_must_name_the_rotation_held),
 		cmocka_unit_test(test_held_withdrawal_kept_no_longer_than_max_lifetime),
+		cmocka_unit_test(test_set_aside_flag_superseded_by_a_refused_newer_version),
 		cmocka_unit_test(test_relay_cannot_reset_the_hop_count),
 		cmocka_unit_test(test_withdrawals_of_nothing_held_count_against_the_quota),
 		cmocka_unit_test(test_issue_time_is_checked),

@@ -1097,6 +1097,46 @@ static void test_superseded_is_not_taken_back_by_a_copy(void **state)
 	got_free(&g);
 }
 
+/* A record set aside by a narrowing is marked superseded when its
+ * origin's newer version is refused too (store_update.superseded): then a
+ * copy of it from another neighbour does not take it back. Once only; it
+ * stays counted set aside. */
+static void test_set_aside_record_is_marked_superseded(void **state)
+{
+	struct fx *f = *state;
+	struct upd x;
+	struct got g = { 0 };
+	struct store_update u;
+	struct store_stats st;
+	int result = 99;
+
+	upd_init(&x, "evil.example", 0x11, AM_CAT_PHISHING, 5, false, NOW + HOUR, "x");
+	assert_int_equal(apply_from(f->s, &x, "a", false, NOW, NULL), 1);
+	assert_int_equal(apply_from(f->s, &x, "a", true, NOW, NULL), 1);
+	u = as_update(&x);
+	u.from = "b"; /* only through the neighbour it is held through */
+	u.set_aside = true;
+	u.superseded = true;
+	assert_int_equal(store_apply(f->s, &u, 1, NOW, &result, NULL), 0);
+	assert_int_equal(result, 0);
+	u.from = "a";
+	assert_int_equal(store_apply(f->s, &u, 1, NOW, &result, NULL), 0);
+	assert_int_equal(result, 1);
+	assert_int_equal(store_apply(f->s, &u, 1, NOW, &result, NULL), 0);
+	assert_int_equal(result, 0); /* once */
+	get_one(f->s, &x, &g);
+	assert_true(g.r[0].rec.set_aside && g.r[0].rec.superseded);
+	got_free(&g);
+	stats(f->s, &st);
+	assert_int_equal(st.set_aside, 1);
+	assert_int_equal(st.live, 0);
+	/* the copy another neighbour still offers: no change */
+	assert_int_equal(apply_from(f->s, &x, "c", false, NOW, NULL), 0);
+	get_one(f->s, &x, &g);
+	assert_true(g.r[0].rec.set_aside && g.r[0].rec.superseded);
+	got_free(&g);
+}
+
 static void test_callback_value_stops_iteration(void **state)
 {
 	struct fx *f = *state;
@@ -2485,6 +2525,7 @@ int main(void)
 		T(test_query_skips_withdrawn_and_expired),
 	T(test_set_aside_kept_not_live_and_taken_back),
 	T(test_superseded_is_not_taken_back_by_a_copy),
+		T(test_set_aside_record_is_marked_superseded),
 		T(test_callback_value_stops_iteration),
 		T(test_list_filters),
 		T(test_changes_after_n),
