@@ -578,8 +578,9 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
                   enum ingest_kind kind, bool *taken, unsigned *retry_ms, struct mesh_ingest_tally *tally,
                   struct mesh_ingest_ahead *ahead);
 
-/* A verified indicator refused here (import policy, an origin not
- * trusted, its name, its expiry or lifetime): counted and audited as any
+/* A verified indicator refused here (an origin not trusted, its name,
+ * its expiry or lifetime; an import policy's refusal is nb's alone:
+ * mesh_tree_refused_from): counted and audited as any
  * refusal, and an answer for the broadcast tree - if its id was announced
  * to us and we wait for its body (a graft's answer, or the body came over
  * another link), the wait ends here: regrafting it would bring the same
@@ -1128,7 +1129,10 @@ static int ingest(struct mesh *m, struct nb *nb, const struct wire_batch *b, con
 			uint64_t *cnt = origin_counter(m, nb, q->ind.origin);
 			enum policy_reason r = policy_import_check(&imp, &q->ind, hops, nb->pk, cnt ? *cnt : UINT64_MAX);
 			if (r != POLICY_OK) {
-				refuse_verified(m, nb, rejects, r, &q->ind, q->id);
+				/* nb's policy, not the version: another neighbour's copy
+				 * is still judged by its own (mesh_tree_refused_from) */
+				reject_verified_why(m, nb, rejects, r, &q->ind, q->id, NULL);
+				mesh_tree_refused_from(m, nb, q->id);
 				set_aside_superseded(m, nb, &q->ind, r, now);
 				continue;
 			}

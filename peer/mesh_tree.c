@@ -695,6 +695,12 @@ void mesh_tree_refused(struct mesh *m, const uint8_t id[AM_ID_BYTES])
 		plumtree_held(m->tree, id, 0); /* decided: no seq, so never answered from here */
 }
 
+void mesh_tree_refused_from(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES])
+{
+	if (m->tree && plumtree_declined(m->tree, id, nb, mesh_tree_now(m)) == PLUMTREE_DECLINE_NEXT)
+		wake_timer(m);
+}
+
 /* Does another live link than nb bring us bodies (of origin; NULL: of
  * the whole link) - eager, and a source (is_source: it brought a first
  * copy since we last pruned it)? Counting eager links alone let a

@@ -120,9 +120,11 @@
  *     bodies behind everything newer); the cursor is no longer held for
  *     it. Only an id the answerer no longer remembers (PLUMTREE_HELD_MAX
  *     newer) goes unanswered, and the retries and rewind cover it.
- *     Likewise a body the grafter refuses (its import policy, an
- *     untrusted origin, expired: mesh_tree_refused) is an answer: the id
- *     is no longer missing;
+ *     Likewise a body the grafter refuses (an untrusted origin, expired:
+ *     mesh_tree_refused) is an answer: the id is no longer missing; one
+ *     its import policy for that link refuses answers only that link's
+ *     announcement (mesh_tree_refused_from): another link's policy may
+ *     take it;
  *   - key statements, disputes and sighting reports always go as bodies;
  *   - lazy push waits for the wave (AMESH_TREE_LAZY_MS, shared tree only):
  *     the paper lets IHAVEs be scheduled and batched rather than sent at
@@ -240,6 +242,15 @@ void mesh_tree_superseded(struct mesh *m, const uint8_t id[AM_ID_BYTES], uint64_
  * holding a cursor back, nor given up (issue 13). As flooding would: the
  * cursor moves over a refused record. */
 void mesh_tree_refused(struct mesh *m, const uint8_t id[AM_ID_BYTES]);
+/* As mesh_tree_refused, for a body nb's import policy refused (its
+ * categories, min_confidence, origins, TLP, hops, quota): that policy is
+ * nb's alone, and another neighbour's may take the same version (a lower
+ * min_confidence, a shorter path for amber), so only nb's copy is
+ * answered - nb leaves the id's announcers - and the id stays missing
+ * for the others, or is grafted when one announces it later. Marking it
+ * held, as mesh_tree_refused does, left an origin's lowered confidence
+ * unfetched from the one neighbour whose policy takes it. */
+void mesh_tree_refused_from(struct mesh *m, struct nb *nb, const uint8_t id[AM_ID_BYTES]);
 /* Ingest stored the body of id, signed by origin, received from nb at hop
  * count hops (store_rec.hops), over a batch or (grafted) as a graft's
  * answer - which, with a tree per origin, puts the link back in origin's

@@ -73,8 +73,9 @@ struct plumtree_path {
 };
 
 /* We hold id (seq: its seq in our change log, 0 = not known; a known seq
- * is kept), or decided about its body - refused it by import policy, an
- * untrusted origin, expired: an answer, which ends the wait as a body
+ * is kept), or decided about its body - refused it for an untrusted
+ * origin, expired (an import policy's refusal is one link's: declined,
+ * below): an answer, which ends the wait as a body
  * does (seq 0 then: never answered from here). Also ends its missing
  * entry, if any. */
 void plumtree_held(struct plumtree *t, const uint8_t id[AM_ID_BYTES], uint64_t seq);

@@ -2158,6 +2158,40 @@ static void test_graft_answer_refused_by_import_policy_ends_the_wait(void **stat
 	net_free(net);
 }
 
+/* p2 takes only malware from p1 and everything from p3; p1 sends bodies,
+ * p3 only ids. A phishing indicator comes from p1 first, refused by p2's
+ * policy for p1 - which is p1's alone: p3's id for it is grafted and the
+ * body taken under p2's policy for p3. Before, the refusal marked the id
+ * held for the whole peer, p3's id was ignored, and p2 never held what
+ * one of its neighbours' policies accepts (an origin's amendment, refused
+ * through one neighbour, then blocked nowhere). */
+static void test_body_refused_by_one_neighbours_policy_is_grafted_from_another(void **state)
+{
+	(void)state;
+	uint8_t id[AM_ID_BYTES];
+	struct net *net = net_new(4, "01 12 03 32");
+	net->imp[2][1] = "malware";
+	net_open(net);
+	handshake(net);
+	make_lazy(net, 3, 2);
+	submit(net, 0, AM_CAT_PHISHING, id);
+	assert_int_equal(pull(net, 1, 0).accepted, 1);
+	assert_int_equal(pull(net, 3, 0).accepted, 1);
+	struct mesh_inproc_result r = pull(net, 2, 1);
+	assert_int_equal(r.rejected, 1);
+	assert_false(holds(net, 2, id));
+	assert_int_equal(pull(net, 2, 3).ids, 1);
+	now_ms += GRAFT_MS;
+	assert_int_equal(tick(net, 2), 1);
+	assert_int_equal(grafts_to(net, 2, 1, NULL), 0);
+	r = pull(net, 2, 3);
+	assert_int_equal(r.grafted, 1);
+	assert_int_equal(r.accepted, 1);
+	assert_true(holds(net, 2, id));
+	assert_int_equal(deadline(net, 2), 0);
+	net_free(net);
+}
+
 /* AMESH_TREE=off's in-process twin (graft_ms 0): duplicates prune nothing,
  * every link carries bodies. */
 static void test_tree_off_floods(void **state)
@@ -2967,6 +3001,7 @@ int main(void)
 		cmocka_unit_test(test_ids_go_only_where_bodies_could),
 		cmocka_unit_test(test_graft_answered_under_the_policy_in_force),
 		cmocka_unit_test(test_graft_answer_refused_by_import_policy_ends_the_wait),
+		cmocka_unit_test(test_body_refused_by_one_neighbours_policy_is_grafted_from_another),
 		cmocka_unit_test(test_tree_off_floods),
 		cmocka_unit_test(test_body_relayed_before_our_commit),
 		cmocka_unit_test(test_withdrawal_relayed_before_our_commit),
