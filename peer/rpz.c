@@ -432,7 +432,9 @@ int rpz_explain(const struct config_rpz *z, const struct rpz_judge *j, const cha
 			}
 			break;
 		}
-		if (rule.own) {
+		/* a parent whose own signals disputed = omit left out has no
+		 * rule, and is still why the name has none */
+		if (rule.own || rule.why == RPZ_WHY_DISPUTED) {
 			out->own = rule;
 			snprintf(out->own_name, sizeof out->own_name, "%s", chain[n]);
 		}

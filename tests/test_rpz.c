@@ -30,12 +30,20 @@ struct fx {
 	const char *al[4];                        /* more entries: al[i] with bits al_bits[i] */
 	unsigned al_bits[4];
 	uint8_t revoked;                          /* origin byte whose signals do not count */
+	uint8_t disputed;                         /* origin byte whose signals have an open dispute */
 };
 
 static bool origin_ok(void *arg, const uint8_t pk[AM_KEY_BYTES])
 {
 	struct fx *f = arg;
 	return f->revoked == 0 || pk[0] != f->revoked;
+}
+
+static bool disputed(void *arg, const struct store_rec *rec, uint64_t now)
+{
+	struct fx *f = arg;
+	(void)now;
+	return f->disputed != 0 && rec->ind.origin[0] == f->disputed;
 }
 
 static double weight(void *arg, const uint8_t pk[AM_KEY_BYTES])
@@ -974,6 +982,35 @@ static void test_explain_agrees_with_the_zone(void **state)
 	assert_int_equal(has_rr(f, "*.sixty.example.com", "."), 0);
 }
 
+/* disputed = omit: a name whose only signal is disputed has no rule, and
+ * one below it with no signal of its own says so from that parent. It
+ * said "no signal on the name or a parent" for www.evil.example under a
+ * disputed evil.example, as if nothing flagged it. */
+static void test_explain_names_a_disputed_parent(void **state)
+{
+	struct fx *f = *state;
+	struct rpz_explain e;
+
+	f->z.disputed_omit = true;
+	f->j.disputed = disputed;
+	f->disputed = 7;
+	put(f, "disputed.example.com", 7, AM_CAT_PHISHING, 90, false);
+	update(f, NULL, 0);
+	assert_int_equal(has_rr(f, "disputed.example.com", "."), 0);
+
+	assert_int_equal(rpz_explain(&f->z, &f->j, "disputed.example.com", f->now, &e), 0);
+	assert_int_equal(e.match, RPZ_MATCH_NONE);
+	assert_int_equal(e.own.why, RPZ_WHY_DISPUTED);
+	assert_string_equal(e.own_name, "disputed.example.com");
+
+	assert_int_equal(rpz_explain(&f->z, &f->j, "www.disputed.example.com", f->now, &e), 0);
+	assert_int_equal(e.match, RPZ_MATCH_NONE);
+	if (e.own.why != RPZ_WHY_DISPUTED)
+		fail_msg("www.disputed.example.com: why %s on `%s', want disputed on disputed.example.com",
+		         rpz_why_name(e.own.why), e.own_name);
+	assert_string_equal(e.own_name, "disputed.example.com");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -998,6 +1035,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_public_suffix_under_a_blocked_name_passes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_public_suffix_too_long_for_a_passthru_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_explain_agrees_with_the_zone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_explain_names_a_disputed_parent, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)
