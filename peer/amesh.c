@@ -898,7 +898,7 @@ static int cmd_query(int argc, char **argv)
 	 * into a buffer of one name's size: getline took a line whole, so
 	 * 2 GB without a newline (a binary piped in by mistake) was 2 GB of
 	 * memory before the line was refused. */
-	size_t n, full, lineno = 0;
+	size_t n, full, lineno = 0, stdin_names = 0;
 	if (from_stdin && (line = malloc(WIRE_NAME_MAX + 2)) == NULL) {
 		errorf("out of memory");
 		rv = EXIT_ERR;
@@ -910,6 +910,7 @@ static int cmd_query(int argc, char **argv)
 		size_t lead = strspn(line, " \t");
 		if (full == n && (lead == n || line[lead] == '#'))
 			continue;
+		stdin_names++;
 		if (full > WIRE_NAME_MAX) {
 			fprintf(stderr, "amesh query: stdin line %zu: a line of %zu bytes is not a domain name (at most "
 			        "%d); skipped\n", lineno, full, WIRE_NAME_MAX);
@@ -931,6 +932,12 @@ static int cmd_query(int argc, char **argv)
 		}
 		rv = pipeline_add(&p, line);
 	}
+	/* an empty file (a resolver log that was not written, a failed
+	 * export) must not read as "none of these names is flagged": exit 1
+	 * says nothing matched, this line says nothing was asked */
+	if (rv == 0 && from_stdin && stdin_names == 0 && !ferror(stdin))
+		fprintf(stderr, "amesh query: stdin held no names (%zu line%s, %s): nothing was looked up\n", lineno,
+		        lineno == 1 ? "" : "s", lineno ? "blank or # comments" : "empty");
 	if (rv == 0)
 		rv = pipeline_send(&p);
 	for (int k = 0; k < CLIENT_SLOTS && rv == 0; k++)

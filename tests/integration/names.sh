@@ -68,6 +68,15 @@ check "... and nothing is said about github.io" not grep -q "github.io" <<<"$T_E
 echo "www.evil-parent.com" >>"$batch"
 expect_exit 0 "the same batch with one flagged name" am query - <"$batch"
 check "... whose answer is there" grep -q "^www.evil-parent.com: 1 signal" <<<"$T_OUT"
+# an empty file or one of comments asked nothing: exit 1 alone read as
+# "none of my resolver's names is flagged", with not a word on stderr
+expect_exit 1 "an empty stdin matches nothing" am query - </dev/null
+check "... and says no name was read" grep -q "stdin held no names (0 lines, empty): nothing was looked up" <<<"$T_ERR"
+printf '# names\n\n' >"$T_ROOT/comments.txt"
+expect_exit 1 "a stdin of comments and blank lines matches nothing" am query - <"$T_ROOT/comments.txt"
+check "... and says so" grep -q "stdin held no names (2 lines, blank or # comments)" <<<"$T_ERR"
+expect_exit 0 "a name argument beside an empty stdin is still looked up" am query evil-parent.com - </dev/null
+check "... and the empty stdin is named" grep -q "stdin held no names" <<<"$T_ERR"
 printf 'a..b\n.x\n' >"$T_ROOT/bad.txt"
 expect_exit 2 "a batch of only refused names" am query - <"$T_ROOT/bad.txt"
 expect_exit 1 "arguments: a suffix and a clean name" am query co.uk clean.example
