@@ -350,7 +350,7 @@ void control_do_dispute(const struct control_env *env, const struct wire_request
 	} else {
 		if (req->category == AM_CAT_NONE) {
 			fail(resp, AM_ECATEGORY, "dispute %s: --category is needed with a domain (or give the "
-			     "indicator's id, 64 hex digits)", Q(q, req->domain));
+			     "indicator's id: 64 hex digits, or at least the first 8)", Q(q, req->domain));
 			return;
 		}
 		/* A name refused for what it is (special use, a public suffix)
@@ -376,7 +376,18 @@ void control_do_dispute(const struct control_env *env, const struct wire_request
 		return;
 	}
 	if (t.n == 0) {
-		if (t.id || t.id_prefix)
+		struct dispute_view dv;
+		char iid[2 * AM_ID_BYTES + 1];
+		if ((t.id || t.id_prefix) && dispute_store_find(env->store, req->domain, now, &dv) == 0) {
+			/* `amesh query' and `amesh disputes' print dispute ids
+			 * beside the indicator's: one copied from there named
+			 * "no live indicator" and left the operator to guess */
+			am_hex(dv.filed.indicator_id, AM_ID_BYTES, iid);
+			fail(resp, AM_ENOTFOUND, "%.16s... is the id of a dispute (on %s/%s), not of an indicator: "
+			     "to dispute that indicator, give its id (amesh dispute %.16s --reason ...); its "
+			     "origin answers the dispute (amesh dispute answer %.16s uphold|withdraw --reason ...)",
+			     req->domain, dv.filed.domain, am_category_name(dv.filed.category), iid, req->domain);
+		} else if (t.id || t.id_prefix)
 			fail(resp, AM_ENOTFOUND, "no live indicator with id %.16s... here (a dispute names an "
 			     "indicator this peer holds: amesh query NAME --json shows ids)", req->domain);
 		else if (t.parent[0])

@@ -75,6 +75,11 @@ expect_exit 2 "a dispute id that is no id" amp a dispute answer zz12 withdraw --
 expect_exit 2 "an unknown dispute id" amp a dispute answer 00000000 withdraw --reason x
 check "... named as not held" grep -q "no dispute" <<<"$T_ERR"
 check "... with the command named once" grep -q "^amesh dispute answer: no dispute" <<<"$T_ERR"
+# query and disputes print dispute ids: one given where the indicator's
+# belongs said only "no live indicator with id ..."
+expect_exit 2 "a dispute's id given as the indicator to dispute" amp a dispute "${id:0:16}" --reason x
+check "... is named a dispute's id, with its indicator's id to give" \
+	grep -q "${id:0:16}... is the id of a dispute (on wrongly.example.com/phishing), not of an indicator: to dispute that indicator, give its id (amesh dispute [0-9a-f]\{16\} " <<<"$T_ERR"
 # a message quoting a long name keeps its why: control errors were cut at 255 bytes
 long=$(printf 'a%.0s' $(seq 60)).$(printf 'b%.0s' $(seq 60)).$(printf 'c%.0s' $(seq 60)).$(printf 'd%.0s' $(seq 60)).example
 expect_exit 2 "a dispute on a long name not held here" amp c dispute "$long" --category phishing --reason x
