@@ -18,6 +18,7 @@
 #include "dnsmsg.h"
 #include "domain.h"
 #include "feedcmd.h"
+#include "feed_urls.h"
 #include "keycmd.h"
 #include "jsonout.h"
 #include "keyfile.h"
@@ -656,15 +657,24 @@ static void print_results(const struct wire_response *resp, struct query_tally *
 			 * as "not flagged". Its host is not looked up in its place: a
 			 * question name under a flagged domain must still match as the
 			 * name it is (domain.h). */
-			char host[AM_QNAME_MAX + 1], hb[4 * AM_QNAME_MAX + 8];
+			char host[AM_QNAME_MAX + 1], hb[4 * AM_QNAME_MAX + 8], plain[AM_QNAME_MAX + 1];
+			/* a report's defanged form (hxxp://evil[.]example/x,
+			 * evil[.]example) is pasted as often: the host to query
+			 * is the refanged one, as `import' reads it - suggesting
+			 * evil[.]example sent the operator to a second miss */
 			if (domain_url_host(nr->name, host, sizeof host)) {
-				if (host[0])
+				feed_refang(host, strlen(host), plain, sizeof plain);
+				if (plain[0])
 					fprintf(stderr, "amesh query: `%s' is a URL: looked up as a DNS name, it matched "
 					        "nothing; query its host: amesh query %s\n", printable(nr->name, buf, sizeof buf),
-					        printable(host, hb, sizeof hb));
+					        printable(plain, hb, sizeof hb));
 				else
 					fprintf(stderr, "amesh query: `%s' is a URL with no host: looked up as a DNS name, "
 					        "it matched nothing\n", printable(nr->name, buf, sizeof buf));
+			} else if (feed_refang(nr->name, strlen(nr->name), plain, sizeof plain) != strlen(nr->name)) {
+				fprintf(stderr, "amesh query: `%s' is defanged: looked up as written, it matched nothing; "
+				        "query the name: amesh query %s\n", printable(nr->name, buf, sizeof buf),
+				        printable(plain, hb, sizeof hb));
 			}
 		}
 		if (opt_json) {

@@ -116,6 +116,11 @@ expect_exit 2 "submit of a URL is refused" am submit 'http://u@evil2.example:808
 check "... as a URL, naming its host" grep -q "a URL, not a domain name: its host is \`evil2.example'" <<<"$T_ERR"
 expect_exit 1 "query of a URL on a flagged host matches nothing as a DNS name" am query 'http://www.evil-parent.com/login'
 check "... and stderr says it is a URL and which host to query" grep -q "is a URL: .*query its host: amesh query www.evil-parent.com" <<<"$T_ERR"
+# defanged, as reports carry it: the hint named evil-parent[.]com, a second miss
+expect_exit 1 "query of a defanged URL matches nothing as a DNS name" am query 'hxxps://www.evil-parent[.]com/login'
+check "... and the host to query is refanged" grep -q "is a URL: .*query its host: amesh query www.evil-parent.com$" <<<"$T_ERR"
+expect_exit 1 "query of a defanged name matches nothing as written" am query 'www.evil-parent[.]com'
+check "... and stderr names it refanged" grep -q "is defanged: .*query the name: amesh query www.evil-parent.com$" <<<"$T_ERR"
 expect_exit 0 "a question name with a URL's first label under a flagged name still finds it" am query 'http://www.evil-parent.com'
 check "... without a word on stderr" test -z "$T_ERR"
 
