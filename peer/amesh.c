@@ -627,6 +627,9 @@ static void print_zone_answer(const struct wire_zone_answer *z, const char *name
 		printf("%s score %.1f below min_score %u\n", cat, z->score, z->min_score);
 	else if (strcmp(z->why, "category") == 0)
 		printf("%s is not a category of the zone\n", cat);
+	else if (strcmp(z->why, "too-long") == 0 && z->on[0] && strcmp(z->on, name) != 0)
+		/* the parent's *. rule, the one that would cover the name */
+		printf("its *. rule is too long for %s (an owner passes 253 octets)\n", z->zone);
 	else if (strcmp(z->why, "too-long") == 0)
 		printf("the name is too long for a rule under %s (an owner passes 253 octets)\n", z->zone);
 	else if (strcmp(z->why, "allowlisted") == 0)

@@ -399,6 +399,19 @@ const char *rpz_why_name(enum rpz_why w)
 	return "?";
 }
 
+/* Whether name has a live signal of its own whose origin counts. */
+struct own_probe {
+	const struct rpz_judge *j;
+	const char *name;
+};
+
+static int own_signal(void *arg, const struct store_rec *rec)
+{
+	const struct own_probe *o = arg;
+	return strcmp(rec->ind.domain, o->name) == 0 &&
+	       (o->j->origin_ok == NULL || o->j->origin_ok(o->j->arg, rec->ind.origin));
+}
+
 int rpz_explain(const struct config_rpz *z, const struct rpz_judge *j, const char *name, uint64_t now,
                 struct rpz_explain *out)
 {
@@ -419,6 +432,18 @@ int rpz_explain(const struct config_rpz *z, const struct rpz_judge *j, const cha
 	while (n-- > 0) {
 		if ((rv = rpz_rule_decide(z, j, chain[n], now, parent, &rule)) != 0)
 			return rv;
+		/* rpz_rule_decide judges the length before the signals: a name
+		 * with none of its own would have no rule at any length, so it
+		 * is not "too long" - a parent's reason, or no signal, says why;
+		 * one with its own is, and is why the names below have none */
+		if (rule.why == RPZ_WHY_TOO_LONG && !rule.own) {
+			struct own_probe o = {j, chain[n]};
+			if ((rv = store_query(j->store, chain[n], now, own_signal, &o)) < 0)
+				return rv;
+			rule.own = rv != 0;
+			if (!rule.own)
+				rule.why = RPZ_WHY_NO_SIGNAL;
+		}
 		if (n == 0) {
 			if (rule.own || rule.why != RPZ_WHY_NO_SIGNAL || out->own_name[0] == '\0') {
 				out->own = rule;
@@ -436,6 +461,10 @@ int rpz_explain(const struct config_rpz *z, const struct rpz_judge *j, const cha
 		 * rule, and is still why the name has none */
 		if (rule.own || rule.why == RPZ_WHY_DISPUTED) {
 			out->own = rule;
+			/* listed without its *. twin: the names below are
+			 * unlisted because that rule cannot exist */
+			if (rule.name_only)
+				out->own.why = RPZ_WHY_TOO_LONG;
 			snprintf(out->own_name, sizeof out->own_name, "%s", chain[n]);
 		}
 		if (rule.wild_target[0] != '\0') {

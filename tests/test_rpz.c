@@ -1011,6 +1011,70 @@ static void test_explain_names_a_disputed_parent(void **state)
 	assert_string_equal(e.own_name, "disputed.example.com");
 }
 
+/* A name too long for NAME.ZONE is "too long" only when it has a signal
+ * of its own that would make a rule: one with none, below a parent whose
+ * score is under min_score or under nothing at all, has no rule for that
+ * reason, as a short name would. query said "too long for a rule under
+ * the zone" for both, a gap in the zone that was not there. */
+static void test_explain_too_long_only_with_a_signal_of_its_own(void **state)
+{
+	struct fx *f = *state;
+	struct rpz_explain e;
+	char under_low[AM_DOMAIN_MAX + 1], clean[AM_DOMAIN_MAX + 1], flagged[AM_DOMAIN_MAX + 1];
+
+	/* 3 x 61 + 50 + 15 = 248 octets: NAME.rpz.test passes 253 */
+	snprintf(under_low, sizeof under_low, "%060d.%060d.%060d.%049d.low.example.com", 1, 2, 3, 4);
+	snprintf(clean, sizeof clean, "%060d.%060d.%060d.%049d.clean.example.org", 1, 2, 3, 4);
+	snprintf(flagged, sizeof flagged, "%060d.%060d.%060d.%049d.top.example.com", 1, 2, 3, 4);
+	put(f, "low.example.com", 1, AM_CAT_PHISHING, 40, false);
+	put(f, flagged, 1, AM_CAT_PHISHING, 90, false);
+	update(f, NULL, 0);
+
+	assert_int_equal(rpz_explain(&f->z, &f->j, under_low, f->now, &e), 0);
+	assert_int_equal(e.match, RPZ_MATCH_NONE);
+	if (e.own.why != RPZ_WHY_MIN_SCORE)
+		fail_msg("a long name under low.example.com: why %s on `%s', want min-score on low.example.com",
+		         rpz_why_name(e.own.why), e.own_name);
+	assert_string_equal(e.own_name, "low.example.com");
+
+	assert_int_equal(rpz_explain(&f->z, &f->j, clean, f->now, &e), 0);
+	assert_int_equal(e.match, RPZ_MATCH_NONE);
+	if (e.own.why != RPZ_WHY_NO_SIGNAL)
+		fail_msg("a long name with no signal: why %s, want no-signal", rpz_why_name(e.own.why));
+	assert_string_equal(e.own_name, clean);
+
+	/* with a signal of its own, too long it is */
+	assert_int_equal(rpz_explain(&f->z, &f->j, flagged, f->now, &e), 0);
+	assert_int_equal(e.match, RPZ_MATCH_NONE);
+	assert_int_equal(e.own.why, RPZ_WHY_TOO_LONG);
+	assert_string_equal(e.own_name, flagged);
+	/* and is why a name below it has no rule */
+	char under_flagged[AM_DOMAIN_MAX + 3];
+	snprintf(under_flagged, sizeof under_flagged, "x.%s", flagged);
+	assert_int_equal(rpz_explain(&f->z, &f->j, under_flagged, f->now, &e), 0);
+	assert_int_equal(e.match, RPZ_MATCH_NONE);
+	if (e.own.why != RPZ_WHY_TOO_LONG || strcmp(e.own_name, flagged) != 0)
+		fail_msg("below a flagged name too long for the zone: why %s on `%s', want too-long on it",
+		         rpz_why_name(e.own.why), e.own_name);
+
+	/* below a name listed without its *. twin (243 octets: NAME.rpz.test
+	 * fits, *.NAME.rpz.test does not), a name is unlisted because that
+	 * *. rule is too long - not for "no signal", nor "listed" */
+	char alone[AM_DOMAIN_MAX + 1], below[AM_DOMAIN_MAX + 3];
+	snprintf(alone, sizeof alone, "%061d.%061d.%061d.%045d.example.com", 1, 2, 3, 4);
+	assert_int_equal(strlen(alone), 243);
+	snprintf(below, sizeof below, "x.%s", alone);
+	put(f, alone, 1, AM_CAT_PHISHING, 90, false);
+	update(f, NULL, 0);
+	assert_int_equal(has_rr(f, alone, "."), 1);
+	assert_int_equal(rpz_explain(&f->z, &f->j, below, f->now, &e), 0);
+	assert_int_equal(e.match, RPZ_MATCH_NONE);
+	if (e.own.why != RPZ_WHY_TOO_LONG)
+		fail_msg("below a name listed alone: why %s, want too-long", rpz_why_name(e.own.why));
+	assert_string_equal(e.own_name, alone);
+	assert_int_equal(e.own.category, AM_CAT_PHISHING);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1036,6 +1100,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_public_suffix_too_long_for_a_passthru_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_explain_agrees_with_the_zone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_explain_names_a_disputed_parent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_explain_too_long_only_with_a_signal_of_its_own, setup, teardown),
 	};
 	char err[AM_ERRLEN];
 	if (sodium_init() < 0 || domain_init(err, sizeof err) != 0)
