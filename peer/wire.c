@@ -220,6 +220,7 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 		}
 		q.n_names = r->n_names;
 		q.names = names;
+		q.zones = r->zones;
 		m.op_case = AMESH__V1__REQUEST__OP_QUERY;
 		m.query = &q;
 		break;
@@ -485,6 +486,7 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 				memcpy(r->names[i], d->data, d->len);
 			r->names[i][d->len] = '\0';
 		}
+		r->zones = m->query->zones;
 		break;
 	case AMESH__V1__REQUEST__OP_LIST:
 		r->op = WIRE_OP_LIST;

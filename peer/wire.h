@@ -124,6 +124,7 @@ struct wire_request {
 	 * the request and freed by wire_request_clear */
 	char **names;
 	size_t n_names;
+	bool zones; /* query: add each [rpz] zone's answer (control.c add_zones) */
 	/* reload_trust: what changed (in domain's buffer: one line) */
 	/* publish */
 	uint8_t envelope[AM_ENVELOPE_MAX];

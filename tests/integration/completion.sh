@@ -113,7 +113,7 @@ check "sightings: its import" "import" amesh sightings ''
 check "sightings import options" "--flush-every --format" amesh sightings import --f
 check "sightings options" "--help --limit" amesh sightings --
 check "options after an --opt=value" "--category --help --limit --origin" amesh list --category = spam --
-check "query: - reads stdin" "- --help" amesh query -
+check "query: - reads stdin, --zones" "- --help --zones" amesh query -
 check "no domain guessing" "" amesh query ''
 
 # --- keys ---

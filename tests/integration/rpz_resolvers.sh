@@ -155,6 +155,11 @@ check "... query --json: listed, nxdomain, by its own rule" [ "$(zq sixty.exampl
 check "... agrees with dig" agrees sixty.example.com
 check "... a subdomain: listed by the *. rule" [ "$(zq www.sixty.example.com)" = "abuse true nxdomain sixty.example.com true listed" ]
 check "... agrees with dig" agrees www.sixty.example.com
+# names on stdin are a bulk lookup: the zones' answers only with --zones
+check "... query - leaves the zones out (a bulk lookup)" \
+	[ "$(echo sixty.example.com | amp a --json query - 2>/dev/null | "$JSONCHECK" signals.0.domain rpz.0.rpz | paste -sd' ')" = "sixty.example.com (missing)" ]
+check "... query - --zones gives them" \
+	[ "$(echo sixty.example.com | amp a --json query --zones - 2>/dev/null | "$JSONCHECK" rpz.0.rpz rpz.0.listed | paste -sd' ')" = "abuse true" ]
 out=$(amp a query sixty.example.com)
 check "... the text says the resolvers block it" grep -q "^  rpz abuse ($ZONE): BLOCKED, NXDOMAIN (CNAME .) by the rule sixty.example.com (phishing score 60.0 >= min_score 50)" <<<"$out"
 check "... and the warn verdict does not read as 'let through'" grep -q "verdict phishing  *warn .*(resolvers block it: rpz above)" <<<"$out"
