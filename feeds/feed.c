@@ -69,6 +69,7 @@ static const char *const skip_names[FEED_SKIP_COUNT] = {
 	[FEED_SKIP_UNKNOWN_CATEGORY] = "unknown_category",
 	[FEED_SKIP_FALSE_POSITIVE] = "false_positive",
 	[FEED_SKIP_OFFLINE] = "offline",
+	[FEED_SKIP_UNVERIFIED] = "unverified",
 };
 
 const char *feed_skip_name(enum feed_skip r)

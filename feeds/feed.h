@@ -85,6 +85,7 @@ enum feed_skip {
 	FEED_SKIP_UNKNOWN_CATEGORY,  /* the feed names a category we cannot read (`phish', `cc_skimming') */
 	FEED_SKIP_FALSE_POSITIVE,    /* a MISP false-positive sighting: someone reported it as no threat */
 	FEED_SKIP_OFFLINE,           /* URLhaus url_status offline: the payload is gone (--include-offline) */
+	FEED_SKIP_UNVERIFIED,        /* PhishTank verified no: a report nobody confirmed (--include-unverified) */
 	FEED_SKIP_COUNT
 };
 const char *feed_skip_name(enum feed_skip r);
@@ -151,6 +152,9 @@ struct feed_sink {
 	/* A row whose url_status is `offline' (URLhaus) is taken, not skipped
 	 * as offline (amesh import --include-offline). */
 	bool include_offline;
+	/* A PhishTank row whose `verified' is `no' is taken, not skipped as
+	 * unverified (amesh import --include-unverified). */
+	bool include_unverified;
 };
 
 /* sink->where(arg, w) if the sink takes it. */

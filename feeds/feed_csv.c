@@ -14,7 +14,8 @@
 #define RECORD_MAX (4 * FEED_LINE_MAX) /* 32768: the skip report says so */
 
 enum col { COL_NAME, COL_URL, COL_IOC, COL_TYPE, COL_CATEGORY, COL_THREAT, COL_CONFIDENCE, COL_EXPIRES, COL_TLP,
-           COL_TO_IDS, COL_OBJECT_NAME, COL_STATUS, COL_ONLINE, COL_COUNT };
+           COL_TO_IDS, COL_OBJECT_NAME, COL_STATUS, COL_ONLINE, COL_VERIFIED,
+           COL_COUNT };
 
 static const struct {
 	const char *name;
@@ -31,6 +32,7 @@ static const struct {
 	{"tlp", COL_TLP},               {"tlp_level", COL_TLP},
 	{"to_ids", COL_TO_IDS},         {"object_name", COL_OBJECT_NAME},
 	{"url_status", COL_STATUS},     {"online", COL_ONLINE},
+	{"verified", COL_VERIFIED},
 };
 
 struct record {
@@ -354,6 +356,18 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 	    (strcasecmp(online, "no") == 0 || strcasecmp(online, "false") == 0 || strcmp(online, "0") == 0)) {
 		sink->skip(sink->arg, line, FEED_SKIP_OFFLINE, input, input_len,
 		           "online `no': the page is gone, the site may be cleaned; --include-offline imports such rows");
+		return 0;
+	}
+	/* PhishTank takes anyone's submission and says `verified' `no' until
+	 * its community has voted on it: a report nobody confirmed, which at
+	 * the operator's --confidence would weigh as one that was. Skipped,
+	 * counted and named, unless the operator asks for them. Only its
+	 * `no': another word (`yes', empty) is read as before. */
+	const char *verified = value(r, cols, COL_VERIFIED, cv, sizeof cv);
+	if (!sink->include_unverified && strcasecmp(verified, "no") == 0) {
+		sink->skip(sink->arg, line, FEED_SKIP_UNVERIFIED, input, input_len,
+		           "verified `no': a PhishTank submission nobody has confirmed; --include-unverified imports "
+		           "such rows");
 		return 0;
 	}
 	/* MISP's CSV export names each value's object: the host and domain

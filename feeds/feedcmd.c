@@ -254,6 +254,9 @@ static void print_summary(struct run *r, char **files, int nfiles)
 	if (sk[FEED_SKIP_OFFLINE])
 		printf("%zu row%s marked offline (the payload gone) not imported: --include-offline takes "
 		       "them\n", sk[FEED_SKIP_OFFLINE], sk[FEED_SKIP_OFFLINE] == 1 ? "" : "s");
+	if (sk[FEED_SKIP_UNVERIFIED])
+		printf("%zu row%s not verified (a PhishTank submission nobody confirmed) not imported: "
+		       "--include-unverified takes them\n", sk[FEED_SKIP_UNVERIFIED], sk[FEED_SKIP_UNVERIFIED] == 1 ? "" : "s");
 }
 
 struct import_opts {
@@ -424,7 +427,7 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 		{"shared-hosts", required_argument, NULL, 's'}, {"list-shared-hosts", no_argument, NULL, 'L'},
 		{"force", no_argument, NULL, 'F'},            {"help", no_argument, NULL, 'h'},
 		{"category-map", required_argument, NULL, 'M'}, {"category-map-file", required_argument, NULL, 'm'},
-		{"include-offline", no_argument, NULL, 'O'},
+		{"include-offline", no_argument, NULL, 'O'}, {"include-unverified", no_argument, NULL, 'U'},
 		{NULL, 0, NULL, 0},
 	};
 	uint64_t ttl = 0, expires = 0;
@@ -467,6 +470,12 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 				                   "no url_status");
 			io->o.include_offline = true;
 			break;
+		case 'U':
+			if (!import)
+				cliopt_usage_error("--include-unverified is for feed files (amesh import): names on stdin carry "
+				                   "no verified column");
+			io->o.include_unverified = true;
+			break;
 		case 'd': io->dry_run = true; break;
 		case 'F': io->force = true; break;
 		case 's': io->shared_path = optarg; break;
@@ -478,8 +487,8 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 			printf("usage: amesh import FILE... [--format auto|plain|hosts|urls|adblock|rpz|csv|stix|misp|dnsmasq|unbound]\n"
 			       "         [--category C] [--confidence N] [--ttl D | --expires T] [--tlp L] [--hop-limit N]\n"
 			       "         [--category-map WORD=CATEGORY]... [--category-map-file FILE]\n"
-			       "         [--shared-hosts FILE | --list-shared-hosts] [--include-offline] [--force] [--dry-run]\n"
-			       "         [--json]\n"
+			       "         [--shared-hosts FILE | --list-shared-hosts] [--include-offline]\n"
+			       "         [--include-unverified] [--force] [--dry-run] [--json]\n"
 			       "       amesh submit - --category C --confidence N (--ttl D | --expires T) [...]\n"
 			       "A category, confidence or expiry in the file wins over the option; a feed's category\n"
 			       "word that is none of ours (ThreatFox's cc_skimming) refuses its row unless mapped\n"
@@ -487,7 +496,9 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 			       "a directory is read as a MISP feed. A name this peer's allowlist covers is refused\n"
 			       "(and reported) unless --force. A URLhaus row whose url_status is offline, or a\n"
 			       "PhishTank row whose online is no (the payload or page gone, the site often cleaned),\n"
-			       "is skipped as `offline' unless --include-offline.\n");
+			       "is skipped as `offline' unless --include-offline. A PhishTank row whose verified\n"
+			       "is no (a submission nobody confirmed) is skipped as `unverified' unless\n"
+			       "--include-unverified.\n");
 			exit(0);
 		default: cliopt_usage_error("bad option");
 		}

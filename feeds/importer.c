@@ -244,7 +244,8 @@ int importer_file(struct importer *im, const char *path, enum feed_format fmt, c
 {
 	struct feed_sink sink = {.entry = sink_entry, .skip = sink_skip, .file = sink_file, .where = sink_where,
 	                         .arg = im, .catmap = im->o.catmap,
-	                         .include_offline = im->o.include_offline};
+	                         .include_offline = im->o.include_offline,
+	                         .include_unverified = im->o.include_unverified};
 	struct stat st;
 	char *buf = NULL;
 	size_t len;

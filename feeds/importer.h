@@ -47,6 +47,7 @@ struct importer_opts {
 	const struct shared_hosts *shared; /* borrowed */
 	const struct feed_catmap *catmap;  /* borrowed, may be NULL: the operator's category words */
 	bool include_offline;              /* URLhaus rows marked offline are taken (feed_sink) */
+	bool include_unverified;           /* PhishTank rows not verified are taken (feed_sink) */
 };
 
 struct importer_item {

@@ -501,6 +501,40 @@ static void test_urlhaus_offline_rows(void **state)
 	expect(o.text, (const char *const[]){"2 ok pt-live.example", "3 ok pt-gone.example", NULL});
 }
 
+/* A PhishTank submission nobody has confirmed (`verified' `no') would
+ * weigh at the operator's --confidence as a confirmed one: skipped and
+ * named by default, taken on --include-unverified; --include-offline is
+ * about a page gone, not about who vouched for it. */
+static void test_phishtank_unverified_rows(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char pt[] =
+		"phish_id,url,phish_detail_url,submission_time,verified,verification_time,online,target\n"
+		"1,https://pt-live.example/,x,2026-12-03T09:00:00+00:00,yes,2026-12-03T09:10:00+00:00,yes,Other\n"
+		"3,http://pt-unverified.example.com/x,x,2026-12-03T10:00:00+00:00,no,,yes,Other\n"
+		"4,http://pt-unverified-caps.example.com/x,x,2026-12-03T10:00:00+00:00,NO,,yes,Other\n";
+	assert_int_equal(import_bytes(pt, sizeof pt - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	expect(o.text, (const char *const[]){"2 ok pt-live.example", "3 skip unverified `3,http://pt-unverified",
+	                                     "  -- verified `no': a PhishTank submission nobody has confirmed; "
+	                                     "--include-unverified imports such rows\n",
+	                                     "4 skip unverified", NULL});
+	assert_null(strstr(o.text, "ok pt-unverified"));
+
+	struct importer_opts off = defaults();
+	off.include_offline = true;
+	assert_int_equal(import_bytes_opt(pt, sizeof pt - 1, FEED_AUTO, off, &o, err, sizeof err), 0);
+	assert_int_equal(count(o.text, "skip unverified"), 2);
+
+	struct importer_opts all = defaults();
+	all.include_unverified = true;
+	assert_int_equal(import_bytes_opt(pt, sizeof pt - 1, FEED_AUTO, all, &o, err, sizeof err), 0);
+	expect(o.text, (const char *const[]){"2 ok pt-live.example", "3 ok pt-unverified.example.com",
+	                                     "4 ok pt-unverified-caps.example.com", NULL});
+	assert_int_equal(count(o.text, "skip"), 0);
+}
+
 static void test_stix(void **state)
 {
 	struct out o;
@@ -3020,6 +3054,7 @@ int main(void)
 		cmocka_unit_test(test_threatfox_csv),
 		cmocka_unit_test(test_urlhaus_csv),
 		cmocka_unit_test(test_urlhaus_offline_rows),
+		cmocka_unit_test(test_phishtank_unverified_rows),
 		cmocka_unit_test(test_json_records_with_many_keys),
 		cmocka_unit_test(test_csv_stray_quote_closed_by_the_next_row),
 		cmocka_unit_test(test_file_drops_are_shared_hosts),

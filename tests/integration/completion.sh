@@ -96,6 +96,7 @@ check "submit options" "--category --confidence --dry-run --expires --force --he
 check "allowlist options" "--help --limit" amesh allowlist --
 check "import --format" "hosts" amesh import f.txt --format h
 check "import options" "--dry-run" amesh import f.txt --dr
+check "import --include- options" "--include-offline --include-unverified" amesh import f.txt --include-
 check "import --category-map options" "--category-map --category-map-file" amesh import f.txt --category-m
 check "--category-map WORD=: our categories" "botnet malware pharming phishing spam" amesh import f.txt --category-map cc_skimming =
 check "--category-map WORD=phi" "phishing" amesh import f.txt --category-map cc_skimming = phi

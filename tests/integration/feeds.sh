@@ -75,6 +75,16 @@ check "  an unknown status is read" has a unknown-status.example
 expect_exit 0 "urlhaus: --include-offline imports them" amp a import "$FIX/urlhaus.csv" --confidence 60 --ttl 7d --include-offline
 check "  the offline host is flagged then" has a cleaned-site.example
 expect_exit 2 "submit -: --include-offline is for feed files" amp a submit - --include-offline --category spam --confidence 60 --ttl 7d </dev/null
+# PhishTank: a submission nobody verified is a report, not a confirmed phish; not flagged unless asked
+printf '%s\n' 'phish_id,url,phish_detail_url,submission_time,verified,verification_time,online,target' \
+	'3,http://pt-unverified.example.com/x,x,2026-12-03T10:00:00+00:00,no,,yes,Other' >"$T_ROOT/pt.csv"
+expect_exit 0 "phishtank: unverified rows are skipped by default" amp a import "$T_ROOT/pt.csv" --category phishing --confidence 70 --ttl 2d --dry-run
+check "  named by file:line and why" grep -qF "pt.csv:2: unverified: \`3,http://pt-unverified.example.com/x" <<<"$T_ERR"
+check "  nothing would be stored" grep -q "^dry run: 0 names checked" <<<"$T_OUT"
+check "  counted in the summary, with the option that takes them" grep -qF "1 row not verified (a PhishTank submission nobody confirmed) not imported: --include-unverified takes them" <<<"$T_OUT"
+expect_exit 0 "phishtank: --include-unverified imports them" amp a import "$T_ROOT/pt.csv" --category phishing --confidence 70 --ttl 2d --include-unverified
+check "  the unverified host is flagged then" has a pt-unverified.example.com
+expect_exit 2 "submit -: --include-unverified is for feed files" amp a submit - --include-unverified --category spam --confidence 60 --ttl 7d </dev/null
 check "hosts: localhost lines are local_name skips" grep -qF "hosts.txt:2: local_name: \`localhost'" <<<"$(amp a import "$FIX/hosts.txt" --category spam --confidence 60 --ttl 7d --dry-run 2>&1)"
 # a hosts line mapping a name to a real address pins it, it does not block it
 expect_exit 0 "hosts: a file of pins and blocks imports" amp a import "$FIX/hosts-pins.txt" --category spam --confidence 60 --ttl 7d
