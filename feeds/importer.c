@@ -225,8 +225,15 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 		json_int_t pl = json_integer_value(prev);
 		if (pl < 0 || twin) /* name and its `*.' twin: one flag */
 			return 0;
-		char why[64];
-		snprintf(why, sizeof why, "the same name and category as line %lld", (long long)pl);
+		/* the quoted input of a STIX pattern or a CSV row does not say
+		 * which of its names came twice: name it then */
+		char why[AM_DOMAIN_MAX + 80];
+		size_t en = strlen(e->name);
+		if (e->input_len == en && memcmp(e->input, e->name, en) == 0)
+			snprintf(why, sizeof why, "the same name and category as line %lld", (long long)pl);
+		else
+			snprintf(why, sizeof why, "`%.*s': the same name and category as line %lld", (int)AM_DOMAIN_MAX,
+			         e->name, (long long)pl);
 		report(im, e->line, FEED_SKIP_DUPLICATE, e->input, e->input_len, why);
 		return 0;
 	}

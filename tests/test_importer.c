@@ -1618,6 +1618,31 @@ static void test_stix_only_the_newest_version_is_read(void **state)
 	assert_int_equal(count(o.text, " ok "), 1);
 }
 
+/* A name repeated within one pattern: the quoted pattern holds several
+ * names, so the report says which of them came twice. */
+static void test_stix_duplicate_in_pattern_names_the_value(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char bundle[] =
+		"{\"type\": \"bundle\", \"id\": \"bundle--00000000-0000-4000-8000-000000000800\", \"objects\": [\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--00000000-0000-4000-8000-000000000801\", "
+		"\"pattern\": \"[domain-name:value IN ('in-a.example.net','IN-B.example.net') OR "
+		"domain-name:value = 'in-a.example.net']\"}\n"
+		"]}\n";
+	assert_int_equal(import_bytes(bundle, sizeof bundle - 1, FEED_STIX, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"2 ok in-a.example.net phishing",
+		"2 ok in-b.example.net phishing",
+		"2 skip duplicate `[domain-name:value IN",
+		"  -- `in-a.example.net': the same name and category as line 2\n",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 2);
+}
+
 /* An indicator's labels may name several of our categories: each one
  * flags the pattern's names (only the first was taken, silently - a
  * bundle labelling a name phishing and malware never reached a malware
@@ -3060,6 +3085,7 @@ int main(void)
 		cmocka_unit_test(test_file_drops_are_shared_hosts),
 		cmocka_unit_test(test_urlhaus_api_answer_and_hosts_beside_urls),
 		cmocka_unit_test(test_stix),
+		cmocka_unit_test(test_stix_duplicate_in_pattern_names_the_value),
 		cmocka_unit_test(test_misp_event),
 		cmocka_unit_test(test_misp_feed_directory),
 		cmocka_unit_test(test_misp_feed_broken_events_cost_themselves),
