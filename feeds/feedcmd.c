@@ -243,7 +243,12 @@ static void print_summary(struct run *r, char **files, int nfiles)
 	else
 		printf("%zu name%s submitted: %zu stored, %zu unchanged (already held), %zu refused by the daemon\n",
 		       r->submitted, r->submitted == 1 ? "" : "s", r->stored, r->unchanged, r->refused);
-	printf("%zu line%s skipped", skipped, skipped == 1 ? "" : "s");
+	/* a STIX pattern's comparisons are counted one each, a MISP event's
+	 * attributes too: `lines' would not be true of them */
+	if (importer_skips_lines(r->im))
+		printf("%zu line%s skipped", skipped, skipped == 1 ? "" : "s");
+	else
+		printf("%zu entr%s skipped", skipped, skipped == 1 ? "y" : "ies");
 	const char *sep = ": ";
 	for (int i = 1; i < FEED_SKIP_COUNT; i++)
 		if (sk[i]) {

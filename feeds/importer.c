@@ -25,6 +25,7 @@ struct importer {
 	size_t counts[FEED_SKIP_COUNT];
 	size_t items;
 	enum feed_format last;
+	bool json_objects;  /* a STIX or MISP file was read: not every skip is a line */
 };
 
 int importer_new(struct importer **out, const struct importer_opts *o, importer_item_fn item,
@@ -267,12 +268,15 @@ int importer_file(struct importer *im, const char *path, enum feed_format fmt, c
 			return AM_EINVAL;
 		}
 		im->last = FEED_MISP;
+		im->json_objects = true;
 		return feed_misp_dir(path, &sink, err, errlen);
 	}
 	if ((rv = feed_read_file(path, FEED_INPUT_MAX, &buf, &len, err, errlen)) != 0)
 		return rv;
 	feed_cr_lines(buf, len);
 	im->last = fmt == FEED_AUTO ? feed_detect(buf, len) : fmt;
+	if (im->last == FEED_STIX || im->last == FEED_MISP)
+		im->json_objects = true;
 	rv = feed_parse(im->last, buf, len, &sink, err, errlen);
 	if (rv < 0 && rv >= AM_ERR_MIN) {
 		char inner[AM_ERRLEN];
@@ -304,4 +308,9 @@ size_t importer_items(const struct importer *im)
 enum feed_format importer_last_format(const struct importer *im)
 {
 	return im->last;
+}
+
+bool importer_skips_lines(const struct importer *im)
+{
+	return !im->json_objects;
 }

@@ -95,5 +95,10 @@ void importer_refused(struct importer *im, const struct importer_item *it, const
 const size_t *importer_skipped(const struct importer *im);
 size_t importer_items(const struct importer *im);
 enum feed_format importer_last_format(const struct importer *im);
+/* Whether every skip counted is a line of a file: false once a STIX
+ * bundle or a MISP event was read, whose skips are objects, attributes
+ * and a pattern's comparisons (one pattern may count several), so a
+ * summary says `entries' then, not `lines'. */
+bool importer_skips_lines(const struct importer *im);
 
 #endif

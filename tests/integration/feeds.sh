@@ -189,7 +189,7 @@ check "  the address beside it is reported, with file:line, object, id and place
 check "  so is the hash" grep -qF "opencti-mixed.json:59: objects[3]: unsupported_pattern: \`file:hashes.'SHA-256' = " <<<"$T_ERR"
 check "  a name under AND is refused, naming AND and where" grep -qF "opencti-mixed.json:78: objects[4]: unsupported_pattern: \`[domain-name:value = 'octi-and.example' AND domain-name:resolves_to_refs[*].value = '192.0.2.55']' (indicator--8e2e2d2b-17d4-4cbb-93cf-87ad1c5a1e03: AND at byte 41: no name alone is what this pattern flags" <<<"$T_ERR"
 check "  and is not held" not has b octi-and.example
-check "  the summary counts the skips by reason" grep -q "lines skipped: ip_address 2, unsupported_pattern 2" <<<"$T_OUT"
+check "  the summary counts the skips by reason, as entries (comparisons), not lines" grep -q "^4 entries skipped: ip_address 2, unsupported_pattern 2" <<<"$T_OUT"
 # a name repeated in one pattern: the quoted pattern does not say which, the report does
 cat >"$T_ROOT/stix-dup.json" <<'EOF'
 {"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000900", "objects": [
@@ -201,6 +201,7 @@ EOF
 expect_exit 0 "stix: a name repeated in one pattern imports once" amp b import "$T_ROOT/stix-dup.json" --confidence 50 --ttl 7d --dry-run
 check "  the duplicate quotes the pattern" grep -qF "duplicate: \`[domain-name:value IN" <<<"$T_ERR"
 check "  ... and names the repeated name" grep -qF "(\`in-a.example.net': the same name and category as line " <<<"$T_ERR"
+check "  the summary counts one entry skipped" grep -q "^1 entry skipped: duplicate 1" <<<"$T_OUT"
 out=$(amp b --json import "$FIX/stix-faults.json" --confidence 50 --ttl 7d)
 check "stix --json: a NUL in a pattern skips that object, by index" test "$(grep '"reason":"malformed"' <<<"$out" | head -1 | jc where)" = "objects[1]"
 check "stix: the objects after it are imported" has b stix-after.example
