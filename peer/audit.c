@@ -68,6 +68,7 @@
 #include "text.h"
 #include "timefmt.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -740,7 +741,10 @@ int audit_events_parse(const char *list, uint32_t *mask, char *err, size_t errle
 		char name[EVENT_MAX + 1];
 		uint32_t bit = 0;
 		if (n <= EVENT_MAX) {
-			memcpy(name, p, n);
+			/* typed by a person, like categories and TLP: any case
+			 * (the trail itself always holds the lower-case name) */
+			for (size_t i = 0; i < n; i++)
+				name[i] = (char)tolower((unsigned char)p[i]);
 			name[n] = '\0';
 			bit = audit_event_bit(name);
 		}

@@ -99,7 +99,7 @@ int audit_read(const char *path, const char *domain, uint64_t since, audit_fn fn
 
 /* The event names above, for filters: audit_event_name(i) for i from 0
  * until it returns NULL (static strings). audit_events_parse reads a
- * comma-separated list of them ("accepted,relayed") into *mask, bit i
+ * comma-separated list of them ("accepted,relayed") into *mask (any case), bit i
  * for audit_event_name(i); returns 0, or AM_EINVAL with err quoting the
  * first unknown (or empty) name and naming every known one. */
 const char *audit_event_name(size_t i);
