@@ -1348,8 +1348,14 @@ static int cmd_audit(int argc, char **argv)
 				print_audit_text(r);
 			}
 		}
-		if (resp.audit_truncated)
-			fprintf(stderr, "amesh audit: showing the newest %zu records; use --since or --limit\n", resp.n_audit);
+		/* more records match than are shown: say so, and suggest only
+		 * what was not already asked for (--limit N is an answer, not a cap) */
+		if (resp.audit_truncated && req.limit)
+			fprintf(stderr, "amesh audit: showing the newest %zu record%s, as --limit asked; older ones match too\n",
+			        resp.n_audit, resp.n_audit == 1 ? "" : "s");
+		else if (resp.audit_truncated)
+			fprintf(stderr, "amesh audit: showing the newest %zu record%s; use %s\n", resp.n_audit,
+			        resp.n_audit == 1 ? "" : "s", req.after ? "--limit, or a later --since" : "--since or --limit");
 		if (!opt_json && resp.n_audit == 0)
 			printf("no records%s%s%s\n", req.domain[0] ? " for " : "", req.domain,
 			       req.audit_events[0] || req.category != AM_CAT_NONE ? " that the filters keep" : "");

@@ -244,6 +244,11 @@ check "--event twice is both lists" test "$(amp b --json audit amended.example.c
 one=$(amp b --json audit amended.example.com --event accepted --limit 1 2>/dev/null)
 check "--limit counts the records the filter keeps: one line" test "$(grep -c . <<<"$one")" = 1
 check "... the newest accepted, the amendment" grep -q "\"event\":\"accepted\".*indicator $second" <<<"$one"
+expect_exit 0 "--limit 1 with older records matching" amp b audit amended.example.com --event accepted --limit 1
+check "... the footer: one record, as --limit asked, nothing already used suggested" \
+	grep -qx "amesh audit: showing the newest 1 record, as --limit asked; older ones match too" <<<"$T_ERR"
+check "--event reads names without regard to case" \
+	test "$(amp b --json audit amended.example.com --event ACCEPTED,Relayed)" = "$took"
 check "--category phishing keeps them" test "$(amp b --json audit amended.example.com --category phishing)" = "$all_b"
 expect_exit 1 "--category spam: none of them" amp b audit amended.example.com --category spam
 check "... says no records the filters keep" grep -q "no records for amended.example.com that the filters keep" <<<"$T_OUT"
