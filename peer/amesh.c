@@ -581,6 +581,16 @@ static int cmd_disputes(int argc, char **argv)
 	if ((rv = call(&cl, &req, &resp)) != 0)
 		goto out;
 	rv = print_disputes(&resp);
+	/* none is an answer, said as audit and sightings say theirs; it
+	 * exits 0, as list and the sightings overview do: an empty queue is
+	 * no failure (a lookup of one NAME that finds nothing exits 1) */
+	const char *which = req.open_only && req.mine_only
+	                    ? " that --open --mine keep (open or overdue, about this peer's own indicators)"
+	                    : req.open_only ? " that --open keeps (open or overdue)"
+	                    : req.mine_only ? " that --mine keeps (about this peer's own indicators)"
+	                                    : "";
+	if (!opt_json && resp.n_disputes == 0)
+		printf("no disputes held here%s\n", which);
 	if (resp.disputes_left_off)
 		fprintf(stderr, "amesh disputes: showing %zu (open ones first); %" PRIu64 " more held here do not fit "
 		        "in one answer\n", resp.n_disputes, resp.disputes_left_off);

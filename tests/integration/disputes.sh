@@ -43,6 +43,12 @@ start a || exit 1; start b || exit 1; start c || exit 1
 check "a links to b" wait_until 10 sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' --json peers | grep -q '\"state\":\"up\"'"
 check "c links to b" wait_until 10 sh -c "'$AMESH' -s '$T_ROOT/c/run/amesh.sock' --json peers | grep -q '\"state\":\"up\"'"
 
+expect_exit 0 "an empty disputes listing is no failure" amp a disputes
+check "... and says there are none" grep -qx "no disputes held here" <<<"$T_OUT"
+expect_exit 0 "... nor with --open --mine" amp a disputes --open --mine
+check "... which it names" grep -qx "no disputes held here that --open --mine keep (open or overdue, about this peer's own indicators)" <<<"$T_OUT"
+check "... and --json stays silent (no object is none)" test -z "$(amp a --json disputes --open)"
+
 zone_has() { amp c export rpz --zone abuse | grep -q "^$1 "; }
 disputes_json() { amp "$1" --json disputes; }
 # has_dispute PEER STATE DOMAIN
@@ -318,6 +324,7 @@ check "a's disputes --open --mine leaves it out (c answers it)" not grep -q "c-o
 check "... and keeps those on a's own flags (second.example.net)" grep -q '"domain":"second.example.net"' <<<"$mine_a"
 check "... every one naming a as origin" test "$(grep -c . <<<"$mine_a")" = "$(grep -c "\"origin_key_id\":\"$(amp a --json status | sed -n 's/.*"key_id":"\([0-9a-f]*\)".*/\1/p')\"" <<<"$mine_a")"
 check "b, which only relays, has none of its own" test -z "$(amp b --json disputes --mine)"
+check "... and says so, naming --mine" grep -qx "no disputes held here that --mine keeps (about this peer's own indicators)" <<<"$(amp b disputes --mine)"
 check "... though its disputes --open has some" grep -q '"state":"open"' <<<"$(amp b --json disputes --open)"
 check "disputes --help says --mine" grep -q -- "--mine" <<<"$(amp a disputes --help)"
 
