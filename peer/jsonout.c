@@ -178,13 +178,18 @@ json_t *jsonout_name_result(const struct wire_name_result *nr)
 			goto fail;
 		for (size_t j = 0; j < nr->n_zones; j++) {
 			const struct wire_zone_answer *z = &nr->zones[j];
-			json_t *zo = json_pack("{s:s, s:o, s:b, s:s, s:o, s:f, s:i}", "rpz", z->rpz, "zone",
+			json_t *zo = json_pack("{s:s, s:o, s:b, s:s, s:o, s:i}", "rpz", z->rpz, "zone",
 			                       jsonout_string(z->zone), "listed", (int)z->listed, "why", z->why, "on",
-			                       jsonout_string(z->on), "score", z->score, "min_score", (int)z->min_score);
-			if (json_array_append_new(zs, zo) != 0 ||
-			    json_object_set_new(zo, "category", z->category != AM_CAT_NONE
-			                                            ? json_string(am_category_name(z->category))
-			                                            : json_null()) != 0)
+			                       jsonout_string(z->on), "min_score", (int)z->min_score);
+			if (json_array_append_new(zs, zo) != 0)
+				goto fail;
+			/* a score and category only where a verdict is behind the
+			 * answer (listed, min-score, category, an allowlisted name's
+			 * own): a passthru with no signal, a disputed parent or a
+			 * name too long has none, and "score":0 would read as judged */
+			if (z->category != AM_CAT_NONE &&
+			    (json_object_set_new(zo, "category", json_string(am_category_name(z->category))) != 0 ||
+			     json_object_set_new(zo, "score", json_real(z->score)) != 0))
 				goto fail;
 			if (z->listed && (json_object_set_new(zo, "action", json_string(z->action)) != 0 ||
 			                  json_object_set_new(zo, "target", jsonout_string(z->target)) != 0 ||

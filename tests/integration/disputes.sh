@@ -69,6 +69,9 @@ q=$(amp b --json query wrongly.example.com)
 check "b's query --json: the signal carries the dispute" grep -q '"disputes":\[{"id":"[0-9a-f]\{64\}"' <<<"$q"
 check "b's query --json: the verdict says disputed" grep -q '"disputed":1' <<<"$q"
 check "disputed = omit: c's zone drops the disputed name" wait_until 10 not zone_has wrongly.example.com
+sub=$(amp c --json query www.wrongly.example.com)
+check "c's query --json of a name below it: the zone's why is the dispute" grep -q '"rpz":\[{[^]]*"why":"disputed"' <<<"$sub"
+check "... with no score or category (no signal is behind it)" not grep -q '"rpz":\[{[^]]*"score"\|"rpz":\[{[^]]*"category"' <<<"$sub"
 id=$(disputes_json a | grep '"domain":"wrongly.example.com"' | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
 check "a knows the dispute id" test ${#id} -eq 64
 expect_exit 2 "b (not the origin) cannot answer" amp b dispute answer "$id" withdraw --reason "not mine"

@@ -194,6 +194,16 @@ check "... agrees with dig" agrees "$LONG"
 check "the room-for-NAME.ZONE-only name: listed by its own rule" \
 	[ "$(zq "$EDGE")" = "abuse true nxdomain $EDGE false listed" ]
 check "... agrees with dig" agrees "$EDGE"
+# zs NAME: "why score category" of the first zone: a score only where a
+# verdict is behind the answer (a SIEM read "score":0.0 for a passthru)
+zs() { amp a --json query -- "$1" 2>/dev/null | "$JSONCHECK" rpz.0.why rpz.0.score rpz.0.category | paste -sd' '; }
+check "the zone's answer carries the score that listed it" [ "$(zs sixty.example.com)" = "listed 60.0 phishing" ]
+check "... and the parent's that left a name out" [ "$(zs www.weak.example.com)" = "min-score 30.0 phishing" ]
+check "a public suffix's passthru: no score, no category" [ "$(zs acme.pro.typeform.com)" = "public-suffix (missing) (missing)" ]
+check "a signal-less allowlisted name's passthru: none either" \
+	[ "$(zs shop.blocked-parent.org)" = "allowlisted (missing) (missing)" ]
+check "a name too long for the zone: none (the zone never judged it)" [ "$(zs "$TOOLONG")" = "too-long (missing) (missing)" ]
+check "a name with no signal: none" [ "$(zs nothing-here.example.org)" = "no-signal (missing) (missing)" ]
 amp a export rpz --zone abuse -o "$T_ROOT/abuse.zone"
 check "export holds the suffix's passthru" grep -qx '\*.pro.typeform.com CNAME rpz-passthru.' "$T_ROOT/abuse.zone"
 check "export names the passthru" grep -qx "ok.blocked-parent.org CNAME rpz-passthru." "$T_ROOT/abuse.zone"
