@@ -126,14 +126,14 @@ expect_exit 2 "the wrong category" amp c dispute second.example.net --category s
 # told which, as the owner of a child is told the flagged parent
 amp a submit login.bakery.example.org --category malware --confidence 70 --ttl 1d >/dev/null
 amp a submit cdn.login.bakery.example.org --category malware --confidence 70 --ttl 1d >/dev/null
-check "c holds both names below bakery.example.org" wait_until 10 has c cdn.login.bakery.example.org
+check "c holds both names below bakery.example.org" wait_until 10 has_own c cdn.login.bakery.example.org
 expect_exit 2 "disputing the unflagged parent bakery.example.org" amp c dispute bakery.example.org --category malware --reason x
 check "... names the flagged names below it" grep -q "no live malware indicator on .bakery.example.org. here; a name below it is flagged - dispute that name (amesh dispute NAME --category malware ...): .*login.bakery.example.org" <<<"$T_ERR"
 check "... both of them" grep -q "cdn.login.bakery.example.org" <<<"$T_ERR"
 expect_exit 2 "... but not under another category" amp c dispute bakery.example.org --category spam --reason x
 check "... which has no hint" not grep -q "below it" <<<"$T_ERR"
 for i in 1 2 3 4 5 6; do amp a submit "h$i.many.example.org" --category malware --confidence 70 --ttl 1d >/dev/null; done
-check "c holds six names below many.example.org" wait_until 10 has c h6.many.example.org
+check "c holds six names below many.example.org" wait_until 10 has_own c h6.many.example.org
 expect_exit 2 "disputing many.example.org" amp c dispute many.example.org --category malware --reason x
 check "... names five and counts the rest" grep -q "h[1-6].many.example.org. and 1 more$" <<<"$T_ERR"
 expect_exit 2 "evidence that is no URL" amp c dispute second.example.net --category malware --reason x --evidence "see the mail"

@@ -136,6 +136,9 @@ signal() { local pid; pid=$(cat "$T_ROOT/$1/pid"); ours "$pid" && kill "-$2" "$p
 amp() { local p=$1; shift; "$AMESH" -s "$T_ROOT/$p/run/amesh.sock" "$@"; }
 # has PEER NAME: PEER holds a live signal on NAME
 has() { amp "$1" query "$2" >/dev/null 2>&1; }
+# has_own PEER NAME: a signal on NAME itself (has also matches a parent's,
+# so waiting with it for a child of a name held ends at once)
+has_own() { amp "$1" --json query -- "$2" 2>/dev/null | grep -q "\"domain\":\"$2\""; }
 # wait_until SECONDS CMD...: polls every 50 ms
 wait_until() { local t=$1; shift; local i; for i in $(seq 1 $((t * 20))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
 not() { ! "$@"; }
