@@ -1431,6 +1431,10 @@ static int cmd_rpz(int argc, char **argv)
 					       (unsigned long long)w->refused);
 				else
 					printf("    last transfer   never (%llu refused)\n", (unsigned long long)w->refused);
+				/* why, or "refused" reads the same for an address left
+				 * out of allow_transfer and for Unbound in a tsig zone */
+				if (w->refused && w->refused_why[0])
+					printf("    last refused    %s\n", w->refused_why);
 			}
 			/* the answer's RCODE: a REFUSED or NOTAUTH NOTIFY (BIND
 			 * without allow-notify for us) is a secondary that will not

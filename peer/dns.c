@@ -121,13 +121,17 @@ static struct dns_secondary *sec_row(struct dns *d, const char *zone, const char
 }
 
 /* Counts a refused query for (zone, address), if it has or gets a row
- * without taking another's. */
-static void count_refused(struct dns *d, const char *zone, const char *address)
+ * without taking another's, and keeps why: `amesh rpz' said "never (4
+ * refused)" alike for an address outside allow_transfer and for Unbound,
+ * which cannot sign, in a zone with tsig, and neither side logged it. */
+static void count_refused(struct dns *d, const char *zone, const char *address, const char *why)
 {
 	pthread_mutex_lock(&d->lock);
 	struct dns_secondary *row = sec_row(d, zone, address, false);
-	if (row != NULL)
+	if (row != NULL) {
 		row->refused++;
+		snprintf(row->refused_why, sizeof row->refused_why, "%s", why);
+	}
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -458,7 +462,7 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 		return;
 	}
 	if (!allowed(&z, from)) {
-		count_refused(d, z.zone, who);
+		count_refused(d, z.zone, who, "outside allow_transfer");
 		reply_rcode(s, &q, req, DNS_RCODE_REFUSED);
 		return;
 	}
@@ -469,7 +473,7 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 	 * unsigned) is answered without */
 	if (q.has_tsig || (z.tsig_name[0] != '\0' && (xfr || labels > 0))) {
 		if (!q.has_tsig) {
-			count_refused(d, z.zone, who);
+			count_refused(d, z.zone, who, "unsigned, the zone has tsig");
 			reply_rcode(s, &q, req, DNS_RCODE_REFUSED);
 			return;
 		}

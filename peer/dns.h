@@ -96,6 +96,7 @@ struct dns_secondary {
 	uint32_t xfr_serial;
 	uint64_t axfrs, ixfrs;     /* transfers served */
 	uint64_t refused;
+	char refused_why[48];      /* the last refusal's reason, "" = none */
 	uint64_t notify_sent;      /* last NOTIFY sent */
 	uint64_t notify_answered;  /* last answer to one */
 	uint32_t notify_serial;    /* serial of the last NOTIFY */

@@ -258,12 +258,13 @@ json_t *jsonout_rpz_zone(const struct wire_rpz_zone *z, const struct wire_rpz_se
 			continue;
 		json_array_append_new(
 			list,
-			json_pack("{s:o, s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:o, s:b}",
+			json_pack("{s:o, s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:b}",
 			          "address", jsonout_string(w->address), "last_soa", time_or_null(w->last_soa),
 			          "last_transfer", time_or_null(w->last_xfr), "transfer", w->xfr_kind,
 			          "transfer_bytes", (json_int_t)w->xfr_bytes,
 			          "transfer_serial", (json_int_t)w->xfr_serial, "axfrs", (json_int_t)w->axfrs,
 			          "ixfrs", (json_int_t)w->ixfrs, "refused", (json_int_t)w->refused,
+			          "refused_why", w->refused_why[0] ? jsonout_string(w->refused_why) : json_null(),
 			          "notify_sent", time_or_null(w->notify_sent),
 			          "notify_answered", time_or_null(w->notify_answered),
 			          "notify_serial", (json_int_t)w->notify_serial,

@@ -1136,6 +1136,7 @@ static int rpz_to_pb(const struct wire_response *r, struct rpz_pb *x, Amesh__V1_
 		q->axfrs = w->axfrs;
 		q->ixfrs = w->ixfrs;
 		q->refused = w->refused;
+		q->refused_why = (char *)w->refused_why;
 		q->notify_sent = w->notify_sent;
 		q->notify_answered = w->notify_answered;
 		q->notify_serial = w->notify_serial;
@@ -1843,6 +1844,7 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 			w->axfrs = p->axfrs;
 			w->ixfrs = p->ixfrs;
 			w->refused = p->refused;
+			copy_str(w->refused_why, sizeof w->refused_why, p->refused_why);
 			w->notify_sent = p->notify_sent;
 			w->notify_answered = p->notify_answered;
 			w->notify_serial = p->notify_serial;

@@ -345,6 +345,7 @@ struct wire_rpz_secondary {
 	uint64_t xfr_bytes;
 	uint32_t xfr_serial;
 	uint64_t axfrs, ixfrs, refused, notify_sent, notify_answered;
+	char refused_why[48];  /* the last refusal's reason, "" = none */
 	uint32_t notify_serial;
 	int32_t notify_rcode;
 	bool notify_pending;

@@ -1121,6 +1121,34 @@ static void test_refused_queries_keep_the_targets_rows(void **state)
 	assert_true(row_appears(f, target, true, sec));
 }
 
+/* A refused transfer keeps its reason for `amesh rpz': an address outside
+ * allow_transfer and an unsigned transfer in a zone with tsig (Unbound,
+ * which cannot sign) both read "never (N refused)", and neither side
+ * logged why. */
+static void test_refused_transfers_say_why(void **state)
+{
+	struct fx *f = *state;
+	struct config_rpz z = f->z;
+	static struct dns_secondary sec[DNS_SECONDARIES_MAX];
+
+	update(f, NULL, 0);
+	memcpy(z.tsig_name, "amesh-xfr", sizeof "amesh-xfr");
+	snprintf(z.tsig_secret_b64, sizeof z.tsig_secret_b64, "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0");
+	dns_set_zones(f->d, &z, 1);
+	struct xfr a = transfer(f->port, LDNS_RR_TYPE_AXFR, 0, "127.0.0.1");
+	assert_int_equal(a.rcode, LDNS_RCODE_REFUSED);
+	a = transfer(f->port, LDNS_RR_TYPE_AXFR, 0, "127.0.0.2");
+	assert_int_equal(a.rcode, LDNS_RCODE_REFUSED);
+	size_t n = dns_secondaries(f->d, sec, DNS_SECONDARIES_MAX);
+	const struct dns_secondary *in = find_row(sec, n, "127.0.0.1"), *out = find_row(sec, n, "127.0.0.2");
+	assert_non_null(in);
+	assert_non_null(out);
+	assert_int_equal(in->refused, 1);
+	assert_string_equal(in->refused_why, "unsigned, the zone has tsig");
+	assert_int_equal(out->refused, 1);
+	assert_string_equal(out->refused_why, "outside allow_transfer");
+}
+
 /* Reads one DNS message of a transfer (length-prefixed) and counts its
  * CNAMEs and SOAs; sets *found when a record's owner is `name'. 0 on
  * success, -1 when the connection ended. */
@@ -1495,6 +1523,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_notify_comes_from_dns_listen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_state_survives_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_queries_keep_the_targets_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_transfers_say_why, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apex_ns_and_any, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_below_the_apex_are_answered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_target_added_by_reload_is_told_at_once, setup, teardown),
