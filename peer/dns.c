@@ -143,6 +143,13 @@ struct sink {
 	bool tcp;
 	const struct sockaddr *to;
 	socklen_t tolen;
+	/* UDP: the query's destination as IP_PKTINFO/IPV6_PKTINFO, so the
+	 * answer leaves from the address it was sent to (len 0: none) */
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} ctl;
+	size_t ctl_len;
 	uint64_t bytes;
 	/* TSIG state across the messages of one answer */
 	const struct config_rpz *zone;
@@ -211,8 +218,12 @@ static int emit(struct sink *s, struct dnsmsg_out *o)
 	}
 	s->sent++;
 	s->bytes += o->len;
-	if (!s->tcp)
-		return sendto(s->fd, o->buf, o->len, 0, s->to, s->tolen) < 0 ? -1 : 0;
+	if (!s->tcp) {
+		struct iovec iov = {.iov_base = o->buf, .iov_len = o->len};
+		struct msghdr m = {.msg_name = (void *)s->to, .msg_namelen = s->tolen, .msg_iov = &iov, .msg_iovlen = 1,
+		                   .msg_control = s->ctl_len ? s->ctl.buf : NULL, .msg_controllen = s->ctl_len};
+		return sendmsg(s->fd, &m, 0) < 0 ? -1 : 0;
+	}
 	uint8_t len[2] = {(uint8_t)(o->len >> 8), (uint8_t)o->len};
 	if (write_all(s->fd, len, 2) != 0 || write_all(s->fd, o->buf, o->len) != 0)
 		return -1;
@@ -743,6 +754,53 @@ static void accept_one(struct dns *d, int lfd)
 		close(fd); /* no slot free: the client retries later */
 }
 
+
+/* Reads one UDP query into buf; the sender into *from (s->tolen) and its
+ * destination address into s->ctl as the control message that makes the
+ * answer leave from it. A wildcard dns_listen (0.0.0.0, ::) answered from
+ * the kernel's pick by route: a query to another address of the host got
+ * its answer from the wrong one, which dig and Unbound drop - and
+ * Unbound, which probes the SOA over UDP first, never transferred. */
+static ssize_t recv_query(int fd, uint8_t *buf, size_t cap, struct sockaddr_storage *from, struct sink *s)
+{
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+	} in;
+	struct iovec iov = {.iov_base = buf, .iov_len = cap};
+	struct msghdr m = {.msg_name = from, .msg_namelen = sizeof *from, .msg_iov = &iov, .msg_iovlen = 1,
+	                   .msg_control = in.buf, .msg_controllen = sizeof in.buf};
+	ssize_t r = recvmsg(fd, &m, MSG_DONTWAIT);
+
+	if (r < 0)
+		return r;
+	s->tolen = m.msg_namelen;
+	s->ctl_len = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
+		struct cmsghdr *out = (struct cmsghdr *)s->ctl.buf;
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof pi);
+			pi.ipi_spec_dst = pi.ipi_addr; /* the source: where the query went */
+			pi.ipi_ifindex = 0;
+			out->cmsg_level = IPPROTO_IP;
+			out->cmsg_type = IP_PKTINFO;
+			out->cmsg_len = CMSG_LEN(sizeof pi);
+			memcpy(CMSG_DATA(out), &pi, sizeof pi);
+			s->ctl_len = CMSG_SPACE(sizeof pi);
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof pi); /* the address and its interface (link-local) */
+			out->cmsg_level = IPPROTO_IPV6;
+			out->cmsg_type = IPV6_PKTINFO;
+			out->cmsg_len = CMSG_LEN(sizeof pi);
+			memcpy(CMSG_DATA(out), &pi, sizeof pi);
+			s->ctl_len = CMSG_SPACE(sizeof pi);
+		}
+	}
+	return r;
+}
+
 static void *serve_main(void *arg)
 {
 	pthread_setname_np(pthread_self(), "am-dns"); /* top -H, ps -L, perf: which part is busy */
@@ -774,11 +832,10 @@ static void *serve_main(void *arg)
 				continue;
 			}
 			struct sockaddr_storage from;
-			socklen_t fl = sizeof from;
-			ssize_t r = recvfrom(p[i].fd, req, sizeof req, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+			struct sink s = {.fd = p[i].fd, .to = (struct sockaddr *)&from};
+			ssize_t r = recv_query(p[i].fd, req, sizeof req, &from, &s);
 			if (r <= 0 || (size_t)r > DNSMSG_QUERY_MAX)
 				continue; /* a datagram over the cap is dropped unread */
-			struct sink s = {.fd = p[i].fd, .to = (struct sockaddr *)&from, .tolen = fl};
 			answer(d, req, (size_t)r, &s, (struct sockaddr *)&from);
 		}
 	}
@@ -859,7 +916,8 @@ static void notify_answer(struct dns *d, int fd)
  * configured primary's address and answer REFUSED otherwise; unbound, the
  * kernel picked the source by route - 127.0.0.1 for any loopback target,
  * whatever address dns_listen named. A wildcard dns_listen leaves the
- * choice to the kernel, as the listener does for its answers. */
+ * choice to the kernel (answers, by contrast, leave from the address the
+ * query went to: recv_query). */
 static int notify_socket(int family, const struct config_addr *src)
 {
 	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -1067,6 +1125,12 @@ static int bind_one(const struct config_addr *a, int type, char *err, size_t err
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (a->sa.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	/* each query's destination (recv_query): a wildcard listener answers
+	 * from it, not from the kernel's pick */
+	if (type == SOCK_DGRAM && a->sa.ss_family == AF_INET)
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+	else if (type == SOCK_DGRAM)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
 	if (bind(fd, (const struct sockaddr *)&a->sa, a->len) != 0)
 		goto fail;
 	if (type == SOCK_STREAM && listen(fd, 128) != 0)

@@ -1149,6 +1149,56 @@ static void test_refused_transfers_say_why(void **state)
 	assert_string_equal(out->refused_why, "outside allow_transfer");
 }
 
+/* A wildcard dns_listen answers a UDP query from the address it was sent
+ * to: it answered from the kernel's pick (127.0.0.1 here), which a client
+ * that asked 127.0.0.2 drops - Unbound, probing the SOA over UDP first,
+ * then never transferred. The client's socket is connected, so it takes
+ * an answer from 127.0.0.2 only, as dig and Unbound do. IPv6 too, on ::1. */
+static void test_wildcard_listener_answers_from_the_address_asked(void **state)
+{
+	struct fx *f = *state;
+	char err[AM_ERRLEN], text[64];
+
+	update(f, NULL, 0);
+	dns_close(f->d);
+	snprintf(text, sizeof text, "0.0.0.0:%u", f->port);
+	assert_int_equal(config_addr_parse(text, 0, &f->cfg.dns_listen[0], err, sizeof err), 0);
+	snprintf(text, sizeof text, "[::]:%u", f->port);
+	assert_int_equal(config_addr_parse(text, 0, &f->cfg.dns_listen[1], err, sizeof err), 0);
+	f->cfg.n_dns_listen = 2;
+	if (dns_open(&f->d, &f->cfg, f->r, err, sizeof err) != 0)
+		fail_msg("dns_open: %s", err);
+	const char *to[] = {"127.0.0.2", "::1"};
+	for (size_t k = 0; k < 2; k++) {
+		uint8_t q[512], a[4096];
+		size_t ql = query(q, LDNS_RR_TYPE_SOA, 0);
+		struct sockaddr_storage ss = {0};
+		socklen_t sl;
+		if (k == 0) {
+			struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+			v4->sin_family = AF_INET;
+			v4->sin_port = htons(f->port);
+			inet_pton(AF_INET, to[k], &v4->sin_addr);
+			sl = sizeof *v4;
+		} else {
+			struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+			v6->sin6_family = AF_INET6;
+			v6->sin6_port = htons(f->port);
+			inet_pton(AF_INET6, to[k], &v6->sin6_addr);
+			sl = sizeof *v6;
+		}
+		int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+		assert_true(fd >= 0);
+		assert_int_equal(connect(fd, (struct sockaddr *)&ss, sl), 0);
+		assert_int_equal(send(fd, q, ql, 0), (ssize_t)ql);
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 2000) != 1)
+			fail_msg("no answer from %s (answered from another address?)", to[k]);
+		assert_true(recv(fd, a, sizeof a, 0) > 12);
+		close(fd);
+	}
+}
+
 /* Reads one DNS message of a transfer (length-prefixed) and counts its
  * CNAMEs and SOAs; sets *found when a record's owner is `name'. 0 on
  * success, -1 when the connection ended. */
@@ -1524,6 +1574,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_notify_state_survives_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_queries_keep_the_targets_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_transfers_say_why, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wildcard_listener_answers_from_the_address_asked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apex_ns_and_any, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_below_the_apex_are_answered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_target_added_by_reload_is_told_at_once, setup, teardown),
