@@ -209,6 +209,15 @@ static void reload(const char *path, const struct config *running, struct mesh *
 		log_error("SIGHUP: allowlist not reloaded; keeping the running configuration");
 		goto out;
 	}
+	/* The mesh goes first: it is the last step that can refuse the file,
+	 * and "keeping the running configuration" must be true of all of it.
+	 * The allowlist and zones were put in force before it, so a refused
+	 * reload had already swapped them for the file's. */
+	if (mesh_reload(mesh, &fresh, &t, err, sizeof err) != 0) {
+		log_error("SIGHUP: %s: %s; keeping the running configuration", path, err);
+		allowlist_free(al);
+		goto out;
+	}
 	control_allow_set(allow, al);
 	/* zones: new settings served at once, then rebuilt from live state;
 	 * dns_listen, and zones for a peer that started with none, need a
@@ -217,11 +226,8 @@ static void reload(const char *path, const struct config *running, struct mesh *
 	if (dns != NULL)
 		dns_set_zones(dns, fresh.rpz, fresh.n_rpz);
 	rpz_feed_set_config(feed, &fresh);
-	if (mesh_reload(mesh, &fresh, &t, err, sizeof err) != 0)
-		log_error("SIGHUP: %s; keeping the running configuration", err);
-	else
-		log_info("SIGHUP: reloaded %s: %zu neighbour%s, %zu trusted key%s", path, fresh.n_neighbours,
-		         fresh.n_neighbours == 1 ? "" : "s", t.n, t.n == 1 ? "" : "s");
+	log_info("SIGHUP: reloaded %s: %zu neighbour%s, %zu trusted key%s", path, fresh.n_neighbours,
+	         fresh.n_neighbours == 1 ? "" : "s", t.n, t.n == 1 ? "" : "s");
 out:
 	trust_free(&t);
 	config_free(&fresh);

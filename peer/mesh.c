@@ -884,13 +884,23 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 		return rv;
 	}
 	/* Check every neighbour against the new trust store before touching
-	 * anything, so a bad reload leaves the running mesh as it was. */
+	 * anything, so a bad reload leaves the running mesh as it was. A
+	 * section this peer never had (added by this edit, or its name
+	 * misspelt) is held to start-up's rule: its key must be trusted.
+	 * Before, it went in force as "no longer in the trust store: its link
+	 * is dropped" - said of a name never trusted - and the reload said
+	 * "reloaded", while --check and the next start refused the file. Only
+	 * a neighbour the running mesh knows may lose its key on a running
+	 * peer (distrusted, revoked): then its link drops, failing closed.
+	 * m->nbs is stable here: only this function, under reload_lock,
+	 * changes it. */
 	for (size_t i = 0; i < cfg->n_neighbours; i++) {
 		struct nb probe;
 		memset(&probe, 0, sizeof probe);
 		probe.removed = true; /* a dry run: its "link is dropped" is logged once, below */
 		probe.probe = true;
-		rv = nb_configure(&probe, &cfg->neighbours[i], &fresh, false, err, errlen);
+		bool is_new = mesh_nb_by_name(m, cfg->neighbours[i].name) == NULL;
+		rv = nb_configure(&probe, &cfg->neighbours[i], &fresh, is_new, err, errlen);
 		policy_export_free(&probe.exp);
 		policy_import_free(&probe.imp);
 		if (rv != 0) {

@@ -107,4 +107,26 @@ write_a "$WIDE" "$WIDE"
 signal a HUP
 check "after widening, b gets what was held back" wait_until 10 has b leak1.example.com
 check "after widening, c gets what was held back" wait_until 10 has c leak1.example.com
+# A reload the daemon refuses keeps all of the running configuration. A
+# tired edit: a new [neighbour d] whose key was never trusted (or whose
+# name is misspelt), an allowlist, and b narrowed. --check and a start
+# refuse such a file; SIGHUP took it as "reloaded" - d "no longer in the
+# trust store" - so the next restart failed. And the allowlist and zones,
+# put in force before the mesh could refuse, stayed swapped.
+sub kept.example.com --category malware
+check "b has kept.example.com" wait_until 10 has b kept.example.com
+echo kept.example.com >"$T_ROOT/a/allow.txt"
+write_a "$NARROW" "$WIDE"
+sed -i "s|^# allowlist = .*|allowlist = allow.txt|" "$T_ROOT/a/amesh.conf"
+{ echo; echo "[neighbour d]"; echo "$OPEN_POLICY"; } >>"$T_ROOT/a/amesh.conf"
+dline=$(grep -n '^\[neighbour d\]' "$T_ROOT/a/amesh.conf" | cut -d: -f1)
+expect_exit 1 "--check refuses a section whose key is not trusted" "$AMESHD" -c "$T_ROOT/a/amesh.conf" --check
+r=$(grep -c "SIGHUP: reloaded" "$T_ROOT/a/ameshd.log")
+signal a HUP
+check "a refuses the reload, naming the file, d and its line" wait_until 10 grep -q "SIGHUP: $T_ROOT/a/amesh.conf: neighbour \`d' (config line $dline) is not in the trust store.*keeping the running configuration" "$T_ROOT/a/ameshd.log"
+check "... and does not say it reloaded" test "$(grep -c "SIGHUP: reloaded" "$T_ROOT/a/ameshd.log")" -eq "$r"
+check "... nor that d is no longer trusted" not grep -q "neighbour d is no longer in the trust store" "$T_ROOT/a/ameshd.log"
+check "the refused file's allowlist is not in force" not grep -q allowlisted <<<"$(amp a query kept.example.com)"
+sub still.example.com --category malware
+check "the running export to b (malware too) stays in force" wait_until 10 has b still.example.com
 finish
