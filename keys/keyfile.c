@@ -176,16 +176,23 @@ int keyfile_parse_public(const char *line, uint8_t pk[AM_KEY_BYTES], char *comme
 		seterr(err, errlen, "public key line is longer than %d bytes", KEYFILE_LINE_MAX);
 		return AM_ETOOBIG;
 	}
-	if (len < strlen(PUBLIC_PREFIX) || memcmp(line, PUBLIC_PREFIX, strlen(PUBLIC_PREFIX)) != 0) {
+	/* The tag and the key are separated by blanks, as many as a paste or
+	 * a mail left, and a tab ends the key as a space does: they were
+	 * counted into the base64 ("0 base64 characters", "61 ... truncated
+	 * or mistyped?") of a key that was right. The key itself holds no
+	 * blank, so reading past them is never a guess. */
+	size_t tag = strlen(PUBLIC_PREFIX) - 1; /* "amesh-ed25519", without its space */
+	if (len <= tag || memcmp(line, PUBLIC_PREFIX, tag) != 0 || (line[tag] != ' ' && line[tag] != '\t')) {
 		seterr(err, errlen, "not an amesh public key: expected `amesh-ed25519 <base64> [comment]', got `%s'",
 		       quote(line, len, q, sizeof q));
 		return AM_EKEY;
 	}
 	end = line + len;
-	b64 = line + strlen(PUBLIC_PREFIX);
-	rest = memchr(b64, ' ', (size_t)(end - b64));
-	if (rest == NULL)
-		rest = end;
+	b64 = line + tag;
+	while (b64 < end && (*b64 == ' ' || *b64 == '\t'))
+		b64++;
+	for (rest = b64; rest < end && *rest != ' ' && *rest != '\t'; rest++)
+		;
 	b64len = (size_t)(rest - b64);
 	if (b64len != PUBLIC_B64_LEN) {
 		seterr(err, errlen, "public key is %zu base64 characters, expected %d (truncated or mistyped?): `%s'",
@@ -215,8 +222,10 @@ int keyfile_parse_public(const char *line, uint8_t pk[AM_KEY_BYTES], char *comme
 		       "not canonical): `%s'", quote(b64, b64len, q, sizeof q));
 		return AM_EKEY;
 	}
+	/* one blank, space or tab, ends the key: the comment is what follows,
+	 * leading blanks and all, as trust.conf stores it */
 	if (rest < end)
-		rest++; /* the space before the comment */
+		rest++;
 	clen = (size_t)(end - rest);
 	if (has_control(rest, clen)) {
 		seterr(err, errlen, "comment contains a control character: `%s'", quote(rest, clen, q, sizeof q));

@@ -502,6 +502,34 @@ static void test_public_rejects(void **state)
 	snprintf(pasted, sizeof pasted, " \t%s\t ", line);
 	assert_int_equal(keyfile_parse_public(pasted, got, comment, sizeof comment, err, sizeof err), 0);
 	assert_string_equal(comment, "dos");
+	/* A tab between the fields, or more than one blank after the tag: how
+	 * a mail or an editor left a line that is right; the key was counted with them
+	 * ("61 base64 characters", "0 base64 characters: truncated?"). */
+	public_from_raw(raw, "dos", line, sizeof line);
+	{
+		char b64[80];
+		size_t kl = strcspn(line + strlen("amesh-ed25519 "), " ");
+		memcpy(b64, line + strlen("amesh-ed25519 "), kl);
+		b64[kl] = '\0';
+		snprintf(pasted, sizeof pasted, "amesh-ed25519\t%s\tdos", b64);
+		assert_int_equal(keyfile_parse_public(pasted, got, comment, sizeof comment, err, sizeof err), 0);
+		assert_string_equal(comment, "dos");
+		assert_memory_equal(got, pk, AM_KEY_BYTES);
+		snprintf(pasted, sizeof pasted, "amesh-ed25519 \t %s dos", b64);
+		assert_int_equal(keyfile_parse_public(pasted, got, comment, sizeof comment, err, sizeof err), 0);
+		assert_string_equal(comment, "dos");
+		/* after the key, one blank: a comment's own leading blanks are kept */
+		snprintf(pasted, sizeof pasted, "amesh-ed25519 %s  dos", b64);
+		assert_int_equal(keyfile_parse_public(pasted, got, comment, sizeof comment, err, sizeof err), 0);
+		assert_string_equal(comment, " dos");
+		snprintf(pasted, sizeof pasted, "amesh-ed25519  %s", b64);
+		assert_int_equal(keyfile_parse_public(pasted, got, comment, sizeof comment, err, sizeof err), 0);
+		assert_string_equal(comment, "");
+		/* the tag must still stand alone */
+		snprintf(pasted, sizeof pasted, "amesh-ed25519x%s", b64);
+		assert_int_equal(keyfile_parse_public(pasted, got, NULL, 0, err, sizeof err), AM_EKEY);
+		assert_true(contains(err, "not an amesh public key"));
+	}
 	public_from_raw(raw, "two\n\n", line, sizeof line);
 	assert_int_equal(keyfile_parse_public(line, got, NULL, 0, err, sizeof err), AM_EKEY);
 	/* The key without the comment still parses: the rejections were the comment. */
