@@ -376,6 +376,18 @@ int main(int argc, char **argv)
 				        cfg.path, n->line, n->name, cfg.trust_file);
 			}
 		}
+		/* Policies fail closed: a section with neither categories line
+		 * exchanges nothing, its link up all the same - the edit of a
+		 * tired admin who wrote the header and the endpoint, or whose
+		 * policy lines went to another section. It was "valid" with no
+		 * word. `none' says it on purpose and is not warned. */
+		for (size_t i = 0; i < cfg.n_neighbours; i++) {
+			const struct config_neighbour *n = &cfg.neighbours[i];
+			if (!n->exp.configured && !n->imp.configured)
+				fprintf(stderr, "%s:%u: warning: [neighbour %s] sets neither export.categories nor "
+				        "import.categories: nothing is sent to it or accepted from it (write `none' "
+				        "to mean that)\n", cfg.path, n->line, n->name);
+		}
 		/* a policy's origin names that resolve to no trusted key match
 		 * no origin (policy.h): --check said "valid" and the start
 		 * refused them, with neither file nor line */

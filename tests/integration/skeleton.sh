@@ -151,6 +151,16 @@ sed 's/^# origin_weights = .*/origin_weights = apnic:0.9, cert-xx:0.7/' "$Q/ames
 expect_exit 0 "--check passes origin_weights naming untrusted origins" "$AMESHD" -c "$Q/weights.conf" --check
 wline=$(grep -n '^origin_weights' "$Q/weights.conf" | cut -d: -f1)
 check "... warning for each, with its line" test "$(grep -c "weights.conf:$wline: warning: origin_weights: \`\(apnic\|cert-xx\)' is not in the trust store" <<<"$T_ERR")" -eq 2
+# a [neighbour] section with neither categories line exchanges nothing
+# (fail closed) while its link is up: --check called it "valid" in silence
+"$AMESH" -c "$Q/amesh.conf" keys trust "$P/amesh.key.pub" --name peer-b >/dev/null || fail "cert trusts peer-b"
+{ cat "$Q/amesh.conf"; echo; echo "[neighbour peer-b]"; echo "endpoint = tcp://127.0.0.1:7400"; } >"$Q/empty-nb.conf"
+nline=$(grep -n '^\[neighbour peer-b\]' "$Q/empty-nb.conf" | cut -d: -f1)
+expect_exit 0 "--check passes a neighbour with no policy (it fails closed)" "$AMESHD" -c "$Q/empty-nb.conf" --check
+check "... and warns that nothing is exchanged, with its line" grep -q "empty-nb.conf:$nline: warning: \[neighbour peer-b\] sets neither export.categories nor import.categories: nothing is sent to it or accepted from it" <<<"$T_ERR"
+{ cat "$Q/empty-nb.conf"; echo "export.categories = none"; } >"$Q/none-nb.conf"
+expect_exit 0 "--check passes a neighbour given \`none'" "$AMESHD" -c "$Q/none-nb.conf" --check
+check "... without that warning" not grep -q "sets neither" <<<"$T_ERR"
 
 # a passphrase-protected key: refused without it, wrong one refused, and an
 # unattended start reads it from a descriptor (never from argv)
