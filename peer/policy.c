@@ -568,6 +568,19 @@ static bool item_is(const char *s, size_t n, const char *word)
 	return strlen(word) == n && memcmp(s, word, n) == 0;
 }
 
+/* item_is, case aside, in ASCII only (<ctype.h> depends on the locale) */
+static bool item_is_nocase(const char *s, size_t n, const char *word)
+{
+	if (strlen(word) != n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a') : s[i];
+		if (c != word[i])
+			return false;
+	}
+	return true;
+}
+
 int policy_parse_categories(const char *v, uint32_t *out, char *err, size_t errlen)
 {
 	char q[QUOTE_LEN], word[16];
@@ -582,10 +595,12 @@ int policy_parse_categories(const char *v, uint32_t *out, char *err, size_t errl
 		enum am_category c;
 		items++;
 		/* all and none say everything: mixed with names they would
-		 * make the line mean something other than it reads */
-		if (item_is(s, n, "all") || item_is(s, n, "none")) {
+		 * make the line mean something other than it reads. Case
+		 * aside, as the names: `ALL' was "not a category (expected
+		 * ..., all or none)" on the line where `MALWARE' passed. */
+		if (item_is_nocase(s, n, "all") || item_is_nocase(s, n, "none")) {
 			keyword = true;
-			bits = item_is(s, n, "all") ? CATEGORIES_ALL : 0;
+			bits = item_is_nocase(s, n, "all") ? CATEGORIES_ALL : 0;
 			continue;
 		}
 		if (n < sizeof word) {

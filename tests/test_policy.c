@@ -1015,6 +1015,9 @@ static void test_parse_categories(void **state)
 		{"none", 0},
 		{"botnet\tpharming", (1u << AM_CAT_BOTNET) | (1u << AM_CAT_PHARMING)},
 		{"Phishing, MALWARE", (1u << AM_CAT_PHISHING) | (1u << AM_CAT_MALWARE)}, /* case aside, as TLP */
+		{"ALL", (1u << AM_CAT_PHISHING) | (1u << AM_CAT_MALWARE) | (1u << AM_CAT_BOTNET) |
+		        (1u << AM_CAT_PHARMING) | (1u << AM_CAT_SPAM)}, /* and the keywords */
+		{"None", 0},
 	};
 	static const struct {
 		const char *v, *frag;
