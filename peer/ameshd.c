@@ -204,6 +204,23 @@ static void reload(const char *path, const struct config *running, struct mesh *
 		log_warn("SIGHUP: `listen' changed; the listener changes at the next restart");
 	if (strcmp(fresh.metrics_listen, running_metrics) != 0)
 		log_warn("SIGHUP: `metrics_listen' changed; the metrics endpoint changes at the next restart");
+	/* What the daemon opened at start stays until a restart; a reload
+	 * took a new name, key, store, socket or resolver log in silence and
+	 * said "reloaded", as if it were in force. */
+	const struct {
+		const char *key, *was, *now;
+	} at_start[] = {
+		{"name", running->name, fresh.name},
+		{"key", running->key_file, fresh.key_file},
+		{"data_dir", running->data_dir, fresh.data_dir},
+		{"control", running->control, fresh.control},
+		{"sightings_log", running->sightings_log, fresh.sightings_log},
+	};
+	for (size_t i = 0; i < sizeof at_start / sizeof at_start[0]; i++)
+		if (strcmp(at_start[i].was, at_start[i].now) != 0)
+			log_warn("SIGHUP: `%s' changed from `%s' to `%s'; it is read at start only: `%s' stays in "
+			         "force until the next restart", at_start[i].key, at_start[i].was, at_start[i].now,
+			         at_start[i].was);
 	struct allowlist *al = NULL;
 	if (load_allowlist(&fresh, false, &al, NULL) != 0) {
 		log_error("SIGHUP: allowlist not reloaded; keeping the running configuration");

@@ -129,4 +129,16 @@ check "... nor that d is no longer trusted" not grep -q "neighbour d is no longe
 check "the refused file's allowlist is not in force" not grep -q allowlisted <<<"$(amp a query kept.example.com)"
 sub still.example.com --category malware
 check "the running export to b (malware too) stays in force" wait_until 10 has b still.example.com
+# What the daemon opened at start (name, key, store, socket, resolver log)
+# stays until a restart: a reload took a new one in silence and said
+# "reloaded", as if it were in force
+write_a "$WIDE" "$WIDE"
+sed -i -e "s|^name = a$|name = a-renamed|" -e "s|^# data_dir = data$|data_dir = data2|" "$T_ROOT/a/amesh.conf"
+r=$(grep -c "SIGHUP: reloaded" "$T_ROOT/a/ameshd.log")
+signal a HUP
+check "a reloads the rest of the file" wait_until 10 sh -c "[ \$(grep -c 'SIGHUP: reloaded' '$T_ROOT/a/ameshd.log') -gt $r ]"
+check "... and says the name stays until a restart" grep -q "SIGHUP: \`name' changed from \`a' to \`a-renamed'; it is read at start only: \`a' stays in force until the next restart" "$T_ROOT/a/ameshd.log"
+check "... and the data_dir" grep -q "SIGHUP: \`data_dir' changed from \`$T_ROOT/a/data' to \`$T_ROOT/a/data2'; it is read at start only" "$T_ROOT/a/ameshd.log"
+check "... which is true: a is still a, on its store" grep -q "^peer *a$" <<<"$(amp a status)"
+check "... and nothing about what did not change" not grep -q "SIGHUP: \`\(key\|control\|sightings_log\)' changed" "$T_ROOT/a/ameshd.log"
 finish
