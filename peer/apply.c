@@ -211,6 +211,26 @@ int apply_updates(struct apply *a, enum apply_cause cause, const struct store_up
 	return apply_batch(a, cause, u, NULL, n, 0, NULL, NULL, now, notes, NULL, results, seqs, NULL, NULL);
 }
 
+bool apply_aside_copy(struct apply_aside *c, const struct store_rec *rec)
+{
+	if (rec->env_len > sizeof c->env)
+		return false;
+	c->ind = rec->ind;
+	memcpy(c->id, rec->id, AM_ID_BYTES);
+	memcpy(c->env, rec->env, rec->env_len);
+	c->env_len = rec->env_len;
+	c->hops = rec->hops;
+	c->local_confidence = rec->local_confidence;
+	return true;
+}
+
+struct store_update apply_aside_update(const struct apply_aside *c, const char *from, bool superseded)
+{
+	return (struct store_update){.ind = &c->ind, .id = c->id, .env = c->env, .env_len = c->env_len,
+	                             .hops = c->hops, .from = from, .capped = true, .cap = c->local_confidence,
+	                             .set_aside = true, .superseded = superseded};
+}
+
 int apply_set_aside(struct apply *a, const struct store_update *u, size_t n, uint64_t now,
                     const char *const *rules, const char *const *notes, int *results)
 {

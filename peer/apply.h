@@ -203,6 +203,26 @@ int apply_own(struct apply *a, const struct store_update *u, struct am_indicator
 int apply_set_aside(struct apply *a, const struct store_update *u, size_t n, uint64_t now,
                     const char *const *rules, const char *const *notes, int *results);
 
+/* A stored record copied out of its read transaction (a store callback's
+ * record dies with it), to be set aside once that transaction is over:
+ * what both a narrowed policy (mesh_rejudge) and a refused amendment
+ * (mesh_ingest) set aside. */
+struct apply_aside {
+	struct am_indicator ind;
+	uint8_t id[AM_ID_BYTES];
+	uint8_t env[AM_ENVELOPE_MAX];
+	size_t env_len;
+	uint32_t hops;
+	uint8_t local_confidence;
+};
+/* Copies rec into c; false, nothing copied, when its envelope is longer
+ * than c holds (the store keeps none such: store_apply). */
+bool apply_aside_copy(struct apply_aside *c, const struct store_rec *rec);
+/* The update for apply_set_aside that sets c aside as held through from;
+ * superseded: its origin's newer version was refused (store_update). c
+ * and from are borrowed, and must outlive the update. */
+struct store_update apply_aside_update(const struct apply_aside *c, const char *from, bool superseded);
+
 /* Removes up to max expired records (store_sweep) and tells the
  * subscribers about each. *removed (may be NULL) gets the count. */
 int apply_sweep(struct apply *a, uint64_t now, size_t max, size_t *removed);

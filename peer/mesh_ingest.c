@@ -602,12 +602,7 @@ struct superseded {
 	const char *nb;
 	uint64_t now;
 	bool found;
-	struct am_indicator ind;
-	uint8_t id[AM_ID_BYTES];
-	uint8_t env[AM_ENVELOPE_MAX];
-	size_t env_len;
-	uint32_t hops;
-	uint8_t local_confidence;
+	struct apply_aside rec;
 	char from[64];
 };
 
@@ -619,15 +614,9 @@ static int superseded_cb(void *arg, const struct store_rec *rec)
 	 * older, live or set aside by a narrowing (not yet superseded: a copy
 	 * from another neighbour would take that one back live) */
 	if (strcmp(rec->from, s->nb) != 0 || rec->ind.withdrawn || rec->superseded || rec->ind.expires_at <= s->now ||
-	    rec->ind.version >= s->newer->version || rec->env_len > sizeof s->env)
+	    rec->ind.version >= s->newer->version || !apply_aside_copy(&s->rec, rec))
 		return 1;
 	s->found = true;
-	s->ind = rec->ind;
-	memcpy(s->id, rec->id, AM_ID_BYTES);
-	memcpy(s->env, rec->env, rec->env_len);
-	s->env_len = rec->env_len;
-	s->hops = rec->hops;
-	s->local_confidence = rec->local_confidence;
 	snprintf(s->from, sizeof s->from, "%s", rec->from);
 	return 1;
 }
@@ -666,9 +655,7 @@ static void set_aside_superseded(struct mesh *m, struct nb *nb, const struct am_
 	snprintf(note, sizeof note, "superseded by its origin's version of %s (confidence %u, tlp %s), which the "
 	         "import policy for %s refuses: kept for the record, no longer counted", issued,
 	         (unsigned)newer->confidence, am_tlp_name(newer->tlp), nb->name);
-	struct store_update u = {.ind = &s->ind, .id = s->id, .env = s->env, .env_len = s->env_len, .hops = s->hops,
-	                         .from = s->from, .capped = true, .cap = s->local_confidence, .set_aside = true,
-	                         .superseded = true};
+	struct store_update u = apply_aside_update(&s->rec, s->from, true);
 	const char *rules[1] = {policy_reason_name(r)}, *notes[1] = {note};
 	int res = 0;
 	int rv = apply_set_aside(m->apply, &u, 1, now, rules, notes, &res);

@@ -16,12 +16,7 @@
 
 /* One record to set aside, copied out of its read transaction. */
 struct held {
-	struct am_indicator ind;
-	uint8_t id[AM_ID_BYTES];
-	uint8_t env[AM_ENVELOPE_MAX];
-	size_t env_len;
-	uint32_t hops;
-	uint8_t local_confidence;
+	struct apply_aside rec;
 	const char *rule; /* static (policy_import_rejudge) */
 };
 
@@ -72,15 +67,10 @@ static int judge_cb(void *arg, const struct store_rec *rec)
 		(*kept)++;
 		return 0;
 	}
-	if (rec->env_len > sizeof p->v[0].env)
+	struct held *h = &p->v[p->n];
+	if (!apply_aside_copy(&h->rec, rec))
 		return 0; /* the store keeps none this long (store_apply); never copied short */
-	struct held *h = &p->v[p->n++];
-	h->ind = rec->ind;
-	memcpy(h->id, rec->id, AM_ID_BYTES);
-	h->env_len = rec->env_len;
-	memcpy(h->env, rec->env, h->env_len);
-	h->hops = rec->hops;
-	h->local_confidence = rec->local_confidence;
+	p->n++;
 	h->rule = rule;
 	if (p->n == REJUDGE_CHUNK) {
 		p->full = true;
@@ -99,9 +89,7 @@ static int set_aside_held(struct mesh *m, struct nb *nb, struct pass *p, size_t 
 
 	for (size_t i = 0; i < p->n; i++) {
 		const struct held *h = &p->v[i];
-		u[i] = (struct store_update){.ind = &h->ind, .id = h->id, .env = h->env, .env_len = h->env_len,
-		                             .hops = h->hops, .from = p->name, .capped = true,
-		                             .cap = h->local_confidence, .set_aside = true};
+		u[i] = apply_aside_update(&h->rec, p->name, false);
 		rules[i] = h->rule;
 		notes[i] = p->imp ? NULL
 		                  : "no import policy in force for this neighbour (its section removed, or its key "
@@ -115,7 +103,7 @@ static int set_aside_held(struct mesh *m, struct nb *nb, struct pass *p, size_t 
 		/* its set_aside record names the rule: a re-read of nb's log
 		 * refusing it for that rule again is no news for the trail */
 		if (res[i] == 1 && nb)
-			mesh_ingest_refused_before(nb, p->v[i].id, p->v[i].rule);
+			mesh_ingest_refused_before(nb, p->v[i].rec.id, p->v[i].rule);
 	}
 	return 0;
 }

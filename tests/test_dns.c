@@ -268,12 +268,15 @@ static struct xfr transfer(uint16_t port, ldns_rr_type type, uint32_t serial, co
 	return x;
 }
 
-static uint32_t udp_soa_from(uint16_t port, const char *from, unsigned *rcode)
+/* Sends q over UDP to 127.0.0.1:port from `from' (NULL: any local
+ * address) and waits up to wait_ms for one datagram into a; its length,
+ * or 0 when none came. */
+static size_t udp_exchange(uint16_t port, const char *from, const uint8_t *q, size_t ql, uint8_t *a,
+                           size_t asize, int wait_ms)
 {
-	uint8_t q[512], a[4096];
-	size_t ql = query(q, LDNS_RR_TYPE_SOA, 0);
 	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
 	inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
 	if (from) {
 		struct sockaddr_in b = {.sin_family = AF_INET};
@@ -282,9 +285,21 @@ static uint32_t udp_soa_from(uint16_t port, const char *from, unsigned *rcode)
 	}
 	assert_int_equal(sendto(fd, q, ql, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)ql);
 	struct pollfd p = {.fd = fd, .events = POLLIN};
-	assert_int_equal(poll(&p, 1, 5000), 1);
-	ssize_t n = recv(fd, a, sizeof a, 0);
+	ssize_t n = 0;
+	if (poll(&p, 1, wait_ms) == 1) {
+		n = recv(fd, a, asize, 0);
+		assert_true(n > 0);
+	}
 	close(fd);
+	return (size_t)n;
+}
+
+static uint32_t udp_soa_from(uint16_t port, const char *from, unsigned *rcode)
+{
+	uint8_t q[512], a[4096];
+	size_t ql = query(q, LDNS_RR_TYPE_SOA, 0);
+	size_t n = udp_exchange(port, from, q, ql, a, sizeof a, 5000);
+	assert_true(n > 0);
 	ldns_pkt *pkt = NULL;
 	assert_int_equal(ldns_wire2pkt(&pkt, a, (size_t)n), LDNS_STATUS_OK);
 	*rcode = ldns_pkt_get_rcode(pkt);
@@ -303,20 +318,13 @@ static uint8_t last_answer[4096]; /* udp_ask_len's last answer, as bytes */
 static ldns_pkt *udp_ask_len(uint16_t port, const uint8_t *q, size_t ql, size_t *alen)
 {
 	uint8_t a[4096];
-	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
-	assert_int_equal(sendto(fd, q, ql, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)ql);
-	struct pollfd p = {.fd = fd, .events = POLLIN};
 	ldns_pkt *pkt = NULL;
-	if (poll(&p, 1, 2000) == 1) {
-		ssize_t n = recv(fd, a, sizeof a, 0);
-		assert_true(n > 0);
-		assert_int_equal(ldns_wire2pkt(&pkt, a, (size_t)n), LDNS_STATUS_OK);
-		*alen = (size_t)n;
-		memcpy(last_answer, a, (size_t)n);
+	size_t n = udp_exchange(port, NULL, q, ql, a, sizeof a, 2000);
+	if (n > 0) {
+		assert_int_equal(ldns_wire2pkt(&pkt, a, n), LDNS_STATUS_OK);
+		*alen = n;
+		memcpy(last_answer, a, n);
 	}
-	close(fd);
 	return pkt;
 }
 
@@ -1425,22 +1433,9 @@ static ldns_pkt *ask_name(uint16_t port, const char *name, ldns_rr_type t, const
 	size_t len = 0;
 	assert_int_equal(ldns_pkt_query_new_frm_str(&p, name, t, LDNS_RR_CLASS_IN, 0), LDNS_STATUS_OK);
 	assert_int_equal(ldns_pkt2wire(&wire, p, &len), LDNS_STATUS_OK);
-	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
-	if (from) {
-		struct sockaddr_in b = {.sin_family = AF_INET};
-		inet_pton(AF_INET, from, &b.sin_addr);
-		assert_int_equal(bind(fd, (struct sockaddr *)&b, sizeof b), 0);
-	}
-	assert_int_equal(sendto(fd, wire, len, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)len);
-	struct pollfd pf = {.fd = fd, .events = POLLIN};
-	if (poll(&pf, 1, 2000) == 1) {
-		ssize_t n = recv(fd, buf, sizeof buf, 0);
-		assert_true(n > 0);
-		assert_int_equal(ldns_wire2pkt(&a, buf, (size_t)n), LDNS_STATUS_OK);
-	}
-	close(fd);
+	size_t n = udp_exchange(port, from, wire, len, buf, sizeof buf, 2000);
+	if (n > 0)
+		assert_int_equal(ldns_wire2pkt(&a, buf, n), LDNS_STATUS_OK);
 	free(wire);
 	ldns_pkt_free(p);
 	return a;

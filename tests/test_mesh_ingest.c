@@ -301,6 +301,16 @@ struct rejected {
 	bool detail_ok;
 };
 
+/* Every record the fixture's peer has written (held ones released, the
+ * file flushed), to fn. */
+static void read_trail(struct fx *f, int (*fn)(void *, const struct audit_record *), void *arg)
+{
+	char err[AM_ERRLEN];
+	mesh_audit_release(f->mesh);
+	assert_int_equal(audit_flush(f->audit), 0);
+	assert_int_equal(audit_read(f->audit_path, NULL, 0, fn, arg, err, sizeof err), 0);
+}
+
 static int collect_rejected(void *arg, const struct audit_record *r)
 {
 	struct rejected *x = arg;
@@ -323,7 +333,6 @@ static void check_special_use(unsigned helpers)
 	struct wire_sync_response resp;
 	struct mesh_ingest_tally t;
 	struct rejected rj = {.names = ""};
-	char err[AM_ERRLEN];
 	unsigned retry = 0;
 
 	memset(&resp, 0, sizeof resp);
@@ -342,9 +351,7 @@ static void check_special_use(unsigned helpers)
 	assert_int_equal(f->nb->rejects[MESH_R_DOMAIN], 1);
 	assert_string_equal(mesh_reject_name(MESH_R_SPECIAL_USE), "special_use");
 	assert_int_equal(f->nb->cursor.seq, resp.batch.upto);
-	mesh_audit_release(f->mesh);
-	assert_int_equal(audit_flush(f->audit), 0);
-	assert_int_equal(audit_read(f->audit_path, NULL, 0, collect_rejected, &rj, err, sizeof err), 0);
+	read_trail(f, collect_rejected, &rj);
 	assert_string_equal(rj.names, "printer.local special_use\nnas.lan special_use\n"
 	                              "duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion special_use\n"
 	                              "co.uk domain\n");
@@ -363,7 +370,6 @@ static void test_refusal_read_again_is_audited_once(void **state)
 	struct wire_sync_response resp;
 	struct mesh_ingest_tally t;
 	struct rejected rj = {.names = ""};
-	char err[AM_ERRLEN];
 	unsigned retry = 0;
 
 	memset(&resp, 0, sizeof resp);
@@ -378,9 +384,7 @@ static void test_refusal_read_again_is_audited_once(void **state)
 	}
 	assert_int_equal(f->nb->rejects[MESH_R_SPECIAL_USE], 2);
 	assert_int_equal(f->nb->rejects[MESH_R_DOMAIN], 2);
-	mesh_audit_release(f->mesh);
-	assert_int_equal(audit_flush(f->audit), 0);
-	assert_int_equal(audit_read(f->audit_path, NULL, 0, collect_rejected, &rj, err, sizeof err), 0);
+	read_trail(f, collect_rejected, &rj);
 	assert_string_equal(rj.names, "printer.local special_use\nco.uk domain\n");
 
 	/* another rule for the same id is news; a new id (version) is news */
@@ -708,10 +712,7 @@ static void test_rotation_must_name_the_rotation_held(void **state)
 	assert_int_equal(store_get(f->store, k1pk, "@rotate", AM_CAT_NONE, held_any, NULL), 1);
 	/* the refusals are in the audit trail, by rule, saying why */
 	struct audit_chain ac = {.names = ""};
-	char err[AM_ERRLEN];
-	mesh_audit_release(f->mesh);
-	assert_int_equal(audit_flush(f->audit), 0);
-	assert_int_equal(audit_read(f->audit_path, NULL, 0, collect_chain, &ac, err, sizeof err), 0);
+	read_trail(f, collect_chain, &ac);
 	assert_string_equal(ac.names, "rotation_chain\nrotation_chain\n");
 	assert_int_equal(ac.detail_ok, 2);
 	fx_close(f);
