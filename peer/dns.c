@@ -40,7 +40,7 @@ struct dns {
 	struct rpz *rpz;
 	int udp[CONFIG_DNS_LISTEN_MAX], tcp[CONFIG_DNS_LISTEN_MAX];
 	size_t n_listen;
-	int wake[2];            /* pipe: wakes the serving thread to stop */
+	int wake[2];            /* pipe: wakes the serving thread (to stop, or a slot freed) */
 	/* NOTIFY sources: the first dns_listen address of each family, port 0
 	 * (AF_UNSPEC = none of that family: the kernel picks) */
 	struct config_addr notify_src4, notify_src6;
@@ -58,6 +58,14 @@ struct dns {
 	size_t n_targets;
 	unsigned conns;          /* TCP connection threads alive */
 	int conn_fd[DNS_TCP_MAX + DNS_TCP_OUTSIDERS]; /* outsiders after DNS_TCP_MAX */
+	/* listed connections accepted while every secondaries' slot was
+	 * taken, oldest at wait_head: the next thread to end one takes it */
+	struct waiting {
+		int fd;
+		struct sockaddr_storage from;
+	} waiting[DNS_TCP_WAITING];
+	size_t wait_head, n_waiting;
+	bool accept_parked;      /* no room for a listed connection: listeners not polled */
 	uint64_t last_accept_log;
 };
 
@@ -659,13 +667,9 @@ static void linger_close(int fd)
 	}
 }
 
-static void *conn_main(void *arg)
+/* Serves one connection until it ends; the caller closes it. */
+static void serve_conn(struct dns *d, const struct conn *c, uint8_t *req)
 {
-	pthread_setname_np(pthread_self(), "am-dns-conn"); /* top -H, ps -L, perf: which part is busy */
-	struct conn *c = arg;
-	struct dns *d = c->d;
-	uint8_t *req = malloc(DNSMSG_QUERY_MAX);
-
 	int most = c->outsider ? 1 : DNS_TCP_QUERIES_MAX, served;
 	for (served = 0; req != NULL && served < most; served++) {
 		uint8_t lenbuf[2];
@@ -682,15 +686,48 @@ static void *conn_main(void *arg)
 		struct sink s = {.fd = c->fd, .tcp = true};
 		answer(d, req, len, &s, (struct sockaddr *)&c->from);
 	}
-	free(req);
 	if (served == most)
 		linger_close(c->fd);
-	pthread_mutex_lock(&d->lock);
-	close(c->fd);
-	d->conn_fd[c->slot] = -1;
-	d->conns--;
-	pthread_cond_broadcast(&d->cond);
-	pthread_mutex_unlock(&d->lock);
+}
+
+static void *conn_main(void *arg)
+{
+	pthread_setname_np(pthread_self(), "am-dns-conn"); /* top -H, ps -L, perf: which part is busy */
+	struct conn *c = arg;
+	struct dns *d = c->d;
+	uint8_t *req = malloc(DNSMSG_QUERY_MAX);
+
+	for (bool next = true; next;) {
+		serve_conn(d, c, req);
+		pthread_mutex_lock(&d->lock);
+		close(c->fd);
+		/* a secondaries' slot passes to the connection waiting longest,
+		 * with this thread: no slot stands free while one waits, and a
+		 * burst costs no thread per connection */
+		next = !c->outsider && !d->stopping && d->n_waiting > 0;
+		if (next) {
+			struct waiting w = d->waiting[d->wait_head];
+			d->wait_head = (d->wait_head + 1) % DNS_TCP_WAITING;
+			d->n_waiting--;
+			c->fd = w.fd;
+			c->from = w.from;
+			c->accepted_ms = monoclock_ms();
+			d->conn_fd[c->slot] = c->fd;
+		} else {
+			d->conn_fd[c->slot] = -1;
+			d->conns--;
+			pthread_cond_broadcast(&d->cond);
+		}
+		if (d->accept_parked && !c->outsider) {
+			/* room again for a listed connection: the listeners wait
+			 * for it (serve_main) */
+			d->accept_parked = false;
+			if (write(d->wake[1], "s", 1) < 0)
+				log_error("dns: cannot wake the server: %s", strerror(errno));
+		}
+		pthread_mutex_unlock(&d->lock);
+	}
+	free(req);
 	free(c);
 	return NULL;
 }
@@ -731,6 +768,18 @@ static void accept_one(struct dns *d, int lfd)
 	int send_ms = listed ? DNS_TCP_SEND_MS : DNS_TCP_OUTSIDER_MS;
 	struct timeval st = {send_ms / 1000, (send_ms % 1000) * 1000};
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &st, sizeof st);
+	if (slot < 0 && listed && !d->stopping && d->n_waiting < DNS_TCP_WAITING) {
+		/* every secondaries' slot taken: it waits for one (conn_main),
+		 * never closed at accept - that reset a secondary asking just
+		 * after a burst from a listed address, when the threads of
+		 * connections long closed by their clients still held the slots
+		 * (listeners.sh "DNS not answering after the storm", ASan, load
+		 * 8: up to 63 of 64 slots held so), and dig's three tries and a
+		 * resolver's all failed within the same milliseconds */
+		d->waiting[(d->wait_head + d->n_waiting++) % DNS_TCP_WAITING] = (struct waiting){.fd = fd, .from = from};
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
 	struct conn *c = slot >= 0 ? calloc(1, sizeof *c) : NULL;
 	pthread_t t;
 	pthread_attr_t attr;
@@ -751,7 +800,19 @@ static void accept_one(struct dns *d, int lfd)
 	pthread_attr_destroy(&attr);
 	pthread_mutex_unlock(&d->lock);
 	if (c == NULL)
-		close(fd); /* no slot free: the client retries later */
+		close(fd); /* an outsider with no slot free (or no thread): it retries later */
+}
+
+/* Whether a listed connection accepted now would find neither a slot nor
+ * a place to wait; the caller holds the lock. */
+static bool listed_full(const struct dns *d)
+{
+	if (d->n_waiting < DNS_TCP_WAITING)
+		return false;
+	for (int i = 0; i < DNS_TCP_MAX; i++)
+		if (d->conn_fd[i] < 0)
+			return false;
+	return true;
 }
 
 
@@ -815,15 +876,38 @@ static void *serve_main(void *arg)
 	}
 	p[n++] = (struct pollfd){.fd = d->wake[0], .events = POLLIN};
 	for (;;) {
-		if (poll(p, n, -1) < 0) {
+		/* Every secondaries' slot taken and DNS_TCP_WAITING listed
+		 * connections waiting for one: the TCP listeners are not polled,
+		 * and new connections wait in the kernel's backlog until
+		 * conn_main makes room and wakes us (as metrics_http.c does),
+		 * rather than a listed one being closed at accept (accept_one).
+		 * Only listed addresses can fill both; until they do, an
+		 * outsider is accepted and answered on its own slots. The
+		 * timeout is a backstop: a lost wake-up costs a pause, never the
+		 * listener. */
+		pthread_mutex_lock(&d->lock);
+		bool full = listed_full(d);
+		d->accept_parked = full;
+		pthread_mutex_unlock(&d->lock);
+		for (size_t i = 0; i < d->n_listen; i++)
+			p[2 * i + 1].fd = full ? -1 : d->tcp[i]; /* poll skips a negative fd */
+		if (poll(p, n, full ? DNS_ACCEPT_PAUSE_MS : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("dns: poll: %s", strerror(errno));
 			poll(NULL, 0, 100);
 			continue;
 		}
-		if (p[n - 1].revents)
-			break;
+		if (p[n - 1].revents) {
+			uint8_t drain[64];
+			while (read(d->wake[0], drain, sizeof drain) > 0)
+				;
+			pthread_mutex_lock(&d->lock);
+			bool stop = d->stopping;
+			pthread_mutex_unlock(&d->lock);
+			if (stop)
+				break;
+		}
 		for (size_t i = 0; i + 1 < n; i++) {
 			if (!(p[i].revents & POLLIN))
 				continue;
@@ -1174,7 +1258,7 @@ int dns_open(struct dns **out, const struct config *cfg, struct rpz *r, char *er
 		}
 		d->n_listen = i + 1;
 	}
-	if (pipe2(d->wake, O_CLOEXEC) != 0) {
+	if (pipe2(d->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto fail;
 	}
@@ -1221,6 +1305,8 @@ void dns_close(struct dns *d)
 			shutdown(d->conn_fd[i], SHUT_RDWR);
 	while (d->conns > 0)
 		pthread_cond_wait(&d->cond, &d->lock);
+	for (; d->n_waiting > 0; d->n_waiting--, d->wait_head = (d->wait_head + 1) % DNS_TCP_WAITING)
+		close(d->waiting[d->wait_head].fd);
 	pthread_mutex_unlock(&d->lock);
 	for (size_t i = 0; i < d->n_listen; i++) {
 		if (d->udp[i] >= 0)

@@ -5,8 +5,11 @@
  * Design: plain sockets, one thread polling every UDP socket and TCP
  * listener, one thread per TCP connection (at most DNS_TCP_MAX at once
  * from addresses some zone's allow_transfer lists, DNS_TCP_OUTSIDERS more
- * from anywhere else; more are closed at accept), one thread sending
- * NOTIFYs. Answers come from
+ * from anywhere else; an outsider beyond those is closed at accept, a
+ * listed client waits for a slot: up to DNS_TCP_WAITING accepted, in
+ * order, each taken over with its thread by the next connection to end,
+ * then in the kernel's backlog while the listeners are not polled), one
+ * thread sending NOTIFYs. Answers come from
  * rpz.h snapshots, never from a zone built at request time: a transfer is
  * the zone at one serial, read in pages of DNS_XFR_PAGE names (or one
  * journal entry), each in a short LMDB read transaction ended before it is
@@ -26,7 +29,10 @@
  * gets REFUSED, over UDP and over TCP. A TCP client no zone lists gets
  * one answer (REFUSED) on a slot of its own, within DNS_TCP_OUTSIDER_MS,
  * then is closed: a storm from outside can take the outsiders' slots (it
- * is then closed at accept, without an answer), never a secondary's; with tsig set, AXFR and IXFR must be signed with the key
+ * is then closed at accept, without an answer), never a secondary's. A
+ * burst from listed addresses can take the secondaries' slots: the next
+ * secondary then waits for one, and is never reset at accept. With tsig
+ * set, AXFR and IXFR must be signed with the key
  * (NOTAUTH with BADKEY, BADSIG or BADTIME otherwise; unsigned: REFUSED).
  * SOA queries need only the address (the serial is no secret, and Unbound
  * cannot sign).
@@ -56,6 +62,7 @@
 #define DNS_XFR_PAGE 1000 /* names read per transaction in a transfer */
 #define DNS_TCP_MAX 64
 #define DNS_TCP_OUTSIDERS 8
+#define DNS_TCP_WAITING 64        /* listed connections accepted to wait for a slot */
 #define DNS_TCP_OUTSIDER_MS 2000
 #define DNS_TCP_IDLE_MS 10000
 #define DNS_TCP_QUERIES_MAX 100   /* answered per connection, then it is closed */
