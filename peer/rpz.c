@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -615,6 +616,9 @@ static bool in_names(const struct names *ns, const char *name)
 /* The SOA values a secondary keeps per serial: the records' TTL and the
  * SOA timers. */
 #define META_SOA 5
+#define META_ACCESS 32 /* BLAKE2b-256 of who may transfer the zone, and how */
+#define META_LEN_SOA (20 + 4 * META_SOA)
+#define META_LEN (META_LEN_SOA + META_ACCESS)
 
 struct meta {
 	uint32_t serial;
@@ -622,6 +626,8 @@ struct meta {
 	bool found;
 	bool has_soa;          /* false: written before they were kept */
 	uint32_t soa[META_SOA]; /* ttl refresh retry expire minimum */
+	bool has_access;       /* false: written before it was kept */
+	uint8_t access[META_ACCESS];
 };
 
 static void soa_of(const struct config_rpz *z, uint32_t out[META_SOA])
@@ -631,6 +637,59 @@ static void soa_of(const struct config_rpz *z, uint32_t out[META_SOA])
 	out[2] = z->retry;
 	out[3] = z->expire;
 	out[4] = z->minimum;
+}
+
+static int cmp_prefix(const void *a, const void *b)
+{
+	const struct config_prefix *x = a, *y = b;
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	if (x->bits != y->bits)
+		return x->bits < y->bits ? -1 : 1;
+	return memcmp(x->addr, y->addr, sizeof x->addr);
+}
+
+/* Who may transfer the zone, and with what key: the TSIG key (name and
+ * secret; the secret is random, 16 bytes at least, so its hash gives
+ * nothing away) and allow_transfer as a set of prefixes, host bits
+ * masked (10.0.0.1/8 is 10.0.0.0/8, and order does not count). The
+ * notify list is not in it: a target the reload adds is announced the
+ * current serial by the DNS side, and one it removes needs nothing. */
+static void access_of(const struct config_rpz *z, uint8_t out[META_ACCESS])
+{
+	struct config_prefix p[CONFIG_RPZ_ADDRS_MAX];
+	size_t n = z->n_allow_transfer;
+	crypto_generichash_state st;
+	uint8_t len[8];
+
+	memset(p, 0, sizeof p);
+	for (size_t i = 0; i < n; i++) {
+		p[i].family = z->allow_transfer[i].family;
+		p[i].bits = z->allow_transfer[i].bits;
+		unsigned full = p[i].bits / 8, rest = p[i].bits % 8;
+		memcpy(p[i].addr, z->allow_transfer[i].addr, full);
+		if (rest)
+			p[i].addr[full] = (uint8_t)(z->allow_transfer[i].addr[full] & (0xff << (8 - rest)));
+	}
+	if (n > 1)
+		qsort(p, n, sizeof *p, cmp_prefix);
+	crypto_generichash_init(&st, NULL, 0, META_ACCESS);
+	crypto_generichash_update(&st, (const uint8_t *)"amesh rpz access 1", 18);
+	put64(len, strlen(z->tsig_name));
+	crypto_generichash_update(&st, len, sizeof len);
+	crypto_generichash_update(&st, (const uint8_t *)z->tsig_name, strlen(z->tsig_name));
+	put64(len, z->tsig_len);
+	crypto_generichash_update(&st, len, sizeof len);
+	crypto_generichash_update(&st, z->tsig_secret, z->tsig_len);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t e[1 + 1 + 16];
+		size_t i_e = 0;
+		e[i_e++] = p[i].family == AF_INET ? 4 : 6;
+		e[i_e++] = (uint8_t)p[i].bits;
+		memcpy(e + i_e, p[i].addr, 16);
+		crypto_generichash_update(&st, e, sizeof e);
+	}
+	crypto_generichash_final(&st, out, META_ACCESS);
 }
 
 static int meta_get(struct rpz *r, MDB_txn *txn, const char *zone, struct meta *m)
@@ -649,22 +708,27 @@ static int meta_get(struct rpz *r, MDB_txn *txn, const char *zone, struct meta *
 	m->rules = get64((uint8_t *)v.mv_data + 4);
 	m->updated = get64((uint8_t *)v.mv_data + 12);
 	m->found = true;
-	if (v.mv_size >= 20 + 4 * META_SOA) {
+	if (v.mv_size >= META_LEN_SOA) {
 		m->has_soa = true;
 		for (int i = 0; i < META_SOA; i++)
 			m->soa[i] = get32((uint8_t *)v.mv_data + 20 + 4 * i);
+	}
+	if (v.mv_size >= META_LEN) {
+		m->has_access = true;
+		memcpy(m->access, (uint8_t *)v.mv_data + META_LEN_SOA, META_ACCESS);
 	}
 	return 0;
 }
 
 static int meta_put(struct rpz *r, MDB_txn *txn, const char *zone, const struct meta *m)
 {
-	uint8_t buf[20 + 4 * META_SOA];
+	uint8_t buf[META_LEN];
 	put32(buf, m->serial);
 	put64(buf + 4, m->rules);
 	put64(buf + 12, m->updated);
 	for (int i = 0; i < META_SOA; i++)
 		put32(buf + 20 + 4 * i, m->soa[i]);
+	memcpy(buf + META_LEN_SOA, m->access, META_ACCESS);
 	MDB_val k = {strlen(zone), (void *)zone}, v = {sizeof buf, buf};
 	return mdb_put(txn, r->meta, &k, &v, 0);
 }
@@ -987,9 +1051,21 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 	uint32_t soa[META_SOA];
 	soa_of(z, soa);
 	bool timers = m.found && m.has_soa && memcmp(m.soa, soa, sizeof soa) != 0;
-	if (!m.found || changed || timers || !m.has_soa) {
+	/* Who may transfer, and with what key, changed (a reload): a new
+	 * serial too, with an empty journal entry (an IXFR of no records), so
+	 * the NOTIFY that follows makes every secondary transfer under the new
+	 * access at once - one that was failing (a wrong key, an address left
+	 * out) recovers now, not at its refresh timer, which BIND clamps to
+	 * 300 s at least; and one the change leaves out (a key it lacks) is
+	 * refused now, where the operator sees it in `amesh rpz', not hours
+	 * later at the next change of the rules. Meta from before the
+	 * fingerprint was kept only records it. */
+	uint8_t access[META_ACCESS];
+	access_of(z, access);
+	bool access_changed = m.found && m.has_access && sodium_memcmp(m.access, access, sizeof access) != 0;
+	if (!m.found || changed || timers || access_changed || !m.has_soa || !m.has_access) {
 		uint32_t from = m.serial;
-		bool bump = !m.found || changed || timers;
+		bool bump = !m.found || changed || timers || access_changed;
 		if (bump) {
 			uint32_t next = (uint32_t)now;
 			if (m.found && !rpz_serial_gt(next, m.serial))
@@ -999,12 +1075,13 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 		}
 		m.rules = (uint64_t)((int64_t)m.rules + d.rules_delta);
 		memcpy(m.soa, soa, sizeof soa);
+		memcpy(m.access, access, sizeof access);
 		if ((rc = meta_put(r, txn, z->zone, &m)) != 0)
 			goto fail;
 		what = "journal";
 		if (timers) {
 			rc = journal_prune(r, txn, z->zone, m.serial, true, 0);
-		} else if (changed && m.found && d.removed.n + d.added.n <= RPZ_DIFF_MAX) {
+		} else if ((changed || access_changed) && m.found && d.removed.n + d.added.n <= RPZ_DIFF_MAX) {
 			uint8_t key[AM_DOMAIN_MAX + 6];
 			memcpy(key, z->zone, zl + 1);
 			put32(key + zl + 1, m.serial);
@@ -1035,8 +1112,9 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 	if (rc != 0)
 		goto fail;
 	res->serial = m.serial;
-	res->changed = changed || !m.found || timers;
+	res->changed = changed || !m.found || timers || access_changed;
 	res->timers_changed = timers;
+	res->access_changed = access_changed;
 	res->rules = m.rules;
 	res->removed = d.removed.n;
 	res->added = d.added.n;

@@ -25,7 +25,10 @@
  * owner, so a name that left and came back in one update cancels out)
  * and the next serial max(last + 1, now) in one durable transaction. A
  * changed ttl or SOA timer makes a new serial too, with the journal
- * cleared (its diffs would carry the new TTL on some records only). An
+ * cleared (its diffs would carry the new TTL on some records only); so
+ * does a changed tsig key or allow_transfer, with an empty journal entry
+ * (the records are the same; the NOTIFY makes secondaries transfer under
+ * the new access at once). An
  * IXFR answer is read from the journal; the live zone is never diffed at
  * request time, and a secondary is never told to delete a record it does
  * not hold or add one it has (Unbound drops such a transfer and falls back
@@ -175,6 +178,9 @@ struct rpz_result {
 	bool timers_changed;  /* ... because ttl or an SOA timer changed: the
 	                       * journal was cleared, secondaries transfer the
 	                       * whole zone */
+	bool access_changed;  /* ... because the tsig key or allow_transfer
+	                       * changed: an empty journal entry, so
+	                       * secondaries take it by IXFR */
 	uint64_t rules;       /* names in the zone */
 	uint64_t removed, added; /* records in this update's journal entry */
 	uint64_t skipped;     /* names too long to be owners in this zone */

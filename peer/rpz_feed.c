@@ -199,6 +199,9 @@ static void update_all(struct rpz_feed *f, const char *const *names, size_t n)
 				         "minimum %u): new serial %u, journal cleared, secondaries transfer the whole zone",
 				         zones[i].name, zones[i].ttl, zones[i].refresh, zones[i].retry, zones[i].expire,
 				         zones[i].minimum, res.serial);
+			if (res.access_changed)
+				log_info("rpz %s: tsig or allow_transfer changed: new serial %u, an empty IXFR, so "
+				         "the secondaries transfer under the new access at once", zones[i].name, res.serial);
 			dns_zone_changed(f->env.dns, zones[i].zone, res.serial);
 		}
 		if (res.skipped) {

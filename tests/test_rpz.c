@@ -3,6 +3,7 @@
 #include "rpz.h"
 #include "store.h"
 
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -697,6 +698,85 @@ static void test_ttl_or_timer_change_makes_a_new_serial(void **state)
 	assert_false(update(f, NULL, 0).changed);
 }
 
+static void set_prefix(struct config_prefix *p, int family, const char *addr, unsigned bits)
+{
+	memset(p, 0, sizeof *p);
+	p->family = family;
+	p->bits = bits;
+	assert_int_equal(inet_pton(family, addr, p->addr), 1);
+}
+
+/* A reload that changes who may transfer the zone, or with what key,
+ * made no new serial: a secondary that was failing (a wrong key, its
+ * address left out) waited for its refresh timer (BIND: 300 s at least)
+ * after the fix, and one the change shut out went on unaware until the
+ * next change of the rules. Now: a new serial with an empty journal entry
+ * (an IXFR of no records), once; the same set in another order, or with
+ * host bits, is no change. */
+static void test_access_change_makes_a_new_serial(void **state)
+{
+	struct fx *f = *state;
+	struct journal j = {0};
+	struct rpz_snap *s;
+	const char *n1[] = {"a1.example.com"};
+
+	set_prefix(&f->z.allow_transfer[0], AF_INET, "127.0.0.1", 32);
+	set_prefix(&f->z.allow_transfer[1], AF_INET, "10.0.0.0", 8);
+	f->z.n_allow_transfer = 2;
+	update(f, NULL, 0);
+	put(f, "a1.example.com", 1, AM_CAT_PHISHING, 90, false);
+	update(f, n1, 1);
+	uint32_t s1 = serial(f);
+	assert_false(update(f, NULL, 0).changed);
+	/* reordered, host bits set: the same set */
+	set_prefix(&f->z.allow_transfer[0], AF_INET, "10.1.2.3", 8);
+	set_prefix(&f->z.allow_transfer[1], AF_INET, "127.0.0.1", 32);
+	assert_false(update(f, NULL, 0).changed);
+	/* each change alone: a new serial, the records kept, an empty step */
+	uint32_t last = s1;
+	for (int step = 0; step < 4; step++) {
+		if (step == 0) { /* an address added */
+			set_prefix(&f->z.allow_transfer[2], AF_INET6, "::1", 128);
+			f->z.n_allow_transfer = 3;
+		} else if (step == 1) { /* a key set */
+			snprintf(f->z.tsig_name, sizeof f->z.tsig_name, "xfr-key");
+			memset(f->z.tsig_secret, 7, 32);
+			f->z.tsig_len = 32;
+		} else if (step == 2) { /* its secret changed */
+			f->z.tsig_secret[5] ^= 1;
+		} else { /* the key removed */
+			f->z.tsig_name[0] = '\0';
+			f->z.tsig_len = 0;
+		}
+		struct rpz_result res = update(f, NULL, 0);
+		assert_true(res.changed);
+		assert_true(res.access_changed);
+		assert_false(res.timers_changed);
+		assert_int_equal(res.added + res.removed, 0);
+		assert_int_equal(res.serial, last + 1);
+		assert_int_equal(has_rr(f, "a1.example.com", "."), 1);
+		assert_int_equal(rpz_snap_begin(f->r, f->z.zone, &s), 0);
+		j.len = 0;
+		j.buf[0] = '\0';
+		assert_int_equal(rpz_snap_journal(s, last, 0, j_step, j_rr, &j), 0);
+		char want[64];
+		snprintf(want, sizeof want, "[%u>%u]", last, last + 1);
+		assert_string_equal(j.buf, want);
+		rpz_snap_end(s);
+		last = res.serial;
+		assert_false(update(f, NULL, 0).changed); /* once */
+	}
+	/* the chain from before every change still bridges (IXFR, not AXFR) */
+	assert_int_equal(rpz_snap_begin(f->r, f->z.zone, &s), 0);
+	assert_int_equal(rpz_snap_journal(s, s1, 0, j_step, j_rr, &j), 0);
+	rpz_snap_end(s);
+	/* a reopened environment remembers it */
+	char err[AM_ERRLEN];
+	rpz_close(f->r);
+	assert_int_equal(rpz_open(&f->r, f->rdir, MAP, err, sizeof err), 0);
+	assert_false(update(f, NULL, 0).changed);
+}
+
 /* An allowlisted name under a blocked parent needs a passthru of its own;
  * one too long for that under this zone (*.NAME.ZONE past 255 octets) is
  * skipped, counted and named apart from the signalled names skipped, as
@@ -1095,6 +1175,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_paged_read_stays_at_the_snapshot_serial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paged_read_past_a_cleared_journal_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ttl_or_timer_change_makes_a_new_serial, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_access_change_makes_a_new_serial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allowlisted_name_too_long_for_a_passthru_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_public_suffix_under_a_blocked_name_passes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_public_suffix_too_long_for_a_passthru_is_reported, setup, teardown),
