@@ -504,6 +504,13 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 		if (t != 0) {
 			log_warn("dns: %s from %s for %s: TSIG %s", q.qtype == DNS_TYPE_SOA ? "SOA" : "transfer",
 			         who, z.zone, t == DNS_TSIG_BADKEY ? "BADKEY" : t == DNS_TSIG_BADSIG ? "BADSIG" : "BADTIME");
+			/* in the secondary's row too: a key that differs at the
+			 * two ends (a rotation half done) showed in `amesh rpz' as
+			 * a secondary that never asked */
+			count_refused(d, z.zone, who,
+			              t == DNS_TSIG_BADKEY   ? "TSIG BADKEY: not the zone's key"
+			              : t == DNS_TSIG_BADSIG ? "TSIG BADSIG: not the zone's secret"
+			                                     : "TSIG BADTIME: clocks apart");
 			dnsmsg_begin(&o, &q, req, DNS_RCODE_NOTAUTH);
 			dnsmsg_tsig_error(&o, &q, (unsigned)t, now);
 			emit(s, &o);
