@@ -972,6 +972,9 @@ static void check_rpz(struct load *ld)
 
 	for (size_t i = 0; i < cfg->n_rpz; i++) {
 		config_rpz_check(&cfg->rpz[i], ld->rpz_set_on[i], ld->rpz_bad[i], rpz_problem, ld);
+		int ns = config_rpz_notify_source_index();
+		if (!(ld->rpz_bad[i] & 1u << ns))
+			config_rpz_check_sources(cfg, &cfg->rpz[i], ld->rpz_set_on[i][ns], rpz_problem, ld);
 		for (size_t j = 0; j < i; j++)
 			if (cfg->rpz[i].zone[0] != '\0' && strcmp(cfg->rpz[i].zone, cfg->rpz[j].zone) == 0)
 				report(ld, cfg->rpz[i].line, "[rpz %s] serves zone %s, as [rpz %s] does (line %u)",

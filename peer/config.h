@@ -91,6 +91,10 @@ struct config_rpz {
 	size_t n_allow_transfer;            /* default 127.0.0.1, ::1 */
 	struct config_addr notify[CONFIG_RPZ_ADDRS_MAX];
 	size_t n_notify;
+	/* notify_source: the address NOTIFYs of each family leave from, port
+	 * 0 (ss_family 0 = not set: where the target last transferred from
+	 * us, else the first specific dns_listen address of the family) */
+	struct config_addr notify_source4, notify_source6;
 	/* tsig = KEYNAME hmac-sha256 BASE64: a secret; config_free wipes it */
 	char tsig_name[AM_DOMAIN_MAX + 1];  /* "" = no TSIG; lower case, no trailing dot */
 	uint8_t tsig_secret[CONFIG_TSIG_SECRET_MAX];

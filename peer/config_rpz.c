@@ -367,6 +367,70 @@ static int set_notify(struct config_rpz *z, const char *v, char *why, size_t why
 	return rv;
 }
 
+/* notify_source = ADDRESS [ADDRESS]: bare addresses, one per family. A
+ * NOTIFY leaves from an ephemeral port (the listener holds the DNS port),
+ * so a port here is a mistake, said as one. */
+static int set_notify_source(struct config_rpz *z, const char *v, char *why, size_t whylen)
+{
+	char q[QUOTE_LEN];
+	int rv = 0;
+
+	memset(&z->notify_source4, 0, sizeof z->notify_source4);
+	memset(&z->notify_source6, 0, sizeof z->notify_source6);
+	FOR_EACH_ITEM(v, tok, {
+		if (rv != 0)
+			break;
+		struct config_addr a;
+		struct config_addr *slot;
+		memset(&a, 0, sizeof a);
+		struct sockaddr_in *v4 = (struct sockaddr_in *)&a.sa;
+		struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&a.sa;
+		if (strlen(tok) < sizeof a.text && inet_pton(AF_INET, tok, &v4->sin_addr) == 1) {
+			v4->sin_family = AF_INET;
+			a.len = sizeof *v4;
+			slot = &z->notify_source4;
+		} else if (strlen(tok) < sizeof a.text && inet_pton(AF_INET6, tok, &v6->sin6_addr) == 1) {
+			v6->sin6_family = AF_INET6;
+			a.len = sizeof *v6;
+			slot = &z->notify_source6;
+		} else {
+			struct config_addr with_port;
+			char w[8];
+			if (config_addr_parse(tok, 0, &with_port, w, sizeof w) == 0)
+				snprintf(why, whylen, "%s has a port: a NOTIFY leaves from a port of the kernel's choice; "
+				         "give the address alone", quote(q, sizeof q, tok));
+			else
+				snprintf(why, whylen, "%s is not an IPv4 or IPv6 address (the address secondaries have "
+				         "as their primary)", quote(q, sizeof q, tok));
+			rv = -1;
+			break;
+		}
+		if ((a.sa.ss_family == AF_INET && (IN_MULTICAST(ntohl(v4->sin_addr.s_addr)) ||
+		                                   v4->sin_addr.s_addr == htonl(INADDR_ANY) ||
+		                                   v4->sin_addr.s_addr == htonl(INADDR_BROADCAST))) ||
+		    (a.sa.ss_family == AF_INET6 && (IN6_IS_ADDR_MULTICAST(&v6->sin6_addr) ||
+		                                    IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr)))) {
+			snprintf(why, whylen, "%s: a NOTIFY needs one address of this host to leave from, not a "
+			         "wildcard, broadcast or multicast address", quote(q, sizeof q, tok));
+			rv = -1;
+			break;
+		}
+		if (slot->sa.ss_family != 0) {
+			snprintf(why, whylen, "%s: one address per family (%s is already the %s source)",
+			         quote(q, sizeof q, tok), slot->text, a.sa.ss_family == AF_INET ? "IPv4" : "IPv6");
+			rv = -1;
+			break;
+		}
+		memcpy(a.text, tok, strlen(tok) + 1);
+		*slot = a;
+	});
+	if (rv != 0) {
+		memset(&z->notify_source4, 0, sizeof z->notify_source4);
+		memset(&z->notify_source6, 0, sizeof z->notify_source6);
+	}
+	return rv;
+}
+
 static int set_tsig(struct config_rpz *z, const char *v, char *why, size_t whylen)
 {
 	char buf[512], *save = NULL, q[QUOTE_LEN], alg_name[AM_DOMAIN_MAX + 1];
@@ -485,6 +549,11 @@ static const struct rpz_option {
 	 "Addresses or prefixes allowed SOA queries and transfers; others: REFUSED."},
 	{"notify", "", "127.0.0.1:5300, [::1]:5300", set_notify,
 	 "Secondaries sent a NOTIFY on each new serial, until they answer."},
+	/* default: where the secondary last transferred from us, else the
+	 * first specific dns_listen address of the family (else the kernel's
+	 * choice); a line in the template costs room the fuzz seed lacks */
+	{"notify_source", "", "", set_notify_source,
+	 "Address NOTIFYs leave from: the secondaries' primary (one per family)."},
 	{"tsig", "", "", set_tsig,
 	 "KEYNAME hmac-sha256 BASE64SECRET: every transfer must be signed with\n"
 	 "this key (Unbound cannot sign). Keep this file 0600 then."},
@@ -550,6 +619,89 @@ void config_rpz_check(const struct config_rpz *z, const unsigned set_on[CONFIG_R
 		snprintf(msg, sizeof msg, "[rpz %s] categories: none would make an empty zone", z->name);
 		problem(arg, set_on[1], msg);
 	}
+}
+
+int config_rpz_notify_source_index(void)
+{
+	return config_rpz_option_index("notify_source");
+}
+
+static bool addr_wildcard(const struct config_addr *a)
+{
+	if (a->sa.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)&a->sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&a->sa)->sin6_addr);
+}
+
+static bool addr_same_host(const struct config_addr *a, const struct config_addr *b)
+{
+	if (a->sa.ss_family != b->sa.ss_family)
+		return false;
+	if (a->sa.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)&a->sa)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)&b->sa)->sin_addr.s_addr;
+	return memcmp(&((const struct sockaddr_in6 *)&a->sa)->sin6_addr,
+	              &((const struct sockaddr_in6 *)&b->sa)->sin6_addr, sizeof(struct in6_addr)) == 0;
+}
+
+void config_rpz_check_sources(const struct config *cfg, const struct config_rpz *z, unsigned line,
+                              void (*problem)(void *arg, unsigned line, const char *msg), void *arg)
+{
+	const struct config_addr *src[2] = {&z->notify_source4, &z->notify_source6};
+	char msg[CONFIG_DNS_LISTEN_MAX * 72 + 512];
+
+	for (int f = 0; f < 2; f++) {
+		const struct config_addr *s = src[f];
+		if (s->sa.ss_family == 0)
+			continue;
+		bool any = false, wild = false, listed = false;
+		size_t at = 0;
+		char listens[CONFIG_DNS_LISTEN_MAX * 72 + 8] = "";
+		for (size_t i = 0; i < cfg->n_dns_listen; i++) {
+			const struct config_addr *l = &cfg->dns_listen[i];
+			if (l->sa.ss_family != s->sa.ss_family)
+				continue;
+			at += (size_t)snprintf(listens + at, sizeof listens - at, "%s`%s'", any ? ", " : "", l->text);
+			any = true;
+			wild |= addr_wildcard(l);
+			listed |= addr_same_host(l, s);
+		}
+		if (!any)
+			snprintf(msg, sizeof msg, "[rpz %s] notify_source `%s': no dns_listen address is %s, so no "
+			         "secondary transfers from us by it; leave it out or listen there", z->name, s->text,
+			         f == 0 ? "IPv4" : "IPv6");
+		else if (!wild && !listed)
+			snprintf(msg, sizeof msg, "[rpz %s] notify_source `%s' is none of dns_listen's addresses (%s): "
+			         "a secondary takes a NOTIFY only from its primary's address, the one it transfers "
+			         "from", z->name, s->text, listens);
+		else
+			continue;
+		problem(arg, line ? line : z->line, msg);
+	}
+}
+
+int config_rpz_source_unset(const struct config *cfg, char *why, size_t whylen)
+{
+	for (size_t i = 0; i < cfg->n_rpz; i++) {
+		const struct config_rpz *z = &cfg->rpz[i];
+		for (size_t k = 0; k < z->n_notify; k++) {
+			int family = z->notify[k].sa.ss_family;
+			const struct config_addr *src = family == AF_INET ? &z->notify_source4 : &z->notify_source6;
+			const struct config_addr *first = NULL;
+			for (size_t l = 0; l < cfg->n_dns_listen && first == NULL; l++)
+				if (cfg->dns_listen[l].sa.ss_family == family)
+					first = &cfg->dns_listen[l];
+			if (src->sa.ss_family != 0 || first == NULL || !addr_wildcard(first))
+				continue;
+			snprintf(why, whylen, "%s:%u: warning: [rpz %s] notifies %s, but dns_listen `%s' is a wildcard "
+			         "and notify_source is not set: its NOTIFYs leave from the kernel's choice of address "
+			         "until the secondary has transferred from us (again after each restart), and a "
+			         "secondary takes a NOTIFY only from its primary's address; set notify_source to it",
+			         cfg->path, z->line, z->name, z->notify[k].text, first->text);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 int config_rpz_secret_exposed(const struct config *cfg, char *why, size_t whylen)

@@ -14,7 +14,7 @@
 
 #include "config.h"
 
-#define CONFIG_RPZ_OPTIONS 14
+#define CONFIG_RPZ_OPTIONS 15
 
 /* Index of key in the [rpz] option table, or -1. */
 int config_rpz_option_index(const char *key);
@@ -28,6 +28,20 @@ void config_rpz_defaults(struct config_rpz *z);
  * no combination is judged on it. */
 void config_rpz_check(const struct config_rpz *z, const unsigned set_on[CONFIG_RPZ_OPTIONS], unsigned bad,
                       void (*problem)(void *arg, unsigned line, const char *msg), void *arg);
+/* After the file, across sections: each zone's notify_source against
+ * dns_listen (a source no secondary could have as its primary: not one
+ * of the specific dns_listen addresses of its family, or of a family
+ * nothing listens on). line: of the zone's notify_source. */
+void config_rpz_check_sources(const struct config *cfg, const struct config_rpz *z, unsigned line,
+                              void (*problem)(void *arg, unsigned line, const char *msg), void *arg);
+/* Whether a zone sends NOTIFYs of a family whose dns_listen is a
+ * wildcard with no notify_source for it: they leave from the kernel's
+ * choice until the secondary has transferred from us (a restart forgets
+ * that), and a secondary takes a NOTIFY only from its primary's address.
+ * 0 = fine, 1 = one line in why (the first such zone). A warning. */
+int config_rpz_source_unset(const struct config *cfg, char *why, size_t whylen);
+/* Index of notify_source in the option table (for its line). */
+int config_rpz_notify_source_index(void);
 /* Valid section NAME: 1..CONFIG_RPZ_NAME_MAX of [A-Za-z0-9._-]. */
 bool config_rpz_name_ok(const char *name, size_t n);
 /* [peer] dns_listen = ADDR:PORT, [ADDR]:PORT ... ("" = none). */

@@ -638,6 +638,52 @@ static void test_rpz_tsig_algorithm_in_any_case(void **state)
 	expect_diag(&f->diags, 7, "algorithm `hmac-sha256..': only hmac-sha256", NULL);
 }
 
+/* notify_source: one bare address per family, one a secondary can have
+ * as its primary (a specific dns_listen address, or any under a wildcard
+ * of its family); each mistake a problem on its line, quoting it. */
+static void test_rpz_notify_source(void **state)
+{
+	struct fixture *f = *state;
+	char text[512];
+
+	assert_int_equal(load_text(f, "[peer]\nname = a\ndns_listen = 0.0.0.0:5353, [::1]:5354\n[rpz abuse]\n"
+	                              "zone = rpz.example\ncategories = all\nnotify_source = 127.0.0.3 ::1\n"),
+	                 0);
+	assert_int_equal(f->cfg.rpz[0].notify_source4.sa.ss_family, AF_INET);
+	assert_string_equal(f->cfg.rpz[0].notify_source4.text, "127.0.0.3");
+	assert_int_equal(f->cfg.rpz[0].notify_source6.sa.ss_family, AF_INET6);
+	/* unset: neither */
+	assert_int_equal(load_text(f, "[peer]\nname = a\ndns_listen = 0.0.0.0:5353\n[rpz abuse]\n"
+	                              "zone = rpz.example\ncategories = all\n"),
+	                 0);
+	assert_int_equal(f->cfg.rpz[0].notify_source4.sa.ss_family, 0);
+	static const struct {
+		const char *listen, *value, *want;
+	} bad[] = {
+		{"0.0.0.0:5353", "127.0.0.3:53", "`127.0.0.3:53' has a port"},
+		{"0.0.0.0:5353", "[::1]:53", "`[::1]:53' has a port"},
+		{"0.0.0.0:5353", "ns1.example", "`ns1.example' is not an IPv4 or IPv6 address"},
+		{"0.0.0.0:5353", "127.0.0.3, 127.0.0.4", "one address per family"},
+		{"0.0.0.0:5353", "0.0.0.0", "`0.0.0.0': a NOTIFY needs one address of this host"},
+		{"0.0.0.0:5353", "224.0.0.1", "`224.0.0.1': a NOTIFY needs one address"},
+		{"0.0.0.0:5353", "ff02::1", "`ff02::1': a NOTIFY needs one address"},
+		{"0.0.0.0:5353", "::1", "notify_source `::1': no dns_listen address is IPv6"},
+		{"127.0.0.3:5353", "127.0.0.4", "`127.0.0.4' is none of dns_listen's addresses (`127.0.0.3:5353')"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(text, sizeof text,
+		         "[peer]\nname = a\ndns_listen = %s\n[rpz abuse]\nzone = rpz.example\ncategories = all\n"
+		         "notify_source = %s\n", bad[i].listen, bad[i].value);
+		if (load_text(f, text) != AM_ECONFIG)
+			fail_msg("notify_source = %s (dns_listen %s) taken", bad[i].value, bad[i].listen);
+		expect_diag(&f->diags, 7, bad[i].want, NULL);
+	}
+	/* a specific dns_listen address is a source, whatever its port */
+	assert_int_equal(load_text(f, "[peer]\nname = a\ndns_listen = 127.0.0.4:5353, 127.0.0.3:5353\n[rpz abuse]\n"
+	                              "zone = rpz.example\ncategories = all\nnotify_source = 127.0.0.3\n"),
+	                 0);
+}
+
 static void test_rpz_errors_name_their_lines(void **state)
 {
 	struct fixture *f = *state;
@@ -1497,6 +1543,7 @@ int main(void)
 		T(test_control_path_must_fit_sun_path),
 		T(test_load_buffer_directly),
 		T(test_rpz_section_parsed_with_defaults),
+		T(test_rpz_notify_source),
 		T(test_rpz_errors_name_their_lines),
 		T(test_rpz_bad_categories_is_one_problem),
 		T(test_rpz_tsig_algorithm_in_any_case),
