@@ -373,10 +373,14 @@ int main(int argc, char **argv)
 	}
 	char exposed[PATH_MAX * 2 + 256];
 	int secret_rc = config_rpz_secret_exposed(&cfg, exposed, sizeof exposed);
+	char unsourced[PATH_MAX + 2 * AM_DOMAIN_MAX + 512];
+	int source_rc = config_rpz_source_unset(&cfg, unsourced, sizeof unsourced);
 	if (check_only) {
 		int bad = 0;
 		if (secret_rc != 0)
 			fprintf(stderr, "%s\n", exposed);
+		if (source_rc != 0)
+			fprintf(stderr, "%s\n", unsourced);
 		for (size_t i = 0; i < cfg.n_neighbours; i++) {
 			const struct config_neighbour *n = &cfg.neighbours[i];
 			const struct trust_entry *e = trust_by_name(&trust, n->name);
@@ -626,6 +630,8 @@ int main(int argc, char **argv)
 	         cfg.metrics_listen[0] ? ", metrics on " : "", cfg.metrics_listen);
 	if (secret_rc != 0)
 		log_warn("%s", exposed);
+	if (source_rc != 0)
+		log_warn("%s", unsourced);
 	sweep(ap, audit, cfg.audit_retention);
 
 	for (;;) {

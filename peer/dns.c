@@ -34,6 +34,15 @@ struct target {
 	uint64_t due_ms;        /* next send */
 	uint64_t sent_ms;       /* last send */
 	unsigned backoff_ms;
+	/* where NOTIFYs leave from, first that is set: the zone's
+	 * notify_source of this family; the local address the target last
+	 * transferred the zone from us through (TCP: the handshake vouches
+	 * for the address, a spoofed UDP query could not move it); the first
+	 * specific dns_listen address of the family; else none (the kernel
+	 * picks, by route) */
+	struct config_addr source;
+	struct sockaddr_storage learned;
+	socklen_t learned_len;  /* 0 = nothing learned */
 };
 
 struct dns {
@@ -41,8 +50,8 @@ struct dns {
 	int udp[CONFIG_DNS_LISTEN_MAX], tcp[CONFIG_DNS_LISTEN_MAX];
 	size_t n_listen;
 	int wake[2];            /* pipe: wakes the serving thread (to stop, or a slot freed) */
-	/* NOTIFY sources: the first dns_listen address of each family, port 0
-	 * (AF_UNSPEC = none of that family: the kernel picks) */
+	/* default NOTIFY sources: the first dns_listen address of each family
+	 * that is not a wildcard (AF_UNSPEC = none: the kernel picks) */
 	struct config_addr notify_src4, notify_src6;
 	pthread_t serve_thread, notify_thread;
 	bool serve_started, notify_started;
@@ -159,6 +168,8 @@ struct sink {
 	} ctl;
 	size_t ctl_len;
 	uint64_t bytes;
+	/* TCP: the local address the client connected to (NULL on UDP) */
+	const struct sockaddr_storage *local;
 	/* TSIG state across the messages of one answer */
 	const struct config_rpz *zone;
 	bool sign;
@@ -439,6 +450,35 @@ static void reply_rcode(struct sink *s, const struct dnsmsg *q, const uint8_t *r
 }
 
 /* Answers one request: everything a primary does with a query. */
+static bool same_host(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr == ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	if (a->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr,
+		              sizeof(struct in6_addr)) == 0;
+	return false;
+}
+
+/* A secondary transferred zone from us, connecting to local: NOTIFYs to
+ * it (same zone, same host, any port) leave from local from now on - the
+ * address it has as its primary, which a wildcard dns_listen cannot
+ * tell. Called with d->lock held. */
+static void learn_source(struct dns *d, const char *zone, const struct sockaddr *from,
+                         const struct sockaddr_storage *local)
+{
+	for (size_t i = 0; i < d->n_targets; i++) {
+		struct target *t = &d->targets[i];
+		if (strcmp(t->zone, zone) != 0 || !same_host((const struct sockaddr *)&t->addr.sa, from) ||
+		    local->ss_family != t->addr.sa.ss_family)
+			continue;
+		t->learned = *local;
+		t->learned_len = local->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	}
+}
+
 static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s,
                    const struct sockaddr *from)
 {
@@ -612,6 +652,8 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 			else
 				row->ixfrs++;
 		}
+		if (rv == 0 && s->local != NULL)
+			learn_source(d, z.zone, from, s->local);
 		pthread_mutex_unlock(&d->lock);
 	}
 }
@@ -678,6 +720,9 @@ static void linger_close(int fd)
 static void serve_conn(struct dns *d, const struct conn *c, uint8_t *req)
 {
 	int most = c->outsider ? 1 : DNS_TCP_QUERIES_MAX, served;
+	struct sockaddr_storage local;
+	socklen_t ll = sizeof local;
+	bool have_local = getsockname(c->fd, (struct sockaddr *)&local, &ll) == 0;
 	for (served = 0; req != NULL && served < most; served++) {
 		uint8_t lenbuf[2];
 		/* each query whole within DNS_TCP_IDLE_MS of the last answer;
@@ -690,7 +735,7 @@ static void serve_conn(struct dns *d, const struct conn *c, uint8_t *req)
 			break; /* no query is that long: drop the connection unread */
 		if (read_full(c->fd, req, len, until) != 0)
 			break;
-		struct sink s = {.fd = c->fd, .tcp = true};
+		struct sink s = {.fd = c->fd, .tcp = true, .local = have_local ? &local : NULL};
 		answer(d, req, len, &s, (struct sockaddr *)&c->from);
 	}
 	if (served == most)
@@ -935,6 +980,65 @@ static void *serve_main(void *arg)
 
 /* --- NOTIFY --- */
 
+/* The address a NOTIFY to t leaves from (target's comment); NULL: the
+ * kernel's choice. */
+static const struct sockaddr *notify_source(const struct dns *d, const struct target *t)
+{
+	int family = t->addr.sa.ss_family;
+	const struct config_addr *dflt = family == AF_INET ? &d->notify_src4 : &d->notify_src6;
+
+	if (t->source.sa.ss_family == family)
+		return (const struct sockaddr *)&t->source.sa;
+	if (t->learned_len > 0)
+		return (const struct sockaddr *)&t->learned;
+	if (dflt->sa.ss_family == family)
+		return (const struct sockaddr *)&dflt->sa;
+	return NULL;
+}
+
+/* Sends buf to t from src (NULL: the kernel picks): the notify socket is
+ * bound to the wildcard, and IP_PKTINFO / IPV6_PKTINFO name the source of
+ * each datagram, so one socket serves every zone's notify_source. */
+static void send_from(int fd, const uint8_t *buf, size_t len, const struct target *t, const struct sockaddr *src)
+{
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} ctl;
+	struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+	struct msghdr m = {.msg_name = (void *)&t->addr.sa, .msg_namelen = t->addr.len, .msg_iov = &iov,
+	                   .msg_iovlen = 1};
+
+	memset(&ctl, 0, sizeof ctl);
+	if (src != NULL && src->sa_family == AF_INET) {
+		struct in_pktinfo pi = {.ipi_spec_dst = ((const struct sockaddr_in *)src)->sin_addr};
+		struct cmsghdr *c = (struct cmsghdr *)ctl.buf;
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof pi);
+		memcpy(CMSG_DATA(c), &pi, sizeof pi);
+		m.msg_control = ctl.buf;
+		m.msg_controllen = CMSG_SPACE(sizeof pi);
+	} else if (src != NULL && src->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)src;
+		struct in6_pktinfo pi = {.ipi6_addr = s6->sin6_addr, .ipi6_ifindex = s6->sin6_scope_id};
+		struct cmsghdr *c = (struct cmsghdr *)ctl.buf;
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof pi);
+		memcpy(CMSG_DATA(c), &pi, sizeof pi);
+		m.msg_control = ctl.buf;
+		m.msg_controllen = CMSG_SPACE(sizeof pi);
+	}
+	if (sendmsg(fd, &m, 0) < 0 && src != NULL) {
+		/* the address went away (an interface down): the kernel's pick
+		 * beats no NOTIFY at all */
+		m.msg_control = NULL;
+		m.msg_controllen = 0;
+		sendmsg(fd, &m, 0);
+	}
+}
+
 static void notify_send(struct dns *d, int fd4, int fd6, struct target *t, uint64_t now)
 {
 	uint8_t buf[512];
@@ -943,7 +1047,7 @@ static void notify_send(struct dns *d, int fd4, int fd6, struct target *t, uint6
 	t->sent_serial = t->serial;
 	int len = dnsmsg_notify(buf, sizeof buf, t->id, t->zone, t->serial);
 	if (len > 0 && fd >= 0)
-		sendto(fd, buf, (size_t)len, 0, (struct sockaddr *)&t->addr.sa, t->addr.len);
+		send_from(fd, buf, (size_t)len, t, notify_source(d, t));
 	t->sent_ms = monoclock_ms();
 	t->due_ms = t->sent_ms + t->backoff_ms;
 	t->backoff_ms = t->backoff_ms * 2 > NOTIFY_MAX_RETRY_MS ? NOTIFY_MAX_RETRY_MS : t->backoff_ms * 2;
@@ -1000,33 +1104,22 @@ static void notify_answer(struct dns *d, int fd)
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* The socket NOTIFYs of one family go out on: bound to the dns_listen
- * address of that family (port 0: the listener's own port is taken by
- * the listening socket), so they come from the address the secondaries
+/* The socket NOTIFYs of one family go out on: bound to the wildcard, port
+ * 0 (the listener's own port is taken by the listening socket); each
+ * datagram names its source (send_from), the address the secondaries
  * have as their primary. BIND and Unbound accept a NOTIFY only from a
- * configured primary's address and answer REFUSED otherwise; unbound, the
- * kernel picked the source by route - 127.0.0.1 for any loopback target,
- * whatever address dns_listen named. A wildcard dns_listen leaves the
- * choice to the kernel (answers, by contrast, leave from the address the
- * query went to: recv_query). */
-static int notify_socket(int family, const struct config_addr *src)
+ * configured primary's address and answer REFUSED otherwise; left to the
+ * kernel, the source is picked by route - 127.0.0.1 for any loopback
+ * target, whatever address dns_listen named, and for a wildcard
+ * dns_listen whatever the route says. */
+static int notify_socket(int family)
 {
 	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
-	if (fd < 0 || src->sa.ss_family != family)
-		return fd;
-	struct sockaddr_storage a = src->sa;
-	if (family == AF_INET)
-		((struct sockaddr_in *)&a)->sin_port = 0;
-	else
-		((struct sockaddr_in6 *)&a)->sin6_port = 0;
-	if (family == AF_INET6) {
+	if (fd >= 0 && family == AF_INET6) {
 		int one = 1;
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
 	}
-	if (bind(fd, (struct sockaddr *)&a, src->len) != 0)
-		log_error("dns: cannot send NOTIFY from %s (dns_listen): %s; the kernel picks the source, which "
-		          "a secondary may refuse", src->text, strerror(errno));
 	return fd;
 }
 
@@ -1034,8 +1127,8 @@ static void *notify_main(void *arg)
 {
 	pthread_setname_np(pthread_self(), "am-notify"); /* top -H, ps -L, perf: which part is busy */
 	struct dns *d = arg;
-	int fd4 = notify_socket(AF_INET, &d->notify_src4);
-	int fd6 = notify_socket(AF_INET6, &d->notify_src6);
+	int fd4 = notify_socket(AF_INET);
+	int fd6 = notify_socket(AF_INET6);
 
 	pthread_mutex_lock(&d->lock);
 	while (!d->stopping) {
@@ -1116,6 +1209,32 @@ void dns_zone_changed(struct dns *d, const char *zone, uint32_t serial)
 	pthread_mutex_unlock(&d->lock);
 }
 
+/* Whether NOTIFYs can leave from src: an address of this host (a bind
+ * to it, port 0, works). */
+static bool source_usable(const struct config_addr *src)
+{
+	struct sockaddr_storage a = src->sa;
+	int fd = socket(src->sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, src->len) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* "" or why a zone's notify_source cannot be used, for dns_open and a
+ * reload */
+static bool sources_check(const struct config_rpz *z, char *err, size_t errlen)
+{
+	const struct config_addr *src[2] = {&z->notify_source4, &z->notify_source6};
+	for (int f = 0; f < 2; f++)
+		if (src[f]->sa.ss_family != 0 && !source_usable(src[f])) {
+			snprintf(err, errlen, "[rpz %s] notify_source `%s': no NOTIFY can leave from it: %s (not an "
+			         "address of this host?)", z->name, src[f]->text, strerror(errno));
+			return false;
+		}
+	return true;
+}
+
 /* announce: a target new to this set (every target, at start-up) is sent
  * a NOTIFY for its zone's current serial, not left until the next change */
 static void set_zones(struct dns *d, const struct config_rpz *zones, size_t n, bool announce)
@@ -1139,6 +1258,10 @@ static void set_zones(struct dns *d, const struct config_rpz *zones, size_t n, b
 		for (size_t k = 0; k < zones[i].n_notify; k++) {
 			snprintf(targets[nt].zone, sizeof targets[nt].zone, "%s", zones[i].zone);
 			targets[nt].addr = zones[i].notify[k];
+			const struct config_addr *src = targets[nt].addr.sa.ss_family == AF_INET ? &zones[i].notify_source4
+			                                                                         : &zones[i].notify_source6;
+			if (src->sa.ss_family != 0 && source_usable(src))
+				targets[nt].source = *src;
 			nt++;
 		}
 	/* the serials to announce, read before the lock (a short read
@@ -1168,8 +1291,10 @@ static void set_zones(struct dns *d, const struct config_rpz *zones, size_t n, b
 			const struct target *was = &d->targets[k];
 			if (strcmp(was->zone, targets[i].zone) == 0 && config_addr_same(&was->addr, &targets[i].addr)) {
 				struct config_addr addr = targets[i].addr; /* as written now */
+				struct config_addr source = targets[i].source;
 				targets[i] = *was;
 				targets[i].addr = addr;
+				targets[i].source = source;
 				kept = true;
 				break;
 			}
@@ -1203,6 +1328,11 @@ static void set_zones(struct dns *d, const struct config_rpz *zones, size_t n, b
 
 void dns_set_zones(struct dns *d, const struct config_rpz *zones, size_t n)
 {
+	char err[AM_ERRLEN];
+	for (size_t i = 0; i < n; i++)
+		if (!sources_check(&zones[i], err, sizeof err))
+			log_error("SIGHUP: %s; its NOTIFYs leave from where each secondary last transferred from us, "
+			          "or the kernel's choice", err);
 	set_zones(d, zones, n, true);
 }
 
@@ -1251,12 +1381,21 @@ int dns_open(struct dns **out, const struct config *cfg, struct rpz *r, char *er
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
 	for (size_t i = cfg->n_dns_listen; i-- > 0;) {
-		/* the first of each family is the NOTIFY source */
-		if (cfg->dns_listen[i].sa.ss_family == AF_INET)
-			d->notify_src4 = cfg->dns_listen[i];
-		else if (cfg->dns_listen[i].sa.ss_family == AF_INET6)
-			d->notify_src6 = cfg->dns_listen[i];
+		/* the first specific one of each family is the default NOTIFY
+		 * source, port 0; a wildcard names no source */
+		struct config_addr a = cfg->dns_listen[i];
+		if (a.sa.ss_family == AF_INET && ((struct sockaddr_in *)&a.sa)->sin_addr.s_addr != htonl(INADDR_ANY)) {
+			((struct sockaddr_in *)&a.sa)->sin_port = 0;
+			d->notify_src4 = a;
+		} else if (a.sa.ss_family == AF_INET6 &&
+		           !IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&a.sa)->sin6_addr)) {
+			((struct sockaddr_in6 *)&a.sa)->sin6_port = 0;
+			d->notify_src6 = a;
+		}
 	}
+	for (size_t i = 0; i < cfg->n_rpz; i++)
+		if (!sources_check(&cfg->rpz[i], err, errlen))
+			goto fail;
 	for (size_t i = 0; i < cfg->n_dns_listen; i++) {
 		if ((d->udp[i] = bind_one(&cfg->dns_listen[i], SOCK_DGRAM, err, errlen)) < 0 ||
 		    (d->tcp[i] = bind_one(&cfg->dns_listen[i], SOCK_STREAM, err, errlen)) < 0) {
