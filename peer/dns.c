@@ -1295,11 +1295,17 @@ static void set_zones(struct dns *d, const struct config_rpz *zones, size_t n, b
 				targets[i] = *was;
 				targets[i].addr = addr;
 				targets[i].source = source;
-				kept = true;
+				/* a new notify_source: the secondary may have refused
+				 * every NOTIFY from the old one, so it hears the
+				 * current serial again, from the new */
+				kept = source.sa.ss_family == was->source.sa.ss_family &&
+				       (source.sa.ss_family == 0 || same_host((const struct sockaddr *)&source.sa,
+				                                               (const struct sockaddr *)&was->source.sa));
 				break;
 			}
 		}
-		/* A target the reload added is told the current serial at once:
+		/* A target the reload added (or whose source it changed) is
+		 * told the current serial at once:
 		 * it heard only of the next change, which on a quiet zone may
 		 * be hours away, and until then a secondary set up to wait for
 		 * NOTIFY (or with a long refresh) stayed empty or stale. */
@@ -1308,6 +1314,9 @@ static void set_zones(struct dns *d, const struct config_rpz *zones, size_t n, b
 			targets[i].pending = true;
 			targets[i].due_ms = 0;
 			targets[i].backoff_ms = NOTIFY_FIRST_RETRY_MS;
+			/* not the serial announced: a late answer to a NOTIFY in
+			 * flight from the old source does not end this one */
+			targets[i].sent_serial = serial[i] + 1;
 		}
 	}
 	free(have);

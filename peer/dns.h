@@ -38,9 +38,11 @@
  * cannot sign).
  *
  * NOTIFY: after a new serial, every notify target of the zone is sent
- * one - from the first dns_listen address of the target's family, the
- * address secondaries have as their primary (BIND and Unbound refuse a
- * NOTIFY from any other) - retried (1 s, doubling to 60 s) until it answers. Coalesced: while
+ * one - from the address secondaries have as their primary (BIND and
+ * Unbound refuse a NOTIFY from any other): the zone's notify_source, else
+ * the local address the target last transferred the zone through, else
+ * the first specific dns_listen address of its family (a wildcard names
+ * none: the kernel picks) - retried (1 s, doubling to 60 s) until it answers. Coalesced: while
  * one is in flight, newer serials only replace the serial to announce; the
  * answer (then one NOTIFY for the newest, at once) or the next retry
  * carries it - and that retry is moved up to at most DNS_NOTIFY_COALESCE_MS
@@ -82,8 +84,10 @@ int dns_open(struct dns **out, const struct config *cfg, struct rpz *r, char *er
 void dns_close(struct dns *d);
 /* Replaces the zones served (a reload); copies them. A notify target in
  * both (zone, address and port) keeps its NOTIFY state: one unanswered
- * goes on being retried. A target new to the set is sent a NOTIFY for
- * its zone's current serial at once (when the zone has one). */
+ * goes on being retried. A target new to the set, or given another
+ * notify_source, is sent a NOTIFY for its zone's current serial at once
+ * (when the zone has one). A notify_source that is no address of this
+ * host is logged and left out. */
 void dns_set_zones(struct dns *d, const struct config_rpz *zones, size_t n);
 /* A zone has a new serial: notify its secondaries. */
 void dns_zone_changed(struct dns *d, const char *zone, uint32_t serial);

@@ -117,5 +117,16 @@ amp a submit evil2.example.net --category malware --confidence 90 --ttl 1d >/dev
 check "a change in the signed zone -> NXDOMAIN at bind within ${BOUND}s" wait_until $BOUND answers "$BIND" evil2.example.net NXDOMAIN
 echo "# submit -> NXDOMAIN at bind (notify_source): $(( ($(date +%s%N) - t) / 1000000 )) ms"
 
+# 3. the fix by reload: notify_source for the abuse zone -> the current
+# serial announced again at once, from it, and taken
+sed -i "/^zone = $ZONE\$/a notify_source = 127.0.0.3" "$T_ROOT/a/amesh.conf"
+signal a HUP
+both_answered() { answered $ZONE "127.0.0.1:$UB" && answered $ZONE "127.0.0.1:$BIND"; }
+check "a reload setting notify_source: both told the current serial again, answered NOERROR" wait_until 5 both_answered
+t=$(date +%s%N)
+amp a submit evil3.example.com --category phishing --confidence 90 --ttl 1d >/dev/null
+check "... and a change -> NXDOMAIN at both within ${BOUND}s" wait_until $BOUND both evil3.example.com NXDOMAIN
+echo "# submit -> NXDOMAIN at both: $(( ($(date +%s%N) - t) / 1000000 )) ms"
+
 amp a --json rpz | sed 's/^/# /'
 finish
