@@ -1252,6 +1252,7 @@ struct endpoint {
 	const char *option, *text;
 	unsigned line;
 	bool tcp, udp;
+	bool v6only; /* an IPv6 socket bound with IPV6_V6ONLY: no IPv4 address is taken */
 };
 
 static bool unspecified(const struct sockaddr_storage *sa)
@@ -1270,14 +1271,21 @@ static uint16_t port_of(const struct sockaddr_storage *sa)
 
 /* Whether two binds on one port collide: the same address, or either is a
  * wildcard (0.0.0.0, or :: which Linux binds for IPv4 too). */
-static bool same_bind(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+static bool same_bind(const struct endpoint *x, const struct endpoint *y)
 {
+	const struct sockaddr_storage *a = &x->sa, *b = &y->sa;
 	if (port_of(a) != port_of(b))
 		return false;
+	/* across families only a dual-stack [::] takes IPv4 addresses too;
+	 * dns_listen and metrics_listen bind IPv6 with IPV6_V6ONLY, so
+	 * dns_listen = 0.0.0.0:53, [::]:53 (the usual dual-stack server) was
+	 * refused as a collision it is not */
+	if (a->ss_family != b->ss_family) {
+		const struct endpoint *v6 = a->ss_family == AF_INET6 ? x : y;
+		return !v6->v6only && unspecified(&v6->sa);
+	}
 	if (unspecified(a) || unspecified(b))
 		return true;
-	if (a->ss_family != b->ss_family)
-		return false;
 	if (a->ss_family == AF_INET)
 		return ((const struct sockaddr_in *)a)->sin_addr.s_addr == ((const struct sockaddr_in *)b)->sin_addr.s_addr;
 	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
@@ -1314,17 +1322,17 @@ static void check_listen_clash(struct load *ld)
 	if (cfg->metrics_listen[0]) {
 		socklen_t len;
 		ep[n] = (struct endpoint){.option = "metrics_listen", .text = cfg->metrics_listen,
-		                          .line = line_of(ld, set_metrics_listen), .tcp = true};
+		                          .line = line_of(ld, set_metrics_listen), .tcp = true, .v6only = true};
 		if (metrics_http_addr_parse(cfg->metrics_listen, &ep[n].sa, &len, why, sizeof why) == 0)
 			n++;
 	}
 	for (size_t i = 0; i < cfg->n_dns_listen; i++)
 		ep[n++] = (struct endpoint){.sa = cfg->dns_listen[i].sa, .option = "dns_listen",
 		                            .text = cfg->dns_listen[i].text, .line = line_of(ld, set_dns_listen),
-		                            .tcp = true, .udp = true};
+		                            .tcp = true, .udp = true, .v6only = true};
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < i; j++)
-			if (((ep[i].tcp && ep[j].tcp) || (ep[i].udp && ep[j].udp)) && same_bind(&ep[i].sa, &ep[j].sa)) {
+			if (((ep[i].tcp && ep[j].tcp) || (ep[i].udp && ep[j].udp)) && same_bind(&ep[i], &ep[j])) {
 				bool twice = strcmp(ep[i].option, ep[j].option) == 0;
 				report(ld, ep[i].line, "%s: `%s' collides with %s%s`%s'%s: the second bind would stop "
 				       "ameshd at start with \"Address already in use\"",

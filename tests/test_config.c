@@ -768,6 +768,17 @@ static void test_listen_clashes_are_problems(void **state)
 	assert_int_equal(load_text(f, "[peer]\nname = a\nlisten = tcp://127.0.0.1:7400\nmetrics_listen = 127.0.0.2:7400\n"
 	                              "dns_listen = 127.0.0.1:5353, [::1]:5353, 127.0.0.1:5354\n"),
 	                 0);
+	/* the dual-stack DNS server: both wildcards, IPv6 with IPV6_V6ONLY -
+	 * it was refused as a collision */
+	assert_int_equal(load_text(f, "[peer]\nname = a\ndns_listen = 0.0.0.0:5353, [::]:5353\n"
+	                              "metrics_listen = [::]:9464\n"),
+	                 0);
+	assert_int_equal(load_text(f, "[peer]\nname = a\ndns_listen = [::]:5353, 127.0.0.1:5353\n"), 0);
+	/* ...but the mesh listener's [::] is dual-stack (NNG sets no
+	 * IPV6_V6ONLY): it takes every IPv4 address on its port too */
+	assert_int_equal(load_text(f, "[peer]\nname = a\nlisten = tcp://[::]:7400\ndns_listen = 0.0.0.0:7400\n"),
+	                 AM_ECONFIG);
+	expect_diag(&f->diags, 4, "dns_listen: `0.0.0.0:7400' collides with listen `tcp://[::]:7400'", NULL);
 }
 
 /* A zone named like a public suffix would make a BIND secondary answer
