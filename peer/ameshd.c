@@ -177,6 +177,18 @@ static void sweep(struct apply *ap, struct audit *audit, uint64_t retention)
  * need a restart (they are not reloaded). */
 static char running_listen[256], running_metrics[64];
 
+/* config_rpz_warnings: to --check's stderr, or the log (arg: a prefix) */
+static void warn_stderr(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "%s\n", msg);
+}
+
+static void warn_log(void *arg, const char *msg)
+{
+	log_warn("%s%s", (const char *)arg, msg);
+}
+
 static void reload_limit(void *arg, const char *msg)
 {
 	(void)arg;
@@ -240,6 +252,7 @@ static void reload(const char *path, const struct config *running, struct mesh *
 	 * dns_listen, and zones for a peer that started with none, need a
 	 * restart - said, not silently left undone */
 	config_rpz_reload_limits(running, &fresh, reload_limit, NULL);
+	config_rpz_warnings(&fresh, warn_log, "SIGHUP: ");
 	if (dns != NULL)
 		dns_set_zones(dns, fresh.rpz, fresh.n_rpz);
 	rpz_feed_set_config(feed, &fresh);
@@ -373,14 +386,11 @@ int main(int argc, char **argv)
 	}
 	char exposed[PATH_MAX * 2 + 256];
 	int secret_rc = config_rpz_secret_exposed(&cfg, exposed, sizeof exposed);
-	char unsourced[PATH_MAX + 2 * AM_DOMAIN_MAX + 512];
-	int source_rc = config_rpz_source_unset(&cfg, unsourced, sizeof unsourced);
 	if (check_only) {
 		int bad = 0;
 		if (secret_rc != 0)
 			fprintf(stderr, "%s\n", exposed);
-		if (source_rc != 0)
-			fprintf(stderr, "%s\n", unsourced);
+		config_rpz_warnings(&cfg, warn_stderr, NULL);
 		for (size_t i = 0; i < cfg.n_neighbours; i++) {
 			const struct config_neighbour *n = &cfg.neighbours[i];
 			const struct trust_entry *e = trust_by_name(&trust, n->name);
@@ -630,8 +640,7 @@ int main(int argc, char **argv)
 	         cfg.metrics_listen[0] ? ", metrics on " : "", cfg.metrics_listen);
 	if (secret_rc != 0)
 		log_warn("%s", exposed);
-	if (source_rc != 0)
-		log_warn("%s", unsourced);
+	config_rpz_warnings(&cfg, warn_log, "");
 	sweep(ap, audit, cfg.audit_retention);
 
 	for (;;) {

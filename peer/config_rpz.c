@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -680,28 +681,45 @@ void config_rpz_check_sources(const struct config *cfg, const struct config_rpz 
 	}
 }
 
-int config_rpz_source_unset(const struct config *cfg, char *why, size_t whylen)
+unsigned config_rpz_warnings(const struct config *cfg, void (*warn)(void *arg, const char *msg), void *arg)
 {
+	char msg[PATH_MAX + 2 * AM_DOMAIN_MAX + 640];
+	unsigned n = 0;
+
 	for (size_t i = 0; i < cfg->n_rpz; i++) {
 		const struct config_rpz *z = &cfg->rpz[i];
+		bool told[2] = {false, false};
 		for (size_t k = 0; k < z->n_notify; k++) {
-			int family = z->notify[k].sa.ss_family;
-			const struct config_addr *src = family == AF_INET ? &z->notify_source4 : &z->notify_source6;
+			const struct config_addr *t = &z->notify[k];
+			int family = t->sa.ss_family, f = family == AF_INET ? 0 : 1;
+			const struct config_addr *src = f == 0 ? &z->notify_source4 : &z->notify_source6;
 			const struct config_addr *first = NULL;
 			for (size_t l = 0; l < cfg->n_dns_listen && first == NULL; l++)
 				if (cfg->dns_listen[l].sa.ss_family == family)
 					first = &cfg->dns_listen[l];
-			if (src->sa.ss_family != 0 || first == NULL || !addr_wildcard(first))
-				continue;
-			snprintf(why, whylen, "%s:%u: warning: [rpz %s] notifies %s, but dns_listen `%s' is a wildcard "
-			         "and notify_source is not set: its NOTIFYs leave from the kernel's choice of address "
-			         "until the secondary has transferred from us (again after each restart), and a "
-			         "secondary takes a NOTIFY only from its primary's address; set notify_source to it",
-			         cfg->path, z->line, z->name, z->notify[k].text, first->text);
-			return 1;
+			if (!told[f] && src->sa.ss_family == 0 && first != NULL && addr_wildcard(first)) {
+				told[f] = true;
+				snprintf(msg, sizeof msg, "%s:%u: warning: [rpz %s] notifies %s, but dns_listen `%s' is a "
+				         "wildcard and notify_source is not set: its NOTIFYs leave from the kernel's choice of "
+				         "address until the secondary has transferred from us (again after each restart), and "
+				         "a secondary takes a NOTIFY only from its primary's address; set notify_source to it",
+				         cfg->path, z->line, z->name, t->text, first->text);
+				warn(arg, msg);
+				n++;
+			}
+			bool allowed = false;
+			for (size_t a = 0; a < z->n_allow_transfer && !allowed; a++)
+				allowed = config_prefix_match(&z->allow_transfer[a], (const struct sockaddr *)&t->sa);
+			if (!allowed) {
+				snprintf(msg, sizeof msg, "%s:%u: warning: [rpz %s] notify target `%s' is outside its "
+				         "allow_transfer: it is told of each change and refused when it asks for it (unless it "
+				         "transfers from another of its addresses)", cfg->path, z->line, z->name, t->text);
+				warn(arg, msg);
+				n++;
+			}
 		}
 	}
-	return 0;
+	return n;
 }
 
 int config_rpz_secret_exposed(const struct config *cfg, char *why, size_t whylen)

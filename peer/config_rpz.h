@@ -34,12 +34,16 @@ void config_rpz_check(const struct config_rpz *z, const unsigned set_on[CONFIG_R
  * nothing listens on). line: of the zone's notify_source. */
 void config_rpz_check_sources(const struct config *cfg, const struct config_rpz *z, unsigned line,
                               void (*problem)(void *arg, unsigned line, const char *msg), void *arg);
-/* Whether a zone sends NOTIFYs of a family whose dns_listen is a
- * wildcard with no notify_source for it: they leave from the kernel's
- * choice until the secondary has transferred from us (a restart forgets
- * that), and a secondary takes a NOTIFY only from its primary's address.
- * 0 = fine, 1 = one line in why (the first such zone). A warning. */
-int config_rpz_source_unset(const struct config *cfg, char *why, size_t whylen);
+/* What --check, the start and a reload warn of on the DNS side (the
+ * daemon runs all the same), one warn(arg, msg) call each, msg as
+ * "PATH:LINE: warning: ...": a zone that notifies over a family whose
+ * dns_listen is a wildcard, with no notify_source for it (its NOTIFYs
+ * leave from the kernel's choice until the secondary has transferred
+ * from us, again after each restart, and a secondary takes a NOTIFY only
+ * from its primary's address); a notify target outside the zone's
+ * allow_transfer (told of each change, refused when it asks - unless it
+ * transfers from another of its addresses). Returns the count. */
+unsigned config_rpz_warnings(const struct config *cfg, void (*warn)(void *arg, const char *msg), void *arg);
 /* Index of notify_source in the option table (for its line). */
 int config_rpz_notify_source_index(void);
 /* Valid section NAME: 1..CONFIG_RPZ_NAME_MAX of [A-Za-z0-9._-]. */

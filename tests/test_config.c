@@ -684,6 +684,44 @@ static void test_rpz_notify_source(void **state)
 	                 0);
 }
 
+struct warnings {
+	char text[4096];
+	size_t len;
+	unsigned n;
+};
+
+static void collect_warning(void *arg, const char *msg)
+{
+	struct warnings *w = arg;
+	w->len += (size_t)snprintf(w->text + w->len, sizeof w->text - w->len, "%s\n", msg);
+	w->n++;
+}
+
+/* What the daemon runs with but an operator must hear: NOTIFYs from a
+ * wildcard dns_listen's kernel-chosen address, and a notify target the
+ * zone refuses transfers (it said nothing of either) */
+static void test_rpz_warnings(void **state)
+{
+	struct fixture *f = *state;
+	struct warnings w = {0};
+
+	assert_int_equal(load_text(f, "[peer]\nname = a\ndns_listen = 0.0.0.0:5353, [::1]:5354\n[rpz abuse]\n"
+	                              "zone = rpz.example\ncategories = all\nallow_transfer = 127.0.0.1, ::1\n"
+	                              "notify = 127.0.0.1:5300, 127.0.0.1:5301, 10.1.2.3, [::1]:5300\n"),
+	                 0);
+	assert_int_equal(config_rpz_warnings(&f->cfg, collect_warning, &w), 2);
+	assert_non_null(strstr(w.text, ":4: warning: [rpz abuse] notifies 127.0.0.1:5300, but dns_listen `0.0.0.0:5353' "
+	                               "is a wildcard and notify_source is not set"));
+	assert_non_null(strstr(w.text, ":4: warning: [rpz abuse] notify target `10.1.2.3' is outside its allow_transfer"));
+	/* notify_source set, the target let in: none */
+	memset(&w, 0, sizeof w);
+	assert_int_equal(load_text(f, "[peer]\nname = a\ndns_listen = 0.0.0.0:5353\n[rpz abuse]\n"
+	                              "zone = rpz.example\ncategories = all\nallow_transfer = 127.0.0.1, 10.0.0.0/8\n"
+	                              "notify = 127.0.0.1:5300, 10.1.2.3\nnotify_source = 127.0.0.1\n"),
+	                 0);
+	assert_int_equal(config_rpz_warnings(&f->cfg, collect_warning, &w), 0);
+}
+
 static void test_rpz_errors_name_their_lines(void **state)
 {
 	struct fixture *f = *state;
@@ -1555,6 +1593,7 @@ int main(void)
 		T(test_load_buffer_directly),
 		T(test_rpz_section_parsed_with_defaults),
 		T(test_rpz_notify_source),
+		T(test_rpz_warnings),
 		T(test_rpz_errors_name_their_lines),
 		T(test_rpz_bad_categories_is_one_problem),
 		T(test_rpz_tsig_algorithm_in_any_case),

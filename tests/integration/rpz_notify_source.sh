@@ -67,6 +67,12 @@ sed -i "s|^\[peer\]\$|[peer]\ndata_dir = $T_ROOT/bad|" "$T_ROOT/a/bad.conf"
 expect_exit 1 "an address not of this host: the start fails" timeout 10 "$AMESHD" -c "$T_ROOT/a/bad.conf"
 check "... saying so" grep -q "notify_source \`192.0.2.53': no NOTIFY can leave from it" <<<"$T_ERR$T_OUT"
 rm -f "$T_ROOT/a/bad.conf"
+sed "s|^notify = 127.0.0.1:$BIND\$|notify = 127.0.0.9:$BIND|" "$T_ROOT/a/amesh.conf" >"$T_ROOT/a/bad.conf"
+chmod 600 "$T_ROOT/a/bad.conf"
+expect_exit 0 "--check: a notify target outside allow_transfer: valid" "$AMESHD" -c "$T_ROOT/a/bad.conf" --check
+check "... with a warning that it will be refused" \
+	grep -q "warning: \[rpz signed\] notify target \`127.0.0.9:$BIND' is outside its allow_transfer: it is told of each change and refused" <<<"$T_ERR"
+rm -f "$T_ROOT/a/bad.conf"
 expect_exit 0 "--check of the wildcard config: valid" "$AMESHD" -c "$T_ROOT/a/amesh.conf" --check
 check "... with a warning: [rpz abuse] has no notify_source for the wildcard" \
 	grep -q "warning: \[rpz abuse\] notifies 127.0.0.1:$UB, but dns_listen \`0.0.0.0:$DNS' is a wildcard.*set notify_source" <<<"$T_ERR"
