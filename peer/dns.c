@@ -548,7 +548,8 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 			 * two ends (a rotation half done) showed in `amesh rpz' as
 			 * a secondary that never asked */
 			count_refused(d, z.zone, who,
-			              t == DNS_TSIG_BADKEY   ? "TSIG BADKEY: not the zone's key"
+			              z.tsig_name[0] == '\0' ? "TSIG BADKEY: the zone has no tsig"
+			              : t == DNS_TSIG_BADKEY ? "TSIG BADKEY: not the zone's key"
 			              : t == DNS_TSIG_BADSIG ? "TSIG BADSIG: not the zone's secret"
 			                                     : "TSIG BADTIME: clocks apart");
 			dnsmsg_begin(&o, &q, req, DNS_RCODE_NOTAUTH);

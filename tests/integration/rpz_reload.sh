@@ -111,8 +111,14 @@ more_refused() { [ "$(refused $ZONE2 127.0.0.1)" -gt "$r0" ]; }
 check "a key bind lacks -> its refresh is refused within ${BOUND}s, seen in amesh rpz" wait_until $BOUND more_refused
 echo "# reload -> bind's refusal in amesh rpz: $(ms "$t") ms ($(row $ZONE2 127.0.0.1 | field refused_why))"
 check "... bind keeps serving the zone it has" answers "$BIND" bad.example.net NXDOMAIN
+# ... the key removed at the peer while BIND still signs: said as such
+r0=$(refused $ZONE2 127.0.0.1)
+sed -i "s|^tsig = .*|tsig =|" "$T_ROOT/a/amesh.conf"
+signal a HUP
+no_tsig_seen() { more_refused && [ "$(row $ZONE2 127.0.0.1 | field refused_why)" = "TSIG BADKEY: the zone has no tsig" ]; }
+check "the key removed, bind still signing -> refused within ${BOUND}s, 'the zone has no tsig'" wait_until $BOUND no_tsig_seen
 # ... and back: bind transfers the newest serial by IXFR
-sed -i "s|^tsig = .*|tsig = $KEY hmac-sha256 $SECRET|" "$T_ROOT/a/amesh.conf"
+sed -i "s|^tsig =\$|tsig = $KEY hmac-sha256 $SECRET|" "$T_ROOT/a/amesh.conf"
 signal a HUP
 check "the key back -> bind is at the newest serial, by IXFR, within ${BOUND}s" wait_until $BOUND ixfr_at $ZONE2 127.0.0.1
 
