@@ -186,11 +186,14 @@ struct xfr {
 	uint32_t last_serial;
 };
 
+/* where connect_tcp (and so transfer) connects: the server's address */
+static const char *tcp_server = "127.0.0.1";
+
 static int connect_tcp(uint16_t port, const char *from)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	inet_pton(AF_INET, tcp_server, &a.sin_addr);
 	if (from) {
 		struct sockaddr_in b = {.sin_family = AF_INET};
 		inet_pton(AF_INET, from, &b.sin_addr);
@@ -739,6 +742,83 @@ static void test_notify_comes_from_dns_listen(void **state)
 	/* and its answer, sent back there, is taken */
 	notify_reply(f, &rx);
 	assert_true(notify_quiet(f, 1500));
+}
+
+static void rx_from(const struct notify_rx *rx, char out[INET_ADDRSTRLEN])
+{
+	inet_ntop(AF_INET, &rx->from.sin_addr, out, INET_ADDRSTRLEN);
+}
+
+/* With two dns_listen addresses, a secondary that has the second as its
+ * primary refused every NOTIFY: they left from the first. Once it has
+ * transferred from us, they leave from where it connected. */
+static void test_notify_leaves_from_where_the_secondary_transfers(void **state)
+{
+	struct fx *f = *state;
+	struct notify_rx rx;
+	char err[AM_ERRLEN], text[64], from[INET_ADDRSTRLEN];
+	const char *n1[] = {"n0.example.com"};
+
+	dns_close(f->d);
+	f->d = NULL;
+	snprintf(text, sizeof text, "127.0.0.2:%u", f->port);
+	assert_int_equal(config_addr_parse(text, 0, &f->cfg.dns_listen[0], err, sizeof err), 0);
+	snprintf(text, sizeof text, "127.0.0.4:%u", f->port);
+	assert_int_equal(config_addr_parse(text, 0, &f->cfg.dns_listen[1], err, sizeof err), 0);
+	f->cfg.n_dns_listen = 2;
+	if (dns_open(&f->d, &f->cfg, f->r, err, sizeof err) != 0)
+		fail_msg("dns_open: %s", err);
+	struct rpz_result r = update(f, NULL, 0);
+	notify_recv(f, 3000, &rx); /* nothing known yet: the first address */
+	rx_from(&rx, from);
+	assert_string_equal(from, "127.0.0.2");
+	notify_reply(f, &rx);
+	assert_true(notify_quiet(f, 1200));
+	/* the secondary (127.0.0.1) transfers through 127.0.0.4 */
+	tcp_server = "127.0.0.4";
+	struct xfr x = transfer(f->port, LDNS_RR_TYPE_AXFR, 0, NULL);
+	tcp_server = "127.0.0.1";
+	assert_int_equal(x.rcode, LDNS_RCODE_NOERROR);
+	assert_int_equal(x.last_serial, r.serial);
+	put_many(f, 0, 1, false);
+	update(f, n1, 1);
+	notify_recv(f, 3000, &rx);
+	rx_from(&rx, from);
+	assert_string_equal(from, "127.0.0.4");
+	notify_reply(f, &rx);
+	assert_true(notify_quiet(f, 1200));
+}
+
+/* A wildcard dns_listen names no source: the kernel picked one by route
+ * (127.0.0.1 here). notify_source names it; a reload changing it sends
+ * the current serial again, from the new one. */
+static void test_notify_source_under_a_wildcard(void **state)
+{
+	struct fx *f = *state;
+	struct notify_rx rx;
+	char err[AM_ERRLEN], from[INET_ADDRSTRLEN];
+
+	assert_int_equal(config_addr_parse("127.0.0.5:53", 0, &f->z.notify_source4, err, sizeof err), 0);
+	((struct sockaddr_in *)&f->z.notify_source4.sa)->sin_port = 0;
+	snprintf(f->z.notify_source4.text, sizeof f->z.notify_source4.text, "127.0.0.5");
+	reopen_on(f, "0.0.0.0");
+	update(f, NULL, 0);
+	notify_recv(f, 3000, &rx);
+	rx_from(&rx, from);
+	assert_string_equal(from, "127.0.0.5");
+	notify_reply(f, &rx);
+	assert_true(notify_quiet(f, 1200));
+	/* a reload to another source: announced again at once, from it */
+	assert_int_equal(config_addr_parse("127.0.0.6:53", 0, &f->z.notify_source4, err, sizeof err), 0);
+	((struct sockaddr_in *)&f->z.notify_source4.sa)->sin_port = 0;
+	dns_set_zones(f->d, &f->z, 1);
+	notify_recv(f, 1000, &rx);
+	rx_from(&rx, from);
+	assert_string_equal(from, "127.0.0.6");
+	notify_reply(f, &rx);
+	/* the same source again: nothing new */
+	dns_set_zones(f->d, &f->z, 1);
+	assert_true(notify_quiet(f, 1200));
 }
 
 /* The serial a NOTIFY announces: its SOA's, the last rdata but four timers. */
@@ -1649,6 +1729,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_secondaries_wait_for_a_slot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_change_in_100k_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_comes_from_dns_listen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_leaves_from_where_the_secondary_transfers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_source_under_a_wildcard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_state_survives_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_queries_keep_the_targets_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_transfers_say_why, setup, teardown),
