@@ -176,6 +176,8 @@ static void sweep(struct apply *ap, struct audit *audit, uint64_t retention)
  * and the running configuration stays. Peer identity, store and sockets
  * need a restart (they are not reloaded). */
 static char running_listen[256], running_metrics[64];
+/* how long a reload waits for the zones' rebuild before it says "reloaded" */
+#define RELOAD_ZONES_WAIT_MS 10000
 
 /* config_rpz_warnings: to --check's stderr, or the log (arg: a prefix) */
 static void warn_stderr(void *arg, const char *msg)
@@ -255,9 +257,14 @@ static void reload(const char *path, const struct config *running, struct mesh *
 	config_rpz_warnings(&fresh, warn_log, "SIGHUP: ");
 	if (dns != NULL)
 		dns_set_zones(dns, fresh.rpz, fresh.n_rpz);
-	rpz_feed_set_config(feed, &fresh);
-	log_info("SIGHUP: reloaded %s: %zu neighbour%s, %zu trusted key%s", path, fresh.n_neighbours,
-	         fresh.n_neighbours == 1 ? "" : "s", t.n, t.n == 1 ? "" : "s");
+	uint64_t gen = rpz_feed_set_config(feed, &fresh);
+	/* "reloaded" once the zones are rebuilt under the new settings and
+	 * their new serials announced: it came first, and an operator who
+	 * checked a secondary at that word could find the old zone there */
+	bool built = gen == 0 || rpz_feed_wait(feed, gen, RELOAD_ZONES_WAIT_MS);
+	log_info("SIGHUP: reloaded %s: %zu neighbour%s, %zu trusted key%s%s", path, fresh.n_neighbours,
+	         fresh.n_neighbours == 1 ? "" : "s", t.n, t.n == 1 ? "" : "s",
+	         built ? "" : "; the zones are still being rebuilt (each says its new serial in the log)");
 out:
 	trust_free(&t);
 	config_free(&fresh);

@@ -19,7 +19,9 @@ struct rpz_feed {
 
 	pthread_mutex_t lock; /* below */
 	pthread_cond_t wake;
+	pthread_cond_t built; /* a full rebuild ended: `done' moved */
 	bool stopping, full;
+	uint64_t asked, done; /* config generations: given, built */
 	char **pending;       /* names changed since the last update, owned */
 	size_t n_pending, cap_pending;
 	struct config_rpz *zones;
@@ -323,6 +325,7 @@ static void *feed_main(void *arg)
 		if (f->stopping)
 			break;
 		bool full = f->full || timefmt_now() - last_full >= RPZ_FEED_FULL_EVERY;
+		uint64_t gen = f->asked;
 		char **names = f->pending;
 		size_t n = f->n_pending;
 		f->pending = NULL;
@@ -337,18 +340,25 @@ static void *feed_main(void *arg)
 		}
 		free_names(names, n);
 		pthread_mutex_lock(&f->lock);
+		if (full && gen > f->done) {
+			f->done = gen;
+			pthread_cond_broadcast(&f->built);
+		}
 	}
+	f->done = UINT64_MAX; /* stopping: nobody waits for more */
+	pthread_cond_broadcast(&f->built);
 	pthread_mutex_unlock(&f->lock);
 	return NULL;
 }
 
-void rpz_feed_set_config(struct rpz_feed *f, const struct config *cfg)
+uint64_t rpz_feed_set_config(struct rpz_feed *f, const struct config *cfg)
 {
 	struct config_rpz *zones = cfg->n_rpz ? malloc(cfg->n_rpz * sizeof *zones) : NULL;
+	uint64_t gen;
 
 	if (f == NULL || (cfg->n_rpz && zones == NULL)) {
 		free(zones);
-		return;
+		return 0;
 	}
 	if (cfg->n_rpz)
 		memcpy(zones, cfg->rpz, cfg->n_rpz * sizeof *zones);
@@ -361,8 +371,32 @@ void rpz_feed_set_config(struct rpz_feed *f, const struct config *cfg)
 	f->default_weight = cfg->default_weight;
 	f->decay = cfg->verdict_decay;
 	f->full = true;
+	gen = ++f->asked;
 	pthread_cond_signal(&f->wake);
 	pthread_mutex_unlock(&f->lock);
+	return gen;
+}
+
+bool rpz_feed_wait(struct rpz_feed *f, uint64_t gen, unsigned timeout_ms)
+{
+	struct timespec ts;
+	bool ok;
+
+	if (f == NULL)
+		return true;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&f->lock);
+	while (f->done < gen && pthread_cond_timedwait(&f->built, &f->lock, &ts) == 0)
+		;
+	ok = f->done >= gen;
+	pthread_mutex_unlock(&f->lock);
+	return ok;
 }
 
 size_t rpz_feed_zones(struct rpz_feed *f, struct config_rpz *out, size_t max)
@@ -399,6 +433,7 @@ int rpz_feed_open(struct rpz_feed **out, const struct rpz_feed_env *env, const s
 	f->env = *env;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->wake, NULL);
+	pthread_cond_init(&f->built, NULL);
 	rpz_feed_set_config(f, cfg);
 	f->sub = (struct apply_subscriber){.name = "rpz", .change = on_change, .origin = on_origin,
 	                                   .commit = on_commit, .arg = f};
@@ -434,6 +469,7 @@ void rpz_feed_close(struct rpz_feed *f)
 	free_names(f->pending, f->n_pending);
 	wipe_zones(f->zones, f->n_zones);
 	pthread_cond_destroy(&f->wake);
+	pthread_cond_destroy(&f->built);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }

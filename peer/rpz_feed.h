@@ -46,8 +46,15 @@ struct rpz_feed;
 /* Subscribes to env->apply and starts the thread; the first full rebuild
  * runs on it. */
 int rpz_feed_open(struct rpz_feed **out, const struct rpz_feed_env *env, const struct config *cfg);
-/* New zones, weights and decay (SIGHUP); a full rebuild follows. */
-void rpz_feed_set_config(struct rpz_feed *f, const struct config *cfg);
+/* New zones, weights and decay (SIGHUP); a full rebuild follows.
+ * Returns its generation for rpz_feed_wait (0: f NULL or out of memory,
+ * nothing changed). */
+uint64_t rpz_feed_set_config(struct rpz_feed *f, const struct config *cfg);
+/* Waits up to timeout_ms for the full rebuild of generation gen (and so
+ * the new serials and their NOTIFYs) to end: a reload says "reloaded"
+ * once the zones serve what the file says. true = done (or f NULL, or
+ * the feed stopping). */
+bool rpz_feed_wait(struct rpz_feed *f, uint64_t gen, unsigned timeout_ms);
 /* A full rebuild soon (an allowlist reload). */
 void rpz_feed_kick(struct rpz_feed *f);
 /* Copies the zones in force (after any reload) into out, at most max;

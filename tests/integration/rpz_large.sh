@@ -101,4 +101,18 @@ check "... signed, verified" not grep -qi "failed\|BADSIG\|BADKEY\|BADTIME\|WARN
 out=$(dig +time=10 @$P -p "$DNS" -y "hmac-sha256:$KEY:$SECRET" "$ZONE2" IXFR=$s1 2>&1)
 check "IXFR at the current serial: one SOA" [ "$(grep -c "[[:space:]]SOA[[:space:]]" <<<"$out")" = 1 ]
 
+# a reload that changes what every rule says: by the time the log says
+# "reloaded", the zone serves it (the rebuild of $N names ran after it)
+reloads() { grep -c "SIGHUP: reloaded" "$T_ROOT/a/ameshd.log"; }
+n=$(reloads) s=$(serial $ZONE)
+sed -i "/^zone = $ZONE\$/a action = nodata" "$T_ROOT/a/amesh.conf"
+signal a HUP
+reloaded() { [ "$(reloads)" -gt "$n" ]; }
+check "a reload to action = nodata over $N names: reloaded" wait_until 20 reloaded
+out=$(dig +norec +time=2 @$P -p "$DNS" "p$N.big-phish.example.$ZONE" CNAME 2>&1)
+check "... at that word the zone already says CNAME *. (nodata)" \
+	grep -q "^p$N.big-phish.example.$ZONE.[[:space:]].*CNAME[[:space:]]*\*\.\$" <<<"$out"
+check "... under a new serial ($s -> $(serial $ZONE))" [ "$(serial $ZONE)" -gt "$s" ]
+grep "SIGHUP: reloaded\|full rebuild" "$T_ROOT/a/ameshd.log" | tail -3 | sed 's/^/# /'
+
 finish
