@@ -732,6 +732,13 @@ static void test_access_change_makes_a_new_serial(void **state)
 	set_prefix(&f->z.allow_transfer[0], AF_INET, "10.1.2.3", 8);
 	set_prefix(&f->z.allow_transfer[1], AF_INET, "127.0.0.1", 32);
 	assert_false(update(f, NULL, 0).changed);
+	/* a notify target or notify_source is no access: the DNS side tells
+	 * a target the reload adds or moves the current serial itself */
+	char err[AM_ERRLEN];
+	assert_int_equal(config_addr_parse("127.0.0.1:5300", 0, &f->z.notify[0], err, sizeof err), 0);
+	f->z.n_notify = 1;
+	assert_int_equal(config_addr_parse("127.0.0.3:53", 0, &f->z.notify_source4, err, sizeof err), 0);
+	assert_false(update(f, NULL, 0).changed);
 	/* each change alone: a new serial, the records kept, an empty step */
 	uint32_t last = s1;
 	for (int step = 0; step < 4; step++) {
@@ -771,7 +778,6 @@ static void test_access_change_makes_a_new_serial(void **state)
 	assert_int_equal(rpz_snap_journal(s, s1, 0, j_step, j_rr, &j), 0);
 	rpz_snap_end(s);
 	/* a reopened environment remembers it */
-	char err[AM_ERRLEN];
 	rpz_close(f->r);
 	assert_int_equal(rpz_open(&f->r, f->rdir, MAP, err, sizeof err), 0);
 	assert_false(update(f, NULL, 0).changed);
