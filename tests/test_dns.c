@@ -821,6 +821,51 @@ static void test_notify_source_under_a_wildcard(void **state)
 	assert_true(notify_quiet(f, 1200));
 }
 
+/* IPv6 end to end: a secondary at [::1] is sent its NOTIFY from the IPv6
+ * dns_listen address and its answer ends the retries. */
+static void test_notify_over_ipv6(void **state)
+{
+	struct fx *f = *state;
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT}, from;
+	socklen_t l = sizeof a, fl = sizeof from;
+	char err[AM_ERRLEN], text[64], src[INET6_ADDRSTRLEN];
+	uint8_t buf[512];
+	struct dns_secondary sec[2];
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+	snprintf(text, sizeof text, "[::1]:%u", ntohs(a.sin6_port));
+	assert_int_equal(config_addr_parse(text, 0, &f->z.notify[0], err, sizeof err), 0);
+	assert_int_equal(config_prefix_parse("::1", &f->z.allow_transfer[1], err, sizeof err), 0);
+	f->z.n_allow_transfer = 2;
+	dns_close(f->d);
+	f->d = NULL;
+	snprintf(text, sizeof text, "[::1]:%u", f->port);
+	assert_int_equal(config_addr_parse(text, 0, &f->cfg.dns_listen[1], err, sizeof err), 0);
+	f->cfg.n_dns_listen = 2;
+	if (dns_open(&f->d, &f->cfg, f->r, err, sizeof err) != 0)
+		fail_msg("dns_open: %s", err);
+	update(f, NULL, 0);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 3000), 1);
+	ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+	assert_true(n > 12);
+	inet_ntop(AF_INET6, &from.sin6_addr, src, sizeof src);
+	assert_string_equal(src, "::1");
+	buf[2] |= 0x80;
+	assert_int_equal(sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl), n);
+	uint64_t until = monoclock_ms() + 3000;
+	bool taken = false;
+	while (!taken && monoclock_ms() < until) {
+		taken = dns_secondaries(f->d, sec, 2) >= 1 && !sec[0].notify_pending && sec[0].notify_rcode == 0;
+		usleep(2000);
+	}
+	assert_true(taken);
+	close(fd);
+}
+
 /* The serial a NOTIFY announces: its SOA's, the last rdata but four timers. */
 static uint32_t rx_serial(const struct notify_rx *rx)
 {
@@ -1731,6 +1776,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_notify_comes_from_dns_listen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_leaves_from_where_the_secondary_transfers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_source_under_a_wildcard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_over_ipv6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_state_survives_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_queries_keep_the_targets_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_transfers_say_why, setup, teardown),
