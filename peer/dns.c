@@ -1211,19 +1211,21 @@ void dns_zone_changed(struct dns *d, const char *zone, uint32_t serial)
 }
 
 /* Whether NOTIFYs can leave from src: an address of this host (a bind
- * to it, port 0, works). */
+ * to it, port 0, works). errno says why not. */
 static bool source_usable(const struct config_addr *src)
 {
 	struct sockaddr_storage a = src->sa;
 	int fd = socket(src->sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, src->len) == 0;
+	int e = errno;
 	if (fd >= 0)
 		close(fd);
+	errno = e;
 	return ok;
 }
 
-/* "" or why a zone's notify_source cannot be used, for dns_open and a
- * reload */
+/* Whether every notify_source of z can be used; if not, why in err (for
+ * dns_open, which fails, and a reload, which logs it and leaves it out) */
 static bool sources_check(const struct config_rpz *z, char *err, size_t errlen)
 {
 	const struct config_addr *src[2] = {&z->notify_source4, &z->notify_source6};
