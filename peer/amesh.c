@@ -1041,6 +1041,35 @@ out:
 	return rv;
 }
 
+/* The configuration in force and the last reload: a refused SIGHUP keeps
+ * the older configuration, and an operator who edited the file and sent
+ * it must see that here, not only in the log. */
+static void print_status_config(const struct wire_status *s)
+{
+	char loaded[TIMEFMT_LEN], at[TIMEFMT_LEN], mod[TIMEFMT_LEN];
+
+	timefmt_rfc3339(s->config_loaded_at, loaded);
+	timefmt_rfc3339(s->reload_at, at);
+	timefmt_rfc3339(s->config_modified_at, mod);
+	/* read at start, or at the last reload applied (an applied one then a
+	 * refused one leaves the applied one's in force) */
+	printf("config      %s, in force since %s (%s)\n", s->config_path, loaded,
+	       s->config_loaded_at > s->started_at ? "a reload" : "start");
+	if (s->config_modified_at > s->config_loaded_at)
+		printf("            the file changed at %s: its changes are not in force%s\n", mod,
+		       strcmp(s->reload_result, "refused") == 0 && s->reload_at >= s->config_modified_at
+		               ? " (the reload was refused)"
+		               : " until a reload (SIGHUP, systemctl reload)");
+	if (!s->reload_at)
+		printf("reload      none since start\n");
+	else if (strcmp(s->reload_result, "refused") == 0)
+		printf("reload      REFUSED at %s: the configuration read at %s stays in force\n", at, loaded);
+	else
+		printf("reload      %s at %s\n", s->reload_result, at);
+	for (size_t i = 0; i < s->n_reload_messages; i++)
+		printf("            %s\n", s->reload_messages[i]);
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	struct wire_request req = {.op = WIRE_OP_STATUS};
@@ -1071,6 +1100,7 @@ static int cmd_status(int argc, char **argv)
 		       (unsigned long long)s->kept, (unsigned long long)s->set_aside, (unsigned long long)s->statements,
 		       (unsigned long long)s->last_seq,
 		       (unsigned long long)(s->store_bytes / 1024), epoch, started, up);
+		print_status_config(s);
 		for (size_t i = 0; i < s->n_digests; i++) {
 			char ok[17], dg[65];
 			am_keyid_hex(s->digests[i].origin, ok);

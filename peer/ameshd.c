@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "nngexit.h"
 #include "metrics.h"
 #include "dns.h"
+#include "reload_status.h"
 #include "rpz.h"
 #include "rpz_feed.h"
 #include "rpz_metrics.h"
@@ -90,8 +92,10 @@ static void on_skip(void *arg, const char *label, const char *where, bool kept, 
  * that is not names, is an error (reported; the caller refuses to start or
  * to reload); bad entries are skipped, named (up to a cap per file) and
  * counted. The daemon and --check share this, so --check says exactly what
- * the daemon will do with the lists. */
-static int load_allowlist(const struct config *cfg, bool check, struct allowlist **out, size_t *skipped_out)
+ * the daemon will do with the lists. why (may be NULL): the error goes
+ * there for the caller to report, instead of to the log. */
+static int load_allowlist(const struct config *cfg, bool check, struct allowlist **out, size_t *skipped_out,
+                          char *why, size_t whylen)
 {
 	struct allowlist *a = NULL;
 	char err[AM_ERRLEN];
@@ -109,7 +113,9 @@ static int load_allowlist(const struct config *cfg, bool check, struct allowlist
 		struct allowlist_load_stats st;
 		int rv = allowlist_load_file(a, cfg->allowlist[i], on_skip, &r, &st, err, sizeof err);
 		if (rv != 0) {
-			if (check)
+			if (why)
+				snprintf(why, whylen, "%s", err);
+			else if (check)
 				fprintf(stderr, "%s\n", err);
 			else
 				log_error("allowlist: %s", err);
@@ -191,10 +197,54 @@ static void warn_log(void *arg, const char *msg)
 	log_warn("%s%s", (const char *)arg, msg);
 }
 
+/* What the reload says goes through the logger, stamped and levelled as
+ * every other line (the file:line problems of a refused file went to
+ * stderr bare), and into the record `amesh status' and the metrics show
+ * (reload_status.h): only the log said a reload was refused. */
+static struct reload_status *reload_rec;
+
+static void reload_say(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reload_say(enum log_level level, const char *fmt, ...)
+{
+	char msg[AM_ERRLEN * 2];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_msg(level, "SIGHUP: %s", msg);
+	reload_status_add(reload_rec, "%s", msg);
+}
+
+/* The reason a reload is refused: recorded, and logged on one line with
+ * what that means. */
+static void reload_refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void reload_refuse(const char *fmt, ...)
+{
+	char msg[AM_ERRLEN * 2];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_error("SIGHUP: %s; keeping the running configuration", msg);
+	reload_status_add(reload_rec, "%s", msg);
+}
+
+static void reload_diag(void *arg, const char *path, unsigned line, const char *msg)
+{
+	unsigned *count = arg;
+	(*count)++;
+	if (line)
+		reload_say(LOG_ERROR, "%s:%u: %s", path, line, msg);
+	else
+		reload_say(LOG_ERROR, "%s: %s", path, msg);
+}
+
 static void reload_limit(void *arg, const char *msg)
 {
 	(void)arg;
-	log_warn("SIGHUP: %s", msg);
+	reload_say(LOG_WARN, "%s", msg);
 }
 
 static void reload(const char *path, const struct config *running, struct mesh *mesh,
@@ -204,20 +254,24 @@ static void reload(const char *path, const struct config *running, struct mesh *
 	struct trust t = {0};
 	char err[AM_ERRLEN];
 	unsigned n = 0;
+	enum reload_result result = RELOAD_REFUSED;
 
-	if (config_load(&fresh, path, print_diag, &n) != 0) {
+	reload_status_begin(reload_rec, timefmt_now());
+	if (config_load(&fresh, path, reload_diag, &n) != 0) {
+		if (n == 0)
+			reload_say(LOG_ERROR, "%s: cannot read it", path);
 		log_error("SIGHUP: %s has %u problem%s; keeping the running configuration", path, n,
 		          n == 1 ? "" : "s");
 		goto out;
 	}
 	if (trust_load(&t, fresh.trust_file, err, sizeof err) != 0) {
-		log_error("SIGHUP: %s; keeping the running configuration", err);
+		reload_refuse("%s", err);
 		goto out;
 	}
 	if (strcmp(fresh.listen, running_listen) != 0)
-		log_warn("SIGHUP: `listen' changed; the listener changes at the next restart");
+		reload_say(LOG_WARN, "`listen' changed; the listener changes at the next restart");
 	if (strcmp(fresh.metrics_listen, running_metrics) != 0)
-		log_warn("SIGHUP: `metrics_listen' changed; the metrics endpoint changes at the next restart");
+		reload_say(LOG_WARN, "`metrics_listen' changed; the metrics endpoint changes at the next restart");
 	/* What the daemon opened at start stays until a restart; a reload
 	 * took a new name, key, store, socket or resolver log in silence and
 	 * said "reloaded", as if it were in force. */
@@ -232,12 +286,12 @@ static void reload(const char *path, const struct config *running, struct mesh *
 	};
 	for (size_t i = 0; i < sizeof at_start / sizeof at_start[0]; i++)
 		if (strcmp(at_start[i].was, at_start[i].now) != 0)
-			log_warn("SIGHUP: `%s' changed from `%s' to `%s'; it is read at start only: `%s' stays in "
-			         "force until the next restart", at_start[i].key, at_start[i].was, at_start[i].now,
-			         at_start[i].was);
+			reload_say(LOG_WARN, "`%s' changed from `%s' to `%s'; it is read at start only: `%s' stays in "
+			           "force until the next restart", at_start[i].key, at_start[i].was, at_start[i].now,
+			           at_start[i].was);
 	struct allowlist *al = NULL;
-	if (load_allowlist(&fresh, false, &al, NULL) != 0) {
-		log_error("SIGHUP: allowlist not reloaded; keeping the running configuration");
+	if (load_allowlist(&fresh, false, &al, NULL, err, sizeof err) != 0) {
+		reload_refuse("allowlist: %s", err);
 		goto out;
 	}
 	/* The mesh goes first: it is the last step that can refuse the file,
@@ -245,7 +299,7 @@ static void reload(const char *path, const struct config *running, struct mesh *
 	 * The allowlist and zones were put in force before it, so a refused
 	 * reload had already swapped them for the file's. */
 	if (mesh_reload(mesh, &fresh, &t, err, sizeof err) != 0) {
-		log_error("SIGHUP: %s: %s; keeping the running configuration", path, err);
+		reload_refuse("%s: %s", path, err);
 		allowlist_free(al);
 		goto out;
 	}
@@ -258,6 +312,7 @@ static void reload(const char *path, const struct config *running, struct mesh *
 	if (dns != NULL)
 		dns_set_zones(dns, fresh.rpz, fresh.n_rpz);
 	uint64_t gen = rpz_feed_set_config(feed, &fresh);
+	result = RELOAD_APPLIED;
 	/* "reloaded" once the zones are rebuilt under the new settings and
 	 * their new serials announced: it came first, and an operator who
 	 * checked a secondary at that word could find the old zone there */
@@ -266,6 +321,7 @@ static void reload(const char *path, const struct config *running, struct mesh *
 	         fresh.n_neighbours == 1 ? "" : "s", t.n, t.n == 1 ? "" : "s",
 	         built ? "" : "; the zones are still being rebuilt (each says its new serial in the log)");
 out:
+	reload_status_end(reload_rec, result);
 	trust_free(&t);
 	config_free(&fresh);
 }
@@ -469,7 +525,7 @@ int main(int argc, char **argv)
 		}
 		/* the lists are loaded exactly as the daemon will load them */
 		size_t skipped = 0;
-		if (load_allowlist(&cfg, true, &al, &skipped) != 0)
+		if (load_allowlist(&cfg, true, &al, &skipped, NULL, 0) != 0)
 			bad = 1;
 		if (!bad)
 			printf("%s: configuration is valid (peer `%s', %zu neighbour%s, %zu trusted key%s, "
@@ -552,7 +608,7 @@ int main(int argc, char **argv)
 	}
 	if (err[0])
 		log_warn("audit: %s", err);
-	if (load_allowlist(&cfg, false, &al, NULL) != 0 || control_allow_new(&allow) != 0) {
+	if (load_allowlist(&cfg, false, &al, NULL, NULL, 0) != 0 || control_allow_new(&allow) != 0) {
 		fprintf(stderr, "ameshd: cannot load the allowlist (see above)\n");
 		goto out;
 	}
@@ -604,8 +660,12 @@ int main(int argc, char **argv)
 		}
 	}
 	uint64_t started_at = timefmt_now();
+	if (reload_status_new(&reload_rec, started_at) != 0) {
+		fprintf(stderr, "ameshd: out of memory for the reload record\n");
+		goto out;
+	}
 	struct metrics_env mxenv = {.store = store, .mesh = mesh, .apply = ap, .cfg = &cfg,
-	                            .started_at = started_at};
+	                            .started_at = started_at, .reload = reload_rec};
 	if (metrics_new(&metrics, &mxenv) != 0) {
 		fprintf(stderr, "ameshd: out of memory for metrics\n");
 		goto out;
@@ -624,7 +684,7 @@ int main(int argc, char **argv)
 	struct control_env env = {
 		.store = store, .cfg = &cfg, .key = key, .retired = &retired, .started_at = started_at, .mesh = mesh,
 		.events = events, .audit = audit, .audit_path = audit_path, .allow = allow, .apply = ap,
-		.metrics = metrics, .rpz = rpz, .dns = dns, .guard = guard, .rpz_feed = feed,
+		.metrics = metrics, .rpz = rpz, .dns = dns, .guard = guard, .rpz_feed = feed, .reload = reload_rec,
 	};
 	if (control_open(&ctl, &env, cfg.control, err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);
@@ -677,6 +737,8 @@ out:
 	sighting_follow_close(follow); /* its last counts, through the apply path */
 	control_close(ctl);
 	metrics_free(metrics); /* its responder reads the mesh and the store */
+	reload_status_free(reload_rec); /* after its readers, control and metrics */
+	reload_rec = NULL;
 	rpz_feed_close(feed);
 	dns_close(dns);
 	rpz_close(rpz);

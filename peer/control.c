@@ -30,6 +30,7 @@
 #include "nnglisten.h"
 #include "report.h"
 #include "rpz_feed.h"
+#include "reload_status.h"
 #include "rpz_status.h"
 #include "sighting_store.h"
 #include "timefmt.h"
@@ -885,6 +886,41 @@ static int keep_digest(void *arg, const uint8_t origin[AM_KEY_BYTES], uint64_t c
 	return 0;
 }
 
+/* The configuration in force, the file as it is now, and the last
+ * reload: a refused SIGHUP keeps the older configuration, which only the
+ * log said. The file's time tells an edit not reloaded yet, too. */
+static int status_config(const struct control_env *env, struct wire_status *s)
+{
+	struct reload_snapshot rl;
+	struct stat fst;
+	size_t n;
+
+	reload_status_get(env->reload, &rl);
+	snprintf(s->config_path, sizeof s->config_path, "%s", env->cfg->path);
+	s->config_loaded_at = rl.config_loaded_at ? rl.config_loaded_at : env->started_at;
+	s->config_modified_at = stat(env->cfg->path, &fst) == 0 && fst.st_mtime > 0 ? (uint64_t)fst.st_mtime : 0;
+	s->reload_at = rl.last_at;
+	snprintf(s->reload_result, sizeof s->reload_result, "%s", reload_result_name(rl.result));
+	n = rl.n_messages + (rl.messages_dropped ? 1 : 0);
+	if (n == 0)
+		return 0;
+	if ((s->reload_messages = calloc(n, sizeof *s->reload_messages)) == NULL)
+		return AM_ENOMEM;
+	for (size_t i = 0; i < rl.n_messages; i++) {
+		if ((s->reload_messages[i] = strdup(rl.messages[i])) == NULL)
+			return AM_ENOMEM;
+		s->n_reload_messages = i + 1;
+	}
+	if (rl.messages_dropped) {
+		char more[64];
+		snprintf(more, sizeof more, "... and %zu more (the log has them all)", rl.messages_dropped);
+		if ((s->reload_messages[rl.n_messages] = strdup(more)) == NULL)
+			return AM_ENOMEM;
+		s->n_reload_messages = n;
+	}
+	return 0;
+}
+
 static void do_status(const struct control_env *env, const struct wire_request *req,
                       struct wire_response *resp)
 {
@@ -910,6 +946,10 @@ static void do_status(const struct control_env *env, const struct wire_request *
 	s->started_at = env->started_at;
 	s->uptime = now > env->started_at ? now - env->started_at : 0;
 	memcpy(s->epoch, st.epoch, sizeof s->epoch);
+	if ((rv = status_config(env, s)) != 0) {
+		fail_with(resp, rv, "%s", am_strerror(rv));
+		return;
+	}
 	struct digest_ctx d = {.s = s};
 	if ((rv = store_digests(env->store, now, keep_digest, &d)) < 0)
 		fail_with(resp, rv, "cannot compute store digests: %s", am_strerror(rv));

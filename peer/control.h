@@ -47,6 +47,7 @@ struct metrics;
 struct rpz;
 struct dns;
 struct rpz_feed;
+struct reload_status;
 
 /* What handlers work with. Borrowed: must outlive the control server. */
 struct control_env {
@@ -66,6 +67,7 @@ struct control_env {
 	struct dns *dns;                  /* their DNS server; NULL = none */
 	struct listen_guard *guard;       /* keeps the listener accepting; NULL = none */
 	struct rpz_feed *rpz_feed;        /* their feed: the zones in force; NULL = none */
+	struct reload_status *reload;     /* the last reload (SIGHUP), for status; NULL = none */
 };
 
 /* The allowlist in force, swappable on SIGHUP while queries run. */

@@ -204,6 +204,33 @@ fail:
 	return NULL;
 }
 
+static json_t *time_or_null(uint64_t t);
+
+/* The configuration in force and the last reload: `reload' is null until
+ * a SIGHUP, else {at, result ("applied"/"refused"), messages}. */
+static json_t *status_config(const struct wire_status *s)
+{
+	json_t *msgs = json_array(), *reload = NULL;
+
+	for (size_t i = 0; msgs && i < s->n_reload_messages; i++)
+		if (json_array_append_new(msgs, jsonout_string(s->reload_messages[i])) != 0) {
+			json_decref(msgs);
+			return NULL;
+		}
+	if (!msgs)
+		return NULL;
+	if (s->reload_at) {
+		reload = json_pack("{s:o, s:s, s:o}", "at", jsonout_time(s->reload_at), "result", s->reload_result,
+		                   "messages", msgs);
+	} else {
+		json_decref(msgs);
+		reload = json_null();
+	}
+	return json_pack("{s:o, s:o, s:o, s:b, s:o}", "path", jsonout_string(s->config_path), "loaded_at",
+	                 time_or_null(s->config_loaded_at), "modified_at", time_or_null(s->config_modified_at),
+	                 "changed_since_loaded", s->config_modified_at > s->config_loaded_at, "reload", reload);
+}
+
 json_t *jsonout_status(const struct wire_status *s, const char *public_key_line)
 {
 	char keyid[2 * AM_KEYID_BYTES + 1], epoch[2 * sizeof s->epoch + 1];
@@ -222,14 +249,14 @@ json_t *jsonout_status(const struct wire_status *s, const char *public_key_line)
 	am_keyid_hex(s->public_key, keyid);
 	am_hex(s->epoch, sizeof s->epoch, epoch);
 	/* the digests ride in the same object so `status --json` stays one line */
-	return json_pack("{s:o, s:o, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:s}", "name",
+	return json_pack("{s:o, s:o, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:s, s:o}", "name",
 	                 jsonout_string(s->name), "digests", dig, "key_id", keyid, "public_key",
 	                 jsonout_string(public_key_line), "live", (json_int_t)s->live, "tombstones",
 	                 (json_int_t)s->tombstones, "kept", (json_int_t)s->kept, "set_aside", (json_int_t)s->set_aside,
 	                 "statements", (json_int_t)s->statements,
 	                 "last_seq", (json_int_t)s->last_seq, "store_bytes", (json_int_t)s->store_bytes,
 	                 "started_at", jsonout_time(s->started_at), "uptime", (json_int_t)s->uptime,
-	                 "epoch", epoch);
+	                 "epoch", epoch, "config", status_config(s));
 }
 
 static json_t *reasons(const struct wire_reason *r, size_t n)

@@ -1,5 +1,6 @@
 /* metrics.c - the amesh_* families, read from the modules that count. */
 #include "metrics.h"
+#include "reload_status.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -267,6 +268,30 @@ static void indicators(struct metrics *m, struct expo *e)
 	expo_family(e, "amesh_indicators_scan_duration_seconds", EXPO_GAUGE,
 	            "How long the last walk of the store counting amesh_indicators took.");
 	expo_double(e, "amesh_indicators_scan_duration_seconds", EXPO_NOLABELS, m->scan_took);
+}
+
+/* The last reload, named as Prometheus names its own
+ * (prometheus_config_last_reload_successful, ..._success_timestamp_seconds):
+ * alert on `amesh_config_last_reload_successful == 0', a file edited and
+ * sent SIGHUP that is not in force. */
+static void reload_families(struct metrics *m, struct expo *e)
+{
+	struct reload_snapshot rl;
+
+	reload_status_get(m->env.reload, &rl);
+	expo_family(e, "amesh_config_last_reload_successful", EXPO_GAUGE,
+	            "0 when the last reload (SIGHUP) was refused and an older configuration stays in force; else 1.");
+	expo_u64(e, "amesh_config_last_reload_successful", EXPO_NOLABELS, rl.result != RELOAD_REFUSED);
+	expo_family(e, "amesh_config_last_reload_timestamp_seconds", EXPO_GAUGE,
+	            "Unix time of the last reload (SIGHUP), applied or refused; 0 = none since start.");
+	expo_u64(e, "amesh_config_last_reload_timestamp_seconds", EXPO_NOLABELS, rl.last_at);
+	expo_family(e, "amesh_config_last_reload_success_timestamp_seconds", EXPO_GAUGE,
+	            "Unix time the configuration in force was read: start, or the last reload applied.");
+	expo_u64(e, "amesh_config_last_reload_success_timestamp_seconds", EXPO_NOLABELS,
+	         rl.config_loaded_at ? rl.config_loaded_at : m->env.started_at);
+	expo_family(e, "amesh_config_reloads_total", EXPO_COUNTER, "Reloads (SIGHUP) by result.");
+	expo_u64(e, "amesh_config_reloads_total", EXPO_LABELS({"result", "applied"}), rl.applied_total);
+	expo_u64(e, "amesh_config_reloads_total", EXPO_LABELS({"result", "refused"}), rl.refused_total);
 }
 
 static void store_families(struct metrics *m, struct expo *e)
@@ -562,6 +587,7 @@ int metrics_render(struct metrics *m, char **text, size_t *len)
 	expo_u64(&e, "amesh_build_info", EXPO_LABELS({"version", AMESH_VERSION}, {"peer", m->env.cfg->name}), 1);
 	expo_family(&e, "amesh_start_time_seconds", EXPO_GAUGE, "Unix time ameshd started.");
 	expo_u64(&e, "amesh_start_time_seconds", EXPO_NOLABELS, m->env.started_at);
+	reload_families(m, &e);
 
 	pthread_mutex_lock(&m->scan_lock);
 	rv = scan_live(m);

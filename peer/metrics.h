@@ -25,7 +25,8 @@
  *   handshakes, bytes in and out, sync duration histogram; changes
  *   applied by cause and kind, trust and origin-visibility notices; control
  *   requests and their duration histogram by operation; the responder's
- *   own answers; start time and build info.
+ *   own answers; start time and build info; the last reload (SIGHUP):
+ *   when, whether it was refused, when the configuration in force was read.
  *
  * Cost: counting live indicators by category and origin walks the store
  * (O(records)). The result is reused while it is younger than ten times
@@ -64,9 +65,11 @@ struct metrics_env {
 	struct apply *apply; /* metrics_new subscribes; metrics_free unsubscribes */
 	const struct config *cfg;
 	uint64_t started_at; /* Unix seconds */
+	struct reload_status *reload; /* the last reload (SIGHUP); NULL = none */
 };
 
 struct metrics;
+struct reload_status;
 
 /* Writes families into e; called on every scrape. */
 typedef void (*metrics_collect_fn)(void *arg, struct expo *e);

@@ -1324,6 +1324,13 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 		st.started_at = r->status_info.started_at;
 		st.epoch.data = (uint8_t *)r->status_info.epoch;
 		st.epoch.len = sizeof r->status_info.epoch;
+		st.config_path = (char *)r->status_info.config_path;
+		st.config_loaded_at = r->status_info.config_loaded_at;
+		st.config_modified_at = r->status_info.config_modified_at;
+		st.reload_at = r->status_info.reload_at;
+		st.reload_result = (char *)r->status_info.reload_result;
+		st.n_reload_messages = r->status_info.n_reload_messages;
+		st.reload_messages = r->status_info.reload_messages;
 		if ((rv = digests_to_pb(&r->status_info, &x, &st)) != 0)
 			goto fail;
 		m.result_case = AMESH__V1__RESPONSE__RESULT_STATUS_RESULT;
@@ -1680,6 +1687,29 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 		r->status_info.store_bytes = st->store_bytes;
 		r->status_info.uptime = st->uptime;
 		r->status_info.started_at = st->started_at;
+		snprintf(r->status_info.config_path, sizeof r->status_info.config_path, "%s",
+		         st->config_path ? st->config_path : "");
+		r->status_info.config_loaded_at = st->config_loaded_at;
+		r->status_info.config_modified_at = st->config_modified_at;
+		r->status_info.reload_at = st->reload_at;
+		snprintf(r->status_info.reload_result, sizeof r->status_info.reload_result, "%s",
+		         st->reload_result ? st->reload_result : "");
+		if (st->n_reload_messages > WIRE_RELOAD_MESSAGES_MAX)
+			goto bad;
+		if (st->n_reload_messages &&
+		    (r->status_info.reload_messages = calloc(st->n_reload_messages, sizeof(char *))) == NULL) {
+			rv = AM_ENOMEM;
+			goto fail;
+		}
+		for (size_t i = 0; i < st->n_reload_messages; i++) {
+			if (strnlen(st->reload_messages[i], WIRE_RELOAD_MESSAGE_LEN) == WIRE_RELOAD_MESSAGE_LEN)
+				goto bad;
+			if ((r->status_info.reload_messages[i] = strdup(st->reload_messages[i])) == NULL) {
+				rv = AM_ENOMEM;
+				goto fail;
+			}
+			r->status_info.n_reload_messages = i + 1;
+		}
 		if (st->n_digests > WIRE_DIGESTS_MAX)
 			goto bad;
 		if (st->n_digests &&
@@ -2004,6 +2034,9 @@ void wire_response_clear(struct wire_response *r)
 	free(r->results);
 	free(r->signals);
 	free(r->status_info.digests);
+	for (size_t i = 0; i < r->status_info.n_reload_messages; i++)
+		free(r->status_info.reload_messages[i]);
+	free(r->status_info.reload_messages);
 	free(r->peers);
 	free(r->events);
 	free(r->audit);

@@ -257,6 +257,9 @@ struct wire_name_result {
 };
 
 #define WIRE_DIGESTS_MAX 4096
+#define WIRE_CONFIG_PATH_MAX 4096 /* PATH_MAX */
+#define WIRE_RELOAD_MESSAGES_MAX 64
+#define WIRE_RELOAD_MESSAGE_LEN 1024
 #define WIRE_REASONS_MAX 32
 #define WIRE_PEERS_MAX 1024
 
@@ -274,6 +277,12 @@ struct wire_status {
 	uint8_t epoch[16];
 	struct wire_digest *digests; /* owned */
 	size_t n_digests;
+	/* the configuration in force and the last reload (reload_status.h) */
+	char config_path[WIRE_CONFIG_PATH_MAX];
+	uint64_t config_loaded_at, config_modified_at, reload_at; /* Unix seconds; 0 = none */
+	char reload_result[16];                                   /* "applied", "refused", "" */
+	char **reload_messages;                                   /* owned, each malloc'd */
+	size_t n_reload_messages;
 };
 
 struct wire_reason {

@@ -388,6 +388,52 @@ static void test_response_round_trip_status_counts(void **state)
 	wire_response_clear(&out);
 }
 
+/* The configuration in force and the last reload cross the socket: a
+ * refused reload's reasons reach `amesh status'. */
+static void test_response_round_trip_status_reload(void **state)
+{
+	struct wire_response in, out;
+	uint8_t *buf;
+	size_t len;
+	char err[AM_ERRLEN];
+	char *msgs[] = {"/etc/amesh.conf:3: max_lifetime: cannot parse duration `90days'", "second"};
+	(void)state;
+
+	memset(&in, 0, sizeof in);
+	in.protocol = AM_CONTROL_PROTOCOL;
+	in.op = WIRE_OP_STATUS;
+	strcpy(in.status_info.name, "peer-a");
+	strcpy(in.status_info.config_path, "/etc/amesh.conf");
+	in.status_info.config_loaded_at = 100;
+	in.status_info.config_modified_at = 150;
+	in.status_info.reload_at = 200;
+	strcpy(in.status_info.reload_result, "refused");
+	in.status_info.reload_messages = msgs;
+	in.status_info.n_reload_messages = 2;
+	assert_int_equal(wire_response_pack(&in, &buf, &len), 0);
+	assert_int_equal(wire_response_unpack(buf, len, &out, err, sizeof err), 0);
+	free(buf);
+	assert_string_equal(out.status_info.config_path, "/etc/amesh.conf");
+	assert_int_equal(out.status_info.config_loaded_at, 100);
+	assert_int_equal(out.status_info.config_modified_at, 150);
+	assert_int_equal(out.status_info.reload_at, 200);
+	assert_string_equal(out.status_info.reload_result, "refused");
+	assert_int_equal(out.status_info.n_reload_messages, 2);
+	assert_string_equal(out.status_info.reload_messages[0], msgs[0]);
+	assert_string_equal(out.status_info.reload_messages[1], "second");
+	wire_response_clear(&out);
+
+	/* more messages than a daemon ever sends: refused, not allocated */
+	char *many[WIRE_RELOAD_MESSAGES_MAX + 1];
+	for (size_t i = 0; i < WIRE_RELOAD_MESSAGES_MAX + 1; i++)
+		many[i] = "x";
+	in.status_info.reload_messages = many;
+	in.status_info.n_reload_messages = WIRE_RELOAD_MESSAGES_MAX + 1;
+	assert_int_equal(wire_response_pack(&in, &buf, &len), 0);
+	assert_int_not_equal(wire_response_unpack(buf, len, &out, err, sizeof err), 0);
+	free(buf);
+}
+
 static void test_response_error_round_trip(void **state)
 {
 	struct wire_response in, out;
@@ -1100,6 +1146,7 @@ int main(void)
 		cmocka_unit_test(test_response_round_trip_query),
 		cmocka_unit_test(test_response_error_round_trip),
 		cmocka_unit_test(test_response_round_trip_status_counts),
+		cmocka_unit_test(test_response_round_trip_status_reload),
 		cmocka_unit_test(test_response_round_trip_watch_keeps_microseconds),
 		cmocka_unit_test(test_sync_batch_sends_each_origin_once_and_round_trips),
 		cmocka_unit_test(test_sync_item_shapes_are_checked),
