@@ -12,6 +12,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "../peer/text.h"
+
 #define PUBLIC_PREFIX "amesh-ed25519 "
 #define SECRET_HEADER "amesh-secret-key v1"
 #define ALG_TAG "Ed"
@@ -69,16 +71,24 @@ static const char *pfx(const char *name)
 	return name ? name : "secret key";
 }
 
+/* Room quote needs: 40 bytes at up to 4 characters each, and "...". */
+#define QUOTE_LEN (40 * 4 + 8)
+
 /* Copies at most 40 bytes of untrusted input into out for quoting in an
- * error message, with anything unprintable replaced so the message stays
- * one line. */
+ * error message. Control characters and every byte past ASCII are written
+ * \xNN: the message stays one line, and what is wrong with the input is
+ * seen - a byte-order mark or a zero-width space quoted as itself is
+ * invisible, and the operator was shown a line that looked right. */
 static const char *quote(const char *s, size_t n, char *out, size_t outlen)
 {
 	size_t i, o = 0;
 
-	for (i = 0; i < n && i < 40 && o + 1 < outlen; i++) {
+	for (i = 0; i < n && i < 40 && o + 5 < outlen; i++) {
 		unsigned char c = (unsigned char)s[i];
-		out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+		if (c < 0x20 || c >= 0x7f)
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+		else
+			out[o++] = (char)c;
 	}
 	if (i < n && o + 4 < outlen) {
 		memcpy(out + o, "...", 3);
@@ -151,7 +161,7 @@ int keyfile_parse_public(const char *line, uint8_t pk[AM_KEY_BYTES], char *comme
                          char *err, size_t errlen)
 {
 	uint8_t bin[PUBLIC_BIN_LEN + 3], id[AM_KEYID_BYTES];
-	char q[48];
+	char q[QUOTE_LEN];
 	const char *b64, *end, *rest;
 	size_t len, b64len, binlen, clen;
 
@@ -247,13 +257,26 @@ int keyfile_parse_public(const char *line, uint8_t pk[AM_KEY_BYTES], char *comme
 	return 0;
 }
 
+/* A line of blanks alone (spaces, tabs, a CR of a CRLF file). */
+static bool blank_line(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return false;
+	return true;
+}
+
+/* A .pub is small; this is room for its one line many times over, and a
+ * cap on what is read of a file given by mistake. */
+#define PUBLIC_FILE_MAX 4096
+
 int keyfile_load_public(const char *path, uint8_t pk[AM_KEY_BYTES], char *comment, size_t commentlen,
                         char *err, size_t errlen)
 {
-	char buf[KEYFILE_LINE_MAX + 3], msg[AM_ERRLEN];
+	char buf[PUBLIC_FILE_MAX + 2], msg[AM_ERRLEN], q[QUOTE_LEN];
 	struct stat st;
-	size_t len = 0;
-	char *nl;
+	size_t len = 0, off, lineno = 1;
+	const char *line, *end, *nl;
 	int fd = -1, rv;
 
 	/* Public keys may be symlinks (a shared trust directory); no O_NOFOLLOW. */
@@ -267,8 +290,7 @@ int keyfile_load_public(const char *path, uint8_t pk[AM_KEY_BYTES], char *commen
 		rv = AM_EKEY;
 		goto fail;
 	}
-	/* Only the first line matters: read one byte past the longest line with
-	 * its newline, so an over-long first line is seen as such. */
+	/* Read one byte past the cap, so a file over it is seen as such. */
 	while (len < sizeof buf - 1) {
 		ssize_t r = read(fd, buf + len, sizeof buf - 1 - len);
 		if (r < 0 && errno == EINTR)
@@ -283,25 +305,79 @@ int keyfile_load_public(const char *path, uint8_t pk[AM_KEY_BYTES], char *commen
 		len += (size_t)r;
 	}
 	buf[len] = '\0';
-	if (memchr(buf, '\0', len) != NULL) {
-		seterr(err, errlen, "%s: contains a NUL byte; not a public key file", path);
+	if (len > PUBLIC_FILE_MAX) {
+		seterr(err, errlen, "%s: larger than %d bytes: not a public key file (one line, `%s<base64> "
+		       "[comment]')", path, PUBLIC_FILE_MAX, PUBLIC_PREFIX);
 		rv = AM_EKEY;
 		goto fail;
 	}
-	if ((nl = strchr(buf, '\n')) != NULL)
-		nl[1] = '\0';
+	if ((nl = memchr(buf, '\0', len)) != NULL) {
+		seterr(err, errlen, "%s: contains a NUL byte (offset %zu); not a public key file (UTF-16? iconv -f "
+		       "UTF-16 -t UTF-8)", path, (size_t)(nl - buf));
+		rv = AM_EKEY;
+		goto fail;
+	}
+	/* An editor's byte-order mark is not the key (text.h): it was quoted
+	 * back as an invisible character before `amesh-ed25519'. */
+	off = text_bom_len(buf, len);
+	end = buf + len;
+	/* Blank lines before the key are read past, as blanks around it are. */
+	for (line = buf + off;; line = nl + 1, lineno++) {
+		nl = memchr(line, '\n', (size_t)(end - line));
+		if (!nl || !blank_line(line, (size_t)(nl - line)))
+			break;
+	}
+	size_t llen = (size_t)((nl ? nl : end) - line);
+	if (line == end) {
+		seterr(err, errlen, "%s: empty: no key in it (expected one line, `%s<base64> [comment]')", path,
+		       PUBLIC_PREFIX);
+		rv = AM_EKEY;
+		goto fail;
+	}
 	/* a secret key where its public half belongs (`keys trust amesh.key'):
 	 * "not an amesh public key ... got `amesh-secret-key v1 rir'" named
 	 * neither the mix-up nor the file to give */
-	if (strncmp(buf, SECRET_HEADER, strlen(SECRET_HEADER)) == 0) {
+	if (strncmp(line, SECRET_HEADER, strlen(SECRET_HEADER)) == 0) {
 		seterr(err, errlen, "%s: is a secret key, not a public one: give its public half, %s.pub (a secret "
 		       "key stays with its peer)", path, path);
 		rv = AM_EKEY;
 		goto fail;
 	}
-	if ((rv = keyfile_parse_public(buf, pk, comment, commentlen, msg, sizeof msg)) != 0) {
-		seterr(err, errlen, "%s: %s", path, msg);
+	/* minisign's and signify's files are two lines, a comment and then
+	 * the key: the same algorithm, another format */
+	if (strncmp(line, "untrusted comment:", 18) == 0) {
+		seterr(err, errlen, "%s:%zu: a minisign or signify key (`untrusted comment: ...'), not an amesh "
+		       "public key: amesh keys are one line, `%s<base64> [comment]', made by `amesh keys generate'",
+		       path, lineno, PUBLIC_PREFIX);
+		rv = AM_EKEY;
 		goto fail;
+	}
+	if (llen > KEYFILE_LINE_MAX + 1) {
+		seterr(err, errlen, "%s:%zu: public key line is longer than %d bytes", path, lineno, KEYFILE_LINE_MAX);
+		rv = AM_ETOOBIG;
+		goto fail;
+	}
+	char keyline[KEYFILE_LINE_MAX + 2];
+	memcpy(keyline, line, llen);
+	keyline[llen] = '\0';
+	if ((rv = keyfile_parse_public(keyline, pk, comment, commentlen, msg, sizeof msg)) != 0) {
+		seterr(err, errlen, "%s:%zu: %s", path, lineno, msg);
+		goto fail;
+	}
+	/* One key a file: anything after its line was read past, so a file of
+	 * two keys (cat a.pub b.pub), or one with a stray edit, trusted its
+	 * first key in silence. Blank lines at the end are an editor's. */
+	for (size_t k = lineno + 1; nl && nl + 1 < end; k++) {
+		const char *next = nl + 1;
+		nl = memchr(next, '\n', (size_t)(end - next));
+		size_t n = (size_t)((nl ? nl : end) - next);
+		if (!blank_line(next, n)) {
+			seterr(err, errlen, "%s:%zu: unexpected text after the key on line %zu: `%s' (a public key file "
+			       "holds one key, on one line; give each key its own file)", path, k, lineno,
+			       quote(next, n, q, sizeof q));
+			rv = AM_EKEY;
+			goto fail;
+		}
 	}
 	close(fd);
 	return 0;
@@ -330,9 +406,10 @@ void keyfile_fingerprint(const uint8_t pk[AM_KEY_BYTES], char *out, size_t outle
  * (a public key is no secret) and leaves the offset at 0. */
 static bool is_public_key_file(int fd)
 {
-	char head[sizeof PUBLIC_PREFIX - 1];
+	char head[3 + sizeof PUBLIC_PREFIX - 1];
 	ssize_t r = pread(fd, head, sizeof head, 0);
-	return r == (ssize_t)sizeof head && memcmp(head, PUBLIC_PREFIX, sizeof head) == 0;
+	size_t off = r > 0 ? text_bom_len(head, (size_t)r) : 0;
+	return r >= (ssize_t)(off + sizeof PUBLIC_PREFIX - 1) && memcmp(head + off, PUBLIC_PREFIX, sizeof PUBLIC_PREFIX - 1) == 0;
 }
 
 /* Everything that is (or becomes) secret while a key is decoded, in one
@@ -348,60 +425,89 @@ struct secret_work {
 	char comment[KEYFILE_COMMENT_MAX];
 };
 
+/* Where a message about line `line' of a secret key points: FILE:LINE,
+ * or "secret key line N" for one parsed from memory. */
+static const char *at(const char *name, unsigned line, char *out, size_t outlen)
+{
+	if (name)
+		snprintf(out, outlen, "%s:%u", name, line);
+	else
+		snprintf(out, outlen, "secret key line %u", line);
+	return out;
+}
+
 /* Checks the text form and decodes it into w->bin and w->comment; checks
- * tags and KDF limits, decrypts nothing. */
+ * tags and KDF limits, decrypts nothing. As every file an operator
+ * handles (text.h), a byte-order mark at the start, CRLF line ends and
+ * blank lines at the end are an editor's and read past; anything else
+ * after the key line is refused, naming its line. */
 static int decode_secret(const char *name, const char *buf, size_t len, struct secret_work *w,
                          char *err, size_t errlen)
 {
 	const size_t hlen = strlen(SECRET_HEADER);
-	const char *nl, *b64, *end = buf + len;
-	size_t clen, b64len, binlen;
+	const char *nl, *b64, *end;
+	size_t clen, b64len, binlen, hdrlen, off = text_bom_len(buf, len);
 	uint64_t ops, mem;
-	char q[48];
+	char q[QUOTE_LEN], where[PATH_MAX + 32];
 
+	buf += off;
+	len -= off;
+	end = buf + len;
 	nl = len ? memchr(buf, '\n', len) : NULL;
 	if (nl == NULL) {
-		seterr(err, errlen, "%s: truncated: no line break after the header", pfx(name));
+		seterr(err, errlen, "%s: truncated: no line break after the header", at(name, 1, where, sizeof where));
 		return AM_EKEY;
 	}
-	if ((size_t)(nl - buf) < hlen || memcmp(buf, SECRET_HEADER, hlen) != 0 ||
-	    (buf + hlen != nl && buf[hlen] != ' ')) {
+	hdrlen = (size_t)(nl - buf);
+	if (hdrlen > 0 && buf[hdrlen - 1] == '\r')
+		hdrlen--;
+	if (hdrlen < hlen || memcmp(buf, SECRET_HEADER, hlen) != 0 || (hdrlen != hlen && buf[hlen] != ' ')) {
 		const char *hint = "";
-		if ((size_t)(nl - buf) >= strlen(PUBLIC_PREFIX) && memcmp(buf, PUBLIC_PREFIX, strlen(PUBLIC_PREFIX)) == 0)
+		if (hdrlen >= strlen(PUBLIC_PREFIX) && memcmp(buf, PUBLIC_PREFIX, strlen(PUBLIC_PREFIX)) == 0)
 			hint = " (this is a public key)";
-		seterr(err, errlen, "%s: first line must be `%s [comment]', got `%s'%s", pfx(name), SECRET_HEADER,
-		       quote(buf, (size_t)(nl - buf), q, sizeof q), hint);
+		seterr(err, errlen, "%s: first line must be `%s [comment]', got `%s'%s", at(name, 1, where, sizeof where),
+		       SECRET_HEADER, quote(buf, hdrlen, q, sizeof q), hint);
 		return AM_EKEY;
 	}
-	clen = buf + hlen == nl ? 0 : (size_t)(nl - buf) - hlen - 1;
+	clen = hdrlen == hlen ? 0 : hdrlen - hlen - 1;
 	if (clen >= KEYFILE_COMMENT_MAX || has_control(buf + hlen + 1, clen)) {
-		seterr(err, errlen, "%s: comment is longer than %d bytes or has a control character", pfx(name),
-		       KEYFILE_COMMENT_MAX - 1);
+		seterr(err, errlen, "%s: comment is longer than %d bytes or has a control character",
+		       at(name, 1, where, sizeof where), KEYFILE_COMMENT_MAX - 1);
 		return AM_EKEY;
 	}
 	memcpy(w->comment, buf + hlen + 1, clen);
 	w->comment[clen] = '\0';
 
-	/* Second and last line: the base64, with or without a final newline. */
+	/* Second line: the base64, with or without a final newline; then
+	 * nothing but blank lines. */
 	b64 = nl + 1;
 	nl = memchr(b64, '\n', (size_t)(end - b64));
-	if (nl != NULL && nl + 1 != end) {
-		seterr(err, errlen, "%s: unexpected data after the key line", pfx(name));
-		return AM_EKEY;
-	}
 	b64len = (size_t)((nl ? nl : end) - b64);
+	if (b64len > 0 && b64[b64len - 1] == '\r')
+		b64len--;
+	for (unsigned k = 3; nl && nl + 1 < end; k++) {
+		const char *next = nl + 1;
+		nl = memchr(next, '\n', (size_t)(end - next));
+		size_t n = (size_t)((nl ? nl : end) - next);
+		for (size_t i = 0; i < n; i++)
+			if (next[i] != ' ' && next[i] != '\t' && next[i] != '\r') {
+				seterr(err, errlen, "%s: unexpected data after the key line (line 2): `%s'",
+				       at(name, k, where, sizeof where), quote(next, n, q, sizeof q));
+				return AM_EKEY;
+			}
+	}
 	if (b64len != SECRET_B64_LEN) {
-		seterr(err, errlen, "%s: key line is %zu base64 characters, expected %d (truncated?)", pfx(name),
-		       b64len, (int)SECRET_B64_LEN);
+		seterr(err, errlen, "%s: key line is %zu base64 characters, expected %d (truncated?)",
+		       at(name, 2, where, sizeof where), b64len, (int)SECRET_B64_LEN);
 		return AM_EKEY;
 	}
 	if (sodium_base642bin(w->bin, sizeof w->bin, b64, b64len, NULL, &binlen, NULL,
 	                      sodium_base64_VARIANT_ORIGINAL) != 0 || binlen != SECRET_BIN_LEN) {
-		seterr(err, errlen, "%s: key line is not valid base64", pfx(name));
+		seterr(err, errlen, "%s: key line is not valid base64", at(name, 2, where, sizeof where));
 		return AM_EKEY;
 	}
 	if (memcmp(w->bin + SK_OFF_ALG, ALG_TAG, 2) != 0) {
-		seterr(err, errlen, "%s: unsupported algorithm `%s' (expected `Ed', Ed25519)", pfx(name),
+		seterr(err, errlen, "%s: unsupported algorithm `%s' (expected `Ed', Ed25519)", at(name, 2, where, sizeof where),
 		       quote((const char *)w->bin + SK_OFF_ALG, 2, q, sizeof q));
 		return AM_EKEY;
 	}

@@ -63,7 +63,10 @@ int keyfile_public_line(const uint8_t pk[AM_KEY_BYTES], const char *comment,
  * past). comment may be NULL. */
 int keyfile_parse_public(const char *line, uint8_t pk[AM_KEY_BYTES],
                          char *comment, size_t commentlen, char *err, size_t errlen);
-/* Reads the first line of a .pub file and parses it. */
+/* Reads a .pub file and parses its key line. A byte-order mark at its
+ * start and blank lines around the line are read past; anything else on
+ * another line is refused (err: `FILE:LINE: what'), as is a file over
+ * 4 KiB. Errors about the key line name its line too. */
 int keyfile_load_public(const char *path, uint8_t pk[AM_KEY_BYTES],
                         char *comment, size_t commentlen, char *err, size_t errlen);
 /* Short form two admins can read to each other: key id as four groups of

@@ -104,3 +104,8 @@ bool text_printable_utf8(const char *s, size_t n)
 	}
 	return true;
 }
+
+size_t text_bom_len(const char *s, size_t n)
+{
+	return n >= 3 && memcmp(s, TEXT_BOM, 3) == 0 ? 3 : 0;
+}

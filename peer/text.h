@@ -21,6 +21,14 @@
  * outlen should be at least TEXT_QUOTE_LEN(max). */
 const char *text_quote(char *out, size_t outlen, const char *s, size_t n, size_t max);
 
+/* A UTF-8 byte-order mark (EF BB BF) that an editor (Notepad, some Windows
+ * tools) put at the start of a file is not text: every reader of a file an
+ * operator writes (config, trust store, key files, allowlists, feeds, lists
+ * on stdin) skips it at the start of the file, so one file reads the same
+ * whichever reads it. Returns 3 when s[0..n) starts with one, else 0. */
+#define TEXT_BOM "\xef\xbb\xbf"
+size_t text_bom_len(const char *s, size_t n);
+
 /* Appends printf-formatted text to a growing malloc'd buffer. On failure
  * *text is freed and set to NULL, which the caller checks once at the end
  * (so a sequence of appends needs no error handling between them). */

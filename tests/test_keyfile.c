@@ -574,6 +574,153 @@ static void test_fingerprint_format(void **state)
 
 /* ---- secret file parsing ---- */
 
+/* A malformed .pub is refused naming file, line and what is wrong; what
+ * an editor adds (a byte-order mark, CRLF, blank lines) is read past as
+ * in every other file the peer reads. A junk second line was ignored, so
+ * `cat a.pub b.pub > x.pub' trusted a's key in silence; a BOM was quoted
+ * back as an invisible character before `amesh-ed25519'. */
+static void test_load_public_file_shapes(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t pk[AM_KEY_BYTES], want[AM_KEY_BYTES];
+	char line[KEYFILE_LINE_MAX], buf[4 * KEYFILE_LINE_MAX], comment[KEYFILE_COMMENT_MAX], err[AM_ERRLEN];
+	char where[PATH_MAX + 128];
+	int n;
+
+	assert_int_equal(keyfile_generate(f->key, "ops", NULL, want, err, sizeof err), 0);
+	assert_int_equal(keyfile_public_line(want, "ops", line, sizeof line), 0);
+
+	/* read past: BOM, CRLF, blank lines before and after */
+	static const struct {
+		const char *before, *after;
+	} ok[] = {{"\xef\xbb\xbf", "\n"}, {"", "\r\n"}, {"\n\n", "\n"}, {"", "\n\n  \n\t\r\n"},
+	          {"\xef\xbb\xbf", "\r\n\r\n"}, {"", ""}};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		n = snprintf(buf, sizeof buf, "%s%s%s", ok[i].before, line, ok[i].after);
+		write_file(f->pub, buf, (size_t)n, 0644);
+		memset(pk, 0, sizeof pk);
+		if (keyfile_load_public(f->pub, pk, comment, sizeof comment, err, sizeof err) != 0)
+			fail_msg("shape %zu refused: %s", i, err);
+		assert_memory_equal(pk, want, AM_KEY_BYTES);
+		assert_string_equal(comment, "ops");
+	}
+
+	/* a second key, or junk, after the key line: refused at its line */
+	n = snprintf(buf, sizeof buf, "%s\n%s\n", line, line);
+	write_file(f->pub, buf, (size_t)n, 0644);
+	assert_int_equal(keyfile_load_public(f->pub, pk, NULL, 0, err, sizeof err), AM_EKEY);
+	snprintf(where, sizeof where, "%s:2: unexpected text after the key on line 1: `amesh-ed25519 ", f->pub);
+	if (!contains(err, where))
+		fail_msg("%s", err);
+	n = snprintf(buf, sizeof buf, "%s\n\njunk\x1b[2J\n", line);
+	write_file(f->pub, buf, (size_t)n, 0644);
+	assert_int_equal(keyfile_load_public(f->pub, pk, NULL, 0, err, sizeof err), AM_EKEY);
+	snprintf(where, sizeof where, "%s:3: unexpected text after the key on line 1: `junk\\x1b[2J'", f->pub);
+	if (!contains(err, where))
+		fail_msg("%s", err);
+
+	/* the key line's own problem names its line, past blank lines and a BOM */
+	write_file(f->pub, "\xef\xbb\xbf\n\namesh-ed25519 tooshort\n", 28, 0644);
+	assert_int_equal(keyfile_load_public(f->pub, pk, NULL, 0, err, sizeof err), AM_EKEY);
+	snprintf(where, sizeof where, "%s:3: public key is 8 base64 characters", f->pub);
+	if (!contains(err, where))
+		fail_msg("%s", err);
+
+	/* an invisible character is shown, not quoted as itself */
+	n = snprintf(buf, sizeof buf, "\xe2\x80\x8b%s\n", line); /* zero-width space */
+	write_file(f->pub, buf, (size_t)n, 0644);
+	assert_int_equal(keyfile_load_public(f->pub, pk, NULL, 0, err, sizeof err), AM_EKEY);
+	if (!contains(err, ":1: not an amesh public key") || !contains(err, "got `\\xe2\\x80\\x8bamesh-ed25519"))
+		fail_msg("%s", err);
+
+	/* minisign's format: the same algorithm, another file */
+	write_file(f->pub, "untrusted comment: minisign public key 1234\nRWQ0EjRW\n", 53, 0644);
+	assert_int_equal(keyfile_load_public(f->pub, pk, NULL, 0, err, sizeof err), AM_EKEY);
+	if (!contains(err, ":1: a minisign or signify key"))
+		fail_msg("%s", err);
+
+	/* empty, blank only, too large, UTF-16 */
+	write_file(f->pub, "", 0, 0644);
+	assert_int_equal(keyfile_load_public(f->pub, pk, NULL, 0, err, sizeof err), AM_EKEY);
+	assert_true(contains(err, "empty"));
+	write_file(f->pub, "\n \n", 3, 0644);
+	assert_int_equal(keyfile_load_public(f->pub, pk, NULL, 0, err, sizeof err), AM_EKEY);
+	assert_true(contains(err, "empty"));
+	static char big[5000];
+	memset(big, '\n', sizeof big);
+	memcpy(big, line, strlen(line)); /* a key, then only blank lines, but 5,000 bytes of them */
+	write_file(f->pub, big, sizeof big, 0644);
+	assert_int_equal(keyfile_load_public(f->pub, pk, NULL, 0, err, sizeof err), AM_EKEY);
+	assert_true(contains(err, "larger than"));
+	write_file(f->pub, "\xff\xfe" "a\0m\0", 6, 0644);
+	assert_int_equal(keyfile_load_public(f->pub, pk, NULL, 0, err, sizeof err), AM_EKEY);
+	assert_true(contains(err, "NUL"));
+}
+
+/* The secret key file reads as the .pub does: a BOM and CRLF line ends are
+ * an editor's, blank lines at its end too; anything else after the key
+ * line is refused at its line. */
+static void test_secret_file_shapes(void **state)
+{
+	struct fixture *f = *state;
+	char text[KEYFILE_SECRET_MAX], buf[KEYFILE_SECRET_MAX], header[256], b64[512], err[AM_ERRLEN];
+	char where[PATH_MAX + 128];
+	uint8_t bin[256], want[AM_KEY_BYTES];
+	size_t binlen;
+	int n;
+
+	assert_int_equal(keyfile_generate(f->key, "c", NULL, want, err, sizeof err), 0);
+	read_file(f->key, text, sizeof text);
+	secret_split(text, header, sizeof header, bin, &binlen);
+	sodium_bin2base64(b64, sizeof b64, bin, binlen, sodium_base64_VARIANT_ORIGINAL);
+	static const struct {
+		const char *before, *eol, *after;
+	} ok[] = {{"\xef\xbb\xbf", "\n", "\n"}, {"", "\r\n", "\r\n"}, {"", "\n", "\n\n\r\n"}, {"", "\n", ""}};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		struct keyfile_secret *ks = NULL;
+		n = snprintf(buf, sizeof buf, "%s%s%s%s%s", ok[i].before, header, ok[i].eol, b64, ok[i].after);
+		unlink(f->key);
+		write_file(f->key, buf, (size_t)n, 0600);
+		if (keyfile_load_secret(f->key, NULL, &ks, err, sizeof err) != 0)
+			fail_msg("shape %zu refused: %s", i, err);
+		assert_memory_equal(ks->pk, want, AM_KEY_BYTES);
+		assert_string_equal(ks->comment, "c");
+		keyfile_secret_free(ks);
+	}
+	n = snprintf(buf, sizeof buf, "%s\n%s\n\nextra\n", header, b64);
+	unlink(f->key);
+	write_file(f->key, buf, (size_t)n, 0600);
+	{
+		struct keyfile_secret *ks = NULL;
+		assert_int_equal(keyfile_load_secret(f->key, NULL, &ks, err, sizeof err), AM_EKEY);
+		snprintf(where, sizeof where, "%s:4: unexpected data after the key line (line 2): `extra'", f->key);
+		if (!contains(err, where))
+			fail_msg("%s", err);
+	}
+	n = snprintf(buf, sizeof buf, "%s\n%.20s\n", header, b64);
+	unlink(f->key);
+	write_file(f->key, buf, (size_t)n, 0600);
+	{
+		struct keyfile_secret *ks = NULL;
+		assert_int_equal(keyfile_load_secret(f->key, NULL, &ks, err, sizeof err), AM_EKEY);
+		snprintf(where, sizeof where, "%s:2: key line is 20 base64 characters", f->key);
+		if (!contains(err, where))
+			fail_msg("%s", err);
+	}
+	/* a .pub with a BOM given as the secret is still named a public key */
+	char line[KEYFILE_LINE_MAX];
+	assert_int_equal(keyfile_public_line(want, "c", line, sizeof line), 0);
+	n = snprintf(buf, sizeof buf, "\xef\xbb\xbf%s\n", line);
+	unlink(f->key);
+	write_file(f->key, buf, (size_t)n, 0644);
+	{
+		struct keyfile_secret *ks = NULL;
+		assert_int_equal(keyfile_load_secret(f->key, NULL, &ks, err, sizeof err), AM_EKEY);
+		if (!contains(err, "is a public key"))
+			fail_msg("%s", err);
+	}
+}
+
 static void test_secret_rejects(void **state)
 {
 	struct fixture *f = *state;
@@ -892,6 +1039,8 @@ int main(void)
 		cmocka_unit_test(test_public_rejects),
 		cmocka_unit_test(test_public_refuses_small_order_keys),
 		cmocka_unit_test_setup_teardown(test_load_public_names_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load_public_file_shapes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_file_shapes, setup, teardown),
 		cmocka_unit_test(test_fingerprint_format),
 		cmocka_unit_test_setup_teardown(test_secret_rejects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_refuses_absurd_kdf_limits, setup, teardown),
