@@ -23,6 +23,7 @@
 #include "importer.h"
 #include "jsonout.h"
 #include "keyfile.h"
+#include "text.h"
 #include "timefmt.h"
 
 /* --- the batch pipeline --- */
@@ -407,7 +408,9 @@ static void read_catmap_file(struct feed_catmap *m, const char *path)
 		}
 		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
 			line[--n] = '\0';
-		const char *s = line + strspn(line, " \t");
+		/* an editor's byte-order mark is not the first word (text.h) */
+		const char *s = line + (no == 1 ? text_bom_len(line, n) : 0);
+		s += strspn(s, " \t");
 		if (*s == '\0' || *s == '#')
 			continue;
 		if (feed_catmap_add(m, s, err, sizeof err) != 0) {

@@ -22,6 +22,7 @@
 #include "keycmd.h"
 #include "jsonout.h"
 #include "keyfile.h"
+#include "text.h"
 #include "timefmt.h"
 #include "trace.h"
 #include "report.h"
@@ -941,9 +942,12 @@ static int cmd_query(int argc, char **argv)
 	}
 	while (rv == 0 && from_stdin && read_capped_line(stdin, line, WIRE_NAME_MAX + 2, &n, &full)) {
 		lineno++;
+		/* an editor's byte-order mark is no part of the first line (text.h):
+		 * a `#' comment behind it was sent as a name and refused */
+		size_t bom = lineno == 1 ? text_bom_len(line, n) : 0;
 		/* blank lines and comments are no names; blanks around a name are
 		 * trimmed by the daemon (domain_normalise_query) */
-		size_t lead = strspn(line, " \t");
+		size_t lead = bom + strspn(line + bom, " \t");
 		if (full == n && (lead == n || line[lead] == '#'))
 			continue;
 		stdin_names++;
@@ -966,7 +970,7 @@ static int cmd_query(int argc, char **argv)
 			p.t.names++;
 			continue;
 		}
-		rv = pipeline_add(&p, line);
+		rv = pipeline_add(&p, line + bom);
 	}
 	/* an empty file (a resolver log that was not written, a failed
 	 * export) must not read as "none of these names is flagged": exit 1

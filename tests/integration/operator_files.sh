@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# operator_files.sh - the files and the socket a new admin handles, as they
+# come from editors and other systems: a byte-order mark and CRLF line ends
+# read the same in every file the peer reads (config, key files, trust
+# store, allowlist, category map, names on stdin); a malformed key file is
+# refused naming file and line; and a refusal to use the control socket or
+# the config says what, where and why.
+set -uo pipefail
+AMESHD=$1 AMESH=$2
+. "$(dirname "$0")/lib.sh"
+
+BOM=$'\xef\xbb\xbf'
+# windows FILE: the file as Notepad saves it, BOM and CRLF
+windows() { { printf '%s' "$BOM"; sed 's/$/\r/' "$1"; } >"$1.win" && cat "$1.win" >"$1" && rm "$1.win"; }
+
+mk_peer a 1
+"$AMESH" keys generate -o "$T_ROOT/b.key" --comment "b ops" >/dev/null
+"$AMESH" keys generate -o "$T_ROOT/c.key" --comment "c ops" >/dev/null
+k() { "$AMESH" -c "$T_ROOT/a/amesh.conf" keys "$@"; }
+
+# --- key files ---
+cp "$T_ROOT/b.key.pub" "$T_ROOT/b-win.pub"; windows "$T_ROOT/b-win.pub"
+expect_exit 0 "keys trust takes a .pub saved with a BOM and CRLF" k trust "$T_ROOT/b-win.pub" --name b
+check "... as the key it holds" sh -c "'$AMESH' -c '$T_ROOT/a/amesh.conf' keys show b | grep -q '$(cut -d' ' -f2 "$T_ROOT/b.key.pub")'"
+cat "$T_ROOT/b.key.pub" "$T_ROOT/c.key.pub" >"$T_ROOT/two.pub"
+expect_exit 2 "keys trust refuses a .pub of two keys" k trust "$T_ROOT/two.pub" --name two
+check "... naming the file and the second key's line" grep -q "$T_ROOT/two.pub:2: unexpected text after the key on line 1: \`amesh-ed25519 " <<<"$T_ERR"
+{ cat "$T_ROOT/c.key.pub"; printf 'ssh-ed25519 AAAA junk\n'; } >"$T_ROOT/junk.pub"
+expect_exit 2 "keys trust refuses a .pub with a junk second line" k trust "$T_ROOT/junk.pub" --name junk
+check "... naming file, line and the text" grep -q "$T_ROOT/junk.pub:2: unexpected text after the key on line 1: \`ssh-ed25519 AAAA junk'" <<<"$T_ERR"
+check "... and trusts neither" not sh -c "'$AMESH' -c '$T_ROOT/a/amesh.conf' keys list | grep -q -e '^two' -e '^junk'"
+printf '\xe2\x80\x8b%s' "$(cat "$T_ROOT/c.key.pub")" >"$T_ROOT/zw.pub"
+expect_exit 2 "keys trust refuses a key behind a zero-width space" k trust "$T_ROOT/zw.pub" --name zw
+check "... and shows it as bytes, not as nothing" grep -q "zw.pub:1: not an amesh public key: .*got \`\\\\xe2\\\\x80\\\\x8bamesh-ed25519" <<<"$T_ERR"
+# the peer's own secret key, re-saved by a Windows editor: still its key
+windows "$T_ROOT/a/amesh.key"
+chmod 600 "$T_ROOT/a/amesh.key"
+
+# --- config, trust store, allowlist: BOM and CRLF ---
+printf 'good.example\n# ours\nns.good.example\n' >"$T_ROOT/a/allow.txt"
+windows "$T_ROOT/a/allow.txt"
+sed -i 's/^\[peer\]$/[peer]\nallowlist = allow.txt/' "$T_ROOT/a/amesh.conf"
+windows "$T_ROOT/a/amesh.conf"
+windows "$T_ROOT/a/trust.conf"
+expect_exit 0 "--check passes a config, key, trust store and allowlist saved with a BOM and CRLF" "$AMESHD" -c "$T_ROOT/a/amesh.conf" --check
+check "... with the allowlist's two names" grep -q "2 allowlisted names from 1 file, 0 bad entries skipped" <<<"$T_OUT"
+start a || exit 1
+check "the peer starts from them" sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' status >/dev/null"
+expect_exit 2 "the allowlist's first name is in force" amp a submit good.example --category phishing --confidence 80 --ttl 1d
+check "... refused as allowlisted" grep -qi "allowlist" <<<"$T_ERR"
+
+# --- names on stdin and a category map, with a BOM ---
+amp a submit evil.example --category phishing --confidence 80 --ttl 1d >/dev/null
+printf '%s# from the resolver\r\nevil.example\r\nother.example\r\n' "$BOM" >"$T_ROOT/names.txt"
+expect_exit 0 "query - reads a list with a BOM and a comment on its first line" amp a query - <"$T_ROOT/names.txt"
+check "... finds the name" grep -q "evil.example" <<<"$T_OUT"
+check "... and takes the comment for none (two names asked, not three)" not grep -qi "resolver\|xef\|invalid\|refused" <<<"$T_OUT$T_ERR"
+printf '%sphish = phishing\r\n' "$BOM" >"$T_ROOT/catmap.txt"
+printf 'domain,threat_type\nmapped.example,phish\n' >"$T_ROOT/catmap.csv"
+expect_exit 0 "--category-map-file reads a map with a BOM" amp a import "$T_ROOT/catmap.csv" --category-map-file "$T_ROOT/catmap.txt" --confidence 60 --ttl 7d --dry-run
+check "... its first word maps the row" not grep -q "unknown_category" <<<"$T_OUT$T_ERR"
+
+stop a
+finish
