@@ -108,6 +108,21 @@ static void print_signal_text(FILE *f, const struct wire_signal *s, const char *
 
 /* --- connecting --- */
 
+/* The first problem config_load found, for a one-line error: "cannot use
+ * config" alone left the operator to run --check to learn it was, say,
+ * unreadable to them. */
+static void first_problem(void *arg, const char *path, unsigned line, const char *msg)
+{
+	char *first = arg;
+
+	if (first[0] != '\0')
+		return;
+	if (line != 0)
+		snprintf(first, AM_ERRLEN, "%s:%u: %s", path, line, msg);
+	else
+		snprintf(first, AM_ERRLEN, "%s: %s", path, msg);
+}
+
 static int resolve_socket(char *out, size_t cap)
 {
 	const char *env = getenv("AMESH_SOCKET");
@@ -117,10 +132,11 @@ static int resolve_socket(char *out, size_t cap)
 		snprintf(out, cap, "%s", env);
 	} else if (opt_config) {
 		struct config cfg;
-		if (config_load(&cfg, opt_config, NULL, NULL) != 0) {
+		char why[AM_ERRLEN] = "";
+		if (config_load(&cfg, opt_config, first_problem, why) != 0) {
 			config_free(&cfg);
-			errorf("cannot use config %s (check it with `ameshd -c %s --check')", opt_config,
-			       opt_config);
+			errorf("cannot use config: %s (ameshd -c %s --check lists every problem)",
+			       why[0] ? why : opt_config, opt_config);
 			return EXIT_ERR;
 		}
 		snprintf(out, cap, "%s", cfg.control);

@@ -3,6 +3,8 @@
 #include "client.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -271,6 +273,62 @@ static bool not_a_socket(const char *path, char *what, size_t whatlen)
 	return true;
 }
 
+/* "owner root, group amesh, mode 0660" of st. */
+static void owner_and_mode(const struct stat *st, char *out, size_t outlen)
+{
+	struct passwd *pw = getpwuid(st->st_uid);
+	struct group *gr = getgrgid(st->st_gid);
+	char u[16], g[16];
+
+	snprintf(u, sizeof u, "%u", (unsigned)st->st_uid);
+	snprintf(g, sizeof g, "%u", (unsigned)st->st_gid);
+	snprintf(out, outlen, "owner %s, group %s, mode %04o", pw ? pw->pw_name : u, gr ? gr->gr_name : g,
+	         (unsigned)(st->st_mode & 07777));
+}
+
+/* Why connecting to path was refused with EACCES: a directory on the way
+ * that this user may not pass, or the socket itself (connect needs write
+ * permission on it) - and who may. "Permission denied" alone sent the
+ * operator to guess between the two, and at which of the directories. */
+static void explain_denied(const char *path, char *out, size_t outlen)
+{
+	char dir[PATH_MAX], om[128];
+	struct stat st;
+	const char *slash;
+
+	snprintf(dir, sizeof dir, "%s", path);
+	for (slash = strchr(path + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		dir[slash - path] = '\0';
+		if (access(dir, X_OK) != 0 && errno == EACCES) {
+			if (stat(dir, &st) == 0)
+				owner_and_mode(&st, om, sizeof om);
+			else
+				snprintf(om, sizeof om, "%s", strerror(errno));
+			snprintf(out, outlen, "the directory `%s' on its path is closed to this user (%s): the operators "
+			         "who may use the socket need search (x) permission on every directory above it", dir, om);
+			return;
+		}
+		snprintf(dir, sizeof dir, "%s", path);
+	}
+	if (stat(path, &st) == 0) {
+		/* getpwuid and getgrgid answer in static buffers: copy each out */
+		struct passwd *pw = getpwuid(geteuid());
+		char me[64], group[64];
+		if (pw)
+			snprintf(me, sizeof me, "%s", pw->pw_name);
+		else
+			snprintf(me, sizeof me, "%u", (unsigned)geteuid());
+		struct group *gr = getgrgid(st.st_gid);
+		snprintf(group, sizeof group, "%s", gr ? gr->gr_name : "GROUP");
+		owner_and_mode(&st, om, sizeof om);
+		snprintf(out, outlen, "the control socket is %s and this user (%s) may not write to it: run amesh as "
+		         "its owner, or as a member of its group (usermod -aG %s %s, then log in again)", om, me, group,
+		         me);
+		return;
+	}
+	snprintf(out, outlen, "%s", strerror(EACCES));
+}
+
 int client_open(struct client **out, const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
@@ -299,7 +357,11 @@ int client_open(struct client **out, const char *path, char *err, size_t errlen)
 			snprintf(err, errlen, "cannot connect to ameshd at `%s': %s (nothing listens on it: "
 			         "is ameshd running? pick the peer with -s SOCKET, -c CONFIG or AMESH_SOCKET)",
 			         path, strerror(e));
-		else
+		else if (e == EACCES || e == EPERM) {
+			char why[PATH_MAX + 300];
+			explain_denied(path, why, sizeof why);
+			snprintf(err, errlen, "cannot connect to ameshd at `%s': %s: %s", path, strerror(e), why);
+		} else
 			snprintf(err, errlen, "cannot connect to ameshd at `%s': %s", path, strerror(e));
 		return AM_ECONNECT;
 	}

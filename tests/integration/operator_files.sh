@@ -4,7 +4,7 @@
 # read the same in every file the peer reads (config, key files, trust
 # store, allowlist, category map, names on stdin); a malformed key file is
 # refused naming file and line; and a refusal to use the control socket or
-# the config says what, where and why.
+# the config says what, where and why (who may, and the command that fixes it).
 set -uo pipefail
 AMESHD=$1 AMESH=$2
 . "$(dirname "$0")/lib.sh"
@@ -59,6 +59,26 @@ printf '%sphish = phishing\r\n' "$BOM" >"$T_ROOT/catmap.txt"
 printf 'domain,threat_type\nmapped.example,phish\n' >"$T_ROOT/catmap.csv"
 expect_exit 0 "--category-map-file reads a map with a BOM" amp a import "$T_ROOT/catmap.csv" --category-map-file "$T_ROOT/catmap.txt" --confidence 60 --ttl 7d --dry-run
 check "... its first word maps the row" not grep -q "unknown_category" <<<"$T_OUT$T_ERR"
+
+# --- who may use the socket and the config: say why not ---
+if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null; then
+	chmod 755 "$T_ROOT" # the test's own directory; mode 0700 from mktemp
+	as_nobody() { runuser -u nobody -- "$AMESH" "$@"; }
+	expect_exit 2 "a user outside the peer's directory cannot use the socket" as_nobody -s "$T_ROOT/a/run/amesh.sock" status
+	check "... told which directory is closed, with its owner and mode" grep -q "Permission denied: the directory \`$T_ROOT/a' on its path is closed to this user (owner root, group root, mode 0750)" <<<"$T_ERR"
+	chmod o+x "$T_ROOT/a" "$T_ROOT/a/run"
+	expect_exit 2 "a user outside the socket's group cannot use it" as_nobody -s "$T_ROOT/a/run/amesh.sock" status
+	check "... told the socket's owner, group and mode, and the usermod that fixes it" grep -q "the control socket is owner root, group root, mode 0660 and this user (nobody) may not write to it: .*usermod -aG root nobody" <<<"$T_ERR"
+	expect_exit 2 "amesh -c with a config the user cannot read" as_nobody -c "$T_ROOT/a/amesh.conf" status
+	check "... says why" grep -q "cannot use config: $T_ROOT/a/amesh.conf: cannot open: Permission denied" <<<"$T_ERR"
+	chmod o-x "$T_ROOT/a" "$T_ROOT/a/run"
+	chmod 700 "$T_ROOT"
+else
+	echo "skip - socket and config permissions need root and runuser"
+fi
+printf '[peer]\nname = x\nname = y\n' >"$T_ROOT/broken.conf"
+expect_exit 2 "amesh -c with a broken config" "$AMESH" -c "$T_ROOT/broken.conf" status
+check "... names the file, the line and the problem" grep -q "cannot use config: $T_ROOT/broken.conf:3: name is set twice (first on line 2)" <<<"$T_ERR"
 
 stop a
 finish
