@@ -796,10 +796,10 @@ static void note_configured_neighbour(const char *config, const char *name, bool
 		if (strcmp(cfg.neighbours[i].name, name) != 0)
 			continue;
 		if (removed)
-			fprintf(stderr, "amesh keys: note: %s:%u still has [neighbour %s]: ameshd has dropped the link, "
+			fprintf(stderr, "amesh keys: warning: %s:%u still has [neighbour %s]: ameshd has dropped the link, "
 			        "but will refuse to start while that section names a neighbour missing from the trust "
-			        "store - remove the section before the next restart\n", cfg.path, cfg.neighbours[i].line,
-			        name);
+			        "store - remove the section before the next restart, or trust its key again (amesh -c %s "
+			        "keys trust PUBKEY --name %s)\n", cfg.path, cfg.neighbours[i].line, name, cfg.path, name);
 		else
 			fprintf(stderr, "amesh keys: note: %s:%u still has [neighbour %s]: its link stays down while the "
 			        "key is revoked; remove the section, or trust its new key under another name\n",

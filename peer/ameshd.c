@@ -458,8 +458,9 @@ int main(int argc, char **argv)
 			const struct config_neighbour *n = &cfg.neighbours[i];
 			const struct trust_entry *e = trust_by_name(&trust, n->name);
 			if (!e) {
-				fprintf(stderr, "%s:%u: neighbour `%s' has no trusted key in %s\n", cfg.path, n->line,
-				        n->name, cfg.trust_file);
+				char why[AM_ERRLEN];
+				config_untrusted_neighbour(&cfg, n->name, why, sizeof why);
+				fprintf(stderr, "%s:%u: neighbour `%s' %s\n", cfg.path, n->line, n->name, why);
 				bad = 1;
 			} else if (e->revoked) {
 				/* the daemon starts with it and keeps its link down: a
@@ -636,8 +637,10 @@ int main(int argc, char **argv)
 	}
 	struct mesh_env menv = {.store = store, .key = key, .retired = &retired, .apply = ap, .trust_path = cfg.trust_file,
 	                        .audit = audit, .guard = guard, .verify = verify};
-	if (mesh_open(&mesh, &menv, &cfg, &trust, err, sizeof err) != 0) {
-		fprintf(stderr, "ameshd: %s\n", err);
+	if ((rv = mesh_open(&mesh, &menv, &cfg, &trust, err, sizeof err)) != 0) {
+		/* a neighbour the trust store lacks is the file's problem: name it */
+		fprintf(stderr, "ameshd: %s%s%s\n", rv == AM_EUNTRUSTED ? cfg.path : "", rv == AM_EUNTRUSTED ? ": " : "",
+		        err);
 		goto out;
 	}
 	/* Response policy zones: their own LMDB environment beside the store,

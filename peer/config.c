@@ -1673,3 +1673,12 @@ fail:
 	free(text);
 	return rv;
 }
+
+void config_untrusted_neighbour(const struct config *cfg, const char *name, char *out, size_t outlen)
+{
+	/* a distrusted neighbour left in the file stopped the next start,
+	 * weeks later at a reboot; the way out must be on the line */
+	snprintf(out, outlen, "is not in the trust store %s (distrusted, or never trusted): remove its [neighbour %s] "
+	         "section, or trust its key under that name: amesh -c %s keys trust PUBKEY --name %s", cfg->trust_file,
+	         name, cfg->path, name);
+}

@@ -156,6 +156,13 @@ typedef void (*config_diag_fn)(void *arg, const char *path, unsigned line, const
  * the neighbour table and releases it with config_free. */
 int config_load(struct config *cfg, const char *path, config_diag_fn diag, void *arg);
 
+/* Why [neighbour NAME] of cfg cannot start, and the two ways out, for
+ * every place that refuses it (a start, --check, a reload adding it):
+ * "is not in the trust store T (distrusted, or never trusted): remove ...,
+ * or trust its key ...: amesh -c CONFIG keys trust PUBKEY --name NAME".
+ * The caller puts the neighbour and where it is before it. */
+void config_untrusted_neighbour(const struct config *cfg, const char *name, char *out, size_t outlen);
+
 /* config_load's parser over bytes already in memory (the fuzzer's entry
  * point, and what config_load calls after reading the file). buf need not
  * be NUL-terminated; over CONFIG_FILE_MAX bytes is refused with a diag.

@@ -93,8 +93,8 @@ static bool lookup_trusted(void *arg, const char *name, uint8_t pk[AM_KEY_BYTES]
  * the operator must fix. Not strict (a running peer whose admin just
  * distrusted it): the neighbour is retired and its link drops - failing
  * closed, where refusing the change would keep trusting it. */
-static int nb_configure(struct nb *nb, const struct config_neighbour *cn, const struct trust *t,
-                        bool strict, char *err, size_t errlen)
+static int nb_configure(struct nb *nb, const struct config *cfg, const struct config_neighbour *cn,
+                        const struct trust *t, bool strict, char *err, size_t errlen)
 {
 	const struct trust_entry *e = trust_by_name(t, cn->name);
 	struct policy_export exp;
@@ -102,9 +102,9 @@ static int nb_configure(struct nb *nb, const struct config_neighbour *cn, const 
 	int rv;
 
 	if (!e && strict) {
-		snprintf(err, errlen, "neighbour `%s' (config line %u) is not in the trust store: trust its key "
-		         "(amesh keys trust PUBKEY --name %s) or, if it was distrusted, remove its section",
-		         cn->name, cn->line, cn->name);
+		char why[AM_ERRLEN];
+		config_untrusted_neighbour(cfg, cn->name, why, sizeof why);
+		snprintf(err, errlen, "neighbour `%s' (config line %u) %s", cn->name, cn->line, why);
 		return AM_EUNTRUSTED;
 	}
 	if (!e) {
@@ -784,7 +784,7 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 			goto fail;
 		}
 		m->nbs[m->n_nbs++] = nb;
-		if ((rv = nb_configure(nb, &cfg->neighbours[i], &m->trust, true, err, errlen)) != 0)
+		if ((rv = nb_configure(nb, cfg, &cfg->neighbours[i], &m->trust, true, err, errlen)) != 0)
 			goto fail;
 		if ((rv = store_cursor_get(m->store, nb->name, &nb->cursor)) != 0) {
 			snprintf(err, errlen, "mesh: cannot read the cursor of %s: %s", nb->name, am_strerror(rv));
@@ -900,7 +900,7 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 		probe.removed = true; /* a dry run: its "link is dropped" is logged once, below */
 		probe.probe = true;
 		bool is_new = mesh_nb_by_name(m, cfg->neighbours[i].name) == NULL;
-		rv = nb_configure(&probe, &cfg->neighbours[i], &fresh, is_new, err, errlen);
+		rv = nb_configure(&probe, cfg, &cfg->neighbours[i], &fresh, is_new, err, errlen);
 		policy_export_free(&probe.exp);
 		policy_import_free(&probe.imp);
 		if (rv != 0) {
@@ -983,7 +983,7 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 			/* out of memory: count it widened and narrowed (a needless
 			 * re-sync or pass at worst) */
 			bool copied = policy_import_copy(&before, &nb->imp) == 0;
-			nb_configure(nb, cn, &m->trust, false, err, errlen);
+			nb_configure(nb, cfg, cn, &m->trust, false, err, errlen);
 			/* What this peer holds through nb is judged again by what
 			 * is in force (mesh_rejudge.h): a narrowing is in force for
 			 * what was accepted, not only for what comes next */
@@ -1025,7 +1025,7 @@ static int reload_locked(struct mesh *m, const struct config *cfg, const struct 
 		struct nb *nb = nb_new();
 		if (!nb)
 			break;
-		nb_configure(nb, &cfg->neighbours[j], &m->trust, false, err, errlen);
+		nb_configure(nb, cfg, &cfg->neighbours[j], &m->trust, false, err, errlen);
 		store_cursor_get(m->store, nb->name, &nb->cursor);
 		/* a section that comes back (removed while this ameshd ran, or
 		 * before it started): what it sent and was set aside since is
