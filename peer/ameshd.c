@@ -690,7 +690,9 @@ int main(int argc, char **argv)
 		.metrics = metrics, .rpz = rpz, .dns = dns, .guard = guard, .rpz_feed = feed, .reload = reload_rec,
 	};
 	if (control_open(&ctl, &env, cfg.control, err, sizeof err) != 0) {
-		fprintf(stderr, "ameshd: %s\n", err);
+		char where[PATH_MAX + 64];
+		config_files_where(&cfg, cfg.control_line, "control", where, sizeof where);
+		fprintf(stderr, "ameshd: %s: %s\n", where, err);
 		goto out;
 	}
 	/* a resolver's hit log, counted as `amesh sightings import' would */

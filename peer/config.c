@@ -1381,6 +1381,7 @@ static void check_all(struct load *ld)
 	/* where the files the daemon opens were named, for config_files.h */
 	cfg->key_line = line_of(ld, set_key);
 	cfg->data_dir_line = line_of(ld, set_data_dir);
+	cfg->control_line = line_of(ld, set_control);
 	cfg->weights_line = line_of(ld, set_origin_weights);
 }
 

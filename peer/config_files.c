@@ -24,7 +24,7 @@ void config_files_where(const struct config *cfg, unsigned line, const char *opt
 static void problem(const struct config *cfg, config_diag_fn diag, void *arg, unsigned line, const char *option,
                     const char *what)
 {
-	char msg[AM_ERRLEN + PATH_MAX + 64];
+	char msg[PATH_MAX * 2 + 256];
 
 	if (!diag)
 		return;
@@ -115,9 +115,63 @@ static unsigned check_data_dir(const struct config *cfg, config_diag_fn diag, vo
 	return 1;
 }
 
+/* The control socket's directory, as control_open prepares it: made (one
+ * level, 0750) if missing, and refused when open to others. --check passed
+ * a directory whose parent was missing, or one of mode 0777, and the start
+ * failed on it, with no config line. */
+static unsigned check_control(const struct config *cfg, config_diag_fn diag, void *arg)
+{
+	char why[PATH_MAX * 2 + 160], dir[PATH_MAX], parent[PATH_MAX];
+	struct stat st;
+	char *slash;
+	int e;
+
+	snprintf(dir, sizeof dir, "%s", cfg->control);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return 0; /* config.c refuses such a path */
+	*slash = '\0';
+	if (stat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			snprintf(why, sizeof why, "its directory `%s' is not a directory", dir);
+		else if (st.st_mode & 0007)
+			snprintf(why, sizeof why, "its directory `%s' is accessible to others (mode %04o), which ameshd "
+			         "refuses; fix with: chmod o-rwx %s", dir, (unsigned)(st.st_mode & 07777), dir);
+		else if ((e = try_make_in(dir)) != 0)
+			snprintf(why, sizeof why, "this user cannot make the socket in `%s': %s", dir, strerror(e));
+		else
+			return 0;
+	} else if (errno != ENOENT) {
+		snprintf(why, sizeof why, "its directory `%s': %s", dir, strerror(errno));
+	} else {
+		snprintf(parent, sizeof parent, "%s", dir);
+		const char *up = dirname(parent);
+		if (stat(up, &st) != 0 && errno == ENOENT) {
+			/* systemd makes a RuntimeDirectory= before ExecStartPre and
+			 * removes it at stop: a --check by hand between the two
+			 * must not call the unit's own layout broken */
+			snprintf(why, sizeof why, "warning: its directory `%s' cannot be made, its parent `%s' is missing "
+			         "(ameshd makes one level): the start fails unless a service manager makes it first, as "
+			         "systemd's RuntimeDirectory= does", dir, up);
+			problem(cfg, diag, arg, cfg->control_line, "control", why);
+			return 0;
+		} else if (stat(up, &st) != 0)
+			snprintf(why, sizeof why, "its directory `%s' cannot be made: its parent `%s': %s", dir, up,
+			         strerror(errno));
+		else if (!S_ISDIR(st.st_mode))
+			snprintf(why, sizeof why, "its directory `%s' cannot be made: `%s' is not a directory", dir, up);
+		else if ((e = try_make_in(up)) != 0)
+			snprintf(why, sizeof why, "its directory `%s' cannot be made: this user cannot write in `%s': %s",
+			         dir, up, strerror(e));
+		else
+			return 0;
+	}
+	problem(cfg, diag, arg, cfg->control_line, "control", why);
+	return 1;
+}
+
 unsigned config_files_check(const struct config *cfg, config_diag_fn diag, void *arg, bool *encrypted)
 {
 	if (encrypted)
 		*encrypted = false;
-	return check_key(cfg, diag, arg, encrypted) + check_data_dir(cfg, diag, arg);
+	return check_key(cfg, diag, arg, encrypted) + check_data_dir(cfg, diag, arg) + check_control(cfg, diag, arg);
 }

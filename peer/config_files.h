@@ -21,7 +21,7 @@
 
 #include "config.h"
 
-/* Checks cfg's key file and data_dir; each problem goes through diag
+/* Checks cfg's key file, data_dir and control socket's directory; each problem goes through diag
  * (line = the option's line, 0 for a default), with the option's name and
  * the path in msg. *encrypted (may be NULL) says whether the key is
  * passphrase-protected. Returns the number of problems. Reads only: it

@@ -183,6 +183,48 @@ static void test_data_dir_problems(void **state)
 	assert_int_equal(check("key = gone.key\ndata_dir = /nonexistent-amesh/a/b\n", &d, NULL), 2);
 }
 
+/* The control socket's directory as control_open prepares it: --check
+ * passed each of these and the start failed on it, naming no line. */
+static void test_control_dir_problems(void **state)
+{
+	struct diags d;
+	char extra[256], open_dir[128], file[128];
+	(void)state;
+
+	/* a parent missing: ameshd makes one level only - a warning, since
+	 * systemd makes its RuntimeDirectory= before the start and removes it
+	 * at stop (a --check by hand in between is no failure) */
+	assert_int_equal(check("control = /nonexistent-amesh/dir/amesh.sock\n", &d, NULL), 0);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.line[0], 3);
+	assert_non_null(strstr(d.msg[0], "control: warning: its directory `/nonexistent-amesh/dir' cannot be made, its "
+	                                 "parent `/nonexistent-amesh' is missing"));
+	/* open to others: refused at start, with the chmod that fixes it */
+	snprintf(open_dir, sizeof open_dir, "%s/open", dir);
+	assert_int_equal(mkdir(open_dir, 0700), 0);
+	assert_int_equal(chmod(open_dir, 0777), 0);
+	snprintf(extra, sizeof extra, "control = %s/amesh.sock\n", open_dir);
+	assert_int_equal(check(extra, &d, NULL), 1);
+	assert_non_null(strstr(d.msg[0], "is accessible to others (mode 0777), which ameshd refuses; fix with: chmod o-rwx"));
+	/* closed to others: fine */
+	assert_int_equal(chmod(open_dir, 0750), 0);
+	assert_int_equal(check(extra, &d, NULL), 0);
+	/* a file where the directory should be */
+	snprintf(file, sizeof file, "%s/plain", dir);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	fclose(f);
+	snprintf(extra, sizeof extra, "control = %s/amesh.sock\n", file);
+	assert_int_equal(check(extra, &d, NULL), 1);
+	assert_non_null(strstr(d.msg[0], "is not a directory"));
+	/* the default (run/ beside the config, made at start): fine; a path
+	 * through a file is not */
+	assert_int_equal(check("", &d, NULL), 0);
+	snprintf(extra, sizeof extra, "control = %s/run/amesh.sock\n", file);
+	assert_int_equal(check(extra, &d, NULL), 1);
+	assert_non_null(strstr(d.msg[0], "/plain/run': Not a directory"));
+}
+
 static void test_where(void **state)
 {
 	struct config cfg;
@@ -207,6 +249,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_encrypted_key_passes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsafe_retired_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_dir_problems, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_control_dir_problems, setup, teardown),
 		cmocka_unit_test(test_where),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
