@@ -83,7 +83,7 @@ int feed_lines(const char *buf, size_t len, const struct feed_sink *sink, feed_l
 	int rv;
 
 	/* a UTF-8 byte-order mark is not part of the first line */
-	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+	if (text_bom_len(buf, len))
 		pos = 3;
 	while (pos < len) {
 		const char *s = buf + pos, *nl = memchr(s, '\n', len - pos);
@@ -95,7 +95,7 @@ int feed_lines(const char *buf, size_t len, const struct feed_sink *sink, feed_l
 		/* and not of any other line: files joined by cat(1) each bring
 		 * their own (`cat a.txt b.txt | amesh import -'); U+FEFF is no
 		 * part of any name or address */
-		if (n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+		if (text_bom_len(s, n)) {
 			s += 3;
 			n -= 3;
 		}
@@ -216,7 +216,7 @@ static bool has_token(const char *s, size_t n, const char *tok)
 
 static int classify(const char *s, size_t n)
 {
-	if (n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) { /* as feed_lines reads it */
+	if (text_bom_len(s, n)) { /* as feed_lines reads it */
 		s += 3;
 		n -= 3;
 	}
@@ -260,7 +260,7 @@ enum feed_format feed_detect(const char *buf, size_t len)
 	                                              FEED_DNSMASQ, FEED_UNBOUND};
 	size_t votes[V_COUNT] = {0}, seen = 0, pos = 0, head = len < 65536 ? len : 65536;
 
-	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+	if (text_bom_len(buf, len))
 		pos = 3;
 	while (pos < len && (buf[pos] == ' ' || buf[pos] == '\t' || buf[pos] == '\r' || buf[pos] == '\n'))
 		pos++;
@@ -330,7 +330,7 @@ static bool binary(const char *buf, size_t len, char *err, size_t errlen)
 	 * page (curl without -f) whose text could hold a name - the feed
 	 * host's own - that a line reader would flag; and XML, which no
 	 * format here is (STIX 1.x was XML; TAXII 1 served it) */
-	size_t p = len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+	size_t p = text_bom_len(buf, len);
 	while (p < len && (buf[p] == ' ' || buf[p] == '\t' || buf[p] == '\r' || buf[p] == '\n'))
 		p++;
 	static const char *const html[] = {"<!doctype html", "<html", "<head", "<body", "<!--"};

@@ -480,7 +480,7 @@ static int run(const char *s, size_t len, const struct feed_sink *sink, bool *fo
 
 	if ((st.rec.buf = malloc(RECORD_MAX)) == NULL)
 		return AM_ENOMEM;
-	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+	if (text_bom_len(s, len))
 		pos = 3;
 	while (pos < len && rv == 0) {
 		size_t start = pos, start_line = line, k = pos;
@@ -730,7 +730,7 @@ out:
 
 bool feed_csv_json(const char *buf, size_t len)
 {
-	size_t p = len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+	size_t p = text_bom_len(buf, len);
 	while (p < len && (buf[p] == ' ' || buf[p] == '\t' || buf[p] == '\r' || buf[p] == '\n'))
 		p++;
 	return p < len && (buf[p] == '{' || buf[p] == '[');

@@ -1025,7 +1025,7 @@ static char *reader(char *str, int num, void *stream)
 	}
 	/* inih skips a UTF-8 byte order mark too; skipping it here keeps a
 	 * first-line section header visible to us. */
-	if (ld->line == 1 && n >= 3 && memcmp(start, "\xef\xbb\xbf", 3) == 0) {
+	if (ld->line == 1 && text_bom_len(start, n)) {
 		start += 3;
 		n -= 3;
 	}

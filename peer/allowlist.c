@@ -615,7 +615,7 @@ static bool starts_json(const char *buf, size_t len, size_t *start)
 	size_t i = 0;
 
 	/* a byte order mark, as some editors on Windows write */
-	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+	if (text_bom_len(buf, len))
 		i = 3;
 	*start = i;
 	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))

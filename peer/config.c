@@ -994,7 +994,7 @@ static void track_section(struct load *ld, const char *s, size_t n)
 	bool was_space = false;
 	size_t end;
 
-	if (ld->line == 1 && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+	if (ld->line == 1 && text_bom_len(s, n)) {
 		s += 3;
 		n -= 3;
 		while (n > 0 && isspace((unsigned char)*s)) {
