@@ -478,7 +478,7 @@ static int load_plain(struct loader *l, struct source *src, const char *buf, siz
 			e--;
 		if (b == e)
 			continue;
-		snprintf(where, sizeof where, "line %zu", lineno);
+		snprintf(where, sizeof where, "%zu", lineno);
 		if ((rv = take_entry(l, where, buf + b, e - b, false, src)) != 0)
 			return rv;
 	}

@@ -57,8 +57,9 @@ void allowlist_free(struct allowlist *a);
  * covering less than its list says (kept true: a public suffix in a list
  * that covers subdomains, "github.io" - it covers that name only, and the
  * operator should know the tenants below it are not shielded): `label'
- * names the file (its path, or the buffer's label), `where' is "line N"
- * (plain) or "list[N]" (JSON, from 0), `why' one line quoting the entry
+ * names the file (its path, or the buffer's label), `where' is the line
+ * number "N" (plain, from 1: reported as FILE:N, as every file's problems
+ * are) or "list[N]" (JSON, from 0), `why' one line quoting the entry
  * and saying what is wrong, e.g. "`-250.starlink.ru': label `-250' has a
  * leading hyphen". The strings are valid only during the call. */
 typedef void (*allowlist_skip_fn)(void *arg, const char *label, const char *where, bool kept, const char *why);

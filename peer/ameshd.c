@@ -81,10 +81,12 @@ static void on_skip(void *arg, const char *label, const char *where, bool kept, 
 
 	if ((kept ? r->warned++ : r->shown++) >= ALLOWLIST_SKIPS_SHOWN)
 		return;
+	/* FILE:LINE, as every other file's problems are named (editors jump
+	 * to it); a JSON list's entry is FILE:list[N] */
 	if (r->check)
-		fprintf(stderr, "%s: %s: %s: %s\n", label, where, kept ? "warning" : "skipped", why);
+		fprintf(stderr, "%s:%s: %s: %s\n", label, where, kept ? "warning" : "skipped", why);
 	else
-		log_warn("allowlist: %s: %s: %s: %s", label, where, kept ? "warning" : "skipped", why);
+		log_warn("allowlist: %s:%s: %s: %s", label, where, kept ? "warning" : "skipped", why);
 }
 
 /* Loads every configured allowlist file into one allowlist; NULL when none

@@ -23,16 +23,16 @@ am() { "$AMESH" -s "$T_ROOT/p/run/amesh.sock" "$@"; }
 # --- --check loads the lists it validates ---
 expect_exit 0 "a config whose lists have bad entries is valid" "$AMESHD" -c "$conf" --check
 check "... and says how many names and bad entries" grep -q "24 allowlisted names from 5 files, 39 bad entries skipped" <<<"$T_OUT"
-check "--check names a bad entry with file and index" grep -q "top-sites.json: list\[5\]: skipped: \`-container.supertms.com': label \`-container' has a leading hyphen" <<<"$T_ERR"
-check "... a space" grep -q "top-sites.json: list\[8\]: skipped: \`corona helden': a space" <<<"$T_ERR"
-check "... empty labels" grep -q "top-sites.json: list\[9\]: skipped: \`marketingplatform.google....'" <<<"$T_ERR"
-check "... a non-string entry" grep -q "top-sites.json: list\[13\]: skipped: \`42': a number, not a name" <<<"$T_ERR"
-check "... a subdomains-only public suffix" grep -q "top-sites.json: list\[15\]: skipped: \`.github.io': \`github.io' is a public suffix" <<<"$T_ERR"
-check "--check warns of a public suffix kept as itself only, with file and index" grep -q "top-sites.json: list\[2\]: warning: \`github.io': \`github.io' is a public suffix: this entry covers that name only, never the names below it" <<<"$T_ERR"
-check "... each one" grep -q "top-sites.json: list\[3\]: warning: \`duckdns.org'" <<<"$T_ERR"
-check "... a plain list's line" grep -q "corp.txt: line 4: skipped: \`-bad.example-corp.net'" <<<"$T_ERR"
+check "--check names a bad entry with file and index" grep -q "top-sites.json:list\[5\]: skipped: \`-container.supertms.com': label \`-container' has a leading hyphen" <<<"$T_ERR"
+check "... a space" grep -q "top-sites.json:list\[8\]: skipped: \`corona helden': a space" <<<"$T_ERR"
+check "... empty labels" grep -q "top-sites.json:list\[9\]: skipped: \`marketingplatform.google....'" <<<"$T_ERR"
+check "... a non-string entry" grep -q "top-sites.json:list\[13\]: skipped: \`42': a number, not a name" <<<"$T_ERR"
+check "... a subdomains-only public suffix" grep -q "top-sites.json:list\[15\]: skipped: \`.github.io': \`github.io' is a public suffix" <<<"$T_ERR"
+check "--check warns of a public suffix kept as itself only, with file and index" grep -q "top-sites.json:list\[2\]: warning: \`github.io': \`github.io' is a public suffix: this entry covers that name only, never the names below it" <<<"$T_ERR"
+check "... each one" grep -q "top-sites.json:list\[3\]: warning: \`duckdns.org'" <<<"$T_ERR"
+check "... a plain list's line" grep -q "corp.txt:4: skipped: \`-bad.example-corp.net'" <<<"$T_ERR"
 check "the leading hyphen is not called 'a character other than'" not grep -q "character other than" <<<"$T_ERR"
-check "a list with 30 bad entries: 20 named" test "$(grep -c 'many-bad.json: list' <<<"$T_ERR")" -eq 20
+check "a list with 30 bad entries: 20 named" test "$(grep -c 'many-bad.json:list' <<<"$T_ERR")" -eq 20
 check "... then counted" grep -q "many-bad.json: ... and 10 more bad entries skipped" <<<"$T_ERR"
 
 cp "$conf" "$T_ROOT/p/cidr.conf"
@@ -43,9 +43,9 @@ check "... saying it is not a list of names" grep -q "resolvers-cidr.json: warni
 # --- the daemon starts with the same lists and logs the same ---
 start_peer "$T_ROOT/p" || exit 1
 log="$T_ROOT/p/ameshd.log"
-check "the log names a skipped entry with file and index" grep -q "allowlist: .*top-sites.json: list\[14\]: skipped: \`-250.starlink.ru': label \`-250' has a leading hyphen" "$log"
+check "the log names a skipped entry with file and index" grep -q "allowlist: .*top-sites.json:list\[14\]: skipped: \`-250.starlink.ru': label \`-250' has a leading hyphen" "$log"
 check "the log counts per file" grep -q "top-sites.json: 11 entries, 7 bad entries skipped, [0-9]* public-suffix entries covering the name only" "$log"
-check "the log warns of a public-suffix entry with file and index" grep -q "allowlist: .*top-sites.json: list\[3\]: warning: \`duckdns.org': \`duckdns.org' is a public suffix" "$log"
+check "the log warns of a public-suffix entry with file and index" grep -q "allowlist: .*top-sites.json:list\[3\]: warning: \`duckdns.org': \`duckdns.org' is a public suffix" "$log"
 
 # --- the origin does not flag what it allowlists ---
 sub() { am submit "$@" --category phishing --confidence 90 --ttl 1d; }
