@@ -1972,6 +1972,12 @@ int control_open(struct control **out, const struct control_env *env,
 	struct nnglisten_opts lo = {.name = "control socket", .peer_proto = NNG_REQ0_SELF,
 	                            .setup = setup_listener};
 	if ((rv = nnglisten_open(&c->listener, env->guard, c->sock, url, &lo, err, errlen)) != 0) {
+		/* two peers on one host given the same socket (a config copied
+		 * from the other): say what is on it and the way out */
+		size_t n = strlen(err);
+		if (strstr(err, nng_strerror(NNG_EADDRINUSE)) && n < errlen)
+			snprintf(err + n, errlen - n, ": another ameshd answers on it (amesh -s %s status names its "
+			         "peer); give each peer its own `control' socket", socket_path);
 		control_close(c);
 		return rv;
 	}

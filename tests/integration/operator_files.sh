@@ -76,6 +76,13 @@ if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null; then
 else
 	echo "skip - socket and config permissions need root and runuser"
 fi
+# a second peer given the first one's socket (a config copied from it)
+"$AMESH" init "$T_ROOT/b" --name b >/dev/null
+printf '\n[peer]\ncontrol = %s\n' "$T_ROOT/a/run/amesh.sock" >>"$T_ROOT/b/amesh.conf"
+bline=$(grep -n "^control = $T_ROOT/a/run/amesh.sock" "$T_ROOT/b/amesh.conf" | cut -d: -f1)
+expect_exit 1 "a second peer on the first one's control socket does not start" "$AMESHD" -c "$T_ROOT/b/amesh.conf"
+check "... naming the config line, what answers there and the way out" grep -q "^ameshd: $T_ROOT/b/amesh.conf:$bline: control: cannot listen on \`ipc://$T_ROOT/a/run/amesh.sock': Address in use: another ameshd answers on it (amesh -s $T_ROOT/a/run/amesh.sock status names its peer); give each peer its own \`control' socket" <<<"$T_ERR"
+check "... and the first one still answers" wait_until 2 amp a status
 printf '[peer]\nname = x\nname = y\n' >"$T_ROOT/broken.conf"
 expect_exit 2 "amesh -c with a broken config" "$AMESH" -c "$T_ROOT/broken.conf" status
 check "... names the file, the line and the problem" grep -q "cannot use config: $T_ROOT/broken.conf:3: name is set twice (first on line 2)" <<<"$T_ERR"
