@@ -205,17 +205,26 @@ static void warn_log(void *arg, const char *msg)
  * (reload_status.h): only the log said a reload was refused. */
 static struct reload_status *reload_rec;
 
+/* One thing the reload says: logged with `tail' after it, recorded bare. */
+static void reload_vsay(enum log_level level, const char *tail, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void reload_vsay(enum log_level level, const char *tail, const char *fmt, va_list ap)
+{
+	char msg[AM_ERRLEN * 2];
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	log_msg(level, "SIGHUP: %s%s", msg, tail);
+	reload_status_add(reload_rec, "%s", msg);
+}
+
 static void reload_say(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reload_say(enum log_level level, const char *fmt, ...)
 {
-	char msg[AM_ERRLEN * 2];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	reload_vsay(level, "", fmt, ap);
 	va_end(ap);
-	log_msg(level, "SIGHUP: %s", msg);
-	reload_status_add(reload_rec, "%s", msg);
 }
 
 /* The reason a reload is refused: recorded, and logged on one line with
@@ -223,14 +232,11 @@ static void reload_say(enum log_level level, const char *fmt, ...)
 static void reload_refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void reload_refuse(const char *fmt, ...)
 {
-	char msg[AM_ERRLEN * 2];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	reload_vsay(LOG_ERROR, "; keeping the running configuration", fmt, ap);
 	va_end(ap);
-	log_error("SIGHUP: %s; keeping the running configuration", msg);
-	reload_status_add(reload_rec, "%s", msg);
 }
 
 static void reload_diag(void *arg, const char *path, unsigned line, const char *msg)
