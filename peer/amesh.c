@@ -1068,6 +1068,8 @@ static void print_status_config(const struct wire_status *s)
 {
 	char loaded[TIMEFMT_LEN], at[TIMEFMT_LEN], mod[TIMEFMT_LEN];
 
+	if (!s->config_path[0])
+		return; /* an ameshd older than these fields: nothing to say, rather than 1970 */
 	timefmt_rfc3339(s->config_loaded_at, loaded);
 	timefmt_rfc3339(s->reload_at, at);
 	timefmt_rfc3339(s->config_modified_at, mod);

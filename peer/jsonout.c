@@ -210,8 +210,11 @@ static json_t *time_or_null(uint64_t t);
  * a SIGHUP, else {at, result ("applied"/"refused"), messages}. */
 static json_t *status_config(const struct wire_status *s)
 {
-	json_t *msgs = json_array(), *reload = NULL;
+	json_t *msgs, *reload = NULL;
 
+	if (!s->config_path[0])
+		return json_null(); /* an ameshd older than these fields */
+	msgs = json_array();
 	for (size_t i = 0; msgs && i < s->n_reload_messages; i++)
 		if (json_array_append_new(msgs, jsonout_string(s->reload_messages[i])) != 0) {
 			json_decref(msgs);

@@ -126,6 +126,38 @@ static void test_watch_event_at_has_microseconds(void **state)
 	free(s);
 }
 
+/* status --json: the configuration in force and the last reload, and
+ * null from an ameshd older than those fields (not a path "" read in 1970). */
+static void test_status_config_and_reload(void **state)
+{
+	struct wire_status st;
+	char *msgs[] = {"/etc/amesh.conf:3: max_lifetime: cannot parse duration `90days'"};
+	(void)state;
+
+	memset(&st, 0, sizeof st);
+	strcpy(st.name, "p");
+	char *s = print(jsonout_status(&st, "amesh-ed25519 x p"));
+	assert_non_null(strstr(s, "\"config\":null"));
+	free(s);
+
+	strcpy(st.config_path, "/etc/amesh.conf");
+	st.config_loaded_at = 1000;
+	st.config_modified_at = 1500;
+	s = print(jsonout_status(&st, "amesh-ed25519 x p"));
+	assert_non_null(strstr(s, "\"config\":{\"path\":\"/etc/amesh.conf\",\"loaded_at\":\"1970-01-01T00:16:40Z\","
+	                          "\"modified_at\":\"1970-01-01T00:25:00Z\",\"changed_since_loaded\":true,\"reload\":null}"));
+	free(s);
+
+	st.reload_at = 2000;
+	strcpy(st.reload_result, "refused");
+	st.reload_messages = msgs;
+	st.n_reload_messages = 1;
+	s = print(jsonout_status(&st, "amesh-ed25519 x p"));
+	assert_non_null(strstr(s, "\"reload\":{\"at\":\"1970-01-01T00:33:20Z\",\"result\":\"refused\",\"messages\":"
+	                          "[\"/etc/amesh.conf:3: max_lifetime: cannot parse duration `90days'\"]}"));
+	free(s);
+}
+
 static void test_print_reports_a_failed_build(void **state)
 {
 	(void)state;
@@ -141,6 +173,7 @@ int main(void)
 		cmocka_unit_test(test_reals_are_short_and_null_is_null),
 		cmocka_unit_test(test_watch_event_at_has_microseconds),
 		cmocka_unit_test(test_print_reports_a_failed_build),
+		cmocka_unit_test(test_status_config_and_reload),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
