@@ -141,10 +141,9 @@ static void skip_obj(struct ctx *c, size_t line, enum feed_skip why, const char 
 	c->sink->skip(c->sink->arg, line, why, input, strlen(input), detail);
 }
 
-/* Whether pattern (of the indicator id, on line) is one whose names may be
- * taken: parsed into c->pat, a disjunction (stix_pattern.h). If not, it
- * is skipped whole, saying why: malformed with where and what, or
- * unsupported with the AND, FOLLOWEDBY or qualifier or the limit. */
+/* Whether pattern (of the indicator id, on line) parses, into c->pat. If
+ * not, it is skipped whole, saying why: malformed with where and what, or
+ * unsupported with the limit. */
 static bool pattern_names(struct ctx *c, size_t line, const char *id, const char *pattern)
 {
 	char perr[200], why[400];
@@ -161,13 +160,26 @@ static bool pattern_names(struct ctx *c, size_t line, const char *id, const char
 		skip_obj(c, line, FEED_SKIP_UNSUPPORTED, pattern, why);
 		return false;
 	}
-	if (c->pat.refused) {
-		snprintf(why, sizeof why, "%.80s: %s at byte %zu: no name alone is what this pattern flags; names are taken "
-		         "only from domain-name:value and url:value comparisons all joined by OR", who, c->pat.refused, c->pat.refused_at + 1);
-		skip_obj(c, line, FEED_SKIP_UNSUPPORTED, pattern, why);
-		return false;
-	}
 	return true;
+}
+
+/* Whether comparison cmp's names are taken: it names some, and nothing
+ * binds it (stix_pattern.h), so the pattern matches whenever it does. */
+static bool taken(const struct stix_cmp *cmp)
+{
+	return cmp->use != STIX_CMP_SKIP && !cmp->bound;
+}
+
+/* Why a name under cmp->bound is not taken. */
+static const char *bound_why(const struct stix_cmp *cmp)
+{
+	if (strcmp(cmp->bound, "AND") == 0)
+		return "the pattern matches only when what is ANDed with it matches too";
+	if (strcmp(cmp->bound, "FOLLOWEDBY") == 0)
+		return "the pattern matches only when the observation in sequence with it is seen too";
+	if (strcmp(cmp->bound, "REPEATS") == 0)
+		return "the pattern matches only when it is seen that many times";
+	return "the pattern matches only when it is seen in the time window the qualifier sets";
 }
 
 /* Each value of each comparison of c->pat that names names, to emit_name. */
@@ -177,7 +189,7 @@ static int emit_names(struct ctx *c, const char *pattern, struct emit_arg *ea)
 	int rv;
 	for (size_t k = 0; k < c->pat.ncmp; k++) {
 		const struct stix_cmp *cmp = &c->pat.cmp[k];
-		for (size_t j = 0; cmp->use != STIX_CMP_SKIP && j < cmp->n; j++) {
+		for (size_t j = 0; taken(cmp) && j < cmp->n; j++) {
 			size_t len = stix_pattern_value(pattern, c->pat.values[cmp->first + j], value, sizeof value);
 			if ((rv = emit_name(ea, value, len, cmp->use == STIX_CMP_URL)) != 0)
 				return rv;
@@ -350,15 +362,23 @@ static int indicator(struct ctx *c, json_t *o)
 	 * each with where it is and why, as a skipped row is */
 	size_t naming = 0;
 	for (size_t k = 0; k < c->pat.ncmp; k++)
-		naming += c->pat.cmp[k].use != STIX_CMP_SKIP;
+		naming += taken(&c->pat.cmp[k]);
 	for (size_t k = 0; k < c->pat.ncmp; k++) {
 		const struct stix_cmp *cmp = &c->pat.cmp[k];
-		char why[320];
-		if (cmp->use != STIX_CMP_SKIP)
+		char why[400];
+		if (taken(cmp))
 			continue;
-		snprintf(why, sizeof why, "%.80s: comparison %zu of %zu, at byte %zu: %s%s", id ? id : "indicator", k + 1,
-		         c->pat.ncmp, cmp->text.off + 1, cmp->why,
-		         naming ? "; the names ORed with it are taken" : "");
+		if (cmp->use != STIX_CMP_SKIP)
+			/* a name the pattern needs, but not one it flags alone */
+			snprintf(why, sizeof why, "%.80s: comparison %zu of %zu, at byte %zu: under %s at byte %zu: %s, so "
+			         "this name alone is not what it flags%s", id ? id : "indicator", k + 1, c->pat.ncmp,
+			         cmp->text.off + 1, cmp->bound, cmp->bound_at + 1, bound_why(cmp),
+			         naming ? "; the names that alone match are taken" : "");
+		else
+			snprintf(why, sizeof why, "%.80s: comparison %zu of %zu, at byte %zu: %s%s", id ? id : "indicator",
+			         k + 1, c->pat.ncmp, cmp->text.off + 1, cmp->why,
+			         !naming ? "" : cmp->bound ? "; the names that alone match are taken"
+			                            : "; the names ORed with it are taken");
 		c->sink->skip(c->sink->arg, line, cmp->ip ? FEED_SKIP_IP_ADDRESS : FEED_SKIP_UNSUPPORTED,
 		              pattern + cmp->text.off, cmp->text.len, why);
 	}

@@ -9,8 +9,10 @@
  * from_url), `IN' sets of either, joined by OR inside an observation or
  * between observations, beside comparisons on other objects (an address,
  * a hash: each reported as skipped, with the indicator's id, its place and
- * why); AND, FOLLOWEDBY or a qualifier anywhere refuses the pattern whole
- * (stix_pattern.h says why and holds the limits); pattern_type stix or
+ * why); a name under AND, FOLLOWEDBY or a qualifier is not taken and is
+ * reported with the keyword and its byte, while a disjunct of the
+ * top-level OR beside them is (`[a] OR ([b] AND [c])' matches whenever a
+ * does; stix_pattern.h says how and holds the limits); pattern_type stix or
  * absent - gives an entry per name: valid_until is its expiry, confidence its confidence,
  * the first of its `labels' that is a category here its category, a TLP
  * marking (2.0 or 1.0 ids) its sharing level. Revoked indicators are

@@ -1,4 +1,4 @@
-/* stix_pattern.c - a bounded parser of STIX 2.1 patterns, for the names they flag on their own. */
+/* stix_pattern.c - a bounded parser of STIX 2.1 patterns, for the names each enough alone to match. */
 #include "stix_pattern.h"
 
 #include <stdarg.h>
@@ -208,12 +208,34 @@ static int expect(struct parser *ps, enum tok k, const char *what, struct token 
 	return 0;
 }
 
-static void refuse(struct parser *ps, const char *what, size_t at)
+/* Comparisons from `from' on that nothing binds yet are bound by the
+ * keyword kw at byte at. Callers bind after their operands are parsed, so
+ * the innermost AND, FOLLOWEDBY or qualifier over a comparison is the one
+ * it names. */
+static void bind_to(struct parser *ps, size_t from, const char *kw, size_t at)
 {
-	if (!ps->out->refused) {
-		ps->out->refused = what;
-		ps->out->refused_at = at;
+	for (size_t k = from; k < ps->out->ncmp; k++) {
+		if (!ps->out->cmp[k].bound) {
+			ps->out->cmp[k].bound = kw;
+			ps->out->cmp[k].bound_at = at;
+		}
 	}
+}
+
+/* Binds an operand of an AND or FOLLOWEDBY chain [from, ncmp): by the
+ * keyword before it (*prev, if any) and then by the one after it (t, if
+ * it is kw). Returns whether t is kw. */
+static bool chain(struct parser *ps, size_t from, const struct token *t, const char *kw, const char **prev,
+                  size_t *prev_at)
+{
+	if (*prev)
+		bind_to(ps, from, *prev, *prev_at);
+	if (!is_word(ps, t, kw))
+		return false;
+	bind_to(ps, from, kw, t->off);
+	*prev = kw;
+	*prev_at = t->off;
+	return true;
 }
 
 static int enter(struct parser *ps, size_t at)
@@ -441,13 +463,15 @@ static int cmp_unit(struct parser *ps)
 static int cmp_and(struct parser *ps)
 {
 	struct token t;
+	const char *prev = NULL;
+	size_t prev_at = 0;
 	int rv;
 	for (;;) {
+		size_t from = ps->out->ncmp;
 		if ((rv = cmp_unit(ps)) != 0 || (rv = lex(ps, &t)) != 0)
 			return rv;
-		if (!is_word(ps, &t, "AND"))
+		if (!chain(ps, from, &t, "AND", &prev, &prev_at))
 			return 0;
-		refuse(ps, "AND", t.off);
 		ps->pos = t.end;
 	}
 }
@@ -468,13 +492,13 @@ static int cmp_or(struct parser *ps)
 static int obs_exprs(struct parser *ps);
 
 /* START t'' STOP t'', WITHIN n SECONDS, REPEATS n TIMES (9.5). */
-static int qualifier(struct parser *ps, const struct token *q)
+static int qualifier(struct parser *ps, size_t from, const struct token *q)
 {
 	struct token t;
 	int rv;
 	ps->pos = q->end;
 	if (is_word(ps, q, "START")) {
-		refuse(ps, "START", q->off);
+		bind_to(ps, from, "START", q->off);
 		if ((rv = expect(ps, T_TYPED, "a timestamp t'...' after START", &t)) != 0 || (rv = lex(ps, &t)) != 0)
 			return rv;
 		if (!is_word(ps, &t, "STOP"))
@@ -483,7 +507,7 @@ static int qualifier(struct parser *ps, const struct token *q)
 		return expect(ps, T_TYPED, "a timestamp t'...' after STOP", &t);
 	}
 	bool within = is_word(ps, q, "WITHIN");
-	refuse(ps, within ? "WITHIN" : "REPEATS", q->off);
+	bind_to(ps, from, within ? "WITHIN" : "REPEATS", q->off);
 	if ((rv = expect(ps, T_NUMBER, within ? "a number of seconds after WITHIN" : "a count after REPEATS", &t)) != 0 ||
 	    (rv = lex(ps, &t)) != 0)
 		return rv;
@@ -498,6 +522,7 @@ static int qualifier(struct parser *ps, const struct token *q)
 static int obs_unit(struct parser *ps)
 {
 	struct token t;
+	size_t from = ps->out->ncmp;
 	int rv;
 	if ((rv = lex(ps, &t)) != 0)
 		return rv;
@@ -519,7 +544,7 @@ static int obs_unit(struct parser *ps)
 			return rv;
 		if (!is_word(ps, &t, "START") && !is_word(ps, &t, "WITHIN") && !is_word(ps, &t, "REPEATS"))
 			return 0;
-		if ((rv = qualifier(ps, &t)) != 0)
+		if ((rv = qualifier(ps, from, &t)) != 0)
 			return rv;
 	}
 }
@@ -527,13 +552,15 @@ static int obs_unit(struct parser *ps)
 static int obs_and(struct parser *ps)
 {
 	struct token t;
+	const char *prev = NULL;
+	size_t prev_at = 0;
 	int rv;
 	for (;;) {
+		size_t from = ps->out->ncmp;
 		if ((rv = obs_unit(ps)) != 0 || (rv = lex(ps, &t)) != 0)
 			return rv;
-		if (!is_word(ps, &t, "AND"))
+		if (!chain(ps, from, &t, "AND", &prev, &prev_at))
 			return 0;
-		refuse(ps, "AND", t.off);
 		ps->pos = t.end;
 	}
 }
@@ -554,13 +581,15 @@ static int obs_or(struct parser *ps)
 static int obs_exprs(struct parser *ps)
 {
 	struct token t;
+	const char *prev = NULL;
+	size_t prev_at = 0;
 	int rv;
 	for (;;) {
+		size_t from = ps->out->ncmp;
 		if ((rv = obs_or(ps)) != 0 || (rv = lex(ps, &t)) != 0)
 			return rv;
-		if (!is_word(ps, &t, "FOLLOWEDBY"))
+		if (!chain(ps, from, &t, "FOLLOWEDBY", &prev, &prev_at))
 			return 0;
-		refuse(ps, "FOLLOWEDBY", t.off);
 		ps->pos = t.end;
 	}
 }
@@ -573,8 +602,6 @@ int stix_pattern_parse(const char *p, size_t len, struct stix_pattern *out, char
 	int rv;
 
 	out->ncmp = out->nvalues = 0;
-	out->refused = NULL;
-	out->refused_at = 0;
 	if (len > STIX_PATTERN_MAX) {
 		snprintf(err, errlen, "a pattern of %zu bytes, over the %d read (STIX_PATTERN_MAX)", len, STIX_PATTERN_MAX);
 		return AM_ETOOBIG;

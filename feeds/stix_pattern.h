@@ -1,5 +1,5 @@
 /*
- * stix_pattern.h - the names a STIX 2.1 pattern flags, each on its own.
+ * stix_pattern.h - the names a STIX 2.1 pattern flags, each enough alone to match it.
  *
  * A bounded recursive-descent parser for the whole STIX 2.1 patterning
  * grammar (STIX 2.1 part 9; the ANTLR grammar of oasis-open/
@@ -15,16 +15,19 @@
  *   names (`domain-name:value' or `url:value' with `=', or with IN, a set
  *   being the OR of its members' equalities, 9.3) or why it names none
  *   (another object type or property, NOT, !=, LIKE, MATCHES, <, EXISTS...);
- * - `refused': the first AND, FOLLOWEDBY or qualifier anywhere. With one,
- *   no name alone is what the producer flagged, so the caller takes none.
- *   The grammar would make `[a] OR ([b] AND [c])' match on a alone, but
- *   `[a] OR [b] AND [c]' binds the same way and is commonly meant the
- *   other way round, and `[a] OR [b] WITHIN 300 SECONDS' qualifies only
- *   [b]: any of these anywhere refuses the whole pattern, the caution
- *   costing names only in patterns that are rare and easily misread.
+ * - for each comparison, what binds it to others, if anything: the
+ *   innermost AND or FOLLOWEDBY whose operand holds it, or qualifier
+ *   (START, WITHIN, REPEATS) over an observation that holds it, and its
+ *   byte. Precedence is the grammar's: FOLLOWEDBY binds loosest, then OR,
+ *   then AND, and a qualifier binds only the observation or group just
+ *   before it: in `[a] OR [b] AND [c]' b and c are bound, in `[a] OR [b]
+ *   WITHIN 300 SECONDS' b, and a is bound in neither.
  *
- * With neither, the pattern is a disjunction, and each name comparison is
- * on its own enough for the pattern to match: that name is sound to flag.
+ * A comparison nothing binds is a disjunct, through ORs and parentheses
+ * only, of the whole pattern: the pattern matches whenever it does, so a
+ * name it names is sound to flag alone. A bound one matches only together
+ * with another comparison or observation, or in a window, or repeated:
+ * its name is necessary at most, never what the producer flagged alone.
  *
  * Limits, each an error naming it: STIX_PATTERN_MAX bytes,
  * STIX_PATTERN_DEPTH_MAX nested groups, STIX_PATTERN_CMP_MAX comparisons,
@@ -58,6 +61,9 @@ struct stix_cmp {
 	bool ip;         /* SKIP: ipv4-addr:value or ipv6-addr:value */
 	const char *why; /* SKIP: static text, "LIKE matches many names, not one" */
 	size_t first, n; /* NAME, URL: its values, values[first .. first + n) */
+	const char *bound; /* NULL: a disjunct of the whole pattern; else "AND", "FOLLOWEDBY", "START", "WITHIN",
+	                    * "REPEATS": the innermost operator or qualifier that binds it */
+	size_t bound_at;   /* bound's byte offset */
 };
 
 struct stix_pattern {
@@ -67,8 +73,6 @@ struct stix_pattern {
 	 * escaped: stix_pattern_value unescapes */
 	struct stix_span values[STIX_PATTERN_VALUE_MAX];
 	size_t nvalues;
-	const char *refused; /* NULL, or the first "AND", "FOLLOWEDBY", "START", "WITHIN", "REPEATS" */
-	size_t refused_at;   /* its byte offset */
 };
 
 /* Parses p (len bytes, no NUL needed) into *out. Returns 0; AM_EDECODE when

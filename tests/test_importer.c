@@ -1169,9 +1169,10 @@ static void test_misp_distribution_and_flags(void **state)
 	expect(got, want2);
 }
 
-/* Domain-name equalities joined by OR flag each name; AND, qualifiers
- * and other object paths do not, and then no name of the pattern is
- * taken. */
+/* Domain-name equalities joined by OR flag each name; a name under AND
+ * or a qualifier is not taken, each such comparison said with the
+ * keyword that binds it; a qualifier binds only the observation before
+ * it, so `[q1] OR [q2] WITHIN 300 SECONDS' flags q1 (it was refused whole). */
 static void test_stix_or_patterns(void **state)
 {
 	struct out o;
@@ -1183,11 +1184,19 @@ static void test_stix_or_patterns(void **state)
 		"objects[0]: 8 ok or2.example phishing 80\n",
 		"objects[1]: 16 ok obs1.example phishing 80\n",
 		"objects[1]: 16 ok obs2.example phishing 80\n",
-		"objects[2]: 24 skip unsupported_pattern",
+		"objects[2]: 24 skip unsupported_pattern `domain-name:value = 'and1.example''\n"
+		"  -- indicator--00000000-0000-4000-8000-000000000203: comparison 1 of 2, at byte 2: under AND at byte 37: "
+		"the pattern matches only when what is ANDed with it matches too, so this name alone is not what it flags\n",
+		"objects[2]: 24 skip unsupported_pattern `domain-name:value = 'and2.example''\n"
+		"  -- indicator--00000000-0000-4000-8000-000000000203: comparison 2 of 2, at byte 41: under AND at byte 37: ",
 		/* a url:value is its host, as a MISP url attribute is */
 		"objects[3]: 32 ok mix1.example phishing 80\n",
 		"objects[3]: 32 ok mix2.example phishing 80\n",
-		"objects[4]: 40 skip unsupported_pattern",
+		"objects[4]: 40 skip unsupported_pattern `domain-name:value = 'q2.example''\n"
+		"  -- indicator--00000000-0000-4000-8000-000000000205: comparison 2 of 2, at byte 40: under WITHIN at byte "
+		"74: the pattern matches only when it is seen in the time window the qualifier sets, so this name alone is "
+		"not what it flags; the names that alone match are taken\n",
+		"objects[4]: 40 ok q1.example phishing 80\n",
 		"objects[5]: 48 ok dup.example phishing 80\n",
 		"objects[5]: 48 skip duplicate",
 		/* `ORdomain-name' is one word, not OR: where and what, said */
@@ -1197,9 +1206,10 @@ static void test_stix_or_patterns(void **state)
 		NULL,
 	};
 	expect(got, want);
-	assert_int_equal(count(got, " ok "), 7);
+	assert_int_equal(count(got, " ok "), 8);
 	assert_null(strstr(got, "and1.example phishing"));
-	assert_null(strstr(got, "q1.example phishing"));
+	assert_null(strstr(got, "and2.example phishing"));
+	assert_null(strstr(got, "q2.example phishing"));
 }
 
 /* OpenCTI and MISP's STIX export OR a name with an address (or a hash)
@@ -1208,8 +1218,9 @@ static void test_stix_or_patterns(void **state)
  * comparison that names none is reported with the indicator's id, its
  * place and why (an address as ip_address). These patterns were refused
  * whole, the names with them. Under AND, FOLLOWEDBY or a qualifier no
- * name alone is what was flagged: refused whole, naming the keyword and
- * its byte. A pattern that does not parse says where and what. */
+ * name alone is what was flagged: each such comparison is reported,
+ * naming the keyword and its byte. A pattern that does not parse says
+ * where and what. */
 static void test_stix_names_ored_with_other_objects(void **state)
 {
 	struct out o;
@@ -1223,13 +1234,22 @@ static void test_stix_names_ored_with_other_objects(void **state)
 		"objects[0]: 8 ok mixed1.example phishing 80\n",
 		"objects[1]: 16 skip ip_address `ipv4-addr:value = '203.0.113.9''\n",
 		"objects[1]: 16 ok mixed2.example phishing 80\n",
-		"objects[2]: 24 skip unsupported_pattern `[domain-name:value = 'and-ip.example' AND ipv4-addr:value = "
-		"'192.0.2.1']'\n  -- indicator--00000000-0000-4000-8000-000000000403: AND at byte 39: no name alone is what "
-		"this pattern flags",
-		"objects[3]: 32 skip unsupported_pattern",
-		"  -- indicator--00000000-0000-4000-8000-000000000404: FOLLOWEDBY at byte 38: ",
-		"objects[4]: 40 skip unsupported_pattern",
-		"  -- indicator--00000000-0000-4000-8000-000000000405: REPEATS at byte 37: ",
+		"objects[2]: 24 skip unsupported_pattern `domain-name:value = 'and-ip.example''\n"
+		"  -- indicator--00000000-0000-4000-8000-000000000403: comparison 1 of 2, at byte 2: under AND at byte 39: "
+		"the pattern matches only when what is ANDed with it matches too, so this name alone is not what it flags\n",
+		"objects[2]: 24 skip ip_address `ipv4-addr:value = '192.0.2.1''\n"
+		"  -- indicator--00000000-0000-4000-8000-000000000403: comparison 2 of 2, at byte 43: an IP address, not a "
+		"domain name\n",
+		"objects[3]: 32 skip unsupported_pattern `domain-name:value = 'seq1.example''\n",
+		"  -- indicator--00000000-0000-4000-8000-000000000404: comparison 1 of 2, at byte 2: under FOLLOWEDBY at byte "
+		"38: the pattern matches only when the observation in sequence with it is seen too, so this name alone is "
+		"not what it flags\n",
+		"objects[3]: 32 skip unsupported_pattern `url:value = 'http://seq2.example/''\n",
+		"  -- indicator--00000000-0000-4000-8000-000000000404: comparison 2 of 2, at byte 50: under FOLLOWEDBY at byte "
+		"38: ",
+		"objects[4]: 40 skip unsupported_pattern `domain-name:value = 'rep.example''\n",
+		"  -- indicator--00000000-0000-4000-8000-000000000405: comparison 1 of 1, at byte 2: under REPEATS at byte "
+		"37: the pattern matches only when it is seen that many times, so this name alone is not what it flags\n",
 		"objects[5]: 48 skip unsupported_pattern `file:hashes.'SHA-256' = 'aec0",
 		"  -- indicator--00000000-0000-4000-8000-000000000406: comparison 1 of 4, at byte 2: an object or property "
 		"other than domain-name:value and url:value names no domain; the names ORed with it are taken\n",
@@ -2884,8 +2904,10 @@ static void test_stix_parenthesised_patterns(void **state)
 		"objects[6]: 56 skip malformed",
 		"objects[7]: 64 skip malformed `()'\n",
 		"objects[8]: 72 skip malformed `[()]'\n",
-		"objects[9]: 80 skip unsupported_pattern",
-		"  -- indicator--00000000-0000-4000-8000-000000000309: AND at byte 39: no name alone is what this pattern flags",
+		"objects[9]: 80 skip unsupported_pattern `domain-name:value = 'bad4.example''\n",
+		"  -- indicator--00000000-0000-4000-8000-000000000309: comparison 1 of 2, at byte 3: under AND at byte 39: ",
+		"objects[9]: 80 skip unsupported_pattern `domain-name:value = 'bad5.example''\n",
+		"  -- indicator--00000000-0000-4000-8000-000000000309: comparison 2 of 2, at byte 44: under AND at byte 39: ",
 		"objects[10]: 88 skip malformed",
 		NULL,
 	};

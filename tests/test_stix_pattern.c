@@ -22,7 +22,8 @@ static int parse(const char *p)
 }
 
 /* The comparisons of p, one a line: "name evil.example", "url http://x/",
- * "skip `ipv4-addr:value = '1.2.3.4'': why" - and "refused AND@12". */
+ * "skip `ipv4-addr:value = '1.2.3.4'': why", each followed by " under
+ * AND@12" if something binds it. */
 static const char *summary(const char *p)
 {
 	static char out[4096];
@@ -31,17 +32,21 @@ static const char *summary(const char *p)
 	for (size_t k = 0; k < pat.ncmp; k++) {
 		const struct stix_cmp *c = &pat.cmp[k];
 		if (c->use == STIX_CMP_SKIP) {
-			o += (size_t)snprintf(out + o, sizeof out - o, "skip `%.*s': %s\n", (int)c->text.len, p + c->text.off,
+			o += (size_t)snprintf(out + o, sizeof out - o, "skip `%.*s': %s", (int)c->text.len, p + c->text.off,
 			                      c->why);
+			if (c->bound)
+				o += (size_t)snprintf(out + o, sizeof out - o, " under %s@%zu", c->bound, c->bound_at);
+			o += (size_t)snprintf(out + o, sizeof out - o, "\n");
 			continue;
 		}
 		for (size_t j = 0; j < c->n; j++) {
 			stix_pattern_value(p, pat.values[c->first + j], v, sizeof v);
-			o += (size_t)snprintf(out + o, sizeof out - o, "%s %s\n", c->use == STIX_CMP_URL ? "url" : "name", v);
+			o += (size_t)snprintf(out + o, sizeof out - o, "%s %s", c->use == STIX_CMP_URL ? "url" : "name", v);
+			if (c->bound)
+				o += (size_t)snprintf(out + o, sizeof out - o, " under %s@%zu", c->bound, c->bound_at);
+			o += (size_t)snprintf(out + o, sizeof out - o, "\n");
 		}
 	}
-	if (pat.refused)
-		snprintf(out + o, sizeof out - o, "refused %s@%zu\n", pat.refused, pat.refused_at);
 	return out;
 }
 
@@ -79,28 +84,74 @@ static void test_or_across_object_types(void **state)
 	check("[ipv4-addr:value = '192.0.2.9']", "skip `ipv4-addr:value = '192.0.2.9'': an IP address, not a domain name\n");
 }
 
-/* A name under AND, FOLLOWEDBY or a qualifier is not what was flagged:
- * the first of them is said, with its byte, wherever it is. */
-static void test_and_followedby_qualifiers_refuse(void **state)
+/* A name under AND, FOLLOWEDBY or a qualifier is not what was flagged: each
+ * comparison says the innermost of them that binds it, with its byte. */
+static void test_and_followedby_qualifiers_bind(void **state)
 {
 	(void)state;
-	parse("[domain-name:value = 'a.example' AND ipv4-addr:value = '192.0.2.1']");
-	assert_string_equal(pat.refused, "AND");
-	assert_int_equal(pat.refused_at, 33);
+	check("[domain-name:value = 'a.example' AND ipv4-addr:value = '192.0.2.1']",
+	      "name a.example under AND@33\n"
+	      "skip `ipv4-addr:value = '192.0.2.1'': an IP address, not a domain name under AND@33\n");
 	check("[domain-name:value = 'a.example'] AND [ipv4-addr:value = '192.0.2.1']",
-	      "name a.example\nskip `ipv4-addr:value = '192.0.2.1'': an IP address, not a domain name\nrefused AND@34\n");
+	      "name a.example under AND@34\n"
+	      "skip `ipv4-addr:value = '192.0.2.1'': an IP address, not a domain name under AND@34\n");
 	check("[domain-name:value = 'a.example'] FOLLOWEDBY [url:value = 'http://b.example/']",
-	      "name a.example\nurl http://b.example/\nrefused FOLLOWEDBY@34\n");
-	check("[domain-name:value = 'a.example'] OR [domain-name:value = 'b.example'] WITHIN 300 SECONDS",
-	      "name a.example\nname b.example\nrefused WITHIN@71\n");
-	check("[domain-name:value = 'a.example'] REPEATS 5 TIMES", "name a.example\nrefused REPEATS@34\n");
+	      "name a.example under FOLLOWEDBY@34\nurl http://b.example/ under FOLLOWEDBY@34\n");
+	check("[domain-name:value = 'a.example'] REPEATS 5 TIMES", "name a.example under REPEATS@34\n");
 	check("[domain-name:value = 'a.example'] START t'2016-06-01T00:00:00Z' STOP t'2016-07-01T00:00:00Z'",
-	      "name a.example\nrefused START@34\n");
-	/* an AND deep in a branch the grammar would not need still refuses */
-	parse("[domain-name:value = 'a.example'] OR ([ipv4-addr:value = '192.0.2.1'] AND [domain-name:value = 'b.example'])");
-	assert_string_equal(pat.refused, "AND");
-	parse("([domain-name:value = 'a.example'] OR [domain-name:value = 'b.example']) WITHIN 5.5 SECONDS");
-	assert_string_equal(pat.refused, "WITHIN");
+	      "name a.example under START@34\n");
+	check("([domain-name:value = 'a.example'] OR [domain-name:value = 'b.example']) WITHIN 5.5 SECONDS",
+	      "name a.example under WITHIN@73\nname b.example under WITHIN@73\n");
+	/* each operand of a chain names an AND beside it: the one after it,
+	 * the last the one before it */
+	check("[domain-name:value = 'c1.example'] AND [domain-name:value = 'c2.example'] AND "
+	      "[domain-name:value = 'c3.example']",
+	      "name c1.example under AND@35\nname c2.example under AND@35\nname c3.example under AND@74\n");
+	/* the innermost binds: an AND in a group under a qualifier */
+	check("([domain-name:value = 'i1.example'] AND [domain-name:value = 'i2.example']) WITHIN 60 SECONDS",
+	      "name i1.example under AND@36\nname i2.example under AND@36\n");
+	/* FOLLOWEDBY binds looser than OR: ([a] OR [b]) FOLLOWEDBY [c] */
+	check("[domain-name:value = 'f1.example'] OR [domain-name:value = 'f2.example'] FOLLOWEDBY "
+	      "[domain-name:value = 'f3.example']",
+	      "name f1.example under FOLLOWEDBY@73\nname f2.example under FOLLOWEDBY@73\n"
+	      "name f3.example under FOLLOWEDBY@73\n");
+}
+
+/* A disjunct of the top-level OR that is one name equality matches alone,
+ * whatever the other disjuncts hold: `[a] OR ([b] AND [c])' matches
+ * whenever a is seen, so a is taken and only b and c are bound - between
+ * observations, inside one, and with qualifiers (which bind only the
+ * observation before them), as the grammar binds AND tighter than OR. */
+static void test_or_disjunct_alone_beside_and_and_qualifiers(void **state)
+{
+	(void)state;
+	check("[domain-name:value = 'a.example'] OR ([ipv4-addr:value = '1.2.3.4'] AND "
+	      "[file:hashes.MD5 = '79054025255fb1a26e4bc422aef54eb4'])",
+	      "name a.example\n"
+	      "skip `ipv4-addr:value = '1.2.3.4'': an IP address, not a domain name under AND@68\n"
+	      "skip `file:hashes.MD5 = '79054025255fb1a26e4bc422aef54eb4'': an object or property other than "
+	      "domain-name:value and url:value names no domain under AND@68\n");
+	check("[domain-name:value = 'a.example' OR (domain-name:value = 'b.example' AND "
+	      "network-traffic:dst_port = 443)]",
+	      "name a.example\nname b.example under AND@69\n"
+	      "skip `network-traffic:dst_port = 443': an object or property other than domain-name:value and url:value "
+	      "names no domain under AND@69\n");
+	/* no parentheses: AND still binds tighter */
+	check("[url:value = 'http://u.example/x'] OR [domain-name:value = 'b.example'] AND [ipv4-addr:value = "
+	      "'192.0.2.8']",
+	      "url http://u.example/x\nname b.example under AND@72\n"
+	      "skip `ipv4-addr:value = '192.0.2.8'': an IP address, not a domain name under AND@72\n");
+	check("[domain-name:value = 'a.example'] OR [domain-name:value = 'b.example'] WITHIN 300 SECONDS",
+	      "name a.example\nname b.example under WITHIN@71\n");
+	check("[domain-name:value = 'q.example'] REPEATS 3 TIMES OR [domain-name:value IN ('s1.example', "
+	      "'s2.example')]",
+	      "name q.example under REPEATS@34\nname s1.example\nname s2.example\n");
+	/* deep: an OR inside a group inside an OR stays a disjunct */
+	check("([domain-name:value = 'x.example'] AND [domain-name:value = 'y.example']) OR "
+	      "(([domain-name:value = 'z.example' OR (domain-name:value = 'w.example' AND domain-name:value = "
+	      "'v.example')]))",
+	      "name x.example under AND@35\nname y.example under AND@35\nname z.example\n"
+	      "name w.example under AND@148\nname v.example under AND@148\n");
 }
 
 /* Only `=' (and IN, the OR of its members' equalities, 9.3) names a name. */
@@ -238,7 +289,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_or_across_object_types),
-		cmocka_unit_test(test_and_followedby_qualifiers_refuse),
+		cmocka_unit_test(test_and_followedby_qualifiers_bind),
+		cmocka_unit_test(test_or_disjunct_alone_beside_and_and_qualifiers),
 		cmocka_unit_test(test_operators_other_than_equality_name_nothing),
 		cmocka_unit_test(test_nested_parentheses),
 		cmocka_unit_test(test_string_escapes),

@@ -43,13 +43,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		return 0;
 	}
-	if (pat.ncmp > STIX_PATTERN_CMP_MAX || pat.nvalues > STIX_PATTERN_VALUE_MAX ||
-	    (pat.refused && pat.refused_at >= size))
+	if (pat.ncmp > STIX_PATTERN_CMP_MAX || pat.nvalues > STIX_PATTERN_VALUE_MAX)
 		abort();
 	size_t values = 0;
 	for (size_t k = 0; k < pat.ncmp; k++) {
 		const struct stix_cmp *c = &pat.cmp[k];
 		if (c->text.off + c->text.len > size || c->text.len == 0)
+			abort();
+		/* what binds it is that keyword, at that byte, outside the
+		 * comparison */
+		if (c->bound && (c->bound_at + strlen(c->bound) > size ||
+		                 memcmp(p + c->bound_at, c->bound, strlen(c->bound)) != 0 ||
+		                 (c->bound_at >= c->text.off && c->bound_at < c->text.off + c->text.len)))
 			abort();
 		if (c->use == STIX_CMP_SKIP) {
 			if (!c->why)

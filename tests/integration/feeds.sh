@@ -187,9 +187,15 @@ check "  held as the label's category" grep -q '"category": *"phishing"' <<<"$q"
 check "  at the marking's TLP" grep -q '"tlp": *"green"' <<<"$q"
 check "  the address beside it is reported, with file:line, object, id and place" grep -qF "opencti-mixed.json:28: objects[2]: ip_address: \`ipv4-addr:value = '198.51.100.7'' (indicator--8e2e2d2b-17d4-4cbb-93cf-87ad1c5a1e01: comparison 2 of 2, at byte 47: an IP address, not a domain name; the names ORed with it are taken)" <<<"$T_ERR"
 check "  so is the hash" grep -qF "opencti-mixed.json:59: objects[3]: unsupported_pattern: \`file:hashes.'SHA-256' = " <<<"$T_ERR"
-check "  a name under AND is refused, naming AND and where" grep -qF "opencti-mixed.json:78: objects[4]: unsupported_pattern: \`[domain-name:value = 'octi-and.example' AND domain-name:resolves_to_refs[*].value = '192.0.2.55']' (indicator--8e2e2d2b-17d4-4cbb-93cf-87ad1c5a1e03: AND at byte 41: no name alone is what this pattern flags" <<<"$T_ERR"
+check "  a name under AND is not taken, naming AND and where" grep -qF "opencti-mixed.json:78: objects[4]: unsupported_pattern: \`domain-name:value = 'octi-and.example'' (indicator--8e2e2d2b-17d4-4cbb-93cf-87ad1c5a1e03: comparison 1 of 2, at byte 2: under AND at byte 41: the pattern matches only when what is ANDed with it matches too, so this name alone is not what it flags)" <<<"$T_ERR"
 check "  and is not held" not has b octi-and.example
-check "  the summary counts the skips by reason, as entries (comparisons), not lines" grep -q "^4 entries skipped: ip_address 2, unsupported_pattern 2" <<<"$T_OUT"
+# [a] OR ([ip] AND [hash]) matches whenever a is seen: a is taken, the AND's operands reported
+check "  a name that is a disjunct of the top-level OR beside an AND is held" has b octi-or-and.example
+check "  the address under the AND is reported as such" grep -qF "objects[5]: ip_address: \`ipv4-addr:value = '198.51.100.23'' (indicator--8e2e2d2b-17d4-4cbb-93cf-87ad1c5a1e04: comparison 2 of 3, at byte 50: an IP address, not a domain name; the names that alone match are taken)" <<<"$T_ERR"
+check "  inside one observation too: the name ORed with an AND group is held" has b octi-inner.example
+check "  the name inside the AND group is not" not has b octi-inner-and.example
+check "  and is reported with the AND's byte" grep -qF "objects[6]: unsupported_pattern: \`domain-name:value = 'octi-inner-and.example'' (indicator--8e2e2d2b-17d4-4cbb-93cf-87ad1c5a1e05: comparison 2 of 3, at byte 47: under AND at byte 92:" <<<"$T_ERR"
+check "  the summary counts the skips by reason, as entries (comparisons), not lines" grep -q "^9 entries skipped: ip_address 3, unsupported_pattern 6" <<<"$T_OUT"
 # a name repeated in one pattern: the quoted pattern does not say which, the report does
 cat >"$T_ROOT/stix-dup.json" <<'EOF'
 {"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000900", "objects": [
