@@ -274,8 +274,12 @@ enum feed_format feed_detect(const char *buf, size_t len)
 		    memmem(buf, head, "\"Attribute\"", 11))
 			return FEED_MISP;
 		/* ThreatFox's and URLhaus's JSON: their CSVs' records, read as
-		 * those (URLhaus's dump and API answer name `url_status') */
-		if ((memmem(buf, head, "\"ioc_value\"", 11) || memmem(buf, head, "\"url_status\"", 12)) &&
+		 * those (URLhaus's dump and API answer name `url_status'), and
+		 * PhishTank's (online-valid.json: phish_id, url, verified,
+		 * online, ... - its CSV's columns as keys); read as STIX it was
+		 * refused as an array of untyped objects */
+		if ((memmem(buf, head, "\"ioc_value\"", 11) || memmem(buf, head, "\"url_status\"", 12) ||
+		     memmem(buf, head, "\"phish_id\"", 10) || memmem(buf, head, "\"phish_detail_url\"", 18)) &&
 		    !memmem(buf, head, "\"pattern\"", 9))
 			return FEED_CSV;
 		return FEED_STIX;

@@ -354,20 +354,25 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 	const char *online = value(r, cols, COL_ONLINE, cv, sizeof cv);
 	if (!sink->include_offline &&
 	    (strcasecmp(online, "no") == 0 || strcasecmp(online, "false") == 0 || strcmp(online, "0") == 0)) {
-		sink->skip(sink->arg, line, FEED_SKIP_OFFLINE, input, input_len,
-		           "online `no': the page is gone, the site may be cleaned; --include-offline imports such rows");
+		char why[160];
+		snprintf(why, sizeof why, "online `%s': the page is gone, the site may be cleaned; --include-offline "
+		         "imports such rows", online);
+		sink->skip(sink->arg, line, FEED_SKIP_OFFLINE, input, input_len, why);
 		return 0;
 	}
 	/* PhishTank takes anyone's submission and says `verified' `no' until
 	 * its community has voted on it: a report nobody confirmed, which at
 	 * the operator's --confidence would weigh as one that was. Skipped,
 	 * counted and named, unless the operator asks for them. Only its
-	 * `no': another word (`yes', empty) is read as before. */
+	 * `no' (false, 0: a JSON record's boolean reads as 0): another word
+	 * (`yes', empty) is read as before. */
 	const char *verified = value(r, cols, COL_VERIFIED, cv, sizeof cv);
-	if (!sink->include_unverified && strcasecmp(verified, "no") == 0) {
-		sink->skip(sink->arg, line, FEED_SKIP_UNVERIFIED, input, input_len,
-		           "verified `no': a PhishTank submission nobody has confirmed; --include-unverified imports "
-		           "such rows");
+	if (!sink->include_unverified &&
+	    (strcasecmp(verified, "no") == 0 || strcasecmp(verified, "false") == 0 || strcmp(verified, "0") == 0)) {
+		char why[160];
+		snprintf(why, sizeof why, "verified `%s': a PhishTank submission nobody has confirmed; "
+		         "--include-unverified imports such rows", verified);
+		sink->skip(sink->arg, line, FEED_SKIP_UNVERIFIED, input, input_len, why);
 		return 0;
 	}
 	/* MISP's CSV export names each value's object: the host and domain
@@ -573,8 +578,7 @@ static int put_field(struct record *r, const char *s, size_t n)
 }
 
 /* One JSON object read as a CSV row whose header is its keys: strings as
- * they are, numbers as written, true/false as 1/0 (to_ids), null as
- * empty; an array or object value (an API's `tags' list) is no column. */
+ * they are, numbers and true/false as written, null as empty; an array or object value (an API's `tags' list) is no column. */
 static int json_record(const struct feed_sink *sink, json_t *o, struct record *h, struct record *r,
                        struct feed_json_lines *jl, const char *line_key, const char *where)
 {
@@ -630,8 +634,9 @@ static int json_record(const struct feed_sink *sink, json_t *o, struct record *h
 			tn = (size_t)snprintf(num, sizeof num, "%.17g", json_real_value(v));
 			t = num;
 		} else if (json_is_boolean(v)) {
-			t = json_is_true(v) ? "1" : "0";
-			tn = 1;
+			/* as written, so a message quotes what the record says */
+			t = json_is_true(v) ? "true" : "false";
+			tn = strlen(t);
 		} else if (json_is_null(v)) {
 			t = "";
 		} else {

@@ -24,7 +24,11 @@
  *   expiry:     expires | expires_at | valid_until (RFC 3339; a time without
  *               a zone is UTC)
  * A URLhaus row whose url_status is `offline', or a PhishTank row whose
- * online is `no', is skipped as offline unless sink->include_offline.
+ * online is `no' (false, 0), is skipped as offline unless
+ * sink->include_offline; a PhishTank row whose verified is `no' (false,
+ * 0) as unverified unless sink->include_unverified. PhishTank's JSON dump
+ * (online-valid.json, [{"phish_id", "url", "verified", "online", ...}])
+ * is its CSV's records, read alike.
  * A row with another field count than the header, or broken quoting, is
  * skipped as bad_csv_row; an unreadable confidence or time as bad_value.
  *
@@ -53,7 +57,7 @@ int feed_csv_parse(const char *buf, size_t len, const struct feed_sink *sink);
  * ({"query_status": "ok", "data": [...]}; URLhaus's lists `urls') or an
  * array of such objects,
  * each read as a row whose header is its keys (numbers as written,
- * true/false as 1/0, null empty; list values and keys naming no column
+ * true/false as written, null empty; list values and keys naming no column
  * ignored; a record of more than FEED_JSON_RECORD_KEYS_MAX keys is
  * skipped as bad_value, saying so). Each record is
  * named for messages ("1601234[0]", "data[3]") and its line found by its

@@ -469,7 +469,8 @@ int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 		goto out;
 	}
 	/* An array of objects none of which has a STIX `type' is another
-	 * tool's JSON (PhishTank's online-valid.json: phish_id, url, ...):
+	 * tool's JSON (OpenPhish's: url, brand, ip, ...; PhishTank's is
+	 * recognised by feed_detect and read as CSV records):
 	 * every object was read past as one of a type we do not import, and
 	 * the file "held no entries". Said whole, with its keys and a way. */
 	if (objs == root && json_array_size(root) > 0) {
@@ -496,7 +497,7 @@ int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 			}
 			size_t no = json_array_size(root);
 			snprintf(err, errlen, "a JSON array of %zu object%s without a STIX `type' (the first has %s): not STIX "
-			         "or MISP; objects with a url, domain or ioc_value key (PhishTank's JSON) are records: "
+			         "or MISP; objects with a url, domain or ioc_value key are records: "
 			         "--format csv reads each as a row", no, no == 1 ? "" : "s", keys);
 			rv = AM_EDECODE;
 			goto out;

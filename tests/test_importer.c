@@ -1542,28 +1542,79 @@ static void test_taxii_envelope(void **state)
 	assert_non_null(strstr(err, "neither a STIX bundle nor an indicator (top-level type `report')"));
 }
 
-/* PhishTank's JSON (an array of {"phish_id", "url", ...}) read as STIX:
- * every object passed over as one of a type not imported, and the file
- * "held no entries" (exit 0) - a phishing feed of thousands of URLs taken
- * as empty. Refused whole, saying what it is and how to read its URLs:
- * --format csv, which reads JSON records (ThreatFox's) as rows. */
+/* PhishTank's JSON dump (online-valid.json: one line, slashes escaped,
+ * phish_id a number, details[] and target beside) is its CSV's records:
+ * recognised by its keys (it was read as STIX and refused as an array of
+ * untyped objects) and read by the CSV's rules - online no is offline,
+ * verified no unverified, each skipped unless asked for, as JSON booleans
+ * false too; a URL on a shared platform or an address is no name. Each
+ * skip names its record by index: every record is on line 1. */
+static void test_phishtank_json(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("phishtank.json", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"[0]: 0 ok secure-login.pt-bank-verify.example phishing 80\n",
+		"[1]: 0 skip offline `{\"phish_id\":8512302,\"url\":\"http://pt-gone.example/",
+		"  -- online `no': the page is gone, the site may be cleaned; --include-offline imports such rows\n",
+		"[2]: 0 skip unverified `{\"phish_id\":8512303,",
+		"  -- verified `no': a PhishTank submission nobody has confirmed; --include-unverified imports such "
+		"rows\n",
+		"[3]: 0 skip url_on_shared_host `{\"phish_id\":8512304,",
+		"[4]: 0 skip ip_address `{\"phish_id\":8512305,",
+		"[5]: 0 ok pt-caps.example phishing 80\n",
+		"[6]: 0 skip unverified `{\"phish_id\":8512307,",
+		"  -- verified `false': a PhishTank submission nobody has confirmed;",
+		NULL,
+	};
+	expect(got, want);
+	assert_int_equal(count(got, " ok "), 2);
+	struct importer *im;
+	char err[AM_ERRLEN], path[512];
+	opt = defaults();
+	opt.now = NOW;
+	opt.shared = shared;
+	snprintf(path, sizeof path, "%s/phishtank.json", FIXTURES);
+	assert_int_equal(importer_new(&im, &opt, on_item, on_skip, &o), 0);
+	assert_int_equal(importer_file(im, path, FEED_AUTO, err, sizeof err), 0);
+	assert_int_equal(importer_last_format(im), FEED_CSV);
+	importer_free(im);
+
+	opt = defaults();
+	opt.include_offline = opt.include_unverified = true;
+	got = run("phishtank.json", FEED_AUTO, &opt, &o);
+	static const char *const all[] = {
+		"[0]: 0 ok secure-login.pt-bank-verify.example", "[1]: 0 ok pt-gone.example", "[2]: 0 ok pt-unconfirmed.example",
+		"[5]: 0 ok pt-caps.example", "[6]: 0 ok pt-bool-unverified.example", NULL,
+	};
+	expect(got, all);
+	assert_int_equal(count(got, " ok "), 5);
+}
+
+/* An array of objects none of which has a STIX `type' and which is none
+ * of the record dumps recognised (ThreatFox, URLhaus, PhishTank) read as
+ * STIX: every object passed over as one of a type not imported, and the
+ * file "held no entries" (exit 0). Refused whole, saying what it is and
+ * how to read it: --format csv, which reads JSON records as rows. */
 static void test_json_array_of_untyped_objects(void **state)
 {
 	struct out o;
 	char err[AM_ERRLEN];
 	(void)state;
-	static const char pt[] = "[{\"phish_id\": \"1\", \"url\": \"https://pt1.example/login\", \"phish_detail_url\": "
-	                         "\"http://x/\", \"submission_time\": \"2026-12-01T00:00:00+00:00\", \"verified\": "
-	                         "\"yes\"}, {\"phish_id\": \"2\", \"url\": \"https://pt2.example/\"}]\n";
+	static const char pt[] = "[{\"url\": \"https://op1.example/login\", \"brand\": \"Office365\", \"ip\": "
+	                         "\"192.0.2.5\", \"asn\": \"AS64500\", \"country_code\": \"US\"}, {\"url\": "
+	                         "\"https://op2.example/\"}]\n";
 	assert_int_equal(import_bytes(pt, sizeof pt - 1, FEED_AUTO, &o, err, sizeof err), AM_EDECODE);
-	assert_non_null(strstr(err, "a JSON array of 2 objects without a STIX `type' (the first has `phish_id', `url', "
-	                            "`phish_detail_url', `submission_time', ...): not STIX or MISP"));
+	assert_non_null(strstr(err, "a JSON array of 2 objects without a STIX `type' (the first has `url', `brand', "
+	                            "`ip', `asn', ...): not STIX or MISP"));
 	assert_non_null(strstr(err, "--format csv reads each as a row"));
 	/* and so they are: each object a row whose header is its keys */
 	assert_int_equal(import_bytes(pt, sizeof pt - 1, FEED_CSV, &o, err, sizeof err), 0);
 	static const char *const want[] = {
-		"[0]: 1 ok pt1.example phishing 80\n",
-		"[1]: 1 ok pt2.example phishing 80\n",
+		"[0]: 1 ok op1.example phishing 80\n",
+		"[1]: 1 ok op2.example phishing 80\n",
 		NULL,
 	};
 	expect(o.text, want);
@@ -3102,6 +3153,7 @@ int main(void)
 		cmocka_unit_test(test_urlhaus_csv),
 		cmocka_unit_test(test_urlhaus_offline_rows),
 		cmocka_unit_test(test_phishtank_unverified_rows),
+		cmocka_unit_test(test_phishtank_json),
 		cmocka_unit_test(test_json_records_with_many_keys),
 		cmocka_unit_test(test_csv_stray_quote_closed_by_the_next_row),
 		cmocka_unit_test(test_file_drops_are_shared_hosts),

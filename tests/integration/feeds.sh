@@ -85,6 +85,15 @@ check "  counted in the summary, with the option that takes them" grep -qF "1 ro
 expect_exit 0 "phishtank: --include-unverified imports them" amp a import "$T_ROOT/pt.csv" --category phishing --confidence 70 --ttl 2d --include-unverified
 check "  the unverified host is flagged then" has a pt-unverified.example.com
 expect_exit 2 "submit -: --include-unverified is for feed files" amp a submit - --include-unverified --category spam --confidence 60 --ttl 7d </dev/null
+# PhishTank's JSON dump: its CSV's records, recognised by their keys (it was refused as untyped STIX)
+expect_exit 0 "phishtank: the JSON dump is recognised and read by the CSV's rules" amp a import "$FIX/phishtank.json" --category phishing --confidence 70 --ttl 2d
+check "  a verified, online phish is flagged" has a secure-login.pt-bank-verify.example
+check "  an uppercase host with verified/online as JSON true is flagged, lower-cased" has a pt-caps.example
+check "  an unverified record is skipped, named by its index" grep -qF "phishtank.json: [2]: unverified: " <<<"$T_ERR"
+check "  verified false is unverified too" grep -qF "phishtank.json: [6]: unverified: " <<<"$T_ERR"
+check "  an offline record is skipped" grep -qF "phishtank.json: [1]: offline: " <<<"$T_ERR"
+check "  and neither is flagged" not has a pt-unconfirmed.example
+check "  (nor the offline one)" not has a pt-gone.example
 check "hosts: localhost lines are local_name skips" grep -qF "hosts.txt:2: local_name: \`localhost'" <<<"$(amp a import "$FIX/hosts.txt" --category spam --confidence 60 --ttl 7d --dry-run 2>&1)"
 # a hosts line mapping a name to a real address pins it, it does not block it
 expect_exit 0 "hosts: a file of pins and blocks imports" amp a import "$FIX/hosts-pins.txt" --category spam --confidence 60 --ttl 7d
