@@ -14,6 +14,10 @@ static const char *const seeds[] = {
 	"t'2016-07-01T00:00:00Z'",
 	"[(domain-name:value = 'it\\'s' OR (domain-name:value = 'b\\\\s')) OR EXISTS x:y] OR ([domain-name:value IN ()])",
 	"[domain-name:value = 'a\\x'",
+	/* a disjunct beside AND groups and qualifiers, at both levels */
+	"[domain-name:value = 'a.example'] OR ([ipv4-addr:value = '1.2.3.4'] AND [file:hashes.MD5 = 'ab']) OR "
+	"[domain-name:value = 'q.example'] REPEATS 3 TIMES OR [domain-name:value = 'a' OR (domain-name:value = 'b' "
+	"AND network-traffic:dst_port = 443)] FOLLOWEDBY [url:value = 'http://c/'] WITHIN 5 SECONDS",
 };
 
 size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
