@@ -259,9 +259,12 @@ static int parse_time(const char *s, uint64_t *out)
 	return timefmt_parse_rfc3339(tmp, out) == 0 ? 0 : -1;
 }
 
+/* One row, or one JSON record (json): whose fields are keys, not columns,
+ * and which is a record, not a row, in what is said of it. */
 static int data_row(const struct feed_sink *sink, const struct record *r, const int cols[COL_COUNT],
-                    size_t header_n, size_t line, const char *input, size_t input_len)
+                    size_t header_n, size_t line, const char *input, size_t input_len, bool json)
 {
+	const char *field_word = json ? "key" : "column", *rows = json ? "records" : "rows";
 	char v[FEED_LINE_MAX], tv[64], cv[64], host[FEED_HOST_MAX + 1];
 	struct feed_entry e = {.line = line, .confidence = -1, .input = input, .input_len = input_len};
 	bool url = false, url_part = false;
@@ -279,8 +282,8 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 		size_t cap = c == COL_NAME || c == COL_URL || c == COL_IOC ? sizeof v : sizeof tv, n = value_len(r, cols, c);
 		if (n >= cap) {
 			char why[128];
-			snprintf(why, sizeof why, "the `%s' column holds %zu bytes, over the %zu this reader takes",
-			         col_name((enum col)c), n, cap - 1);
+			snprintf(why, sizeof why, "the `%s' %s holds %zu bytes, over the %zu this reader takes",
+			         col_name((enum col)c), field_word, n, cap - 1);
 			sink->skip(sink->arg, line, FEED_SKIP_BAD_VALUE, input, input_len, why);
 			return 0;
 		}
@@ -317,7 +320,11 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 			return 0;
 		}
 	} else {
-		sink->skip(sink->arg, line, FEED_SKIP_BAD_CSV_ROW, input, input_len, "the value column is empty");
+		if (json)
+			sink->skip(sink->arg, line, FEED_SKIP_MALFORMED, input, input_len,
+			           "its domain, hostname, url or ioc_value key is empty");
+		else
+			sink->skip(sink->arg, line, FEED_SKIP_BAD_CSV_ROW, input, input_len, "the value column is empty");
 		return 0;
 	}
 	/* MISP's CSV export says which values are meant for detection, as its
@@ -346,9 +353,10 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 	 * of a phishing page in its `online' column (`no'). */
 	const char *status = value(r, cols, COL_STATUS, cv, sizeof cv);
 	if (!sink->include_offline && strcasecmp(status, "offline") == 0) {
-		sink->skip(sink->arg, line, FEED_SKIP_OFFLINE, input, input_len,
-		           "url_status `offline': the payload is gone, the site may be cleaned; --include-offline "
-		           "imports such rows");
+		char why[160];
+		snprintf(why, sizeof why, "url_status `%s': the payload is gone, the site may be cleaned; "
+		         "--include-offline imports such %s", status, rows);
+		sink->skip(sink->arg, line, FEED_SKIP_OFFLINE, input, input_len, why);
 		return 0;
 	}
 	const char *online = value(r, cols, COL_ONLINE, cv, sizeof cv);
@@ -356,7 +364,7 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 	    (strcasecmp(online, "no") == 0 || strcasecmp(online, "false") == 0 || strcmp(online, "0") == 0)) {
 		char why[160];
 		snprintf(why, sizeof why, "online `%s': the page is gone, the site may be cleaned; --include-offline "
-		         "imports such rows", online);
+		         "imports such %s", online, rows);
 		sink->skip(sink->arg, line, FEED_SKIP_OFFLINE, input, input_len, why);
 		return 0;
 	}
@@ -371,7 +379,7 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 	    (strcasecmp(verified, "no") == 0 || strcasecmp(verified, "false") == 0 || strcmp(verified, "0") == 0)) {
 		char why[160];
 		snprintf(why, sizeof why, "verified `%s': a PhishTank submission nobody has confirmed; "
-		         "--include-unverified imports such rows", verified);
+		         "--include-unverified imports such %s", verified, rows);
 		sink->skip(sink->arg, line, FEED_SKIP_UNVERIFIED, input, input_len, why);
 		return 0;
 	}
@@ -392,7 +400,7 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 	 * categories (`Network activity') say no abuse kind at all. */
 	if (*cat && e.category == AM_CAT_NONE && !feed_category_neutral(cat)) {
 		char where[64];
-		snprintf(where, sizeof where, "the `%s' column", col_name(cat_col));
+		snprintf(where, sizeof where, "the `%s' %s", col_name(cat_col), field_word);
 		feed_skip_unknown_category(sink, line, input, input_len, where, cat);
 		return 0;
 	}
@@ -555,7 +563,7 @@ static int run(const char *s, size_t len, const struct feed_sink *sink, bool *fo
 			sink->skip(sink->arg, start_line, FEED_SKIP_BAD_CSV_ROW, s + start, st.rec.first_line_len, why);
 			continue;
 		}
-		rv = data_row(sink, &st.rec, st.cols, st.header_n, start_line, s + start, st.rec.first_line_len);
+		rv = data_row(sink, &st.rec, st.cols, st.header_n, start_line, s + start, st.rec.first_line_len, false);
 	}
 	if (found)
 		*found = st.have_header && (sniff_match || data_rows == 0);
@@ -578,7 +586,8 @@ static int put_field(struct record *r, const char *s, size_t n)
 }
 
 /* One JSON object read as a CSV row whose header is its keys: strings as
- * they are, numbers and true/false as written, null as empty; an array or object value (an API's `tags' list) is no column. */
+ * they are, numbers and true/false as written, null as empty; an array
+ * or object value (an API's `tags' list) is no column. */
 static int json_record(const struct feed_sink *sink, json_t *o, struct record *h, struct record *r,
                        struct feed_json_lines *jl, const char *line_key, const char *where)
 {
@@ -656,7 +665,7 @@ static int json_record(const struct feed_sink *sink, json_t *o, struct record *h
 		           "no domain, hostname, url or ioc_value key with a value to read");
 		return 0;
 	}
-	return data_row(sink, r, cols, h->n, line, q, qn);
+	return data_row(sink, r, cols, h->n, line, q, qn, true);
 }
 
 /* ThreatFox's JSON export ({"ID": [{record}], ...}), its API's answer

@@ -220,7 +220,7 @@ static void print_summary(struct run *r, char **files, int nfiles)
 				json_object_set_new(by, feed_skip_name((enum feed_skip)i), json_integer((json_int_t)sk[i]));
 		for (int i = 0; i < nfiles && fl; i++)
 			json_array_append_new(fl, jsonout_string(files[i]));
-		if (jsonout_print(stdout, json_pack("{s:s, s:o, s:I, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:o}", "event",
+		if (jsonout_print(stdout, json_pack("{s:s, s:o, s:I, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:s, s:o}", "event",
 		                                    "summary", "files", fl, "files_unread", (json_int_t)r->unread,
 		                                    "format",
 		                                    feed_format_name(importer_last_format(r->im)), "dry_run",
@@ -229,6 +229,7 @@ static void print_summary(struct run *r, char **files, int nfiles)
 		                                    "stored", (json_int_t)r->stored, "unchanged",
 		                                    (json_int_t)r->unchanged, "refused", (json_int_t)r->refused,
 		                                    "skipped", (json_int_t)(skipped - sk[FEED_SKIP_REFUSED]),
+		                                    "skipped_unit", importer_unit_name(importer_unit(r->im), 2),
 		                                    "skipped_by_reason", by)) != 0)
 			r->failed = CLIOPT_EXIT_ERR;
 		return;
@@ -245,11 +246,10 @@ static void print_summary(struct run *r, char **files, int nfiles)
 		printf("%zu name%s submitted: %zu stored, %zu unchanged (already held), %zu refused by the daemon\n",
 		       r->submitted, r->submitted == 1 ? "" : "s", r->stored, r->unchanged, r->refused);
 	/* a STIX pattern's comparisons are counted one each, a MISP event's
-	 * attributes too: `lines' would not be true of them */
-	if (importer_skips_lines(r->im))
-		printf("%zu line%s skipped", skipped, skipped == 1 ? "" : "s");
-	else
-		printf("%zu entr%s skipped", skipped, skipped == 1 ? "y" : "ies");
+	 * attributes too, and a JSON dump's records are objects, often all
+	 * on one line: `lines' would not be true of them */
+	enum importer_unit unit = importer_unit(r->im);
+	printf("%zu %s skipped", skipped, importer_unit_name(unit, skipped));
 	const char *sep = ": ";
 	for (int i = 1; i < FEED_SKIP_COUNT; i++)
 		if (sk[i]) {
@@ -257,12 +257,15 @@ static void print_summary(struct run *r, char **files, int nfiles)
 			sep = ", ";
 		}
 	printf("\n");
+	/* a CSV's are rows, a JSON dump's records */
+	const char *row1 = unit == IMPORTER_UNIT_LINE ? "row" : importer_unit_name(unit, 1),
+		   *rows = unit == IMPORTER_UNIT_LINE ? "rows" : importer_unit_name(unit, 2);
 	if (sk[FEED_SKIP_OFFLINE])
-		printf("%zu row%s marked offline (the payload gone) not imported: --include-offline takes "
-		       "them\n", sk[FEED_SKIP_OFFLINE], sk[FEED_SKIP_OFFLINE] == 1 ? "" : "s");
+		printf("%zu %s marked offline (the payload gone) not imported: --include-offline takes "
+		       "them\n", sk[FEED_SKIP_OFFLINE], sk[FEED_SKIP_OFFLINE] == 1 ? row1 : rows);
 	if (sk[FEED_SKIP_UNVERIFIED])
-		printf("%zu row%s not verified (a PhishTank submission nobody confirmed) not imported: "
-		       "--include-unverified takes them\n", sk[FEED_SKIP_UNVERIFIED], sk[FEED_SKIP_UNVERIFIED] == 1 ? "" : "s");
+		printf("%zu %s not verified (a PhishTank submission nobody confirmed) not imported: "
+		       "--include-unverified takes them\n", sk[FEED_SKIP_UNVERIFIED], sk[FEED_SKIP_UNVERIFIED] == 1 ? row1 : rows);
 }
 
 struct import_opts {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "domain.h"
+#include "feed_csv.h"
 #include "feed_misp.h"
 #include "feed_urls.h"
 #include "timefmt.h"
@@ -22,10 +23,11 @@ struct importer {
 	char **files;       /* every name file has pointed to: items keep pointing at them */
 	size_t n_files;
 	json_t *seen;       /* "name category" -> line (negative: an RPZ twin) */
+	json_t *seen_where; /* "name category" -> the JSON object it came from, if any */
 	size_t counts[FEED_SKIP_COUNT];
 	size_t items;
 	enum feed_format last;
-	bool json_objects;  /* a STIX or MISP file was read: not every skip is a line */
+	unsigned units;     /* 1 << enum importer_unit of each file read */
 };
 
 int importer_new(struct importer **out, const struct importer_opts *o, importer_item_fn item,
@@ -47,6 +49,7 @@ void importer_free(struct importer *im)
 	if (!im)
 		return;
 	json_decref(im->seen);
+	json_decref(im->seen_where);
 	for (size_t i = 0; i < im->n_files; i++)
 		free(im->files[i]);
 	free(im->files);
@@ -85,6 +88,7 @@ static void sink_file(void *arg, const char *path)
 
 	/* duplicates are per file */
 	json_object_clear(im->seen);
+	json_object_clear(im->seen_where);
 	if (!nf || !copy) {
 		free(copy);
 		if (nf)
@@ -228,17 +232,28 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 			return 0;
 		/* the quoted input of a STIX pattern or a CSV row does not say
 		 * which of its names came twice: name it then */
-		char why[AM_DOMAIN_MAX + 80];
+		char why[AM_DOMAIN_MAX + 160], first[96];
 		size_t en = strlen(e->name);
-		if (e->input_len == en && memcmp(e->input, e->name, en) == 0)
-			snprintf(why, sizeof why, "the same name and category as line %lld", (long long)pl);
+		/* a JSON object's by the object (a dump is often one line),
+		 * with its line where it has one */
+		const char *pw = feed_json_str(json_object_get(im->seen_where, key));
+		if (pw && pl)
+			snprintf(first, sizeof first, "%s (line %lld)", pw, (long long)pl);
+		else if (pw)
+			snprintf(first, sizeof first, "%s", pw);
 		else
-			snprintf(why, sizeof why, "`%.*s': the same name and category as line %lld", (int)AM_DOMAIN_MAX,
-			         e->name, (long long)pl);
+			snprintf(first, sizeof first, "line %lld", (long long)pl);
+		if (e->input_len == en && memcmp(e->input, e->name, en) == 0)
+			snprintf(why, sizeof why, "the same name and category as %s", first);
+		else
+			snprintf(why, sizeof why, "`%.*s': the same name and category as %s", (int)AM_DOMAIN_MAX, e->name,
+			         first);
 		report(im, e->line, FEED_SKIP_DUPLICATE, e->input, e->input_len, why);
 		return 0;
 	}
 	if (json_object_set_new(im->seen, key, json_integer(twin ? -(json_int_t)e->line : (json_int_t)e->line)) != 0)
+		return AM_ENOMEM;
+	if (im->where[0] && json_object_set_new(im->seen_where, key, json_string_nocheck(im->where)) != 0)
 		return AM_ENOMEM;
 	it.file = im->file;
 	it.line = e->line;
@@ -259,7 +274,8 @@ int importer_file(struct importer *im, const char *path, enum feed_format fmt, c
 	size_t len;
 	int rv;
 
-	if (!im->seen && (im->seen = json_object()) == NULL)
+	if ((!im->seen && (im->seen = json_object()) == NULL) ||
+	    (!im->seen_where && (im->seen_where = json_object()) == NULL))
 		return AM_ENOMEM;
 	sink_file(im, path);
 	if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -268,7 +284,7 @@ int importer_file(struct importer *im, const char *path, enum feed_format fmt, c
 			return AM_EINVAL;
 		}
 		im->last = FEED_MISP;
-		im->json_objects = true;
+		im->units |= 1u << IMPORTER_UNIT_ENTRY;
 		return feed_misp_dir(path, &sink, err, errlen);
 	}
 	if ((rv = feed_read_file(path, FEED_INPUT_MAX, &buf, &len, err, errlen)) != 0)
@@ -276,7 +292,11 @@ int importer_file(struct importer *im, const char *path, enum feed_format fmt, c
 	feed_cr_lines(buf, len);
 	im->last = fmt == FEED_AUTO ? feed_detect(buf, len) : fmt;
 	if (im->last == FEED_STIX || im->last == FEED_MISP)
-		im->json_objects = true;
+		im->units |= 1u << IMPORTER_UNIT_ENTRY;
+	else if (im->last == FEED_CSV && feed_csv_json(buf, len))
+		im->units |= 1u << IMPORTER_UNIT_RECORD;
+	else
+		im->units |= 1u << IMPORTER_UNIT_LINE;
 	rv = feed_parse(im->last, buf, len, &sink, err, errlen);
 	if (rv < 0 && rv >= AM_ERR_MIN) {
 		char inner[AM_ERRLEN];
@@ -310,7 +330,21 @@ enum feed_format importer_last_format(const struct importer *im)
 	return im->last;
 }
 
-bool importer_skips_lines(const struct importer *im)
+enum importer_unit importer_unit(const struct importer *im)
 {
-	return !im->json_objects;
+	if ((im->units & ~(1u << IMPORTER_UNIT_LINE)) == 0)
+		return IMPORTER_UNIT_LINE;
+	if (im->units == 1u << IMPORTER_UNIT_RECORD)
+		return IMPORTER_UNIT_RECORD;
+	return IMPORTER_UNIT_ENTRY;
+}
+
+const char *importer_unit_name(enum importer_unit u, size_t n)
+{
+	static const char *const names[][2] = {
+		[IMPORTER_UNIT_LINE] = {"line", "lines"},
+		[IMPORTER_UNIT_RECORD] = {"record", "records"},
+		[IMPORTER_UNIT_ENTRY] = {"entry", "entries"},
+	};
+	return names[u][n != 1];
 }

@@ -95,10 +95,16 @@ void importer_refused(struct importer *im, const struct importer_item *it, const
 const size_t *importer_skipped(const struct importer *im);
 size_t importer_items(const struct importer *im);
 enum feed_format importer_last_format(const struct importer *im);
-/* Whether every skip counted is a line of a file: false once a STIX
- * bundle or a MISP event was read, whose skips are objects, attributes
- * and a pattern's comparisons (one pattern may count several), so a
- * summary says `entries' then, not `lines'. */
-bool importer_skips_lines(const struct importer *im);
+/* What the skips counted are, for a summary's words: lines while every
+ * file read was line-based (a CSV row counts once, at its first line);
+ * records while every one was JSON records (ThreatFox's, URLhaus's and
+ * PhishTank's JSON: one object each, named by index or id, never a line:
+ * a dump is often one line); entries otherwise - a STIX bundle's objects
+ * and a pattern's comparisons (one pattern may count several), a MISP
+ * event's attributes, or files of more than one kind. */
+enum importer_unit { IMPORTER_UNIT_LINE, IMPORTER_UNIT_RECORD, IMPORTER_UNIT_ENTRY };
+enum importer_unit importer_unit(const struct importer *im);
+/* The unit's name, singular or plural: "line", "records", "entry"... */
+const char *importer_unit_name(enum importer_unit u, size_t n);
 
 #endif

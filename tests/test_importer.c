@@ -1558,10 +1558,10 @@ static void test_phishtank_json(void **state)
 	static const char *const want[] = {
 		"[0]: 0 ok secure-login.pt-bank-verify.example phishing 80\n",
 		"[1]: 0 skip offline `{\"phish_id\":8512302,\"url\":\"http://pt-gone.example/",
-		"  -- online `no': the page is gone, the site may be cleaned; --include-offline imports such rows\n",
+		"  -- online `no': the page is gone, the site may be cleaned; --include-offline imports such records\n",
 		"[2]: 0 skip unverified `{\"phish_id\":8512303,",
 		"  -- verified `no': a PhishTank submission nobody has confirmed; --include-unverified imports such "
-		"rows\n",
+		"records\n",
 		"[3]: 0 skip url_on_shared_host `{\"phish_id\":8512304,",
 		"[4]: 0 skip ip_address `{\"phish_id\":8512305,",
 		"[5]: 0 ok pt-caps.example phishing 80\n",
@@ -1591,6 +1591,86 @@ static void test_phishtank_json(void **state)
 	};
 	expect(got, all);
 	assert_int_equal(count(got, " ok "), 5);
+}
+
+/* A JSON dump's record is a record, not a line or a row: ThreatFox's
+ * export and URLhaus's API answer, as abuse.ch serve them (one line,
+ * `tags' a list, a later duplicate): each skip and each duplicate names
+ * its record by id or index (every record is on line 1), a key is a key,
+ * not a column, and the summary counts records (importer_unit) - it said
+ * "lines skipped", a duplicate "as line 1", an empty value "the value
+ * column is empty" (bad_csv_row), offline ones "imports such rows". */
+static void test_json_records_are_named_as_records(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char tf[] =
+		"{\"1601234\": [{\"ioc_value\": \"tf-c2.example\", \"ioc_type\": \"domain\", \"threat_type\": "
+		"\"botnet_cc\", \"malware\": \"win.cobalt_strike\", \"confidence_level\": 75, \"first_seen_utc\": "
+		"\"2026-11-01 10:00:00\", \"tags\": \"CobaltStrike\", \"reporter\": \"abuse_ch\"}], "
+		"\"1601235\": [{\"ioc_value\": \"198.51.100.7:443\", \"ioc_type\": \"ip:port\", \"threat_type\": "
+		"\"botnet_cc\", \"confidence_level\": 100}], "
+		"\"1601236\": [{\"ioc_value\": \"TF-C2.example.\", \"ioc_type\": \"domain\", \"threat_type\": \"botnet_cc\", "
+		"\"confidence_level\": 50}], "
+		"\"1601237\": [{\"ioc_value\": \"\", \"ioc_type\": \"domain\", \"threat_type\": \"botnet_cc\"}], "
+		"\"1601238\": [{\"ioc_value\": \"skim.example\", \"ioc_type\": \"domain\", \"threat_type\": "
+		"\"cc_skimming\"}]}\n";
+	struct importer *im;
+	struct importer_opts opt = defaults();
+	opt.now = NOW;
+	opt.shared = shared;
+	memset(&o, 0, sizeof o);
+	assert_int_equal(importer_new(&im, &opt, on_item, on_skip, &o), 0);
+	char path[] = "/tmp/amesh-test-importer-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, tf, sizeof tf - 1), (ssize_t)(sizeof tf - 1));
+	close(fd);
+	assert_int_equal(importer_file(im, path, FEED_AUTO, err, sizeof err), 0);
+	static const char *const want[] = {
+		"1601234[0]: 1 ok tf-c2.example botnet 75\n",
+		"1601235[0]: 1 skip not_a_domain",
+		"1601236[0]: 1 skip duplicate `{\"ioc_value\":\"TF-C2.example.\"",
+		"  -- `TF-C2.example.': the same name and category as 1601234[0] (line 1)\n",
+		"1601237[0]: 1 skip malformed",
+		"  -- its domain, hostname, url or ioc_value key is empty\n",
+		"1601238[0]: 1 skip unknown_category",
+		"  -- the `threat_type' key names the category `cc_skimming'",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_null(strstr(o.text, "column"));
+	assert_int_equal(importer_unit(im), IMPORTER_UNIT_RECORD);
+	assert_string_equal(importer_unit_name(importer_unit(im), 4), "records");
+	assert_string_equal(importer_unit_name(importer_unit(im), 1), "record");
+	/* a line format read as well: entries, neither word alone true */
+	char plain[512];
+	snprintf(plain, sizeof plain, "%s/plain.txt", FIXTURES);
+	assert_int_equal(importer_file(im, plain, FEED_AUTO, err, sizeof err), 0);
+	assert_int_equal(importer_unit(im), IMPORTER_UNIT_ENTRY);
+	importer_free(im);
+	unlink(path);
+
+	/* URLhaus's API answer: offline records, said as records */
+	static const char uh[] =
+		"{\"query_status\": \"ok\", \"urls\": [{\"id\": \"3012345\", \"urlhaus_reference\": "
+		"\"https://urlhaus.abuse.ch/url/3012345/\", \"url\": \"http://uh-off.example/bins/x86\", \"url_status\": "
+		"\"offline\", \"host\": \"uh-off.example\", \"threat\": \"malware_download\", \"blacklists\": "
+		"{\"spamhaus_dbl\": \"not listed\"}, \"tags\": [\"elf\", \"mirai\"]}, {\"id\": \"3012346\", \"url\": "
+		"\"http://uh-on.example/a.sh\", \"url_status\": \"online\", \"host\": \"uh-on.example\", \"threat\": "
+		"\"malware_download\"}]}\n";
+	assert_int_equal(import_bytes(uh, sizeof uh - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	expect(o.text, (const char *const[]){"urls[0]: 1 skip offline",
+	                                     "  -- url_status `offline': the payload is gone, the site may be cleaned; "
+	                                     "--include-offline imports such records\n",
+	                                     "urls[1]: 1 ok uh-on.example malware", NULL});
+	/* and a line format keeps its lines and rows */
+	memset(&o, 0, sizeof o);
+	assert_int_equal(importer_new(&im, &opt, on_item, on_skip, &o), 0);
+	assert_int_equal(importer_file(im, plain, FEED_AUTO, err, sizeof err), 0);
+	assert_int_equal(importer_unit(im), IMPORTER_UNIT_LINE);
+	importer_free(im);
 }
 
 /* An array of objects none of which has a STIX `type' and which is none
@@ -1707,7 +1787,7 @@ static void test_stix_duplicate_in_pattern_names_the_value(void **state)
 		"2 ok in-a.example.net phishing",
 		"2 ok in-b.example.net phishing",
 		"2 skip duplicate `[domain-name:value IN",
-		"  -- `in-a.example.net': the same name and category as line 2\n",
+		"  -- `in-a.example.net': the same name and category as objects[0] (line 2)\n",
 		NULL,
 	};
 	expect(o.text, want);
@@ -3154,6 +3234,7 @@ int main(void)
 		cmocka_unit_test(test_urlhaus_offline_rows),
 		cmocka_unit_test(test_phishtank_unverified_rows),
 		cmocka_unit_test(test_phishtank_json),
+		cmocka_unit_test(test_json_records_are_named_as_records),
 		cmocka_unit_test(test_json_records_with_many_keys),
 		cmocka_unit_test(test_csv_stray_quote_closed_by_the_next_row),
 		cmocka_unit_test(test_file_drops_are_shared_hosts),

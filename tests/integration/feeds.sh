@@ -94,6 +94,13 @@ check "  verified false is unverified too" grep -qF "phishtank.json: [6]: unveri
 check "  an offline record is skipped" grep -qF "phishtank.json: [1]: offline: " <<<"$T_ERR"
 check "  and neither is flagged" not has a pt-unconfirmed.example
 check "  (nor the offline one)" not has a pt-gone.example
+check "  the summary counts records, not lines" grep -q "^5 records skipped: ip_address 1, url_on_shared_host 1, offline 1, unverified 2$" <<<"$T_OUT"
+check "  and names the offline and unverified ones as records" grep -qF "1 record marked offline (the payload gone) not imported" <<<"$T_OUT"
+check "  (unverified)" grep -qF "2 records not verified (a PhishTank submission nobody confirmed) not imported" <<<"$T_OUT"
+check "  each skip says records to its option" grep -qF "(online \`no': the page is gone, the site may be cleaned; --include-offline imports such records)" <<<"$T_ERR"
+out=$(amp a --json import "$FIX/phishtank.json" --category phishing --confidence 70 --ttl 2d --dry-run)
+check "  --json: the summary's skipped_unit is records" test "$(tail -1 <<<"$out" | jc skipped_unit)" = records
+check "  --json: a skip names its record by index" test "$(grep '"reason":"unverified"' <<<"$out" | head -1 | jc where)" = "[2]"
 check "hosts: localhost lines are local_name skips" grep -qF "hosts.txt:2: local_name: \`localhost'" <<<"$(amp a import "$FIX/hosts.txt" --category spam --confidence 60 --ttl 7d --dry-run 2>&1)"
 # a hosts line mapping a name to a real address pins it, it does not block it
 expect_exit 0 "hosts: a file of pins and blocks imports" amp a import "$FIX/hosts-pins.txt" --category spam --confidence 60 --ttl 7d
@@ -215,7 +222,7 @@ cat >"$T_ROOT/stix-dup.json" <<'EOF'
 EOF
 expect_exit 0 "stix: a name repeated in one pattern imports once" amp b import "$T_ROOT/stix-dup.json" --confidence 50 --ttl 7d --dry-run
 check "  the duplicate quotes the pattern" grep -qF "duplicate: \`[domain-name:value IN" <<<"$T_ERR"
-check "  ... and names the repeated name" grep -qF "(\`in-a.example.net': the same name and category as line " <<<"$T_ERR"
+check "  ... and names the repeated name and its object" grep -qF "(\`in-a.example.net': the same name and category as objects[0] (line 2))" <<<"$T_ERR"
 check "  the summary counts one entry skipped" grep -q "^1 entry skipped: duplicate 1" <<<"$T_OUT"
 out=$(amp b --json import "$FIX/stix-faults.json" --confidence 50 --ttl 7d)
 check "stix --json: a NUL in a pattern skips that object, by index" test "$(grep '"reason":"malformed"' <<<"$out" | head -1 | jc where)" = "objects[1]"
