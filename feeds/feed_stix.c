@@ -212,7 +212,30 @@ static int indicator(struct ctx *c, json_t *o)
 	struct feed_entry e = {.line = line, .confidence = -1};
 	const char *input = pattern ? pattern : id ? id : "indicator";
 
-	if (json_is_true(json_object_get(o, "revoked"))) {
+	/* STIX 2.1 says boolean; a producer going through a layer that
+	 * stringifies writes "true" or 1, and meant revoked: read so, as MISP's
+	 * flags are. Anything else cannot say whether the producer withdrew
+	 * it - taken, a withdrawn indicator was flagged - so it costs the
+	 * object, quoting the value. */
+	json_t *rj = json_object_get(o, "revoked");
+	const char *rs = feed_json_str(rj);
+	int revoked = !rj || json_is_false(rj) ? 0 : json_is_true(rj) ? 1 : -1;
+	if (revoked < 0 && json_is_integer(rj) && (json_integer_value(rj) == 0 || json_integer_value(rj) == 1))
+		revoked = (int)json_integer_value(rj);
+	else if (revoked < 0 && rs && (strcasecmp(rs, "true") == 0 || strcmp(rs, "1") == 0))
+		revoked = 1;
+	else if (revoked < 0 && rs && (strcasecmp(rs, "false") == 0 || strcmp(rs, "0") == 0))
+		revoked = 0;
+	if (revoked < 0) {
+		char buf[FEED_QUOTE_MAX + 1], q[TEXT_QUOTE_LEN(40)], why[200];
+		size_t len;
+		const char *rq = feed_json_quote(rj, buf, sizeof buf, &len);
+		snprintf(why, sizeof why, "%.80s: revoked %s is neither true nor false: whether it was withdrawn cannot be "
+		         "read", id ? id : "indicator", text_quote(q, sizeof q, rq, len, 40));
+		skip_obj(c, line, FEED_SKIP_BAD_VALUE, input, why);
+		return 0;
+	}
+	if (revoked) {
 		skip_obj(c, line, FEED_SKIP_REVOKED, input, NULL);
 		return 0;
 	}

@@ -1673,6 +1673,43 @@ static void test_json_records_are_named_as_records(void **state)
 	importer_free(im);
 }
 
+/* `revoked' is a boolean in STIX 2.1, but a producer behind a layer that
+ * stringifies writes "true" or 1, meaning withdrawn: such indicators were
+ * imported and flagged, as only JSON true was read. Read as MISP's flags
+ * are; a value that says neither costs the object, quoted. */
+static void test_stix_revoked_not_a_boolean(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char bundle[] =
+		"{\"type\": \"bundle\", \"id\": \"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d\", \"objects\": [\n"
+		"{\"type\": \"indicator\", \"spec_version\": \"2.1\", \"id\": \"indicator--a1000000-0000-4000-8000-000000000001\", "
+		"\"created\": \"2026-10-01T00:00:00.000Z\", \"modified\": \"2026-10-02T00:00:00.000Z\", \"pattern\": "
+		"\"[domain-name:value = 'revoked-str.example']\", \"pattern_type\": \"stix\", \"revoked\": \"true\"},\n"
+		"{\"type\": \"indicator\", \"spec_version\": \"2.1\", \"id\": \"indicator--a1000000-0000-4000-8000-000000000002\", "
+		"\"pattern\": \"[domain-name:value = 'revoked-one.example']\", \"revoked\": 1},\n"
+		"{\"type\": \"indicator\", \"spec_version\": \"2.1\", \"id\": \"indicator--a1000000-0000-4000-8000-000000000003\", "
+		"\"pattern\": \"[domain-name:value = 'revoked-yes.example']\", \"revoked\": \"yes\"},\n"
+		"{\"type\": \"indicator\", \"spec_version\": \"2.1\", \"id\": \"indicator--a1000000-0000-4000-8000-000000000004\", "
+		"\"pattern\": \"[domain-name:value = 'not-revoked.example']\", \"revoked\": \"false\"},\n"
+		"{\"type\": \"indicator\", \"spec_version\": \"2.1\", \"id\": \"indicator--a1000000-0000-4000-8000-000000000005\", "
+		"\"pattern\": \"[domain-name:value = 'revoked-true.example']\", \"revoked\": true}\n]}\n";
+	assert_int_equal(import_bytes(bundle, sizeof bundle - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"objects[0]: 2 skip revoked `[domain-name:value = 'revoked-str.example']'\n",
+		"objects[1]: 3 skip revoked `[domain-name:value = 'revoked-one.example']'\n",
+		"objects[2]: 4 skip bad_value `[domain-name:value = 'revoked-yes.example']'\n"
+		"  -- indicator--a1000000-0000-4000-8000-000000000003: revoked `yes' is neither true nor false: whether it "
+		"was withdrawn cannot be read\n",
+		"objects[3]: 5 ok not-revoked.example phishing 80\n",
+		"objects[4]: 6 skip revoked `[domain-name:value = 'revoked-true.example']'\n",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 1);
+}
+
 /* An array of objects none of which has a STIX `type' and which is none
  * of the record dumps recognised (ThreatFox, URLhaus, PhishTank) read as
  * STIX: every object passed over as one of a type not imported, and the
@@ -3235,6 +3272,7 @@ int main(void)
 		cmocka_unit_test(test_phishtank_unverified_rows),
 		cmocka_unit_test(test_phishtank_json),
 		cmocka_unit_test(test_json_records_are_named_as_records),
+		cmocka_unit_test(test_stix_revoked_not_a_boolean),
 		cmocka_unit_test(test_json_records_with_many_keys),
 		cmocka_unit_test(test_csv_stray_quote_closed_by_the_next_row),
 		cmocka_unit_test(test_file_drops_are_shared_hosts),
