@@ -303,17 +303,21 @@ static int indicator(struct ctx *c, json_t *o)
 	}
 	if (!pattern_names(c, line, id, pattern))
 		return 0;
-	if ((v = json_object_get(o, "valid_until")) != NULL) {
-		if (!feed_json_str(v) || timefmt_parse_rfc3339(feed_json_str(v), &e.expires_at) != 0) {
-			skip_obj(c, line, FEED_SKIP_BAD_VALUE, input, "valid_until is not a STIX timestamp");
-			return 0;
-		}
-	}
-	if ((v = json_object_get(o, "valid_from")) != NULL) {
-		if (!feed_json_str(v) || timefmt_parse_rfc3339(feed_json_str(v), &e.valid_from) != 0) {
-			skip_obj(c, line, FEED_SKIP_BAD_VALUE, input, "valid_from is not a STIX timestamp");
-			return 0;
-		}
+	static const char *const times[] = {"valid_until", "valid_from"};
+	uint64_t *at[] = {&e.expires_at, &e.valid_from};
+	for (size_t k = 0; k < 2; k++) {
+		if ((v = json_object_get(o, times[k])) == NULL ||
+		    (feed_json_str(v) && timefmt_parse_rfc3339(feed_json_str(v), at[k]) == 0))
+			continue;
+		/* which object, and what it says: `2027-02-01T00:00:00' (no
+		 * zone) and `yesterday' are different mistakes */
+		char buf[FEED_QUOTE_MAX + 1], q[TEXT_QUOTE_LEN(40)], why[240];
+		size_t len;
+		const char *tq = feed_json_quote(v, buf, sizeof buf, &len);
+		snprintf(why, sizeof why, "%.80s: %s %s is not a STIX timestamp (RFC 3339 in UTC: 2026-12-01T09:30:00Z)",
+		         id ? id : "indicator", times[k], text_quote(q, sizeof q, tq, len, 40));
+		skip_obj(c, line, FEED_SKIP_BAD_VALUE, input, why);
+		return 0;
 	}
 	/* STIX 2.1 (4.4) wants valid_until later than valid_from; otherwise
 	 * the indicator is valid at no time at all, whatever our clock says.

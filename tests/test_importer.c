@@ -3009,7 +3009,12 @@ static void test_stix_validity_times(void **state)
 		"objects[5]: 42 skip expired `[domain-name:value = 'over.example']'\n"
 		"  -- indicator--a1000000-0000-4000-8000-000000000006: its own expiry 2026-11-01T00:00:00Z is already past "
 		"(it is now 2026-11-18T11:06:40Z)\n",
-		"objects[6]: 49 skip bad_value `[domain-name:value = 'sloppy.example']'\n  -- valid_from is not a STIX timestamp\n",
+		"objects[6]: 49 skip bad_value `[domain-name:value = 'sloppy.example']'\n"
+		"  -- indicator--a1000000-0000-4000-8000-000000000007: valid_from `yesterday' is not a STIX timestamp (RFC "
+		"3339 in UTC: 2026-12-01T09:30:00Z)\n",
+		"objects[7]: 56 skip bad_value `[domain-name:value = 'no-zone.example']'\n"
+		"  -- indicator--a1000000-0000-4000-8000-000000000008: valid_until `2027-02-01T00:00:00' is not a STIX "
+		"timestamp (RFC 3339 in UTC: 2026-12-01T09:30:00Z)\n",
 		NULL,
 	};
 	expect(got, want);

@@ -251,7 +251,8 @@ check "  one whose valid_from is to come is skipped, naming its id and the times
 check "  and is not flagged" not has a later.example
 check "  valid_until before valid_from is a bad_value" grep -qF "stix-times.json:28: objects[3]: bad_value: \`[domain-name:value = 'backwards.example']' (indicator--a1000000-0000-4000-8000-000000000004: valid_until 2026-11-20T00:00:00Z is not after valid_from 2026-12-01T00:00:00Z: valid at no time)" <<<"$T_ERR"
 check "  a valid_until already past is expired, naming its id" grep -qF "stix-times.json:42: objects[5]: expired: \`[domain-name:value = 'over.example']' (indicator--a1000000-0000-4000-8000-000000000006: its own expiry 2026-11-01T00:00:00Z is already past (it is now " <<<"$T_ERR"
-check "  none of those is flagged" sh -c "! '$AMESH' -s '$T_ROOT/a/run/amesh.sock' query backwards.example instant.example over.example sloppy.example >/dev/null 2>&1"
+check "  a valid_until without a zone is a bad_value, naming the id and quoting it" grep -qF "objects[7]: bad_value: \`[domain-name:value = 'no-zone.example']' (indicator--a1000000-0000-4000-8000-000000000008: valid_until \`2027-02-01T00:00:00' is not a STIX timestamp" <<<"$T_ERR"
+check "  none of those is flagged" sh -c "! '$AMESH' -s '$T_ROOT/a/run/amesh.sock' query backwards.example instant.example over.example sloppy.example no-zone.example >/dev/null 2>&1"
 mkdir -p "$T_ROOT/not-a-feed-dir"
 expect_exit 2 "a directory that is no MISP feed is an error" amp a import "$T_ROOT/not-a-feed-dir" --category spam --confidence 1 --ttl 1d
 check "  saying why, not only that manifest.json is missing" grep -qF "not-a-feed-dir is a directory without a manifest.json: only a MISP feed is read from a directory" <<<"$T_ERR"
