@@ -146,7 +146,8 @@ static void read_tags(const struct feed_sink *sink, json_t *list, struct tags *t
 }
 
 /* A MISP flag as exports spell it: true/false, 1/0, "1"/"0",
- * "true"/"false". Returns 1, 0, or -1 when v is absent or none of these. */
+ * "true"/"false", and "yes"/"no" as its CSV's readers write them. Returns
+ * 1, 0, or -1 when v is absent or none of these. */
 static int flag(const json_t *v)
 {
 	const char *s = json_string_value(v);
@@ -154,9 +155,9 @@ static int flag(const json_t *v)
 		return json_is_true(v);
 	if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1))
 		return (int)json_integer_value(v);
-	if (s && (strcmp(s, "1") == 0 || strcasecmp(s, "true") == 0))
+	if (s && (strcmp(s, "1") == 0 || strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0))
 		return 1;
-	if (s && (strcmp(s, "0") == 0 || strcasecmp(s, "false") == 0))
+	if (s && (strcmp(s, "0") == 0 || strcasecmp(s, "false") == 0 || strcasecmp(s, "no") == 0))
 		return 0;
 	return -1;
 }
@@ -205,10 +206,29 @@ static const char *not_a_string(json_t *v, const char *absent, const char *nul, 
 	return !v ? absent : json_is_string(v) ? nul : other;
 }
 
+/* A flag v of an attribute (or of its object: whose) that is present but
+ * neither true nor false: skipped as bad_value, quoting it. Either way
+ * would guess - a to_ids `no' or a deleted `2' was read as no flag at all,
+ * and the attribute flagged - so the attribute costs itself. Returns
+ * whether it skipped. */
+static bool unreadable_flag(struct ctx *c, size_t line, const char *value, size_t vl, json_t *v, const char *name,
+                            const char *whose)
+{
+	if (!v || json_is_null(v) || flag(v) >= 0)
+		return false;
+	char buf[FEED_QUOTE_MAX + 1], q[TEXT_QUOTE_LEN(40)], why[200];
+	size_t len;
+	const char *fq = feed_json_quote(v, buf, sizeof buf, &len);
+	snprintf(why, sizeof why, "%s%s %s is neither true nor false (true/false, 1/0, yes/no)", whose, name,
+	         text_quote(q, sizeof q, fq, len, 40));
+	c->sink->skip(c->sink->arg, line, FEED_SKIP_BAD_VALUE, value, vl, why);
+	return true;
+}
+
 /* One attribute. Whatever is wrong with it - a value that is a number, a
  * NUL inside a string - costs this attribute only, reported with where
  * it is; the event's other attributes go on. */
-static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, bool object_deleted, bool of_url)
+static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, json_t *object_deleted, bool of_url)
 {
 	json_t *jtype = json_object_get(a, "type"), *jvalue = json_object_get(a, "value");
 	const char *type = feed_json_str(jtype);
@@ -240,9 +260,14 @@ static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, bo
 		return 0;
 	}
 	/* MISP writes booleans, older versions and other tools 0/1 or "0"/"1" */
-	if (flag(json_object_get(a, "deleted")) == 1 || object_deleted) {
+	json_t *deleted = json_object_get(a, "deleted");
+	if (unreadable_flag(c, line, value, vl, object_deleted, "deleted", "its object's ") ||
+	    unreadable_flag(c, line, value, vl, deleted, "deleted", "") ||
+	    unreadable_flag(c, line, value, vl, to_ids, "to_ids", ""))
+		return 0;
+	if (flag(deleted) == 1 || flag(object_deleted) == 1) {
 		c->sink->skip(c->sink->arg, line, FEED_SKIP_REVOKED, value, vl,
-		              object_deleted ? "its object is deleted" : "deleted");
+		              flag(object_deleted) == 1 ? "its object is deleted" : "deleted");
 		return 0;
 	}
 	if (flag(to_ids) == 0) {
@@ -334,7 +359,7 @@ static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, bo
 }
 
 /* Each object of list through attribute(), named PREFIX[i] while it is read. */
-static int attributes(struct ctx *c, json_t *list, const char *prefix, const struct tags *t, bool object_deleted,
+static int attributes(struct ctx *c, json_t *list, const char *prefix, const struct tags *t, json_t *object_deleted,
                       bool of_url)
 {
 	size_t i;
@@ -366,7 +391,7 @@ static int event(struct ctx *c, json_t *ev, const char *pre)
 
 	read_tags(c->sink, json_object_get(ev, "Tag"), &t);
 	read_distribution(json_object_get(ev, "distribution"), &t);
-	if ((rv = attributes(c, json_object_get(ev, "Attribute"), pre, &t, false, false)) != 0)
+	if ((rv = attributes(c, json_object_get(ev, "Attribute"), pre, &t, NULL, false)) != 0)
 		return rv;
 	json_array_foreach(json_object_get(ev, "Object"), i, obj) {
 		char prefix[80];
@@ -383,7 +408,7 @@ static int event(struct ctx *c, json_t *ev, const char *pre)
 		 * shared host: they are judged as the URL's host is. */
 		const char *oname = feed_json_str(json_object_get(obj, "name"));
 		if ((rv = attributes(c, json_object_get(obj, "Attribute"), prefix, &ot,
-		                     flag(json_object_get(obj, "deleted")) == 1, oname && strcmp(oname, "url") == 0)) != 0)
+		                     json_object_get(obj, "deleted"), oname && strcmp(oname, "url") == 0)) != 0)
 			return rv;
 	}
 	return 0;

@@ -9,7 +9,7 @@
  * `domain', `hostname' and `domain|ip' (the name part) are names; `url' a
  * URL (its host, with the shared-host rule); other types are skipped as
  * not_a_domain, attributes with to_ids false as not_to_ids, deleted ones as
- * revoked, ones MISP matched against a warninglist (`warnings') as
+ * revoked (a to_ids or deleted flag neither true nor false as bad_value), ones MISP matched against a warninglist (`warnings') as
  * warninglisted, ones with a false-positive sighting (Sighting type 1)
  * as false_positive; an expiration sighting (type 2) is an expiry.
  * Tags on the attribute, else on the event, give the sharing

@@ -1710,6 +1710,49 @@ static void test_stix_revoked_not_a_boolean(void **state)
 	assert_int_equal(count(o.text, " ok "), 1);
 }
 
+/* A MISP flag spelt "no" or otherwise unreadable was read as no flag at
+ * all: an attribute with to_ids "no" (as a tool converting from CSV
+ * writes it) or deleted "2" was imported and flagged. yes/no read as
+ * true/false; anything else costs the attribute as bad_value, quoted -
+ * its object's deleted too. */
+static void test_misp_flags_spelt_otherwise(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char ev[] =
+		"{\"Event\": {\"uuid\": \"5f1e0b4c-7a2d-4c3e-9b8a-1d2e3f4a5b6c\", \"info\": \"Sparkasse phishing\", "
+		"\"Orgc\": {\"name\": \"CERT-Example\"}, \"Attribute\": [\n"
+		"{\"uuid\": \"aa000001-0000-4000-8000-000000000001\", \"type\": \"domain\", \"to_ids\": \"no\", \"value\": "
+		"\"victim-bank.example\"},\n"
+		"{\"uuid\": \"aa000001-0000-4000-8000-000000000002\", \"type\": \"domain\", \"to_ids\": \"yes\", \"value\": "
+		"\"sparkasse-login.example\"},\n"
+		"{\"uuid\": \"aa000001-0000-4000-8000-000000000003\", \"type\": \"domain\", \"to_ids\": true, \"deleted\": "
+		"\"2\", \"value\": \"deleted-two.example\"},\n"
+		"{\"uuid\": \"aa000001-0000-4000-8000-000000000004\", \"type\": \"hostname\", \"to_ids\": \"maybe\", "
+		"\"value\": \"c2.evil.example\"},\n"
+		"{\"uuid\": \"aa000001-0000-4000-8000-000000000005\", \"type\": \"domain\", \"to_ids\": null, \"value\": "
+		"\"null-ids.example\"}],\n"
+		"\"Object\": [{\"name\": \"domain-ip\", \"deleted\": \"x\", \"Attribute\": [\n"
+		"{\"uuid\": \"aa000001-0000-4000-8000-000000000006\", \"type\": \"domain\", \"to_ids\": true, \"value\": "
+		"\"in-odd-object.example\"}]}]}}\n";
+	assert_int_equal(import_bytes(ev, sizeof ev - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"Attribute[0]: 2 skip not_to_ids `victim-bank.example'\n",
+		"Attribute[1]: 3 ok sparkasse-login.example phishing 80",
+		"Attribute[2]: 4 skip bad_value `deleted-two.example'\n"
+		"  -- deleted `2' is neither true nor false (true/false, 1/0, yes/no)\n",
+		"Attribute[3]: 5 skip bad_value `c2.evil.example'\n"
+		"  -- to_ids `maybe' is neither true nor false (true/false, 1/0, yes/no)\n",
+		"Attribute[4]: 6 ok null-ids.example phishing 80",
+		"Object[0].Attribute[0]: 8 skip bad_value `in-odd-object.example'\n"
+		"  -- its object's deleted `x' is neither true nor false (true/false, 1/0, yes/no)\n",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 2);
+}
+
 /* An array of objects none of which has a STIX `type' and which is none
  * of the record dumps recognised (ThreatFox, URLhaus, PhishTank) read as
  * STIX: every object passed over as one of a type not imported, and the
@@ -3278,6 +3321,7 @@ int main(void)
 		cmocka_unit_test(test_phishtank_json),
 		cmocka_unit_test(test_json_records_are_named_as_records),
 		cmocka_unit_test(test_stix_revoked_not_a_boolean),
+		cmocka_unit_test(test_misp_flags_spelt_otherwise),
 		cmocka_unit_test(test_json_records_with_many_keys),
 		cmocka_unit_test(test_csv_stray_quote_closed_by_the_next_row),
 		cmocka_unit_test(test_file_drops_are_shared_hosts),
