@@ -141,6 +141,22 @@ static void skip_obj(struct ctx *c, size_t line, enum feed_skip why, const char 
 	c->sink->skip(c->sink->arg, line, why, input, strlen(input), detail);
 }
 
+/* STIX 2.1 lists (labels, indicator_types, object_marking_refs) as
+ * producers write them: a list, or one string alone where the list of
+ * one belonged - read as that list. A string labels `malware' was no
+ * label, `benign' no type, and a marking `...TLP:RED' no marking: the
+ * name was imported under the command line's category, or flagged while
+ * known good, or shared past its sharing level. */
+static size_t list_size(const json_t *v)
+{
+	return json_is_array(v) ? json_array_size(v) : json_is_string(v) ? 1 : 0;
+}
+
+static json_t *list_get(json_t *v, size_t i)
+{
+	return json_is_array(v) ? json_array_get(v, i) : i == 0 && json_is_string(v) ? v : NULL;
+}
+
 /* Whether pattern (of the indicator id, on line) parses, into c->pat. If
  * not, it is skipped whole, saying why: malformed with where and what, or
  * unsupported with the limit. */
@@ -244,9 +260,9 @@ static int indicator(struct ctx *c, json_t *o)
 	 * whatever else the object says */
 	static const char *const typed[] = {"indicator_types", "labels"};
 	for (size_t k = 0; k < sizeof typed / sizeof *typed; k++) {
-		size_t j;
-		json_t *t;
-		json_array_foreach(json_object_get(o, typed[k]), j, t) {
+		json_t *list = json_object_get(o, typed[k]);
+		for (size_t j = 0; j < list_size(list); j++) {
+			json_t *t = list_get(list, j);
 			if (feed_json_str(t) && strcasecmp(feed_json_str(t), "benign") == 0) {
 				char why[80];
 				snprintf(why, sizeof why, "%s says `benign': a name known good, not a flag", typed[k]);
@@ -350,7 +366,9 @@ static int indicator(struct ctx *c, json_t *o)
 	 * Labels are an open vocabulary, so `Phishing' reads as phishing. */
 	enum am_category cats[AM_CAT_COUNT];
 	size_t ncat = 0;
-	json_array_foreach(json_object_get(o, "labels"), i, x) {
+	json_t *labels = json_object_get(o, "labels");
+	for (i = 0; i < list_size(labels); i++) {
+		x = list_get(labels, i);
 		enum am_category k = feed_category_of(c->sink, feed_json_str(x));
 		bool had = k == AM_CAT_NONE;
 		for (size_t j = 0; j < ncat; j++)
@@ -358,12 +376,17 @@ static int indicator(struct ctx *c, json_t *o)
 		if (!had && ncat < AM_CAT_COUNT)
 			cats[ncat++] = k;
 	}
-	json_array_foreach(json_object_get(o, "object_marking_refs"), i, x) {
+	json_t *refs = json_object_get(o, "object_marking_refs");
+	/* neither a list nor one id (an object, a number): a marking we
+	 * cannot read, as a reference we cannot read is */
+	if (refs && !json_is_null(refs) && list_size(refs) == 0 && !json_is_array(refs))
+		feed_tlp_raise(&e.tlp, AM_TLP_NONE);
+	for (i = 0; i < list_size(refs); i++) {
 		/* A reference that is neither an official TLP marking id nor a
 		 * TLP definition in this bundle (a statement marking, a level we
 		 * do not know, garbage) may carry a restriction we cannot read:
 		 * take the most restrictive level rather than the default. */
-		feed_tlp_raise(&e.tlp, level_of_ref(c, feed_json_str(x)));
+		feed_tlp_raise(&e.tlp, level_of_ref(c, feed_json_str(list_get(refs, i))));
 	}
 	/* Granular markings (STIX 2.1 section 7.2.3) restrict parts of the
 	 * object - the pattern, the name - as much as object markings restrict

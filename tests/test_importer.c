@@ -1753,6 +1753,46 @@ static void test_misp_flags_spelt_otherwise(void **state)
 	assert_int_equal(count(o.text, " ok "), 2);
 }
 
+/* A STIX list written as one string (a producer's serialiser that
+ * collapses a list of one): object_marking_refs naming TLP:RED, labels
+ * `malware', indicator_types `benign' were read as no list at all - the
+ * name imported without its marking (and shared past it), under the
+ * command line's category, or flagged while known good. Read as a list of
+ * that one; a marking that is neither list nor string counts as red. */
+static void test_stix_list_written_as_one_string(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char bundle[] =
+		"{\"type\": \"bundle\", \"id\": \"bundle--5d0092c5-5f74-4287-9642-33f4c354e56e\", \"objects\": [\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--b1000000-0000-4000-8000-000000000001\", \"pattern\": "
+		"\"[domain-name:value = 'mark-str.example']\", \"object_marking_refs\": "
+		"\"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--b1000000-0000-4000-8000-000000000002\", \"pattern\": "
+		"\"[domain-name:value = 'mark-obj.example']\", \"object_marking_refs\": {\"id\": "
+		"\"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb\"}},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--b1000000-0000-4000-8000-000000000003\", \"pattern\": "
+		"\"[domain-name:value = 'labels-str.example']\", \"labels\": \"malware\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--b1000000-0000-4000-8000-000000000004\", \"pattern\": "
+		"\"[domain-name:value = 'benign-str.example']\", \"indicator_types\": \"benign\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--b1000000-0000-4000-8000-000000000005\", \"pattern\": "
+		"\"[domain-name:value = 'green-list.example']\", \"object_marking_refs\": "
+		"[\"marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb\"]}\n]}\n";
+	assert_int_equal(import_bytes(bundle, sizeof bundle - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"objects[0]: 2 ok mark-str.example phishing 80red\n",
+		"objects[1]: 3 ok mark-obj.example phishing 80red\n",
+		"objects[2]: 4 ok labels-str.example malware 80\n",
+		"objects[3]: 5 skip unsupported_pattern `[domain-name:value = 'benign-str.example']'\n"
+		"  -- indicator_types says `benign'",
+		"objects[4]: 6 ok green-list.example phishing 80green\n",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 4);
+}
+
 /* An array of objects none of which has a STIX `type' and which is none
  * of the record dumps recognised (ThreatFox, URLhaus, PhishTank) read as
  * STIX: every object passed over as one of a type not imported, and the
@@ -3322,6 +3362,7 @@ int main(void)
 		cmocka_unit_test(test_json_records_are_named_as_records),
 		cmocka_unit_test(test_stix_revoked_not_a_boolean),
 		cmocka_unit_test(test_misp_flags_spelt_otherwise),
+		cmocka_unit_test(test_stix_list_written_as_one_string),
 		cmocka_unit_test(test_json_records_with_many_keys),
 		cmocka_unit_test(test_csv_stray_quote_closed_by_the_next_row),
 		cmocka_unit_test(test_file_drops_are_shared_hosts),
