@@ -78,16 +78,21 @@ struct tags {
 	char unknown_category[64]; /* the first amesh:category value we could not read, or "" */
 };
 
+/* Tags as MISP writes them, [{"name": "tlp:red", ...}], and as other
+ * tools converting to its format do: a tag a bare string ["tlp:red"], or
+ * one tag object alone where the list belonged. Read past, a tlp:red so
+ * written left the name to be shared as the command line allowed. */
 static void read_tags(const struct feed_sink *sink, json_t *list, struct tags *t)
 {
-	size_t i;
+	size_t i, ntags = json_is_array(list) ? json_array_size(list) : json_is_object(list) ? 1 : 0;
 	json_t *tag;
 	/* An amesh:category value we cannot read refuses what it covers
 	 * (attribute() says so); a readable one on the attribute overrides
 	 * an unreadable one of the event, as any attribute tag does. */
 	bool got = false, unknown = false;
-	json_array_foreach(list, i, tag) {
-		json_t *jn = json_object_get(tag, "name");
+	for (i = 0; i < ntags; i++) {
+		tag = json_is_array(list) ? json_array_get(list, i) : list;
+		json_t *jn = json_is_string(tag) ? tag : json_object_get(tag, "name");
 		const char *n = feed_json_str(jn);
 		char v[64];
 		if (!n) {

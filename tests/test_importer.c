@@ -1793,6 +1793,34 @@ static void test_stix_list_written_as_one_string(void **state)
 	assert_int_equal(count(o.text, " ok "), 4);
 }
 
+/* MISP tags as tools converting to MISP's format write them: a bare
+ * string in the list, or one tag object where the list belonged. Read
+ * past, a tlp:red so written let the name go out at the command line's
+ * level, and amesh:category was lost. */
+static void test_misp_tags_spelt_otherwise(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char ev[] =
+		"{\"Event\": {\"uuid\": \"5f1e0b4c-7a2d-4c3e-9b8a-1d2e3f4a5b6d\", \"info\": \"Converted from a sandbox\", "
+		"\"Orgc\": {\"name\": \"sandbox2misp\"}, \"Tag\": [\"tlp:amber\"], \"Attribute\": [\n"
+		"{\"uuid\": \"ab000001-0000-4000-8000-000000000001\", \"type\": \"domain\", \"to_ids\": true, \"value\": "
+		"\"event-tag.example\"},\n"
+		"{\"uuid\": \"ab000001-0000-4000-8000-000000000002\", \"type\": \"domain\", \"to_ids\": true, \"value\": "
+		"\"red-object.example\", \"Tag\": {\"name\": \"tlp:red\"}},\n"
+		"{\"uuid\": \"ab000001-0000-4000-8000-000000000003\", \"type\": \"domain\", \"to_ids\": true, \"value\": "
+		"\"cat-str.example\", \"Tag\": [\"amesh:category=\\\"malware\\\"\"]}]}}\n";
+	assert_int_equal(import_bytes(ev, sizeof ev - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"Attribute[0]: 2 ok event-tag.example phishing 80amber\n",
+		"Attribute[1]: 3 ok red-object.example phishing 80red\n",
+		"Attribute[2]: 4 ok cat-str.example malware 80amber\n",
+		NULL,
+	};
+	expect(o.text, want);
+}
+
 /* An array of objects none of which has a STIX `type' and which is none
  * of the record dumps recognised (ThreatFox, URLhaus, PhishTank) read as
  * STIX: every object passed over as one of a type not imported, and the
@@ -3363,6 +3391,7 @@ int main(void)
 		cmocka_unit_test(test_stix_revoked_not_a_boolean),
 		cmocka_unit_test(test_misp_flags_spelt_otherwise),
 		cmocka_unit_test(test_stix_list_written_as_one_string),
+		cmocka_unit_test(test_misp_tags_spelt_otherwise),
 		cmocka_unit_test(test_json_records_with_many_keys),
 		cmocka_unit_test(test_csv_stray_quote_closed_by_the_next_row),
 		cmocka_unit_test(test_file_drops_are_shared_hosts),
