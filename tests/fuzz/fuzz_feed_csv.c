@@ -30,5 +30,9 @@ static const char *const seeds[] = {
 	"\"2\",\"d\",\"http://stray.example/\n\"3\",\"d\",\"http://next.example/\",\"online\",\"None\",\"x\",\"\"\n",
 	"{\"3086187\": [{\"url\": \"http://gone.example/a.sh\", \"url_status\": \"OFFLINE\", \"threat\": "
 	"\"malware_download\", \"x_a\": 1, \"x_b\": [1], \"Url_Status\": \"online\"}]}",
+	/* PhishTank's JSON dump: slashes escaped, booleans, details[] */
+	"[{\"phish_id\":8512301,\"url\":\"https:\\/\\/p.example\\/x\",\"verified\":\"yes\",\"online\":\"yes\","
+	"\"details\":[{\"ip_address\":\"203.0.113.41\"}],\"target\":\"Other\"},{\"phish_id\":2,\"url\":\"http://q.example/\","
+	"\"verified\":false,\"online\":true},{\"phish_id\":3,\"url\":\"\",\"online\":\"no\"},7]",
 };
 #include "feed_fuzz.h"

@@ -18,5 +18,10 @@ static const char *const seeds[] = {
 	"{\"response\":{\"Attribute\":[{\"type\":\"domain\",\"to_ids\":true,\"value\":\"s.example\","
 	"\"Event\":{\"distribution\":\"1\",\"Tag\":[{\"name\":\"tlp:amber\"}]}},{\"Event\":7},1]}}",
 	"[\"evil.example\", \"bad.example\"]",
+	/* flags and tags spelt otherwise */
+	"{\"Event\":{\"Tag\":[\"tlp:red\",{\"name\":\"amesh:category=\\\"malware\\\"\"}],\"Attribute\":[{\"type\":"
+	"\"domain\",\"to_ids\":\"no\",\"value\":\"e.example\"},{\"type\":\"domain\",\"deleted\":\"2\",\"value\":"
+	"\"f.example\",\"Tag\":{\"name\":\"tlp:amber\"}}],\"Object\":[{\"deleted\":\"x\",\"Attribute\":[{\"type\":"
+	"\"domain\",\"value\":\"g.example\"}]}]}}",
 };
 #include "feed_fuzz.h"

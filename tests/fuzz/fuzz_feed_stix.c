@@ -37,5 +37,12 @@ static const char *const seeds[] = {
 	"\"pattern\":\"[domain-name:value = 'l.example' AND ipv4-addr:value = '192.0.2.1'] WITHIN 5 SECONDS\"}]}",
 	/* bare names in an array: one error, not one per element */
 	"[\"evil.example\", \"bad.test\", \"x\\u0000y\"]",
+	/* a disjunct beside an AND group; lists written as one string; revoked spelt otherwise */
+	"{\"type\":\"bundle\",\"objects\":[{\"type\":\"indicator\",\"id\":\"indicator--6\",\"pattern\":"
+	"\"[domain-name:value = 'm.example'] OR ([ipv4-addr:value = '1.2.3.4'] AND [file:hashes.MD5 = 'ab'])\","
+	"\"labels\":\"malware\",\"object_marking_refs\":\"marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1\","
+	"\"revoked\":\"false\"},{\"type\":\"indicator\",\"pattern\":\"[domain-name:value = 'n' OR (domain-name:value = "
+	"'o' AND x:y = 1)] REPEATS 2 TIMES\",\"indicator_types\":\"benign\",\"revoked\":\"maybe\","
+	"\"object_marking_refs\":{\"x\":1},\"valid_until\":\"2027-02-01T00:00:00\"}]}",
 };
 #include "feed_fuzz.h"
