@@ -157,6 +157,26 @@ static json_t *list_get(json_t *v, size_t i)
 	return json_is_array(v) ? json_array_get(v, i) : i == 0 && json_is_string(v) ? v : NULL;
 }
 
+/* Whether object o is revoked: 1, 0 (also when it does not say), or -1
+ * when `revoked' is neither true nor false. STIX 2.1 says boolean; a
+ * producer behind a layer that stringifies writes "true" or 1. */
+static int revoked_of(const json_t *o)
+{
+	json_t *rj = json_object_get(o, "revoked");
+	const char *rs = feed_json_str(rj);
+	if (!rj || json_is_false(rj))
+		return 0;
+	if (json_is_true(rj))
+		return 1;
+	if (json_is_integer(rj) && (json_integer_value(rj) == 0 || json_integer_value(rj) == 1))
+		return (int)json_integer_value(rj);
+	if (rs && (strcasecmp(rs, "true") == 0 || strcmp(rs, "1") == 0))
+		return 1;
+	if (rs && (strcasecmp(rs, "false") == 0 || strcmp(rs, "0") == 0))
+		return 0;
+	return -1;
+}
+
 /* Whether pattern (of the indicator id, on line) parses, into c->pat. If
  * not, it is skipped whole, saying why: malformed with where and what, or
  * unsupported with the limit. */
@@ -234,14 +254,7 @@ static int indicator(struct ctx *c, json_t *o)
 	 * it - taken, a withdrawn indicator was flagged - so it costs the
 	 * object, quoting the value. */
 	json_t *rj = json_object_get(o, "revoked");
-	const char *rs = feed_json_str(rj);
-	int revoked = !rj || json_is_false(rj) ? 0 : json_is_true(rj) ? 1 : -1;
-	if (revoked < 0 && json_is_integer(rj) && (json_integer_value(rj) == 0 || json_integer_value(rj) == 1))
-		revoked = (int)json_integer_value(rj);
-	else if (revoked < 0 && rs && (strcasecmp(rs, "true") == 0 || strcmp(rs, "1") == 0))
-		revoked = 1;
-	else if (revoked < 0 && rs && (strcasecmp(rs, "false") == 0 || strcmp(rs, "0") == 0))
-		revoked = 0;
+	int revoked = revoked_of(o);
 	if (revoked < 0) {
 		char buf[FEED_QUOTE_MAX + 1], q[TEXT_QUOTE_LEN(40)], why[200];
 		size_t len;
@@ -583,8 +596,13 @@ int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 		if (!t || !id || strcmp(t, "indicator") != 0)
 			continue;
 		json_t *prev = json_object_get(latest, id);
-		if (prev && !newer(json_object_get(o, "modified"),
-		                   json_object_get(json_array_get(objs, (size_t)json_integer_value(prev)), "modified")))
+		json_t *po = prev ? json_array_get(objs, (size_t)json_integer_value(prev)) : NULL;
+		json_t *m = json_object_get(o, "modified"), *pm = json_object_get(po, "modified");
+		/* two versions as new as each other (the same `modified', which
+		 * STIX forbids of a revocation, or none readable): a revoked one
+		 * wins, as a withdrawal should - the first had, and flagged what
+		 * its twin withdrew */
+		if (prev && !newer(m, pm) && (newer(pm, m) || revoked_of(o) != 1 || revoked_of(po) == 1))
 			continue;
 		if (json_object_set_new(latest, id, json_integer((json_int_t)i)) != 0) {
 			rv = AM_ENOMEM;
@@ -600,10 +618,17 @@ int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 		if (!json_is_object(o))
 			skip_obj(&c, 0, FEED_SKIP_MALFORMED, where, "not a JSON object");
 		else if (t && strcmp(t, "indicator") == 0 && newest && (size_t)json_integer_value(newest) != i) {
-			char why[160];
+			char why[240];
 			const char *p = feed_json_str(json_object_get(o, "pattern"));
-			snprintf(why, sizeof why, "an older version of %.80s: the newest, %s[%lld], is the one read", id,
-			         objs == root ? "" : "objects", (long long)json_integer_value(newest));
+			json_t *no = json_array_get(objs, (size_t)json_integer_value(newest));
+			json_t *m = json_object_get(o, "modified"), *nm = json_object_get(no, "modified");
+			if (newer(nm, m))
+				snprintf(why, sizeof why, "an older version of %.80s: the newest, %s[%lld], is the one read", id,
+				         objs == root ? "" : "objects", (long long)json_integer_value(newest));
+			else
+				snprintf(why, sizeof why, "a version of %.80s as new as %s[%lld] (the same `modified')%s: that one "
+				         "is read", id, objs == root ? "" : "objects", (long long)json_integer_value(newest),
+				         revoked_of(no) == 1 ? ", which is revoked" : "");
 			skip_obj(&c, feed_json_line_of(&c.lines, id), FEED_SKIP_DUPLICATE, p ? p : id, why);
 		} else if (t && strcmp(t, "indicator") == 0)
 			rv = indicator(&c, o);

@@ -1821,6 +1821,51 @@ static void test_misp_tags_spelt_otherwise(void **state)
 	expect(o.text, want);
 }
 
+/* Two versions of one indicator as new as each other (the same
+ * `modified': a producer that revokes without advancing it, which STIX
+ * forbids): the first was read and the revocation beside it passed over
+ * as "an older version", so a withdrawn name was flagged. The revoked one
+ * wins a tie, in either order; a tie of two live ones reads the first,
+ * and the report no longer calls its twin older. */
+static void test_stix_revocation_as_new_as_its_indicator(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char bundle[] =
+		"{\"type\": \"bundle\", \"id\": \"bundle--6e0092c5-5f74-4287-9642-33f4c354e56f\", \"objects\": [\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--c1000000-0000-4000-8000-000000000001\", \"modified\": "
+		"\"2026-11-10T14:03:23.777Z\", \"pattern\": \"[domain-name:value = 'tie-live-first.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--c1000000-0000-4000-8000-000000000001\", \"modified\": "
+		"\"2026-11-10T14:03:23.777Z\", \"pattern\": \"[domain-name:value = 'tie-live-first.example']\", "
+		"\"revoked\": true},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--c1000000-0000-4000-8000-000000000002\", \"modified\": "
+		"\"2026-11-10T14:03:23.777Z\", \"pattern\": \"[domain-name:value = 'tie-revoked-first.example']\", "
+		"\"revoked\": true},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--c1000000-0000-4000-8000-000000000002\", \"modified\": "
+		"\"2026-11-10T14:03:23.777Z\", \"pattern\": \"[domain-name:value = 'tie-revoked-first.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--c1000000-0000-4000-8000-000000000003\", \"modified\": "
+		"\"2026-11-10T14:03:23.777Z\", \"pattern\": \"[domain-name:value = 'tie-live.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--c1000000-0000-4000-8000-000000000003\", \"modified\": "
+		"\"2026-11-10T14:03:23.777Z\", \"pattern\": \"[domain-name:value = 'tie-live.example']\"}\n]}\n";
+	assert_int_equal(import_bytes(bundle, sizeof bundle - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"objects[0]: 2 skip duplicate `[domain-name:value = 'tie-live-first.example']'\n"
+		"  -- a version of indicator--c1000000-0000-4000-8000-000000000001 as new as objects[1] (the same "
+		"`modified'), which is revoked: that one is read\n",
+		"objects[1]: 2 skip revoked `[domain-name:value = 'tie-live-first.example']'\n",
+		"objects[2]: 4 skip revoked `[domain-name:value = 'tie-revoked-first.example']'\n",
+		"objects[3]: 4 skip duplicate",
+		"objects[4]: 6 ok tie-live.example phishing 80\n",
+		"objects[5]: 6 skip duplicate `[domain-name:value = 'tie-live.example']'\n"
+		"  -- a version of indicator--c1000000-0000-4000-8000-000000000003 as new as objects[4] (the same "
+		"`modified'): that one is read\n",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 1);
+}
+
 /* An array of objects none of which has a STIX `type' and which is none
  * of the record dumps recognised (ThreatFox, URLhaus, PhishTank) read as
  * STIX: every object passed over as one of a type not imported, and the
@@ -3392,6 +3437,7 @@ int main(void)
 		cmocka_unit_test(test_misp_flags_spelt_otherwise),
 		cmocka_unit_test(test_stix_list_written_as_one_string),
 		cmocka_unit_test(test_misp_tags_spelt_otherwise),
+		cmocka_unit_test(test_stix_revocation_as_new_as_its_indicator),
 		cmocka_unit_test(test_json_records_with_many_keys),
 		cmocka_unit_test(test_csv_stray_quote_closed_by_the_next_row),
 		cmocka_unit_test(test_file_drops_are_shared_hosts),
