@@ -447,10 +447,26 @@ static int found_attributes(struct ctx *c, json_t *list, const char *pre)
 	return rv;
 }
 
+/* An event's `timestamp' (its last change, Unix seconds, written as a
+ * string or a number) in the list entry x ({"Event": {...}}); 0 when it
+ * has none we can read, older than any. */
+static unsigned long long event_time(const json_t *x)
+{
+	json_t *t = json_object_get(json_object_get(x, "Event"), "timestamp");
+	const char *s = feed_json_str(t);
+	char *end;
+	if (json_is_integer(t))
+		return json_integer_value(t) > 0 ? (unsigned long long)json_integer_value(t) : 0;
+	if (!s || !isdigit((unsigned char)s[0]))
+		return 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	return *end ? 0 : v;
+}
+
 int feed_misp_parse(const char *buf, size_t len, const struct feed_sink *sink, char *err, size_t errlen)
 {
 	struct ctx c = {.lines = {.buf = buf, .len = len, .scan_line = 1}, .sink = sink};
-	json_t *root, *list, *x;
+	json_t *root, *list, *x, *newest = NULL;
 	size_t i;
 	int rv;
 
@@ -480,10 +496,48 @@ int feed_misp_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 	}
 	list = json_is_array(root) ? root : json_object_get(root, "response");
 	if (json_is_array(list)) {
+		/* One event in several versions (dumps of two days joined, a
+		 * search run twice into one file): the newest `timestamp' is
+		 * the event, as the newest `modified' is a STIX object - an
+		 * older one must not flag what the newest deleted. */
+		if ((newest = json_object()) == NULL) {
+			rv = AM_ENOMEM;
+			goto out;
+		}
+		json_array_foreach(list, i, x) {
+			const char *uuid = feed_json_str(json_object_get(json_object_get(x, "Event"), "uuid"));
+			json_t *prev = uuid ? json_object_get(newest, uuid) : NULL;
+			if (!uuid || (prev && event_time(json_array_get(list, (size_t)json_integer_value(prev))) >= event_time(x)))
+				continue;
+			if (json_object_set_new(newest, uuid, json_integer((json_int_t)i)) != 0) {
+				rv = AM_ENOMEM;
+				goto out;
+			}
+		}
 		json_array_foreach(list, i, x) {
 			json_t *ev = json_object_get(x, "Event");
+			const char *uuid = feed_json_str(json_object_get(ev, "uuid"));
+			json_t *n = uuid ? json_object_get(newest, uuid) : NULL;
 			char pre[40];
 			snprintf(pre, sizeof pre, "%s[%zu].Event.", list == root ? "" : "response", i);
+			if (n && (size_t)json_integer_value(n) != i) {
+				char why[200], where[40];
+				snprintf(where, sizeof where, "%s[%zu].Event", list == root ? "" : "response", i);
+				snprintf(why, sizeof why, "an older version of event %s (timestamp %llu): the newest, %s[%lld] "
+				         "(timestamp %llu), is the one read", uuid, event_time(x), list == root ? "" : "response",
+				         (long long)json_integer_value(n),
+				         event_time(json_array_get(list, (size_t)json_integer_value(n))));
+				feed_where(sink, where);
+				c.sink->skip(c.sink->arg, feed_json_line_of(&c.lines, uuid), FEED_SKIP_DUPLICATE, uuid,
+				             strlen(uuid), why);
+				feed_where(sink, NULL);
+				/* past it: its attributes share their uuids with the
+				 * newest's, whose lines are searched from its own uuid on */
+				c.lines.last_off++;
+				continue;
+			}
+			if (n)
+				(void)feed_json_line_of(&c.lines, uuid);
 			if (json_is_object(ev) && (rv = event(&c, ev, pre)) != 0)
 				break;
 		}
@@ -506,6 +560,7 @@ int feed_misp_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 		snprintf(err, errlen, "not a MISP event (no top-level `Event')");
 	rv = AM_EDECODE;
 out:
+	json_decref(newest);
 	json_decref(root);
 	return rv;
 }

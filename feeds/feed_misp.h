@@ -2,7 +2,8 @@
  * feed_misp.h - MISP feeds in and out.
  *
  * Reading (jansson): one event (`{"Event": {...}}'), a list of them (a
- * JSON array, or a search answer's `{"response": [...]}'), or a feed
+ * JSON array, or a search answer's `{"response": [...]}': an event listed
+ * in several versions is read in the one with the newest `timestamp'), or a feed
  * directory (feed_misp_dir: manifest.json names the events; each is read
  * from EVENT-UUID.json beside it, the UUID checked so a hostile manifest
  * cannot name another path). Attributes of the event and of its objects:

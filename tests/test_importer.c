@@ -1866,6 +1866,47 @@ static void test_stix_revocation_as_new_as_its_indicator(void **state)
 	assert_int_equal(count(o.text, " ok "), 1);
 }
 
+/* One MISP event in two versions in one file (yesterday's and today's
+ * exports joined): the older flagged the name the newer deleted. The
+ * newest `timestamp' is the event, as the newest `modified' is a STIX
+ * object; the older is reported as a duplicate naming both. */
+static void test_misp_older_version_of_an_event(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char evs[] =
+		"{\"response\": [\n"
+		" {\"Event\": {\"uuid\": \"5f1e0b4c-7a2d-4c3e-9b8a-1d2e3f4a5b6c\", \"timestamp\": \"1764300000\", \"info\": "
+		"\"Sparkasse phishing\", \"Attribute\": [\n"
+		"  {\"uuid\": \"aa000001-0000-4000-8000-000000000001\", \"type\": \"domain\", \"to_ids\": true, \"value\": "
+		"\"later-deleted.example\", \"deleted\": false},\n"
+		"  {\"uuid\": \"aa000001-0000-4000-8000-000000000002\", \"type\": \"domain\", \"to_ids\": true, \"value\": "
+		"\"kept.example\"}]}},\n"
+		" {\"Event\": {\"uuid\": \"5f1e0b4c-7a2d-4c3e-9b8a-1d2e3f4a5b6c\", \"timestamp\": 1764400000, \"info\": "
+		"\"Sparkasse phishing\", \"Attribute\": [\n"
+		"  {\"uuid\": \"aa000001-0000-4000-8000-000000000001\", \"type\": \"domain\", \"to_ids\": true, \"value\": "
+		"\"later-deleted.example\", \"deleted\": true},\n"
+		"  {\"uuid\": \"aa000001-0000-4000-8000-000000000002\", \"type\": \"domain\", \"to_ids\": true, \"value\": "
+		"\"kept.example\"}]}},\n"
+		" {\"Event\": {\"uuid\": \"6a2e0b4c-7a2d-4c3e-9b8a-1d2e3f4a5b6d\", \"timestamp\": \"1764300000\", \"info\": "
+		"\"another\", \"Attribute\": [\n"
+		"  {\"uuid\": \"aa000001-0000-4000-8000-000000000003\", \"type\": \"domain\", \"to_ids\": true, \"value\": "
+		"\"other-event.example\"}]}}\n]}\n";
+	assert_int_equal(import_bytes(evs, sizeof evs - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"response[0].Event: 2 skip duplicate `5f1e0b4c-7a2d-4c3e-9b8a-1d2e3f4a5b6c'\n"
+		"  -- an older version of event 5f1e0b4c-7a2d-4c3e-9b8a-1d2e3f4a5b6c (timestamp 1764300000): the newest, "
+		"response[1] (timestamp 1764400000), is the one read\n",
+		"response[1].Event.Attribute[0]: 6 skip revoked `later-deleted.example'\n",
+		"response[1].Event.Attribute[1]: 7 ok kept.example phishing 80\n",
+		"response[2].Event.Attribute[0]: 9 ok other-event.example phishing 80\n",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " ok "), 2);
+}
+
 /* An array of objects none of which has a STIX `type' and which is none
  * of the record dumps recognised (ThreatFox, URLhaus, PhishTank) read as
  * STIX: every object passed over as one of a type not imported, and the
@@ -3438,6 +3479,7 @@ int main(void)
 		cmocka_unit_test(test_stix_list_written_as_one_string),
 		cmocka_unit_test(test_misp_tags_spelt_otherwise),
 		cmocka_unit_test(test_stix_revocation_as_new_as_its_indicator),
+		cmocka_unit_test(test_misp_older_version_of_an_event),
 		cmocka_unit_test(test_json_records_with_many_keys),
 		cmocka_unit_test(test_csv_stray_quote_closed_by_the_next_row),
 		cmocka_unit_test(test_file_drops_are_shared_hosts),
