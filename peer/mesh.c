@@ -23,6 +23,7 @@
 #include "mesh_link.h"
 #include "mesh_rejudge.h"
 #include "mesh_server.h"
+#include "policy_history.h"
 #include "timefmt.h"
 
 static const char *const reject_names[MESH_R_COUNT] = {
@@ -603,6 +604,62 @@ static void accept_state_save(struct mesh *m)
 	}
 }
 
+/* Writes history_path (a temporary file renamed over it): each
+ * neighbour's export policy in force and the ones it replaced
+ * (policy_history.h). A failure is logged; the cost is a withdrawal a
+ * restart keeps from a neighbour a replaced policy sent its original. */
+static void export_history_save(struct mesh *m)
+{
+	char tmp[PATH_MAX + 8];
+	FILE *f;
+	bool ok = true;
+
+	if (!m->history_path[0])
+		return;
+	snprintf(tmp, sizeof tmp, "%s.tmp", m->history_path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+		log_warn("mesh: cannot write %s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	pthread_mutex_lock(&m->lock);
+	for (size_t i = 0; i < m->n_nbs && ok; i++)
+		if (!m->nbs[i]->removed)
+			ok = policy_history_write(f, m->nbs[i]->name, &m->nbs[i]->exp) == 0;
+	pthread_mutex_unlock(&m->lock);
+	ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || rename(tmp, m->history_path) != 0) {
+		log_warn("mesh: cannot write %s: %s", m->history_path, strerror(errno));
+		unlink(tmp);
+	}
+}
+
+/* At start: each neighbour's export policy takes the one kept from the
+ * last run as what it replaced (policy_export_succeed: the same policy
+ * keeps the kept one's history), so a narrowing made before the restart,
+ * or while stopped, does not keep a withdrawal from a neighbour that
+ * holds the original. A file missing or unreadable: no history, as
+ * before it was kept. */
+static void export_history_load(struct mesh *m)
+{
+	FILE *f;
+
+	if (!m->history_path[0] || (f = fopen(m->history_path, "r")) == NULL)
+		return;
+	for (size_t i = 0; i < m->n_nbs; i++) {
+		struct policy_export kept;
+		rewind(f);
+		if (m->nbs[i]->removed || policy_history_read(f, m->nbs[i]->name, &kept) != 0)
+			continue;
+		policy_export_succeed(&m->nbs[i]->exp, &kept);
+		policy_export_free(&kept);
+	}
+	fclose(f);
+}
+
 /* Judges again what is held through each of the n neighbours in judge
  * (mesh_rejudge.h); when any of it was set aside, the others' logs are
  * read again, so what they also offer comes back. Caller holds
@@ -798,6 +855,12 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 	}
 	accept_state_check(m, &judge, &n_judge);
 	accept_state_save(m);
+	if (cfg->data_dir[0] && strlen(cfg->data_dir) + sizeof "/export-history" <= sizeof m->history_path) {
+		memcpy(m->history_path, cfg->data_dir, strlen(cfg->data_dir));
+		memcpy(m->history_path + strlen(cfg->data_dir), "/export-history", sizeof "/export-history");
+	}
+	export_history_load(m);
+	export_history_save(m);
 	if ((rv = mesh_tree_open(m)) != 0) {
 		snprintf(err, errlen, "mesh: cannot start the broadcast tree: %s", am_strerror(rv));
 		goto fail;
@@ -1079,8 +1142,10 @@ int mesh_reload(struct mesh *m, const struct config *cfg, const struct trust *tr
 	int rv = reload_locked(m, cfg, trust, &sighup, lifetime_grew, lifetime_shrank, err, errlen);
 	if (rv != 0)
 		m->max_lifetime = old_lifetime;
-	if (rv == 0)
+	if (rv == 0) {
 		accept_state_save(m);
+		export_history_save(m);
+	}
 	pthread_mutex_unlock(&m->reload_lock);
 	return rv;
 }
@@ -1100,8 +1165,10 @@ int mesh_set_trust(struct mesh *m, const struct trust *trust, const struct apply
 	cfg->neighbours = m->ncfg;
 	cfg->n_neighbours = m->n_ncfg;
 	rv = reload_locked(m, cfg, trust, why ? why : &operator, false, false, err, errlen);
-	if (rv == 0)
+	if (rv == 0) {
 		accept_state_save(m);
+		export_history_save(m);
+	}
 	pthread_mutex_unlock(&m->reload_lock);
 	free(cfg);
 	return rv;

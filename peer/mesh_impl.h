@@ -224,6 +224,11 @@ struct mesh {
 	 * import policy, trust store or max_lifetime changed while it was
 	 * stopped. "" = not kept. Written under reload_lock. */
 	char accept_path[PATH_MAX];
+	/* DATA_DIR/export-history: per neighbour, the export policy in force
+	 * and the ones it replaced (policy_history.h), so a withdrawal still
+	 * goes where they sent its original after a restart. "" = not kept.
+	 * Written under reload_lock. */
+	char history_path[PATH_MAX];
 
 	/* Key statements are applied off the link threads: applying one may
 	 * drop a link, and a link thread cannot join itself. */

@@ -67,8 +67,9 @@ struct policy_export {
 	 * categories: a neighbour sent no indicators may still get them. */
 	bool sightings;
 	/* The policies this one replaced at reloads, newest first, at most
-	 * POLICY_EXPORT_BEFORE_MAX (owned; NULL: none since the daemon
-	 * started). A withdrawal also goes where one of them would have sent
+	 * POLICY_EXPORT_BEFORE_MAX (owned; NULL: none), across restarts too
+	 * (policy_history.h: the one in force at the last stop counts as
+	 * replaced when the config changed meanwhile). A withdrawal also goes where one of them would have sent
 	 * its original (policy_export_check). Not in the hash: they change
 	 * what is sent for withdrawals only, and a cursor need not restart. */
 	struct policy_export *before;
