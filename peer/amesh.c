@@ -1329,6 +1329,8 @@ static void print_audit_text(const struct audit_record *r)
 		printf("%s  %s withdrawn by its origin %s%s%s\n", at, what, r->origin, nb[0] ? ", received from " : "", nb);
 	else if (strcmp(r->event, "expired") == 0)
 		printf("%s  %s expired and was removed\n", at, what);
+	else if (strcmp(r->event, "origin_hidden") == 0 || strcmp(r->event, "origin_shown") == 0)
+		printf("%s  %s (key %s)\n", at, det, r->origin); /* "every indicator of origin NAME no longer counts: ..." */
 	else
 		printf("%s  %s%s%s%s%s\n", at, r->event, what[0] ? " " : "", what, det[0] ? ": " : "", det);
 	/* the events whose line above leaves the detail out carry it as a

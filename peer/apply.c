@@ -454,12 +454,38 @@ static void audit_trust(void *arg, const struct apply_trust_note *t)
 		log_limited("audit", LOG_ERROR, "audit: cannot record `%s': %s", t->audit_event, am_strerror(rv));
 }
 
+/* The indicators of one origin hidden or shown again as a whole by a
+ * trust change: one record naming the origin, so a name's history
+ * (`amesh audit NAME', audit_read) says why its flag stopped counting -
+ * the trust_* record says what the operator or a key statement did, and
+ * named no key when the operator edited the trust store. */
+static void audit_origin(void *arg, const struct apply_origin *o)
+{
+	struct audit *audit = arg;
+	char detail[160];
+
+	snprintf(detail, sizeof detail, "every indicator of origin %s%s",
+	         o->name && o->name[0] ? o->name : "(no name in the trust store)",
+	         o->is_live ? " counts again: trusted here"
+	         : o->cause == APPLY_REVOCATION ? " no longer counts: its key is revoked"
+	                                        : " no longer counts: no longer trusted here");
+	struct audit_event e = {
+		.event = o->is_live ? "origin_shown" : "origin_hidden",
+		.origin = o->origin,
+		.rule = apply_cause_name(o->cause),
+		.detail = detail,
+	};
+	int rv = audit_append(audit, o->at, &e);
+	if (rv != 0)
+		log_limited("audit", LOG_ERROR, "audit: cannot record `%s': %s", e.event, am_strerror(rv));
+}
+
 int apply_subscribe_audit(struct apply *a, struct audit *audit)
 {
 	if (!audit)
 		return AM_EINVAL;
 	struct apply_subscriber s = {.name = "audit", .change = audit_change, .trust = audit_trust,
-	                             .commit = audit_commit, .arg = audit};
+	                             .origin = audit_origin, .commit = audit_commit, .arg = audit};
 	return apply_subscribe(a, &s);
 }
 

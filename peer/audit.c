@@ -101,6 +101,7 @@ static const char *const event_names[] = {
 	"disputed", "dispute_answered", "dispute_relayed", /* issue 14: dispute_audit.h */
 	"held_back", /* kept from a neighbour, by which rule (mesh_export.c) */
 	"set_aside", /* accepted once, refused by a neighbour's narrowed import policy (apply.h) */
+	"origin_hidden", "origin_shown", /* an origin's indicators, by a trust change (apply.h) */
 };
 
 struct audit {
@@ -950,12 +951,38 @@ int audit_verify(const char *path, uint64_t *records, uint64_t *bad_line, char *
 	return rv;
 }
 
+/* Origins (key ids) a name's family was flagged by, for its history */
+#define FAMILY_ORIGINS_MAX 64
+
 struct read_filter {
 	const char *domain;
 	uint64_t since;
 	audit_fn fn;
 	void *arg;
+	char origins[FAMILY_ORIGINS_MAX][17];
+	size_t n_origins;
 };
+
+/* Remembers the origin of a record on the family (at most
+ * FAMILY_ORIGINS_MAX: a name flagged by more keeps the first ones) */
+static void family_origin(struct read_filter *f, const char *origin)
+{
+	if (!origin[0])
+		return;
+	for (size_t i = 0; i < f->n_origins; i++)
+		if (strcmp(f->origins[i], origin) == 0)
+			return;
+	if (f->n_origins < FAMILY_ORIGINS_MAX)
+		snprintf(f->origins[f->n_origins++], sizeof f->origins[0], "%s", origin);
+}
+
+static bool family_has_origin(const struct read_filter *f, const char *origin)
+{
+	for (size_t i = 0; origin[0] && i < f->n_origins; i++)
+		if (strcmp(f->origins[i], origin) == 0)
+			return true;
+	return false;
+}
 
 /* Is s a subdomain of parent ("a.example.com" of "example.com")? */
 static bool below(const char *s, const char *parent)
@@ -967,17 +994,26 @@ static bool below(const char *s, const char *parent)
 
 static int read_one(void *arg, const struct audit_record *r, const struct walk *w)
 {
-	const struct read_filter *f = arg;
+	struct read_filter *f = arg;
 
 	(void)w;
-	if (r->time < f->since)
-		return 0;
 	/* An operator asking about a name wants its whole family: records on
 	 * the name, on its parents (a listing of example.com covers
-	 * www.example.com) and on its children. DNS names ignore case. */
-	if (f->domain && (r->domain[0] == '\0' ||
-	                  !(strcasecmp(r->domain, f->domain) == 0 || below(f->domain, r->domain) ||
-	                    below(r->domain, f->domain))))
+	 * www.example.com) and on its children. DNS names ignore case. And
+	 * the records about the key of an origin that flagged it, which have
+	 * no name of their own (origin_hidden, origin_shown, a key
+	 * statement's trust_revoked): without them the history ended at
+	 * `accepted' while the flag no longer counted. Origins are gathered
+	 * before `since' too. */
+	if (f->domain) {
+		bool family = r->domain[0] != '\0' && (strcasecmp(r->domain, f->domain) == 0 ||
+		                                        below(f->domain, r->domain) || below(r->domain, f->domain));
+		if (family)
+			family_origin(f, r->origin);
+		else if (r->domain[0] != '\0' || !family_has_origin(f, r->origin))
+			return 0;
+	}
+	if (r->time < f->since)
 		return 0;
 	return f->fn(f->arg, r);
 }
@@ -985,7 +1021,7 @@ static int read_one(void *arg, const struct audit_record *r, const struct walk *
 int audit_read(const char *path, const char *domain, uint64_t since, audit_fn fn, void *arg,
                char *err, size_t errlen)
 {
-	struct read_filter f = { domain && domain[0] ? domain : NULL, since, fn, arg };
+	struct read_filter f = {.domain = domain && domain[0] ? domain : NULL, .since = since, .fn = fn, .arg = arg};
 	struct walk w;
 	int fd = -1, rv;
 

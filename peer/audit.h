@@ -21,7 +21,10 @@
  * (dispute_audit.h; at send, as relayed), held_back (an indicator, withdrawal or dispute kept
  * from a neighbour: the neighbour, and the policy rule that kept it),
  * set_aside (an indicator accepted from a neighbour that its import policy,
- * narrowed since, refuses: the neighbour and the rule; apply.h).
+ * narrowed since, refuses: the neighbour and the rule; apply.h),
+ * origin_hidden and origin_shown (every indicator of an origin stopped
+ * counting, or counts again, by a trust change: the origin's key id, the
+ * cause as rule; apply.h).
  *
  * Retention: records older than the retention period are pruned by
  * rewriting the file (atomically) starting with an anchor record that
@@ -81,8 +84,10 @@ int audit_release(struct audit *a);
 int audit_verify(const char *path, uint64_t *records, uint64_t *bad_line, char *err, size_t errlen);
 
 /* Reads records in order, calling fn with each parsed record (fields
- * decoded); filter by domain (exact or, with parents, any parent; NULL =
- * all) and by time (since, 0 = all). */
+ * decoded); filter by domain (the name, its parents and children, and the
+ * records without a name about the key of an origin one of those records
+ * names - origin_hidden, say - read after it; NULL = all) and by time
+ * (since, 0 = all). */
 struct audit_record {
 	uint64_t seq, time;
 	char event[32];

@@ -1004,13 +1004,13 @@ static void test_event_filter_names(void **state)
 		all |= b;
 	}
 	assert_true(n >= 18);
-	assert_string_equal(audit_event_name(n - 1), "set_aside");
+	assert_string_equal(audit_event_name(n - 1), "origin_shown");
 
 	assert_int_equal(audit_events_parse("accepted,relay", &mask, err, sizeof err), AM_EINVAL);
 	assert_int_equal(mask, 0);
 	assert_non_null(strstr(err, "unknown audit event `relay'"));
 	assert_non_null(strstr(err, "received, accepted, rejected, relayed"));
-	assert_non_null(strstr(err, "dispute_relayed, held_back, set_aside"));
+	assert_non_null(strstr(err, "dispute_relayed, held_back, set_aside, origin_hidden, origin_shown"));
 	assert_int_equal(audit_events_parse("", &mask, err, sizeof err), AM_EINVAL);
 	assert_int_equal(audit_events_parse("accepted,", &mask, err, sizeof err), AM_EINVAL);
 	assert_non_null(strstr(err, "unknown audit event `'"));
@@ -1021,6 +1021,46 @@ static void test_event_filter_names(void **state)
 	assert_non_null(strstr(err, "unknown audit event `RELAY'"));
 	assert_int_equal(audit_events_parse("acc\033[2Jepted", &mask, err, sizeof err), AM_EINVAL);
 	assert_null(strchr(err, '\033'));
+}
+
+/* A name's history takes the records about the key of an origin that
+ * flagged it (origin_hidden: a trust change made its flag stop counting),
+ * from the first record of the family on - not another origin's, and not
+ * before `since' */
+static void test_domain_history_has_its_origins_trust_changes(void **state)
+{
+	struct fx *f = *state;
+	const uint8_t ka[AM_KEY_BYTES] = {0xaa}, kb[AM_KEY_BYTES] = {0xbb};
+	struct audit_event hid_a = {.event = "origin_hidden", .origin = ka, .rule = "trust",
+	                            .detail = "every indicator of origin a no longer counts"};
+	struct audit_event hid_b = {.event = "origin_hidden", .origin = kb, .rule = "trust",
+	                            .detail = "every indicator of origin b no longer counts"};
+	struct audit_event on_a = {.event = "accepted", .domain = "evil.example.com", .category = AM_CAT_MALWARE,
+	                           .origin = ka, .neighbour = "apnic"};
+	struct audit_event on_b = {.event = "accepted", .domain = "other.example.org", .category = AM_CAT_MALWARE,
+	                           .origin = kb, .neighbour = "apnic"};
+
+	assert_int_equal(audit_append(f->a, T0, &hid_a), 0);     /* before a flagged the name: not its history */
+	assert_int_equal(audit_append(f->a, T0 + 1, &on_a), 0);
+	assert_int_equal(audit_append(f->a, T0 + 2, &on_b), 0);
+	assert_int_equal(audit_append(f->a, T0 + 3, &hid_b), 0); /* b flagged another name */
+	assert_int_equal(audit_append(f->a, T0 + 4, &hid_a), 0);
+	struct got *g = read_all(f->path, "www.evil.example.com", 0);
+	assert_int_equal(g->n, 2);
+	assert_string_equal(g->r[0].event, "accepted");
+	assert_string_equal(g->r[1].event, "origin_hidden");
+	assert_string_equal(g->r[1].domain, "");
+	assert_string_equal(g->r[1].origin, g->r[0].origin); /* a's key id */
+	assert_int_equal(g->r[1].time, T0 + 4);
+	free(g);
+	/* since after the flag: the origin is still known from it */
+	g = read_all(f->path, "evil.example.com", T0 + 2);
+	assert_int_equal(g->n, 1);
+	assert_string_equal(g->r[0].event, "origin_hidden");
+	free(g);
+	g = read_all(f->path, "nothing.example.net", 0);
+	assert_int_equal(g->n, 0);
+	free(g);
 }
 
 int main(void)
@@ -1044,6 +1084,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_long_detail_is_cut_and_documented, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_domain_family_filter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_domain_history_has_its_origins_trust_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_since_filter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_callback_can_stop_the_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_keeps_the_right_records, setup, teardown),
