@@ -102,6 +102,34 @@ static enum policy_reason dispute_may_go(struct collect_ctx *c, const struct sto
 	return dispute_route_export(*tlp, self_origin, nb_origin, way_back, c->exp->max_tlp);
 }
 
+/* Did a dispute of this subject come from nb? */
+static int dispute_from_cb(void *arg, const struct dispute_view *v)
+{
+	const char *nb = arg;
+	return v->from[0] && strcmp(v->from, nb) == 0;
+}
+
+/* May a withdrawal that this peer's export policy holds back by rule r
+ * still go to c->nb, because nb holds its original? A dispute of the
+ * indicator that came from nb says so (nb filed it, or relayed it from a
+ * holder): the answer goes back that way (dispute_may_go), and so must
+ * the withdrawal, or the filer reads "withdrawn" in `amesh disputes'
+ * while its query and zones keep blocking the name. Found on a 3-peer
+ * mesh: a relay that narrowed its export after the flag went out and
+ * lost the replaced policy (more reloads than POLICY_EXPORT_BEFORE_MAX,
+ * or a data directory from before export-history) sent the answer and
+ * kept the withdrawal (`kept withdrawal ... rule category'). Only the
+ * local rules give way; the signed ones (red, amber relayed, hop_limit)
+ * and no export policy at all hold as for every withdrawal. */
+static bool withdrawal_way_back(struct collect_ctx *c, const struct am_indicator *ind, enum policy_reason r)
+{
+	if (!ind->withdrawn || (r != POLICY_CATEGORY && r != POLICY_CONFIDENCE && r != POLICY_ORIGIN &&
+	                        r != POLICY_SCOPE && r != POLICY_TLP_MAX))
+		return false;
+	return dispute_store_subject(c->m->store, ind->origin, ind->domain, ind->category, c->now, dispute_from_cb,
+	                             (void *)c->nb->name) == 1;
+}
+
 /* A record kept from c->nb, in the audit trail by the rule that kept it
  * (transparency: "not shared with whom, and why", not only a counter).
  * Ahead of the commit nothing is recorded: the log export meets the same
@@ -228,6 +256,8 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	/* export.origins = own: a retired key of ours is ours too */
 	r = policy_export_check(c->exp, &rec->ind, rec->hops,
 	                        mesh_is_own(c->m, rec->ind.origin) ? rec->ind.origin : c->m->key->pk);
+	if (r != POLICY_OK && withdrawal_way_back(c, &rec->ind, r))
+		r = POLICY_OK;
 	if (r != POLICY_OK) {
 		c->held[r]++;
 		held_back(c, &rec->ind, policy_reason_name(r));

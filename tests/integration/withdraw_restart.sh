@@ -79,4 +79,28 @@ amp a withdraw three.example.com --category phishing >/dev/null || fail "a withd
 check "c gets the withdrawal after two restarts under the narrowed policy" wait_until 15 not has c three.example.com
 check "export-history is 0600" test "$(stat -c %a "$T_ROOT/b/data/export-history")" = 600
 
+# 4. a withdrawal goes back the way a dispute of it came, whatever the
+#    policy (and its history) says: c filed a dispute, b lost the history
+#    that sent c the flag (a data directory from before export-history),
+#    and the origin's withdraw answer reached c while the withdrawal stayed
+#    at b - c read "withdrawn" in `amesh disputes' and kept blocking
+write_b "$WIDE"
+reload_b
+sub four.example.com phishing
+check "c gets four.example.com" wait_until 10 has c four.example.com
+amp c dispute four.example.com --category phishing --reason "our shop" >/dev/null || fail "c files a dispute"
+check "the dispute reaches the origin" wait_until 10 sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' disputes --open | grep -q four.example.com"
+stop b
+rm -f "$T_ROOT/b/data/export-history"
+write_b "$NARROW"
+start b || fail "b starts narrowed, with no history"
+did=$(amp a --json disputes --open | grep four.example.com | grep -o '"id":"[0-9a-f]*"' | head -1 | cut -d'"' -f4)
+amp a dispute answer "${did:-none}" withdraw --reason "confirmed false positive" >/dev/null || fail "a answers withdraw"
+check "c gets the answer" wait_until 15 sh -c "'$AMESH' -s '$T_ROOT/c/run/amesh.sock' disputes | grep four.example.com | grep -q withdrawn"
+check "... and the withdrawal: the name leaves c" wait_until 15 not has c four.example.com
+check "b's audit shares the withdrawal with c" grep -q "shared phishing on four.example.com (origin [0-9a-f]*) with c (a withdrawal)" <<<"$(amp b audit four.example.com)"
+sub five.example.com phishing
+sleep 1
+check "... while a new phishing flag still stays home" not has c five.example.com
+
 finish
