@@ -29,6 +29,7 @@ if [ -z "$bindir" ]; then
 	if p=$(command -v ameshd); then bindir=$(dirname "$p"); else bindir=/usr/local/bin; fi
 fi
 [ -x "$bindir/ameshd" ] || { echo "install-service: no executable $bindir/ameshd (cmake --install build, or --bindir)" >&2; exit 1; }
+[ -x "$bindir/amesh" ] || { echo "install-service: no executable $bindir/amesh beside ameshd (the unit's ExecReload runs it; cmake --install build, or --bindir)" >&2; exit 1; }
 case $bindir in *[!A-Za-z0-9/._-]*) echo "install-service: unusual characters in \`$bindir'" >&2; exit 1 ;; esac
 
 if [ "$make_user" = 1 ]; then
@@ -40,7 +41,7 @@ if [ "$make_user" = 1 ]; then
 	install -d -o amesh -g amesh -m 0750 /var/lib/amesh
 fi
 install -d "$unitdir"
-sed "s#/usr/local/bin/ameshd#$bindir/ameshd#g" "$here/systemd/ameshd@.service" >"$unitdir/ameshd@.service.tmp"
+sed "s#/usr/local/bin/amesh#$bindir/amesh#g" "$here/systemd/ameshd@.service" >"$unitdir/ameshd@.service.tmp"
 chmod 0644 "$unitdir/ameshd@.service.tmp"
 mv "$unitdir/ameshd@.service.tmp" "$unitdir/ameshd@.service"
 echo "install-service: installed $unitdir/ameshd@.service (ameshd from $bindir)"

@@ -1193,6 +1193,33 @@ out:
 	return rv;
 }
 
+/* The daemon reloads its config and trust store, as on SIGHUP, and
+ * answers once the new one is in force - or why it refused it, the
+ * running one staying: a signal returns at once, and a refused reload
+ * was said only in the daemon's log (`systemctl reload' said nothing). */
+static int cmd_reload(int argc, char **argv)
+{
+	struct wire_request req = {.op = WIRE_OP_RELOAD};
+	struct wire_response resp;
+	struct client *cl = NULL;
+	int rv;
+
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return usage(stdout), 0;
+	if (argc != 1)
+		die_usage("unexpected argument `%s'", argv[1]);
+	if ((rv = call(&cl, &req, &resp)) != 0)
+		goto out;
+	if (opt_json)
+		rv = print_json(json_pack("{s:b}", "reloaded", 1));
+	else
+		printf("reloaded: the config and trust store are in force\n");
+	wire_response_clear(&resp);
+out:
+	client_close(cl);
+	return rv;
+}
+
 static volatile sig_atomic_t watch_stop;
 
 static void on_watch_signal(int sig)
@@ -1913,6 +1940,7 @@ static const struct subcommand {
 	 "              or show the counts held, this peer's and those reported toward it"},
 	{"rpz", cmd_rpz, "", "response policy zones: serial, rules, journal; per secondary the last SOA query, transfer, notify"},
 	{"peers", cmd_peers, "", "neighbours: link state, last sync, lag, in/out, rejects and held back by reason"},
+	{"reload", cmd_reload, "", "re-read the config and trust store now (as SIGHUP); say when in force, or why refused"},
 	{"keys", cmd_keys, "generate|public|fingerprint|trust|list|show|distrust|revoke|pending|approve|rotate|publish ...",
 	 "identity and trust-store keys (`amesh keys --help')"},
 	{"help", cmd_help, "", "this text"},

@@ -204,6 +204,8 @@ static void warn_log(void *arg, const char *msg)
  * stderr bare), and into the record `amesh status' and the metrics show
  * (reload_status.h): only the log said a reload was refused. */
 static struct reload_status *reload_rec;
+/* the reload's first error, for `amesh reload''s answer (under reload_lock) */
+static char reload_first[AM_ERRLEN];
 
 /* One thing the reload says: logged with `tail' after it, recorded bare. */
 static void reload_vsay(enum log_level level, const char *tail, const char *fmt, va_list ap)
@@ -215,6 +217,8 @@ static void reload_vsay(enum log_level level, const char *tail, const char *fmt,
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	log_msg(level, "SIGHUP: %s%s", msg, tail);
 	reload_status_add(reload_rec, "%s", msg);
+	if (level == LOG_ERROR && reload_first[0] == '\0')
+		snprintf(reload_first, sizeof reload_first, "%s", msg);
 }
 
 static void reload_say(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -255,24 +259,47 @@ static void reload_limit(void *arg, const char *msg)
 	reload_say(LOG_WARN, "%s", msg);
 }
 
-static void reload(const char *path, const struct config *running, struct mesh *mesh,
-                   struct control_allow *allow, struct dns *dns, struct rpz_feed *feed)
+/* What a reload works on: SIGHUP's and `amesh reload''s (control.h). */
+struct reload_ctx {
+	const char *path;
+	const struct config *running;
+	struct mesh *mesh;
+	struct control_allow *allow;
+	struct dns *dns;
+	struct rpz_feed *feed;
+};
+
+/* One reload at a time: SIGHUP on the main thread and `amesh reload' on a
+ * control thread would otherwise interleave their swaps. */
+static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* 0 when the file is in force; else an am_err, logged, with why (the
+ * first problem, with its line) in why: the running configuration stays. */
+static int reload_locked(const struct reload_ctx *x, char *why, size_t whylen)
 {
+	const char *path = x->path;
+	const struct config *running = x->running;
 	struct config fresh;
 	struct trust t = {0};
 	char err[AM_ERRLEN];
 	unsigned n = 0;
 	enum reload_result result = RELOAD_REFUSED;
+	int rv;
 
+	reload_first[0] = '\0';
+	if (whylen > 0)
+		why[0] = '\0';
 	reload_status_begin(reload_rec, timefmt_now());
-	if (config_load(&fresh, path, reload_diag, &n) != 0) {
+	if ((rv = config_load(&fresh, path, reload_diag, &n)) != 0) {
 		if (n == 0)
 			reload_say(LOG_ERROR, "%s: cannot read it", path);
 		log_error("SIGHUP: %s has %u problem%s; keeping the running configuration", path, n,
 		          n == 1 ? "" : "s");
+		snprintf(why, whylen, "%s - %u problem%s (the log and amesh status name each); keeping the running "
+		         "configuration", reload_first, n, n == 1 ? "" : "s");
 		goto out;
 	}
-	if (trust_load(&t, fresh.trust_file, err, sizeof err) != 0) {
+	if ((rv = trust_load(&t, fresh.trust_file, err, sizeof err)) != 0) {
 		reload_refuse("%s", err);
 		goto out;
 	}
@@ -298,7 +325,7 @@ static void reload(const char *path, const struct config *running, struct mesh *
 			           "force until the next restart", at_start[i].key, at_start[i].was, at_start[i].now,
 			           at_start[i].was);
 	struct allowlist *al = NULL;
-	if (load_allowlist(&fresh, false, &al, NULL, err, sizeof err) != 0) {
+	if ((rv = load_allowlist(&fresh, false, &al, NULL, err, sizeof err)) != 0) {
 		reload_refuse("allowlist: %s", err);
 		goto out;
 	}
@@ -306,32 +333,43 @@ static void reload(const char *path, const struct config *running, struct mesh *
 	 * and "keeping the running configuration" must be true of all of it.
 	 * The allowlist and zones were put in force before it, so a refused
 	 * reload had already swapped them for the file's. */
-	if (mesh_reload(mesh, &fresh, &t, err, sizeof err) != 0) {
+	if ((rv = mesh_reload(x->mesh, &fresh, &t, err, sizeof err)) != 0) {
 		reload_refuse("%s: %s", path, err);
 		allowlist_free(al);
 		goto out;
 	}
-	control_allow_set(allow, al);
+	control_allow_set(x->allow, al);
 	/* zones: new settings served at once, then rebuilt from live state;
 	 * dns_listen, and zones for a peer that started with none, need a
 	 * restart - said, not silently left undone */
 	config_rpz_reload_limits(running, &fresh, reload_limit, NULL);
 	config_rpz_warnings(&fresh, warn_log, "SIGHUP: ");
-	if (dns != NULL)
-		dns_set_zones(dns, fresh.rpz, fresh.n_rpz);
-	uint64_t gen = rpz_feed_set_config(feed, &fresh);
+	if (x->dns != NULL)
+		dns_set_zones(x->dns, fresh.rpz, fresh.n_rpz);
+	uint64_t gen = rpz_feed_set_config(x->feed, &fresh);
 	result = RELOAD_APPLIED;
 	/* "reloaded" once the zones are rebuilt under the new settings and
 	 * their new serials announced: it came first, and an operator who
 	 * checked a secondary at that word could find the old zone there */
-	bool built = gen == 0 || rpz_feed_wait(feed, gen, RELOAD_ZONES_WAIT_MS);
+	bool built = gen == 0 || rpz_feed_wait(x->feed, gen, RELOAD_ZONES_WAIT_MS);
 	log_info("SIGHUP: reloaded %s: %zu neighbour%s, %zu trusted key%s%s", path, fresh.n_neighbours,
 	         fresh.n_neighbours == 1 ? "" : "s", t.n, t.n == 1 ? "" : "s",
 	         built ? "" : "; the zones are still being rebuilt (each says its new serial in the log)");
 out:
+	if (result == RELOAD_REFUSED && why[0] == '\0')
+		snprintf(why, whylen, "%s; keeping the running configuration", reload_first);
 	reload_status_end(reload_rec, result);
 	trust_free(&t);
 	config_free(&fresh);
+	return rv;
+}
+
+static int reload(void *arg, char *why, size_t whylen)
+{
+	pthread_mutex_lock(&reload_lock);
+	int rv = reload_locked(arg, why, whylen);
+	pthread_mutex_unlock(&reload_lock);
+	return rv;
 }
 
 /* Shutdown is ordered so that it ends (users stopped, contexts closed,
@@ -692,10 +730,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ameshd: %s\n", err);
 		goto out;
 	}
+	struct reload_ctx rctx = {.path = config_path, .running = &cfg, .mesh = mesh, .allow = allow, .dns = dns,
+	                          .feed = feed};
 	struct control_env env = {
 		.store = store, .cfg = &cfg, .key = key, .retired = &retired, .started_at = started_at, .mesh = mesh,
 		.events = events, .audit = audit, .audit_path = audit_path, .allow = allow, .apply = ap,
 		.metrics = metrics, .rpz = rpz, .dns = dns, .guard = guard, .rpz_feed = feed, .reload = reload_rec,
+		.reload_run = reload, .reload_arg = &rctx,
 	};
 	if (control_open(&ctl, &env, cfg.control, err, sizeof err) != 0) {
 		char where[PATH_MAX + 64];
@@ -732,7 +773,8 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (sig == SIGHUP) {
-			reload(config_path, &cfg, mesh, allow, dns, feed);
+			char why[AM_ERRLEN];
+			(void)reload(&rctx, why, sizeof why); /* logged either way */
 			continue;
 		}
 		log_info("signal %d: shutting down", sig);

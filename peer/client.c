@@ -579,6 +579,12 @@ int client_reload_trust(const char *path, const char *what, char *err, size_t er
 	return one_shot(path, &req, err, errlen);
 }
 
+int client_reload(const char *path, char *err, size_t errlen)
+{
+	struct wire_request req = {.op = WIRE_OP_RELOAD};
+	return one_shot(path, &req, err, errlen);
+}
+
 int client_publish(const char *path, const uint8_t *env, size_t len, char *err, size_t errlen)
 {
 	struct wire_request req = {.op = WIRE_OP_PUBLISH};

@@ -62,6 +62,10 @@ int client_recv(struct client *c, int slot, struct wire_response *resp, char *er
  * Returns 0, AM_ECONNECT when no daemon answers there (err says so), or the
  * daemon's error status with its message in err. */
 int client_reload_trust(const char *path, const char *what, char *err, size_t errlen);
+/* Asks the daemon to reload its config and trust store (as SIGHUP) and
+ * waits for the outcome: 0 in force, else its am_err with err saying why
+ * the running configuration stays. */
+int client_reload(const char *path, char *err, size_t errlen);
 int client_publish(const char *path, const uint8_t *env, size_t len, char *err, size_t errlen);
 
 #endif

@@ -1222,6 +1222,24 @@ static void do_reload_trust(const struct control_env *env, const struct wire_req
 	trust_free(&t);
 }
 
+/* `amesh reload': SIGHUP's reload, answered when it is in force or was
+ * refused - a signal returns at once, and a refused reload was said only
+ * in the log while `systemctl reload' reported success. */
+static void do_reload(const struct control_env *env, const struct wire_request *req,
+                      struct wire_response *resp)
+{
+	char err[AM_ERRLEN] = "";
+	int rv;
+
+	(void)req;
+	if (!env->reload_run) {
+		fail_with(resp, AM_EINVAL, "this daemon does not reload over its socket: send it SIGHUP");
+		return;
+	}
+	if ((rv = env->reload_run(env->reload_arg, err, sizeof err)) != 0)
+		fail_with(resp, rv, "%s", err);
+}
+
 static void do_rpz(const struct control_env *env, const struct wire_request *req,
                    struct wire_response *resp)
 {
@@ -1651,6 +1669,7 @@ static const handler_fn handlers[] = {
 	[WIRE_OP_STATUS] = do_status,
 	[WIRE_OP_PEERS] = do_peers,
 	[WIRE_OP_RELOAD_TRUST] = do_reload_trust,
+	[WIRE_OP_RELOAD] = do_reload,
 	[WIRE_OP_PUBLISH] = do_publish,
 	[WIRE_OP_WATCH] = do_watch,
 	[WIRE_OP_AUDIT] = do_audit,

@@ -68,6 +68,11 @@ struct control_env {
 	struct listen_guard *guard;       /* keeps the listener accepting; NULL = none */
 	struct rpz_feed *rpz_feed;        /* their feed: the zones in force; NULL = none */
 	struct reload_status *reload;     /* the last reload (SIGHUP), for status; NULL = none */
+	/* `amesh reload': the daemon's one reload (ameshd.c, SIGHUP's too);
+	 * 0 once in force, else an am_err with err saying why the running
+	 * configuration stays. NULL: refused as not supported here. */
+	int (*reload_run)(void *arg, char *err, size_t errlen);
+	void *reload_arg;
 };
 
 /* The allowlist in force, swappable on SIGHUP while queries run. */

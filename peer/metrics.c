@@ -58,7 +58,7 @@ struct metrics {
 static const char *const op_names[] = {
 	[WIRE_OP_SUBMIT] = "submit", [WIRE_OP_WITHDRAW] = "withdraw", [WIRE_OP_QUERY] = "query",
 	[WIRE_OP_LIST] = "list",     [WIRE_OP_STATUS] = "status",     [WIRE_OP_PEERS] = "peers",
-	[WIRE_OP_RELOAD_TRUST] = "reload_trust", [WIRE_OP_PUBLISH] = "publish",
+	[WIRE_OP_RELOAD_TRUST] = "reload_trust", [WIRE_OP_PUBLISH] = "publish", [WIRE_OP_RELOAD] = "reload",
 	[WIRE_OP_WATCH] = "watch",   [WIRE_OP_AUDIT] = "audit",       [WIRE_OP_REPORT] = "report",
 };
 

@@ -172,6 +172,7 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 	Amesh__V1__StatusRequest st = AMESH__V1__STATUS_REQUEST__INIT;
 	Amesh__V1__PeersRequest pr = AMESH__V1__PEERS_REQUEST__INIT;
 	Amesh__V1__ReloadTrustRequest rt = AMESH__V1__RELOAD_TRUST_REQUEST__INIT;
+	Amesh__V1__ReloadRequest rl = AMESH__V1__RELOAD_REQUEST__INIT;
 	Amesh__V1__PublishRequest pu = AMESH__V1__PUBLISH_REQUEST__INIT;
 	Amesh__V1__WatchRequest wa = AMESH__V1__WATCH_REQUEST__INIT;
 	Amesh__V1__AuditRequest au = AMESH__V1__AUDIT_REQUEST__INIT;
@@ -246,6 +247,10 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 		rt.what.len = strlen(r->domain);
 		m.op_case = AMESH__V1__REQUEST__OP_RELOAD_TRUST;
 		m.reload_trust = &rt;
+		break;
+	case WIRE_OP_RELOAD:
+		m.op_case = AMESH__V1__REQUEST__OP_RELOAD;
+		m.reload = &rl;
 		break;
 	case WIRE_OP_PUBLISH:
 		if (r->envelope_len == 0 || r->envelope_len > sizeof r->envelope)
@@ -525,6 +530,9 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 			snprintf(err, errlen, "reload reason is over %d bytes or contains NUL", WIRE_NAME_MAX);
 			goto fail;
 		}
+		break;
+	case AMESH__V1__REQUEST__OP_RELOAD:
+		r->op = WIRE_OP_RELOAD;
 		break;
 	case AMESH__V1__REQUEST__OP_PUBLISH:
 		r->op = WIRE_OP_PUBLISH;

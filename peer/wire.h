@@ -67,6 +67,7 @@ enum wire_op {
 	WIRE_OP_DISPUTES,       /* list the disputes held */
 	WIRE_OP_SIGHTINGS, /* wire_sighting.h */
 	WIRE_OP_CHECK_BATCH, /* submit_batch's checks only (--dry-run); answered as submit_batch */
+	WIRE_OP_RELOAD,      /* the config and trust store, as SIGHUP; answered when in force or refused */
 };
 
 #define WIRE_NAME_MAX 1024 /* one name as typed, before normalisation */

@@ -69,7 +69,7 @@ ok "the completion registers _amesh for amesh" \
 
 # --- commands and global options ---
 check "all commands" \
-    "allowlist audit dispute disputes export help import init keys list peers query report rpz sightings status submit watch withdraw" amesh ''
+    "allowlist audit dispute disputes export help import init keys list peers query reload report rpz sightings status submit watch withdraw" amesh ''
 check "export what" "csv hosts misp rpz stix" amesh export ''
 check "export options" "--help --output --zone -o" amesh export rpz -
 check "command prefix" "submit" amesh su

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# reload_command.sh - `amesh reload' returns once a policy change is in
+# force, or fails naming why the daemon refused it (the running
+# configuration staying); the systemd unit's ExecReload runs it.
+#
+# Found by a CERT operator: SIGHUP (and `systemctl reload', which sent it)
+# returned at once whatever happened, so a narrowing could not be known to
+# be in force before the next submission, and a reload ameshd refused
+# ("keeping the running configuration", in its log only) looked like a
+# success: the operator believed a neighbour narrowed that was not.
+#
+#   b dials a; a's export to b is what is narrowed.
+set -uo pipefail
+AMESHD=$1 AMESH=$2
+. "$(dirname "$0")/lib.sh"
+
+mk_peer a 1; mk_peer b 2
+trust a b; trust b a
+WIDE='export.categories = phishing, malware
+import.categories = all'
+NARROW='export.categories = phishing
+import.categories = all'
+cp "$T_ROOT/a/amesh.conf" "$T_ROOT/a/base.conf"
+write_a() {
+	cp "$T_ROOT/a/base.conf" "$T_ROOT/a/amesh.conf.new"
+	{ echo; echo "[neighbour b]"; echo "$1"; } >>"$T_ROOT/a/amesh.conf.new"
+	mv "$T_ROOT/a/amesh.conf.new" "$T_ROOT/a/amesh.conf"
+}
+write_a "$WIDE"
+neighbour b a "tcp://127.0.0.1:$(port_of 1)" <<<"$OPEN_POLICY"
+start a || exit 1; start b || exit 1
+sub() { amp a submit "$1" --category "$2" --confidence 80 --ttl 1d >/dev/null || fail "a submits $1"; }
+sub wide.example.com malware
+check "b gets malware under the wide policy" wait_until 10 has b wide.example.com
+
+# in force when it returns: no waiting for a log line
+for r in 1 2 3; do
+	write_a "$NARROW"
+	expect_exit 0 "round $r: amesh reload of the narrowed policy" amp a reload
+	check "round $r: ... says it is in force" grep -q "reloaded: the config and trust store are in force" <<<"$T_OUT"
+	sub "leak$r.example.com" malware
+	sub "fine$r.example.com" phishing
+	check "round $r: b gets what the narrowed policy allows" wait_until 10 has b "fine$r.example.com"
+	check "round $r: b never got what it forbids, submitted right after the reload returned" not has b "leak$r.example.com"
+	write_a "$WIDE"
+	expect_exit 0 "round $r: amesh reload of the wide policy again" amp a reload
+done
+
+# refused: exit 2, the first problem with its line, the running policy stays
+write_a "$NARROW
+export.min_confidence = 500"
+expect_exit 2 "a reload of a file with a bad value is refused" amp a reload
+check "... naming the file, the line and the problem" grep -q "amesh.conf:[0-9]*: export.min_confidence: \`500' is not a number from 0 to 100" <<<"$T_ERR"
+check "... and that the running configuration stays" grep -q "keeping the running configuration" <<<"$T_ERR"
+sub still-wide.example.com malware
+check "... and it does: the wide policy is still in force" wait_until 10 has b still-wide.example.com
+write_a "$WIDE
+[neighbour nosuch]
+import.categories = all"
+expect_exit 2 "a reload naming a neighbour not in the trust store is refused" amp a reload
+check "... saying so, with the section's line" grep -q "neighbour \`nosuch' (config line [0-9]*) is not in the trust store" <<<"$T_ERR"
+write_a "$NARROW
+export.min_confidence = 500"
+expect_exit 2 "amesh -c with a file that does not parse sends nothing" "$AMESH" -c "$T_ROOT/a/amesh.conf" reload
+check "... and names the problem" grep -q "cannot use config .*amesh.conf:[0-9]*: export.min_confidence: \`500'.*nothing was sent to the daemon" <<<"$T_ERR"
+write_a "$WIDE"
+expect_exit 0 "amesh -c CONFIG reload, as the systemd unit runs it" "$AMESH" -c "$T_ROOT/a/amesh.conf" reload
+expect_exit 0 "--json" amp a --json reload
+check "... says reloaded" grep -q '^{"reloaded":true}$' <<<"$T_OUT"
+expect_exit 2 "an argument is refused" amp a reload now
+
+finish
