@@ -1186,6 +1186,10 @@ static void do_report(const struct control_env *env, const struct wire_request *
 		fail_with(resp, rv, "%s", err);
 }
 
+/* How long a trust change waits for the zones' rebuild: below the CLI's
+ * 60 s (CLIENT_TIMEOUT_MS). */
+#define CONTROL_ZONES_WAIT_MS 30000
+
 /* The trust store changed on disk: re-read it and apply it now. A store
  * that no longer parses is refused and the running one stays in force
  * (start-up would refuse it too: fail closed, but never fail open). */
@@ -1217,6 +1221,11 @@ static void do_reload_trust(const struct control_env *env, const struct wire_req
 		trust_free(&t);
 		return;
 	}
+	/* "applied" means in the zones too: a distrusted origin's flags leave
+	 * them by the full rebuild the change asked for (rpz_feed.h) */
+	if (!rpz_feed_wait(env->rpz_feed, rpz_feed_generation(env->rpz_feed), CONTROL_ZONES_WAIT_MS))
+		log_warn("trust store: the response policy zones are still being rebuilt after %u s; they follow "
+		         "the change when that ends", CONTROL_ZONES_WAIT_MS / 1000);
 	log_info("trust store reloaded (%zu key%s): %s", t.n, t.n == 1 ? "" : "s",
 	         what[0] ? what : req->domain[0] ? req->domain : "no change");
 	trust_free(&t);

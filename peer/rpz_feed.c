@@ -287,6 +287,8 @@ static void on_origin(void *arg, const struct apply_origin *o)
 	(void)o;
 	pthread_mutex_lock(&f->lock);
 	f->full = true;
+	f->asked++; /* a trust change waits for it (control.c do_reload_trust) */
+	pthread_cond_signal(&f->wake);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -397,6 +399,18 @@ bool rpz_feed_wait(struct rpz_feed *f, uint64_t gen, unsigned timeout_ms)
 	ok = f->done >= gen;
 	pthread_mutex_unlock(&f->lock);
 	return ok;
+}
+
+uint64_t rpz_feed_generation(struct rpz_feed *f)
+{
+	uint64_t gen;
+
+	if (f == NULL)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	gen = f->asked;
+	pthread_mutex_unlock(&f->lock);
+	return gen;
 }
 
 size_t rpz_feed_zones(struct rpz_feed *f, struct config_rpz *out, size_t max)

@@ -55,6 +55,10 @@ uint64_t rpz_feed_set_config(struct rpz_feed *f, const struct config *cfg);
  * once the zones serve what the file says. true = done (or f NULL, or
  * the feed stopping). */
 bool rpz_feed_wait(struct rpz_feed *f, uint64_t gen, unsigned timeout_ms);
+/* The generation of the last full rebuild asked for (by
+ * rpz_feed_set_config or a trust change), for rpz_feed_wait: a trust
+ * change is "applied" once its zones are rebuilt. 0: f NULL. */
+uint64_t rpz_feed_generation(struct rpz_feed *f);
 /* A full rebuild soon (an allowlist reload). */
 void rpz_feed_kick(struct rpz_feed *f);
 /* Copies the zones in force (after any reload) into out, at most max;

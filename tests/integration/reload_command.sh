@@ -91,6 +91,18 @@ allow_transfer = 127.0.0.1"
 	expect_exit 0 "amesh reload of the allowlist" amp a reload
 	got=$(rule bad7.phish-kit.example)
 	check "the zone passes bad7.phish-kit.example through when the reload returns (got \`$got')" test "$got" = "rpz-passthru."
+
+	# the same for a trust change: `keys distrust' says "ameshd applied
+	# the change" once the origin's flags have left the zone
+	stop b
+	sed -i "s#^\[peer\]\$#[peer]\ndns_listen = 127.0.0.1:$(port_of 4)#" "$T_ROOT/b/amesh.conf"
+	printf '\n[rpz abuse]\nzone = rpz.abuse.example\ncategories = all\nallow_transfer = 127.0.0.1\n' >>"$T_ROOT/b/amesh.conf"
+	start b || exit 1
+	at_b() { dig +short +tries=1 +time=2 @127.0.0.1 -p "$(port_of 4)" "$1.rpz.abuse.example" CNAME; }
+	check "b's zone blocks a's bad8.phish-kit.example" wait_until 60 sh -c "[ \"\$(dig +short +tries=1 +time=2 @127.0.0.1 -p $(port_of 4) bad8.phish-kit.example.rpz.abuse.example CNAME)\" = . ]"
+	expect_exit 0 "b distrusts a" "$AMESH" -c "$T_ROOT/b/amesh.conf" keys distrust a
+	got=$(at_b bad8.phish-kit.example)
+	check "a's flag has left b's zone when keys distrust returns (got \`$got')" test -z "$got"
 else
 	echo "# dig missing (Debian package bind9-dnsutils): the zone is not checked"
 fi
