@@ -91,6 +91,10 @@ allow_transfer = 127.0.0.1"
 	expect_exit 0 "amesh reload of the allowlist" amp a reload
 	got=$(rule bad7.phish-kit.example)
 	check "the zone passes bad7.phish-kit.example through when the reload returns (got \`$got')" test "$got" = "rpz-passthru."
+	mv "$T_ROOT/a/allow.txt" "$T_ROOT/a/allow.txt.away"
+	expect_exit 2 "a reload whose allowlist cannot be read is refused" amp a reload
+	check "... naming the file and why" grep -q "allowlist: .*allow.txt: cannot open: No such file or directory; keeping the running configuration" <<<"$T_ERR"
+	mv "$T_ROOT/a/allow.txt.away" "$T_ROOT/a/allow.txt"
 
 	# the same for a trust change: `keys distrust' says "ameshd applied
 	# the change" once the origin's flags have left the zone
