@@ -633,7 +633,7 @@ static int collect_query(void *arg, const struct store_rec *rec)
 		return 1;
 	memcpy(s.id, rec->id, AM_ID_BYTES);
 	s.ind = rec->ind;
-	s.local_confidence = rec->local_confidence;
+	s.local_confidence = mesh_local_confidence(q->mesh, rec);
 	if ((q->rv = wire_result_push_signal(q->nr, &s)) != 0)
 		return 1;
 	return 0;
@@ -818,7 +818,7 @@ static int collect_list(void *arg, const struct store_rec *rec)
 	}
 	memcpy(s.id, rec->id, AM_ID_BYTES);
 	s.ind = rec->ind;
-	s.local_confidence = rec->local_confidence;
+	s.local_confidence = mesh_local_confidence(l->mesh, rec);
 	if ((l->rv = wire_response_push_signal(l->resp, &s)) != 0)
 		return 1;
 	return 0;
@@ -1319,7 +1319,7 @@ static int collect_export(void *arg, const struct store_rec *rec)
 		return 0;
 	memcpy(s.id, rec->id, AM_ID_BYTES);
 	s.ind = rec->ind;
-	s.local_confidence = rec->local_confidence;
+	s.local_confidence = mesh_local_confidence(x->env->mesh, rec);
 	s.first_issued = rec->first_issued;
 	if ((x->rv = wire_response_push_signal(x->resp, &s)) != 0)
 		return 1;

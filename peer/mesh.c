@@ -1191,6 +1191,20 @@ bool mesh_origin_ok(struct mesh *m, const uint8_t pk[AM_KEY_BYTES])
 	return ok;
 }
 
+uint8_t mesh_local_confidence(struct mesh *m, const struct store_rec *rec)
+{
+	uint8_t c = rec->local_confidence;
+
+	if (!m || !rec->from[0])
+		return c;
+	pthread_mutex_lock(&m->lock);
+	const struct nb *nb = mesh_nb_by_name(m, rec->from);
+	if (nb && !nb->removed && nb->imp.configured)
+		c = policy_import_confidence(&nb->imp, rec->ind.confidence);
+	pthread_mutex_unlock(&m->lock);
+	return c;
+}
+
 bool mesh_origin_name(struct mesh *m, const uint8_t pk[AM_KEY_BYTES], char *out, size_t outlen)
 {
 	if (!m)

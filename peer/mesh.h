@@ -173,6 +173,14 @@ bool mesh_is_own(const struct mesh *m, const uint8_t pk[AM_KEY_BYTES]);
 /* May indicators of this origin be shown and relayed? Our own key (a
  * retired one too), or a key of a trust-store entry that is not revoked. */
 bool mesh_origin_ok(struct mesh *m, const uint8_t pk[AM_KEY_BYTES]);
+/* The confidence rec counts with here: its signed confidence under the
+ * import.confidence_cap in force for the neighbour it is held through,
+ * judged at every read, so a cap changed by a reload is in force for
+ * what was accepted before (the stored local_confidence is the cap at
+ * arrival: a lowered cap left a neighbour's flags blocking at the old
+ * one). Own records, and records of a neighbour no policy is in force
+ * for (set aside by mesh_rejudge): the stored value. m NULL: stored. */
+uint8_t mesh_local_confidence(struct mesh *m, const struct store_rec *rec);
 /* The trust-store name of an origin ("self" for this peer); false if none. */
 bool mesh_origin_name(struct mesh *m, const uint8_t pk[AM_KEY_BYTES], char *out, size_t outlen);
 /* One line describing how t differs from the trust store in force. */

@@ -221,7 +221,7 @@ static int collect_signal(void *arg, const struct store_rec *rec)
 	v->domain = "";
 	v->depth = depth_of(c->name, rec->ind.domain);
 	v->category = rec->ind.category;
-	v->confidence = rec->local_confidence;
+	v->confidence = c->j->confidence ? c->j->confidence(c->j->arg, rec) : rec->local_confidence;
 	v->issued_at = rec->ind.issued_at;
 	v->expires_at = rec->ind.expires_at;
 	v->weight = c->j->weight ? c->j->weight(c->j->arg, rec->ind.origin) : 1.0;

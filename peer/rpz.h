@@ -87,6 +87,9 @@ struct rpz_judge {
 	bool (*origin_ok)(void *arg, const uint8_t pk[AM_KEY_BYTES]);
 	/* trust weight of an origin, 0..1 */
 	double (*weight)(void *arg, const uint8_t pk[AM_KEY_BYTES]);
+	/* the confidence a signal counts with (mesh_local_confidence: the
+	 * import cap in force); NULL = the stored local_confidence */
+	uint8_t (*confidence)(void *arg, const struct store_rec *rec);
 	/* RPZ_ALLOW_* bits for a normalised name, 0 = not allowlisted */
 	unsigned (*allowed)(void *arg, const char *name);
 	/* calls fn for every allowlist entry strictly below name (NULL =

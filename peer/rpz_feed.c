@@ -56,6 +56,12 @@ static bool judge_origin_ok(void *arg, const uint8_t pk[AM_KEY_BYTES])
 	return g->env->mesh == NULL || mesh_origin_ok(g->env->mesh, pk);
 }
 
+static uint8_t judge_confidence(void *arg, const struct store_rec *rec)
+{
+	struct judging *g = arg;
+	return mesh_local_confidence(g->env->mesh, rec);
+}
+
 /* As `amesh query' weighs: own reports 1, origin_weights by trust-store
  * name, else default_weight. */
 static double judge_weight(void *arg, const uint8_t pk[AM_KEY_BYTES])
@@ -129,7 +135,7 @@ static const char *skipped_list(char buf[SKIPPED_LIST], uint64_t n,
 static struct config_rpz *judging_begin(struct rpz_feed *f, struct judging *g, struct rpz_judge *j, size_t *nz)
 {
 	*j = (struct rpz_judge){.store = f->env.store, .origin_ok = judge_origin_ok,
-	                        .weight = judge_weight, .allowed = judge_allowed,
+	                        .weight = judge_weight, .confidence = judge_confidence, .allowed = judge_allowed,
 	                        .allowed_below = judge_allowed_below, .disputed = judge_disputed,
 	                        .arg = g};
 	g->env = &f->env;
