@@ -267,6 +267,7 @@ struct reload_ctx {
 	struct control_allow *allow;
 	struct dns *dns;
 	struct rpz_feed *feed;
+	struct control_settings *settings;
 };
 
 /* One reload at a time: SIGHUP on the main thread and `amesh reload' on a
@@ -339,6 +340,7 @@ static int reload_locked(const struct reload_ctx *x, char *why, size_t whylen)
 		goto out;
 	}
 	control_allow_set(x->allow, al);
+	control_settings_set(x->settings, &fresh); /* max_lifetime, weights, thresholds ... for requests */
 	/* zones: new settings served at once, then rebuilt from live state;
 	 * dns_listen, and zones for a peer that started with none, need a
 	 * restart - said, not silently left undone */
@@ -437,6 +439,7 @@ int main(int argc, char **argv)
 	struct audit *audit = NULL;
 	struct apply *ap = NULL;
 	struct control_allow *allow = NULL;
+	struct control_settings *settings = NULL;
 	struct allowlist *al = NULL;
 	struct metrics *metrics = NULL;
 	struct rpz *rpz = NULL;
@@ -730,13 +733,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ameshd: %s\n", err);
 		goto out;
 	}
+	if (control_settings_new(&settings, &cfg) != 0) {
+		fprintf(stderr, "ameshd: %s\n", am_strerror(AM_ENOMEM));
+		goto out;
+	}
 	struct reload_ctx rctx = {.path = config_path, .running = &cfg, .mesh = mesh, .allow = allow, .dns = dns,
-	                          .feed = feed};
+	                          .feed = feed, .settings = settings};
 	struct control_env env = {
 		.store = store, .cfg = &cfg, .key = key, .retired = &retired, .started_at = started_at, .mesh = mesh,
 		.events = events, .audit = audit, .audit_path = audit_path, .allow = allow, .apply = ap,
 		.metrics = metrics, .rpz = rpz, .dns = dns, .guard = guard, .rpz_feed = feed, .reload = reload_rec,
-		.reload_run = reload, .reload_arg = &rctx,
+		.reload_run = reload, .reload_arg = &rctx, .settings = settings,
 	};
 	if (control_open(&ctl, &env, cfg.control, err, sizeof err) != 0) {
 		char where[PATH_MAX + 64];
@@ -805,6 +812,7 @@ out:
 	listen_guard_close(guard);
 	events_free(events);
 	control_allow_free(allow);
+	control_settings_free(settings);
 	audit_close(audit);
 	trust_free(&trust);
 	config_free(&cfg);

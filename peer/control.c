@@ -67,6 +67,101 @@ struct control_allow {
 	struct allowlist *a;
 };
 
+struct control_settings {
+	pthread_mutex_t lock;
+	uint64_t max_lifetime, dispute_deadline;
+	enum am_tlp default_tlp;
+	bool decay;
+	uint8_t warn_threshold, block_threshold;
+	double default_weight;
+	struct config_weight weights[sizeof ((struct config *)0)->weights / sizeof ((struct config *)0)->weights[0]];
+	size_t n_weights;
+};
+
+static void settings_copy(struct control_settings *cs, const struct config *cfg)
+{
+	cs->max_lifetime = cfg->max_lifetime;
+	cs->dispute_deadline = cfg->dispute_deadline;
+	cs->default_tlp = cfg->default_tlp;
+	cs->decay = cfg->verdict_decay;
+	cs->warn_threshold = cfg->warn_threshold;
+	cs->block_threshold = cfg->block_threshold;
+	cs->default_weight = cfg->default_weight;
+	cs->n_weights = cfg->n_weights < sizeof cs->weights / sizeof cs->weights[0]
+	                    ? cfg->n_weights : sizeof cs->weights / sizeof cs->weights[0];
+	memcpy(cs->weights, cfg->weights, cs->n_weights * sizeof cs->weights[0]);
+}
+
+int control_settings_new(struct control_settings **out, const struct config *cfg)
+{
+	if ((*out = calloc(1, sizeof **out)) == NULL)
+		return AM_ENOMEM;
+	pthread_mutex_init(&(*out)->lock, NULL);
+	settings_copy(*out, cfg);
+	return 0;
+}
+
+void control_settings_set(struct control_settings *cs, const struct config *cfg)
+{
+	if (cs == NULL)
+		return;
+	pthread_mutex_lock(&cs->lock);
+	settings_copy(cs, cfg);
+	pthread_mutex_unlock(&cs->lock);
+}
+
+void control_settings_free(struct control_settings *cs)
+{
+	if (cs == NULL)
+		return;
+	pthread_mutex_destroy(&cs->lock);
+	free(cs);
+}
+
+uint64_t control_max_lifetime(const struct control_env *env)
+{
+	if (env->settings == NULL)
+		return env->cfg->max_lifetime;
+	pthread_mutex_lock(&env->settings->lock);
+	uint64_t v = env->settings->max_lifetime;
+	pthread_mutex_unlock(&env->settings->lock);
+	return v;
+}
+
+uint64_t control_dispute_deadline(const struct control_env *env)
+{
+	if (env->settings == NULL)
+		return env->cfg->dispute_deadline;
+	pthread_mutex_lock(&env->settings->lock);
+	uint64_t v = env->settings->dispute_deadline;
+	pthread_mutex_unlock(&env->settings->lock);
+	return v;
+}
+
+static enum am_tlp default_tlp(const struct control_env *env)
+{
+	if (env->settings == NULL)
+		return env->cfg->default_tlp;
+	pthread_mutex_lock(&env->settings->lock);
+	enum am_tlp v = env->settings->default_tlp;
+	pthread_mutex_unlock(&env->settings->lock);
+	return v;
+}
+
+static struct verdict_opts verdict_settings(const struct control_env *env)
+{
+	struct verdict_opts o = {.decay = env->cfg->verdict_decay, .warn_threshold = env->cfg->warn_threshold,
+	                         .block_threshold = env->cfg->block_threshold};
+	if (env->settings == NULL)
+		return o;
+	pthread_mutex_lock(&env->settings->lock);
+	o.decay = env->settings->decay;
+	o.warn_threshold = env->settings->warn_threshold;
+	o.block_threshold = env->settings->block_threshold;
+	pthread_mutex_unlock(&env->settings->lock);
+	return o;
+}
+
 int control_allow_new(struct control_allow **out)
 {
 	if ((*out = calloc(1, sizeof **out)) == NULL)
@@ -288,11 +383,12 @@ static int check_item(const struct control_env *env, const struct wire_submit_it
 		return rv;
 	if ((rv = wire_submit_item_check(it, now, err, errlen)) != 0)
 		return rv;
-	if (it->expires_at - now > env->cfg->max_lifetime) {
+	uint64_t max_lifetime = control_max_lifetime(env);
+	if (it->expires_at - now > max_lifetime) {
 		char lim[TIMEFMT_LEN], at[TIMEFMT_LEN], last[TIMEFMT_LEN];
-		timefmt_duration(env->cfg->max_lifetime, lim);
+		timefmt_duration(max_lifetime, lim);
 		timefmt_rfc3339(it->expires_at, at);
-		timefmt_rfc3339(now + env->cfg->max_lifetime, last);
+		timefmt_rfc3339(now + max_lifetime, last);
 		/* the value quoted: a feed's valid_until is not the operator's --ttl */
 		snprintf(err, errlen, "expiry %s is past max_lifetime (%s from now: %s at the latest)", at, lim, last);
 		return AM_ELIFETIME;
@@ -316,7 +412,7 @@ static int check_item(const struct control_env *env, const struct wire_submit_it
 	ind->confidence = (uint8_t)it->confidence;
 	ind->issued_at = now;
 	ind->expires_at = it->expires_at;
-	ind->tlp = it->tlp != AM_TLP_NONE ? it->tlp : env->cfg->default_tlp;
+	ind->tlp = it->tlp != AM_TLP_NONE ? it->tlp : default_tlp(env);
 	ind->hop_limit = it->hop_limit;
 	return 0;
 }
@@ -568,8 +664,8 @@ void control_withdraw_own(const struct control_env *env, const char *domain, enu
 	ind = old;
 	ind.withdrawn = true;
 	if (first_issued && first_issued < old.issued_at && env->cfg &&
-	    old.issued_at + env->cfg->max_lifetime > ind.expires_at)
-		ind.expires_at = old.issued_at + env->cfg->max_lifetime;
+	    old.issued_at + control_max_lifetime(env) > ind.expires_at)
+		ind.expires_at = old.issued_at + control_max_lifetime(env);
 	ind.issued_at = timefmt_now();
 	if (ind.issued_at >= ind.expires_at)
 		ind.issued_at = ind.expires_at - 1;
@@ -647,11 +743,23 @@ static double origin_weight(const struct control_env *env, const uint8_t pk[AM_K
 
 	if (memcmp(pk, env->key->pk, AM_KEY_BYTES) == 0)
 		return 1.0;
-	if (mesh_origin_name(env->mesh, pk, name, sizeof name))
-		for (size_t i = 0; i < env->cfg->n_weights; i++)
+	bool named = mesh_origin_name(env->mesh, pk, name, sizeof name);
+	if (env->settings == NULL) {
+		for (size_t i = 0; named && i < env->cfg->n_weights; i++)
 			if (strcmp(env->cfg->weights[i].name, name) == 0)
 				return env->cfg->weights[i].weight;
-	return env->cfg->default_weight;
+		return env->cfg->default_weight;
+	}
+	struct control_settings *cs = env->settings;
+	pthread_mutex_lock(&cs->lock);
+	double w = cs->default_weight;
+	for (size_t i = 0; named && i < cs->n_weights; i++)
+		if (strcmp(cs->weights[i].name, name) == 0) {
+			w = cs->weights[i].weight;
+			break;
+		}
+	pthread_mutex_unlock(&cs->lock);
+	return w;
 }
 
 /* Labels between a name and the parent a signal is on: 0 = the name. */
@@ -674,9 +782,7 @@ static void add_verdicts(const struct control_env *env, struct wire_name_result 
 	if (nr->n_signals == 0)
 		return; /* nothing to combine: the common case in a bulk lookup */
 	bool allowed = allow_match(env->allow, nr->normalised, reason, sizeof reason);
-	struct verdict_opts o = {.decay = env->cfg->verdict_decay,
-	                         .warn_threshold = env->cfg->warn_threshold,
-	                         .block_threshold = env->cfg->block_threshold};
+	struct verdict_opts o = verdict_settings(env);
 
 	for (size_t i = 0; i < nr->n_signals && n < sizeof in / sizeof in[0]; i++) {
 		const struct wire_signal *s = &nr->signals[i];

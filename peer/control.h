@@ -73,7 +73,24 @@ struct control_env {
 	 * configuration stays. NULL: refused as not supported here. */
 	int (*reload_run)(void *arg, char *err, size_t errlen);
 	void *reload_arg;
+	/* what a reload changes that requests read (below); NULL: cfg's */
+	struct control_settings *settings;
 };
+
+/* The [peer] settings a reload changes that requests judge by -
+ * max_lifetime and default_tlp (submissions), dispute_deadline, the
+ * verdict's origin_weights, default_weight, decay and thresholds (query,
+ * export). cfg is the configuration ameshd started with: read from it,
+ * a reload that set origin_weights or block_threshold left `amesh query'
+ * judging by the old ones while the zones took the new. Swapped whole on
+ * a reload, read under its lock. */
+struct control_settings;
+int control_settings_new(struct control_settings **out, const struct config *cfg);
+void control_settings_set(struct control_settings *cs, const struct config *cfg);
+void control_settings_free(struct control_settings *cs);
+/* The settings in force (env->settings, else env->cfg's) */
+uint64_t control_max_lifetime(const struct control_env *env);
+uint64_t control_dispute_deadline(const struct control_env *env); /* 0 = DISPUTE_DEADLINE_DEFAULT */
 
 /* The allowlist in force, swappable on SIGHUP while queries run. */
 struct control_allow;

@@ -123,7 +123,7 @@ void control_dispute_info(const struct control_env *env, const struct dispute_vi
                           struct wire_dispute_info *out)
 {
 	const struct dispute *f = &v->filed;
-	uint64_t deadline = env->cfg->dispute_deadline ? env->cfg->dispute_deadline : DISPUTE_DEADLINE_DEFAULT;
+	uint64_t deadline = control_dispute_deadline(env) ? control_dispute_deadline(env) : DISPUTE_DEADLINE_DEFAULT;
 
 	memset(out, 0, sizeof *out);
 	memcpy(out->id, v->id, AM_ID_BYTES);
@@ -860,7 +860,7 @@ int control_dispute_report(const struct control_env *env, uint64_t since, uint64
                            char *err, size_t errlen)
 {
 	struct tally t = {.env = env, .since = since, .now = now,
-	                  .deadline = env->cfg->dispute_deadline ? env->cfg->dispute_deadline : DISPUTE_DEADLINE_DEFAULT};
+	                  .deadline = control_dispute_deadline(env) ? control_dispute_deadline(env) : DISPUTE_DEADLINE_DEFAULT};
 	int rv = dispute_store_all(env->store, now, tally_cb, &t);
 
 	if (rv == 0)

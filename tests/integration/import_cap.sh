@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# import_cap.sh - import.confidence_cap changed by a reload is in force for
+# import_cap.sh - import.confidence_cap (and the [peer] settings requests
+# judge by) changed by a reload is in force for
 # what was accepted before: `amesh query', `list' and the response policy
 # zone count a neighbour's flags under the cap in force when the reload
 # returns, lowered or raised.
@@ -49,5 +50,22 @@ write_b 100
 expect_exit 0 "b raises the cap to 100" amp b reload
 check "query counts it at its signed confidence again" grep -q "malware.*block" <<<"$(amp b query c2.example.com)"
 $have_dig && check "the zone lists it again when the reload returns" test "$(zone)" = "."
+
+# The same for the [peer] settings `amesh query' and `submit' judge by:
+# query kept the origin_weights, thresholds and max_lifetime ameshd started
+# with while the zones took the reloaded ones - the zone said "score 9.0,
+# not listed" and the verdict beside it "block 90.0, weight 1.00"
+sed -i "s#^\[peer\]\$#[peer]\norigin_weights = a:0.5\nmax_lifetime = 2d#" "$T_ROOT/b/base.conf"
+write_b 100
+expect_exit 0 "b reloads origin_weights a:0.5 and max_lifetime 2d" amp b reload
+q=$(amp b query c2.example.com)
+check "query weighs a's flag by the new weight" grep -q "weight 0.50" <<<"$q"
+check "... so its score is 45, as the zone judges it" grep -q "malware .*score *45.0" <<<"$q"
+expect_exit 2 "b's own submission past the new max_lifetime is refused" amp b submit own.example.com --category malware --confidence 90 --ttl 7d
+check "... naming max_lifetime" grep -q "past max_lifetime (2d from now" <<<"$T_ERR"
+sed -i "s#^\[peer\]\$#[peer]\nwarn_threshold = 30\nblock_threshold = 40#" "$T_ROOT/b/base.conf"
+write_b 100
+expect_exit 0 "b reloads warn_threshold 30, block_threshold 40" amp b reload
+check "query's verdict is block at 45 now" grep -q "malware *block *score *45.0" <<<"$(amp b query c2.example.com)"
 
 finish
