@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "keyfile.h"
 #include "listen_guard.h"
 #include "log.h"
+#include "monoclock.h"
 #include "trace.h"
 #include "mesh.h"
 #include "nngexit.h"
@@ -270,6 +272,12 @@ struct reload_ctx {
 	struct control_settings *settings;
 };
 
+/* sweep_interval and audit_retention in force: the main loop reads them
+ * each round, a reload (on the main thread, or a control thread for
+ * `amesh reload') sets them - they were the start's, whatever a reload
+ * said. */
+static _Atomic uint64_t sweep_every, retention;
+
 /* One reload at a time: SIGHUP on the main thread and `amesh reload' on a
  * control thread would otherwise interleave their swaps. */
 static pthread_mutex_t reload_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -320,6 +328,15 @@ static int reload_locked(const struct reload_ctx *x, char *why, size_t whylen)
 		{"control", running->control, fresh.control},
 		{"sightings_log", running->sightings_log, fresh.sightings_log},
 	};
+	/* sizes fixed at start: the store's map and the watch feed's ring */
+	if (fresh.map_size != running->map_size)
+		reload_say(LOG_WARN, "`map_size' changed from %.1f MiB to %.1f MiB; it is read at start only: %.1f MiB "
+		           "stays in force until the next restart", (double)running->map_size / (1 << 20),
+		           (double)fresh.map_size / (1 << 20), (double)running->map_size / (1 << 20));
+	if (fresh.watch_buffer != running->watch_buffer)
+		reload_say(LOG_WARN, "`watch_buffer' changed from %llu to %llu; it is read at start only: %llu stays in force "
+		           "until the next restart", (unsigned long long)running->watch_buffer,
+		           (unsigned long long)fresh.watch_buffer, (unsigned long long)running->watch_buffer);
 	for (size_t i = 0; i < sizeof at_start / sizeof at_start[0]; i++)
 		if (strcmp(at_start[i].was, at_start[i].now) != 0)
 			reload_say(LOG_WARN, "`%s' changed from `%s' to `%s'; it is read at start only: `%s' stays in "
@@ -341,6 +358,8 @@ static int reload_locked(const struct reload_ctx *x, char *why, size_t whylen)
 	}
 	control_allow_set(x->allow, al);
 	control_settings_set(x->settings, &fresh); /* max_lifetime, weights, thresholds ... for requests */
+	atomic_store(&sweep_every, fresh.sweep_interval);
+	atomic_store(&retention, fresh.audit_retention);
 	/* zones: new settings served at once, then rebuilt from live state;
 	 * dns_listen, and zones for a peer that started with none, need a
 	 * restart - said, not silently left undone */
@@ -769,14 +788,21 @@ int main(int argc, char **argv)
 	if (secret_rc != 0)
 		log_warn("%s", exposed);
 	config_rpz_warnings(&cfg, warn_log, "");
-	sweep(ap, audit, cfg.audit_retention);
+	atomic_store(&sweep_every, cfg.sweep_interval);
+	atomic_store(&retention, cfg.audit_retention);
+	sweep(ap, audit, atomic_load(&retention));
+	uint64_t last_sweep = monoclock_ms();
 
 	for (;;) {
-		struct timespec ts = {.tv_sec = (time_t)cfg.sweep_interval};
+		/* a second at most, so a sweep_interval a reload shortened (or an
+		 * `amesh reload', which sends no signal) is heeded within one */
+		struct timespec ts = {.tv_sec = 1};
 		int sig = sigtimedwait(&sigs, NULL, &ts);
 		if (sig < 0) {
-			if (errno == EAGAIN)
-				sweep(ap, audit, cfg.audit_retention);
+			if (errno == EAGAIN && monoclock_ms() - last_sweep >= atomic_load(&sweep_every) * 1000) {
+				sweep(ap, audit, atomic_load(&retention));
+				last_sweep = monoclock_ms();
+			}
 			continue;
 		}
 		if (sig == SIGHUP) {

@@ -68,4 +68,16 @@ write_b 100
 expect_exit 0 "b reloads warn_threshold 30, block_threshold 40" amp b reload
 check "query's verdict is block at 45 now" grep -q "malware *block *score *45.0" <<<"$(amp b query c2.example.com)"
 
+# sweep_interval and audit_retention are the reloaded ones too (the sweep
+# kept the start's, a reload said nothing); map_size and watch_buffer are
+# read at start only, and a reload changing them says so
+sed -i "s#^\[peer\]\$#[peer]\nsweep_interval = 1s\nmap_size = 2G\nwatch_buffer = 1000#" "$T_ROOT/b/base.conf"
+write_b 100
+expect_exit 0 "b reloads sweep_interval 1s, map_size 2G, watch_buffer 1000" amp b reload
+check "... saying map_size stays until a restart" grep -q "SIGHUP: \`map_size' changed from 1024.0 MiB to 2048.0 MiB; it is read at start only" "$T_ROOT/b/ameshd.log"
+check "... and watch_buffer" grep -q "SIGHUP: \`watch_buffer' changed from 65536 to 1000; it is read at start only" "$T_ROOT/b/ameshd.log"
+amp b submit short.example.com --category spam --confidence 50 --ttl 2s >/dev/null || fail "b submits with a 2 s ttl"
+check "the sweep runs every second now: short.example.com expired and was removed within 6 s" \
+	wait_until 6 sh -c "'$AMESH' -s '$T_ROOT/b/run/amesh.sock' audit short.example.com | grep -q 'expired and was removed'"
+
 finish
