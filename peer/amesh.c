@@ -1346,6 +1346,8 @@ static void print_audit_text(const struct audit_record *r)
 	else if (strcmp(r->event, "relayed") == 0)
 		printf("%s  shared %s (origin %s) with %s%s\n", at, what, r->origin, nb,
 		       det[0] ? " (a withdrawal)" : "");
+	else if (strcmp(r->event, "held_back") == 0 && strncmp(det, "not sent again", 14) == 0)
+		printf("%s  kept %s (origin %s) from %s: rule `%s' - %s\n", at, what, r->origin, nb, r->rule, det);
 	else if (strcmp(r->event, "held_back") == 0)
 		printf("%s  kept %s%s%s (origin %s) from %s: rule `%s'\n", at, det, det[0] ? " of " : "", what, r->origin,
 		       nb, r->rule);

@@ -141,6 +141,22 @@ static void held_back(struct collect_ctx *c, const struct am_indicator *ind, con
 	mesh_audit_hold(c->m, "held_back", ind, c->nb->name, rule, ind->withdrawn ? "withdrawal" : NULL);
 }
 
+/* The same for an indicator a policy the one in force replaced would have
+ * sent (policy_export_passed_before): a narrowing restarts the
+ * neighbour's sync, and the trail said "kept X from N" right after
+ * "shared X with N", as if N never got it. The note says it may hold it. */
+static void held_back_since(struct collect_ctx *c, const struct store_rec *rec, const char *rule)
+{
+	const uint8_t *self = mesh_is_own(c->m, rec->ind.origin) ? rec->ind.origin : c->m->key->pk;
+	if (c->early || rec->ind.withdrawn || !policy_export_passed_before(c->exp, &rec->ind, rec->hops, self)) {
+		held_back(c, &rec->ind, rule);
+		return;
+	}
+	mesh_audit_hold(c->m, "held_back", &rec->ind, c->nb->name, rule,
+	                "not sent again: the policy in force since a reload keeps it; one it replaced let it out, "
+	                "so the neighbour may hold it");
+}
+
 static int collect_cb(void *arg, const struct store_rec *rec)
 {
 	struct collect_ctx *c = arg;
@@ -260,7 +276,7 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 		r = POLICY_OK;
 	if (r != POLICY_OK) {
 		c->held[r]++;
-		held_back(c, &rec->ind, policy_reason_name(r));
+		held_back_since(c, rec, policy_reason_name(r));
 		return 0;
 	}
 	/* The broadcast tree (mesh_tree.h): past every check above, so an id

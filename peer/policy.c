@@ -148,6 +148,15 @@ enum policy_reason policy_export_check(const struct policy_export *p, const stru
 	return r;
 }
 
+bool policy_export_passed_before(const struct policy_export *p, const struct am_indicator *ind, uint32_t hops,
+                                 const uint8_t self[AM_KEY_BYTES])
+{
+	for (const struct policy_export *b = p ? p->before : NULL; b != NULL; b = b->before)
+		if (export_check_one(b, ind, hops, self) == POLICY_OK)
+			return true;
+	return false;
+}
+
 /* Cuts p's `before' list so that p and at most keep of them remain. */
 static void before_cut(struct policy_export *p, size_t keep)
 {

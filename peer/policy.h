@@ -116,6 +116,13 @@ const char *policy_reason_name(enum policy_reason r);
 enum policy_reason policy_export_check(const struct policy_export *p, const struct am_indicator *ind,
                                        uint32_t hops, const uint8_t self[AM_KEY_BYTES]);
 
+/* Would one of the policies p replaced (p->before) have sent ind? For the
+ * audit trail: an indicator the policy in force keeps from a neighbour
+ * may have gone to it under one of them, and "kept from" alone read as
+ * if the neighbour never got it. */
+bool policy_export_passed_before(const struct policy_export *p, const struct am_indicator *ind, uint32_t hops,
+                                 const uint8_t self[AM_KEY_BYTES]);
+
 /* A reload replaces prev (the policy in force) with next: next keeps prev
  * as its first `before' if their hashes differ (a configured prev only:
  * an unconfigured one sent nothing), else prev's own `before' list; the

@@ -53,6 +53,11 @@ amp a withdraw one.example.com --category phishing >/dev/null || fail "a withdra
 check "c gets the withdrawal of what it got before the narrowing and the restart" wait_until 15 not has c one.example.com
 check "... while a new phishing flag stays home after the restart" not has c stays-home.example.com
 check "b's audit shares the withdrawal with c" grep -q "shared phishing on one.example.com (origin [0-9a-f]*) with c (a withdrawal)" <<<"$(amp b audit one.example.com)"
+# the narrowing restarted c's sync over b's log: the flag c got before is
+# kept now, and the trail says c may hold it (it read "kept ... from c"
+# right after "shared ... with c", as if c never got it)
+check "b's audit says the flag kept since the narrowing went out before" \
+	grep -q "kept phishing on one.example.com (origin [0-9a-f]*) from c: rule \`category' - not sent again: the policy in force since a reload keeps it; one it replaced let it out, so the neighbour may hold it" <<<"$(amp b audit one.example.com)"
 
 # 2. narrowed while b was stopped
 write_b "$WIDE"
