@@ -135,7 +135,7 @@ static int resolve_socket(char *out, size_t cap)
 		char why[AM_ERRLEN] = "";
 		if (config_load(&cfg, opt_config, first_problem, why) != 0) {
 			config_free(&cfg);
-			errorf("cannot use config: %s (ameshd -c %s --check lists every problem)",
+			errorf("cannot use config: %s (ameshd -c %s --check lists every problem); nothing was sent to the daemon",
 			       why[0] ? why : opt_config, opt_config);
 			return EXIT_ERR;
 		}

@@ -207,7 +207,7 @@ static void warn_log(void *arg, const char *msg)
  * (reload_status.h): only the log said a reload was refused. */
 static struct reload_status *reload_rec;
 /* the reload's first error, for `amesh reload''s answer (under reload_lock) */
-static char reload_first[AM_ERRLEN];
+static char reload_first[AM_ERRLEN * 2];
 
 /* One thing the reload says: logged with `tail' after it, recorded bare. */
 static void reload_vsay(enum log_level level, const char *tail, const char *fmt, va_list ap)

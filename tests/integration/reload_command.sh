@@ -62,7 +62,7 @@ check "... saying so, with the section's line" grep -q "neighbour \`nosuch' (con
 write_a "$NARROW
 export.min_confidence = 500"
 expect_exit 2 "amesh -c with a file that does not parse sends nothing" "$AMESH" -c "$T_ROOT/a/amesh.conf" reload
-check "... and names the problem" grep -q "cannot use config .*amesh.conf:[0-9]*: export.min_confidence: \`500'.*nothing was sent to the daemon" <<<"$T_ERR"
+check "... and names the problem" grep -q "cannot use config: .*amesh.conf:[0-9]*: export.min_confidence: \`500'.*nothing was sent to the daemon" <<<"$T_ERR"
 write_a "$WIDE"
 expect_exit 0 "amesh -c CONFIG reload, as the systemd unit runs it" "$AMESH" -c "$T_ROOT/a/amesh.conf" reload
 expect_exit 0 "--json" amp a --json reload
