@@ -1528,6 +1528,11 @@ static int cmd_rpz(int argc, char **argv)
 				       sent, ans, dnsmsg_rcode_name(w->notify_rcode, rc));
 			else if (w->notify_sent)
 				printf("    last NOTIFY     serial %u sent %s, not answered\n", w->notify_serial, sent);
+			/* the source: a secondary takes a NOTIFY only from its
+			 * primary's address, so REFUSED reads with it */
+			if (w->notify_sent)
+				printf("    NOTIFY from     %s\n", w->notify_from[0] ? w->notify_from
+				                                              : "the kernel's choice (no notify_source)");
 			if (w->notify_pending)
 				printf("    (retrying until it answers)\n");
 		}

@@ -1047,8 +1047,9 @@ static void notify_send(struct dns *d, int fd4, int fd6, struct target *t, uint6
 	randombytes_buf(&t->id, sizeof t->id);
 	t->sent_serial = t->serial;
 	int len = dnsmsg_notify(buf, sizeof buf, t->id, t->zone, t->serial);
+	const struct sockaddr *src = notify_source(d, t);
 	if (len > 0 && fd >= 0)
-		send_from(fd, buf, (size_t)len, t, notify_source(d, t));
+		send_from(fd, buf, (size_t)len, t, src);
 	t->sent_ms = monoclock_ms();
 	t->due_ms = t->sent_ms + t->backoff_ms;
 	t->backoff_ms = t->backoff_ms * 2 > NOTIFY_MAX_RETRY_MS ? NOTIFY_MAX_RETRY_MS : t->backoff_ms * 2;
@@ -1058,6 +1059,11 @@ static void notify_send(struct dns *d, int fd4, int fd6, struct target *t, uint6
 	if (row != NULL) {
 		row->notify_sent = now;
 		row->notify_serial = t->serial;
+		/* which source: a REFUSED answer is most often the wrong one */
+		if (src != NULL)
+			addr_text(src, row->notify_from);
+		else
+			row->notify_from[0] = '\0';
 		row->notify_pending = true;
 	}
 }

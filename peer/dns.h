@@ -111,6 +111,7 @@ struct dns_secondary {
 	uint64_t notify_sent;      /* last NOTIFY sent */
 	uint64_t notify_answered;  /* last answer to one */
 	uint32_t notify_serial;    /* serial of the last NOTIFY */
+	char notify_from[64];      /* the address it left from, "" = the kernel's choice */
 	int notify_rcode;          /* of the last answer, -1 = none yet */
 	bool notify_pending;
 };

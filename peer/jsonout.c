@@ -288,7 +288,7 @@ json_t *jsonout_rpz_zone(const struct wire_rpz_zone *z, const struct wire_rpz_se
 			continue;
 		json_array_append_new(
 			list,
-			json_pack("{s:o, s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:b}",
+			json_pack("{s:o, s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:o, s:b, s:o}",
 			          "address", jsonout_string(w->address), "last_soa", time_or_null(w->last_soa),
 			          "last_transfer", time_or_null(w->last_xfr), "transfer", w->xfr_kind,
 			          "transfer_bytes", (json_int_t)w->xfr_bytes,
@@ -299,7 +299,8 @@ json_t *jsonout_rpz_zone(const struct wire_rpz_zone *z, const struct wire_rpz_se
 			          "notify_answered", time_or_null(w->notify_answered),
 			          "notify_serial", (json_int_t)w->notify_serial,
 			          "notify_rcode", w->notify_rcode < 0 ? json_null() : json_integer(w->notify_rcode),
-			          "notify_pending", w->notify_pending));
+			          "notify_pending", w->notify_pending,
+			          "notify_from", w->notify_from[0] ? jsonout_string(w->notify_from) : json_null()));
 	}
 	return json_pack("{s:o, s:o, s:I, s:I, s:I, s:o}", "name", jsonout_string(z->name), "zone",
 	                 jsonout_string(z->zone), "serial", (json_int_t)z->serial, "rules",

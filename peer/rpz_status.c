@@ -121,10 +121,12 @@ int rpz_status_answer(struct rpz *r, struct dns *d, struct rpz_feed *f,
 		_Static_assert(sizeof w->address == sizeof sec[i].address, "address");
 		_Static_assert(sizeof w->xfr_kind == sizeof sec[i].xfr_kind, "kind");
 		_Static_assert(sizeof w->refused_why == sizeof sec[i].refused_why, "why");
+		_Static_assert(sizeof w->notify_from == sizeof sec[i].notify_from, "from");
 		memcpy(w->zone, sec[i].zone, sizeof w->zone);
 		memcpy(w->address, sec[i].address, sizeof w->address);
 		memcpy(w->xfr_kind, sec[i].xfr_kind, sizeof w->xfr_kind);
 		memcpy(w->refused_why, sec[i].refused_why, sizeof w->refused_why);
+		memcpy(w->notify_from, sec[i].notify_from, sizeof w->notify_from);
 		w->last_soa = sec[i].last_soa;
 		w->last_xfr = sec[i].last_xfr;
 		w->xfr_bytes = sec[i].xfr_bytes;

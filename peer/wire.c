@@ -1145,6 +1145,7 @@ static int rpz_to_pb(const struct wire_response *r, struct rpz_pb *x, Amesh__V1_
 		q->ixfrs = w->ixfrs;
 		q->refused = w->refused;
 		q->refused_why = (char *)w->refused_why;
+		q->notify_from = (char *)w->notify_from;
 		q->notify_sent = w->notify_sent;
 		q->notify_answered = w->notify_answered;
 		q->notify_serial = w->notify_serial;
@@ -1883,6 +1884,7 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 			w->ixfrs = p->ixfrs;
 			w->refused = p->refused;
 			copy_str(w->refused_why, sizeof w->refused_why, p->refused_why);
+			copy_str(w->notify_from, sizeof w->notify_from, p->notify_from);
 			w->notify_sent = p->notify_sent;
 			w->notify_answered = p->notify_answered;
 			w->notify_serial = p->notify_serial;

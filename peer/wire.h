@@ -356,6 +356,7 @@ struct wire_rpz_secondary {
 	uint32_t xfr_serial;
 	uint64_t axfrs, ixfrs, refused, notify_sent, notify_answered;
 	char refused_why[48];  /* the last refusal's reason, "" = none */
+	char notify_from[64];  /* the last NOTIFY's source, "" = the kernel's choice */
 	uint32_t notify_serial;
 	int32_t notify_rcode;
 	bool notify_pending;

@@ -107,6 +107,7 @@ answered() { local r; r=$(row "$1" "$2"); [ "$(field notify_serial <<<"$r")" = "
 both_answered() { answered $ZONE "127.0.0.1:$UB" && answered $ZONE "127.0.0.1:$BIND"; }
 check "... both NOTIFYs answered NOERROR" wait_until 5 both_answered
 check "... bind logged the NOTIFY from 127.0.0.3" grep -q "notify from 127.0.0.3#.*serial $(serial $ZONE)" "$T_ROOT/bind/named.log"
+check "... amesh rpz --json names the source (learned)" [ "$(row $ZONE "127.0.0.1:$BIND" | field notify_from)" = 127.0.0.3 ]
 
 # 2. notify_source: a restart forgets what it learned; the signed zone's
 # NOTIFY still leaves from 127.0.0.3, the abuse zone's from the kernel's
@@ -118,6 +119,9 @@ check "after a restart: the signed zone's announcement answered NOERROR (notify_
 refused_notify() { [ "$(row $ZONE "127.0.0.1:$BIND" | field notify_rcode)" = 5 ]; }
 check "... the abuse zone's REFUSED by bind (from the kernel's pick, nothing learned yet)" wait_until 10 refused_notify
 check "... bind says why" grep -q "refused notify from non-primary: 127.0.0.1#" "$T_ROOT/bind/named.log"
+check "... amesh rpz says it left from the kernel's choice" \
+	sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' rpz | grep -A6 '^  127.0.0.1:$BIND\$' | grep -q \"NOTIFY from     the kernel's choice (no notify_source)\""
+check "... the signed zone's from its notify_source" [ "$(row $ZONE2 "127.0.0.1:$BIND" | field notify_from)" = 127.0.0.3 ]
 t=$(date +%s%N)
 amp a submit evil2.example.net --category malware --confidence 90 --ttl 1d >/dev/null
 check "a change in the signed zone -> NXDOMAIN at bind within ${BOUND}s" wait_until $BOUND answers "$BIND" evil2.example.net NXDOMAIN
