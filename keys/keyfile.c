@@ -491,8 +491,9 @@ static int decode_secret(const char *name, const char *buf, size_t len, struct s
 		size_t n = (size_t)((nl ? nl : end) - next);
 		for (size_t i = 0; i < n; i++)
 			if (next[i] != ' ' && next[i] != '\t' && next[i] != '\r') {
-				seterr(err, errlen, "%s: unexpected data after the key line (line 2): `%s'",
-				       at(name, k, where, sizeof where), quote(next, n, q, sizeof q));
+				/* not quoted: in a secret key file it may be another key */
+				seterr(err, errlen, "%s: unexpected data after the key line (line 2)",
+				       at(name, k, where, sizeof where));
 				return AM_EKEY;
 			}
 	}

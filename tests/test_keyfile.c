@@ -693,9 +693,9 @@ static void test_secret_file_shapes(void **state)
 	{
 		struct keyfile_secret *ks = NULL;
 		assert_int_equal(keyfile_load_secret(f->key, NULL, &ks, err, sizeof err), AM_EKEY);
-		snprintf(where, sizeof where, "%s:4: unexpected data after the key line (line 2): `extra'", f->key);
-		if (!contains(err, where))
-			fail_msg("%s", err);
+		snprintf(where, sizeof where, "%s:4: unexpected data after the key line (line 2)", f->key);
+		if (!contains(err, where) || contains(err, "extra"))
+			fail_msg("%s", err); /* named by line, never quoted: it may be another secret */
 	}
 	n = snprintf(buf, sizeof buf, "%s\n%.20s\n", header, b64);
 	unlink(f->key);
