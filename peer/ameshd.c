@@ -343,7 +343,8 @@ static int reload_locked(const struct reload_ctx *x, char *why, size_t whylen)
 			           "force until the next restart", at_start[i].key, at_start[i].was, at_start[i].now,
 			           at_start[i].was);
 	struct allowlist *al = NULL;
-	if ((rv = load_allowlist(&fresh, false, &al, NULL, err, sizeof err)) != 0) {
+	size_t skipped = 0;
+	if ((rv = load_allowlist(&fresh, false, &al, &skipped, err, sizeof err)) != 0) {
 		reload_refuse("allowlist: %s", err);
 		goto out;
 	}
@@ -357,6 +358,11 @@ static int reload_locked(const struct reload_ctx *x, char *why, size_t whylen)
 		goto out;
 	}
 	control_allow_set(x->allow, al);
+	/* the lists are in force without their bad entries: said where the
+	 * operator looks, not in the log alone */
+	if (skipped)
+		reload_status_add(reload_rec, "allowlist: %zu bad entr%s skipped (named in the log; ameshd --check lists "
+		                  "them)", skipped, skipped == 1 ? "y" : "ies");
 	control_settings_set(x->settings, &fresh); /* max_lifetime, weights, thresholds ... for requests */
 	atomic_store(&sweep_every, fresh.sweep_interval);
 	atomic_store(&retention, fresh.audit_retention);

@@ -94,6 +94,13 @@ check "SIGHUP with a new data_dir" hup
 out=$(amp a status)
 check "status says applied, and that data_dir waits for a restart" grep -q "^            \`data_dir' changed from \`$T_ROOT/a/data' to \`$T_ROOT/a/data2'; it is read at start only" <<<"$out"
 
+# --- applied with an allowlist that has bad entries: in force without them, said so ---
+printf 'good.example\n-bad.example\nbad..example\n' >"$T_ROOT/a/allow.txt"
+sed -i "s/^\[peer\]\$/[peer]\nallowlist = allow.txt/" "$CONF"
+check "SIGHUP with an allowlist holding two bad entries" hup
+out=$(amp a status)
+check "status says applied, and that two entries were skipped" grep -q "^            allowlist: 2 bad entries skipped (named in the log; ameshd --check lists them)" <<<"$out"
+
 # --- refused by the mesh (a new neighbour nobody trusted): the reason names it ---
 cp "$T_ROOT/good.conf" "$CONF"
 printf '\n[neighbour ghost]\nendpoint = tcp://127.0.0.1:%s\nexport.categories = none\nimport.categories = none\n' "$(port_of 9)" >>"$CONF"
