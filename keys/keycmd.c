@@ -421,19 +421,6 @@ static int fingerprint_main(const struct subcommand *cmd, int argc, char **argv,
 
 /* ---- the trust store: trust, list, show, distrust, revoke ---- */
 
-/* Keeps the first problem config_load reports, for a one-line error. */
-static void first_diag(void *arg, const char *path, unsigned line, const char *msg)
-{
-	char *first = arg;
-
-	if (first[0] != '\0')
-		return;
-	if (line != 0)
-		snprintf(first, AM_ERRLEN, "%s:%u: %s", path, line, msg);
-	else
-		snprintf(first, AM_ERRLEN, "%s: %s", path, msg);
-}
-
 /* What the commands need from the peer's config (amesh -c). */
 struct peer {
 	char trust[PATH_MAX];   /* the trust store */
@@ -450,7 +437,7 @@ static int load_peer(const struct subcommand *cmd, const char *config, struct pe
 
 	if (config == NULL)
 		return fail(cmd, "which peer? give -c CONFIG");
-	if (config_load(&cfg, config, first_diag, why) != 0) {
+	if (config_load(&cfg, config, config_diag_first, why) != 0) {
 		config_free(&cfg);
 		return fail(cmd, "cannot use config %s", why[0] ? why : config);
 	}

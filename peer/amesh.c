@@ -108,21 +108,6 @@ static void print_signal_text(FILE *f, const struct wire_signal *s, const char *
 
 /* --- connecting --- */
 
-/* The first problem config_load found, for a one-line error: "cannot use
- * config" alone left the operator to run --check to learn it was, say,
- * unreadable to them. */
-static void first_problem(void *arg, const char *path, unsigned line, const char *msg)
-{
-	char *first = arg;
-
-	if (first[0] != '\0')
-		return;
-	if (line != 0)
-		snprintf(first, AM_ERRLEN, "%s:%u: %s", path, line, msg);
-	else
-		snprintf(first, AM_ERRLEN, "%s: %s", path, msg);
-}
-
 static int resolve_socket(char *out, size_t cap)
 {
 	const char *env = getenv("AMESH_SOCKET");
@@ -133,7 +118,7 @@ static int resolve_socket(char *out, size_t cap)
 	} else if (opt_config) {
 		struct config cfg;
 		char why[AM_ERRLEN] = "";
-		if (config_load(&cfg, opt_config, first_problem, why) != 0) {
+		if (config_load(&cfg, opt_config, config_diag_first, why) != 0) {
 			config_free(&cfg);
 			errorf("cannot use config: %s (ameshd -c %s --check lists every problem); nothing was sent to the daemon",
 			       why[0] ? why : opt_config, opt_config);

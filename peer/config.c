@@ -1683,3 +1683,15 @@ void config_untrusted_neighbour(const struct config *cfg, const char *name, char
 	         "section, or trust its key under that name: amesh -c %s keys trust PUBKEY --name %s", cfg->trust_file,
 	         name, cfg->path, name);
 }
+
+void config_diag_first(void *arg, const char *path, unsigned line, const char *msg)
+{
+	char *first = arg;
+
+	if (first[0] != '\0')
+		return;
+	if (line != 0)
+		snprintf(first, AM_ERRLEN, "%s:%u: %s", path, line, msg);
+	else
+		snprintf(first, AM_ERRLEN, "%s: %s", path, msg);
+}

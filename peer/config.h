@@ -157,6 +157,11 @@ typedef void (*config_diag_fn)(void *arg, const char *path, unsigned line, const
  * the neighbour table and releases it with config_free. */
 int config_load(struct config *cfg, const char *path, config_diag_fn diag, void *arg);
 
+/* A config_diag_fn that keeps the first problem only, as "PATH:LINE: MSG"
+ * (or "PATH: MSG"), in arg: a char[AM_ERRLEN] the caller sets to "". For a
+ * one-line error from a tool that does not list them all (--check does). */
+void config_diag_first(void *arg, const char *path, unsigned line, const char *msg);
+
 /* Why [neighbour NAME] of cfg cannot start, and the two ways out, for
  * every place that refuses it (a start, --check, a reload adding it):
  * "is not in the trust store T (distrusted, or never trusted): remove ...,
