@@ -565,26 +565,45 @@ static void accept_hash(const struct mesh *m, const struct nb *nb, uint8_t out[3
 	crypto_generichash_final(&st, out, 32);
 }
 
-/* Writes accept_path (a temporary file renamed over it): one line per
- * neighbour, NAME and its accept_hash in hex. A failure is logged; the
- * cost is a start that does not see a change made while stopped. */
-static void accept_state_save(struct mesh *m)
+/* A state file in the data directory is written whole: a temporary
+ * file (0600 like every other file there, whatever the umask), synced,
+ * then renamed over path. state_open returns NULL (logged) on failure;
+ * state_close ends it, renaming only when ok and every write went out. */
+static FILE *state_open(const char *path, char *tmp, size_t tmplen)
 {
-	char tmp[PATH_MAX + 8];
 	FILE *f;
-	bool ok;
 
-	if (!m->accept_path[0])
-		return;
-	snprintf(tmp, sizeof tmp, "%s.tmp", m->accept_path);
-	/* 0600 like every other file in the data directory, whatever the umask */
+	snprintf(tmp, tmplen, "%s.tmp", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
 		log_warn("mesh: cannot write %s: %s", tmp, strerror(errno));
 		if (fd >= 0)
 			close(fd);
-		return;
+		return NULL;
 	}
+	return f;
+}
+
+static void state_close(FILE *f, const char *tmp, const char *path, bool ok)
+{
+	ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		log_warn("mesh: cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+}
+
+/* Writes accept_path: one line per neighbour, NAME and its accept_hash
+ * in hex. A failure is logged; the cost is a start that does not see a
+ * change made while stopped. */
+static void accept_state_save(struct mesh *m)
+{
+	char tmp[PATH_MAX + 8];
+	FILE *f;
+
+	if (!m->accept_path[0] || (f = state_open(m->accept_path, tmp, sizeof tmp)) == NULL)
+		return;
 	pthread_mutex_lock(&m->lock);
 	for (size_t i = 0; i < m->n_nbs; i++) {
 		uint8_t h[32];
@@ -596,45 +615,27 @@ static void accept_state_save(struct mesh *m)
 		fprintf(f, "%s %s\n", m->nbs[i]->name, hex);
 	}
 	pthread_mutex_unlock(&m->lock);
-	ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || rename(tmp, m->accept_path) != 0) {
-		log_warn("mesh: cannot write %s: %s", m->accept_path, strerror(errno));
-		unlink(tmp);
-	}
+	state_close(f, tmp, m->accept_path, true);
 }
 
-/* Writes history_path (a temporary file renamed over it): each
- * neighbour's export policy in force and the ones it replaced
- * (policy_history.h). A failure is logged; the cost is a withdrawal a
- * restart keeps from a neighbour a replaced policy sent its original. */
+/* Writes history_path: each neighbour's export policy in force and the
+ * ones it replaced (policy_history.h). A failure is logged; the cost is
+ * a withdrawal a restart keeps from a neighbour a replaced policy sent
+ * its original. */
 static void export_history_save(struct mesh *m)
 {
 	char tmp[PATH_MAX + 8];
 	FILE *f;
 	bool ok = true;
 
-	if (!m->history_path[0])
+	if (!m->history_path[0] || (f = state_open(m->history_path, tmp, sizeof tmp)) == NULL)
 		return;
-	snprintf(tmp, sizeof tmp, "%s.tmp", m->history_path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
-		log_warn("mesh: cannot write %s: %s", tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
 	pthread_mutex_lock(&m->lock);
 	for (size_t i = 0; i < m->n_nbs && ok; i++)
 		if (!m->nbs[i]->removed)
 			ok = policy_history_write(f, m->nbs[i]->name, &m->nbs[i]->exp) == 0;
 	pthread_mutex_unlock(&m->lock);
-	ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || rename(tmp, m->history_path) != 0) {
-		log_warn("mesh: cannot write %s: %s", m->history_path, strerror(errno));
-		unlink(tmp);
-	}
+	state_close(f, tmp, m->history_path, ok);
 }
 
 /* At start: each neighbour's export policy takes the one kept from the
