@@ -869,6 +869,36 @@ static bool listed_full(const struct dns *d)
 }
 
 
+/* Writes into ctl (CMSG_SPACE(sizeof(struct in6_pktinfo)) bytes) the
+ * IP_PKTINFO or IPV6_PKTINFO message that makes src a datagram's source
+ * address (IPv6: its scope id the interface). Returns the control
+ * length for msg_controllen; 0 when src is NULL or neither family. */
+static size_t pktinfo_put(uint8_t *ctl, const struct sockaddr *src)
+{
+	struct cmsghdr *c = (struct cmsghdr *)(void *)ctl;
+
+	if (src != NULL && src->sa_family == AF_INET) {
+		struct in_pktinfo pi = {.ipi_spec_dst = ((const struct sockaddr_in *)(const void *)src)->sin_addr};
+		memset(ctl, 0, CMSG_SPACE(sizeof pi));
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof pi);
+		memcpy(CMSG_DATA(c), &pi, sizeof pi);
+		return CMSG_SPACE(sizeof pi);
+	}
+	if (src != NULL && src->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)src;
+		struct in6_pktinfo pi = {.ipi6_addr = s6->sin6_addr, .ipi6_ifindex = s6->sin6_scope_id};
+		memset(ctl, 0, CMSG_SPACE(sizeof pi));
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof pi);
+		memcpy(CMSG_DATA(c), &pi, sizeof pi);
+		return CMSG_SPACE(sizeof pi);
+	}
+	return 0;
+}
+
 /* Reads one UDP query into buf; the sender into *from (s->tolen) and its
  * destination address into s->ctl as the control message that makes the
  * answer leave from it. A wildcard dns_listen (0.0.0.0, ::) answered from
@@ -891,25 +921,17 @@ static ssize_t recv_query(int fd, uint8_t *buf, size_t cap, struct sockaddr_stor
 	s->tolen = m.msg_namelen;
 	s->ctl_len = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
-		struct cmsghdr *out = (struct cmsghdr *)s->ctl.buf;
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo pi;
 			memcpy(&pi, CMSG_DATA(c), sizeof pi);
-			pi.ipi_spec_dst = pi.ipi_addr; /* the source: where the query went */
-			pi.ipi_ifindex = 0;
-			out->cmsg_level = IPPROTO_IP;
-			out->cmsg_type = IP_PKTINFO;
-			out->cmsg_len = CMSG_LEN(sizeof pi);
-			memcpy(CMSG_DATA(out), &pi, sizeof pi);
-			s->ctl_len = CMSG_SPACE(sizeof pi);
+			struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr = pi.ipi_addr}; /* where the query went */
+			s->ctl_len = pktinfo_put(s->ctl.buf, (const struct sockaddr *)&to);
 		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
 			struct in6_pktinfo pi;
 			memcpy(&pi, CMSG_DATA(c), sizeof pi); /* the address and its interface (link-local) */
-			out->cmsg_level = IPPROTO_IPV6;
-			out->cmsg_type = IPV6_PKTINFO;
-			out->cmsg_len = CMSG_LEN(sizeof pi);
-			memcpy(CMSG_DATA(out), &pi, sizeof pi);
-			s->ctl_len = CMSG_SPACE(sizeof pi);
+			struct sockaddr_in6 to = {.sin6_family = AF_INET6, .sin6_addr = pi.ipi6_addr,
+			                          .sin6_scope_id = pi.ipi6_ifindex};
+			s->ctl_len = pktinfo_put(s->ctl.buf, (const struct sockaddr *)&to);
 		}
 	}
 	return r;
@@ -1010,26 +1032,10 @@ static void send_from(int fd, const uint8_t *buf, size_t len, const struct targe
 	struct msghdr m = {.msg_name = (void *)&t->addr.sa, .msg_namelen = t->addr.len, .msg_iov = &iov,
 	                   .msg_iovlen = 1};
 
-	memset(&ctl, 0, sizeof ctl);
-	if (src != NULL && src->sa_family == AF_INET) {
-		struct in_pktinfo pi = {.ipi_spec_dst = ((const struct sockaddr_in *)src)->sin_addr};
-		struct cmsghdr *c = (struct cmsghdr *)ctl.buf;
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof pi);
-		memcpy(CMSG_DATA(c), &pi, sizeof pi);
+	size_t ctl_len = pktinfo_put(ctl.buf, src);
+	if (ctl_len > 0) {
 		m.msg_control = ctl.buf;
-		m.msg_controllen = CMSG_SPACE(sizeof pi);
-	} else if (src != NULL && src->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)src;
-		struct in6_pktinfo pi = {.ipi6_addr = s6->sin6_addr, .ipi6_ifindex = s6->sin6_scope_id};
-		struct cmsghdr *c = (struct cmsghdr *)ctl.buf;
-		c->cmsg_level = IPPROTO_IPV6;
-		c->cmsg_type = IPV6_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof pi);
-		memcpy(CMSG_DATA(c), &pi, sizeof pi);
-		m.msg_control = ctl.buf;
-		m.msg_controllen = CMSG_SPACE(sizeof pi);
+		m.msg_controllen = ctl_len;
 	}
 	if (sendmsg(fd, &m, 0) < 0 && src != NULL) {
 		/* the address went away (an interface down): the kernel's pick
