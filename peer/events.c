@@ -1,5 +1,6 @@
 /* events.c - a bounded ring of applied changes for live watchers. */
 #include "events.h"
+#include "monoclock.h"
 #include "timefmt.h"
 #include "trace.h"
 
@@ -80,13 +81,7 @@ int events_wait(struct events *e, uint64_t after, struct event *out, size_t max,
 		pthread_mutex_unlock(&e->lock);
 		return 0;
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += wait_ms / 1000;
-	ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	monoclock_deadline(CLOCK_REALTIME, wait_ms, &ts);
 	/* after > head is a cursor from an earlier run of the daemon (the feed
 	 * is numbered afresh at each start): answer at once, so the watcher
 	 * sees head < after and starts over instead of waiting for numbers

@@ -189,13 +189,7 @@ static void *guard_main(void *arg)
 			pthread_cond_broadcast(&g->cond);
 		}
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += LISTEN_GUARD_INTERVAL_MS / 1000;
-		ts.tv_nsec += (LISTEN_GUARD_INTERVAL_MS % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		monoclock_deadline(CLOCK_REALTIME, LISTEN_GUARD_INTERVAL_MS, &ts);
 		if (!g->stopping)
 			pthread_cond_timedwait(&g->cond, &g->lock, &ts);
 	}

@@ -427,13 +427,7 @@ static void wait_on(struct mesh *m, pthread_cond_t *cond, const uint64_t *at, un
                     unsigned ms)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	monoclock_deadline(CLOCK_REALTIME, ms, &ts);
 	pthread_mutex_lock(&m->lock);
 	if (waiters)
 		(*waiters)++;

@@ -270,13 +270,7 @@ static void *tree_main(void *arg)
 		pthread_mutex_lock(&m->tree_lock);
 		if (wait && !m->tree_stop) {
 			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += wait / 1000;
-			ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			monoclock_deadline(CLOCK_MONOTONIC, wait, &ts);
 			pthread_cond_timedwait(&m->tree_cond, &m->tree_lock, &ts);
 		}
 	}

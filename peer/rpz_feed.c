@@ -9,6 +9,7 @@
 
 #include "dispute_store.h"
 #include "log.h"
+#include "monoclock.h"
 #include "timefmt.h"
 
 struct rpz_feed {
@@ -392,13 +393,7 @@ bool rpz_feed_wait(struct rpz_feed *f, uint64_t gen, unsigned timeout_ms)
 
 	if (f == NULL)
 		return true;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	monoclock_deadline(CLOCK_REALTIME, timeout_ms, &ts);
 	pthread_mutex_lock(&f->lock);
 	while (f->done < gen && pthread_cond_timedwait(&f->built, &f->lock, &ts) == 0)
 		;
