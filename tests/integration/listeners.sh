@@ -29,15 +29,17 @@ CTL="ipc://$T_ROOT/a/run/amesh.sock"
 MESH="tcp://127.0.0.1:$(port_of 1)"
 DNS="tcp://127.0.0.1:$DNSP"
 METRICS="tcp://127.0.0.1:$METP"
-# rcode FROM: the status of an SOA query over TCP from address FROM. A
-# client retries a connection closed at accept, as resolvers do:
-# +tries=3. Only an outsider is ever closed so (its own slots all taken):
-# a listed client waits for a slot. dig's tries follow each other within
-# milliseconds, so they never covered a full table of secondaries' slots -
-# the flaky "DNS not answering after the storm" under ASan at load 8.
-rcode() { "$DIG" +tcp +tries=3 +time=3 -b "$1" -p "$DNSP" @127.0.0.1 "$ZONE" SOA 2>&1 | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'; }
-dns_ok() { [ "$(rcode 127.0.0.1)" = NOERROR ]; }
-dns_refused() { [ "$(rcode 127.0.0.2)" = REFUSED ]; }
+# rcode FROM TRIES: the status of an SOA query over TCP from address FROM.
+# A listed client (allow_transfer) waits for a slot and is answered at the
+# first try, however many connections a storm left behind: one try, with
+# time to wait. dig's retries follow each other within milliseconds, so
+# three of them hid a full slot table only most of the time - the flaky
+# "DNS not answering after the storm" under ASan at load 8. An outsider
+# is closed at accept when its own few slots are taken, and retries as
+# resolvers do: +tries=3.
+rcode() { "$DIG" +tcp +tries="$2" +time=10 -b "$1" -p "$DNSP" @127.0.0.1 "$ZONE" SOA 2>&1 | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'; }
+dns_ok() { [ "$(rcode 127.0.0.1 1)" = NOERROR ]; }
+dns_refused() { [ "$(rcode 127.0.0.2 3)" = REFUSED ]; }
 # (not curl | grep -q: under pipefail, curl's write error when grep stops
 # early would fail a good scrape)
 scrape_ok() { local page; page=$(curl -sf --max-time 10 "http://127.0.0.1:$METP/metrics") && grep -q '^amesh_build_info' <<<"$page"; }
