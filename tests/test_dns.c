@@ -554,10 +554,18 @@ static void test_notify_burst_is_coalesced(void **state)
 	}
 	if (!coalesced_came) {
 		/* answer the first: the newest serial follows (at once, or the
-		 * coalesced NOTIFY came first and the answer matched no more) */
+		 * coalesced NOTIFY came first and the answer matched no more).
+		 * After a burst that overran the coalescing time one may carry
+		 * a serial from its middle: answered, it brings the newest. */
 		notify_reply(f, &rx);
-		notify_recv(f, 3000, &next);
-		assert_int_equal(notify_serial(&next), r.serial + 10);
+		for (int k = 0;; k++) {
+			notify_recv(f, 3000, &next);
+			uint32_t serial = notify_serial(&next);
+			if (serial == r.serial + 10)
+				break;
+			assert_true(serial > r.serial && serial < r.serial + 10 && k < 10);
+			notify_reply(f, &next);
+		}
 	}
 	assert_int_equal(dns_secondaries(f->d, sec, 4), 1);
 	assert_int_equal(sec[0].notify_serial, r.serial + 10);
