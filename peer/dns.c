@@ -23,6 +23,15 @@
 
 #define NOTIFY_FIRST_RETRY_MS 1000
 #define NOTIFY_MAX_RETRY_MS 60000
+/* A secondary that answered a NOTIFY but asked nothing (SOA, IXFR, AXFR)
+ * within this long hears it again (RFC 1996 4.3 lets a primary repeat
+ * one), at most NOTIFY_FOLLOWUPS times, the wait doubling: BIND 9.18
+ * answers NOERROR to a NOTIFY that arrives while a refresh of that zone is
+ * in progress ("refresh in progress, refresh check queued") and, when that
+ * refresh fails, drops the queued check until its retry timer - an hour
+ * and more away. */
+#define NOTIFY_FOLLOWUP_MS 3000
+#define NOTIFY_FOLLOWUPS 3
 
 struct target {
 	char zone[AM_DOMAIN_MAX + 1];
@@ -34,6 +43,11 @@ struct target {
 	uint64_t due_ms;        /* next send */
 	uint64_t sent_ms;       /* last send */
 	unsigned backoff_ms;
+	/* answered NOERROR, and no SOA query or transfer from its host since:
+	 * told again at due_ms (the followups'th time) */
+	bool awaiting;
+	unsigned followups;
+	uint64_t heard_ms;      /* its host last asked (SOA, transfer); may come before the answer */
 	/* where NOTIFYs leave from, first that is set: the zone's
 	 * notify_source of this family; the local address the target last
 	 * transferred the zone from us through (TCP: the handshake vouches
@@ -479,6 +493,21 @@ static void learn_source(struct dns *d, const char *zone, const struct sockaddr 
 	}
 }
 
+/* A secondary asked for zone's SOA or a transfer from from (answered or
+ * refused): it acted on the NOTIFY, whichever port it sent that from. */
+static void heard_from(struct dns *d, const char *zone, const struct sockaddr *from)
+{
+	pthread_mutex_lock(&d->lock);
+	for (size_t i = 0; i < d->n_targets; i++) {
+		struct target *t = &d->targets[i];
+		if (strcmp(t->zone, zone) == 0 && same_host((const struct sockaddr *)&t->addr.sa, from)) {
+			t->awaiting = false;
+			t->heard_ms = monoclock_ms();
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
 static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s,
                    const struct sockaddr *from)
 {
@@ -520,6 +549,8 @@ static void answer(struct dns *d, const uint8_t *req, size_t len, struct sink *s
 		reply_rcode(s, &q, req, DNS_RCODE_REFUSED);
 		return;
 	}
+	if (labels == 0 && (xfr || q.qtype == DNS_TYPE_SOA))
+		heard_from(d, z.zone, from);
 	if (!allowed(&z, from)) {
 		count_refused(d, z.zone, who, "outside allow_transfer");
 		reply_rcode(s, &q, req, DNS_RCODE_REFUSED);
@@ -1107,6 +1138,11 @@ static void notify_answer(struct dns *d, int fd)
 			t->pending = false;
 			if (row != NULL)
 				row->notify_pending = false;
+			/* NOERROR: now it should ask; a refusal will not change
+			 * by repeating */
+			t->awaiting = m.rcode == DNS_RCODE_NOERROR && t->followups < NOTIFY_FOLLOWUPS &&
+			              t->heard_ms < t->sent_ms;
+			t->due_ms = monoclock_ms() + ((uint64_t)NOTIFY_FOLLOWUP_MS << t->followups);
 		} else {
 			/* newer serials came while this one was in flight: one
 			 * NOTIFY for the newest, now */
@@ -1148,6 +1184,18 @@ static void *notify_main(void *arg)
 		uint64_t t = monoclock_ms(), next = t + 1000;
 		for (size_t i = 0; i < d->n_targets; i++) {
 			struct target *tg = &d->targets[i];
+			if (tg->awaiting && tg->due_ms <= t) {
+				/* answered, never asked: tell it again */
+				tg->awaiting = false;
+				tg->followups++;
+				tg->pending = true;
+				tg->backoff_ms = NOTIFY_FIRST_RETRY_MS;
+				log_info("dns: %s answered the NOTIFY for %s serial %u but asked nothing since: "
+				         "sent again (%u of %u)",
+				         tg->addr.text, tg->zone, tg->serial, tg->followups, NOTIFY_FOLLOWUPS);
+			} else if (tg->awaiting && tg->due_ms < next) {
+				next = tg->due_ms;
+			}
 			if (!tg->pending)
 				continue;
 			if (tg->due_ms <= t)
@@ -1170,7 +1218,7 @@ static void *notify_main(void *arg)
 		pthread_mutex_lock(&d->lock);
 		bool any = false;
 		for (size_t i = 0; i < d->n_targets; i++)
-			any |= d->targets[i].pending;
+			any |= d->targets[i].pending || d->targets[i].awaiting;
 		if (!any && !d->stopping) {
 			/* nothing in flight: sleep until a change or a second passes */
 			struct timespec ts;
@@ -1203,6 +1251,9 @@ void dns_zone_changed(struct dns *d, const char *zone, uint32_t serial)
 		 * here sent one NOTIFY per change - every few ms to a secondary
 		 * that was down, and ten for a burst of ten submissions. */
 		t->serial = serial;
+		/* a new serial: a new NOTIFY, with its own follow-ups */
+		t->awaiting = false;
+		t->followups = 0;
 		if (!t->pending) {
 			t->pending = true;
 			t->due_ms = 0;

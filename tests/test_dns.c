@@ -508,6 +508,46 @@ static uint32_t notify_serial(const struct notify_rx *rx)
 	return serial;
 }
 
+/* A secondary that answers the NOTIFY and never asks for the SOA (BIND
+ * 9.18 with a refresh of the zone in progress: "refresh check queued",
+ * then dropped when that refresh fails) hears it again a few seconds
+ * later, for the same serial. Before, an answer ended the NOTIFY and the
+ * secondary stayed behind until its own refresh, an hour away. */
+static void test_notify_answered_but_not_acted_on_is_sent_again(void **state)
+{
+	struct fx *f = *state;
+	struct notify_rx rx, again;
+	struct dns_secondary sec[4];
+
+	struct rpz_result r = update(f, NULL, 0);
+	notify_recv(f, 3000, &rx);
+	notify_reply(f, &rx);
+	assert_true(notify_answer_taken(f, 3000, sec));
+	uint64_t answered = monoclock_ms();
+	notify_recv(f, 10000, &again);
+	assert_string_equal(again.m.qname, "rpz.test");
+	assert_int_equal(notify_serial(&again), r.serial);
+	/* not a retry of an unanswered one (a second): a wait for the ask */
+	assert_true(monoclock_ms() - answered >= 2000);
+}
+
+/* ... but one that asks for the SOA, even before its answer is read (BIND
+ * sends the query at once), is not told again. */
+static void test_notify_acted_on_is_not_sent_again(void **state)
+{
+	struct fx *f = *state;
+	struct notify_rx rx;
+	struct dns_secondary sec[4];
+
+	update(f, NULL, 0);
+	notify_recv(f, 3000, &rx);
+	struct xfr soa = transfer(f->port, LDNS_RR_TYPE_SOA, 0, NULL);
+	assert_int_equal(soa.rcode, 0);
+	notify_reply(f, &rx);
+	assert_true(notify_answer_taken(f, 3000, sec));
+	assert_true(notify_quiet(f, 5000));
+}
+
 /* Coalescing: ten new serials while a NOTIFY is in flight send nothing
  * more until it is answered (or DNS_NOTIFY_COALESCE_MS after it); then one
  * NOTIFY for the newest serial. Before, each serial sent one at once. */
@@ -1811,6 +1851,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_soa_axfr_ixfr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outside_allow_transfer_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_is_retried_until_answered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_answered_but_not_acted_on_is_sent_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_acted_on_is_not_sent_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_burst_is_coalesced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_new_serial_not_held_by_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_survives_connection_storms, setup, teardown),
