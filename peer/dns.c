@@ -1380,6 +1380,8 @@ static void set_zones(struct dns *d, const struct config_rpz *zones, size_t n, b
 			targets[i].pending = true;
 			targets[i].due_ms = 0;
 			targets[i].backoff_ms = NOTIFY_FIRST_RETRY_MS;
+			targets[i].awaiting = false; /* a new NOTIFY, not a follow-up */
+			targets[i].followups = 0;
 			/* not the serial announced: a late answer to a NOTIFY in
 			 * flight from the old source does not end this one */
 			targets[i].sent_serial = serial[i] + 1;
