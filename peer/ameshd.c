@@ -308,7 +308,9 @@ static int reload_locked(const struct reload_ctx *x, char *why, size_t whylen)
 		         "configuration", reload_first, n, n == 1 ? "" : "s");
 		goto out;
 	}
-	if ((rv = trust_load(&t, fresh.trust_file, err, sizeof err)) != 0) {
+	/* the trust store the daemon opened at start (`trust' is start-only:
+	 * reload-trust, the key-statement worker and --origin read that file) */
+	if ((rv = trust_load(&t, running->trust_file, err, sizeof err)) != 0) {
 		reload_refuse("%s", err);
 		goto out;
 	}
@@ -327,6 +329,7 @@ static int reload_locked(const struct reload_ctx *x, char *why, size_t whylen)
 		{"data_dir", running->data_dir, fresh.data_dir},
 		{"control", running->control, fresh.control},
 		{"sightings_log", running->sightings_log, fresh.sightings_log},
+		{"trust", running->trust_file, fresh.trust_file},
 	};
 	/* sizes fixed at start: the store's map and the watch feed's ring */
 	if (fresh.map_size != running->map_size)

@@ -73,6 +73,22 @@ expect_exit 2 "an argument is refused" amp a reload now
 # operator adds to unblock a wrongly flagged name is passthru in the zone
 # the moment `amesh reload' returns (it was NXDOMAIN there some 200 ms
 # longer with 30,000 names: the zone's rebuild ran after the answer)
+# `trust' is read at start only, as name, key and data_dir: a reload that
+# names another trust store says so and keeps the one in force. It loaded
+# the new file into the mesh while `reload-trust', the key-statement
+# worker and --origin lookups went on reading the old one.
+: >"$T_ROOT/a/other-trust.conf"
+chmod 600 "$T_ROOT/a/other-trust.conf"
+sed -i "s#^\[peer\]\$#[peer]\ntrust = $T_ROOT/a/other-trust.conf#" "$T_ROOT/a/base.conf"
+write_a "$WIDE"
+expect_exit 0 "a reload naming another (empty) trust store is applied" amp a reload
+check "... saying trust is read at start only" grep -q "\`trust' changed from \`$T_ROOT/a/trust.conf' to \`$T_ROOT/a/other-trust.conf'; it is read at start only" "$T_ROOT/a/ameshd.log"
+sub still-trusted.example.com malware
+check "... and b, trusted in the store in force, still gets a's flags" wait_until 10 has b still-trusted.example.com
+sed -i "\#^trust = $T_ROOT/a/other-trust.conf\$#d" "$T_ROOT/a/base.conf" # the next start reads it
+write_a "$WIDE"
+expect_exit 0 "the trust store named back" amp a reload
+
 if command -v dig >/dev/null; then
 	stop a
 	sed -i "s#^\[peer\]\$#[peer]\ndns_listen = 127.0.0.1:$(port_of 3)\nallowlist = allow.txt#" "$T_ROOT/a/base.conf"
