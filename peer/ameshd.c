@@ -270,6 +270,7 @@ struct reload_ctx {
 	struct dns *dns;
 	struct rpz_feed *feed;
 	struct control_settings *settings;
+	struct sighting_zones *sighting_zones;
 };
 
 /* sweep_interval and audit_retention in force: the main loop reads them
@@ -367,6 +368,10 @@ static int reload_locked(const struct reload_ctx *x, char *why, size_t whylen)
 		reload_status_add(reload_rec, "allowlist: %zu bad entr%s skipped (named in the log; ameshd --check lists "
 		                  "them)", skipped, skipped == 1 ? "y" : "ies");
 	control_settings_set(x->settings, &fresh); /* max_lifetime, weights, thresholds ... for requests */
+	/* hits from now on are attributed by the new zones' categories */
+	if (sighting_zones_set(x->sighting_zones, &fresh) != 0)
+		reload_say(LOG_WARN, "out of memory for the new [rpz] zones of sightings; hits are attributed by the "
+		           "previous ones");
 	atomic_store(&sweep_every, fresh.sweep_interval);
 	atomic_store(&retention, fresh.audit_retention);
 	/* zones: new settings served at once, then rebuilt from live state;
@@ -459,6 +464,7 @@ int main(int argc, char **argv)
 	struct ownkeys retired = {0};
 	struct control *ctl = NULL;
 	struct sighting_follow *follow = NULL;
+	struct sighting_zones *szones = NULL;
 	struct mesh *mesh = NULL;
 	struct dispute_audit *daudit = NULL;
 	struct events *events = NULL;
@@ -761,17 +767,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ameshd: %s\n", err);
 		goto out;
 	}
-	if (control_settings_new(&settings, &cfg) != 0) {
+	if (control_settings_new(&settings, &cfg) != 0 || sighting_zones_new(&szones, &cfg) != 0) {
 		fprintf(stderr, "ameshd: %s\n", am_strerror(AM_ENOMEM));
 		goto out;
 	}
 	struct reload_ctx rctx = {.path = config_path, .running = &cfg, .mesh = mesh, .allow = allow, .dns = dns,
-	                          .feed = feed, .settings = settings};
+	                          .feed = feed, .settings = settings,
+	                          .sighting_zones = szones};
 	struct control_env env = {
 		.store = store, .cfg = &cfg, .key = key, .retired = &retired, .started_at = started_at, .mesh = mesh,
 		.events = events, .audit = audit, .audit_path = audit_path, .allow = allow, .apply = ap,
 		.metrics = metrics, .rpz = rpz, .dns = dns, .guard = guard, .rpz_feed = feed, .reload = reload_rec,
 		.reload_run = reload, .reload_arg = &rctx, .settings = settings,
+		.sighting_zones = szones,
 	};
 	if (control_open(&ctl, &env, cfg.control, err, sizeof err) != 0) {
 		char where[PATH_MAX + 64];
@@ -780,7 +788,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* a resolver's hit log, counted as `amesh sightings import' would */
-	struct sighting_env senv = {.store = store, .apply = ap, .key = key, .cfg = &cfg, .mesh = mesh};
+	struct sighting_env senv = {.store = store, .apply = ap, .key = key, .cfg = &cfg, .zones = szones,
+	                          .mesh = mesh};
 	if (cfg.sightings_log[0] && sighting_follow_open(&follow, &senv, cfg.sightings_log, err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);
 		goto out;
@@ -848,6 +857,7 @@ out:
 	events_free(events);
 	control_allow_free(allow);
 	control_settings_free(settings);
+	sighting_zones_free(szones); /* after its readers: control and the follower */
 	audit_close(audit);
 	trust_free(&trust);
 	config_free(&cfg);

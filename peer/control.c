@@ -893,7 +893,8 @@ static void do_query(const struct control_env *env, const struct wire_request *r
 		}
 	}
 	/* the sighting hits of every signal above: one scan for the response */
-	struct sighting_env se = {.store = env->store, .key = env->key, .cfg = env->cfg, .mesh = env->mesh};
+	struct sighting_env se = {.store = env->store, .key = env->key, .cfg = env->cfg, .zones = env->sighting_zones,
+	                          .mesh = env->mesh};
 	if ((rv = sighting_store_hits(&se, resp->results, resp->n_results, now)) != 0)
 		fail_with(resp, rv, "query failed: cannot count the sightings: %s", am_strerror(rv));
 }
@@ -1285,7 +1286,8 @@ static void do_report(const struct control_env *env, const struct wire_request *
 	if (rv == 0)
 		rv = control_dispute_report(env, req->after, timefmt_now(), &resp->report, err, sizeof err);
 	if (rv == 0) {
-		struct sighting_env se = {.store = env->store, .key = env->key, .cfg = env->cfg, .mesh = env->mesh};
+		struct sighting_env se = {.store = env->store, .key = env->key, .cfg = env->cfg,
+		                          .zones = env->sighting_zones, .mesh = env->mesh};
 		rv = sighting_store_report(&se, req->after, timefmt_now(), &resp->report, err, sizeof err);
 	}
 	if (rv != 0)
@@ -1741,7 +1743,7 @@ static void do_sightings(const struct control_env *env, const struct wire_reques
                          struct wire_response *resp)
 {
 	struct sighting_env se = {.store = env->store, .apply = env->apply, .key = env->key, .cfg = env->cfg,
-	                          .mesh = env->mesh};
+	                          .zones = env->sighting_zones, .mesh = env->mesh};
 	const struct wire_sightings_req *q = req->sight;
 	char name[AM_DOMAIN_MAX + 1] = "", err[AM_ERRLEN];
 	uint64_t now = timefmt_now();

@@ -49,6 +49,8 @@ struct dns;
 struct rpz_feed;
 struct reload_status;
 
+struct sighting_zones; /* sighting_store.h */
+
 /* What handlers work with. Borrowed: must outlive the control server. */
 struct control_env {
 	struct store *store;
@@ -75,6 +77,9 @@ struct control_env {
 	void *reload_arg;
 	/* what a reload changes that requests read (below); NULL: cfg's */
 	struct control_settings *settings;
+	/* the [rpz] zones imported hits are attributed by, as reloaded
+	 * (sighting_store.h); NULL: cfg's */
+	struct sighting_zones *sighting_zones;
 };
 
 /* The [peer] settings a reload changes that requests judge by -

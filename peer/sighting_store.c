@@ -2,6 +2,7 @@
 #include "sighting_store.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,25 +19,118 @@ static uint64_t now_usec(void)
 	return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
 }
 
-/* The categories a hit counts for: those of the zone the hint names. */
-static uint32_t hint_categories(const struct config *cfg, const char *hint)
-{
-	uint32_t all = 0;
-	size_t hl = strlen(hint);
+/* The [rpz] zones in force: names and categories only (no TSIG secret),
+ * swapped whole under the lock by a reload. */
+struct sighting_zone {
+	char name[CONFIG_RPZ_NAME_MAX + 1];
+	char zone[AM_DOMAIN_MAX + 1];
+	uint32_t categories;
+};
 
-	if (!cfg || cfg->n_rpz == 0)
-		return ~0u;
+struct sighting_zones {
+	pthread_mutex_t lock;
+	struct sighting_zone *z;
+	size_t n;
+};
+
+static int zones_copy(const struct config *cfg, struct sighting_zone **out)
+{
+	*out = NULL;
+	if (cfg->n_rpz == 0)
+		return 0;
+	if ((*out = calloc(cfg->n_rpz, sizeof **out)) == NULL)
+		return AM_ENOMEM;
 	for (size_t i = 0; i < cfg->n_rpz; i++) {
-		const struct config_rpz *z = &cfg->rpz[i];
-		size_t zl = strlen(z->zone);
+		snprintf((*out)[i].name, sizeof (*out)[i].name, "%s", cfg->rpz[i].name);
+		snprintf((*out)[i].zone, sizeof (*out)[i].zone, "%s", cfg->rpz[i].zone);
+		(*out)[i].categories = cfg->rpz[i].categories;
+	}
+	return 0;
+}
+
+int sighting_zones_new(struct sighting_zones **out, const struct config *cfg)
+{
+	struct sighting_zones *z = calloc(1, sizeof *z);
+
+	*out = NULL;
+	if (z == NULL || zones_copy(cfg, &z->z) != 0) {
+		free(z);
+		return AM_ENOMEM;
+	}
+	z->n = cfg->n_rpz;
+	pthread_mutex_init(&z->lock, NULL);
+	*out = z;
+	return 0;
+}
+
+int sighting_zones_set(struct sighting_zones *z, const struct config *cfg)
+{
+	struct sighting_zone *fresh, *old;
+
+	if (z == NULL)
+		return 0;
+	if (zones_copy(cfg, &fresh) != 0)
+		return AM_ENOMEM;
+	pthread_mutex_lock(&z->lock);
+	old = z->z;
+	z->z = fresh;
+	z->n = cfg->n_rpz;
+	pthread_mutex_unlock(&z->lock);
+	free(old);
+	return 0;
+}
+
+void sighting_zones_free(struct sighting_zones *z)
+{
+	if (z == NULL)
+		return;
+	pthread_mutex_destroy(&z->lock);
+	free(z->z);
+	free(z);
+}
+
+/* Whether hint names the zone NAME (section) / ZONE (origin): Unbound's
+ * rpz-log-name is the section's name or its zone, BIND's via name is
+ * OWNER.ZONE. */
+static bool hint_names(const char *hint, const char *name, const char *zone)
+{
+	size_t hl = strlen(hint), zl = strlen(zone);
+
+	if (!hl)
+		return false;
+	if (strcmp(hint, name) == 0 || strcasecmp(hint, zone) == 0)
+		return true;
+	return hl > zl + 1 && hint[hl - zl - 1] == '.' && strcasecmp(hint + hl - zl, zone) == 0;
+}
+
+/* The categories a hit counts for: those of the zone the hint names, else
+ * of every zone (all when there is none) - of the zones in force: the
+ * reloaded ones (e->zones) when set, so a reload that changes a zone's
+ * categories attributes the next hit by them. */
+static uint32_t hint_categories(const struct sighting_env *e, const char *hint)
+{
+	uint32_t all = 0, cats = 0;
+	bool named = false;
+
+	if (e->zones != NULL) {
+		pthread_mutex_lock(&e->zones->lock);
+		for (size_t i = 0; i < e->zones->n && !named; i++) {
+			const struct sighting_zone *z = &e->zones->z[i];
+			all |= z->categories;
+			if ((named = hint_names(hint, z->name, z->zone)))
+				cats = z->categories;
+		}
+		if (e->zones->n == 0)
+			all = ~0u;
+		pthread_mutex_unlock(&e->zones->lock);
+		return named ? cats : all;
+	}
+	if (!e->cfg || e->cfg->n_rpz == 0)
+		return ~0u;
+	for (size_t i = 0; i < e->cfg->n_rpz; i++) {
+		const struct config_rpz *z = &e->cfg->rpz[i];
 		all |= z->categories;
-		if (!hl)
-			continue;
-		/* Unbound's rpz-log-name: the section's name or its zone */
-		if (strcmp(hint, z->name) == 0 || strcasecmp(hint, z->zone) == 0)
-			return z->categories;
-		/* BIND's via name: OWNER.ZONE */
-		if (hl > zl + 1 && hint[hl - zl - 1] == '.' && strcasecmp(hint + hl - zl, z->zone) == 0)
+		if (hint_names(hint, z->name, z->zone))
 			return z->categories;
 	}
 	return all;
@@ -166,7 +260,7 @@ int sighting_store_import(const struct sighting_env *e, const struct wire_sighti
 		}
 		domain_normalise_query(r->qname, q, NULL, 0);
 		memset(&m, 0, sizeof m);
-		m.cats = hint_categories(e->cfg, r->hint);
+		m.cats = hint_categories(e, r->hint);
 		if ((rv = store_query(e->store, q, now, match_cb, &m)) < 0) {
 			store_describe_error(e->store, rv, err, errlen);
 			goto out;

@@ -41,9 +41,22 @@ struct sighting_env {
 	struct store *store;
 	struct apply *apply;                /* NULL: read-only (imports refused) */
 	const struct keyfile_secret *key;   /* this peer's identity */
-	const struct config *cfg;           /* its [rpz] zones */
+	const struct config *cfg;           /* its name; its [rpz] zones when zones is NULL */
+	struct sighting_zones *zones;       /* the [rpz] zones in force (reloaded); may be NULL */
 	struct mesh *mesh;                  /* names of keys; may be NULL */
 };
+
+/* The [rpz] zones' names and categories that hits are attributed by,
+ * copied from a config: a reload puts the new ones in force at once
+ * (sighting_zones_set), where the start config would attribute hits by
+ * the zones of the start until a restart. Thread-safe: imports read them
+ * under its lock. _new and _set return 0 or AM_ENOMEM (_set then leaves
+ * the zones in force unchanged); the caller owns the object and frees it
+ * with sighting_zones_free (NULL accepted) after every importer stopped. */
+struct sighting_zones;
+int sighting_zones_new(struct sighting_zones **out, const struct config *cfg);
+int sighting_zones_set(struct sighting_zones *z, const struct config *cfg);
+void sighting_zones_free(struct sighting_zones *z);
 
 /* Adds req's rows (req->import) to this peer's reports and fills res's
  * import counters. Rows with a count of 0 or over SIGHTING_COUNT_MAX, or a

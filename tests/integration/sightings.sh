@@ -181,6 +181,23 @@ check "a name never hit: 0 and 0 in --json" [ "$(qhits a quiet.example.com)" = "
 out=$(amp a query quiet.example.com)
 check "... a signal but no hits line in text" sh -c "grep -q 'quiet.example.com  phishing' && ! grep -q 'hits:'" <<<"$out"
 
+# a reload that changes a zone's categories attributes the next hits by
+# the new ones, at once: imports and the daemon's own follower read the
+# start config's zones until this was found
+sed -i "s|^categories = phishing, malware|categories = malware|" "$T_ROOT/c/amesh.conf"
+expect_exit 0 "c reloads [rpz abuse] as malware only" amp c reload
+line() { echo "[$(date +%s)] unbound[1:0] info: rpz: applied [abuse] $1. rpz-nxdomain 192.0.2.20$2@1 $1. A IN"; }
+line evil.example.com 1 >"$T_ROOT/malware-only.log"
+expect_exit 0 "import a hit on evil.example.com (phishing) in the zone now malware only" \
+	amp c sightings import "$T_ROOT/malware-only.log"
+check "... is on no live indicator of the zone's categories" grep -q "no live indicator: evil.example.com" <<<"$T_OUT"
+check "... and not counted ($want)" [ "$(hits c evil.example.com)" = "$want" ]
+n_local=$(hits c local-block.example)
+{ line evil.example.com 2; line local-block.example 3; } >>"$T_ROOT/follow.log"
+local_more() { [ "$(hits c local-block.example)" = "$((n_local + 1))" ]; }
+check "the follower counts the malware hit" wait_until 15 local_more
+check "... but not the phishing one read with it ($want)" [ "$(hits c evil.example.com)" = "$want" ]
+
 # no client address anywhere any peer writes: stores, audit trails, logs
 for p in a b c; do
 	check "the resolvers' client address is nowhere in $p's directory" not grep -rqa "$CLIENT" "$T_ROOT/$p"
