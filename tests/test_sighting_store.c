@@ -145,6 +145,41 @@ static void test_attribution_nearest_and_by_zone(void **state)
 	assert_int_equal(count_of(f, "deeper.evil.example.com", AM_CAT_PHISHING, TODAY), 2);
 }
 
+/* Zones swapped by a reload (sighting_zones_set) attribute the next hit by
+ * their categories, not by those the env's config had at start. */
+static void test_reloaded_zones_attribute(void **state)
+{
+	struct fx *f = *state;
+	struct wire_sightings_res res;
+	struct wire_sighting_row r[] = {row("evil.example.com", "abuse", TODAY, 1)};
+	struct config fresh = f->cfg;
+	struct config_rpz z[2];
+	struct sighting_zones *zs;
+
+	assert_int_equal(sighting_zones_new(&zs, &f->cfg), 0);
+	f->env.zones = zs;
+	assert_int_equal(import(f, r, 1, &res), 0);
+	assert_int_equal(count_of(f, "evil.example.com", AM_CAT_PHISHING, TODAY), 1);
+	assert_int_equal(count_of(f, "evil.example.com", AM_CAT_BOTNET, TODAY), 0);
+	/* the reload: [rpz abuse] is now the botnet zone */
+	memcpy(z, f->zones, sizeof z);
+	z[0].categories = 1u << AM_CAT_BOTNET;
+	fresh.rpz = z;
+	assert_int_equal(sighting_zones_set(zs, &fresh), 0);
+	memset(z, 0, sizeof z); /* a copy is in force, not the reload's config */
+	assert_int_equal(import(f, r, 1, &res), 0);
+	assert_int_equal(count_of(f, "evil.example.com", AM_CAT_PHISHING, TODAY), 1);
+	assert_int_equal(count_of(f, "evil.example.com", AM_CAT_BOTNET, TODAY), 1);
+	/* a reload to no zone: every category */
+	fresh.n_rpz = 0;
+	assert_int_equal(sighting_zones_set(zs, &fresh), 0);
+	assert_int_equal(import(f, r, 1, &res), 0);
+	assert_int_equal(count_of(f, "evil.example.com", AM_CAT_PHISHING, TODAY), 2);
+	assert_int_equal(count_of(f, "evil.example.com", AM_CAT_BOTNET, TODAY), 2);
+	f->env.zones = NULL;
+	sighting_zones_free(zs);
+}
+
 /* Imports add up, per day, in one report per (indicator, day), re-signed with a greater version. */
 static void test_totals_add_up_per_day(void **state)
 {
@@ -285,6 +320,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_attribution_nearest_and_by_zone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reloaded_zones_attribute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_totals_add_up_per_day, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_figures, setup, teardown),
