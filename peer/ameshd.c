@@ -789,7 +789,7 @@ int main(int argc, char **argv)
 	}
 	/* a resolver's hit log, counted as `amesh sightings import' would */
 	struct sighting_env senv = {.store = store, .apply = ap, .key = key, .cfg = &cfg, .zones = szones,
-	                          .mesh = mesh};
+	                            .mesh = mesh};
 	if (cfg.sightings_log[0] && sighting_follow_open(&follow, &senv, cfg.sightings_log, err, sizeof err) != 0) {
 		fprintf(stderr, "ameshd: %s\n", err);
 		goto out;
