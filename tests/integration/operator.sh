@@ -21,7 +21,23 @@ cat >"$T_ROOT/a/google.json" <<'J'
 J
 sed -i "s|^\[peer\]|[peer]\nallowlist = allow.txt, google.json\norigin_weights = b:0.5\nwatch_buffer = 64|" "$T_ROOT/a/amesh.conf"
 check "a's config with allowlists and weights validates" "$AMESHD" -c "$T_ROOT/a/amesh.conf" --check
-start a || exit 1; start b || exit 1
+# a stamps its control requests (AMESH_TRACE, peer/trace.c): the watch
+# tests below wait on them for a freed watcher slot instead of a sleep
+mkdir -p "$T_ROOT/tr.a"
+AMESH_TRACE="$T_ROOT/tr.a" start a || exit 1; start b || exit 1
+
+# watch_bg DIR ARGS...: `amesh ARGS' in the background, stamping into DIR;
+# watch_in DIR: it has its first answer, so it follows every later change
+# (a watch's first request fixes its cursor at the feed's head, at once)
+watch_bg() { local d=$1; shift; mkdir -p "$d"; AMESH_TRACE=$d "$@" & }
+watch_in() { grep -qs ' cli_reply ' "$1"/trace.*; }
+# ctl_idle: no control request in a's hands - every watcher's long-poll
+# (and so its slot) is over. A killed watcher's poll runs on to its end
+# (5 s, or the next change), so this is when its slot is free again.
+ctl_idle() {
+	local f; f="$T_ROOT/tr.a/trace.$(cat "$T_ROOT/a/pid")"
+	[ "$(grep -c ' ctl_claimed ' "$f")" -eq "$(grep -c ' ctl_handled ' "$f")" ]
+}
 
 # --- verdicts: a's own 80 (weight 1) and b's 60 (weight 0.5) ---
 amp a submit evil.example.com --category phishing --confidence 80 --ttl 1d >/dev/null
@@ -149,9 +165,9 @@ printf 'host3.bulk.example\r\n\n# comment\n   \nhost4.bulk.example' | "$AMESH" -
 check "CRLF, blank, comment and an unterminated last line read as before" test "$(grep -c '1 signal' "$T_ROOT/crlf.out")" -eq 2
 
 # --- watch: every change, in order ---
-"$AMESH" -s "$T_ROOT/a/run/amesh.sock" --json watch >"$T_ROOT/watch.out" 2>"$T_ROOT/watch.err" &
+watch_bg "$T_ROOT/tr.W" "$AMESH" -s "$T_ROOT/a/run/amesh.sock" --json watch >"$T_ROOT/watch.out" 2>"$T_ROOT/watch.err"
 W=$!; disown $W
-sleep 0.5
+check "the watch is in" wait_until 10 watch_in "$T_ROOT/tr.W"
 for i in 1 2 3 4 5; do amp a submit "w$i.watch.example" --category botnet --confidence 50 --ttl 1d >/dev/null; done
 amp a submit w1.watch.example --category botnet --confidence 70 --ttl 1d >/dev/null
 amp a withdraw w2.watch.example --category botnet >/dev/null
@@ -163,13 +179,15 @@ kill $W
 # --- watchers cannot take the whole socket: the ninth is refused ---
 # W's last long-poll holds its slot until it ends (5 s): a newcomer
 # refused at its first poll ends, so the eight start after it
-sleep 6
+check "W's slot is free again" wait_until 20 ctl_idle
 WS=()
 for i in $(seq 1 8); do
-	"$AMESH" -s "$T_ROOT/a/run/amesh.sock" watch >/dev/null 2>&1 &
+	watch_bg "$T_ROOT/tr.ws$i" "$AMESH" -s "$T_ROOT/a/run/amesh.sock" watch >/dev/null 2>&1
 	WS+=($!); disown $!
 done
-sleep 2 # each past its first poll: from then on it waits for a slot, never ends
+# each past its first poll: from then on it waits for a slot, never ends
+eight_in() { local i; for i in $(seq 1 8); do watch_in "$T_ROOT/tr.ws$i" || return 1; done; }
+check "the eight are in" wait_until 20 eight_in
 # The eight take their slots on their own time, and a slot is held per
 # long-poll: ask until a ninth is refused, for 30 s at most (a ninth let
 # in during a gap follows until timeout ends it; the eight, refused in
@@ -187,12 +205,12 @@ check "a ninth concurrent watcher is refused, with a reason" ninth_refused
 check "... and the eight still follow" test "$(for p in "${WS[@]}"; do kill -0 "$p" 2>/dev/null && echo up; done | wc -l)" -eq 8
 expect_exit 0 "queries are still answered with eight watchers parked" amp a query evil.example.com
 kill "${WS[@]}" 2>/dev/null
-sleep 6 # a vanished watcher's slot frees when its long-poll (5 s) ends
+check "their slots are free again" wait_until 20 ctl_idle
 
 # --- a stalled watcher is dropped; ingest does not wait for it ---
-"$AMESH" -s "$T_ROOT/a/run/amesh.sock" --json watch >"$T_ROOT/stall.out" 2>"$T_ROOT/stall.err" &
+watch_bg "$T_ROOT/tr.S" "$AMESH" -s "$T_ROOT/a/run/amesh.sock" --json watch >"$T_ROOT/stall.out" 2>"$T_ROOT/stall.err"
 S=$!; disown $S
-sleep 0.3
+check "the stalled-to-be watch is in" wait_until 10 watch_in "$T_ROOT/tr.S"
 kill -STOP $S
 ok=0
 for i in $(seq 1 100); do amp a submit "s$i.stall.example" --category spam --confidence 10 --ttl 1d >/dev/null && ok=$((ok + 1)); done
@@ -209,9 +227,9 @@ check "report: per-neighbour volume in from b" grep -Eq '"neighbour_in":\{"b":[1
 check "report: csv has a header (RFC 4180: CRLF)" test "$(amp a report --format csv | head -1 | tr -d '\r')" = "section,key,value"
 check "report: text has a title" grep -q "transparency report" <<<"$(amp a report)"
 # --- a watch across a daemon restart follows the new run from its start ---
-"$AMESH" -s "$T_ROOT/a/run/amesh.sock" watch >"$T_ROOT/restart.out" 2>"$T_ROOT/restart.err" &
+watch_bg "$T_ROOT/tr.r" "$AMESH" -s "$T_ROOT/a/run/amesh.sock" watch >"$T_ROOT/restart.out" 2>"$T_ROOT/restart.err"
 w=$!
-sleep 0.5
+check "the watch to outlive a restart is in" wait_until 10 watch_in "$T_ROOT/tr.r"
 stop a
 start a || exit 1
 amp a submit after-restart.watch.example --category botnet --confidence 50 --ttl 1d >/dev/null
@@ -255,9 +273,9 @@ printf 'X' | dd of="$T_ROOT/a/data/audit.log" bs=1 seek="$off" conv=notrunc 2>/d
 expect_exit 2 "a one-byte edit is detected" amp a audit --verify
 check "the error names the line" grep -q "line 3" <<<"$T_ERR"
 # --- a watch whose daemon stops says so and exits, rather than wait ---
-timeout 15 "$AMESH" -s "$T_ROOT/a/run/amesh.sock" watch >/dev/null 2>"$T_ROOT/gone.err" &
+watch_bg "$T_ROOT/tr.g" timeout 15 "$AMESH" -s "$T_ROOT/a/run/amesh.sock" watch >/dev/null 2>"$T_ROOT/gone.err"
 gone=$! # a watch that hung would end at 15 s with status 124
-sleep 0.5
+check "the watch to lose its daemon is in" wait_until 10 watch_in "$T_ROOT/tr.g"
 stop a
 check "the watch says ameshd closed the connection" wait_until 10 grep -q "ameshd closed the connection" "$T_ROOT/gone.err"
 wait "$gone"; rc=$?
