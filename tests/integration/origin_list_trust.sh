@@ -52,8 +52,12 @@ expect_exit 0 "--check passes a misspelt name in import.origins" "$AMESHD" -c "$
 check "... naming both names that match no origin" grep -q "import.origins: \`a' is not a trusted key in the trust store (nor 1 other name)" <<<"$T_ERR"
 expect_exit 0 "a SIGHUP with it is applied" signal c HUP
 check "... and logged" wait_until 5 grep -q "SIGHUP: reloaded" "$T_ROOT/c/ameshd.log"
+# c's refusal is counted: wait for that (a sleep then `not has' passed
+# whatever c did, if b's batch had not come yet)
+o0=$(reject_count c b origin)
+origin_refused() { [ "$(reject_count c b origin)" -gt "${o0:-0}" ]; }
 amp b submit after-typo.example.com --category spam --confidence 40 --ttl 1d >/dev/null
-sleep 2
+check "c has b's new indicator and refuses it for its origin" wait_until 15 origin_refused
 check "b's new indicator is refused: no name of the list matches it (fail closed)" not has c after-typo.example.com
 
 finish
