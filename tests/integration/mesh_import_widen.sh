@@ -57,9 +57,13 @@ check "after widening its import, c (pushed to) gets what a held" wait_until 10 
 
 # a new origin trusted: what a relayed from it before, refused as
 # untrusted_origin, arrives too. d is a's neighbour; b does not trust it.
+# a refusal is counted: wait for the count, not a sleep (a sleep then
+# `not has' passed whatever b did, if a's batch had not come yet)
+rejected_more() { local n; n=$(reject_count "$1" "$2" "$3"); [ "${n:-0}" -gt "${4:-0}" ]; }
+u0=$(reject_count b a untrusted_origin)
 amp d submit from-d.example.com --category phishing --confidence 80 --ttl 1d >/dev/null || fail "d submits"
 check "a gets d's indicator" wait_until 10 has a from-d.example.com
-sleep 1
+check "b has d's indicator from a and refuses it" wait_until 10 rejected_more b a untrusted_origin "$u0"
 check "b refused d's indicator (untrusted origin)" not has b from-d.example.com
 "$AMESH" -c "$T_ROOT/b/amesh.conf" keys trust "$T_ROOT/d/amesh.key.pub" --name d --as origin >/dev/null || fail "b trusts d"
 check "after trusting d, b gets what a relayed from d before" wait_until 10 has b from-d.example.com
@@ -69,8 +73,10 @@ check "after trusting d, b gets what a relayed from d before" wait_until 10 has 
 # operator lost it most quietly)
 write b malware "tcp://127.0.0.1:$(port_of 1)"; reload b
 write c malware; reload c
+b0=$(reject_count b a category); c0=$(reject_count c a category)
 sub phish2.example.com --category phishing
-sleep 2
+check "b has the second phishing and refuses it" wait_until 10 rejected_more b a category "$b0"
+check "c has the second phishing and refuses it" wait_until 10 rejected_more c a category "$c0"
 check "b (narrowed again) refused the second phishing" not has b phish2.example.com
 check "c (narrowed again) refused the second phishing" not has c phish2.example.com
 stop b; stop c
