@@ -109,11 +109,12 @@ check "b reads c's log again: what it set aside may come from c too" \
 	grep -q "mesh: c: what a narrowed import set aside may come from it too; its log is read again" "$T_ROOT/b/ameshd.log"
 sub later.example phishing
 check "a holds later.example" wait_until 10 has a later.example
-sleep 1
+# the refusal is audited: wait for that, then look (a sleep then `not has'
+# passed whatever b did, if a's batch had not come yet)
+check "b's audit: later.example refused from a by category" wait_until 10 sh -c "[ \$('$AMESH' -s '$T_ROOT/b/run/amesh.sock' --json audit later.example | grep -c '\"event\":\"rejected\"') -ge 1 ]"
 check "and what a sends next is refused as before" not has b later.example
 # refused_from_a NAME RULE: b's audit records of NAME refused from a by RULE
 refused_from_a() { amp b --json audit "$1" | grep '"event":"rejected"' | grep '"neighbour":"a"' | grep -c "\"rule\":\"$2\""; }
-check "b's audit: later.example refused from a by category" wait_until 10 sh -c "[ \$('$AMESH' -s '$T_ROOT/b/run/amesh.sock' --json audit later.example | grep -c '\"event\":\"rejected\"') -ge 1 ]"
 # a widening that still refuses phishing reads a's log again from the
 # start: a refusal for the same rule as before is no news for the trail
 write_b "import.categories = spam, malware"; reload b
