@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "control_dispute.h"
 #include "domain.h"
 #include "indicator.h"
@@ -2039,6 +2040,28 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* Does an ameshd answer on the control socket at path? Asked whole - our
+ * client's SP handshake and a status request, then a clean close -
+ * because NNG's own in-use check in nng_listen connects and drops
+ * mid-handshake, which deafens the running daemon's listener (nng#1518)
+ * until its listen guard re-creates it, and NNG leaks what it parked. */
+static bool control_answers(const char *path)
+{
+	struct wire_request req = {.op = WIRE_OP_STATUS};
+	struct wire_response resp;
+	struct client *cl;
+	char err[AM_ERRLEN];
+	bool answers;
+
+	if (access(path, F_OK) != 0 || client_open(&cl, path, err, sizeof err) != 0)
+		return false;
+	answers = client_call(cl, &req, &resp, err, sizeof err) == 0;
+	if (answers)
+		wire_response_clear(&resp);
+	client_close(cl);
+	return answers;
+}
+
 /* The socket's directory must exist and be closed to others: the socket's
  * own mode is only half the protection on some systems. */
 static int prepare_dir(const char *sock_path, char *err, size_t errlen)
@@ -2085,6 +2108,14 @@ int control_open(struct control **out, const struct control_env *env,
 	*out = NULL;
 	if ((rv = prepare_dir(socket_path, err, errlen)) != 0)
 		return rv;
+	/* two peers on one host given the same socket (a config copied from
+	 * the other): say what is on it and the way out */
+	if (control_answers(socket_path)) {
+		snprintf(err, errlen, "cannot listen on `ipc://%s': %s: another ameshd answers on it (amesh -s %s status "
+		         "names its peer); give each peer its own `control' socket", socket_path,
+		         nng_strerror(NNG_EADDRINUSE), socket_path);
+		return AM_EIO;
+	}
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return AM_ENOMEM;
 	c->env = env;
@@ -2108,12 +2139,6 @@ int control_open(struct control **out, const struct control_env *env,
 	struct nnglisten_opts lo = {.name = "control socket", .peer_proto = NNG_REQ0_SELF,
 	                            .setup = setup_listener};
 	if ((rv = nnglisten_open(&c->listener, env->guard, c->sock, url, &lo, err, errlen)) != 0) {
-		/* two peers on one host given the same socket (a config copied
-		 * from the other): say what is on it and the way out */
-		size_t n = strlen(err);
-		if (strstr(err, nng_strerror(NNG_EADDRINUSE)) && n < errlen)
-			snprintf(err + n, errlen - n, ": another ameshd answers on it (amesh -s %s status names its "
-			         "peer); give each peer its own `control' socket", socket_path);
 		control_close(c);
 		return rv;
 	}
