@@ -179,6 +179,17 @@ int feed_emit(const struct feed_sink *sink, const struct feed_entry *tmpl, const
 	return sink->entry(sink->arg, &e);
 }
 
+int feed_flag_word(const char *s)
+{
+	if (s == NULL)
+		return -1;
+	if (strcmp(s, "1") == 0 || strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0)
+		return 1;
+	if (strcmp(s, "0") == 0 || strcasecmp(s, "false") == 0 || strcasecmp(s, "no") == 0)
+		return 0;
+	return -1;
+}
+
 bool feed_is_ip(const char *s, size_t n)
 {
 	char tmp[64];

@@ -248,6 +248,12 @@ bool feed_cr_lines(char *buf, size_t len);
 /* True if s (n bytes) is an IPv4 or IPv6 literal (brackets allowed). */
 bool feed_is_ip(const char *s, size_t n);
 
+/* A flag written as a word, as feeds write them (MISP's to_ids and
+ * deleted, PhishTank's online and verified, in CSV or JSON strings):
+ * 1 for `1', `true', `yes', 0 for `0', `false', `no' (any case), -1 for
+ * anything else. s NUL-terminated; NULL is -1. */
+int feed_flag_word(const char *s);
+
 /* True if JSON text nests no deeper than max arrays/objects (strings are
  * skipped): checked before jansson recurses into it. */
 bool feed_json_depth_ok(const char *buf, size_t len, int max);

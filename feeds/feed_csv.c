@@ -332,13 +332,12 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 	 * resolver), never a flag - read alike in both forms */
 	const char *ids = value(r, cols, COL_TO_IDS, cv, sizeof cv);
 	if (*ids) {
-		bool yes = strcmp(ids, "1") == 0 || strcasecmp(ids, "true") == 0 || strcasecmp(ids, "yes") == 0;
-		bool no = strcmp(ids, "0") == 0 || strcasecmp(ids, "false") == 0 || strcasecmp(ids, "no") == 0;
-		if (no) {
+		int flag = feed_flag_word(ids);
+		if (flag == 0) {
 			sink->skip(sink->arg, line, FEED_SKIP_NOT_TO_IDS, input, input_len, NULL);
 			return 0;
 		}
-		if (!yes) {
+		if (flag < 0) {
 			char why[160];
 			snprintf(why, sizeof why, "to_ids `%.40s' is neither true nor false (1/0, true/false, yes/no)", ids);
 			sink->skip(sink->arg, line, FEED_SKIP_BAD_VALUE, input, input_len, why);
@@ -360,8 +359,7 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 		return 0;
 	}
 	const char *online = value(r, cols, COL_ONLINE, cv, sizeof cv);
-	if (!sink->include_offline &&
-	    (strcasecmp(online, "no") == 0 || strcasecmp(online, "false") == 0 || strcmp(online, "0") == 0)) {
+	if (!sink->include_offline && feed_flag_word(online) == 0) {
 		char why[160];
 		snprintf(why, sizeof why, "online `%s': the page is gone, the site may be cleaned; --include-offline "
 		         "imports such %s", online, rows);
@@ -375,8 +373,7 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 	 * `no' (false, 0: a JSON record's boolean reads as 0): another word
 	 * (`yes', empty) is read as before. */
 	const char *verified = value(r, cols, COL_VERIFIED, cv, sizeof cv);
-	if (!sink->include_unverified &&
-	    (strcasecmp(verified, "no") == 0 || strcasecmp(verified, "false") == 0 || strcmp(verified, "0") == 0)) {
+	if (!sink->include_unverified && feed_flag_word(verified) == 0) {
 		char why[160];
 		snprintf(why, sizeof why, "verified `%s': a PhishTank submission nobody has confirmed; "
 		         "--include-unverified imports such %s", verified, rows);

@@ -160,11 +160,7 @@ static int flag(const json_t *v)
 		return json_is_true(v);
 	if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1))
 		return (int)json_integer_value(v);
-	if (s && (strcmp(s, "1") == 0 || strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0))
-		return 1;
-	if (s && (strcmp(s, "0") == 0 || strcasecmp(s, "false") == 0 || strcasecmp(s, "no") == 0))
-		return 0;
-	return -1;
+	return feed_flag_word(s);
 }
 
 /* MISP's `distribution' of an event, object or attribute is a sharing
