@@ -31,7 +31,12 @@ expect_exit 0 "distrust c on running b" k b distrust c
 check "the CLI says the daemon applied it" grep -q "applied" <<<"$T_OUT"
 check "... and warns the config still names [neighbour c], which the next start refuses" grep -q "warning: $T_ROOT/b/amesh.conf:[0-9]* still has \[neighbour c\]: ameshd has dropped the link, but will refuse to start.*remove the section before the next restart, or trust its key again (amesh -c $T_ROOT/b/amesh.conf keys trust PUBKEY --name c)" <<<"$T_ERR"
 amp c submit after-distrust.example.com --category spam --confidence 10 --ttl 1d >/dev/null
-sleep 2
+# "not held" means something only once c has tried to deliver it: wait for
+# b to refuse a handshake c attempted after it originated the indicator
+c_refused_after_submit() {
+	awk '/originated after-distrust.example.com/ { seen = 1 } seen && /handshake with b .* refused/ { found = 1 } END { exit !found }' "$T_ROOT/c/ameshd.log"
+}
+check "c tried b again after the submit and b refused it" wait_until 10 c_refused_after_submit
 check "distrusted c can no longer deliver to b" not has b after-distrust.example.com
 check "b logged the trust change" grep -q "trust store reloaded" "$T_ROOT/b/ameshd.log"
 # once: the dry run of the new trust store (reload_locked's probe) logged it too

@@ -105,7 +105,7 @@ check "c gets the answer" wait_until 15 sh -c "'$AMESH' -s '$T_ROOT/c/run/amesh.
 check "... and the withdrawal: the name leaves c" wait_until 15 not has c four.example.com
 check "b's audit shares the withdrawal with c" grep -q "shared phishing on four.example.com (origin [0-9a-f]*) with c (a withdrawal)" <<<"$(amp b audit four.example.com)"
 sub five.example.com phishing
-sleep 1
+check "b holds five.example.com back from c by its category rule" wait_until 10 grep -q "held_back five.example.com phishing [0-9a-f]* c category" "$T_ROOT/b/data/audit.log"
 check "... while a new phishing flag still stays home" not has c five.example.com
 
 finish
