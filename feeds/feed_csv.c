@@ -14,7 +14,7 @@
 #define RECORD_MAX (4 * FEED_LINE_MAX) /* 32768: the skip report says so */
 
 enum col { COL_NAME, COL_URL, COL_IOC, COL_TYPE, COL_CATEGORY, COL_THREAT, COL_CONFIDENCE, COL_EXPIRES, COL_TLP,
-           COL_TO_IDS, COL_OBJECT_NAME, COL_STATUS, COL_ONLINE, COL_VERIFIED,
+           COL_TO_IDS, COL_OBJECT_NAME, COL_STATUS, COL_ONLINE, COL_VERIFIED, COL_SUBDOMAINS,
            COL_COUNT };
 
 static const struct {
@@ -32,7 +32,7 @@ static const struct {
 	{"tlp", COL_TLP},               {"tlp_level", COL_TLP},
 	{"to_ids", COL_TO_IDS},         {"object_name", COL_OBJECT_NAME},
 	{"url_status", COL_STATUS},     {"online", COL_ONLINE},
-	{"verified", COL_VERIFIED},
+	{"verified", COL_VERIFIED},     {"include_subdomains", COL_SUBDOMAINS},
 };
 
 struct record {
@@ -341,6 +341,26 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 			char why[160];
 			snprintf(why, sizeof why, "to_ids `%.40s' is neither true nor false (1/0, true/false, yes/no)", ids);
 			sink->skip(sink->arg, line, FEED_SKIP_BAD_VALUE, input, input_len, why);
+			return 0;
+		}
+	}
+	/* Our own export's column: a flag here always covers the name's
+	 * subdomains (RPZ NAME and *.NAME), so a row that says "the name
+	 * alone" cannot be taken as written, and taking it wider would block
+	 * names its source never flagged */
+	const char *subs = value(r, cols, COL_SUBDOMAINS, cv, sizeof cv);
+	if (*subs) {
+		int flag = feed_flag_word(subs);
+		if (flag <= 0) {
+			char why[200];
+			if (flag == 0)
+				snprintf(why, sizeof why, "include_subdomains `%.40s': a flag here always covers the "
+				         "name's subdomains too, so a name meant alone is not flagged", subs);
+			else
+				snprintf(why, sizeof why, "include_subdomains `%.40s' is neither true nor false "
+				         "(1/0, true/false, yes/no)", subs);
+			sink->skip(sink->arg, line, flag == 0 ? FEED_SKIP_UNSUPPORTED : FEED_SKIP_BAD_VALUE, input,
+			           input_len, why);
 			return 0;
 		}
 	}

@@ -23,6 +23,10 @@
  *   confidence: confidence | confidence_level (0..100)
  *   expiry:     expires | expires_at | valid_until (RFC 3339; a time without
  *               a zone is UTC)
+ *   scope:      include_subdomains (our export's): false/0/no is skipped as
+ *               unsupported_pattern (a flag here always covers subdomains,
+ *               wider than the row says), another word than a flag word
+ *               as bad_value; true or empty is read as before
  * A URLhaus row whose url_status is `offline', or a PhishTank row whose
  * online is `no' (false, 0), is skipped as offline unless
  * sink->include_offline; a PhishTank row whose verified is `no' (false,

@@ -2333,6 +2333,31 @@ static void test_csv_header_spellings(void **state)
 	expect(got, want2);
 }
 
+/* Our own CSV export's include_subdomains: a flag here always covers
+ * the name's subdomains, so a row that says `false' (the name alone) is
+ * not taken wider than it says, and a word that is neither is a bad
+ * value; `true' and an empty field are read as before. The column was
+ * ignored: alone.example was flagged with its subdomains. */
+static void test_csv_include_subdomains(void **state)
+{
+	struct out o;
+	struct importer_opts opt = defaults();
+	(void)state;
+	const char *got = run("csv-subdomains.csv", FEED_AUTO, &opt, &o);
+	static const char *const want[] = {
+		"2 ok whole.example phishing 70",
+		"3 skip unsupported_pattern `alone.example,false,",
+		"4 skip unsupported_pattern `zero.example,0,",
+		"5 skip bad_value `odd.example,maybe,",
+		"6 ok blank.example phishing 70\n",
+		NULL,
+	};
+	expect(got, want);
+	assert_int_equal(count(got, " ok "), 2);
+	assert_non_null(strstr(got, "include_subdomains `false': a flag here always covers the name's subdomains"));
+	assert_non_null(strstr(got, "include_subdomains `maybe' is neither true nor false"));
+}
+
 /* hosts(5): `#' starts a comment wherever it stands. */
 static void test_hosts_comment_after_a_name(void **state)
 {
@@ -3525,6 +3550,7 @@ int main(void)
 		cmocka_unit_test(test_csv_stray_quote_and_separator),
 		cmocka_unit_test(test_hosts_comment_after_a_name),
 		cmocka_unit_test(test_csv_header_spellings),
+		cmocka_unit_test(test_csv_include_subdomains),
 		cmocka_unit_test(test_values_padded_or_defanged),
 		cmocka_unit_test(test_detect_header_like_comment),
 		cmocka_unit_test(test_urls_delimited_and_broken_schemes),
