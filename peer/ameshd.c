@@ -756,7 +756,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ameshd: out of memory for metrics\n");
 		goto out;
 	}
-	struct rpz_metrics rpzm = {.r = rpz, .d = dns, .cfg = &cfg};
+	struct rpz_metrics rpzm = {.r = rpz, .d = dns, .f = feed};
 	if (rpz && rpz_metrics_register(metrics, &rpzm) != 0) {
 		fprintf(stderr, "ameshd: cannot register the RPZ metrics\n");
 		goto out;

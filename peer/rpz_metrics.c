@@ -5,31 +5,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The section name of a zone domain; NULL when no configured zone has it. */
-static const char *zone_name(const struct config *cfg, const char *zone)
+/* The section name of a zone domain; NULL when no zone in force has it. */
+static const char *zone_name(const struct config_rpz *zones, size_t nz, const char *zone)
 {
-	for (size_t i = 0; i < cfg->n_rpz; i++)
-		if (strcmp(cfg->rpz[i].zone, zone) == 0)
-			return cfg->rpz[i].name;
+	for (size_t i = 0; i < nz; i++)
+		if (strcmp(zones[i].zone, zone) == 0)
+			return zones[i].name;
 	return NULL;
 }
 
 static void collect(void *arg, struct expo *e)
 {
 	struct rpz_metrics *x = arg;
-	const struct config *cfg = x->cfg;
+	/* the zones in force, after any reload: the start configuration's
+	 * list kept a removed zone on the page and left an added one off */
+	struct config_rpz *zones = calloc(CONFIG_RPZ_MAX, sizeof *zones);
+	size_t nz = zones ? rpz_feed_zones(x->f, zones, CONFIG_RPZ_MAX) : 0;
 	struct dns_secondary *sec = calloc(DNS_SECONDARIES_MAX, sizeof *sec);
 	size_t n_sec = sec ? dns_secondaries(x->d, sec, DNS_SECONDARIES_MAX) : 0;
-	uint32_t *serial = calloc(cfg->n_rpz ? cfg->n_rpz : 1, sizeof *serial);
-	uint64_t *rules = calloc(cfg->n_rpz ? cfg->n_rpz : 1, sizeof *rules);
-	uint64_t *journal = calloc(cfg->n_rpz ? cfg->n_rpz : 1, sizeof *journal);
-	bool *have = calloc(cfg->n_rpz ? cfg->n_rpz : 1, sizeof *have);
+	uint32_t *serial = calloc(nz ? nz : 1, sizeof *serial);
+	uint64_t *rules = calloc(nz ? nz : 1, sizeof *rules);
+	uint64_t *journal = calloc(nz ? nz : 1, sizeof *journal);
+	bool *have = calloc(nz ? nz : 1, sizeof *have);
 
-	if (!serial || !rules || !journal || !have)
+	if (!zones || !serial || !rules || !journal || !have)
 		goto out; /* out of memory: the families are left out of this scrape */
-	for (size_t i = 0; i < cfg->n_rpz; i++) {
+	for (size_t i = 0; i < nz; i++) {
 		struct rpz_snap *s;
-		if (rpz_snap_begin(x->r, cfg->rpz[i].zone, &s) != 0)
+		if (rpz_snap_begin(x->r, zones[i].zone, &s) != 0)
 			continue; /* no state yet: the zone has not been built */
 		serial[i] = rpz_snap_serial(s);
 		rules[i] = rpz_snap_rules(s);
@@ -38,23 +41,23 @@ static void collect(void *arg, struct expo *e)
 		have[i] = true;
 	}
 	expo_family(e, "amesh_rpz_serial", EXPO_GAUGE, "SOA serial of each response policy zone.");
-	for (size_t i = 0; i < cfg->n_rpz; i++)
+	for (size_t i = 0; i < nz; i++)
 		if (have[i])
-			expo_u64(e, "amesh_rpz_serial", EXPO_LABELS({"zone", cfg->rpz[i].name}), serial[i]);
+			expo_u64(e, "amesh_rpz_serial", EXPO_LABELS({"zone", zones[i].name}), serial[i]);
 	expo_family(e, "amesh_rpz_rules", EXPO_GAUGE, "Names with a rule in each response policy zone.");
-	for (size_t i = 0; i < cfg->n_rpz; i++)
+	for (size_t i = 0; i < nz; i++)
 		if (have[i])
-			expo_u64(e, "amesh_rpz_rules", EXPO_LABELS({"zone", cfg->rpz[i].name}), rules[i]);
+			expo_u64(e, "amesh_rpz_rules", EXPO_LABELS({"zone", zones[i].name}), rules[i]);
 	expo_family(e, "amesh_rpz_journal_entries", EXPO_GAUGE,
 	            "Journal entries held per zone (how far back IXFR can go).");
-	for (size_t i = 0; i < cfg->n_rpz; i++)
+	for (size_t i = 0; i < nz; i++)
 		if (have[i])
-			expo_u64(e, "amesh_rpz_journal_entries", EXPO_LABELS({"zone", cfg->rpz[i].name}), journal[i]);
+			expo_u64(e, "amesh_rpz_journal_entries", EXPO_LABELS({"zone", zones[i].name}), journal[i]);
 
 	expo_family(e, "amesh_rpz_transfers_total", EXPO_COUNTER,
 	            "Zone transfers served to each secondary, by type (axfr, ixfr).");
 	for (size_t i = 0; i < n_sec; i++) {
-		const char *z = zone_name(cfg, sec[i].zone);
+		const char *z = zone_name(zones, nz, sec[i].zone);
 		if (!z)
 			continue;
 		expo_u64(e, "amesh_rpz_transfers_total",
@@ -65,7 +68,7 @@ static void collect(void *arg, struct expo *e)
 	expo_family(e, "amesh_rpz_transfers_refused_total", EXPO_COUNTER,
 	            "Transfer requests refused (address not allowed, bad TSIG), per secondary.");
 	for (size_t i = 0; i < n_sec; i++) {
-		const char *z = zone_name(cfg, sec[i].zone);
+		const char *z = zone_name(zones, nz, sec[i].zone);
 		if (z)
 			expo_u64(e, "amesh_rpz_transfers_refused_total",
 			         EXPO_LABELS({"zone", z}, {"secondary", sec[i].address}), sec[i].refused);
@@ -73,7 +76,7 @@ static void collect(void *arg, struct expo *e)
 	expo_family(e, "amesh_rpz_secondary_serial", EXPO_GAUGE,
 	            "Serial of the last transfer each secondary took: compare with amesh_rpz_serial.");
 	for (size_t i = 0; i < n_sec; i++) {
-		const char *z = zone_name(cfg, sec[i].zone);
+		const char *z = zone_name(zones, nz, sec[i].zone);
 		if (z && sec[i].last_xfr)
 			expo_u64(e, "amesh_rpz_secondary_serial",
 			         EXPO_LABELS({"zone", z}, {"secondary", sec[i].address}), sec[i].xfr_serial);
@@ -81,7 +84,7 @@ static void collect(void *arg, struct expo *e)
 	expo_family(e, "amesh_rpz_last_transfer_timestamp_seconds", EXPO_GAUGE,
 	            "Unix time of each secondary's last transfer, 0 = never.");
 	for (size_t i = 0; i < n_sec; i++) {
-		const char *z = zone_name(cfg, sec[i].zone);
+		const char *z = zone_name(zones, nz, sec[i].zone);
 		if (z)
 			expo_u64(e, "amesh_rpz_last_transfer_timestamp_seconds",
 			         EXPO_LABELS({"zone", z}, {"secondary", sec[i].address}), sec[i].last_xfr);
@@ -89,7 +92,7 @@ static void collect(void *arg, struct expo *e)
 	expo_family(e, "amesh_rpz_notify_pending", EXPO_GAUGE,
 	            "1 while a NOTIFY to the secondary awaits its answer (retried until it comes).");
 	for (size_t i = 0; i < n_sec; i++) {
-		const char *z = zone_name(cfg, sec[i].zone);
+		const char *z = zone_name(zones, nz, sec[i].zone);
 		if (z && sec[i].notify_sent)
 			expo_u64(e, "amesh_rpz_notify_pending", EXPO_LABELS({"zone", z}, {"secondary", sec[i].address}),
 			         sec[i].notify_pending);
@@ -97,12 +100,13 @@ static void collect(void *arg, struct expo *e)
 	expo_family(e, "amesh_rpz_notify_last_rcode", EXPO_GAUGE,
 	            "RCODE of the secondary's last answer to a NOTIFY (0 = NOERROR), -1 = none yet.");
 	for (size_t i = 0; i < n_sec; i++) {
-		const char *z = zone_name(cfg, sec[i].zone);
+		const char *z = zone_name(zones, nz, sec[i].zone);
 		if (z && sec[i].notify_sent)
 			expo_double(e, "amesh_rpz_notify_last_rcode",
 			            EXPO_LABELS({"zone", z}, {"secondary", sec[i].address}), sec[i].notify_rcode);
 	}
 out:
+	free(zones);
 	free(sec);
 	free(serial);
 	free(rules);

@@ -166,6 +166,24 @@ check "a still answers its operator" sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.soc
 check "a still relays: a new indicator reaches b" sh -c "'$AMESH' -s '$T_ROOT/a/run/amesh.sock' submit after.example.com --category malware --confidence 90 --ttl 1d >/dev/null"
 check "b gets it" wait_until 10 has b after.example.com
 
+# --- a reload's zones are the page's: the collector walked the start
+# configuration's zones, so an added zone never appeared and a removed
+# one stayed with its last figures ---
+sed -i '/^\[rpz abuse\]$/,/^allow_transfer = /d' "$T_ROOT/a/amesh.conf"
+cat >>"$T_ROOT/a/amesh.conf" <<CONF
+
+[rpz extra]
+zone = extra.$ZONE
+categories = malware
+allow_transfer = 127.0.0.1
+CONF
+expect_exit 0 "a reloads with [rpz abuse] replaced by [rpz extra]" amp a reload
+check "scrape after the reload" scrape a "$S.a3"
+check "the added zone's serial is on the page" test -n "$(val "$S.a3" 'amesh_rpz_serial{zone="extra"}')"
+check "... with its rules (after.example.com is malware)" test "$(val "$S.a3" 'amesh_rpz_rules{zone="extra"}')" = 1
+check "the removed zone is off the page" not grep -q 'zone="abuse"' "$S.a3"
+check "promtool: clean after the reload" "$PROMTOOL" check metrics <"$S.a3"
+
 # --- configuration ---
 cp "$T_ROOT/a/amesh.conf" "$T_ROOT/a/bad.conf"
 sed -i 's/^metrics_listen = .*/metrics_listen = localhost:99999/' "$T_ROOT/a/bad.conf"
