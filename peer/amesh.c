@@ -644,6 +644,9 @@ static void print_zone_answer(const struct wire_zone_answer *z, const char *name
 		printf("its *. rule is too long for %s (an owner passes 253 octets)\n", z->zone);
 	else if (strcmp(z->why, "too-long") == 0)
 		printf("the name is too long for a rule under %s (an owner passes 253 octets)\n", z->zone);
+	else if (strcmp(z->why, "rpz-trigger") == 0)
+		printf("under an RPZ trigger label: NAME.%s would be a rule on addresses or name servers, not on "
+		       "the name\n", z->zone);
 	else if (strcmp(z->why, "allowlisted") == 0)
 		printf("allowlisted\n");
 	else if (strcmp(z->why, "disputed") == 0)

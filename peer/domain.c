@@ -617,23 +617,46 @@ static uint32_t invisible_at(const char *s, size_t n)
  */
 static const struct {
 	const char *suffix, *why;
+	bool rpz_trigger; /* one of RPZ's trigger labels (domain_is_rpz_trigger) */
 } special_use[] = {
-	{"localhost", "RFC 6761 reserves it for the loopback host: it names the machine itself"},
-	{"invalid", "RFC 6761 reserves it as a name that never resolves"},
-	{"test", "RFC 6761 reserves it for testing; it is never delegated"},
-	{"local", "RFC 6762 reserves it for Multicast DNS on the local link"},
-	{"onion", "RFC 7686 reserves it for Tor onion services, which the DNS never resolves"},
-	{"home.arpa", "RFC 8375 reserves it for home networks"},
-	{"arpa", "RFC 3172 reserves it for infrastructure (reverse DNS: in-addr.arpa, ip6.arpa; ENUM)"},
-	{"alt", "RFC 9476 reserves it for name systems other than the DNS"},
-	{"internal", "ICANN reserved it for private use in 2024 (SAC113; board resolution of 29 July 2024)"},
+	{"localhost", "RFC 6761 reserves it for the loopback host: it names the machine itself", false},
+	{"invalid", "RFC 6761 reserves it as a name that never resolves", false},
+	{"test", "RFC 6761 reserves it for testing; it is never delegated", false},
+	{"local", "RFC 6762 reserves it for Multicast DNS on the local link", false},
+	{"onion", "RFC 7686 reserves it for Tor onion services, which the DNS never resolves", false},
+	{"home.arpa", "RFC 8375 reserves it for home networks", false},
+	{"arpa", "RFC 3172 reserves it for infrastructure (reverse DNS: in-addr.arpa, ip6.arpa; ENUM)", false},
+	{"alt", "RFC 9476 reserves it for name systems other than the DNS", false},
+	{"internal", "ICANN reserved it for private use in 2024 (SAC113; board resolution of 29 July 2024)", false},
 	/* RFC 6762 appendix G: TLDs private networks use without a reservation */
-	{"lan", "a private top-level name home and office networks use (RFC 6762 appendix G); it never resolves publicly"},
-	{"home", "a private top-level name home networks use (RFC 6762 appendix G); it never resolves publicly"},
-	{"corp", "a private top-level name office networks use (RFC 6762 appendix G); it never resolves publicly"},
-	{"intranet", "a private top-level name office networks use (RFC 6762 appendix G); it never resolves publicly"},
-	{"private", "a private top-level name networks use (RFC 6762 appendix G); it never resolves publicly"},
-	{"localdomain", "the local domain of Unix hosts files (localhost.localdomain); it never resolves publicly"},
+	{"lan", "a private top-level name home and office networks use (RFC 6762 appendix G); it never resolves publicly", false},
+	{"home", "a private top-level name home networks use (RFC 6762 appendix G); it never resolves publicly", false},
+	{"corp", "a private top-level name office networks use (RFC 6762 appendix G); it never resolves publicly", false},
+	{"intranet", "a private top-level name office networks use (RFC 6762 appendix G); it never resolves publicly", false},
+	{"private", "a private top-level name networks use (RFC 6762 appendix G); it never resolves publicly", false},
+	{"localdomain", "the local domain of Unix hosts files (localhost.localdomain); it never resolves publicly", false},
+	/* RPZ's trigger labels (draft-ietf-dnsop-dns-rpz, section 4; BIND and
+	 * Unbound read the last label of an owner relative to the zone): in
+	 * a response policy zone NAME.rpz-ip.ZONE is no rule on a name but on
+	 * every answer holding an address - `0.0.0.0.0.rpz-ip' (0.0.0.0/0)
+	 * blocked every IPv4 answer at every resolver taking the zone. No
+	 * such TLD exists (ASCII TLDs are letters only). */
+	{"rpz-ip",
+	 "a trigger label of response policy zones: a rule NAME.rpz-ip.ZONE there applies to the addresses in answers, "
+	 "not to a name (no such top-level domain exists)",
+	 true},
+	{"rpz-nsip",
+	 "a trigger label of response policy zones: a rule NAME.rpz-nsip.ZONE there applies to the addresses of the name servers asked, "
+	 "not to a name (no such top-level domain exists)",
+	 true},
+	{"rpz-nsdname",
+	 "a trigger label of response policy zones: a rule NAME.rpz-nsdname.ZONE there applies to the names of the name servers asked, "
+	 "not to a name (no such top-level domain exists)",
+	 true},
+	{"rpz-client-ip",
+	 "a trigger label of response policy zones: a rule NAME.rpz-client-ip.ZONE there applies to the addresses of the clients asking, "
+	 "not to a name (no such top-level domain exists)",
+	 true},
 };
 
 /* The entry of special_use that normalised name n (len octets) is or is
@@ -653,7 +676,7 @@ static int special_use_of(const char *n, size_t len)
  * 6762 reserves it ...)" - the suffix and what reserves it. */
 static int refuse_special(int i, const char *raw, char *err, size_t errlen)
 {
-	char why[256];
+	char why[384];
 	snprintf(why, sizeof why, "%s (.%s: %s)", am_strerror(AM_ESPECIAL_USE), special_use[i].suffix,
 	         special_use[i].why);
 	return refuse_why(AM_ESPECIAL_USE, raw, why, err, errlen);
@@ -662,6 +685,12 @@ static int refuse_special(int i, const char *raw, char *err, size_t errlen)
 bool domain_is_special_use(const char *normalised)
 {
 	return normalised && special_use_of(normalised, strlen(normalised)) >= 0;
+}
+
+bool domain_is_rpz_trigger(const char *normalised)
+{
+	int i = normalised ? special_use_of(normalised, strlen(normalised)) : -1;
+	return i >= 0 && special_use[i].rpz_trigger;
 }
 
 static size_t dot_at(const char *in, size_t i, size_t n);

@@ -17,7 +17,10 @@
  *      out of the public DNS (RFC 6761 localhost, invalid, test; RFC 6762
  *      local; RFC 7686 onion; RFC 8375 home.arpa and RFC 3172 arpa; RFC
  *      9476 alt; ICANN's internal; the private TLDs of RFC 6762 appendix G
- *      and localdomain): a flag there only hits someone's own network. The
+ *      and localdomain): a flag there only hits someone's own network;
+ *      and RPZ's trigger labels (rpz-ip, rpz-nsip, rpz-nsdname,
+ *      rpz-client-ip), which no TLD is and which would make a zone's
+ *      rule on the name a rule on addresses. The
  *      message names the suffix and what reserves it. Not `example':
  *      README "Names" says why;
  *   6. refuse a name that is itself a public suffix (libpsl, Debian's
@@ -118,6 +121,11 @@ bool domain_is_public_suffix(const char *normalised);
 /* True if an already-normalised name is, or is under, a special-use suffix
  * (step 5 above: domain_normalise refuses it with AM_ESPECIAL_USE). */
 bool domain_is_special_use(const char *normalised);
+/* True if an already-normalised name is, or is under, one of RPZ's
+ * trigger labels (rpz-ip, rpz-nsip, rpz-nsdname, rpz-client-ip): its
+ * owner NAME.ZONE in a response policy zone would be read as a rule on
+ * addresses or name servers, not on the name. A special-use name too. */
+bool domain_is_rpz_trigger(const char *normalised);
 /* True only for a suffix the list names by a rule of its own (com, co.uk,
  * github.io, a name under a wildcard rule), not by the default rule that
  * makes every unknown single label a suffix: "rpz" or "abuse" are not.

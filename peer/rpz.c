@@ -302,8 +302,8 @@ int rpz_rule_decide(const struct config_rpz *z, const struct rpz_judge *j, const
 		bool suffix = domain_is_public_suffix(name);
 		unsigned allow = j->allowed_below ? out->allow : 0;
 		out->why = c.n_disputed ? RPZ_WHY_DISPUTED : RPZ_WHY_NO_SIGNAL;
-		if (!suffix && !allow)
-			return 0;
+		if ((!suffix && !allow) || domain_is_rpz_trigger(name))
+			return 0; /* a passthru there is a rule on addresses too: below */
 		out->why = suffix ? RPZ_WHY_SUFFIX : RPZ_WHY_ALLOWLISTED;
 		if (parent == RPZ_PARENT_UNKNOWN) {
 			out->why = RPZ_WHY_PARENT;
@@ -356,6 +356,16 @@ int rpz_rule_decide(const struct config_rpz *z, const struct rpz_judge *j, const
 		out->why = RPZ_WHY_MIN_SCORE;
 		return 0;
 	}
+	/* NAME.rpz-ip.ZONE is no rule on a name: BIND and Unbound read it
+	 * as one on every answer holding such an address (0.0.0.0.0.rpz-ip:
+	 * all of IPv4), and rpz-nsip, rpz-nsdname, rpz-client-ip alike.
+	 * domain_normalise refuses these names; one held from before never
+	 * makes a rule (nor a passthru, above), and a rule it had is
+	 * removed. */
+	if (domain_is_rpz_trigger(name)) {
+		out->why = RPZ_WHY_TRIGGER;
+		return 0;
+	}
 	/* allowlisted: the name and its subdomains are two facts (an entry may
 	 * cover the name only, or only the names below it) */
 	const char *pass = z->allowlisted_omit ? "" : "rpz-passthru.";
@@ -396,6 +406,7 @@ const char *rpz_why_name(enum rpz_why w)
 	case RPZ_WHY_ALLOWLISTED: return "allowlisted";
 	case RPZ_WHY_SUFFIX: return "public-suffix";
 	case RPZ_WHY_PARENT: return "parent";
+	case RPZ_WHY_TRIGGER: return "rpz-trigger";
 	}
 	return "?";
 }
@@ -1000,6 +1011,12 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 					}
 				}
 				continue;
+			}
+			if (rule.why == RPZ_WHY_TRIGGER && pass == 0) {
+				if (res->skipped_trigger < RPZ_SKIPPED_SHOWN)
+					snprintf(res->skipped_trigger_names[res->skipped_trigger],
+					         sizeof res->skipped_trigger_names[0], "%s", name);
+				res->skipped_trigger++;
 			}
 			if (rule.name_only && pass == 0) {
 				/* names below it can have no rule in this zone (any

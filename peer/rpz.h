@@ -115,6 +115,9 @@ enum rpz_why {
 	RPZ_WHY_PARENT,      /* allowlisted or a public suffix with no signal of its
 	                      * own: its rule depends on the *. rule above it, not
 	                      * given (RPZ_PARENT_UNKNOWN) */
+	RPZ_WHY_TRIGGER,     /* under an RPZ trigger label (rpz-ip, rpz-nsip,
+	                      * rpz-nsdname, rpz-client-ip): NAME.ZONE would be a
+	                      * rule on addresses or name servers, so no rule */
 };
 
 /* What the nearest *. rule above a name does (RPZ: the longest matching
@@ -163,7 +166,7 @@ int rpz_explain(const struct config_rpz *z, const struct rpz_judge *j, const cha
 /* A CNAME target's effect: "nxdomain", "nodata", "passthru", "cname". */
 const char *rpz_target_action(const char *target);
 /* "listed", "no-signal", "disputed", "category", "min-score", "too-long",
- * "allowlisted", "public-suffix", "parent". */
+ * "allowlisted", "public-suffix", "parent", "rpz-trigger". */
 const char *rpz_why_name(enum rpz_why w);
 
 struct rpz;
@@ -205,6 +208,12 @@ struct rpz_result {
 	 * resolver blocks every tenant there, which no query here does */
 	uint64_t skipped_suffix;
 	char skipped_suffix_names[RPZ_SKIPPED_SHOWN][AM_DOMAIN_MAX + 1];
+	/* names with a live signal under an RPZ trigger label
+	 * (domain_is_rpz_trigger), held from before domain_normalise refused
+	 * them: left out, and a rule one had is removed. Counted and named as
+	 * skipped is. */
+	uint64_t skipped_trigger;
+	char skipped_trigger_names[RPZ_SKIPPED_SHOWN][AM_DOMAIN_MAX + 1];
 };
 
 /* Judges names and publishes the difference. names == NULL: every name

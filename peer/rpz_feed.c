@@ -245,6 +245,24 @@ static void update_all(struct rpz_feed *f, const char *const *names, size_t n)
 			         zones[i].zone, res.skipped_suffix == 1 ? "its" : "their",
 			         skipped_list(list, res.skipped_suffix, res.skipped_suffix_names));
 		}
+		if (res.skipped_trigger) {
+			char list[SKIPPED_LIST];
+			log_warn("rpz %s: %llu name%s under an RPZ trigger label (rpz-ip, rpz-nsip, rpz-nsdname, "
+			         "rpz-client-ip) left out of %s - NAME.%s would be a rule on addresses or name servers, "
+			         "not on the name (withdraw %s): %s",
+			         zones[i].name, (unsigned long long)res.skipped_trigger, res.skipped_trigger == 1 ? "" : "s",
+			         zones[i].zone, zones[i].zone, res.skipped_trigger == 1 ? "it" : "them",
+			         skipped_list(list, res.skipped_trigger, res.skipped_trigger_names));
+		}
+		if (res.skipped_trigger) {
+			char list[SKIPPED_LIST];
+			log_warn("rpz %s: %llu name%s under an RPZ trigger label (rpz-ip, rpz-nsip, rpz-nsdname, "
+			         "rpz-client-ip) left out of %s - NAME.%s would be a rule on addresses or name servers, "
+			         "not on the name (withdraw %s): %s",
+			         zones[i].name, (unsigned long long)res.skipped_trigger, res.skipped_trigger == 1 ? "" : "s",
+			         zones[i].zone, zones[i].zone, res.skipped_trigger == 1 ? "it" : "them",
+			         skipped_list(list, res.skipped_trigger, res.skipped_trigger_names));
+		}
 	}
 	wipe_zones(zones, nz);
 }

@@ -461,6 +461,14 @@ static void test_special_use_names_the_rfc(void **state)
 		{"git.internal", "(.internal: ICANN reserved it for private use in 2024"},
 		{"nas.lan", "(.lan: a private top-level name"},
 		{"localhost.localdomain", "(.localdomain: the local domain of Unix hosts files"},
+		/* RPZ trigger labels: in a zone, NAME.rpz-ip.ZONE is a rule on
+		 * answers' addresses (0.0.0.0/0 here: every IPv4 answer) */
+		{"0.0.0.0.0.rpz-ip", "(.rpz-ip: a trigger label of response policy zones: a rule NAME.rpz-ip.ZONE there "
+		                     "applies to the addresses in answers, not to a name"},
+		{"32.1.2.0.192.rpz-nsip", "(.rpz-nsip: a trigger label of response policy zones"},
+		{"com.rpz-nsdname", "(.rpz-nsdname: a trigger label of response policy zones"},
+		{"8.0.0.0.10.rpz-client-ip", "(.rpz-client-ip: a trigger label of response policy zones"},
+		{"rpz-ip", "(.rpz-ip: "},
 	};
 	char out[AM_DOMAIN_MAX + 1], err[AM_ERRLEN];
 	(void)state;
@@ -477,6 +485,13 @@ static void test_special_use_names_the_rfc(void **state)
 	assert_false(domain_is_special_use("local.example.com"));
 	assert_false(domain_is_special_use(""));
 	assert_false(domain_is_special_use(NULL));
+	assert_true(domain_is_rpz_trigger("0.0.0.0.0.rpz-ip"));
+	assert_true(domain_is_rpz_trigger("rpz-client-ip"));
+	assert_false(domain_is_rpz_trigger("printer.local")); /* special use, no trigger */
+	assert_false(domain_is_rpz_trigger("x.rpz-passthru")); /* a CNAME target's label, no owner's */
+	assert_false(domain_is_rpz_trigger("rpz-ip.example.com"));
+	assert_false(domain_is_rpz_trigger("x.my-rpz-ip"));
+	assert_false(domain_is_rpz_trigger(NULL));
 	/* a policy may name one: the suffix form takes it */
 	assert_int_equal(domain_normalise_suffix(".lan", out, err, sizeof err), 0);
 	assert_string_equal(out, "lan");

@@ -598,6 +598,40 @@ static void test_names_too_long_for_the_zone_are_skipped(void **state)
 	assert_string_equal(zone_text(f, &t), "");
 }
 
+/* A name under an RPZ trigger label makes no rule: BIND and Unbound read
+ * 0.0.0.0.0.rpz-ip.ZONE as a rule on every IPv4 answer, not on a name
+ * (a submission of `0.0.0.0.0.rpz-ip' made every name NXDOMAIN at both).
+ * domain_normalise refuses them now; a store may hold some from before.
+ * No passthru either (an
+ * allowlist entry under one would be a rule on addresses too). */
+static void test_names_under_rpz_trigger_labels_make_no_rule(void **state)
+{
+	struct fx *f = *state;
+	struct text t;
+	static const char *const held[] = {"0.0.0.0.0.rpz-ip", "32.1.2.0.192.rpz-nsip", "ns.evil.rpz-nsdname",
+	                                   "32.1.0.0.127.rpz-client-ip"};
+
+	for (size_t i = 0; i < sizeof held / sizeof *held; i++)
+		put(f, held[i], 1, AM_CAT_PHISHING, 90, false);
+	put(f, "evil.example.com", 1, AM_CAT_PHISHING, 90, false);
+	put(f, "x.rpz-passthru", 1, AM_CAT_PHISHING, 90, false); /* no trigger: a name */
+	f->al[0] = "ok.0.0.0.0.0.rpz-ip";
+	f->al_bits[0] = RPZ_ALLOW_NAME | RPZ_ALLOW_SUBS;
+	f->j.allowed_below = allowed_below;
+	struct rpz_result res = update(f, NULL, 0);
+	assert_string_equal(zone_text(f, &t), "evil.example.com .;*.evil.example.com .;x.rpz-passthru .;*.x.rpz-passthru .;");
+	assert_int_equal(res.skipped_trigger, 4); /* the log names them */
+	assert_string_equal(res.skipped_trigger_names[0], "0.0.0.0.0.rpz-ip");
+	assert_int_equal(res.skipped, 0);
+	/* what query says agrees */
+	struct rpz_explain e;
+	assert_int_equal(rpz_explain(&f->z, &f->j, "www.0.0.0.0.0.rpz-ip", f->now, &e), 0);
+	assert_int_equal(e.match, RPZ_MATCH_NONE);
+	assert_int_equal(e.own.why, RPZ_WHY_TRIGGER);
+	assert_string_equal(e.own_name, "0.0.0.0.0.rpz-ip");
+	assert_string_equal(rpz_why_name(RPZ_WHY_TRIGGER), "rpz-trigger");
+}
+
 /* A name with room for NAME.ZONE but not *.NAME.ZONE (253 octets) gets
  * its own rule alone, counted apart so the log can say its subdomains
  * are not covered: it was skipped whole, and BIND and Unbound resolved a
@@ -1176,6 +1210,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_journal_bridges_serials, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_bridges_a_wrapped_serial, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_too_long_for_the_zone_are_skipped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names_under_rpz_trigger_labels_make_no_rule, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_name_without_room_for_its_wildcard_is_listed_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_pages_cover_every_name_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paged_read_stays_at_the_snapshot_serial, setup, teardown),

@@ -6,7 +6,8 @@
 # match nothing without a word on stderr, batch exit statuses 0/1/2, and
 # emoji names are flaggable (well-formed A-labels, U-labels via UTS #46),
 # and a name `amesh submit' flags, `amesh query' finds as typed: both judge
-# its length as converted, and both read a final `。' as the root's dot.
+# its length as converted, and both read a final `。' as the root's dot;
+# a name under an RPZ trigger label (rpz-ip, ...) is refused.
 set -uo pipefail
 AMESHD=$1 AMESH=$2
 . "$(dirname "$0")/lib.sh"
@@ -58,6 +59,22 @@ expect_exit 2 "a submission of a suffix is still refused" am submit github.io --
 check "... as disproportionate" grep -q "proportionate" <<<"$T_ERR"
 expect_exit 2 "a submission with a leading hyphen is refused" am submit --category phishing --confidence 50 --ttl 1d -- -cdn.evil-parent.com
 check "... saying leading hyphen" grep -q "leading hyphen" <<<"$T_ERR"
+
+# --- RPZ trigger labels: a name there is a rule on addresses in a zone ---
+# `0.0.0.0.0.rpz-ip' was stored, and its zone rule 0.0.0.0.0.rpz-ip.ZONE
+# made BIND and Unbound answer NXDOMAIN for every name with an A record
+for n in 0.0.0.0.0.rpz-ip 32.1.2.0.192.rpz-nsip com.rpz-nsdname 32.1.0.0.127.rpz-client-ip; do
+	expect_exit 2 "submit $n is refused" am submit "$n" --category phishing --confidence 90 --ttl 1d
+	check "... naming the trigger label and what it would do" grep -q "\`$n': a special-use name.*(\.${n##*.}: a trigger label of response policy zones" <<<"$T_ERR"
+done
+check "... the rpz-ip one says it would apply to addresses in answers" \
+	grep -q "a rule NAME.rpz-ip.ZONE there applies to the addresses in answers, not to a name" <<<"$(am submit 0.0.0.0.0.rpz-ip --category phishing --confidence 90 --ttl 1d 2>&1)"
+printf '0.0.0.0.0.rpz-ip\nfine-name.example.com\n' >"$T_ROOT/trigger.txt"
+expect_exit 0 "an import holding one skips it, and takes the rest" am import "$T_ROOT/trigger.txt" --format plain --category malware --confidence 80 --ttl 1d
+check "... as special_use, on its line" grep -q "trigger.txt:1: special_use: \`0.0.0.0.0.rpz-ip'" <<<"$T_ERR"
+check "... the other name stored" grep -q "1 stored" <<<"$T_OUT"
+expect_exit 0 "x.rpz-passthru is a name (rpz-passthru is a CNAME target, no trigger)" \
+	am submit x.rpz-passthru --category phishing --confidence 90 --ttl 1d
 
 # --- batches: 0 if any matched, 1 if none, 2 only if every name was refused ---
 batch="$T_ROOT/batch.txt"
