@@ -288,6 +288,21 @@ static int set_action(struct config_rpz *z, const char *v, char *why, size_t why
 			z->cname_target[0] = '\0';
 			return -1;
 		}
+		/* A target whose last label starts with "rpz-" is no host but
+		 * an RPZ action to the resolvers: rpz-passthru. lets the name
+		 * through, rpz-drop. drops the query, rpz-tcp-only. answers
+		 * with TC; Unbound throws away any other such target as an
+		 * invalid action. `cname rpz-passthru' loaded as a walled
+		 * garden and made the zone let every listed name through. */
+		if (strncmp(last, "rpz-", 4) == 0) {
+			snprintf(why, whylen,
+			         "%s: an RPZ action to the resolvers, not a host (last label `rpz-...': rpz-passthru "
+			         "passes, rpz-drop drops the query, rpz-tcp-only forces TCP, others are invalid); "
+			         "a garden is a host of your own, a passthru is action = passthru",
+			         quote(q, sizeof q, t));
+			z->cname_target[0] = '\0';
+			return -1;
+		}
 		z->action = CONFIG_RPZ_CNAME;
 	} else {
 		snprintf(why, whylen, "%s: expected nxdomain, nodata, passthru or cname TARGET",

@@ -777,11 +777,27 @@ static void test_rpz_cname_target_must_be_a_host(void **state)
 	expect_diag(&f->diags, 14, "inside the zone rpz.c.example", NULL);
 	expect_diag(&f->diags, 18, "`10'", "not an address", NULL);
 
+	/* RPZ's own action names, as a target, are actions to the resolver,
+	 * not gardens: `cname rpz-passthru' loaded and let every listed name
+	 * through */
+	assert_int_equal(load_text(f, "[peer]\nname = a\n"
+	                              "[rpz a]\nzone = rpz.a.example\ncategories = all\naction = cname rpz-passthru.\n"
+	                              "[rpz b]\nzone = rpz.b.example\ncategories = all\naction = cname RPZ-DROP\n"
+	                              "[rpz c]\nzone = rpz.c.example\ncategories = all\naction = cname rpz-tcp-only\n"
+	                              "[rpz d]\nzone = rpz.d.example\ncategories = all\naction = cname garden.rpz-ip\n"),
+	                 AM_ECONFIG);
+	expect_diag(&f->diags, 6, "`rpz-passthru.'", "an RPZ action to the resolvers, not a host", "action = passthru",
+	            NULL);
+	expect_diag(&f->diags, 10, "`RPZ-DROP'", "not a host", NULL);
+	expect_diag(&f->diags, 14, "`rpz-tcp-only'", "not a host", NULL);
+	expect_diag(&f->diags, 18, "`garden.rpz-ip'", "not a host", NULL);
+
 	/* hosts outside the zone, named any way a zone file allows, load */
 	assert_int_equal(load_text(f, "[peer]\nname = a\n"
 	                              "[rpz a]\nzone = rpz.a.example\ncategories = all\naction = cname garden.example.net.\n"
 	                              "[rpz b]\nzone = rpz.b.example\ncategories = all\naction = cname notrpz.b.example\n"
-	                              "[rpz c]\nzone = rpz.c.example\ncategories = all\naction = cname 3com.example\n"),
+	                              "[rpz c]\nzone = rpz.c.example\ncategories = all\naction = cname 3com.example\n"
+	                              "[rpz d]\nzone = rpz.d.example\ncategories = all\naction = cname rpz-passthru.example\n"),
 	                 0);
 }
 
