@@ -342,19 +342,21 @@ static void check_special_use(unsigned helpers)
 	push_signed(f, &resp.batch, "nas.lan", 3, 0);
 	push_signed(f, &resp.batch, "duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion", 4, 0);
 	push_signed(f, &resp.batch, "co.uk", 5, 0); /* a public suffix: still the domain rule */
-	push_signed(f, &resp.batch, "after.example.com", 6, 0);
+	/* an RPZ trigger: in a zone, a rule on every IPv4 answer */
+	push_signed(f, &resp.batch, "0.0.0.0.0.rpz-ip", 6, 0);
+	push_signed(f, &resp.batch, "after.example.com", 7, 0);
 	resp.batch.upto = resp.batch.n;
 	assert_int_equal(mesh_ingest_pulled(f->mesh, f->nb, &resp, &retry, &t), 0);
 	assert_int_equal(t.accepted, 2);
-	assert_int_equal(t.rejected, 4);
-	assert_int_equal(f->nb->rejects[MESH_R_SPECIAL_USE], 3);
+	assert_int_equal(t.rejected, 5);
+	assert_int_equal(f->nb->rejects[MESH_R_SPECIAL_USE], 4);
 	assert_int_equal(f->nb->rejects[MESH_R_DOMAIN], 1);
 	assert_string_equal(mesh_reject_name(MESH_R_SPECIAL_USE), "special_use");
 	assert_int_equal(f->nb->cursor.seq, resp.batch.upto);
 	read_trail(f, collect_rejected, &rj);
 	assert_string_equal(rj.names, "printer.local special_use\nnas.lan special_use\n"
 	                              "duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion special_use\n"
-	                              "co.uk domain\n");
+	                              "co.uk domain\n0.0.0.0.0.rpz-ip special_use\n");
 	assert_true(rj.detail_ok);
 	wire_sync_response_clear(&resp);
 	fx_close(f);
