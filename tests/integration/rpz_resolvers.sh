@@ -3,6 +3,7 @@
 # BIND 9.18 resolvers on loopback, over a fake root: submissions become
 # NXDOMAIN at both, withdrawals undo it, allowlisted names pass through,
 # an indicator from two hops away arrives, a restart keeps them on IXFR,
+# a name under an RPZ trigger label (0.0.0.0.0.rpz-ip) never reaches them,
 # and transfers are refused outside allow_transfer or without the key.
 # The peer listens on 127.0.0.3, not 127.0.0.1: the resolvers take NOTIFY
 # from their primary's address only, so one sent from elsewhere (the
@@ -120,6 +121,17 @@ check "... not a tenant under the public suffix pro.typeform.com below it" both 
 check "... nor the suffix itself" both pro.typeform.com 192.0.2.1
 check "... a tenant flagged on its own -> NXDOMAIN" wait_until 10 both evil-form.pro.typeform.com NXDOMAIN
 check "... amesh query agrees: no signal on the tenant" sh -c "! '$AMESH' -s '$T_ROOT/a/run/amesh.sock' query acme.pro.typeform.com >/dev/null"
+# a name under an RPZ trigger label is no name to the resolvers: the
+# rule 0.0.0.0.0.rpz-ip.ZONE (0.0.0.0/0) made both answer NXDOMAIN for
+# every name with an IPv4 address, and c's flag two hops away did too
+expect_exit 2 "submit 0.0.0.0.0.rpz-ip is refused (an RPZ trigger label)" \
+	amp a submit 0.0.0.0.0.rpz-ip --category phishing --confidence 90 --ttl 1d
+expect_exit 2 "... at c too, two hops away" amp c submit 0.0.0.0.0.rpz-ip --category malware --confidence 90 --ttl 1d
+amp a submit trigger-probe.example.com --category phishing --confidence 90 --ttl 1d >/dev/null
+check "... a change after it reached both" wait_until 10 both trigger-probe.example.com NXDOMAIN
+check "... and both still answer a name nobody flagged" both unflagged.example.org 192.0.2.1
+check "... whose zone holds no trigger" not sh -c "dig @$P -p $DNS $ZONE AXFR | grep -q 'rpz-ip'"
+
 # NAME.rpz.amesh.test is 253 octets, *.NAME.rpz.amesh.test would pass:
 # the name is listed alone (it was skipped, and resolved at both while
 # `amesh query' called it blocked)
