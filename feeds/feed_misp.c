@@ -691,12 +691,26 @@ static json_t *tag(const char *prefix, const char *v, const char *suffix)
 	return json_pack("{s:s}", "name", name);
 }
 
-static json_t *attribute_json(const struct feed_signal *s)
+/* MISP refuses a new attribute or object whose uuid another event holds
+ * ("The UUID provided is not unique"): an attribute's uuid is its
+ * indicator's (STIX's id) within its event, so a signal that lands in
+ * another event (a new first issue after its tombstone expired, or one
+ * unknown) is a new attribute there, never one MISP refuses. */
+static void attribute_uuid(const struct feed_signal *s, const char *ev_uuid, char out[FEED_UUID_LEN])
+{
+	char ind[FEED_UUID_LEN];
+	feed_export_indicator_uuid(&s->ind, ind);
+	const void *parts[] = {ind, ev_uuid};
+	size_t lens[] = {strlen(ind), strlen(ev_uuid)};
+	feed_export_uuid("misp-attribute", parts, lens, 2, out);
+}
+
+static json_t *attribute_json(const struct feed_signal *s, const char *ev_uuid)
 {
 	char uuid[FEED_UUID_LEN], ts[24], conf[8], exp[TIMEFMT_LEN], comment[160];
 	const char *tlp = s->ind.tlp > AM_TLP_NONE && s->ind.tlp < AM_TLP_COUNT ? am_tlp_name(s->ind.tlp) : "green";
 
-	feed_export_indicator_uuid(&s->ind, uuid);
+	attribute_uuid(s, ev_uuid, uuid);
 	snprintf(ts, sizeof ts, "%llu", (unsigned long long)s->ind.issued_at);
 	snprintf(conf, sizeof conf, "%u", s->ind.confidence);
 	timefmt_rfc3339(s->ind.expires_at, exp);
@@ -721,7 +735,7 @@ static json_t *attribute_json(const struct feed_signal *s)
 static int append_signal(json_t *ev, json_t *seen, const char *ev_uuid, const struct feed_signal *s, uint64_t now)
 {
 	char key[FEED_UUID_LEN + AM_DOMAIN_MAX + 2];
-	json_t *a = attribute_json(s);
+	json_t *a = attribute_json(s, ev_uuid);
 
 	if (!a)
 		return AM_ENOMEM;
@@ -780,14 +794,20 @@ int feed_misp_write(const char *dir, const struct feed_export *x, char *err, siz
 		rv = AM_EIO;
 		goto out;
 	}
-	/* group: one event per (origin, UTC day of issue) */
+	/* group: one event per (origin, UTC day of first issue). Not the
+	 * day of this version's issue: a name a daily feed keeps listing is
+	 * issued again every day or so, and moved each time to that day's
+	 * event it was a new attribute there and a stale one in the old
+	 * event, which MISP does not remove when a pulled update lacks it.
+	 * In the event of its first issue it is updated in place (its newer
+	 * timestamp), as STIX's `created' keeps the object put. */
 	for (size_t i = 0; i < x->n; i++) {
 		const struct feed_signal *s = &x->items[i];
 		char day[TIMEFMT_LEN], uuid[FEED_UUID_LEN], org[FEED_UUID_LEN], keyid[2 * AM_KEYID_BYTES + 1];
 		json_t *ev;
 		if (s->ind.withdrawn)
 			continue;
-		timefmt_rfc3339(s->ind.issued_at, day);
+		timefmt_rfc3339(feed_export_created(s), day);
 		day[10] = '\0';
 		event_uuid(s->ind.origin, day, uuid);
 		if ((ev = json_object_get(events, uuid)) == NULL) {

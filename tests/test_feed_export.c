@@ -491,6 +491,86 @@ static void test_misp_feed_directory(void **state)
 	json_decref(m);
 }
 
+/* Writes sig[0..n) as a MISP feed into a fresh directory and returns, per
+ * event file, every attribute's and object's uuid mapped to its event
+ * uuid; the directory is removed. */
+static json_t *misp_uuids(size_t n, uint64_t now)
+{
+	char dir[] = "/tmp/amesh-misp.XXXXXX", path[256], err[AM_ERRLEN];
+	json_t *out = json_object(), *m, *v;
+	const char *uuid;
+	assert_non_null(mkdtemp(dir));
+	struct feed_export x = {.items = sig, .n = n, .now = now, .producer = "alpha", .producer_key = producer};
+	assert_int_equal(feed_misp_write(dir, &x, err, sizeof err), 0);
+	snprintf(path, sizeof path, "%s/manifest.json", dir);
+	assert_non_null(m = json_load_file(path, 0, NULL));
+	unlink(path);
+	json_object_foreach(m, uuid, v) {
+		snprintf(path, sizeof path, "%s/%s.json", dir, uuid);
+		json_t *ev = json_load_file(path, 0, NULL), *a, *o, *oa;
+		size_t i, j;
+		assert_non_null(ev);
+		json_t *e = json_object_get(ev, "Event");
+		json_array_foreach(json_object_get(e, "Attribute"), i, a)
+			json_object_set_new(out, json_string_value(json_object_get(a, "uuid")), json_string(uuid));
+		json_array_foreach(json_object_get(e, "Object"), i, o) {
+			json_object_set_new(out, json_string_value(json_object_get(o, "uuid")), json_string(uuid));
+			json_array_foreach(json_object_get(o, "Attribute"), j, oa)
+				json_object_set_new(out, json_string_value(json_object_get(oa, "uuid")), json_string(uuid));
+		}
+		json_decref(ev);
+		unlink(path);
+	}
+	snprintf(path, sizeof path, "%s/hashes.csv", dir);
+	unlink(path);
+	rmdir(dir);
+	json_decref(m);
+	return out;
+}
+
+/* MISP refuses a new attribute or object whose uuid any event already
+ * holds ("The UUID provided is not unique"). A signal re-issued on a later
+ * day (a feed imported again with --ttl 7d) stays in the event of its
+ * first issue, updated in place by its newer timestamp; and whatever
+ * moves it to another event (its first issue unknown, a new flag after
+ * its tombstone expired) gets uuids of that event's own: it had kept
+ * its uuid, so the instance pulling the feed refused it there and kept
+ * the old version's expiry and confidence. */
+static void test_misp_uuids_unique_across_days(void **state)
+{
+	(void)state;
+	make();
+	sig[0].ind.withdrawn = sig[1].ind.withdrawn = false;
+	json_t *day1 = misp_uuids(4, T0 + 100);
+	/* every signal issued again a day later, first issued on day 1 */
+	for (int i = 0; i < 4; i++) {
+		sig[i].first_issued = sig[i].ind.issued_at;
+		sig[i].ind.issued_at += 86400;
+		sig[i].ind.version++;
+	}
+	json_t *day2 = misp_uuids(4, T0 + 86400 + 100);
+	const char *u;
+	json_t *ev;
+	json_object_foreach(day2, u, ev) {
+		json_t *was = json_object_get(day1, u);
+		assert_non_null(was); /* the same objects, updated in place */
+		assert_true(json_equal(was, ev));
+	}
+	assert_int_equal(json_object_size(day1), json_object_size(day2));
+	/* first issue unknown: a new event, and none of day 1's uuids in it */
+	for (int i = 0; i < 4; i++)
+		sig[i].first_issued = 0;
+	json_t *moved = misp_uuids(4, T0 + 86400 + 100);
+	json_object_foreach(moved, u, ev) {
+		json_t *was = json_object_get(day1, u);
+		if (was)
+			assert_true(json_equal(was, ev));
+	}
+	json_decref(day1);
+	json_decref(day2);
+	json_decref(moved);
+}
+
 static int keep_name(void *arg, const struct feed_entry *e)
 {
 	snprintf(arg, AM_DOMAIN_MAX + 1, "%s", e->name);
@@ -552,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_hosts_once_per_name_live_only),
 		cmocka_unit_test(test_stix_pattern_escapes_quote_and_backslash),
 		cmocka_unit_test(test_misp_feed_directory),
+		cmocka_unit_test(test_misp_uuids_unique_across_days),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
