@@ -19,7 +19,7 @@
  * A skip names the line of the attribute's uuid in its file.
  *
  * Writing (feed_misp_write): a directory MISP adds as a feed of type "MISP
- * Feed": one event per origin and UTC day of issue, EVENT-UUID.json
+ * Feed": one event per origin and UTC day of first issue, EVENT-UUID.json
  * (uuid derived from origin and day, so re-exports update the same event),
  * manifest.json (each event's uuid -> info, Orgc, date, timestamp...), and
  * hashes.csv (MD5 of each attribute value, event uuid - what MISP's feed
