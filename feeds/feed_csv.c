@@ -462,7 +462,26 @@ struct csv_state {
 	size_t header_n;
 	bool have_header;
 	char sep; /* `,', or the `;' of a European spreadsheet or a TSV's tab (see try_header) */
+	char forced; /* the separator a `sep=X' first line names, or 0 (see excel_sep) */
 };
+
+/* Excel's separator hint: a first line `sep=;' (or `sep=,', `sep=|')
+ * names the separator of the rows below, and Excel reads past it; CSV
+ * exports meant for Excel (SIEMs, PHP and PowerShell scripts) write it.
+ * Read as the header, it hid the real one on the next line: the file was
+ * taken for a plain list and every row refused as a bad name. Returns
+ * the separator, or 0; *n is the line's length with its line end. */
+static char excel_sep(const char *s, size_t len, size_t *n)
+{
+	const char *nl = memchr(s, '\n', len);
+	size_t ll = nl ? (size_t)(nl - s) : len;
+	*n = nl ? ll + 1 : ll;
+	if (ll && s[ll - 1] == '\r')
+		ll--;
+	if (ll != 5 || strncasecmp(s, "sep=", 4) != 0 || s[4] == '"' || s[4] == ' ' || !isprint((unsigned char)s[4]))
+		return 0;
+	return s[4];
+}
 
 /* Reads the record at *pos (len: where it must end) as a header: split at
  * `,'; or, in a line with no comma, at `;' or tabs - at least two fields,
@@ -479,16 +498,17 @@ static bool try_header(const char *s, size_t len, size_t *pos, size_t *line, str
 	size_t p0 = *pos, l0 = *line, ll = (nl ? (size_t)(nl - s) : len) - p0;
 	int cols[COL_COUNT];
 
-	for (size_t k = 0; k < sizeof seps; k++) {
-		char sep = seps[k];
-		if (sep != ',' && (memchr(s + p0, ',', ll) || !memchr(s + p0, sep, ll)))
+	for (size_t k = st->forced ? sizeof seps - 1 : 0; k < sizeof seps; k++) {
+		/* with a `sep=' line, its separator and no other */
+		char sep = st->forced ? st->forced : seps[k];
+		if (!st->forced && sep != ',' && (memchr(s + p0, ',', ll) || !memchr(s + p0, sep, ll)))
 			continue;
 		*pos = p0;
 		*line = l0;
 		*bad = parse_record(s, len, pos, line, &st->rec, why, sep);
 		if (*bad || !map_header(&st->rec, cols))
 			continue;
-		if (sep != ',' && (st->rec.n < 2 || !*field(&st->rec, 0) ||
+		if (!st->forced && sep != ',' && (st->rec.n < 2 || !*field(&st->rec, 0) ||
 		                   feed_is_ip(field(&st->rec, 0), strlen(field(&st->rec, 0)))))
 			continue;
 		memcpy(st->cols, cols, sizeof cols);
@@ -512,6 +532,11 @@ static int run(const char *s, size_t len, const struct feed_sink *sink, bool *fo
 		return AM_ENOMEM;
 	if (text_bom_len(s, len))
 		pos = 3;
+	size_t hint;
+	if ((st.forced = excel_sep(s + pos, len - pos, &hint)) != 0) {
+		pos += hint;
+		line++;
+	}
 	while (pos < len && rv == 0) {
 		size_t start = pos, start_line = line, k = pos;
 		const char *why;

@@ -2216,6 +2216,34 @@ static void test_csv_semicolon_and_tab_separated(void **state)
 	                               "here) names a domain"));
 }
 
+/* Excel's separator hint, a first line `sep=;' (`sep=,', `sep=|'), names
+ * the rows' separator: the header is the line after it, split there even
+ * when it holds a comma. Read as the header, it had hidden the real one:
+ * --format auto took the file for a plain list and refused every row. */
+static void test_csv_excel_sep_line(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char semi[] = "\xef\xbb\xbfsep=;\r\nDomain;Category;Confidence;Comment\r\n"
+	                           "sep-semi.example;malware;70;seen twice, once by us\r\n";
+	assert_int_equal(import_bytes(semi, sizeof semi - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "3 ok sep-semi.example malware 70\n"));
+	assert_null(strstr(o.text, "skip"));
+	static const char comma[] = "sep=,\nhostname,threat\nsep-comma.example,botnet_cc\n";
+	assert_int_equal(import_bytes(comma, sizeof comma - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "3 ok sep-comma.example botnet 80\n"));
+	assert_null(strstr(o.text, "skip"));
+	static const char pipe[] = "SEP=|\ndomain|category\n\"sep|pipe.example\"|spam\nsep-pipe.example|spam\n";
+	assert_int_equal(import_bytes(pipe, sizeof pipe - 1, FEED_CSV, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "3 skip bad_name `\"sep|pipe.example\"|spam'"));
+	assert_non_null(strstr(o.text, "4 ok sep-pipe.example spam 80\n"));
+	/* a name that begins so is no hint */
+	static const char plain[] = "sep=x.example\nsep-plain.example\n";
+	assert_int_equal(import_bytes(plain, sizeof plain - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "2 ok sep-plain.example phishing 80\n"));
+}
+
 /* Refused, never cut: a name over the 1,024 bytes any name may have
  * before conversion is skipped with its length said, whatever the
  * format; a 1,013-byte name that converts to an ordinary one (a heart and
@@ -3562,6 +3590,7 @@ int main(void)
 		cmocka_unit_test(test_stix_tlp_markings_defined_in_the_bundle),
 		cmocka_unit_test(test_stix_benign_indicators_are_not_flags),
 		cmocka_unit_test(test_csv_semicolon_and_tab_separated),
+		cmocka_unit_test(test_csv_excel_sep_line),
 		cmocka_unit_test(test_over_long_values_refused_never_cut),
 		cmocka_unit_test(test_adblock_list_with_hosts_lines),
 		cmocka_unit_test(test_unknown_category_words_are_refused),
