@@ -76,7 +76,30 @@ struct tags {
 	uint64_t expires_at;
 	enum am_tlp tlp;
 	char unknown_category[64]; /* the first amesh:category value we could not read, or "" */
+	/* the first amesh:confidence and amesh:expires tag whose value we
+	 * could not read, whole, or "": it refuses what it covers, as an
+	 * unreadable column or property does in CSV and STIX */
+	char bad_confidence[80], bad_expires[80];
 };
+
+/* The value of the machine tag `amesh:KEY=VALUE' after `=' into v (cap
+ * bytes): MISP writes it quoted (`amesh:confidence="80"'); by hand it is
+ * as often written bare (`amesh:confidence=80'). Returns false when there
+ * is none or it does not fit, so it reads as unreadable, never cut. */
+static bool tag_value(const char *eq, char *v, size_t cap)
+{
+	const char *s = eq + 1;
+	size_t n = strlen(s);
+	if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+		s++;
+		n -= 2;
+	}
+	if (n == 0 || n >= cap)
+		return false;
+	memcpy(v, s, n);
+	v[n] = '\0';
+	return true;
+}
 
 /* Tags as MISP writes them, [{"name": "tlp:red", ...}], and as other
  * tools converting to its format do: a tag a bare string ["tlp:red"], or
@@ -89,7 +112,8 @@ static void read_tags(const struct feed_sink *sink, json_t *list, struct tags *t
 	/* An amesh:category value we cannot read refuses what it covers
 	 * (attribute() says so); a readable one on the attribute overrides
 	 * an unreadable one of the event, as any attribute tag does. */
-	bool got = false, unknown = false;
+	bool got = false, unknown = false, got_conf = false, got_exp = false;
+	char bad_conf[sizeof t->bad_confidence] = "", bad_exp[sizeof t->bad_expires] = "";
 	for (i = 0; i < ntags; i++) {
 		tag = json_is_array(list) ? json_array_get(list, i) : list;
 		json_t *jn = json_is_string(tag) ? tag : json_object_get(tag, "name");
@@ -118,13 +142,34 @@ static void read_tags(const struct feed_sink *sink, json_t *list, struct tags *t
 		if (strncmp(n, "amesh:", 6) != 0)
 			continue;
 		const char *eq = strchr(n, '=');
-		if (!eq || eq[1] != '"' || strlen(eq + 2) < 1 || strlen(eq + 2) >= sizeof v)
+		if (!eq)
 			continue;
-		snprintf(v, sizeof v, "%s", eq + 2);
-		size_t vl = strlen(v);
-		if (vl && v[vl - 1] == '"')
-			v[vl - 1] = '\0';
+		bool readable = tag_value(eq, v, sizeof v);
 		size_t kl = (size_t)(eq - n) - 6;
+		/* A confidence or expiry tag we cannot read (`"150"', a date
+		 * alone, a value too long) was passed over in silence, and the
+		 * command line's took its place: the file said otherwise. */
+		if (kl == 10 && strncmp(n + 6, "confidence", 10) == 0) {
+			char *end;
+			long c = readable ? strtol(v, &end, 10) : -1;
+			if (readable && !*end && c >= 0 && c <= 100 && isdigit((unsigned char)v[0])) {
+				t->confidence = (int)c;
+				got_conf = true;
+			} else if (!bad_conf[0])
+				snprintf(bad_conf, sizeof bad_conf, "%s", n);
+			continue;
+		}
+		if (kl == 7 && strncmp(n + 6, "expires", 7) == 0) {
+			uint64_t e;
+			if (readable && timefmt_parse_rfc3339(v, &e) == 0) {
+				t->expires_at = e;
+				got_exp = true;
+			} else if (!bad_exp[0])
+				snprintf(bad_exp, sizeof bad_exp, "%s", n);
+			continue;
+		}
+		if (!readable)
+			continue;
 		if (kl == 8 && strncmp(n + 6, "category", 8) == 0) {
 			/* as every other feed's category word: `Phishing' too */
 			enum am_category c = feed_category_of(sink, v);
@@ -135,19 +180,20 @@ static void read_tags(const struct feed_sink *sink, json_t *list, struct tags *t
 				unknown = true;
 				snprintf(t->unknown_category, sizeof t->unknown_category, "%s", v);
 			}
-		} else if (kl == 10 && strncmp(n + 6, "confidence", 10) == 0) {
-			char *end;
-			long c = strtol(v, &end, 10);
-			if (!*end && c >= 0 && c <= 100 && v[0])
-				t->confidence = (int)c;
-		} else if (kl == 7 && strncmp(n + 6, "expires", 7) == 0) {
-			uint64_t e;
-			if (timefmt_parse_rfc3339(v, &e) == 0)
-				t->expires_at = e;
 		}
 	}
 	if (got && !unknown)
 		t->unknown_category[0] = '\0';
+	/* as the category: a readable tag here overrides an unreadable one
+	 * of the event, an unreadable one here refuses the attribute */
+	if (bad_conf[0])
+		snprintf(t->bad_confidence, sizeof t->bad_confidence, "%s", bad_conf);
+	else if (got_conf)
+		t->bad_confidence[0] = '\0';
+	if (bad_exp[0])
+		snprintf(t->bad_expires, sizeof t->bad_expires, "%s", bad_exp);
+	else if (got_exp)
+		t->bad_expires[0] = '\0';
 }
 
 /* A MISP flag as exports spell it: true/false, 1/0, "1"/"0",
@@ -333,6 +379,15 @@ static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, js
 	read_tags(c->sink, json_object_get(a, "Tag"), &t);
 	if (t.unknown_category[0]) {
 		feed_skip_unknown_category(c->sink, line, value, vl, "the amesh:category tag", t.unknown_category);
+		return 0;
+	}
+	if (t.bad_confidence[0] || t.bad_expires[0]) {
+		char why[TEXT_QUOTE_LEN(80) + 80], q[TEXT_QUOTE_LEN(80)];
+		const char *bad = t.bad_confidence[0] ? t.bad_confidence : t.bad_expires;
+		snprintf(why, sizeof why, "the tag %s: %s", text_quote(q, sizeof q, bad, strlen(bad), 80),
+		         t.bad_confidence[0] ? "confidence is not an integer from 0 to 100"
+		                             : "the expiry is not an RFC 3339 time");
+		c->sink->skip(c->sink->arg, line, FEED_SKIP_BAD_VALUE, value, vl, why);
 		return 0;
 	}
 	read_distribution(json_object_get(a, "distribution"), &t);

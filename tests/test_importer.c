@@ -1821,6 +1821,46 @@ static void test_misp_tags_spelt_otherwise(void **state)
 	expect(o.text, want);
 }
 
+/* An amesh:confidence or amesh:expires tag whose value cannot be read
+ * (`"150"', a date alone) refuses its attribute, quoting the tag, as an
+ * unreadable CSV column or STIX property does: it was passed over and the
+ * command line's confidence or TTL took its place. An attribute's
+ * readable tag overrides the event's unreadable one; a value written
+ * bare, as by hand (`amesh:confidence=40'), is read. */
+static void test_misp_unreadable_amesh_tags_refuse(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char ev[] =
+		"{\"Event\": {\"uuid\": \"5f1e0b4c-7a2d-4c3e-9b8a-1d2e3f4a5b6e\", \"info\": \"hand-tagged\", "
+		"\"Tag\": [{\"name\": \"amesh:expires=\\\"2026-12-20\\\"\"}], \"Attribute\": [\n"
+		"{\"uuid\": \"ab000002-0000-4000-8000-000000000001\", \"type\": \"domain\", \"to_ids\": true, \"value\": "
+		"\"event-bad-expiry.example\"},\n"
+		"{\"uuid\": \"ab000002-0000-4000-8000-000000000002\", \"type\": \"domain\", \"to_ids\": true, \"value\": "
+		"\"own-expiry.example\", \"Tag\": [{\"name\": \"amesh:expires=\\\"2026-12-20T00:00:00Z\\\"\"}]},\n"
+		"{\"uuid\": \"ab000002-0000-4000-8000-000000000003\", \"type\": \"domain\", \"to_ids\": true, \"value\": "
+		"\"conf-150.example\", \"Tag\": [{\"name\": \"amesh:expires=\\\"2026-12-20T00:00:00Z\\\"\"}, "
+		"{\"name\": \"amesh:confidence=\\\"150\\\"\"}]},\n"
+		"{\"uuid\": \"ab000002-0000-4000-8000-000000000004\", \"type\": \"domain\", \"to_ids\": true, \"value\": "
+		"\"conf-bare.example\", \"Tag\": [{\"name\": \"amesh:expires=2026-12-20T00:00:00Z\"}, "
+		"{\"name\": \"amesh:confidence=40\"}]},\n"
+		"{\"uuid\": \"ab000002-0000-4000-8000-000000000005\", \"type\": \"domain\", \"to_ids\": true, \"value\": "
+		"\"expired-bare.example\", \"Tag\": [\"amesh:expires=2020-01-01T00:00:00Z\"]}]}}\n";
+	assert_int_equal(import_bytes(ev, sizeof ev - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	static const char *const want[] = {
+		"Attribute[0]: 2 skip bad_value `event-bad-expiry.example'\n"
+		"  -- the tag `amesh:expires=\"2026-12-20\"': the expiry is not an RFC 3339 time\n",
+		"Attribute[1]: 3 ok own-expiry.example phishing 80\n",
+		"Attribute[2]: 4 skip bad_value `conf-150.example'\n"
+		"  -- the tag `amesh:confidence=\"150\"': confidence is not an integer from 0 to 100\n",
+		"Attribute[3]: 5 ok conf-bare.example phishing 40\n",
+		"Attribute[4]: 6 skip expired `expired-bare.example'",
+		NULL,
+	};
+	expect(o.text, want);
+}
+
 /* Two versions of one indicator as new as each other (the same
  * `modified': a producer that revokes without advancing it, which STIX
  * forbids): the first was read and the revocation beside it passed over
@@ -3531,6 +3571,7 @@ int main(void)
 		cmocka_unit_test(test_misp_flags_spelt_otherwise),
 		cmocka_unit_test(test_stix_list_written_as_one_string),
 		cmocka_unit_test(test_misp_tags_spelt_otherwise),
+		cmocka_unit_test(test_misp_unreadable_amesh_tags_refuse),
 		cmocka_unit_test(test_stix_revocation_as_new_as_its_indicator),
 		cmocka_unit_test(test_misp_older_version_of_an_event),
 		cmocka_unit_test(test_json_records_with_many_keys),
