@@ -102,6 +102,8 @@ struct feed_entry {
 	const char *id;             /* the object's id in the file (a STIX id) for messages, or NULL */
 	enum am_tlp tlp;            /* AM_TLP_NONE: the command line's */
 	bool twin;                  /* RPZ "*.name", `*.name' in a list, a resolver rule's repeat: folded, not a duplicate */
+	const char *beside_url;     /* a CSV row's URL beside its name column, or NULL: the name must be that URL's
+	                               host or a parent of it (importer.c) */
 	const char *input;          /* the line or value to quote if it is refused */
 	size_t input_len;
 };

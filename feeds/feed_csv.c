@@ -265,7 +265,7 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
                     size_t header_n, size_t line, const char *input, size_t input_len, bool json)
 {
 	const char *field_word = json ? "key" : "column", *rows = json ? "records" : "rows";
-	char v[FEED_LINE_MAX], tv[64], cv[64], host[FEED_HOST_MAX + 1];
+	char v[FEED_LINE_MAX], u[FEED_LINE_MAX], tv[64], cv[64], host[FEED_HOST_MAX + 1];
 	struct feed_entry e = {.line = line, .confidence = -1, .input = input, .input_len = input_len};
 	bool url = false, url_part = false;
 
@@ -293,8 +293,13 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 		/* a name column; beside a URL (URLhaus's API gives its `host',
 		 * OpenPhish's its `host') it is that URL's host, judged as one
 		 * (a file on github.com flags no github.com) */
-		if (value_len(r, cols, COL_URL) > 0)
+		if (value_len(r, cols, COL_URL) > 0) {
 			url_part = true;
+			/* and it must be: a `domain' beside a phishing URL may
+			 * name the brand it imitates (the victim), never what
+			 * the URL says is abusive (the importer checks) */
+			e.beside_url = value(r, cols, COL_URL, u, sizeof u);
+		}
 	} else if (cols[COL_URL] >= 0 && *value(r, cols, COL_URL, v, sizeof v)) {
 		url = true;
 	} else if (cols[COL_IOC] >= 0 && *value(r, cols, COL_IOC, v, sizeof v)) {

@@ -174,6 +174,31 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 		report(im, e->line, FEED_SKIP_BAD_NAME, e->input, e->input_len, err);
 		return 0;
 	}
+	/* A CSV row's name beside its URL (URLhaus's and OpenPhish's `host')
+	 * is taken as that URL's host: it must be it, or a parent of it.
+	 * Another name (the brand a phishing page imitates, a victim's site)
+	 * is no statement that it is abusive: it was flagged as if it were
+	 * the URL's, the victim blocked. Refused, both quoted. A URL whose
+	 * host cannot be read leaves the name as it was. */
+	if (e->beside_url && *e->beside_url) {
+		char host[FEED_HOST_MAX + 1], hn[AM_DOMAIN_MAX + 1], herr[AM_ERRLEN];
+		const char *hwhy;
+		bool path;
+		if (feed_url_host(e->beside_url, strlen(e->beside_url), host, &path, &hwhy) == 0) {
+			size_t dl = strlen(it.domain), hl;
+			bool ok = domain_normalise(host, hn, herr, sizeof herr) == 0 && (hl = strlen(hn)) >= dl &&
+			          strcmp(hn + hl - dl, it.domain) == 0 && (hl == dl || hn[hl - dl - 1] == '.') &&
+			          domain_reaches(hn, hn + hl - dl);
+			if (!ok) {
+				char why[2 * AM_DOMAIN_MAX + 200], qh[TEXT_QUOTE_LEN(80)];
+				snprintf(why, sizeof why, "the name `%s' is neither the host of the URL beside it (%s) nor a "
+				         "parent of it: the row does not say that name is abusive", it.domain,
+				         text_quote(qh, sizeof qh, host, strlen(host), 80));
+				report(im, e->line, FEED_SKIP_BAD_VALUE, e->input, e->input_len, why);
+				return 0;
+			}
+		}
+	}
 	if (e->from_url && shared_hosts_match(im->o.shared, it.domain, &which)) {
 		char why[AM_DOMAIN_MAX + 64];
 		snprintf(why, sizeof why, "`%s' is a shared platform (--shared-hosts)", which);

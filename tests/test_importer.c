@@ -3046,6 +3046,28 @@ static void test_urlhaus_api_answer_and_hosts_beside_urls(void **state)
 	assert_int_equal(import_bytes(csv, sizeof csv - 1, FEED_CSV, &o, err, sizeof err), 0);
 	expect(o.text, (const char *const[]){"2 skip url_on_shared_host", "3 ok op-kit.example",
 	                                     "4 ok bare-host.example", NULL});
+	/* ... and it must be that URL's host, or a parent of it, however
+	 * spelt (defanged, a U-label, capitals, a trailing dot): a `domain'
+	 * naming the brand a phishing page imitates, or a host the URL does
+	 * not have, was flagged - the victim blocked - as the URL's own */
+	static const char brand[] = "url,domain,target\n"
+	                            "https://login-kit.example/paypal/,paypal-victim.example,PayPal\n"
+	                            "hxxps://www[.]kit-sub.example/x,kit-sub[.]example,x\n"
+	                            "http://xn--bcher-kit-q9a.example/x,B\xc3\xbc" "CHER-KIT.example.,x\n"
+	                            "http://192.0.2.8/x,ip-kit.example,x\n"
+	                            "http://under.kit-parent.example/x,deeper.under.kit-parent.example,x\n";
+	assert_int_equal(import_bytes(brand, sizeof brand - 1, FEED_CSV, &o, err, sizeof err), 0);
+	expect(o.text, (const char *const[]){
+		"2 skip bad_value `https://login-kit.example/paypal/,paypal-victim.example,PayPal'\n"
+		"  -- the name `paypal-victim.example' is neither the host of the URL beside it (`login-kit.example') "
+		"nor a parent of it: the row does not say that name is abusive\n",
+		"3 ok kit-sub.example", "4 ok xn--bcher-kit-q9a.example", "5 skip bad_value", "6 skip bad_value", NULL});
+	assert_int_equal(count(o.text, " ok "), 2);
+	static const char rec[] = "[{\"url\": \"http://json-kit.example/x\", \"host\": \"json-victim.example\", "
+	                          "\"url_status\": \"online\"}]\n";
+	assert_int_equal(import_bytes(rec, sizeof rec - 1, FEED_CSV, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "skip bad_value"));
+	assert_null(strstr(o.text, " ok "));
 }
 
 /* A JSON record of more than 64 keys (a producer's own x_ properties, an
