@@ -41,6 +41,16 @@ expect_exit 0 "a CSV with an unknown category word imports the rest" amp a impor
 check "  the unknown word refuses its row, quoted" grep -qF "cats.csv:3: unknown_category: \`unknown-cat.example,phish' (the \`threat_type' column names the category \`phish'" <<<"$T_ERR"
 check "  the summary counts it" grep -q "skipped: .*unknown_category 1" <<<"$T_OUT"
 check "  and the message names the cure" grep -qF "if it means one of ours, say which: --category-map phish=CATEGORY)" <<<"$T_ERR"
+# an Excel export's `sep=;' first line names the separator: found by --format auto, rows read by it
+printf 'sep=;\r\nDomain;Category;Confidence\r\nexcel-sep.example;malware;70\r\n' >"$T_ROOT/excel.csv"
+expect_exit 0 "a CSV with Excel's sep=; line imports (format detected)" amp a import "$T_ROOT/excel.csv" --category spam --confidence 60 --ttl 7d
+check "  its row is held with the file's category" grep -q '"category": *"malware"' <<<"$(amp a --json query excel-sep.example)"
+check "  and nothing is skipped" grep -q "^0 lines skipped" <<<"$T_OUT"
+# a name column beside a URL names the URL's host; a brand the phishing page imitates is no flag
+printf 'url,domain,target\nhttps://brand-kit.example/login,brand-victim.example,Bank\n' >"$T_ROOT/brand.csv"
+expect_exit 0 "a CSV whose domain is not its URL's host imports the rest" amp a import "$T_ROOT/brand.csv" --category phishing --confidence 60 --ttl 7d
+check "  the row is refused, naming both" grep -qF "brand.csv:2: bad_value: \`https://brand-kit.example/login,brand-victim.example,Bank' (the name \`brand-victim.example' is neither the host of the URL beside it (\`brand-kit.example')" <<<"$T_ERR"
+check "  the victim is not flagged" not has a brand-victim.example
 # the operator says what a feed's word means: never a guess of ours
 printf 'domain,threat_type\nskim-map.example,cc_skimming\nphish-map.example,Phish\nnone-map.example,scam\n' >"$T_ROOT/catmap.csv"
 printf '# ThreatFox words\n\nphish = phishing\n' >"$T_ROOT/catmap.txt"
