@@ -487,7 +487,34 @@ const char *feed_json_quote(const json_t *v, char *buf, size_t cap, size_t *len)
 	return buf;
 }
 
-size_t feed_json_line_of(struct feed_json_lines *l, const char *value)
+/* Whether the string at buf[off] is the value of "key": `"key"', blanks,
+ * `:', blanks before it. */
+static bool value_of_key(const char *buf, size_t off, const char *key)
+{
+	size_t kl = strlen(key), i = off;
+	while (i > 0 && strchr(" \t\r\n", buf[i - 1]))
+		i--;
+	if (i == 0 || buf[--i] != ':')
+		return false;
+	while (i > 0 && strchr(" \t\r\n", buf[i - 1]))
+		i--;
+	return i >= kl + 2 && buf[i - 1] == '"' && buf[i - kl - 2] == '"' && memcmp(buf + i - kl - 1, key, kl) == 0;
+}
+
+/* The first occurrence of needle in buf[from, to) that is key's value
+ * (any, when key is NULL), or NULL. */
+static const char *find_value(const char *buf, size_t from, size_t to, const char *needle, size_t n, const char *key)
+{
+	while (from < to) {
+		const char *hit = memmem(buf + from, to - from, needle, n);
+		if (!hit || !key || value_of_key(buf, (size_t)(hit - buf), key))
+			return hit;
+		from = (size_t)(hit - buf) + 1;
+	}
+	return NULL;
+}
+
+size_t feed_json_line_of(struct feed_json_lines *l, const char *key, const char *value)
 {
 	char needle[160];
 	int n = snprintf(needle, sizeof needle, "\"%s\"", value ? value : "");
@@ -496,9 +523,9 @@ size_t feed_json_line_of(struct feed_json_lines *l, const char *value)
 	if (!value || n <= 2 || (size_t)n >= sizeof needle)
 		return 0;
 	if (l->last_off < l->len)
-		hit = memmem(l->buf + l->last_off, l->len - l->last_off, needle, (size_t)n);
+		hit = find_value(l->buf, l->last_off, l->len, needle, (size_t)n, key);
 	if (!hit)
-		hit = memmem(l->buf, l->len, needle, (size_t)n);
+		hit = find_value(l->buf, 0, l->len, needle, (size_t)n, key);
 	if (!hit)
 		return 0;
 	l->last_off = (size_t)(hit - l->buf);

@@ -296,12 +296,16 @@ const char *feed_json_quote(const json_t *v, char *buf, size_t cap, size_t *len)
 /* Finds the line of an object in the document by one of its string
  * values that is unique in practice (a STIX id, a MISP uuid): searched
  * onward from the last one found (objects come in file order), then from
- * the start. 0 when not found. Start with {.buf, .len, .scan_line = 1}. */
+ * the start. With key, only where it is that key's value (`"id": "..."'):
+ * the same string as another object's reference (a relationship's
+ * source_ref, a sighting's sighting_of_ref before the indicator) is
+ * another object's line. key NULL: any occurrence. 0 when not found.
+ * Start with {.buf, .len, .scan_line = 1}. */
 struct feed_json_lines {
 	const char *buf;
 	size_t len, scan_off, scan_line, last_off;
 };
-size_t feed_json_line_of(struct feed_json_lines *l, const char *value);
+size_t feed_json_line_of(struct feed_json_lines *l, const char *key, const char *value);
 
 /* A sharing level read from a feed (a MISP tlp: tag, a STIX marking):
  * *cur becomes the stricter of *cur and x, and a level the feed names but

@@ -646,7 +646,7 @@ static int json_record(const struct feed_sink *sink, json_t *o, struct record *h
 
 	feed_where(sink, where);
 	/* the line: by the record's key in the export, else by a value */
-	size_t line = line_key ? feed_json_line_of(jl, line_key) : 0;
+	size_t line = line_key ? feed_json_line_of(jl, NULL, line_key) : 0;
 	if (!json_is_object(o)) {
 		sink->skip(sink->arg, line, FEED_SKIP_MALFORMED, q, qn, "not a JSON object (a record is one)");
 		return 0;
@@ -654,7 +654,7 @@ static int json_record(const struct feed_sink *sink, json_t *o, struct record *h
 	if (!line) {
 		static const char *const ids[] = {"id", "ioc_value", "ioc", "url", "domain", "hostname"};
 		for (size_t i = 0; !line && i < sizeof ids / sizeof *ids; i++)
-			line = feed_json_line_of(jl, feed_json_str(json_object_get(o, ids[i])));
+			line = feed_json_line_of(jl, ids[i], feed_json_str(json_object_get(o, ids[i])));
 	}
 	/* The cap on untrusted input: a record's keys are walked and the
 	 * known ones copied; jansson has read them all already, so this
@@ -765,7 +765,7 @@ static int json_records(const char *buf, size_t len, const struct feed_sink *sin
 				char qbuf[FEED_QUOTE_MAX + 1];
 				size_t qn;
 				const char *q = feed_json_quote(v, qbuf, sizeof qbuf - 1, &qn);
-				sink->skip(sink->arg, feed_json_line_of(&jl, key), FEED_SKIP_MALFORMED, q, qn,
+				sink->skip(sink->arg, feed_json_line_of(&jl, NULL, key), FEED_SKIP_MALFORMED, q, qn,
 				           "not a list of records under its id");
 				continue;
 			}

@@ -281,7 +281,7 @@ static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, js
 	const char *type = feed_json_str(jtype);
 	const char *value = feed_json_str(jvalue);
 	json_t *to_ids = json_object_get(a, "to_ids");
-	size_t line = feed_json_line_of(&c->lines, feed_json_str(json_object_get(a, "uuid")));
+	size_t line = feed_json_line_of(&c->lines, "uuid", feed_json_str(json_object_get(a, "uuid")));
 	struct tags t = *event_tags;
 	struct feed_entry e = {.line = line};
 	char host[FEED_HOST_MAX + 1];
@@ -579,7 +579,7 @@ int feed_misp_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 				         (long long)json_integer_value(n),
 				         event_time(json_array_get(list, (size_t)json_integer_value(n))));
 				feed_where(sink, where);
-				c.sink->skip(c.sink->arg, feed_json_line_of(&c.lines, uuid), FEED_SKIP_DUPLICATE, uuid,
+				c.sink->skip(c.sink->arg, feed_json_line_of(&c.lines, "uuid", uuid), FEED_SKIP_DUPLICATE, uuid,
 				             strlen(uuid), why);
 				feed_where(sink, NULL);
 				/* past it: its attributes share their uuids with the
@@ -588,7 +588,7 @@ int feed_misp_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 				continue;
 			}
 			if (n)
-				(void)feed_json_line_of(&c.lines, uuid);
+				(void)feed_json_line_of(&c.lines, "uuid", uuid);
 			if (json_is_object(ev) && (rv = event(&c, ev, pre)) != 0)
 				break;
 		}

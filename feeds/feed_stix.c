@@ -244,7 +244,7 @@ static int indicator(struct ctx *c, json_t *o)
 	const char *pattern = feed_json_str(jpattern);
 	const char *ptype = feed_json_str(jptype);
 	json_t *v;
-	size_t line = feed_json_line_of(&c->lines, id);
+	size_t line = feed_json_line_of(&c->lines, "id", id);
 	struct feed_entry e = {.line = line, .confidence = -1};
 	const char *input = pattern ? pattern : id ? id : "indicator";
 
@@ -462,7 +462,7 @@ static int indicator(struct ctx *c, json_t *o)
 static void nested_bundle(struct ctx *c, json_t *o, const char *where)
 {
 	const char *id = feed_json_str(json_object_get(o, "id"));
-	skip_obj(c, feed_json_line_of(&c->lines, id), FEED_SKIP_UNSUPPORTED, id ? id : where,
+	skip_obj(c, feed_json_line_of(&c->lines, "id", id), FEED_SKIP_UNSUPPORTED, id ? id : where,
 	         "a bundle inside a bundle (STIX 2.1 has none): its objects are not read");
 }
 
@@ -629,7 +629,7 @@ int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 				snprintf(why, sizeof why, "a version of %.80s as new as %s[%lld] (the same `modified')%s: that one "
 				         "is read", id, objs == root ? "" : "objects", (long long)json_integer_value(newest),
 				         revoked_of(no) == 1 ? ", which is revoked" : "");
-			skip_obj(&c, feed_json_line_of(&c.lines, id), FEED_SKIP_DUPLICATE, p ? p : id, why);
+			skip_obj(&c, feed_json_line_of(&c.lines, "id", id), FEED_SKIP_DUPLICATE, p ? p : id, why);
 		} else if (t && strcmp(t, "indicator") == 0)
 			rv = indicator(&c, o);
 		else if (t && strcmp(t, "bundle") == 0)

@@ -1861,6 +1861,40 @@ static void test_misp_unreadable_amesh_tags_refuse(void **state)
 	expect(o.text, want);
 }
 
+/* A skip names the line of the object itself, not of the first object
+ * that mentions its id: a relationship's source_ref or a sighting's
+ * sighting_of_ref before the indicator, a MISP object's reference before
+ * the attribute it points at, had each given its own line. */
+static void test_json_skip_names_the_objects_own_line(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char bundle[] =
+		"{\"type\": \"bundle\", \"id\": \"bundle--6e0092c5-5f74-4287-9642-33f4c354e560\", \"objects\": [\n"
+		"{\"type\": \"relationship\", \"id\": \"relationship--d1000000-0000-4000-8000-000000000001\", "
+		"\"source_ref\": \"indicator--d1000000-0000-4000-8000-000000000003\", "
+		"\"target_ref\": \"malware--d1000000-0000-4000-8000-000000000009\"},\n"
+		"{\"type\": \"sighting\", \"id\": \"sighting--d1000000-0000-4000-8000-000000000002\", "
+		"\"sighting_of_ref\": \"indicator--d1000000-0000-4000-8000-000000000004\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--d1000000-0000-4000-8000-000000000003\", "
+		"\"pattern\": \"[domain-name:value = '192.0.2.1']\"},\n"
+		"{\"type\": \"indicator\",\n \"id\" :\n  \"indicator--d1000000-0000-4000-8000-000000000004\", "
+		"\"pattern\": \"[domain-name:value = 'com']\"}\n]}\n";
+	assert_int_equal(import_bytes(bundle, sizeof bundle - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	expect(o.text, (const char *const[]){"objects[2]: 4 skip ip_address", "objects[3]: 7 skip public_suffix", NULL});
+	static const char ev[] =
+		"{\"Event\": {\"uuid\": \"5f1e0b4c-7a2d-4c3e-9b8a-1d2e3f4a5b70\", \"info\": \"objects first\", \"Object\": [\n"
+		"{\"name\": \"domain-ip\", \"uuid\": \"ab000003-0000-4000-8000-0000000000a0\", \"ObjectReference\": [\n"
+		"{\"referenced_uuid\": \"ab000003-0000-4000-8000-000000000001\", \"relationship_type\": \"resolves-to\"}],\n"
+		"\"Attribute\": []}],\n"
+		"\"Attribute\": [\n"
+		"{\"uuid\": \"ab000003-0000-4000-8000-000000000001\", \"type\": \"domain\", \"to_ids\": true, "
+		"\"value\": \"co.uk\"}]}}\n";
+	assert_int_equal(import_bytes(ev, sizeof ev - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	expect(o.text, (const char *const[]){"Attribute[0]: 6 skip public_suffix", NULL});
+}
+
 /* Two versions of one indicator as new as each other (the same
  * `modified': a producer that revokes without advancing it, which STIX
  * forbids): the first was read and the revocation beside it passed over
@@ -3594,6 +3628,7 @@ int main(void)
 		cmocka_unit_test(test_stix_list_written_as_one_string),
 		cmocka_unit_test(test_misp_tags_spelt_otherwise),
 		cmocka_unit_test(test_misp_unreadable_amesh_tags_refuse),
+		cmocka_unit_test(test_json_skip_names_the_objects_own_line),
 		cmocka_unit_test(test_stix_revocation_as_new_as_its_indicator),
 		cmocka_unit_test(test_misp_older_version_of_an_event),
 		cmocka_unit_test(test_json_records_with_many_keys),
