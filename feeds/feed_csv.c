@@ -259,6 +259,34 @@ static int parse_time(const char *s, uint64_t *out)
 	return timefmt_parse_rfc3339(tmp, out) == 0 ? 0 : -1;
 }
 
+/* Whether the indicator type t is one of words (lower case, without
+ * separators), read as a header is: case, and ` ', `-' or `_', do not
+ * matter. Each tool spells the type its own way - MISP and OTX `domain',
+ * OpenCTI `Domain-Name', Microsoft's TI `DomainName', Recorded Future
+ * `InternetDomainName', ThreatConnect `Host' - and those rows were
+ * refused as of a type that is no domain. */
+static bool type_is(const char *t, const char *const *words)
+{
+	char w[40];
+	size_t n = 0;
+	for (; *t; t++) {
+		if (*t == ' ' || *t == '-' || *t == '_')
+			continue;
+		if (n + 1 == sizeof w)
+			return false;
+		w[n++] = (char)tolower((unsigned char)*t);
+	}
+	w[n] = '\0';
+	for (; *words; words++)
+		if (strcmp(w, *words) == 0)
+			return true;
+	return false;
+}
+
+static const char *const name_types[] = {"domain", "hostname", "fqdn", "domainname", "internetdomainname", "host",
+                                         NULL};
+static const char *const url_types[] = {"url", NULL};
+
 /* One row, or one JSON record (json): whose fields are keys, not columns,
  * and which is a record, not a row, in what is said of it. */
 static int data_row(const struct feed_sink *sink, const struct record *r, const int cols[COL_COUNT],
@@ -307,7 +335,7 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 		/* an untyped indicator column (`indicator,description') mixes
 		 * names and URLs: one with a scheme is a URL, its host the name
 		 * (it was refused for its `:' as a bad name) */
-		if (strcasecmp(type, "url") == 0 ||
+		if (type_is(type, url_types) ||
 		    (!*type && (strstr(v, "://") || strstr(v, ":]//") || strstr(v, ":)//") || /* hxxps[:]// too */
 		                feed_url_web_authority(v, strlen(v)))))
 			url = true;
@@ -317,8 +345,7 @@ static int data_row(const struct feed_sink *sink, const struct record *r, const 
 			char *bar = strchr(v, '|');
 			if (bar)
 				*bar = '\0';
-		} else if (*type && strcasecmp(type, "domain") != 0 && strcasecmp(type, "hostname") != 0 &&
-		           strcasecmp(type, "fqdn") != 0) {
+		} else if (*type && !type_is(type, name_types)) {
 			char why[96];
 			snprintf(why, sizeof why, "an indicator of type `%.40s'", type);
 			sink->skip(sink->arg, line, FEED_SKIP_NOT_A_DOMAIN, input, input_len, why);

@@ -2433,6 +2433,21 @@ static void test_csv_header_spellings(void **state)
 	got = run("csv-spaced-header.csv", FEED_AUTO, &opt, &o);
 	static const char *const want2[] = {"2 ok sheet.example phishing 80\n", NULL};
 	expect(got, want2);
+	/* the type's words, spelt as each tool spells them, as a header's are */
+	static const char types[] = "indicator,type\n"
+	                            "opencti.example,Domain-Name\n"
+	                            "defender.example,DomainName\n"
+	                            "sheet-type.example,Domain Name\n"
+	                            "rf.example,InternetDomainName\n"
+	                            "tc.example,Host\n"
+	                            "https://url-type.example/x,Url\n"
+	                            "/path/only,uri\n"
+	                            "evil.example,domain names\n";
+	char err[AM_ERRLEN];
+	assert_int_equal(import_bytes(types, sizeof types - 1, FEED_CSV, &o, err, sizeof err), 0);
+	expect(o.text, (const char *const[]){"2 ok opencti.example", "3 ok defender.example", "4 ok sheet-type.example",
+	                                     "5 ok rf.example", "6 ok tc.example", "7 ok url-type.example",
+	                                     "8 skip not_a_domain", "9 skip not_a_domain", NULL});
 }
 
 /* Our own CSV export's include_subdomains: a flag here always covers
