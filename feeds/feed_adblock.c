@@ -2,6 +2,7 @@
 #include "feed_adblock.h"
 #include "feed_hosts.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -18,10 +19,29 @@ static const char *const not_a_block[] = {
 	"client", "ctag", "header", "method", "to", "uritransform", "urlskip", "stealth", "referrerpolicy",
 };
 
+/* Whether the `$domain=' value v[0..n) (`a.example|~b.example') names a
+ * site the rule is limited to: an entry without `~'. */
+static bool limits_to_sites(const char *v, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		if (v[i] != '~' && v[i] != '|')
+			return true;
+		while (i < n && v[i] != '|')
+			i++;
+		i++;
+	}
+	return false;
+}
+
 /* The first option in [s, s + n) (after `$', comma-separated, `~' negation
  * and `=value' ignored) that makes the rule other than a block, or NULL;
- * its name's length in *len. */
-static const char *unblocking_option(const char *s, size_t n, size_t *len)
+ * its name's length in *len, and why in *why. Two more narrow what a flag
+ * on the host would cover: `$denyallow' exempts names below it (AdGuard's
+ * `||evil.example^$denyallow=ok.evil.example'), and `$domain=' naming a
+ * site limits the rule to requests from that site's pages (a tracker
+ * blocked on one news site): flagged, each became a block of the host and
+ * every name below it for everyone. `$domain=~site' only exempts pages. */
+static const char *unblocking_option(const char *s, size_t n, size_t *len, const char **why)
 {
 	size_t i = 0;
 	while (i < n) {
@@ -33,9 +53,19 @@ static const char *unblocking_option(const char *s, size_t n, size_t *len)
 			start++;
 		const char *eq = memchr(s + start, '=', end - start);
 		size_t name = (eq ? (size_t)(eq - s) : end) - start;
+		*len = name;
+		if (name == 9 && strncasecmp(s + start, "denyallow", 9) == 0) {
+			*why = "exempts names below the host, which a flag on it would cover";
+			return s + start;
+		}
+		if (name == 6 && strncasecmp(s + start, "domain", 6) == 0 && eq &&
+		    limits_to_sites(eq + 1, (size_t)(s + end - eq - 1))) {
+			*why = "limits the rule to requests from the pages of the sites it names, not a block of the host";
+			return s + start;
+		}
 		for (size_t k = 0; k < sizeof not_a_block / sizeof *not_a_block; k++)
 			if (strlen(not_a_block[k]) == name && strncasecmp(s + start, not_a_block[k], name) == 0) {
-				*len = name;
+				*why = "makes it other than a block of the host";
 				return s + start;
 			}
 	}
@@ -104,11 +134,11 @@ static int adblock_line(void *arg, size_t line, const char *s, size_t n)
 	}
 	if (i < n) {
 		size_t ol;
-		const char *opt = unblocking_option(s + i + 1, n - i - 1, &ol);
+		const char *owhy;
+		const char *opt = unblocking_option(s + i + 1, n - i - 1, &ol, &owhy);
 		if (opt) {
-			char msg[96];
-			snprintf(msg, sizeof msg, "the option `$%.*s' makes it other than a block of the host",
-			         (int)(ol > 40 ? 40 : ol), opt);
+			char msg[160];
+			snprintf(msg, sizeof msg, "the option `$%.*s' %s", (int)(ol > 40 ? 40 : ol), opt, owhy);
 			sink->skip(sink->arg, line, FEED_SKIP_UNSUPPORTED, s, n, msg);
 			return 0;
 		}

@@ -222,7 +222,10 @@ static void test_adblock(void **state)
 		"4 ok ads.example.com phishing 80\n",
 		"5 ok tracker.example.net phishing 80\n",
 		"6 ok popup.example phishing 80\n",
-		"7 ok cdn.example.org phishing 80\n",
+		/* scripts blocked on one site's pages: no block of the host */
+		"7 skip unsupported_pattern `||cdn.example.org^$script,domain=news.example'\n"
+		"  -- the option `$domain' limits the rule to requests from the pages of the sites it names, not a block "
+		"of the host\n",
 		"8 skip unsupported_pattern `@@||allowed.example^'\n",
 		"9 skip unsupported_pattern `example.com##.ad-banner'\n",
 		"10 skip unsupported_pattern `||example.com/ads/*'\n",
@@ -2221,7 +2224,10 @@ static void test_adblock_options_that_do_not_block(void **state)
 		"6 skip unsupported_pattern `||aaaa-only.example^$dnstype=AAAA'\n",
 		"7 ok negated.example phishing 80\n",
 		"8 skip unsupported_pattern `||rewrite-dns.example^$dnsrewrite=",
-		"9 ok popup.example phishing 80\n",
+		"9 skip unsupported_pattern `||popup.example^$popup,domain=news.example'\n",
+		"10 skip unsupported_pattern `||except.example^$denyallow=ok.except.example'\n"
+		"  -- the option `$denyallow' exempts names below the host, which a flag on it would cover\n",
+		"11 ok everywhere-but.example phishing 80\n",
 		NULL,
 	};
 	expect(got, want);
