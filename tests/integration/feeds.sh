@@ -433,6 +433,9 @@ check "  and none of them is exported at the default --max-tlp" not grep -qE "(g
 expect_exit 0 "adblock: options that do not block" amp c import "$FIX/adblock-options.txt" --category spam --confidence 50 --ttl 1d
 check "  \$badfilter is not a flag" not has c cancelled.example
 check "  reported with its line and the option" grep -qF "adblock-options.txt:3: unsupported_pattern: \`||cancelled.example^\$badfilter' (the option \`\$badfilter' makes it other than a block of the host)" <<<"$T_ERR"
+check "  \$denyallow is not a flag of the host and all below it" not has c except.example
+check "  nor \$domain=SITE, a rule for one site's pages" grep -qF "adblock-options.txt:9: unsupported_pattern: \`||popup.example^\$popup,domain=news.example' (the option \`\$domain' limits the rule to requests from the pages of the sites it names" <<<"$T_ERR"
+check "  while \$domain=~SITE, every page but some, is" has c everywhere-but.example
 expect_exit 0 "csv: a stray quote" amp c import "$FIX/csv-unclosed.csv" --category spam --confidence 50 --ttl 1d
 check "  costs its own row only" has c last-row.example
 printf '\xff\xfe0\0.\0000\0.\0000\0.\0000\0 \0x\0.\0e\0x\0\n\0' >"$T_ROOT/utf16.txt"
@@ -470,7 +473,7 @@ pj "audit --verify" amp a --json audit --verify
 pj "report" amp a report --format json
 pj "import" amp a --json import "$FIX/adblock.txt" --category spam --confidence 60 --ttl 7d
 check "import --json: skips and a summary" test "$(jc event <"$T_ROOT/j" | sort -u | tr '\n' ' ')" = "skipped summary "
-check "import --json: the summary counts" test "$(tail -1 "$T_ROOT/j" | jc skipped_by_reason.unsupported_pattern)" = 6
+check "import --json: the summary counts" test "$(tail -1 "$T_ROOT/j" | jc skipped_by_reason.unsupported_pattern)" = 7
 pj "init" "$AMESH" --json init "$T_ROOT/d" --name d
 # keys: every subcommand's --json through jansson; a U-label, a quote and a
 # backslash in the comment and note come back as typed
