@@ -497,7 +497,7 @@ struct csv_state {
 	char forced; /* the separator a `sep=X' first line names, or 0 (see excel_sep) */
 };
 
-/* Excel's separator hint: a first line `sep=;' (or `sep=,', `sep=|')
+/* Excel's separator hint: a first line `sep=;' (or `sep=,', `sep=|', a tab)
  * names the separator of the rows below, and Excel reads past it; CSV
  * exports meant for Excel (SIEMs, PHP and PowerShell scripts) write it.
  * Read as the header, it hid the real one on the next line: the file was
@@ -510,7 +510,8 @@ static char excel_sep(const char *s, size_t len, size_t *n)
 	*n = nl ? ll + 1 : ll;
 	if (ll && s[ll - 1] == '\r')
 		ll--;
-	if (ll != 5 || strncasecmp(s, "sep=", 4) != 0 || s[4] == '"' || s[4] == ' ' || !isprint((unsigned char)s[4]))
+	if (ll != 5 || strncasecmp(s, "sep=", 4) != 0 || s[4] == '"' || s[4] == ' ' ||
+	    (!isprint((unsigned char)s[4]) && s[4] != '\t'))
 		return 0;
 	return s[4];
 }

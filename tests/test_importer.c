@@ -2318,6 +2318,9 @@ static void test_csv_excel_sep_line(void **state)
 	assert_int_equal(import_bytes(pipe, sizeof pipe - 1, FEED_CSV, &o, err, sizeof err), 0);
 	assert_non_null(strstr(o.text, "3 skip bad_name `\"sep|pipe.example\"|spam'"));
 	assert_non_null(strstr(o.text, "4 ok sep-pipe.example spam 80\n"));
+	static const char tab[] = "sep=\t\nurl\tthreat\nhttp://sep-tab.example/x\tbotnet_cc\n";
+	assert_int_equal(import_bytes(tab, sizeof tab - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "3 ok sep-tab.example botnet 80\n"));
 	/* a name that begins so is no hint */
 	static const char plain[] = "sep=x.example\nsep-plain.example\n";
 	assert_int_equal(import_bytes(plain, sizeof plain - 1, FEED_AUTO, &o, err, sizeof err), 0);
