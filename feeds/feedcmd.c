@@ -380,6 +380,29 @@ static int run_import(char **files, int nfiles, struct import_opts *io, const st
 		             r.submitted, r.submitted == 1 ? "" : "s");
 		rv = CLIOPT_EXIT_ERR;
 	}
+	/* So is an import that submitted nothing because entries could not
+	 * be read (a file taken for another format, a changed column) or
+	 * lack what the command line must give (no --category): it exited 0
+	 * with "0 names submitted", and a cron job went on importing nothing.
+	 * Entries the feed itself says are no flag (offline, revoked,
+	 * not_to_ids, duplicates, addresses, ...) are no failure. */
+	if (rv == 0 && r.submitted == 0) {
+		static const enum feed_skip unread[] = {
+			FEED_SKIP_MALFORMED,     FEED_SKIP_BAD_CSV_ROW,    FEED_SKIP_BAD_VALUE,  FEED_SKIP_LINE_TOO_LONG,
+			FEED_SKIP_BAD_NAME,      FEED_SKIP_UNKNOWN_CATEGORY, FEED_SKIP_NO_CATEGORY, FEED_SKIP_NO_CONFIDENCE,
+			FEED_SKIP_NO_EXPIRY,
+		};
+		const size_t *sk = importer_skipped(r.im);
+		size_t n = 0;
+		for (size_t k = 0; k < sizeof unread / sizeof *unread; k++)
+			n += sk[unread[k]];
+		if (n) {
+			cliopt_error("nothing %s: %zu entr%s could not be read or lack%s what the command line must give "
+			             "(each is reported above with its reason)", r.dry_run ? "would be imported" : "was imported",
+			             n, n == 1 ? "y" : "ies", n == 1 ? "s" : "");
+			rv = CLIOPT_EXIT_ERR;
+		}
+	}
 out:
 	for (int k = 0; k < CLIENT_SLOTS; k++) {
 		free(r.slots[k].meta);

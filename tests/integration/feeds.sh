@@ -47,10 +47,20 @@ expect_exit 0 "a CSV with Excel's sep=; line imports (format detected)" amp a im
 check "  its row is held with the file's category" grep -q '"category": *"malware"' <<<"$(amp a --json query excel-sep.example)"
 check "  and nothing is skipped" grep -q "^0 lines skipped" <<<"$T_OUT"
 # a name column beside a URL names the URL's host; a brand the phishing page imitates is no flag
-printf 'url,domain,target\nhttps://brand-kit.example/login,brand-victim.example,Bank\n' >"$T_ROOT/brand.csv"
+printf 'url,domain,target\nhttps://brand-kit.example/login,brand-victim.example,Bank\nhttps://www.brand-kit2.example/x,brand-kit2.example,Bank\n' >"$T_ROOT/brand.csv"
 expect_exit 0 "a CSV whose domain is not its URL's host imports the rest" amp a import "$T_ROOT/brand.csv" --category phishing --confidence 60 --ttl 7d
 check "  the row is refused, naming both" grep -qF "brand.csv:2: bad_value: \`https://brand-kit.example/login,brand-victim.example,Bank' (the name \`brand-victim.example' is neither the host of the URL beside it (\`brand-kit.example')" <<<"$T_ERR"
 check "  the victim is not flagged" not has a brand-victim.example
+check "  the row whose domain is its URL's parent is" has a brand-kit2.example
+# an import that submitted nothing because nothing could be read, or the command lacked what
+# the entries need, is a failure a script must see (it exited 0 with "0 names submitted")
+printf 'nocat-a.example\nnocat-b.example\n' >"$T_ROOT/nocat.txt"
+expect_exit 2 "an import that submits nothing for want of --category fails" amp a import "$T_ROOT/nocat.txt" --confidence 60 --ttl 7d
+check "  saying so after each line's reason" grep -qF "amesh import: nothing was imported: 2 entries could not be read or lack what the command line must give" <<<"$T_ERR"
+printf 'domain,threat\nx.example,botnet_cc\n' >"$T_ROOT/wrongfmt.csv"
+expect_exit 2 "  so does one whose every entry is unreadable as the format given" amp a import "$T_ROOT/wrongfmt.csv" --format hosts --category spam --confidence 60 --ttl 7d
+printf '0.0.0.0 localhost\n127.0.0.1 broadcasthost\n' >"$T_ROOT/onlylocal.hosts"
+expect_exit 0 "  but not one whose entries the feed itself says are no flag" amp a import "$T_ROOT/onlylocal.hosts" --category spam --confidence 60 --ttl 7d
 # the operator says what a feed's word means: never a guess of ours
 printf 'domain,threat_type\nskim-map.example,cc_skimming\nphish-map.example,Phish\nnone-map.example,scam\n' >"$T_ROOT/catmap.csv"
 printf '# ThreatFox words\n\nphish = phishing\n' >"$T_ROOT/catmap.txt"
