@@ -239,6 +239,21 @@ struct ctx {
 	const struct feed_sink *sink;
 };
 
+/* MISP's lists (Attribute, Object, Sighting) as converters write a list
+ * of one: the object alone where the list belonged (MISP's XML export
+ * turned into JSON collapses a single child so), read as that list, as a
+ * lone tag object is. Read past, an event's one attribute was lost and
+ * the file said it "holds no entries". */
+static size_t list_size(const json_t *v)
+{
+	return json_is_array(v) ? json_array_size(v) : json_is_object(v) ? 1 : 0;
+}
+
+static json_t *list_get(json_t *v, size_t i)
+{
+	return json_is_array(v) ? json_array_get(v, i) : i == 0 && json_is_object(v) ? v : NULL;
+}
+
 static void skip_value(struct ctx *c, size_t line, enum feed_skip why, json_t *v, const char *detail)
 {
 	char buf[FEED_QUOTE_MAX + 1];
@@ -350,7 +365,9 @@ static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, js
 	size_t si;
 	json_t *sg;
 	uint64_t sighting_expiry = 0;
-	json_array_foreach(json_object_get(a, "Sighting"), si, sg) {
+	json_t *sightings = json_object_get(a, "Sighting");
+	for (si = 0; si < list_size(sightings); si++) {
+		sg = list_get(sightings, si);
 		json_t *st = json_object_get(sg, "type"), *sd = json_object_get(sg, "date_sighting");
 		long stype = json_is_integer(st) ? (long)json_integer_value(st)
 		            : feed_json_str(st) && strlen(feed_json_str(st)) == 1 && isdigit((unsigned char)feed_json_str(st)[0])
@@ -422,8 +439,9 @@ static int attributes(struct ctx *c, json_t *list, const char *prefix, const str
 	json_t *a;
 	int rv = 0;
 
-	json_array_foreach(list, i, a) {
+	for (i = 0; i < list_size(list); i++) {
 		char where[64];
+		a = list_get(list, i);
 		snprintf(where, sizeof where, "%sAttribute[%zu]", prefix, i);
 		feed_where(c->sink, where);
 		if (!json_is_object(a))
@@ -449,8 +467,10 @@ static int event(struct ctx *c, json_t *ev, const char *pre)
 	read_distribution(json_object_get(ev, "distribution"), &t);
 	if ((rv = attributes(c, json_object_get(ev, "Attribute"), pre, &t, NULL, false)) != 0)
 		return rv;
-	json_array_foreach(json_object_get(ev, "Object"), i, obj) {
+	json_t *objects = json_object_get(ev, "Object");
+	for (i = 0; i < list_size(objects); i++) {
 		char prefix[80];
+		obj = list_get(objects, i);
 		struct tags ot = t;
 		/* an object restricts and deletes its attributes as an event does */
 		read_distribution(json_object_get(obj, "distribution"), &ot);
@@ -479,8 +499,9 @@ static int found_attributes(struct ctx *c, json_t *list, const char *pre)
 	json_t *a;
 	int rv = 0;
 
-	json_array_foreach(list, i, a) {
+	for (i = 0; i < list_size(list); i++) {
 		struct tags t = {.confidence = -1};
+		a = list_get(list, i);
 		json_t *ev = json_object_get(a, "Event");
 		char where[64];
 		read_tags(c->sink, json_object_get(ev, "Tag"), &t);
@@ -537,8 +558,9 @@ int feed_misp_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 	 * distribution. It read as STIX and was refused as "neither a STIX
 	 * bundle nor an indicator". */
 	x = json_object_get(root, "response");
-	if (json_is_object(x) && json_is_array(json_object_get(x, "Attribute"))) {
-		rv = found_attributes(&c, json_object_get(x, "Attribute"), "response.");
+	json_t *found = json_object_get(x, "Attribute");
+	if (json_is_object(x) && (json_is_array(found) || json_is_object(found))) {
+		rv = found_attributes(&c, found, "response.");
 		goto out;
 	}
 	if (json_is_array(json_object_get(root, "Attribute")) && !json_object_get(root, "info")) {

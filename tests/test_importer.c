@@ -1898,6 +1898,32 @@ static void test_json_skip_names_the_objects_own_line(void **state)
 	expect(o.text, (const char *const[]){"Attribute[0]: 6 skip public_suffix", NULL});
 }
 
+/* A list of one written as the object alone - an event's Attribute, an
+ * Object, an object's Attribute, an attribute's Sighting - as MISP's XML
+ * export turned JSON has it: read as that list, as a lone tag is. The
+ * attribute was read past and the file "held no entries". */
+static void test_misp_lists_of_one_written_alone(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char ev[] =
+		"{\"Event\": {\"uuid\": \"5f1e0b4c-7a2d-4c3e-9b8a-1d2e3f4a5b71\", \"info\": \"from XML\", \"Attribute\":\n"
+		"{\"uuid\": \"ab000004-0000-4000-8000-000000000001\", \"type\": \"domain\", \"to_ids\": true, "
+		"\"value\": \"lone-attr.example\"},\n"
+		"\"Object\": {\"name\": \"domain-ip\", \"uuid\": \"ab000004-0000-4000-8000-0000000000a0\", \"Attribute\":\n"
+		"{\"uuid\": \"ab000004-0000-4000-8000-000000000002\", \"type\": \"domain\", \"to_ids\": true, "
+		"\"value\": \"lone-object.example\", \"Sighting\": {\"type\": \"1\", \"Organisation\": {\"name\": \"CERT-X\"}}}}}}\n";
+	assert_int_equal(import_bytes(ev, sizeof ev - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	expect(o.text, (const char *const[]){"Attribute[0]: 2 ok lone-attr.example phishing 80\n",
+	                                     "Object[0].Attribute[0]: 4 skip false_positive `lone-object.example'", NULL});
+	static const char search[] =
+		"{\"response\": {\"Attribute\": {\"uuid\": \"ab000004-0000-4000-8000-000000000003\", \"type\": \"hostname\", "
+		"\"to_ids\": true, \"value\": \"lone-found.example\"}}}\n";
+	assert_int_equal(import_bytes(search, sizeof search - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	assert_non_null(strstr(o.text, "response.Attribute[0]: 1 ok lone-found.example"));
+}
+
 /* Two versions of one indicator as new as each other (the same
  * `modified': a producer that revokes without advancing it, which STIX
  * forbids): the first was read and the revocation beside it passed over
@@ -3653,6 +3679,7 @@ int main(void)
 		cmocka_unit_test(test_misp_tags_spelt_otherwise),
 		cmocka_unit_test(test_misp_unreadable_amesh_tags_refuse),
 		cmocka_unit_test(test_json_skip_names_the_objects_own_line),
+		cmocka_unit_test(test_misp_lists_of_one_written_alone),
 		cmocka_unit_test(test_stix_revocation_as_new_as_its_indicator),
 		cmocka_unit_test(test_misp_older_version_of_an_event),
 		cmocka_unit_test(test_json_records_with_many_keys),
