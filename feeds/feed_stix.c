@@ -638,6 +638,27 @@ int feed_stix_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 		if (rv != 0)
 			break;
 	}
+	/* A bundle of observables alone (OpenCTI's export of a case's or a
+	 * report's observables: domain-name and url objects, no indicator)
+	 * said it "holds no entries" while it held names. An observable says
+	 * a name was seen - a victim's site, a resolver - not that it is
+	 * abusive: not taken, and each said so. Beside indicators (their
+	 * `based-on' observables) they pass in silence as other types do. */
+	if (rv == 0 && json_object_size(latest) == 0) {
+		json_array_foreach(objs, i, o) {
+			const char *t = feed_json_str(json_object_get(o, "type")), *id = feed_json_str(json_object_get(o, "id"));
+			const char *v = feed_json_str(json_object_get(o, "value"));
+			char where[48];
+			if (!t || !v || (strcmp(t, "domain-name") != 0 && strcmp(t, "url") != 0))
+				continue;
+			snprintf(where, sizeof where, "%s[%zu]", objs == root ? "" : "objects", i);
+			feed_where(sink, where);
+			skip_obj(&c, feed_json_line_of(&c.lines, "id", id), FEED_SKIP_UNSUPPORTED, v,
+			         "an observable, not an indicator: it says the name was seen, not that it is abusive "
+			         "(export the indicators based on it)");
+			feed_where(sink, NULL);
+		}
+	}
 out:
 	json_decref(latest);
 	json_decref(c.defined);

@@ -1924,6 +1924,39 @@ static void test_misp_lists_of_one_written_alone(void **state)
 	assert_non_null(strstr(o.text, "response.Attribute[0]: 1 ok lone-found.example"));
 }
 
+/* A bundle of observables alone (OpenCTI's export of a case's
+ * observables) said it "holds no entries": each domain-name or url
+ * observable is reported as no indicator. Beside an indicator the
+ * observables pass in silence, as relationships do. */
+static void test_stix_observables_alone_are_said(void **state)
+{
+	struct out o;
+	char err[AM_ERRLEN];
+	(void)state;
+	static const char scos[] =
+		"{\"type\": \"bundle\", \"id\": \"bundle--6e0092c5-5f74-4287-9642-33f4c354e561\", \"objects\": [\n"
+		"{\"type\": \"domain-name\", \"id\": \"domain-name--e1000000-0000-4000-8000-000000000001\", "
+		"\"value\": \"seen-only.example\"},\n"
+		"{\"type\": \"url\", \"id\": \"url--e1000000-0000-4000-8000-000000000002\", "
+		"\"value\": \"http://seen-url.example/x\"}\n]}\n";
+	assert_int_equal(import_bytes(scos, sizeof scos - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	expect(o.text, (const char *const[]){
+		"objects[0]: 2 skip unsupported_pattern `seen-only.example'\n"
+		"  -- an observable, not an indicator: it says the name was seen, not that it is abusive (export the "
+		"indicators based on it)\n",
+		"objects[1]: 3 skip unsupported_pattern `http://seen-url.example/x'", NULL});
+	assert_int_equal(count(o.text, " ok "), 0);
+	static const char mixed[] =
+		"{\"type\": \"bundle\", \"id\": \"bundle--6e0092c5-5f74-4287-9642-33f4c354e562\", \"objects\": [\n"
+		"{\"type\": \"domain-name\", \"id\": \"domain-name--e1000000-0000-4000-8000-000000000003\", "
+		"\"value\": \"based-on.example\"},\n"
+		"{\"type\": \"indicator\", \"id\": \"indicator--e1000000-0000-4000-8000-000000000004\", "
+		"\"pattern\": \"[domain-name:value = 'based-on.example']\"}\n]}\n";
+	assert_int_equal(import_bytes(mixed, sizeof mixed - 1, FEED_AUTO, &o, err, sizeof err), 0);
+	expect(o.text, (const char *const[]){"objects[1]: 3 ok based-on.example phishing 80\n", NULL});
+	assert_null(strstr(o.text, "skip"));
+}
+
 /* Two versions of one indicator as new as each other (the same
  * `modified': a producer that revokes without advancing it, which STIX
  * forbids): the first was read and the revocation beside it passed over
@@ -3680,6 +3713,7 @@ int main(void)
 		cmocka_unit_test(test_misp_unreadable_amesh_tags_refuse),
 		cmocka_unit_test(test_json_skip_names_the_objects_own_line),
 		cmocka_unit_test(test_misp_lists_of_one_written_alone),
+		cmocka_unit_test(test_stix_observables_alone_are_said),
 		cmocka_unit_test(test_stix_revocation_as_new_as_its_indicator),
 		cmocka_unit_test(test_misp_older_version_of_an_event),
 		cmocka_unit_test(test_json_records_with_many_keys),
