@@ -14,7 +14,10 @@
  *                 it comes from the origin or this peer is the origin.
  *   green, clear  any neighbour the indicator may be sent to under this
  *                 peer's export.max_tlp toward it, the origin itself, and
- *                 the way back (way_back below).
+ *                 the way back (way_back below). Elsewhere the rest of the
+ *                 export policy must let the indicator go too
+ *                 (mesh_export.c, dispute_may_go): a dispute names its
+ *                 domain, category and origin.
  *
  * way_back: nb is the neighbour the indicator came from (toward the
  * origin) or, for an answer, the one the dispute it answers came from

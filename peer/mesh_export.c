@@ -38,11 +38,13 @@ struct collect_ctx {
 };
 
 /* The disputed indicator as this peer holds it (live, withdrawn or
- * expired): its level, and whether it came from nb. */
+ * expired): its fields and hops (the export policy judges them), and
+ * whether it came from nb. */
 struct disputed_held {
 	const char *nb;
 	bool held;
-	enum am_tlp tlp;
+	struct am_indicator ind;
+	uint32_t hops;
 	bool came_from_nb;
 };
 
@@ -50,7 +52,8 @@ static int disputed_held_cb(void *arg, const struct store_rec *rec)
 {
 	struct disputed_held *h = arg;
 	h->held = true;
-	h->tlp = rec->ind.tlp;
+	h->ind = rec->ind;
+	h->hops = rec->hops;
 	h->came_from_nb = rec->from[0] && strcmp(rec->from, h->nb) == 0;
 	return 1;
 }
@@ -90,7 +93,7 @@ static enum policy_reason dispute_may_go(struct collect_ctx *c, const struct sto
 	 * read transaction on this thread: the store opens LMDB with MDB_NOTLS) */
 	struct disputed_held h = {.nb = c->nb->name};
 	(void)store_get(c->m->store, d->origin, d->domain, d->category, disputed_held_cb, &h);
-	*tlp = dispute_route_tlp(d->tlp, h.held ? &h.tlp : NULL);
+	*tlp = dispute_route_tlp(d->tlp, h.held ? &h.ind.tlp : NULL);
 	bool way_back = h.came_from_nb;
 	if (!way_back && d->kind == DISPUTE_ANSWERED) {
 		/* an answer goes back the way its dispute came: one short range
@@ -99,7 +102,30 @@ static enum policy_reason dispute_may_go(struct collect_ctx *c, const struct sto
 		(void)dispute_store_subject(c->m->store, d->origin, d->domain, d->category, c->now, filer_way_cb, &f);
 		way_back = f.yes;
 	}
-	return dispute_route_export(*tlp, self_origin, nb_origin, way_back, c->exp->max_tlp);
+	enum policy_reason r = dispute_route_export(*tlp, self_origin, nb_origin, way_back, c->exp->max_tlp);
+	if (r != POLICY_OK || nb_origin || way_back)
+		return r;
+	/* Elsewhere a dispute goes only where its indicator could: it names
+	 * the domain, category and origin, so a neighbour the export policy
+	 * keeps the indicator from (no export policy at all, another
+	 * category, scope or origin, under its min_confidence or hop limit)
+	 * must not learn them from the dispute either - it went to every
+	 * neighbour whose max_tlp admitted its level, the policy's other
+	 * rules unread. Judged as the indicator's withdrawal is (its fields,
+	 * as held here, or as the dispute names them), so a neighbour a
+	 * replaced policy let the indicator reach still hears of it. */
+	struct am_indicator ind = h.ind;
+	if (!h.held) {
+		memset(&ind, 0, sizeof ind);
+		memcpy(ind.origin, d->origin, AM_KEY_BYTES);
+		snprintf(ind.domain, sizeof ind.domain, "%s", d->domain);
+		ind.category = d->category;
+		ind.confidence = 100; /* not in a dispute: no minimum holds it back */
+	}
+	ind.tlp = *tlp;
+	ind.withdrawn = true;
+	return policy_export_check(c->exp, &ind, h.held ? h.hops : 0,
+	                           self_origin ? d->origin : c->m->key->pk);
 }
 
 /* Did a dispute of this subject come from nb? */

@@ -9,6 +9,7 @@
 #   a->e: everything, but only names under .asia
 #   b->c: everything, all origins, up to amber+strict (amber must still
 #         never be relayed: that rule is the origin's, not b's)
+# A dispute goes only where the indicator it names could go.
 set -uo pipefail
 AMESHD=$1 AMESH=$2 TESTPEER=$3
 . "$(dirname "$0")/lib.sh"
@@ -89,6 +90,25 @@ check "b's audit: amber kept from c by tlp_amber" grep -q "kept phishing on ambe
 check "a's trail still verifies" amp a audit --verify
 check "a's report: held back from b by tlp_red, counted" grep -Eq '"held_back":\{[^}]*"b tlp_red":[1-9]' <<<"$(amp a report --format json)"
 check "a's report (text): the held-back heading" grep -q "Held back from each neighbour, by rule" <<<"$(amp a report)"
+
+# A dispute names the domain, category and origin of what it disputes: it
+# goes only where that indicator could go. It went to every neighbour whose
+# max_tlp admitted its level, the rest of the policy unread: c's dispute of
+# ok.example.com reached d (no export policy at all) and e (scope .asia).
+has_dispute() { amp "$1" --json disputes | grep -q "\"domain\":\"$2\""; }
+expect_exit 0 "c disputes ok.example.com (held through b)" amp c dispute ok.example.com --category phishing \
+	--reason "registrant: a bakery"
+check "the dispute reaches the origin a" wait_until 10 has_dispute a ok.example.com
+audit_ok() { amp a --json audit ok.example.com --event held_back; }
+check "a keeps the dispute from d: rule not_configured" wait_until 10 sh -c \
+	"'$AMESH' -s '$T_ROOT/a/run/amesh.sock' --json audit ok.example.com --event held_back | grep -q '\"neighbour\":\"d\",\"rule\":\"not_configured\".*dispute '"
+check "a keeps the dispute from e: rule scope" grep -q '"neighbour":"e","rule":"scope".*dispute ' <<<"$(audit_ok)"
+sub after-dispute.asia --category spam --confidence 10 --ttl 1d --tlp clear
+check "e takes a's next .asia name (its cursor is past the dispute)" wait_until 10 has e after-dispute.asia
+check "e never hears of the dispute" not has_dispute e ok.example.com
+check "d never hears of the dispute" not has_dispute d ok.example.com
+check "d still holds nothing" test "$(amp d --json list | wc -l)" -eq 0
+check "b, the way back, holds it" has_dispute b ok.example.com
 
 # narrowing a policy stops further sharing at once (SIGHUP, no restart)
 sed -i 's/^export.categories = phishing$/export.categories = malware/' "$T_ROOT/a/amesh.conf"
