@@ -93,7 +93,21 @@ static enum policy_reason dispute_may_go(struct collect_ctx *c, const struct sto
 	 * read transaction on this thread: the store opens LMDB with MDB_NOTLS) */
 	struct disputed_held h = {.nb = c->nb->name};
 	(void)store_get(c->m->store, d->origin, d->domain, d->category, disputed_held_cb, &h);
+	/* Only a peer holding the indicator (live, withdrawn, set aside or
+	 * kept past its expiry; its own, under a retired key too) passes a
+	 * dispute on. The filer holds it, and so does every peer on the way
+	 * back to the origin (the neighbour each holder had it from) and
+	 * every peer the origin's holders shared it with, which is where a
+	 * dispute must go. One this peer does not hold names an indicator it
+	 * never had - one its import refused, or none at all: a neighbour
+	 * could push disputes of names nobody flagged, of origins nobody
+	 * trusts, and every peer passed them on to all of its neighbours,
+	 * open in every `amesh disputes' of the mesh and spending every
+	 * link's import.disputes_per_hour, which refuses genuine disputes for
+	 * good once spent (the cursor moves on). It stays here, shown. */
 	*tlp = dispute_route_tlp(d->tlp, h.held ? &h.ind.tlp : NULL);
+	if (!h.held)
+		return POLICY_NOT_HELD;
 	bool way_back = h.came_from_nb;
 	if (!way_back && d->kind == DISPUTE_ANSWERED) {
 		/* an answer goes back the way its dispute came: one short range
@@ -111,21 +125,13 @@ static enum policy_reason dispute_may_go(struct collect_ctx *c, const struct sto
 	 * category, scope or origin, under its min_confidence or hop limit)
 	 * must not learn them from the dispute either - it went to every
 	 * neighbour whose max_tlp admitted its level, the policy's other
-	 * rules unread. Judged as the indicator's withdrawal is (its fields,
-	 * as held here, or as the dispute names them), so a neighbour a
-	 * replaced policy let the indicator reach still hears of it. */
+	 * rules unread. Judged as the indicator's withdrawal is (its fields
+	 * as held here), so a neighbour a replaced policy let the indicator
+	 * reach still hears of it. */
 	struct am_indicator ind = h.ind;
-	if (!h.held) {
-		memset(&ind, 0, sizeof ind);
-		memcpy(ind.origin, d->origin, AM_KEY_BYTES);
-		snprintf(ind.domain, sizeof ind.domain, "%s", d->domain);
-		ind.category = d->category;
-		ind.confidence = 100; /* not in a dispute: no minimum holds it back */
-	}
 	ind.tlp = *tlp;
 	ind.withdrawn = true;
-	return policy_export_check(c->exp, &ind, h.held ? h.hops : 0,
-	                           self_origin ? d->origin : c->m->key->pk);
+	return policy_export_check(c->exp, &ind, h.hops, self_origin ? d->origin : c->m->key->pk);
 }
 
 /* Did a dispute of this subject come from nb? */

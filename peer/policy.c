@@ -31,6 +31,7 @@ static const char *const reason_names[POLICY_REASON_COUNT] = {
 	[POLICY_TLP_MAX] = "tlp_max",
 	[POLICY_HOPS] = "hops",
 	[POLICY_QUOTA] = "quota",
+	[POLICY_NOT_HELD] = "not_held",
 };
 
 const char *policy_reason_name(enum policy_reason r)

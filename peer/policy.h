@@ -100,6 +100,7 @@ enum policy_reason {
 	POLICY_TLP_MAX,         /* above this neighbour's max_tlp */
 	POLICY_HOPS,            /* hop_limit reached */
 	POLICY_QUOTA,
+	POLICY_NOT_HELD,        /* a dispute of an indicator this peer does not hold */
 	POLICY_REASON_COUNT
 };
 

@@ -8,7 +8,8 @@
 # leaves, and one signed `green' on the amber indicator is shared as amber
 # (the level in a dispute is its filer's word); a flood beyond B's
 # import.disputes_per_hour is refused and counted; only the origin
-# answers; every step is in the audit trail.
+# answers; a dispute of an indicator a peer does not hold (a name nobody
+# flagged) goes no further; every step is in the audit trail.
 set -uo pipefail
 AMESHD=$1 AMESH=$2 TESTPEER=$3
 . "$(dirname "$0")/lib.sh"
@@ -289,6 +290,26 @@ check "b's audit: that dispute held back from c, by id, under the indicator's le
 	"\"event\":\"held_back\",\"domain\":\"amber.example.com\".*\"neighbour\":\"c\",\"rule\":\"tlp_amber\",\"detail\":\"dispute $gid (signed tlp green; the indicator held here is amber)\"" \
 	<<<"$(amp b --json audit amber.example.com)"
 check "... in words" grep -q "kept dispute $gid (signed tlp green; the indicator held here is amber) of malware on amber.example.com (origin [0-9a-f]*) from c: rule .tlp_amber." <<<"$(amp b audit amber.example.com)"
+
+# A dispute of a name nobody flagged, of an origin nobody trusts: b, which
+# holds no such indicator, keeps what mallory pushed to itself. Every peer
+# passed such disputes on to all its neighbours - open in every `amesh
+# disputes' of the mesh, and spending each link's import.disputes_per_hour,
+# past which genuine disputes are refused for good.
+"$AMESH" keys generate -o "$T_ROOT/stranger.key" >/dev/null
+cp "$T_ROOT/a/amesh.key.pub" "$T_ROOT/a.key.pub"
+for o in a stranger; do
+	expect_exit 0 "mallory pushes a dispute of never-$o.example.com (origin $o, never flagged)" "$TESTPEER" \
+		"$T_ROOT/mallory.key" "$T_ROOT/b/amesh.key.pub" "tcp://127.0.0.1:$(port_of 2)" green-dispute \
+		"never-$o.example.com" "$T_ROOT/$o.key.pub"
+	check "b takes it (shown there, where it was filed)" wait_until 10 has_dispute b open "never-$o.example.com"
+	for p in a c; do
+		check "b keeps it from $p: rule not_held" wait_until 10 sh -c "'$AMESH' -s '$T_ROOT/b/run/amesh.sock' \
+			--json audit never-$o.example.com --event held_back | grep -q '\"neighbour\":\"$p\",\"rule\":\"not_held\"'"
+		check "... and $p never sees it" not has_dispute "$p" open "never-$o.example.com"
+	done
+done
+check "b counts them held back from c (not_held)" grep -q '"name":"c".*"held":{[^}]*"not_held":2' <<<"$(amp b --json peers)"
 
 # --- a red indicator's dispute never leaves the origin ---
 amp a submit red.example.com --category phishing --confidence 80 --ttl 1d --tlp red >/dev/null
