@@ -117,7 +117,10 @@ static enum policy_reason dispute_may_go(struct collect_ctx *c, const struct sto
 		way_back = f.yes;
 	}
 	enum policy_reason r = dispute_route_export(*tlp, self_origin, nb_origin, way_back, c->exp->max_tlp);
-	if (r != POLICY_OK || nb_origin || way_back)
+	/* over export.max_tlp in force: a policy it replaced may have let the
+	 * indicator out, which the check below reads (as for a withdrawal) -
+	 * a holder behind a max_tlp narrowed since never heard the answer */
+	if ((r != POLICY_OK && r != POLICY_TLP_MAX) || (r == POLICY_OK && (nb_origin || way_back)))
 		return r;
 	/* Elsewhere a dispute goes only where its indicator could: it names
 	 * the domain, category and origin, so a neighbour the export policy

@@ -9,7 +9,7 @@
 #   a->e: everything, but only names under .asia
 #   b->c: everything, all origins, up to amber+strict (amber must still
 #         never be relayed: that rule is the origin's, not b's)
-# A dispute goes only where the indicator it names could go.
+# A dispute goes only where the indicator it names could go, or went.
 set -uo pipefail
 AMESHD=$1 AMESH=$2 TESTPEER=$3
 . "$(dirname "$0")/lib.sh"
@@ -123,6 +123,24 @@ check "after narrowing, malware flows to b" wait_until 10 has b mal2.example.com
 settle a b
 check "after narrowing, phishing no longer flows to b" not has b after-narrow.example.com
 check "the link to b survived the reload" grep -q '"name":"b".*"state":"up"' <<<"$(amp a --json peers)"
+
+# A dispute, and its answer, reach a holder that got the indicator under
+# a policy a reload replaced, as its withdrawal does: a narrows e to clear
+# after e got a green flag, then files a dispute on it for the registrant.
+# Only export.max_tlp in force was read, and e never heard of either.
+sub phish.asia --category phishing --confidence 80 --ttl 1d --tlp green
+check "e holds phish.asia (green)" wait_until 10 has e phish.asia
+sed -i 's/^\[neighbour e\]$/[neighbour e]\nexport.max_tlp = clear/' "$T_ROOT/a/amesh.conf"
+expect_exit 0 "a reloads, sharing only clear with e" amp a reload
+expect_exit 0 "a files a dispute on its phish.asia for the registrant" amp a dispute phish.asia --category phishing \
+	--reason "the registrant called: a shop" --on-behalf-of "Registrant"
+check "e, which holds the flag, hears of the dispute" wait_until 10 has_dispute e phish.asia
+pid=$(amp a --json disputes | grep '"domain":"phish.asia"' | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p')
+expect_exit 0 "a answers it withdraw" amp a dispute answer "$pid" withdraw --reason "confirmed a shop"
+check "the withdrawal reaches e" wait_until 10 not has e phish.asia
+check "... and so does the answer" wait_until 10 sh -c "'$AMESH' -s '$T_ROOT/e/run/amesh.sock' --json disputes | grep '\"domain\":\"phish.asia\"' | grep -q '\"state\":\"withdrawn\"'"
+sub after-phish.asia --category spam --confidence 10 --ttl 1d --tlp clear
+check "e still gets only what clear allows" wait_until 10 has e after-phish.asia
 
 # a key that is not pinned gets nothing, not even a count
 "$AMESH" keys generate -o "$T_ROOT/stranger.key" >/dev/null
