@@ -1306,6 +1306,18 @@ static void apply_statement(struct mesh *m, const struct stmt_job *job)
 		pthread_mutex_unlock(&m->lock);
 		rv = trust_rotation_offer(&t, job->st.key, job->st.new_key, now, automatic, &name);
 	}
+	if (rv == AM_EPERM && job->st.kind == STATEMENT_ROTATE) {
+		/* trust_rotation_offer: the key, or the one it rotates to, is
+		 * revoked here. Its own error text ("unsafe permissions") sent
+		 * the operator to check file modes, at info level, while someone
+		 * holding a key revoked as stolen tried to move the identity on */
+		char newid[17];
+		am_keyid_hex(job->st.new_key, newid);
+		log_warn("mesh: a rotation of key %s to %s (via %s) refused: a key it names is revoked here, and a "
+		         "revoked key stays revoked, whoever offers it (if %s did not make it, that key is in other "
+		         "hands)", keyid, newid, job->from, name ? name : "its owner");
+		goto out;
+	}
 	if (rv != 0) {
 		log_info("mesh: %s of key %s (via %s) changes nothing here: %s",
 		         statement_kind_name(job->st.kind), keyid, job->from, am_strerror(rv));

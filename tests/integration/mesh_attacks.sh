@@ -130,6 +130,15 @@ check "  (the first rotation's id: $first_rot)" test ${#first_rot} = 64
 expect_exit 0 "... naming mallory's rotation to x1" tp rotate "$T_ROOT/x4.key" "$first_rot" "$T_ROOT/x1.key"
 sleep 0.5
 check "... taken: still 2 refused" test "$(reject_count b mallory rotation_chain)" = 2
+# A key b revoked as stolen stays revoked: whoever holds it signs a
+# rotation of it to a key of theirs. b refuses it and says why - it
+# logged "changes nothing here: unsafe file permissions", at info level.
+"$AMESH" keys generate -o "$T_ROOT/x5.key" >/dev/null
+"$AMESH" -c "$T_ROOT/b/amesh.conf" keys revoke olivia --reason "key stolen" >/dev/null 2>&1
+expect_exit 0 "mallory pushes a rotation of olivia's revoked key to x5" tp rotate "$T_ROOT/x5.key" none "$T_ROOT/olivia.key"
+check "... refused, and b says why" wait_until 10 grep -q "warn mesh: a rotation of key [0-9a-f]* to [0-9a-f]* (via mallory) refused: a key it names is revoked here" "$T_ROOT/b/ameshd.log"
+check "... not as a file-permission problem" not grep -q "unsafe" "$T_ROOT/b/ameshd.log"
+check "... olivia stays revoked" grep -q "^status  *revoked" <<<"$("$AMESH" -c "$T_ROOT/b/amesh.conf" keys show olivia)"
 
 
 # issue 8, item 10: the last counters. 2^64 - 1 once parked a worker in an
