@@ -82,6 +82,10 @@ uint64_t cliopt_ttl(const char *v)
 	uint64_t d;
 	if (timefmt_parse_duration(v, &d) != 0 || d == 0)
 		cliopt_usage_error("--ttl `%s' is not a duration such as 90s, 12h, 7d or 2w", v);
+	/* the caller adds it to now: past 2^64 the expiry wrapped to a time
+	 * before now, and the error quoted that time, not the --ttl given */
+	if (d > UINT64_MAX - timefmt_now())
+		cliopt_usage_error("--ttl `%s' reaches past any time an expiry can name", v);
 	return d;
 }
 

@@ -61,6 +61,10 @@ expect_exit 2 "expiry in the past" am submit bad.example.com --category spam --c
 check "... quotes the time as given" grep -q "\`2001-01-01T00:00:00Z' is not in the future" <<<"$T_ERR"
 check "... not as seconds" not grep -q "978307200" <<<"$T_ERR"
 expect_exit 2 "expiry beyond max lifetime" am submit bad.example.com --category spam --confidence 5 --ttl 365d
+# now + ttl wrapped past 2^64: the error quoted a time before now
+expect_exit 2 "a --ttl past 2^64 seconds from now" am submit bad.example.com --category spam --confidence 5 \
+	--ttl 18446744073709551615s
+check "... quotes the --ttl, not a wrapped expiry" grep -q "\`18446744073709551615s' reaches past any time" <<<"$T_ERR"
 expect_exit 2 "public suffix refused" am submit blogspot.com --category spam --confidence 5 --ttl 1d
 check "public suffix error says which rule" grep -q "public suffix" <<<"$T_ERR"
 expect_exit 2 "IP address refused" am submit 192.0.2.1 --category spam --confidence 5 --ttl 1d
