@@ -369,6 +369,14 @@ static int dispute_item(struct mesh *m, struct nb *nb, const struct policy_impor
 		if (r != POLICY_OK)
 			reason = (int)r;
 	}
+	/* This peer is the origin it names (a retired key of ours too): it
+	 * knows what it signed. A dispute of an indicator it holds no record
+	 * of (live, withdrawn or kept past its expiry) disputes nothing it
+	 * ever issued - a neighbour's invention, which stood open and then
+	 * overdue in `amesh disputes --open --mine', the origin's queue, and
+	 * in its report, with nothing to answer. */
+	if (!reason && q->d.kind == DISPUTE_FILED && mesh_is_own(m, q->d.origin) && !holds(m, &subj))
+		reason = MESH_R_DISPUTE_UNKNOWN;
 	if (!reason && q->d.kind == DISPUTE_ANSWERED) {
 		/* an answer counts only from the origin of the indicator its
 		 * dispute names: look the dispute up, here or in this batch */

@@ -310,6 +310,14 @@ for o in a stranger; do
 	done
 done
 check "b counts them held back from c (not_held)" grep -q '"name":"c".*"held":{[^}]*"not_held":2' <<<"$(amp b --json peers)"
+# ... and one naming b itself as the origin of a flag b never issued: b
+# knows what it signed, and refuses it (it stood open in b's own queue)
+expect_exit 0 "mallory pushes a dispute of never-b.example.com naming b as its origin" "$TESTPEER" \
+	"$T_ROOT/mallory.key" "$T_ROOT/b/amesh.key.pub" "tcp://127.0.0.1:$(port_of 2)" green-dispute \
+	never-b.example.com "$T_ROOT/b/amesh.key.pub"
+check "b refuses it: dispute_unknown" wait_until 10 sh -c "'$AMESH' -s '$T_ROOT/b/run/amesh.sock' --json audit \
+	never-b.example.com | grep -q '\"event\":\"rejected\".*\"neighbour\":\"mallory\",\"rule\":\"dispute_unknown\"'"
+check "... not in b's queue" not has_dispute b open never-b.example.com
 
 # --- a red indicator's dispute never leaves the origin ---
 amp a submit red.example.com --category phishing --confidence 80 --ttl 1d --tlp red >/dev/null
@@ -335,7 +343,7 @@ check "the dispute stays open at b" has_dispute b open second.example.net
 check "the indicator stays at b" has b second.example.net
 expect_exit 0 "mallory answers a dispute b does not hold" "$TESTPEER" "$T_ROOT/mallory.key" "$T_ROOT/b/amesh.key.pub" \
 	"tcp://127.0.0.1:$(port_of 2)" forged-answer second.example.net "$(printf '7%.0s' $(seq 1 64))"
-check "b refuses it as unknown" wait_until 5 rejects_are b mallory dispute_unknown 1
+check "b refuses it as unknown (the second: never-b.example.com above was the first)" wait_until 5 rejects_are b mallory dispute_unknown 2
 check "b's audit names the neighbour and the rule" grep -q '"event":"rejected".*"neighbour":"mallory","rule":"dispute_not_origin"' <<<"$(amp b --json audit second.example.net)"
 
 # --- whose to answer: a dispute a files on c's flag is not a's to answer ---
