@@ -492,6 +492,7 @@ static struct nb *nb_new(void)
 	if (nb) {
 		pthread_mutex_init(&nb->ingest_lock, NULL);
 		pthread_cond_init(&nb->changed, NULL);
+		idring_init(&nb->announced);
 	}
 	return nb;
 }
@@ -504,6 +505,7 @@ static void nb_free(struct nb *nb)
 	policy_import_free(&nb->imp);
 	pthread_mutex_destroy(&nb->ingest_lock);
 	pthread_cond_destroy(&nb->changed);
+	idring_destroy(&nb->announced);
 	keymap_free(&nb->counts);
 	keymap_free(&nb->refused);
 	mesh_early_free(nb);

@@ -83,6 +83,7 @@ const char *mesh_link_state_name(enum mesh_link_state s);
 /* The broadcast tree's traffic with one neighbour (mesh_tree.h). */
 struct mesh_tree_counts {
 	uint64_t ids_out, ids_in;       /* changes announced by id only, to / from them */
+	uint64_t ids_spared;            /* ids not announced to them: they had announced them to us (idring.h) */
 	uint64_t grafts_out, grafts_in; /* ids asked of them / asked of us */
 	uint64_t grafted_out;           /* bodies sent answering their grafts (also in out_sent) */
 	uint64_t prunes_out, prunes_in; /* the link made lazy by us / by them */

@@ -35,6 +35,7 @@ struct collect_ctx {
 	bool waiting;                   /* the scan stopped at the first of them */
 	uint64_t held[POLICY_REASON_COUNT];
 	uint64_t sent, ids;
+	uint64_t ids_spared;            /* ids left out: they announced them to us */
 };
 
 /* The disputed indicator as this peer holds it (live, withdrawn or
@@ -321,6 +322,15 @@ static int collect_cb(void *arg, const struct store_rec *rec)
 	bool as_id = mesh_tree_as_id(c->m, c->nb, c->lazy, rec->ind.origin, rec->received_at, c->now);
 	if (c->early && (as_id || !mesh_early_sent(c->m, (struct nb *)c->nb, rec->id, c->early_sent)))
 		return 0;
+	if (c->tree && as_id && !c->want_seq && !c->m->tree_shorter &&
+	    idring_has(&((struct nb *)c->nb)->announced, rec->id)) {
+		/* they announced it to us, so they hold its body: our id of it
+		 * would tell them nothing (idring.h). Not while the tree moves
+		 * onto shorter paths: our hop count in it is news there
+		 * (mesh_tree.h). The cursor moves over it as over a body. */
+		c->ids_spared++;
+		return 0;
+	}
 	if (c->tree && as_id && c->ids_wait) {
 		/* the wave's ids wait for it to pass: this record and the ones
 		 * after it go with the next lazy wake (mesh_impl.h) */
@@ -393,6 +403,7 @@ int mesh_export_collect(struct mesh *m, struct nb *nb, const struct policy_expor
 		nb->held[i] += c.held[i];
 	nb->out_sent += c.sent;
 	nb->tree.ids_out += c.ids;
+	nb->tree.ids_spared += c.ids_spared;
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }

@@ -31,6 +31,7 @@
 
 #include "dispute_route.h"
 #include "hist.h"
+#include "idring.h"
 #include "keymap.h"
 #include "mesh.h"
 #include "nngexit.h"
@@ -163,6 +164,10 @@ struct nb {
 	 * where their cursor is before pushing on (mesh_tree_take_resync) */
 	bool resync_push;
 	struct mesh_tree_counts tree;
+	/* ids they announced to us (Tree.ids): they hold those bodies, so our
+	 * export sends them no id of ours for them (idring.h); cleared with a
+	 * new session (mesh_tree_reset) */
+	struct idring announced;
 	/* Cut-through relay (mesh_early.h), guarded by mesh->lock: bodies
 	 * waiting to go ahead of our commit, and which went. NULL until used. */
 	struct mesh_early *early;

@@ -416,6 +416,7 @@ void mesh_tree_reset(struct mesh *m, struct nb *nb)
 	nb->n_graft_out = nb->n_graft_in = 0;
 	mesh_early_reset(nb); /* what went ahead of the log went in the old session */
 	pthread_mutex_unlock(&m->lock);
+	idring_clear(&nb->announced); /* what they held then (a wiped store, a new epoch) */
 }
 
 void mesh_tree_reread_locked(struct mesh *m, struct nb *nb)
@@ -880,6 +881,8 @@ bool mesh_tree_announced(struct mesh *m, struct nb *nb, const struct wire_tree *
 
 	if (!t->n_ids || !m->tree)
 		return false;
+	/* nb holds these: our export leaves our ids of them out (idring.h) */
+	idring_add(&nb->announced, (const uint8_t (*)[AM_ID_BYTES])t->ids, t->n_ids);
 	uint64_t now = mesh_tree_now(m);
 	const void *longer = NULL; /* a link whose body came later than nb offers it */
 	unsigned saved = 0, missed = 0;

@@ -31,6 +31,13 @@
  *   - a body received that we already held (a duplicate, over a batch, not
  *     a graft's answer) prunes what they send us: lazy_in here at once, and
  *     Tree.prune tells them - unless no other live link brings us bodies;
+ *   - an id a neighbour announced to us says it holds the body: our
+ *     export sends it no id of ours for that change (nb->announced,
+ *     idring.h; counted: ids_spared), so a lazy link carries a change's id
+ *     one way, from the end that heard first - both ends announcing every
+ *     change was ~2 id exchanges per lazy link, over half of a wave's
+ *     messages on mesh_bench's graph (issue 13). Not with tree_shorter
+ *     set: there our hop count is news to them;
  *   - an id announced that we do not hold starts a timer (tree_graft_ms;
  *     plumtree.h). If no body arrives in time, we graft: what the announcer
  *     sends us turns eager (its id goes in Tree.graft; the announcer
