@@ -590,25 +590,27 @@ static int find_other_origin(void *arg, const struct store_rec *rec)
 	return 1;
 }
 
-/* Why there is nothing of this peer's own to withdraw, in words that say
- * what to do instead: "no live indicator" alone left an operator holding
- * another origin's flag (or one already withdrawn) guessing. */
-static void nothing_to_withdraw(const struct control_env *env, const char *domain, enum am_category cat,
-                                int got, const struct am_indicator *old, struct wire_response *resp)
+/* Why there is nothing of this peer's own to withdraw on (domain, cat),
+ * got and old being what find_own_live found, in words that say what is
+ * there instead: "no live indicator" alone left an operator holding
+ * another origin's flag (or one already withdrawn) guessing. Another
+ * origin's live indicator on it sets *held and held_by to that origin. */
+static void why_nothing_own(const struct control_env *env, const char *domain, enum am_category cat, int got,
+                            const struct am_indicator *old, char *why, size_t whylen, uint8_t held_by[AM_KEY_BYTES],
+                            bool *held)
 {
-	const char *c = am_category_name(cat);
 	char when[TIMEFMT_LEN];
 	struct other_origin o = {.domain = domain, .cat = cat, .self = env->key->pk};
 
+	*held = false;
 	if (got == 1 && old->withdrawn) {
 		timefmt_rfc3339(old->issued_at, when);
-		fail_with(resp, AM_ENOTFOUND, "%s/%s: this peer withdrew its indicator already, at %s", domain, c, when);
+		snprintf(why, whylen, "this peer withdrew its indicator already, at %s", when);
 		return;
 	}
 	if (got == 1) {
 		timefmt_rfc3339(old->expires_at, when);
-		fail_with(resp, AM_ENOTFOUND, "%s/%s: this peer's indicator expired at %s: nothing left to withdraw",
-		          domain, c, when);
+		snprintf(why, whylen, "this peer's indicator expired at %s: nothing left to withdraw", when);
 		return;
 	}
 	(void)store_query(env->store, domain, timefmt_now(), find_other_origin, &o);
@@ -617,12 +619,60 @@ static void nothing_to_withdraw(const struct control_env *env, const char *domai
 		am_keyid_hex(o.origin, kid);
 		if (!mesh_origin_name(env->mesh, o.origin, name, sizeof name))
 			name[0] = '\0';
-		fail_with(resp, AM_ENOTFOUND, "%s/%s: the indicator held here is origin %s%s%s%s's, not this peer's: only "
-		          "its origin withdraws it; to contest it: amesh dispute %s --category %s --reason TEXT",
-		          domain, c, kid, name[0] ? " (" : "", name, name[0] ? ")" : "", domain, c);
+		snprintf(why, whylen, "the indicator held here is origin %s%s%s%s's, not this peer's", kid,
+		         name[0] ? " (" : "", name, name[0] ? ")" : "");
+		memcpy(held_by, o.origin, AM_KEY_BYTES);
+		*held = true;
 		return;
 	}
-	fail_with(resp, AM_ENOTFOUND, "%s/%s: this peer has no live indicator to withdraw", domain, c);
+	snprintf(why, whylen, "this peer has no live indicator to withdraw");
+}
+
+static void nothing_to_withdraw(const struct control_env *env, const char *domain, enum am_category cat,
+                                int got, const struct am_indicator *old, struct wire_response *resp)
+{
+	const char *c = am_category_name(cat);
+	char why[AM_ERRLEN];
+	uint8_t other[AM_KEY_BYTES];
+	bool held;
+
+	why_nothing_own(env, domain, cat, got, old, why, sizeof why, other, &held);
+	if (held)
+		fail_with(resp, AM_ENOTFOUND, "%s/%s: %s: only its origin withdraws it; to contest it: amesh dispute %s "
+		          "--category %s --reason TEXT", domain, c, why, domain, c);
+	else
+		fail_with(resp, AM_ENOTFOUND, "%s/%s: %s", domain, c, why);
+}
+
+/* This peer's own live indicator on (domain, cat), into old: under its
+ * key, or under one it has rotated away - still its own, and only that
+ * key can sign its withdrawal (ownkeys.h): *signer is then that key, else
+ * NULL (env->key). *first_issued: the issue time of its first version.
+ * Returns true if there is one; else *got is what the lookup under the
+ * current key said (1: old is that record, withdrawn or expired). */
+static bool find_own_live(const struct control_env *env, const char *domain, enum am_category cat,
+                          struct am_indicator *old, const struct keyfile_secret **signer, uint64_t *first_issued,
+                          int *got)
+{
+	int rv;
+
+	*signer = NULL;
+	*first_issued = 0;
+	rv = store_get(env->store, env->key->pk, domain, cat, copy_first_issued, first_issued);
+	if (rv == 1)
+		rv = store_get(env->store, env->key->pk, domain, cat, copy_indicator, old);
+	for (size_t i = 0; env->retired && i < env->retired->n && (rv != 1 || old->withdrawn); i++) {
+		struct am_indicator prev;
+		if (store_get(env->store, env->retired->k[i]->pk, domain, cat, copy_indicator, &prev) == 1 &&
+		    !prev.withdrawn && prev.expires_at > timefmt_now()) {
+			*old = prev;
+			rv = 1;
+			*signer = env->retired->k[i];
+			store_get(env->store, (*signer)->pk, domain, cat, copy_first_issued, first_issued);
+		}
+	}
+	*got = rv;
+	return rv == 1 && !old->withdrawn && old->expires_at > timefmt_now();
 }
 
 /* Withdraws this peer's own live indicator on (domain, category), the
@@ -632,27 +682,12 @@ void control_withdraw_own(const struct control_env *env, const char *domain, enu
                           struct wire_response *resp)
 {
 	struct am_indicator old, ind;
-	int rv;
+	const struct keyfile_secret *signer; /* NULL: env->key */
+	uint64_t first_issued;
+	int got;
 
-	const struct keyfile_secret *signer = NULL; /* env->key */
-	uint64_t first_issued = 0;
-	rv = store_get(env->store, env->key->pk, domain, cat, copy_first_issued, &first_issued);
-	if (rv == 1)
-		rv = store_get(env->store, env->key->pk, domain, cat, copy_indicator, &old);
-	/* one signed with a key this peer has since rotated away is still its
-	 * own, and only that key can sign its withdrawal (ownkeys.h) */
-	for (size_t i = 0; env->retired && i < env->retired->n && (rv != 1 || old.withdrawn); i++) {
-		struct am_indicator prev;
-		if (store_get(env->store, env->retired->k[i]->pk, domain, cat, copy_indicator, &prev) == 1 &&
-		    !prev.withdrawn && prev.expires_at > timefmt_now()) {
-			old = prev;
-			rv = 1;
-			signer = env->retired->k[i];
-			store_get(env->store, signer->pk, domain, cat, copy_first_issued, &first_issued);
-		}
-	}
-	if (rv != 1 || old.withdrawn || old.expires_at <= timefmt_now()) {
-		nothing_to_withdraw(env, domain, cat, rv, &old, resp);
+	if (!find_own_live(env, domain, cat, &old, &signer, &first_issued, &got)) {
+		nothing_to_withdraw(env, domain, cat, got, &old, resp);
 		return;
 	}
 	/* The tombstone lives as long as what it withdraws: long enough that no
@@ -709,6 +744,91 @@ static void do_withdraw(const struct control_env *env, const struct wire_request
 		return;
 	}
 	control_withdraw_own(env, domain, req->category, NULL, NULL, WITHDRAW_ANSWER, resp);
+}
+
+/* The answer a withdrawal for a feed's revocation gives the disputes on
+ * what it withdraws. */
+#define REVOKED_ANSWER "withdrawn by its origin: the feed it was imported from revoked it"
+
+/* WIRE_OP_WITHDRAW_BATCH (amesh import --withdraw-revoked): each item as
+ * `amesh withdraw' - this peer's own live indicator on exactly the name
+ * and category, never another origin's, a name the rules now refuse
+ * withdrawn by its stored spelling - audited with the item's note (where
+ * the feed revoked it). One commit per withdrawal: feeds revoke a few
+ * names a day, not thousands. An item with nothing of this peer's to
+ * withdraw is answered AM_ENOTFOUND saying what is held instead, and
+ * held_by names another origin whose live indicator is left alone. With
+ * check (--dry-run), what would be withdrawn answers changed, and nothing
+ * is signed, stored or audited. */
+static void do_withdraw_batch(const struct control_env *env, const struct wire_request *req,
+                              struct wire_response *resp)
+{
+	size_t k = req->n_withdrawals, done = 0;
+
+	if (k == 0)
+		return;
+	if (!env->apply && !req->check) {
+		fail_with(resp, AM_EINVAL, "this daemon takes no withdrawals (no apply path)");
+		return;
+	}
+	if ((resp->item_results = calloc(k, sizeof *resp->item_results)) == NULL) {
+		fail_with(resp, AM_ENOMEM, "%s", am_strerror(AM_ENOMEM));
+		return;
+	}
+	resp->n_item_results = k;
+	for (size_t i = 0; i < k; i++) {
+		const struct wire_withdraw_item *it = &req->withdrawals[i];
+		struct wire_item_result *ir = &resp->item_results[i];
+		char domain[AM_DOMAIN_MAX + 1], err[AM_ERRLEN], note[AM_ERRLEN + WIRE_NOTE_MAX + 96];
+		struct am_indicator old;
+		const struct keyfile_secret *signer;
+		uint64_t first_issued;
+		int got, nrv;
+
+		if (it->category == AM_CAT_NONE) {
+			ir->status = AM_ECATEGORY;
+			snprintf(ir->error, sizeof ir->error, "%s", am_strerror(AM_ECATEGORY));
+			continue;
+		}
+		/* as do_withdraw: a rule tightened since never blocks recourse */
+		nrv = domain_normalise_held(it->domain, domain, err, sizeof err);
+		if (!domain[0]) {
+			ir->status = nrv;
+			snprintf(ir->error, sizeof ir->error, "%s", err);
+			continue;
+		}
+		snprintf(ir->domain, sizeof ir->domain, "%s", domain);
+		if (!find_own_live(env, domain, it->category, &old, &signer, &first_issued, &got)) {
+			ir->status = nrv ? nrv : AM_ENOTFOUND;
+			if (nrv) /* not held: the rule's words stand */
+				snprintf(ir->error, sizeof ir->error, "%s", err);
+			else
+				why_nothing_own(env, domain, it->category, got, &old, ir->error, sizeof ir->error, ir->held_by,
+				                &ir->has_held_by);
+			continue;
+		}
+		if (req->check) {
+			ir->changed = true; /* would be withdrawn */
+			continue;
+		}
+		snprintf(note, sizeof note, "revoked by its feed: %s%s%s", it->note[0] ? it->note : "(no place given)",
+		         nrv ? "; withdrawn though the name rules now refuse it: " : "", nrv ? err : "");
+		struct wire_response one;
+		memset(&one, 0, sizeof one);
+		control_withdraw_own(env, domain, it->category, note, NULL, REVOKED_ANSWER, &one);
+		ir->status = one.status;
+		snprintf(ir->error, sizeof ir->error, "%s", one.error);
+		if (one.status == 0) {
+			ir->changed = true;
+			memcpy(ir->id, one.submitted.id, AM_ID_BYTES);
+			ir->has_id = true;
+			ir->disputes_answered = one.disputes_answered;
+			done++;
+		}
+		wire_response_clear(&one);
+	}
+	if (!req->check)
+		log_info("withdrawals for a feed's revocations: %zu asked, %zu withdrawn", k, done);
 }
 
 struct query_ctx {
@@ -1797,6 +1917,7 @@ static const handler_fn handlers[] = {
 	[WIRE_OP_EXPORT] = do_export,
 	[WIRE_OP_SUBMIT_BATCH] = do_submit_batch,
 	[WIRE_OP_CHECK_BATCH] = do_submit_batch,
+	[WIRE_OP_WITHDRAW_BATCH] = do_withdraw_batch,
 	[WIRE_OP_SIGHTINGS] = do_sightings,
 	[WIRE_OP_DISPUTE] = control_do_dispute,
 	[WIRE_OP_DISPUTE_ANSWER] = control_do_dispute_answer,

@@ -184,6 +184,8 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 	Amesh__V1__SightingsRequest si = AMESH__V1__SIGHTINGS_REQUEST__INIT;
 	void *si_scratch = NULL;
 	Amesh__V1__SubmitRequest *items = NULL, **itemp = NULL;
+	Amesh__V1__WithdrawBatchRequest wb = AMESH__V1__WITHDRAW_BATCH_REQUEST__INIT;
+	Amesh__V1__WithdrawItem *witems = NULL, **witemp = NULL;
 	ProtobufCBinaryData *names = NULL;
 	struct wire_dispute_pb dx = {0};
 	int rv;
@@ -333,6 +335,30 @@ int wire_request_pack(const struct wire_request *r, uint8_t **out, size_t *len)
 			m.submit_batch = &sb;
 		}
 		break;
+	case WIRE_OP_WITHDRAW_BATCH:
+		if (r->n_withdrawals > WIRE_BATCH_MAX)
+			return AM_ETOOBIG;
+		if (r->n_withdrawals && ((witems = calloc(r->n_withdrawals, sizeof *witems)) == NULL ||
+		                         (witemp = calloc(r->n_withdrawals, sizeof *witemp)) == NULL)) {
+			free(witems);
+			return AM_ENOMEM;
+		}
+		for (size_t i = 0; i < r->n_withdrawals; i++) {
+			const struct wire_withdraw_item *it = &r->withdrawals[i];
+			amesh__v1__withdraw_item__init(&witems[i]);
+			witems[i].domain.data = (uint8_t *)it->domain;
+			witems[i].domain.len = strlen(it->domain);
+			witems[i].category = (Amesh__V1__Category)it->category;
+			witems[i].note.data = (uint8_t *)it->note;
+			witems[i].note.len = strlen(it->note);
+			witemp[i] = &witems[i];
+		}
+		wb.n_items = r->n_withdrawals;
+		wb.items = witemp;
+		wb.check = r->check;
+		m.op_case = AMESH__V1__REQUEST__OP_WITHDRAW_BATCH;
+		m.withdraw_batch = &wb;
+		break;
 	case WIRE_OP_EXPORT:
 		ex.category = (Amesh__V1__Category)r->category;
 		ex.origin.data = (uint8_t *)r->origin;
@@ -372,6 +398,8 @@ fail:
 	free(names);
 	free(items);
 	free(itemp);
+	free(witems);
+	free(witemp);
 	return rv;
 }
 
@@ -462,6 +490,40 @@ int wire_request_unpack(const uint8_t *buf, size_t len, struct wire_request *r,
 		}
 		r->category = (enum am_category)m->withdraw->category;
 		break;
+	case AMESH__V1__REQUEST__OP_WITHDRAW_BATCH: {
+		const Amesh__V1__WithdrawBatchRequest *wq = m->withdraw_batch;
+		r->op = WIRE_OP_WITHDRAW_BATCH;
+		r->check = wq->check;
+		if (wq->n_items > WIRE_BATCH_MAX) {
+			snprintf(err, errlen, "%zu withdrawals in one batch; the limit is %d", wq->n_items, WIRE_BATCH_MAX);
+			rv = AM_ETOOBIG;
+			goto fail;
+		}
+		if (wq->n_items && (r->withdrawals = calloc(wq->n_items, sizeof *r->withdrawals)) == NULL) {
+			rv = AM_ENOMEM;
+			goto fail;
+		}
+		for (size_t i = 0; i < wq->n_items; i++) {
+			const Amesh__V1__WithdrawItem *p = wq->items[i];
+			struct wire_withdraw_item *it = &r->withdrawals[i];
+			if (copy_name(&p->domain, it->domain, sizeof it->domain) != 0 ||
+			    copy_name(&p->note, it->note, sizeof it->note) != 0) {
+				snprintf(err, errlen, "withdrawal %zu: domain over %zu or note over %zu bytes, or a NUL in one",
+				         i + 1, sizeof it->domain - 1, sizeof it->note - 1);
+				goto fail;
+			}
+			/* a category that cannot be represented fails the batch;
+			 * none is answered per item by the daemon */
+			if (!category_ok((int)p->category, true)) {
+				snprintf(err, errlen, "withdrawal %zu: category out of range", i + 1);
+				rv = AM_EINVAL;
+				goto fail;
+			}
+			it->category = (enum am_category)p->category;
+			r->n_withdrawals = i + 1;
+		}
+		break;
+	}
 	case AMESH__V1__REQUEST__OP_QUERY:
 		r->op = WIRE_OP_QUERY;
 		if (m->query->n_names > AM_QUERY_NAMES_MAX) {
@@ -697,6 +759,7 @@ void wire_request_clear(struct wire_request *r)
 		free(r->names[i]);
 	free(r->names);
 	free(r->items);
+	free(r->withdrawals);
 	wire_sightings_req_free(r->sight);
 	memset(r, 0, sizeof *r);
 }
@@ -1404,6 +1467,7 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 		break;
 	case WIRE_OP_SUBMIT_BATCH:
 	case WIRE_OP_CHECK_BATCH: /* answered alike, item by item */
+	case WIRE_OP_WITHDRAW_BATCH:
 		if (r->n_item_results && ((bir = calloc(r->n_item_results, sizeof *bir)) == NULL ||
 		                          (birp = calloc(r->n_item_results, sizeof *birp)) == NULL)) {
 			rv = AM_ENOMEM;
@@ -1419,6 +1483,9 @@ int wire_response_pack(const struct wire_response *r, uint8_t **out, size_t *len
 			bir[i].domain.len = strlen(ir->domain);
 			bir[i].id.data = (uint8_t *)ir->id;
 			bir[i].id.len = ir->has_id ? AM_ID_BYTES : 0;
+			bir[i].held_by.data = (uint8_t *)ir->held_by;
+			bir[i].held_by.len = ir->has_held_by ? AM_KEY_BYTES : 0;
+			bir[i].disputes_answered = ir->disputes_answered;
 			birp[i] = &bir[i];
 		}
 		sbr.n_results = r->n_item_results;
@@ -1933,8 +2000,13 @@ int wire_response_unpack(const uint8_t *buf, size_t len, struct wire_response *r
 			const Amesh__V1__BatchItemResult *p = q->results[i];
 			struct wire_item_result *ir = &r->item_results[i];
 			if ((p->id.len != 0 && p->id.len != AM_ID_BYTES) ||
+			    (p->held_by.len != 0 && p->held_by.len != AM_KEY_BYTES) ||
 			    copy_name(&p->domain, ir->domain, sizeof ir->domain) != 0)
 				goto bad;
+			ir->has_held_by = p->held_by.len == AM_KEY_BYTES;
+			if (ir->has_held_by)
+				memcpy(ir->held_by, p->held_by.data, AM_KEY_BYTES);
+			ir->disputes_answered = p->disputes_answered;
 			ir->status = p->status;
 			copy_str(ir->error, sizeof ir->error, p->error);
 			ir->changed = p->changed;

@@ -68,6 +68,8 @@ enum wire_op {
 	WIRE_OP_SIGHTINGS, /* wire_sighting.h */
 	WIRE_OP_CHECK_BATCH, /* submit_batch's checks only (--dry-run); answered as submit_batch */
 	WIRE_OP_RELOAD,      /* the config and trust store, as SIGHUP; answered when in force or refused */
+	WIRE_OP_WITHDRAW_BATCH, /* withdrawals of names a feed revoked (import --withdraw-revoked);
+	                         * answered as submit_batch, item by item */
 };
 
 #define WIRE_NAME_MAX 1024 /* one name as typed, before normalisation */
@@ -89,6 +91,16 @@ struct wire_submit_item {
 	bool force; /* even if the local allowlist covers the name */
 };
 
+/* One withdrawal of a batch (amesh import --withdraw-revoked): this
+ * peer's own live indicator on (domain, category), with note for the
+ * audit trail - where the feed revoked it. */
+#define WIRE_NOTE_MAX 300
+struct wire_withdraw_item {
+	char domain[WIRE_NAME_MAX + 1]; /* as given; the daemon normalises */
+	enum am_category category;
+	char note[WIRE_NOTE_MAX + 1];
+};
+
 /* The checks on one submit item that need neither a daemon's
  * configuration nor its store: category, confidence 0-100, expires_at
  * (Unix seconds) after now. The name is not looked at (domain.h). Returns
@@ -105,6 +117,12 @@ struct wire_item_result {
 	char domain[AM_DOMAIN_MAX + 1]; /* normalised ("" when refused) */
 	uint8_t id[AM_ID_BYTES];
 	bool has_id;
+	/* withdraw_batch: not withdrawn because the live indicator held on
+	 * the name is another origin's (that origin), and, withdrawn, the
+	 * disputes on it the withdrawal answered */
+	uint8_t held_by[AM_KEY_BYTES];
+	bool has_held_by;
+	uint32_t disputes_answered;
 };
 
 struct wire_sightings_req;
@@ -145,6 +163,11 @@ struct wire_request {
 	/* submit_batch: owned, freed by wire_request_clear */
 	struct wire_submit_item *items;
 	size_t n_items;
+	/* withdraw_batch: owned, freed by wire_request_clear; check: say
+	 * what would be withdrawn, withdraw nothing (--dry-run) */
+	struct wire_withdraw_item *withdrawals;
+	size_t n_withdrawals;
+	bool check;
 	/* export (category, origin, limit and after above) */
 	char origin_name[64];
 	uint64_t since;

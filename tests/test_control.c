@@ -632,6 +632,140 @@ static void test_withdraw_answers_the_disputes_on_it(void **state)
 	assert_answered_withdraw(f, rotated_id, old.pk);
 }
 
+/* What apply told its subscribers of withdrawals: the last note. */
+struct heard {
+	char note[1024];
+	size_t withdrawals;
+};
+
+static void hear_change(void *arg, const struct apply_change *c)
+{
+	struct heard *h = arg;
+	if (c->kind != EVENT_WITHDRAWN)
+		return;
+	h->withdrawals++;
+	snprintf(h->note, sizeof h->note, "%s", c->note ? c->note : "");
+}
+
+static int live_of(void *arg, const struct store_rec *rec)
+{
+	*(int *)arg = !rec->ind.withdrawn && rec->ind.expires_at > timefmt_now();
+	return 1;
+}
+
+/* withdraw_batch (amesh import --withdraw-revoked): each name a feed
+ * revoked withdraws this peer's own live flag on exactly that name and
+ * category, audited with where the feed revoked it, and answers the
+ * disputes on it; another origin's flag on the same name is left alone
+ * and named (held_by), a name held by nobody says so, a category not
+ * held withdraws nothing. check (--dry-run) answers the same and
+ * withdraws nothing. */
+static void test_withdraw_batch_takes_back_own_flags_only(void **state)
+{
+	struct fixture *f = *state;
+	struct wire_response resp;
+	uint8_t opk[AM_KEY_BYTES], osk[crypto_sign_SECRETKEYBYTES], disputed[AM_ID_BYTES];
+	struct heard h = {.withdrawals = 0};
+	struct apply_subscriber sub = {.name = "test", .change = hear_change, .arg = &h};
+	int live;
+
+	crypto_sign_keypair(opk, osk);
+	hold_own_flag(f, "revoked-own.example.com", AM_CAT_MALWARE);
+	hold_flag(f, opk, osk, "revoked-other.example.com", AM_CAT_MALWARE);
+	hold_own_flag(f, "revoked-both.example.com", AM_CAT_MALWARE);
+	hold_flag(f, opk, osk, "revoked-both.example.com", AM_CAT_MALWARE);
+	hold_own_flag(f, "revoked-cat.example.com", AM_CAT_PHISHING);
+	hold_dispute(f, f->key.pk, "revoked-own.example.com", AM_CAT_MALWARE, "a bakery", disputed);
+	const struct {
+		const char *domain;
+		enum am_category cat;
+		int want;
+		bool held_by_other;
+	} items[] = {
+		{"Revoked-Own.example.com", AM_CAT_MALWARE, 0, false},
+		{"revoked-other.example.com", AM_CAT_MALWARE, AM_ENOTFOUND, true},
+		{"revoked-both.example.com", AM_CAT_MALWARE, 0, false},
+		{"revoked-cat.example.com", AM_CAT_MALWARE, AM_ENOTFOUND, false},
+		{"revoked-none.example.com", AM_CAT_MALWARE, AM_ENOTFOUND, false},
+		{"revoked-own.example.com", AM_CAT_NONE, AM_ECATEGORY, false},
+		{"a..example.com", AM_CAT_MALWARE, AM_ELABEL_EMPTY, false},
+	};
+	const size_t n = sizeof items / sizeof *items;
+	struct wire_withdraw_item w[sizeof items / sizeof *items];
+	memset(w, 0, sizeof w);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(w[i].domain, sizeof w[i].domain, "%s", items[i].domain);
+		w[i].category = items[i].cat;
+		snprintf(w[i].note, sizeof w[i].note, "feed.json line %zu (indicator--%zu)", i + 2, i);
+	}
+	assert_int_equal(apply_subscribe(f->apply, &sub), 0);
+	for (int check = 1; check >= 0; check--) {
+		struct wire_request req = {.op = WIRE_OP_WITHDRAW_BATCH, .withdrawals = w, .n_withdrawals = n,
+		                           .check = check};
+		uint64_t seq = last_seq(f);
+		roundtrip(f, &req, &resp);
+		assert_int_equal(resp.status, 0);
+		assert_int_equal(resp.n_item_results, n);
+		for (size_t i = 0; i < n; i++) {
+			const struct wire_item_result *ir = &resp.item_results[i];
+			if (ir->status != items[i].want)
+				fail_msg("%s %s: %d (%s), want %d", check ? "check" : "withdraw", items[i].domain, ir->status,
+				         ir->error, items[i].want);
+			assert_int_equal(ir->changed, items[i].want == 0);
+			assert_int_equal(ir->has_held_by, items[i].held_by_other);
+			if (items[i].held_by_other) {
+				assert_memory_equal(ir->held_by, opk, AM_KEY_BYTES);
+				assert_non_null(strstr(ir->error, "not this peer's"));
+			}
+			/* a dry run stores nothing, so has no id */
+			assert_int_equal(ir->has_id, !check && items[i].want == 0);
+		}
+		assert_string_equal(resp.item_results[0].domain, "revoked-own.example.com");
+		assert_non_null(strstr(resp.item_results[4].error, "no live indicator"));
+		if (check) {
+			assert_int_equal(last_seq(f), seq); /* nothing signed or stored */
+			assert_int_equal(h.withdrawals, 0);
+			assert_int_equal(resp.item_results[0].disputes_answered, 0);
+		} else {
+			assert_int_equal(h.withdrawals, 2);
+			assert_int_equal(resp.item_results[0].disputes_answered, 1);
+		}
+		wire_response_clear(&resp);
+	}
+	assert_int_equal(apply_unsubscribe(f->apply, &sub), 0);
+	/* the audit trail's note: where the feed revoked it */
+	assert_string_equal(h.note, "revoked by its feed: feed.json line 4 (indicator--2)");
+	const struct {
+		const uint8_t *origin;
+		const char *domain;
+		enum am_category cat;
+		int live;
+	} after[] = {
+		{f->key.pk, "revoked-own.example.com", AM_CAT_MALWARE, 0},
+		{opk, "revoked-other.example.com", AM_CAT_MALWARE, 1},
+		{f->key.pk, "revoked-both.example.com", AM_CAT_MALWARE, 0},
+		{opk, "revoked-both.example.com", AM_CAT_MALWARE, 1},
+		{f->key.pk, "revoked-cat.example.com", AM_CAT_PHISHING, 1},
+	};
+	for (size_t i = 0; i < sizeof after / sizeof *after; i++) {
+		live = -1;
+		assert_int_equal(store_get(f->store, after[i].origin, after[i].domain, after[i].cat, live_of, &live), 1);
+		if (live != after[i].live)
+			fail_msg("%s: live %d, want %d", after[i].domain, live, after[i].live);
+	}
+	struct dispute_view v;
+	assert_int_equal(dispute_store_get(f->store, disputed, timefmt_now(), &v), 0);
+	assert_true(v.answered);
+	assert_int_equal(v.answer.answer, DISPUTE_WITHDRAW);
+	assert_string_equal(v.answer.reason, "withdrawn by its origin: the feed it was imported from revoked it");
+	/* once withdrawn, a second batch says so */
+	struct wire_request again = {.op = WIRE_OP_WITHDRAW_BATCH, .withdrawals = w, .n_withdrawals = 1};
+	roundtrip(f, &again, &resp);
+	assert_int_equal(resp.item_results[0].status, AM_ENOTFOUND);
+	assert_non_null(strstr(resp.item_results[0].error, "withdrew its indicator already"));
+	wire_response_clear(&resp);
+}
+
 /* Answering one dispute withdraw withdraws the indicator, and so answers
  * the other disputes on it withdraw too, with the operator's reason. */
 static void test_withdraw_answer_answers_the_other_disputes(void **state)
@@ -1464,6 +1598,7 @@ int main(void)
 		cmocka_unit_test(test_dispute_of_a_name_under_a_flag_names_the_parent),
 		cmocka_unit_test(test_withdraw_answers_the_disputes_on_it),
 		cmocka_unit_test(test_withdraw_answer_answers_the_other_disputes),
+		cmocka_unit_test(test_withdraw_batch_takes_back_own_flags_only),
 		cmocka_unit_test(test_query_shows_100_disputes_a_signal_open_first),
 		/* before the next one fills a listing with answered disputes,
 		 * among which a lapsed one is listed, and may be left off */
