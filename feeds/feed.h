@@ -106,6 +106,9 @@ struct feed_entry {
 	                               host or a parent of it (importer.c) */
 	const char *input;          /* the line or value to quote if it is refused */
 	size_t input_len;
+	bool revoked;               /* the feed withdrew it (STIX revoked, MISP deleted): a name to withdraw, not
+	                               to flag - only with sink->withdraw_revoked; category from the entry or the
+	                               command line, the other terms unread (importer.h) */
 };
 
 /* An operator's own reading of a feed's category words: `cc_skimming'
@@ -157,6 +160,13 @@ struct feed_sink {
 	/* A PhishTank row whose `verified' is `no' is taken, not skipped as
 	 * unverified (amesh import --include-unverified). */
 	bool include_unverified;
+	/* What a feed revoked - a STIX indicator whose newest version says
+	 * `revoked', a MISP attribute (or its object) `deleted' - is passed to
+	 * entry() with e.revoked set, each name and category it flagged, rather
+	 * than skipped as revoked (amesh import --withdraw-revoked). What names
+	 * nothing to withdraw (a pattern we cannot read, a benign indicator)
+	 * is still skipped as revoked, saying why. */
+	bool withdraw_revoked;
 };
 
 /* sink->where(arg, w) if the sink takes it. */

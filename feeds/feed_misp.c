@@ -287,6 +287,53 @@ static bool unreadable_flag(struct ctx *c, size_t line, const char *value, size_
 	return true;
 }
 
+/* The name of an attribute of type (e->input: its value): a URL's host,
+ * the name before a `|' (domain|ip, hostname|port), or the value. */
+static int emit_value(struct ctx *c, struct feed_entry *e, const char *type, bool of_url)
+{
+	char host[FEED_HOST_MAX + 1];
+
+	if (strcmp(type, "url") == 0) {
+		bool path;
+		const char *why;
+		if (feed_url_host(e->input, e->input_len, host, &path, &why) != 0) {
+			c->sink->skip(c->sink->arg, e->line, FEED_SKIP_MALFORMED, e->input, e->input_len, why);
+			return 0;
+		}
+		e->from_url = true;
+		return feed_emit(c->sink, e, host, strlen(host));
+	}
+	e->from_url = of_url;
+	const char *bar = strchr(e->input, '|');
+	return feed_emit(c->sink, e, e->input, bar ? (size_t)(bar - e->input) : e->input_len);
+}
+
+/* A deleted attribute (what: "deleted", or "its object is deleted"),
+ * read for amesh import --withdraw-revoked: its name under its
+ * amesh:category tag, or its event's (none: the command line's), passed
+ * on as revoked - what this peer flagged from it before, to withdraw.
+ * Whether it was for detection, on a warninglist or sighted as a false
+ * positive does not matter: nothing is flagged. A category word we
+ * cannot read names nothing to withdraw. */
+static int deleted_attribute(struct ctx *c, json_t *a, const struct tags *event_tags, const char *type,
+                             const char *value, size_t vl, bool of_url, size_t line, const char *what)
+{
+	struct tags t = *event_tags;
+	struct feed_entry e = {.line = line, .confidence = -1, .revoked = true, .input = value, .input_len = vl,
+	                       .id = feed_json_str(json_object_get(a, "uuid"))};
+
+	read_tags(c->sink, json_object_get(a, "Tag"), &t);
+	if (t.unknown_category[0]) {
+		char why[TEXT_QUOTE_LEN(40) + 120], q[TEXT_QUOTE_LEN(40)];
+		snprintf(why, sizeof why, "%s; its amesh:category tag names %s, none of ours: nothing to withdraw", what,
+		         text_quote(q, sizeof q, t.unknown_category, strlen(t.unknown_category), 40));
+		c->sink->skip(c->sink->arg, line, FEED_SKIP_REVOKED, value, vl, why);
+		return 0;
+	}
+	e.category = t.category;
+	return emit_value(c, &e, type, of_url);
+}
+
 /* One attribute. Whatever is wrong with it - a value that is a number, a
  * NUL inside a string - costs this attribute only, reported with where
  * it is; the event's other attributes go on. */
@@ -299,7 +346,6 @@ static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, js
 	size_t line = feed_json_line_of(&c->lines, "uuid", feed_json_str(json_object_get(a, "uuid")));
 	struct tags t = *event_tags;
 	struct feed_entry e = {.line = line};
-	char host[FEED_HOST_MAX + 1];
 
 	if (!type) {
 		skip_value(c, line, FEED_SKIP_MALFORMED, jtype ? jtype : a,
@@ -328,8 +374,10 @@ static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, js
 	    unreadable_flag(c, line, value, vl, to_ids, "to_ids", ""))
 		return 0;
 	if (flag(deleted) == 1 || flag(object_deleted) == 1) {
-		c->sink->skip(c->sink->arg, line, FEED_SKIP_REVOKED, value, vl,
-		              flag(object_deleted) == 1 ? "its object is deleted" : "deleted");
+		const char *what = flag(object_deleted) == 1 ? "its object is deleted" : "deleted";
+		if (c->sink->withdraw_revoked)
+			return deleted_attribute(c, a, event_tags, type, value, vl, of_url, line, what);
+		c->sink->skip(c->sink->arg, line, FEED_SKIP_REVOKED, value, vl, what);
 		return 0;
 	}
 	if (flag(to_ids) == 0) {
@@ -416,19 +464,7 @@ static int attribute(struct ctx *c, json_t *a, const struct tags *event_tags, js
 	e.tlp = t.tlp;
 	e.input = value;
 	e.input_len = vl;
-	if (strcmp(type, "url") == 0) {
-		bool path;
-		const char *why;
-		if (feed_url_host(value, vl, host, &path, &why) != 0) {
-			c->sink->skip(c->sink->arg, line, FEED_SKIP_MALFORMED, value, vl, why);
-			return 0;
-		}
-		e.from_url = true;
-		return feed_emit(c->sink, &e, host, strlen(host));
-	}
-	e.from_url = of_url;
-	const char *bar = strchr(value, '|');
-	return feed_emit(c->sink, &e, value, bar ? (size_t)(bar - value) : vl);
+	return emit_value(c, &e, type, of_url);
 }
 
 /* Each object of list through attribute(), named PREFIX[i] while it is read. */

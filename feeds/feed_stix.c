@@ -234,6 +234,74 @@ static int emit_names(struct ctx *c, const char *pattern, struct emit_arg *ea)
 	return 0;
 }
 
+/* Every category among o's labels, in their order, into cats: an
+ * indicator labelled phishing and malware flags its names in both (only
+ * the first was taken, and a malware zone never heard of the name).
+ * Labels are an open vocabulary, so `Phishing' reads as phishing. */
+static size_t label_categories(const struct ctx *c, json_t *o, enum am_category cats[AM_CAT_COUNT])
+{
+	json_t *labels = json_object_get(o, "labels");
+	size_t ncat = 0;
+
+	for (size_t i = 0; i < list_size(labels); i++) {
+		enum am_category k = feed_category_of(c->sink, feed_json_str(list_get(labels, i)));
+		bool had = k == AM_CAT_NONE;
+		for (size_t j = 0; j < ncat; j++)
+			had |= cats[j] == k;
+		if (!had && ncat < AM_CAT_COUNT)
+			cats[ncat++] = k;
+	}
+	return ncat;
+}
+
+/* A revoked indicator, read for amesh import --withdraw-revoked: each name
+ * its pattern flags alone, under each category its labels name (none: the
+ * command line's), passed on as revoked - what this peer flagged from an
+ * earlier version of it, to withdraw (STIX 2.1 3.6: a revocation keeps
+ * the object's content). Its times, confidence and markings do not
+ * matter: nothing is flagged, and an earlier version's are what were.
+ * Nor does OpenCTI's detection flag, which its decay sets false as it
+ * revokes. What names nothing is skipped as revoked, saying so. */
+static int revoked_indicator(struct ctx *c, json_t *o, const char *id, size_t line, const char *input)
+{
+	json_t *jptype = json_object_get(o, "pattern_type");
+	const char *pattern = feed_json_str(json_object_get(o, "pattern")), *ptype = feed_json_str(jptype);
+	const char *who = id ? id : "indicator";
+	char perr[200], why[400];
+
+	if (!pattern)
+		snprintf(why, sizeof why, "%.80s: no pattern we can read: nothing to withdraw", who);
+	else if (jptype && (!ptype || strcasecmp(ptype, "stix") != 0))
+		snprintf(why, sizeof why, "%.80s: a pattern in another language than STIX: nothing to withdraw", who);
+	else if (stix_pattern_parse(pattern, strlen(pattern), &c->pat, perr, sizeof perr) != 0)
+		snprintf(why, sizeof why, "%.80s: its pattern cannot be read (%s): nothing to withdraw", who, perr);
+	else
+		why[0] = '\0';
+	size_t naming = 0;
+	for (size_t k = 0; !why[0] && k < c->pat.ncmp; k++)
+		naming += taken(&c->pat.cmp[k]);
+	if (!why[0] && naming == 0)
+		snprintf(why, sizeof why, "%.80s: its pattern names no domain alone: nothing to withdraw", who);
+	if (why[0]) {
+		skip_obj(c, line, FEED_SKIP_REVOKED, input, why);
+		return 0;
+	}
+	struct feed_entry e = {.line = line, .confidence = -1, .id = id, .revoked = true, .input = pattern,
+	                       .input_len = strlen(pattern)};
+	struct emit_arg ea = {.sink = c->sink, .e = &e};
+	enum am_category cats[AM_CAT_COUNT];
+	size_t ncat = label_categories(c, o, cats);
+	if (ncat == 0)
+		return emit_names(c, pattern, &ea);
+	for (size_t k = 0; k < ncat; k++) {
+		int rv;
+		e.category = cats[k];
+		if ((rv = emit_names(c, pattern, &ea)) != 0)
+			return rv;
+	}
+	return 0;
+}
+
 /* One indicator. Whatever is wrong with it - a pattern that is not a
  * string or holds a NUL - costs this object only, reported with where it
  * is; the bundle's other objects go on. */
@@ -264,26 +332,29 @@ static int indicator(struct ctx *c, json_t *o)
 		skip_obj(c, line, FEED_SKIP_BAD_VALUE, input, why);
 		return 0;
 	}
-	if (revoked) {
+	if (revoked && !c->sink->withdraw_revoked) {
 		skip_obj(c, line, FEED_SKIP_REVOKED, input, NULL);
 		return 0;
 	}
 	/* `benign' (STIX 2.1's indicator-type vocabulary; `labels' in STIX
 	 * 2.0) says the name is known good - an allowlist entry, not a flag -
-	 * whatever else the object says */
+	 * whatever else the object says; revoked, it flagged nothing either */
 	static const char *const typed[] = {"indicator_types", "labels"};
 	for (size_t k = 0; k < sizeof typed / sizeof *typed; k++) {
 		json_t *list = json_object_get(o, typed[k]);
 		for (size_t j = 0; j < list_size(list); j++) {
 			json_t *t = list_get(list, j);
 			if (feed_json_str(t) && strcasecmp(feed_json_str(t), "benign") == 0) {
-				char why[80];
-				snprintf(why, sizeof why, "%s says `benign': a name known good, not a flag", typed[k]);
-				skip_obj(c, line, FEED_SKIP_UNSUPPORTED, input, why);
+				char why[120];
+				snprintf(why, sizeof why, "%s says `benign': a name known good, not a flag%s", typed[k],
+				         revoked ? "; nothing to withdraw" : "");
+				skip_obj(c, line, revoked ? FEED_SKIP_REVOKED : FEED_SKIP_UNSUPPORTED, input, why);
 				return 0;
 			}
 		}
 	}
+	if (revoked)
+		return revoked_indicator(c, o, id, line, input);
 	/* OpenCTI's detection flag - `x_opencti_detection', or `detection' in
 	 * its property extension (5.x) - is MISP's to_ids carried into STIX
 	 * (its MISP connector maps one to the other): false says the
@@ -373,22 +444,8 @@ static int indicator(struct ctx *c, json_t *o)
 	}
 	size_t i;
 	json_t *x;
-	/* Every category among the labels, in their order: an indicator
-	 * labelled phishing and malware flags its names in both (only the
-	 * first was taken, and a malware zone never heard of the name).
-	 * Labels are an open vocabulary, so `Phishing' reads as phishing. */
 	enum am_category cats[AM_CAT_COUNT];
-	size_t ncat = 0;
-	json_t *labels = json_object_get(o, "labels");
-	for (i = 0; i < list_size(labels); i++) {
-		x = list_get(labels, i);
-		enum am_category k = feed_category_of(c->sink, feed_json_str(x));
-		bool had = k == AM_CAT_NONE;
-		for (size_t j = 0; j < ncat; j++)
-			had |= cats[j] == k;
-		if (!had && ncat < AM_CAT_COUNT)
-			cats[ncat++] = k;
-	}
+	size_t ncat = label_categories(c, o, cats);
 	json_t *refs = json_object_get(o, "object_marking_refs");
 	/* neither a list nor one id (an object, a number): a marking we
 	 * cannot read, as a reference we cannot read is */

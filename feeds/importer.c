@@ -2,6 +2,7 @@
 #include "importer.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,16 @@
 #include "feed_misp.h"
 #include "feed_urls.h"
 #include "timefmt.h"
+
+/* An entry passed on, for importer_revocations: the hash of its (name,
+ * category), where it is, and its order (the first of equal hashes is
+ * named). */
+struct live_entry {
+	uint64_t hash;
+	const char *file;
+	size_t line;
+	size_t seq;
+};
 
 struct importer {
 	struct importer_opts o;
@@ -26,6 +37,13 @@ struct importer {
 	json_t *seen_where; /* "name category" -> the JSON object it came from, if any */
 	size_t counts[FEED_SKIP_COUNT];
 	size_t items;
+	/* o.withdraw_revoked: the revocations read (once each), and every
+	 * live entry passed on, to keep what the feed still flags */
+	struct importer_revocation *revs;
+	size_t n_revs, cap_revs;
+	json_t *rev_seen;   /* "name category" -> index in revs */
+	struct live_entry *live;
+	size_t n_live, cap_live;
 	enum feed_format last;
 	unsigned units;     /* 1 << enum importer_unit of each file read */
 };
@@ -50,6 +68,9 @@ void importer_free(struct importer *im)
 		return;
 	json_decref(im->seen);
 	json_decref(im->seen_where);
+	json_decref(im->rev_seen);
+	free(im->revs);
+	free(im->live);
 	for (size_t i = 0; i < im->n_files; i++)
 		free(im->files[i]);
 	free(im->files);
@@ -101,6 +122,95 @@ static void sink_file(void *arg, const char *path)
 	im->file = copy;
 }
 
+/* FNV-1a over the name, a NUL and the category: one live entry's key. */
+static uint64_t live_hash(const char *domain, enum am_category cat)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (const unsigned char *p = (const unsigned char *)domain;; p++) {
+		h = (h ^ *p) * 1099511628211ull;
+		if (!*p)
+			break;
+	}
+	return (h ^ (unsigned)cat) * 1099511628211ull;
+}
+
+static void report_revoked(struct importer *im, const struct feed_entry *e, const char *why)
+{
+	report(im, e->line, FEED_SKIP_REVOKED, e->input, e->input_len, why);
+}
+
+/* An entry the feed revoked (o.withdraw_revoked): clean is its name as
+ * cleaned, rv and name what domain_normalise made of it, err its words.
+ * Kept as a revocation, once per (name, category), or skipped as revoked
+ * saying why there is nothing to withdraw. */
+static int revoked_entry(struct importer *im, const struct feed_entry *e, const char *clean, int rv,
+                         const char *name, const char *err)
+{
+	char held[AM_DOMAIN_MAX + 1], herr[AM_ERRLEN], why[AM_ERRLEN + 160], key[AM_DOMAIN_MAX + 8];
+	const char *which;
+
+	if (rv == AM_EDOMAIN_IP) {
+		snprintf(why, sizeof why, "%s: never flagged as a name; nothing to withdraw", err);
+		report_revoked(im, e, why);
+		return 0;
+	}
+	if (rv != 0) {
+		/* a rule tightened since never blocks recourse: the spelling
+		 * such a name was stored under (domain.h); the daemon says the
+		 * rule's words if it holds nothing there */
+		domain_normalise_held(clean, held, herr, sizeof herr);
+		if (!held[0]) {
+			snprintf(why, sizeof why, "%s; nothing to withdraw", err);
+			report_revoked(im, e, why);
+			return 0;
+		}
+		name = held;
+	}
+	if (e->from_url && shared_hosts_match(im->o.shared, name, &which)) {
+		snprintf(why, sizeof why, "`%s' is a shared platform (--shared-hosts): a URL there flags no name; nothing "
+		         "to withdraw", which);
+		report_revoked(im, e, why);
+		return 0;
+	}
+	enum am_category cat = e->category ? e->category : im->o.category;
+	if (cat == AM_CAT_NONE) {
+		report_revoked(im, e, "the file gives no category for it and --category was not given: nothing to "
+		                      "withdraw it under");
+		return 0;
+	}
+	snprintf(key, sizeof key, "%s %d", name, (int)cat);
+	json_t *prev = json_object_get(im->rev_seen, key);
+	if (prev) {
+		const struct importer_revocation *p = &im->revs[json_integer_value(prev)];
+		snprintf(why, sizeof why, "`%s' %s: revoked before, at %s%s%s%s%s%zu: withdrawn once", name,
+		         am_category_name(cat), p->file == im->file ? "" : p->file, p->file == im->file ? "" : " ",
+		         p->where[0] ? p->where : "", p->where[0] ? " " : "", p->line ? "line " : "", p->line);
+		report_revoked(im, e, why);
+		return 0;
+	}
+	if (im->n_revs == im->cap_revs) {
+		size_t ncap = im->cap_revs ? im->cap_revs * 2 : 16;
+		struct importer_revocation *nr = realloc(im->revs, ncap * sizeof *nr);
+		if (!nr)
+			return AM_ENOMEM;
+		im->revs = nr;
+		im->cap_revs = ncap;
+	}
+	if ((!im->rev_seen && (im->rev_seen = json_object()) == NULL) ||
+	    json_object_set_new(im->rev_seen, key, json_integer((json_int_t)im->n_revs)) != 0)
+		return AM_ENOMEM;
+	struct importer_revocation *r = &im->revs[im->n_revs++];
+	memset(r, 0, sizeof *r);
+	snprintf(r->domain, sizeof r->domain, "%s", name);
+	r->category = cat;
+	r->file = im->file;
+	r->line = e->line;
+	snprintf(r->where, sizeof r->where, "%s", im->where);
+	snprintf(r->object, sizeof r->object, "%s", e->id ? e->id : "");
+	text_quote(r->input, sizeof r->input, e->input, e->input_len, FEED_QUOTE_MAX);
+	return 0;
+}
+
 static int sink_entry(void *arg, const struct feed_entry *e)
 {
 	struct importer *im = arg;
@@ -150,6 +260,8 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 	}
 	memset(&it, 0, sizeof it);
 	rv = domain_normalise(clean, it.domain, err, sizeof err);
+	if (e->revoked)
+		return revoked_entry(im, e, clean, rv, it.domain, err);
 	/* the detail names the name: the input quoted may hold several (a
 	 * STIX pattern of ORs, a hosts line, a MISP `domain|ip') */
 	if (rv == AM_EDOMAIN_IP) {
@@ -280,6 +392,19 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 		return AM_ENOMEM;
 	if (im->where[0] && json_object_set_new(im->seen_where, key, json_string_nocheck(im->where)) != 0)
 		return AM_ENOMEM;
+	if (im->o.withdraw_revoked) {
+		if (im->n_live == im->cap_live) {
+			size_t ncap = im->cap_live ? im->cap_live * 2 : 1024;
+			struct live_entry *grown = realloc(im->live, ncap * sizeof *grown);
+			if (!grown)
+				return AM_ENOMEM;
+			im->live = grown;
+			im->cap_live = ncap;
+		}
+		im->live[im->n_live] = (struct live_entry){.hash = live_hash(it.domain, it.category), .file = im->file,
+		                                           .line = e->line, .seq = im->n_live};
+		im->n_live++;
+	}
 	it.file = im->file;
 	it.line = e->line;
 	snprintf(it.where, sizeof it.where, "%s", im->where);
@@ -293,7 +418,8 @@ int importer_file(struct importer *im, const char *path, enum feed_format fmt, c
 	struct feed_sink sink = {.entry = sink_entry, .skip = sink_skip, .file = sink_file, .where = sink_where,
 	                         .arg = im, .catmap = im->o.catmap,
 	                         .include_offline = im->o.include_offline,
-	                         .include_unverified = im->o.include_unverified};
+	                         .include_unverified = im->o.include_unverified,
+	                         .withdraw_revoked = im->o.withdraw_revoked};
 	struct stat st;
 	char *buf = NULL;
 	size_t len;
@@ -338,6 +464,57 @@ void importer_refused(struct importer *im, const struct importer_item *it, const
 	                          .reason = FEED_SKIP_REFUSED, .quoted = it->input, .detail = why};
 	im->counts[FEED_SKIP_REFUSED]++;
 	im->skip(im->arg, &s);
+}
+
+static int live_cmp(const void *a, const void *b)
+{
+	const struct live_entry *x = a, *y = b;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int importer_revocations(struct importer *im, importer_revoke_fn fn, void *arg)
+{
+	if (im->n_live)
+		qsort(im->live, im->n_live, sizeof *im->live, live_cmp);
+	for (size_t i = 0; i < im->n_revs; i++) {
+		const struct importer_revocation *r = &im->revs[i];
+		uint64_t h = live_hash(r->domain, r->category);
+		size_t lo = 0, hi = im->n_live;
+		while (lo < hi) { /* the first live entry of hash h, if any */
+			size_t mid = lo + (hi - lo) / 2;
+			if (im->live[mid].hash < h)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == im->n_live || im->live[lo].hash != h) {
+			int rv = fn(arg, r);
+			if (rv != 0)
+				return rv;
+			continue;
+		}
+		const struct live_entry *l = &im->live[lo];
+		char at[PATH_MAX + 64], why[AM_DOMAIN_MAX + PATH_MAX + 200];
+		bool other = l->file != r->file;
+		if (l->line)
+			snprintf(at, sizeof at, "%s%sline %zu", other ? l->file : "", other ? " " : "", l->line);
+		else /* a dump on one line: no line to name */
+			snprintf(at, sizeof at, "an entry%s%s", other ? " of " : "", other ? l->file : "");
+		snprintf(why, sizeof why, "not withdrawn: %s flags `%s' %s, live - the feed still flags it", at, r->domain,
+		         am_category_name(r->category));
+		struct importer_skip s = {.file = r->file, .line = r->line, .where = r->where[0] ? r->where : NULL,
+		                          .reason = FEED_SKIP_REVOKED, .quoted = r->input, .detail = why};
+		im->counts[FEED_SKIP_REVOKED]++;
+		im->skip(im->arg, &s);
+	}
+	return 0;
+}
+
+size_t importer_revoked(const struct importer *im)
+{
+	return im->n_revs;
 }
 
 const size_t *importer_skipped(const struct importer *im)

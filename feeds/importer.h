@@ -21,6 +21,19 @@
  *      now: not_yet_valid - both naming the object's id and the times;
  *   4. the same (name, category) earlier in the same file: duplicate (an
  *      RPZ `*.name' twin of a name is folded silently).
+ * An entry the feed revoked (STIX `revoked', MISP `deleted') is skipped
+ * as revoked - unless o.withdraw_revoked (amesh import
+ * --withdraw-revoked), when it is a revocation instead: its name passes
+ * steps 0 and 1 (a name a rule tightened since refuses is kept as
+ * domain_normalise_held spells it: recourse is never blocked), a URL's
+ * host step 2, its category step 3 (confidence, expiry and times are not
+ * read: nothing is flagged), and each (name, category) is kept once. After
+ * the last file, importer_revocations hands on every revocation that no
+ * entry read flags live - a feed that still flags a name, under another
+ * object or in another event, has not withdrawn it - and reports the
+ * others as revoked, naming the entry that flags it. Among the versions
+ * of one object the newest is the one read (feed_stix, feed_misp): an
+ * older live version flags nothing.
  * What passes goes to the item callback (the CLI batches it to the
  * daemon); what does not goes to the report callback with the file, line,
  * reason, the input quoted (text_quote: safe on a terminal) and details,
@@ -48,6 +61,7 @@ struct importer_opts {
 	const struct feed_catmap *catmap;  /* borrowed, may be NULL: the operator's category words */
 	bool include_offline;              /* URLhaus rows marked offline are taken (feed_sink) */
 	bool include_unverified;           /* PhishTank rows not verified are taken (feed_sink) */
+	bool withdraw_revoked;             /* revoked entries are revocations, not skips (above) */
 };
 
 struct importer_item {
@@ -72,8 +86,21 @@ struct importer_skip {
 	const char *detail; /* may be NULL */
 };
 
+/* A name and category the feed revoked: this peer's own live flag on
+ * exactly them is to be withdrawn (o.withdraw_revoked). */
+struct importer_revocation {
+	char domain[AM_DOMAIN_MAX + 1]; /* normalised (or as stored, when a rule now refuses it) */
+	enum am_category category;
+	const char *file;               /* as given on the command line (a MISP feed's event file) */
+	size_t line;
+	char where[64];                 /* the JSON object ("objects[3]", "Attribute[2]"), or "" */
+	char object[96];                /* its id in the file (STIX id, MISP uuid), or "" */
+	char input[IMPORTER_QUOTE_LEN]; /* quoted */
+};
+
 typedef int (*importer_item_fn)(void *arg, const struct importer_item *it);
 typedef void (*importer_skip_fn)(void *arg, const struct importer_skip *s);
+typedef int (*importer_revoke_fn)(void *arg, const struct importer_revocation *r);
 
 struct importer;
 
@@ -85,6 +112,18 @@ void importer_free(struct importer *im);
  * every entry through the rules above. Returns 0, what an item callback
  * returned, or an am_err for the file as a whole, with err saying what. */
 int importer_file(struct importer *im, const char *path, enum feed_format fmt, char *err, size_t errlen);
+
+/* After the last importer_file (o.withdraw_revoked): each revocation
+ * read, in file order, that no entry of any file read flags live, to fn;
+ * one an entry flags live is reported through the skip callback as
+ * revoked, naming that entry's file and line, and counted. Returns 0 or
+ * the first non-zero fn returned. The live entries are remembered as a
+ * 64-bit hash of (name, category) each: a collision, never seen in
+ * practice, could only keep a flag, never withdraw one. */
+int importer_revocations(struct importer *im, importer_revoke_fn fn, void *arg);
+/* Revocations read so far (each (name, category) once), before
+ * importer_revocations drops those still flagged. */
+size_t importer_revoked(const struct importer *im);
 
 /* Counts a skip the caller found later (the daemon refused an item) and
  * reports it through the skip callback. */

@@ -2043,6 +2043,167 @@ static void test_misp_older_version_of_an_event(void **state)
 	assert_int_equal(count(o.text, " ok "), 2);
 }
 
+/* What importer_revocations handed on: "objects[1]: 5 withdraw NAME CATEGORY (OBJECT)". */
+static int on_revoke(void *arg, const struct importer_revocation *r)
+{
+	add(arg, "%s%s%zu withdraw %s %s (%s)\n", r->where, r->where[0] ? ": " : "", r->line, r->domain,
+	    am_category_name(r->category), r->object);
+	return 0;
+}
+
+/* bytes read as one file with o.withdraw_revoked as given, then the
+ * revocations handed on, as amesh import does after its last file. */
+static void import_revoking(const char *bytes, size_t n, bool withdraw, struct out *o)
+{
+	struct importer *im;
+	struct importer_opts opt = defaults();
+	char path[64], err[AM_ERRLEN];
+
+	snprintf(path, sizeof path, "/tmp/amesh-revoke-%d.feed", (int)getpid());
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(bytes, 1, n, f), n);
+	fclose(f);
+	memset(o, 0, sizeof *o);
+	opt.now = NOW;
+	opt.shared = shared;
+	opt.withdraw_revoked = withdraw;
+	assert_int_equal(importer_new(&im, &opt, on_item, on_skip, o), 0);
+	if (importer_file(im, path, FEED_AUTO, err, sizeof err) != 0)
+		fail_msg("%s", err);
+	add(o, "-- end of file: %zu revoked\n", importer_revoked(im));
+	assert_int_equal(importer_revocations(im, on_revoke, o), 0);
+	if (getenv("IMPORTER_DUMP"))
+		printf("%s", o->text);
+	importer_free(im);
+	unlink(path);
+}
+
+#define IND(n) "\"indicator--d1000000-0000-4000-8000-00000000000" #n "\""
+/* amesh import --withdraw-revoked: what a feed revoked is a name to
+ * withdraw, each (name, category) once, in each category its labels
+ * give (else the command line's). The newest version of an object is the
+ * one read: revoked after it was live, it is withdrawn; live again after
+ * a revocation, it is flagged. A name another object still flags live is
+ * not withdrawn, nor is what never named a flag (a benign indicator, an
+ * address, a URL on a shared platform). Without the option, revoked
+ * entries are skipped, as before. */
+static void test_stix_revocations_to_withdraw(void **state)
+{
+	struct out o;
+	(void)state;
+	static const char bundle[] =
+		"{\"type\": \"bundle\", \"id\": \"bundle--d1000000-0000-4000-8000-000000000000\", \"objects\": [\n"
+		"{\"type\": \"indicator\", \"id\": " IND(1) ", \"modified\": \"2026-11-01T00:00:00Z\", "
+		"\"labels\": [\"malware\"], \"pattern\": \"[domain-name:value = 'revoked-newest.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": " IND(1) ", \"modified\": \"2026-11-10T00:00:00Z\", \"revoked\": true, "
+		"\"labels\": [\"malware\"], \"pattern\": \"[domain-name:value = 'revoked-newest.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": " IND(2) ", \"modified\": \"2026-11-01T00:00:00Z\", \"revoked\": true, "
+		"\"pattern\": \"[domain-name:value = 'live-newest.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": " IND(2) ", \"modified\": \"2026-11-10T00:00:00Z\", "
+		"\"pattern\": \"[domain-name:value = 'live-newest.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": " IND(3) ", \"revoked\": true, "
+		"\"pattern\": \"[domain-name:value = 'still-flagged.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": " IND(4) ", \"valid_until\": \"2026-12-30T00:00:00Z\", "
+		"\"pattern\": \"[domain-name:value = 'still-flagged.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": " IND(5) ", \"revoked\": true, \"indicator_types\": [\"benign\"], "
+		"\"pattern\": \"[domain-name:value = 'benign.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": " IND(6) ", \"revoked\": true, "
+		"\"pattern\": \"[ipv4-addr:value = '192.0.2.7']\"},\n"
+		"{\"type\": \"indicator\", \"id\": " IND(7) ", \"revoked\": true, \"x_opencti_detection\": false, "
+		"\"valid_until\": \"2020-01-01T00:00:00Z\", "
+		"\"pattern\": \"[url:value = 'http://revoked-url.example/kit/'] OR [url:value = 'https://docs.google.com/x']\"},\n"
+		"{\"type\": \"indicator\", \"id\": " IND(8) ", \"revoked\": true, \"labels\": [\"phishing\", \"Malware\"], "
+		"\"pattern\": \"[domain-name:value = '*.two-cats.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": " IND(9) ", \"revoked\": true, \"labels\": [\"malware\"], "
+		"\"pattern\": \"[domain-name:value = 'REVOKED-NEWEST.example']\"}\n]}\n";
+	import_revoking(bundle, sizeof bundle - 1, true, &o);
+	static const char *const want[] = {
+		"objects[0]: 2 skip duplicate", /* the older, live version */
+		"objects[2]: 4 skip duplicate",
+		"objects[3]: 4 ok live-newest.example phishing 80\n",
+		"objects[5]: 7 ok still-flagged.example phishing 80\n",
+		"objects[6]: 8 skip revoked `[domain-name:value = 'benign.example']'\n"
+		"  -- indicator_types says `benign': a name known good, not a flag; nothing to withdraw\n",
+		"objects[7]: 9 skip revoked `[ipv4-addr:value = '192.0.2.7']'\n"
+		"  -- indicator--d1000000-0000-4000-8000-000000000006: its pattern names no domain alone: nothing to "
+		"withdraw\n",
+		"objects[8]: 10 skip revoked",
+		"  -- `docs.google.com' is a shared platform (--shared-hosts): a URL there flags no name; nothing to "
+		"withdraw\n",
+		"objects[10]: 12 skip revoked `[domain-name:value = 'REVOKED-NEWEST.example']'\n"
+		"  -- `revoked-newest.example' malware: revoked before, at objects[1] line 2: withdrawn once\n",
+		"-- end of file: 5 revoked\n",
+		"objects[1]: 2 withdraw revoked-newest.example malware (indicator--d1000000-0000-4000-8000-000000000001)\n",
+		"objects[4]: 6 skip revoked `[domain-name:value = 'still-flagged.example']'\n"
+		"  -- not withdrawn: line 7 flags `still-flagged.example' phishing, live - the feed still flags it\n",
+		"objects[8]: 10 withdraw revoked-url.example phishing (indicator--d1000000-0000-4000-8000-000000000007)\n",
+		"objects[9]: 11 withdraw two-cats.example phishing (indicator--d1000000-0000-4000-8000-000000000008)\n",
+		"objects[9]: 11 withdraw two-cats.example malware (indicator--d1000000-0000-4000-8000-000000000008)\n",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " withdraw "), 4);
+	assert_int_equal(count(o.text, " ok "), 2);
+	assert_null(strstr(o.text, "unsupported_pattern")); /* a revoked pattern's parts are not reported */
+
+	/* without --withdraw-revoked: skipped as revoked, as before */
+	import_revoking(bundle, sizeof bundle - 1, false, &o);
+	expect(o.text, (const char *const[]){
+		"objects[1]: 2 skip revoked `[domain-name:value = 'revoked-newest.example']'\n",
+		"objects[4]: 6 skip revoked `[domain-name:value = 'still-flagged.example']'\n",
+		"-- end of file: 0 revoked\n",
+		NULL,
+	});
+	assert_int_equal(count(o.text, " withdraw "), 0);
+	assert_int_equal(count(o.text, " skip revoked "), 7);
+}
+#undef IND
+
+/* The same for MISP: a deleted attribute, or one of a deleted object, is
+ * a name to withdraw under its amesh:category tag (else the command
+ * line's); a category word we cannot read names nothing to withdraw; a
+ * name another attribute still flags live, in this event or another, is
+ * not withdrawn. */
+static void test_misp_deletions_to_withdraw(void **state)
+{
+	struct out o;
+	(void)state;
+	static const char evs[] =
+		"{\"response\": [\n"
+		" {\"Event\": {\"uuid\": \"7a2e0b4c-7a2d-4c3e-9b8a-1d2e3f4a5b01\", \"timestamp\": \"1764400000\", \"info\": "
+		"\"kit\", \"Attribute\": [\n"
+		"  {\"uuid\": \"ab000001-0000-4000-8000-000000000001\", \"type\": \"domain\", \"value\": "
+		"\"deleted-spam.example\", \"deleted\": true, \"to_ids\": false, \"Tag\": [{\"name\": "
+		"\"amesh:category=\\\"spam\\\"\"}]},\n"
+		"  {\"uuid\": \"ab000001-0000-4000-8000-000000000002\", \"type\": \"domain\", \"value\": "
+		"\"deleted-odd.example\", \"deleted\": 1, \"Tag\": [\"amesh:category=\\\"scam\\\"\"]},\n"
+		"  {\"uuid\": \"ab000001-0000-4000-8000-000000000003\", \"type\": \"hostname\", \"value\": "
+		"\"kept-elsewhere.example\", \"deleted\": true}],\n"
+		"  \"Object\": [{\"name\": \"domain-ip\", \"deleted\": true, \"Attribute\": [\n"
+		"  {\"uuid\": \"ab000001-0000-4000-8000-000000000004\", \"type\": \"domain|ip\", \"value\": "
+		"\"object-gone.example|192.0.2.1\"}]}]}},\n"
+		" {\"Event\": {\"uuid\": \"7a2e0b4c-7a2d-4c3e-9b8a-1d2e3f4a5b02\", \"timestamp\": \"1764400000\", \"info\": "
+		"\"other\", \"Attribute\": [\n"
+		"  {\"uuid\": \"ab000001-0000-4000-8000-000000000005\", \"type\": \"domain\", \"to_ids\": true, \"value\": "
+		"\"kept-elsewhere.example\"}]}}\n]}\n";
+	import_revoking(evs, sizeof evs - 1, true, &o);
+	static const char *const want[] = {
+		"response[0].Event.Attribute[1]: 4 skip revoked `deleted-odd.example'\n"
+		"  -- deleted; its amesh:category tag names `scam', none of ours: nothing to withdraw\n",
+		"response[1].Event.Attribute[0]: 9 ok kept-elsewhere.example phishing 80\n",
+		"-- end of file: 3 revoked\n",
+		"response[0].Event.Attribute[0]: 3 withdraw deleted-spam.example spam (ab000001-0000-4000-8000-000000000001)\n",
+		"response[0].Event.Attribute[2]: 5 skip revoked `kept-elsewhere.example'\n"
+		"  -- not withdrawn: line 9 flags `kept-elsewhere.example' phishing, live - the feed still flags it\n",
+		"response[0].Event.Object[0].Attribute[0]: 7 withdraw object-gone.example phishing "
+		"(ab000001-0000-4000-8000-000000000004)\n",
+		NULL,
+	};
+	expect(o.text, want);
+	assert_int_equal(count(o.text, " withdraw "), 2);
+}
+
 /* An array of objects none of which has a STIX `type' and which is none
  * of the record dumps recognised (ThreatFox, URLhaus, PhishTank) read as
  * STIX: every object passed over as one of a type not imported, and the
@@ -3716,6 +3877,8 @@ int main(void)
 		cmocka_unit_test(test_stix_observables_alone_are_said),
 		cmocka_unit_test(test_stix_revocation_as_new_as_its_indicator),
 		cmocka_unit_test(test_misp_older_version_of_an_event),
+		cmocka_unit_test(test_stix_revocations_to_withdraw),
+		cmocka_unit_test(test_misp_deletions_to_withdraw),
 		cmocka_unit_test(test_json_records_with_many_keys),
 		cmocka_unit_test(test_csv_stray_quote_closed_by_the_next_row),
 		cmocka_unit_test(test_file_drops_are_shared_hosts),

@@ -6,7 +6,8 @@
  * Inputs are capped at FEED_FUZZ_MAX (a feed file may be 256 MiB; what
  * matters to the parser is structure, and the cap keeps each run fast).
  * Invariants checked: every entry's name is NUL-terminated, not longer
- * than DOMAIN_INPUT_MAX and from a line that exists; every skip has a
+ * than DOMAIN_INPUT_MAX and from a line that exists, and revoked only
+ * when the sink asked for revocations (read both ways); every skip has a
  * known reason and a line in range; the parser returns 0 or an am_err; and
  * feed_detect never says "auto".
  */
@@ -24,6 +25,7 @@
 
 struct check {
 	size_t lines; /* lines in the input, +1 for a last line without '\n' */
+	bool withdraw; /* the sink's withdraw_revoked */
 };
 
 static int check_entry(void *arg, const struct feed_entry *e)
@@ -34,7 +36,7 @@ static int check_entry(void *arg, const struct feed_entry *e)
 	if (e->confidence < -1 || e->confidence > 100 || (unsigned)e->category >= AM_CAT_COUNT ||
 	    (unsigned)e->tlp >= AM_TLP_COUNT)
 		abort();
-	if (e->input_len && e->input == NULL)
+	if ((e->input_len && e->input == NULL) || (e->revoked && !c->withdraw))
 		abort();
 	return 0;
 }
@@ -70,6 +72,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rv = feed_parse(FEED_FORMAT, (const char *)data, size, &sink, err, sizeof err);
 	if (rv > 0 || rv < AM_ERR_MIN)
 		abort();
+	/* and with what the feed revoked read as names to withdraw */
+	c.withdraw = sink.withdraw_revoked = true;
+	rv = feed_parse(FEED_FORMAT, (const char *)data, size, &sink, err, sizeof err);
+	if (rv > 0 || rv < AM_ERR_MIN)
+		abort();
+	c.withdraw = sink.withdraw_revoked = false;
 	/* feed_parse refuses a file with a NUL in its first 8000 bytes as
 	 * binary: the parser behind that check gets the same bytes with each
 	 * NUL made 0x01, so mutations that add one still reach it */
