@@ -48,6 +48,9 @@ struct run {
 	int failed; /* CLIOPT_EXIT_ERR once the daemon or the output failed */
 	size_t unread; /* files that could not be read whole */
 	size_t skips;  /* entries reported skipped, all files */
+	/* --withdraw-revoked: what the feed revoked, asked of the daemon */
+	bool withdraw_revoked;
+	size_t withdrawn, not_withdrawn, unchecked;
 };
 
 /* FILE[:LINE][: WHERE]: REASON: `INPUT' (DETAIL) - or one JSON object. */
@@ -206,6 +209,175 @@ static int on_item(void *arg, const struct importer_item *it)
 	return 0;
 }
 
+/* --- what the feed revoked (--withdraw-revoked) --- */
+
+/* A batch of the feed's revocations on their way to the daemon, and
+ * where each came from for its report. */
+struct wbatch {
+	struct run *r;
+	struct wire_request req; /* WIRE_OP_WITHDRAW_BATCH */
+	struct importer_revocation *meta;
+	int failed;
+};
+
+/* "FILE line N", or "FILE WHERE" for an object without a line. */
+static void revoked_at(const struct importer_revocation *v, char *out, size_t cap)
+{
+	if (v->line)
+		snprintf(out, cap, "%s line %zu", v->file, v->line);
+	else
+		snprintf(out, cap, "%s%s%s", v->file, v->where[0] ? " " : "", v->where);
+}
+
+/* One revocation's outcome: withdrawn (or would be), or not and why -
+ * as `withdrawn: NAME CATEGORY (revoked in FILE line N)', or one JSON
+ * object. ir NULL: not asked (a dry run without its daemon). */
+static void report_withdrawal(struct run *r, const struct importer_revocation *v, const struct wire_item_result *ir)
+{
+	const char *cat = am_category_name(v->category);
+	char at[PATH_MAX + 128], held[2 * AM_KEYID_BYTES + 1] = "";
+	const char *event = !ir ? "unchecked" : ir->status != 0 ? "not_withdrawn" : r->dry_run ? "would_withdraw"
+	                                                                                          : "withdrawn";
+
+	if (!ir)
+		r->unchecked++;
+	else if (ir->status != 0)
+		r->not_withdrawn++;
+	else
+		r->withdrawn++;
+	if (ir && ir->has_held_by)
+		am_keyid_hex(ir->held_by, held);
+	revoked_at(v, at, sizeof at);
+	if (r->env->json) {
+		const char *detail = !ir ? "the daemon was not reached: whether this peer holds a live flag of its own "
+		                           "on it was not checked"
+		                     : ir->status != 0 ? ir->error : NULL;
+		if (jsonout_print(stdout, json_pack("{s:s, s:o, s:s, s:o, s:I, s:o, s:o, s:o, s:o, s:I}", "event", event,
+		                                    "domain", jsonout_string(v->domain), "category", cat, "file",
+		                                    jsonout_string(v->file), "line", (json_int_t)v->line, "where",
+		                                    v->where[0] ? jsonout_string(v->where) : json_null(), "object",
+		                                    v->object[0] ? jsonout_string(v->object) : json_null(), "detail",
+		                                    detail ? jsonout_string(detail) : json_null(), "held_by",
+		                                    held[0] ? json_string(held) : json_null(), "disputes_answered",
+		                                    (json_int_t)(ir ? ir->disputes_answered : 0))) != 0)
+			r->failed = CLIOPT_EXIT_ERR;
+		return;
+	}
+	if (!ir) {
+		printf("would withdraw, if this peer holds a live flag of its own on it (not checked: no daemon): "
+		       "%s %s (revoked in %s)\n", v->domain, cat, at);
+	} else if (ir->status != 0) {
+		/* the name quoted from the feed is the domain as normalised:
+		 * safe to print; the daemon's words name what is held instead */
+		fprintf(stderr, "not withdrawn: %s %s (revoked in %s): %s%s\n", v->domain, cat, at,
+		        ir->has_held_by ? "another origin's flag, left alone: " : "", ir->error);
+	} else if (r->dry_run) {
+		printf("would withdraw: %s %s (revoked in %s)\n", v->domain, cat, at);
+	} else {
+		printf("withdrawn: %s %s (revoked in %s)", v->domain, cat, at);
+		if (ir->disputes_answered)
+			printf("; answered %u dispute%s on it: withdraw", ir->disputes_answered,
+			       ir->disputes_answered == 1 ? "" : "s");
+		printf("\n");
+	}
+}
+
+/* Sends the batch (a dry run: as a check) and reports each answer. */
+static int send_withdrawals(struct wbatch *b)
+{
+	struct run *r = b->r;
+	struct wire_response resp;
+	char err[AM_ERRLEN];
+	int rv;
+
+	if (b->req.n_withdrawals == 0)
+		return 0;
+	if ((rv = connect_daemon(r)) != 0)
+		return rv;
+	if (r->local) {
+		for (size_t i = 0; i < b->req.n_withdrawals; i++)
+			report_withdrawal(r, &b->meta[i], NULL);
+		b->req.n_withdrawals = 0;
+		return 0;
+	}
+	b->req.check = r->dry_run;
+	if ((rv = client_call(r->cl, &b->req, &resp, err, sizeof err)) != 0) {
+		cliopt_error("%s", err);
+		return CLIOPT_EXIT_ERR;
+	}
+	if (resp.status != 0) {
+		/* a daemon that predates the op refuses it whole: nothing was
+		 * withdrawn, and the operator must know it */
+		cliopt_error("%s: none of the %zu name%s the feed revoked was %s%s", resp.error[0] ? resp.error
+		             : am_strerror(resp.status), b->req.n_withdrawals, b->req.n_withdrawals == 1 ? "" : "s",
+		             r->dry_run ? "checked" : "withdrawn",
+		             resp.status == AM_EPROTO ? " (is the daemon older than amesh import --withdraw-revoked?)" : "");
+		wire_response_clear(&resp);
+		return CLIOPT_EXIT_ERR;
+	}
+	if (resp.n_item_results != b->req.n_withdrawals) {
+		cliopt_error("the daemon answered %zu results for %zu withdrawals", resp.n_item_results,
+		             b->req.n_withdrawals);
+		wire_response_clear(&resp);
+		return CLIOPT_EXIT_ERR;
+	}
+	for (size_t i = 0; i < resp.n_item_results; i++)
+		report_withdrawal(r, &b->meta[i], &resp.item_results[i]);
+	wire_response_clear(&resp);
+	b->req.n_withdrawals = 0;
+	return 0;
+}
+
+static int on_revocation(void *arg, const struct importer_revocation *v)
+{
+	struct wbatch *b = arg;
+	struct wire_withdraw_item *w = &b->req.withdrawals[b->req.n_withdrawals];
+	char at[PATH_MAX + 128], obj[TEXT_QUOTE_LEN(96)];
+
+	memset(w, 0, sizeof *w);
+	snprintf(w->domain, sizeof w->domain, "%s", v->domain);
+	w->category = v->category;
+	/* the audit trail's reason: where the feed said so, and the object
+	 * (quoted: it is the feed's text) */
+	if (v->object[0])
+		text_quote(obj, sizeof obj, v->object, strlen(v->object), 96);
+	/* a long path is cut, never the line */
+	if (v->line)
+		snprintf(at, sizeof at, "line %zu", v->line);
+	else
+		snprintf(at, sizeof at, "%.63s", v->where);
+	snprintf(w->note, sizeof w->note, "%.90s%s%.70s%s%.96s (amesh import --withdraw-revoked)", v->file,
+	         at[0] ? " " : "", at, v->object[0] ? ", " : "", v->object[0] ? obj : "");
+	b->meta[b->req.n_withdrawals] = *v;
+	if (++b->req.n_withdrawals == WIRE_BATCH_MAX)
+		return send_withdrawals(b);
+	return 0;
+}
+
+/* After every file is read and every submission answered: the names the
+ * feed revoked that it no longer flags anywhere (importer.h), each this
+ * peer's own live flag on it withdrawn by the daemon - or, in a dry run,
+ * said to be withdrawable - and each reported. */
+static int withdraw_revoked(struct run *r)
+{
+	struct wbatch b = {.r = r, .req = {.op = WIRE_OP_WITHDRAW_BATCH}};
+	int rv;
+
+	if ((b.req.withdrawals = calloc(WIRE_BATCH_MAX, sizeof *b.req.withdrawals)) == NULL ||
+	    (b.meta = calloc(WIRE_BATCH_MAX, sizeof *b.meta)) == NULL) {
+		free(b.req.withdrawals);
+		cliopt_error("out of memory");
+		return CLIOPT_EXIT_ERR;
+	}
+	rv = importer_revocations(r->im, on_revocation, &b);
+	if (rv == 0)
+		rv = send_withdrawals(&b);
+	free(b.meta);
+	b.req.n_withdrawals = 0;
+	wire_request_clear(&b.req);
+	return rv;
+}
+
 static void print_summary(struct run *r, char **files, int nfiles)
 {
 	const size_t *sk = importer_skipped(r->im);
@@ -220,17 +392,26 @@ static void print_summary(struct run *r, char **files, int nfiles)
 				json_object_set_new(by, feed_skip_name((enum feed_skip)i), json_integer((json_int_t)sk[i]));
 		for (int i = 0; i < nfiles && fl; i++)
 			json_array_append_new(fl, jsonout_string(files[i]));
-		if (jsonout_print(stdout, json_pack("{s:s, s:o, s:I, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:s, s:o}", "event",
-		                                    "summary", "files", fl, "files_unread", (json_int_t)r->unread,
-		                                    "format",
-		                                    feed_format_name(importer_last_format(r->im)), "dry_run",
-		                                    (int)r->dry_run, "daemon_checked", (int)!r->local,
-		                                    "submitted", (json_int_t)r->submitted,
-		                                    "stored", (json_int_t)r->stored, "unchanged",
-		                                    (json_int_t)r->unchanged, "refused", (json_int_t)r->refused,
-		                                    "skipped", (json_int_t)(skipped - sk[FEED_SKIP_REFUSED]),
-		                                    "skipped_unit", importer_unit_name(importer_unit(r->im), 2),
-		                                    "skipped_by_reason", by)) != 0)
+		json_t *sum = json_pack("{s:s, s:o, s:I, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:s, s:o}", "event",
+		                        "summary", "files", fl, "files_unread", (json_int_t)r->unread,
+		                        "format",
+		                        feed_format_name(importer_last_format(r->im)), "dry_run",
+		                        (int)r->dry_run, "daemon_checked", (int)!r->local,
+		                        "submitted", (json_int_t)r->submitted,
+		                        "stored", (json_int_t)r->stored, "unchanged",
+		                        (json_int_t)r->unchanged, "refused", (json_int_t)r->refused,
+		                        "skipped", (json_int_t)(skipped - sk[FEED_SKIP_REFUSED]),
+		                        "skipped_unit", importer_unit_name(importer_unit(r->im), 2),
+		                        "skipped_by_reason", by);
+		/* withdrawn: would be, in a dry run */
+		if (sum && r->withdraw_revoked &&
+		    (json_object_set_new(sum, "withdrawn", json_integer((json_int_t)r->withdrawn)) != 0 ||
+		     json_object_set_new(sum, "not_withdrawn", json_integer((json_int_t)r->not_withdrawn)) != 0 ||
+		     json_object_set_new(sum, "withdrawals_unchecked", json_integer((json_int_t)r->unchecked)) != 0)) {
+			json_decref(sum);
+			sum = NULL;
+		}
+		if (jsonout_print(stdout, sum) != 0)
 			r->failed = CLIOPT_EXIT_ERR;
 		return;
 	}
@@ -266,6 +447,20 @@ static void print_summary(struct run *r, char **files, int nfiles)
 	if (sk[FEED_SKIP_UNVERIFIED])
 		printf("%zu %s not verified (a PhishTank submission nobody confirmed) not imported: "
 		       "--include-unverified takes them\n", sk[FEED_SKIP_UNVERIFIED], sk[FEED_SKIP_UNVERIFIED] == 1 ? row1 : rows);
+	if (r->withdraw_revoked && r->unchecked)
+		printf("dry run: %zu name%s the feed revoked not checked (no daemon): whether this peer holds a live flag "
+		       "of its own on %s was not asked; nothing was withdrawn\n", r->unchecked, r->unchecked == 1 ? "" : "s",
+		       r->unchecked == 1 ? "it" : "them");
+	else if (r->withdraw_revoked && r->dry_run)
+		printf("dry run: %zu name%s the feed revoked would be withdrawn (this peer's own live flags), %zu not "
+		       "(each said above); nothing was withdrawn\n", r->withdrawn, r->withdrawn == 1 ? "" : "s",
+		       r->not_withdrawn);
+	else if (r->withdraw_revoked)
+		printf("%zu name%s the feed revoked withdrawn (this peer's own live flags), %zu not (each said above)\n",
+		       r->withdrawn, r->withdrawn == 1 ? "" : "s", r->not_withdrawn);
+	else if (sk[FEED_SKIP_REVOKED])
+		printf("%zu revoked %s skipped: --withdraw-revoked withdraws this peer's own live flags on what the feed "
+		       "revoked\n", sk[FEED_SKIP_REVOKED], importer_unit_name(unit, sk[FEED_SKIP_REVOKED]));
 }
 
 struct import_opts {
@@ -279,7 +474,8 @@ struct import_opts {
 
 static int run_import(char **files, int nfiles, struct import_opts *io, const struct feedcmd_env *env)
 {
-	struct run r = {.env = env, .dry_run = io->dry_run, .force = io->force, .hop_limit = io->hop_limit};
+	struct run r = {.env = env, .dry_run = io->dry_run, .force = io->force, .hop_limit = io->hop_limit,
+	                .withdraw_revoked = io->o.withdraw_revoked};
 	struct shared_hosts *sh = NULL;
 	char err[AM_ERRLEN];
 	int rv = 0;
@@ -318,7 +514,7 @@ static int run_import(char **files, int nfiles, struct import_opts *io, const st
 	 * they were silently dropped - and the exit status is 2 at the end. */
 	for (int i = 0; i < nfiles && rv == 0; i++) {
 		struct stat st;
-		size_t seen = r.submitted + r.skips;
+		size_t seen = r.submitted + r.skips + importer_revoked(r.im);
 		bool empty = strcmp(files[i], "-") != 0 && stat(files[i], &st) == 0 && S_ISREG(st.st_mode) &&
 		             st.st_size == 0;
 		/* an empty feed is legal, but most often a download that failed
@@ -329,7 +525,7 @@ static int run_import(char **files, int nfiles, struct import_opts *io, const st
 		/* ... and so is one that parses but holds nothing - a MISP event
 		 * with no attributes, a STIX bundle with no objects, comments
 		 * only: the summary's zeros did not say which file */
-		if (frv == 0 && !empty && r.submitted + r.skips == seen)
+		if (frv == 0 && !empty && r.submitted + r.skips + importer_revoked(r.im) == seen)
 			cliopt_error("%s holds no entries (no names, nothing skipped): nothing in it to import", files[i]);
 		if (frv == CLIOPT_EXIT_ERR) {
 			rv = CLIOPT_EXIT_ERR; /* the pipeline said why */
@@ -345,6 +541,10 @@ static int run_import(char **files, int nfiles, struct import_opts *io, const st
 		rv = send_batch(&r);
 	for (int k = 0; k < CLIENT_SLOTS && rv == 0; k++)
 		rv = drain(&r);
+	/* what the feed revoked, once what it flags is in: a name it still
+	 * flags elsewhere in the files is kept (importer.h) */
+	if (rv == 0 && r.withdraw_revoked)
+		rv = withdraw_revoked(&r);
 	if (rv == 0) {
 		print_summary(&r, files, nfiles);
 		rv = r.failed;
@@ -462,6 +662,7 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 		{"force", no_argument, NULL, 'F'},            {"help", no_argument, NULL, 'h'},
 		{"category-map", required_argument, NULL, 'M'}, {"category-map-file", required_argument, NULL, 'm'},
 		{"include-offline", no_argument, NULL, 'O'}, {"include-unverified", no_argument, NULL, 'U'},
+		{"withdraw-revoked", no_argument, NULL, 'W'},
 		{NULL, 0, NULL, 0},
 	};
 	uint64_t ttl = 0, expires = 0;
@@ -510,6 +711,12 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 				                   "no verified column");
 			io->o.include_unverified = true;
 			break;
+		case 'W':
+			if (!import)
+				cliopt_usage_error("--withdraw-revoked is for feed files (amesh import): names on stdin carry "
+				                   "no revocation");
+			io->o.withdraw_revoked = true;
+			break;
 		case 'd': io->dry_run = true; break;
 		case 'F': io->force = true; break;
 		case 's': io->shared_path = optarg; break;
@@ -522,7 +729,7 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 			       "         [--category C] [--confidence N] [--ttl D | --expires T] [--tlp L] [--hop-limit N]\n"
 			       "         [--category-map WORD=CATEGORY]... [--category-map-file FILE]\n"
 			       "         [--shared-hosts FILE | --list-shared-hosts] [--include-offline]\n"
-			       "         [--include-unverified] [--force] [--dry-run] [--json]\n"
+			       "         [--include-unverified] [--withdraw-revoked] [--force] [--dry-run] [--json]\n"
 			       "       amesh submit - --category C --confidence N (--ttl D | --expires T) [...]\n"
 			       "A category, confidence or expiry in the file wins over the option; a feed's category\n"
 			       "word that is none of ours (ThreatFox's cc_skimming) refuses its row unless mapped\n"
@@ -532,7 +739,11 @@ static void parse_submit_opts(int argc, char **argv, struct import_opts *io, boo
 			       "PhishTank row whose online is no (the payload or page gone, the site often cleaned),\n"
 			       "is skipped as `offline' unless --include-offline. A PhishTank row whose verified\n"
 			       "is no (a submission nobody confirmed) is skipped as `unverified' unless\n"
-			       "--include-unverified.\n");
+			       "--include-unverified. What the feed revoked (STIX revoked, MISP deleted) is\n"
+			       "skipped as `revoked'; with --withdraw-revoked, this peer's own live flag on its\n"
+			       "name and category is withdrawn (never another origin's), unless the files still\n"
+			       "flag it elsewhere - each said, as `withdrawn: NAME CATEGORY (revoked in FILE\n"
+			       "line N)' or `not withdrawn: ...' and why; --dry-run says what would be.\n");
 			exit(0);
 		default: cliopt_usage_error("bad option");
 		}
