@@ -12,6 +12,16 @@
  * a submission (max_lifetime, its allowlist, what it already holds) and
  * answers per item, storing nothing.
  *
+ * --withdraw-revoked: what the feed revoked (importer.h: each name and
+ * category once, none the files still flag live) goes, after the last
+ * submission is answered, as WIRE_OP_WITHDRAW_BATCH: the daemon withdraws
+ * this peer's own live flag on each - never another origin's - audited
+ * with where the feed revoked it, and answers per item, naming another
+ * origin whose flag it left alone. Each is reported, `withdrawn: NAME
+ * CATEGORY (revoked in FILE line N)' on stdout, `not withdrawn: ...' and
+ * why on stderr (--json: one object each); a dry run asks the same as a
+ * check and withdraws nothing.
+ *
  * Export pages through the daemon's change log (WIRE_OP_EXPORT), holds the
  * signals in memory (about 400 bytes each), sorts them and hands them to
  * the writer of the format (feed_stix, feed_csv, feed_misp, feed_hosts).

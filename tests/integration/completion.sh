@@ -97,6 +97,7 @@ check "allowlist options" "--help --limit" amesh allowlist --
 check "import --format" "hosts" amesh import f.txt --format h
 check "import options" "--dry-run" amesh import f.txt --dr
 check "import --include- options" "--include-offline --include-unverified" amesh import f.txt --include-
+check "import --withdraw-revoked" "--withdraw-revoked" amesh import f.txt --with
 check "import --category-map options" "--category-map --category-map-file" amesh import f.txt --category-m
 check "--category-map WORD=: our categories" "botnet malware pharming phishing spam" amesh import f.txt --category-map cc_skimming =
 check "--category-map WORD=phi" "phishing" amesh import f.txt --category-map cc_skimming = phi
