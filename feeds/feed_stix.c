@@ -257,8 +257,9 @@ static size_t label_categories(const struct ctx *c, json_t *o, enum am_category 
 /* A revoked indicator, read for amesh import --withdraw-revoked: each name
  * its pattern flags alone, under each category its labels name (none: the
  * command line's), passed on as revoked - what this peer flagged from an
- * earlier version of it, to withdraw (STIX 2.1 3.6: a revocation keeps
- * the object's content). Its times, confidence and markings do not
+ * earlier version of it, to withdraw (a revocation is a new version of
+ * the same object, its required pattern with it: producers republish the
+ * object with `revoked' set). One without a pattern names nothing. Its times, confidence and markings do not
  * matter: nothing is flagged, and an earlier version's are what were.
  * Nor does OpenCTI's detection flag, which its decay sets false as it
  * revokes. What names nothing is skipped as revoked, saying so. */
