@@ -212,6 +212,83 @@ static void test_request_round_trip_each_op(void **state)
 	wire_request_clear(&out);
 }
 
+/* withdraw_batch (import --withdraw-revoked): the items with their notes
+ * and the dry run's check flag across, and the answers with the origin
+ * left alone and the disputes answered back; a category out of range
+ * fails the batch, as a name too long does, leaving the request empty. */
+static void test_withdraw_batch_round_trip(void **state)
+{
+	struct wire_request in, out;
+	struct wire_withdraw_item w[2];
+	uint8_t *buf;
+	size_t len;
+	char err[AM_ERRLEN];
+	(void)state;
+
+	memset(&in, 0, sizeof in);
+	memset(w, 0, sizeof w);
+	strcpy(w[0].domain, "Revoked.example");
+	w[0].category = AM_CAT_MALWARE;
+	strcpy(w[0].note, "feed.json line 3, `indicator--1' (amesh import --withdraw-revoked)");
+	strcpy(w[1].domain, "other.example");
+	w[1].category = AM_CAT_NONE; /* answered per item by the daemon */
+	in.protocol = AM_CONTROL_PROTOCOL;
+	in.op = WIRE_OP_WITHDRAW_BATCH;
+	in.withdrawals = w;
+	in.n_withdrawals = 2;
+	in.check = true;
+	assert_int_equal(wire_request_pack(&in, &buf, &len), 0);
+	assert_int_equal(wire_request_unpack(buf, len, &out, err, sizeof err), 0);
+	free(buf);
+	assert_int_equal(out.op, WIRE_OP_WITHDRAW_BATCH);
+	assert_true(out.check);
+	assert_int_equal(out.n_withdrawals, 2);
+	assert_string_equal(out.withdrawals[0].domain, "Revoked.example");
+	assert_int_equal(out.withdrawals[0].category, AM_CAT_MALWARE);
+	assert_string_equal(out.withdrawals[0].note, w[0].note);
+	assert_int_equal(out.withdrawals[1].category, AM_CAT_NONE);
+	wire_request_clear(&out);
+
+	/* a category no daemon knows: the batch is refused whole */
+	w[1].category = (enum am_category)(AM_CAT_COUNT + 3);
+	assert_int_equal(wire_request_pack(&in, &buf, &len), 0);
+	assert_int_equal(wire_request_unpack(buf, len, &out, err, sizeof err), AM_EINVAL);
+	free(buf);
+	assert_non_null(strstr(err, "withdrawal 2: category out of range"));
+	assert_int_equal(out.n_withdrawals, 0);
+	assert_null(out.withdrawals);
+
+	struct wire_response rin, rout;
+	struct wire_item_result ir[2];
+	memset(&rin, 0, sizeof rin);
+	memset(ir, 0, sizeof ir);
+	rin.protocol = AM_CONTROL_PROTOCOL;
+	rin.op = WIRE_OP_WITHDRAW_BATCH;
+	strcpy(ir[0].domain, "revoked.example");
+	ir[0].changed = true;
+	ir[0].has_id = true;
+	memset(ir[0].id, 7, AM_ID_BYTES);
+	ir[0].disputes_answered = 2;
+	strcpy(ir[1].domain, "other.example");
+	ir[1].status = AM_ENOTFOUND;
+	strcpy(ir[1].error, "the indicator held here is origin 0909090909090909's, not this peer's");
+	ir[1].has_held_by = true;
+	memset(ir[1].held_by, 9, AM_KEY_BYTES);
+	rin.item_results = ir;
+	rin.n_item_results = 2;
+	assert_int_equal(wire_response_pack(&rin, &buf, &len), 0);
+	assert_int_equal(wire_response_unpack(buf, len, &rout, err, sizeof err), 0);
+	free(buf);
+	assert_int_equal(rout.n_item_results, 2);
+	assert_true(rout.item_results[0].changed);
+	assert_int_equal(rout.item_results[0].disputes_answered, 2);
+	assert_false(rout.item_results[0].has_held_by);
+	assert_int_equal(rout.item_results[1].status, AM_ENOTFOUND);
+	assert_true(rout.item_results[1].has_held_by);
+	assert_memory_equal(rout.item_results[1].held_by, ir[1].held_by, AM_KEY_BYTES);
+	wire_response_clear(&rout);
+}
+
 static void test_request_protocol_mismatch(void **state)
 {
 	struct wire_request in, out;
@@ -1148,6 +1225,7 @@ int main(void)
 		cmocka_unit_test(test_response_round_trip_status_counts),
 		cmocka_unit_test(test_response_round_trip_status_reload),
 		cmocka_unit_test(test_response_round_trip_watch_keeps_microseconds),
+		cmocka_unit_test(test_withdraw_batch_round_trip),
 		cmocka_unit_test(test_sync_batch_sends_each_origin_once_and_round_trips),
 		cmocka_unit_test(test_sync_item_shapes_are_checked),
 		cmocka_unit_test(test_sync_tree_hop_counts_round_trip_and_are_checked),

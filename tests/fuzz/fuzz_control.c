@@ -84,6 +84,20 @@ size_t fuzz_seed(size_t i, uint8_t *buf, size_t cap)
 		r.expires_at = 1900000000;
 		r.force = true;
 		break;
+	case 7: {
+		static struct wire_withdraw_item w[2];
+		memset(w, 0, sizeof w);
+		strcpy(w[0].domain, "revoked.example");
+		w[0].category = AM_CAT_MALWARE;
+		strcpy(w[0].note, "feed.json line 3, `indicator--1' (amesh import --withdraw-revoked)");
+		strcpy(w[1].domain, "printer.local");
+		w[1].category = AM_CAT_PHISHING;
+		r.op = WIRE_OP_WITHDRAW_BATCH;
+		r.withdrawals = w;
+		r.n_withdrawals = 2;
+		r.check = true;
+		break;
+	}
 	default:
 		return 0;
 	}
