@@ -14,9 +14,9 @@
 #include "feed_urls.h"
 #include "timefmt.h"
 
-/* An entry passed on, for importer_revocations: the hash of its (name,
- * category), where it is, and its order (the first of equal hashes is
- * named). */
+/* An entry the feed flags live, for importer_revocations: the hash of its
+ * (name, category), where it is, and its order (the first of equal hashes
+ * is named). */
 struct live_entry {
 	uint64_t hash;
 	const char *file;
@@ -132,6 +132,22 @@ static uint64_t live_hash(const char *domain, enum am_category cat)
 			break;
 	}
 	return (h ^ (unsigned)cat) * 1099511628211ull;
+}
+
+static int remember_live(struct importer *im, const char *domain, enum am_category cat, size_t line)
+{
+	if (im->n_live == im->cap_live) {
+		size_t ncap = im->cap_live ? im->cap_live * 2 : 1024;
+		struct live_entry *grown = realloc(im->live, ncap * sizeof *grown);
+		if (!grown)
+			return AM_ENOMEM;
+		im->live = grown;
+		im->cap_live = ncap;
+	}
+	im->live[im->n_live] = (struct live_entry){.hash = live_hash(domain, cat), .file = im->file, .line = line,
+	                                           .seq = im->n_live};
+	im->n_live++;
+	return 0;
 }
 
 static void report_revoked(struct importer *im, const struct feed_entry *e, const char *why)
@@ -323,6 +339,14 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 		       "the file gives no category for it and --category was not given");
 		return 0;
 	}
+	/* What the feed flags live, for importer_revocations: a name it
+	 * still flags is not withdrawn, whether or not this import can take
+	 * it (no --confidence, a refusal); one its own times say is not live
+	 * now is no statement that keeps it */
+	uint64_t until = e->expires_at ? e->expires_at : im->o.expires_at;
+	if (im->o.withdraw_revoked && e->valid_from <= im->o.now + FEED_VALID_FROM_SLACK &&
+	    (until == 0 || until > im->o.now) && remember_live(im, it.domain, it.category, e->line) != 0)
+		return AM_ENOMEM;
 	int conf = e->confidence >= 0 ? e->confidence : im->o.confidence;
 	if (conf < 0) {
 		report(im, e->line, FEED_SKIP_NO_CONFIDENCE, e->input, e->input_len,
@@ -392,19 +416,6 @@ static int sink_entry(void *arg, const struct feed_entry *e)
 		return AM_ENOMEM;
 	if (im->where[0] && json_object_set_new(im->seen_where, key, json_string_nocheck(im->where)) != 0)
 		return AM_ENOMEM;
-	if (im->o.withdraw_revoked) {
-		if (im->n_live == im->cap_live) {
-			size_t ncap = im->cap_live ? im->cap_live * 2 : 1024;
-			struct live_entry *grown = realloc(im->live, ncap * sizeof *grown);
-			if (!grown)
-				return AM_ENOMEM;
-			im->live = grown;
-			im->cap_live = ncap;
-		}
-		im->live[im->n_live] = (struct live_entry){.hash = live_hash(it.domain, it.category), .file = im->file,
-		                                           .line = e->line, .seq = im->n_live};
-		im->n_live++;
-	}
 	it.file = im->file;
 	it.line = e->line;
 	snprintf(it.where, sizeof it.where, "%s", im->where);

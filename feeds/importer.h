@@ -29,8 +29,9 @@
  * host step 2, its category step 3 (confidence, expiry and times are not
  * read: nothing is flagged), and each (name, category) is kept once. After
  * the last file, importer_revocations hands on every revocation that no
- * entry read flags live - a feed that still flags a name, under another
- * object or in another event, has not withdrawn it - and reports the
+ * entry read flags live (its own times not past nor to come; taken or not
+ * by this import - no --confidence, a refusal) - a feed that still flags a
+ * name, under another object or in another event, has not withdrawn it - and reports the
  * others as revoked, naming the entry that flags it. Among the versions
  * of one object the newest is the one read (feed_stix, feed_misp): an
  * older live version flags nothing.

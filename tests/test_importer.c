@@ -2053,10 +2053,10 @@ static int on_revoke(void *arg, const struct importer_revocation *r)
 
 /* bytes read as one file with o.withdraw_revoked as given, then the
  * revocations handed on, as amesh import does after its last file. */
-static void import_revoking(const char *bytes, size_t n, bool withdraw, struct out *o)
+static void import_revoking_opt(const char *bytes, size_t n, struct importer_opts opt, bool withdraw,
+                                struct out *o)
 {
 	struct importer *im;
-	struct importer_opts opt = defaults();
 	char path[64], err[AM_ERRLEN];
 
 	snprintf(path, sizeof path, "/tmp/amesh-revoke-%d.feed", (int)getpid());
@@ -2077,6 +2077,11 @@ static void import_revoking(const char *bytes, size_t n, bool withdraw, struct o
 		printf("%s", o->text);
 	importer_free(im);
 	unlink(path);
+}
+
+static void import_revoking(const char *bytes, size_t n, bool withdraw, struct out *o)
+{
+	import_revoking_opt(bytes, n, defaults(), withdraw, o);
 }
 
 #define IND(n) "\"indicator--d1000000-0000-4000-8000-00000000000" #n "\""
@@ -2157,6 +2162,31 @@ static void test_stix_revocations_to_withdraw(void **state)
 	});
 	assert_int_equal(count(o.text, " withdraw "), 0);
 	assert_int_equal(count(o.text, " skip revoked "), 7);
+
+	/* what the feed flags live keeps the name whether or not this import
+	 * takes it (no --confidence here); what its own times say is over
+	 * (an expired indicator) keeps nothing */
+	static const char more[] =
+		"{\"type\": \"bundle\", \"id\": \"bundle--d1000000-0000-4000-8000-000000000000\", \"objects\": [\n"
+		"{\"type\": \"indicator\", \"id\": " IND(1) ", \"pattern\": \"[domain-name:value = 'no-conf.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": " IND(2) ", \"revoked\": true, "
+		"\"pattern\": \"[domain-name:value = 'no-conf.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": " IND(3) ", \"valid_until\": \"2026-01-01T00:00:00Z\", "
+		"\"pattern\": \"[domain-name:value = 'expired-live.example']\"},\n"
+		"{\"type\": \"indicator\", \"id\": " IND(4) ", \"revoked\": true, "
+		"\"pattern\": \"[domain-name:value = 'expired-live.example']\"}\n]}\n";
+	struct importer_opts opt = defaults();
+	opt.confidence = -1;
+	import_revoking_opt(more, sizeof more - 1, opt, true, &o);
+	expect(o.text, (const char *const[]){
+		"objects[0]: 2 skip no_confidence",
+		"objects[2]: 4 skip no_confidence",
+		"-- end of file: 2 revoked\n",
+		"objects[1]: 3 skip revoked `[domain-name:value = 'no-conf.example']'\n"
+		"  -- not withdrawn: line 2 flags `no-conf.example' phishing, live - the feed still flags it\n",
+		"objects[3]: 5 withdraw expired-live.example phishing",
+		NULL,
+	});
 }
 #undef IND
 
