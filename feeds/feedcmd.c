@@ -447,7 +447,7 @@ static void print_summary(struct run *r, char **files, int nfiles)
 	if (sk[FEED_SKIP_UNVERIFIED])
 		printf("%zu %s not verified (a PhishTank submission nobody confirmed) not imported: "
 		       "--include-unverified takes them\n", sk[FEED_SKIP_UNVERIFIED], sk[FEED_SKIP_UNVERIFIED] == 1 ? row1 : rows);
-	if (r->withdraw_revoked && r->unchecked)
+	if (r->withdraw_revoked && r->local)
 		printf("dry run: %zu name%s the feed revoked not checked (no daemon): whether this peer holds a live flag "
 		       "of its own on %s was not asked; nothing was withdrawn\n", r->unchecked, r->unchecked == 1 ? "" : "s",
 		       r->unchecked == 1 ? "it" : "them");
@@ -585,8 +585,9 @@ static int run_import(char **files, int nfiles, struct import_opts *io, const st
 	 * lack what the command line must give (no --category): it exited 0
 	 * with "0 names submitted", and a cron job went on importing nothing.
 	 * Entries the feed itself says are no flag (offline, revoked,
-	 * not_to_ids, duplicates, addresses, ...) are no failure. */
-	if (rv == 0 && r.submitted == 0) {
+	 * not_to_ids, duplicates, addresses, ...) are no failure. A run that
+	 * asked the daemon to withdraw what the feed revoked did its work. */
+	if (rv == 0 && r.submitted == 0 && importer_revoked(r.im) == 0) {
 		static const enum feed_skip unread[] = {
 			FEED_SKIP_MALFORMED,     FEED_SKIP_BAD_CSV_ROW,    FEED_SKIP_BAD_VALUE,  FEED_SKIP_LINE_TOO_LONG,
 			FEED_SKIP_BAD_NAME,      FEED_SKIP_UNKNOWN_CATEGORY, FEED_SKIP_NO_CATEGORY, FEED_SKIP_NO_CONFIDENCE,

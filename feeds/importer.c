@@ -189,9 +189,12 @@ static int revoked_entry(struct importer *im, const struct feed_entry *e, const 
 		return 0;
 	}
 	enum am_category cat = e->category ? e->category : im->o.category;
+	/* what the command line lacks, as for a flag: a run that withdraws
+	 * nothing for want of --category fails as one that imports nothing */
 	if (cat == AM_CAT_NONE) {
-		report_revoked(im, e, "the file gives no category for it and --category was not given: nothing to "
-		                      "withdraw it under");
+		report(im, e->line, FEED_SKIP_NO_CATEGORY, e->input, e->input_len,
+		       "revoked, and the file gives no category for it and --category was not given: nothing to withdraw "
+		       "it under");
 		return 0;
 	}
 	snprintf(key, sizeof key, "%s %d", name, (int)cat);

@@ -2232,6 +2232,20 @@ static void test_misp_deletions_to_withdraw(void **state)
 	};
 	expect(o.text, want);
 	assert_int_equal(count(o.text, " withdraw "), 2);
+	/* no category from the file or the command line: said as for a flag
+	 * (a run that withdraws nothing for want of --category fails) */
+	struct importer_opts opt = defaults();
+	opt.category = AM_CAT_NONE;
+	import_revoking_opt(evs, sizeof evs - 1, opt, true, &o);
+	expect(o.text, (const char *const[]){
+		"response[0].Event.Attribute[2]: 5 skip no_category `kept-elsewhere.example'\n"
+		"  -- revoked, and the file gives no category for it and --category was not given: nothing to withdraw it "
+		"under\n",
+		"response[0].Event.Object[0].Attribute[0]: 7 skip no_category",
+		"-- end of file: 1 revoked\n",
+		"response[0].Event.Attribute[0]: 3 withdraw deleted-spam.example spam",
+		NULL,
+	});
 }
 
 /* An array of objects none of which has a STIX `type' and which is none
