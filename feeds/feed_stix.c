@@ -234,6 +234,24 @@ static int emit_names(struct ctx *c, const char *pattern, struct emit_arg *ea)
 	return 0;
 }
 
+/* The pattern's names once per category of cats (e as it is when there
+ * are none: the command line's category then) - an indicator and a
+ * revoked one alike. */
+static int emit_in_categories(struct ctx *c, const char *pattern, struct feed_entry *e,
+                              const enum am_category *cats, size_t ncat)
+{
+	struct emit_arg ea = {.sink = c->sink, .e = e};
+	if (ncat == 0)
+		return emit_names(c, pattern, &ea);
+	for (size_t k = 0; k < ncat; k++) {
+		int rv;
+		e->category = cats[k];
+		if ((rv = emit_names(c, pattern, &ea)) != 0)
+			return rv;
+	}
+	return 0;
+}
+
 /* Every category among o's labels, in their order, into cats: an
  * indicator labelled phishing and malware flags its names in both (only
  * the first was taken, and a malware zone never heard of the name).
@@ -289,18 +307,9 @@ static int revoked_indicator(struct ctx *c, json_t *o, const char *id, size_t li
 	}
 	struct feed_entry e = {.line = line, .confidence = -1, .id = id, .revoked = true, .input = pattern,
 	                       .input_len = strlen(pattern)};
-	struct emit_arg ea = {.sink = c->sink, .e = &e};
 	enum am_category cats[AM_CAT_COUNT];
 	size_t ncat = label_categories(c, o, cats);
-	if (ncat == 0)
-		return emit_names(c, pattern, &ea);
-	for (size_t k = 0; k < ncat; k++) {
-		int rv;
-		e.category = cats[k];
-		if ((rv = emit_names(c, pattern, &ea)) != 0)
-			return rv;
-	}
-	return 0;
+	return emit_in_categories(c, pattern, &e, cats, ncat);
 }
 
 /* One indicator. Whatever is wrong with it - a pattern that is not a
@@ -503,16 +512,7 @@ static int indicator(struct ctx *c, json_t *o)
 		c->sink->skip(c->sink->arg, line, cmp->ip ? FEED_SKIP_IP_ADDRESS : FEED_SKIP_UNSUPPORTED,
 		              pattern + cmp->text.off, cmp->text.len, why);
 	}
-	struct emit_arg ea = {.sink = c->sink, .e = &e};
-	if (ncat == 0)
-		return emit_names(c, pattern, &ea);
-	for (size_t k = 0; k < ncat; k++) {
-		int rv;
-		e.category = cats[k];
-		if ((rv = emit_names(c, pattern, &ea)) != 0)
-			return rv;
-	}
-	return 0;
+	return emit_in_categories(c, pattern, &e, cats, ncat);
 }
 
 /* STIX 2.1 has no bundle inside a bundle: said, with its id, not passed
