@@ -1222,8 +1222,7 @@ static void *notify_main(void *arg)
 		if (!any && !d->stopping) {
 			/* nothing in flight: sleep until a change or a second passes */
 			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
+			monoclock_deadline(CLOCK_MONOTONIC, 1000, &ts);
 			pthread_cond_timedwait(&d->cond, &d->lock, &ts);
 		}
 	}
@@ -1456,7 +1455,7 @@ int dns_open(struct dns **out, const struct config *cfg, struct rpz *r, char *er
 	for (size_t i = 0; i < CONFIG_DNS_LISTEN_MAX; i++)
 		d->udp[i] = d->tcp[i] = -1;
 	pthread_mutex_init(&d->lock, NULL);
-	pthread_cond_init(&d->cond, NULL);
+	monoclock_cond_init(&d->cond);
 	for (size_t i = cfg->n_dns_listen; i-- > 0;) {
 		/* the first specific one of each family is the default NOTIFY
 		 * source, port 0; a wildcard names no source */

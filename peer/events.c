@@ -34,7 +34,7 @@ int events_new(struct events **out, size_t capacity)
 	}
 	e->cap = capacity;
 	pthread_mutex_init(&e->lock, NULL);
-	pthread_cond_init(&e->cond, NULL);
+	monoclock_cond_init(&e->cond);
 	*out = e;
 	return 0;
 }
@@ -81,7 +81,7 @@ int events_wait(struct events *e, uint64_t after, struct event *out, size_t max,
 		pthread_mutex_unlock(&e->lock);
 		return 0;
 	}
-	monoclock_deadline(CLOCK_REALTIME, wait_ms, &ts);
+	monoclock_deadline(CLOCK_MONOTONIC, wait_ms, &ts);
 	/* after > head is a cursor from an earlier run of the daemon (the feed
 	 * is numbered afresh at each start): answer at once, so the watcher
 	 * sees head < after and starts over instead of waiting for numbers

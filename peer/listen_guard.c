@@ -189,7 +189,7 @@ static void *guard_main(void *arg)
 			pthread_cond_broadcast(&g->cond);
 		}
 		struct timespec ts;
-		monoclock_deadline(CLOCK_REALTIME, LISTEN_GUARD_INTERVAL_MS, &ts);
+		monoclock_deadline(CLOCK_MONOTONIC, LISTEN_GUARD_INTERVAL_MS, &ts);
 		if (!g->stopping)
 			pthread_cond_timedwait(&g->cond, &g->lock, &ts);
 	}
@@ -205,7 +205,7 @@ int listen_guard_open(struct listen_guard **out)
 	if ((g = calloc(1, sizeof *g)) == NULL)
 		return AM_ENOMEM;
 	pthread_mutex_init(&g->lock, NULL);
-	pthread_cond_init(&g->cond, NULL);
+	monoclock_cond_init(&g->cond);
 	if (pthread_create(&g->thread, NULL, guard_main, g) != 0) {
 		pthread_cond_destroy(&g->cond);
 		pthread_mutex_destroy(&g->lock);

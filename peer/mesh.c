@@ -427,7 +427,7 @@ static void wait_on(struct mesh *m, pthread_cond_t *cond, const uint64_t *at, un
                     unsigned ms)
 {
 	struct timespec ts;
-	monoclock_deadline(CLOCK_REALTIME, ms, &ts);
+	monoclock_deadline(CLOCK_MONOTONIC, ms, &ts);
 	pthread_mutex_lock(&m->lock);
 	if (waiters)
 		(*waiters)++;
@@ -491,7 +491,7 @@ static struct nb *nb_new(void)
 	struct nb *nb = calloc(1, sizeof *nb);
 	if (nb) {
 		pthread_mutex_init(&nb->ingest_lock, NULL);
-		pthread_cond_init(&nb->changed, NULL);
+		monoclock_cond_init(&nb->changed);
 		idring_init(&nb->announced);
 	}
 	return nb;
@@ -803,7 +803,7 @@ int mesh_open(struct mesh **out, const struct mesh_env *env, const struct config
 	pthread_rwlock_init(&m->policy_rw, &rwa);
 	pthread_rwlockattr_destroy(&rwa);
 	pthread_mutex_init(&m->lock, NULL);
-	pthread_cond_init(&m->changed_lazy, NULL);
+	monoclock_cond_init(&m->changed_lazy);
 	if ((rv = rekey_age_from_env(&m->rekey_age, err, errlen)) != 0)
 		goto fail;
 	if ((rv = store_stats(m->store, &st)) != 0) {

@@ -297,7 +297,6 @@ static unsigned env_num(const char *name, unsigned lo, unsigned hi, const char *
 
 int mesh_tree_open(struct mesh *m)
 {
-	pthread_condattr_t ca;
 	const char *off = getenv("AMESH_TREE");
 	int rv;
 
@@ -331,10 +330,7 @@ int mesh_tree_open(struct mesh *m)
 	if ((rv = plumtree_new(&m->tree)) != 0 || (rv = tree_origins_new(&m->tree_origins, 0)) != 0)
 		return rv;
 	pthread_mutex_init(&m->tree_lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&m->tree_cond, &ca);
-	pthread_condattr_destroy(&ca);
+	monoclock_cond_init(&m->tree_cond);
 	if (pthread_create(&m->tree_thread, NULL, tree_main, m) != 0)
 		return AM_ENOMEM;
 	m->tree_started = true;

@@ -6,6 +6,7 @@
 #ifndef AMESH_MONOCLOCK_H
 #define AMESH_MONOCLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -18,5 +19,15 @@ uint64_t monoclock_ms(void);
  * (CLOCK_REALTIME unless the condition was made with CLOCK_MONOTONIC).
  * Never fails. */
 void monoclock_deadline(clockid_t clock, uint64_t ms, struct timespec *out);
+
+/* Initialises *c so that pthread_cond_timedwait measures its deadline on
+ * CLOCK_MONOTONIC: give it monoclock_deadline(CLOCK_MONOTONIC, ...). Every
+ * condition the daemon waits on with a timeout is made so: the kernel
+ * compares a CLOCK_REALTIME deadline with the wall clock as it is during
+ * the wait, so a step back (NTP at boot, an operator fixing a clock that
+ * ran ahead) stretched a watcher's 3 s long-poll, a neighbour's, and a
+ * thread's one-second nap by the whole step. Returns pthread_cond_init's
+ * result. */
+int monoclock_cond_init(pthread_cond_t *c);
 
 #endif

@@ -105,11 +105,7 @@ int pipelimit_new(struct pipelimit **out, unsigned unauth_ms)
 		return AM_ENOMEM;
 	pl->unauth_ms = unauth_ms ? unauth_ms : PIPELIMIT_UNAUTH_MS;
 	pthread_mutex_init(&pl->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&pl->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	monoclock_cond_init(&pl->cond);
 	if (pthread_create(&pl->reaper, NULL, reaper_main, pl) != 0) {
 		pthread_cond_destroy(&pl->cond);
 		pthread_mutex_destroy(&pl->lock);

@@ -345,8 +345,7 @@ static void *feed_main(void *arg)
 		while (!f->stopping && !f->full && f->n_pending == 0 &&
 		       timefmt_now() - last_full < RPZ_FEED_FULL_EVERY) {
 			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
+			monoclock_deadline(CLOCK_MONOTONIC, 1000, &ts);
 			pthread_cond_timedwait(&f->wake, &f->lock, &ts);
 		}
 		if (f->stopping)
@@ -411,7 +410,7 @@ bool rpz_feed_wait(struct rpz_feed *f, uint64_t gen, unsigned timeout_ms)
 
 	if (f == NULL)
 		return true;
-	monoclock_deadline(CLOCK_REALTIME, timeout_ms, &ts);
+	monoclock_deadline(CLOCK_MONOTONIC, timeout_ms, &ts);
 	pthread_mutex_lock(&f->lock);
 	while (f->done < gen && pthread_cond_timedwait(&f->built, &f->lock, &ts) == 0)
 		;
@@ -465,8 +464,8 @@ int rpz_feed_open(struct rpz_feed **out, const struct rpz_feed_env *env, const s
 		return AM_ENOMEM;
 	f->env = *env;
 	pthread_mutex_init(&f->lock, NULL);
-	pthread_cond_init(&f->wake, NULL);
-	pthread_cond_init(&f->built, NULL);
+	monoclock_cond_init(&f->wake);
+	monoclock_cond_init(&f->built);
 	rpz_feed_set_config(f, cfg);
 	f->sub = (struct apply_subscriber){.name = "rpz", .change = on_change, .origin = on_origin,
 	                                   .commit = on_commit, .arg = f};

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "monoclock.h"
 #include "sighting_log.h"
 #include "timefmt.h"
 
@@ -30,7 +31,7 @@ struct sighting_follow {
 	uint64_t bad;
 	struct wire_sighting_row rows[WIRE_SIGHTING_ROWS_MAX];
 	size_t n_rows;
-	time_t last_flush;
+	uint64_t last_flush; /* monoclock_ms: a wall clock stepped back held the counts back as long */
 };
 
 static void flush(struct sighting_follow *f)
@@ -39,7 +40,7 @@ static void flush(struct sighting_follow *f)
 	struct wire_sightings_res res;
 	char err[AM_ERRLEN];
 
-	f->last_flush = time(NULL);
+	f->last_flush = monoclock_ms();
 	if (f->n_rows == 0)
 		return;
 	memset(&res, 0, sizeof res);
@@ -170,18 +171,17 @@ static void *follow_main(void *arg)
 	struct sighting_follow *f = arg;
 	bool first = true;
 
-	f->last_flush = time(NULL);
+	f->last_flush = monoclock_ms();
 	pthread_mutex_lock(&f->lock);
 	while (!f->stop) {
 		pthread_mutex_unlock(&f->lock);
 		poll_once(f, first);
 		first = false;
-		if (time(NULL) - f->last_flush >= SIGHTING_FOLLOW_FLUSH)
+		if (monoclock_ms() - f->last_flush >= SIGHTING_FOLLOW_FLUSH * 1000u)
 			flush(f);
 		pthread_mutex_lock(&f->lock);
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
+		monoclock_deadline(CLOCK_MONOTONIC, 1000, &ts);
 		if (!f->stop)
 			pthread_cond_timedwait(&f->cond, &f->lock, &ts);
 	}
@@ -205,7 +205,7 @@ int sighting_follow_open(struct sighting_follow **out, const struct sighting_env
 	f->env = env;
 	snprintf(f->path, sizeof f->path, "%s", path);
 	pthread_mutex_init(&f->lock, NULL);
-	pthread_cond_init(&f->cond, NULL);
+	monoclock_cond_init(&f->cond);
 	if (pthread_create(&f->thread, NULL, follow_main, f) != 0) {
 		snprintf(err, errlen, "cannot start the sightings_log follower: %s", strerror(errno));
 		sighting_follow_close(f);

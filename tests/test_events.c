@@ -5,12 +5,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "events.h"
 #include "timefmt.h"
+#include "wallstep.h"
 
 static void push(struct events *e, const char *domain)
 {
@@ -114,12 +117,54 @@ static void test_cursor_from_an_earlier_run_is_answered_at_once(void **state)
 	events_free(e);
 }
 
+struct waiter {
+	struct events *e;
+	atomic_bool done;
+};
+
+static void *wait_quiet_feed(void *arg)
+{
+	struct waiter *w = arg;
+	struct event got[4];
+	uint64_t head;
+
+	(void)events_wait(w->e, 0, got, 4, 200, &head);
+	atomic_store(&w->done, true);
+	return NULL;
+}
+
+/* A watcher's long-poll on a quiet feed ends when its wait is over, also
+ * when the wall clock is stepped back meanwhile (NTP at boot, an operator
+ * fixing a clock that ran ahead). The deadline was taken from the wall
+ * clock, which the kernel then compared with its stepped-back one: a
+ * 200 ms wait lasted the step, an hour here, and the watch slot and the
+ * `amesh watch' call with it (wallstep.h simulates the step). */
+static void test_wait_ends_on_time_when_the_wall_clock_steps_back(void **state)
+{
+	struct waiter w = {0};
+	pthread_t t;
+	bool in_time = false;
+
+	(void)state;
+	assert_int_equal(events_new(&w.e, 8), 0);
+	atomic_store(&wallstep_offset, 3600);
+	assert_int_equal(pthread_create(&t, NULL, wait_quiet_feed, &w), 0);
+	for (int i = 0; i < 100 && !(in_time = atomic_load(&w.done)); i++)
+		sleep_ms(50);
+	atomic_store(&wallstep_offset, 0);
+	events_shutdown(w.e); /* frees a waiter still stuck, so the test ends */
+	pthread_join(t, NULL);
+	events_free(w.e);
+	assert_true(in_time);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_push_stamps_the_time_in_microseconds),
 		cmocka_unit_test(test_order_overrun_and_from_now),
 		cmocka_unit_test(test_cursor_from_an_earlier_run_is_answered_at_once),
+		cmocka_unit_test(test_wait_ends_on_time_when_the_wall_clock_steps_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

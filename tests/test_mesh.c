@@ -26,6 +26,7 @@
 #include "timefmt.h"
 #include "trust.h"
 #include "tmpdir.h"
+#include "wallstep.h"
 
 #define NEIGHBOURS 64 /* the table's readers scan all of it */
 #define RELOADS 300
@@ -441,12 +442,53 @@ static void test_wakes_broadcast_after_unlock(void **state)
 	assert_int_equal(b.locked, 0);
 }
 
+struct parked {
+	struct mesh *m;
+	struct nb *nb;
+	bool done; /* atomic */
+};
+
+static void *park_main(void *arg)
+{
+	struct parked *p = arg;
+	mesh_wait_export(p->m, p->nb, mesh_export_gen(p->m, p->nb), 300);
+	__atomic_store_n(&p->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* A neighbour's long-poll parked on a quiet log (mesh_server's wait, and
+ * a pusher's) ends when its time is up, also when the wall clock is
+ * stepped back meanwhile: its deadline was a wall-clock one, so it lasted
+ * the step - an hour here (wallstep.h) - while the neighbour's call timed
+ * out, the link went down and the parked call held a serving context. */
+static void test_parked_wait_ends_on_time_when_the_wall_clock_steps_back(void **state)
+{
+	struct fx *f = *state;
+	struct parked p = {.m = f->mesh};
+	pthread_t t;
+	bool in_time = false;
+
+	pthread_mutex_lock(&f->mesh->lock);
+	p.nb = mesh_nb_by_name(f->mesh, "n1");
+	pthread_mutex_unlock(&f->mesh->lock);
+	assert_non_null(p.nb);
+	atomic_store(&wallstep_offset, 3600);
+	assert_int_equal(pthread_create(&t, NULL, park_main, &p), 0);
+	for (int i = 0; i < 100 && !(in_time = __atomic_load_n(&p.done, __ATOMIC_ACQUIRE)); i++)
+		usleep(50000);
+	atomic_store(&wallstep_offset, 0);
+	mesh_bump_gen(f->mesh); /* frees a wait still stuck, so the test ends */
+	pthread_join(t, NULL);
+	assert_true(in_time);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_reload_races_no_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_from_x_does_not_wake_x, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakes_broadcast_after_unlock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parked_wait_ends_on_time_when_the_wall_clock_steps_back, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
