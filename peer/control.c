@@ -2213,6 +2213,29 @@ static int prepare_dir(const char *sock_path, char *err, size_t errlen)
 	return 0;
 }
 
+/* Before the listen guard re-creates the listener: the socket's
+ * directory as control_open prepares it. Removed while the daemon ran
+ * (`rm -rf' of the run directory, a cleanup script), the socket went with
+ * it, and every re-creation failed with NNG's "Entry not found" until a
+ * restart - the operator locked out with no word of why. */
+static int reprepare(void *arg, char *err, size_t errlen)
+{
+	struct control *c = arg;
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+	int rv;
+
+	snprintf(dir, sizeof dir, "%s", c->path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir)
+		*slash = '\0';
+	bool gone = stat(dir, &st) != 0 && errno == ENOENT;
+	if ((rv = prepare_dir(c->path, err, errlen)) != 0)
+		return rv;
+	if (gone)
+		log_warn("control socket: its directory %s was removed; made it again (mode 0750)", dir);
+	return 0;
+}
+
 static int setup_listener(void *arg, nng_listener l)
 {
 	(void)arg;
@@ -2258,7 +2281,7 @@ int control_open(struct control **out, const struct control_env *env,
 	}
 	snprintf(url, sizeof url, "ipc://%s", socket_path);
 	struct nnglisten_opts lo = {.name = "control socket", .peer_proto = NNG_REQ0_SELF,
-	                            .setup = setup_listener};
+	                            .setup = setup_listener, .prepare = reprepare, .arg = c};
 	if ((rv = nnglisten_open(&c->listener, env->guard, c->sock, url, &lo, err, errlen)) != 0) {
 		control_close(c);
 		return rv;

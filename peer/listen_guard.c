@@ -27,6 +27,12 @@ struct listen_guard_entry {
 	uint64_t restarts;            /* atomic */
 	int failures;
 	bool busy;                    /* the thread is probing or restarting it */
+	/* why the last re-creation failed, "" = it did not: a restart that
+	 * keeps failing is retried every look but logged only when its
+	 * reason changes (it logged a warning and an error every second,
+	 * the warning with an empty reason, for as long as it lasted) */
+	char failing[AM_ERRLEN];
+	uint64_t failed_tries;
 };
 
 struct listen_guard {
@@ -157,16 +163,26 @@ static void look(struct listen_guard *g, struct listen_guard_entry *e, const str
 	}
 	if (stopping(g))
 		return;
-	log_warn("%s stopped accepting connections (%s); re-creating it", e->ops.name, why);
+	if (e->failing[0] == '\0')
+		log_warn("%s stopped accepting connections (%s); re-creating it", e->ops.name, why);
 	if (e->ops.restart(e->arg, err, sizeof err) != 0) {
-		log_error("%s: cannot re-create the listener: %s; trying again in %d ms", e->ops.name, err,
-		          LISTEN_GUARD_INTERVAL_MS);
+		if (strcmp(err, e->failing) != 0)
+			log_error("%s: cannot re-create the listener: %s; trying again every %d ms (logged again "
+			          "when the reason changes)", e->ops.name, err, LISTEN_GUARD_INTERVAL_MS);
+		snprintf(e->failing, sizeof e->failing, "%s", err);
+		e->failed_tries++;
 		return;
 	}
 	__atomic_add_fetch(&e->restarts, 1, __ATOMIC_RELEASE);
 	e->failures = 0;
 	e->seen = __atomic_load_n(&e->accepted, __ATOMIC_ACQUIRE);
-	log_info("%s: listener re-created; accepting again", e->ops.name);
+	if (e->failed_tries)
+		log_info("%s: listener re-created after %llu failed tries; accepting again", e->ops.name,
+		         (unsigned long long)e->failed_tries);
+	else
+		log_info("%s: listener re-created; accepting again", e->ops.name);
+	e->failing[0] = '\0';
+	e->failed_tries = 0;
 }
 
 static void *guard_main(void *arg)

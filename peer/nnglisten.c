@@ -128,6 +128,10 @@ static int restart(void *arg, char *err, size_t errlen)
 	pthread_mutex_lock(&nl->lock);
 	if (nl->stopped)
 		goto out;
+	if (nl->o.prepare && (rv = nl->o.prepare(nl->o.arg, err, errlen)) != 0) {
+		pthread_mutex_unlock(&nl->lock);
+		return rv;
+	}
 	nng_listener_close(nl->l);
 	/* NNG frees a closed tcp listener's socket on its reaper thread: the
 	 * port can stay taken for a moment */

@@ -40,6 +40,12 @@ struct nnglisten_opts {
 	 * each re-creation): per-listener options such as
 	 * NNG_OPT_IPC_PERMISSIONS. NULL = none. Returns 0 or an NNG error. */
 	int (*setup)(void *arg, nng_listener l);
+	/* Called before each re-creation by the guard (not before the first
+	 * start, which its owner prepares): what the address needs that may
+	 * have gone since, such as the control socket's directory, removed
+	 * while the daemon ran. NULL = nothing. Returns 0, or an AM_ error
+	 * with err saying what and why (the guard logs it and retries). */
+	int (*prepare)(void *arg, char *err, size_t errlen);
 	/* Called for every new pipe of this listener before the protocol
 	 * starts it; false closes it (safely: nothing is in flight yet). Runs
 	 * on NNG's threads; must not block. NULL = admit all. */

@@ -89,5 +89,23 @@ printf '[peer]\nname = x\nname = y\n' >"$T_ROOT/broken.conf"
 expect_exit 2 "amesh -c with a broken config" "$AMESH" -c "$T_ROOT/broken.conf" status
 check "... names the file, the line and the problem" grep -q "cannot use config: $T_ROOT/broken.conf:3: name is set twice (first on line 2)" <<<"$T_ERR"
 
+# the control socket's directory removed while the daemon runs (a cleanup
+# script, an `rm -rf' of the run directory): the guard makes it again,
+# closed to others, and the socket answers; it re-created nothing before
+# ("Entry not found" every second until a restart, with a warning of an
+# empty reason). A directory it cannot make is logged once, not each try.
+rm -rf "$T_ROOT/a/run"
+check "the socket answers again after its directory was removed" wait_until 15 amp a status
+check "... in the directory made again, mode 0750" test "$(stat -c %a "$T_ROOT/a/run")" = 750
+check "... and the log says so" grep -q "control socket: its directory $T_ROOT/a/run was removed; made it again (mode 0750)" "$T_ROOT/a/ameshd.log"
+rm -rf "$T_ROOT/a/run" && : >"$T_ROOT/a/run"
+check "a directory it cannot make is logged" wait_until 15 grep -q "control socket: cannot re-create the listener: socket directory \`$T_ROOT/a/run' is not a directory; trying again" "$T_ROOT/a/ameshd.log"
+sleep 4
+check "... once, not at every try" test "$(grep -c 'control socket: cannot re-create the listener' "$T_ROOT/a/ameshd.log")" -eq 1
+check "... nor the lost socket warned of again" test "$(grep -c 'control socket stopped accepting connections' "$T_ROOT/a/ameshd.log")" -eq 2
+rm -f "$T_ROOT/a/run"
+check "once it can, the socket answers again" wait_until 15 amp a status
+check "... and the log counts the tries" grep -q "control socket: listener re-created after [0-9]* failed tries; accepting again" "$T_ROOT/a/ameshd.log"
+
 stop a
 finish
