@@ -2,12 +2,15 @@
 #include "rpz.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <lmdb.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "domain.h"
 #include "text.h"
@@ -20,6 +23,7 @@
 struct rpz {
 	MDB_env *env;
 	MDB_dbi rules, journal, meta;
+	char dir[PATH_MAX]; /* for messages */
 };
 
 /* A record copied out of a transaction: "OWNER\0TARGET\0" (owner
@@ -71,10 +75,21 @@ bool rpz_serial_gt(uint32_t a, uint32_t b)
 	return a != b && (uint32_t)(a - b) < 0x80000000u;
 }
 
-static int mdb_err(int rc, const char *what, char *err, size_t errlen)
+/* LMDB reports a write the disk cut short as EIO (mdb_page_flush: "TODO:
+ * Use which error code?"), which read as a failing disk when it was only
+ * full: say which it is when the filesystem has no room left. */
+static int mdb_err(const struct rpz *r, int rc, const char *what, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "rpz store: %s: %s", what, mdb_strerror(rc));
-	return rc == MDB_MAP_FULL ? AM_EMAPFULL : AM_ESTORE;
+	struct statvfs fs;
+	bool full = rc == ENOSPC || rc == EDQUOT ||
+	            (rc == EIO && statvfs(r->dir, &fs) == 0 && fs.f_bavail * fs.f_frsize < 65536);
+
+	if (rc == MDB_MAP_FULL)
+		snprintf(err, errlen, "rpz store %s: %s: its map is full: raise map_size and restart", r->dir, what);
+	else
+		snprintf(err, errlen, "rpz store %s: %s: %s%s", r->dir, what, mdb_strerror(rc),
+		         full ? " (no space: the filesystem is full)" : "");
+	return rc == MDB_MAP_FULL ? AM_EMAPFULL : full ? AM_ENOSPC : AM_ESTORE;
 }
 
 int rpz_open(struct rpz **out, const char *dir, uint64_t map_size, char *err, size_t errlen)
@@ -91,6 +106,7 @@ int rpz_open(struct rpz **out, const char *dir, uint64_t map_size, char *err, si
 	}
 	if ((r = calloc(1, sizeof *r)) == NULL)
 		return AM_ENOMEM;
+	snprintf(r->dir, sizeof r->dir, "%s", dir);
 	if ((rc = mdb_env_create(&r->env)) != 0)
 		goto fail;
 	what = "mdb_env_set_mapsize";
@@ -1137,7 +1153,7 @@ int rpz_update(struct rpz *r, const struct config_rpz *z, const struct rpz_judge
 	res->added = d.added.n;
 	goto out;
 fail:
-	rv = mdb_err(rc, what, err, errlen);
+	rv = mdb_err(r, rc, what, err, errlen);
 out:
 	if (txn)
 		mdb_txn_abort(txn);

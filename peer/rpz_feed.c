@@ -31,7 +31,17 @@ struct rpz_feed {
 	size_t n_weights;
 	double default_weight;
 	bool decay;
+	/* A zone the rpz store could not write (a full disk, a full map):
+	 * what the failed update carried is taken by a full rebuild, retried
+	 * from retry_at (backoff doubling from RPZ_FEED_RETRY_MIN_MS), and the
+	 * episode logged when it starts, when its reason changes and when it
+	 * ends. The feed thread's own: no lock. */
+	uint64_t fail_since, retry_at, backoff; /* monoclock_ms; 0 = writing fine */
+	char fail_err[AM_ERRLEN];
 };
+
+#define RPZ_FEED_RETRY_MIN_MS 1000u
+#define RPZ_FEED_RETRY_MAX_MS 30000u
 
 /* Zone copies hold TSIG secrets: wiped before they are freed. */
 static void wipe_zones(struct config_rpz *z, size_t n)
@@ -181,8 +191,10 @@ int rpz_feed_explain(struct rpz_feed *f, const char *name, uint64_t now, struct 
 	return rv;
 }
 
-/* Updates every zone for names (NULL = all); notifies on new serials. */
-static void update_all(struct rpz_feed *f, const char *const *names, size_t n)
+/* Updates every zone for names (NULL = all); notifies on new serials.
+ * Returns false when a zone could not be written: its names are then lost
+ * to this update and only a full rebuild brings them in. */
+static bool update_all(struct rpz_feed *f, const char *const *names, size_t n)
 {
 	struct judging g;
 	struct rpz_judge j;
@@ -190,13 +202,22 @@ static void update_all(struct rpz_feed *f, const char *const *names, size_t n)
 	char err[AM_ERRLEN];
 	size_t nz;
 	struct config_rpz *zones = judging_begin(f, &g, &j, &nz);
+	bool ok = true;
 
 	if (nz && zones == NULL)
-		return;
+		return false;
 	for (size_t i = 0; i < nz; i++) {
 		int rv = rpz_update(f->env.rpz, &zones[i], &j, names, n, timefmt_now(), &res, err, sizeof err);
 		if (rv != 0) {
-			log_error("%s", err);
+			/* before, each failure was logged and its names dropped: the
+			 * zone lacked them until the next full rebuild, up to
+			 * RPZ_FEED_FULL_EVERY after the disk had room again */
+			if (!f->fail_since || strcmp(err, f->fail_err) != 0)
+				log_error("%s; the zones keep their last serial, and are rebuilt in full once the rpz "
+				          "store takes writes again (retried with backoff up to %u s)", err,
+				          RPZ_FEED_RETRY_MAX_MS / 1000);
+			snprintf(f->fail_err, sizeof f->fail_err, "%s", err);
+			ok = false;
 			continue;
 		}
 		if (res.changed) {
@@ -254,17 +275,45 @@ static void update_all(struct rpz_feed *f, const char *const *names, size_t n)
 			         zones[i].zone, zones[i].zone, res.skipped_trigger == 1 ? "it" : "them",
 			         skipped_list(list, res.skipped_trigger, res.skipped_trigger_names));
 		}
-		if (res.skipped_trigger) {
-			char list[SKIPPED_LIST];
-			log_warn("rpz %s: %llu name%s under an RPZ trigger label (rpz-ip, rpz-nsip, rpz-nsdname, "
-			         "rpz-client-ip) left out of %s - NAME.%s would be a rule on addresses or name servers, "
-			         "not on the name (withdraw %s): %s",
-			         zones[i].name, (unsigned long long)res.skipped_trigger, res.skipped_trigger == 1 ? "" : "s",
-			         zones[i].zone, zones[i].zone, res.skipped_trigger == 1 ? "it" : "them",
-			         skipped_list(list, res.skipped_trigger, res.skipped_trigger_names));
-		}
 	}
 	wipe_zones(zones, nz);
+	return ok;
+}
+
+/* After an update: start, continue or end a write-failure episode. */
+static void note_outcome(struct rpz_feed *f, bool ok)
+{
+	uint64_t now = monoclock_ms();
+
+	if (ok) {
+		if (f->fail_since)
+			log_info("rpz: the zones are written again after %llu s, rebuilt in full",
+			         (unsigned long long)((now - f->fail_since) / 1000));
+		f->fail_since = f->retry_at = f->backoff = 0;
+		f->fail_err[0] = '\0';
+		return;
+	}
+	if (!f->fail_since)
+		f->fail_since = now ? now : 1;
+	f->backoff = f->backoff ? 2 * f->backoff : RPZ_FEED_RETRY_MIN_MS;
+	if (f->backoff > RPZ_FEED_RETRY_MAX_MS)
+		f->backoff = RPZ_FEED_RETRY_MAX_MS;
+	f->retry_at = now + f->backoff;
+	pthread_mutex_lock(&f->lock);
+	f->full = true; /* what failed, whatever it was, is in a full rebuild */
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* Is an update due? Caller holds f->lock. During a write-failure episode
+ * nothing is tried before retry_at: the names that arrive meanwhile wait
+ * in the full rebuild the retry makes. */
+static bool update_due(const struct rpz_feed *f, uint64_t last_full)
+{
+	uint64_t now = monoclock_ms();
+
+	if (f->fail_since && now < f->retry_at)
+		return false;
+	return f->full || f->n_pending > 0 || now - last_full >= RPZ_FEED_FULL_EVERY * 1000ull;
 }
 
 /* --- the apply subscriber: notes, never blocks --- */
@@ -337,20 +386,19 @@ static void *feed_main(void *arg)
 {
 	pthread_setname_np(pthread_self(), "am-rpz-feed"); /* top -H, ps -L, perf: which part is busy */
 	struct rpz_feed *f = arg;
-	uint64_t last_full = 0;
+	uint64_t last_full = monoclock_ms();
 
 	pthread_mutex_lock(&f->lock);
 	f->full = true; /* start-up: whatever happened while we were down */
 	for (;;) {
-		while (!f->stopping && !f->full && f->n_pending == 0 &&
-		       timefmt_now() - last_full < RPZ_FEED_FULL_EVERY) {
+		while (!f->stopping && !update_due(f, last_full)) {
 			struct timespec ts;
 			monoclock_deadline(CLOCK_MONOTONIC, 1000, &ts);
 			pthread_cond_timedwait(&f->wake, &f->lock, &ts);
 		}
 		if (f->stopping)
 			break;
-		bool full = f->full || timefmt_now() - last_full >= RPZ_FEED_FULL_EVERY;
+		bool full = f->full || monoclock_ms() - last_full >= RPZ_FEED_FULL_EVERY * 1000ull;
 		uint64_t gen = f->asked;
 		char **names = f->pending;
 		size_t n = f->n_pending;
@@ -358,13 +406,15 @@ static void *feed_main(void *arg)
 		f->n_pending = f->cap_pending = 0;
 		f->full = false;
 		pthread_mutex_unlock(&f->lock);
+		bool ok;
 		if (full) {
-			last_full = timefmt_now();
-			update_all(f, NULL, 0);
+			last_full = monoclock_ms();
+			ok = update_all(f, NULL, 0);
 		} else {
-			update_all(f, (const char *const *)names, n);
+			ok = update_all(f, (const char *const *)names, n);
 		}
 		free_names(names, n);
+		note_outcome(f, ok);
 		pthread_mutex_lock(&f->lock);
 		if (full && gen > f->done) {
 			f->done = gen;

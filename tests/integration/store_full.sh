@@ -104,6 +104,29 @@ if [ -n "${AMESH_STORE_FULL_NS:-}" ]; then
 	expect_exit 0 "d keeps answering queries" amp d query disk-1.example.com
 	stop d
 	umount "$T_ROOT/d/data" || fail "umount"
+
+	# The response policy zones' own store (DATA_DIR/rpz) on a full
+	# filesystem while the indicators' store has room: the names stored
+	# meanwhile reach the zone once there is room again. A failed zone
+	# update was logged and its names dropped: the zone lacked them until
+	# the next full rebuild, up to 10 minutes later, and LMDB's EIO for the
+	# short write read as a failing disk.
+	mk_peer e 5
+	mkdir -p "$T_ROOT/e/data/rpz" && mount -t tmpfs -o size=1m,mode=0700 tmpfs "$T_ROOT/e/data/rpz" || fail "mount a tmpfs"
+	printf '\n[peer]\ndns_listen = 127.0.0.1:%s\n[rpz main]\nzone = rpz.e.example\ncategories = all\nallow_transfer = 127.0.0.1\n' \
+		"$(port_of 6)" >>"$T_ROOT/e/amesh.conf"
+	start e || exit 1
+	dd if=/dev/zero of="$T_ROOT/e/data/rpz/filler" bs=4k >/dev/null 2>&1 # until the tmpfs is full
+	names zone 1 3000 >"$T_ROOT/zone.txt"
+	expect_exit 0 "e stores names while its zones' store is full" amp e import "$T_ROOT/zone.txt" --format plain --category phishing --confidence 90 --ttl 1d
+	check "e says the zones' store has no room, and where" wait_until 10 grep -q "error rpz store $T_ROOT/e/data/rpz: .*(no space: the filesystem is full); the zones keep their last serial" "$T_ROOT/e/ameshd.log"
+	sleep 4 # retries at 1, 2 s...
+	check "... once, not at every retry" test "$(grep -c "error rpz store $T_ROOT/e/data/rpz" "$T_ROOT/e/ameshd.log")" -eq 1
+	rm -f "$T_ROOT/e/data/rpz/filler"
+	check "with room again, the zone holds every name stored meanwhile" wait_until 40 sh -c "'$AMESH' -s '$T_ROOT/e/run/amesh.sock' rpz | grep -q ', 3000 rules,'"
+	check "... and the log says the zones are written again" grep -q "rpz: the zones are written again after [0-9]* s, rebuilt in full" "$T_ROOT/e/ameshd.log"
+	stop e
+	umount "$T_ROOT/e/data/rpz" || fail "umount"
 else
 	echo "# skip: the full-filesystem case needs root (a tmpfs in a private mount namespace)"
 fi
