@@ -921,6 +921,23 @@ int audit_flush(struct audit *a)
 
 /* ---- verify and read -------------------------------------------------- */
 
+int audit_check(const char *path, bool *torn, char *err, size_t errlen)
+{
+	struct walk w;
+	int fd = -1, rv;
+
+	set_err(err, errlen, "%s", "");
+	*torn = false;
+	if (sodium_init() < 0)
+		return AM_EIO;
+	if ((rv = open_read(path, &fd, err, errlen)) != 0)
+		return rv;
+	rv = walk_file(fd, &w, NULL, NULL, err, errlen);
+	*torn = rv == 0 && w.torn;
+	close(fd);
+	return rv;
+}
+
 int audit_verify(const char *path, uint64_t *records, uint64_t *bad_line, char *err, size_t errlen)
 {
 	struct walk w;

@@ -39,6 +39,8 @@
 #ifndef AMESH_AUDIT_H
 #define AMESH_AUDIT_H
 
+#include <stdbool.h>
+
 #include "model.h"
 
 #define AUDIT_LINE_MAX 2048
@@ -78,6 +80,13 @@ int audit_flush(struct audit *a);
 #define AUDIT_HOLD_MAX (64 * 1024)
 int audit_hold(struct audit *a, uint64_t now, const struct audit_event *e);
 int audit_release(struct audit *a);
+
+/* Reads the file at path as audit_open does, changing nothing: 0 when the
+ * daemon would continue its chain - *torn then says whether it would cut
+ * an incomplete last line first - or audit_open's error (AM_EDECODE: a
+ * broken chain, which the daemon refuses to continue; AM_EIO) with err
+ * saying what and where ("line N: ..."). For `ameshd --check'. */
+int audit_check(const char *path, bool *torn, char *err, size_t errlen);
 
 /* Verifies the whole chain of the file at path. Returns 0 and *records, or
  * AM_EDECODE with *bad_line (1-based) and err saying what is wrong there. */

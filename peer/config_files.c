@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../keys/keyfile.h"
+#include "audit.h"
 #include "model.h"
 #include "ownkeys.h"
 
@@ -115,6 +116,35 @@ static unsigned check_data_dir(const struct config *cfg, config_diag_fn diag, vo
 	return 1;
 }
 
+/* The audit trail in data_dir, read as the start reads it (audit_open):
+ * a broken chain stops the start, which --check (systemd's ExecStartPre)
+ * had passed - the peer failed to start with a valid configuration. The
+ * whole trail is read, as the start reads it; a torn last line, which the
+ * start cuts off, is no problem. */
+static unsigned check_audit_trail(const struct config *cfg, config_diag_fn diag, void *arg)
+{
+	char path[PATH_MAX + 16], why[PATH_MAX * 2], err[AM_ERRLEN];
+	struct stat st;
+	bool torn;
+	int rv;
+
+	snprintf(path, sizeof path, "%s/audit.log", cfg->data_dir);
+	if (lstat(path, &st) != 0 && errno == ENOENT)
+		return 0; /* the start begins a new trail */
+	if ((rv = audit_check(path, &torn, err, sizeof err)) == 0)
+		return 0;
+	if (rv == AM_EDECODE)
+		snprintf(why, sizeof why, "the audit trail %s: %s: the start refuses to continue a trail altered or "
+		         "damaged; keep it for investigation, move it aside (mv %s %s.broken) and start again to "
+		         "begin a new trail", path, err, path, path);
+	else if (strncmp(err, path, strlen(path)) == 0)
+		snprintf(why, sizeof why, "the audit trail %s", err);
+	else
+		snprintf(why, sizeof why, "the audit trail %s: %s", path, err);
+	problem(cfg, diag, arg, cfg->data_dir_line, "data_dir", why);
+	return 1;
+}
+
 /* The control socket's directory, as control_open prepares it: made (one
  * level, 0750) if missing, and refused when open to others. --check passed
  * a directory whose parent was missing, or one of mode 0777, and the start
@@ -173,5 +203,8 @@ unsigned config_files_check(const struct config *cfg, config_diag_fn diag, void 
 {
 	if (encrypted)
 		*encrypted = false;
-	return check_key(cfg, diag, arg, encrypted) + check_data_dir(cfg, diag, arg) + check_control(cfg, diag, arg);
+	unsigned n = check_key(cfg, diag, arg, encrypted);
+	unsigned dd = check_data_dir(cfg, diag, arg); /* its trail is read only when it is usable */
+	n += dd + check_control(cfg, diag, arg);
+	return n + (dd == 0 ? check_audit_trail(cfg, diag, arg) : 0);
 }

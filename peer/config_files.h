@@ -21,11 +21,12 @@
 
 #include "config.h"
 
-/* Checks cfg's key file, data_dir and control socket's directory; each problem goes through diag
- * (line = the option's line, 0 for a default), with the option's name and
- * the path in msg. *encrypted (may be NULL) says whether the key is
- * passphrase-protected. Returns the number of problems. Reads only: it
- * creates and changes nothing. */
+/* Checks cfg's key file, data_dir (and the audit trail in it) and control
+ * socket's directory; each problem goes through diag (line = the option's
+ * line, 0 for a default), with the option's name and the path in msg.
+ * *encrypted (may be NULL) says whether the key is passphrase-protected.
+ * Returns the number of problems. Reads only: it creates and changes
+ * nothing. */
 unsigned config_files_check(const struct config *cfg, config_diag_fn diag, void *arg, bool *encrypted);
 
 /* "PATH:LINE: OPTION" when the option was set on that line of cfg's file,

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "config.h"
 #include "config_files.h"
 #include "keyfile.h"
@@ -183,6 +184,53 @@ static void test_data_dir_problems(void **state)
 	assert_int_equal(check("key = gone.key\ndata_dir = /nonexistent-amesh/a/b\n", &d, NULL), 2);
 }
 
+/* The audit trail in data_dir, read as the start reads it: a trail whose
+ * chain is broken stops the start, and --check had called the peer fine
+ * (systemd's ExecStartPre passed, the start failed). A torn last line is
+ * no problem: the start cuts it off. */
+static void test_audit_trail_read_as_the_start_reads_it(void **state)
+{
+	struct diags d;
+	struct audit *a;
+	char sub[128], path[160], err[AM_ERRLEN];
+	const char *names[] = {"a.example", "b.example", "c.example"};
+	(void)state;
+	snprintf(sub, sizeof sub, "%s/d", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(path, sizeof path, "%s/audit.log", sub);
+	assert_int_equal(audit_open(&a, path, err, sizeof err), 0);
+	for (int i = 0; i < 3; i++) {
+		struct audit_event e = {.event = "originated", .domain = names[i], .category = AM_CAT_SPAM};
+		assert_int_equal(audit_append(a, 1796000000 + (uint64_t)i, &e), 0);
+	}
+	audit_close(a);
+	assert_int_equal(check("data_dir = d\n", &d, NULL), 0);
+	/* torn: the start cuts it off and goes on */
+	FILE *f = fopen(path, "a");
+	assert_non_null(f);
+	fputs("4 2026-12-03T00:00:00Z origin", f);
+	fclose(f);
+	assert_int_equal(check("data_dir = d\n", &d, NULL), 0);
+	/* an edited record: the start refuses the trail */
+	f = fopen(path, "r+");
+	assert_non_null(f);
+	char buf[4096];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = '\0';
+	char *b = strstr(buf, "b.example");
+	assert_non_null(b);
+	fseek(f, b - buf, SEEK_SET);
+	fputc('x', f);
+	fclose(f);
+	assert_int_equal(check("data_dir = d\n", &d, NULL), 1);
+	assert_int_equal(d.line[0], 3);
+	assert_non_null(strstr(d.msg[0], "data_dir: the audit trail "));
+	assert_non_null(strstr(d.msg[0], "audit.log: line 2: hash does not match"));
+	assert_non_null(strstr(d.msg[0], ".broken) and start again"));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(sub), 0);
+}
+
 /* The control socket's directory as control_open prepares it: --check
  * passed each of these and the start failed on it, naming no line. */
 static void test_control_dir_problems(void **state)
@@ -249,6 +297,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_encrypted_key_passes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsafe_retired_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_dir_problems, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_trail_read_as_the_start_reads_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_dir_problems, setup, teardown),
 		cmocka_unit_test(test_where),
 	};
