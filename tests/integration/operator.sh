@@ -283,5 +283,8 @@ check "and exits 2 (rc $rc)" test "$rc" -eq 2
 expect_exit 1 "ameshd refuses to continue an altered trail" "$AMESHD" -c "$T_ROOT/a/amesh.conf"
 check "and says how to go on" grep -q "move it aside" <<<"$T_ERR"
 check "... naming the trail's path once" test "$(grep -o "$T_ROOT/a/data/audit.log: line 3" <<<"$T_ERR" | wc -l)" -eq 1 -a "$(grep -c "audit.log: $T_ROOT" <<<"$T_ERR")" -eq 0
+# --check (systemd's ExecStartPre) called this peer valid, and the start failed
+expect_exit 1 "ameshd --check finds the altered trail the start refuses" "$AMESHD" -c "$T_ROOT/a/amesh.conf" --check
+check "... naming the trail, its line and the way on" grep -q "data_dir (the default): the audit trail $T_ROOT/a/data/audit.log: line 3: .*the start refuses to continue a trail altered or damaged; .*move it aside" <<<"$T_ERR"
 
 finish
