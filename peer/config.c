@@ -184,6 +184,13 @@ static int check_tcp_url(const char *v, size_t cap, bool dial, char *why, size_t
 		goto bad;
 	if (host[0] == '[' && (colon == host || colon[-1] != ']'))
 		goto bad;
+	/* tcp://::1:7400 passed, and NNG refused it at start as "Address
+	 * invalid", which said nothing of the brackets it needs */
+	if (host[0] != '[' && memchr(host, ':', (size_t)(colon - host)) != NULL) {
+		snprintf(why, whylen, "%s: an IPv6 address goes in brackets, as in tcp://[::1]:%s",
+		         quote(q, sizeof q, v), colon + 1);
+		return -1;
+	}
 	if (dial && (colon == host || (colon == host + 1 && host[0] == '*') ||
 	             (colon == host + 2 && host[0] == '[')))
 		goto bad;
@@ -1382,6 +1389,7 @@ static void check_all(struct load *ld)
 	cfg->key_line = line_of(ld, set_key);
 	cfg->data_dir_line = line_of(ld, set_data_dir);
 	cfg->control_line = line_of(ld, set_control);
+	cfg->listen_line = line_of(ld, set_listen);
 	cfg->weights_line = line_of(ld, set_origin_weights);
 }
 

@@ -115,6 +115,7 @@ struct config {
 	unsigned key_line;         /* line of [peer] key, 0 = the default (for messages) */
 	unsigned data_dir_line;    /* line of [peer] data_dir, 0 = the default */
 	unsigned control_line;     /* line of [peer] control, 0 = the default */
+	unsigned listen_line;      /* line of [peer] listen, 0 = not set */
 	char listen[256];          /* [peer] listen URL for the mesh, "" = none */
 	char metrics_listen[64];   /* [peer] metrics_listen: HOST:PORT of GET /metrics, "" = none */
 	uint64_t max_lifetime;     /* [peer] max_lifetime, default 90d */

@@ -4,8 +4,11 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <netdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -145,6 +148,71 @@ static unsigned check_audit_trail(const struct config *cfg, config_diag_fn diag,
 	return 1;
 }
 
+int config_files_listen_host(const char *url, char *why, size_t whylen)
+{
+	static const char prefix[] = "tcp://";
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res = NULL;
+	const char *host, *colon;
+	char h[256];
+	size_t n;
+	int e, err = 0;
+	bool ok = false;
+
+	if (strncmp(url, prefix, sizeof prefix - 1) != 0)
+		return 0; /* not ours to judge: config.h refused it already */
+	host = url + sizeof prefix - 1;
+	if ((colon = strrchr(host, ':')) == NULL)
+		return 0;
+	n = (size_t)(colon - host);
+	if (n >= 2 && host[0] == '[') {
+		host++;
+		n -= 2;
+	}
+	if (n == 0 || (n == 1 && host[0] == '*') || n >= sizeof h)
+		return 0; /* every address */
+	memcpy(h, host, n);
+	h[n] = '\0';
+	if ((e = getaddrinfo(h, NULL, &hints, &res)) != 0) {
+		snprintf(why, whylen, "cannot resolve `%s': %s", h, e == EAI_SYSTEM ? strerror(errno) : gai_strerror(e));
+		return -1;
+	}
+	for (struct addrinfo *ai = res; ai != NULL && !ok; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) /* port 0: any free one */
+			ok = true;
+		else
+			err = errno;
+		close(fd);
+	}
+	freeaddrinfo(res);
+	if (ok)
+		return 0;
+	if (err == EADDRNOTAVAIL)
+		snprintf(why, whylen, "`%s' is not an address of this host (`ip address' lists them; an empty HOST, "
+		         "tcp://:PORT, listens on every one)", h);
+	else
+		snprintf(why, whylen, "cannot bind `%s': %s", h, strerror(err));
+	return -1;
+}
+
+/* The mesh listen address: NNG refused a name that does not resolve, or
+ * an address this host does not have, only at start - as "Address
+ * invalid" - after --check had passed it. */
+static unsigned check_listen(const struct config *cfg, config_diag_fn diag, void *arg)
+{
+	char why[512], q[sizeof why + 300];
+
+	if (cfg->listen[0] == '\0' || config_files_listen_host(cfg->listen, why, sizeof why) == 0)
+		return 0;
+	snprintf(q, sizeof q, "`%s': %s", cfg->listen, why);
+	problem(cfg, diag, arg, cfg->listen_line, "listen", q);
+	return 1;
+}
+
 /* The control socket's directory, as control_open prepares it: made (one
  * level, 0750) if missing, and refused when open to others. --check passed
  * a directory whose parent was missing, or one of mode 0777, and the start
@@ -205,6 +273,6 @@ unsigned config_files_check(const struct config *cfg, config_diag_fn diag, void 
 		*encrypted = false;
 	unsigned n = check_key(cfg, diag, arg, encrypted);
 	unsigned dd = check_data_dir(cfg, diag, arg); /* its trail is read only when it is usable */
-	n += dd + check_control(cfg, diag, arg);
+	n += dd + check_control(cfg, diag, arg) + check_listen(cfg, diag, arg);
 	return n + (dd == 0 ? check_audit_trail(cfg, diag, arg) : 0);
 }

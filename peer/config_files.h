@@ -29,6 +29,14 @@
  * nothing. */
 unsigned config_files_check(const struct config *cfg, config_diag_fn diag, void *arg, bool *encrypted);
 
+/* Can this host listen on the HOST of url (tcp://HOST:PORT, as config.h
+ * checked it)? Resolved and bound with port 0 on each address, as NNG
+ * would bind it, so a running daemon's port is no obstacle. Returns 0
+ * (also for a wildcard HOST), or -1 with why saying what is wrong: a
+ * name that does not resolve, an address no interface of this host has.
+ * NNG said only "Address invalid" for both, at start. */
+int config_files_listen_host(const char *url, char *why, size_t whylen);
+
 /* "PATH:LINE: OPTION" when the option was set on that line of cfg's file,
  * else "PATH: OPTION (the default)": where a message about a file the
  * config names points the operator. */

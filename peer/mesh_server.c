@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config_files.h"
 #include "log.h"
 #include "mesh_early.h"
 #include "mesh_export.h"
@@ -478,8 +479,11 @@ int mesh_server_start(struct mesh *m, const char *url, size_t n_nbs, char *err, 
 	struct nnglisten_opts lo = {.name = "mesh listener", .peer_proto = NNG_REQ0_SELF,
 	                            .admit = pipelimit_admit, .arg = m->pipes};
 	if ((rv = nnglisten_open(&m->listener, m->guard, m->srv, url, &lo, err, errlen)) != 0) {
-		char why[AM_ERRLEN];
-		snprintf(why, sizeof why, "%s", err);
+		char why[AM_ERRLEN], host[AM_ERRLEN / 2];
+		if (config_files_listen_host(url, host, sizeof host) != 0)
+			snprintf(why, sizeof why, "cannot listen on `%s': %s", url, host); /* for NNG's "Address invalid" */
+		else
+			snprintf(why, sizeof why, "%s", err);
 		snprintf(err, errlen, "mesh: %s", why);
 		return rv;
 	}

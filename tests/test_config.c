@@ -303,6 +303,9 @@ static void test_value_errors_quote_input(void **state)
 		{ "listen = tcp://host:70x", "`tcp://host:70x'", "port" },
 		{ "listen = tcp://[::1:7000", "`tcp://[::1:7000'", "tcp://HOST:PORT" },
 		{ "listen = tcp://a b:7000", "`tcp://a b:7000'", "tcp://HOST:PORT" },
+		/* NNG refused these at start as "Address invalid" */
+		{ "listen = tcp://::1:7000", "`tcp://::1:7000': an IPv6 address goes in brackets", "tcp://[::1]:7000" },
+		{ "listen = tcp://2001:db8::1:443", "`tcp://2001:db8::1:443'", "in brackets" },
 		{ "name = a\x1b[2Jb", "`a\\x1b[2Jb'", "letters" }, /* no raw escapes */
 	};
 	struct fixture *f = *state;

@@ -231,6 +231,23 @@ static void test_audit_trail_read_as_the_start_reads_it(void **state)
 	assert_int_equal(rmdir(sub), 0);
 }
 
+/* The mesh listen address, as NNG binds it at start: it said only
+ * "Address invalid" there, after --check had passed these. */
+static void test_listen_host_this_host_lacks(void **state)
+{
+	struct diags d;
+	(void)state;
+	assert_int_equal(check("listen = tcp://127.0.0.1:7000\n", &d, NULL), 0);
+	assert_int_equal(check("listen = tcp://:7000\n", &d, NULL), 0);
+	assert_int_equal(check("listen = tcp://[::]:7000\n", &d, NULL), 0);
+	/* TEST-NET-1, never an interface's */
+	assert_int_equal(check("listen = tcp://192.0.2.1:7000\n", &d, NULL), 1);
+	assert_int_equal(d.line[0], 3);
+	assert_non_null(strstr(d.msg[0], "listen: `tcp://192.0.2.1:7000': `192.0.2.1' is not an address of this host"));
+	assert_int_equal(check("listen = tcp://nowhere.invalid:7000\n", &d, NULL), 1);
+	assert_non_null(strstr(d.msg[0], "cannot resolve `nowhere.invalid'"));
+}
+
 /* The control socket's directory as control_open prepares it: --check
  * passed each of these and the start failed on it, naming no line. */
 static void test_control_dir_problems(void **state)
@@ -298,6 +315,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unsafe_retired_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_dir_problems, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audit_trail_read_as_the_start_reads_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listen_host_this_host_lacks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_dir_problems, setup, teardown),
 		cmocka_unit_test(test_where),
 	};
