@@ -1390,6 +1390,8 @@ static void check_all(struct load *ld)
 	cfg->data_dir_line = line_of(ld, set_data_dir);
 	cfg->control_line = line_of(ld, set_control);
 	cfg->listen_line = line_of(ld, set_listen);
+	cfg->dns_listen_line = line_of(ld, set_dns_listen);
+	cfg->metrics_listen_line = line_of(ld, set_metrics_listen);
 	cfg->weights_line = line_of(ld, set_origin_weights);
 }
 

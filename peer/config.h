@@ -116,6 +116,8 @@ struct config {
 	unsigned data_dir_line;    /* line of [peer] data_dir, 0 = the default */
 	unsigned control_line;     /* line of [peer] control, 0 = the default */
 	unsigned listen_line;      /* line of [peer] listen, 0 = not set */
+	unsigned dns_listen_line;  /* ... dns_listen */
+	unsigned metrics_listen_line; /* ... metrics_listen */
 	char listen[256];          /* [peer] listen URL for the mesh, "" = none */
 	char metrics_listen[64];   /* [peer] metrics_listen: HOST:PORT of GET /metrics, "" = none */
 	uint64_t max_lifetime;     /* [peer] max_lifetime, default 90d */

@@ -5,6 +5,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "../keys/keyfile.h"
 #include "audit.h"
 #include "model.h"
+#include "metrics_http.h"
 #include "ownkeys.h"
 
 void config_files_where(const struct config *cfg, unsigned line, const char *option, char *out, size_t outlen)
@@ -213,6 +215,57 @@ static unsigned check_listen(const struct config *cfg, config_diag_fn diag, void
 	return 1;
 }
 
+/* Binds ss's address with port 0 (the port may be a running daemon's):
+ * 0, or an errno. */
+static int bind_any_port(const struct sockaddr_storage *ss, socklen_t len)
+{
+	struct sockaddr_storage a = *ss;
+	int fd, e = 0;
+
+	if (a.ss_family == AF_INET)
+		((struct sockaddr_in *)&a)->sin_port = 0;
+	else if (a.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&a)->sin6_port = 0;
+	else
+		return 0;
+	if ((fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return errno;
+	if (bind(fd, (struct sockaddr *)&a, len) != 0)
+		e = errno;
+	close(fd);
+	return e;
+}
+
+/* dns_listen and metrics_listen, bound as the start binds them: an
+ * address this host lacks passed --check and stopped the start ("dns_listen
+ * 192.0.2.1:5353 (UDP): Cannot assign requested address"). */
+static unsigned check_other_listeners(const struct config *cfg, config_diag_fn diag, void *arg)
+{
+	char why[256];
+	unsigned n = 0;
+	int e;
+
+	for (size_t i = 0; i < cfg->n_dns_listen; i++)
+		if ((e = bind_any_port(&cfg->dns_listen[i].sa, cfg->dns_listen[i].len)) != 0) {
+			snprintf(why, sizeof why, "`%s': %s", cfg->dns_listen[i].text,
+			         e == EADDRNOTAVAIL ? "not an address of this host (`ip address' lists them)" : strerror(e));
+			problem(cfg, diag, arg, cfg->dns_listen_line, "dns_listen", why);
+			n++;
+		}
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char ignored[128];
+	if (cfg->metrics_listen[0] &&
+	    metrics_http_addr_parse(cfg->metrics_listen, &ss, &len, ignored, sizeof ignored) == 0 &&
+	    (e = bind_any_port(&ss, len)) != 0) {
+		snprintf(why, sizeof why, "`%s': %s", cfg->metrics_listen,
+		         e == EADDRNOTAVAIL ? "not an address of this host (`ip address' lists them)" : strerror(e));
+		problem(cfg, diag, arg, cfg->metrics_listen_line, "metrics_listen", why);
+		n++;
+	}
+	return n;
+}
+
 /* The control socket's directory, as control_open prepares it: made (one
  * level, 0750) if missing, and refused when open to others. --check passed
  * a directory whose parent was missing, or one of mode 0777, and the start
@@ -273,6 +326,7 @@ unsigned config_files_check(const struct config *cfg, config_diag_fn diag, void 
 		*encrypted = false;
 	unsigned n = check_key(cfg, diag, arg, encrypted);
 	unsigned dd = check_data_dir(cfg, diag, arg); /* its trail is read only when it is usable */
-	n += dd + check_control(cfg, diag, arg) + check_listen(cfg, diag, arg);
+	n += dd + check_control(cfg, diag, arg);
+	n += check_listen(cfg, diag, arg) + check_other_listeners(cfg, diag, arg);
 	return n + (dd == 0 ? check_audit_trail(cfg, diag, arg) : 0);
 }

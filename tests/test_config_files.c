@@ -246,6 +246,14 @@ static void test_listen_host_this_host_lacks(void **state)
 	assert_non_null(strstr(d.msg[0], "listen: `tcp://192.0.2.1:7000': `192.0.2.1' is not an address of this host"));
 	assert_int_equal(check("listen = tcp://nowhere.invalid:7000\n", &d, NULL), 1);
 	assert_non_null(strstr(d.msg[0], "cannot resolve `nowhere.invalid'"));
+	/* the DNS and metrics listeners alike ("Cannot assign requested
+	 * address" at start) */
+	assert_int_equal(check("dns_listen = 127.0.0.1:5353\nmetrics_listen = 127.0.0.1:9464\n", &d, NULL), 0);
+	assert_int_equal(check("dns_listen = 127.0.0.1:5353, 192.0.2.1:5353\n", &d, NULL), 1);
+	assert_int_equal(d.line[0], 3);
+	assert_non_null(strstr(d.msg[0], "dns_listen: `192.0.2.1:5353': not an address of this host"));
+	assert_int_equal(check("metrics_listen = 192.0.2.1:9464\n", &d, NULL), 1);
+	assert_non_null(strstr(d.msg[0], "metrics_listen: `192.0.2.1:9464': not an address of this host"));
 }
 
 /* The control socket's directory as control_open prepares it: --check
