@@ -102,6 +102,7 @@ static const char *const event_names[] = {
 	"held_back", /* kept from a neighbour, by which rule (mesh_export.c) */
 	"set_aside", /* accepted once, refused by a neighbour's narrowed import policy (apply.h) */
 	"origin_hidden", "origin_shown", /* an origin's indicators, by a trust change (apply.h) */
+	"audit_gap", /* records a failed write dropped (disk full, I/O error): how many, and when */
 };
 
 struct audit {
@@ -115,8 +116,12 @@ struct audit {
 	 * together by write_held; seq and hash above move only then */
 	char *held;
 	size_t held_len, held_cap;
-	uint64_t held_seq;
+	uint64_t held_seq, held_time;
 	uint8_t held_hash[HASH_BYTES];
+	/* records dropped by failed writes since the last one written, and
+	 * the times of the first and last: said by an audit_gap record
+	 * before the next record that goes down */
+	uint64_t lost, lost_from, lost_to;
 	char path[];
 };
 
@@ -794,6 +799,50 @@ static int write_lines(struct audit *a, const char *buf, size_t len)
 	return 0;
 }
 
+/* n records of time t (unix seconds) were dropped by a failed write.
+ * Caller holds a->lock. */
+static void note_lost(struct audit *a, uint64_t n, uint64_t t)
+{
+	if (a->lost == 0 || t < a->lost_from)
+		a->lost_from = t;
+	if (t > a->lost_to)
+		a->lost_to = t;
+	a->lost += n;
+}
+
+/* Before the first record written after a failed write: an audit_gap
+ * record saying how many records were dropped and between which times,
+ * chained like any other - without it the chain continued from the
+ * file's last record and verified whole, and the trail said nothing of
+ * what it lacked. Only with nothing held (held records chain from the
+ * record before them). Returns 0 or AM_EIO (the gap is said later).
+ * Caller holds a->lock. */
+static int write_gap(struct audit *a, uint64_t now)
+{
+	struct line *l;
+	uint8_t hash[HASH_BYTES];
+	char from[TIMEFMT_LEN], to[TIMEFMT_LEN], detail[200];
+	int rv;
+
+	if (a->lost == 0 || a->held_len != 0 || a->fd < 0 || a->seq == UINT64_MAX)
+		return 0;
+	if ((l = malloc(sizeof *l)) == NULL)
+		return AM_ENOMEM;
+	timefmt_rfc3339(a->lost_from, from);
+	timefmt_rfc3339(a->lost_to, to);
+	snprintf(detail, sizeof detail, "%" PRIu64 " record%s from %s to %s could not be written (disk full or "
+	         "I/O error) and are not in this trail", a->lost, a->lost == 1 ? "" : "s", from, to);
+	rv = build_line(l, a->seq + 1, now, "audit_gap", NULL, AM_CAT_NONE, NULL, NULL, NULL, detail, a->hash,
+	                hash);
+	if (rv == 0 && (rv = write_lines(a, l->buf, l->len)) == 0) {
+		a->seq++;
+		memcpy(a->hash, hash, HASH_BYTES);
+		a->lost = a->lost_from = a->lost_to = 0;
+	}
+	free(l);
+	return rv;
+}
+
 /* Writes the held records; the chain's state moves only once they are
  * down. On failure they are dropped (as a failed audit_append drops its
  * record) and the chain continues from the file's last record. Caller
@@ -808,6 +857,8 @@ static int write_held(struct audit *a)
 	if (rv == 0) {
 		a->seq = a->held_seq;
 		memcpy(a->hash, a->held_hash, HASH_BYTES);
+	} else {
+		note_lost(a, a->held_seq - a->seq, a->held_time);
 	}
 	a->held_len = 0;
 	return rv;
@@ -829,8 +880,9 @@ static int chained_line(struct audit *a, uint64_t now, const struct audit_event 
 	                  e->detail, a->held_len ? a->held_hash : a->hash, hash);
 }
 
-/* Appends l (record seq, hash) to the held records. Caller holds a->lock. */
-static int hold_line(struct audit *a, const struct line *l, uint64_t seq, const uint8_t hash[HASH_BYTES])
+/* Appends l (record seq of time t, hash) to the held records. Caller
+ * holds a->lock. */
+static int hold_line(struct audit *a, const struct line *l, uint64_t seq, uint64_t t, const uint8_t hash[HASH_BYTES])
 {
 	if (a->held_len + l->len > a->held_cap) {
 		size_t cap = a->held_cap ? a->held_cap : 4 * AUDIT_LINE_MAX;
@@ -845,6 +897,7 @@ static int hold_line(struct audit *a, const struct line *l, uint64_t seq, const 
 	memcpy(a->held + a->held_len, l->buf, l->len);
 	a->held_len += l->len;
 	a->held_seq = seq;
+	a->held_time = t;
 	memcpy(a->held_hash, hash, HASH_BYTES);
 	/* bounded: a long batch goes down in pieces of whole records */
 	return a->held_len >= AUDIT_HOLD_MAX ? write_held(a) : 0;
@@ -866,16 +919,23 @@ static int add_record(struct audit *a, uint64_t now, const struct audit_event *e
 		return AM_ENOMEM;
 	pthread_mutex_lock(&a->lock);
 	/* records held before one written now go first, in order */
-	if (!hold && (rv = write_held(a)) != 0)
-		goto done;
-	if ((rv = chained_line(a, now, e, l, &seq, hash)) != 0)
-		goto done;
-	if (hold) {
-		rv = hold_line(a, l, seq, hash);
+	if (!hold && (rv = write_held(a)) != 0) {
+		note_lost(a, 1, now);
 		goto done;
 	}
-	if ((rv = write_lines(a, l->buf, l->len)) != 0)
+	if ((rv = write_gap(a, now)) != 0 || (rv = chained_line(a, now, e, l, &seq, hash)) != 0) {
+		if (rv == AM_EIO)
+			note_lost(a, 1, now);
 		goto done;
+	}
+	if (hold) {
+		rv = hold_line(a, l, seq, now, hash);
+		goto done;
+	}
+	if ((rv = write_lines(a, l->buf, l->len)) != 0) {
+		note_lost(a, 1, now);
+		goto done;
+	}
 	a->seq = seq;
 	memcpy(a->hash, hash, HASH_BYTES);
 done:
@@ -1021,8 +1081,9 @@ static int read_one(void *arg, const struct audit_record *r, const struct walk *
 	 * no name of their own (origin_hidden, origin_shown, a key
 	 * statement's trust_revoked): without them the history ended at
 	 * `accepted' while the flag no longer counted. Origins are gathered
-	 * before `since' too. */
-	if (f->domain) {
+	 * before `since' too. An audit_gap goes to every query: the records
+	 * it says are missing may have been about this name. */
+	if (f->domain && strcmp(r->event, "audit_gap") != 0) {
 		bool family = r->domain[0] != '\0' && (strcasecmp(r->domain, f->domain) == 0 ||
 		                                        below(f->domain, r->domain) || below(r->domain, f->domain));
 		if (family)

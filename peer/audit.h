@@ -24,7 +24,10 @@
  * narrowed since, refuses: the neighbour and the rule; apply.h),
  * origin_hidden and origin_shown (every indicator of an origin stopped
  * counting, or counts again, by a trust change: the origin's key id, the
- * cause as rule; apply.h).
+ * cause as rule; apply.h), audit_gap (written by this module before the
+ * first record that goes down after failed writes - disk full, I/O
+ * error - dropped records: how many, and the times of the first and
+ * last; no name, and every query for a name gets it).
  *
  * Retention: records older than the retention period are pruned by
  * rewriting the file (atomically) starting with an anchor record that

@@ -437,7 +437,22 @@ static void test_short_write_is_rolled_back(void **state)
 	assert_int_equal(after.st_size, st.st_size);
 	assert_verifies(f->path, 1);
 	add(f, T0 + 2, "accepted", "example.com", "after");
-	assert_verifies(f->path, 2);
+	/* the dropped record is said, in the chain, before the next one */
+	assert_verifies(f->path, 3);
+	struct got *g = read_all(f->path, NULL, 0);
+	assert_string_equal(g->r[1].event, "audit_gap");
+	assert_non_null(strstr(g->r[1].detail, "1 record from 2023-11-14T22:13:21Z to 2023-11-14T22:13:21Z"));
+	assert_non_null(strstr(g->r[1].detail, "could not be written (disk full or I/O error)"));
+	assert_string_equal(g->r[2].detail, "after");
+	free(g);
+	/* and to a query for a name: what is missing may have been about it */
+	g = read_all(f->path, "other.example", 0);
+	assert_int_equal(g->n, 1);
+	assert_string_equal(g->r[0].event, "audit_gap");
+	free(g);
+	/* said once */
+	add(f, T0 + 3, "accepted", "example.com", "later");
+	assert_verifies(f->path, 4);
 }
 
 /* ---- held records (audit_hold) ---------------------------------------- */
@@ -555,7 +570,12 @@ static void test_failed_release_drops_held_records(void **state)
 	assert_verifies(f->path, 1);
 	assert_int_equal(audit_release(f->a), 0); /* nothing left held */
 	add(f, T0 + 2, "accepted", "example.com", "after");
-	assert_verifies(f->path, 2);
+	assert_verifies(f->path, 3);
+	struct got *g = read_all(f->path, NULL, 0);
+	assert_string_equal(g->r[1].event, "audit_gap");
+	assert_non_null(strstr(g->r[1].detail, "10 records from 2023-11-14T22:13:21Z to 2023-11-14T22:13:21Z"));
+	assert_string_equal(g->r[2].event, "accepted");
+	free(g);
 }
 
 /* ---- encoding --------------------------------------------------------- */
@@ -1004,7 +1024,7 @@ static void test_event_filter_names(void **state)
 		all |= b;
 	}
 	assert_true(n >= 18);
-	assert_string_equal(audit_event_name(n - 1), "origin_shown");
+	assert_string_equal(audit_event_name(n - 1), "audit_gap");
 
 	assert_int_equal(audit_events_parse("accepted,relay", &mask, err, sizeof err), AM_EINVAL);
 	assert_int_equal(mask, 0);
