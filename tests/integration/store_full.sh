@@ -102,6 +102,13 @@ if [ -n "${AMESH_STORE_FULL_NS:-}" ]; then
 	check "the audit trail's failures are logged at most 10 times" \
 		test "$(grep -c 'audit: cannot record' "$T_ROOT/d/ameshd.log")" -le 10
 	expect_exit 0 "d keeps answering queries" amp d query disk-1.example.com
+	# room again: the records the full disk dropped are said in the trail
+	# (audit_gap, chained) before the next one, and shown with any name
+	mount -o remount,size=16m "$T_ROOT/d/data" || fail "grow the tmpfs"
+	expect_exit 0 "with room again d takes a submission" amp d submit disk-after.example.com --category spam --confidence 50 --ttl 1d
+	check "its audit shows the gap the full disk left, with a count and times" \
+		grep -qE "audit_gap: [0-9]+ records? from [0-9T:Z-]+ to [0-9T:Z-]+ could not be written \(disk full or I/O error\)" <<<"$(amp d audit disk-after.example.com)"
+	check "the trail still verifies" amp d audit --verify
 	stop d
 	umount "$T_ROOT/d/data" || fail "umount"
 
