@@ -26,6 +26,7 @@
 #include "keyfile.h"
 #include "listen_guard.h"
 #include "log.h"
+#include "clockstep.h"
 #include "monoclock.h"
 #include "trace.h"
 #include "mesh.h"
@@ -810,6 +811,9 @@ int main(int argc, char **argv)
 	atomic_store(&retention, cfg.audit_retention);
 	sweep(ap, audit, atomic_load(&retention));
 	uint64_t last_sweep = monoclock_ms();
+	struct clockstep clock_watch = {0};
+	uint64_t step_ms;
+	(void)clockstep_sweep_ok(&clock_watch, timefmt_now_us() / 1000, last_sweep, &step_ms);
 
 	for (;;) {
 		/* a second at most, so a sweep_interval a reload shortened (or an
@@ -817,7 +821,16 @@ int main(int argc, char **argv)
 		struct timespec ts = {.tv_sec = 1};
 		int sig = sigtimedwait(&sigs, NULL, &ts);
 		if (sig < 0) {
-			if (errno == EAGAIN && monoclock_ms() - last_sweep >= atomic_load(&sweep_every) * 1000) {
+			if (errno != EAGAIN)
+				continue;
+			/* looked at every second, so a step is seen before a sweep */
+			bool may_sweep = clockstep_sweep_ok(&clock_watch, timefmt_now_us() / 1000, monoclock_ms(), &step_ms);
+			if (step_ms)
+				log_warn("the wall clock jumped %.1f minutes forward: expired records are not swept for %llu "
+				         "minutes in case the clock is put back, so none is deleted early (queries and zones "
+				         "already read the clock as it is)",
+				         (double)step_ms / 60000, (unsigned long long)(CLOCKSTEP_HOLD_MS / 60000));
+			if (may_sweep && monoclock_ms() - last_sweep >= atomic_load(&sweep_every) * 1000) {
 				sweep(ap, audit, atomic_load(&retention));
 				last_sweep = monoclock_ms();
 			}
