@@ -17,6 +17,7 @@ PACKAGES=(
 	nettle-dev                           # MD5 for MISP feeds' hashes.csv (the format's own choice)
 	libcmocka-dev                        # unit tests
 	prometheus                           # promtool: the metrics tests validate /metrics with it
+	faketime                             # libfaketime: integration_clock_step steps the daemon's wall clock
 	systemd                              # systemd-analyze: the tests verify deploy/systemd/ameshd@.service
 	libldns-dev                          # DNS messages and TSIG for the RPZ server
 	unbound bind9 bind9-dnsutils         # real resolvers in the RPZ tests; named-checkzone, dig
