@@ -121,6 +121,31 @@ static unsigned check_data_dir(const struct config *cfg, config_diag_fn diag, vo
 	return 1;
 }
 
+/* Binds sa's address with port 0 (the port may be a running daemon's):
+ * 0, or an errno. Every listener --check judges is tried so, as its start
+ * would bind it. */
+static int bind_any_port(const struct sockaddr *sa, socklen_t len)
+{
+	struct sockaddr_storage a;
+	int fd, e = 0;
+
+	if (len > sizeof a)
+		return EINVAL;
+	memcpy(&a, sa, len);
+	if (a.ss_family == AF_INET)
+		((struct sockaddr_in *)&a)->sin_port = 0;
+	else if (a.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&a)->sin6_port = 0;
+	else
+		return 0;
+	if ((fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return errno;
+	if (bind(fd, (struct sockaddr *)&a, len) != 0)
+		e = errno;
+	close(fd);
+	return e;
+}
+
 /* The audit trail in data_dir, read as the start reads it (audit_open):
  * a broken chain stops the start, which --check (systemd's ExecStartPre)
  * had passed - the peer failed to start with a valid configuration. The
@@ -179,16 +204,10 @@ int config_files_listen_host(const char *url, char *why, size_t whylen)
 		return -1;
 	}
 	for (struct addrinfo *ai = res; ai != NULL && !ok; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			err = errno;
-			continue;
-		}
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) /* port 0: any free one */
+		if ((e = bind_any_port(ai->ai_addr, ai->ai_addrlen)) == 0)
 			ok = true;
 		else
-			err = errno;
-		close(fd);
+			err = e;
 	}
 	freeaddrinfo(res);
 	if (ok)
@@ -215,25 +234,20 @@ static unsigned check_listen(const struct config *cfg, config_diag_fn diag, void
 	return 1;
 }
 
-/* Binds ss's address with port 0 (the port may be a running daemon's):
- * 0, or an errno. */
-static int bind_any_port(const struct sockaddr_storage *ss, socklen_t len)
+/* One listener address (text as written at line of option) bound on
+ * port 0: 0, or 1 with its problem said. */
+static unsigned listener_bound(const struct config *cfg, config_diag_fn diag, void *arg, unsigned line,
+                               const char *option, const char *text, const struct sockaddr *sa, socklen_t len)
 {
-	struct sockaddr_storage a = *ss;
-	int fd, e = 0;
+	char why[256];
+	int e = bind_any_port(sa, len);
 
-	if (a.ss_family == AF_INET)
-		((struct sockaddr_in *)&a)->sin_port = 0;
-	else if (a.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)&a)->sin6_port = 0;
-	else
+	if (e == 0)
 		return 0;
-	if ((fd = socket(a.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return errno;
-	if (bind(fd, (struct sockaddr *)&a, len) != 0)
-		e = errno;
-	close(fd);
-	return e;
+	snprintf(why, sizeof why, "`%s': %s", text,
+	         e == EADDRNOTAVAIL ? "not an address of this host (`ip address' lists them)" : strerror(e));
+	problem(cfg, diag, arg, line, option, why);
+	return 1;
 }
 
 /* dns_listen and metrics_listen, bound as the start binds them: an
@@ -241,28 +255,18 @@ static int bind_any_port(const struct sockaddr_storage *ss, socklen_t len)
  * 192.0.2.1:5353 (UDP): Cannot assign requested address"). */
 static unsigned check_other_listeners(const struct config *cfg, config_diag_fn diag, void *arg)
 {
-	char why[256];
 	unsigned n = 0;
-	int e;
 
 	for (size_t i = 0; i < cfg->n_dns_listen; i++)
-		if ((e = bind_any_port(&cfg->dns_listen[i].sa, cfg->dns_listen[i].len)) != 0) {
-			snprintf(why, sizeof why, "`%s': %s", cfg->dns_listen[i].text,
-			         e == EADDRNOTAVAIL ? "not an address of this host (`ip address' lists them)" : strerror(e));
-			problem(cfg, diag, arg, cfg->dns_listen_line, "dns_listen", why);
-			n++;
-		}
+		n += listener_bound(cfg, diag, arg, cfg->dns_listen_line, "dns_listen", cfg->dns_listen[i].text,
+		                    (const struct sockaddr *)&cfg->dns_listen[i].sa, cfg->dns_listen[i].len);
 	struct sockaddr_storage ss;
 	socklen_t len;
 	char ignored[128];
 	if (cfg->metrics_listen[0] &&
-	    metrics_http_addr_parse(cfg->metrics_listen, &ss, &len, ignored, sizeof ignored) == 0 &&
-	    (e = bind_any_port(&ss, len)) != 0) {
-		snprintf(why, sizeof why, "`%s': %s", cfg->metrics_listen,
-		         e == EADDRNOTAVAIL ? "not an address of this host (`ip address' lists them)" : strerror(e));
-		problem(cfg, diag, arg, cfg->metrics_listen_line, "metrics_listen", why);
-		n++;
-	}
+	    metrics_http_addr_parse(cfg->metrics_listen, &ss, &len, ignored, sizeof ignored) == 0)
+		n += listener_bound(cfg, diag, arg, cfg->metrics_listen_line, "metrics_listen", cfg->metrics_listen,
+		                    (const struct sockaddr *)&ss, len);
 	return n;
 }
 
