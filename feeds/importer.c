@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -134,15 +135,26 @@ static uint64_t live_hash(const char *domain, enum am_category cat)
 	return (h ^ (unsigned)cat) * 1099511628211ull;
 }
 
+/* The array p of *cap elements of elem bytes, doubled (first: the first
+ * capacity): the new array with *cap updated, or NULL with p and *cap as
+ * they were. */
+static void *grow(void *p, size_t *cap, size_t elem, size_t first)
+{
+	size_t ncap = *cap ? *cap * 2 : first;
+	void *grown = ncap > SIZE_MAX / elem ? NULL : realloc(p, ncap * elem);
+
+	if (grown != NULL)
+		*cap = ncap;
+	return grown;
+}
+
 static int remember_live(struct importer *im, const char *domain, enum am_category cat, size_t line)
 {
 	if (im->n_live == im->cap_live) {
-		size_t ncap = im->cap_live ? im->cap_live * 2 : 1024;
-		struct live_entry *grown = realloc(im->live, ncap * sizeof *grown);
+		struct live_entry *grown = grow(im->live, &im->cap_live, sizeof *grown, 1024);
 		if (!grown)
 			return AM_ENOMEM;
 		im->live = grown;
-		im->cap_live = ncap;
 	}
 	im->live[im->n_live] = (struct live_entry){.hash = live_hash(domain, cat), .file = im->file, .line = line,
 	                                           .seq = im->n_live};
@@ -208,12 +220,10 @@ static int revoked_entry(struct importer *im, const struct feed_entry *e, const 
 		return 0;
 	}
 	if (im->n_revs == im->cap_revs) {
-		size_t ncap = im->cap_revs ? im->cap_revs * 2 : 16;
-		struct importer_revocation *nr = realloc(im->revs, ncap * sizeof *nr);
-		if (!nr)
+		struct importer_revocation *grown = grow(im->revs, &im->cap_revs, sizeof *grown, 16);
+		if (!grown)
 			return AM_ENOMEM;
-		im->revs = nr;
-		im->cap_revs = ncap;
+		im->revs = grown;
 	}
 	if ((!im->rev_seen && (im->rev_seen = json_object()) == NULL) ||
 	    json_object_set_new(im->rev_seen, key, json_integer((json_int_t)im->n_revs)) != 0)
